@@ -1,0 +1,262 @@
+// The public API, mirroring FlashMLA in camelCase: getMlaMetadata + flashMlaWithKvcache, and MlaDecoder, which
+// plans once per decode step and runs every layer with no allocation and no re-validation of values.
+import type { HalfDType } from './dtype.js';
+import { FlashMlaError, invalidArgument } from './errors.js';
+import type { Backend, DecodeLaunch, MlaProblem } from './problem.js';
+import { numSmPartsFor, planSchedule } from './scheduler.js';
+import { type DeviceStorage, Tensor, fromArray, isHostTensor } from './tensor.js';
+import { type DecodeInputs, checkOutputs, checkPositiveInt, checkSeqlens, hostI32, validateDecode } from './validate.js';
+
+/** FlashMLA's SM count on an H100; the default when no backend says otherwise. */
+export const defaultNumSms = 132;
+
+export interface MlaMetadata {
+  /** [numSmParts, 8] i32 on the host. */
+  tileSchedulerMetadata: Tensor<Int32Array>;
+  /** [b + 1] i32 on the host. */
+  numSplits: Tensor<Int32Array>;
+}
+
+export interface MetadataOptions {
+  /** Processors to plan for (FlashMLA: the device's SM count). Default: backend.info.numSms, else 132. */
+  numSms?: number;
+  backend?: Backend;
+}
+
+/**
+ * Plan the split-KV schedule for one decode step. `numHeadsPerHeadK` is sQ * hQ / hKv, `numHeadsK` is hKv.
+ * With the same numSms the result equals FlashMLA's get_mla_metadata (fields 0..4; fields 5..7 are 0).
+ */
+export function getMlaMetadata(
+  cacheSeqlens: Tensor | Int32Array,
+  numHeadsPerHeadK: number,
+  numHeadsK: number,
+  opts: MetadataOptions = {},
+): MlaMetadata {
+  const seqlens = hostI32(cacheSeqlens);
+  if (!seqlens) throw invalidArgument('cacheSeqlens', 'a host Int32Array or host i32 tensor', `a ${(cacheSeqlens as Tensor).device} tensor`);
+  if (!(cacheSeqlens instanceof Int32Array) && cacheSeqlens.shape.length !== 1) {
+    throw invalidArgument('cacheSeqlens', 'rank 1 [b]', `rank ${cacheSeqlens.shape.length}`);
+  }
+  if (seqlens.length < 1) throw invalidArgument('cacheSeqlens', 'at least one sequence', '0');
+  checkSeqlens('cacheSeqlens', seqlens);
+  checkPositiveInt('numHeadsPerHeadK', numHeadsPerHeadK);
+  checkPositiveInt('numHeadsK', numHeadsK);
+  const numSms = opts.numSms ?? opts.backend?.info.numSms ?? defaultNumSms;
+  checkPositiveInt('numSms', numSms);
+  const s = planSchedule(seqlens, numSmPartsFor(numSms, numHeadsPerHeadK, numHeadsK));
+  return {
+    tileSchedulerMetadata: fromArray('i32', [s.numSmParts, 8], s.tileSchedulerMetadata),
+    numSplits: fromArray('i32', [seqlens.length + 1], s.numSplits),
+  };
+}
+
+export interface DecodeOptions {
+  /** Default 1/sqrt(576). */
+  softmaxScale?: number;
+  /** Causal mask for sQ > 1: query j sees keys 0 .. seqlen - sQ + j. Default true (FlashMLA decode). */
+  causal?: boolean;
+  /** Per-request query lengths as offsets [b + 1] i32; q is then [totalQ, hQ, 576]. */
+  qIndptr?: Tensor;
+  /** Where to run; default: the backend owning q (host tensors: the in-thread CPU backend). */
+  backend?: Backend;
+  /** Preallocated outputs on the backend's device (reused across calls). */
+  out?: Tensor;
+  lse?: Tensor;
+}
+
+let inlineCpu: Backend | undefined;
+/** Installed by the CPU backend module so that host tensors work with no backend named. */
+export function setDefaultHostBackend(b: Backend): void { inlineCpu = b; }
+
+export function backendOf(t: Tensor): Backend {
+  if (isHostTensor(t)) {
+    if (!inlineCpu) throw new FlashMlaError('backend_unavailable', 'no CPU backend registered: import "flashmla-ts" (it registers one)');
+    return inlineCpu;
+  }
+  const owner = (t.data as DeviceStorage).owner as Backend | undefined;
+  if (!owner) throw invalidArgument('q', 'a tensor made by a backend', 'a device tensor without an owner');
+  return owner;
+}
+
+/**
+ * MLA decode with a paged latent KV cache: FlashMLA's flash_mla_with_kvcache.
+ *   q [b, sQ, hQ, 576], kCache [numBlocks, pageBlockSize, hKv, 576] (V = first 512 columns),
+ *   blockTable [b, maxBlocksPerSeq] i32, cacheSeqlens [b] i32, metadata from getMlaMetadata.
+ * Returns out [b, sQ, hQ, 512] (q's dtype) and lse [b, hQ, sQ] f32 (natural log; +Infinity for a row with no keys).
+ */
+export async function flashMlaWithKvcache(
+  q: Tensor,
+  kCache: Tensor,
+  blockTable: Tensor,
+  cacheSeqlens: Tensor,
+  headDimV: number,
+  tileSchedulerMetadata: Tensor,
+  numSplits: Tensor,
+  opts: DecodeOptions = {},
+): Promise<{ out: Tensor; lse: Tensor }> {
+  const inputs: DecodeInputs = {
+    q, kCache, blockTable, cacheSeqlens, headDimV, tileSchedulerMetadata, numSplits,
+    softmaxScale: opts.softmaxScale, causal: opts.causal, qIndptr: opts.qIndptr,
+  };
+  const problem = validateDecode(inputs);
+  const backend = opts.backend ?? backendOf(q);
+  if (q.device !== backend.kind) throw invalidArgument('q', `a tensor on ${backend.kind} (the backend's device)`, q.device);
+  const out = opts.out ?? backend.empty(problem.dtype, outShape(problem));
+  const lse = opts.lse ?? backend.empty('f32', lseShape(problem));
+  checkOutputs(problem, out, lse, backend.kind);
+  await backend.decode(launchOf(problem, inputs, out, lse));
+  return { out, lse };
+}
+
+export function outShape(p: MlaProblem): number[] {
+  return p.varlen ? [p.totalQ, p.hQ, p.dV] : [p.b, p.sQ, p.hQ, p.dV];
+}
+export function lseShape(p: MlaProblem): number[] {
+  return p.varlen ? [p.totalQ, p.hQ] : [p.b, p.hQ, p.sQ];
+}
+
+function launchOf(problem: MlaProblem, a: DecodeInputs, out: Tensor, lse: Tensor): DecodeLaunch {
+  const seqlens = hostI32(a.cacheSeqlens), meta = hostI32(a.tileSchedulerMetadata), ns = hostI32(a.numSplits);
+  const host = seqlens && meta && ns ? { cacheSeqlens: seqlens, tileSchedulerMetadata: meta, numSplits: ns, qIndptr: hostI32(a.qIndptr) } : undefined;
+  return {
+    problem, q: a.q, kCache: a.kCache, blockTable: a.blockTable, cacheSeqlens: a.cacheSeqlens, qIndptr: a.qIndptr,
+    tileSchedulerMetadata: a.tileSchedulerMetadata, numSplits: a.numSplits, out, lse, host,
+  };
+}
+
+export interface DecoderConfig {
+  hQ: number;
+  hKv?: number;
+  dtype?: HalfDType;
+  softmaxScale?: number;
+  causal?: boolean;
+  /** Default: backend.info.numSms. */
+  numSms?: number;
+}
+
+/** One decode step's plan: what it was planned for, and its device-side index tensors. */
+export interface StepPlan {
+  b: number;
+  sQ: number;
+  cacheSeqlens: Int32Array;
+  qIndptr?: Int32Array;
+  numSmParts: number;
+}
+
+/**
+ * Decode a batch through many layers. plan() once per step (metadata, index uploads, output buffers);
+ * run() once per layer: shape checks only, no allocation, one kernel launch sequence.
+ */
+export class MlaDecoder {
+  readonly hQ: number;
+  readonly hKv: number;
+  private planned?: {
+    plan: StepPlan;
+    blockTable: Tensor; cacheSeqlens: Tensor; qIndptr?: Tensor; meta: Tensor; numSplits: Tensor;
+    host: NonNullable<DecodeLaunch['host']>;
+    problem?: MlaProblem;
+    outs: { out: Tensor; lse: Tensor }[];
+    next: number;
+  };
+
+  constructor(readonly backend: Backend, readonly config: DecoderConfig) {
+    checkPositiveInt('hQ', config.hQ);
+    this.hQ = config.hQ;
+    this.hKv = config.hKv ?? 1;
+    checkPositiveInt('hKv', this.hKv);
+    if (this.hQ % this.hKv !== 0) throw invalidArgument('hQ', `a multiple of hKv = ${this.hKv}`, String(this.hQ));
+  }
+
+  /**
+   * Plan one decode step. blockTable is [b, maxBlocksPerSeq] (host). With `qIndptr`, requests have their own
+   * query lengths; otherwise every request has sQ queries. `outputs` output pairs are kept and handed out in
+   * turn by run() (e.g. one per layer, or 2 to double-buffer).
+   */
+  plan(cacheSeqlens: Int32Array, blockTable: Tensor<Int32Array>, opts: { sQ?: number; qIndptr?: Int32Array; outputs?: number } = {}): StepPlan {
+    const b = cacheSeqlens.length;
+    checkSeqlens('cacheSeqlens', cacheSeqlens);
+    let sQ = opts.sQ ?? 1;
+    if (opts.qIndptr) {
+      sQ = 1;
+      for (let i = 0; i < b; i++) sQ = Math.max(sQ, opts.qIndptr[i + 1] - opts.qIndptr[i]);
+    }
+    checkPositiveInt('sQ', sQ);
+    const md = getMlaMetadata(cacheSeqlens, (sQ * this.hQ) / this.hKv, this.hKv, { numSms: this.config.numSms, backend: this.backend });
+    const seq = fromArray('i32', [b], Int32Array.from(cacheSeqlens));
+    const indptr = opts.qIndptr ? fromArray('i32', [b + 1], Int32Array.from(opts.qIndptr)) : undefined;
+    const host = {
+      cacheSeqlens: seq.host(), tileSchedulerMetadata: md.tileSchedulerMetadata.host(), numSplits: md.numSplits.host(), qIndptr: indptr?.host(),
+    };
+    const dev = <T extends Tensor>(t: T): Tensor => this.backend.upload(t as Tensor<Int32Array>);
+    this.release();
+    const plan: StepPlan = { b, sQ, cacheSeqlens: host.cacheSeqlens, qIndptr: host.qIndptr, numSmParts: md.tileSchedulerMetadata.shape[0] };
+    this.planned = {
+      plan, host,
+      blockTable: dev(blockTable), cacheSeqlens: dev(seq), qIndptr: indptr && dev(indptr),
+      meta: dev(md.tileSchedulerMetadata), numSplits: dev(md.numSplits),
+      outs: [], next: 0,
+    };
+    const outputs = opts.outputs ?? 1;
+    checkPositiveInt('outputs', outputs, 1024);
+    // Values are validated by the first run() of the step (it needs kCache's size); later runs check shapes only.
+    const totalQ = host.qIndptr ? host.qIndptr[b] : b * sQ;
+    const dtype = this.config.dtype ?? 'bf16';
+    for (let i = 0; i < outputs; i++) {
+      const oShape = host.qIndptr ? [totalQ, this.hQ, 512] : [b, sQ, this.hQ, 512];
+      const lShape = host.qIndptr ? [totalQ, this.hQ] : [b, this.hQ, sQ];
+      this.planned.outs.push({ out: this.backend.empty(dtype, oShape), lse: this.backend.empty('f32', lShape) });
+    }
+    this.blockTableHost = blockTable;
+    return plan;
+  }
+
+  private blockTableHost?: Tensor<Int32Array>;
+
+  /** Decode one layer: q [b, sQ, hQ, 576] (or [totalQ, hQ, 576]) and that layer's kCache, on the backend's device. */
+  async run(q: Tensor, kCache: Tensor, outputs?: { out: Tensor; lse: Tensor }): Promise<{ out: Tensor; lse: Tensor }> {
+    const p = this.planned;
+    if (!p) throw new FlashMlaError('invalid_argument', 'MlaDecoder.run: call plan() first for this decode step', 'plan');
+    if (!p.problem || p.problem.numBlocks !== kCache.shape[0] || p.problem.dtype !== q.dtype) {
+      // First layer of the step (or a cache of another size): full validation against the host copies.
+      p.problem = validateDecode({
+        q, kCache, blockTable: this.blockTableHost!, cacheSeqlens: fromArray('i32', [p.plan.b], p.host.cacheSeqlens),
+        headDimV: 512, tileSchedulerMetadata: fromArray('i32', [p.plan.numSmParts, 8], p.host.tileSchedulerMetadata),
+        numSplits: fromArray('i32', [p.plan.b + 1], p.host.numSplits), softmaxScale: this.config.softmaxScale,
+        causal: this.config.causal, qIndptr: p.host.qIndptr && fromArray('i32', [p.plan.b + 1], p.host.qIndptr),
+      });
+    } else {
+      checkSameShape('q', q, p.problem.varlen ? [p.problem.totalQ, this.hQ, 576] : [p.plan.b, p.plan.sQ, this.hQ, 576]);
+      checkSameShape('kCache', kCache, [p.problem.numBlocks, p.problem.pageBlockSize, this.hKv, 576]);
+      if (kCache.dtype !== q.dtype) throw invalidArgument('kCache', `dtype ${q.dtype}`, kCache.dtype);
+    }
+    if (q.device !== this.backend.kind || kCache.device !== this.backend.kind) {
+      throw invalidArgument('q/kCache', `tensors on ${this.backend.kind}`, `${q.device}/${kCache.device}`);
+    }
+    const o = outputs ?? p.outs[p.next++ % p.outs.length];
+    if (outputs) checkOutputs(p.problem, o.out, o.lse, this.backend.kind);
+    await this.backend.decode({
+      problem: p.problem, q, kCache, blockTable: p.blockTable, cacheSeqlens: p.cacheSeqlens, qIndptr: p.qIndptr,
+      tileSchedulerMetadata: p.meta, numSplits: p.numSplits, out: o.out, lse: o.lse, host: p.host,
+    });
+    return o;
+  }
+
+  private release(): void {
+    const p = this.planned;
+    if (!p || this.backend.kind === 'cpu') return;
+    for (const t of [p.blockTable, p.cacheSeqlens, p.qIndptr, p.meta, p.numSplits]) if (t) this.backend.free(t);
+    for (const o of p.outs) { this.backend.free(o.out); this.backend.free(o.lse); }
+  }
+
+  dispose(): void {
+    this.release();
+    this.planned = undefined;
+  }
+}
+
+function checkSameShape(name: string, t: Tensor, shape: number[]): void {
+  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+    throw invalidArgument(name, `shape [${shape.join(', ')}] (as planned)`, `[${t.shape.join(', ')}]`);
+  }
+}

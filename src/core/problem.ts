@@ -1,0 +1,100 @@
+// The validated description of one MLA decode call, shared by every backend, and the Backend interface.
+import type { DType, HalfDType, HostArray } from './dtype.js';
+import type { DeviceKind, Tensor } from './tensor.js';
+
+export const dQkDefault = 576; // 512 latent + 64 RoPE columns
+export const dVDefault = 512;
+
+/** Shapes and options of one decode call, after validation. Names follow FlashMLA (camelCase). */
+export interface MlaProblem {
+  b: number;
+  /** Query tokens per request: uniform sQ, or the largest of the per-request lengths when `varlen`. */
+  sQ: number;
+  /** Total query tokens: b * sQ, or qIndptr[b] when `varlen`. */
+  totalQ: number;
+  hQ: number;
+  hKv: number;
+  /** hQ / hKv: query heads sharing one latent KV head. */
+  nGroups: number;
+  dQk: number;
+  dV: number;
+  pageBlockSize: number;
+  /** Pages in the cache (kCache.shape[0]). */
+  numBlocks: number;
+  /** Row length of blockTable. */
+  maxBlocksPerSeq: number;
+  dtype: HalfDType;
+  kvDtype: HalfDType;
+  softmaxScale: number;
+  causal: boolean;
+  /** Per-request query lengths given as qIndptr [b + 1]: q [totalQ, hQ, dQk], out [totalQ, hQ, dV], lse [totalQ, hQ]. */
+  varlen: boolean;
+  numSmParts: number;
+  /**
+   * lse element of (batch, head, query j of that request) = batch*lseStrideB + head*lseStrideH + (qStart+j)*lseStrideT,
+   * qStart being qIndptr[batch] (varlen) or batch*sQ. One formula serves [b, hQ, sQ] and [totalQ, hQ].
+   */
+  lseStrideB: number;
+  lseStrideH: number;
+  lseStrideT: number;
+}
+
+export function lseStrides(p: Pick<MlaProblem, 'hQ' | 'sQ' | 'varlen'>): { lseStrideB: number; lseStrideH: number; lseStrideT: number } {
+  return p.varlen
+    ? { lseStrideB: 0, lseStrideH: 1, lseStrideT: p.hQ }
+    : { lseStrideB: (p.hQ - 1) * p.sQ, lseStrideH: p.sQ, lseStrideT: 1 };
+}
+
+/** Number of keys query j (0-based) of a request with qLen queries sees in a sequence of seqlen keys. */
+export function visibleKeys(seqlen: number, qLen: number, j: number, causal: boolean): number {
+  return causal ? Math.max(0, seqlen - qLen + j + 1) : seqlen;
+}
+
+/** Everything a backend needs to run one decode. Tensors live on the backend's device. */
+export interface DecodeLaunch {
+  problem: MlaProblem;
+  q: Tensor; // [b, sQ, hQ, dQk] or [totalQ, hQ, dQk]
+  kCache: Tensor; // [numBlocks, pageBlockSize, hKv, dQk]
+  blockTable: Tensor; // [b, maxBlocksPerSeq] i32
+  cacheSeqlens: Tensor; // [b] i32
+  qIndptr?: Tensor; // [b + 1] i32, varlen only
+  tileSchedulerMetadata: Tensor; // [numSmParts, 8] i32
+  numSplits: Tensor; // [b + 1] i32
+  out: Tensor; // [b, sQ, hQ, dV] or [totalQ, hQ, dV], q's dtype
+  lse: Tensor; // [b, hQ, sQ] or [totalQ, hQ] f32
+  /** Host copies when the caller has them (the CPU backend and validation use them; GPU kernels never need them). */
+  host?: { cacheSeqlens: Int32Array; qIndptr?: Int32Array; tileSchedulerMetadata: Int32Array; numSplits: Int32Array };
+}
+
+export interface BackendInfo {
+  kind: DeviceKind;
+  /** What it runs on, e.g. "NVIDIA H100 80GB HBM3" or "2 CPU workers". */
+  device: string;
+  /** Processor count used to plan SM parts by default. */
+  numSms: number;
+  details?: Record<string, unknown>;
+}
+
+/**
+ * One small interface per device. A backend owns its device memory and kernels; the public functions validate
+ * everything before they call it, so a backend may assume a consistent DecodeLaunch.
+ */
+export interface Backend {
+  readonly kind: DeviceKind;
+  readonly info: BackendInfo;
+  /** Allocate an uninitialised tensor on this device. */
+  empty(dtype: DType, shape: readonly number[]): Tensor;
+  /** Copy host elements to a new tensor on this device (the CPU returns its argument). */
+  upload(t: Tensor<HostArray>): Tensor;
+  /** Copy host elements into an existing device tensor of the same size. */
+  write(dst: Tensor, src: Tensor<HostArray>): void;
+  /** Copy a tensor back to the host (waits for queued work). */
+  download(t: Tensor): Promise<Tensor<HostArray>>;
+  /** Queue one decode; resolves when it is queued (GPU) or done (CPU). */
+  decode(launch: DecodeLaunch): void | Promise<void>;
+  /** Wait until all queued work is done. */
+  synchronize(): Promise<void>;
+  /** Free a tensor this backend allocated. */
+  free(t: Tensor): void;
+  dispose(): void;
+}

@@ -1,0 +1,120 @@
+// The split-KV tile scheduler: FlashMLA's get_mla_metadata, on the host.
+//
+// Work is counted in 64-token KV tiles ("blocks" of blockSizeN keys, independent of the cache's page size).
+// Every sequence costs its tiles plus a fixed overhead of 5 tiles (the cost of starting a sequence and of one
+// more partial result to combine). The total is cut into numSmParts equal payloads; each part walks the batch
+// in order, taking whole sequences while they fit and otherwise a prefix of the next one's tiles, which splits
+// that sequence across parts. Payloads are at least two overheads, so tiny batches are not shredded. A split sequence is merged afterwards by the combine kernel.
+
+export const blockSizeM = 64; // query rows (sQ * hQ / hKv) per tile
+export const blockSizeN = 64; // keys per tile
+export const fixedOverheadNumBlocks = 5;
+/** Int32 fields per SM part in tileSchedulerMetadata (FlashMLA's TileSchedulerMetaDataSize). */
+export const metadataFields = 8;
+
+/** Field indices of one tileSchedulerMetadata entry. */
+export const enum Meta {
+  BeginIdx = 0, // first batch index this part works on
+  BeginSeqlen = 1, // first key (a multiple of 64) of that sequence
+  EndIdx = 2, // last batch index (inclusive)
+  EndSeqlen = 3, // one past the last key of that sequence
+  BeginNSplitIdx = 4, // which split of sequence BeginIdx this part computes
+}
+
+/** How many SM parts FlashMLA launches: one CTA per part, per KV head, per 64-row query tile. */
+export function numSmPartsFor(numSms: number, numHeadsPerHeadK: number, numHeadsK: number): number {
+  return Math.max(1, Math.floor(numSms / numHeadsK / Math.ceil(numHeadsPerHeadK / blockSizeM)));
+}
+
+export interface Schedule {
+  /** [numSmParts, 8] i32; fields 5..7 are zero. */
+  tileSchedulerMetadata: Int32Array;
+  /** [b + 1] i32: cumulative count of partial results per sequence. */
+  numSplits: Int32Array;
+  numSmParts: number;
+}
+
+/**
+ * Plan the split-KV work exactly as FlashMLA's get_mla_metadata kernel does for `numSmParts` parts.
+ * `seqlens` are the keys of each sequence (non-negative; validated by the caller).
+ */
+export function planSchedule(seqlens: ArrayLike<number>, numSmParts: number): Schedule {
+  const b = seqlens.length;
+  const numBlocks = new Int32Array(b);
+  let total = 0;
+  for (let i = 0; i < b; i++) {
+    numBlocks[i] = Math.ceil(seqlens[i] / blockSizeN);
+    total += numBlocks[i] + fixedOverheadNumBlocks;
+  }
+  // A split piece is worth at least as much work as its overhead: never plan payloads under two overheads.
+  const payload = Math.max(Math.ceil(total / numSmParts) + fixedOverheadNumBlocks, 2 * fixedOverheadNumBlocks);
+  const meta = new Int32Array(numSmParts * metadataFields);
+  const numSplits = new Int32Array(b + 1);
+
+  let idx = 0, block = 0, nSplit = 0, cumSplits = 0;
+  for (let p = 0; p < numSmParts; p++) {
+    const m = p * metadataFields;
+    meta[m + Meta.BeginIdx] = idx;
+    meta[m + Meta.BeginSeqlen] = block * blockSizeN;
+    meta[m + Meta.BeginNSplitIdx] = nSplit;
+    let remain = payload;
+    while (idx < b) {
+      const remainBlocks = numBlocks[idx] - block;
+      if (remain >= remainBlocks + fixedOverheadNumBlocks) {
+        cumSplits += nSplit + 1;
+        numSplits[idx + 1] = cumSplits;
+        remain -= remainBlocks + fixedOverheadNumBlocks;
+        idx++;
+        block = 0;
+        nSplit = 0;
+      } else {
+        if (remain - fixedOverheadNumBlocks > 0) {
+          block += remain - fixedOverheadNumBlocks;
+          nSplit++;
+          remain = 0;
+        }
+        break;
+      }
+    }
+    meta[m + Meta.EndIdx] = block > 0 ? idx : idx - 1;
+    meta[m + Meta.EndSeqlen] = block > 0 ? block * blockSizeN : idx > 0 ? seqlens[idx - 1] : 0;
+  }
+  return { tileSchedulerMetadata: meta, numSplits, numSmParts };
+}
+
+/** One contiguous run of keys [kBegin, kEnd) of sequence `batch` that one SM part computes. */
+export interface WorkItem {
+  part: number;
+  batch: number;
+  kBegin: number;
+  kEnd: number;
+  /** true when this item covers the whole sequence: the result goes straight to out / lse. */
+  noSplit: boolean;
+  /** Row of the fp32 partial buffers (numSplits[batch] + split index) when split. */
+  splitSlot: number;
+}
+
+/**
+ * The work items of one SM part, in order, as the decode kernel derives them from the metadata. The same walk
+ * is what every backend's kernel does on the device; this host version drives the CPU backend and the tests.
+ */
+export function partWork(meta: Int32Array, numSplits: Int32Array, seqlens: ArrayLike<number>, part: number): WorkItem[] {
+  const m = part * metadataFields;
+  const beginIdx = meta[m + Meta.BeginIdx], beginSeqlen = meta[m + Meta.BeginSeqlen];
+  const endIdx = meta[m + Meta.EndIdx], endSeqlen = meta[m + Meta.EndSeqlen];
+  const items: WorkItem[] = [];
+  for (let batch = beginIdx; batch <= endIdx; batch++) {
+    const seqlen = seqlens[batch];
+    const kBegin = batch === beginIdx ? beginSeqlen : 0;
+    const kEnd = batch === endIdx ? endSeqlen : seqlen;
+    const split = batch === beginIdx ? meta[m + Meta.BeginNSplitIdx] : 0;
+    const noSplit = kBegin === 0 && kEnd === seqlen;
+    items.push({ part, batch, kBegin, kEnd, noSplit, splitSlot: numSplits[batch] + split });
+  }
+  return items;
+}
+
+/** Upper bound on the partial results a schedule can produce: the rows the fp32 accumulators need. */
+export function maxPartials(b: number, numSmParts: number): number {
+  return b + numSmParts;
+}

@@ -1,0 +1,10 @@
+// flashmla-ts: browser-safe root entry. Node-only backends live under the subpaths flashmla-ts/cpu (worker
+// threads), flashmla-ts/cuda (koffi) and flashmla-ts/node (backend discovery); flashmla-ts/webgpu works anywhere.
+export * from './core/dtype.js';
+export * from './core/errors.js';
+export * from './core/tensor.js';
+export * from './core/problem.js';
+export * from './core/scheduler.js';
+export * from './core/reference.js';
+export * from './core/validate.js';
+export * from './core/api.js';
