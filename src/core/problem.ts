@@ -86,14 +86,19 @@ export interface Backend {
   empty(dtype: DType, shape: readonly number[]): Tensor;
   /** Copy host elements to a new tensor on this device (the CPU returns its argument). */
   upload(t: Tensor<HostArray>): Tensor;
-  /** Copy host elements into an existing device tensor of the same size. */
-  write(dst: Tensor, src: Tensor<HostArray>): void;
+  /** Copy host elements into `dst`, starting at element `dstOffset` of dst (default 0). */
+  write(dst: Tensor, src: Tensor<HostArray>, dstOffset?: number): void;
   /** Copy a tensor back to the host (waits for queued work). */
   download(t: Tensor): Promise<Tensor<HostArray>>;
   /** Queue one decode; resolves when it is queued (GPU) or done (CPU). */
   decode(launch: DecodeLaunch): void | Promise<void>;
   /** Wait until all queued work is done. */
   synchronize(): Promise<void>;
+  /**
+   * Device-side time of `run`, in ms, once per repetition after `warmup` untimed ones: CUDA events, WebGPU
+   * timestamp queries; the CPU uses the wall clock. Benchmarks take the median.
+   */
+  timeMs(run: (rep: number) => void | Promise<void>, opts: { warmup: number; reps: number }): Promise<number[]>;
   /** Free a tensor this backend allocated. */
   free(t: Tensor): void;
   dispose(): void;
