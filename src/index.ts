@@ -8,3 +8,5 @@ export * from './core/scheduler.js';
 export * from './core/reference.js';
 export * from './core/validate.js';
 export * from './core/api.js';
+export { InlineCpuBackend } from './backends/cpu/inline.js';
+

@@ -1,5 +1,6 @@
 // The public API, mirroring FlashMLA in camelCase: getMlaMetadata + flashMlaWithKvcache, and MlaDecoder, which
 // plans once per decode step and runs every layer with no allocation and no re-validation of values.
+import { InlineCpuBackend } from '../backends/cpu/inline.js';
 import type { HalfDType } from './dtype.js';
 import { FlashMlaError, invalidArgument } from './errors.js';
 import type { Backend, DecodeLaunch, MlaProblem } from './problem.js';
@@ -66,13 +67,12 @@ export interface DecodeOptions {
 }
 
 let inlineCpu: Backend | undefined;
-/** Installed by the CPU backend module so that host tensors work with no backend named. */
+/** The backend that host tensors run on when none is named (default: the in-thread CPU backend). */
 export function setDefaultHostBackend(b: Backend): void { inlineCpu = b; }
 
 export function backendOf(t: Tensor): Backend {
   if (isHostTensor(t)) {
-    if (!inlineCpu) throw new FlashMlaError('backend_unavailable', 'no CPU backend registered: import "flashmla-ts" (it registers one)');
-    return inlineCpu;
+    return (inlineCpu ??= new InlineCpuBackend());
   }
   const owner = (t.data as DeviceStorage).owner as Backend | undefined;
   if (!owner) throw invalidArgument('q', 'a tensor made by a backend', 'a device tensor without an owner');

@@ -129,7 +129,7 @@ export function f32ToHalf(dtype: HalfDType): (x: number) => number {
 }
 
 /** Decode a whole array of 16-bit patterns into f32 (fast path for bf16: a shift into the high half). */
-export function decodeHalf(dtype: HalfDType, src: Uint16Array, dst = new Float32Array(src.length)): Float32Array {
+export function decodeHalf(dtype: HalfDType, src: Uint16Array, dst: Float32Array = new Float32Array(src.length)): Float32Array {
   if (dtype === 'bf16') {
     const d = new Uint32Array(dst.buffer, dst.byteOffset, dst.length);
     for (let i = 0; i < src.length; i++) d[i] = src[i] << 16;
@@ -139,7 +139,7 @@ export function decodeHalf(dtype: HalfDType, src: Uint16Array, dst = new Float32
   return dst;
 }
 
-export function encodeHalf(dtype: HalfDType, src: ArrayLike<number>, dst = new Uint16Array(src.length)): Uint16Array {
+export function encodeHalf(dtype: HalfDType, src: ArrayLike<number>, dst: Uint16Array = new Uint16Array(src.length)): Uint16Array {
   const f = f32ToHalf(dtype);
   for (let i = 0; i < src.length; i++) dst[i] = f(src[i]);
   return dst;

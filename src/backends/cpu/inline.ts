@@ -1,0 +1,74 @@
+// The CPU backend on the calling thread: browser-safe, used by default for host tensors. The Node backend in
+// ./index.ts runs the same kernel on worker threads.
+import { type DType, type HostArray, hostArrayFor } from '../../core/dtype.js';
+import { invalidArgument } from '../../core/errors.js';
+import type { Backend, BackendInfo, DecodeLaunch } from '../../core/problem.js';
+import { Tensor } from '../../core/tensor.js';
+import { type CpuDecodeArgs, CpuScratch, accumSizes, runDecode } from './kernel.js';
+
+/** Host views of a launch plus grow-only accumulators. */
+export function cpuArgs(l: DecodeLaunch, accum: { o: Float32Array; lse: Float32Array }): CpuDecodeArgs {
+  const view = (name: string, t: Tensor | undefined) => {
+    if (t && t.device !== 'cpu') throw invalidArgument(name, 'a host tensor for the CPU backend', `a ${t.device} tensor`);
+    return t?.host();
+  };
+  const host = l.host;
+  const sizes = accumSizes(l.problem);
+  return {
+    p: l.problem,
+    q: view('q', l.q) as Uint16Array,
+    kCache: view('kCache', l.kCache) as Uint16Array,
+    blockTable: view('blockTable', l.blockTable) as Int32Array,
+    seqlens: host?.cacheSeqlens ?? (view('cacheSeqlens', l.cacheSeqlens) as Int32Array),
+    qIndptr: host?.qIndptr ?? (view('qIndptr', l.qIndptr) as Int32Array | undefined),
+    meta: host?.tileSchedulerMetadata ?? (view('tileSchedulerMetadata', l.tileSchedulerMetadata) as Int32Array),
+    numSplits: host?.numSplits ?? (view('numSplits', l.numSplits) as Int32Array),
+    out: view('out', l.out) as Uint16Array,
+    lse: view('lse', l.lse) as Float32Array,
+    oAccum: accum.o.length >= sizes.oAccum ? accum.o : (accum.o = new Float32Array(sizes.oAccum)),
+    lseAccum: accum.lse.length >= sizes.lseAccum ? accum.lse : (accum.lse = new Float32Array(sizes.lseAccum)),
+  };
+}
+
+/** Wall-clock timing shared by the CPU backends (no device clock to read). */
+export async function wallClockTimes(run: (rep: number) => void | Promise<void>, opts: { warmup: number; reps: number }): Promise<number[]> {
+  for (let i = 0; i < opts.warmup; i++) await run(i);
+  const times: number[] = [];
+  for (let i = 0; i < opts.reps; i++) {
+    const t0 = performance.now();
+    await run(i);
+    times.push(performance.now() - t0);
+  }
+  return times;
+}
+
+export class InlineCpuBackend implements Backend {
+  readonly kind = 'cpu' as const;
+  readonly info: BackendInfo = { kind: 'cpu', device: 'CPU (calling thread)', numSms: 8 };
+  private readonly scratch = new CpuScratch();
+  private readonly accum: { o: Float32Array; lse: Float32Array } = { o: new Float32Array(0), lse: new Float32Array(0) };
+
+  empty(dtype: DType, shape: readonly number[]): Tensor {
+    return new Tensor(dtype, shape, hostArrayFor(dtype, shape.reduce((a, b) => a * b, 1)));
+  }
+  upload(t: Tensor<HostArray>): Tensor { return t; }
+  write(dst: Tensor, src: Tensor<HostArray>, dstOffset = 0): void {
+    writeHost(dst, src, dstOffset);
+  }
+  async download(t: Tensor): Promise<Tensor<HostArray>> { return t as Tensor<HostArray>; }
+  decode(l: DecodeLaunch): void { runDecode(cpuArgs(l, this.accum), this.scratch); }
+  async synchronize(): Promise<void> {}
+  timeMs(run: (rep: number) => void | Promise<void>, opts: { warmup: number; reps: number }): Promise<number[]> {
+    return wallClockTimes(run, opts);
+  }
+  free(): void {}
+  dispose(): void {}
+}
+
+export function writeHost(dst: Tensor, src: Tensor<HostArray>, dstOffset: number): void {
+  if (dst.dtype !== src.dtype) throw invalidArgument('src', `dtype ${dst.dtype}`, src.dtype);
+  if (dstOffset < 0 || dstOffset + src.numel > dst.numel) {
+    throw invalidArgument('dstOffset', `0..${dst.numel - src.numel}`, String(dstOffset));
+  }
+  (dst.host() as HostArray).set(src.host() as never, dstOffset);
+}

@@ -1,0 +1,291 @@
+// The CPU decode kernel: split-KV MLA attention over one SM part's work items, and the combine step.
+// Browser-safe (no Node imports): the in-thread backend and the worker threads both run this file.
+//
+// Roofline on a 2-core machine (b=4, s_k=4096, hQ=16): 2*16384*16*1088 = 0.57 GFLOP against 19 MB of cache, so
+// the CPU is arithmetic-bound (JS has no SIMD here): each key costs 576 + 512 multiply-adds per query row.
+// Keys are decoded from bf16/f16 once per 64-key tile into f32 and reused by every query row of the KV head,
+// and the inner loops take four keys at a time so each q / accumulator load serves four products.
+// Arithmetic is JS float64; partial results are stored as f32, as FlashMLA's fp32 accumulators are.
+import { type HalfDType, decodeHalf, f32ToHalf, halfToF32 } from '../../core/dtype.js';
+import { type MlaProblem, visibleKeys } from '../../core/problem.js';
+import { blockSizeN, partWork } from '../../core/scheduler.js';
+
+/** Host views of everything one decode reads and writes. */
+export interface CpuDecodeArgs {
+  p: MlaProblem;
+  q: Uint16Array;
+  kCache: Uint16Array;
+  blockTable: Int32Array;
+  seqlens: Int32Array;
+  qIndptr?: Int32Array;
+  meta: Int32Array;
+  numSplits: Int32Array;
+  out: Uint16Array;
+  lse: Float32Array;
+  /** [maxPartials, rowsPerSplit, dV]; a row is (query j of the request, head h): j * hQ + h. */
+  oAccum: Float32Array;
+  /** [maxPartials, rowsPerSplit] */
+  lseAccum: Float32Array;
+}
+
+/** Rows of one partial result: every query token of a request times every head. */
+export function rowsPerSplit(p: MlaProblem): number {
+  return p.sQ * p.hQ;
+}
+
+export function accumSizes(p: MlaProblem): { oAccum: number; lseAccum: number } {
+  const parts = p.b + p.numSmParts;
+  return { oAccum: parts * rowsPerSplit(p) * p.dV, lseAccum: parts * rowsPerSplit(p) };
+}
+
+/** Work units of the decode phase: one per (SM part, KV head). */
+export function decodeUnits(p: MlaProblem): number {
+  return p.numSmParts * p.hKv;
+}
+
+/** Scratch reused across units by one thread (grow-only). */
+export class CpuScratch {
+  kTile = new Float32Array(0);
+  qRows = new Float64Array(0);
+  acc = new Float64Array(0);
+  rowMax = new Float64Array(0);
+  rowSum = new Float64Array(0);
+  scores = new Float64Array(blockSizeN);
+  scores2 = new Float64Array(blockSizeN);
+
+  ensure(p: MlaProblem, rows: number): void {
+    if (this.kTile.length < blockSizeN * p.dQk) this.kTile = new Float32Array(blockSizeN * p.dQk);
+    if (this.qRows.length < rows * p.dQk) this.qRows = new Float64Array(rows * p.dQk);
+    if (this.acc.length < rows * p.dV) this.acc = new Float64Array(rows * p.dV);
+    if (this.rowMax.length < rows) {
+      this.rowMax = new Float64Array(rows);
+      this.rowSum = new Float64Array(rows);
+    }
+  }
+}
+
+const qStartOf = (a: CpuDecodeArgs, i: number) => (a.qIndptr ? a.qIndptr[i] : i * a.p.sQ);
+const qLenOf = (a: CpuDecodeArgs, i: number) => (a.qIndptr ? a.qIndptr[i + 1] - a.qIndptr[i] : a.p.sQ);
+
+/** Decode phase, unit `u` = part * hKv + kvHead: every work item of that part, for one KV head. */
+export function runDecodeUnit(a: CpuDecodeArgs, u: number, s: CpuScratch): void {
+  const p = a.p;
+  const part = Math.floor(u / p.hKv), g = u % p.hKv;
+  for (const item of partWork(a.meta, a.numSplits, a.seqlens, part)) {
+    const i = item.batch, seqlen = a.seqlens[i], qLen = qLenOf(a, i), qStart = qStartOf(a, i);
+    const rows = qLen * p.nGroups; // row r: query j = floor(r / nGroups), head g * nGroups + r % nGroups
+    s.ensure(p, rows);
+    const { kTile, qRows, acc, scores, scores2 } = s;
+    const toF = halfToF32(p.dtype);
+    for (let r = 0; r < rows; r++) {
+      const j = Math.floor(r / p.nGroups), h = g * p.nGroups + (r % p.nGroups);
+      const src = ((qStart + j) * p.hQ + h) * p.dQk;
+      for (let d = 0; d < p.dQk; d++) qRows[r * p.dQk + d] = toF(a.q[src + d]) * p.softmaxScale;
+    }
+    acc.fill(0, 0, rows * p.dV);
+    s.rowMax.fill(-Infinity, 0, rows);
+    s.rowSum.fill(0, 0, rows);
+
+    for (let t0 = item.kBegin; t0 < item.kEnd; t0 += blockSizeN) {
+      const nTile = Math.min(blockSizeN, item.kEnd - t0);
+      loadKeys(a, i, g, t0, nTile, kTile);
+      for (let r = 0; r < rows; ) {
+        // Only keys this row may see take part: masked keys are skipped, never multiplied by 0 (they may be NaN).
+        const n = Math.min(nTile, visibleKeys(seqlen, qLen, Math.floor(r / p.nGroups), p.causal) - t0);
+        // Two rows of the same query see the same keys: do them together, sharing every key load.
+        const pair = r + 1 < rows && Math.floor((r + 1) / p.nGroups) === Math.floor(r / p.nGroups);
+        if (n > 0 && pair) {
+          tileScores2(qRows, r * p.dQk, (r + 1) * p.dQk, kTile, n, p.dQk, scores, scores2);
+          const c0 = softmaxTile(s, r, scores, n), c1 = softmaxTile(s, r + 1, scores2, n);
+          tileAccumulate2(acc, r * p.dV, (r + 1) * p.dV, c0, c1, scores, scores2, kTile, n, p.dQk, p.dV);
+        } else if (n > 0) {
+          tileScores(qRows, r * p.dQk, kTile, n, p.dQk, scores);
+          tileAccumulate(acc, r * p.dV, softmaxTile(s, r, scores, n), scores, kTile, n, p.dQk, p.dV);
+        }
+        r += pair ? 2 : 1;
+      }
+    }
+    if (item.noSplit) writeFinal(a, i, g, rows, acc, s.rowMax, s.rowSum);
+    else writePartial(a, item.splitSlot, g, rows, acc, s.rowMax, s.rowSum);
+  }
+}
+
+/** Decode keys t0 .. t0+n-1 of sequence i, KV head g, into kTile [n, dQk] as f32. */
+function loadKeys(a: CpuDecodeArgs, i: number, g: number, t0: number, n: number, kTile: Float32Array): void {
+  const p = a.p, page = p.pageBlockSize, rowElems = p.hKv * p.dQk;
+  let t = 0;
+  while (t < n) {
+    const key = t0 + t;
+    const blk = a.blockTable[i * p.maxBlocksPerSeq + Math.floor(key / page)];
+    const inPage = key % page;
+    const run = Math.min(n - t, page - inPage); // keys left in this page
+    for (let k = 0; k < run; k++) {
+      const src = (blk * page + inPage + k) * rowElems + g * p.dQk;
+      decodeHalf(p.kvDtype, a.kCache.subarray(src, src + p.dQk), kTile.subarray((t + k) * p.dQk, (t + k + 1) * p.dQk));
+    }
+    t += run;
+  }
+}
+
+/** Online softmax over one tile: scores become exp(score - newMax); returns the factor for the old accumulator. */
+function softmaxTile(s: CpuScratch, r: number, scores: Float64Array, n: number): number {
+  const old = s.rowMax[r];
+  let m = old;
+  for (let t = 0; t < n; t++) if (scores[t] > m) m = scores[t];
+  const rescale = Math.exp(old - m); // 0 on the first tile (old max is -inf)
+  let sum = s.rowSum[r] * rescale;
+  for (let t = 0; t < n; t++) { const e = Math.exp(scores[t] - m); scores[t] = e; sum += e; }
+  s.rowMax[r] = m;
+  s.rowSum[r] = sum;
+  return rescale;
+}
+
+/** Scores of two query rows against the same keys: 2 x 4 products per pass share each load. */
+function tileScores2(q: Float64Array, qa: number, qb: number, k: Float32Array, n: number, dQk: number, sa: Float64Array, sb: Float64Array): void {
+  let t = 0;
+  for (; t + 4 <= n; t += 4) {
+    const k0 = t * dQk, k1 = k0 + dQk, k2 = k1 + dQk, k3 = k2 + dQk;
+    let a0 = 0, a1 = 0, a2 = 0, a3 = 0, b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+    for (let d = 0; d < dQk; d++) {
+      const x = q[qa + d], y = q[qb + d];
+      const v0 = k[k0 + d], v1 = k[k1 + d], v2 = k[k2 + d], v3 = k[k3 + d];
+      a0 += x * v0; a1 += x * v1; a2 += x * v2; a3 += x * v3;
+      b0 += y * v0; b1 += y * v1; b2 += y * v2; b3 += y * v3;
+    }
+    sa[t] = a0; sa[t + 1] = a1; sa[t + 2] = a2; sa[t + 3] = a3;
+    sb[t] = b0; sb[t + 1] = b1; sb[t + 2] = b2; sb[t + 3] = b3;
+  }
+  for (; t < n; t++) {
+    const k0 = t * dQk;
+    let a0 = 0, b0 = 0;
+    for (let d = 0; d < dQk; d++) { const v = k[k0 + d]; a0 += q[qa + d] * v; b0 += q[qb + d] * v; }
+    sa[t] = a0; sb[t] = b0;
+  }
+}
+
+/** tileAccumulate for two rows at once: each value column read serves both rows. */
+function tileAccumulate2(acc: Float64Array, oa: number, ob: number, ra: number, rb: number, pa: Float64Array, pb: Float64Array, k: Float32Array, n: number, dQk: number, dV: number): void {
+  if (ra !== 1) for (let d = 0; d < dV; d++) acc[oa + d] *= ra;
+  if (rb !== 1) for (let d = 0; d < dV; d++) acc[ob + d] *= rb;
+  let t = 0;
+  for (; t + 4 <= n; t += 4) {
+    const k0 = t * dQk, k1 = k0 + dQk, k2 = k1 + dQk, k3 = k2 + dQk;
+    const a0 = pa[t], a1 = pa[t + 1], a2 = pa[t + 2], a3 = pa[t + 3];
+    const b0 = pb[t], b1 = pb[t + 1], b2 = pb[t + 2], b3 = pb[t + 3];
+    for (let d = 0; d < dV; d++) {
+      const v0 = k[k0 + d], v1 = k[k1 + d], v2 = k[k2 + d], v3 = k[k3 + d];
+      acc[oa + d] += a0 * v0 + a1 * v1 + a2 * v2 + a3 * v3;
+      acc[ob + d] += b0 * v0 + b1 * v1 + b2 * v2 + b3 * v3;
+    }
+  }
+  for (; t < n; t++) {
+    const k0 = t * dQk, a0 = pa[t], b0 = pb[t];
+    for (let d = 0; d < dV; d++) { const v = k[k0 + d]; acc[oa + d] += a0 * v; acc[ob + d] += b0 * v; }
+  }
+}
+
+/** scores[t] = q · k_t for t < n (q already scaled); four keys per pass over q. */
+function tileScores(q: Float64Array, qo: number, k: Float32Array, n: number, dQk: number, scores: Float64Array): void {
+  let t = 0;
+  for (; t + 4 <= n; t += 4) {
+    const k0 = t * dQk, k1 = k0 + dQk, k2 = k1 + dQk, k3 = k2 + dQk;
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (let d = 0; d < dQk; d++) {
+      const x = q[qo + d];
+      s0 += x * k[k0 + d]; s1 += x * k[k1 + d]; s2 += x * k[k2 + d]; s3 += x * k[k3 + d];
+    }
+    scores[t] = s0; scores[t + 1] = s1; scores[t + 2] = s2; scores[t + 3] = s3;
+  }
+  for (; t < n; t++) {
+    const k0 = t * dQk;
+    let s0 = 0;
+    for (let d = 0; d < dQk; d++) s0 += q[qo + d] * k[k0 + d];
+    scores[t] = s0;
+  }
+}
+
+/** acc = acc * rescale + sum_t p_t v_t (v_t = first dV columns of key t); four keys per pass over acc. */
+function tileAccumulate(acc: Float64Array, ao: number, rescale: number, pr: Float64Array, k: Float32Array, n: number, dQk: number, dV: number): void {
+  if (rescale !== 1) for (let d = 0; d < dV; d++) acc[ao + d] *= rescale;
+  let t = 0;
+  for (; t + 4 <= n; t += 4) {
+    const k0 = t * dQk, k1 = k0 + dQk, k2 = k1 + dQk, k3 = k2 + dQk;
+    const p0 = pr[t], p1 = pr[t + 1], p2 = pr[t + 2], p3 = pr[t + 3];
+    for (let d = 0; d < dV; d++) acc[ao + d] += p0 * k[k0 + d] + p1 * k[k1 + d] + p2 * k[k2 + d] + p3 * k[k3 + d];
+  }
+  for (; t < n; t++) {
+    const k0 = t * dQk, p0 = pr[t];
+    for (let d = 0; d < dV; d++) acc[ao + d] += p0 * k[k0 + d];
+  }
+}
+
+function lseIndex(a: CpuDecodeArgs, i: number, h: number, j: number): number {
+  const p = a.p;
+  return i * p.lseStrideB + h * p.lseStrideH + (qStartOf(a, i) + j) * p.lseStrideT;
+}
+
+function writeFinal(a: CpuDecodeArgs, i: number, g: number, rows: number, acc: Float64Array, rowMax: Float64Array, rowSum: Float64Array): void {
+  const p = a.p, enc = f32ToHalf(p.dtype), qStart = qStartOf(a, i);
+  for (let r = 0; r < rows; r++) {
+    const j = Math.floor(r / p.nGroups), h = g * p.nGroups + (r % p.nGroups);
+    const o = ((qStart + j) * p.hQ + h) * p.dV;
+    const empty = rowSum[r] === 0;
+    const inv = empty ? 0 : 1 / rowSum[r];
+    for (let d = 0; d < p.dV; d++) a.out[o + d] = enc(acc[r * p.dV + d] * inv);
+    a.lse[lseIndex(a, i, h, j)] = empty ? Infinity : rowMax[r] + Math.log(rowSum[r]);
+  }
+}
+
+function writePartial(a: CpuDecodeArgs, slot: number, g: number, rows: number, acc: Float64Array, rowMax: Float64Array, rowSum: Float64Array): void {
+  const p = a.p, perSplit = rowsPerSplit(p);
+  for (let r = 0; r < rows; r++) {
+    const j = Math.floor(r / p.nGroups), h = g * p.nGroups + (r % p.nGroups);
+    const row = slot * perSplit + j * p.hQ + h;
+    const empty = rowSum[r] === 0;
+    const inv = empty ? 0 : 1 / rowSum[r];
+    for (let d = 0; d < p.dV; d++) a.oAccum[row * p.dV + d] = acc[r * p.dV + d] * inv;
+    a.lseAccum[row] = empty ? -Infinity : rowMax[r] + Math.log(rowSum[r]);
+  }
+}
+
+/** Combine units: one per sequence. Sequences computed in one piece were written by the decode phase. */
+export function runCombineUnit(a: CpuDecodeArgs, i: number): void {
+  const p = a.p, first = a.numSplits[i], nSplits = a.numSplits[i + 1] - first;
+  if (nSplits <= 1) return;
+  const perSplit = rowsPerSplit(p), enc = f32ToHalf(p.dtype), qStart = qStartOf(a, i);
+  const o = new Float64Array(p.dV);
+  for (let j = 0; j < qLenOf(a, i); j++) {
+    for (let h = 0; h < p.hQ; h++) {
+      const r = j * p.hQ + h;
+      let m = -Infinity;
+      for (let s = 0; s < nSplits; s++) m = Math.max(m, a.lseAccum[(first + s) * perSplit + r]);
+      const outOff = ((qStart + j) * p.hQ + h) * p.dV;
+      if (m === -Infinity) { // no split saw a key
+        a.out.fill(0, outOff, outOff + p.dV);
+        a.lse[lseIndex(a, i, h, j)] = Infinity;
+        continue;
+      }
+      let sum = 0;
+      for (let s = 0; s < nSplits; s++) sum += Math.exp(a.lseAccum[(first + s) * perSplit + r] - m);
+      const lse = m + Math.log(sum);
+      o.fill(0);
+      for (let s = 0; s < nSplits; s++) {
+        const row = (first + s) * perSplit + r;
+        const w = Math.exp(a.lseAccum[row] - lse);
+        if (w === 0) continue; // an empty split (lse -inf) holds zeros; skip it outright
+        for (let d = 0; d < p.dV; d++) o[d] += w * a.oAccum[row * p.dV + d];
+      }
+      for (let d = 0; d < p.dV; d++) a.out[outOff + d] = enc(o[d]);
+      a.lse[lseIndex(a, i, h, j)] = lse;
+    }
+  }
+}
+
+/** The whole decode on the calling thread. */
+export function runDecode(a: CpuDecodeArgs, s = new CpuScratch()): void {
+  const units = decodeUnits(a.p);
+  for (let u = 0; u < units; u++) runDecodeUnit(a, u, s);
+  for (let i = 0; i < a.p.b; i++) runCombineUnit(a, i);
+}
+
+export type { HalfDType };
