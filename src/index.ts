@@ -10,3 +10,4 @@ export * from './core/validate.js';
 export * from './core/api.js';
 export { InlineCpuBackend } from './backends/cpu/inline.js';
 
+export * from './core/kvcache.js';

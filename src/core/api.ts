@@ -217,6 +217,10 @@ export class MlaDecoder {
   async run(q: Tensor, kCache: Tensor, outputs?: { out: Tensor; lse: Tensor }): Promise<{ out: Tensor; lse: Tensor }> {
     const p = this.planned;
     if (!p) throw new FlashMlaError('invalid_argument', 'MlaDecoder.run: call plan() first for this decode step', 'plan');
+    // The outputs were allocated for the planned shape and dtype: check q against them before any validation.
+    const dtype = this.config.dtype ?? 'bf16';
+    if (q.dtype !== dtype) throw invalidArgument('q', `dtype ${dtype} (the decoder's dtype)`, q.dtype);
+    checkSameShape('q', q, p.host.qIndptr ? [p.host.qIndptr[p.plan.b], this.hQ, 576] : [p.plan.b, p.plan.sQ, this.hQ, 576]);
     if (!p.problem || p.problem.numBlocks !== kCache.shape[0] || p.problem.dtype !== q.dtype) {
       // First layer of the step (or a cache of another size): full validation against the host copies.
       p.problem = validateDecode({
@@ -226,7 +230,6 @@ export class MlaDecoder {
         causal: this.config.causal, qIndptr: p.host.qIndptr && fromArray('i32', [p.plan.b + 1], p.host.qIndptr),
       });
     } else {
-      checkSameShape('q', q, p.problem.varlen ? [p.problem.totalQ, this.hQ, 576] : [p.plan.b, p.plan.sQ, this.hQ, 576]);
       checkSameShape('kCache', kCache, [p.problem.numBlocks, p.problem.pageBlockSize, this.hKv, 576]);
       if (kCache.dtype !== q.dtype) throw invalidArgument('kCache', `dtype ${q.dtype}`, kCache.dtype);
     }

@@ -1,0 +1,139 @@
+// `flashmla bench`: time a grid of configurations, write JSON + SVG under bench/results/.
+import { execFileSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UsageError, choiceArg, intArg, parse, stringArg } from './args.js';
+import { type BackendChoice, backendChoices, openBackend } from './backend.js';
+import { renderChart } from './chart.js';
+import { type BenchConfig, type BenchResult, describe, forEmit, grids, mergeFlashMla, parseConfigs, runConfigs } from './harness.js';
+import { fmt, progress, table } from './ui.js';
+
+/** The package root (src/cli, dist/cli or build/src/cli are below it): default results go to its bench/results. */
+const repoRoot = (() => {
+  let d = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(resolve(d, 'package.json')) && dirname(d) !== d) d = dirname(d);
+  return d;
+})();
+
+export const benchHelp = `Usage: flashmla bench [options]
+
+Time MLA decode over a grid of configurations (median kernel time after warm-up, inputs rotated past the L2)
+and write the result as JSON plus an SVG chart.
+  GB/s   = 2 * (sum(seqlens) * h_kv * 576 + b * s_q * h_q * (576 + 512)) / time
+  TFLOPS = 2 * s_q * sum(seqlens) * h_q * (576 + 512) / time
+
+Options:
+  --backend NAME       best (default), cuda, webgpu or cpu
+  --grid NAME          ${Object.keys(grids).map((g) => `${g} (${grids[g].length} configs)`).join(', ')}; default: cpu on the CPU, flashmla otherwise
+  --configs FILE       configs as JSON, bench_flashmla.py's format: [{"b", "s_k", "h_q", "s_q", "h_kv"?,
+                       "varlen"?, "seqlens"?, "seed"?, "page_block_size"?}, ...]
+  --flashmla FILE      a bench_flashmla.py result: adds flashmla_ms and ratio_vs_flashmla (FlashMLA ms / ours)
+                       to rows with the same b, h_q, s_q, h_kv and sum(seqlens) (FlashMLA's pages are always 64)
+  --out FILE           result JSON (default bench/results/<backend>-<grid>-<date>.json); the SVG goes beside it
+  --reps N             timed repetitions (default 5 on the CPU, 50 on a GPU)
+  --warmup N           untimed repetitions first (default 1 on the CPU, 10 on a GPU)
+  --check N            rows per config checked against the float64 reference (default 4; 0 skips)
+  --workers N          CPU worker threads (default: all cores)
+  --rotate-mb N        reps rotate among page sets of at least N MB in all (default 100: twice an H100's L2)
+  --emit-configs FILE  write the grid in bench_flashmla.py's --configs format (varlen lengths made explicit), then exit
+  -q, --quiet          no progress lines
+  -h, --help           show this help
+
+Same configs on both sides:
+  flashmla bench --grid flashmla --emit-configs grid.json
+  python3 bench_flashmla.py --configs grid.json --out flashmla.json
+  flashmla bench --backend cuda --configs grid.json --flashmla flashmla.json`;
+
+function readJson(file: string, what: string): unknown {
+  let text: string;
+  try { text = readFileSync(file, 'utf8'); } catch (e) { throw new UsageError(`${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? 'cannot read'}`); }
+  try { return JSON.parse(text); } catch (e) { throw new UsageError(`${what} ${file}: invalid JSON (${(e as Error).message.split('\n')[0]})`); }
+}
+
+function gitCommit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || 'unknown';
+  } catch { return 'unknown'; }
+}
+
+export async function bench(argv: string[]): Promise<void> {
+  const { values: v, help } = parse('bench', argv, {
+    backend: { type: 'string' }, grid: { type: 'string' }, configs: { type: 'string' }, flashmla: { type: 'string' },
+    out: { type: 'string' }, reps: { type: 'string' }, warmup: { type: 'string' }, check: { type: 'string' },
+    workers: { type: 'string' }, 'rotate-mb': { type: 'string' }, 'emit-configs': { type: 'string' }, quiet: { type: 'boolean', short: 'q' },
+  });
+  if (help) { console.log(benchHelp); return; }
+  const backendName = choiceArg<BackendChoice>('backend', v.backend, backendChoices, 'best');
+  const gridName = v.grid === undefined ? undefined : choiceArg('grid', v.grid, Object.keys(grids), 'cpu');
+  if (gridName && v.configs) throw new UsageError('--grid and --configs: give one of them');
+  const configsFile = stringArg(v.configs);
+  const fileConfigs = configsFile ? parseConfigs(readJson(configsFile, '--configs'), configsFile) : undefined;
+  const flashmlaFile = stringArg(v.flashmla);
+  const flashmla = flashmlaFile ? readJson(flashmlaFile, '--flashmla') : undefined;
+  const reps = v.reps === undefined ? undefined : intArg('reps', v.reps, 5, 1, 100000);
+  const warmup = v.warmup === undefined ? undefined : intArg('warmup', v.warmup, 1, 0, 100000);
+  const check = intArg('check', v.check, 4, 0, 1000);
+  const workers = v.workers === undefined ? undefined : intArg('workers', v.workers, 1, 1, 256);
+  const rotateMb = intArg('rotate-mb', v['rotate-mb'], 100, 0, 1 << 20);
+  const p = progress(v.quiet === true);
+
+  if (v['emit-configs'] !== undefined) {
+    const cs = forEmit(fileConfigs ?? grids[gridName ?? 'flashmla']);
+    const file = String(v['emit-configs']);
+    writeFileSync(file, JSON.stringify(cs, null, 1) + '\n');
+    console.log(`wrote ${cs.length} configs to ${file}`);
+    return;
+  }
+
+  p.update(`starting the ${backendName} backend`);
+  const { backend, skipped } = await openBackend(backendName, workers);
+  try {
+    for (const s of skipped) p.update(`skipped ${s.reason}`);
+    const onCpu = backend.kind === 'cpu';
+    const grid = configsFile ? 'custom' : gridName ?? (onCpu ? 'cpu' : 'flashmla');
+    const configs: readonly BenchConfig[] = fileConfigs ?? grids[grid];
+    const result: BenchResult = {
+      backend: backend.kind,
+      card: onCpu ? `${backend.info.device} on ${cpus()[0]?.model?.trim() ?? 'unknown CPU'}` : backend.info.device,
+      commit: gitCommit(), date: new Date().toISOString(), grid,
+      warmup: warmup ?? (onCpu ? 1 : 10), reps: reps ?? (onCpu ? 5 : 50), rows: [],
+    };
+    p.done(`bench: ${configs.length} configs (${grid}) on ${result.card}`);
+    result.rows = await runConfigs(backend, configs, {
+      warmup: result.warmup, reps: result.reps, check, rotateBytes: rotateMb * 1e6,
+      onProgress: (m) => p.update(m),
+      onRow: (r, i) => {
+        const gflops = r.TFLOPS * 1e3;
+        const c = r.check ? `  cos diff ${r.check.cos_diff.toExponential(1)}${r.check.ok ? '' : ' FAILED'}` : '';
+        p.done(`[${i + 1}/${configs.length}] ${describe(r)}: ${fmt(r.ms)} ms  ${fmt(r.GBps)} GB/s  ${fmt(gflops)} GFLOP/s${c}`);
+      },
+    });
+    if (flashmla !== undefined) {
+      const n = mergeFlashMla(result, flashmla, flashmlaFile!);
+      p.done(`matched ${n} of ${result.rows.length} configs in ${flashmlaFile}`);
+    }
+
+    const out = resolve(stringArg(v.out) ?? resolve(repoRoot, 'bench/results', `${backend.kind}-${grid}-${result.date.replace(/[:.]/g, '-')}.json`));
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, JSON.stringify(result, null, 1) + '\n');
+    const svg = out.replace(/\.json$/i, '') + '.svg';
+    writeFileSync(svg, renderChart(result));
+
+    const withF = result.rows.some((r) => r.ratio_vs_flashmla !== undefined);
+    const head = ['config', 'ms', 'GB/s', 'GFLOP/s', 'check', ...(withF ? ['FlashMLA ms', 'FlashMLA/ours'] : [])];
+    console.log(table([head, ...result.rows.map((r) => [
+      describe(r), fmt(r.ms), fmt(r.GBps), fmt(r.TFLOPS * 1e3),
+      r.check ? (r.check.ok ? `ok ${r.check.cos_diff.toExponential(0)}` : 'FAILED') : '-',
+      ...(withF ? [r.flashmla_ms === undefined ? '-' : fmt(r.flashmla_ms), r.ratio_vs_flashmla === undefined ? '-' : `${r.ratio_vs_flashmla.toFixed(3)}x`] : []),
+    ])]));
+    console.log(`wrote ${out}\nwrote ${svg}`);
+    if (result.rows.some((r) => r.check && !r.check.ok)) {
+      process.exitCode = 1;
+      console.error('flashmla: error: some configs failed the reference check');
+    }
+  } finally {
+    backend.dispose();
+  }
+}
