@@ -24,6 +24,10 @@ export function checkPositiveInt(name: string, v: number, max = Number.MAX_SAFE_
   if (!Number.isInteger(v) || v < 1 || v > max) throw invalidArgument(name, `an integer in 1..${max}`, String(v));
 }
 
+function checkIndexDevice(name: string, t: Tensor | undefined, device: string): void {
+  if (t && t.device !== 'cpu' && t.device !== device) throw invalidArgument(name, `a tensor on ${device} or the host`, t.device);
+}
+
 /** A host Int32Array (or host i32 tensor) to read values from, or undefined for device tensors. */
 export function hostI32(t: Tensor | Int32Array | undefined): Int32Array | undefined {
   if (t === undefined) return undefined;
@@ -66,11 +70,11 @@ export function validateDecode(a: DecodeInputs): MlaProblem {
   checkDtype('numSplits', numSplits, ['i32']);
   if (kCache.device !== q.device) throw invalidArgument('kCache', `a tensor on ${q.device} (where q is)`, kCache.device);
   // The small index tensors may stay on the host (the backend copies them, and then they are fully checked here).
-  const index: [string, Tensor | undefined][] = [['blockTable', blockTable], ['cacheSeqlens', cacheSeqlens],
-    ['tileSchedulerMetadata', meta], ['numSplits', numSplits], ['qIndptr', a.qIndptr]];
-  for (const [name, t] of index) {
-    if (t && t.device !== 'cpu' && t.device !== q.device) throw invalidArgument(name, `a tensor on ${q.device} or the host`, t.device);
-  }
+  checkIndexDevice('blockTable', blockTable, q.device);
+  checkIndexDevice('cacheSeqlens', cacheSeqlens, q.device);
+  checkIndexDevice('tileSchedulerMetadata', meta, q.device);
+  checkIndexDevice('numSplits', numSplits, q.device);
+  checkIndexDevice('qIndptr', a.qIndptr, q.device);
 
   const varlen = a.qIndptr !== undefined;
   checkRank('q', q, varlen ? 3 : 4, varlen ? '[totalQ, hQ, dQk]' : '[b, sQ, hQ, dQk]');
@@ -160,6 +164,24 @@ export function validateDecode(a: DecodeInputs): MlaProblem {
  * sequence. Replaying the plan costs O(b + numSmParts), far below the decode itself.
  */
 export function checkMetadataMatches(seqlens: Int32Array, meta: Int32Array, numSplits: Int32Array, numSmParts: number): void {
+  // A decode step runs many layers with one metadata: remember what it was last verified against, and skip the
+  // replay while seqlens, metadata and numSplits all still hold those values (plain compares, no allocation).
+  const seen = verified.get(meta);
+  if (seen && seen.numSplits === numSplits && sameValues(seen.seqlens, seqlens) && sameValues(seen.meta, meta)
+    && sameValues(seen.splits, numSplits)) return;
+  replayMetadata(seqlens, meta, numSplits, numSmParts);
+  verified.set(meta, { numSplits, seqlens: seqlens.slice(), meta: meta.slice(), splits: numSplits.slice() });
+}
+
+const verified = new WeakMap<Int32Array, { numSplits: Int32Array; seqlens: Int32Array; meta: Int32Array; splits: Int32Array }>();
+
+function sameValues(a: Int32Array, b: Int32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function replayMetadata(seqlens: Int32Array, meta: Int32Array, numSplits: Int32Array, numSmParts: number): void {
   const want = planSchedule(seqlens, numSmParts);
   for (let i = 0; i < want.numSplits.length; i++) {
     if (want.numSplits[i] !== numSplits[i]) {

@@ -1,0 +1,211 @@
+#!/usr/bin/env node
+// WebGPU decode benchmark over FlashMLA's grid, with the card's ceilings measured by WGSL kernels in the same
+// process. Runs the tsc output (build/webgpu, see scripts/webgpu-gpu.sh), so it needs no tsx.
+//   node scripts/webgpu-bench.mjs [--configs FILE.json] [--flashmla FLASHMLA.json] [--out RESULT.json]
+//                                 [--numSms 132,264] [--reps 30] [--quick]
+// FLOP = 2*s_q*sum(seqlens)*h_q*(576+512); bytes = 2*(sum(seqlens)*h_kv*576 + b*s_q*h_q*576 + b*s_q*h_q*512).
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { execSync } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const build = resolve(root, process.env.WEBGPU_BUILD ?? 'build/webgpu');
+const { createNodeWebGpuBackend } = await import(`${build}/src/backends/webgpu/node.js`);
+const { getMlaMetadata } = await import(`${build}/src/core/api.js`);
+const { validateDecode } = await import(`${build}/src/core/validate.js`);
+const { referenceDecode } = await import(`${build}/src/core/reference.js`);
+const { fromArray, Tensor } = await import(`${build}/src/core/tensor.js`);
+const { bf16ToF32 } = await import(`${build}/src/core/dtype.js`);
+
+const args = process.argv.slice(2);
+const opt = (name, def) => { const i = args.indexOf(`--${name}`); return i >= 0 ? args[i + 1] : def; };
+const quick = args.includes('--quick');
+const reps = Number(opt('reps', quick ? 5 : 30));
+const numSmsList = opt('numSms', '132,264').split(',').map(Number);
+const defaultGrid = [];
+for (const s_k of [1024, 4096, 8192]) for (const h_q of [16, 32, 64, 128]) for (const s_q of [1, 2]) defaultGrid.push({ b: 128, s_k, h_q, s_q });
+defaultGrid.push({ b: 1, s_k: 32768, h_q: 16, s_q: 1 });
+let configs = opt('configs') ? JSON.parse(readFileSync(opt('configs'), 'utf8')) : defaultGrid;
+if (quick) configs = configs.slice(0, 3);
+
+const backend = await createNodeWebGpuBackend({ numSms: numSmsList[0] });
+const device = backend.device;
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+
+// ---------------------------------------------------------------- device-side timing of an arbitrary pass
+async function timePasses(encode, warmup, n) {
+  const set = device.createQuerySet({ type: 'timestamp', count: 2 * n });
+  const res = device.createBuffer({ size: 16 * n, usage: 0x200 | 0x4 });
+  const rd = device.createBuffer({ size: 16 * n, usage: 0x1 | 0x8 });
+  for (let i = 0; i < warmup; i++) { const e = device.createCommandEncoder(); encode(e, undefined); device.queue.submit([e.finish()]); }
+  for (let i = 0; i < n; i++) {
+    const e = device.createCommandEncoder();
+    encode(e, { querySet: set, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 });
+    device.queue.submit([e.finish()]);
+  }
+  const e = device.createCommandEncoder();
+  e.resolveQuerySet(set, 0, 2 * n, res, 0);
+  e.copyBufferToBuffer(res, 0, rd, 0, 16 * n);
+  device.queue.submit([e.finish()]);
+  await rd.mapAsync(1);
+  const ts = new BigInt64Array(rd.getMappedRange().slice(0));
+  rd.unmap(); set.destroy(); res.destroy(); rd.destroy();
+  return Array.from({ length: n }, (_, i) => Number(ts[2 * i + 1] - ts[2 * i]) / 1e6);
+}
+
+function pipeline(code, label) {
+  return device.createComputePipeline({ label, layout: 'auto', compute: { module: device.createShaderModule({ label, code }), entryPoint: 'main' } });
+}
+
+// ---------------------------------------------------------------- ceilings
+async function ceilings() {
+  const bytes = Math.min(512 * 1024 * 1024, backend.caps.maxStorageBufferBindingSize);
+  const src = device.createBuffer({ size: bytes, usage: 0x80 | 0x8 });
+  const dst = device.createBuffer({ size: bytes, usage: 0x80 | 0x4 });
+  const copy = pipeline(`@group(0) @binding(0) var<storage, read> a: array<vec4<u32>>;
+@group(0) @binding(1) var<storage, read_write> b: array<vec4<u32>>;
+@compute @workgroup_size(256) fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) n: vec3<u32>) {
+  let stride = n.x * 256u;
+  for (var i = g.x; i < arrayLength(&a); i += stride) { b[i] = a[i]; }
+}`, 'ceiling.copy');
+  const bgC = device.createBindGroup({ layout: copy.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: dst } }] });
+  const copyMs = median(await timePasses((e, tw) => { const p = e.beginComputePass({ timestampWrites: tw }); p.setPipeline(copy); p.setBindGroup(0, bgC); p.dispatchWorkgroups(132 * 16); p.end(); }, 3, 15));
+  src.destroy(); dst.destroy();
+  const iters = 4096, wgs = 132 * 64;
+  const fmaOut = device.createBuffer({ size: wgs * 256 * 16, usage: 0x80 });
+  const uni = device.createBuffer({ size: 16, usage: 0x40 | 0x8 });
+  device.queue.writeBuffer(uni, 0, new Uint32Array([iters, 0, 0, 0]));
+  const chains = 8;
+  const fma = pipeline(`struct U { iters: u32, p0: u32, p1: u32, p2: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read_write> o: array<vec4<f32>>;
+@compute @workgroup_size(256) fn main(@builtin(global_invocation_id) g: vec3<u32>) {
+  let x = vec4<f32>(f32(g.x) * 1e-9, 0.5, 0.25, 0.125);
+  let y = vec4<f32>(0.999, 0.998, 0.997, 0.996);
+  ${Array.from({ length: chains }, (_, i) => `var a${i} = x + vec4<f32>(${i}.0);`).join(' ')}
+  for (var i = 0u; i < u.iters; i++) {
+    ${Array.from({ length: chains }, (_, i) => `a${i} = fma(a${i}, y, x);`).join(' ')}
+  }
+  o[g.x] = ${Array.from({ length: chains }, (_, i) => `a${i}`).join(' + ')};
+}`, 'ceiling.fma');
+  const bgF = device.createBindGroup({ layout: fma.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: uni } }, { binding: 1, resource: { buffer: fmaOut } }] });
+  const fmaMs = median(await timePasses((e, tw) => { const p = e.beginComputePass({ timestampWrites: tw }); p.setPipeline(fma); p.setBindGroup(0, bgF); p.dispatchWorkgroups(wgs); p.end(); }, 2, 10));
+  fmaOut.destroy(); uni.destroy();
+  return { copy_GBps: (2 * bytes) / copyMs / 1e6, f32_fma_TFLOPS: (wgs * 256 * iters * chains * 8) / fmaMs / 1e9 };
+}
+
+// ---------------------------------------------------------------- inputs filled on the GPU (hash of the index)
+const fill = pipeline(`struct U { seed: u32, n: u32, p0: u32, p1: u32 }
+@group(0) @binding(0) var<uniform> u: U;
+@group(0) @binding(1) var<storage, read_write> o: array<u32>;
+fn h(x0: u32) -> u32 { var x = x0; x ^= x >> 16u; x *= 0x7feb352du; x ^= x >> 15u; x *= 0x846ca68bu; x ^= x >> 16u; return x; }
+fn bf(x: u32) -> u32 { let f = (f32(x & 0xffffu) / 65536.0 - 0.5) * 3.4; return bitcast<u32>(f) >> 16u; }
+@compute @workgroup_size(256) fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) n: vec3<u32>) {
+  let stride = n.x * 256u;
+  for (var i = g.x; i < u.n; i += stride) { let r = h(i * 2654435761u + u.seed); o[i] = bf(r) | (bf(r >> 16u) << 16u); }
+}`, 'bench.fill');
+function fillRandom(t, seed) {
+  for (const c of t.data.chunks) {
+    const uni = device.createBuffer({ size: 16, usage: 0x40 | 0x8 });
+    const words = Math.floor(c.byteLength / 4);
+    device.queue.writeBuffer(uni, 0, new Uint32Array([seed, words, 0, 0]));
+    let off = 0;
+    while (off < words) { // one binding at a time
+      const n = Math.min(words - off, Math.floor(backend.caps.maxStorageBufferBindingSize / 4 / 64) * 64);
+      const u2 = device.createBuffer({ size: 16, usage: 0x40 | 0x8 });
+      device.queue.writeBuffer(u2, 0, new Uint32Array([seed + off, n, 0, 0]));
+      const bg = device.createBindGroup({ layout: fill.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: u2 } }, { binding: 1, resource: { buffer: c.buffer, offset: off * 4, size: n * 4 } }] });
+      const e = device.createCommandEncoder(); const p = e.beginComputePass(); p.setPipeline(fill); p.setBindGroup(0, bg); p.dispatchWorkgroups(4096); p.end();
+      device.queue.submit([e.finish()]);
+      off += n;
+    }
+    uni.destroy();
+  }
+}
+
+function rng(seed) { let s = seed >>> 0; return () => { s = (s + 0x6d2b79f5) >>> 0; let t = s; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; }; }
+
+// ---------------------------------------------------------------- one config
+async function runConfig(c, numSms) {
+  const b = c.b, sQ = c.s_q, hQ = c.h_q, hKv = c.h_kv ?? 1, page = 64;
+  const seqlens = Int32Array.from(c.seqlens ?? Array(b).fill(c.s_k));
+  const maxBlocks = Math.ceil(Math.max(...seqlens) / page);
+  const numBlocks = b * maxBlocks;
+  const r = rng(7);
+  const perm = Array.from({ length: numBlocks }, (_, i) => i);
+  for (let i = perm.length - 1; i > 0; i--) { const j = Math.floor(r() * (i + 1)); [perm[i], perm[j]] = [perm[j], perm[i]]; }
+  const blockTable = fromArray('i32', [b, maxBlocks], Int32Array.from(perm));
+  const q = backend.empty('bf16', [b, sQ, hQ, 576]);
+  const kCache = backend.empty('bf16', [numBlocks, page, hKv, 576]);
+  fillRandom(q, 1234); fillRandom(kCache, 99);
+  const out = backend.empty('bf16', [b, sQ, hQ, 512]);
+  const lse = backend.empty('f32', [b, hQ, sQ]);
+  const results = [];
+  for (const ns of numSms) {
+    const md = getMlaMetadata(seqlens, (sQ * hQ) / hKv, hKv, { numSms: ns });
+    const cs = fromArray('i32', [b], seqlens);
+    const problem = validateDecode({ q, kCache, blockTable, cacheSeqlens: cs, headDimV: 512, tileSchedulerMetadata: md.tileSchedulerMetadata, numSplits: md.numSplits });
+    const launch = { problem, q, kCache, blockTable, cacheSeqlens: cs, tileSchedulerMetadata: md.tileSchedulerMetadata, numSplits: md.numSplits, out, lse,
+      host: { cacheSeqlens: seqlens, tileSchedulerMetadata: md.tileSchedulerMetadata.host(), numSplits: md.numSplits.host() } };
+    backend.decode(launch);
+    await backend.synchronize();
+    const times = await backend.timeMs(() => backend.decode(launch), { warmup: 5, reps });
+    results.push({ numSms: ns, numSmParts: problem.numSmParts, ms: median(times) });
+  }
+  // Spot check: batch 0 against the float64 reference when that is cheap enough.
+  let check;
+  if (seqlens[0] * hQ * sQ <= 1024 * 128 * 2) {
+    const qh = (await backend.download(q)).host().subarray(0, sQ * hQ * 576);
+    const oh = (await backend.download(out)).host().subarray(0, sQ * hQ * 512);
+    const lh = (await backend.download(lse)).host().subarray(0, sQ * hQ);
+    const pages = Math.ceil(seqlens[0] / page);
+    const kc = new Uint16Array(pages * page * hKv * 576);
+    const kAll = await backend.download(kCache);
+    const kh = kAll.host();
+    for (let j = 0; j < pages; j++) { const blk = perm[j]; kc.set(kh.subarray(blk * page * hKv * 576, (blk + 1) * page * hKv * 576), j * page * hKv * 576); }
+    const ref = referenceDecode({ q: qh, kCache: kc, blockTable: Int32Array.from({ length: pages }, (_, i) => i), cacheSeqlens: Int32Array.of(seqlens[0]), dtype: 'bf16', b: 1, sQ, hQ, hKv, pageBlockSize: page, maxBlocksPerSeq: pages });
+    let dot = 0, xx = 0, yy = 0, lerr = 0;
+    for (let i = 0; i < oh.length; i++) { const x = bf16ToF32(oh[i]), y = ref.out[i]; dot += x * y; xx += x * x; yy += y * y; }
+    for (let i = 0; i < lh.length; i++) lerr = Math.max(lerr, Math.abs(lh[i] - ref.lse[i]));
+    check = { batch0_cos_diff: 1 - (2 * dot) / (xx + yy), batch0_max_lse_err: lerr };
+  }
+  for (const t of [q, kCache, out, lse]) backend.free(t);
+  await backend.synchronize();
+  const total = seqlens.reduce((a, x) => a + x, 0);
+  const flop = 2 * sQ * total * hQ * (576 + 512);
+  const bytes = 2 * (total * hKv * 576 + b * sQ * hQ * 576 + b * sQ * hQ * 512);
+  const best = results.reduce((a, x) => (x.ms < a.ms ? x : a));
+  return { b, s_k: c.s_k, h_q: hQ, h_kv: hKv, s_q: sQ, ms: best.ms, numSms: best.numSms, sweep: results, flop, bytes, ...check };
+}
+
+const ceil = await ceilings();
+console.log(JSON.stringify({ device: backend.info.device, ...ceil }));
+let flash;
+const fpath = opt('flashmla');
+if (fpath && existsSync(fpath)) flash = JSON.parse(readFileSync(fpath, 'utf8'));
+const rows = [];
+for (const c of configs) {
+  const r = await runConfig(c, numSmsList);
+  const fm = flash?.rows.find((x) => x.b === r.b && x.s_k === r.s_k && x.h_q === r.h_q && x.s_q === r.s_q && (x.h_kv ?? 1) === r.h_kv)?.flashmla;
+  const tMem = r.bytes / (ceil.copy_GBps * 1e6), tF = r.flop / (ceil.f32_fma_TFLOPS * 1e9);
+  const row = {
+    b: r.b, s_k: r.s_k, h_q: r.h_q, h_kv: r.h_kv, s_q: r.s_q, ms: r.ms, GBps: r.bytes / r.ms / 1e6, TFLOPS: r.flop / r.ms / 1e9,
+    flashmla_ms: fm?.ms ?? null, ratio_vs_flashmla: fm ? fm.ms / r.ms : null,
+    bound: tMem >= tF ? 'memory' : 'f32', roofline_fraction: Math.max(tMem, tF) / r.ms,
+    numSms: r.numSms, sweep: r.sweep, batch0_cos_diff: r.batch0_cos_diff, batch0_max_lse_err: r.batch0_max_lse_err,
+  };
+  rows.push(row);
+  console.log(`b=${row.b} s_k=${row.s_k} h_q=${row.h_q} s_q=${row.s_q}: ${(row.ms * 1e3).toFixed(1)} us ${row.GBps.toFixed(0)} GB/s ${row.TFLOPS.toFixed(2)} TF `
+    + `${row.bound} roofline ${(row.roofline_fraction * 100).toFixed(1)}%` + (fm ? ` FlashMLA ${(fm.ms * 1e3).toFixed(1)} us ratio ${row.ratio_vs_flashmla.toFixed(3)}` : '')
+    + (row.batch0_cos_diff !== undefined ? ` check cos ${row.batch0_cos_diff.toExponential(2)} lse ${row.batch0_max_lse_err.toExponential(2)}` : '') + ` numSms ${row.numSms}`);
+}
+let commit = 'unknown';
+try { commit = execSync('git rev-parse HEAD', { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim(); } catch { /* the GPU host's copy has no .git */ }
+const result = {
+  backend: 'webgpu', card: flash?.device ?? backend.info.device, adapter: backend.info.device, commit: process.env.FLASHMLA_COMMIT ?? commit,
+  date: new Date().toISOString().slice(0, 10), ceilings: ceil, flashmla_ceilings: flash?.ceilings, caps: backend.caps, rows,
+};
+const outPath = opt('out');
+if (outPath) writeFileSync(outPath, JSON.stringify(result, null, 1));
+backend.dispose();

@@ -1,0 +1,295 @@
+// The CUDA driver API (libcuda.so.1) through koffi: no compiler, no CUDA toolkit at run time. Only what the
+// backend uses is bound; every call goes through check(), which throws FlashMlaError('driver_error') carrying the
+// driver's error name. Handles (contexts, streams, modules, functions, events, graphs) and device pointers are
+// BigInts, as koffi 3 passes pointers.
+import { FlashMlaError } from '../../core/errors.js';
+
+type Fn = (...args: unknown[]) => number;
+type Koffi = typeof import('koffi');
+
+/** CUdevice_attribute values we read (cuda.h). */
+export const enum Attr {
+  ClockRate = 13,
+  MultiprocessorCount = 16,
+  MemoryClockRate = 36,
+  GlobalMemoryBusWidth = 37,
+  L2CacheSize = 38,
+  ComputeCapabilityMajor = 75,
+  ComputeCapabilityMinor = 76,
+  MaxSharedMemoryPerBlockOptin = 97,
+}
+
+const CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
+const CU_STREAM_NON_BLOCKING = 1;
+const CU_STREAM_CAPTURE_MODE_RELAXED = 2;
+const CUDA_ERROR_OUT_OF_MEMORY = 2;
+const CUDA_ERROR_NOT_READY = 600;
+
+/** Prototypes, by the exported symbol (the _v2 names are what cuda.h maps the plain names to). */
+const prototypes = {
+  cuInit: 'int cuInit(unsigned int flags)',
+  cuGetErrorName: 'int cuGetErrorName(int error, _Out_ const char **name)',
+  cuDriverGetVersion: 'int cuDriverGetVersion(_Out_ int *version)',
+  cuDeviceGetCount: 'int cuDeviceGetCount(_Out_ int *count)',
+  cuDeviceGet: 'int cuDeviceGet(_Out_ int *device, int ordinal)',
+  cuDeviceGetName: 'int cuDeviceGetName(_Out_ uint8_t *name, int len, int dev)',
+  cuDeviceGetAttribute: 'int cuDeviceGetAttribute(_Out_ int *value, int attrib, int dev)',
+  cuDeviceTotalMem_v2: 'int cuDeviceTotalMem_v2(_Out_ size_t *bytes, int dev)',
+  cuDevicePrimaryCtxRetain: 'int cuDevicePrimaryCtxRetain(_Out_ void **ctx, int dev)',
+  cuDevicePrimaryCtxRelease_v2: 'int cuDevicePrimaryCtxRelease_v2(int dev)',
+  cuCtxSetCurrent: 'int cuCtxSetCurrent(void *ctx)',
+  cuStreamCreate: 'int cuStreamCreate(_Out_ void **stream, unsigned int flags)',
+  cuStreamDestroy_v2: 'int cuStreamDestroy_v2(void *stream)',
+  cuStreamSynchronize: 'int cuStreamSynchronize(void *stream)',
+  cuEventCreate: 'int cuEventCreate(_Out_ void **event, unsigned int flags)',
+  cuEventDestroy_v2: 'int cuEventDestroy_v2(void *event)',
+  cuEventRecord: 'int cuEventRecord(void *event, void *stream)',
+  cuEventQuery: 'int cuEventQuery(void *event)',
+  cuEventSynchronize: 'int cuEventSynchronize(void *event)',
+  cuMemAlloc_v2: 'int cuMemAlloc_v2(_Out_ void **dptr, size_t bytes)',
+  cuMemFree_v2: 'int cuMemFree_v2(void *dptr)',
+  cuMemHostAlloc: 'int cuMemHostAlloc(_Out_ void **p, size_t bytes, unsigned int flags)',
+  cuMemFreeHost: 'int cuMemFreeHost(void *p)',
+  cuMemGetInfo_v2: 'int cuMemGetInfo_v2(_Out_ size_t *free, _Out_ size_t *total)',
+  cuMemcpyHtoDAsync_v2: 'int cuMemcpyHtoDAsync_v2(void *dst, const void *src, size_t bytes, void *stream)',
+  cuMemcpyDtoHAsync_v2: 'int cuMemcpyDtoHAsync_v2(void *dst, void *src, size_t bytes, void *stream)',
+  cuMemcpyDtoDAsync_v2: 'int cuMemcpyDtoDAsync_v2(void *dst, void *src, size_t bytes, void *stream)',
+  cuMemsetD8Async: 'int cuMemsetD8Async(void *dst, uint8_t value, size_t n, void *stream)',
+  cuModuleLoadData: 'int cuModuleLoadData(_Out_ void **module, const void *image)',
+  cuModuleUnload: 'int cuModuleUnload(void *module)',
+  cuModuleGetFunction: 'int cuModuleGetFunction(_Out_ void **fn, void *module, const char *name)',
+  cuFuncSetAttribute: 'int cuFuncSetAttribute(void *fn, int attrib, int value)',
+  cuLaunchKernel: 'int cuLaunchKernel(void *fn, unsigned int gx, unsigned int gy, unsigned int gz, unsigned int bx, unsigned int by, unsigned int bz, unsigned int smem, void *stream, void *params, void *extra)',
+  cuStreamBeginCapture_v2: 'int cuStreamBeginCapture_v2(void *stream, int mode)',
+  cuStreamEndCapture: 'int cuStreamEndCapture(void *stream, _Out_ void **graph)',
+  cuGraphInstantiateWithFlags: 'int cuGraphInstantiateWithFlags(_Out_ void **exec, void *graph, unsigned long long flags)',
+  cuGraphLaunch: 'int cuGraphLaunch(void *exec, void *stream)',
+  cuGraphExecDestroy: 'int cuGraphExecDestroy(void *exec)',
+  cuGraphDestroy: 'int cuGraphDestroy(void *graph)',
+} as const;
+
+/** cuEventElapsedTime became _v2 in CUDA 12.8; older drivers only have the first name. */
+const elapsedNames = ['cuEventElapsedTime_v2', 'cuEventElapsedTime'];
+
+type Api = { [K in keyof typeof prototypes]: Fn } & { cuEventElapsedTime: Fn };
+
+function unavailable(msg: string): FlashMlaError {
+  return new FlashMlaError('backend_unavailable', `cuda: ${msg}`);
+}
+
+/** One loaded libcuda: the bound functions and check(). */
+export class Driver {
+  private constructor(readonly koffi: Koffi, readonly api: Api) {}
+
+  private static loaded?: Promise<Driver>;
+
+  /**
+   * Load libcuda.so.1 and cuInit, once per process (backends share it, and with it the record of which context
+   * is current); throws backend_unavailable (quickly) where there is no driver or GPU.
+   */
+  static load(): Promise<Driver> {
+    const p = (Driver.loaded ??= Driver.open());
+    p.catch(() => { if (Driver.loaded === p) Driver.loaded = undefined; });
+    return p;
+  }
+
+  private static async open(): Promise<Driver> {
+    let koffi: Koffi;
+    try {
+      const mod = (await import('koffi')) as unknown as Koffi & { default?: Koffi };
+      koffi = mod.default ?? mod;
+    } catch (e) {
+      throw unavailable(`koffi (the FFI package) cannot be loaded: ${(e as Error).message}`);
+    }
+    let lib: ReturnType<Koffi['load']>;
+    try {
+      lib = koffi.load(process.platform === 'win32' ? 'nvcuda.dll' : 'libcuda.so.1');
+    } catch (e) {
+      throw unavailable(`no NVIDIA driver here (libcuda.so.1 not found: ${(e as Error).message.split('\n')[0]})`);
+    }
+    const api: Record<string, Fn> = {};
+    try {
+      for (const [name, proto] of Object.entries(prototypes)) api[name] = lib.func(proto) as Fn;
+    } catch (e) {
+      throw unavailable(`libcuda.so.1 lacks a function this backend needs (driver too old?): ${(e as Error).message}`);
+    }
+    for (const n of elapsedNames) {
+      try { api.cuEventElapsedTime = lib.func(`int ${n}(_Out_ float *ms, void *start, void *end)`) as Fn; break; } catch { /* older name next */ }
+    }
+    if (!api.cuEventElapsedTime) throw unavailable('libcuda.so.1 has no cuEventElapsedTime');
+    const d = new Driver(koffi, api as Api);
+    const rc = d.api.cuInit(0);
+    if (rc !== 0) throw unavailable(`cuInit failed: ${d.errorName(rc)} (no usable GPU?)`);
+    return d;
+  }
+
+  errorName(rc: number): string {
+    const out: (string | null)[] = [null];
+    return this.api.cuGetErrorName(rc, out) === 0 && out[0] ? out[0] : `CUDA error ${rc}`;
+  }
+
+  /** Throw a typed error for a failed call: driver_error (or out_of_memory), message naming the call and the error. */
+  check(rc: number, what: string): void {
+    if (rc === 0) return;
+    const name = this.errorName(rc);
+    throw new FlashMlaError(rc === CUDA_ERROR_OUT_OF_MEMORY ? 'out_of_memory' : 'driver_error', `cuda: ${what}: ${name}`, what, 'CUDA_SUCCESS', name);
+  }
+
+  // ---------------------------------------------------------------- devices and contexts
+  driverVersion(): string {
+    const v = [0];
+    this.check(this.api.cuDriverGetVersion(v), 'cuDriverGetVersion');
+    return `${Math.floor(v[0] / 1000)}.${(v[0] % 1000) / 10}`;
+  }
+  deviceCount(): number {
+    const n = [0];
+    this.check(this.api.cuDeviceGetCount(n), 'cuDeviceGetCount');
+    return n[0];
+  }
+  device(ordinal: number): number {
+    const d = [0];
+    this.check(this.api.cuDeviceGet(d, ordinal), `cuDeviceGet(${ordinal})`);
+    return d[0];
+  }
+  deviceName(dev: number): string {
+    const buf = new Uint8Array(256);
+    this.check(this.api.cuDeviceGetName(buf, buf.length, dev), 'cuDeviceGetName');
+    const end = buf.indexOf(0);
+    return new TextDecoder().decode(buf.subarray(0, end < 0 ? buf.length : end));
+  }
+  attribute(dev: number, attr: Attr): number {
+    const v = [0];
+    this.check(this.api.cuDeviceGetAttribute(v, attr, dev), `cuDeviceGetAttribute(${attr})`);
+    return v[0];
+  }
+  totalMem(dev: number): number {
+    const v = [0];
+    this.check(this.api.cuDeviceTotalMem_v2(v, dev), 'cuDeviceTotalMem');
+    return Number(v[0]);
+  }
+  memInfo(): { free: number; total: number } {
+    const f = [0], t = [0];
+    this.check(this.api.cuMemGetInfo_v2(f, t), 'cuMemGetInfo');
+    return { free: Number(f[0]), total: Number(t[0]) };
+  }
+  /** The device's primary context (shared with any runtime-API user in the process), made current. */
+  retainPrimaryContext(dev: number): bigint {
+    const ctx: (bigint | null)[] = [null];
+    this.check(this.api.cuDevicePrimaryCtxRetain(ctx, dev), 'cuDevicePrimaryCtxRetain');
+    this.setCurrent(ctx[0]!);
+    return ctx[0]!;
+  }
+  releasePrimaryContext(dev: number): void {
+    this.check(this.api.cuDevicePrimaryCtxRelease_v2(dev), 'cuDevicePrimaryCtxRelease');
+  }
+  private current = 0n;
+  /** Make `ctx` current on this thread (a no-op when it already is: several backends may share the thread). */
+  setCurrent(ctx: bigint): void {
+    if (ctx === this.current) return;
+    this.check(this.api.cuCtxSetCurrent(ctx), 'cuCtxSetCurrent');
+    this.current = ctx;
+  }
+
+  // ---------------------------------------------------------------- streams and events
+  /** A stream that does not synchronise with the legacy default stream. */
+  createStream(): bigint {
+    const s: (bigint | null)[] = [null];
+    this.check(this.api.cuStreamCreate(s, CU_STREAM_NON_BLOCKING), 'cuStreamCreate');
+    return s[0]!;
+  }
+  destroyStream(s: bigint): void { this.check(this.api.cuStreamDestroy_v2(s), 'cuStreamDestroy'); }
+  synchronize(s: bigint): void { this.check(this.api.cuStreamSynchronize(s), 'cuStreamSynchronize'); }
+  createEvent(): bigint {
+    const e: (bigint | null)[] = [null];
+    this.check(this.api.cuEventCreate(e, 0), 'cuEventCreate');
+    return e[0]!;
+  }
+  destroyEvent(e: bigint): void { this.check(this.api.cuEventDestroy_v2(e), 'cuEventDestroy'); }
+  record(e: bigint, s: bigint): void { this.check(this.api.cuEventRecord(e, s), 'cuEventRecord'); }
+  /** true when all work before the event is done. */
+  eventDone(e: bigint): boolean {
+    const rc = this.api.cuEventQuery(e);
+    if (rc === CUDA_ERROR_NOT_READY) return false;
+    this.check(rc, 'cuEventQuery');
+    return true;
+  }
+  eventSynchronize(e: bigint): void { this.check(this.api.cuEventSynchronize(e), 'cuEventSynchronize'); }
+  elapsedMs(start: bigint, end: bigint): number {
+    const ms = [0];
+    this.check(this.api.cuEventElapsedTime(ms, start, end), 'cuEventElapsedTime');
+    return ms[0];
+  }
+
+  // ---------------------------------------------------------------- memory
+  alloc(bytes: number): bigint {
+    const p: (bigint | null)[] = [null];
+    this.check(this.api.cuMemAlloc_v2(p, Math.max(1, bytes)), `cuMemAlloc(${bytes} bytes)`);
+    return p[0]!;
+  }
+  free(ptr: bigint): void { this.check(this.api.cuMemFree_v2(ptr), 'cuMemFree'); }
+  /** Page-locked host memory: the DMA engine reads it directly, so copies from it are truly asynchronous. */
+  hostAlloc(bytes: number): { ptr: bigint; bytes: ArrayBuffer } {
+    const p: (bigint | null)[] = [null];
+    this.check(this.api.cuMemHostAlloc(p, bytes, 0), `cuMemHostAlloc(${bytes} bytes)`);
+    return { ptr: p[0]!, bytes: this.koffi.view(p[0]!, bytes) };
+  }
+  hostFree(ptr: bigint): void { this.check(this.api.cuMemFreeHost(ptr), 'cuMemFreeHost'); }
+  /** Host -> device on `stream`; a pageable source is staged by the driver before this returns. */
+  copyHtoD(dst: bigint, src: ArrayBufferView | bigint, bytes: number, stream: bigint): void {
+    this.check(this.api.cuMemcpyHtoDAsync_v2(dst, src, bytes, stream), 'cuMemcpyHtoDAsync');
+  }
+  copyDtoH(dst: ArrayBufferView, src: bigint, bytes: number, stream: bigint): void {
+    this.check(this.api.cuMemcpyDtoHAsync_v2(dst, src, bytes, stream), 'cuMemcpyDtoHAsync');
+  }
+  copyDtoD(dst: bigint, src: bigint, bytes: number, stream: bigint): void {
+    this.check(this.api.cuMemcpyDtoDAsync_v2(dst, src, bytes, stream), 'cuMemcpyDtoDAsync');
+  }
+  memset8(dst: bigint, value: number, n: number, stream: bigint): void {
+    this.check(this.api.cuMemsetD8Async(dst, value, n, stream), 'cuMemsetD8Async');
+  }
+
+  // ---------------------------------------------------------------- modules and launches
+  loadModule(image: Uint8Array, what: string): bigint {
+    const m: (bigint | null)[] = [null];
+    this.check(this.api.cuModuleLoadData(m, image), `cuModuleLoadData(${what})`);
+    return m[0]!;
+  }
+  unloadModule(m: bigint): void { this.check(this.api.cuModuleUnload(m), 'cuModuleUnload'); }
+  getFunction(m: bigint, name: string): bigint {
+    const f: (bigint | null)[] = [null];
+    this.check(this.api.cuModuleGetFunction(f, m, name), `cuModuleGetFunction(${name})`);
+    return f[0]!;
+  }
+  setMaxDynamicSmem(f: bigint, bytes: number, name: string): void {
+    this.check(this.api.cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, bytes), `cuFuncSetAttribute(${name}, ${bytes} B)`);
+  }
+  /** `params` points to an array of pointers, one per kernel parameter (ours: one, to the packed struct). */
+  launch(f: bigint, grid: readonly number[], block: readonly number[], smem: number, stream: bigint, params: bigint, what: string): void {
+    const rc = this.api.cuLaunchKernel(f, grid[0], grid[1], grid[2], block[0], block[1], block[2], smem, stream, params, null);
+    if (rc !== 0) this.check(rc, `cuLaunchKernel(${what})`);
+  }
+
+  // ---------------------------------------------------------------- graphs
+  beginCapture(s: bigint): void { this.check(this.api.cuStreamBeginCapture_v2(s, CU_STREAM_CAPTURE_MODE_RELAXED), 'cuStreamBeginCapture'); }
+  endCapture(s: bigint): bigint {
+    const g: (bigint | null)[] = [null];
+    this.check(this.api.cuStreamEndCapture(s, g), 'cuStreamEndCapture');
+    return g[0]!;
+  }
+  instantiate(graph: bigint): bigint {
+    const e: (bigint | null)[] = [null];
+    this.check(this.api.cuGraphInstantiateWithFlags(e, graph, 0), 'cuGraphInstantiate');
+    return e[0]!;
+  }
+  graphLaunch(exec: bigint, s: bigint): void { this.check(this.api.cuGraphLaunch(exec, s), 'cuGraphLaunch'); }
+  destroyGraphExec(exec: bigint): void { this.check(this.api.cuGraphExecDestroy(exec), 'cuGraphExecDestroy'); }
+  destroyGraph(graph: bigint): void { this.check(this.api.cuGraphDestroy(graph), 'cuGraphDestroy'); }
+
+  /** Native memory that does not move (kernel parameter blocks), with a writable view. */
+  pinnedParams(bytes: number): { ptr: bigint; view: DataView; argv: bigint } {
+    const ptr = this.koffi.alloc('uint8_t', bytes) as unknown as bigint;
+    const argv = this.koffi.alloc('void *', 1) as unknown as bigint;
+    this.koffi.encode(argv, 'void *', ptr);
+    return { ptr, view: new DataView(this.koffi.view(ptr, bytes)), argv };
+  }
+}

@@ -1,0 +1,94 @@
+// Small device helpers shared by the kernels: the two 16-bit types, cp.async, ldmatrix and the m16n8k16 MMA.
+#pragma once
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <stdint.h>
+
+namespace mla {
+
+constexpr int kDQk = 576; // 512 latent + 64 RoPE columns
+constexpr int kDV = 512;
+
+template <typename T> struct Half;
+template <> struct Half<__nv_bfloat16> {
+  using T2 = __nv_bfloat162;
+  static __device__ __forceinline__ T2 pack(float a, float b) { return __floats2bfloat162_rn(a, b); }
+  static __device__ __forceinline__ float toF(__nv_bfloat16 x) { return __bfloat162float(x); }
+  static __device__ __forceinline__ __nv_bfloat16 fromF(float x) { return __float2bfloat16_rn(x); }
+  // D = A * B + C, A 16x16 row-major, B 16x8 column-major, f32 accumulators.
+  static __device__ __forceinline__ void mma(float* c, const uint32_t* a, const uint32_t* b) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+  }
+};
+template <> struct Half<__half> {
+  using T2 = __half2;
+  static __device__ __forceinline__ T2 pack(float a, float b) { return __floats2half2_rn(a, b); }
+  static __device__ __forceinline__ float toF(__half x) { return __half2float(x); }
+  static __device__ __forceinline__ __half fromF(float x) { return __float2half_rn(x); }
+  static __device__ __forceinline__ void mma(float* c, const uint32_t* a, const uint32_t* b) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+  }
+};
+
+__device__ __forceinline__ uint32_t smemAddr(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
+
+// 16 bytes global -> shared without a register round trip; srcBytes 0 writes zeros (masked rows never read memory).
+__device__ __forceinline__ void cpAsync16(void* dst, const void* src, int srcBytes) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smemAddr(dst)), "l"(src), "r"(srcBytes));
+}
+__device__ __forceinline__ void cpAsyncCommit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N> __device__ __forceinline__ void cpAsyncWait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
+
+__device__ __forceinline__ void ldmatrixX4(uint32_t* r, const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(smemAddr(p)));
+}
+__device__ __forceinline__ void ldmatrixX2(uint32_t* r, const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0,%1}, [%2];\n" : "=r"(r[0]), "=r"(r[1]) : "r"(smemAddr(p)));
+}
+__device__ __forceinline__ void ldmatrixX4T(uint32_t* r, const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(smemAddr(p)));
+}
+
+__device__ __forceinline__ float quadMax(float x) {
+  x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
+  return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
+}
+__device__ __forceinline__ float quadSum(float x) {
+  x += __shfl_xor_sync(0xffffffffu, x, 1);
+  return x + __shfl_xor_sync(0xffffffffu, x, 2);
+}
+__device__ __forceinline__ float warpMax(float x) {
+  for (int o = 16; o > 0; o >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, o));
+  return x;
+}
+__device__ __forceinline__ float warpSum(float x) {
+  for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xffffffffu, x, o);
+  return x;
+}
+
+/** Where request `batch`'s queries start and how many it has. */
+__device__ __forceinline__ void queryRange(const MlaParams& p, int batch, int& qStart, int& qLen) {
+  if (p.qIndptr) { qStart = p.qIndptr[batch]; qLen = p.qIndptr[batch + 1] - qStart; }
+  else { qStart = batch * p.sQ; qLen = p.sQ; }
+}
+
+/** Keys query j of a request with qLen queries sees. */
+__device__ __forceinline__ int visibleKeys(const MlaParams& p, int seqlen, int qLen, int j) {
+  return p.causal ? max(0, seqlen - qLen + j + 1) : seqlen;
+}
+
+/** Element offset of key t's row (KV head g) in kCache; the page size 64 case avoids the division. */
+__device__ __forceinline__ int64_t keyRow(const MlaParams& p, int batch, int t, int g) {
+  const int page = p.pageBlockSize == 64 ? (t >> 6) : t / p.pageBlockSize;
+  const int inPage = t - page * p.pageBlockSize;
+  const int64_t blk = p.blockTable[static_cast<int64_t>(batch) * p.maxBlocksPerSeq + page];
+  return ((blk * p.pageBlockSize + inPage) * p.hKv + g) * kDQk;
+}
+
+} // namespace mla

@@ -1,0 +1,302 @@
+// Split-KV MLA decode with tensor cores (mma.sync m16n8k16, sm_80 and later). See docs/notes/cuda-decode.md.
+//
+// One CTA per (SM part, KV head g, tile of BM query rows). It walks the work items its part's metadata gives
+// (src/core/scheduler.ts partWork) and for each: loads the BM x 576 query tile once, streams the item's keys in
+// tiles of BN through a STAGES-deep cp.async ring, and keeps an online softmax in base 2. Warps form a WM x WN
+// grid: warp (mw, nw) owns query rows mw*16..+16 throughout; for S = Q K^T it takes keys nw*BN/WN..+BN/WN, for
+// O += P V it takes output columns nw*512/WN..+512/WN. Row maxima and sums of the WN warps sharing rows meet in
+// shared memory, and P goes through shared memory to the warps that multiply it by V.
+//
+// Masking selects -inf (never multiplies), and keys past the item's end are zero-filled rather than loaded, so
+// NaN in unused cache slots and out-of-range block-table entries past a sequence are never touched.
+#include "params.h"
+#include "common.cuh"
+
+namespace mla {
+
+template <typename T, int BM, int BN, int STAGES, int NWARPS>
+struct Decode {
+  static constexpr int WM = BM / 16;
+  static constexpr int WN = NWARPS / WM;
+  static constexpr int KEYS_PER_WARP = BN / WN;
+  static constexpr int NT_S = KEYS_PER_WARP / 8;
+  static constexpr int COLS_PER_WARP = kDV / WN;
+  static constexpr int NT_O = COLS_PER_WARP / 8;
+  // Rows padded by 16 bytes: a row is an odd number of 16-byte units, so the 8 rows of an ldmatrix hit 8 banks groups.
+  static constexpr int QK_STRIDE = kDQk + 8;
+  static constexpr int P_STRIDE = BN + 8;
+  static constexpr int Q_ELEMS = BM * QK_STRIDE;
+  static constexpr int K_ELEMS = BN * QK_STRIDE;
+  static constexpr int SMEM = (Q_ELEMS + STAGES * K_ELEMS + BM * P_STRIDE) * 2 + 2 * WN * BM * 4;
+  static constexpr int THREADS = NWARPS * 32;
+  static_assert(BM % 16 == 0 && NWARPS % WM == 0, "warps must tile the query rows");
+  static_assert(KEYS_PER_WARP % 8 == 0 && KEYS_PER_WARP * WN == BN, "each warp needs whole 8-key MMA tiles");
+  static_assert(COLS_PER_WARP % 16 == 0, "V columns go in pairs of 8-column tiles");
+  static_assert(STAGES >= 1, "at least one key stage");
+  using H = Half<T>;
+  using T2 = typename H::T2;
+
+  struct Smem {
+    T* q;
+    T* k;
+    T* pTile;
+    float* rowMax; // [WN][BM]
+    float* rowSum; // [WN][BM]
+  };
+
+  static __device__ __forceinline__ Smem carve(unsigned char* base) {
+    Smem s;
+    s.q = reinterpret_cast<T*>(base);
+    s.k = s.q + Q_ELEMS;
+    s.pTile = s.k + STAGES * K_ELEMS;
+    s.rowMax = reinterpret_cast<float*>(s.pTile + BM * P_STRIDE);
+    s.rowSum = s.rowMax + WN * BM;
+    return s;
+  }
+
+  // Keys [t0, t0 + BN) of the item into one stage; rows at or past kEnd become zeros. Warp w takes rows w, w+NWARPS, ...
+  static __device__ __forceinline__ void loadKeys(const MlaParams& p, T* dst, int batch, int g, int t0, int kEnd, int warp, int lane) {
+    const T* kc = static_cast<const T*>(p.kCache);
+#pragma unroll
+    for (int r = warp; r < BN; r += NWARPS) {
+      const int t = t0 + r;
+      const bool live = t < kEnd;
+      const T* src = live ? kc + keyRow(p, batch, t, g) : kc;
+      T* d = dst + r * QK_STRIDE;
+#pragma unroll
+      for (int c = lane; c < kDQk / 8; c += 32) cpAsync16(d + c * 8, src + c * 8, live ? 16 : 0);
+    }
+  }
+
+  static __device__ __forceinline__ void loadQ(const MlaParams& p, T* dst, int g, int m0, int qStart, int qLen, int warp, int lane) {
+    const T* q = static_cast<const T*>(p.q);
+    for (int r = warp; r < BM; r += NWARPS) {
+      const int m = m0 + r, j = m / p.nGroups;
+      const bool live = m < p.rows && j < qLen;
+      const int h = g * p.nGroups + (m - j * p.nGroups);
+      const T* src = live ? q + (static_cast<int64_t>(qStart + j) * p.hQ + h) * kDQk : q;
+      T* d = dst + r * QK_STRIDE;
+#pragma unroll
+      for (int c = lane; c < kDQk / 8; c += 32) cpAsync16(d + c * 8, src + c * 8, live ? 16 : 0);
+    }
+  }
+
+  static __device__ void run(const MlaParams& p) {
+    extern __shared__ __align__(16) unsigned char smemRaw[];
+    const Smem s = carve(smemRaw);
+    const int part = blockIdx.x, g = blockIdx.y, m0 = blockIdx.z * BM;
+    const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+    const int mw = warp % WM, nw = warp / WM;
+    const int* meta = p.tileSchedulerMetadata + part * 8;
+    const int beginIdx = meta[0], beginSeqlen = meta[1], endIdx = meta[2], endSeqlen = meta[3], beginSplit = meta[4];
+    // This thread's two accumulator rows (within the tile) in both phases.
+    const int rLoc[2] = {mw * 16 + lane / 4, mw * 16 + lane / 4 + 8};
+
+    for (int batch = beginIdx; batch <= endIdx; ++batch) {
+      const int seqlen = p.cacheSeqlens[batch];
+      const int kBegin = batch == beginIdx ? beginSeqlen : 0;
+      const int kEnd = batch == endIdx ? endSeqlen : seqlen;
+      const int split = batch == beginIdx ? beginSplit : 0;
+      const int slot = p.numSplits[batch] + split;
+      const bool noSplit = p.numSplits[batch + 1] - p.numSplits[batch] == 1;
+      int qStart, qLen;
+      queryRange(p, batch, qStart, qLen);
+      const int liveRows = min(p.rows, qLen * p.nGroups);
+      if (m0 >= liveRows) continue; // nothing of this tile exists for this request
+
+      // Keys each of this thread's rows may see in this item, and the furthest any row of the tile sees.
+      int limit[2];
+#pragma unroll
+      for (int i = 0; i < 2; ++i) {
+        const int m = m0 + rLoc[i];
+        limit[i] = m < liveRows ? min(kEnd, visibleKeys(p, seqlen, qLen, m / p.nGroups)) : 0;
+      }
+      const int lastRow = min(m0 + BM, liveRows) - 1;
+      const int tileEnd = min(kEnd, visibleKeys(p, seqlen, qLen, lastRow / p.nGroups));
+      const int nTiles = tileEnd > kBegin ? (tileEnd - kBegin + BN - 1) / BN : 0;
+
+      float o[NT_O][4];
+#pragma unroll
+      for (int n = 0; n < NT_O; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
+      float mRow[2] = {-INFINITY, -INFINITY}, lRow[2] = {0.f, 0.f};
+
+      loadQ(p, s.q, g, m0, qStart, qLen, warp, lane);
+      cpAsyncCommit(); // its own group, so an item with no key tile still waits for it
+      if constexpr (STAGES > 1) {
+#pragma unroll
+        for (int st = 0; st < STAGES - 1; ++st) {
+          if (st < nTiles) loadKeys(p, s.k + st * K_ELEMS, batch, g, kBegin + st * BN, tileEnd, warp, lane);
+          cpAsyncCommit();
+        }
+      }
+
+      for (int it = 0; it < nTiles; ++it) {
+        const int t0 = kBegin + it * BN;
+        T* kt;
+        if constexpr (STAGES > 1) {
+          cpAsyncWait<STAGES - 2>();
+          __syncthreads();
+          const int nxt = it + STAGES - 1;
+          if (nxt < nTiles) loadKeys(p, s.k + (nxt % STAGES) * K_ELEMS, batch, g, kBegin + nxt * BN, tileEnd, warp, lane);
+          cpAsyncCommit();
+          kt = s.k + (it % STAGES) * K_ELEMS;
+        } else {
+          loadKeys(p, s.k, batch, g, t0, tileEnd, warp, lane);
+          cpAsyncCommit();
+          cpAsyncWait<0>();
+          __syncthreads();
+          kt = s.k;
+        }
+
+        // S = Q K^T for this warp's 16 rows x KEYS_PER_WARP keys.
+        float sAcc[NT_S][4];
+#pragma unroll
+        for (int n = 0; n < NT_S; ++n) sAcc[n][0] = sAcc[n][1] = sAcc[n][2] = sAcc[n][3] = 0.f;
+        const T* qRow = s.q + (mw * 16 + lane % 16) * QK_STRIDE + (lane / 16) * 8;
+        const int keyBase = nw * KEYS_PER_WARP;
+#pragma unroll 4
+        for (int kk = 0; kk < kDQk / 16; ++kk) {
+          uint32_t a[4];
+          ldmatrixX4(a, qRow + kk * 16);
+#pragma unroll
+          for (int n = 0; n + 1 < NT_S; n += 2) {
+            uint32_t b[4];
+            ldmatrixX4(b, kt + (keyBase + n * 8 + lane % 8 + (lane / 16) * 8) * QK_STRIDE + kk * 16 + ((lane / 8) % 2) * 8);
+            H::mma(sAcc[n], a, b);
+            H::mma(sAcc[n + 1], a, b + 2);
+          }
+          if constexpr (NT_S % 2 == 1) {
+            uint32_t b[2];
+            ldmatrixX2(b, kt + (keyBase + (NT_S - 1) * 8 + lane % 8) * QK_STRIDE + kk * 16 + ((lane / 8) % 2) * 8);
+            H::mma(sAcc[NT_S - 1], a, b);
+          }
+        }
+
+        // Mask by selection, scale to base 2, row maxima across the WN warps sharing these rows.
+        float tMax[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+        for (int n = 0; n < NT_S; ++n) {
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            const int key = t0 + keyBase + n * 8 + (lane % 4) * 2 + (e & 1);
+            const float v = key < limit[e >> 1] ? sAcc[n][e] * p.scaleLog2 : -INFINITY;
+            sAcc[n][e] = v;
+            tMax[e >> 1] = fmaxf(tMax[e >> 1], v);
+          }
+        }
+#pragma unroll
+        for (int i = 0; i < 2; ++i) tMax[i] = quadMax(tMax[i]);
+        if constexpr (WN > 1) {
+          if (lane % 4 == 0) { s.rowMax[nw * BM + rLoc[0]] = tMax[0]; s.rowMax[nw * BM + rLoc[1]] = tMax[1]; }
+          __syncthreads();
+#pragma unroll
+          for (int i = 0; i < 2; ++i) {
+            float x = s.rowMax[rLoc[i]];
+#pragma unroll
+            for (int w = 1; w < WN; ++w) x = fmaxf(x, s.rowMax[w * BM + rLoc[i]]);
+            tMax[i] = x;
+          }
+        }
+        float base[2], alpha[2], tSum[2] = {0.f, 0.f};
+#pragma unroll
+        for (int i = 0; i < 2; ++i) {
+          const float mNew = fmaxf(mRow[i], tMax[i]);
+          base[i] = mNew == -INFINITY ? 0.f : mNew; // a row with no key yet: every exp2 below is exp2(-inf) = 0
+          alpha[i] = exp2f(mRow[i] - base[i]);
+          mRow[i] = mNew;
+        }
+#pragma unroll
+        for (int n = 0; n < NT_S; ++n) {
+          const float p0 = exp2f(sAcc[n][0] - base[0]), p1 = exp2f(sAcc[n][1] - base[0]);
+          const float p2 = exp2f(sAcc[n][2] - base[1]), p3 = exp2f(sAcc[n][3] - base[1]);
+          tSum[0] += p0 + p1;
+          tSum[1] += p2 + p3;
+          const int col = keyBase + n * 8 + (lane % 4) * 2;
+          *reinterpret_cast<T2*>(s.pTile + rLoc[0] * P_STRIDE + col) = H::pack(p0, p1);
+          *reinterpret_cast<T2*>(s.pTile + rLoc[1] * P_STRIDE + col) = H::pack(p2, p3);
+        }
+#pragma unroll
+        for (int i = 0; i < 2; ++i) tSum[i] = quadSum(tSum[i]);
+        if constexpr (WN > 1) {
+          if (lane % 4 == 0) { s.rowSum[nw * BM + rLoc[0]] = tSum[0]; s.rowSum[nw * BM + rLoc[1]] = tSum[1]; }
+        }
+        __syncthreads(); // P and the row sums are complete
+        if constexpr (WN > 1) {
+#pragma unroll
+          for (int i = 0; i < 2; ++i) {
+            float x = 0.f;
+#pragma unroll
+            for (int w = 0; w < WN; ++w) x += s.rowSum[w * BM + rLoc[i]];
+            tSum[i] = x;
+          }
+        }
+#pragma unroll
+        for (int i = 0; i < 2; ++i) lRow[i] = lRow[i] * alpha[i] + tSum[i];
+#pragma unroll
+        for (int n = 0; n < NT_O; ++n) {
+          o[n][0] *= alpha[0]; o[n][1] *= alpha[0];
+          o[n][2] *= alpha[1]; o[n][3] *= alpha[1];
+        }
+
+        // O += P V for this warp's 16 rows x COLS_PER_WARP columns; V is the first 512 columns of the key rows.
+        const T* pRow = s.pTile + (mw * 16 + lane % 16) * P_STRIDE + (lane / 16) * 8;
+        const int colBase = nw * COLS_PER_WARP;
+#pragma unroll
+        for (int kk = 0; kk < BN / 16; ++kk) {
+          uint32_t a[4];
+          ldmatrixX4(a, pRow + kk * 16);
+          const T* vRow = kt + (kk * 16 + lane % 8 + ((lane / 8) % 2) * 8) * QK_STRIDE + colBase + (lane / 16) * 8;
+#pragma unroll
+          for (int n = 0; n < NT_O; n += 2) {
+            uint32_t b[4];
+            ldmatrixX4T(b, vRow + n * 8);
+            H::mma(o[n], a, b);
+            H::mma(o[n + 1], a, b + 2);
+          }
+        }
+        if constexpr (STAGES == 1) __syncthreads();
+      }
+      cpAsyncWait<0>();
+
+      // Epilogue: normalise and write out/lse directly, or the f32 partials for the combine kernel.
+#pragma unroll
+      for (int i = 0; i < 2; ++i) {
+        const int m = m0 + rLoc[i];
+        if (m >= liveRows) continue;
+        const int j = m / p.nGroups, h = g * p.nGroups + (m - j * p.nGroups);
+        const bool empty = lRow[i] == 0.f;
+        const float inv = empty ? 0.f : 1.f / lRow[i];
+        const float lse = empty ? (noSplit ? INFINITY : -INFINITY) : (mRow[i] + log2f(lRow[i])) * 0.69314718055994531f;
+        if (noSplit) {
+          T* out = static_cast<T*>(p.out) + (static_cast<int64_t>(qStart + j) * p.hQ + h) * kDV + colBase0(nw) + (lane % 4) * 2;
+#pragma unroll
+          for (int n = 0; n < NT_O; ++n) *reinterpret_cast<T2*>(out + n * 8) = H::pack(o[n][2 * i] * inv, o[n][2 * i + 1] * inv);
+          if (nw == 0 && lane % 4 == 0) p.lse[batch * p.lseStrideB + h * p.lseStrideH + (qStart + j) * p.lseStrideT] = lse;
+        } else {
+          const int64_t row = (static_cast<int64_t>(slot) * p.sQ + j) * p.hQ + h;
+          float* acc = p.oAccum + row * kDV + colBase0(nw) + (lane % 4) * 2;
+#pragma unroll
+          for (int n = 0; n < NT_O; ++n) *reinterpret_cast<float2*>(acc + n * 8) = make_float2(o[n][2 * i] * inv, o[n][2 * i + 1] * inv);
+          if (nw == 0 && lane % 4 == 0) p.lseAccum[row] = lse;
+        }
+      }
+      __syncthreads(); // the next item overwrites the query tile and the key stages
+    }
+  }
+
+  static __device__ __forceinline__ int colBase0(int nw) { return nw * COLS_PER_WARP; }
+};
+
+} // namespace mla
+
+// One extern "C" entry per (dtype, variant); the variant list and its shared-memory sizes come from params.ts.
+#define MLA_DECODE_ENTRY(BM, BN, STAGES, NWARPS, SMEM_BYTES)                                                              \
+  static_assert(mla::Decode<__nv_bfloat16, BM, BN, STAGES, NWARPS>::SMEM == SMEM_BYTES, "decode smem differs from kernels.ts"); \
+  extern "C" __global__ void __launch_bounds__(NWARPS * 32, 1) mla_decode_bf16_m##BM##_n##BN##_s##STAGES##_w##NWARPS(const MlaParams p) { \
+    mla::Decode<__nv_bfloat16, BM, BN, STAGES, NWARPS>::run(p);                                                   \
+  }                                                                                                                 \
+  extern "C" __global__ void __launch_bounds__(NWARPS * 32, 1) mla_decode_f16_m##BM##_n##BN##_s##STAGES##_w##NWARPS(const MlaParams p) { \
+    mla::Decode<__half, BM, BN, STAGES, NWARPS>::run(p);                                                          \
+  }
+
+MLA_DECODE_VARIANTS(MLA_DECODE_ENTRY)

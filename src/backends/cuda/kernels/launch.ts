@@ -1,0 +1,125 @@
+// Launch math of the CUDA kernels, beside their sources: which decode variants exist, what shared memory each
+// needs, which one a problem gets, and the grids. kernels/params.h is generated from this file and params.ts
+// (scripts/build-kernels.mjs), so the variant list and the struct are written down once.
+import type { HalfDType } from '../../../core/dtype.js';
+import type { MlaProblem } from '../../../core/problem.js';
+import { mlaParamsLayout, structHeader } from '../params.js';
+
+/** A decode.cu instantiation: BM query rows x BN keys a tile, STAGES key tiles in flight, NWARPS warps. */
+export interface DecodeVariant {
+  readonly bm: 16 | 32 | 64;
+  readonly bn: 16 | 32 | 48 | 64;
+  readonly stages: 1 | 2 | 3 | 4;
+  readonly nwarps: 4 | 8;
+}
+
+/**
+ * The instantiated variants. Shared memory decides where each runs: sm_90 opts in to 227 KiB a block, sm_80 to
+ * 163 KiB, sm_86 / sm_89 to 99 KiB (only the last one fits there).
+ */
+export const decodeVariants: readonly DecodeVariant[] = [
+  { bm: 16, bn: 64, stages: 2, nwarps: 8 }, // few query rows (hQ*sQ/hKv <= 16), Hopper: 72 KiB key tiles
+  { bm: 32, bn: 64, stages: 2, nwarps: 8 }, // <= 32 rows, Hopper
+  { bm: 16, bn: 64, stages: 2, nwarps: 4 }, // 4 warps: each takes 16 keys of S, a quarter fewer ldmatrix per MMA
+  { bm: 32, bn: 64, stages: 2, nwarps: 4 },
+  { bm: 32, bn: 48, stages: 3, nwarps: 4 },
+  { bm: 32, bn: 32, stages: 3, nwarps: 8 }, // <= 32 rows on sm_80 (and the small-row fallback there)
+  { bm: 64, bn: 48, stages: 2, nwarps: 8 }, // many rows, Hopper: FlashMLA's 64-row tile
+  { bm: 64, bn: 32, stages: 2, nwarps: 8 }, // many rows, sm_80
+  { bm: 32, bn: 32, stages: 1, nwarps: 8 }, // 99 KiB devices: no overlap, but it runs
+];
+
+const dQk = 576, dV = 512;
+
+/** Bytes of dynamic shared memory (decode.cu's Decode::SMEM; the generated header asserts they agree). */
+export function decodeSmem(v: DecodeVariant): number {
+  const wm = v.bm / 16, wn = v.nwarps / wm, stride = dQk + 8;
+  return (v.bm * stride + v.stages * v.bn * stride + v.bm * (v.bn + 8)) * 2 + 2 * wn * v.bm * 4;
+}
+
+export function sameVariant(a: DecodeVariant, b: DecodeVariant): boolean {
+  return a.bm === b.bm && a.bn === b.bn && a.stages === b.stages && a.nwarps === b.nwarps;
+}
+
+export function decodeKernelName(dtype: HalfDType, v: DecodeVariant): string {
+  return `mla_decode_${dtype}_m${v.bm}_n${v.bn}_s${v.stages}_w${v.nwarps}`;
+}
+
+/**
+ * The fastest variant per bucket of query rows (rows <= maxRows; the last bucket takes everything above), as
+ * measured on an H100 by bench/cuda/bench.ts's variant sweep (docs/notes/cuda-decode.md). Used where it fits.
+ */
+export const preferredVariants: readonly { maxRows: number; variant: DecodeVariant }[] = [
+  { maxRows: 16, variant: { bm: 16, bn: 64, stages: 2, nwarps: 8 } },
+  { maxRows: 32, variant: { bm: 32, bn: 64, stages: 2, nwarps: 8 } },
+  { maxRows: 64, variant: { bm: 64, bn: 48, stages: 2, nwarps: 8 } },
+  { maxRows: 128, variant: { bm: 64, bn: 48, stages: 2, nwarps: 8 } },
+  { maxRows: 256, variant: { bm: 64, bn: 48, stages: 2, nwarps: 8 } },
+];
+
+/**
+ * The variant for a problem on a device allowing `maxSmem` bytes a block: the measured preference for its row
+ * bucket if it fits; otherwise the smallest row tile covering the rows (fewer wasted MMA rows), else the
+ * largest; among equals, the first listed. Undefined if none fits.
+ */
+export function chooseDecodeVariant(rows: number, maxSmem: number, variants: readonly DecodeVariant[] = decodeVariants): DecodeVariant | undefined {
+  const pref = (preferredVariants.find((p) => p.maxRows >= rows) ?? preferredVariants[preferredVariants.length - 1])?.variant;
+  if (pref && decodeSmem(pref) <= maxSmem && variants.some((v) => sameVariant(v, pref))) return pref;
+  const fits = variants.filter((v) => decodeSmem(v) <= maxSmem);
+  const covering = fits.filter((v) => v.bm >= rows).sort((a, b) => a.bm - b.bm);
+  if (covering.length) return covering[0];
+  return [...fits].sort((a, b) => b.bm - a.bm)[0];
+}
+
+export interface Launch {
+  grid: [number, number, number];
+  block: [number, number, number];
+  smem: number;
+}
+
+/** One CTA per (SM part, KV head, tile of bm rows); rows = sQ * hQ / hKv. */
+export function decodeLaunch(p: MlaProblem, v: DecodeVariant): Launch {
+  const rows = p.sQ * p.nGroups;
+  return { grid: [p.numSmParts, p.hKv, Math.ceil(rows / v.bm)], block: [v.nwarps * 32, 1, 1], smem: decodeSmem(v) };
+}
+
+/**
+ * Rows one combine CTA merges: 1 while the whole problem makes at most 16 CTAs an SM (a long sequence split over
+ * every SM wants all the parallelism it can get), more as it grows, so a large batch does not pay for a hundred
+ * thousand CTAs that mostly find their request unsplit and exit.
+ */
+export function combineRows(p: MlaProblem, numSms: number): number {
+  return Math.max(1, Math.ceil((p.b * p.sQ * p.hQ * 4) / (16 * numSms)));
+}
+
+/** combine.cu: a CTA of 8 warps per (request, combineRows rows j * hQ + h, quarter of the 512 columns). */
+export function combineLaunch(p: MlaProblem, rows: number): Launch {
+  return { grid: [p.b, Math.ceil((p.sQ * p.hQ) / rows), 4], block: [256, 1, 1], smem: 0 };
+}
+
+/** naive.cu: a CTA of 4 warps per (request, query j, head h). */
+export function naiveLaunch(p: MlaProblem): Launch {
+  return { grid: [p.b, p.sQ, p.hQ], block: [128, 1, 1], smem: 0 };
+}
+
+/** f32 accumulator elements the split path needs: [b + numSmParts, sQ, hQ, 512] and [b + numSmParts, sQ, hQ]. */
+export function accumElems(p: MlaProblem): { o: number; lse: number } {
+  const rows = (p.b + p.numSmParts) * p.sQ * p.hQ;
+  return { o: rows * dV, lse: rows };
+}
+
+/** The text of kernels/params.h. */
+export function kernelsHeader(): string {
+  const variants = decodeVariants.map((v) => `X(${v.bm}, ${v.bn}, ${v.stages}, ${v.nwarps}, ${decodeSmem(v)})`).join(' \\\n  ');
+  return [
+    '// GENERATED by scripts/build-kernels.mjs from src/backends/cuda/params.ts and kernels/launch.ts. Do not edit.',
+    '#pragma once',
+    '#include <stddef.h>',
+    '',
+    structHeader('MlaParams', mlaParamsLayout),
+    '',
+    '// decode.cu variants: X(BM, BN, STAGES, NWARPS, dynamic shared memory bytes)',
+    `#define MLA_DECODE_VARIANTS(X) \\\n  ${variants}`,
+    '',
+  ].join('\n');
+}

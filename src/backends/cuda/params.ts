@@ -1,0 +1,112 @@
+// The one description of the CUDA kernels' parameter block. Both sides come from it: `packParams` writes the
+// bytes cuLaunchKernel copies, and `paramsHeader()` emits kernels/params.h, the C struct the kernels read
+// (scripts/build-kernels.mjs regenerates it and the header's static_asserts make nvcc check every offset).
+// Kept free of Node imports so it can be checked without a GPU.
+
+export type ParamType = 'ptr' | 'i32' | 'f32';
+
+export interface ParamField {
+  readonly name: string;
+  readonly type: ParamType;
+  /** C type spelled in the header (pointers only; scalars are int / float). */
+  readonly c?: string;
+  /** Shape and meaning, copied into the header. */
+  readonly doc: string;
+}
+
+/** MlaParams: shared by the split-KV decode, the combine and the naive kernels. Pointers first (8-byte aligned). */
+export const mlaParamFields = [
+  { name: 'q', type: 'ptr', c: 'const void*', doc: '[totalQ, hQ, 576] bf16/f16 ([b, sQ, hQ, 576] is the same memory)' },
+  { name: 'kCache', type: 'ptr', c: 'const void*', doc: '[numBlocks, pageBlockSize, hKv, 576] bf16/f16; V = columns 0..511' },
+  { name: 'blockTable', type: 'ptr', c: 'const int*', doc: '[b, maxBlocksPerSeq] i32' },
+  { name: 'cacheSeqlens', type: 'ptr', c: 'const int*', doc: '[b] i32' },
+  { name: 'qIndptr', type: 'ptr', c: 'const int*', doc: '[b + 1] i32 query offsets, or null: request i has sQ queries at i * sQ' },
+  { name: 'tileSchedulerMetadata', type: 'ptr', c: 'const int*', doc: '[numSmParts, 8] i32 (see src/core/scheduler.ts)' },
+  { name: 'numSplits', type: 'ptr', c: 'const int*', doc: '[b + 1] i32 cumulative partial results per request' },
+  { name: 'out', type: 'ptr', c: 'void*', doc: '[totalQ, hQ, 512] bf16/f16' },
+  { name: 'lse', type: 'ptr', c: 'float*', doc: 'f32, element (batch, h, j) at batch*lseStrideB + h*lseStrideH + (qStart+j)*lseStrideT' },
+  { name: 'oAccum', type: 'ptr', c: 'float*', doc: '[b + numSmParts, sQ, hQ, 512] f32 partial outputs, row numSplits[i] + split' },
+  { name: 'lseAccum', type: 'ptr', c: 'float*', doc: '[b + numSmParts, sQ, hQ] f32 partial lse (natural log; -inf: no key)' },
+  { name: 'b', type: 'i32', doc: 'requests' },
+  { name: 'sQ', type: 'i32', doc: 'queries per request (uniform), or the largest qLen (varlen)' },
+  { name: 'hQ', type: 'i32', doc: 'query heads' },
+  { name: 'hKv', type: 'i32', doc: 'latent KV heads' },
+  { name: 'nGroups', type: 'i32', doc: 'hQ / hKv' },
+  { name: 'rows', type: 'i32', doc: 'sQ * nGroups: query rows per KV head, row m = j * nGroups + (h mod nGroups)' },
+  { name: 'pageBlockSize', type: 'i32', doc: 'keys per cache page, 1..256' },
+  { name: 'maxBlocksPerSeq', type: 'i32', doc: 'columns of blockTable' },
+  { name: 'numSmParts', type: 'i32', doc: 'rows of tileSchedulerMetadata' },
+  { name: 'causal', type: 'i32', doc: '1: query j of a request of qLen sees keys < seqlen - qLen + j + 1' },
+  { name: 'lseStrideB', type: 'i32', doc: 'see lse' },
+  { name: 'lseStrideH', type: 'i32', doc: 'see lse' },
+  { name: 'lseStrideT', type: 'i32', doc: 'see lse' },
+  { name: 'combineRows', type: 'i32', doc: 'rows (j * hQ + h) one combine CTA merges in turn (launch.ts combineLaunch)' },
+  { name: 'scaleLog2', type: 'f32', doc: 'softmaxScale * log2(e): scores are kept in base 2' },
+] as const satisfies readonly ParamField[];
+
+export type MlaParamName = (typeof mlaParamFields)[number]['name'];
+export type MlaParamValues = { [K in (typeof mlaParamFields)[number] as K['name']]: K['type'] extends 'ptr' ? bigint : number };
+
+export interface ParamLayout {
+  readonly size: number;
+  readonly offsets: Readonly<Record<string, number>>;
+  readonly fields: readonly ParamField[];
+}
+
+const sizeOf: Record<ParamType, number> = { ptr: 8, i32: 4, f32: 4 };
+
+/** C layout on a 64-bit target: natural alignment, size padded to the largest alignment. */
+export function layoutOf(fields: readonly ParamField[]): ParamLayout {
+  let off = 0, align = 1;
+  const offsets: Record<string, number> = {};
+  for (const f of fields) {
+    const s = sizeOf[f.type];
+    off = Math.ceil(off / s) * s;
+    offsets[f.name] = off;
+    off += s;
+    align = Math.max(align, s);
+  }
+  return { size: Math.ceil(off / align) * align, offsets, fields };
+}
+
+export const mlaParamsLayout = layoutOf(mlaParamFields);
+
+/** Write `v` into `view` (at least layout.size bytes), little-endian as on every CUDA host. */
+export function packParams(view: DataView, layout: ParamLayout, v: Readonly<Record<string, bigint | number>>): void {
+  for (const f of layout.fields) {
+    const off = layout.offsets[f.name];
+    const x = v[f.name];
+    if (f.type === 'ptr') view.setBigUint64(off, typeof x === 'bigint' ? x : 0n, true);
+    else if (f.type === 'i32') view.setInt32(off, x as number, true);
+    else view.setFloat32(off, x as number, true);
+  }
+}
+
+/**
+ * A compiled packer for the hot path: one DataView call per field with constant offsets, no lookups. Same
+ * bytes as packParams (the GPU suite and the build check that).
+ */
+export function compilePacker(layout: ParamLayout): (view: DataView, v: Readonly<Record<string, bigint | number>>) => void {
+  const body = layout.fields.map((f) => {
+    const off = layout.offsets[f.name];
+    const k = JSON.stringify(f.name);
+    if (f.type === 'ptr') return `d.setBigUint64(${off}, v[${k}] ?? 0n, true);`;
+    return f.type === 'i32' ? `d.setInt32(${off}, v[${k}], true);` : `d.setFloat32(${off}, v[${k}], true);`;
+  });
+  return new Function('d', 'v', body.join('\n')) as (view: DataView, v: Readonly<Record<string, bigint | number>>) => void;
+}
+
+/** The C header for a parameter block (deterministic text; the build compares it with the file in the tree). */
+export function structHeader(structName: string, layout: ParamLayout): string {
+  const lines = [`struct ${structName} {`];
+  for (const f of layout.fields) {
+    const ct = f.type === 'ptr' ? f.c! : f.type === 'i32' ? 'int' : 'float';
+    lines.push(`  ${ct} ${f.name}; // ${f.doc}`);
+  }
+  lines.push('};');
+  lines.push(`static_assert(sizeof(${structName}) == ${layout.size}, "${structName}: size differs from params.ts");`);
+  for (const f of layout.fields) {
+    lines.push(`static_assert(offsetof(${structName}, ${f.name}) == ${layout.offsets[f.name]}, "${structName}.${f.name}: offset differs from params.ts");`);
+  }
+  return lines.join('\n');
+}

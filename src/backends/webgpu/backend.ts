@@ -1,0 +1,418 @@
+// The WebGPU backend: device memory, index/accumulator workspace, the decode + combine launch, and timing by
+// timestamp queries. Browser-safe (no Node imports, no reliance on the GPU* globals of a browser).
+import { type DType, type HostArray, dtypeBytes, hostArrayFor } from '../../core/dtype.js';
+import { FlashMlaError, invalidArgument } from '../../core/errors.js';
+import type { Backend, BackendInfo, DecodeLaunch } from '../../core/problem.js';
+import { type DeviceStorage, Tensor, isHostTensor } from '../../core/tensor.js';
+import { combineDispatch, combineParams, combineProgram } from './kernels/combine.js';
+import { chooseDecodeSpec, decodeDispatch, decodeParams, decodeProgram } from './kernels/decode.js';
+import { type DeviceCaps, ProgramManager } from './program.js';
+
+// The numeric values of the WebGPU flags (the GPU* namespaces are not globals in every host, e.g. Node).
+export const Usage = { MAP_READ: 0x1, MAP_WRITE: 0x2, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80, QUERY_RESOLVE: 0x200 } as const;
+const mapModeRead = 0x1;
+
+/** One GPUBuffer of a tensor's storage; large tensors hold several, split between outer-dimension rows. */
+export interface Chunk { buffer: GPUBuffer; byteStart: number; byteLength: number }
+
+export class WebGpuStorage implements DeviceStorage {
+  readonly device = 'webgpu' as const;
+  constructor(readonly byteLength: number, readonly chunks: Chunk[], readonly owner: WebGpuBackend) {}
+  get buffer(): GPUBuffer { return this.chunks[0].buffer; }
+}
+
+export interface WebGpuBackendOptions {
+  /** Processor count the scheduler plans for (WebGPU does not expose it). */
+  numSms?: number;
+  /** Largest GPUBuffer to allocate (default: the device limit); lower it to exercise multi-buffer tensors. */
+  maxBufferBytes?: number;
+  /** Largest storage binding to use (default: the device limit). */
+  maxBindingBytes?: number;
+  /** Destroy the device on dispose() (true when the backend created it). */
+  ownsDevice?: boolean;
+  label?: string;
+}
+
+const idxCapacityInit = 1 << 14;
+const rowBytes = 576 * 2;
+
+function gcd(a: number, b: number): number { return b ? gcd(b, a % b) : a; }
+
+export class WebGpuBackend implements Backend {
+  readonly kind = 'webgpu' as const;
+  readonly info: BackendInfo;
+  readonly programs: ProgramManager;
+  private readonly maxBufferBytes: number;
+  private readonly maxBindingBytes: number;
+  private idx: GPUBuffer;
+  private idxCap = idxCapacityInit; // i32 elements
+  private accum: GPUBuffer;
+  private accumBytes = 256;
+  private readonly decodeUniform: GPUBuffer;
+  private readonly combineUniform: GPUBuffer;
+  private readonly decodeBytes = new ArrayBuffer(decodeParams.byteSize);
+  private readonly combineBytes = new ArrayBuffer(combineParams.byteSize);
+  private readonly decodeView = new DataView(this.decodeBytes);
+  private readonly combineView = new DataView(this.combineBytes);
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 1;
+  private timing?: { set: GPUQuerySet; slot: number; begun: boolean };
+  private disposed = false;
+
+  constructor(readonly device: GPUDevice, readonly caps: DeviceCaps, description: string, private readonly opts: WebGpuBackendOptions = {}) {
+    this.programs = new ProgramManager(device);
+    this.maxBufferBytes = Math.min(opts.maxBufferBytes ?? caps.maxBufferSize, caps.maxBufferSize);
+    this.maxBindingBytes = Math.min(opts.maxBindingBytes ?? caps.maxStorageBufferBindingSize, caps.maxStorageBufferBindingSize, this.maxBufferBytes);
+    this.info = {
+      kind: 'webgpu', device: description, numSms: opts.numSms ?? 132,
+      details: { ...caps },
+    };
+    this.idx = this.buffer('flashmla.idx', idxCapacityInit * 4, Usage.STORAGE | Usage.COPY_DST);
+    this.accum = this.buffer('flashmla.accum', this.accumBytes, Usage.STORAGE);
+    this.decodeUniform = this.buffer('flashmla.decode.params', decodeParams.byteSize, Usage.UNIFORM | Usage.COPY_DST);
+    this.combineUniform = this.buffer('flashmla.combine.params', combineParams.byteSize, Usage.UNIFORM | Usage.COPY_DST);
+    // Validation errors surface asynchronously; keep the first and report it at the next synchronize().
+    device.addEventListener?.('uncapturederror', (e) => {
+      this.deviceError ??= (e as GPUUncapturedErrorEvent).error.message;
+    });
+  }
+
+  private deviceError?: string;
+
+  private buffer(label: string, size: number, usage: number): GPUBuffer {
+    const b = this.device.createBuffer({ label, size: Math.max(16, Math.ceil(size / 16) * 16), usage });
+    this.bufferIds.set(b, this.nextBufferId++);
+    return b;
+  }
+
+  private id(b: GPUBuffer): number {
+    let i = this.bufferIds.get(b);
+    if (i === undefined) { i = this.nextBufferId++; this.bufferIds.set(b, i); }
+    return i;
+  }
+
+  // ------------------------------------------------------------------ memory
+  empty(dtype: DType, shape: readonly number[]): Tensor {
+    this.live();
+    const numel = shape.reduce((a, b) => a * b, 1);
+    const bytes = numel * dtypeBytes[dtype];
+    const usage = Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST;
+    const chunks: Chunk[] = [];
+    if (bytes <= this.maxBufferBytes) {
+      chunks.push({ buffer: this.buffer(`flashmla.${dtype}[${shape.join(',')}]`, Math.ceil(bytes / 4) * 4, usage), byteStart: 0, byteLength: bytes });
+    } else {
+      // Split between rows of the outer dimension, in whole binding-sized groups, so a kernel can bind each
+      // group at an aligned offset (a row of a cache is a page).
+      const outerBytes = shape.length > 1 ? bytes / shape[0] : dtypeBytes[dtype];
+      const perBinding = this.rowsPerBinding(outerBytes);
+      const perChunk = perBinding * Math.max(1, Math.floor(this.maxBufferBytes / (perBinding * outerBytes)));
+      const rows = shape.length > 1 ? shape[0] : numel;
+      for (let r = 0; r < rows; r += perChunk) {
+        const n = Math.min(perChunk, rows - r);
+        chunks.push({ buffer: this.buffer(`flashmla.${dtype}[${shape.join(',')}]#${chunks.length}`, Math.ceil((n * outerBytes) / 4) * 4, usage), byteStart: r * outerBytes, byteLength: n * outerBytes });
+      }
+    }
+    return new Tensor(dtype, shape, new WebGpuStorage(bytes, chunks, this));
+  }
+
+  /** Outer rows (cache pages) per storage binding: fits the binding limit, and groups start 256-aligned. */
+  rowsPerBinding(rowBytesOuter: number): number {
+    const align = this.caps.minStorageBufferOffsetAlignment;
+    const step = align / gcd(rowBytesOuter, align);
+    const n = Math.floor(this.maxBindingBytes / rowBytesOuter / step) * step;
+    if (n < 1) throw invalidArgument('kCache', `pages of at most ${this.maxBindingBytes} bytes`, `${rowBytesOuter}`);
+    return n;
+  }
+
+  upload(t: Tensor<HostArray>): Tensor {
+    const d = this.empty(t.dtype, t.shape);
+    this.write(d, t);
+    return d;
+  }
+
+  write(dst: Tensor, src: Tensor<HostArray>, dstOffset = 0): void {
+    this.live();
+    if (dst.dtype !== src.dtype) throw invalidArgument('src', `dtype ${dst.dtype}`, src.dtype);
+    if (dstOffset < 0 || dstOffset + src.numel > dst.numel) throw invalidArgument('dstOffset', `0..${dst.numel - src.numel}`, String(dstOffset));
+    const st = this.storageOf(dst, 'dst');
+    const es = dtypeBytes[dst.dtype];
+    const start = (dst.offset + dstOffset) * es;
+    const a = src.host();
+    let bytes = new Uint8Array(a.buffer, a.byteOffset, src.numel * es);
+    if (start % 4 !== 0) throw invalidArgument('dstOffset', 'a 4-byte aligned element offset', String(dstOffset));
+    if (bytes.length % 4 !== 0) {
+      if (dst.offset + dstOffset + src.numel !== dst.numel || dst.byteOffset + dst.byteLength !== st.byteLength) {
+        throw invalidArgument('src', 'a whole number of 4-byte words (or the tail of dst)', `${bytes.length} bytes`);
+      }
+      const padded = new Uint8Array(bytes.length + 2);
+      padded.set(bytes);
+      bytes = padded;
+    }
+    for (const c of st.chunks) {
+      const lo = Math.max(start, c.byteStart), hi = Math.min(start + bytes.length, c.byteStart + Math.ceil(c.byteLength / 4) * 4);
+      if (lo >= hi) continue;
+      this.device.queue.writeBuffer(c.buffer, lo - c.byteStart, bytes as Uint8Array<ArrayBuffer>, lo - start, hi - lo);
+    }
+  }
+
+  async download(t: Tensor): Promise<Tensor<HostArray>> {
+    this.live();
+    const st = this.storageOf(t, 't');
+    const es = dtypeBytes[t.dtype];
+    const begin = t.offset * es, end = begin + t.numel * es;
+    const host = hostArrayFor(t.dtype, t.numel);
+    const dst = new Uint8Array(host.buffer);
+    for (const c of st.chunks) {
+      const lo = Math.max(begin, c.byteStart), hi = Math.min(end, c.byteStart + c.byteLength);
+      if (lo >= hi) continue;
+      const a0 = Math.floor((lo - c.byteStart) / 4) * 4, a1 = Math.ceil((hi - c.byteStart) / 4) * 4;
+      const staging = this.device.createBuffer({ label: 'flashmla.download', size: a1 - a0, usage: Usage.MAP_READ | Usage.COPY_DST });
+      const enc = this.device.createCommandEncoder({ label: 'flashmla.download' });
+      enc.copyBufferToBuffer(c.buffer, a0, staging, 0, a1 - a0);
+      this.device.queue.submit([enc.finish()]);
+      await staging.mapAsync(mapModeRead);
+      const got = new Uint8Array(staging.getMappedRange());
+      dst.set(got.subarray(lo - c.byteStart - a0, hi - c.byteStart - a0), lo - begin);
+      staging.unmap();
+      staging.destroy();
+    }
+    return new Tensor(t.dtype, t.shape, host);
+  }
+
+  free(t: Tensor): void {
+    if (isHostTensor(t)) return;
+    const st = t.data as WebGpuStorage;
+    if (st.owner !== this) return;
+    for (const c of st.chunks) c.buffer.destroy();
+    this.bindGroups.clear(); // a destroyed buffer's id may sit in a cached bind group key
+  }
+
+  private storageOf(t: Tensor, name: string): WebGpuStorage {
+    const st = t.data as WebGpuStorage;
+    if (isHostTensor(t) || !(st instanceof WebGpuStorage)) throw invalidArgument(name, 'a tensor of this WebGPU backend', `a ${t.device} tensor`);
+    return st;
+  }
+
+  /** The single buffer of a (small) tensor and the tensor's byte offset in it. */
+  private single(t: Tensor, name: string): { buffer: GPUBuffer; byteOffset: number } {
+    const st = this.storageOf(t, name);
+    if (st.chunks.length !== 1) throw invalidArgument(name, `a tensor in one GPUBuffer (at most ${this.maxBufferBytes} bytes)`, `${st.chunks.length} buffers`);
+    return { buffer: st.chunks[0].buffer, byteOffset: t.byteOffset };
+  }
+
+  /** The cache's bindings: whole pages each, equal page counts but the last. Cached per storage object. */
+  private readonly segCache = new WeakMap<WebGpuStorage, { pageBytes: number; offset: number; pagesPerSeg: number; segs: GPUBufferBinding[] }>();
+  cacheSegments(kCache: Tensor): { pagesPerSeg: number; segs: GPUBufferBinding[] } {
+    const st = this.storageOf(kCache, 'kCache');
+    const [numBlocks, page, hKv] = kCache.shape;
+    const pageBytes = page * hKv * rowBytes;
+    const hit = this.segCache.get(st);
+    if (hit && hit.pageBytes === pageBytes && hit.offset === kCache.byteOffset) return hit;
+    const pagesPerSeg = this.rowsPerBinding(pageBytes);
+    const segs: GPUBufferBinding[] = [];
+    if (kCache.byteOffset % this.caps.minStorageBufferOffsetAlignment !== 0) {
+      throw invalidArgument('kCache', `an offset that is a multiple of ${this.caps.minStorageBufferOffsetAlignment} bytes`, `${kCache.byteOffset}`);
+    }
+    for (let p = 0; p < numBlocks; p += pagesPerSeg) {
+      const start = kCache.byteOffset + p * pageBytes;
+      const size = Math.min(pagesPerSeg, numBlocks - p) * pageBytes;
+      const c = st.chunks.find((ch) => start >= ch.byteStart && start + size <= ch.byteStart + ch.byteLength);
+      if (!c) throw new FlashMlaError('invalid_argument', `kCache: pages ${p}.. straddle two GPUBuffers (allocate it with this backend's empty())`, 'kCache');
+      segs.push({ buffer: c.buffer, offset: start - c.byteStart, size });
+    }
+    const maxSegs = this.caps.maxStorageBuffersPerShaderStage - 5;
+    if (segs.length > maxSegs) {
+      throw invalidArgument('kCache', `at most ${maxSegs * pagesPerSeg} pages on this device (${maxSegs} bindings of ${pagesPerSeg} pages)`, String(numBlocks));
+    }
+    const r = { pageBytes, offset: kCache.byteOffset, pagesPerSeg, segs };
+    this.segCache.set(st, r);
+    return r;
+  }
+
+  // ------------------------------------------------------------------ decode
+  decode(l: DecodeLaunch): void {
+    this.live();
+    const p = l.problem;
+    const { pagesPerSeg, segs } = this.cacheSegments(l.kCache);
+    const spec = chooseDecodeSpec(p, this.caps, segs.length);
+    const dec = this.programs.get(decodeProgram, spec);
+    const comb = this.programs.get(combineProgram, { dtype: p.dtype });
+
+    // Index workspace (i32): blockTable | seqlens | qIndptr | metadata | numSplits.
+    const btOff = 0, seqOff = btOff + p.b * p.maxBlocksPerSeq, qiOff = seqOff + p.b;
+    const metaOff = qiOff + (p.varlen ? p.b + 1 : 0), nsOff = metaOff + p.numSmParts * 8, idxLen = nsOff + p.b + 1;
+    if (idxLen > this.idxCap) {
+      this.idx.destroy();
+      this.idxCap = Math.max(idxLen, this.idxCap * 2);
+      this.idx = this.buffer('flashmla.idx', this.idxCap * 4, Usage.STORAGE | Usage.COPY_DST);
+      this.bindGroups.clear();
+    }
+    const rowStride = p.sQ * p.hQ;
+    const slots = p.b + p.numSmParts;
+    const oAccOff = Math.ceil((slots * rowStride) / 64) * 64;
+    const accBytes = (oAccOff + slots * rowStride * p.dV) * 4;
+    if (accBytes > this.accumBytes) {
+      if (accBytes > this.maxBindingBytes) throw new FlashMlaError('out_of_memory', `split-KV accumulators need ${accBytes} bytes, over the binding limit ${this.maxBindingBytes}`);
+      this.accum.destroy();
+      this.accumBytes = Math.min(Math.max(accBytes, this.accumBytes * 2), this.maxBindingBytes);
+      this.accum = this.buffer('flashmla.accum', this.accumBytes, Usage.STORAGE);
+      this.bindGroups.clear();
+    }
+
+    const q = this.single(l.q, 'q'), out = this.single(l.out, 'out'), lse = this.single(l.lse, 'lse');
+    if (q.byteOffset % 16 !== 0) throw invalidArgument('q', 'a 16-byte aligned offset', `${q.byteOffset}`);
+    if (out.byteOffset % 4 !== 0) throw invalidArgument('out', 'a 4-byte aligned offset', `${out.byteOffset}`);
+
+    const enc = this.device.createCommandEncoder({ label: 'flashmla.decode' });
+    const stage = (t: Tensor | undefined, off: number) => {
+      if (!t) return;
+      if (isHostTensor(t)) {
+        const a = t.host() as Int32Array;
+        this.device.queue.writeBuffer(this.idx, off * 4, a.buffer, a.byteOffset, a.byteLength);
+      } else {
+        const s = this.single(t, 'index tensor');
+        enc.copyBufferToBuffer(s.buffer, s.byteOffset, this.idx, off * 4, t.numel * 4);
+      }
+    };
+    stage(l.blockTable, btOff);
+    stage(l.cacheSeqlens, seqOff);
+    if (p.varlen) stage(l.qIndptr, qiOff);
+    stage(l.tileSchedulerMetadata, metaOff);
+    stage(l.numSplits, nsOff);
+
+    const posInfBits = 0x7f800000;
+    decodeParams.pack({
+      b: p.b, hQ: p.hQ, hKv: p.hKv, nGroups: p.nGroups, sQ: p.sQ, varlen: p.varlen ? 1 : 0, causal: p.causal ? 1 : 0,
+      pageBlockSize: p.pageBlockSize, maxBlocksPerSeq: p.maxBlocksPerSeq, pagesPerSeg, scaleLog2: p.softmaxScale * Math.LOG2E,
+      lseStrideB: p.lseStrideB, lseStrideH: p.lseStrideH, lseStrideT: p.lseStrideT,
+      qOff: q.byteOffset / 16, outOff: out.byteOffset / 4, lseOff: lse.byteOffset / 4, rowStride, oAccOff,
+      btOff, seqOff, qiOff, metaOff, nsOff, posInfBits,
+    }, this.decodeView);
+    combineParams.pack({
+      b: p.b, hQ: p.hQ, sQ: p.sQ, varlen: p.varlen ? 1 : 0, rowStride, lseStrideB: p.lseStrideB, lseStrideH: p.lseStrideH,
+      lseStrideT: p.lseStrideT, outOff: out.byteOffset / 4, lseOff: lse.byteOffset / 4, oAccOff, qiOff, nsOff, posInfBits,
+    }, this.combineView);
+    this.device.queue.writeBuffer(this.decodeUniform, 0, this.decodeBytes);
+    this.device.queue.writeBuffer(this.combineUniform, 0, this.combineBytes);
+
+    const whole = (b: GPUBuffer): GPUBufferBinding => ({ buffer: b });
+    const decBg = this.bindGroup(decodeProgram.name + decodeProgram.key(spec), dec.layout, [
+      whole(this.decodeUniform), whole(this.idx), whole(q.buffer), whole(out.buffer), whole(lse.buffer), whole(this.accum), ...segs,
+    ]);
+    const combBg = this.bindGroup(combineProgram.name + p.dtype, comb.layout, [
+      whole(this.combineUniform), whole(this.idx), whole(this.accum), whole(out.buffer), whole(lse.buffer),
+    ]);
+
+    const tw = this.timing;
+    const pass1 = enc.beginComputePass({
+      label: 'flashmla.decode',
+      timestampWrites: tw && !tw.begun ? { querySet: tw.set, beginningOfPassWriteIndex: 2 * tw.slot } : undefined,
+    });
+    if (tw) tw.begun = true;
+    pass1.setPipeline(dec.pipeline);
+    pass1.setBindGroup(0, decBg);
+    const [x, y, z] = decodeDispatch(p, spec);
+    pass1.dispatchWorkgroups(x, y, z);
+    pass1.end();
+    const pass2 = enc.beginComputePass({
+      label: 'flashmla.combine',
+      timestampWrites: tw ? { querySet: tw.set, endOfPassWriteIndex: 2 * tw.slot + 1 } : undefined,
+    });
+    pass2.setPipeline(comb.pipeline);
+    pass2.setBindGroup(0, combBg);
+    pass2.dispatchWorkgroups(...combineDispatch(p, this.caps));
+    pass2.end();
+    this.device.queue.submit([enc.finish()]);
+  }
+
+  private bindGroup(programKey: string, layout: GPUBindGroupLayout, entries: GPUBufferBinding[]): GPUBindGroup {
+    let key = programKey;
+    for (const e of entries) key += `|${this.id(e.buffer)}@${e.offset ?? 0}+${e.size ?? -1}`;
+    let bg = this.bindGroups.get(key);
+    if (!bg) {
+      if (this.bindGroups.size > 256) this.bindGroups.clear();
+      bg = this.device.createBindGroup({ label: programKey, layout, entries: entries.map((resource, binding) => ({ binding, resource })) });
+      this.bindGroups.set(key, bg);
+    }
+    return bg;
+  }
+
+  async synchronize(): Promise<void> {
+    this.live();
+    await this.device.queue.onSubmittedWorkDone();
+    if (this.deviceError) {
+      const msg = this.deviceError;
+      this.deviceError = undefined;
+      throw new FlashMlaError('driver_error', `WebGPU: ${msg}`);
+    }
+  }
+
+  /**
+   * Device time of each repetition: a timestamp at the start of its first decode pass and at the end of its
+   * last combine pass (timestamp-query), else the wall clock around a synchronized run.
+   */
+  async timeMs(run: (rep: number) => void | Promise<void>, opts: { warmup: number; reps: number }): Promise<number[]> {
+    this.live();
+    for (let i = 0; i < opts.warmup; i++) await run(i);
+    if (!this.caps.timestamps) {
+      const times: number[] = [];
+      for (let i = 0; i < opts.reps; i++) {
+        await this.synchronize();
+        const t0 = performance.now();
+        await run(i);
+        await this.synchronize();
+        times.push(performance.now() - t0);
+      }
+      return times;
+    }
+    const count = 2 * opts.reps;
+    const set = this.device.createQuerySet({ label: 'flashmla.timing', type: 'timestamp', count });
+    const resolve = this.device.createBuffer({ label: 'flashmla.timing.resolve', size: count * 8, usage: Usage.QUERY_RESOLVE | Usage.COPY_SRC });
+    const read = this.device.createBuffer({ label: 'flashmla.timing.read', size: count * 8, usage: Usage.MAP_READ | Usage.COPY_DST });
+    try {
+      for (let i = 0; i < opts.reps; i++) {
+        this.timing = { set, slot: i, begun: false };
+        await run(i);
+      }
+      this.timing = undefined;
+      const enc = this.device.createCommandEncoder({ label: 'flashmla.timing' });
+      enc.resolveQuerySet(set, 0, count, resolve, 0);
+      enc.copyBufferToBuffer(resolve, 0, read, 0, count * 8);
+      this.device.queue.submit([enc.finish()]);
+      await read.mapAsync(mapModeRead);
+      const ts = new BigInt64Array(read.getMappedRange().slice(0));
+      read.unmap();
+      const times: number[] = [];
+      for (let i = 0; i < opts.reps; i++) times.push(Number(ts[2 * i + 1] - ts[2 * i]) / 1e6);
+      return times;
+    } finally {
+      this.timing = undefined;
+      set.destroy();
+      resolve.destroy();
+      read.destroy();
+    }
+  }
+
+  /** Time arbitrary passes with timestamps (the bench's ceiling kernels use it). */
+  timestampWritesFor(): GPUComputePassTimestampWrites | undefined {
+    const tw = this.timing;
+    if (!tw) return undefined;
+    return { querySet: tw.set, beginningOfPassWriteIndex: 2 * tw.slot, endOfPassWriteIndex: 2 * tw.slot + 1 };
+  }
+
+  private live(): void {
+    if (this.disposed) throw new FlashMlaError('disposed', 'WebGPU backend used after dispose()');
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.bindGroups.clear();
+    this.idx.destroy();
+    this.accum.destroy();
+    this.decodeUniform.destroy();
+    this.combineUniform.destroy();
+    if (this.opts.ownsDevice) this.device.destroy();
+  }
+}

@@ -1,0 +1,84 @@
+// flashmla-ts/webgpu: the WebGPU backend. Works in browsers and in Node (pass `gpu`, or use ./node.js there).
+import { FlashMlaError } from '../../core/errors.js';
+import type { Backend } from '../../core/problem.js';
+import { WebGpuBackend, type WebGpuBackendOptions } from './backend.js';
+import type { DeviceCaps } from './program.js';
+
+export { WebGpuBackend, WebGpuStorage, type WebGpuBackendOptions } from './backend.js';
+export type { DeviceCaps, Program } from './program.js';
+export { decodeProgram, chooseDecodeSpec } from './kernels/decode.js';
+export { combineProgram } from './kernels/combine.js';
+
+export interface CreateWebGpuBackendOptions extends WebGpuBackendOptions {
+  device?: GPUDevice;
+  adapter?: GPUAdapter;
+  gpu?: GPU;
+  powerPreference?: GPUPowerPreference;
+  /** Optional features not to request, e.g. to run the workgroup-memory or f32 paths on a device that has more. */
+  disableFeatures?: readonly ('shader-f16' | 'subgroups' | 'timestamp-query')[];
+}
+
+const wanted = ['shader-f16', 'subgroups', 'timestamp-query'] as const;
+const wantedLimits = [
+  'maxStorageBufferBindingSize', 'maxBufferSize', 'maxStorageBuffersPerShaderStage', 'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX',
+] as const;
+
+/** The device's abilities as code generation sees them. */
+export function capsOf(device: GPUDevice, adapter?: GPUAdapter): DeviceCaps {
+  const lim = device.limits;
+  const info = (adapter?.info ?? (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo) as (GPUAdapterInfo & { subgroupMinSize?: number }) | undefined;
+  const sgMin = info?.subgroupMinSize ?? (lim as unknown as { minSubgroupSize?: number }).minSubgroupSize ?? 4;
+  return {
+    f16: device.features.has('shader-f16'),
+    subgroups: device.features.has('subgroups'),
+    subgroupMinSize: sgMin,
+    timestamps: device.features.has('timestamp-query'),
+    maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize,
+    maxBufferSize: lim.maxBufferSize,
+    maxStorageBuffersPerShaderStage: lim.maxStorageBuffersPerShaderStage,
+    maxComputeWorkgroupStorageSize: lim.maxComputeWorkgroupStorageSize,
+    maxComputeInvocationsPerWorkgroup: lim.maxComputeInvocationsPerWorkgroup,
+    maxComputeWorkgroupsPerDimension: lim.maxComputeWorkgroupsPerDimension,
+    minStorageBufferOffsetAlignment: lim.minStorageBufferOffsetAlignment,
+  };
+}
+
+function describe(info: GPUAdapterInfo | undefined): string {
+  if (!info) return 'WebGPU device';
+  const parts = [info.vendor, info.architecture, info.device, info.description].filter((s) => s && s.length);
+  return parts.length ? parts.join(' ') : 'WebGPU device';
+}
+
+/**
+ * A WebGPU backend on `device`, or on a new device of `adapter` / `gpu` / navigator.gpu with the optional
+ * features the kernels use (shader-f16, subgroups, timestamp-query) and the adapter's largest limits.
+ */
+export async function createWebGpuBackend(opts: CreateWebGpuBackendOptions = {}): Promise<Backend & WebGpuBackend> {
+  let device = opts.device;
+  let adapter = opts.adapter;
+  let ownsDevice = false;
+  if (!device) {
+    if (!adapter) {
+      const gpu = opts.gpu ?? (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+      if (!gpu) throw new FlashMlaError('backend_unavailable', 'WebGPU: no navigator.gpu here (in Node, use createNodeWebGpuBackend from flashmla-ts/webgpu/node)');
+      adapter = (await gpu.requestAdapter({ powerPreference: opts.powerPreference })) ?? undefined;
+      if (!adapter) throw new FlashMlaError('backend_unavailable', 'WebGPU: requestAdapter() found no adapter');
+    }
+    const requiredFeatures = wanted.filter((f) => adapter!.features.has(f) && !opts.disableFeatures?.includes(f)) as GPUFeatureName[];
+    const requiredLimits: Record<string, number> = {};
+    for (const k of wantedLimits) requiredLimits[k] = adapter.limits[k];
+    device = await adapter.requestDevice({ label: 'flashmla', requiredFeatures, requiredLimits });
+    ownsDevice = true;
+  }
+  const caps = capsOf(device, adapter);
+  const info = adapter?.info;
+  const backend = new WebGpuBackend(device, caps, describe(info), { ...opts, ownsDevice: opts.ownsDevice ?? ownsDevice });
+  if (opts.numSms === undefined) {
+    // WebGPU hides the processor count; a CPU adapter wants few parts, a discrete GPU many.
+    const cpuLike = info?.isFallbackAdapter || /llvmpipe|swiftshader|lavapipe/i.test(describe(info));
+    (backend.info as { numSms: number }).numSms = cpuLike ? 8 : 132;
+  }
+  if (info) (backend.info.details as Record<string, unknown>).adapter = { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description, isFallbackAdapter: info.isFallbackAdapter };
+  return backend;
+}

@@ -1,0 +1,86 @@
+// Merge the fp32 partial results of every split sequence: lse = log sum_s exp(lse_s),
+// out = sum_s exp(lse_s - lse) o_s. One workgroup of 64 lanes per (batch, query row), 8 columns a lane.
+import type { HalfDType } from '../../../core/dtype.js';
+import type { MlaProblem } from '../../../core/problem.js';
+import { defineParams } from '../params.js';
+import { type DeviceCaps, type Dispatch, type Program, foldDispatch, linearWorkgroupWgsl } from '../program.js';
+import { negBig, packWgsl } from './decode.js';
+
+export const combineParams = defineParams('CombineParams', [
+  ['b', 'u32'], ['hQ', 'u32'], ['sQ', 'u32'], ['varlen', 'u32'],
+  ['rowStride', 'u32', 'partial rows per split slot: sQ * hQ'],
+  ['lseStrideB', 'u32'], ['lseStrideH', 'u32'], ['lseStrideT', 'u32'],
+  ['outOff', 'u32'], ['lseOff', 'u32'], ['oAccOff', 'u32'],
+  ['qiOff', 'u32'], ['nsOff', 'u32'], ['posInfBits', 'u32'],
+]);
+export type CombineParamValues = Parameters<typeof combineParams.pack>[0];
+
+export interface CombineSpec { dtype: HalfDType }
+
+export function combineDispatch(p: MlaProblem, caps: DeviceCaps): Dispatch {
+  return foldDispatch(p.b * p.sQ * p.hQ, caps.maxComputeWorkgroupsPerDimension);
+}
+
+export const combineProgram: Program<CombineSpec> = {
+  name: 'mla_combine',
+  key: (s) => s.dtype,
+  source: (s) => `${combineParams.wgsl}
+@group(0) @binding(0) var<uniform> u: CombineParams;
+@group(0) @binding(1) var<storage, read> idx: array<i32>;
+@group(0) @binding(2) var<storage, read> acc: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<u32>;
+@group(0) @binding(4) var<storage, read_write> lse: array<f32>;
+const NEG: f32 = ${negBig};
+${packWgsl(s.dtype)}
+${linearWorkgroupWgsl}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+  let g = linearWorkgroup(wid, nwg);
+  let perBatch = u.sQ * u.hQ;
+  let batch = g / perBatch;
+  if (batch >= u.b) { return; }
+  let rr = g % perBatch; // j * hQ + h
+  let j = rr / u.hQ;
+  let h = rr % u.hQ;
+  let base = idx[u.nsOff + batch];
+  let n = idx[u.nsOff + batch + 1u] - base;
+  if (n <= 1) { return; } // written by the decode kernel directly
+  var qStart = batch * u.sQ;
+  var qLen = u.sQ;
+  if (u.varlen != 0u) {
+    qStart = u32(idx[u.qiOff + batch]);
+    qLen = u32(idx[u.qiOff + batch + 1u]) - qStart;
+  }
+  if (j >= qLen) { return; }
+  var mx = NEG;
+  for (var s = 0; s < n; s++) { mx = max(mx, acc[u32(base + s) * u.rowStride + rr]); }
+  let ln2 = 0.6931471805599453;
+  let o = u.outOff + (((qStart + j) * u.hQ + h) * 512u) / 2u;
+  let c = t * 4u;
+  if (mx <= NEG * 0.5) { // no split saw a key: the contract's empty row
+    out[o + t * 2u] = 0u; out[o + t * 2u + 1u] = 0u; out[o + 128u + t * 2u] = 0u; out[o + 128u + t * 2u + 1u] = 0u;
+    if (t == 0u) { lse[u.lseOff + batch * u.lseStrideB + h * u.lseStrideH + (qStart + j) * u.lseStrideT] = bitcast<f32>(u.posInfBits); }
+    return;
+  }
+  var sum = 0.0;
+  for (var s = 0; s < n; s++) { sum += exp(acc[u32(base + s) * u.rowStride + rr] - mx); }
+  let total = mx + log(sum);
+  var lo = vec4<f32>(0.0);
+  var hi = vec4<f32>(0.0);
+  for (var s = 0; s < n; s++) {
+    let slot = u32(base + s);
+    let ls = acc[slot * u.rowStride + rr];
+    if (ls <= NEG * 0.5) { continue; } // this split saw no key of the row; its o is 0 but skip it anyway
+    let w = exp(ls - total);
+    let a = u.oAccOff + (slot * u.rowStride + rr) * 512u;
+    lo += w * vec4<f32>(acc[a + c], acc[a + c + 1u], acc[a + c + 2u], acc[a + c + 3u]);
+    hi += w * vec4<f32>(acc[a + 256u + c], acc[a + 257u + c], acc[a + 258u + c], acc[a + 259u + c]);
+  }
+  out[o + t * 2u] = pack2(lo.xy); out[o + t * 2u + 1u] = pack2(lo.zw);
+  out[o + 128u + t * 2u] = pack2(hi.xy); out[o + 128u + t * 2u + 1u] = pack2(hi.zw);
+  if (t == 0u) { lse[u.lseOff + batch * u.lseStrideB + h * u.lseStrideH + (qStart + j) * u.lseStrideT] = total; }
+}
+`,
+};
+

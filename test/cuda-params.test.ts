@@ -1,0 +1,57 @@
+// CPU-only checks of the CUDA backend's host side (no GPU needed; proposed for `npm test` as test/cuda-params.test.ts):
+// the parameter packing, the generated header in the tree, the variant choice per device, and the fast, typed
+// refusal where there is no driver.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { FlashMlaError } from '../src/core/errors.js';
+import { chooseDecodeVariant, decodeSmem, decodeVariants, kernelsHeader, preferredVariants, sameVariant } from '../src/backends/cuda/kernels/launch.js';
+import { compilePacker, layoutOf, mlaParamsLayout, packParams } from '../src/backends/cuda/params.js';
+
+test('params: C layout (pointers first, 4-byte scalars, size padded to 8)', () => {
+  const l = layoutOf([{ name: 'a', type: 'i32', doc: '' }, { name: 'p', type: 'ptr', c: 'void*', doc: '' }, { name: 'f', type: 'f32', doc: '' }]);
+  assert.deepEqual(l.offsets, { a: 0, p: 8, f: 16 });
+  assert.equal(l.size, 24);
+  assert.equal(mlaParamsLayout.size % 8, 0);
+});
+
+test('params: the compiled packer writes the bytes of the reference packer', () => {
+  const v: Record<string, bigint | number> = {};
+  mlaParamsLayout.fields.forEach((f, i) => { v[f.name] = f.type === 'ptr' ? BigInt(i + 1) * 0x1_0000_0101n : f.type === 'i32' ? -7 * i : i / 3; });
+  const a = new DataView(new ArrayBuffer(mlaParamsLayout.size)), b = new DataView(new ArrayBuffer(mlaParamsLayout.size));
+  packParams(a, mlaParamsLayout, v);
+  compilePacker(mlaParamsLayout)(b, v);
+  assert.deepEqual(new Uint8Array(a.buffer), new Uint8Array(b.buffer));
+  assert.equal(a.getBigUint64(mlaParamsLayout.offsets.kCache, true), 2n * 0x1_0000_0101n);
+  assert.equal(a.getInt32(mlaParamsLayout.offsets.hQ, true), v.hQ);
+});
+
+test('params.h in the tree is what params.ts and launch.ts generate', () => {
+  const path = fileURLToPath(new URL('../src/backends/cuda/kernels/params.h', import.meta.url));
+  assert.equal(readFileSync(path, 'utf8'), kernelsHeader(), 'stale params.h: run `npm run build` (scripts/build-kernels.mjs regenerates it)');
+});
+
+test('variant choice follows shared memory: Hopper, A100, and 99 KiB parts', () => {
+  const h100 = 232448, a100 = 166912, ada = 101376;
+  for (const p of preferredVariants) assert.ok(decodeVariants.some((v) => sameVariant(v, p.variant)), JSON.stringify(p));
+  assert.deepEqual(chooseDecodeVariant(16, h100), preferredVariants[0].variant);
+  assert.deepEqual(chooseDecodeVariant(1000, h100), preferredVariants[preferredVariants.length - 1].variant);
+  for (const rows of [1, 16, 17, 32, 33, 64, 128, 512]) {
+    for (const smem of [h100, a100, ada]) {
+      const v = chooseDecodeVariant(rows, smem);
+      assert.ok(v && decodeSmem(v) <= smem, `rows ${rows} smem ${smem}`);
+    }
+  }
+  assert.equal(chooseDecodeVariant(16, 40 * 1024), undefined);
+});
+
+test('without a driver, createCudaBackend fails fast with backend_unavailable', { skip: process.env.FLASHMLA_HAS_GPU === '1' }, async () => {
+  let libcuda = true;
+  try { (await import('koffi')).default.load('libcuda.so.1'); } catch { libcuda = false; }
+  if (libcuda) return; // a machine with a driver: the GPU suite covers it
+  const { createCudaBackend } = await import('../src/backends/cuda/index.js');
+  const t0 = performance.now();
+  await assert.rejects(createCudaBackend(), (e: unknown) => e instanceof FlashMlaError && e.code === 'backend_unavailable' && /libcuda/.test(e.message));
+  assert.ok(performance.now() - t0 < 2000);
+});

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# What one device call runs, from the repository root on the GPU host (carry .gpu-host .golden build dist):
+#   bash test/gpu/run-h100.sh smoke|test|sanitize|bench [more...]
+# Everything it prints also goes to $OUT/<step>.txt.
+set -o pipefail
+source .gpu-host/enter.sh >/dev/null
+export FLASHMLA_GOLDEN=.golden
+OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu --format=csv,noheader | tee /tmp/card.txt
+for step in "$@"; do
+  case $step in
+    smoke) timeout 120 node build/test/gpu/smoke.js 2>&1 | tee "$OUT/smoke.txt" || exit 1 ;;
+    test) { date -u; cat /tmp/card.txt; timeout 400 node --test --test-reporter=spec build/test/gpu/cuda.test.js; } 2>&1 | tee "$OUT/test.txt" ;;
+    sanitize)
+      for tool in memcheck racecheck; do
+        { date -u; cat /tmp/card.txt; FLASHMLA_GPU_CASES=${SANITIZE_CASES:-6} timeout ${SANITIZE_TIMEOUT:-120} compute-sanitizer --tool $tool --target-processes all --print-limit 20 node --test --test-name-pattern='golden|random' build/test/gpu/cuda.test.js; echo "exit $?"; } 2>&1 | grep -v '^  ✔' | tail -60 > "$OUT/sanitize-$tool.txt"
+      done ;;
+    bench)
+      L="$OUT/bench-log.txt"
+      timeout 300 node build/bench/cuda/bench.js run --emit-configs /tmp/configs.json --out "$OUT/ours.json" 2>&1 | tee -a "$L"
+      PYTHONUNBUFFERED=1 timeout 240 python3 .gpu-host/anchors/bench_flashmla.py --configs /tmp/configs.json --out "$OUT/flashmla.json" --no-triton 2>&1 | tee -a "$L"
+      node build/bench/cuda/bench.js merge --ours "$OUT/ours.json" --flashmla "$OUT/flashmla.json" --out "$OUT/result.json" --svg "$OUT/chart.svg" --commit "${COMMIT:-unknown}" --date "$(date -u +%F)" 2>&1 | tee -a "$L" ;;
+  esac
+done
