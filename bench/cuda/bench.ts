@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { MlaDecoder, flashMlaWithKvcache, getMlaMetadata } from '../../src/core/api.js';
 import { validateDecode } from '../../src/core/validate.js';
 import { Tensor, fromArray } from '../../src/core/tensor.js';
-import { type CudaBackend, type DecodeVariant, createCudaBackend, decodeSmem, decodeVariants } from '../../src/backends/cuda/index.js';
+import { type CudaBackend, type DecodeVariant, createCudaBackend, decodeSmem, decodeVariants, variantTag } from '../../src/backends/cuda/index.js';
 import { f32ToBf16 } from '../../src/core/dtype.js';
 
 export interface Config { b: number; s_k?: number; seqlens?: number[]; h_q: number; s_q: number; h_kv?: number }
@@ -133,46 +133,131 @@ async function run(): Promise<void> {
   cuda.dispose();
 }
 
-/** Host time of one call (no sync): flashMlaWithKvcache with host index tensors, MlaDecoder.run, backend.decode. */
+/**
+ * Host time of one call (no sync), b=1 seqlen 256 hQ=16: flashMlaWithKvcache with device index tensors (uploaded
+ * once) and with host index tensors (the backend stages them with one copy; repeated identical contents skip the
+ * copy, so a third form alternates two different index sets to time the copy too), MlaDecoder.run, and the parts.
+ */
 async function hostOverhead(cuda: CudaBackend, pool: Tensor): Promise<Record<string, number>> {
   const b = 1, seqlens = new Int32Array([256]), hQ = 16;
   const q = cuda.upload(fromArray('bf16', [b, 1, hQ, 576], randomBf16(hQ * 576, 3)));
   const bt = fromArray('i32', [1, 4], new Int32Array([5, 6, 7, 8]));
+  const bt2 = fromArray('i32', [1, 4], new Int32Array([9, 10, 11, 12]));
   const md = getMlaMetadata(seqlens, hQ, 1, { backend: cuda });
   const out = cuda.empty('bf16', [1, 1, hQ, 512]), lse = cuda.empty('f32', [1, hQ, 1]);
   const sl = fromArray('i32', [1], seqlens);
   const dec = new MlaDecoder(cuda, { hQ, hKv: 1, dtype: 'bf16' });
   dec.plan(seqlens, bt, { sQ: 1 });
-  const measure = async (f: () => Promise<unknown>) => {
+  const measure = async (f: (i: number) => unknown) => {
     const ts: number[] = [];
-    for (let i = 0; i < 2000; i++) {
+    for (let i = 0; i < 5000; i++) {
       const t0 = performance.now();
-      await f();
+      await f(i);
       ts.push((performance.now() - t0) * 1000);
       if (i % 50 === 49) await cuda.synchronize(); // outside the timed region: the queue never fills
     }
     await cuda.synchronize();
-    return median(ts.slice(200));
+    return median(ts.slice(1000));
   };
-  const api = await measure(() => flashMlaWithKvcache(q, pool, bt, sl, 512, md.tileSchedulerMetadata, md.numSplits, { backend: cuda, out, lse }));
+  const devIdx = { blockTable: cuda.upload(bt), cacheSeqlens: cuda.upload(sl), tileSchedulerMetadata: cuda.upload(md.tileSchedulerMetadata), numSplits: cuda.upload(md.numSplits) };
+  const apiDevice = await measure(() => flashMlaWithKvcache(q, pool, devIdx.blockTable, devIdx.cacheSeqlens, 512, devIdx.tileSchedulerMetadata, devIdx.numSplits, { backend: cuda, out, lse }));
+  const apiHost = await measure(() => flashMlaWithKvcache(q, pool, bt, sl, 512, md.tileSchedulerMetadata, md.numSplits, { backend: cuda, out, lse }));
+  const apiHostChanging = await measure((i) => flashMlaWithKvcache(q, pool, i & 1 ? bt2 : bt, sl, 512, md.tileSchedulerMetadata, md.numSplits, { backend: cuda, out, lse }));
   const decoder = await measure(() => dec.run(q, pool));
-  // The parts: core validation alone, and the backend's decode with host index tensors (staged copy + launch)
-  // and with device index tensors (launch only).
   const inputs = { q, kCache: pool, blockTable: bt, cacheSeqlens: sl, headDimV: 512, tileSchedulerMetadata: md.tileSchedulerMetadata, numSplits: md.numSplits };
   const problem = validateDecode(inputs);
-  const validate = await measure(async () => validateDecode(inputs));
+  const validateHost = await measure(() => validateDecode(inputs));
+  const validateDevice = await measure(() => validateDecode({ ...inputs, ...devIdx }));
   const host = { cacheSeqlens: seqlens, tileSchedulerMetadata: md.tileSchedulerMetadata.host(), numSplits: md.numSplits.host() };
   const hostLaunch = { problem, q, kCache: pool, blockTable: bt, cacheSeqlens: sl, tileSchedulerMetadata: md.tileSchedulerMetadata, numSplits: md.numSplits, out, lse, host };
-  const decodeHostIdx = await measure(async () => cuda.decode(hostLaunch));
-  const devIdx = { blockTable: cuda.upload(bt), cacheSeqlens: cuda.upload(sl), tileSchedulerMetadata: cuda.upload(md.tileSchedulerMetadata), numSplits: cuda.upload(md.numSplits) };
+  const decodeHostIdx = await measure(() => cuda.decode(hostLaunch));
+  const hostLaunch2 = { ...hostLaunch, blockTable: bt2 };
+  const decodeHostIdxChanging = await measure((i) => cuda.decode(i & 1 ? hostLaunch2 : hostLaunch));
   const devLaunch = { ...hostLaunch, ...devIdx };
-  const decodeDevIdx = await measure(async () => cuda.decode(devLaunch));
+  const decodeDevIdx = await measure(() => cuda.decode(devLaunch));
+  // The driver calls alone, through the same binding: a launch of the same kernel, a 4 KiB pinned copy, an event.
+  const { Driver } = await import('../../src/backends/cuda/driver.js');
+  const d = await Driver.load();
+  const pinned = d.hostAlloc(4096), dst = d.alloc(4096), ev = d.createEvent();
+  const copyOnly = await measure(() => d.copyHtoD(dst, pinned.ptr, 4096, cuda.stream));
+  const copySmall = await measure(() => d.copyHtoD(dst, pinned.ptr, 64, cuda.stream));
+  const recordOnly = await measure(() => d.record(ev, cuda.stream));
+  const nothing = await measure(() => undefined);
+  d.destroyEvent(ev); d.free(dst); d.hostFree(pinned.ptr);
   for (const t of Object.values(devIdx)) cuda.free(t);
-  const r = { flashMlaWithKvcache_us: api, decoderRun_us: decoder, validateDecode_us: validate, backendDecode_hostIndex_us: decodeHostIdx, backendDecode_deviceIndex_us: decodeDevIdx };
-  console.log(`# host time per call (median of 1800 calls, syncing every 50 outside the timing), b=1 seqlen 256 hQ=16: ${JSON.stringify(r)}`);
+  const r = {
+    flashMlaWithKvcache_deviceIndex_us: apiDevice, flashMlaWithKvcache_hostIndex_us: apiHost, flashMlaWithKvcache_hostIndexChanging_us: apiHostChanging,
+    decoderRun_us: decoder, validateDecode_hostIndex_us: validateHost, validateDecode_deviceIndex_us: validateDevice,
+    backendDecode_hostIndex_us: decodeHostIdx, backendDecode_hostIndexChanging_us: decodeHostIdxChanging, backendDecode_deviceIndex_us: decodeDevIdx,
+    cuMemcpyHtoDAsync_4KiB_us: copyOnly, cuMemcpyHtoDAsync_64B_us: copySmall, cuEventRecord_us: recordOnly, emptyAwait_us: nothing,
+  };
+  console.log(`# host time per call (median of 4000 calls after 1000, syncing every 50 outside the timing), b=1 seqlen 256 hQ=16: ${JSON.stringify(r)}`);
   dec.dispose();
   for (const t of [q, out, lse]) cuda.free(t);
   return r;
+}
+
+/**
+ * Variant comparison on chosen grid configs (--only), each variant named in --variants (tags as in kernel names,
+ * e.g. m32_n64_s2_w8_q16) or the library's own choice ('auto'), with the host-overhead measurement:
+ *   node build/bench/cuda/bench.js sweep --only 1,2 --variants auto,m32_n64_s2_w8_q16 --out sweep.json [--emit-configs c.json]
+ */
+async function sweep(): Promise<void> {
+  const cuda = await createCudaBackend();
+  const reps = Number(arg('--reps', '60')), warmup = Number(arg('--warmup', '10'));
+  const list = (arg('--only')?.split(',').map(Number) ?? configs.map((_, i) => i)).map((i) => configs[i]);
+  const emit = arg('--emit-configs');
+  if (emit) writeFileSync(emit, JSON.stringify(list, null, 1));
+  const tags = (arg('--variants', 'auto')!).split(',');
+  const pick = (tag: string) => tag === 'auto' ? undefined : decodeVariants.find((v) => variantTag(v) === tag);
+  const d = await (await import('../../src/backends/cuda/driver.js')).Driver.load();
+  const rotate = 200e6;
+  const cacheBytes = (c: Config) => seqlensOf(c).reduce((a, s) => a + Math.ceil(s / 64), 0) * 64 * 576 * 2;
+  const poolBytes = Math.max(...list.map((c) => Math.max(cacheBytes(c), Math.min(8, Math.ceil(rotate / cacheBytes(c))) * cacheBytes(c))));
+  const poolPages = Math.ceil(poolBytes / (64 * 576 * 2));
+  const pool = cuda.empty('bf16', [poolPages, 64, 1, 576]);
+  const blockElems = 1 << 24;
+  const block = cuda.upload(fromArray('bf16', [blockElems], randomBf16(blockElems, 12345)));
+  const poolPtr = (pool.data as { ptr: bigint }).ptr, blockPtr = (block.data as { ptr: bigint }).ptr;
+  for (let off = 0; off < pool.numel; off += blockElems) d.copyDtoD(poolPtr + BigInt(off * 2), blockPtr, Math.min(blockElems, pool.numel - off) * 2, cuda.stream);
+  cuda.free(block);
+  const rows: Record<string, unknown>[] = [];
+  for (const c of list) {
+    const seqlens = seqlensOf(c), b = seqlens.length, total = seqlens.reduce((a, s) => a + s, 0);
+    const pagesPer = Array.from(seqlens, (s) => Math.ceil(s / 64)), pages = pagesPer.reduce((a, x) => a + x, 0);
+    const copies = Math.max(1, Math.min(8, Math.floor(poolPages / pages), Math.ceil(rotate / cacheBytes(c))));
+    const maxBlocks = Math.max(...pagesPer);
+    const perm = Int32Array.from({ length: poolPages }, (_, i) => i);
+    let x = 99 + b;
+    for (let i = poolPages - 1; i > 0; i--) { x = (x * 1103515245 + 12345) >>> 0; const j = x % (i + 1); [perm[i], perm[j]] = [perm[j], perm[i]]; }
+    const q = cuda.upload(fromArray('bf16', [b, c.s_q, c.h_q, 576], randomBf16(b * c.s_q * c.h_q * 576, 7 + b)));
+    const decoders: MlaDecoder[] = [];
+    for (let k = 0, next = 0; k < copies; k++) {
+      const t = new Int32Array(b * maxBlocks).fill(-1);
+      for (let i = 0; i < b; i++) for (let j = 0; j < pagesPer[i]; j++) t[i * maxBlocks + j] = perm[next++];
+      const dec = new MlaDecoder(cuda, { hQ: c.h_q, hKv: c.h_kv ?? 1, dtype: 'bf16' });
+      dec.plan(seqlens, fromArray('i32', [b, maxBlocks], t), { sQ: c.s_q });
+      decoders.push(dec);
+    }
+    const byVariant: Record<string, number> = {};
+    for (const tag of tags) {
+      const v = pick(tag);
+      if (tag !== 'auto' && (!v || decodeSmem(v) > (cuda.info.details!.maxSharedMemoryPerBlock as number))) continue;
+      cuda.setDecodeVariant(v);
+      byVariant[tag] = median(await cuda.timeMs(async (rep) => { await decoders[rep % copies].run(q, pool); }, { warmup, reps }));
+    }
+    cuda.setDecodeVariant(undefined);
+    const best = Math.min(...Object.values(byVariant));
+    const row = { b, ...(c.seqlens ? { seqlens: c.seqlens } : { s_k: c.s_k }), h_q: c.h_q, h_kv: c.h_kv ?? 1, s_q: c.s_q, total_seqlen: total, copies, ms: byVariant.auto ?? best, GBps: bytesOf(c, total, b) / (byVariant.auto ?? best) / 1e6, byVariant };
+    rows.push(row);
+    console.log(`b=${b} ${c.seqlens ? 'seqlens' : `s_k=${c.s_k}`} h_q=${c.h_q} s_q=${c.s_q}: ${Object.entries(byVariant).map(([t, ms]) => `${t} ${(ms * 1e3).toFixed(1)} us`).join(', ')}`);
+    for (const dec of decoders) dec.dispose();
+    cuda.free(q);
+  }
+  const host = arg('--no-host') ? undefined : await hostOverhead(cuda, pool);
+  writeFileSync(arg('--out', 'sweep.json')!, JSON.stringify({ card: cuda.info.device, details: cuda.info.details, rows, host }, null, 1));
+  cuda.free(pool);
+  cuda.dispose();
 }
 
 /** A 61-layer decode step (DeepSeek-V3's layer count) run directly vs replayed as one CUDA graph. */
@@ -240,4 +325,5 @@ function chart(rows: { b: number; s_k?: number; h_q: number; s_q: number; ratio_
 
 if (process.argv[2] === 'merge') merge();
 else if (process.argv[2] === 'run') await run();
-else console.log('usage: bench.js run|merge ...');
+else if (process.argv[2] === 'sweep') await sweep();
+else console.log('usage: bench.js run|sweep|merge ...');

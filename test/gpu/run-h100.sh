@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # What one device call runs, from the repository root on the GPU host (carry .gpu-host .golden build dist):
-#   bash test/gpu/run-h100.sh smoke|test|sanitize|bench [more...]
+#   bash test/gpu/run-h100.sh smoke|test|quick|sanitize|sweep|bench [more...]
+# quick: CASES random cases (default 400; FLASHMLA_GPU_VARIANTS narrows the forced rotation); sweep: grid configs
+# ONLY (indices into bench.ts's list) for each variant tag in VARIANTS, FlashMLA on the same configs, host overhead.
 # Everything it prints also goes to $OUT/<step>.txt.
 set -o pipefail
 source .gpu-host/enter.sh >/dev/null
@@ -15,6 +17,11 @@ for step in "$@"; do
       for tool in memcheck racecheck; do
         { date -u; cat /tmp/card.txt; FLASHMLA_GPU_CASES=${SANITIZE_CASES:-6} timeout ${SANITIZE_TIMEOUT:-120} compute-sanitizer --tool $tool --target-processes all --print-limit 20 node --test --test-name-pattern='golden|random' build/test/gpu/cuda.test.js; echo "exit $?"; } 2>&1 | grep -v '^  ✔' | tail -60 > "$OUT/sanitize-$tool.txt"
       done ;;
+    quick) { date -u; cat /tmp/card.txt; FLASHMLA_GPU_CASES=${CASES:-400} timeout ${TEST_TIMEOUT:-150} node --test --test-reporter=spec build/test/gpu/cuda.test.js; } 2>&1 | grep -v '^  *✔' | tee "$OUT/test-quick.txt" ;;
+    sweep)
+      L="$OUT/sweep-log.txt"
+      timeout ${SWEEP_TIMEOUT:-200} node build/bench/cuda/bench.js sweep --only "${ONLY:-0,1,2,9,10,17,18,8,16,24}" --variants "${VARIANTS:-auto}" --emit-configs /tmp/configs.json --out "$OUT/sweep.json" 2>&1 | tee -a "$L"
+      PYTHONUNBUFFERED=1 timeout 200 python3 .gpu-host/anchors/bench_flashmla.py --configs /tmp/configs.json --out "$OUT/fm.json" --no-triton 2>&1 | tail -20 | tee -a "$L" ;;
     bench)
       L="$OUT/bench-log.txt"
       timeout 300 node build/bench/cuda/bench.js run --emit-configs /tmp/configs.json --out "$OUT/ours.json" 2>&1 | tee -a "$L"

@@ -89,9 +89,21 @@ export async function createCudaBackend(opts: CudaBackendOptions = {}): Promise<
   return new CudaBackendImpl(drv, ordinal, kernelDir, opts);
 }
 
-/** Host index data staged for one decode: a ring of pinned slots, each reusable once its copy has run. */
-interface StageSlot { ptr: bigint; bytes: number; i32: Int32Array; done: bigint; used: boolean }
-const stageSlots = 64; // enough that issuing never waits for the GPU to finish reading an old slot
+/** Pinned staging for host index tensors (see stageRange). */
+interface StageRing { ptr: bigint; i32: Int32Array; segWords: number; seg: number; done: bigint[]; pending: boolean[] }
+
+/** One kernel launch, resolved: function handle, grid, block, dynamic shared memory. */
+interface KernelLaunch { fn: bigint; gx: number; gy: number; gz: number; threads: number; smem: number; what: string }
+
+/** What a decode of one problem shape launches; reused while the shape repeats (the parameter block holds its scalars). */
+interface ShapePlan extends Pick<MlaProblem, 'b' | 'sQ' | 'totalQ' | 'hQ' | 'hKv' | 'dtype' | 'pageBlockSize' | 'maxBlocksPerSeq'
+  | 'numSmParts' | 'causal' | 'varlen' | 'softmaxScale' | 'lseStrideB' | 'lseStrideH' | 'lseStrideT'> {
+  lseBytes: number;
+  accumBytes: number;
+  /** Undefined where a grid would be empty (never for a validated problem: b, hKv and rows are >= 1). */
+  decode?: KernelLaunch;
+  combine?: KernelLaunch;
+}
 
 class CudaBackendImpl implements CudaBackend {
   readonly kind = 'cuda' as const;
@@ -106,15 +118,18 @@ class CudaBackendImpl implements CudaBackend {
   private readonly params: { ptr: bigint; view: DataView; argv: bigint };
   private readonly pack = compilePacker(mlaParamsLayout);
   private readonly pv: Record<string, bigint | number> = {};
-  private readonly variantCache = new Map<string, DecodeVariant>();
   private readonly decodeModule: bigint;
   private readonly combineModule: bigint;
   private readonly naiveModule: bigint;
   private readonly events: bigint[] = [];
   /** Device workspace: index copies, then lseAccum, then oAccum (grow-only). */
   private ws = { ptr: 0n, bytes: 0 };
-  private stage: StageSlot[] = [];
-  private stageNext = 0;
+  private ring?: StageRing;
+  private stageAt = 0;
+  /** Where the last copied index words sit in the ring, and the workspace they went to (skip a repeat copy). */
+  private lastStaged: { ring?: StageRing; at: number; words: number; ws: bigint; lens: Int32Array } = { at: 0, words: 0, ws: 0n, lens: new Int32Array(5) };
+  private plan?: ShapePlan;
+  private accumAt = { ws: 0n, indexBytes: -1, lseBytes: -1 };
   private capturing = false;
   private forcedVariant?: DecodeVariant;
   private disposed = false;
@@ -207,40 +222,35 @@ class CudaBackendImpl implements CudaBackend {
   }
 
   // ---------------------------------------------------------------- decode
+  // The hot path (a decode is queued once per layer, thousands of times a second): no allocation once warm. What
+  // depends only on the problem's shape (kernels, grids, every scalar of the parameter block) is kept from the
+  // previous call while the shape repeats; each call then writes the pointers into the parameter block, stages the
+  // host index tensors (if any) with one copy, and launches.
   decode(l: DecodeLaunch): void {
     this.alive();
     const p = l.problem;
-    const v = this.pv;
-    v.q = this.ptrOf(l.q);
-    v.kCache = this.ptrOf(l.kCache);
-    v.out = this.ptrOf(l.out);
-    v.lse = this.ptrOf(l.lse);
-    if (((v.q as bigint) | (v.kCache as bigint) | (v.out as bigint)) & 15n) {
+    const plan = this.shapePlan(p);
+    const view = this.params.view, off = mlaParamsLayout.offsets;
+    const q = this.ptrOf(l.q), kCache = this.ptrOf(l.kCache), out = this.ptrOf(l.out);
+    if ((q | kCache | out) & 15n) {
       throw invalidArgument('q/kCache/out', 'device addresses aligned to 16 bytes (the kernels copy 16-byte vectors)', 'an unaligned view');
     }
-    const acc = accumElems(p);
-    const lseBytes = Math.ceil(acc.lse / 64) * 256; // oAccum is read as float4 / written as float2: keep it 256-byte aligned
-    const indexBytes = this.placeIndices(l, lseBytes + acc.o * 4);
-    v.lseAccum = this.ws.ptr + BigInt(indexBytes);
-    v.oAccum = this.ws.ptr + BigInt(indexBytes + lseBytes);
-    v.b = p.b; v.sQ = p.sQ; v.hQ = p.hQ; v.hKv = p.hKv; v.nGroups = p.nGroups; v.rows = p.sQ * p.nGroups;
-    v.pageBlockSize = p.pageBlockSize; v.maxBlocksPerSeq = p.maxBlocksPerSeq; v.numSmParts = p.numSmParts;
-    v.causal = p.causal ? 1 : 0; v.lseStrideB = p.lseStrideB; v.lseStrideH = p.lseStrideH; v.lseStrideT = p.lseStrideT;
-    v.scaleLog2 = p.softmaxScale * Math.LOG2E;
-    v.combineRows = combineRows(p, this.info.numSms);
-    this.pack(this.params.view, v);
+    view.setBigUint64(off.q, q, true);
+    view.setBigUint64(off.kCache, kCache, true);
+    view.setBigUint64(off.out, out, true);
+    view.setBigUint64(off.lse, this.ptrOf(l.lse), true);
+    this.placeIndices(l, plan.accumBytes);
 
-    const dt = p.dtype;
-    if (this.opts.kernel === 'naive') {
-      this.run(this.fn(this.naiveModule, `mla_naive_${dt}`, 0), naiveLaunch(p), 'naive');
-      return;
-    }
-    const variant = this.variantFor(p);
-    const dl = decodeLaunch(p, variant);
-    this.run(this.fn(this.decodeModule, decodeKernelName(dt, variant), dl.smem), dl, 'decode');
+    const api = this.drv.api, stream = this.stream, argv = this.params.argv;
+    const d = plan.decode;
+    let rc = d ? api.cuLaunchKernel(d.fn, d.gx, d.gy, d.gz, d.threads, 1, 1, d.smem, stream, argv, null) : 0;
+    if (rc !== 0) this.drv.check(rc, `cuLaunchKernel(${d!.what})`);
     // Every request in one piece (numSplits[b] == b): the decode kernel wrote everything, no combine needed.
-    const ns = l.host?.numSplits;
-    if (!ns || ns[p.b] !== p.b) this.run(this.fn(this.combineModule, `mla_combine_${dt}`, 0), combineLaunch(p, v.combineRows as number), 'combine');
+    const c = plan.combine, ns = l.host?.numSplits;
+    if (c && (!ns || ns[p.b] !== p.b)) {
+      rc = api.cuLaunchKernel(c.fn, c.gx, c.gy, c.gz, c.threads, 1, 1, 0, stream, argv, null);
+      if (rc !== 0) this.drv.check(rc, 'cuLaunchKernel(combine)');
+    }
   }
 
   setDecodeVariant(v: DecodeVariant | undefined): void {
@@ -248,23 +258,55 @@ class CudaBackendImpl implements CudaBackend {
       throw invalidArgument('variant', 'one of decodeVariants', JSON.stringify(v));
     }
     this.forcedVariant = v;
+    this.plan = undefined;
   }
 
-  private run(f: bigint, ln: Launch, what: string): void {
-    if (ln.grid[0] === 0 || ln.grid[1] === 0 || ln.grid[2] === 0) return;
-    this.drv.launch(f, ln.grid, ln.block, ln.smem, this.stream, this.params.argv, what);
+  /** The launch plan for p's shape: the previous one while the shape repeats, else built and its scalars packed. */
+  private shapePlan(p: MlaProblem): ShapePlan {
+    const k = this.plan;
+    if (k && k.b === p.b && k.sQ === p.sQ && k.totalQ === p.totalQ && k.hQ === p.hQ && k.hKv === p.hKv && k.dtype === p.dtype
+      && k.pageBlockSize === p.pageBlockSize && k.maxBlocksPerSeq === p.maxBlocksPerSeq && k.numSmParts === p.numSmParts
+      && k.causal === p.causal && k.varlen === p.varlen && k.softmaxScale === p.softmaxScale && k.lseStrideB === p.lseStrideB
+      && k.lseStrideH === p.lseStrideH && k.lseStrideT === p.lseStrideT) return k;
+    const v = this.pv;
+    v.b = p.b; v.sQ = p.sQ; v.hQ = p.hQ; v.hKv = p.hKv; v.nGroups = p.nGroups; v.rows = p.sQ * p.nGroups;
+    v.pageBlockSize = p.pageBlockSize; v.maxBlocksPerSeq = p.maxBlocksPerSeq; v.numSmParts = p.numSmParts;
+    v.causal = p.causal ? 1 : 0; v.lseStrideB = p.lseStrideB; v.lseStrideH = p.lseStrideH; v.lseStrideT = p.lseStrideT;
+    v.scaleLog2 = p.softmaxScale * Math.LOG2E;
+    v.combineRows = combineRows(p, this.info.numSms);
+    // Pointers are written per call; these zeros only keep the packer's input complete. The packer overwrites the
+    // accumulator pointers too, so placeIndices must write them again.
+    for (const f of mlaParamsLayout.fields) if (f.type === 'ptr') v[f.name] = 0n;
+    this.pack(this.params.view, v);
+    this.accumAt.indexBytes = -1;
+    const acc = accumElems(p);
+    const lseBytes = Math.ceil(acc.lse / 64) * 256; // oAccum is read as float4 / written as float2: keep it 256-byte aligned
+    const dt = p.dtype;
+    const launchOf = (fn: bigint, ln: Launch, what: string): KernelLaunch | undefined =>
+      ln.grid[0] === 0 || ln.grid[1] === 0 || ln.grid[2] === 0 ? undefined
+        : { fn, gx: ln.grid[0], gy: ln.grid[1], gz: ln.grid[2], threads: ln.block[0], smem: ln.smem, what };
+    let decode: KernelLaunch | undefined, combine: KernelLaunch | undefined;
+    if (this.opts.kernel === 'naive') {
+      decode = launchOf(this.fn(this.naiveModule, `mla_naive_${dt}`, 0), naiveLaunch(p), 'naive');
+    } else {
+      const variant = this.variantFor(p);
+      const dl = decodeLaunch(p, variant);
+      decode = launchOf(this.fn(this.decodeModule, decodeKernelName(dt, variant), dl.smem), dl, 'decode');
+      combine = launchOf(this.fn(this.combineModule, `mla_combine_${dt}`, 0), combineLaunch(p, v.combineRows as number), 'combine');
+    }
+    this.plan = {
+      b: p.b, sQ: p.sQ, totalQ: p.totalQ, hQ: p.hQ, hKv: p.hKv, dtype: p.dtype, pageBlockSize: p.pageBlockSize,
+      maxBlocksPerSeq: p.maxBlocksPerSeq, numSmParts: p.numSmParts, causal: p.causal, varlen: p.varlen,
+      softmaxScale: p.softmaxScale, lseStrideB: p.lseStrideB, lseStrideH: p.lseStrideH, lseStrideT: p.lseStrideT,
+      lseBytes, accumBytes: lseBytes + acc.o * 4, decode, combine,
+    };
+    return this.plan;
   }
 
   private variantFor(p: MlaProblem): DecodeVariant {
     if (this.forcedVariant) return this.forcedVariant;
-    const rows = p.sQ * p.nGroups;
-    const key = String(rows);
-    let v = this.variantCache.get(key);
-    if (!v) {
-      v = chooseDecodeVariant(rows, this.maxSmem);
-      if (!v) throw new FlashMlaError('backend_unavailable', `cuda: no decode variant fits ${this.maxSmem} bytes of shared memory a block`);
-      this.variantCache.set(key, v);
-    }
+    const v = chooseDecodeVariant(p.sQ * p.nGroups, this.maxSmem);
+    if (!v) throw new FlashMlaError('backend_unavailable', `cuda: no decode variant fits ${this.maxSmem} bytes of shared memory a block`);
     return v;
   }
 
@@ -279,40 +321,142 @@ class CudaBackendImpl implements CudaBackend {
   }
 
   /**
-   * Point the parameter block at the index tensors: device tensors as they are; host ones packed into one pinned
-   * slot and copied, in one transfer, to the front of the workspace. Grows the workspace to hold them plus
-   * `accumBytes` (the only allocation, and only until the largest problem has been seen). Returns the bytes
-   * the indices take at the front.
+   * Point the parameter block at the index tensors and the accumulators. Device index tensors are used where they
+   * are; host ones are packed into one staging range and copied, in one transfer, to the front of the workspace
+   * (the accumulators follow them). When the packed words equal what the previous call copied to that same place,
+   * the copy is skipped: a step's layers pass the same index tensors, and the device already holds them.
    */
-  private placeIndices(l: DecodeLaunch, accumBytes: number): number {
-    const v = this.pv;
-    const items: [string, Tensor | undefined][] = [
-      ['blockTable', l.blockTable], ['cacheSeqlens', l.cacheSeqlens], ['qIndptr', l.qIndptr],
-      ['tileSchedulerMetadata', l.tileSchedulerMetadata], ['numSplits', l.numSplits],
-    ];
+  private placeIndices(l: DecodeLaunch, accumBytes: number): void {
+    const view = this.params.view, off = mlaParamsLayout.offsets;
     let words = 0;
-    for (const [, t] of items) if (t && t.device === 'cpu') words += (t.numel + 3) & ~3; // 16-byte aligned pieces
+    words += this.hostWords(l.blockTable);
+    words += this.hostWords(l.cacheSeqlens);
+    words += this.hostWords(l.qIndptr);
+    words += this.hostWords(l.tileSchedulerMetadata);
+    words += this.hostWords(l.numSplits);
     words = (words + 63) & ~63; // the accumulators after them stay 256-byte aligned
     const indexBytes = words * 4;
-    this.ensureWorkspace(indexBytes + accumBytes);
-    if (words > 0 && this.capturing) {
-      throw invalidArgument('index tensors', 'device tensors while capturing a graph (MlaDecoder.plan uploads them)', 'host tensors');
+    if (indexBytes + accumBytes > this.ws.bytes) this.ensureWorkspace(indexBytes + accumBytes);
+    const ws = this.ws.ptr;
+    if (words > 0) {
+      if (this.capturing) {
+        throw invalidArgument('index tensors', 'device tensors while capturing a graph (MlaDecoder.plan uploads them)', 'host tensors');
+      }
+      const ring = this.stageRange(words);
+      const buf = ring.i32, start = this.stageAt;
+      const prev = this.lastStaged;
+      // Unchanged since the last copy to this workspace: compare the sources with the words staged then.
+      let same = prev.ws === ws && prev.ring === ring;
+      let at = prev.at;
+      if (same) {
+        // With seqlens, metadata and numSplits all on the host, validation proved the latter two are the schedule
+        // those seqlens (and numSmParts) give: equal seqlens and lengths imply equal values, no need to compare them.
+        const planned = l.cacheSeqlens.device === 'cpu' && l.tileSchedulerMetadata.device === 'cpu' && l.numSplits.device === 'cpu';
+        at = this.sameAs(l.blockTable, buf, at, false, 0);
+        at = this.sameAs(l.cacheSeqlens, buf, at, false, 1);
+        at = this.sameAs(l.qIndptr, buf, at, false, 2);
+        at = this.sameAs(l.tileSchedulerMetadata, buf, at, planned, 3);
+        at = this.sameAs(l.numSplits, buf, at, planned, 4);
+        same = at >= 0 && at - prev.at === prev.words;
+      }
+      const base = same ? prev.at : start;
+      at = base;
+      at = this.stageOne(l.blockTable, off.blockTable, buf, at, base, same);
+      at = this.stageOne(l.cacheSeqlens, off.cacheSeqlens, buf, at, base, same);
+      at = this.stageOne(l.qIndptr, off.qIndptr, buf, at, base, same);
+      at = this.stageOne(l.tileSchedulerMetadata, off.tileSchedulerMetadata, buf, at, base, same);
+      at = this.stageOne(l.numSplits, off.numSplits, buf, at, base, same);
+      if (!same) {
+        const used = at - start;
+        this.drv.copyHtoD(ws, ring.ptr + BigInt(start * 4), used * 4, this.stream);
+        this.stageAt = start + words;
+        prev.ws = ws; prev.words = used; prev.ring = ring; prev.at = start;
+        prev.lens[0] = l.blockTable.numel; prev.lens[1] = l.cacheSeqlens.numel; prev.lens[2] = l.qIndptr?.numel ?? -1;
+        prev.lens[3] = l.tileSchedulerMetadata.numel; prev.lens[4] = l.numSplits.numel;
+      }
+    } else {
+      this.lastStaged.ws = 0n; // this decode's accumulators start at the workspace front, over the staged words
+      view.setBigUint64(off.blockTable, this.ptrOf(l.blockTable), true);
+      view.setBigUint64(off.cacheSeqlens, this.ptrOf(l.cacheSeqlens), true);
+      view.setBigUint64(off.qIndptr, l.qIndptr ? this.ptrOf(l.qIndptr) : 0n, true);
+      view.setBigUint64(off.tileSchedulerMetadata, this.ptrOf(l.tileSchedulerMetadata), true);
+      view.setBigUint64(off.numSplits, this.ptrOf(l.numSplits), true);
     }
-    const slot = words > 0 ? this.stageSlot(indexBytes) : undefined;
-    let at = 0;
-    for (const [name, t] of items) {
-      if (!t) { v[name] = 0n; continue; }
-      if (t.device !== 'cpu') { v[name] = this.ptrOf(t); continue; }
-      slot!.i32.set(t.host() as Int32Array, at);
-      v[name] = this.ws.ptr + BigInt(at * 4);
-      at += (t.numel + 3) & ~3;
+    if (this.accumAt.ws !== ws || this.accumAt.indexBytes !== indexBytes || this.accumAt.lseBytes !== this.plan!.lseBytes) {
+      this.accumAt = { ws, indexBytes, lseBytes: this.plan!.lseBytes };
+      view.setBigUint64(off.lseAccum, ws + BigInt(indexBytes), true);
+      view.setBigUint64(off.oAccum, ws + BigInt(indexBytes + this.plan!.lseBytes), true);
     }
-    if (slot) {
-      this.drv.copyHtoD(this.ws.ptr, slot.ptr, indexBytes, this.stream);
-      this.drv.record(slot.done, this.stream);
-      slot.used = true;
+  }
+
+  /** Words a host index tensor takes in the staging range (16-byte aligned pieces); 0 for device tensors. */
+  private hostWords(t: Tensor | undefined): number {
+    return t && t.device === 'cpu' ? (t.numel + 3) & ~3 : 0;
+  }
+
+  /**
+   * Stage one index tensor (host: into buf at `at` unless `staged` says it is there already, pointing the parameter
+   * at its place in the workspace; device: as it is). Returns where the next one goes.
+   */
+  private stageOne(t: Tensor | undefined, field: number, buf: Int32Array, at: number, start: number, staged: boolean): number {
+    const view = this.params.view;
+    if (!t) { view.setBigUint64(field, 0n, true); return at; }
+    if (t.device !== 'cpu') { view.setBigUint64(field, this.ptrOf(t), true); return at; }
+    if (!staged) buf.set(t.host() as Int32Array, at);
+    view.setBigUint64(field, this.ws.ptr + BigInt((at - start) * 4), true);
+    return at + ((t.numel + 3) & ~3);
+  }
+
+  /**
+   * Whether host tensor t's values sit in buf at `at` (device or absent tensors take no words): the next position,
+   * or -1. `lengthOnly`: the caller knows equal lengths (numel of index k, as staged last time) mean equal values.
+   */
+  private sameAs(t: Tensor | undefined, buf: Int32Array, at: number, lengthOnly: boolean, k: number): number {
+    if (at < 0 || !t || t.device !== 'cpu') return at;
+    const src = t.host() as Int32Array, n = src.length;
+    if (n !== this.lastStaged.lens[k] || at + n > buf.length) return -1;
+    if (!lengthOnly) {
+      for (let i = 0; i < n; i++) if (buf[at + i] !== src[i]) return -1;
     }
-    return indexBytes;
+    return at + ((n + 3) & ~3);
+  }
+
+  /**
+   * Staging for host index words: one pinned ring in four segments. A staged range never spans segments; leaving a
+   * segment records an event after the copies that read it, and entering one waits (rarely) for its event. So a call
+   * costs no event work, and nothing is written while a queued copy may still read it. Grows (after a sync) when
+   * a quarter cannot hold the request. Sets this.stageAt to where the range starts and returns the ring.
+   */
+  private stageRange(words: number): StageRing {
+    let r = this.ring;
+    if (!r || words > r.segWords) {
+      this.drv.synchronize(this.stream); // no copy may still read the ring we replace
+      if (r) { this.drv.hostFree(r.ptr); for (const e of r.done) this.drv.destroyEvent(e); }
+      const segWords = Math.max(16384, words * 4);
+      const h = this.drv.hostAlloc(segWords * 16);
+      r = this.ring = {
+        ptr: h.ptr, i32: new Int32Array(h.bytes), segWords, seg: 0,
+        done: [this.drv.createEvent(), this.drv.createEvent(), this.drv.createEvent(), this.drv.createEvent()],
+        pending: [false, false, false, false],
+      };
+      this.stageAt = 0;
+      this.lastStaged.ring = undefined;
+    }
+    const segEnd = (r.seg + 1) * r.segWords;
+    if (this.stageAt + words > segEnd) {
+      this.drv.record(r.done[r.seg], this.stream);
+      r.pending[r.seg] = true;
+      r.seg = (r.seg + 1) & 3;
+      if (r.pending[r.seg]) {
+        if (!this.drv.eventDone(r.done[r.seg])) this.drv.eventSynchronize(r.done[r.seg]);
+        r.pending[r.seg] = false;
+      }
+      this.stageAt = r.seg * r.segWords;
+      if (this.lastStaged.ring === r && this.lastStaged.at >= this.stageAt && this.lastStaged.at < this.stageAt + r.segWords) {
+        this.lastStaged.ring = undefined; // about to be overwritten
+      }
+    }
+    return r;
   }
 
   private ensureWorkspace(bytes: number): void {
@@ -323,24 +467,6 @@ class CudaBackendImpl implements CudaBackend {
       this.drv.free(old);
     }
     this.ws = { ptr: this.drv.alloc(grown), bytes: grown };
-  }
-
-  private stageSlot(bytes: number): StageSlot {
-    let s = this.stage[this.stageNext];
-    if (!s || s.bytes < bytes) {
-      this.drv.synchronize(this.stream); // no copy may still read the slots we replace
-      for (const old of this.stage) { this.drv.hostFree(old.ptr); this.drv.destroyEvent(old.done); }
-      const size = Math.max(bytes, 4096) * 2;
-      this.stage = Array.from({ length: stageSlots }, () => {
-        const h = this.drv.hostAlloc(size);
-        return { ptr: h.ptr, bytes: size, i32: new Int32Array(h.bytes), done: this.drv.createEvent(), used: false };
-      });
-      this.stageNext = 0;
-      s = this.stage[0];
-    }
-    this.stageNext = (this.stageNext + 1) % stageSlots;
-    if (s.used && !this.drv.eventDone(s.done)) this.drv.eventSynchronize(s.done);
-    return s;
   }
 
   // ---------------------------------------------------------------- timing, graphs, lifetime
@@ -409,7 +535,7 @@ class CudaBackendImpl implements CudaBackend {
     for (const p of this.live) this.drv.free(p);
     this.live.clear();
     if (this.ws.ptr) this.drv.free(this.ws.ptr);
-    for (const s of this.stage) { this.drv.hostFree(s.ptr); this.drv.destroyEvent(s.done); }
+    if (this.ring) { this.drv.hostFree(this.ring.ptr); for (const e of this.ring.done) this.drv.destroyEvent(e); }
     for (const e of this.events) this.drv.destroyEvent(e);
     for (const m of this.modules) this.drv.unloadModule(m);
     this.drv.koffi.free(this.params.ptr);

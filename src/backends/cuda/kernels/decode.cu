@@ -11,6 +11,7 @@
 // NaN in unused cache slots and out-of-range block-table entries past a sequence are never touched.
 #include "params.h"
 #include "common.cuh"
+#include <type_traits>
 
 namespace mla {
 
@@ -287,16 +288,253 @@ struct Decode {
   static __device__ __forceinline__ int colBase0(int nw) { return nw * COLS_PER_WARP; }
 };
 
+// The 32-row shape (rows 17..32, memory-bound): the same S phase as Decode (warp (mw, nw): 16 rows x BN/WN keys),
+// but the first QREGS k-steps of the warp's query fragments stay in registers for the whole item, and in the PV
+// phase every warp takes all BM rows x 512/NWARPS columns, so each V fragment is read from shared memory once per
+// CTA instead of once per row group. Row sums are kept per thread (each thread's own keys, rescaled like O) and
+// added across the quad and the WN warps once, in the epilogue: a tile needs no row-sum exchange.
+template <typename T, int BM, int BN, int STAGES, int NWARPS, int QREGS>
+struct DecodeRows {
+  using Base = Decode<T, BM, BN, STAGES, NWARPS>;
+  static constexpr int WM = Base::WM;
+  static constexpr int WN = Base::WN;
+  static constexpr int KEYS_PER_WARP = Base::KEYS_PER_WARP;
+  static constexpr int NT_S = Base::NT_S;
+  static constexpr int MH = BM / 16; // 16-row halves every warp covers in the PV phase
+  static constexpr int COLS_PER_WARP = kDV / NWARPS;
+  static constexpr int NT_O = COLS_PER_WARP / 8;
+  static constexpr int QK_STRIDE = Base::QK_STRIDE;
+  static constexpr int P_STRIDE = Base::P_STRIDE;
+  static constexpr int Q_ELEMS = Base::Q_ELEMS;
+  static constexpr int K_ELEMS = Base::K_ELEMS;
+  static constexpr int SMEM = (Q_ELEMS + STAGES * K_ELEMS + BM * P_STRIDE) * 2 + (2 * WN * BM + 2 * BM) * 4;
+  static_assert(STAGES >= 2, "the tile loop's first barrier is what keeps P and alpha alive until PV has read them");
+  static_assert(NT_S % 2 == 0 && NT_O % 2 == 0, "ldmatrix.x4 pairs on both phases");
+  static_assert(QREGS >= 0 && QREGS <= kDQk / 16, "k-steps held in registers");
+  using H = Half<T>;
+  using T2 = typename H::T2;
+
+  static __device__ void run(const MlaParams& p) {
+    extern __shared__ __align__(16) unsigned char smemRaw[];
+    T* const sq = reinterpret_cast<T*>(smemRaw);
+    T* const sk = sq + Q_ELEMS;
+    T* const sp = sk + STAGES * K_ELEMS;
+    float* const rowMax = reinterpret_cast<float*>(sp + BM * P_STRIDE); // [WN][BM] tile maxima
+    float* const rowSum = rowMax + WN * BM;                             // [WN][BM] sums, epilogue only
+    float* const alphaS = rowSum + WN * BM;                             // [BM] this tile's rescale factor
+    float* const mFinal = alphaS + BM;                                  // [BM] running max, epilogue only
+    const int part = blockIdx.x, g = blockIdx.y, m0 = blockIdx.z * BM;
+    const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+    const int mw = warp % WM, nw = warp / WM;
+    const int* meta = p.tileSchedulerMetadata + part * 8;
+    const int beginIdx = meta[0], beginSeqlen = meta[1], endIdx = meta[2], endSeqlen = meta[3], beginSplit = meta[4];
+    // S-phase rows of this thread (within the tile); PV-phase rows are h * 16 + lane / 4 (+ 8) for each half h.
+    const int rLoc[2] = {mw * 16 + lane / 4, mw * 16 + lane / 4 + 8};
+    const int keyBase = nw * KEYS_PER_WARP, colBase = warp * COLS_PER_WARP;
+
+    for (int batch = beginIdx; batch <= endIdx; ++batch) {
+      const int seqlen = p.cacheSeqlens[batch];
+      const int kBegin = batch == beginIdx ? beginSeqlen : 0;
+      const int kEnd = batch == endIdx ? endSeqlen : seqlen;
+      const int split = batch == beginIdx ? beginSplit : 0;
+      const int slot = p.numSplits[batch] + split;
+      const bool noSplit = p.numSplits[batch + 1] - p.numSplits[batch] == 1;
+      int qStart, qLen;
+      queryRange(p, batch, qStart, qLen);
+      const int liveRows = min(p.rows, qLen * p.nGroups);
+      if (m0 >= liveRows) continue;
+
+      int limit[2];
+#pragma unroll
+      for (int i = 0; i < 2; ++i) {
+        const int m = m0 + rLoc[i];
+        limit[i] = m < liveRows ? min(kEnd, visibleKeys(p, seqlen, qLen, m / p.nGroups)) : 0;
+      }
+      const int lastRow = min(m0 + BM, liveRows) - 1;
+      const int tileEnd = min(kEnd, visibleKeys(p, seqlen, qLen, lastRow / p.nGroups));
+      const int nTiles = tileEnd > kBegin ? (tileEnd - kBegin + BN - 1) / BN : 0;
+
+      float o[MH][NT_O][4];
+#pragma unroll
+      for (int h = 0; h < MH; ++h)
+#pragma unroll
+        for (int n = 0; n < NT_O; ++n) o[h][n][0] = o[h][n][1] = o[h][n][2] = o[h][n][3] = 0.f;
+      float mRow[2] = {-INFINITY, -INFINITY}, lPart[2] = {0.f, 0.f};
+
+      Base::loadQ(p, sq, g, m0, qStart, qLen, warp, lane);
+      cpAsyncCommit();
+#pragma unroll
+      for (int st = 0; st < STAGES - 1; ++st) {
+        if (st < nTiles) Base::loadKeys(p, sk + st * K_ELEMS, batch, g, kBegin + st * BN, tileEnd, warp, lane);
+        cpAsyncCommit();
+      }
+      const T* qRow = sq + (mw * 16 + lane % 16) * QK_STRIDE + (lane / 16) * 8;
+      [[maybe_unused]] uint32_t qf[QREGS > 0 ? QREGS : 1][4];
+      if constexpr (QREGS > 0) {
+        cpAsyncWait<STAGES - 1>(); // the query group (committed first) has landed; key stages may still fly
+        __syncthreads();
+#pragma unroll
+        for (int kk = 0; kk < QREGS; ++kk) ldmatrixX4(qf[kk], qRow + kk * 16);
+      }
+
+      for (int it = 0; it < nTiles; ++it) {
+        const int t0 = kBegin + it * BN;
+        cpAsyncWait<STAGES - 2>();
+        __syncthreads(); // stage `it` is complete, and everyone is done with the previous tile's P, alpha and stage
+        const int nxt = it + STAGES - 1;
+        if (nxt < nTiles) Base::loadKeys(p, sk + (nxt % STAGES) * K_ELEMS, batch, g, kBegin + nxt * BN, tileEnd, warp, lane);
+        cpAsyncCommit();
+        const T* kt = sk + (it % STAGES) * K_ELEMS;
+
+        float sAcc[NT_S][4];
+#pragma unroll
+        for (int n = 0; n < NT_S; ++n) sAcc[n][0] = sAcc[n][1] = sAcc[n][2] = sAcc[n][3] = 0.f;
+        const T* kRow = kt + (keyBase + lane % 8 + (lane / 16) * 8) * QK_STRIDE + ((lane / 8) % 2) * 8;
+#pragma unroll
+        for (int kk = 0; kk < kDQk / 16; ++kk) {
+          uint32_t aS[4];
+          const uint32_t* a = aS;
+          if constexpr (QREGS > 0) {
+            if (kk < QREGS) a = qf[kk < QREGS ? kk : 0];
+            else ldmatrixX4(aS, qRow + kk * 16);
+          } else {
+            ldmatrixX4(aS, qRow + kk * 16);
+          }
+#pragma unroll
+          for (int n = 0; n < NT_S; n += 2) {
+            uint32_t b[4];
+            ldmatrixX4(b, kRow + n * 8 * QK_STRIDE + kk * 16);
+            H::mma(sAcc[n], a, b);
+            H::mma(sAcc[n + 1], a, b + 2);
+          }
+        }
+
+        float tMax[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+        for (int n = 0; n < NT_S; ++n) {
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            const int key = t0 + keyBase + n * 8 + (lane % 4) * 2 + (e & 1);
+            const float v = key < limit[e >> 1] ? sAcc[n][e] * p.scaleLog2 : -INFINITY;
+            sAcc[n][e] = v;
+            tMax[e >> 1] = fmaxf(tMax[e >> 1], v);
+          }
+        }
+#pragma unroll
+        for (int i = 0; i < 2; ++i) tMax[i] = quadMax(tMax[i]);
+        if (lane % 4 == 0) { rowMax[nw * BM + rLoc[0]] = tMax[0]; rowMax[nw * BM + rLoc[1]] = tMax[1]; }
+        __syncthreads(); // every warp's maxima for these rows are in
+        float base[2];
+#pragma unroll
+        for (int i = 0; i < 2; ++i) {
+          float x = rowMax[rLoc[i]];
+#pragma unroll
+          for (int w = 1; w < WN; ++w) x = fmaxf(x, rowMax[w * BM + rLoc[i]]);
+          const float mNew = fmaxf(mRow[i], x);
+          base[i] = mNew == -INFINITY ? 0.f : mNew; // no key yet: every exp2 below is exp2(-inf) = 0
+          const float alpha = exp2f(mRow[i] - base[i]);
+          mRow[i] = mNew;
+          lPart[i] *= alpha;
+          if (nw == 0 && lane % 4 == 0) alphaS[rLoc[i]] = alpha;
+        }
+#pragma unroll
+        for (int n = 0; n < NT_S; ++n) {
+          const float p0 = exp2f(sAcc[n][0] - base[0]), p1 = exp2f(sAcc[n][1] - base[0]);
+          const float p2 = exp2f(sAcc[n][2] - base[1]), p3 = exp2f(sAcc[n][3] - base[1]);
+          lPart[0] += p0 + p1;
+          lPart[1] += p2 + p3;
+          const int col = keyBase + n * 8 + (lane % 4) * 2;
+          *reinterpret_cast<T2*>(sp + rLoc[0] * P_STRIDE + col) = H::pack(p0, p1);
+          *reinterpret_cast<T2*>(sp + rLoc[1] * P_STRIDE + col) = H::pack(p2, p3);
+        }
+        __syncthreads(); // P and alpha are complete
+
+#pragma unroll
+        for (int h = 0; h < MH; ++h) {
+          const float a0 = alphaS[h * 16 + lane / 4], a1 = alphaS[h * 16 + lane / 4 + 8];
+#pragma unroll
+          for (int n = 0; n < NT_O; ++n) {
+            o[h][n][0] *= a0; o[h][n][1] *= a0;
+            o[h][n][2] *= a1; o[h][n][3] *= a1;
+          }
+        }
+        const T* pRow = sp + (lane % 16) * P_STRIDE + (lane / 16) * 8;
+        const T* vRow = kt + (lane % 8 + ((lane / 8) % 2) * 8) * QK_STRIDE + colBase + (lane / 16) * 8;
+#pragma unroll
+        for (int kk = 0; kk < BN / 16; ++kk) {
+          uint32_t a[MH][4];
+#pragma unroll
+          for (int h = 0; h < MH; ++h) ldmatrixX4(a[h], pRow + h * 16 * P_STRIDE + kk * 16);
+#pragma unroll
+          for (int n = 0; n < NT_O; n += 2) {
+            uint32_t b[4];
+            ldmatrixX4T(b, vRow + kk * 16 * QK_STRIDE + n * 8);
+#pragma unroll
+            for (int h = 0; h < MH; ++h) {
+              H::mma(o[h][n], a[h], b);
+              H::mma(o[h][n + 1], a[h], b + 2);
+            }
+          }
+        }
+      }
+      cpAsyncWait<0>();
+
+      // The row sums (quad, then the WN warps) and maxima to the PV-phase layout.
+#pragma unroll
+      for (int i = 0; i < 2; ++i) {
+        const float l = quadSum(lPart[i]);
+        if (lane % 4 == 0) {
+          rowSum[nw * BM + rLoc[i]] = l;
+          if (nw == 0) mFinal[rLoc[i]] = mRow[i];
+        }
+      }
+      __syncthreads();
+#pragma unroll
+      for (int h = 0; h < MH; ++h) {
+#pragma unroll
+        for (int i = 0; i < 2; ++i) {
+          const int r = h * 16 + lane / 4 + i * 8, m = m0 + r;
+          if (m >= liveRows) continue;
+          float l = 0.f;
+#pragma unroll
+          for (int w = 0; w < WN; ++w) l += rowSum[w * BM + r];
+          const int j = m / p.nGroups, hq = g * p.nGroups + (m - j * p.nGroups);
+          const bool empty = l == 0.f;
+          const float inv = empty ? 0.f : 1.f / l;
+          const float lse = empty ? (noSplit ? INFINITY : -INFINITY) : (mFinal[r] + log2f(l)) * 0.69314718055994531f;
+          if (noSplit) {
+            T* out = static_cast<T*>(p.out) + (static_cast<int64_t>(qStart + j) * p.hQ + hq) * kDV + colBase + (lane % 4) * 2;
+#pragma unroll
+            for (int n = 0; n < NT_O; ++n) *reinterpret_cast<T2*>(out + n * 8) = H::pack(o[h][n][2 * i] * inv, o[h][n][2 * i + 1] * inv);
+            if (warp == 0 && lane % 4 == 0) p.lse[batch * p.lseStrideB + hq * p.lseStrideH + (qStart + j) * p.lseStrideT] = lse;
+          } else {
+            const int64_t row = (static_cast<int64_t>(slot) * p.sQ + j) * p.hQ + hq;
+            float* acc = p.oAccum + row * kDV + colBase + (lane % 4) * 2;
+#pragma unroll
+            for (int n = 0; n < NT_O; ++n) *reinterpret_cast<float2*>(acc + n * 8) = make_float2(o[h][n][2 * i] * inv, o[h][n][2 * i + 1] * inv);
+            if (warp == 0 && lane % 4 == 0) p.lseAccum[row] = lse;
+          }
+        }
+      }
+      __syncthreads(); // the next item overwrites the query tile, the key stages and the row arrays
+    }
+  }
+};
+
+template <typename T, int BM, int BN, int STAGES, int NWARPS, int QREGS>
+using DecodeKernel = typename std::conditional<QREGS < 0, Decode<T, BM, BN, STAGES, NWARPS>, DecodeRows<T, BM, BN, STAGES, NWARPS, QREGS>>::type;
+
 } // namespace mla
 
 // One extern "C" entry per (dtype, variant); the variant list and its shared-memory sizes come from params.ts.
-#define MLA_DECODE_ENTRY(BM, BN, STAGES, NWARPS, SMEM_BYTES)                                                              \
-  static_assert(mla::Decode<__nv_bfloat16, BM, BN, STAGES, NWARPS>::SMEM == SMEM_BYTES, "decode smem differs from kernels.ts"); \
-  extern "C" __global__ void __launch_bounds__(NWARPS * 32, 1) mla_decode_bf16_m##BM##_n##BN##_s##STAGES##_w##NWARPS(const MlaParams p) { \
-    mla::Decode<__nv_bfloat16, BM, BN, STAGES, NWARPS>::run(p);                                                   \
-  }                                                                                                                 \
-  extern "C" __global__ void __launch_bounds__(NWARPS * 32, 1) mla_decode_f16_m##BM##_n##BN##_s##STAGES##_w##NWARPS(const MlaParams p) { \
-    mla::Decode<__half, BM, BN, STAGES, NWARPS>::run(p);                                                          \
+// QREGS < 0: Decode; QREGS >= 0: DecodeRows with that many query k-steps in registers.
+#define MLA_DECODE_ENTRY(NAME, BM, BN, STAGES, NWARPS, QREGS, SMEM_BYTES)                                                       \
+  static_assert(mla::DecodeKernel<__nv_bfloat16, BM, BN, STAGES, NWARPS, QREGS>::SMEM == SMEM_BYTES, "decode smem differs from launch.ts"); \
+  extern "C" __global__ void __launch_bounds__(NWARPS * 32, 1) mla_decode_bf16_##NAME(const MlaParams p) {                      \
+    mla::DecodeKernel<__nv_bfloat16, BM, BN, STAGES, NWARPS, QREGS>::run(p);                                                     \
+  }                                                                                                                             \
+  extern "C" __global__ void __launch_bounds__(NWARPS * 32, 1) mla_decode_f16_##NAME(const MlaParams p) {                       \
+    mla::DecodeKernel<__half, BM, BN, STAGES, NWARPS, QREGS>::run(p);                                                            \
   }
 
 MLA_DECODE_VARIANTS(MLA_DECODE_ENTRY)

@@ -58,14 +58,17 @@ static_assert(offsetof(MlaParams, lseStrideT) == 136, "MlaParams.lseStrideT: off
 static_assert(offsetof(MlaParams, combineRows) == 140, "MlaParams.combineRows: offset differs from params.ts");
 static_assert(offsetof(MlaParams, scaleLog2) == 144, "MlaParams.scaleLog2: offset differs from params.ts");
 
-// decode.cu variants: X(BM, BN, STAGES, NWARPS, dynamic shared memory bytes)
+// decode.cu variants: X(NAME, BM, BN, STAGES, NWARPS, QREGS (-1: Decode), dynamic shared memory bytes)
 #define MLA_DECODE_VARIANTS(X) \
-  X(16, 64, 2, 8, 171520) \
-  X(32, 64, 2, 8, 192512) \
-  X(16, 64, 2, 4, 171008) \
-  X(32, 64, 2, 4, 192000) \
-  X(32, 48, 3, 4, 209664) \
-  X(32, 32, 3, 8, 153088) \
-  X(64, 48, 2, 8, 195072) \
-  X(64, 32, 2, 8, 155648) \
-  X(32, 32, 1, 8, 78336)
+  X(m16_n64_s2_w8, 16, 64, 2, 8, -1, 171520) \
+  X(m32_n64_s2_w8, 32, 64, 2, 8, -1, 192512) \
+  X(m16_n64_s2_w4, 16, 64, 2, 4, -1, 171008) \
+  X(m32_n64_s2_w4, 32, 64, 2, 4, -1, 192000) \
+  X(m32_n48_s3_w4, 32, 48, 3, 4, -1, 209664) \
+  X(m32_n32_s3_w8, 32, 32, 3, 8, -1, 153088) \
+  X(m64_n48_s2_w8, 64, 48, 2, 8, -1, 195072) \
+  X(m64_n32_s2_w8, 64, 32, 2, 8, -1, 155648) \
+  X(m32_n32_s1_w8, 32, 32, 1, 8, -1, 78336) \
+  X(m32_n64_s2_w8_q0, 32, 64, 2, 8, 0, 192768) \
+  X(m32_n64_s2_w8_q16, 32, 64, 2, 8, 16, 192768) \
+  X(m32_n64_s2_w8_q24, 32, 64, 2, 8, 24, 192768)
