@@ -212,3 +212,11 @@ export function checkOutputs(p: MlaProblem, out: Tensor, lse: Tensor, device: st
   checkShape('lse', lse, lseShape, p.varlen ? '[totalQ, hQ]' : '[b, hQ, sQ]');
   if (out.device !== device || lse.device !== device) throw invalidArgument('out/lse', `tensors on ${device}`, `${out.device}/${lse.device}`);
 }
+
+/** Arguments of Backend.write: same dtype, and src fits in dst from element dstOffset on. */
+export function checkWrite(dst: Tensor, src: Tensor, dstOffset: number): void {
+  if (dst.dtype !== src.dtype) throw invalidArgument('src', `dtype ${dst.dtype}`, src.dtype);
+  if (!Number.isInteger(dstOffset) || dstOffset < 0 || dstOffset + src.numel > dst.numel) {
+    throw invalidArgument('dstOffset', `an integer in 0..${dst.numel - src.numel}`, String(dstOffset));
+  }
+}

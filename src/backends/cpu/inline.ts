@@ -3,6 +3,7 @@
 import { type DType, type HostArray, hostArrayFor } from '../../core/dtype.js';
 import { invalidArgument } from '../../core/errors.js';
 import type { Backend, BackendInfo, DecodeLaunch } from '../../core/problem.js';
+import { checkWrite } from '../../core/validate.js';
 import { Tensor } from '../../core/tensor.js';
 import { type CpuDecodeArgs, CpuScratch, accumSizes, runDecode } from './kernel.js';
 
@@ -66,9 +67,6 @@ export class InlineCpuBackend implements Backend {
 }
 
 export function writeHost(dst: Tensor, src: Tensor<HostArray>, dstOffset: number): void {
-  if (dst.dtype !== src.dtype) throw invalidArgument('src', `dtype ${dst.dtype}`, src.dtype);
-  if (dstOffset < 0 || dstOffset + src.numel > dst.numel) {
-    throw invalidArgument('dstOffset', `0..${dst.numel - src.numel}`, String(dstOffset));
-  }
+  checkWrite(dst, src, dstOffset);
   (dst.host() as HostArray).set(src.host() as never, dstOffset);
 }

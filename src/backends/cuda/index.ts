@@ -9,6 +9,7 @@ import { type DType, type HostArray, dtypeBytes, hostArrayFor } from '../../core
 import { FlashMlaError, invalidArgument } from '../../core/errors.js';
 import type { Backend, BackendInfo, DecodeLaunch, MlaProblem } from '../../core/problem.js';
 import { type DeviceStorage, Tensor } from '../../core/tensor.js';
+import { checkWrite } from '../../core/validate.js';
 import { Attr, Driver } from './driver.js';
 import {
   type DecodeVariant, type Launch, accumElems, chooseDecodeVariant, combineLaunch, combineRows, decodeVariants, sameVariant, decodeKernelName, decodeLaunch, naiveLaunch,
@@ -191,10 +192,7 @@ class CudaBackendImpl implements CudaBackend {
 
   write(dst: Tensor, src: Tensor<HostArray>, dstOffset = 0): void {
     this.alive();
-    if (dst.dtype !== src.dtype) throw invalidArgument('src', `dtype ${dst.dtype}`, src.dtype);
-    if (!Number.isInteger(dstOffset) || dstOffset < 0 || dstOffset + src.numel > dst.numel) {
-      throw invalidArgument('dstOffset', `0..${dst.numel - src.numel}`, String(dstOffset));
-    }
+    checkWrite(dst, src, dstOffset);
     if (src.numel === 0) return;
     const eb = dtypeBytes[dst.dtype];
     this.drv.copyHtoD(this.ptrOf(dst) + BigInt(dstOffset * eb), src.host(), src.numel * eb, this.stream);
