@@ -82,6 +82,18 @@ describe('webgpu: randomized cases vs the float64 reference', () => {
       assertOutputsClose(r.out, r.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ, qIndptr: c.qIndptr }, tol, specName(few[i], i));
     }
   });
+  const madCases = caseMatrix(16, 0x6ad0);
+  test(`${madCases.length} cases with multiply-adds written a * b + c (the mulAdd kernel variant)`, async (t) => {
+    if (!need(t)) return;
+    const be = await createNodeWebGpuBackend({ mulAdd: true });
+    try {
+      for (let i = 0; i < madCases.length; i++) {
+        const c = makeCase(madCases[i], 9000 + i);
+        const r = await runCase(c, be, flashMlaWithKvcache, { numSms: i % 2 ? 132 : 8 });
+        assertOutputsClose(r.out, r.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ, qIndptr: c.qIndptr }, tol, specName(madCases[i], i));
+      }
+    } finally { be.dispose(); }
+  });
 });
 
 /**

@@ -1,10 +1,8 @@
 // The browser demo: one decode on the visitor's GPU, a sample checked against the float64 reference, and the
 // throughput. Imports only browser-safe modules (the core and the WebGPU backend).
+// The same entry points a bundler resolves for 'flashmla-ts' and 'flashmla-ts/webgpu'.
 import { createWebGpuBackend } from '../../src/backends/webgpu/index.js';
-import { flashMlaWithKvcache, getMlaMetadata } from '../../src/core/api.js';
-import { bf16ToF32, f32ToBf16 } from '../../src/core/dtype.js';
-import { referenceDecode } from '../../src/core/reference.js';
-import { fromArray } from '../../src/core/tensor.js';
+import { bf16ToF32, f32ToBf16, flashMlaWithKvcache, fromArray, getMlaMetadata, referenceDecode } from '../../src/index.js';
 
 export interface DemoResult {
   ok: boolean;

@@ -4,6 +4,7 @@ import { type DType, type HostArray, dtypeBytes, hostArrayFor } from '../../core
 import { FlashMlaError, invalidArgument } from '../../core/errors.js';
 import type { Backend, BackendInfo, DecodeLaunch } from '../../core/problem.js';
 import { type DeviceStorage, Tensor, isHostTensor } from '../../core/tensor.js';
+import { checkWrite } from '../../core/validate.js';
 import { combineDispatch, combineParams, combineProgram } from './kernels/combine.js';
 import { chooseDecodeSpec, decodeDispatch, decodeParams, decodeProgram } from './kernels/decode.js';
 import { type DeviceCaps, ProgramManager } from './program.js';
@@ -31,6 +32,11 @@ export interface WebGpuBackendOptions {
   /** Destroy the device on dispose() (true when the backend created it). */
   ownsDevice?: boolean;
   label?: string;
+  /**
+   * Write the kernels' multiply-adds as a * b + c instead of fma(): which one the driver turns into one FFMA
+   * differs between drivers (scripts/webgpu-bench.mjs measures both and picks).
+   */
+  mulAdd?: boolean;
 }
 
 const idxCapacityInit = 1 << 14;
@@ -59,9 +65,12 @@ export class WebGpuBackend implements Backend {
   private nextBufferId = 1;
   private timing?: { set: GPUQuerySet; slot: number; begun: boolean };
   private disposed = false;
+  /** See WebGpuBackendOptions.mulAdd; may be changed between launches (a new pipeline is built once). */
+  mulAdd: boolean;
 
   constructor(readonly device: GPUDevice, readonly caps: DeviceCaps, description: string, private readonly opts: WebGpuBackendOptions = {}) {
     this.programs = new ProgramManager(device);
+    this.mulAdd = opts.mulAdd ?? false;
     this.maxBufferBytes = Math.min(opts.maxBufferBytes ?? caps.maxBufferSize, caps.maxBufferSize);
     this.maxBindingBytes = Math.min(opts.maxBindingBytes ?? caps.maxStorageBufferBindingSize, caps.maxStorageBufferBindingSize, this.maxBufferBytes);
     this.info = {
@@ -133,8 +142,7 @@ export class WebGpuBackend implements Backend {
 
   write(dst: Tensor, src: Tensor<HostArray>, dstOffset = 0): void {
     this.live();
-    if (dst.dtype !== src.dtype) throw invalidArgument('src', `dtype ${dst.dtype}`, src.dtype);
-    if (dstOffset < 0 || dstOffset + src.numel > dst.numel) throw invalidArgument('dstOffset', `0..${dst.numel - src.numel}`, String(dstOffset));
+    checkWrite(dst, src, dstOffset);
     const st = this.storageOf(dst, 'dst');
     const es = dtypeBytes[dst.dtype];
     const start = (dst.offset + dstOffset) * es;
@@ -235,7 +243,7 @@ export class WebGpuBackend implements Backend {
     this.live();
     const p = l.problem;
     const { pagesPerSeg, segs } = this.cacheSegments(l.kCache);
-    const spec = chooseDecodeSpec(p, this.caps, segs.length);
+    const spec = chooseDecodeSpec(p, this.caps, segs.length, this.mulAdd);
     const dec = this.programs.get(decodeProgram, spec);
     const comb = this.programs.get(combineProgram, { dtype: p.dtype });
 

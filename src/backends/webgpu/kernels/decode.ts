@@ -1,10 +1,12 @@
 // Split-KV MLA decode, one workgroup per (SM part, KV head, tile of mT query rows); the WGSL is generated per
-// specialisation. Roofline and version history: docs/notes/webgpu-decode.md.
+// specialisation. Roofline, versions and H100 numbers: docs/notes/webgpu-decode.md (v2).
 //
-// Per 64-key tile: S = Q K^T in f32 through workgroup-memory chunks of dc columns (register microtile rm x 4),
-// masked by selecting (never multiplying: unused keys may be NaN), online softmax per row in the exp2 domain,
-// then O += P V with V staged kc keys at a time (register microtile ro x 8 columns). Keys past kEnd are never
-// loaded. The cache may span several bindings (`segs`), each holding whole pages.
+// Per 64-key tile: S = Q K^T in f32 through workgroup-memory chunks of dc columns (4-row x 4-key register
+// microtile for every mT; small tiles split the columns over lane slices and sum them once per tile), masked by
+// selecting (never multiplying: unused keys may be NaN), online softmax per row in the exp2 domain, P stored
+// [key][row / 4] as vec4, then O += P V with V staged kc keys at a time (register microtile ro rows x cw columns,
+// rows shared by a subgroup so P loads broadcast). Keys past kEnd are never loaded. The cache may span several
+// bindings (`segs`), each holding whole pages.
 import type { HalfDType } from '../../../core/dtype.js';
 import type { MlaProblem } from '../../../core/problem.js';
 import { defineParams } from '../params.js';
@@ -49,15 +51,32 @@ export interface DecodeSpec {
   f16: boolean;
   /** Row reductions by subgroup shuffles (lanes of one row are consecutive invocations of one subgroup). */
   subgroups: boolean;
+  /** Multiply-adds written a * b + c (left to the driver to fuse) instead of the fma() builtin. */
+  mulAdd: boolean;
+}
+
+/**
+ * Thread geometry of a tile size. QK: every lane owns a 4-row x 4-key microtile of a column slice of each chunk,
+ * so small tiles split the columns (qkSlices) instead of shrinking the microtile; the slices are summed once per
+ * key tile. PV: every lane owns ro rows x cw columns, rows shared by a whole subgroup so P loads broadcast.
+ */
+export function decodeGeometry(mT: number): { rowGroups: number; qkSlices: number; cw: number; colGroups: number; ro: number } {
+  const rowGroups = mT / 4;
+  const qkSlices = wgSize / (16 * rowGroups);
+  const cw = mT === 64 ? 8 : 4;
+  const colGroups = dV / cw;
+  return { rowGroups, qkSlices, cw, colGroups, ro: (mT * colGroups) / wgSize };
 }
 
 /** Workgroup memory of a specialisation, array by array as the WGSL declares them. */
 function sharedBytes(mT: number, dc: number, kc: number, f16: boolean, subgroups: boolean): number {
-  return mT * nT * 4 + dc * (mT + nT) * 4 + kc * dV * (f16 ? 2 : 4) + 2 * nT * 4 + 4 * mT * 4 + (subgroups ? 0 : wgSize * 4);
+  const { qkSlices } = decodeGeometry(mT);
+  return mT * nT * 4 + dc * (mT + nT) * 4 + kc * dV * (f16 ? 2 : 4) + 2 * nT * 4 + 4 * mT * 4
+    + (subgroups ? 0 : wgSize * 4) + (qkSlices - 1) * mT * nT * 4;
 }
 
 /** Choose the specialisation for a problem on a device: the largest tiles that fit its workgroup memory. */
-export function chooseDecodeSpec(p: MlaProblem, caps: DeviceCaps, segs: number): DecodeSpec {
+export function chooseDecodeSpec(p: MlaProblem, caps: DeviceCaps, segs: number, mulAdd = false): DecodeSpec {
   const rows = p.sQ * p.nGroups;
   const f16 = caps.f16 && p.dtype === 'f16';
   const limit = caps.maxComputeWorkgroupStorageSize;
@@ -65,9 +84,9 @@ export function chooseDecodeSpec(p: MlaProblem, caps: DeviceCaps, segs: number):
   for (;;) {
     const subgroups = caps.subgroups && caps.subgroupMinSize >= wgSize / mT;
     // Fewest barriers first: a QK step costs two per dc columns, a PV step two per kc keys.
-    for (const [dc, kc] of [[32, 16], [32, 8], [16, 8], [16, 4], [16, 2], [8, 2]]) {
+    for (const [dc, kc] of [[32, 16], [32, 8], [32, 4], [16, 8], [16, 4], [16, 2], [8, 2]]) {
       const kcUse = f16 ? kc * 2 : kc;
-      if (sharedBytes(mT, dc, kcUse, f16, subgroups) <= limit) return { dtype: p.dtype, mT, dc, kc: kcUse, segs, f16, subgroups };
+      if (sharedBytes(mT, dc, kcUse, f16, subgroups) <= limit) return { dtype: p.dtype, mT, dc, kc: kcUse, segs, f16, subgroups, mulAdd };
     }
     if (mT === 16) throw new Error(`workgroup memory ${limit} B is too small for the decode kernel`);
     mT /= 2;
@@ -123,33 +142,47 @@ function rowReduce(name: string, op: 'max' | 'add', w: number, subgroups: boolea
 
 export const decodeProgram: Program<DecodeSpec> = {
   name: 'mla_decode',
-  key: (s) => `${s.dtype}.m${s.mT}.dc${s.dc}.kc${s.kc}.seg${s.segs}.${s.f16 ? 'h' : 'f'}.${s.subgroups ? 'sg' : 'wg'}`,
+  key: (s) => `${s.dtype}.m${s.mT}.dc${s.dc}.kc${s.kc}.seg${s.segs}.${s.f16 ? 'h' : 'f'}.${s.subgroups ? 'sg' : 'wg'}.${s.mulAdd ? 'mad' : 'fma'}`,
   source(s) {
     const { mT, dc, kc, segs } = s;
-    const rm = mT / 16; // QK microtile rows (16 row groups x 16 key groups of 4)
-    const ro = mT / 4; // PV microtile rows (4 row groups x 64 column groups of 4+4)
+    const { rowGroups: rgN, qkSlices: S, cw, colGroups, ro } = decodeGeometry(mT);
+    const dS = dc / S; // columns of a chunk per QK slice
     const tpr = wgSize / mT; // lanes per row in the softmax
     const kpl = nT / tpr; // keys per lane
     const cv = dc / 8; // vec4<u32> per row per chunk
     const chunks = dQk / dc;
-    const qType = rm === 1 ? 'f32' : `vec${rm}<f32>`;
+    const nc = cw / 4; // vec4 columns per PV lane
+    const mad = (a: string, b: string, c: string) => (s.mulAdd ? `${a} * ${b} + ${c}` : `fma(${a}, ${b}, ${c})`);
     const vType = s.f16 ? 'vec4<f16>' : 'vec4<f32>';
     const enables = [s.f16 ? 'enable f16;' : '', s.subgroups ? 'enable subgroups;' : ''].filter(Boolean).join('\n');
     const kBindings = Array.from({ length: segs }, (_, i) => `@group(0) @binding(${6 + i}) var<storage, read> k${i}: array<vec4<u32>>;`).join('\n');
-    const sDecl = Array.from({ length: rm }, (_, i) => `var s${i} = vec4<f32>(0.0);`).join(' ');
-    const qAt = (i: number) => (rm === 1 ? 'qv' : `qv[${i}]`);
-    const qkBody = Array.from({ length: rm }, (_, i) => `s${i} = fma(vec4<f32>(${qAt(i)}), kv, s${i});`).join(' ');
-    const accDecl = Array.from({ length: 2 * ro }, (_, i) => `var a${i} = vec4<f32>(0.0);`).join(' ');
-    const pvBody = Array.from({ length: ro }, (_, i) => {
-      const p = `Ps[(rowP + ${i}u) * ${nT}u + kk]`;
-      return s.f16
-        ? `{ let p = f16(${p}); a${2 * i} += vec4<f32>(p * v0); a${2 * i + 1} += vec4<f32>(p * v1); }`
-        : `{ let p = ${p}; a${2 * i} = fma(vec4<f32>(p), v0, a${2 * i}); a${2 * i + 1} = fma(vec4<f32>(p), v1, a${2 * i + 1}); }`;
-    }).join('\n          ');
-    const rescale = Array.from({ length: ro }, (_, i) => `{ let al = rowAlpha[rowP + ${i}u]; a${2 * i} *= al; a${2 * i + 1} *= al; }`).join(' ');
-    const zeroAcc = Array.from({ length: 2 * ro }, (_, i) => `a${i} = vec4<f32>(0.0);`).join(' ');
-    const writeRows = Array.from({ length: ro }, (_, i) => `writeRow(rowP + ${i}u, a${2 * i}, a${2 * i + 1});`).join(' ');
-    const maskRows = Array.from({ length: rm }, (_, i) => `maskRow(rg * ${rm}u + ${i}u, s${i});`).join(' ');
+    const rows4 = [0, 1, 2, 3];
+    const comp = ['x', 'y', 'z', 'w'];
+    const sDecl = rows4.map((i) => `var s${i} = vec4<f32>(0.0);`).join(' ');
+    const qkBody = rows4.map((i) => `s${i} = ${mad(`vec4<f32>(qv.${comp[i]})`, 'kv', `s${i}`)};`).join(' ');
+    const acc = (i: number, c: number) => `a${i}_${c}`;
+    const accList: string[] = [];
+    for (let i = 0; i < ro; i++) for (let c = 0; c < nc; c++) accList.push(acc(i, c));
+    const accDecl = accList.map((a) => `var ${a} = vec4<f32>(0.0);`).join(' ');
+    const zeroAcc = accList.map((a) => `${a} = vec4<f32>(0.0);`).join(' ');
+    const vLoads = Array.from({ length: nc }, (_, c) => `let v${c} = Vs[k * 128u + ${c * 64}u + colP];`).join(' ');
+    const pLoads = Array.from({ length: ro / 4 }, (_, g) => `let p${g} = Ps[kk * ${rgN}u + rowQ + ${g}u];`).join(' ');
+    const pvBody: string[] = [];
+    for (let i = 0; i < ro; i++) {
+      const p = `p${i >> 2}.${comp[i & 3]}`;
+      for (let c = 0; c < nc; c++) {
+        pvBody.push(s.f16 ? `${acc(i, c)} += vec4<f32>(f16(${p}) * v${c});` : `${acc(i, c)} = ${mad(`vec4<f32>(${p})`, `v${c}`, acc(i, c))};`);
+      }
+    }
+    const rescale = Array.from({ length: ro }, (_, i) => `{ let al = rowAlpha[rowP + ${i}u]; ${Array.from({ length: nc }, (_, c) => `${acc(i, c)} *= al;`).join(' ')} }`).join(' ');
+    const writeRows = Array.from({ length: ro }, (_, i) => Array.from({ length: nc }, (_, c) => `writeQuad(rowP + ${i}u, colP + ${c * 64}u, ${acc(i, c)});`).join(' ')).join('\n    ');
+    const sliceBase = (z: string, i: number) => `((${z}) * 4u + ${i}u) * ${16 * rgN}u + rg * 16u + kgrp`;
+    const sliceReduce = S === 1 ? '' : `
+      if (slice != 0u) { ${rows4.map((i) => `Sr[${sliceBase('slice - 1u', i)}] = s${i};`).join(' ')} }
+      workgroupBarrier();
+      if (slice == 0u) {
+        for (var z = 0u; z < ${S - 1}u; z++) { ${rows4.map((i) => `s${i} += Sr[${sliceBase('z', i)}];`).join(' ')} }
+      }`;
 
     return `${enables}
 ${decodeParams.wgsl}
@@ -162,11 +195,11 @@ ${decodeParams.wgsl}
 ${kBindings}
 
 const NEG: f32 = ${negBig};
-var<workgroup> Ps: array<f32, ${mT * nT}>;            // scores, then probabilities [row][key]
-var<workgroup> Qs: array<${qType}, ${dc * (mT / rm)}>;  // q chunk, [col][row]
-var<workgroup> Ks: array<vec4<f32>, ${dc * (nT / 4)}>;  // k chunk, [col][key]
-var<workgroup> Vs: array<${vType}, ${kc * (dV / 4)}>;   // v rows, [key][col]
-var<workgroup> keyRow: array<u32, ${nT}>;
+var<workgroup> Ps: array<vec4<f32>, ${(mT * nT) / 4}>;   // scores, then probabilities [key][row / 4]
+var<workgroup> Qs: array<vec4<f32>, ${dc * rgN}>;       // q chunk, [col][row / 4]
+var<workgroup> Ks: array<vec4<f32>, ${dc * (nT / 4)}>;  // k chunk, [col][key / 4]
+var<workgroup> Vs: array<${vType}, ${kc * (dV / 4)}>;   // v rows, [key][col / 4]
+${S === 1 ? '' : `var<workgroup> Sr: array<vec4<f32>, ${(S - 1) * 4 * 16 * rgN}>; // QK partial sums of slices 1.., [slice][row][lane]\n`}var<workgroup> keyRow: array<u32, ${nT}>;
 var<workgroup> keySeg: array<u32, ${nT}>;
 var<workgroup> rowAlpha: array<f32, ${mT}>;
 var<workgroup> rowM: array<f32, ${mT}>;
@@ -183,41 +216,21 @@ ${rowReduce('rowSum', 'add', tpr, s.subgroups)}
 struct Item { batch: u32, qStart: u32, qLen: u32, kBegin: i32, kEnd: i32, slot: u32, split: bool, mBase: u32, kvh: u32 }
 var<private> it: Item;
 
-fn maskRow(r: u32, sv: vec4<f32>) {
-  let vis = rowVis[r];
-  let key0 = i32(keyBase) + i32(kgrp * 4u);
-  let x = sv * u.scaleLog2;
-  let o = r * ${nT}u + kgrp * 4u;
-  Ps[o] = select(NEG, x.x, key0 < vis);
-  Ps[o + 1u] = select(NEG, x.y, key0 + 1 < vis);
-  Ps[o + 2u] = select(NEG, x.z, key0 + 2 < vis);
-  Ps[o + 3u] = select(NEG, x.w, key0 + 3 < vis);
-}
-var<private> keyBase: u32;
-var<private> kgrp: u32;
-var<private> colP: u32;
-
-// Row r of the tile: query j = m / nGroups of the item, head kvh * nGroups + m % nGroups.
-fn writeRow(r: u32, lo: vec4<f32>, hi: vec4<f32>) {
+// Row r of the tile: query j = m / nGroups of the item, head kvh * nGroups + m % nGroups; c4: the vec4 column.
+fn writeQuad(r: u32, c4: u32, x: vec4<f32>) {
   let m = it.mBase + r;
   if (m >= it.qLen * u.nGroups) { return; }
   let j = m / u.nGroups;
   let h = it.kvh * u.nGroups + m % u.nGroups;
   let l = rowL[r];
-  let inv = select(0.0, 1.0 / l, l > 0.0);
-  let a = lo * inv;
-  let b = hi * inv;
+  let a = x * select(0.0, 1.0 / l, l > 0.0);
   if (!it.split) {
-    let w = u.outOff + (((it.qStart + j) * u.hQ + h) * ${dV}u) / 2u;
-    out[w + colP * 2u] = pack2(a.xy);
-    out[w + colP * 2u + 1u] = pack2(a.zw);
-    out[w + 128u + colP * 2u] = pack2(b.xy);
-    out[w + 128u + colP * 2u + 1u] = pack2(b.zw);
+    let w = u.outOff + (((it.qStart + j) * u.hQ + h) * ${dV}u) / 2u + c4 * 2u;
+    out[w] = pack2(a.xy);
+    out[w + 1u] = pack2(a.zw);
   } else {
-    let o = u.oAccOff + ((it.slot * u.rowStride + j * u.hQ + h) * ${dV}u);
-    let c = colP * 4u;
-    acc[o + c] = a.x; acc[o + c + 1u] = a.y; acc[o + c + 2u] = a.z; acc[o + c + 3u] = a.w;
-    acc[o + 256u + c] = b.x; acc[o + 257u + c] = b.y; acc[o + 258u + c] = b.z; acc[o + 259u + c] = b.w;
+    let o = u.oAccOff + ((it.slot * u.rowStride + j * u.hQ + h) * ${dV}u) + c4 * 4u;
+    acc[o] = a.x; acc[o + 1u] = a.y; acc[o + 2u] = a.z; acc[o + 3u] = a.w;
   }
 }
 
@@ -246,10 +259,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let beginSplit = idx[mb + 4u];
   it.kvh = wid.y;
   it.mBase = wid.z * ${mT}u;
-  kgrp = t % 16u;
-  let rg = t / 16u;
-  colP = t % 64u;
-  let rowP = (t / 64u) * ${ro}u;
+  // QK lanes: key group fastest, then row group (a subgroup spans 16 key groups x 2 row groups), then slice.
+  let kgrp = t % 16u;
+  let rg = (t / 16u) % ${rgN}u;
+  let slice = t / ${16 * rgN}u;
+  // PV lanes: column group fastest, so a subgroup shares its rows.
+  let colP = t % ${colGroups}u;
+  let rowP = (t / ${colGroups}u) * ${ro}u;
+  let rowQ = rowP / 4u;
   let sRow = t / ${tpr}u;
   let sLane = t % ${tpr}u;
   ${accDecl}
@@ -292,7 +309,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     ${zeroAcc}
 
     for (var k0 = kBegin; k0 < kEnd; k0 += ${nT}) {
-      keyBase = u32(k0);
       workgroupBarrier();
       if (t < ${nT}u) {
         let key = k0 + i32(t);
@@ -313,7 +329,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           var w = vec4<u32>(0u);
           if (qValid) { w = q[qBase + c * ${cv}u]; }
           let d0 = (t % ${cv}u) * 8u;
-          ${stageQ(rm, mT)}
+          for (var e = 0u; e < 4u; e++) {
+            let v = unpack2(w[e]);
+            Qs[(d0 + 2u * e) * ${rgN}u + qRow / 4u][qRow % 4u] = v.x;
+            Qs[(d0 + 2u * e + 1u) * ${rgN}u + qRow / 4u][qRow % 4u] = v.y;
+          }
         }
         if (t < ${nT * cv}u) {
           var w = vec4<u32>(0u);
@@ -329,25 +349,31 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
           }
         }
         workgroupBarrier();
-        for (var d = 0u; d < ${dc}u; d++) {
-          let qv = Qs[d * ${mT / rm}u + rg];
+        for (var j = 0u; j < ${dS}u; j++) {
+          let d = ${S === 1 ? 'j' : `slice * ${dS}u + j`};
+          let qv = Qs[d * ${rgN}u + rg];
           let kv = Ks[d * ${nT / 4}u + kgrp];
           ${qkBody}
         }
+      }${sliceReduce}
+      if (slice == 0u) {
+        // Scores of keys kgrp*4 .. +3 for rows rg*4 .. +3, masked by selecting (unused keys may be NaN).
+        let vis = vec4<i32>(rowVis[rg * 4u], rowVis[rg * 4u + 1u], rowVis[rg * 4u + 2u], rowVis[rg * 4u + 3u]);
+        let key0 = k0 + i32(kgrp * 4u);
+        ${[0, 1, 2, 3].map((j) => `Ps[(kgrp * 4u + ${j}u) * ${rgN}u + rg] = select(vec4<f32>(NEG), vec4<f32>(s0.${comp[j]}, s1.${comp[j]}, s2.${comp[j]}, s3.${comp[j]}) * u.scaleLog2, vec4<i32>(key0 + ${j}) < vis);`).join('\n        ')}
       }
-      ${maskRows}
       workgroupBarrier();
       // Online softmax, exp2 domain: lanes sRow*tpr .. +tpr-1 own row sRow and keep its m and l.
       var mx = NEG;
-      for (var i = 0u; i < ${kpl}u; i++) { mx = max(mx, Ps[sRow * ${nT}u + sLane + i * ${tpr}u]); }
+      for (var i = 0u; i < ${kpl}u; i++) { mx = max(mx, Ps[(sLane + i * ${tpr}u) * ${rgN}u + sRow / 4u][sRow % 4u]); }
       mx = rowMax(mx, t);
       let mNew = max(m, mx);
       var sum = 0.0;
       for (var i = 0u; i < ${kpl}u; i++) {
-        let o = sRow * ${nT}u + sLane + i * ${tpr}u;
-        let sc = Ps[o];
+        let o = (sLane + i * ${tpr}u) * ${rgN}u + sRow / 4u;
+        let sc = Ps[o][sRow % 4u];
         let p = select(0.0, exp2(sc - mNew), sc > NEG * 0.5);
-        Ps[o] = p;
+        Ps[o][sRow % 4u] = p;
         sum += p;
       }
       sum = rowSum(sum, t);
@@ -371,9 +397,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         workgroupBarrier();
         for (var k = 0u; k < ${kc}u; k++) {
           let kk = kb + k;
-          let v0 = Vs[k * 128u + colP];
-          let v1 = Vs[k * 128u + 64u + colP];
-          ${pvBody}
+          ${vLoads}
+          ${pLoads}
+          ${pvBody.join('\n          ')}
         }
       }
     }
@@ -387,15 +413,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 `;
   },
 };
-
-function stageQ(rm: number, mT: number): string {
-  const idx = (d: string) => (rm === 1 ? `Qs[(${d}) * ${mT}u + qRow]` : `Qs[(${d}) * ${mT / rm}u + qRow / ${rm}u][qRow % ${rm}u]`);
-  return `for (var e = 0u; e < 4u; e++) {
-            let v = unpack2(w[e]);
-            ${idx('d0 + 2u * e')} = v.x;
-            ${idx('d0 + 2u * e + 1u')} = v.y;
-          }`;
-}
 
 function stageV(f16: boolean): string {
   return f16
