@@ -36,22 +36,14 @@ function randomBf16(n: number, seed: number): Uint16Array {
   return a;
 }
 
-async function run(): Promise<void> {
-  const cuda = await createCudaBackend();
-  const reps = Number(arg('--reps', '100')), warmup = Number(arg('--warmup', '10'));
-  const only = arg('--only')?.split(',').map(Number);
-  const emit = arg('--emit-configs');
-  const list = only ? only.map((i) => configs[i]) : configs;
-  if (emit) writeFileSync(emit, JSON.stringify(list, null, 1));
-  const drv = (await import('../../src/backends/cuda/driver.js')).Driver;
-  const d = await drv.load();
+const rotateBytes = 200e6; // reps rotate among cache copies of at least this much in all: four times the L2
+const cacheBytes = (c: Config) => seqlensOf(c).reduce((a, s) => a + Math.ceil(s / 64), 0) * 64 * 576 * 2;
 
-  // One page pool for every config, filled on the device from a 32 MB random block.
-  const rotate = 200e6;
-  const cacheBytes = (c: Config) => seqlensOf(c).reduce((a, s) => a + Math.ceil(s / 64), 0) * 64 * 576 * 2;
-  const poolBytes = Math.max(...list.map((c) => Math.max(cacheBytes(c), Math.min(8, Math.ceil(rotate / cacheBytes(c))) * cacheBytes(c))));
-  const poolPages = Math.ceil(poolBytes / (64 * 576 * 2));
-  const pool = cuda.empty('bf16', [poolPages, 64, 1, 576]);
+/** One page pool for every config (room for its rotated copies), filled on the device from a 32 MB random block. */
+async function pagePool(cuda: CudaBackend, list: readonly Config[]): Promise<Tensor> {
+  const d = await (await import('../../src/backends/cuda/driver.js')).Driver.load();
+  const poolBytes = Math.max(...list.map((c) => Math.max(cacheBytes(c), Math.min(8, Math.ceil(rotateBytes / cacheBytes(c))) * cacheBytes(c))));
+  const pool = cuda.empty('bf16', [Math.ceil(poolBytes / (64 * 576 * 2)), 64, 1, 576]);
   const blockElems = 1 << 24;
   const block = cuda.upload(fromArray('bf16', [blockElems], randomBf16(blockElems, 12345)));
   const poolPtr = (pool.data as { ptr: bigint }).ptr, blockPtr = (block.data as { ptr: bigint }).ptr;
@@ -59,7 +51,39 @@ async function run(): Promise<void> {
     d.copyDtoD(poolPtr + BigInt(off * 2), blockPtr, Math.min(blockElems, pool.numel - off) * 2, cuda.stream);
   }
   cuda.free(block);
-  console.log(`# ${cuda.info.device}: pool ${(poolBytes / 1e9).toFixed(2)} GB`);
+  return pool;
+}
+
+/** A config's q and one planned decoder per cache copy: disjoint, shuffled page sets of the pool. */
+function rotatedDecoders(cuda: CudaBackend, c: Config, poolPages: number) {
+  const seqlens = seqlensOf(c), b = seqlens.length, total = seqlens.reduce((a, s) => a + s, 0);
+  const pagesPer = Array.from(seqlens, (s) => Math.ceil(s / 64)), pages = pagesPer.reduce((a, x) => a + x, 0);
+  const copies = Math.max(1, Math.min(8, Math.floor(poolPages / pages), Math.ceil(rotateBytes / cacheBytes(c))));
+  const maxBlocks = Math.max(...pagesPer);
+  const perm = Int32Array.from({ length: poolPages }, (_, i) => i);
+  let x = 99 + b;
+  for (let i = poolPages - 1; i > 0; i--) { x = (x * 1103515245 + 12345) >>> 0; const j = x % (i + 1); [perm[i], perm[j]] = [perm[j], perm[i]]; }
+  const q = cuda.upload(fromArray('bf16', [b, c.s_q, c.h_q, 576], randomBf16(b * c.s_q * c.h_q * 576, 7 + b)));
+  const decoders: MlaDecoder[] = [];
+  for (let k = 0, next = 0; k < copies; k++) {
+    const t = new Int32Array(b * maxBlocks).fill(-1);
+    for (let i = 0; i < b; i++) for (let j = 0; j < pagesPer[i]; j++) t[i * maxBlocks + j] = perm[next++];
+    const dec = new MlaDecoder(cuda, { hQ: c.h_q, hKv: c.h_kv ?? 1, dtype: 'bf16' });
+    dec.plan(seqlens, fromArray('i32', [b, maxBlocks], t), { sQ: c.s_q });
+    decoders.push(dec);
+  }
+  return { seqlens, b, total, copies, q, decoders };
+}
+
+async function run(): Promise<void> {
+  const cuda = await createCudaBackend();
+  const reps = Number(arg('--reps', '100')), warmup = Number(arg('--warmup', '10'));
+  const only = arg('--only')?.split(',').map(Number);
+  const emit = arg('--emit-configs');
+  const list = only ? only.map((i) => configs[i]) : configs;
+  if (emit) writeFileSync(emit, JSON.stringify(list, null, 1));
+  const pool = await pagePool(cuda, list), poolPages = pool.shape[0];
+  console.log(`# ${cuda.info.device}: pool ${(pool.byteLength / 1e9).toFixed(2)} GB`);
 
   // Every variant that fits, on one config per row count (rows = sQ * hQ / hKv): data for launch.ts's choice.
   const variants: Record<string, unknown>[] = [];
@@ -94,22 +118,7 @@ async function run(): Promise<void> {
 
   const rows: Record<string, unknown>[] = [];
   for (const c of list) {
-    const seqlens = seqlensOf(c), b = seqlens.length, total = seqlens.reduce((a, s) => a + s, 0);
-    const pagesPer = Array.from(seqlens, (s) => Math.ceil(s / 64)), pages = pagesPer.reduce((a, x) => a + x, 0);
-    const copies = Math.max(1, Math.min(8, Math.floor(poolPages / pages), Math.ceil(rotate / cacheBytes(c))));
-    const maxBlocks = Math.max(...pagesPer);
-    const perm = Int32Array.from({ length: poolPages }, (_, i) => i);
-    let x = 99 + b;
-    for (let i = poolPages - 1; i > 0; i--) { x = (x * 1103515245 + 12345) >>> 0; const j = x % (i + 1); [perm[i], perm[j]] = [perm[j], perm[i]]; }
-    const q = cuda.upload(fromArray('bf16', [b, c.s_q, c.h_q, 576], randomBf16(b * c.s_q * c.h_q * 576, 7 + b)));
-    const decoders: MlaDecoder[] = [];
-    for (let k = 0, next = 0; k < copies; k++) {
-      const t = new Int32Array(b * maxBlocks).fill(-1);
-      for (let i = 0; i < b; i++) for (let j = 0; j < pagesPer[i]; j++) t[i * maxBlocks + j] = perm[next++];
-      const dec = new MlaDecoder(cuda, { hQ: c.h_q, hKv: c.h_kv ?? 1, dtype: 'bf16' });
-      dec.plan(seqlens, fromArray('i32', [b, maxBlocks], t), { sQ: c.s_q });
-      decoders.push(dec);
-    }
+    const { seqlens, b, total, copies, q, decoders } = rotatedDecoders(cuda, c, poolPages);
     const chosen = winners.get(bucketOf((c.s_q * c.h_q) / (c.h_kv ?? 1)))?.v;
     cuda.setDecodeVariant(chosen);
     const times = await cuda.timeMs(async (rep) => { await decoders[rep % copies].run(q, pool); }, { warmup, reps });
@@ -210,35 +219,10 @@ async function sweep(): Promise<void> {
   if (emit) writeFileSync(emit, JSON.stringify(list, null, 1));
   const tags = (arg('--variants', 'auto')!).split(',');
   const pick = (tag: string) => tag === 'auto' ? undefined : decodeVariants.find((v) => variantTag(v) === tag);
-  const d = await (await import('../../src/backends/cuda/driver.js')).Driver.load();
-  const rotate = 200e6;
-  const cacheBytes = (c: Config) => seqlensOf(c).reduce((a, s) => a + Math.ceil(s / 64), 0) * 64 * 576 * 2;
-  const poolBytes = Math.max(...list.map((c) => Math.max(cacheBytes(c), Math.min(8, Math.ceil(rotate / cacheBytes(c))) * cacheBytes(c))));
-  const poolPages = Math.ceil(poolBytes / (64 * 576 * 2));
-  const pool = cuda.empty('bf16', [poolPages, 64, 1, 576]);
-  const blockElems = 1 << 24;
-  const block = cuda.upload(fromArray('bf16', [blockElems], randomBf16(blockElems, 12345)));
-  const poolPtr = (pool.data as { ptr: bigint }).ptr, blockPtr = (block.data as { ptr: bigint }).ptr;
-  for (let off = 0; off < pool.numel; off += blockElems) d.copyDtoD(poolPtr + BigInt(off * 2), blockPtr, Math.min(blockElems, pool.numel - off) * 2, cuda.stream);
-  cuda.free(block);
+  const pool = await pagePool(cuda, list), poolPages = pool.shape[0];
   const rows: Record<string, unknown>[] = [];
   for (const c of list) {
-    const seqlens = seqlensOf(c), b = seqlens.length, total = seqlens.reduce((a, s) => a + s, 0);
-    const pagesPer = Array.from(seqlens, (s) => Math.ceil(s / 64)), pages = pagesPer.reduce((a, x) => a + x, 0);
-    const copies = Math.max(1, Math.min(8, Math.floor(poolPages / pages), Math.ceil(rotate / cacheBytes(c))));
-    const maxBlocks = Math.max(...pagesPer);
-    const perm = Int32Array.from({ length: poolPages }, (_, i) => i);
-    let x = 99 + b;
-    for (let i = poolPages - 1; i > 0; i--) { x = (x * 1103515245 + 12345) >>> 0; const j = x % (i + 1); [perm[i], perm[j]] = [perm[j], perm[i]]; }
-    const q = cuda.upload(fromArray('bf16', [b, c.s_q, c.h_q, 576], randomBf16(b * c.s_q * c.h_q * 576, 7 + b)));
-    const decoders: MlaDecoder[] = [];
-    for (let k = 0, next = 0; k < copies; k++) {
-      const t = new Int32Array(b * maxBlocks).fill(-1);
-      for (let i = 0; i < b; i++) for (let j = 0; j < pagesPer[i]; j++) t[i * maxBlocks + j] = perm[next++];
-      const dec = new MlaDecoder(cuda, { hQ: c.h_q, hKv: c.h_kv ?? 1, dtype: 'bf16' });
-      dec.plan(seqlens, fromArray('i32', [b, maxBlocks], t), { sQ: c.s_q });
-      decoders.push(dec);
-    }
+    const { seqlens, b, total, copies, q, decoders } = rotatedDecoders(cuda, c, poolPages);
     const byVariant: Record<string, number> = {};
     for (const tag of tags) {
       const v = pick(tag);
