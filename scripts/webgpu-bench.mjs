@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const build = resolve(root, process.env.WEBGPU_BUILD ?? 'scratch/webgpu-build');
-const { createNodeWebGpuBackend } = await import(`${build}/src/backends/webgpu/node.js`);
+const { createNodeWebGpuBackend, nodeGpu } = await import(`${build}/src/backends/webgpu/node.js`);
 const { getMlaMetadata } = await import(`${build}/src/core/api.js`);
 const { validateDecode } = await import(`${build}/src/core/validate.js`);
 const { referenceDecode } = await import(`${build}/src/core/reference.js`);
@@ -31,82 +31,21 @@ defaultGrid.push({ b: 1, s_k: 32768, h_q: 16, s_q: 1 });
 let configs = opt('configs') ? JSON.parse(readFileSync(opt('configs'), 'utf8')) : defaultGrid;
 if (quick) configs = configs.slice(0, 3);
 
+// --dawn 'enable-dawn-features=disable_robustness' etc.: Dawn toggles for the whole process (probes only).
+const dawnFlags = opt('dawn', '').split(' ').filter(Boolean);
+nodeGpu(dawnFlags);
+const sweepAll = args.includes('--sweepAll');
 const backend = await createNodeWebGpuBackend({ numSms: numSmsList[0] });
 const device = backend.device;
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
-
-// ---------------------------------------------------------------- device-side timing of an arbitrary pass
-async function timePasses(encode, warmup, n) {
-  const set = device.createQuerySet({ type: 'timestamp', count: 2 * n });
-  const res = device.createBuffer({ size: 16 * n, usage: 0x200 | 0x4 });
-  const rd = device.createBuffer({ size: 16 * n, usage: 0x1 | 0x8 });
-  for (let i = 0; i < warmup; i++) { const e = device.createCommandEncoder(); encode(e, undefined); device.queue.submit([e.finish()]); }
-  for (let i = 0; i < n; i++) {
-    const e = device.createCommandEncoder();
-    encode(e, { querySet: set, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 });
-    device.queue.submit([e.finish()]);
-  }
-  const e = device.createCommandEncoder();
-  e.resolveQuerySet(set, 0, 2 * n, res, 0);
-  e.copyBufferToBuffer(res, 0, rd, 0, 16 * n);
-  device.queue.submit([e.finish()]);
-  await rd.mapAsync(1);
-  const ts = new BigInt64Array(rd.getMappedRange().slice(0));
-  rd.unmap(); set.destroy(); res.destroy(); rd.destroy();
-  return Array.from({ length: n }, (_, i) => Number(ts[2 * i + 1] - ts[2 * i]) / 1e6);
-}
 
 function pipeline(code, label) {
   return device.createComputePipeline({ label, layout: 'auto', compute: { module: device.createShaderModule({ label, code }), entryPoint: 'main' } });
 }
 
-// ---------------------------------------------------------------- ceilings
-async function ceilings() {
-  const bytes = Math.min(512 * 1024 * 1024, backend.caps.maxStorageBufferBindingSize);
-  const src = device.createBuffer({ size: bytes, usage: 0x80 | 0x8 });
-  const dst = device.createBuffer({ size: bytes, usage: 0x80 | 0x4 });
-  const copy = pipeline(`@group(0) @binding(0) var<storage, read> a: array<vec4<u32>>;
-@group(0) @binding(1) var<storage, read_write> b: array<vec4<u32>>;
-@compute @workgroup_size(256) fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) n: vec3<u32>) {
-  let stride = n.x * 256u;
-  for (var i = g.x; i < arrayLength(&a); i += stride) { b[i] = a[i]; }
-}`, 'ceiling.copy');
-  const bgC = device.createBindGroup({ layout: copy.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: dst } }] });
-  const copyMs = median(await timePasses((e, tw) => { const p = e.beginComputePass({ timestampWrites: tw }); p.setPipeline(copy); p.setBindGroup(0, bgC); p.dispatchWorkgroups(132 * 16); p.end(); }, 3, 15));
-  src.destroy(); dst.destroy();
-  // f32 FMA peak: independent vec4 chains (latency hidden inside one lane), an unrolled body (loop overhead
-  // small), 16 workgroups of 256 per SM (full occupancy, two waves). Both spellings of a multiply-add are
-  // measured, because whether fma() or a * b + c becomes one FFMA is the driver's choice.
-  const wgs = 132 * 16, unroll = 4, iters = quick ? 2 : 1024;
-  const uni = device.createBuffer({ size: 16, usage: 0x40 | 0x8 });
-  device.queue.writeBuffer(uni, 0, new Uint32Array([iters, 0, 0, 0]));
-  const fmaOut = device.createBuffer({ size: wgs * 256 * 16, usage: 0x80 });
-  const variants = [];
-  for (const [chains, form, un] of [[8, 'fma', 1], [8, 'fma', unroll], [8, 'mad', unroll], [16, 'fma', unroll], [16, 'mad', unroll]]) {
-    const step = Array.from({ length: chains }, (_, i) => (form === 'fma' ? `a${i} = fma(a${i}, y, x);` : `a${i} = a${i} * y + x;`)).join(' ');
-    const fma = pipeline(`struct U { iters: u32, p0: u32, p1: u32, p2: u32 }
-@group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read_write> o: array<vec4<f32>>;
-@compute @workgroup_size(256) fn main(@builtin(global_invocation_id) g: vec3<u32>) {
-  let x = vec4<f32>(f32(g.x) * 1e-9, 0.5, 0.25, 0.125);
-  let y = vec4<f32>(0.999, 0.998, 0.997, 0.996);
-  ${Array.from({ length: chains }, (_, i) => `var a${i} = x + vec4<f32>(${i}.0);`).join(' ')}
-  for (var i = 0u; i < u.iters; i++) {
-    ${Array(un).fill(step).join('\n    ')}
-  }
-  o[g.x] = ${Array.from({ length: chains }, (_, i) => `a${i}`).join(' + ')};
-}`, `ceiling.fma.${chains}.${form}.${un}`);
-    const bgF = device.createBindGroup({ layout: fma.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: uni } }, { binding: 1, resource: { buffer: fmaOut } }] });
-    const ms = median(await timePasses((e, tw) => { const p = e.beginComputePass({ timestampWrites: tw }); p.setPipeline(fma); p.setBindGroup(0, bgF); p.dispatchWorkgroups(wgs); p.end(); }, 2, 9));
-    variants.push({ chains, form, unroll: un, ms, TFLOPS: (wgs * 256 * iters * un * chains * 8) / ms / 1e9 });
-  }
-  fmaOut.destroy(); uni.destroy();
-  // The ceiling is the best fma() variant: an fma is one rounding, so the compiler must issue every one of them.
-  // a * b + c chains may be reassociated by the driver (on the H100, 8 such chains measured 89.6 TFLOPS, above
-  // the card's 66.9 TFLOPS peak), so they are reported but never used as the bar.
-  const best = variants.filter((v) => v.form === 'fma').reduce((a, v) => (v.TFLOPS > a.TFLOPS ? v : a));
-  return { copy_GBps: (2 * bytes) / copyMs / 1e6, f32_fma_TFLOPS: best.TFLOPS, f32_fma_best: `${best.chains} vec4 chains, ${best.form}, unroll ${best.unroll}`, f32_fma_variants: variants };
-}
+// ---------------------------------------------------------------- ceilings (src/backends/webgpu/ceilings.ts)
+const { measureCeilings, roofline } = await import(`${build}/src/backends/webgpu/ceilings.js`);
+const ceilings = () => measureCeilings(backend, { iterations: quick ? 2 : 1024 });
 
 // ---------------------------------------------------------------- inputs filled on the GPU (hash of the index)
 const fill = pipeline(`struct U { seed: u32, n: u32, p0: u32, p1: u32 }
@@ -223,17 +162,30 @@ console.log(`decode multiply-adds: ${backend.mulAdd ? 'a * b + c' : 'fma()'}`, J
 let flash;
 const fpath = opt('flashmla');
 if (fpath && existsSync(fpath)) flash = JSON.parse(readFileSync(fpath, 'utf8'));
+// --tunings '[{"mT":16,"dc":32,"kc":8,"pf":2}, ...]': time every config under each forced decode tuning too.
+const tunings = JSON.parse(opt('tunings', '[{}]'));
 const rows = [];
 for (const c of configs) {
+  if (tunings.length > 1 || Object.keys(tunings[0]).length) {
+    const tuned = [];
+    for (const tu of tunings) {
+      backend.decodeTuning = tu;
+      const r = await runConfig(c, numSmsList);
+      tuned.push({ tuning: tu, sweep: r.sweep });
+      console.log(`  tuning ${JSON.stringify(tu)}: ${r.sweep.map((x) => `${x.numSms}: ${(x.ms * 1e3).toFixed(1)} us`).join(', ')}`);
+    }
+    backend.decodeTuning = {};
+    c.tuned = tuned;
+  }
   // A 64-row tile holds a whole SM (its O tile is half the register file): more parts than SMs only adds splits.
-  const r = await runConfig(c, c.b >= 64 && (c.h_q * c.s_q) / (c.h_kv ?? 1) > 32 ? [numSmsList[0]] : numSmsList);
+  const r = await runConfig(c, !sweepAll && c.b >= 64 && (c.h_q * c.s_q) / (c.h_kv ?? 1) > 32 ? [numSmsList[0]] : numSmsList);
   const fm = flash?.rows.find((x) => x.b === r.b && x.s_k === r.s_k && x.h_q === r.h_q && x.s_q === r.s_q && (x.h_kv ?? 1) === r.h_kv)?.flashmla;
-  const tMem = r.bytes / (ceil.copy_GBps * 1e6), tF = r.flop / (ceil.f32_fma_TFLOPS * 1e9);
+
   const row = {
     b: r.b, s_k: r.s_k, h_q: r.h_q, h_kv: r.h_kv, s_q: r.s_q, ms: r.ms, GBps: r.bytes / r.ms / 1e6, TFLOPS: r.flop / r.ms / 1e9,
     flashmla_ms: fm?.ms ?? null, ratio_vs_flashmla: fm ? fm.ms / r.ms : null,
-    bound: tMem >= tF ? 'memory' : 'f32', roofline_fraction: Math.max(tMem, tF) / r.ms,
-    numSms: r.numSms, sweep: r.sweep, rotation: r.rotation, batch0_cos_diff: r.batch0_cos_diff, batch0_max_lse_err: r.batch0_max_lse_err,
+    ...roofline(ceil, r.flop, r.bytes, r.ms),
+    numSms: r.numSms, sweep: r.sweep, tuned: c.tuned, rotation: r.rotation, batch0_cos_diff: r.batch0_cos_diff, batch0_max_lse_err: r.batch0_max_lse_err,
   };
   rows.push(row);
   console.log(`b=${row.b} s_k=${row.s_k} h_q=${row.h_q} s_q=${row.s_q}: ${(row.ms * 1e3).toFixed(1)} us ${row.GBps.toFixed(0)} GB/s ${row.TFLOPS.toFixed(2)} TF `
@@ -244,7 +196,7 @@ let commit = 'unknown';
 try { commit = execSync('git rev-parse HEAD', { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim(); } catch { /* the GPU host's copy has no .git */ }
 const result = {
   backend: 'webgpu', card: flash?.device ?? backend.info.device, adapter: backend.info.device, commit: process.env.FLASHMLA_COMMIT ?? commit,
-  date: new Date().toISOString().slice(0, 10), ceilings: ceil, decode_mul_add: backend.mulAdd ? 'a * b + c' : 'fma()', decode_mul_add_probe_ms: formProbe, flashmla_ceilings: flash?.ceilings, caps: backend.caps, rows,
+  date: new Date().toISOString().slice(0, 10), dawn_flags: dawnFlags, ceilings: ceil, decode_mul_add: backend.mulAdd ? 'a * b + c' : 'fma()', decode_mul_add_probe_ms: formProbe, flashmla_ceilings: flash?.ceilings, caps: backend.caps, rows,
 };
 const outPath = opt('out');
 if (outPath) writeFileSync(outPath, JSON.stringify(result, null, 1));

@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebGpuBackend } from '../src/backends/webgpu/backend.js';
+import { type DecodeTuning, chooseDecodeSpec } from '../src/backends/webgpu/kernels/decode.js';
 import { createNodeWebGpuBackend } from '../src/backends/webgpu/node.js';
+import type { MlaProblem } from '../src/core/problem.js';
 import { flashMlaWithKvcache, getMlaMetadata } from '../src/core/api.js';
 import { fromArray } from '../src/core/tensor.js';
 import { assertOutputsClose, tolerances } from './support/compare.js';
@@ -93,6 +95,35 @@ describe('webgpu: randomized cases vs the float64 reference', () => {
         assertOutputsClose(r.out, r.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ, qIndptr: c.qIndptr }, tol, specName(madCases[i], i));
       }
     } finally { be.dispose(); }
+  });
+});
+
+describe('webgpu: every decode tuning that fits the device', () => {
+  test('tile rows x stage sizes x prefetch depth, 4 random cases each', async (t) => {
+    const be = need(t);
+    if (!be) return;
+    const seen = new Set<string>();
+    const tunings: DecodeTuning[] = [];
+    for (const mT of [16, 32, 64]) for (const dc of [16, 32]) for (const kc of [4, 8]) for (const pf of [1, 2]) {
+      let key: string;
+      try {
+        const s = chooseDecodeSpec({ sQ: 1, nGroups: mT, dtype: 'bf16' } as MlaProblem, be.caps, 1, false, { mT, dc, kc, pf });
+        key = `${s.mT}.${s.dc}.${s.kc}.${s.pf}`;
+      } catch { continue; }
+      if (!seen.has(key)) { seen.add(key); tunings.push({ mT, dc, kc, pf }); }
+    }
+    assert.ok(tunings.length >= 4, `only ${tunings.length} tunings fit`);
+    const specs = caseMatrix(4, 0x7c3);
+    try {
+      for (const tuning of tunings) {
+        be.decodeTuning = tuning;
+        for (let i = 0; i < specs.length; i++) {
+          const c = makeCase(specs[i], 11000 + i);
+          const r = await runCase(c, be, flashMlaWithKvcache, { numSms: i % 2 ? 132 : 8 });
+          assertOutputsClose(r.out, r.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ, qIndptr: c.qIndptr }, tol, `${JSON.stringify(tuning)} ${specName(specs[i], i)}`);
+        }
+      }
+    } finally { be.decodeTuning = {}; }
   });
 });
 

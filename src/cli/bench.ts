@@ -9,6 +9,8 @@ import { type BackendChoice, backendChoices, openBackend } from './backend.js';
 import { renderChart } from './chart.js';
 import { type BenchConfig, type BenchResult, describe, forEmit, grids, mergeFlashMla, parseConfigs, runConfigs } from './harness.js';
 import { fmt, progress, table } from './ui.js';
+import type { WebGpuBackend } from '../backends/webgpu/backend.js';
+import type { WebGpuCeilings } from '../backends/webgpu/ceilings.js';
 
 /** The package root (src/cli, dist/cli or build/src/cli are below it): default results go to its bench/results. */
 const repoRoot = (() => {
@@ -34,6 +36,8 @@ Options:
   --out FILE           result JSON (default bench/results/<backend>-<grid>-<date>.json); the SVG goes beside it
   --reps N             timed repetitions (default 5 on the CPU, 50 on a GPU)
   --warmup N           untimed repetitions first (default 1 on the CPU, 10 on a GPU)
+  --warm-ms N          and at least N ms of back-to-back runs first, so GPU clocks are up (default 0 on the CPU, 300 on a GPU)
+  --no-ceilings        WebGPU: skip measuring the copy and f32 FMA ceilings (each row's bound and roofline_fraction)
   --check N            rows per config checked against the float64 reference (default 4; 0 skips)
   --workers N          CPU worker threads (default: all cores)
   --rotate-mb N        reps rotate among page sets of at least N MB in all (default 100: twice an H100's L2)
@@ -63,6 +67,7 @@ export async function bench(argv: string[]): Promise<void> {
     backend: { type: 'string' }, grid: { type: 'string' }, configs: { type: 'string' }, flashmla: { type: 'string' },
     out: { type: 'string' }, reps: { type: 'string' }, warmup: { type: 'string' }, check: { type: 'string' },
     workers: { type: 'string' }, 'rotate-mb': { type: 'string' }, 'emit-configs': { type: 'string' }, quiet: { type: 'boolean', short: 'q' },
+    'warm-ms': { type: 'string' }, 'no-ceilings': { type: 'boolean' },
   });
   if (help) { console.log(benchHelp); return; }
   const backendName = choiceArg<BackendChoice>('backend', v.backend, backendChoices, 'best');
@@ -75,6 +80,7 @@ export async function bench(argv: string[]): Promise<void> {
   const reps = v.reps === undefined ? undefined : intArg('reps', v.reps, 5, 1, 100000);
   const warmup = v.warmup === undefined ? undefined : intArg('warmup', v.warmup, 1, 0, 100000);
   const check = intArg('check', v.check, 4, 0, 1000);
+  const warmMs = v['warm-ms'] === undefined ? undefined : intArg('warm-ms', v['warm-ms'], 300, 0, 600000);
   const workers = v.workers === undefined ? undefined : intArg('workers', v.workers, 1, 1, 256);
   const rotateMb = intArg('rotate-mb', v['rotate-mb'], 100, 0, 1 << 20);
   const p = progress(v.quiet === true);
@@ -101,13 +107,22 @@ export async function bench(argv: string[]): Promise<void> {
       warmup: warmup ?? (onCpu ? 1 : 10), reps: reps ?? (onCpu ? 5 : 50), rows: [],
     };
     p.done(`bench: ${configs.length} configs (${grid}) on ${result.card}`);
+    let ceilings: WebGpuCeilings | undefined;
+    if (backend.kind === 'webgpu' && !v['no-ceilings']) {
+      p.update('measuring the copy and f32 FMA ceilings');
+      const { measureCeilings } = await import('../backends/webgpu/ceilings.js');
+      ceilings = await measureCeilings(backend as WebGpuBackend);
+      result.ceilings = ceilings;
+      p.done(`ceilings: copy ${fmt(ceilings.copy_GBps)} GB/s, f32 FMA ${fmt(ceilings.f32_fma_TFLOPS)} TFLOPS (${ceilings.f32_fma_best})`);
+    }
     result.rows = await runConfigs(backend, configs, {
-      warmup: result.warmup, reps: result.reps, check, rotateBytes: rotateMb * 1e6,
+      warmup: result.warmup, reps: result.reps, check, rotateBytes: rotateMb * 1e6, warmMs: warmMs ?? (onCpu ? 0 : 300), ceilings,
       onProgress: (m) => p.update(m),
       onRow: (r, i) => {
         const gflops = r.TFLOPS * 1e3;
         const c = r.check ? `  cos diff ${r.check.cos_diff.toExponential(1)}${r.check.ok ? '' : ' FAILED'}` : '';
-        p.done(`[${i + 1}/${configs.length}] ${describe(r)}: ${fmt(r.ms)} ms  ${fmt(r.GBps)} GB/s  ${fmt(gflops)} GFLOP/s${c}`);
+        const roof = r.bound ? `  ${r.bound}-bound, ${(100 * r.roofline_fraction!).toFixed(1)}% of roofline` : '';
+        p.done(`[${i + 1}/${configs.length}] ${describe(r)}: ${fmt(r.ms)} ms  ${fmt(r.GBps)} GB/s  ${fmt(gflops)} GFLOP/s${roof}${c}`);
       },
     });
     if (flashmla !== undefined) {
@@ -122,9 +137,11 @@ export async function bench(argv: string[]): Promise<void> {
     writeFileSync(svg, renderChart(result));
 
     const withF = result.rows.some((r) => r.ratio_vs_flashmla !== undefined);
-    const head = ['config', 'ms', 'GB/s', 'GFLOP/s', 'check', ...(withF ? ['FlashMLA ms', 'FlashMLA/ours'] : [])];
+    const withRoof = result.rows.some((r) => r.bound !== undefined);
+    const head = ['config', 'ms', 'GB/s', 'GFLOP/s', ...(withRoof ? ['roofline'] : []), 'check', ...(withF ? ['FlashMLA ms', 'FlashMLA/ours'] : [])];
     console.log(table([head, ...result.rows.map((r) => [
       describe(r), fmt(r.ms), fmt(r.GBps), fmt(r.TFLOPS * 1e3),
+      ...(withRoof ? [r.bound ? `${(100 * r.roofline_fraction!).toFixed(0)}% ${r.bound}` : '-'] : []),
       r.check ? (r.check.ok ? `ok ${r.check.cos_diff.toExponential(0)}` : 'FAILED') : '-',
       ...(withF ? [r.flashmla_ms === undefined ? '-' : fmt(r.flashmla_ms), r.ratio_vs_flashmla === undefined ? '-' : `${r.ratio_vs_flashmla.toFixed(3)}x`] : []),
     ])]));

@@ -8,6 +8,7 @@
 // rotate among several disjoint, shuffled page sets of that pool (each with its own planned MlaDecoder), so
 // together they exceed the GPU's L2 (50 MB on an H100) and each rep reads its cache from memory. Because the
 // stream is reproducible, a spot check rebuilds the pages it needs on the host instead of reading the device.
+import { type WebGpuCeilings, roofline } from '../backends/webgpu/ceilings.js';
 import { MlaDecoder } from '../core/api.js';
 import type { Backend } from '../core/problem.js';
 import { Tensor, fromArray } from '../core/tensor.js';
@@ -34,6 +35,12 @@ for (const s_k of [1024, 4096, 8192]) for (const h_q of [16, 32, 64, 128]) for (
 export const grids: Readonly<Record<string, readonly BenchConfig[]>> = {
   /** bench_flashmla.py's default grid. */
   flashmla: flashmlaGrid,
+  /** FlashMLA's grid plus the long single sequence and the uneven batch of the CUDA and WebGPU issues. */
+  full: [
+    ...flashmlaGrid,
+    { b: 1, s_k: 32768, h_q: 16, s_q: 1 },
+    { b: 4, seqlens: [4641, 45118, 1730, 1696], h_q: 16, s_q: 4 },
+  ],
   /** The CPU figures the issue asks for: b=4, s_k=4096, hQ 16 and 128, sQ=1. */
   cpu: [{ b: 4, s_k: 4096, h_q: 16, s_q: 1 }, { b: 4, s_k: 4096, h_q: 128, s_q: 1 }],
   /** A quick mixed grid (about a minute on 2 CPU cores): sQ 2, two KV heads, varied lengths, page size 1. */
@@ -127,6 +134,9 @@ export interface BenchRow {
   /** Distinct page sets the reps rotated among, and their total bytes. */
   copies: number;
   rotated_bytes: number;
+  /** WebGPU: the ceiling that bounds this config and the fraction of it reached (see BenchResult.ceilings). */
+  bound?: 'memory' | 'f32';
+  roofline_fraction?: number;
   /** Spot check against the float64 reference (absent with --check 0). */
   check?: { rows: number; cos_diff: number; max_lse_error: number; ok: boolean };
   flashmla_ms?: number;
@@ -145,12 +155,18 @@ export interface BenchResult {
   warmup: number;
   reps: number;
   flashmla_card?: string;
+  /** WebGPU: copy bandwidth and f32 FMA throughput measured by WGSL kernels in the same process. */
+  ceilings?: WebGpuCeilings;
   rows: BenchRow[];
 }
 
 export interface RunOptions {
   warmup: number;
   reps: number;
+  /** Also run back-to-back untimed reps for at least this long first (GPU clocks ramp up after idle gaps). */
+  warmMs?: number;
+  /** WebGPU ceilings: rows get bound and roofline_fraction. */
+  ceilings?: WebGpuCeilings;
   /** Rows to spot-check per config (0: none). */
   check: number;
   /** Bytes the rotated page sets should reach at least (default 100 MB: twice an H100's L2). */
@@ -220,6 +236,11 @@ export async function runConfigs(backend: Backend, configs: readonly BenchConfig
       });
       try {
         say(`${label}: timing (${copies} page set${copies > 1 ? 's' : ''}, ${o.warmup} warm-up + ${o.reps} reps)`);
+        const t0 = performance.now();
+        for (let n = 0; performance.now() - t0 < (o.warmMs ?? 0); n++) {
+          await decoders[n % copies].run(q, kCache);
+          if (n % 8 === 7) await backend.synchronize();
+        }
         const times = await backend.timeMs(async (rep) => { await decoders[rep % copies].run(q, kCache); }, { warmup: o.warmup, reps: o.reps });
         const ms = median(times);
         const total = seqlens.reduce((a, x) => a + x, 0);
@@ -227,6 +248,7 @@ export async function runConfigs(backend: Backend, configs: readonly BenchConfig
           b, ...(c.seqlens || c.varlen ? { seqlens: Array.from(seqlens) } : { s_k: c.s_k }), ...(c.varlen ? { varlen: true } : {}),
           h_q: c.h_q, h_kv: hKv, s_q: c.s_q, page_block_size: page, total_seqlen: total, ms,
           GBps: bytesOf(c, total) / ms / 1e6, TFLOPS: flopOf(c, total) / ms / 1e9, copies, rotated_bytes: copies * copyBytes,
+          ...(o.ceilings ? roofline(o.ceilings, flopOf(c, total), bytesOf(c, total), ms) : {}),
         };
         if (o.check > 0) {
           say(`${label}: checking ${o.check} rows against the float64 reference`);

@@ -6,7 +6,7 @@ import type { Backend, BackendInfo, DecodeLaunch } from '../../core/problem.js';
 import { type DeviceStorage, Tensor, isHostTensor } from '../../core/tensor.js';
 import { checkWrite } from '../../core/validate.js';
 import { combineDispatch, combineParams, combineProgram } from './kernels/combine.js';
-import { chooseDecodeSpec, decodeDispatch, decodeParams, decodeProgram } from './kernels/decode.js';
+import { type DecodeTuning, chooseDecodeSpec, decodeDispatch, decodeParams, decodeProgram } from './kernels/decode.js';
 import { type DeviceCaps, ProgramManager } from './program.js';
 
 // The numeric values of the WebGPU flags (the GPU* namespaces are not globals in every host, e.g. Node).
@@ -37,6 +37,8 @@ export interface WebGpuBackendOptions {
    * differs between drivers (scripts/webgpu-bench.mjs measures both and picks).
    */
   mulAdd?: boolean;
+  /** Force decode kernel knobs (tile rows, stage sizes, prefetch depth); for benchmarks and tests. */
+  decodeTuning?: DecodeTuning;
 }
 
 const idxCapacityInit = 1 << 14;
@@ -67,10 +69,13 @@ export class WebGpuBackend implements Backend {
   private disposed = false;
   /** See WebGpuBackendOptions.mulAdd; may be changed between launches (a new pipeline is built once). */
   mulAdd: boolean;
+  /** See WebGpuBackendOptions.decodeTuning; may be changed between launches. */
+  decodeTuning: DecodeTuning;
 
   constructor(readonly device: GPUDevice, readonly caps: DeviceCaps, description: string, private readonly opts: WebGpuBackendOptions = {}) {
     this.programs = new ProgramManager(device);
     this.mulAdd = opts.mulAdd ?? false;
+    this.decodeTuning = opts.decodeTuning ?? {};
     this.maxBufferBytes = Math.min(opts.maxBufferBytes ?? caps.maxBufferSize, caps.maxBufferSize);
     this.maxBindingBytes = Math.min(opts.maxBindingBytes ?? caps.maxStorageBufferBindingSize, caps.maxStorageBufferBindingSize, this.maxBufferBytes);
     this.info = {
@@ -243,7 +248,7 @@ export class WebGpuBackend implements Backend {
     this.live();
     const p = l.problem;
     const { pagesPerSeg, segs } = this.cacheSegments(l.kCache);
-    const spec = chooseDecodeSpec(p, this.caps, segs.length, this.mulAdd);
+    const spec = chooseDecodeSpec(p, this.caps, segs.length, this.mulAdd, this.decodeTuning);
     const dec = this.programs.get(decodeProgram, spec);
     const comb = this.programs.get(combineProgram, { dtype: p.dtype });
 

@@ -1,12 +1,14 @@
 // Split-KV MLA decode, one workgroup per (SM part, KV head, tile of mT query rows); the WGSL is generated per
-// specialisation. Roofline, versions and H100 numbers: docs/notes/webgpu-decode.md (v2).
+// specialisation. Roofline, versions and H100 numbers: docs/notes/webgpu-decode.md (v3).
 //
-// Per 64-key tile: S = Q K^T in f32 through workgroup-memory chunks of dc columns (4-row x 4-key register
-// microtile for every mT; small tiles split the columns over lane slices and sum them once per tile), masked by
-// selecting (never multiplying: unused keys may be NaN), online softmax per row in the exp2 domain, P stored
-// [key][row / 4] as vec4, then O += P V with V staged kc keys at a time (register microtile ro rows x cw columns,
-// rows shared by a subgroup so P loads broadcast). Keys past kEnd are never loaded. The cache may span several
-// bindings (`segs`), each holding whole pages.
+// A 64-key tile is a pipeline of stages: 576/dc QK stages (S = Q K^T over dc columns), the softmax, then 64/kc PV
+// stages (O += P V over kc keys). Every stage's slice of the cache (and of q) is loaded into registers `pf` stages
+// ahead, written unpacked into one of two workgroup buffers, and consumed after one barrier: global latency hides
+// behind the previous stages' arithmetic and each stage costs one barrier. QK keeps a 4-row x 4-key register
+// microtile per lane (small tiles split the columns over lane slices, summed once per tile); scores are masked by
+// selecting (unused keys may be NaN); the online softmax works in the exp2 domain; P V keeps ro rows x cw columns per
+// lane with the rows shared by a subgroup, so P loads broadcast. Keys past kEnd are never loaded. The cache may
+// span several bindings (`segs`), each holding whole pages.
 import type { HalfDType } from '../../../core/dtype.js';
 import type { MlaProblem } from '../../../core/problem.js';
 import { defineParams } from '../params.js';
@@ -14,7 +16,7 @@ import type { DeviceCaps, Dispatch, Program } from '../program.js';
 
 export const wgSize = 256;
 export const nT = 64; // keys per tile (FlashMLA's blockSizeN)
-const dQk = 576, dV = 512;
+const dQk = 576;
 const qkVec4 = dQk / 8; // vec4<u32> per cache/q row (8 halves each)
 
 /** Sentinel for "minus infinity" that keeps arithmetic finite (exp2 of a difference with it is 0). */
@@ -41,54 +43,71 @@ export interface DecodeSpec {
   dtype: HalfDType;
   /** Query rows per workgroup: 16, 32 or 64. */
   mT: number;
-  /** Columns of q/k staged per QK step (multiple of 8). */
+  /** Columns of q/k per QK stage: 16 or 32. */
   dc: number;
-  /** Keys of V staged per PV step. */
+  /** Keys of V per PV stage: 4 or 8. */
   kc: number;
+  /** Stages loaded ahead into registers: 1 or 2. */
+  pf: number;
   /** Cache bindings. */
   segs: number;
-  /** f16 products in P V (dtype f16 with shader-f16). */
-  f16: boolean;
   /** Row reductions by subgroup shuffles (lanes of one row are consecutive invocations of one subgroup). */
   subgroups: boolean;
   /** Multiply-adds written a * b + c (left to the driver to fuse) instead of the fma() builtin. */
   mulAdd: boolean;
 }
 
+/** The knobs a benchmark may force (everything else follows from the problem and the device). */
+export type DecodeTuning = Partial<Pick<DecodeSpec, 'mT' | 'dc' | 'kc' | 'pf'>>;
+
 /**
- * Thread geometry of a tile size. QK: every lane owns a 4-row x 4-key microtile of a column slice of each chunk,
- * so small tiles split the columns (qkSlices) instead of shrinking the microtile; the slices are summed once per
- * key tile. PV: every lane owns ro rows x cw columns, rows shared by a whole subgroup so P loads broadcast.
+ * Thread geometry of a tile size. QK: every lane owns a 4-row x 4-key microtile of a column slice of each stage,
+ * so small tiles split the columns (qkSlices) instead of shrinking the microtile. PV: every lane owns ro rows x
+ * cw columns, rows shared by a whole subgroup so P loads broadcast.
  */
-export function decodeGeometry(mT: number): { rowGroups: number; qkSlices: number; cw: number; colGroups: number; ro: number } {
+export function decodeGeometry(mT: number): { rowGroups: number; qkSlices: number; cw: number; colGroups: number; ro: number; kSplit: number } {
   const rowGroups = mT / 4;
   const qkSlices = wgSize / (16 * rowGroups);
   const cw = mT === 64 ? 8 : 4;
-  const colGroups = dV / cw;
-  return { rowGroups, qkSlices, cw, colGroups, ro: (mT * colGroups) / wgSize };
+  const colGroups = 512 / cw;
+  // 16-row tiles: every lane keeps all 16 rows (4 broadcast P loads per V load, not 2) and the two halves of the
+  // workgroup take alternate halves of each PV stage's keys, summed at the end of the item.
+  const kSplit = mT === 16 ? 2 : 1;
+  return { rowGroups, qkSlices, cw, colGroups, ro: (mT * colGroups * kSplit) / wgSize, kSplit };
+}
+
+/** vec4 slots of one stage buffer: the larger of a QK stage (q and k columns) and a PV stage (kc rows of V). */
+function stageVec4s(mT: number, dc: number, kc: number): number {
+  return Math.max(dc * (mT / 4 + nT / 4), kc * 128);
 }
 
 /** Workgroup memory of a specialisation, array by array as the WGSL declares them. */
-function sharedBytes(mT: number, dc: number, kc: number, f16: boolean, subgroups: boolean): number {
-  const { qkSlices } = decodeGeometry(mT);
-  return mT * nT * 4 + dc * (mT + nT) * 4 + kc * dV * (f16 ? 2 : 4) + 2 * nT * 4 + 4 * mT * 4
-    + (subgroups ? 0 : wgSize * 4) + (qkSlices - 1) * mT * nT * 4;
+export function decodeSharedBytes(mT: number, dc: number, kc: number, subgroups: boolean): number {
+  return 16 * (2 * stageVec4s(mT, dc, kc) + (mT * nT) / 4) + 4 * (2 * nT + 4 * mT) + (subgroups ? 0 : wgSize * 4);
 }
 
-/** Choose the specialisation for a problem on a device: the largest tiles that fit its workgroup memory. */
-export function chooseDecodeSpec(p: MlaProblem, caps: DeviceCaps, segs: number, mulAdd = false): DecodeSpec {
+/** Whether a (mT, dc, kc, pf) combination satisfies the kernel's layout rules on a device. */
+function fits(mT: number, dc: number, kc: number, pf: number, limit: number, subgroups: boolean): boolean {
+  const { rowGroups, qkSlices } = decodeGeometry(mT);
+  const dS = dc / qkSlices;
+  const slicePartials = (qkSlices - 1) * 4 * 16 * rowGroups; // vec4s of the slice reduction (stage buffers)
+  return (dc === 16 || dc === 32) && (kc === 4 || kc === 8) && (pf === 1 || pf === 2) && dS >= 8 && dS % 8 === 0
+    && (dQk / dc) % 2 === 0 && (nT / kc) % 2 === 0 && slicePartials <= 2 * stageVec4s(mT, dc, kc)
+    && decodeSharedBytes(mT, dc, kc, subgroups) <= limit;
+}
+
+/** Choose the specialisation for a problem on a device: the largest tiles and stages that fit its workgroup memory. */
+export function chooseDecodeSpec(p: MlaProblem, caps: DeviceCaps, segs: number, mulAdd = false, tune: DecodeTuning = {}): DecodeSpec {
   const rows = p.sQ * p.nGroups;
-  const f16 = caps.f16 && p.dtype === 'f16';
   const limit = caps.maxComputeWorkgroupStorageSize;
-  let mT = rows <= 16 ? 16 : rows <= 32 ? 32 : 64;
+  let mT = tune.mT ?? (rows <= 16 ? 16 : rows <= 32 ? 32 : 64);
   for (;;) {
     const subgroups = caps.subgroups && caps.subgroupMinSize >= wgSize / mT;
-    // Fewest barriers first: a QK step costs two per dc columns, a PV step two per kc keys.
-    for (const [dc, kc] of [[32, 16], [32, 8], [32, 4], [16, 8], [16, 4], [16, 2], [8, 2]]) {
-      const kcUse = f16 ? kc * 2 : kc;
-      if (sharedBytes(mT, dc, kcUse, f16, subgroups) <= limit) return { dtype: p.dtype, mT, dc, kc: kcUse, segs, f16, subgroups, mulAdd };
+    for (const [dc, kc] of [[32, 8], [32, 4], [16, 8], [16, 4]]) {
+      const d = tune.dc ?? dc, k = tune.kc ?? kc, pf = tune.pf ?? 2;
+      if (fits(mT, d, k, pf, limit, subgroups)) return { dtype: p.dtype, mT, dc: d, kc: k, pf, segs, subgroups, mulAdd };
     }
-    if (mT === 16) throw new Error(`workgroup memory ${limit} B is too small for the decode kernel`);
+    if (mT === 16) throw new Error(`workgroup memory ${limit} B is too small for the decode kernel (or the forced tuning ${JSON.stringify(tune)} does not fit)`);
     mT /= 2;
   }
 }
@@ -142,48 +161,102 @@ function rowReduce(name: string, op: 'max' | 'add', w: number, subgroups: boolea
 
 export const decodeProgram: Program<DecodeSpec> = {
   name: 'mla_decode',
-  key: (s) => `${s.dtype}.m${s.mT}.dc${s.dc}.kc${s.kc}.seg${s.segs}.${s.f16 ? 'h' : 'f'}.${s.subgroups ? 'sg' : 'wg'}.${s.mulAdd ? 'mad' : 'fma'}`,
+  key: (s) => `${s.dtype}.m${s.mT}.dc${s.dc}.kc${s.kc}.pf${s.pf}.seg${s.segs}.${s.subgroups ? 'sg' : 'wg'}.${s.mulAdd ? 'mad' : 'fma'}`,
   source(s) {
-    const { mT, dc, kc, segs } = s;
-    const { rowGroups: rgN, qkSlices: S, cw, colGroups, ro } = decodeGeometry(mT);
-    const dS = dc / S; // columns of a chunk per QK slice
+    const { mT, dc, kc, pf, segs } = s;
+    const { rowGroups: rgN, qkSlices: S, cw, colGroups, ro, kSplit } = decodeGeometry(mT);
+    const kh = kc / kSplit; // keys of a PV stage per lane
+    const dS = dc / S; // columns of a stage per QK slice (a multiple of 8: whole parts)
+    const cv = dc / 8; // vec4<u32> (parts of 8 columns) per row per QK stage
+    const half = stageVec4s(mT, dc, kc); // vec4s of one stage buffer
+    const kOff = dc * rgN; // k columns after the q columns in a QK stage buffer
+    const nQ = dQk / dc, nV = nT / kc; // stages per tile
     const tpr = wgSize / mT; // lanes per row in the softmax
-    const kpl = nT / tpr; // keys per lane
-    const cv = dc / 8; // vec4<u32> per row per chunk
-    const chunks = dQk / dc;
+    const kpl = nT / tpr; // keys per lane in the softmax
     const nc = cw / 4; // vec4 columns per PV lane
+    const vRegs = kc / 4; // vec4<u32> of V a lane loads per PV stage (1 or 2)
     const mad = (a: string, b: string, c: string) => (s.mulAdd ? `${a} * ${b} + ${c}` : `fma(${a}, ${b}, ${c})`);
-    const vType = s.f16 ? 'vec4<f16>' : 'vec4<f32>';
-    const enables = [s.f16 ? 'enable f16;' : '', s.subgroups ? 'enable subgroups;' : ''].filter(Boolean).join('\n');
+    const enables = s.subgroups ? 'enable subgroups;' : '';
     const kBindings = Array.from({ length: segs }, (_, i) => `@group(0) @binding(${6 + i}) var<storage, read> k${i}: array<vec4<u32>>;`).join('\n');
-    const rows4 = [0, 1, 2, 3];
     const comp = ['x', 'y', 'z', 'w'];
-    const sDecl = rows4.map((i) => `var s${i} = vec4<f32>(0.0);`).join(' ');
-    const qkBody = rows4.map((i) => `s${i} = ${mad(`vec4<f32>(qv.${comp[i]})`, 'kv', `s${i}`)};`).join(' ');
+    const r4 = [0, 1, 2, 3];
+    const slotA = (i: number) => `rA${pf === 2 ? i : 0}`;
+    const slotB = (i: number) => `rB${pf === 2 ? i : 0}`;
+    // ---- stage loads (registers), commits (registers -> stage buffer b) and computes (stage buffer b)
+    const loadQk = (c: string, i: number) => `${slotA(i)} = vec4<u32>(0u); ${slotB(i)} = vec4<u32>(0u);
+    if (kSeg != NONE) { ${slotA(i)} = loadK(kSeg, kRow + (${c}) * ${cv}u); }
+    if (qValid) { ${slotB(i)} = q[qBase + (${c}) * ${cv}u]; }`;
+    const loadV = (v: string, i: number) => Array.from({ length: vRegs }, (_, j) => {
+      const reg = j === 0 ? slotA(i) : slotB(i);
+      return `{ let kk = (${v}) * ${kc}u + ${j * 4}u + t / 64u; let sg = keySeg[kk]; ${reg} = vec4<u32>(0u);
+    if (sg != NONE) { ${reg} = loadK(sg, keyRow[kk] + t % 64u); } }`;
+    }).join('\n        ');
+    const refillQk = (stage: string, i: number) => `if (${stage} < ${nQ}u) {
+    ${loadQk(stage, i)}
+   } else {
+    ${loadV(`${stage} - ${nQ}u`, i)}
+   }`;
+    // Unrolled over the four words of a part (a vector indexed by a loop variable may be spilled to memory).
+    const commitQk = (b: number, i: number) => {
+      const k = [0, 1, 2, 3].map((e) => `{ let x = unpack2(${slotA(i)}.${comp[e]}); B[${b * half + kOff + 32 * e}u + kDst][kC4] = x.x; B[${b * half + kOff + 32 * e + 16}u + kDst][kC4] = x.y; }`);
+      const q = [0, 1, 2, 3].map((e) => `{ let x = unpack2(${slotB(i)}.${comp[e]}); B[${b * half + 2 * e * rgN}u + qDst][qC4] = x.x; B[${b * half + (2 * e + 1) * rgN}u + qDst][qC4] = x.y; }`);
+      return `if (kStage) {\n        ${k.join('\n        ')}\n      }\n      if (qStage) {\n        ${q.join('\n        ')}\n      }`;
+    };
+    const computeQk = (b: number) => {
+      const lines: string[] = [];
+      for (let j = 0; j < dS; j++) {
+        lines.push(`{ let qv = B[qb${b} + ${j * rgN}u]; let kv = B[kb${b}_${j >> 3} + ${j * 16}u]; ${r4.map((i) => `s${i} = ${mad(`vec4<f32>(qv.${comp[i]})`, 'kv', `s${i}`)};`).join(' ')} }`);
+      }
+      return lines.join('\n      ');
+    };
+    const commitV = (b: number, i: number) => Array.from({ length: vRegs }, (_, j) => {
+      const reg = j === 0 ? slotA(i) : slotB(i);
+      return `B[${b * half + j * 512}u + vIdx] = vec4<f32>(unpack2(${reg}.x), unpack2(${reg}.y));
+   B[${b * half + j * 512 + 64}u + vIdx] = vec4<f32>(unpack2(${reg}.z), unpack2(${reg}.w));`;
+    }).join('\n      ');
     const acc = (i: number, c: number) => `a${i}_${c}`;
     const accList: string[] = [];
-    for (let i = 0; i < ro; i++) for (let c = 0; c < nc; c++) accList.push(acc(i, c));
+    for (let i = 0; i < ro; i++)
+      for (let c = 0; c < nc; c++)
+        accList.push(acc(i, c));
+    const computePv = (b: number, v: string) => {
+      const lines = [`{ let pBase = (${v}) * ${kc * rgN}u + pvKey0 * ${rgN}u + rowQ;`];
+      for (let k = 0; k < kh; k++) {
+        const vl = Array.from({ length: nc }, (_, c) => `let v${c} = B[vb${b} + ${k * 128 + 64 * c}u];`).join(' ');
+        const pl = Array.from({ length: ro / 4 }, (_, g) => `let p${g} = Ps[pBase + ${k * rgN + g}u];`).join(' ');
+        const body: string[] = [];
+        for (let i = 0; i < ro; i++)
+          for (let c = 0; c < nc; c++)
+            body.push(`${acc(i, c)} = ${mad(`vec4<f32>(p${i >> 2}.${comp[i & 3]})`, `v${c}`, acc(i, c))};`);
+        lines.push(`{ ${vl} ${pl}\n        ${body.join(' ')} }`);
+      }
+      return `${lines.join('\n      ')} }`;
+    };
     const accDecl = accList.map((a) => `var ${a} = vec4<f32>(0.0);`).join(' ');
     const zeroAcc = accList.map((a) => `${a} = vec4<f32>(0.0);`).join(' ');
-    const vLoads = Array.from({ length: nc }, (_, c) => `let v${c} = Vs[k * 128u + ${c * 64}u + colP];`).join(' ');
-    const pLoads = Array.from({ length: ro / 4 }, (_, g) => `let p${g} = Ps[kk * ${rgN}u + rowQ + ${g}u];`).join(' ');
-    const pvBody: string[] = [];
-    for (let i = 0; i < ro; i++) {
-      const p = `p${i >> 2}.${comp[i & 3]}`;
-      for (let c = 0; c < nc; c++) {
-        pvBody.push(s.f16 ? `${acc(i, c)} += vec4<f32>(f16(${p}) * v${c});` : `${acc(i, c)} = ${mad(`vec4<f32>(${p})`, `v${c}`, acc(i, c))};`);
-      }
-    }
     const rescale = Array.from({ length: ro }, (_, i) => `{ let al = rowAlpha[rowP + ${i}u]; ${Array.from({ length: nc }, (_, c) => `${acc(i, c)} *= al;`).join(' ')} }`).join(' ');
-    const writeRows = Array.from({ length: ro }, (_, i) => Array.from({ length: nc }, (_, c) => `writeQuad(rowP + ${i}u, colP + ${c * 64}u, ${acc(i, c)});`).join(' ')).join('\n    ');
+    // Slot j of a V row holds columns 8j..8j+3 (j < 64) or 8(j-64)+4.. (j >= 64): lane colP's slot colP + 64c.
+    const writeRows = Array.from({ length: ro }, (_, i) => Array.from({ length: nc }, (_, c) => `writeQuad(rowP + ${i}u, col4_${c}, ${acc(i, c)});`).join(' ')).join('\n    ');
+    // End of an item: with split keys, sum the halves' accumulators 8 rows at a time through the stage buffers
+    // (the first barrier lets every lane finish reading the last PV stage), then the first half writes.
+    const merge = [0, 1].map((h) => `workgroupBarrier();
+  if (pvHalf == 1u) { ${Array.from({ length: 8 }, (_, i) => `B[${i * 128}u + colP] = ${acc(h * 8 + i, 0)};`).join(' ')} }
+  workgroupBarrier();
+  if (pvHalf == 0u) { ${Array.from({ length: 8 }, (_, i) => `${acc(h * 8 + i, 0)} += B[${i * 128}u + colP];`).join(' ')} }`).join('\n    ');
+    const finish = kSplit === 1 ? writeRows : `${merge}\n    if (pvHalf == 0u) {\n    ${writeRows}\n    }`;
     const sliceBase = (z: string, i: number) => `((${z}) * 4u + ${i}u) * ${16 * rgN}u + rg * 16u + kgrp`;
-    const sliceReduce = S === 1 ? '' : `
-      if (slice != 0u) { ${rows4.map((i) => `Sr[${sliceBase('slice - 1u', i)}] = s${i};`).join(' ')} }
-      workgroupBarrier();
-      if (slice == 0u) {
-        for (var z = 0u; z < ${S - 1}u; z++) { ${rows4.map((i) => `s${i} += Sr[${sliceBase('z', i)}];`).join(' ')} }
-      }`;
-
+    // The slice partials fill stage buffer 0 (free: the last QK stage used buffer 1) and, when larger, buffer 1
+    // as well, after a barrier that lets every lane finish reading it.
+    const srWide = (S - 1) * 4 * 16 * rgN > half;
+    const sliceReduce = S === 1 ? '' : `${srWide ? '\n    workgroupBarrier();' : ''}
+  if (slice != 0u) { ${r4.map((i) => `B[${sliceBase('slice - 1u', i)}] = s${i};`).join(' ')} }
+  workgroupBarrier();
+  if (slice == 0u) {
+   for (var z = 0u; z < ${S - 1}u; z++) { ${r4.map((i) => `s${i} += B[${sliceBase('z', i)}];`).join(' ')} }
+  }`;
+    // k columns of a QK stage are stored [col][key / 4 XOR swizzle(part of col)], so the transposing writes of
+    // the 8 parts' lanes fall in distinct banks; a reading lane's part is fixed per group of 8 columns.
+    const kbDecl = [0, 1].map((b) => Array.from({ length: dS / 8 }, (_, m) => `let kb${b}_${m} = ${b * half + kOff}u + dBase * 16u + (kgrp ^ (((dBase / 8u + ${m}u) % ${cv}u) * ${8 / cv}u));`).join('\n  ')).join('\n  ');
     return `${enables}
 ${decodeParams.wgsl}
 @group(0) @binding(0) var<uniform> u: DecodeParams;
@@ -195,17 +268,18 @@ ${decodeParams.wgsl}
 ${kBindings}
 
 const NEG: f32 = ${negBig};
+const NONE: u32 = 0xffffffffu;
+// Two stage buffers of ${half} vec4 each. QK stage: q columns [col][row / 4], then k columns [col][key / 4 ^ swz];
+// PV stage: kc rows of V, [key][slot]. Slice partial sums of QK reuse the buffers between the stages.
+var<workgroup> B: array<vec4<f32>, ${2 * half}>;
 var<workgroup> Ps: array<vec4<f32>, ${(mT * nT) / 4}>;   // scores, then probabilities [key][row / 4]
-var<workgroup> Qs: array<vec4<f32>, ${dc * rgN}>;       // q chunk, [col][row / 4]
-var<workgroup> Ks: array<vec4<f32>, ${dc * (nT / 4)}>;  // k chunk, [col][key / 4]
-var<workgroup> Vs: array<${vType}, ${kc * (dV / 4)}>;   // v rows, [key][col / 4]
-${S === 1 ? '' : `var<workgroup> Sr: array<vec4<f32>, ${(S - 1) * 4 * 16 * rgN}>; // QK partial sums of slices 1.., [slice][row][lane]\n`}var<workgroup> keyRow: array<u32, ${nT}>;
+var<workgroup> keyRow: array<u32, ${nT}>;
 var<workgroup> keySeg: array<u32, ${nT}>;
 var<workgroup> rowAlpha: array<f32, ${mT}>;
 var<workgroup> rowM: array<f32, ${mT}>;
 var<workgroup> rowL: array<f32, ${mT}>;
-var<workgroup> red: array<f32, ${wgSize}>;
 var<workgroup> rowVis: array<i32, ${mT}>;
+${s.subgroups ? '' : `var<workgroup> red: array<f32, ${wgSize}>;`}
 
 ${unpackWgsl(s.dtype)}
 ${packWgsl(s.dtype)}
@@ -218,206 +292,188 @@ var<private> it: Item;
 
 // Row r of the tile: query j = m / nGroups of the item, head kvh * nGroups + m % nGroups; c4: the vec4 column.
 fn writeQuad(r: u32, c4: u32, x: vec4<f32>) {
-  let m = it.mBase + r;
-  if (m >= it.qLen * u.nGroups) { return; }
-  let j = m / u.nGroups;
-  let h = it.kvh * u.nGroups + m % u.nGroups;
-  let l = rowL[r];
-  let a = x * select(0.0, 1.0 / l, l > 0.0);
-  if (!it.split) {
-    let w = u.outOff + (((it.qStart + j) * u.hQ + h) * ${dV}u) / 2u + c4 * 2u;
-    out[w] = pack2(a.xy);
-    out[w + 1u] = pack2(a.zw);
-  } else {
-    let o = u.oAccOff + ((it.slot * u.rowStride + j * u.hQ + h) * ${dV}u) + c4 * 4u;
-    acc[o] = a.x; acc[o + 1u] = a.y; acc[o + 2u] = a.z; acc[o + 3u] = a.w;
-  }
+ let m = it.mBase + r;
+ if (m >= it.qLen * u.nGroups) { return; }
+ let j = m / u.nGroups;
+ let h = it.kvh * u.nGroups + m % u.nGroups;
+ let l = rowL[r];
+ let a = x * select(0.0, 1.0 / l, l > 0.0);
+ if (!it.split) {
+  let w = u.outOff + (((it.qStart + j) * u.hQ + h) * 512u) / 2u + c4 * 2u;
+  out[w] = pack2(a.xy);
+  out[w + 1u] = pack2(a.zw);
+ } else {
+  let o = u.oAccOff + ((it.slot * u.rowStride + j * u.hQ + h) * 512u) + c4 * 4u;
+  acc[o] = a.x; acc[o + 1u] = a.y; acc[o + 2u] = a.z; acc[o + 3u] = a.w;
+ }
 }
 
 fn writeLse(r: u32) {
-  let m = it.mBase + r;
-  if (m >= it.qLen * u.nGroups) { return; }
-  let j = m / u.nGroups;
-  let h = it.kvh * u.nGroups + m % u.nGroups;
-  let l = rowL[r];
-  let ln2 = 0.6931471805599453;
-  if (!it.split) {
-    lse[u.lseOff + it.batch * u.lseStrideB + h * u.lseStrideH + (it.qStart + j) * u.lseStrideT] =
-      select(bitcast<f32>(u.posInfBits), (rowM[r] + log2(l)) * ln2, l > 0.0);
-  } else {
-    acc[it.slot * u.rowStride + j * u.hQ + h] = select(NEG, (rowM[r] + log2(l)) * ln2, l > 0.0);
-  }
+ let m = it.mBase + r;
+ if (m >= it.qLen * u.nGroups) { return; }
+ let j = m / u.nGroups;
+ let h = it.kvh * u.nGroups + m % u.nGroups;
+ let l = rowL[r];
+ let ln2 = 0.6931471805599453;
+ if (!it.split) {
+  lse[u.lseOff + it.batch * u.lseStrideB + h * u.lseStrideH + (it.qStart + j) * u.lseStrideT] =
+   select(bitcast<f32>(u.posInfBits), (rowM[r] + log2(l)) * ln2, l > 0.0);
+ } else {
+  acc[it.slot * u.rowStride + j * u.hQ + h] = select(NEG, (rowM[r] + log2(l)) * ln2, l > 0.0);
+ }
 }
 
 @compute @workgroup_size(${wgSize})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
-  let mb = u.metaOff + wid.x * 8u;
-  let beginIdx = idx[mb];
-  let beginSeqlen = idx[mb + 1u];
-  let endIdx = idx[mb + 2u];
-  let endSeqlen = idx[mb + 3u];
-  let beginSplit = idx[mb + 4u];
-  it.kvh = wid.y;
-  it.mBase = wid.z * ${mT}u;
-  // QK lanes: key group fastest, then row group (a subgroup spans 16 key groups x 2 row groups), then slice.
-  let kgrp = t % 16u;
-  let rg = (t / 16u) % ${rgN}u;
-  let slice = t / ${16 * rgN}u;
-  // PV lanes: column group fastest, so a subgroup shares its rows.
-  let colP = t % ${colGroups}u;
-  let rowP = (t / ${colGroups}u) * ${ro}u;
-  let rowQ = rowP / 4u;
-  let sRow = t / ${tpr}u;
-  let sLane = t % ${tpr}u;
-  ${accDecl}
+ let mb = u.metaOff + wid.x * 8u;
+ let beginIdx = idx[mb];
+ let beginSeqlen = idx[mb + 1u];
+ let endIdx = idx[mb + 2u];
+ let endSeqlen = idx[mb + 3u];
+ let beginSplit = idx[mb + 4u];
+ it.kvh = wid.y;
+ it.mBase = wid.z * ${mT}u;
+ // QK lanes: 8 key groups fastest, then row group, then the other 8 key groups, then slice: a subgroup spans
+ // 8 key groups x 4 row groups, so a column costs it one wavefront of q and one of k.
+ let kgrp = t % 8u + 8u * ((t / ${8 * rgN}u) % 2u);
+ let rg = (t / 8u) % ${rgN}u;
+ let slice = t / ${16 * rgN}u;
+ let dBase = slice * ${dS}u;
+ let qb0 = dBase * ${rgN}u + rg;
+ let qb1 = ${half}u + qb0;
+ ${kbDecl}
+ // QK stage loads: lane t carries part t % ${cv} (8 columns) of key t / ${cv}, and maybe a part of a q row.
+ let kKey = min(t / ${cv}u, ${nT - 1}u);
+ let kStage = t < ${nT * cv}u;
+ let kPart8 = (t % ${cv}u) * 8u;
+ let kSw = (kKey / 4u) ^ ((t % ${cv}u) * ${8 / cv}u);
+ let kC4 = kKey % 4u;
+ let kDst = kPart8 * 16u + kSw;
+ // q is staged by the last ${mT * cv} lanes, k by the first ${Math.min(nT * cv, wgSize)}: the work of a stage spreads over all subgroups.
+ let qStage = t >= ${wgSize - mT * cv}u;
+ let qi = select(0u, t - ${wgSize - mT * cv}u, qStage);
+ let qRow = qi % ${mT}u;
+ let qPart8 = (qi / ${mT}u) * 8u;
+ let qDst = qPart8 * ${rgN}u + qRow / 4u;
+ let qC4 = qRow % 4u;
+ // PV lanes: column slot fastest, so a subgroup shares its rows.
+ let colP = t % ${colGroups}u;
+ let rowP = ((t / ${colGroups}u) % ${mT / ro}u) * ${ro}u;
+ let rowQ = rowP / 4u;
+ let pvHalf = t / ${wgSize / kSplit}u; // which keys of a PV stage this lane takes (kSplit > 1)
+ let pvKey0 = pvHalf * ${kh}u;
+ let vb0 = pvKey0 * 128u + colP;
+ let vb1 = ${half}u + vb0;
+ let vIdx = (t / 64u) * 128u + t % 64u; // PV stage stores: key t / 64 (+4 per register), slots t % 64 and +64
+ ${Array.from({ length: nc }, (_, c) => `let col4_${c} = select(2u * (colP + ${64 * c}u) - 127u, 2u * (colP + ${64 * c}u), colP + ${64 * c}u < 64u);`).join('\n  ')}
+ let sRow = t / ${tpr}u;
+ let sLane = t % ${tpr}u;
+ ${accDecl}
+ ${Array.from({ length: pf }, (_, i) => `var rA${i} = vec4<u32>(0u); var rB${i} = vec4<u32>(0u);`).join(' ')}
 
-  for (var bi = beginIdx; bi <= endIdx; bi++) {
-    let batch = u32(bi);
-    let seqlen = idx[u.seqOff + batch];
-    let kBegin = select(0, beginSeqlen, bi == beginIdx);
-    let kEnd = select(seqlen, endSeqlen, bi == endIdx);
-    let split = select(0, beginSplit, bi == beginIdx);
-    let nsBase = idx[u.nsOff + batch];
-    it.batch = batch;
-    it.kBegin = kBegin;
-    it.kEnd = kEnd;
-    it.split = idx[u.nsOff + batch + 1u] - nsBase > 1;
-    it.slot = u32(nsBase + split);
-    // Control flow uses these locals (uniform by analysis), the helpers read the copies in \`it\`.
-    var qStart = batch * u.sQ;
-    var qLen = u.sQ;
-    if (u.varlen != 0u) {
-      qStart = u32(idx[u.qiOff + batch]);
-      qLen = u32(idx[u.qiOff + batch + 1u]) - qStart;
-    }
-    it.qStart = qStart;
-    it.qLen = qLen;
-    if (wid.z * ${mT}u >= qLen * u.nGroups) { continue; }
-    if (t < ${mT}u) {
-      let j = i32((it.mBase + t) / u.nGroups);
-      let vis = select(seqlen, seqlen - i32(it.qLen) + j + 1, u.causal != 0u);
-      rowVis[t] = min(vis, kEnd);
-    }
-    // This lane's q row for staging, and where it starts (rows past the item's queries stage zeros).
-    let qRow = t / ${cv}u;
-    let qm = it.mBase + qRow;
-    let qValid = qm < it.qLen * u.nGroups && qRow < ${mT}u;
-    let qBase = ((it.qStart + qm / max(u.nGroups, 1u)) * u.hQ + it.kvh * u.nGroups + qm % u.nGroups) * ${qkVec4}u + u.qOff + t % ${cv}u;
-    let kKey = t / ${cv}u;
-    var m = NEG;
-    var l = 0.0;
-    ${zeroAcc}
-
-    for (var k0 = kBegin; k0 < kEnd; k0 += ${nT}) {
-      workgroupBarrier();
-      if (t < ${nT}u) {
-        let key = k0 + i32(t);
-        if (key < kEnd) {
-          let blk = u32(idx[u.btOff + batch * u.maxBlocksPerSeq + u32(key) / u.pageBlockSize]);
-          let seg = ${segs === 1 ? '0u' : 'min(blk / u.pagesPerSeg, ' + (segs - 1) + 'u)'};
-          let local = blk - seg * u.pagesPerSeg;
-          keyRow[t] = ((local * u.pageBlockSize + u32(key) % u.pageBlockSize) * u.hKv + it.kvh) * ${qkVec4}u;
-          keySeg[t] = seg;
-        } else {
-          keySeg[t] = 0xffffffffu;
-        }
-      }
-      ${sDecl}
-      for (var c = 0u; c < ${chunks}u; c++) {
-        workgroupBarrier();
-        if (t < ${mT * cv}u) {
-          var w = vec4<u32>(0u);
-          if (qValid) { w = q[qBase + c * ${cv}u]; }
-          let d0 = (t % ${cv}u) * 8u;
-          for (var e = 0u; e < 4u; e++) {
-            let v = unpack2(w[e]);
-            Qs[(d0 + 2u * e) * ${rgN}u + qRow / 4u][qRow % 4u] = v.x;
-            Qs[(d0 + 2u * e + 1u) * ${rgN}u + qRow / 4u][qRow % 4u] = v.y;
-          }
-        }
-        if (t < ${nT * cv}u) {
-          var w = vec4<u32>(0u);
-          let seg = keySeg[kKey];
-          if (seg != 0xffffffffu) { w = loadK(seg, keyRow[kKey] + c * ${cv}u + t % ${cv}u); }
-          let d0 = (t % ${cv}u) * 8u;
-          let kq = kKey / 4u;
-          let kc4 = kKey % 4u;
-          for (var e = 0u; e < 4u; e++) {
-            let v = unpack2(w[e]);
-            Ks[(d0 + 2u * e) * ${nT / 4}u + kq][kc4] = v.x;
-            Ks[(d0 + 2u * e + 1u) * ${nT / 4}u + kq][kc4] = v.y;
-          }
-        }
-        workgroupBarrier();
-        for (var j = 0u; j < ${dS}u; j++) {
-          let d = ${S === 1 ? 'j' : `slice * ${dS}u + j`};
-          let qv = Qs[d * ${rgN}u + rg];
-          let kv = Ks[d * ${nT / 4}u + kgrp];
-          ${qkBody}
-        }
-      }${sliceReduce}
-      if (slice == 0u) {
-        // Scores of keys kgrp*4 .. +3 for rows rg*4 .. +3, masked by selecting (unused keys may be NaN).
-        let vis = vec4<i32>(rowVis[rg * 4u], rowVis[rg * 4u + 1u], rowVis[rg * 4u + 2u], rowVis[rg * 4u + 3u]);
-        let key0 = k0 + i32(kgrp * 4u);
-        ${[0, 1, 2, 3].map((j) => `Ps[(kgrp * 4u + ${j}u) * ${rgN}u + rg] = select(vec4<f32>(NEG), vec4<f32>(s0.${comp[j]}, s1.${comp[j]}, s2.${comp[j]}, s3.${comp[j]}) * u.scaleLog2, vec4<i32>(key0 + ${j}) < vis);`).join('\n        ')}
-      }
-      workgroupBarrier();
-      // Online softmax, exp2 domain: lanes sRow*tpr .. +tpr-1 own row sRow and keep its m and l.
-      var mx = NEG;
-      for (var i = 0u; i < ${kpl}u; i++) { mx = max(mx, Ps[(sLane + i * ${tpr}u) * ${rgN}u + sRow / 4u][sRow % 4u]); }
-      mx = rowMax(mx, t);
-      let mNew = max(m, mx);
-      var sum = 0.0;
-      for (var i = 0u; i < ${kpl}u; i++) {
-        let o = (sLane + i * ${tpr}u) * ${rgN}u + sRow / 4u;
-        let sc = Ps[o][sRow % 4u];
-        let p = select(0.0, exp2(sc - mNew), sc > NEG * 0.5);
-        Ps[o][sRow % 4u] = p;
-        sum += p;
-      }
-      sum = rowSum(sum, t);
-      let alpha = exp2(m - mNew);
-      l = l * alpha + sum;
-      m = mNew;
-      if (sLane == 0u) { rowAlpha[sRow] = alpha; }
-      workgroupBarrier();
-      ${rescale}
-      let nKeys = u32(min(kEnd - k0, ${nT}));
-      for (var kb = 0u; kb < nKeys; kb += ${kc}u) {
-        workgroupBarrier();
-        for (var e = t; e < ${kc * 64}u; e += ${wgSize}u) {
-          let kk = e / 64u;
-          let sub = e % 64u;
-          let seg = keySeg[kb + kk];
-          var w = vec4<u32>(0u);
-          if (seg != 0xffffffffu) { w = loadK(seg, keyRow[kb + kk] + sub); }
-          ${stageV(s.f16)}
-        }
-        workgroupBarrier();
-        for (var k = 0u; k < ${kc}u; k++) {
-          let kk = kb + k;
-          ${vLoads}
-          ${pLoads}
-          ${pvBody.join('\n          ')}
-        }
-      }
-    }
-    if (sLane == 0u) { rowM[sRow] = m; rowL[sRow] = l; }
-    workgroupBarrier();
-    ${writeRows}
-    if (t < ${mT}u) { writeLse(t); }
-    workgroupBarrier();
+ for (var bi = beginIdx; bi <= endIdx; bi++) {
+  let batch = u32(bi);
+  let seqlen = idx[u.seqOff + batch];
+  let kBegin = select(0, beginSeqlen, bi == beginIdx);
+  let kEnd = select(seqlen, endSeqlen, bi == endIdx);
+  let split = select(0, beginSplit, bi == beginIdx);
+  let nsBase = idx[u.nsOff + batch];
+  it.batch = batch;
+  it.kBegin = kBegin;
+  it.kEnd = kEnd;
+  it.split = idx[u.nsOff + batch + 1u] - nsBase > 1;
+  it.slot = u32(nsBase + split);
+  // Control flow uses these locals (uniform by analysis), the helpers read the copies in \`it\`.
+  var qStart = batch * u.sQ;
+  var qLen = u.sQ;
+  if (u.varlen != 0u) {
+   qStart = u32(idx[u.qiOff + batch]);
+   qLen = u32(idx[u.qiOff + batch + 1u]) - qStart;
   }
+  it.qStart = qStart;
+  it.qLen = qLen;
+  if (wid.z * ${mT}u >= qLen * u.nGroups) { continue; }
+  if (t < ${mT}u) {
+   let j = i32((it.mBase + t) / u.nGroups);
+   let vis = select(seqlen, seqlen - i32(it.qLen) + j + 1, u.causal != 0u);
+   rowVis[t] = min(vis, kEnd);
+  }
+  // This lane's q row for staging (rows past the item's queries stage zeros).
+  let qm = it.mBase + qRow;
+  let qValid = qStage && qm < it.qLen * u.nGroups;
+  let qBase = ((it.qStart + qm / max(u.nGroups, 1u)) * u.hQ + it.kvh * u.nGroups + qm % u.nGroups) * ${qkVec4}u + u.qOff + qPart8 / 8u;
+  var m = NEG;
+  var l = 0.0;
+  ${zeroAcc}
+
+  for (var k0 = kBegin; k0 < kEnd; k0 += ${nT}) {
+   workgroupBarrier();
+   if (t < ${nT}u) {
+    let key = k0 + i32(t);
+    if (key < kEnd) {
+     let blk = u32(idx[u.btOff + batch * u.maxBlocksPerSeq + u32(key) / u.pageBlockSize]);
+     let seg = ${segs === 1 ? '0u' : 'min(blk / u.pagesPerSeg, ' + (segs - 1) + 'u)'};
+     let local = blk - seg * u.pagesPerSeg;
+     keyRow[t] = ((local * u.pageBlockSize + u32(key) % u.pageBlockSize) * u.hKv + it.kvh) * ${qkVec4}u;
+     keySeg[t] = seg;
+    } else {
+     keySeg[t] = NONE;
+    }
+   }
+   workgroupBarrier();
+   let kSeg = select(NONE, keySeg[kKey], kStage);
+   let kRow = keyRow[kKey] + kPart8 / 8u;
+   ${Array.from({ length: pf }, (_, i) => `{ ${loadQk(`${i}u`, i)} }`).join('\n      ')}
+   var s0 = vec4<f32>(0.0); var s1 = vec4<f32>(0.0); var s2 = vec4<f32>(0.0); var s3 = vec4<f32>(0.0);
+   for (var c = 0u; c < ${nQ}u; c += 2u) {
+    ${[0, 1].map((i) => `// stage c + ${i}: buffer ${i}
+    ${commitQk(i, i)}
+    { let nx = c + ${i + pf}u; ${refillQk('nx', i)} }
+    workgroupBarrier();
+    ${computeQk(i)}`).join('\n        ')}
+   }${sliceReduce}
+   if (slice == 0u) {
+    // Scores of keys kgrp*4 .. +3 for rows rg*4 .. +3, masked by selecting (unused keys may be NaN).
+    let vis = vec4<i32>(rowVis[rg * 4u], rowVis[rg * 4u + 1u], rowVis[rg * 4u + 2u], rowVis[rg * 4u + 3u]);
+    let key0 = k0 + i32(kgrp * 4u);
+    ${r4.map((j) => `Ps[(kgrp * 4u + ${j}u) * ${rgN}u + rg] = select(vec4<f32>(NEG), vec4<f32>(s0.${comp[j]}, s1.${comp[j]}, s2.${comp[j]}, s3.${comp[j]}) * u.scaleLog2, vec4<i32>(key0 + ${j}) < vis);`).join('\n        ')}
+   }
+   workgroupBarrier();
+   // Online softmax, exp2 domain: lanes sRow*tpr .. +tpr-1 own row sRow and keep its m and l.
+   var mx = NEG;
+   for (var i = 0u; i < ${kpl}u; i++) { mx = max(mx, Ps[(sLane + i * ${tpr}u) * ${rgN}u + sRow / 4u][sRow % 4u]); }
+   mx = rowMax(mx, t);
+   let mNew = max(m, mx);
+   var sum = 0.0;
+   for (var i = 0u; i < ${kpl}u; i++) {
+    let o = (sLane + i * ${tpr}u) * ${rgN}u + sRow / 4u;
+    let sc = Ps[o][sRow % 4u];
+    let p = select(0.0, exp2(sc - mNew), sc > NEG * 0.5);
+    Ps[o][sRow % 4u] = p;
+    sum += p;
+   }
+   sum = rowSum(sum, t);
+   let alpha = exp2(m - mNew);
+   l = l * alpha + sum;
+   m = mNew;
+   if (sLane == 0u) { rowAlpha[sRow] = alpha; }
+   workgroupBarrier();
+   ${rescale}
+   for (var v = 0u; v < ${nV}u; v += 2u) {
+    ${[0, 1].map((i) => `// PV stage v + ${i}: buffer ${i}
+    ${commitV(i, i)}
+    { let nx = v + ${i + pf}u; if (nx < ${nV}u) { ${loadV('nx', i)} } }
+    workgroupBarrier();
+    ${computePv(i, `v + ${i}u`)}`).join('\n        ')}
+   }
+  }
+  if (sLane == 0u) { rowM[sRow] = m; rowL[sRow] = l; }
+  workgroupBarrier();
+  ${finish}
+  if (t < ${mT}u) { writeLse(t); }
+  workgroupBarrier();
+ }
 }
 `;
   },
 };
-
-function stageV(f16: boolean): string {
-  return f16
-    ? `Vs[kk * 128u + sub * 2u] = vec4<f16>(bitcast<vec2<f16>>(w.x), bitcast<vec2<f16>>(w.y));
-          Vs[kk * 128u + sub * 2u + 1u] = vec4<f16>(bitcast<vec2<f16>>(w.z), bitcast<vec2<f16>>(w.w));`
-    : `Vs[kk * 128u + sub * 2u] = vec4<f32>(unpack2(w.x), unpack2(w.y));
-          Vs[kk * 128u + sub * 2u + 1u] = vec4<f32>(unpack2(w.z), unpack2(w.w));`;
-}
