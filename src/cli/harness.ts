@@ -207,6 +207,7 @@ export async function runConfigs(backend: Backend, configs: readonly BenchConfig
     fillNormal('bf16', seed, buf.subarray(0, n), start);
     backend.write(pool, fromArray('bf16', [n], buf.subarray(0, n)), start);
   }
+  await backend.synchronize(); // queued uploads (WebGPU) must not overlap the first config's timing
 
   const rows: BenchRow[] = [];
   try {
