@@ -196,8 +196,23 @@ export const decodeProgram: Program<DecodeSpec> = {
    } else {
     ${loadV(`${stage} - ${nQ}u`, i)}
    }`;
-    // Unrolled over the four words of a part (a vector indexed by a loop variable may be spilled to memory).
+    // The four words of a part: unrolled for 64-row tiles, a loop for smaller ones (measured on the H100,
+    // docs/notes/webgpu-decode.md v3: unrolling cost 16- and 32-row tiles 28-39 % and gained 64-row tiles 6 %).
     const commitQk = (b: number, i: number) => {
+      if (mT < 64) {
+        return `for (var e = 0u; e < 4u; e++) {
+        if (kStage) {
+          let kv = unpack2(${slotA(i)}[e]);
+          B[${b * half + kOff}u + (kPart8 + 2u * e) * 16u + kSw][kC4] = kv.x;
+          B[${b * half + kOff}u + (kPart8 + 2u * e + 1u) * 16u + kSw][kC4] = kv.y;
+        }
+        if (qStage) {
+          let qv = unpack2(${slotB(i)}[e]);
+          B[${b * half}u + (qPart8 + 2u * e) * ${rgN}u + qRow / 4u][qRow % 4u] = qv.x;
+          B[${b * half}u + (qPart8 + 2u * e + 1u) * ${rgN}u + qRow / 4u][qRow % 4u] = qv.y;
+        }
+      }`;
+      }
       const k = [0, 1, 2, 3].map((e) => `{ let x = unpack2(${slotA(i)}.${comp[e]}); B[${b * half + kOff + 32 * e}u + kDst][kC4] = x.x; B[${b * half + kOff + 32 * e + 16}u + kDst][kC4] = x.y; }`);
       const q = [0, 1, 2, 3].map((e) => `{ let x = unpack2(${slotB(i)}.${comp[e]}); B[${b * half + 2 * e * rgN}u + qDst][qC4] = x.x; B[${b * half + (2 * e + 1) * rgN}u + qDst][qC4] = x.y; }`);
       return `if (kStage) {\n        ${k.join('\n        ')}\n      }\n      if (qStage) {\n        ${q.join('\n        ')}\n      }`;
