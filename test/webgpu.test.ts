@@ -99,7 +99,7 @@ describe('webgpu: randomized cases vs the float64 reference', () => {
 });
 
 describe('webgpu: every decode tuning that fits the device', () => {
-  test('tile rows x stage sizes x prefetch depth, 4 random cases each', async (t) => {
+  test('tile rows x stage sizes x prefetch depth x unrolling, 4 random cases each', async (t) => {
     const be = need(t);
     if (!be) return;
     const seen = new Set<string>();
@@ -113,6 +113,8 @@ describe('webgpu: every decode tuning that fits the device', () => {
       if (!seen.has(key)) { seen.add(key); tunings.push({ mT, dc, kc, pf }); }
     }
     assert.ok(tunings.length >= 4, `only ${tunings.length} tunings fit`);
+    // Loop unrolling: one stage an iteration, and up to 4 and 6.
+    tunings.push({ mT: 16, dc: 32, kc: 4, pf: 2, unroll: 1 }, { mT: 32, dc: 16, kc: 4, pf: 1, unroll: 1 }, { mT: 32, dc: 16, kc: 4, pf: 2, unroll: 4 }, { mT: 16, dc: 32, kc: 4, pf: 1, unroll: 6 });
     const specs = caseMatrix(4, 0x7c3);
     try {
       for (const tuning of tunings) {

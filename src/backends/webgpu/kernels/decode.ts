@@ -49,6 +49,11 @@ export interface DecodeSpec {
   kc: number;
   /** Stages loaded ahead into registers: 1 or 2. */
   pf: number;
+  /**
+   * Stages per loop iteration, at most (each loop takes the largest even divisor of its stage count up to this):
+   * 1 (a runtime buffer offset, least code), 2, 4 or 6 (buffer offsets and register slots constant).
+   */
+  unroll: number;
   /** Cache bindings. */
   segs: number;
   /** Row reductions by subgroup shuffles (lanes of one row are consecutive invocations of one subgroup). */
@@ -58,7 +63,7 @@ export interface DecodeSpec {
 }
 
 /** The knobs a benchmark may force (everything else follows from the problem and the device). */
-export type DecodeTuning = Partial<Pick<DecodeSpec, 'mT' | 'dc' | 'kc' | 'pf'>>;
+export type DecodeTuning = Partial<Pick<DecodeSpec, 'mT' | 'dc' | 'kc' | 'pf' | 'unroll'>>;
 
 /**
  * Thread geometry of a tile size. QK: every lane owns a 4-row x 4-key microtile of a column slice of each stage,
@@ -105,7 +110,7 @@ export function chooseDecodeSpec(p: MlaProblem, caps: DeviceCaps, segs: number, 
     const subgroups = caps.subgroups && caps.subgroupMinSize >= wgSize / mT;
     for (const [dc, kc] of [[32, 8], [32, 4], [16, 8], [16, 4]]) {
       const d = tune.dc ?? dc, k = tune.kc ?? kc, pf = tune.pf ?? 2;
-      if (fits(mT, d, k, pf, limit, subgroups)) return { dtype: p.dtype, mT, dc: d, kc: k, pf, segs, subgroups, mulAdd };
+      if (fits(mT, d, k, pf, limit, subgroups)) return { dtype: p.dtype, mT, dc: d, kc: k, pf, unroll: tune.unroll ?? 2, segs, subgroups, mulAdd };
     }
     if (mT === 16) throw new Error(`workgroup memory ${limit} B is too small for the decode kernel (or the forced tuning ${JSON.stringify(tune)} does not fit)`);
     mT /= 2;
@@ -161,7 +166,7 @@ function rowReduce(name: string, op: 'max' | 'add', w: number, subgroups: boolea
 
 export const decodeProgram: Program<DecodeSpec> = {
   name: 'mla_decode',
-  key: (s) => `${s.dtype}.m${s.mT}.dc${s.dc}.kc${s.kc}.pf${s.pf}.seg${s.segs}.${s.subgroups ? 'sg' : 'wg'}.${s.mulAdd ? 'mad' : 'fma'}`,
+  key: (s) => `${s.dtype}.m${s.mT}.dc${s.dc}.kc${s.kc}.pf${s.pf}.u${s.unroll}.seg${s.segs}.${s.subgroups ? 'sg' : 'wg'}.${s.mulAdd ? 'mad' : 'fma'}`,
   source(s) {
     const { mT, dc, kc, pf, segs } = s;
     const { rowGroups: rgN, qkSlices: S, cw, colGroups, ro, kSplit } = decodeGeometry(mT);
@@ -180,6 +185,12 @@ export const decodeProgram: Program<DecodeSpec> = {
     const kBindings = Array.from({ length: segs }, (_, i) => `@group(0) @binding(${6 + i}) var<storage, read> k${i}: array<vec4<u32>>;`).join('\n');
     const comp = ['x', 'y', 'z', 'w'];
     const r4 = [0, 1, 2, 3];
+    const rotate = s.unroll === 1 && pf === 2 ? 'rA0 = rA1; rB0 = rB1;' : '';
+    const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+    // Stages per loop iteration: the largest even divisor of the stage count up to s.unroll (1: no unrolling).
+    const unrollOf = (n: number) => (s.unroll === 1 ? 1 : Math.max(...range(s.unroll + 1).filter((u) => u >= 2 && u % 2 === 0 && n % u === 0)));
+    const uQ = unrollOf(nQ), uV = unrollOf(nV);
+    const at = (b: number, k: number) => (b < 0 ? `bo + ${k}u` : `${b * half + k}u`); // stage buffer b (-1: runtime bo)
     const slotA = (i: number) => `rA${pf === 2 ? i : 0}`;
     const slotB = (i: number) => `rB${pf === 2 ? i : 0}`;
     // ---- stage loads (registers), commits (registers -> stage buffer b) and computes (stage buffer b)
@@ -203,31 +214,32 @@ export const decodeProgram: Program<DecodeSpec> = {
         return `for (var e = 0u; e < 4u; e++) {
         if (kStage) {
           let kv = unpack2(${slotA(i)}[e]);
-          B[${b * half + kOff}u + (kPart8 + 2u * e) * 16u + kSw][kC4] = kv.x;
-          B[${b * half + kOff}u + (kPart8 + 2u * e + 1u) * 16u + kSw][kC4] = kv.y;
+          B[${at(b, kOff)} + (kPart8 + 2u * e) * 16u + kSw][kC4] = kv.x;
+          B[${at(b, kOff)} + (kPart8 + 2u * e + 1u) * 16u + kSw][kC4] = kv.y;
         }
         if (qStage) {
           let qv = unpack2(${slotB(i)}[e]);
-          B[${b * half}u + (qPart8 + 2u * e) * ${rgN}u + qRow / 4u][qRow % 4u] = qv.x;
-          B[${b * half}u + (qPart8 + 2u * e + 1u) * ${rgN}u + qRow / 4u][qRow % 4u] = qv.y;
+          B[${at(b, 0)} + (qPart8 + 2u * e) * ${rgN}u + qRow / 4u][qRow % 4u] = qv.x;
+          B[${at(b, 0)} + (qPart8 + 2u * e + 1u) * ${rgN}u + qRow / 4u][qRow % 4u] = qv.y;
         }
       }`;
       }
-      const k = [0, 1, 2, 3].map((e) => `{ let x = unpack2(${slotA(i)}.${comp[e]}); B[${b * half + kOff + 32 * e}u + kDst][kC4] = x.x; B[${b * half + kOff + 32 * e + 16}u + kDst][kC4] = x.y; }`);
-      const q = [0, 1, 2, 3].map((e) => `{ let x = unpack2(${slotB(i)}.${comp[e]}); B[${b * half + 2 * e * rgN}u + qDst][qC4] = x.x; B[${b * half + (2 * e + 1) * rgN}u + qDst][qC4] = x.y; }`);
+      const k = [0, 1, 2, 3].map((e) => `{ let x = unpack2(${slotA(i)}.${comp[e]}); B[${at(b, kOff + 32 * e)} + kDst][kC4] = x.x; B[${at(b, kOff + 32 * e + 16)} + kDst][kC4] = x.y; }`);
+      const q = [0, 1, 2, 3].map((e) => `{ let x = unpack2(${slotB(i)}.${comp[e]}); B[${at(b, 2 * e * rgN)} + qDst][qC4] = x.x; B[${at(b, (2 * e + 1) * rgN)} + qDst][qC4] = x.y; }`);
       return `if (kStage) {\n        ${k.join('\n        ')}\n      }\n      if (qStage) {\n        ${q.join('\n        ')}\n      }`;
     };
     const computeQk = (b: number) => {
       const lines: string[] = [];
       for (let j = 0; j < dS; j++) {
-        lines.push(`{ let qv = B[qb${b} + ${j * rgN}u]; let kv = B[kb${b}_${j >> 3} + ${j * 16}u]; ${r4.map((i) => `s${i} = ${mad(`vec4<f32>(qv.${comp[i]})`, 'kv', `s${i}`)};`).join(' ')} }`);
+        const qb = b < 0 ? 'qb0 + bo' : `qb${b}`, kb = b < 0 ? `kb0_${j >> 3} + bo` : `kb${b}_${j >> 3}`;
+        lines.push(`{ let qv = B[${qb} + ${j * rgN}u]; let kv = B[${kb} + ${j * 16}u]; ${r4.map((i) => `s${i} = ${mad(`vec4<f32>(qv.${comp[i]})`, 'kv', `s${i}`)};`).join(' ')} }`);
       }
       return lines.join('\n      ');
     };
     const commitV = (b: number, i: number) => Array.from({ length: vRegs }, (_, j) => {
       const reg = j === 0 ? slotA(i) : slotB(i);
-      return `B[${b * half + j * 512}u + vIdx] = vec4<f32>(unpack2(${reg}.x), unpack2(${reg}.y));
-   B[${b * half + j * 512 + 64}u + vIdx] = vec4<f32>(unpack2(${reg}.z), unpack2(${reg}.w));`;
+      return `B[${at(b, j * 512)} + vIdx] = vec4<f32>(unpack2(${reg}.x), unpack2(${reg}.y));
+   B[${at(b, j * 512 + 64)} + vIdx] = vec4<f32>(unpack2(${reg}.z), unpack2(${reg}.w));`;
     }).join('\n      ');
     const acc = (i: number, c: number) => `a${i}_${c}`;
     const accList: string[] = [];
@@ -237,7 +249,7 @@ export const decodeProgram: Program<DecodeSpec> = {
     const computePv = (b: number, v: string) => {
       const lines = [`{ let pBase = (${v}) * ${kc * rgN}u + pvKey0 * ${rgN}u + rowQ;`];
       for (let k = 0; k < kh; k++) {
-        const vl = Array.from({ length: nc }, (_, c) => `let v${c} = B[vb${b} + ${k * 128 + 64 * c}u];`).join(' ');
+        const vl = Array.from({ length: nc }, (_, c) => `let v${c} = B[${b < 0 ? 'vb0 + bo' : `vb${b}`} + ${k * 128 + 64 * c}u];`).join(' ');
         const pl = Array.from({ length: ro / 4 }, (_, g) => `let p${g} = Ps[pBase + ${k * rgN + g}u];`).join(' ');
         const body: string[] = [];
         for (let i = 0; i < ro; i++)
@@ -440,13 +452,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
    let kRow = keyRow[kKey] + kPart8 / 8u;
    ${Array.from({ length: pf }, (_, i) => `{ ${loadQk(`${i}u`, i)} }`).join('\n      ')}
    var s0 = vec4<f32>(0.0); var s1 = vec4<f32>(0.0); var s2 = vec4<f32>(0.0); var s3 = vec4<f32>(0.0);
-   for (var c = 0u; c < ${nQ}u; c += 2u) {
-    ${[0, 1].map((i) => `// stage c + ${i}: buffer ${i}
-    ${commitQk(i, i)}
-    { let nx = c + ${i + pf}u; ${refillQk('nx', i)} }
+   ${uQ > 1 ? `for (var c = 0u; c < ${nQ}u; c += ${uQ}u) {
+    ${range(uQ).map((i) => `// stage c + ${i}: buffer ${i & 1}
+    ${commitQk(i & 1, i % pf)}
+    { let nx = c + ${i + pf}u; ${refillQk('nx', i % pf)} }
     workgroupBarrier();
-    ${computeQk(i)}`).join('\n        ')}
-   }${sliceReduce}
+    ${computeQk(i & 1)}`).join('\n        ')}
+   }` : `for (var c = 0u; c < ${nQ}u; c++) {
+    let bo = (c & 1u) * ${half}u;
+    ${commitQk(-1, 0)}
+    ${rotate}
+    { let nx = c + ${pf}u; ${refillQk('nx', pf - 1)} }
+    workgroupBarrier();
+    ${computeQk(-1)}
+   }`}${sliceReduce}
    if (slice == 0u) {
     // Scores of keys kgrp*4 .. +3 for rows rg*4 .. +3, masked by selecting (unused keys may be NaN).
     let vis = vec4<i32>(rowVis[rg * 4u], rowVis[rg * 4u + 1u], rowVis[rg * 4u + 2u], rowVis[rg * 4u + 3u]);
@@ -474,13 +493,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
    if (sLane == 0u) { rowAlpha[sRow] = alpha; }
    workgroupBarrier();
    ${rescale}
-   for (var v = 0u; v < ${nV}u; v += 2u) {
-    ${[0, 1].map((i) => `// PV stage v + ${i}: buffer ${i}
-    ${commitV(i, i)}
-    { let nx = v + ${i + pf}u; if (nx < ${nV}u) { ${loadV('nx', i)} } }
+   ${uV > 1 ? `for (var v = 0u; v < ${nV}u; v += ${uV}u) {
+    ${range(uV).map((i) => `// PV stage v + ${i}: buffer ${i & 1}
+    ${commitV(i & 1, i % pf)}
+    { let nx = v + ${i + pf}u; if (nx < ${nV}u) { ${loadV('nx', i % pf)} } }
     workgroupBarrier();
-    ${computePv(i, `v + ${i}u`)}`).join('\n        ')}
-   }
+    ${computePv(i & 1, `v + ${i}u`)}`).join('\n        ')}
+   }` : `for (var v = 0u; v < ${nV}u; v++) {
+    let bo = (v & 1u) * ${half}u;
+    ${commitV(-1, 0)}
+    ${rotate}
+    { let nx = v + ${pf}u; if (nx < ${nV}u) { ${loadV('nx', pf - 1)} } }
+    workgroupBarrier();
+    ${computePv(-1, 'v')}
+   }`}
   }
   if (sLane == 0u) { rowM[sRow] = m; rowL[sRow] = l; }
   workgroupBarrier();
