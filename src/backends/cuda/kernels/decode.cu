@@ -37,6 +37,39 @@ struct Decode {
   using H = Half<T>;
   using T2 = typename H::T2;
 
+  // One warp's S fragment (rows r, r + 8 of its quad; keys key0 + n * 8 + ...): keys at or past the row's limit
+  // become -inf by selection (never multiplied: unused slots may hold NaN), the rest are scaled to base 2.
+  // Returns the quad's maxima of the two rows.
+  static __device__ __forceinline__ void maskRowMax(float (&sAcc)[NT_S][4], int key0, int lane, const int (&limit)[2], float scaleLog2, float (&tMax)[2]) {
+    tMax[0] = tMax[1] = -INFINITY;
+#pragma unroll
+    for (int n = 0; n < NT_S; ++n) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int key = key0 + n * 8 + (lane % 4) * 2 + (e & 1);
+        const float v = key < limit[e >> 1] ? sAcc[n][e] * scaleLog2 : -INFINITY;
+        sAcc[n][e] = v;
+        tMax[e >> 1] = fmaxf(tMax[e >> 1], v);
+      }
+    }
+#pragma unroll
+    for (int i = 0; i < 2; ++i) tMax[i] = quadMax(tMax[i]);
+  }
+
+  // P = exp2(S - base) into the P tile (rows r0, r1; columns from keyBase), adding each lane's part of the row sums.
+  static __device__ __forceinline__ void expToP(const float (&sAcc)[NT_S][4], const float (&base)[2], T* pTile, int r0, int r1, int keyBase, int lane, float (&sum)[2]) {
+#pragma unroll
+    for (int n = 0; n < NT_S; ++n) {
+      const float p0 = exp2f(sAcc[n][0] - base[0]), p1 = exp2f(sAcc[n][1] - base[0]);
+      const float p2 = exp2f(sAcc[n][2] - base[1]), p3 = exp2f(sAcc[n][3] - base[1]);
+      sum[0] += p0 + p1;
+      sum[1] += p2 + p3;
+      const int col = keyBase + n * 8 + (lane % 4) * 2;
+      *reinterpret_cast<T2*>(pTile + r0 * P_STRIDE + col) = H::pack(p0, p1);
+      *reinterpret_cast<T2*>(pTile + r1 * P_STRIDE + col) = H::pack(p2, p3);
+    }
+  }
+
   struct Smem {
     T* q;
     T* k;
@@ -174,19 +207,8 @@ struct Decode {
         }
 
         // Mask by selection, scale to base 2, row maxima across the WN warps sharing these rows.
-        float tMax[2] = {-INFINITY, -INFINITY};
-#pragma unroll
-        for (int n = 0; n < NT_S; ++n) {
-#pragma unroll
-          for (int e = 0; e < 4; ++e) {
-            const int key = t0 + keyBase + n * 8 + (lane % 4) * 2 + (e & 1);
-            const float v = key < limit[e >> 1] ? sAcc[n][e] * p.scaleLog2 : -INFINITY;
-            sAcc[n][e] = v;
-            tMax[e >> 1] = fmaxf(tMax[e >> 1], v);
-          }
-        }
-#pragma unroll
-        for (int i = 0; i < 2; ++i) tMax[i] = quadMax(tMax[i]);
+        float tMax[2];
+        maskRowMax(sAcc, t0 + keyBase, lane, limit, p.scaleLog2, tMax);
         if constexpr (WN > 1) {
           if (lane % 4 == 0) { s.rowMax[nw * BM + rLoc[0]] = tMax[0]; s.rowMax[nw * BM + rLoc[1]] = tMax[1]; }
           __syncthreads();
@@ -206,16 +228,7 @@ struct Decode {
           alpha[i] = exp2f(mRow[i] - base[i]);
           mRow[i] = mNew;
         }
-#pragma unroll
-        for (int n = 0; n < NT_S; ++n) {
-          const float p0 = exp2f(sAcc[n][0] - base[0]), p1 = exp2f(sAcc[n][1] - base[0]);
-          const float p2 = exp2f(sAcc[n][2] - base[1]), p3 = exp2f(sAcc[n][3] - base[1]);
-          tSum[0] += p0 + p1;
-          tSum[1] += p2 + p3;
-          const int col = keyBase + n * 8 + (lane % 4) * 2;
-          *reinterpret_cast<T2*>(s.pTile + rLoc[0] * P_STRIDE + col) = H::pack(p0, p1);
-          *reinterpret_cast<T2*>(s.pTile + rLoc[1] * P_STRIDE + col) = H::pack(p2, p3);
-        }
+        expToP(sAcc, base, s.pTile, rLoc[0], rLoc[1], keyBase, lane, tSum);
 #pragma unroll
         for (int i = 0; i < 2; ++i) tSum[i] = quadSum(tSum[i]);
         if constexpr (WN > 1) {
@@ -409,19 +422,8 @@ struct DecodeRows {
           }
         }
 
-        float tMax[2] = {-INFINITY, -INFINITY};
-#pragma unroll
-        for (int n = 0; n < NT_S; ++n) {
-#pragma unroll
-          for (int e = 0; e < 4; ++e) {
-            const int key = t0 + keyBase + n * 8 + (lane % 4) * 2 + (e & 1);
-            const float v = key < limit[e >> 1] ? sAcc[n][e] * p.scaleLog2 : -INFINITY;
-            sAcc[n][e] = v;
-            tMax[e >> 1] = fmaxf(tMax[e >> 1], v);
-          }
-        }
-#pragma unroll
-        for (int i = 0; i < 2; ++i) tMax[i] = quadMax(tMax[i]);
+        float tMax[2];
+        Base::maskRowMax(sAcc, t0 + keyBase, lane, limit, p.scaleLog2, tMax);
         if (lane % 4 == 0) { rowMax[nw * BM + rLoc[0]] = tMax[0]; rowMax[nw * BM + rLoc[1]] = tMax[1]; }
         __syncthreads(); // every warp's maxima for these rows are in
         float base[2];
@@ -437,16 +439,7 @@ struct DecodeRows {
           lPart[i] *= alpha;
           if (nw == 0 && lane % 4 == 0) alphaS[rLoc[i]] = alpha;
         }
-#pragma unroll
-        for (int n = 0; n < NT_S; ++n) {
-          const float p0 = exp2f(sAcc[n][0] - base[0]), p1 = exp2f(sAcc[n][1] - base[0]);
-          const float p2 = exp2f(sAcc[n][2] - base[1]), p3 = exp2f(sAcc[n][3] - base[1]);
-          lPart[0] += p0 + p1;
-          lPart[1] += p2 + p3;
-          const int col = keyBase + n * 8 + (lane % 4) * 2;
-          *reinterpret_cast<T2*>(sp + rLoc[0] * P_STRIDE + col) = H::pack(p0, p1);
-          *reinterpret_cast<T2*>(sp + rLoc[1] * P_STRIDE + col) = H::pack(p2, p3);
-        }
+        Base::expToP(sAcc, base, sp, rLoc[0], rLoc[1], keyBase, lane, lPart);
         __syncthreads(); // P and alpha are complete
 
 #pragma unroll
