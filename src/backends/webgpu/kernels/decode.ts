@@ -87,7 +87,7 @@ function stageVec4s(mT: number, dc: number, kc: number): number {
 }
 
 /** Workgroup memory of a specialisation, array by array as the WGSL declares them. */
-export function decodeSharedBytes(mT: number, dc: number, kc: number, subgroups: boolean): number {
+function decodeSharedBytes(mT: number, dc: number, kc: number, subgroups: boolean): number {
   return 16 * (2 * stageVec4s(mT, dc, kc) + (mT * nT) / 4) + 4 * (2 * nT + 4 * mT) + (subgroups ? 0 : wgSize * 4);
 }
 
