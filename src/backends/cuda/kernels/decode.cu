@@ -70,6 +70,30 @@ struct Decode {
     }
   }
 
+  // One request of a part's work list (meta: its tile_scheduler_metadata row): the keys this part covers, where its
+  // results go, its queries, and the keys each of the thread's two rows (rLoc, within the tile at m0) and the
+  // tile as a whole may see. False when no row of the tile exists for the request.
+  struct Item { int kBegin, tileEnd, nTiles, slot, qStart, qLen, liveRows, limit[2]; bool noSplit; };
+  static __device__ __forceinline__ bool itemOf(const MlaParams& p, const int* meta, int batch, int m0, const int (&rLoc)[2], Item& it) {
+    const int seqlen = p.cacheSeqlens[batch];
+    it.kBegin = batch == meta[0] ? meta[1] : 0;
+    const int kEnd = batch == meta[2] ? meta[3] : seqlen;
+    it.slot = p.numSplits[batch] + (batch == meta[0] ? meta[4] : 0);
+    it.noSplit = p.numSplits[batch + 1] - p.numSplits[batch] == 1;
+    queryRange(p, batch, it.qStart, it.qLen);
+    it.liveRows = min(p.rows, it.qLen * p.nGroups);
+    if (m0 >= it.liveRows) return false;
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      const int m = m0 + rLoc[i];
+      it.limit[i] = m < it.liveRows ? min(kEnd, visibleKeys(p, seqlen, it.qLen, m / p.nGroups)) : 0;
+    }
+    const int lastRow = min(m0 + BM, it.liveRows) - 1;
+    it.tileEnd = min(kEnd, visibleKeys(p, seqlen, it.qLen, lastRow / p.nGroups));
+    it.nTiles = it.tileEnd > it.kBegin ? (it.tileEnd - it.kBegin + BN - 1) / BN : 0;
+    return true;
+  }
+
   struct Smem {
     T* q;
     T* k;
@@ -122,32 +146,14 @@ struct Decode {
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
     const int mw = warp % WM, nw = warp / WM;
     const int* meta = p.tileSchedulerMetadata + part * 8;
-    const int beginIdx = meta[0], beginSeqlen = meta[1], endIdx = meta[2], endSeqlen = meta[3], beginSplit = meta[4];
+    const int beginIdx = meta[0], endIdx = meta[2];
     // This thread's two accumulator rows (within the tile) in both phases.
     const int rLoc[2] = {mw * 16 + lane / 4, mw * 16 + lane / 4 + 8};
 
     for (int batch = beginIdx; batch <= endIdx; ++batch) {
-      const int seqlen = p.cacheSeqlens[batch];
-      const int kBegin = batch == beginIdx ? beginSeqlen : 0;
-      const int kEnd = batch == endIdx ? endSeqlen : seqlen;
-      const int split = batch == beginIdx ? beginSplit : 0;
-      const int slot = p.numSplits[batch] + split;
-      const bool noSplit = p.numSplits[batch + 1] - p.numSplits[batch] == 1;
-      int qStart, qLen;
-      queryRange(p, batch, qStart, qLen);
-      const int liveRows = min(p.rows, qLen * p.nGroups);
-      if (m0 >= liveRows) continue; // nothing of this tile exists for this request
-
-      // Keys each of this thread's rows may see in this item, and the furthest any row of the tile sees.
-      int limit[2];
-#pragma unroll
-      for (int i = 0; i < 2; ++i) {
-        const int m = m0 + rLoc[i];
-        limit[i] = m < liveRows ? min(kEnd, visibleKeys(p, seqlen, qLen, m / p.nGroups)) : 0;
-      }
-      const int lastRow = min(m0 + BM, liveRows) - 1;
-      const int tileEnd = min(kEnd, visibleKeys(p, seqlen, qLen, lastRow / p.nGroups));
-      const int nTiles = tileEnd > kBegin ? (tileEnd - kBegin + BN - 1) / BN : 0;
+      Item req;
+      if (!itemOf(p, meta, batch, m0, rLoc, req)) continue; // nothing of this tile exists for this request
+      const int kBegin = req.kBegin, tileEnd = req.tileEnd, nTiles = req.nTiles, qStart = req.qStart, qLen = req.qLen;
 
       float o[NT_O][4];
 #pragma unroll
@@ -208,7 +214,7 @@ struct Decode {
 
         // Mask by selection, scale to base 2, row maxima across the WN warps sharing these rows.
         float tMax[2];
-        maskRowMax(sAcc, t0 + keyBase, lane, limit, p.scaleLog2, tMax);
+        maskRowMax(sAcc, t0 + keyBase, lane, req.limit, p.scaleLog2, tMax);
         if constexpr (WN > 1) {
           if (lane % 4 == 0) { s.rowMax[nw * BM + rLoc[0]] = tMax[0]; s.rowMax[nw * BM + rLoc[1]] = tMax[1]; }
           __syncthreads();
@@ -276,18 +282,18 @@ struct Decode {
 #pragma unroll
       for (int i = 0; i < 2; ++i) {
         const int m = m0 + rLoc[i];
-        if (m >= liveRows) continue;
+        if (m >= req.liveRows) continue;
         const int j = m / p.nGroups, h = g * p.nGroups + (m - j * p.nGroups);
         const bool empty = lRow[i] == 0.f;
         const float inv = empty ? 0.f : 1.f / lRow[i];
-        const float lse = empty ? (noSplit ? INFINITY : -INFINITY) : (mRow[i] + log2f(lRow[i])) * 0.69314718055994531f;
-        if (noSplit) {
+        const float lse = empty ? (req.noSplit ? INFINITY : -INFINITY) : (mRow[i] + log2f(lRow[i])) * 0.69314718055994531f;
+        if (req.noSplit) {
           T* out = static_cast<T*>(p.out) + (static_cast<int64_t>(qStart + j) * p.hQ + h) * kDV + colBase0(nw) + (lane % 4) * 2;
 #pragma unroll
           for (int n = 0; n < NT_O; ++n) *reinterpret_cast<T2*>(out + n * 8) = H::pack(o[n][2 * i] * inv, o[n][2 * i + 1] * inv);
           if (nw == 0 && lane % 4 == 0) p.lse[batch * p.lseStrideB + h * p.lseStrideH + (qStart + j) * p.lseStrideT] = lse;
         } else {
-          const int64_t row = (static_cast<int64_t>(slot) * p.sQ + j) * p.hQ + h;
+          const int64_t row = (static_cast<int64_t>(req.slot) * p.sQ + j) * p.hQ + h;
           float* acc = p.oAccum + row * kDV + colBase0(nw) + (lane % 4) * 2;
 #pragma unroll
           for (int n = 0; n < NT_O; ++n) *reinterpret_cast<float2*>(acc + n * 8) = make_float2(o[n][2 * i] * inv, o[n][2 * i + 1] * inv);
@@ -340,32 +346,15 @@ struct DecodeRows {
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
     const int mw = warp % WM, nw = warp / WM;
     const int* meta = p.tileSchedulerMetadata + part * 8;
-    const int beginIdx = meta[0], beginSeqlen = meta[1], endIdx = meta[2], endSeqlen = meta[3], beginSplit = meta[4];
+    const int beginIdx = meta[0], endIdx = meta[2];
     // S-phase rows of this thread (within the tile); PV-phase rows are h * 16 + lane / 4 (+ 8) for each half h.
     const int rLoc[2] = {mw * 16 + lane / 4, mw * 16 + lane / 4 + 8};
     const int keyBase = nw * KEYS_PER_WARP, colBase = warp * COLS_PER_WARP;
 
     for (int batch = beginIdx; batch <= endIdx; ++batch) {
-      const int seqlen = p.cacheSeqlens[batch];
-      const int kBegin = batch == beginIdx ? beginSeqlen : 0;
-      const int kEnd = batch == endIdx ? endSeqlen : seqlen;
-      const int split = batch == beginIdx ? beginSplit : 0;
-      const int slot = p.numSplits[batch] + split;
-      const bool noSplit = p.numSplits[batch + 1] - p.numSplits[batch] == 1;
-      int qStart, qLen;
-      queryRange(p, batch, qStart, qLen);
-      const int liveRows = min(p.rows, qLen * p.nGroups);
-      if (m0 >= liveRows) continue;
-
-      int limit[2];
-#pragma unroll
-      for (int i = 0; i < 2; ++i) {
-        const int m = m0 + rLoc[i];
-        limit[i] = m < liveRows ? min(kEnd, visibleKeys(p, seqlen, qLen, m / p.nGroups)) : 0;
-      }
-      const int lastRow = min(m0 + BM, liveRows) - 1;
-      const int tileEnd = min(kEnd, visibleKeys(p, seqlen, qLen, lastRow / p.nGroups));
-      const int nTiles = tileEnd > kBegin ? (tileEnd - kBegin + BN - 1) / BN : 0;
+      typename Base::Item req;
+      if (!Base::itemOf(p, meta, batch, m0, rLoc, req)) continue;
+      const int kBegin = req.kBegin, tileEnd = req.tileEnd, nTiles = req.nTiles, qStart = req.qStart, qLen = req.qLen;
 
       float o[MH][NT_O][4];
 #pragma unroll
@@ -423,7 +412,7 @@ struct DecodeRows {
         }
 
         float tMax[2];
-        Base::maskRowMax(sAcc, t0 + keyBase, lane, limit, p.scaleLog2, tMax);
+        Base::maskRowMax(sAcc, t0 + keyBase, lane, req.limit, p.scaleLog2, tMax);
         if (lane % 4 == 0) { rowMax[nw * BM + rLoc[0]] = tMax[0]; rowMax[nw * BM + rLoc[1]] = tMax[1]; }
         __syncthreads(); // every warp's maxima for these rows are in
         float base[2];
@@ -487,21 +476,21 @@ struct DecodeRows {
 #pragma unroll
         for (int i = 0; i < 2; ++i) {
           const int r = h * 16 + lane / 4 + i * 8, m = m0 + r;
-          if (m >= liveRows) continue;
+          if (m >= req.liveRows) continue;
           float l = 0.f;
 #pragma unroll
           for (int w = 0; w < WN; ++w) l += rowSum[w * BM + r];
           const int j = m / p.nGroups, hq = g * p.nGroups + (m - j * p.nGroups);
           const bool empty = l == 0.f;
           const float inv = empty ? 0.f : 1.f / l;
-          const float lse = empty ? (noSplit ? INFINITY : -INFINITY) : (mFinal[r] + log2f(l)) * 0.69314718055994531f;
-          if (noSplit) {
+          const float lse = empty ? (req.noSplit ? INFINITY : -INFINITY) : (mFinal[r] + log2f(l)) * 0.69314718055994531f;
+          if (req.noSplit) {
             T* out = static_cast<T*>(p.out) + (static_cast<int64_t>(qStart + j) * p.hQ + hq) * kDV + colBase + (lane % 4) * 2;
 #pragma unroll
             for (int n = 0; n < NT_O; ++n) *reinterpret_cast<T2*>(out + n * 8) = H::pack(o[h][n][2 * i] * inv, o[h][n][2 * i + 1] * inv);
             if (warp == 0 && lane % 4 == 0) p.lse[batch * p.lseStrideB + hq * p.lseStrideH + (qStart + j) * p.lseStrideT] = lse;
           } else {
-            const int64_t row = (static_cast<int64_t>(slot) * p.sQ + j) * p.hQ + hq;
+            const int64_t row = (static_cast<int64_t>(req.slot) * p.sQ + j) * p.hQ + hq;
             float* acc = p.oAccum + row * kDV + colBase + (lane % 4) * 2;
 #pragma unroll
             for (int n = 0; n < NT_O; ++n) *reinterpret_cast<float2*>(acc + n * 8) = make_float2(o[h][n][2 * i] * inv, o[h][n][2 * i + 1] * inv);
