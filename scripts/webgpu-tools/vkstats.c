@@ -1,0 +1,88 @@
+// Print the Vulkan driver's statistics of a compute pipeline built from SPIR-V (VK_KHR_pipeline_executable_properties;
+// the NVIDIA driver reports the register count and the binary size). Dawn reports neither, and ncu does not see
+// Vulkan kernels, so this is how docs/notes/webgpu-decode.md got the decode kernel's register counts.
+// Build: apt-get install libvulkan-dev && gcc -O1 -o vkstats vkstats.c -lvulkan.   Run: vkstats FILE.spv [ENTRY]
+// The pipeline layout is one set of a uniform buffer (binding 0) and storage buffers (1..15), as Dawn binds the
+// decode kernel; ENTRY defaults to Dawn's "dawn_entry_point". The first discrete GPU is used (else device 0).
+#include <stdio.h>
+#include <stdlib.h>
+#include <vulkan/vulkan.h>
+
+#define CHECK(x) do { VkResult r_ = (x); if (r_ != VK_SUCCESS) { fprintf(stderr, "%s failed: %d\n", #x, r_); exit(1); } } while (0)
+
+int main(int argc, char **argv) {
+  if (argc < 2) { fprintf(stderr, "usage: vkstats FILE.spv [ENTRY]\n"); return 2; }
+  FILE *f = fopen(argv[1], "rb");
+  if (!f) { perror(argv[1]); return 1; }
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  uint32_t *code = malloc(n);
+  if (fread(code, 1, n, f) != (size_t)n) { perror("read"); return 1; }
+  fclose(f);
+
+  VkApplicationInfo app = { VK_STRUCTURE_TYPE_APPLICATION_INFO, 0, "vkstats", 1, 0, 0, VK_API_VERSION_1_3 };
+  VkInstanceCreateInfo ici = { VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO, 0, 0, &app };
+  VkInstance inst;
+  CHECK(vkCreateInstance(&ici, 0, &inst));
+  uint32_t np = 8;
+  VkPhysicalDevice pds[8];
+  CHECK(vkEnumeratePhysicalDevices(inst, &np, pds));
+  VkPhysicalDevice pd = pds[0];
+  for (uint32_t i = 0; i < np; i++) {
+    VkPhysicalDeviceProperties pp;
+    vkGetPhysicalDeviceProperties(pds[i], &pp);
+    if (pp.deviceType == VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU) { pd = pds[i]; printf("device: %s\n", pp.deviceName); break; }
+  }
+
+  // Every feature the device has (the shader may use subgroups, the Vulkan memory model, ...), plus the statistics.
+  VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR pe = { VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR };
+  VkPhysicalDeviceVulkan13Features f13 = { VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES, &pe };
+  VkPhysicalDeviceVulkan12Features f12 = { VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES, &f13 };
+  VkPhysicalDeviceVulkan11Features f11 = { VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES, &f12 };
+  VkPhysicalDeviceFeatures2 feats = { VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, &f11 };
+  vkGetPhysicalDeviceFeatures2(pd, &feats);
+  pe.pipelineExecutableInfo = VK_TRUE;
+  const char *ext = "VK_KHR_pipeline_executable_properties";
+  float prio = 1;
+  VkDeviceQueueCreateInfo qci = { VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO, 0, 0, 0, 1, &prio };
+  VkDeviceCreateInfo dci = { VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO, &feats, 0, 1, &qci, 0, 0, 1, &ext, 0 };
+  VkDevice dev;
+  CHECK(vkCreateDevice(pd, &dci, 0, &dev));
+
+  VkDescriptorSetLayoutBinding b[16];
+  for (uint32_t i = 0; i < 16; i++)
+    b[i] = (VkDescriptorSetLayoutBinding){ i, i == 0 ? VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, 0 };
+  VkDescriptorSetLayoutCreateInfo dl = { VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO, 0, 0, 16, b };
+  VkDescriptorSetLayout dsl;
+  CHECK(vkCreateDescriptorSetLayout(dev, &dl, 0, &dsl));
+  VkPipelineLayoutCreateInfo pl = { VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO, 0, 0, 1, &dsl };
+  VkPipelineLayout layout;
+  CHECK(vkCreatePipelineLayout(dev, &pl, 0, &layout));
+  VkShaderModuleCreateInfo smi = { VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO, 0, 0, (size_t)n, code };
+  VkShaderModule sm;
+  CHECK(vkCreateShaderModule(dev, &smi, 0, &sm));
+  VkComputePipelineCreateInfo cpi = { VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO, 0, VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR,
+    { VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO, 0, 0, VK_SHADER_STAGE_COMPUTE_BIT, sm, argc > 2 ? argv[2] : "dawn_entry_point", 0 }, layout };
+  VkPipeline pipe;
+  CHECK(vkCreateComputePipelines(dev, 0, 1, &cpi, 0, &pipe));
+
+  PFN_vkGetPipelineExecutableStatisticsKHR stats = (PFN_vkGetPipelineExecutableStatisticsKHR)vkGetDeviceProcAddr(dev, "vkGetPipelineExecutableStatisticsKHR");
+  VkPipelineExecutableInfoKHR ei = { VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_INFO_KHR, 0, pipe, 0 }; // a compute pipeline has one
+  uint32_t ns = 0;
+  CHECK(stats(dev, &ei, &ns, 0));
+  VkPipelineExecutableStatisticKHR *st = calloc(ns, sizeof *st);
+  for (uint32_t i = 0; i < ns; i++) st[i].sType = VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_STATISTIC_KHR;
+  CHECK(stats(dev, &ei, &ns, st));
+  for (uint32_t i = 0; i < ns; i++) {
+    printf("%s = ", st[i].name);
+    switch (st[i].format) {
+      case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_BOOL32_KHR: printf("%u", st[i].value.b32); break;
+      case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_INT64_KHR: printf("%lld", (long long)st[i].value.i64); break;
+      case VK_PIPELINE_EXECUTABLE_STATISTIC_FORMAT_UINT64_KHR: printf("%llu", (unsigned long long)st[i].value.u64); break;
+      default: printf("%g", st[i].value.f64);
+    }
+    printf("  (%s)\n", st[i].description);
+  }
+  return 0;
+}
