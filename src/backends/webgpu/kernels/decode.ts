@@ -281,9 +281,12 @@ export const decodeProgram: Program<DecodeSpec> = {
   if (slice == 0u) {
    for (var z = 0u; z < ${S - 1}u; z++) { ${r4.map((i) => `s${i} += B[${sliceBase('z', i)}];`).join(' ')} }
   }`;
-    // k columns of a QK stage are stored [col][key / 4 XOR swizzle(part of col)], so the transposing writes of
-    // the 8 parts' lanes fall in distinct banks; a reading lane's part is fixed per group of 8 columns.
-    const kbDecl = [0, 1].map((b) => Array.from({ length: dS / 8 }, (_, m) => `let kb${b}_${m} = ${b * half + kOff}u + dBase * 16u + (kgrp ^ (((dBase / 8u + ${m}u) % ${cv}u) * ${8 / cv}u));`).join('\n  ')).join('\n  ');
+    // k columns of a QK stage are stored [col][key / 4 permuted by the part of col], so the transposing writes of
+    // the 8 parts' lanes fall in distinct banks; a reading lane's part is fixed per group of 8 columns. 16/32-row
+    // tiles permute by rotation, which the WGSL compiler can bound (no clamp on these loads and stores): 3 % faster
+    // on the H100. 64-row tiles keep the XOR: rotation there made them 16 % slower (docs/notes/webgpu-decode.md).
+    const swz = (g: string, sh: string) => (mT < 64 ? `(${g} + ${sh}) % 16u` : `((${g}) ^ (${sh}))`);
+    const kbDecl = [0, 1].map((b) => Array.from({ length: dS / 8 }, (_, m) => `let kb${b}_${m} = ${b * half + kOff}u + dBase * 16u + ${swz('kgrp', `((dBase / 8u + ${m}u) % ${cv}u) * ${8 / cv}u`)};`).join('\n  ')).join('\n  ');
     return `${enables}
 ${decodeParams.wgsl}
 @group(0) @binding(0) var<uniform> u: DecodeParams;
@@ -373,7 +376,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
  let kKey = min(t / ${cv}u, ${nT - 1}u);
  let kStage = t < ${nT * cv}u;
  let kPart8 = (t % ${cv}u) * 8u;
- let kSw = (kKey / 4u) ^ ((t % ${cv}u) * ${8 / cv}u);
+ let kSw = ${swz('kKey / 4u', `(t % ${cv}u) * ${8 / cv}u`)};
  let kC4 = kKey % 4u;
  let kDst = kPart8 * 16u + kSw;
  // q is staged by the last ${mT * cv} lanes, k by the first ${Math.min(nT * cv, wgSize)}: the work of a stage spreads over all subgroups.
@@ -452,7 +455,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
    let kRow = keyRow[kKey] + kPart8 / 8u;
    ${Array.from({ length: pf }, (_, i) => `{ ${loadQk(`${i}u`, i)} }`).join('\n      ')}
    var s0 = vec4<f32>(0.0); var s1 = vec4<f32>(0.0); var s2 = vec4<f32>(0.0); var s3 = vec4<f32>(0.0);
-   ${uQ > 1 ? `for (var c = 0u; c < ${nQ}u; c += ${uQ}u) {
+   ${uQ > 1 ? `for (var ci = 0u; ci < ${nQ / uQ}u; ci++) {
+    let c = ci * ${uQ}u;
     ${range(uQ).map((i) => `// stage c + ${i}: buffer ${i & 1}
     ${commitQk(i & 1, i % pf)}
     { let nx = c + ${i + pf}u; ${refillQk('nx', i % pf)} }
@@ -493,7 +497,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
    if (sLane == 0u) { rowAlpha[sRow] = alpha; }
    workgroupBarrier();
    ${rescale}
-   ${uV > 1 ? `for (var v = 0u; v < ${nV}u; v += ${uV}u) {
+   ${uV > 1 ? `for (var vi = 0u; vi < ${nV / uV}u; vi++) {
+    let v = vi * ${uV}u; // unit-step counters: the WGSL compiler bounds what derives from them (no clamps)
     ${range(uV).map((i) => `// PV stage v + ${i}: buffer ${i & 1}
     ${commitV(i & 1, i % pf)}
     { let nx = v + ${i + pf}u; if (nx < ${nV}u) { ${loadV('nx', i % pf)} } }
