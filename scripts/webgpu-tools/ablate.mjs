@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { ablate } from './ablations.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const build = resolve(process.env.WEBGPU_BUILD ?? 'scratch/webgpu-build');
+// Resolved the way webgpu-bench.mjs resolves it, so both import (and patch) the same decode module.
+const build = resolve(here, '..', '..', process.env.WEBGPU_BUILD ?? 'scratch/webgpu-build');
 const { decodeProgram } = await import(`${build}/src/backends/webgpu/kernels/decode.js`);
 const names = (process.env.ABLATE ?? '').split(',').filter(Boolean);
 

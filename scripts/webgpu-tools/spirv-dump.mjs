@@ -6,7 +6,7 @@
 // or PATH; Debian package spirv-tools). Each spec runs in a child process: Dawn prints the dump to stdout.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const self = fileURLToPath(import.meta.url);
@@ -14,7 +14,7 @@ const [outDir, specsJson, role] = process.argv.slice(2);
 const defaults = { dtype: 'bf16', dc: 16, kc: 4, pf: 2, unroll: 2, segs: 1, subgroups: true, mulAdd: false };
 
 if (role === 'child') {
-  const build = resolve(process.env.WEBGPU_BUILD ?? 'scratch/webgpu-build');
+  const build = resolve(dirname(self), '..', '..', process.env.WEBGPU_BUILD ?? 'scratch/webgpu-build');
   const { createNodeWebGpuBackend, nodeGpu } = await import(`${build}/src/backends/webgpu/node.js`);
   const { decodeProgram } = await import(`${build}/src/backends/webgpu/kernels/decode.js`);
   nodeGpu(['enable-dawn-features=dump_shaders']);
