@@ -1,25 +1,27 @@
 #!/usr/bin/env node
-// The flashmla command. From a clone it runs the TypeScript sources through tsx (no build step); an installed
-// package without tsx, or a machine that only carries compiled JS, runs dist/cli/main.js (or build/src/cli/main.js).
+// The flashmla command. The installed package runs the compiled dist/cli/main.js. A clone with no build (or with
+// FLASHMLA_CLI_SOURCE=1) runs the TypeScript sources through tsx, a dev dependency, so `npm start` works right
+// after `npm install`.
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+const compiled = `${root}dist/cli/main.js`;
 const source = `${root}src/cli/main.ts`;
-const compiled = [`${root}dist/cli/main.js`, `${root}build/src/cli/main.js`].find((f) => existsSync(f));
 
 async function load() {
-  if (existsSync(source) && !process.env.FLASHMLA_USE_DIST) {
+  if (existsSync(compiled) && !process.env.FLASHMLA_CLI_SOURCE) return import(pathToFileURL(compiled).href);
+  if (existsSync(source)) {
+    let register;
     try {
-      const { register } = await import('tsx/esm/api');
-      register();
-      return await import(pathToFileURL(source).href);
-    } catch (e) {
-      if (!compiled || (e && e.code !== 'ERR_MODULE_NOT_FOUND')) throw e;
+      ({ register } = await import('tsx/esm/api'));
+    } catch {
+      throw new Error(`no build (${compiled}) and no tsx to run the sources: run npm install, then npm run build`);
     }
+    register();
+    return import(pathToFileURL(source).href);
   }
-  if (!compiled) throw new Error(`neither tsx (to run ${source}) nor a build (dist/cli/main.js) is available; run npm install`);
-  return import(pathToFileURL(compiled).href);
+  throw new Error(`${compiled} is missing: this installation of flashmla-ts is incomplete`);
 }
 
 try {

@@ -44,8 +44,9 @@ export async function createBackend(kind: BackendKind, opts: BackendOptions = {}
   try {
     return (await (create as (o?: unknown) => Promise<Backend>)(opts.options?.[kind])) as Backend;
   } catch (e) {
-    if (e instanceof FlashMlaError && e.code === 'backend_unavailable') throw e;
-    throw new FlashMlaError('backend_unavailable', `${kind}: ${firstLine(e)}`);
+    // Every reason starts with the kind's own name, whatever the factory wrote ("WebGPU: ..." included).
+    const why = firstLine(e).replace(new RegExp(`^${kind}:\\s*`, 'i'), '');
+    throw new FlashMlaError('backend_unavailable', `${kind}: ${why}`);
   }
 }
 

@@ -1,4 +1,5 @@
-// The flashmla command as a user runs it: node bin/flashmla.mjs <command> from the repository, no build.
+// The flashmla command as a user runs it: node bin/flashmla.mjs <command>, on the sources (FLASHMLA_CLI_SOURCE=1)
+// so a stale build is never what is tested; test/package.test.ts runs the packed tarball's compiled CLI.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,7 +16,7 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 
 function flashmla(...args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [join(root, 'bin/flashmla.mjs'), ...args], {
-    cwd: tmp, encoding: 'utf8', timeout: 120_000, env: { ...process.env, FLASHMLA_DEBUG: '' },
+    cwd: tmp, encoding: 'utf8', timeout: 120_000, env: { ...process.env, FLASHMLA_DEBUG: '', FLASHMLA_CLI_SOURCE: '1' },
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -135,7 +136,9 @@ describe('flashmla CLI', () => {
     ['bad backend', ['bench', '--backend', 'tpu'], /--backend: expected one of best, cuda, webgpu, cpu/],
     ['missing configs file', ['bench', '--configs', 'nope.json'], /--configs nope\.json: ENOENT/],
     ['stray positional', ['info', 'extra'], /Unexpected argument 'extra'|positional/i],
-    ['bad reps', ['bench', '--reps', '-3'], /--reps/],
+    ['negative reps', ['bench', '--reps', '-3'], /--reps: expected an integer in 1\.\.\d+, got '-3'/],
+    ['negative reps with =', ['bench', '--reps=-3'], /--reps: expected an integer in 1\.\.\d+, got '-3'/],
+    ['negative batch', ['demo', '--batch', '-1'], /--batch: expected an integer in 1\.\.\d+, got '-1'/],
   ];
   for (const [what, args, msg] of bad) {
     it(`rejects ${what} with one line and a non-zero exit`, () => {

@@ -1,65 +1,30 @@
-// The WebGPU backend against the float64 reference: FlashMLA's golden cases, the shared randomized matrix
-// (NaN in every unused slot, NaN-poisoned outputs), and caches larger than one storage binding. Runs on Mesa's
-// lavapipe here and in CI, and unchanged on a real GPU (scripts/webgpu-gpu.sh).
-//   WEBGPU_RANDOM_CASES=n   randomized cases on the full-featured device (default 300)
+// The WebGPU backend against the float64 reference: FlashMLA's golden cases, randomized cases (NaN in every unused
+// slot, NaN-poisoned outputs), caches larger than one storage binding and the program cache. Runs on Mesa's
+// lavapipe here and in CI, and unchanged on a real GPU. test/long/webgpu.test.ts holds the slow sweeps (every
+// tuning, the reduced device, the mulAdd variant, 300 random cases): lavapipe spends tens of seconds compiling each
+// kernel specialisation.
+//   WEBGPU_RANDOM_CASES=n   randomized cases on the full-featured device (default 24)
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { WebGpuBackend } from '../src/backends/webgpu/backend.js';
-import { type DecodeTuning, chooseDecodeSpec } from '../src/backends/webgpu/kernels/decode.js';
 import { createNodeWebGpuBackend } from '../src/backends/webgpu/node.js';
-import type { MlaProblem } from '../src/core/problem.js';
 import { flashMlaWithKvcache, getMlaMetadata } from '../src/core/api.js';
 import { fromArray } from '../src/core/tensor.js';
 import { assertOutputsClose, tolerances } from './support/compare.js';
-import { goldenCaseNames, loadGolden } from './support/golden.js';
-import { caseMatrix, caseReference, caseTensors, makeCase, nanBits, poisonedOutputs, runCase, specName } from './support/random.js';
+import { goldenCaseNames } from './support/golden.js';
+import { caseMatrix, caseReference, caseTensors, makeCase, poisonedOutputs, runCase, specName } from './support/random.js';
+import { runGoldenWebGpu, useWebGpu } from './support/webgpu.js';
 
-const randomCases = Number(process.env.WEBGPU_RANDOM_CASES ?? 300);
+const randomCases = Number(process.env.WEBGPU_RANDOM_CASES ?? 24);
 const tol = tolerances.webgpu;
+const gpu = useWebGpu();
+const need = (t: { skip: (m?: string) => void }) => gpu.need(t);
 
-let backend: WebGpuBackend | undefined;
-let reduced: WebGpuBackend | undefined; // no shader-f16, no subgroups: the f32 and workgroup-memory paths
-let unavailable: string | undefined;
-
-before(async () => {
-  try {
-    backend = await createNodeWebGpuBackend();
-    reduced = await createNodeWebGpuBackend({ disableFeatures: ['shader-f16', 'subgroups'] });
-  } catch (e) {
-    unavailable = `no WebGPU adapter (${(e as Error).message}); install Mesa >= 25 (lavapipe) from bookworm-backports`;
-  }
-});
-after(() => { backend?.dispose(); reduced?.dispose(); });
-
-/** In CI a missing adapter is a failure; elsewhere the suite skips and says why. */
-function need(t: { skip: (m?: string) => void }): WebGpuBackend | undefined {
-  if (backend) return backend;
-  if (process.env.CI) assert.fail(`WebGPU suite cannot run in CI: ${unavailable}`);
-  t.skip(unavailable);
-  return undefined;
-}
-
-describe('webgpu: FlashMLA golden cases', () => {
+describe('webgpu: FlashMLA golden cases (full features)', () => {
   for (const name of goldenCaseNames()) {
-    for (const which of ['full', 'reduced'] as const) {
-      test(`${name} (${which} features)`, async (t) => {
-        if (!need(t)) return;
-        const be = which === 'full' ? backend! : reduced!;
-        const g = loadGolden(name), p = g.params;
-        const q = be.upload(fromArray(p.dtype, [p.batch, p.s_q, p.h_q, 576], g.q));
-        const k = be.upload(fromArray(p.dtype, [p.num_blocks, p.page_block_size, p.h_kv, 576], g.kcache));
-        const out = be.empty(p.dtype, [p.batch, p.s_q, p.h_q, 512]), lse = be.empty('f32', [p.batch, p.h_q, p.s_q]);
-        be.write(out, fromArray(p.dtype, out.shape, new Uint16Array(out.numel).fill(nanBits[p.dtype])));
-        be.write(lse, fromArray('f32', lse.shape, new Float32Array(lse.numel).fill(NaN)));
-        await flashMlaWithKvcache(q, k, fromArray('i32', [p.batch, g.maxBlocksPerSeq], g.blockTable), fromArray('i32', [p.batch], g.cacheSeqlens), 512,
-          fromArray('i32', [g.tileSchedulerMetadata.length / 8, 8], g.tileSchedulerMetadata), fromArray('i32', [p.batch + 1], g.numSplits),
-          { backend: be, causal: p.causal, softmaxScale: p.softmax_scale, out, lse });
-        await be.synchronize();
-        const o = (await be.download(out)).host() as Uint16Array, l = (await be.download(lse)).host() as Float32Array;
-        for (const x of [q, k, out, lse]) be.free(x);
-        assertOutputsClose(o, l, { out: g.refOut, lse: g.refLse }, p.dtype, { b: p.batch, sQ: p.s_q, hQ: p.h_q }, tol, name);
-      });
-    }
+    test(name, async (t) => {
+      if (need(t)) await runGoldenWebGpu(gpu.backend, name);
+    });
   }
 });
 
@@ -74,58 +39,6 @@ describe('webgpu: randomized cases vs the float64 reference', () => {
       const r = await runCase(c, be, flashMlaWithKvcache, { numSms: i % 2 ? 132 : be.info.numSms });
       assertOutputsClose(r.out, r.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ, qIndptr: c.qIndptr }, tol, specName(specs[i], i));
     }
-  });
-  const few = caseMatrix(48, 0x51f0);
-  test(`${few.length} cases on the reduced device (f32 math, workgroup-memory reductions)`, async (t) => {
-    if (!need(t)) return;
-    for (let i = 0; i < few.length; i++) {
-      const c = makeCase(few[i], 7000 + i);
-      const r = await runCase(c, reduced!, flashMlaWithKvcache, { numSms: i % 2 ? 132 : 8 });
-      assertOutputsClose(r.out, r.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ, qIndptr: c.qIndptr }, tol, specName(few[i], i));
-    }
-  });
-  const madCases = caseMatrix(16, 0x6ad0);
-  test(`${madCases.length} cases with multiply-adds written a * b + c (the mulAdd kernel variant)`, async (t) => {
-    if (!need(t)) return;
-    const be = await createNodeWebGpuBackend({ mulAdd: true });
-    try {
-      for (let i = 0; i < madCases.length; i++) {
-        const c = makeCase(madCases[i], 9000 + i);
-        const r = await runCase(c, be, flashMlaWithKvcache, { numSms: i % 2 ? 132 : 8 });
-        assertOutputsClose(r.out, r.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ, qIndptr: c.qIndptr }, tol, specName(madCases[i], i));
-      }
-    } finally { be.dispose(); }
-  });
-});
-
-describe('webgpu: every decode tuning that fits the device', () => {
-  test('tile rows x stage sizes x prefetch depth x unrolling, 4 random cases each', async (t) => {
-    const be = need(t);
-    if (!be) return;
-    const seen = new Set<string>();
-    const tunings: DecodeTuning[] = [];
-    for (const mT of [16, 32, 64]) for (const dc of [16, 32]) for (const kc of [4, 8]) for (const pf of [1, 2]) {
-      let key: string;
-      try {
-        const s = chooseDecodeSpec({ sQ: 1, nGroups: mT, dtype: 'bf16' } as MlaProblem, be.caps, 1, false, { mT, dc, kc, pf });
-        key = `${s.mT}.${s.dc}.${s.kc}.${s.pf}`;
-      } catch { continue; }
-      if (!seen.has(key)) { seen.add(key); tunings.push({ mT, dc, kc, pf }); }
-    }
-    assert.ok(tunings.length >= 4, `only ${tunings.length} tunings fit`);
-    // Loop unrolling: one stage an iteration, and up to 4 and 6.
-    tunings.push({ mT: 16, dc: 32, kc: 4, pf: 2, unroll: 1 }, { mT: 32, dc: 16, kc: 4, pf: 1, unroll: 1 }, { mT: 32, dc: 16, kc: 4, pf: 2, unroll: 4 }, { mT: 16, dc: 32, kc: 4, pf: 1, unroll: 6 });
-    const specs = caseMatrix(4, 0x7c3);
-    try {
-      for (const tuning of tunings) {
-        be.decodeTuning = tuning;
-        for (let i = 0; i < specs.length; i++) {
-          const c = makeCase(specs[i], 11000 + i);
-          const r = await runCase(c, be, flashMlaWithKvcache, { numSms: i % 2 ? 132 : 8 });
-          assertOutputsClose(r.out, r.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ, qIndptr: c.qIndptr }, tol, `${JSON.stringify(tuning)} ${specName(specs[i], i)}`);
-        }
-      }
-    } finally { be.decodeTuning = {}; }
   });
 });
 

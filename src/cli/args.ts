@@ -12,8 +12,17 @@ export type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** Parse argv for `command` with its options plus --help; unknown flags and stray positionals are usage errors. */
 export function parse<O extends Options>(command: string, argv: string[], options: O): { values: Record<string, string | boolean | undefined>; help: boolean } {
+  // parseArgs reads "--reps -3" as two options; join a value that looks like a negative number to its option so the
+  // range check below reports it like "--reps=-3".
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].startsWith('--') ? argv[i].slice(2) : undefined;
+    if (name && !name.includes('=') && options[name]?.type === 'string' && /^-\d|^-\.\d|^-Infinity$/.test(argv[i + 1] ?? '')) {
+      args.push(`${argv[i]}=${argv[++i]}`);
+    } else args.push(argv[i]);
+  }
   try {
-    const { values } = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+    const { values } = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
     const v = values as Record<string, string | boolean | undefined>;
     return { values: v, help: v.help === true };
   } catch (e) {

@@ -1,4 +1,4 @@
-// `flashmla bench`: time a grid of configurations, write JSON + SVG under bench/results/.
+// `flashmla bench`: time a grid of configurations, write JSON + SVG (into the current directory unless --out).
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -6,13 +6,14 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError, choiceArg, intArg, parse, stringArg } from './args.js';
 import { type BackendChoice, backendChoices, openBackend } from './backend.js';
+import { isSoftwareAdapter } from '../node.js';
 import { renderChart } from './chart.js';
 import { type BenchConfig, type BenchResult, describe, forEmit, grids, mergeFlashMla, parseConfigs, runConfigs } from './harness.js';
 import { fmt, progress, table } from './ui.js';
 import type { WebGpuBackend } from '../backends/webgpu/backend.js';
 import type { WebGpuCeilings } from '../backends/webgpu/ceilings.js';
 
-/** The package root (src/cli, dist/cli or build/src/cli are below it): default results go to its bench/results. */
+/** The package root (src/cli or dist/cli are below it): its git commit, when it is a checkout, goes into results. */
 const repoRoot = (() => {
   let d = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(resolve(d, 'package.json')) && dirname(d) !== d) d = dirname(d);
@@ -28,12 +29,13 @@ and write the result as JSON plus an SVG chart.
 
 Options:
   --backend NAME       best (default), cuda, webgpu or cpu
-  --grid NAME          ${Object.keys(grids).map((g) => `${g} (${grids[g].length} configs)`).join(', ')}; default: cpu on the CPU, flashmla otherwise
+  --grid NAME          ${Object.keys(grids).map((g) => `${g} (${grids[g].length} configs)`).join(', ')}; default: cpu on the CPU,
+                       small on a software WebGPU adapter (lavapipe, SwiftShader), flashmla otherwise
   --configs FILE       configs as JSON, bench_flashmla.py's format: [{"b", "s_k", "h_q", "s_q", "h_kv"?,
                        "varlen"?, "seqlens"?, "seed"?, "page_block_size"?}, ...]
   --flashmla FILE      a bench_flashmla.py result: adds flashmla_ms and ratio_vs_flashmla (FlashMLA ms / ours)
                        to rows with the same b, h_q, s_q, h_kv and sum(seqlens) (FlashMLA's pages are always 64)
-  --out FILE           result JSON (default bench/results/<backend>-<grid>-<date>.json); the SVG goes beside it
+  --out FILE           result JSON (default ./flashmla-bench-<backend>-<grid>-<date>.json); the SVG goes beside it
   --reps N             timed repetitions (default 5 on the CPU, 50 on a GPU)
   --warmup N           untimed repetitions first (default 1 on the CPU, 10 on a GPU)
   --warm-ms N          and at least N ms of back-to-back runs first, so GPU clocks are up (default 0 on the CPU, 300 on a GPU)
@@ -56,7 +58,11 @@ function readJson(file: string, what: string): unknown {
   try { return JSON.parse(text); } catch (e) { throw new UsageError(`${what} ${file}: invalid JSON (${(e as Error).message.split('\n')[0]})`); }
 }
 
+/** The checkout's commit, or the package version when running from an installed package. */
 function gitCommit(): string {
+  if (!existsSync(resolve(repoRoot, '.git'))) {
+    try { return `flashmla-ts@${JSON.parse(readFileSync(resolve(repoRoot, 'package.json'), 'utf8')).version}`; } catch { return 'unknown'; }
+  }
   try {
     return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || 'unknown';
   } catch { return 'unknown'; }
@@ -98,7 +104,11 @@ export async function bench(argv: string[]): Promise<void> {
   try {
     for (const s of skipped) p.update(`skipped ${s.reason}`);
     const onCpu = backend.kind === 'cpu';
-    const grid = configsFile ? 'custom' : gridName ?? (onCpu ? 'cpu' : 'flashmla');
+    const software = backend.kind === 'webgpu' && isSoftwareAdapter(backend.info);
+    const grid = configsFile ? 'custom' : gridName ?? (onCpu ? 'cpu' : software ? 'small' : 'flashmla');
+    if (!configsFile && !gridName && (onCpu || software)) {
+      p.done(`${onCpu ? 'the CPU' : `${backend.info.device}: a software adapter`}: the ${grid} grid by default (--grid flashmla for FlashMLA's 24 configurations)`);
+    }
     const configs: readonly BenchConfig[] = fileConfigs ?? grids[grid];
     const result: BenchResult = {
       backend: backend.kind,
@@ -130,7 +140,7 @@ export async function bench(argv: string[]): Promise<void> {
       p.done(`matched ${n} of ${result.rows.length} configs in ${flashmlaFile}`);
     }
 
-    const out = resolve(stringArg(v.out) ?? resolve(repoRoot, 'bench/results', `${backend.kind}-${grid}-${result.date.replace(/[:.]/g, '-')}.json`));
+    const out = resolve(stringArg(v.out) ?? `flashmla-bench-${backend.kind}-${grid}-${result.date.replace(/[:.]/g, '-')}.json`);
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, JSON.stringify(result, null, 1) + '\n');
     const svg = out.replace(/\.json$/i, '') + '.svg';

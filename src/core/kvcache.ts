@@ -116,7 +116,7 @@ export class KvCacheManager {
   }
 
   /**
-   * Append the latent vectors of n tokens, `tokens` [n, hKv, 576]: raw bits of the cache dtype (Uint16Array) or
+   * Append the latent vectors of n tokens. `tokens` is `[n, hKv, 576]`, raw bits of the cache dtype (Uint16Array) or
    * values to round (Float32Array). Takes pages as needed. Returns the sequence's new length.
    */
   append(id: number, tokens: Uint16Array | Float32Array): number {

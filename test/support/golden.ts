@@ -1,13 +1,34 @@
-// Loads ../shared/golden (FlashMLA's own inputs and outputs) for the tests of every backend.
+// Loads FlashMLA's own inputs and outputs for the tests of every backend. Two sets:
+// - test/fixtures/golden (in this repository): every case of the full set with only the referenced cache blocks
+//   kept and FlashMLA's float64 reference left out (recomputed here by src/core/reference.ts); see
+//   scripts/golden-fixtures.mjs. `npm test` uses it, so a clone needs nothing beside it.
+// - the full set, ../shared/golden beside the repository (or $FLASHMLA_GOLDEN): `npm run test:long` and CI use
+//   it, and test/reference.test.ts checks the recomputed reference against FlashMLA's own on it.
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { brotliDecompressSync } from 'node:zlib';
 import type { HalfDType } from '../../src/core/dtype.js';
+import { referenceDecode } from '../../src/core/reference.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** Where the golden vectors are: $FLASHMLA_GOLDEN, ./shared/golden (GPU host copy), or ../shared/golden. */
-export const goldenDir = [process.env.FLASHMLA_GOLDEN, resolve(here, '../../shared/golden'), resolve(here, '../../../shared/golden')]
-  .find((d) => d && existsSync(join(d, 'metadata_cases.json'))) ?? resolve(here, '../../../shared/golden');
+export const fixtureDir = resolve(here, '../fixtures/golden');
+
+/** The full golden set if one is reachable: $FLASHMLA_GOLDEN, ./shared/golden (GPU host copy) or ../shared/golden. */
+export const fullGoldenDir: string | undefined = [process.env.FLASHMLA_GOLDEN, resolve(here, '../../shared/golden'), resolve(here, '../../../shared/golden')]
+  .find((d): d is string => !!d && existsSync(join(d, 'metadata_cases.json')));
+
+/**
+ * The set the golden tests run on: the in-repository fixtures unless FLASHMLA_GOLDEN_SET=full asks for the full
+ * set (test:long and the GPU host do), or FLASHMLA_GOLDEN names a folder.
+ */
+export const goldenDir: string = process.env.FLASHMLA_GOLDEN || process.env.FLASHMLA_GOLDEN_SET === 'full'
+  ? (fullGoldenDir ?? missingFullSet())
+  : fixtureDir;
+
+function missingFullSet(): never {
+  throw new Error('FLASHMLA_GOLDEN_SET=full: no full golden set (set FLASHMLA_GOLDEN or put ../shared/golden beside the repository)');
+}
 
 export interface GoldenCase {
   name: string;
@@ -26,18 +47,31 @@ export interface GoldenCase {
   lse: Float32Array;
   refOut: Float64Array;
   refLse: Float64Array;
+  /** 'flashmla': ref_out_f64 / ref_lse_f64 as FlashMLA's test computed them; 'recomputed': src/core/reference.ts. */
+  refSource: 'flashmla' | 'recomputed';
   maxBlocksPerSeq: number;
 }
 
-export function goldenCaseNames(): string[] {
-  return readdirSync(goldenDir).filter((f) => f.startsWith('decode_') && f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+export function goldenCaseNames(dir = goldenDir): string[] {
+  return readdirSync(dir).filter((f) => f.startsWith('decode_') && f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
 }
 
-export function loadGolden(name: string): GoldenCase {
-  const meta = JSON.parse(readFileSync(join(goldenDir, `${name}.json`), 'utf8'));
-  const bin = readFileSync(join(goldenDir, `${name}.bin`));
-  const arr = (key: string) => {
-    const a = meta.arrays[key];
+function readBin(dir: string, name: string): Buffer {
+  const packed = join(dir, `${name}.bin.br`);
+  return existsSync(packed) ? brotliDecompressSync(readFileSync(packed)) : readFileSync(join(dir, `${name}.bin`));
+}
+
+const cache = new Map<string, GoldenCase>();
+
+/** One case, decoded once per process (the recomputed reference of the long case takes a second or two). */
+export function loadGolden(name: string, dir = goldenDir): GoldenCase {
+  const key = `${dir}/${name}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const meta = JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8'));
+  const bin = readBin(dir, name);
+  const arr = (k: string) => {
+    const a = meta.arrays[k];
     const buf = bin.buffer.slice(bin.byteOffset + a.offset, bin.byteOffset + a.offset + a.nbytes); // aligned copy
     switch (a.dtype) {
       case 'bf16': case 'f16': return new Uint16Array(buf);
@@ -47,20 +81,40 @@ export function loadGolden(name: string): GoldenCase {
       default: throw new Error(`golden ${name}: dtype ${a.dtype}`);
     }
   };
-  return {
-    name, params: meta.params,
+  const p = meta.params;
+  const g = {
+    name, params: p,
     q: arr('q') as Uint16Array, kcache: arr('kcache') as Uint16Array, blockTable: arr('block_table') as Int32Array,
     cacheSeqlens: arr('cache_seqlens') as Int32Array, tileSchedulerMetadata: arr('tile_scheduler_metadata') as Int32Array,
     numSplits: arr('num_splits') as Int32Array, out: arr('out') as Uint16Array, lse: arr('lse') as Float32Array,
-    refOut: arr('ref_out_f64') as Float64Array, refLse: arr('ref_lse_f64') as Float64Array,
     maxBlocksPerSeq: meta.arrays.block_table.shape[1],
   };
+  let c: GoldenCase;
+  if (meta.arrays.ref_out_f64) {
+    c = { ...g, refOut: arr('ref_out_f64') as Float64Array, refLse: arr('ref_lse_f64') as Float64Array, refSource: 'flashmla' };
+  } else {
+    // Recomputed on first use only: the scheduler tests never need it.
+    let ref: { out: Float64Array; lse: Float64Array } | undefined;
+    const reference = () => (ref ??= referenceDecode({
+      q: g.q, kCache: g.kcache, blockTable: g.blockTable, cacheSeqlens: g.cacheSeqlens, dtype: p.dtype,
+      b: p.batch, sQ: p.s_q, hQ: p.h_q, hKv: p.h_kv, pageBlockSize: p.page_block_size, maxBlocksPerSeq: g.maxBlocksPerSeq,
+      softmaxScale: p.softmax_scale, causal: p.causal,
+    }));
+    c = Object.defineProperties({ ...g, refSource: 'recomputed' } as GoldenCase, {
+      refOut: { get: () => reference().out, enumerable: true },
+      refLse: { get: () => reference().lse, enumerable: true },
+    });
+  }
+  cache.set(key, c);
+  return c;
 }
 
 export interface MetadataCase {
   cache_seqlens: number[]; num_heads_per_head_k: number; num_heads_k: number; num_sms: number;
   tile_scheduler_metadata: number[][]; num_splits: number[];
 }
-export function loadMetadataCases(): MetadataCase[] {
-  return JSON.parse(readFileSync(join(goldenDir, 'metadata_cases.json'), 'utf8')).cases;
+export function loadMetadataCases(dir = goldenDir): MetadataCase[] {
+  const packed = join(dir, 'metadata_cases.json.br');
+  const text = existsSync(packed) ? brotliDecompressSync(readFileSync(packed)).toString('utf8') : readFileSync(join(dir, 'metadata_cases.json'), 'utf8');
+  return JSON.parse(text).cases;
 }

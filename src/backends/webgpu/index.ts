@@ -63,7 +63,7 @@ export async function createWebGpuBackend(opts: CreateWebGpuBackendOptions = {})
       const gpu = opts.gpu ?? (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
       if (!gpu) throw new FlashMlaError('backend_unavailable', 'WebGPU: no navigator.gpu here (in Node, use createNodeWebGpuBackend from flashmla-ts/webgpu/node)');
       adapter = (await gpu.requestAdapter({ powerPreference: opts.powerPreference })) ?? undefined;
-      if (!adapter) throw new FlashMlaError('backend_unavailable', 'WebGPU: requestAdapter() found no adapter');
+      if (!adapter) throw new FlashMlaError('backend_unavailable', 'webgpu: requestAdapter() found no adapter');
     }
     const requiredFeatures = wanted.filter((f) => adapter!.features.has(f) && !opts.disableFeatures?.includes(f)) as GPUFeatureName[];
     const requiredLimits: Record<string, number> = {};
