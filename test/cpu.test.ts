@@ -9,7 +9,7 @@ import { halfToF32 } from '../src/core/dtype.js';
 import type { Backend } from '../src/core/problem.js';
 import { fromArray } from '../src/core/tensor.js';
 import { type CompareReport, assertOutputsClose, compareOutputs, tolerances } from './support/compare.js';
-import { type GoldenCase, goldenCaseNames, loadGolden } from './support/golden.js';
+import { goldenCaseNames, loadGolden, runGolden } from './support/golden.js';
 import { type DecodeCase, caseMatrix, caseReference, makeCase, nanBits, runCase, specName } from './support/random.js';
 
 const tol = tolerances.cpu;
@@ -23,24 +23,6 @@ before(async () => { workers = await createCpuBackend({ workers: 2 }); });
 after(() => workers?.dispose());
 
 const backends: [string, () => Backend][] = [['inline', () => inline], ['workers', () => workers]];
-
-/** Run a golden case with FlashMLA's own metadata (132 SMs) and its exact inputs. */
-async function runGolden(g: GoldenCase, backend: Backend): Promise<{ out: Uint16Array; lse: Float32Array }> {
-  const p = g.params;
-  const outShape = [p.batch, p.s_q, p.h_q, 512], lseShape = [p.batch, p.h_q, p.s_q];
-  const out = backend.empty(p.dtype, outShape), lse = backend.empty('f32', lseShape);
-  backend.write(out, fromArray(p.dtype, outShape, new Uint16Array(out.numel).fill(nanBits[p.dtype])));
-  backend.write(lse, fromArray('f32', lseShape, new Float32Array(lse.numel).fill(NaN)));
-  const parts = g.tileSchedulerMetadata.length / 8;
-  await flashMlaWithKvcache(
-    backend.upload(fromArray(p.dtype, [p.batch, p.s_q, p.h_q, p.d], g.q)),
-    backend.upload(fromArray(p.dtype, [p.num_blocks, p.page_block_size, p.h_kv, p.d], g.kcache)),
-    fromArray('i32', [p.batch, g.maxBlocksPerSeq], g.blockTable), fromArray('i32', [p.batch], g.cacheSeqlens), p.dv,
-    fromArray('i32', [parts, 8], g.tileSchedulerMetadata), fromArray('i32', [p.batch + 1], g.numSplits),
-    { softmaxScale: p.softmax_scale, causal: p.causal, backend, out, lse },
-  );
-  return { out: Uint16Array.from((await backend.download(out)).host() as Uint16Array), lse: Float32Array.from((await backend.download(lse)).host() as Float32Array) };
-}
 
 describe('golden cases (FlashMLA inputs, FlashMLA metadata)', () => {
   for (const name of goldenCaseNames()) {

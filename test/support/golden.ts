@@ -8,8 +8,12 @@ import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliDecompressSync } from 'node:zlib';
+import { flashMlaWithKvcache } from '../../src/core/api.js';
 import type { HalfDType } from '../../src/core/dtype.js';
+import type { Backend } from '../../src/core/problem.js';
+import { fromArray } from '../../src/core/tensor.js';
 import { referenceDecode } from '../../src/core/reference.js';
+import { nanBits } from './random.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const fixtureDir = resolve(here, '../fixtures/golden');
@@ -117,4 +121,22 @@ export function loadMetadataCases(dir = goldenDir): MetadataCase[] {
   const packed = join(dir, 'metadata_cases.json.br');
   const text = existsSync(packed) ? brotliDecompressSync(readFileSync(packed)).toString('utf8') : readFileSync(join(dir, 'metadata_cases.json'), 'utf8');
   return JSON.parse(text).cases;
+}
+
+/** Run a golden case with FlashMLA's own metadata (132 SMs) and its exact inputs. */
+export async function runGolden(g: GoldenCase, backend: Backend): Promise<{ out: Uint16Array; lse: Float32Array }> {
+  const p = g.params;
+  const outShape = [p.batch, p.s_q, p.h_q, 512], lseShape = [p.batch, p.h_q, p.s_q];
+  const out = backend.empty(p.dtype, outShape), lse = backend.empty('f32', lseShape);
+  backend.write(out, fromArray(p.dtype, outShape, new Uint16Array(out.numel).fill(nanBits[p.dtype])));
+  backend.write(lse, fromArray('f32', lseShape, new Float32Array(lse.numel).fill(NaN)));
+  const parts = g.tileSchedulerMetadata.length / 8;
+  await flashMlaWithKvcache(
+    backend.upload(fromArray(p.dtype, [p.batch, p.s_q, p.h_q, p.d], g.q)),
+    backend.upload(fromArray(p.dtype, [p.num_blocks, p.page_block_size, p.h_kv, p.d], g.kcache)),
+    fromArray('i32', [p.batch, g.maxBlocksPerSeq], g.blockTable), fromArray('i32', [p.batch], g.cacheSeqlens), p.dv,
+    fromArray('i32', [parts, 8], g.tileSchedulerMetadata), fromArray('i32', [p.batch + 1], g.numSplits),
+    { softmaxScale: p.softmax_scale, causal: p.causal, backend, out, lse },
+  );
+  return { out: Uint16Array.from((await backend.download(out)).host() as Uint16Array), lse: Float32Array.from((await backend.download(lse)).host() as Float32Array) };
 }
