@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# One GPU-host run, from the repository root on the host (docs/gpu-host.md). Prepare here:
+#   npm run build                                   # dist/: JS + CUDA fatbins
+#   npx tsc -p tsconfig.json --noEmit false --outDir build --declaration false --sourceMap false   # tests as JS
+#   (maintainer environment) pack.sh .gpu-host      # node, native packages, Vulkan loaders, FlashMLA anchors
+# then carry .gpu-host, dist and build, and run:
+#   bash scripts/gpu-host-run.sh STEP [STEP...]
+# Steps: cuda (golden + CASES random cases on CUDA), sanitize (memcheck, racecheck, synccheck on a few cases),
+# reliability (concurrency, disposal, OOM, leaks, fault on CUDA and WebGPU), webgpu (the WebGPU suite on the GPU),
+# and any test/gpu/NAME.test.ts as NAME. Each step's output goes to $OUT/<step>-<card>.txt, the card read from
+# nvidia-smi; a closing table says which steps passed.
+set -uo pipefail
+source .gpu-host/enter.sh >/dev/null
+OUT=${OUT:-/tmp/gpu-host-out}; mkdir -p "$OUT"
+export FLASHMLA_GOLDEN=${FLASHMLA_GOLDEN:-test/fixtures/golden} CI=1
+card=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1 | tr 'A-Z ' 'a-z-' | tr -cd 'a-z0-9-')
+{ date -u; nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu --format=csv,noheader; git log -1 --format=%H 2>/dev/null || true; } > "$OUT/card-$card.txt"
+summary=()
+run() { # name, timeout, command...
+  local name=$1 t=$2; shift 2
+  local f="$OUT/$name-$card.txt"
+  { date -u; cat "$OUT/card-$card.txt"; timeout "$t" "$@"; echo "exit $?"; } > "$f" 2>&1
+  local rc; rc=$(tail -1 "$f" | awk '{print $2}')
+  summary+=("$name: exit $rc; $(grep -E '^# (pass|fail) ' "$f" | tr '\n' ' ')")
+  grep -E '^not ok|^# (tests|pass|fail)|Error' "$f" | grep -v '^    ' | head -15
+}
+for step in "$@"; do
+  echo "== $step"
+  case $step in
+    cuda) FLASHMLA_GPU_CASES=${CASES:-1000} run cuda "${CUDA_TIMEOUT:-300}" node --test --test-reporter=tap build/test/gpu/cuda.test.js ;;
+    sanitize)
+      for tool in memcheck racecheck synccheck; do
+        FLASHMLA_GPU_CASES=${SANITIZE_CASES:-6} run "sanitize-$tool" "${SANITIZE_TIMEOUT:-150}" compute-sanitizer --tool $tool \
+          --target-processes all --print-limit 20 node --test --test-reporter=tap --test-name-pattern='golden|random' build/test/gpu/cuda.test.js
+        grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$OUT/sanitize-$tool-$card.txt" | tail -2
+      done ;;
+    webgpu) WEBGPU_RANDOM_CASES=${WEBGPU_CASES:-120} run webgpu "${WEBGPU_TIMEOUT:-200}" node --test --test-reporter=tap build/test/webgpu.test.js ;;
+    *) if [ -f "build/test/gpu/$step.test.js" ]; then run "$step" "${STEP_TIMEOUT:-300}" node --test --test-reporter=tap "build/test/gpu/$step.test.js"
+       else echo "unknown step $step"; summary+=("$step: unknown"); fi ;;
+  esac
+done
+echo "== summary ($card)"; printf '%s\n' "${summary[@]}" | tee "$OUT/summary-$card.txt"
