@@ -68,7 +68,7 @@ function renderDevice(d: DeviceState): void {
   const item = (ok: boolean, text: string) => `<li class="${ok ? 'yes' : 'no'}">${text}</li>`;
   list.innerHTML = [
     item(f.has('shader-f16'), '<code>shader-f16</code> — requested when present; the kernels unpack 16-bit values and compute in f32, so they do not need it'),
-    item(f.has('subgroups'), `<code>subgroups</code> — row reductions by subgroup shuffles${f.has('subgroups') ? ` (smallest subgroup ${caps.subgroupMinSize})` : '; without: through workgroup memory'}`),
+    item(f.has('subgroups'), `<code>subgroups</code> — ${f.has('subgroups') ? `smallest subgroup ${caps.subgroupMinSize}; the decode kernel reduces rows by subgroup shuffles when a row's lanes fit in one subgroup, else through workgroup memory (the kernel path says which ran)` : 'rows are reduced through workgroup memory'}`),
     item(af.has('chromium-experimental-subgroup-matrix' as GPUFeatureName), '<code>subgroup matrices</code> (chromium-experimental-subgroup-matrix) — no kernel path uses them yet'),
     item(f.has('timestamp-query'), `<code>timestamp-query</code> — ${f.has('timestamp-query') ? 'times come from GPU timestamps' : 'times come from the wall clock around a finished run'}`),
   ].join('');
@@ -558,17 +558,18 @@ async function main(): Promise<void> {
     busy(true);
     const points: SweepPoint[] = [];
     const skipped: number[] = [];
+    // On a software adapter, fewer heads rather than fewer lengths: one h_q for the whole sweep, halved (down to
+    // 16) until the longest length fits the budget.
     let sweepHq = inputs.shape.hQ;
+    const longest = Math.max(...lens.seqlens!);
+    while (inputs.scale && software && sweepHq > 16 && b * longest * sweepHq * inputs.shape.sQ > softwareBudget) sweepHq /= 2;
     try {
       for (const len of [...lens.seqlens!].sort((x, y) => x - y)) {
         st.textContent = `${len} keys…`;
         await frame();
-        let shape: Shape = { ...inputs.shape, seqlens: Array.from({ length: b }, () => len) };
-        // On a software adapter, fewer heads rather than fewer lengths: h_q is halved (down to 16) to fit the budget.
-        while (inputs.scale && software && shape.hQ > 16 && b * len * shape.hQ * shape.sQ > softwareBudget) shape = { ...shape, hQ: shape.hQ / 2 };
+        const shape: Shape = { ...inputs.shape, hQ: sweepHq, seqlens: Array.from({ length: b }, () => len) };
         const keys = b * len, cost = keys * shape.hQ * shape.sQ;
         if (keys > gpuMaxKeys || (inputs.scale && software && cost > 4 * softwareBudget)) { skipped.push(len); continue; }
-        sweepHq = shape.hQ;
         const h = buildInputs(shape, len);
         const p: SweepPoint = { len };
         const reps = Math.min(inputs.reps, 5);
