@@ -1,12 +1,13 @@
 // The README's picture of the browser page: node --import tsx scripts/browser-screenshot.ts [out.png] [query]
-// Opens the page in headless Chromium (SwiftShader here), waits for its first decode, draws the uneven-batch plan
-// at 132 SMs with a short sweep, and saves a desktop-width screenshot (default docs/images/browser-page.png).
+// Opens the page in headless Chromium (SwiftShader here) on the uneven batch planned for 132 SMs (default query
+// "?preset=uneven&sms=132"), waits for its decode (scaled down on a software adapter) and a short sweep, and saves
+// a desktop-width screenshot (default docs/images/browser-page.png).
 import { join, resolve } from 'node:path';
 import * as pw from 'playwright-core';
 import { openBrowserPage, root } from '../test/support/browser-page.js';
 
 const out = resolve(process.argv[2] ?? join(root, 'docs/images/browser-page.png'));
-const query = process.argv[3] ?? '';
+const query = process.argv[3] ?? '?preset=uneven&sms=132';
 const { base, browser, close } = await openBrowserPage(pw, { width: 1280, height: 900 });
 try {
   const page = await browser.newPage();
@@ -17,9 +18,7 @@ try {
   await idle('runs');
   await page.click('#sweep');
   await idle('sweeps');
-  await page.selectOption('#preset', 'uneven');
-  await page.fill('#sms', '132');
-  await page.waitForTimeout(200);
+  await page.mouse.move(0, 0);
   await page.screenshot({ path: out, fullPage: true, type: 'png', scale: 'css' });
   console.log(`saved ${out}`);
 } finally {
