@@ -74,6 +74,15 @@ test('browser page: plan, decode, checks and sweep in headless Chromium', { time
       return runs;
     };
 
+    // Without WebGPU (checked in step 6), loaded now so that its CPU work overlaps SwiftShader compiling the kernels.
+    const cpuPage = await browser.newPage();
+    watch(cpuPage);
+    const cpuDone = cpuPage.goto(`${base}?webgpu=off&reps=1`).then(() => cpuPage.waitForFunction(() => {
+      const st = (window as unknown as { flashmlaPage?: PageState }).flashmlaPage;
+      return Boolean(st && st.runs >= 1 && !st.busy);
+    }, undefined, { timeout: 90_000 }));
+    cpuDone.catch(() => {}); // awaited in step 6; a failure before then must not go unhandled
+
     // 1. The page as a visitor gets it: the small preset decodes at once, on WebGPU (SwiftShader) and on the CPU.
     await page.goto(`${base}?reps=2`);
     const t0 = Date.now();
@@ -158,10 +167,7 @@ test('browser page: plan, decode, checks and sweep in headless Chromium', { time
     await page.screenshot({ path: join(outDir, 'browser-page-390.png'), fullPage: true });
 
     // 6. Without WebGPU: the CPU backend alone, and the page says so.
-    const cpuPage = await browser.newPage();
-    watch(cpuPage);
-    await cpuPage.goto(`${base}?webgpu=off&reps=2`);
-    await cpuPage.waitForFunction(() => { const st = (window as unknown as { flashmlaPage?: PageState }).flashmlaPage; return Boolean(st && st.runs >= 1 && !st.busy); }, undefined, { timeout: 60_000 });
+    await cpuDone;
     const cs = await cpuPage.evaluate(() => (window as unknown as { flashmlaPage: PageState }).flashmlaPage);
     assert.equal(cs.device?.webgpu, false);
     assert.deepEqual(cs.run!.runs.map((r) => [r.backend, r.check?.pass]), [['cpu', true]]);

@@ -36,7 +36,9 @@ async function setupGpu(): Promise<{ gpu?: Gpu; reason?: string }> {
   try { adapter = await nav.requestAdapter(); } catch (e) { return { reason: `requestAdapter() failed: ${(e as Error).message}` }; }
   if (!adapter) return { reason: 'navigator.gpu.requestAdapter() found no adapter' };
   try {
-    const backend = await createWebGpuBackend({ adapter });
+    // ?unroll=1|2|4|6 forces the decode kernel's loop unrolling (a benchmark knob; default: the backend's choice).
+    const unroll = Number(params.get('unroll'));
+    const backend = await createWebGpuBackend({ adapter, decodeTuning: [1, 2, 4, 6].includes(unroll) ? { unroll } : undefined });
     const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
     const name = backend.info.device;
     const gpu: Gpu = { backend, adapter, name, software: Boolean(info?.isFallbackAdapter) || /swiftshader|llvmpipe|lavapipe|software/i.test(name) };
@@ -479,7 +481,8 @@ async function main(): Promise<void> {
 
   const buttons = [$('run'), $('sweep'), $('draw')] as HTMLButtonElement[];
   const busy = (on: boolean) => { state.busy = on; for (const b of buttons) b.disabled = on; };
-  const frame = () => new Promise((ok) => requestAnimationFrame(() => setTimeout(ok, 0)));
+  // Let the status line paint before a long synchronous step (a hidden tab gets no animation frames: time out).
+  const frame = () => new Promise<void>((ok) => { requestAnimationFrame(() => setTimeout(ok, 0)); setTimeout(ok, 50); });
 
   const run = async () => {
     const inputs = replan();
@@ -558,11 +561,9 @@ async function main(): Promise<void> {
     busy(true);
     const points: SweepPoint[] = [];
     const skipped: number[] = [];
-    // On a software adapter, fewer heads rather than fewer lengths: one h_q for the whole sweep, halved (down to
-    // 16) until the longest length fits the budget.
-    let sweepHq = inputs.shape.hQ;
-    const longest = Math.max(...lens.seqlens!);
-    while (inputs.scale && software && sweepHq > 16 && b * longest * sweepHq * inputs.shape.sQ > softwareBudget) sweepHq /= 2;
+    // On a software adapter, fewer heads rather than fewer lengths: one h_q of 16 for the whole sweep (each new
+    // h_q is a new pipeline, which a software adapter takes tens of seconds to compile).
+    const sweepHq = inputs.scale && software ? Math.min(16, inputs.shape.hQ) : inputs.shape.hQ;
     try {
       for (const len of [...lens.seqlens!].sort((x, y) => x - y)) {
         st.textContent = `${len} keys…`;
