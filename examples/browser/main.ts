@@ -291,6 +291,8 @@ function check(h: HostInputs, out: Uint16Array, lse: Float32Array, numSplits: In
 interface Timing { ms: number; min: number; max: number; reps: number; GBps: number; TFLOPS: number; timer: string }
 interface BackendRun { backend: 'webgpu' | 'cpu'; device: string; check?: Check; timing?: Timing; skipped?: string; error?: string }
 
+/** 2 → "2nd", 32 → "32nd", 16 → "16th". */
+const ordinal = (n: number) => `${n}${n % 100 >= 11 && n % 100 <= 13 ? 'th' : ['th', 'st', 'nd', 'rd'][n % 10] ?? 'th'}`;
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 
 /** One decode on `backend`, checked when `doCheck` (that run is then the warm-up), then `reps` timed runs. */
@@ -500,7 +502,7 @@ async function main(): Promise<void> {
         if (s.headDiv > 1 || s.batchDiv > 1 || s.lenDiv > 1) {
           shape = s.shape;
           scaled = `Scaled down for ${software ? 'a software adapter / the CPU' : 'this page'}: ` +
-            [s.batchDiv > 1 ? `every ${s.batchDiv}${s.batchDiv === 2 ? 'nd' : 'th'} sequence (b = ${shape.seqlens.length})` : '', s.lenDiv > 1 ? `lengths ÷ ${s.lenDiv}` : '', s.headDiv > 1 ? `h_q ÷ ${s.headDiv} (= ${shape.hQ})` : ''].filter(Boolean).join(', ') +
+            [s.batchDiv > 1 ? `every ${ordinal(s.batchDiv)} sequence (b = ${shape.seqlens.length})` : '', s.lenDiv > 1 ? `lengths ÷ ${s.lenDiv}` : '', s.headDiv > 1 ? `h_q ÷ ${s.headDiv} (= ${shape.hQ})` : ''].filter(Boolean).join(', ') +
             `. The run uses seqlens [${shape.seqlens.length > 12 ? `${shape.seqlens.slice(0, 12).join(', ')}, …` : shape.seqlens.join(', ')}] and its own plan; the drawing above is the shape as typed.`;
         }
       } else if (keys > gpuMaxKeys) {
