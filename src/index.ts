@@ -11,3 +11,4 @@ export * from './core/api.js';
 export { InlineCpuBackend } from './backends/cpu/inline.js';
 
 export * from './core/kvcache.js';
+export * from './core/memory-plan.js';
