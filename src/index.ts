@@ -12,3 +12,4 @@ export { InlineCpuBackend } from './backends/cpu/inline.js';
 
 export * from './core/kvcache.js';
 export * from './core/memory-plan.js';
+export * from './core/mla/index.js';
