@@ -193,6 +193,37 @@ describe('MlaAttention on other backends', () => {
     try { webgpu = await createNodeWebGpuBackend(); } catch (e) { webgpuWhy = `no WebGPU adapter (${(e as Error).message})`; }
   });
   after(() => { workers?.dispose(); webgpu?.dispose(); });
+  test('backend.matmul: odd shapes, offsets and strides, NaN outside the rows read, NaN-poisoned y', async (t) => {
+    const shapes: [number, number, number][] = [[1, 3, 5], [3, 200, 500], [17, 70, 33], [40, 130, 64], [1, 576, 256]];
+    for (const [label, be] of [['inline', new InlineCpuBackend()], ['workers', workers], ['webgpu', webgpu]] as const) {
+      if (!be) { t.diagnostic(`${label}: skipped (${webgpuWhy})`); continue; }
+      for (const [m, n, k] of shapes) {
+        const t0 = performance.now();
+        const xOff = 3, xStride = k + 2, wOff = 5, wStride = k + 1;
+        const x = normals(m + n, xOff + m * xStride), w = normals(n + k, wOff + n * wStride);
+        // Padding between rows is NaN: reading it would poison the result.
+        for (let i = 0; i < m; i++) x.fill(NaN, xOff + i * xStride + k, xOff + (i + 1) * xStride);
+        for (let j = 0; j < n; j++) w.fill(NaN, wOff + j * wStride + k, wOff + (j + 1) * wStride);
+        x.fill(NaN, 0, xOff);
+        w.fill(NaN, 0, wOff);
+        const xT = be.upload(fromArray('f32', [x.length], x)), wT = be.upload(fromArray('f32', [w.length], w));
+        const yT = be.upload(fromArray('f32', [m, n], new Float32Array(m * n).fill(NaN)));
+        await be.matmul!({ m, n, k, x: xT, xOff, xStride, w: wT, wOff, wStride, y: yT });
+        const y = (await be.download(yT)).host() as Float32Array;
+        for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+          let s = 0;
+          for (let q = 0; q < k; q++) s += x[xOff + i * xStride + q] * w[wOff + j * wStride + q];
+          assert.ok(Math.abs(y[i * n + j] - s) <= 1e-5 * (Math.sqrt(k) + Math.abs(s)), `${label} ${m}x${n}x${k} y[${i}, ${j}] = ${y[i * n + j]}, want ${s}`);
+        }
+        if (label === 'webgpu') for (const z of [xT, wT, yT]) be.free(z);
+        t.diagnostic(`${label} ${m}x${n}x${k}: ${(performance.now() - t0).toFixed(0)} ms`);
+      }
+      const xT = be.upload(fromArray('f32', [8], new Float32Array(8)));
+      await assert.rejects(async () => be.matmul!({ m: 2, n: 1, k: 5, x: xT, xOff: 0, xStride: 5, w: xT, wOff: 0, wStride: 5, y: be.empty('f32', [2]) }),
+        (e: unknown) => e instanceof FlashMlaError && e.argument === 'x');
+    }
+  });
+
   for (const which of ['cpu workers', 'webgpu'] as const) {
     test(`${which}: q_lora + YaRN and no q_lora, vs float64`, async (t) => {
       const be = which === 'webgpu' ? webgpu : workers;

@@ -21,14 +21,18 @@ export interface GemmArgs {
   accumulate?: boolean;
 }
 
-export function gemm(a: GemmArgs): void {
-  const { m, n, k, x, w, y } = a;
-  const xOff = a.xOff ?? 0, xs = a.xStride ?? k, wOff = a.wOff ?? 0, ws = a.wStride ?? k, yOff = a.yOff ?? 0, ys = a.yStride ?? n;
+export function gemm(a: GemmArgs): void { gemmColumns(a, 0, a.n); }
+
+/** Columns j0 .. j1 - 1 of y (j0 a multiple of 4 keeps the 4-wide blocks aligned): one worker's share. */
+export function gemmColumns(a: GemmArgs, j0: number, j1: number): void {
+  const { m, k, x, w, y } = a;
+  const n = j1;
+  const xOff = a.xOff ?? 0, xs = a.xStride ?? k, wOff = a.wOff ?? 0, ws = a.wStride ?? k, yOff = a.yOff ?? 0, ys = a.yStride ?? a.n;
   const acc = a.accumulate === true;
   let i = 0;
   for (; i + 4 <= m; i += 4) {
     const x0 = xOff + i * xs, x1 = x0 + xs, x2 = x1 + xs, x3 = x2 + xs;
-    let j = 0;
+    let j = j0;
     for (; j + 4 <= n; j += 4) {
       const w0 = wOff + j * ws, w1 = w0 + ws, w2 = w1 + ws, w3 = w2 + ws;
       let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
@@ -50,7 +54,7 @@ export function gemm(a: GemmArgs): void {
   }
   for (; i < m; i++) {
     const xr = xOff + i * xs;
-    let j = 0;
+    let j = j0;
     for (; j + 4 <= n; j += 4) {
       const w0 = wOff + j * ws, w1 = w0 + ws, w2 = w1 + ws, w3 = w2 + ws;
       let s0 = 0, s1 = 0, s2 = 0, s3 = 0;

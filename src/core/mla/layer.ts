@@ -9,7 +9,8 @@ import { flashMlaWithKvcache, getMlaMetadata } from '../api.js';
 import { decodeHalf, encodeHalf } from '../dtype.js';
 import { invalidArgument } from '../errors.js';
 import type { KvCacheManager } from '../kvcache.js';
-import { fromArray } from '../tensor.js';
+import type { Backend } from '../problem.js';
+import { type Tensor, fromArray } from '../tensor.js';
 import { type MlaConfig, applyRope, checkMlaConfig, mlaSoftmaxScale, ropeFrequencies } from './config.js';
 import { type GemmArgs, gemm } from './gemm.js';
 import { type MlaWeights, checkMlaWeights } from './weights.js';
@@ -20,7 +21,39 @@ export type Linear = (a: GemmArgs) => void | Promise<void>;
 export interface MlaAttentionOptions {
   /** This layer's paged latent cache; its backend runs the decode kernel. Sequences are added through it. */
   cache: KvCacheManager;
+  /** Default: the cache backend's matmul when it has one (weights uploaded once), else the JS GEMM. */
   linear?: Linear;
+}
+
+/**
+ * Projections on a backend's matmul: each weight array is uploaded on first use and kept; activations go up and
+ * results come back per call (the layer's element-wise steps run on the host).
+ */
+export function backendLinear(backend: Backend): { linear: Linear; dispose(): void } {
+  if (!backend.matmul) throw invalidArgument('backend', 'a backend with matmul', backend.info.device);
+  const weights = new Map<Float32Array, Tensor>();
+  const host = backend.kind === 'cpu';
+  const linear: Linear = async (a) => {
+    let w = weights.get(a.w);
+    if (!w) { w = backend.upload(fromArray('f32', [a.w.length], a.w)); weights.set(a.w, w); }
+    const x = host ? fromArray('f32', [a.x.length], a.x) : backend.upload(fromArray('f32', [a.x.length], a.x));
+    const yOff = a.yOff ?? 0, ys = a.yStride ?? a.n;
+    const direct = host && yOff === 0 && ys === a.n && !a.accumulate;
+    const y = direct ? fromArray('f32', [a.m, a.n], a.y.subarray(0, a.m * a.n)) : backend.empty('f32', [a.m, a.n]);
+    try {
+      await backend.matmul!({ m: a.m, n: a.n, k: a.k, x, xOff: a.xOff ?? 0, xStride: a.xStride ?? a.k, w, wOff: a.wOff ?? 0, wStride: a.wStride ?? a.k, y });
+      if (direct) return;
+      const r = (await backend.download(y)).host() as Float32Array;
+      for (let i = 0; i < a.m; i++) {
+        const dst = yOff + i * ys;
+        if (a.accumulate) for (let j = 0; j < a.n; j++) a.y[dst + j] += r[i * a.n + j];
+        else a.y.set(r.subarray(i * a.n, (i + 1) * a.n), dst);
+      }
+    } finally {
+      if (!host) { backend.free(x); backend.free(y); }
+    }
+  };
+  return { linear, dispose: () => { if (!host) for (const t of weights.values()) backend.free(t); weights.clear(); } };
 }
 
 export class MlaAttention {
@@ -33,6 +66,9 @@ export class MlaAttention {
   /** Per head W_UKᵀ [512, qkNope], so the absorbed query is one GEMM per head. */
   private readonly wUKT: Float32Array;
   private readonly linear: Linear;
+  private readonly release?: () => void;
+  /** Wall-clock split of the last forward(): the attention kernel (with its q upload / out download) and the rest. */
+  readonly lastTimings = { kernelMs: 0, totalMs: 0 };
 
   constructor(config: MlaConfig, weights: MlaWeights, opts: MlaAttentionOptions) {
     checkMlaConfig(config);
@@ -41,7 +77,12 @@ export class MlaAttention {
     this.config = config;
     this.w = weights;
     this.cache = opts.cache;
-    this.linear = opts.linear ?? gemm;
+    if (opts.linear) this.linear = opts.linear;
+    else if (opts.cache.backend.matmul) {
+      const l = backendLinear(opts.cache.backend);
+      this.linear = l.linear;
+      this.release = l.dispose;
+    } else this.linear = gemm;
     this.softmaxScale = mlaSoftmaxScale(config);
     const r = ropeFrequencies(config);
     this.invFreq = r.invFreq;
@@ -68,6 +109,7 @@ export class MlaAttention {
       throw invalidArgument('hidden', `a Float32Array of ${b * n * D} elements ([${b}, ${n}, ${D}])`, hidden instanceof Float32Array ? String(hidden.length) : Object.prototype.toString.call(hidden));
     }
     if (new Set(ids).size !== ids.length) throw invalidArgument('ids', 'distinct sequence ids', `[${ids.join(', ')}]`);
+    const t0 = performance.now();
     const M = b * n, qk = nope + rope, lin = this.linear, w = this.w;
     const positions = ids.map((id) => this.cache.seqlen(id));
 
@@ -103,7 +145,9 @@ export class MlaAttention {
     }
     for (let r = 0; r < M * H; r++) qAbs.set(q.subarray(r * qk + nope, (r + 1) * qk), r * (L + rope) + L);
 
+    const tk = performance.now();
     const oLat = await this.attend(ids, qAbs, b, n);
+    this.lastTimings.kernelMs = performance.now() - tk;
 
     // Re-expand per head with W_UV, then o_proj.
     const attn = new Float32Array(M * H * dv);
@@ -112,8 +156,12 @@ export class MlaAttention {
     }
     const out = new Float32Array(M * D);
     await lin({ m: M, n: D, k: H * dv, x: attn, w: w.oProj, y: out });
+    this.lastTimings.totalMs = performance.now() - t0;
     return out;
   }
+
+  /** Free the weights this layer uploaded (not the cache, which the caller owns). */
+  dispose(): void { this.release?.(); }
 
   /** The kernel over the cache: q [b, n, H, 576] f32 (rounded to the cache dtype) -> o_lat [b, n, H, 512] f32. */
   private async attend(ids: readonly number[], qAbs: Float32Array, b: number, n: number): Promise<Float32Array> {
