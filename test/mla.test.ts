@@ -19,59 +19,12 @@ import {
   type MlaConfig, type MlaWeights, MlaAttention, SafetensorsFile, deepseekV3Attention, gemm, mlaSoftmaxScale, mlaWeightsFromSafetensors,
   referenceMlaAttention, ropeFrequencies, weightShapes, writeSafetensors,
 } from '../src/core/mla/index.js';
-import { cosDiff, normals, randomWeights, smallConfig } from './support/mla-case.js';
+import {
+  type HfCase, assertClose, configOf, cosDiff, layerTol, normals, poisonedCache, randomWeights, referenceSequences, runSequences, smallConfig,
+} from './support/mla-case.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const fixtures = join(root, 'test/fixtures/mla');
-
-/** A cache pool poisoned with NaN, so a read of any slot the layer did not write shows up in the output. */
-function poisonedCache(backend: Backend, numBlocks: number, page: number, dtype: HalfDType): KvCacheManager {
-  const kv = new KvCacheManager({ backend, numBlocks, pageBlockSize: page, dtype });
-  backend.write(kv.kCache, fromArray(dtype, [kv.kCache.numel], new Uint16Array(kv.kCache.numel).fill(dtype === 'bf16' ? 0x7fc0 : 0x7e00)));
-  return kv;
-}
-
-/**
- * Run b sequences through `layer`: a prefill of `prefill` tokens, then one token at a time, returning [b, T, D]
- * in sequence order. Sequences are prefilled one at a time (other sequences' pages interleave in the pool)
- * and decoded together.
- */
-async function runSequences(layer: MlaAttention, hidden: Float32Array, b: number, T: number, prefill: number): Promise<Float32Array> {
-  const D = layer.config.hiddenSize;
-  const out = new Float32Array(b * T * D);
-  const ids: number[] = [];
-  for (let s = 0; s < b; s++) {
-    // A dummy sequence between real ones: its pages sit between theirs.
-    const dummy = layer.cache.addSequence();
-    layer.cache.append(dummy, new Float32Array(576 * 3));
-    const id = layer.cache.addSequence();
-    ids.push(id);
-    const y = await layer.forward([id], hidden.subarray(s * T * D, (s * T + prefill) * D), prefill);
-    out.set(y, s * T * D);
-  }
-  for (let t = prefill; t < T; t++) {
-    const x = new Float32Array(b * D);
-    for (let s = 0; s < b; s++) x.set(hidden.subarray((s * T + t) * D, (s * T + t + 1) * D), s * D);
-    const y = await layer.forward(ids, x, 1);
-    for (let s = 0; s < b; s++) out.set(y.subarray(s * D, (s + 1) * D), (s * T + t) * D);
-  }
-  return out;
-}
-
-function referenceSequences(c: MlaConfig, w: MlaWeights, hidden: Float32Array, b: number, T: number): Float64Array {
-  const D = c.hiddenSize, out = new Float64Array(b * T * D);
-  for (let s = 0; s < b; s++) out.set(referenceMlaAttention(c, w, hidden.subarray(s * T * D, (s + 1) * T * D), T), s * T * D);
-  return out;
-}
-
-function assertClose(got: Float32Array, want: ArrayLike<number>, bound: number, what: string): void {
-  for (let i = 0; i < got.length; i++) if (!Number.isFinite(got[i])) assert.fail(`${what}: out[${i}] = ${got[i]}`);
-  const d = cosDiff(got, want);
-  assert.ok(d <= bound, `${what}: cosine difference ${d.toExponential(2)} > ${bound}`);
-}
-
-// Tolerance of the whole layer against float64: the kernel's q, cache and output are 16-bit floats.
-const layerTol: Record<HalfDType, number> = { f16: 1e-6, bf16: 2e-5 };
 
 const randomCases: { name: string; over: Partial<MlaConfig>; dtype: HalfDType; page: number; b: number; T: number; prefill: number }[] = [
   { name: 'q_lora, YaRN (V2 mscale), f16, page 4', over: {}, dtype: 'f16', page: 4, b: 2, T: 9, prefill: 6 },
@@ -244,31 +197,6 @@ describe('MlaAttention on other backends', () => {
     });
   }
 });
-
-// ---------------------------------------------------------------- transformers' cases
-interface HfCase {
-  name: string;
-  config: {
-    hidden_size: number; num_attention_heads: number; q_lora_rank: number | null; kv_lora_rank: number; qk_nope_head_dim: number;
-    qk_rope_head_dim: number; v_head_dim: number; rope_theta: number; rms_norm_eps: number; rope_interleave: boolean;
-    rope_scaling: null | { factor: number; original_max_position_embeddings: number; beta_fast: number; beta_slow: number; mscale: number; mscale_all_dim: number };
-  };
-  batch: number; prefill: number; decode_steps: number;
-  hf_scaling: number; hf_inv_freq: number[]; hf_attention_scaling: number;
-}
-
-function configOf(h: HfCase['config']): MlaConfig {
-  const y = h.rope_scaling;
-  return {
-    hiddenSize: h.hidden_size, numHeads: h.num_attention_heads, qLoraRank: h.q_lora_rank, kvLoraRank: h.kv_lora_rank,
-    qkNopeHeadDim: h.qk_nope_head_dim, qkRopeHeadDim: h.qk_rope_head_dim, vHeadDim: h.v_head_dim, ropeTheta: h.rope_theta,
-    rmsNormEps: h.rms_norm_eps, ropeInterleave: h.rope_interleave,
-    ropeScaling: y && {
-      factor: y.factor, originalMaxPositionEmbeddings: y.original_max_position_embeddings, betaFast: y.beta_fast, betaSlow: y.beta_slow,
-      mscale: y.mscale, mscaleAllDim: y.mscale_all_dim,
-    },
-  };
-}
 
 const caseNames = existsSync(fixtures) ? readdirSync(fixtures).filter((n) => existsSync(join(fixtures, n, 'case.json'))).sort() : [];
 
