@@ -19,9 +19,20 @@ export interface GemmArgs {
   yStride?: number;
   /** Add to y instead of overwriting it. */
   accumulate?: boolean;
+  /** Independent products (e.g. one per head), each offset by these strides from the previous one. */
+  batch?: number;
+  xBatchStride?: number;
+  wBatchStride?: number;
+  yBatchStride?: number;
 }
 
-export function gemm(a: GemmArgs): void { gemmColumns(a, 0, a.n); }
+export function gemm(a: GemmArgs): void {
+  for (let b = 0; b < (a.batch ?? 1); b++) {
+    gemmColumns(b === 0 ? a : {
+      ...a, xOff: (a.xOff ?? 0) + b * (a.xBatchStride ?? 0), wOff: (a.wOff ?? 0) + b * (a.wBatchStride ?? 0), yOff: (a.yOff ?? 0) + b * (a.yBatchStride ?? 0),
+    }, 0, a.n);
+  }
+}
 
 /** Columns j0 .. j1 - 1 of y (j0 a multiple of 4 keeps the 4-wide blocks aligned): one worker's share. */
 export function gemmColumns(a: GemmArgs, j0: number, j1: number): void {

@@ -10,7 +10,7 @@ import { decodeHalf, encodeHalf } from '../dtype.js';
 import { invalidArgument } from '../errors.js';
 import type { KvCacheManager } from '../kvcache.js';
 import type { Backend } from '../problem.js';
-import { type Tensor, fromArray } from '../tensor.js';
+import { Tensor, fromArray } from '../tensor.js';
 import { type MlaConfig, applyRope, checkMlaConfig, mlaSoftmaxScale, ropeFrequencies } from './config.js';
 import { type GemmArgs, gemm } from './gemm.js';
 import { type MlaWeights, checkMlaWeights } from './weights.js';
@@ -36,18 +36,28 @@ export function backendLinear(backend: Backend): { linear: Linear; dispose(): vo
   const linear: Linear = async (a) => {
     let w = weights.get(a.w);
     if (!w) { w = backend.upload(fromArray('f32', [a.w.length], a.w)); weights.set(a.w, w); }
+    const batch = a.batch ?? 1;
     const x = host ? fromArray('f32', [a.x.length], a.x) : backend.upload(fromArray('f32', [a.x.length], a.x));
     const yOff = a.yOff ?? 0, ys = a.yStride ?? a.n;
-    const direct = host && yOff === 0 && ys === a.n && !a.accumulate;
-    const y = direct ? fromArray('f32', [a.m, a.n], a.y.subarray(0, a.m * a.n)) : backend.empty('f32', [a.m, a.n]);
+    const direct = host && batch === 1 && yOff === 0 && ys === a.n && !a.accumulate;
+    // Every product of the batch writes its [m, n] block of one device tensor; one download brings them all back.
+    const y = direct ? fromArray('f32', [a.m, a.n], a.y.subarray(0, a.m * a.n)) : backend.empty('f32', [batch, a.m, a.n]);
     try {
-      await backend.matmul!({ m: a.m, n: a.n, k: a.k, x, xOff: a.xOff ?? 0, xStride: a.xStride ?? a.k, w, wOff: a.wOff ?? 0, wStride: a.wStride ?? a.k, y });
+      for (let b = 0; b < batch; b++) {
+        await backend.matmul!({
+          m: a.m, n: a.n, k: a.k, x, xOff: (a.xOff ?? 0) + b * (a.xBatchStride ?? 0), xStride: a.xStride ?? a.k,
+          w, wOff: (a.wOff ?? 0) + b * (a.wBatchStride ?? 0), wStride: a.wStride ?? a.k,
+          y: direct ? y : new Tensor('f32', [a.m, a.n], y.data, b * a.m * a.n),
+        });
+      }
       if (direct) return;
       const r = (await backend.download(y)).host() as Float32Array;
-      for (let i = 0; i < a.m; i++) {
-        const dst = yOff + i * ys;
-        if (a.accumulate) for (let j = 0; j < a.n; j++) a.y[dst + j] += r[i * a.n + j];
-        else a.y.set(r.subarray(i * a.n, (i + 1) * a.n), dst);
+      for (let b = 0; b < batch; b++) {
+        for (let i = 0; i < a.m; i++) {
+          const dst = yOff + b * (a.yBatchStride ?? 0) + i * ys, src = (b * a.m + i) * a.n;
+          if (a.accumulate) for (let j = 0; j < a.n; j++) a.y[dst + j] += r[src + j];
+          else a.y.set(r.subarray(src, src + a.n), dst);
+        }
       }
     } finally {
       if (!host) { backend.free(x); backend.free(y); }
@@ -140,9 +150,10 @@ export class MlaAttention {
 
     // Absorbed query rows [M, H, 576]: W_UKᵀ q_nope, then the rotated q_pe.
     const qAbs = new Float32Array(M * H * (L + rope));
-    for (let h = 0; h < H; h++) {
-      await lin({ m: M, n: L, k: nope, x: q, xOff: h * qk, xStride: H * qk, w: this.wUKT, wOff: h * L * nope, y: qAbs, yOff: h * (L + rope), yStride: H * (L + rope) });
-    }
+    await lin({
+      m: M, n: L, k: nope, x: q, xStride: H * qk, w: this.wUKT, y: qAbs, yStride: H * (L + rope),
+      batch: H, xBatchStride: qk, wBatchStride: L * nope, yBatchStride: L + rope,
+    });
     for (let r = 0; r < M * H; r++) qAbs.set(q.subarray(r * qk + nope, (r + 1) * qk), r * (L + rope) + L);
 
     const tk = performance.now();
@@ -151,9 +162,10 @@ export class MlaAttention {
 
     // Re-expand per head with W_UV, then o_proj.
     const attn = new Float32Array(M * H * dv);
-    for (let h = 0; h < H; h++) {
-      await lin({ m: M, n: dv, k: L, x: oLat, xOff: h * L, xStride: H * L, w: w.kvBProj, wOff: (h * (nope + dv) + nope) * L, y: attn, yOff: h * dv, yStride: H * dv });
-    }
+    await lin({
+      m: M, n: dv, k: L, x: oLat, xStride: H * L, w: w.kvBProj, wOff: nope * L, y: attn, yStride: H * dv,
+      batch: H, xBatchStride: L, wBatchStride: (nope + dv) * L, yBatchStride: dv,
+    });
     const out = new Float32Array(M * D);
     await lin({ m: M, n: D, k: H * dv, x: attn, w: w.oProj, y: out });
     this.lastTimings.totalMs = performance.now() - t0;
