@@ -17,7 +17,7 @@ import type { Backend } from '../src/core/problem.js';
 import { fromArray } from '../src/core/tensor.js';
 import {
   type MlaConfig, type MlaWeights, MlaAttention, SafetensorsFile, deepseekV3Attention, gemm, mlaSoftmaxScale, mlaWeightsFromSafetensors,
-  referenceMlaAttention, ropeFrequencies, weightShapes, writeSafetensors,
+  ropeFrequencies, weightShapes, writeSafetensors,
 } from '../src/core/mla/index.js';
 import {
   type HfCase, assertClose, configOf, cosDiff, layerTol, normals, poisonedCache, randomWeights, referenceSequences, runSequences, smallConfig,
