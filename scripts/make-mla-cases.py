@@ -24,20 +24,20 @@ from transformers import DeepseekV3Config
 from transformers.models.deepseek_v3 import modeling_deepseek_v3 as mdl
 
 CASES = [
-    # name, q_lora_rank, rope scaling (None: plain RoPE), rope_interleave, batch, prefill, decode steps
+    # name, q_lora_rank, rope scaling (None: plain RoPE), rope_interleave, batch, prefill, decode steps (hidden/heads: 256/4 unless given)
     dict(name="qlora-yarn-v3", q_lora_rank=96, rope=dict(type="yarn", factor=40.0, original_max_position_embeddings=4096,
          beta_fast=32, beta_slow=1, mscale=1.0, mscale_all_dim=1.0), interleave=True, b=2, prefill=5, decode=3),
     dict(name="noqlora-yarn-v2lite", q_lora_rank=None, rope=dict(type="yarn", factor=40.0, original_max_position_embeddings=4096,
          beta_fast=32, beta_slow=1, mscale=0.707, mscale_all_dim=0.707), interleave=True, b=2, prefill=6, decode=3),
     dict(name="qlora-yarn-attnfactor-halfsplit", q_lora_rank=96, rope=dict(type="yarn", factor=4.0, original_max_position_embeddings=64,
          beta_fast=32, beta_slow=1, mscale=1.0, mscale_all_dim=0.8), interleave=False, b=1, prefill=7, decode=4),
-    dict(name="qlora-plain-rope", q_lora_rank=96, rope=None, interleave=True, b=1, prefill=3, decode=3),
+    dict(name="qlora-plain-rope-2heads", q_lora_rank=96, rope=None, interleave=True, b=1, prefill=3, decode=3, hidden=128, heads=2),
 ]
 HIDDEN, HEADS, NOPE, ROPE, V, KV_LORA, THETA, EPS = 256, 4, 32, 64, 32, 512, 10000.0, 1e-6
 
 
 def make_config(c):
-    kw = dict(hidden_size=HIDDEN, num_attention_heads=HEADS, num_key_value_heads=HEADS, q_lora_rank=c["q_lora_rank"],
+    kw = dict(hidden_size=c.get("hidden", HIDDEN), num_attention_heads=c.get("heads", HEADS), num_key_value_heads=c.get("heads", HEADS), q_lora_rank=c["q_lora_rank"],
               kv_lora_rank=KV_LORA, qk_nope_head_dim=NOPE, qk_rope_head_dim=ROPE, v_head_dim=V, rms_norm_eps=EPS,
               attention_bias=False, num_hidden_layers=1, max_position_embeddings=163840, rope_interleave=c["interleave"],
               vocab_size=32)
@@ -77,7 +77,7 @@ def main(out_dir):
                 p.copy_(p.to(torch.bfloat16).to(torch.float32))  # the stored BF16 values are the weights
         b, P, S = c["b"], c["prefill"], c["decode"]
         T = P + S
-        hidden = torch.randn(b, T, HIDDEN, generator=g)
+        hidden = torch.randn(b, T, c.get("hidden", HIDDEN), generator=g)
         pos = torch.arange(T).unsqueeze(0).expand(b, T)
         mask = torch.full((T, T), float("-inf")).triu(1)[None, None].expand(b, 1, T, T)
 
@@ -102,7 +102,7 @@ def main(out_dir):
         save_file({"hidden": hidden.contiguous(), "out": out64.to(torch.float32).contiguous()}, os.path.join(folder, "io.safetensors"))
         meta = dict(
             name=c["name"], transformers=transformers.__version__, torch=torch.__version__,
-            config=dict(hidden_size=HIDDEN, num_attention_heads=HEADS, q_lora_rank=c["q_lora_rank"], kv_lora_rank=KV_LORA,
+            config=dict(hidden_size=c.get("hidden", HIDDEN), num_attention_heads=c.get("heads", HEADS), q_lora_rank=c["q_lora_rank"], kv_lora_rank=KV_LORA,
                         qk_nope_head_dim=NOPE, qk_rope_head_dim=ROPE, v_head_dim=V, rope_theta=THETA, rms_norm_eps=EPS,
                         rope_scaling=c["rope"], rope_interleave=c["interleave"]),
             batch=b, prefill=P, decode_steps=S,
