@@ -11,3 +11,5 @@ export * from './core/api.js';
 export { InlineCpuBackend } from './backends/cpu/inline.js';
 
 export * from './core/kvcache.js';
+export * from './core/memory-plan.js';
+export * from './core/mla/index.js';

@@ -39,7 +39,7 @@ describe('flashmla CLI', () => {
     const main = flashmla('--help');
     assert.equal(main.code, 0);
     assert.match(main.stdout, /Usage: flashmla <command>/);
-    for (const cmd of ['demo', 'bench', 'info']) {
+    for (const cmd of ['demo', 'bench', 'plan', 'info']) {
       const r = flashmla(cmd, '--help');
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, new RegExp(`Usage: flashmla ${cmd}`));
@@ -58,9 +58,11 @@ describe('flashmla CLI', () => {
   });
 
   it('runs a small demo that matches the reference', () => {
-    const r = flashmla('demo', '--batch', '2', '--seqlen', '300', '--heads', '16,3', '--page', '16', '--reps', '1', '--check', '3', '--backend', 'cpu');
+    const r = flashmla('demo', '--batch', '2', '--seqlen', '300', '--heads', '16,3', '--page', '16', '--reps', '1', '--check', '3', '--backend', 'cpu', '--layers', '2', '--prompt', '8', '--tokens', '2');
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /KV cache: 2 sequences/);
+    assert.match(r.stdout, /Model run: 2 MLA layers/);
+    assert.match(r.stdout, /layer 0 prefill \(8 tokens\) vs the float64 non-absorbed formula: cos diff \d\.\d+e-\d+\n/);
     for (const h of [16, 3]) assert.match(r.stdout, new RegExp(`^\\s+${h}\\s+[\\d.]+\\s+[\\d.]+\\s+[\\d.]+\\s+[\\d.e+-]+\\s+\\d\\.\\d+e-\\d+ \\(3 rows\\)`, 'm'));
     assert.doesNotMatch(r.stdout, /FAILED/);
     assert.match(r.stdout, /DeepSeek-V3\s+61\s+128\s+70272/);

@@ -1,13 +1,15 @@
-// The flashmla command line: demo (npm start), bench, info.
+// The flashmla command line: demo (npm start), bench, plan, info.
 import { FlashMlaError } from '../core/errors.js';
 import { UsageError } from './args.js';
 import { bench, benchHelp } from './bench.js';
 import { demo, demoHelp } from './demo.js';
 import { info, infoHelp } from './info.js';
+import { plan, planHelp } from './plan.js';
 
 const commands: Record<string, { run: (argv: string[]) => Promise<void>; help: string; summary: string }> = {
   demo: { run: demo, help: demoHelp, summary: 'decode a DeepSeek-V3-shaped batch through the paged KV cache, check it, report speed' },
   bench: { run: bench, help: benchHelp, summary: 'time a grid of configurations, write JSON + SVG (vs FlashMLA when given its results)' },
+  plan: { run: plan, help: planHelp, summary: 'KV-cache bytes per token and capacity (MHA, GQA, MLA; bf16, FP8, any bit width)' },
   info: { run: info, help: infoHelp, summary: 'list the backends found here and why the others are unavailable' },
 };
 

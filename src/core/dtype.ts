@@ -140,6 +140,15 @@ export function decodeHalf(dtype: HalfDType, src: Uint16Array, dst: Float32Array
 }
 
 export function encodeHalf(dtype: HalfDType, src: ArrayLike<number>, dst: Uint16Array = new Uint16Array(src.length)): Uint16Array {
+  if (dtype === 'bf16' && src instanceof Float32Array) {
+    // Fast path (the MLA layer converts millions of query values a step): f32ToBf16 inlined on the raw bits.
+    const b = new Uint32Array(src.buffer, src.byteOffset, src.length);
+    for (let i = 0; i < b.length; i++) {
+      const x = b[i];
+      dst[i] = (x & 0x7fffffff) > 0x7f800000 ? (x >>> 16) | 0x0040 : ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+    }
+    return dst;
+  }
   const f = f32ToHalf(dtype);
   for (let i = 0; i < src.length; i++) dst[i] = f(src[i]);
   return dst;

@@ -66,6 +66,23 @@ export interface DecodeLaunch {
   host?: { cacheSeqlens: Int32Array; qIndptr?: Int32Array; tileSchedulerMetadata: Int32Array; numSplits: Int32Array };
 }
 
+/**
+ * y [m, n] = x · wᵀ in f32, torch.nn.Linear's layout: row i of x starts at xOff + i * xStride, row j of w at
+ * wOff + j * wStride (k elements each). All three tensors are f32 on the backend's device; y is contiguous.
+ */
+export interface MatmulLaunch {
+  m: number;
+  n: number;
+  k: number;
+  x: Tensor;
+  xOff: number;
+  xStride: number;
+  w: Tensor;
+  wOff: number;
+  wStride: number;
+  y: Tensor;
+}
+
 export interface BackendInfo {
   kind: DeviceKind;
   /** What it runs on, e.g. "NVIDIA H100 80GB HBM3" or "2 CPU workers". */
@@ -92,6 +109,11 @@ export interface Backend {
   download(t: Tensor): Promise<Tensor<HostArray>>;
   /** Queue one decode; resolves when it is queued (GPU) or done (CPU). */
   decode(launch: DecodeLaunch): void | Promise<void>;
+  /**
+   * Optional: queue an f32 matmul (the MLA layer's projections). Callers check the launch with checkMatmul first;
+   * without it, the layer runs its projections with the JS GEMM on the host.
+   */
+  matmul?(l: MatmulLaunch): void | Promise<void>;
   /** Wait until all queued work is done. */
   synchronize(): Promise<void>;
   /**

@@ -2,7 +2,7 @@
 // in FlashMLA's order (dtypes, then shapes, then values). Device memory is never read to validate.
 import type { HalfDType } from './dtype.js';
 import { FlashMlaError, fmtShape, invalidArgument } from './errors.js';
-import { type MlaProblem, dQkDefault, dVDefault, lseStrides } from './problem.js';
+import { type MatmulLaunch, type MlaProblem, dQkDefault, dVDefault, lseStrides } from './problem.js';
 import { Meta, metadataFields, planSchedule } from './scheduler.js';
 import type { Tensor } from './tensor.js';
 
@@ -219,4 +219,23 @@ export function checkWrite(dst: Tensor, src: Tensor, dstOffset: number): void {
   if (!Number.isInteger(dstOffset) || dstOffset < 0 || dstOffset + src.numel > dst.numel) {
     throw invalidArgument('dstOffset', `an integer in 0..${dst.numel - src.numel}`, String(dstOffset));
   }
+}
+
+/** A matmul launch: f32 tensors on `device`, every row of x and w inside its tensor, y exactly [m, n]. */
+export function checkMatmul(l: MatmulLaunch, device: string): void {
+  for (const [name, v] of [['m', l.m], ['n', l.n], ['k', l.k], ['xStride', l.xStride], ['wStride', l.wStride]] as const) checkPositiveInt(name, v);
+  for (const [name, v] of [['xOff', l.xOff], ['wOff', l.wOff]] as const) {
+    if (!Number.isInteger(v) || v < 0) throw invalidArgument(name, 'an integer >= 0', String(v));
+  }
+  for (const [name, t] of [['x', l.x], ['w', l.w], ['y', l.y]] as const) {
+    if (t.dtype !== 'f32') throw invalidArgument(name, 'dtype f32', t.dtype);
+    if (t.device !== device) throw invalidArgument(name, `a tensor on ${device}`, t.device);
+  }
+  if (l.xStride < l.k || l.xOff + (l.m - 1) * l.xStride + l.k > l.x.numel) {
+    throw invalidArgument('x', `${l.m} rows of ${l.k} at offset ${l.xOff}, stride ${l.xStride} inside its ${l.x.numel} elements`, fmtShape(l.x.shape));
+  }
+  if (l.wStride < l.k || l.wOff + (l.n - 1) * l.wStride + l.k > l.w.numel) {
+    throw invalidArgument('w', `${l.n} rows of ${l.k} at offset ${l.wOff}, stride ${l.wStride} inside its ${l.w.numel} elements`, fmtShape(l.w.shape));
+  }
+  if (l.y.numel !== l.m * l.n) throw invalidArgument('y', `${l.m * l.n} elements ([m, n] = [${l.m}, ${l.n}])`, String(l.y.numel));
 }

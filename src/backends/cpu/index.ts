@@ -5,12 +5,13 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { type DType, type HostArray, dtypeBytes } from '../../core/dtype.js';
 import { FlashMlaError } from '../../core/errors.js';
-import type { Backend, BackendInfo, DecodeLaunch } from '../../core/problem.js';
+import type { Backend, BackendInfo, DecodeLaunch, MatmulLaunch } from '../../core/problem.js';
+import { gemm } from '../../core/mla/gemm.js';
 import { Tensor } from '../../core/tensor.js';
-import { checkPositiveInt } from '../../core/validate.js';
+import { checkMatmul, checkPositiveInt } from '../../core/validate.js';
 import { cpuArgs, wallClockTimes, writeHost } from './inline.js';
 import { type CpuDecodeArgs, decodeUnits } from './kernel.js';
-import type { SharedView, WorkerJob } from './worker.js';
+import type { GemmJob, SharedView, WorkerJob } from './worker.js';
 
 export { InlineCpuBackend } from './inline.js';
 
@@ -103,8 +104,33 @@ class CpuBackend implements Backend {
     for (const [s, a] of copyBack) a.set(s as never);
   }
 
+  /** y = x · wᵀ; small products stay on this thread (a worker round trip costs more than they do). */
+  async matmul(l: MatmulLaunch): Promise<void> {
+    if (this.disposed) throw new FlashMlaError('disposed', 'CPU backend used after dispose()');
+    checkMatmul(l, 'cpu');
+    const x = l.x.host() as Float32Array, w = l.w.host() as Float32Array, y = l.y.host() as Float32Array;
+    if (l.m * l.n * l.k < 1 << 18 || this.workers.length === 1) { gemm({ ...l, x, w, y }); return; }
+    const share = (role: string, a: Float32Array, input: boolean): Float32Array => {
+      if (a.buffer instanceof SharedArrayBuffer) return a;
+      const s = this.stage(role, a) as Float32Array;
+      if (input) s.set(a);
+      return s;
+    };
+    const sv = (a: Float32Array): SharedView => ({ buffer: a.buffer as SharedArrayBuffer, byteOffset: a.byteOffset, length: a.length, type: 'Float32Array' });
+    const ys = share('gemmY', y, false);
+    // Units of whole 4-column blocks, about four per worker so a slow worker does not hold the others up.
+    const cols = Math.max(4, Math.ceil(l.n / (4 * this.workers.length) / 4) * 4);
+    const job: GemmJob = {
+      phase: 'gemm', x: sv(share('gemmX', x, true)), w: sv(share('gemmW', w, true)), y: sv(ys),
+      m: l.m, n: l.n, k: l.k, xOff: l.xOff, xStride: l.xStride, wOff: l.wOff, wStride: l.wStride,
+      cols, counter: this.counter.buffer as SharedArrayBuffer, units: Math.ceil(l.n / cols),
+    };
+    await this.phase(job);
+    if (ys !== y) y.set(ys);
+  }
+
   /** Run one phase on every worker; units are handed out through a shared atomic counter. */
-  private phase(job: WorkerJob): Promise<void> {
+  private phase(job: WorkerJob | GemmJob): Promise<void> {
     Atomics.store(this.counter, 0, 0);
     return new Promise((resolve, reject) => {
       let left = this.workers.length;

@@ -2,8 +2,9 @@
 // ./index.ts runs the same kernel on worker threads.
 import { type DType, type HostArray, hostArrayFor } from '../../core/dtype.js';
 import { invalidArgument } from '../../core/errors.js';
-import type { Backend, BackendInfo, DecodeLaunch } from '../../core/problem.js';
-import { checkWrite } from '../../core/validate.js';
+import type { Backend, BackendInfo, DecodeLaunch, MatmulLaunch } from '../../core/problem.js';
+import { gemm } from '../../core/mla/gemm.js';
+import { checkMatmul, checkWrite } from '../../core/validate.js';
 import { Tensor } from '../../core/tensor.js';
 import { type CpuDecodeArgs, CpuScratch, accumSizes, runDecode } from './kernel.js';
 
@@ -58,6 +59,10 @@ export class InlineCpuBackend implements Backend {
   }
   async download(t: Tensor): Promise<Tensor<HostArray>> { return t as Tensor<HostArray>; }
   decode(l: DecodeLaunch): void { runDecode(cpuArgs(l, this.accum), this.scratch); }
+  matmul(l: MatmulLaunch): void {
+    checkMatmul(l, 'cpu');
+    gemm({ ...l, x: l.x.host() as Float32Array, w: l.w.host() as Float32Array, y: l.y.host() as Float32Array });
+  }
   async synchronize(): Promise<void> {}
   timeMs(run: (rep: number) => void | Promise<void>, opts: { warmup: number; reps: number }): Promise<number[]> {
     return wallClockTimes(run, opts);

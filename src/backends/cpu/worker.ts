@@ -1,6 +1,7 @@
 // A CPU decode worker: takes units from a shared counter until none are left, then reports.
 import { parentPort } from 'node:worker_threads';
 import type { MlaProblem } from '../../core/problem.js';
+import { gemmColumns } from '../../core/mla/gemm.js';
 import { type CpuDecodeArgs, CpuScratch, runCombineUnit, runDecodeUnit } from './kernel.js';
 
 export interface SharedView {
@@ -18,6 +19,18 @@ export interface WorkerJob {
   units: number;
 }
 
+/** A matmul y = x · wᵀ split into units of `cols` output columns. */
+export interface GemmJob {
+  phase: 'gemm';
+  x: SharedView;
+  w: SharedView;
+  y: SharedView;
+  m: number; n: number; k: number; xOff: number; xStride: number; wOff: number; wStride: number;
+  cols: number;
+  counter: SharedArrayBuffer;
+  units: number;
+}
+
 const ctors = { Uint16Array, Int32Array, Float32Array, Float64Array, Uint8Array };
 const scratch = new CpuScratch();
 
@@ -25,8 +38,17 @@ function view(v: SharedView) {
   return new ctors[v.type](v.buffer as unknown as ArrayBuffer, v.byteOffset, v.length);
 }
 
-parentPort?.on('message', (job: WorkerJob) => {
+parentPort?.on('message', (job: WorkerJob | GemmJob) => {
   try {
+    if (job.phase === 'gemm') {
+      const g = { ...job, x: view(job.x) as Float32Array, w: view(job.w) as Float32Array, y: view(job.y) as Float32Array };
+      const counter = new Int32Array(job.counter);
+      for (let u = Atomics.add(counter, 0, 1); u < job.units; u = Atomics.add(counter, 0, 1)) {
+        gemmColumns(g, u * job.cols, Math.min(job.n, (u + 1) * job.cols));
+      }
+      parentPort!.postMessage({});
+      return;
+    }
     const a = Object.fromEntries(Object.entries(job.arrays).map(([k, v]) => [k, v && view(v)])) as unknown as CpuDecodeArgs;
     a.p = job.p;
     const counter = new Int32Array(job.counter);

@@ -7,14 +7,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type DType, type HostArray, dtypeBytes, hostArrayFor } from '../../core/dtype.js';
 import { FlashMlaError, invalidArgument } from '../../core/errors.js';
-import type { Backend, BackendInfo, DecodeLaunch, MlaProblem } from '../../core/problem.js';
+import type { Backend, BackendInfo, DecodeLaunch, MatmulLaunch, MlaProblem } from '../../core/problem.js';
 import { type DeviceStorage, Tensor } from '../../core/tensor.js';
-import { checkWrite } from '../../core/validate.js';
+import { checkMatmul, checkWrite } from '../../core/validate.js';
 import { Attr, Driver } from './driver.js';
 import {
-  type DecodeVariant, type Launch, accumElems, chooseDecodeVariant, combineLaunch, combineRows, decodeVariants, sameVariant, decodeKernelName, decodeLaunch, naiveLaunch,
+  type DecodeVariant, type Launch, accumElems, chooseDecodeVariant, combineLaunch, combineRows, decodeVariants, sameVariant, decodeKernelName, decodeLaunch, matmulLaunch, naiveLaunch,
 } from './kernels/launch.js';
-import { compilePacker, mlaParamsLayout } from './params.js';
+import { compilePacker, matmulParamsLayout, mlaParamsLayout } from './params.js';
 
 export { Driver } from './driver.js';
 export * from './kernels/launch.js';
@@ -122,6 +122,9 @@ class CudaBackendImpl implements CudaBackend {
   private readonly decodeModule: bigint;
   private readonly combineModule: bigint;
   private readonly naiveModule: bigint;
+  private readonly loadKernels: (file: string) => bigint;
+  /** matmul.fatbin, its function and parameter block: loaded at the first matmul (MlaAttention's projections). */
+  private mm?: { fn: bigint; params: { ptr: bigint; view: DataView; argv: bigint }; pack: (view: DataView, v: Readonly<Record<string, bigint | number>>) => void };
   private readonly events: bigint[] = [];
   /** Device workspace: index copies, then lseAccum, then oAccum (grow-only). */
   private ws = { ptr: 0n, bytes: 0 };
@@ -156,6 +159,7 @@ class CudaBackendImpl implements CudaBackend {
         throw e;
       }
     };
+    this.loadKernels = load;
     this.decodeModule = load('decode.fatbin');
     this.combineModule = load('combine.fatbin');
     this.naiveModule = load('naive.fatbin');
@@ -249,6 +253,23 @@ class CudaBackendImpl implements CudaBackend {
       rc = api.cuLaunchKernel(c.fn, c.gx, c.gy, c.gz, c.threads, 1, 1, 0, stream, argv, null);
       if (rc !== 0) this.drv.check(rc, 'cuLaunchKernel(combine)');
     }
+  }
+
+  /** y = x · wᵀ in f32 (kernels/matmul.cu), queued on the backend's stream. */
+  matmul(l: MatmulLaunch): void {
+    this.alive();
+    checkMatmul(l, 'cuda');
+    if (!this.mm) {
+      const module = this.loadKernels('matmul.fatbin');
+      this.mm = { fn: this.drv.getFunction(module, 'mla_matmul_f32'), params: this.drv.pinnedParams(matmulParamsLayout.size), pack: compilePacker(matmulParamsLayout) };
+    }
+    const mm = this.mm;
+    mm.pack(mm.params.view, {
+      x: this.ptrOf(l.x) + BigInt(l.xOff * 4), w: this.ptrOf(l.w) + BigInt(l.wOff * 4), y: this.ptrOf(l.y),
+      m: l.m, n: l.n, k: l.k, xStride: l.xStride, wStride: l.wStride,
+    });
+    const ln = matmulLaunch(l.m, l.n);
+    this.drv.launch(mm.fn, ln.grid, ln.block, ln.smem, this.stream, mm.params.argv, 'matmul');
   }
 
   setDecodeVariant(v: DecodeVariant | undefined): void {

@@ -44,6 +44,18 @@ export const mlaParamFields = [
   { name: 'scaleLog2', type: 'f32', doc: 'softmaxScale * log2(e): scores are kept in base 2' },
 ] as const satisfies readonly ParamField[];
 
+/** MatmulParams (matmul.cu): y [m, n] = x · wᵀ in f32, torch.nn.Linear's layout (MlaAttention's projections). */
+export const matmulParamFields = [
+  { name: 'x', type: 'ptr', c: 'const float*', doc: 'row i at x + i * xStride (k elements)' },
+  { name: 'w', type: 'ptr', c: 'const float*', doc: 'row j at w + j * wStride (k elements)' },
+  { name: 'y', type: 'ptr', c: 'float*', doc: '[m, n] contiguous' },
+  { name: 'm', type: 'i32', doc: 'rows of x and y' },
+  { name: 'n', type: 'i32', doc: 'rows of w, columns of y' },
+  { name: 'k', type: 'i32', doc: 'reduction length' },
+  { name: 'xStride', type: 'i32', doc: 'elements between rows of x' },
+  { name: 'wStride', type: 'i32', doc: 'elements between rows of w' },
+] as const satisfies readonly ParamField[];
+
 export type MlaParamName = (typeof mlaParamFields)[number]['name'];
 export type MlaParamValues = { [K in (typeof mlaParamFields)[number] as K['name']]: K['type'] extends 'ptr' ? bigint : number };
 
@@ -70,6 +82,7 @@ export function layoutOf(fields: readonly ParamField[]): ParamLayout {
 }
 
 export const mlaParamsLayout = layoutOf(mlaParamFields);
+export const matmulParamsLayout = layoutOf(matmulParamFields);
 
 /** Write `v` into `view` (at least layout.size bytes), little-endian as on every CUDA host. */
 export function packParams(view: DataView, layout: ParamLayout, v: Readonly<Record<string, bigint | number>>): void {

@@ -2,10 +2,11 @@
 // timestamp queries. Browser-safe (no Node imports, no reliance on the GPU* globals of a browser).
 import { type DType, type HostArray, dtypeBytes, hostArrayFor } from '../../core/dtype.js';
 import { FlashMlaError, invalidArgument } from '../../core/errors.js';
-import type { Backend, BackendInfo, DecodeLaunch } from '../../core/problem.js';
+import type { Backend, BackendInfo, DecodeLaunch, MatmulLaunch } from '../../core/problem.js';
 import { type DeviceStorage, Tensor, isHostTensor } from '../../core/tensor.js';
-import { checkWrite } from '../../core/validate.js';
+import { checkMatmul, checkWrite } from '../../core/validate.js';
 import { combineDispatch, combineParams, combineProgram } from './kernels/combine.js';
+import { chooseMatmulSpec, matmulDispatch, matmulParams, matmulProgram } from './kernels/matmul.js';
 import { type DecodeTuning, chooseDecodeSpec, decodeDispatch, decodeParams, decodeProgram } from './kernels/decode.js';
 import { type DeviceCaps, ProgramManager } from './program.js';
 
@@ -339,6 +340,34 @@ export class WebGpuBackend implements Backend {
     this.device.queue.submit([enc.finish()]);
   }
 
+  // ------------------------------------------------------------------ matmul (the MLA layer's projections)
+  private matmulUniform?: GPUBuffer;
+  private readonly matmulBytes = new ArrayBuffer(matmulParams.byteSize);
+
+  matmul(l: MatmulLaunch): void {
+    this.live();
+    checkMatmul(l, 'webgpu');
+    const x = this.single(l.x, 'x'), w = this.single(l.w, 'w'), y = this.single(l.y, 'y');
+    const spec = chooseMatmulSpec(l.m);
+    const prog = this.programs.get(matmulProgram, spec);
+    this.matmulUniform ??= this.buffer('flashmla.matmul.params', matmulParams.byteSize, Usage.UNIFORM | Usage.COPY_DST);
+    matmulParams.pack({
+      m: l.m, n: l.n, k: l.k, xOff: x.byteOffset / 4 + l.xOff, xStride: l.xStride, wOff: w.byteOffset / 4 + l.wOff, wStride: l.wStride,
+      yOff: y.byteOffset / 4, tilesN: Math.ceil(l.n / 64),
+    }, new DataView(this.matmulBytes));
+    this.device.queue.writeBuffer(this.matmulUniform, 0, this.matmulBytes);
+    const bg = this.bindGroup(matmulProgram.name + matmulProgram.key(spec), prog.layout, [
+      { buffer: this.matmulUniform }, { buffer: x.buffer }, { buffer: w.buffer }, { buffer: y.buffer },
+    ]);
+    const enc = this.device.createCommandEncoder({ label: 'flashmla.matmul' });
+    const pass = enc.beginComputePass({ label: 'flashmla.matmul' });
+    pass.setPipeline(prog.pipeline);
+    pass.setBindGroup(0, bg);
+    pass.dispatchWorkgroups(...matmulDispatch(l.m, l.n, spec, this.caps));
+    pass.end();
+    this.device.queue.submit([enc.finish()]);
+  }
+
   private bindGroup(programKey: string, layout: GPUBindGroupLayout, entries: GPUBufferBinding[]): GPUBindGroup {
     let key = programKey;
     for (const e of entries) key += `|${this.id(e.buffer)}@${e.offset ?? 0}+${e.size ?? -1}`;
@@ -426,6 +455,7 @@ export class WebGpuBackend implements Backend {
     this.accum.destroy();
     this.decodeUniform.destroy();
     this.combineUniform.destroy();
+    this.matmulUniform?.destroy();
     if (this.opts.ownsDevice) this.device.destroy();
   }
 }

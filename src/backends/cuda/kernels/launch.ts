@@ -3,7 +3,7 @@
 // (scripts/build-kernels.mjs), so the variant list and the struct are written down once.
 import type { HalfDType } from '../../../core/dtype.js';
 import type { MlaProblem } from '../../../core/problem.js';
-import { mlaParamsLayout, structHeader } from '../params.js';
+import { matmulParamsLayout, mlaParamsLayout, structHeader } from '../params.js';
 
 /** A decode.cu instantiation: BM query rows x BN keys a tile, STAGES key tiles in flight, NWARPS warps. */
 export interface DecodeVariant {
@@ -122,6 +122,11 @@ export function accumElems(p: MlaProblem): { o: number; lse: number } {
   return { o: rows * dV, lse: rows };
 }
 
+/** matmul.cu: a CTA of 256 threads per 64 x 64 tile of y (each thread 4 x 4 outputs). */
+export function matmulLaunch(m: number, n: number): Launch {
+  return { grid: [Math.ceil(n / 64), Math.ceil(m / 64), 1], block: [256, 1, 1], smem: 0 };
+}
+
 /** The text of kernels/params.h. */
 export function kernelsHeader(): string {
   const variants = decodeVariants.map((v) => `X(${variantTag(v)}, ${v.bm}, ${v.bn}, ${v.stages}, ${v.nwarps}, ${v.qRegs ?? -1}, ${decodeSmem(v)})`).join(' \\\n  ');
@@ -131,6 +136,8 @@ export function kernelsHeader(): string {
     '#include <stddef.h>',
     '',
     structHeader('MlaParams', mlaParamsLayout),
+    '',
+    structHeader('MatmulParams', matmulParamsLayout),
     '',
     '// decode.cu variants: X(NAME, BM, BN, STAGES, NWARPS, QREGS (-1: Decode), dynamic shared memory bytes)',
     `#define MLA_DECODE_VARIANTS(X) \\\n  ${variants}`,

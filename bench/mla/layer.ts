@@ -1,0 +1,51 @@
+// Decode-step time of one MlaAttention layer (projections + latent cache append + kernel + re-expansion + o_proj)
+// on a backend, for a named shape, batch and context. The cache is filled with random latent rows (no prefill
+// pass), then `reps` decode steps are timed after a warm-up; every step appends one token per sequence.
+//   node --import tsx bench/mla/layer.ts --shape v2-lite --batch 1 --context 4096 --backend cpu [--json out.json]
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { encodeHalf } from '../../src/core/dtype.js';
+import { KvCacheManager } from '../../src/core/kvcache.js';
+import { type MlaConfig, MlaAttention, deepseekV2LiteAttention, deepseekV3Attention } from '../../src/core/mla/index.js';
+import { type BackendKind, createBackend } from '../../src/node.js';
+import { normals, randomWeights } from '../../test/support/mla-case.js';
+
+const { values: v } = parseArgs({ options: {
+  shape: { type: 'string', default: 'v2-lite' }, batch: { type: 'string', default: '1' }, context: { type: 'string', default: '4096' },
+  backend: { type: 'string', default: 'cpu' }, workers: { type: 'string' }, reps: { type: 'string', default: '10' }, json: { type: 'string' },
+} });
+const shapes: Record<string, MlaConfig> = { 'v2-lite': deepseekV2LiteAttention, v3: deepseekV3Attention };
+const c = shapes[v.shape!];
+if (!c) throw new Error(`--shape: one of ${Object.keys(shapes).join(', ')}`);
+const b = Number(v.batch), ctx = Number(v.context), reps = Number(v.reps);
+const backend = await createBackend(v.backend as BackendKind, v.workers ? { options: { cpu: { workers: Number(v.workers) } } } : {});
+const page = 64;
+const cache = new KvCacheManager({ backend, numBlocks: b * Math.ceil((ctx + reps + 4) / page), pageBlockSize: page, dtype: 'bf16' });
+const layer = new MlaAttention(c, randomWeights(c, 1, 0.02), { cache });
+const ids: number[] = [];
+for (let s = 0; s < b; s++) {
+  const id = cache.addSequence();
+  for (let t = 0; t < ctx; t += 1024) cache.append(id, encodeHalf('bf16', normals(s * 100 + t, Math.min(1024, ctx - t) * 576)));
+  ids.push(id);
+}
+const x = normals(7, b * c.hiddenSize);
+await layer.forward(ids, x, 1); // warm-up (JIT, first kernel launch)
+await backend.synchronize();
+const times: number[] = [], kernel: number[] = [];
+for (let r = 0; r < reps; r++) {
+  const t0 = performance.now();
+  await layer.forward(ids, x, 1);
+  await backend.synchronize();
+  times.push(performance.now() - t0);
+  kernel.push(layer.lastTimings.kernelMs);
+}
+times.sort((p, q) => p - q);
+kernel.sort((p, q) => p - q);
+const res = {
+  shape: v.shape, hidden: c.hiddenSize, heads: c.numHeads, q_lora_rank: c.qLoraRank, batch: b, context: ctx,
+  backend: backend.info.device, median_ms: times[times.length >> 1], min_ms: times[0], kernel_median_ms: kernel[kernel.length >> 1], kernel_min_ms: kernel[0], reps, date: new Date().toISOString(),
+};
+console.log(JSON.stringify(res));
+if (v.json) writeFileSync(v.json, JSON.stringify(res, null, 1));
+cache.dispose();
+backend.dispose();
