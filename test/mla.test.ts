@@ -224,7 +224,11 @@ describe('MlaAttention vs transformers DeepseekV3Attention (test/fixtures/mla)',
       // Our own float64 formula agrees with transformers to f32 rounding.
       assertClose(Float32Array.from(referenceSequences(c, w, hidden, b, T)), want, 1e-9, `${name}: float64 reference`);
       for (const [label, be] of [['cpu', new InlineCpuBackend()], ['webgpu', webgpu]] as const) {
-        if (!be) { t.diagnostic(`${label}: skipped (no WebGPU adapter)`); continue; }
+        if (!be) {
+          if (process.env.CI) assert.fail(`${label}: no WebGPU adapter in CI`);
+          t.diagnostic(`${label}: skipped (no WebGPU adapter)`);
+          continue;
+        }
         for (const dtype of ['f16', 'bf16'] as const) {
           const layer = new MlaAttention(c, w, { cache: poisonedCache(be, 32, 4, dtype) });
           const got = await runSequences(layer, hidden, b, T, meta.prefill);

@@ -44,9 +44,21 @@ for impl in a.impl.split(","):
     attn = mdl.DeepseekV3Attention(cfg, layer_idx=0).to(dev, torch.bfloat16).eval()
     rotary = mdl.DeepseekV3RotaryEmbedding(config=cfg).to(dev)
     b, H, T = a.batch, 128, a.context
-    cache = DynamicCache()
-    cache.update(torch.randn(b, H, T, 192, device=dev, dtype=torch.bfloat16), torch.randn(b, H, T, 128, device=dev, dtype=torch.bfloat16), 0)
     x = torch.randn(b, 1, 7168, device=dev, dtype=torch.bfloat16)
+    # What the module caches differs between transformers versions (per-head K and V, or the compressed latent and
+    # the shared RoPE key): one real step on an empty cache tells the shapes, then the cache is filled to `context`.
+    probe = DynamicCache()
+    with torch.no_grad():
+        cos, sin = rotary(x, torch.zeros((b, 1), device=dev, dtype=torch.long))
+        attn(hidden_states=x, position_embeddings=(cos, sin), attention_mask=None, past_key_values=probe,
+             cache_position=torch.tensor([0], device=dev))
+    layer0 = probe.layers[0] if hasattr(probe, "layers") else None
+    k0, v0 = (layer0.keys, layer0.values) if layer0 is not None else (probe.key_cache[0], probe.value_cache[0])
+    cached = "keys %s, values %s per token" % (tuple(k0.shape[:2]) + tuple(k0.shape[3:]), tuple(v0.shape[:2]) + tuple(v0.shape[3:]))
+    del probe
+    cache = DynamicCache()
+    cache.update(torch.randn(k0.shape[0], k0.shape[1], T, k0.shape[-1], device=dev, dtype=torch.bfloat16),
+                 torch.randn(v0.shape[0], v0.shape[1], T, v0.shape[-1], device=dev, dtype=torch.bfloat16), 0)
     times = []
     with torch.no_grad():
         for r in range(a.reps + 2):
@@ -60,9 +72,9 @@ for impl in a.impl.split(","):
             torch.cuda.synchronize()
             if r >= 2:
                 times.append(s.elapsed_time(e))
-    rows.append(dict(impl=impl, batch=b, context=T, median_ms=statistics.median(times), min_ms=min(times)))
-    print("transformers %s DeepseekV3Attention bf16, b=%d, context %d: %.3f ms a decode step (median of %d), min %.3f"
-          % (impl, b, T, rows[-1]["median_ms"], len(times), rows[-1]["min_ms"]))
+    rows.append(dict(impl=impl, batch=b, context=T, cached=cached, median_ms=statistics.median(times), min_ms=min(times)))
+    print("transformers %s DeepseekV3Attention bf16, b=%d, context %d (cache: %s): %.3f ms a decode step (median of %d), min %.3f"
+          % (impl, b, T, cached, rows[-1]["median_ms"], len(times), rows[-1]["min_ms"]))
     del cache, attn
     torch.cuda.empty_cache()
 res = dict(device=torch.cuda.get_device_name(), torch=torch.__version__, transformers=transformers.__version__, rows=rows)

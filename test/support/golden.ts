@@ -23,12 +23,12 @@ export const fullGoldenDir: string | undefined = [process.env.FLASHMLA_GOLDEN, r
   .find((d): d is string => !!d && existsSync(join(d, 'metadata_cases.json')));
 
 /**
- * The set the golden tests run on: the in-repository fixtures unless FLASHMLA_GOLDEN_SET=full asks for the full
- * set (test:long and the GPU host do), or FLASHMLA_GOLDEN names a folder.
+ * The set the golden tests run on: the folder $FLASHMLA_GOLDEN names (the full set or a copy of the fixtures),
+ * else the full set when FLASHMLA_GOLDEN_SET=full asks for it (test:long does), else the in-repository fixtures.
  */
-export const goldenDir: string = process.env.FLASHMLA_GOLDEN || process.env.FLASHMLA_GOLDEN_SET === 'full'
-  ? (fullGoldenDir ?? missingFullSet())
-  : fixtureDir;
+export const goldenDir: string = process.env.FLASHMLA_GOLDEN
+  ? process.env.FLASHMLA_GOLDEN
+  : process.env.FLASHMLA_GOLDEN_SET === 'full' ? (fullGoldenDir ?? missingFullSet()) : fixtureDir;
 
 function missingFullSet(): never {
   throw new Error('FLASHMLA_GOLDEN_SET=full: no full golden set (set FLASHMLA_GOLDEN or put ../shared/golden beside the repository)');
