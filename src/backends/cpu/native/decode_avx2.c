@@ -20,10 +20,22 @@
 #define DQK 576
 #define DV 512
 #define BN 64 // keys per tile
+#ifndef ROW_CHUNK
+#define ROW_CHUNK 48 // query rows per pass over a key tile (a multiple of 4 and of 3)
+#endif
 
 // Per-thread scratch, grow-only (worker threads each get their own).
-static __thread float *sQ, *sK, *sS, *sO, *sM, *sL, *sR;
-static __thread int sRows;
+typedef struct {
+  float *q;    // [rows, DQK] scaled queries
+  float *k;    // [BN, DQK] the key tile
+  float *s;    // [rows, BN] scores, then P
+  float *o;    // [rows, DV] unnormalised output
+  float *m;    // [rows] running max (base 2)
+  float *l;    // [rows] running sum
+  float *re;   // [rows] this tile's rescale of O
+  int rows;
+} Scratch;
+static __thread Scratch tls;
 
 static float *alloc_f32(size_t n) {
   void *p = NULL;
@@ -31,19 +43,19 @@ static float *alloc_f32(size_t n) {
   return (float *)p;
 }
 
-static int ensure_scratch(int rows) {
-  if (!sK) {
-    sK = alloc_f32((size_t)BN * DQK);
-    if (!sK) return -1;
+static int ensure_scratch(Scratch *w, int rows) {
+  if (!w->k) {
+    w->k = alloc_f32((size_t)BN * DQK);
+    if (!w->k) return -1;
   }
-  if (rows <= sRows) return 0;
-  free(sQ); free(sS); free(sO); free(sM); free(sL); free(sR);
-  sQ = alloc_f32((size_t)rows * DQK);
-  sS = alloc_f32((size_t)rows * BN);
-  sO = alloc_f32((size_t)rows * DV);
-  sM = alloc_f32(rows); sL = alloc_f32(rows); sR = alloc_f32(rows);
-  if (!sQ || !sS || !sO || !sM || !sL || !sR) { sRows = 0; return -1; }
-  sRows = rows;
+  if (rows <= w->rows) return 0;
+  free(w->q); free(w->s); free(w->o); free(w->m); free(w->l); free(w->re);
+  w->q = alloc_f32((size_t)rows * DQK);
+  w->s = alloc_f32((size_t)rows * BN);
+  w->o = alloc_f32((size_t)rows * DV);
+  w->m = alloc_f32(rows); w->l = alloc_f32(rows); w->re = alloc_f32(rows);
+  if (!w->q || !w->s || !w->o || !w->m || !w->l || !w->re) { w->rows = 0; return -1; }
+  w->rows = rows;
   return 0;
 }
 
@@ -102,34 +114,35 @@ static inline __attribute__((always_inline)) void qk_block(const float *q, const
   for (int i = 0; i < RB; i++) for (int j = 0; j < KB; j++) s[i * BN + j] = hsum(acc[i][j]);
 }
 
-static void tile_scores(int rows, int n) {
-  int r = 0;
-  for (; r + 4 <= rows; r += 4) {
-    const float *q = sQ + (size_t)r * DQK;
-    float *s = sS + (size_t)r * BN;
+// Rows [r0, r1): 4-row blocks, then single rows.
+static void tile_scores(const Scratch *w, int r0, int r1, int n) {
+  int r = r0;
+  for (; r + 4 <= r1; r += 4) {
+    const float *q = w->q + (size_t)r * DQK;
+    float *s = w->s + (size_t)r * BN;
     int t = 0;
-    for (; t + 3 <= n; t += 3) qk_block(q, sK + (size_t)t * DQK, s + t, 4, 3);
-    for (; t < n; t++) qk_block(q, sK + (size_t)t * DQK, s + t, 4, 1);
+    for (; t + 3 <= n; t += 3) qk_block(q, w->k + (size_t)t * DQK, s + t, 4, 3);
+    for (; t < n; t++) qk_block(q, w->k + (size_t)t * DQK, s + t, 4, 1);
   }
-  for (; r < rows; r++) {
-    const float *q = sQ + (size_t)r * DQK;
-    float *s = sS + (size_t)r * BN;
+  for (; r < r1; r++) {
+    const float *q = w->q + (size_t)r * DQK;
+    float *s = w->s + (size_t)r * BN;
     int t = 0;
-    for (; t + 3 <= n; t += 3) qk_block(q, sK + (size_t)t * DQK, s + t, 1, 3);
-    for (; t < n; t++) qk_block(q, sK + (size_t)t * DQK, s + t, 1, 1);
+    for (; t + 3 <= n; t += 3) qk_block(q, w->k + (size_t)t * DQK, s + t, 1, 3);
+    for (; t < n; t++) qk_block(q, w->k + (size_t)t * DQK, s + t, 1, 1);
   }
 }
 
 // O[r] = O[r] * rescale[r] + sum_t P[r][t] v_t for RB rows, 32 columns at c.
-static inline __attribute__((always_inline)) void pv_block(int r, int c, int n, const int RB) {
+static inline __attribute__((always_inline)) void pv_block(const Scratch *w, int r, int c, int n, const int RB) {
   __m256 acc[3][4];
   for (int i = 0; i < RB; i++) {
-    __m256 sc = _mm256_set1_ps(sR[r + i]);
-    for (int j = 0; j < 4; j++) acc[i][j] = _mm256_mul_ps(_mm256_load_ps(sO + (size_t)(r + i) * DV + c + 8 * j), sc);
+    __m256 sc = _mm256_set1_ps(w->re[r + i]);
+    for (int j = 0; j < 4; j++) acc[i][j] = _mm256_mul_ps(_mm256_load_ps(w->o + (size_t)(r + i) * DV + c + 8 * j), sc);
   }
-  const float *p = sS + (size_t)r * BN;
+  const float *p = w->s + (size_t)r * BN;
   for (int t = 0; t < n; t++) {
-    const float *v = sK + (size_t)t * DQK + c;
+    const float *v = w->k + (size_t)t * DQK + c;
     __m256 vv[4];
     for (int j = 0; j < 4; j++) vv[j] = _mm256_load_ps(v + 8 * j);
     for (int i = 0; i < RB; i++) {
@@ -138,31 +151,34 @@ static inline __attribute__((always_inline)) void pv_block(int r, int c, int n, 
     }
   }
   for (int i = 0; i < RB; i++)
-    for (int j = 0; j < 4; j++) _mm256_store_ps(sO + (size_t)(r + i) * DV + c + 8 * j, acc[i][j]);
+    for (int j = 0; j < 4; j++) _mm256_store_ps(w->o + (size_t)(r + i) * DV + c + 8 * j, acc[i][j]);
 }
 
-static void tile_accumulate(int rows, int n) {
-  int r = 0;
-  for (; r + 3 <= rows; r += 3) for (int c = 0; c < DV; c += 32) pv_block(r, c, n, 3);
-  for (; r + 2 <= rows; r += 2) for (int c = 0; c < DV; c += 32) pv_block(r, c, n, 2);
-  for (; r < rows; r++) for (int c = 0; c < DV; c += 32) pv_block(r, c, n, 1);
+// Rows [r0, r1). Columns outermost: the 64 x 32 slice of V (8 KB) stays in L1 while every row block uses it.
+static void tile_accumulate(const Scratch *w, int r0, int r1, int n) {
+  for (int c = 0; c < DV; c += 32) {
+    int r = r0;
+    for (; r + 3 <= r1; r += 3) pv_block(w, r, c, n, 3);
+    if (r1 - r == 2) pv_block(w, r, c, n, 2);
+    else if (r1 - r == 1) pv_block(w, r, c, n, 1);
+  }
 }
 
-// Scores of row r (keys < nVis visible, < n in the tile) become P = 2^(s - max); sR[r] gets the old-O factor.
-static void softmax_row(int r, int n, int nVis) {
-  float *s = sS + (size_t)r * BN;
+// Scores of row r (keys < nVis visible, < n in the tile) become P = 2^(s - max); w->re[r] gets the old-O factor.
+static void softmax_row(const Scratch *w, int r, int n, int nVis) {
+  float *s = w->s + (size_t)r * BN;
   const __m256 ninf = _mm256_set1_ps(-INFINITY);
   if (nVis < 0) nVis = 0;
   if (nVis > n) nVis = n;
   for (int t = nVis; t < BN; t++) s[t] = -INFINITY; // masked and past-the-tile keys
   __m256 mx = ninf;
   for (int t = 0; t < BN; t += 8) mx = _mm256_max_ps(mx, _mm256_load_ps(s + t));
-  const float old = sM[r];
+  const float old = w->m[r];
   float m = hmax(mx);
   if (old > m) m = old;
   if (m == -INFINITY) { // nothing seen yet: P = 0, O stays 0
     memset(s, 0, BN * sizeof(float));
-    sR[r] = 1.0f;
+    w->re[r] = 1.0f;
     return;
   }
   const float rescale = old == -INFINITY ? 0.0f : exp2f(old - m);
@@ -173,9 +189,9 @@ static void softmax_row(int r, int n, int nVis) {
     _mm256_store_ps(s + t, e);
     sum = _mm256_add_ps(sum, e);
   }
-  sM[r] = m;
-  sL[r] = sL[r] * rescale + hsum(sum);
-  sR[r] = rescale;
+  w->m[r] = m;
+  w->l[r] = w->l[r] * rescale + hsum(sum);
+  w->re[r] = rescale;
 }
 
 static inline uint16_t f32_to_bf16(float x) {
@@ -195,12 +211,8 @@ static inline int visible_keys(int seqlen, int qLen, int j, int causal) {
   return v > 0 ? v : 0;
 }
 
-/**
- * One work item. prm: PRM_COUNT int32 fields (params.h); scale: softmaxScale. Returns 0, or -1 when scratch
- * memory cannot be allocated.
- */
-int flashmla_cpu_decode_item(const int32_t *prm, float scale, const uint16_t *q, const uint16_t *kCache,
-                             const int32_t *blockTable, uint16_t *out, float *lse, float *oAccum, float *lseAccum) {
+static __attribute__((noipa)) int decode_item(Scratch *w, const int32_t *prm, float scale, const uint16_t *q, const uint16_t *kCache,
+                                                 const int32_t *blockTable, uint16_t *out, float *lse, float *oAccum, float *lseAccum) {
   const int qF16 = prm[PRM_DTYPE] == 1, kvF16 = prm[PRM_KV_DTYPE] == 1;
   const int hQ = prm[PRM_HQ], hKv = prm[PRM_HKV], nGroups = prm[PRM_NGROUPS];
   const int page = prm[PRM_PAGE_BLOCK_SIZE], causal = prm[PRM_CAUSAL];
@@ -208,17 +220,17 @@ int flashmla_cpu_decode_item(const int32_t *prm, float scale, const uint16_t *q,
   const int kBegin = prm[PRM_K_BEGIN], kEnd = prm[PRM_K_END], g = prm[PRM_KV_HEAD];
   const int rows = qLen * nGroups;
   if (rows == 0) return 0;
-  if (ensure_scratch(rows)) return -1;
+  if (ensure_scratch(w, rows)) return -1;
 
   const __m256 qs = _mm256_set1_ps(scale * 1.4426950408889634f);
   for (int r = 0; r < rows; r++) {
     const int j = r / nGroups, h = g * nGroups + r % nGroups;
     const uint16_t *src = q + ((size_t)(qStart + j) * hQ + h) * DQK;
-    for (int d = 0; d < DQK; d += 8) _mm256_store_ps(sQ + (size_t)r * DQK + d, _mm256_mul_ps(load_half8(src + d, qF16), qs));
-    sM[r] = -INFINITY;
-    sL[r] = 0.0f;
+    for (int d = 0; d < DQK; d += 8) _mm256_store_ps(w->q + (size_t)r * DQK + d, _mm256_mul_ps(load_half8(src + d, qF16), qs));
+    w->m[r] = -INFINITY;
+    w->l[r] = 0.0f;
   }
-  memset(sO, 0, (size_t)rows * DV * sizeof(float));
+  memset(w->o, 0, (size_t)rows * DV * sizeof(float));
 
   const int32_t *table = blockTable + (size_t)i * prm[PRM_MAX_BLOCKS_PER_SEQ];
   for (int t0 = kBegin; t0 < kEnd; t0 += BN) {
@@ -226,21 +238,25 @@ int flashmla_cpu_decode_item(const int32_t *prm, float scale, const uint16_t *q,
     for (int t = 0; t < n; t++) {
       const int key = t0 + t;
       const uint16_t *src = kCache + (((size_t)table[key / page] * page + key % page) * hKv + g) * DQK;
-      float *dst = sK + (size_t)t * DQK;
+      float *dst = w->k + (size_t)t * DQK;
       for (int d = 0; d < DQK; d += 8) _mm256_store_ps(dst + d, load_half8(src + d, kvF16));
     }
-    tile_scores(rows, n);
-    for (int r = 0; r < rows; r++) softmax_row(r, n, visible_keys(seqlen, qLen, r / nGroups, causal) - t0);
-    tile_accumulate(rows, n);
+    // Row chunks keep Q, O and P of the chunk plus the f32 key tile (147 KB) inside a 512 KB L2.
+    for (int r0 = 0; r0 < rows; r0 += ROW_CHUNK) {
+      const int r1 = r0 + ROW_CHUNK < rows ? r0 + ROW_CHUNK : rows;
+      tile_scores(w, r0, r1, n);
+      for (int r = r0; r < r1; r++) softmax_row(w, r, n, visible_keys(seqlen, qLen, r / nGroups, causal) - t0);
+      tile_accumulate(w, r0, r1, n);
+    }
   }
 
   const double ln2 = 0.69314718055994531;
   for (int r = 0; r < rows; r++) {
     const int j = r / nGroups, h = g * nGroups + r % nGroups;
-    const int empty = sL[r] == 0.0f;
-    const float inv = empty ? 0.0f : 1.0f / sL[r];
-    const float l = empty ? 0.0f : (float)((double)sM[r] * ln2 + log((double)sL[r]));
-    const float *o = sO + (size_t)r * DV;
+    const int empty = w->l[r] == 0.0f;
+    const float inv = empty ? 0.0f : 1.0f / w->l[r];
+    const float l = empty ? 0.0f : (float)((double)w->m[r] * ln2 + log((double)w->l[r]));
+    const float *o = w->o + (size_t)r * DV;
     if (prm[PRM_NO_SPLIT]) {
       uint16_t *dst = out + ((size_t)(qStart + j) * hQ + h) * DV;
       for (int d = 0; d < DV; d++) dst[d] = f32_to_half(o[d] * inv, qF16);
@@ -253,4 +269,15 @@ int flashmla_cpu_decode_item(const int32_t *prm, float scale, const uint16_t *q,
     }
   }
   return 0;
+}
+
+/**
+ * One work item. prm: PRM_COUNT int32 fields (params.h); scale: softmaxScale. Returns 0, or -1 when scratch
+ * memory cannot be allocated. The scratch pointer reaches the helpers as an opaque argument (noipa above): when
+ * gcc propagated &tls into clones of them, a dlopen()ed library's general-dynamic TLS turned into
+ * __tls_get_addr calls inside the hot loops (1.6-2.5x slower).
+ */
+int flashmla_cpu_decode_item(const int32_t *prm, float scale, const uint16_t *q, const uint16_t *kCache,
+                             const int32_t *blockTable, uint16_t *out, float *lse, float *oAccum, float *lseAccum) {
+  return decode_item(&tls, prm, scale, q, kCache, blockTable, out, lse, oAccum, lseAccum);
 }
