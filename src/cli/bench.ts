@@ -41,7 +41,7 @@ Options:
   --no-ceilings        WebGPU: skip measuring the copy and f32 FMA ceilings (each row's bound and roofline_fraction)
   --check N            rows per config checked against the float64 reference (default 4; 0 skips)
   --workers N          CPU worker threads (default: all cores)
-  --cpu-kernel NAME    CPU kernel rung: auto (default), native or scalar (or FLASHMLA_CPU_KERNEL)
+  --cpu-kernel NAME    CPU kernel rung: auto (default), native, wasm or scalar (or FLASHMLA_CPU_KERNEL)
   --numpy PYTHON       CPU: the python that runs bench/cpu-numpy.py (numpy f32 on the same products, copy
                        bandwidth) in the same run (default: python3, then /usr/bin/python3; 'none' skips)
   --rotate-mb N        reps rotate among page sets of at least N MB in all (default 100: twice an H100's L2)
@@ -98,7 +98,7 @@ export async function bench(argv: string[]): Promise<void> {
   }
 
   p.update(`starting the ${backendName} backend`);
-  const cpuKernel = v['cpu-kernel'] === undefined ? undefined : choiceArg('cpu-kernel', v['cpu-kernel'], ['auto', 'native', 'scalar'], 'auto');
+  const cpuKernel = v['cpu-kernel'] === undefined ? undefined : choiceArg('cpu-kernel', v['cpu-kernel'], ['auto', 'native', 'wasm', 'scalar'], 'auto');
   const { backend, skipped } = await openBackend(backendName, workers, cpuKernel);
   try {
     for (const s of skipped) p.update(`skipped ${s.reason}`);
