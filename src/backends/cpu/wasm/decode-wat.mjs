@@ -4,6 +4,7 @@
 //
 //   qk(q, k, s, rows, n)       s[r * 64 + t] = q_r . k_t            q [rows, 576] f32, k [64, 576] f32
 //   pv(p, k, o, re, rows, n)   o_r = o_r * re[r] + sum_t p[r*64+t] k_t[0:512]      o [rows, 512] f32
+//   bf16(src, dst, count)      dst[i] = f32 of bf16 src[i] (a 16-bit shift), count a multiple of 8
 // Pointers are byte offsets into the exported memory. fma: f32x4.relaxed_madd (relaxed SIMD) instead of mul+add.
 const DQK = 576, DV = 512, BN = 64;
 const ROW = DQK * 4; // bytes per q / key row
@@ -110,11 +111,27 @@ function pv(fma) {
       (br_if $cl (i32.lt_s (local.tee $c (i32.add (local.get $c) (i32.const 16))) (i32.const ${DV})))))`;
 }
 
+function bf16() {
+  return `
+  (func (export "bf16") (param $src i32) (param $dst i32) (param $count i32)
+    (local $end i32) (local $h v128)
+    (local.set $end (i32.add (local.get $src) (i32.shl (local.get $count) (i32.const 1))))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $src) (local.get $end)))
+      (local.set $h (v128.load (local.get $src)))
+      (v128.store (local.get $dst) (i32x4.shl (i32x4.extend_low_i16x8_u (local.get $h)) (i32.const 16)))
+      (v128.store offset=16 (local.get $dst) (i32x4.shl (i32x4.extend_high_i16x8_u (local.get $h)) (i32.const 16)))
+      (local.set $src (i32.add (local.get $src) (i32.const 16)))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+      (br $l))))`;
+}
+
 /** The module's WAT text; `fma` selects relaxed-SIMD multiply-add. */
 export function decodeWat(fma) {
   return `(module
   (memory (export "memory") 4)
 ${qk(fma)}
-${pv(fma)})
+${pv(fma)}
+${bf16()})
 `;
 }

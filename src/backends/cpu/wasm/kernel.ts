@@ -2,8 +2,8 @@
 // in WebAssembly; the key unpacking, the online softmax (float64, as the scalar rung) and the output writes stay
 // in JavaScript. Browser-safe: no Node imports; the module bytes are embedded (module.ts).
 //
-// Memory of one instance (one per thread), byte offsets: K tile [64, 576] f32 | S / P [rows, 64] | Q [rows, 576]
-// | O [rows, 512] | rescale [rows]. Products and accumulators are f32 (like the native rung).
+// Memory of one instance (one per thread), byte offsets: K tile [64, 576] f32 | raw bf16 keys [64, 576] | S / P
+// [rows, 64] | Q [rows, 576] | O [rows, 512] | rescale [rows]. Products and accumulators are f32 (like the native rung).
 import { decodeHalf, f32ToHalf, halfToF32 } from '../../../core/dtype.js';
 import { visibleKeys } from '../../../core/problem.js';
 import { blockSizeN } from '../../../core/scheduler.js';
@@ -12,12 +12,14 @@ import type { CpuDecodeArgs } from '../kernel.js';
 import { wasmRelaxed, wasmSimd } from './module.js';
 
 const DQK = 576, DV = 512, BN = blockSizeN;
-const kBytes = BN * DQK * 4;
+const rowChunk = 48; // query rows per pass over a key tile
+const kBytes = BN * DQK * 4, rawOff = kBytes, sBase = rawOff + BN * DQK * 2;
 
 interface Exports {
   memory: WebAssembly.Memory;
   qk(q: number, k: number, s: number, rows: number, n: number): void;
   pv(p: number, k: number, o: number, re: number, rows: number, n: number): void;
+  bf16(src: number, dst: number, count: number): void;
 }
 
 function bytesOf(b64: string): Uint8Array<ArrayBuffer> {
@@ -45,19 +47,19 @@ export function createWasmKernel(): CpuKernel | string {
   const prm = new Int32Array(itemFields.length);
   let rowMax = new Float64Array(0), rowSum = new Float64Array(0);
   let cap = 0; // rows the memory is laid out for
-  let f32 = new Float32Array(ex.memory.buffer), u32 = new Uint32Array(ex.memory.buffer);
-  let sOff = kBytes, qOff = 0, oOff = 0, reOff = 0;
+  let f32 = new Float32Array(ex.memory.buffer), u16 = new Uint16Array(ex.memory.buffer);
+  let sOff = sBase, qOff = 0, oOff = 0, reOff = 0;
 
   function layout(rows: number): void {
     if (rows <= cap) return;
-    sOff = kBytes;
+    sOff = sBase;
     qOff = sOff + rows * BN * 4;
     oOff = qOff + rows * DQK * 4;
     reOff = oOff + rows * DV * 4;
     const need = reOff + rows * 4, have = ex.memory.buffer.byteLength;
     if (need > have) ex.memory.grow(Math.ceil((need - have) / 65536));
     f32 = new Float32Array(ex.memory.buffer);
-    u32 = new Uint32Array(ex.memory.buffer);
+    u16 = new Uint16Array(ex.memory.buffer);
     rowMax = new Float64Array(rows);
     rowSum = new Float64Array(rows);
     cap = rows;
@@ -84,26 +86,31 @@ export function createWasmKernel(): CpuKernel | string {
       for (let t = 0; t < n; t++) {
         const key = t0 + t;
         const src = (a.blockTable[i * p.maxBlocksPerSeq + Math.floor(key / page)] * page + (key % page)) * rowElems + g * DQK;
-        if (bf16) { const kc = a.kCache, o = t * DQK; for (let d = 0; d < DQK; d++) u32[o + d] = kc[src + d] << 16; }
+        if (bf16) u16.set(a.kCache.subarray(src, src + DQK), rawOff / 2 + t * DQK); // unpacked below, in SIMD
         else decodeHalf(p.kvDtype, a.kCache.subarray(src, src + DQK), f32.subarray(t * DQK, (t + 1) * DQK));
       }
-      ex.qk(qOff, 0, sOff, rows, n);
-      for (let r = 0; r < rows; r++) {
-        const s = sOff / 4 + r * BN;
-        const nVis = Math.max(0, Math.min(n, visibleKeys(seqlen, qLen, Math.floor(r / nGroups), p.causal) - t0));
-        const old = rowMax[r];
-        let m = old;
-        for (let t = 0; t < nVis; t++) if (f32[s + t] > m) m = f32[s + t];
-        if (m === -Infinity) { f32.fill(0, s, s + n); f32[reOff / 4 + r] = 1; continue; }
-        const rescale = Math.exp(old - m);
-        let sum = rowSum[r] * rescale;
-        for (let t = 0; t < nVis; t++) { const e = Math.exp(f32[s + t] - m); f32[s + t] = e; sum += e; }
-        f32.fill(0, s + nVis, s + n); // masked keys: P = 0 exactly (their V is real cache data)
-        rowMax[r] = m;
-        rowSum[r] = sum;
-        f32[reOff / 4 + r] = rescale;
+      if (bf16) ex.bf16(rawOff, 0, n * DQK);
+      // Row chunks keep Q, O and P of the chunk plus the f32 key tile in L2 (as the native kernel does).
+      for (let r0 = 0; r0 < rows; r0 += rowChunk) {
+        const r1 = Math.min(rows, r0 + rowChunk);
+        ex.qk(qOff + r0 * DQK * 4, 0, sOff + r0 * BN * 4, r1 - r0, n);
+        for (let r = r0; r < r1; r++) {
+          const s = sOff / 4 + r * BN;
+          const nVis = Math.max(0, Math.min(n, visibleKeys(seqlen, qLen, Math.floor(r / nGroups), p.causal) - t0));
+          const old = rowMax[r];
+          let m = old;
+          for (let t = 0; t < nVis; t++) if (f32[s + t] > m) m = f32[s + t];
+          if (m === -Infinity) { f32.fill(0, s, s + n); f32[reOff / 4 + r] = 1; continue; }
+          const rescale = Math.exp(old - m);
+          let sum = rowSum[r] * rescale;
+          for (let t = 0; t < nVis; t++) { const e = Math.exp(f32[s + t] - m); f32[s + t] = e; sum += e; }
+          f32.fill(0, s + nVis, s + n); // masked keys: P = 0 exactly (their V is real cache data)
+          rowMax[r] = m;
+          rowSum[r] = sum;
+          f32[reOff / 4 + r] = rescale;
+        }
+        ex.pv(sOff + r0 * BN * 4, 0, oOff + r0 * DV * 4, reOff + r0 * 4, r1 - r0, n);
       }
-      ex.pv(sOff, 0, oOff, reOff, rows, n);
     }
     const enc = f32ToHalf(p.dtype);
     for (let r = 0; r < rows; r++) {
