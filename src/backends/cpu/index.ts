@@ -109,7 +109,9 @@ class CpuBackend implements Backend {
       kernel: this.kernel.name,
     };
     await this.phase(job);
-    await this.phase({ ...job, phase: 'combine', units: args.p.b });
+    // Sequences computed in one piece were finished by the decode phase: skip a round trip when none was split.
+    const split = args.numSplits.some((v, i) => i < args.p.b && args.numSplits[i + 1] - v > 1);
+    if (split) await this.phase({ ...job, phase: 'combine', units: args.p.b });
     for (const [s, a] of copyBack) a.set(s as never);
   }
 
