@@ -26,7 +26,7 @@ import { caseMatrix, caseReference, makeCase, nanBits, runCase } from './support
 
 /** f32 arithmetic: looser than the scalar rung's float64 table, far tighter than cuda's (see compare.ts). */
 const tol = tolerances.cpuF32;
-const randomCases = 40;
+const randomCases = 32;
 const matrixSeed = 20251129;
 const ci = process.env.CI === 'true';
 const root = new URL('..', import.meta.url).pathname;
