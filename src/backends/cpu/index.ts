@@ -15,6 +15,7 @@ import { type CpuKernelChoice, type CpuKernelPick, chooseCpuKernel } from './pat
 import type { SharedView, WorkerJob } from './worker.js';
 
 export { InlineCpuBackend } from './inline.js';
+export { type CpuKernelChoice, chooseCpuKernel } from './paths.js';
 
 export interface CpuBackendOptions {
   /** Worker threads (default: the machine's available parallelism). */
