@@ -46,7 +46,7 @@ export async function cpuKernelByName(name: CpuKernelName): Promise<CpuKernel> {
 export async function chooseCpuKernel(request?: CpuKernelChoice): Promise<CpuKernelPick> {
   const env = process.env.FLASHMLA_CPU_KERNEL || undefined;
   const want = request ?? (env as CpuKernelChoice | undefined) ?? 'auto';
-  const by = request ? 'option' : env ? 'FLASHMLA_CPU_KERNEL' : 'auto';
+  const by = want === 'auto' ? 'auto' : request ? 'option' : 'FLASHMLA_CPU_KERNEL';
   if (!cpuKernelChoices.includes(want)) throw invalidArgument(by === 'option' ? 'kernel' : 'FLASHMLA_CPU_KERNEL', cpuKernelChoices.join(' | '), JSON.stringify(want));
   if (want !== 'auto') return { kernel: await cpuKernelByName(want), skipped: [], by };
   const skipped: string[] = [];
