@@ -14,7 +14,8 @@ import { type CaseSpec, type DecodeCase, Rng, caseReference, caseTensors, makeCa
 
 const inline = new InlineCpuBackend();
 let workers: Backend;
-before(async () => { workers = await createCpuBackend({ workers: 2 }); });
+// The scalar rung: its float64 tolerance (test/cpu-paths.test.ts runs the vector rungs).
+before(async () => { workers = await createCpuBackend({ workers: 2, kernel: 'scalar' }); });
 after(() => workers?.dispose());
 
 /** Another layer of the same step: same block table and seqlens, fresh q and cache values (NaN slots kept). */

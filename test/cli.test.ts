@@ -83,7 +83,7 @@ describe('flashmla CLI', () => {
       { b: 2, s_k: 130, h_q: 8, s_q: 2, total_seqlen: 999, flashmla: { ms: 5, GBps: 1, TFLOPS: 1 } },
     ] }));
     const out = join(tmp, 'res', 'tiny.json');
-    const r = flashmla('bench', '--backend', 'cpu', '--configs', configs, '--flashmla', fm, '--out', out, '--reps', '2', '--warmup', '0', '--rotate-mb', '1', '--check', '2');
+    const r = flashmla('bench', '--backend', 'cpu', '--configs', configs, '--flashmla', fm, '--out', out, '--reps', '2', '--warmup', '0', '--rotate-mb', '1', '--check', '2', '--numpy', 'none');
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /\[3\/3\]/, 'progress per config');
     const res = JSON.parse(readFileSync(out, 'utf8'));

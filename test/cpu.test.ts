@@ -19,7 +19,8 @@ const matrixSeed = 20250422;
 
 const inline = new InlineCpuBackend();
 let workers: Backend;
-before(async () => { workers = await createCpuBackend({ workers: 2 }); });
+// The scalar rung: its float64 tolerance (test/cpu-paths.test.ts runs the vector rungs).
+before(async () => { workers = await createCpuBackend({ workers: 2, kernel: 'scalar' }); });
 after(() => workers?.dispose());
 
 const backends: [string, () => Backend][] = [['inline', () => inline], ['workers', () => workers]];

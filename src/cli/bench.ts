@@ -10,6 +10,7 @@ import { isSoftwareAdapter } from '../node.js';
 import { renderChart } from './chart.js';
 import { type BenchConfig, type BenchResult, describe, forEmit, grids, mergeFlashMla, parseConfigs, runConfigs } from './harness.js';
 import { fmt, progress, table } from './ui.js';
+import { annotateCpuRows, measureNumpy } from './cpu-yardstick.js';
 import type { WebGpuBackend } from '../backends/webgpu/backend.js';
 import type { WebGpuCeilings } from '../backends/webgpu/ceilings.js';
 
@@ -42,6 +43,9 @@ Options:
   --no-ceilings        WebGPU: skip measuring the copy and f32 FMA ceilings (each row's bound and roofline_fraction)
   --check N            rows per config checked against the float64 reference (default 4; 0 skips)
   --workers N          CPU worker threads (default: all cores)
+  --cpu-kernel NAME    CPU kernel rung: auto (default), native, wasm or scalar (or FLASHMLA_CPU_KERNEL)
+  --numpy PYTHON       CPU: the python that runs bench/cpu-numpy.py (numpy f32 on the same products, copy
+                       bandwidth) in the same run (default: python3, then /usr/bin/python3; 'none' skips)
   --rotate-mb N        reps rotate among page sets of at least N MB in all (default 100: twice an H100's L2)
   --emit-configs FILE  write the grid in bench_flashmla.py's --configs format (varlen lengths made explicit), then exit
   -q, --quiet          no progress lines
@@ -73,7 +77,7 @@ export async function bench(argv: string[]): Promise<void> {
     backend: { type: 'string' }, grid: { type: 'string' }, configs: { type: 'string' }, flashmla: { type: 'string' },
     out: { type: 'string' }, reps: { type: 'string' }, warmup: { type: 'string' }, check: { type: 'string' },
     workers: { type: 'string' }, 'rotate-mb': { type: 'string' }, 'emit-configs': { type: 'string' }, quiet: { type: 'boolean', short: 'q' },
-    'warm-ms': { type: 'string' }, 'no-ceilings': { type: 'boolean' },
+    'warm-ms': { type: 'string' }, 'no-ceilings': { type: 'boolean' }, 'cpu-kernel': { type: 'string' }, numpy: { type: 'string' },
   });
   if (help) { console.log(benchHelp); return; }
   const backendName = choiceArg<BackendChoice>('backend', v.backend, backendChoices, 'best');
@@ -100,7 +104,8 @@ export async function bench(argv: string[]): Promise<void> {
   }
 
   p.update(`starting the ${backendName} backend`);
-  const { backend, skipped } = await openBackend(backendName, workers);
+  const cpuKernel = v['cpu-kernel'] === undefined ? undefined : choiceArg('cpu-kernel', v['cpu-kernel'], ['auto', 'native', 'wasm', 'scalar'], 'auto');
+  const { backend, skipped } = await openBackend(backendName, workers, cpuKernel);
   try {
     for (const s of skipped) p.update(`skipped ${s.reason}`);
     const onCpu = backend.kind === 'cpu';
@@ -116,6 +121,7 @@ export async function bench(argv: string[]): Promise<void> {
       commit: gitCommit(), date: new Date().toISOString(), grid,
       warmup: warmup ?? (onCpu ? 1 : 10), reps: reps ?? (onCpu ? 5 : 50), rows: [],
     };
+    if (onCpu) result.cpu_kernel = `${backend.info.details?.kernel} (${backend.info.details?.kernelDetail})`;
     p.done(`bench: ${configs.length} configs (${grid}) on ${result.card}`);
     let ceilings: WebGpuCeilings | undefined;
     if (backend.kind === 'webgpu' && !v['no-ceilings']) {
@@ -135,6 +141,17 @@ export async function bench(argv: string[]): Promise<void> {
         p.done(`[${i + 1}/${configs.length}] ${describe(r)}: ${fmt(r.ms)} ms  ${fmt(r.GBps)} GB/s  ${fmt(gflops)} GFLOP/s${roof}${c}`);
       },
     });
+    if (onCpu) for (const r of result.rows) r.cpu_kernel = String(backend.info.details?.kernel);
+    if (onCpu && v.numpy !== 'none') {
+      p.update('numpy f32 on the same products (bench/cpu-numpy.py)');
+      const y = measureNumpy(repoRoot, configs, stringArg(v.numpy));
+      if (typeof y === 'string') p.done(`numpy skipped: ${y}`);
+      else {
+        result.numpy = y;
+        annotateCpuRows(result.rows, y);
+        p.done(`numpy ${y.numpy} (${y.blas}): copy ${fmt(y.copy_GBps)} GB/s, f32 GEMM ${fmt(y.gemm_GFLOPs)} GFLOP/s; same products ${y.configs.map((c) => fmt(c.GFLOPs)).join(', ')} GFLOP/s`);
+      }
+    }
     if (flashmla !== undefined) {
       const n = mergeFlashMla(result, flashmla, flashmlaFile!);
       p.done(`matched ${n} of ${result.rows.length} configs in ${flashmlaFile}`);
@@ -148,9 +165,10 @@ export async function bench(argv: string[]): Promise<void> {
 
     const withF = result.rows.some((r) => r.ratio_vs_flashmla !== undefined);
     const withRoof = result.rows.some((r) => r.bound !== undefined);
-    const head = ['config', 'ms', 'GB/s', 'GFLOP/s', ...(withRoof ? ['roofline'] : []), 'check', ...(withF ? ['FlashMLA ms', 'FlashMLA/ours'] : [])];
+    const withNp = result.rows.some((r) => r.numpy_GFLOPs !== undefined);
+    const head = ['config', 'ms', 'GB/s', 'GFLOP/s', ...(withNp ? ['numpy GFLOP/s', 'ours/numpy'] : []), ...(withRoof ? ['roofline'] : []), 'check', ...(withF ? ['FlashMLA ms', 'FlashMLA/ours'] : [])];
     console.log(table([head, ...result.rows.map((r) => [
-      describe(r), fmt(r.ms), fmt(r.GBps), fmt(r.TFLOPS * 1e3),
+      describe(r), fmt(r.ms), fmt(r.GBps), fmt(r.TFLOPS * 1e3), ...(withNp ? [r.numpy_GFLOPs === undefined ? '-' : fmt(r.numpy_GFLOPs), r.ratio_vs_numpy === undefined ? '-' : `${r.ratio_vs_numpy.toFixed(2)}x`] : []),
       ...(withRoof ? [r.bound ? `${(100 * r.roofline_fraction!).toFixed(0)}% ${r.bound}` : '-'] : []),
       r.check ? (r.check.ok ? `ok ${r.check.cos_diff.toExponential(0)}` : 'FAILED') : '-',
       ...(withF ? [r.flashmla_ms === undefined ? '-' : fmt(r.flashmla_ms), r.ratio_vs_flashmla === undefined ? '-' : `${r.ratio_vs_flashmla.toFixed(3)}x`] : []),

@@ -134,7 +134,13 @@ export interface BenchRow {
   /** Distinct page sets the reps rotated among, and their total bytes. */
   copies: number;
   rotated_bytes: number;
-  /** WebGPU: the ceiling that bounds this config and the fraction of it reached (see BenchResult.ceilings). */
+  /** CPU: the kernel rung that ran (native, scalar). */
+  cpu_kernel?: string;
+  /** CPU (with numpy): numpy's f32 GFLOP/s on the same products, measured in the same run, and ours / numpy. */
+  numpy_GFLOPs?: number;
+  ratio_vs_numpy?: number;
+  /** WebGPU: the ceiling that bounds this config and the fraction of it reached (see BenchResult.ceilings);
+   * CPU: the same against numpy's copy bandwidth and f32 GEMM (BenchResult.numpy). */
   bound?: 'memory' | 'f32';
   roofline_fraction?: number;
   /** Spot check against the float64 reference (absent with --check 0). */
@@ -157,6 +163,10 @@ export interface BenchResult {
   flashmla_card?: string;
   /** WebGPU: copy bandwidth and f32 FMA throughput measured by WGSL kernels in the same process. */
   ceilings?: WebGpuCeilings;
+  /** CPU: bench/cpu-numpy.py's figures from the same run (see src/cli/cpu-yardstick.ts). */
+  numpy?: import('./cpu-yardstick.js').NumpyYardstick;
+  /** CPU: the kernel rung every row ran (native, scalar), with its detail. */
+  cpu_kernel?: string;
   rows: BenchRow[];
 }
 

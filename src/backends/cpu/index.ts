@@ -11,13 +11,18 @@ import { Tensor } from '../../core/tensor.js';
 import { checkMatmul, checkPositiveInt } from '../../core/validate.js';
 import { cpuArgs, wallClockTimes, writeHost } from './inline.js';
 import { type CpuDecodeArgs, decodeUnits } from './kernel.js';
+import type { CpuKernel } from './item.js';
+import { type CpuKernelChoice, type CpuKernelPick, chooseCpuKernel } from './paths.js';
 import type { GemmJob, SharedView, WorkerJob } from './worker.js';
 
 export { InlineCpuBackend } from './inline.js';
+export { type CpuKernelChoice, chooseCpuKernel } from './paths.js';
 
 export interface CpuBackendOptions {
   /** Worker threads (default: the machine's available parallelism). */
   workers?: number;
+  /** Force a CPU kernel rung (default: FLASHMLA_CPU_KERNEL, else native, else scalar). */
+  kernel?: CpuKernelChoice;
 }
 
 const arrayTypes = { Uint16Array, Int32Array, Float32Array, Float64Array, Uint8Array } as const;
@@ -54,8 +59,13 @@ class CpuBackend implements Backend {
   private readonly counter = new Int32Array(new SharedArrayBuffer(8));
   private disposed = false;
 
-  constructor(private readonly workers: Worker[]) {
-    this.info = { kind: 'cpu', device: `CPU, ${workers.length} worker thread${workers.length > 1 ? 's' : ''}`, numSms: 8 * workers.length, details: { workers: workers.length } };
+  private readonly kernel: CpuKernel;
+  constructor(private readonly workers: Worker[], pick: CpuKernelPick) {
+    this.kernel = pick.kernel;
+    this.info = {
+      kind: 'cpu', device: `CPU, ${workers.length} worker thread${workers.length > 1 ? 's' : ''}, ${pick.kernel.name} kernel`, numSms: 8 * workers.length,
+      details: { workers: workers.length, kernel: pick.kernel.name, kernelDetail: pick.kernel.detail, chosenBy: pick.by, ...(pick.skipped.length ? { skipped: pick.skipped } : {}) },
+    };
   }
 
   empty(dtype: DType, shape: readonly number[]): Tensor {
@@ -98,9 +108,12 @@ class CpuBackend implements Backend {
       counter: this.counter.buffer as SharedArrayBuffer,
       phase: 'decode',
       units: decodeUnits(args.p),
+      kernel: this.kernel.name,
     };
     await this.phase(job);
-    await this.phase({ ...job, phase: 'combine', units: args.p.b });
+    // Sequences computed in one piece were finished by the decode phase: skip a round trip when none was split.
+    const split = args.numSplits.some((v, i) => i < args.p.b && args.numSplits[i + 1] - v > 1);
+    if (split) await this.phase({ ...job, phase: 'combine', units: args.p.b });
     for (const [s, a] of copyBack) a.set(s as never);
   }
 
@@ -175,12 +188,13 @@ class CpuBackend implements Backend {
 export async function createCpuBackend(opts: CpuBackendOptions = {}): Promise<Backend> {
   const n = opts.workers ?? Math.max(1, availableParallelism());
   checkPositiveInt('workers', n, 256);
+  const pick = await chooseCpuKernel(opts.kernel);
   const workers = await Promise.all(Array.from({ length: n }, () => new Promise<Worker>((resolve, reject) => {
     const w = startWorker();
     w.once('message', () => { w.off('error', reject); w.unref(); resolve(w); }); // the worker's "ready"
     w.once('error', reject);
   })));
-  return new CpuBackend(workers);
+  return new CpuBackend(workers, pick);
 }
 
 export type { CpuDecodeArgs };

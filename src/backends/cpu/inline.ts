@@ -6,6 +6,7 @@ import type { Backend, BackendInfo, DecodeLaunch, MatmulLaunch } from '../../cor
 import { gemm } from '../../core/mla/gemm.js';
 import { checkMatmul, checkWrite } from '../../core/validate.js';
 import { Tensor } from '../../core/tensor.js';
+import { type CpuKernel, scalarKernel } from './item.js';
 import { type CpuDecodeArgs, CpuScratch, accumSizes, runDecode } from './kernel.js';
 
 /** Host views of a launch plus grow-only accumulators. */
@@ -46,7 +47,11 @@ export async function wallClockTimes(run: (rep: number) => void | Promise<void>,
 
 export class InlineCpuBackend implements Backend {
   readonly kind = 'cpu' as const;
-  readonly info: BackendInfo = { kind: 'cpu', device: 'CPU (calling thread)', numSms: 8 };
+  readonly info: BackendInfo;
+  /** `kernel`: the rung to run (default the scalar JavaScript kernel; Node code can pass a loaded native one). */
+  constructor(private readonly kernel: CpuKernel = scalarKernel) {
+    this.info = { kind: 'cpu', device: `CPU (calling thread, ${kernel.name} kernel)`, numSms: 8, details: { kernel: kernel.name } };
+  }
   private readonly scratch = new CpuScratch();
   private readonly accum: { o: Float32Array; lse: Float32Array } = { o: new Float32Array(0), lse: new Float32Array(0) };
 
@@ -58,7 +63,7 @@ export class InlineCpuBackend implements Backend {
     writeHost(dst, src, dstOffset);
   }
   async download(t: Tensor): Promise<Tensor<HostArray>> { return t as Tensor<HostArray>; }
-  decode(l: DecodeLaunch): void { runDecode(cpuArgs(l, this.accum), this.scratch); }
+  decode(l: DecodeLaunch): void { runDecode(cpuArgs(l, this.accum), this.scratch, this.kernel.runDecodeUnit); }
   matmul(l: MatmulLaunch): void {
     checkMatmul(l, 'cpu');
     gemm({ ...l, x: l.x.host() as Float32Array, w: l.w.host() as Float32Array, y: l.y.host() as Float32Array });

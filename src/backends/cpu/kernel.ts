@@ -282,9 +282,9 @@ export function runCombineUnit(a: CpuDecodeArgs, i: number): void {
 }
 
 /** The whole decode on the calling thread. */
-export function runDecode(a: CpuDecodeArgs, s = new CpuScratch()): void {
+export function runDecode(a: CpuDecodeArgs, s = new CpuScratch(), unit: (a: CpuDecodeArgs, u: number, s: CpuScratch) => void = runDecodeUnit): void {
   const units = decodeUnits(a.p);
-  for (let u = 0; u < units; u++) runDecodeUnit(a, u, s);
+  for (let u = 0; u < units; u++) unit(a, u, s);
   for (let i = 0; i < a.p.b; i++) runCombineUnit(a, i);
 }
 

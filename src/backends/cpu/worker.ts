@@ -2,7 +2,9 @@
 import { parentPort } from 'node:worker_threads';
 import type { MlaProblem } from '../../core/problem.js';
 import { gemmColumns } from '../../core/mla/gemm.js';
-import { type CpuDecodeArgs, CpuScratch, runCombineUnit, runDecodeUnit } from './kernel.js';
+import type { CpuKernelName } from './item.js';
+import { type CpuDecodeArgs, CpuScratch, runCombineUnit } from './kernel.js';
+import { cpuKernelByName } from './paths.js';
 
 export interface SharedView {
   buffer: SharedArrayBuffer;
@@ -17,6 +19,8 @@ export interface WorkerJob {
   counter: SharedArrayBuffer;
   phase: 'decode' | 'combine';
   units: number;
+  /** The CPU kernel rung the main thread chose (paths.ts). */
+  kernel: CpuKernelName;
 }
 
 /** A matmul y = x · wᵀ split into units of `cols` output columns. */
@@ -38,7 +42,7 @@ function view(v: SharedView) {
   return new ctors[v.type](v.buffer as unknown as ArrayBuffer, v.byteOffset, v.length);
 }
 
-parentPort?.on('message', (job: WorkerJob | GemmJob) => {
+parentPort?.on('message', async (job: WorkerJob | GemmJob) => {
   try {
     if (job.phase === 'gemm') {
       const g = { ...job, x: view(job.x) as Float32Array, w: view(job.w) as Float32Array, y: view(job.y) as Float32Array };
@@ -49,11 +53,12 @@ parentPort?.on('message', (job: WorkerJob | GemmJob) => {
       parentPort!.postMessage({});
       return;
     }
+    const kernel = await cpuKernelByName(job.kernel);
     const a = Object.fromEntries(Object.entries(job.arrays).map(([k, v]) => [k, v && view(v)])) as unknown as CpuDecodeArgs;
     a.p = job.p;
     const counter = new Int32Array(job.counter);
     for (let u = Atomics.add(counter, 0, 1); u < job.units; u = Atomics.add(counter, 0, 1)) {
-      if (job.phase === 'decode') runDecodeUnit(a, u, scratch);
+      if (job.phase === 'decode') kernel.runDecodeUnit(a, u, scratch);
       else runCombineUnit(a, u);
     }
     parentPort!.postMessage({});

@@ -1,0 +1,72 @@
+// The parameter block of one work item for the vector kernels (native C and WebAssembly): an Int32Array whose
+// field order is the enum in native/params.h (test/cpu-paths.test.ts checks the two agree). Browser-safe.
+import type { MlaProblem } from '../../core/problem.js';
+import { partWork } from '../../core/scheduler.js';
+import { type CpuDecodeArgs, type CpuScratch, rowsPerSplit, runDecodeUnit } from './kernel.js';
+
+/** Fields in params.h order (PRM_<SNAKE_CASE>). */
+export const itemFields = [
+  'dtype', // out / q: 0 bf16, 1 f16
+  'kvDtype', // kCache: 0 bf16, 1 f16
+  'hQ', 'hKv', 'nGroups', 'pageBlockSize', 'maxBlocksPerSeq', 'causal',
+  'lseStrideB', 'lseStrideH', 'lseStrideT',
+  'rowsPerSplit', // sQ * hQ
+  'batch', 'qStart', 'qLen', 'seqlen', 'kBegin', 'kEnd',
+  'noSplit', // 1: write out / lse; 0: oAccum / lseAccum at splitSlot
+  'splitSlot',
+  'kvHead',
+] as const;
+export type ItemField = (typeof itemFields)[number];
+export const itemIndex = Object.fromEntries(itemFields.map((f, i) => [f, i])) as Record<ItemField, number>;
+
+/** Fill the problem-wide fields once per launch. */
+export function packProblem(p: MlaProblem, prm: Int32Array): void {
+  prm[itemIndex.dtype] = p.dtype === 'f16' ? 1 : 0;
+  prm[itemIndex.kvDtype] = p.kvDtype === 'f16' ? 1 : 0;
+  prm[itemIndex.hQ] = p.hQ;
+  prm[itemIndex.hKv] = p.hKv;
+  prm[itemIndex.nGroups] = p.nGroups;
+  prm[itemIndex.pageBlockSize] = p.pageBlockSize;
+  prm[itemIndex.maxBlocksPerSeq] = p.maxBlocksPerSeq;
+  prm[itemIndex.causal] = p.causal ? 1 : 0;
+  prm[itemIndex.lseStrideB] = p.lseStrideB;
+  prm[itemIndex.lseStrideH] = p.lseStrideH;
+  prm[itemIndex.lseStrideT] = p.lseStrideT;
+  prm[itemIndex.rowsPerSplit] = rowsPerSplit(p);
+}
+
+/**
+ * Walk the work items of unit u = part * hKv + kvHead (as runDecodeUnit does) and hand each one, packed into
+ * prm, to `run`.
+ */
+export function forEachItem(a: CpuDecodeArgs, u: number, prm: Int32Array, run: (prm: Int32Array) => void): void {
+  const p = a.p;
+  const part = Math.floor(u / p.hKv);
+  packProblem(p, prm);
+  prm[itemIndex.kvHead] = u % p.hKv;
+  for (const item of partWork(a.meta, a.numSplits, a.seqlens, part)) {
+    const i = item.batch;
+    prm[itemIndex.batch] = i;
+    prm[itemIndex.qStart] = a.qIndptr ? a.qIndptr[i] : i * p.sQ;
+    prm[itemIndex.qLen] = a.qIndptr ? a.qIndptr[i + 1] - a.qIndptr[i] : p.sQ;
+    prm[itemIndex.seqlen] = a.seqlens[i];
+    prm[itemIndex.kBegin] = item.kBegin;
+    prm[itemIndex.kEnd] = item.kEnd;
+    prm[itemIndex.noSplit] = item.noSplit ? 1 : 0;
+    prm[itemIndex.splitSlot] = item.splitSlot;
+    run(prm);
+  }
+}
+
+export type CpuKernelName = 'native' | 'wasm' | 'scalar';
+
+/** One CPU kernel rung: what the backends call per decode unit. */
+export interface CpuKernel {
+  name: CpuKernelName;
+  /** e.g. "x86-64 AVX2+FMA (dist/cpu/libflashmla_cpu.so)" */
+  detail: string;
+  runDecodeUnit(a: CpuDecodeArgs, u: number, s: CpuScratch): void;
+}
+
+/** The reference rung and last fallback: kernel.ts, JavaScript float64. */
+export const scalarKernel: CpuKernel = { name: 'scalar', detail: 'JavaScript, float64 arithmetic', runDecodeUnit };

@@ -1,0 +1,19 @@
+// CPU feature check for the native kernel, compiled without -mavx2 so it runs on any x86-64 (and returns 0 there
+// when the features are missing, instead of faulting on the first vector instruction).
+#include <stdint.h>
+
+/** Bit 0: AVX2 + FMA + F16C (what decode_avx2.c needs). Bit 1: AVX-512F. Bit 2: AVX512_BF16. */
+int32_t flashmla_cpu_features(void) {
+  int32_t f = 0;
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) f |= 1;
+  if (__builtin_cpu_supports("avx512f")) f |= 2;
+  if (__builtin_cpu_supports("avx512bf16")) f |= 4;
+#endif
+  return f;
+}
+
+/** The parameter-block length this library was built for (params.h PRM_COUNT), so a stale build is refused. */
+#include "params.h"
+int32_t flashmla_cpu_abi(void) { return PRM_COUNT * 1000 + 1; }
