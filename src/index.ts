@@ -11,3 +11,8 @@ export * from './core/api.js';
 export { InlineCpuBackend } from './backends/cpu/inline.js';
 
 export * from './core/kvcache.js';
+export * from './core/fp8.js';
+export * from './core/sparse-scheduler.js';
+export * from './core/sparse.js';
+export * from './core/sparse-api.js';
+export * from './core/reference-sparse.js';

@@ -6,6 +6,8 @@ import type { Backend, BackendInfo, DecodeLaunch } from '../../core/problem.js';
 import { checkWrite } from '../../core/validate.js';
 import { Tensor } from '../../core/tensor.js';
 import { type CpuDecodeArgs, CpuScratch, accumSizes, runDecode } from './kernel.js';
+import type { SparseLaunch } from '../../core/sparse.js';
+import { CpuSparseScratch, cpuSparseArgs, runSparseDecode } from './sparse.js';
 
 /** Host views of a launch plus grow-only accumulators. */
 export function cpuArgs(l: DecodeLaunch, accum: { o: Float32Array; lse: Float32Array }): CpuDecodeArgs {
@@ -58,6 +60,8 @@ export class InlineCpuBackend implements Backend {
   }
   async download(t: Tensor): Promise<Tensor<HostArray>> { return t as Tensor<HostArray>; }
   decode(l: DecodeLaunch): void { runDecode(cpuArgs(l, this.accum), this.scratch); }
+  private sparseScratch?: CpuSparseScratch;
+  decodeSparse(l: SparseLaunch): void { runSparseDecode(cpuSparseArgs(l, this.accum), (this.sparseScratch ??= new CpuSparseScratch())); }
   async synchronize(): Promise<void> {}
   timeMs(run: (rep: number) => void | Promise<void>, opts: { warmup: number; reps: number }): Promise<number[]> {
     return wallClockTimes(run, opts);

@@ -1,0 +1,313 @@
+// Token-sparse decode and the FP8 cache formats: FlashMLA's goldens (bytes, scheduler metadata, outputs), the
+// float64 reference, the CPU kernel on random hostile cases, and argument validation.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { InlineCpuBackend } from '../src/backends/cpu/inline.js';
+import { bf16ToF32, f32ToBf16, f32ToF16, f32ToFp8e4m3, fp8e4m3ToF32, type HalfDType } from '../src/core/dtype.js';
+import { FlashMlaError } from '../src/core/errors.js';
+import {
+  type Fp8Format, dequantizeToken, f32ToUe8m0, fp8BlockStride, fp8Layouts, fp8ReadScale, fp8TileScale, fp8TokenAddress, quantizeCache,
+  quantizeToken, ue8m0ToF32,
+} from '../src/core/fp8.js';
+import { type ReferenceSparseCache, type ReferenceSparseInputs, referenceSparseDecode } from '../src/core/reference-sparse.js';
+import { type SparseCacheKind, type SparseMlaMetadata, fp8CacheTensor, getSparseMlaMetadata } from '../src/core/sparse.js';
+import { flashMlaSparseWithKvcache } from '../src/core/sparse-api.js';
+import { Tensor, fromArray } from '../src/core/tensor.js';
+import { compareOutputs, tolerances } from './support/compare.js';
+import { type SparseGolden, goldenSparseSkip, loadSparseGolden, sparseGoldenNames } from './support/golden-sparse.js';
+import { Rng } from './support/random.js';
+
+const cpu = new InlineCpuBackend();
+const nanBits: Record<HalfDType, number> = { bf16: 0x7fc0, f16: 0x7e00 };
+
+function cosDiff(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  let dot = 0, xx = 0, yy = 0;
+  for (let i = 0; i < x.length; i++) { dot += x[i] * y[i]; xx += x[i] * x[i]; yy += y[i] * y[i]; }
+  return xx + yy === 0 ? 0 : 1 - (2 * dot) / (xx + yy);
+}
+
+// ---------------------------------------------------------------- formats
+
+describe('FP8 formats', () => {
+  test('UE8M0 round-trips every power of two it holds; 0xFF is NaN', () => {
+    for (let b = 0; b < 255; b++) assert.equal(f32ToUe8m0(ue8m0ToF32(b)), b);
+    assert.ok(Number.isNaN(ue8m0ToF32(0xff)));
+    assert.equal(f32ToUe8m0(NaN), 0xff);
+  });
+
+  test('tile scale: 2^ceil(log2(max(amax/448, 1e-4))), f32 arithmetic', () => {
+    assert.equal(fp8TileScale(448), 1);
+    assert.equal(fp8TileScale(448.0001), 2);
+    assert.equal(fp8TileScale(224), 0.5);
+    assert.equal(fp8TileScale(0), 2 ** -13); // the 1e-4 floor
+    assert.equal(fp8TileScale(0.04), 2 ** -13);
+    assert.ok(Number.isNaN(fp8TileScale(NaN)));
+    const rng = new Rng(7);
+    for (let i = 0; i < 2000; i++) {
+      const amax = bf16ToF32(f32ToBf16(Math.exp(rng.normal() * 3)));
+      const s = fp8TileScale(amax);
+      // Every quantized value stays finite: |x / s| rounds to at most 448.
+      assert.ok(Math.abs(fp8e4m3ToF32(f32ToFp8e4m3(amax / s))) <= 448, `amax ${amax} s ${s}`);
+      assert.ok(s >= amax / 448 / (1 + 2 ** -20), `amax ${amax} s ${s}`);
+    }
+  });
+
+  test('layouts: 656 and 584 bytes a token; MODEL1 blocks padded to a multiple of 576', () => {
+    assert.equal(fp8Layouts.v32.bytesPerToken, 512 + 16 + 128);
+    assert.equal(fp8Layouts.model1.bytesPerToken, 448 + 128 + 8);
+    assert.equal(fp8BlockStride('model1', 64), 37440);
+    assert.equal(fp8BlockStride('model1', 2), 1728);
+    assert.equal(fp8BlockStride('v32', 64), 64 * 656);
+    const a = fp8TokenAddress('model1', 64, 3, 5);
+    assert.deepEqual(a, { nope: 3 * 37440 + 5 * 576, rope: 3 * 37440 + 5 * 576 + 448, scales: 3 * 37440 + 64 * 576 + 40 });
+  });
+
+  for (const format of ['v32', 'model1'] as Fp8Format[]) {
+    test(`${format}: quantize then dequantize is within half an e4m3 step of the tile scale; RoPE is exact`, () => {
+      const L = fp8Layouts[format], rng = new Rng(format.length);
+      const n = 37, B = 8;
+      const bits = Uint16Array.from({ length: n * L.dQk }, () => f32ToBf16(rng.normal() * (rng.float() < 0.1 ? 30 : 0.1)));
+      const cache = quantizeCache(format, bits, B);
+      const dst = new Float64Array(L.dQk);
+      for (let t = 0; t < n; t++) {
+        dequantizeToken(format, cache, B, Math.floor(t / B), t % B, dst);
+        const a = fp8TokenAddress(format, B, Math.floor(t / B), t % B);
+        for (let d = 0; d < L.dQk; d++) {
+          const x = bf16ToF32(bits[t * L.dQk + d]);
+          if (d >= L.nope) { assert.equal(dst[d], x); continue; }
+          const s = fp8ReadScale(format, cache, a, Math.floor(d / L.tile));
+          assert.ok(Math.abs(dst[d] - x) <= Math.max(Math.abs(x) / 16, s * 2 ** -9) * (1 + 1e-9), `token ${t} dim ${d}: ${x} -> ${dst[d]}`);
+        }
+        if (format === 'model1') assert.equal(cache[a.scales + 7], 0);
+      }
+    });
+  }
+});
+
+// ---------------------------------------------------------------- goldens
+
+const skip = goldenSparseSkip();
+const goldenNames = sparseGoldenNames();
+
+interface GoldenInputs {
+  g: SparseGolden;
+  format: Fp8Format;
+  q: Tensor; kCache: Tensor; indices: Tensor; topkLength?: Tensor; attnSink?: Tensor;
+  extraKCache?: Tensor; extraIndices?: Tensor; extraTopkLength?: Tensor;
+  ref: ReferenceSparseInputs;
+}
+
+function goldenInputs(g: SparseGolden): GoldenInputs {
+  const p = g.params, A = g.arrays, format = p.format;
+  const q = fromArray('bf16', [p.b, p.s_q, p.h_q, p.d_qk], A.q as Uint16Array);
+  const kCache = fp8CacheTensor(format, p.num_blocks, p.page_block_size, A.kcache as Uint8Array);
+  const indices = fromArray('i32', [p.b, p.s_q, p.topk], A.indices as Int32Array);
+  const topkLength = A.topk_length ? fromArray('i32', [p.b], A.topk_length as Int32Array) : undefined;
+  const attnSink = A.attn_sink ? fromArray('f32', [p.h_q], A.attn_sink as Float32Array) : undefined;
+  const extra = A.extra_kcache !== undefined;
+  const extraKCache = extra ? fp8CacheTensor(format, p.extra_num_blocks!, p.extra_page_block_size!, A.extra_kcache as Uint8Array) : undefined;
+  const extraIndices = extra ? fromArray('i32', [p.b, p.s_q, p.extra_topk!], A.extra_indices as Int32Array) : undefined;
+  const extraTopkLength = A.extra_topk_length ? fromArray('i32', [p.b], A.extra_topk_length as Int32Array) : undefined;
+  const ref: ReferenceSparseInputs = {
+    q: A.q as Uint16Array, dtype: 'bf16', b: p.b, sQ: p.s_q, hQ: p.h_q, dQk: p.d_qk, softmaxScale: p.softmax_scale,
+    cache: { kind: format, data: A.kcache as Uint8Array, pageBlockSize: p.page_block_size }, indices: A.indices as Int32Array, topk: p.topk,
+    topkLength: A.topk_length as Int32Array | undefined, attnSink: A.attn_sink as Float32Array | undefined,
+    extraCache: extra ? { kind: format, data: A.extra_kcache as Uint8Array, pageBlockSize: p.extra_page_block_size! } : undefined,
+    extraIndices: A.extra_indices as Int32Array | undefined, extraTopk: p.extra_topk, extraTopkLength: A.extra_topk_length as Int32Array | undefined,
+  };
+  return { g, format, q, kCache, indices, topkLength, attnSink, extraKCache, extraIndices, extraTopkLength, ref };
+}
+
+/** Every (physical token) that an effective index points at. */
+function referenced(indices: Int32Array, b: number, sQ: number, topk: number, len?: Int32Array): Set<number> {
+  const s = new Set<number>();
+  for (let i = 0; i < b; i++) for (let j = 0; j < sQ; j++) {
+    for (let t = 0; t < (len ? len[i] : topk); t++) { const x = indices[(i * sQ + j) * topk + t]; if (x >= 0) s.add(x); }
+  }
+  return s;
+}
+
+describe('FlashMLA sparse goldens', { skip }, () => {
+  for (const name of goldenNames) {
+    describe(name, () => {
+      const gi = goldenInputs(loadSparseGolden(name));
+      const p = gi.g.params;
+
+      test('scheduler metadata equals FlashMLA\'s (fields 0..6 of every row, numSplits)', () => {
+        const m = getSparseMlaMetadata({
+          b: p.b, sQ: p.s_q, hQ: p.h_q, topk: p.topk, topkLength: gi.topkLength, extraTopk: p.extra_topk ?? 0,
+          extraTopkLength: gi.extraTopkLength, numSms: p.num_sms,
+        });
+        const theirs = gi.g.arrays.tile_scheduler_metadata as Int32Array, ours = m.tileSchedulerMetadata.host();
+        assert.equal(ours.length, theirs.length, 'numSmParts');
+        for (let r = 0; r < theirs.length / 8; r++) {
+          assert.deepEqual([...ours.subarray(r * 8, r * 8 + 7)], [...theirs.subarray(r * 8, r * 8 + 7)], `row ${r}`);
+        }
+        assert.deepEqual([...m.numSplits.host()], [...(gi.g.arrays.num_splits as Int32Array)]);
+      });
+
+      test('quantizer writes FlashMLA\'s bytes for every referenced token', () => {
+        const check = (bytes: Uint8Array, B: number, toks: Set<number>) => {
+          const L = fp8Layouts[gi.format];
+          const val = new Float32Array(L.dQk), bits = new Uint16Array(L.dQk), again = new Float32Array(L.dQk);
+          const mine = new Uint8Array(fp8BlockStride(gi.format, B));
+          let exact = 0, halved = 0;
+          for (const t of toks) {
+            const blk = Math.floor(t / B), slot = t % B;
+            dequantizeToken(gi.format, bytes, B, blk, slot, val);
+            for (let d = 0; d < L.dQk; d++) { bits[d] = f32ToBf16(val[d]); assert.equal(bf16ToF32(bits[d]), val[d], `token ${t} dim ${d} is not a bf16 value`); }
+            quantizeToken(gi.format, bits, 0, mine, B, 0, slot);
+            const theirs = fp8TokenAddress(gi.format, B, blk, slot), ours = fp8TokenAddress(gi.format, B, 0, slot);
+            for (let j = 0; j < L.nope / L.tile; j++) {
+              const s = fp8ReadScale(gi.format, bytes, theirs, j);
+              let m = 0;
+              for (let d = j * L.tile; d < (j + 1) * L.tile; d++) m = Math.max(m, Math.abs(val[d]) / s);
+              const s2 = fp8ReadScale(gi.format, mine, ours, j);
+              // Requantizing a dequantized tile gives back its scale unless its largest |value| rounded down to
+              // exactly 224 * s (then amax / 448 = s / 2): the values still agree, the bytes do not.
+              if (m === 224 && s > 2 ** -13) { assert.equal(s2, s / 2, `token ${t} tile ${j}`); halved++; continue; }
+              assert.equal(s2, s, `token ${t} tile ${j}: scale`);
+              for (let d = j * L.tile; d < (j + 1) * L.tile; d++) assert.equal(mine[ours.nope + d], bytes[theirs.nope + d], `token ${t} dim ${d}`);
+              exact++;
+            }
+            for (let d = 0; d < 2 * L.rope; d++) assert.equal(mine[ours.rope + d], bytes[theirs.rope + d]);
+            dequantizeToken(gi.format, mine, B, 0, slot, again);
+            assert.deepEqual(again, val, `token ${t}: dequantized values`);
+          }
+          assert.ok(exact > 5 * halved && exact > 0, `${exact} tiles byte-exact, ${halved} with a halved scale`);
+        };
+        const A = gi.g.arrays;
+        check(A.kcache as Uint8Array, p.page_block_size, referenced(A.indices as Int32Array, p.b, p.s_q, p.topk, A.topk_length as Int32Array | undefined));
+        if (A.extra_kcache) {
+          check(A.extra_kcache as Uint8Array, p.extra_page_block_size!,
+            referenced(A.extra_indices as Int32Array, p.b, p.s_q, p.extra_topk!, A.extra_topk_length as Int32Array | undefined));
+        }
+      });
+
+      test('float64 reference equals the golden\'s float64 reference', () => {
+        const r = referenceSparseDecode(gi.ref);
+        const theirs = gi.g.arrays.ref_out_f64 as Float64Array, tl = gi.g.arrays.ref_lse_f64 as Float64Array;
+        let worst = 0;
+        for (let i = 0; i < theirs.length; i++) worst = Math.max(worst, Math.abs(r.out[i] - theirs[i]));
+        assert.ok(worst < 1e-12, `max |out - golden ref| ${worst}`);
+        for (let i = 0; i < tl.length; i++) {
+          if (tl[i] === Infinity) assert.equal(r.lse[i], Infinity, `lse[${i}]`);
+          else assert.ok(Math.abs(r.lse[i] - tl[i]) < 1e-12, `lse[${i}] ${r.lse[i]} vs ${tl[i]}`);
+        }
+      });
+
+      test('CPU kernel within FlashMLA\'s tolerance (cos diff <= 5e-6), out poisoned first', async () => {
+        const m = getSparseMlaMetadata({
+          b: p.b, sQ: p.s_q, hQ: p.h_q, topk: p.topk, topkLength: gi.topkLength, extraTopk: p.extra_topk ?? 0,
+          extraTopkLength: gi.extraTopkLength, numSms: p.num_sms,
+        });
+        const out = fromArray('bf16', [p.b, p.s_q, p.h_q, 512], new Uint16Array(p.b * p.s_q * p.h_q * 512).fill(nanBits.bf16));
+        const lse = fromArray('f32', [p.b, p.h_q, p.s_q], new Float32Array(p.b * p.h_q * p.s_q).fill(NaN));
+        await flashMlaSparseWithKvcache(gi.q, gi.kCache, gi.indices, 512, m, {
+          softmaxScale: p.softmax_scale_passed ?? undefined, topkLength: gi.topkLength, attnSink: gi.attnSink,
+          extraKCache: gi.extraKCache, extraIndices: gi.extraIndices, extraTopkLength: gi.extraTopkLength, backend: cpu, out, lse,
+        });
+        const refOut = gi.g.arrays.ref_out_f64 as Float64Array;
+        const o = Float64Array.from(out.host() as Uint16Array, bf16ToF32);
+        const cd = cosDiff(o, refOut);
+        assert.ok(cd <= 5e-6, `cos diff ${cd}`);
+        const rep = compareOutputs(out.host() as Uint16Array, lse.host() as Float32Array,
+          { out: refOut, lse: gi.g.arrays.ref_lse_f64 as Float64Array }, 'bf16', { b: p.b, sQ: p.s_q, hQ: p.h_q }, tolerances.cpu);
+        assert.ok(rep.ok, rep.message);
+      });
+    });
+  }
+});
+
+// ---------------------------------------------------------------- random cases
+
+interface RandomSpec {
+  kind: SparseCacheKind; dtype: HalfDType; b: number; sQ: number; hQ: number; topk: number; pageBlockSize: number;
+  topkLength: boolean; sink: boolean; extra: boolean; numSms: number;
+}
+
+interface Scope { kind: SparseCacheKind; data: Uint8Array | Uint16Array; tensor: Tensor; indices: Int32Array; len?: Int32Array; topk: number; B: number }
+
+/** A cache whose unreferenced tokens are NaN (FP8: quantized NaN bytes and scales), and indices into it. */
+function makeScope(rng: Rng, s: RandomSpec, dQk: number, topk: number, B: number, withLen: boolean): Scope {
+  const seqTokens = rng.int(1, 3 * topk);
+  const numBlocks = s.b * Math.ceil(seqTokens / B) + rng.int(0, 2);
+  const perm = rng.shuffle(Array.from({ length: numBlocks * B }, (_, i) => i));
+  const indices = new Int32Array(s.b * s.sQ * topk).fill(-1);
+  const len = withLen ? Int32Array.from({ length: s.b }, () => rng.pick([0, topk, rng.int(0, topk)])) : undefined;
+  const used = new Set<number>();
+  for (let i = 0; i < s.b; i++) {
+    const pool = perm.slice(i * seqTokens % perm.length).concat(perm).slice(0, seqTokens);
+    for (let j = 0; j < s.sQ; j++) {
+      const row = rng.float() < 0.1 ? 0 : rng.float() < 0.2 ? rng.int(0, topk) : topk; // some rows all -1
+      const picks = rng.shuffle(pool.slice()).slice(0, row);
+      for (let t = 0; t < picks.length; t++) {
+        if (rng.float() < 0.1) continue;
+        indices[(i * s.sQ + j) * topk + t] = picks[t];
+        if (!len || t < len[i]) used.add(picks[t]);
+      }
+      // Positions past topkLength point at tokens nobody else uses: they stay NaN.
+    }
+  }
+  const enc = s.dtype === 'bf16' ? f32ToBf16 : f32ToF16;
+  const vals = new Uint16Array(numBlocks * B * dQk);
+  for (let t = 0; t < numBlocks * B; t++) {
+    for (let d = 0; d < dQk; d++) vals[t * dQk + d] = used.has(t) ? enc(rng.normal() * (d % 97 === 0 ? 2 : 0.1)) : nanBits.bf16;
+  }
+  let data: Uint8Array | Uint16Array, tensor: Tensor;
+  if (s.kind === 'v32' || s.kind === 'model1') {
+    const bits = s.dtype === 'bf16' ? vals : vals; // FP8 caches quantize bf16 values
+    data = quantizeCache(s.kind, bits, B, numBlocks);
+    tensor = fp8CacheTensor(s.kind, numBlocks, B, data);
+  } else {
+    if (s.kind === 'f16') for (let i = 0; i < vals.length; i++) if (vals[i] === nanBits.bf16) vals[i] = nanBits.f16;
+    data = vals;
+    tensor = fromArray(s.kind, [numBlocks, B, 1, dQk], vals);
+  }
+  return { kind: s.kind, data, tensor, indices, len, topk, B };
+}
+
+function randomSpec(rng: Rng): RandomSpec {
+  const kind = rng.pick<SparseCacheKind>(['v32', 'model1', 'v32', 'model1', 'bf16', 'f16']);
+  return {
+    kind, dtype: kind === 'f16' ? 'f16' : 'bf16', b: rng.int(1, 3), sQ: rng.int(1, 3), hQ: rng.pick([1, 2, 3, 5, 8, 16, 17]),
+    topk: rng.pick([1, 7, 64, 100, 129]), pageBlockSize: rng.pick([1, 2, 16, 64]), topkLength: rng.float() < 0.4,
+    sink: rng.float() < 0.4, extra: rng.float() < 0.4, numSms: rng.pick([1, 3, 8, 40, 132]),
+  };
+}
+
+async function runRandom(seed: number): Promise<void> {
+  const rng = new Rng(seed);
+  const s = randomSpec(rng);
+  const dQk = s.kind === 'model1' ? 512 : s.kind === 'v32' ? 576 : rng.pick([512, 576]);
+  const main = makeScope(rng, s, dQk, s.topk, s.pageBlockSize, s.topkLength);
+  const extra = s.extra ? makeScope(rng, s, dQk, rng.pick([2, 64, 70]), rng.pick([2, 64]), rng.float() < 0.5) : undefined;
+  const enc = s.dtype === 'bf16' ? f32ToBf16 : f32ToF16;
+  const q = Uint16Array.from({ length: s.b * s.sQ * s.hQ * dQk }, () => enc(Math.max(-1, Math.min(1, rng.normal()))));
+  const sink = s.sink ? Float32Array.from({ length: s.hQ }, () => rng.pick([Infinity, -Infinity, rng.normal(), rng.normal() * 5])) : undefined;
+  const scale = rng.float() < 0.5 ? undefined : dQk ** -0.55;
+  const meta = getSparseMlaMetadata({
+    b: s.b, sQ: s.sQ, hQ: s.hQ, topk: s.topk, topkLength: main.len, extraTopk: extra?.topk ?? 0, extraTopkLength: extra?.len, numSms: s.numSms,
+  });
+  const out = fromArray(s.dtype, [s.b, s.sQ, s.hQ, 512], new Uint16Array(s.b * s.sQ * s.hQ * 512).fill(nanBits[s.dtype]));
+  const lse = fromArray('f32', [s.b, s.hQ, s.sQ], new Float32Array(s.b * s.hQ * s.sQ).fill(NaN));
+  await flashMlaSparseWithKvcache(fromArray(s.dtype, [s.b, s.sQ, s.hQ, dQk], q), main.tensor, fromArray('i32', [s.b, s.sQ, s.topk], main.indices), 512, meta, {
+    softmaxScale: scale, topkLength: main.len && fromArray('i32', [s.b], main.len), attnSink: sink && fromArray('f32', [s.hQ], sink),
+    extraKCache: extra?.tensor, extraIndices: extra && fromArray('i32', [s.b, s.sQ, extra.topk], extra.indices),
+    extraTopkLength: extra?.len && fromArray('i32', [s.b], extra.len), backend: cpu, out, lse,
+  });
+  const cacheOf = (sc: Scope): ReferenceSparseCache => ({ kind: sc.kind, data: sc.data, pageBlockSize: sc.B });
+  const ref = referenceSparseDecode({
+    q, dtype: s.dtype, b: s.b, sQ: s.sQ, hQ: s.hQ, dQk, softmaxScale: scale, cache: cacheOf(main), indices: main.indices, topk: s.topk,
+    topkLength: main.len, attnSink: sink, extraCache: extra && cacheOf(extra), extraIndices: extra?.indices, extraTopk: extra?.topk,
+    extraTopkLength: extra?.len,
+  });
+  const rep = compareOutputs(out.host() as Uint16Array, lse.host() as Float32Array, ref, s.dtype, { b: s.b, sQ: s.sQ, hQ: s.hQ }, tolerances.cpu);
+  assert.ok(rep.ok, `seed ${seed} ${JSON.stringify(s)} dQk ${dQk}:\n${rep.message}`);
+}
+
+describe('random sparse cases vs the float64 reference (NaN-poisoned unreferenced tokens)', () => {
+  test('60 cases: FP8 (V3.2, MODEL1) and bf16/f16 caches, any hQ, topkLength, sink, extra cache, split schedules', async () => {
+    for (let seed = 1; seed <= 60; seed++) await runRandom(seed);
+  });
+});
