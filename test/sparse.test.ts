@@ -311,3 +311,73 @@ describe('random sparse cases vs the float64 reference (NaN-poisoned unreference
     for (let seed = 1; seed <= 60; seed++) await runRandom(seed);
   });
 });
+
+// ---------------------------------------------------------------- validation
+
+describe('sparse validation: typed errors before any work', () => {
+  const b = 2, sQ = 1, hQ = 4, B = 4, nb = 3, topk = 8;
+  const q576 = fromArray('bf16', [b, sQ, hQ, 576], new Uint16Array(b * sQ * hQ * 576));
+  const q512 = fromArray('bf16', [b, sQ, hQ, 512], new Uint16Array(b * sQ * hQ * 512));
+  const v32 = fp8CacheTensor('v32', nb, B);
+  const model1 = fp8CacheTensor('model1', nb, B);
+  const idx = fromArray('i32', [b, sQ, topk], new Int32Array(b * sQ * topk).fill(-1));
+  const meta = getSparseMlaMetadata({ b, sQ, hQ, topk });
+  /** A backend whose kernel must never run. */
+  const trap = new InlineCpuBackend();
+  trap.decodeSparse = () => { throw new Error('the kernel ran'); };
+  const rejects = (name: string, argument: string, f: () => Promise<unknown>, code = 'invalid_argument') =>
+    test(name, async () => {
+      await assert.rejects(f, (e: unknown) => {
+        assert.ok(e instanceof FlashMlaError, String(e));
+        assert.equal(e.code, code, e.message);
+        assert.ok(e.argument?.startsWith(argument), `argument ${e.argument} (${e.message})`);
+        return true;
+      });
+    });
+
+  rejects('wrong bytes per token (a MODEL1-sized cache for a 576-dim q)', 'kCache',
+    () => flashMlaSparseWithKvcache(q576, fp8CacheTensor('model1', nb, B), idx, 512, meta, { backend: trap }));
+  rejects('FP8 cache with an unsupported dQk', 'q',
+    () => flashMlaSparseWithKvcache(fromArray('bf16', [b, sQ, hQ, 520], new Uint16Array(b * sQ * hQ * 520)), v32, idx, 512, meta, { backend: trap }));
+  rejects('MODEL1 storage without the block padding', 'kCache',
+    () => flashMlaSparseWithKvcache(q512, new Tensor('fp8_e4m3', [nb, B, 1, 584], new Uint8Array(nb * B * 584)), idx, 512, meta, { backend: trap }));
+  rejects('index past the cache', 'indices[1, 0, 3]', () => {
+    const bad = new Int32Array(b * sQ * topk).fill(-1); bad[topk + 3] = nb * B;
+    return flashMlaSparseWithKvcache(q576, v32, fromArray('i32', [b, sQ, topk], bad), 512, meta, { backend: trap });
+  });
+  rejects('index below -1', 'indices[0, 0, 0]', () => {
+    const bad = new Int32Array(b * sQ * topk).fill(-1); bad[0] = -2;
+    return flashMlaSparseWithKvcache(q576, v32, fromArray('i32', [b, sQ, topk], bad), 512, meta, { backend: trap });
+  });
+  rejects('topkLength > topk', 'topkLength[1]',
+    () => flashMlaSparseWithKvcache(q576, v32, idx, 512, undefined, { topkLength: fromArray('i32', [b], Int32Array.of(1, topk + 1)), backend: trap }));
+  rejects('attnSink of the wrong shape', 'attnSink',
+    () => flashMlaSparseWithKvcache(q576, v32, idx, 512, meta, { attnSink: fromArray('f32', [hQ + 1], new Float32Array(hQ + 1)), backend: trap }));
+  rejects('attnSink of the wrong dtype', 'attnSink',
+    () => flashMlaSparseWithKvcache(q576, v32, idx, 512, meta, { attnSink: fromArray('bf16', [hQ], new Uint16Array(hQ)), backend: trap }));
+  rejects('mixed formats: an extra cache in another format', 'extraKCache',
+    () => flashMlaSparseWithKvcache(q576, v32, idx, 512, undefined, {
+      extraKCache: fromArray('bf16', [nb, B, 1, 576], new Uint16Array(nb * B * 576)), extraIndices: idx, backend: trap,
+    }));
+  rejects('extraIndices without an extra cache', 'extraIndices',
+    () => flashMlaSparseWithKvcache(q576, v32, idx, 512, meta, { extraIndices: idx, backend: trap }));
+  rejects('a 16-bit cache of another dtype than q', 'kCache',
+    () => flashMlaSparseWithKvcache(q576, fromArray('f16', [nb, B, 1, 576], new Uint16Array(nb * B * 576)), idx, 512, meta, { backend: trap }));
+  rejects('hKv other than 1', 'kCache',
+    () => flashMlaSparseWithKvcache(q576, new Tensor('fp8_e4m3', [nb, B, 2, 656], new Uint8Array(nb * B * 2 * 656)), idx, 512, meta, { backend: trap }));
+  rejects('headDimV other than 512', 'headDimV', () => flashMlaSparseWithKvcache(q576, v32, idx, 256, meta, { backend: trap }));
+  rejects('metadata planned for another topkLength', 'metadata',
+    () => flashMlaSparseWithKvcache(q576, v32, idx, 512, meta, { topkLength: fromArray('i32', [b], Int32Array.of(1, 2)), backend: trap }), 'metadata_mismatch');
+  rejects('metadata planned for another hQ', 'metadata',
+    () => flashMlaSparseWithKvcache(fromArray('bf16', [b, sQ, 8, 576], new Uint16Array(b * sQ * 8 * 576)), v32, idx, 512, meta, { backend: trap }), 'metadata_mismatch');
+  rejects('indices of the wrong shape', 'indices',
+    () => flashMlaSparseWithKvcache(q576, v32, fromArray('i32', [b + 1, sQ, topk], new Int32Array((b + 1) * sQ * topk)), 512, meta, { backend: trap }));
+  rejects('out of the wrong shape', 'out',
+    () => flashMlaSparseWithKvcache(q576, v32, idx, 512, meta, { backend: cpu, out: fromArray('bf16', [b, sQ, hQ, 576], new Uint16Array(b * sQ * hQ * 576)) }));
+
+  test('a row with no valid index: out 0, lse +inf (and the sink leaves it so)', async () => {
+    const { out, lse } = await flashMlaSparseWithKvcache(q576, v32, idx, 512, meta, { attnSink: fromArray('f32', [hQ], new Float32Array(hQ).fill(-3)) });
+    assert.ok((out.host() as Uint16Array).every((x) => x === 0));
+    assert.ok((lse.host() as Float32Array).every((x) => x === Infinity));
+  });
+});
