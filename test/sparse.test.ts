@@ -1,8 +1,10 @@
 // Token-sparse decode and the FP8 cache formats: FlashMLA's goldens (bytes, scheduler metadata, outputs), the
 // float64 reference, the CPU kernel on random hostile cases, and argument validation.
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
+import { createCpuBackend } from '../src/backends/cpu/index.js';
 import { InlineCpuBackend } from '../src/backends/cpu/inline.js';
+import type { Backend } from '../src/core/problem.js';
 import { bf16ToF32, f32ToBf16, f32ToF16, f32ToFp8e4m3, fp8e4m3ToF32, type HalfDType } from '../src/core/dtype.js';
 import { FlashMlaError } from '../src/core/errors.js';
 import {
@@ -10,7 +12,7 @@ import {
   quantizeToken, ue8m0ToF32,
 } from '../src/core/fp8.js';
 import { type ReferenceSparseCache, type ReferenceSparseInputs, referenceSparseDecode } from '../src/core/reference-sparse.js';
-import { type SparseCacheKind, type SparseMlaMetadata, fp8CacheTensor, getSparseMlaMetadata } from '../src/core/sparse.js';
+import { type SparseCacheKind, fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } from '../src/core/sparse.js';
 import { flashMlaSparseWithKvcache } from '../src/core/sparse-api.js';
 import { Tensor, fromArray } from '../src/core/tensor.js';
 import { compareOutputs, tolerances } from './support/compare.js';
@@ -18,6 +20,10 @@ import { type SparseGolden, goldenSparseSkip, loadSparseGolden, sparseGoldenName
 import { Rng } from './support/random.js';
 
 const cpu = new InlineCpuBackend();
+let workers: Backend;
+before(async () => { workers = await createCpuBackend({ workers: 2 }); });
+after(() => workers?.dispose());
+const backends: [string, () => Backend][] = [['inline', () => cpu], ['workers', () => workers]];
 const nanBits: Record<HalfDType, number> = { bf16: 0x7fc0, f16: 0x7e00 };
 
 function cosDiff(x: ArrayLike<number>, y: ArrayLike<number>): number {
@@ -196,16 +202,18 @@ describe('FlashMLA sparse goldens', { skip }, () => {
         }
       });
 
-      test('CPU kernel within FlashMLA\'s tolerance (cos diff <= 5e-6), out poisoned first', async () => {
+      // Workers on two cases (extra cache, sink) keep the suite inside its time budget.
+      for (const [bname, backendOf] of backends.filter(([n]) => n === 'inline' || /extra|sink/.test(name))) test(`CPU kernel (${bname}) within FlashMLA's tolerance (cos diff <= 5e-6), out poisoned first`, async () => {
+        const backend = backendOf();
         const m = getSparseMlaMetadata({
           b: p.b, sQ: p.s_q, hQ: p.h_q, topk: p.topk, topkLength: gi.topkLength, extraTopk: p.extra_topk ?? 0,
           extraTopkLength: gi.extraTopkLength, numSms: p.num_sms,
         });
-        const out = fromArray('bf16', [p.b, p.s_q, p.h_q, 512], new Uint16Array(p.b * p.s_q * p.h_q * 512).fill(nanBits.bf16));
-        const lse = fromArray('f32', [p.b, p.h_q, p.s_q], new Float32Array(p.b * p.h_q * p.s_q).fill(NaN));
-        await flashMlaSparseWithKvcache(gi.q, gi.kCache, gi.indices, 512, m, {
+        const out = backend.upload(fromArray('bf16', [p.b, p.s_q, p.h_q, 512], new Uint16Array(p.b * p.s_q * p.h_q * 512).fill(nanBits.bf16)));
+        const lse = backend.upload(fromArray('f32', [p.b, p.h_q, p.s_q], new Float32Array(p.b * p.h_q * p.s_q).fill(NaN)));
+        await flashMlaSparseWithKvcache(backend.upload(gi.q as Tensor<Uint16Array>), uploadFp8Cache(backend, gi.kCache), gi.indices, 512, m, {
           softmaxScale: p.softmax_scale_passed ?? undefined, topkLength: gi.topkLength, attnSink: gi.attnSink,
-          extraKCache: gi.extraKCache, extraIndices: gi.extraIndices, extraTopkLength: gi.extraTopkLength, backend: cpu, out, lse,
+          extraKCache: gi.extraKCache && uploadFp8Cache(backend, gi.extraKCache), extraIndices: gi.extraIndices, extraTopkLength: gi.extraTopkLength, backend, out, lse,
         });
         const refOut = gi.g.arrays.ref_out_f64 as Float64Array;
         const o = Float64Array.from(out.host() as Uint16Array, bf16ToF32);
@@ -276,7 +284,7 @@ function randomSpec(rng: Rng): RandomSpec {
   };
 }
 
-async function runRandom(seed: number): Promise<void> {
+async function runRandom(seed: number, backend: Backend): Promise<void> {
   const rng = new Rng(seed);
   const s = randomSpec(rng);
   const dQk = s.kind === 'model1' ? 512 : s.kind === 'v32' ? 576 : rng.pick([512, 576]);
@@ -294,7 +302,7 @@ async function runRandom(seed: number): Promise<void> {
   await flashMlaSparseWithKvcache(fromArray(s.dtype, [s.b, s.sQ, s.hQ, dQk], q), main.tensor, fromArray('i32', [s.b, s.sQ, s.topk], main.indices), 512, meta, {
     softmaxScale: scale, topkLength: main.len && fromArray('i32', [s.b], main.len), attnSink: sink && fromArray('f32', [s.hQ], sink),
     extraKCache: extra?.tensor, extraIndices: extra && fromArray('i32', [s.b, s.sQ, extra.topk], extra.indices),
-    extraTopkLength: extra?.len && fromArray('i32', [s.b], extra.len), backend: cpu, out, lse,
+    extraTopkLength: extra?.len && fromArray('i32', [s.b], extra.len), backend, out, lse,
   });
   const cacheOf = (sc: Scope): ReferenceSparseCache => ({ kind: sc.kind, data: sc.data, pageBlockSize: sc.B });
   const ref = referenceSparseDecode({
@@ -307,8 +315,11 @@ async function runRandom(seed: number): Promise<void> {
 }
 
 describe('random sparse cases vs the float64 reference (NaN-poisoned unreferenced tokens)', () => {
-  test('60 cases: FP8 (V3.2, MODEL1) and bf16/f16 caches, any hQ, topkLength, sink, extra cache, split schedules', async () => {
-    for (let seed = 1; seed <= 60; seed++) await runRandom(seed);
+  test('30 cases in-thread: FP8 (V3.2, MODEL1) and bf16/f16 caches, any hQ, topkLength, sink, extra cache, split schedules', async () => {
+    for (let seed = 1; seed <= 30; seed++) await runRandom(seed, cpu);
+  });
+  test('10 cases on 2 worker threads', async () => {
+    for (let seed = 1001; seed <= 1010; seed++) await runRandom(seed, workers);
   });
 });
 

@@ -144,6 +144,23 @@ export function fp8CacheTensor(format: Fp8Format, numBlocks: number, pageBlockSi
   return new Tensor('fp8_e4m3', [numBlocks, pageBlockSize, 1, fp8Layouts[format].bytesPerToken], data);
 }
 
+/**
+ * Copy a host FP8 cache to a backend. backend.upload() copies only the elements the shape counts, and a MODEL1
+ * block is longer than pageBlockSize * 584 bytes: this copies every block's full stride and keeps the view.
+ */
+export function uploadFp8Cache(backend: Backend, t: Tensor): Tensor {
+  const format = fp8FormatForBytes(t.shape[3]);
+  if (t.dtype !== 'fp8_e4m3' || t.shape.length !== 4 || !format) {
+    throw invalidArgument('kCache', 'an fp8_e4m3 tensor [numBlocks, pageBlockSize, 1, 656 | 584]', `${t.dtype} ${fmtShape(t.shape)}`);
+  }
+  const bytes = t.shape[0] * fp8BlockStride(format, t.shape[1]);
+  const src = t.host() as Uint8Array;
+  const all = (t.data as Uint8Array).subarray(t.offset, t.offset + bytes);
+  if (all.length < bytes) throw invalidArgument('kCache', `storage of ${bytes} bytes`, String(src.length));
+  const d = backend.upload(fromArray('fp8_e4m3', [bytes], all));
+  return new Tensor('fp8_e4m3', t.shape, d.data, d.offset);
+}
+
 function storageBytes(t: Tensor): number {
   return isHostArray(t.data) ? t.data.byteLength : (t.data as DeviceStorage).byteLength;
 }

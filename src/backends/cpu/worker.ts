@@ -2,6 +2,8 @@
 import { parentPort } from 'node:worker_threads';
 import type { MlaProblem } from '../../core/problem.js';
 import { type CpuDecodeArgs, CpuScratch, runCombineUnit, runDecodeUnit } from './kernel.js';
+import type { SparseProblem } from '../../core/sparse.js';
+import { type CpuSparseArgs, CpuSparseScratch, runSparseCombineUnit, runSparseDecodeUnit } from './sparse.js';
 
 export interface SharedView {
   buffer: SharedArrayBuffer;
@@ -18,6 +20,18 @@ export interface WorkerJob {
   units: number;
 }
 
+/** A sparse decode phase (./sparse.ts): units are SM parts, then requests to combine. */
+export interface SparseWorkerJob {
+  kind: 'sparse';
+  p: SparseProblem;
+  arrays: Partial<Record<Exclude<keyof CpuSparseArgs, 'p'>, SharedView>>;
+  counter: SharedArrayBuffer;
+  phase: 'decode' | 'combine';
+  units: number;
+}
+
+const sparseScratch = new CpuSparseScratch();
+
 const ctors = { Uint16Array, Int32Array, Float32Array, Float64Array, Uint8Array };
 const scratch = new CpuScratch();
 
@@ -25,10 +39,21 @@ function view(v: SharedView) {
   return new ctors[v.type](v.buffer as unknown as ArrayBuffer, v.byteOffset, v.length);
 }
 
-parentPort?.on('message', (job: WorkerJob) => {
+parentPort?.on('message', (job: WorkerJob | SparseWorkerJob) => {
   try {
+    if ('kind' in job && job.kind === 'sparse') {
+      const a = Object.fromEntries(Object.entries(job.arrays).map(([k, v]) => [k, v && view(v)])) as unknown as CpuSparseArgs;
+      a.p = job.p;
+      const counter = new Int32Array(job.counter);
+      for (let u = Atomics.add(counter, 0, 1); u < job.units; u = Atomics.add(counter, 0, 1)) {
+        if (job.phase === 'decode') runSparseDecodeUnit(a, u, sparseScratch);
+        else runSparseCombineUnit(a, u);
+      }
+      parentPort!.postMessage({});
+      return;
+    }
     const a = Object.fromEntries(Object.entries(job.arrays).map(([k, v]) => [k, v && view(v)])) as unknown as CpuDecodeArgs;
-    a.p = job.p;
+    a.p = (job as WorkerJob).p;
     const counter = new Int32Array(job.counter);
     for (let u = Atomics.add(counter, 0, 1); u < job.units; u = Atomics.add(counter, 0, 1)) {
       if (job.phase === 'decode') runDecodeUnit(a, u, scratch);
