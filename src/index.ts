@@ -16,3 +16,4 @@ export * from './core/sparse-scheduler.js';
 export * from './core/sparse.js';
 export * from './core/sparse-api.js';
 export * from './core/reference-sparse.js';
+export * from './core/dense-fp8.js';

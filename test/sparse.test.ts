@@ -392,3 +392,47 @@ describe('sparse validation: typed errors before any work', () => {
     assert.ok((lse.host() as Float32Array).every((x) => x === Infinity));
   });
 });
+
+// ---------------------------------------------------------------- dense decode over FP8 pages
+
+describe('dense (page-table) decode over an FP8 cache', () => {
+  for (const format of ['v32', 'model1'] as Fp8Format[]) {
+    test(`${format}: flashMlaWithKvcache vs the dense float64 reference on the dequantized cache (causal sQ 2, shuffled pages, NaN past each seqlen)`, async () => {
+      const { flashMlaWithKvcache, getMlaMetadata } = await import('../src/core/api.js');
+      const { referenceDecode } = await import('../src/core/reference.js');
+      const L = fp8Layouts[format], rng = new Rng(format === 'v32' ? 5 : 6);
+      const b = 3, sQ = 2, hQ = 5, B = 16, seqlens = Int32Array.of(1, 37, 70), maxBlocks = 5;
+      const numBlocks = b * maxBlocks + 1;
+      const pages = rng.shuffle(Array.from({ length: numBlocks }, (_, i) => i));
+      const table = new Int32Array(b * maxBlocks).fill(-1);
+      const vals = new Uint16Array(numBlocks * B * L.dQk).fill(nanBits.bf16);
+      for (let i = 0; i < b; i++) {
+        const need = Math.ceil(seqlens[i] / B);
+        for (let j = 0; j < need; j++) table[i * maxBlocks + j] = pages[i * maxBlocks + j];
+        for (let t = 0; t < seqlens[i]; t++) {
+          const phys = table[i * maxBlocks + Math.floor(t / B)] * B + (t % B);
+          for (let d = 0; d < L.dQk; d++) vals[phys * L.dQk + d] = f32ToBf16(rng.normal() * 0.2);
+        }
+      }
+      const bytes = quantizeCache(format, vals, B, numBlocks);
+      // The reference reads the dequantized cache as bf16 (exact: e4m3 x 2^k has 4 significant bits).
+      const deq = new Uint16Array(numBlocks * B * L.dQk), tok = new Float32Array(L.dQk);
+      for (let t = 0; t < numBlocks * B; t++) {
+        dequantizeToken(format, bytes, B, Math.floor(t / B), t % B, tok);
+        for (let d = 0; d < L.dQk; d++) deq[t * L.dQk + d] = f32ToBf16(tok[d]);
+      }
+      const q = Uint16Array.from({ length: b * sQ * hQ * L.dQk }, () => f32ToBf16(rng.normal()));
+      const md = getMlaMetadata(seqlens, sQ * hQ, 1, { numSms: 4 });
+      const out = fromArray('bf16', [b, sQ, hQ, 512], new Uint16Array(b * sQ * hQ * 512).fill(nanBits.bf16));
+      const lse = fromArray('f32', [b, hQ, sQ], new Float32Array(b * hQ * sQ).fill(NaN));
+      await flashMlaWithKvcache(fromArray('bf16', [b, sQ, hQ, L.dQk], q), fp8CacheTensor(format, numBlocks, B, bytes), fromArray('i32', [b, maxBlocks], table),
+        fromArray('i32', [b], seqlens), 512, md.tileSchedulerMetadata, md.numSplits, { out, lse });
+      const ref = referenceDecode({ q, kCache: deq, blockTable: table, cacheSeqlens: seqlens, dtype: 'bf16', b, sQ, hQ, hKv: 1, pageBlockSize: B, maxBlocksPerSeq: maxBlocks, dQk: L.dQk });
+      const rep = compareOutputs(out.host() as Uint16Array, lse.host() as Float32Array, ref, 'bf16', { b, sQ, hQ }, tolerances.cpu);
+      assert.ok(rep.ok, rep.message);
+      await assert.rejects(() => flashMlaWithKvcache(fromArray('bf16', [b, sQ, hQ, L.dQk], q), fp8CacheTensor(format, numBlocks, B, bytes),
+        fromArray('i32', [b, maxBlocks], table), fromArray('i32', [b], seqlens), 512, ...(({ tileSchedulerMetadata: m, numSplits: n }) => [m, n] as const)(getMlaMetadata(Int32Array.of(64 * 40, 1, 1), sQ * hQ, 1, { numSms: 4 }))),
+      (e: unknown) => e instanceof FlashMlaError && e.code === 'metadata_mismatch');
+    });
+  }
+});
