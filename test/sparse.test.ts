@@ -18,6 +18,7 @@ import { Tensor, fromArray } from '../src/core/tensor.js';
 import { compareOutputs, tolerances } from './support/compare.js';
 import { type SparseGolden, goldenSparseSkip, loadSparseGolden, sparseGoldenNames } from './support/golden-sparse.js';
 import { Rng } from './support/random.js';
+import { runRandomSparse } from './support/sparse-random.js';
 
 const cpu = new InlineCpuBackend();
 let workers: Backend;
@@ -227,99 +228,12 @@ describe('FlashMLA sparse goldens', { skip }, () => {
   }
 });
 
-// ---------------------------------------------------------------- random cases
-
-interface RandomSpec {
-  kind: SparseCacheKind; dtype: HalfDType; b: number; sQ: number; hQ: number; topk: number; pageBlockSize: number;
-  topkLength: boolean; sink: boolean; extra: boolean; numSms: number;
-}
-
-interface Scope { kind: SparseCacheKind; data: Uint8Array | Uint16Array; tensor: Tensor; indices: Int32Array; len?: Int32Array; topk: number; B: number }
-
-/** A cache whose unreferenced tokens are NaN (FP8: quantized NaN bytes and scales), and indices into it. */
-function makeScope(rng: Rng, s: RandomSpec, dQk: number, topk: number, B: number, withLen: boolean): Scope {
-  const seqTokens = rng.int(1, 3 * topk);
-  const numBlocks = s.b * Math.ceil(seqTokens / B) + rng.int(0, 2);
-  const perm = rng.shuffle(Array.from({ length: numBlocks * B }, (_, i) => i));
-  const indices = new Int32Array(s.b * s.sQ * topk).fill(-1);
-  const len = withLen ? Int32Array.from({ length: s.b }, () => rng.pick([0, topk, rng.int(0, topk)])) : undefined;
-  const used = new Set<number>();
-  for (let i = 0; i < s.b; i++) {
-    const pool = perm.slice(i * seqTokens % perm.length).concat(perm).slice(0, seqTokens);
-    for (let j = 0; j < s.sQ; j++) {
-      const row = rng.float() < 0.1 ? 0 : rng.float() < 0.2 ? rng.int(0, topk) : topk; // some rows all -1
-      const picks = rng.shuffle(pool.slice()).slice(0, row);
-      for (let t = 0; t < picks.length; t++) {
-        if (rng.float() < 0.1) continue;
-        indices[(i * s.sQ + j) * topk + t] = picks[t];
-        if (!len || t < len[i]) used.add(picks[t]);
-      }
-      // Positions past topkLength point at tokens nobody else uses: they stay NaN.
-    }
-  }
-  const enc = s.dtype === 'bf16' ? f32ToBf16 : f32ToF16;
-  const vals = new Uint16Array(numBlocks * B * dQk);
-  for (let t = 0; t < numBlocks * B; t++) {
-    for (let d = 0; d < dQk; d++) vals[t * dQk + d] = used.has(t) ? enc(rng.normal() * (d % 97 === 0 ? 2 : 0.1)) : nanBits.bf16;
-  }
-  let data: Uint8Array | Uint16Array, tensor: Tensor;
-  if (s.kind === 'v32' || s.kind === 'model1') {
-    const bits = s.dtype === 'bf16' ? vals : vals; // FP8 caches quantize bf16 values
-    data = quantizeCache(s.kind, bits, B, numBlocks);
-    tensor = fp8CacheTensor(s.kind, numBlocks, B, data);
-  } else {
-    if (s.kind === 'f16') for (let i = 0; i < vals.length; i++) if (vals[i] === nanBits.bf16) vals[i] = nanBits.f16;
-    data = vals;
-    tensor = fromArray(s.kind, [numBlocks, B, 1, dQk], vals);
-  }
-  return { kind: s.kind, data, tensor, indices, len, topk, B };
-}
-
-function randomSpec(rng: Rng): RandomSpec {
-  const kind = rng.pick<SparseCacheKind>(['v32', 'model1', 'v32', 'model1', 'bf16', 'f16']);
-  return {
-    kind, dtype: kind === 'f16' ? 'f16' : 'bf16', b: rng.int(1, 3), sQ: rng.int(1, 3), hQ: rng.pick([1, 2, 3, 5, 8, 16, 17]),
-    topk: rng.pick([1, 7, 64, 100, 129]), pageBlockSize: rng.pick([1, 2, 16, 64]), topkLength: rng.float() < 0.4,
-    sink: rng.float() < 0.4, extra: rng.float() < 0.4, numSms: rng.pick([1, 3, 8, 40, 132]),
-  };
-}
-
-async function runRandom(seed: number, backend: Backend): Promise<void> {
-  const rng = new Rng(seed);
-  const s = randomSpec(rng);
-  const dQk = s.kind === 'model1' ? 512 : s.kind === 'v32' ? 576 : rng.pick([512, 576]);
-  const main = makeScope(rng, s, dQk, s.topk, s.pageBlockSize, s.topkLength);
-  const extra = s.extra ? makeScope(rng, s, dQk, rng.pick([2, 64, 70]), rng.pick([2, 64]), rng.float() < 0.5) : undefined;
-  const enc = s.dtype === 'bf16' ? f32ToBf16 : f32ToF16;
-  const q = Uint16Array.from({ length: s.b * s.sQ * s.hQ * dQk }, () => enc(Math.max(-1, Math.min(1, rng.normal()))));
-  const sink = s.sink ? Float32Array.from({ length: s.hQ }, () => rng.pick([Infinity, -Infinity, rng.normal(), rng.normal() * 5])) : undefined;
-  const scale = rng.float() < 0.5 ? undefined : dQk ** -0.55;
-  const meta = getSparseMlaMetadata({
-    b: s.b, sQ: s.sQ, hQ: s.hQ, topk: s.topk, topkLength: main.len, extraTopk: extra?.topk ?? 0, extraTopkLength: extra?.len, numSms: s.numSms,
-  });
-  const out = fromArray(s.dtype, [s.b, s.sQ, s.hQ, 512], new Uint16Array(s.b * s.sQ * s.hQ * 512).fill(nanBits[s.dtype]));
-  const lse = fromArray('f32', [s.b, s.hQ, s.sQ], new Float32Array(s.b * s.hQ * s.sQ).fill(NaN));
-  await flashMlaSparseWithKvcache(fromArray(s.dtype, [s.b, s.sQ, s.hQ, dQk], q), main.tensor, fromArray('i32', [s.b, s.sQ, s.topk], main.indices), 512, meta, {
-    softmaxScale: scale, topkLength: main.len && fromArray('i32', [s.b], main.len), attnSink: sink && fromArray('f32', [s.hQ], sink),
-    extraKCache: extra?.tensor, extraIndices: extra && fromArray('i32', [s.b, s.sQ, extra.topk], extra.indices),
-    extraTopkLength: extra?.len && fromArray('i32', [s.b], extra.len), backend, out, lse,
-  });
-  const cacheOf = (sc: Scope): ReferenceSparseCache => ({ kind: sc.kind, data: sc.data, pageBlockSize: sc.B });
-  const ref = referenceSparseDecode({
-    q, dtype: s.dtype, b: s.b, sQ: s.sQ, hQ: s.hQ, dQk, softmaxScale: scale, cache: cacheOf(main), indices: main.indices, topk: s.topk,
-    topkLength: main.len, attnSink: sink, extraCache: extra && cacheOf(extra), extraIndices: extra?.indices, extraTopk: extra?.topk,
-    extraTopkLength: extra?.len,
-  });
-  const rep = compareOutputs(out.host() as Uint16Array, lse.host() as Float32Array, ref, s.dtype, { b: s.b, sQ: s.sQ, hQ: s.hQ }, tolerances.cpu);
-  assert.ok(rep.ok, `seed ${seed} ${JSON.stringify(s)} dQk ${dQk}:\n${rep.message}`);
-}
-
 describe('random sparse cases vs the float64 reference (NaN-poisoned unreferenced tokens)', () => {
   test('30 cases in-thread: FP8 (V3.2, MODEL1) and bf16/f16 caches, any hQ, topkLength, sink, extra cache, split schedules', async () => {
-    for (let seed = 1; seed <= 30; seed++) await runRandom(seed, cpu);
+    for (let seed = 1; seed <= 30; seed++) await runRandomSparse(seed, cpu, tolerances.cpu);
   });
   test('10 cases on 2 worker threads', async () => {
-    for (let seed = 1001; seed <= 1010; seed++) await runRandom(seed, workers);
+    for (let seed = 1001; seed <= 1010; seed++) await runRandomSparse(seed, workers, tolerances.cpu);
   });
 });
 
