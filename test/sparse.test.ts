@@ -5,14 +5,14 @@ import { after, before, describe, test } from 'node:test';
 import { createCpuBackend } from '../src/backends/cpu/index.js';
 import { InlineCpuBackend } from '../src/backends/cpu/inline.js';
 import type { Backend } from '../src/core/problem.js';
-import { bf16ToF32, f32ToBf16, f32ToF16, f32ToFp8e4m3, fp8e4m3ToF32, type HalfDType } from '../src/core/dtype.js';
+import { type HalfDType, bf16ToF32, f32ToBf16, f32ToFp8e4m3, fp8e4m3ToF32 } from '../src/core/dtype.js';
 import { FlashMlaError } from '../src/core/errors.js';
 import {
   type Fp8Format, dequantizeToken, f32ToUe8m0, fp8BlockStride, fp8Layouts, fp8ReadScale, fp8TileScale, fp8TokenAddress, quantizeCache,
   quantizeToken, ue8m0ToF32,
 } from '../src/core/fp8.js';
-import { type ReferenceSparseCache, type ReferenceSparseInputs, referenceSparseDecode } from '../src/core/reference-sparse.js';
-import { type SparseCacheKind, fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } from '../src/core/sparse.js';
+import { type ReferenceSparseInputs, referenceSparseDecode } from '../src/core/reference-sparse.js';
+import { fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } from '../src/core/sparse.js';
 import { flashMlaSparseWithKvcache } from '../src/core/sparse-api.js';
 import { Tensor, fromArray } from '../src/core/tensor.js';
 import { compareOutputs, tolerances } from './support/compare.js';
@@ -261,7 +261,7 @@ describe('sparse validation: typed errors before any work', () => {
     });
 
   rejects('wrong bytes per token (a MODEL1-sized cache for a 576-dim q)', 'kCache',
-    () => flashMlaSparseWithKvcache(q576, fp8CacheTensor('model1', nb, B), idx, 512, meta, { backend: trap }));
+    () => flashMlaSparseWithKvcache(q576, model1, idx, 512, meta, { backend: trap }));
   rejects('FP8 cache with an unsupported dQk', 'q',
     () => flashMlaSparseWithKvcache(fromArray('bf16', [b, sQ, hQ, 520], new Uint16Array(b * sQ * hQ * 520)), v32, idx, 512, meta, { backend: trap }));
   rejects('MODEL1 storage without the block padding', 'kCache',

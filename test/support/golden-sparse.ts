@@ -6,13 +6,16 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** $FLASHMLA_GOLDEN_SPARSE, ./shared/golden-sparse (GPU host copy), or ../shared/golden-sparse. */
-export const goldenSparseDir = [process.env.FLASHMLA_GOLDEN_SPARSE, resolve(here, '../../shared/golden-sparse'), resolve(here, '../../../shared/golden-sparse')]
-  .find((d) => d && existsSync(join(d, 'summary.json')));
+export const goldenSparseDir = (process.env.FLASHMLA_GOLDEN_SPARSE ? [process.env.FLASHMLA_GOLDEN_SPARSE]
+  : [resolve(here, '../../shared/golden-sparse'), resolve(here, '../../../shared/golden-sparse')])
+  .find((d) => existsSync(join(d, 'summary.json')));
 
 /** Why golden cases cannot run here, or undefined when they can. With CI=true a missing folder is an error. */
 export function goldenSparseSkip(): string | undefined {
   if (goldenSparseDir) return undefined;
-  const why = 'no ../shared/golden-sparse (set FLASHMLA_GOLDEN_SPARSE to its folder)';
+  const why = process.env.FLASHMLA_GOLDEN_SPARSE
+    ? `FLASHMLA_GOLDEN_SPARSE=${process.env.FLASHMLA_GOLDEN_SPARSE} holds no summary.json`
+    : 'no ../shared/golden-sparse (set FLASHMLA_GOLDEN_SPARSE to its folder)';
   if (process.env.CI === 'true') throw new Error(`golden-sparse: ${why}; CI must run the golden cases`);
   return why;
 }
