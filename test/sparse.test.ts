@@ -18,7 +18,7 @@ import { Tensor, fromArray } from '../src/core/tensor.js';
 import { compareOutputs, tolerances } from './support/compare.js';
 import { type SparseGolden, goldenSparseSkip, loadSparseGolden, sparseGoldenNames } from './support/golden-sparse.js';
 import { Rng } from './support/random.js';
-import { runRandomSparse } from './support/sparse-random.js';
+import { e4m3PatternsThrough, runRandomSparse } from './support/sparse-random.js';
 
 const cpu = new InlineCpuBackend();
 let workers: Backend;
@@ -225,6 +225,12 @@ describe('FlashMLA sparse goldens', { skip }, () => {
         assert.ok(rep.ok, rep.message);
       });
     });
+  }
+});
+
+describe('every e4m3 bit pattern through the CPU kernel (out = V of a lone token, exactly)', () => {
+  for (const format of ['v32', 'model1'] as const) {
+    for (const [bname, backendOf] of backends) test(`${format} (${bname})`, async () => assert.deepEqual((await e4m3PatternsThrough(backendOf(), format)).slice(0, 5), []));
   }
 });
 

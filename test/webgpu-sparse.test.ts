@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import type { WebGpuBackend } from '../src/backends/webgpu/backend.js';
 import { createNodeWebGpuBackend } from '../src/backends/webgpu/node.js';
 import { tolerances } from './support/compare.js';
-import { runRandomSparse } from './support/sparse-random.js';
+import { e4m3PatternsThrough, runRandomSparse } from './support/sparse-random.js';
 
 let backend: WebGpuBackend | undefined;
 let unavailable: string | undefined;
@@ -32,4 +32,15 @@ describe('webgpu sparse: random cases vs the float64 reference', () => {
     const kinds = ['v32', 'model1', 'bf16', 'f16'] as const;
     for (let seed = 501; seed <= 508; seed++) await runRandomSparse(seed, be, tolerances.webgpu, [kinds[seed % 4]], true);
   });
+});
+
+describe('webgpu sparse: every e4m3 bit pattern and UE8M0 scale, decoded by the WGSL bit operations', () => {
+  for (const format of ['v32', 'model1'] as const) {
+    test(format, async (t) => {
+      const be = need(t);
+      if (!be) return;
+      const bad = await e4m3PatternsThrough(be, format);
+      assert.deepEqual(bad.slice(0, 5), []);
+    });
+  }
 });

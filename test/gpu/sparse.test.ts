@@ -18,7 +18,7 @@ import { fromArray } from '../../src/core/tensor.js';
 import { compareOutputs, tolerances } from '../support/compare.js';
 import { goldenSparseSkip, loadSparseGolden, sparseGoldenNames } from '../support/golden-sparse.js';
 import { Rng } from '../support/random.js';
-import { runRandomSparse } from '../support/sparse-random.js';
+import { e4m3PatternsThrough, runRandomSparse } from '../support/sparse-random.js';
 
 const nRandom = Number(process.env.FLASHMLA_GPU_SPARSE_CASES ?? 1000);
 let cuda: CudaBackend;
@@ -61,6 +61,10 @@ describe('cuda sparse: FlashMLA goldens', { skip: goldenSparseSkip() }, () => {
       assert.ok(rep.ok, rep.message);
     });
   }
+});
+
+describe('cuda sparse: every e4m3 bit pattern and UE8M0 scale', () => {
+  for (const format of ['v32', 'model1'] as const) test(format, async () => assert.deepEqual((await e4m3PatternsThrough(cuda, format)).slice(0, 5), []));
 });
 
 describe('cuda sparse: random cases vs the float64 reference', () => {
