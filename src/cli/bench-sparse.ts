@@ -40,6 +40,8 @@ on. Every sequence holds s_k tokens (FlashMLA's generator draws varlen lengths);
 positions, shuffled pages.
   TFLOPS = 2 * h_q * attended * (d_qk + 512) / time,  attended = b * s_q * topk (+ extra; topk_length sums if given)
   GB/s   = (b * s_q * (topk + extra_topk) * bytes_per_token + q + out) / time   (an upper bound on what is read)
+Then dense (page-table) decode over a V3.2 FP8 cache vs the bf16 cache, 16 and 32 query rows (dense rows of the JSON,
+speedup_vs_bf16 = bf16 time / FP8 time).
 
 Options:
   --backend NAME   best (default), cuda, webgpu or cpu
@@ -138,6 +140,33 @@ async function runShape(backend: Backend, s: SparseShape, warmup: number, reps: 
   };
 }
 
+/**
+ * Dense (page-table) decode over a V3.2 FP8 cache against our bf16 dense decode on the same lengths, in the
+ * memory-bound configs (16 and 32 query rows a KV head). The FP8 path runs through the sparse kernel with
+ * indices built on the host each call (src/core/dense-fp8.ts), so this row measures that path as it is.
+ */
+async function runDense(backend: Backend, b: number, sK: number, hQ: number, warmup: number, reps: number) {
+  const { flashMlaWithKvcache, getMlaMetadata } = await import('../core/api.js');
+  const r = rng(b * 7 + sK + hQ), B = 64, pages = Math.ceil(sK / B), nb = b * pages;
+  const seqlens = new Int32Array(b).fill(sK);
+  const table = fromArray('i32', [b, pages], Int32Array.from({ length: nb }, (_, i) => i));
+  const md = getMlaMetadata(seqlens, hQ, 1, { backend });
+  const q = backend.upload(fromArray('bf16', [b, 1, hQ, 576], Uint16Array.from({ length: b * hQ * 576 }, () => f32ToBf16(r() * 2 - 1))));
+  const kFp8 = uploadFp8Cache(backend, fp8CacheTensor('v32', nb, B, randomCache('v32', nb, B, r)));
+  const kBf16 = backend.upload(fromArray('bf16', [nb, B, 1, 576], Uint16Array.from({ length: nb * B * 576 }, () => f32ToBf16((r() - 0.5) * 0.2))));
+  const out = backend.empty('bf16', [b, 1, hQ, 512]), lse = backend.empty('f32', [b, hQ, 1]);
+  const time = async (k: Tensor) => {
+    const t = await backend.timeMs(() => flashMlaWithKvcache(q, k, table, fromArray('i32', [b], seqlens), 512, md.tileSchedulerMetadata, md.numSplits,
+      { backend, out, lse }).then(() => undefined), { warmup, reps });
+    await backend.synchronize();
+    t.sort((x, y) => x - y);
+    return t[Math.floor(t.length / 2)] * 1e3;
+  };
+  const fp8Us = await time(kFp8), bf16Us = await time(kBf16);
+  for (const t of [q, kFp8, kBf16, out, lse]) backend.free(t);
+  return { kind: 'dense_fp8', format: 'v32', b, s_k: sK, h_q: hQ, s_q: 1, us: fp8Us, bf16_us: bf16Us, speedup_vs_bf16: bf16Us / fp8Us };
+}
+
 interface FlashMlaRow { kind: string; format: string; b: number; h_q: number; s_q: number; topk: number; extra_topk: number | null; extra_block_size: number | null; us: number }
 
 export async function benchSparse(argv: string[]): Promise<void> {
@@ -170,9 +199,17 @@ export async function benchSparse(argv: string[]): Promise<void> {
       rows.push(row);
       p.done(`[${i + 1}/${shapes.length}] ${s.label} b=${s.b} h_q=${s.hQ} s_q=${s.sQ} topk=${row.topk_total}: ${fmt(row.us)} us  ${fmt(row.TFLOPS)} TFLOPS${f ? `  ${row.ratio_vs_flashmla!.toFixed(3)}x FlashMLA` : ''}`);
     }
+    const dense = [];
+    for (const hQ of [16, 32]) {
+      const b = grid === 'small' ? 1 : 128, sK = grid === 'small' ? 1024 : 8192;
+      p.update(`dense FP8 (V3.2) vs bf16, b=${b} s_k=${sK} h_q=${hQ}`);
+      const d = await runDense(backend, b, sK, hQ, warmup, reps);
+      dense.push(d);
+      p.done(`dense V3.2 FP8 b=${b} s_k=${sK} h_q=${hQ}: ${fmt(d.us)} us, bf16 ${fmt(d.bf16_us)} us, ${d.speedup_vs_bf16.toFixed(2)}x`);
+    }
     const ratios = rows.filter((r) => r.ratio_vs_flashmla !== undefined).map((r) => r.ratio_vs_flashmla!);
     const geomean = ratios.length ? Math.exp(ratios.reduce((a, x) => a + Math.log(x), 0) / ratios.length) : undefined;
-    const result = { mode: 'sparse', backend: backend.kind, card: backend.info.device, date: new Date().toISOString(), grid, reps, warmup, geomean_ratio_vs_flashmla: geomean, rows };
+    const result = { mode: 'sparse', backend: backend.kind, card: backend.info.device, date: new Date().toISOString(), grid, reps, warmup, geomean_ratio_vs_flashmla: geomean, rows, dense };
     const out = resolve(stringArg(v.out) ?? resolve('bench/results', `${backend.kind}-sparse-${grid}-${result.date.replace(/[:.]/g, '-')}.json`));
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, JSON.stringify(result, null, 1) + '\n');
