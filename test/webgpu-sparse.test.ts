@@ -44,3 +44,32 @@ describe('webgpu sparse: every e4m3 bit pattern and UE8M0 scale, decoded by the 
     });
   }
 });
+
+describe('webgpu sparse: index tensors on the device', () => {
+  test('device indices, topkLength and sink give the same bits as host ones', async (t) => {
+    const be = need(t);
+    if (!be) return;
+    const { fromArray } = await import('../src/core/tensor.js');
+    const { quantizeCache } = await import('../src/core/fp8.js');
+    const { fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } = await import('../src/core/sparse.js');
+    const { flashMlaSparseWithKvcache } = await import('../src/core/sparse-api.js');
+    const { f32ToBf16 } = await import('../src/core/dtype.js');
+    const b = 2, hQ = 3, topk = 5, B = 4, nb = 4;
+    const vals = Uint16Array.from({ length: nb * B * 576 }, (_, i) => f32ToBf16(Math.sin(i) * 0.3));
+    const k = uploadFp8Cache(be, fp8CacheTensor('v32', nb, B, quantizeCache('v32', vals, B, nb)));
+    const q = be.upload(fromArray('bf16', [b, 1, hQ, 576], Uint16Array.from({ length: b * hQ * 576 }, (_, i) => f32ToBf16(Math.cos(i)))));
+    const ind = fromArray('i32', [b, 1, topk], Int32Array.of(3, -1, 7, 0, 15, 9, 2, -1, 11, 4));
+    const tl = fromArray('i32', [b], Int32Array.of(4, 5)), sink = fromArray('f32', [hQ], Float32Array.of(0.5, -Infinity, 2));
+    const meta = getSparseMlaMetadata({ b, sQ: 1, hQ, topk, topkLength: tl, numSms: 3 });
+    const run = async (host: boolean) => {
+      const d = (x: typeof ind) => (host ? x : be.upload(x));
+      const r = await flashMlaSparseWithKvcache(q, k, d(ind), 512, meta, { topkLength: d(tl), attnSink: d(sink as never), backend: be });
+      await be.synchronize();
+      return [(await be.download(r.out)).host() as Uint16Array, (await be.download(r.lse)).host() as Float32Array] as const;
+    };
+    const [o1, l1] = await run(true), [o2, l2] = await run(false);
+    assert.deepEqual(o2, o1);
+    assert.deepEqual(l2, l1);
+    assert.ok(o1.some((x) => x !== 0));
+  });
+});

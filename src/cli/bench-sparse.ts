@@ -56,7 +56,7 @@ interface Row extends SparseShape {
 }
 
 /** A small deterministic generator (mulberry32): no test helpers in the CLI. */
-function rng(seed: number): () => number {
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -66,11 +66,16 @@ function rng(seed: number): () => number {
   };
 }
 
-/** Random finite FP8 tokens (e4m3 bytes that are not NaN, scale 2^-8, small bf16 RoPE), filled block by block. */
-function randomCache(format: Fp8Format, numBlocks: number, B: number, r: () => number): Uint8Array {
+/**
+ * Random finite FP8 tokens (e4m3 bytes that are not NaN, scale 2^-8, small bf16 RoPE). Up to 64 distinct random
+ * blocks, repeated over the rest of the cache: generating gigabytes byte by byte in JS would take minutes.
+ */
+export function randomCache(format: Fp8Format, numBlocks: number, B: number, r: () => number): Uint8Array {
   const L = fp8Layouts[format];
-  const bytes = new Uint8Array(numBlocks * fp8BlockStride(format, B));
-  for (let blk = 0; blk < numBlocks; blk++) {
+  const stride = fp8BlockStride(format, B);
+  const bytes = new Uint8Array(numBlocks * stride);
+  const distinct = Math.min(numBlocks, 64);
+  for (let blk = 0; blk < distinct; blk++) {
     for (let s = 0; s < B; s++) {
       const a = fp8TokenAddress(format, B, blk, s);
       for (let d = 0; d < L.nope; d++) { const v = (r() * 256) | 0; bytes[a.nope + d] = (v & 0x7f) === 0x7f ? v & 0xf0 : v; }
@@ -81,11 +86,12 @@ function randomCache(format: Fp8Format, numBlocks: number, B: number, r: () => n
       for (let d = 0; d < L.rope; d++) { const h = f32ToBf16((r() - 0.5) * 0.2); bytes[a.rope + 2 * d] = h & 0xff; bytes[a.rope + 2 * d + 1] = h >>> 8; }
     }
   }
+  for (let blk = distinct; blk < numBlocks; blk += distinct) bytes.copyWithin(blk * stride, 0, Math.min(distinct, numBlocks - blk) * stride);
   return bytes;
 }
 
 /** indices [b, sQ, topk]: distinct random positions < sK of each request, mapped through a shuffled page table. */
-function randomIndices(b: number, sQ: number, sK: number, topk: number, B: number, r: () => number): Int32Array {
+export function randomIndices(b: number, sQ: number, sK: number, topk: number, B: number, r: () => number): Int32Array {
   const pagesPer = Math.ceil(sK / B);
   const perm = Array.from({ length: b * pagesPer }, (_, i) => i);
   for (let i = perm.length - 1; i > 0; i--) { const j = Math.floor(r() * (i + 1)); [perm[i], perm[j]] = [perm[j], perm[i]]; }
@@ -111,17 +117,19 @@ async function runShape(backend: Backend, s: SparseShape, warmup: number, reps: 
   const nb = s.b * Math.ceil(s.sK / s.blockSize);
   const q = dev(fromArray('bf16', [s.b, s.sQ, s.hQ, L.dQk], Uint16Array.from({ length: s.b * s.sQ * s.hQ * L.dQk }, () => f32ToBf16(r() * 2 - 1))));
   const k = dev(fp8CacheTensor(s.format, nb, s.blockSize, randomCache(s.format, nb, s.blockSize, r)));
-  const indices = fromArray('i32', [s.b, s.sQ, s.topk], randomIndices(s.b, s.sQ, s.sK, s.topk, s.blockSize, r));
+  // Index tensors live on the device, as in a model (a host tensor would add its copy to every timed call).
+  const onDev = (t: Tensor): Tensor => (backend.kind === 'cpu' ? t : dev(t));
+  const indices = onDev(fromArray('i32', [s.b, s.sQ, s.topk], randomIndices(s.b, s.sQ, s.sK, s.topk, s.blockSize, r)));
   let extra: { k: Tensor; indices: Tensor; len?: Tensor } | undefined;
   if (s.extraTopk) {
     const xb = s.b * Math.ceil(s.extraSK! / s.extraBlockSize!);
     extra = {
       k: dev(fp8CacheTensor(s.format, xb, s.extraBlockSize!, randomCache(s.format, xb, s.extraBlockSize!, r))),
-      indices: fromArray('i32', [s.b, s.sQ, s.extraTopk], randomIndices(s.b, s.sQ, s.extraSK!, s.extraTopk, s.extraBlockSize!, r)),
+      indices: onDev(fromArray('i32', [s.b, s.sQ, s.extraTopk], randomIndices(s.b, s.sQ, s.extraSK!, s.extraTopk, s.extraBlockSize!, r))),
       len: s.extraTopkLength ? fromArray('i32', [s.b], Int32Array.from({ length: s.b }, () => Math.floor(r() * (s.extraTopk! + 1)))) : undefined,
     };
   }
-  const sink = fromArray('f32', [s.hQ], Float32Array.from({ length: s.hQ }, () => r() * 2 - 1));
+  const sink = onDev(fromArray('f32', [s.hQ], Float32Array.from({ length: s.hQ }, () => r() * 2 - 1)));
   const meta = getSparseMlaMetadata({ b: s.b, sQ: s.sQ, hQ: s.hQ, topk: s.topk, extraTopk: s.extraTopk ?? 0, extraTopkLength: extra?.len, backend });
   const out = backend.empty('bf16', [s.b, s.sQ, s.hQ, 512]), lse = backend.empty('f32', [s.b, s.hQ, s.sQ]);
   owned.push(out, lse);
@@ -153,7 +161,11 @@ async function runDense(backend: Backend, b: number, sK: number, hQ: number, war
   const md = getMlaMetadata(seqlens, hQ, 1, { backend });
   const q = backend.upload(fromArray('bf16', [b, 1, hQ, 576], Uint16Array.from({ length: b * hQ * 576 }, () => f32ToBf16(r() * 2 - 1))));
   const kFp8 = uploadFp8Cache(backend, fp8CacheTensor('v32', nb, B, randomCache('v32', nb, B, r)));
-  const kBf16 = backend.upload(fromArray('bf16', [nb, B, 1, 576], Uint16Array.from({ length: nb * B * 576 }, () => f32ToBf16((r() - 0.5) * 0.2))));
+  const bf16 = new Uint16Array(nb * B * 576);
+  const tile = Math.min(bf16.length, 64 * B * 576); // 64 distinct random pages, repeated
+  for (let i = 0; i < tile; i++) bf16[i] = f32ToBf16((r() - 0.5) * 0.2);
+  for (let i = tile; i < bf16.length; i += tile) bf16.copyWithin(i, 0, Math.min(tile, bf16.length - i));
+  const kBf16 = backend.upload(fromArray('bf16', [nb, B, 1, 576], bf16));
   const out = backend.empty('bf16', [b, 1, hQ, 512]), lse = backend.empty('f32', [b, hQ, 1]);
   const time = async (k: Tensor) => {
     const t = await backend.timeMs(() => flashMlaWithKvcache(q, k, table, fromArray('i32', [b], seqlens), 512, md.tileSchedulerMetadata, md.numSplits,

@@ -286,8 +286,9 @@ export function validateSparseDecode(a: SparseInputs): SparseProblem {
   // Values, where they are on the host.
   checkIndexValues('indices', indices, cache.numBlocks * cache.pageBlockSize);
   if (a.extraIndices && extraCache) checkIndexValues('extraIndices', a.extraIndices, extraCache.numBlocks * extraCache.pageBlockSize);
-  const tl = a.topkLength && lengths('topkLength', a.topkLength, b, topk);
-  const etl = a.extraTopkLength && lengths('extraTopkLength', a.extraTopkLength, b, extraTopk);
+  // Device length tensors: the plan holds their values (checked when it was made).
+  const tl = a.topkLength && hostI32(a.topkLength) ? lengths('topkLength', a.topkLength, b, topk) : undefined;
+  const etl = a.extraTopkLength && hostI32(a.extraTopkLength) ? lengths('extraTopkLength', a.extraTopkLength, b, extraTopk) : undefined;
   const softmaxScale = a.softmaxScale ?? dQk ** -0.5;
   if (!(Number.isFinite(softmaxScale) && softmaxScale > 0)) throw invalidArgument('softmaxScale', 'a finite number > 0', String(softmaxScale));
 
