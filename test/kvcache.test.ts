@@ -316,3 +316,54 @@ describe('KvCacheManager', () => {
     });
   }
 });
+
+describe('FP8 pages (FlashMLA formats)', () => {
+  for (const format of ['v32', 'model1'] as const) {
+    it(`${format}: appends quantize exactly as quantizeCache does, across page boundaries; sparse decode reads them`, async () => {
+      const { quantizeCache, fp8BlockStride, fp8Layouts } = await import('../src/core/fp8.js');
+      const { getSparseMlaMetadata } = await import('../src/core/sparse.js');
+      const { flashMlaSparseWithKvcache } = await import('../src/core/sparse-api.js');
+      const { referenceSparseDecode } = await import('../src/core/reference-sparse.js');
+      const L = fp8Layouts[format], B = 3, r = rng(format.length + 11);
+      const kv = new KvCacheManager({ backend: new InlineCpuBackend(), numBlocks: 7, pageBlockSize: B, format });
+      assert.deepEqual(kv.kCache.shape, [7, B, 1, L.bytesPerToken]);
+      const s = kv.stats();
+      assert.equal(s.bytesPerToken, L.bytesPerToken);
+      assert.equal(s.poolBytes, 7 * fp8BlockStride(format, B));
+      const a = kv.addSequence(), bSeq = kv.addSequence();
+      const ta = randomBits(r, 5 * L.dQk), tb = randomBits(r, 4 * L.dQk);
+      kv.append(a, ta.subarray(0, 2 * L.dQk));
+      kv.append(bSeq, tb);
+      kv.append(a, ta.subarray(2 * L.dQk)); // fills a's first page, then a fresh one
+      // Expected bytes of each page: the sequence's tokens quantized into a contiguous cache.
+      const bytes = kv.kCache.data as Uint8Array, stride = fp8BlockStride(format, B);
+      for (const [id, toks] of [[a, ta], [bSeq, tb]] as const) {
+        const want = quantizeCache(format, toks, B);
+        kv.pages(id).forEach((pg, i) => {
+          const used = Math.min(B, kv.seqlen(id) - i * B);
+          for (let t = 0; t < used; t++) {
+            const ranges = format === 'v32' ? [[t * 656, (t + 1) * 656]] : [[t * 576, (t + 1) * 576], [B * 576 + t * 8, B * 576 + (t + 1) * 8]];
+            for (const [lo, hi] of ranges) {
+              assert.deepEqual(bytes.subarray(pg * stride + lo, pg * stride + hi), want.subarray(i * stride + lo, i * stride + hi), `seq ${id} page ${i} token ${t}`);
+            }
+          }
+        });
+      }
+      // Sparse decode over the pool, with positions mapped to physical ids by the manager.
+      const hQ = 3, topk = 4;
+      const pos = [[4, 0, -1, 2], [3, 1, 2, -1]];
+      const indices = new Int32Array(2 * topk);
+      indices.set(kv.tokenIds(a, pos[0]), 0);
+      indices.set(kv.tokenIds(bSeq, pos[1]), topk);
+      const q = randomBits(r, 2 * hQ * L.dQk);
+      const { out, lse } = await flashMlaSparseWithKvcache(fromArray('bf16', [2, 1, hQ, L.dQk], q), kv.kCache, fromArray('i32', [2, 1, topk], indices), 512,
+        getSparseMlaMetadata({ b: 2, sQ: 1, hQ, topk }));
+      const ref = referenceSparseDecode({ q, dtype: 'bf16', b: 2, sQ: 1, hQ, dQk: L.dQk, cache: { kind: format, data: bytes, pageBlockSize: B }, indices, topk });
+      const o = out.host() as Uint16Array;
+      for (let i = 0; i < o.length; i++) assert.ok(Math.abs(bf16ToF32(o[i]) - ref.out[i]) <= 2 ** -7 * Math.abs(ref.out[i]) + 1e-6, `out[${i}]`);
+      (lse.host() as Float32Array).forEach((x, i) => assert.ok(Math.abs(x - ref.lse[i]) < 1e-4));
+      assert.throws(() => kv.tokenIds(a, [5]), FlashMlaError);
+      assert.throws(() => new KvCacheManager({ backend: new InlineCpuBackend(), numBlocks: 1, hKv: 2, format }), FlashMlaError);
+    });
+  }
+});

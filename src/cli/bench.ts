@@ -29,6 +29,7 @@ and write the result as JSON plus an SVG chart.
   TFLOPS = 2 * s_q * sum(seqlens) * h_q * (576 + 512) / time
 
 Options:
+  --mode NAME          dense (default) or sparse (FlashMLA's sparse FP8 shapes; flashmla bench --mode sparse -h)
   --backend NAME       best (default), cuda, webgpu or cpu
   --grid NAME          ${Object.keys(grids).map((g) => `${g} (${grids[g].length} configs)`).join(', ')}; default: cpu on the CPU,
                        small on a software WebGPU adapter (lavapipe, SwiftShader), flashmla otherwise
@@ -73,6 +74,13 @@ function gitCommit(): string {
 }
 
 export async function bench(argv: string[]): Promise<void> {
+  // --mode sparse: FlashMLA's sparse FP8 shapes (./bench-sparse.ts); dense (the default) is below.
+  const mi = argv.indexOf('--mode');
+  if (mi >= 0) {
+    const mode = choiceArg('mode', argv[mi + 1], ['dense', 'sparse'], 'dense');
+    argv = [...argv.slice(0, mi), ...argv.slice(mi + 2)];
+    if (mode === 'sparse') return (await import('./bench-sparse.js')).benchSparse(argv);
+  }
   const { values: v, help } = parse('bench', argv, {
     backend: { type: 'string' }, grid: { type: 'string' }, configs: { type: 'string' }, flashmla: { type: 'string' },
     out: { type: 'string' }, reps: { type: 'string' }, warmup: { type: 'string' }, check: { type: 'string' },

@@ -1,6 +1,7 @@
 // The public API, mirroring FlashMLA in camelCase: getMlaMetadata + flashMlaWithKvcache, and MlaDecoder, which
 // plans once per decode step and runs every layer with no allocation and no re-validation of values.
 import { InlineCpuBackend } from '../backends/cpu/inline.js';
+import { flashMlaWithFp8Kvcache } from './dense-fp8.js';
 import type { HalfDType } from './dtype.js';
 import { FlashMlaError, invalidArgument } from './errors.js';
 import type { Backend, DecodeLaunch, MlaProblem } from './problem.js';
@@ -95,6 +96,8 @@ export async function flashMlaWithKvcache(
   numSplits: Tensor,
   opts: DecodeOptions = {},
 ): Promise<{ out: Tensor; lse: Tensor }> {
+  // An FP8 cache (FlashMLA's V3.2 / MODEL1 bytes) runs through the sparse kernels: see dense-fp8.ts.
+  if (kCache.dtype === 'fp8_e4m3') return flashMlaWithFp8Kvcache(q, kCache, blockTable, cacheSeqlens, headDimV, tileSchedulerMetadata, numSplits, opts);
   const inputs: DecodeInputs = {
     q, kCache, blockTable, cacheSeqlens, headDimV, tileSchedulerMetadata, numSplits,
     softmaxScale: opts.softmaxScale, causal: opts.causal, qIndptr: opts.qIndptr,

@@ -1,10 +1,11 @@
 // The paged latent KV cache: one pool of pages kCache [numBlocks, pageBlockSize, hKv, 576] on a backend's device,
 // handed out to sequences as they grow. Decode steps read it through the block table that batch() builds.
 // Browser-safe: tokens are written with backend.write, so the same manager serves host and device caches.
-import { type HalfDType, encodeHalf } from './dtype.js';
+import { type HalfDType, encodeHalf, f32ToBf16 } from './dtype.js';
+import { type Fp8Format, fp8BlockStride, fp8Layouts, quantizeToken } from './fp8.js';
 import { FlashMlaError, invalidArgument } from './errors.js';
 import { type Backend, dQkDefault } from './problem.js';
-import { type Tensor, fromArray } from './tensor.js';
+import { Tensor, fromArray } from './tensor.js';
 import { checkPositiveInt } from './validate.js';
 
 export interface KvCacheOptions {
@@ -18,6 +19,12 @@ export interface KvCacheOptions {
   hKv?: number;
   /** Default bf16. */
   dtype?: HalfDType;
+  /**
+   * Store pages in one of FlashMLA's FP8 formats ('v32': 656 bytes a token, dQk 576; 'model1': 584 bytes, dQk 512)
+   * instead of 16-bit floats; append() quantizes (bf16 input) with FlashMLA's rule. kCache is then the fp8_e4m3
+   * view [numBlocks, pageBlockSize, 1, bytesPerToken] that flashMlaSparseWithKvcache takes. Needs hKv = 1.
+   */
+  format?: Fp8Format;
 }
 
 export interface KvCacheStats {
@@ -30,7 +37,7 @@ export interface KvCacheStats {
   tokens: number;
   /** Tokens the free pages plus the unused tails of live sequences' last pages can still take. */
   freeTokens: number;
-  /** hKv * 576 elements of the cache dtype: what one token costs in one layer. */
+  /** What one token costs in one layer: hKv * 576 elements of the cache dtype, or the FP8 format's bytes. */
   bytesPerToken: number;
   bytesPerPage: number;
   /** Bytes of the whole pool. */
@@ -62,8 +69,13 @@ export class KvCacheManager {
   readonly numBlocks: number;
   readonly pageBlockSize: number;
   readonly hKv: number;
-  readonly dQk = dQkDefault;
+  readonly dQk: number;
   readonly dtype: HalfDType;
+  /** The FP8 format of the pages, when they are not 16-bit floats. */
+  readonly format?: Fp8Format;
+  /** FP8: the flat byte storage under kCache (MODEL1 blocks are longer than the [.., 584] view says). */
+  private readonly storage?: Tensor;
+  private blockScratch?: Uint8Array;
 
   /** Free page ids; taken from the end, so a fresh pool hands out pages 0, 1, 2, ... */
   private readonly free: number[];
@@ -81,7 +93,19 @@ export class KvCacheManager {
     if (this.dtype !== 'bf16' && this.dtype !== 'f16') throw invalidArgument('dtype', 'bf16 or f16', String(this.dtype));
     this.backend = opts.backend;
     this.numBlocks = opts.numBlocks;
-    this.kCache = this.backend.empty(this.dtype, [this.numBlocks, this.pageBlockSize, this.hKv, this.dQk]);
+    this.format = opts.format;
+    if (this.format !== undefined) {
+      const L = fp8Layouts[this.format];
+      if (!L) throw invalidArgument('format', "'v32' or 'model1'", String(this.format));
+      if (this.hKv !== 1) throw invalidArgument('hKv', '1 with an FP8 format', String(this.hKv));
+      if (this.dtype !== 'bf16') throw invalidArgument('dtype', 'bf16 with an FP8 format (its RoPE part is bf16)', this.dtype);
+      this.dQk = L.dQk;
+      this.storage = this.backend.empty('fp8_e4m3', [this.numBlocks * fp8BlockStride(this.format, this.pageBlockSize)]);
+      this.kCache = new Tensor('fp8_e4m3', [this.numBlocks, this.pageBlockSize, 1, L.bytesPerToken], this.storage.data, this.storage.offset);
+    } else {
+      this.dQk = dQkDefault;
+      this.kCache = this.backend.empty(this.dtype, [this.numBlocks, this.pageBlockSize, this.hKv, this.dQk]);
+    }
     this.free = Array.from({ length: this.numBlocks }, (_, i) => this.numBlocks - 1 - i);
   }
 
@@ -124,10 +148,10 @@ export class KvCacheManager {
     const s = this.seq(id);
     const per = this.tokenElements;
     if (!(tokens instanceof Uint16Array || tokens instanceof Float32Array)) {
-      throw invalidArgument('tokens', 'a Uint16Array (raw bits) or Float32Array [n, hKv, 576]', Object.prototype.toString.call(tokens));
+      throw invalidArgument('tokens', `a Uint16Array (raw bits) or Float32Array [n, hKv, ${this.dQk}]`, Object.prototype.toString.call(tokens));
     }
     if (tokens.length % per !== 0) {
-      throw invalidArgument('tokens', `a multiple of hKv * 576 = ${per} elements ([n, hKv, 576])`, String(tokens.length));
+      throw invalidArgument('tokens', `a multiple of hKv * ${this.dQk} = ${per} elements ([n, hKv, ${this.dQk}])`, String(tokens.length));
     }
     const n = tokens.length / per;
     if (n === 0) return s.seqlen;
@@ -137,7 +161,7 @@ export class KvCacheManager {
         `KV cache: sequence ${id} needs ${need} more page${need > 1 ? 's' : ''} of ${this.pageBlockSize} tokens for ${n} token${n > 1 ? 's' : ''}, `
         + `${this.free.length} of ${this.numBlocks} are free; free a sequence or make a larger pool`, 'tokens');
     }
-    const bits = tokens instanceof Uint16Array ? tokens : encodeHalf(this.dtype, tokens);
+    const bits = tokens instanceof Uint16Array ? tokens : this.format ? Uint16Array.from(tokens, f32ToBf16) : encodeHalf(this.dtype, tokens);
     // Pick the new pages without taking them: if a write throws, the pool and the sequence stay as they were.
     const fresh = this.free.slice(this.free.length - need).reverse();
     const pageOf = (t: number) => (t < s.pages.length * this.pageBlockSize ? s.pages[Math.floor(t / this.pageBlockSize)] : fresh[Math.floor(t / this.pageBlockSize) - s.pages.length]);
@@ -145,8 +169,12 @@ export class KvCacheManager {
     for (let t = s.seqlen, src = 0; src < n;) {
       const slot = t % this.pageBlockSize;
       const k = Math.min(n - src, this.pageBlockSize - slot);
-      const dstOffset = (pageOf(t) * this.pageBlockSize + slot) * per;
-      this.backend.write(this.kCache, fromArray(this.dtype, [k * per], bits.subarray(src * per, (src + k) * per)), dstOffset);
+      if (this.format) {
+        this.writeFp8(pageOf(t), slot, k, bits, src);
+      } else {
+        const dstOffset = (pageOf(t) * this.pageBlockSize + slot) * per;
+        this.backend.write(this.kCache, fromArray(this.dtype, [k * per], bits.subarray(src * per, (src + k) * per)), dstOffset);
+      }
       t += k;
       src += k;
     }
@@ -154,6 +182,37 @@ export class KvCacheManager {
     for (const pg of fresh) s.pages.push(pg); // not push(...fresh): a long prefill at page size 1 takes many pages
     s.seqlen += n;
     return s.seqlen;
+  }
+
+  /**
+   * Physical token ids (page * pageBlockSize + slot, what sparse decode's `indices` hold) of logical positions of
+   * a sequence; -1 stays -1 (an invalid entry). Throws for a position outside 0..seqlen-1.
+   */
+  tokenIds(id: number, positions: ArrayLike<number>): Int32Array {
+    const s = this.seq(id);
+    const ids = new Int32Array(positions.length);
+    for (let i = 0; i < positions.length; i++) {
+      const t = positions[i];
+      if (t === -1) { ids[i] = -1; continue; }
+      if (!Number.isInteger(t) || t < 0 || t >= s.seqlen) throw invalidArgument(`positions[${i}]`, `-1 or a position in 0..${s.seqlen - 1}`, String(t));
+      ids[i] = s.pages[Math.floor(t / this.pageBlockSize)] * this.pageBlockSize + (t % this.pageBlockSize);
+    }
+    return ids;
+  }
+
+  /** Quantize k tokens into slots slot.. of one page and write their bytes (one or two contiguous ranges). */
+  private writeFp8(page: number, slot: number, k: number, bits: Uint16Array, src: number): void {
+    const format = this.format!, B = this.pageBlockSize, stride = fp8BlockStride(format, B);
+    const blk = (this.blockScratch ??= new Uint8Array(stride));
+    for (let i = 0; i < k; i++) quantizeToken(format, bits, (src + i) * this.dQk, blk, B, 0, slot + i);
+    const put = (from: number, to: number) =>
+      this.backend.write(this.storage!, fromArray('fp8_e4m3', [to - from], blk.subarray(from, to)), page * stride + from);
+    if (format === 'v32') {
+      put(slot * 656, (slot + k) * 656);
+    } else {
+      put(slot * 576, (slot + k) * 576);
+      put(B * 576 + slot * 8, B * 576 + (slot + k) * 8);
+    }
   }
 
   /**
@@ -180,11 +239,12 @@ export class KvCacheManager {
   stats(): KvCacheStats {
     let tokens = 0, pagesUsed = 0;
     for (const s of this.seqs.values()) { tokens += s.seqlen; pagesUsed += s.pages.length; }
-    const bytesPerToken = this.tokenElements * 2;
+    const bytesPerToken = this.format ? fp8Layouts[this.format].bytesPerToken : this.tokenElements * 2;
+    const bytesPerPage = this.format ? fp8BlockStride(this.format, this.pageBlockSize) : bytesPerToken * this.pageBlockSize;
     return {
       numBlocks: this.numBlocks, pageBlockSize: this.pageBlockSize, pagesUsed, pagesFree: this.free.length,
       sequences: this.seqs.size, tokens, freeTokens: this.numBlocks * this.pageBlockSize - tokens, bytesPerToken,
-      bytesPerPage: bytesPerToken * this.pageBlockSize, poolBytes: bytesPerToken * this.pageBlockSize * this.numBlocks,
+      bytesPerPage, poolBytes: bytesPerPage * this.numBlocks,
     };
   }
 
@@ -194,7 +254,7 @@ export class KvCacheManager {
     this.disposed = true;
     this.seqs.clear();
     this.free.length = 0;
-    this.backend.free(this.kCache);
+    this.backend.free(this.storage ?? this.kCache);
   }
 
   private seq(id: number): Sequence {

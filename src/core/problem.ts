@@ -1,6 +1,7 @@
 // The validated description of one MLA decode call, shared by every backend, and the Backend interface.
 import type { DType, HalfDType, HostArray } from './dtype.js';
 import type { DeviceKind, Tensor } from './tensor.js';
+import type { SparseLaunch } from './sparse.js';
 
 export const dQkDefault = 576; // 512 latent + 64 RoPE columns
 export const dVDefault = 512;
@@ -114,6 +115,8 @@ export interface Backend {
    * without it, the layer runs its projections with the JS GEMM on the host.
    */
   matmul?(l: MatmulLaunch): void | Promise<void>;
+  /** Queue one token-sparse decode (flashMlaSparseWithKvcache); absent where the backend has no sparse kernel. */
+  decodeSparse?(launch: SparseLaunch): void | Promise<void>;
   /** Wait until all queued work is done. */
   synchronize(): Promise<void>;
   /**

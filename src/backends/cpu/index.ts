@@ -13,7 +13,9 @@ import { cpuArgs, wallClockTimes, writeHost } from './inline.js';
 import { type CpuDecodeArgs, decodeUnits } from './kernel.js';
 import type { CpuKernel } from './item.js';
 import { type CpuKernelChoice, type CpuKernelPick, chooseCpuKernel } from './paths.js';
-import type { GemmJob, SharedView, WorkerJob } from './worker.js';
+import type { GemmJob, SharedView, SparseWorkerJob, WorkerJob } from './worker.js';
+import type { SparseLaunch } from '../../core/sparse.js';
+import { cpuSparseArgs } from './sparse.js';
 
 export { InlineCpuBackend } from './inline.js';
 export { type CpuKernelChoice, chooseCpuKernel } from './paths.js';
@@ -142,8 +144,35 @@ class CpuBackend implements Backend {
     if (ys !== y) y.set(ys);
   }
 
+  private readonly sparseAccum: { o: Float32Array; lse: Float32Array } = { o: new Float32Array(0), lse: new Float32Array(0) };
+
+  /** Sparse decode (./sparse.ts) on the workers: the SM parts, then the requests split over parts. */
+  async decodeSparse(l: SparseLaunch): Promise<void> {
+    if (this.disposed) throw new FlashMlaError('disposed', 'CPU backend used after dispose()');
+    const args = cpuSparseArgs(l, this.sparseAccum);
+    if (!(args.oAccum.buffer instanceof SharedArrayBuffer)) {
+      this.sparseAccum.o = args.oAccum = sharedArray('f32', args.oAccum.length) as Float32Array;
+      this.sparseAccum.lse = args.lseAccum = sharedArray('f32', args.lseAccum.length) as Float32Array;
+    }
+    const copyBack: [HostArray, HostArray][] = [];
+    const arrays: SparseWorkerJob['arrays'] = {};
+    for (const [role, a] of Object.entries(args) as [keyof SparseWorkerJob['arrays'] | 'p', HostArray | undefined][]) {
+      if (role === 'p' || !a) continue;
+      let s = a;
+      if (!(a.buffer instanceof SharedArrayBuffer)) {
+        s = this.stage(`sparse.${role}`, a);
+        if (role === 'out' || role === 'lse') copyBack.push([s, a]); else s.set(a as never);
+      }
+      arrays[role] = { buffer: s.buffer as SharedArrayBuffer, byteOffset: s.byteOffset, length: s.length, type: s.constructor.name as ArrayTypeName };
+    }
+    const job: SparseWorkerJob = { kind: 'sparse', p: args.p, arrays, counter: this.counter.buffer as SharedArrayBuffer, phase: 'decode', units: args.p.numSmParts };
+    await this.phase(job);
+    await this.phase({ ...job, phase: 'combine', units: args.p.b });
+    for (const [s, a] of copyBack) a.set(s as never);
+  }
+
   /** Run one phase on every worker; units are handed out through a shared atomic counter. */
-  private phase(job: WorkerJob | GemmJob): Promise<void> {
+  private phase(job: WorkerJob | GemmJob | SparseWorkerJob): Promise<void> {
     Atomics.store(this.counter, 0, 0);
     return new Promise((resolve, reject) => {
       let left = this.workers.length;

@@ -8,6 +8,8 @@ import { checkMatmul, checkWrite } from '../../core/validate.js';
 import { Tensor } from '../../core/tensor.js';
 import { type CpuKernel, scalarKernel } from './item.js';
 import { type CpuDecodeArgs, CpuScratch, accumSizes, runDecode } from './kernel.js';
+import type { SparseLaunch } from '../../core/sparse.js';
+import { CpuSparseScratch, cpuSparseArgs, runSparseDecode } from './sparse.js';
 
 /** Host views of a launch plus grow-only accumulators. */
 export function cpuArgs(l: DecodeLaunch, accum: { o: Float32Array; lse: Float32Array }): CpuDecodeArgs {
@@ -68,6 +70,8 @@ export class InlineCpuBackend implements Backend {
     checkMatmul(l, 'cpu');
     gemm({ ...l, x: l.x.host() as Float32Array, w: l.w.host() as Float32Array, y: l.y.host() as Float32Array });
   }
+  private sparseScratch?: CpuSparseScratch;
+  decodeSparse(l: SparseLaunch): void { runSparseDecode(cpuSparseArgs(l, this.accum), (this.sparseScratch ??= new CpuSparseScratch())); }
   async synchronize(): Promise<void> {}
   timeMs(run: (rep: number) => void | Promise<void>, opts: { warmup: number; reps: number }): Promise<number[]> {
     return wallClockTimes(run, opts);

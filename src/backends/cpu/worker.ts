@@ -5,6 +5,8 @@ import { gemmColumns } from '../../core/mla/gemm.js';
 import type { CpuKernelName } from './item.js';
 import { type CpuDecodeArgs, CpuScratch, runCombineUnit } from './kernel.js';
 import { cpuKernelByName } from './paths.js';
+import type { SparseProblem } from '../../core/sparse.js';
+import { type CpuSparseArgs, CpuSparseScratch, runSparseCombineUnit, runSparseDecodeUnit } from './sparse.js';
 
 export interface SharedView {
   buffer: SharedArrayBuffer;
@@ -35,6 +37,18 @@ export interface GemmJob {
   units: number;
 }
 
+/** A sparse decode phase (./sparse.ts): units are SM parts, then requests to combine. */
+export interface SparseWorkerJob {
+  kind: 'sparse';
+  p: SparseProblem;
+  arrays: Partial<Record<Exclude<keyof CpuSparseArgs, 'p'>, SharedView>>;
+  counter: SharedArrayBuffer;
+  phase: 'decode' | 'combine';
+  units: number;
+}
+
+const sparseScratch = new CpuSparseScratch();
+
 const ctors = { Uint16Array, Int32Array, Float32Array, Float64Array, Uint8Array };
 const scratch = new CpuScratch();
 
@@ -42,7 +56,7 @@ function view(v: SharedView) {
   return new ctors[v.type](v.buffer as unknown as ArrayBuffer, v.byteOffset, v.length);
 }
 
-parentPort?.on('message', async (job: WorkerJob | GemmJob) => {
+parentPort?.on('message', async (job: WorkerJob | GemmJob | SparseWorkerJob) => {
   try {
     if (job.phase === 'gemm') {
       const g = { ...job, x: view(job.x) as Float32Array, w: view(job.w) as Float32Array, y: view(job.y) as Float32Array };
@@ -53,9 +67,20 @@ parentPort?.on('message', async (job: WorkerJob | GemmJob) => {
       parentPort!.postMessage({});
       return;
     }
-    const kernel = await cpuKernelByName(job.kernel);
+    if ('kind' in job && job.kind === 'sparse') {
+      const a = Object.fromEntries(Object.entries(job.arrays).map(([k, v]) => [k, v && view(v)])) as unknown as CpuSparseArgs;
+      a.p = job.p;
+      const counter = new Int32Array(job.counter);
+      for (let u = Atomics.add(counter, 0, 1); u < job.units; u = Atomics.add(counter, 0, 1)) {
+        if (job.phase === 'decode') runSparseDecodeUnit(a, u, sparseScratch);
+        else runSparseCombineUnit(a, u);
+      }
+      parentPort!.postMessage({});
+      return;
+    }
+    const kernel = await cpuKernelByName((job as WorkerJob).kernel);
     const a = Object.fromEntries(Object.entries(job.arrays).map(([k, v]) => [k, v && view(v)])) as unknown as CpuDecodeArgs;
-    a.p = job.p;
+    a.p = (job as WorkerJob).p;
     const counter = new Int32Array(job.counter);
     for (let u = Atomics.add(counter, 0, 1); u < job.units; u = Atomics.add(counter, 0, 1)) {
       if (job.phase === 'decode') kernel.runDecodeUnit(a, u, scratch);

@@ -14,7 +14,9 @@ import { Attr, Driver } from './driver.js';
 import {
   type DecodeVariant, type Launch, accumElems, chooseDecodeVariant, combineLaunch, combineRows, decodeVariants, sameVariant, decodeKernelName, decodeLaunch, matmulLaunch, naiveLaunch,
 } from './kernels/launch.js';
-import { compilePacker, matmulParamsLayout, mlaParamsLayout } from './params.js';
+import { compilePacker, matmulParamsLayout, mlaParamsLayout, packParams, sparseParamsLayout } from './params.js';
+import type { SparseLaunch } from '../../core/sparse.js';
+import { sparseKernelName, sparseLaunch } from './kernels/launch.js';
 
 export { Driver } from './driver.js';
 export * from './kernels/launch.js';
@@ -160,6 +162,7 @@ class CudaBackendImpl implements CudaBackend {
       }
     };
     this.loadKernels = load;
+    this.loadSparse = () => load('sparse.fatbin');
     this.decodeModule = load('decode.fatbin');
     this.combineModule = load('combine.fatbin');
     this.naiveModule = load('naive.fatbin');
@@ -175,6 +178,51 @@ class CudaBackendImpl implements CudaBackend {
         kernels: { dir: kernelDir, nvcc: manifest.nvcc },
       },
     };
+  }
+
+  // ---------------------------------------------------------------- sparse decode (kernels/sparse.cu)
+  private readonly loadSparse: () => bigint;
+  private sparseModule?: bigint;
+  private sparseParams?: { ptr: bigint; view: DataView; argv: bigint };
+  private sparseWs = { ptr: 0n, bytes: 0 };
+
+  /** Token-sparse decode: host index tensors are copied to a grow-only workspace, then one CTA per query row. */
+  decodeSparse(l: SparseLaunch): void {
+    this.alive();
+    const p = l.problem;
+    if (p.dQk !== 576 && p.dQk !== 512) throw invalidArgument('q', 'dQk 576 or 512 on CUDA', String(p.dQk));
+    this.sparseModule ??= this.loadSparse();
+    this.sparseParams ??= this.drv.pinnedParams(sparseParamsLayout.size);
+    const hostParts = [l.indices, l.extraIndices, l.topkLength, l.extraTopkLength, l.attnSink]
+      .map((t) => (t && t.device === 'cpu' ? t : undefined));
+    const offsets: number[] = [];
+    let bytes = 0;
+    for (const t of hostParts) { offsets.push(bytes); if (t) bytes += Math.ceil(t.byteLength / 256) * 256; }
+    if (bytes > this.sparseWs.bytes) {
+      this.drv.synchronize(this.stream); // a queued launch may still read the old workspace
+      if (this.sparseWs.ptr) this.drv.free(this.sparseWs.ptr);
+      this.sparseWs = { ptr: this.drv.alloc(Math.max(bytes, 2 * this.sparseWs.bytes)), bytes: Math.max(bytes, 2 * this.sparseWs.bytes) };
+    }
+    const ptrOfIdx = (t: Tensor | undefined, k: number): bigint => {
+      if (!t) return 0n;
+      if (t.device !== 'cpu') return this.ptrOf(t);
+      const dst = this.sparseWs.ptr + BigInt(offsets[k]);
+      this.drv.copyHtoD(dst, t.host(), t.byteLength, this.stream);
+      return dst;
+    };
+    const q = this.ptrOf(l.q), out = this.ptrOf(l.out), k = this.ptrOf(l.kCache), x = l.extraKCache ? this.ptrOf(l.extraKCache) : 0n;
+    if ((q | out | k | x) & 15n) throw invalidArgument('q/kCache/out', 'device addresses aligned to 16 bytes', 'an unaligned view');
+    packParams(this.sparseParams.view, sparseParamsLayout, {
+      q, kCache: k, extraKCache: x, indices: ptrOfIdx(l.indices, 0), extraIndices: ptrOfIdx(l.extraIndices, 1),
+      topkLength: ptrOfIdx(l.topkLength, 2), extraTopkLength: ptrOfIdx(l.extraTopkLength, 3), attnSink: ptrOfIdx(l.attnSink, 4),
+      out, lse: this.ptrOf(l.lse), b: p.b, sQ: p.sQ, hQ: p.hQ, topk: p.topk, extraTopk: p.extraTopk,
+      pageBlockSize: p.cache.pageBlockSize, extraPageBlockSize: p.extraCache?.pageBlockSize ?? 1,
+      blockStride: p.cache.blockStride, extraBlockStride: p.extraCache?.blockStride ?? 0, scaleLog2: p.softmaxScale * Math.LOG2E,
+    });
+    const ln = sparseLaunch(p), name = sparseKernelName(p);
+    const fn = this.fn(this.sparseModule, name, 0);
+    const rc = this.drv.api.cuLaunchKernel(fn, ln.grid[0], ln.grid[1], ln.grid[2], ln.block[0], 1, 1, 0, this.stream, this.sparseParams.argv, null);
+    if (rc !== 0) this.drv.check(rc, `cuLaunchKernel(${name})`);
   }
 
   // ---------------------------------------------------------------- tensors
@@ -554,6 +602,8 @@ class CudaBackendImpl implements CudaBackend {
     for (const p of this.live) this.drv.free(p);
     this.live.clear();
     if (this.ws.ptr) this.drv.free(this.ws.ptr);
+    if (this.sparseWs.ptr) this.drv.free(this.sparseWs.ptr);
+    if (this.sparseParams) { this.drv.koffi.free(this.sparseParams.ptr); this.drv.koffi.free(this.sparseParams.argv); }
     if (this.ring) { this.drv.hostFree(this.ring.ptr); for (const e of this.ring.done) this.drv.destroyEvent(e); }
     for (const e of this.events) this.drv.destroyEvent(e);
     for (const m of this.modules) this.drv.unloadModule(m);

@@ -56,6 +56,30 @@ export const matmulParamFields = [
   { name: 'wStride', type: 'i32', doc: 'elements between rows of w' },
 ] as const satisfies readonly ParamField[];
 
+/** SparseParams: sparse.cu (token-sparse decode over FP8 or bf16/f16 caches). Pointers first. */
+export const sparseParamFields = [
+  { name: 'q', type: 'ptr', c: 'const void*', doc: '[b, sQ, hQ, dQk] bf16/f16' },
+  { name: 'kCache', type: 'ptr', c: 'const unsigned char*', doc: 'FP8 bytes (V3.2 656 B/token, MODEL1 584 B/token in padded blocks) or bf16/f16 [numBlocks, pageBlockSize, 1, dQk]' },
+  { name: 'extraKCache', type: 'ptr', c: 'const unsigned char*', doc: 'same format as kCache, or null' },
+  { name: 'indices', type: 'ptr', c: 'const int*', doc: '[b, sQ, topk] i32 physical token ids, -1 invalid' },
+  { name: 'extraIndices', type: 'ptr', c: 'const int*', doc: '[b, sQ, extraTopk] i32, or null' },
+  { name: 'topkLength', type: 'ptr', c: 'const int*', doc: '[b] i32, or null: topk' },
+  { name: 'extraTopkLength', type: 'ptr', c: 'const int*', doc: '[b] i32, or null: extraTopk' },
+  { name: 'attnSink', type: 'ptr', c: 'const float*', doc: '[hQ] f32, or null' },
+  { name: 'out', type: 'ptr', c: 'void*', doc: '[b, sQ, hQ, 512] bf16/f16' },
+  { name: 'lse', type: 'ptr', c: 'float*', doc: '[b, hQ, sQ] f32 natural log, +inf for a row with no valid index' },
+  { name: 'b', type: 'i32', doc: 'requests' },
+  { name: 'sQ', type: 'i32', doc: 'queries per request' },
+  { name: 'hQ', type: 'i32', doc: 'query heads' },
+  { name: 'topk', type: 'i32', doc: 'indices.shape[2]' },
+  { name: 'extraTopk', type: 'i32', doc: 'extraIndices.shape[2], 0 without an extra cache' },
+  { name: 'pageBlockSize', type: 'i32', doc: 'tokens per page of kCache' },
+  { name: 'extraPageBlockSize', type: 'i32', doc: 'tokens per page of extraKCache' },
+  { name: 'blockStride', type: 'i32', doc: 'FP8: bytes from page to page of kCache; bf16/f16: elements' },
+  { name: 'extraBlockStride', type: 'i32', doc: 'the same for extraKCache' },
+  { name: 'scaleLog2', type: 'f32', doc: 'softmaxScale * log2(e)' },
+] as const satisfies readonly ParamField[];
+
 export type MlaParamName = (typeof mlaParamFields)[number]['name'];
 export type MlaParamValues = { [K in (typeof mlaParamFields)[number] as K['name']]: K['type'] extends 'ptr' ? bigint : number };
 
@@ -83,6 +107,7 @@ export function layoutOf(fields: readonly ParamField[]): ParamLayout {
 
 export const mlaParamsLayout = layoutOf(mlaParamFields);
 export const matmulParamsLayout = layoutOf(matmulParamFields);
+export const sparseParamsLayout = layoutOf(sparseParamFields);
 
 /** Write `v` into `view` (at least layout.size bytes), little-endian as on every CUDA host. */
 export function packParams(view: DataView, layout: ParamLayout, v: Readonly<Record<string, bigint | number>>): void {

@@ -9,6 +9,8 @@ import { combineDispatch, combineParams, combineProgram } from './kernels/combin
 import { chooseMatmulSpec, matmulDispatch, matmulParams, matmulProgram } from './kernels/matmul.js';
 import { type DecodeTuning, chooseDecodeSpec, decodeDispatch, decodeParams, decodeProgram } from './kernels/decode.js';
 import { type DeviceCaps, ProgramManager } from './program.js';
+import type { SparseLaunch } from '../../core/sparse.js';
+import { sparseDispatch, sparseMaxDqk, sparseParams, sparseProgram } from './kernels/sparse.js';
 
 // The numeric values of the WebGPU flags (the GPU* namespaces are not globals in every host, e.g. Node).
 export const Usage = { MAP_READ: 0x1, MAP_WRITE: 0x2, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80, QUERY_RESOLVE: 0x200 } as const;
@@ -368,6 +370,78 @@ export class WebGpuBackend implements Backend {
     this.device.queue.submit([enc.finish()]);
   }
 
+  // ------------------------------------------------------------------ sparse decode (kernels/sparse.ts)
+  private sparseIdx?: GPUBuffer;
+  private sparseIdxCap = 0;
+  private sparseUniform?: GPUBuffer;
+  private readonly sparseBytes = new ArrayBuffer(sparseParams.byteSize);
+  private readonly sparseView = new DataView(this.sparseBytes);
+
+  decodeSparse(l: SparseLaunch): void {
+    this.live();
+    const p = l.problem;
+    if (p.dQk > sparseMaxDqk || p.dQk % 2 !== 0) throw invalidArgument('q', `an even dQk <= ${sparseMaxDqk} on WebGPU`, String(p.dQk));
+    const prog = this.programs.get(sparseProgram, { kind: p.cache.kind, dtype: p.dtype });
+    // Index workspace (i32): indices | extraIndices | topkLength | extraTopkLength | attnSink (f32 bits).
+    const indOff = 0, extraIndOff = indOff + p.b * p.sQ * p.topk, tlOff = extraIndOff + p.b * p.sQ * p.extraTopk;
+    const extraTlOff = tlOff + (p.hasTopkLength ? p.b : 0), sinkOff = extraTlOff + (p.hasExtraTopkLength ? p.b : 0);
+    const len = sinkOff + (p.hasAttnSink ? p.hQ : 0);
+    if (!this.sparseIdx || len > this.sparseIdxCap) {
+      this.sparseIdx?.destroy();
+      this.sparseIdxCap = Math.max(len, 2 * this.sparseIdxCap, 1024);
+      this.sparseIdx = this.buffer('flashmla.sparse.idx', this.sparseIdxCap * 4, Usage.STORAGE | Usage.COPY_DST);
+      this.bindGroups.clear();
+    }
+    this.sparseUniform ??= this.buffer('flashmla.sparse.params', sparseParams.byteSize, Usage.UNIFORM | Usage.COPY_DST);
+    const enc = this.device.createCommandEncoder({ label: 'flashmla.sparse' });
+    const idx = this.sparseIdx;
+    const stage = (t: Tensor | undefined, off: number) => {
+      if (!t) return;
+      if (isHostTensor(t)) {
+        const a = t.host();
+        this.device.queue.writeBuffer(idx, off * 4, a.buffer, a.byteOffset, a.byteLength);
+      } else {
+        const s = this.single(t, 'index tensor');
+        enc.copyBufferToBuffer(s.buffer, s.byteOffset, idx, off * 4, t.numel * 4);
+      }
+    };
+    stage(l.indices, indOff);
+    stage(l.extraIndices, extraIndOff);
+    stage(l.topkLength, tlOff);
+    stage(l.extraTopkLength, extraTlOff);
+    stage(l.attnSink, sinkOff);
+    const q = this.single(l.q, 'q'), out = this.single(l.out, 'out'), lse = this.single(l.lse, 'lse');
+    const k = this.single(l.kCache, 'kCache'), x = l.extraKCache ? this.single(l.extraKCache, 'extraKCache') : k;
+    const fp8 = p.cache.kind === 'v32' || p.cache.kind === 'model1';
+    for (const [name, a] of [['q', q], ['out', out], ['kCache', k], ['extraKCache', x]] as const) {
+      if (a.byteOffset % 4 !== 0) throw invalidArgument(name, 'a 4-byte aligned offset on WebGPU', String(a.byteOffset));
+    }
+    sparseParams.pack({
+      b: p.b, sQ: p.sQ, hQ: p.hQ, dQk: p.dQk, topk: p.topk, extraTopk: p.extraTopk, hasTopkLength: p.hasTopkLength ? 1 : 0,
+      hasExtraTopkLength: p.hasExtraTopkLength ? 1 : 0, hasSink: p.hasAttnSink ? 1 : 0,
+      pageBlockSize: p.cache.pageBlockSize, extraPageBlockSize: p.extraCache?.pageBlockSize ?? 1,
+      blockStride: p.cache.blockStride, extraBlockStride: p.extraCache?.blockStride ?? 0,
+      kOff: fp8 ? k.byteOffset : k.byteOffset / 2, extraOff: fp8 ? x.byteOffset : x.byteOffset / 2,
+      qOff: q.byteOffset / 4, outOff: out.byteOffset / 4, lseOff: lse.byteOffset / 4,
+      indOff, extraIndOff, tlOff, extraTlOff, sinkOff, scale: p.softmaxScale, posInfBits: 0x7f800000,
+    }, this.sparseView);
+    this.device.queue.writeBuffer(this.sparseUniform, 0, this.sparseBytes);
+    const whole = (b: GPUBuffer): GPUBufferBinding => ({ buffer: b });
+    const bg = this.bindGroup(sparseProgram.name + sparseProgram.key({ kind: p.cache.kind, dtype: p.dtype }), prog.layout, [
+      whole(this.sparseUniform), whole(idx), whole(q.buffer), whole(k.buffer), whole(x.buffer), whole(out.buffer), whole(lse.buffer),
+    ]);
+    const tw = this.timing;
+    const pass = enc.beginComputePass({
+      label: 'flashmla.sparse',
+      timestampWrites: tw ? { querySet: tw.set, beginningOfPassWriteIndex: 2 * tw.slot, endOfPassWriteIndex: 2 * tw.slot + 1 } : undefined,
+    });
+    pass.setPipeline(prog.pipeline);
+    pass.setBindGroup(0, bg);
+    pass.dispatchWorkgroups(...sparseDispatch(p, this.caps));
+    pass.end();
+    this.device.queue.submit([enc.finish()]);
+  }
+
   private bindGroup(programKey: string, layout: GPUBindGroupLayout, entries: GPUBufferBinding[]): GPUBindGroup {
     let key = programKey;
     for (const e of entries) key += `|${this.id(e.buffer)}@${e.offset ?? 0}+${e.size ?? -1}`;
@@ -456,6 +530,8 @@ export class WebGpuBackend implements Backend {
     this.decodeUniform.destroy();
     this.combineUniform.destroy();
     this.matmulUniform?.destroy();
+    this.sparseIdx?.destroy();
+    this.sparseUniform?.destroy();
     if (this.opts.ownsDevice) this.device.destroy();
   }
 }

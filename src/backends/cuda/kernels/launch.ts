@@ -3,7 +3,8 @@
 // (scripts/build-kernels.mjs), so the variant list and the struct are written down once.
 import type { HalfDType } from '../../../core/dtype.js';
 import type { MlaProblem } from '../../../core/problem.js';
-import { matmulParamsLayout, mlaParamsLayout, structHeader } from '../params.js';
+import { matmulParamsLayout, mlaParamsLayout, sparseParamsLayout, structHeader } from '../params.js';
+import type { SparseProblem } from '../../../core/sparse.js';
 
 /** A decode.cu instantiation: BM query rows x BN keys a tile, STAGES key tiles in flight, NWARPS warps. */
 export interface DecodeVariant {
@@ -138,9 +139,19 @@ export function kernelsHeader(): string {
     structHeader('MlaParams', mlaParamsLayout),
     '',
     structHeader('MatmulParams', matmulParamsLayout),
+    structHeader('SparseParams', sparseParamsLayout),
     '',
     '// decode.cu variants: X(NAME, BM, BN, STAGES, NWARPS, QREGS (-1: Decode), dynamic shared memory bytes)',
     `#define MLA_DECODE_VARIANTS(X) \\\n  ${variants}`,
     '',
   ].join('\n');
+}
+
+/** sparse.cu: a CTA of 4 warps per (head h, query j, request i); the kernel for the cache kind and q's dtype. */
+export function sparseLaunch(p: SparseProblem): Launch {
+  return { grid: [p.hQ, p.sQ, p.b], block: [128, 1, 1], smem: 0 };
+}
+
+export function sparseKernelName(p: Pick<SparseProblem, 'cache' | 'dtype' | 'dQk'>): string {
+  return `mla_sparse_${p.cache.kind}_${p.dtype}_d${p.dQk}`;
 }

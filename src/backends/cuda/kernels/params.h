@@ -77,6 +77,49 @@ static_assert(offsetof(MatmulParams, n) == 28, "MatmulParams.n: offset differs f
 static_assert(offsetof(MatmulParams, k) == 32, "MatmulParams.k: offset differs from params.ts");
 static_assert(offsetof(MatmulParams, xStride) == 36, "MatmulParams.xStride: offset differs from params.ts");
 static_assert(offsetof(MatmulParams, wStride) == 40, "MatmulParams.wStride: offset differs from params.ts");
+struct SparseParams {
+  const void* q; // [b, sQ, hQ, dQk] bf16/f16
+  const unsigned char* kCache; // FP8 bytes (V3.2 656 B/token, MODEL1 584 B/token in padded blocks) or bf16/f16 [numBlocks, pageBlockSize, 1, dQk]
+  const unsigned char* extraKCache; // same format as kCache, or null
+  const int* indices; // [b, sQ, topk] i32 physical token ids, -1 invalid
+  const int* extraIndices; // [b, sQ, extraTopk] i32, or null
+  const int* topkLength; // [b] i32, or null: topk
+  const int* extraTopkLength; // [b] i32, or null: extraTopk
+  const float* attnSink; // [hQ] f32, or null
+  void* out; // [b, sQ, hQ, 512] bf16/f16
+  float* lse; // [b, hQ, sQ] f32 natural log, +inf for a row with no valid index
+  int b; // requests
+  int sQ; // queries per request
+  int hQ; // query heads
+  int topk; // indices.shape[2]
+  int extraTopk; // extraIndices.shape[2], 0 without an extra cache
+  int pageBlockSize; // tokens per page of kCache
+  int extraPageBlockSize; // tokens per page of extraKCache
+  int blockStride; // FP8: bytes from page to page of kCache; bf16/f16: elements
+  int extraBlockStride; // the same for extraKCache
+  float scaleLog2; // softmaxScale * log2(e)
+};
+static_assert(sizeof(SparseParams) == 120, "SparseParams: size differs from params.ts");
+static_assert(offsetof(SparseParams, q) == 0, "SparseParams.q: offset differs from params.ts");
+static_assert(offsetof(SparseParams, kCache) == 8, "SparseParams.kCache: offset differs from params.ts");
+static_assert(offsetof(SparseParams, extraKCache) == 16, "SparseParams.extraKCache: offset differs from params.ts");
+static_assert(offsetof(SparseParams, indices) == 24, "SparseParams.indices: offset differs from params.ts");
+static_assert(offsetof(SparseParams, extraIndices) == 32, "SparseParams.extraIndices: offset differs from params.ts");
+static_assert(offsetof(SparseParams, topkLength) == 40, "SparseParams.topkLength: offset differs from params.ts");
+static_assert(offsetof(SparseParams, extraTopkLength) == 48, "SparseParams.extraTopkLength: offset differs from params.ts");
+static_assert(offsetof(SparseParams, attnSink) == 56, "SparseParams.attnSink: offset differs from params.ts");
+static_assert(offsetof(SparseParams, out) == 64, "SparseParams.out: offset differs from params.ts");
+static_assert(offsetof(SparseParams, lse) == 72, "SparseParams.lse: offset differs from params.ts");
+static_assert(offsetof(SparseParams, b) == 80, "SparseParams.b: offset differs from params.ts");
+static_assert(offsetof(SparseParams, sQ) == 84, "SparseParams.sQ: offset differs from params.ts");
+static_assert(offsetof(SparseParams, hQ) == 88, "SparseParams.hQ: offset differs from params.ts");
+static_assert(offsetof(SparseParams, topk) == 92, "SparseParams.topk: offset differs from params.ts");
+static_assert(offsetof(SparseParams, extraTopk) == 96, "SparseParams.extraTopk: offset differs from params.ts");
+static_assert(offsetof(SparseParams, pageBlockSize) == 100, "SparseParams.pageBlockSize: offset differs from params.ts");
+static_assert(offsetof(SparseParams, extraPageBlockSize) == 104, "SparseParams.extraPageBlockSize: offset differs from params.ts");
+static_assert(offsetof(SparseParams, blockStride) == 108, "SparseParams.blockStride: offset differs from params.ts");
+static_assert(offsetof(SparseParams, extraBlockStride) == 112, "SparseParams.extraBlockStride: offset differs from params.ts");
+static_assert(offsetof(SparseParams, scaleLog2) == 116, "SparseParams.scaleLog2: offset differs from params.ts");
 
 // decode.cu variants: X(NAME, BM, BN, STAGES, NWARPS, QREGS (-1: Decode), dynamic shared memory bytes)
 #define MLA_DECODE_VARIANTS(X) \

@@ -1,0 +1,199 @@
+// The CPU sparse decode kernel: FlashMLA's split-KV walk over the sparse scheduler's metadata. A unit is one SM
+// part (its requests' 64-index blocks); requests cut across parts leave f32 partials that the combine units merge.
+// Tokens are dequantized once per (row, token) into f32 (exact: e4m3 x power-of-two scale), scores and the
+// softmax run in float64. Used by the in-thread backend and by the worker threads.
+import { decodeHalf, f32ToHalf, halfToF32 } from '../../core/dtype.js';
+import { dequantizeToken } from '../../core/fp8.js';
+import type { SparseCacheDesc, SparseLaunch, SparseProblem } from '../../core/sparse.js';
+import { sparseBlockSizeTopk, sparseListLength, sparseMainRegion, sparsePartWork } from '../../core/sparse-scheduler.js';
+import { invalidArgument } from '../../core/errors.js';
+import type { Tensor } from '../../core/tensor.js';
+
+export interface CpuSparseArgs {
+  p: SparseProblem;
+  q: Uint16Array;
+  /** FP8: the cache's bytes from its element 0; bf16/f16: raw bits. */
+  kCache: Uint8Array | Uint16Array;
+  indices: Int32Array;
+  topkLength?: Int32Array;
+  attnSink?: Float32Array;
+  extraKCache?: Uint8Array | Uint16Array;
+  extraIndices?: Int32Array;
+  extraTopkLength?: Int32Array;
+  meta: Int32Array;
+  numSplits: Int32Array;
+  out: Uint16Array;
+  lse: Float32Array;
+  /** [(b + numSmParts) * sQ * hQ, dV] and [(b + numSmParts) * sQ * hQ] partials. */
+  oAccum: Float32Array;
+  lseAccum: Float32Array;
+}
+
+export function sparseAccumSizes(p: SparseProblem): { oAccum: number; lseAccum: number } {
+  const rows = (p.b + p.numSmParts) * p.sQ * p.hQ;
+  return { oAccum: rows * p.dV, lseAccum: rows };
+}
+
+/** Host views of a sparse launch (FP8 caches: every byte of the storage from the tensor's offset). */
+export function cpuSparseArgs(l: SparseLaunch, accum: { o: Float32Array; lse: Float32Array }): CpuSparseArgs {
+  const view = <T>(name: string, t: Tensor | undefined): T => {
+    if (t && t.device !== 'cpu') throw invalidArgument(name, 'a host tensor for the CPU backend', `a ${t.device} tensor`);
+    return t?.host() as T;
+  };
+  const cacheView = (name: string, t: Tensor | undefined) => {
+    if (!t) return undefined;
+    if (t.device !== 'cpu') throw invalidArgument(name, 'a host tensor for the CPU backend', `a ${t.device} tensor`);
+    if (t.dtype !== 'fp8_e4m3') return t.host() as Uint16Array;
+    const a = t.data as Uint8Array; // MODEL1 blocks are longer than the [.., 584] view says: take the whole storage
+    return a.subarray(t.offset);
+  };
+  const sizes = sparseAccumSizes(l.problem);
+  return {
+    p: l.problem,
+    q: view('q', l.q), kCache: cacheView('kCache', l.kCache)!, indices: view('indices', l.indices),
+    topkLength: l.host?.topkLength ?? view('topkLength', l.topkLength), attnSink: view('attnSink', l.attnSink),
+    extraKCache: cacheView('extraKCache', l.extraKCache), extraIndices: view('extraIndices', l.extraIndices),
+    extraTopkLength: l.host?.extraTopkLength ?? view('extraTopkLength', l.extraTopkLength),
+    meta: l.host?.tileSchedulerMetadata ?? view('tileSchedulerMetadata', l.tileSchedulerMetadata),
+    numSplits: l.host?.numSplits ?? view('numSplits', l.numSplits),
+    out: view('out', l.out), lse: view('lse', l.lse),
+    oAccum: accum.o.length >= sizes.oAccum ? accum.o : (accum.o = new Float32Array(sizes.oAccum)),
+    lseAccum: accum.lse.length >= sizes.lseAccum ? accum.lse : (accum.lse = new Float32Array(sizes.lseAccum)),
+  };
+}
+
+/** Grow-only scratch of one thread. */
+export class CpuSparseScratch {
+  k = new Float32Array(0);
+  q = new Float32Array(0);
+  scores = new Float64Array(0);
+  acc = new Float64Array(0);
+  grow(tokens: number, p: SparseProblem): void {
+    if (this.k.length < tokens * p.dQk) this.k = new Float32Array(tokens * p.dQk);
+    if (this.scores.length < tokens) this.scores = new Float64Array(tokens);
+    if (this.q.length < p.dQk) this.q = new Float32Array(p.dQk);
+    if (this.acc.length < p.dV) this.acc = new Float64Array(p.dV);
+  }
+}
+
+function loadToken(c: SparseCacheDesc, data: Uint8Array | Uint16Array, phys: number, dQk: number, dst: Float32Array, at: number): void {
+  if (c.kind === 'v32' || c.kind === 'model1') {
+    dequantizeToken(c.kind, data as Uint8Array, c.pageBlockSize, Math.floor(phys / c.pageBlockSize), phys % c.pageBlockSize, dst, at);
+    return;
+  }
+  decodeHalf(c.kind, (data as Uint16Array).subarray(phys * dQk, phys * dQk + dQk), dst.subarray(at, at + dQk));
+}
+
+/** Write one finished row: the sink factor, and out 0 / lse +inf for a row that saw no token. */
+function finishRow(a: CpuSparseArgs, i: number, s: number, h: number, o: ArrayLike<number>, lse: number, enc: (x: number) => number): void {
+  const { sQ, hQ, dV } = a.p;
+  const oo = ((i * sQ + s) * hQ + h) * dV;
+  if (lse === -Infinity) {
+    a.out.fill(0, oo, oo + dV);
+    a.lse[(i * hQ + h) * sQ + s] = Infinity;
+    return;
+  }
+  const f = a.attnSink ? 1 / (1 + Math.exp(a.attnSink[h] - lse)) : 1;
+  for (let d = 0; d < dV; d++) a.out[oo + d] = enc(o[d] * f);
+  a.lse[(i * hQ + h) * sQ + s] = lse;
+}
+
+export function sparseDecodeUnits(p: SparseProblem): number { return p.numSmParts; }
+
+/** Part `part` of the schedule. */
+export function runSparseDecodeUnit(a: CpuSparseArgs, part: number, scratch: CpuSparseScratch): void {
+  const p = a.p;
+  const { sQ, hQ, dQk, dV, topk, extraTopk } = p;
+  const sched = { b: p.b, topk, topkLength: a.topkLength, extraTopk, extraTopkLength: a.extraTopkLength };
+  const numBlocksOf = (r: number) => Math.floor((sparseListLength(sched, r) - 1) / sparseBlockSizeTopk) + 1;
+  const toF = halfToF32(p.dtype), enc = f32ToHalf(p.dtype);
+  for (const item of sparsePartWork(a.meta, a.numSplits, numBlocksOf, part)) {
+    const i = item.req;
+    const region = sparseMainRegion(sched, i);
+    const mainLen = Math.min(a.topkLength ? a.topkLength[i] : topk, topk);
+    const extraLen = a.extraIndices ? Math.min(a.extraTopkLength ? a.extraTopkLength[i] : extraTopk, extraTopk) : 0;
+    const lo = item.blockBegin * sparseBlockSizeTopk;
+    const hi = Math.min(item.blockEnd * sparseBlockSizeTopk, sparseListLength(sched, i));
+    scratch.grow(hi - lo, p);
+    for (let s = 0; s < sQ; s++) {
+      // Gather and dequantize the row's valid tokens of this range.
+      let n = 0;
+      for (let pos = lo; pos < hi; pos++) {
+        if (pos < region) {
+          if (pos >= mainLen) continue;
+          const phys = a.indices[(i * sQ + s) * topk + pos];
+          if (phys >= 0) loadToken(p.cache, a.kCache, phys, dQk, scratch.k, n++ * dQk);
+        } else {
+          const e = pos - region;
+          if (e >= extraLen) continue;
+          const phys = a.extraIndices![(i * sQ + s) * extraTopk + e];
+          if (phys >= 0) loadToken(p.extraCache!, a.extraKCache!, phys, dQk, scratch.k, n++ * dQk);
+        }
+      }
+      const k = scratch.k, sc = scratch.scores, qv = scratch.q, acc = scratch.acc;
+      for (let h = 0; h < hQ; h++) {
+        const qo = ((i * sQ + s) * hQ + h) * dQk;
+        for (let d = 0; d < dQk; d++) qv[d] = toF(a.q[qo + d]);
+        let max = -Infinity;
+        for (let t = 0; t < n; t++) {
+          let dot = 0;
+          const ko = t * dQk;
+          for (let d = 0; d < dQk; d++) dot += qv[d] * k[ko + d];
+          sc[t] = dot * p.softmaxScale;
+          if (sc[t] > max) max = sc[t];
+        }
+        acc.fill(0, 0, dV);
+        let sum = 0;
+        for (let t = 0; t < n; t++) {
+          const w = Math.exp(sc[t] - max);
+          sum += w;
+          const ko = t * dQk;
+          for (let d = 0; d < dV; d++) acc[d] += w * k[ko + d];
+        }
+        const lse = n === 0 ? -Infinity : max + Math.log(sum);
+        if (n > 0) for (let d = 0; d < dV; d++) acc[d] /= sum;
+        if (item.noSplit) {
+          finishRow(a, i, s, h, acc, lse, enc);
+        } else {
+          const row = (item.splitSlot * sQ + s) * hQ + h;
+          for (let d = 0; d < dV; d++) a.oAccum[row * dV + d] = n === 0 ? 0 : acc[d];
+          a.lseAccum[row] = lse;
+        }
+      }
+    }
+  }
+}
+
+/** Merge the partials of request `i` when it was split over parts (nothing to do otherwise). */
+export function runSparseCombineUnit(a: CpuSparseArgs, i: number): void {
+  const { sQ, hQ, dV } = a.p;
+  const first = a.numSplits[i], n = a.numSplits[i + 1] - first;
+  if (n <= 1) return;
+  const enc = f32ToHalf(a.p.dtype);
+  const o = new Float64Array(dV);
+  for (let s = 0; s < sQ; s++) {
+    for (let h = 0; h < hQ; h++) {
+      let max = -Infinity;
+      for (let k = 0; k < n; k++) max = Math.max(max, a.lseAccum[((first + k) * sQ + s) * hQ + h]);
+      if (max === -Infinity) { finishRow(a, i, s, h, o, -Infinity, enc); continue; }
+      let sum = 0;
+      o.fill(0);
+      for (let k = 0; k < n; k++) {
+        const row = ((first + k) * sQ + s) * hQ + h;
+        const w = Math.exp(a.lseAccum[row] - max);
+        if (w === 0) continue;
+        sum += w;
+        for (let d = 0; d < dV; d++) o[d] += w * a.oAccum[row * dV + d];
+      }
+      for (let d = 0; d < dV; d++) o[d] /= sum;
+      finishRow(a, i, s, h, o, max + Math.log(sum), enc);
+    }
+  }
+}
+
+/** The whole sparse decode on the calling thread. */
+export function runSparseDecode(a: CpuSparseArgs, scratch: CpuSparseScratch): void {
+  for (let u = 0; u < a.p.numSmParts; u++) runSparseDecodeUnit(a, u, scratch);
+  for (let i = 0; i < a.p.b; i++) runSparseCombineUnit(a, i);
+}
+

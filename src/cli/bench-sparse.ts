@@ -1,0 +1,237 @@
+// `flashmla bench --mode sparse`: FlashMLA's sparse FP8 decode shapes (anchors/flashmla-sparse/bench_sparse.py's
+// table) through flashMlaSparseWithKvcache, median kernel time, JSON rows with format, topk and ratio_vs_flashmla.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { f32ToBf16 } from '../core/dtype.js';
+import { type Fp8Format, fp8BlockStride, fp8Layouts, fp8TokenAddress } from '../core/fp8.js';
+import type { Backend } from '../core/problem.js';
+import { fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } from '../core/sparse.js';
+import { flashMlaSparseWithKvcache } from '../core/sparse-api.js';
+import { type Tensor, fromArray } from '../core/tensor.js';
+import { UsageError, choiceArg, intArg, parse, stringArg } from './args.js';
+import { type BackendChoice, backendChoices, openBackend } from './backend.js';
+import { fmt, progress, table } from './ui.js';
+
+export interface SparseShape {
+  label: string; format: Fp8Format; b: number; hQ: number; sQ: number; sK: number; topk: number; blockSize: number;
+  extraSK?: number; extraTopk?: number; extraBlockSize?: number; extraTopkLength?: boolean;
+}
+
+/** FlashMLA's 12 sparse perf shapes (anchors/flashmla-sparse/README.md); attention sink on, as there. */
+export const flashmlaSparseShapes: readonly SparseShape[] = [
+  { label: 'V3.2', format: 'v32', b: 64, hQ: 128, sQ: 2, sK: 32768, topk: 2048, blockSize: 64 },
+  { label: 'V3.2', format: 'v32', b: 128, hQ: 128, sQ: 2, sK: 32768, topk: 2048, blockSize: 64 },
+  { label: 'V3.2', format: 'v32', b: 64, hQ: 128, sQ: 1, sK: 32768, topk: 2048, blockSize: 64 },
+  { label: 'V3.2', format: 'v32', b: 128, hQ: 128, sQ: 1, sK: 32768, topk: 2048, blockSize: 64 },
+  { label: 'MODEL1 single cache', format: 'model1', b: 128, hQ: 64, sQ: 2, sK: 16384, topk: 512, blockSize: 64 },
+  { label: 'MODEL1 single cache', format: 'model1', b: 128, hQ: 64, sQ: 2, sK: 16384, topk: 1024, blockSize: 64 },
+  { label: 'MODEL1 single cache', format: 'model1', b: 128, hQ: 128, sQ: 2, sK: 16384, topk: 512, blockSize: 64 },
+  { label: 'MODEL1 single cache', format: 'model1', b: 128, hQ: 128, sQ: 2, sK: 16384, topk: 1024, blockSize: 64 },
+  { label: 'MODEL1 CONFIG1', format: 'model1', b: 128, hQ: 64, sQ: 2, sK: 16384, topk: 128, blockSize: 256, extraSK: 16384, extraTopk: 512, extraBlockSize: 64 },
+  { label: 'MODEL1 CONFIG2', format: 'model1', b: 128, hQ: 128, sQ: 2, sK: 16384, topk: 128, blockSize: 256, extraSK: 16384, extraTopk: 1024, extraBlockSize: 64 },
+  { label: 'MODEL1 CONFIG3', format: 'model1', b: 128, hQ: 64, sQ: 2, sK: 16384, topk: 128, blockSize: 256, extraSK: 16384, extraTopk: 1024, extraBlockSize: 2, extraTopkLength: true },
+  { label: 'MODEL1 CONFIG4', format: 'model1', b: 128, hQ: 128, sQ: 2, sK: 16384, topk: 128, blockSize: 256, extraSK: 16384, extraTopk: 1024, extraBlockSize: 2, extraTopkLength: true },
+];
+
+export const sparseBenchHelp = `Usage: flashmla bench --mode sparse [options]
+
+Time token-sparse FP8 decode over FlashMLA's 12 sparse shapes (median of --reps after --warmup), attention sink
+on. Every sequence holds s_k tokens (FlashMLA's generator draws varlen lengths); indices are distinct random
+positions, shuffled pages.
+  TFLOPS = 2 * h_q * attended * (d_qk + 512) / time,  attended = b * s_q * topk (+ extra; topk_length sums if given)
+  GB/s   = (b * s_q * (topk + extra_topk) * bytes_per_token + q + out) / time   (an upper bound on what is read)
+Then dense (page-table) decode over a V3.2 FP8 cache vs the bf16 cache, 16 and 32 query rows (dense rows of the JSON,
+speedup_vs_bf16 = bf16 time / FP8 time).
+
+Options:
+  --backend NAME   best (default), cuda, webgpu or cpu
+  --grid NAME      flashmla (the 12 shapes) or small (the same with b = 1; the default on the CPU)
+  --flashmla FILE  FlashMLA's results (anchors/flashmla-sparse/results-*.json): adds flashmla_us and
+                   ratio_vs_flashmla (FlashMLA us / ours) to rows with the same format, b, h_q, s_q and top-k
+  --reps N, --warmup N, --workers N, --out FILE, -q`;
+
+interface Row extends SparseShape {
+  kind: 'sparse_fp8'; d_qk: number; topk_total: number; us: number; TFLOPS: number; GBps: number; flop: number; bytes: number;
+  flashmla_us?: number; ratio_vs_flashmla?: number;
+}
+
+/** A small deterministic generator (mulberry32): no test helpers in the CLI. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Random finite FP8 tokens (e4m3 bytes that are not NaN, scale 2^-8, small bf16 RoPE). Up to 64 distinct random
+ * blocks, repeated over the rest of the cache: generating gigabytes byte by byte in JS would take minutes.
+ */
+export function randomCache(format: Fp8Format, numBlocks: number, B: number, r: () => number): Uint8Array {
+  const L = fp8Layouts[format];
+  const stride = fp8BlockStride(format, B);
+  const bytes = new Uint8Array(numBlocks * stride);
+  const distinct = Math.min(numBlocks, 64);
+  for (let blk = 0; blk < distinct; blk++) {
+    for (let s = 0; s < B; s++) {
+      const a = fp8TokenAddress(format, B, blk, s);
+      for (let d = 0; d < L.nope; d++) { const v = (r() * 256) | 0; bytes[a.nope + d] = (v & 0x7f) === 0x7f ? v & 0xf0 : v; }
+      for (let j = 0; j < L.nope / L.tile; j++) {
+        if (format === 'v32') new DataView(bytes.buffer).setFloat32(a.scales + 4 * j, 2 ** -8, true);
+        else bytes[a.scales + j] = 127 - 8;
+      }
+      for (let d = 0; d < L.rope; d++) { const h = f32ToBf16((r() - 0.5) * 0.2); bytes[a.rope + 2 * d] = h & 0xff; bytes[a.rope + 2 * d + 1] = h >>> 8; }
+    }
+  }
+  for (let blk = distinct; blk < numBlocks; blk += distinct) bytes.copyWithin(blk * stride, 0, Math.min(distinct, numBlocks - blk) * stride);
+  return bytes;
+}
+
+/** indices [b, sQ, topk]: distinct random positions < sK of each request, mapped through a shuffled page table. */
+export function randomIndices(b: number, sQ: number, sK: number, topk: number, B: number, r: () => number): Int32Array {
+  const pagesPer = Math.ceil(sK / B);
+  const perm = Array.from({ length: b * pagesPer }, (_, i) => i);
+  for (let i = perm.length - 1; i > 0; i--) { const j = Math.floor(r() * (i + 1)); [perm[i], perm[j]] = [perm[j], perm[i]]; }
+  const ind = new Int32Array(b * sQ * topk);
+  const pos = Int32Array.from({ length: sK }, (_, i) => i);
+  for (let i = 0; i < b; i++) {
+    for (let j = 0; j < sQ; j++) {
+      for (let t = 0; t < Math.min(topk, sK); t++) { const k = t + Math.floor(r() * (sK - t)); const x = pos[k]; pos[k] = pos[t]; pos[t] = x; }
+      for (let t = 0; t < topk; t++) {
+        const p = t < sK ? pos[t] : -1;
+        ind[(i * sQ + j) * topk + t] = p < 0 ? -1 : perm[i * pagesPer + Math.floor(p / B)] * B + (p % B);
+      }
+    }
+  }
+  return ind;
+}
+
+async function runShape(backend: Backend, s: SparseShape, warmup: number, reps: number): Promise<Row> {
+  const r = rng(s.b * 1000 + s.hQ + s.topk);
+  const L = fp8Layouts[s.format];
+  const owned: Tensor[] = [];
+  const dev = <T extends Tensor>(t: T): Tensor => { const d = t.dtype === 'fp8_e4m3' ? uploadFp8Cache(backend, t) : backend.upload(t as never); owned.push(d); return d; };
+  const nb = s.b * Math.ceil(s.sK / s.blockSize);
+  const q = dev(fromArray('bf16', [s.b, s.sQ, s.hQ, L.dQk], Uint16Array.from({ length: s.b * s.sQ * s.hQ * L.dQk }, () => f32ToBf16(r() * 2 - 1))));
+  const k = dev(fp8CacheTensor(s.format, nb, s.blockSize, randomCache(s.format, nb, s.blockSize, r)));
+  // Index tensors live on the device, as in a model (a host tensor would add its copy to every timed call).
+  const onDev = (t: Tensor): Tensor => (backend.kind === 'cpu' ? t : dev(t));
+  const indices = onDev(fromArray('i32', [s.b, s.sQ, s.topk], randomIndices(s.b, s.sQ, s.sK, s.topk, s.blockSize, r)));
+  let extra: { k: Tensor; indices: Tensor; len?: Tensor } | undefined;
+  if (s.extraTopk) {
+    const xb = s.b * Math.ceil(s.extraSK! / s.extraBlockSize!);
+    extra = {
+      k: dev(fp8CacheTensor(s.format, xb, s.extraBlockSize!, randomCache(s.format, xb, s.extraBlockSize!, r))),
+      indices: onDev(fromArray('i32', [s.b, s.sQ, s.extraTopk], randomIndices(s.b, s.sQ, s.extraSK!, s.extraTopk, s.extraBlockSize!, r))),
+      len: s.extraTopkLength ? fromArray('i32', [s.b], Int32Array.from({ length: s.b }, () => Math.floor(r() * (s.extraTopk! + 1)))) : undefined,
+    };
+  }
+  const sink = onDev(fromArray('f32', [s.hQ], Float32Array.from({ length: s.hQ }, () => r() * 2 - 1)));
+  const meta = getSparseMlaMetadata({ b: s.b, sQ: s.sQ, hQ: s.hQ, topk: s.topk, extraTopk: s.extraTopk ?? 0, extraTopkLength: extra?.len, backend });
+  const out = backend.empty('bf16', [s.b, s.sQ, s.hQ, 512]), lse = backend.empty('f32', [s.b, s.hQ, s.sQ]);
+  owned.push(out, lse);
+  const opts = { attnSink: sink, extraKCache: extra?.k, extraIndices: extra?.indices, extraTopkLength: extra?.len, backend, out, lse };
+  const times = await backend.timeMs(() => flashMlaSparseWithKvcache(q, k, indices, 512, meta, opts).then(() => undefined), { warmup, reps });
+  await backend.synchronize();
+  for (const t of owned) backend.free(t);
+  times.sort((a, b) => a - b);
+  const us = times[Math.floor(times.length / 2)] * 1e3;
+  const extraAttended = extra ? (extra.len ? [...extra.len.host() as Int32Array].reduce((a, x) => a + x, 0) * s.sQ : s.b * s.sQ * s.extraTopk!) : 0;
+  const attended = s.b * s.sQ * s.topk + extraAttended;
+  const flop = 2 * s.hQ * attended * (L.dQk + 512);
+  const bytes = s.b * s.sQ * (s.topk + (s.extraTopk ?? 0)) * L.bytesPerToken + s.b * s.sQ * s.hQ * (L.dQk + 512) * 2;
+  return {
+    ...s, kind: 'sparse_fp8', d_qk: L.dQk, topk_total: s.topk + (s.extraTopk ?? 0), us, flop, bytes, TFLOPS: flop / us / 1e6, GBps: bytes / us / 1e3,
+  };
+}
+
+/**
+ * Dense (page-table) decode over a V3.2 FP8 cache against our bf16 dense decode on the same lengths, in the
+ * memory-bound configs (16 and 32 query rows a KV head). The FP8 path runs through the sparse kernel with
+ * indices built on the host each call (src/core/dense-fp8.ts), so this row measures that path as it is.
+ */
+async function runDense(backend: Backend, b: number, sK: number, hQ: number, warmup: number, reps: number) {
+  const { flashMlaWithKvcache, getMlaMetadata } = await import('../core/api.js');
+  const r = rng(b * 7 + sK + hQ), B = 64, pages = Math.ceil(sK / B), nb = b * pages;
+  const seqlens = new Int32Array(b).fill(sK);
+  const table = fromArray('i32', [b, pages], Int32Array.from({ length: nb }, (_, i) => i));
+  const md = getMlaMetadata(seqlens, hQ, 1, { backend });
+  const q = backend.upload(fromArray('bf16', [b, 1, hQ, 576], Uint16Array.from({ length: b * hQ * 576 }, () => f32ToBf16(r() * 2 - 1))));
+  const kFp8 = uploadFp8Cache(backend, fp8CacheTensor('v32', nb, B, randomCache('v32', nb, B, r)));
+  const bf16 = new Uint16Array(nb * B * 576);
+  const tile = Math.min(bf16.length, 64 * B * 576); // 64 distinct random pages, repeated
+  for (let i = 0; i < tile; i++) bf16[i] = f32ToBf16((r() - 0.5) * 0.2);
+  for (let i = tile; i < bf16.length; i += tile) bf16.copyWithin(i, 0, Math.min(tile, bf16.length - i));
+  const kBf16 = backend.upload(fromArray('bf16', [nb, B, 1, 576], bf16));
+  const out = backend.empty('bf16', [b, 1, hQ, 512]), lse = backend.empty('f32', [b, hQ, 1]);
+  const time = async (k: Tensor) => {
+    const t = await backend.timeMs(() => flashMlaWithKvcache(q, k, table, fromArray('i32', [b], seqlens), 512, md.tileSchedulerMetadata, md.numSplits,
+      { backend, out, lse }).then(() => undefined), { warmup, reps });
+    await backend.synchronize();
+    t.sort((x, y) => x - y);
+    return t[Math.floor(t.length / 2)] * 1e3;
+  };
+  const fp8Us = await time(kFp8), bf16Us = await time(kBf16);
+  for (const t of [q, kFp8, kBf16, out, lse]) backend.free(t);
+  return { kind: 'dense_fp8', format: 'v32', b, s_k: sK, h_q: hQ, s_q: 1, us: fp8Us, bf16_us: bf16Us, speedup_vs_bf16: bf16Us / fp8Us };
+}
+
+interface FlashMlaRow { kind: string; format: string; b: number; h_q: number; s_q: number; topk: number; extra_topk: number | null; extra_block_size: number | null; us: number }
+
+export async function benchSparse(argv: string[]): Promise<void> {
+  const { values: v, help } = parse('bench', argv, {
+    backend: { type: 'string' }, grid: { type: 'string' }, flashmla: { type: 'string' }, out: { type: 'string' },
+    reps: { type: 'string' }, warmup: { type: 'string' }, workers: { type: 'string' }, quiet: { type: 'boolean', short: 'q' },
+  });
+  if (help) { console.log(sparseBenchHelp); return; }
+  const backendName = choiceArg<BackendChoice>('backend', v.backend, backendChoices, 'best');
+  const workers = v.workers === undefined ? undefined : intArg('workers', v.workers, 1, 1, 256);
+  const p = progress(v.quiet === true);
+  const { backend } = await openBackend(backendName, workers);
+  try {
+    const onCpu = backend.kind === 'cpu';
+    const grid = choiceArg('grid', v.grid, ['flashmla', 'small'], onCpu ? 'small' : 'flashmla');
+    const shapes = grid === 'small' ? flashmlaSparseShapes.map((s) => ({ ...s, b: 1 })) : flashmlaSparseShapes;
+    const reps = intArg('reps', v.reps, onCpu ? 1 : 50, 1, 100000), warmup = intArg('warmup', v.warmup, onCpu ? 0 : 10, 0, 100000);
+    let fm: FlashMlaRow[] | undefined;
+    const fmFile = stringArg(v.flashmla);
+    if (fmFile) {
+      try { fm = (JSON.parse(readFileSync(fmFile, 'utf8')) as { rows: FlashMlaRow[] }).rows.filter((r) => r.kind === 'sparse_fp8'); } catch (e) { throw new UsageError(`--flashmla ${fmFile}: ${(e as Error).message}`); }
+    }
+    const rows: Row[] = [];
+    for (const [i, s] of shapes.entries()) {
+      p.update(`[${i + 1}/${shapes.length}] ${s.label} b=${s.b} h_q=${s.hQ} s_q=${s.sQ} topk=${s.topk}${s.extraTopk ? `+${s.extraTopk}` : ''}`);
+      const row = await runShape(backend, s, warmup, reps);
+      const f = fm?.find((x) => x.format === (s.format === 'v32' ? 'V3.2' : 'MODEL1') && x.b === s.b && x.h_q === s.hQ && x.s_q === s.sQ && x.topk === s.topk
+        && (x.extra_topk ?? 0) === (s.extraTopk ?? 0) && (x.extra_block_size ?? 0) === (s.extraBlockSize ?? 0));
+      if (f) { row.flashmla_us = f.us; row.ratio_vs_flashmla = f.us / row.us; }
+      rows.push(row);
+      p.done(`[${i + 1}/${shapes.length}] ${s.label} b=${s.b} h_q=${s.hQ} s_q=${s.sQ} topk=${row.topk_total}: ${fmt(row.us)} us  ${fmt(row.TFLOPS)} TFLOPS${f ? `  ${row.ratio_vs_flashmla!.toFixed(3)}x FlashMLA` : ''}`);
+    }
+    const dense = [];
+    for (const hQ of [16, 32]) {
+      const b = grid === 'small' ? 1 : 128, sK = grid === 'small' ? 1024 : 8192;
+      p.update(`dense FP8 (V3.2) vs bf16, b=${b} s_k=${sK} h_q=${hQ}`);
+      const d = await runDense(backend, b, sK, hQ, warmup, reps);
+      dense.push(d);
+      p.done(`dense V3.2 FP8 b=${b} s_k=${sK} h_q=${hQ}: ${fmt(d.us)} us, bf16 ${fmt(d.bf16_us)} us, ${d.speedup_vs_bf16.toFixed(2)}x`);
+    }
+    const ratios = rows.filter((r) => r.ratio_vs_flashmla !== undefined).map((r) => r.ratio_vs_flashmla!);
+    const geomean = ratios.length ? Math.exp(ratios.reduce((a, x) => a + Math.log(x), 0) / ratios.length) : undefined;
+    const result = { mode: 'sparse', backend: backend.kind, card: backend.info.device, date: new Date().toISOString(), grid, reps, warmup, geomean_ratio_vs_flashmla: geomean, rows, dense };
+    const out = resolve(stringArg(v.out) ?? resolve('bench/results', `${backend.kind}-sparse-${grid}-${result.date.replace(/[:.]/g, '-')}.json`));
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, JSON.stringify(result, null, 1) + '\n');
+    console.log(table([['shape', 'format', 'topk', 'us', 'TFLOPS', 'GB/s', 'FlashMLA/ours'], ...rows.map((r) => [
+      `${r.label} b=${r.b} h_q=${r.hQ} s_q=${r.sQ}`, r.format, String(r.topk_total), fmt(r.us), fmt(r.TFLOPS), fmt(r.GBps),
+      r.ratio_vs_flashmla === undefined ? '-' : `${r.ratio_vs_flashmla.toFixed(3)}x`,
+    ])]));
+    if (geomean !== undefined) console.log(`geometric mean vs FlashMLA: ${geomean.toFixed(3)}x`);
+    console.log(`wrote ${out}`);
+  } finally {
+    backend.dispose();
+  }
+}

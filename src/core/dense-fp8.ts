@@ -1,0 +1,75 @@
+// Dense (page-table) decode over an FP8 cache in either of FlashMLA's formats: flashMlaWithKvcache with
+// kCache [numBlocks, pageBlockSize, 1, 656 | 584] fp8_e4m3. Beyond FlashMLA, whose Hopper build reads an FP8
+// cache only for sparse decode. A dense step is a sparse step whose row j lists every key it may see (causal:
+// keys 0 .. seqlen - sQ + j), so it runs on any backend's sparse kernel; the dense metadata is still checked.
+import { fmtShape, invalidArgument } from './errors.js';
+import { fp8FormatForDqk, fp8Layouts } from './fp8.js';
+import { visibleKeys } from './problem.js';
+import type { DecodeOptions } from './api.js';
+import { getSparseMlaMetadata } from './sparse.js';
+import { flashMlaSparseWithKvcache } from './sparse-api.js';
+import { type Tensor, fromArray } from './tensor.js';
+import { checkDtype, checkMetadataMatches, checkRank, checkSeqlens, checkShape, hostI32 } from './validate.js';
+
+/** The sparse indices [b, sQ, max(1, max seqlen)] of a dense, optionally causal, step. */
+export function denseStepIndices(blockTable: Int32Array, maxBlocksPerSeq: number, cacheSeqlens: Int32Array, sQ: number, pageBlockSize: number, causal: boolean): { indices: Int32Array; topk: number } {
+  const b = cacheSeqlens.length;
+  let topk = 1;
+  for (let i = 0; i < b; i++) topk = Math.max(topk, cacheSeqlens[i]);
+  const indices = new Int32Array(b * sQ * topk).fill(-1);
+  for (let i = 0; i < b; i++) {
+    for (let j = 0; j < sQ; j++) {
+      const n = visibleKeys(cacheSeqlens[i], sQ, j, causal);
+      const row = (i * sQ + j) * topk;
+      for (let t = 0; t < n; t++) indices[row + t] = blockTable[i * maxBlocksPerSeq + Math.floor(t / pageBlockSize)] * pageBlockSize + (t % pageBlockSize);
+    }
+  }
+  return { indices, topk };
+}
+
+export async function flashMlaWithFp8Kvcache(
+  q: Tensor, kCache: Tensor, blockTable: Tensor, cacheSeqlens: Tensor, headDimV: number, tileSchedulerMetadata: Tensor, numSplits: Tensor,
+  opts: DecodeOptions = {},
+): Promise<{ out: Tensor; lse: Tensor }> {
+  checkDtype('kCache', kCache, ['fp8_e4m3']);
+  checkDtype('q', q, ['bf16', 'f16']);
+  checkDtype('blockTable', blockTable, ['i32']);
+  checkDtype('cacheSeqlens', cacheSeqlens, ['i32']);
+  if (opts.qIndptr) throw invalidArgument('qIndptr', 'none with an FP8 cache (per-request query lengths need a 16-bit cache)', 'a tensor');
+  checkRank('q', q, 4, '[b, sQ, hQ, dQk]');
+  checkRank('kCache', kCache, 4, '[numBlocks, pageBlockSize, 1, bytesPerToken]');
+  checkRank('blockTable', blockTable, 2, '[b, maxBlocksPerSeq]');
+  checkRank('cacheSeqlens', cacheSeqlens, 1, '[b]');
+  const [b, sQ, hQ, dQk] = q.shape;
+  const format = fp8FormatForDqk(dQk);
+  if (!format) throw invalidArgument('q', 'dQk 576 (V3.2 FP8 cache) or 512 (MODEL1 FP8 cache)', String(dQk));
+  if (kCache.shape[3] !== fp8Layouts[format].bytesPerToken) {
+    throw invalidArgument('kCache', `${fp8Layouts[format].bytesPerToken} bytes per token (shape[3]; dQk = ${dQk} selects ${format === 'v32' ? 'V3.2' : 'MODEL1'})`, String(kCache.shape[3]));
+  }
+  const pageBlockSize = kCache.shape[1], numBlocks = kCache.shape[0];
+  checkShape('cacheSeqlens', cacheSeqlens, [b], '[b]');
+  if (blockTable.shape[0] !== b) throw invalidArgument('blockTable', `${b} rows (one per sequence)`, fmtShape(blockTable.shape));
+  const seqlens = hostI32(cacheSeqlens), table = hostI32(blockTable);
+  if (!seqlens || !table) throw invalidArgument(seqlens ? 'blockTable' : 'cacheSeqlens', 'a host tensor with an FP8 cache (the step is planned from its values)', 'a device tensor');
+  checkSeqlens('cacheSeqlens', seqlens);
+  const maxBlocksPerSeq = blockTable.shape[1];
+  for (let i = 0; i < b; i++) {
+    const need = Math.ceil(seqlens[i] / pageBlockSize);
+    if (need > maxBlocksPerSeq) throw invalidArgument(`cacheSeqlens[${i}]`, `<= ${maxBlocksPerSeq * pageBlockSize} (blockTable has ${maxBlocksPerSeq} pages a row)`, String(seqlens[i]));
+    for (let j = 0; j < need; j++) {
+      const blk = table[i * maxBlocksPerSeq + j];
+      if (!(blk >= 0 && blk < numBlocks)) throw invalidArgument(`blockTable[${i}, ${j}]`, `a page id in 0..${numBlocks - 1}`, String(blk), `page ${j} holds keys of sequence ${i}`);
+    }
+  }
+  const numSmParts = tileSchedulerMetadata.shape[0];
+  checkShape('tileSchedulerMetadata', tileSchedulerMetadata, [numSmParts, 8], '[numSmParts, 8]');
+  checkShape('numSplits', numSplits, [b + 1], '[b + 1]');
+  const m = hostI32(tileSchedulerMetadata), ns = hostI32(numSplits);
+  if (m && ns) checkMetadataMatches(seqlens, m, ns, numSmParts);
+
+  const { indices, topk } = denseStepIndices(table, maxBlocksPerSeq, seqlens, sQ, pageBlockSize, opts.causal ?? true);
+  const meta = getSparseMlaMetadata({ b, sQ, hQ, topk, backend: opts.backend });
+  return flashMlaSparseWithKvcache(q, kCache, fromArray('i32', [b, sQ, topk], indices), headDimV, meta, {
+    softmaxScale: opts.softmaxScale, backend: opts.backend, out: opts.out, lse: opts.lse,
+  });
+}

@@ -1,0 +1,335 @@
+// Token-sparse MLA decode: FlashMLA's sparse flash_mla_with_kvcache (indices, topk_length, attn_sink, extra cache)
+// in camelCase, over an FP8 cache in either of FlashMLA's formats or over a bf16/f16 cache. Validation runs
+// on shapes and host values before any work is queued; the scheduler metadata records what it was planned for.
+import { type HalfDType } from './dtype.js';
+import { FlashMlaError, fmtShape, invalidArgument } from './errors.js';
+import { type Fp8Format, fp8BlockStride, fp8FormatForBytes, fp8FormatForDqk, fp8Layouts } from './fp8.js';
+import type { Backend } from './problem.js';
+import { planSparseSchedule, sparseNumSmParts } from './sparse-scheduler.js';
+import { type DeviceStorage, Tensor, fromArray, isHostArray } from './tensor.js';
+import { checkDtype, checkPositiveInt, checkRank, checkShape, hostI32 } from './validate.js';
+
+/** How a cache stores its tokens: one of FlashMLA's FP8 formats, or plain 16-bit floats. */
+export type SparseCacheKind = Fp8Format | HalfDType;
+
+export interface SparseCacheDesc {
+  kind: SparseCacheKind;
+  numBlocks: number;
+  pageBlockSize: number;
+  /** FP8: bytes from one page block to the next; bf16/f16: elements (pageBlockSize * dQk). */
+  blockStride: number;
+}
+
+/** One validated sparse decode call. Names follow FlashMLA. */
+export interface SparseProblem {
+  b: number;
+  sQ: number;
+  hQ: number;
+  dQk: number;
+  dV: number;
+  topk: number;
+  /** 0 without an extra cache. */
+  extraTopk: number;
+  /** q's dtype, and out's. */
+  dtype: HalfDType;
+  softmaxScale: number;
+  numSmParts: number;
+  cache: SparseCacheDesc;
+  extraCache?: SparseCacheDesc;
+  hasTopkLength: boolean;
+  hasExtraTopkLength: boolean;
+  hasAttnSink: boolean;
+}
+
+/** Everything a backend needs for one sparse decode; tensors live on the backend's device (index tensors may be host). */
+export interface SparseLaunch {
+  problem: SparseProblem;
+  q: Tensor; // [b, sQ, hQ, dQk]
+  kCache: Tensor; // [numBlocks, pageBlockSize, 1, bytesPerToken] fp8_e4m3 bytes, or [.., dQk] bf16/f16
+  indices: Tensor; // [b, sQ, topk] i32, physical token ids, -1 invalid
+  topkLength?: Tensor; // [b] i32
+  attnSink?: Tensor; // [hQ] f32
+  extraKCache?: Tensor;
+  extraIndices?: Tensor; // [b, sQ, extraTopk] i32
+  extraTopkLength?: Tensor; // [b] i32
+  tileSchedulerMetadata: Tensor; // [numSmParts, 8] i32
+  numSplits: Tensor; // [b + 1] i32
+  out: Tensor; // [b, sQ, hQ, dV] q's dtype
+  lse: Tensor; // [b, hQ, sQ] f32
+  host?: { topkLength?: Int32Array; extraTopkLength?: Int32Array; tileSchedulerMetadata: Int32Array; numSplits: Int32Array };
+}
+
+/** What a sparse schedule was planned for; a call with other values is refused ('metadata_mismatch'). */
+export interface SparsePlanKey {
+  b: number;
+  sQ: number;
+  hQ: number;
+  topk: number;
+  extraTopk: number;
+  topkLength?: Int32Array;
+  extraTopkLength?: Int32Array;
+  numSms: number;
+}
+
+export interface SparseMlaMetadata {
+  /** [numSmParts, 8] i32: FlashMLA's DecodingSchedMeta rows (field 7, padding, is 0). */
+  tileSchedulerMetadata: Tensor<Int32Array>;
+  /** [b + 1] i32 cumulative split counts. */
+  numSplits: Tensor<Int32Array>;
+  plannedFor: SparsePlanKey;
+}
+
+export interface SparseMetadataInputs {
+  b: number;
+  sQ: number;
+  hQ: number;
+  /** indices.shape[2]. */
+  topk: number;
+  topkLength?: Tensor | Int32Array;
+  /** extraIndices.shape[2]; 0 or absent without an extra cache. */
+  extraTopk?: number;
+  extraTopkLength?: Tensor | Int32Array;
+  /** Default: backend.info.numSms, else 132 (an H100/H200). */
+  numSms?: number;
+  backend?: Backend;
+}
+
+function lengths(name: string, t: Tensor | Int32Array | undefined, b: number, max: number): Int32Array | undefined {
+  if (t === undefined) return undefined;
+  if (!(t instanceof Int32Array)) {
+    checkDtype(name, t, ['i32']);
+    checkShape(name, t, [b], '[b]');
+  }
+  const v = hostI32(t);
+  if (!v) throw invalidArgument(name, 'a host tensor (the scheduler reads its values)', `a ${(t as Tensor).device} tensor`);
+  if (v.length !== b) throw invalidArgument(name, `${b} values ([b])`, String(v.length));
+  for (let i = 0; i < b; i++) {
+    if (!Number.isInteger(v[i]) || v[i] < 0 || v[i] > max) throw invalidArgument(`${name}[${i}]`, `an integer in 0..${max} (at most the top-k width)`, String(v[i]));
+  }
+  return Int32Array.from(v);
+}
+
+/**
+ * Plan a sparse decode step exactly as FlashMLA's scheduler does (same rows and numSplits for the same SM
+ * count). FlashMLA's get_mla_metadata() plans inside the first call; here the plan is explicit and reusable for
+ * every layer with the same b, sQ, hQ, topk and length values.
+ */
+export function getSparseMlaMetadata(m: SparseMetadataInputs): SparseMlaMetadata {
+  checkPositiveInt('b', m.b);
+  checkPositiveInt('sQ', m.sQ);
+  checkPositiveInt('hQ', m.hQ);
+  checkPositiveInt('topk', m.topk);
+  const extraTopk = m.extraTopk ?? 0;
+  if (extraTopk !== 0) checkPositiveInt('extraTopk', extraTopk);
+  if (m.extraTopkLength !== undefined && extraTopk === 0) throw invalidArgument('extraTopkLength', 'no value without an extra cache (extraTopk = 0)', 'a tensor');
+  const numSms = m.numSms ?? m.backend?.info.numSms ?? 132;
+  checkPositiveInt('numSms', numSms);
+  const topkLength = lengths('topkLength', m.topkLength, m.b, m.topk);
+  const extraTopkLength = lengths('extraTopkLength', m.extraTopkLength, m.b, extraTopk);
+  const s = planSparseSchedule({ b: m.b, topk: m.topk, topkLength, extraTopk, extraTopkLength }, sparseNumSmParts(numSms, m.sQ, m.hQ));
+  return {
+    tileSchedulerMetadata: fromArray('i32', [s.numSmParts, 8], s.tileSchedulerMetadata),
+    numSplits: fromArray('i32', [m.b + 1], s.numSplits),
+    plannedFor: { b: m.b, sQ: m.sQ, hQ: m.hQ, topk: m.topk, extraTopk, topkLength, extraTopkLength, numSms },
+  };
+}
+
+/** A host FP8 cache tensor [numBlocks, pageBlockSize, 1, bytesPerToken] over numBlocks * blockStride bytes. */
+export function fp8CacheTensor(format: Fp8Format, numBlocks: number, pageBlockSize: number, bytes?: Uint8Array): Tensor<Uint8Array> {
+  checkPositiveInt('numBlocks', numBlocks);
+  checkPositiveInt('pageBlockSize', pageBlockSize);
+  const need = numBlocks * fp8BlockStride(format, pageBlockSize);
+  const data = bytes ?? new Uint8Array(need);
+  if (data.length < need) throw invalidArgument('bytes', `at least ${need} bytes (${numBlocks} blocks of ${fp8BlockStride(format, pageBlockSize)})`, String(data.length));
+  return new Tensor('fp8_e4m3', [numBlocks, pageBlockSize, 1, fp8Layouts[format].bytesPerToken], data);
+}
+
+/**
+ * Copy a host FP8 cache to a backend. backend.upload() copies only the elements the shape counts, and a MODEL1
+ * block is longer than pageBlockSize * 584 bytes: this copies every block's full stride and keeps the view.
+ */
+export function uploadFp8Cache(backend: Backend, t: Tensor): Tensor {
+  const format = fp8FormatForBytes(t.shape[3]);
+  if (t.dtype !== 'fp8_e4m3' || t.shape.length !== 4 || !format) {
+    throw invalidArgument('kCache', 'an fp8_e4m3 tensor [numBlocks, pageBlockSize, 1, 656 | 584]', `${t.dtype} ${fmtShape(t.shape)}`);
+  }
+  const bytes = t.shape[0] * fp8BlockStride(format, t.shape[1]);
+  const src = t.host() as Uint8Array;
+  const all = (t.data as Uint8Array).subarray(t.offset, t.offset + bytes);
+  if (all.length < bytes) throw invalidArgument('kCache', `storage of ${bytes} bytes`, String(src.length));
+  const d = backend.upload(fromArray('fp8_e4m3', [bytes], all));
+  return new Tensor('fp8_e4m3', t.shape, d.data, d.offset);
+}
+
+function storageBytes(t: Tensor): number {
+  return isHostArray(t.data) ? t.data.byteLength : (t.data as DeviceStorage).byteLength;
+}
+
+function describeCache(name: string, t: Tensor, q: Tensor, dQk: number): SparseCacheDesc {
+  checkRank(name, t, 4, '[numBlocks, pageBlockSize, hKv, bytesPerToken or dQk]');
+  const [numBlocks, pageBlockSize, hKv, last] = t.shape;
+  if (numBlocks < 1) throw invalidArgument(name, 'at least one page block', fmtShape(t.shape));
+  checkPositiveInt(`${name}.shape[1] (pageBlockSize)`, pageBlockSize);
+  if (hKv !== 1) throw invalidArgument(name, 'hKv = 1 (shape[2]; sparse decode is MQA, as in FlashMLA)', String(hKv));
+  if (t.device !== q.device) throw invalidArgument(name, `a tensor on ${q.device} (where q is)`, t.device);
+  if (t.dtype === 'fp8_e4m3') {
+    const format = fp8FormatForDqk(dQk);
+    if (!format) throw invalidArgument('q', 'dQk 576 (V3.2 FP8 cache) or 512 (MODEL1 FP8 cache)', String(dQk));
+    const L = fp8Layouts[format];
+    if (last !== L.bytesPerToken) {
+      throw invalidArgument(name, `${L.bytesPerToken} bytes per token (shape[3]; the ${format === 'v32' ? 'V3.2' : 'MODEL1'} format that dQk = ${dQk} selects)`,
+        `${last}${fp8FormatForBytes(last) ? ` (the ${fp8FormatForBytes(last) === 'v32' ? 'V3.2' : 'MODEL1'} size)` : ''}`);
+    }
+    const blockStride = fp8BlockStride(format, pageBlockSize);
+    const need = t.byteOffset + numBlocks * blockStride;
+    if (storageBytes(t) < need) {
+      throw invalidArgument(name, `storage of ${need} bytes (${numBlocks} blocks of ${blockStride}${format === 'model1' ? ', MODEL1 pads a block to a multiple of 576' : ''})`, `${storageBytes(t)}`);
+    }
+    return { kind: format, numBlocks, pageBlockSize, blockStride };
+  }
+  if (t.dtype !== 'bf16' && t.dtype !== 'f16') throw invalidArgument(name, 'dtype fp8_e4m3 (FP8 bytes), bf16 or f16', t.dtype);
+  if (t.dtype !== q.dtype) throw invalidArgument(name, `dtype ${q.dtype} (q's dtype) for a 16-bit cache`, t.dtype);
+  if (last !== dQk) throw invalidArgument(name, `shape[3] = dQk = ${dQk} (q's head dimension)`, String(last));
+  return { kind: t.dtype, numBlocks, pageBlockSize, blockStride: pageBlockSize * dQk };
+}
+
+function checkIndexValues(name: string, t: Tensor, tokens: number): void {
+  const v = hostI32(t);
+  if (!v) return; // device indices: the caller vouches for them
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    if (x < -1 || x >= tokens) {
+      const last = t.shape[2], row = Math.floor(i / last);
+      throw invalidArgument(`${name}[${Math.floor(row / t.shape[1])}, ${row % t.shape[1]}, ${i % last}]`,
+        `-1 (invalid) or a physical token id in 0..${tokens - 1} (numBlocks * pageBlockSize)`, String(x));
+    }
+  }
+}
+
+function sameLengths(a?: Int32Array, b?: Int32Array): boolean {
+  if (!a || !b) return a === b;
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+export interface SparseDecodeOptions {
+  /** Default dQk^-0.5 (FlashMLA's default). */
+  softmaxScale?: number;
+  /** [b] i32: only indices[i, :, :topkLength[i]] count. */
+  topkLength?: Tensor;
+  /** [hQ] f32: out *= 1 / (1 + exp(sink - lse)); lse unchanged; +Infinity gives out 0. */
+  attnSink?: Tensor;
+  /** A second cache of the same format (its own page size), attended jointly with the main one. */
+  extraKCache?: Tensor;
+  /** [b, sQ, extraTopk] i32 into extraKCache. */
+  extraIndices?: Tensor;
+  /** [b] i32 for the extra cache. */
+  extraTopkLength?: Tensor;
+  backend?: Backend;
+  out?: Tensor;
+  lse?: Tensor;
+}
+
+export interface SparseInputs extends SparseDecodeOptions {
+  q: Tensor;
+  kCache: Tensor;
+  indices: Tensor;
+  headDimV: number;
+  metadata: SparseMlaMetadata;
+}
+
+/** Check a sparse decode call (dtypes, then shapes, then host values, then the plan) and describe it. */
+export function validateSparseDecode(a: SparseInputs): SparseProblem {
+  const { q, kCache, indices } = a;
+  checkDtype('q', q, ['bf16', 'f16']);
+  checkDtype('indices', indices, ['i32']);
+  if (a.topkLength) checkDtype('topkLength', a.topkLength, ['i32']);
+  if (a.attnSink) checkDtype('attnSink', a.attnSink, ['f32']);
+  if (a.extraIndices) checkDtype('extraIndices', a.extraIndices, ['i32']);
+  if (a.extraTopkLength) checkDtype('extraTopkLength', a.extraTopkLength, ['i32']);
+  checkRank('q', q, 4, '[b, sQ, hQ, dQk]');
+  const [b, sQ, hQ, dQk] = q.shape;
+  checkPositiveInt('q.shape[0] (b)', b);
+  checkPositiveInt('q.shape[1] (sQ)', sQ);
+  checkPositiveInt('q.shape[2] (hQ)', hQ);
+  if (a.headDimV !== 512) throw invalidArgument('headDimV', '512', String(a.headDimV));
+  if (dQk < a.headDimV) throw invalidArgument('q', `dQk >= headDimV = ${a.headDimV}`, String(dQk));
+  const cache = describeCache('kCache', kCache, q, dQk);
+  let extraCache: SparseCacheDesc | undefined;
+  if (a.extraKCache) {
+    if (a.extraKCache.dtype !== kCache.dtype || a.extraKCache.shape[3] !== kCache.shape[3]) {
+      throw invalidArgument('extraKCache', `the format of kCache (dtype ${kCache.dtype}, ${kCache.shape[3]} per token)`,
+        `dtype ${a.extraKCache.dtype}, ${a.extraKCache.shape[3]} per token`, 'both caches must share one format');
+    }
+    extraCache = describeCache('extraKCache', a.extraKCache, q, dQk);
+    if (!a.extraIndices) throw invalidArgument('extraIndices', 'a [b, sQ, extraTopk] i32 tensor (extraKCache is given)', 'none');
+  } else {
+    if (a.extraIndices) throw invalidArgument('extraIndices', 'none (no extraKCache is given)', 'a tensor');
+    if (a.extraTopkLength) throw invalidArgument('extraTopkLength', 'none (no extraKCache is given)', 'a tensor');
+  }
+  checkRank('indices', indices, 3, '[b, sQ, topk]');
+  const topk = indices.shape[2];
+  checkPositiveInt('indices.shape[2] (topk)', topk);
+  checkShape('indices', indices, [b, sQ, topk], '[b, sQ, topk]');
+  let extraTopk = 0;
+  if (a.extraIndices) {
+    checkRank('extraIndices', a.extraIndices, 3, '[b, sQ, extraTopk]');
+    extraTopk = a.extraIndices.shape[2];
+    checkPositiveInt('extraIndices.shape[2] (extraTopk)', extraTopk);
+    checkShape('extraIndices', a.extraIndices, [b, sQ, extraTopk], '[b, sQ, extraTopk]');
+  }
+  if (a.topkLength) checkShape('topkLength', a.topkLength, [b], '[b]');
+  if (a.extraTopkLength) checkShape('extraTopkLength', a.extraTopkLength, [b], '[b]');
+  if (a.attnSink) checkShape('attnSink', a.attnSink, [hQ], '[hQ]');
+  for (const [name, t] of [['indices', indices], ['topkLength', a.topkLength], ['attnSink', a.attnSink], ['extraIndices', a.extraIndices], ['extraTopkLength', a.extraTopkLength]] as const) {
+    if (t && t.device !== 'cpu' && t.device !== q.device) throw invalidArgument(name, `a tensor on ${q.device} or the host`, t.device);
+  }
+  // Values, where they are on the host.
+  checkIndexValues('indices', indices, cache.numBlocks * cache.pageBlockSize);
+  if (a.extraIndices && extraCache) checkIndexValues('extraIndices', a.extraIndices, extraCache.numBlocks * extraCache.pageBlockSize);
+  // Device length tensors: the plan holds their values (checked when it was made).
+  const tl = a.topkLength && hostI32(a.topkLength) ? lengths('topkLength', a.topkLength, b, topk) : undefined;
+  const etl = a.extraTopkLength && hostI32(a.extraTopkLength) ? lengths('extraTopkLength', a.extraTopkLength, b, extraTopk) : undefined;
+  const softmaxScale = a.softmaxScale ?? dQk ** -0.5;
+  if (!(Number.isFinite(softmaxScale) && softmaxScale > 0)) throw invalidArgument('softmaxScale', 'a finite number > 0', String(softmaxScale));
+
+  // The plan: FlashMLA caches its schedule in the metadata object and trusts the caller to reuse it only for the
+  // same shapes and lengths; here a mismatch is refused.
+  const m = a.metadata;
+  if (!m || !m.plannedFor || !(m.tileSchedulerMetadata instanceof Tensor)) {
+    throw invalidArgument('metadata', 'a SparseMlaMetadata from getSparseMlaMetadata', String(m));
+  }
+  const k = m.plannedFor;
+  const mismatch = (what: string, planned: unknown, got: unknown) =>
+    new FlashMlaError('metadata_mismatch', `metadata: planned for ${what} = ${planned}, got ${got}; call getSparseMlaMetadata for this step`, 'metadata', String(planned), String(got));
+  if (k.b !== b) throw mismatch('b', k.b, b);
+  if (k.sQ !== sQ) throw mismatch('sQ', k.sQ, sQ);
+  if (k.hQ !== hQ) throw mismatch('hQ', k.hQ, hQ);
+  if (k.topk !== topk) throw mismatch('topk', k.topk, topk);
+  if (k.extraTopk !== extraTopk) throw mismatch('extraTopk', k.extraTopk, extraTopk);
+  if (a.topkLength && !tl) {
+    if (!k.topkLength) throw mismatch('topkLength', 'none', 'a device tensor');
+  } else if (!sameLengths(k.topkLength, tl)) throw mismatch('topkLength', k.topkLength ? `[${k.topkLength}]` : 'none', tl ? `[${tl}]` : 'none');
+  if (a.extraTopkLength && !etl) {
+    if (!k.extraTopkLength) throw mismatch('extraTopkLength', 'none', 'a device tensor');
+  } else if (!sameLengths(k.extraTopkLength, etl)) throw mismatch('extraTopkLength', k.extraTopkLength ? `[${k.extraTopkLength}]` : 'none', etl ? `[${etl}]` : 'none');
+  const numSmParts = m.tileSchedulerMetadata.shape[0];
+  checkShape('metadata.tileSchedulerMetadata', m.tileSchedulerMetadata, [numSmParts, 8], '[numSmParts, 8]');
+  checkShape('metadata.numSplits', m.numSplits, [b + 1], '[b + 1]');
+
+  return {
+    b, sQ, hQ, dQk, dV: a.headDimV, topk, extraTopk, dtype: q.dtype as HalfDType, softmaxScale, numSmParts, cache, extraCache,
+    hasTopkLength: !!a.topkLength, hasExtraTopkLength: !!a.extraTopkLength, hasAttnSink: !!a.attnSink,
+  };
+}
+
+export function checkSparseOutputs(p: SparseProblem, out: Tensor, lse: Tensor, device: string): void {
+  checkDtype('out', out, [p.dtype]);
+  checkShape('out', out, [p.b, p.sQ, p.hQ, p.dV], '[b, sQ, hQ, dV]');
+  checkDtype('lse', lse, ['f32']);
+  checkShape('lse', lse, [p.b, p.hQ, p.sQ], '[b, hQ, sQ]');
+  if (out.device !== device) throw invalidArgument('out', `a tensor on ${device}`, out.device);
+  if (lse.device !== device) throw invalidArgument('lse', `a tensor on ${device}`, lse.device);
+}
+
+/** Backends that run sparse decode implement this (Backend.decodeSparse). */
+export type SparseDecodeFn = (launch: SparseLaunch) => void | Promise<void>;

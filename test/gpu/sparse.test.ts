@@ -1,0 +1,102 @@
+// The CUDA sparse / FP8 decode suite (needs an NVIDIA GPU and built kernels incl. dist/cuda/sparse.fatbin; not
+// part of `npm test`):
+//   FLASHMLA_GOLDEN_SPARSE=<dir> node --import tsx --test test/gpu/sparse.test.ts
+// FlashMLA's six sparse goldens (cos diff <= 5e-6 vs the float64 reference, metadata identical), then
+// FLASHMLA_GPU_SPARSE_CASES (default 1000) seeded random cases: V3.2 / MODEL1 / bf16 / f16 caches whose
+// unreferenced tokens are NaN, topkLength, sinks with +-inf, extra caches, any hQ, NaN-poisoned outputs; and
+// dense (page-table) decode over both FP8 formats.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { type CudaBackend, createCudaBackend } from '../../src/backends/cuda/index.js';
+import { flashMlaWithKvcache, getMlaMetadata } from '../../src/core/api.js';
+import { bf16ToF32, f32ToBf16 } from '../../src/core/dtype.js';
+import { dequantizeToken, fp8Layouts, quantizeCache } from '../../src/core/fp8.js';
+import { referenceDecode } from '../../src/core/reference.js';
+import { fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } from '../../src/core/sparse.js';
+import { flashMlaSparseWithKvcache } from '../../src/core/sparse-api.js';
+import { fromArray } from '../../src/core/tensor.js';
+import { compareOutputs, tolerances } from '../support/compare.js';
+import { goldenSparseSkip, loadSparseGolden, sparseGoldenNames } from '../support/golden-sparse.js';
+import { Rng } from '../support/random.js';
+import { e4m3PatternsThrough, runRandomSparse } from '../support/sparse-random.js';
+
+const nRandom = Number(process.env.FLASHMLA_GPU_SPARSE_CASES ?? 1000);
+let cuda: CudaBackend;
+before(async () => {
+  cuda = await createCudaBackend();
+  console.log(`# device: ${cuda.info.device}`);
+});
+after(() => cuda?.dispose());
+
+describe('cuda sparse: FlashMLA goldens', { skip: goldenSparseSkip() }, () => {
+  for (const name of sparseGoldenNames()) {
+    test(name, async () => {
+      const g = loadSparseGolden(name), p = g.params, A = g.arrays;
+      const tl = A.topk_length ? fromArray('i32', [p.b], A.topk_length as Int32Array) : undefined;
+      const etl = A.extra_topk_length ? fromArray('i32', [p.b], A.extra_topk_length as Int32Array) : undefined;
+      const meta = getSparseMlaMetadata({ b: p.b, sQ: p.s_q, hQ: p.h_q, topk: p.topk, topkLength: tl, extraTopk: p.extra_topk ?? 0, extraTopkLength: etl, numSms: p.num_sms });
+      const theirs = A.tile_scheduler_metadata as Int32Array, ours = meta.tileSchedulerMetadata.host();
+      for (let r = 0; r < theirs.length / 8; r++) assert.deepEqual([...ours.subarray(r * 8, r * 8 + 7)], [...theirs.subarray(r * 8, r * 8 + 7)], `metadata row ${r}`);
+      const q = cuda.upload(fromArray('bf16', [p.b, p.s_q, p.h_q, p.d_qk], A.q as Uint16Array));
+      const k = uploadFp8Cache(cuda, fp8CacheTensor(p.format, p.num_blocks, p.page_block_size, A.kcache as Uint8Array));
+      const x = A.extra_kcache ? uploadFp8Cache(cuda, fp8CacheTensor(p.format, p.extra_num_blocks!, p.extra_page_block_size!, A.extra_kcache as Uint8Array)) : undefined;
+      const out = cuda.upload(fromArray('bf16', [p.b, p.s_q, p.h_q, 512], new Uint16Array(p.b * p.s_q * p.h_q * 512).fill(0x7fc0)));
+      const lse = cuda.upload(fromArray('f32', [p.b, p.h_q, p.s_q], new Float32Array(p.b * p.h_q * p.s_q).fill(NaN)));
+      await flashMlaSparseWithKvcache(q, k, fromArray('i32', [p.b, p.s_q, p.topk], A.indices as Int32Array), 512, meta, {
+        softmaxScale: p.softmax_scale_passed ?? undefined, topkLength: tl,
+        attnSink: A.attn_sink ? fromArray('f32', [p.h_q], A.attn_sink as Float32Array) : undefined,
+        extraKCache: x, extraIndices: x && fromArray('i32', [p.b, p.s_q, p.extra_topk!], A.extra_indices as Int32Array), extraTopkLength: etl,
+        backend: cuda, out, lse,
+      });
+      await cuda.synchronize();
+      const o = (await cuda.download(out)).host() as Uint16Array, l = (await cuda.download(lse)).host() as Float32Array;
+      for (const t of [q, k, x, out, lse]) if (t) cuda.free(t);
+      const ref = A.ref_out_f64 as Float64Array;
+      let dot = 0, xx = 0, yy = 0;
+      for (let i = 0; i < ref.length; i++) { const v = bf16ToF32(o[i]); dot += v * ref[i]; xx += v * v; yy += ref[i] * ref[i]; }
+      const cd = 1 - (2 * dot) / (xx + yy);
+      console.log(`# ${name}: cos diff ${cd.toExponential(3)}`);
+      assert.ok(cd <= 5e-6, `cos diff ${cd}`);
+      const rep = compareOutputs(o, l, { out: ref, lse: A.ref_lse_f64 as Float64Array }, 'bf16', { b: p.b, sQ: p.s_q, hQ: p.h_q }, tolerances.cuda);
+      assert.ok(rep.ok, rep.message);
+    });
+  }
+});
+
+describe('cuda sparse: every e4m3 bit pattern and UE8M0 scale', () => {
+  for (const format of ['v32', 'model1'] as const) test(format, async () => assert.deepEqual((await e4m3PatternsThrough(cuda, format)).slice(0, 5), []));
+});
+
+describe('cuda sparse: random cases vs the float64 reference', () => {
+  test(`${nRandom} cases`, async () => {
+    for (let seed = 20000; seed < 20000 + nRandom; seed++) await runRandomSparse(seed, cuda, tolerances.cuda);
+  });
+});
+
+describe('cuda: dense (page-table) decode over FP8 caches', () => {
+  for (const format of ['v32', 'model1'] as const) {
+    test(format, async () => {
+      const L = fp8Layouts[format], rng = new Rng(77);
+      const b = 4, sQ = 2, hQ = 16, B = 64, seqlens = Int32Array.of(1, 300, 1000, 64), maxBlocks = 16, numBlocks = 64;
+      const pages = rng.shuffle(Array.from({ length: numBlocks }, (_, i) => i));
+      const table = Int32Array.from({ length: b * maxBlocks }, (_, i) => pages[i]);
+      const vals = Uint16Array.from({ length: numBlocks * B * L.dQk }, () => f32ToBf16(rng.normal() * 0.2));
+      const bytes = quantizeCache(format, vals, B, numBlocks);
+      const deq = new Uint16Array(numBlocks * B * L.dQk), tok = new Float32Array(L.dQk);
+      for (let t = 0; t < numBlocks * B; t++) {
+        dequantizeToken(format, bytes, B, Math.floor(t / B), t % B, tok);
+        for (let d = 0; d < L.dQk; d++) deq[t * L.dQk + d] = f32ToBf16(tok[d]);
+      }
+      const q = Uint16Array.from({ length: b * sQ * hQ * L.dQk }, () => f32ToBf16(rng.normal()));
+      const md = getMlaMetadata(seqlens, sQ * hQ, 1, { backend: cuda });
+      const qd = cuda.upload(fromArray('bf16', [b, sQ, hQ, L.dQk], q)), kd = uploadFp8Cache(cuda, fp8CacheTensor(format, numBlocks, B, bytes));
+      const { out, lse } = await flashMlaWithKvcache(qd, kd, fromArray('i32', [b, maxBlocks], table), fromArray('i32', [b], seqlens), 512,
+        md.tileSchedulerMetadata, md.numSplits, { backend: cuda });
+      await cuda.synchronize();
+      const o = (await cuda.download(out)).host() as Uint16Array, l = (await cuda.download(lse)).host() as Float32Array;
+      const ref = referenceDecode({ q, kCache: deq, blockTable: table, cacheSeqlens: seqlens, dtype: 'bf16', b, sQ, hQ, hKv: 1, pageBlockSize: B, maxBlocksPerSeq: maxBlocks, dQk: L.dQk });
+      const rep = compareOutputs(o, l, ref, 'bf16', { b, sQ, hQ }, tolerances.cuda);
+      assert.ok(rep.ok, rep.message);
+    });
+  }
+});

@@ -1,0 +1,143 @@
+// Random token-sparse decode cases for every backend: FP8 (V3.2, MODEL1) and bf16/f16 caches whose unreferenced
+// tokens are NaN, -1 entries, all-invalid rows, topkLength, sinks with +-inf, extra caches, any hQ, and
+// schedules with many splits. Seeded; a failure names its seed and spec.
+import assert from 'node:assert/strict';
+import { type HalfDType, f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
+import { quantizeCache } from '../../src/core/fp8.js';
+import type { Backend } from '../../src/core/problem.js';
+import { type ReferenceSparseCache, referenceSparseDecode } from '../../src/core/reference-sparse.js';
+import { type SparseCacheKind, fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } from '../../src/core/sparse.js';
+import { flashMlaSparseWithKvcache } from '../../src/core/sparse-api.js';
+import { type Tensor, fromArray } from '../../src/core/tensor.js';
+import { type Tolerance, compareOutputs } from './compare.js';
+import { Rng } from './random.js';
+
+const nanBits: Record<HalfDType, number> = { bf16: 0x7fc0, f16: 0x7e00 };
+
+
+export interface RandomSpec {
+  kind: SparseCacheKind; dtype: HalfDType; b: number; sQ: number; hQ: number; topk: number; pageBlockSize: number;
+  topkLength: boolean; sink: boolean; extra: boolean; numSms: number;
+}
+
+interface Scope { kind: SparseCacheKind; data: Uint8Array | Uint16Array; tensor: Tensor; indices: Int32Array; len?: Int32Array; topk: number; B: number }
+
+/** A cache whose unreferenced tokens are NaN (FP8: quantized NaN bytes and scales), and indices into it. */
+function makeScope(rng: Rng, s: RandomSpec, dQk: number, topk: number, B: number, withLen: boolean): Scope {
+  const seqTokens = rng.int(1, 3 * topk);
+  const numBlocks = s.b * Math.ceil(seqTokens / B) + rng.int(0, 2);
+  const perm = rng.shuffle(Array.from({ length: numBlocks * B }, (_, i) => i));
+  const indices = new Int32Array(s.b * s.sQ * topk).fill(-1);
+  const len = withLen ? Int32Array.from({ length: s.b }, () => rng.pick([0, topk, rng.int(0, topk)])) : undefined;
+  const used = new Set<number>();
+  for (let i = 0; i < s.b; i++) {
+    const pool = perm.slice(i * seqTokens % perm.length).concat(perm).slice(0, seqTokens);
+    for (let j = 0; j < s.sQ; j++) {
+      const row = rng.float() < 0.1 ? 0 : rng.float() < 0.2 ? rng.int(0, topk) : topk; // some rows all -1
+      const picks = rng.shuffle(pool.slice()).slice(0, row);
+      for (let t = 0; t < picks.length; t++) {
+        if (rng.float() < 0.1) continue;
+        indices[(i * s.sQ + j) * topk + t] = picks[t];
+        if (!len || t < len[i]) used.add(picks[t]);
+      }
+      // Positions past topkLength point at tokens nobody else uses: they stay NaN.
+    }
+  }
+  const enc = s.dtype === 'bf16' ? f32ToBf16 : f32ToF16;
+  const vals = new Uint16Array(numBlocks * B * dQk);
+  for (let t = 0; t < numBlocks * B; t++) {
+    for (let d = 0; d < dQk; d++) vals[t * dQk + d] = used.has(t) ? enc(rng.normal() * (d % 97 === 0 ? 2 : 0.1)) : nanBits.bf16;
+  }
+  let data: Uint8Array | Uint16Array, tensor: Tensor;
+  if (s.kind === 'v32' || s.kind === 'model1') {
+    const bits = s.dtype === 'bf16' ? vals : vals; // FP8 caches quantize bf16 values
+    data = quantizeCache(s.kind, bits, B, numBlocks);
+    tensor = fp8CacheTensor(s.kind, numBlocks, B, data);
+  } else {
+    if (s.kind === 'f16') for (let i = 0; i < vals.length; i++) if (vals[i] === nanBits.bf16) vals[i] = nanBits.f16;
+    data = vals;
+    tensor = fromArray(s.kind, [numBlocks, B, 1, dQk], vals);
+  }
+  return { kind: s.kind, data, tensor, indices, len, topk, B };
+}
+
+export function randomSpec(rng: Rng, kinds: readonly SparseCacheKind[] = ['v32', 'model1', 'v32', 'model1', 'bf16', 'f16'], small = false): RandomSpec {
+  const kind = rng.pick(kinds);
+  return {
+    kind, dtype: kind === 'f16' ? 'f16' : 'bf16', b: rng.int(1, small ? 2 : 3), sQ: rng.int(1, small ? 2 : 3), hQ: rng.pick(small ? [1, 2, 3, 5] : [1, 2, 3, 5, 8, 16, 17]),
+    topk: rng.pick([1, 7, 64, 100, 129]), pageBlockSize: rng.pick([1, 2, 16, 64]), topkLength: rng.float() < 0.4,
+    sink: rng.float() < 0.4, extra: rng.float() < 0.4, numSms: rng.pick([1, 3, 8, 40, 132]),
+  };
+}
+
+/** Run one random case on `backend` and compare with the float64 reference (throws with the seed on failure). */
+export async function runRandomSparse(seed: number, backend: Backend, tol: Tolerance, kinds?: readonly SparseCacheKind[], small = false): Promise<void> {
+  const rng = new Rng(seed);
+  const s = randomSpec(rng, kinds, small);
+  const dQk = s.kind === 'model1' ? 512 : s.kind === 'v32' ? 576 : rng.pick([512, 576]);
+  const main = makeScope(rng, s, dQk, s.topk, s.pageBlockSize, s.topkLength);
+  const extra = s.extra ? makeScope(rng, s, dQk, rng.pick([2, 64, 70]), rng.pick([2, 64]), rng.float() < 0.5) : undefined;
+  const enc = s.dtype === 'bf16' ? f32ToBf16 : f32ToF16;
+  const q = Uint16Array.from({ length: s.b * s.sQ * s.hQ * dQk }, () => enc(Math.max(-1, Math.min(1, rng.normal()))));
+  const sink = s.sink ? Float32Array.from({ length: s.hQ }, () => rng.pick([Infinity, -Infinity, rng.normal(), rng.normal() * 5])) : undefined;
+  const scale = rng.float() < 0.5 ? undefined : dQk ** -0.55;
+  const meta = getSparseMlaMetadata({
+    b: s.b, sQ: s.sQ, hQ: s.hQ, topk: s.topk, topkLength: main.len, extraTopk: extra?.topk ?? 0, extraTopkLength: extra?.len, numSms: s.numSms,
+  });
+  const outH = fromArray(s.dtype, [s.b, s.sQ, s.hQ, 512], new Uint16Array(s.b * s.sQ * s.hQ * 512).fill(nanBits[s.dtype]));
+  const lseH = fromArray('f32', [s.b, s.hQ, s.sQ], new Float32Array(s.b * s.hQ * s.sQ).fill(NaN));
+  const dev = (t: Tensor) => (t.dtype === 'fp8_e4m3' ? uploadFp8Cache(backend, t) : backend.upload(t as Tensor<Uint16Array>));
+  const owned = [dev(fromArray(s.dtype, [s.b, s.sQ, s.hQ, dQk], q)), dev(main.tensor), extra && dev(extra.tensor), backend.upload(outH), backend.upload(lseH)];
+  const [qD, kD, xD, out, lse] = owned;
+  await flashMlaSparseWithKvcache(qD!, kD!, fromArray('i32', [s.b, s.sQ, s.topk], main.indices), 512, meta, {
+    softmaxScale: scale, topkLength: main.len && fromArray('i32', [s.b], main.len), attnSink: sink && fromArray('f32', [s.hQ], sink),
+    extraKCache: xD, extraIndices: extra && fromArray('i32', [s.b, s.sQ, extra.topk], extra.indices),
+    extraTopkLength: extra?.len && fromArray('i32', [s.b], extra.len), backend, out, lse,
+  });
+  await backend.synchronize();
+  const outHost = (await backend.download(out!)).host() as Uint16Array, lseHost = (await backend.download(lse!)).host() as Float32Array;
+  if (backend.kind !== 'cpu') for (const t of owned) if (t) backend.free(t);
+  const cacheOf = (sc: Scope): ReferenceSparseCache => ({ kind: sc.kind, data: sc.data, pageBlockSize: sc.B });
+  const ref = referenceSparseDecode({
+    q, dtype: s.dtype, b: s.b, sQ: s.sQ, hQ: s.hQ, dQk, softmaxScale: scale, cache: cacheOf(main), indices: main.indices, topk: s.topk,
+    topkLength: main.len, attnSink: sink, extraCache: extra && cacheOf(extra), extraIndices: extra?.indices, extraTopk: extra?.topk,
+    extraTopkLength: extra?.len,
+  });
+  const rep = compareOutputs(outHost, lseHost, ref, s.dtype, { b: s.b, sQ: s.sQ, hQ: s.hQ }, tol);
+  assert.ok(rep.ok, `seed ${seed} ${JSON.stringify(s)} dQk ${dQk}:\n${rep.message}`);
+}
+
+
+/**
+ * Every e4m3 bit pattern through a backend's sparse kernel: one token whose NoPE bytes are 0..255 (NaN patterns
+ * replaced by 0), attended alone, so out = V = e4m3(byte) * scale exactly (bf16 holds every such value). MODEL1
+ * tiles get scales 2^-20 .. 2^4 (UE8M0 bytes 107 .. 131), V3.2 tiles f32 scales 2^-9 .. 2^3. Returns mismatches.
+ */
+export async function e4m3PatternsThrough(backend: Backend, format: 'v32' | 'model1'): Promise<string[]> {
+  const { fp8Layouts: Ls, fp8TokenAddress: addr, ue8m0ToF32: ue } = await import('../../src/core/fp8.js');
+  const { fp8e4m3ToF32, bf16ToF32: b2f } = await import('../../src/core/dtype.js');
+  const L = Ls[format], B = 2;
+  const bytes = new Uint8Array(fp8CacheTensor(format, 1, B).numel + 2048);
+  const a = addr(format, B, 0, 1);
+  for (let d = 0; d < L.nope; d++) { const v = d & 0xff; bytes[a.nope + d] = (v & 0x7f) === 0x7f ? 0 : v; }
+  const scales: number[] = [];
+  for (let j = 0; j < L.nope / L.tile; j++) {
+    if (format === 'v32') { scales.push(2 ** (-9 + 4 * j)); new DataView(bytes.buffer).setFloat32(a.scales + 4 * j, scales[j], true); }
+    else { bytes[a.scales + j] = 107 + 4 * j; scales.push(ue(107 + 4 * j)); }
+  }
+  for (let d = 0; d < L.rope; d++) { const h = f32ToBf16(d / 64 - 0.5); bytes[a.rope + 2 * d] = h & 0xff; bytes[a.rope + 2 * d + 1] = h >>> 8; }
+  const k = fp8CacheTensor(format, 1, B, bytes);
+  const q = fromArray('bf16', [1, 1, 1, L.dQk], new Uint16Array(L.dQk));
+  const dev = [backend.upload(q), uploadFp8Cache(backend, k), backend.upload(fromArray('bf16', [1, 1, 1, 512], new Uint16Array(512).fill(0x7fc0))),
+    backend.upload(fromArray('f32', [1, 1, 1], new Float32Array(1).fill(NaN)))];
+  await flashMlaSparseWithKvcache(dev[0], dev[1], fromArray('i32', [1, 1, 2], Int32Array.of(-1, 1)), 512, undefined, { backend, out: dev[2], lse: dev[3] });
+  await backend.synchronize();
+  const out = (await backend.download(dev[2])).host() as Uint16Array;
+  if (backend.kind !== 'cpu') for (const t of dev) backend.free(t);
+  const bad: string[] = [];
+  for (let d = 0; d < 512; d++) {
+    const want = d < L.nope ? fp8e4m3ToF32(bytes[a.nope + d]) * scales[Math.floor(d / L.tile)] : b2f(f32ToBf16((d - L.nope) / 64 - 0.5));
+    if (b2f(out[d]) !== want) bad.push(`dim ${d} byte 0x${bytes[a.nope + d]?.toString(16)}: got ${b2f(out[d])}, expected ${want}`);
+  }
+  return bad;
+}
