@@ -267,7 +267,7 @@ static int check(int cases, unsigned seed) {
       for (int j = 0; j < p.sQ; j++)
         for (int h = 0; h < p.hQ; h++) {
           const double r = rl[(static_cast<size_t>(bb) * p.sQ + j) * p.hQ + h];
-          const double x = hl[bb * p.lseStrideB + h * p.lseStrideH + j];
+          const double x = hl[(static_cast<size_t>(bb) * p.hQ + h) * p.sQ + j]; // [b, hQ, sQ]
           if (std::isinf(r) ? !(std::isinf(x) && x > 0) : !(std::fabs(x - r) <= 1e-3 * std::max(1.0, std::fabs(r)))) lseErr = std::max(lseErr, std::isnan(x) ? 1e9 : std::fabs(x - r) + (std::isinf(r) ? 1e9 : 0));
         }
     const double rel = den > 0 ? std::sqrt(num / den) : std::sqrt(num);

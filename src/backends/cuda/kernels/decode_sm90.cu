@@ -12,7 +12,9 @@
 // factors a thread needs are already its own. Row maxima meet across the 4 warps in shared memory once a tile.
 //
 // Keys arrive by cp.async.bulk, one 1152-byte copy per key row into rows padded to 1168 bytes (ldmatrix without
-// bank conflicts), completing on one mbarrier per stage (2 stages). Rows past the item's end are never loaded:
+// bank conflicts), completing on one mbarrier per stage (2 stages). Known limit (H200, docs/notes): the per-lane
+// copies compile to a serial ELECT/R2UR/UBLKCP loop, 64 per tile from warp 0, which bounds this version near
+// 2200 GB/s; the next step is TMA tensor copies (9 swizzled 64x64 boxes a tile) from a producer warp. Rows past the item's end are never loaded:
 // they are zeroed in shared memory, and their scores are masked by selection, so NaN in unused cache slots and
 // stale block-table entries are never read or multiplied. Results go to out/lse directly (unsplit request) or to
 // the f32 partial rows that combine.cu merges, exactly as decode.cu does.
@@ -28,41 +30,31 @@ namespace sm90 {
 
 constexpr int kBN = 64;            // keys per tile (the wgmma M dimension)
 constexpr int kKS = kDQk + 8;      // padded key row, elements (1168 bytes: 73 x 16, odd)
-constexpr int kChunk = 16;         // keys per ring slot: one warp's share of a tile
-constexpr int kSlotElems = kChunk * kKS;
-constexpr int kSmemMax = 232448;   // sm_90's opt-in shared memory per block
+constexpr int kStages = 2;
 constexpr int kThreads = 128;      // one warpgroup
 constexpr int kRowBytes = kDQk * 2;
 
 template <int NR> struct Layout {
-  static constexpr int SLOT_BYTES = kSlotElems * 2;      // 16 padded key rows
+  static constexpr int K_BYTES = kBN * kKS * 2;          // one key stage
   static constexpr int Q_BYTES = NR * kDQk * 2;          // Q^T operand, canonical K-major core matrices
   static constexpr int P_BYTES = NR * kBN * 2;           // P^T operand
   static constexpr int RED_BYTES = 4 * NR * 4;           // per-warp row maxima / sums
-  // As many 16-key slots as fit beside Q^T, P^T, the row arrays and one mbarrier per slot: 11 at 16 rows, 10 at 32.
-  static constexpr int NSLOT = (kSmemMax - Q_BYTES - P_BYTES - RED_BYTES - 8 * 16) / SLOT_BYTES;
-  static_assert(NSLOT >= 8, "two tiles in flight at least");
   static constexpr int K_OFF = 0;
-  static constexpr int Q_OFF = K_OFF + NSLOT * SLOT_BYTES;
+  static constexpr int Q_OFF = K_OFF + kStages * K_BYTES;
   static constexpr int P_OFF = Q_OFF + Q_BYTES;
   static constexpr int RED_OFF = P_OFF + P_BYTES;
   static constexpr int BAR_OFF = RED_OFF + RED_BYTES;
-  static constexpr int SMEM = BAR_OFF + 8 * NSLOT;
-  static_assert(SMEM <= kSmemMax, "shared memory");
+  static constexpr int SMEM = BAR_OFF + 8 * kStages;
 };
 
 // Element (n, k) of a K-major canonical operand with NR rows (no swizzle): 8-element core-matrix chunks of k,
 // each chunk NR rows of 16 bytes. Core matrices adjacent in k are NR * 16 bytes apart (LBO), in n 128 (SBO).
 template <int NR> __device__ __forceinline__ int canonOff(int n, int k) { return ((k >> 3) * NR + n) * 16 + (k & 7) * 2; }
 
-#ifdef MLA_SM90A_SWAP_LBO_SBO
-constexpr bool kSwap = true;
-#else
-constexpr bool kSwap = false;
-#endif
-
+// Shared-memory matrix descriptor (no swizzle): start address, LBO (next core matrix along k) = NR * 16 bytes,
+// SBO (next 8 rows) = 128 bytes, each >> 4. The opposite assignment was tried on the H200 and fails the check.
 template <int NR> __device__ __forceinline__ uint64_t descOf(uint32_t addr) {
-  const uint64_t lbo = kSwap ? 128 : NR * 16, sbo = kSwap ? NR * 16 : 128;
+  const uint64_t lbo = NR * 16, sbo = 128;
   return static_cast<uint64_t>((addr & 0x3FFFF) >> 4) | (static_cast<uint64_t>(lbo >> 4) << 16) | (static_cast<uint64_t>(sbo >> 4) << 32);
 }
 
@@ -147,15 +139,13 @@ struct DecodeT {
   static constexpr int PVB = NR == 16 ? 4 : 2;
 
 #ifdef MLA_SM90A
-  // Issue chunk c (keys kBegin + 16c ..+16, those below kEnd) of the current item into its ring slot; lanes 0..15
-  // copy one key row each. A chunk with no live key still arrives, so its slot's phase advances.
-  static __device__ __forceinline__ void issueChunk(const MlaParams& p, uint32_t kBase, uint32_t barBase, uint32_t gChunk, int batch, int g, int t0, int kEnd, int lane, uint64_t policy) {
-    const uint32_t slot = gChunk % L::NSLOT;
-    const uint32_t bar = barBase + 8 * slot, dst = kBase + slot * L::SLOT_BYTES;
-    const int live = max(0, min(kChunk, kEnd - t0));
+  // Issue the copies of keys [t0, t0 + 64) (only those below kEnd) into one stage; warp 0 calls it.
+  static __device__ __forceinline__ void issueTile(const MlaParams& p, uint32_t kStage, uint32_t bar, int batch, int g, int t0, int kEnd, int lane, uint64_t policy) {
+    const int live = min(kBN, kEnd - t0);
     if (lane == 0) mbarExpectTx(bar, static_cast<uint32_t>(live * kRowBytes));
     __syncwarp();
-    if (lane < live) bulkCopy(dst + lane * kKS * 2, static_cast<const T*>(p.kCache) + keyRow(p, batch, t0 + lane, g), kRowBytes, bar, policy);
+    const T* kc = static_cast<const T*>(p.kCache);
+    for (int r = lane; r < live; r += 32) bulkCopy(kStage + r * kKS * 2, kc + keyRow(p, batch, t0 + r, g), kRowBytes, bar, policy);
   }
 #endif
 
@@ -173,12 +163,11 @@ struct DecodeT {
     const int beginIdx = meta[0], endIdx = meta[2];
     const uint64_t policy = evictFirstPolicy();
     if (tid == 0) {
-      for (int s = 0; s < L::NSLOT; ++s) mbarInit(barBase + 8 * s, 1);
+      for (int s = 0; s < kStages; ++s) mbarInit(barBase + 8 * s, 1);
       asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     }
     __syncthreads();
-    uint32_t gBase = 0; // 16-key chunks of earlier items: chunk c of this item is global chunk gBase + c, in slot
-                        // (gBase + c) % NSLOT, completing that slot's barrier phase ((gBase + c) / NSLOT) & 1
+    uint32_t uses = 0; // key tiles consumed so far: stage uses % 2, parity (uses / 2) & 1
 
     for (int batch = beginIdx; batch <= endIdx; ++batch) {
       const int seqlen = p.cacheSeqlens[batch];
@@ -202,12 +191,7 @@ struct DecodeT {
           limit[i][b] = n < liveRows ? min(kEnd, visibleKeys(p, seqlen, qLen, n / p.nGroups)) : 0;
         }
 
-      // Fill the ring: chunks [0, NSLOT) of the item (while the query tile loads); later ones as tiles retire.
-      const int nChunks = 4 * nTiles;
-      int issued = 0;
-      if (warp == 0)
-        for (; issued < min(nChunks, L::NSLOT); ++issued) issueChunk(p, kBase, barBase, gBase + issued, batch, g, kBegin + issued * kChunk, tileEnd, lane, policy);
-      issued = min(nChunks, L::NSLOT);
+      if (warp == 0 && nTiles > 0) issueTile(p, kBase + (uses % kStages) * L::K_BYTES, barBase + 8 * (uses % kStages), batch, g, kBegin, tileEnd, lane, policy);
 
       // Q^T into its canonical layout: row n = query row m (zeros past liveRows), 72 chunks of 8 elements.
       {
@@ -234,38 +218,33 @@ struct DecodeT {
 #pragma unroll
       for (int i = 0; i < NI; ++i) mRow[i][0] = mRow[i][1] = -INFINITY, lPart[i][0] = lPart[i][1] = 0.f;
 
-      for (int it = 0; it < nTiles; ++it) {
+      for (int it = 0; it < nTiles; ++it, ++uses) {
         const int t0 = kBegin + it * kBN;
-        // Every warp is done with the previous tile (its slots, P^T, the maxima): the slots it held take the
-        // chunks NSLOT ahead, so about NSLOT / 4 tiles stream in while this one is computed.
+        const int stage = uses % kStages;
+        T* const kt = sk + stage * (L::K_BYTES / 2);
+        // Every warp is done with the previous tile (its stage, P^T, the maxima): the next tile's keys go into
+        // that stage now, so they stream in during this whole tile.
         __syncthreads();
-        {
-          const int upTo = min(nChunks, 4 * it + L::NSLOT);
-          if (warp == 0)
-            for (int c = issued; c < upTo; ++c) issueChunk(p, kBase, barBase, gBase + c, batch, g, kBegin + c * kChunk, tileEnd, lane, policy);
-          issued = max(issued, upTo);
+        if (warp == 0 && it + 1 < nTiles) {
+          const uint32_t nx = (uses + 1) % kStages;
+          issueTile(p, kBase + nx * L::K_BYTES, barBase + 8 * nx, batch, g, t0 + kBN, tileEnd, lane, policy);
         }
-        const T* sl[4];
-#pragma unroll
-        for (int q = 0; q < 4; ++q) {
-          const uint32_t gc = gBase + 4 * it + q;
-          sl[q] = sk + (gc % L::NSLOT) * kSlotElems;
-          mbarWait(barBase + 8 * (gc % L::NSLOT), (gc / L::NSLOT) & 1);
-        }
+        mbarWait(barBase + 8 * stage, (uses / kStages) & 1);
         // Rows this tile did not load (past tileEnd) become zeros: P is 0 there, and 0 * stale data must stay 0.
         const int live = min(kBN, tileEnd - t0);
         if (live < kBN) {
           for (int c = tid; c < (kBN - live) * (kDQk / 8); c += kThreads) {
             const int r = live + c / (kDQk / 8), ch = c % (kDQk / 8);
-            *reinterpret_cast<uint4*>(sk + ((gBase + 4 * it + r / kChunk) % L::NSLOT) * kSlotElems + (r % kChunk) * kKS + ch * 8) = make_uint4(0, 0, 0, 0);
+            *reinterpret_cast<uint4*>(kt + r * kKS + ch * 8) = make_uint4(0, 0, 0, 0);
           }
+          __syncthreads(); // CTA-uniform (last tile only): no warp reads a row while it is being zeroed
         }
 
         // S^T = K Q^T: warp w holds keys 16w + gq (+8) x rows n = 8i + 2tq (+1).
         float sAcc[NI * 4];
 #pragma unroll
         for (int e = 0; e < NI * 4; ++e) sAcc[e] = 0.f;
-        const T* kRow = sk + ((gBase + 4 * it + warp) % L::NSLOT) * kSlotElems + (lane % 16) * kKS + (lane / 16) * 8;
+        const T* kRow = kt + (16 * warp + lane % 16) * kKS + (lane / 16) * 8;
 #pragma unroll
         for (int c = 0; c < 36 / QKB; ++c) {
           uint32_t a[QKB][4];
@@ -328,14 +307,14 @@ struct DecodeT {
             o[s][i][2] *= alpha[i][0]; o[s][i][3] *= alpha[i][1];
           }
         // O^T += V^T P^T, two 64-column slices per batch of wgmma.
-        const int vOff = (lane % 8 + (lane / 16) * 8) * kKS + 16 * warp + ((lane / 8) % 2) * 8;
+        const T* vRow = kt + (lane % 8 + (lane / 16) * 8) * kKS + 16 * warp + ((lane / 8) % 2) * 8;
 #pragma unroll
         for (int s2 = 0; s2 < 8 / PVB; ++s2) {
           uint32_t a[PVB][4][4];
 #pragma unroll
           for (int ss = 0; ss < PVB; ++ss)
 #pragma unroll
-            for (int kk = 0; kk < 4; ++kk) ldmatrixX4T(a[ss][kk], sl[kk] + vOff + (PVB * s2 + ss) * 64);
+            for (int kk = 0; kk < 4; ++kk) ldmatrixX4T(a[ss][kk], vRow + kk * 16 * kKS + (PVB * s2 + ss) * 64);
           wgFence();
 #pragma unroll
           for (int ss = 0; ss < PVB; ++ss)
@@ -393,8 +372,7 @@ struct DecodeT {
             if (warp == 0 && gq == 0) p.lseAccum[row] = lse;
           }
         }
-      gBase += nChunks;
-      __syncthreads(); // the next item overwrites Q^T, red and the key slots
+      __syncthreads(); // the next item overwrites Q^T, red and the key stages
     }
 #endif
   }
@@ -402,6 +380,8 @@ struct DecodeT {
 
 } // namespace sm90
 } // namespace mla
+
+static_assert(mla::sm90::Layout<16>::SMEM == 170256 && mla::sm90::Layout<32>::SMEM == 190992, "shared memory differs from launch.ts sm90Smem");
 
 // Launch: grid (numSmParts, hKv), 128 threads, Layout<NR>::SMEM bytes of dynamic shared memory; rows <= NR,
 // sm_90a only (elsewhere the entries compile to nothing and must not be launched).
