@@ -52,13 +52,17 @@ test('sm90 kernel: shared memory as decode_sm90.cu asserts, row tiles 16 / 32, n
   assert.equal(sm90Smem(32), 190992);
   const src = readFileSync(fileURLToPath(new URL('../src/backends/cuda/kernels/decode_sm90.cu', import.meta.url)), 'utf8');
   assert.match(src, /Layout<16>::SMEM == 170256 && mla::sm90::Layout<32>::SMEM == 190992/);
-  const shape = (sQ: number, hQ: number, hKv: number) => ({ sQ, hQ, hKv, nGroups: hQ / hKv, numSmParts: 132, dtype: 'bf16' }) as unknown as Parameters<typeof sm90Launch>[0];
+  const shape = (sQ: number, hQ: number, hKv: number, extra: object = {}) =>
+    ({ sQ, hQ, hKv, nGroups: hQ / hKv, numSmParts: 132, dtype: 'bf16', pageBlockSize: 64, varlen: false, ...extra }) as unknown as Parameters<typeof sm90Launch>[0];
   assert.equal(sm90Launch(shape(1, 16, 1))?.name, 'mla_decode_sm90_bf16_n16');
   assert.deepEqual(sm90Launch(shape(1, 16, 1))?.grid, [132, 1, 1]);
   assert.equal(sm90Launch(shape(2, 16, 1))?.name, 'mla_decode_sm90_bf16_n32');
   assert.equal(sm90Launch(shape(3, 10, 1))?.nr, 32);
   assert.equal(sm90Launch(shape(1, 64, 1)), undefined);
-  assert.equal(sm90Launch(shape(1, 128, 4))?.nr, 32);
+  // Only what the H200 checks covered: one KV head, page 64, uniform query lengths.
+  assert.equal(sm90Launch(shape(1, 128, 4)), undefined);
+  assert.equal(sm90Launch(shape(1, 16, 1, { pageBlockSize: 32 })), undefined);
+  assert.equal(sm90Launch(shape(1, 16, 1, { varlen: true })), undefined);
 });
 
 test('without a driver, createCudaBackend fails fast with backend_unavailable', { skip: process.env.FLASHMLA_HAS_GPU === '1' }, async () => {

@@ -119,11 +119,14 @@ export const sm90RowTiles = [16, 32] as const;
 export function sm90Smem(nr: 16 | 32): number {
   return 2 * 64 * (dQk + 8) * 2 + nr * dQk * 2 + nr * 64 * 2 + 4 * nr * 4 + 16;
 }
-/** The sm90 kernel for p, or undefined where it does not take the shape (more than 32 rows). */
+/**
+ * The sm90 kernel for p, or undefined where it does not take the shape: only what was checked on the H200
+ * (bench/cuda/hopper/harness.cu): at most 32 rows, one KV head, page size 64, uniform query lengths.
+ */
 export function sm90Launch(p: MlaProblem): (Launch & { name: string; nr: 16 | 32 }) | undefined {
   const rows = p.sQ * p.nGroups;
   const nr = sm90RowTiles.find((n) => rows <= n);
-  if (nr === undefined) return undefined;
+  if (nr === undefined || p.hKv !== 1 || p.pageBlockSize !== 64 || p.varlen) return undefined;
   return { name: `mla_decode_sm90_${p.dtype}_n${nr}`, nr, grid: [p.numSmParts, p.hKv, 1], block: [128, 1, 1], smem: sm90Smem(nr) };
 }
 
