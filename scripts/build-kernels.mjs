@@ -30,6 +30,10 @@ export const gencode = [
   'arch=compute_90a,code=sm_90a',
   'arch=compute_80,code=compute_80',
 ];
+/** Sources built for one architecture only (their instructions exist nowhere else): file -> gencode list. */
+export const gencodeOnly = {
+  'decode_sm90.cu': ['arch=compute_90a,code=sm_90a'], // wgmma, cp.async.bulk, mbarrier tx counts
+};
 const flags = ['-std=c++17', '-O3', '--Werror', 'all-warnings', '-Xptxas', '-warn-spills', '--threads', '0'];
 
 function findNvcc() {
@@ -85,7 +89,7 @@ async function main() {
 
 function compile(nvcc, src) {
   const out = src.replace(/\.cu$/, '.fatbin');
-  const argv = [...flags, ...gencode.flatMap((g) => ['-gencode', g]), '-fatbin', '-o', join(outDir, out), join(kernelsDir, src)];
+  const argv = [...flags, ...(gencodeOnly[src] ?? gencode).flatMap((g) => ['-gencode', g]), '-fatbin', '-o', join(outDir, out), join(kernelsDir, src)];
   return new Promise((res) => {
     const p = spawn(nvcc, argv, { cwd: kernelsDir });
     let log = '';

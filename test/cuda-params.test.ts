@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { FlashMlaError } from '../src/core/errors.js';
-import { chooseDecodeVariant, decodeSmem, decodeVariants, kernelsHeader, preferredVariants, sameVariant } from '../src/backends/cuda/kernels/launch.js';
+import { chooseDecodeVariant, decodeSmem, decodeVariants, kernelsHeader, preferredVariants, sameVariant, sm90Launch, sm90Smem } from '../src/backends/cuda/kernels/launch.js';
 import { compilePacker, layoutOf, mlaParamsLayout, packParams } from '../src/backends/cuda/params.js';
 
 test('params: C layout (pointers first, 4-byte scalars, size padded to 8)', () => {
@@ -44,6 +44,25 @@ test('variant choice follows shared memory: Hopper, A100, and 99 KiB parts', () 
     }
   }
   assert.equal(chooseDecodeVariant(16, 40 * 1024), undefined);
+});
+
+test('sm90 kernel: shared memory as decode_sm90.cu asserts, row tiles 16 / 32, nothing above 32 rows', () => {
+  // The same numbers are static_asserts in decode_sm90.cu (Layout<NR>::SMEM), which the sm_90a build compiles.
+  assert.equal(sm90Smem(16), 170256);
+  assert.equal(sm90Smem(32), 190992);
+  const src = readFileSync(fileURLToPath(new URL('../src/backends/cuda/kernels/decode_sm90.cu', import.meta.url)), 'utf8');
+  assert.match(src, /Layout<16>::SMEM == 170256 && mla::sm90::Layout<32>::SMEM == 190992/);
+  const shape = (sQ: number, hQ: number, hKv: number, extra: object = {}) =>
+    ({ sQ, hQ, hKv, nGroups: hQ / hKv, numSmParts: 132, dtype: 'bf16', pageBlockSize: 64, varlen: false, ...extra }) as unknown as Parameters<typeof sm90Launch>[0];
+  assert.equal(sm90Launch(shape(1, 16, 1))?.name, 'mla_decode_sm90_bf16_n16');
+  assert.deepEqual(sm90Launch(shape(1, 16, 1))?.grid, [132, 1, 1]);
+  assert.equal(sm90Launch(shape(2, 16, 1))?.name, 'mla_decode_sm90_bf16_n32');
+  assert.equal(sm90Launch(shape(3, 10, 1))?.nr, 32);
+  assert.equal(sm90Launch(shape(1, 64, 1)), undefined);
+  // Only what the H200 checks covered: one KV head, page 64, uniform query lengths.
+  assert.equal(sm90Launch(shape(1, 128, 4)), undefined);
+  assert.equal(sm90Launch(shape(1, 16, 1, { pageBlockSize: 32 })), undefined);
+  assert.equal(sm90Launch(shape(1, 16, 1, { varlen: true })), undefined);
 });
 
 test('without a driver, createCudaBackend fails fast with backend_unavailable', { skip: process.env.FLASHMLA_HAS_GPU === '1' }, async () => {

@@ -12,7 +12,7 @@ import { type DeviceStorage, Tensor } from '../../core/tensor.js';
 import { checkMatmul, checkWrite } from '../../core/validate.js';
 import { Attr, Driver } from './driver.js';
 import {
-  type DecodeVariant, type Launch, accumElems, chooseDecodeVariant, combineLaunch, combineRows, decodeVariants, sameVariant, decodeKernelName, decodeLaunch, matmulLaunch, naiveLaunch,
+  type DecodeVariant, type Launch, accumElems, chooseDecodeVariant, combineLaunch, combineRows, decodeVariants, sm90Launch, sameVariant, decodeKernelName, decodeLaunch, matmulLaunch, naiveLaunch,
 } from './kernels/launch.js';
 import { compilePacker, matmulParamsLayout, mlaParamsLayout, packParams, sparseParamsLayout } from './params.js';
 import type { SparseLaunch } from '../../core/sparse.js';
@@ -30,8 +30,11 @@ export interface CudaBackendOptions {
   /**
    * 'splitkv' (default): the tensor-core split-KV kernel + combine, following the scheduler's metadata.
    * 'naive': the f32 reference kernel (one CTA per query row, metadata unused): for cross-checks only.
+   * 'sm90': the experimental Hopper kernel (decode_sm90.cu: wgmma, cp.async.bulk) where the GPU is sm_90 and the
+   * problem has at most 32 rows per KV head, else 'splitkv'. Opt-in: slower than 'splitkv' on the H200 so far
+   * (docs/notes/cuda-hopper-decode.md). `decodeKernel(problem)` says which kernel a shape gets.
    */
-  kernel?: 'splitkv' | 'naive';
+  kernel?: 'splitkv' | 'naive' | 'sm90';
   /** Force a decode variant (tests and tuning); default: chosen per problem by kernels/launch.ts. */
   variant?: DecodeVariant;
 }
@@ -54,6 +57,8 @@ export interface CudaBackend extends Backend {
   captureGraph(fn: () => void | Promise<void>, opts?: { warmup?: boolean }): Promise<CudaGraph>;
   /** Force a decode variant from now on (tuning, tests); undefined restores the per-problem choice. */
   setDecodeVariant(v: DecodeVariant | undefined): void;
+  /** The decode kernel's name a problem of this shape launches (e.g. mla_decode_bf16_m32_n64_s2_w8_q24, mla_decode_sm90_bf16_n16). */
+  decodeKernel(p: MlaProblem): string;
   [Symbol.dispose](): void;
 }
 
@@ -127,6 +132,8 @@ class CudaBackendImpl implements CudaBackend {
   private readonly loadKernels: (file: string) => bigint;
   /** matmul.fatbin, its function and parameter block: loaded at the first matmul (MlaAttention's projections). */
   private mm?: { fn: bigint; params: { ptr: bigint; view: DataView; argv: bigint }; pack: (view: DataView, v: Readonly<Record<string, bigint | number>>) => void };
+  /** decode_sm90.fatbin, loaded on sm_90 devices when kernel is 'sm90' (it holds sm_90a code only). */
+  private readonly sm90Module?: bigint;
   private readonly events: bigint[] = [];
   /** Device workspace: index copies, then lseAccum, then oAccum (grow-only). */
   private ws = { ptr: 0n, bytes: 0 };
@@ -166,6 +173,7 @@ class CudaBackendImpl implements CudaBackend {
     this.decodeModule = load('decode.fatbin');
     this.combineModule = load('combine.fatbin');
     this.naiveModule = load('naive.fatbin');
+    if (opts.kernel === 'sm90' && cc === '9.0' && manifest.files['decode_sm90.fatbin']) this.sm90Module = load('decode_sm90.fatbin');
     this.params = drv.pinnedParams(mlaParamsLayout.size);
     if (opts.variant) this.setDecodeVariant(opts.variant);
     this.info = {
@@ -355,6 +363,10 @@ class CudaBackendImpl implements CudaBackend {
     let decode: KernelLaunch | undefined, combine: KernelLaunch | undefined;
     if (this.opts.kernel === 'naive') {
       decode = launchOf(this.fn(this.naiveModule, `mla_naive_${dt}`, 0), naiveLaunch(p), 'naive');
+    } else if (this.sm90Module !== undefined && !this.forcedVariant && sm90Launch(p)) {
+      const sl = sm90Launch(p)!;
+      decode = launchOf(this.fn(this.sm90Module, sl.name, sl.smem), sl, sl.name);
+      combine = launchOf(this.fn(this.combineModule, `mla_combine_${dt}`, 0), combineLaunch(p, v.combineRows as number), 'combine');
     } else {
       const variant = this.variantFor(p);
       const dl = decodeLaunch(p, variant);
@@ -368,6 +380,12 @@ class CudaBackendImpl implements CudaBackend {
       lseBytes, accumBytes: lseBytes + acc.o * 4, decode, combine,
     };
     return this.plan;
+  }
+
+  decodeKernel(p: MlaProblem): string {
+    if (this.opts.kernel === 'naive') return `mla_naive_${p.dtype}`;
+    const sl = this.sm90Module !== undefined && !this.forcedVariant ? sm90Launch(p) : undefined;
+    return sl ? sl.name : decodeKernelName(p.dtype, this.variantFor(p));
   }
 
   private variantFor(p: MlaProblem): DecodeVariant {

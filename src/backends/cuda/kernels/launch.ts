@@ -112,6 +112,25 @@ export function combineLaunch(p: MlaProblem, rows: number): Launch {
   return { grid: [p.b, Math.ceil((p.sQ * p.hQ) / rows), 4], block: [256, 1, 1], smem: 0 };
 }
 
+/**
+ * decode_sm90.cu (sm_90a only, opt-in): one warpgroup CTA per (SM part, KV head) taking all rows <= nr at once;
+ * nr 16 or 32. Its shared memory (asserted in the .cu): two padded 64-key stages, Q^T, P^T, row arrays, mbarriers.
+ */
+export const sm90RowTiles = [16, 32] as const;
+export function sm90Smem(nr: 16 | 32): number {
+  return 2 * 64 * (dQk + 8) * 2 + nr * dQk * 2 + nr * 64 * 2 + 4 * nr * 4 + 16;
+}
+/**
+ * The sm90 kernel for p, or undefined where it does not take the shape: only what was checked on the H200
+ * (bench/cuda/hopper/harness.cu): at most 32 rows, one KV head, page size 64, uniform query lengths.
+ */
+export function sm90Launch(p: MlaProblem): (Launch & { name: string; nr: 16 | 32 }) | undefined {
+  const rows = p.sQ * p.nGroups;
+  const nr = sm90RowTiles.find((n) => rows <= n);
+  if (nr === undefined || p.hKv !== 1 || p.pageBlockSize !== 64 || p.varlen) return undefined;
+  return { name: `mla_decode_sm90_${p.dtype}_n${nr}`, nr, grid: [p.numSmParts, p.hKv, 1], block: [128, 1, 1], smem: sm90Smem(nr) };
+}
+
 /** naive.cu: a CTA of 4 warps per (request, query j, head h). */
 export function naiveLaunch(p: MlaProblem): Launch {
   return { grid: [p.b, p.sQ, p.hQ], block: [128, 1, 1], smem: 0 };
