@@ -1,0 +1,60 @@
+// The experimental Hopper kernel (decode_sm90.cu, createCudaBackend({ kernel: 'sm90' })) through the library's own
+// path: FlashMLA's golden cases and random cases of the shapes it takes (one KV head, page 64, uniform query
+// lengths, at most 32 rows per KV head), each checked against the float64 reference, with NaN in every unused cache
+// slot and poisoned outputs. Needs an sm_90 GPU and built kernels; run by scripts/gpu-host-run.sh sm90.
+//   FLASHMLA_SM90_CASES=n   random cases (default 300)
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { type CudaBackend, createCudaBackend } from '../../src/backends/cuda/index.js';
+import { flashMlaWithKvcache } from '../../src/core/api.js';
+import type { MlaProblem } from '../../src/core/problem.js';
+import { assertOutputsClose, tolerances } from '../support/compare.js';
+import { goldenCaseNames, loadGolden, runGolden } from '../support/golden.js';
+import { type CaseSpec, caseMatrix, caseReference, makeCase, runCase, specName } from '../support/random.js';
+
+const nRandom = Number(process.env.FLASHMLA_SM90_CASES ?? 300);
+let cuda: CudaBackend;
+before(async () => { cuda = await createCudaBackend({ kernel: 'sm90' }); });
+after(() => cuda?.dispose());
+
+/** The kernel a shape gets: what decodeKernel reads of the problem. */
+function kernelFor(dtype: 'bf16' | 'f16', rows: number, hKv = 1, page = 64, varlen = false): string {
+  return cuda.decodeKernel({ dtype, sQ: 1, nGroups: rows, hKv, pageBlockSize: page, varlen, numSmParts: 1 } as unknown as MlaProblem);
+}
+
+test('dispatch: sm90 for at most 32 rows, one KV head, page 64; the split-KV kernel otherwise', (t) => {
+  if (cuda.info.details?.cc !== '9.0') return t.skip(`not an sm_90 GPU (${String(cuda.info.details?.cc)})`);
+  assert.match(kernelFor('bf16', 16), /sm90_bf16_n16/);
+  assert.match(kernelFor('f16', 32), /sm90_f16_n32/);
+  assert.doesNotMatch(kernelFor('bf16', 64), /sm90/);
+  assert.doesNotMatch(kernelFor('bf16', 16, 2), /sm90/);
+  assert.doesNotMatch(kernelFor('bf16', 16, 1, 32), /sm90/);
+  assert.doesNotMatch(kernelFor('bf16', 16, 1, 64, true), /sm90/);
+});
+
+describe('golden cases through the sm90 backend', () => {
+  for (const name of goldenCaseNames()) {
+    test(name, async () => {
+      const g = loadGolden(name), p = g.params;
+      const got = await runGolden(g, cuda);
+      console.log(`# ${name}: ${kernelFor(p.dtype, p.s_q * p.h_q / p.h_kv, p.h_kv, p.page_block_size)}`);
+      assertOutputsClose(got.out, got.lse, { out: g.refOut, lse: g.refLse }, p.dtype, { b: p.batch, sQ: p.s_q, hQ: p.h_q }, tolerances.cuda, name);
+    });
+  }
+});
+
+test(`${nRandom} random cases of the shapes the sm90 kernel takes`, async () => {
+  const specs = caseMatrix(nRandom, 0x90a).map((s): CaseSpec => {
+    const sQ = s.qLens ? 1 : s.sQ;
+    return { ...s, hKv: 1, pageBlockSize: 64, qLens: undefined, sQ, hQ: Math.max(1, Math.min(s.hQ, Math.floor(32 / sQ))) };
+  });
+  let onSm90 = 0;
+  for (let i = 0; i < specs.length; i++) {
+    const c = makeCase(specs[i], 50_000 + i);
+    if (/sm90/.test(kernelFor(c.dtype, c.sQ * c.hQ))) onSm90++;
+    const r = await runCase(c, cuda, flashMlaWithKvcache, { numSms: i % 3 === 0 ? 132 : i % 3 === 1 ? 16 : 1 });
+    assertOutputsClose(r.out, r.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, tolerances.cuda, specName(specs[i], i));
+  }
+  console.log(`# ${onSm90} of ${specs.length} cases ran the sm90 kernel`);
+  if (cuda.info.details?.cc === '9.0') assert.equal(onSm90, specs.length);
+});
