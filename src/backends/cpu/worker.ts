@@ -11,6 +11,8 @@ export interface SharedView {
 }
 
 export interface WorkerJob {
+  /** Echoed in the reply, so the backend matches replies to the phase it waits for. */
+  id: number;
   p: MlaProblem;
   arrays: Record<Exclude<keyof CpuDecodeArgs, 'p' | 'qIndptr'>, SharedView> & { qIndptr?: SharedView };
   counter: SharedArrayBuffer;
@@ -34,9 +36,9 @@ parentPort?.on('message', (job: WorkerJob) => {
       if (job.phase === 'decode') runDecodeUnit(a, u, scratch);
       else runCombineUnit(a, u);
     }
-    parentPort!.postMessage({});
+    parentPort!.postMessage({ id: job.id });
   } catch (e) {
-    parentPort!.postMessage({ error: e instanceof Error ? `${e.message}\n${e.stack}` : String(e) });
+    parentPort!.postMessage({ id: job.id, error: e instanceof Error ? `${e.message}\n${e.stack}` : String(e) });
   }
 });
 
