@@ -34,6 +34,10 @@ export function getMlaMetadata(
   numHeadsK: number,
   opts: MetadataOptions = {},
 ): MlaMetadata {
+  if (!(cacheSeqlens instanceof Int32Array) && !(cacheSeqlens instanceof Tensor)) {
+    throw invalidArgument('cacheSeqlens', 'an Int32Array or an i32 tensor [b]', Object.prototype.toString.call(cacheSeqlens));
+  }
+  if (cacheSeqlens instanceof Tensor && cacheSeqlens.dtype !== 'i32') throw invalidArgument('cacheSeqlens', 'dtype i32', cacheSeqlens.dtype);
   const seqlens = hostI32(cacheSeqlens);
   if (!seqlens) throw invalidArgument('cacheSeqlens', 'a host Int32Array or host i32 tensor', `a ${(cacheSeqlens as Tensor).device} tensor`);
   if (!(cacheSeqlens instanceof Int32Array) && cacheSeqlens.shape.length !== 1) {
