@@ -263,3 +263,29 @@ describe('fromArray checks the typed array against the dtype', () => {
 
 
 
+
+describe('webgpu device loss', () => {
+  test('device.destroy(): in-flight calls reject (typed), every later call throws device_lost, a new backend works', async (t) => {
+    if (!backendFor('webgpu', t)) return;
+    const be = await createNodeWebGpuBackend();
+    const c = makeCase({ name: 'loss', dtype: 'bf16', hQ: 2, hKv: 1, pageBlockSize: 16, seqlens: [25, 3], sQ: 1, causal: true }, 12);
+    const calls = [0, 1, 2].map(() => runCase(c, be, flashMlaWithKvcache));
+    be.device.destroy();
+    const settled = await within(Promise.allSettled(calls), 20_000, 'calls in flight at the loss');
+    for (const r of settled) {
+      if (r.status === 'rejected') assert.ok(r.reason instanceof FlashMlaError && ['device_lost', 'driver_error'].includes(r.reason.code), String(r.reason));
+    }
+    const e = await expectCode(() => be.synchronize(), 'device_lost', 'synchronize after the loss');
+    assert.match(e.message, /create a new/);
+    await expectCode(() => be.empty('f32', [4]), 'device_lost', 'empty after the loss');
+    await expectCode(() => runCase(c, be, flashMlaWithKvcache), 'device_lost', 'decode after the loss');
+    be.dispose();
+    const fresh = await createNodeWebGpuBackend();
+    try {
+      const got = await runCase(c, fresh, flashMlaWithKvcache);
+      assertOutputsClose(got.out, got.lse, caseReference(c), 'bf16', c, tolerances.webgpu, 'a new backend after the loss');
+    } finally {
+      fresh.dispose();
+    }
+  });
+});
