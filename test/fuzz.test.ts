@@ -47,7 +47,7 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 /** The slowest fuzzed call (printed as a diagnostic: a typed error must come fast, too). */
 export const slowest = { ms: 0, what: '' };
 
-async function outcome<T>(what: string, f: () => T | Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: FlashMlaError }> { // eslint-disable-line
+async function outcome<T>(what: string, f: () => T | Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: FlashMlaError }> {
   const t0 = performance.now();
   try {
     return { ok: true, value: await within(Promise.resolve().then(f), 20_000, what) };
