@@ -152,15 +152,17 @@ function mutate(a: Args, rng: Rng, f32Kernel: boolean): string {
       const k = key(), t = a[k]!;
       if (rng.float() < 0.5) { t.dtype = rng.pick(['bf16', 'f16', 'f32', 'i32', 'fp8_e4m3', 'f64', 'bf17'] as DType[]); return `${k}.dtype = ${t.dtype}`; }
       const name = rng.pick(Object.keys(otherArrays));
-      t.data = otherArrays[name](t.shape.reduce((x, y) => x * y, 1));
+      t.data = otherArrays[name]((t.data as Uint16Array).length);
       return `${k}.data = ${name}`;
     }
     case 3: { // a block id
+      if (!i32Of(a, 'blockTable')) return 'blockTable is no longer i32 data';
       const bt = i32Of(a, 'blockTable')!, i = rng.int(0, bt.length - 1), v = rng.pick([...hostileInts, a.kCache.shape[0], a.kCache.shape[0] - 1]);
       bt[i] = v;
       return `blockTable[${i}] = ${v}`;
     }
     case 4: { // a sequence length, with the schedule replanned or stale
+      if (!i32Of(a, 'cacheSeqlens')) return 'cacheSeqlens is no longer i32 data';
       const s = i32Of(a, 'cacheSeqlens')!, i = rng.int(0, s.length - 1), cap = a.blockTable.shape[1] * a.kCache.shape[1];
       const v = rng.pick([...hostileInts, s[i] + 1, s[i] - 1, cap, cap + 1, 0]);
       s[i] = v;
@@ -169,11 +171,13 @@ function mutate(a: Args, rng: Rng, f32Kernel: boolean): string {
       return `cacheSeqlens[${i}] = ${v} (${re ? 'replanned' : 'stale metadata'})`;
     }
     case 5: { // a metadata word
+      if (!i32Of(a, 'meta')) return 'metadata is no longer i32 data';
       const m = i32Of(a, 'meta')!, i = rng.int(0, m.length - 1), v = rng.pick([...hostileInts, m[i] + 1, m[i] - 1]);
       m[i] = v;
       return `tileSchedulerMetadata[${i}] = ${v}`;
     }
     case 6: { // a numSplits word
+      if (!i32Of(a, 'numSplits')) return 'numSplits is no longer i32 data';
       const n = i32Of(a, 'numSplits')!, i = rng.int(0, n.length - 1), v = rng.pick([...hostileInts, n[i] + 1, n[i] - 1]);
       n[i] = v;
       return `numSplits[${i}] = ${v}`;
@@ -185,25 +189,29 @@ function mutate(a: Args, rng: Rng, f32Kernel: boolean): string {
     case 8: a.headDimV = rng.pick([...hostile, 511, 513, 576]); return `headDimV = ${String(a.headDimV)}`;
     case 9: a.causal = rng.pick([true, false, 1, 0, 'yes', null]); return `causal = ${String(a.causal)}`;
     case 10: { // qIndptr: added, removed or corrupted
-      const b = a.cacheSeqlens.shape[0];
+      const b0 = a.cacheSeqlens.shape[0], b = Number.isSafeInteger(b0) && b0 >= 0 && b0 <= 64 ? b0 : 2; // shape may be mutated already
       if (!a.qIndptr || rng.float() < 0.3) {
         const d = Int32Array.from({ length: b + 1 }, (_, i) => i * rng.int(0, 2));
         a.qIndptr = { dtype: 'i32', shape: [b + 1], data: d };
         return `qIndptr = [${d}]`;
       }
-      const d = a.qIndptr.data as Int32Array, i = rng.int(0, d.length - 1), v = rng.pick([...hostileInts, d[i] + 1, d[i] - 1]);
+      if (!(a.qIndptr.data instanceof Int32Array) || a.qIndptr.data.length === 0) return 'qIndptr is no longer i32 data';
+      const d = a.qIndptr.data, i = rng.int(0, d.length - 1), v = rng.pick([...hostileInts, d[i] + 1, d[i] - 1]);
       d[i] = v;
       return `qIndptr[${i}] = ${v}`;
     }
     case 11: { // NaN / Inf / huge values in q or in a key the call reads
       // The largest finite value too, except where the kernel accumulates in f32 (WebGPU): its products overflow
       // f32 there (as FlashMLA's fp32 accumulation would), which the float64 reference does not model.
-      // NaN in q is left out on WebGPU: its kernel turns such a row into an empty one (see the todo test below).
-      const bits = a.dtype === 'bf16' ? [0x7fc0, 0x7f80, 0xff80, ...(f32Kernel ? [] : [0x7f7f])] : [0x7e00, 0x7c00, 0xfc00, 0x7bff];
+      // NaN is left out on WebGPU: its kernel does not propagate NaN (see the todo tests under "known defects").
+      const nan = a.dtype === 'bf16' ? 0x7fc0 : 0x7e00;
+      const bits = a.dtype === 'bf16' ? [0x7f80, 0xff80, ...(f32Kernel ? [] : [nan, 0x7f7f])] : [0x7c00, 0xfc00, 0x7bff, ...(f32Kernel ? [] : [nan])];
       const v = rng.pick(bits);
-      if (rng.float() < 0.5 && !(f32Kernel && (v & 0x7fff) > (a.dtype === 'bf16' ? 0x7f80 : 0x7c00))) { const q = a.q.data as Uint16Array, i = rng.int(0, q.length - 1); q[i] = v; return `q[${i}] = 0x${v.toString(16)}`; }
-      const s = i32Of(a, 'cacheSeqlens')!, bt = i32Of(a, 'blockTable')!, i = rng.int(0, s.length - 1);
-      if (s[i] === 0) return 'no key to poison';
+      if (rng.float() < 0.5) { const q = a.q.data as Uint16Array, i = rng.int(0, q.length - 1); q[i] = v; return `q[${i}] = 0x${v.toString(16)}`; }
+      const s = i32Of(a, 'cacheSeqlens'), bt = i32Of(a, 'blockTable');
+      if (!s || !bt || s.length === 0 || !(a.kCache.data instanceof Uint16Array)) return 'no i32 index data to find a key';
+      const i = rng.int(0, s.length - 1);
+      if (!(s[i] > 0 && s[i] <= (bt.length / s.length) * a.kCache.shape[1])) return 'no key to poison';
       const t = rng.int(0, s[i] - 1), page = a.kCache.shape[1], row = a.kCache.shape[2] * 576;
       const blk = bt[i * a.blockTable.shape[1] + Math.floor(t / page)];
       const at = (blk * page + (t % page)) * row + rng.int(0, row - 1);
@@ -284,7 +292,8 @@ function checkAgainstReference(out: Uint16Array, lse: Float32Array, a: Args, tol
     }
   }
   for (let k = 0; k < lse.length; k++) {
-    const x = lse[k], r = ref.lse[k];
+    // lse is f32: a reference beyond the f32 range (huge scores) rounds to an infinity.
+    const x = lse[k], r = Number.isFinite(ref.lse[k]) && !Number.isFinite(Math.fround(ref.lse[k])) ? Math.fround(ref.lse[k]) : ref.lse[k];
     if (Number.isNaN(r) !== Number.isNaN(x)) return `lse[${k}]: got ${x}, reference ${r}`;
     if (Number.isNaN(r)) continue;
     if (!Number.isFinite(r)) { if (x !== r) return `lse[${k}]: got ${x}, reference ${r}`; continue; }
@@ -418,5 +427,13 @@ describe('known defects', () => {
     const { runCase } = await import('./support/random.js');
     const got = await runCase(c, webgpu, flashMlaWithKvcache);
     assert.ok(!Number.isFinite(got.lse[0]) && got.lse[0] !== Infinity, `lse ${got.lse[0]} (the reference is NaN)`);
+  });
+  test('webgpu: NaN in a key the row reads must not give a finite row', { todo: 'the WebGPU decode kernel does not propagate NaN from the cache (FUZZ_SEED=99 webgpu case 1)' }, async (t) => {
+    if (!webgpu) { t.skip(webgpuWhy); return; }
+    const c = makeCase({ name: 'nan k', dtype: 'f16', hQ: 1, hKv: 1, pageBlockSize: 16, seqlens: [20], sQ: 1, causal: true }, 6);
+    c.kCache[c.blockTable[0] * 16 * 576 + 7 * 576 + 3] = 0x7e00; // key 7 of sequence 0
+    const { runCase } = await import('./support/random.js');
+    const got = await runCase(c, webgpu, flashMlaWithKvcache);
+    assert.ok(Number.isNaN(got.lse[0]), `lse ${got.lse[0]} (the reference is NaN)`);
   });
 });

@@ -48,7 +48,7 @@ export function getMlaMetadata(
   checkPositiveInt('numHeadsPerHeadK', numHeadsPerHeadK);
   checkPositiveInt('numHeadsK', numHeadsK);
   const numSms = opts.numSms ?? opts.backend?.info.numSms ?? defaultNumSms;
-  checkPositiveInt('numSms', numSms);
+  checkPositiveInt('numSms', numSms, 65536); // it sizes the metadata: [numSmParts, 8]
   const s = planSchedule(seqlens, numSmPartsFor(numSms, numHeadsPerHeadK, numHeadsK));
   return {
     tileSchedulerMetadata: fromArray('i32', [s.numSmParts, 8], s.tileSchedulerMetadata),
