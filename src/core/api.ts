@@ -35,6 +35,10 @@ export function getMlaMetadata(
   numHeadsK: number,
   opts: MetadataOptions = {},
 ): MlaMetadata {
+  if (!(cacheSeqlens instanceof Int32Array) && !(cacheSeqlens instanceof Tensor)) {
+    throw invalidArgument('cacheSeqlens', 'an Int32Array or an i32 tensor [b]', Object.prototype.toString.call(cacheSeqlens));
+  }
+  if (cacheSeqlens instanceof Tensor && cacheSeqlens.dtype !== 'i32') throw invalidArgument('cacheSeqlens', 'dtype i32', cacheSeqlens.dtype);
   const seqlens = hostI32(cacheSeqlens);
   if (!seqlens) throw invalidArgument('cacheSeqlens', 'a host Int32Array or host i32 tensor', `a ${(cacheSeqlens as Tensor).device} tensor`);
   if (!(cacheSeqlens instanceof Int32Array) && cacheSeqlens.shape.length !== 1) {
@@ -45,7 +49,7 @@ export function getMlaMetadata(
   checkPositiveInt('numHeadsPerHeadK', numHeadsPerHeadK);
   checkPositiveInt('numHeadsK', numHeadsK);
   const numSms = opts.numSms ?? opts.backend?.info.numSms ?? defaultNumSms;
-  checkPositiveInt('numSms', numSms);
+  checkPositiveInt('numSms', numSms, 65536); // it sizes the metadata: [numSmParts, 8]
   const s = planSchedule(seqlens, numSmPartsFor(numSms, numHeadsPerHeadK, numHeadsK));
   return {
     tileSchedulerMetadata: fromArray('i32', [s.numSmParts, 8], s.tileSchedulerMetadata),

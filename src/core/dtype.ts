@@ -1,6 +1,7 @@
 // Element types and bit-exact conversions between their raw bit patterns and float32.
 // Every narrowing conversion rounds to nearest, ties to even (IEEE 754 default), keeps the sign of zero,
 // handles subnormals, and turns NaN into a quiet NaN of the same sign. Browser-safe: no Node imports.
+import { invalidArgument, outOfMemory } from './errors.js';
 
 export type DType = 'bf16' | 'f16' | 'f32' | 'f64' | 'i32' | 'fp8_e4m3';
 
@@ -13,15 +14,45 @@ export const dtypeBytes: Readonly<Record<DType, number>> = {
 
 export type HostArray = Uint16Array | Float32Array | Float64Array | Int32Array | Uint8Array;
 
-/** The typed array that holds raw elements of each dtype on the host (16-bit floats as bit patterns). */
-export function hostArrayFor(dtype: DType, length: number): HostArray {
-  switch (dtype) {
-    case 'bf16': case 'f16': return new Uint16Array(length);
-    case 'f32': return new Float32Array(length);
-    case 'f64': return new Float64Array(length);
-    case 'i32': return new Int32Array(length);
-    case 'fp8_e4m3': return new Uint8Array(length);
+/** The typed array class that holds raw elements of each dtype on the host (16-bit floats as bit patterns). */
+export const hostArrayTypes = {
+  bf16: Uint16Array, f16: Uint16Array, f32: Float32Array, f64: Float64Array, i32: Int32Array, fp8_e4m3: Uint8Array,
+} as const satisfies Record<DType, unknown>;
+
+export function checkDtypeName(name: string, dtype: unknown): asserts dtype is DType {
+  if (typeof dtype !== 'string' || !Object.hasOwn(dtypeBytes, dtype)) {
+    throw invalidArgument(name, `one of ${Object.keys(dtypeBytes).join(', ')}`, String(dtype));
   }
+}
+
+/**
+ * A zero-filled typed array for `length` raw elements of `dtype`. A length the engine cannot allocate becomes
+ * FlashMlaError('out_of_memory') naming the request, instead of the engine's RangeError.
+ */
+export function hostArrayFor(dtype: DType, length: number, what = 'host tensor'): HostArray {
+  checkDtypeName('dtype', dtype);
+  if (!Number.isSafeInteger(length) || length < 0) throw invalidArgument(`${what} length`, 'a non-negative safe integer', String(length));
+  try {
+    return new hostArrayTypes[dtype](length);
+  } catch (e) {
+    if (e instanceof RangeError) throw outOfMemory(`${what} (${length} ${dtype} elements)`, length * dtypeBytes[dtype], 'the JavaScript engine refused the allocation', e);
+    throw e;
+  }
+}
+
+/** Same as hostArrayFor, over a SharedArrayBuffer (worker threads read it in place). */
+export function sharedArrayFor(dtype: DType, length: number, what = 'shared host tensor'): HostArray {
+  checkDtypeName('dtype', dtype);
+  if (!Number.isSafeInteger(length) || length < 0) throw invalidArgument(`${what} length`, 'a non-negative safe integer', String(length));
+  const bytes = Math.max(8, length * dtypeBytes[dtype]);
+  let sab: SharedArrayBuffer;
+  try {
+    sab = new SharedArrayBuffer(bytes);
+  } catch (e) {
+    if (e instanceof RangeError) throw outOfMemory(`${what} (${length} ${dtype} elements)`, bytes, 'the JavaScript engine refused the allocation', e);
+    throw e;
+  }
+  return new hostArrayTypes[dtype](sab as unknown as ArrayBuffer, 0, length);
 }
 
 // One scratch word shared by the scalar conversions (reinterpreting f32 <-> u32).

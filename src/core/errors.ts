@@ -5,6 +5,7 @@ export type FlashMlaErrorCode =
   | 'out_of_memory' // a pool or device allocation could not be satisfied
   | 'backend_unavailable' // the requested backend cannot run here (no driver, no adapter, ...)
   | 'driver_error' // a CUDA / WebGPU call failed
+  | 'device_lost' // the device or its context is gone (WebGPU device lost, CUDA sticky fault): make a new backend
   | 'disposed'; // an object used after dispose()
 
 /**
@@ -31,4 +32,23 @@ export function invalidArgument(argument: string, expected: string, got: string,
 
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
+}
+
+/** Bytes in a short human form (for out-of-memory messages). */
+export function fmtBytes(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let i = 0, x = n;
+  while (Math.abs(x) >= 1024 && i < units.length - 1) { x /= 1024; i++; }
+  return i === 0 ? `${n} B` : `${x.toFixed(x < 10 ? 2 : 1)} ${units[i]} (${n} bytes)`;
+}
+
+/**
+ * An allocation that could not be satisfied: names what was asked (`what`, `bytes`) and, where known, what is
+ * free. The object that tried stays usable.
+ */
+export function outOfMemory(what: string, bytes: number, free?: string, cause?: unknown): FlashMlaError {
+  const why = cause instanceof Error ? `: ${cause.message}` : '';
+  const msg = `${what}: cannot allocate ${fmtBytes(bytes)}${free ? `; ${free}` : ''}${why}`;
+  return new FlashMlaError('out_of_memory', msg, what, `an allocation of ${bytes} bytes`, free ?? 'allocation failed');
 }

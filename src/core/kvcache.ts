@@ -1,7 +1,7 @@
 // The paged latent KV cache: one pool of pages kCache [numBlocks, pageBlockSize, hKv, 576] on a backend's device,
 // handed out to sequences as they grow. Decode steps read it through the block table that batch() builds.
 // Browser-safe: tokens are written with backend.write, so the same manager serves host and device caches.
-import { type HalfDType, encodeHalf, f32ToBf16 } from './dtype.js';
+import { type HalfDType, encodeHalf, f32ToBf16, hostArrayFor } from './dtype.js';
 import { type Fp8Format, fp8BlockStride, fp8Layouts, quantizeToken } from './fp8.js';
 import { FlashMlaError, invalidArgument } from './errors.js';
 import { type Backend, dQkDefault } from './problem.js';
@@ -224,10 +224,14 @@ export class KvCacheManager {
     const seqs = ids.map((id) => this.seq(id));
     const most = Math.max(1, ...seqs.map((s) => s.pages.length));
     const width = opts.maxBlocksPerSeq ?? most;
+    // At most the pool's page count: no sequence can hold more, and a wider table only costs memory (2^31 slots
+    // would be an 8 GiB table of noPage).
+    const widest = Math.max(most, this.numBlocks);
     if (!Number.isInteger(width) || width < most) {
       throw invalidArgument('maxBlocksPerSeq', `an integer >= ${most} (the most pages a sequence of the batch holds)`, String(width));
     }
-    const table = new Int32Array(ids.length * width).fill(KvCacheManager.noPage);
+    if (width > widest) throw invalidArgument('maxBlocksPerSeq', `at most ${widest} (the pages of the pool)`, String(width));
+    const table = (hostArrayFor('i32', ids.length * width, 'KV cache block table') as Int32Array).fill(KvCacheManager.noPage);
     const cacheSeqlens = new Int32Array(ids.length);
     seqs.forEach((s, i) => {
       table.set(s.pages, i * width);

@@ -126,6 +126,7 @@ export function validateDecode(a: DecodeInputs): MlaProblem {
     throw invalidArgument('softmaxScale', 'a finite positive number', String(softmaxScale));
   }
   const causal = a.causal ?? true;
+  if (typeof causal !== 'boolean') throw invalidArgument('causal', 'true or false', String(causal));
 
   const numSmParts = meta.shape[0];
   checkShape('tileSchedulerMetadata', meta, [numSmParts, metadataFields], '[numSmParts, 8]');

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What one device call runs, from the repository root on the GPU host (carry .gpu-host .golden build dist):
-#   bash test/gpu/run-h100.sh smoke|test|quick|sanitize|sweep|bench|sparse|sanitize-sparse|bench-sparse [more...]
+#   bash test/gpu/run-h100.sh smoke|test|reliability|quick|sanitize|sweep|bench|sparse|sanitize-sparse|bench-sparse [more...]
 # sparse*: carry .golden-sparse (../shared/golden-sparse) and the anchor (.gpu-host/anchors/flashmla-sparse or SPARSE_ANCHOR).
 # quick: CASES random cases (default 400; FLASHMLA_GPU_VARIANTS narrows the forced rotation); sweep: grid configs
 # ONLY (indices into bench.ts's list) for each variant tag in VARIANTS, FlashMLA on the same configs, host overhead.
@@ -14,6 +14,7 @@ for step in "$@"; do
   case $step in
     smoke) timeout 120 node build/test/gpu/smoke.js 2>&1 | tee "$OUT/smoke.txt" || exit 1 ;;
     test) { date -u; cat /tmp/card.txt; timeout 400 node --test --test-reporter=spec build/test/gpu/cuda.test.js; } 2>&1 | tee "$OUT/test.txt" ;;
+    reliability) { date -u; cat /tmp/card.txt; FLASHMLA_REQUIRE=${REQUIRE:-cuda} timeout ${RELIABILITY_TIMEOUT:-580} node --test --test-reporter=spec build/test/gpu/reliability.test.js; } 2>&1 | tee "$OUT/reliability.txt" ;;
     sanitize)
       for tool in memcheck racecheck; do
         { date -u; cat /tmp/card.txt; FLASHMLA_GPU_CASES=${SANITIZE_CASES:-6} timeout ${SANITIZE_TIMEOUT:-120} compute-sanitizer --tool $tool --target-processes all --print-limit 20 node --test --test-name-pattern='golden|random' build/test/gpu/cuda.test.js; echo "exit $?"; } 2>&1 | grep -v '^  ✔' | tail -60 > "$OUT/sanitize-$tool.txt"

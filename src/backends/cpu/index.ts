@@ -3,19 +3,19 @@
 // memory per call (a copy), which is why caches should come from backend.empty() / upload().
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { type DType, type HostArray, dtypeBytes } from '../../core/dtype.js';
-import { FlashMlaError } from '../../core/errors.js';
-import type { Backend, BackendInfo, DecodeLaunch, MatmulLaunch } from '../../core/problem.js';
+import { type DType, type HostArray, sharedArrayFor } from '../../core/dtype.js';
+import { FlashMlaError, outOfMemory } from '../../core/errors.js';
 import { gemm } from '../../core/mla/gemm.js';
-import { Tensor } from '../../core/tensor.js';
+import type { Backend, BackendInfo, DecodeLaunch, MatmulLaunch } from '../../core/problem.js';
+import type { SparseLaunch } from '../../core/sparse.js';
+import { Tensor, numelOf } from '../../core/tensor.js';
 import { checkMatmul, checkPositiveInt } from '../../core/validate.js';
 import { cpuArgs, wallClockTimes, writeHost } from './inline.js';
-import { type CpuDecodeArgs, decodeUnits } from './kernel.js';
 import type { CpuKernel } from './item.js';
+import { type CpuDecodeArgs, decodeUnits } from './kernel.js';
 import { type CpuKernelChoice, type CpuKernelPick, chooseCpuKernel } from './paths.js';
-import type { GemmJob, SharedView, SparseWorkerJob, WorkerJob } from './worker.js';
-import type { SparseLaunch } from '../../core/sparse.js';
 import { cpuSparseArgs } from './sparse.js';
+import type { GemmJob, SharedView, SparseWorkerJob, WorkerJob } from './worker.js';
 
 export { InlineCpuBackend } from './inline.js';
 export { type CpuKernelChoice, chooseCpuKernel } from './paths.js';
@@ -23,24 +23,14 @@ export { type CpuKernelChoice, chooseCpuKernel } from './paths.js';
 export interface CpuBackendOptions {
   /** Worker threads (default: the machine's available parallelism). */
   workers?: number;
-  /** Force a CPU kernel rung (default: FLASHMLA_CPU_KERNEL, else native, else scalar). */
+  /** Force a CPU kernel rung (default: FLASHMLA_CPU_KERNEL, else native, else wasm, else scalar). */
   kernel?: CpuKernelChoice;
 }
 
+type AnyJob = WorkerJob | GemmJob | SparseWorkerJob;
+
 const arrayTypes = { Uint16Array, Int32Array, Float32Array, Float64Array, Uint8Array } as const;
 type ArrayTypeName = keyof typeof arrayTypes;
-
-function sharedArray(dtype: DType, length: number): HostArray {
-  const bytes = Math.max(8, length * dtypeBytes[dtype]);
-  const sab = new SharedArrayBuffer(bytes);
-  switch (dtype) {
-    case 'bf16': case 'f16': return new Uint16Array(sab, 0, length);
-    case 'f32': return new Float32Array(sab, 0, length);
-    case 'f64': return new Float64Array(sab, 0, length);
-    case 'i32': return new Int32Array(sab, 0, length);
-    case 'fp8_e4m3': return new Uint8Array(sab, 0, length);
-  }
-}
 
 /**
  * Start one worker: the compiled worker.js, or worker.ts from source. Node 20 does not apply --import loader
@@ -53,16 +43,85 @@ function startWorker(): Worker {
   return new Worker(`import(${api}).then((m) => { m.register(); return import(${target}); });`, { eval: true });
 }
 
+/** A started worker, its "ready" awaited; rejects with a typed error if it dies first. */
+function readyWorker(): Promise<Worker> {
+  return new Promise<Worker>((resolve, reject) => {
+    const w = startWorker();
+    const fail = (why: string) => reject(new FlashMlaError('backend_unavailable', `CPU worker could not start: ${why}`));
+    const onError = (e: Error) => { w.off('exit', onExit); fail(e.message); };
+    const onExit = (code: number) => { w.off('error', onError); fail(`exited with code ${code}`); };
+    w.once('message', () => { w.off('error', onError); w.off('exit', onExit); w.unref(); resolve(w); }); // the worker's "ready"
+    w.once('error', onError);
+    w.once('exit', onExit);
+  });
+}
+
+/**
+ * One worker thread and the reply it owes. Its listeners are attached once, for its whole life (never per call),
+ * and a worker that errors or exits rejects the phase waiting on it, then is replaced before the next call.
+ */
+class WorkerSlot {
+  private waiting?: { id: number; resolve: () => void; reject: (e: FlashMlaError) => void };
+  dead?: FlashMlaError;
+
+  constructor(readonly worker: Worker) {
+    worker.on('message', (m: { id?: number; error?: string }) => {
+      const w = this.waiting;
+      if (!w || m.id !== w.id) return;
+      this.waiting = undefined;
+      if (m.error) w.reject(new FlashMlaError('driver_error', `CPU worker: ${m.error}`)); else w.resolve();
+    });
+    worker.on('error', (e: Error) => this.die(new FlashMlaError('driver_error', `CPU worker crashed: ${e.message}`)));
+    worker.on('exit', (code: number) => this.die(new FlashMlaError('driver_error', `CPU worker exited (code ${code}) during a call`)));
+  }
+
+  /** Post a job; resolves when this worker reports it done. */
+  run(job: AnyJob): Promise<void> {
+    if (this.dead) return Promise.reject(this.dead);
+    return new Promise<void>((resolve, reject) => {
+      this.waiting = { id: job.id, resolve, reject };
+      this.worker.postMessage(job);
+    });
+  }
+
+  /** Reject the reply owed (dispose(), a crash). */
+  abort(e: FlashMlaError): void {
+    const w = this.waiting;
+    this.waiting = undefined;
+    w?.reject(e);
+  }
+
+  private die(e: FlashMlaError): void {
+    if (this.dead) return;
+    this.dead = e;
+    this.abort(e);
+  }
+}
+
+/**
+ * The worker backend. Calls are queued (FIFO) and run one at a time, each on every worker: the staging copies,
+ * the split-KV accumulators and the unit counter belong to the call that runs, and no call can see another's.
+ * dispose() rejects the running and the queued calls with 'disposed'; a worker that crashes rejects the running
+ * call ('driver_error') and is replaced before the next one.
+ */
 class CpuBackend implements Backend {
   readonly kind = 'cpu' as const;
   readonly info: BackendInfo;
   private readonly accum: { o: Float32Array; lse: Float32Array } = { o: new Float32Array(0), lse: new Float32Array(0) };
   private staging = new Map<string, HostArray>();
-  private readonly counter = new Int32Array(new SharedArrayBuffer(8));
+  private readonly slots: WorkerSlot[];
+  /** The end of the queue: resolves when every call queued so far has settled. */
+  private tail: Promise<void> = Promise.resolve();
+  private jobId = 0;
   private disposed = false;
+  /** Set when a dead worker could not be replaced: every later call fails with it. */
+  private broken?: FlashMlaError;
 
   private readonly kernel: CpuKernel;
-  constructor(private readonly workers: Worker[], pick: CpuKernelPick) {
+  private readonly sparseAccum: { o: Float32Array; lse: Float32Array } = { o: new Float32Array(0), lse: new Float32Array(0) };
+
+  constructor(workers: Worker[], pick: CpuKernelPick) {
+    this.slots = workers.map((w) => new WorkerSlot(w));
     this.kernel = pick.kernel;
     this.info = {
       kind: 'cpu', device: `CPU, ${workers.length} worker thread${workers.length > 1 ? 's' : ''}, ${pick.kernel.name} kernel`, numSms: 8 * workers.length,
@@ -71,24 +130,40 @@ class CpuBackend implements Backend {
   }
 
   empty(dtype: DType, shape: readonly number[]): Tensor {
-    return new Tensor(dtype, shape, sharedArray(dtype, shape.reduce((a, b) => a * b, 1)));
+    this.live();
+    return new Tensor(dtype, shape, sharedArrayFor(dtype, numelOf(shape), `CPU empty(${dtype}, [${shape.join(', ')}])`));
   }
   upload(t: Tensor<HostArray>): Tensor {
+    this.live();
     if (t.data.buffer instanceof SharedArrayBuffer) return t;
     const c = this.empty(t.dtype, t.shape);
     (c.host() as HostArray).set(t.host() as never);
     return c;
   }
-  write(dst: Tensor, src: Tensor<HostArray>, dstOffset = 0): void { writeHost(dst, src, dstOffset); }
-  async download(t: Tensor): Promise<Tensor<HostArray>> { return t as Tensor<HostArray>; }
+  write(dst: Tensor, src: Tensor<HostArray>, dstOffset = 0): void { this.live(); writeHost(dst, src, dstOffset); }
+  async download(t: Tensor): Promise<Tensor<HostArray>> { this.live(); return t as Tensor<HostArray>; }
 
-  async decode(l: DecodeLaunch): Promise<void> {
-    if (this.disposed) throw new FlashMlaError('disposed', 'CPU backend used after dispose()');
-    const args = cpuArgs(l, this.accum);
-    if (!(args.oAccum.buffer instanceof SharedArrayBuffer)) {
-      this.accum.o = args.oAccum = sharedArray('f32', args.oAccum.length) as Float32Array;
-      this.accum.lse = args.lseAccum = sharedArray('f32', args.lseAccum.length) as Float32Array;
-    }
+  decode(l: DecodeLaunch): Promise<void> { return this.enqueue(() => this.runDecode(l)); }
+  /** y = x · wᵀ; small products stay on this thread (a worker round trip costs more than they do). */
+  matmul(l: MatmulLaunch): Promise<void> { return this.enqueue(() => this.runMatmul(l)); }
+  /** Sparse decode (./sparse.ts) on the workers: the SM parts, then the requests split over parts. */
+  decodeSparse(l: SparseLaunch): Promise<void> { return this.enqueue(() => this.runSparse(l)); }
+
+  /** Queue a call behind every earlier one; it runs alone on the workers. */
+  private enqueue(call: () => Promise<void>): Promise<void> {
+    this.live();
+    const run = this.tail.then(async () => {
+      this.live();
+      if (this.broken) throw this.broken;
+      await this.replaceDeadWorkers();
+      await call();
+    });
+    this.tail = run.then(() => undefined, () => undefined);
+    return run;
+  }
+
+  private async runDecode(l: DecodeLaunch): Promise<void> {
+    const args = cpuArgs(l, this.accum, sharedArrayFor);
     const copyBack: [HostArray, HostArray][] = [];
     const share = (role: string, a: HostArray | undefined, output = false): SharedView | undefined => {
       if (!a) return undefined;
@@ -100,6 +175,7 @@ class CpuBackend implements Backend {
       return { buffer: s.buffer as SharedArrayBuffer, byteOffset: s.byteOffset, length: s.length, type: s.constructor.name as ArrayTypeName };
     };
     const job: WorkerJob = {
+      id: 0,
       p: args.p,
       arrays: {
         q: share('q', args.q)!, kCache: share('kCache', args.kCache)!, blockTable: share('blockTable', args.blockTable)!,
@@ -107,7 +183,7 @@ class CpuBackend implements Backend {
         numSplits: share('numSplits', args.numSplits)!, out: share('out', args.out, true)!, lse: share('lse', args.lse, true)!,
         oAccum: share('oAccum', args.oAccum)!, lseAccum: share('lseAccum', args.lseAccum)!,
       },
-      counter: this.counter.buffer as SharedArrayBuffer,
+      counter: new SharedArrayBuffer(8),
       phase: 'decode',
       units: decodeUnits(args.p),
       kernel: this.kernel.name,
@@ -115,16 +191,15 @@ class CpuBackend implements Backend {
     await this.phase(job);
     // Sequences computed in one piece were finished by the decode phase: skip a round trip when none was split.
     const split = args.numSplits.some((v, i) => i < args.p.b && args.numSplits[i + 1] - v > 1);
-    if (split) await this.phase({ ...job, phase: 'combine', units: args.p.b });
+    if (split) await this.phase({ ...job, counter: new SharedArrayBuffer(8), phase: 'combine', units: args.p.b });
+    this.live(); // disposed meanwhile: do not copy back
     for (const [s, a] of copyBack) a.set(s as never);
   }
 
-  /** y = x · wᵀ; small products stay on this thread (a worker round trip costs more than they do). */
-  async matmul(l: MatmulLaunch): Promise<void> {
-    if (this.disposed) throw new FlashMlaError('disposed', 'CPU backend used after dispose()');
+  private async runMatmul(l: MatmulLaunch): Promise<void> {
     checkMatmul(l, 'cpu');
     const x = l.x.host() as Float32Array, w = l.w.host() as Float32Array, y = l.y.host() as Float32Array;
-    if (l.m * l.n * l.k < 1 << 18 || this.workers.length === 1) { gemm({ ...l, x, w, y }); return; }
+    if (l.m * l.n * l.k < 1 << 18 || this.slots.length === 1) { gemm({ ...l, x, w, y }); return; }
     const share = (role: string, a: Float32Array, input: boolean): Float32Array => {
       if (a.buffer instanceof SharedArrayBuffer) return a;
       const s = this.stage(role, a) as Float32Array;
@@ -134,25 +209,21 @@ class CpuBackend implements Backend {
     const sv = (a: Float32Array): SharedView => ({ buffer: a.buffer as SharedArrayBuffer, byteOffset: a.byteOffset, length: a.length, type: 'Float32Array' });
     const ys = share('gemmY', y, false);
     // Units of whole 4-column blocks, about four per worker so a slow worker does not hold the others up.
-    const cols = Math.max(4, Math.ceil(l.n / (4 * this.workers.length) / 4) * 4);
-    const job: GemmJob = {
-      phase: 'gemm', x: sv(share('gemmX', x, true)), w: sv(share('gemmW', w, true)), y: sv(ys),
+    const cols = Math.max(4, Math.ceil(l.n / (4 * this.slots.length) / 4) * 4);
+    await this.phase({
+      id: 0, phase: 'gemm', x: sv(share('gemmX', x, true)), w: sv(share('gemmW', w, true)), y: sv(ys),
       m: l.m, n: l.n, k: l.k, xOff: l.xOff, xStride: l.xStride, wOff: l.wOff, wStride: l.wStride,
-      cols, counter: this.counter.buffer as SharedArrayBuffer, units: Math.ceil(l.n / cols),
-    };
-    await this.phase(job);
+      cols, counter: new SharedArrayBuffer(8), units: Math.ceil(l.n / cols),
+    });
+    this.live();
     if (ys !== y) y.set(ys);
   }
 
-  private readonly sparseAccum: { o: Float32Array; lse: Float32Array } = { o: new Float32Array(0), lse: new Float32Array(0) };
-
-  /** Sparse decode (./sparse.ts) on the workers: the SM parts, then the requests split over parts. */
-  async decodeSparse(l: SparseLaunch): Promise<void> {
-    if (this.disposed) throw new FlashMlaError('disposed', 'CPU backend used after dispose()');
+  private async runSparse(l: SparseLaunch): Promise<void> {
     const args = cpuSparseArgs(l, this.sparseAccum);
     if (!(args.oAccum.buffer instanceof SharedArrayBuffer)) {
-      this.sparseAccum.o = args.oAccum = sharedArray('f32', args.oAccum.length) as Float32Array;
-      this.sparseAccum.lse = args.lseAccum = sharedArray('f32', args.lseAccum.length) as Float32Array;
+      this.sparseAccum.o = args.oAccum = sharedArrayFor('f32', args.oAccum.length, 'CPU sparse oAccum') as Float32Array;
+      this.sparseAccum.lse = args.lseAccum = sharedArrayFor('f32', args.lseAccum.length, 'CPU sparse lseAccum') as Float32Array;
     }
     const copyBack: [HostArray, HostArray][] = [];
     const arrays: SparseWorkerJob['arrays'] = {};
@@ -165,52 +236,89 @@ class CpuBackend implements Backend {
       }
       arrays[role] = { buffer: s.buffer as SharedArrayBuffer, byteOffset: s.byteOffset, length: s.length, type: s.constructor.name as ArrayTypeName };
     }
-    const job: SparseWorkerJob = { kind: 'sparse', p: args.p, arrays, counter: this.counter.buffer as SharedArrayBuffer, phase: 'decode', units: args.p.numSmParts };
+    const job: SparseWorkerJob = { id: 0, kind: 'sparse', p: args.p, arrays, counter: new SharedArrayBuffer(8), phase: 'decode', units: args.p.numSmParts };
     await this.phase(job);
-    await this.phase({ ...job, phase: 'combine', units: args.p.b });
+    await this.phase({ ...job, counter: new SharedArrayBuffer(8), phase: 'combine', units: args.p.b });
+    this.live(); // disposed meanwhile: do not copy back
     for (const [s, a] of copyBack) a.set(s as never);
   }
 
-  /** Run one phase on every worker; units are handed out through a shared atomic counter. */
-  private phase(job: WorkerJob | GemmJob | SparseWorkerJob): Promise<void> {
-    Atomics.store(this.counter, 0, 0);
-    return new Promise((resolve, reject) => {
-      let left = this.workers.length;
-      for (const w of this.workers) {
-        const onMessage = (m: { error?: string }) => {
-          w.off('error', onError);
-          if (m.error) { left = -1; reject(new FlashMlaError('driver_error', `CPU worker: ${m.error}`)); return; }
-          if (--left === 0) resolve();
-        };
-        const onError = (e: Error) => { w.off('message', onMessage); left = -1; reject(e); };
-        w.once('message', onMessage);
-        w.once('error', onError);
-        w.postMessage(job);
-      }
-    });
+  /**
+   * Run one phase on every worker; units are handed out through the phase's own atomic counter. Waits for every
+   * worker's reply (none may still be writing when the next phase or call starts), then fails with the first error.
+   */
+  private async phase(job: AnyJob): Promise<void> {
+    const id = ++this.jobId;
+    const replies = await Promise.allSettled(this.slots.map((s) => s.run({ ...job, id })));
+    const failed = replies.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (this.disposed) throw disposedError();
+    if (failed) throw failed.reason;
   }
 
+  private async replaceDeadWorkers(): Promise<void> {
+    for (let i = 0; i < this.slots.length; i++) {
+      if (!this.slots[i].dead) continue;
+      try {
+        const w = await readyWorker();
+        if (this.disposed) { void w.terminate(); throw disposedError(); }
+        this.slots[i] = new WorkerSlot(w);
+      } catch (e) {
+        if (e instanceof FlashMlaError && e.code === 'disposed') throw e;
+        this.broken = new FlashMlaError('driver_error', `CPU backend: a worker died and could not be restarted (${(e as Error).message}); create a new backend`);
+        throw this.broken;
+      }
+    }
+  }
+
+  /** Shared staging for host arrays that are not shared memory; only the running call uses it. */
   private stage(role: string, a: HostArray): HostArray {
     const have = this.staging.get(role);
     const Ctor = a.constructor as new (b: SharedArrayBuffer, o: number, n: number) => HostArray;
     if (have && have.constructor === a.constructor && have.buffer.byteLength >= a.byteLength) {
       return new Ctor(have.buffer as SharedArrayBuffer, 0, a.length);
     }
-    const s = new Ctor(new SharedArrayBuffer(Math.max(8, a.byteLength)), 0, a.length);
+    let sab: SharedArrayBuffer;
+    try {
+      sab = new SharedArrayBuffer(Math.max(8, a.byteLength));
+    } catch (e) {
+      if (e instanceof RangeError) throw outOfMemory(`CPU staging copy of ${role}`, a.byteLength, 'the JavaScript engine refused the allocation', e);
+      throw e;
+    }
+    const s = new Ctor(sab, 0, a.length);
     this.staging.set(role, s);
     return s;
   }
 
-  async synchronize(): Promise<void> {}
+  /** Resolves when every call queued so far has settled. */
+  async synchronize(): Promise<void> {
+    this.live();
+    await this.tail;
+    this.live();
+  }
   timeMs(run: (rep: number) => void | Promise<void>, opts: { warmup: number; reps: number }): Promise<number[]> {
+    this.live();
     return wallClockTimes(run, opts);
   }
+  /** Shared host memory is the garbage collector's; free() is a no-op (also after dispose()). */
   free(): void {}
+  /** Ends the workers. The running call and queued ones reject with FlashMlaError('disposed'). */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const w of this.workers) void w.terminate();
+    const e = disposedError();
+    for (const s of this.slots) { s.dead ??= e; s.abort(e); void s.worker.terminate(); }
+    this.staging.clear();
+    this.accum.o = this.accum.lse = new Float32Array(0);
+    this.sparseAccum.o = this.sparseAccum.lse = new Float32Array(0);
   }
+
+  private live(): void {
+    if (this.disposed) throw disposedError();
+  }
+}
+
+function disposedError(): FlashMlaError {
+  return new FlashMlaError('disposed', 'CPU backend used after dispose()');
 }
 
 /** Start a CPU backend with `workers` threads. Call dispose() to end them (they do not keep the process alive). */
@@ -218,12 +326,13 @@ export async function createCpuBackend(opts: CpuBackendOptions = {}): Promise<Ba
   const n = opts.workers ?? Math.max(1, availableParallelism());
   checkPositiveInt('workers', n, 256);
   const pick = await chooseCpuKernel(opts.kernel);
-  const workers = await Promise.all(Array.from({ length: n }, () => new Promise<Worker>((resolve, reject) => {
-    const w = startWorker();
-    w.once('message', () => { w.off('error', reject); w.unref(); resolve(w); }); // the worker's "ready"
-    w.once('error', reject);
-  })));
-  return new CpuBackend(workers, pick);
+  const started = await Promise.allSettled(Array.from({ length: n }, () => readyWorker()));
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    for (const r of started) if (r.status === 'fulfilled') void r.value.terminate();
+    throw failed.reason;
+  }
+  return new CpuBackend(started.map((r) => (r as PromiseFulfilledResult<Worker>).value), pick);
 }
 
 export type { CpuDecodeArgs };

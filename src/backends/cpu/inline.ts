@@ -1,24 +1,33 @@
 // The CPU backend on the calling thread: browser-safe, used by default for host tensors. The Node backend in
 // ./index.ts runs the same kernel on worker threads.
 import { type DType, type HostArray, hostArrayFor } from '../../core/dtype.js';
-import { invalidArgument } from '../../core/errors.js';
+import { FlashMlaError, invalidArgument } from '../../core/errors.js';
 import type { Backend, BackendInfo, DecodeLaunch, MatmulLaunch } from '../../core/problem.js';
 import { gemm } from '../../core/mla/gemm.js';
 import { checkMatmul, checkWrite } from '../../core/validate.js';
-import { Tensor } from '../../core/tensor.js';
+import { Tensor, numelOf } from '../../core/tensor.js';
 import { type CpuKernel, scalarKernel } from './item.js';
 import { type CpuDecodeArgs, CpuScratch, accumSizes, runDecode } from './kernel.js';
 import type { SparseLaunch } from '../../core/sparse.js';
 import { CpuSparseScratch, cpuSparseArgs, runSparseDecode } from './sparse.js';
 
-/** Host views of a launch plus grow-only accumulators. */
-export function cpuArgs(l: DecodeLaunch, accum: { o: Float32Array; lse: Float32Array }): CpuDecodeArgs {
+/**
+ * Host views of a launch plus grow-only accumulators (`alloc` makes them: plain or shared memory; it throws
+ * FlashMlaError('out_of_memory') for a size the host cannot give, and the old accumulators stay).
+ */
+export function cpuArgs(
+  l: DecodeLaunch,
+  accum: { o: Float32Array; lse: Float32Array },
+  alloc: (dtype: 'f32', n: number, what: string) => HostArray = hostArrayFor,
+): CpuDecodeArgs {
   const view = (name: string, t: Tensor | undefined) => {
     if (t && t.device !== 'cpu') throw invalidArgument(name, 'a host tensor for the CPU backend', `a ${t.device} tensor`);
     return t?.host();
   };
   const host = l.host;
   const sizes = accumSizes(l.problem);
+  if (accum.o.length < sizes.oAccum) accum.o = alloc('f32', sizes.oAccum, 'CPU split-KV accumulators (oAccum)') as Float32Array;
+  if (accum.lse.length < sizes.lseAccum) accum.lse = alloc('f32', sizes.lseAccum, 'CPU split-KV accumulators (lseAccum)') as Float32Array;
   return {
     p: l.problem,
     q: view('q', l.q) as Uint16Array,
@@ -30,8 +39,8 @@ export function cpuArgs(l: DecodeLaunch, accum: { o: Float32Array; lse: Float32A
     numSplits: host?.numSplits ?? (view('numSplits', l.numSplits) as Int32Array),
     out: view('out', l.out) as Uint16Array,
     lse: view('lse', l.lse) as Float32Array,
-    oAccum: accum.o.length >= sizes.oAccum ? accum.o : (accum.o = new Float32Array(sizes.oAccum)),
-    lseAccum: accum.lse.length >= sizes.lseAccum ? accum.lse : (accum.lse = new Float32Array(sizes.lseAccum)),
+    oAccum: accum.o,
+    lseAccum: accum.lse,
   };
 }
 
@@ -56,28 +65,44 @@ export class InlineCpuBackend implements Backend {
   }
   private readonly scratch = new CpuScratch();
   private readonly accum: { o: Float32Array; lse: Float32Array } = { o: new Float32Array(0), lse: new Float32Array(0) };
+  private disposed = false;
 
+  // Calls run to completion on the calling thread, so overlapping calls cannot share the scratch mid-call.
   empty(dtype: DType, shape: readonly number[]): Tensor {
-    return new Tensor(dtype, shape, hostArrayFor(dtype, shape.reduce((a, b) => a * b, 1)));
+    this.live();
+    return new Tensor(dtype, shape, hostArrayFor(dtype, numelOf(shape), `CPU empty(${dtype}, [${shape.join(', ')}])`));
   }
-  upload(t: Tensor<HostArray>): Tensor { return t; }
+  upload(t: Tensor<HostArray>): Tensor { this.live(); return t; }
   write(dst: Tensor, src: Tensor<HostArray>, dstOffset = 0): void {
+    this.live();
     writeHost(dst, src, dstOffset);
   }
-  async download(t: Tensor): Promise<Tensor<HostArray>> { return t as Tensor<HostArray>; }
-  decode(l: DecodeLaunch): void { runDecode(cpuArgs(l, this.accum), this.scratch, this.kernel.runDecodeUnit); }
+  async download(t: Tensor): Promise<Tensor<HostArray>> { this.live(); return t as Tensor<HostArray>; }
+  decode(l: DecodeLaunch): void { this.live(); runDecode(cpuArgs(l, this.accum), this.scratch, this.kernel.runDecodeUnit); }
   matmul(l: MatmulLaunch): void {
+    this.live();
     checkMatmul(l, 'cpu');
     gemm({ ...l, x: l.x.host() as Float32Array, w: l.w.host() as Float32Array, y: l.y.host() as Float32Array });
   }
   private sparseScratch?: CpuSparseScratch;
-  decodeSparse(l: SparseLaunch): void { runSparseDecode(cpuSparseArgs(l, this.accum), (this.sparseScratch ??= new CpuSparseScratch())); }
-  async synchronize(): Promise<void> {}
+  decodeSparse(l: SparseLaunch): void {
+    this.live();
+    runSparseDecode(cpuSparseArgs(l, this.accum), (this.sparseScratch ??= new CpuSparseScratch()));
+  }
+  async synchronize(): Promise<void> { this.live(); }
   timeMs(run: (rep: number) => void | Promise<void>, opts: { warmup: number; reps: number }): Promise<number[]> {
+    this.live();
     return wallClockTimes(run, opts);
   }
+  /** Host memory is the garbage collector's; free() is a no-op (also after dispose(), so clean-up order is free). */
   free(): void {}
-  dispose(): void {}
+  dispose(): void {
+    this.disposed = true;
+    this.accum.o = this.accum.lse = new Float32Array(0);
+  }
+  private live(): void {
+    if (this.disposed) throw new FlashMlaError('disposed', 'CPU backend (calling thread) used after dispose()');
+  }
 }
 
 export function writeHost(dst: Tensor, src: Tensor<HostArray>, dstOffset: number): void {

@@ -16,6 +16,8 @@ export interface SharedView {
 }
 
 export interface WorkerJob {
+  /** Echoed in the reply, so the backend matches replies to the phase it waits for. */
+  id: number;
   p: MlaProblem;
   arrays: Record<Exclude<keyof CpuDecodeArgs, 'p' | 'qIndptr'>, SharedView> & { qIndptr?: SharedView };
   counter: SharedArrayBuffer;
@@ -27,6 +29,7 @@ export interface WorkerJob {
 
 /** A matmul y = x · wᵀ split into units of `cols` output columns. */
 export interface GemmJob {
+  id: number;
   phase: 'gemm';
   x: SharedView;
   w: SharedView;
@@ -39,6 +42,7 @@ export interface GemmJob {
 
 /** A sparse decode phase (./sparse.ts): units are SM parts, then requests to combine. */
 export interface SparseWorkerJob {
+  id: number;
   kind: 'sparse';
   p: SparseProblem;
   arrays: Partial<Record<Exclude<keyof CpuSparseArgs, 'p'>, SharedView>>;
@@ -64,7 +68,7 @@ parentPort?.on('message', async (job: WorkerJob | GemmJob | SparseWorkerJob) => 
       for (let u = Atomics.add(counter, 0, 1); u < job.units; u = Atomics.add(counter, 0, 1)) {
         gemmColumns(g, u * job.cols, Math.min(job.n, (u + 1) * job.cols));
       }
-      parentPort!.postMessage({});
+      parentPort!.postMessage({ id: job.id });
       return;
     }
     if ('kind' in job && job.kind === 'sparse') {
@@ -75,7 +79,7 @@ parentPort?.on('message', async (job: WorkerJob | GemmJob | SparseWorkerJob) => 
         if (job.phase === 'decode') runSparseDecodeUnit(a, u, sparseScratch);
         else runSparseCombineUnit(a, u);
       }
-      parentPort!.postMessage({});
+      parentPort!.postMessage({ id: job.id });
       return;
     }
     const kernel = await cpuKernelByName((job as WorkerJob).kernel);
@@ -86,9 +90,9 @@ parentPort?.on('message', async (job: WorkerJob | GemmJob | SparseWorkerJob) => 
       if (job.phase === 'decode') kernel.runDecodeUnit(a, u, scratch);
       else runCombineUnit(a, u);
     }
-    parentPort!.postMessage({});
+    parentPort!.postMessage({ id: job.id });
   } catch (e) {
-    parentPort!.postMessage({ error: e instanceof Error ? `${e.message}\n${e.stack}` : String(e) });
+    parentPort!.postMessage({ id: job.id, error: e instanceof Error ? `${e.message}\n${e.stack}` : String(e) });
   }
 });
 

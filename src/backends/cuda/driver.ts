@@ -2,7 +2,7 @@
 // backend uses is bound; every call goes through check(), which throws FlashMlaError('driver_error') carrying the
 // driver's error name. Handles (contexts, streams, modules, functions, events, graphs) and device pointers are
 // BigInts, as koffi 3 passes pointers.
-import { FlashMlaError } from '../../core/errors.js';
+import { FlashMlaError, fmtBytes, outOfMemory } from '../../core/errors.js';
 
 type Fn = (...args: unknown[]) => number;
 type Koffi = typeof import('koffi');
@@ -24,6 +24,12 @@ const CU_STREAM_NON_BLOCKING = 1;
 const CU_STREAM_CAPTURE_MODE_RELAXED = 2;
 const CUDA_ERROR_OUT_OF_MEMORY = 2;
 const CUDA_ERROR_NOT_READY = 600;
+/**
+ * Errors after which the context is unusable (cuda.h: "the process must be terminated and relaunched", or at least
+ * the context destroyed): ECC_UNCORRECTABLE, ILLEGAL_ADDRESS, LAUNCH_TIMEOUT, ASSERT, HARDWARE_STACK_ERROR,
+ * ILLEGAL_INSTRUCTION, MISALIGNED_ADDRESS, INVALID_ADDRESS_SPACE, INVALID_PC, LAUNCH_FAILED.
+ */
+export const stickyCudaErrors: ReadonlySet<number> = new Set([214, 700, 702, 710, 714, 715, 716, 717, 718, 719]);
 
 /** Prototypes, by the exported symbol (the _v2 names are what cuda.h maps the plain names to). */
 const prototypes = {
@@ -128,12 +134,29 @@ export class Driver {
     return this.api.cuGetErrorName(rc, out) === 0 && out[0] ? out[0] : `CUDA error ${rc}`;
   }
 
-  /** Throw a typed error for a failed call: driver_error (or out_of_memory), message naming the call and the error. */
+  /**
+   * Throw a typed error for a failed call: driver_error (or out_of_memory), message naming the call and the error.
+   * A sticky error (a kernel fault) becomes 'device_lost' and is kept for the current context: every later call of
+   * a backend on that context fails fast with it (stickyError), until the context is released.
+   */
   check(rc: number, what: string): void {
     if (rc === 0) return;
     const name = this.errorName(rc);
+    if (stickyCudaErrors.has(rc)) {
+      const e = this.sticky.get(this.current) ?? new FlashMlaError('device_lost',
+        `cuda: ${what}: ${name}: the CUDA context is unusable after this fault; every later call fails with this error. `
+        + 'Recover by disposing every backend on this device and creating a new one (a fresh context).', what, 'CUDA_SUCCESS', name);
+      this.sticky.set(this.current, e);
+      throw e;
+    }
     throw new FlashMlaError(rc === CUDA_ERROR_OUT_OF_MEMORY ? 'out_of_memory' : 'driver_error', `cuda: ${what}: ${name}`, what, 'CUDA_SUCCESS', name);
   }
+
+  /** The sticky fault recorded for a context, if any. */
+  stickyError(ctx: bigint): FlashMlaError | undefined { return this.sticky.get(ctx); }
+  private readonly sticky = new Map<bigint, FlashMlaError>();
+  /** Retains of each primary context by this process's backends (a fault is forgotten when the last one goes). */
+  private readonly retains = new Map<bigint, number>();
 
   // ---------------------------------------------------------------- devices and contexts
   driverVersion(): string {
@@ -176,11 +199,19 @@ export class Driver {
   retainPrimaryContext(dev: number): bigint {
     const ctx: (bigint | null)[] = [null];
     this.check(this.api.cuDevicePrimaryCtxRetain(ctx, dev), 'cuDevicePrimaryCtxRetain');
+    this.retains.set(ctx[0]!, (this.retains.get(ctx[0]!) ?? 0) + 1);
+    this.current = 0n; // a context made again after a release may reuse the old handle: always make it current
     this.setCurrent(ctx[0]!);
     return ctx[0]!;
   }
-  releasePrimaryContext(dev: number): void {
-    this.check(this.api.cuDevicePrimaryCtxRelease_v2(dev), 'cuDevicePrimaryCtxRelease');
+  releasePrimaryContext(dev: number, ctx?: bigint): void {
+    if (ctx !== undefined) {
+      const n = (this.retains.get(ctx) ?? 1) - 1;
+      if (n <= 0) { this.retains.delete(ctx); this.sticky.delete(ctx); } else this.retains.set(ctx, n);
+    }
+    this.current = 0n;
+    const rc = this.api.cuDevicePrimaryCtxRelease_v2(dev);
+    if (rc !== 0) throw new FlashMlaError('driver_error', `cuda: cuDevicePrimaryCtxRelease: ${this.errorName(rc)}`);
   }
   private current = 0n;
   /** Make `ctx` current on this thread (a no-op when it already is: several backends may share the thread). */
@@ -221,16 +252,25 @@ export class Driver {
   }
 
   // ---------------------------------------------------------------- memory
+  /** Device memory; a failure names the size asked and the free memory (FlashMlaError 'out_of_memory'). */
   alloc(bytes: number): bigint {
     const p: (bigint | null)[] = [null];
-    this.check(this.api.cuMemAlloc_v2(p, Math.max(1, bytes)), `cuMemAlloc(${bytes} bytes)`);
+    const rc = this.api.cuMemAlloc_v2(p, Math.max(1, bytes));
+    if (rc === CUDA_ERROR_OUT_OF_MEMORY) {
+      let free = 'free memory unknown';
+      try { const m = this.memInfo(); free = `${fmtBytes(m.free)} free of ${fmtBytes(m.total)}`; } catch { /* keep unknown */ }
+      throw outOfMemory('cuda: cuMemAlloc', bytes, `${free} (CUDA_ERROR_OUT_OF_MEMORY)`);
+    }
+    this.check(rc, `cuMemAlloc(${bytes} bytes)`);
     return p[0]!;
   }
   free(ptr: bigint): void { this.check(this.api.cuMemFree_v2(ptr), 'cuMemFree'); }
   /** Page-locked host memory: the DMA engine reads it directly, so copies from it are truly asynchronous. */
   hostAlloc(bytes: number): { ptr: bigint; bytes: ArrayBuffer } {
     const p: (bigint | null)[] = [null];
-    this.check(this.api.cuMemHostAlloc(p, bytes, 0), `cuMemHostAlloc(${bytes} bytes)`);
+    const rc = this.api.cuMemHostAlloc(p, bytes, 0);
+    if (rc === CUDA_ERROR_OUT_OF_MEMORY) throw outOfMemory('cuda: cuMemHostAlloc (pinned host memory)', bytes, 'CUDA_ERROR_OUT_OF_MEMORY');
+    this.check(rc, `cuMemHostAlloc(${bytes} bytes)`);
     return { ptr: p[0]!, bytes: this.koffi.view(p[0]!, bytes) };
   }
   hostFree(ptr: bigint): void { this.check(this.api.cuMemFreeHost(ptr), 'cuMemFreeHost'); }

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { type DType, type HostArray, dtypeBytes, hostArrayFor } from '../../core/dtype.js';
 import { FlashMlaError, invalidArgument } from '../../core/errors.js';
 import type { Backend, BackendInfo, DecodeLaunch, MatmulLaunch, MlaProblem } from '../../core/problem.js';
-import { type DeviceStorage, Tensor } from '../../core/tensor.js';
+import { type DeviceStorage, Tensor, numelOf } from '../../core/tensor.js';
 import { checkMatmul, checkWrite } from '../../core/validate.js';
 import { Attr, Driver } from './driver.js';
 import {
@@ -236,7 +236,7 @@ class CudaBackendImpl implements CudaBackend {
   // ---------------------------------------------------------------- tensors
   empty(dtype: DType, shape: readonly number[]): Tensor {
     this.alive();
-    const n = shape.reduce((a, b) => a * b, 1);
+    const n = numelOf(shape);
     const byteLength = n * dtypeBytes[dtype];
     const ptr = this.drv.alloc(byteLength);
     this.live.add(ptr);
@@ -266,16 +266,23 @@ class CudaBackendImpl implements CudaBackend {
     return new Tensor(t.dtype, t.shape, host);
   }
 
+  /** Free a tensor of this backend (a no-op after dispose(), which freed everything). */
   free(t: Tensor): void {
+    if (this.disposed) return;
     const s = t.data as DeviceStorage;
     if (s.owner !== this || s.ptr === undefined) throw invalidArgument('tensor', 'a tensor allocated by this CUDA backend', 'another tensor');
     if (!this.live.delete(s.ptr)) return; // already freed (or a view of a freed allocation)
     this.drv.free(s.ptr);
   }
 
+  get isDisposed(): boolean { return this.disposed; }
+
   private ptrOf(t: Tensor): bigint {
     const s = t.data as DeviceStorage;
-    if (s.ptr === undefined || s.owner !== this) throw invalidArgument('tensor', 'a tensor on this CUDA backend', `a ${t.device} tensor`);
+    if (s.ptr === undefined || s.owner !== this) {
+      const other = s.owner instanceof CudaBackendImpl ? (s.owner.isDisposed ? 'a tensor of a disposed CUDA backend (its memory is freed)' : 'a tensor of another CUDA backend') : `a ${t.device} tensor`;
+      throw invalidArgument('tensor', 'a tensor on this CUDA backend', other);
+    }
     return t.offset === 0 ? s.ptr : s.ptr + BigInt(t.byteOffset);
   }
 
@@ -613,28 +620,41 @@ class CudaBackendImpl implements CudaBackend {
     };
   }
 
+  /**
+   * Free everything and release the context. Never throws: after a sticky fault every driver call fails, and the
+   * release must still happen (it is what lets a new backend get a fresh context).
+   */
   dispose(): void {
     if (this.disposed) return;
-    try { this.drv.synchronize(this.stream); } catch { /* a failed kernel must not stop the clean-up */ }
     this.disposed = true;
-    for (const p of this.live) this.drv.free(p);
+    const attempt = (f: () => void) => { try { f(); } catch { /* a faulted context: keep releasing */ } };
+    attempt(() => this.drv.setCurrent(this.ctx));
+    attempt(() => this.drv.synchronize(this.stream));
+    for (const p of this.live) attempt(() => this.drv.free(p));
     this.live.clear();
-    if (this.ws.ptr) this.drv.free(this.ws.ptr);
-    if (this.sparseWs.ptr) this.drv.free(this.sparseWs.ptr);
-    if (this.sparseParams) { this.drv.koffi.free(this.sparseParams.ptr); this.drv.koffi.free(this.sparseParams.argv); }
-    if (this.ring) { this.drv.hostFree(this.ring.ptr); for (const e of this.ring.done) this.drv.destroyEvent(e); }
-    for (const e of this.events) this.drv.destroyEvent(e);
-    for (const m of this.modules) this.drv.unloadModule(m);
-    this.drv.koffi.free(this.params.ptr);
-    this.drv.koffi.free(this.params.argv);
-    this.drv.destroyStream(this.stream);
-    this.drv.releasePrimaryContext(this.dev);
+    if (this.ws.ptr) attempt(() => this.drv.free(this.ws.ptr));
+    const sws = this.sparseWs, sp = this.sparseParams;
+    if (sws.ptr) attempt(() => this.drv.free(sws.ptr));
+    if (sp) { attempt(() => this.drv.koffi.free(sp.ptr)); attempt(() => this.drv.koffi.free(sp.argv)); }
+    const ring = this.ring;
+    if (ring) { attempt(() => this.drv.hostFree(ring.ptr)); for (const e of ring.done) attempt(() => this.drv.destroyEvent(e)); }
+    for (const e of this.events) attempt(() => this.drv.destroyEvent(e));
+    for (const m of this.modules) attempt(() => this.drv.unloadModule(m));
+    attempt(() => this.drv.koffi.free(this.params.ptr));
+    attempt(() => this.drv.koffi.free(this.params.argv));
+    attempt(() => this.drv.destroyStream(this.stream));
+    attempt(() => this.drv.releasePrimaryContext(this.dev, this.ctx));
   }
+
+  /** The sticky fault of this backend's context, if a kernel faulted (then every call throws it: device_lost). */
+  get fault(): FlashMlaError | undefined { return this.drv.stickyError(this.ctx); }
 
   [Symbol.dispose](): void { this.dispose(); }
 
   private alive(): void {
     if (this.disposed) throw new FlashMlaError('disposed', 'cuda backend: used after dispose()');
+    const fault = this.drv.stickyError(this.ctx);
+    if (fault) throw fault; // fail fast: the context is unusable until every backend on it is disposed
     this.drv.setCurrent(this.ctx);
   }
 }

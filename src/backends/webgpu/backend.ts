@@ -1,9 +1,9 @@
 // The WebGPU backend: device memory, index/accumulator workspace, the decode + combine launch, and timing by
 // timestamp queries. Browser-safe (no Node imports, no reliance on the GPU* globals of a browser).
 import { type DType, type HostArray, dtypeBytes, hostArrayFor } from '../../core/dtype.js';
-import { FlashMlaError, invalidArgument } from '../../core/errors.js';
+import { FlashMlaError, fmtBytes, invalidArgument, outOfMemory } from '../../core/errors.js';
 import type { Backend, BackendInfo, DecodeLaunch, MatmulLaunch } from '../../core/problem.js';
-import { type DeviceStorage, Tensor, isHostTensor } from '../../core/tensor.js';
+import { type DeviceStorage, Tensor, isHostTensor, numelOf } from '../../core/tensor.js';
 import { checkMatmul, checkWrite } from '../../core/validate.js';
 import { combineDispatch, combineParams, combineProgram } from './kernels/combine.js';
 import { chooseMatmulSpec, matmulDispatch, matmulParams, matmulProgram } from './kernels/matmul.js';
@@ -21,6 +21,8 @@ export interface Chunk { buffer: GPUBuffer; byteStart: number; byteLength: numbe
 
 export class WebGpuStorage implements DeviceStorage {
   readonly device = 'webgpu' as const;
+  /** Set when a buffer of this tensor could not be allocated (reported asynchronously by the device). */
+  failed?: FlashMlaError;
   constructor(readonly byteLength: number, readonly chunks: Chunk[], readonly owner: WebGpuBackend) {}
   get buffer(): GPUBuffer { return this.chunks[0].buffer; }
 }
@@ -89,16 +91,64 @@ export class WebGpuBackend implements Backend {
     this.accum = this.buffer('flashmla.accum', this.accumBytes, Usage.STORAGE);
     this.decodeUniform = this.buffer('flashmla.decode.params', decodeParams.byteSize, Usage.UNIFORM | Usage.COPY_DST);
     this.combineUniform = this.buffer('flashmla.combine.params', combineParams.byteSize, Usage.UNIFORM | Usage.COPY_DST);
-    // Validation errors surface asynchronously; keep the first and report it at the next synchronize().
+    // Errors surface asynchronously. A lost device, or an internal error, ends the backend: every later call
+    // throws device_lost (recovery: a new backend). An out-of-memory or validation error is reported once, by the
+    // next call.
     device.addEventListener?.('uncapturederror', (e) => {
-      this.deviceError ??= (e as GPUUncapturedErrorEvent).error.message;
+      const err = (e as GPUUncapturedErrorEvent).error;
+      const kind = err.constructor?.name ?? '';
+      if (/Internal/.test(kind)) this.loseDevice(`internal error: ${err.message}`);
+      else if (/OutOfMemory/.test(kind)) this.deviceError ??= outOfMemory('WebGPU', 0, 'the device reported out of memory', err);
+      else this.deviceError ??= new FlashMlaError('driver_error', `WebGPU: ${err.message}`);
+    });
+    this.lostPromise = new Promise<never>((_, reject) => { this.rejectLost = reject; });
+    this.lostPromise.catch(() => {}); // observed by every await of the device (see guard)
+    void device.lost.then((info) => {
+      if (this.disposed && this.opts.ownsDevice) return; // our own destroy()
+      this.loseDevice(`${info.reason ?? 'unknown'}${info.message ? `: ${info.message}` : ''}`);
     });
   }
 
-  private deviceError?: string;
+  private deviceError?: FlashMlaError;
+  private lost?: FlashMlaError;
+  private readonly lostPromise: Promise<never>;
+  private rejectLost!: (e: FlashMlaError) => void;
 
-  private buffer(label: string, size: number, usage: number): GPUBuffer {
-    const b = this.device.createBuffer({ label, size: Math.max(16, Math.ceil(size / 16) * 16), usage });
+  /** True once the device is lost (every call then throws device_lost; create a new backend). */
+  get isLost(): boolean { return this.lost !== undefined; }
+  get isDisposed(): boolean { return this.disposed; }
+
+  private loseDevice(why: string): void {
+    if (this.lost) return;
+    this.lost = new FlashMlaError('device_lost', `WebGPU device lost (${why}); this backend cannot be used again: create a new one`);
+    this.rejectLost(this.lost);
+  }
+
+  /** Await device work, turning a device loss or dispose() meanwhile into a typed rejection (never a hang). */
+  private async guard<T>(p: Promise<T>): Promise<T> {
+    try {
+      return await Promise.race([p, this.lostPromise]);
+    } catch (e) {
+      if (this.lost) throw this.lost;
+      if (this.disposed) throw new FlashMlaError('disposed', 'WebGPU backend disposed while the call was in flight');
+      if (e instanceof FlashMlaError) throw e;
+      throw new FlashMlaError('driver_error', `WebGPU: ${(e as Error)?.message ?? String(e)}`);
+    }
+  }
+
+  private buffer(label: string, size: number, usage: number, storage?: WebGpuStorage): GPUBuffer {
+    const bytes = Math.max(16, Math.ceil(size / 16) * 16);
+    if (bytes > this.caps.maxBufferSize) throw outOfMemory(`WebGPU buffer ${label}`, bytes, `over the device's maxBufferSize ${fmtBytes(this.caps.maxBufferSize)}`);
+    // Allocation failures are reported by the device later: an error scope catches them per buffer, marks the
+    // tensor and queues an out_of_memory for the next call.
+    this.device.pushErrorScope('out-of-memory');
+    const b = this.device.createBuffer({ label, size: bytes, usage });
+    void this.device.popErrorScope().then((err) => {
+      if (!err) return;
+      const e = outOfMemory(`WebGPU buffer ${label}`, bytes, 'the device could not allocate it', err);
+      if (storage) storage.failed ??= e;
+      this.deviceError ??= e;
+    }, () => { /* device lost: reported through device.lost */ });
     this.bufferIds.set(b, this.nextBufferId++);
     return b;
   }
@@ -112,12 +162,31 @@ export class WebGpuBackend implements Backend {
   // ------------------------------------------------------------------ memory
   empty(dtype: DType, shape: readonly number[]): Tensor {
     this.live();
-    const numel = shape.reduce((a, b) => a * b, 1);
+    const numel = numelOf(shape);
     const bytes = numel * dtypeBytes[dtype];
     const usage = Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST;
+    // The most one tensor can use: a cache bound as every storage binding of a shader stage. Larger asks would
+    // create thousands of buffers the device cannot hold or bind anyway.
+    const most = this.caps.maxStorageBuffersPerShaderStage * this.maxBindingBytes;
+    if (bytes > most) {
+      throw outOfMemory(`WebGPU empty(${dtype}, [${shape.join(', ')}])`, bytes,
+        `at most ${fmtBytes(most)} per tensor on this device (${this.caps.maxStorageBuffersPerShaderStage} bindings of ${fmtBytes(this.maxBindingBytes)})`);
+    }
     const chunks: Chunk[] = [];
+    const storage = new WebGpuStorage(bytes, chunks, this);
+    try {
+      this.fillChunks(dtype, shape, bytes, usage, chunks, storage);
+    } catch (e) {
+      for (const c of chunks) c.buffer.destroy();
+      throw e;
+    }
+    return new Tensor(dtype, shape, storage);
+  }
+
+  private fillChunks(dtype: DType, shape: readonly number[], bytes: number, usage: number, chunks: Chunk[], storage: WebGpuStorage): void {
+    const numel = numelOf(shape);
     if (bytes <= this.maxBufferBytes) {
-      chunks.push({ buffer: this.buffer(`flashmla.${dtype}[${shape.join(',')}]`, Math.ceil(bytes / 4) * 4, usage), byteStart: 0, byteLength: bytes });
+      chunks.push({ buffer: this.buffer(`flashmla.${dtype}[${shape.join(',')}]`, Math.ceil(bytes / 4) * 4, usage, storage), byteStart: 0, byteLength: bytes });
     } else {
       // Split between rows of the outer dimension, in whole binding-sized groups, so a kernel can bind each
       // group at an aligned offset (a row of a cache is a page).
@@ -127,10 +196,9 @@ export class WebGpuBackend implements Backend {
       const rows = shape.length > 1 ? shape[0] : numel;
       for (let r = 0; r < rows; r += perChunk) {
         const n = Math.min(perChunk, rows - r);
-        chunks.push({ buffer: this.buffer(`flashmla.${dtype}[${shape.join(',')}]#${chunks.length}`, Math.ceil((n * outerBytes) / 4) * 4, usage), byteStart: r * outerBytes, byteLength: n * outerBytes });
+        chunks.push({ buffer: this.buffer(`flashmla.${dtype}[${shape.join(',')}]#${chunks.length}`, Math.ceil((n * outerBytes) / 4) * 4, usage, storage), byteStart: r * outerBytes, byteLength: n * outerBytes });
       }
     }
-    return new Tensor(dtype, shape, new WebGpuStorage(bytes, chunks, this));
   }
 
   /** Outer rows (cache pages) per storage binding: fits the binding limit, and groups start 256-aligned. */
@@ -187,7 +255,12 @@ export class WebGpuBackend implements Backend {
       const enc = this.device.createCommandEncoder({ label: 'flashmla.download' });
       enc.copyBufferToBuffer(c.buffer, a0, staging, 0, a1 - a0);
       this.device.queue.submit([enc.finish()]);
-      await staging.mapAsync(mapModeRead);
+      try {
+        await this.guard(staging.mapAsync(mapModeRead));
+      } catch (e) {
+        staging.destroy();
+        throw e;
+      }
       const got = new Uint8Array(staging.getMappedRange());
       dst.set(got.subarray(lo - c.byteStart - a0, hi - c.byteStart - a0), lo - begin);
       staging.unmap();
@@ -207,6 +280,13 @@ export class WebGpuBackend implements Backend {
   private storageOf(t: Tensor, name: string): WebGpuStorage {
     const st = t.data as WebGpuStorage;
     if (isHostTensor(t) || !(st instanceof WebGpuStorage)) throw invalidArgument(name, 'a tensor of this WebGPU backend', `a ${t.device} tensor`);
+    if (st.owner !== this) {
+      // Another backend's tensor: usable only on the same device, and only while its backend lives.
+      if (st.owner.isDisposed) throw invalidArgument(name, 'a tensor of a live WebGPU backend', 'a tensor of a disposed backend (its buffers are destroyed)');
+      if (st.owner.isLost) throw invalidArgument(name, 'a tensor of a live WebGPU backend', 'a tensor of a backend whose device was lost');
+      if (st.owner.device !== this.device) throw invalidArgument(name, 'a tensor on this backend\'s GPUDevice', 'a tensor of a WebGPU backend on another device');
+    }
+    if (st.failed) throw st.failed;
     return st;
   }
 
@@ -456,12 +536,8 @@ export class WebGpuBackend implements Backend {
 
   async synchronize(): Promise<void> {
     this.live();
-    await this.device.queue.onSubmittedWorkDone();
-    if (this.deviceError) {
-      const msg = this.deviceError;
-      this.deviceError = undefined;
-      throw new FlashMlaError('driver_error', `WebGPU: ${msg}`);
-    }
+    await this.guard(this.device.queue.onSubmittedWorkDone());
+    this.live();
   }
 
   /**
@@ -496,7 +572,7 @@ export class WebGpuBackend implements Backend {
       enc.resolveQuerySet(set, 0, count, resolve, 0);
       enc.copyBufferToBuffer(resolve, 0, read, 0, count * 8);
       this.device.queue.submit([enc.finish()]);
-      await read.mapAsync(mapModeRead);
+      await this.guard(read.mapAsync(mapModeRead));
       const ts = new BigInt64Array(read.getMappedRange().slice(0));
       read.unmap();
       const times: number[] = [];
@@ -517,13 +593,21 @@ export class WebGpuBackend implements Backend {
     return { querySet: tw.set, beginningOfPassWriteIndex: 2 * tw.slot, endOfPassWriteIndex: 2 * tw.slot + 1 };
   }
 
+  /** Every call starts here: disposed, lost (sticky), or an error the device reported since the last call (once). */
   private live(): void {
     if (this.disposed) throw new FlashMlaError('disposed', 'WebGPU backend used after dispose()');
+    if (this.lost) throw this.lost;
+    const e = this.deviceError;
+    if (e) {
+      this.deviceError = undefined;
+      throw e;
+    }
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.rejectLost(new FlashMlaError('disposed', 'WebGPU backend disposed while the call was in flight'));
     this.bindGroups.clear();
     this.idx.destroy();
     this.accum.destroy();
