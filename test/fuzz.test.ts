@@ -286,7 +286,7 @@ function checkAgainstReference(out: Uint16Array, lse: Float32Array, a: Args, tol
       if (Number.isNaN(r) !== Number.isNaN(x)) return `out[${i}] (row ${row}): got ${x}, reference ${r}`;
       if (Number.isNaN(r)) continue;
       if (!Number.isFinite(r) || !Number.isFinite(x)) { if (x !== r) return `out[${i}]: got ${x}, reference ${r}`; continue; }
-      if (Math.abs(x - r) > tol.ulps * ulpOf(dtype, r) + tol.rowAbs * rowMax + 1e-3 * rowMax * (tol === tolerances.cpu ? 0 : 1)) {
+      if (Math.abs(x - r) > tol.ulps * ulpOf(dtype, r) + tol.rowAbs * rowMax + 1e-3 * rowMax * (tol === tolerances.webgpu ? 1 : 0)) {
         return `out[${i}] (row ${row}): got ${x}, reference ${r}`;
       }
     }
@@ -297,7 +297,8 @@ function checkAgainstReference(out: Uint16Array, lse: Float32Array, a: Args, tol
     if (Number.isNaN(r) !== Number.isNaN(x)) return `lse[${k}]: got ${x}, reference ${r}`;
     if (Number.isNaN(r)) continue;
     if (!Number.isFinite(r)) { if (x !== r) return `lse[${k}]: got ${x}, reference ${r}`; continue; }
-    if (!(Math.abs(x - r) <= Math.max(tol.lseAbs, 1e-6 * Math.abs(r)))) return `lse[${k}]: got ${x}, reference ${r}`;
+    // Relative to |lse|: f64 arithmetic (scalar rung) leaves only the f32 store; f32 dot products of 576 terms more.
+    if (!(Math.abs(x - r) <= Math.max(tol.lseAbs, (tol === tolerances.cpu ? 1e-6 : 1e-5) * Math.abs(r)))) return `lse[${k}]: got ${x}, reference ${r}`;
   }
   return undefined;
 }
@@ -328,7 +329,9 @@ async function fuzzDecode(be: Backend, kind: string, n: number, tiny: boolean): 
     });
     if (r.ok) {
       stats.ran++;
-      const bad = checkAgainstReference(r.value.out, r.value.lse, a, kind === 'webgpu' ? tolerances.webgpu : tolerances.cpu, kind !== 'webgpu');
+      // The vector CPU rungs (native, wasm) compute in f32, the scalar rung in float64.
+      const f32Rung = kind !== 'webgpu' && be.info.details?.kernel !== undefined && be.info.details.kernel !== 'scalar';
+      const bad = checkAgainstReference(r.value.out, r.value.lse, a, kind === 'webgpu' ? tolerances.webgpu : f32Rung ? tolerances.cpuF32 : tolerances.cpu, kind !== 'webgpu');
       assert.equal(bad, undefined, `${where}: accepted, but the output differs from the reference: ${bad}`);
     } else {
       stats.typed++;

@@ -171,9 +171,24 @@ static void softmax_row(const Scratch *w, int r, int n, int nVis) {
   if (nVis < 0) nVis = 0;
   if (nVis > n) nVis = n;
   for (int t = nVis; t < BN; t++) s[t] = -INFINITY; // masked and past-the-tile keys
-  __m256 mx = ninf;
-  for (int t = 0; t < BN; t += 8) mx = _mm256_max_ps(mx, _mm256_load_ps(s + t));
   const float old = w->m[r];
+  // A NaN or +inf score (from NaN or infinity in q or in a visible key) poisons the row for good, as in the float64
+  // reference (+inf - +inf is NaN there): max_ps and the exp2 clamp would otherwise drop it. The row's P, max, sum
+  // and O rescale all become NaN.
+  const __m256 pinf = _mm256_set1_ps(INFINITY);
+  __m256 mx = ninf, unordered = _mm256_setzero_ps();
+  for (int t = 0; t < BN; t += 8) {
+    const __m256 v = _mm256_load_ps(s + t);
+    unordered = _mm256_or_ps(unordered, _mm256_or_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q), _mm256_cmp_ps(v, pinf, _CMP_EQ_OQ)));
+    mx = _mm256_max_ps(mx, v);
+  }
+  if (old != old || _mm256_movemask_ps(unordered)) {
+    for (int t = 0; t < BN; t++) s[t] = NAN;
+    w->m[r] = NAN;
+    w->l[r] = NAN;
+    w->re[r] = NAN;
+    return;
+  }
   float m = hmax(mx);
   if (old > m) m = old;
   if (m == -INFINITY) { // nothing seen yet: P = 0, O stays 0

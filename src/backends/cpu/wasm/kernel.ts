@@ -99,7 +99,8 @@ export function createWasmKernel(): CpuKernel | string {
           const nVis = Math.max(0, Math.min(n, visibleKeys(seqlen, qLen, Math.floor(r / nGroups), p.causal) - t0));
           const old = rowMax[r];
           let m = old;
-          for (let t = 0; t < nVis; t++) if (f32[s + t] > m) m = f32[s + t];
+          // A NaN score keeps m NaN (and so the whole row), as Math.max does in the float64 reference.
+          for (let t = 0; t < nVis; t++) { const v = f32[s + t]; if (v > m || v !== v) m = v; }
           if (m === -Infinity) { f32.fill(0, s, s + n); f32[reOff / 4 + r] = 1; continue; }
           const rescale = Math.exp(old - m);
           let sum = rowSum[r] * rescale;
