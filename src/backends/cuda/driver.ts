@@ -43,6 +43,7 @@ const prototypes = {
   cuDeviceTotalMem_v2: 'int cuDeviceTotalMem_v2(_Out_ size_t *bytes, int dev)',
   cuDevicePrimaryCtxRetain: 'int cuDevicePrimaryCtxRetain(_Out_ void **ctx, int dev)',
   cuDevicePrimaryCtxRelease_v2: 'int cuDevicePrimaryCtxRelease_v2(int dev)',
+  cuDevicePrimaryCtxReset_v2: 'int cuDevicePrimaryCtxReset_v2(int dev)',
   cuCtxSetCurrent: 'int cuCtxSetCurrent(void *ctx)',
   cuStreamCreate: 'int cuStreamCreate(_Out_ void **stream, unsigned int flags)',
   cuStreamDestroy_v2: 'int cuStreamDestroy_v2(void *stream)',
@@ -198,7 +199,17 @@ export class Driver {
   /** The device's primary context (shared with any runtime-API user in the process), made current. */
   retainPrimaryContext(dev: number): bigint {
     const ctx: (bigint | null)[] = [null];
-    this.check(this.api.cuDevicePrimaryCtxRetain(ctx, dev), 'cuDevicePrimaryCtxRetain');
+    let rc = this.api.cuDevicePrimaryCtxRetain(ctx, dev);
+    if (stickyCudaErrors.has(rc)) {
+      // The primary context still holds a kernel fault (someone else in the process kept a reference): it is
+      // unusable for everyone, so destroy it and start a fresh one. Backends on the old one keep failing fast.
+      this.current = 0n;
+      const reset = this.api.cuDevicePrimaryCtxReset_v2(dev);
+      if (reset !== 0) this.check(reset, 'cuDevicePrimaryCtxReset');
+      rc = this.api.cuDevicePrimaryCtxRetain(ctx, dev);
+      if (rc === 0) this.sticky.delete(ctx[0]!); // a fresh context, whatever handle value it reuses
+    }
+    this.check(rc, 'cuDevicePrimaryCtxRetain');
     this.retains.set(ctx[0]!, (this.retains.get(ctx[0]!) ?? 0) + 1);
     this.current = 0n; // a context made again after a release may reuse the old handle: always make it current
     this.setCurrent(ctx[0]!);

@@ -150,42 +150,48 @@ class CudaBackendImpl implements CudaBackend {
   constructor(private readonly drv: Driver, ordinal: number, kernelDir: string, private readonly opts: CudaBackendOptions) {
     this.dev = drv.device(ordinal);
     this.ctx = drv.retainPrimaryContext(this.dev);
-    this.stream = drv.createStream();
-    const name = drv.deviceName(this.dev);
-    const cc = `${drv.attribute(this.dev, Attr.ComputeCapabilityMajor)}.${drv.attribute(this.dev, Attr.ComputeCapabilityMinor)}`;
-    const numSms = drv.attribute(this.dev, Attr.MultiprocessorCount);
-    this.maxSmem = drv.attribute(this.dev, Attr.MaxSharedMemoryPerBlockOptin);
-    const manifest = JSON.parse(readFileSync(join(kernelDir, 'manifest.json'), 'utf8')) as Manifest;
-    const load = (file: string) => {
-      try {
-        const m = drv.loadModule(loadImage(kernelDir, manifest, file), file);
-        this.modules.push(m);
-        return m;
-      } catch (e) {
-        if (e instanceof FlashMlaError && e.code === 'driver_error') {
-          throw new FlashMlaError('backend_unavailable', `cuda: ${file} has no code for this GPU (compute capability ${cc}): ${e.message}`);
+    try {
+      this.stream = drv.createStream();
+      const name = drv.deviceName(this.dev);
+      const cc = `${drv.attribute(this.dev, Attr.ComputeCapabilityMajor)}.${drv.attribute(this.dev, Attr.ComputeCapabilityMinor)}`;
+      const numSms = drv.attribute(this.dev, Attr.MultiprocessorCount);
+      this.maxSmem = drv.attribute(this.dev, Attr.MaxSharedMemoryPerBlockOptin);
+      const manifest = JSON.parse(readFileSync(join(kernelDir, 'manifest.json'), 'utf8')) as Manifest;
+      const load = (file: string) => {
+        try {
+          const m = drv.loadModule(loadImage(kernelDir, manifest, file), file);
+          this.modules.push(m);
+          return m;
+        } catch (e) {
+          if (e instanceof FlashMlaError && e.code === 'driver_error') {
+            throw new FlashMlaError('backend_unavailable', `cuda: ${file} has no code for this GPU (compute capability ${cc}): ${e.message}`);
+          }
+          throw e;
         }
-        throw e;
-      }
-    };
-    this.loadKernels = load;
-    this.loadSparse = () => load('sparse.fatbin');
-    this.decodeModule = load('decode.fatbin');
-    this.combineModule = load('combine.fatbin');
-    this.naiveModule = load('naive.fatbin');
-    if (opts.kernel === 'sm90' && cc === '9.0' && manifest.files['decode_sm90.fatbin']) this.sm90Module = load('decode_sm90.fatbin');
-    this.params = drv.pinnedParams(mlaParamsLayout.size);
-    if (opts.variant) this.setDecodeVariant(opts.variant);
-    this.info = {
-      kind: 'cuda',
-      device: name,
-      numSms,
-      details: {
-        name, cc, memoryBytes: drv.totalMem(this.dev), driverVersion: drv.driverVersion(), numSms,
-        l2Bytes: drv.attribute(this.dev, Attr.L2CacheSize), maxSharedMemoryPerBlock: this.maxSmem,
-        kernels: { dir: kernelDir, nvcc: manifest.nvcc },
-      },
-    };
+      };
+      this.loadKernels = load;
+      this.loadSparse = () => load('sparse.fatbin');
+      this.decodeModule = load('decode.fatbin');
+      this.combineModule = load('combine.fatbin');
+      this.naiveModule = load('naive.fatbin');
+      if (opts.kernel === 'sm90' && cc === '9.0' && manifest.files['decode_sm90.fatbin']) this.sm90Module = load('decode_sm90.fatbin');
+      this.params = drv.pinnedParams(mlaParamsLayout.size);
+      if (opts.variant) this.setDecodeVariant(opts.variant);
+      this.info = {
+        kind: 'cuda',
+        device: name,
+        numSms,
+        details: {
+          name, cc, memoryBytes: drv.totalMem(this.dev), driverVersion: drv.driverVersion(), numSms,
+          l2Bytes: drv.attribute(this.dev, Attr.L2CacheSize), maxSharedMemoryPerBlock: this.maxSmem,
+          kernels: { dir: kernelDir, nvcc: manifest.nvcc },
+        },
+      };
+    } catch (e) {
+      // A constructor that fails after the retain must give it back: a leaked reference keeps a faulted context alive.
+      try { drv.releasePrimaryContext(this.dev, this.ctx); } catch { /* the first error is the one to report */ }
+      throw e;
+    }
   }
 
   // ---------------------------------------------------------------- sparse decode (kernels/sparse.cu)

@@ -147,7 +147,9 @@ export class WebGpuBackend implements Backend {
       if (!err) return;
       const e = outOfMemory(`WebGPU buffer ${label}`, bytes, 'the device could not allocate it', err);
       if (storage) storage.failed ??= e;
-      this.deviceError ??= e;
+      // A validation error already queued ("Invalid Buffer ... due to a previous error") is this failure's echo:
+      // the cause is what the caller needs to hear.
+      if (this.deviceError?.code !== 'out_of_memory') this.deviceError = e;
     }, () => { /* device lost: reported through device.lost */ });
     this.bufferIds.set(b, this.nextBufferId++);
     return b;
