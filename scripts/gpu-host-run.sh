@@ -44,6 +44,10 @@ for step in "$@"; do
       run mla-layer-cuda 240 node build/bench/mla/layer.js --shape v3 --batch 64 --context 4096 --backend cuda --reps 10 --json "$LOG/mla-layer-cuda.json"
       run mla-layer-torch 240 python3 bench/mla/torch_layer.py --batch 64 --context 4096 --reps 10 --out "$LOG/mla-layer-torch.json"
       tail -4 "$LOG/mla-layer-cuda-$card.txt" "$LOG/mla-layer-torch-$card.txt" ;;
+    sanitize-sparse)
+      FLASHMLA_GPU_SPARSE_CASES=${SANITIZE_CASES:-6} run sanitize-sparse "${SANITIZE_TIMEOUT:-150}" compute-sanitizer --tool memcheck \
+        --target-processes all --print-limit 20 node --test --test-reporter=tap build/test/gpu/sparse.test.js
+      grep -E 'ERROR SUMMARY' "$LOG/sanitize-sparse-$card.txt" | tail -1 ;;
     webgpu) WEBGPU_RANDOM_CASES=${WEBGPU_CASES:-120} run webgpu "${WEBGPU_TIMEOUT:-200}" node --test --test-reporter=tap build/test/webgpu.test.js ;;
     *) if [ -f "build/test/gpu/$step.test.js" ]; then run "$step" "${STEP_TIMEOUT:-300}" node --test --test-reporter=tap "build/test/gpu/$step.test.js"
        else echo "unknown step $step"; summary+=("$step: unknown"); fi ;;

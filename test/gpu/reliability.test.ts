@@ -6,10 +6,12 @@
 //   request (and the free memory on CUDA), then a correct call on the same backend
 // - leaks: LEAK_CALLS decode calls (default 10^5): host RSS, CUDA free memory (cuMemGetInfo), WebGPU live buffers
 // - faults: CUDA kernel reading an unmapped address (CUDA_ERROR_ILLEGAL_ADDRESS) -> 'device_lost' naming it, later
-//   calls fail fast, recovery by a new backend; WebGPU device.destroy() -> 'device_lost', recovery by a new backend
+//   calls fail fast, a new backend in the same process is refused fast (the driver keeps the fault for the whole
+//   process), recovery in a new process; WebGPU device.destroy() -> 'device_lost', recovery by a new backend
 // A backend that is not available here is skipped with the reason (FLASHMLA_REQUIRE=cuda,webgpu makes it a failure).
 // Prints "# summary ..." lines with the numbers at the end.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { after, describe, test } from 'node:test';
@@ -21,6 +23,28 @@ import { assertOutputsClose, tolerances } from '../support/compare.js';
 import { type CaseSpec, Rng, caseMetadata, caseReference, caseTensors, makeCase, runCase } from '../support/random.js';
 
 setFlagsFromString('--expose-gc');
+
+/** A new process after a CUDA fault: a backend, one decode, checked against the in-thread CPU backend. */
+const recoveryScript = `
+const { createCudaBackend } = await import(${JSON.stringify(new URL('../../src/backends/cuda/index.js', import.meta.url).href)});
+const api = await import(${JSON.stringify(new URL('../../src/core/api.js', import.meta.url).href)});
+const { fromArray } = await import(${JSON.stringify(new URL('../../src/core/tensor.js', import.meta.url).href)});
+const { f32ToBf16, bf16ToF32 } = await import(${JSON.stringify(new URL('../../src/core/dtype.js', import.meta.url).href)});
+const b = 2, hQ = 16, page = 64, seqlens = Int32Array.from([100, 37]);
+let s = 11; const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+const q = fromArray('bf16', [b, 1, hQ, 576], Uint16Array.from({ length: b * hQ * 576 }, () => f32ToBf16(rnd())));
+const k = fromArray('bf16', [3, page, 1, 576], Uint16Array.from({ length: 3 * page * 576 }, () => f32ToBf16(rnd())));
+const table = fromArray('i32', [b, 2], Int32Array.from([2, 0, 1, 0])), lens = fromArray('i32', [b], seqlens);
+const md = api.getMlaMetadata(seqlens, hQ, 1);
+const cuda = await createCudaBackend();
+const g = await api.flashMlaWithKvcache(cuda.upload(q), cuda.upload(k), table, lens, 512, md.tileSchedulerMetadata, md.numSplits, { backend: cuda });
+const got = (await cuda.download(g.out)).host();
+const ref = (await api.flashMlaWithKvcache(q, k, table, lens, 512, md.tileSchedulerMetadata, md.numSplits)).out.host();
+let err = 0; for (let i = 0; i < got.length; i++) err = Math.max(err, Math.abs(bf16ToF32(got[i]) - bf16ToF32(ref[i])));
+cuda.dispose();
+if (!(err < 0.02)) { console.log('wrong: max error ' + err); process.exit(1); }
+console.log('recovered: ' + cuda.info.device + ', a decode matches the CPU (max error ' + err.toExponential(1) + ')');
+`;
 const gc = runInNewContext('gc') as () => void;
 
 const leakCalls = Number(process.env.LEAK_CALLS ?? 100_000);
@@ -253,13 +277,26 @@ for (const kind of ['cuda', 'webgpu'] as const) {
       await expectCode(() => runCase(c, be, flashMlaWithKvcache), 'device_lost', 'decode after the fault');
       const failMs = (performance.now() - t1) / 101;
       assert.ok(failMs < 50, `later calls must fail fast, took ${failMs.toFixed(2)} ms each`);
-      // Recovery: dispose every backend on the device (CUDA: they share the primary context), then a new one.
       for (const b of made.filter((b) => b.kind === kind)) b.dispose();
-      const fresh = await open(kind, t);
-      assert.ok(fresh, 'a new backend after the fault');
-      const got = await runCase(c, fresh!, flashMlaWithKvcache);
-      assertOutputsClose(got.out, got.lse, caseReference(c), 'bf16', c, tol(kind), 'on a new backend after the fault');
-      summary.push(`${kind}: later calls fail fast (${(failMs * 1000).toFixed(0)} us each, same error); a new backend after dispose is correct`);
+      if (kind === 'cuda') {
+        // After a kernel fault the driver refuses CUDA to the whole process (a fresh primary context too): a new
+        // backend here must fail fast with the fault named, and a new process must work.
+        const t2 = performance.now();
+        const again = await expectCode(() => handles.cuda.make(), 'device_lost', 'a new CUDA backend in the faulted process');
+        assert.match(again.message, /CUDA_ERROR_(ILLEGAL_ADDRESS|LAUNCH_FAILED)/);
+        const refuseMs = performance.now() - t2;
+        const child = spawnSync(process.execPath, [...process.execArgv, '--input-type=module', '-e', recoveryScript], { encoding: 'utf8', timeout: 120_000 });
+        assert.equal(child.status, 0, `${child.stdout}${child.stderr}`);
+        assert.match(child.stdout, /^recovered: /m, child.stdout);
+        summary.push(`cuda: later calls fail fast (${(failMs * 1000).toFixed(0)} us each, same error); a new backend in this process is refused in ${refuseMs.toFixed(1)} ms (device_lost); a new process: ${child.stdout.trim().split('\n').pop()}`);
+      } else {
+        // WebGPU: a new backend (a new device) recovers in the same process.
+        const fresh = await open(kind, t);
+        assert.ok(fresh, 'a new backend after the fault');
+        const got = await runCase(c, fresh!, flashMlaWithKvcache);
+        assertOutputsClose(got.out, got.lse, caseReference(c), 'bf16', c, tol(kind), 'on a new backend after the fault');
+        summary.push(`${kind}: later calls fail fast (${(failMs * 1000).toFixed(0)} us each, same error); a new backend after dispose is correct`);
+      }
     });
   });
 }

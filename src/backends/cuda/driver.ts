@@ -43,7 +43,6 @@ const prototypes = {
   cuDeviceTotalMem_v2: 'int cuDeviceTotalMem_v2(_Out_ size_t *bytes, int dev)',
   cuDevicePrimaryCtxRetain: 'int cuDevicePrimaryCtxRetain(_Out_ void **ctx, int dev)',
   cuDevicePrimaryCtxRelease_v2: 'int cuDevicePrimaryCtxRelease_v2(int dev)',
-  cuDevicePrimaryCtxReset_v2: 'int cuDevicePrimaryCtxReset_v2(int dev)',
   cuCtxSetCurrent: 'int cuCtxSetCurrent(void *ctx)',
   cuStreamCreate: 'int cuStreamCreate(_Out_ void **stream, unsigned int flags)',
   cuStreamDestroy_v2: 'int cuStreamDestroy_v2(void *stream)',
@@ -146,7 +145,7 @@ export class Driver {
     if (stickyCudaErrors.has(rc)) {
       const e = this.sticky.get(this.current) ?? new FlashMlaError('device_lost',
         `cuda: ${what}: ${name}: the CUDA context is unusable after this fault; every later call fails with this error. `
-        + 'Recover by disposing every backend on this device and creating a new one (a fresh context).', what, 'CUDA_SUCCESS', name);
+        + 'CUDA cannot be used again in this process: recover in a new process (a worker process or a restart).', what, 'CUDA_SUCCESS', name);
       this.sticky.set(this.current, e);
       throw e;
     }
@@ -199,16 +198,10 @@ export class Driver {
   /** The device's primary context (shared with any runtime-API user in the process), made current. */
   retainPrimaryContext(dev: number): bigint {
     const ctx: (bigint | null)[] = [null];
-    let rc = this.api.cuDevicePrimaryCtxRetain(ctx, dev);
-    if (stickyCudaErrors.has(rc)) {
-      // The primary context still holds a kernel fault (someone else in the process kept a reference): it is
-      // unusable for everyone, so destroy it and start a fresh one. Backends on the old one keep failing fast.
-      this.current = 0n;
-      const reset = this.api.cuDevicePrimaryCtxReset_v2(dev);
-      if (reset !== 0) this.check(reset, 'cuDevicePrimaryCtxReset');
-      rc = this.api.cuDevicePrimaryCtxRetain(ctx, dev);
-      if (rc === 0) this.sticky.delete(ctx[0]!); // a fresh context, whatever handle value it reuses
-    }
+    // After a kernel fault (a sticky error) the driver refuses every context of this process, a fresh one too:
+    // CUDA work can only go on in a new process (measured on the H200 host: a reset primary context still answers
+    // CUDA_ERROR_ILLEGAL_ADDRESS). The error then names the fault, as for the backends that saw it.
+    const rc = this.api.cuDevicePrimaryCtxRetain(ctx, dev);
     this.check(rc, 'cuDevicePrimaryCtxRetain');
     this.retains.set(ctx[0]!, (this.retains.get(ctx[0]!) ?? 0) + 1);
     this.current = 0n; // a context made again after a release may reuse the old handle: always make it current

@@ -143,7 +143,7 @@ export class WebGpuBackend implements Backend {
     // tensor and queues an out_of_memory for the next call.
     this.device.pushErrorScope('out-of-memory');
     const b = this.device.createBuffer({ label, size: bytes, usage });
-    void this.device.popErrorScope().then((err) => {
+    const scope = this.device.popErrorScope().then((err) => {
       if (!err) return;
       const e = outOfMemory(`WebGPU buffer ${label}`, bytes, 'the device could not allocate it', err);
       if (storage) storage.failed ??= e;
@@ -151,6 +151,8 @@ export class WebGpuBackend implements Backend {
       // the cause is what the caller needs to hear.
       if (this.deviceError?.code !== 'out_of_memory') this.deviceError = e;
     }, () => { /* device lost: reported through device.lost */ });
+    this.pendingScopes.add(scope);
+    void scope.finally(() => this.pendingScopes.delete(scope));
     this.bufferIds.set(b, this.nextBufferId++);
     return b;
   }
@@ -536,9 +538,13 @@ export class WebGpuBackend implements Backend {
     return bg;
   }
 
+  /** Allocation checks not answered yet: synchronize() waits for them, so an out-of-memory is reported as such. */
+  private readonly pendingScopes = new Set<Promise<void>>();
+
   async synchronize(): Promise<void> {
     this.live();
     await this.guard(this.device.queue.onSubmittedWorkDone());
+    if (this.pendingScopes.size) await this.guard(Promise.all(this.pendingScopes).then(() => undefined));
     this.live();
   }
 
