@@ -99,6 +99,15 @@ export class WebGpuBackend implements Backend {
       const kind = err.constructor?.name ?? '';
       if (/Internal/.test(kind)) this.loseDevice(`internal error: ${err.message}`);
       else if (/OutOfMemory/.test(kind)) this.deviceError ??= outOfMemory('WebGPU', 0, 'the device reported out of memory', err);
+      // Sizes are checked against the device's limits before any buffer is made, so a buffer that is "invalid due
+      // to a previous error" is one whose allocation failed; its own out-of-memory report may come later or not
+      // at all (seen on the H200 through Dawn and Vulkan).
+      else if (/Invalid Buffer[\s\S]*invalid due to a previous error/.test(err.message)) {
+        if (this.deviceError?.code !== 'out_of_memory') {
+          this.deviceError = new FlashMlaError('out_of_memory', `WebGPU: the device could not allocate a buffer (${err.message.split('\n')[0]})`,
+            'WebGPU buffer', 'an allocation the device can make', 'allocation failed');
+        }
+      }
       else this.deviceError ??= new FlashMlaError('driver_error', `WebGPU: ${err.message}`);
     });
     this.lostPromise = new Promise<never>((_, reject) => { this.rejectLost = reject; });
