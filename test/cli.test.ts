@@ -1,25 +1,18 @@
 // The flashmla command as a user runs it: node bin/flashmla.mjs <command>, on the sources (FLASHMLA_CLI_SOURCE=1)
-// so a stale build is never what is tested; test/package.test.ts runs the packed tarball's compiled CLI.
+// so a stale build is never what is tested; scripts/check-package.mjs runs the packed tarball's compiled CLI.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { FlashMlaError } from '../src/core/errors.js';
 import { createBackend, createBestBackend, isSoftwareAdapter } from '../src/node.js';
+import { flashmlaCli } from './support/cli.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const tmp = mkdtempSync(join(tmpdir(), 'flashmla-cli-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-function flashmla(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(root, 'bin/flashmla.mjs'), ...args], {
-    cwd: tmp, encoding: 'utf8', timeout: 120_000, env: { ...process.env, FLASHMLA_DEBUG: '', FLASHMLA_CLI_SOURCE: '1' },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const flashmla = (...args: string[]) => flashmlaCli(args, tmp);
 
 /** Well-formed enough for a browser: one root svg, every tag closed, one rect per bar. */
 function checkSvg(svg: string, bars: number): void {

@@ -1,16 +1,13 @@
 // The KV-cache planner: bytes per token from the published shapes, capacity arithmetic, the DeepSeek-V2 paper's
 // 93.3%, and the flashmla plan command.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { dirname, join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { flashmlaCli } from './support/cli.js';
 import { FlashMlaError } from '../src/core/errors.js';
 import {
   type AttentionShape, bytesPerTokenPerLayer, compareKvCache, deepseekV2Claim, namedShapes, parseBytes, parseCacheFormat, planKvCache, shapeByName,
 } from '../src/core/memory-plan.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 describe('KV-cache planner', () => {
   it('counts bytes per token per layer for MHA, GQA and MLA', () => {
@@ -70,18 +67,18 @@ describe('KV-cache planner', () => {
   });
 
   it('flashmla plan --model deepseek-v2 --compare deepseek-67b prints the reproduction, not the 5.76x', () => {
-    const r = spawnSync(process.execPath, [join(root, 'bin/flashmla.mjs'), 'plan', '--model', 'deepseek-v2', '--compare', 'deepseek-67b'], { encoding: 'utf8', timeout: 60_000 });
-    assert.equal(r.status, 0, r.stderr);
+    const r = flashmlaCli(['plan', '--model', 'deepseek-v2', '--compare', 'deepseek-67b']);
+    assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /the paper: V2 cache at ~6 bits\/element, 67B at bf16\s+25920\s+389120\s+93\.3%\s+15\.01x/);
     assert.match(r.stdout, /5\.76x generation throughput is a serving measurement/);
     assert.doesNotMatch(r.stdout, /throughput (is|of) 5\.76/);
-    const j = spawnSync(process.execPath, [join(root, 'bin/flashmla.mjs'), 'plan', '--model', 'custom', '--kind', 'gqa', '--heads', '32', '--kv-heads', '8', '--layers', '32', '--format', '4bit', '--memory', '1GiB', '--json'], { encoding: 'utf8', timeout: 60_000 });
-    assert.equal(j.status, 0, j.stderr);
+    const j = flashmlaCli(['plan', '--model', 'custom', '--kind', 'gqa', '--heads', '32', '--kv-heads', '8', '--layers', '32', '--format', '4bit', '--memory', '1GiB', '--json']);
+    assert.equal(j.code, 0, j.stderr);
     const plan = JSON.parse(j.stdout).plan;
     assert.equal(plan.bytesPerToken, 32 * 8 * 256 / 2);
     assert.equal(plan.capacityTokens, 2 ** 30 / 32768);
-    const bad = spawnSync(process.execPath, [join(root, 'bin/flashmla.mjs'), 'plan', '--model', 'deepseek-67b', '--format', 'fp8-v32'], { encoding: 'utf8', timeout: 60_000 });
-    assert.equal(bad.status, 2);
+    const bad = flashmlaCli(['plan', '--model', 'deepseek-67b', '--format', 'fp8-v32']);
+    assert.equal(bad.code, 2);
     assert.match(bad.stderr, /^flashmla plan: --format: /);
   });
 });

@@ -226,16 +226,22 @@ for (const kind of ['cuda', 'webgpu'] as const) {
       await step(Math.min(2000, leakCalls));
       const m0 = measure();
       const t0 = performance.now();
-      await step(leakCalls);
+      // Two halves: a leak grows with the calls, so it shows in the second half as in the first; the allocator and
+      // V8 settling into their working set shows in the first only (seen on the H200: +8 to +69 MiB over a whole
+      // WebGPU run of 10^5 calls while the live GPUBuffers stayed at 13).
+      await step(Math.ceil(leakCalls / 2));
+      const mHalf = measure();
+      await step(Math.floor(leakCalls / 2));
       const ms = performance.now() - t0;
       const m1 = measure();
       const out = (await be.download(s.out)).host() as Uint16Array, lse = (await be.download(s.lse)).host() as Float32Array;
       assertOutputsClose(out, lse, ref, 'bf16', s.c, tol(kind), 'after the leak loop');
-      const rssMiB = (m1.rss - m0.rss) / 2 ** 20;
+      const rssMiB = (m1.rss - m0.rss) / 2 ** 20, secondHalfMiB = (m1.rss - mHalf.rss) / 2 ** 20;
       const devMiB = m0.dev !== undefined && m1.dev !== undefined ? (m0.dev - m1.dev) / 2 ** 20 : undefined;
-      summary.push(`${kind}: ${leakCalls} calls in ${(ms / 1000).toFixed(1)} s (${((ms * 1000) / leakCalls).toFixed(1)} us/call); host RSS ${(m0.rss / 2 ** 20).toFixed(0)} -> ${(m1.rss / 2 ** 20).toFixed(0)} MiB (${rssMiB >= 0 ? '+' : ''}${rssMiB.toFixed(1)})`
+      summary.push(`${kind}: ${leakCalls} calls in ${(ms / 1000).toFixed(1)} s (${((ms * 1000) / leakCalls).toFixed(1)} us/call); host RSS ${(m0.rss / 2 ** 20).toFixed(0)} -> ${(m1.rss / 2 ** 20).toFixed(0)} MiB (${rssMiB >= 0 ? '+' : ''}${rssMiB.toFixed(1)}; second half ${secondHalfMiB >= 0 ? '+' : ''}${secondHalfMiB.toFixed(1)})`
         + (devMiB !== undefined ? `; device used +${devMiB.toFixed(1)} MiB (cuMemGetInfo)` : '') + (dev ? `; live GPUBuffers ${m0.buffers} -> ${m1.buffers}` : ''));
-      assert.ok(rssMiB < 64, `host RSS grew ${rssMiB.toFixed(1)} MiB over ${leakCalls} calls`);
+      assert.ok(rssMiB < 128, `host RSS grew ${rssMiB.toFixed(1)} MiB over ${leakCalls} calls`);
+      assert.ok(secondHalfMiB < 24, `host RSS grew ${secondHalfMiB.toFixed(1)} MiB over the second ${Math.floor(leakCalls / 2)} calls (a leak)`);
       if (devMiB !== undefined) assert.ok(devMiB < 16, `device memory grew ${devMiB.toFixed(1)} MiB`);
       if (dev) assert.ok(m1.buffers <= m0.buffers, `live GPUBuffers ${m0.buffers} -> ${m1.buffers}`);
       dec.dispose();
