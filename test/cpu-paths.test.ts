@@ -21,7 +21,7 @@ import { FlashMlaError } from '../src/core/errors.js';
 import type { Backend } from '../src/core/problem.js';
 import { fromArray } from '../src/core/tensor.js';
 import { assertOutputsClose, tolerances } from './support/compare.js';
-import { goldenCaseNames, loadGolden } from './support/golden.js';
+import { goldenCaseNames, loadGolden, runGolden } from './support/golden.js';
 import { caseMatrix, caseReference, makeCase, nanBits, runCase } from './support/random.js';
 
 /** f32 arithmetic: looser than the scalar rung's float64 table, far tighter than cuda's (see compare.ts). */
@@ -137,19 +137,7 @@ describe('golden cases on every vector rung', { skip: rungs.length ? undefined :
       const g = loadGolden(name), p = g.params;
       const layout = { b: p.batch, sQ: p.s_q, hQ: p.h_q };
       for (const [bname, backend] of backends) {
-        const outShape = [p.batch, p.s_q, p.h_q, 512], lseShape = [p.batch, p.h_q, p.s_q];
-        const out = backend.empty(p.dtype, outShape), lse = backend.empty('f32', lseShape);
-        backend.write(out, fromArray(p.dtype, outShape, new Uint16Array(out.numel).fill(nanBits[p.dtype])));
-        backend.write(lse, fromArray('f32', lseShape, new Float32Array(lse.numel).fill(NaN)));
-        const parts = g.tileSchedulerMetadata.length / 8;
-        await flashMlaWithKvcache(
-          backend.upload(fromArray(p.dtype, [p.batch, p.s_q, p.h_q, p.d], g.q)),
-          backend.upload(fromArray(p.dtype, [p.num_blocks, p.page_block_size, p.h_kv, p.d], g.kcache)),
-          fromArray('i32', [p.batch, g.maxBlocksPerSeq], g.blockTable), fromArray('i32', [p.batch], g.cacheSeqlens), p.dv,
-          fromArray('i32', [parts, 8], g.tileSchedulerMetadata), fromArray('i32', [p.batch + 1], g.numSplits),
-          { softmaxScale: p.softmax_scale, causal: p.causal, backend, out, lse },
-        );
-        const o = (await backend.download(out)).host() as Uint16Array, l = (await backend.download(lse)).host() as Float32Array;
+        const { out: o, lse: l } = await runGolden(g, backend);
         assertOutputsClose(o, l, { out: g.refOut, lse: g.refLse }, p.dtype, layout, tol, `${name} on ${bname}`);
         for (let k = 0; k < g.lse.length; k++) assert.equal(l[k] === Infinity, g.lse[k] === Infinity, `+inf positions match FlashMLA at lse[${k}] on ${bname}`);
       }

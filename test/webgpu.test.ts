@@ -12,8 +12,8 @@ import { flashMlaWithKvcache, getMlaMetadata } from '../src/core/api.js';
 import { fromArray } from '../src/core/tensor.js';
 import { assertOutputsClose, tolerances } from './support/compare.js';
 import { goldenCaseNames } from './support/golden.js';
-import { caseMatrix, caseReference, caseTensors, makeCase, poisonedOutputs, runCase, specName } from './support/random.js';
-import { runGoldenWebGpu, useWebGpu } from './support/webgpu.js';
+import { caseReference, caseTensors, makeCase, poisonedOutputs, runCase } from './support/random.js';
+import { checkRandomWebGpu, runGoldenWebGpu, useWebGpu } from './support/webgpu.js';
 
 const randomCases = Number(process.env.WEBGPU_RANDOM_CASES ?? 24);
 const tol = tolerances.webgpu;
@@ -29,16 +29,10 @@ describe('webgpu: FlashMLA golden cases (full features)', () => {
 });
 
 describe('webgpu: randomized cases vs the float64 reference', () => {
-  const specs = caseMatrix(randomCases, 0x3e6b);
-  test(`${specs.length} cases (full features: shader-f16, subgroups where the adapter has them)`, async (t) => {
+  test(`${randomCases} cases (full features: shader-f16, subgroups where the adapter has them)`, async (t) => {
     const be = need(t);
-    if (!be) return;
-    for (let i = 0; i < specs.length; i++) {
-      const c = makeCase(specs[i], 1000 + i);
-      // Alternate FlashMLA's 132-SM plan (many splits, the combine kernel) with the backend's own.
-      const r = await runCase(c, be, flashMlaWithKvcache, { numSms: i % 2 ? 132 : be.info.numSms });
-      assertOutputsClose(r.out, r.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ, qIndptr: c.qIndptr }, tol, specName(specs[i], i));
-    }
+    // Alternate FlashMLA's 132-SM plan (many splits, the combine kernel) with the backend's own.
+    if (be) await checkRandomWebGpu(be, randomCases, 0x3e6b, 1000, (i) => (i % 2 ? 132 : be.info.numSms));
   });
 });
 

@@ -10,7 +10,7 @@ import { flashMlaWithKvcache } from '../../src/core/api.js';
 import { assertOutputsClose, tolerances } from '../support/compare.js';
 import { goldenCaseNames } from '../support/golden.js';
 import { caseMatrix, caseReference, makeCase, runCase, specName } from '../support/random.js';
-import { runGoldenWebGpu, useWebGpu } from '../support/webgpu.js';
+import { checkRandomWebGpu, runGoldenWebGpu, useWebGpu } from '../support/webgpu.js';
 
 const randomCases = Number(process.env.WEBGPU_RANDOM_CASES ?? 300);
 const tol = tolerances.webgpu;
@@ -26,36 +26,19 @@ describe('webgpu: FlashMLA golden cases (reduced features: f32 math, workgroup-m
 });
 
 describe('webgpu: randomized cases vs the float64 reference', () => {
-  const specs = caseMatrix(randomCases, 0x3e6b);
-  test(`${specs.length} cases (full features: shader-f16, subgroups where the adapter has them)`, async (t) => {
+  test(`${randomCases} cases (full features: shader-f16, subgroups where the adapter has them)`, async (t) => {
     const be = need(t);
-    if (!be) return;
-    for (let i = 0; i < specs.length; i++) {
-      const c = makeCase(specs[i], 1000 + i);
-      // Alternate FlashMLA's 132-SM plan (many splits, the combine kernel) with the backend's own.
-      const r = await runCase(c, be, flashMlaWithKvcache, { numSms: i % 2 ? 132 : be.info.numSms });
-      assertOutputsClose(r.out, r.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ, qIndptr: c.qIndptr }, tol, specName(specs[i], i));
-    }
+    // Alternate FlashMLA's 132-SM plan (many splits, the combine kernel) with the backend's own.
+    if (be) await checkRandomWebGpu(be, randomCases, 0x3e6b, 1000, (i) => (i % 2 ? 132 : be.info.numSms));
   });
-  const few = caseMatrix(48, 0x51f0);
-  test(`${few.length} cases on the reduced device (f32 math, workgroup-memory reductions)`, async (t) => {
-    if (!need(t)) return;
-    for (let i = 0; i < few.length; i++) {
-      const c = makeCase(few[i], 7000 + i);
-      const r = await runCase(c, gpu.reduced, flashMlaWithKvcache, { numSms: i % 2 ? 132 : 8 });
-      assertOutputsClose(r.out, r.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ, qIndptr: c.qIndptr }, tol, specName(few[i], i));
-    }
+  test('48 cases on the reduced device (f32 math, workgroup-memory reductions)', async (t) => {
+    if (need(t)) await checkRandomWebGpu(gpu.reduced, 48, 0x51f0, 7000, (i) => (i % 2 ? 132 : 8));
   });
-  const madCases = caseMatrix(16, 0x6ad0);
-  test(`${madCases.length} cases with multiply-adds written a * b + c (the mulAdd kernel variant)`, async (t) => {
+  test('16 cases with multiply-adds written a * b + c (the mulAdd kernel variant)', async (t) => {
     if (!need(t)) return;
     const be = await createNodeWebGpuBackend({ mulAdd: true });
     try {
-      for (let i = 0; i < madCases.length; i++) {
-        const c = makeCase(madCases[i], 9000 + i);
-        const r = await runCase(c, be, flashMlaWithKvcache, { numSms: i % 2 ? 132 : 8 });
-        assertOutputsClose(r.out, r.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ, qIndptr: c.qIndptr }, tol, specName(madCases[i], i));
-      }
+      await checkRandomWebGpu(be, 16, 0x6ad0, 9000, (i) => (i % 2 ? 132 : 8));
     } finally { be.dispose(); }
   });
 });

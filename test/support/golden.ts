@@ -131,12 +131,14 @@ export async function runGolden(g: GoldenCase, backend: Backend): Promise<{ out:
   backend.write(out, fromArray(p.dtype, outShape, new Uint16Array(out.numel).fill(nanBits[p.dtype])));
   backend.write(lse, fromArray('f32', lseShape, new Float32Array(lse.numel).fill(NaN)));
   const parts = g.tileSchedulerMetadata.length / 8;
-  await flashMlaWithKvcache(
-    backend.upload(fromArray(p.dtype, [p.batch, p.s_q, p.h_q, p.d], g.q)),
-    backend.upload(fromArray(p.dtype, [p.num_blocks, p.page_block_size, p.h_kv, p.d], g.kcache)),
+  const q = backend.upload(fromArray(p.dtype, [p.batch, p.s_q, p.h_q, p.d], g.q));
+  const k = backend.upload(fromArray(p.dtype, [p.num_blocks, p.page_block_size, p.h_kv, p.d], g.kcache));
+  await flashMlaWithKvcache(q, k,
     fromArray('i32', [p.batch, g.maxBlocksPerSeq], g.blockTable), fromArray('i32', [p.batch], g.cacheSeqlens), p.dv,
     fromArray('i32', [parts, 8], g.tileSchedulerMetadata), fromArray('i32', [p.batch + 1], g.numSplits),
     { softmaxScale: p.softmax_scale, causal: p.causal, backend, out, lse },
   );
-  return { out: Uint16Array.from((await backend.download(out)).host() as Uint16Array), lse: Float32Array.from((await backend.download(lse)).host() as Float32Array) };
+  const got = { out: Uint16Array.from((await backend.download(out)).host() as Uint16Array), lse: Float32Array.from((await backend.download(lse)).host() as Float32Array) };
+  for (const t of [q, k, out, lse]) backend.free(t);
+  return got;
 }

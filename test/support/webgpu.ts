@@ -5,10 +5,9 @@ import { after, before } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
 import { flashMlaWithKvcache } from '../../src/core/api.js';
-import { fromArray } from '../../src/core/tensor.js';
 import { assertOutputsClose, tolerances } from './compare.js';
-import { loadGolden } from './golden.js';
-import { nanBits } from './random.js';
+import { loadGolden, runGolden } from './golden.js';
+import { caseMatrix, caseReference, makeCase, runCase, specName } from './random.js';
 
 export interface WebGpuSuite {
   /** The full-featured device (shader-f16, subgroups where the adapter has them). */
@@ -45,16 +44,19 @@ export function useWebGpu(): WebGpuSuite {
 /** Run one golden case on `be` with FlashMLA's own metadata and check it against the float64 reference. */
 export async function runGoldenWebGpu(be: WebGpuBackend, name: string): Promise<void> {
   const g = loadGolden(name), p = g.params;
-  const q = be.upload(fromArray(p.dtype, [p.batch, p.s_q, p.h_q, 576], g.q));
-  const k = be.upload(fromArray(p.dtype, [p.num_blocks, p.page_block_size, p.h_kv, 576], g.kcache));
-  const out = be.empty(p.dtype, [p.batch, p.s_q, p.h_q, 512]), lse = be.empty('f32', [p.batch, p.h_q, p.s_q]);
-  be.write(out, fromArray(p.dtype, out.shape, new Uint16Array(out.numel).fill(nanBits[p.dtype])));
-  be.write(lse, fromArray('f32', lse.shape, new Float32Array(lse.numel).fill(NaN)));
-  await flashMlaWithKvcache(q, k, fromArray('i32', [p.batch, g.maxBlocksPerSeq], g.blockTable), fromArray('i32', [p.batch], g.cacheSeqlens), 512,
-    fromArray('i32', [g.tileSchedulerMetadata.length / 8, 8], g.tileSchedulerMetadata), fromArray('i32', [p.batch + 1], g.numSplits),
-    { backend: be, causal: p.causal, softmaxScale: p.softmax_scale, out, lse });
-  await be.synchronize();
-  const o = (await be.download(out)).host() as Uint16Array, l = (await be.download(lse)).host() as Float32Array;
-  for (const x of [q, k, out, lse]) be.free(x);
-  assertOutputsClose(o, l, { out: g.refOut, lse: g.refLse }, p.dtype, { b: p.batch, sQ: p.s_q, hQ: p.h_q }, tolerances.webgpu, name);
+  const got = await runGolden(g, be);
+  assertOutputsClose(got.out, got.lse, { out: g.refOut, lse: g.refLse }, p.dtype, { b: p.batch, sQ: p.s_q, hQ: p.h_q }, tolerances.webgpu, name);
+}
+
+/**
+ * `count` cases of the random matrix (`matrixSeed`) on `be`, case i seeded `seedBase + i` and planned for
+ * `numSmsOf(i)` SMs, each checked against the float64 reference.
+ */
+export async function checkRandomWebGpu(be: WebGpuBackend, count: number, matrixSeed: number, seedBase: number, numSmsOf: (i: number) => number): Promise<void> {
+  const specs = caseMatrix(count, matrixSeed);
+  for (let i = 0; i < specs.length; i++) {
+    const c = makeCase(specs[i], seedBase + i);
+    const r = await runCase(c, be, flashMlaWithKvcache, { numSms: numSmsOf(i) });
+    assertOutputsClose(r.out, r.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ, qIndptr: c.qIndptr }, tolerances.webgpu, specName(specs[i], i));
+  }
 }
