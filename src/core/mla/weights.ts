@@ -11,11 +11,11 @@ export interface MlaWeights {
   qAProj?: Float32Array;
   qALayernorm?: Float32Array;
   qBProj?: Float32Array;
-  /** [kvLoraRank + qkRope, hiddenSize]: the latent and the shared RoPE key. */
+  /** `[kvLoraRank + qkRope, hiddenSize]`: the latent and the shared RoPE key. */
   kvAProjWithMqa: Float32Array;
   /** [kvLoraRank] */
   kvALayernorm: Float32Array;
-  /** [numHeads * (qkNope + vHead), kvLoraRank]: per head, W_UK (qkNope rows) then W_UV (vHead rows). */
+  /** `[numHeads * (qkNope + vHead), kvLoraRank]`: per head, W_UK (qkNope rows) then W_UV (vHead rows). */
   kvBProj: Float32Array;
   /** [hiddenSize, numHeads * vHead] */
   oProj: Float32Array;
