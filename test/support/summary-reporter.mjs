@@ -20,7 +20,8 @@ export default async function* summary(source) {
       failed++;
       const why = String(err?.cause?.message ?? err?.message ?? 'failed').split('\n')[0];
       failures.push(`${d.file ? `${d.file.replace(process.cwd() + '/', '')}: ` : ''}${d.name}: ${why}`);
-    } else if (!suite) {
+    } else if (!suite || d.skip !== undefined) {
+      // A skipped suite runs none of its tests: it counts once, with its reason.
       if (d.skip !== undefined) {
         skipped++;
         const reason = typeof d.skip === 'string' ? d.skip : 'skipped';
