@@ -1,29 +1,13 @@
 // WebGPU token-sparse decode (kernels/sparse.ts) on Mesa's lavapipe: small random hostile cases against the float64
 // reference (lavapipe is a CPU rasterizer; FlashMLA's goldens run in test/long/webgpu-sparse.test.ts).
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { WebGpuBackend } from '../src/backends/webgpu/backend.js';
-import { createNodeWebGpuBackend } from '../src/backends/webgpu/node.js';
+import { describe, test } from 'node:test';
 import { tolerances } from './support/compare.js';
 import { e4m3PatternsThrough, runRandomSparse } from './support/sparse-random.js';
+import { useWebGpu } from './support/webgpu.js';
 
-let backend: WebGpuBackend | undefined;
-let unavailable: string | undefined;
-before(async () => {
-  try {
-    backend = await createNodeWebGpuBackend();
-  } catch (e) {
-    unavailable = `no WebGPU adapter (${(e as Error).message}); install Mesa >= 25 (lavapipe) from bookworm-backports`;
-  }
-});
-after(() => backend?.dispose());
-
-function need(t: { skip: (m?: string) => void }): WebGpuBackend | undefined {
-  if (backend) return backend;
-  if (process.env.CI) assert.fail(`WebGPU suite cannot run in CI: ${unavailable}`);
-  t.skip(unavailable);
-  return undefined;
-}
+const gpu = useWebGpu({ withReduced: false });
+const need = (t: { skip: (m?: string) => void }) => gpu.need(t);
 
 describe('webgpu sparse: random cases vs the float64 reference', () => {
   test('8 small cases: V3.2, MODEL1, bf16 and f16 caches (NaN-poisoned), topkLength, sink, extra cache, odd hQ', async (t) => {

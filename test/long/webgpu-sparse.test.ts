@@ -2,9 +2,7 @@
 // cache and the attention sink) within FlashMLA's tolerance, and random hostile cases against the float64
 // reference. About 4 minutes on lavapipe (2 cores); seconds on a GPU.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
-import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
+import { describe, test } from 'node:test';
 import { bf16ToF32 } from '../../src/core/dtype.js';
 import { fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } from '../../src/core/sparse.js';
 import { flashMlaSparseWithKvcache } from '../../src/core/sparse-api.js';
@@ -12,24 +10,10 @@ import { fromArray } from '../../src/core/tensor.js';
 import { compareOutputs, tolerances } from '../support/compare.js';
 import { goldenSparseSkip, loadSparseGolden, sparseGoldenNames } from '../support/golden-sparse.js';
 import { runRandomSparse } from '../support/sparse-random.js';
+import { useWebGpu } from '../support/webgpu.js';
 
-let backend: WebGpuBackend | undefined;
-let unavailable: string | undefined;
-before(async () => {
-  try {
-    backend = await createNodeWebGpuBackend();
-  } catch (e) {
-    unavailable = `no WebGPU adapter (${(e as Error).message}); install Mesa >= 25 (lavapipe) from bookworm-backports`;
-  }
-});
-after(() => backend?.dispose());
-
-function need(t: { skip: (m?: string) => void }): WebGpuBackend | undefined {
-  if (backend) return backend;
-  if (process.env.CI) assert.fail(`WebGPU suite cannot run in CI: ${unavailable}`);
-  t.skip(unavailable);
-  return undefined;
-}
+const gpu = useWebGpu({ withReduced: false });
+const need = (t: { skip: (m?: string) => void }) => gpu.need(t);
 
 describe('webgpu sparse: FlashMLA goldens', { skip: goldenSparseSkip() }, () => {
   for (const name of sparseGoldenNames().filter((n) => /extra|sink/.test(n))) {

@@ -18,12 +18,13 @@ export interface WebGpuSuite {
   need(t: { skip: (m?: string) => void }): WebGpuBackend | undefined;
 }
 
-export function useWebGpu(): WebGpuSuite {
+/** `withReduced: false` starts only the full-featured device (suites that never use the reduced one). */
+export function useWebGpu(opts: { withReduced?: boolean } = {}): WebGpuSuite {
   let backend: WebGpuBackend | undefined, reduced: WebGpuBackend | undefined, unavailable: string | undefined;
   before(async () => {
     try {
       backend = await createNodeWebGpuBackend();
-      reduced = await createNodeWebGpuBackend({ disableFeatures: ['shader-f16', 'subgroups'] });
+      if (opts.withReduced !== false) reduced = await createNodeWebGpuBackend({ disableFeatures: ['shader-f16', 'subgroups'] });
     } catch (e) {
       unavailable = `no WebGPU adapter (${(e as Error).message.split('\n')[0]}); on Debian 12 install mesa-vulkan-drivers and libvulkan1 from bookworm-backports (Mesa >= 25)`;
     }
