@@ -11,6 +11,7 @@ import { type Tensor, fromArray } from '../core/tensor.js';
 import { UsageError, choiceArg, intArg, parse, stringArg } from './args.js';
 import { type BackendChoice, backendChoices, openBackend } from './backend.js';
 import { fmt, progress, table } from './ui.js';
+import { uniform as rng } from './random.js';
 
 export interface SparseShape {
   label: string; format: Fp8Format; b: number; hQ: number; sQ: number; sK: number; topk: number; blockSize: number;
@@ -53,17 +54,6 @@ Options:
 interface Row extends SparseShape {
   kind: 'sparse_fp8'; d_qk: number; topk_total: number; us: number; TFLOPS: number; GBps: number; flop: number; bytes: number;
   flashmla_us?: number; ratio_vs_flashmla?: number;
-}
-
-/** A small deterministic generator (mulberry32): no test helpers in the CLI. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
