@@ -185,6 +185,32 @@ export class KvCacheManager {
   }
 
   /**
+   * Take the slots of n more tokens of a sequence without writing them (a device kernel fills them, e.g.
+   * MlaAttention's device-resident step): returns their physical rows, page * pageBlockSize + slot, in order.
+   * 16-bit caches only. Throws out_of_memory, taking nothing, when the pool is short.
+   */
+  reserve(id: number, n: number): Int32Array {
+    this.checkLive();
+    const s = this.seq(id);
+    if (this.format) throw invalidArgument('format', 'a bf16 or f16 cache (reserve leaves the writing to the caller)', this.format);
+    if (!Number.isInteger(n) || n < 0) throw invalidArgument('n', 'a non-negative integer', String(n));
+    const need = this.pagesNeeded(id, n);
+    if (need > this.free.length) {
+      throw new FlashMlaError('out_of_memory',
+        `KV cache: sequence ${id} needs ${need} more page${need > 1 ? 's' : ''} of ${this.pageBlockSize} tokens for ${n} token${n > 1 ? 's' : ''}, `
+        + `${this.free.length} of ${this.numBlocks} are free; free a sequence or make a larger pool`, 'tokens');
+    }
+    for (let i = 0; i < need; i++) s.pages.push(this.free.pop()!);
+    const rows = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const t = s.seqlen + i;
+      rows[i] = s.pages[Math.floor(t / this.pageBlockSize)] * this.pageBlockSize + (t % this.pageBlockSize);
+    }
+    s.seqlen += n;
+    return rows;
+  }
+
+  /**
    * Physical token ids (page * pageBlockSize + slot, what sparse decode's `indices` hold) of logical positions of
    * a sequence; -1 stays -1 (an invalid entry). Throws for a position outside 0..seqlen-1.
    */

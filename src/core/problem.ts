@@ -1,4 +1,5 @@
 // The validated description of one MLA decode call, shared by every backend, and the Backend interface.
+import type { MlaDeviceOps } from './mla/device.js';
 import type { DType, HalfDType, HostArray } from './dtype.js';
 import type { DeviceKind, Tensor } from './tensor.js';
 import type { SparseLaunch } from './sparse.js';
@@ -115,6 +116,8 @@ export interface Backend {
    * without it, the layer runs its projections with the JS GEMM on the host.
    */
   matmul?(l: MatmulLaunch): void | Promise<void>;
+  /** Optional: the kernels of MlaAttention's device-resident step (src/core/mla/device.ts); CUDA has them. */
+  layerOps?(): MlaDeviceOps;
   /** Queue one token-sparse decode (flashMlaSparseWithKvcache); absent where the backend has no sparse kernel. */
   decodeSparse?(launch: SparseLaunch): void | Promise<void>;
   /** Wait until all queued work is done. */

@@ -17,6 +17,8 @@ import {
 import { compilePacker, matmulParamsLayout, mlaParamsLayout, packParams, sparseParamsLayout } from './params.js';
 import type { SparseLaunch } from '../../core/sparse.js';
 import { sparseKernelName, sparseLaunch } from './kernels/launch.js';
+import type { MlaDeviceOps } from '../../core/mla/device.js';
+import { createCudaLayerOps } from './layer.js';
 
 export { Driver } from './driver.js';
 export * from './kernels/launch.js';
@@ -59,6 +61,8 @@ export interface CudaBackend extends Backend {
   setDecodeVariant(v: DecodeVariant | undefined): void;
   /** The decode kernel's name a problem of this shape launches (e.g. mla_decode_bf16_m32_n64_s2_w8_q24, mla_decode_sm90_bf16_n16). */
   decodeKernel(p: MlaProblem): string;
+  /** The kernels of MlaAttention's device-resident step (kernels/layer.cu). */
+  layerOps(): MlaDeviceOps;
   [Symbol.dispose](): void;
 }
 
@@ -339,6 +343,13 @@ class CudaBackendImpl implements CudaBackend {
     });
     const ln = matmulLaunch(l.m, l.n);
     this.drv.launch(mm.fn, ln.grid, ln.block, ln.smem, this.stream, mm.params.argv, 'matmul');
+  }
+
+  /** MlaAttention's device-resident step (layer.ts, kernels/layer.cu), loaded at first use. */
+  private layerOpsOf?: MlaDeviceOps;
+  layerOps(): MlaDeviceOps {
+    this.alive();
+    return (this.layerOpsOf ??= createCudaLayerOps({ drv: this.drv, stream: this.stream, module: this.loadKernels('layer.fatbin'), ptrOf: (t) => this.ptrOf(t) }));
   }
 
   setDecodeVariant(v: DecodeVariant | undefined): void {

@@ -14,6 +14,7 @@ import { Tensor, fromArray } from '../tensor.js';
 import { type MlaConfig, applyRope, checkMlaConfig, mlaSoftmaxScale, ropeFrequencies } from './config.js';
 import { type GemmArgs, gemm } from './gemm.js';
 import { type MlaWeights, checkMlaWeights } from './weights.js';
+import { DeviceMlaStep } from './device.js';
 
 /** Where the projections run: y[m, n] = x[m, k] · w[n, k]ᵀ on host f32 arrays. Default: the blocked JS GEMM. */
 export type Linear = (a: GemmArgs) => void | Promise<void>;
@@ -23,6 +24,12 @@ export interface MlaAttentionOptions {
   cache: KvCacheManager;
   /** Default: the cache backend's matmul when it has one (weights uploaded once), else the JS GEMM. */
   linear?: Linear;
+  /**
+   * Where the backend has device layer kernels (CUDA's layerOps) and no `linear` is given, the whole step stays on
+   * the device: 'f32' (default) keeps f32 weights and activations; 'bf16' stores the weights in bf16 and runs the
+   * GEMMs on the tensor cores (f32 accumulation). 'host' runs the element-wise steps on the host as other backends.
+   */
+  precision?: 'f32' | 'bf16' | 'host';
 }
 
 /**
@@ -77,6 +84,8 @@ export class MlaAttention {
   private readonly wUKT: Float32Array;
   private readonly linear: Linear;
   private readonly release?: () => void;
+  /** The device-resident step, where the backend has layer kernels (see MlaAttentionOptions.precision). */
+  private readonly device?: DeviceMlaStep;
   /** Wall-clock split of the last forward(): the attention kernel (with its q upload / out download) and the rest. */
   readonly lastTimings = { kernelMs: 0, totalMs: 0 };
 
@@ -87,7 +96,11 @@ export class MlaAttention {
     this.config = config;
     this.w = weights;
     this.cache = opts.cache;
+    const precision = opts.precision ?? (opts.linear || !opts.cache.backend.layerOps || opts.cache.format ? 'host' : 'f32');
+    if (!['f32', 'bf16', 'host'].includes(precision)) throw invalidArgument('precision', "'f32', 'bf16' or 'host'", String(precision));
+    if (precision !== 'host' && opts.linear) throw invalidArgument('precision', "'host' with a custom linear", precision);
     if (opts.linear) this.linear = opts.linear;
+    else if (precision !== 'host') this.linear = gemm;
     else if (opts.cache.backend.matmul) {
       const l = backendLinear(opts.cache.backend);
       this.linear = l.linear;
@@ -102,6 +115,9 @@ export class MlaAttention {
     for (let h = 0; h < H; h++) {
       const src = h * (nope + dv) * L, dst = h * L * nope;
       for (let d = 0; d < nope; d++) for (let c = 0; c < L; c++) this.wUKT[dst + c * nope + d] = weights.kvBProj[src + d * L + c];
+    }
+    if (precision !== 'host') {
+      this.device = new DeviceMlaStep(config, weights, this.wUKT, this.cache, this.invFreq, this.attentionFactor, this.softmaxScale, precision);
     }
   }
 
@@ -120,6 +136,12 @@ export class MlaAttention {
     }
     if (new Set(ids).size !== ids.length) throw invalidArgument('ids', 'distinct sequence ids', `[${ids.join(', ')}]`);
     const t0 = performance.now();
+    if (this.device) {
+      const out = await this.device.forward(ids, hidden, n);
+      this.lastTimings.kernelMs = 0; // queued with everything else: the step's device time is the backend's to measure
+      this.lastTimings.totalMs = performance.now() - t0;
+      return out;
+    }
     const M = b * n, qk = nope + rope, lin = this.linear, w = this.w;
     const positions = ids.map((id) => this.cache.seqlen(id));
 
@@ -173,7 +195,7 @@ export class MlaAttention {
   }
 
   /** Free the weights this layer uploaded (not the cache, which the caller owns). */
-  dispose(): void { this.release?.(); }
+  dispose(): void { this.release?.(); this.device?.dispose(); }
 
   /** The kernel over the cache: q [b, n, H, 576] f32 (rounded to the cache dtype) -> o_lat [b, n, H, 512] f32. */
   private async attend(ids: readonly number[], qAbs: Float32Array, b: number, n: number): Promise<Float32Array> {

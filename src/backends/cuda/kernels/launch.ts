@@ -4,6 +4,7 @@
 import type { HalfDType } from '../../../core/dtype.js';
 import type { MlaProblem } from '../../../core/problem.js';
 import { matmulParamsLayout, mlaParamsLayout, sparseParamsLayout, structHeader } from '../params.js';
+import { layerHeader } from '../layer-params.js';
 import type { SparseProblem } from '../../../core/sparse.js';
 
 /** A decode.cu instantiation: BM query rows x BN keys a tile, STAGES key tiles in flight, NWARPS warps. */
@@ -159,6 +160,7 @@ export function kernelsHeader(): string {
     '',
     structHeader('MatmulParams', matmulParamsLayout),
     structHeader('SparseParams', sparseParamsLayout),
+    layerHeader(),
     '',
     '// decode.cu variants: X(NAME, BM, BN, STAGES, NWARPS, QREGS (-1: Decode), dynamic shared memory bytes)',
     `#define MLA_DECODE_VARIANTS(X) \\\n  ${variants}`,

@@ -120,6 +120,127 @@ static_assert(offsetof(SparseParams, extraPageBlockSize) == 104, "SparseParams.e
 static_assert(offsetof(SparseParams, blockStride) == 108, "SparseParams.blockStride: offset differs from params.ts");
 static_assert(offsetof(SparseParams, extraBlockStride) == 112, "SparseParams.extraBlockStride: offset differs from params.ts");
 static_assert(offsetof(SparseParams, scaleLog2) == 116, "SparseParams.scaleLog2: offset differs from params.ts");
+struct GemmParams {
+  const void* x; // row i of batch z at x + z * xBatch + i * xStride (k elements; bf16 or f32 as the kernel)
+  const void* w; // row j of batch z at w + z * wBatch + j * wStride (k elements, same type as x)
+  void* y; // y[z, i, j] at y + z * yBatch + i * yStride + j, element type yType
+  int m; // rows of x and y
+  int n; // rows of w, columns of y
+  int k; // reduction length (a multiple of 8 for the tensor-core kernel)
+  int xStride; // elements
+  int wStride; // elements
+  int yStride; // elements
+  int xBatch; // elements between batch entries of x
+  int wBatch; // elements between batch entries of w
+  int yBatch; // elements between batch entries of y
+  int yType; // 0 f32, 1 bf16, 2 f16
+};
+static_assert(sizeof(GemmParams) == 64, "GemmParams: size differs from params.ts");
+static_assert(offsetof(GemmParams, x) == 0, "GemmParams.x: offset differs from params.ts");
+static_assert(offsetof(GemmParams, w) == 8, "GemmParams.w: offset differs from params.ts");
+static_assert(offsetof(GemmParams, y) == 16, "GemmParams.y: offset differs from params.ts");
+static_assert(offsetof(GemmParams, m) == 24, "GemmParams.m: offset differs from params.ts");
+static_assert(offsetof(GemmParams, n) == 28, "GemmParams.n: offset differs from params.ts");
+static_assert(offsetof(GemmParams, k) == 32, "GemmParams.k: offset differs from params.ts");
+static_assert(offsetof(GemmParams, xStride) == 36, "GemmParams.xStride: offset differs from params.ts");
+static_assert(offsetof(GemmParams, wStride) == 40, "GemmParams.wStride: offset differs from params.ts");
+static_assert(offsetof(GemmParams, yStride) == 44, "GemmParams.yStride: offset differs from params.ts");
+static_assert(offsetof(GemmParams, xBatch) == 48, "GemmParams.xBatch: offset differs from params.ts");
+static_assert(offsetof(GemmParams, wBatch) == 52, "GemmParams.wBatch: offset differs from params.ts");
+static_assert(offsetof(GemmParams, yBatch) == 56, "GemmParams.yBatch: offset differs from params.ts");
+static_assert(offsetof(GemmParams, yType) == 60, "GemmParams.yType: offset differs from params.ts");
+struct RmsNormParams {
+  float* x; // row r at x + r * xStride, d elements, normalized in place
+  const float* weight; // [d]
+  void* out; // null, or row r at out + r * outStride in outType
+  int rows; // rows
+  int d; // row width
+  int xStride; // elements
+  int outStride; // elements
+  int outType; // 0 f32, 1 bf16, 2 f16
+  float eps; // variance epsilon
+};
+static_assert(sizeof(RmsNormParams) == 48, "RmsNormParams: size differs from params.ts");
+static_assert(offsetof(RmsNormParams, x) == 0, "RmsNormParams.x: offset differs from params.ts");
+static_assert(offsetof(RmsNormParams, weight) == 8, "RmsNormParams.weight: offset differs from params.ts");
+static_assert(offsetof(RmsNormParams, out) == 16, "RmsNormParams.out: offset differs from params.ts");
+static_assert(offsetof(RmsNormParams, rows) == 24, "RmsNormParams.rows: offset differs from params.ts");
+static_assert(offsetof(RmsNormParams, d) == 28, "RmsNormParams.d: offset differs from params.ts");
+static_assert(offsetof(RmsNormParams, xStride) == 32, "RmsNormParams.xStride: offset differs from params.ts");
+static_assert(offsetof(RmsNormParams, outStride) == 36, "RmsNormParams.outStride: offset differs from params.ts");
+static_assert(offsetof(RmsNormParams, outType) == 40, "RmsNormParams.outType: offset differs from params.ts");
+static_assert(offsetof(RmsNormParams, eps) == 44, "RmsNormParams.eps: offset differs from params.ts");
+struct QRopeParams {
+  const float* q; // [rows, heads, nope + rope] f32 (q_b_proj / q_proj output)
+  const int* positions; // [rows] i32 position of each token
+  const float* invFreq; // [rope / 2] f32
+  void* qAttn; // [rows, heads, 576] attnType: columns 512.. get RoPE(q_pe)
+  void* nopeOut; // null, or [rows, heads, nope] in nopeType
+  int rows; // tokens
+  int heads; // query heads
+  int nope; // qk_nope_head_dim
+  int rope; // qk_rope_head_dim (64)
+  int attnType; // 1 bf16, 2 f16
+  int nopeType; // 0 f32, 1 bf16, 2 f16
+  int interleave; // 1: DeepSeek pairs (2i, 2i+1); 0: halves (i, i + rope/2)
+  float attentionFactor; // YaRN's factor on cos and sin (1 without YaRN)
+};
+static_assert(sizeof(QRopeParams) == 72, "QRopeParams: size differs from params.ts");
+static_assert(offsetof(QRopeParams, q) == 0, "QRopeParams.q: offset differs from params.ts");
+static_assert(offsetof(QRopeParams, positions) == 8, "QRopeParams.positions: offset differs from params.ts");
+static_assert(offsetof(QRopeParams, invFreq) == 16, "QRopeParams.invFreq: offset differs from params.ts");
+static_assert(offsetof(QRopeParams, qAttn) == 24, "QRopeParams.qAttn: offset differs from params.ts");
+static_assert(offsetof(QRopeParams, nopeOut) == 32, "QRopeParams.nopeOut: offset differs from params.ts");
+static_assert(offsetof(QRopeParams, rows) == 40, "QRopeParams.rows: offset differs from params.ts");
+static_assert(offsetof(QRopeParams, heads) == 44, "QRopeParams.heads: offset differs from params.ts");
+static_assert(offsetof(QRopeParams, nope) == 48, "QRopeParams.nope: offset differs from params.ts");
+static_assert(offsetof(QRopeParams, rope) == 52, "QRopeParams.rope: offset differs from params.ts");
+static_assert(offsetof(QRopeParams, attnType) == 56, "QRopeParams.attnType: offset differs from params.ts");
+static_assert(offsetof(QRopeParams, nopeType) == 60, "QRopeParams.nopeType: offset differs from params.ts");
+static_assert(offsetof(QRopeParams, interleave) == 64, "QRopeParams.interleave: offset differs from params.ts");
+static_assert(offsetof(QRopeParams, attentionFactor) == 68, "QRopeParams.attentionFactor: offset differs from params.ts");
+struct KvAppendParams {
+  const float* kv; // [rows, latent + rope] f32 (kv_a_proj_with_mqa output)
+  const float* weight; // [latent] kv_a_layernorm
+  const int* positions; // [rows] i32
+  const float* invFreq; // [rope / 2] f32
+  const int* slots; // [rows] i32 physical cache row (page * pageBlockSize + slot)
+  void* cache; // [numBlocks * pageBlockSize, latent + rope] cacheType
+  int rows; // tokens
+  int latent; // kv_lora_rank (512)
+  int rope; // qk_rope_head_dim (64)
+  int cacheType; // 1 bf16, 2 f16
+  int interleave; // as QRopeParams
+  float eps; // kv_a_layernorm epsilon
+  float attentionFactor; // as QRopeParams
+};
+static_assert(sizeof(KvAppendParams) == 80, "KvAppendParams: size differs from params.ts");
+static_assert(offsetof(KvAppendParams, kv) == 0, "KvAppendParams.kv: offset differs from params.ts");
+static_assert(offsetof(KvAppendParams, weight) == 8, "KvAppendParams.weight: offset differs from params.ts");
+static_assert(offsetof(KvAppendParams, positions) == 16, "KvAppendParams.positions: offset differs from params.ts");
+static_assert(offsetof(KvAppendParams, invFreq) == 24, "KvAppendParams.invFreq: offset differs from params.ts");
+static_assert(offsetof(KvAppendParams, slots) == 32, "KvAppendParams.slots: offset differs from params.ts");
+static_assert(offsetof(KvAppendParams, cache) == 40, "KvAppendParams.cache: offset differs from params.ts");
+static_assert(offsetof(KvAppendParams, rows) == 48, "KvAppendParams.rows: offset differs from params.ts");
+static_assert(offsetof(KvAppendParams, latent) == 52, "KvAppendParams.latent: offset differs from params.ts");
+static_assert(offsetof(KvAppendParams, rope) == 56, "KvAppendParams.rope: offset differs from params.ts");
+static_assert(offsetof(KvAppendParams, cacheType) == 60, "KvAppendParams.cacheType: offset differs from params.ts");
+static_assert(offsetof(KvAppendParams, interleave) == 64, "KvAppendParams.interleave: offset differs from params.ts");
+static_assert(offsetof(KvAppendParams, eps) == 68, "KvAppendParams.eps: offset differs from params.ts");
+static_assert(offsetof(KvAppendParams, attentionFactor) == 72, "KvAppendParams.attentionFactor: offset differs from params.ts");
+struct ConvertParams {
+  const void* src; // n elements
+  void* dst; // n elements
+  int n; // elements
+  int srcType; // 0 f32, 1 bf16, 2 f16
+  int dstType; // 0 f32, 1 bf16, 2 f16
+};
+static_assert(sizeof(ConvertParams) == 32, "ConvertParams: size differs from params.ts");
+static_assert(offsetof(ConvertParams, src) == 0, "ConvertParams.src: offset differs from params.ts");
+static_assert(offsetof(ConvertParams, dst) == 8, "ConvertParams.dst: offset differs from params.ts");
+static_assert(offsetof(ConvertParams, n) == 16, "ConvertParams.n: offset differs from params.ts");
+static_assert(offsetof(ConvertParams, srcType) == 20, "ConvertParams.srcType: offset differs from params.ts");
+static_assert(offsetof(ConvertParams, dstType) == 24, "ConvertParams.dstType: offset differs from params.ts");
 
 // decode.cu variants: X(NAME, BM, BN, STAGES, NWARPS, QREGS (-1: Decode), dynamic shared memory bytes)
 #define MLA_DECODE_VARIANTS(X) \

@@ -1,0 +1,109 @@
+// MlaAttention's device-resident step on CUDA (kernels/layer.cu through src/backends/cuda/layer.ts), on the GPU
+// host (not part of `npm test`): the tensor-core bf16 GEMM and the f32 GEMM against float64 products over odd
+// shapes, offsets, strides and batches with NaN around every operand; the layer in both precisions against the
+// float64 formula and against the host path.
+//   npm run build && node --import tsx --test test/gpu/mla-device.test.ts
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { type CudaBackend, createCudaBackend } from '../../src/backends/cuda/index.js';
+import { bf16ToF32, encodeHalf, decodeHalf } from '../../src/core/dtype.js';
+import { FlashMlaError } from '../../src/core/errors.js';
+import { MlaAttention } from '../../src/core/mla/index.js';
+import { fromArray } from '../../src/core/tensor.js';
+import { assertClose, cosDiff, normals, poisonedCache, randomWeights, referenceSequences, runSequences, smallConfig } from '../support/mla-case.js';
+
+let be: CudaBackend;
+before(async () => { be = await createCudaBackend(); });
+after(() => be?.dispose());
+
+describe('GPU: device-resident MLA layer', () => {
+  test('gemm (bf16 tensor cores, f32 SIMT) vs float64: odd shapes, offsets, strides, batches, NaN padding', async () => {
+    // [m, n, k, batch]
+    const shapes: [number, number, number, number][] = [[1, 3, 8, 1], [3, 200, 40, 2], [17, 70, 136, 3], [64, 576, 7168, 1], [65, 129, 512, 4], [130, 64, 16, 1]];
+    for (const dtype of ['bf16', 'f32'] as const) {
+      for (const yType of ['f32', 'bf16'] as const) {
+        for (const [m, n, k, batch] of shapes) {
+          const xOff = 8, xStride = k + 8, wOff = 16, wStride = k + 16, yOff = 3, yStride = n + 5;
+          const xBatch = m * xStride + 8, wBatch = n * wStride, yBatch = m * yStride + 2;
+          const xLen = xOff + batch * xBatch, wLen = wOff + batch * wBatch, yLen = yOff + batch * yBatch;
+          let x = normals(m + n + k, xLen), w = normals(n * 3 + k, wLen);
+          // NaN in every element no product may read (padding of rows, gaps between batch entries, offsets).
+          const xUsed = new Uint8Array(xLen), wUsed = new Uint8Array(wLen);
+          for (let z = 0; z < batch; z++) {
+            for (let i = 0; i < m; i++) xUsed.fill(1, xOff + z * xBatch + i * xStride, xOff + z * xBatch + i * xStride + k);
+            for (let j = 0; j < n; j++) wUsed.fill(1, wOff + z * wBatch + j * wStride, wOff + z * wBatch + j * wStride + k);
+          }
+          for (let i = 0; i < xLen; i++) if (!xUsed[i]) x[i] = NaN;
+          for (let i = 0; i < wLen; i++) if (!wUsed[i]) w[i] = NaN;
+          if (dtype === 'bf16') { x = Float32Array.from(encodeHalf('bf16', x), bf16ToF32); w = Float32Array.from(encodeHalf('bf16', w), bf16ToF32); }
+          const up = (a: Float32Array) => (dtype === 'bf16' ? be.upload(fromArray('bf16', [a.length], encodeHalf('bf16', a))) : be.upload(fromArray('f32', [a.length], a)));
+          const xT = up(x), wT = up(w);
+          const yT = yType === 'f32' ? be.upload(fromArray('f32', [yLen], new Float32Array(yLen).fill(NaN)))
+            : be.upload(fromArray('bf16', [yLen], new Uint16Array(yLen).fill(0x7fc0)));
+          be.layerOps().gemm({ m, n, k, batch, x: xT, xOff, xStride, xBatch, w: wT, wOff, wStride, wBatch, y: yT, yOff, yStride, yBatch });
+          const raw = (await be.download(yT)).host();
+          const y = yType === 'f32' ? (raw as Float32Array) : decodeHalf('bf16', raw as Uint16Array);
+          let worst = 0;
+          const bound = yType === 'f32' ? 1e-5 : 2 ** -8;
+          for (let z = 0; z < batch; z++) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+            let s = 0;
+            const xr = xOff + z * xBatch + i * xStride, wr = wOff + z * wBatch + j * wStride;
+            for (let q = 0; q < k; q++) s += x[xr + q] * w[wr + q];
+            const got = y[yOff + z * yBatch + i * yStride + j];
+            const e = Math.abs(got - s) / (yType === 'f32' ? Math.sqrt(k) + Math.abs(s) : 1e-3 * Math.sqrt(k) + Math.abs(s));
+            if (!(e <= bound)) assert.fail(`${dtype} gemm -> ${yType} ${m}x${n}x${k} batch ${batch}: y[${z}, ${i}, ${j}] = ${got}, want ${s}`);
+            worst = Math.max(worst, e);
+          }
+          // Everything outside the products keeps its poison: nothing wrote out of bounds.
+          const yUsed = new Uint8Array(yLen);
+          for (let z = 0; z < batch; z++) for (let i = 0; i < m; i++) yUsed.fill(1, yOff + z * yBatch + i * yStride, yOff + z * yBatch + i * yStride + n);
+          for (let i = 0; i < yLen; i++) if (!yUsed[i] && !Number.isNaN(y[i])) assert.fail(`${dtype} gemm ${m}x${n}x${k}: wrote y[${i}] outside the product`);
+          console.log(`# ${dtype} gemm -> ${yType} ${m}x${n}x${k} x${batch}: worst scaled error ${worst.toExponential(2)}`);
+          for (const t of [xT, wT, yT]) be.free(t);
+        }
+      }
+    }
+    const t = be.upload(fromArray('bf16', [64], new Uint16Array(64)));
+    assert.throws(() => be.layerOps().gemm({ m: 2, n: 2, k: 12, x: t, w: t, y: be.empty('f32', [4]) }),
+      (e: unknown) => e instanceof FlashMlaError && e.argument === 'gemm.k');
+    assert.throws(() => be.layerOps().gemm({ m: 2, n: 2, k: 64, x: t, w: t, y: be.empty('f32', [4]) }),
+      (e: unknown) => e instanceof FlashMlaError && e.argument === 'gemm.x');
+  });
+
+  test('layer, f32 and bf16 precision, vs float64 and vs the host path', async () => {
+    for (const [i, over] of [{}, { qLoraRank: null }, { numHeads: 16, hiddenSize: 256 }, { ropeInterleave: false, numHeads: 5 }].entries()) {
+      for (const dtype of ['bf16', 'f16'] as const) {
+        const c = smallConfig(over);
+        const w = randomWeights(c, 170 + i);
+        const hidden = normals(180 + i, 3 * 20 * c.hiddenSize);
+        const want = referenceSequences(c, w, hidden, 3, 20);
+        const got: Record<string, Float32Array> = {};
+        for (const precision of ['host', 'f32', 'bf16'] as const) {
+          const layer = new MlaAttention(c, w, { cache: poisonedCache(be, 64, 16, dtype), precision });
+          got[precision] = await runSequences(layer, hidden, 3, 20, 13);
+          layer.dispose();
+          layer.cache.dispose();
+        }
+        const d = { host: cosDiff(got.host, want), f32: cosDiff(got.f32, want), bf16: cosDiff(got.bf16, want) };
+        console.log(`# case ${i} ${dtype} cache: cosine difference vs float64: host ${d.host.toExponential(2)}, device f32 ${d.f32.toExponential(2)}, device bf16 ${d.bf16.toExponential(2)}`);
+        assertClose(got.f32, want, dtype === 'f16' ? 1e-6 : 2e-5, `case ${i} device f32, ${dtype} cache`);
+        assertClose(got.bf16, want, 2e-4, `case ${i} device bf16, ${dtype} cache`);
+        assert.ok(cosDiff(got.f32, got.host) <= 1e-6, `case ${i} ${dtype}: device f32 vs host path ${cosDiff(got.f32, got.host)}`);
+      }
+    }
+  });
+
+  test('a full pool throws before anything is queued; bad precision is refused', async () => {
+    const c = smallConfig();
+    const w = randomWeights(c, 5);
+    const cache = poisonedCache(be, 2, 16, 'bf16');
+    const layer = new MlaAttention(c, w, { cache, precision: 'bf16' });
+    const id = cache.addSequence();
+    await assert.rejects(async () => layer.forward([id], normals(1, 40 * c.hiddenSize), 40), (e: unknown) => e instanceof FlashMlaError && e.code === 'out_of_memory');
+    assert.equal(cache.seqlen(id), 0);
+    layer.dispose();
+    cache.dispose();
+    assert.throws(() => new MlaAttention(c, w, { cache: poisonedCache(be, 2, 16, 'bf16'), precision: 'fp8' as 'bf16' }),
+      (e: unknown) => e instanceof FlashMlaError && e.argument === 'precision');
+  });
+});
