@@ -4,13 +4,16 @@
 // float64 formula and against the host path.
 //   npm run build && node --import tsx --test test/gpu/mla-device.test.ts
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { type CudaBackend, createCudaBackend } from '../../src/backends/cuda/index.js';
 import { bf16ToF32, encodeHalf, decodeHalf } from '../../src/core/dtype.js';
 import { FlashMlaError } from '../../src/core/errors.js';
-import { MlaAttention } from '../../src/core/mla/index.js';
+import { MlaAttention, SafetensorsFile, mlaWeightsFromSafetensors } from '../../src/core/mla/index.js';
 import { fromArray } from '../../src/core/tensor.js';
-import { assertClose, cosDiff, normals, poisonedCache, randomWeights, referenceSequences, runSequences, smallConfig } from '../support/mla-case.js';
+import { type HfCase, assertClose, configOf, cosDiff, layerTol, normals, poisonedCache, randomWeights, referenceSequences, runSequences, smallConfig } from '../support/mla-case.js';
 
 let be: CudaBackend;
 before(async () => { be = await createCudaBackend(); });
@@ -92,6 +95,29 @@ describe('GPU: device-resident MLA layer', () => {
       }
     }
   });
+
+  const fixtures = join(resolve(dirname(fileURLToPath(import.meta.url)), '../..'), 'test/fixtures/mla');
+  const names = existsSync(fixtures) ? readdirSync(fixtures).filter((n) => existsSync(join(fixtures, n, 'case.json'))).sort() : [];
+  for (const name of names) {
+    test(`transformers case ${name}: device f32 at the layer bound, device bf16`, async () => {
+      const meta = JSON.parse(readFileSync(join(fixtures, name, 'case.json'), 'utf8')) as HfCase;
+      const c = configOf(meta.config);
+      const w = mlaWeightsFromSafetensors(new SafetensorsFile(readFileSync(join(fixtures, name, 'weights.safetensors'))), c);
+      const io = new SafetensorsFile(readFileSync(join(fixtures, name, 'io.safetensors')));
+      const b = meta.batch, T = meta.prefill + meta.decode_steps;
+      const hidden = io.f32('hidden', [b, T, c.hiddenSize]), want = io.f32('out', [b, T, c.hiddenSize]);
+      for (const dtype of ['f16', 'bf16'] as const) {
+        for (const precision of ['f32', 'bf16'] as const) {
+          const layer = new MlaAttention(c, w, { cache: poisonedCache(be, 32, 4, dtype), precision });
+          const got = await runSequences(layer, hidden, b, T, meta.prefill);
+          layer.dispose();
+          layer.cache.dispose();
+          console.log(`# ${name} ${dtype} cache, device ${precision}: cosine difference ${cosDiff(got, want).toExponential(2)}`);
+          assertClose(got, want, precision === 'f32' ? layerTol[dtype] : 2e-4, `${name} device ${precision}, ${dtype} cache`);
+        }
+      }
+    });
+  }
 
   test('a full pool throws before anything is queued; bad precision is refused', async () => {
     const c = smallConfig();
