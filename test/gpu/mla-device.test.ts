@@ -47,7 +47,9 @@ describe('GPU: device-resident MLA layer', () => {
           const raw = (await be.download(yT)).host();
           const y = yType === 'f32' ? (raw as Float32Array) : decodeHalf('bf16', raw as Uint16Array);
           let worst = 0;
-          const bound = yType === 'f32' ? 1e-5 : 2 ** -8;
+          // The tensor cores' f32 accumulation aligns products before adding them without IEEE rounding: over
+          // k = 7168 it drifts ~1e-5 of the scale (measured 1.07e-5 on the H200), where the SIMT FMA chain stays below.
+          const bound = yType === 'f32' ? (dtype === 'bf16' ? 5e-5 : 1e-5) : 2 ** -8;
           for (let z = 0; z < batch; z++) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
             let s = 0;
             const xr = xOff + z * xBatch + i * xStride, wr = wOff + z * wBatch + j * wStride;
