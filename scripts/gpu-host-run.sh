@@ -41,7 +41,7 @@ for step in "$@"; do
        mkdir -p build/test/fixtures && rm -rf build/test/fixtures/mla && cp -r "$LOG/mla" build/test/fixtures/mla \
          && tar czf "$OUT/mla-cases.tgz" -C "$LOG" mla ;;
     mla-bench)
-      run mla-layer-cuda 240 node build/bench/mla/layer.js --shape v3 --batch 64 --context 4096 --backend cuda --reps 10 --json "$LOG/mla-layer-cuda.json"
+      run mla-layer-cuda 240 node build/bench/mla/layer.js --shape v3 --batch 64 --context 4096 --backend cuda --precision bf16 --reps 10 --json "$LOG/mla-layer-cuda.json"
       run mla-layer-torch 240 python3 bench/mla/torch_layer.py --batch 64 --context 4096 --reps 10 --out "$LOG/mla-layer-torch.json"
       tail -4 "$LOG/mla-layer-cuda-$card.txt" "$LOG/mla-layer-torch-$card.txt" ;;
     sanitize-sparse)

@@ -9,6 +9,10 @@ out=${1:-bench/results}
 mkdir -p "$out"
 day=$(date -u +%F)
 node --import tsx --test test/gpu/mla.test.ts 2>&1 | tee "$out/mla-gpu-test-$day.txt"
-node --import tsx bench/mla/layer.ts --shape v3 --batch 64 --context 4096 --backend cuda --reps 10 --json "$out/mla-layer-cuda-$day.json"
+node --import tsx --test test/gpu/mla-device.test.ts 2>&1 | tee "$out/mla-device-gpu-test-$day.txt"
+node --import tsx bench/mla/layer.ts --shape v3 --batch 64 --context 4096 --backend cuda --precision bf16 --reps 10 --json "$out/mla-layer-cuda-$day.json"
+node --import tsx bench/mla/layer.ts --shape v3 --batch 64 --context 4096 --backend cuda --precision f32 --reps 10 --json "$out/mla-layer-cuda-f32-$day.json"
 node --import tsx bench/mla/layer.ts --shape v3 --batch 64 --context 4096 --backend webgpu --reps 5 --json "$out/mla-layer-webgpu-$day.json" || echo "webgpu: skipped"
 python3 bench/mla/torch_layer.py --batch 64 --context 4096 --reps 10 --out "$out/mla-layer-torch-$day.json"
+node --import tsx bench/mla/compare.ts --ours "$out/mla-layer-cuda-$day.json" --torch "$out/mla-layer-torch-$day.json" \
+  --commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" --out "$out/mla-layer-v3-$day.json"
