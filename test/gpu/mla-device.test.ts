@@ -23,7 +23,7 @@ describe('GPU: device-resident MLA layer', () => {
   test('gemm (bf16 tensor cores, f32 SIMT) vs float64: odd shapes, offsets, strides, batches, NaN padding', async () => {
     // [m, n, k, batch]
     const shapes: [number, number, number, number][] = [[1, 3, 8, 1], [3, 200, 40, 2], [17, 70, 136, 3], [64, 576, 7168, 1], [65, 129, 512, 4], [130, 64, 16, 1]];
-    for (const dtype of ['bf16', 'f32'] as const) {
+    for (const dtype of ['f32', 'bf16'] as const) {
       for (const yType of ['f32', 'bf16'] as const) {
         for (const [m, n, k, batch] of shapes) {
           const xOff = 8, xStride = k + 8, wOff = 16, wStride = k + 16, yOff = 3, yStride = n + 5;
@@ -46,24 +46,25 @@ describe('GPU: device-resident MLA layer', () => {
           be.layerOps().gemm({ m, n, k, batch, x: xT, xOff, xStride, xBatch, w: wT, wOff, wStride, wBatch, y: yT, yOff, yStride, yBatch });
           const raw = (await be.download(yT)).host();
           const y = yType === 'f32' ? (raw as Float32Array) : decodeHalf('bf16', raw as Uint16Array);
+          // Allowed error: the f32 accumulation's, acc * (√k + |s|), plus the 16-bit output's rounding, 2^-8 |s|.
+          // The tensor cores' f32 accumulation aligns products before adding them and truncates: over k = 7168 it
+          // drifts ~1.5e-5 of that scale (measured on the H200), where the SIMT FMA chain stays near 1e-6.
+          const acc = dtype === 'bf16' ? 5e-5 : 1e-5;
           let worst = 0;
-          // The tensor cores' f32 accumulation aligns products before adding them without IEEE rounding: over
-          // k = 7168 it drifts ~1e-5 of the scale (measured 1.07e-5 on the H200), where the SIMT FMA chain stays below.
-          const bound = yType === 'f32' ? (dtype === 'bf16' ? 5e-5 : 1e-5) : 2 ** -8;
           for (let z = 0; z < batch; z++) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
             let s = 0;
             const xr = xOff + z * xBatch + i * xStride, wr = wOff + z * wBatch + j * wStride;
             for (let q = 0; q < k; q++) s += x[xr + q] * w[wr + q];
             const got = y[yOff + z * yBatch + i * yStride + j];
-            const e = Math.abs(got - s) / (yType === 'f32' ? Math.sqrt(k) + Math.abs(s) : 1e-3 * Math.sqrt(k) + Math.abs(s));
-            if (!(e <= bound)) assert.fail(`${dtype} gemm -> ${yType} ${m}x${n}x${k} batch ${batch}: y[${z}, ${i}, ${j}] = ${got}, want ${s}`);
+            const e = Math.abs(got - s) / ((yType === 'bf16' ? 2 ** -8 * Math.abs(s) : 0) + acc * (Math.sqrt(k) + Math.abs(s)));
+            if (!(e <= 1)) assert.fail(`${dtype} gemm -> ${yType} ${m}x${n}x${k} batch ${batch}: y[${z}, ${i}, ${j}] = ${got}, want ${s}`);
             worst = Math.max(worst, e);
           }
           // Everything outside the products keeps its poison: nothing wrote out of bounds.
           const yUsed = new Uint8Array(yLen);
           for (let z = 0; z < batch; z++) for (let i = 0; i < m; i++) yUsed.fill(1, yOff + z * yBatch + i * yStride, yOff + z * yBatch + i * yStride + n);
           for (let i = 0; i < yLen; i++) if (!yUsed[i] && !Number.isNaN(y[i])) assert.fail(`${dtype} gemm ${m}x${n}x${k}: wrote y[${i}] outside the product`);
-          console.log(`# ${dtype} gemm -> ${yType} ${m}x${n}x${k} x${batch}: worst scaled error ${worst.toExponential(2)}`);
+          console.log(`# ${dtype} gemm -> ${yType} ${m}x${n}x${k} x${batch}: worst error ${worst.toFixed(3)} of the allowed`);
           for (const t of [xT, wT, yT]) be.free(t);
         }
       }
@@ -126,6 +127,26 @@ describe('GPU: device-resident MLA layer', () => {
       for (const check of checks) check(); // after every combination has printed its number
     });
   }
+
+  test('forwardDevice equals forward, with no host copy between the steps', async () => {
+    const c = smallConfig();
+    const w = randomWeights(c, 44);
+    const hidden = normals(45, 2 * 6 * c.hiddenSize);
+    const outs: Float32Array[] = [];
+    for (const device of [false, true]) {
+      const layer = new MlaAttention(c, w, { cache: poisonedCache(be, 16, 16, 'bf16'), precision: 'bf16' });
+      const ids = [layer.cache.addSequence(), layer.cache.addSequence()];
+      if (device) {
+        const x = be.upload(fromArray('f32', [hidden.length], hidden));
+        outs.push((await be.download(await layer.forwardDevice(ids, x, 6))).host() as Float32Array);
+        be.free(x);
+      } else outs.push(await layer.forward(ids, hidden, 6));
+      layer.dispose();
+      layer.cache.dispose();
+    }
+    assert.ok(outs[0].every(Number.isFinite));
+    assert.deepEqual(outs[1], outs[0]);
+  });
 
   test('a full pool throws before anything is queued; bad precision is refused', async () => {
     const c = smallConfig();

@@ -109,6 +109,24 @@ export class DeviceMlaStep {
 
   /** hidden [b, n, D] f32 on the host -> [b, n, D] f32 on the host; everything between stays on the device. */
   async forward(ids: readonly number[], hidden: Float32Array, n: number): Promise<Float32Array> {
+    const out = await this.queue(ids, n, (dst) => this.backend.write(dst, fromArray('f32', [dst.numel], hidden)));
+    return (await this.backend.download(out)).host() as Float32Array;
+  }
+
+  /**
+   * hidden [b, n, D] f32 on this backend -> [b, n, D] f32 on this backend, queued without a synchronization. The
+   * result is a view of the layer's own buffer: valid until its next forward (copy it to keep it).
+   */
+  async forwardDevice(ids: readonly number[], hidden: Tensor, n: number): Promise<Tensor> {
+    const M = ids.length * n, D = this.c.hiddenSize;
+    if (hidden.dtype !== 'f32' || hidden.numel !== M * D || hidden.device !== this.backend.kind) {
+      throw invalidArgument('hidden', `an f32 ${this.backend.kind} tensor of ${M * D} elements ([${ids.length}, ${n}, ${D}])`,
+        `${hidden.dtype} ${hidden.device} tensor of ${hidden.numel} elements`);
+    }
+    return this.queue(ids, n, (dst) => this.ops.convert(hidden, dst, M * D));
+  }
+
+  private async queue(ids: readonly number[], n: number, putHidden: (dst: Tensor) => void): Promise<Tensor> {
     const c = this.c, b = ids.length, M = b * n, be = this.backend, ops = this.ops, w = this.w, cache = this.cache;
     const { hiddenSize: D, numHeads: H, qkNopeHeadDim: nope, qkRopeHeadDim: rope, vHeadDim: dv, kvLoraRank: L } = c;
     const qk = nope + rope, bf = this.wType === 'bf16';
@@ -128,7 +146,7 @@ export class DeviceMlaStep {
     const t = this.buffers(M);
     const positions = new Tensor('i32', [M], t.idx.data, t.idx.offset), slots = new Tensor('i32', [M], t.idx.data, t.idx.offset + M);
     be.write(t.idx, fromArray('i32', [2 * M], idx));
-    be.write(t.hid, fromArray('f32', [M * D], hidden));
+    putHidden(new Tensor('f32', [M * D], t.hid.data, t.hid.offset));
     let x = t.hid;
     if (bf) { ops.convert(t.hid, t.hidB, M * D); x = t.hidB; }
 
@@ -166,8 +184,7 @@ export class DeviceMlaStep {
       y: t.attn, yStride: H * dv, yBatch: dv, batch: H,
     });
     ops.gemm({ m: M, n: D, k: H * dv, x: t.attn, w: w.oProj, y: t.out });
-    const r = (await be.download(new Tensor('f32', [M * D], t.out.data, t.out.offset))).host() as Float32Array;
-    return r;
+    return new Tensor('f32', [b, n, D], t.out.data, t.out.offset);
   }
 
   dispose(): void {

@@ -194,6 +194,20 @@ export class MlaAttention {
     return out;
   }
 
+  /**
+   * forward() with the hidden states and the result on the backend (the device-resident step only, e.g. CUDA with
+   * precision 'f32' or 'bf16'): nothing is synchronized, so layers chain without a host round trip. hidden:
+   * [ids.length, n, hiddenSize] f32 on the cache's backend. The result is a view of the layer's output buffer,
+   * valid until this layer's next forward.
+   */
+  async forwardDevice(ids: readonly number[], hidden: Tensor, n: number): Promise<Tensor> {
+    if (!this.device) throw invalidArgument('precision', "'f32' or 'bf16' on a backend with device layer kernels (CUDA) for forwardDevice", 'host');
+    if (!Number.isInteger(n) || n < 1) throw invalidArgument('n', 'a positive integer (tokens per sequence)', String(n));
+    if (ids.length < 1) throw invalidArgument('ids', 'at least one sequence', '[]');
+    if (new Set(ids).size !== ids.length) throw invalidArgument('ids', 'distinct sequence ids', `[${ids.join(', ')}]`);
+    return this.device.forwardDevice(ids, hidden, n);
+  }
+
   /** Free the weights this layer uploaded (not the cache, which the caller owns). */
   dispose(): void { this.release?.(); this.device?.dispose(); }
 
