@@ -653,6 +653,7 @@ class CudaBackendImpl implements CudaBackend {
     const sws = this.sparseWs, sp = this.sparseParams;
     if (sws.ptr) attempt(() => this.drv.free(sws.ptr));
     if (sp) { attempt(() => this.drv.koffi.free(sp.ptr)); attempt(() => this.drv.koffi.free(sp.argv)); }
+    attempt(() => this.layerOpsOf?.dispose?.());
     const ring = this.ring;
     if (ring) { attempt(() => this.drv.hostFree(ring.ptr)); for (const e of ring.done) attempt(() => this.drv.destroyEvent(e)); }
     for (const e of this.events) attempt(() => this.drv.destroyEvent(e));

@@ -122,5 +122,10 @@ export function createCudaLayerOps(h: LayerOpsHost): MlaDeviceOps {
       launch(kernel('mla_convert', convertParamsLayout), 'mla_convert', { src: h.ptrOf(src), dst: h.ptrOf(dst), n, srcType, dstType },
         [Math.max(1, Math.min(Math.ceil(n / 256), 4096)), 1, 1], 256);
     },
+
+    dispose(): void {
+      for (const k of kernels.values()) { h.drv.koffi.free(k.params.ptr); h.drv.koffi.free(k.params.argv); }
+      kernels.clear();
+    },
   };
 }

@@ -41,6 +41,8 @@ export interface MlaDeviceOps {
     interleave: boolean; slots: Tensor; cache: Tensor }): void;
   /** n elements of src into dst, converted to dst's dtype. */
   convert(src: Tensor, dst: Tensor, n: number): void;
+  /** Release what the ops hold (parameter blocks); the backend's dispose calls it. */
+  dispose?(): void;
 }
 
 export type LayerPrecision = 'f32' | 'bf16';
@@ -86,7 +88,7 @@ export class DeviceMlaStep {
 
   private buffers(M: number): Record<string, Tensor> {
     if (this.buf && this.buf.M >= M) return this.buf.t;
-    if (this.buf) { void this.backend.synchronize(); this.freeBuffers(); }
+    this.freeBuffers(); // queue() synchronized before a growth: no queued kernel still uses them
     const c = this.c, be = this.backend, H = c.numHeads, qk = c.qkNopeHeadDim + c.qkRopeHeadDim, L = c.kvLoraRank;
     const bf = this.wType === 'bf16', half = this.cache.dtype;
     const t: Record<string, Tensor> = {
@@ -143,6 +145,7 @@ export class DeviceMlaStep {
       const slots = cache.reserve(ids[s], n);
       for (let i = 0; i < n; i++) { idx[s * n + i] = pos0 + i; idx[M + s * n + i] = slots[i]; }
     }
+    if (this.buf && this.buf.M < M) await be.synchronize();
     const t = this.buffers(M);
     const positions = new Tensor('i32', [M], t.idx.data, t.idx.offset), slots = new Tensor('i32', [M], t.idx.data, t.idx.offset + M);
     be.write(t.idx, fromArray('i32', [2 * M], idx));
