@@ -6,3 +6,4 @@ export * from './weights.js';
 export * from './gemm.js';
 export * from './layer.js';
 export * from './reference.js';
+export type { DeviceGemm, LayerPrecision, MlaDeviceOps } from './device.js';
