@@ -169,7 +169,7 @@ export async function demo(argv: string[]): Promise<void> {
       const c = demoModelConfig;
       console.log(`\nModel run: ${r.layers} MLA layers (hidden ${c.hiddenSize}, ${c.numHeads} heads, q_lora_rank ${c.qLoraRank}, kv_lora_rank 512 + rope 64, YaRN), random weights, bf16 latent caches:`);
       console.log(`  prefill ${r.batch} x ${r.prompt} tokens: ${fmt(r.prefillMs)} ms; decode ${r.tokens} tokens: ${fmt(r.stepMs)} ms a step (median), `
-        + `${fmt(r.tokensPerSec)} tokens/s over ${r.batch} sequences, ${(r.kernelShare * 100).toFixed(0)}% of it in the attention kernel`);
+        + `${fmt(r.tokensPerSec)} tokens/s over ${r.batch} sequences, ${Number.isFinite(r.kernelShare) ? `${(r.kernelShare * 100).toFixed(0)}% of it in the attention kernel` : 'the whole layer step on the device'}`);
       if (r.checked) {
         const ok = r.cosDiff < 2e-5;
         failed ||= !ok;

@@ -86,7 +86,10 @@ export class MlaAttention {
   private readonly release?: () => void;
   /** The device-resident step, where the backend has layer kernels (see MlaAttentionOptions.precision). */
   private readonly device?: DeviceMlaStep;
-  /** Wall-clock split of the last forward(): the attention kernel (with its q upload / out download) and the rest. */
+  /**
+   * Wall-clock split of the last forward(): the attention kernel (with its q upload / out download) and the rest.
+   * kernelMs is NaN for the device-resident step (its kernels are queued together; time it with backend.timeMs).
+   */
   readonly lastTimings = { kernelMs: 0, totalMs: 0 };
 
   constructor(config: MlaConfig, weights: MlaWeights, opts: MlaAttentionOptions) {
@@ -138,7 +141,7 @@ export class MlaAttention {
     const t0 = performance.now();
     if (this.device) {
       const out = await this.device.forward(ids, hidden, n);
-      this.lastTimings.kernelMs = 0; // queued with everything else: the step's device time is the backend's to measure
+      this.lastTimings.kernelMs = NaN; // queued with the rest of the step: backend.timeMs measures the device time
       this.lastTimings.totalMs = performance.now() - t0;
       return out;
     }
