@@ -9,6 +9,7 @@ import { combineDispatch, combineParams, combineProgram } from './kernels/combin
 import { chooseMatmulSpec, matmulDispatch, matmulParams, matmulProgram } from './kernels/matmul.js';
 import { type DecodeTuning, chooseDecodeSpec, decodeDispatch, decodeParams, decodeProgram } from './kernels/decode.js';
 import { type DeviceCaps, ProgramManager } from './program.js';
+import { type DecodePath, type DecodePathChoice, chooseDecodePath } from './kernels/path.js';
 import type { SparseLaunch } from '../../core/sparse.js';
 import { sparseDispatch, sparseMaxDqk, sparseParams, sparseProgram } from './kernels/sparse.js';
 
@@ -44,6 +45,8 @@ export interface WebGpuBackendOptions {
   mulAdd?: boolean;
   /** Force decode kernel knobs (tile rows, stage sizes, prefetch depth); for benchmarks and tests. */
   decodeTuning?: DecodeTuning;
+  /** Which decode kernel to run (default 'auto': kernels/path.ts picks from the device's features). */
+  decodePath?: DecodePath | 'auto';
 }
 
 const idxCapacityInit = 1 << 14;
@@ -76,16 +79,19 @@ export class WebGpuBackend implements Backend {
   mulAdd: boolean;
   /** See WebGpuBackendOptions.decodeTuning; may be changed between launches. */
   decodeTuning: DecodeTuning;
+  /** The decode kernel this backend runs and why (see WebGpuBackendOptions.decodePath); may be reassigned. */
+  decodePath: DecodePathChoice;
 
   constructor(readonly device: GPUDevice, readonly caps: DeviceCaps, description: string, private readonly opts: WebGpuBackendOptions = {}) {
     this.programs = new ProgramManager(device);
     this.mulAdd = opts.mulAdd ?? false;
     this.decodeTuning = opts.decodeTuning ?? {};
+    this.decodePath = chooseDecodePath(caps, opts.decodePath);
     this.maxBufferBytes = Math.min(opts.maxBufferBytes ?? caps.maxBufferSize, caps.maxBufferSize);
     this.maxBindingBytes = Math.min(opts.maxBindingBytes ?? caps.maxStorageBufferBindingSize, caps.maxStorageBufferBindingSize, this.maxBufferBytes);
     this.info = {
       kind: 'webgpu', device: description, numSms: opts.numSms ?? 132,
-      details: { ...caps },
+      details: { ...caps, decodePath: this.decodePath.path, decodePathWhy: this.decodePath.why },
     };
     this.idx = this.buffer('flashmla.idx', idxCapacityInit * 4, Usage.STORAGE | Usage.COPY_DST);
     this.accum = this.buffer('flashmla.accum', this.accumBytes, Usage.STORAGE);

@@ -1,0 +1,48 @@
+// Which decode kernel a WebGPU device runs, and why: the subgroup-matrix kernel where the device offers a float
+// configuration (f16 in, f32 accumulate), the f16-arithmetic kernel where it has shader-f16, else the f32 kernel.
+// Notes and numbers: docs/notes/webgpu-tensor-core.md.
+import type { DeviceCaps } from '../program.js';
+
+export type DecodePath = 'matrix' | 'f16' | 'f32';
+
+/** A float subgroup-matrix configuration: f16 operands, `result` accumulators, an M x N result over K. */
+export interface SubgroupMatrixF16 { m: number; n: number; k: number; result: 'f32' | 'f16' }
+
+/** The kernels of this build that exist (the matrix kernel is not written yet: see the design note). */
+export const builtDecodePaths: readonly DecodePath[] = ['f16', 'f32'];
+
+export interface DecodePathChoice {
+  path: DecodePath;
+  /** One line for `flashmla info`: what the device offers and what runs. */
+  why: string;
+}
+
+/**
+ * The adapter's float configuration for the matrix kernel, best first: 16x16x16 with f32 results, then any other
+ * f16-in / f32-out shape (Dawn reports `subgroupMatrixConfigs` on GPUAdapterInfo).
+ */
+export function pickSubgroupMatrix(configs: readonly unknown[] | undefined): SubgroupMatrixF16 | undefined {
+  const found: SubgroupMatrixF16[] = [];
+  for (const c of configs ?? []) {
+    const x = c as { componentType?: string; resultComponentType?: string; M?: number; N?: number; K?: number };
+    if (x.componentType !== 'f16' || (x.resultComponentType !== 'f32' && x.resultComponentType !== 'f16')) continue;
+    found.push({ m: x.M ?? 0, n: x.N ?? 0, k: x.K ?? 0, result: x.resultComponentType });
+  }
+  const score = (c: SubgroupMatrixF16) => (c.result === 'f32' ? 2 : 0) + (c.m === 16 && c.n === 16 && c.k === 16 ? 1 : 0);
+  found.sort((a, b) => score(b) - score(a));
+  return found.find((c) => c.result === 'f32');
+}
+
+/** The decode kernel for a device, or `force`d (a path the device cannot run throws). */
+export function chooseDecodePath(caps: DeviceCaps, force?: DecodePath | 'auto'): DecodePathChoice {
+  const mx = caps.subgroupMatrixF16;
+  const offers = mx ? `subgroup-matrix f16 ${mx.m}x${mx.n}x${mx.k} (f32 accumulate)` : caps.f16 ? 'shader-f16 (no float subgroup matrix)' : 'neither shader-f16 nor subgroup matrices';
+  if (force && force !== 'auto') {
+    if (force === 'f16' && !caps.f16) throw new Error('decodePath f16: the device has no shader-f16');
+    if (force === 'matrix') throw new Error('decodePath matrix: the subgroup-matrix kernel is not in this build');
+    return { path: force, why: `${offers}; forced → ${force} kernel` };
+  }
+  if (mx && caps.f16) return { path: 'f16', why: `${offers} → f16 kernel (the matrix kernel is not in this build yet)` };
+  if (caps.f16) return { path: 'f16', why: `${offers} → f16 kernel` };
+  return { path: 'f32', why: `${offers} → f32 kernel` };
+}
