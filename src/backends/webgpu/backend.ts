@@ -10,6 +10,7 @@ import { chooseMatmulSpec, matmulDispatch, matmulParams, matmulProgram } from '.
 import { type DecodeTuning, chooseDecodeSpec, decodeDispatch, decodeParams, decodeProgram } from './kernels/decode.js';
 import { type DeviceCaps, ProgramManager } from './program.js';
 import { type DecodePath, type DecodePathChoice, chooseDecodePath } from './kernels/path.js';
+import { decodeF16Dispatch, decodeF16Program } from './kernels/decode-f16.js';
 import type { SparseLaunch } from '../../core/sparse.js';
 import { sparseDispatch, sparseMaxDqk, sparseParams, sparseProgram } from './kernels/sparse.js';
 
@@ -350,8 +351,11 @@ export class WebGpuBackend implements Backend {
     this.live();
     const p = l.problem;
     const { pagesPerSeg, segs } = this.cacheSegments(l.kCache);
-    const spec = chooseDecodeSpec(p, this.caps, segs.length, this.mulAdd, this.decodeTuning);
-    const dec = this.programs.get(decodeProgram, spec);
+    // The decode kernel (kernels/path.ts): f16 arithmetic or f32; both share params, bindings and the combine.
+    const f16 = this.decodePath.path === 'f16' ? { dtype: p.dtype, segs: segs.length } : undefined;
+    const spec = f16 ? undefined : chooseDecodeSpec(p, this.caps, segs.length, this.mulAdd, this.decodeTuning);
+    const dec = f16 ? this.programs.get(decodeF16Program, f16) : this.programs.get(decodeProgram, spec!);
+    const decKey = f16 ? decodeF16Program.name + decodeF16Program.key(f16) : decodeProgram.name + decodeProgram.key(spec!);
     const comb = this.programs.get(combineProgram, { dtype: p.dtype });
 
     // Index workspace (i32): blockTable | seqlens | qIndptr | metadata | numSplits.
@@ -412,7 +416,7 @@ export class WebGpuBackend implements Backend {
     this.device.queue.writeBuffer(this.combineUniform, 0, this.combineBytes);
 
     const whole = (b: GPUBuffer): GPUBufferBinding => ({ buffer: b });
-    const decBg = this.bindGroup(decodeProgram.name + decodeProgram.key(spec), dec.layout, [
+    const decBg = this.bindGroup(decKey, dec.layout, [
       whole(this.decodeUniform), whole(this.idx), whole(q.buffer), whole(out.buffer), whole(lse.buffer), whole(this.accum), ...segs,
     ]);
     const combBg = this.bindGroup(combineProgram.name + p.dtype, comb.layout, [
@@ -427,7 +431,7 @@ export class WebGpuBackend implements Backend {
     if (tw) tw.begun = true;
     pass1.setPipeline(dec.pipeline);
     pass1.setBindGroup(0, decBg);
-    const [x, y, z] = decodeDispatch(p, spec);
+    const [x, y, z] = f16 ? decodeF16Dispatch(p) : decodeDispatch(p, spec!);
     pass1.dispatchWorkgroups(x, y, z);
     pass1.end();
     const pass2 = enc.beginComputePass({

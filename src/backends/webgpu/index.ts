@@ -36,6 +36,7 @@ export function capsOf(device: GPUDevice, adapter?: GPUAdapter): DeviceCaps {
     f16: device.features.has('shader-f16'),
     subgroups: device.features.has('subgroups'),
     ...(matrix ? { subgroupMatrixF16: matrix } : {}),
+    ...(info?.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader/i.test(describe(info)) ? { software: true } : {}),
     subgroupMinSize: sgMin,
     timestamps: device.features.has('timestamp-query'),
     maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize,

@@ -42,7 +42,9 @@ export function chooseDecodePath(caps: DeviceCaps, force?: DecodePath | 'auto'):
     if (force === 'matrix') throw new Error('decodePath matrix: the subgroup-matrix kernel is not in this build');
     return { path: force, why: `${offers}; forced → ${force} kernel` };
   }
-  if (mx && caps.f16) return { path: 'f16', why: `${offers} → f16 kernel (the matrix kernel is not in this build yet)` };
+  if (mx && caps.f16 && !caps.software) return { path: 'f16', why: `${offers} → f16 kernel (the matrix kernel is not in this build yet)` };
+  // A CPU emulating the GPU gains nothing from f16 and its LLVM spends about a minute compiling the f16 kernel.
+  if (caps.f16 && caps.software) return { path: 'f32', why: `${offers} on a software adapter → f32 kernel (decodePath: 'f16' forces the f16 one)` };
   if (caps.f16) return { path: 'f16', why: `${offers} → f16 kernel` };
   return { path: 'f32', why: `${offers} → f32 kernel` };
 }
