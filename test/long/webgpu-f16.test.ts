@@ -30,11 +30,11 @@ function need(t: { skip: (m?: string) => void }): WebGpuBackend | undefined {
 }
 
 /**
- * QK partial dot products are f16 (products and 4-term sums rounded to 11 significant bits), so the lse, which
- * sums every score's error, gets a looser bound than the f32 kernel's 1e-3 (measured worst: 1.3e-3); out keeps
- * the f32 kernel's bounds.
+ * QK partial dot products are f16 (each product and 4-term sum rounded to 11 significant bits), so a score carries
+ * an error of about 2^-11 of sum |q_i k_i| times the softmax scale: ~1e-3 in lse at the default scale, ~1e-2 at
+ * scale 0.25 (random case #14 of this matrix: 9.6e-3 in lse, out 1.04x the f32 kernel's bound). The bounds follow.
  */
-const tol = { ...tolerances.webgpu, lseAbs: 4e-3 };
+const tol = { ...tolerances.webgpu, rowAbs: 2 ** -7, lseAbs: 2e-2 };
 
 describe('webgpu f16 kernel: golden cases', () => {
   for (const name of ['decode_bf16_h16_sq1', 'decode_bf16_h128_sq2_causal', 'decode_bf16_hkv2_h32_sq1', 'decode_f16_h64_sq1', 'decode_bf16_h16_sq1_zero_len']) {

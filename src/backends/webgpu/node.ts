@@ -52,8 +52,10 @@ export interface NodeWebGpuBackendOptions extends CreateWebGpuBackendOptions {
 /** A WebGPU backend on Dawn. Dawn's start-up warnings stay out of stderr unless `dawnLog` asks for them. */
 export async function createNodeWebGpuBackend(opts: NodeWebGpuBackendOptions = {}): Promise<WebGpuBackend> {
   const { dawnLog, unlockFeatures, ...rest } = opts;
+  // FLASHMLA_WEBGPU_DECODE_PATH=f32|f16|auto: the decode kernel when the caller does not choose (benchmarks).
+  const envPath = process.env.FLASHMLA_WEBGPU_DECODE_PATH as CreateWebGpuBackendOptions['decodePath'] | undefined;
   return withDawnQuiet(
-    async () => createWebGpuBackend({ ...rest, gpu: rest.gpu ?? (rest.device || rest.adapter ? undefined : nodeGpu([], unlockFeatures)) }),
+    async () => createWebGpuBackend({ ...rest, decodePath: rest.decodePath ?? envPath, gpu: rest.gpu ?? (rest.device || rest.adapter ? undefined : nodeGpu([], unlockFeatures)) }),
     dawnLog ?? process.env.FLASHMLA_DAWN_LOG === '1',
   );
 }
