@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebGpuBackend } from '../src/backends/webgpu/backend.js';
-import { chooseDecodePath, pickSubgroupMatrix } from '../src/backends/webgpu/kernels/path.js';
+import { chooseDecodePath, decodeKernelFor, f16MaxRows, pickSubgroupMatrix } from '../src/backends/webgpu/kernels/path.js';
 import { createNodeWebGpuBackend } from '../src/backends/webgpu/node.js';
 import type { DeviceCaps } from '../src/backends/webgpu/program.js';
 
@@ -30,6 +30,11 @@ describe('webgpu: decode path choice', () => {
     assert.equal(mx.path, 'f16');
     assert.match(mx.why, /subgroup-matrix f16 16x16x16/);
     assert.throws(() => chooseDecodePath(base, 'f16'), /shader-f16/);
+    // Unforced, the f16 path hands problems of more than f16MaxRows rows per KV head to the f32 kernel.
+    const auto = chooseDecodePath({ ...base, f16: true });
+    assert.equal(decodeKernelFor(auto, f16MaxRows), 'f16');
+    assert.equal(decodeKernelFor(auto, f16MaxRows + 1), 'f32');
+    assert.equal(decodeKernelFor(chooseDecodePath({ ...base, f16: true }, 'f16'), 128), 'f16');
     assert.throws(() => chooseDecodePath({ ...base, f16: true }, 'matrix'), /not in this build/);
   });
 });

@@ -9,7 +9,7 @@ import { combineDispatch, combineParams, combineProgram } from './kernels/combin
 import { chooseMatmulSpec, matmulDispatch, matmulParams, matmulProgram } from './kernels/matmul.js';
 import { type DecodeTuning, chooseDecodeSpec, decodeDispatch, decodeParams, decodeProgram } from './kernels/decode.js';
 import { type DeviceCaps, ProgramManager } from './program.js';
-import { type DecodePath, type DecodePathChoice, chooseDecodePath } from './kernels/path.js';
+import { type DecodePath, type DecodePathChoice, chooseDecodePath, decodeKernelFor } from './kernels/path.js';
 import { decodeF16Dispatch, decodeF16Program } from './kernels/decode-f16.js';
 import type { SparseLaunch } from '../../core/sparse.js';
 import { sparseDispatch, sparseMaxDqk, sparseParams, sparseProgram } from './kernels/sparse.js';
@@ -352,7 +352,7 @@ export class WebGpuBackend implements Backend {
     const p = l.problem;
     const { pagesPerSeg, segs } = this.cacheSegments(l.kCache);
     // The decode kernel (kernels/path.ts): f16 arithmetic or f32; both share params, bindings and the combine.
-    const f16 = this.decodePath.path === 'f16' ? { dtype: p.dtype, segs: segs.length } : undefined;
+    const f16 = decodeKernelFor(this.decodePath, p.sQ * p.nGroups) === 'f16' ? { dtype: p.dtype, segs: segs.length } : undefined;
     const spec = f16 ? undefined : chooseDecodeSpec(p, this.caps, segs.length, this.mulAdd, this.decodeTuning);
     const dec = f16 ? this.programs.get(decodeF16Program, f16) : this.programs.get(decodeProgram, spec!);
     const decKey = f16 ? decodeF16Program.name + decodeF16Program.key(f16) : decodeProgram.name + decodeProgram.key(spec!);

@@ -8,11 +8,25 @@ export type DecodePath = 'matrix' | 'f16' | 'f32';
 /** A float subgroup-matrix configuration: f16 operands, `result` accumulators, an M x N result over K. */
 export interface SubgroupMatrixF16 { m: number; n: number; k: number; result: 'f32' | 'f16' }
 
+/**
+ * The f16 kernel works on 16-row tiles, so a problem with more query rows per KV head reads the cache once per 16
+ * rows; the f32 kernel takes 64-row tiles. Measured on the H200 (docs/notes/webgpu-tensor-core.md): 16 rows, f16
+ * 2.4x faster than f32; 128 rows, 2.4x slower. Unforced, the f16 path runs only up to this many rows.
+ */
+export const f16MaxRows = 16;
+
+/** The kernel a problem of `rows` = sQ * hQ / hKv query rows per KV head runs on a path choice. */
+export function decodeKernelFor(choice: DecodePathChoice, rows: number): DecodePath {
+  return choice.path === 'f16' && !choice.forced && rows > f16MaxRows ? 'f32' : choice.path;
+}
+
 /** The kernels of this build that exist (the matrix kernel is not written yet: see the design note). */
 export const builtDecodePaths: readonly DecodePath[] = ['f16', 'f32'];
 
 export interface DecodePathChoice {
   path: DecodePath;
+  /** Set by an explicit decodePath: the path runs for every problem. */
+  forced?: boolean;
   /** One line for `flashmla info`: what the device offers and what runs. */
   why: string;
 }
@@ -40,11 +54,11 @@ export function chooseDecodePath(caps: DeviceCaps, force?: DecodePath | 'auto'):
   if (force && force !== 'auto') {
     if (force === 'f16' && !caps.f16) throw new Error('decodePath f16: the device has no shader-f16');
     if (force === 'matrix') throw new Error('decodePath matrix: the subgroup-matrix kernel is not in this build');
-    return { path: force, why: `${offers}; forced → ${force} kernel` };
+    return { path: force, forced: true, why: `${offers}; forced → ${force} kernel` };
   }
-  if (mx && caps.f16 && !caps.software) return { path: 'f16', why: `${offers} → f16 kernel (the matrix kernel is not in this build yet)` };
+  if (mx && caps.f16 && !caps.software) return { path: 'f16', why: `${offers} → f16 kernel for <= ${f16MaxRows} query rows per KV head, f32 kernel above (the matrix kernel is not in this build yet)` };
   // A CPU emulating the GPU gains nothing from f16 and its LLVM spends about a minute compiling the f16 kernel.
   if (caps.f16 && caps.software) return { path: 'f32', why: `${offers} on a software adapter → f32 kernel (decodePath: 'f16' forces the f16 one)` };
-  if (caps.f16) return { path: 'f16', why: `${offers} → f16 kernel` };
+  if (caps.f16) return { path: 'f16', why: `${offers} → f16 kernel for <= ${f16MaxRows} query rows per KV head, f32 kernel above` };
   return { path: 'f32', why: `${offers} → f32 kernel` };
 }
