@@ -38,8 +38,13 @@ async function readF32(device: GPUDevice, src: GPUBuffer, bytes: number): Promis
   return r;
 }
 
-function compile(device: GPUDevice, code: string, label: string): GPUComputePipeline {
-  return device.createComputePipeline({ label, layout: 'auto', compute: { module: device.createShaderModule({ label, code }), entryPoint: 'main' } });
+/** Compile, throwing the WGSL or pipeline validation error (they are reported asynchronously otherwise). */
+async function compile(device: GPUDevice, code: string, label: string): Promise<GPUComputePipeline> {
+  device.pushErrorScope('validation');
+  const p = device.createComputePipeline({ label, layout: 'auto', compute: { module: device.createShaderModule({ label, code }), entryPoint: 'main' } });
+  const err = await device.popErrorScope();
+  if (err) throw new FlashMlaError('driver_error', `${label}: ${err.message.split('\n').filter((l) => /error/.test(l)).join(' | ') || err.message}`);
+  return p;
 }
 
 /** One subgroup computes C = A B (A: M x K row-major, B: K x N row-major, f16; C f32) and the host checks it. */
@@ -56,7 +61,7 @@ export async function probeSubgroupMatrix(backend: WebGpuBackend): Promise<Matri
   try {
     device.queue.writeBuffer(ab, 0, toHalf(a));
     device.queue.writeBuffer(bb, 0, toHalf(b));
-    const p = compile(device, `enable f16;
+    const p = await compile(device, `enable f16;
 enable chromium_experimental_subgroup_matrix;
 @group(0) @binding(0) var<storage, read> A: array<f16>;
 @group(0) @binding(1) var<storage, read> B: array<f16>;
@@ -93,21 +98,23 @@ enable chromium_experimental_subgroup_matrix;
 /**
  * f16 multiply-accumulate throughput on subgroup matrices: every subgroup keeps `chains` independent f32
  * accumulators and multiplies the same operands (held in registers) `iterations` times; 2 M N K flop per product.
+ * One subgroup per workgroup (32 lanes): subgroupMatrixStore wants a workgroup-uniform offset, and a subgroup's
+ * index within a larger workgroup is not uniform to WGSL's analysis (Dawn on the H200 rejects it).
  */
 export async function measureMatrixCeiling(backend: WebGpuBackend, o: { processors?: number; iterations?: number; reps?: number; chains?: number } = {}): Promise<MatrixCeiling> {
   const { m, n, k } = need(backend);
   const device = backend.device;
-  const wgSize = 256, chains = o.chains ?? 4, iters = o.iterations ?? 4096, reps = o.reps ?? 7;
-  const wgs = (o.processors ?? backend.info.numSms) * 8;
+  const wgSize = 32, chains = o.chains ?? 4, iters = o.iterations ?? 4096, reps = o.reps ?? 7;
+  const wgs = (o.processors ?? backend.info.numSms) * 64;
   const uni = device.createBuffer({ size: 16, usage: Usage.UNIFORM | Usage.COPY_DST });
-  const sink = device.createBuffer({ size: wgs * (wgSize / 32) * chains * m * n * 4, usage: Usage.STORAGE });
+  const sink = device.createBuffer({ size: wgs * chains * m * n * 4, usage: Usage.STORAGE });
   const set = device.createQuerySet({ type: 'timestamp', count: 2 * reps });
   const resolve = device.createBuffer({ size: 16 * reps, usage: Usage.QUERY_RESOLVE | Usage.COPY_SRC });
   const read = device.createBuffer({ size: 16 * reps, usage: Usage.MAP_READ | Usage.COPY_DST });
   try {
     device.queue.writeBuffer(uni, 0, new Uint32Array([iters, 0, 0, 0]));
     const acc = Array.from({ length: chains }, (_, i) => i);
-    const p = compile(device, `enable f16;
+    const p = await compile(device, `enable f16;
 enable chromium_experimental_subgroup_matrix;
 struct U { iters: u32, p0: u32, p1: u32, p2: u32 }
 @group(0) @binding(0) var<uniform> u: U;
@@ -122,7 +129,7 @@ var<workgroup> ops: array<f16, ${Math.max(m * k, k * n)}>;
   for (var i = 0u; i < u.iters; i++) {
     ${acc.map((i) => `c${i} = subgroupMatrixMultiplyAccumulate(l, r, c${i});`).join(' ')}
   }
-  let base = (w.x * ${wgSize / 32}u + t / 32u) * ${chains * m * n}u;
+  let base = w.x * ${chains * m * n}u;
   ${acc.map((i) => `subgroupMatrixStore(&o, base + ${i * m * n}u, c${i}, false, ${n}u);`).join(' ')}
 }`, 'ceiling.subgroup-matrix');
     const g = device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: uni } }, { binding: 1, resource: { buffer: sink } }] });
@@ -147,7 +154,7 @@ var<workgroup> ops: array<f16, ${Math.max(m * k, k * n)}>;
     read.unmap();
     const times = Array.from({ length: reps }, (_, i) => Number(ts[2 * i + 1] - ts[2 * i]) / 1e6).sort((x, y) => x - y);
     const ms = times[reps >> 1];
-    const flop = wgs * (wgSize / 32) * iters * chains * 2 * m * n * k;
+    const flop = wgs * iters * chains * 2 * m * n * k;
     return { config: `f16 ${m}x${n}x${k} -> f32`, chains, ms, TFLOPS: flop / ms / 1e9 };
   } finally {
     uni.destroy(); sink.destroy(); set.destroy(); resolve.destroy(); read.destroy();
