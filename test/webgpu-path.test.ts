@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebGpuBackend } from '../src/backends/webgpu/backend.js';
 import { chooseDecodePath, decodeKernelFor, f16MaxRows, pickSubgroupMatrix } from '../src/backends/webgpu/kernels/path.js';
-import { createNodeWebGpuBackend } from '../src/backends/webgpu/node.js';
+import { createNodeWebGpuBackend, nodeGpu } from '../src/backends/webgpu/node.js';
 import type { DeviceCaps } from '../src/backends/webgpu/program.js';
 
 const base = { f16: false, subgroups: true, subgroupMinSize: 32 } as DeviceCaps;
@@ -45,6 +45,18 @@ describe('webgpu: the path a Node backend reports', () => {
     try { be = await createNodeWebGpuBackend(); forced = await createNodeWebGpuBackend({ decodePath: 'f32' }); } catch { /* skipped below */ }
   });
   after(() => { be?.dispose(); forced?.dispose(); });
+  test('unlockFeatures: false starts on a Dawn instance without the toggles (same features on lavapipe)', async (t) => {
+    if (!be) { t.skip('no WebGPU adapter'); return; }
+    const plain = await createNodeWebGpuBackend({ unlockFeatures: false });
+    try {
+      assert.notEqual(nodeGpu([], false), nodeGpu([], true));
+      // The toggles unlock shader-f16 / subgroup matrices on NVIDIA only; elsewhere the kernels see the same device.
+      if (be.caps.software) assert.deepEqual([...plain.device.features].filter((f) => f !== 'chromium-experimental-subgroup-matrix').sort(), [...be.device.features].filter((f) => f !== 'chromium-experimental-subgroup-matrix').sort());
+      assert.equal(plain.caps.f16, be.caps.f16);
+    } finally {
+      plain.dispose();
+    }
+  });
   test('info.details carries decodePath and why; decodePath: f32 forces the f32 kernel', (t) => {
     if (!be) { if (process.env.CI) assert.fail('no WebGPU adapter in CI'); t.skip('no WebGPU adapter'); return; }
     const d = be.info.details as Record<string, unknown>;
