@@ -120,3 +120,18 @@ describe('webgpu f16 kernel: NaN in the inputs', () => {
     }
   });
 });
+
+describe('webgpu f16 kernel: a cache over several storage bindings', () => {
+  test('pages spread over bindings of 20 MiB (buffers of 48 MiB)', async (t) => {
+    if (!need(t)) return;
+    const small = await createNodeWebGpuBackend({ decodePath: 'f16', maxBufferBytes: 48 * 2 ** 20, maxBindingBytes: 20 * 2 ** 20 });
+    try {
+      // ~420 pages of 72 KiB: the shuffled pages of the case land in every binding.
+      const c = makeCase({ name: 'segs', dtype: 'bf16', hQ: 16, hKv: 1, pageBlockSize: 64, seqlens: [700, 0, 1500, 129], sQ: 2, causal: true, sparePages: 380 }, 12);
+      const r = await runCase(c, small, flashMlaWithKvcache, { numSms: 132 });
+      assertOutputsClose(r.out, r.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, tol, 'f16 kernel, several bindings');
+    } finally {
+      small.dispose();
+    }
+  });
+});
