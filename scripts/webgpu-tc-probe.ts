@@ -5,7 +5,7 @@
 // Dawn prints shader compilation warnings on stdout, so --out is the clean way to keep the JSON.
 import { writeFileSync } from 'node:fs';
 import { measureCeilings } from '../src/backends/webgpu/ceilings.js';
-import { measureMatrixCeiling, probeSubgroupMatrix } from '../src/backends/webgpu/ceilings-matrix.js';
+import { measureMatrixCeiling, probeSubgroupAddressing, probeSubgroupMatrix } from '../src/backends/webgpu/ceilings-matrix.js';
 import { createNodeWebGpuBackend } from '../src/backends/webgpu/node.js';
 
 const be = await createNodeWebGpuBackend({ powerPreference: 'high-performance' });
@@ -21,6 +21,7 @@ const step = async (name: string, f: () => Promise<unknown>) => {
 };
 if (be.caps.subgroupMatrixF16) {
   await step('probe', () => probeSubgroupMatrix(be));
+  await step('addressing', () => probeSubgroupAddressing(be));
   for (const chains of [4, 8]) await step(`matrixCeiling${chains}`, () => measureMatrixCeiling(be, { chains, iterations: process.argv.includes('--quick') ? 16 : 4096 }));
 }
 if (!process.argv.includes('--no-ceilings')) await step('ceilings', () => measureCeilings(be, process.argv.includes('--quick') ? { iterations: 8, reps: 3 } : {}));

@@ -160,3 +160,77 @@ var<workgroup> ops: array<f16, ${Math.max(m * k, k * n)}>;
     uni.destroy(); sink.destroy(); set.destroy(); resolve.destroy(); read.destroy();
   }
 }
+
+export interface UniformityProbe {
+  /** Offsets derived from the subgroup index (local_invocation_index / 32): the H200 rejected this form. */
+  offsetPerSubgroup: { compiles: boolean; error?: string };
+  /** Constant offsets into a per-subgroup array (`&tiles[sg]`): compiles, and each subgroup gets its own product. */
+  pointerPerSubgroup: { compiles: boolean; correct?: boolean; error?: string };
+}
+
+/**
+ * Which way 8 subgroups of one 256-lane workgroup may address their own matrices (docs/notes/webgpu-tensor-core.md,
+ * the open question of the matrix kernel): subgroup s multiplies two 16x16 matrices of (s + 1), so every element of
+ * its result must be 16 (s + 1)^2.
+ */
+export async function probeSubgroupAddressing(backend: WebGpuBackend): Promise<UniformityProbe> {
+  const { m, n, k } = need(backend);
+  if (m !== 16 || n !== 16 || k !== 16) throw new FlashMlaError('backend_unavailable', 'the addressing probe is written for 16x16x16');
+  const device = backend.device;
+  const head = `enable f16;
+enable chromium_experimental_subgroup_matrix;
+@group(0) @binding(0) var<storage, read_write> C: array<f32>;`;
+  const offsetForm = `${head}
+var<workgroup> tiles: array<f16, 2048>;
+var<workgroup> outs: array<f32, 2048>;
+@compute @workgroup_size(256) fn main(@builtin(local_invocation_index) t: u32) {
+  for (var i = t; i < 2048u; i += 256u) { tiles[i] = f16(f32(i / 256u + 1u)); }
+  workgroupBarrier();
+  let sg = t / 32u;
+  let l = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>>(&tiles, sg * 256u, false, 16u);
+  let r = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>>(&tiles, sg * 256u, false, 16u);
+  subgroupMatrixStore(&outs, sg * 256u, subgroupMatrixMultiplyAccumulate(l, r, subgroup_matrix_result<f32, 16, 16>()), false, 16u);
+  workgroupBarrier();
+  for (var i = t; i < 2048u; i += 256u) { C[i] = outs[i]; }
+}`;
+  const pointerForm = `${head}
+var<workgroup> tiles: array<array<f16, 256>, 8>;
+var<workgroup> outs: array<array<f32, 256>, 8>;
+@compute @workgroup_size(256) fn main(@builtin(local_invocation_index) t: u32) {
+  for (var i = t; i < 2048u; i += 256u) { tiles[i / 256u][i % 256u] = f16(f32(i / 256u + 1u)); }
+  workgroupBarrier();
+  let sg = t / 32u;
+  let l = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>>(&tiles[sg], 0u, false, 16u);
+  let r = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>>(&tiles[sg], 0u, false, 16u);
+  subgroupMatrixStore(&outs[sg], 0u, subgroupMatrixMultiplyAccumulate(l, r, subgroup_matrix_result<f32, 16, 16>()), false, 16u);
+  workgroupBarrier();
+  for (var i = t; i < 2048u; i += 256u) { C[i] = outs[i / 256u][i % 256u]; }
+}`;
+  const out: UniformityProbe = { offsetPerSubgroup: { compiles: false }, pointerPerSubgroup: { compiles: false } };
+  try {
+    await compile(device, offsetForm, 'probe.offset-per-subgroup');
+    out.offsetPerSubgroup.compiles = true;
+  } catch (e) {
+    out.offsetPerSubgroup.error = (e as Error).message.slice(0, 300);
+  }
+  const cb = device.createBuffer({ size: 2048 * 4, usage: Usage.STORAGE | Usage.COPY_SRC });
+  try {
+    const p = await compile(device, pointerForm, 'probe.pointer-per-subgroup');
+    out.pointerPerSubgroup.compiles = true;
+    const g = device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: cb } }] });
+    const e = device.createCommandEncoder();
+    const pass = e.beginComputePass();
+    pass.setPipeline(p);
+    pass.setBindGroup(0, g);
+    pass.dispatchWorkgroups(1);
+    pass.end();
+    device.queue.submit([e.finish()]);
+    const got = await readF32(device, cb, 2048 * 4);
+    out.pointerPerSubgroup.correct = got.every((v, i) => v === 16 * (Math.floor(i / 256) + 1) ** 2);
+  } catch (e) {
+    out.pointerPerSubgroup.error = (e as Error).message.slice(0, 300);
+  } finally {
+    cb.destroy();
+  }
+  return out;
+}
