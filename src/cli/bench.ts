@@ -150,6 +150,11 @@ export async function bench(argv: string[]): Promise<void> {
       },
     });
     if (onCpu) for (const r of result.rows) r.cpu_kernel = String(backend.info.details?.kernel);
+    // WebGPU: which decode kernel ran (kernels/path.ts); the roofline above is the f32 one for every path.
+    if (backend.kind === 'webgpu') {
+      const { decodeKernelFor } = await import('../backends/webgpu/kernels/path.js');
+      for (const r of result.rows) (r as { kernel_path?: unknown }).kernel_path = decodeKernelFor((backend as WebGpuBackend).decodePath, (r.s_q * r.h_q) / r.h_kv);
+    }
     if (onCpu && v.numpy !== 'none') {
       p.update('numpy f32 on the same products (bench/cpu-numpy.py)');
       const y = measureNumpy(repoRoot, configs, stringArg(v.numpy));

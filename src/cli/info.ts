@@ -22,6 +22,7 @@ export async function info(argv: string[]): Promise<void> {
     if (r.available) {
       const d = r.info.details ? `  ${JSON.stringify(r.info.details)}` : '';
       console.log(`  ${r.kind.padEnd(7)} available: ${r.info.device} (plans for ${r.info.numSms} SM parts)${d}`);
+      if (r.kind === 'webgpu' && r.info.details?.decodePathWhy) console.log(`          decode kernel: ${String(r.info.details.decodePathWhy)}`);
       if (r.kind === 'cpu' && r.info.details?.kernel) {
         const k = r.info.details;
         console.log(`          kernel: ${k.kernel} (${k.kernelDetail}), chosen by ${k.chosenBy}${Array.isArray(k.skipped) ? `; skipped ${k.skipped.join('; ')}` : ''}`);

@@ -5,7 +5,7 @@ import { after, before } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
 import { flashMlaWithKvcache } from '../../src/core/api.js';
-import { assertOutputsClose, tolerances } from './compare.js';
+import { type Tolerance, assertOutputsClose, tolerances } from './compare.js';
 import { loadGolden, runGolden } from './golden.js';
 import { caseMatrix, caseReference, makeCase, runCase, specName } from './random.js';
 
@@ -43,21 +43,21 @@ export function useWebGpu(opts: { withReduced?: boolean } = {}): WebGpuSuite {
 }
 
 /** Run one golden case on `be` with FlashMLA's own metadata and check it against the float64 reference. */
-export async function runGoldenWebGpu(be: WebGpuBackend, name: string): Promise<void> {
+export async function runGoldenWebGpu(be: WebGpuBackend, name: string, tol: Tolerance = tolerances.webgpu): Promise<void> {
   const g = loadGolden(name), p = g.params;
   const got = await runGolden(g, be);
-  assertOutputsClose(got.out, got.lse, { out: g.refOut, lse: g.refLse }, p.dtype, { b: p.batch, sQ: p.s_q, hQ: p.h_q }, tolerances.webgpu, name);
+  assertOutputsClose(got.out, got.lse, { out: g.refOut, lse: g.refLse }, p.dtype, { b: p.batch, sQ: p.s_q, hQ: p.h_q }, tol, name);
 }
 
 /**
  * `count` cases of the random matrix (`matrixSeed`) on `be`, case i seeded `seedBase + i` and planned for
  * `numSmsOf(i)` SMs, each checked against the float64 reference.
  */
-export async function checkRandomWebGpu(be: WebGpuBackend, count: number, matrixSeed: number, seedBase: number, numSmsOf: (i: number) => number): Promise<void> {
+export async function checkRandomWebGpu(be: WebGpuBackend, count: number, matrixSeed: number, seedBase: number, numSmsOf: (i: number) => number, tol: Tolerance = tolerances.webgpu): Promise<void> {
   const specs = caseMatrix(count, matrixSeed);
   for (let i = 0; i < specs.length; i++) {
     const c = makeCase(specs[i], seedBase + i);
     const r = await runCase(c, be, flashMlaWithKvcache, { numSms: numSmsOf(i) });
-    assertOutputsClose(r.out, r.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ, qIndptr: c.qIndptr }, tolerances.webgpu, specName(specs[i], i));
+    assertOutputsClose(r.out, r.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ, qIndptr: c.qIndptr }, tol, specName(specs[i], i));
   }
 }

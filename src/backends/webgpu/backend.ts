@@ -9,6 +9,8 @@ import { combineDispatch, combineParams, combineProgram } from './kernels/combin
 import { chooseMatmulSpec, matmulDispatch, matmulParams, matmulProgram } from './kernels/matmul.js';
 import { type DecodeTuning, chooseDecodeSpec, decodeDispatch, decodeParams, decodeProgram } from './kernels/decode.js';
 import { type DeviceCaps, ProgramManager } from './program.js';
+import { type DecodePath, type DecodePathChoice, chooseDecodePath, decodeKernelFor } from './kernels/path.js';
+import { decodeF16Dispatch, decodeF16Program } from './kernels/decode-f16.js';
 import type { SparseLaunch } from '../../core/sparse.js';
 import { sparseDispatch, sparseMaxDqk, sparseParams, sparseProgram } from './kernels/sparse.js';
 
@@ -44,6 +46,8 @@ export interface WebGpuBackendOptions {
   mulAdd?: boolean;
   /** Force decode kernel knobs (tile rows, stage sizes, prefetch depth); for benchmarks and tests. */
   decodeTuning?: DecodeTuning;
+  /** Which decode kernel to run (default 'auto': kernels/path.ts picks from the device's features). */
+  decodePath?: DecodePath | 'auto';
 }
 
 const idxCapacityInit = 1 << 14;
@@ -76,16 +80,19 @@ export class WebGpuBackend implements Backend {
   mulAdd: boolean;
   /** See WebGpuBackendOptions.decodeTuning; may be changed between launches. */
   decodeTuning: DecodeTuning;
+  /** The decode kernel this backend runs and why (see WebGpuBackendOptions.decodePath); may be reassigned. */
+  decodePath: DecodePathChoice;
 
   constructor(readonly device: GPUDevice, readonly caps: DeviceCaps, description: string, private readonly opts: WebGpuBackendOptions = {}) {
     this.programs = new ProgramManager(device);
     this.mulAdd = opts.mulAdd ?? false;
     this.decodeTuning = opts.decodeTuning ?? {};
+    this.decodePath = chooseDecodePath(caps, opts.decodePath);
     this.maxBufferBytes = Math.min(opts.maxBufferBytes ?? caps.maxBufferSize, caps.maxBufferSize);
     this.maxBindingBytes = Math.min(opts.maxBindingBytes ?? caps.maxStorageBufferBindingSize, caps.maxStorageBufferBindingSize, this.maxBufferBytes);
     this.info = {
       kind: 'webgpu', device: description, numSms: opts.numSms ?? 132,
-      details: { ...caps },
+      details: { ...caps, decodePath: this.decodePath.path, decodePathWhy: this.decodePath.why },
     };
     this.idx = this.buffer('flashmla.idx', idxCapacityInit * 4, Usage.STORAGE | Usage.COPY_DST);
     this.accum = this.buffer('flashmla.accum', this.accumBytes, Usage.STORAGE);
@@ -344,8 +351,11 @@ export class WebGpuBackend implements Backend {
     this.live();
     const p = l.problem;
     const { pagesPerSeg, segs } = this.cacheSegments(l.kCache);
-    const spec = chooseDecodeSpec(p, this.caps, segs.length, this.mulAdd, this.decodeTuning);
-    const dec = this.programs.get(decodeProgram, spec);
+    // The decode kernel (kernels/path.ts): f16 arithmetic or f32; both share params, bindings and the combine.
+    const f16 = decodeKernelFor(this.decodePath, p.sQ * p.nGroups) === 'f16' ? { dtype: p.dtype, segs: segs.length } : undefined;
+    const spec = f16 ? undefined : chooseDecodeSpec(p, this.caps, segs.length, this.mulAdd, this.decodeTuning);
+    const dec = f16 ? this.programs.get(decodeF16Program, f16) : this.programs.get(decodeProgram, spec!);
+    const decKey = f16 ? decodeF16Program.name + decodeF16Program.key(f16) : decodeProgram.name + decodeProgram.key(spec!);
     const comb = this.programs.get(combineProgram, { dtype: p.dtype });
 
     // Index workspace (i32): blockTable | seqlens | qIndptr | metadata | numSplits.
@@ -406,7 +416,7 @@ export class WebGpuBackend implements Backend {
     this.device.queue.writeBuffer(this.combineUniform, 0, this.combineBytes);
 
     const whole = (b: GPUBuffer): GPUBufferBinding => ({ buffer: b });
-    const decBg = this.bindGroup(decodeProgram.name + decodeProgram.key(spec), dec.layout, [
+    const decBg = this.bindGroup(decKey, dec.layout, [
       whole(this.decodeUniform), whole(this.idx), whole(q.buffer), whole(out.buffer), whole(lse.buffer), whole(this.accum), ...segs,
     ]);
     const combBg = this.bindGroup(combineProgram.name + p.dtype, comb.layout, [
@@ -421,7 +431,7 @@ export class WebGpuBackend implements Backend {
     if (tw) tw.begun = true;
     pass1.setPipeline(dec.pipeline);
     pass1.setBindGroup(0, decBg);
-    const [x, y, z] = decodeDispatch(p, spec);
+    const [x, y, z] = f16 ? decodeF16Dispatch(p) : decodeDispatch(p, spec!);
     pass1.dispatchWorkgroups(x, y, z);
     pass1.end();
     const pass2 = enc.beginComputePass({

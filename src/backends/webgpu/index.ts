@@ -3,11 +3,13 @@ import { FlashMlaError } from '../../core/errors.js';
 import type { Backend } from '../../core/problem.js';
 import { WebGpuBackend, type WebGpuBackendOptions } from './backend.js';
 import type { DeviceCaps } from './program.js';
+import { pickSubgroupMatrix } from './kernels/path.js';
 
 export { WebGpuBackend, WebGpuStorage, type WebGpuBackendOptions } from './backend.js';
 export type { DeviceCaps, Program } from './program.js';
 export { decodeProgram, chooseDecodeSpec } from './kernels/decode.js';
 export { combineProgram } from './kernels/combine.js';
+export { type DecodePath, chooseDecodePath } from './kernels/path.js';
 
 export interface CreateWebGpuBackendOptions extends WebGpuBackendOptions {
   device?: GPUDevice;
@@ -15,10 +17,10 @@ export interface CreateWebGpuBackendOptions extends WebGpuBackendOptions {
   gpu?: GPU;
   powerPreference?: GPUPowerPreference;
   /** Optional features not to request, e.g. to run the workgroup-memory or f32 paths on a device that has more. */
-  disableFeatures?: readonly ('shader-f16' | 'subgroups' | 'timestamp-query')[];
+  disableFeatures?: readonly ('shader-f16' | 'subgroups' | 'timestamp-query' | 'chromium-experimental-subgroup-matrix')[];
 }
 
-const wanted = ['shader-f16', 'subgroups', 'timestamp-query'] as const;
+const wanted = ['shader-f16', 'subgroups', 'timestamp-query', 'chromium-experimental-subgroup-matrix'] as const;
 const wantedLimits = [
   'maxStorageBufferBindingSize', 'maxBufferSize', 'maxStorageBuffersPerShaderStage', 'maxComputeWorkgroupStorageSize',
   'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX',
@@ -27,11 +29,14 @@ const wantedLimits = [
 /** The device's abilities as code generation sees them. */
 export function capsOf(device: GPUDevice, adapter?: GPUAdapter): DeviceCaps {
   const lim = device.limits;
-  const info = (adapter?.info ?? (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo) as (GPUAdapterInfo & { subgroupMinSize?: number }) | undefined;
+  const info = (adapter?.info ?? (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo) as (GPUAdapterInfo & { subgroupMinSize?: number; subgroupMatrixConfigs?: unknown[] }) | undefined;
+  const matrix = device.features.has('chromium-experimental-subgroup-matrix' as GPUFeatureName) && device.features.has('shader-f16') ? pickSubgroupMatrix(info?.subgroupMatrixConfigs) : undefined;
   const sgMin = info?.subgroupMinSize ?? (lim as unknown as { minSubgroupSize?: number }).minSubgroupSize ?? 4;
   return {
     f16: device.features.has('shader-f16'),
     subgroups: device.features.has('subgroups'),
+    ...(matrix ? { subgroupMatrixF16: matrix } : {}),
+    ...(info?.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader/i.test(describe(info)) ? { software: true } : {}),
     subgroupMinSize: sgMin,
     timestamps: device.features.has('timestamp-query'),
     maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize,

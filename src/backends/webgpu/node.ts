@@ -5,28 +5,57 @@ import type { WebGpuBackend } from './backend.js';
 import { type CreateWebGpuBackendOptions, createWebGpuBackend } from './index.js';
 import { withDawnQuiet } from './quiet.js';
 
-// Dawn must outlive every device it made: keep the instance for the whole process.
-let gpu: GPU | undefined;
+/**
+ * Dawn features asked for by default: `allow_unsafe_apis` exposes experimental features (subgroup matrices) and
+ * `vulkan_enable_f16_on_nvidia` exposes shader-f16 on NVIDIA's Vulkan driver, where Dawn hides it otherwise. On
+ * the H200 they unlock shader-f16 and float subgroup matrices; on lavapipe they change nothing the kernels use.
+ */
+export const unlockToggles = ['allow_unsafe_apis', 'vulkan_enable_f16_on_nvidia'] as const;
 
-/** navigator.gpu for Node (Dawn). `flags` are Dawn options, e.g. 'enable-dawn-features=...'. */
-export function nodeGpu(flags: string[] = []): GPU {
-  if (!gpu) {
-    Object.assign(globalThis, globals);
-    gpu = create(['disable-dawn-features=timestamp_quantization', ...flags]) as GPU;
+// Dawn must outlive every device it made: keep each instance for the whole process (one with the toggles above,
+// the default, and one without, made only when asked for).
+let gpu: GPU | undefined;
+let plainGpu: GPU | undefined;
+
+function makeGpu(flags: string[], unlock: boolean): GPU {
+  Object.assign(globalThis, globals);
+  const enable: string[] = unlock ? [...unlockToggles] : [];
+  const rest: string[] = [];
+  for (const f of flags) {
+    const m = /^enable-dawn-features=(.*)$/.exec(f);
+    if (m) enable.push(...m[1].split(',').filter(Boolean));
+    else rest.push(f);
   }
-  return gpu;
+  return create(['disable-dawn-features=timestamp_quantization', ...(enable.length ? [`enable-dawn-features=${enable.join(',')}`] : []), ...rest]) as GPU;
+}
+
+/**
+ * navigator.gpu for Node (Dawn). `flags` are Dawn options, e.g. 'enable-dawn-features=...' (they apply to the
+ * instance made by the first call). `unlock` (default true, FLASHMLA_DAWN_UNLOCK=0 turns it off) adds
+ * `unlockToggles`; false gives a separate instance without them.
+ */
+export function nodeGpu(flags: string[] = [], unlock = process.env.FLASHMLA_DAWN_UNLOCK !== '0'): GPU {
+  if (!unlock) return (plainGpu ??= makeGpu(flags, false));
+  return (gpu ??= makeGpu(flags, true));
 }
 
 export interface NodeWebGpuBackendOptions extends CreateWebGpuBackendOptions {
   /** Let Dawn's own start-up warnings through to stderr (default: FLASHMLA_DAWN_LOG=1). */
   dawnLog?: boolean;
+  /**
+   * Ask Dawn for `unlockToggles` (default true; FLASHMLA_DAWN_UNLOCK=0 changes the default): shader-f16 and float
+   * subgroup matrices on NVIDIA. False runs on a Dawn instance without them.
+   */
+  unlockFeatures?: boolean;
 }
 
 /** A WebGPU backend on Dawn. Dawn's start-up warnings stay out of stderr unless `dawnLog` asks for them. */
 export async function createNodeWebGpuBackend(opts: NodeWebGpuBackendOptions = {}): Promise<WebGpuBackend> {
-  const { dawnLog, ...rest } = opts;
+  const { dawnLog, unlockFeatures, ...rest } = opts;
+  // FLASHMLA_WEBGPU_DECODE_PATH=f32|f16|auto: the decode kernel when the caller does not choose (benchmarks).
+  const envPath = process.env.FLASHMLA_WEBGPU_DECODE_PATH as CreateWebGpuBackendOptions['decodePath'] | undefined;
   return withDawnQuiet(
-    async () => createWebGpuBackend({ ...rest, gpu: rest.gpu ?? (rest.device || rest.adapter ? undefined : nodeGpu()) }),
+    async () => createWebGpuBackend({ ...rest, decodePath: rest.decodePath ?? envPath, gpu: rest.gpu ?? (rest.device || rest.adapter ? undefined : nodeGpu([], unlockFeatures)) }),
     dawnLog ?? process.env.FLASHMLA_DAWN_LOG === '1',
   );
 }

@@ -6,6 +6,10 @@ import { FlashMlaError } from '../../core/errors.js';
 export interface DeviceCaps {
   f16: boolean;
   subgroups: boolean;
+  /** The float subgroup-matrix configuration the device offers (chromium-experimental-subgroup-matrix), if any. */
+  subgroupMatrixF16?: { m: number; n: number; k: number; result: 'f32' | 'f16' };
+  /** A CPU-emulated adapter (lavapipe, SwiftShader): f16 arithmetic gains nothing there. */
+  software?: boolean;
   /** Smallest subgroup the device may run (a reduction over w lanes by shuffles needs w <= this). */
   subgroupMinSize: number;
   timestamps: boolean;
