@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
-  chooseSparseMma, sparseMmaCombineLaunch, sparseMmaKernelName, sparseMmaLaunch, sparseMmaSmem, sparseMmaVariants,
+  chooseSparseMma, sparseMmaCombineLaunch, sparseMmaRawStages, sparseMmaKernelName, sparseMmaLaunch, sparseMmaSmem, sparseMmaVariants,
 } from '../src/backends/cuda/kernels/sparse-mma-launch.js';
 import { compilePacker, packParams, sparseMmaParamsLayout } from '../src/backends/cuda/params.js';
 import { InlineCpuBackend } from '../src/backends/cpu/index.js';
@@ -29,13 +29,15 @@ test('sparse_mma: every variant fits Hopper; the choice follows rows and shared 
   assert.equal(chooseSparseMma('v32', 'f16', 576, 64, h100), undefined, 'an f16 query over an FP8 cache stays on sparse.cu');
   assert.equal(chooseSparseMma('v32', 'bf16', 512, 64, h100), undefined, 'V3.2 is dQk 576 only');
   assert.equal(chooseSparseMma('v32', 'bf16', 576, 64, a100), undefined, '64-row V3.2 tiles need more than an A100 has');
-  assert.equal(chooseSparseMma('v32', 'bf16', 576, 32, a100)?.bm, 32);
+  assert.equal(chooseSparseMma('model1', 'bf16', 512, 16, a100)?.bm, 16);
   assert.equal(chooseSparseMma('v32', 'bf16', 576, 16, ada), undefined);
   assert.equal(chooseSparseMma('bf16', 'bf16', 576, 16, ada)?.bm, 16);
   // The .cu asserts each SMEM against the generated header, which test/cuda-params.test.ts keeps in sync.
   const header = readFileSync(fileURLToPath(new URL('../src/backends/cuda/kernels/params.h', import.meta.url)), 'utf8');
   for (const v of sparseMmaVariants) assert.ok(header.includes(`X(${sparseMmaKernelName(v)}, `) && header.includes(`, ${v.bm}, ${sparseMmaSmem(v)})`));
-  assert.equal(sparseMmaSmem({ kind: 'v32', dtype: 'bf16', dQk: 576, bm: 64 }), 202240);
+  assert.equal(sparseMmaSmem({ kind: "v32", dtype: "bf16", dQk: 576, bm: 64 }), 202752); // one staging buffer
+  assert.equal(sparseMmaRawStages({ kind: "v32", dtype: "bf16", dQk: 576, bm: 32 }), 2);
+  assert.equal(sparseMmaRawStages({ kind: "bf16", dtype: "bf16", dQk: 576, bm: 32 }), 0);
 });
 
 test('sparse_mma: grids (sparse per query position and 64-head tile; dense over sQ*hQ rows) and the combine grid', () => {

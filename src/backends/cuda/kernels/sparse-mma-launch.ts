@@ -30,10 +30,22 @@ function rawBytes(kind: SparseCacheKind): number {
   return kind === 'v32' ? 656 : kind === 'model1' ? 592 : 0;
 }
 
-/** Dynamic shared memory (SparseMma::SMEM): Q tile, key tile, P tile, row maxima/sums, flags, staging buffer. */
-export function sparseMmaSmem(v: SparseMmaVariant): number {
+/** Shared memory a block may opt in to on sm_90 (227 KiB). */
+export const hopperSmem = 232448;
+
+function smemWith(v: SparseMmaVariant, stages: number): number {
   const bn = 64, stride = v.dQk + 8, wn = 8 / (v.bm / 16);
-  return (v.bm * stride + bn * stride + v.bm * (bn + 8)) * 2 + 2 * wn * v.bm * 4 + 2 * bn * 4 + bn * rawBytes(v.kind);
+  return (v.bm * stride + bn * stride + v.bm * (bn + 8)) * 2 + 2 * wn * v.bm * 4 + 4 * bn * 4 + stages * bn * rawBytes(v.kind);
+}
+
+/** Staging buffers (sparse_mma.cu RS): none for a 16-bit cache, else two where they fit Hopper's 227 KiB, else one. */
+export function sparseMmaRawStages(v: SparseMmaVariant): 0 | 1 | 2 {
+  return rawBytes(v.kind) === 0 ? 0 : smemWith(v, 2) <= hopperSmem ? 2 : 1;
+}
+
+/** Dynamic shared memory (SparseMma::SMEM): Q tile, key tile, P tile, row maxima/sums, flags, staging buffers. */
+export function sparseMmaSmem(v: SparseMmaVariant): number {
+  return smemWith(v, sparseMmaRawStages(v));
 }
 
 export function sparseMmaKernelName(v: SparseMmaVariant): string {

@@ -79,7 +79,11 @@ struct SparseMma {
   static constexpr int COLS_PER_WARP = kDV / WN, NT_O = COLS_PER_WARP / 8;
   static constexpr int QK_STRIDE = DQK + 8, P_STRIDE = BN + 8;
   static constexpr int RAW = Fmt<K>::RAW;
-  static constexpr int SMEM = (BM * QK_STRIDE + BN * QK_STRIDE + BM * P_STRIDE) * 2 + 2 * WN * BM * 4 + 2 * BN * 4 + BN * RAW;
+  static constexpr int SMEM_BASE = (BM * QK_STRIDE + BN * QK_STRIDE + BM * P_STRIDE) * 2 + 2 * WN * BM * 4 + 4 * BN * 4;
+  // Two staging buffers where they fit Hopper's 227 KiB (a tile stays in flight while the previous one is
+  // dequantized), else one. A 16-bit cache has none: it is copied straight into the key tile.
+  static constexpr int RS = K == Kind::Half ? 0 : SMEM_BASE + 2 * BN * RAW <= 232448 ? 2 : 1;
+  static constexpr int SMEM = SMEM_BASE + RS * BN * RAW;
   static_assert(BM == 16 || BM == 32 || BM == 64, "row tiles of 16, 32 or 64");
   static_assert(KEYS_PER_WARP % 8 == 0 && COLS_PER_WARP % 16 == 0, "whole MMA tiles per warp");
   static_assert(DQK % 16 == 0 && (K == Kind::Half || DQK == (K == Kind::V32 ? 576 : 512)), "dQk of the format");
@@ -95,7 +99,7 @@ struct SparseMma {
     s.rowMax = reinterpret_cast<float*>(s.p + BM * P_STRIDE);
     s.rowSum = s.rowMax + WN * BM;
     s.flags = reinterpret_cast<int*>(s.rowSum + WN * BM);
-    s.raw = reinterpret_cast<unsigned char*>(s.flags + 2 * BN);
+    s.raw = reinterpret_cast<unsigned char*>(s.flags + 4 * BN);
     return s;
   }
 
@@ -122,7 +126,7 @@ struct SparseMma {
 
   // Stage the tokens of entries e0 .. e0+63 (raw bytes for FP8, the key tile itself for 16-bit caches) and their
   // validity flags. Warp w takes tokens w, w+8, ...; lanes 0..7 look the ids up, then every lane copies 16-byte chunks.
-  static __device__ __forceinline__ void stage(const SparseMmaParams& p, const Item& it, int j, int e0, const Smem& s, int* flags, int warp, int lane) {
+  static __device__ __forceinline__ void stage(const SparseMmaParams& p, const Item& it, int j, int e0, const Smem& s, unsigned char* raw, int* flags, int warp, int lane) {
     bool myExtra;
     const int myPhys = entry(p, it, j, e0 + warp + NWARPS * (lane & 7), myExtra);
 #pragma unroll
@@ -143,7 +147,7 @@ struct SparseMma {
       } else {
         const unsigned char* base = cache + blk * stride;
         const unsigned char* src = base + static_cast<int64_t>(slot) * (K == Kind::V32 ? 656 : 576);
-        unsigned char* dst = s.raw + r * RAW;
+        unsigned char* dst = raw + r * RAW;
 #pragma unroll
         for (int c = lane; c < Fmt<K>::CHUNKS; c += 32) cpAsync16(dst + c * 16, live ? src + c * 16 : cache, live ? 16 : 0);
         if constexpr (K == Kind::Model1) {
@@ -155,12 +159,12 @@ struct SparseMma {
   }
 
   // Raw FP8 tokens -> the bf16 key tile: NoPE words with their scale, then the RoPE dims copied as they are.
-  static __device__ __forceinline__ void dequantTile(const Smem& s, int tid) {
+  static __device__ __forceinline__ void dequantTile(const Smem& s, const unsigned char* raw, int tid) {
     using F = Fmt<K>;
 #pragma unroll 2
     for (int f = tid; f < BN * F::WORDS; f += THREADS) {
       const int r = f / F::WORDS, w = f - r * F::WORDS;
-      const unsigned char* tok = s.raw + r * RAW;
+      const unsigned char* tok = raw + r * RAW;
       const uint32_t bytes = *reinterpret_cast<const uint32_t*>(tok + w * 4);
       float sc;
       if constexpr (K == Kind::V32) sc = reinterpret_cast<const float*>(tok + F::SCALE_OFF)[w / F::WORDS_PER_SCALE];
@@ -170,7 +174,7 @@ struct SparseMma {
 #pragma unroll
     for (int f = tid; f < BN * 8; f += THREADS) {
       const int r = f / 8, c = f % 8;
-      *reinterpret_cast<uint4*>(s.k + r * QK_STRIDE + F::NOPE + c * 8) = *reinterpret_cast<const uint4*>(s.raw + r * RAW + F::ROPE_OFF + c * 16);
+      *reinterpret_cast<uint4*>(s.k + r * QK_STRIDE + F::NOPE + c * 8) = *reinterpret_cast<const uint4*>(raw + r * RAW + F::ROPE_OFF + c * 16);
     }
   }
 
@@ -237,25 +241,29 @@ struct SparseMma {
       loadQ(p, s.q, batch, jCta, m0, rowsPer, warp, lane);
       cpAsyncCommit();
       if constexpr (K != Kind::Half) {
-        if (nTiles > 0) stage(p, it, jCta, it.eBegin, s, s.flags, warp, lane);
-        cpAsyncCommit();
+#pragma unroll
+        for (int st = 0; st < RS; ++st) {
+          if (st < nTiles) stage(p, it, jCta, it.eBegin + st * BN, s, s.raw + st * BN * RAW, s.flags + st * BN, warp, lane);
+          cpAsyncCommit();
+        }
       }
 
       for (int t = 0; t < nTiles; ++t) {
         const int e0 = it.eBegin + t * BN;
-        int* flags = s.flags + (t & 1) * BN;
+        int* flags = s.flags + (t & 3) * BN;
         if constexpr (K == Kind::Half) {
           __syncthreads(); // the previous tile's multiplications are done with the key tile
-          stage(p, it, jCta, e0, s, flags, warp, lane);
+          stage(p, it, jCta, e0, s, nullptr, flags, warp, lane);
           cpAsyncCommit();
           cpAsyncWait<0>();
           __syncthreads();
         } else {
-          cpAsyncWait<0>();
+          unsigned char* raw = s.raw + (t % RS) * BN * RAW;
+          cpAsyncWait<RS - 1>();
           __syncthreads(); // raw tile t (and Q) landed; everyone is done with the previous key tile
-          dequantTile(s, tid);
-          __syncthreads(); // key tile ready; the staging buffer is free
-          if (t + 1 < nTiles) stage(p, it, jCta, e0 + BN, s, s.flags + ((t + 1) & 1) * BN, warp, lane);
+          dequantTile(s, raw, tid);
+          __syncthreads(); // key tile ready; this staging buffer is free
+          if (t + RS < nTiles) stage(p, it, jCta, e0 + RS * BN, s, raw, s.flags + ((t + RS) & 3) * BN, warp, lane);
           cpAsyncCommit();
         }
 
