@@ -41,6 +41,9 @@ __device__ __forceinline__ float ue8m0(uint32_t b) {
   return b == 0u ? __uint_as_float(0x00400000u) : __uint_as_float(b << 23);
 }
 
+__device__ __forceinline__ float2 toFloat2(__nv_bfloat162 x) { return __bfloat1622float2(x); }
+__device__ __forceinline__ float2 toFloat2(__half2 x) { return __half22float2(x); }
+
 __device__ __forceinline__ uint32_t packBf16(float a, float b) {
   const __nv_bfloat162 h = __floats2bfloat162_rn(a, b);
   return *reinterpret_cast<const uint32_t*>(&h);
@@ -329,11 +332,14 @@ struct SparseMma {
         for (int n = 0; n < NT_S; ++n) {
           const float p0 = exp2f(sAcc[n][0] - base[0]), p1 = exp2f(sAcc[n][1] - base[0]);
           const float p2 = exp2f(sAcc[n][2] - base[1]), p3 = exp2f(sAcc[n][3] - base[1]);
-          tSum[0] += p0 + p1;
-          tSum[1] += p2 + p3;
+          // The row sums add the rounded weights the PV product uses, so out is a true weighted mean of V rows.
+          const T2 w01 = H::pack(p0, p1), w23 = H::pack(p2, p3);
+          const float2 f01 = toFloat2(w01), f23 = toFloat2(w23);
+          tSum[0] += f01.x + f01.y;
+          tSum[1] += f23.x + f23.y;
           const int col = keyBase + n * 8 + (lane % 4) * 2;
-          *reinterpret_cast<T2*>(s.p + rLoc[0] * P_STRIDE + col) = H::pack(p0, p1);
-          *reinterpret_cast<T2*>(s.p + rLoc[1] * P_STRIDE + col) = H::pack(p2, p3);
+          *reinterpret_cast<T2*>(s.p + rLoc[0] * P_STRIDE + col) = w01;
+          *reinterpret_cast<T2*>(s.p + rLoc[1] * P_STRIDE + col) = w23;
         }
 #pragma unroll
         for (int i = 0; i < 2; ++i) tSum[i] = quadSum(tSum[i]);
