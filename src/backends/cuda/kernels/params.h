@@ -199,21 +199,21 @@ static_assert(offsetof(SparseMmaParams, scaleLog2) == 176, "SparseMmaParams.scal
 
 // sparse_mma.cu variants: X(NAME, KIND, T, DQK, BM, dynamic shared memory bytes)
 #define MLA_SPARSE_MMA_VARIANTS(X) \
-  X(mla_sparse_mma_v32_bf16_d576_m16, V32, __nv_bfloat16, 576, 16, 181760) \
-  X(mla_sparse_mma_v32_bf16_d576_m32, V32, __nv_bfloat16, 576, 32, 202752) \
-  X(mla_sparse_mma_v32_bf16_d576_m64, V32, __nv_bfloat16, 576, 64, 202752) \
-  X(mla_sparse_mma_model1_bf16_d512_m16, Model1, __nv_bfloat16, 512, 16, 163328) \
-  X(mla_sparse_mma_model1_bf16_d512_m32, Model1, __nv_bfloat16, 512, 32, 182272) \
-  X(mla_sparse_mma_model1_bf16_d512_m64, Model1, __nv_bfloat16, 512, 64, 220160) \
-  X(mla_sparse_mma_bf16_bf16_d576_m16, Half, __nv_bfloat16, 576, 16, 97792) \
-  X(mla_sparse_mma_bf16_bf16_d576_m32, Half, __nv_bfloat16, 576, 32, 118784) \
-  X(mla_sparse_mma_bf16_bf16_d576_m64, Half, __nv_bfloat16, 576, 64, 160768) \
-  X(mla_sparse_mma_bf16_bf16_d512_m16, Half, __nv_bfloat16, 512, 16, 87552) \
-  X(mla_sparse_mma_bf16_bf16_d512_m32, Half, __nv_bfloat16, 512, 32, 106496) \
-  X(mla_sparse_mma_bf16_bf16_d512_m64, Half, __nv_bfloat16, 512, 64, 144384) \
-  X(mla_sparse_mma_f16_f16_d576_m16, Half, __half, 576, 16, 97792) \
-  X(mla_sparse_mma_f16_f16_d576_m32, Half, __half, 576, 32, 118784) \
-  X(mla_sparse_mma_f16_f16_d576_m64, Half, __half, 576, 64, 160768) \
-  X(mla_sparse_mma_f16_f16_d512_m16, Half, __half, 512, 16, 87552) \
-  X(mla_sparse_mma_f16_f16_d512_m32, Half, __half, 512, 32, 106496) \
-  X(mla_sparse_mma_f16_f16_d512_m64, Half, __half, 512, 64, 144384)
+  X(mla_sparse_mma_v32_bf16_d576_m16, V32, __nv_bfloat16, 576, 16, 184064) \
+  X(mla_sparse_mma_v32_bf16_d576_m32, V32, __nv_bfloat16, 576, 32, 207360) \
+  X(mla_sparse_mma_v32_bf16_d576_m64, V32, __nv_bfloat16, 576, 64, 211968) \
+  X(mla_sparse_mma_model1_bf16_d512_m16, Model1, __nv_bfloat16, 512, 16, 165632) \
+  X(mla_sparse_mma_model1_bf16_d512_m32, Model1, __nv_bfloat16, 512, 32, 186880) \
+  X(mla_sparse_mma_model1_bf16_d512_m64, Model1, __nv_bfloat16, 512, 64, 229376) \
+  X(mla_sparse_mma_bf16_bf16_d576_m16, Half, __nv_bfloat16, 576, 16, 100096) \
+  X(mla_sparse_mma_bf16_bf16_d576_m32, Half, __nv_bfloat16, 576, 32, 123392) \
+  X(mla_sparse_mma_bf16_bf16_d576_m64, Half, __nv_bfloat16, 576, 64, 169984) \
+  X(mla_sparse_mma_bf16_bf16_d512_m16, Half, __nv_bfloat16, 512, 16, 89856) \
+  X(mla_sparse_mma_bf16_bf16_d512_m32, Half, __nv_bfloat16, 512, 32, 111104) \
+  X(mla_sparse_mma_bf16_bf16_d512_m64, Half, __nv_bfloat16, 512, 64, 153600) \
+  X(mla_sparse_mma_f16_f16_d576_m16, Half, __half, 576, 16, 100096) \
+  X(mla_sparse_mma_f16_f16_d576_m32, Half, __half, 576, 32, 123392) \
+  X(mla_sparse_mma_f16_f16_d576_m64, Half, __half, 576, 64, 169984) \
+  X(mla_sparse_mma_f16_f16_d512_m16, Half, __half, 512, 16, 89856) \
+  X(mla_sparse_mma_f16_f16_d512_m32, Half, __half, 512, 32, 111104) \
+  X(mla_sparse_mma_f16_f16_d512_m64, Half, __half, 512, 64, 153600)

@@ -35,7 +35,7 @@ export const hopperSmem = 232448;
 
 function smemWith(v: SparseMmaVariant, stages: number): number {
   const bn = 64, stride = v.dQk + 8, wn = 8 / (v.bm / 16);
-  return (v.bm * stride + bn * stride + v.bm * (bn + 8)) * 2 + 2 * wn * v.bm * 4 + 4 * bn * 4 + stages * bn * rawBytes(v.kind);
+  return (v.bm * stride + bn * stride + 2 * v.bm * (bn + 8)) * 2 + 2 * wn * v.bm * 4 + 4 * bn * 4 + stages * bn * rawBytes(v.kind); // P: hi and lo tiles
 }
 
 /** Staging buffers (sparse_mma.cu RS): none for a 16-bit cache, else two where they fit Hopper's 227 KiB, else one. */

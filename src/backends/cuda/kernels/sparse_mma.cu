@@ -82,11 +82,14 @@ struct SparseMma {
   static constexpr int COLS_PER_WARP = kDV / WN, NT_O = COLS_PER_WARP / 8;
   static constexpr int QK_STRIDE = DQK + 8, P_STRIDE = BN + 8;
   static constexpr int RAW = Fmt<K>::RAW;
-  static constexpr int SMEM_BASE = (BM * QK_STRIDE + BN * QK_STRIDE + BM * P_STRIDE) * 2 + 2 * WN * BM * 4 + 4 * BN * 4;
+  static constexpr int SMEM_BASE = (BM * QK_STRIDE + BN * QK_STRIDE + 2 * BM * P_STRIDE) * 2 + 2 * WN * BM * 4 + 4 * BN * 4;
   // Two staging buffers where they fit Hopper's 227 KiB (a tile stays in flight while the previous one is
   // dequantized), else one. A 16-bit cache has none: it is copied straight into the key tile.
   static constexpr int RS = K == Kind::Half ? 0 : SMEM_BASE + 2 * BN * RAW <= 232448 ? 2 : 1;
   static constexpr int SMEM = SMEM_BASE + RS * BN * RAW;
+  // Dequantization words in flight per thread: few where the 64-row tile's accumulators fill the registers.
+  static constexpr int DQ_UNROLL = BM == 64 ? 2 : 8;
+  static constexpr int QK_UNROLL = 2, PV_UNROLL = BM == 64 ? 1 : 4; // PV: no spills at 64 rows
   static_assert(BM == 16 || BM == 32 || BM == 64, "row tiles of 16, 32 or 64");
   static_assert(KEYS_PER_WARP % 8 == 0 && COLS_PER_WARP % 16 == 0, "whole MMA tiles per warp");
   static_assert(DQK % 16 == 0 && (K == Kind::Half || DQK == (K == Kind::V32 ? 576 : 512)), "dQk of the format");
@@ -99,7 +102,7 @@ struct SparseMma {
     s.q = reinterpret_cast<T*>(base);
     s.k = s.q + BM * QK_STRIDE;
     s.p = s.k + BN * QK_STRIDE;
-    s.rowMax = reinterpret_cast<float*>(s.p + BM * P_STRIDE);
+    s.rowMax = reinterpret_cast<float*>(s.p + 2 * BM * P_STRIDE); // P = hi + lo: two tiles
     s.rowSum = s.rowMax + WN * BM;
     s.flags = reinterpret_cast<int*>(s.rowSum + WN * BM);
     s.raw = reinterpret_cast<unsigned char*>(s.flags + 4 * BN);
@@ -129,9 +132,19 @@ struct SparseMma {
 
   // Stage the tokens of entries e0 .. e0+63 (raw bytes for FP8, the key tile itself for 16-bit caches) and their
   // validity flags. Warp w takes tokens w, w+8, ...; lanes 0..7 look the ids up, then every lane copies 16-byte chunks.
+  struct Ids { int phys; bool extra; };
+  // Lanes 0..7 of warp w look up the ids of tokens w, w+8, ... of the tile at e0 (a global load: issued early).
+  static __device__ __forceinline__ Ids lookup(const SparseMmaParams& p, const Item& it, int j, int e0, int warp, int lane) {
+    Ids x;
+    x.phys = entry(p, it, j, e0 + warp + NWARPS * (lane & 7), x.extra);
+    return x;
+  }
   static __device__ __forceinline__ void stage(const SparseMmaParams& p, const Item& it, int j, int e0, const Smem& s, unsigned char* raw, int* flags, int warp, int lane) {
-    bool myExtra;
-    const int myPhys = entry(p, it, j, e0 + warp + NWARPS * (lane & 7), myExtra);
+    issue(p, lookup(p, it, j, e0, warp, lane), s, raw, flags, warp, lane);
+  }
+  static __device__ __forceinline__ void issue(const SparseMmaParams& p, const Ids ids, const Smem& s, unsigned char* raw, int* flags, int warp, int lane) {
+    const int myPhys = ids.phys;
+    const bool myExtra = ids.extra;
 #pragma unroll
     for (int u = 0; u < BN / NWARPS; ++u) {
       const int r = warp + NWARPS * u;
@@ -164,7 +177,7 @@ struct SparseMma {
   // Raw FP8 tokens -> the bf16 key tile: NoPE words with their scale, then the RoPE dims copied as they are.
   static __device__ __forceinline__ void dequantTile(const Smem& s, const unsigned char* raw, int tid) {
     using F = Fmt<K>;
-#pragma unroll 2
+#pragma unroll DQ_UNROLL
     for (int f = tid; f < BN * F::WORDS; f += THREADS) {
       const int r = f / F::WORDS, w = f - r * F::WORDS;
       const unsigned char* tok = raw + r * RAW;
@@ -178,6 +191,25 @@ struct SparseMma {
     for (int f = tid; f < BN * 8; f += THREADS) {
       const int r = f / 8, c = f % 8;
       *reinterpret_cast<uint4*>(s.k + r * QK_STRIDE + F::NOPE + c * 8) = *reinterpret_cast<const uint4*>(raw + r * RAW + F::ROPE_OFF + c * 16);
+    }
+  }
+
+  // One k-step of S = Q K^T for this warp's 16 rows x KEYS_PER_WARP keys.
+  template <int N>
+  static __device__ __forceinline__ void qkStep(float (&acc)[N][4], const T* qRow, const T* kt, int keyBase, int kk, int lane) {
+    uint32_t a[4];
+    ldmatrixX4(a, qRow + kk * 16);
+#pragma unroll
+    for (int n = 0; n + 1 < NT_S; n += 2) {
+      uint32_t b[4];
+      ldmatrixX4(b, kt + (keyBase + n * 8 + lane % 8 + (lane / 16) * 8) * QK_STRIDE + kk * 16 + ((lane / 8) % 2) * 8);
+      H::mma(acc[n], a, b);
+      H::mma(acc[n + 1], a, b + 2);
+    }
+    if constexpr (NT_S % 2 == 1) {
+      uint32_t b[2];
+      ldmatrixX2(b, kt + (keyBase + (NT_S - 1) * 8 + lane % 8) * QK_STRIDE + kk * 16 + ((lane / 8) % 2) * 8);
+      H::mma(acc[NT_S - 1], a, b);
     }
   }
 
@@ -262,11 +294,14 @@ struct SparseMma {
           __syncthreads();
         } else {
           unsigned char* raw = s.raw + (t % RS) * BN * RAW;
+          const bool more = t + RS < nTiles;
+          Ids nxt{-1, false};
+          if (more) nxt = lookup(p, it, jCta, e0 + RS * BN, warp, lane); // its latency hides behind the wait and the dequantization
           cpAsyncWait<RS - 1>();
           __syncthreads(); // raw tile t (and Q) landed; everyone is done with the previous key tile
           dequantTile(s, raw, tid);
           __syncthreads(); // key tile ready; this staging buffer is free
-          if (t + RS < nTiles) stage(p, it, jCta, e0 + RS * BN, s, raw, s.flags + ((t + RS) & 3) * BN, warp, lane);
+          if (more) issue(p, nxt, s, raw, s.flags + ((t + RS) & 3) * BN, warp, lane);
           cpAsyncCommit();
         }
 
@@ -277,21 +312,23 @@ struct SparseMma {
         const T* qRow = s.q + (mw * 16 + lane % 16) * QK_STRIDE + (lane / 16) * 8;
         const int keyBase = nw * KEYS_PER_WARP;
         const T* kt = s.k;
-#pragma unroll 4
-        for (int kk = 0; kk < DQK / 16; ++kk) {
-          uint32_t a[4];
-          ldmatrixX4(a, qRow + kk * 16);
+        // With one or two accumulator tiles a warp's 36 MMAs would form one dependent chain: alternate k-steps go
+        // to a second set, added at the end.
+        constexpr bool SPLIT = NT_S < 4;
+        float sAcc2[SPLIT ? NT_S : 1][4];
 #pragma unroll
-          for (int n = 0; n + 1 < NT_S; n += 2) {
-            uint32_t b[4];
-            ldmatrixX4(b, kt + (keyBase + n * 8 + lane % 8 + (lane / 16) * 8) * QK_STRIDE + kk * 16 + ((lane / 8) % 2) * 8);
-            H::mma(sAcc[n], a, b);
-            H::mma(sAcc[n + 1], a, b + 2);
-          }
-          if constexpr (NT_S % 2 == 1) {
-            uint32_t b[2];
-            ldmatrixX2(b, kt + (keyBase + (NT_S - 1) * 8 + lane % 8) * QK_STRIDE + kk * 16 + ((lane / 8) % 2) * 8);
-            H::mma(sAcc[NT_S - 1], a, b);
+        for (int n = 0; n < (SPLIT ? NT_S : 1); ++n) sAcc2[n][0] = sAcc2[n][1] = sAcc2[n][2] = sAcc2[n][3] = 0.f;
+#pragma unroll QK_UNROLL
+        for (int kk = 0; kk < DQK / 16; kk += 2) {
+          qkStep(sAcc, qRow, kt, keyBase, kk, lane);
+          if constexpr (SPLIT) qkStep(sAcc2, qRow, kt, keyBase, kk + 1, lane);
+          else qkStep(sAcc, qRow, kt, keyBase, kk + 1, lane);
+        }
+        if constexpr (SPLIT) {
+#pragma unroll
+          for (int n = 0; n < NT_S; ++n) {
+#pragma unroll
+            for (int e = 0; e < 4; ++e) sAcc[n][e] += sAcc2[SPLIT ? n : 0][e];
           }
         }
 
@@ -332,14 +369,17 @@ struct SparseMma {
         for (int n = 0; n < NT_S; ++n) {
           const float p0 = exp2f(sAcc[n][0] - base[0]), p1 = exp2f(sAcc[n][1] - base[0]);
           const float p2 = exp2f(sAcc[n][2] - base[1]), p3 = exp2f(sAcc[n][3] - base[1]);
-          // The row sums add the rounded weights the PV product uses, so out is a true weighted mean of V rows.
-          const T2 w01 = H::pack(p0, p1), w23 = H::pack(p2, p3);
-          const float2 f01 = toFloat2(w01), f23 = toFloat2(w23);
-          tSum[0] += f01.x + f01.y;
-          tSum[1] += f23.x + f23.y;
+          tSum[0] += p0 + p1;
+          tSum[1] += p2 + p3;
+          // P goes to the PV product as hi + lo (16 significant bits): a 16-bit P alone rounds each weight by up to
+          // 2^-9, which shows on V columns with large values when few keys share the mass.
+          const T2 h01 = H::pack(p0, p1), h23 = H::pack(p2, p3);
+          const float2 f01 = toFloat2(h01), f23 = toFloat2(h23);
           const int col = keyBase + n * 8 + (lane % 4) * 2;
-          *reinterpret_cast<T2*>(s.p + rLoc[0] * P_STRIDE + col) = w01;
-          *reinterpret_cast<T2*>(s.p + rLoc[1] * P_STRIDE + col) = w23;
+          *reinterpret_cast<T2*>(s.p + rLoc[0] * P_STRIDE + col) = h01;
+          *reinterpret_cast<T2*>(s.p + rLoc[1] * P_STRIDE + col) = h23;
+          *reinterpret_cast<T2*>(s.p + (BM + rLoc[0]) * P_STRIDE + col) = H::pack(p0 - f01.x, p1 - f01.y);
+          *reinterpret_cast<T2*>(s.p + (BM + rLoc[1]) * P_STRIDE + col) = H::pack(p2 - f23.x, p3 - f23.y);
         }
 #pragma unroll
         for (int i = 0; i < 2; ++i) tSum[i] = quadSum(tSum[i]);
@@ -367,10 +407,11 @@ struct SparseMma {
         // O += P V: this warp's 16 rows x COLS_PER_WARP columns; V = the first 512 dims of the key tile.
         const T* pRow = s.p + (mw * 16 + lane % 16) * P_STRIDE + (lane / 16) * 8;
         const int colBase = nw * COLS_PER_WARP;
-#pragma unroll
+#pragma unroll PV_UNROLL
         for (int kk = 0; kk < BN / 16; ++kk) {
-          uint32_t a[4];
+          uint32_t a[4], aLo[4];
           ldmatrixX4(a, pRow + kk * 16);
+          ldmatrixX4(aLo, pRow + BM * P_STRIDE + kk * 16);
           const T* vRow = kt + (kk * 16 + lane % 8 + ((lane / 8) % 2) * 8) * QK_STRIDE + colBase + (lane / 16) * 8;
 #pragma unroll
           for (int n = 0; n < NT_O; n += 2) {
@@ -378,6 +419,8 @@ struct SparseMma {
             ldmatrixX4T(b, vRow + n * 8);
             H::mma(o[n], a, b);
             H::mma(o[n + 1], a, b + 2);
+            H::mma(o[n], aLo, b);
+            H::mma(o[n + 1], aLo, b + 2);
           }
         }
       }
