@@ -74,7 +74,7 @@ describe('cuda sparse: random cases vs the float64 reference', () => {
 });
 
 describe('cuda sparse: random cases with many heads (full and partial 64-row tiles of sparse_mma.cu)', () => {
-  const n = Math.max(1, Math.round(nRandom / 5));
+  const n = Math.max(1, Math.round(nRandom / 20)); // the float64 reference of 128 heads is slow on the host
   test(`${n} cases, hQ in 33..128`, async () => {
     for (let seed = 40000; seed < 40000 + n; seed++) await runRandomSparse(seed, cuda, tolerances.cuda, undefined, false, (r) => r.pick([64, 128, 33, 48, 96]));
   });
