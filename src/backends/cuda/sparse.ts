@@ -2,6 +2,7 @@
 // FP8 cache. CudaBackendImpl asks this runner first (decodeSparse, decodeDenseFp8); where no variant applies (an
 // f16 query over an FP8 cache, a GPU whose shared memory is too small) it answers false and sparse.cu runs instead.
 import type { DenseFp8Launch } from '../../core/dense-fp8.js';
+import { invalidArgument } from '../../core/errors.js';
 import type { SparseLaunch } from '../../core/sparse.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { Driver } from './driver.js';
@@ -91,7 +92,7 @@ export class SparseMmaRunner {
     this.module ??= h.load('sparse_mma.fatbin');
     this.params ??= h.drv.pinnedParams(sparseMmaParamsLayout.size);
     if ((BigInt(values.q) | BigInt(values.kCache) | BigInt(values.extraKCache) | BigInt(values.out)) & 15n) {
-      throw new Error('sparse_mma: q, kCache and out must be 16-byte aligned device addresses');
+      throw invalidArgument('q/kCache/out', 'device addresses aligned to 16 bytes (sparse_mma.cu copies 16-byte vectors)', 'an unaligned view');
     }
     pack(this.params.view, values);
     const name = sparseMmaKernelName(v);
