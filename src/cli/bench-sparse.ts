@@ -141,7 +141,7 @@ async function runShape(backend: Backend, s: SparseShape, warmup: number, reps: 
 /**
  * Dense (page-table) decode over a V3.2 FP8 cache against our bf16 dense decode on the same lengths, in the
  * memory-bound configs (16 and 32 query rows a KV head). The FP8 path runs through the sparse kernel with
- * indices built on the host each call (src/core/dense-fp8.ts), so this row measures that path as it is.
+ * indices built on the host each call where the backend cannot read the cache by block table (src/core/dense-fp8.ts).
  */
 async function runDense(backend: Backend, b: number, sK: number, hQ: number, warmup: number, reps: number) {
   const { flashMlaWithKvcache, getMlaMetadata } = await import('../core/api.js');

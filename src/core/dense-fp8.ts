@@ -3,12 +3,34 @@
 // cache only for sparse decode. A dense step is a sparse step whose row j lists every key it may see (causal:
 // keys 0 .. seqlen - sQ + j), so it runs on any backend's sparse kernel; the dense metadata is still checked.
 import { fmtShape, invalidArgument } from './errors.js';
-import { fp8FormatForDqk, fp8Layouts } from './fp8.js';
+import { fp8BlockStride, fp8FormatForDqk, fp8Layouts } from './fp8.js';
 import { visibleKeys } from './problem.js';
 import type { DecodeOptions } from './api.js';
 import { getSparseMlaMetadata } from './sparse.js';
 import { flashMlaSparseWithKvcache } from './sparse-api.js';
 import { type Tensor, fromArray } from './tensor.js';
+import type { HalfDType } from './dtype.js';
+import { backendOf } from './api.js';
+import type { Fp8Format } from './fp8.js';
+
+/**
+ * A validated dense decode over an FP8 cache, for a backend that reads the cache by block table itself
+ * (Backend.decodeDenseFp8). Index tensors may be on the host or the backend's device.
+ */
+export interface DenseFp8Launch {
+  format: Fp8Format;
+  dtype: HalfDType;
+  b: number; sQ: number; hQ: number; dQk: number;
+  pageBlockSize: number; maxBlocksPerSeq: number;
+  /** Bytes from one page block of kCache to the next. */
+  blockStride: number;
+  numSmParts: number;
+  causal: boolean;
+  softmaxScale: number;
+  q: Tensor; kCache: Tensor; blockTable: Tensor; cacheSeqlens: Tensor; tileSchedulerMetadata: Tensor; numSplits: Tensor;
+  out: Tensor; // [b, sQ, hQ, 512] q's dtype
+  lse: Tensor; // [b, hQ, sQ] f32
+}
 import { checkDtype, checkMetadataMatches, checkRank, checkSeqlens, checkShape, hostI32 } from './validate.js';
 
 /** The sparse indices [b, sQ, max(1, max seqlen)] of a dense, optionally causal, step. */
@@ -66,6 +88,27 @@ export async function flashMlaWithFp8Kvcache(
   checkShape('numSplits', numSplits, [b + 1], '[b + 1]');
   const m = hostI32(tileSchedulerMetadata), ns = hostI32(numSplits);
   if (m && ns) checkMetadataMatches(seqlens, m, ns, numSmParts);
+
+  // A backend that reads the cache by block table (CUDA's sparse_mma.cu): no host-built indices.
+  const backend = opts.backend ?? backendOf(q);
+  if (backend.decodeDenseFp8 && q.device === backend.kind && kCache.device === backend.kind) {
+    const softmaxScale = opts.softmaxScale ?? dQk ** -0.5;
+    if (!(Number.isFinite(softmaxScale) && softmaxScale > 0)) throw invalidArgument('softmaxScale', 'a finite number > 0', String(softmaxScale));
+    const out = opts.out ?? backend.empty(q.dtype, [b, sQ, hQ, headDimV]);
+    const lse = opts.lse ?? backend.empty('f32', [b, hQ, sQ]);
+    checkDtype('out', out, [q.dtype]);
+    checkShape('out', out, [b, sQ, hQ, headDimV], '[b, sQ, hQ, dV]');
+    checkDtype('lse', lse, ['f32']);
+    checkShape('lse', lse, [b, hQ, sQ], '[b, hQ, sQ]');
+    if (out.device !== backend.kind || lse.device !== backend.kind) throw invalidArgument(out.device !== backend.kind ? 'out' : 'lse', `a tensor on ${backend.kind}`, out.device !== backend.kind ? out.device : lse.device);
+    if (headDimV !== 512) throw invalidArgument('headDimV', '512', String(headDimV));
+    const launched = await backend.decodeDenseFp8({
+      format, dtype: q.dtype as HalfDType, b, sQ, hQ, dQk, pageBlockSize, maxBlocksPerSeq, blockStride: fp8BlockStride(format, pageBlockSize),
+      numSmParts, causal: opts.causal ?? true, softmaxScale, q, kCache, blockTable, cacheSeqlens, tileSchedulerMetadata, numSplits, out, lse,
+    });
+    if (launched) return { out, lse };
+    opts = { ...opts, out, lse };
+  }
 
   const { indices, topk } = denseStepIndices(table, maxBlocksPerSeq, seqlens, sQ, pageBlockSize, opts.causal ?? true);
   const meta = getSparseMlaMetadata({ b, sQ, hQ, topk, backend: opts.backend });

@@ -3,6 +3,7 @@ import type { MlaDeviceOps } from './mla/device.js';
 import type { DType, HalfDType, HostArray } from './dtype.js';
 import type { DeviceKind, Tensor } from './tensor.js';
 import type { SparseLaunch } from './sparse.js';
+import type { DenseFp8Launch } from './dense-fp8.js';
 
 export const dQkDefault = 576; // 512 latent + 64 RoPE columns
 export const dVDefault = 512;
@@ -120,6 +121,11 @@ export interface Backend {
   layerOps?(): MlaDeviceOps;
   /** Queue one token-sparse decode (flashMlaSparseWithKvcache); absent where the backend has no sparse kernel. */
   decodeSparse?(launch: SparseLaunch): void | Promise<void>;
+  /**
+   * Optional: queue a dense decode over an FP8 cache reading the cache by block table; false where this backend
+   * cannot (the caller then runs it as a sparse decode with host-built indices).
+   */
+  decodeDenseFp8?(launch: DenseFp8Launch): boolean | Promise<boolean>;
   /** Wait until all queued work is done. */
   synchronize(): Promise<void>;
   /**

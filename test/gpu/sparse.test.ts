@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type CudaBackend, createCudaBackend } from '../../src/backends/cuda/index.js';
 import { flashMlaWithKvcache, getMlaMetadata } from '../../src/core/api.js';
-import { bf16ToF32, f32ToBf16 } from '../../src/core/dtype.js';
+import { bf16ToF32, f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
 import { dequantizeToken, fp8Layouts, quantizeCache } from '../../src/core/fp8.js';
 import { referenceDecode } from '../../src/core/reference.js';
 import { fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } from '../../src/core/sparse.js';
@@ -73,11 +73,22 @@ describe('cuda sparse: random cases vs the float64 reference', () => {
   });
 });
 
+describe('cuda sparse: random cases with many heads (full and partial 64-row tiles of sparse_mma.cu)', () => {
+  const n = Math.max(1, Math.round(nRandom / 20)); // the float64 reference of 128 heads is slow on the host
+  test(`${n} cases, hQ in 33..128`, async () => {
+    for (let seed = 40000; seed < 40000 + n; seed++) await runRandomSparse(seed, cuda, tolerances.cuda, undefined, false, (r) => r.pick([64, 128, 33, 48, 96]));
+  });
+});
+
 describe('cuda: dense (page-table) decode over FP8 caches', () => {
-  for (const format of ['v32', 'model1'] as const) {
-    test(format, async () => {
-      const L = fp8Layouts[format], rng = new Rng(77);
-      const b = 4, sQ = 2, hQ = 16, B = 64, seqlens = Int32Array.of(1, 300, 1000, 64), maxBlocks = 16, numBlocks = 64;
+  const shapes = [
+    { sQ: 2, hQ: 16, dtype: 'bf16', causal: true }, { sQ: 1, hQ: 16, dtype: 'bf16', causal: true }, { sQ: 1, hQ: 64, dtype: 'bf16', causal: false },
+    { sQ: 2, hQ: 128, dtype: 'bf16', causal: true }, { sQ: 3, hQ: 5, dtype: 'bf16', causal: true }, { sQ: 2, hQ: 16, dtype: 'f16', causal: true },
+  ] as const;
+  for (const format of ['v32', 'model1'] as const) for (const sh of shapes) {
+    test(`${format} sQ=${sh.sQ} hQ=${sh.hQ} ${sh.dtype}${sh.causal ? '' : ' non-causal'}`, async () => {
+      const L = fp8Layouts[format], rng = new Rng(77 + sh.hQ + sh.sQ);
+      const { sQ, hQ, causal } = sh, B = 64, b = 4, seqlens = Int32Array.of(1, 300, 1000, 0), maxBlocks = 16, numBlocks = 64;
       const pages = rng.shuffle(Array.from({ length: numBlocks }, (_, i) => i));
       const table = Int32Array.from({ length: b * maxBlocks }, (_, i) => pages[i]);
       const vals = Uint16Array.from({ length: numBlocks * B * L.dQk }, () => f32ToBf16(rng.normal() * 0.2));
@@ -87,15 +98,20 @@ describe('cuda: dense (page-table) decode over FP8 caches', () => {
         dequantizeToken(format, bytes, B, Math.floor(t / B), t % B, tok);
         for (let d = 0; d < L.dQk; d++) deq[t * L.dQk + d] = f32ToBf16(tok[d]);
       }
-      const q = Uint16Array.from({ length: b * sQ * hQ * L.dQk }, () => f32ToBf16(rng.normal()));
+      const enc = sh.dtype === 'bf16' ? f32ToBf16 : f32ToF16, nan = sh.dtype === 'bf16' ? 0x7fc0 : 0x7e00;
+      if (sh.dtype === 'f16') for (let i = 0; i < deq.length; i++) deq[i] = f32ToF16(bf16ToF32(deq[i]));
+      const q = Uint16Array.from({ length: b * sQ * hQ * L.dQk }, () => enc(rng.normal()));
       const md = getMlaMetadata(seqlens, sQ * hQ, 1, { backend: cuda });
-      const qd = cuda.upload(fromArray('bf16', [b, sQ, hQ, L.dQk], q)), kd = uploadFp8Cache(cuda, fp8CacheTensor(format, numBlocks, B, bytes));
-      const { out, lse } = await flashMlaWithKvcache(qd, kd, fromArray('i32', [b, maxBlocks], table), fromArray('i32', [b], seqlens), 512,
-        md.tileSchedulerMetadata, md.numSplits, { backend: cuda });
+      const qd = cuda.upload(fromArray(sh.dtype, [b, sQ, hQ, L.dQk], q)), kd = uploadFp8Cache(cuda, fp8CacheTensor(format, numBlocks, B, bytes));
+      const out = cuda.upload(fromArray(sh.dtype, [b, sQ, hQ, 512], new Uint16Array(b * sQ * hQ * 512).fill(nan)));
+      const lse = cuda.upload(fromArray('f32', [b, hQ, sQ], new Float32Array(b * hQ * sQ).fill(NaN)));
+      await flashMlaWithKvcache(qd, kd, fromArray('i32', [b, maxBlocks], table), fromArray('i32', [b], seqlens), 512,
+        md.tileSchedulerMetadata, md.numSplits, { backend: cuda, causal, out, lse });
       await cuda.synchronize();
       const o = (await cuda.download(out)).host() as Uint16Array, l = (await cuda.download(lse)).host() as Float32Array;
-      const ref = referenceDecode({ q, kCache: deq, blockTable: table, cacheSeqlens: seqlens, dtype: 'bf16', b, sQ, hQ, hKv: 1, pageBlockSize: B, maxBlocksPerSeq: maxBlocks, dQk: L.dQk });
-      const rep = compareOutputs(o, l, ref, 'bf16', { b, sQ, hQ }, tolerances.cuda);
+      for (const t of [qd, kd, out, lse]) cuda.free(t);
+      const ref = referenceDecode({ q, kCache: deq, blockTable: table, cacheSeqlens: seqlens, dtype: sh.dtype, b, sQ, hQ, hKv: 1, pageBlockSize: B, maxBlocksPerSeq: maxBlocks, dQk: L.dQk, causal });
+      const rep = compareOutputs(o, l, ref, sh.dtype, { b, sQ, hQ }, tolerances.cuda);
       assert.ok(rep.ok, rep.message);
     });
   }

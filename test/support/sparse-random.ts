@@ -71,9 +71,10 @@ export function randomSpec(rng: Rng, kinds: readonly SparseCacheKind[] = ['v32',
 }
 
 /** Run one random case on `backend` and compare with the float64 reference (throws with the seed on failure). */
-export async function runRandomSparse(seed: number, backend: Backend, tol: Tolerance, kinds?: readonly SparseCacheKind[], small = false): Promise<void> {
+export async function runRandomSparse(seed: number, backend: Backend, tol: Tolerance, kinds?: readonly SparseCacheKind[], small = false, pickHQ?: (rng: Rng) => number): Promise<void> {
   const rng = new Rng(seed);
   const s = randomSpec(rng, kinds, small);
+  if (pickHQ) s.hQ = pickHQ(rng); // e.g. FlashMLA's 64 / 128 heads: the GPU kernels' full row tiles
   const dQk = s.kind === 'model1' ? 512 : s.kind === 'v32' ? 576 : rng.pick([512, 576]);
   const main = makeScope(rng, s, dQk, s.topk, s.pageBlockSize, s.topkLength);
   const extra = s.extra ? makeScope(rng, s, dQk, rng.pick([2, 64, 70]), rng.pick([2, 64]), rng.float() < 0.5) : undefined;

@@ -19,6 +19,8 @@ import type { SparseLaunch } from '../../core/sparse.js';
 import { sparseKernelName, sparseLaunch } from './kernels/launch.js';
 import type { MlaDeviceOps } from '../../core/mla/device.js';
 import { createCudaLayerOps } from './layer.js';
+import { SparseMmaRunner } from './sparse.js';
+import type { DenseFp8Launch } from '../../core/dense-fp8.js';
 
 export { Driver } from './driver.js';
 export * from './kernels/launch.js';
@@ -209,6 +211,7 @@ class CudaBackendImpl implements CudaBackend {
     this.alive();
     const p = l.problem;
     if (p.dQk !== 576 && p.dQk !== 512) throw invalidArgument('q', 'dQk 576 or 512 on CUDA', String(p.dQk));
+    if (this.opts.kernel !== 'naive' && this.sparseMma.sparse(l)) return; // the tiled kernel (sparse_mma.cu) where it applies
     this.sparseModule ??= this.loadSparse();
     this.sparseParams ??= this.drv.pinnedParams(sparseParamsLayout.size);
     const hostParts = [l.indices, l.extraIndices, l.topkLength, l.extraTopkLength, l.attnSink]
@@ -242,6 +245,20 @@ class CudaBackendImpl implements CudaBackend {
     const rc = this.drv.api.cuLaunchKernel(fn, ln.grid[0], ln.grid[1], ln.grid[2], ln.block[0], 1, 1, 0, this.stream, this.sparseParams.argv, null);
     if (rc !== 0) this.drv.check(rc, `cuLaunchKernel(${name})`);
   }
+
+  /** Dense decode over an FP8 cache by block table (sparse_mma.cu); false where it does not apply. */
+  decodeDenseFp8(l: DenseFp8Launch): boolean {
+    this.alive();
+    return this.opts.kernel !== 'naive' && this.sparseMma.dense(l);
+  }
+
+  private get sparseMma(): SparseMmaRunner {
+    return (this.sparseMmaRunner ??= new SparseMmaRunner({
+      drv: this.drv, stream: this.stream, maxSmem: this.maxSmem, load: (f) => this.loadKernels(f),
+      fn: (m, name, smem) => this.fn(m, name, smem), ptrOf: (t) => this.ptrOf(t),
+    }));
+  }
+  private sparseMmaRunner?: SparseMmaRunner;
 
   // ---------------------------------------------------------------- tensors
   empty(dtype: DType, shape: readonly number[]): Tensor {
@@ -652,6 +669,7 @@ class CudaBackendImpl implements CudaBackend {
     if (this.ws.ptr) attempt(() => this.drv.free(this.ws.ptr));
     const sws = this.sparseWs, sp = this.sparseParams;
     if (sws.ptr) attempt(() => this.drv.free(sws.ptr));
+    this.sparseMmaRunner?.dispose(attempt);
     if (sp) { attempt(() => this.drv.koffi.free(sp.ptr)); attempt(() => this.drv.koffi.free(sp.argv)); }
     attempt(() => this.layerOpsOf?.dispose?.());
     const ring = this.ring;

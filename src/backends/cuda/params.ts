@@ -80,6 +80,39 @@ export const sparseParamFields = [
   { name: 'scaleLog2', type: 'f32', doc: 'softmaxScale * log2(e)' },
 ] as const satisfies readonly ParamField[];
 
+/** SparseMmaParams: sparse_mma.cu (tiled sparse decode, and dense page-table decode over FP8 caches). Pointers first. */
+export const sparseMmaParamFields = [
+  { name: 'q', type: 'ptr', c: 'const void*', doc: '[b, sQ, hQ, dQk] bf16/f16' },
+  { name: 'kCache', type: 'ptr', c: 'const unsigned char*', doc: 'FP8 bytes (V3.2 / MODEL1 blocks) or bf16/f16 [numBlocks, pageBlockSize, 1, dQk]' },
+  { name: 'extraKCache', type: 'ptr', c: 'const unsigned char*', doc: 'same format as kCache, or null' },
+  { name: 'indices', type: 'ptr', c: 'const int*', doc: 'sparse: [b, sQ, topk] i32 physical token ids, -1 invalid; dense: null' },
+  { name: 'extraIndices', type: 'ptr', c: 'const int*', doc: '[b, sQ, extraTopk] i32, or null' },
+  { name: 'topkLength', type: 'ptr', c: 'const int*', doc: '[b] i32, or null: topk' },
+  { name: 'extraTopkLength', type: 'ptr', c: 'const int*', doc: '[b] i32, or null: extraTopk' },
+  { name: 'attnSink', type: 'ptr', c: 'const float*', doc: '[hQ] f32, or null' },
+  { name: 'blockTable', type: 'ptr', c: 'const int*', doc: 'dense: [b, maxBlocksPerSeq] i32; sparse: null' },
+  { name: 'cacheSeqlens', type: 'ptr', c: 'const int*', doc: 'dense: [b] i32; sparse: null' },
+  { name: 'tileSchedulerMetadata', type: 'ptr', c: 'const int*', doc: '[numSmParts, 8] i32: sparse or dense scheduler rows' },
+  { name: 'numSplits', type: 'ptr', c: 'const int*', doc: '[b + 1] i32 cumulative partial results per request' },
+  { name: 'out', type: 'ptr', c: 'void*', doc: '[b, sQ, hQ, 512] bf16/f16' },
+  { name: 'lse', type: 'ptr', c: 'float*', doc: '[b, hQ, sQ] f32 natural log, +inf for a row with no key' },
+  { name: 'oAccum', type: 'ptr', c: 'float*', doc: '[b + numSmParts, sQ, hQ, 512] f32 partial outputs, slot numSplits[i] + split' },
+  { name: 'lseAccum', type: 'ptr', c: 'float*', doc: '[b + numSmParts, sQ, hQ] f32 partial lse (-inf: no key)' },
+  { name: 'b', type: 'i32', doc: 'requests' },
+  { name: 'sQ', type: 'i32', doc: 'queries per request' },
+  { name: 'hQ', type: 'i32', doc: 'query heads' },
+  { name: 'topk', type: 'i32', doc: 'indices.shape[2] (sparse)' },
+  { name: 'extraTopk', type: 'i32', doc: 'extraIndices.shape[2], 0 without an extra cache' },
+  { name: 'pageBlockSize', type: 'i32', doc: 'tokens per page of kCache' },
+  { name: 'extraPageBlockSize', type: 'i32', doc: 'tokens per page of extraKCache' },
+  { name: 'blockStride', type: 'i32', doc: 'FP8: bytes from page to page of kCache; bf16/f16: elements' },
+  { name: 'extraBlockStride', type: 'i32', doc: 'the same for extraKCache' },
+  { name: 'maxBlocksPerSeq', type: 'i32', doc: 'dense: columns of blockTable' },
+  { name: 'dense', type: 'i32', doc: '1: page-table decode (rows j * hQ + h of a request share its keys), 0: sparse' },
+  { name: 'causal', type: 'i32', doc: 'dense: 1 if query j sees keys < seqlen - sQ + j + 1' },
+  { name: 'scaleLog2', type: 'f32', doc: 'softmaxScale * log2(e)' },
+] as const satisfies readonly ParamField[];
+
 export type MlaParamName = (typeof mlaParamFields)[number]['name'];
 export type MlaParamValues = { [K in (typeof mlaParamFields)[number] as K['name']]: K['type'] extends 'ptr' ? bigint : number };
 
@@ -108,6 +141,7 @@ export function layoutOf(fields: readonly ParamField[]): ParamLayout {
 export const mlaParamsLayout = layoutOf(mlaParamFields);
 export const matmulParamsLayout = layoutOf(matmulParamFields);
 export const sparseParamsLayout = layoutOf(sparseParamFields);
+export const sparseMmaParamsLayout = layoutOf(sparseMmaParamFields);
 
 /** Write `v` into `view` (at least layout.size bytes), little-endian as on every CUDA host. */
 export function packParams(view: DataView, layout: ParamLayout, v: Readonly<Record<string, bigint | number>>): void {

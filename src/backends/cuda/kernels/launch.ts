@@ -6,6 +6,7 @@ import type { MlaProblem } from '../../../core/problem.js';
 import { matmulParamsLayout, mlaParamsLayout, sparseParamsLayout, structHeader } from '../params.js';
 import { layerHeader } from '../layer-params.js';
 import type { SparseProblem } from '../../../core/sparse.js';
+import { sparseMmaHeader } from './sparse-mma-launch.js';
 
 /** A decode.cu instantiation: BM query rows x BN keys a tile, STAGES key tiles in flight, NWARPS warps. */
 export interface DecodeVariant {
@@ -164,6 +165,7 @@ export function kernelsHeader(): string {
     '',
     '// decode.cu variants: X(NAME, BM, BN, STAGES, NWARPS, QREGS (-1: Decode), dynamic shared memory bytes)',
     `#define MLA_DECODE_VARIANTS(X) \\\n  ${variants}`,
+    sparseMmaHeader(),
     '',
   ].join('\n');
 }

@@ -256,3 +256,85 @@ static_assert(offsetof(ConvertParams, dstType) == 24, "ConvertParams.dstType: of
   X(m32_n64_s2_w8_q0, 32, 64, 2, 8, 0, 192768) \
   X(m32_n64_s2_w8_q16, 32, 64, 2, 8, 16, 192768) \
   X(m32_n64_s2_w8_q24, 32, 64, 2, 8, 24, 192768)
+struct SparseMmaParams {
+  const void* q; // [b, sQ, hQ, dQk] bf16/f16
+  const unsigned char* kCache; // FP8 bytes (V3.2 / MODEL1 blocks) or bf16/f16 [numBlocks, pageBlockSize, 1, dQk]
+  const unsigned char* extraKCache; // same format as kCache, or null
+  const int* indices; // sparse: [b, sQ, topk] i32 physical token ids, -1 invalid; dense: null
+  const int* extraIndices; // [b, sQ, extraTopk] i32, or null
+  const int* topkLength; // [b] i32, or null: topk
+  const int* extraTopkLength; // [b] i32, or null: extraTopk
+  const float* attnSink; // [hQ] f32, or null
+  const int* blockTable; // dense: [b, maxBlocksPerSeq] i32; sparse: null
+  const int* cacheSeqlens; // dense: [b] i32; sparse: null
+  const int* tileSchedulerMetadata; // [numSmParts, 8] i32: sparse or dense scheduler rows
+  const int* numSplits; // [b + 1] i32 cumulative partial results per request
+  void* out; // [b, sQ, hQ, 512] bf16/f16
+  float* lse; // [b, hQ, sQ] f32 natural log, +inf for a row with no key
+  float* oAccum; // [b + numSmParts, sQ, hQ, 512] f32 partial outputs, slot numSplits[i] + split
+  float* lseAccum; // [b + numSmParts, sQ, hQ] f32 partial lse (-inf: no key)
+  int b; // requests
+  int sQ; // queries per request
+  int hQ; // query heads
+  int topk; // indices.shape[2] (sparse)
+  int extraTopk; // extraIndices.shape[2], 0 without an extra cache
+  int pageBlockSize; // tokens per page of kCache
+  int extraPageBlockSize; // tokens per page of extraKCache
+  int blockStride; // FP8: bytes from page to page of kCache; bf16/f16: elements
+  int extraBlockStride; // the same for extraKCache
+  int maxBlocksPerSeq; // dense: columns of blockTable
+  int dense; // 1: page-table decode (rows j * hQ + h of a request share its keys), 0: sparse
+  int causal; // dense: 1 if query j sees keys < seqlen - sQ + j + 1
+  float scaleLog2; // softmaxScale * log2(e)
+};
+static_assert(sizeof(SparseMmaParams) == 184, "SparseMmaParams: size differs from params.ts");
+static_assert(offsetof(SparseMmaParams, q) == 0, "SparseMmaParams.q: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, kCache) == 8, "SparseMmaParams.kCache: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, extraKCache) == 16, "SparseMmaParams.extraKCache: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, indices) == 24, "SparseMmaParams.indices: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, extraIndices) == 32, "SparseMmaParams.extraIndices: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, topkLength) == 40, "SparseMmaParams.topkLength: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, extraTopkLength) == 48, "SparseMmaParams.extraTopkLength: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, attnSink) == 56, "SparseMmaParams.attnSink: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, blockTable) == 64, "SparseMmaParams.blockTable: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, cacheSeqlens) == 72, "SparseMmaParams.cacheSeqlens: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, tileSchedulerMetadata) == 80, "SparseMmaParams.tileSchedulerMetadata: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, numSplits) == 88, "SparseMmaParams.numSplits: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, out) == 96, "SparseMmaParams.out: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, lse) == 104, "SparseMmaParams.lse: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, oAccum) == 112, "SparseMmaParams.oAccum: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, lseAccum) == 120, "SparseMmaParams.lseAccum: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, b) == 128, "SparseMmaParams.b: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, sQ) == 132, "SparseMmaParams.sQ: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, hQ) == 136, "SparseMmaParams.hQ: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, topk) == 140, "SparseMmaParams.topk: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, extraTopk) == 144, "SparseMmaParams.extraTopk: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, pageBlockSize) == 148, "SparseMmaParams.pageBlockSize: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, extraPageBlockSize) == 152, "SparseMmaParams.extraPageBlockSize: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, blockStride) == 156, "SparseMmaParams.blockStride: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, extraBlockStride) == 160, "SparseMmaParams.extraBlockStride: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, maxBlocksPerSeq) == 164, "SparseMmaParams.maxBlocksPerSeq: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, dense) == 168, "SparseMmaParams.dense: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, causal) == 172, "SparseMmaParams.causal: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, scaleLog2) == 176, "SparseMmaParams.scaleLog2: offset differs from params.ts");
+
+// sparse_mma.cu variants: X(NAME, KIND, T, DQK, BM, dynamic shared memory bytes)
+#define MLA_SPARSE_MMA_VARIANTS(X) \
+  X(mla_sparse_mma_v32_bf16_d576_m16, V32, __nv_bfloat16, 576, 16, 184064) \
+  X(mla_sparse_mma_v32_bf16_d576_m32, V32, __nv_bfloat16, 576, 32, 207360) \
+  X(mla_sparse_mma_v32_bf16_d576_m64, V32, __nv_bfloat16, 576, 64, 211968) \
+  X(mla_sparse_mma_model1_bf16_d512_m16, Model1, __nv_bfloat16, 512, 16, 165632) \
+  X(mla_sparse_mma_model1_bf16_d512_m32, Model1, __nv_bfloat16, 512, 32, 186880) \
+  X(mla_sparse_mma_model1_bf16_d512_m64, Model1, __nv_bfloat16, 512, 64, 229376) \
+  X(mla_sparse_mma_bf16_bf16_d576_m16, Half, __nv_bfloat16, 576, 16, 100096) \
+  X(mla_sparse_mma_bf16_bf16_d576_m32, Half, __nv_bfloat16, 576, 32, 123392) \
+  X(mla_sparse_mma_bf16_bf16_d576_m64, Half, __nv_bfloat16, 576, 64, 169984) \
+  X(mla_sparse_mma_bf16_bf16_d512_m16, Half, __nv_bfloat16, 512, 16, 89856) \
+  X(mla_sparse_mma_bf16_bf16_d512_m32, Half, __nv_bfloat16, 512, 32, 111104) \
+  X(mla_sparse_mma_bf16_bf16_d512_m64, Half, __nv_bfloat16, 512, 64, 153600) \
+  X(mla_sparse_mma_f16_f16_d576_m16, Half, __half, 576, 16, 100096) \
+  X(mla_sparse_mma_f16_f16_d576_m32, Half, __half, 576, 32, 123392) \
+  X(mla_sparse_mma_f16_f16_d576_m64, Half, __half, 576, 64, 169984) \
+  X(mla_sparse_mma_f16_f16_d512_m16, Half, __half, 512, 16, 89856) \
+  X(mla_sparse_mma_f16_f16_d512_m32, Half, __half, 512, 32, 111104) \
+  X(mla_sparse_mma_f16_f16_d512_m64, Half, __half, 512, 64, 153600)

@@ -1,0 +1,525 @@
+// Tiled token-sparse MLA decode with tensor cores (mma.sync m16n8k16, sm_80 and later; see
+// docs/notes/cuda-sparse-decode.md), and dense (page-table) decode over FlashMLA's FP8 caches with the same kernel.
+//
+// One CTA of 8 warps per (SM part, query position j, tile of BM head rows) in sparse mode, or per (SM part, tile of
+// BM of the sQ*hQ rows) in dense mode. The CTA walks the work items its part's scheduler row gives (sparse:
+// FlashMLA's DecodingSchedMeta, 64-index blocks of a request's list; dense: the dense scheduler's token ranges).
+// Per tile of 64 tokens: the raw token bytes (V3.2 656 B; MODEL1 576 B + its 8 scale bytes) arrive by cp.async in a
+// staging buffer while the previous tile is being multiplied; then the tile is dequantized to bf16 in shared memory
+// (cvt.rn.f16x2.e4m3x2 on sm_89+, bit operations before), and S = Q K^T and O += P V run as in decode.cu (warp
+// (mw, nw) owns rows mw*16..+16; S: keys nw*64/WN..; PV: columns nw*512/WN..). A bf16/f16 cache is copied straight
+// into the key tile (no staging, no overlap). Invalid entries (-1, past topkLength, past the item) read no memory:
+// their bytes are zero-filled and their scores are -inf by selection, so NaN in unreferenced tokens never enters.
+// The attention sink scales the normalized output (out *= 1 / (1 + exp(sink - lse)), lse unchanged) where a request
+// is in one piece, else in mla_sparse_mma_combine, which merges the split partials.
+#include "params.h"
+#include "common.cuh"
+
+namespace mla {
+namespace smma {
+
+enum class Kind { V32, Model1, Half };
+
+/** Raw bytes of one staged token, and where its parts sit. */
+template <Kind K> struct Fmt;
+template <> struct Fmt<Kind::V32> {
+  static constexpr int RAW = 656, CHUNKS = 41, NOPE = 512, WORDS = 128, SCALE_OFF = 512, ROPE_OFF = 528, WORDS_PER_SCALE = 32;
+};
+template <> struct Fmt<Kind::Model1> {
+  static constexpr int RAW = 592, CHUNKS = 36, NOPE = 448, WORDS = 112, SCALE_OFF = 576, ROPE_OFF = 448, WORDS_PER_SCALE = 16;
+};
+template <> struct Fmt<Kind::Half> {
+  static constexpr int RAW = 0, CHUNKS = 0, NOPE = 0, WORDS = 0, SCALE_OFF = 0, ROPE_OFF = 0, WORDS_PER_SCALE = 1;
+};
+
+__device__ __forceinline__ void cpAsync8(void* dst, const void* src, int srcBytes) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 8, %2;\n" ::"r"(smemAddr(dst)), "l"(src), "r"(srcBytes));
+}
+
+__device__ __forceinline__ float ue8m0(uint32_t b) {
+  if (b == 255u) return __int_as_float(0x7fc00000);
+  return b == 0u ? __uint_as_float(0x00400000u) : __uint_as_float(b << 23);
+}
+
+__device__ __forceinline__ float2 toFloat2(__nv_bfloat162 x) { return __bfloat1622float2(x); }
+__device__ __forceinline__ float2 toFloat2(__half2 x) { return __half22float2(x); }
+
+__device__ __forceinline__ uint32_t packBf16(float a, float b) {
+  const __nv_bfloat162 h = __floats2bfloat162_rn(a, b);
+  return *reinterpret_cast<const uint32_t*>(&h);
+}
+
+/** Four e4m3 bytes (little-endian in w) times the power-of-two scale s -> four bf16 (exact: e4m3 has 4 significant bits). */
+__device__ __forceinline__ uint2 dequant4(uint32_t w, float s) {
+  uint32_t h01, h23;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890
+  asm("{\n .reg .b16 lo, hi;\n mov.b32 {lo, hi}, %2;\n cvt.rn.f16x2.e4m3x2 %0, lo;\n cvt.rn.f16x2.e4m3x2 %1, hi;\n}\n" : "=r"(h01), "=r"(h23) : "r"(w));
+  const float k = s;
+#else
+  // e4m3 -> f16 by moving the bits: same mantissa, exponent bias 7 vs 15, so the f16 reads 2^-8 of the value
+  // (subnormals included); the scale takes the 2^8 back. e4m3's NaN (S.1111.111) is restored below.
+  h01 = ((w & 0x7fu) << 7) | ((w & 0x80u) << 8) | ((w & 0x7f00u) << 15) | ((w & 0x8000u) << 16);
+  h23 = ((w & 0x7f0000u) >> 9) | ((w & 0x800000u) >> 8) | ((w & 0x7f000000u) >> 1) | (w & 0x80000000u);
+  const float k = s * 256.f;
+#endif
+  float2 a = __half22float2(*reinterpret_cast<const __half2*>(&h01)), b = __half22float2(*reinterpret_cast<const __half2*>(&h23));
+  a.x *= k; a.y *= k; b.x *= k; b.y *= k;
+#if !(defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890)
+  const float nan = __int_as_float(0x7fc00000);
+  if ((w & 0x7fu) == 0x7fu) a.x = nan;
+  if ((w & 0x7f00u) == 0x7f00u) a.y = nan;
+  if ((w & 0x7f0000u) == 0x7f0000u) b.x = nan;
+  if ((w & 0x7f000000u) == 0x7f000000u) b.y = nan;
+#endif
+  return make_uint2(packBf16(a.x, a.y), packBf16(b.x, b.y));
+}
+
+template <Kind K, typename T, int DQK, int BM>
+struct SparseMma {
+  static constexpr int BN = 64, NWARPS = 8, THREADS = NWARPS * 32;
+  static constexpr int WM = BM / 16, WN = NWARPS / WM;
+  static constexpr int KEYS_PER_WARP = BN / WN, NT_S = KEYS_PER_WARP / 8;
+  static constexpr int COLS_PER_WARP = kDV / WN, NT_O = COLS_PER_WARP / 8;
+  static constexpr int QK_STRIDE = DQK + 8, P_STRIDE = BN + 8;
+  static constexpr int RAW = Fmt<K>::RAW;
+  static constexpr int SMEM_BASE = (BM * QK_STRIDE + BN * QK_STRIDE + 2 * BM * P_STRIDE) * 2 + 2 * WN * BM * 4 + 4 * BN * 4;
+  // Two staging buffers where they fit Hopper's 227 KiB (a tile stays in flight while the previous one is
+  // dequantized), else one. A 16-bit cache has none: it is copied straight into the key tile.
+  static constexpr int RS = K == Kind::Half ? 0 : SMEM_BASE + 2 * BN * RAW <= 232448 ? 2 : 1;
+  static constexpr int SMEM = SMEM_BASE + RS * BN * RAW;
+  // Dequantization words in flight per thread: few where the 64-row tile's accumulators fill the registers.
+  static constexpr int DQ_UNROLL = BM == 64 ? 2 : 8;
+  static constexpr int QK_UNROLL = 2, PV_UNROLL = BM == 64 ? 1 : 4; // PV: no spills at 64 rows
+  static_assert(BM == 16 || BM == 32 || BM == 64, "row tiles of 16, 32 or 64");
+  static_assert(KEYS_PER_WARP % 8 == 0 && COLS_PER_WARP % 16 == 0, "whole MMA tiles per warp");
+  static_assert(DQK % 16 == 0 && (K == Kind::Half || DQK == (K == Kind::V32 ? 576 : 512)), "dQk of the format");
+  using H = Half<T>;
+  using T2 = typename H::T2;
+
+  struct Smem { T* q; T* k; T* p; float* rowMax; float* rowSum; int* flags; unsigned char* raw; };
+  static __device__ __forceinline__ Smem carve(unsigned char* base) {
+    Smem s;
+    s.q = reinterpret_cast<T*>(base);
+    s.k = s.q + BM * QK_STRIDE;
+    s.p = s.k + BN * QK_STRIDE;
+    s.rowMax = reinterpret_cast<float*>(s.p + 2 * BM * P_STRIDE); // P = hi + lo: two tiles
+    s.rowSum = s.rowMax + WN * BM;
+    s.flags = reinterpret_cast<int*>(s.rowSum + WN * BM);
+    s.raw = reinterpret_cast<unsigned char*>(s.flags + 4 * BN);
+    return s;
+  }
+
+  /** One request's piece of this part: entries [eBegin, eEnd) of its list, and where the result goes. */
+  struct Item {
+    int batch, eBegin, eEnd, slot, mainLen, mainRegion, extraLen, seqlen;
+    bool noSplit;
+  };
+
+  // Entry e of the item's list -> physical token id (or -1) and which cache it is in.
+  static __device__ __forceinline__ int entry(const SparseMmaParams& p, const Item& it, int j, int e, bool& extra) {
+    extra = false;
+    if (e >= it.eEnd) return -1;
+    if (p.dense) {
+      const int page = e / p.pageBlockSize;
+      return p.blockTable[static_cast<int64_t>(it.batch) * p.maxBlocksPerSeq + page] * p.pageBlockSize + (e - page * p.pageBlockSize);
+    }
+    const int64_t rowQ = static_cast<int64_t>(it.batch) * p.sQ + j;
+    if (e < it.mainRegion) return e < it.mainLen ? p.indices[rowQ * p.topk + e] : -1;
+    extra = true;
+    const int x = e - it.mainRegion;
+    return x < it.extraLen ? p.extraIndices[rowQ * p.extraTopk + x] : -1;
+  }
+
+  // Stage the tokens of entries e0 .. e0+63 (raw bytes for FP8, the key tile itself for 16-bit caches) and their
+  // validity flags. Warp w takes tokens w, w+8, ...; lanes 0..7 look the ids up, then every lane copies 16-byte chunks.
+  struct Ids { int phys; bool extra; };
+  // Lanes 0..7 of warp w look up the ids of tokens w, w+8, ... of the tile at e0 (a global load: issued early).
+  static __device__ __forceinline__ Ids lookup(const SparseMmaParams& p, const Item& it, int j, int e0, int warp, int lane) {
+    Ids x;
+    x.phys = entry(p, it, j, e0 + warp + NWARPS * (lane & 7), x.extra);
+    return x;
+  }
+  static __device__ __forceinline__ void stage(const SparseMmaParams& p, const Item& it, int j, int e0, const Smem& s, unsigned char* raw, int* flags, int warp, int lane) {
+    issue(p, lookup(p, it, j, e0, warp, lane), s, raw, flags, warp, lane);
+  }
+  static __device__ __forceinline__ void issue(const SparseMmaParams& p, const Ids ids, const Smem& s, unsigned char* raw, int* flags, int warp, int lane) {
+    const int myPhys = ids.phys;
+    const bool myExtra = ids.extra;
+#pragma unroll
+    for (int u = 0; u < BN / NWARPS; ++u) {
+      const int r = warp + NWARPS * u;
+      const int phys = __shfl_sync(0xffffffffu, myPhys, u);
+      const bool extra = __shfl_sync(0xffffffffu, static_cast<int>(myExtra), u) != 0;
+      const bool live = phys >= 0;
+      const unsigned char* cache = extra ? p.extraKCache : p.kCache;
+      const int B = extra ? p.extraPageBlockSize : p.pageBlockSize;
+      const int64_t stride = extra ? p.extraBlockStride : p.blockStride;
+      const int blk = live ? phys / B : 0, slot = live ? phys - blk * B : 0;
+      if constexpr (K == Kind::Half) {
+        const T* src = reinterpret_cast<const T*>(cache) + (live ? static_cast<int64_t>(phys) * DQK : 0);
+        T* dst = s.k + r * QK_STRIDE;
+#pragma unroll
+        for (int c = lane; c < DQK / 8; c += 32) cpAsync16(dst + c * 8, src + c * 8, live ? 16 : 0);
+      } else {
+        const unsigned char* base = cache + blk * stride;
+        const unsigned char* src = base + static_cast<int64_t>(slot) * (K == Kind::V32 ? 656 : 576);
+        unsigned char* dst = raw + r * RAW;
+#pragma unroll
+        for (int c = lane; c < Fmt<K>::CHUNKS; c += 32) cpAsync16(dst + c * 16, live ? src + c * 16 : cache, live ? 16 : 0);
+        if constexpr (K == Kind::Model1) {
+          if (lane == 31) cpAsync8(dst + 576, live ? base + static_cast<int64_t>(B) * 576 + slot * 8 : cache, live ? 8 : 0);
+        }
+      }
+      if (lane == 0) flags[r] = live ? 1 : 0;
+    }
+  }
+
+  // Raw FP8 tokens -> the bf16 key tile: NoPE words with their scale, then the RoPE dims copied as they are.
+  static __device__ __forceinline__ void dequantTile(const Smem& s, const unsigned char* raw, int tid) {
+    using F = Fmt<K>;
+#pragma unroll DQ_UNROLL
+    for (int f = tid; f < BN * F::WORDS; f += THREADS) {
+      const int r = f / F::WORDS, w = f - r * F::WORDS;
+      const unsigned char* tok = raw + r * RAW;
+      const uint32_t bytes = *reinterpret_cast<const uint32_t*>(tok + w * 4);
+      float sc;
+      if constexpr (K == Kind::V32) sc = reinterpret_cast<const float*>(tok + F::SCALE_OFF)[w / F::WORDS_PER_SCALE];
+      else sc = ue8m0(tok[F::SCALE_OFF + w / F::WORDS_PER_SCALE]);
+      *reinterpret_cast<uint2*>(s.k + r * QK_STRIDE + w * 4) = dequant4(bytes, sc);
+    }
+#pragma unroll
+    for (int f = tid; f < BN * 8; f += THREADS) {
+      const int r = f / 8, c = f % 8;
+      *reinterpret_cast<uint4*>(s.k + r * QK_STRIDE + F::NOPE + c * 8) = *reinterpret_cast<const uint4*>(raw + r * RAW + F::ROPE_OFF + c * 16);
+    }
+  }
+
+  // One k-step of S = Q K^T for this warp's 16 rows x KEYS_PER_WARP keys.
+  template <int N>
+  static __device__ __forceinline__ void qkStep(float (&acc)[N][4], const T* qRow, const T* kt, int keyBase, int kk, int lane) {
+    uint32_t a[4];
+    ldmatrixX4(a, qRow + kk * 16);
+#pragma unroll
+    for (int n = 0; n + 1 < NT_S; n += 2) {
+      uint32_t b[4];
+      ldmatrixX4(b, kt + (keyBase + n * 8 + lane % 8 + (lane / 16) * 8) * QK_STRIDE + kk * 16 + ((lane / 8) % 2) * 8);
+      H::mma(acc[n], a, b);
+      H::mma(acc[n + 1], a, b + 2);
+    }
+    if constexpr (NT_S % 2 == 1) {
+      uint32_t b[2];
+      ldmatrixX2(b, kt + (keyBase + (NT_S - 1) * 8 + lane % 8) * QK_STRIDE + kk * 16 + ((lane / 8) % 2) * 8);
+      H::mma(acc[NT_S - 1], a, b);
+    }
+  }
+
+  static __device__ __forceinline__ void loadQ(const SparseMmaParams& p, T* dst, int batch, int jCta, int m0, int rowsPer, int warp, int lane) {
+    const T* q = static_cast<const T*>(p.q);
+    for (int r = warp; r < BM; r += NWARPS) {
+      const int m = m0 + r;
+      const bool live = m < rowsPer;
+      const int j = p.dense ? m / p.hQ : jCta, h = p.dense ? m - (m / p.hQ) * p.hQ : m;
+      const T* src = live ? q + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + h) * DQK : q;
+      T* d = dst + r * QK_STRIDE;
+#pragma unroll
+      for (int c = lane; c < DQK / 8; c += 32) cpAsync16(d + c * 8, src + c * 8, live ? 16 : 0);
+    }
+  }
+
+  static __device__ void run(const SparseMmaParams& p) {
+    extern __shared__ __align__(16) unsigned char smemRaw[];
+    const Smem s = carve(smemRaw);
+    const int part = blockIdx.x, jCta = blockIdx.y, m0 = blockIdx.z * BM;
+    const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+    const int mw = warp % WM, nw = warp / WM;
+    const int rowsPer = p.dense ? p.sQ * p.hQ : p.hQ;
+    const int rLoc[2] = {mw * 16 + lane / 4, mw * 16 + lane / 4 + 8};
+    const int* meta = p.tileSchedulerMetadata + part * 8;
+    // Sparse rows: begin req, end req, begin block, end block, begin split. Dense: begin req, begin token, end req, end token, begin split.
+    const int beginReq = meta[0], endReq = p.dense ? meta[2] : meta[1];
+
+    for (int batch = beginReq; batch <= endReq; ++batch) {
+      if (batch >= p.b) break;
+      Item it;
+      it.batch = batch;
+      it.slot = p.numSplits[batch] + (batch == beginReq ? meta[4] : 0);
+      it.noSplit = p.numSplits[batch + 1] - p.numSplits[batch] == 1;
+      int limit[2] = {0x7fffffff, 0x7fffffff};
+      if (p.dense) {
+        it.seqlen = p.cacheSeqlens[batch];
+        it.eBegin = batch == beginReq ? meta[1] : 0;
+        const int kEnd = batch == endReq ? meta[3] : it.seqlen;
+        const int lastRow = min(m0 + BM, rowsPer) - 1;
+        const int lastJ = lastRow / p.hQ;
+        it.eEnd = min(kEnd, p.causal ? max(0, it.seqlen - p.sQ + lastJ + 1) : it.seqlen);
+#pragma unroll
+        for (int i = 0; i < 2; ++i) limit[i] = p.causal ? max(0, it.seqlen - p.sQ + (m0 + rLoc[i]) / p.hQ + 1) : it.seqlen;
+        it.mainLen = it.mainRegion = it.extraLen = 0;
+      } else {
+        it.mainLen = p.topkLength ? min(p.topkLength[batch], p.topk) : p.topk;
+        it.extraLen = p.extraIndices ? (p.extraTopkLength ? min(p.extraTopkLength[batch], p.extraTopk) : p.extraTopk) : 0;
+        const int n = max(it.mainLen, 1);
+        it.mainRegion = p.extraIndices ? (n + 63) / 64 * 64 : n;
+        const int listLen = it.mainRegion + it.extraLen;
+        const int nBlocks = (listLen + 63) / 64;
+        it.eBegin = (batch == beginReq ? meta[2] : 0) * 64;
+        it.eEnd = min((batch == endReq ? meta[3] : nBlocks) * 64, listLen);
+        it.seqlen = 0;
+      }
+      const int nTiles = it.eEnd > it.eBegin ? (it.eEnd - it.eBegin + BN - 1) / BN : 0;
+
+      float o[NT_O][4];
+#pragma unroll
+      for (int n = 0; n < NT_O; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
+      float mRow[2] = {-INFINITY, -INFINITY}, lRow[2] = {0.f, 0.f};
+
+      loadQ(p, s.q, batch, jCta, m0, rowsPer, warp, lane);
+      cpAsyncCommit();
+      if constexpr (K != Kind::Half) {
+#pragma unroll
+        for (int st = 0; st < RS; ++st) {
+          if (st < nTiles) stage(p, it, jCta, it.eBegin + st * BN, s, s.raw + st * BN * RAW, s.flags + st * BN, warp, lane);
+          cpAsyncCommit();
+        }
+      }
+
+      for (int t = 0; t < nTiles; ++t) {
+        const int e0 = it.eBegin + t * BN;
+        int* flags = s.flags + (t & 3) * BN;
+        if constexpr (K == Kind::Half) {
+          __syncthreads(); // the previous tile's multiplications are done with the key tile
+          stage(p, it, jCta, e0, s, nullptr, flags, warp, lane);
+          cpAsyncCommit();
+          cpAsyncWait<0>();
+          __syncthreads();
+        } else {
+          unsigned char* raw = s.raw + (t % RS) * BN * RAW;
+          const bool more = t + RS < nTiles;
+          Ids nxt{-1, false};
+          if (more) nxt = lookup(p, it, jCta, e0 + RS * BN, warp, lane); // its latency hides behind the wait and the dequantization
+          cpAsyncWait<RS - 1>();
+          __syncthreads(); // raw tile t (and Q) landed; everyone is done with the previous key tile
+          dequantTile(s, raw, tid);
+          __syncthreads(); // key tile ready; this staging buffer is free
+          if (more) issue(p, nxt, s, raw, s.flags + ((t + RS) & 3) * BN, warp, lane);
+          cpAsyncCommit();
+        }
+
+        // S = Q K^T: this warp's 16 rows x KEYS_PER_WARP keys.
+        float sAcc[NT_S][4];
+#pragma unroll
+        for (int n = 0; n < NT_S; ++n) sAcc[n][0] = sAcc[n][1] = sAcc[n][2] = sAcc[n][3] = 0.f;
+        const T* qRow = s.q + (mw * 16 + lane % 16) * QK_STRIDE + (lane / 16) * 8;
+        const int keyBase = nw * KEYS_PER_WARP;
+        const T* kt = s.k;
+        // With one or two accumulator tiles a warp's 36 MMAs would form one dependent chain: alternate k-steps go
+        // to a second set, added at the end.
+        constexpr bool SPLIT = NT_S < 4;
+        float sAcc2[SPLIT ? NT_S : 1][4];
+#pragma unroll
+        for (int n = 0; n < (SPLIT ? NT_S : 1); ++n) sAcc2[n][0] = sAcc2[n][1] = sAcc2[n][2] = sAcc2[n][3] = 0.f;
+#pragma unroll QK_UNROLL
+        for (int kk = 0; kk < DQK / 16; kk += 2) {
+          qkStep(sAcc, qRow, kt, keyBase, kk, lane);
+          if constexpr (SPLIT) qkStep(sAcc2, qRow, kt, keyBase, kk + 1, lane);
+          else qkStep(sAcc, qRow, kt, keyBase, kk + 1, lane);
+        }
+        if constexpr (SPLIT) {
+#pragma unroll
+          for (int n = 0; n < NT_S; ++n) {
+#pragma unroll
+            for (int e = 0; e < 4; ++e) sAcc[n][e] += sAcc2[SPLIT ? n : 0][e];
+          }
+        }
+
+        // Mask by selection (invalid entries, and the causal limit in dense mode), scale to base 2, row maxima.
+        float tMax[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+        for (int n = 0; n < NT_S; ++n) {
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            const int kc = keyBase + n * 8 + (lane % 4) * 2 + (e & 1);
+            const float v = flags[kc] && e0 + kc < limit[e >> 1] ? sAcc[n][e] * p.scaleLog2 : -INFINITY;
+            sAcc[n][e] = v;
+            tMax[e >> 1] = fmaxf(tMax[e >> 1], v);
+          }
+        }
+#pragma unroll
+        for (int i = 0; i < 2; ++i) tMax[i] = quadMax(tMax[i]);
+        if constexpr (WN > 1) {
+          if (lane % 4 == 0) { s.rowMax[nw * BM + rLoc[0]] = tMax[0]; s.rowMax[nw * BM + rLoc[1]] = tMax[1]; }
+          __syncthreads();
+#pragma unroll
+          for (int i = 0; i < 2; ++i) {
+            float x = s.rowMax[rLoc[i]];
+#pragma unroll
+            for (int w = 1; w < WN; ++w) x = fmaxf(x, s.rowMax[w * BM + rLoc[i]]);
+            tMax[i] = x;
+          }
+        }
+        float base[2], alpha[2], tSum[2] = {0.f, 0.f};
+#pragma unroll
+        for (int i = 0; i < 2; ++i) {
+          const float mNew = fmaxf(mRow[i], tMax[i]);
+          base[i] = mNew == -INFINITY ? 0.f : mNew;
+          alpha[i] = exp2f(mRow[i] - base[i]);
+          mRow[i] = mNew;
+        }
+#pragma unroll
+        for (int n = 0; n < NT_S; ++n) {
+          const float p0 = exp2f(sAcc[n][0] - base[0]), p1 = exp2f(sAcc[n][1] - base[0]);
+          const float p2 = exp2f(sAcc[n][2] - base[1]), p3 = exp2f(sAcc[n][3] - base[1]);
+          tSum[0] += p0 + p1;
+          tSum[1] += p2 + p3;
+          // P goes to the PV product as hi + lo (16 significant bits): a 16-bit P alone rounds each weight by up to
+          // 2^-9, which shows on V columns with large values when few keys share the mass.
+          const T2 h01 = H::pack(p0, p1), h23 = H::pack(p2, p3);
+          const float2 f01 = toFloat2(h01), f23 = toFloat2(h23);
+          const int col = keyBase + n * 8 + (lane % 4) * 2;
+          *reinterpret_cast<T2*>(s.p + rLoc[0] * P_STRIDE + col) = h01;
+          *reinterpret_cast<T2*>(s.p + rLoc[1] * P_STRIDE + col) = h23;
+          *reinterpret_cast<T2*>(s.p + (BM + rLoc[0]) * P_STRIDE + col) = H::pack(p0 - f01.x, p1 - f01.y);
+          *reinterpret_cast<T2*>(s.p + (BM + rLoc[1]) * P_STRIDE + col) = H::pack(p2 - f23.x, p3 - f23.y);
+        }
+#pragma unroll
+        for (int i = 0; i < 2; ++i) tSum[i] = quadSum(tSum[i]);
+        if constexpr (WN > 1) {
+          if (lane % 4 == 0) { s.rowSum[nw * BM + rLoc[0]] = tSum[0]; s.rowSum[nw * BM + rLoc[1]] = tSum[1]; }
+        }
+        __syncthreads(); // P and the row sums are complete
+        if constexpr (WN > 1) {
+#pragma unroll
+          for (int i = 0; i < 2; ++i) {
+            float x = 0.f;
+#pragma unroll
+            for (int w = 0; w < WN; ++w) x += s.rowSum[w * BM + rLoc[i]];
+            tSum[i] = x;
+          }
+        }
+#pragma unroll
+        for (int i = 0; i < 2; ++i) lRow[i] = lRow[i] * alpha[i] + tSum[i];
+#pragma unroll
+        for (int n = 0; n < NT_O; ++n) {
+          o[n][0] *= alpha[0]; o[n][1] *= alpha[0];
+          o[n][2] *= alpha[1]; o[n][3] *= alpha[1];
+        }
+
+        // O += P V: this warp's 16 rows x COLS_PER_WARP columns; V = the first 512 dims of the key tile.
+        const T* pRow = s.p + (mw * 16 + lane % 16) * P_STRIDE + (lane / 16) * 8;
+        const int colBase = nw * COLS_PER_WARP;
+#pragma unroll PV_UNROLL
+        for (int kk = 0; kk < BN / 16; ++kk) {
+          uint32_t a[4], aLo[4];
+          ldmatrixX4(a, pRow + kk * 16);
+          ldmatrixX4(aLo, pRow + BM * P_STRIDE + kk * 16);
+          const T* vRow = kt + (kk * 16 + lane % 8 + ((lane / 8) % 2) * 8) * QK_STRIDE + colBase + (lane / 16) * 8;
+#pragma unroll
+          for (int n = 0; n < NT_O; n += 2) {
+            uint32_t b[4];
+            ldmatrixX4T(b, vRow + n * 8);
+            H::mma(o[n], a, b);
+            H::mma(o[n + 1], a, b + 2);
+            H::mma(o[n], aLo, b);
+            H::mma(o[n + 1], aLo, b + 2);
+          }
+        }
+      }
+      cpAsyncWait<0>();
+
+      // Epilogue: normalise (and apply the sink) into out/lse, or write the f32 partials for the combine kernel.
+      const int colBase = nw * COLS_PER_WARP;
+#pragma unroll
+      for (int i = 0; i < 2; ++i) {
+        const int m = m0 + rLoc[i];
+        if (m >= rowsPer) continue;
+        const int j = p.dense ? m / p.hQ : jCta, h = p.dense ? m - (m / p.hQ) * p.hQ : m;
+        const bool empty = lRow[i] == 0.f;
+        const float lse = empty ? (it.noSplit ? INFINITY : -INFINITY) : (mRow[i] + log2f(lRow[i])) * 0.69314718055994531f;
+        float f = empty ? 0.f : 1.f / lRow[i];
+        if (it.noSplit) {
+          if (p.attnSink && !empty) {
+            const float sink = p.attnSink[h];
+            f = sink == INFINITY ? 0.f : sink == -INFINITY ? f : f / (1.f + expf(fminf(sink - lse, 80.f)));
+          }
+          T* out = static_cast<T*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + h) * kDV + colBase + (lane % 4) * 2;
+#pragma unroll
+          for (int n = 0; n < NT_O; ++n) *reinterpret_cast<T2*>(out + n * 8) = H::pack(o[n][2 * i] * f, o[n][2 * i + 1] * f);
+          if (nw == 0 && lane % 4 == 0) p.lse[(static_cast<int64_t>(batch) * p.hQ + h) * p.sQ + j] = lse;
+        } else {
+          const int64_t row = (static_cast<int64_t>(it.slot) * p.sQ + j) * p.hQ + h;
+          float* acc = p.oAccum + row * kDV + colBase + (lane % 4) * 2;
+#pragma unroll
+          for (int n = 0; n < NT_O; ++n) *reinterpret_cast<float2*>(acc + n * 8) = make_float2(o[n][2 * i] * f, o[n][2 * i + 1] * f);
+          if (nw == 0 && lane % 4 == 0) p.lseAccum[row] = lse;
+        }
+      }
+      __syncthreads(); // the next item overwrites Q, the key tile and the staging buffer
+    }
+  }
+};
+
+/**
+ * Merge the split partials of each split request (one warp per row (batch, j, h); a lane owns 16 of the 512
+ * columns as four float4): lse = log(sum_s exp(lse_s)), out = sum_s exp(lse_s - lse) o_s, then the sink.
+ */
+template <typename T>
+__device__ void combine(const SparseMmaParams& p) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int batch = blockIdx.x, j = blockIdx.y, h = blockIdx.z * 4 + warp;
+  const int first = p.numSplits[batch], nSplit = p.numSplits[batch + 1] - first;
+  if (nSplit <= 1 || h >= p.hQ) return;
+  const int64_t row0 = (static_cast<int64_t>(first) * p.sQ + j) * p.hQ + h, slotStride = static_cast<int64_t>(p.sQ) * p.hQ;
+  float mx = -INFINITY;
+  for (int s = lane; s < nSplit; s += 32) mx = fmaxf(mx, p.lseAccum[row0 + s * slotStride]);
+  mx = warpMax(mx);
+  float sum = 0.f;
+  if (mx != -INFINITY) for (int s = lane; s < nSplit; s += 32) sum += __expf(p.lseAccum[row0 + s * slotStride] - mx);
+  sum = warpSum(sum);
+  const bool empty = mx == -INFINITY;
+  const float lse = empty ? INFINITY : mx + __logf(sum);
+  float4 acc[4];
+#pragma unroll
+  for (int c = 0; c < 4; ++c) acc[c] = make_float4(0.f, 0.f, 0.f, 0.f);
+  if (!empty) {
+    for (int s = 0; s < nSplit; ++s) {
+      const float w = __expf(p.lseAccum[row0 + s * slotStride] - lse);
+      if (w == 0.f) continue; // an empty split contributes exactly nothing
+      const float* src = p.oAccum + (row0 + s * slotStride) * kDV + lane * 4;
+#pragma unroll
+      for (int c = 0; c < 4; ++c) {
+        const float4 v = *reinterpret_cast<const float4*>(src + c * 128);
+        acc[c].x += w * v.x; acc[c].y += w * v.y; acc[c].z += w * v.z; acc[c].w += w * v.w;
+      }
+    }
+  }
+  float f = 1.f;
+  if (p.attnSink && !empty) {
+    const float sink = p.attnSink[h];
+    f = sink == INFINITY ? 0.f : sink == -INFINITY ? 1.f : 1.f / (1.f + expf(fminf(sink - lse, 80.f)));
+  }
+  using H = Half<T>;
+  using T2 = typename H::T2;
+  T* out = static_cast<T*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + h) * kDV + lane * 4;
+#pragma unroll
+  for (int c = 0; c < 4; ++c) {
+    reinterpret_cast<T2*>(out + c * 128)[0] = H::pack(acc[c].x * f, acc[c].y * f);
+    reinterpret_cast<T2*>(out + c * 128)[1] = H::pack(acc[c].z * f, acc[c].w * f);
+  }
+  if (lane == 0) p.lse[(static_cast<int64_t>(batch) * p.hQ + h) * p.sQ + j] = lse;
+}
+
+} // namespace smma
+} // namespace mla
+
+// Launch (launch.ts sparseMmaLaunch): grid (numSmParts, sQ, ceil(hQ / BM)) sparse or (numSmParts, 1, ceil(sQ*hQ / BM))
+// dense, 256 threads, SparseMma::SMEM bytes of dynamic shared memory (asserted against launch.ts through params.h).
+#define MLA_SPARSE_MMA(NAME, KIND, T, DQK, BM, SMEM_BYTES)                                                                   \
+  static_assert(mla::smma::SparseMma<mla::smma::Kind::KIND, T, DQK, BM>::SMEM == SMEM_BYTES, "sparse_mma smem differs from launch.ts"); \
+  extern "C" __global__ void __launch_bounds__(256, 1) NAME(const SparseMmaParams p) {                                          \
+    mla::smma::SparseMma<mla::smma::Kind::KIND, T, DQK, BM>::run(p);                                                          \
+  }
+MLA_SPARSE_MMA_VARIANTS(MLA_SPARSE_MMA)
+
+// Launch: grid (b, sQ, ceil(hQ / 4)), 128 threads, no dynamic shared memory.
+extern "C" __global__ void __launch_bounds__(128) mla_sparse_mma_combine_bf16(const SparseMmaParams p) { mla::smma::combine<__nv_bfloat16>(p); }
+extern "C" __global__ void __launch_bounds__(128) mla_sparse_mma_combine_f16(const SparseMmaParams p) { mla::smma::combine<__half>(p); }

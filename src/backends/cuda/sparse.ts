@@ -1,0 +1,158 @@
+// Host side of sparse_mma.cu: the tiled sparse decode (FlashMLA's sparse API) and dense page-table decode over an
+// FP8 cache. CudaBackendImpl asks this runner first (decodeSparse, decodeDenseFp8); where no variant applies (an
+// f16 query over an FP8 cache, a GPU whose shared memory is too small) it answers false and sparse.cu runs instead.
+import type { DenseFp8Launch } from '../../core/dense-fp8.js';
+import { invalidArgument } from '../../core/errors.js';
+import type { SparseLaunch } from '../../core/sparse.js';
+import type { Tensor } from '../../core/tensor.js';
+import type { Driver } from './driver.js';
+import {
+  type SparseMmaGrid, type SparseMmaVariant, chooseSparseMma, sparseMmaAccumElems, sparseMmaCombineLaunch, sparseMmaKernelName, sparseMmaLaunch,
+} from './kernels/sparse-mma-launch.js';
+import { compilePacker, sparseMmaParamsLayout } from './params.js';
+
+/** What the runner needs from the backend that owns it. */
+export interface SparseMmaHost {
+  readonly drv: Driver;
+  readonly stream: bigint;
+  readonly maxSmem: number;
+  /** Load a fatbin of the kernel folder (checked against the manifest). */
+  load(file: string): bigint;
+  /** A kernel of a module, with its dynamic shared memory limit raised to smem (cached by name). */
+  fn(module: bigint, name: string, smem: number): bigint;
+  /** The device address of a tensor of this backend. */
+  ptrOf(t: Tensor): bigint;
+}
+
+const pack = compilePacker(sparseMmaParamsLayout);
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if ((a.byteOffset | b.byteOffset | a.length) % 4 === 0) {
+    const x = new Int32Array(a.buffer, a.byteOffset, a.length / 4), y = new Int32Array(b.buffer, b.byteOffset, b.length / 4);
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+    return true;
+  }
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export class SparseMmaRunner {
+  private module?: bigint;
+  private params?: { ptr: bigint; view: DataView; argv: bigint };
+  private ws = { ptr: 0n, bytes: 0 };
+  private lastWs = 0n;
+  private lastOffsets: number[] = [];
+  private lastBytes: (Uint8Array | undefined)[] = [];
+
+  constructor(private readonly h: SparseMmaHost) {}
+
+  /** The variant a sparse launch gets, or undefined (sparse.cu then). */
+  variantForSparse(l: SparseLaunch): SparseMmaVariant | undefined {
+    const p = l.problem;
+    return chooseSparseMma(p.cache.kind, p.dtype, p.dQk, p.hQ, this.h.maxSmem);
+  }
+
+  /** Queue a sparse decode on sparse_mma.cu; false (nothing queued) where no variant applies. */
+  sparse(l: SparseLaunch): boolean {
+    const v = this.variantForSparse(l);
+    if (!v) return false;
+    const p = l.problem;
+    const dev = this.stage([l.indices, l.extraIndices, l.topkLength, l.extraTopkLength, l.attnSink, l.tileSchedulerMetadata, l.numSplits],
+      sparseMmaAccumElems(p.b, p.numSmParts, p.sQ, p.hQ));
+    const q = this.h.ptrOf(l.q), out = this.h.ptrOf(l.out), k = this.h.ptrOf(l.kCache), x = l.extraKCache ? this.h.ptrOf(l.extraKCache) : 0n;
+    this.launch(v, {
+      q, kCache: k, extraKCache: x, indices: dev[0], extraIndices: dev[1], topkLength: dev[2], extraTopkLength: dev[3], attnSink: dev[4],
+      blockTable: 0n, cacheSeqlens: 0n, tileSchedulerMetadata: dev[5], numSplits: dev[6], out, lse: this.h.ptrOf(l.lse),
+      oAccum: dev.oAccum, lseAccum: dev.lseAccum, b: p.b, sQ: p.sQ, hQ: p.hQ, topk: p.topk, extraTopk: p.extraTopk,
+      pageBlockSize: p.cache.pageBlockSize, extraPageBlockSize: p.extraCache?.pageBlockSize ?? 1,
+      blockStride: p.cache.blockStride, extraBlockStride: p.extraCache?.blockStride ?? 0, maxBlocksPerSeq: 0, dense: 0, causal: 0,
+      scaleLog2: p.softmaxScale * Math.LOG2E,
+    }, sparseMmaLaunch(v, p.numSmParts, p.sQ, p.hQ, false), p.b, p.sQ, p.hQ, l.host ? l.host.numSplits[p.b] !== p.b : true);
+    return true;
+  }
+
+  /** Queue a dense decode over an FP8 cache by block table; false where no variant applies. */
+  dense(l: DenseFp8Launch): boolean {
+    const v = chooseSparseMma(l.format, l.dtype, l.dQk, l.sQ * l.hQ, this.h.maxSmem);
+    if (!v) return false;
+    const dev = this.stage([l.blockTable, l.cacheSeqlens, l.tileSchedulerMetadata, l.numSplits], sparseMmaAccumElems(l.b, l.numSmParts, l.sQ, l.hQ));
+    const ns = l.numSplits.device === 'cpu' ? (l.numSplits.host() as Int32Array) : undefined;
+    this.launch(v, {
+      q: this.h.ptrOf(l.q), kCache: this.h.ptrOf(l.kCache), extraKCache: 0n, indices: 0n, extraIndices: 0n, topkLength: 0n, extraTopkLength: 0n,
+      attnSink: 0n, blockTable: dev[0], cacheSeqlens: dev[1], tileSchedulerMetadata: dev[2], numSplits: dev[3],
+      out: this.h.ptrOf(l.out), lse: this.h.ptrOf(l.lse), oAccum: dev.oAccum, lseAccum: dev.lseAccum,
+      b: l.b, sQ: l.sQ, hQ: l.hQ, topk: 0, extraTopk: 0, pageBlockSize: l.pageBlockSize, extraPageBlockSize: 1, blockStride: l.blockStride,
+      extraBlockStride: 0, maxBlocksPerSeq: l.maxBlocksPerSeq, dense: 1, causal: l.causal ? 1 : 0, scaleLog2: l.softmaxScale * Math.LOG2E,
+    }, sparseMmaLaunch(v, l.numSmParts, l.sQ, l.hQ, true), l.b, l.sQ, l.hQ, ns ? ns[l.b] !== l.b : true);
+    return true;
+  }
+
+  private launch(v: SparseMmaVariant, values: Record<string, bigint | number>, g: SparseMmaGrid, b: number, sQ: number, hQ: number, needCombine: boolean): void {
+    const h = this.h;
+    this.module ??= h.load('sparse_mma.fatbin');
+    this.params ??= h.drv.pinnedParams(sparseMmaParamsLayout.size);
+    if ((BigInt(values.q) | BigInt(values.kCache) | BigInt(values.extraKCache) | BigInt(values.out)) & 15n) {
+      throw invalidArgument('q/kCache/out', 'device addresses aligned to 16 bytes (sparse_mma.cu copies 16-byte vectors)', 'an unaligned view');
+    }
+    pack(this.params.view, values);
+    const name = sparseMmaKernelName(v);
+    const f = h.fn(this.module, name, g.smem);
+    const api = h.drv.api;
+    let rc = api.cuLaunchKernel(f, g.grid[0], g.grid[1], g.grid[2], g.block[0], 1, 1, g.smem, h.stream, this.params.argv, null);
+    if (rc !== 0) h.drv.check(rc, `cuLaunchKernel(${name})`);
+    if (!needCombine) return;
+    const c = sparseMmaCombineLaunch(b, sQ, hQ), cname = `mla_sparse_mma_combine_${v.dtype}`;
+    rc = api.cuLaunchKernel(h.fn(this.module, cname, 0), c.grid[0], c.grid[1], c.grid[2], c.block[0], 1, 1, 0, h.stream, this.params.argv, null);
+    if (rc !== 0) h.drv.check(rc, `cuLaunchKernel(${cname})`);
+  }
+
+  /**
+   * Device addresses of the given tensors (host ones are copied to the front of a grow-only workspace, device ones
+   * used where they are; absent ones are 0) and of the f32 accumulators behind them.
+   */
+  private stage(ts: readonly (Tensor | undefined)[], acc: { o: number; lse: number }): bigint[] & { oAccum: bigint; lseAccum: bigint } {
+    const h = this.h;
+    const offsets: number[] = [];
+    let bytes = 0;
+    for (const t of ts) {
+      offsets.push(bytes);
+      if (t && t.device === 'cpu') bytes += Math.ceil(t.byteLength / 256) * 256;
+    }
+    const lseAt = bytes, oAt = lseAt + Math.ceil((acc.lse * 4) / 256) * 256, total = oAt + acc.o * 4;
+    if (total > this.ws.bytes) {
+      h.drv.synchronize(h.stream); // a queued launch may still read the old workspace
+      if (this.ws.ptr) h.drv.free(this.ws.ptr);
+      const size = Math.max(total, Math.floor(this.ws.bytes * 1.5));
+      this.ws = { ptr: h.drv.alloc(size), bytes: size };
+    }
+    // A step's layers pass the same index tensors: bytes already at the same place of this workspace are not copied
+    // again (compared on the host for tensors up to 256 KiB; larger ones are always copied).
+    const fresh = this.lastWs !== this.ws.ptr || this.lastOffsets.length !== offsets.length || this.lastOffsets.some((o, k) => o !== offsets[k]);
+    if (fresh) { this.lastWs = this.ws.ptr; this.lastOffsets = offsets; this.lastBytes = []; }
+    const out = ts.map((t, k) => {
+      if (!t) { this.lastBytes[k] = undefined; return 0n; }
+      if (t.device !== 'cpu') return h.ptrOf(t);
+      const dst = this.ws.ptr + BigInt(offsets[k]);
+      const src = t.host() as ArrayBufferView;
+      const bytes = new Uint8Array(src.buffer, src.byteOffset, t.byteLength);
+      const prev = this.lastBytes[k];
+      if (prev && prev.length === bytes.length && sameBytes(prev, bytes)) return dst;
+      h.drv.copyHtoD(dst, src, t.byteLength, h.stream);
+      this.lastBytes[k] = bytes.length <= 256 * 1024 ? bytes.slice() : undefined;
+      return dst;
+    }) as bigint[] & { oAccum: bigint; lseAccum: bigint };
+    out.lseAccum = this.ws.ptr + BigInt(lseAt);
+    out.oAccum = this.ws.ptr + BigInt(oAt);
+    return out;
+  }
+
+  /** Free what the runner holds (each step through `attempt`, which swallows the errors of a faulted context). */
+  dispose(attempt: (f: () => void) => void): void {
+    const ws = this.ws, sp = this.params;
+    if (ws.ptr) attempt(() => this.h.drv.free(ws.ptr));
+    if (sp) { attempt(() => this.h.drv.koffi.free(sp.ptr)); attempt(() => this.h.drv.koffi.free(sp.argv)); }
+    this.ws = { ptr: 0n, bytes: 0 };
+    this.params = undefined;
+    this.lastBytes = [];
+  }
+}
