@@ -5,12 +5,12 @@ import { flashMlaWithFp8Kvcache } from './dense-fp8.js';
 import type { HalfDType } from './dtype.js';
 import { FlashMlaError, invalidArgument } from './errors.js';
 import type { Backend, DecodeLaunch, MlaProblem } from './problem.js';
+import { dQk, dV, defaultNumSms, metadataFields } from './constants.js';
 import { numSmPartsFor, planSchedule } from './scheduler.js';
 import { type DeviceStorage, Tensor, fromArray, isHostTensor } from './tensor.js';
 import { type DecodeInputs, checkOutputs, checkPositiveInt, checkSeqlens, hostI32, validateDecode } from './validate.js';
 
-/** FlashMLA's SM count on an H100; the default when no backend says otherwise. */
-export const defaultNumSms = 132;
+export { defaultNumSms } from './constants.js';
 
 export interface MlaMetadata {
   /** [numSmParts, 8] i32 on the host. */
@@ -52,7 +52,7 @@ export function getMlaMetadata(
   checkPositiveInt('numSms', numSms, 65536); // it sizes the metadata: [numSmParts, 8]
   const s = planSchedule(seqlens, numSmPartsFor(numSms, numHeadsPerHeadK, numHeadsK));
   return {
-    tileSchedulerMetadata: fromArray('i32', [s.numSmParts, 8], s.tileSchedulerMetadata),
+    tileSchedulerMetadata: fromArray('i32', [s.numSmParts, metadataFields], s.tileSchedulerMetadata),
     numSplits: fromArray('i32', [seqlens.length + 1], s.numSplits),
   };
 }
@@ -210,7 +210,7 @@ export class MlaDecoder {
     const totalQ = host.qIndptr ? host.qIndptr[b] : b * sQ;
     const dtype = this.config.dtype ?? 'bf16';
     for (let i = 0; i < outputs; i++) {
-      const oShape = host.qIndptr ? [totalQ, this.hQ, 512] : [b, sQ, this.hQ, 512];
+      const oShape = host.qIndptr ? [totalQ, this.hQ, dV] : [b, sQ, this.hQ, dV];
       const lShape = host.qIndptr ? [totalQ, this.hQ] : [b, this.hQ, sQ];
       this.planned.outs.push({ out: this.backend.empty(dtype, oShape), lse: this.backend.empty('f32', lShape) });
     }
@@ -227,17 +227,17 @@ export class MlaDecoder {
     // The outputs were allocated for the planned shape and dtype: check q against them before any validation.
     const dtype = this.config.dtype ?? 'bf16';
     if (q.dtype !== dtype) throw invalidArgument('q', `dtype ${dtype} (the decoder's dtype)`, q.dtype);
-    checkSameShape('q', q, p.host.qIndptr ? [p.host.qIndptr[p.plan.b], this.hQ, 576] : [p.plan.b, p.plan.sQ, this.hQ, 576]);
+    checkSameShape('q', q, p.host.qIndptr ? [p.host.qIndptr[p.plan.b], this.hQ, dQk] : [p.plan.b, p.plan.sQ, this.hQ, dQk]);
     if (!p.problem || p.problem.numBlocks !== kCache.shape[0] || p.problem.dtype !== q.dtype) {
       // First layer of the step (or a cache of another size): full validation against the host copies.
       p.problem = validateDecode({
         q, kCache, blockTable: this.blockTableHost!, cacheSeqlens: fromArray('i32', [p.plan.b], p.host.cacheSeqlens),
-        headDimV: 512, tileSchedulerMetadata: fromArray('i32', [p.plan.numSmParts, 8], p.host.tileSchedulerMetadata),
+        headDimV: dV, tileSchedulerMetadata: fromArray('i32', [p.plan.numSmParts, metadataFields], p.host.tileSchedulerMetadata),
         numSplits: fromArray('i32', [p.plan.b + 1], p.host.numSplits), softmaxScale: this.config.softmaxScale,
         causal: this.config.causal, qIndptr: p.host.qIndptr && fromArray('i32', [p.plan.b + 1], p.host.qIndptr),
       });
     } else {
-      checkSameShape('kCache', kCache, [p.problem.numBlocks, p.problem.pageBlockSize, this.hKv, 576]);
+      checkSameShape('kCache', kCache, [p.problem.numBlocks, p.problem.pageBlockSize, this.hKv, dQk]);
       if (kCache.dtype !== q.dtype) throw invalidArgument('kCache', `dtype ${q.dtype}`, kCache.dtype);
     }
     if (q.device !== this.backend.kind || kCache.device !== this.backend.kind) {

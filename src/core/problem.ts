@@ -3,8 +3,12 @@ import type { DType, HalfDType, HostArray } from './dtype.js';
 import type { DeviceKind, Tensor } from './tensor.js';
 import type { SparseLaunch } from './sparse.js';
 
-export const dQkDefault = 576; // 512 latent + 64 RoPE columns
-export const dVDefault = 512;
+import { dQk, dV } from './constants.js';
+
+/** q / cache row head dim (constants.ts's dQk: 512 latent + 64 RoPE columns). */
+export const dQkDefault = dQk;
+/** V / out head dim (constants.ts's dV). */
+export const dVDefault = dV;
 
 /** Shapes and options of one decode call, after validation. Names follow FlashMLA (camelCase). */
 export interface MlaProblem {

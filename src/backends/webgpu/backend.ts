@@ -1,5 +1,6 @@
 // The WebGPU backend: device memory, index/accumulator workspace, the decode + combine launch, and timing by
 // timestamp queries. Browser-safe (no Node imports, no reliance on the GPU* globals of a browser).
+import { dQk, defaultNumSms } from '../../core/constants.js';
 import { type DType, type HostArray, dtypeBytes, hostArrayFor } from '../../core/dtype.js';
 import { FlashMlaError, fmtBytes, invalidArgument, outOfMemory } from '../../core/errors.js';
 import type { Backend, BackendInfo, DecodeLaunch, MatmulLaunch } from '../../core/problem.js';
@@ -47,7 +48,7 @@ export interface WebGpuBackendOptions {
 }
 
 const idxCapacityInit = 1 << 14;
-const rowBytes = 576 * 2;
+const rowBytes = dQk * 2;
 
 function gcd(a: number, b: number): number { return b ? gcd(b, a % b) : a; }
 
@@ -84,7 +85,7 @@ export class WebGpuBackend implements Backend {
     this.maxBufferBytes = Math.min(opts.maxBufferBytes ?? caps.maxBufferSize, caps.maxBufferSize);
     this.maxBindingBytes = Math.min(opts.maxBindingBytes ?? caps.maxStorageBufferBindingSize, caps.maxStorageBufferBindingSize, this.maxBufferBytes);
     this.info = {
-      kind: 'webgpu', device: description, numSms: opts.numSms ?? 132,
+      kind: 'webgpu', device: description, numSms: opts.numSms ?? defaultNumSms,
       details: { ...caps },
     };
     this.idx = this.buffer('flashmla.idx', idxCapacityInit * 4, Usage.STORAGE | Usage.COPY_DST);
