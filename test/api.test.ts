@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createCpuBackend } from '../src/backends/cpu/index.js';
 import { InlineCpuBackend } from '../src/backends/cpu/inline.js';
-import { MlaDecoder, flashMlaWithKvcache } from '../src/core/api.js';
+import { MlaDecoder, flashMlaWithKvcache } from '../src/index.js';
 import { f32ToBf16, f32ToF16 } from '../src/core/dtype.js';
 import { FlashMlaError } from '../src/core/errors.js';
 import type { Backend } from '../src/core/problem.js';

@@ -16,7 +16,7 @@ import { InlineCpuBackend } from '../src/backends/cpu/inline.js';
 import { type CpuKernel, itemFields } from '../src/backends/cpu/item.js';
 import { nativeLibName } from '../src/backends/cpu/native/loader.js';
 import { chooseCpuKernel } from '../src/backends/cpu/paths.js';
-import { flashMlaWithKvcache } from '../src/core/api.js';
+import { flashMlaWithKvcache } from '../src/index.js';
 import { FlashMlaError } from '../src/core/errors.js';
 import type { Backend } from '../src/core/problem.js';
 import { fromArray } from '../src/core/tensor.js';

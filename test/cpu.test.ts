@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createCpuBackend } from '../src/backends/cpu/index.js';
 import { InlineCpuBackend } from '../src/backends/cpu/inline.js';
-import { flashMlaWithKvcache, getMlaMetadata } from '../src/core/api.js';
+import { flashMlaWithKvcache, getMlaMetadata } from '../src/index.js';
 import { halfToF32 } from '../src/core/dtype.js';
 import type { Backend } from '../src/core/problem.js';
 import { fromArray } from '../src/core/tensor.js';

@@ -10,7 +10,7 @@ import { createCpuBackend } from '../src/backends/cpu/index.js';
 import { InlineCpuBackend } from '../src/backends/cpu/inline.js';
 import type { WebGpuBackend } from '../src/backends/webgpu/backend.js';
 import { createNodeWebGpuBackend } from '../src/backends/webgpu/node.js';
-import { MlaDecoder, flashMlaWithKvcache, getMlaMetadata } from '../src/core/api.js';
+import { MlaDecoder, flashMlaWithKvcache, getMlaMetadata } from '../src/index.js';
 import { type DType, type HalfDType, bf16ToF32, f16ToF32 } from '../src/core/dtype.js';
 import { FlashMlaError } from '../src/core/errors.js';
 import { KvCacheManager } from '../src/core/kvcache.js';

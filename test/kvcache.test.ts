@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InlineCpuBackend } from '../src/backends/cpu/inline.js';
-import { flashMlaWithKvcache, getMlaMetadata } from '../src/core/api.js';
+import { flashMlaWithKvcache, getMlaMetadata } from '../src/index.js';
 import { type DType, type HostArray, bf16ToF32, f32ToBf16, f32ToF16, hostArrayFor } from '../src/core/dtype.js';
 import { FlashMlaError } from '../src/core/errors.js';
 import { KvCacheManager } from '../src/core/kvcache.js';

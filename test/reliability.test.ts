@@ -8,7 +8,7 @@ import { createCpuBackend } from '../src/backends/cpu/index.js';
 import { InlineCpuBackend } from '../src/backends/cpu/inline.js';
 import type { WebGpuBackend } from '../src/backends/webgpu/backend.js';
 import { createNodeWebGpuBackend } from '../src/backends/webgpu/node.js';
-import { MlaDecoder, flashMlaWithKvcache } from '../src/core/api.js';
+import { MlaDecoder, flashMlaWithKvcache } from '../src/index.js';
 import { FlashMlaError } from '../src/core/errors.js';
 import { KvCacheManager } from '../src/core/kvcache.js';
 import type { Backend } from '../src/core/problem.js';

@@ -2,7 +2,7 @@
 // seqlens, a schedule that every kernel can trust (each key computed once, split rows consistent with numSplits).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { getMlaMetadata } from '../src/core/api.js';
+import { getMlaMetadata } from '../src/index.js';
 import { FlashMlaError } from '../src/core/errors.js';
 import { Meta, blockSizeN, maxPartials, metadataFields, numSmPartsFor, partWork, planSchedule } from '../src/core/scheduler.js';
 import { goldenCaseNames, loadGolden, loadMetadataCases } from './support/golden.js';

@@ -318,7 +318,7 @@ describe('sparse validation: typed errors before any work', () => {
 describe('dense (page-table) decode over an FP8 cache', () => {
   for (const format of ['v32', 'model1'] as Fp8Format[]) {
     test(`${format}: flashMlaWithKvcache vs the dense float64 reference on the dequantized cache (causal sQ 2, shuffled pages, NaN past each seqlen)`, async () => {
-      const { flashMlaWithKvcache, getMlaMetadata } = await import('../src/core/api.js');
+      const { flashMlaWithKvcache, getMlaMetadata } = await import('../src/index.js');
       const { referenceDecode } = await import('../src/core/reference.js');
       const L = fp8Layouts[format], rng = new Rng(format === 'v32' ? 5 : 6);
       const b = 3, sQ = 2, hQ = 5, B = 16, seqlens = Int32Array.of(1, 37, 70), maxBlocks = 5;

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { InlineCpuBackend } from '../src/backends/cpu/inline.js';
-import { type DecodeOptions, flashMlaWithKvcache, getMlaMetadata } from '../src/core/api.js';
+import { type DecodeOptions, flashMlaWithKvcache, getMlaMetadata } from '../src/index.js';
 import { FlashMlaError, type FlashMlaErrorCode } from '../src/core/errors.js';
 import type { Backend } from '../src/core/problem.js';
 import { type DeviceStorage, Tensor, fromArray } from '../src/core/tensor.js';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { WebGpuBackend } from '../src/backends/webgpu/backend.js';
 import { createNodeWebGpuBackend } from '../src/backends/webgpu/node.js';
-import { flashMlaWithKvcache, getMlaMetadata } from '../src/core/api.js';
+import { flashMlaWithKvcache, getMlaMetadata } from '../src/index.js';
 import { fromArray } from '../src/core/tensor.js';
 import { assertOutputsClose, tolerances } from './support/compare.js';
 import { goldenCaseNames } from './support/golden.js';

@@ -8,7 +8,7 @@
 //   bytes = 2 * (sum(seqlens) * hKv * 576 + b * sQ * hQ * 576 + b * sQ * hQ * 512)
 // `run` also measures the host time of one decode call (validation + launch) and a 61-layer step as a CUDA graph.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { MlaDecoder, flashMlaWithKvcache, getMlaMetadata } from '../../src/core/api.js';
+import { MlaDecoder, flashMlaWithKvcache, getMlaMetadata } from '../../src/index.js';
 import { validateDecode } from '../../src/core/validate.js';
 import { Tensor, fromArray } from '../../src/core/tensor.js';
 import { type CudaBackend, type DecodeVariant, createCudaBackend, decodeSmem, decodeVariants, variantTag } from '../../src/backends/cuda/index.js';

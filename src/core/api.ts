@@ -1,6 +1,5 @@
 // The public API, mirroring FlashMLA in camelCase: getMlaMetadata + flashMlaWithKvcache, and MlaDecoder, which
 // plans once per decode step and runs every layer with no allocation and no re-validation of values.
-import { InlineCpuBackend } from '../backends/cpu/inline.js';
 import { flashMlaWithFp8Kvcache } from './dense-fp8.js';
 import type { HalfDType } from './dtype.js';
 import { FlashMlaError, invalidArgument } from './errors.js';
@@ -71,13 +70,22 @@ export interface DecodeOptions {
   lse?: Tensor;
 }
 
-let inlineCpu: Backend | undefined;
-/** The backend that host tensors run on when none is named (default: the in-thread CPU backend). */
-export function setDefaultHostBackend(b: Backend): void { inlineCpu = b; }
+// Core imports no backend: the package entries (src/index.ts, src/node.ts) register the in-thread CPU backend
+// as the factory for host tensors; an application may register its own.
+let hostBackend: Backend | undefined;
+let hostBackendFactory: (() => Backend) | undefined;
+/** The backend that host tensors run on when none is named (the entries register the in-thread CPU backend). */
+export function setDefaultHostBackend(b: Backend | (() => Backend)): void {
+  if (typeof b === 'function') { hostBackendFactory = b; hostBackend = undefined; } else hostBackend = b;
+}
 
 export function backendOf(t: Tensor): Backend {
   if (isHostTensor(t)) {
-    return (inlineCpu ??= new InlineCpuBackend());
+    hostBackend ??= hostBackendFactory?.();
+    if (!hostBackend) {
+      throw new FlashMlaError('backend_unavailable', 'host tensors need a backend: pass opts.backend, or import the package entry (flashmla-ts), which registers the in-thread CPU backend', 'backend');
+    }
+    return hostBackend;
   }
   const owner = (t.data as DeviceStorage).owner as Backend | undefined;
   if (!owner) throw invalidArgument('q', 'a tensor made by a backend', 'a device tensor without an owner');

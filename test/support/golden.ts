@@ -8,7 +8,7 @@ import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliDecompressSync } from 'node:zlib';
-import { flashMlaWithKvcache } from '../../src/core/api.js';
+import { flashMlaWithKvcache } from '../../src/index.js';
 import type { HalfDType } from '../../src/core/dtype.js';
 import type { Backend } from '../../src/core/problem.js';
 import { fromArray } from '../../src/core/tensor.js';
