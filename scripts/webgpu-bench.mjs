@@ -44,7 +44,7 @@ function pipeline(code, label) {
 }
 
 // ---------------------------------------------------------------- ceilings (src/backends/webgpu/ceilings.ts)
-const { measureCeilings, roofline } = await import(`${build}/src/backends/webgpu/ceilings.js`);
+const { measureCeilings, roofline } = await import(`${build}/src/bench/webgpu-ceilings.js`);
 const ceilings = () => measureCeilings(backend, { iterations: quick ? 2 : 1024 });
 
 // ---------------------------------------------------------------- inputs filled on the GPU (hash of the index)

@@ -12,7 +12,7 @@ import { type BenchConfig, type BenchResult, describe, forEmit, grids, mergeFlas
 import { fmt, progress, table } from './ui.js';
 import { annotateCpuRows, measureNumpy } from './cpu-yardstick.js';
 import type { WebGpuBackend } from '../backends/webgpu/backend.js';
-import type { WebGpuCeilings } from '../backends/webgpu/ceilings.js';
+import type { WebGpuCeilings } from '../bench/webgpu-ceilings.js';
 
 /** The package root (src/cli or dist/cli are below it): its git commit, when it is a checkout, goes into results. */
 const repoRoot = (() => {
@@ -134,7 +134,7 @@ export async function bench(argv: string[]): Promise<void> {
     let ceilings: WebGpuCeilings | undefined;
     if (backend.kind === 'webgpu' && !v['no-ceilings']) {
       p.update('measuring the copy and f32 FMA ceilings');
-      const { measureCeilings } = await import('../backends/webgpu/ceilings.js');
+      const { measureCeilings } = await import('../bench/webgpu-ceilings.js');
       ceilings = await measureCeilings(backend as WebGpuBackend);
       result.ceilings = ceilings;
       p.done(`ceilings: copy ${fmt(ceilings.copy_GBps)} GB/s, f32 FMA ${fmt(ceilings.f32_fma_TFLOPS)} TFLOPS (${ceilings.f32_fma_best})`);

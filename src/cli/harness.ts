@@ -8,7 +8,7 @@
 // rotate among several disjoint, shuffled page sets of that pool (each with its own planned MlaDecoder), so
 // together they exceed the GPU's L2 (50 MB on an H100) and each rep reads its cache from memory. Because the
 // stream is reproducible, a spot check rebuilds the pages it needs on the host instead of reading the device.
-import { type WebGpuCeilings, roofline } from '../backends/webgpu/ceilings.js';
+import { type WebGpuCeilings, roofline } from '../bench/webgpu-ceilings.js';
 import { MlaDecoder } from '../core/api.js';
 import type { Backend } from '../core/problem.js';
 import { Tensor, fromArray } from '../core/tensor.js';

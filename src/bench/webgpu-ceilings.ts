@@ -5,8 +5,8 @@
 // fma() is one rounding, so the compiler has to issue every one of them; chains written a * b + c may be
 // reassociated by a driver (on the H100, 8 such chains "reached" 89.6 TFLOPS, above its 66.9 TFLOPS f32 peak),
 // so they are reported but never used as the bar. Browser-safe: no Node imports.
-import { FlashMlaError } from '../../core/errors.js';
-import { Usage, type WebGpuBackend } from './backend.js';
+import { FlashMlaError } from '../core/errors.js';
+import { Usage, type WebGpuBackend } from '../backends/webgpu/backend.js';
 
 export interface FmaVariant { chains: number; form: 'fma' | 'mad'; unroll: number; ms: number; TFLOPS: number }
 
