@@ -3,9 +3,8 @@
 //   python3 .gpu-host/anchors/bench_flashmla.py --configs configs.json --out flashmla.json --no-triton
 //   node build/bench/cuda/bench.js merge --ours ours.json --flashmla flashmla.json --out result.json --svg chart.svg
 // Kernel time from CUDA events around each rep (median), reps rotating among disjoint shuffled page sets so the
-// L2 (50 MB on an H100) never holds the cache. Figures use FlashMLA's formulas over the actual seqlens:
-//   FLOP = 2 * sQ * sum(seqlens) * hQ * (576 + 512)
-//   bytes = 2 * (sum(seqlens) * hKv * 576 + b * sQ * hQ * 576 + b * sQ * hQ * 512)
+// L2 (50 MB on an H100) never holds the cache. Figures use FlashMLA's formulas over the actual seqlens
+// (src/bench/formulas.ts); the median is src/bench/stats.ts's.
 // `run` also measures the host time of one decode call (validation + launch) and a 61-layer step as a CUDA graph.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { MlaDecoder, flashMlaWithKvcache, getMlaMetadata } from '../../src/index.js';
@@ -13,6 +12,8 @@ import { validateDecode } from '../../src/core/validate.js';
 import { Tensor, fromArray } from '../../src/core/tensor.js';
 import { type CudaBackend, type DecodeVariant, createCudaBackend, decodeSmem, decodeVariants, variantTag } from '../../src/backends/cuda/index.js';
 import { f32ToBf16 } from '../../src/core/dtype.js';
+import { decodeBytes, decodeFlop } from '../../src/bench/formulas.js';
+import { median } from '../../src/bench/stats.js';
 
 export interface Config { b: number; s_k?: number; seqlens?: number[]; h_q: number; s_q: number; h_kv?: number }
 
@@ -22,9 +23,9 @@ configs.push({ b: 1, s_k: 32768, h_q: 16, s_q: 1 });
 configs.push({ b: 4, seqlens: [4641, 45118, 1730, 1696], h_q: 16, s_q: 4 });
 
 const seqlensOf = (c: Config) => Int32Array.from(c.seqlens ?? new Array(c.b).fill(c.s_k));
-const flopOf = (c: Config, total: number) => 2 * c.s_q * total * c.h_q * (576 + 512);
-const bytesOf = (c: Config, total: number, b: number) => 2 * (total * (c.h_kv ?? 1) * 576 + b * c.s_q * c.h_q * 576 + b * c.s_q * c.h_q * 512);
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]; };
+const size = (c: Config, total: number, b: number) => ({ b, sQ: c.s_q, hQ: c.h_q, hKv: c.h_kv ?? 1, totalSeqlen: total });
+const flopOf = (c: Config, total: number) => decodeFlop(size(c, total, 0));
+const bytesOf = (c: Config, total: number, b: number) => decodeBytes(size(c, total, b));
 const arg = (name: string, d?: string) => { const i = process.argv.indexOf(name); return i >= 0 ? process.argv[i + 1] : d; };
 
 /** xorshift-driven approximately normal bf16 values (sum of uniforms): fast, never zero-heavy. */

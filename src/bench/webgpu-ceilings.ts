@@ -7,10 +7,11 @@
 // so they are reported but never used as the bar. Browser-safe: no Node imports.
 import { FlashMlaError } from '../core/errors.js';
 import { Usage, type WebGpuBackend } from '../backends/webgpu/backend.js';
+import type { Ceilings } from './formulas.js';
 
 export interface FmaVariant { chains: number; form: 'fma' | 'mad'; unroll: number; ms: number; TFLOPS: number }
 
-export interface WebGpuCeilings {
+export interface WebGpuCeilings extends Ceilings {
   copy_GBps: number;
   /** The best fma() variant: the f32 roofline. */
   f32_fma_TFLOPS: number;
@@ -26,7 +27,7 @@ export interface CeilingOptions {
   reps?: number;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+import { median } from './stats.js';
 
 /** Device time of `reps` passes of one dispatch, after two untimed ones. */
 async function timeDispatch(device: GPUDevice, pipeline: GPUComputePipeline, group: GPUBindGroup, workgroups: number, reps: number): Promise<number> {
@@ -120,8 +121,4 @@ export async function measureCeilings(backend: WebGpuBackend, o: CeilingOptions 
   };
 }
 
-/** Which ceiling bounds a decode of `flop` and `bytes`, and the fraction of that bound a time of `ms` reaches. */
-export function roofline(c: WebGpuCeilings, flop: number, bytes: number, ms: number): { bound: 'memory' | 'f32'; roofline_fraction: number } {
-  const tMem = bytes / (c.copy_GBps * 1e6), tF32 = flop / (c.f32_fma_TFLOPS * 1e9);
-  return { bound: tMem >= tF32 ? 'memory' : 'f32', roofline_fraction: Math.max(tMem, tF32) / ms };
-}
+export { roofline } from './formulas.js';
