@@ -9,6 +9,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { MlaDecoder, flashMlaWithKvcache, getMlaMetadata } from '../../src/index.js';
 import { validateDecode } from '../../src/core/validate.js';
+import { planDecode } from '../../src/core/plan.js';
 import { Tensor, fromArray } from '../../src/core/tensor.js';
 import { type CudaBackend, type DecodeVariant, createCudaBackend, decodeSmem, decodeVariants, variantTag } from '../../src/backends/cuda/index.js';
 import { f32ToBf16 } from '../../src/core/dtype.js';
@@ -179,7 +180,7 @@ async function hostOverhead(cuda: CudaBackend, pool: Tensor): Promise<Record<str
   const validateHost = await measure(() => validateDecode(inputs));
   const validateDevice = await measure(() => validateDecode({ ...inputs, ...devIdx }));
   const host = { cacheSeqlens: seqlens, tileSchedulerMetadata: md.tileSchedulerMetadata.host(), numSplits: md.numSplits.host() };
-  const hostLaunch = { problem, q, kCache: pool, blockTable: bt, cacheSeqlens: sl, tileSchedulerMetadata: md.tileSchedulerMetadata, numSplits: md.numSplits, out, lse, host };
+  const hostLaunch = { problem, q, kCache: pool, blockTable: bt, cacheSeqlens: sl, tileSchedulerMetadata: md.tileSchedulerMetadata, numSplits: md.numSplits, out, lse, host, plan: planDecode(problem, host.numSplits) };
   const decodeHostIdx = await measure(() => cuda.decode(hostLaunch));
   const hostLaunch2 = { ...hostLaunch, blockTable: bt2 };
   const decodeHostIdxChanging = await measure((i) => cuda.decode(i & 1 ? hostLaunch2 : hostLaunch));

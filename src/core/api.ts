@@ -5,6 +5,7 @@ import type { HalfDType } from './dtype.js';
 import { FlashMlaError, invalidArgument } from './errors.js';
 import type { Backend, DecodeLaunch, MlaProblem } from './problem.js';
 import { dQk, dV, defaultNumSms, metadataFields } from './constants.js';
+import { type DecodePlan, planDecode, planFits } from './plan.js';
 import { numSmPartsFor, planSchedule } from './scheduler.js';
 import { type DeviceStorage, Tensor, fromArray, isHostTensor } from './tensor.js';
 import { type DecodeInputs, checkOutputs, checkPositiveInt, checkSeqlens, hostI32, validateDecode } from './validate.js';
@@ -136,7 +137,7 @@ function launchOf(problem: MlaProblem, a: DecodeInputs, out: Tensor, lse: Tensor
   const host = seqlens && meta && ns ? { cacheSeqlens: seqlens, tileSchedulerMetadata: meta, numSplits: ns, qIndptr: hostI32(a.qIndptr) } : undefined;
   return {
     problem, q: a.q, kCache: a.kCache, blockTable: a.blockTable, cacheSeqlens: a.cacheSeqlens, qIndptr: a.qIndptr,
-    tileSchedulerMetadata: a.tileSchedulerMetadata, numSplits: a.numSplits, out, lse, host,
+    tileSchedulerMetadata: a.tileSchedulerMetadata, numSplits: a.numSplits, out, lse, host, plan: planDecode(problem, host?.numSplits),
   };
 }
 
@@ -168,6 +169,8 @@ export class MlaDecoder {
   readonly hKv: number;
   private planned?: {
     plan: StepPlan;
+    /** Built once here, reused by every run() of the step. */
+    decode: DecodePlan;
     blockTable: Tensor; cacheSeqlens: Tensor; qIndptr?: Tensor; meta: Tensor; numSplits: Tensor;
     host: NonNullable<DecodeLaunch['host']>;
     problem?: MlaProblem;
@@ -206,8 +209,11 @@ export class MlaDecoder {
     const dev = <T extends Tensor>(t: T): Tensor => this.backend.upload(t as Tensor<Int32Array>);
     this.release();
     const plan: StepPlan = { b, sQ, cacheSeqlens: host.cacheSeqlens, qIndptr: host.qIndptr, numSmParts: md.tileSchedulerMetadata.shape[0] };
+    const decode = planDecode({
+      b, sQ, hQ: this.hQ, hKv: this.hKv, numSmParts: plan.numSmParts, maxBlocksPerSeq: blockTable.shape[1] ?? 0, varlen: host.qIndptr !== undefined,
+    }, host.numSplits);
     this.planned = {
-      plan, host,
+      plan, host, decode,
       blockTable: dev(blockTable), cacheSeqlens: dev(seq), qIndptr: indptr && dev(indptr),
       meta: dev(md.tileSchedulerMetadata), numSplits: dev(md.numSplits),
       outs: [], next: 0,
@@ -223,6 +229,7 @@ export class MlaDecoder {
       this.planned.outs.push({ out: this.backend.empty(dtype, oShape), lse: this.backend.empty('f32', lShape) });
     }
     this.blockTableHost = blockTable;
+    this.backend.reserve?.(decode);
     return plan;
   }
 
@@ -253,9 +260,10 @@ export class MlaDecoder {
     }
     const o = outputs ?? p.outs[p.next++ % p.outs.length];
     if (outputs) checkOutputs(p.problem, o.out, o.lse, this.backend.kind);
+    if (!planFits(p.decode, p.problem)) throw new FlashMlaError('invalid_argument', 'MlaDecoder.run: the validated problem differs from the planned shape', 'plan');
     await this.backend.decode({
       problem: p.problem, q, kCache, blockTable: p.blockTable, cacheSeqlens: p.cacheSeqlens, qIndptr: p.qIndptr,
-      tileSchedulerMetadata: p.meta, numSplits: p.numSplits, out: o.out, lse: o.lse, host: p.host,
+      tileSchedulerMetadata: p.meta, numSplits: p.numSplits, out: o.out, lse: o.lse, host: p.host, plan: p.decode,
     });
     return o;
   }

@@ -8,11 +8,12 @@ import { fileURLToPath } from 'node:url';
 import { type DType, type HostArray, dtypeBytes, hostArrayFor } from '../../core/dtype.js';
 import { FlashMlaError, invalidArgument } from '../../core/errors.js';
 import type { Backend, BackendInfo, DecodeLaunch, MatmulLaunch, MlaProblem } from '../../core/problem.js';
+import type { DecodePlan } from '../../core/plan.js';
 import { type DeviceStorage, Tensor, numelOf } from '../../core/tensor.js';
 import { checkMatmul, checkWrite } from '../../core/validate.js';
 import { Attr, Driver } from './driver.js';
 import {
-  type DecodeVariant, type Launch, accumElems, chooseDecodeVariant, combineLaunch, combineRows, decodeVariants, sm90Launch, sameVariant, decodeKernelName, decodeLaunch, matmulLaunch, naiveLaunch,
+  type DecodeVariant, type Launch, chooseDecodeVariant, combineLaunch, combineRows, decodeVariants, sm90Launch, sameVariant, decodeKernelName, decodeLaunch, matmulLaunch, naiveLaunch,
 } from './kernels/launch.js';
 import { compilePacker, matmulParamsLayout, mlaParamsLayout, packParams, sparseParamsLayout } from './params.js';
 import type { SparseLaunch } from '../../core/sparse.js';
@@ -300,7 +301,7 @@ class CudaBackendImpl implements CudaBackend {
   decode(l: DecodeLaunch): void {
     this.alive();
     const p = l.problem;
-    const plan = this.shapePlan(p);
+    const plan = this.shapePlan(p, l.plan);
     const view = this.params.view, off = mlaParamsLayout.offsets;
     const q = this.ptrOf(l.q), kCache = this.ptrOf(l.kCache), out = this.ptrOf(l.out);
     if ((q | kCache | out) & 15n) {
@@ -316,9 +317,9 @@ class CudaBackendImpl implements CudaBackend {
     const d = plan.decode;
     let rc = d ? api.cuLaunchKernel(d.fn, d.gx, d.gy, d.gz, d.threads, 1, 1, d.smem, stream, argv, null) : 0;
     if (rc !== 0) this.drv.check(rc, `cuLaunchKernel(${d!.what})`);
-    // Every request in one piece (numSplits[b] == b): the decode kernel wrote everything, no combine needed.
-    const c = plan.combine, ns = l.host?.numSplits;
-    if (c && (!ns || ns[p.b] !== p.b)) {
+    // Every request in one piece (the plan says no combine): the decode kernel wrote everything.
+    const c = plan.combine;
+    if (c && l.plan.combine) {
       rc = api.cuLaunchKernel(c.fn, c.gx, c.gy, c.gz, c.threads, 1, 1, 0, stream, argv, null);
       if (rc !== 0) this.drv.check(rc, 'cuLaunchKernel(combine)');
     }
@@ -349,8 +350,11 @@ class CudaBackendImpl implements CudaBackend {
     this.plan = undefined;
   }
 
-  /** The launch plan for p's shape: the previous one while the shape repeats, else built and its scalars packed. */
-  private shapePlan(p: MlaProblem): ShapePlan {
+  /**
+   * The kernel launches for p's shape: the previous ones while the shape repeats, else resolved and the scalars
+   * packed. Workspace sizes come from the step's DecodePlan.
+   */
+  private shapePlan(p: MlaProblem, dp: DecodePlan): ShapePlan {
     const k = this.plan;
     if (k && k.b === p.b && k.sQ === p.sQ && k.totalQ === p.totalQ && k.hQ === p.hQ && k.hKv === p.hKv && k.dtype === p.dtype
       && k.pageBlockSize === p.pageBlockSize && k.maxBlocksPerSeq === p.maxBlocksPerSeq && k.numSmParts === p.numSmParts
@@ -367,8 +371,7 @@ class CudaBackendImpl implements CudaBackend {
     for (const f of mlaParamsLayout.fields) if (f.type === 'ptr') v[f.name] = 0n;
     this.pack(this.params.view, v);
     this.accumAt.indexBytes = -1;
-    const acc = accumElems(p);
-    const lseBytes = Math.ceil(acc.lse / 64) * 256; // oAccum is read as float4 / written as float2: keep it 256-byte aligned
+    const lseBytes = dp.workspace.oAccum * 4; // oAccum starts 256-byte aligned: read as float4, written as float2
     const dt = p.dtype;
     const launchOf = (fn: bigint, ln: Launch, what: string): KernelLaunch | undefined =>
       ln.grid[0] === 0 || ln.grid[1] === 0 || ln.grid[2] === 0 ? undefined
@@ -390,7 +393,7 @@ class CudaBackendImpl implements CudaBackend {
       b: p.b, sQ: p.sQ, totalQ: p.totalQ, hQ: p.hQ, hKv: p.hKv, dtype: p.dtype, pageBlockSize: p.pageBlockSize,
       maxBlocksPerSeq: p.maxBlocksPerSeq, numSmParts: p.numSmParts, causal: p.causal, varlen: p.varlen,
       softmaxScale: p.softmaxScale, lseStrideB: p.lseStrideB, lseStrideH: p.lseStrideH, lseStrideT: p.lseStrideT,
-      lseBytes, accumBytes: lseBytes + acc.o * 4, decode, combine,
+      lseBytes, accumBytes: dp.workspace.accumFloats * 4, decode, combine,
     };
     return this.plan;
   }
@@ -555,6 +558,13 @@ class CudaBackendImpl implements CudaBackend {
       }
     }
     return r;
+  }
+
+  /** Allocate the workspace a step's decodes need (their index tensors are on the device: accumulators only). */
+  reserve(plan: DecodePlan): void {
+    this.alive();
+    if (this.capturing) throw new FlashMlaError('invalid_argument', 'cuda: reserve() while capturing a graph', 'plan');
+    this.ensureWorkspace(plan.workspace.accumFloats * 4);
   }
 
   private ensureWorkspace(bytes: number): void {

@@ -4,6 +4,7 @@ import { dQk, defaultNumSms } from '../../core/constants.js';
 import { type DType, type HostArray, dtypeBytes, hostArrayFor } from '../../core/dtype.js';
 import { FlashMlaError, fmtBytes, invalidArgument, outOfMemory } from '../../core/errors.js';
 import type { Backend, BackendInfo, DecodeLaunch, MatmulLaunch } from '../../core/problem.js';
+import type { DecodePlan } from '../../core/plan.js';
 import { type DeviceStorage, Tensor, isHostTensor, numelOf } from '../../core/tensor.js';
 import { checkMatmul, checkWrite } from '../../core/validate.js';
 import { combineDispatch, combineParams, combineProgram } from './kernels/combine.js';
@@ -341,6 +342,30 @@ export class WebGpuBackend implements Backend {
   }
 
   // ------------------------------------------------------------------ decode
+  /** Allocate the index and accumulator buffers a step's decodes need (MlaDecoder.plan calls it). */
+  reserve(plan: DecodePlan): void {
+    this.live();
+    this.ensureWorkspace(plan);
+  }
+
+  /** Grow the index and accumulator buffers to the plan's sizes; bind groups naming the old buffers are dropped. */
+  private ensureWorkspace(plan: DecodePlan): void {
+    const idxLen = plan.workspace.indexWords, accBytes = plan.workspace.accumFloats * 4;
+    if (idxLen > this.idxCap) {
+      this.idx.destroy();
+      this.idxCap = Math.max(idxLen, this.idxCap * 2);
+      this.idx = this.buffer('flashmla.idx', this.idxCap * 4, Usage.STORAGE | Usage.COPY_DST);
+      this.bindGroups.clear();
+    }
+    if (accBytes > this.accumBytes) {
+      if (accBytes > this.maxBindingBytes) throw new FlashMlaError('out_of_memory', `split-KV accumulators need ${accBytes} bytes, over the binding limit ${this.maxBindingBytes}`);
+      this.accum.destroy();
+      this.accumBytes = Math.min(Math.max(accBytes, this.accumBytes * 2), this.maxBindingBytes);
+      this.accum = this.buffer('flashmla.accum', this.accumBytes, Usage.STORAGE);
+      this.bindGroups.clear();
+    }
+  }
+
   decode(l: DecodeLaunch): void {
     this.live();
     const p = l.problem;
@@ -349,26 +374,12 @@ export class WebGpuBackend implements Backend {
     const dec = this.programs.get(decodeProgram, spec);
     const comb = this.programs.get(combineProgram, { dtype: p.dtype });
 
-    // Index workspace (i32): blockTable | seqlens | qIndptr | metadata | numSplits.
-    const btOff = 0, seqOff = btOff + p.b * p.maxBlocksPerSeq, qiOff = seqOff + p.b;
-    const metaOff = qiOff + (p.varlen ? p.b + 1 : 0), nsOff = metaOff + p.numSmParts * 8, idxLen = nsOff + p.b + 1;
-    if (idxLen > this.idxCap) {
-      this.idx.destroy();
-      this.idxCap = Math.max(idxLen, this.idxCap * 2);
-      this.idx = this.buffer('flashmla.idx', this.idxCap * 4, Usage.STORAGE | Usage.COPY_DST);
-      this.bindGroups.clear();
-    }
-    const rowStride = p.sQ * p.hQ;
-    const slots = p.b + p.numSmParts;
-    const oAccOff = Math.ceil((slots * rowStride) / 64) * 64;
-    const accBytes = (oAccOff + slots * rowStride * p.dV) * 4;
-    if (accBytes > this.accumBytes) {
-      if (accBytes > this.maxBindingBytes) throw new FlashMlaError('out_of_memory', `split-KV accumulators need ${accBytes} bytes, over the binding limit ${this.maxBindingBytes}`);
-      this.accum.destroy();
-      this.accumBytes = Math.min(Math.max(accBytes, this.accumBytes * 2), this.maxBindingBytes);
-      this.accum = this.buffer('flashmla.accum', this.accumBytes, Usage.STORAGE);
-      this.bindGroups.clear();
-    }
+    // The workspace layout is the plan's (core/plan.ts): index words blockTable | seqlens | qIndptr | metadata |
+    // numSplits; accumulators lseAccum | oAccum.
+    const w = l.plan.workspace;
+    const btOff = w.blockTable, seqOff = w.cacheSeqlens, qiOff = w.qIndptr, metaOff = w.tileSchedulerMetadata, nsOff = w.numSplits;
+    this.ensureWorkspace(l.plan);
+    const rowStride = l.plan.rowsPerSlot, oAccOff = w.oAccum;
 
     const q = this.single(l.q, 'q'), out = this.single(l.out, 'out'), lse = this.single(l.lse, 'lse');
     if (q.byteOffset % 16 !== 0) throw invalidArgument('q', 'a 16-byte aligned offset', `${q.byteOffset}`);

@@ -135,12 +135,6 @@ export function naiveLaunch(p: MlaProblem): Launch {
   return { grid: [p.b, p.sQ, p.hQ], block: [128, 1, 1], smem: 0 };
 }
 
-/** f32 accumulator elements the split path needs: [b + numSmParts, sQ, hQ, 512] and [b + numSmParts, sQ, hQ]. */
-export function accumElems(p: MlaProblem): { o: number; lse: number } {
-  const rows = (p.b + p.numSmParts) * p.sQ * p.hQ;
-  return { o: rows * dV, lse: rows };
-}
-
 /** matmul.cu: a CTA of 256 threads per 64 x 64 tile of y (each thread 4 x 4 outputs). */
 export function matmulLaunch(m: number, n: number): Launch {
   return { grid: [Math.ceil(n / 64), Math.ceil(m / 64), 1], block: [256, 1, 1], smem: 0 };
