@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // WebGPU decode benchmark over FlashMLA's grid, with the card's ceilings measured by WGSL kernels in the same
-// process. Runs the tsc output (scratch/webgpu-build, see scripts/webgpu-gpu.sh), so it needs no tsx.
+// process. Runs the tsc output ($WEBGPU_BUILD, default scratch/webgpu-build; scripts/gpu-host-run.sh webgpu-bench
+// passes build/), so it needs no tsx.
 //   node scripts/webgpu-bench.mjs [--configs FILE.json] [--flashmla FLASHMLA.json] [--out RESULT.json]
 //                                 [--numSms 132,264] [--reps 30] [--quick] [--mulAdd auto|fma|mad] [--rotateBytes 1e8] [--warmMs 300]
 // FLOP and bytes: src/bench/formulas.ts; the median: src/bench/stats.ts.
