@@ -43,7 +43,6 @@ export const Meta = {
   /** Which split of sequence BeginIdx this part computes. */
   BeginNSplitIdx: 4,
 } as const;
-export type MetaField = (typeof Meta)[keyof typeof Meta];
 
 /** The metadata layout as `const META_...: u32 = value;` lines for a WGSL module. */
 export function metadataWgsl(): string {

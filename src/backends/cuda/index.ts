@@ -104,8 +104,8 @@ interface StageRing { ptr: bigint; i32: Int32Array; segWords: number; seg: numbe
 /** One kernel launch, resolved: function handle, grid, block, dynamic shared memory. */
 interface KernelLaunch { fn: bigint; gx: number; gy: number; gz: number; threads: number; smem: number; what: string }
 
-/** What a decode of one problem shape launches; reused while the shape repeats (the parameter block holds its scalars). */
-interface ShapePlan extends Pick<MlaProblem, 'b' | 'sQ' | 'totalQ' | 'hQ' | 'hKv' | 'dtype' | 'pageBlockSize' | 'maxBlocksPerSeq'
+/** The kernels a decode of one problem shape launches, resolved; reused while the shape repeats (the parameter block holds its scalars). */
+interface ShapeKernels extends Pick<MlaProblem, 'b' | 'sQ' | 'totalQ' | 'hQ' | 'hKv' | 'dtype' | 'pageBlockSize' | 'maxBlocksPerSeq'
   | 'numSmParts' | 'causal' | 'varlen' | 'softmaxScale' | 'lseStrideB' | 'lseStrideH' | 'lseStrideT'> {
   lseBytes: number;
   accumBytes: number;
@@ -142,7 +142,7 @@ class CudaBackendImpl implements CudaBackend {
   private stageAt = 0;
   /** Where the last copied index words sit in the ring, and the workspace they went to (skip a repeat copy). */
   private lastStaged: { ring?: StageRing; at: number; words: number; ws: bigint; lens: Int32Array } = { at: 0, words: 0, ws: 0n, lens: new Int32Array(5) };
-  private plan?: ShapePlan;
+  private shape?: ShapeKernels;
   private accumAt = { ws: 0n, indexBytes: -1, lseBytes: -1 };
   private capturing = false;
   private forcedVariant?: DecodeVariant;
@@ -301,7 +301,7 @@ class CudaBackendImpl implements CudaBackend {
   decode(l: DecodeLaunch): void {
     this.alive();
     const p = l.problem;
-    const plan = this.shapePlan(p, l.plan);
+    const sk = this.shapeKernels(p, l.plan);
     const view = this.params.view, off = mlaParamsLayout.offsets;
     const q = this.ptrOf(l.q), kCache = this.ptrOf(l.kCache), out = this.ptrOf(l.out);
     if ((q | kCache | out) & 15n) {
@@ -311,14 +311,14 @@ class CudaBackendImpl implements CudaBackend {
     view.setBigUint64(off.kCache, kCache, true);
     view.setBigUint64(off.out, out, true);
     view.setBigUint64(off.lse, this.ptrOf(l.lse), true);
-    this.placeIndices(l, plan.accumBytes);
+    this.placeIndices(l, sk.accumBytes);
 
     const api = this.drv.api, stream = this.stream, argv = this.params.argv;
-    const d = plan.decode;
+    const d = sk.decode;
     let rc = d ? api.cuLaunchKernel(d.fn, d.gx, d.gy, d.gz, d.threads, 1, 1, d.smem, stream, argv, null) : 0;
     if (rc !== 0) this.drv.check(rc, `cuLaunchKernel(${d!.what})`);
     // Every request in one piece (the plan says no combine): the decode kernel wrote everything.
-    const c = plan.combine;
+    const c = sk.combine;
     if (c && l.plan.combine) {
       rc = api.cuLaunchKernel(c.fn, c.gx, c.gy, c.gz, c.threads, 1, 1, 0, stream, argv, null);
       if (rc !== 0) this.drv.check(rc, 'cuLaunchKernel(combine)');
@@ -347,15 +347,15 @@ class CudaBackendImpl implements CudaBackend {
       throw invalidArgument('variant', 'one of decodeVariants', JSON.stringify(v));
     }
     this.forcedVariant = v;
-    this.plan = undefined;
+    this.shape = undefined;
   }
 
   /**
    * The kernel launches for p's shape: the previous ones while the shape repeats, else resolved and the scalars
    * packed. Workspace sizes come from the step's DecodePlan.
    */
-  private shapePlan(p: MlaProblem, dp: DecodePlan): ShapePlan {
-    const k = this.plan;
+  private shapeKernels(p: MlaProblem, dp: DecodePlan): ShapeKernels {
+    const k = this.shape;
     if (k && k.b === p.b && k.sQ === p.sQ && k.totalQ === p.totalQ && k.hQ === p.hQ && k.hKv === p.hKv && k.dtype === p.dtype
       && k.pageBlockSize === p.pageBlockSize && k.maxBlocksPerSeq === p.maxBlocksPerSeq && k.numSmParts === p.numSmParts
       && k.causal === p.causal && k.varlen === p.varlen && k.softmaxScale === p.softmaxScale && k.lseStrideB === p.lseStrideB
@@ -389,13 +389,13 @@ class CudaBackendImpl implements CudaBackend {
       decode = launchOf(this.fn(this.decodeModule, decodeKernelName(dt, variant), dl.smem), dl, 'decode');
       combine = launchOf(this.fn(this.combineModule, `mla_combine_${dt}`, 0), combineLaunch(p, v.combineRows as number), 'combine');
     }
-    this.plan = {
+    this.shape = {
       b: p.b, sQ: p.sQ, totalQ: p.totalQ, hQ: p.hQ, hKv: p.hKv, dtype: p.dtype, pageBlockSize: p.pageBlockSize,
       maxBlocksPerSeq: p.maxBlocksPerSeq, numSmParts: p.numSmParts, causal: p.causal, varlen: p.varlen,
       softmaxScale: p.softmaxScale, lseStrideB: p.lseStrideB, lseStrideH: p.lseStrideH, lseStrideT: p.lseStrideT,
       lseBytes, accumBytes: dp.workspace.accumFloats * 4, decode, combine,
     };
-    return this.plan;
+    return this.shape;
   }
 
   decodeKernel(p: MlaProblem): string {
@@ -483,10 +483,10 @@ class CudaBackendImpl implements CudaBackend {
       view.setBigUint64(off.tileSchedulerMetadata, this.ptrOf(l.tileSchedulerMetadata), true);
       view.setBigUint64(off.numSplits, this.ptrOf(l.numSplits), true);
     }
-    if (this.accumAt.ws !== ws || this.accumAt.indexBytes !== indexBytes || this.accumAt.lseBytes !== this.plan!.lseBytes) {
-      this.accumAt = { ws, indexBytes, lseBytes: this.plan!.lseBytes };
+    if (this.accumAt.ws !== ws || this.accumAt.indexBytes !== indexBytes || this.accumAt.lseBytes !== this.shape!.lseBytes) {
+      this.accumAt = { ws, indexBytes, lseBytes: this.shape!.lseBytes };
       view.setBigUint64(off.lseAccum, ws + BigInt(indexBytes), true);
-      view.setBigUint64(off.oAccum, ws + BigInt(indexBytes + this.plan!.lseBytes), true);
+      view.setBigUint64(off.oAccum, ws + BigInt(indexBytes + this.shape!.lseBytes), true);
     }
   }
 
