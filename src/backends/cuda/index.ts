@@ -1,10 +1,8 @@
 // The CUDA backend: libcuda through koffi (./driver.ts), kernels from the fatbins scripts/build-kernels.mjs puts
 // in dist/cuda. Node only (flashmla-ts/cuda). createCudaBackend() throws FlashMlaError('backend_unavailable')
 // when there is no driver, no GPU or no built kernel, so backend discovery falls back to the next kind.
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type DType, type HostArray, dtypeBytes, hostArrayFor } from '../../core/dtype.js';
 import { FlashMlaError, invalidArgument } from '../../core/errors.js';
 import type { Backend, BackendInfo, DecodeLaunch, MatmulLaunch, MlaProblem } from '../../core/problem.js';
@@ -12,6 +10,7 @@ import type { DecodePlan } from '../../core/plan.js';
 import { type DeviceStorage, Tensor, numelOf } from '../../core/tensor.js';
 import { checkMatmul, checkWrite } from '../../core/validate.js';
 import { Attr, Driver } from './driver.js';
+import { type Manifest, findKernelDir, loadImage } from './modules.js';
 import {
   type DecodeVariant, type Launch, chooseDecodeVariant, combineLaunch, combineRows, decodeVariants, sm90Launch, sameVariant, decodeKernelName, decodeLaunch, matmulLaunch, naiveLaunch,
 } from './kernels/launch.js';
@@ -20,6 +19,7 @@ import type { SparseLaunch } from '../../core/sparse.js';
 import { sparseKernelName, sparseLaunch } from './kernels/launch.js';
 
 export { Driver } from './driver.js';
+export { findKernelDir } from './modules.js';
 export * from './kernels/launch.js';
 export * from './params.js';
 
@@ -61,28 +61,6 @@ export interface CudaBackend extends Backend {
   /** The decode kernel's name a problem of this shape launches (e.g. mla_decode_bf16_m32_n64_s2_w8_q24, mla_decode_sm90_bf16_n16). */
   decodeKernel(p: MlaProblem): string;
   [Symbol.dispose](): void;
-}
-
-const here = dirname(fileURLToPath(import.meta.url));
-
-/** dist/cuda next to the compiled module (dist/backends/cuda/index.js), or <package root>/dist/cuda from src/ or elsewhere. */
-export function findKernelDir(explicit?: string): string | undefined {
-  const tried = [explicit, process.env.FLASHMLA_CUDA_KERNELS].filter((d): d is string => !!d);
-  for (let d = here, i = 0; i < 8; i++, d = dirname(d)) tried.push(join(d, 'cuda'), join(d, 'dist', 'cuda'));
-  return tried.find((d) => existsSync(join(d, 'manifest.json')));
-}
-
-interface Manifest { nvcc: string; files: Record<string, string> }
-
-function loadImage(dir: string, manifest: Manifest, file: string): Uint8Array {
-  const path = join(dir, file);
-  if (!existsSync(path)) throw new FlashMlaError('backend_unavailable', `cuda: ${path} is missing; rebuild the kernels (npm run build with nvcc)`);
-  const bytes = readFileSync(path);
-  const sum = createHash('sha256').update(bytes).digest('hex');
-  if (manifest.files[file] !== sum) {
-    throw new FlashMlaError('backend_unavailable', `cuda: ${path} does not match the checksum in manifest.json (stale or damaged build); rebuild the kernels`);
-  }
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 export async function createCudaBackend(opts: CudaBackendOptions = {}): Promise<CudaBackend> {
