@@ -110,7 +110,7 @@ for step in "${steps[@]}"; do
       FLASHMLA_GPU_SPARSE_CASES=${SANITIZE_CASES:-6} run sanitize-sparse "${SANITIZE_TIMEOUT:-150}" compute-sanitizer --tool memcheck \
         --target-processes all --print-limit 20 node --test --test-reporter=tap build/test/gpu/sparse.test.js
       grep -E 'ERROR SUMMARY' "$LOG/sanitize-sparse-$card.txt" | tail -1 ;;
-    webgpu) WEBGPU_RANDOM_CASES=${WEBGPU_CASES:-120} WEBGPU_BIG_CACHE_BYTES=${WEBGPU_BIG_CACHE_BYTES:-5000000000} run webgpu "${WEBGPU_TIMEOUT:-200}" node --test --test-reporter=tap build/test/webgpu.test.js ;;
+    webgpu) WEBGPU_RANDOM_CASES=${WEBGPU_CASES:-120} WEBGPU_BIG_CACHE_BYTES=${WEBGPU_BIG_CACHE_BYTES:-5000000000} run webgpu "${WEBGPU_TIMEOUT:-200}" node --test --test-reporter=tap build/test/backends/webgpu.test.js ;;
     *) if [ -f "build/test/gpu/$step.test.js" ]; then run "$step" "${STEP_TIMEOUT:-300}" node --test --test-reporter=tap "build/test/gpu/$step.test.js"
        else echo "unknown step $step"; summary+=("$step: unknown"); fi ;;
   esac

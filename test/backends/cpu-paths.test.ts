@@ -1,4 +1,4 @@
-// The CPU kernel rungs other than the scalar reference (test/cpu.test.ts covers that one): every golden case and
+// The CPU kernel rungs other than the scalar reference (test/backends/cpu.test.ts covers that one): every golden case and
 // a random matrix against the float64 reference, in-thread and on worker threads; the rung chooser; the native
 // library's load checks. Outputs are NaN-poisoned before every run; unused cache pages hold NaN.
 //
@@ -11,25 +11,25 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createCpuBackend } from '../src/backends/cpu/index.js';
-import { InlineCpuBackend } from '../src/backends/cpu/inline.js';
-import { type CpuKernel, itemFields } from '../src/backends/cpu/item.js';
-import { nativeLibName } from '../src/backends/cpu/native/loader.js';
-import { chooseCpuKernel } from '../src/backends/cpu/paths.js';
-import { flashMlaWithKvcache } from '../src/index.js';
-import { FlashMlaError } from '../src/core/errors.js';
-import type { Backend } from '../src/core/problem.js';
-import { fromArray } from '../src/core/tensor.js';
-import { assertOutputsClose, tolerances } from './support/compare.js';
-import { goldenCaseNames, loadGolden, runGolden } from './support/golden.js';
-import { caseMatrix, caseReference, makeCase, nanBits, runCase } from './support/random.js';
+import { createCpuBackend } from '../../src/backends/cpu/index.js';
+import { InlineCpuBackend } from '../../src/backends/cpu/inline.js';
+import { type CpuKernel, itemFields } from '../../src/backends/cpu/item.js';
+import { nativeLibName } from '../../src/backends/cpu/native/loader.js';
+import { chooseCpuKernel } from '../../src/backends/cpu/paths.js';
+import { flashMlaWithKvcache } from '../../src/index.js';
+import { FlashMlaError } from '../../src/core/errors.js';
+import type { Backend } from '../../src/core/problem.js';
+import { fromArray } from '../../src/core/tensor.js';
+import { assertOutputsClose, tolerances } from '../support/compare.js';
+import { goldenCaseNames, loadGolden, runGolden } from '../support/golden.js';
+import { caseMatrix, caseReference, makeCase, nanBits, runCase } from '../support/random.js';
 
 /** f32 arithmetic: looser than the scalar rung's float64 table, far tighter than cuda's (see compare.ts). */
 const tol = tolerances.cpuF32;
 const randomCases = 32;
 const matrixSeed = 20251129;
 const ci = process.env.CI === 'true';
-const root = new URL('..', import.meta.url).pathname;
+const root = new URL('../..', import.meta.url).pathname;
 
 /** Make the native library available (see the header); returns why not when it cannot be. */
 async function prepareNative(): Promise<string | undefined> {
@@ -37,7 +37,7 @@ async function prepareNative(): Promise<string | undefined> {
   const dir = mkdtempSync(join(tmpdir(), 'flashmla-cpu-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
   // @ts-expect-error: a plain .mjs build script without types
-  const { buildCpu } = await import('../scripts/build-cpu.mjs');
+  const { buildCpu } = await import('../../scripts/build-cpu.mjs');
   const r = buildCpu(dir) as { ok: boolean; failed?: boolean; message: string };
   if (r.failed) throw new Error(r.message);
   if (!r.ok) return r.message;
@@ -101,7 +101,7 @@ describe('native library checks', { skip: nativeSkip }, () => {
 
 test('module.ts is what scripts/build-wasm.mjs assembles from decode-wat.mjs today', async () => {
   // @ts-expect-error: a plain .mjs build script without types
-  const { wasmModuleSource, moduleTs } = await import('../scripts/build-wasm.mjs');
+  const { wasmModuleSource, moduleTs } = await import('../../scripts/build-wasm.mjs');
   assert.equal(readFileSync(moduleTs, 'utf8'), await wasmModuleSource(), 'stale: run node scripts/build-wasm.mjs');
 });
 

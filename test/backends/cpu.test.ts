@@ -2,15 +2,15 @@
 // the random case matrix. Outputs are NaN-poisoned before every run, so an element the kernel forgets fails.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createCpuBackend } from '../src/backends/cpu/index.js';
-import { InlineCpuBackend } from '../src/backends/cpu/inline.js';
-import { flashMlaWithKvcache, getMlaMetadata } from '../src/index.js';
-import { halfToF32 } from '../src/core/dtype.js';
-import type { Backend } from '../src/core/problem.js';
-import { fromArray } from '../src/core/tensor.js';
-import { type CompareReport, assertOutputsClose, compareOutputs, tolerances } from './support/compare.js';
-import { goldenCaseNames, loadGolden, runGolden } from './support/golden.js';
-import { type DecodeCase, caseMatrix, caseReference, makeCase, nanBits, runCase, specName } from './support/random.js';
+import { createCpuBackend } from '../../src/backends/cpu/index.js';
+import { InlineCpuBackend } from '../../src/backends/cpu/inline.js';
+import { flashMlaWithKvcache, getMlaMetadata } from '../../src/index.js';
+import { halfToF32 } from '../../src/core/dtype.js';
+import type { Backend } from '../../src/core/problem.js';
+import { fromArray } from '../../src/core/tensor.js';
+import { type CompareReport, assertOutputsClose, compareOutputs, tolerances } from '../support/compare.js';
+import { goldenCaseNames, loadGolden, runGolden } from '../support/golden.js';
+import { type DecodeCase, caseMatrix, caseReference, makeCase, nanBits, runCase, specName } from '../support/random.js';
 
 const tol = tolerances.cpu;
 /** Cases of the random matrix; every one runs on both backends. */
@@ -19,7 +19,7 @@ const matrixSeed = 20250422;
 
 const inline = new InlineCpuBackend();
 let workers: Backend;
-// The scalar rung: its float64 tolerance (test/cpu-paths.test.ts runs the vector rungs).
+// The scalar rung: its float64 tolerance (test/backends/cpu-paths.test.ts runs the vector rungs).
 before(async () => { workers = await createCpuBackend({ workers: 2, kernel: 'scalar' }); });
 after(() => workers?.dispose());
 

@@ -1,13 +1,13 @@
-// CPU-only checks of the CUDA backend's host side (no GPU needed; proposed for `npm test` as test/cuda-params.test.ts):
+// CPU-only checks of the CUDA backend's host side (no GPU needed; proposed for `npm test` as test/backends/cuda-params.test.ts):
 // the parameter packing, the generated header in the tree, the variant choice per device, and the fast, typed
 // refusal where there is no driver.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { FlashMlaError } from '../src/core/errors.js';
-import { chooseDecodeVariant, decodeSmem, decodeVariants, kernelsHeader, preferredVariants, sameVariant, sm90Launch, sm90Smem } from '../src/backends/cuda/kernels/launch.js';
-import { compilePacker, layoutOf, mlaParamsLayout, packParams } from '../src/backends/cuda/params.js';
+import { FlashMlaError } from '../../src/core/errors.js';
+import { chooseDecodeVariant, decodeSmem, decodeVariants, kernelsHeader, preferredVariants, sameVariant, sm90Launch, sm90Smem } from '../../src/backends/cuda/kernels/launch.js';
+import { compilePacker, layoutOf, mlaParamsLayout, packParams } from '../../src/backends/cuda/params.js';
 
 test('params: C layout (pointers first, 4-byte scalars, size padded to 8)', () => {
   const l = layoutOf([{ name: 'a', type: 'i32', doc: '' }, { name: 'p', type: 'ptr', c: 'void*', doc: '' }, { name: 'f', type: 'f32', doc: '' }]);
@@ -28,7 +28,7 @@ test('params: the compiled packer writes the bytes of the reference packer', () 
 });
 
 test('params.h in the tree is what params.ts and launch.ts generate', () => {
-  const path = fileURLToPath(new URL('../src/backends/cuda/kernels/params.h', import.meta.url));
+  const path = fileURLToPath(new URL('../../src/backends/cuda/kernels/params.h', import.meta.url));
   assert.equal(readFileSync(path, 'utf8'), kernelsHeader(), 'stale params.h: run `npm run build` (scripts/build-kernels.mjs regenerates it)');
 });
 
@@ -50,7 +50,7 @@ test('sm90 kernel: shared memory as decode_sm90.cu asserts, row tiles 16 / 32, n
   // The same numbers are static_asserts in decode_sm90.cu (Layout<NR>::SMEM), which the sm_90a build compiles.
   assert.equal(sm90Smem(16), 170256);
   assert.equal(sm90Smem(32), 190992);
-  const src = readFileSync(fileURLToPath(new URL('../src/backends/cuda/kernels/decode_sm90.cu', import.meta.url)), 'utf8');
+  const src = readFileSync(fileURLToPath(new URL('../../src/backends/cuda/kernels/decode_sm90.cu', import.meta.url)), 'utf8');
   assert.match(src, /Layout<16>::SMEM == 170256 && mla::sm90::Layout<32>::SMEM == 190992/);
   const shape = (sQ: number, hQ: number, hKv: number, extra: object = {}) =>
     ({ sQ, hQ, hKv, nGroups: hQ / hKv, numSmParts: 132, dtype: 'bf16', pageBlockSize: 64, varlen: false, ...extra }) as unknown as Parameters<typeof sm90Launch>[0];
@@ -69,7 +69,7 @@ test('without a driver, createCudaBackend fails fast with backend_unavailable', 
   let libcuda = true;
   try { (await import('koffi')).default.load('libcuda.so.1'); } catch { libcuda = false; }
   if (libcuda) return; // a machine with a driver: the GPU suite covers it
-  const { createCudaBackend } = await import('../src/backends/cuda/index.js');
+  const { createCudaBackend } = await import('../../src/backends/cuda/index.js');
   const t0 = performance.now();
   await assert.rejects(createCudaBackend(), (e: unknown) => e instanceof FlashMlaError && e.code === 'backend_unavailable' && /libcuda/.test(e.message));
   assert.ok(performance.now() - t0 < 2000);

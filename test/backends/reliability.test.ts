@@ -4,17 +4,17 @@
 // checks of fromArray, and a worker that dies during a call. WebGPU shapes are tiny (lavapipe is slow).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createCpuBackend } from '../src/backends/cpu/index.js';
-import { InlineCpuBackend } from '../src/backends/cpu/inline.js';
-import type { WebGpuBackend } from '../src/backends/webgpu/backend.js';
-import { createNodeWebGpuBackend } from '../src/backends/webgpu/node.js';
-import { MlaDecoder, flashMlaWithKvcache } from '../src/index.js';
-import { FlashMlaError } from '../src/core/errors.js';
-import { KvCacheManager } from '../src/core/kvcache.js';
-import type { Backend } from '../src/core/problem.js';
-import { empty, fromArray } from '../src/core/tensor.js';
-import { assertOutputsClose, tolerances } from './support/compare.js';
-import { type CaseSpec, Rng, caseReference, makeCase, runCase } from './support/random.js';
+import { createCpuBackend } from '../../src/backends/cpu/index.js';
+import { InlineCpuBackend } from '../../src/backends/cpu/inline.js';
+import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
+import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
+import { MlaDecoder, flashMlaWithKvcache } from '../../src/index.js';
+import { FlashMlaError } from '../../src/core/errors.js';
+import { KvCacheManager } from '../../src/core/kvcache.js';
+import type { Backend } from '../../src/core/problem.js';
+import { empty, fromArray } from '../../src/core/tensor.js';
+import { assertOutputsClose, tolerances } from '../support/compare.js';
+import { type CaseSpec, Rng, caseReference, makeCase, runCase } from '../support/random.js';
 
 type Kind = 'inline' | 'workers' | 'webgpu';
 const kinds: Kind[] = ['inline', 'workers', 'webgpu'];

@@ -2,9 +2,9 @@
 // reference (lavapipe is a CPU rasterizer; FlashMLA's goldens run in test/long/webgpu-sparse.test.ts).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { tolerances } from './support/compare.js';
-import { e4m3PatternsThrough, runRandomSparse } from './support/sparse-random.js';
-import { useWebGpu } from './support/webgpu.js';
+import { tolerances } from '../support/compare.js';
+import { e4m3PatternsThrough, runRandomSparse } from '../support/sparse-random.js';
+import { useWebGpu } from '../support/webgpu.js';
 
 const gpu = useWebGpu({ withReduced: false });
 const need = (t: { skip: (m?: string) => void }) => gpu.need(t);
@@ -33,11 +33,11 @@ describe('webgpu sparse: index tensors on the device', () => {
   test('device indices, topkLength and sink give the same bits as host ones', async (t) => {
     const be = need(t);
     if (!be) return;
-    const { fromArray } = await import('../src/core/tensor.js');
-    const { quantizeCache } = await import('../src/core/fp8.js');
-    const { fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } = await import('../src/core/sparse.js');
-    const { flashMlaSparseWithKvcache } = await import('../src/core/sparse-api.js');
-    const { f32ToBf16 } = await import('../src/core/dtype.js');
+    const { fromArray } = await import('../../src/core/tensor.js');
+    const { quantizeCache } = await import('../../src/core/fp8.js');
+    const { fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } = await import('../../src/core/sparse.js');
+    const { flashMlaSparseWithKvcache } = await import('../../src/core/sparse-api.js');
+    const { f32ToBf16 } = await import('../../src/core/dtype.js');
     const b = 2, hQ = 3, topk = 5, B = 4, nb = 4;
     const vals = Uint16Array.from({ length: nb * B * 576 }, (_, i) => f32ToBf16(Math.sin(i) * 0.3));
     const k = uploadFp8Cache(be, fp8CacheTensor('v32', nb, B, quantizeCache('v32', vals, B, nb)));

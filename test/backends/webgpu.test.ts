@@ -6,14 +6,14 @@
 //   WEBGPU_RANDOM_CASES=n   randomized cases on the full-featured device (default 24)
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { WebGpuBackend } from '../src/backends/webgpu/backend.js';
-import { createNodeWebGpuBackend } from '../src/backends/webgpu/node.js';
-import { flashMlaWithKvcache, getMlaMetadata } from '../src/index.js';
-import { fromArray } from '../src/core/tensor.js';
-import { assertOutputsClose, tolerances } from './support/compare.js';
-import { goldenCaseNames } from './support/golden.js';
-import { caseReference, caseTensors, makeCase, poisonedOutputs, runCase } from './support/random.js';
-import { checkRandomWebGpu, runGoldenWebGpu, useWebGpu } from './support/webgpu.js';
+import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
+import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
+import { flashMlaWithKvcache, getMlaMetadata } from '../../src/index.js';
+import { fromArray } from '../../src/core/tensor.js';
+import { assertOutputsClose, tolerances } from '../support/compare.js';
+import { goldenCaseNames } from '../support/golden.js';
+import { caseReference, caseTensors, makeCase, poisonedOutputs, runCase } from '../support/random.js';
+import { checkRandomWebGpu, runGoldenWebGpu, useWebGpu } from '../support/webgpu.js';
 
 const randomCases = Number(process.env.WEBGPU_RANDOM_CASES ?? 24);
 const tol = tolerances.webgpu;

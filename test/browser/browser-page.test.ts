@@ -3,11 +3,11 @@
 // getMlaMetadata on random batches.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatIn, formatMs, formatSI, formatSig } from '../examples/browser/format.js';
-import { decodeCost, drawSeqlens, parseSeqlens, presets, scaleShape, softwareBudget } from '../examples/browser/inputs.js';
-import { planModel, planSvg } from '../examples/browser/plan.js';
-import { getMlaMetadata } from '../src/index.js';
-import { rng } from '../examples/browser/inputs.js';
+import { formatIn, formatMs, formatSI, formatSig } from '../../examples/browser/format.js';
+import { decodeCost, drawSeqlens, parseSeqlens, presets, scaleShape, softwareBudget } from '../../examples/browser/inputs.js';
+import { planModel, planSvg } from '../../examples/browser/plan.js';
+import { getMlaMetadata } from '../../src/index.js';
+import { rng } from '../../examples/browser/inputs.js';
 
 const printedZero = /(?<![\d.])[-−]?0\.0+(?![\d])/;
 

@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
-import { getMlaMetadata } from '../src/index.js';
-import { chromiumPath as chromium, openBrowserPage, root } from './support/browser-page.js';
+import { getMlaMetadata } from '../../src/index.js';
+import { chromiumPath as chromium, openBrowserPage, root } from '../support/browser-page.js';
 
 const outDir = process.env.TEST_OUTPUT_DIR ? resolve(process.env.TEST_OUTPUT_DIR) : join(root, 'test/output');
 

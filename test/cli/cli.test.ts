@@ -5,9 +5,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { FlashMlaError } from '../src/core/errors.js';
-import { createBackend, createBestBackend, isSoftwareAdapter } from '../src/node.js';
-import { flashmlaCli } from './support/cli.js';
+import { FlashMlaError } from '../../src/core/errors.js';
+import { createBackend, createBestBackend, isSoftwareAdapter } from '../../src/node.js';
+import { flashmlaCli } from '../support/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'flashmla-cli-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));

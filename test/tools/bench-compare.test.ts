@@ -1,7 +1,7 @@
 // src/bench/compare.ts: the "nothing slower" check between two builds' bench results.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compareRuns, configKey, formatComparison, type TimedRow } from '../src/bench/compare.js';
+import { compareRuns, configKey, formatComparison, type TimedRow } from '../../src/bench/compare.js';
 
 const row = (s_k: number, h_q: number, ms: number, extra: Partial<TimedRow> = {}): TimedRow =>
   ({ b: 128, s_k, h_q, h_kv: 1, s_q: 1, page_block_size: 64, ms, ...extra });

@@ -2,8 +2,8 @@
 // FLOP and byte counts, and the roofline.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeBytes, decodeFlop, decodeRates, roofline } from '../src/bench/formulas.js';
-import { median } from '../src/bench/stats.js';
+import { decodeBytes, decodeFlop, decodeRates, roofline } from '../../src/bench/formulas.js';
+import { median } from '../../src/bench/stats.js';
 
 test('median: middle value, mean of the two middle ones for an even count, order-free', () => {
   assert.equal(median([3, 1, 2]), 2);

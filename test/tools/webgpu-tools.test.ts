@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 // @ts-expect-error: a plain .mjs dev tool without type declarations
-import { ablate, ablations } from '../scripts/webgpu-tools/ablations.mjs';
-import { type DecodeSpec, decodeProgram } from '../src/backends/webgpu/kernels/decode.js';
+import { ablate, ablations } from '../../scripts/webgpu-tools/ablations.mjs';
+import { type DecodeSpec, decodeProgram } from '../../src/backends/webgpu/kernels/decode.js';
 
 const specs: DecodeSpec[] = [
   { dtype: 'bf16', mT: 16, dc: 32, kc: 8, pf: 2, unroll: 2, segs: 1, subgroups: true, mulAdd: false },

@@ -2,19 +2,19 @@
 // same inputs, refuse to run unplanned or with inputs of another shape, and hand its output buffers out in turn.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createCpuBackend } from '../src/backends/cpu/index.js';
-import { InlineCpuBackend } from '../src/backends/cpu/inline.js';
-import { MlaDecoder, flashMlaWithKvcache } from '../src/index.js';
-import { f32ToBf16, f32ToF16 } from '../src/core/dtype.js';
-import { FlashMlaError } from '../src/core/errors.js';
-import type { Backend } from '../src/core/problem.js';
-import { type Tensor, fromArray } from '../src/core/tensor.js';
-import { assertOutputsClose, tolerances } from './support/compare.js';
-import { type CaseSpec, type DecodeCase, Rng, caseReference, caseTensors, makeCase, nanBits, runCase } from './support/random.js';
+import { createCpuBackend } from '../../src/backends/cpu/index.js';
+import { InlineCpuBackend } from '../../src/backends/cpu/inline.js';
+import { MlaDecoder, flashMlaWithKvcache } from '../../src/index.js';
+import { f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
+import { FlashMlaError } from '../../src/core/errors.js';
+import type { Backend } from '../../src/core/problem.js';
+import { type Tensor, fromArray } from '../../src/core/tensor.js';
+import { assertOutputsClose, tolerances } from '../support/compare.js';
+import { type CaseSpec, type DecodeCase, Rng, caseReference, caseTensors, makeCase, nanBits, runCase } from '../support/random.js';
 
 const inline = new InlineCpuBackend();
 let workers: Backend;
-// The scalar rung: its float64 tolerance (test/cpu-paths.test.ts runs the vector rungs).
+// The scalar rung: its float64 tolerance (test/backends/cpu-paths.test.ts runs the vector rungs).
 before(async () => { workers = await createCpuBackend({ workers: 2, kernel: 'scalar' }); });
 after(() => workers?.dispose());
 

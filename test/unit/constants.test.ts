@@ -3,11 +3,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { Meta, constantsHeader, dQk, dV, metadataFields, metadataWgsl } from '../src/core/constants.js';
-import { planSchedule } from '../src/core/scheduler.js';
+import { Meta, constantsHeader, dQk, dV, metadataFields, metadataWgsl } from '../../src/core/constants.js';
+import { planSchedule } from '../../src/core/scheduler.js';
 
 test('params.h carries constantsHeader() and every Meta field', () => {
-  const header = readFileSync(new URL('../src/backends/cuda/kernels/params.h', import.meta.url), 'utf8');
+  const header = readFileSync(new URL('../../src/backends/cuda/kernels/params.h', import.meta.url), 'utf8');
   assert.ok(header.includes(constantsHeader()), 'params.h lacks the constants block: regenerate it (npm run build)');
   assert.match(header, new RegExp(`constexpr int kDQk = ${dQk};`));
   assert.match(header, new RegExp(`constexpr int kDV = ${dV};`));

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   bf16ToF32, bitsF32, decodeHalf, encodeHalf, f16ToF32, f32Bits, f32ToBf16, f32ToF16, f32ToFp8e4m3, fp8e4m3ToF32,
-} from '../src/core/dtype.js';
-import { Rng } from './support/random.js';
+} from '../../src/core/dtype.js';
+import { Rng } from '../support/random.js';
 
 /** A binary floating format: sign, `eBits` exponent bits (bias 2^(eBits-1) - 1), `mBits` mantissa bits. */
 interface Format { name: string; bits: number; eBits: number; mBits: number; fn?: boolean }

@@ -2,7 +2,7 @@
 // the tests read is FlashMLA's own, byte for byte, and each sequence sees the same cache rows.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { fixtureDir, fullGoldenDir, goldenCaseNames, loadGolden, loadMetadataCases } from './support/golden.js';
+import { fixtureDir, fullGoldenDir, goldenCaseNames, loadGolden, loadMetadataCases } from '../support/golden.js';
 
 describe('golden fixtures are faithful to the full set', () => {
   test('the fixtures hold every case of the full set', (t) => {

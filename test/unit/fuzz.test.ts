@@ -6,19 +6,19 @@
 //   FUZZ_CASES=n   scales the number of cases per backend (default 1)
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createCpuBackend } from '../src/backends/cpu/index.js';
-import { InlineCpuBackend } from '../src/backends/cpu/inline.js';
-import type { WebGpuBackend } from '../src/backends/webgpu/backend.js';
-import { createNodeWebGpuBackend } from '../src/backends/webgpu/node.js';
-import { MlaDecoder, flashMlaWithKvcache, getMlaMetadata } from '../src/index.js';
-import { type DType, type HalfDType, bf16ToF32, f16ToF32 } from '../src/core/dtype.js';
-import { FlashMlaError } from '../src/core/errors.js';
-import { KvCacheManager } from '../src/core/kvcache.js';
-import type { Backend } from '../src/core/problem.js';
-import { referenceDecode } from '../src/core/reference.js';
-import { type HostTensor, Tensor, fromArray } from '../src/core/tensor.js';
-import { tolerances, ulpOf } from './support/compare.js';
-import { Rng, makeCase } from './support/random.js';
+import { createCpuBackend } from '../../src/backends/cpu/index.js';
+import { InlineCpuBackend } from '../../src/backends/cpu/inline.js';
+import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
+import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
+import { MlaDecoder, flashMlaWithKvcache, getMlaMetadata } from '../../src/index.js';
+import { type DType, type HalfDType, bf16ToF32, f16ToF32 } from '../../src/core/dtype.js';
+import { FlashMlaError } from '../../src/core/errors.js';
+import { KvCacheManager } from '../../src/core/kvcache.js';
+import type { Backend } from '../../src/core/problem.js';
+import { referenceDecode } from '../../src/core/reference.js';
+import { type HostTensor, Tensor, fromArray } from '../../src/core/tensor.js';
+import { tolerances, ulpOf } from '../support/compare.js';
+import { Rng, makeCase } from '../support/random.js';
 
 const seed = Number(process.env.FUZZ_SEED ?? 0x10f022);
 const scale = Number(process.env.FUZZ_CASES ?? 1);
@@ -427,7 +427,7 @@ describe('known defects', () => {
     if (!webgpu) { t.skip(webgpuWhy); return; }
     const c = makeCase({ name: 'nan q', dtype: 'bf16', hQ: 1, hKv: 1, pageBlockSize: 16, seqlens: [20], sQ: 1, causal: true }, 5);
     c.q[3] = 0x7fc0;
-    const { runCase } = await import('./support/random.js');
+    const { runCase } = await import('../support/random.js');
     const got = await runCase(c, webgpu, flashMlaWithKvcache);
     assert.ok(!Number.isFinite(got.lse[0]) && got.lse[0] !== Infinity, `lse ${got.lse[0]} (the reference is NaN)`);
   });
@@ -435,7 +435,7 @@ describe('known defects', () => {
     if (!webgpu) { t.skip(webgpuWhy); return; }
     const c = makeCase({ name: 'nan k', dtype: 'f16', hQ: 1, hKv: 1, pageBlockSize: 16, seqlens: [20], sQ: 1, causal: true }, 6);
     c.kCache[c.blockTable[0] * 16 * 576 + 7 * 576 + 3] = 0x7e00; // key 7 of sequence 0
-    const { runCase } = await import('./support/random.js');
+    const { runCase } = await import('../support/random.js');
     const got = await runCase(c, webgpu, flashMlaWithKvcache);
     assert.ok(Number.isNaN(got.lse[0]), `lse ${got.lse[0]} (the reference is NaN)`);
   });

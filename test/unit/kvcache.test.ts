@@ -2,14 +2,14 @@
 // decoding through its block tables against the float64 reference on independent contiguous copies.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InlineCpuBackend } from '../src/backends/cpu/inline.js';
-import { flashMlaWithKvcache, getMlaMetadata } from '../src/index.js';
-import { type DType, type HostArray, bf16ToF32, f32ToBf16, f32ToF16, hostArrayFor } from '../src/core/dtype.js';
-import { FlashMlaError } from '../src/core/errors.js';
-import { KvCacheManager } from '../src/core/kvcache.js';
-import type { Backend } from '../src/core/problem.js';
-import { referenceDecode } from '../src/core/reference.js';
-import { type DeviceStorage, Tensor, fromArray } from '../src/core/tensor.js';
+import { InlineCpuBackend } from '../../src/backends/cpu/inline.js';
+import { flashMlaWithKvcache, getMlaMetadata } from '../../src/index.js';
+import { type DType, type HostArray, bf16ToF32, f32ToBf16, f32ToF16, hostArrayFor } from '../../src/core/dtype.js';
+import { FlashMlaError } from '../../src/core/errors.js';
+import { KvCacheManager } from '../../src/core/kvcache.js';
+import type { Backend } from '../../src/core/problem.js';
+import { referenceDecode } from '../../src/core/reference.js';
+import { type DeviceStorage, Tensor, fromArray } from '../../src/core/tensor.js';
 
 const D = 576;
 
@@ -320,10 +320,10 @@ describe('KvCacheManager', () => {
 describe('FP8 pages (FlashMLA formats)', () => {
   for (const format of ['v32', 'model1'] as const) {
     it(`${format}: appends quantize exactly as quantizeCache does, across page boundaries; sparse decode reads them`, async () => {
-      const { quantizeCache, fp8BlockStride, fp8Layouts } = await import('../src/core/fp8.js');
-      const { getSparseMlaMetadata } = await import('../src/core/sparse.js');
-      const { flashMlaSparseWithKvcache } = await import('../src/core/sparse-api.js');
-      const { referenceSparseDecode } = await import('../src/core/reference-sparse.js');
+      const { quantizeCache, fp8BlockStride, fp8Layouts } = await import('../../src/core/fp8.js');
+      const { getSparseMlaMetadata } = await import('../../src/core/sparse.js');
+      const { flashMlaSparseWithKvcache } = await import('../../src/core/sparse-api.js');
+      const { referenceSparseDecode } = await import('../../src/core/reference-sparse.js');
       const L = fp8Layouts[format], B = 3, r = rng(format.length + 11);
       const kv = new KvCacheManager({ backend: new InlineCpuBackend(), numBlocks: 7, pageBlockSize: B, format });
       assert.deepEqual(kv.kCache.shape, [7, B, 1, L.bytesPerToken]);

@@ -2,11 +2,11 @@
 // 93.3%, and the flashmla plan command.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { flashmlaCli } from './support/cli.js';
-import { FlashMlaError } from '../src/core/errors.js';
+import { flashmlaCli } from '../support/cli.js';
+import { FlashMlaError } from '../../src/core/errors.js';
 import {
   type AttentionShape, bytesPerTokenPerLayer, compareKvCache, deepseekV2Claim, namedShapes, parseBytes, parseCacheFormat, planKvCache, shapeByName,
-} from '../src/core/memory-plan.js';
+} from '../../src/core/memory-plan.js';
 
 
 describe('KV-cache planner', () => {

@@ -7,23 +7,23 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createCpuBackend } from '../src/backends/cpu/index.js';
-import { InlineCpuBackend } from '../src/backends/cpu/inline.js';
-import { createNodeWebGpuBackend } from '../src/backends/webgpu/node.js';
-import { type HalfDType, encodeHalf } from '../src/core/dtype.js';
-import { FlashMlaError } from '../src/core/errors.js';
-import { KvCacheManager } from '../src/core/kvcache.js';
-import type { Backend } from '../src/core/problem.js';
-import { fromArray } from '../src/core/tensor.js';
+import { createCpuBackend } from '../../src/backends/cpu/index.js';
+import { InlineCpuBackend } from '../../src/backends/cpu/inline.js';
+import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
+import { type HalfDType, encodeHalf } from '../../src/core/dtype.js';
+import { FlashMlaError } from '../../src/core/errors.js';
+import { KvCacheManager } from '../../src/core/kvcache.js';
+import type { Backend } from '../../src/core/problem.js';
+import { fromArray } from '../../src/core/tensor.js';
 import {
   type MlaConfig, type MlaWeights, MlaAttention, SafetensorsFile, deepseekV3Attention, gemm, mlaSoftmaxScale, mlaWeightsFromSafetensors,
   ropeFrequencies, weightShapes, writeSafetensors,
-} from '../src/core/mla/index.js';
+} from '../../src/core/mla/index.js';
 import {
   type HfCase, assertClose, configOf, cosDiff, layerTol, normals, poisonedCache, randomWeights, referenceSequences, runSequences, smallConfig,
-} from './support/mla-case.js';
+} from '../support/mla-case.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const fixtures = join(root, 'test/fixtures/mla');
 
 const randomCases: { name: string; over: Partial<MlaConfig>; dtype: HalfDType; page: number; b: number; T: number; prefill: number }[] = [

@@ -2,12 +2,12 @@
 // and MlaDecoder's use of it: planned once per step, reserved up front, so the step's decodes allocate nothing.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { dV, metadataFields } from '../src/core/constants.js';
-import { planDecode, planFits } from '../src/core/plan.js';
-import { maxPartials, planSchedule } from '../src/core/scheduler.js';
-import { InlineCpuBackend, MlaDecoder, fromArray } from '../src/index.js';
-import type { DecodeLaunch } from '../src/core/problem.js';
-import type { DecodePlan } from '../src/core/plan.js';
+import { dV, metadataFields } from '../../src/core/constants.js';
+import { planDecode, planFits } from '../../src/core/plan.js';
+import { maxPartials, planSchedule } from '../../src/core/scheduler.js';
+import { InlineCpuBackend, MlaDecoder, fromArray } from '../../src/index.js';
+import type { DecodeLaunch } from '../../src/core/problem.js';
+import type { DecodePlan } from '../../src/core/plan.js';
 
 test('workspace: index regions in order without overlap, oAccum 256-byte aligned after lseAccum', () => {
   let s = 99;

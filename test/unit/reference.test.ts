@@ -2,11 +2,11 @@
 // with answers worked out by hand on tiny cases (one key, two keys, masks, head groups, paging, varlen layout).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type HalfDType, bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../src/core/dtype.js';
-import { type ReferenceInputs, referenceDecode } from '../src/core/reference.js';
-import { fullGoldenDir, goldenCaseNames, loadGolden } from './support/golden.js';
-import { compareOutputs, tolerances } from './support/compare.js';
-import { Rng, caseMatrix, caseReference, makeCase, nanBits } from './support/random.js';
+import { type HalfDType, bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
+import { type ReferenceInputs, referenceDecode } from '../../src/core/reference.js';
+import { fullGoldenDir, goldenCaseNames, loadGolden } from '../support/golden.js';
+import { compareOutputs, tolerances } from '../support/compare.js';
+import { Rng, caseMatrix, caseReference, makeCase, nanBits } from '../support/random.js';
 
 const D = 576, DV = 512;
 

@@ -2,11 +2,11 @@
 // seqlens, a schedule that every kernel can trust (each key computed once, split rows consistent with numSplits).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { getMlaMetadata } from '../src/index.js';
-import { FlashMlaError } from '../src/core/errors.js';
-import { Meta, blockSizeN, maxPartials, metadataFields, numSmPartsFor, partWork, planSchedule } from '../src/core/scheduler.js';
-import { goldenCaseNames, loadGolden, loadMetadataCases } from './support/golden.js';
-import { Rng } from './support/random.js';
+import { getMlaMetadata } from '../../src/index.js';
+import { FlashMlaError } from '../../src/core/errors.js';
+import { Meta, blockSizeN, maxPartials, metadataFields, numSmPartsFor, partWork, planSchedule } from '../../src/core/scheduler.js';
+import { goldenCaseNames, loadGolden, loadMetadataCases } from '../support/golden.js';
+import { Rng } from '../support/random.js';
 
 /** Fields 0..4 of each part; FlashMLA leaves 5..7 uninitialised, ours are 0. */
 function meaningful(meta: ArrayLike<number>, parts: number): number[][] {

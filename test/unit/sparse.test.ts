@@ -2,23 +2,23 @@
 // float64 reference, the CPU kernel on random hostile cases, and argument validation.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createCpuBackend } from '../src/backends/cpu/index.js';
-import { InlineCpuBackend } from '../src/backends/cpu/inline.js';
-import type { Backend } from '../src/core/problem.js';
-import { type HalfDType, bf16ToF32, f32ToBf16, f32ToFp8e4m3, fp8e4m3ToF32 } from '../src/core/dtype.js';
-import { FlashMlaError } from '../src/core/errors.js';
+import { createCpuBackend } from '../../src/backends/cpu/index.js';
+import { InlineCpuBackend } from '../../src/backends/cpu/inline.js';
+import type { Backend } from '../../src/core/problem.js';
+import { type HalfDType, bf16ToF32, f32ToBf16, f32ToFp8e4m3, fp8e4m3ToF32 } from '../../src/core/dtype.js';
+import { FlashMlaError } from '../../src/core/errors.js';
 import {
   type Fp8Format, dequantizeToken, f32ToUe8m0, fp8BlockStride, fp8Layouts, fp8ReadScale, fp8TileScale, fp8TokenAddress, quantizeCache,
   quantizeToken, ue8m0ToF32,
-} from '../src/core/fp8.js';
-import { type ReferenceSparseInputs, referenceSparseDecode } from '../src/core/reference-sparse.js';
-import { fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } from '../src/core/sparse.js';
-import { flashMlaSparseWithKvcache } from '../src/core/sparse-api.js';
-import { Tensor, fromArray } from '../src/core/tensor.js';
-import { compareOutputs, tolerances } from './support/compare.js';
-import { type SparseGolden, goldenSparseSkip, loadSparseGolden, sparseGoldenNames } from './support/golden-sparse.js';
-import { Rng } from './support/random.js';
-import { e4m3PatternsThrough, runRandomSparse } from './support/sparse-random.js';
+} from '../../src/core/fp8.js';
+import { type ReferenceSparseInputs, referenceSparseDecode } from '../../src/core/reference-sparse.js';
+import { fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } from '../../src/core/sparse.js';
+import { flashMlaSparseWithKvcache } from '../../src/core/sparse-api.js';
+import { Tensor, fromArray } from '../../src/core/tensor.js';
+import { compareOutputs, tolerances } from '../support/compare.js';
+import { type SparseGolden, goldenSparseSkip, loadSparseGolden, sparseGoldenNames } from '../support/golden-sparse.js';
+import { Rng } from '../support/random.js';
+import { e4m3PatternsThrough, runRandomSparse } from '../support/sparse-random.js';
 
 const cpu = new InlineCpuBackend();
 let workers: Backend;
@@ -318,8 +318,8 @@ describe('sparse validation: typed errors before any work', () => {
 describe('dense (page-table) decode over an FP8 cache', () => {
   for (const format of ['v32', 'model1'] as Fp8Format[]) {
     test(`${format}: flashMlaWithKvcache vs the dense float64 reference on the dequantized cache (causal sQ 2, shuffled pages, NaN past each seqlen)`, async () => {
-      const { flashMlaWithKvcache, getMlaMetadata } = await import('../src/index.js');
-      const { referenceDecode } = await import('../src/core/reference.js');
+      const { flashMlaWithKvcache, getMlaMetadata } = await import('../../src/index.js');
+      const { referenceDecode } = await import('../../src/core/reference.js');
       const L = fp8Layouts[format], rng = new Rng(format === 'v32' ? 5 : 6);
       const b = 3, sQ = 2, hQ = 5, B = 16, seqlens = Int32Array.of(1, 37, 70), maxBlocks = 5;
       const numBlocks = b * maxBlocks + 1;

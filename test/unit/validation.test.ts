@@ -2,13 +2,13 @@
 // `argument` name what was wrong. A valid small problem is built once and one thing is broken per test.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { InlineCpuBackend } from '../src/backends/cpu/inline.js';
-import { type DecodeOptions, flashMlaWithKvcache, getMlaMetadata } from '../src/index.js';
-import { FlashMlaError, type FlashMlaErrorCode } from '../src/core/errors.js';
-import type { Backend } from '../src/core/problem.js';
-import { type DeviceStorage, Tensor, fromArray } from '../src/core/tensor.js';
-import { assertOutputsClose, tolerances } from './support/compare.js';
-import { type CaseSpec, caseMetadata, caseReference, caseTensors, makeCase, poisonedOutputs } from './support/random.js';
+import { InlineCpuBackend } from '../../src/backends/cpu/inline.js';
+import { type DecodeOptions, flashMlaWithKvcache, getMlaMetadata } from '../../src/index.js';
+import { FlashMlaError, type FlashMlaErrorCode } from '../../src/core/errors.js';
+import type { Backend } from '../../src/core/problem.js';
+import { type DeviceStorage, Tensor, fromArray } from '../../src/core/tensor.js';
+import { assertOutputsClose, tolerances } from '../support/compare.js';
+import { type CaseSpec, caseMetadata, caseReference, caseTensors, makeCase, poisonedOutputs } from '../support/random.js';
 
 const backend = new InlineCpuBackend();
 
