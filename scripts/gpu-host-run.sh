@@ -16,7 +16,8 @@
 #                    (default flashmla); per-config medians compared, bar TOLERANCE (default 0.03):
 #                    $OUT/bench-compare-<backend>-<card>.txt, exit 1 when a config is slower
 #   bench-sparse     FlashMLA's sparse benchmark, then `flashmla bench --mode sparse --backend cuda`
-#   cuda-run         bench/cuda/bench.ts run: the grid, the host overhead of one call, the CUDA-graph saving
+#   host, graphs     `flashmla bench --mode host|graphs`: the host time of one call, the CUDA-graph saving
+#   cuda-run         bench/cuda/bench.ts run: the grid with per-bucket variant winners, plus host and graphs
 #   sweep            the CUDA kernel-variant sweep (bench/cuda/bench.ts) on ONLY configs for VARIANTS, FlashMLA beside
 #   webgpu-bench     the WebGPU numSms / ceiling study (scripts/webgpu-bench.mjs) over NUMSMS (default 132,264)
 #   mla-cases, mla-bench, and any test/gpu/NAME.test.ts as NAME (reliability, mla, sparse, sm90...)
@@ -81,6 +82,8 @@ for step in "${steps[@]}"; do
       run sweep "${SWEEP_TIMEOUT:-200}" node build/bench/cuda/bench.js sweep --only "${ONLY:-0,1,2,9,10,17,18,8,16,24}" \
         --variants "${VARIANTS:-auto}" --emit-configs "$LOG/sweep-configs.json" --out "$OUT/sweep-$card.json"
       flashmla_times "$LOG/sweep-configs.json" "$OUT/sweep-flashmla-$card.json" | tee -a "$LOG/sweep-$card.txt" ;;
+    host|graphs) run "bench-$step" "${BENCH_TIMEOUT:-300}" "${CLI[@]}" dist bench --mode "$step" --out "$OUT/bench-$step-$card.json"
+      tail -3 "$LOG/bench-$step-$card.txt" ;;
     cuda-run) # the grid with every row's variant, the host overhead of one call and the CUDA-graph saving
       run cuda-run "${BENCH_TIMEOUT:-300}" node build/bench/cuda/bench.js run --emit-configs "$LOG/run-configs.json" --out "$LOG/cuda-run.json"
       flashmla_times "$LOG/run-configs.json" "$LOG/run-flashmla.json" | tee -a "$LOG/cuda-run-$card.txt"

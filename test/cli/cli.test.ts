@@ -134,6 +134,8 @@ describe('flashmla CLI', () => {
     ['negative reps', ['bench', '--reps', '-3'], /--reps: expected an integer in 1\.\.\d+, got '-3'/],
     ['negative reps with =', ['bench', '--reps=-3'], /--reps: expected an integer in 1\.\.\d+, got '-3'/],
     ['negative batch', ['demo', '--batch', '-1'], /--batch: expected an integer in 1\.\.\d+, got '-1'/],
+    ['CUDA routine on the CPU', ['bench', '--mode', 'host', '--backend', 'cpu'], /--mode host runs on CUDA only/],
+    ['unknown bench mode', ['bench', '--mode', 'fast'], /--mode: expected one of dense, sparse, host, graphs/],
   ];
   for (const [what, args, msg] of bad) {
     it(`rejects ${what} with one line and a non-zero exit`, () => {
