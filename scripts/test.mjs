@@ -15,8 +15,11 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const suite = args[0] === 'long' ? 'long' : args.length ? 'files' : 'fast';
 const list = (dir) => readdirSync(join(root, dir)).filter((f) => f.endsWith('.test.ts')).sort().map((f) => join(dir, f));
-/** The fast suite's folders, by what they test (test/gpu runs on the GPU host, test/long in `npm run test:long`). */
-const fastGroups = ['test/unit', 'test/backends', 'test/browser', 'test/cli', 'test/tools'];
+/**
+ * The fast suite's folders, by what they test (test/gpu runs on the GPU host, test/long in `npm run test:long`).
+ * test/ itself is listed too so a suite added there before it finds its group still runs.
+ */
+const fastGroups = ['test', 'test/unit', 'test/backends', 'test/browser', 'test/cli', 'test/tools'];
 const files = suite === 'fast' ? fastGroups.flatMap(list) : suite === 'long' ? list('test/long') : args;
 const env = { ...process.env };
 if (suite === 'long' && !env.FLASHMLA_GOLDEN_SET && (env.FLASHMLA_GOLDEN || existsSync(join(root, '../shared/golden/metadata_cases.json')))) {
