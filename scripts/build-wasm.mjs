@@ -2,7 +2,7 @@
 // Assemble the WebAssembly SIMD kernel from its source (src/backends/cpu/wasm/decode-wat.mjs) with wabt (an npm
 // dev dependency: no system toolchain) into src/backends/cpu/wasm/module.ts, which embeds both variants (plain
 // SIMD, and relaxed-SIMD FMA) as base64 so the browser-safe loader needs no fetch and no file system. The
-// generated file is committed; test/cpu-paths.test.ts re-assembles and fails if it differs (run this to fix).
+// generated file is committed; test/backends/cpu-paths.test.ts re-assembles and fails if it differs (run this to fix).
 //
 //   node scripts/build-wasm.mjs [--check]
 import { readFileSync, writeFileSync } from 'node:fs';

@@ -8,7 +8,7 @@
 //   table is still a shuffled permutation and each sequence's NaN-poisoned tail slots stay in place. Spare blocks
 //   (pure NaN) are dropped: no correct kernel reads them, and the tests poison unused slots on their own.
 // - FlashMLA's float64 reference is left out (it is most of the size): the loader recomputes it with
-//   src/core/reference.ts, which test/reference.test.ts checks against FlashMLA's own on the full set.
+//   src/core/reference.ts, which test/unit/reference.test.ts checks against FlashMLA's own on the full set.
 // - Fields 5..7 of the scheduler metadata are FlashMLA's uninitialised memory and are zeroed.
 // Everything else (q, the kept cache rows, seqlens, metadata, FlashMLA's out and lse) is byte-identical.
 // Each case becomes NAME.json (the same array table as the full set) plus NAME.bin.br (brotli).

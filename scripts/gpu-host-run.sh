@@ -1,14 +1,26 @@
 #!/usr/bin/env bash
-# One GPU-host run, from the repository root on the host (docs/gpu-host.md). Prepare here:
-#   npm run build                                   # dist/: JS + CUDA fatbins
+# The one GPU-host runner, from the repository root on the host (docs/gpu-host.md). Prepare here:
+#   npm run build                                   # dist/: JS + CUDA fatbins (the CLI and bench run from it)
 #   npx tsc -p tsconfig.json --noEmit false --outDir build --declaration false --sourceMap false   # tests as JS
 #   (maintainer environment) pack.sh .gpu-host      # node, native packages, Vulkan loaders, FlashMLA anchors
 # then carry .gpu-host, dist and build, and run:
 #   bash scripts/gpu-host-run.sh STEP [STEP...]
-# Steps: cuda (golden + CASES random cases on CUDA), sanitize (memcheck, racecheck, synccheck on a few cases),
-# webgpu (the WebGPU suite on the GPU), mla-cases (transformers reference cases for MlaAttention, into
-# $OUT/mla-cases.tgz and build/test/fixtures/mla), mla-bench (a V3-shaped layer decode step, ours on CUDA vs
-# transformers bf16 in the same call), and any test/gpu/NAME.test.ts as NAME (reliability, mla, sparse...).
+# Steps:
+#   smoke            one decode per kernel path on CUDA (build/test/gpu/smoke.js)
+#   test             the CUDA suite (cuda) and the WebGPU suite (webgpu); each also runs alone
+#   sanitize         compute-sanitizer memcheck, racecheck, synccheck on a few CUDA cases; sanitize-sparse likewise
+#   bench            FlashMLA (bench_flashmla.py) on GRID (default full), then `flashmla bench` on each of
+#                    BENCH_BACKENDS (default "cuda webgpu") with FlashMLA's times merged: $OUT/bench-<backend>-<card>.json
+#   bench-compare    "nothing slower": `flashmla bench` of two builds, BEFORE (default dist-before) and AFTER
+#                    (default dist), interleaved ROUNDS times (default 2) on COMPARE_BACKEND (default cuda) over GRID
+#                    (default flashmla); per-config medians compared, bar TOLERANCE (default 0.03):
+#                    $OUT/bench-compare-<backend>-<card>.txt, exit 1 when a config is slower
+#   bench-sparse     FlashMLA's sparse benchmark, then `flashmla bench --mode sparse --backend cuda`
+#   host, graphs     `flashmla bench --mode host|graphs`: the host time of one call, the CUDA-graph saving
+#   cuda-run         bench/cuda/bench.ts run: the grid with per-bucket variant winners, plus host and graphs
+#   sweep            the CUDA kernel-variant sweep (bench/cuda/bench.ts) on ONLY configs for VARIANTS, FlashMLA beside
+#   webgpu-bench     the WebGPU numSms / ceiling study (scripts/webgpu-bench.mjs) over NUMSMS (default 132,264)
+#   mla-cases, mla-bench, and any test/gpu/NAME.test.ts as NAME (reliability, mla, sparse, sm90...)
 # Each step's log is <step>-<card>.txt (the card read from nvidia-smi) in $OUT/logs.tgz; $OUT/summary-<card>.txt
 # says which steps passed.
 set -uo pipefail
@@ -27,9 +39,62 @@ run() { # name, timeout, command...
   summary+=("$name: exit $rc; $(grep -E '^# (pass|fail) ' "$f" | tr '\n' ' ')")
   grep -E '^not ok|^# (tests|pass|fail)|Error' "$f" | grep -v '^    ' | head -15
 }
-for step in "$@"; do
+# The CLI of one build (dist/ or a second build carried beside it): "${CLI[@]}" DIST flashmla-arguments...
+CLI=(node scripts/flashmla-dist.mjs)
+flashmla_times() { # configs.json, out.json: FlashMLA on the same configs, same call
+  PYTHONUNBUFFERED=1 timeout "${FLASHMLA_TIMEOUT:-240}" python3 .gpu-host/anchors/bench_flashmla.py --configs "$1" --out "$2" --no-triton 2>&1 | tail -30
+}
+steps=()
+for step in "$@"; do [ "$step" = test ] && steps+=(cuda webgpu) || steps+=("$step"); done
+for step in "${steps[@]}"; do
   echo "== $step"
   case $step in
+    smoke) run smoke 120 node build/test/gpu/smoke.js ;;
+    bench)
+      "${CLI[@]}" dist bench --grid "${GRID:-full}" --emit-configs "$LOG/configs.json" >/dev/null || { summary+=("bench: no configs"); continue; }
+      flashmla_times "$LOG/configs.json" "$OUT/flashmla-$card.json" | tee "$LOG/flashmla-$card.txt"
+      for be in ${BENCH_BACKENDS:-cuda webgpu}; do
+        run "bench-$be" "${BENCH_TIMEOUT:-300}" "${CLI[@]}" dist bench --backend "$be" --configs "$LOG/configs.json" \
+          --flashmla "$OUT/flashmla-$card.json" --out "$OUT/bench-$be-$card.json" ${BENCH_ARGS:-}
+        grep -vE 'artificially' "$LOG/bench-$be-$card.txt" | tail -35
+      done ;;
+    bench-compare)
+      be=${COMPARE_BACKEND:-cuda} before=${BEFORE:-dist-before} after=${AFTER:-dist}
+      for d in "$before" "$after"; do [ -f "$d/cli/main.js" ] || { echo "bench-compare: $d/cli/main.js missing"; summary+=("bench-compare: $d missing"); continue 2; }; done
+      "${CLI[@]}" "$after" bench --grid "${GRID:-flashmla}" --emit-configs "$LOG/compare-configs.json" >/dev/null
+      extra=(--check 0); [ "$be" = webgpu ] && extra+=(--no-ceilings)
+      for r in $(seq "${ROUNDS:-2}"); do
+        for side in before after; do
+          dir=$before; [ $side = after ] && dir=$after
+          run "compare-$be-$side-$r" "${BENCH_TIMEOUT:-200}" "${CLI[@]}" "$dir" bench --backend "$be" --configs "$LOG/compare-configs.json" \
+            "${extra[@]}" --out "$LOG/compare-$be-$side-$r.json" ${BENCH_ARGS:-}
+        done
+      done
+      node scripts/bench-compare.mjs --tolerance "${TOLERANCE:-0.03}" --before "$LOG"/compare-$be-before-*.json \
+        --after "$LOG"/compare-$be-after-*.json | tee "$OUT/bench-compare-$be-$card.txt"
+      summary+=("bench-compare ($be): $(tail -1 "$OUT/bench-compare-$be-$card.txt")") ;;
+    bench-sparse)
+      PYTHONUNBUFFERED=1 timeout 300 python3 "${SPARSE_ANCHOR:-.gpu-host/anchors/flashmla-sparse}/bench_sparse.py" \
+        --out "$OUT/flashmla-sparse-$card.json" 2>&1 | tail -20 | tee "$LOG/flashmla-sparse-$card.txt"
+      run bench-sparse 300 "${CLI[@]}" dist bench --mode sparse --backend cuda --flashmla "$OUT/flashmla-sparse-$card.json" --out "$OUT/bench-sparse-$card.json"
+      tail -20 "$LOG/bench-sparse-$card.txt" ;;
+    sweep)
+      run sweep "${SWEEP_TIMEOUT:-200}" node build/bench/cuda/bench.js sweep --only "${ONLY:-0,1,2,9,10,17,18,8,16,24}" \
+        --variants "${VARIANTS:-auto}" --emit-configs "$LOG/sweep-configs.json" --out "$OUT/sweep-$card.json"
+      flashmla_times "$LOG/sweep-configs.json" "$OUT/sweep-flashmla-$card.json" | tee -a "$LOG/sweep-$card.txt" ;;
+    host|graphs) run "bench-$step" "${BENCH_TIMEOUT:-300}" "${CLI[@]}" dist bench --mode "$step" --out "$OUT/bench-$step-$card.json"
+      tail -3 "$LOG/bench-$step-$card.txt" ;;
+    cuda-run) # the grid with every row's variant, the host overhead of one call and the CUDA-graph saving
+      run cuda-run "${BENCH_TIMEOUT:-300}" node build/bench/cuda/bench.js run --emit-configs "$LOG/run-configs.json" --out "$LOG/cuda-run.json"
+      flashmla_times "$LOG/run-configs.json" "$LOG/run-flashmla.json" | tee -a "$LOG/cuda-run-$card.txt"
+      node build/bench/cuda/bench.js merge --ours "$LOG/cuda-run.json" --flashmla "$LOG/run-flashmla.json" --out "$OUT/cuda-run-$card.json" \
+        --svg "$OUT/cuda-run-$card.svg" --commit "$(git log -1 --format=%H 2>/dev/null || echo unknown)" --date "$(date -u +%F)" ;;
+    webgpu-bench)
+      "${CLI[@]}" dist bench --grid flashmla --emit-configs "$LOG/wg-configs.json" >/dev/null
+      flashmla_times "$LOG/wg-configs.json" "$LOG/wg-flashmla.json" > /dev/null
+      WEBGPU_BUILD=build run webgpu-bench "${BENCH_TIMEOUT:-300}" node scripts/webgpu-bench.mjs --configs "$LOG/wg-configs.json" \
+        --flashmla "$LOG/wg-flashmla.json" --out "$OUT/webgpu-bench-$card.json" --numSms "${NUMSMS:-132,264}"
+      tail -30 "$LOG/webgpu-bench-$card.txt" ;;
     cuda) FLASHMLA_GPU_CASES=${CASES:-1000} run cuda "${CUDA_TIMEOUT:-300}" node --test --test-reporter=tap build/test/gpu/cuda.test.js ;;
     sanitize)
       for tool in memcheck racecheck synccheck; do
@@ -48,7 +113,7 @@ for step in "$@"; do
       FLASHMLA_GPU_SPARSE_CASES=${SANITIZE_CASES:-6} run sanitize-sparse "${SANITIZE_TIMEOUT:-150}" compute-sanitizer --tool memcheck \
         --target-processes all --print-limit 20 node --test --test-reporter=tap build/test/gpu/sparse.test.js
       grep -E 'ERROR SUMMARY' "$LOG/sanitize-sparse-$card.txt" | tail -1 ;;
-    webgpu) WEBGPU_RANDOM_CASES=${WEBGPU_CASES:-120} run webgpu "${WEBGPU_TIMEOUT:-200}" node --test --test-reporter=tap build/test/webgpu.test.js ;;
+    webgpu) WEBGPU_RANDOM_CASES=${WEBGPU_CASES:-120} WEBGPU_BIG_CACHE_BYTES=${WEBGPU_BIG_CACHE_BYTES:-5000000000} run webgpu "${WEBGPU_TIMEOUT:-200}" node --test --test-reporter=tap build/test/backends/webgpu.test.js ;;
     *) if [ -f "build/test/gpu/$step.test.js" ]; then run "$step" "${STEP_TIMEOUT:-300}" node --test --test-reporter=tap "build/test/gpu/$step.test.js"
        else echo "unknown step $step"; summary+=("$step: unknown"); fi ;;
   esac

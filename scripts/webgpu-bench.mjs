@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // WebGPU decode benchmark over FlashMLA's grid, with the card's ceilings measured by WGSL kernels in the same
-// process. Runs the tsc output (scratch/webgpu-build, see scripts/webgpu-gpu.sh), so it needs no tsx.
+// process. Runs the tsc output ($WEBGPU_BUILD, default scratch/webgpu-build; scripts/gpu-host-run.sh webgpu-bench
+// passes build/), so it needs no tsx.
 //   node scripts/webgpu-bench.mjs [--configs FILE.json] [--flashmla FLASHMLA.json] [--out RESULT.json]
 //                                 [--numSms 132,264] [--reps 30] [--quick] [--mulAdd auto|fma|mad] [--rotateBytes 1e8] [--warmMs 300]
-// FLOP = 2*s_q*sum(seqlens)*h_q*(576+512); bytes = 2*(sum(seqlens)*h_kv*576 + b*s_q*h_q*576 + b*s_q*h_q*512).
+// FLOP and bytes: src/bench/formulas.ts; the median: src/bench/stats.ts.
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { execSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
@@ -37,14 +38,15 @@ nodeGpu(dawnFlags);
 const sweepAll = args.includes('--sweepAll');
 const backend = await createNodeWebGpuBackend({ numSms: numSmsList[0] });
 const device = backend.device;
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const { median } = await import(`${build}/src/bench/stats.js`);
+const { decodeBytes, decodeFlop } = await import(`${build}/src/bench/formulas.js`);
 
 function pipeline(code, label) {
   return device.createComputePipeline({ label, layout: 'auto', compute: { module: device.createShaderModule({ label, code }), entryPoint: 'main' } });
 }
 
-// ---------------------------------------------------------------- ceilings (src/backends/webgpu/ceilings.ts)
-const { measureCeilings, roofline } = await import(`${build}/src/backends/webgpu/ceilings.js`);
+// ---------------------------------------------------------------- ceilings (src/bench/webgpu-ceilings.ts)
+const { measureCeilings, roofline } = await import(`${build}/src/bench/webgpu-ceilings.js`);
 const ceilings = () => measureCeilings(backend, { iterations: quick ? 2 : 1024 });
 
 // ---------------------------------------------------------------- inputs filled on the GPU (hash of the index)
@@ -137,8 +139,8 @@ async function runConfig(c, numSms) {
   for (const t of [q, ...kCaches, out, lse]) backend.free(t);
   await backend.synchronize();
   const total = seqlens.reduce((a, x) => a + x, 0);
-  const flop = 2 * sQ * total * hQ * (576 + 512);
-  const bytes = 2 * (total * hKv * 576 + b * sQ * hQ * 576 + b * sQ * hQ * 512);
+  const flop = decodeFlop({ b, sQ, hQ, hKv, totalSeqlen: total });
+  const bytes = decodeBytes({ b, sQ, hQ, hKv, totalSeqlen: total });
   const best = results.reduce((a, x) => (x.ms < a.ms ? x : a));
   return { b, s_k: c.s_k, h_q: hQ, h_kv: hKv, s_q: sQ, ms: best.ms, numSms: best.numSms, sweep: results, flop, bytes, rotation: { copies, bytes: copies * cacheBytes }, ...check };
 }

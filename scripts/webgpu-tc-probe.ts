@@ -4,8 +4,8 @@
 //   node build/scripts/webgpu-tc-probe.js [--out FILE] [--quick] [--no-ceilings]   (after tsc; or through tsx)
 // Dawn prints shader compilation warnings on stdout, so --out is the clean way to keep the JSON.
 import { writeFileSync } from 'node:fs';
-import { measureCeilings } from '../src/backends/webgpu/ceilings.js';
-import { measureMatrixCeiling, probeSubgroupAddressing, probeSubgroupMatrix } from '../src/backends/webgpu/ceilings-matrix.js';
+import { measureCeilings } from '../src/bench/webgpu-ceilings.js';
+import { measureMatrixCeiling, probeSubgroupAddressing, probeSubgroupMatrix } from '../src/bench/webgpu-ceilings-matrix.js';
 import { createNodeWebGpuBackend } from '../src/backends/webgpu/node.js';
 
 const be = await createNodeWebGpuBackend({ powerPreference: 'high-performance' });

@@ -9,6 +9,7 @@ export * from './core/reference.js';
 export * from './core/validate.js';
 export * from './core/api.js';
 export { InlineCpuBackend } from './backends/cpu/inline.js';
+import './host-backend.js';
 export { createWasmKernel, wasmSupport } from './backends/cpu/wasm/kernel.js';
 export type { CpuKernel, CpuKernelName } from './backends/cpu/item.js';
 

@@ -3,16 +3,18 @@
 //   python3 .gpu-host/anchors/bench_flashmla.py --configs configs.json --out flashmla.json --no-triton
 //   node build/bench/cuda/bench.js merge --ours ours.json --flashmla flashmla.json --out result.json --svg chart.svg
 // Kernel time from CUDA events around each rep (median), reps rotating among disjoint shuffled page sets so the
-// L2 (50 MB on an H100) never holds the cache. Figures use FlashMLA's formulas over the actual seqlens:
-//   FLOP = 2 * sQ * sum(seqlens) * hQ * (576 + 512)
-//   bytes = 2 * (sum(seqlens) * hKv * 576 + b * sQ * hQ * 576 + b * sQ * hQ * 512)
-// `run` also measures the host time of one decode call (validation + launch) and a 61-layer step as a CUDA graph.
+// L2 (50 MB on an H100) never holds the cache. Figures use FlashMLA's formulas over the actual seqlens
+// (src/bench/formulas.ts); the median is src/bench/stats.ts's.
+// `run` also measures the host time of one decode call (validation + launch) and a 61-layer step as a CUDA graph
+// (src/bench/cuda-routines.ts; `flashmla bench --mode host|graphs` runs those two alone).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { MlaDecoder, flashMlaWithKvcache, getMlaMetadata } from '../../src/core/api.js';
-import { validateDecode } from '../../src/core/validate.js';
+import { MlaDecoder } from '../../src/index.js';
 import { Tensor, fromArray } from '../../src/core/tensor.js';
 import { type CudaBackend, type DecodeVariant, createCudaBackend, decodeSmem, decodeVariants, variantTag } from '../../src/backends/cuda/index.js';
 import { f32ToBf16 } from '../../src/core/dtype.js';
+import { decodeBytes, decodeFlop } from '../../src/bench/formulas.js';
+import { median } from '../../src/bench/stats.js';
+import { graphSaving, hostOverhead } from '../../src/bench/cuda-routines.js';
 
 export interface Config { b: number; s_k?: number; seqlens?: number[]; h_q: number; s_q: number; h_kv?: number }
 
@@ -22,9 +24,9 @@ configs.push({ b: 1, s_k: 32768, h_q: 16, s_q: 1 });
 configs.push({ b: 4, seqlens: [4641, 45118, 1730, 1696], h_q: 16, s_q: 4 });
 
 const seqlensOf = (c: Config) => Int32Array.from(c.seqlens ?? new Array(c.b).fill(c.s_k));
-const flopOf = (c: Config, total: number) => 2 * c.s_q * total * c.h_q * (576 + 512);
-const bytesOf = (c: Config, total: number, b: number) => 2 * (total * (c.h_kv ?? 1) * 576 + b * c.s_q * c.h_q * 576 + b * c.s_q * c.h_q * 512);
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]; };
+const size = (c: Config, total: number, b: number) => ({ b, sQ: c.s_q, hQ: c.h_q, hKv: c.h_kv ?? 1, totalSeqlen: total });
+const flopOf = (c: Config, total: number) => decodeFlop(size(c, total, 0));
+const bytesOf = (c: Config, total: number, b: number) => decodeBytes(size(c, total, b));
 const arg = (name: string, d?: string) => { const i = process.argv.indexOf(name); return i >= 0 ? process.argv[i + 1] : d; };
 
 /** xorshift-driven approximately normal bf16 values (sum of uniforms): fast, never zero-heavy. */
@@ -143,70 +145,6 @@ async function run(): Promise<void> {
 }
 
 /**
- * Host time of one call (no sync), b=1 seqlen 256 hQ=16: flashMlaWithKvcache with device index tensors (uploaded
- * once) and with host index tensors (the backend stages them with one copy; repeated identical contents skip the
- * copy, so a third form alternates two different index sets to time the copy too), MlaDecoder.run, and the parts.
- */
-async function hostOverhead(cuda: CudaBackend, pool: Tensor): Promise<Record<string, number>> {
-  const b = 1, seqlens = new Int32Array([256]), hQ = 16;
-  const q = cuda.upload(fromArray('bf16', [b, 1, hQ, 576], randomBf16(hQ * 576, 3)));
-  const bt = fromArray('i32', [1, 4], new Int32Array([5, 6, 7, 8]));
-  const bt2 = fromArray('i32', [1, 4], new Int32Array([9, 10, 11, 12]));
-  const md = getMlaMetadata(seqlens, hQ, 1, { backend: cuda });
-  const out = cuda.empty('bf16', [1, 1, hQ, 512]), lse = cuda.empty('f32', [1, hQ, 1]);
-  const sl = fromArray('i32', [1], seqlens);
-  const dec = new MlaDecoder(cuda, { hQ, hKv: 1, dtype: 'bf16' });
-  dec.plan(seqlens, bt, { sQ: 1 });
-  const measure = async (f: (i: number) => unknown) => {
-    const ts: number[] = [];
-    for (let i = 0; i < 5000; i++) {
-      const t0 = performance.now();
-      await f(i);
-      ts.push((performance.now() - t0) * 1000);
-      if (i % 50 === 49) await cuda.synchronize(); // outside the timed region: the queue never fills
-    }
-    await cuda.synchronize();
-    return median(ts.slice(1000));
-  };
-  const devIdx = { blockTable: cuda.upload(bt), cacheSeqlens: cuda.upload(sl), tileSchedulerMetadata: cuda.upload(md.tileSchedulerMetadata), numSplits: cuda.upload(md.numSplits) };
-  const apiDevice = await measure(() => flashMlaWithKvcache(q, pool, devIdx.blockTable, devIdx.cacheSeqlens, 512, devIdx.tileSchedulerMetadata, devIdx.numSplits, { backend: cuda, out, lse }));
-  const apiHost = await measure(() => flashMlaWithKvcache(q, pool, bt, sl, 512, md.tileSchedulerMetadata, md.numSplits, { backend: cuda, out, lse }));
-  const apiHostChanging = await measure((i) => flashMlaWithKvcache(q, pool, i & 1 ? bt2 : bt, sl, 512, md.tileSchedulerMetadata, md.numSplits, { backend: cuda, out, lse }));
-  const decoder = await measure(() => dec.run(q, pool));
-  const inputs = { q, kCache: pool, blockTable: bt, cacheSeqlens: sl, headDimV: 512, tileSchedulerMetadata: md.tileSchedulerMetadata, numSplits: md.numSplits };
-  const problem = validateDecode(inputs);
-  const validateHost = await measure(() => validateDecode(inputs));
-  const validateDevice = await measure(() => validateDecode({ ...inputs, ...devIdx }));
-  const host = { cacheSeqlens: seqlens, tileSchedulerMetadata: md.tileSchedulerMetadata.host(), numSplits: md.numSplits.host() };
-  const hostLaunch = { problem, q, kCache: pool, blockTable: bt, cacheSeqlens: sl, tileSchedulerMetadata: md.tileSchedulerMetadata, numSplits: md.numSplits, out, lse, host };
-  const decodeHostIdx = await measure(() => cuda.decode(hostLaunch));
-  const hostLaunch2 = { ...hostLaunch, blockTable: bt2 };
-  const decodeHostIdxChanging = await measure((i) => cuda.decode(i & 1 ? hostLaunch2 : hostLaunch));
-  const devLaunch = { ...hostLaunch, ...devIdx };
-  const decodeDevIdx = await measure(() => cuda.decode(devLaunch));
-  // The driver calls alone, through the same binding: a launch of the same kernel, a 4 KiB pinned copy, an event.
-  const { Driver } = await import('../../src/backends/cuda/driver.js');
-  const d = await Driver.load();
-  const pinned = d.hostAlloc(4096), dst = d.alloc(4096), ev = d.createEvent();
-  const copyOnly = await measure(() => d.copyHtoD(dst, pinned.ptr, 4096, cuda.stream));
-  const copySmall = await measure(() => d.copyHtoD(dst, pinned.ptr, 64, cuda.stream));
-  const recordOnly = await measure(() => d.record(ev, cuda.stream));
-  const nothing = await measure(() => undefined);
-  d.destroyEvent(ev); d.free(dst); d.hostFree(pinned.ptr);
-  for (const t of Object.values(devIdx)) cuda.free(t);
-  const r = {
-    flashMlaWithKvcache_deviceIndex_us: apiDevice, flashMlaWithKvcache_hostIndex_us: apiHost, flashMlaWithKvcache_hostIndexChanging_us: apiHostChanging,
-    decoderRun_us: decoder, validateDecode_hostIndex_us: validateHost, validateDecode_deviceIndex_us: validateDevice,
-    backendDecode_hostIndex_us: decodeHostIdx, backendDecode_hostIndexChanging_us: decodeHostIdxChanging, backendDecode_deviceIndex_us: decodeDevIdx,
-    cuMemcpyHtoDAsync_4KiB_us: copyOnly, cuMemcpyHtoDAsync_64B_us: copySmall, cuEventRecord_us: recordOnly, emptyAwait_us: nothing,
-  };
-  console.log(`# host time per call (median of 4000 calls after 1000, syncing every 50 outside the timing), b=1 seqlen 256 hQ=16: ${JSON.stringify(r)}`);
-  dec.dispose();
-  for (const t of [q, out, lse]) cuda.free(t);
-  return r;
-}
-
-/**
  * Variant comparison on chosen grid configs (--only), each variant named in --variants (tags as in kernel names,
  * e.g. m32_n64_s2_w8_q16) or the library's own choice ('auto'), with the host-overhead measurement:
  *   node build/bench/cuda/bench.js sweep --only 1,2 --variants auto,m32_n64_s2_w8_q16 --out sweep.json [--emit-configs c.json]
@@ -242,30 +180,6 @@ async function sweep(): Promise<void> {
   writeFileSync(arg('--out', 'sweep.json')!, JSON.stringify({ card: cuda.info.device, details: cuda.info.details, rows, host }, null, 1));
   cuda.free(pool);
   cuda.dispose();
-}
-
-/** A 61-layer decode step (DeepSeek-V3's layer count) run directly vs replayed as one CUDA graph. */
-async function graphSaving(cuda: CudaBackend, pool: Tensor): Promise<Record<string, unknown>[]> {
-  const res: Record<string, unknown>[] = [];
-  for (const [b, sk] of [[1, 4096], [8, 2048], [128, 1024]]) {
-    const hQ = 16, layers = 61, seqlens = new Int32Array(b).fill(sk);
-    const per = Math.ceil(sk / 64);
-    const t = new Int32Array(b * per);
-    for (let i = 0; i < t.length; i++) t[i] = (i * 7919) % (pool.shape[0]);
-    const dec = new MlaDecoder(cuda, { hQ, hKv: 1, dtype: 'bf16' });
-    dec.plan(seqlens, fromArray('i32', [b, per], t), { sQ: 1, outputs: layers });
-    const q = cuda.upload(fromArray('bf16', [b, 1, hQ, 576], randomBf16(b * hQ * 576, 5)));
-    const step = async () => { for (let l = 0; l < layers; l++) await dec.run(q, pool); };
-    const direct = median(await cuda.timeMs(step, { warmup: 3, reps: 30 }));
-    const g = await cuda.captureGraph(step);
-    const graphed = median(await cuda.timeMs(() => g.launch(), { warmup: 3, reps: 30 }));
-    g.dispose();
-    dec.dispose();
-    cuda.free(q);
-    res.push({ b, s_k: sk, h_q: hQ, layers, direct_ms: direct, graph_ms: graphed, saving_pct: 100 * (1 - graphed / direct) });
-    console.log(`# ${layers}-layer step b=${b} s_k=${sk} h_q=${hQ}: direct ${(direct * 1e3).toFixed(0)} us, graph ${(graphed * 1e3).toFixed(0)} us (${(100 * (1 - graphed / direct)).toFixed(1)}% saved)`);
-  }
-  return res;
 }
 
 function merge(): void {

@@ -1,5 +1,5 @@
 // Number formatting for the browser page: every figure keeps its significant digits whatever its size, so a
-// slow software adapter's 0.0094 GB/s never reads as "0.0". Pure functions, unit-tested in test/browser-page.test.ts.
+// slow software adapter's 0.0094 GB/s never reads as "0.0". Pure functions, unit-tested in test/browser/browser-page.test.ts.
 
 const superscript: Record<string, string> = { '-': '⁻', 0: '⁰', 1: '¹', 2: '²', 3: '³', 4: '⁴', 5: '⁵', 6: '⁶', 7: '⁷', 8: '⁸', 9: '⁹' };
 

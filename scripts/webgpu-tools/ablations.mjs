@@ -1,5 +1,5 @@
 // Edits of the decode kernel's generated WGSL for ablate.mjs: each removes one part of the kernel (the result is
-// wrong on purpose, the timing says what that part costs). test/webgpu-tools.test.ts keeps the patterns matching.
+// wrong on purpose, the timing says what that part costs). test/tools/webgpu-tools.test.ts keeps the patterns matching.
 export const ablations = {
   // QK multiply-adds (the lines `{ let qv = B[..]; let kv = B[..]; s0 = fma(..); .. }`)
   noQK: (s) => s.split('\n').filter((l) => !/^\s*\{ let qv = B\[.*\}$/.test(l)).join('\n'),

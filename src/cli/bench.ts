@@ -12,7 +12,7 @@ import { type BenchConfig, type BenchResult, describe, forEmit, grids, mergeFlas
 import { fmt, progress, table } from './ui.js';
 import { annotateCpuRows, measureNumpy } from './cpu-yardstick.js';
 import type { WebGpuBackend } from '../backends/webgpu/backend.js';
-import type { WebGpuCeilings } from '../backends/webgpu/ceilings.js';
+import type { WebGpuCeilings } from '../bench/webgpu-ceilings.js';
 
 /** The package root (src/cli or dist/cli are below it): its git commit, when it is a checkout, goes into results. */
 const repoRoot = (() => {
@@ -26,10 +26,11 @@ export const benchHelp = `Usage: flashmla bench [options]
 Time MLA decode over a grid of configurations (median kernel time after warm-up, inputs rotated past the L2)
 and write the result as JSON plus an SVG chart.
   GB/s   = 2 * (sum(seqlens) * h_kv * 576 + b * s_q * h_q * (576 + 512)) / time
-  TFLOPS = 2 * s_q * sum(seqlens) * h_q * (576 + 512) / time
+  TFLOPS = 2 * s_q * sum(seqlens) * h_q * (576 + 512) / time      (src/bench/formulas.ts)
 
 Options:
-  --mode NAME          dense (default) or sparse (FlashMLA's sparse FP8 shapes; flashmla bench --mode sparse -h)
+  --mode NAME          dense (default), sparse (FlashMLA's sparse FP8 shapes; flashmla bench --mode sparse -h),
+                       host or graphs (CUDA: host time of one call, CUDA-graph saving; --mode host -h)
   --backend NAME       best (default), cuda, webgpu or cpu
   --grid NAME          ${Object.keys(grids).map((g) => `${g} (${grids[g].length} configs)`).join(', ')}; default: cpu on the CPU,
                        small on a software WebGPU adapter (lavapipe, SwiftShader), flashmla otherwise
@@ -77,9 +78,10 @@ export async function bench(argv: string[]): Promise<void> {
   // --mode sparse: FlashMLA's sparse FP8 shapes (./bench-sparse.ts); dense (the default) is below.
   const mi = argv.indexOf('--mode');
   if (mi >= 0) {
-    const mode = choiceArg('mode', argv[mi + 1], ['dense', 'sparse'], 'dense');
+    const mode = choiceArg('mode', argv[mi + 1], ['dense', 'sparse', 'host', 'graphs'], 'dense');
     argv = [...argv.slice(0, mi), ...argv.slice(mi + 2)];
     if (mode === 'sparse') return (await import('./bench-sparse.js')).benchSparse(argv);
+    if (mode === 'host' || mode === 'graphs') return (await import('./bench-cuda.js')).benchCuda(mode, argv);
   }
   const { values: v, help } = parse('bench', argv, {
     backend: { type: 'string' }, grid: { type: 'string' }, configs: { type: 'string' }, flashmla: { type: 'string' },
@@ -134,7 +136,7 @@ export async function bench(argv: string[]): Promise<void> {
     let ceilings: WebGpuCeilings | undefined;
     if (backend.kind === 'webgpu' && !v['no-ceilings']) {
       p.update('measuring the copy and f32 FMA ceilings');
-      const { measureCeilings } = await import('../backends/webgpu/ceilings.js');
+      const { measureCeilings } = await import('../bench/webgpu-ceilings.js');
       ceilings = await measureCeilings(backend as WebGpuBackend);
       result.ceilings = ceilings;
       p.done(`ceilings: copy ${fmt(ceilings.copy_GBps)} GB/s, f32 FMA ${fmt(ceilings.f32_fma_TFLOPS)} TFLOPS (${ceilings.f32_fma_best})`);

@@ -1,14 +1,14 @@
 // The benchmark harness behind `flashmla bench`: configuration grids in the format of
 // ../shared/anchors/bench_flashmla.py, kernel timing through backend.timeMs (median after warm-up), and the
-// figures FlashMLA reports, from its formulas over the actual seqlens:
-//   FLOP  = 2 * sQ * sum(seqlens) * hQ * (576 + 512)
-//   bytes = 2 * (sum(seqlens) * hKv * 576 + b * sQ * hQ * 576 + b * sQ * hQ * 512)
+// figures FlashMLA reports, from its formulas over the actual seqlens (src/bench/formulas.ts).
 //
 // Every configuration reads its keys from one page pool filled once with a reproducible normal stream. Reps
 // rotate among several disjoint, shuffled page sets of that pool (each with its own planned MlaDecoder), so
 // together they exceed the GPU's L2 (50 MB on an H100) and each rep reads its cache from memory. Because the
 // stream is reproducible, a spot check rebuilds the pages it needs on the host instead of reading the device.
-import { type WebGpuCeilings, roofline } from '../backends/webgpu/ceilings.js';
+import { type DecodeSize, decodeBytes, decodeFlop, roofline } from '../bench/formulas.js';
+import { median } from '../bench/stats.js';
+import type { WebGpuCeilings } from '../bench/webgpu-ceilings.js';
 import { MlaDecoder } from '../core/api.js';
 import type { Backend } from '../core/problem.js';
 import { Tensor, fromArray } from '../core/tensor.js';
@@ -109,12 +109,15 @@ export function forEmit(cs: readonly BenchConfig[]): BenchConfig[] {
   return cs.map((c) => (c.varlen && !c.seqlens ? { ...c, seqlens: Array.from(seqlensOf(c)) } : { ...c }));
 }
 
+/** The formulas' view of a config (bench/formulas.ts). */
+export function sizeOf(c: BenchConfig, total: number): DecodeSize {
+  return { b: c.seqlens?.length ?? c.b, sQ: c.s_q, hQ: c.h_q, hKv: c.h_kv ?? 1, totalSeqlen: total };
+}
 export function flopOf(c: BenchConfig, total: number): number {
-  return 2 * c.s_q * total * c.h_q * (576 + 512);
+  return decodeFlop(sizeOf(c, total));
 }
 export function bytesOf(c: BenchConfig, total: number): number {
-  const b = c.seqlens?.length ?? c.b;
-  return 2 * (total * (c.h_kv ?? 1) * 576 + b * c.s_q * c.h_q * 576 + b * c.s_q * c.h_q * 512);
+  return decodeBytes(sizeOf(c, total));
 }
 
 export interface BenchRow {
@@ -188,11 +191,6 @@ export interface RunOptions {
   onRow?: (row: BenchRow, index: number) => void;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 /** Time every config on `backend`. */
 export async function runConfigs(backend: Backend, configs: readonly BenchConfig[], o: RunOptions): Promise<BenchRow[]> {

@@ -1,16 +1,16 @@
 // The public API, mirroring FlashMLA in camelCase: getMlaMetadata + flashMlaWithKvcache, and MlaDecoder, which
 // plans once per decode step and runs every layer with no allocation and no re-validation of values.
-import { InlineCpuBackend } from '../backends/cpu/inline.js';
 import { flashMlaWithFp8Kvcache } from './dense-fp8.js';
 import type { HalfDType } from './dtype.js';
 import { FlashMlaError, invalidArgument } from './errors.js';
 import type { Backend, DecodeLaunch, MlaProblem } from './problem.js';
+import { dQk, dV, defaultNumSms, metadataFields } from './constants.js';
+import { type DecodePlan, planDecode, planFits } from './plan.js';
 import { numSmPartsFor, planSchedule } from './scheduler.js';
 import { type DeviceStorage, Tensor, fromArray, isHostTensor } from './tensor.js';
 import { type DecodeInputs, checkOutputs, checkPositiveInt, checkSeqlens, hostI32, validateDecode } from './validate.js';
 
-/** FlashMLA's SM count on an H100; the default when no backend says otherwise. */
-export const defaultNumSms = 132;
+export { defaultNumSms } from './constants.js';
 
 export interface MlaMetadata {
   /** [numSmParts, 8] i32 on the host. */
@@ -52,7 +52,7 @@ export function getMlaMetadata(
   checkPositiveInt('numSms', numSms, 65536); // it sizes the metadata: [numSmParts, 8]
   const s = planSchedule(seqlens, numSmPartsFor(numSms, numHeadsPerHeadK, numHeadsK));
   return {
-    tileSchedulerMetadata: fromArray('i32', [s.numSmParts, 8], s.tileSchedulerMetadata),
+    tileSchedulerMetadata: fromArray('i32', [s.numSmParts, metadataFields], s.tileSchedulerMetadata),
     numSplits: fromArray('i32', [seqlens.length + 1], s.numSplits),
   };
 }
@@ -71,13 +71,22 @@ export interface DecodeOptions {
   lse?: Tensor;
 }
 
-let inlineCpu: Backend | undefined;
-/** The backend that host tensors run on when none is named (default: the in-thread CPU backend). */
-export function setDefaultHostBackend(b: Backend): void { inlineCpu = b; }
+// Core imports no backend: the package entries (src/index.ts, src/node.ts) register the in-thread CPU backend
+// as the factory for host tensors; an application may register its own.
+let hostBackend: Backend | undefined;
+let hostBackendFactory: (() => Backend) | undefined;
+/** The backend that host tensors run on when none is named (the entries register the in-thread CPU backend). */
+export function setDefaultHostBackend(b: Backend | (() => Backend)): void {
+  if (typeof b === 'function') { hostBackendFactory = b; hostBackend = undefined; } else hostBackend = b;
+}
 
 export function backendOf(t: Tensor): Backend {
   if (isHostTensor(t)) {
-    return (inlineCpu ??= new InlineCpuBackend());
+    hostBackend ??= hostBackendFactory?.();
+    if (!hostBackend) {
+      throw new FlashMlaError('backend_unavailable', 'host tensors need a backend: pass opts.backend, or import the package entry (flashmla-ts), which registers the in-thread CPU backend', 'backend');
+    }
+    return hostBackend;
   }
   const owner = (t.data as DeviceStorage).owner as Backend | undefined;
   if (!owner) throw invalidArgument('q', 'a tensor made by a backend', 'a device tensor without an owner');
@@ -128,7 +137,7 @@ function launchOf(problem: MlaProblem, a: DecodeInputs, out: Tensor, lse: Tensor
   const host = seqlens && meta && ns ? { cacheSeqlens: seqlens, tileSchedulerMetadata: meta, numSplits: ns, qIndptr: hostI32(a.qIndptr) } : undefined;
   return {
     problem, q: a.q, kCache: a.kCache, blockTable: a.blockTable, cacheSeqlens: a.cacheSeqlens, qIndptr: a.qIndptr,
-    tileSchedulerMetadata: a.tileSchedulerMetadata, numSplits: a.numSplits, out, lse, host,
+    tileSchedulerMetadata: a.tileSchedulerMetadata, numSplits: a.numSplits, out, lse, host, plan: planDecode(problem, host?.numSplits),
   };
 }
 
@@ -160,6 +169,8 @@ export class MlaDecoder {
   readonly hKv: number;
   private planned?: {
     plan: StepPlan;
+    /** Built once here, reused by every run() of the step. */
+    decode: DecodePlan;
     blockTable: Tensor; cacheSeqlens: Tensor; qIndptr?: Tensor; meta: Tensor; numSplits: Tensor;
     host: NonNullable<DecodeLaunch['host']>;
     problem?: MlaProblem;
@@ -198,8 +209,11 @@ export class MlaDecoder {
     const dev = <T extends Tensor>(t: T): Tensor => this.backend.upload(t as Tensor<Int32Array>);
     this.release();
     const plan: StepPlan = { b, sQ, cacheSeqlens: host.cacheSeqlens, qIndptr: host.qIndptr, numSmParts: md.tileSchedulerMetadata.shape[0] };
+    const decode = planDecode({
+      b, sQ, hQ: this.hQ, hKv: this.hKv, numSmParts: plan.numSmParts, maxBlocksPerSeq: blockTable.shape[1] ?? 0, varlen: host.qIndptr !== undefined,
+    }, host.numSplits);
     this.planned = {
-      plan, host,
+      plan, host, decode,
       blockTable: dev(blockTable), cacheSeqlens: dev(seq), qIndptr: indptr && dev(indptr),
       meta: dev(md.tileSchedulerMetadata), numSplits: dev(md.numSplits),
       outs: [], next: 0,
@@ -210,11 +224,12 @@ export class MlaDecoder {
     const totalQ = host.qIndptr ? host.qIndptr[b] : b * sQ;
     const dtype = this.config.dtype ?? 'bf16';
     for (let i = 0; i < outputs; i++) {
-      const oShape = host.qIndptr ? [totalQ, this.hQ, 512] : [b, sQ, this.hQ, 512];
+      const oShape = host.qIndptr ? [totalQ, this.hQ, dV] : [b, sQ, this.hQ, dV];
       const lShape = host.qIndptr ? [totalQ, this.hQ] : [b, this.hQ, sQ];
       this.planned.outs.push({ out: this.backend.empty(dtype, oShape), lse: this.backend.empty('f32', lShape) });
     }
     this.blockTableHost = blockTable;
+    this.backend.reserve?.(decode);
     return plan;
   }
 
@@ -227,17 +242,17 @@ export class MlaDecoder {
     // The outputs were allocated for the planned shape and dtype: check q against them before any validation.
     const dtype = this.config.dtype ?? 'bf16';
     if (q.dtype !== dtype) throw invalidArgument('q', `dtype ${dtype} (the decoder's dtype)`, q.dtype);
-    checkSameShape('q', q, p.host.qIndptr ? [p.host.qIndptr[p.plan.b], this.hQ, 576] : [p.plan.b, p.plan.sQ, this.hQ, 576]);
+    checkSameShape('q', q, p.host.qIndptr ? [p.host.qIndptr[p.plan.b], this.hQ, dQk] : [p.plan.b, p.plan.sQ, this.hQ, dQk]);
     if (!p.problem || p.problem.numBlocks !== kCache.shape[0] || p.problem.dtype !== q.dtype) {
       // First layer of the step (or a cache of another size): full validation against the host copies.
       p.problem = validateDecode({
         q, kCache, blockTable: this.blockTableHost!, cacheSeqlens: fromArray('i32', [p.plan.b], p.host.cacheSeqlens),
-        headDimV: 512, tileSchedulerMetadata: fromArray('i32', [p.plan.numSmParts, 8], p.host.tileSchedulerMetadata),
+        headDimV: dV, tileSchedulerMetadata: fromArray('i32', [p.plan.numSmParts, metadataFields], p.host.tileSchedulerMetadata),
         numSplits: fromArray('i32', [p.plan.b + 1], p.host.numSplits), softmaxScale: this.config.softmaxScale,
         causal: this.config.causal, qIndptr: p.host.qIndptr && fromArray('i32', [p.plan.b + 1], p.host.qIndptr),
       });
     } else {
-      checkSameShape('kCache', kCache, [p.problem.numBlocks, p.problem.pageBlockSize, this.hKv, 576]);
+      checkSameShape('kCache', kCache, [p.problem.numBlocks, p.problem.pageBlockSize, this.hKv, dQk]);
       if (kCache.dtype !== q.dtype) throw invalidArgument('kCache', `dtype ${q.dtype}`, kCache.dtype);
     }
     if (q.device !== this.backend.kind || kCache.device !== this.backend.kind) {
@@ -245,9 +260,10 @@ export class MlaDecoder {
     }
     const o = outputs ?? p.outs[p.next++ % p.outs.length];
     if (outputs) checkOutputs(p.problem, o.out, o.lse, this.backend.kind);
+    if (!planFits(p.decode, p.problem)) throw new FlashMlaError('invalid_argument', 'MlaDecoder.run: the validated problem differs from the planned shape', 'plan');
     await this.backend.decode({
       problem: p.problem, q, kCache, blockTable: p.blockTable, cacheSeqlens: p.cacheSeqlens, qIndptr: p.qIndptr,
-      tileSchedulerMetadata: p.meta, numSplits: p.numSplits, out: o.out, lse: o.lse, host: p.host,
+      tileSchedulerMetadata: p.meta, numSplits: p.numSplits, out: o.out, lse: o.lse, host: p.host, plan: p.decode,
     });
     return o;
   }

@@ -2,11 +2,16 @@
 import type { MlaDeviceOps } from './mla/device.js';
 import type { DType, HalfDType, HostArray } from './dtype.js';
 import type { DeviceKind, Tensor } from './tensor.js';
+import type { DecodePlan } from './plan.js';
 import type { SparseLaunch } from './sparse.js';
 import type { DenseFp8Launch } from './dense-fp8.js';
 
-export const dQkDefault = 576; // 512 latent + 64 RoPE columns
-export const dVDefault = 512;
+import { dQk, dV } from './constants.js';
+
+/** q / cache row head dim (constants.ts's dQk: 512 latent + 64 RoPE columns). */
+export const dQkDefault = dQk;
+/** V / out head dim (constants.ts's dV). */
+export const dVDefault = dV;
 
 /** Shapes and options of one decode call, after validation. Names follow FlashMLA (camelCase). */
 export interface MlaProblem {
@@ -67,6 +72,8 @@ export interface DecodeLaunch {
   lse: Tensor; // [b, hQ, sQ] or [totalQ, hQ] f32
   /** Host copies when the caller has them (the CPU backend and validation use them; GPU kernels never need them). */
   host?: { cacheSeqlens: Int32Array; qIndptr?: Int32Array; tileSchedulerMetadata: Int32Array; numSplits: Int32Array };
+  /** The step's plan (core/plan.ts): accumulator count, workspace layout, whether a combine runs. */
+  plan: DecodePlan;
 }
 
 /**
@@ -112,6 +119,11 @@ export interface Backend {
   download(t: Tensor): Promise<Tensor<HostArray>>;
   /** Queue one decode; resolves when it is queued (GPU) or done (CPU). */
   decode(launch: DecodeLaunch): void | Promise<void>;
+  /**
+   * Optional: allocate the workspace a plan needs now (MlaDecoder.plan calls it once per step), so that the
+   * decodes of the step allocate nothing. A backend without it grows its workspace at the first decode.
+   */
+  reserve?(plan: DecodePlan): void;
   /**
    * Optional: queue an f32 matmul (the MLA layer's projections). Callers check the launch with checkMatmul first;
    * without it, the layer runs its projections with the JS GEMM on the host.

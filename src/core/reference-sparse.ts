@@ -3,6 +3,7 @@
 // logits = scale * q.k with -1 entries and entries at or past topkLength masked, lse = logsumexp (natural log),
 // out = softmax . V (V = the first dV dims of the dequantized token), then the sink factor
 // 1 / (1 + exp(sink - lse)) on out only. A row with no valid index: out 0, lse +Infinity.
+import { dV as dVDefault } from './constants.js';
 import { type HalfDType, decodeHalf, halfToF32 } from './dtype.js';
 import { dequantizeToken } from './fp8.js';
 import type { SparseCacheKind } from './sparse.js';
@@ -51,7 +52,7 @@ function tokenReader(c: ReferenceSparseCache, dQk: number): (phys: number, dst: 
 
 export function referenceSparseDecode(r: ReferenceSparseInputs): ReferenceSparseOutput {
   const { b, sQ, hQ, dQk, topk } = r;
-  const dV = r.dV ?? 512;
+  const dV = r.dV ?? dVDefault;
   const scale = r.softmaxScale ?? dQk ** -0.5;
   const out = new Float64Array(b * sQ * hQ * dV);
   const lse = new Float64Array(b * hQ * sQ);

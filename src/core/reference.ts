@@ -1,5 +1,6 @@
 // The float64 oracle: MLA decode computed directly from the definition, on inputs already rounded to their
 // dtype. Every backend is compared with this. Slow by design (one dot product at a time, no tiling).
+import { dQk as dQkDefault, dV as dVDefault } from './constants.js';
 import { type HalfDType, decodeHalf, halfToF32 } from './dtype.js';
 import { visibleKeys } from './problem.js';
 
@@ -32,7 +33,7 @@ export interface ReferenceOutput {
 }
 
 export function referenceDecode(r: ReferenceInputs): ReferenceOutput {
-  const dQk = r.dQk ?? 576, dV = r.dV ?? 512;
+  const dQk = r.dQk ?? dQkDefault, dV = r.dV ?? dVDefault;
   const scale = r.softmaxScale ?? 1 / Math.sqrt(dQk);
   const causal = r.causal ?? true;
   const { b, hQ, hKv, pageBlockSize: page, maxBlocksPerSeq } = r;

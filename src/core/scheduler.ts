@@ -6,20 +6,10 @@
 // in order, taking whole sequences while they fit and otherwise a prefix of the next one's tiles, which splits
 // that sequence across parts. Payloads are at least two overheads, so tiny batches are not shredded. A split sequence is merged afterwards by the combine kernel.
 
-export const blockSizeM = 64; // query rows (sQ * hQ / hKv) per tile
-export const blockSizeN = 64; // keys per tile
-export const fixedOverheadNumBlocks = 5;
-/** Int32 fields per SM part in tileSchedulerMetadata (FlashMLA's TileSchedulerMetaDataSize). */
-export const metadataFields = 8;
+import { Meta, blockSizeM, blockSizeN, fixedOverheadNumBlocks, metadataFields } from './constants.js';
 
-/** Field indices of one tileSchedulerMetadata entry. */
-export const enum Meta {
-  BeginIdx = 0, // first batch index this part works on
-  BeginSeqlen = 1, // first key (a multiple of 64) of that sequence
-  EndIdx = 2, // last batch index (inclusive)
-  EndSeqlen = 3, // one past the last key of that sequence
-  BeginNSplitIdx = 4, // which split of sequence BeginIdx this part computes
-}
+// Re-exported for the modules that import them from here; their home is constants.ts.
+export { Meta, blockSizeM, blockSizeN, fixedOverheadNumBlocks, metadataFields };
 
 /** How many SM parts FlashMLA launches: one CTA per part, per KV head, per 64-row query tile. */
 export function numSmPartsFor(numSms: number, numHeadsPerHeadK: number, numHeadsK: number): number {

@@ -1,6 +1,7 @@
 // Token-sparse MLA decode: FlashMLA's sparse flash_mla_with_kvcache (indices, topk_length, attn_sink, extra cache)
 // in camelCase, over an FP8 cache in either of FlashMLA's formats or over a bf16/f16 cache. Validation runs
 // on shapes and host values before any work is queued; the scheduler metadata records what it was planned for.
+import { dV, defaultNumSms } from './constants.js';
 import { type HalfDType } from './dtype.js';
 import { FlashMlaError, fmtShape, invalidArgument } from './errors.js';
 import { type Fp8Format, fp8BlockStride, fp8FormatForBytes, fp8FormatForDqk, fp8Layouts } from './fp8.js';
@@ -122,7 +123,7 @@ export function getSparseMlaMetadata(m: SparseMetadataInputs): SparseMlaMetadata
   const extraTopk = m.extraTopk ?? 0;
   if (extraTopk !== 0) checkPositiveInt('extraTopk', extraTopk);
   if (m.extraTopkLength !== undefined && extraTopk === 0) throw invalidArgument('extraTopkLength', 'no value without an extra cache (extraTopk = 0)', 'a tensor');
-  const numSms = m.numSms ?? m.backend?.info.numSms ?? 132;
+  const numSms = m.numSms ?? m.backend?.info.numSms ?? defaultNumSms;
   checkPositiveInt('numSms', numSms);
   const topkLength = lengths('topkLength', m.topkLength, m.b, m.topk);
   const extraTopkLength = lengths('extraTopkLength', m.extraTopkLength, m.b, extraTopk);
@@ -251,7 +252,7 @@ export function validateSparseDecode(a: SparseInputs): SparseProblem {
   checkPositiveInt('q.shape[0] (b)', b);
   checkPositiveInt('q.shape[1] (sQ)', sQ);
   checkPositiveInt('q.shape[2] (hQ)', hQ);
-  if (a.headDimV !== 512) throw invalidArgument('headDimV', '512', String(a.headDimV));
+  if (a.headDimV !== dV) throw invalidArgument('headDimV', String(dV), String(a.headDimV));
   if (dQk < a.headDimV) throw invalidArgument('q', `dQk >= headDimV = ${a.headDimV}`, String(dQk));
   const cache = describeCache('kCache', kCache, q, dQk);
   let extraCache: SparseCacheDesc | undefined;

@@ -2,7 +2,7 @@
 // backend on random cases against the float64 reference, plus a timing of b=4 s_k=4096 hQ=16 / 128.
 import { InlineCpuBackend } from '../../src/backends/cpu/inline.js';
 import { createWasmKernel } from '../../src/backends/cpu/wasm/kernel.js';
-import { flashMlaWithKvcache } from '../../src/core/api.js';
+import { flashMlaWithKvcache } from '../../src/index.js';
 import { compareOutputs, tolerances } from '../support/compare.js';
 import { caseMatrix, caseMetadata, caseReference, caseTensors, makeCase, runCase } from '../support/random.js';
 

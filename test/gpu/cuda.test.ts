@@ -6,7 +6,7 @@
 // FLASHMLA_GPU_CASES sets the number of random cases (default 1200).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { MlaDecoder, flashMlaWithKvcache, getMlaMetadata } from '../../src/core/api.js';
+import { MlaDecoder, flashMlaWithKvcache, getMlaMetadata } from '../../src/index.js';
 import { FlashMlaError } from '../../src/core/errors.js';
 import { fromArray } from '../../src/core/tensor.js';
 import { type CudaBackend, type DecodeVariant, createCudaBackend, decodeVariants, variantTag } from '../../src/backends/cuda/index.js';

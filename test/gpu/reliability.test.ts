@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { after, describe, test } from 'node:test';
-import { MlaDecoder, flashMlaWithKvcache } from '../../src/core/api.js';
+import { MlaDecoder, flashMlaWithKvcache } from '../../src/index.js';
 import { FlashMlaError } from '../../src/core/errors.js';
 import type { Backend } from '../../src/core/problem.js';
 import { type DeviceStorage, Tensor, fromArray } from '../../src/core/tensor.js';
@@ -27,7 +27,7 @@ setFlagsFromString('--expose-gc');
 /** A new process after a CUDA fault: a backend, one decode, checked against the in-thread CPU backend. */
 const recoveryScript = `
 const { createCudaBackend } = await import(${JSON.stringify(new URL('../../src/backends/cuda/index.js', import.meta.url).href)});
-const api = await import(${JSON.stringify(new URL('../../src/core/api.js', import.meta.url).href)});
+const api = await import(${JSON.stringify(new URL('../../src/index.js', import.meta.url).href)});
 const { fromArray } = await import(${JSON.stringify(new URL('../../src/core/tensor.js', import.meta.url).href)});
 const { f32ToBf16, bf16ToF32 } = await import(${JSON.stringify(new URL('../../src/core/dtype.js', import.meta.url).href)});
 const b = 2, hQ = 16, page = 64, seqlens = Int32Array.from([100, 37]);

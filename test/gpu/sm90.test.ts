@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type CudaBackend, createCudaBackend } from '../../src/backends/cuda/index.js';
-import { flashMlaWithKvcache } from '../../src/core/api.js';
+import { flashMlaWithKvcache } from '../../src/index.js';
 import type { MlaProblem } from '../../src/core/problem.js';
 import { assertOutputsClose, tolerances } from '../support/compare.js';
 import { goldenCaseNames, loadGolden, runGolden } from '../support/golden.js';

@@ -1,6 +1,6 @@
 // First contact with a GPU host: device info, kernels loaded, one golden case and one random case per variant.
 //   FLASHMLA_GOLDEN=.golden node build/test/gpu/smoke.js
-import { flashMlaWithKvcache } from '../../src/core/api.js';
+import { flashMlaWithKvcache } from '../../src/index.js';
 import { fromArray } from '../../src/core/tensor.js';
 import { createCudaBackend, decodeSmem, decodeVariants } from '../../src/backends/cuda/index.js';
 import { compareOutputs, tolerances } from '../support/compare.js';

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type CudaBackend, createCudaBackend } from '../../src/backends/cuda/index.js';
-import { flashMlaWithKvcache, getMlaMetadata } from '../../src/core/api.js';
+import { flashMlaWithKvcache, getMlaMetadata } from '../../src/index.js';
 import { bf16ToF32, f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
 import { dequantizeToken, fp8Layouts, quantizeCache } from '../../src/core/fp8.js';
 import { referenceDecode } from '../../src/core/reference.js';

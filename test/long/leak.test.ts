@@ -7,7 +7,7 @@ import { runInNewContext } from 'node:vm';
 import { test } from 'node:test';
 import { createCpuBackend } from '../../src/backends/cpu/index.js';
 import { InlineCpuBackend } from '../../src/backends/cpu/inline.js';
-import { MlaDecoder, flashMlaWithKvcache } from '../../src/core/api.js';
+import { MlaDecoder, flashMlaWithKvcache } from '../../src/index.js';
 import type { Backend } from '../../src/core/problem.js';
 import type { Tensor } from '../../src/core/tensor.js';
 import { assertOutputsClose, tolerances } from '../support/compare.js';

@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import { type DecodeTuning, chooseDecodeSpec } from '../../src/backends/webgpu/kernels/decode.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
 import type { MlaProblem } from '../../src/core/problem.js';
-import { flashMlaWithKvcache } from '../../src/core/api.js';
+import { flashMlaWithKvcache } from '../../src/index.js';
 import { assertOutputsClose, tolerances } from '../support/compare.js';
 import { goldenCaseNames } from '../support/golden.js';
 import { caseMatrix, caseReference, makeCase, runCase, specName } from '../support/random.js';

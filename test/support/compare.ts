@@ -22,7 +22,7 @@ export interface Tolerance {
 /**
  * One table per backend. cpu: float64 arithmetic with f32 partials, so only the final rounding shows. cuda and
  * webgpu: fp32 accumulation with P rounded to the input dtype before P·V, as FlashMLA does; the bounds were set so
- * FlashMLA's own outputs in ../shared/golden pass with a margin (see test/cpu.test.ts, "FlashMLA's out").
+ * FlashMLA's own outputs in ../shared/golden pass with a margin (see test/backends/cpu.test.ts, "FlashMLA's out").
  */
 export const tolerances: Readonly<Record<'cpu' | 'cpuF32' | 'cuda' | 'webgpu', Tolerance>> = {
   cpu: { cosDiff: 1e-5, ulps: 1, rowAbs: 2 ** -20, lseAbs: 1e-3 },

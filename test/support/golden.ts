@@ -3,12 +3,12 @@
 //   kept and FlashMLA's float64 reference left out (recomputed here by src/core/reference.ts); see
 //   scripts/golden-fixtures.mjs. `npm test` uses it, so a clone needs nothing beside it.
 // - the full set, ../shared/golden beside the repository (or $FLASHMLA_GOLDEN): `npm run test:long` and CI use
-//   it, and test/reference.test.ts checks the recomputed reference against FlashMLA's own on it.
+//   it, and test/unit/reference.test.ts checks the recomputed reference against FlashMLA's own on it.
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliDecompressSync } from 'node:zlib';
-import { flashMlaWithKvcache } from '../../src/core/api.js';
+import { flashMlaWithKvcache } from '../../src/index.js';
 import type { HalfDType } from '../../src/core/dtype.js';
 import type { Backend } from '../../src/core/problem.js';
 import { fromArray } from '../../src/core/tensor.js';

@@ -1,7 +1,7 @@
 // The random decode cases every backend suite runs: seeded (no Math.random), hostile by default. Unused cache
 // slots and spare pages hold NaN, block tables are shuffled permutations with spare pages, and table slots past a
 // sequence's pages point out of range, so a kernel that reads a key it should not see fails loudly.
-import { getMlaMetadata, type MlaMetadata } from '../../src/core/api.js';
+import { getMlaMetadata, type MlaMetadata } from '../../src/index.js';
 import { type HalfDType, f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
 import type { Backend } from '../../src/core/problem.js';
 import { type ReferenceInputs, type ReferenceOutput, referenceDecode } from '../../src/core/reference.js';
@@ -239,7 +239,7 @@ export function tokenIndex(c: Pick<DecodeCase, 'b' | 'sQ' | 'qIndptr'>): (t: num
 export async function runCase(
   c: DecodeCase,
   backend: Backend,
-  decode: typeof import('../../src/core/api.js').flashMlaWithKvcache,
+  decode: typeof import('../../src/index.js').flashMlaWithKvcache,
   opts: { numSms?: number } = {},
 ): Promise<{ out: Uint16Array; lse: Float32Array }> {
   const t = caseTensors(c);

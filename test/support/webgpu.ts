@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
-import { flashMlaWithKvcache } from '../../src/core/api.js';
+import { flashMlaWithKvcache } from '../../src/index.js';
 import { type Tolerance, assertOutputsClose, tolerances } from './compare.js';
 import { loadGolden, runGolden } from './golden.js';
 import { caseMatrix, caseReference, makeCase, runCase, specName } from './random.js';

@@ -10,7 +10,8 @@ import type { Backend, BackendInfo, DecodeLaunch, MatmulLaunch } from '../../cor
 import type { SparseLaunch } from '../../core/sparse.js';
 import { Tensor, numelOf } from '../../core/tensor.js';
 import { checkMatmul, checkPositiveInt } from '../../core/validate.js';
-import { cpuArgs, wallClockTimes, writeHost } from './inline.js';
+import type { DecodePlan } from '../../core/plan.js';
+import { cpuArgs, reserveAccum, wallClockTimes, writeHost } from './inline.js';
 import type { CpuKernel } from './item.js';
 import { type CpuDecodeArgs, decodeUnits } from './kernel.js';
 import { type CpuKernelChoice, type CpuKernelPick, chooseCpuKernel } from './paths.js';
@@ -144,6 +145,8 @@ class CpuBackend implements Backend {
   async download(t: Tensor): Promise<Tensor<HostArray>> { this.live(); return t as Tensor<HostArray>; }
 
   decode(l: DecodeLaunch): Promise<void> { return this.enqueue(() => this.runDecode(l)); }
+  /** A queued decode keeps the arrays it started with, so growing them here cannot pull them from under it. */
+  reserve(plan: DecodePlan): void { this.live(); reserveAccum(plan, this.accum, sharedArrayFor); }
   /** y = x · wᵀ; small products stay on this thread (a worker round trip costs more than they do). */
   matmul(l: MatmulLaunch): Promise<void> { return this.enqueue(() => this.runMatmul(l)); }
   /** Sparse decode (./sparse.ts) on the workers: the SM parts, then the requests split over parts. */
@@ -190,8 +193,7 @@ class CpuBackend implements Backend {
     };
     await this.phase(job);
     // Sequences computed in one piece were finished by the decode phase: skip a round trip when none was split.
-    const split = args.numSplits.some((v, i) => i < args.p.b && args.numSplits[i + 1] - v > 1);
-    if (split) await this.phase({ ...job, counter: new SharedArrayBuffer(8), phase: 'combine', units: args.p.b });
+    if (l.plan.combine) await this.phase({ ...job, counter: new SharedArrayBuffer(8), phase: 'combine', units: args.p.b });
     this.live(); // disposed meanwhile: do not copy back
     for (const [s, a] of copyBack) a.set(s as never);
   }

@@ -6,10 +6,22 @@ import type { Backend, BackendInfo, DecodeLaunch, MatmulLaunch } from '../../cor
 import { gemm } from '../../core/mla/gemm.js';
 import { checkMatmul, checkWrite } from '../../core/validate.js';
 import { Tensor, numelOf } from '../../core/tensor.js';
+import type { DecodePlan } from '../../core/plan.js';
 import { type CpuKernel, scalarKernel } from './item.js';
 import { type CpuDecodeArgs, CpuScratch, accumSizes, runDecode } from './kernel.js';
 import type { SparseLaunch } from '../../core/sparse.js';
 import { CpuSparseScratch, cpuSparseArgs, runSparseDecode } from './sparse.js';
+
+/** Grow the accumulators to what `plan` needs (a no-op once reserve() has run for the step). */
+export function reserveAccum(
+  plan: DecodePlan,
+  accum: { o: Float32Array; lse: Float32Array },
+  alloc: (dtype: 'f32', n: number, what: string) => HostArray = hostArrayFor,
+): void {
+  const sizes = accumSizes(plan);
+  if (accum.o.length < sizes.oAccum) accum.o = alloc('f32', sizes.oAccum, 'CPU split-KV accumulators (oAccum)') as Float32Array;
+  if (accum.lse.length < sizes.lseAccum) accum.lse = alloc('f32', sizes.lseAccum, 'CPU split-KV accumulators (lseAccum)') as Float32Array;
+}
 
 /**
  * Host views of a launch plus grow-only accumulators (`alloc` makes them: plain or shared memory; it throws
@@ -25,9 +37,7 @@ export function cpuArgs(
     return t?.host();
   };
   const host = l.host;
-  const sizes = accumSizes(l.problem);
-  if (accum.o.length < sizes.oAccum) accum.o = alloc('f32', sizes.oAccum, 'CPU split-KV accumulators (oAccum)') as Float32Array;
-  if (accum.lse.length < sizes.lseAccum) accum.lse = alloc('f32', sizes.lseAccum, 'CPU split-KV accumulators (lseAccum)') as Float32Array;
+  reserveAccum(l.plan, accum, alloc);
   return {
     p: l.problem,
     q: view('q', l.q) as Uint16Array,
@@ -79,6 +89,7 @@ export class InlineCpuBackend implements Backend {
   }
   async download(t: Tensor): Promise<Tensor<HostArray>> { this.live(); return t as Tensor<HostArray>; }
   decode(l: DecodeLaunch): void { this.live(); runDecode(cpuArgs(l, this.accum), this.scratch, this.kernel.runDecodeUnit); }
+  reserve(plan: DecodePlan): void { this.live(); reserveAccum(plan, this.accum); }
   matmul(l: MatmulLaunch): void {
     this.live();
     checkMatmul(l, 'cpu');

@@ -1,5 +1,5 @@
 // The parameter block of one work item for the vector kernels (native C and WebAssembly): an Int32Array whose
-// field order is the enum in native/params.h (test/cpu-paths.test.ts checks the two agree). Browser-safe.
+// field order is the enum in native/params.h (test/backends/cpu-paths.test.ts checks the two agree). Browser-safe.
 import type { MlaProblem } from '../../core/problem.js';
 import { partWork } from '../../core/scheduler.js';
 import { type CpuDecodeArgs, type CpuScratch, rowsPerSplit, runDecodeUnit } from './kernel.js';

@@ -6,6 +6,8 @@
 // Keys are decoded from bf16/f16 once per 64-key tile into f32 and reused by every query row of the KV head,
 // and the inner loops take four keys at a time so each q / accumulator load serves four products.
 // Arithmetic is JS float64; partial results are stored as f32, as FlashMLA's fp32 accumulators are.
+import { dV } from '../../core/constants.js';
+import type { DecodePlan } from '../../core/plan.js';
 import { type HalfDType, decodeHalf, f32ToHalf, halfToF32 } from '../../core/dtype.js';
 import { type MlaProblem, visibleKeys } from '../../core/problem.js';
 import { blockSizeN, partWork } from '../../core/scheduler.js';
@@ -33,9 +35,10 @@ export function rowsPerSplit(p: MlaProblem): number {
   return p.sQ * p.hQ;
 }
 
-export function accumSizes(p: MlaProblem): { oAccum: number; lseAccum: number } {
-  const parts = p.b + p.numSmParts;
-  return { oAccum: parts * rowsPerSplit(p) * p.dV, lseAccum: parts * rowsPerSplit(p) };
+/** Elements of the two f32 accumulator arrays: [accumSlots, rowsPerSlot, dV] and [accumSlots, rowsPerSlot]. */
+export function accumSizes(plan: DecodePlan): { oAccum: number; lseAccum: number } {
+  const rows = plan.accumSlots * plan.rowsPerSlot;
+  return { oAccum: rows * dV, lseAccum: rows };
 }
 
 /** Work units of the decode phase: one per (SM part, KV head). */

@@ -7,6 +7,7 @@ import { dequantizeToken } from '../../core/fp8.js';
 import type { SparseCacheDesc, SparseLaunch, SparseProblem } from '../../core/sparse.js';
 import { sparseBlockSizeTopk, sparseListLength, sparseMainRegion, sparsePartWork } from '../../core/sparse-scheduler.js';
 import { invalidArgument } from '../../core/errors.js';
+import { maxPartials } from '../../core/scheduler.js';
 import type { Tensor } from '../../core/tensor.js';
 
 export interface CpuSparseArgs {
@@ -30,7 +31,7 @@ export interface CpuSparseArgs {
 }
 
 export function sparseAccumSizes(p: SparseProblem): { oAccum: number; lseAccum: number } {
-  const rows = (p.b + p.numSmParts) * p.sQ * p.hQ;
+  const rows = maxPartials(p.b, p.numSmParts) * p.sQ * p.hQ;
   return { oAccum: rows * p.dV, lseAccum: rows };
 }
 

@@ -60,7 +60,6 @@ const prototypes = {
   cuMemcpyHtoDAsync_v2: 'int cuMemcpyHtoDAsync_v2(void *dst, const void *src, size_t bytes, void *stream)',
   cuMemcpyDtoHAsync_v2: 'int cuMemcpyDtoHAsync_v2(void *dst, void *src, size_t bytes, void *stream)',
   cuMemcpyDtoDAsync_v2: 'int cuMemcpyDtoDAsync_v2(void *dst, void *src, size_t bytes, void *stream)',
-  cuMemsetD8Async: 'int cuMemsetD8Async(void *dst, uint8_t value, size_t n, void *stream)',
   cuModuleLoadData: 'int cuModuleLoadData(_Out_ void **module, const void *image)',
   cuModuleUnload: 'int cuModuleUnload(void *module)',
   cuModuleGetFunction: 'int cuModuleGetFunction(_Out_ void **fn, void *module, const char *name)',
@@ -287,9 +286,6 @@ export class Driver {
   }
   copyDtoD(dst: bigint, src: bigint, bytes: number, stream: bigint): void {
     this.check(this.api.cuMemcpyDtoDAsync_v2(dst, src, bytes, stream), 'cuMemcpyDtoDAsync');
-  }
-  memset8(dst: bigint, value: number, n: number, stream: bigint): void {
-    this.check(this.api.cuMemsetD8Async(dst, value, n, stream), 'cuMemsetD8Async');
   }
 
   // ---------------------------------------------------------------- modules and launches

@@ -1,18 +1,18 @@
 // The CUDA backend: libcuda through koffi (./driver.ts), kernels from the fatbins scripts/build-kernels.mjs puts
 // in dist/cuda. Node only (flashmla-ts/cuda). createCudaBackend() throws FlashMlaError('backend_unavailable')
 // when there is no driver, no GPU or no built kernel, so backend discovery falls back to the next kind.
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type DType, type HostArray, dtypeBytes, hostArrayFor } from '../../core/dtype.js';
 import { FlashMlaError, invalidArgument } from '../../core/errors.js';
 import type { Backend, BackendInfo, DecodeLaunch, MatmulLaunch, MlaProblem } from '../../core/problem.js';
+import type { DecodePlan } from '../../core/plan.js';
 import { type DeviceStorage, Tensor, numelOf } from '../../core/tensor.js';
 import { checkMatmul, checkWrite } from '../../core/validate.js';
 import { Attr, Driver } from './driver.js';
+import { type Manifest, findKernelDir, loadImage } from './modules.js';
 import {
-  type DecodeVariant, type Launch, accumElems, chooseDecodeVariant, combineLaunch, combineRows, decodeVariants, sm90Launch, sameVariant, decodeKernelName, decodeLaunch, matmulLaunch, naiveLaunch,
+  type DecodeVariant, type Launch, chooseDecodeVariant, combineLaunch, combineRows, decodeVariants, sm90Launch, sameVariant, decodeKernelName, decodeLaunch, matmulLaunch, naiveLaunch,
 } from './kernels/launch.js';
 import { compilePacker, matmulParamsLayout, mlaParamsLayout, packParams, sparseParamsLayout } from './params.js';
 import type { SparseLaunch } from '../../core/sparse.js';
@@ -23,6 +23,7 @@ import { SparseMmaRunner } from './sparse.js';
 import type { DenseFp8Launch } from '../../core/dense-fp8.js';
 
 export { Driver } from './driver.js';
+export { findKernelDir } from './modules.js';
 export * from './kernels/launch.js';
 export * from './params.js';
 
@@ -68,28 +69,6 @@ export interface CudaBackend extends Backend {
   [Symbol.dispose](): void;
 }
 
-const here = dirname(fileURLToPath(import.meta.url));
-
-/** dist/cuda next to the compiled module (dist/backends/cuda/index.js), or <package root>/dist/cuda from src/ or elsewhere. */
-export function findKernelDir(explicit?: string): string | undefined {
-  const tried = [explicit, process.env.FLASHMLA_CUDA_KERNELS].filter((d): d is string => !!d);
-  for (let d = here, i = 0; i < 8; i++, d = dirname(d)) tried.push(join(d, 'cuda'), join(d, 'dist', 'cuda'));
-  return tried.find((d) => existsSync(join(d, 'manifest.json')));
-}
-
-interface Manifest { nvcc: string; files: Record<string, string> }
-
-function loadImage(dir: string, manifest: Manifest, file: string): Uint8Array {
-  const path = join(dir, file);
-  if (!existsSync(path)) throw new FlashMlaError('backend_unavailable', `cuda: ${path} is missing; rebuild the kernels (npm run build with nvcc)`);
-  const bytes = readFileSync(path);
-  const sum = createHash('sha256').update(bytes).digest('hex');
-  if (manifest.files[file] !== sum) {
-    throw new FlashMlaError('backend_unavailable', `cuda: ${path} does not match the checksum in manifest.json (stale or damaged build); rebuild the kernels`);
-  }
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
 export async function createCudaBackend(opts: CudaBackendOptions = {}): Promise<CudaBackend> {
   const drv = await Driver.load();
   const count = drv.deviceCount();
@@ -109,8 +88,8 @@ interface StageRing { ptr: bigint; i32: Int32Array; segWords: number; seg: numbe
 /** One kernel launch, resolved: function handle, grid, block, dynamic shared memory. */
 interface KernelLaunch { fn: bigint; gx: number; gy: number; gz: number; threads: number; smem: number; what: string }
 
-/** What a decode of one problem shape launches; reused while the shape repeats (the parameter block holds its scalars). */
-interface ShapePlan extends Pick<MlaProblem, 'b' | 'sQ' | 'totalQ' | 'hQ' | 'hKv' | 'dtype' | 'pageBlockSize' | 'maxBlocksPerSeq'
+/** The kernels a decode of one problem shape launches, resolved; reused while the shape repeats (the parameter block holds its scalars). */
+interface ShapeKernels extends Pick<MlaProblem, 'b' | 'sQ' | 'totalQ' | 'hQ' | 'hKv' | 'dtype' | 'pageBlockSize' | 'maxBlocksPerSeq'
   | 'numSmParts' | 'causal' | 'varlen' | 'softmaxScale' | 'lseStrideB' | 'lseStrideH' | 'lseStrideT'> {
   lseBytes: number;
   accumBytes: number;
@@ -147,7 +126,7 @@ class CudaBackendImpl implements CudaBackend {
   private stageAt = 0;
   /** Where the last copied index words sit in the ring, and the workspace they went to (skip a repeat copy). */
   private lastStaged: { ring?: StageRing; at: number; words: number; ws: bigint; lens: Int32Array } = { at: 0, words: 0, ws: 0n, lens: new Int32Array(5) };
-  private plan?: ShapePlan;
+  private shape?: ShapeKernels;
   private accumAt = { ws: 0n, indexBytes: -1, lseBytes: -1 };
   private capturing = false;
   private forcedVariant?: DecodeVariant;
@@ -321,7 +300,7 @@ class CudaBackendImpl implements CudaBackend {
   decode(l: DecodeLaunch): void {
     this.alive();
     const p = l.problem;
-    const plan = this.shapePlan(p);
+    const sk = this.shapeKernels(p, l.plan);
     const view = this.params.view, off = mlaParamsLayout.offsets;
     const q = this.ptrOf(l.q), kCache = this.ptrOf(l.kCache), out = this.ptrOf(l.out);
     if ((q | kCache | out) & 15n) {
@@ -331,15 +310,15 @@ class CudaBackendImpl implements CudaBackend {
     view.setBigUint64(off.kCache, kCache, true);
     view.setBigUint64(off.out, out, true);
     view.setBigUint64(off.lse, this.ptrOf(l.lse), true);
-    this.placeIndices(l, plan.accumBytes);
+    this.placeIndices(l, sk.accumBytes);
 
     const api = this.drv.api, stream = this.stream, argv = this.params.argv;
-    const d = plan.decode;
+    const d = sk.decode;
     let rc = d ? api.cuLaunchKernel(d.fn, d.gx, d.gy, d.gz, d.threads, 1, 1, d.smem, stream, argv, null) : 0;
     if (rc !== 0) this.drv.check(rc, `cuLaunchKernel(${d!.what})`);
-    // Every request in one piece (numSplits[b] == b): the decode kernel wrote everything, no combine needed.
-    const c = plan.combine, ns = l.host?.numSplits;
-    if (c && (!ns || ns[p.b] !== p.b)) {
+    // Every request in one piece (the plan says no combine): the decode kernel wrote everything.
+    const c = sk.combine;
+    if (c && l.plan.combine) {
       rc = api.cuLaunchKernel(c.fn, c.gx, c.gy, c.gz, c.threads, 1, 1, 0, stream, argv, null);
       if (rc !== 0) this.drv.check(rc, 'cuLaunchKernel(combine)');
     }
@@ -374,12 +353,15 @@ class CudaBackendImpl implements CudaBackend {
       throw invalidArgument('variant', 'one of decodeVariants', JSON.stringify(v));
     }
     this.forcedVariant = v;
-    this.plan = undefined;
+    this.shape = undefined;
   }
 
-  /** The launch plan for p's shape: the previous one while the shape repeats, else built and its scalars packed. */
-  private shapePlan(p: MlaProblem): ShapePlan {
-    const k = this.plan;
+  /**
+   * The kernel launches for p's shape: the previous ones while the shape repeats, else resolved and the scalars
+   * packed. Workspace sizes come from the step's DecodePlan.
+   */
+  private shapeKernels(p: MlaProblem, dp: DecodePlan): ShapeKernels {
+    const k = this.shape;
     if (k && k.b === p.b && k.sQ === p.sQ && k.totalQ === p.totalQ && k.hQ === p.hQ && k.hKv === p.hKv && k.dtype === p.dtype
       && k.pageBlockSize === p.pageBlockSize && k.maxBlocksPerSeq === p.maxBlocksPerSeq && k.numSmParts === p.numSmParts
       && k.causal === p.causal && k.varlen === p.varlen && k.softmaxScale === p.softmaxScale && k.lseStrideB === p.lseStrideB
@@ -395,8 +377,7 @@ class CudaBackendImpl implements CudaBackend {
     for (const f of mlaParamsLayout.fields) if (f.type === 'ptr') v[f.name] = 0n;
     this.pack(this.params.view, v);
     this.accumAt.indexBytes = -1;
-    const acc = accumElems(p);
-    const lseBytes = Math.ceil(acc.lse / 64) * 256; // oAccum is read as float4 / written as float2: keep it 256-byte aligned
+    const lseBytes = dp.workspace.oAccum * 4; // oAccum starts 256-byte aligned: read as float4, written as float2
     const dt = p.dtype;
     const launchOf = (fn: bigint, ln: Launch, what: string): KernelLaunch | undefined =>
       ln.grid[0] === 0 || ln.grid[1] === 0 || ln.grid[2] === 0 ? undefined
@@ -414,13 +395,13 @@ class CudaBackendImpl implements CudaBackend {
       decode = launchOf(this.fn(this.decodeModule, decodeKernelName(dt, variant), dl.smem), dl, 'decode');
       combine = launchOf(this.fn(this.combineModule, `mla_combine_${dt}`, 0), combineLaunch(p, v.combineRows as number), 'combine');
     }
-    this.plan = {
+    this.shape = {
       b: p.b, sQ: p.sQ, totalQ: p.totalQ, hQ: p.hQ, hKv: p.hKv, dtype: p.dtype, pageBlockSize: p.pageBlockSize,
       maxBlocksPerSeq: p.maxBlocksPerSeq, numSmParts: p.numSmParts, causal: p.causal, varlen: p.varlen,
       softmaxScale: p.softmaxScale, lseStrideB: p.lseStrideB, lseStrideH: p.lseStrideH, lseStrideT: p.lseStrideT,
-      lseBytes, accumBytes: lseBytes + acc.o * 4, decode, combine,
+      lseBytes, accumBytes: dp.workspace.accumFloats * 4, decode, combine,
     };
-    return this.plan;
+    return this.shape;
   }
 
   decodeKernel(p: MlaProblem): string {
@@ -508,10 +489,10 @@ class CudaBackendImpl implements CudaBackend {
       view.setBigUint64(off.tileSchedulerMetadata, this.ptrOf(l.tileSchedulerMetadata), true);
       view.setBigUint64(off.numSplits, this.ptrOf(l.numSplits), true);
     }
-    if (this.accumAt.ws !== ws || this.accumAt.indexBytes !== indexBytes || this.accumAt.lseBytes !== this.plan!.lseBytes) {
-      this.accumAt = { ws, indexBytes, lseBytes: this.plan!.lseBytes };
+    if (this.accumAt.ws !== ws || this.accumAt.indexBytes !== indexBytes || this.accumAt.lseBytes !== this.shape!.lseBytes) {
+      this.accumAt = { ws, indexBytes, lseBytes: this.shape!.lseBytes };
       view.setBigUint64(off.lseAccum, ws + BigInt(indexBytes), true);
-      view.setBigUint64(off.oAccum, ws + BigInt(indexBytes + this.plan!.lseBytes), true);
+      view.setBigUint64(off.oAccum, ws + BigInt(indexBytes + this.shape!.lseBytes), true);
     }
   }
 
@@ -583,6 +564,13 @@ class CudaBackendImpl implements CudaBackend {
       }
     }
     return r;
+  }
+
+  /** Allocate the workspace a step's decodes need (their index tensors are on the device: accumulators only). */
+  reserve(plan: DecodePlan): void {
+    this.alive();
+    if (this.capturing) throw new FlashMlaError('invalid_argument', 'cuda: reserve() while capturing a graph', 'plan');
+    this.ensureWorkspace(plan.workspace.accumFloats * 4);
   }
 
   private ensureWorkspace(bytes: number): void {

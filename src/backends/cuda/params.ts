@@ -113,9 +113,6 @@ export const sparseMmaParamFields = [
   { name: 'scaleLog2', type: 'f32', doc: 'softmaxScale * log2(e)' },
 ] as const satisfies readonly ParamField[];
 
-export type MlaParamName = (typeof mlaParamFields)[number]['name'];
-export type MlaParamValues = { [K in (typeof mlaParamFields)[number] as K['name']]: K['type'] extends 'ptr' ? bigint : number };
-
 export interface ParamLayout {
   readonly size: number;
   readonly offsets: Readonly<Record<string, number>>;

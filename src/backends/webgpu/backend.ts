@@ -1,8 +1,10 @@
 // The WebGPU backend: device memory, index/accumulator workspace, the decode + combine launch, and timing by
 // timestamp queries. Browser-safe (no Node imports, no reliance on the GPU* globals of a browser).
+import { dQk, defaultNumSms } from '../../core/constants.js';
 import { type DType, type HostArray, dtypeBytes, hostArrayFor } from '../../core/dtype.js';
 import { FlashMlaError, fmtBytes, invalidArgument, outOfMemory } from '../../core/errors.js';
 import type { Backend, BackendInfo, DecodeLaunch, MatmulLaunch } from '../../core/problem.js';
+import type { DecodePlan } from '../../core/plan.js';
 import { type DeviceStorage, Tensor, isHostTensor, numelOf } from '../../core/tensor.js';
 import { checkMatmul, checkWrite } from '../../core/validate.js';
 import { combineDispatch, combineParams, combineProgram } from './kernels/combine.js';
@@ -51,7 +53,7 @@ export interface WebGpuBackendOptions {
 }
 
 const idxCapacityInit = 1 << 14;
-const rowBytes = 576 * 2;
+const rowBytes = dQk * 2;
 
 function gcd(a: number, b: number): number { return b ? gcd(b, a % b) : a; }
 
@@ -91,7 +93,7 @@ export class WebGpuBackend implements Backend {
     this.maxBufferBytes = Math.min(opts.maxBufferBytes ?? caps.maxBufferSize, caps.maxBufferSize);
     this.maxBindingBytes = Math.min(opts.maxBindingBytes ?? caps.maxStorageBufferBindingSize, caps.maxStorageBufferBindingSize, this.maxBufferBytes);
     this.info = {
-      kind: 'webgpu', device: description, numSms: opts.numSms ?? 132,
+      kind: 'webgpu', device: description, numSms: opts.numSms ?? defaultNumSms,
       details: { ...caps, decodePath: this.decodePath.path, decodePathWhy: this.decodePath.why },
     };
     this.idx = this.buffer('flashmla.idx', idxCapacityInit * 4, Usage.STORAGE | Usage.COPY_DST);
@@ -347,6 +349,30 @@ export class WebGpuBackend implements Backend {
   }
 
   // ------------------------------------------------------------------ decode
+  /** Allocate the index and accumulator buffers a step's decodes need (MlaDecoder.plan calls it). */
+  reserve(plan: DecodePlan): void {
+    this.live();
+    this.ensureWorkspace(plan);
+  }
+
+  /** Grow the index and accumulator buffers to the plan's sizes; bind groups naming the old buffers are dropped. */
+  private ensureWorkspace(plan: DecodePlan): void {
+    const idxLen = plan.workspace.indexWords, accBytes = plan.workspace.accumFloats * 4;
+    if (idxLen > this.idxCap) {
+      this.idx.destroy();
+      this.idxCap = Math.max(idxLen, this.idxCap * 2);
+      this.idx = this.buffer('flashmla.idx', this.idxCap * 4, Usage.STORAGE | Usage.COPY_DST);
+      this.bindGroups.clear();
+    }
+    if (accBytes > this.accumBytes) {
+      if (accBytes > this.maxBindingBytes) throw new FlashMlaError('out_of_memory', `split-KV accumulators need ${accBytes} bytes, over the binding limit ${this.maxBindingBytes}`);
+      this.accum.destroy();
+      this.accumBytes = Math.min(Math.max(accBytes, this.accumBytes * 2), this.maxBindingBytes);
+      this.accum = this.buffer('flashmla.accum', this.accumBytes, Usage.STORAGE);
+      this.bindGroups.clear();
+    }
+  }
+
   decode(l: DecodeLaunch): void {
     this.live();
     const p = l.problem;
@@ -358,26 +384,12 @@ export class WebGpuBackend implements Backend {
     const decKey = f16 ? decodeF16Program.name + decodeF16Program.key(f16) : decodeProgram.name + decodeProgram.key(spec!);
     const comb = this.programs.get(combineProgram, { dtype: p.dtype });
 
-    // Index workspace (i32): blockTable | seqlens | qIndptr | metadata | numSplits.
-    const btOff = 0, seqOff = btOff + p.b * p.maxBlocksPerSeq, qiOff = seqOff + p.b;
-    const metaOff = qiOff + (p.varlen ? p.b + 1 : 0), nsOff = metaOff + p.numSmParts * 8, idxLen = nsOff + p.b + 1;
-    if (idxLen > this.idxCap) {
-      this.idx.destroy();
-      this.idxCap = Math.max(idxLen, this.idxCap * 2);
-      this.idx = this.buffer('flashmla.idx', this.idxCap * 4, Usage.STORAGE | Usage.COPY_DST);
-      this.bindGroups.clear();
-    }
-    const rowStride = p.sQ * p.hQ;
-    const slots = p.b + p.numSmParts;
-    const oAccOff = Math.ceil((slots * rowStride) / 64) * 64;
-    const accBytes = (oAccOff + slots * rowStride * p.dV) * 4;
-    if (accBytes > this.accumBytes) {
-      if (accBytes > this.maxBindingBytes) throw new FlashMlaError('out_of_memory', `split-KV accumulators need ${accBytes} bytes, over the binding limit ${this.maxBindingBytes}`);
-      this.accum.destroy();
-      this.accumBytes = Math.min(Math.max(accBytes, this.accumBytes * 2), this.maxBindingBytes);
-      this.accum = this.buffer('flashmla.accum', this.accumBytes, Usage.STORAGE);
-      this.bindGroups.clear();
-    }
+    // The workspace layout is the plan's (core/plan.ts): index words blockTable | seqlens | qIndptr | metadata |
+    // numSplits; accumulators lseAccum | oAccum.
+    const w = l.plan.workspace;
+    const btOff = w.blockTable, seqOff = w.cacheSeqlens, qiOff = w.qIndptr, metaOff = w.tileSchedulerMetadata, nsOff = w.numSplits;
+    this.ensureWorkspace(l.plan);
+    const rowStride = l.plan.rowsPerSlot, oAccOff = w.oAccum;
 
     const q = this.single(l.q, 'q'), out = this.single(l.out, 'out'), lse = this.single(l.lse, 'lse');
     if (q.byteOffset % 16 !== 0) throw invalidArgument('q', 'a 16-byte aligned offset', `${q.byteOffset}`);

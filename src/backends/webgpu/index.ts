@@ -1,4 +1,5 @@
 // flashmla-ts/webgpu: the WebGPU backend. Works in browsers and in Node (pass `gpu`, or use ./node.js there).
+import { defaultNumSms } from '../../core/constants.js';
 import { FlashMlaError } from '../../core/errors.js';
 import type { Backend } from '../../core/problem.js';
 import { WebGpuBackend, type WebGpuBackendOptions } from './backend.js';
@@ -82,7 +83,7 @@ export async function createWebGpuBackend(opts: CreateWebGpuBackendOptions = {})
   if (opts.numSms === undefined) {
     // WebGPU hides the processor count; a CPU adapter wants few parts, a discrete GPU many.
     const cpuLike = info?.isFallbackAdapter || /llvmpipe|swiftshader|lavapipe/i.test(describe(info));
-    (backend.info as { numSms: number }).numSms = cpuLike ? 8 : 132;
+    (backend.info as { numSms: number }).numSms = cpuLike ? 8 : defaultNumSms;
   }
   if (info) (backend.info.details as Record<string, unknown>).adapter = { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description, isFallbackAdapter: info.isFallbackAdapter };
   return backend;

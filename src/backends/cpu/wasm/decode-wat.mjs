@@ -1,6 +1,6 @@
 // The WebAssembly SIMD kernel's source: WAT text for the two products of a 64-key tile, generated here so the
 // register blocks (4 rows x 2 keys for Q K^T, 2 rows x 16 columns for P V) are written once and unrolled.
-// scripts/build-wasm.mjs assembles it (wabt) into module.ts; test/cpu-paths.test.ts re-assembles and compares.
+// scripts/build-wasm.mjs assembles it (wabt) into module.ts; test/backends/cpu-paths.test.ts re-assembles and compares.
 //
 //   qk(q, k, s, rows, n)       s[r * 64 + t] = q_r . k_t            q [rows, 576] f32, k [64, 576] f32
 //   pv(p, k, o, re, rows, n)   o_r = o_r * re[r] + sum_t p[r*64+t] k_t[0:512]      o [rows, 512] f32

@@ -6,12 +6,12 @@
 // [rows, 64] | Q [rows, 576] | O [rows, 512] | rescale [rows]. Products and accumulators are f32 (like the native rung).
 import { decodeHalf, f32ToHalf, halfToF32 } from '../../../core/dtype.js';
 import { visibleKeys } from '../../../core/problem.js';
-import { blockSizeN } from '../../../core/scheduler.js';
+import { blockSizeN, dQk, dV } from '../../../core/constants.js';
 import { type CpuKernel, forEachItem, itemFields, itemIndex as I } from '../item.js';
 import type { CpuDecodeArgs } from '../kernel.js';
 import { wasmRelaxed, wasmSimd } from './module.js';
 
-const DQK = 576, DV = 512, BN = blockSizeN;
+const DQK = dQk, DV = dV, BN = blockSizeN;
 const rowChunk = 48; // query rows per pass over a key tile
 const kBytes = BN * DQK * 4, rawOff = kBytes, sBase = rawOff + BN * DQK * 2;
 

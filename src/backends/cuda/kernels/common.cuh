@@ -3,11 +3,9 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <stdint.h>
+#include "params.h" // kDQk, kDV, kMeta*: generated from src/core/constants.ts
 
 namespace mla {
-
-constexpr int kDQk = 576; // 512 latent + 64 RoPE columns
-constexpr int kDV = 512;
 
 template <typename T> struct Half;
 template <> struct Half<__nv_bfloat16> {

@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// Compare `flashmla bench` results of two builds timed in one device call (src/bench/compare.ts; needs dist/):
+//   node scripts/bench-compare.mjs [--tolerance 0.03] --before B1.json [B2.json...] --after A1.json [A2.json...]
+// Prints one line per config (slowest first) and PASS / FAIL; exits 1 when a config is over the bar or missing.
+import { readFileSync } from 'node:fs';
+
+const { compareRuns, formatComparison } = await import(new URL('../dist/bench/compare.js', import.meta.url).href);
+let tolerance = 0.03, side;
+const files = { before: [], after: [] };
+const argv = process.argv.slice(2);
+for (let i = 0; i < argv.length; i++) {
+  if (argv[i] === '--tolerance') tolerance = Number(argv[++i]);
+  else if (argv[i] === '--before' || argv[i] === '--after') side = argv[i].slice(2);
+  else if (side) files[side].push(argv[i]);
+  else { console.error(`bench-compare: unexpected ${argv[i]}`); process.exit(2); }
+}
+if (!files.before.length || !files.after.length || !(tolerance >= 0)) {
+  console.error('usage: bench-compare.mjs [--tolerance 0.03] --before FILE... --after FILE...');
+  process.exit(2);
+}
+const read = (f) => JSON.parse(readFileSync(f, 'utf8')).rows;
+const c = compareRuns(files.before.map(read), files.after.map(read), tolerance);
+console.log(formatComparison(c, tolerance));
+process.exitCode = c.ok ? 0 : 1;

@@ -1,0 +1,67 @@
+// The decode plan: everything about one decode step that does not depend on a layer's q and kCache, worked out
+// once, backend-neutral. MlaDecoder.plan() builds it once per step (flashMlaWithKvcache builds one per call), hands
+// it to Backend.reserve() so the backend allocates its workspace up front, and passes it in every DecodeLaunch,
+// so backends read the accumulator count and the workspace layout from here instead of re-deriving them.
+import { dV, metadataFields } from './constants.js';
+import type { MlaProblem } from './problem.js';
+import { maxPartials } from './scheduler.js';
+
+/** What a plan depends on: the problem's batch, query and head shape, its SM parts and block-table width. */
+export type PlanShape = Pick<MlaProblem, 'b' | 'sQ' | 'hQ' | 'hKv' | 'numSmParts' | 'maxBlocksPerSeq' | 'varlen'>;
+
+/**
+ * Where a backend's scratch lives, as offsets into two buffers.
+ * Index buffer (i32 words), for a backend that copies the index tensors into one buffer:
+ *   blockTable [b, maxBlocksPerSeq] | cacheSeqlens [b] | qIndptr [b + 1] (varlen only) | metadata [numSmParts, 8] | numSplits [b + 1].
+ * Accumulator buffer (f32 elements): lseAccum [slots, rows], then oAccum [slots, rows, dV] from a 256-byte boundary
+ * (the kernels read oAccum as 16-byte vectors).
+ */
+export interface DecodeWorkspace {
+  blockTable: number;
+  cacheSeqlens: number;
+  qIndptr: number;
+  tileSchedulerMetadata: number;
+  numSplits: number;
+  /** i32 words of the index buffer. */
+  indexWords: number;
+  lseAccum: number;
+  oAccum: number;
+  /** f32 elements of the accumulator buffer (lseAccum, padding, oAccum). */
+  accumFloats: number;
+}
+
+export interface DecodePlan extends PlanShape {
+  /** Rows of the f32 partial buffers: b + numSmParts, the most partial results a schedule can make. */
+  accumSlots: number;
+  /** Query rows of one partial result: sQ * hQ (row j * hQ + h). */
+  rowsPerSlot: number;
+  workspace: DecodeWorkspace;
+  /**
+   * Whether the combine has work: some request is split across SM parts (numSplits[b] > b). True when numSplits
+   * is not on the host, since then nobody can tell without reading the device.
+   */
+  combine: boolean;
+}
+
+/** The plan for a decode of this shape; `numSplits` (host, [b + 1]) decides whether a combine runs. */
+export function planDecode(s: PlanShape, numSplits?: Int32Array): DecodePlan {
+  const accumSlots = maxPartials(s.b, s.numSmParts), rowsPerSlot = s.sQ * s.hQ;
+  const blockTable = 0, cacheSeqlens = blockTable + s.b * s.maxBlocksPerSeq, qIndptr = cacheSeqlens + s.b;
+  const tileSchedulerMetadata = qIndptr + (s.varlen ? s.b + 1 : 0), numSplitsAt = tileSchedulerMetadata + s.numSmParts * metadataFields;
+  const lseElems = accumSlots * rowsPerSlot, oAccum = Math.ceil(lseElems / 64) * 64;
+  return {
+    b: s.b, sQ: s.sQ, hQ: s.hQ, hKv: s.hKv, numSmParts: s.numSmParts, maxBlocksPerSeq: s.maxBlocksPerSeq, varlen: s.varlen,
+    accumSlots, rowsPerSlot,
+    workspace: {
+      blockTable, cacheSeqlens, qIndptr, tileSchedulerMetadata, numSplits: numSplitsAt, indexWords: numSplitsAt + s.b + 1,
+      lseAccum: 0, oAccum, accumFloats: oAccum + lseElems * dV,
+    },
+    combine: numSplits === undefined || numSplits[s.b] !== s.b,
+  };
+}
+
+/** True when `plan` was made for this problem's shape (a launch must never use another shape's plan). */
+export function planFits(plan: DecodePlan, p: PlanShape): boolean {
+  return plan.b === p.b && plan.sQ === p.sQ && plan.hQ === p.hQ && plan.hKv === p.hKv && plan.numSmParts === p.numSmParts
+    && plan.maxBlocksPerSeq === p.maxBlocksPerSeq && plan.varlen === p.varlen;
+}

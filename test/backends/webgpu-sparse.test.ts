@@ -1,0 +1,59 @@
+// WebGPU token-sparse decode (kernels/sparse.ts) on Mesa's lavapipe: small random hostile cases against the float64
+// reference (lavapipe is a CPU rasterizer; FlashMLA's goldens run in test/long/webgpu-sparse.test.ts).
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { tolerances } from '../support/compare.js';
+import { e4m3PatternsThrough, runRandomSparse } from '../support/sparse-random.js';
+import { useWebGpu } from '../support/webgpu.js';
+
+const gpu = useWebGpu({ withReduced: false });
+const need = (t: { skip: (m?: string) => void }) => gpu.need(t);
+
+describe('webgpu sparse: random cases vs the float64 reference', () => {
+  test('8 small cases: V3.2, MODEL1, bf16 and f16 caches (NaN-poisoned), topkLength, sink, extra cache, odd hQ', async (t) => {
+    const be = need(t);
+    if (!be) return;
+    const kinds = ['v32', 'model1', 'bf16', 'f16'] as const;
+    for (let seed = 501; seed <= 508; seed++) await runRandomSparse(seed, be, tolerances.webgpu, [kinds[seed % 4]], true);
+  });
+});
+
+describe('webgpu sparse: every e4m3 bit pattern and UE8M0 scale, decoded by the WGSL bit operations', () => {
+  for (const format of ['v32', 'model1'] as const) {
+    test(format, async (t) => {
+      const be = need(t);
+      if (!be) return;
+      const bad = await e4m3PatternsThrough(be, format);
+      assert.deepEqual(bad.slice(0, 5), []);
+    });
+  }
+});
+
+describe('webgpu sparse: index tensors on the device', () => {
+  test('device indices, topkLength and sink give the same bits as host ones', async (t) => {
+    const be = need(t);
+    if (!be) return;
+    const { fromArray } = await import('../../src/core/tensor.js');
+    const { quantizeCache } = await import('../../src/core/fp8.js');
+    const { fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } = await import('../../src/core/sparse.js');
+    const { flashMlaSparseWithKvcache } = await import('../../src/core/sparse-api.js');
+    const { f32ToBf16 } = await import('../../src/core/dtype.js');
+    const b = 2, hQ = 3, topk = 5, B = 4, nb = 4;
+    const vals = Uint16Array.from({ length: nb * B * 576 }, (_, i) => f32ToBf16(Math.sin(i) * 0.3));
+    const k = uploadFp8Cache(be, fp8CacheTensor('v32', nb, B, quantizeCache('v32', vals, B, nb)));
+    const q = be.upload(fromArray('bf16', [b, 1, hQ, 576], Uint16Array.from({ length: b * hQ * 576 }, (_, i) => f32ToBf16(Math.cos(i)))));
+    const ind = fromArray('i32', [b, 1, topk], Int32Array.of(3, -1, 7, 0, 15, 9, 2, -1, 11, 4));
+    const tl = fromArray('i32', [b], Int32Array.of(4, 5)), sink = fromArray('f32', [hQ], Float32Array.of(0.5, -Infinity, 2));
+    const meta = getSparseMlaMetadata({ b, sQ: 1, hQ, topk, topkLength: tl, numSms: 3 });
+    const run = async (host: boolean) => {
+      const d = (x: typeof ind) => (host ? x : be.upload(x));
+      const r = await flashMlaSparseWithKvcache(q, k, d(ind), 512, meta, { topkLength: d(tl), attnSink: d(sink as never), backend: be });
+      await be.synchronize();
+      return [(await be.download(r.out)).host() as Uint16Array, (await be.download(r.lse)).host() as Float32Array] as const;
+    };
+    const [o1, l1] = await run(true), [o2, l2] = await run(false);
+    assert.deepEqual(o2, o1);
+    assert.deepEqual(l2, l1);
+    assert.ok(o1.some((x) => x !== 0));
+  });
+});

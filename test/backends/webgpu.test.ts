@@ -1,0 +1,106 @@
+// The WebGPU backend against the float64 reference: FlashMLA's golden cases, randomized cases (NaN in every unused
+// slot, NaN-poisoned outputs), caches larger than one storage binding and the program cache. Runs on Mesa's
+// lavapipe here and in CI, and unchanged on a real GPU. test/long/webgpu.test.ts holds the slow sweeps (every
+// tuning, the reduced device, the mulAdd variant, 300 random cases): lavapipe spends tens of seconds compiling each
+// kernel specialisation.
+//   WEBGPU_RANDOM_CASES=n   randomized cases on the full-featured device (default 24)
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
+import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
+import { flashMlaWithKvcache, getMlaMetadata } from '../../src/index.js';
+import { fromArray } from '../../src/core/tensor.js';
+import { assertOutputsClose, tolerances } from '../support/compare.js';
+import { goldenCaseNames } from '../support/golden.js';
+import { caseReference, caseTensors, makeCase, poisonedOutputs, runCase } from '../support/random.js';
+import { checkRandomWebGpu, runGoldenWebGpu, useWebGpu } from '../support/webgpu.js';
+
+const randomCases = Number(process.env.WEBGPU_RANDOM_CASES ?? 24);
+const tol = tolerances.webgpu;
+const gpu = useWebGpu();
+const need = (t: { skip: (m?: string) => void }) => gpu.need(t);
+
+describe('webgpu: FlashMLA golden cases (full features)', () => {
+  for (const name of goldenCaseNames()) {
+    test(name, async (t) => {
+      if (need(t)) await runGoldenWebGpu(gpu.backend, name);
+    });
+  }
+});
+
+describe('webgpu: randomized cases vs the float64 reference', () => {
+  test(`${randomCases} cases (full features: shader-f16, subgroups where the adapter has them)`, async (t) => {
+    const be = need(t);
+    // Alternate FlashMLA's 132-SM plan (many splits, the combine kernel) with the backend's own.
+    if (be) await checkRandomWebGpu(be, randomCases, 0x3e6b, 1000, (i) => (i % 2 ? 132 : be.info.numSms));
+  });
+});
+
+/**
+ * A cache larger than one storage binding: the case's pages are scattered over a big cache so that some sit
+ * past the first binding (and, with a small maxBufferBytes, in another GPUBuffer). Pages not used stay zero.
+ */
+async function bigCacheCase(be: WebGpuBackend, cacheBytes: number, seed: number): Promise<void> {
+  const c = makeCase({ name: 'big', dtype: 'bf16', hQ: 16, hKv: 1, pageBlockSize: 64, seqlens: [700, 0, 1500, 129], sQ: 2, causal: true, sparePages: 0, extraTableSlots: 1 }, seed);
+  const pageElems = 64 * 576;
+  const numBlocks = Math.ceil(cacheBytes / (pageElems * 2));
+  const kCache = be.empty('bf16', [numBlocks, 64, 1, 576]);
+  // Move page p of the case to a page spread over the whole big cache (last page included).
+  const used = [...new Set(Array.from(c.blockTable).filter((x) => x >= 0 && x < c.numBlocks))].sort((a, b) => a - b);
+  const where = new Map(used.map((p, i) => [p, i === used.length - 1 ? numBlocks - 1 : Math.floor((i * numBlocks) / used.length)]));
+  const table = c.blockTable.map((x) => where.get(x) ?? x);
+  for (const [from, to] of where) be.write(kCache, fromArray('bf16', [pageElems], c.kCache.subarray(from * pageElems, (from + 1) * pageElems)), to * pageElems);
+  const t = caseTensors(c);
+  const q = be.upload(t.q);
+  const md = getMlaMetadata(c.cacheSeqlens, c.numHeadsPerHeadK, 1, { numSms: 132 });
+  const poison = poisonedOutputs(c);
+  const out = be.upload(poison.out), lse = be.upload(poison.lse);
+  await flashMlaWithKvcache(q, kCache, fromArray('i32', [c.b, c.maxBlocksPerSeq], table), t.cacheSeqlens, 512, md.tileSchedulerMetadata, md.numSplits, { backend: be, out, lse });
+  await be.synchronize();
+  const o = (await be.download(out)).host() as Uint16Array, l = (await be.download(lse)).host() as Float32Array;
+  for (const x of [q, kCache, out, lse]) be.free(x);
+  assertOutputsClose(o, l, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, tol, `cache of ${cacheBytes} bytes`);
+}
+
+describe('webgpu: caches larger than a storage binding', () => {
+  test('a cache over maxStorageBufferBindingSize decodes through several bindings', async (t) => {
+    const be = need(t);
+    if (!be) return;
+    const limit = be.caps.maxStorageBufferBindingSize;
+    const bytes = Number(process.env.WEBGPU_BIG_CACHE_BYTES ?? Math.min(limit + 32 * 2 ** 20, 0.9 * be.caps.maxBufferSize));
+    if (bytes <= limit && !process.env.WEBGPU_BIG_CACHE_BYTES) t.diagnostic(`maxBufferSize ${be.caps.maxBufferSize} <= binding limit: one binding suffices`);
+    await bigCacheCase(be, bytes, 11);
+  });
+  test('a cache split over several GPUBuffers (maxBufferBytes 48 MiB, bindings of 20 MiB)', async (t) => {
+    if (!need(t)) return;
+    const small = await createNodeWebGpuBackend({ maxBufferBytes: 48 * 2 ** 20, maxBindingBytes: 20 * 2 ** 20 });
+    try {
+      await bigCacheCase(small, 100 * 2 ** 20, 12);
+    } finally { small.dispose(); }
+  });
+});
+
+describe('webgpu: program cache', () => {
+  test('pipelines compile once per specialisation', async (t) => {
+    const be = need(t);
+    if (!be) return;
+    const c = makeCase({ name: 'cache', dtype: 'bf16', hQ: 16, hKv: 1, pageBlockSize: 64, seqlens: [100, 5], sQ: 1, causal: true }, 5);
+    await runCase(c, be, flashMlaWithKvcache);
+    const n = be.programs.compiles;
+    await runCase(c, be, flashMlaWithKvcache);
+    await runCase(makeCase({ ...c.spec, seqlens: [300, 0, 64] }, 6), be, flashMlaWithKvcache);
+    assert.equal(be.programs.compiles, n, 'same specialisation, new shapes: no new pipeline');
+  });
+  test('timeMs returns one positive device time per repetition', async (t) => {
+    const be = need(t);
+    if (!be) return;
+    const c = makeCase({ name: 'time', dtype: 'bf16', hQ: 16, hKv: 1, pageBlockSize: 64, seqlens: [100], sQ: 1, causal: true }, 8);
+    const ts = caseTensors(c);
+    const md = getMlaMetadata(c.cacheSeqlens, c.numHeadsPerHeadK, 1, { numSms: 8 });
+    const q = be.upload(ts.q), k = be.upload(ts.kCache);
+    const times = await be.timeMs(() => flashMlaWithKvcache(q, k, ts.blockTable, ts.cacheSeqlens, 512, md.tileSchedulerMetadata, md.numSplits, { backend: be }).then(() => {}), { warmup: 1, reps: 3 });
+    be.free(q); be.free(k);
+    assert.equal(times.length, 3);
+    for (const x of times) assert.ok(x > 0 && Number.isFinite(x), `time ${x}`);
+  });
+});

@@ -1,0 +1,165 @@
+// The split-KV scheduler: equal to FlashMLA's get_mla_metadata on its own recorded outputs, and, on random
+// seqlens, a schedule that every kernel can trust (each key computed once, split rows consistent with numSplits).
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { getMlaMetadata } from '../../src/index.js';
+import { FlashMlaError } from '../../src/core/errors.js';
+import { Meta, blockSizeN, maxPartials, metadataFields, numSmPartsFor, partWork, planSchedule } from '../../src/core/scheduler.js';
+import { goldenCaseNames, loadGolden, loadMetadataCases } from '../support/golden.js';
+import { Rng } from '../support/random.js';
+
+/** Fields 0..4 of each part; FlashMLA leaves 5..7 uninitialised, ours are 0. */
+function meaningful(meta: ArrayLike<number>, parts: number): number[][] {
+  return Array.from({ length: parts }, (_, p) => Array.from({ length: 5 }, (_, f) => meta[p * metadataFields + f]));
+}
+
+describe('FlashMLA metadata_cases.json (40 cases, 132 SMs)', () => {
+  const cases = loadMetadataCases();
+  test('there are 40 cases', () => assert.equal(cases.length, 40));
+  cases.forEach((c, k) => {
+    test(`case ${k}: b=${c.cache_seqlens.length} numHeadsPerHeadK=${c.num_heads_per_head_k} hKv=${c.num_heads_k}`, () => {
+      const md = getMlaMetadata(Int32Array.from(c.cache_seqlens), c.num_heads_per_head_k, c.num_heads_k, { numSms: c.num_sms });
+      const parts = c.tile_scheduler_metadata.length;
+      assert.deepEqual(md.tileSchedulerMetadata.shape, [parts, 8], 'numSmParts');
+      assert.deepEqual(meaningful(md.tileSchedulerMetadata.host(), parts), c.tile_scheduler_metadata.map((r) => r.slice(0, 5)));
+      assert.deepEqual(Array.from(md.numSplits.host()), c.num_splits);
+      for (let p = 0; p < parts; p++) {
+        for (let f = 5; f < 8; f++) assert.equal(md.tileSchedulerMetadata.host()[p * 8 + f], 0, 'unused fields are 0');
+      }
+    });
+  });
+});
+
+describe('metadata of every golden decode case', () => {
+  for (const name of goldenCaseNames()) {
+    test(name, () => {
+      const g = loadGolden(name);
+      const md = getMlaMetadata(g.cacheSeqlens, g.params.num_heads_per_head_k, g.params.h_kv, { numSms: 132 });
+      const parts = md.tileSchedulerMetadata.shape[0];
+      assert.equal(parts * 8, g.tileSchedulerMetadata.length, 'numSmParts');
+      assert.deepEqual(meaningful(md.tileSchedulerMetadata.host(), parts), meaningful(g.tileSchedulerMetadata, parts));
+      assert.deepEqual(Array.from(md.numSplits.host()), Array.from(g.numSplits));
+    });
+  }
+});
+
+describe('numSmPartsFor', () => {
+  test('FlashMLA: numSms / hKv / ceil(numHeadsPerHeadK / 64), at least 1', () => {
+    assert.equal(numSmPartsFor(132, 128, 1), 66);
+    assert.equal(numSmPartsFor(132, 64, 1), 132);
+    assert.equal(numSmPartsFor(132, 16, 2), 66);
+    assert.equal(numSmPartsFor(132, 256, 1), 33);
+    assert.equal(numSmPartsFor(132, 65, 1), 66);
+    assert.equal(numSmPartsFor(132, 3, 8), 16);
+    assert.equal(numSmPartsFor(1, 512, 8), 1);
+  });
+});
+
+/**
+ * Check everything a kernel relies on. Returns the number of work items, for the caller's sanity checks.
+ * - parts walk batches in order; each key of each sequence is computed by exactly one item;
+ * - a sequence is one noSplit item, or >= 2 split items whose slots are numSplits[i] .. numSplits[i+1]-1, once each;
+ * - empty sequences still get an item (the kernel writes their zeros and +inf there);
+ * - slots stay below maxPartials(b, numSmParts), the rows the accumulators are sized for.
+ */
+function checkSchedule(seqlens: Int32Array, numSmParts: number): number {
+  const b = seqlens.length;
+  const s = planSchedule(seqlens, numSmParts);
+  assert.equal(s.numSmParts, numSmParts);
+  assert.equal(s.tileSchedulerMetadata.length, numSmParts * metadataFields, 'at most numSmParts parts');
+  assert.equal(s.numSplits.length, b + 1);
+  assert.equal(s.numSplits[0], 0);
+  const items = Array.from({ length: b }, () => [] as { kBegin: number; kEnd: number; noSplit: boolean; slot: number; part: number }[]);
+  let lastBatch = -1, total = 0;
+  for (let p = 0; p < numSmParts; p++) {
+    const work = partWork(s.tileSchedulerMetadata, s.numSplits, seqlens, p);
+    const m = p * metadataFields;
+    assert.equal(work.length, Math.max(0, s.tileSchedulerMetadata[m + Meta.EndIdx] - s.tileSchedulerMetadata[m + Meta.BeginIdx] + 1));
+    for (const w of work) {
+      assert.ok(w.batch >= 0 && w.batch < b, `part ${p}: batch ${w.batch}`);
+      assert.ok(w.batch >= lastBatch, `parts walk batches in order (part ${p}, batch ${w.batch} after ${lastBatch})`);
+      lastBatch = w.batch;
+      assert.ok(w.kBegin >= 0 && w.kBegin <= w.kEnd && w.kEnd <= seqlens[w.batch], `part ${p} batch ${w.batch}: [${w.kBegin}, ${w.kEnd}) of ${seqlens[w.batch]}`);
+      assert.equal(w.kBegin % blockSizeN, 0, 'split points are on 64-key tiles');
+      items[w.batch].push({ kBegin: w.kBegin, kEnd: w.kEnd, noSplit: w.noSplit, slot: w.splitSlot, part: p });
+      total++;
+    }
+  }
+  for (let i = 0; i < b; i++) {
+    const its = items[i], n = s.numSplits[i + 1] - s.numSplits[i];
+    assert.ok(its.length >= 1, `sequence ${i} (seqlen ${seqlens[i]}) has no work item`);
+    assert.equal(its.length, n, `sequence ${i}: ${its.length} items, numSplits says ${n}`);
+    // Keys covered exactly once: items sorted by begin tile [0, seqlen) end to end.
+    its.sort((x, y) => x.kBegin - y.kBegin);
+    let at = 0;
+    for (const it of its) {
+      assert.equal(it.kBegin, at, `sequence ${i}: keys ${at}..${it.kBegin} uncovered or covered twice`);
+      if (n > 1) assert.ok(it.kEnd > it.kBegin, `sequence ${i}: an empty split`);
+      at = it.kEnd;
+    }
+    assert.equal(at, seqlens[i], `sequence ${i}: keys ${at}..${seqlens[i]} not covered`);
+    if (n === 1) {
+      assert.ok(its[0].noSplit, `sequence ${i}: a single item must write out directly`);
+    } else {
+      assert.ok(its.every((it) => !it.noSplit), `sequence ${i}: split items write partials`);
+      const slots = its.map((it) => it.slot).sort((x, y) => x - y);
+      assert.deepEqual(slots, Array.from({ length: n }, (_, k) => s.numSplits[i] + k), `sequence ${i}: split slots`);
+      // Split k is computed by the k-th part in order, so slot order follows key order.
+      assert.deepEqual(its.map((it) => it.slot), slots, `sequence ${i}: slots follow key order`);
+    }
+  }
+  assert.ok(s.numSplits[b] <= maxPartials(b, numSmParts), `numSplits[b] = ${s.numSplits[b]} > maxPartials ${maxPartials(b, numSmParts)}`);
+  return total;
+}
+
+describe('schedule properties on random seqlens', () => {
+  test('400 random batches: coverage, split slots, part count, maxPartials', () => {
+    const rng = new Rng(2024);
+    let splitSeen = 0, emptySeen = 0;
+    for (let k = 0; k < 400; k++) {
+      const b = rng.pick([1, 1, 2, 3, 5, 8, 16, 33, 64, 128, 200]);
+      const style = k % 4;
+      const seqlens = Int32Array.from({ length: b }, () =>
+        style === 0 ? rng.int(0, 200) : style === 1 ? rng.int(0, 70000) : style === 2 ? rng.pick([0, 1, 63, 64, 65, 128, 129]) : rng.int(0, 9000));
+      const numSmParts = rng.pick([1, 2, 3, 5, 16, 33, 66, 132, 264]);
+      checkSchedule(seqlens, numSmParts);
+      const ns = planSchedule(seqlens, numSmParts).numSplits;
+      for (let i = 0; i < b; i++) {
+        if (ns[i + 1] - ns[i] > 1) splitSeen++;
+        if (seqlens[i] === 0) emptySeen++;
+      }
+    }
+    assert.ok(splitSeen > 100, `the random batches exercise split sequences (${splitSeen})`);
+    assert.ok(emptySeen > 50, `and empty ones (${emptySeen})`);
+  });
+
+  test('the 40 FlashMLA metadata cases satisfy the same properties', () => {
+    for (const c of loadMetadataCases()) checkSchedule(Int32Array.from(c.cache_seqlens), c.tile_scheduler_metadata.length);
+  });
+
+  test('one long sequence over many parts is split into ordered tile-aligned pieces', () => {
+    const seqlens = Int32Array.of(100_000);
+    checkSchedule(seqlens, 132);
+    const s = planSchedule(seqlens, 132);
+    assert.ok(s.numSplits[1] > 50, `splits: ${s.numSplits[1]}`);
+  });
+
+  test('all-empty batch: each sequence still one noSplit item', () => {
+    const seqlens = new Int32Array(10);
+    assert.equal(checkSchedule(seqlens, 132), 10);
+  });
+});
+
+describe('getMlaMetadata arguments', () => {
+  const bad = (f: () => unknown, argument: string) => {
+    assert.throws(f, (e: unknown) => e instanceof FlashMlaError && e.code === 'invalid_argument' && e.argument === argument, argument);
+  };
+  test('negative seqlen', () => bad(() => getMlaMetadata(Int32Array.of(5, -1), 16, 1), 'cacheSeqlens[1]'));
+  test('no sequences', () => bad(() => getMlaMetadata(new Int32Array(0), 16, 1), 'cacheSeqlens'));
+  test('numHeadsPerHeadK 0', () => bad(() => getMlaMetadata(Int32Array.of(5), 0, 1), 'numHeadsPerHeadK'));
+  test('numHeadsK 1.5', () => bad(() => getMlaMetadata(Int32Array.of(5), 16, 1.5), 'numHeadsK'));
+  test('numSms 0', () => bad(() => getMlaMetadata(Int32Array.of(5), 16, 1, { numSms: 0 }), 'numSms'));
+  test('numSms defaults to 132', () => {
+    assert.equal(getMlaMetadata(Int32Array.of(5), 64, 1).tileSchedulerMetadata.shape[0], 132);
+  });
+});
