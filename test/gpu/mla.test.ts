@@ -1,4 +1,4 @@
-// MlaAttention on the GPU host (not part of `npm test`): backend.matmul on CUDA (kernels/matmul.cu) against a
+// MlaAttention on the GPU host (not part of `npm test`): backend.matmul on CUDA (layer.cu's mla_gemm_f32) against a
 // float64 product, the layer on CUDA and on WebGPU (Dawn over the real GPU) against the float64 non-absorbed
 // formula, and transformers' cases from test/fixtures/mla when they are there.
 //   npm run build && node --import tsx --test test/gpu/mla.test.ts

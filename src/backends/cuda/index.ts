@@ -12,9 +12,9 @@ import { checkMatmul, checkWrite } from '../../core/validate.js';
 import { Attr, Driver } from './driver.js';
 import { type Manifest, findKernelDir, loadImage } from './modules.js';
 import {
-  type DecodeVariant, type Launch, chooseDecodeVariant, combineLaunch, combineRows, decodeVariants, sm90Launch, sameVariant, decodeKernelName, decodeLaunch, matmulLaunch, naiveLaunch,
+  type DecodeVariant, type Launch, chooseDecodeVariant, combineLaunch, combineRows, decodeVariants, sm90Launch, sameVariant, decodeKernelName, decodeLaunch, naiveLaunch,
 } from './kernels/launch.js';
-import { compilePacker, matmulParamsLayout, mlaParamsLayout, packParams, sparseParamsLayout } from './params.js';
+import { compilePacker, mlaParamsLayout, packParams, sparseParamsLayout } from './params.js';
 import type { SparseLaunch } from '../../core/sparse.js';
 import { sparseKernelName, sparseLaunch } from './kernels/launch.js';
 import type { MlaDeviceOps } from '../../core/mla/device.js';
@@ -115,8 +115,6 @@ class CudaBackendImpl implements CudaBackend {
   private readonly combineModule: bigint;
   private readonly naiveModule: bigint;
   private readonly loadKernels: (file: string) => bigint;
-  /** matmul.fatbin, its function and parameter block: loaded at the first matmul (MlaAttention's projections). */
-  private mm?: { fn: bigint; params: { ptr: bigint; view: DataView; argv: bigint }; pack: (view: DataView, v: Readonly<Record<string, bigint | number>>) => void };
   /** decode_sm90.fatbin, loaded on sm_90 devices when kernel is 'sm90' (it holds sm_90a code only). */
   private readonly sm90Module?: bigint;
   private readonly events: bigint[] = [];
@@ -324,21 +322,11 @@ class CudaBackendImpl implements CudaBackend {
     }
   }
 
-  /** y = x · wᵀ in f32 (kernels/matmul.cu), queued on the backend's stream. */
+  /** y = x · wᵀ in f32 (layer.cu's SIMT GEMM, the one MlaAttention's f32 step uses), queued on the backend's stream. */
   matmul(l: MatmulLaunch): void {
     this.alive();
     checkMatmul(l, 'cuda');
-    if (!this.mm) {
-      const module = this.loadKernels('matmul.fatbin');
-      this.mm = { fn: this.drv.getFunction(module, 'mla_matmul_f32'), params: this.drv.pinnedParams(matmulParamsLayout.size), pack: compilePacker(matmulParamsLayout) };
-    }
-    const mm = this.mm;
-    mm.pack(mm.params.view, {
-      x: this.ptrOf(l.x) + BigInt(l.xOff * 4), w: this.ptrOf(l.w) + BigInt(l.wOff * 4), y: this.ptrOf(l.y),
-      m: l.m, n: l.n, k: l.k, xStride: l.xStride, wStride: l.wStride,
-    });
-    const ln = matmulLaunch(l.m, l.n);
-    this.drv.launch(mm.fn, ln.grid, ln.block, ln.smem, this.stream, mm.params.argv, 'matmul');
+    this.layerOps().gemm({ m: l.m, n: l.n, k: l.k, x: l.x, xOff: l.xOff, xStride: l.xStride, w: l.w, wOff: l.wOff, wStride: l.wStride, y: l.y });
   }
 
   /** MlaAttention's device-resident step (layer.ts, kernels/layer.cu), loaded at first use. */

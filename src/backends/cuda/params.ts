@@ -44,18 +44,6 @@ export const mlaParamFields = [
   { name: 'scaleLog2', type: 'f32', doc: 'softmaxScale * log2(e): scores are kept in base 2' },
 ] as const satisfies readonly ParamField[];
 
-/** MatmulParams (matmul.cu): y [m, n] = x · wᵀ in f32, torch.nn.Linear's layout (MlaAttention's projections). */
-export const matmulParamFields = [
-  { name: 'x', type: 'ptr', c: 'const float*', doc: 'row i at x + i * xStride (k elements)' },
-  { name: 'w', type: 'ptr', c: 'const float*', doc: 'row j at w + j * wStride (k elements)' },
-  { name: 'y', type: 'ptr', c: 'float*', doc: '[m, n] contiguous' },
-  { name: 'm', type: 'i32', doc: 'rows of x and y' },
-  { name: 'n', type: 'i32', doc: 'rows of w, columns of y' },
-  { name: 'k', type: 'i32', doc: 'reduction length' },
-  { name: 'xStride', type: 'i32', doc: 'elements between rows of x' },
-  { name: 'wStride', type: 'i32', doc: 'elements between rows of w' },
-] as const satisfies readonly ParamField[];
-
 /** SparseParams: sparse.cu (token-sparse decode over FP8 or bf16/f16 caches). Pointers first. */
 export const sparseParamFields = [
   { name: 'q', type: 'ptr', c: 'const void*', doc: '[b, sQ, hQ, dQk] bf16/f16' },
@@ -136,7 +124,6 @@ export function layoutOf(fields: readonly ParamField[]): ParamLayout {
 }
 
 export const mlaParamsLayout = layoutOf(mlaParamFields);
-export const matmulParamsLayout = layoutOf(matmulParamFields);
 export const sparseParamsLayout = layoutOf(sparseParamFields);
 export const sparseMmaParamsLayout = layoutOf(sparseMmaParamFields);
 

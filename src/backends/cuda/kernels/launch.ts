@@ -3,7 +3,7 @@
 // (scripts/build-kernels.mjs), so the variant list and the struct are written down once.
 import type { HalfDType } from '../../../core/dtype.js';
 import type { MlaProblem } from '../../../core/problem.js';
-import { matmulParamsLayout, mlaParamsLayout, sparseParamsLayout, structHeader } from '../params.js';
+import { mlaParamsLayout, sparseParamsLayout, structHeader } from '../params.js';
 import { layerHeader } from '../layer-params.js';
 import type { SparseProblem } from '../../../core/sparse.js';
 import { sparseMmaHeader } from './sparse-mma-launch.js';
@@ -137,11 +137,6 @@ export function naiveLaunch(p: MlaProblem): Launch {
   return { grid: [p.b, p.sQ, p.hQ], block: [128, 1, 1], smem: 0 };
 }
 
-/** matmul.cu: a CTA of 256 threads per 64 x 64 tile of y (each thread 4 x 4 outputs). */
-export function matmulLaunch(m: number, n: number): Launch {
-  return { grid: [Math.ceil(n / 64), Math.ceil(m / 64), 1], block: [256, 1, 1], smem: 0 };
-}
-
 /** The text of kernels/params.h. */
 export function kernelsHeader(): string {
   const variants = decodeVariants.map((v) => `X(${variantTag(v)}, ${v.bm}, ${v.bn}, ${v.stages}, ${v.nwarps}, ${v.qRegs ?? -1}, ${decodeSmem(v)})`).join(' \\\n  ');
@@ -154,7 +149,6 @@ export function kernelsHeader(): string {
     '',
     structHeader('MlaParams', mlaParamsLayout),
     '',
-    structHeader('MatmulParams', matmulParamsLayout),
     structHeader('SparseParams', sparseParamsLayout),
     layerHeader(),
     '',

@@ -69,25 +69,6 @@ static_assert(offsetof(MlaParams, lseStrideT) == 136, "MlaParams.lseStrideT: off
 static_assert(offsetof(MlaParams, combineRows) == 140, "MlaParams.combineRows: offset differs from params.ts");
 static_assert(offsetof(MlaParams, scaleLog2) == 144, "MlaParams.scaleLog2: offset differs from params.ts");
 
-struct MatmulParams {
-  const float* x; // row i at x + i * xStride (k elements)
-  const float* w; // row j at w + j * wStride (k elements)
-  float* y; // [m, n] contiguous
-  int m; // rows of x and y
-  int n; // rows of w, columns of y
-  int k; // reduction length
-  int xStride; // elements between rows of x
-  int wStride; // elements between rows of w
-};
-static_assert(sizeof(MatmulParams) == 48, "MatmulParams: size differs from params.ts");
-static_assert(offsetof(MatmulParams, x) == 0, "MatmulParams.x: offset differs from params.ts");
-static_assert(offsetof(MatmulParams, w) == 8, "MatmulParams.w: offset differs from params.ts");
-static_assert(offsetof(MatmulParams, y) == 16, "MatmulParams.y: offset differs from params.ts");
-static_assert(offsetof(MatmulParams, m) == 24, "MatmulParams.m: offset differs from params.ts");
-static_assert(offsetof(MatmulParams, n) == 28, "MatmulParams.n: offset differs from params.ts");
-static_assert(offsetof(MatmulParams, k) == 32, "MatmulParams.k: offset differs from params.ts");
-static_assert(offsetof(MatmulParams, xStride) == 36, "MatmulParams.xStride: offset differs from params.ts");
-static_assert(offsetof(MatmulParams, wStride) == 40, "MatmulParams.wStride: offset differs from params.ts");
 struct SparseParams {
   const void* q; // [b, sQ, hQ, dQk] bf16/f16
   const unsigned char* kCache; // FP8 bytes (V3.2 656 B/token, MODEL1 584 B/token in padded blocks) or bf16/f16 [numBlocks, pageBlockSize, 1, dQk]
