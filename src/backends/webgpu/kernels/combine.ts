@@ -62,8 +62,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var negInf = false;
   for (var s = 0; s < n; s++) {
     let ls = acc[u32(base + s) * u.rowStride + rr];
-    nan = nan || isNan(ls);
-    negInf = negInf || isNegInf(ls);
+    nan = nan | isNan(ls);
+    negInf = negInf | isNegInf(ls);
     mx = max(mx, select(ls, NEG, nonFinite(ls)));
   }
   let o = u.outOff + (((qStart + j) * u.hQ + h) * 512u) / 2u;

@@ -527,7 +527,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
    for (var i = 0u; i < ${kpl}u; i++) {
     let sc = Ps[(sLane + i * ${tpr}u) * ${rgN}u + sRow / 4u][sRow % 4u];
     let nf = nonFinite(sc);
-    bad = bad || (nf && !isNegInf(sc));
+    bad = bad | (nf & !isNegInf(sc)); // | and &: no short-circuit branches in the loop
     mx = max(mx, select(sc, NEG, nf));
    }
    if (bad) { atomicOr(&rowBad[sRow], 1u); }

@@ -201,7 +201,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       if (tsel[k] != 0u) {
         let x = sc[k];
         some = true;
-        bad = bad || (nonFinite(x) && !isNegInf(x));
+        bad = bad | (nonFinite(x) & !isNegInf(x));
         cmax = max(cmax, select(x, NEG, nonFinite(x)));
       }
     }
