@@ -8,7 +8,8 @@
 # Steps: cuda (golden + CASES random cases on CUDA), sanitize (memcheck, racecheck, synccheck on a few cases),
 # webgpu (the WebGPU suite on the GPU), mla-cases (transformers reference cases for MlaAttention, into
 # $OUT/mla-cases.tgz and build/test/fixtures/mla), mla-bench (a V3-shaped layer decode step, ours on CUDA vs
-# transformers bf16 in the same call), and any test/gpu/NAME.test.ts as NAME (reliability, mla, sparse...).
+# transformers bf16 in the same call), reliability (test/gpu/reliability.test.ts, then test/webgpu-nan.test.ts on
+# the card), and any test/gpu/NAME.test.ts as NAME (mla, sparse...).
 # Each step's log is <step>-<card>.txt (the card read from nvidia-smi) in $OUT/logs.tgz; $OUT/summary-<card>.txt
 # says which steps passed.
 set -uo pipefail
@@ -48,6 +49,10 @@ for step in "$@"; do
       FLASHMLA_GPU_SPARSE_CASES=${SANITIZE_CASES:-6} run sanitize-sparse "${SANITIZE_TIMEOUT:-150}" compute-sanitizer --tool memcheck \
         --target-processes all --print-limit 20 node --test --test-reporter=tap build/test/gpu/sparse.test.js
       grep -E 'ERROR SUMMARY' "$LOG/sanitize-sparse-$card.txt" | tail -1 ;;
+    reliability) # issue #10: concurrency, disposal, OOM, 10^5-call leaks, faults (CUDA and WebGPU), then NaN/inf on the card
+      run reliability "${STEP_TIMEOUT:-300}" node --test --test-reporter=tap build/test/gpu/reliability.test.js
+      grep -E '# summary' "$LOG/reliability-$card.txt" | sed 's/^# \\# /  /'
+      run webgpu-nan 120 node --test --test-reporter=tap build/test/webgpu-nan.test.js ;;
     webgpu) WEBGPU_RANDOM_CASES=${WEBGPU_CASES:-120} run webgpu "${WEBGPU_TIMEOUT:-200}" node --test --test-reporter=tap build/test/webgpu.test.js ;;
     *) if [ -f "build/test/gpu/$step.test.js" ]; then run "$step" "${STEP_TIMEOUT:-300}" node --test --test-reporter=tap "build/test/gpu/$step.test.js"
        else echo "unknown step $step"; summary+=("$step: unknown"); fi ;;
