@@ -20,7 +20,9 @@
 #   cuda-run         bench/cuda/bench.ts run: the grid with per-bucket variant winners, plus host and graphs
 #   sweep            the CUDA kernel-variant sweep (bench/cuda/bench.ts) on ONLY configs for VARIANTS, FlashMLA beside
 #   webgpu-bench     the WebGPU numSms / ceiling study (scripts/webgpu-bench.mjs) over NUMSMS (default 132,264)
-#   mla-cases, mla-bench, and any test/gpu/NAME.test.ts as NAME (reliability, mla, sparse, sm90...)
+#   reliability      test/gpu/reliability.test.ts (concurrency, disposal, OOM, 10^5-call leaks, faults on CUDA and WebGPU),
+#                    then test/backends/webgpu-nan.test.ts on the card
+#   mla-cases, mla-bench, and any test/gpu/NAME.test.ts as NAME (mla, mla-device, sparse, sm90...)
 # Each step's log is <step>-<card>.txt (the card read from nvidia-smi) in $OUT/logs.tgz; $OUT/summary-<card>.txt
 # says which steps passed.
 set -uo pipefail
@@ -113,6 +115,10 @@ for step in "${steps[@]}"; do
       FLASHMLA_GPU_SPARSE_CASES=${SANITIZE_CASES:-6} run sanitize-sparse "${SANITIZE_TIMEOUT:-150}" compute-sanitizer --tool memcheck \
         --target-processes all --print-limit 20 node --test --test-reporter=tap build/test/gpu/sparse.test.js
       grep -E 'ERROR SUMMARY' "$LOG/sanitize-sparse-$card.txt" | tail -1 ;;
+    reliability) # issue #10: concurrency, disposal, OOM, 10^5-call leaks, faults (CUDA and WebGPU), then NaN/inf on the card
+      run reliability "${STEP_TIMEOUT:-300}" node --test --test-reporter=tap build/test/gpu/reliability.test.js
+      grep -E '# summary' "$LOG/reliability-$card.txt" | sed 's/^# \\# /  /'
+      run webgpu-nan 120 node --test --test-reporter=tap build/test/backends/webgpu-nan.test.js ;;
     webgpu) WEBGPU_RANDOM_CASES=${WEBGPU_CASES:-120} WEBGPU_BIG_CACHE_BYTES=${WEBGPU_BIG_CACHE_BYTES:-5000000000} run webgpu "${WEBGPU_TIMEOUT:-200}" node --test --test-reporter=tap build/test/backends/webgpu.test.js ;;
     *) if [ -f "build/test/gpu/$step.test.js" ]; then run "$step" "${STEP_TIMEOUT:-300}" node --test --test-reporter=tap "build/test/gpu/$step.test.js"
        else echo "unknown step $step"; summary+=("$step: unknown"); fi ;;

@@ -15,6 +15,7 @@ import type { Backend } from '../../src/core/problem.js';
 import { empty, fromArray } from '../../src/core/tensor.js';
 import { assertOutputsClose, tolerances } from '../support/compare.js';
 import { type CaseSpec, Rng, caseReference, makeCase, runCase } from '../support/random.js';
+import { MiB, sampleMemory } from '../support/leak.js';
 
 type Kind = 'inline' | 'workers' | 'webgpu';
 const kinds: Kind[] = ['inline', 'workers', 'webgpu'];
@@ -263,6 +264,23 @@ describe('fromArray checks the typed array against the dtype', () => {
 
 
 
+
+describe('no per-call retention: synchronize() 5000 times keeps heapUsed flat', () => {
+  for (const kind of kinds) {
+    test(kind, async (t) => {
+      const be = backendFor(kind, t);
+      if (!be) return;
+      await be.synchronize();
+      const m0 = await sampleMemory(0);
+      for (let i = 0; i < 5000; i++) await be.synchronize();
+      const m1 = await sampleMemory(5000);
+      // Was 322 B per call on WebGPU (each await raced against a never-settling "device lost" promise): 1.5 MiB.
+      const perCall = (m1.heap - m0.heap) / 5000;
+      t.diagnostic(`${kind}: heapUsed ${((m1.heap - m0.heap) / 1024).toFixed(0)} KiB over 5000 calls (${perCall.toFixed(1)} B/call)`);
+      assert.ok(m1.heap - m0.heap < 0.4 * MiB, `heapUsed grew ${(perCall).toFixed(0)} B per synchronize()`);
+    });
+  }
+});
 
 describe('webgpu device loss', () => {
   test('device.destroy(): in-flight calls reject (typed), every later call throws device_lost, a new backend works', async (t) => {

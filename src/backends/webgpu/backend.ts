@@ -119,8 +119,6 @@ export class WebGpuBackend implements Backend {
       }
       else this.deviceError ??= new FlashMlaError('driver_error', `WebGPU: ${err.message}`);
     });
-    this.lostPromise = new Promise<never>((_, reject) => { this.rejectLost = reject; });
-    this.lostPromise.catch(() => {}); // observed by every await of the device (see guard)
     void device.lost.then((info) => {
       if (this.disposed && this.opts.ownsDevice) return; // our own destroy()
       this.loseDevice(`${info.reason ?? 'unknown'}${info.message ? `: ${info.message}` : ''}`);
@@ -129,8 +127,16 @@ export class WebGpuBackend implements Backend {
 
   private deviceError?: FlashMlaError;
   private lost?: FlashMlaError;
-  private readonly lostPromise: Promise<never>;
-  private rejectLost!: (e: FlashMlaError) => void;
+  /**
+   * The awaits in flight (see guard), each with its own rejecter, removed when it settles. Not one long-lived
+   * "lost" promise raced against every await: each race would leave a reaction on that never-settling promise,
+   * about 320 bytes per synchronize() or download() kept for the backend's life (measured on lavapipe).
+   */
+  private readonly inFlight = new Set<(e: FlashMlaError) => void>();
+  private rejectInFlight(e: FlashMlaError): void {
+    for (const reject of this.inFlight) reject(e);
+    this.inFlight.clear();
+  }
 
   /** True once the device is lost (every call then throws device_lost; create a new backend). */
   get isLost(): boolean { return this.lost !== undefined; }
@@ -139,13 +145,22 @@ export class WebGpuBackend implements Backend {
   private loseDevice(why: string): void {
     if (this.lost) return;
     this.lost = new FlashMlaError('device_lost', `WebGPU device lost (${why}); this backend cannot be used again: create a new one`);
-    this.rejectLost(this.lost);
+    this.rejectInFlight(this.lost);
   }
 
   /** Await device work, turning a device loss or dispose() meanwhile into a typed rejection (never a hang). */
   private async guard<T>(p: Promise<T>): Promise<T> {
     try {
-      return await Promise.race([p, this.lostPromise]);
+      let reject!: (e: FlashMlaError) => void;
+      const stop = new Promise<never>((_, r) => { reject = r; });
+      this.inFlight.add(reject);
+      if (this.lost) reject(this.lost);
+      else if (this.disposed) reject(new FlashMlaError('disposed', 'WebGPU backend disposed while the call was in flight'));
+      try {
+        return await Promise.race([p, stop]);
+      } finally {
+        this.inFlight.delete(reject);
+      }
     } catch (e) {
       if (this.lost) throw this.lost;
       if (this.disposed) throw new FlashMlaError('disposed', 'WebGPU backend disposed while the call was in flight');
@@ -646,7 +661,7 @@ export class WebGpuBackend implements Backend {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.rejectLost(new FlashMlaError('disposed', 'WebGPU backend disposed while the call was in flight'));
+    this.rejectInFlight(new FlashMlaError('disposed', 'WebGPU backend disposed while the call was in flight'));
     this.bindGroups.clear();
     this.idx.destroy();
     this.accum.destroy();

@@ -1,10 +1,13 @@
 // Merge the fp32 partial results of every split sequence: lse = log sum_s exp(lse_s),
 // out = sum_s exp(lse_s - lse) o_s. One workgroup of 64 lanes per (batch, query row), 8 columns a lane.
+// A partial lse is finite, NEG (the split saw no key of the row), -inf (it saw keys, all scored -inf) or NaN
+// (it saw a NaN or +inf score); the merge gives what the float64 reference gives for the whole row.
 import type { HalfDType } from '../../../core/dtype.js';
 import type { MlaProblem } from '../../../core/problem.js';
 import { defineParams } from '../params.js';
 import { type DeviceCaps, type Dispatch, type Program, foldDispatch, linearWorkgroupWgsl } from '../program.js';
 import { negBig, packWgsl } from './decode.js';
+import { nanWgsl } from './nan.js';
 
 export const combineParams = defineParams('CombineParams', [
   ['b', 'u32'], ['hQ', 'u32'], ['sQ', 'u32'], ['varlen', 'u32'],
@@ -32,6 +35,7 @@ export const combineProgram: Program<CombineSpec> = {
 @group(0) @binding(4) var<storage, read_write> lse: array<f32>;
 const NEG: f32 = ${negBig};
 ${packWgsl(s.dtype)}
+${nanWgsl(s.dtype, 'u.posInfBits')}
 ${linearWorkgroupWgsl}
 
 @compute @workgroup_size(64)
@@ -54,32 +58,48 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   if (j >= qLen) { return; }
   var mx = NEG;
-  for (var s = 0; s < n; s++) { mx = max(mx, acc[u32(base + s) * u.rowStride + rr]); }
-  let ln2 = 0.6931471805599453;
+  var nan = false;
+  var negInf = false;
+  for (var s = 0; s < n; s++) {
+    let ls = acc[u32(base + s) * u.rowStride + rr];
+    nan = nan | isNan(ls);
+    negInf = negInf | isNegInf(ls);
+    mx = max(mx, select(ls, NEG, nonFinite(ls)));
+  }
   let o = u.outOff + (((qStart + j) * u.hQ + h) * 512u) / 2u;
+  let lo0 = u.lseOff + batch * u.lseStrideB + h * u.lseStrideH + (qStart + j) * u.lseStrideT;
   let c = t * 4u;
+  if (nan || (negInf && mx <= NEG * 0.5)) { // a poisoned row, or every key of the row scored -inf: NaN
+    out[o + t * 2u] = nanPair(); out[o + t * 2u + 1u] = nanPair(); out[o + 128u + t * 2u] = nanPair(); out[o + 128u + t * 2u + 1u] = nanPair();
+    if (t == 0u) { lse[lo0] = nanF32(); }
+    return;
+  }
   if (mx <= NEG * 0.5) { // no split saw a key: the contract's empty row
     out[o + t * 2u] = 0u; out[o + t * 2u + 1u] = 0u; out[o + 128u + t * 2u] = 0u; out[o + 128u + t * 2u + 1u] = 0u;
-    if (t == 0u) { lse[u.lseOff + batch * u.lseStrideB + h * u.lseStrideH + (qStart + j) * u.lseStrideT] = bitcast<f32>(u.posInfBits); }
+    if (t == 0u) { lse[lo0] = bitcast<f32>(u.posInfBits); }
     return;
   }
   var sum = 0.0;
-  for (var s = 0; s < n; s++) { sum += exp(acc[u32(base + s) * u.rowStride + rr] - mx); }
+  for (var s = 0; s < n; s++) {
+    let ls = acc[u32(base + s) * u.rowStride + rr];
+    if (ls > NEG * 0.5) { sum += exp(ls - mx); }
+  }
   let total = mx + log(sum);
   var lo = vec4<f32>(0.0);
   var hi = vec4<f32>(0.0);
   for (var s = 0; s < n; s++) {
     let slot = u32(base + s);
     let ls = acc[slot * u.rowStride + rr];
-    if (ls <= NEG * 0.5) { continue; } // this split saw no key of the row; its o is 0 but skip it anyway
-    let w = exp(ls - total);
+    if (ls <= NEG * 0.5 && !isNegInf(ls)) { continue; } // this split saw no key of the row
+    // A split whose keys all scored -inf weighs 0, but its o carries the NaN of 0 * inf (as the reference's sum).
+    let w = select(exp(ls - total), 0.0, isNegInf(ls));
     let a = u.oAccOff + (slot * u.rowStride + rr) * 512u;
     lo += w * vec4<f32>(acc[a + c], acc[a + c + 1u], acc[a + c + 2u], acc[a + c + 3u]);
     hi += w * vec4<f32>(acc[a + 256u + c], acc[a + 257u + c], acc[a + 258u + c], acc[a + 259u + c]);
   }
   out[o + t * 2u] = pack2(lo.xy); out[o + t * 2u + 1u] = pack2(lo.zw);
   out[o + 128u + t * 2u] = pack2(hi.xy); out[o + 128u + t * 2u + 1u] = pack2(hi.zw);
-  if (t == 0u) { lse[u.lseOff + batch * u.lseStrideB + h * u.lseStrideH + (qStart + j) * u.lseStrideT] = total; }
+  if (t == 0u) { lse[lo0] = total; }
 }
 `,
 };

@@ -13,6 +13,7 @@ import type { HalfDType } from '../../../core/dtype.js';
 import type { MlaProblem } from '../../../core/problem.js';
 import { defineParams } from '../params.js';
 import type { DeviceCaps, Dispatch, Program } from '../program.js';
+import { nanWgsl } from './nan.js';
 
 export const wgSize = 256;
 export const nT = 64; // keys per tile (FlashMLA's blockSizeN)
@@ -88,7 +89,7 @@ function stageVec4s(mT: number, dc: number, kc: number): number {
 
 /** Workgroup memory of a specialisation, array by array as the WGSL declares them. */
 function decodeSharedBytes(mT: number, dc: number, kc: number, subgroups: boolean): number {
-  return 16 * (2 * stageVec4s(mT, dc, kc) + (mT * nT) / 4) + 4 * (2 * nT + 4 * mT) + (subgroups ? 0 : wgSize * 4);
+  return 16 * (2 * stageVec4s(mT, dc, kc) + (mT * nT) / 4) + 4 * (2 * nT + 5 * mT) + (subgroups ? 0 : wgSize * 4);
 }
 
 /** Whether a (mT, dc, kc, pf) combination satisfies the kernel's layout rules on a device. */
@@ -135,7 +136,11 @@ export function packWgsl(dtype: HalfDType): string {
   return select((b + 0x7fffu + ((b >> 16u) & 1u)) >> 16u, (b >> 16u) | 0x40u, (b & 0x7fffffffu) > 0x7f800000u);
 }
 fn pack2(v: vec2<f32>) -> u32 { return toBf16(v.x) | (toBf16(v.y) << 16u); }`
-    : `fn pack2(v: vec2<f32>) -> u32 { return pack2x16float(v); }`;
+    : `fn pack2(v: vec2<f32>) -> u32 { // pack2x16float leaves NaN indeterminate: write f16's quiet NaN ourselves
+  let w = pack2x16float(v);
+  let n = (bitcast<vec2<u32>>(v) & vec2<u32>(0x7fffffffu)) > vec2<u32>(0x7f800000u);
+  return select(w & 0xffffu, 0x7e00u, n.x) | select(w & 0xffff0000u, 0x7e000000u, n.y);
+}`;
 }
 
 function segmentLoader(segs: number): string {
@@ -180,6 +185,7 @@ export const decodeProgram: Program<DecodeSpec> = {
     const kpl = nT / tpr; // keys per lane in the softmax
     const nc = cw / 4; // vec4 columns per PV lane
     const vRegs = kc / 4; // vec4<u32> of V a lane loads per PV stage (1 or 2)
+    const expMask = s.dtype === 'bf16' ? 0x7f80 : 0x7c00; // exponent field of a half: all ones = NaN or inf
     const mad = (a: string, b: string, c: string) => (s.mulAdd ? `${a} * ${b} + ${c}` : `fma(${a}, ${b}, ${c})`);
     const enables = s.subgroups ? 'enable subgroups;' : '';
     const kBindings = Array.from({ length: segs }, (_, i) => `@group(0) @binding(${6 + i}) var<storage, read> k${i}: array<vec4<u32>>;`).join('\n');
@@ -197,10 +203,16 @@ export const decodeProgram: Program<DecodeSpec> = {
     const loadQk = (c: string, i: number) => `${slotA(i)} = vec4<u32>(0u); ${slotB(i)} = vec4<u32>(0u);
     if (kSeg != NONE) { ${slotA(i)} = loadK(kSeg, kRow + (${c}) * ${cv}u); }
     if (qValid) { ${slotB(i)} = q[qBase + (${c}) * ${cv}u]; }`;
+    // V of a key that some row of the tile must not see (causal diagonal, keys up to kEnd) is loaded for every row;
+    // its P is 0 there, and 0 * NaN or 0 * inf would put a NaN the reference never computes into that row. So V of
+    // keys from the first row's visible end on has its NaN/inf halves zeroed, and diagNF notes that it happened.
+    // A key with a NaN/inf V element has a NaN or infinite score in every row that sees it: NaN or +inf makes the
+    // row NaN anyway; -inf gives p = 0 and, in the reference, 0 * inf = NaN in exactly those columns, which
+    // diagFixup (below) then writes into the accumulators of the rows that see the key.
     const loadV = (v: string, i: number) => Array.from({ length: vRegs }, (_, j) => {
       const reg = j === 0 ? slotA(i) : slotB(i);
       return `{ let kk = (${v}) * ${kc}u + ${j * 4}u + t / 64u; let sg = keySeg[kk]; ${reg} = vec4<u32>(0u);
-    if (sg != NONE) { ${reg} = loadK(sg, keyRow[kk] + t % 64u); } }`;
+    if (sg != NONE) { ${reg} = loadK(sg, keyRow[kk] + t % 64u); if (k0 + i32(kk) >= diagKey) { let f = finiteHalves(${reg}); if (any(f != ${reg})) { atomicOr(&diagNF, 1u); } ${reg} = f; } } }`;
     }).join('\n        ');
     const refillQk = (stage: string, i: number) => `if (${stage} < ${nQ}u) {
     ${loadQk(stage, i)}
@@ -271,6 +283,12 @@ export const decodeProgram: Program<DecodeSpec> = {
   workgroupBarrier();
   if (pvHalf == 0u) { ${Array.from({ length: 8 }, (_, i) => `${acc(h * 8 + i, 0)} += B[${i * 128}u + colP];`).join(' ')} }`).join('\n    ');
     const finish = kSplit === 1 ? writeRows : `${merge}\n    if (pvHalf == 0u) {\n    ${writeRows}\n    }`;
+    // Columns 4 col4_c .. +3 of key kk: NaN in the accumulators of this lane's rows that see the key, where V is
+    // NaN or inf (the rare path: only after diagNF was set).
+    const diagFixup = Array.from({ length: nc }, (_, c) => `{ let w = loadK(sg, keyRow[kk] + col4_${c} / 2u);
+      let h = select(w.xy, w.zw, col4_${c} % 2u == 1u);
+      let nf = vec4<bool>((h.x & ${expMask}) == ${expMask}, (h.x & ${expMask << 16 >>> 0}u) == ${expMask << 16 >>> 0}u, (h.y & ${expMask}) == ${expMask}, (h.y & ${expMask << 16 >>> 0}u) == ${expMask << 16 >>> 0}u);
+      ${Array.from({ length: ro }, (_, i) => `if (k0 + i32(kk) < rowVis[rowP + ${i}u]) { ${acc(i, c)} = select(${acc(i, c)}, vec4<f32>(nanF32()), nf); }`).join('\n      ')} }`).join('\n     ');
     const sliceBase = (z: string, i: number) => `((${z}) * 4u + ${i}u) * ${16 * rgN}u + rg * 16u + kgrp`;
     // The slice partials fill stage buffer 0 (free: the last QK stage used buffer 1) and, when larger, buffer 1
     // as well, after a barrier that lets every lane finish reading it.
@@ -309,16 +327,27 @@ var<workgroup> rowAlpha: array<f32, ${mT}>;
 var<workgroup> rowM: array<f32, ${mT}>;
 var<workgroup> rowL: array<f32, ${mT}>;
 var<workgroup> rowVis: array<i32, ${mT}>;
+var<workgroup> rowBad: array<atomic<u32>, ${mT}>; // the row saw a NaN or +inf score: its out and lse are NaN
+var<workgroup> diagNF: atomic<u32>; // a masked-for-some-row key of this item had a NaN/inf V element (zeroed)
 ${s.subgroups ? '' : `var<workgroup> red: array<f32, ${wgSize}>;`}
 
 ${unpackWgsl(s.dtype)}
 ${packWgsl(s.dtype)}
+${nanWgsl(s.dtype, 'u.posInfBits')}
 ${segmentLoader(segs)}
 ${rowReduce('rowMax', 'max', tpr, s.subgroups)}
 ${rowReduce('rowSum', 'add', tpr, s.subgroups)}
 
 struct Item { batch: u32, qStart: u32, qLen: u32, kBegin: i32, kEnd: i32, slot: u32, split: bool, mBase: u32, kvh: u32 }
 var<private> it: Item;
+
+// What the reference makes of row r of this item: 0 a softmax, 1 NaN (a NaN or +inf score), 2 no key (empty
+// row), 3 keys whose scores are all -inf (NaN for the whole row, -inf as a split's partial lse).
+fn rowKind(r: u32) -> u32 {
+ if (atomicLoad(&rowBad[r]) != 0u) { return 1u; }
+ if (rowL[r] > 0.0) { return 0u; }
+ return select(2u, 3u, rowVis[r] > it.kBegin);
+}
 
 // Row r of the tile: query j = m / nGroups of the item, head kvh * nGroups + m % nGroups; c4: the vec4 column.
 fn writeQuad(r: u32, c4: u32, x: vec4<f32>) {
@@ -327,11 +356,14 @@ fn writeQuad(r: u32, c4: u32, x: vec4<f32>) {
  let j = m / u.nGroups;
  let h = it.kvh * u.nGroups + m % u.nGroups;
  let l = rowL[r];
+ // l == 0: x is a sum of 0 * V, so NaN exactly where a -inf-scored key's V is infinite (as in the reference).
  let a = x * select(0.0, 1.0 / l, l > 0.0);
  if (!it.split) {
   let w = u.outOff + (((it.qStart + j) * u.hQ + h) * 512u) / 2u + c4 * 2u;
-  out[w] = pack2(a.xy);
-  out[w + 1u] = pack2(a.zw);
+  let kind = rowKind(r);
+  let nan = kind == 1u || kind == 3u;
+  out[w] = select(pack2(a.xy), nanPair(), nan);
+  out[w + 1u] = select(pack2(a.zw), nanPair(), nan);
  } else {
   let o = u.oAccOff + ((it.slot * u.rowStride + j * u.hQ + h) * 512u) + c4 * 4u;
   acc[o] = a.x; acc[o + 1u] = a.y; acc[o + 2u] = a.z; acc[o + 3u] = a.w;
@@ -345,11 +377,18 @@ fn writeLse(r: u32) {
  let h = it.kvh * u.nGroups + m % u.nGroups;
  let l = rowL[r];
  let ln2 = 0.6931471805599453;
+ let kind = rowKind(r);
+ var v = (rowM[r] + log2(l)) * ln2;
  if (!it.split) {
-  lse[u.lseOff + it.batch * u.lseStrideB + h * u.lseStrideH + (it.qStart + j) * u.lseStrideT] =
-   select(bitcast<f32>(u.posInfBits), (rowM[r] + log2(l)) * ln2, l > 0.0);
+  if (kind == 2u) { v = bitcast<f32>(u.posInfBits); }
+  if (kind == 1u || kind == 3u) { v = nanF32(); }
+  lse[u.lseOff + it.batch * u.lseStrideB + h * u.lseStrideH + (it.qStart + j) * u.lseStrideT] = v;
  } else {
-  acc[it.slot * u.rowStride + j * u.hQ + h] = select(NEG, (rowM[r] + log2(l)) * ln2, l > 0.0);
+  // The combine reads a partial lse: NaN (poisoned), -inf (keys, all -inf), NEG (no key) or finite.
+  if (kind == 1u) { v = nanF32(); }
+  if (kind == 2u) { v = NEG; }
+  if (kind == 3u) { v = negInfF32(); }
+  acc[it.slot * u.rowStride + j * u.hQ + h] = v;
  }
 }
 
@@ -427,7 +466,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
    let j = i32((it.mBase + t) / u.nGroups);
    let vis = select(seqlen, seqlen - i32(it.qLen) + j + 1, u.causal != 0u);
    rowVis[t] = min(vis, kEnd);
+   atomicStore(&rowBad[t], 0u);
   }
+  if (t == 0u) { atomicStore(&diagNF, 0u); }
   // This lane's q row for staging (rows past the item's queries stage zeros).
   let qm = it.mBase + qRow;
   let qValid = qStage && qm < it.qLen * u.nGroups;
@@ -451,6 +492,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
    }
    workgroupBarrier();
+   let diagKey = rowVis[0]; // keys from here on are masked for some row of the tile
    let kSeg = select(NONE, keySeg[kKey], kStage);
    let kRow = keyRow[kKey] + kPart8 / 8u;
    ${Array.from({ length: pf }, (_, i) => `{ ${loadQk(`${i}u`, i)} }`).join('\n      ')}
@@ -478,8 +520,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
    }
    workgroupBarrier();
    // Online softmax, exp2 domain: lanes sRow*tpr .. +tpr-1 own row sRow and keep its m and l.
+   // A NaN or +inf score makes the row NaN (as in the reference); it is kept out of the max, whose result WGSL
+   // leaves open for NaN, and flagged by its bits. A -inf score is a key with p = 0.
    var mx = NEG;
-   for (var i = 0u; i < ${kpl}u; i++) { mx = max(mx, Ps[(sLane + i * ${tpr}u) * ${rgN}u + sRow / 4u][sRow % 4u]); }
+   var bad = false;
+   for (var i = 0u; i < ${kpl}u; i++) {
+    let sc = Ps[(sLane + i * ${tpr}u) * ${rgN}u + sRow / 4u][sRow % 4u];
+    let nf = nonFinite(sc);
+    bad = bad | (nf & !isNegInf(sc)); // | and &: no short-circuit branches in the loop
+    mx = max(mx, select(sc, NEG, nf));
+   }
+   if (bad) { atomicOr(&rowBad[sRow], 1u); }
    mx = rowMax(mx, t);
    let mNew = max(m, mx);
    var sum = 0.0;
@@ -512,6 +563,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     workgroupBarrier();
     ${computePv(-1, 'v')}
    }`}
+   if (atomicLoad(&diagNF) != 0u) {
+    for (var kk = u32(max(diagKey - k0, 0)); kk < ${nT}u; kk++) {
+     let sg = keySeg[kk];
+     if (sg == NONE) { continue; }
+     ${diagFixup}
+    }
+   }
   }
   if (sLane == 0u) { rowM[sRow] = m; rowL[sRow] = l; }
   workgroupBarrier();

@@ -10,6 +10,7 @@ import type { SparseCacheKind, SparseProblem } from '../../../core/sparse.js';
 import { defineParams } from '../params.js';
 import { type DeviceCaps, type Dispatch, type Program, foldDispatch, linearWorkgroupWgsl } from '../program.js';
 import { negBig, packWgsl } from './decode.js';
+import { nanWgsl } from './nan.js';
 
 export const sparseParams = defineParams('SparseParams', [
   ['b', 'u32'], ['sQ', 'u32'], ['hQ', 'u32'], ['dQk', 'u32'],
@@ -147,6 +148,7 @@ var<workgroup> tsel: array<u32, 64>; // 0: invalid entry, 1: main cache, 2: extr
 var<workgroup> taddr: array<vec3<u32>, 64>;
 ${unpack(s.dtype)}
 ${packWgsl(s.dtype)}
+${nanWgsl(s.dtype, 'u.posInfBits')}
 ${linearWorkgroupWgsl}
 ${tokenAccess(s.kind)}
 
@@ -171,6 +173,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   workgroupBarrier();
   var m = NEG;
   var l = 0.0;
+  var seen = false; // a valid index: the row is not empty
+  var bad = false; // a NaN or +inf score: the row is NaN (as in the reference)
   var acc: array<f32, 8>;
   let c0 = t * 8u;
   for (var c = 0u; c < total; c += 64u) {
@@ -189,9 +193,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     tsel[t] = sel;
     sc[t] = x;
     workgroupBarrier();
+    // NaN and infinities are told by their bits and kept out of the max (WGSL leaves max(NaN, x) open); a -inf
+    // score is a token with p = 0 whose V still enters the sum (0 * inf = NaN, as in the reference).
     var cmax = NEG;
-    for (var k = 0u; k < 64u; k++) { if (tsel[k] != 0u) { cmax = max(cmax, sc[k]); } }
-    if (cmax > NEG * 0.5) {
+    var some = false;
+    for (var k = 0u; k < 64u; k++) {
+      if (tsel[k] != 0u) {
+        let x = sc[k];
+        some = true;
+        bad = bad | (nonFinite(x) & !isNegInf(x));
+        cmax = max(cmax, select(x, NEG, nonFinite(x)));
+      }
+    }
+    seen = seen || some;
+    if (some && !bad) {
       let mNew = max(m, cmax);
       let corr = exp(m - mNew);
       l *= corr;
@@ -199,7 +214,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       for (var k = 0u; k < 64u; k++) {
         let sk = tsel[k];
         if (sk == 0u) { continue; }
-        let pk = exp(sc[k] - mNew);
+        let pk = select(0.0, exp(sc[k] - mNew), sc[k] > NEG * 0.5);
         l += pk;
         let v = vcols(sk, taddr[k], c0);
         for (var d = 0u; d < 8u; d++) { acc[d] += pk * v[d]; }
@@ -210,9 +225,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   let o = u.outOff + g * 256u + t * 4u;
   let lo = u.lseOff + (i * u.hQ + h) * u.sQ + s;
-  if (l == 0.0) { // no valid index: out 0, lse +inf
+  if (!seen) { // no valid index: out 0, lse +inf
     for (var w = 0u; w < 4u; w++) { out[o + w] = 0u; }
     if (t == 0u) { lse[lo] = bitcast<f32>(u.posInfBits); }
+    return;
+  }
+  if (bad || l == 0.0) { // a NaN or +inf score, or every score -inf: NaN, whatever the sink
+    for (var w = 0u; w < 4u; w++) { out[o + w] = nanPair(); }
+    if (t == 0u) { lse[lo] = nanF32(); }
     return;
   }
   let rowLse = m + log(l);
