@@ -74,7 +74,7 @@ describe('webgpu matrix kernel: generated WGSL', () => {
       const src = decodeMatrixProgram.source(spec({ config }));
       assert.match(src, /enable chromium_experimental_subgroup_matrix;/);
       const loads = [...src.matchAll(/subgroupMatrixLoad<[^>]+>>\(&(\w+), ([^,]+), (false|true), (\d+)u\)/g)];
-      const stores = [...src.matchAll(/subgroupMatrixStore\(&(\w+), ([^,]+), c, (false|true), (\d+)u\)/g)];
+      const stores = [...src.matchAll(/subgroupMatrixStore\(&(\w+), ([^,]+), mc, (false|true), (\d+)u\)/g)];
       // QK per chunk: 32/k left loads, (64/n) * (32/k) right loads, 64/n stores; PV: 64/k, (32/n) * (64/k), 32/n.
       const { n, k } = config;
       assert.equal(loads.length, 32 / k + (64 / n) * (32 / k) + 64 / k + (32 / n) * (64 / k), JSON.stringify(config));

@@ -110,8 +110,8 @@ function product(s: DecodeMatrixSpec, a: string, aOff: string, aStride: number, 
   for (let kk = 0; kk < kLen / k; kk++) lines.push(`let a${kk} = subgroupMatrixLoad<${left}>(&${a}, ${aOff} + ${kk * k}u, false, ${aStride}u);`);
   for (let nb = 0; nb < nOut / n; nb++) {
     const steps = Array.from({ length: kLen / k }, (_, kk) =>
-      `c = subgroupMatrixMultiplyAccumulate(a${kk}, subgroupMatrixLoad<${right}>(&${b}, ${kk * k * bStride + nb * n}u, false, ${bStride}u), c);`);
-    lines.push(`{ var c = ${result}(); ${steps.join(' ')} subgroupMatrixStore(&Sc, ${nb * n}u, c, false, ${nOut}u); }`);
+      `mc = subgroupMatrixMultiplyAccumulate(a${kk}, subgroupMatrixLoad<${right}>(&${b}, ${kk * k * bStride + nb * n}u, false, ${bStride}u), mc);`);
+    lines.push(`{ var mc = ${result}(); ${steps.join(' ')} subgroupMatrixStore(&Sc, ${nb * n}u, mc, false, ${nOut}u); }`);
   }
   return lines.join('\n    ');
 }
