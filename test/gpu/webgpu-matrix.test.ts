@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
-import { probeSubgroupMatrix } from '../../src/backends/webgpu/ceilings-matrix.js';
+import { probeSubgroupAddressing, probeSubgroupMatrix } from '../../src/backends/webgpu/ceilings-matrix.js';
 import { decodeMatrixProgram } from '../../src/backends/webgpu/kernels/decode-matrix.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
 import { flashMlaWithKvcache } from '../../src/core/api.js';
@@ -63,6 +63,8 @@ describe('webgpu matrix kernel: compiles', () => {
     const probe = await probeSubgroupMatrix(b[0]);
     console.log(`# probe ${probe.config}: max abs err ${probe.maxAbsErr}`);
     assert.ok(probe.ok, 'the subgroup-matrix probe');
+    // For v2 (several subgroups a workgroup): which per-subgroup addressing Dawn accepts. Informational.
+    if (probe.config.includes('16x16x16')) console.log(`# addressing: ${JSON.stringify(await probeSubgroupAddressing(b[0]))}`);
     const config = b[0].caps.subgroupMatrixF16!;
     for (const dtype of ['bf16', 'f16'] as const) {
       for (const vSplit of [1, 2] as const) {
