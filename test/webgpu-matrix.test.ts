@@ -13,6 +13,10 @@ import { createNodeWebGpuBackend } from '../src/backends/webgpu/node.js';
 import type { DeviceCaps } from '../src/backends/webgpu/program.js';
 import { FlashMlaError } from '../src/core/errors.js';
 import type { MlaProblem } from '../src/core/problem.js';
+import { compareOutputs, assertOutputsClose } from './support/compare.js';
+import { convert32, matrixModel } from './support/matrix-model.js';
+import { type DecodeCase, caseMatrix, caseReference, makeCase, specName } from './support/random.js';
+import { extremeCases, matrixTol, mixedBlockCase } from './support/webgpu-matrix.js';
 
 const m16 = { m: 16, n: 16, k: 16, result: 'f32' } as const;
 const base = { f16: true, subgroups: true, subgroupMinSize: 32, maxComputeWorkgroupStorageSize: 49152 } as DeviceCaps;
@@ -106,5 +110,34 @@ describe('webgpu matrix kernel: the emulated WGSL through Dawn', () => {
       for (const segs of [1, 3]) await be.programs.check(decodeMatrixProgram, spec({ dtype, segs, emulate: true, vSplit: 2 }));
     }
     assert.equal(be.info.details?.decodePath, 'matrix');
+  });
+});
+
+describe('webgpu matrix kernel: its arithmetic modelled in JavaScript, against the float64 reference', () => {
+  // Random cases of the hostile matrix with several 16-row tiles or odd head counts, then extreme magnitudes.
+  const specs = caseMatrix(60, 0x6d0de1).filter((x) => !x.qLens && x.hQ * x.sQ / x.hKv > 16 && x.hQ * x.sQ / x.hKv <= 24).slice(0, 2);
+  const extremes = extremeCases();
+  const cases: [string, () => DecodeCase][] = [
+    ...specs.map((s, i): [string, () => DecodeCase] => [specName(s, i), () => makeCase(s, 500 + i)]),
+    extremes[0], extremes[5], extremes[7],
+    ['one key row mixing 1e-6 and 6e4', mixedBlockCase],
+  ];
+  for (const [label, make] of cases) {
+    test(label, () => {
+      const c = make();
+      const got = matrixModel(c);
+      assertOutputsClose(got.out, got.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, matrixTol, label);
+    });
+  }
+  test('the model can fail: without the power-of-two scales, magnitudes outside f16\'s range do', () => {
+    for (const [label, make] of [extremes[7]]) {
+      const c = make();
+      const ref = caseReference(c);
+      const got = matrixModel(c);
+      assert.ok(compareOutputs(got.out, got.lse, ref, c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, matrixTol).ok, label);
+      const plain = matrixModel(c, false);
+      assert.ok(!compareOutputs(plain.out, plain.lse, ref, c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, matrixTol).ok, `${label}, unscaled`);
+    }
+    assert.equal(convert32(Array.from({ length: 32 }, (_, i) => (i ? 1e-9 : 1))).h[1], 0, '1e-9 below its block\'s largest is lost (an error below 2^-24 of it)');
   });
 });
