@@ -234,3 +234,12 @@ var<workgroup> outs: array<array<f32, 256>, 8>;
   }
   return out;
 }
+
+/**
+ * A benchmark row of the matrix kernel against its own roofline: the copy ceiling and the subgroup-matrix MAC
+ * ceiling (not the f32 one): bound 'memory' or 'matrix', and the fraction of the bounding ceiling reached.
+ */
+export function matrixRoofline(r: { GBps: number; TFLOPS: number }, copyGBps: number, matrixTFLOPS: number): { bound: 'memory' | 'matrix'; roofline_fraction: number } {
+  const mem = r.GBps / copyGBps, mac = r.TFLOPS / matrixTFLOPS;
+  return { bound: mem >= mac ? 'memory' : 'matrix', roofline_fraction: Math.max(mem, mac) };
+}

@@ -156,6 +156,18 @@ export async function bench(argv: string[]): Promise<void> {
     if (backend.kind === 'webgpu') {
       const { decodeKernelFor } = await import('../backends/webgpu/kernels/path.js');
       for (const r of result.rows) (r as { kernel_path?: unknown }).kernel_path = decodeKernelFor((backend as WebGpuBackend).decodePath, (r.s_q * r.h_q) / r.h_kv);
+      // The matrix kernel's rows against the subgroup-matrix MAC ceiling measured now (kernels/decode-matrix.ts).
+      const wb = backend as WebGpuBackend;
+      if (ceilings && wb.decodePath.path === 'matrix' && !wb.decodePath.emulate && wb.caps.subgroupMatrixF16) {
+        const { matrixRoofline, measureMatrixCeiling } = await import('../backends/webgpu/ceilings-matrix.js');
+        const mc = await measureMatrixCeiling(wb, { chains: 8 });
+        (result as { ceilings_matrix?: unknown }).ceilings_matrix = mc;
+        p.done(`subgroup-matrix MAC ceiling: ${fmt(mc.TFLOPS)} TFLOPS (${mc.config}, ${mc.chains} chains)`);
+        for (const r of result.rows) {
+          Object.assign(r, matrixRoofline(r, ceilings.copy_GBps, mc.TFLOPS));
+          p.done(`${describe(r)}: matrix kernel ${r.bound}-bound, ${(100 * r.roofline_fraction!).toFixed(1)}% of its roofline`);
+        }
+      }
     }
     if (onCpu && v.numpy !== 'none') {
       p.update('numpy f32 on the same products (bench/cpu-numpy.py)');

@@ -13,6 +13,7 @@ import { type DecodeTuning, chooseDecodeSpec, decodeDispatch, decodeParams, deco
 import { type DeviceCaps, ProgramManager } from './program.js';
 import { type DecodePath, type DecodePathChoice, chooseDecodePath, decodeKernelFor } from './kernels/path.js';
 import { decodeF16Dispatch, decodeF16Program } from './kernels/decode-f16.js';
+import { decodeMatrixDispatch, decodeMatrixProgram, decodeMatrixSpec } from './kernels/decode-matrix.js';
 import type { SparseLaunch } from '../../core/sparse.js';
 import { sparseDispatch, sparseMaxDqk, sparseParams, sparseProgram } from './kernels/sparse.js';
 
@@ -50,6 +51,12 @@ export interface WebGpuBackendOptions {
   decodeTuning?: DecodeTuning;
   /** Which decode kernel to run (default 'auto': kernels/path.ts picks from the device's features). */
   decodePath?: DecodePath | 'auto';
+  /**
+   * Matrix kernel knobs (kernels/decode-matrix.ts), for benchmarks and tests: `vSplit` workgroups per 16-row tile
+   * (default: 1 where the workgroup memory allows); `emulate` (tests only) runs its subgroup-matrix products as
+   * scalar code, so decodePath 'matrix' runs on a device with shader-f16 and no subgroup matrices.
+   */
+  matrix?: { vSplit?: 1 | 2; emulate?: boolean };
 }
 
 const idxCapacityInit = 1 << 14;
@@ -89,7 +96,7 @@ export class WebGpuBackend implements Backend {
     this.programs = new ProgramManager(device);
     this.mulAdd = opts.mulAdd ?? false;
     this.decodeTuning = opts.decodeTuning ?? {};
-    this.decodePath = chooseDecodePath(caps, opts.decodePath);
+    this.decodePath = chooseDecodePath(caps, opts.decodePath, opts.matrix?.emulate);
     this.maxBufferBytes = Math.min(opts.maxBufferBytes ?? caps.maxBufferSize, caps.maxBufferSize);
     this.maxBindingBytes = Math.min(opts.maxBindingBytes ?? caps.maxStorageBufferBindingSize, caps.maxStorageBufferBindingSize, this.maxBufferBytes);
     this.info = {
@@ -392,11 +399,15 @@ export class WebGpuBackend implements Backend {
     this.live();
     const p = l.problem;
     const { pagesPerSeg, segs } = this.cacheSegments(l.kCache);
-    // The decode kernel (kernels/path.ts): f16 arithmetic or f32; both share params, bindings and the combine.
-    const f16 = decodeKernelFor(this.decodePath, p.sQ * p.nGroups) === 'f16' ? { dtype: p.dtype, segs: segs.length } : undefined;
-    const spec = f16 ? undefined : chooseDecodeSpec(p, this.caps, segs.length, this.mulAdd, this.decodeTuning);
-    const dec = f16 ? this.programs.get(decodeF16Program, f16) : this.programs.get(decodeProgram, spec!);
-    const decKey = f16 ? decodeF16Program.name + decodeF16Program.key(f16) : decodeProgram.name + decodeProgram.key(spec!);
+    // The decode kernel (kernels/path.ts): subgroup matrices, f16 arithmetic or f32; all share params, bindings and
+    // the combine.
+    const kernel = decodeKernelFor(this.decodePath, p.sQ * p.nGroups);
+    const mx = kernel === 'matrix' ? decodeMatrixSpec(p, this.caps, segs.length, this.decodePath.emulate === true, this.opts.matrix?.vSplit) : undefined;
+    const f16 = kernel === 'f16' ? { dtype: p.dtype, segs: segs.length } : undefined;
+    const spec = f16 || mx ? undefined : chooseDecodeSpec(p, this.caps, segs.length, this.mulAdd, this.decodeTuning);
+    const dec = mx ? this.programs.get(decodeMatrixProgram, mx) : f16 ? this.programs.get(decodeF16Program, f16) : this.programs.get(decodeProgram, spec!);
+    const decKey = mx ? decodeMatrixProgram.name + decodeMatrixProgram.key(mx)
+      : f16 ? decodeF16Program.name + decodeF16Program.key(f16) : decodeProgram.name + decodeProgram.key(spec!);
     const comb = this.programs.get(combineProgram, { dtype: p.dtype });
 
     // The workspace layout is the plan's (core/plan.ts): index words blockTable | seqlens | qIndptr | metadata |
@@ -458,7 +469,7 @@ export class WebGpuBackend implements Backend {
     if (tw) tw.begun = true;
     pass1.setPipeline(dec.pipeline);
     pass1.setBindGroup(0, decBg);
-    const [x, y, z] = f16 ? decodeF16Dispatch(p) : decodeDispatch(p, spec!);
+    const [x, y, z] = mx ? decodeMatrixDispatch(p, mx) : f16 ? decodeF16Dispatch(p) : decodeDispatch(p, spec!);
     pass1.dispatchWorkgroups(x, y, z);
     pass1.end();
     const pass2 = enc.beginComputePass({

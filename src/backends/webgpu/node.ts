@@ -52,10 +52,13 @@ export interface NodeWebGpuBackendOptions extends CreateWebGpuBackendOptions {
 /** A WebGPU backend on Dawn. Dawn's start-up warnings stay out of stderr unless `dawnLog` asks for them. */
 export async function createNodeWebGpuBackend(opts: NodeWebGpuBackendOptions = {}): Promise<WebGpuBackend> {
   const { dawnLog, unlockFeatures, ...rest } = opts;
-  // FLASHMLA_WEBGPU_DECODE_PATH=f32|f16|auto: the decode kernel when the caller does not choose (benchmarks).
+  // FLASHMLA_WEBGPU_DECODE_PATH=matrix|f16|f32|auto: the decode kernel when the caller does not choose (benchmarks).
   const envPath = process.env.FLASHMLA_WEBGPU_DECODE_PATH as CreateWebGpuBackendOptions['decodePath'] | undefined;
+  // FLASHMLA_WEBGPU_MATRIX_VSPLIT=1|2: the matrix kernel's split of dV over workgroups (kernels/decode-matrix.ts).
+  const envVSplit = process.env.FLASHMLA_WEBGPU_MATRIX_VSPLIT === '2' ? 2 : process.env.FLASHMLA_WEBGPU_MATRIX_VSPLIT === '1' ? 1 : undefined;
+  const matrix = rest.matrix ?? (envVSplit ? { vSplit: envVSplit } : undefined);
   return withDawnQuiet(
-    async () => createWebGpuBackend({ ...rest, decodePath: rest.decodePath ?? envPath, gpu: rest.gpu ?? (rest.device || rest.adapter ? undefined : nodeGpu([], unlockFeatures)) }),
+    async () => createWebGpuBackend({ ...rest, matrix, decodePath: rest.decodePath ?? envPath, gpu: rest.gpu ?? (rest.device || rest.adapter ? undefined : nodeGpu([], unlockFeatures)) }),
     dawnLog ?? process.env.FLASHMLA_DAWN_LOG === '1',
   );
 }

@@ -1,6 +1,7 @@
 // Which decode kernel a WebGPU device runs, and why: the subgroup-matrix kernel where the device offers a float
 // configuration (f16 in, f32 accumulate), the f16-arithmetic kernel where it has shader-f16, else the f32 kernel.
 // Notes and numbers: docs/notes/webgpu-tensor-core.md.
+import { FlashMlaError } from '../../../core/errors.js';
 import type { DeviceCaps } from '../program.js';
 
 export type DecodePath = 'matrix' | 'f16' | 'f32';
@@ -20,13 +21,23 @@ export function decodeKernelFor(choice: DecodePathChoice, rows: number): DecodeP
   return choice.path === 'f16' && !choice.forced && rows > f16MaxRows ? 'f32' : choice.path;
 }
 
-/** The kernels of this build that exist (the matrix kernel is not written yet: see the design note). */
-export const builtDecodePaths: readonly DecodePath[] = ['f16', 'f32'];
+/**
+ * The kernels of this build. The matrix kernel (kernels/decode-matrix.ts) runs only when forced until it has passed
+ * on a GPU with subgroup matrices (it was written without one; its scalar emulation passes on lavapipe).
+ */
+export const builtDecodePaths: readonly DecodePath[] = ['matrix', 'f16', 'f32'];
+
+/** The matrix kernel's needs: 16 result rows, f32 results, n and k dividing its 32-column chunks. */
+export function matrixConfigUsable(c: SubgroupMatrixF16): boolean {
+  return c.m === 16 && c.result === 'f32' && c.n > 0 && c.k > 0 && 32 % c.n === 0 && 32 % c.k === 0;
+}
 
 export interface DecodePathChoice {
   path: DecodePath;
   /** Set by an explicit decodePath: the path runs for every problem. */
   forced?: boolean;
+  /** Matrix path only: the subgroup-matrix products run as scalar code (tests on adapters without the feature). */
+  emulate?: boolean;
   /** One line for `flashmla info`: what the device offers and what runs. */
   why: string;
 }
@@ -47,16 +58,32 @@ export function pickSubgroupMatrix(configs: readonly unknown[] | undefined): Sub
   return found.find((c) => c.result === 'f32');
 }
 
-/** The decode kernel for a device, or `force`d (a path the device cannot run throws). */
-export function chooseDecodePath(caps: DeviceCaps, force?: DecodePath | 'auto'): DecodePathChoice {
+/**
+ * The decode kernel for a device, or `force`d (a path the device cannot run throws). `emulateMatrix` (tests only)
+ * lets a forced matrix path run on a device with shader-f16 and no subgroup matrices, its products in scalar code.
+ */
+export function chooseDecodePath(caps: DeviceCaps, force?: DecodePath | 'auto', emulateMatrix = false): DecodePathChoice {
   const mx = caps.subgroupMatrixF16;
   const offers = mx ? `subgroup-matrix f16 ${mx.m}x${mx.n}x${mx.k} (f32 accumulate)` : caps.f16 ? 'shader-f16 (no float subgroup matrix)' : 'neither shader-f16 nor subgroup matrices';
   if (force && force !== 'auto') {
     if (force === 'f16' && !caps.f16) throw new Error('decodePath f16: the device has no shader-f16');
-    if (force === 'matrix') throw new Error('decodePath matrix: the subgroup-matrix kernel is not in this build');
+    if (force === 'matrix') {
+      if (emulateMatrix) {
+        if (!caps.f16) throw new FlashMlaError('backend_unavailable', 'decodePath matrix (emulated): the device has no shader-f16', 'decodePath', 'a device with shader-f16', 'none');
+        return { path: 'matrix', forced: true, emulate: true, why: `${offers}; forced → matrix kernel, products emulated by scalar code (a test mode)` };
+      }
+      if (!mx) {
+        throw new FlashMlaError('backend_unavailable', `decodePath matrix: the device offers no float subgroup-matrix configuration (chromium-experimental-subgroup-matrix with f16 inputs and f32 results); it has ${offers}`,
+          'decodePath', 'a device with a float subgroup-matrix configuration', offers);
+      }
+      if (!matrixConfigUsable(mx)) {
+        throw new FlashMlaError('backend_unavailable', `decodePath matrix: the kernel needs M = 16 and N, K dividing 32, the device offers ${mx.m}x${mx.n}x${mx.k}`,
+          'decodePath', 'a 16xNxK configuration with N, K dividing 32', `${mx.m}x${mx.n}x${mx.k}`);
+      }
+    }
     return { path: force, forced: true, why: `${offers}; forced → ${force} kernel` };
   }
-  if (mx && caps.f16 && !caps.software) return { path: 'f16', why: `${offers} → f16 kernel for <= ${f16MaxRows} query rows per KV head, f32 kernel above (the matrix kernel is not in this build yet)` };
+  if (mx && caps.f16 && !caps.software) return { path: 'f16', why: `${offers} → f16 kernel for <= ${f16MaxRows} query rows per KV head, f32 kernel above (the matrix kernel runs only when forced until it has passed on a GPU: decodePath 'matrix')` };
   // A CPU emulating the GPU gains nothing from f16 and its LLVM spends about a minute compiling the f16 kernel.
   if (caps.f16 && caps.software) return { path: 'f32', why: `${offers} on a software adapter → f32 kernel (decodePath: 'f16' forces the f16 one)` };
   if (caps.f16) return { path: 'f16', why: `${offers} → f16 kernel for <= ${f16MaxRows} query rows per KV head, f32 kernel above` };

@@ -1,0 +1,391 @@
+// Split-KV MLA decode with QKᵀ and PV on subgroup matrices (chromium_experimental_subgroup_matrix: f16 operands,
+// f32 accumulators). Same bindings, params, schedule and split-KV accumulators as kernels/decode.ts, so the combine
+// kernel is shared. Design, constraints and roofline: docs/notes/webgpu-tensor-core.md and
+// docs/notes/webgpu-matrix-kernel.md. Selected only when forced (decodePath 'matrix') until it has passed on the H200.
+//
+// v1, simple and correct rather than fast: one subgroup (32 lanes) per workgroup, so every matrix load and store
+// has a workgroup-uniform offset (Dawn rejects offsets derived from the subgroup index); one workgroup per
+// (SM part, KV head, 16 query rows, 1/vSplit of dV). O (16 x 512/vSplit f32) lives in workgroup memory, not in
+// result matrices (32 of those would be 256 registers a lane). Per 64-key tile, QK streams 18 chunks of 32 columns:
+// the chunk of q (16 x 32) and of k (64 x 32) is converted to f16 in workgroup memory, then multiplied. Workgroup
+// memory: q chunk 1 KiB + cache chunk 4 KiB + a 16 x 64 f32 scratch 4 KiB + P 2 KiB + O 32 / vSplit KiB + scales
+// and indices 1.3 KiB: 44.3 KiB with vSplit 1 (the H200's 48 KiB), 28.3 KiB with vSplit 2 (lavapipe's 32 KiB; each
+// half recomputes QK).
+//
+// Range: bf16 values outside f16's range are kept by power-of-two scales chosen where the contraction allows a
+// factor out of the product: q per (row, 32-column chunk), k per (key, 32-column chunk), v per (column, 64-key tile).
+// Each scale puts the largest finite magnitude of its block in [1, 2); values within 2^14 of it convert exactly
+// (bf16 has 8 significant bits, f16 11), smaller ones lose bits below 2^-24 of the block's largest. Every chunk's
+// product goes into a fresh f32 result, stored, then added into the scores (registers) times qScale * kScale, or
+// into O times vScale; the softmax rescale of O happens in the same pass. f16 products are exact in the f32
+// accumulators; P rounds to f16 (FlashMLA rounds it to bf16).
+// NaN: a block holding a NaN gets a NaN scale, so a NaN in q or in a key makes exactly the scores it touches NaN; a
+// row whose visible score is NaN ends with NaN out and lse; NaN in V is zeroed (rows that see the key are NaN
+// through their score, rows that do not must stay finite), as in kernels/decode-f16.ts.
+//
+// `emulate` replaces the three subgroup-matrix builtins by scalar code with the same memory contract (operands read
+// from workgroup memory, the result written to the scratch before the same barrier), so everything around the
+// products (addressing, conversion, scales, masks, softmax, split-KV writes) runs and is tested on any adapter with
+// shader-f16 (lavapipe in CI: test/long/webgpu-matrix-emu.test.ts). It is not a path a user selects.
+import type { HalfDType } from '../../../core/dtype.js';
+import { FlashMlaError } from '../../../core/errors.js';
+import type { MlaProblem } from '../../../core/problem.js';
+import type { DeviceCaps, Dispatch, Program } from '../program.js';
+import { type SubgroupMatrixF16, matrixConfigUsable } from './path.js';
+import { decodeParams, negBig, packWgsl } from './decode.js';
+
+export const matrixRows = 16; // query rows per workgroup (one M tile)
+export const matrixLanes = 32; // one subgroup per workgroup
+const nT = 64; // keys per tile
+const cw = 32; // cache columns per chunk
+const qkChunks = 576 / cw;
+
+export interface DecodeMatrixSpec {
+  dtype: HalfDType;
+  /** Cache bindings. */
+  segs: number;
+  /** The device's float configuration (m must be 16; n and k divide 32). Ignored by emulate. */
+  config: SubgroupMatrixF16;
+  /** Scalar stand-ins for the matrix builtins (tests on adapters without subgroup matrices). */
+  emulate: boolean;
+  /** Workgroups per 16-row tile, each owning 512 / vSplit columns of O (and each computing QK): 1 or 2. */
+  vSplit: 1 | 2;
+}
+
+export function decodeMatrixDispatch(p: MlaProblem, s: DecodeMatrixSpec): Dispatch {
+  return [p.numSmParts, p.hKv, Math.ceil((p.sQ * p.nGroups) / matrixRows) * s.vSplit];
+}
+
+/** Bytes of workgroup memory the kernel declares, array by array as the WGSL does. */
+export function decodeMatrixSharedBytes(vSplit: number): number {
+  return 2 * (matrixRows * cw) + 2 * (nT * cw) + 4 * (matrixRows * nT) + 2 * (matrixRows * nT) + 4 * ((matrixRows * 512) / vSplit)
+    + 4 * matrixRows + 4 * nT + 4 * cw + 4 * 2 * nT + 4 * 5 * matrixRows;
+}
+
+/**
+ * The specialisation for a problem on a device (the path choice already checked the configuration): the whole of
+ * O in one workgroup where its memory allows, else halves; `vSplit` forces one (benchmarks, tests).
+ */
+export function decodeMatrixSpec(p: MlaProblem, caps: DeviceCaps, segs: number, emulate: boolean, vSplit?: 1 | 2): DecodeMatrixSpec {
+  const limit = caps.maxComputeWorkgroupStorageSize;
+  const v = vSplit ?? (decodeMatrixSharedBytes(1) <= limit ? 1 : 2);
+  if (decodeMatrixSharedBytes(v) > limit) {
+    throw new FlashMlaError('backend_unavailable', `decodePath matrix: the kernel (vSplit ${v}) needs ${decodeMatrixSharedBytes(v)} B of workgroup memory, the device allows ${limit}`,
+      'decodePath', `maxComputeWorkgroupStorageSize >= ${decodeMatrixSharedBytes(v)}`, String(limit));
+  }
+  const config = caps.subgroupMatrixF16 ?? { m: 16, n: 16, k: 16, result: 'f32' as const };
+  return { dtype: p.dtype, segs, config, emulate, vSplit: v };
+}
+
+function unpackWgsl(dtype: HalfDType): string {
+  return dtype === 'bf16'
+    ? `fn unpack2(w: u32) -> vec2<f32> { return vec2<f32>(bitcast<f32>(w << 16u), bitcast<f32>(w & 0xffff0000u)); }`
+    : `fn unpack2(w: u32) -> vec2<f32> { return unpack2x16float(w); }`;
+}
+
+function segmentLoader(segs: number): string {
+  if (segs === 1) return `fn loadK(seg: u32, i: u32) -> vec4<u32> { return k0[i]; }`;
+  const cases = Array.from({ length: segs }, (_, s) => (s === segs - 1 ? `    default: { return k${s}[i]; }` : `    case ${s}u: { return k${s}[i]; }`));
+  return `fn loadK(seg: u32, i: u32) -> vec4<u32> {\n  switch seg {\n${cases.join('\n')}\n  }\n}`;
+}
+
+/**
+ * Sc[16 x nOut] (row stride nOut) = A[16 x kLen] B[kLen x nOut]: A row-major in `a` at `aOff` (stride aStride), B
+ * row-major in `b` at `bOff` (stride bStride); f16 operands, f32 results. `aOff` may be a uniform expression.
+ */
+function product(s: DecodeMatrixSpec, a: string, aOff: string, aStride: number, b: string, bStride: number, kLen: number, nOut: number): string {
+  if (s.emulate) {
+    return `for (var e = t; e < ${matrixRows * nOut}u; e += ${matrixLanes}u) {
+     let r = e / ${nOut}u; let j = e % ${nOut}u;
+     var x = 0.0;
+     for (var i = 0u; i < ${kLen}u; i++) { x = fma(f32(${a}[${aOff} + r * ${aStride}u + i]), f32(${b}[i * ${bStride}u + j]), x); }
+     Sc[e] = x;
+    }`;
+  }
+  const { n, k } = s.config;
+  const left = `subgroup_matrix_left<f16, ${k}, ${matrixRows}>`;
+  const right = `subgroup_matrix_right<f16, ${n}, ${k}>`;
+  const result = `subgroup_matrix_result<f32, ${n}, ${matrixRows}>`;
+  const lines: string[] = [];
+  for (let kk = 0; kk < kLen / k; kk++) lines.push(`let a${kk} = subgroupMatrixLoad<${left}>(&${a}, ${aOff} + ${kk * k}u, false, ${aStride}u);`);
+  for (let nb = 0; nb < nOut / n; nb++) {
+    const steps = Array.from({ length: kLen / k }, (_, kk) =>
+      `mc = subgroupMatrixMultiplyAccumulate(a${kk}, subgroupMatrixLoad<${right}>(&${b}, ${kk * k * bStride + nb * n}u, false, ${bStride}u), mc);`);
+    lines.push(`{ var mc = ${result}(); ${steps.join(' ')} subgroupMatrixStore(&Sc, ${nb * n}u, mc, false, ${nOut}u); }`);
+  }
+  return lines.join('\n    ');
+}
+
+export const decodeMatrixProgram: Program<DecodeMatrixSpec> = {
+  name: 'mla_decode_matrix',
+  key: (s) => `${s.dtype}.seg${s.segs}.v${s.vSplit}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}`,
+  source(s) {
+    const vCols = 512 / s.vSplit; // columns of O this workgroup owns
+    const vChunks = vCols / cw;
+    if (!s.emulate && !matrixConfigUsable(s.config)) throw new Error(`decode-matrix: unusable configuration ${JSON.stringify(s.config)}`);
+    const kBindings = Array.from({ length: s.segs }, (_, i) => `@group(0) @binding(${6 + i}) var<storage, read> k${i}: array<vec4<u32>>;`).join('\n');
+    const nanWord = s.dtype === 'bf16' ? '0x7fc07fc0u' : '0x7e007e00u';
+    const sRegs = (matrixRows * nT) / matrixLanes; // scores per lane: element e = t + 32 i, row i / 2, key 32 (i % 2) + t
+    const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+    return `enable f16;
+${s.emulate ? '' : 'enable chromium_experimental_subgroup_matrix;'}
+${decodeParams.wgsl}
+@group(0) @binding(0) var<uniform> u: DecodeParams;
+@group(0) @binding(1) var<storage, read> idx: array<i32>;
+@group(0) @binding(2) var<storage, read> q: array<vec4<u32>>;
+@group(0) @binding(3) var<storage, read_write> out: array<u32>;
+@group(0) @binding(4) var<storage, read_write> lse: array<f32>;
+@group(0) @binding(5) var<storage, read_write> acc: array<f32>;
+${kBindings}
+
+const NEG: f32 = ${negBig};
+const NONE: u32 = 0xffffffffu;
+var<workgroup> Qc: array<f16, ${matrixRows * cw}>;       // q chunk [row][col], times 1 / Qs
+var<workgroup> Ch: array<f16, ${nT * cw}>;               // k chunk [col][key] (QK), or v chunk [key][col] (PV)
+var<workgroup> Sc: array<f32, ${matrixRows * nT}>;       // a product's fresh result; then the tile's scores
+var<workgroup> Ph: array<f16, ${matrixRows * nT}>;       // P [row][key]
+var<workgroup> O: array<f32, ${matrixRows * vCols}>;     // this workgroup's columns of O [row][${vCols}]
+var<workgroup> Qs: array<f32, ${matrixRows}>;            // q scales of the current chunk [row]
+var<workgroup> Ks: array<f32, ${nT}>;                    // k scales of the current chunk [key]
+var<workgroup> Vs: array<f32, ${cw}>;                    // v scales of the current chunk [col]
+var<workgroup> keyRow: array<u32, ${nT}>;
+var<workgroup> keySeg: array<u32, ${nT}>;
+var<workgroup> rowAlpha: array<f32, ${matrixRows}>;
+var<workgroup> rowM: array<f32, ${matrixRows}>;
+var<workgroup> rowL: array<f32, ${matrixRows}>;
+var<workgroup> rowNan: array<u32, ${matrixRows}>;
+var<workgroup> rowVis: array<i32, ${matrixRows}>;
+
+${unpackWgsl(s.dtype)}
+${packWgsl(s.dtype)}
+${segmentLoader(s.segs)}
+
+fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn qNan() -> f32 { return bitcast<f32>(u.posInfBits | 0x400000u); }
+// Largest finite magnitude's biased exponent, clamped so both 2^(127-e) and 2^(e-127) are normal f32.
+fn expOf(maxBits: u32) -> u32 { return clamp(maxBits >> 23u, 1u, 253u); }
+fn downOf(e: u32) -> f32 { return bitcast<f32>((254u - e) << 23u); }
+fn upOf(e: u32) -> f32 { return bitcast<f32>(e << 23u); }
+fn finiteBits(x: f32) -> u32 { let b = bitcast<u32>(x) & 0x7fffffffu; return select(0u, b, b < 0x7f800000u); }
+fn hasNan(v: vec4<f32>) -> bool { return any((bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u)); }
+fn maxBits4(v: vec4<f32>) -> u32 { return max(max(finiteBits(v.x), finiteBits(v.y)), max(finiteBits(v.z), finiteBits(v.w))); }
+// Element 'odd' of the pair in word w.
+fn one(w: u32, odd: u32) -> f32 { let p = unpack2(w); return select(p.x, p.y, odd != 0u); }
+
+// 32 values (4 vec4<u32> of one row) as f32, the biased exponent of their largest finite magnitude, and NaN-ness.
+struct Row32 { v: array<vec4<f32>, 8>, e: u32, nan: bool }
+fn row32(w0: vec4<u32>, w1: vec4<u32>, w2: vec4<u32>, w3: vec4<u32>) -> Row32 {
+ var r: Row32;
+ r.v[0] = vec4<f32>(unpack2(w0.x), unpack2(w0.y)); r.v[1] = vec4<f32>(unpack2(w0.z), unpack2(w0.w));
+ r.v[2] = vec4<f32>(unpack2(w1.x), unpack2(w1.y)); r.v[3] = vec4<f32>(unpack2(w1.z), unpack2(w1.w));
+ r.v[4] = vec4<f32>(unpack2(w2.x), unpack2(w2.y)); r.v[5] = vec4<f32>(unpack2(w2.z), unpack2(w2.w));
+ r.v[6] = vec4<f32>(unpack2(w3.x), unpack2(w3.y)); r.v[7] = vec4<f32>(unpack2(w3.z), unpack2(w3.w));
+ var mb = 0u;
+ var nan = false;
+ for (var i = 0u; i < 8u; i++) { mb = max(mb, maxBits4(r.v[i])); nan = nan || hasNan(r.v[i]); }
+ r.e = expOf(mb);
+ r.nan = nan;
+ return r;
+}
+
+struct Item { batch: u32, qStart: u32, qLen: u32, slot: u32, split: bool, mBase: u32, kvh: u32, vh: u32 }
+var<private> it: Item;
+
+@compute @workgroup_size(${matrixLanes})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+ let mb = u.metaOff + wid.x * 8u;
+ let beginIdx = idx[mb];
+ let beginSeqlen = idx[mb + 1u];
+ let endIdx = idx[mb + 2u];
+ let endSeqlen = idx[mb + 3u];
+ let beginSplit = idx[mb + 4u];
+ let rowTile = wid.z / ${s.vSplit}u;
+ it.kvh = wid.y;
+ it.vh = wid.z % ${s.vSplit}u;
+ it.mBase = rowTile * ${matrixRows}u;
+ ${range(sRegs).map((i) => `var s${i} = 0.0;`).join(' ')}
+
+ for (var bi = beginIdx; bi <= endIdx; bi++) {
+  let batch = u32(bi);
+  let seqlen = idx[u.seqOff + batch];
+  let kBegin = select(0, beginSeqlen, bi == beginIdx);
+  let kEnd = select(seqlen, endSeqlen, bi == endIdx);
+  let split = select(0, beginSplit, bi == beginIdx);
+  let nsBase = idx[u.nsOff + batch];
+  it.batch = batch;
+  it.split = idx[u.nsOff + batch + 1u] - nsBase > 1;
+  it.slot = u32(nsBase + split);
+  // Control flow uses these locals (uniform by analysis: read-only storage and the uniform buffer).
+  var qStart = batch * u.sQ;
+  var qLen = u.sQ;
+  if (u.varlen != 0u) {
+   qStart = u32(idx[u.qiOff + batch]);
+   qLen = u32(idx[u.qiOff + batch + 1u]) - qStart;
+  }
+  it.qStart = qStart;
+  it.qLen = qLen;
+  if (rowTile * ${matrixRows}u >= qLen * u.nGroups) { continue; }
+  workgroupBarrier();
+  if (t < ${matrixRows}u) {
+   let j = i32((it.mBase + t) / u.nGroups);
+   let vis = select(seqlen, seqlen - i32(qLen) + j + 1, u.causal != 0u);
+   rowVis[t] = min(vis, kEnd);
+  }
+  // Lane r < 16 stages q row r (rows past the item stage zeros).
+  let qm = it.mBase + t % ${matrixRows}u;
+  let qValid = t < ${matrixRows}u && qm < qLen * u.nGroups;
+  let qBase = ((qStart + qm / u.nGroups) * u.hQ + it.kvh * u.nGroups + qm % u.nGroups) * 72u + u.qOff;
+  for (var e = t; e < ${matrixRows * vCols}u; e += ${matrixLanes}u) { O[e] = 0.0; }
+  var m = NEG;
+  var l = 0.0;
+  var nanRow = 0u;
+
+  for (var k0 = kBegin; k0 < kEnd; k0 += ${nT}) {
+   workgroupBarrier();
+   for (var kk = t; kk < ${nT}u; kk += ${matrixLanes}u) {
+    let key = k0 + i32(kk);
+    if (key < kEnd) {
+     let blkId = u32(idx[u.btOff + batch * u.maxBlocksPerSeq + u32(key) / u.pageBlockSize]);
+     let seg = ${s.segs === 1 ? '0u' : `min(blkId / u.pagesPerSeg, ${s.segs - 1}u)`};
+     let local = blkId - seg * u.pagesPerSeg;
+     keyRow[kk] = ((local * u.pageBlockSize + u32(key) % u.pageBlockSize) * u.hKv + it.kvh) * 72u;
+     keySeg[kk] = seg;
+    } else {
+     keySeg[kk] = NONE;
+    }
+   }
+   ${range(sRegs).map((i) => `s${i} = 0.0;`).join(' ')}
+   // ---- S = Q Kᵀ, 32 columns a chunk: convert the chunk of 64 keys (lane t: keys t and t + 32), multiply into a
+   // fresh result, add it into the scores times the two scales.
+   for (var c = 0u; c < ${qkChunks}u; c++) {
+    workgroupBarrier();
+    for (var kk = t; kk < ${nT}u; kk += ${matrixLanes}u) {
+     let sg = keySeg[kk];
+     var w = array<vec4<u32>, 4>(vec4<u32>(0u), vec4<u32>(0u), vec4<u32>(0u), vec4<u32>(0u));
+     if (sg != NONE) { let base = keyRow[kk] + c * 4u; for (var i = 0u; i < 4u; i++) { w[i] = loadK(sg, base + i); } }
+     var x = row32(w[0], w[1], w[2], w[3]);
+     let down = downOf(x.e);
+     for (var i = 0u; i < 8u; i++) {
+      let h = vec4<f16>(x.v[i] * down);
+      Ch[(i * 4u) * ${nT}u + kk] = h.x; Ch[(i * 4u + 1u) * ${nT}u + kk] = h.y;
+      Ch[(i * 4u + 2u) * ${nT}u + kk] = h.z; Ch[(i * 4u + 3u) * ${nT}u + kk] = h.w;
+     }
+     Ks[kk] = select(upOf(x.e), qNan(), x.nan);
+    }
+    if (t < ${matrixRows}u) {
+     var w = array<vec4<u32>, 4>(vec4<u32>(0u), vec4<u32>(0u), vec4<u32>(0u), vec4<u32>(0u));
+     if (qValid) { for (var i = 0u; i < 4u; i++) { w[i] = q[qBase + c * 4u + i]; } }
+     var x = row32(w[0], w[1], w[2], w[3]);
+     let down = downOf(x.e);
+     for (var i = 0u; i < 8u; i++) {
+      let h = vec4<f16>(x.v[i] * down);
+      let o = t * ${cw}u + i * 4u;
+      Qc[o] = h.x; Qc[o + 1u] = h.y; Qc[o + 2u] = h.z; Qc[o + 3u] = h.w;
+     }
+     Qs[t] = select(upOf(x.e), qNan(), x.nan);
+    }
+    workgroupBarrier();
+    ${product(s, 'Qc', '0u', cw, 'Ch', nT, cw, nT)}
+    workgroupBarrier();
+    ${range(sRegs).map((i) => `s${i} = fma(Sc[${i * matrixLanes}u + t], Qs[${i >> 1}u] * Ks[${(i & 1) * matrixLanes}u + t], s${i});`).join('\n    ')}
+   }
+   // Scores in the exp2 domain; keys a row does not see are masked by selecting (they may hold NaN).
+   ${range(sRegs).map((i) => `Sc[${i * matrixLanes}u + t] = select(NEG, s${i} * u.scaleLog2, k0 + ${(i & 1) * matrixLanes} + i32(t) < rowVis[${i >> 1}u]);`).join('\n   ')}
+   workgroupBarrier();
+   // Online softmax: lane r < 16 owns row r (m, l, NaN flag); P rounds to f16 for the product.
+   if (t < ${matrixRows}u) {
+    var mx = NEG;
+    for (var kk = 0u; kk < ${nT}u; kk++) {
+     let x = Sc[t * ${nT}u + kk];
+     if (isNan(x)) { nanRow = 1u; } else { mx = max(mx, x); }
+    }
+    let mNew = max(m, mx);
+    var sum = 0.0;
+    for (var kk = 0u; kk < ${nT}u; kk++) {
+     let x = Sc[t * ${nT}u + kk];
+     let p = select(0.0, exp2(x - mNew), !isNan(x) && x > NEG * 0.5);
+     Ph[t * ${nT}u + kk] = f16(p);
+     sum += p;
+    }
+    let alpha = exp2(m - mNew);
+    l = l * alpha + sum;
+    m = mNew;
+    rowAlpha[t] = alpha;
+   }
+   // ---- O = O * alpha + P V over this workgroup's 256 columns, 32 a chunk: lane t converts column t of the
+   // chunk for the 64 keys (one scale per column), then a fresh product is added into O times the scale.
+   for (var vc = 0u; vc < ${vChunks}u; vc++) {
+    workgroupBarrier();
+    {
+     let col = it.vh * ${vCols}u + vc * ${cw}u + t;
+     let v4 = col / 8u;
+     let wd = (col % 8u) / 2u;
+     let odd = col % 2u;
+     var mbits = 0u;
+     for (var kk = 0u; kk < ${nT}u; kk++) {
+      let sg = keySeg[kk];
+      if (sg != NONE) { mbits = max(mbits, finiteBits(one(loadK(sg, keyRow[kk] + v4)[wd], odd))); }
+     }
+     let e = expOf(mbits);
+     let down = downOf(e);
+     for (var kk = 0u; kk < ${nT}u; kk++) {
+      let sg = keySeg[kk];
+      var x = 0.0;
+      if (sg != NONE) { x = one(loadK(sg, keyRow[kk] + v4)[wd], odd); }
+      Ch[kk * ${cw}u + t] = f16(select(x * down, 0.0, isNan(x)));
+     }
+     Vs[t] = upOf(e);
+    }
+    workgroupBarrier();
+    ${product(s, 'Ph', '0u', nT, 'Ch', cw, nT, cw)}
+    workgroupBarrier();
+    for (var e = t; e < ${matrixRows * cw}u; e += ${matrixLanes}u) {
+     let r = e / ${cw}u;
+     let j = e % ${cw}u;
+     let o = r * ${vCols}u + vc * ${cw}u + j;
+     O[o] = fma(O[o], rowAlpha[r], Sc[e] * Vs[j]);
+    }
+   }
+  }
+  if (t < ${matrixRows}u) { rowM[t] = m; rowL[t] = l; rowNan[t] = nanRow; }
+  workgroupBarrier();
+  // Write this half of O: lane t takes word-pairs of columns (bf16/f16 out) or f32 partials (split items).
+  for (var w = t; w < ${(matrixRows * vCols) / 2}u; w += ${matrixLanes}u) {
+   let r = w / ${vCols / 2}u;
+   let cp = w % ${vCols / 2}u;
+   let mm = it.mBase + r;
+   if (mm < qLen * u.nGroups) {
+    let j = mm / u.nGroups;
+    let h = it.kvh * u.nGroups + mm % u.nGroups;
+    let ll = rowL[r];
+    let inv = select(0.0, 1.0 / ll, ll > 0.0);
+    let nan = rowNan[r] != 0u;
+    let o = vec2<f32>(O[r * ${vCols}u + 2u * cp], O[r * ${vCols}u + 2u * cp + 1u]) * inv;
+    if (!it.split) {
+     out[u.outOff + ((qStart + j) * u.hQ + h) * 256u + it.vh * ${vCols / 2}u + cp] = select(pack2(o), ${nanWord}, nan);
+    } else {
+     let a = u.oAccOff + (it.slot * u.rowStride + j * u.hQ + h) * 512u + it.vh * ${vCols}u + 2u * cp;
+     acc[a] = select(o.x, qNan(), nan); acc[a + 1u] = select(o.y, qNan(), nan);
+    }
+   }
+  }
+  if (it.vh == 0u && t < ${matrixRows}u) {
+   let mm = it.mBase + t;
+   if (mm < qLen * u.nGroups) {
+    let j = mm / u.nGroups;
+    let h = it.kvh * u.nGroups + mm % u.nGroups;
+    let ll = rowL[t];
+    let nan = rowNan[t] != 0u;
+    let v = select((rowM[t] + log2(ll)) * 0.6931471805599453, qNan(), nan);
+    if (!it.split) {
+     lse[u.lseOff + batch * u.lseStrideB + h * u.lseStrideH + (qStart + j) * u.lseStrideT] = select(bitcast<f32>(u.posInfBits), v, ll > 0.0 || nan);
+    } else {
+     acc[it.slot * u.rowStride + j * u.hQ + h] = select(NEG, v, ll > 0.0 || nan);
+    }
+   }
+  }
+ }
+}
+`;
+  },
+};

@@ -1,0 +1,143 @@
+// The subgroup-matrix WebGPU decode kernel (kernels/decode-matrix.ts) on a GPU that offers a float subgroup-matrix
+// configuration (the H200 through Dawn with the unlock toggles); skipped elsewhere. Not part of `npm test`:
+//   FLASHMLA_GOLDEN=test/fixtures/golden node --test build/test/gpu/webgpu-matrix.test.js
+// The matrix path forced, both of its layouts (vSplit 1: the whole of O in one workgroup, the default where 48 KiB of
+// workgroup memory is allowed; vSplit 2: halves of dV): the WGSL compiles (the uniformity rules of the matrix
+// builtins included), every golden case, >= 300 seeded random cases of the hostile matrix (NaN-poisoned unused
+// slots, shuffled pages, out-of-range table slots, varlen, several SM-part counts) against the float64 reference,
+// magnitudes outside f16's range and NaN rows. FLASHMLA_GPU_CASES sets the random count (default 300).
+// FLASHMLA_MATRIX_TEST_EMULATE=1 runs the same suite with the products emulated (vSplit 2 for both backends), on an
+// adapter with shader-f16 only: a check of this file itself, e.g. on lavapipe with FLASHMLA_GPU_CASES=8.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
+import { probeSubgroupAddressing, probeSubgroupMatrix } from '../../src/backends/webgpu/ceilings-matrix.js';
+import { decodeMatrixProgram } from '../../src/backends/webgpu/kernels/decode-matrix.js';
+import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
+import { flashMlaWithKvcache } from '../../src/core/api.js';
+import type { ReferenceOutput } from '../../src/core/reference.js';
+import { assertOutputsClose, compareOutputs } from '../support/compare.js';
+import { goldenCaseNames } from '../support/golden.js';
+import { caseMatrix, caseReference, makeCase, runCase, specName } from '../support/random.js';
+import { runGoldenWebGpu } from '../support/webgpu.js';
+import { checkNanRows, extremeCases, matrixTol, mixedBlockCase } from '../support/webgpu-matrix.js';
+import { RefPool } from './refpool.js';
+
+const nRandom = Number(process.env.FLASHMLA_GPU_CASES ?? 300);
+const emulate = process.env.FLASHMLA_MATRIX_TEST_EMULATE === '1';
+const bes: { v1?: WebGpuBackend; v2?: WebGpuBackend; auto?: WebGpuBackend } = {};
+let why = '';
+let pool: RefPool | undefined;
+
+before(async () => {
+  try {
+    bes.v1 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: emulate ? { vSplit: 2, emulate } : { vSplit: 1 } });
+    bes.v2 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { vSplit: 2, emulate } });
+    bes.auto = await createNodeWebGpuBackend();
+    const d = bes.v1.info.details!;
+    console.log(`# device: ${bes.v1.info.device}; kernel path: ${String(d.decodePath)} (${String(d.decodePathWhy)}); config ${JSON.stringify(bes.v1.caps.subgroupMatrixF16)}; workgroup memory ${bes.v1.caps.maxComputeWorkgroupStorageSize} B`);
+    console.log(`# unforced backend runs: ${String(bes.auto.info.details?.decodePath)} (${String(bes.auto.info.details?.decodePathWhy)})`);
+    pool = new RefPool();
+  } catch (e) {
+    why = `no WebGPU adapter with a float subgroup-matrix configuration (${(e as Error).message.split('\n')[0]})`;
+    bes.v1?.dispose(); bes.v2?.dispose(); bes.auto?.dispose();
+    bes.v1 = bes.v2 = bes.auto = undefined;
+  }
+});
+after(async () => {
+  await pool?.close();
+  bes.v1?.dispose(); bes.v2?.dispose(); bes.auto?.dispose();
+});
+
+function need(t: { skip: (m?: string) => void }): [WebGpuBackend, WebGpuBackend] | undefined {
+  if (bes.v1 && bes.v2) return [bes.v1, bes.v2];
+  t.skip(why);
+  return undefined;
+}
+
+describe('webgpu matrix kernel: compiles', () => {
+  test('the 16x16x16 probe, then the kernel\'s WGSL for bf16 / f16 x vSplit 1 / 2, one and three cache bindings', async (t) => {
+    const b = need(t);
+    if (!b) return;
+    if (emulate) { t.skip('FLASHMLA_MATRIX_TEST_EMULATE=1'); return; }
+    const probe = await probeSubgroupMatrix(b[0]);
+    console.log(`# probe ${probe.config}: max abs err ${probe.maxAbsErr}`);
+    assert.ok(probe.ok, 'the subgroup-matrix probe');
+    // For v2 (several subgroups a workgroup): which per-subgroup addressing Dawn accepts. Informational.
+    if (probe.config.includes('16x16x16')) console.log(`# addressing: ${JSON.stringify(await probeSubgroupAddressing(b[0]))}`);
+    const config = b[0].caps.subgroupMatrixF16!;
+    for (const dtype of ['bf16', 'f16'] as const) {
+      for (const vSplit of [1, 2] as const) {
+        for (const segs of [1, 3]) await b[0].programs.check(decodeMatrixProgram, { dtype, segs, config, emulate: false, vSplit });
+      }
+    }
+  });
+  test('unforced, the backend does not pick the matrix kernel', (t) => {
+    if (!need(t)) return;
+    assert.notEqual(bes.auto!.info.details?.decodePath, 'matrix');
+  });
+});
+
+describe('webgpu matrix kernel: golden cases', () => {
+  for (const name of goldenCaseNames()) {
+    test(name, async (t) => {
+      const b = need(t);
+      if (!b) return;
+      await runGoldenWebGpu(b[0], name, matrixTol);
+      await runGoldenWebGpu(b[1], name, matrixTol);
+    });
+  }
+});
+
+describe(`webgpu matrix kernel: ${nRandom} random cases vs the float64 reference`, () => {
+  test('every case once, alternating vSplit 1 / 2 and 132, 7, 33, 1 SM parts', async (t) => {
+    const b = need(t);
+    if (!b || !pool) return;
+    const specs = caseMatrix(nRandom, 0x5eed13);
+    const ahead = 64;
+    const refs: Promise<ReferenceOutput>[] = [];
+    const want = (i: number) => { if (i < specs.length && !refs[i]) refs[i] = pool!.reference(specs[i], 13000 + i); };
+    for (let i = 0; i < ahead; i++) want(i);
+    const failures: string[] = [];
+    let worstCos = 0, worstLse = 0;
+    const t0 = performance.now();
+    for (let i = 0; i < specs.length; i++) {
+      want(i + ahead);
+      const ref = await refs[i];
+      delete refs[i];
+      const c = makeCase(specs[i], 13000 + i);
+      const numSms = [132, 7, 33, 1][i % 4];
+      const be = b[(i >> 2) % 2];
+      const got = await runCase(c, be, flashMlaWithKvcache, { numSms });
+      const rep = compareOutputs(got.out, got.lse, ref, c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ, qIndptr: c.qIndptr }, matrixTol);
+      if (Number.isFinite(rep.cosDiff)) worstCos = Math.max(worstCos, rep.cosDiff);
+      worstLse = Math.max(worstLse, rep.maxLseErr);
+      if (!rep.ok) failures.push(`${specName(specs[i], i)} [vSplit ${(i >> 2) % 2 + 1}, numSms ${numSms}]: ${rep.message}`);
+    }
+    console.log(`# ${specs.length} cases in ${((performance.now() - t0) / 1000).toFixed(1)} s; worst cosDiff ${worstCos.toExponential(2)}, worst lse err ${worstLse.toExponential(2)}; ${failures.length} failures`);
+    for (const f of failures.slice(0, 20)) console.log(`# FAIL ${f}`);
+    assert.equal(failures.length, 0, failures.slice(0, 5).join('\n'));
+  });
+});
+
+describe('webgpu matrix kernel: magnitudes outside f16\'s range (bf16)', () => {
+  for (const [label, make] of [...extremeCases(), ['one key row mixing 1e-6 and 6e4', mixedBlockCase] as const]) {
+    test(label, async (t) => {
+      const b = need(t);
+      if (!b) return;
+      for (const be of b) {
+        const c = make();
+        const r = await runCase(c, be, flashMlaWithKvcache, { numSms: 132 });
+        assertOutputsClose(r.out, r.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, matrixTol, label);
+      }
+    });
+  }
+});
+
+describe('webgpu matrix kernel: NaN in the inputs', () => {
+  test('a NaN in q or in a key a row sees gives NaN out and lse for exactly the rows that see it', async (t) => {
+    const b = need(t);
+    if (!b) return;
+    for (const be of b) await checkNanRows(be);
+  });
+});

@@ -1,0 +1,82 @@
+// The subgroup-matrix decode kernel (kernels/decode-matrix.ts) on an adapter without subgroup matrices: its three
+// matrix builtins replaced by scalar code with the same memory contract (`matrix: { emulate: true }`), everything
+// else (addressing, the bf16 -> f16 conversion and its power-of-two scales, masks, softmax, NaN rows, split-KV
+// writes and the combine) the generated WGSL the GPU runs. Against the float64 reference: golden cases, random
+// cases of the hostile matrix (NaN-poisoned unused slots, shuffled pages), magnitudes outside f16's range, NaN in
+// q or in a key. lavapipe allows 32 KiB of workgroup memory, so the kernel runs as two halves of dV (vSplit 2);
+// the H200 runs vSplit 1 by default and test/gpu/webgpu-matrix.test.ts checks both there.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
+import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
+import { flashMlaWithKvcache } from '../../src/core/api.js';
+import { assertOutputsClose } from '../support/compare.js';
+import { caseReference, makeCase, runCase } from '../support/random.js';
+import { checkRandomWebGpu, runGoldenWebGpu } from '../support/webgpu.js';
+import { checkNanRows, extremeCases, matrixTol, mixedBlockCase } from '../support/webgpu-matrix.js';
+
+let be: WebGpuBackend | undefined, why = '';
+before(async () => {
+  try {
+    be = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true } });
+  } catch (e) {
+    why = `no WebGPU adapter with shader-f16 (${(e as Error).message.split('\n')[0]})`;
+  }
+});
+after(() => { be?.dispose(); });
+function need(t: { skip: (m?: string) => void }): WebGpuBackend | undefined {
+  if (be) return be;
+  if (process.env.CI) assert.fail(`WebGPU matrix emulation suite cannot run in CI: ${why}`);
+  t.skip(why);
+  return undefined;
+}
+
+describe('webgpu matrix kernel (emulated products): golden cases', () => {
+  for (const name of ['decode_bf16_h16_sq1', 'decode_bf16_h128_sq2_causal', 'decode_bf16_hkv2_h32_sq1', 'decode_f16_h64_sq1', 'decode_bf16_h16_sq1_zero_len']) {
+    test(name, async (t) => { const b = need(t); if (b) await runGoldenWebGpu(b, name, matrixTol); });
+  }
+});
+
+describe('webgpu matrix kernel (emulated products): random cases', () => {
+  test('12 cases of the random matrix (FlashMLA 132-SM plans and the backend\'s own)', async (t) => {
+    const b = need(t);
+    if (b) await checkRandomWebGpu(b, 12, 0x3a7e1c, 9100, (i) => (i % 2 ? 132 : b.info.numSms), matrixTol);
+  });
+});
+
+describe('webgpu matrix kernel (emulated products): magnitudes outside f16\'s range (bf16)', () => {
+  for (const [label, make] of extremeCases()) {
+    test(label, async (t) => {
+      const b = need(t);
+      if (!b) return;
+      const c = make();
+      const r = await runCase(c, b, flashMlaWithKvcache, { numSms: 132 });
+      assertOutputsClose(r.out, r.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, matrixTol, label);
+    });
+  }
+  test('one key row mixing 1e-6 and 6e4', async (t) => {
+    const b = need(t);
+    if (!b) return;
+    const c = mixedBlockCase();
+    const r = await runCase(c, b, flashMlaWithKvcache, { numSms: 132 });
+    assertOutputsClose(r.out, r.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, matrixTol, 'mixed block');
+  });
+});
+
+describe('webgpu matrix kernel (emulated products): NaN in the inputs', () => {
+  test('a NaN in q or in a key a row sees gives NaN out and lse for exactly the rows that see it', async (t) => {
+    const b = need(t);
+    if (b) await checkNanRows(b);
+  });
+});
+
+describe('webgpu matrix kernel (emulated products): reported path', () => {
+  test('info.details names the matrix path and the emulation', (t) => {
+    const b = need(t);
+    if (!b) return;
+    assert.equal(b.info.details?.decodePath, 'matrix');
+    assert.match(String(b.info.details?.decodePathWhy), /emulated/);
+    const c = makeCase({ name: 'tiny', dtype: 'bf16', hQ: 16, hKv: 1, pageBlockSize: 64, seqlens: [5], sQ: 1, causal: false }, 1);
+    assert.ok(c.totalQ === 1);
+  });
+});

@@ -1,0 +1,82 @@
+// Shared by the matrix kernel's suites (test/long/webgpu-matrix-emu.test.ts on lavapipe with emulated products,
+// test/gpu/webgpu-matrix.test.ts on a GPU with subgroup matrices): its tolerance, the extreme-magnitude cases and
+// the NaN-row check.
+import assert from 'node:assert/strict';
+import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
+import { flashMlaWithKvcache } from '../../src/core/api.js';
+import { f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
+import { type Tolerance, tolerances } from './compare.js';
+import { type CaseSpec, type DecodeCase, caseReference, makeCase, nanBits, runCase } from './random.js';
+
+/**
+ * f16 products are exact in the f32 accumulators and every q / k value within 2^14 of its block's largest converts
+ * exactly, so scores are about as exact as the f32 kernel's; P rounds to f16 (2^-11, finer than FlashMLA's bf16)
+ * and V converts exactly within 2^14 of its column's largest over the tile. The f32 kernel's bounds hold, with the
+ * lse bound of the f16 kernel kept as margin for blocks whose small values lose bits.
+ */
+export const matrixTol: Tolerance = { ...tolerances.webgpu, lseAbs: 2e-3 };
+
+function halfToF32(h: number): number {
+  const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 31, m = h & 1023;
+  if (e === 0) return s * m * 2 ** -24;
+  if (e === 31) return m ? NaN : s * Infinity;
+  return s * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+/** A case whose q and cache values are scaled by `sq` and `sk` (kept in the dtype; the reference sees the same bits). */
+export function scaledCase(spec: CaseSpec, seed: number, sq: number, sk: number): DecodeCase {
+  const c = makeCase(spec, seed);
+  const round = c.dtype === 'bf16' ? f32ToBf16 : f32ToF16;
+  const toF = c.dtype === 'bf16' ? (b: number) => new Float32Array(new Uint32Array([b << 16]).buffer)[0] : halfToF32;
+  for (let i = 0; i < c.q.length; i++) c.q[i] = round(toF(c.q[i]) * sq);
+  const nan = nanBits[c.dtype];
+  for (let i = 0; i < c.kCache.length; i++) if (c.kCache[i] !== nan) c.kCache[i] = round(toF(c.kCache[i]) * sk);
+  // The scale keeps the logits of order 1 whatever the magnitudes (else the softmax is one-hot and proves little).
+  c.softmaxScale = 1 / (Math.sqrt(576) * sq * sk);
+  c.explicitScale = true;
+  return c;
+}
+
+const extremeSpec: CaseSpec = { name: 'extreme', dtype: 'bf16', hQ: 16, hKv: 1, pageBlockSize: 64, seqlens: [200, 77], sQ: 1, causal: false };
+
+/** q and cache scaled far outside f16's range (6e-8 .. 65504), each with a label. */
+export function extremeCases(): [string, () => DecodeCase][] {
+  const pairs = [[1e-6, 1], [1, 1e-6], [6e4, 1], [1, 6e4], [1e6, 1e-6], [1e6, 1e6], [1e-6, 1e-6], [3e-30, 1e25]] as const;
+  return pairs.map(([sq, sk]) => [`q x ${sq}, cache x ${sk}`, () => scaledCase(extremeSpec, 4242, sq, sk)]);
+}
+
+/** Every 5th cache value alternates 1e-6 and 6e4 (both signs): blocks and columns spanning 2^35. */
+export function mixedBlockCase(): DecodeCase {
+  const c = makeCase({ ...extremeSpec, seqlens: [130] }, 99);
+  for (let i = 0; i < c.kCache.length; i += 5) if (c.kCache[i] !== nanBits.bf16) c.kCache[i] = f32ToBf16(((i / 5) % 2 ? 6e4 : 1e-6) * (i % 3 ? 1 : -1));
+  c.softmaxScale = 1 / (576 * 6e4);
+  c.explicitScale = true;
+  return c;
+}
+
+/** A NaN in q (one row) and in a key that only the later causal query sees: exactly the reference's NaN rows. */
+export async function checkNanRows(be: WebGpuBackend): Promise<void> {
+  const c = makeCase({ name: 'nan', dtype: 'bf16', hQ: 16, hKv: 1, pageBlockSize: 16, seqlens: [90, 40], sQ: 2, causal: true }, 5);
+  c.q[(1 * 16 + 3) * 576 + 100] = nanBits.bf16; // batch 0, query 1, head 3
+  const bt = c.blockTable, mb = c.maxBlocksPerSeq;
+  const key = 39; // batch 1's last key: query 0 (sees keys 0..38) must stay finite, query 1 sees it
+  c.kCache[(bt[mb + Math.floor(key / 16)] * 16 + (key % 16)) * 576 + 7] = nanBits.bf16; // a V column too
+  for (const numSms of [132, be.info.numSms]) {
+    const r = await runCase(c, be, flashMlaWithKvcache, { numSms });
+    const ref = caseReference(c);
+    let nanRows = 0;
+    for (let row = 0; row < c.totalQ * c.hQ; row++) {
+      const [tok, h] = [Math.floor(row / c.hQ), row % c.hQ];
+      const b = Math.floor(tok / c.sQ), j = tok % c.sQ;
+      const refNan = Number.isNaN(ref.lse[(b * c.hQ + h) * c.sQ + j]); // lse is [b, hQ, sQ]
+      nanRows += refNan ? 1 : 0;
+      for (const col of [0, 7, 300, 511]) {
+        const outNan = Number.isNaN(new Float32Array(new Uint32Array([r.out[row * 512 + col] << 16]).buffer)[0]);
+        assert.equal(outNan, refNan, `row ${row} (token ${tok}, head ${h}) col ${col}: out NaN ${outNan}, reference ${refNan}, ${numSms} SMs`);
+      }
+      const lseNan = Number.isNaN(r.lse[(b * c.hQ + h) * c.sQ + j]);
+      assert.equal(lseNan, refNan, `row ${row} lse NaN ${lseNan}, reference ${refNan}, ${numSms} SMs`);
+    }
+    assert.equal(nanRows, 16 + 1, 'the reference: batch 1 query 1 (16 heads) and batch 0 query 1 head 3');
+  }
+}

@@ -1,0 +1,143 @@
+// The subgroup-matrix decode kernel's generator (kernels/decode-matrix.ts) and its path rules, without a GPU that
+// has subgroup matrices: the forced-only choice and its typed refusals, the workgroup-memory budget as the WGSL
+// declares it, every matrix load/store offset a constant (Dawn requires uniform offsets), the configurations it
+// accepts, and the emulated variant's WGSL through Dawn's compiler (Tint) where an adapter with shader-f16 exists.
+// The kernel itself runs in test/long/webgpu-matrix-emu.test.ts (products emulated, lavapipe) and
+// test/gpu/webgpu-matrix.test.ts (subgroup matrices, the H200).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { WebGpuBackend } from '../src/backends/webgpu/backend.js';
+import { type DecodeMatrixSpec, decodeMatrixProgram, decodeMatrixSharedBytes, decodeMatrixSpec } from '../src/backends/webgpu/kernels/decode-matrix.js';
+import { builtDecodePaths, chooseDecodePath, decodeKernelFor, matrixConfigUsable } from '../src/backends/webgpu/kernels/path.js';
+import { createNodeWebGpuBackend } from '../src/backends/webgpu/node.js';
+import type { DeviceCaps } from '../src/backends/webgpu/program.js';
+import { FlashMlaError } from '../src/core/errors.js';
+import type { MlaProblem } from '../src/core/problem.js';
+import { compareOutputs, assertOutputsClose } from './support/compare.js';
+import { convert32, matrixModel } from './support/matrix-model.js';
+import { type DecodeCase, caseMatrix, caseReference, makeCase, specName } from './support/random.js';
+import { extremeCases, matrixTol, mixedBlockCase } from './support/webgpu-matrix.js';
+
+const m16 = { m: 16, n: 16, k: 16, result: 'f32' } as const;
+const base = { f16: true, subgroups: true, subgroupMinSize: 32, maxComputeWorkgroupStorageSize: 49152 } as DeviceCaps;
+const spec = (o: Partial<DecodeMatrixSpec> = {}): DecodeMatrixSpec => ({ dtype: 'bf16', segs: 1, config: m16, emulate: false, vSplit: 1, ...o });
+const problem = { dtype: 'bf16', sQ: 1, nGroups: 16, numSmParts: 132, hKv: 1 } as MlaProblem;
+
+function typedError(code: string, argument: string) {
+  return (e: unknown) => e instanceof FlashMlaError && e.code === code && e.argument === argument;
+}
+
+describe('webgpu matrix kernel: path rules', () => {
+  test('the matrix kernel is built but never chosen unforced; forced it runs for every row count', () => {
+    assert.ok(builtDecodePaths.includes('matrix'));
+    const auto = chooseDecodePath({ ...base, subgroupMatrixF16: m16 });
+    assert.equal(auto.path, 'f16');
+    assert.match(auto.why, /only when forced/);
+    const forced = chooseDecodePath({ ...base, subgroupMatrixF16: m16 }, 'matrix');
+    assert.equal(forced.path, 'matrix');
+    assert.ok(!forced.emulate);
+    assert.equal(decodeKernelFor(forced, 1), 'matrix');
+    assert.equal(decodeKernelFor(forced, 256), 'matrix');
+  });
+  test('forcing it without a usable float configuration is a typed backend_unavailable naming decodePath', () => {
+    assert.throws(() => chooseDecodePath(base, 'matrix'), typedError('backend_unavailable', 'decodePath'));
+    assert.throws(() => chooseDecodePath({ ...base, f16: false }, 'matrix'), /no float subgroup-matrix/);
+    assert.throws(() => chooseDecodePath({ ...base, subgroupMatrixF16: { m: 8, n: 8, k: 8, result: 'f32' } }, 'matrix'), typedError('backend_unavailable', 'decodePath'));
+    // The emulation (tests) needs shader-f16 only.
+    assert.equal(chooseDecodePath(base, 'matrix', true).emulate, true);
+    assert.throws(() => chooseDecodePath({ ...base, f16: false }, 'matrix', true), typedError('backend_unavailable', 'decodePath'));
+  });
+  test('configurations: 16 rows, f32 results, n and k dividing 32', () => {
+    assert.ok(matrixConfigUsable(m16));
+    assert.ok(matrixConfigUsable({ m: 16, n: 8, k: 16, result: 'f32' }));
+    assert.ok(matrixConfigUsable({ m: 16, n: 8, k: 8, result: 'f32' }));
+    assert.ok(!matrixConfigUsable({ m: 8, n: 8, k: 8, result: 'f32' }));
+    assert.ok(!matrixConfigUsable({ m: 16, n: 16, k: 16, result: 'f16' }));
+    assert.ok(!matrixConfigUsable({ m: 16, n: 12, k: 16, result: 'f32' }));
+  });
+});
+
+describe('webgpu matrix kernel: generated WGSL', () => {
+  test('workgroup memory as declared: vSplit 1 fits 48 KiB, vSplit 2 fits 32 KiB; the spec picks by the limit or refuses', () => {
+    for (const vSplit of [1, 2] as const) {
+      const src = decodeMatrixProgram.source(spec({ vSplit }));
+      const elem = { f16: 2, f32: 4, u32: 4, i32: 4 } as Record<string, number>;
+      let bytes = 0;
+      for (const m of src.matchAll(/var<workgroup> \w+: array<(\w+), (\d+)>/g)) bytes += elem[m[1]] * Number(m[2]);
+      assert.equal(bytes, decodeMatrixSharedBytes(vSplit), `vSplit ${vSplit}`);
+    }
+    assert.ok(decodeMatrixSharedBytes(1) <= 48 * 1024);
+    assert.ok(decodeMatrixSharedBytes(2) <= 32 * 1024);
+    assert.equal(decodeMatrixSpec(problem, base, 1, false).vSplit, 1);
+    assert.equal(decodeMatrixSpec(problem, { ...base, maxComputeWorkgroupStorageSize: 32768 }, 1, false).vSplit, 2);
+    assert.throws(() => decodeMatrixSpec(problem, { ...base, maxComputeWorkgroupStorageSize: 16384 }, 1, false), typedError('backend_unavailable', 'decodePath'));
+    assert.throws(() => decodeMatrixSpec(problem, { ...base, maxComputeWorkgroupStorageSize: 32768 }, 1, false, 1), /needs/);
+  });
+  test('every subgroupMatrixLoad / Store offset is a constant, every stride matches its array; the emulation has no matrix code', () => {
+    for (const config of [m16, { m: 16, n: 8, k: 16, result: 'f32' }, { m: 16, n: 8, k: 8, result: 'f32' }] as const) {
+      const src = decodeMatrixProgram.source(spec({ config }));
+      assert.match(src, /enable chromium_experimental_subgroup_matrix;/);
+      const loads = [...src.matchAll(/subgroupMatrixLoad<[^>]+>>\(&(\w+), ([^,]+), (false|true), (\d+)u\)/g)];
+      const stores = [...src.matchAll(/subgroupMatrixStore\(&(\w+), ([^,]+), mc, (false|true), (\d+)u\)/g)];
+      // QK per chunk: 32/k left loads, (64/n) * (32/k) right loads, 64/n stores; PV: 64/k, (32/n) * (64/k), 32/n.
+      const { n, k } = config;
+      assert.equal(loads.length, 32 / k + (64 / n) * (32 / k) + 64 / k + (32 / n) * (64 / k), JSON.stringify(config));
+      assert.equal(stores.length, 64 / n + 32 / n, JSON.stringify(config));
+      // Row strides of the arrays as the kernel lays them out: q chunk [16][32], k chunk [32][64] or v chunk
+      // [64][32], scratch [16][64] (QK) or [16][32] (PV), P [16][64].
+      const strides: Record<string, number[]> = { Qc: [32], Ch: [64, 32], Sc: [64, 32], Ph: [64] };
+      for (const [, arr, off, colMajor, stride] of [...loads, ...stores]) {
+        assert.match(off, /^[\d u+*]+$/, `offset ${off} into ${arr} must be a constant`);
+        assert.equal(colMajor, 'false');
+        assert.ok(strides[arr]?.includes(Number(stride)), `stride ${stride} of ${arr}`);
+      }
+      assert.equal((src.match(/subgroupMatrixMultiplyAccumulate/g) ?? []).length, (64 / n) * (32 / k) + (32 / n) * (64 / k));
+    }
+    const emu = decodeMatrixProgram.source(spec({ emulate: true }));
+    assert.doesNotMatch(emu, /subgroup_matrix|subgroupMatrix/);
+    assert.notEqual(decodeMatrixProgram.key(spec({ emulate: true })), decodeMatrixProgram.key(spec()));
+    assert.notEqual(decodeMatrixProgram.key(spec({ vSplit: 2 })), decodeMatrixProgram.key(spec()));
+  });
+});
+
+describe('webgpu matrix kernel: the emulated WGSL through Dawn', () => {
+  let be: WebGpuBackend | undefined;
+  before(async () => { try { be = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true } }); } catch { /* skipped below */ } });
+  after(() => be?.dispose());
+  test('bf16 and f16, vSplit 2, one and three cache bindings: no WGSL errors (uniformity included)', async (t) => {
+    if (!be) { if (process.env.CI) assert.fail('no WebGPU adapter with shader-f16 in CI'); t.skip('no WebGPU adapter with shader-f16'); return; }
+    for (const dtype of ['bf16', 'f16'] as const) {
+      for (const segs of [1, 3]) await be.programs.check(decodeMatrixProgram, spec({ dtype, segs, emulate: true, vSplit: 2 }));
+    }
+    assert.equal(be.info.details?.decodePath, 'matrix');
+  });
+});
+
+describe('webgpu matrix kernel: its arithmetic modelled in JavaScript, against the float64 reference', () => {
+  // Random cases of the hostile matrix with several 16-row tiles or odd head counts, then extreme magnitudes.
+  const specs = caseMatrix(60, 0x6d0de1).filter((x) => !x.qLens && x.hQ * x.sQ / x.hKv > 16 && x.hQ * x.sQ / x.hKv <= 24).slice(0, 2);
+  const extremes = extremeCases();
+  const cases: [string, () => DecodeCase][] = [
+    ...specs.map((s, i): [string, () => DecodeCase] => [specName(s, i), () => makeCase(s, 500 + i)]),
+    extremes[0], extremes[5], extremes[7],
+    ['one key row mixing 1e-6 and 6e4', mixedBlockCase],
+  ];
+  for (const [label, make] of cases) {
+    test(label, () => {
+      const c = make();
+      const got = matrixModel(c);
+      assertOutputsClose(got.out, got.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, matrixTol, label);
+    });
+  }
+  test('the model can fail: without the power-of-two scales, magnitudes outside f16\'s range do', () => {
+    for (const [label, make] of [extremes[7]]) {
+      const c = make();
+      const ref = caseReference(c);
+      const got = matrixModel(c);
+      assert.ok(compareOutputs(got.out, got.lse, ref, c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, matrixTol).ok, label);
+      const plain = matrixModel(c, false);
+      assert.ok(!compareOutputs(plain.out, plain.lse, ref, c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, matrixTol).ok, `${label}, unscaled`);
+    }
+    assert.equal(convert32(Array.from({ length: 32 }, (_, i) => (i ? 1e-9 : 1))).h[1], 0, '1e-9 below its block\'s largest is lost (an error below 2^-24 of it)');
+  });
+});
