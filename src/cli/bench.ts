@@ -159,7 +159,7 @@ export async function bench(argv: string[]): Promise<void> {
       // The matrix kernel's rows against the subgroup-matrix MAC ceiling measured now (kernels/decode-matrix.ts).
       const wb = backend as WebGpuBackend;
       if (ceilings && wb.decodePath.path === 'matrix' && !wb.decodePath.emulate && wb.caps.subgroupMatrixF16) {
-        const { matrixRoofline, measureMatrixCeiling } = await import('../backends/webgpu/ceilings-matrix.js');
+        const { matrixRoofline, measureMatrixCeiling } = await import('../bench/webgpu-ceilings-matrix.js');
         const mc = await measureMatrixCeiling(wb, { chains: 8 });
         (result as { ceilings_matrix?: unknown }).ceilings_matrix = mc;
         p.done(`subgroup-matrix MAC ceiling: ${fmt(mc.TFLOPS)} TFLOPS (${mc.config}, ${mc.chains} chains)`);

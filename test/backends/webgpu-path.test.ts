@@ -20,18 +20,18 @@ describe('webgpu: decode path choice', () => {
     ]), { m: 16, n: 16, k: 16, result: 'f32' });
     assert.deepEqual(pickSubgroupMatrix(undefined), undefined);
   });
-  test('neither feature → f32; shader-f16 → f16 (f32 on a software adapter); forcing what the device lacks throws', () => {
+  test('the default is the f32 kernel on every device; f16 and matrix only when forced; forcing what the device lacks throws', () => {
     assert.equal(chooseDecodePath(base).path, 'f32');
     assert.match(chooseDecodePath(base).why, /neither/);
-    assert.equal(chooseDecodePath({ ...base, f16: true }).path, 'f16');
+    assert.equal(chooseDecodePath({ ...base, f16: true }).path, 'f32');
     assert.equal(chooseDecodePath({ ...base, f16: true, software: true }).path, 'f32');
     assert.equal(chooseDecodePath({ ...base, f16: true, software: true }, 'f16').path, 'f16');
     const mx = chooseDecodePath({ ...base, f16: true, subgroupMatrixF16: { m: 16, n: 16, k: 16, result: 'f32' } });
-    assert.equal(mx.path, 'f16');
+    assert.equal(mx.path, 'f32');
     assert.match(mx.why, /subgroup-matrix f16 16x16x16/);
     assert.throws(() => chooseDecodePath(base, 'f16'), /shader-f16/);
-    // Unforced, the f16 path hands problems of more than f16MaxRows rows per KV head to the f32 kernel.
-    const auto = chooseDecodePath({ ...base, f16: true });
+    // An f16 choice that was not forced hands problems of more than f16MaxRows rows per KV head to the f32 kernel.
+    const auto = { path: 'f16' as const, why: '' };
     assert.equal(decodeKernelFor(auto, f16MaxRows), 'f16');
     assert.equal(decodeKernelFor(auto, f16MaxRows + 1), 'f32');
     assert.equal(decodeKernelFor(chooseDecodePath({ ...base, f16: true }, 'f16'), 128), 'f16');

@@ -11,10 +11,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
-import { probeSubgroupAddressing, probeSubgroupMatrix } from '../../src/backends/webgpu/ceilings-matrix.js';
+import { probeSubgroupAddressing, probeSubgroupMatrix } from '../../src/bench/webgpu-ceilings-matrix.js';
 import { decodeMatrixProgram } from '../../src/backends/webgpu/kernels/decode-matrix.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
-import { flashMlaWithKvcache } from '../../src/core/api.js';
+import { flashMlaWithKvcache } from '../../src/index.js';
 import type { ReferenceOutput } from '../../src/core/reference.js';
 import { assertOutputsClose, compareOutputs } from '../support/compare.js';
 import { goldenCaseNames } from '../support/golden.js';

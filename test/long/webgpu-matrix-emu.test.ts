@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
-import { flashMlaWithKvcache } from '../../src/core/api.js';
+import { flashMlaWithKvcache } from '../../src/index.js';
 import { assertOutputsClose } from '../support/compare.js';
 import { caseReference, makeCase, runCase } from '../support/random.js';
 import { checkRandomWebGpu, runGoldenWebGpu } from '../support/webgpu.js';

@@ -3,7 +3,7 @@
 // the NaN-row check.
 import assert from 'node:assert/strict';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
-import { flashMlaWithKvcache } from '../../src/core/api.js';
+import { flashMlaWithKvcache } from '../../src/index.js';
 import { f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
 import { type Tolerance, tolerances } from './compare.js';
 import { type CaseSpec, type DecodeCase, caseReference, makeCase, nanBits, runCase } from './random.js';

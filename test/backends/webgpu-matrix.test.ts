@@ -6,17 +6,17 @@
 // test/gpu/webgpu-matrix.test.ts (subgroup matrices, the H200).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { WebGpuBackend } from '../src/backends/webgpu/backend.js';
-import { type DecodeMatrixSpec, decodeMatrixProgram, decodeMatrixSharedBytes, decodeMatrixSpec } from '../src/backends/webgpu/kernels/decode-matrix.js';
-import { builtDecodePaths, chooseDecodePath, decodeKernelFor, matrixConfigUsable } from '../src/backends/webgpu/kernels/path.js';
-import { createNodeWebGpuBackend } from '../src/backends/webgpu/node.js';
-import type { DeviceCaps } from '../src/backends/webgpu/program.js';
-import { FlashMlaError } from '../src/core/errors.js';
-import type { MlaProblem } from '../src/core/problem.js';
-import { compareOutputs, assertOutputsClose } from './support/compare.js';
-import { convert32, matrixModel } from './support/matrix-model.js';
-import { type DecodeCase, caseMatrix, caseReference, makeCase, specName } from './support/random.js';
-import { extremeCases, matrixTol, mixedBlockCase } from './support/webgpu-matrix.js';
+import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
+import { type DecodeMatrixSpec, decodeMatrixProgram, decodeMatrixSharedBytes, decodeMatrixSpec } from '../../src/backends/webgpu/kernels/decode-matrix.js';
+import { builtDecodePaths, chooseDecodePath, decodeKernelFor, matrixConfigUsable } from '../../src/backends/webgpu/kernels/path.js';
+import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
+import type { DeviceCaps } from '../../src/backends/webgpu/program.js';
+import { FlashMlaError } from '../../src/core/errors.js';
+import type { MlaProblem } from '../../src/core/problem.js';
+import { compareOutputs, assertOutputsClose } from '../support/compare.js';
+import { convert32, matrixModel } from '../support/matrix-model.js';
+import { type DecodeCase, caseMatrix, caseReference, makeCase, specName } from '../support/random.js';
+import { extremeCases, matrixTol, mixedBlockCase } from '../support/webgpu-matrix.js';
 
 const m16 = { m: 16, n: 16, k: 16, result: 'f32' } as const;
 const base = { f16: true, subgroups: true, subgroupMinSize: 32, maxComputeWorkgroupStorageSize: 49152 } as DeviceCaps;
@@ -31,8 +31,8 @@ describe('webgpu matrix kernel: path rules', () => {
   test('the matrix kernel is built but never chosen unforced; forced it runs for every row count', () => {
     assert.ok(builtDecodePaths.includes('matrix'));
     const auto = chooseDecodePath({ ...base, subgroupMatrixF16: m16 });
-    assert.equal(auto.path, 'f16');
-    assert.match(auto.why, /only when forced/);
+    assert.equal(auto.path, 'f32');
+    assert.match(auto.why, /'matrix' the experimental/);
     const forced = chooseDecodePath({ ...base, subgroupMatrixF16: m16 }, 'matrix');
     assert.equal(forced.path, 'matrix');
     assert.ok(!forced.emulate);
