@@ -72,7 +72,7 @@ for step in "${steps[@]}"; do
             "${extra[@]}" --out "$LOG/compare-$be-$side-$r.json" ${BENCH_ARGS:-}
         done
       done
-      node scripts/bench-compare.mjs --tolerance "${TOLERANCE:-0.03}" --before "$LOG"/compare-$be-before-*.json \
+      node scripts/bench-compare.mjs --lib "$after" --tolerance "${TOLERANCE:-0.03}" --before "$LOG"/compare-$be-before-*.json \
         --after "$LOG"/compare-$be-after-*.json | tee "$OUT/bench-compare-$be-$card.txt"
       summary+=("bench-compare ($be): $(tail -1 "$OUT/bench-compare-$be-$card.txt")") ;;
     bench-sparse)

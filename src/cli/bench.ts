@@ -64,8 +64,11 @@ function readJson(file: string, what: string): unknown {
   try { return JSON.parse(text); } catch (e) { throw new UsageError(`${what} ${file}: invalid JSON (${(e as Error).message.split('\n')[0]})`); }
 }
 
-/** The checkout's commit, or the package version when running from an installed package. */
+/** FLASHMLA_COMMIT, else the checkout's commit, else the package version when running from an installed package. */
 function gitCommit(): string {
+  // A copied tree can carry a stale .git (the GPU host's copy reported the session's first commit): the runner
+  // that copied it knows better.
+  if (process.env.FLASHMLA_COMMIT) return process.env.FLASHMLA_COMMIT;
   if (!existsSync(resolve(repoRoot, '.git'))) {
     try { return `flashmla-ts@${JSON.parse(readFileSync(resolve(repoRoot, 'package.json'), 'utf8')).version}`; } catch { return 'unknown'; }
   }
