@@ -331,3 +331,6 @@ export function checkSparseOutputs(p: SparseProblem, out: Tensor, lse: Tensor, d
   if (out.device !== device) throw invalidArgument('out', `a tensor on ${device}`, out.device);
   if (lse.device !== device) throw invalidArgument('lse', `a tensor on ${device}`, lse.device);
 }
+
+/** Backends that run sparse decode implement this (Backend.decodeSparse). */
+export type SparseDecodeFn = (launch: SparseLaunch) => void | Promise<void>;
