@@ -55,7 +55,7 @@ export class DeviceMlaStep {
   private readonly wType: 'f32' | 'bf16';
 
   constructor(private readonly c: MlaConfig, weights: MlaWeights, wUKT: Float32Array, private readonly cache: KvCacheManager,
-    private readonly invFreq: Float32Array, private readonly attentionFactor: number, private readonly softmaxScale: number,
+    invFreq: Float32Array, private readonly attentionFactor: number, private readonly softmaxScale: number,
     readonly precision: LayerPrecision) {
     const backend = cache.backend;
     if (!backend.layerOps) throw invalidArgument('precision', 'a backend with device layer kernels (CUDA)', backend.kind);

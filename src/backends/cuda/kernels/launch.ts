@@ -7,7 +7,7 @@ import { mlaParamsLayout, sparseParamsLayout, structHeader } from '../params.js'
 import { layerHeader } from '../layer-params.js';
 import type { SparseProblem } from '../../../core/sparse.js';
 import { sparseMmaHeader } from './sparse-mma-launch.js';
-import { constantsHeader, dQk, dV } from '../../../core/constants.js';
+import { constantsHeader, dQk } from '../../../core/constants.js';
 
 /** A decode.cu instantiation: BM query rows x BN keys a tile, STAGES key tiles in flight, NWARPS warps. */
 export interface DecodeVariant {
