@@ -1,6 +1,7 @@
 // The paged latent KV cache: one pool of pages kCache [numBlocks, pageBlockSize, hKv, 576] on a backend's device,
 // handed out to sequences as they grow. Decode steps read it through the block table that batch() builds.
 // Browser-safe: tokens are written with backend.write, so the same manager serves host and device caches.
+import { defaultPageBlockSize } from './constants.js';
 import { type HalfDType, encodeHalf, f32ToBf16, hostArrayFor } from './dtype.js';
 import { type Fp8Format, fp8BlockStride, fp8Layouts, quantizeToken } from './fp8.js';
 import { FlashMlaError, invalidArgument } from './errors.js';
@@ -85,7 +86,7 @@ export class KvCacheManager {
 
   constructor(opts: KvCacheOptions) {
     checkPositiveInt('numBlocks', opts.numBlocks);
-    this.pageBlockSize = opts.pageBlockSize ?? 64;
+    this.pageBlockSize = opts.pageBlockSize ?? defaultPageBlockSize;
     checkPositiveInt('pageBlockSize', this.pageBlockSize, 256);
     this.hKv = opts.hKv ?? 1;
     checkPositiveInt('hKv', this.hKv);

@@ -4,6 +4,7 @@
 // The named shapes come from the models' public Hugging Face config.json files (cited per entry) and, for the
 // FP8 cache layouts, from FlashMLA's sparse FP8 kernels (csrc/sm90/decode/sparse_fp8; see also
 // ../shared/golden-sparse/README.md of this project).
+import { defaultPageBlockSize } from './constants.js';
 import { invalidArgument } from './errors.js';
 
 export type AttentionKind = 'mha' | 'gqa' | 'mla';
@@ -194,7 +195,7 @@ export function planKvCache(s: AttentionShape, opts: CachePlanOptions = {}): Cac
   const format = opts.format ?? s.defaultFormat;
   const layers = opts.layers ?? s.layers;
   if (!Number.isInteger(layers) || layers < 1) throw invalidArgument('layers', 'a positive integer', String(layers));
-  const page = opts.pageBlockSize ?? 64;
+  const page = opts.pageBlockSize ?? defaultPageBlockSize;
   if (!Number.isInteger(page) || page < 1) throw invalidArgument('pageBlockSize', 'a positive integer', String(page));
   const perLayer = bytesPerTokenPerLayer({ ...s, layers }, format);
   const perToken = perLayer * layers;

@@ -19,10 +19,9 @@ import { chooseCpuKernel } from '../../src/backends/cpu/paths.js';
 import { flashMlaWithKvcache } from '../../src/index.js';
 import { FlashMlaError } from '../../src/core/errors.js';
 import type { Backend } from '../../src/core/problem.js';
-import { fromArray } from '../../src/core/tensor.js';
 import { assertOutputsClose, tolerances } from '../support/compare.js';
 import { goldenCaseNames, loadGolden, runGolden } from '../support/golden.js';
-import { caseMatrix, caseReference, makeCase, nanBits, runCase } from '../support/random.js';
+import { caseMatrix, caseReference, makeCase, runCase } from '../support/random.js';
 
 /** f32 arithmetic: looser than the scalar rung's float64 table, far tighter than cuda's (see compare.ts). */
 const tol = tolerances.cpuF32;

@@ -10,7 +10,7 @@ import type { Backend } from '../../src/core/problem.js';
 import { fromArray } from '../../src/core/tensor.js';
 import { type CompareReport, assertOutputsClose, compareOutputs, tolerances } from '../support/compare.js';
 import { goldenCaseNames, loadGolden, runGolden } from '../support/golden.js';
-import { type DecodeCase, caseMatrix, caseReference, makeCase, nanBits, runCase, specName } from '../support/random.js';
+import { type DecodeCase, caseMatrix, caseReference, makeCase, runCase, specName } from '../support/random.js';
 
 const tol = tolerances.cpu;
 /** Cases of the random matrix; every one runs on both backends. */

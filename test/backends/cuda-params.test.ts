@@ -33,12 +33,12 @@ test('params.h in the tree is what params.ts and launch.ts generate', () => {
 });
 
 test('variant choice follows shared memory: Hopper, A100, and 99 KiB parts', () => {
-  const h100 = 232448, a100 = 166912, ada = 101376;
+  const sm90 = 232448, sm80 = 166912, sm89 = 101376;
   for (const p of preferredVariants) assert.ok(decodeVariants.some((v) => sameVariant(v, p.variant)), JSON.stringify(p));
-  assert.deepEqual(chooseDecodeVariant(16, h100), preferredVariants[0].variant);
-  assert.deepEqual(chooseDecodeVariant(1000, h100), preferredVariants[preferredVariants.length - 1].variant);
+  assert.deepEqual(chooseDecodeVariant(16, sm90), preferredVariants[0].variant);
+  assert.deepEqual(chooseDecodeVariant(1000, sm90), preferredVariants[preferredVariants.length - 1].variant);
   for (const rows of [1, 16, 17, 32, 33, 64, 128, 512]) {
-    for (const smem of [h100, a100, ada]) {
+    for (const smem of [sm90, sm80, sm89]) {
       const v = chooseDecodeVariant(rows, smem);
       assert.ok(v && decodeSmem(v) <= smem, `rows ${rows} smem ${smem}`);
     }

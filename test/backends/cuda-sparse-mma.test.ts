@@ -18,21 +18,21 @@ import { fp8CacheTensor } from '../../src/core/sparse.js';
 import { fromArray } from '../../src/core/tensor.js';
 import { Rng } from '../support/random.js';
 
-const h100 = 232448, a100 = 166912, ada = 101376;
+const sm90 = 232448, sm80 = 166912, sm89 = 101376;
 
 test('sparse_mma: every variant fits Hopper; the choice follows rows and shared memory', () => {
-  for (const v of sparseMmaVariants) assert.ok(sparseMmaSmem(v) <= h100, sparseMmaKernelName(v));
-  assert.equal(chooseSparseMma('v32', 'bf16', 576, 128, h100)?.bm, 64);
-  assert.equal(chooseSparseMma('v32', 'bf16', 576, 64, h100)?.bm, 64);
-  assert.equal(chooseSparseMma('model1', 'bf16', 512, 17, h100)?.bm, 32);
-  assert.equal(chooseSparseMma('model1', 'bf16', 512, 1, h100)?.bm, 16);
-  assert.equal(chooseSparseMma('v32', 'f16', 576, 64, h100), undefined, 'an f16 query over an FP8 cache stays on sparse.cu');
-  assert.equal(chooseSparseMma('v32', 'bf16', 512, 64, h100), undefined, 'V3.2 is dQk 576 only');
-  assert.equal(chooseSparseMma('v32', 'bf16', 576, 64, a100), undefined, '64-row V3.2 tiles need more than an A100 has');
-  assert.equal(chooseSparseMma('model1', 'bf16', 512, 16, a100)?.bm, 16);
-  assert.equal(chooseSparseMma('v32', 'bf16', 576, 16, ada), undefined);
-  assert.equal(chooseSparseMma('bf16', 'bf16', 576, 16, ada)?.bm, 16);
-  // The .cu asserts each SMEM against the generated header, which test/cuda-params.test.ts keeps in sync.
+  for (const v of sparseMmaVariants) assert.ok(sparseMmaSmem(v) <= sm90, sparseMmaKernelName(v));
+  assert.equal(chooseSparseMma('v32', 'bf16', 576, 128, sm90)?.bm, 64);
+  assert.equal(chooseSparseMma('v32', 'bf16', 576, 64, sm90)?.bm, 64);
+  assert.equal(chooseSparseMma('model1', 'bf16', 512, 17, sm90)?.bm, 32);
+  assert.equal(chooseSparseMma('model1', 'bf16', 512, 1, sm90)?.bm, 16);
+  assert.equal(chooseSparseMma('v32', 'f16', 576, 64, sm90), undefined, 'an f16 query over an FP8 cache stays on sparse.cu');
+  assert.equal(chooseSparseMma('v32', 'bf16', 512, 64, sm90), undefined, 'V3.2 is dQk 576 only');
+  assert.equal(chooseSparseMma('v32', 'bf16', 576, 64, sm80), undefined, '64-row V3.2 tiles need more than an A100 has');
+  assert.equal(chooseSparseMma('model1', 'bf16', 512, 16, sm80)?.bm, 16);
+  assert.equal(chooseSparseMma('v32', 'bf16', 576, 16, sm89), undefined);
+  assert.equal(chooseSparseMma('bf16', 'bf16', 576, 16, sm89)?.bm, 16);
+  // The .cu asserts each SMEM against the generated header, which test/backends/cuda-params.test.ts keeps in sync.
   const header = readFileSync(fileURLToPath(new URL('../../src/backends/cuda/kernels/params.h', import.meta.url)), 'utf8');
   for (const v of sparseMmaVariants) assert.ok(header.includes(`X(${sparseMmaKernelName(v)}, `) && header.includes(`, ${v.bm}, ${sparseMmaSmem(v)})`));
   assert.equal(sparseMmaSmem({ kind: 'v32', dtype: 'bf16', dQk: 576, bm: 64 }), 211968); // one staging buffer
@@ -41,10 +41,10 @@ test('sparse_mma: every variant fits Hopper; the choice follows rows and shared 
 });
 
 test('sparse_mma: grids (sparse per query position and 64-head tile; dense over sQ*hQ rows) and the combine grid', () => {
-  const v = chooseSparseMma('v32', 'bf16', 576, 128, h100)!;
+  const v = chooseSparseMma('v32', 'bf16', 576, 128, sm90)!;
   assert.deepEqual(sparseMmaLaunch(v, 33, 2, 128, false).grid, [33, 2, 2]);
   assert.deepEqual(sparseMmaLaunch(v, 66, 1, 128, true).grid, [66, 1, 2]);
-  const w = chooseSparseMma('v32', 'bf16', 576, 32, h100)!;
+  const w = chooseSparseMma('v32', 'bf16', 576, 32, sm90)!;
   assert.deepEqual(sparseMmaLaunch(w, 132, 2, 16, true).grid, [132, 1, 1]);
   assert.deepEqual(sparseMmaLaunch(w, 132, 1, 17, false).block, [256, 1, 1]);
   assert.deepEqual(sparseMmaCombineLaunch(3, 2, 17).grid, [3, 2, 5]);

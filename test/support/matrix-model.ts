@@ -3,7 +3,7 @@
 // and chunk, k per key and chunk, v per column and tile), products of f16 values summed in f32 into a fresh result
 // and added into the scores times the scales, the exp2-domain online softmax in f32 with P rounded to f16, O
 // rescaled and accumulated in f32, NaN rows. It checks the numerical scheme against the float64 reference in the
-// fast suite (test/webgpu-matrix.test.ts); the generated WGSL around the products runs on lavapipe in
+// fast suite (test/backends/webgpu-matrix.test.ts); the generated WGSL around the products runs on lavapipe in
 // test/long/webgpu-matrix-emu.test.ts. One split per sequence (the split-KV combine is the shared WGSL kernel's).
 import { type HalfDType, f16ToF32, f32Bits, halfToF32 } from '../../src/core/dtype.js';
 import { f32ToF16 } from '../../src/core/dtype.js';

@@ -99,8 +99,6 @@ function finishRow(a: CpuSparseArgs, i: number, s: number, h: number, o: ArrayLi
   a.lse[(i * hQ + h) * sQ + s] = lse;
 }
 
-export function sparseDecodeUnits(p: SparseProblem): number { return p.numSmParts; }
-
 /** Part `part` of the schedule. */
 export function runSparseDecodeUnit(a: CpuSparseArgs, part: number, scratch: CpuSparseScratch): void {
   const p = a.p;

@@ -1,6 +1,7 @@
-// The one description of the CUDA kernels' parameter block. Both sides come from it: `packParams` writes the
-// bytes cuLaunchKernel copies, and `paramsHeader()` emits kernels/params.h, the C struct the kernels read
-// (scripts/build-kernels.mjs regenerates it and the header's static_asserts make nvcc check every offset).
+// The one description of the CUDA kernels' parameter block. Both sides come from it: `packParams` (or the
+// `compilePacker` closure) writes the bytes cuLaunchKernel copies, and `structHeader()` emits the C struct the kernels
+// read into kernels/params.h (through kernelsHeader() in kernels/launch.ts; scripts/build-kernels.mjs regenerates the
+// header, and its static_asserts make nvcc check every offset).
 // Kept free of Node imports so it can be checked without a GPU.
 
 export type ParamType = 'ptr' | 'i32' | 'f32';

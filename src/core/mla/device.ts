@@ -13,9 +13,6 @@ import { Tensor, fromArray } from '../tensor.js';
 import type { MlaConfig } from './config.js';
 import type { MlaWeights } from './weights.js';
 
-/** f32, or the 16-bit types a device GEMM reads (bf16) and the kernel's q / cache use (bf16, f16). */
-export type LayerElem = 'f32' | 'bf16' | 'f16';
-
 /**
  * y[z, i, j] = Σ_t x[z, i, t] · w[z, j, t] for z < batch: element offsets and strides as the CPU GemmArgs. x and w
  * share one dtype (f32: SIMT kernel, bf16: tensor cores); y is f32, bf16 or f16.
@@ -58,7 +55,7 @@ export class DeviceMlaStep {
   private readonly wType: 'f32' | 'bf16';
 
   constructor(private readonly c: MlaConfig, weights: MlaWeights, wUKT: Float32Array, private readonly cache: KvCacheManager,
-    private readonly invFreq: Float32Array, private readonly attentionFactor: number, private readonly softmaxScale: number,
+    invFreq: Float32Array, private readonly attentionFactor: number, private readonly softmaxScale: number,
     readonly precision: LayerPrecision) {
     const backend = cache.backend;
     if (!backend.layerOps) throw invalidArgument('precision', 'a backend with device layer kernels (CUDA)', backend.kind);

@@ -1,5 +1,5 @@
 // Field indices of the int32 parameter block of flashmla_cpu_decode_item, one work item (a run of keys of one
-// sequence, one KV head). Generated order: must match itemFields in params.ts (test/cpu-paths.test.ts checks).
+// sequence, one KV head). Field order: must match itemFields in item.ts (test/backends/cpu-paths.test.ts checks).
 #ifndef FLASHMLA_CPU_PARAMS_H
 #define FLASHMLA_CPU_PARAMS_H
 enum {

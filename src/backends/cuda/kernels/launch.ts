@@ -7,7 +7,7 @@ import { mlaParamsLayout, sparseParamsLayout, structHeader } from '../params.js'
 import { layerHeader } from '../layer-params.js';
 import type { SparseProblem } from '../../../core/sparse.js';
 import { sparseMmaHeader } from './sparse-mma-launch.js';
-import { constantsHeader, dQk, dV } from '../../../core/constants.js';
+import { constantsHeader, dQk } from '../../../core/constants.js';
 
 /** A decode.cu instantiation: BM query rows x BN keys a tile, STAGES key tiles in flight, NWARPS warps. */
 export interface DecodeVariant {
@@ -63,7 +63,7 @@ export function decodeKernelName(dtype: HalfDType, v: DecodeVariant): string {
 
 /**
  * The fastest variant per bucket of query rows (rows <= maxRows; the last bucket takes everything above), as
- * measured on an H100 by bench/cuda/bench.ts's variant sweep (docs/notes/cuda-decode.md). Used where it fits.
+ * measured on an H100 by bench/cuda/bench.ts's variant sweep (table in docs/journal/cuda-decode.md). Used where it fits.
  */
 export const preferredVariants: readonly { maxRows: number; variant: DecodeVariant }[] = [
   { maxRows: 16, variant: { bm: 32, bn: 64, stages: 2, nwarps: 8, qRegs: 24 } }, // measured: beats m16 with half its rows idle

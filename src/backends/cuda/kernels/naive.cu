@@ -65,6 +65,6 @@ __device__ void naive(const MlaParams& p) {
 
 } // namespace mla
 
-// Launch: grid (b, sQ, hQ), 128 threads, no dynamic shared memory (kernels.ts naiveLaunch).
+// Launch: grid (b, sQ, hQ), 128 threads, no dynamic shared memory (kernels/launch.ts naiveLaunch).
 extern "C" __global__ void __launch_bounds__(128) mla_naive_bf16(const MlaParams p) { mla::naive<__nv_bfloat16>(p); }
 extern "C" __global__ void __launch_bounds__(128) mla_naive_f16(const MlaParams p) { mla::naive<__half>(p); }

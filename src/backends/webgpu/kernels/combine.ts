@@ -16,7 +16,6 @@ export const combineParams = defineParams('CombineParams', [
   ['outOff', 'u32'], ['lseOff', 'u32'], ['oAccOff', 'u32'],
   ['qiOff', 'u32'], ['nsOff', 'u32'], ['posInfBits', 'u32'],
 ]);
-export type CombineParamValues = Parameters<typeof combineParams.pack>[0];
 
 export interface CombineSpec { dtype: HalfDType }
 

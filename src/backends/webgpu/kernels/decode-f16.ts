@@ -1,4 +1,4 @@
-// Split-KV MLA decode with f16 arithmetic for QK (devices with shader-f16 and no float subgroup matrix). Same
+// Split-KV MLA decode with f16 arithmetic for QK (devices with shader-f16; runs when decodePath 'f16' asks). Same
 // bindings, params, schedule and split-KV accumulators as kernels/decode.ts, so the combine kernel is shared.
 // Design and precision: docs/notes/webgpu-tensor-core.md.
 //

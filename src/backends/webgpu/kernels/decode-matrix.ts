@@ -1,7 +1,8 @@
 // Split-KV MLA decode with QKᵀ and PV on subgroup matrices (chromium_experimental_subgroup_matrix: f16 operands,
 // f32 accumulators). Same bindings, params, schedule and split-KV accumulators as kernels/decode.ts, so the combine
 // kernel is shared. Design, constraints and roofline: docs/notes/webgpu-tensor-core.md and
-// docs/notes/webgpu-matrix-kernel.md. Selected only when forced (decodePath 'matrix') until it has passed on the H200.
+// docs/notes/webgpu-matrix-kernel.md. Selected only when forced (decodePath 'matrix'): correct on the H200, slower
+// than the f32 kernel there.
 //
 // v1, simple and correct rather than fast: one subgroup (32 lanes) per workgroup, so every matrix load and store
 // has a workgroup-uniform offset (Dawn rejects offsets derived from the subgroup index); one workgroup per
@@ -91,7 +92,7 @@ function segmentLoader(segs: number): string {
 
 /**
  * Sc[16 x nOut] (row stride nOut) = A[16 x kLen] B[kLen x nOut]: A row-major in `a` at `aOff` (stride aStride), B
- * row-major in `b` at `bOff` (stride bStride); f16 operands, f32 results. `aOff` may be a uniform expression.
+ * row-major in `b` from element 0 (stride bStride); f16 operands, f32 results. `aOff` may be a uniform expression.
  */
 function product(s: DecodeMatrixSpec, a: string, aOff: string, aStride: number, b: string, bStride: number, kLen: number, nOut: number): string {
   if (s.emulate) {

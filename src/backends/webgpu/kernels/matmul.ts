@@ -11,7 +11,6 @@ export const matmulParams = defineParams('MatmulParams', [
   ['yOff', 'u32'],
   ['tilesN', 'u32', 'ceil(n / 64)'],
 ]);
-export type MatmulParamValues = Parameters<typeof matmulParams.pack>[0];
 
 export interface MatmulSpec { rm: 1 | 4 }
 

@@ -1,6 +1,7 @@
-// Which decode kernel a WebGPU device runs, and why: the subgroup-matrix kernel where the device offers a float
-// configuration (f16 in, f32 accumulate), the f16-arithmetic kernel where it has shader-f16, else the f32 kernel.
-// Notes and numbers: docs/notes/webgpu-tensor-core.md.
+// Which decode kernel a WebGPU device runs, and why. Unforced, every device runs the f32 kernel; the f16-arithmetic
+// kernel (devices with shader-f16: faster at 16 rows, less exact) and the subgroup-matrix kernel (devices with a float
+// configuration, f16 in, f32 accumulate: correct, slow) run when decodePath asks for them.
+// Notes and numbers: docs/notes/webgpu-tensor-core.md, docs/notes/webgpu-matrix-kernel.md.
 import { FlashMlaError } from '../../../core/errors.js';
 import type { DeviceCaps } from '../program.js';
 
@@ -12,7 +13,8 @@ export interface SubgroupMatrixF16 { m: number; n: number; k: number; result: 'f
 /**
  * The f16 kernel works on 16-row tiles, so a problem with more query rows per KV head reads the cache once per 16
  * rows; the f32 kernel takes 64-row tiles. Measured on the H200 (docs/notes/webgpu-tensor-core.md): 16 rows, f16
- * 2.4x faster than f32; 128 rows, 2.4x slower. An f16 choice that was not forced hands larger problems to f32.
+ * 2.4x faster than f32; 128 rows, 2.4x slower. An f16 choice that was not forced would hand larger problems to f32
+ * (chooseDecodePath makes f16 only when forced, so today a forced f16 path runs every size).
  */
 export const f16MaxRows = 16;
 
@@ -22,8 +24,8 @@ export function decodeKernelFor(choice: DecodePathChoice, rows: number): DecodeP
 }
 
 /**
- * The kernels of this build. The matrix kernel (kernels/decode-matrix.ts) runs only when forced until it has passed
- * on a GPU with subgroup matrices (it was written without one; its scalar emulation passes on lavapipe).
+ * The kernels of this build. The matrix kernel (kernels/decode-matrix.ts) runs only when forced: it passed on the
+ * H200 but is slower than the f32 kernel (docs/notes/webgpu-matrix-kernel.md).
  */
 export const builtDecodePaths: readonly DecodePath[] = ['matrix', 'f16', 'f32'];
 

@@ -23,7 +23,6 @@ export const sparseParams = defineParams('SparseParams', [
   ['indOff', 'u32', 'offsets into idx (i32 elements)'], ['extraIndOff', 'u32'], ['tlOff', 'u32'], ['extraTlOff', 'u32'], ['sinkOff', 'u32'],
   ['scale', 'f32'], ['posInfBits', 'u32'],
 ]);
-export type SparseParamValues = Parameters<typeof sparseParams.pack>[0];
 
 export interface SparseSpec { kind: SparseCacheKind; dtype: HalfDType }
 
