@@ -107,13 +107,13 @@ describe('flashmla CLI', () => {
 
   it('times each config for several SM counts (--num-sms) on the configs picked by --only', () => {
     const out = join(tmp, 'arms.json');
-    const r = flashmla('bench', '--backend', 'cpu', '--grid', 'small', '--only', '1', '--num-sms', '2,6', '--out', out, '--reps', '1', '--warmup', '0',
+    const r = flashmla('bench', '--backend', 'cpu', '--grid', 'small', '--only', '0', '--num-sms', '2,6', '--out', out, '--reps', '1', '--warmup', '0',
       '--rotate-mb', '1', '--check', '2', '--numpy', 'none', '--workers', '1');
     assert.equal(r.code, 0, r.stderr);
     const res = JSON.parse(readFileSync(out, 'utf8'));
     assert.equal(res.rows.length, 1);
     const [row] = res.rows;
-    assert.deepEqual([row.b, row.s_k, row.h_q, row.s_q], [2, 4096, 16, 1]); // the small grid's second config
+    assert.deepEqual([row.b, row.s_k, row.h_q, row.s_q], [2, 1024, 16, 1]); // the small grid's first config
     assert.deepEqual(row.arms.map((a: { label: string }) => a.label), ['numSms=2', 'numSms=6']);
     for (const a of row.arms) assert.ok(a.ms > 0 && a.num_sm_parts >= 1);
     const best = row.arms.reduce((x: { ms: number }, y: { ms: number }) => (y.ms < x.ms ? y : x));
