@@ -69,7 +69,7 @@ export function readJson(file: string, what: string): unknown {
 }
 
 /** FLASHMLA_COMMIT, else the checkout's commit, else the package version when running from an installed package. */
-function gitCommit(): string {
+export function gitCommit(): string {
   // A copied tree can carry a stale .git (the GPU host's copy reported the session's first commit): the runner
   // that copied it knows better.
   if (process.env.FLASHMLA_COMMIT) return process.env.FLASHMLA_COMMIT;
