@@ -63,7 +63,7 @@ export function parseArmOptions(v: ArmValues): ArmRequest {
     r.tunings = t as Tuning[];
   }
   if (v['mul-add'] !== undefined) r.mulAdd = choiceArg<'fma' | 'mad' | 'auto'>('mul-add', v['mul-add'], ['fma', 'mad', 'auto'], 'fma');
-  if (r.variants && (r.numSms || r.tunings)) throw new UsageError('--variants (CUDA) and --num-sms / --tunings: give one kind of arm');
+  if (r.variants && (r.numSms || r.tunings || r.mulAdd)) throw new UsageError('--variants (CUDA) and --num-sms / --tunings / --mul-add: give one kind of arm');
   return r;
 }
 

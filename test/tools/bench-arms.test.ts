@@ -33,6 +33,7 @@ describe('bench arms: options', () => {
     ['tunings that are not objects', { tunings: '[16]' }, /--tunings: expected a non-empty JSON array of objects/],
     ['a bad multiply-add', { 'mul-add': 'fmac' }, /--mul-add: expected one of fma, mad, auto/],
     ['variants with SM counts', { variants: 'auto', 'num-sms': '132' }, /give one kind of arm/],
+    ['variants with a multiply-add', { variants: 'all', 'mul-add': 'mad' }, /give one kind of arm/],
   ];
   for (const [what, v, msg] of bad) test(`rejects ${what}`, () => assert.throws(() => parseArmOptions(v), msg));
 
