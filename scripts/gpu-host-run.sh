@@ -17,9 +17,13 @@
 #                    $OUT/bench-compare-<backend>-<card>.txt, exit 1 when a config is slower
 #   bench-sparse     FlashMLA's sparse benchmark, then `flashmla bench --mode sparse --backend cuda`
 #   host, graphs     `flashmla bench --mode host|graphs`: the host time of one call, the CUDA-graph saving
-#   cuda-run         bench/cuda/bench.ts run: the grid with per-bucket variant winners, plus host and graphs
-#   sweep            the CUDA kernel-variant sweep (bench/cuda/bench.ts) on ONLY configs for VARIANTS, FlashMLA beside
-#   webgpu-bench     the WebGPU numSms / ceiling study (scripts/webgpu-bench.mjs) over NUMSMS (default 132,264)
+#   cuda-run         `flashmla bench --backend cuda --variants winners` on GRID (default full): a variant study, then
+#                    each config with its row bucket's winner, FlashMLA merged ($OUT/cuda-run-<card>.json + .svg),
+#                    then the host and graphs steps
+#   sweep            the CUDA kernel-variant sweep, `flashmla bench --backend cuda --variants VARIANTS` (default auto)
+#                    on the ONLY configs of the full grid, FlashMLA merged: $OUT/sweep-<card>.json
+#   webgpu-bench     the WebGPU numSms / ceiling study, `flashmla bench --backend webgpu --num-sms NUMSMS` (default
+#                    132,264) --mul-add auto on the flashmla grid, FlashMLA merged: $OUT/webgpu-bench-<card>.json
 #   reliability      test/gpu/reliability.test.ts (concurrency, disposal, OOM, 10^5-call leaks, faults on CUDA and WebGPU),
 #                    then test/backends/webgpu-nan.test.ts on the card
 #   mla-cases, mla-bench, and any test/gpu/NAME.test.ts as NAME (mla, mla-device, sparse, sm90...)
@@ -81,21 +85,26 @@ for step in "${steps[@]}"; do
       run bench-sparse 300 "${CLI[@]}" dist bench --mode sparse --backend cuda --flashmla "$OUT/flashmla-sparse-$card.json" --out "$OUT/bench-sparse-$card.json"
       tail -20 "$LOG/bench-sparse-$card.txt" ;;
     sweep)
-      run sweep "${SWEEP_TIMEOUT:-200}" node build/bench/cuda/bench.js sweep --only "${ONLY:-0,1,2,9,10,17,18,8,16,24}" \
-        --variants "${VARIANTS:-auto}" --emit-configs "$LOG/sweep-configs.json" --out "$OUT/sweep-$card.json"
-      flashmla_times "$LOG/sweep-configs.json" "$OUT/sweep-flashmla-$card.json" | tee -a "$LOG/sweep-$card.txt" ;;
+      "${CLI[@]}" dist bench --grid full --only "${ONLY:-0,1,2,9,10,17,18,8,16,24}" --emit-configs "$LOG/sweep-configs.json" >/dev/null \
+        || { summary+=("sweep: no configs"); continue; }
+      flashmla_times "$LOG/sweep-configs.json" "$OUT/sweep-flashmla-$card.json" | tee "$LOG/sweep-flashmla-$card.txt"
+      run sweep "${SWEEP_TIMEOUT:-200}" "${CLI[@]}" dist bench --backend cuda --configs "$LOG/sweep-configs.json" --variants "${VARIANTS:-auto}" \
+        --reps 60 --flashmla "$OUT/sweep-flashmla-$card.json" --out "$OUT/sweep-$card.json" ${BENCH_ARGS:-}
+      tail -15 "$LOG/sweep-$card.txt" ;;
     host|graphs) run "bench-$step" "${BENCH_TIMEOUT:-300}" "${CLI[@]}" dist bench --mode "$step" --out "$OUT/bench-$step-$card.json"
       tail -3 "$LOG/bench-$step-$card.txt" ;;
-    cuda-run) # the grid with every row's variant, the host overhead of one call and the CUDA-graph saving
-      run cuda-run "${BENCH_TIMEOUT:-300}" node build/bench/cuda/bench.js run --emit-configs "$LOG/run-configs.json" --out "$LOG/cuda-run.json"
-      flashmla_times "$LOG/run-configs.json" "$LOG/run-flashmla.json" | tee -a "$LOG/cuda-run-$card.txt"
-      node build/bench/cuda/bench.js merge --ours "$LOG/cuda-run.json" --flashmla "$LOG/run-flashmla.json" --out "$OUT/cuda-run-$card.json" \
-        --svg "$OUT/cuda-run-$card.svg" --commit "$(git log -1 --format=%H 2>/dev/null || echo unknown)" --date "$(date -u +%F)" ;;
+    cuda-run) # the grid with each row bucket's winning variant, then the host overhead of one call and the CUDA-graph saving
+      "${CLI[@]}" dist bench --grid "${GRID:-full}" --emit-configs "$LOG/run-configs.json" >/dev/null || { summary+=("cuda-run: no configs"); continue; }
+      flashmla_times "$LOG/run-configs.json" "$OUT/run-flashmla-$card.json" | tee "$LOG/run-flashmla-$card.txt"
+      run cuda-run "${BENCH_TIMEOUT:-300}" "${CLI[@]}" dist bench --backend cuda --configs "$LOG/run-configs.json" --variants winners \
+        --reps 100 --flashmla "$OUT/run-flashmla-$card.json" --out "$OUT/cuda-run-$card.json" ${BENCH_ARGS:-}
+      tail -30 "$LOG/cuda-run-$card.txt"
+      for m in host graphs; do run "bench-$m" "${BENCH_TIMEOUT:-300}" "${CLI[@]}" dist bench --mode "$m" --out "$OUT/bench-$m-$card.json"; done ;;
     webgpu-bench)
-      "${CLI[@]}" dist bench --grid flashmla --emit-configs "$LOG/wg-configs.json" >/dev/null
-      flashmla_times "$LOG/wg-configs.json" "$LOG/wg-flashmla.json" > /dev/null
-      WEBGPU_BUILD=build run webgpu-bench "${BENCH_TIMEOUT:-300}" node scripts/webgpu-bench.mjs --configs "$LOG/wg-configs.json" \
-        --flashmla "$LOG/wg-flashmla.json" --out "$OUT/webgpu-bench-$card.json" --numSms "${NUMSMS:-132,264}"
+      "${CLI[@]}" dist bench --grid flashmla --emit-configs "$LOG/wg-configs.json" >/dev/null || { summary+=("webgpu-bench: no configs"); continue; }
+      flashmla_times "$LOG/wg-configs.json" "$OUT/wg-flashmla-$card.json" > /dev/null
+      run webgpu-bench "${BENCH_TIMEOUT:-300}" "${CLI[@]}" dist bench --backend webgpu --configs "$LOG/wg-configs.json" --num-sms "${NUMSMS:-132,264}" \
+        --mul-add auto --reps 30 --flashmla "$OUT/wg-flashmla-$card.json" --out "$OUT/webgpu-bench-$card.json" ${BENCH_ARGS:-}
       tail -30 "$LOG/webgpu-bench-$card.txt" ;;
     cuda) FLASHMLA_GPU_CASES=${CASES:-1000} run cuda "${CUDA_TIMEOUT:-300}" node --test --test-reporter=tap build/test/gpu/cuda.test.js ;;
     sanitize)

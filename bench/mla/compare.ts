@@ -1,6 +1,6 @@
 // One record of the V3-layer comparison: our CUDA decode step (bench/mla/layer.ts --json) against transformers'
 // (bench/mla/torch_layer.py --out) timed in the same device call; the comparator is the faster of eager and sdpa.
-//   node --import tsx bench/mla/compare.ts --ours cuda.json --torch torch.json --commit SHA --out bench/results/NAME.json
+//   node --import tsx bench/mla/compare.ts --ours cuda.json --torch torch.json --commit SHA --out results/gpu-host/bench/NAME.json
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 

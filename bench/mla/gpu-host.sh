@@ -5,7 +5,7 @@
 #   bash bench/mla/gpu-host.sh [outdir]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-out=${1:-bench/results}
+out=${1:-results/gpu-host/bench}
 mkdir -p "$out"
 day=$(date -u +%F)
 node --import tsx --test test/gpu/mla.test.ts 2>&1 | tee "$out/mla-gpu-test-$day.txt"

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The SPIR-V that Dawn gives the Vulkan driver for decode specialisations, for the driver's own statistics
-// (vkstats.c). Runs the tsc output like scripts/webgpu-bench.mjs (WEBGPU_BUILD, default scratch/webgpu-build).
+// (vkstats.c). Runs the tsc output (WEBGPU_BUILD, default scratch/webgpu-build).
 //   node scripts/webgpu-tools/spirv-dump.mjs OUTDIR '[{"mT":64,"dc":16,"kc":4}, ...]'
 // Writes OUTDIR/<name>.spvasm (Dawn's dump_shaders text) and OUTDIR/<name>.spv (assembled by spirv-as: $SPIRV_AS
 // or PATH; Debian package spirv-tools). Each spec runs in a child process: Dawn prints the dump to stdout.

@@ -1,4 +1,4 @@
-// CUDA-only benchmark routines (flashmla bench --mode host | graphs; bench/cuda/bench.ts run uses them too): the
+// CUDA-only benchmark routines (flashmla bench --mode host | graphs): the
 // host time of one decode call and its parts, and the saving of replaying a 61-layer step as one CUDA graph.
 import type { CudaBackend } from '../backends/cuda/index.js';
 import { MlaDecoder, flashMlaWithKvcache, getMlaMetadata } from '../core/api.js';

@@ -2,13 +2,13 @@
 //   host    the host time of one decode call (flashMlaWithKvcache with host / device index tensors, MlaDecoder.run,
 //           validation, backend.decode) and of the bare driver calls, b=1 seqlen 256 hQ=16
 //   graphs  a 61-layer decode step run directly vs replayed as one CUDA graph (b = 1, 8, 128)
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CudaBackend } from '../backends/cuda/index.js';
 import { cudaPagePool, graphSaving, hostOverhead } from '../bench/cuda-routines.js';
 import { UsageError, parse, stringArg } from './args.js';
 import { openBackend } from './backend.js';
+import { gitCommit } from './bench.js';
 
 export const benchCudaHelp = `Usage: flashmla bench --mode host|graphs [--out FILE]
 
@@ -26,8 +26,8 @@ export async function benchCuda(mode: 'host' | 'graphs', argv: string[]): Promis
     const pool = cudaPagePool(cuda, 4096); // 302 MB: room for the largest graph step (b=128, 16 pages each)
     const date = new Date().toISOString();
     const result = mode === 'host'
-      ? { routine: 'host', card: cuda.info.device, commit: commit(), date, host: await hostOverhead(cuda, pool) }
-      : { routine: 'graphs', card: cuda.info.device, commit: commit(), date, graph: await graphSaving(cuda, pool) };
+      ? { routine: 'host', card: cuda.info.device, commit: gitCommit(), date, host: await hostOverhead(cuda, pool) }
+      : { routine: 'graphs', card: cuda.info.device, commit: gitCommit(), date, graph: await graphSaving(cuda, pool) };
     cuda.free(pool);
     const out = resolve(stringArg(v.out) ?? `flashmla-bench-cuda-${mode}-${date.replace(/[:.]/g, '-')}.json`);
     writeFileSync(out, JSON.stringify(result, null, 1) + '\n');
@@ -35,8 +35,4 @@ export async function benchCuda(mode: 'host' | 'graphs', argv: string[]): Promis
   } finally {
     backend.dispose();
   }
-}
-
-function commit(): string {
-  try { return execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || 'unknown'; } catch { return 'unknown'; }
 }

@@ -4,13 +4,14 @@ import { cpus } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UsageError, choiceArg, intArg, parse, stringArg } from './args.js';
+import { UsageError, choiceArg, intArg, intListArg, parse, stringArg } from './args.js';
 import { type BackendChoice, backendChoices, openBackend } from './backend.js';
 import { isSoftwareAdapter } from '../node.js';
 import { renderChart } from './chart.js';
 import { type BenchConfig, type BenchResult, describe, forEmit, grids, mergeFlashMla, parseConfigs, runConfigs } from './harness.js';
 import { fmt, progress, table } from './ui.js';
 import { annotateCpuRows, measureNumpy } from './cpu-yardstick.js';
+import { armHelp, armOptions, parseArmOptions, prepareArms, wantsArms } from './bench-arms.js';
 import type { WebGpuBackend } from '../backends/webgpu/backend.js';
 import type { WebGpuCeilings } from '../bench/webgpu-ceilings.js';
 
@@ -30,12 +31,14 @@ and write the result as JSON plus an SVG chart.
 
 Options:
   --mode NAME          dense (default), sparse (FlashMLA's sparse FP8 shapes; flashmla bench --mode sparse -h),
-                       host or graphs (CUDA: host time of one call, CUDA-graph saving; --mode host -h)
+                       host or graphs (CUDA: host time of one call, CUDA-graph saving; --mode host -h),
+                       chart (re-draw a saved result, merging FlashMLA's times first; --mode chart -h)
   --backend NAME       best (default), cuda, webgpu or cpu
   --grid NAME          ${Object.keys(grids).map((g) => `${g} (${grids[g].length} configs)`).join(', ')}; default: cpu on the CPU,
                        small on a software WebGPU adapter (lavapipe, SwiftShader), flashmla otherwise
   --configs FILE       configs as JSON, bench_flashmla.py's format: [{"b", "s_k", "h_q", "s_q", "h_kv"?,
                        "varlen"?, "seqlens"?, "seed"?, "page_block_size"?}, ...]
+  --only LIST          only these configs of the grid or file, by index from 0 (e.g. 0,1,2,9)
   --flashmla FILE      a bench_flashmla.py result: adds flashmla_ms and ratio_vs_flashmla (FlashMLA ms / ours)
                        to rows with the same b, h_q, s_q, h_kv and sum(seqlens) (FlashMLA's pages are always 64)
   --out FILE           result JSON (default ./flashmla-bench-<backend>-<grid>-<date>.json); the SVG goes beside it
@@ -49,6 +52,7 @@ Options:
   --numpy PYTHON       CPU: the python that runs bench/cpu-numpy.py (numpy f32 on the same products, copy
                        bandwidth) in the same run (default: python3, then /usr/bin/python3; 'none' skips)
   --rotate-mb N        reps rotate among page sets of at least N MB in all (default 100: twice an H100's L2)
+${armHelp}
   --emit-configs FILE  write the grid in bench_flashmla.py's --configs format (varlen lengths made explicit), then exit
   -q, --quiet          no progress lines
   -h, --help           show this help
@@ -58,14 +62,14 @@ Same configs on both sides:
   python3 bench_flashmla.py --configs grid.json --out flashmla.json
   flashmla bench --backend cuda --configs grid.json --flashmla flashmla.json`;
 
-function readJson(file: string, what: string): unknown {
+export function readJson(file: string, what: string): unknown {
   let text: string;
   try { text = readFileSync(file, 'utf8'); } catch (e) { throw new UsageError(`${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? 'cannot read'}`); }
   try { return JSON.parse(text); } catch (e) { throw new UsageError(`${what} ${file}: invalid JSON (${(e as Error).message.split('\n')[0]})`); }
 }
 
 /** FLASHMLA_COMMIT, else the checkout's commit, else the package version when running from an installed package. */
-function gitCommit(): string {
+export function gitCommit(): string {
   // A copied tree can carry a stale .git (the GPU host's copy reported the session's first commit): the runner
   // that copied it knows better.
   if (process.env.FLASHMLA_COMMIT) return process.env.FLASHMLA_COMMIT;
@@ -81,16 +85,18 @@ export async function bench(argv: string[]): Promise<void> {
   // --mode sparse: FlashMLA's sparse FP8 shapes (./bench-sparse.ts); dense (the default) is below.
   const mi = argv.indexOf('--mode');
   if (mi >= 0) {
-    const mode = choiceArg('mode', argv[mi + 1], ['dense', 'sparse', 'host', 'graphs'], 'dense');
+    const mode = choiceArg('mode', argv[mi + 1], ['dense', 'sparse', 'host', 'graphs', 'chart'], 'dense');
     argv = [...argv.slice(0, mi), ...argv.slice(mi + 2)];
     if (mode === 'sparse') return (await import('./bench-sparse.js')).benchSparse(argv);
     if (mode === 'host' || mode === 'graphs') return (await import('./bench-cuda.js')).benchCuda(mode, argv);
+    if (mode === 'chart') return (await import('./bench-chart.js')).benchChart(argv);
   }
   const { values: v, help } = parse('bench', argv, {
     backend: { type: 'string' }, grid: { type: 'string' }, configs: { type: 'string' }, flashmla: { type: 'string' },
     out: { type: 'string' }, reps: { type: 'string' }, warmup: { type: 'string' }, check: { type: 'string' },
     workers: { type: 'string' }, 'rotate-mb': { type: 'string' }, 'emit-configs': { type: 'string' }, quiet: { type: 'boolean', short: 'q' },
     'warm-ms': { type: 'string' }, 'no-ceilings': { type: 'boolean' }, 'cpu-kernel': { type: 'string' }, numpy: { type: 'string' },
+    ...armOptions, only: { type: 'string' },
   });
   if (help) { console.log(benchHelp); return; }
   const backendName = choiceArg<BackendChoice>('backend', v.backend, backendChoices, 'best');
@@ -107,9 +113,16 @@ export async function bench(argv: string[]): Promise<void> {
   const workers = v.workers === undefined ? undefined : intArg('workers', v.workers, 1, 1, 256);
   const rotateMb = intArg('rotate-mb', v['rotate-mb'], 100, 0, 1 << 20);
   const p = progress(v.quiet === true);
+  const armRequest = parseArmOptions(v);
+  const only = v.only === undefined ? undefined : intListArg('only', v.only, [], 0, 1 << 20);
+  const pick = (cs: readonly BenchConfig[]): readonly BenchConfig[] => {
+    if (!only) return cs;
+    for (const i of only) if (i >= cs.length) throw new UsageError(`--only: index ${i} is past the ${cs.length} configs`);
+    return only.map((i) => cs[i]);
+  };
 
   if (v['emit-configs'] !== undefined) {
-    const cs = forEmit(fileConfigs ?? grids[gridName ?? 'flashmla']);
+    const cs = forEmit(pick(fileConfigs ?? grids[gridName ?? 'flashmla']));
     const file = String(v['emit-configs']);
     writeFileSync(file, JSON.stringify(cs, null, 1) + '\n');
     console.log(`wrote ${cs.length} configs to ${file}`);
@@ -127,7 +140,7 @@ export async function bench(argv: string[]): Promise<void> {
     if (!configsFile && !gridName && (onCpu || software)) {
       p.done(`${onCpu ? 'the CPU' : `${backend.info.device}: a software adapter`}: the ${grid} grid by default (--grid flashmla for FlashMLA's 24 configurations)`);
     }
-    const configs: readonly BenchConfig[] = fileConfigs ?? grids[grid];
+    const configs: readonly BenchConfig[] = pick(fileConfigs ?? grids[grid]);
     const result: BenchResult = {
       backend: backend.kind,
       card: onCpu ? `${backend.info.device} on ${cpus()[0]?.model?.trim() ?? 'unknown CPU'}` : backend.info.device,
@@ -144,14 +157,17 @@ export async function bench(argv: string[]): Promise<void> {
       result.ceilings = ceilings;
       p.done(`ceilings: copy ${fmt(ceilings.copy_GBps)} GB/s, f32 FMA ${fmt(ceilings.f32_fma_TFLOPS)} TFLOPS (${ceilings.f32_fma_best})`);
     }
+    const timing = { warmup: result.warmup, reps: result.reps, rotateBytes: rotateMb * 1e6, warmMs: warmMs ?? (onCpu ? 0 : 300), onProgress: (m: string) => p.update(m) };
+    const { arms, extra } = wantsArms(armRequest) ? await prepareArms(backend, armRequest, timing, onCpu || software) : { arms: undefined, extra: {} };
+    Object.assign(result, extra);
     result.rows = await runConfigs(backend, configs, {
-      warmup: result.warmup, reps: result.reps, check, rotateBytes: rotateMb * 1e6, warmMs: warmMs ?? (onCpu ? 0 : 300), ceilings,
-      onProgress: (m) => p.update(m),
+      ...timing, check, ceilings, arms,
       onRow: (r, i) => {
         const gflops = r.TFLOPS * 1e3;
         const c = r.check ? `  cos diff ${r.check.cos_diff.toExponential(1)}${r.check.ok ? '' : ' FAILED'}` : '';
         const roof = r.bound ? `  ${r.bound}-bound, ${(100 * r.roofline_fraction!).toFixed(1)}% of roofline` : '';
-        p.done(`[${i + 1}/${configs.length}] ${describe(r)}: ${fmt(r.ms)} ms  ${fmt(r.GBps)} GB/s  ${fmt(gflops)} GFLOP/s${roof}${c}`);
+        const arm = r.arms ? `  [${r.arms.map((a) => `${a.label} ${fmt(a.ms)} ms`).join(', ')}]` : '';
+        p.done(`[${i + 1}/${configs.length}] ${describe(r)}: ${fmt(r.ms)} ms  ${fmt(r.GBps)} GB/s  ${fmt(gflops)} GFLOP/s${roof}${c}${arm}`);
       },
     });
     if (onCpu) for (const r of result.rows) r.cpu_kernel = String(backend.info.details?.kernel);

@@ -153,6 +153,9 @@ export interface BenchRow {
   flashmla_TFLOPS?: number;
   /** FlashMLA ms / ours: above 1 means faster than FlashMLA. */
   ratio_vs_flashmla?: number;
+  /** With arms (RunOptions.arms): every arm's median, and the arm `ms` is from ('auto' when timed, else the fastest). */
+  arms?: { label: string; ms: number; num_sm_parts: number }[];
+  arm?: string;
 }
 
 export interface BenchResult {
@@ -189,6 +192,21 @@ export interface RunOptions {
   seed?: number;
   onProgress?: (msg: string) => void;
   onRow?: (row: BenchRow, index: number) => void;
+  /** Ways to run each config, each timed on its own (src/bench/arms.ts): kernel variants, SM counts, tunings. */
+  arms?: (c: BenchConfig, index: number) => readonly BenchArm[];
+}
+
+/** One way of running a config: set up by `enter` (undone by `exit`), planned for `numSms` SMs when given. */
+export interface BenchArm {
+  label: string;
+  numSms?: number;
+  enter?: () => void;
+  exit?: () => void;
+}
+
+/** The arm a row reports: the one labelled 'auto' (the library's own choice) when timed, else the fastest. */
+export function primaryArm<T extends { label: string; ms: number }>(arms: readonly T[]): T {
+  return arms.find((a) => a.label === 'auto') ?? arms.reduce((a, x) => (x.ms < a.ms ? x : a));
 }
 
 
@@ -238,36 +256,64 @@ export async function runConfigs(backend: Backend, configs: readonly BenchConfig
       const kCache = viewOf(pool, [poolBlocks, page, hKv, 576]);
       const qHost = fillNormal('bf16', seed + 7919 * (index + 1), new Uint16Array(b * c.s_q * c.h_q * 576));
       const q = backend.upload(fromArray('bf16', [b, c.s_q, c.h_q, 576], qHost));
-      const decoders = tables.map((t) => {
-        const d = new MlaDecoder(backend, { hQ: c.h_q, hKv, dtype: 'bf16' });
-        d.plan(seqlens, fromArray('i32', [b, maxBlocks], t), { sQ: c.s_q });
-        return d;
-      });
-      try {
-        say(`${label}: timing (${copies} page set${copies > 1 ? 's' : ''}, ${o.warmup} warm-up + ${o.reps} reps)`);
-        const t0 = performance.now();
-        for (let n = 0; performance.now() - t0 < (o.warmMs ?? 0); n++) {
-          await decoders[n % copies].run(q, kCache);
-          if (n % 8 === 7) await backend.synchronize();
+      // One set of planned decoders per SM count the arms ask for (undefined: the backend's own).
+      const planned = new Map<number | undefined, { decoders: MlaDecoder[]; parts: number }>();
+      const decodersFor = (numSms: number | undefined) => {
+        let e = planned.get(numSms);
+        if (!e) {
+          let parts = 0;
+          const decoders = tables.map((t) => {
+            const d = new MlaDecoder(backend, { hQ: c.h_q, hKv, dtype: 'bf16', numSms });
+            parts = d.plan(seqlens, fromArray('i32', [b, maxBlocks], t), { sQ: c.s_q }).numSmParts;
+            return d;
+          });
+          planned.set(numSms, e = { decoders, parts });
         }
-        const times = await backend.timeMs(async (rep) => { await decoders[rep % copies].run(q, kCache); }, { warmup: o.warmup, reps: o.reps });
-        const ms = median(times);
+        return e;
+      };
+      const arms = o.arms?.(c, index) ?? [{ label: 'default' }];
+      try {
+        const timed: { label: string; ms: number; num_sm_parts: number; arm: BenchArm }[] = [];
+        for (const arm of arms) {
+          const { decoders, parts } = decodersFor(arm.numSms);
+          say(`${label}${o.arms ? ` ${arm.label}` : ''}: timing (${copies} page set${copies > 1 ? 's' : ''}, ${o.warmup} warm-up + ${o.reps} reps)`);
+          arm.enter?.();
+          try {
+            const t0 = performance.now();
+            for (let n = 0; performance.now() - t0 < (o.warmMs ?? 0); n++) {
+              await decoders[n % copies].run(q, kCache);
+              if (n % 8 === 7) await backend.synchronize();
+            }
+            const times = await backend.timeMs(async (rep) => { await decoders[rep % copies].run(q, kCache); }, { warmup: o.warmup, reps: o.reps });
+            timed.push({ label: arm.label, ms: median(times), num_sm_parts: parts, arm });
+          } finally {
+            arm.exit?.();
+          }
+        }
+        const chosen = primaryArm(timed);
+        const ms = chosen.ms;
         const total = seqlens.reduce((a, x) => a + x, 0);
         const row: BenchRow = {
           b, ...(c.seqlens || c.varlen ? { seqlens: Array.from(seqlens) } : { s_k: c.s_k }), ...(c.varlen ? { varlen: true } : {}),
           h_q: c.h_q, h_kv: hKv, s_q: c.s_q, page_block_size: page, total_seqlen: total, ms,
           GBps: bytesOf(c, total) / ms / 1e6, TFLOPS: flopOf(c, total) / ms / 1e9, copies, rotated_bytes: copies * copyBytes,
           ...(o.ceilings ? roofline(o.ceilings, flopOf(c, total), bytesOf(c, total), ms) : {}),
+          ...(o.arms ? { arms: timed.map(({ label, ms, num_sm_parts }) => ({ label, ms, num_sm_parts })), arm: chosen.label } : {}),
         };
         if (o.check > 0) {
           say(`${label}: checking ${o.check} rows against the float64 reference`);
-          const r = await spotCheck(backend, decoders[0], q, qHost, kCache, seqlens, tables[0], maxBlocks, p, c, seed, o.check);
-          row.check = { rows: r.rows, cos_diff: r.cosDiff, max_lse_error: r.maxLseError, ok: checkPasses(r) };
+          chosen.arm.enter?.();
+          try {
+            const r = await spotCheck(backend, decodersFor(chosen.arm.numSms).decoders[0], q, qHost, kCache, seqlens, tables[0], maxBlocks, p, c, seed, o.check);
+            row.check = { rows: r.rows, cos_diff: r.cosDiff, max_lse_error: r.maxLseError, ok: checkPasses(r) };
+          } finally {
+            chosen.arm.exit?.();
+          }
         }
         rows.push(row);
         o.onRow?.(row, index);
       } finally {
-        for (const d of decoders) d.dispose();
+        for (const e of planned.values()) for (const d of e.decoders) d.dispose();
         backend.free(q);
       }
     }

@@ -105,6 +105,47 @@ describe('flashmla CLI', () => {
     assert.match(r.stdout, /FlashMLA\/ours/);
   });
 
+  it('times each config for several SM counts (--num-sms) on the configs picked by --only', () => {
+    const out = join(tmp, 'arms.json');
+    const r = flashmla('bench', '--backend', 'cpu', '--grid', 'small', '--only', '0', '--num-sms', '2,6', '--out', out, '--reps', '1', '--warmup', '0',
+      '--rotate-mb', '1', '--check', '2', '--numpy', 'none', '--workers', '1');
+    assert.equal(r.code, 0, r.stderr);
+    const res = JSON.parse(readFileSync(out, 'utf8'));
+    assert.equal(res.rows.length, 1);
+    const [row] = res.rows;
+    assert.deepEqual([row.b, row.s_k, row.h_q, row.s_q], [2, 1024, 16, 1]); // the small grid's first config
+    assert.deepEqual(row.arms.map((a: { label: string }) => a.label), ['numSms=2', 'numSms=6']);
+    for (const a of row.arms) assert.ok(a.ms > 0 && a.num_sm_parts >= 1);
+    const best = row.arms.reduce((x: { ms: number }, y: { ms: number }) => (y.ms < x.ms ? y : x));
+    assert.equal(row.arm, best.label);
+    assert.equal(row.ms, best.ms);
+    assert.equal(row.check.ok, true, JSON.stringify(row.check));
+    assert.match(r.stderr, /\[numSms=2 [\d.]+ ms, numSms=6 [\d.]+ ms\]/);
+  });
+
+  it('re-draws a saved result with FlashMLA merged (--mode chart)', () => {
+    const res = join(tmp, 'saved.json');
+    const rows = [
+      { b: 128, s_k: 1024, h_q: 16, h_kv: 1, s_q: 1, page_block_size: 64, total_seqlen: 131072, ms: 0.05, GBps: 3000, TFLOPS: 90, copies: 4, rotated_bytes: 1e8 },
+      { b: 128, s_k: 4096, h_q: 64, h_kv: 1, s_q: 2, page_block_size: 64, total_seqlen: 524288, ms: 0.4, GBps: 1500, TFLOPS: 300, copies: 2, rotated_bytes: 1e8 },
+    ];
+    writeFileSync(res, JSON.stringify({ backend: 'cuda', card: 'NVIDIA H200', commit: 'abc', date: '2026-11-29', grid: 'custom', warmup: 10, reps: 50, rows }));
+    const fm = join(tmp, 'fm-saved.json');
+    writeFileSync(fm, JSON.stringify({ device: 'NVIDIA H200', rows: [{ b: 128, s_k: 4096, h_q: 64, s_q: 2, total_seqlen: 524288, flashmla: { ms: 0.5, GBps: 1200, TFLOPS: 240 } }] }));
+    const svg = join(tmp, 'saved-chart.svg');
+    const r = flashmla('bench', '--mode', 'chart', '--result', res, '--flashmla', fm, '--out', svg);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /matched 1 of 2 rows/);
+    const merged = JSON.parse(readFileSync(res, 'utf8'));
+    assert.equal(merged.flashmla_card, 'NVIDIA H200');
+    assert.equal(merged.rows[0].flashmla_ms, undefined);
+    assert.equal(merged.rows[1].flashmla_ms, 0.5);
+    assert.ok(Math.abs(merged.rows[1].ratio_vs_flashmla - 1.25) < 1e-12);
+    const text = readFileSync(svg, 'utf8');
+    checkSvg(text, 3); // two configs of ours, one of FlashMLA's (each panel)
+    assert.match(text, />1\.25x</);
+  });
+
   it('emits configs in bench_flashmla.py format with varlen lengths made explicit', () => {
     const file = join(tmp, 'grid.json');
     const r = flashmla('bench', '--grid', 'small', '--emit-configs', file);
@@ -136,6 +177,8 @@ describe('flashmla CLI', () => {
     ['negative batch', ['demo', '--batch', '-1'], /--batch: expected an integer in 1\.\.\d+, got '-1'/],
     ['CUDA routine on the CPU', ['bench', '--mode', 'host', '--backend', 'cpu'], /--mode host runs on CUDA only/],
     ['unknown bench mode', ['bench', '--mode', 'fast'], /--mode: expected one of dense, sparse, host, graphs/],
+    ['chart without a result', ['bench', '--mode', 'chart'], /--mode chart: --result RESULT\.json is required/],
+    ['--only past the grid', ['bench', '--grid', 'cpu', '--only', '0,2', '--emit-configs', 'x.json'], /--only: index 2 is past the 2 configs/],
   ];
   for (const [what, args, msg] of bad) {
     it(`rejects ${what} with one line and a non-zero exit`, () => {

@@ -44,7 +44,7 @@ export interface WebGpuBackendOptions {
   label?: string;
   /**
    * Write the kernels' multiply-adds as a * b + c instead of fma(): which one the driver turns into one FFMA
-   * differs between drivers (scripts/webgpu-bench.mjs measures both and picks).
+   * differs between drivers (`flashmla bench --backend webgpu --mul-add auto` measures both and picks).
    */
   mulAdd?: boolean;
   /** Force decode kernel knobs (tile rows, stage sizes, prefetch depth); for benchmarks and tests. */

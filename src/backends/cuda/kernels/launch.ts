@@ -63,7 +63,7 @@ export function decodeKernelName(dtype: HalfDType, v: DecodeVariant): string {
 
 /**
  * The fastest variant per bucket of query rows (rows <= maxRows; the last bucket takes everything above), as
- * measured on an H100 by bench/cuda/bench.ts's variant sweep (table in docs/journal/cuda-decode.md). Used where it fits.
+ * measured on an H100 by a variant sweep (table in docs/journal/cuda-decode.md; now `flashmla bench --variants winners`). Used where it fits.
  */
 export const preferredVariants: readonly { maxRows: number; variant: DecodeVariant }[] = [
   { maxRows: 16, variant: { bm: 32, bn: 64, stages: 2, nwarps: 8, qRegs: 24 } }, // measured: beats m16 with half its rows idle

@@ -1,0 +1,137 @@
+// The arms of `flashmla bench` (src/bench/arms.ts, src/cli/bench-arms.ts): argument checks, the variant winners,
+// the numSms rule, the multiply-add verdict, and the harness timing each arm with its set-up applied (CPU backend).
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { decodeSmem, decodeVariants, variantTag } from '../../src/backends/cuda/kernels/launch.js';
+import { InlineCpuBackend } from '../../src/backends/cpu/inline.js';
+import {
+  bucketOf, fittingVariants, mulAddArms, mulAddVerdict, numSmsFor, variantArm, variantByTag, webGpuArms, winnersByBucket,
+} from '../../src/bench/arms.js';
+import { parseArmOptions, prepareArms, wantsArms } from '../../src/cli/bench-arms.js';
+import { type BenchArm, type BenchRow, primaryArm, runConfigs } from '../../src/cli/harness.js';
+
+const row = (h_q: number, s_q: number, arms: [string, number][], b = 128): BenchRow => ({
+  b, s_k: 4096, h_q, h_kv: 1, s_q, page_block_size: 64, total_seqlen: b * 4096, ms: 0, GBps: 0, TFLOPS: 0, copies: 1, rotated_bytes: 0,
+  arms: arms.map(([label, ms]) => ({ label, ms, num_sm_parts: 1 })),
+});
+
+describe('bench arms: options', () => {
+  test('parses lists, tunings and the multiply-add choice', () => {
+    const tag = variantTag(decodeVariants[3]);
+    assert.deepEqual(parseArmOptions({ variants: `auto,${tag}` }).variants, ['auto', tag]);
+    assert.deepEqual(parseArmOptions({ 'num-sms': '132,264', 'num-sms-all': true }), { numSms: [132, 264], numSmsAll: true });
+    assert.deepEqual(parseArmOptions({ tunings: '[{},{"mT":16}]', 'mul-add': 'auto' }).tunings, [{}, { mT: 16 }]);
+    assert.equal(wantsArms(parseArmOptions({})), false);
+    assert.equal(wantsArms(parseArmOptions({ 'mul-add': 'mad' })), true);
+  });
+  const bad: [string, Record<string, string | boolean>, RegExp][] = [
+    ['an unknown variant', { variants: 'auto,m99_n1' }, /--variants: unknown variant 'm99_n1'/],
+    ['winners with others', { variants: 'winners,auto' }, /--variants winners: give it alone/],
+    ['an empty list item', { variants: 'auto,' }, /--variants: expected a comma-separated list/],
+    ['a zero SM count', { 'num-sms': '132,0' }, /--num-sms: expected an integer in 1\.\.65536, got '0'/],
+    ['tunings that are not JSON', { tunings: '[{mT:16}]' }, /--tunings: invalid JSON/],
+    ['tunings that are not objects', { tunings: '[16]' }, /--tunings: expected a non-empty JSON array of objects/],
+    ['a bad multiply-add', { 'mul-add': 'fmac' }, /--mul-add: expected one of fma, mad, auto/],
+    ['variants with SM counts', { variants: 'auto', 'num-sms': '132' }, /give one kind of arm/],
+    ['variants with a multiply-add', { variants: 'all', 'mul-add': 'mad' }, /give one kind of arm/],
+  ];
+  for (const [what, v, msg] of bad) test(`rejects ${what}`, () => assert.throws(() => parseArmOptions(v), msg));
+
+  test('CUDA and WebGPU arms refuse another backend before any timing', async () => {
+    const cpu = new InlineCpuBackend();
+    const base = { warmup: 0, reps: 1 };
+    await assert.rejects(prepareArms(cpu, parseArmOptions({ variants: 'auto' }), base, true), /--variants needs --backend cuda \(running on cpu\)/);
+    await assert.rejects(prepareArms(cpu, parseArmOptions({ tunings: '[{}]' }), base, true), /--tunings needs --backend webgpu/);
+    await assert.rejects(prepareArms(cpu, parseArmOptions({ 'mul-add': 'auto' }), base, true), /--mul-add needs --backend webgpu/);
+  });
+});
+
+describe('bench arms: CUDA variants', () => {
+  test('variant tags round-trip; fitting filters by shared memory', () => {
+    for (const v of decodeVariants) assert.equal(variantByTag(variantTag(v)), v);
+    assert.equal(variantByTag('m1_n1_s1_w1'), undefined);
+    const small = Math.min(...decodeVariants.map(decodeSmem));
+    assert.deepEqual(fittingVariants(small).map(decodeSmem), decodeVariants.filter((v) => decodeSmem(v) === small).map(decodeSmem));
+    assert.equal(fittingVariants(1 << 30).length, decodeVariants.length);
+  });
+
+  test('a variant arm forces its variant and restores the automatic choice', () => {
+    const calls: unknown[] = [];
+    const cuda = { setDecodeVariant: (v: unknown) => { calls.push(v); } };
+    const arm = variantArm(cuda, decodeVariants[1]);
+    assert.equal(arm.label, variantTag(decodeVariants[1]));
+    arm.enter!(); arm.exit!();
+    assert.deepEqual(calls, [decodeVariants[1], undefined]);
+    assert.equal(variantArm(cuda, undefined).label, 'auto');
+  });
+
+  test('winners: the fastest variant per row bucket among the b = 128 rows', () => {
+    assert.deepEqual([1, 16, 17, 32, 64, 65, 256, 999].map(bucketOf), [16, 16, 32, 32, 64, 128, 256, 256]);
+    const w = winnersByBucket([
+      row(16, 1, [['auto', 0.1], ['m16_a', 3], ['m32_b', 2]]),
+      row(16, 2, [['m16_a', 5], ['m32_b', 6]]),
+      row(64, 2, [['m64_c', 9], ['m64_d', 8]]), // 128 rows
+      row(16, 1, [['m16_a', 0.001]], 1), // b = 1 does not vote
+    ]);
+    assert.deepEqual(Object.fromEntries([...w].map(([k, x]) => [k, x.tag])), { 16: 'm32_b', 32: 'm16_a', 128: 'm64_d' });
+  });
+
+  test('a row reports auto when timed, else its fastest arm', () => {
+    assert.equal(primaryArm([{ label: 'x', ms: 1 }, { label: 'auto', ms: 2 }]).label, 'auto');
+    assert.equal(primaryArm([{ label: 'x', ms: 3 }, { label: 'y', ms: 2 }, { label: 'z', ms: 2.5 }]).label, 'y');
+  });
+});
+
+describe('bench arms: WebGPU', () => {
+  test('big batches of many rows plan for the first SM count only, unless all', () => {
+    assert.deepEqual(numSmsFor({ b: 128, s_k: 1024, h_q: 64, s_q: 1 }, [132, 264], false), [132]);
+    assert.deepEqual(numSmsFor({ b: 128, s_k: 1024, h_q: 64, s_q: 1 }, [132, 264], true), [132, 264]);
+    assert.deepEqual(numSmsFor({ b: 128, s_k: 1024, h_q: 32, s_q: 1 }, [132, 264], false), [132, 264]);
+    assert.deepEqual(numSmsFor({ b: 1, s_k: 32768, h_q: 128, s_q: 2 }, [132, 264], false), [132, 264]);
+  });
+
+  test('tunings cross SM counts and are set only while their arm runs', () => {
+    const wb = { decodeTuning: {} as Record<string, number> };
+    const arms = webGpuArms(wb, { b: 2, s_k: 64, h_q: 16, s_q: 1 }, [8, 16], [{}, { mT: 16 }], false);
+    assert.deepEqual(arms.map((a) => [a.label, a.numSms]), [['numSms=8', 8], ['numSms=16', 16], ['numSms=8 {"mT":16}', 8], ['numSms=16 {"mT":16}', 16]]);
+    assert.equal(arms[0].enter, undefined);
+    arms[2].enter!();
+    assert.deepEqual(wb.decodeTuning, { mT: 16 });
+    arms[2].exit!();
+    assert.deepEqual(wb.decodeTuning, {});
+  });
+
+  test('the multiply-add probe sums each spelling and restores the setting', () => {
+    const wb = { mulAdd: true };
+    const [fma, mad] = mulAddArms(wb);
+    fma.enter!(); assert.equal(wb.mulAdd, false); fma.exit!(); assert.equal(wb.mulAdd, true);
+    mad.enter!(); assert.equal(wb.mulAdd, true);
+    const v = mulAddVerdict([row(16, 1, [['fma', 1], ['mad', 2]]), row(64, 2, [['fma', 3], ['mad', 1.5]])]);
+    assert.deepEqual(v, { ms: { fma: 4, mad: 3.5 }, mad: true });
+    assert.equal(mulAddVerdict([row(16, 1, [['fma', 1], ['mad', 2]])]).mad, false);
+  });
+});
+
+test('the harness times every arm inside its set-up and checks the reported arm against the reference', async () => {
+  const cpu = new InlineCpuBackend();
+  const log: string[] = [];
+  let active = '';
+  const arm = (label: string, numSms: number): BenchArm => ({
+    label, numSms, enter: () => { log.push(`enter ${label}`); active = label; }, exit: () => { log.push(`exit ${label}`); active = ''; },
+  });
+  const timeMs = cpu.timeMs.bind(cpu);
+  cpu.timeMs = async (fn, o) => { log.push(`time in ${active}`); return timeMs(fn, o); };
+  const rows = await runConfigs(cpu, [{ b: 3, s_k: 150, h_q: 8, s_q: 1 }], {
+    warmup: 0, reps: 1, check: 2, rotateBytes: 1e5, arms: () => [arm('two', 2), arm('auto', 5)],
+  });
+  const r = rows[0];
+  assert.deepEqual(r.arms!.map((a) => [a.label, a.num_sm_parts]), [['two', 2], ['auto', 5]]);
+  assert.equal(r.arm, 'auto');
+  assert.equal(r.ms, r.arms![1].ms);
+  assert.deepEqual(log, ['enter two', 'time in two', 'exit two', 'enter auto', 'time in auto', 'exit auto', 'enter auto', 'exit auto']);
+  assert.equal(r.check!.ok, true, JSON.stringify(r.check));
+  // Without arms a row has no arms field: the default bench's output is unchanged.
+  const plain = await runConfigs(cpu, [{ b: 1, s_k: 64, h_q: 4, s_q: 1 }], { warmup: 0, reps: 1, check: 0, rotateBytes: 1e5 });
+  assert.equal(plain[0].arms, undefined);
+  assert.equal(plain[0].arm, undefined);
+});
