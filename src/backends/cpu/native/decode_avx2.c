@@ -268,19 +268,29 @@ static __attribute__((noipa)) int decode_item(Scratch *w, const int32_t *prm, fl
   const double ln2 = 0.69314718055994531;
   for (int r = 0; r < rows; r++) {
     const int j = r / nGroups, h = g * nGroups + r % nGroups;
+    // l == 0: no finite score. A whole sequence: no key (out 0, lse +inf) or keys that all scored -inf (NaN, as the
+    // reference's exp(-inf - -inf)); a split keeps lse -inf and its unnormalised 0 x V sums (NaN where V is inf).
     const int empty = w->l[r] == 0.0f;
-    const float inv = empty ? 0.0f : 1.0f / w->l[r];
-    const float l = empty ? 0.0f : (float)((double)w->m[r] * ln2 + log((double)w->l[r]));
+    const float inv = empty ? 1.0f : 1.0f / w->l[r];
+    const float l = empty ? -INFINITY : (float)((double)w->m[r] * ln2 + log((double)w->l[r]));
     const float *o = w->o + (size_t)r * DV;
     if (prm[PRM_NO_SPLIT]) {
       uint16_t *dst = out + ((size_t)(qStart + j) * hQ + h) * DV;
+      float *lo = lse + (size_t)i * prm[PRM_LSE_STRIDE_B] + (size_t)h * prm[PRM_LSE_STRIDE_H] + (size_t)(qStart + j) * prm[PRM_LSE_STRIDE_T];
+      if (empty) {
+        const int seesKeys = visible_keys(seqlen, qLen, j, causal) > 0;
+        const uint16_t fill = seesKeys ? f32_to_half(NAN, qF16) : 0;
+        for (int d = 0; d < DV; d++) dst[d] = fill;
+        *lo = seesKeys ? NAN : INFINITY;
+        continue;
+      }
       for (int d = 0; d < DV; d++) dst[d] = f32_to_half(o[d] * inv, qF16);
-      lse[(size_t)i * prm[PRM_LSE_STRIDE_B] + (size_t)h * prm[PRM_LSE_STRIDE_H] + (size_t)(qStart + j) * prm[PRM_LSE_STRIDE_T]] = empty ? INFINITY : l;
+      *lo = l;
     } else {
       const size_t row = (size_t)prm[PRM_SPLIT_SLOT] * prm[PRM_ROWS_PER_SPLIT] + (size_t)j * hQ + h;
       float *dst = oAccum + row * DV;
       for (int d = 0; d < DV; d += 8) _mm256_storeu_ps(dst + d, _mm256_mul_ps(_mm256_load_ps(o + d), _mm256_set1_ps(inv)));
-      lseAccum[row] = empty ? -INFINITY : l;
+      lseAccum[row] = l;
     }
   }
   return 0;

@@ -8,7 +8,7 @@ import { decodeHalf, f32ToHalf, halfToF32 } from '../../../core/dtype.js';
 import { visibleKeys } from '../../../core/problem.js';
 import { blockSizeN, dQk, dV } from '../../../core/constants.js';
 import { type CpuKernel, forEachItem, itemFields, itemIndex as I } from '../item.js';
-import type { CpuDecodeArgs } from '../kernel.js';
+import { type CpuDecodeArgs, finishEmptyRow } from '../kernel.js';
 import { wasmRelaxed, wasmSimd } from './module.js';
 
 const DQK = dQk, DV = dV, BN = blockSizeN;
@@ -116,12 +116,14 @@ export function createWasmKernel(): CpuKernel | string {
     const enc = f32ToHalf(p.dtype);
     for (let r = 0; r < rows; r++) {
       const j = Math.floor(r / nGroups), h = g * nGroups + (r % nGroups);
-      const empty = rowSum[r] === 0, inv = empty ? 0 : 1 / rowSum[r];
+      // No finite score (rowSum 0): finishEmptyRow for a whole sequence; a split keeps its 0 x V sums (NaN where V is inf).
+      const empty = rowSum[r] === 0, inv = empty ? 1 : 1 / rowSum[r];
       const lse = rowMax[r] + Math.log(rowSum[r]), o = oOff / 4 + r * DV;
       if (pr[I.noSplit]) {
         const dst = ((qStart + j) * p.hQ + h) * DV;
+        if (empty) { finishEmptyRow(a, i, h, j, dst); continue; }
         for (let d = 0; d < DV; d++) a.out[dst + d] = enc(f32[o + d] * inv);
-        a.lse[i * p.lseStrideB + h * p.lseStrideH + (qStart + j) * p.lseStrideT] = empty ? Infinity : lse;
+        a.lse[i * p.lseStrideB + h * p.lseStrideH + (qStart + j) * p.lseStrideT] = lse;
       } else {
         const row = pr[I.splitSlot] * pr[I.rowsPerSplit] + j * p.hQ + h;
         for (let d = 0; d < DV; d++) a.oAccum[row * DV + d] = f32[o + d] * inv;
