@@ -1,6 +1,7 @@
 // Issue #10 on every CPU rung (scalar, WebAssembly, native when it builds here), in-thread and on worker threads:
-// rows whose scores are -inf for a whole 64-key tile, a whole split or every key, against the float64 reference,
-// NaN and infinity positions included (test/support/nan-dense.ts has the cases). Plus the sparse path: a request
+// rows whose scores are -inf for a whole 64-key tile, a whole split or every key, and causal rows next to keys they
+// may not see that hold NaN or inf, against the float64 reference, NaN and infinity positions included
+// (test/support/nan-dense.ts has the cases). Plus the sparse path: a request
 // split across parts whose first part's tokens all score -inf, and one whose every token does.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -15,7 +16,7 @@ import { flashMlaSparseWithKvcache } from '../../src/core/sparse-api.js';
 import { fromArray } from '../../src/core/tensor.js';
 import { tolerances } from '../support/compare.js';
 import { cpuRungs } from '../support/cpu-rungs.js';
-import { bits, buildDenseNanCase, negInfTileCases, runDense } from '../support/nan-dense.js';
+import { bits, buildDenseNanCase, maskedKeyCases, negInfTileCases, runDense } from '../support/nan-dense.js';
 import { Rng } from '../support/random.js';
 import { nanRows, specialsMismatch } from '../support/specials.js';
 
@@ -32,8 +33,8 @@ before(async () => {
 });
 after(() => { for (const { be } of backends.values()) be.dispose(); });
 
-describe('dense: -inf tiles and splits match the float64 reference on every CPU rung', () => {
-  for (const [n, dc] of negInfTileCases.entries()) {
+describe('dense: -inf tiles and splits, and NaN or inf in keys a row may not see, match the float64 reference on every CPU rung', () => {
+  for (const [n, dc] of [...negInfTileCases, ...maskedKeyCases].entries()) {
     test(dc.name, async () => {
       const { c, ref } = buildDenseNanCase(dc, 1900 + n);
       for (const [name, { be, f32 }] of backends) {

@@ -107,3 +107,16 @@ export const negInfTileCases: DenseNanCase[] = [
   { name: 'causal sQ = 2, one key scored -inf: query 0 sees no key (empty), query 1 only that key (NaN)', spec: { dtype: 'bf16', hQ: 2, seqlens: [1, 5], sQ: 2 }, numSms: 132,
     nanRows: [2, 3], emptyRows: [0, 2], poison: (c) => negInfKeys(c, 0, 0, 1, 10) },
 ];
+
+/**
+ * Keys a causal row may not see hold NaN or an infinite V column: they must stay out of that row entirely (the
+ * vector CPU rungs once multiplied their V by P = 0). webgpu-nan.test.ts has the same cases for scalar + WebGPU.
+ */
+export const maskedKeyCases: DenseNanCase[] = [
+  { name: 'causal sQ = 2, NaN in the last key: only the query that sees it NaN', spec: { dtype: 'bf16', hQ: 2, seqlens: [30], sQ: 2 }, numSms: 132,
+    nanRows: [2, 3], poison: (c, b) => { c.kCache[keyAt(c, 0, 29, 5)] = b.nan; } },
+  { name: 'causal sQ = 3, hQ = 5, the last key scored -inf with an infinite V column: that column NaN for the query that sees it', spec: { dtype: 'f16', hQ: 5, seqlens: [70], sQ: 3 }, numSms: 132,
+    nanRows: [], nanCols: [[10, 364], [14, 364]], poison: (c) => negInfKeys(c, 0, 69, 70, 364) },
+  { name: 'split sequence, causal sQ = 2, NaN in the last key: only the query that sees it NaN', spec: { dtype: 'bf16', hQ: 2, seqlens: [900], sQ: 2 }, numSms: 8,
+    nanRows: [2, 3], minSplits: 2, poison: (c, b) => { c.kCache[keyAt(c, 0, 899, 5)] = b.nan; } },
+];

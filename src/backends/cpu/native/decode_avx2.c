@@ -7,7 +7,7 @@
 //   online softmax in base 2 (q is pre-scaled by softmaxScale * log2 e), a vector exp2 (degree-7 polynomial);
 //   O = O * rescale + P V   3 rows x 32 columns per register block, 12 accumulators.
 // Arithmetic is f32 with f32 accumulators (FlashMLA's are f32 too; P is not rounded to bf16 here). Keys past kEnd
-// are never read; keys a causal row may not see get P = 0 exactly (their V is real cache data, finite).
+// are never read; keys a causal row may not see get P = 0 and are left out of its P V pass (their V may hold inf).
 // Compiled with -mavx2 -mfma -mf16c; call flashmla_cpu_features() (features.c, built without them) first.
 #include <immintrin.h>
 #include <math.h>
@@ -226,6 +226,12 @@ static inline int visible_keys(int seqlen, int qLen, int j, int causal) {
   return v > 0 ? v : 0;
 }
 
+// Keys of the tile [t0, t0 + n) that query j sees.
+static inline int keys_in_tile(int seqlen, int qLen, int j, int causal, int t0, int n) {
+  const int v = visible_keys(seqlen, qLen, j, causal) - t0;
+  return v < 0 ? 0 : v > n ? n : v;
+}
+
 static __attribute__((noipa)) int decode_item(Scratch *w, const int32_t *prm, float scale, const uint16_t *q, const uint16_t *kCache,
                                                  const int32_t *blockTable, uint16_t *out, float *lse, float *oAccum, float *lseAccum) {
   const int qF16 = prm[PRM_DTYPE] == 1, kvF16 = prm[PRM_KV_DTYPE] == 1;
@@ -261,7 +267,15 @@ static __attribute__((noipa)) int decode_item(Scratch *w, const int32_t *prm, fl
       const int r1 = r0 + ROW_CHUNK < rows ? r0 + ROW_CHUNK : rows;
       tile_scores(w, r0, r1, n);
       for (int r = r0; r < r1; r++) softmax_row(w, r, n, visible_keys(seqlen, qLen, r / nGroups, causal) - t0);
-      tile_accumulate(w, r0, r1, n);
+      // A key a row may not see must stay out of its P V product, not just weigh 0: its V may be inf or NaN (0 x inf
+      // is NaN). Each run of rows that sees the same keys of this tile gets its own pass (one pass off the diagonal).
+      for (int r = r0; r < r1;) {
+        const int nv = keys_in_tile(seqlen, qLen, r / nGroups, causal, t0, n);
+        int e = r + 1;
+        while (e < r1 && keys_in_tile(seqlen, qLen, e / nGroups, causal, t0, n) == nv) e++;
+        tile_accumulate(w, r, e, nv);
+        r = e;
+      }
     }
   }
 

@@ -83,6 +83,7 @@ export function createWasmKernel(): CpuKernel | string {
     const page = p.pageBlockSize, rowElems = p.hKv * DQK, bf16 = p.kvDtype === 'bf16';
     for (let t0 = pr[I.kBegin]; t0 < kEnd; t0 += BN) {
       const n = Math.min(BN, kEnd - t0);
+      const keysInTile = (r: number) => Math.max(0, Math.min(n, visibleKeys(seqlen, qLen, Math.floor(r / nGroups), p.causal) - t0));
       for (let t = 0; t < n; t++) {
         const key = t0 + t;
         const src = (a.blockTable[i * p.maxBlocksPerSeq + Math.floor(key / page)] * page + (key % page)) * rowElems + g * DQK;
@@ -96,7 +97,7 @@ export function createWasmKernel(): CpuKernel | string {
         ex.qk(qOff + r0 * DQK * 4, 0, sOff + r0 * BN * 4, r1 - r0, n);
         for (let r = r0; r < r1; r++) {
           const s = sOff / 4 + r * BN;
-          const nVis = Math.max(0, Math.min(n, visibleKeys(seqlen, qLen, Math.floor(r / nGroups), p.causal) - t0));
+          const nVis = keysInTile(r);
           const old = rowMax[r];
           let m = old;
           // A NaN score keeps m NaN (and so the whole row), as Math.max does in the float64 reference.
@@ -110,7 +111,13 @@ export function createWasmKernel(): CpuKernel | string {
           rowSum[r] = sum;
           f32[reOff / 4 + r] = rescale;
         }
-        ex.pv(sOff + r0 * BN * 4, 0, oOff + r0 * DV * 4, reOff + r0 * 4, r1 - r0, n);
+        // A key a row may not see must stay out of its P V product, not just weigh 0: its V may be inf or NaN. Each
+        // run of rows that sees the same keys of this tile gets its own pass (a single pass off the diagonal).
+        for (let r = r0; r < r1;) {
+          const nv = keysInTile(r), e0 = r;
+          while (++r < r1 && keysInTile(r) === nv);
+          ex.pv(sOff + e0 * BN * 4, 0, oOff + e0 * DV * 4, reOff + e0 * 4, r - e0, nv);
+        }
       }
     }
     const enc = f32ToHalf(p.dtype);
