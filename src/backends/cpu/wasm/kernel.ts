@@ -106,7 +106,7 @@ export function createWasmKernel(): CpuKernel | string {
           const rescale = Math.exp(old - m);
           let sum = rowSum[r] * rescale;
           for (let t = 0; t < nVis; t++) { const e = Math.exp(f32[s + t] - m); f32[s + t] = e; sum += e; }
-          f32.fill(0, s + nVis, s + n); // masked keys: P = 0 exactly (their V is real cache data)
+          f32.fill(0, s + nVis, s + n); // masked keys: P = 0, and the P V pass below stops before them
           rowMax[r] = m;
           rowSum[r] = sum;
           f32[reOff / 4 + r] = rescale;
