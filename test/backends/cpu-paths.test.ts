@@ -13,13 +13,14 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createCpuBackend } from '../../src/backends/cpu/index.js';
 import { InlineCpuBackend } from '../../src/backends/cpu/inline.js';
-import { type CpuKernel, itemFields } from '../../src/backends/cpu/item.js';
+import { itemFields } from '../../src/backends/cpu/item.js';
 import { nativeLibName } from '../../src/backends/cpu/native/loader.js';
 import { chooseCpuKernel } from '../../src/backends/cpu/paths.js';
 import { flashMlaWithKvcache } from '../../src/index.js';
 import { FlashMlaError } from '../../src/core/errors.js';
 import type { Backend } from '../../src/core/problem.js';
 import { assertOutputsClose, tolerances } from '../support/compare.js';
+import { cpuRungs } from '../support/cpu-rungs.js';
 import { goldenCaseNames, loadGolden, runGolden } from '../support/golden.js';
 import { caseMatrix, caseReference, makeCase, runCase } from '../support/random.js';
 
@@ -27,34 +28,9 @@ import { caseMatrix, caseReference, makeCase, runCase } from '../support/random.
 const tol = tolerances.cpuF32;
 const randomCases = 32;
 const matrixSeed = 20251129;
-const ci = process.env.CI === 'true';
 const root = new URL('../..', import.meta.url).pathname;
 
-/** Make the native library available (see the header); returns why not when it cannot be. */
-async function prepareNative(): Promise<string | undefined> {
-  if (ci || process.env.FLASHMLA_CPU_LIB_DIR) return undefined; // use what the build produced
-  const dir = mkdtempSync(join(tmpdir(), 'flashmla-cpu-'));
-  after(() => rmSync(dir, { recursive: true, force: true }));
-  // @ts-expect-error: a plain .mjs build script without types
-  const { buildCpu } = await import('../../scripts/build-cpu.mjs');
-  const r = buildCpu(dir) as { ok: boolean; failed?: boolean; message: string };
-  if (r.failed) throw new Error(r.message);
-  if (!r.ok) return r.message;
-  process.env.FLASHMLA_CPU_LIB_DIR = dir; // read by the loader here and in worker threads (they copy process.env)
-  return undefined;
-}
-
-const skipNative = await prepareNative();
-const nativePick = skipNative ? undefined : await chooseCpuKernel('native').catch((e: Error) => e);
-if (nativePick instanceof Error && ci) throw nativePick;
-const nativeSkip = skipNative ?? (nativePick instanceof Error ? nativePick.message : undefined);
-if (nativeSkip) console.log(`# native CPU kernel skipped: ${nativeSkip}`);
-
-/** Each vector rung that loads here: [name, its kernel]. */
-const rungs: [string, CpuKernel][] = [];
-if (nativePick && !(nativePick instanceof Error)) rungs.push(['native', nativePick.kernel]);
-// WebAssembly SIMD runs in every engine Node >= 20 ships (relaxed SIMD only behind a flag in Node 20): never skipped.
-rungs.push(['wasm', (await chooseCpuKernel('wasm')).kernel]);
+const { vector: rungs, nativeSkip } = await cpuRungs();
 
 const backends = new Map<string, Backend>();
 before(async () => {

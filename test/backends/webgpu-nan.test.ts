@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { InlineCpuBackend } from '../../src/backends/cpu/inline.js';
-import { flashMlaWithKvcache } from '../../src/index.js';
 import type { HalfDType } from '../../src/core/dtype.js';
 import { f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
 import { quantizeCache } from '../../src/core/fp8.js';
@@ -16,68 +15,23 @@ import { fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } from '../../src/
 import { flashMlaSparseWithKvcache } from '../../src/core/sparse-api.js';
 import { type Tensor, fromArray } from '../../src/core/tensor.js';
 import { type Tolerance, tolerances } from '../support/compare.js';
-import { type CaseSpec, type DecodeCase, Rng, caseMetadata, caseReference, caseTensors, makeCase, nanBits } from '../support/random.js';
+import { Rng, caseMetadata, caseReference, makeCase } from '../support/random.js';
+import { type DenseNanCase, bits, buildDenseNanCase, keyAt, negInfTileCases, qColumn, runDense } from '../support/nan-dense.js';
 import { nanRows, specialsMismatch } from '../support/specials.js';
 import { useWebGpu } from '../support/webgpu.js';
 
 const gpu = useWebGpu({ withReduced: false });
 const inline = new InlineCpuBackend();
 
-const bits = {
-  bf16: { nan: nanBits.bf16, inf: 0x7f80, one: 0x3f80, minusOne: 0xbf80, sentinel: 0x4640 }, // sentinel 12288
-  f16: { nan: nanBits.f16, inf: 0x7c00, one: 0x3c00, minusOne: 0xbc00, sentinel: 0x7200 },
-} as const;
-
-type Ctx = { skip: (m?: string) => void; test: (name: string, o: { todo: string }, f: () => Promise<void>) => Promise<void> };
-async function withBackends(t: Ctx, run: (be: Backend, tol: Tolerance) => Promise<void>, cpuTodo?: string): Promise<void> {
-  // The in-thread CPU backend must agree as well (it is the other path users compare against).
-  if (cpuTodo) await t.test('cpu', { todo: cpuTodo }, () => run(inline, tolerances.cpu));
-  else await run(inline, tolerances.cpu);
+async function withBackends(t: { skip: (m?: string) => void }, run: (be: Backend, tol: Tolerance) => Promise<void>): Promise<void> {
+  await run(inline, tolerances.cpu); // the in-thread CPU backend must agree as well (it is the other path users compare against)
   const be = gpu.need(t);
   if (be) await run(be, tolerances.webgpu);
 }
 
 // ---------------------------------------------------------------- dense
 
-/** Element index of column d of key t (sequence i, KV head g) in kCache. */
-function keyAt(c: DecodeCase, i: number, t: number, d: number, g = 0): number {
-  const blk = c.blockTable[i * c.maxBlocksPerSeq + Math.floor(t / c.pageBlockSize)];
-  return ((blk * c.pageBlockSize + (t % c.pageBlockSize)) * c.hKv + g) * 576 + d;
-}
-/** Set column d of every q row (so that a score's sign at that column is known). */
-function qColumn(c: DecodeCase, d: number, v: number): void { for (let r = 0; r * 576 < c.q.length; r++) c.q[r * 576 + d] = v; }
-
-async function runDense(c: DecodeCase, be: Backend, numSms: number): Promise<{ out: Uint16Array; lse: Float32Array }> {
-  const t = caseTensors(c), md = caseMetadata(c, numSms);
-  const out = be.empty(c.dtype, c.outShape), lse = be.empty('f32', c.lseShape);
-  be.write(out, fromArray(c.dtype, c.outShape, new Uint16Array(c.totalQ * c.hQ * 512).fill(bits[c.dtype].sentinel)));
-  be.write(lse, fromArray('f32', c.lseShape, new Float32Array(c.totalQ * c.hQ).fill(7777)));
-  const q = be.upload(t.q), k = be.upload(t.kCache);
-  try {
-    await flashMlaWithKvcache(q, k, t.blockTable, t.cacheSeqlens, 512, md.tileSchedulerMetadata, md.numSplits, { causal: c.causal, backend: be, out, lse });
-    await be.synchronize();
-    return { out: Uint16Array.from((await be.download(out)).host() as Uint16Array), lse: Float32Array.from((await be.download(lse)).host() as Float32Array) };
-  } finally {
-    for (const x of [q, k, out, lse]) if (x !== t.q && x !== t.kCache) be.free(x);
-  }
-}
-
-interface DenseNanCase {
-  name: string;
-  spec: Omit<CaseSpec, 'name' | 'hKv' | 'pageBlockSize' | 'causal'> & Partial<CaseSpec>;
-  numSms: number;
-  poison(c: DecodeCase, b: (typeof bits)[HalfDType]): void;
-  /** Rows (in out's order) the reference makes all-NaN; checked on the reference so the case means what it says. */
-  nanRows: number[];
-  /** Columns NaN in otherwise finite rows, as [row, col]. */
-  nanCols?: [number, number][];
-  /** The schedule must split sequence 0 (the combine kernel merges it). */
-  split?: boolean;
-  /** A known CPU defect: the CPU run is a todo subtest with this reason. */
-  cpuTodo?: string;
-}
-
-const denseCases: DenseNanCase[] = [
+const denseCases: (DenseNanCase & { split?: boolean })[] = [
   { name: 'NaN in q of one head', spec: { dtype: 'bf16', hQ: 4, seqlens: [40, 25], sQ: 1 }, numSms: 132, nanRows: [2],
     poison: (c, b) => { c.q[2 * 576 + 100] = b.nan; } },
   { name: 'NaN in a key: every row that reads it', spec: { dtype: 'f16', hQ: 2, seqlens: [30, 12], sQ: 1 }, numSms: 132, nanRows: [0, 1],
@@ -96,9 +50,6 @@ const denseCases: DenseNanCase[] = [
     poison: (c, b) => { qColumn(c, 520, b.minusOne); for (let t = 0; t < 3; t++) c.kCache[keyAt(c, 0, t, 520)] = b.inf; } },
   { name: 'split sequence, NaN in one key: the combine gives NaN', spec: { dtype: 'bf16', hQ: 2, seqlens: [700], sQ: 1 }, numSms: 8, nanRows: [0, 1], split: true,
     poison: (c, b) => { c.kCache[keyAt(c, 0, 650, 40)] = b.nan; } },
-  { name: 'split sequence, the first half of the keys scored -inf with an infinite V column', spec: { dtype: 'bf16', hQ: 2, seqlens: [700], sQ: 1 }, numSms: 8, nanRows: [], nanCols: [[0, 10], [1, 10]], split: true,
-    cpuTodo: 'the CPU kernels rescale by exp(-inf - -inf) = NaN when a whole 64-key tile of a row scores -inf before any finite score',
-    poison: (c, b) => { qColumn(c, 10, b.minusOne); for (let t = 0; t < 350; t++) c.kCache[keyAt(c, 0, t, 10)] = b.inf; } },
   { name: 'split sequence, every key scored -inf: the combine gives NaN', spec: { dtype: 'f16', hQ: 1, seqlens: [700], sQ: 1 }, numSms: 8, nanRows: [0], split: true,
     poison: (c, b) => { qColumn(c, 530, b.minusOne); for (let t = 0; t < 700; t++) c.kCache[keyAt(c, 0, t, 530)] = b.inf; } },
 ];
@@ -120,7 +71,20 @@ describe('NaN and infinities: dense decode matches the float64 reference exactly
         const got = await runDense(c, be, dc.numSms);
         const bad = specialsMismatch(got.out, got.lse, ref, c.dtype, tol);
         assert.equal(bad, undefined, `${be.kind}: ${bad}`);
-      }, dc.cpuTodo);
+      });
+    });
+  }
+});
+
+describe('NaN and infinities: -inf tiles and splits (#10) match the float64 reference', () => {
+  for (const [n, dc] of negInfTileCases.entries()) {
+    test(dc.name, async (t) => {
+      const { c, ref } = buildDenseNanCase(dc, 1900 + n);
+      await withBackends(t, async (be, tol) => {
+        const got = await runDense(c, be, dc.numSms);
+        const bad = specialsMismatch(got.out, got.lse, ref, c.dtype, tol);
+        assert.equal(bad, undefined, `${be.kind}: ${bad}`);
+      });
     });
   }
 });

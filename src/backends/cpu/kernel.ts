@@ -135,7 +135,16 @@ function softmaxTile(s: CpuScratch, r: number, scores: Float64Array, n: number):
   const old = s.rowMax[r];
   let m = old;
   for (let t = 0; t < n; t++) if (scores[t] > m) m = scores[t];
-  const rescale = Math.exp(old - m); // 0 on the first tile (old max is -inf)
+  if (m === -Infinity) {
+    // No finite score yet (every one so far -inf, or NaN, which > skips): exp(-inf - -inf) would be NaN. A -inf key
+    // weighs 0 (its 0 x inf V columns still give NaN, as the reference's sum does); a NaN score poisons the row sum.
+    // The max stays -inf and the sum 0 (or NaN): writeFinal tells such a row from one that saw no key.
+    let sum = s.rowSum[r];
+    for (let t = 0; t < n; t++) { const e = scores[t] === -Infinity ? 0 : NaN; scores[t] = e; sum += e; }
+    s.rowSum[r] = sum;
+    return 1;
+  }
+  const rescale = Math.exp(old - m); // 0 on the first finite tile (old max is -inf)
   let sum = s.rowSum[r] * rescale;
   for (let t = 0; t < n; t++) { const e = Math.exp(scores[t] - m); scores[t] = e; sum += e; }
   s.rowMax[r] = m;
@@ -232,20 +241,37 @@ function writeFinal(a: CpuDecodeArgs, i: number, g: number, rows: number, acc: F
   for (let r = 0; r < rows; r++) {
     const j = Math.floor(r / p.nGroups), h = g * p.nGroups + (r % p.nGroups);
     const o = ((qStart + j) * p.hQ + h) * p.dV;
-    const empty = rowSum[r] === 0;
-    const inv = empty ? 0 : 1 / rowSum[r];
+    if (rowSum[r] === 0) { // no finite score: no key (out 0, lse +inf), or keys that all scored -inf (NaN)
+      finishEmptyRow(a, i, h, j, o);
+      continue;
+    }
+    const inv = 1 / rowSum[r];
     for (let d = 0; d < p.dV; d++) a.out[o + d] = enc(acc[r * p.dV + d] * inv);
-    a.lse[lseIndex(a, i, h, j)] = empty ? Infinity : rowMax[r] + Math.log(rowSum[r]);
+    a.lse[lseIndex(a, i, h, j)] = rowMax[r] + Math.log(rowSum[r]);
   }
 }
 
+/**
+ * A row of sequence i with no finite score in the whole sequence: out 0 and lse +inf when it sees no key, NaN (out
+ * and lse) when it sees keys that all scored -inf, as the float64 reference gives (exp(-inf - -inf) is NaN there).
+ * Which one is known from the problem alone, so the f32 partials need no marker for it. `o`: out's element offset.
+ */
+export function finishEmptyRow(a: CpuDecodeArgs, i: number, h: number, j: number, o: number): void {
+  const p = a.p, seesKeys = visibleKeys(a.seqlens[i], qLenOf(a, i), j, p.causal) > 0;
+  a.out.fill(seesKeys ? nanBitsOf(p.dtype) : 0, o, o + p.dV);
+  a.lse[lseIndex(a, i, h, j)] = seesKeys ? NaN : Infinity;
+}
+
+const nanBitsOf = (d: HalfDType) => f32ToHalf(d)(NaN);
+
+/** A split's row with no finite score keeps lse -inf and its unnormalised 0 x V sums (0, or NaN where V is inf). */
 function writePartial(a: CpuDecodeArgs, slot: number, g: number, rows: number, acc: Float64Array, rowMax: Float64Array, rowSum: Float64Array): void {
   const p = a.p, perSplit = rowsPerSplit(p);
   for (let r = 0; r < rows; r++) {
     const j = Math.floor(r / p.nGroups), h = g * p.nGroups + (r % p.nGroups);
     const row = slot * perSplit + j * p.hQ + h;
     const empty = rowSum[r] === 0;
-    const inv = empty ? 0 : 1 / rowSum[r];
+    const inv = empty ? 1 : 1 / rowSum[r];
     for (let d = 0; d < p.dV; d++) a.oAccum[row * p.dV + d] = acc[r * p.dV + d] * inv;
     a.lseAccum[row] = empty ? -Infinity : rowMax[r] + Math.log(rowSum[r]);
   }
@@ -263,9 +289,8 @@ export function runCombineUnit(a: CpuDecodeArgs, i: number): void {
       let m = -Infinity;
       for (let s = 0; s < nSplits; s++) m = Math.max(m, a.lseAccum[(first + s) * perSplit + r]);
       const outOff = ((qStart + j) * p.hQ + h) * p.dV;
-      if (m === -Infinity) { // no split saw a key
-        a.out.fill(0, outOff, outOff + p.dV);
-        a.lse[lseIndex(a, i, h, j)] = Infinity;
+      if (m === -Infinity) { // no split saw a finite score
+        finishEmptyRow(a, i, h, j, outOff);
         continue;
       }
       let sum = 0;
@@ -275,7 +300,8 @@ export function runCombineUnit(a: CpuDecodeArgs, i: number): void {
       for (let s = 0; s < nSplits; s++) {
         const row = (first + s) * perSplit + r;
         const w = Math.exp(a.lseAccum[row] - lse);
-        if (w === 0) continue; // an empty split (lse -inf) holds zeros; skip it outright
+        // A split with no finite score (lse -inf) weighs 0 but is still added: its o carries the NaN of 0 x inf V.
+        if (w === 0 && a.lseAccum[row] !== -Infinity) continue;
         for (let d = 0; d < p.dV; d++) o[d] += w * a.oAccum[row * p.dV + d];
       }
       for (let d = 0; d < p.dV; d++) a.out[outOff + d] = enc(o[d]);

@@ -94,9 +94,38 @@ function finishRow(a: CpuSparseArgs, i: number, s: number, h: number, o: ArrayLi
     a.lse[(i * hQ + h) * sQ + s] = Infinity;
     return;
   }
-  const f = a.attnSink ? 1 / (1 + Math.exp(a.attnSink[h] - lse)) : 1;
+  const f = lse !== lse ? NaN : a.attnSink ? 1 / (1 + Math.exp(a.attnSink[h] - lse)) : 1; // a NaN lse: the whole row NaN
   for (let d = 0; d < dV; d++) a.out[oo + d] = enc(o[d] * f);
   a.lse[(i * hQ + h) * sQ + s] = lse;
+}
+
+/**
+ * The valid tokens (index >= 0, inside topkLength / extraTopkLength) at positions [lo, hi) of request i's combined
+ * list for query s: their count, and when `k` is given, the tokens dequantized into it as f32 [n, dQk].
+ */
+function gatherTokens(a: CpuSparseArgs, i: number, s: number, lo: number, hi: number, k?: Float32Array): number {
+  const p = a.p, { sQ, dQk, topk, extraTopk } = p;
+  const sched = { b: p.b, topk, topkLength: a.topkLength, extraTopk, extraTopkLength: a.extraTopkLength };
+  const region = sparseMainRegion(sched, i);
+  const mainLen = Math.min(a.topkLength ? a.topkLength[i] : topk, topk);
+  const extraLen = a.extraIndices ? Math.min(a.extraTopkLength ? a.extraTopkLength[i] : extraTopk, extraTopk) : 0;
+  hi = Math.min(hi, sparseListLength(sched, i));
+  let n = 0;
+  for (let pos = lo; pos < hi; pos++) {
+    if (pos < region) {
+      if (pos >= mainLen) continue;
+      const phys = a.indices[(i * sQ + s) * topk + pos];
+      if (phys >= 0 && k) loadToken(p.cache, a.kCache, phys, dQk, k, n * dQk);
+      if (phys >= 0) n++;
+    } else {
+      const e = pos - region;
+      if (e >= extraLen) continue;
+      const phys = a.extraIndices![(i * sQ + s) * extraTopk + e];
+      if (phys >= 0 && k) loadToken(p.extraCache!, a.extraKCache!, phys, dQk, k, n * dQk);
+      if (phys >= 0) n++;
+    }
+  }
+  return n;
 }
 
 /** Part `part` of the schedule. */
@@ -108,27 +137,11 @@ export function runSparseDecodeUnit(a: CpuSparseArgs, part: number, scratch: Cpu
   const toF = halfToF32(p.dtype), enc = f32ToHalf(p.dtype);
   for (const item of sparsePartWork(a.meta, a.numSplits, numBlocksOf, part)) {
     const i = item.req;
-    const region = sparseMainRegion(sched, i);
-    const mainLen = Math.min(a.topkLength ? a.topkLength[i] : topk, topk);
-    const extraLen = a.extraIndices ? Math.min(a.extraTopkLength ? a.extraTopkLength[i] : extraTopk, extraTopk) : 0;
     const lo = item.blockBegin * sparseBlockSizeTopk;
     const hi = Math.min(item.blockEnd * sparseBlockSizeTopk, sparseListLength(sched, i));
     scratch.grow(hi - lo, p);
     for (let s = 0; s < sQ; s++) {
-      // Gather and dequantize the row's valid tokens of this range.
-      let n = 0;
-      for (let pos = lo; pos < hi; pos++) {
-        if (pos < region) {
-          if (pos >= mainLen) continue;
-          const phys = a.indices[(i * sQ + s) * topk + pos];
-          if (phys >= 0) loadToken(p.cache, a.kCache, phys, dQk, scratch.k, n++ * dQk);
-        } else {
-          const e = pos - region;
-          if (e >= extraLen) continue;
-          const phys = a.extraIndices![(i * sQ + s) * extraTopk + e];
-          if (phys >= 0) loadToken(p.extraCache!, a.extraKCache!, phys, dQk, scratch.k, n++ * dQk);
-        }
-      }
+      const n = gatherTokens(a, i, s, lo, hi, scratch.k);
       const k = scratch.k, sc = scratch.scores, qv = scratch.q, acc = scratch.acc;
       for (let h = 0; h < hQ; h++) {
         const qo = ((i * sQ + s) * hQ + h) * dQk;
@@ -143,19 +156,23 @@ export function runSparseDecodeUnit(a: CpuSparseArgs, part: number, scratch: Cpu
         }
         acc.fill(0, 0, dV);
         let sum = 0;
+        // No finite score (max -inf; > skips NaN): a -inf token weighs 0, not exp(-inf - -inf) = NaN, so that a split
+        // of them cannot poison another split's finite result; a NaN score still poisons the sum.
+        const allNegInf = max === -Infinity;
         for (let t = 0; t < n; t++) {
-          const w = Math.exp(sc[t] - max);
+          const w = allNegInf ? (sc[t] === -Infinity ? 0 : NaN) : Math.exp(sc[t] - max);
           sum += w;
           const ko = t * dQk;
           for (let d = 0; d < dV; d++) acc[d] += w * k[ko + d];
         }
-        const lse = n === 0 ? -Infinity : max + Math.log(sum);
-        if (n > 0) for (let d = 0; d < dV; d++) acc[d] /= sum;
+        // sum 0: no token (lse -inf, acc 0) or tokens all scored -inf (acc keeps its 0 x V sums, NaN where V is inf).
+        const lse = sum === 0 ? -Infinity : max + Math.log(sum);
+        if (sum !== 0) for (let d = 0; d < dV; d++) acc[d] /= sum;
         if (item.noSplit) {
-          finishRow(a, i, s, h, acc, lse, enc);
+          finishRow(a, i, s, h, acc, n > 0 && sum === 0 ? NaN : lse, enc);
         } else {
           const row = (item.splitSlot * sQ + s) * hQ + h;
-          for (let d = 0; d < dV; d++) a.oAccum[row * dV + d] = n === 0 ? 0 : acc[d];
+          for (let d = 0; d < dV; d++) a.oAccum[row * dV + d] = acc[d];
           a.lseAccum[row] = lse;
         }
       }
@@ -174,13 +191,17 @@ export function runSparseCombineUnit(a: CpuSparseArgs, i: number): void {
     for (let h = 0; h < hQ; h++) {
       let max = -Infinity;
       for (let k = 0; k < n; k++) max = Math.max(max, a.lseAccum[((first + k) * sQ + s) * hQ + h]);
-      if (max === -Infinity) { finishRow(a, i, s, h, o, -Infinity, enc); continue; }
+      if (max === -Infinity) { // no split saw a finite score: no token at all (empty row), or all -inf (NaN)
+        finishRow(a, i, s, h, o, gatherTokens(a, i, s, 0, Infinity) > 0 ? NaN : -Infinity, enc);
+        continue;
+      }
       let sum = 0;
       o.fill(0);
       for (let k = 0; k < n; k++) {
         const row = ((first + k) * sQ + s) * hQ + h;
         const w = Math.exp(a.lseAccum[row] - max);
-        if (w === 0) continue;
+        // A split with no finite score (lse -inf) weighs 0 but is still added: its o carries the NaN of 0 x inf V.
+        if (w === 0 && a.lseAccum[row] !== -Infinity) continue;
         sum += w;
         for (let d = 0; d < dV; d++) o[d] += w * a.oAccum[row * dV + d];
       }

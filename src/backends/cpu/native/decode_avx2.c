@@ -7,7 +7,7 @@
 //   online softmax in base 2 (q is pre-scaled by softmaxScale * log2 e), a vector exp2 (degree-7 polynomial);
 //   O = O * rescale + P V   3 rows x 32 columns per register block, 12 accumulators.
 // Arithmetic is f32 with f32 accumulators (FlashMLA's are f32 too; P is not rounded to bf16 here). Keys past kEnd
-// are never read; keys a causal row may not see get P = 0 exactly (their V is real cache data, finite).
+// are never read; keys a causal row may not see get P = 0 and are left out of its P V pass (their V may hold inf).
 // Compiled with -mavx2 -mfma -mf16c; call flashmla_cpu_features() (features.c, built without them) first.
 #include <immintrin.h>
 #include <math.h>
@@ -226,6 +226,12 @@ static inline int visible_keys(int seqlen, int qLen, int j, int causal) {
   return v > 0 ? v : 0;
 }
 
+// Keys of the tile [t0, t0 + n) that query j sees.
+static inline int keys_in_tile(int seqlen, int qLen, int j, int causal, int t0, int n) {
+  const int v = visible_keys(seqlen, qLen, j, causal) - t0;
+  return v < 0 ? 0 : v > n ? n : v;
+}
+
 static __attribute__((noipa)) int decode_item(Scratch *w, const int32_t *prm, float scale, const uint16_t *q, const uint16_t *kCache,
                                                  const int32_t *blockTable, uint16_t *out, float *lse, float *oAccum, float *lseAccum) {
   const int qF16 = prm[PRM_DTYPE] == 1, kvF16 = prm[PRM_KV_DTYPE] == 1;
@@ -261,26 +267,44 @@ static __attribute__((noipa)) int decode_item(Scratch *w, const int32_t *prm, fl
       const int r1 = r0 + ROW_CHUNK < rows ? r0 + ROW_CHUNK : rows;
       tile_scores(w, r0, r1, n);
       for (int r = r0; r < r1; r++) softmax_row(w, r, n, visible_keys(seqlen, qLen, r / nGroups, causal) - t0);
-      tile_accumulate(w, r0, r1, n);
+      // A key a row may not see must stay out of its P V product, not just weigh 0: its V may be inf or NaN (0 x inf
+      // is NaN). Each run of rows that sees the same keys of this tile gets its own pass (one pass off the diagonal).
+      for (int r = r0; r < r1;) {
+        const int nv = keys_in_tile(seqlen, qLen, r / nGroups, causal, t0, n);
+        int e = r + 1;
+        while (e < r1 && keys_in_tile(seqlen, qLen, e / nGroups, causal, t0, n) == nv) e++;
+        tile_accumulate(w, r, e, nv);
+        r = e;
+      }
     }
   }
 
   const double ln2 = 0.69314718055994531;
   for (int r = 0; r < rows; r++) {
     const int j = r / nGroups, h = g * nGroups + r % nGroups;
+    // l == 0: no finite score. A whole sequence: no key (out 0, lse +inf) or keys that all scored -inf (NaN, as the
+    // reference's exp(-inf - -inf)); a split keeps lse -inf and its unnormalised 0 x V sums (NaN where V is inf).
     const int empty = w->l[r] == 0.0f;
-    const float inv = empty ? 0.0f : 1.0f / w->l[r];
-    const float l = empty ? 0.0f : (float)((double)w->m[r] * ln2 + log((double)w->l[r]));
+    const float inv = empty ? 1.0f : 1.0f / w->l[r];
+    const float l = empty ? -INFINITY : (float)((double)w->m[r] * ln2 + log((double)w->l[r]));
     const float *o = w->o + (size_t)r * DV;
     if (prm[PRM_NO_SPLIT]) {
       uint16_t *dst = out + ((size_t)(qStart + j) * hQ + h) * DV;
+      float *lo = lse + (size_t)i * prm[PRM_LSE_STRIDE_B] + (size_t)h * prm[PRM_LSE_STRIDE_H] + (size_t)(qStart + j) * prm[PRM_LSE_STRIDE_T];
+      if (empty) {
+        const int seesKeys = visible_keys(seqlen, qLen, j, causal) > 0;
+        const uint16_t fill = seesKeys ? f32_to_half(NAN, qF16) : 0;
+        for (int d = 0; d < DV; d++) dst[d] = fill;
+        *lo = seesKeys ? NAN : INFINITY;
+        continue;
+      }
       for (int d = 0; d < DV; d++) dst[d] = f32_to_half(o[d] * inv, qF16);
-      lse[(size_t)i * prm[PRM_LSE_STRIDE_B] + (size_t)h * prm[PRM_LSE_STRIDE_H] + (size_t)(qStart + j) * prm[PRM_LSE_STRIDE_T]] = empty ? INFINITY : l;
+      *lo = l;
     } else {
       const size_t row = (size_t)prm[PRM_SPLIT_SLOT] * prm[PRM_ROWS_PER_SPLIT] + (size_t)j * hQ + h;
       float *dst = oAccum + row * DV;
       for (int d = 0; d < DV; d += 8) _mm256_storeu_ps(dst + d, _mm256_mul_ps(_mm256_load_ps(o + d), _mm256_set1_ps(inv)));
-      lseAccum[row] = empty ? -INFINITY : l;
+      lseAccum[row] = l;
     }
   }
   return 0;

@@ -8,7 +8,7 @@ import { decodeHalf, f32ToHalf, halfToF32 } from '../../../core/dtype.js';
 import { visibleKeys } from '../../../core/problem.js';
 import { blockSizeN, dQk, dV } from '../../../core/constants.js';
 import { type CpuKernel, forEachItem, itemFields, itemIndex as I } from '../item.js';
-import type { CpuDecodeArgs } from '../kernel.js';
+import { type CpuDecodeArgs, finishEmptyRow } from '../kernel.js';
 import { wasmRelaxed, wasmSimd } from './module.js';
 
 const DQK = dQk, DV = dV, BN = blockSizeN;
@@ -83,6 +83,7 @@ export function createWasmKernel(): CpuKernel | string {
     const page = p.pageBlockSize, rowElems = p.hKv * DQK, bf16 = p.kvDtype === 'bf16';
     for (let t0 = pr[I.kBegin]; t0 < kEnd; t0 += BN) {
       const n = Math.min(BN, kEnd - t0);
+      const keysInTile = (r: number) => Math.max(0, Math.min(n, visibleKeys(seqlen, qLen, Math.floor(r / nGroups), p.causal) - t0));
       for (let t = 0; t < n; t++) {
         const key = t0 + t;
         const src = (a.blockTable[i * p.maxBlocksPerSeq + Math.floor(key / page)] * page + (key % page)) * rowElems + g * DQK;
@@ -96,7 +97,7 @@ export function createWasmKernel(): CpuKernel | string {
         ex.qk(qOff + r0 * DQK * 4, 0, sOff + r0 * BN * 4, r1 - r0, n);
         for (let r = r0; r < r1; r++) {
           const s = sOff / 4 + r * BN;
-          const nVis = Math.max(0, Math.min(n, visibleKeys(seqlen, qLen, Math.floor(r / nGroups), p.causal) - t0));
+          const nVis = keysInTile(r);
           const old = rowMax[r];
           let m = old;
           // A NaN score keeps m NaN (and so the whole row), as Math.max does in the float64 reference.
@@ -105,23 +106,31 @@ export function createWasmKernel(): CpuKernel | string {
           const rescale = Math.exp(old - m);
           let sum = rowSum[r] * rescale;
           for (let t = 0; t < nVis; t++) { const e = Math.exp(f32[s + t] - m); f32[s + t] = e; sum += e; }
-          f32.fill(0, s + nVis, s + n); // masked keys: P = 0 exactly (their V is real cache data)
+          f32.fill(0, s + nVis, s + n); // masked keys: P = 0, and the P V pass below stops before them
           rowMax[r] = m;
           rowSum[r] = sum;
           f32[reOff / 4 + r] = rescale;
         }
-        ex.pv(sOff + r0 * BN * 4, 0, oOff + r0 * DV * 4, reOff + r0 * 4, r1 - r0, n);
+        // A key a row may not see must stay out of its P V product, not just weigh 0: its V may be inf or NaN. Each
+        // run of rows that sees the same keys of this tile gets its own pass (a single pass off the diagonal).
+        for (let r = r0; r < r1;) {
+          const nv = keysInTile(r), e0 = r;
+          while (++r < r1 && keysInTile(r) === nv);
+          ex.pv(sOff + e0 * BN * 4, 0, oOff + e0 * DV * 4, reOff + e0 * 4, r - e0, nv);
+        }
       }
     }
     const enc = f32ToHalf(p.dtype);
     for (let r = 0; r < rows; r++) {
       const j = Math.floor(r / nGroups), h = g * nGroups + (r % nGroups);
-      const empty = rowSum[r] === 0, inv = empty ? 0 : 1 / rowSum[r];
+      // No finite score (rowSum 0): finishEmptyRow for a whole sequence; a split keeps its 0 x V sums (NaN where V is inf).
+      const empty = rowSum[r] === 0, inv = empty ? 1 : 1 / rowSum[r];
       const lse = rowMax[r] + Math.log(rowSum[r]), o = oOff / 4 + r * DV;
       if (pr[I.noSplit]) {
         const dst = ((qStart + j) * p.hQ + h) * DV;
+        if (empty) { finishEmptyRow(a, i, h, j, dst); continue; }
         for (let d = 0; d < DV; d++) a.out[dst + d] = enc(f32[o + d] * inv);
-        a.lse[i * p.lseStrideB + h * p.lseStrideH + (qStart + j) * p.lseStrideT] = empty ? Infinity : lse;
+        a.lse[i * p.lseStrideB + h * p.lseStrideH + (qStart + j) * p.lseStrideT] = lse;
       } else {
         const row = pr[I.splitSlot] * pr[I.rowsPerSplit] + j * p.hQ + h;
         for (let d = 0; d < DV; d++) a.oAccum[row * DV + d] = f32[o + d] * inv;

@@ -1,0 +1,82 @@
+// Issue #10 on every CPU rung (scalar, WebAssembly, native when it builds here), in-thread and on worker threads:
+// rows whose scores are -inf for a whole 64-key tile, a whole split or every key, and causal rows next to keys they
+// may not see that hold NaN or inf, against the float64 reference, NaN and infinity positions included
+// (test/support/nan-dense.ts has the cases). Plus the sparse path: a request
+// split across parts whose first part's tokens all score -inf, and one whose every token does.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createCpuBackend } from '../../src/backends/cpu/index.js';
+import { InlineCpuBackend } from '../../src/backends/cpu/inline.js';
+import { scalarKernel } from '../../src/backends/cpu/item.js';
+import type { Backend } from '../../src/core/problem.js';
+import { f32ToBf16 } from '../../src/core/dtype.js';
+import { referenceSparseDecode } from '../../src/core/reference-sparse.js';
+import { getSparseMlaMetadata } from '../../src/core/sparse.js';
+import { flashMlaSparseWithKvcache } from '../../src/core/sparse-api.js';
+import { fromArray } from '../../src/core/tensor.js';
+import { tolerances } from '../support/compare.js';
+import { cpuRungs } from '../support/cpu-rungs.js';
+import { bits, buildDenseNanCase, maskedKeyCases, negInfTileCases, runDense } from '../support/nan-dense.js';
+import { Rng } from '../support/random.js';
+import { nanRows, specialsMismatch } from '../support/specials.js';
+
+const { vector } = await cpuRungs();
+const rungs = [['scalar', scalarKernel] as const, ...vector];
+
+const backends = new Map<string, { be: Backend; f32: boolean }>();
+before(async () => {
+  for (const [name, kernel] of rungs) {
+    const f32 = name !== 'scalar'; // the vector rungs compute in f32
+    backends.set(`${name} inline`, { be: new InlineCpuBackend(kernel), f32 });
+    backends.set(`${name} workers`, { be: await createCpuBackend({ workers: 2, kernel: kernel.name }), f32 });
+  }
+});
+after(() => { for (const { be } of backends.values()) be.dispose(); });
+
+describe('dense: -inf tiles and splits, and NaN or inf in keys a row may not see, match the float64 reference on every CPU rung', () => {
+  for (const [n, dc] of [...negInfTileCases, ...maskedKeyCases].entries()) {
+    test(dc.name, async () => {
+      const { c, ref } = buildDenseNanCase(dc, 1900 + n);
+      for (const [name, { be, f32 }] of backends) {
+        const got = await runDense(c, be, dc.numSms);
+        const bad = specialsMismatch(got.out, got.lse, ref, c.dtype, f32 ? tolerances.cpuF32 : tolerances.cpu);
+        assert.equal(bad, undefined, `${name}: ${bad}`);
+      }
+    });
+  }
+});
+
+// ---------------------------------------------------------------- sparse (scalar float64 only: one sparse CPU kernel)
+
+const hQ = 2, B = 256;
+const sparseCases: { name: string; topk: number; negInf: [number, number]; nanRows: number[] }[] = [
+  { name: 'a request split across parts, its first 128 tokens scored -inf with an infinite V column', topk: 256, negInf: [0, 128], nanRows: [] },
+  { name: 'a request split across parts, every token scored -inf: NaN', topk: 256, negInf: [0, 256], nanRows: [0, 1] },
+];
+
+describe('sparse: a split whose tokens all score -inf', () => {
+  for (const [n, sc] of sparseCases.entries()) {
+    test(sc.name, async () => {
+      const rng = new Rng(2100 + n), b = bits.bf16;
+      const vals = Uint16Array.from({ length: B * 576 }, () => f32ToBf16(rng.normal() * 0.3));
+      const q = Uint16Array.from({ length: hQ * 576 }, () => f32ToBf16(Math.max(-1, Math.min(1, rng.normal()))));
+      for (let h = 0; h < hQ; h++) q[h * 576 + 30] = b.minusOne;
+      for (let t = sc.negInf[0]; t < sc.negInf[1]; t++) vals[t * 576 + 30] = b.inf;
+      const indices = Int32Array.from({ length: sc.topk }, (_, i) => i);
+      const ref = referenceSparseDecode({ q, dtype: 'bf16', b: 1, sQ: 1, hQ, dQk: 576, cache: { kind: 'bf16', data: vals, pageBlockSize: B }, indices, topk: sc.topk });
+      const refNan = nanRows(Uint16Array.from(ref.out, (x) => (Number.isNaN(x) ? b.nan : 0)), 'bf16');
+      assert.deepEqual(refNan.flatMap((x, i) => (x ? [i] : [])), sc.nanRows, 'the reference NaN rows (the case is built wrong)');
+      const meta = getSparseMlaMetadata({ b: 1, sQ: 1, hQ, topk: sc.topk, numSms: 8 });
+      const ns = meta.numSplits.host() as Int32Array;
+      assert.ok(ns[1] - ns[0] >= 2, `the request must be split (numSplits ${ns})`);
+      for (const [name, { be }] of [...backends].filter(([k]) => k.startsWith('scalar'))) {
+        const out = fromArray('bf16', [1, 1, hQ, 512], new Uint16Array(hQ * 512).fill(b.sentinel));
+        const lse = fromArray('f32', [1, hQ, 1], new Float32Array(hQ).fill(7777));
+        await flashMlaSparseWithKvcache(fromArray('bf16', [1, 1, hQ, 576], q), fromArray('bf16', [1, B, 1, 576], vals), fromArray('i32', [1, 1, sc.topk], indices), 512, meta, { backend: be, out, lse });
+        await be.synchronize();
+        const bad = specialsMismatch(out.host() as Uint16Array, lse.host() as Float32Array, ref, 'bf16', tolerances.cpu);
+        assert.equal(bad, undefined, `${name}: ${bad}`);
+      }
+    });
+  }
+});
