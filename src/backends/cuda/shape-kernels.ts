@@ -76,7 +76,7 @@ export class KernelCache {
     v.scaleLog2 = p.softmaxScale * Math.LOG2E;
     v.combineRows = combineRows(p, this.h.numSms);
     // Pointers are written per call; these zeros only keep the packer's input complete. The packer overwrites the
-    // accumulator pointers too, so placeIndices must write them again.
+    // accumulator pointers too, so IndexStaging.placeIndices must write them again (repacked() tells it).
     for (const f of mlaParamsLayout.fields) if (f.type === 'ptr') v[f.name] = 0n;
     this.pack(this.h.paramsView, v);
     this.h.repacked();
