@@ -76,9 +76,9 @@ struct Decode {
   struct Item { int kBegin, tileEnd, nTiles, slot, qStart, qLen, liveRows, limit[2]; bool noSplit; };
   static __device__ __forceinline__ bool itemOf(const MlaParams& p, const int* meta, int batch, int m0, const int (&rLoc)[2], Item& it) {
     const int seqlen = p.cacheSeqlens[batch];
-    it.kBegin = batch == meta[0] ? meta[1] : 0;
-    const int kEnd = batch == meta[2] ? meta[3] : seqlen;
-    it.slot = p.numSplits[batch] + (batch == meta[0] ? meta[4] : 0);
+    it.kBegin = batch == meta[kMetaBeginIdx] ? meta[kMetaBeginSeqlen] : 0;
+    const int kEnd = batch == meta[kMetaEndIdx] ? meta[kMetaEndSeqlen] : seqlen;
+    it.slot = p.numSplits[batch] + (batch == meta[kMetaBeginIdx] ? meta[kMetaBeginNSplitIdx] : 0);
     it.noSplit = p.numSplits[batch + 1] - p.numSplits[batch] == 1;
     queryRange(p, batch, it.qStart, it.qLen);
     it.liveRows = min(p.rows, it.qLen * p.nGroups);
@@ -145,8 +145,8 @@ struct Decode {
     const int part = blockIdx.x, g = blockIdx.y, m0 = blockIdx.z * BM;
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
     const int mw = warp % WM, nw = warp / WM;
-    const int* meta = p.tileSchedulerMetadata + part * 8;
-    const int beginIdx = meta[0], endIdx = meta[2];
+    const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
+    const int beginIdx = meta[kMetaBeginIdx], endIdx = meta[kMetaEndIdx];
     // This thread's two accumulator rows (within the tile) in both phases.
     const int rLoc[2] = {mw * 16 + lane / 4, mw * 16 + lane / 4 + 8};
 
@@ -345,8 +345,8 @@ struct DecodeRows {
     const int part = blockIdx.x, g = blockIdx.y, m0 = blockIdx.z * BM;
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
     const int mw = warp % WM, nw = warp / WM;
-    const int* meta = p.tileSchedulerMetadata + part * 8;
-    const int beginIdx = meta[0], endIdx = meta[2];
+    const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
+    const int beginIdx = meta[kMetaBeginIdx], endIdx = meta[kMetaEndIdx];
     // S-phase rows of this thread (within the tile); PV-phase rows are h * 16 + lane / 4 (+ 8) for each half h.
     const int rLoc[2] = {mw * 16 + lane / 4, mw * 16 + lane / 4 + 8};
     const int keyBase = nw * KEYS_PER_WARP, colBase = warp * COLS_PER_WARP;

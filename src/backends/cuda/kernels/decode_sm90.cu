@@ -159,8 +159,8 @@ struct DecodeT {
     const uint32_t kBase = smemAddr(smem + L::K_OFF), qBase = smemAddr(sq), pBase = smemAddr(sp), barBase = smemAddr(smem + L::BAR_OFF);
     const int part = blockIdx.x, g = blockIdx.y;
     const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, gq = lane / 4, tq = lane % 4;
-    const int* meta = p.tileSchedulerMetadata + part * 8;
-    const int beginIdx = meta[0], endIdx = meta[2];
+    const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
+    const int beginIdx = meta[kMetaBeginIdx], endIdx = meta[kMetaEndIdx];
     const uint64_t policy = evictFirstPolicy();
     if (tid == 0) {
       for (int s = 0; s < kStages; ++s) mbarInit(barBase + 8 * s, 1);
@@ -171,9 +171,9 @@ struct DecodeT {
 
     for (int batch = beginIdx; batch <= endIdx; ++batch) {
       const int seqlen = p.cacheSeqlens[batch];
-      const int kBegin = batch == beginIdx ? meta[1] : 0;
-      const int kEnd = batch == endIdx ? meta[3] : seqlen;
-      const int slot = p.numSplits[batch] + (batch == beginIdx ? meta[4] : 0);
+      const int kBegin = batch == beginIdx ? meta[kMetaBeginSeqlen] : 0;
+      const int kEnd = batch == endIdx ? meta[kMetaEndSeqlen] : seqlen;
+      const int slot = p.numSplits[batch] + (batch == beginIdx ? meta[kMetaBeginNSplitIdx] : 0);
       const bool noSplit = p.numSplits[batch + 1] - p.numSplits[batch] == 1;
       int qStart, qLen;
       queryRange(p, batch, qStart, qLen);

@@ -248,6 +248,17 @@ static_assert(offsetof(ConvertParams, dstType) == 24, "ConvertParams.dstType: of
   X(m32_n64_s2_w8_q0, 32, 64, 2, 8, 0, 192768) \
   X(m32_n64_s2_w8_q16, 32, 64, 2, 8, 16, 192768) \
   X(m32_n64_s2_w8_q24, 32, 64, 2, 8, 24, 192768)
+
+// The sparse scheduler's tileSchedulerMetadata row, FlashMLA's DecodingSchedMeta (src/core/sparse-scheduler.ts)
+constexpr int kSparseBlockTopk = 64; // indices per scheduler block of a request's list
+constexpr int kSparseMetaBeginReqIdx = 0;
+constexpr int kSparseMetaEndReqIdx = 1;
+constexpr int kSparseMetaBeginBlockIdx = 2;
+constexpr int kSparseMetaEndBlockIdx = 3;
+constexpr int kSparseMetaBeginSplitIdx = 4;
+constexpr int kSparseMetaIsFirstReqSplitted = 5;
+constexpr int kSparseMetaIsLastReqSplitted = 6;
+
 struct SparseMmaParams {
   const void* q; // [b, sQ, hQ, dQk] bf16/f16
   const unsigned char* kCache; // FP8 bytes (V3.2 / MODEL1 blocks) or bf16/f16 [numBlocks, pageBlockSize, 1, dQk]

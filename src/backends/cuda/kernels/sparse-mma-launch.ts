@@ -4,6 +4,7 @@
 import type { HalfDType } from '../../../core/dtype.js';
 import type { SparseCacheKind } from '../../../core/sparse.js';
 import { sparseMmaParamsLayout, structHeader } from '../params.js';
+import { SparseMeta, sparseBlockSizeTopk } from '../../../core/sparse-scheduler.js';
 
 /** One instantiation: cache kind, q's dtype, head dim, BM query rows a CTA (64 tokens a tile, 8 warps). */
 export interface SparseMmaVariant {
@@ -55,10 +56,27 @@ export function sparseMmaKernelName(v: SparseMmaVariant): string {
 const cKind: Record<SparseCacheKind, string> = { v32: 'V32', model1: 'Model1', bf16: 'Half', f16: 'Half' };
 const cType: Record<HalfDType, string> = { bf16: '__nv_bfloat16', f16: '__half' };
 
-/** The params.h text: the struct and MLA_SPARSE_MMA_VARIANTS(X) with X(NAME, KIND, T, DQK, BM, SMEM). */
+/** The sparse scheduler's metadata row (core/sparse-scheduler.ts SparseMeta) as constexpr fields for sparse_mma.cu. */
+function sparseMetaHeader(): string {
+  const fields: [string, number][] = [
+    ['BeginReqIdx', SparseMeta.BeginReqIdx], ['EndReqIdx', SparseMeta.EndReqIdx], ['BeginBlockIdx', SparseMeta.BeginBlockIdx],
+    ['EndBlockIdx', SparseMeta.EndBlockIdx], ['BeginSplitIdx', SparseMeta.BeginSplitIdx],
+    ['IsFirstReqSplitted', SparseMeta.IsFirstReqSplitted], ['IsLastReqSplitted', SparseMeta.IsLastReqSplitted],
+  ];
+  return [
+    '// The sparse scheduler\'s tileSchedulerMetadata row, FlashMLA\'s DecodingSchedMeta (src/core/sparse-scheduler.ts)',
+    `constexpr int kSparseBlockTopk = ${sparseBlockSizeTopk}; // indices per scheduler block of a request's list`,
+    ...fields.map(([k, v]) => `constexpr int kSparseMeta${k} = ${v};`),
+  ].join('\n');
+}
+
+/** The params.h text: the sparse metadata layout, the struct and MLA_SPARSE_MMA_VARIANTS(X) with X(NAME, KIND, T, DQK, BM, SMEM). */
 export function sparseMmaHeader(): string {
   const rows = sparseMmaVariants.map((v) => `X(${sparseMmaKernelName(v)}, ${cKind[v.kind]}, ${cType[v.dtype]}, ${v.dQk}, ${v.bm}, ${sparseMmaSmem(v)})`);
   return [
+    '',
+    sparseMetaHeader(),
+    '',
     structHeader('SparseMmaParams', sparseMmaParamsLayout),
     '',
     '// sparse_mma.cu variants: X(NAME, KIND, T, DQK, BM, dynamic shared memory bytes)',

@@ -53,8 +53,8 @@ struct Token {
 
   __device__ __forceinline__ float dim(int d, int64_t halfBase) const {
     if constexpr (K == Kind::V32) {
-      if (d < 512) return e4m3ToF(nope[d]) * reinterpret_cast<const float*>(scales)[d >> 7];
-      return bf16BitsToF(reinterpret_cast<const uint16_t*>(rope)[d - 512]);
+      if (d < kDV) return e4m3ToF(nope[d]) * reinterpret_cast<const float*>(scales)[d >> 7]; // the latent columns: e4m3
+      return bf16BitsToF(reinterpret_cast<const uint16_t*>(rope)[d - kDV]);
     } else if constexpr (K == Kind::Model1) {
       if (d < 448) return e4m3ToF(nope[d]) * ue8m0ToF(scales[d >> 6]);
       return bf16BitsToF(reinterpret_cast<const uint16_t*>(rope)[d - 448]);

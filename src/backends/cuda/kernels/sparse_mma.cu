@@ -234,21 +234,24 @@ struct SparseMma {
     const int mw = warp % WM, nw = warp / WM;
     const int rowsPer = p.dense ? p.sQ * p.hQ : p.hQ;
     const int rLoc[2] = {mw * 16 + lane / 4, mw * 16 + lane / 4 + 8};
-    const int* meta = p.tileSchedulerMetadata + part * 8;
-    // Sparse rows: begin req, end req, begin block, end block, begin split. Dense: begin req, begin token, end req, end token, begin split.
-    const int beginReq = meta[0], endReq = p.dense ? meta[2] : meta[1];
+    const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
+    // Sparse rows: kSparseMeta* (begin req, end req, begin block, end block, begin split). Dense: kMeta* (begin req,
+    // begin token, end req, end token, begin split). Both start with the begin req and hold the begin split at 4.
+    static_assert(kMetaBeginIdx == kSparseMetaBeginReqIdx && kMetaBeginNSplitIdx == kSparseMetaBeginSplitIdx,
+                  "the two metadata layouts share these fields");
+    const int beginReq = meta[kMetaBeginIdx], endReq = p.dense ? meta[kMetaEndIdx] : meta[kSparseMetaEndReqIdx];
 
     for (int batch = beginReq; batch <= endReq; ++batch) {
       if (batch >= p.b) break;
       Item it;
       it.batch = batch;
-      it.slot = p.numSplits[batch] + (batch == beginReq ? meta[4] : 0);
+      it.slot = p.numSplits[batch] + (batch == beginReq ? meta[kMetaBeginNSplitIdx] : 0);
       it.noSplit = p.numSplits[batch + 1] - p.numSplits[batch] == 1;
       int limit[2] = {0x7fffffff, 0x7fffffff};
       if (p.dense) {
         it.seqlen = p.cacheSeqlens[batch];
-        it.eBegin = batch == beginReq ? meta[1] : 0;
-        const int kEnd = batch == endReq ? meta[3] : it.seqlen;
+        it.eBegin = batch == beginReq ? meta[kMetaBeginSeqlen] : 0;
+        const int kEnd = batch == endReq ? meta[kMetaEndSeqlen] : it.seqlen;
         const int lastRow = min(m0 + BM, rowsPer) - 1;
         const int lastJ = lastRow / p.hQ;
         it.eEnd = min(kEnd, p.causal ? max(0, it.seqlen - p.sQ + lastJ + 1) : it.seqlen);
@@ -259,11 +262,11 @@ struct SparseMma {
         it.mainLen = p.topkLength ? min(p.topkLength[batch], p.topk) : p.topk;
         it.extraLen = p.extraIndices ? (p.extraTopkLength ? min(p.extraTopkLength[batch], p.extraTopk) : p.extraTopk) : 0;
         const int n = max(it.mainLen, 1);
-        it.mainRegion = p.extraIndices ? (n + 63) / 64 * 64 : n;
+        it.mainRegion = p.extraIndices ? (n + kSparseBlockTopk - 1) / kSparseBlockTopk * kSparseBlockTopk : n;
         const int listLen = it.mainRegion + it.extraLen;
-        const int nBlocks = (listLen + 63) / 64;
-        it.eBegin = (batch == beginReq ? meta[2] : 0) * 64;
-        it.eEnd = min((batch == endReq ? meta[3] : nBlocks) * 64, listLen);
+        const int nBlocks = (listLen + kSparseBlockTopk - 1) / kSparseBlockTopk;
+        it.eBegin = (batch == beginReq ? meta[kSparseMetaBeginBlockIdx] : 0) * kSparseBlockTopk;
+        it.eEnd = min((batch == endReq ? meta[kSparseMetaEndBlockIdx] : nBlocks) * kSparseBlockTopk, listLen);
         it.seqlen = 0;
       }
       const int nTiles = it.eEnd > it.eBegin ? (it.eEnd - it.eBegin + BN - 1) / BN : 0;

@@ -1,0 +1,133 @@
+// Runtime piece of the CUDA backend: the kernel cache. Function handles by name (with their dynamic shared memory
+// limit raised once), and ShapeKernels: the decode and combine launches of one problem shape, resolved, with every
+// scalar of the parameter block packed. A decode per layer reuses them while the shape repeats; a new shape (or a
+// forced variant) resolves and packs again.
+import { FlashMlaError, invalidArgument } from '../../core/errors.js';
+import type { MlaProblem } from '../../core/problem.js';
+import type { DecodePlan } from '../../core/plan.js';
+import type { Driver } from './driver.js';
+import {
+  type DecodeVariant, type Launch, chooseDecodeVariant, combineLaunch, combineRows, decodeVariants, sm90Launch, sameVariant, decodeKernelName, decodeLaunch, naiveLaunch,
+} from './kernels/launch.js';
+import { compilePacker, mlaParamsLayout } from './params.js';
+
+/** One kernel launch, resolved: function handle, grid, block, dynamic shared memory. */
+export interface KernelLaunch { fn: bigint; gx: number; gy: number; gz: number; threads: number; smem: number; what: string }
+
+/** The kernels a decode of one problem shape launches, resolved; reused while the shape repeats (the parameter block holds its scalars). */
+export interface ShapeKernels extends Pick<MlaProblem, 'b' | 'sQ' | 'totalQ' | 'hQ' | 'hKv' | 'dtype' | 'pageBlockSize' | 'maxBlocksPerSeq'
+  | 'numSmParts' | 'causal' | 'varlen' | 'softmaxScale' | 'lseStrideB' | 'lseStrideH' | 'lseStrideT'> {
+  lseBytes: number;
+  accumBytes: number;
+  /** Undefined where a grid would be empty (never for a validated problem: b, hKv and rows are >= 1). */
+  decode?: KernelLaunch;
+  combine?: KernelLaunch;
+}
+
+/** What the cache needs from the backend that owns it. */
+export interface KernelCacheHost {
+  readonly drv: Driver;
+  readonly maxSmem: number;
+  readonly numSms: number;
+  /** CudaBackendOptions.kernel. */
+  readonly kernel?: 'splitkv' | 'naive' | 'sm90';
+  readonly decodeModule: bigint;
+  readonly combineModule: bigint;
+  readonly naiveModule: bigint;
+  /** decode_sm90.fatbin where it was loaded. */
+  readonly sm90Module?: bigint;
+  /** The decode parameter block (MlaParams) the scalars are packed into. */
+  readonly paramsView: DataView;
+  /** Called after the parameter block was repacked (the packer overwrote the accumulator pointers too). */
+  repacked(): void;
+}
+
+export class KernelCache {
+  private readonly fns = new Map<string, bigint>();
+  private readonly pack = compilePacker(mlaParamsLayout);
+  private readonly pv: Record<string, bigint | number> = {};
+  private shape?: ShapeKernels;
+  private forcedVariant?: DecodeVariant;
+
+  constructor(private readonly h: KernelCacheHost) {}
+
+  setDecodeVariant(v: DecodeVariant | undefined): void {
+    if (v && !decodeVariants.some((x) => sameVariant(x, v))) {
+      throw invalidArgument('variant', 'one of decodeVariants', JSON.stringify(v));
+    }
+    this.forcedVariant = v;
+    this.shape = undefined;
+  }
+
+  /**
+   * The kernel launches for p's shape: the previous ones while the shape repeats, else resolved and the scalars
+   * packed. Workspace sizes come from the step's DecodePlan.
+   */
+  shapeKernels(p: MlaProblem, dp: DecodePlan): ShapeKernels {
+    const k = this.shape;
+    if (k && k.b === p.b && k.sQ === p.sQ && k.totalQ === p.totalQ && k.hQ === p.hQ && k.hKv === p.hKv && k.dtype === p.dtype
+      && k.pageBlockSize === p.pageBlockSize && k.maxBlocksPerSeq === p.maxBlocksPerSeq && k.numSmParts === p.numSmParts
+      && k.causal === p.causal && k.varlen === p.varlen && k.softmaxScale === p.softmaxScale && k.lseStrideB === p.lseStrideB
+      && k.lseStrideH === p.lseStrideH && k.lseStrideT === p.lseStrideT) return k;
+    const v = this.pv;
+    v.b = p.b; v.sQ = p.sQ; v.hQ = p.hQ; v.hKv = p.hKv; v.nGroups = p.nGroups; v.rows = p.sQ * p.nGroups;
+    v.pageBlockSize = p.pageBlockSize; v.maxBlocksPerSeq = p.maxBlocksPerSeq; v.numSmParts = p.numSmParts;
+    v.causal = p.causal ? 1 : 0; v.lseStrideB = p.lseStrideB; v.lseStrideH = p.lseStrideH; v.lseStrideT = p.lseStrideT;
+    v.scaleLog2 = p.softmaxScale * Math.LOG2E;
+    v.combineRows = combineRows(p, this.h.numSms);
+    // Pointers are written per call; these zeros only keep the packer's input complete. The packer overwrites the
+    // accumulator pointers too, so IndexStaging.placeIndices must write them again (repacked() tells it).
+    for (const f of mlaParamsLayout.fields) if (f.type === 'ptr') v[f.name] = 0n;
+    this.pack(this.h.paramsView, v);
+    this.h.repacked();
+    const lseBytes = dp.workspace.oAccum * 4; // oAccum starts 256-byte aligned: read as float4, written as float2
+    const dt = p.dtype;
+    const launchOf = (fn: bigint, ln: Launch, what: string): KernelLaunch | undefined =>
+      ln.grid[0] === 0 || ln.grid[1] === 0 || ln.grid[2] === 0 ? undefined
+        : { fn, gx: ln.grid[0], gy: ln.grid[1], gz: ln.grid[2], threads: ln.block[0], smem: ln.smem, what };
+    let decode: KernelLaunch | undefined, combine: KernelLaunch | undefined;
+    if (this.h.kernel === 'naive') {
+      decode = launchOf(this.fn(this.h.naiveModule, `mla_naive_${dt}`, 0), naiveLaunch(p), 'naive');
+    } else if (this.h.sm90Module !== undefined && !this.forcedVariant && sm90Launch(p)) {
+      const sl = sm90Launch(p)!;
+      decode = launchOf(this.fn(this.h.sm90Module, sl.name, sl.smem), sl, sl.name);
+      combine = launchOf(this.fn(this.h.combineModule, `mla_combine_${dt}`, 0), combineLaunch(p, v.combineRows as number), 'combine');
+    } else {
+      const variant = this.variantFor(p);
+      const dl = decodeLaunch(p, variant);
+      decode = launchOf(this.fn(this.h.decodeModule, decodeKernelName(dt, variant), dl.smem), dl, 'decode');
+      combine = launchOf(this.fn(this.h.combineModule, `mla_combine_${dt}`, 0), combineLaunch(p, v.combineRows as number), 'combine');
+    }
+    this.shape = {
+      b: p.b, sQ: p.sQ, totalQ: p.totalQ, hQ: p.hQ, hKv: p.hKv, dtype: p.dtype, pageBlockSize: p.pageBlockSize,
+      maxBlocksPerSeq: p.maxBlocksPerSeq, numSmParts: p.numSmParts, causal: p.causal, varlen: p.varlen,
+      softmaxScale: p.softmaxScale, lseStrideB: p.lseStrideB, lseStrideH: p.lseStrideH, lseStrideT: p.lseStrideT,
+      lseBytes, accumBytes: dp.workspace.accumFloats * 4, decode, combine,
+    };
+    return this.shape;
+  }
+
+  decodeKernel(p: MlaProblem): string {
+    if (this.h.kernel === 'naive') return `mla_naive_${p.dtype}`;
+    const sl = this.h.sm90Module !== undefined && !this.forcedVariant ? sm90Launch(p) : undefined;
+    return sl ? sl.name : decodeKernelName(p.dtype, this.variantFor(p));
+  }
+
+  private variantFor(p: MlaProblem): DecodeVariant {
+    if (this.forcedVariant) return this.forcedVariant;
+    const v = chooseDecodeVariant(p.sQ * p.nGroups, this.h.maxSmem);
+    if (!v) throw new FlashMlaError('backend_unavailable', `cuda: no decode variant fits ${this.h.maxSmem} bytes of shared memory a block`);
+    return v;
+  }
+
+  /** A kernel of a module, with its dynamic shared memory limit raised to smem where it exceeds 48 KiB (cached by name). */
+  fn(module: bigint, name: string, smem: number): bigint {
+    let f = this.fns.get(name);
+    if (f === undefined) {
+      f = this.h.drv.getFunction(module, name);
+      if (smem > 48 * 1024) this.h.drv.setMaxDynamicSmem(f, smem, name);
+      this.fns.set(name, f);
+    }
+    return f;
+  }
+}

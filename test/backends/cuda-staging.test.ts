@@ -1,0 +1,167 @@
+// The CUDA backend's host-index staging (staging.ts) and grow-only workspace (workspace.ts) against a fake driver
+// that keeps device and pinned memory in ArrayBuffers: after each placeIndices, every pointer of the parameter
+// block must lead to the right values in the fake device memory, and a repeat of the same host tensors must not
+// copy again. No GPU: this checks the host logic only; test/gpu/cuda.test.ts proves it with the kernels.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { DecodeLaunch } from '../../src/core/problem.js';
+import { type DeviceStorage, Tensor } from '../../src/core/tensor.js';
+import type { Driver } from '../../src/backends/cuda/driver.js';
+import { mlaParamsLayout } from '../../src/backends/cuda/params.js';
+import { IndexStaging } from '../../src/backends/cuda/staging.js';
+import { Workspace } from '../../src/backends/cuda/workspace.js';
+
+/** Device and pinned allocations as ArrayBuffers at fake addresses; copies are done for real, and counted. */
+class FakeDriver {
+  private next = 0x10000n;
+  readonly mem = new Map<bigint, ArrayBuffer>();
+  copies = 0;
+  syncs = 0;
+  freed: bigint[] = [];
+  private place(bytes: number): { ptr: bigint; bytes: ArrayBuffer } {
+    const ptr = this.next, buf = new ArrayBuffer(bytes);
+    this.next += BigInt(Math.ceil(bytes / 4096) * 4096 + 4096);
+    this.mem.set(ptr, buf);
+    return { ptr, bytes: buf };
+  }
+  alloc(bytes: number): bigint { return this.place(bytes).ptr; }
+  hostAlloc(bytes: number): { ptr: bigint; bytes: ArrayBuffer } { return this.place(bytes); }
+  free(ptr: bigint): void { assert.ok(this.mem.delete(ptr), 'free of an unknown pointer'); this.freed.push(ptr); }
+  hostFree(ptr: bigint): void { this.free(ptr); }
+  /** The bytes at a fake address (within one allocation). */
+  at(ptr: bigint, bytes: number): Uint8Array {
+    for (const [base, buf] of this.mem) {
+      if (ptr >= base && ptr + BigInt(bytes) <= base + BigInt(buf.byteLength)) return new Uint8Array(buf, Number(ptr - base), bytes);
+    }
+    throw new Error(`no allocation holds 0x${ptr.toString(16)} + ${bytes}`);
+  }
+  copyHtoD(dst: bigint, src: ArrayBufferView | bigint, bytes: number): void {
+    const from = typeof src === 'bigint' ? this.at(src, bytes) : new Uint8Array(src.buffer, src.byteOffset, bytes);
+    this.at(dst, bytes).set(from);
+    this.copies++;
+  }
+  synchronize(): void { this.syncs++; }
+  createEvent(): bigint { return 1n; }
+  destroyEvent(): void {}
+  record(): void {}
+  eventDone(): boolean { return true; }
+  eventSynchronize(): void {}
+}
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+}
+const i32 = (a: Int32Array, shape: number[]) => new Tensor('i32', shape, a);
+
+function setup() {
+  const drv = new FakeDriver();
+  const view = new DataView(new ArrayBuffer(mlaParamsLayout.size));
+  const ws = new Workspace(drv as unknown as Driver, 7n, 1.25);
+  const devTensors = new Map<Tensor, bigint>();
+  let capturing = false;
+  const staging = new IndexStaging({
+    drv: drv as unknown as Driver, stream: 7n, paramsView: view, ws,
+    ptrOf: (t) => { const p = devTensors.get(t); assert.ok(p !== undefined, 'ptrOf of a host tensor'); return p; },
+    capturing: () => capturing,
+  });
+  /** A device copy of host values, known to ptrOf. */
+  const device = (a: Int32Array, shape: number[]): Tensor => {
+    const ptr = drv.alloc(a.byteLength);
+    drv.at(ptr, a.byteLength).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    const storage: DeviceStorage = { device: 'cuda', byteLength: a.byteLength, ptr, owner: drv };
+    const t = new Tensor('i32', shape, storage);
+    devTensors.set(t, ptr);
+    return t;
+  };
+  return { drv, view, ws, staging, device, setCapturing: (on: boolean) => { capturing = on; } };
+}
+
+/** Every index pointer of the parameter block leads to its tensor's values; the accumulators follow the index words. */
+function checkPlaced(drv: FakeDriver, view: DataView, ws: Workspace, l: Record<string, Int32Array | undefined>, accumBytes: number, lseBytes: number) {
+  const off = mlaParamsLayout.offsets as Record<string, number>;
+  for (const [name, values] of Object.entries(l)) {
+    const ptr = view.getBigUint64(off[name], true);
+    if (!values) { assert.equal(ptr, 0n, `${name}: null pointer`); continue; }
+    const got = new Int32Array(drv.at(ptr, values.byteLength).slice().buffer);
+    assert.deepEqual(Array.from(got), Array.from(values), `${name}: values at its pointer`);
+  }
+  const lseAccum = view.getBigUint64(off.lseAccum, true), oAccum = view.getBigUint64(off.oAccum, true);
+  assert.equal(oAccum - lseAccum, BigInt(lseBytes));
+  assert.equal(Number(lseAccum - ws.ptr) % 256, 0, 'accumulators 256-byte aligned');
+  assert.ok(lseAccum >= ws.ptr && Number(lseAccum - ws.ptr) + accumBytes <= ws.bytes, 'accumulators inside the workspace');
+}
+
+test('host index tensors: staged into the workspace, one copy, skipped when repeated, redone when changed', () => {
+  const { drv, view, ws, staging } = setup();
+  const r = rng(11);
+  for (let trial = 0; trial < 30; trial++) {
+    const b = 1 + Math.floor(r() * 6), cols = 1 + Math.floor(r() * 40), parts = 1 + Math.floor(r() * 9);
+    const vals = {
+      blockTable: Int32Array.from({ length: b * cols }, () => Math.floor(r() * 1e6)),
+      cacheSeqlens: Int32Array.from({ length: b }, () => Math.floor(r() * 5000)),
+      qIndptr: r() < 0.5 ? Int32Array.from({ length: b + 1 }, (_, i) => i * 2) : undefined,
+      tileSchedulerMetadata: Int32Array.from({ length: parts * 8 }, () => Math.floor(r() * 100)),
+      numSplits: Int32Array.from({ length: b + 1 }, (_, i) => i + Math.floor(r() * 3)),
+    };
+    const l = {
+      blockTable: i32(vals.blockTable, [b, cols]), cacheSeqlens: i32(vals.cacheSeqlens, [b]),
+      qIndptr: vals.qIndptr && i32(vals.qIndptr, [b + 1]), tileSchedulerMetadata: i32(vals.tileSchedulerMetadata, [parts, 8]),
+      numSplits: i32(vals.numSplits, [b + 1]),
+    } as unknown as DecodeLaunch;
+    const accumBytes = 4096 * (1 + Math.floor(r() * 8)), lseBytes = 256 * (1 + Math.floor(r() * 4));
+    const before = drv.copies;
+    staging.placeIndices(l, accumBytes, lseBytes);
+    assert.equal(drv.copies, before + 1, 'one transfer for all host index tensors');
+    checkPlaced(drv, view, ws, vals, accumBytes, lseBytes);
+    // The next layer of the step: the same tensors, nothing copied, the same pointers.
+    const snapshot = new Uint8Array(view.buffer.slice(0));
+    staging.placeIndices(l, accumBytes, lseBytes);
+    assert.equal(drv.copies, before + 1, 'a repeat of the same words is not copied');
+    assert.deepEqual(new Uint8Array(view.buffer.slice(0)), snapshot);
+    // A changed block table (same length) must be copied again.
+    vals.blockTable[Math.floor(r() * vals.blockTable.length)] ^= 0x155;
+    staging.placeIndices(l, accumBytes, lseBytes);
+    assert.equal(drv.copies, before + 2, 'changed words are copied');
+    checkPlaced(drv, view, ws, vals, accumBytes, lseBytes);
+  }
+});
+
+test('device index tensors are used where they are; host ones are refused while capturing', () => {
+  const { drv, view, ws, staging, device, setCapturing } = setup();
+  const vals = {
+    blockTable: Int32Array.from([5, 6, 7, 8]), cacheSeqlens: Int32Array.from([100, 200]), qIndptr: undefined,
+    tileSchedulerMetadata: Int32Array.from({ length: 16 }, (_, i) => i), numSplits: Int32Array.from([0, 1, 2]),
+  };
+  const l = {
+    blockTable: device(vals.blockTable, [2, 2]), cacheSeqlens: device(vals.cacheSeqlens, [2]), qIndptr: undefined,
+    tileSchedulerMetadata: device(vals.tileSchedulerMetadata, [2, 8]), numSplits: device(vals.numSplits, [3]),
+  } as unknown as DecodeLaunch;
+  staging.placeIndices(l, 8192, 512);
+  assert.equal(drv.copies, 0);
+  checkPlaced(drv, view, ws, vals, 8192, 512);
+  assert.equal(view.getBigUint64(mlaParamsLayout.offsets.lseAccum, true), ws.ptr, 'no index words: accumulators at the front');
+  setCapturing(true);
+  const host = { ...l, cacheSeqlens: i32(vals.cacheSeqlens, [2]) } as DecodeLaunch;
+  assert.throws(() => staging.placeIndices(host, 8192, 512), (e: Error & { code?: string }) => e.code === 'invalid_argument' && /index tensors/.test(e.message));
+});
+
+test('workspace: grows by at least its factor, synchronizing before it frees the old one', () => {
+  const drv = new FakeDriver();
+  const ws = new Workspace(drv as unknown as Driver, 7n, 1.25);
+  ws.ensure(1000);
+  assert.equal(ws.bytes, 1000);
+  assert.equal(drv.syncs, 0, 'nothing to free, nothing to wait for');
+  const first = ws.ptr;
+  ws.ensure(900);
+  assert.equal(ws.ptr, first, 'no growth when it fits');
+  ws.ensure(1001);
+  assert.equal(ws.bytes, 1250);
+  assert.equal(drv.syncs, 1);
+  assert.deepEqual(drv.freed, [first]);
+  ws.ensure(5000);
+  assert.equal(ws.bytes, 5000);
+  const two = new Workspace(drv as unknown as Driver, 7n, 2);
+  two.ensure(100); two.ensure(101);
+  assert.equal(two.bytes, 200);
+});
