@@ -164,7 +164,7 @@ console.log(`decode multiply-adds: ${backend.mulAdd ? 'a * b + c' : 'fma()'}`, J
 let flash;
 const fpath = opt('flashmla');
 if (fpath && existsSync(fpath)) flash = JSON.parse(readFileSync(fpath, 'utf8'));
-// --tunings '[{"mT":16,"dc":32,"kc":8,"pf":2}, ...]': time every config under each forced decode tuning too.
+// --tunings '[{"rowsPerTile":16,"qkColumnsPerStage":32,"pvKeysPerStage":8,"prefetchStages":2}, ...]': time every config under each forced decode tuning too.
 const tunings = JSON.parse(opt('tunings', '[{}]'));
 const rows = [];
 for (const c of configs) {

@@ -27,7 +27,7 @@ export interface DecodeF16Spec {
   segs: number;
 }
 
-export function decodeF16Dispatch(p: MlaProblem): Dispatch {
+export function decodeF16Dispatch(p: Pick<MlaProblem, 'numSmParts' | 'hKv' | 'sQ' | 'nGroups'>): Dispatch {
   return [p.numSmParts, p.hKv, Math.ceil((p.sQ * p.nGroups) / f16Rows)];
 }
 

@@ -52,7 +52,7 @@ export interface DecodeMatrixSpec {
   vSplit: 1 | 2;
 }
 
-export function decodeMatrixDispatch(p: MlaProblem, s: DecodeMatrixSpec): Dispatch {
+export function decodeMatrixDispatch(p: Pick<MlaProblem, 'numSmParts' | 'hKv' | 'sQ' | 'nGroups'>, s: DecodeMatrixSpec): Dispatch {
   return [p.numSmParts, p.hKv, Math.ceil((p.sQ * p.nGroups) / matrixRows) * s.vSplit];
 }
 
@@ -66,7 +66,7 @@ export function decodeMatrixSharedBytes(vSplit: number): number {
  * The specialisation for a problem on a device (the path choice already checked the configuration): the whole of
  * O in one workgroup where its memory allows, else halves; `vSplit` forces one (benchmarks, tests).
  */
-export function decodeMatrixSpec(p: MlaProblem, caps: DeviceCaps, segs: number, emulate: boolean, vSplit?: 1 | 2): DecodeMatrixSpec {
+export function decodeMatrixSpec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps, segs: number, emulate: boolean, vSplit?: 1 | 2): DecodeMatrixSpec {
   const limit = caps.maxComputeWorkgroupStorageSize;
   const v = vSplit ?? (decodeMatrixSharedBytes(1) <= limit ? 1 : 2);
   if (decodeMatrixSharedBytes(v) > limit) {
