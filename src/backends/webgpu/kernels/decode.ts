@@ -114,7 +114,7 @@ export const decodeProgram: Program<DecodeSpec> = {
     const r4 = [0, 1, 2, 3];
     const rotate = s.stagesPerIteration === 1 && prefetchStages === 2 ? 'rA0 = rA1; rB0 = rB1;' : '';
     const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-    const at = (b: number, k: number) => (b < 0 ? `bo + ${k}u` : `${b * stageVec4s + k}u`); // stage buffer b (-1: runtime bo)
+    const at = (b: number, k: number) => (b < 0 ? `bufOffset + ${k}u` : `${b * stageVec4s + k}u`); // stage buffer b (-1: at the runtime bufOffset)
     const slotA = (i: number) => `rA${prefetchStages === 2 ? i : 0}`;
     const slotB = (i: number) => `rB${prefetchStages === 2 ? i : 0}`;
     // ---- stage loads (registers), commits (registers -> stage buffer b) and computes (stage buffer b)
@@ -144,32 +144,32 @@ export const decodeProgram: Program<DecodeSpec> = {
         return `for (var e = 0u; e < 4u; e++) {
         if (kStage) {
           let kv = unpack2(${slotA(i)}[e]);
-          B[${at(b, qkKeyColumnsOffset)} + (kPart8 + 2u * e) * 16u + kSw][kC4] = kv.x;
-          B[${at(b, qkKeyColumnsOffset)} + (kPart8 + 2u * e + 1u) * 16u + kSw][kC4] = kv.y;
+          stageBuf[${at(b, qkKeyColumnsOffset)} + (kPart8 + 2u * e) * 16u + kSwizzle][kC4] = kv.x;
+          stageBuf[${at(b, qkKeyColumnsOffset)} + (kPart8 + 2u * e + 1u) * 16u + kSwizzle][kC4] = kv.y;
         }
         if (qStage) {
           let qv = unpack2(${slotB(i)}[e]);
-          B[${at(b, 0)} + (qPart8 + 2u * e) * ${rowGroups}u + qRow / 4u][qRow % 4u] = qv.x;
-          B[${at(b, 0)} + (qPart8 + 2u * e + 1u) * ${rowGroups}u + qRow / 4u][qRow % 4u] = qv.y;
+          stageBuf[${at(b, 0)} + (qPart8 + 2u * e) * ${rowGroups}u + qRow / 4u][qRow % 4u] = qv.x;
+          stageBuf[${at(b, 0)} + (qPart8 + 2u * e + 1u) * ${rowGroups}u + qRow / 4u][qRow % 4u] = qv.y;
         }
       }`;
       }
-      const k = [0, 1, 2, 3].map((e) => `{ let x = unpack2(${slotA(i)}.${comp[e]}); B[${at(b, qkKeyColumnsOffset + 32 * e)} + kDst][kC4] = x.x; B[${at(b, qkKeyColumnsOffset + 32 * e + 16)} + kDst][kC4] = x.y; }`);
-      const q = [0, 1, 2, 3].map((e) => `{ let x = unpack2(${slotB(i)}.${comp[e]}); B[${at(b, 2 * e * rowGroups)} + qDst][qC4] = x.x; B[${at(b, (2 * e + 1) * rowGroups)} + qDst][qC4] = x.y; }`);
+      const k = [0, 1, 2, 3].map((e) => `{ let x = unpack2(${slotA(i)}.${comp[e]}); stageBuf[${at(b, qkKeyColumnsOffset + 32 * e)} + kDst][kC4] = x.x; stageBuf[${at(b, qkKeyColumnsOffset + 32 * e + 16)} + kDst][kC4] = x.y; }`);
+      const q = [0, 1, 2, 3].map((e) => `{ let x = unpack2(${slotB(i)}.${comp[e]}); stageBuf[${at(b, 2 * e * rowGroups)} + qDst][qC4] = x.x; stageBuf[${at(b, (2 * e + 1) * rowGroups)} + qDst][qC4] = x.y; }`);
       return `if (kStage) {\n        ${k.join('\n        ')}\n      }\n      if (qStage) {\n        ${q.join('\n        ')}\n      }`;
     };
     const computeQk = (b: number) => {
       const lines: string[] = [];
       for (let j = 0; j < qkColumnsPerSlice; j++) {
-        const qb = b < 0 ? 'qb0 + bo' : `qb${b}`, kb = b < 0 ? `kb0_${j >> 3} + bo` : `kb${b}_${j >> 3}`;
-        lines.push(`{ let qv = B[${qb} + ${j * rowGroups}u]; let kv = B[${kb} + ${j * 16}u]; ${r4.map((i) => `s${i} = ${mad(`vec4<f32>(qv.${comp[i]})`, 'kv', `s${i}`)};`).join(' ')} }`);
+        const qb = b < 0 ? 'qb0 + bufOffset' : `qb${b}`, kb = b < 0 ? `kb0_${j >> 3} + bufOffset` : `kb${b}_${j >> 3}`;
+        lines.push(`{ let qv = stageBuf[${qb} + ${j * rowGroups}u]; let kv = stageBuf[${kb} + ${j * 16}u]; ${r4.map((i) => `s${i} = ${mad(`vec4<f32>(qv.${comp[i]})`, 'kv', `s${i}`)};`).join(' ')} }`);
       }
       return lines.join('\n      ');
     };
     const commitV = (b: number, i: number) => Array.from({ length: vLoadsPerLane }, (_, j) => {
       const reg = j === 0 ? slotA(i) : slotB(i);
-      return `B[${at(b, j * 512)} + vIdx] = vec4<f32>(unpack2(${reg}.x), unpack2(${reg}.y));
-   B[${at(b, j * 512 + 64)} + vIdx] = vec4<f32>(unpack2(${reg}.z), unpack2(${reg}.w));`;
+      return `stageBuf[${at(b, j * 512)} + vIdx] = vec4<f32>(unpack2(${reg}.x), unpack2(${reg}.y));
+   stageBuf[${at(b, j * 512 + 64)} + vIdx] = vec4<f32>(unpack2(${reg}.z), unpack2(${reg}.w));`;
     }).join('\n      ');
     const acc = (i: number, c: number) => `a${i}_${c}`;
     const accList: string[] = [];
@@ -177,10 +177,10 @@ export const decodeProgram: Program<DecodeSpec> = {
       for (let c = 0; c < pvVec4sPerLane; c++)
         accList.push(acc(i, c));
     const computePv = (b: number, v: string) => {
-      const lines = [`{ let pBase = (${v}) * ${pvKeysPerStage * rowGroups}u + pvKey0 * ${rowGroups}u + rowQ;`];
+      const lines = [`{ let pBase = (${v}) * ${pvKeysPerStage * rowGroups}u + pvKey0 * ${rowGroups}u + pvRowQuad;`];
       for (let k = 0; k < pvKeysPerLane; k++) {
-        const vl = Array.from({ length: pvVec4sPerLane }, (_, c) => `let v${c} = B[${b < 0 ? 'vb0 + bo' : `vb${b}`} + ${k * 128 + 64 * c}u];`).join(' ');
-        const pl = Array.from({ length: pvRowsPerLane / 4 }, (_, g) => `let p${g} = Ps[pBase + ${k * rowGroups + g}u];`).join(' ');
+        const vl = Array.from({ length: pvVec4sPerLane }, (_, c) => `let v${c} = stageBuf[${b < 0 ? 'vb0 + bufOffset' : `vb${b}`} + ${k * 128 + 64 * c}u];`).join(' ');
+        const pl = Array.from({ length: pvRowsPerLane / 4 }, (_, g) => `let p${g} = tileScores[pBase + ${k * rowGroups + g}u];`).join(' ');
         const body: string[] = [];
         for (let i = 0; i < pvRowsPerLane; i++)
           for (let c = 0; c < pvVec4sPerLane; c++)
@@ -191,37 +191,37 @@ export const decodeProgram: Program<DecodeSpec> = {
     };
     const accDecl = accList.map((a) => `var ${a} = vec4<f32>(0.0);`).join(' ');
     const zeroAcc = accList.map((a) => `${a} = vec4<f32>(0.0);`).join(' ');
-    const rescale = Array.from({ length: pvRowsPerLane }, (_, i) => `{ let al = rowAlpha[rowP + ${i}u]; ${Array.from({ length: pvVec4sPerLane }, (_, c) => `${acc(i, c)} *= al;`).join(' ')} }`).join(' ');
+    const rescale = Array.from({ length: pvRowsPerLane }, (_, i) => `{ let al = rowAlpha[pvRow0 + ${i}u]; ${Array.from({ length: pvVec4sPerLane }, (_, c) => `${acc(i, c)} *= al;`).join(' ')} }`).join(' ');
     // Slot j of a V row holds columns 8j..8j+3 (j < 64) or 8(j-64)+4.. (j >= 64): lane colP's slot colP + 64c.
-    const writeRows = Array.from({ length: pvRowsPerLane }, (_, i) => Array.from({ length: pvVec4sPerLane }, (_, c) => `writeQuad(rowP + ${i}u, col4_${c}, ${acc(i, c)});`).join(' ')).join('\n    ');
+    const writeRows = Array.from({ length: pvRowsPerLane }, (_, i) => Array.from({ length: pvVec4sPerLane }, (_, c) => `writeQuad(pvRow0 + ${i}u, col4_${c}, ${acc(i, c)});`).join(' ')).join('\n    ');
     // End of an item: with split keys, sum the halves' accumulators 8 rows at a time through the stage buffers
     // (the first barrier lets every lane finish reading the last PV stage), then the first half writes.
     const merge = [0, 1].map((h) => `workgroupBarrier();
-  if (pvHalf == 1u) { ${Array.from({ length: 8 }, (_, i) => `B[${i * 128}u + colP] = ${acc(h * 8 + i, 0)};`).join(' ')} }
+  if (pvHalf == 1u) { ${Array.from({ length: 8 }, (_, i) => `stageBuf[${i * 128}u + pvColumnGroup] = ${acc(h * 8 + i, 0)};`).join(' ')} }
   workgroupBarrier();
-  if (pvHalf == 0u) { ${Array.from({ length: 8 }, (_, i) => `${acc(h * 8 + i, 0)} += B[${i * 128}u + colP];`).join(' ')} }`).join('\n    ');
+  if (pvHalf == 0u) { ${Array.from({ length: 8 }, (_, i) => `${acc(h * 8 + i, 0)} += stageBuf[${i * 128}u + pvColumnGroup];`).join(' ')} }`).join('\n    ');
     const finish = pvKeySplit === 1 ? writeRows : `${merge}\n    if (pvHalf == 0u) {\n    ${writeRows}\n    }`;
     // Columns 4 col4_c .. +3 of key kk: NaN in the accumulators of this lane's rows that see the key, where V is
     // NaN or inf (the rare path: only after diagNF was set).
     const diagFixup = Array.from({ length: pvVec4sPerLane }, (_, c) => `{ let w = loadK(sg, keyRow[kk] + col4_${c} / 2u);
       let h = select(w.xy, w.zw, col4_${c} % 2u == 1u);
       let nf = vec4<bool>((h.x & ${expMask}) == ${expMask}, (h.x & ${expMask << 16 >>> 0}u) == ${expMask << 16 >>> 0}u, (h.y & ${expMask}) == ${expMask}, (h.y & ${expMask << 16 >>> 0}u) == ${expMask << 16 >>> 0}u);
-      ${Array.from({ length: pvRowsPerLane }, (_, i) => `if (k0 + i32(kk) < rowVis[rowP + ${i}u]) { ${acc(i, c)} = select(${acc(i, c)}, vec4<f32>(nanF32()), nf); }`).join('\n      ')} }`).join('\n     ');
-    const sliceBase = (z: string, i: number) => `((${z}) * 4u + ${i}u) * ${16 * rowGroups}u + rg * 16u + kgrp`;
+      ${Array.from({ length: pvRowsPerLane }, (_, i) => `if (k0 + i32(kk) < rowVis[pvRow0 + ${i}u]) { ${acc(i, c)} = select(${acc(i, c)}, vec4<f32>(nanF32()), nf); }`).join('\n      ')} }`).join('\n     ');
+    const sliceBase = (z: string, i: number) => `((${z}) * 4u + ${i}u) * ${16 * rowGroups}u + rowGroup * 16u + keyGroup`;
     // The slice partials fill stage buffer 0 (free: the last QK stage used buffer 1) and, when larger, buffer 1
     // as well, after a barrier that lets every lane finish reading it.
     const sliceReduce = qkSlices === 1 ? '' : `${g.slicePartialsSpill ? '\n    workgroupBarrier();' : ''}
-  if (slice != 0u) { ${r4.map((i) => `B[${sliceBase('slice - 1u', i)}] = s${i};`).join(' ')} }
+  if (slice != 0u) { ${r4.map((i) => `stageBuf[${sliceBase('slice - 1u', i)}] = s${i};`).join(' ')} }
   workgroupBarrier();
   if (slice == 0u) {
-   for (var z = 0u; z < ${qkSlices - 1}u; z++) { ${r4.map((i) => `s${i} += B[${sliceBase('z', i)}];`).join(' ')} }
+   for (var z = 0u; z < ${qkSlices - 1}u; z++) { ${r4.map((i) => `s${i} += stageBuf[${sliceBase('z', i)}];`).join(' ')} }
   }`;
     // k columns of a QK stage are stored [col][key / 4 permuted by the part of col], so the transposing writes of
     // the 8 parts' lanes fall in distinct banks; a reading lane's part is fixed per group of 8 columns. 16/32-row
     // tiles permute by rotation, which the WGSL compiler can bound (no clamp on these loads and stores): 3 % faster
     // on the H100. 64-row tiles keep the XOR: rotation there made them 16 % slower (docs/notes/webgpu-decode.md).
     const swz = (g: string, sh: string) => (rowsPerTile < 64 ? `(${g} + ${sh}) % 16u` : `((${g}) ^ (${sh}))`);
-    const kbDecl = [0, 1].map((b) => Array.from({ length: qkColumnsPerSlice / 8 }, (_, m) => `let kb${b}_${m} = ${b * stageVec4s + qkKeyColumnsOffset}u + dBase * 16u + ${swz('kgrp', `((dBase / 8u + ${m}u) % ${qkPartsPerStage}u) * ${8 / qkPartsPerStage}u`)};`).join('\n  ')).join('\n  ');
+    const kbDecl = [0, 1].map((b) => Array.from({ length: qkColumnsPerSlice / 8 }, (_, m) => `let kb${b}_${m} = ${b * stageVec4s + qkKeyColumnsOffset}u + dBase * 16u + ${swz('keyGroup', `((dBase / 8u + ${m}u) % ${qkPartsPerStage}u) * ${8 / qkPartsPerStage}u`)};`).join('\n  ')).join('\n  ');
     return `${enables}
 ${decodeParams.wgsl}
 @group(0) @binding(0) var<uniform> u: DecodeParams;
@@ -236,8 +236,8 @@ const NEG: f32 = ${negBig};
 const NONE: u32 = 0xffffffffu;
 // Two stage buffers of ${stageVec4s} vec4 each. QK stage: q columns [col][row / 4], then k columns [col][key / 4 ^ swz];
 // PV stage: kc rows of V, [key][slot]. Slice partial sums of QK reuse the buffers between the stages.
-var<workgroup> B: array<vec4<f32>, ${2 * stageVec4s}>;
-var<workgroup> Ps: array<vec4<f32>, ${(rowsPerTile * keysPerTile) / 4}>;   // scores, then probabilities [key][row / 4]
+var<workgroup> stageBuf: array<vec4<f32>, ${2 * stageVec4s}>;
+var<workgroup> tileScores: array<vec4<f32>, ${(rowsPerTile * keysPerTile) / 4}>;   // scores, then probabilities [key][row / 4]
 var<workgroup> keyRow: array<u32, ${keysPerTile}>;
 var<workgroup> keySeg: array<u32, ${keysPerTile}>;
 var<workgroup> rowAlpha: array<f32, ${rowsPerTile}>;
@@ -310,31 +310,31 @@ fn writeLse(r: u32) {
 }
 
 @compute @workgroup_size(${workgroupSize})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
- let mb = u.metaOff + wid.x * 8u;
- let beginIdx = idx[mb];
- let beginSeqlen = idx[mb + 1u];
- let endIdx = idx[mb + 2u];
- let endSeqlen = idx[mb + 3u];
- let beginSplit = idx[mb + 4u];
- it.kvh = wid.y;
- it.mBase = wid.z * ${rowsPerTile}u;
+fn main(@builtin(workgroup_id) workgroupId: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+ let metaBase = u.metaOff + workgroupId.x * 8u;
+ let beginIdx = idx[metaBase];
+ let beginSeqlen = idx[metaBase + 1u];
+ let endIdx = idx[metaBase + 2u];
+ let endSeqlen = idx[metaBase + 3u];
+ let beginSplit = idx[metaBase + 4u];
+ it.kvh = workgroupId.y;
+ it.mBase = workgroupId.z * ${rowsPerTile}u;
  // QK lanes: 8 key groups fastest, then row group, then the other 8 key groups, then slice: a subgroup spans
  // 8 key groups x 4 row groups, so a column costs it one wavefront of q and one of k.
- let kgrp = t % 8u + 8u * ((t / ${8 * rowGroups}u) % 2u);
- let rg = (t / 8u) % ${rowGroups}u;
+ let keyGroup = t % 8u + 8u * ((t / ${8 * rowGroups}u) % 2u);
+ let rowGroup = (t / 8u) % ${rowGroups}u;
  let slice = t / ${16 * rowGroups}u;
  let dBase = slice * ${qkColumnsPerSlice}u;
- let qb0 = dBase * ${rowGroups}u + rg;
+ let qb0 = dBase * ${rowGroups}u + rowGroup;
  let qb1 = ${stageVec4s}u + qb0;
  ${kbDecl}
  // QK stage loads: lane t carries part t % ${qkPartsPerStage} (8 columns) of key t / ${qkPartsPerStage}, and maybe a part of a q row.
  let kKey = min(t / ${qkPartsPerStage}u, ${keysPerTile - 1}u);
  let kStage = t < ${keysPerTile * qkPartsPerStage}u;
  let kPart8 = (t % ${qkPartsPerStage}u) * 8u;
- let kSw = ${swz('kKey / 4u', `(t % ${qkPartsPerStage}u) * ${8 / qkPartsPerStage}u`)};
+ let kSwizzle = ${swz('kKey / 4u', `(t % ${qkPartsPerStage}u) * ${8 / qkPartsPerStage}u`)};
  let kC4 = kKey % 4u;
- let kDst = kPart8 * 16u + kSw;
+ let kDst = kPart8 * 16u + kSwizzle;
  // q is staged by the last ${rowsPerTile * qkPartsPerStage} lanes, k by the first ${Math.min(keysPerTile * qkPartsPerStage, workgroupSize)}: the work of a stage spreads over all subgroups.
  let qStage = t >= ${workgroupSize - rowsPerTile * qkPartsPerStage}u;
  let qi = select(0u, t - ${workgroupSize - rowsPerTile * qkPartsPerStage}u, qStage);
@@ -343,17 +343,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
  let qDst = qPart8 * ${rowGroups}u + qRow / 4u;
  let qC4 = qRow % 4u;
  // PV lanes: column slot fastest, so a subgroup shares its rows.
- let colP = t % ${pvColumnGroups}u;
- let rowP = ((t / ${pvColumnGroups}u) % ${rowsPerTile / pvRowsPerLane}u) * ${pvRowsPerLane}u;
- let rowQ = rowP / 4u;
+ let pvColumnGroup = t % ${pvColumnGroups}u;
+ let pvRow0 = ((t / ${pvColumnGroups}u) % ${rowsPerTile / pvRowsPerLane}u) * ${pvRowsPerLane}u;
+ let pvRowQuad = pvRow0 / 4u;
  let pvHalf = t / ${workgroupSize / pvKeySplit}u; // which keys of a PV stage this lane takes (kSplit > 1)
  let pvKey0 = pvHalf * ${pvKeysPerLane}u;
- let vb0 = pvKey0 * 128u + colP;
+ let vb0 = pvKey0 * 128u + pvColumnGroup;
  let vb1 = ${stageVec4s}u + vb0;
  let vIdx = (t / 64u) * 128u + t % 64u; // PV stage stores: key t / 64 (+4 per register), slots t % 64 and +64
- ${Array.from({ length: pvVec4sPerLane }, (_, c) => `let col4_${c} = select(2u * (colP + ${64 * c}u) - 127u, 2u * (colP + ${64 * c}u), colP + ${64 * c}u < 64u);`).join('\n  ')}
- let sRow = t / ${softmaxLanesPerRow}u;
- let sLane = t % ${softmaxLanesPerRow}u;
+ ${Array.from({ length: pvVec4sPerLane }, (_, c) => `let col4_${c} = select(2u * (pvColumnGroup + ${64 * c}u) - 127u, 2u * (pvColumnGroup + ${64 * c}u), pvColumnGroup + ${64 * c}u < 64u);`).join('\n  ')}
+ let softmaxRow = t / ${softmaxLanesPerRow}u;
+ let softmaxLane = t % ${softmaxLanesPerRow}u;
  ${accDecl}
  ${Array.from({ length: prefetchStages }, (_, i) => `var rA${i} = vec4<u32>(0u); var rB${i} = vec4<u32>(0u);`).join(' ')}
 
@@ -378,7 +378,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   it.qStart = qStart;
   it.qLen = qLen;
-  if (wid.z * ${rowsPerTile}u >= qLen * u.nGroups) { continue; }
+  if (workgroupId.z * ${rowsPerTile}u >= qLen * u.nGroups) { continue; }
   if (t < ${rowsPerTile}u) {
    let j = i32((it.mBase + t) / u.nGroups);
    let vis = select(seqlen, seqlen - i32(it.qLen) + j + 1, u.causal != 0u);
@@ -418,65 +418,65 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let c = ci * ${qkStagesPerIteration}u;
     ${range(qkStagesPerIteration).map((i) => `// stage c + ${i}: buffer ${i & 1}
     ${commitQk(i & 1, i % prefetchStages)}
-    { let nx = c + ${i + prefetchStages}u; ${refillQk('nx', i % prefetchStages)} }
+    { let nextStage = c + ${i + prefetchStages}u; ${refillQk('nextStage', i % prefetchStages)} }
     workgroupBarrier();
     ${computeQk(i & 1)}`).join('\n        ')}
    }` : `for (var c = 0u; c < ${qkStages}u; c++) {
-    let bo = (c & 1u) * ${stageVec4s}u;
+    let bufOffset = (c & 1u) * ${stageVec4s}u;
     ${commitQk(-1, 0)}
     ${rotate}
-    { let nx = c + ${prefetchStages}u; ${refillQk('nx', prefetchStages - 1)} }
+    { let nextStage = c + ${prefetchStages}u; ${refillQk('nextStage', prefetchStages - 1)} }
     workgroupBarrier();
     ${computeQk(-1)}
    }`}${sliceReduce}
    if (slice == 0u) {
-    // Scores of keys kgrp*4 .. +3 for rows rg*4 .. +3, masked by selecting (unused keys may be NaN).
-    let vis = vec4<i32>(rowVis[rg * 4u], rowVis[rg * 4u + 1u], rowVis[rg * 4u + 2u], rowVis[rg * 4u + 3u]);
-    let key0 = k0 + i32(kgrp * 4u);
-    ${r4.map((j) => `Ps[(kgrp * 4u + ${j}u) * ${rowGroups}u + rg] = select(vec4<f32>(NEG), vec4<f32>(s0.${comp[j]}, s1.${comp[j]}, s2.${comp[j]}, s3.${comp[j]}) * u.scaleLog2, vec4<i32>(key0 + ${j}) < vis);`).join('\n        ')}
+    // Scores of keys keyGroup*4 .. +3 for rows rowGroup*4 .. +3, masked by selecting (unused keys may be NaN).
+    let vis = vec4<i32>(rowVis[rowGroup * 4u], rowVis[rowGroup * 4u + 1u], rowVis[rowGroup * 4u + 2u], rowVis[rowGroup * 4u + 3u]);
+    let key0 = k0 + i32(keyGroup * 4u);
+    ${r4.map((j) => `tileScores[(keyGroup * 4u + ${j}u) * ${rowGroups}u + rowGroup] = select(vec4<f32>(NEG), vec4<f32>(s0.${comp[j]}, s1.${comp[j]}, s2.${comp[j]}, s3.${comp[j]}) * u.scaleLog2, vec4<i32>(key0 + ${j}) < vis);`).join('\n        ')}
    }
    workgroupBarrier();
-   // Online softmax, exp2 domain: lanes sRow*tpr .. +tpr-1 own row sRow and keep its m and l.
+   // Online softmax, exp2 domain: lanes softmaxRow*tpr .. +tpr-1 own row softmaxRow and keep its m and l.
    // A NaN or +inf score makes the row NaN (as in the reference); it is kept out of the max, whose result WGSL
    // leaves open for NaN, and flagged by its bits. A -inf score is a key with p = 0.
    var mx = NEG;
    var bad = false;
    for (var i = 0u; i < ${softmaxKeysPerLane}u; i++) {
-    let sc = Ps[(sLane + i * ${softmaxLanesPerRow}u) * ${rowGroups}u + sRow / 4u][sRow % 4u];
+    let sc = tileScores[(softmaxLane + i * ${softmaxLanesPerRow}u) * ${rowGroups}u + softmaxRow / 4u][softmaxRow % 4u];
     let nf = nonFinite(sc);
     bad = bad | (nf & !isNegInf(sc)); // | and &: no short-circuit branches in the loop
     mx = max(mx, select(sc, NEG, nf));
    }
-   if (bad) { atomicOr(&rowBad[sRow], 1u); }
+   if (bad) { atomicOr(&rowBad[softmaxRow], 1u); }
    mx = rowMax(mx, t);
    let mNew = max(m, mx);
    var sum = 0.0;
    for (var i = 0u; i < ${softmaxKeysPerLane}u; i++) {
-    let o = (sLane + i * ${softmaxLanesPerRow}u) * ${rowGroups}u + sRow / 4u;
-    let sc = Ps[o][sRow % 4u];
+    let o = (softmaxLane + i * ${softmaxLanesPerRow}u) * ${rowGroups}u + softmaxRow / 4u;
+    let sc = tileScores[o][softmaxRow % 4u];
     let p = select(0.0, exp2(sc - mNew), sc > NEG * 0.5);
-    Ps[o][sRow % 4u] = p;
+    tileScores[o][softmaxRow % 4u] = p;
     sum += p;
    }
    sum = rowSum(sum, t);
    let alpha = exp2(m - mNew);
    l = l * alpha + sum;
    m = mNew;
-   if (sLane == 0u) { rowAlpha[sRow] = alpha; }
+   if (softmaxLane == 0u) { rowAlpha[softmaxRow] = alpha; }
    workgroupBarrier();
    ${rescale}
    ${pvStagesPerIteration > 1 ? `for (var vi = 0u; vi < ${pvStages / pvStagesPerIteration}u; vi++) {
     let v = vi * ${pvStagesPerIteration}u; // unit-step counters: the WGSL compiler bounds what derives from them (no clamps)
     ${range(pvStagesPerIteration).map((i) => `// PV stage v + ${i}: buffer ${i & 1}
     ${commitV(i & 1, i % prefetchStages)}
-    { let nx = v + ${i + prefetchStages}u; if (nx < ${pvStages}u) { ${loadV('nx', i % prefetchStages)} } }
+    { let nextStage = v + ${i + prefetchStages}u; if (nextStage < ${pvStages}u) { ${loadV('nextStage', i % prefetchStages)} } }
     workgroupBarrier();
     ${computePv(i & 1, `v + ${i}u`)}`).join('\n        ')}
    }` : `for (var v = 0u; v < ${pvStages}u; v++) {
-    let bo = (v & 1u) * ${stageVec4s}u;
+    let bufOffset = (v & 1u) * ${stageVec4s}u;
     ${commitV(-1, 0)}
     ${rotate}
-    { let nx = v + ${prefetchStages}u; if (nx < ${pvStages}u) { ${loadV('nx', prefetchStages - 1)} } }
+    { let nextStage = v + ${prefetchStages}u; if (nextStage < ${pvStages}u) { ${loadV('nextStage', prefetchStages - 1)} } }
     workgroupBarrier();
     ${computePv(-1, 'v')}
    }`}
@@ -488,7 +488,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
    }
   }
-  if (sLane == 0u) { rowM[sRow] = m; rowL[sRow] = l; }
+  if (softmaxLane == 0u) { rowM[softmaxRow] = m; rowL[softmaxRow] = l; }
   workgroupBarrier();
   ${finish}
   if (t < ${rowsPerTile}u) { writeLse(t); }
