@@ -12,6 +12,7 @@
 // scaled and accumulated into the score in f32. Softmax state (m, l), P and P V stay f32 (V converts exactly).
 // NaN: a visible score that is NaN (a NaN in q or in a key the row sees) makes the row's out and lse NaN.
 import type { HalfDType } from '../../../core/dtype.js';
+import { metadataWgsl } from '../../../core/constants.js';
 import type { MlaProblem } from '../../../core/problem.js';
 import type { Dispatch, Program } from '../program.js';
 import { decodeParams, negBig, packWgsl } from './decode.js';
@@ -75,6 +76,7 @@ ${kBindings}
 
 const NEG: f32 = ${negBig};
 const NONE: u32 = 0xffffffffu;
+${metadataWgsl()}
 // Two QK stage buffers. k: [buf][part * 2 + half][key] (consecutive keys in consecutive slots: the reads of a
 // subgroup's key groups do not collide); q: [buf][part * 2 + half][row]; scales [buf][part][key or row].
 var<workgroup> Kh: array<vec4<f16>, ${2 * 2 * parts * nT}>;
@@ -125,12 +127,12 @@ var<private> it: Item;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
- let mb = u.metaOff + wid.x * 8u;
- let beginIdx = idx[mb];
- let beginSeqlen = idx[mb + 1u];
- let endIdx = idx[mb + 2u];
- let endSeqlen = idx[mb + 3u];
- let beginSplit = idx[mb + 4u];
+ let mb = u.metaOff + wid.x * META_FIELDS;
+ let beginIdx = idx[mb + META_BEGIN_IDX];
+ let beginSeqlen = idx[mb + META_BEGIN_SEQLEN];
+ let endIdx = idx[mb + META_END_IDX];
+ let endSeqlen = idx[mb + META_END_SEQLEN];
+ let beginSplit = idx[mb + META_BEGIN_NSPLIT_IDX];
  it.kvh = wid.y;
  it.mBase = wid.z * ${f16Rows}u;
  // Stage loads: lane t carries part t % 4 of key t / 4; lanes 0..63 also part t % 4 of q row t / 4.

@@ -28,6 +28,7 @@
 // products (addressing, conversion, scales, masks, softmax, split-KV writes) runs and is tested on any adapter with
 // shader-f16 (lavapipe in CI: test/long/webgpu-matrix-emu.test.ts). It is not a path a user selects.
 import type { HalfDType } from '../../../core/dtype.js';
+import { metadataWgsl } from '../../../core/constants.js';
 import { FlashMlaError } from '../../../core/errors.js';
 import type { MlaProblem } from '../../../core/problem.js';
 import type { DeviceCaps, Dispatch, Program } from '../program.js';
@@ -140,6 +141,7 @@ ${kBindings}
 
 const NEG: f32 = ${negBig};
 const NONE: u32 = 0xffffffffu;
+${metadataWgsl()}
 var<workgroup> Qc: array<f16, ${matrixRows * cw}>;       // q chunk [row][col], times 1 / Qs
 var<workgroup> Ch: array<f16, ${nT * cw}>;               // k chunk [col][key] (QK), or v chunk [key][col] (PV)
 var<workgroup> Sc: array<f32, ${matrixRows * nT}>;       // a product's fresh result; then the tile's scores
@@ -193,12 +195,12 @@ var<private> it: Item;
 
 @compute @workgroup_size(${matrixLanes})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
- let mb = u.metaOff + wid.x * 8u;
- let beginIdx = idx[mb];
- let beginSeqlen = idx[mb + 1u];
- let endIdx = idx[mb + 2u];
- let endSeqlen = idx[mb + 3u];
- let beginSplit = idx[mb + 4u];
+ let mb = u.metaOff + wid.x * META_FIELDS;
+ let beginIdx = idx[mb + META_BEGIN_IDX];
+ let beginSeqlen = idx[mb + META_BEGIN_SEQLEN];
+ let endIdx = idx[mb + META_END_IDX];
+ let endSeqlen = idx[mb + META_END_SEQLEN];
+ let beginSplit = idx[mb + META_BEGIN_NSPLIT_IDX];
  let rowTile = wid.z / ${s.vSplit}u;
  it.kvh = wid.y;
  it.vh = wid.z % ${s.vSplit}u;

@@ -14,7 +14,7 @@
 // (cacheBindings), each holding whole pages.
 import type { HalfDType } from '../../../core/dtype.js';
 import type { DecodePlan } from '../../../core/plan.js';
-import { dV, metadataFields } from '../../../core/constants.js';
+import { metadataWgsl } from '../../../core/constants.js';
 import { defineParams } from '../params.js';
 import type { Dispatch, Program } from '../program.js';
 import { nanWgsl } from './nan.js';
@@ -234,6 +234,8 @@ ${kBindings}
 
 const NEG: f32 = ${negBig};
 const NONE: u32 = 0xffffffffu;
+// tileSchedulerMetadata layout (src/core/constants.ts)
+${metadataWgsl()}
 // Two stage buffers of ${stageVec4s} vec4 each. QK stage: q columns [col][row / 4], then k columns [col][key / 4 ^ swz];
 // PV stage: kc rows of V, [key][slot]. Slice partial sums of QK reuse the buffers between the stages.
 var<workgroup> stageBuf: array<vec4<f32>, ${2 * stageVec4s}>;
@@ -311,12 +313,12 @@ fn writeLse(r: u32) {
 
 @compute @workgroup_size(${workgroupSize})
 fn main(@builtin(workgroup_id) workgroupId: vec3<u32>, @builtin(local_invocation_index) t: u32) {
- let metaBase = u.metaOff + workgroupId.x * 8u;
- let beginIdx = idx[metaBase];
- let beginSeqlen = idx[metaBase + 1u];
- let endIdx = idx[metaBase + 2u];
- let endSeqlen = idx[metaBase + 3u];
- let beginSplit = idx[metaBase + 4u];
+ let metaBase = u.metaOff + workgroupId.x * META_FIELDS;
+ let beginIdx = idx[metaBase + META_BEGIN_IDX];
+ let beginSeqlen = idx[metaBase + META_BEGIN_SEQLEN];
+ let endIdx = idx[metaBase + META_END_IDX];
+ let endSeqlen = idx[metaBase + META_END_SEQLEN];
+ let beginSplit = idx[metaBase + META_BEGIN_NSPLIT_IDX];
  it.kvh = workgroupId.y;
  it.mBase = workgroupId.z * ${rowsPerTile}u;
  // QK lanes: 8 key groups fastest, then row group, then the other 8 key groups, then slice: a subgroup spans
