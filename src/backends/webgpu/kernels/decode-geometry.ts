@@ -86,9 +86,14 @@ function stageVec4sOf(t: DecodeTiling): number {
   return Math.max(t.qkColumnsPerStage * (t.rowsPerTile / 4 + keysPerTile / 4), t.pvKeysPerStage * 128);
 }
 
-/** Workgroup memory of a specialisation, array by array as the WGSL declares them. */
+/**
+ * Workgroup memory of a specialisation, array by array as the WGSL declares them: the two stage buffers and the
+ * tile's scores (vec4), keyRow and keySeg, five per-row arrays, the diagNF flag, and the reduction scratch when
+ * there are no subgroups. (Before 2026-11-29 the 4-byte diagNF flag was left out; no spec came within 4 bytes under
+ * a power-of-two or common device limit, so no choice changed.)
+ */
 export function decodeSharedBytes(t: DecodeTiling, subgroups: boolean): number {
-  return 16 * (2 * stageVec4sOf(t) + (t.rowsPerTile * keysPerTile) / 4) + 4 * (2 * keysPerTile + 5 * t.rowsPerTile) + (subgroups ? 0 : workgroupSize * 4);
+  return 16 * (2 * stageVec4sOf(t) + (t.rowsPerTile * keysPerTile) / 4) + 4 * (2 * keysPerTile + 5 * t.rowsPerTile + 1) + (subgroups ? 0 : workgroupSize * 4);
 }
 
 /**
