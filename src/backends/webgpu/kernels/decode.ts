@@ -101,9 +101,9 @@ export const decodeProgram: Program<DecodeSpec> = {
   name: 'mla_decode',
   key: decodeSpecKey,
   source(s) {
-    const { rowsPerTile, qkColumnsPerStage, pvKeysPerStage, prefetchStages, cacheBindings } = s;
+    const { rowsPerTile, pvKeysPerStage, prefetchStages, cacheBindings } = s;
     const g = decodeGeometry(s);
-    const { rowGroups, qkSlices, pvColumnsPerLane, pvColumnGroups, pvRowsPerLane, pvKeySplit, pvKeysPerLane, qkColumnsPerSlice } = g;
+    const { rowGroups, qkSlices, pvColumnGroups, pvRowsPerLane, pvKeySplit, pvKeysPerLane, qkColumnsPerSlice } = g;
     const { qkPartsPerStage, stageVec4s, qkKeyColumnsOffset, qkStages, pvStages, softmaxLanesPerRow, softmaxKeysPerLane } = g;
     const { pvVec4sPerLane, vLoadsPerLane, qkStagesPerIteration, pvStagesPerIteration } = g;
     const expMask = s.dtype === 'bf16' ? 0x7f80 : 0x7c00; // exponent field of a half: all ones = NaN or inf
