@@ -38,7 +38,7 @@ async function setupGpu(): Promise<{ gpu?: Gpu; reason?: string }> {
   try {
     // ?unroll=1|2|4|6 forces the decode kernel's loop unrolling (a benchmark knob; default: the backend's choice).
     const unroll = Number(params.get('unroll'));
-    const backend = await createWebGpuBackend({ adapter, decodeTuning: [1, 2, 4, 6].includes(unroll) ? { unroll } : undefined });
+    const backend = await createWebGpuBackend({ adapter, decodeTuning: [1, 2, 4, 6].includes(unroll) ? { stagesPerIteration: unroll } : undefined });
     const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
     const name = backend.info.device;
     const gpu: Gpu = { backend, adapter, name, software: Boolean(info?.isFallbackAdapter) || /swiftshader|llvmpipe|lavapipe|software/i.test(name) };
@@ -80,9 +80,9 @@ function renderKernelPath(d: DeviceState): void {
   const g = d.gpu, el = $('kernel-path');
   if (!g?.decodeSpec) { el.textContent = g ? 'Kernel path: shown after the first run.' : ''; return; }
   const s = g.decodeSpec;
-  el.innerHTML = `Kernel path that ran: <code>mla_decode ${esc(g.decodeKey ?? '')}</code> — ${s.dtype}, ${s.mT}-row query tiles, ` +
-    `${s.dc}-column QK stages, ${s.kc}-key PV stages, ${s.pf} stage${s.pf > 1 ? 's' : ''} loaded ahead, ` +
-    `row reductions ${s.subgroups ? 'by subgroup shuffles' : 'through workgroup memory'}, cache in ${s.segs} binding${s.segs > 1 ? 's' : ''}; ` +
+  el.innerHTML = `Kernel path that ran: <code>mla_decode ${esc(g.decodeKey ?? '')}</code> — ${s.dtype}, ${s.rowsPerTile}-row query tiles, ` +
+    `${s.qkColumnsPerStage}-column QK stages, ${s.pvKeysPerStage}-key PV stages, ${s.prefetchStages} stage${s.prefetchStages > 1 ? 's' : ''} loaded ahead, ` +
+    `row reductions ${s.subgroups ? 'by subgroup shuffles' : 'through workgroup memory'}, cache in ${s.cacheBindings} binding${s.cacheBindings > 1 ? 's' : ''}; ` +
     `then <code>mla_combine ${s.dtype}</code> merges the split sequences.`;
 }
 

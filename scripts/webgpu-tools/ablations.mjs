@@ -1,8 +1,8 @@
 // Edits of the decode kernel's generated WGSL for ablate.mjs: each removes one part of the kernel (the result is
 // wrong on purpose, the timing says what that part costs). test/tools/webgpu-tools.test.ts keeps the patterns matching.
 export const ablations = {
-  // QK multiply-adds (the lines `{ let qv = B[..]; let kv = B[..]; s0 = fma(..); .. }`)
-  noQK: (s) => s.split('\n').filter((l) => !/^\s*\{ let qv = B\[.*\}$/.test(l)).join('\n'),
+  // QK multiply-adds (the lines `{ let qv = stageBuf[..]; let kv = stageBuf[..]; s0 = fma(..); .. }`)
+  noQK: (s) => s.split('\n').filter((l) => !/^\s*\{ let qv = stageBuf\[.*\}$/.test(l)).join('\n'),
   // PV multiply-adds (fma() or a * b + c form)
   noPV: (s) => s.replace(/a\d+_\d+ = (?:fma\([^;]*\)|[^;]* \* [^;]*);/g, ''),
   // Cache and q loads (addresses stay); the bindings stay used by a never-taken read, or 'auto' layout drops them.
@@ -11,7 +11,7 @@ export const ablations = {
   // Barriers between stages (the ones inside the stage loops)
   noBar: (s) => s.split('\n').filter((l) => l !== '    workgroupBarrier();').join('\n'),
   // Stores of staged k, q and V into the stage buffers (the loads feeding them then go too: dead code)
-  noCommit: (s) => s.replace(/B\[[^;\]]*\]\[(kC4|qC4|qRow % 4u)\] = [^;]*;/g, '').replace(/B\[[^;\]]*vIdx\] = [^;]*;/g, ''),
+  noCommit: (s) => s.replace(/stageBuf\[[^;\]]*\]\[(kC4|qC4|qRow % 4u)\] = [^;]*;/g, '').replace(/stageBuf\[[^;\]]*vIdx\] = [^;]*;/g, ''),
   // exp2 of the scores and the rescaling of O
   noSoftmax: (s) => s.replace('let p = select(0.0, exp2(sc - mNew), sc > NEG * 0.5);', 'let p = sc;').replace(/a\d+_\d+ \*= al;/g, ''),
 };

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The SPIR-V that Dawn gives the Vulkan driver for decode specialisations, for the driver's own statistics
 // (vkstats.c). Runs the tsc output (WEBGPU_BUILD, default scratch/webgpu-build).
-//   node scripts/webgpu-tools/spirv-dump.mjs OUTDIR '[{"mT":64,"dc":16,"kc":4}, ...]'
+//   node scripts/webgpu-tools/spirv-dump.mjs OUTDIR '[{"rowsPerTile":64,"qkColumnsPerStage":16,"pvKeysPerStage":4}, ...]'
 // Writes OUTDIR/<name>.spvasm (Dawn's dump_shaders text) and OUTDIR/<name>.spv (assembled by spirv-as: $SPIRV_AS
 // or PATH; Debian package spirv-tools). Each spec runs in a child process: Dawn prints the dump to stdout.
 import { execFileSync } from 'node:child_process';
@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 const self = fileURLToPath(import.meta.url);
 const [outDir, specsJson, role] = process.argv.slice(2);
-const defaults = { dtype: 'bf16', dc: 16, kc: 4, pf: 2, unroll: 2, segs: 1, subgroups: true, mulAdd: false };
+const defaults = { dtype: 'bf16', qkColumnsPerStage: 16, pvKeysPerStage: 4, prefetchStages: 2, stagesPerIteration: 2, cacheBindings: 1, subgroups: true, mulAdd: false };
 
 if (role === 'child') {
   const build = resolve(dirname(self), '..', '..', process.env.WEBGPU_BUILD ?? 'scratch/webgpu-build');

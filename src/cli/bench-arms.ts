@@ -20,7 +20,7 @@ export const armHelp = `  --variants LIST      CUDA: time each config with every
   --num-sms LIST       plan each config for each SM count (e.g. 132,264; the numSms study); rows get arms and
                        ms of the fastest. Big batches (b >= 64) of > 32 rows get only the first unless --num-sms-all
   --num-sms-all        every SM count on every config
-  --tunings JSON       WebGPU: decode tunings to force, each crossed with --num-sms (e.g. '[{},{"mT":16}]')
+  --tunings JSON       WebGPU: decode tunings to force, each crossed with --num-sms (e.g. '[{},{"rowsPerTile":16}]')
   --mul-add NAME       WebGPU: the decode kernel's multiply-adds: fma, mad, or auto (time both on two configs
                        first and keep the faster; result: decode_mul_add, decode_mul_add_probe_ms)`;
 

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type DecodeTuning, chooseDecodeSpec } from '../../src/backends/webgpu/kernels/decode.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
-import type { MlaProblem } from '../../src/core/problem.js';
 import { flashMlaWithKvcache } from '../../src/index.js';
 import { assertOutputsClose, tolerances } from '../support/compare.js';
 import { goldenCaseNames } from '../support/golden.js';
@@ -52,14 +51,16 @@ describe('webgpu: every decode tuning that fits the device', () => {
     for (const mT of [16, 32, 64]) for (const dc of [16, 32]) for (const kc of [4, 8]) for (const pf of [1, 2]) {
       let key: string;
       try {
-        const s = chooseDecodeSpec({ sQ: 1, nGroups: mT, dtype: 'bf16' } as MlaProblem, be.caps, 1, false, { mT, dc, kc, pf });
-        key = `${s.mT}.${s.dc}.${s.kc}.${s.pf}`;
+        const s = chooseDecodeSpec({ sQ: 1, hQ: mT, hKv: 1 }, 'bf16', be.caps, 1, false, { rowsPerTile: mT, qkColumnsPerStage: dc, pvKeysPerStage: kc, prefetchStages: pf });
+        key = `${s.rowsPerTile}.${s.qkColumnsPerStage}.${s.pvKeysPerStage}.${s.prefetchStages}`;
       } catch { continue; }
-      if (!seen.has(key)) { seen.add(key); tunings.push({ mT, dc, kc, pf }); }
+      if (!seen.has(key)) { seen.add(key); tunings.push({ rowsPerTile: mT, qkColumnsPerStage: dc, pvKeysPerStage: kc, prefetchStages: pf }); }
     }
     assert.ok(tunings.length >= 4, `only ${tunings.length} tunings fit`);
     // Loop unrolling: one stage an iteration, and up to 4 and 6.
-    tunings.push({ mT: 16, dc: 32, kc: 4, pf: 2, unroll: 1 }, { mT: 32, dc: 16, kc: 4, pf: 1, unroll: 1 }, { mT: 32, dc: 16, kc: 4, pf: 2, unroll: 4 }, { mT: 16, dc: 32, kc: 4, pf: 1, unroll: 6 });
+    const tuning = (rowsPerTile: number, qkColumnsPerStage: number, pvKeysPerStage: number, prefetchStages: number, stagesPerIteration: number): DecodeTuning =>
+      ({ rowsPerTile, qkColumnsPerStage, pvKeysPerStage, prefetchStages, stagesPerIteration });
+    tunings.push(tuning(16, 32, 4, 2, 1), tuning(32, 16, 4, 1, 1), tuning(32, 16, 4, 2, 4), tuning(16, 32, 4, 1, 6));
     const specs = caseMatrix(4, 0x7c3);
     try {
       for (const tuning of tunings) {

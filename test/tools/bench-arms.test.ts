@@ -92,11 +92,11 @@ describe('bench arms: WebGPU', () => {
 
   test('tunings cross SM counts and are set only while their arm runs', () => {
     const wb = { decodeTuning: {} as Record<string, number> };
-    const arms = webGpuArms(wb, { b: 2, s_k: 64, h_q: 16, s_q: 1 }, [8, 16], [{}, { mT: 16 }], false);
-    assert.deepEqual(arms.map((a) => [a.label, a.numSms]), [['numSms=8', 8], ['numSms=16', 16], ['numSms=8 {"mT":16}', 8], ['numSms=16 {"mT":16}', 16]]);
+    const arms = webGpuArms(wb, { b: 2, s_k: 64, h_q: 16, s_q: 1 }, [8, 16], [{}, { rowsPerTile: 16 }], false);
+    assert.deepEqual(arms.map((a) => [a.label, a.numSms]), [['numSms=8', 8], ['numSms=16', 16], ['numSms=8 {"rowsPerTile":16}', 8], ['numSms=16 {"rowsPerTile":16}', 16]]);
     assert.equal(arms[0].enter, undefined);
     arms[2].enter!();
-    assert.deepEqual(wb.decodeTuning, { mT: 16 });
+    assert.deepEqual(wb.decodeTuning, { rowsPerTile: 16 });
     arms[2].exit!();
     assert.deepEqual(wb.decodeTuning, {});
   });

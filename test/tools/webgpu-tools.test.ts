@@ -6,16 +6,19 @@ import { describe, test } from 'node:test';
 import { ablate, ablations } from '../../scripts/webgpu-tools/ablations.mjs';
 import { type DecodeSpec, decodeProgram } from '../../src/backends/webgpu/kernels/decode.js';
 
+const spec = (dtype: DecodeSpec['dtype'], rowsPerTile: number, qkColumnsPerStage: number, pvKeysPerStage: number, prefetchStages: number,
+  stagesPerIteration: number, cacheBindings: number, subgroups: boolean, mulAdd: boolean): DecodeSpec =>
+  ({ dtype, rowsPerTile, qkColumnsPerStage, pvKeysPerStage, prefetchStages, stagesPerIteration, cacheBindings, subgroups, mulAdd });
 const specs: DecodeSpec[] = [
-  { dtype: 'bf16', mT: 16, dc: 32, kc: 8, pf: 2, unroll: 2, segs: 1, subgroups: true, mulAdd: false },
-  { dtype: 'bf16', mT: 32, dc: 32, kc: 4, pf: 1, unroll: 1, segs: 2, subgroups: false, mulAdd: false },
-  { dtype: 'f16', mT: 64, dc: 16, kc: 4, pf: 2, unroll: 2, segs: 1, subgroups: true, mulAdd: false },
-  { dtype: 'bf16', mT: 64, dc: 16, kc: 8, pf: 2, unroll: 2, segs: 1, subgroups: true, mulAdd: true },
+  spec('bf16', 16, 32, 8, 2, 2, 1, true, false),
+  spec('bf16', 32, 32, 4, 1, 1, 2, false, false),
+  spec('f16', 64, 16, 4, 2, 2, 1, true, false),
+  spec('bf16', 64, 16, 8, 2, 2, 1, true, true),
 ];
 
 describe('webgpu tools: ablations of the decode kernel', () => {
   for (const spec of specs) {
-    test(`every ablation changes mT=${spec.mT} unroll=${spec.unroll} mulAdd=${spec.mulAdd}`, () => {
+    test(`every ablation changes ${decodeProgram.key(spec)}`, () => {
       const src = decodeProgram.source(spec);
       for (const name of Object.keys(ablations)) {
         const out = ablate(src, [name]);

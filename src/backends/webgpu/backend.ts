@@ -9,11 +9,10 @@ import { type DeviceStorage, Tensor, isHostTensor, numelOf } from '../../core/te
 import { checkMatmul, checkWrite } from '../../core/validate.js';
 import { combineDispatch, combineParams, combineProgram } from './kernels/combine.js';
 import { chooseMatmulSpec, matmulDispatch, matmulParams, matmulProgram } from './kernels/matmul.js';
-import { type DecodeTuning, chooseDecodeSpec, decodeDispatch, decodeParams, decodeProgram } from './kernels/decode.js';
+import { type DecodeTuning, decodeParams } from './kernels/decode.js';
+import { DecodeKernelCache } from './decode-kernel.js';
 import { type DeviceCaps, ProgramManager } from './program.js';
-import { type DecodePath, type DecodePathChoice, chooseDecodePath, decodeKernelFor } from './kernels/path.js';
-import { decodeF16Dispatch, decodeF16Program } from './kernels/decode-f16.js';
-import { decodeMatrixDispatch, decodeMatrixProgram, decodeMatrixSpec } from './kernels/decode-matrix.js';
+import { type DecodePath, type DecodePathChoice, chooseDecodePath } from './kernels/path.js';
 import type { SparseLaunch } from '../../core/sparse.js';
 import { sparseDispatch, sparseMaxDqk, sparseParams, sparseProgram } from './kernels/sparse.js';
 
@@ -81,13 +80,14 @@ export class WebGpuBackend implements Backend {
   private readonly decodeView = new DataView(this.decodeBytes);
   private readonly combineView = new DataView(this.combineBytes);
   private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly decodeKernels = new DecodeKernelCache();
   private readonly bufferIds = new WeakMap<GPUBuffer, number>();
   private nextBufferId = 1;
   private timing?: { set: GPUQuerySet; slot: number; begun: boolean };
   private disposed = false;
   /** See WebGpuBackendOptions.mulAdd; may be changed between launches (a new pipeline is built once). */
   mulAdd: boolean;
-  /** See WebGpuBackendOptions.decodeTuning; may be changed between launches. */
+  /** See WebGpuBackendOptions.decodeTuning; may be reassigned between launches (assign a new object: it is compared by identity). */
   decodeTuning: DecodeTuning;
   /** The decode kernel this backend runs and why (see WebGpuBackendOptions.decodePath); may be reassigned. */
   decodePath: DecodePathChoice;
@@ -399,15 +399,12 @@ export class WebGpuBackend implements Backend {
     this.live();
     const p = l.problem;
     const { pagesPerSeg, segs } = this.cacheSegments(l.kCache);
-    // The decode kernel (kernels/path.ts): subgroup matrices, f16 arithmetic or f32; all share params, bindings and
-    // the combine.
-    const kernel = decodeKernelFor(this.decodePath, p.sQ * p.nGroups);
-    const mx = kernel === 'matrix' ? decodeMatrixSpec(p, this.caps, segs.length, this.decodePath.emulate === true, this.opts.matrix?.vSplit) : undefined;
-    const f16 = kernel === 'f16' ? { dtype: p.dtype, segs: segs.length } : undefined;
-    const spec = f16 || mx ? undefined : chooseDecodeSpec(p, this.caps, segs.length, this.mulAdd, this.decodeTuning);
-    const dec = mx ? this.programs.get(decodeMatrixProgram, mx) : f16 ? this.programs.get(decodeF16Program, f16) : this.programs.get(decodeProgram, spec!);
-    const decKey = mx ? decodeMatrixProgram.name + decodeMatrixProgram.key(mx)
-      : f16 ? decodeF16Program.name + decodeF16Program.key(f16) : decodeProgram.name + decodeProgram.key(spec!);
+    // The decode kernel (decode-kernel.ts, resolved once per plan): subgroup matrices, f16 arithmetic or f32; all
+    // share params, bindings and the combine.
+    const kernel = this.decodeKernels.get(l.plan, p.dtype, segs.length,
+      { caps: this.caps, path: this.decodePath, mulAdd: this.mulAdd, tuning: this.decodeTuning, matrixVSplit: this.opts.matrix?.vSplit });
+    const dec = this.programs.get(kernel.program, kernel.spec);
+    const decKey = kernel.label;
     const comb = this.programs.get(combineProgram, { dtype: p.dtype });
 
     // The workspace layout is the plan's (core/plan.ts): index words blockTable | seqlens | qIndptr | metadata |
@@ -469,7 +466,7 @@ export class WebGpuBackend implements Backend {
     if (tw) tw.begun = true;
     pass1.setPipeline(dec.pipeline);
     pass1.setBindGroup(0, decBg);
-    const [x, y, z] = mx ? decodeMatrixDispatch(p, mx) : f16 ? decodeF16Dispatch(p) : decodeDispatch(p, spec!);
+    const [x, y, z] = kernel.dispatch;
     pass1.dispatchWorkgroups(x, y, z);
     pass1.end();
     const pass2 = enc.beginComputePass({

@@ -12,9 +12,10 @@
 // scaled and accumulated into the score in f32. Softmax state (m, l), P and P V stay f32 (V converts exactly).
 // NaN: a visible score that is NaN (a NaN in q or in a key the row sees) makes the row's out and lse NaN.
 import type { HalfDType } from '../../../core/dtype.js';
+import { metadataWgsl } from '../../../core/constants.js';
 import type { MlaProblem } from '../../../core/problem.js';
 import type { Dispatch, Program } from '../program.js';
-import { decodeParams, negBig, packWgsl } from './decode.js';
+import { decodeParams, negBig, packWgsl, segmentLoader } from './decode.js';
 
 export const f16Rows = 16; // query rows per workgroup
 const nT = 64; // keys per tile
@@ -27,7 +28,7 @@ export interface DecodeF16Spec {
   segs: number;
 }
 
-export function decodeF16Dispatch(p: MlaProblem): Dispatch {
+export function decodeF16Dispatch(p: Pick<MlaProblem, 'numSmParts' | 'hKv' | 'sQ' | 'nGroups'>): Dispatch {
   return [p.numSmParts, p.hKv, Math.ceil((p.sQ * p.nGroups) / f16Rows)];
 }
 
@@ -35,12 +36,6 @@ function unpackWgsl(dtype: HalfDType): string {
   return dtype === 'bf16'
     ? `fn unpack2(w: u32) -> vec2<f32> { return vec2<f32>(bitcast<f32>(w << 16u), bitcast<f32>(w & 0xffff0000u)); }`
     : `fn unpack2(w: u32) -> vec2<f32> { return unpack2x16float(w); }`;
-}
-
-function segmentLoader(segs: number): string {
-  if (segs === 1) return `fn loadK(seg: u32, i: u32) -> vec4<u32> { return k0[i]; }`;
-  const cases = Array.from({ length: segs }, (_, s) => (s === segs - 1 ? `    default: { return k${s}[i]; }` : `    case ${s}u: { return k${s}[i]; }`));
-  return `fn loadK(seg: u32, i: u32) -> vec4<u32> {\n  switch seg {\n${cases.join('\n')}\n  }\n}`;
 }
 
 export const decodeF16Program: Program<DecodeF16Spec> = {
@@ -75,6 +70,7 @@ ${kBindings}
 
 const NEG: f32 = ${negBig};
 const NONE: u32 = 0xffffffffu;
+${metadataWgsl()}
 // Two QK stage buffers. k: [buf][part * 2 + half][key] (consecutive keys in consecutive slots: the reads of a
 // subgroup's key groups do not collide); q: [buf][part * 2 + half][row]; scales [buf][part][key or row].
 var<workgroup> Kh: array<vec4<f16>, ${2 * 2 * parts * nT}>;
@@ -125,12 +121,12 @@ var<private> it: Item;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
- let mb = u.metaOff + wid.x * 8u;
- let beginIdx = idx[mb];
- let beginSeqlen = idx[mb + 1u];
- let endIdx = idx[mb + 2u];
- let endSeqlen = idx[mb + 3u];
- let beginSplit = idx[mb + 4u];
+ let mb = u.metaOff + wid.x * META_FIELDS;
+ let beginIdx = idx[mb + META_BEGIN_IDX];
+ let beginSeqlen = idx[mb + META_BEGIN_SEQLEN];
+ let endIdx = idx[mb + META_END_IDX];
+ let endSeqlen = idx[mb + META_END_SEQLEN];
+ let beginSplit = idx[mb + META_BEGIN_NSPLIT_IDX];
  it.kvh = wid.y;
  it.mBase = wid.z * ${f16Rows}u;
  // Stage loads: lane t carries part t % 4 of key t / 4; lanes 0..63 also part t % 4 of q row t / 4.

@@ -29,11 +29,12 @@
 // products (addressing, conversion, scales, masks, softmax, split-KV writes) runs and is tested on any adapter with
 // shader-f16 (lavapipe in CI: test/long/webgpu-matrix-emu.test.ts). It is not a path a user selects.
 import type { HalfDType } from '../../../core/dtype.js';
+import { metadataWgsl } from '../../../core/constants.js';
 import { FlashMlaError } from '../../../core/errors.js';
 import type { MlaProblem } from '../../../core/problem.js';
 import type { DeviceCaps, Dispatch, Program } from '../program.js';
 import { type SubgroupMatrixF16, matrixConfigUsable } from './path.js';
-import { decodeParams, negBig, packWgsl } from './decode.js';
+import { decodeParams, negBig, packWgsl, segmentLoader } from './decode.js';
 
 export const matrixRows = 16; // query rows per workgroup (one M tile)
 export const matrixLanes = 32; // one subgroup per workgroup
@@ -53,7 +54,7 @@ export interface DecodeMatrixSpec {
   vSplit: 1 | 2;
 }
 
-export function decodeMatrixDispatch(p: MlaProblem, s: DecodeMatrixSpec): Dispatch {
+export function decodeMatrixDispatch(p: Pick<MlaProblem, 'numSmParts' | 'hKv' | 'sQ' | 'nGroups'>, s: DecodeMatrixSpec): Dispatch {
   return [p.numSmParts, p.hKv, Math.ceil((p.sQ * p.nGroups) / matrixRows) * s.vSplit];
 }
 
@@ -67,7 +68,7 @@ export function decodeMatrixSharedBytes(vSplit: number): number {
  * The specialisation for a problem on a device (the path choice already checked the configuration): the whole of
  * O in one workgroup where its memory allows, else halves; `vSplit` forces one (benchmarks, tests).
  */
-export function decodeMatrixSpec(p: MlaProblem, caps: DeviceCaps, segs: number, emulate: boolean, vSplit?: 1 | 2): DecodeMatrixSpec {
+export function decodeMatrixSpec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps, segs: number, emulate: boolean, vSplit?: 1 | 2): DecodeMatrixSpec {
   const limit = caps.maxComputeWorkgroupStorageSize;
   const v = vSplit ?? (decodeMatrixSharedBytes(1) <= limit ? 1 : 2);
   if (decodeMatrixSharedBytes(v) > limit) {
@@ -82,12 +83,6 @@ function unpackWgsl(dtype: HalfDType): string {
   return dtype === 'bf16'
     ? `fn unpack2(w: u32) -> vec2<f32> { return vec2<f32>(bitcast<f32>(w << 16u), bitcast<f32>(w & 0xffff0000u)); }`
     : `fn unpack2(w: u32) -> vec2<f32> { return unpack2x16float(w); }`;
-}
-
-function segmentLoader(segs: number): string {
-  if (segs === 1) return `fn loadK(seg: u32, i: u32) -> vec4<u32> { return k0[i]; }`;
-  const cases = Array.from({ length: segs }, (_, s) => (s === segs - 1 ? `    default: { return k${s}[i]; }` : `    case ${s}u: { return k${s}[i]; }`));
-  return `fn loadK(seg: u32, i: u32) -> vec4<u32> {\n  switch seg {\n${cases.join('\n')}\n  }\n}`;
 }
 
 /**
@@ -141,6 +136,7 @@ ${kBindings}
 
 const NEG: f32 = ${negBig};
 const NONE: u32 = 0xffffffffu;
+${metadataWgsl()}
 var<workgroup> Qc: array<f16, ${matrixRows * cw}>;       // q chunk [row][col], times 1 / Qs
 var<workgroup> Ch: array<f16, ${nT * cw}>;               // k chunk [col][key] (QK), or v chunk [key][col] (PV)
 var<workgroup> Sc: array<f32, ${matrixRows * nT}>;       // a product's fresh result; then the tile's scores
@@ -194,12 +190,12 @@ var<private> it: Item;
 
 @compute @workgroup_size(${matrixLanes})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
- let mb = u.metaOff + wid.x * 8u;
- let beginIdx = idx[mb];
- let beginSeqlen = idx[mb + 1u];
- let endIdx = idx[mb + 2u];
- let endSeqlen = idx[mb + 3u];
- let beginSplit = idx[mb + 4u];
+ let mb = u.metaOff + wid.x * META_FIELDS;
+ let beginIdx = idx[mb + META_BEGIN_IDX];
+ let beginSeqlen = idx[mb + META_BEGIN_SEQLEN];
+ let endIdx = idx[mb + META_END_IDX];
+ let endSeqlen = idx[mb + META_END_SEQLEN];
+ let beginSplit = idx[mb + META_BEGIN_NSPLIT_IDX];
  let rowTile = wid.z / ${s.vSplit}u;
  it.kvh = wid.y;
  it.vh = wid.z % ${s.vSplit}u;

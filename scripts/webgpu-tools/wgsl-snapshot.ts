@@ -1,0 +1,63 @@
+// Hashes of the WGSL the WebGPU kernels generate, over every decode specialisation the backend can choose (dtypes,
+// tile rows, stage sizes, prefetch depth, unrolling, cache bindings, subgroup or workgroup reductions, fma or
+// a * b + c) and the other kernels that share decode.ts's pieces (f16, matrix, combine, sparse). A refactor of a
+// generator that must not change its output is checked by running this before and after:
+//   node --import tsx scripts/webgpu-tools/wgsl-snapshot.ts > before.json   (then after the change: > after.json)
+//   cmp before.json after.json
+// `--dump DIR` also writes each source as DIR/<kernel>.<key>.wgsl, for diffing texts.
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeProgram } from '../../src/backends/webgpu/kernels/decode.js';
+import { decodeF16Program } from '../../src/backends/webgpu/kernels/decode-f16.js';
+import { decodeMatrixProgram } from '../../src/backends/webgpu/kernels/decode-matrix.js';
+import { combineProgram } from '../../src/backends/webgpu/kernels/combine.js';
+import { sparseProgram } from '../../src/backends/webgpu/kernels/sparse.js';
+import type { Program } from '../../src/backends/webgpu/program.js';
+
+const dumpAt = process.argv.indexOf('--dump');
+const dumpDir = dumpAt > 0 ? process.argv[dumpAt + 1] : undefined;
+if (dumpDir) mkdirSync(dumpDir, { recursive: true });
+const out: Record<string, string> = {};
+
+function add<S>(program: Program<S>, spec: S): void {
+  const key = `${program.name}.${program.key(spec)}`;
+  const src = program.source(spec);
+  out[key] = createHash('sha256').update(src).digest('hex');
+  if (dumpDir) writeFileSync(join(dumpDir, `${key}.wgsl`), src);
+}
+
+const dtypes = ['bf16', 'f16'] as const;
+// The decode spec from named knobs (this mapping is the one line to adapt when the spec's fields change; the
+// output is keyed by the pipeline key, so runs before and after such a change still compare).
+const decodeSpecOf = (k: Knobs) => ({
+  dtype: k.dtype, rowsPerTile: k.rows, qkColumnsPerStage: k.qkCols, pvKeysPerStage: k.pvKeys, prefetchStages: k.prefetch,
+  stagesPerIteration: k.unroll, cacheBindings: k.bindings, subgroups: k.subgroups, mulAdd: k.mulAdd,
+});
+interface Knobs { dtype: 'bf16' | 'f16'; rows: number; qkCols: number; pvKeys: number; prefetch: number; unroll: number; bindings: number; subgroups: boolean; mulAdd: boolean }
+for (const dtype of dtypes)
+  for (const rows of [16, 32, 64])
+    for (const qkCols of [16, 32])
+      for (const pvKeys of [4, 8])
+        for (const prefetch of [1, 2])
+          for (const unroll of [1, 2, 4, 6])
+            for (const bindings of [1, 2, 3])
+              for (const subgroups of [true, false])
+                for (const mulAdd of [false, true]) {
+                  // Only the combinations the kernel's layout rules admit (qk columns per slice a multiple of 8).
+                  const slices = 256 / (16 * (rows / 4));
+                  if (qkCols / slices < 8) continue;
+                  add(decodeProgram, decodeSpecOf({ dtype, rows, qkCols, pvKeys, prefetch, unroll, bindings, subgroups, mulAdd }));
+                }
+for (const dtype of dtypes) {
+  for (const segs of [1, 2, 3]) {
+    add(decodeF16Program, { dtype, segs });
+    for (const emulate of [true, false])
+      for (const vSplit of [1, 2] as const)
+        for (const config of [{ m: 16, n: 16, k: 16, result: 'f32' as const }, { m: 16, n: 8, k: 16, result: 'f32' as const }, { m: 16, n: 16, k: 8, result: 'f32' as const }])
+          add(decodeMatrixProgram, { dtype, segs, config, emulate, vSplit });
+  }
+  add(combineProgram, { dtype });
+  for (const kind of ['v32', 'model1', dtype] as const) add(sparseProgram, { kind, dtype });
+}
+process.stdout.write(`${JSON.stringify(out, null, 1)}\n`);

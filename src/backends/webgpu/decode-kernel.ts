@@ -1,0 +1,61 @@
+// Which decode kernel and specialisation a decode plan runs on this backend, worked out once per plan (the CUDA
+// backend's ShapeKernels plays the same part): the path (kernels/path.ts), the spec and its pipeline key, and the
+// dispatch. Everything is read from the plan (core/plan.ts) and the backend's settings; a launch with the same
+// plan and settings reuses the answer instead of re-deriving it.
+import type { HalfDType } from '../../core/dtype.js';
+import type { DecodePlan } from '../../core/plan.js';
+import type { DeviceCaps, Dispatch, Program } from './program.js';
+import { type DecodeTuning, chooseDecodeSpec, queryRowsPerKvHead } from './kernels/decode-spec.js';
+import { decodeDispatch, decodeProgram } from './kernels/decode.js';
+import { decodeF16Dispatch, decodeF16Program } from './kernels/decode-f16.js';
+import { decodeMatrixDispatch, decodeMatrixProgram, decodeMatrixSpec } from './kernels/decode-matrix.js';
+import { type DecodePathChoice, decodeKernelFor } from './kernels/path.js';
+
+/** The backend settings a kernel choice depends on besides the plan (each may be reassigned between launches). */
+export interface DecodeKernelSettings {
+  caps: DeviceCaps;
+  path: DecodePathChoice;
+  mulAdd: boolean;
+  /** Compared by identity: assign a new object to change it (WebGpuBackend.decodeTuning). */
+  tuning: DecodeTuning;
+  matrixVSplit?: 1 | 2;
+}
+
+/** A resolved decode kernel: the program and spec to compile, its bind-group label, and the dispatch. */
+export interface DecodeKernel {
+  program: Program<unknown>;
+  spec: unknown;
+  /** Program name + pipeline key: names the pipeline's bind groups. */
+  label: string;
+  dispatch: Dispatch;
+}
+
+export function resolveDecodeKernel(plan: DecodePlan, dtype: HalfDType, cacheBindings: number, s: DecodeKernelSettings): DecodeKernel {
+  const rows = queryRowsPerKvHead(plan);
+  const shape = { numSmParts: plan.numSmParts, hKv: plan.hKv, sQ: plan.sQ, nGroups: plan.hQ / plan.hKv };
+  const kernel = decodeKernelFor(s.path, rows);
+  const make = <S>(program: Program<S>, spec: S, dispatch: Dispatch): DecodeKernel =>
+    ({ program: program as Program<unknown>, spec, label: program.name + program.key(spec), dispatch });
+  if (kernel === 'matrix') {
+    const spec = decodeMatrixSpec({ dtype }, s.caps, cacheBindings, s.path.emulate === true, s.matrixVSplit);
+    return make(decodeMatrixProgram, spec, decodeMatrixDispatch(shape, spec));
+  }
+  if (kernel === 'f16') return make(decodeF16Program, { dtype, segs: cacheBindings }, decodeF16Dispatch(shape));
+  const spec = chooseDecodeSpec(plan, dtype, s.caps, cacheBindings, s.mulAdd, s.tuning);
+  return make(decodeProgram, spec, decodeDispatch(plan, spec));
+}
+
+interface Cached { dtype: HalfDType; cacheBindings: number; path: DecodePathChoice; mulAdd: boolean; tuning: DecodeTuning; kernel: DecodeKernel }
+
+/** resolveDecodeKernel, remembered per plan object while the dtype, bindings and settings stay the same. */
+export class DecodeKernelCache {
+  private readonly byPlan = new WeakMap<DecodePlan, Cached>();
+
+  get(plan: DecodePlan, dtype: HalfDType, cacheBindings: number, s: DecodeKernelSettings): DecodeKernel {
+    const c = this.byPlan.get(plan);
+    if (c && c.dtype === dtype && c.cacheBindings === cacheBindings && c.path === s.path && c.mulAdd === s.mulAdd && c.tuning === s.tuning) return c.kernel;
+    const kernel = resolveDecodeKernel(plan, dtype, cacheBindings, s);
+    this.byPlan.set(plan, { dtype, cacheBindings, path: s.path, mulAdd: s.mulAdd, tuning: s.tuning, kernel });
+    return kernel;
+  }
+}
