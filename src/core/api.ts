@@ -3,7 +3,7 @@
 import { flashMlaWithFp8Kvcache } from './dense-fp8.js';
 import type { HalfDType } from './dtype.js';
 import { FlashMlaError, invalidArgument } from './errors.js';
-import type { Backend, DecodeLaunch, MlaProblem } from './problem.js';
+import type { Backend, DecodeCall, MlaProblem } from './problem.js';
 import { dQk, dV, defaultNumSms, metadataFields } from './constants.js';
 import { type DecodePlan, planDecode, planFits } from './plan.js';
 import { numSmPartsFor, planSchedule } from './scheduler.js';
@@ -121,7 +121,7 @@ export async function flashMlaWithKvcache(
   const out = opts.out ?? backend.empty(problem.dtype, outShape(problem));
   const lse = opts.lse ?? backend.empty('f32', lseShape(problem));
   checkOutputs(problem, out, lse, backend.kind);
-  await backend.decode(launchOf(problem, inputs, out, lse));
+  await backend.decode(callOf(problem, inputs, out, lse));
   return { out, lse };
 }
 
@@ -132,7 +132,7 @@ export function lseShape(p: MlaProblem): number[] {
   return p.varlen ? [p.totalQ, p.hQ] : [p.b, p.hQ, p.sQ];
 }
 
-function launchOf(problem: MlaProblem, a: DecodeInputs, out: Tensor, lse: Tensor): DecodeLaunch {
+function callOf(problem: MlaProblem, a: DecodeInputs, out: Tensor, lse: Tensor): DecodeCall {
   const seqlens = hostI32(a.cacheSeqlens), meta = hostI32(a.tileSchedulerMetadata), ns = hostI32(a.numSplits);
   const host = seqlens && meta && ns ? { cacheSeqlens: seqlens, tileSchedulerMetadata: meta, numSplits: ns, qIndptr: hostI32(a.qIndptr) } : undefined;
   return {
@@ -172,7 +172,7 @@ export class MlaDecoder {
     /** Built once here, reused by every run() of the step. */
     decode: DecodePlan;
     blockTable: Tensor; cacheSeqlens: Tensor; qIndptr?: Tensor; meta: Tensor; numSplits: Tensor;
-    host: NonNullable<DecodeLaunch['host']>;
+    host: NonNullable<DecodeCall['host']>;
     problem?: MlaProblem;
     outs: { out: Tensor; lse: Tensor }[];
     next: number;

@@ -17,7 +17,7 @@ import type { Fp8Format } from './fp8.js';
  * A validated dense decode over an FP8 cache, for a backend that reads the cache by block table itself
  * (Backend.decodeDenseFp8). Index tensors may be on the host or the backend's device.
  */
-export interface DenseFp8Launch {
+export interface DenseFp8Call {
   format: Fp8Format;
   dtype: HalfDType;
   b: number; sQ: number; hQ: number; dQk: number;

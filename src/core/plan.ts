@@ -1,6 +1,6 @@
 // The decode plan: everything about one decode step that does not depend on a layer's q and kCache, worked out
 // once, backend-neutral. MlaDecoder.plan() builds it once per step (flashMlaWithKvcache builds one per call), hands
-// it to Backend.reserve() so the backend allocates its workspace up front, and passes it in every DecodeLaunch,
+// it to Backend.reserve() so the backend allocates its workspace up front, and passes it in every DecodeCall,
 // so backends read the accumulator count and the workspace layout from here instead of re-deriving them.
 import { dV, metadataFields } from './constants.js';
 import type { MlaProblem } from './problem.js';

@@ -3,8 +3,8 @@ import type { MlaDeviceOps } from './mla/device.js';
 import type { DType, HalfDType, HostArray } from './dtype.js';
 import type { DeviceKind, Tensor } from './tensor.js';
 import type { DecodePlan } from './plan.js';
-import type { SparseLaunch } from './sparse.js';
-import type { DenseFp8Launch } from './dense-fp8.js';
+import type { SparseCall } from './sparse.js';
+import type { DenseFp8Call } from './dense-fp8.js';
 
 import { dQk, dV } from './constants.js';
 
@@ -59,7 +59,7 @@ export function visibleKeys(seqlen: number, qLen: number, j: number, causal: boo
 }
 
 /** Everything a backend needs to run one decode. Tensors live on the backend's device. */
-export interface DecodeLaunch {
+export interface DecodeCall {
   problem: MlaProblem;
   q: Tensor; // [b, sQ, hQ, dQk] or [totalQ, hQ, dQk]
   kCache: Tensor; // [numBlocks, pageBlockSize, hKv, dQk]
@@ -80,7 +80,7 @@ export interface DecodeLaunch {
  * y [m, n] = x · wᵀ in f32, torch.nn.Linear's layout: row i of x starts at xOff + i * xStride, row j of w at
  * wOff + j * wStride (k elements each). All three tensors are f32 on the backend's device; y is contiguous.
  */
-export interface MatmulLaunch {
+export interface MatmulCall {
   m: number;
   n: number;
   k: number;
@@ -104,7 +104,7 @@ export interface BackendInfo {
 
 /**
  * One small interface per device. A backend owns its device memory and kernels; the public functions validate
- * everything before they call it, so a backend may assume a consistent DecodeLaunch.
+ * everything before they call it, so a backend may assume a consistent DecodeCall.
  */
 export interface Backend {
   readonly kind: DeviceKind;
@@ -118,7 +118,7 @@ export interface Backend {
   /** Copy a tensor back to the host (waits for queued work). */
   download(t: Tensor): Promise<Tensor<HostArray>>;
   /** Queue one decode; resolves when it is queued (GPU) or done (CPU). */
-  decode(launch: DecodeLaunch): void | Promise<void>;
+  decode(launch: DecodeCall): void | Promise<void>;
   /**
    * Optional: allocate the workspace a plan needs now (MlaDecoder.plan calls it once per step), so that the
    * decodes of the step allocate nothing. A backend without it grows its workspace at the first decode.
@@ -128,16 +128,16 @@ export interface Backend {
    * Optional: queue an f32 matmul (the MLA layer's projections). Callers check the launch with checkMatmul first;
    * without it, the layer runs its projections with the JS GEMM on the host.
    */
-  matmul?(l: MatmulLaunch): void | Promise<void>;
+  matmul?(l: MatmulCall): void | Promise<void>;
   /** Optional: the kernels of MlaAttention's device-resident step (src/core/mla/device.ts); CUDA has them. */
   layerOps?(): MlaDeviceOps;
   /** Queue one token-sparse decode (flashMlaSparseWithKvcache); absent where the backend has no sparse kernel. */
-  decodeSparse?(launch: SparseLaunch): void | Promise<void>;
+  decodeSparse?(launch: SparseCall): void | Promise<void>;
   /**
    * Optional: queue a dense decode over an FP8 cache reading the cache by block table; false where this backend
    * cannot (the caller then runs it as a sparse decode with host-built indices).
    */
-  decodeDenseFp8?(launch: DenseFp8Launch): boolean | Promise<boolean>;
+  decodeDenseFp8?(launch: DenseFp8Call): boolean | Promise<boolean>;
   /** Wait until all queued work is done. */
   synchronize(): Promise<void>;
   /**

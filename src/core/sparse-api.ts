@@ -2,7 +2,7 @@
 import { FlashMlaError, invalidArgument } from './errors.js';
 import { backendOf } from './api.js';
 import {
-  type SparseDecodeOptions, type SparseLaunch, type SparseMlaMetadata, type SparseProblem, checkSparseOutputs, getSparseMlaMetadata,
+  type SparseDecodeOptions, type SparseCall, type SparseMlaMetadata, type SparseProblem, checkSparseOutputs, getSparseMlaMetadata,
   validateSparseDecode,
 } from './sparse.js';
 import type { Tensor } from './tensor.js';
@@ -47,7 +47,7 @@ export async function flashMlaSparseWithKvcache(
 
 export function sparseLaunchOf(
   problem: SparseProblem, a: SparseDecodeOptions & { q: Tensor; kCache: Tensor; indices: Tensor }, meta: SparseMlaMetadata, out: Tensor, lse: Tensor,
-): SparseLaunch {
+): SparseCall {
   return {
     problem, q: a.q, kCache: a.kCache, indices: a.indices, topkLength: a.topkLength, attnSink: a.attnSink,
     extraKCache: a.extraKCache, extraIndices: a.extraIndices, extraTopkLength: a.extraTopkLength,

@@ -43,7 +43,7 @@ export interface SparseProblem {
 }
 
 /** Everything a backend needs for one sparse decode; tensors live on the backend's device (index tensors may be host). */
-export interface SparseLaunch {
+export interface SparseCall {
   problem: SparseProblem;
   q: Tensor; // [b, sQ, hQ, dQk]
   kCache: Tensor; // [numBlocks, pageBlockSize, 1, bytesPerToken] fp8_e4m3 bytes, or [.., dQk] bf16/f16
@@ -333,4 +333,4 @@ export function checkSparseOutputs(p: SparseProblem, out: Tensor, lse: Tensor, d
 }
 
 /** Backends that run sparse decode implement this (Backend.decodeSparse). */
-export type SparseDecodeFn = (launch: SparseLaunch) => void | Promise<void>;
+export type SparseDecodeFn = (launch: SparseCall) => void | Promise<void>;

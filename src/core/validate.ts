@@ -2,7 +2,7 @@
 // in FlashMLA's order (dtypes, then shapes, then values). Device memory is never read to validate.
 import type { HalfDType } from './dtype.js';
 import { FlashMlaError, fmtShape, invalidArgument } from './errors.js';
-import { type MatmulLaunch, type MlaProblem, dQkDefault, dVDefault, lseStrides } from './problem.js';
+import { type MatmulCall, type MlaProblem, dQkDefault, dVDefault, lseStrides } from './problem.js';
 import { Meta, metadataFields, planSchedule } from './scheduler.js';
 import type { Tensor } from './tensor.js';
 
@@ -223,7 +223,7 @@ export function checkWrite(dst: Tensor, src: Tensor, dstOffset: number): void {
 }
 
 /** A matmul launch: f32 tensors on `device`, every row of x and w inside its tensor, y exactly [m, n]. */
-export function checkMatmul(l: MatmulLaunch, device: string): void {
+export function checkMatmul(l: MatmulCall, device: string): void {
   for (const [name, v] of [['m', l.m], ['n', l.n], ['k', l.k], ['xStride', l.xStride], ['wStride', l.wStride]] as const) checkPositiveInt(name, v);
   for (const [name, v] of [['xOff', l.xOff], ['wOff', l.wOff]] as const) {
     if (!Number.isInteger(v) || v < 0) throw invalidArgument(name, 'an integer >= 0', String(v));

@@ -11,7 +11,7 @@ import {
 import { compilePacker, packParams, sparseMmaParamsLayout } from '../../src/backends/cuda/params.js';
 import { InlineCpuBackend } from '../../src/backends/cpu/index.js';
 import { flashMlaWithKvcache, getMlaMetadata } from '../../src/index.js';
-import type { DenseFp8Launch } from '../../src/core/dense-fp8.js';
+import type { DenseFp8Call } from '../../src/core/dense-fp8.js';
 import { f32ToBf16 } from '../../src/core/dtype.js';
 import { quantizeCache } from '../../src/core/fp8.js';
 import { fp8CacheTensor } from '../../src/core/sparse.js';
@@ -79,8 +79,8 @@ test('dense FP8 hook: a backend with decodeDenseFp8 gets the whole step, one tha
 
   // Declines: the result must be the ordinary one (host-built indices on the sparse kernel).
   const declining = new InlineCpuBackend();
-  let asked: DenseFp8Launch | undefined;
-  (declining as unknown as { decodeDenseFp8: (l: DenseFp8Launch) => boolean }).decodeDenseFp8 = (l) => { asked = l; return false; };
+  let asked: DenseFp8Call | undefined;
+  (declining as unknown as { decodeDenseFp8: (l: DenseFp8Call) => boolean }).decodeDenseFp8 = (l) => { asked = l; return false; };
   const viaFallback = await flashMlaWithKvcache(c.q, c.k, c.table, c.seqlens, 512, c.md.tileSchedulerMetadata, c.md.numSplits, { backend: declining });
   assert.ok(asked, 'the backend was asked first');
   assert.deepEqual([...(viaFallback.out.host() as Uint16Array)], [...(plain.out.host() as Uint16Array)]);
@@ -97,7 +97,7 @@ test('dense FP8 hook: a backend with decodeDenseFp8 gets the whole step, one tha
 
   // Accepts: nothing else runs (the outputs keep what the backend wrote).
   const taking = new InlineCpuBackend();
-  (taking as unknown as { decodeDenseFp8: (l: DenseFp8Launch) => boolean }).decodeDenseFp8 = (l) => {
+  (taking as unknown as { decodeDenseFp8: (l: DenseFp8Call) => boolean }).decodeDenseFp8 = (l) => {
     (l.out.host() as Uint16Array).fill(0x3f80);
     (l.lse.host() as Float32Array).fill(7);
     return true;

@@ -4,7 +4,7 @@
 // copy again. No GPU: this checks the host logic only; test/gpu/cuda.test.ts proves it with the kernels.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { DecodeLaunch } from '../../src/core/problem.js';
+import type { DecodeCall } from '../../src/core/problem.js';
 import { type DeviceStorage, Tensor } from '../../src/core/tensor.js';
 import type { Driver } from '../../src/backends/cuda/driver.js';
 import { mlaParamsLayout } from '../../src/backends/cuda/params.js';
@@ -108,7 +108,7 @@ test('host index tensors: staged into the workspace, one copy, skipped when repe
       blockTable: i32(vals.blockTable, [b, cols]), cacheSeqlens: i32(vals.cacheSeqlens, [b]),
       qIndptr: vals.qIndptr && i32(vals.qIndptr, [b + 1]), tileSchedulerMetadata: i32(vals.tileSchedulerMetadata, [parts, 8]),
       numSplits: i32(vals.numSplits, [b + 1]),
-    } as unknown as DecodeLaunch;
+    } as unknown as DecodeCall;
     const accumBytes = 4096 * (1 + Math.floor(r() * 8)), lseBytes = 256 * (1 + Math.floor(r() * 4));
     const before = drv.copies;
     staging.placeIndices(l, accumBytes, lseBytes);
@@ -136,13 +136,13 @@ test('device index tensors are used where they are; host ones are refused while 
   const l = {
     blockTable: device(vals.blockTable, [2, 2]), cacheSeqlens: device(vals.cacheSeqlens, [2]), qIndptr: undefined,
     tileSchedulerMetadata: device(vals.tileSchedulerMetadata, [2, 8]), numSplits: device(vals.numSplits, [3]),
-  } as unknown as DecodeLaunch;
+  } as unknown as DecodeCall;
   staging.placeIndices(l, 8192, 512);
   assert.equal(drv.copies, 0);
   checkPlaced(drv, view, ws, vals, 8192, 512);
   assert.equal(view.getBigUint64(mlaParamsLayout.offsets.lseAccum, true), ws.ptr, 'no index words: accumulators at the front');
   setCapturing(true);
-  const host = { ...l, cacheSeqlens: i32(vals.cacheSeqlens, [2]) } as DecodeLaunch;
+  const host = { ...l, cacheSeqlens: i32(vals.cacheSeqlens, [2]) } as DecodeCall;
   assert.throws(() => staging.placeIndices(host, 8192, 512), (e: Error & { code?: string }) => e.code === 'invalid_argument' && /index tensors/.test(e.message));
 });
 

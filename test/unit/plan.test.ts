@@ -6,7 +6,7 @@ import { dV, metadataFields } from '../../src/core/constants.js';
 import { planDecode, planFits } from '../../src/core/plan.js';
 import { maxPartials, planSchedule } from '../../src/core/scheduler.js';
 import { InlineCpuBackend, MlaDecoder, fromArray } from '../../src/index.js';
-import type { DecodeLaunch } from '../../src/core/problem.js';
+import type { DecodeCall } from '../../src/core/problem.js';
 import type { DecodePlan } from '../../src/core/plan.js';
 
 test('workspace: index regions in order without overlap, oAccum 256-byte aligned after lseAccum', () => {
@@ -50,7 +50,7 @@ class Recording extends InlineCpuBackend {
   reserved: DecodePlan[] = [];
   plans: DecodePlan[] = [];
   override reserve(plan: DecodePlan): void { this.reserved.push(plan); super.reserve(plan); }
-  override decode(l: DecodeLaunch): void { this.plans.push(l.plan); super.decode(l); }
+  override decode(l: DecodeCall): void { this.plans.push(l.plan); super.decode(l); }
 }
 
 test('MlaDecoder: one plan a step, reserved at plan(), the same object in every run()', async () => {

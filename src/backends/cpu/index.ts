@@ -6,8 +6,8 @@ import { Worker } from 'node:worker_threads';
 import { type DType, type HostArray, sharedArrayFor } from '../../core/dtype.js';
 import { FlashMlaError, outOfMemory } from '../../core/errors.js';
 import { gemm } from '../../core/mla/gemm.js';
-import type { Backend, BackendInfo, DecodeLaunch, MatmulLaunch } from '../../core/problem.js';
-import type { SparseLaunch } from '../../core/sparse.js';
+import type { Backend, BackendInfo, DecodeCall, MatmulCall } from '../../core/problem.js';
+import type { SparseCall } from '../../core/sparse.js';
 import { Tensor, numelOf } from '../../core/tensor.js';
 import { checkMatmul, checkPositiveInt } from '../../core/validate.js';
 import type { DecodePlan } from '../../core/plan.js';
@@ -144,13 +144,13 @@ class CpuBackend implements Backend {
   write(dst: Tensor, src: Tensor<HostArray>, dstOffset = 0): void { this.live(); writeHost(dst, src, dstOffset); }
   async download(t: Tensor): Promise<Tensor<HostArray>> { this.live(); return t as Tensor<HostArray>; }
 
-  decode(l: DecodeLaunch): Promise<void> { return this.enqueue(() => this.runDecode(l)); }
+  decode(l: DecodeCall): Promise<void> { return this.enqueue(() => this.runDecode(l)); }
   /** A queued decode keeps the arrays it started with, so growing them here cannot pull them from under it. */
   reserve(plan: DecodePlan): void { this.live(); reserveAccum(plan, this.accum, sharedArrayFor); }
   /** y = x · wᵀ; small products stay on this thread (a worker round trip costs more than they do). */
-  matmul(l: MatmulLaunch): Promise<void> { return this.enqueue(() => this.runMatmul(l)); }
+  matmul(l: MatmulCall): Promise<void> { return this.enqueue(() => this.runMatmul(l)); }
   /** Sparse decode (./sparse.ts) on the workers: the SM parts, then the requests split over parts. */
-  decodeSparse(l: SparseLaunch): Promise<void> { return this.enqueue(() => this.runSparse(l)); }
+  decodeSparse(l: SparseCall): Promise<void> { return this.enqueue(() => this.runSparse(l)); }
 
   /** Queue a call behind every earlier one; it runs alone on the workers. */
   private enqueue(call: () => Promise<void>): Promise<void> {
@@ -165,7 +165,7 @@ class CpuBackend implements Backend {
     return run;
   }
 
-  private async runDecode(l: DecodeLaunch): Promise<void> {
+  private async runDecode(l: DecodeCall): Promise<void> {
     const args = cpuArgs(l, this.accum, sharedArrayFor);
     const copyBack: [HostArray, HostArray][] = [];
     const share = (role: string, a: HostArray | undefined, output = false): SharedView | undefined => {
@@ -198,7 +198,7 @@ class CpuBackend implements Backend {
     for (const [s, a] of copyBack) a.set(s as never);
   }
 
-  private async runMatmul(l: MatmulLaunch): Promise<void> {
+  private async runMatmul(l: MatmulCall): Promise<void> {
     checkMatmul(l, 'cpu');
     const x = l.x.host() as Float32Array, w = l.w.host() as Float32Array, y = l.y.host() as Float32Array;
     if (l.m * l.n * l.k < 1 << 18 || this.slots.length === 1) { gemm({ ...l, x, w, y }); return; }
@@ -221,7 +221,7 @@ class CpuBackend implements Backend {
     if (ys !== y) y.set(ys);
   }
 
-  private async runSparse(l: SparseLaunch): Promise<void> {
+  private async runSparse(l: SparseCall): Promise<void> {
     const args = cpuSparseArgs(l, this.sparseAccum);
     if (!(args.oAccum.buffer instanceof SharedArrayBuffer)) {
       this.sparseAccum.o = args.oAccum = sharedArrayFor('f32', args.oAccum.length, 'CPU sparse oAccum') as Float32Array;

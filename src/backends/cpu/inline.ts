@@ -2,14 +2,14 @@
 // ./index.ts runs the same kernel on worker threads.
 import { type DType, type HostArray, hostArrayFor } from '../../core/dtype.js';
 import { FlashMlaError, invalidArgument } from '../../core/errors.js';
-import type { Backend, BackendInfo, DecodeLaunch, MatmulLaunch } from '../../core/problem.js';
+import type { Backend, BackendInfo, DecodeCall, MatmulCall } from '../../core/problem.js';
 import { gemm } from '../../core/mla/gemm.js';
 import { checkMatmul, checkWrite } from '../../core/validate.js';
 import { Tensor, numelOf } from '../../core/tensor.js';
 import type { DecodePlan } from '../../core/plan.js';
 import { type CpuKernel, scalarKernel } from './item.js';
 import { type CpuDecodeArgs, CpuScratch, accumSizes, runDecode } from './kernel.js';
-import type { SparseLaunch } from '../../core/sparse.js';
+import type { SparseCall } from '../../core/sparse.js';
 import { CpuSparseScratch, cpuSparseArgs, runSparseDecode } from './sparse.js';
 
 /** Grow the accumulators to what `plan` needs (a no-op once reserve() has run for the step). */
@@ -28,7 +28,7 @@ export function reserveAccum(
  * FlashMlaError('out_of_memory') for a size the host cannot give, and the old accumulators stay).
  */
 export function cpuArgs(
-  l: DecodeLaunch,
+  l: DecodeCall,
   accum: { o: Float32Array; lse: Float32Array },
   alloc: (dtype: 'f32', n: number, what: string) => HostArray = hostArrayFor,
 ): CpuDecodeArgs {
@@ -88,15 +88,15 @@ export class InlineCpuBackend implements Backend {
     writeHost(dst, src, dstOffset);
   }
   async download(t: Tensor): Promise<Tensor<HostArray>> { this.live(); return t as Tensor<HostArray>; }
-  decode(l: DecodeLaunch): void { this.live(); runDecode(cpuArgs(l, this.accum), this.scratch, this.kernel.runDecodeUnit); }
+  decode(l: DecodeCall): void { this.live(); runDecode(cpuArgs(l, this.accum), this.scratch, this.kernel.runDecodeUnit); }
   reserve(plan: DecodePlan): void { this.live(); reserveAccum(plan, this.accum); }
-  matmul(l: MatmulLaunch): void {
+  matmul(l: MatmulCall): void {
     this.live();
     checkMatmul(l, 'cpu');
     gemm({ ...l, x: l.x.host() as Float32Array, w: l.w.host() as Float32Array, y: l.y.host() as Float32Array });
   }
   private sparseScratch?: CpuSparseScratch;
-  decodeSparse(l: SparseLaunch): void {
+  decodeSparse(l: SparseCall): void {
     this.live();
     runSparseDecode(cpuSparseArgs(l, this.accum), (this.sparseScratch ??= new CpuSparseScratch()));
   }

@@ -4,7 +4,7 @@
 // softmax run in float64. Used by the in-thread backend and by the worker threads.
 import { decodeHalf, f32ToHalf, halfToF32 } from '../../core/dtype.js';
 import { dequantizeToken } from '../../core/fp8.js';
-import type { SparseCacheDesc, SparseLaunch, SparseProblem } from '../../core/sparse.js';
+import type { SparseCacheDesc, SparseCall, SparseProblem } from '../../core/sparse.js';
 import { sparseBlockSizeTopk, sparseListLength, sparseMainRegion, sparsePartWork } from '../../core/sparse-scheduler.js';
 import { invalidArgument } from '../../core/errors.js';
 import { maxPartials } from '../../core/scheduler.js';
@@ -36,7 +36,7 @@ export function sparseAccumSizes(p: SparseProblem): { oAccum: number; lseAccum: 
 }
 
 /** Host views of a sparse launch (FP8 caches: every byte of the storage from the tensor's offset). */
-export function cpuSparseArgs(l: SparseLaunch, accum: { o: Float32Array; lse: Float32Array }): CpuSparseArgs {
+export function cpuSparseArgs(l: SparseCall, accum: { o: Float32Array; lse: Float32Array }): CpuSparseArgs {
   const view = <T>(name: string, t: Tensor | undefined): T => {
     if (t && t.device !== 'cpu') throw invalidArgument(name, 'a host tensor for the CPU backend', `a ${t.device} tensor`);
     return t?.host() as T;

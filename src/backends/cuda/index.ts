@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type DType, type HostArray, dtypeBytes, hostArrayFor } from '../../core/dtype.js';
 import { FlashMlaError, invalidArgument } from '../../core/errors.js';
-import type { Backend, BackendInfo, DecodeLaunch, MatmulLaunch, MlaProblem } from '../../core/problem.js';
+import type { Backend, BackendInfo, DecodeCall, MatmulCall, MlaProblem } from '../../core/problem.js';
 import type { DecodePlan } from '../../core/plan.js';
 import { type DeviceStorage, Tensor, numelOf } from '../../core/tensor.js';
 import { checkMatmul, checkWrite } from '../../core/validate.js';
@@ -16,12 +16,12 @@ import { Attr, Driver } from './driver.js';
 import { type Manifest, findKernelDir, loadImage } from './modules.js';
 import type { DecodeVariant } from './kernels/launch.js';
 import { mlaParamsLayout, packParams, sparseParamsLayout } from './params.js';
-import type { SparseLaunch } from '../../core/sparse.js';
+import type { SparseCall } from '../../core/sparse.js';
 import { sparseKernelName, sparseLaunch } from './kernels/launch.js';
 import type { MlaDeviceOps } from '../../core/mla/device.js';
 import { createCudaLayerOps } from './layer.js';
 import { SparseMmaRunner } from './sparse.js';
-import type { DenseFp8Launch } from '../../core/dense-fp8.js';
+import type { DenseFp8Call } from '../../core/dense-fp8.js';
 import { type CudaGraph, captureGraph } from './graphs.js';
 import { KernelCache } from './shape-kernels.js';
 import { IndexStaging } from './staging.js';
@@ -169,7 +169,7 @@ class CudaBackendImpl implements CudaBackend {
   private readonly sparseWs: Workspace;
 
   /** Token-sparse decode: host index tensors are copied to a grow-only workspace, then one CTA per query row. */
-  decodeSparse(l: SparseLaunch): void {
+  decodeSparse(l: SparseCall): void {
     this.alive();
     const p = l.problem;
     if (p.dQk !== 576 && p.dQk !== 512) throw invalidArgument('q', 'dQk 576 or 512 on CUDA', String(p.dQk));
@@ -205,7 +205,7 @@ class CudaBackendImpl implements CudaBackend {
   }
 
   /** Dense decode over an FP8 cache by block table (sparse_mma.cu); false where it does not apply. */
-  decodeDenseFp8(l: DenseFp8Launch): boolean {
+  decodeDenseFp8(l: DenseFp8Call): boolean {
     this.alive();
     return this.opts.kernel !== 'naive' && this.sparseMma.dense(l);
   }
@@ -276,7 +276,7 @@ class CudaBackendImpl implements CudaBackend {
   // depends only on the problem's shape (kernels, grids, every scalar of the parameter block) is kept from the
   // previous call while the shape repeats; each call then writes the pointers into the parameter block, stages the
   // host index tensors (if any) with one copy, and launches.
-  decode(l: DecodeLaunch): void {
+  decode(l: DecodeCall): void {
     this.alive();
     const p = l.problem;
     const sk = this.kernels.shapeKernels(p, l.plan);
@@ -304,7 +304,7 @@ class CudaBackendImpl implements CudaBackend {
   }
 
   /** y = x · wᵀ in f32 (layer.cu's SIMT GEMM, the one MlaAttention's f32 step uses), queued on the backend's stream. */
-  matmul(l: MatmulLaunch): void {
+  matmul(l: MatmulCall): void {
     this.alive();
     checkMatmul(l, 'cuda');
     this.layerOps().gemm({ m: l.m, n: l.n, k: l.k, x: l.x, xOff: l.xOff, xStride: l.xStride, w: l.w, wOff: l.wOff, wStride: l.wStride, y: l.y });

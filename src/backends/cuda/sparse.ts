@@ -1,9 +1,9 @@
 // Host side of sparse_mma.cu: the tiled sparse decode (FlashMLA's sparse API) and dense page-table decode over an
 // FP8 cache. CudaBackendImpl asks this runner first (decodeSparse, decodeDenseFp8); where no variant applies (an
 // f16 query over an FP8 cache, a GPU whose shared memory is too small) it answers false and sparse.cu runs instead.
-import type { DenseFp8Launch } from '../../core/dense-fp8.js';
+import type { DenseFp8Call } from '../../core/dense-fp8.js';
 import { invalidArgument } from '../../core/errors.js';
-import type { SparseLaunch } from '../../core/sparse.js';
+import type { SparseCall } from '../../core/sparse.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { Driver } from './driver.js';
 import {
@@ -47,13 +47,13 @@ export class SparseMmaRunner {
   constructor(private readonly h: SparseMmaHost) {}
 
   /** The variant a sparse launch gets, or undefined (sparse.cu then). */
-  variantForSparse(l: SparseLaunch): SparseMmaVariant | undefined {
+  variantForSparse(l: SparseCall): SparseMmaVariant | undefined {
     const p = l.problem;
     return chooseSparseMma(p.cache.kind, p.dtype, p.dQk, p.hQ, this.h.maxSmem);
   }
 
   /** Queue a sparse decode on sparse_mma.cu; false (nothing queued) where no variant applies. */
-  sparse(l: SparseLaunch): boolean {
+  sparse(l: SparseCall): boolean {
     const v = this.variantForSparse(l);
     if (!v) return false;
     const p = l.problem;
@@ -72,7 +72,7 @@ export class SparseMmaRunner {
   }
 
   /** Queue a dense decode over an FP8 cache by block table; false where no variant applies. */
-  dense(l: DenseFp8Launch): boolean {
+  dense(l: DenseFp8Call): boolean {
     const v = chooseSparseMma(l.format, l.dtype, l.dQk, l.sQ * l.hQ, this.h.maxSmem);
     if (!v) return false;
     const dev = this.stage([l.blockTable, l.cacheSeqlens, l.tileSchedulerMetadata, l.numSplits], sparseMmaAccumElems(l.b, l.numSmParts, l.sQ, l.hQ));

@@ -3,7 +3,7 @@
 // and copied, in one transfer, to the front of the decode workspace (the accumulators follow them); a repeat of
 // the words last copied to the same place is not copied again. Device index tensors are pointed at where they are.
 import { invalidArgument } from '../../core/errors.js';
-import type { DecodeLaunch } from '../../core/problem.js';
+import type { DecodeCall } from '../../core/problem.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { Driver } from './driver.js';
 import { mlaParamsLayout } from './params.js';
@@ -46,7 +46,7 @@ export class IndexStaging {
    * (the accumulators follow them). When the packed words equal what the previous call copied to that same place,
    * the copy is skipped: a step's layers pass the same index tensors, and the device already holds them.
    */
-  placeIndices(l: DecodeLaunch, accumBytes: number, lseBytes: number): void {
+  placeIndices(l: DecodeCall, accumBytes: number, lseBytes: number): void {
     const view = this.h.paramsView, off = mlaParamsLayout.offsets;
     let words = 0;
     words += this.hostWords(l.blockTable);

@@ -3,7 +3,7 @@
 import { dQk, defaultNumSms } from '../../core/constants.js';
 import { type DType, type HostArray, dtypeBytes, hostArrayFor } from '../../core/dtype.js';
 import { FlashMlaError, fmtBytes, invalidArgument, outOfMemory } from '../../core/errors.js';
-import type { Backend, BackendInfo, DecodeLaunch, MatmulLaunch } from '../../core/problem.js';
+import type { Backend, BackendInfo, DecodeCall, MatmulCall } from '../../core/problem.js';
 import type { DecodePlan } from '../../core/plan.js';
 import { type DeviceStorage, Tensor, isHostTensor, numelOf } from '../../core/tensor.js';
 import { checkMatmul, checkWrite } from '../../core/validate.js';
@@ -13,7 +13,7 @@ import { type DecodeTuning, decodeParams } from './kernels/decode.js';
 import { DecodeKernelCache } from './decode-kernel.js';
 import { type DeviceCaps, ProgramManager } from './program.js';
 import { type DecodePath, type DecodePathChoice, chooseDecodePath } from './kernels/path.js';
-import type { SparseLaunch } from '../../core/sparse.js';
+import type { SparseCall } from '../../core/sparse.js';
 import { sparseDispatch, sparseMaxDqk, sparseParams, sparseProgram } from './kernels/sparse.js';
 
 // The numeric values of the WebGPU flags (the GPU* namespaces are not globals in every host, e.g. Node).
@@ -395,7 +395,7 @@ export class WebGpuBackend implements Backend {
     }
   }
 
-  decode(l: DecodeLaunch): void {
+  decode(l: DecodeCall): void {
     this.live();
     const p = l.problem;
     const { pagesPerSeg, segs } = this.cacheSegments(l.kCache);
@@ -484,7 +484,7 @@ export class WebGpuBackend implements Backend {
   private matmulUniform?: GPUBuffer;
   private readonly matmulBytes = new ArrayBuffer(matmulParams.byteSize);
 
-  matmul(l: MatmulLaunch): void {
+  matmul(l: MatmulCall): void {
     this.live();
     checkMatmul(l, 'webgpu');
     const x = this.single(l.x, 'x'), w = this.single(l.w, 'w'), y = this.single(l.y, 'y');
@@ -515,7 +515,7 @@ export class WebGpuBackend implements Backend {
   private readonly sparseBytes = new ArrayBuffer(sparseParams.byteSize);
   private readonly sparseView = new DataView(this.sparseBytes);
 
-  decodeSparse(l: SparseLaunch): void {
+  decodeSparse(l: SparseCall): void {
     this.live();
     const p = l.problem;
     if (p.dQk > sparseMaxDqk || p.dQk % 2 !== 0) throw invalidArgument('q', `an even dQk <= ${sparseMaxDqk} on WebGPU`, String(p.dQk));
