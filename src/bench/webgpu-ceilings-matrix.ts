@@ -5,6 +5,7 @@
 import { FlashMlaError } from '../core/errors.js';
 import { f32ToF16 } from '../core/dtype.js';
 import { Usage, type WebGpuBackend } from '../backends/webgpu/backend.js';
+import { timeDispatch } from './webgpu-ceilings.js';
 
 export interface MatrixProbe {
   config: string;
@@ -108,9 +109,6 @@ export async function measureMatrixCeiling(backend: WebGpuBackend, o: { processo
   const wgs = (o.processors ?? backend.info.numSms) * 64;
   const uni = device.createBuffer({ size: 16, usage: Usage.UNIFORM | Usage.COPY_DST });
   const sink = device.createBuffer({ size: wgs * chains * m * n * 4, usage: Usage.STORAGE });
-  const set = device.createQuerySet({ type: 'timestamp', count: 2 * reps });
-  const resolve = device.createBuffer({ size: 16 * reps, usage: Usage.QUERY_RESOLVE | Usage.COPY_SRC });
-  const read = device.createBuffer({ size: 16 * reps, usage: Usage.MAP_READ | Usage.COPY_DST });
   try {
     device.queue.writeBuffer(uni, 0, new Uint32Array([iters, 0, 0, 0]));
     const acc = Array.from({ length: chains }, (_, i) => i);
@@ -133,31 +131,11 @@ var<workgroup> ops: array<f16, ${Math.max(m * k, k * n)}>;
   ${acc.map((i) => `subgroupMatrixStore(&o, base + ${i * m * n}u, c${i}, false, ${n}u);`).join(' ')}
 }`, 'ceiling.subgroup-matrix');
     const g = device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: uni } }, { binding: 1, resource: { buffer: sink } }] });
-    const run = (tw?: GPUComputePassTimestampWrites) => {
-      const e = device.createCommandEncoder();
-      const pass = e.beginComputePass({ timestampWrites: tw });
-      pass.setPipeline(p);
-      pass.setBindGroup(0, g);
-      pass.dispatchWorkgroups(wgs);
-      pass.end();
-      device.queue.submit([e.finish()]);
-    };
-    run();
-    run();
-    for (let i = 0; i < reps; i++) run({ querySet: set, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 });
-    const e = device.createCommandEncoder();
-    e.resolveQuerySet(set, 0, 2 * reps, resolve, 0);
-    e.copyBufferToBuffer(resolve, 0, read, 0, 16 * reps);
-    device.queue.submit([e.finish()]);
-    await read.mapAsync(1);
-    const ts = new BigInt64Array(read.getMappedRange().slice(0));
-    read.unmap();
-    const times = Array.from({ length: reps }, (_, i) => Number(ts[2 * i + 1] - ts[2 * i]) / 1e6).sort((x, y) => x - y);
-    const ms = times[reps >> 1];
+    const ms = await timeDispatch(device, p, g, wgs, reps);
     const flop = wgs * iters * chains * 2 * m * n * k;
     return { config: `f16 ${m}x${n}x${k} -> f32`, chains, ms, TFLOPS: flop / ms / 1e9 };
   } finally {
-    uni.destroy(); sink.destroy(); set.destroy(); resolve.destroy(); read.destroy();
+    uni.destroy(); sink.destroy();
   }
 }
 

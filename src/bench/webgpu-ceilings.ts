@@ -29,8 +29,8 @@ export interface CeilingOptions {
 
 import { median } from './stats.js';
 
-/** Device time of `reps` passes of one dispatch, after two untimed ones. */
-async function timeDispatch(device: GPUDevice, pipeline: GPUComputePipeline, group: GPUBindGroup, workgroups: number, reps: number): Promise<number> {
+/** Device time of `reps` passes of one dispatch, after two untimed ones (median, ms). */
+export async function timeDispatch(device: GPUDevice, pipeline: GPUComputePipeline, group: GPUBindGroup, workgroups: number, reps: number): Promise<number> {
   const set = device.createQuerySet({ type: 'timestamp', count: 2 * reps });
   const resolve = device.createBuffer({ size: 16 * reps, usage: Usage.QUERY_RESOLVE | Usage.COPY_SRC });
   const read = device.createBuffer({ size: 16 * reps, usage: Usage.MAP_READ | Usage.COPY_DST });
