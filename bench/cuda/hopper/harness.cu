@@ -107,7 +107,31 @@ struct Dev {
   size_t kElems = 0;
   int parts = 0;
   std::vector<int> hNs;
+  CUtensorMap tm{}; // the cache as {576 columns, pages * 64 rows}, 64 x 64 boxes, 128-byte swizzle
 };
+
+// The sm90 kernel's tensor map of the cache (page 64, one KV head): see decode_sm90.cu.
+static CUtensorMap encodeCacheMap(const void* k, size_t rows) {
+  CUtensorMap tm;
+  const cuuint64_t dims[2] = {static_cast<cuuint64_t>(kDQk), static_cast<cuuint64_t>(rows)};
+  const cuuint64_t strides[1] = {static_cast<cuuint64_t>(kDQk) * 2};
+  const cuuint32_t box[2] = {64, 64}, estr[2] = {1, 1};
+  // The driver's encoder through the runtime (no -lcuda at link time).
+  using Encode = CUresult (*)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*, const cuuint64_t*, const cuuint64_t*, const cuuint32_t*, const cuuint32_t*,
+                              CUtensorMapInterleave, CUtensorMapSwizzle, CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
+  static Encode encode = nullptr;
+  if (!encode) {
+    void* fp = nullptr;
+    cudaDriverEntryPointQueryResult q;
+    CK(cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fp, 12000, cudaEnableDefault, &q));
+    if (!fp || q != cudaDriverEntryPointSuccess) { fprintf(stderr, "cuTensorMapEncodeTiled not found\n"); exit(2); }
+    encode = reinterpret_cast<Encode>(fp);
+  }
+  const CUresult r = encode(&tm, CU_TENSOR_MAP_DATA_TYPE_UINT16, 2, const_cast<void*>(k), dims, strides, box, estr, CU_TENSOR_MAP_INTERLEAVE_NONE,
+                                            CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r != CUDA_SUCCESS) { fprintf(stderr, "cuTensorMapEncodeTiled failed: %d\n", static_cast<int>(r)); exit(2); }
+  return tm;
+}
 
 static int gSms = 132;
 
@@ -159,6 +183,7 @@ static void setup(const Problem& pr, Dev& d, std::mt19937& rng) {
   CK(cudaMalloc(&d.ns, d.hNs.size() * 4));
   CK(cudaMemcpy(d.q, hq.data(), qElems * 2, cudaMemcpyHostToDevice));
   CK(cudaMemcpy(d.k, hk.data(), d.kElems * 2, cudaMemcpyHostToDevice));
+  if (pr.page == 64 && pr.hKv == 1) d.tm = encodeCacheMap(d.k, static_cast<size_t>(nPages) * pr.page);
   CK(cudaMemcpy(d.bt, bt.data(), bt.size() * 4, cudaMemcpyHostToDevice));
   CK(cudaMemcpy(d.sl, pr.seqlens.data(), b * 4, cudaMemcpyHostToDevice));
   CK(cudaMemcpy(d.meta, meta.data(), meta.size() * 4, cudaMemcpyHostToDevice));
@@ -184,12 +209,12 @@ enum Kern { kNew, kOld };
 static bool launch(const Dev& d, bool f16, Kern which) {
   const MlaParams& p = d.p;
   if (which == kNew) {
-    if (p.rows > 32 || p.hKv != 1) return false;
+    if (p.rows > 32 || p.hKv != 1 || p.pageBlockSize != 64) return false;
     const int nr = p.rows <= 16 ? 16 : 32;
     const int smem = nr == 16 ? mla::sm90::Layout<16>::SMEM : mla::sm90::Layout<32>::SMEM;
-    void (*fn)(MlaParams) = nr == 16 ? (f16 ? mla_decode_sm90_f16_n16 : mla_decode_sm90_bf16_n16) : (f16 ? mla_decode_sm90_f16_n32 : mla_decode_sm90_bf16_n32);
+    void (*fn)(MlaParams, CUtensorMap) = nr == 16 ? (f16 ? mla_decode_sm90_f16_n16 : mla_decode_sm90_bf16_n16) : (f16 ? mla_decode_sm90_f16_n32 : mla_decode_sm90_bf16_n32);
     CK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-    fn<<<dim3(p.numSmParts, p.hKv), 128, smem>>>(p);
+    fn<<<dim3(p.numSmParts, p.hKv), mla::sm90::kThreads, smem>>>(p, d.tm);
   } else {
     const int smem = 192768;
     void (*fn)(MlaParams) = f16 ? mla_decode_f16_m32_n64_s2_w8_q24 : mla_decode_bf16_m32_n64_s2_w8_q24;
