@@ -14,9 +14,9 @@ if ! "$bin" 2>/dev/null | grep -q device; then
   bin=/tmp/harness
 fi
 timeout ${CHECK_S:-120} "$bin" check "$cases" 1 2>&1 | tee "$OUT/check.log" | tail -15
-cuobjdump -sass -fun mla_decode_sm90_bf16_n32 "$bin" > /tmp/sass32.txt 2>&1
-cuobjdump -sass -fun mla_decode_sm90_bf16_n16 "$bin" > /tmp/sass16.txt 2>&1
-for f in 16 32; do echo "n$f: HGMMA $(grep -c HGMMA /tmp/sass$f.txt) UTMALDG $(grep -c UTMALDG /tmp/sass$f.txt) UBLKCP $(grep -c UBLKCP /tmp/sass$f.txt) LDL $(grep -c LDL /tmp/sass$f.txt) STL $(grep -c STL /tmp/sass$f.txt) LDSM $(grep -c LDSM /tmp/sass$f.txt) SYNCS $(grep -c SYNCS /tmp/sass$f.txt)"; done | tee "$OUT/sass.txt"
+timeout ${CHECK_S:-120} "$bin" check1 "${CASES1:-100}" 2 2>&1 | tee "$OUT/check1.log" | tail -4
+for f in 16 32 1wg_bf16_n16 1wg_bf16_n32; do case $f in 16|32) fn=mla_decode_sm90_bf16_n$f ;; *) fn=mla_decode_sm90_$f ;; esac; cuobjdump -sass -fun $fn "$bin" > /tmp/sass$f.txt 2>&1; done
+for f in 16 32 1wg_bf16_n16 1wg_bf16_n32; do echo "n$f: HGMMA $(grep -c HGMMA /tmp/sass$f.txt) UTMALDG $(grep -c UTMALDG /tmp/sass$f.txt) UBLKCP $(grep -c UBLKCP /tmp/sass$f.txt) LDL $(grep -c LDL /tmp/sass$f.txt) STL $(grep -c STL /tmp/sass$f.txt) LDSM $(grep -c LDSM /tmp/sass$f.txt) SYNCS $(grep -c SYNCS /tmp/sass$f.txt)"; done | tee "$OUT/sass.txt"
 cp /tmp/sass32.txt "$OUT/sass32.txt"
 timeout ${TIME_S:-120} "$bin" time "$OUT/time.json" 2>&1 | tee "$OUT/time.log"
 if [ -f .gpu-host/enter.sh ] && [ -f .gpu-host/anchors/bench_flashmla.py ]; then

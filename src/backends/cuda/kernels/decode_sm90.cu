@@ -1,8 +1,8 @@
 // Split-KV MLA decode for Hopper (sm_90a only): keys on the wgmma M dimension, keys by TMA. See
 // docs/notes/cuda-hopper-decode.md.
 //
-// Built for sm_90a alone (scripts/build-kernels.mjs). One CTA of 5 warps per (SM part, KV head): warps 0-3 are the
-// consumer warpgroup (all the math), warp 4 the producer (one elected lane issues TMA tensor copies). The CTA takes
+// Built for sm_90a alone (scripts/build-kernels.mjs). One CTA per (SM part, KV head): one or two consumer
+// warpgroups (all the math; see CW below) and a producer warp (one lane issues TMA tensor copies). The CTA takes
 // every query row of the head at once (rows = sQ * hQ / hKv <= NR, NR in {16, 32}) and walks the work items of its
 // part's scheduler metadata (src/core/scheduler.ts partWork). Shapes: hKv = 1, page 64 (launch.ts sm90Launch).
 //
@@ -18,7 +18,7 @@
 // 64 x 64 box (one 128-byte column chunk of 64 rows) with the 128-byte swizzle, which is exactly the canonical
 // SW128 layout wgmma reads: K-major for S^T's A (chunk c = k 64c..64c+63), and, with the transpose bit,
 // MN-major for O^T's A (chunk s = value columns 64s..64s+63 of 64 keys). A tile is 9 chunks. Chunks live in a
-// ring of 8 KB slots (25 at NR = 16, 23 at NR = 32: 2.5+ tiles in flight), each with a full mbarrier (TMA
+// ring of 8 KB slots (22-25: 2.4+ tiles in flight), each with a full mbarrier (TMA
 // transaction bytes) and an empty one (4 consumer warps arrive), so the producer runs ahead across tiles and work
 // items, limited only by free slots. Copies carry an evict-first L2 hint (each key is read once).
 //
@@ -40,19 +40,24 @@ namespace sm90 {
 constexpr int kBN = 64;             // keys per tile (the wgmma M dimension) = one page
 constexpr int kChunks = kDQk / 64;  // 9 column chunks of 64 elements (128 bytes) a tile
 constexpr int kChunkBytes = kBN * 128;
-constexpr int kConsumers = 128;     // one warpgroup
-constexpr int kThreads = kConsumers + 32;
+// CW consumer warpgroups (1 or 2) and a producer: warp 4 alone (CW = 1), or warpgroup 2 (CW = 2; its warps 9-11
+// idle: registers are allocated by warpgroup, so 288 threads would cost as much as 384). With CW = 2 the
+// warpgroups take alternate tiles of an item, each with its own running maximum, sums and O^T, merged through
+// shared memory at the item's end; the producer warpgroup gives registers back (setmaxnreg.dec 40) and the
+// consumers take them (setmaxnreg.inc 232): without that, NR = 32 spills at the 168-register entry cap.
+template <int CW> constexpr int threadsOf() { return CW == 1 ? 160 : 384; }
 
-template <int NR> struct Layout {
-  static constexpr int SLOTS = NR == 16 ? 25 : 23;       // ring of 8 KB chunk slots
+template <int NR, int CW> struct Layout {
+  static constexpr int SLOTS = NR == 16 ? 25 : CW == 1 ? 23 : 22; // ring of 8 KB chunk slots
   static constexpr int Q_BYTES = NR * kDQk * 2;          // Q^T operand, canonical K-major core matrices
-  static constexpr int P_BYTES = NR * kBN * 2;           // P^T operand
-  static constexpr int RED_BYTES = 4 * NR * 4;           // per-warp row maxima / sums
+  static constexpr int P_BYTES = NR * kBN * 2;           // P^T operand, one per consumer warpgroup
+  static constexpr int RED_BYTES = 4 * NR * 4;           // per-warp row maxima / sums, one per consumer warpgroup
   static constexpr int RING_OFF = 0;                     // from the 1024-aligned base
   static constexpr int Q_OFF = RING_OFF + SLOTS * kChunkBytes;
   static constexpr int P_OFF = Q_OFF + Q_BYTES;
-  static constexpr int RED_OFF = P_OFF + P_BYTES;
-  static constexpr int BAR_OFF = RED_OFF + RED_BYTES;    // full[SLOTS], empty[SLOTS]
+  static constexpr int RED_OFF = P_OFF + CW * P_BYTES;
+  static constexpr int ML_OFF = RED_OFF + CW * RED_BYTES; // row maxima of both warpgroups and 1's sums, for the merge
+  static constexpr int BAR_OFF = ML_OFF + (CW - 1) * 3 * NR * 4; // full[SLOTS], empty[SLOTS]
   static constexpr int SMEM = BAR_OFF + 16 * SLOTS + 1024; // + up to 1023 bytes to align the base
 };
 
@@ -150,8 +155,10 @@ __device__ __forceinline__ uint64_t evictFirstPolicy() {
   return p;
 }
 __device__ __forceinline__ void fenceProxyAsync() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
-// Barrier 1 among the 128 consumer threads only (the producer warp never waits on it).
-__device__ __forceinline__ void consumerSync() { asm volatile("bar.sync 1, 128;\n" ::: "memory"); }
+// Named barriers: 1 + w among the 128 threads of consumer warpgroup w; 3 among all consumer threads (the producer
+// never waits on either).
+__device__ __forceinline__ void groupSync(int w) { asm volatile("bar.sync %0, 128;\n" ::"r"(1 + w) : "memory"); }
+template <int CW> __device__ __forceinline__ void consumersSync() { asm volatile("bar.sync 3, %0;\n" ::"n"(128 * CW) : "memory"); }
 #endif
 
 // What both roles derive from one work item, identically (so their slot sequences agree).
@@ -170,9 +177,9 @@ __device__ __forceinline__ Item itemOf(const MlaParams& p, const int* meta, int 
   return it;
 }
 
-template <typename T, int NR>
+template <typename T, int NR, int CW>
 struct DecodeT {
-  using L = Layout<NR>;
+  using L = Layout<NR, CW>;
   using H = Half<T>;
   static constexpr int NI = NR / 8; // 8-column groups of the accumulators
   static constexpr int S = L::SLOTS;
@@ -183,15 +190,15 @@ struct DecodeT {
     const uint32_t rawAddr = smemAddr(smemRaw);
     unsigned char* const smem = smemRaw + (((rawAddr + 1023u) & ~1023u) - rawAddr);
     unsigned char* const sq = smem + L::Q_OFF;
-    unsigned char* const sp = smem + L::P_OFF;
-    float* const red = reinterpret_cast<float*>(smem + L::RED_OFF); // [4][NR]
-    const uint32_t ring = smemAddr(smem + L::RING_OFF), qBase = smemAddr(sq), pBase = smemAddr(sp);
+    const uint32_t ring = smemAddr(smem + L::RING_OFF), qBase = smemAddr(sq);
     const uint32_t fullBar = smemAddr(smem + L::BAR_OFF), emptyBar = fullBar + 8 * S;
     const int part = blockIdx.x, g = blockIdx.y;
-    const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, gq = lane / 4, tq = lane % 4;
+    const int lane = threadIdx.x % 32, gq = lane / 4, tq = lane % 4;
+    const int wg = threadIdx.x / 128;         // consumer warpgroup (CW: the producer)
+    const int tid = threadIdx.x % 128, warp = tid / 32; // within the warpgroup
     const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
     const int beginIdx = meta[kMetaBeginIdx], endIdx = meta[kMetaEndIdx];
-    if (tid == 0) {
+    if (threadIdx.x == 0) {
       for (int s = 0; s < S; ++s) {
         mbarInit(fullBar + 8 * s, 1);
         mbarInit(emptyBar + 8 * s, 4);
@@ -200,9 +207,11 @@ struct DecodeT {
     }
     __syncthreads(); // the last CTA-wide barrier: from here on the roles sync only among themselves
 
-    if (warp == 4) {
+    // The role test on a warp-uniform value (lane 0's warpgroup), so ptxas sees one role per warpgroup.
+    if (__shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x) / 128, 0) == CW) {
       // Producer: one lane issues every copy of every tile of every item of this part, in consumption order.
-      if (lane == 0) {
+      if (CW == 2) asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n" ::: "memory");
+      if (threadIdx.x == 128 * CW) {
         asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(tm)) : "memory");
         const uint64_t policy = evictFirstPolicy();
         uint32_t n = 0; // chunks issued so far
@@ -220,31 +229,33 @@ struct DecodeT {
           }
         }
       }
-      return;
-    }
+    } else {
+    if (CW == 2) asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");
+    unsigned char* const sp = smem + L::P_OFF + wg * L::P_BYTES;
+    float* const red = reinterpret_cast<float*>(smem + L::RED_OFF + wg * L::RED_BYTES); // [4][NR]
+    const uint32_t pBase = smemAddr(sp);
 
-    uint32_t n = 0; // chunks consumed so far (the producer's sequence)
+    uint32_t n0 = 0; // chunks of earlier items (the producer's sequence)
     for (int batch = beginIdx; batch <= endIdx; ++batch) {
       const Item itm = itemOf(p, meta, batch, beginIdx, endIdx);
       if (itm.liveRows <= 0) continue; // CTA-uniform
       const int slotOut = p.numSplits[batch] + (batch == beginIdx ? meta[kMetaBeginNSplitIdx] : 0);
       const bool noSplit = p.numSplits[batch + 1] - p.numSplits[batch] == 1;
       const int liveRows = itm.liveRows, kBegin = itm.kBegin, tileEnd = itm.tileEnd;
-      // Keys each of this thread's query-row columns may see (0 for padding rows).
-      int limit[NI][2];
+      // Keys a query-row column may see: min(tileEnd, lim0 + j) for query j of the row; the 8 js of this thread's
+      // columns packed 6 bits each (j < 32), so the mask costs 2 registers, not 8. Keys past tileEnd are masked for
+      // every column, padding rows included (their Q is 0; their results are never stored).
+      const int lim0 = p.causal ? itm.seqlen - itm.qLen + 1 : (1 << 30);
+      uint64_t jPack = 0;
 #pragma unroll
       for (int i = 0; i < NI; ++i)
 #pragma unroll
-        for (int b = 0; b < 2; ++b) {
-          const int r = 8 * i + 2 * tq + b;
-          limit[i][b] = r < liveRows ? min(itm.kEnd, visibleKeys(p, itm.seqlen, itm.qLen, r / p.nGroups)) : 0;
-        }
-
+        for (int b = 0; b < 2; ++b) jPack |= static_cast<uint64_t>(min((8 * i + 2 * tq + b) / p.nGroups, 63)) << (6 * (2 * i + b));
       // Q^T into its canonical layout: row r = query row m (zeros past liveRows), 72 chunks of 8 elements. The
       // previous item's last barrier ordered every read of the old Q^T before this.
       {
         const T* q = static_cast<const T*>(p.q);
-        for (int c = tid; c < NR * (kDQk / 8); c += kConsumers) {
+        for (int c = threadIdx.x; c < NR * (kDQk / 8); c += 128 * CW) {
           const int r = c % NR, ch = c / NR;
           uint4 v = make_uint4(0, 0, 0, 0);
           if (r < liveRows) {
@@ -255,7 +266,7 @@ struct DecodeT {
         }
         fenceProxyAsync();
       }
-      consumerSync();
+      consumersSync<CW>();
 
       float o[8][NI][4];
 #pragma unroll
@@ -266,8 +277,9 @@ struct DecodeT {
 #pragma unroll
       for (int i = 0; i < NI; ++i) mRow[i][0] = mRow[i][1] = -INFINITY, lPart[i][0] = lPart[i][1] = 0.f;
 
-      for (int it = 0; it < itm.nTiles; ++it, n += kChunks) {
+      for (int it = wg; it < itm.nTiles; it += CW) {
         const int t0 = kBegin + it * kBN;
+        const uint32_t n = n0 + it * kChunks; // this tile's first chunk
         uint32_t slotAddr[kChunks];
 #pragma unroll
         for (int c = 0; c < kChunks; ++c) slotAddr[c] = ring + ((n + c) % S) * kChunkBytes;
@@ -301,17 +313,17 @@ struct DecodeT {
           for (int b = 0; b < 2; ++b) {
             float& s0 = sAcc[i * 4 + b];
             float& s1 = sAcc[i * 4 + 2 + b];
-            s0 = key0 < limit[i][b] ? s0 * p.scaleLog2 : -INFINITY;
-            s1 = key0 + 8 < limit[i][b] ? s1 * p.scaleLog2 : -INFINITY;
+            const int lim = min(tileEnd, lim0 + static_cast<int>((jPack >> (6 * (2 * i + b))) & 63));
+            s0 = key0 < lim ? s0 * p.scaleLog2 : -INFINITY;
+            s1 = key0 + 8 < lim ? s1 * p.scaleLog2 : -INFINITY;
             float x = fmaxf(s0, s1);
             x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 4));
             x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 8));
             x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 16));
             if (gq == 0) red[warp * NR + 8 * i + 2 * tq + b] = x;
           }
-        consumerSync(); // every warp's maxima are in; every warp's S^T wgmma has finished reading the slots
+        groupSync(wg); // every warp's maxima are in; every warp's S^T wgmma has finished reading the slots
 
-        float alpha[NI][2];
 #pragma unroll
         for (int i = 0; i < NI; ++i)
 #pragma unroll
@@ -320,10 +332,13 @@ struct DecodeT {
             const float x = fmaxf(fmaxf(red[r], red[NR + r]), fmaxf(red[2 * NR + r], red[3 * NR + r]));
             const float mNew = fmaxf(mRow[i][b], x);
             const float base = mNew == -INFINITY ? 0.f : mNew; // no key yet: every exp2 below is exp2(-inf) = 0
-            alpha[i][b] = exp2f(mRow[i][b] - base);
+            // O^T's column r is rescaled here (no wgmma is in flight: the last one waited), so no alpha is kept.
+            const float alpha = exp2f(mRow[i][b] - base);
+#pragma unroll
+            for (int s = 0; s < 8; ++s) o[s][i][b] *= alpha, o[s][i][2 + b] *= alpha;
             mRow[i][b] = mNew;
             const float p0 = exp2f(sAcc[i * 4 + b] - base), p1 = exp2f(sAcc[i * 4 + 2 + b] - base);
-            lPart[i][b] = lPart[i][b] * alpha[i][b] + p0 + p1;
+            lPart[i][b] = lPart[i][b] * alpha + p0 + p1;
             const int k0 = 16 * warp + gq;
             *reinterpret_cast<T*>(sp + canonOff<NR>(r, k0)) = H::fromF(p0);
             *reinterpret_cast<T*>(sp + canonOff<NR>(r, k0 + 8)) = H::fromF(p1);
@@ -331,21 +346,14 @@ struct DecodeT {
         // Value rows this tile holds past tileEnd (the rest of the last page: stale, maybe NaN) become zeros.
         const int live = min(kBN, tileEnd - t0);
         if (live < kBN) {
-          for (int e = tid; e < (kBN - live) * 8 * 8; e += kConsumers) {
+          for (int e = tid; e < (kBN - live) * 8 * 8; e += 128) {
             const int c = e / ((kBN - live) * 8), rem = e % ((kBN - live) * 8), r = live + rem / 8, u = rem % 8;
             asm volatile("st.shared.v4.u32 [%0], {%1, %1, %1, %1};\n" ::"r"(ring + ((n + c) % S) * kChunkBytes + r * 128 + u * 16), "r"(0) : "memory");
           }
         }
         fenceProxyAsync();
-        consumerSync(); // P^T complete (and visible to the tensor cores)
+        groupSync(wg); // P^T complete (and visible to the tensor cores)
 
-#pragma unroll
-        for (int s = 0; s < 8; ++s)
-#pragma unroll
-          for (int i = 0; i < NI; ++i) {
-            o[s][i][0] *= alpha[i][0]; o[s][i][1] *= alpha[i][1];
-            o[s][i][2] *= alpha[i][0]; o[s][i][3] *= alpha[i][1];
-          }
         // O^T += V^T P^T: slice s = chunk s, 4 k-steps of 16 keys (two 8-key groups of 1024 bytes each).
         wgFence();
 #pragma unroll
@@ -363,8 +371,9 @@ struct DecodeT {
           for (int c = 0; c < 8; ++c) mbarArrive(emptyBar + 8 * ((n + c) % S));
       }
 
+      n0 += itm.nTiles * kChunks;
       // Row sums: over the 8 key lanes, then the 4 warps.
-      consumerSync(); // red is free
+      groupSync(wg); // red is free
 #pragma unroll
       for (int i = 0; i < NI; ++i)
 #pragma unroll
@@ -375,14 +384,73 @@ struct DecodeT {
           x += __shfl_xor_sync(0xffffffffu, x, 16);
           if (gq == 0) red[warp * NR + 8 * i + 2 * tq + b] = x;
         }
-      consumerSync();
+      groupSync(wg);
+      float lRow[NI][2];
+#pragma unroll
+      for (int i = 0; i < NI; ++i)
+#pragma unroll
+        for (int b = 0; b < 2; ++b) {
+          const int r = 8 * i + 2 * tq + b;
+          lRow[i][b] = red[r] + red[NR + r] + red[2 * NR + r] + red[3 * NR + r];
+        }
+      if (CW == 2) {
+        // Merge warpgroup 1's (m, l, O^T) into warpgroup 0's, through the Q^T region (free once both are done),
+        // four slices a round; a thread of warpgroup 1 hands over exactly the elements its twin in 0 holds.
+        float* const xb = reinterpret_cast<float*>(sq);
+        float* const ml = reinterpret_cast<float*>(smem + L::ML_OFF);
+        consumersSync<CW>(); // every tile of both warpgroups is done: Q^T is no longer read
+        if (warp == 0 && gq == 0)
+#pragma unroll
+          for (int i = 0; i < NI; ++i)
+#pragma unroll
+            for (int b = 0; b < 2; ++b) {
+              const int r = 8 * i + 2 * tq + b;
+              ml[wg * NR + r] = mRow[i][b];
+              if (wg == 1) ml[2 * NR + r] = lRow[i][b];
+            }
+        consumersSync<CW>();
+        // Both rescale their own O^T to the common maximum; warpgroup 0 also merges the sums.
+#pragma unroll
+        for (int i = 0; i < NI; ++i)
+#pragma unroll
+          for (int b = 0; b < 2; ++b) {
+            const int r = 8 * i + 2 * tq + b;
+            const float m0 = ml[r], m1 = ml[NR + r], mNew = fmaxf(m0, m1);
+            const float base = mNew == -INFINITY ? 0.f : mNew;
+            const float a = exp2f(mRow[i][b] - base);
+#pragma unroll
+            for (int s = 0; s < 8; ++s) o[s][i][b] *= a, o[s][i][2 + b] *= a;
+            if (wg == 0) lRow[i][b] = a * lRow[i][b] + exp2f(m1 - base) * ml[2 * NR + r];
+            mRow[i][b] = mNew;
+          }
+#pragma unroll
+        for (int round = 0; round < 2; ++round) {
+          if (wg == 1)
+#pragma unroll
+            for (int s = 0; s < 4; ++s)
+#pragma unroll
+              for (int i = 0; i < NI; ++i)
+#pragma unroll
+                for (int e = 0; e < 4; ++e) xb[((s * NI + i) * 4 + e) * 128 + tid] = o[4 * round + s][i][e];
+          consumersSync<CW>();
+          if (wg == 0)
+#pragma unroll
+            for (int s = 0; s < 4; ++s)
+#pragma unroll
+              for (int i = 0; i < NI; ++i)
+#pragma unroll
+                for (int e = 0; e < 4; ++e) o[4 * round + s][i][e] += xb[((s * NI + i) * 4 + e) * 128 + tid];
+          consumersSync<CW>(); // read before the next round (or the next item's Q^T) overwrites it
+        }
+        if (wg == 1) continue;
+      }
 #pragma unroll
       for (int i = 0; i < NI; ++i)
 #pragma unroll
         for (int b = 0; b < 2; ++b) {
           const int r = 8 * i + 2 * tq + b;
           if (r >= liveRows) continue;
-          const float l = red[r] + red[NR + r] + red[2 * NR + r] + red[3 * NR + r];
+          const float l = lRow[i][b];
           const int j = r / p.nGroups, h = g * p.nGroups + (r - j * p.nGroups);
           const bool empty = l == 0.f;
           const float inv = empty ? 0.f : 1.f / l;
@@ -407,8 +475,9 @@ struct DecodeT {
             if (warp == 0 && gq == 0) p.lseAccum[row] = lse;
           }
         }
-      consumerSync(); // the next item overwrites Q^T and red
+      groupSync(wg); // the next item overwrites red
     }
+    } // consumers
 #endif
   }
 };
@@ -416,17 +485,22 @@ struct DecodeT {
 } // namespace sm90
 } // namespace mla
 
-static_assert(mla::sm90::Layout<16>::SMEM == 226960 && mla::sm90::Layout<32>::SMEM == 231280, "shared memory differs from launch.ts sm90Smem");
+static_assert(mla::sm90::Layout<16, 2>::SMEM == 229456 && mla::sm90::Layout<32, 2>::SMEM == 228064 && mla::sm90::Layout<16, 1>::SMEM == 226960 && mla::sm90::Layout<32, 1>::SMEM == 231280, "shared memory differs from launch.ts sm90Smem");
 
-// Launch: grid (numSmParts, hKv = 1), 160 threads, Layout<NR>::SMEM bytes of dynamic shared memory, the tensor
-// map of the cache as the second parameter (launch.ts / tensor-map.ts); rows <= NR, page 64, sm_90a only
-// (elsewhere the entries compile to nothing and must not be launched).
-#define MLA_SM90_ENTRY(NR)                                                                                                   \
-  extern "C" __global__ void __launch_bounds__(mla::sm90::kThreads, 1) mla_decode_sm90_bf16_n##NR(const MlaParams p, const __grid_constant__ CUtensorMap tm) { \
-    mla::sm90::DecodeT<__nv_bfloat16, NR>::run(p, &tm);                                                                      \
-  }                                                                                                                          \
-  extern "C" __global__ void __launch_bounds__(mla::sm90::kThreads, 1) mla_decode_sm90_f16_n##NR(const MlaParams p, const __grid_constant__ CUtensorMap tm) { \
-    mla::sm90::DecodeT<__half, NR>::run(p, &tm);                                                                             \
+// Launch: grid (numSmParts, hKv = 1), threadsOf<CW>() threads, Layout<NR, CW>::SMEM bytes of dynamic shared
+// memory, the tensor map of the cache as the second parameter (launch.ts sm90Launch / sm90CacheMap); rows <= NR,
+// page 64, sm_90a only (elsewhere the entries compile to nothing and must not be launched). The library launches
+// the two-warpgroup entries; the _1wg ones are the one-warpgroup version the harness times beside them.
+#define MLA_SM90_ENTRY(NR, CW, SUFFIX)                                                                                        \
+  extern "C" __global__ void __launch_bounds__(mla::sm90::threadsOf<CW>(), 1)                                                 \
+      mla_decode_sm90##SUFFIX##_bf16_n##NR(const MlaParams p, const __grid_constant__ CUtensorMap tm) {                      \
+    mla::sm90::DecodeT<__nv_bfloat16, NR, CW>::run(p, &tm);                                                                   \
+  }                                                                                                                           \
+  extern "C" __global__ void __launch_bounds__(mla::sm90::threadsOf<CW>(), 1)                                                 \
+      mla_decode_sm90##SUFFIX##_f16_n##NR(const MlaParams p, const __grid_constant__ CUtensorMap tm) {                       \
+    mla::sm90::DecodeT<__half, NR, CW>::run(p, &tm);                                                                          \
   }
-MLA_SM90_ENTRY(16)
-MLA_SM90_ENTRY(32)
+MLA_SM90_ENTRY(16, 2, )
+MLA_SM90_ENTRY(32, 2, )
+MLA_SM90_ENTRY(16, 1, _1wg)
+MLA_SM90_ENTRY(32, 1, _1wg)

@@ -114,20 +114,24 @@ export function combineLaunch(p: MlaProblem, rows: number): Launch {
 }
 
 /**
- * decode_sm90.cu (sm_90a only; the default on sm_90 for the shapes it takes): one CTA of a consumer warpgroup and a
- * producer warp per (SM part, KV head), taking all rows <= nr at once; nr 16 or 32. Its shared memory (asserted
- * in the .cu): a ring of 8 KB key-chunk slots (25 at nr 16, 23 at nr 32), Q^T, P^T, row arrays, two mbarriers a
- * slot, and 1024 bytes to align the ring for the 128-byte swizzle. It reads the cache through a tensor map
- * (sm90CacheMap), its second kernel parameter.
+ * decode_sm90.cu (sm_90a only; the default on sm_90 for the shapes it takes): one CTA per (SM part, KV head) of
+ * `cw` consumer warpgroups and a producer warp (a producer warpgroup when cw = 2), taking all rows <= nr at once;
+ * nr 16 or 32. Its shared memory (asserted in the .cu): a ring of 8 KB key-chunk slots, Q^T, P^T and row arrays
+ * per consumer warpgroup, the merge's row arrays, two mbarriers a slot, and 1024 bytes to align the ring for the
+ * 128-byte swizzle. It reads the cache through a tensor map (sm90CacheMap), its second kernel parameter.
  */
 export const sm90RowTiles = [16, 32] as const;
-export const sm90Threads = 160;
-export function sm90Slots(nr: 16 | 32): number {
-  return nr === 16 ? 25 : 23;
+/** Consumer warpgroups of the entry the library launches, per row tile (the _1wg entries are the harness's). */
+export const sm90Warpgroups: Record<16 | 32, 1 | 2> = { 16: 2, 32: 2 };
+export function sm90Threads(cw: 1 | 2): number {
+  return cw === 1 ? 160 : 384;
 }
-export function sm90Smem(nr: 16 | 32): number {
-  const slots = sm90Slots(nr);
-  return slots * 64 * 128 + nr * dQk * 2 + nr * 64 * 2 + 4 * nr * 4 + 16 * slots + 1024;
+export function sm90Slots(nr: 16 | 32, cw: 1 | 2): number {
+  return nr === 16 ? 25 : cw === 1 ? 23 : 22;
+}
+export function sm90Smem(nr: 16 | 32, cw: 1 | 2 = sm90Warpgroups[nr]): number {
+  const slots = sm90Slots(nr, cw);
+  return slots * 64 * 128 + nr * dQk * 2 + cw * (nr * 64 * 2 + 4 * nr * 4) + (cw - 1) * 3 * nr * 4 + 16 * slots + 1024;
 }
 /**
  * The sm90 kernel's view of the cache (page 64, one KV head): a 2-D tensor of numBlocks * 64 rows of dQk
@@ -144,7 +148,8 @@ export function sm90Launch(p: MlaProblem): (Launch & { name: string; nr: 16 | 32
   const rows = p.sQ * p.nGroups;
   const nr = sm90RowTiles.find((n) => rows <= n);
   if (nr === undefined || p.hKv !== 1 || p.pageBlockSize !== 64 || p.varlen) return undefined;
-  return { name: `mla_decode_sm90_${p.dtype}_n${nr}`, nr, grid: [p.numSmParts, p.hKv, 1], block: [sm90Threads, 1, 1], smem: sm90Smem(nr) };
+  const cw = sm90Warpgroups[nr];
+  return { name: `mla_decode_sm90${cw === 1 ? '_1wg' : ''}_${p.dtype}_n${nr}`, nr, grid: [p.numSmParts, p.hKv, 1], block: [sm90Threads(cw), 1, 1], smem: sm90Smem(nr, cw) };
 }
 
 /** naive.cu: a CTA of 4 warps per (request, query j, head h). */
