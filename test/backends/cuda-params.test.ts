@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { FlashMlaError } from '../../src/core/errors.js';
-import { chooseDecodeVariant, decodeSmem, decodeVariants, kernelsHeader, preferredVariants, sameVariant, sm90Launch, sm90Smem } from '../../src/backends/cuda/kernels/launch.js';
+import { tiledMapArgs } from '../../src/backends/cuda/tensor-map.js';
+import { chooseDecodeVariant, decodeSmem, decodeVariants, kernelsHeader, preferredVariants, sameVariant, sm90CacheMap, sm90Launch, sm90Smem } from '../../src/backends/cuda/kernels/launch.js';
 import { compilePacker, layoutOf, mlaParamsLayout, packParams } from '../../src/backends/cuda/params.js';
 
 test('params: C layout (pointers first, 4-byte scalars, size padded to 8)', () => {
@@ -48,14 +49,23 @@ test('variant choice follows shared memory: Hopper, A100, and 99 KiB parts', () 
 
 test('sm90 kernel: shared memory as decode_sm90.cu asserts, row tiles 16 / 32, nothing above 32 rows', () => {
   // The same numbers are static_asserts in decode_sm90.cu (Layout<NR>::SMEM), which the sm_90a build compiles.
-  assert.equal(sm90Smem(16), 170256);
-  assert.equal(sm90Smem(32), 190992);
+  assert.equal(sm90Smem(16, 2), 229456);
+  assert.equal(sm90Smem(32, 2), 228064);
+  assert.equal(sm90Smem(16, 1), 226960);
+  assert.equal(sm90Smem(32, 1), 231280);
+  for (const nr of [16, 32] as const) for (const cw of [1, 2] as const) assert.ok(sm90Smem(nr, cw) <= 232448, 'within the 227 KB a block may have on sm_90');
   const src = readFileSync(fileURLToPath(new URL('../../src/backends/cuda/kernels/decode_sm90.cu', import.meta.url)), 'utf8');
-  assert.match(src, /Layout<16>::SMEM == 170256 && mla::sm90::Layout<32>::SMEM == 190992/);
+  assert.match(src, /Layout<16, 2>::SMEM == 229456 && mla::sm90::Layout<32, 2>::SMEM == 228064 && mla::sm90::Layout<16, 1>::SMEM == 226960 && mla::sm90::Layout<32, 1>::SMEM == 231280/);
   const shape = (sQ: number, hQ: number, hKv: number, extra: object = {}) =>
     ({ sQ, hQ, hKv, nGroups: hQ / hKv, numSmParts: 132, dtype: 'bf16', pageBlockSize: 64, varlen: false, ...extra }) as unknown as Parameters<typeof sm90Launch>[0];
   assert.equal(sm90Launch(shape(1, 16, 1))?.name, 'mla_decode_sm90_bf16_n16');
   assert.deepEqual(sm90Launch(shape(1, 16, 1))?.grid, [132, 1, 1]);
+  assert.deepEqual(sm90Launch(shape(1, 16, 1))?.block, [384, 1, 1]);
+  // The cache as the kernel's tensor map sees it: 576-element rows, one 64 x 64 box a column chunk of a page.
+  assert.deepEqual(sm90CacheMap({ numBlocks: 10, pageBlockSize: 64, hKv: 1 }), { dims: [576, 640], strides: [1152], box: [64, 64] });
+  const args = tiledMapArgs({ dtype: 'bf16', base: 0x7f0000000000n, ...sm90CacheMap({ numBlocks: 10, pageBlockSize: 64, hKv: 1 }), swizzle: '128B', l2Promotion: '256B' });
+  assert.deepEqual(Array.from(args.boxDim), [64, 64]);
+  assert.equal(args.swizzle, 3);
   assert.equal(sm90Launch(shape(2, 16, 1))?.name, 'mla_decode_sm90_bf16_n32');
   assert.equal(sm90Launch(shape(3, 10, 1))?.nr, 32);
   assert.equal(sm90Launch(shape(1, 64, 1)), undefined);

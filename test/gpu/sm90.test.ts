@@ -1,4 +1,4 @@
-// The experimental Hopper kernel (decode_sm90.cu, createCudaBackend({ kernel: 'sm90' })) through the library's own
+// The Hopper kernel (decode_sm90.cu: the default on sm_90 for its shapes; createCudaBackend({ kernel: 'sm90' })) through the library's own
 // path: FlashMLA's golden cases and random cases of the shapes it takes (one KV head, page 64, uniform query
 // lengths, at most 32 rows per KV head), each checked against the float64 reference, with NaN in every unused cache
 // slot and poisoned outputs. Needs an sm_90 GPU and built kernels; run by scripts/gpu-host-run.sh sm90.
@@ -30,6 +30,15 @@ test('dispatch: sm90 for at most 32 rows, one KV head, page 64; the split-KV ker
   assert.doesNotMatch(kernelFor('bf16', 16, 2), /sm90/);
   assert.doesNotMatch(kernelFor('bf16', 16, 1, 32), /sm90/);
   assert.doesNotMatch(kernelFor('bf16', 16, 1, 64, true), /sm90/);
+});
+
+test('default on sm_90: no kernel option takes sm90 for its shapes; kernel: \'splitkv\' never does', async (t) => {
+  if (cuda.info.details?.cc !== '9.0') return t.skip(`not an sm_90 GPU (${String(cuda.info.details?.cc)})`);
+  const p = { dtype: 'bf16', sQ: 1, nGroups: 16, hKv: 1, pageBlockSize: 64, varlen: false, numSmParts: 1 } as unknown as MlaProblem;
+  const byDefault = await createCudaBackend();
+  try { assert.match(byDefault.decodeKernel(p), /sm90/); } finally { byDefault.dispose(); }
+  const splitkv = await createCudaBackend({ kernel: 'splitkv' });
+  try { assert.doesNotMatch(splitkv.decodeKernel(p), /sm90/); } finally { splitkv.dispose(); }
 });
 
 describe('golden cases through the sm90 backend', () => {

@@ -3,6 +3,7 @@
 //
 //   nvcc -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -o harness bench/cuda/hopper/harness.cu
 //   ./harness check [cases] [seed]   randomized cases vs the float64 reference (NaN in unused slots, poisoned outputs)
+//   ./harness check1 [cases] [seed]  the same for the one-warpgroup sm90 version
 //   ./harness time                   b=128 grid rows, GB/s by FlashMLA's byte formula
 // See bench/cuda/hopper/run.sh and docs/notes/cuda-hopper-decode.md.
 #include "../../../src/backends/cuda/kernels/params.h"
@@ -107,7 +108,31 @@ struct Dev {
   size_t kElems = 0;
   int parts = 0;
   std::vector<int> hNs;
+  CUtensorMap tm{}; // the cache as {576 columns, pages * 64 rows}, 64 x 64 boxes, 128-byte swizzle
 };
+
+// The sm90 kernel's tensor map of the cache (page 64, one KV head): see decode_sm90.cu.
+static CUtensorMap encodeCacheMap(const void* k, size_t rows) {
+  CUtensorMap tm;
+  const cuuint64_t dims[2] = {static_cast<cuuint64_t>(kDQk), static_cast<cuuint64_t>(rows)};
+  const cuuint64_t strides[1] = {static_cast<cuuint64_t>(kDQk) * 2};
+  const cuuint32_t box[2] = {64, 64}, estr[2] = {1, 1};
+  // The driver's encoder through the runtime (no -lcuda at link time).
+  using Encode = CUresult (*)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*, const cuuint64_t*, const cuuint64_t*, const cuuint32_t*, const cuuint32_t*,
+                              CUtensorMapInterleave, CUtensorMapSwizzle, CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
+  static Encode encode = nullptr;
+  if (!encode) {
+    void* fp = nullptr;
+    cudaDriverEntryPointQueryResult q;
+    CK(cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fp, 12000, cudaEnableDefault, &q));
+    if (!fp || q != cudaDriverEntryPointSuccess) { fprintf(stderr, "cuTensorMapEncodeTiled not found\n"); exit(2); }
+    encode = reinterpret_cast<Encode>(fp);
+  }
+  const CUresult r = encode(&tm, CU_TENSOR_MAP_DATA_TYPE_UINT16, 2, const_cast<void*>(k), dims, strides, box, estr, CU_TENSOR_MAP_INTERLEAVE_NONE,
+                                            CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r != CUDA_SUCCESS) { fprintf(stderr, "cuTensorMapEncodeTiled failed: %d\n", static_cast<int>(r)); exit(2); }
+  return tm;
+}
 
 static int gSms = 132;
 
@@ -159,6 +184,7 @@ static void setup(const Problem& pr, Dev& d, std::mt19937& rng) {
   CK(cudaMalloc(&d.ns, d.hNs.size() * 4));
   CK(cudaMemcpy(d.q, hq.data(), qElems * 2, cudaMemcpyHostToDevice));
   CK(cudaMemcpy(d.k, hk.data(), d.kElems * 2, cudaMemcpyHostToDevice));
+  if (pr.page == 64 && pr.hKv == 1) d.tm = encodeCacheMap(d.k, static_cast<size_t>(nPages) * pr.page);
   CK(cudaMemcpy(d.bt, bt.data(), bt.size() * 4, cudaMemcpyHostToDevice));
   CK(cudaMemcpy(d.sl, pr.seqlens.data(), b * 4, cudaMemcpyHostToDevice));
   CK(cudaMemcpy(d.meta, meta.data(), meta.size() * 4, cudaMemcpyHostToDevice));
@@ -179,17 +205,27 @@ static void freeDev(Dev& d) {
   cudaFree(d.bt); cudaFree(d.sl); cudaFree(d.meta); cudaFree(d.ns);
 }
 
-enum Kern { kNew, kOld };
+enum Kern { kNew, kNew1, kOld }; // sm90 two consumer warpgroups (the library's), sm90 one warpgroup, mma.sync
 
 static bool launch(const Dev& d, bool f16, Kern which) {
   const MlaParams& p = d.p;
-  if (which == kNew) {
-    if (p.rows > 32 || p.hKv != 1) return false;
+  if (which == kNew || which == kNew1) {
+    if (p.rows > 32 || p.hKv != 1 || p.pageBlockSize != 64) return false;
     const int nr = p.rows <= 16 ? 16 : 32;
-    const int smem = nr == 16 ? mla::sm90::Layout<16>::SMEM : mla::sm90::Layout<32>::SMEM;
-    void (*fn)(MlaParams) = nr == 16 ? (f16 ? mla_decode_sm90_f16_n16 : mla_decode_sm90_bf16_n16) : (f16 ? mla_decode_sm90_f16_n32 : mla_decode_sm90_bf16_n32);
+    using Fn = void (*)(MlaParams, CUtensorMap);
+    Fn fn;
+    int smem, threads;
+    if (which == kNew) {
+      smem = nr == 16 ? mla::sm90::Layout<16, 2>::SMEM : mla::sm90::Layout<32, 2>::SMEM;
+      threads = mla::sm90::threadsOf<2>();
+      fn = nr == 16 ? (f16 ? mla_decode_sm90_f16_n16 : mla_decode_sm90_bf16_n16) : (f16 ? mla_decode_sm90_f16_n32 : mla_decode_sm90_bf16_n32);
+    } else {
+      smem = nr == 16 ? mla::sm90::Layout<16, 1>::SMEM : mla::sm90::Layout<32, 1>::SMEM;
+      threads = mla::sm90::threadsOf<1>();
+      fn = nr == 16 ? (f16 ? mla_decode_sm90_1wg_f16_n16 : mla_decode_sm90_1wg_bf16_n16) : (f16 ? mla_decode_sm90_1wg_f16_n32 : mla_decode_sm90_1wg_bf16_n32);
+    }
     CK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-    fn<<<dim3(p.numSmParts, p.hKv), 128, smem>>>(p);
+    fn<<<dim3(p.numSmParts, p.hKv), threads, smem>>>(p, d.tm);
   } else {
     const int smem = 192768;
     void (*fn)(MlaParams) = f16 ? mla_decode_f16_m32_n64_s2_w8_q24 : mla_decode_bf16_m32_n64_s2_w8_q24;
@@ -204,7 +240,7 @@ static bool launch(const Dev& d, bool f16, Kern which) {
   return true;
 }
 
-static int check(int cases, unsigned seed) {
+static int check(int cases, unsigned seed, Kern which) {
   std::mt19937 rng(seed);
   int fails = 0, ran = 0;
   double worst = 0;
@@ -234,7 +270,7 @@ static int check(int cases, unsigned seed) {
     CK(cudaMemset(d.out, 0xFF, outElems * 2)); // NaN: every element must be written
     CK(cudaMemset(d.lse, 0xFF, lseElems * 4));
     CK(cudaMemset(d.oacc, 0xFF, static_cast<size_t>(p.b + d.parts) * p.sQ * p.hQ * kDV * 4));
-    const bool ranNew = launch(d, pr.f16, kNew);
+    const bool ranNew = launch(d, pr.f16, which);
     if (!ranNew) { freeDev(d); continue; }
     CK(cudaDeviceSynchronize());
     const int maxSeq = *std::max_element(pr.seqlens.begin(), pr.seqlens.end());
@@ -281,7 +317,7 @@ static int check(int cases, unsigned seed) {
     if (!ok) fails++;
     freeDev(d);
   }
-  printf("check: %d cases run, %d failed, worst rel %.3e\n", ran, fails, worst);
+  printf("check (%s): %d cases run, %d failed, worst rel %.3e\n", which == kNew ? "sm90 2 warpgroups" : "sm90 1 warpgroup", ran, fails, worst);
   return fails ? 1 : 0;
 }
 
@@ -296,9 +332,9 @@ static void timeOne(int b, int sk, int hQ, int sQ, FILE* js) {
   cudaEvent_t e0, e1;
   CK(cudaEventCreate(&e0));
   CK(cudaEventCreate(&e1));
-  double us[2] = {0, 0};
-  for (int w = 0; w < 2; w++) {
-    const Kern k = w == 0 ? kNew : kOld;
+  double us[3] = {0, 0, 0};
+  for (int w = 0; w < 3; w++) {
+    const Kern k = w == 0 ? kNew : w == 1 ? kNew1 : kOld;
     if (!launch(d, false, k)) continue;
     CK(cudaDeviceSynchronize());
     std::vector<float> ts;
@@ -315,9 +351,9 @@ static void timeOne(int b, int sk, int hQ, int sQ, FILE* js) {
     std::sort(ts.begin(), ts.end());
     us[w] = ts[ts.size() / 2];
   }
-  printf("time b=%d s_k=%d h_q=%d s_q=%d rows=%d  sm90 %8.1f us %6.0f GB/s | mma.sync %8.1f us %6.0f GB/s | gain %.2fx\n", b, sk, hQ, sQ, sQ * hQ,
-         us[0], bytes / us[0] / 1e3, us[1], bytes / us[1] / 1e3, us[1] / us[0]);
-  if (js) fprintf(js, "{\"b\":%d,\"s_k\":%d,\"h_q\":%d,\"s_q\":%d,\"sm90_us\":%.2f,\"mmasync_us\":%.2f,\"bytes\":%.0f},\n", b, sk, hQ, sQ, us[0], us[1], bytes);
+  printf("time b=%d s_k=%d h_q=%d s_q=%d rows=%d  sm90 %7.1f us %5.0f GB/s | sm90 1wg %7.1f us %5.0f GB/s | mma.sync %7.1f us %5.0f GB/s | gain %.2fx\n", b, sk, hQ, sQ,
+         sQ * hQ, us[0], bytes / us[0] / 1e3, us[1], bytes / us[1] / 1e3, us[2], bytes / us[2] / 1e3, us[2] / us[0]);
+  if (js) fprintf(js, "{\"b\":%d,\"s_k\":%d,\"h_q\":%d,\"s_q\":%d,\"sm90_us\":%.2f,\"sm90_1wg_us\":%.2f,\"mmasync_us\":%.2f,\"bytes\":%.0f},\n", b, sk, hQ, sQ, us[0], us[1], us[2], bytes);
   freeDev(d);
 }
 
@@ -327,7 +363,8 @@ int main(int argc, char** argv) {
   gSms = prop.multiProcessorCount;
   printf("device %s, %d SMs, sm_%d%d\n", prop.name, gSms, prop.major, prop.minor);
   const std::string mode = argc > 1 ? argv[1] : "check";
-  if (mode == "check") return check(argc > 2 ? atoi(argv[2]) : 200, argc > 3 ? atoi(argv[3]) : 1);
+  if (mode == "check") return check(argc > 2 ? atoi(argv[2]) : 200, argc > 3 ? atoi(argv[3]) : 1, kNew);
+  if (mode == "check1") return check(argc > 2 ? atoi(argv[2]) : 200, argc > 3 ? atoi(argv[3]) : 1, kNew1);
   if (mode == "time") {
     FILE* js = argc > 2 ? fopen(argv[2], "w") : nullptr;
     const int grid[][4] = {{128, 8192, 16, 1}, {128, 8192, 32, 1}, {128, 8192, 16, 2}, {128, 4096, 16, 1}, {128, 4096, 32, 1}, {128, 1024, 16, 1}, {128, 1024, 32, 1}, {128, 1024, 16, 2}, {1, 32768, 16, 1}};

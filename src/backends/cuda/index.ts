@@ -17,7 +17,7 @@ import { type Manifest, findKernelDir, loadImage } from './modules.js';
 import type { DecodeVariant } from './kernels/launch.js';
 import { mlaParamsLayout, packParams, sparseParamsLayout } from './params.js';
 import type { SparseCall } from '../../core/sparse.js';
-import { sparseKernelName, sparseLaunch } from './kernels/launch.js';
+import { sm90CacheMap, sparseKernelName, sparseLaunch } from './kernels/launch.js';
 import type { MlaDeviceOps } from '../../core/mla/device.js';
 import { createCudaLayerOps } from './layer.js';
 import { SparseMmaRunner } from './sparse.js';
@@ -41,11 +41,12 @@ export interface CudaBackendOptions {
   /** Folder with the built fatbins and manifest.json (default: dist/cuda of this package). */
   kernelDir?: string;
   /**
-   * 'splitkv' (default): the tensor-core split-KV kernel + combine, following the scheduler's metadata.
+   * 'sm90' (default): on sm_90 GPUs the Hopper kernel (decode_sm90.cu: TMA, wgmma) for problems with at most 32
+   * rows per KV head, one KV head, page 64 and uniform query lengths (1.06-1.46x 'splitkv' on the H200,
+   * docs/notes/cuda-hopper-decode.md); every other shape and GPU gets 'splitkv'.
+   * 'splitkv': the mma.sync split-KV kernel + combine, following the scheduler's metadata, for every shape.
    * 'naive': the f32 reference kernel (one CTA per query row, metadata unused): for cross-checks only.
-   * 'sm90': the experimental Hopper kernel (decode_sm90.cu: wgmma, cp.async.bulk) where the GPU is sm_90 and the
-   * problem has at most 32 rows per KV head, else 'splitkv'. Opt-in: slower than 'splitkv' on the H200 so far
-   * (docs/notes/cuda-hopper-decode.md). `decodeKernel(problem)` says which kernel a shape gets.
+   * `decodeKernel(problem)` says which kernel a shape gets.
    */
   kernel?: 'splitkv' | 'naive' | 'sm90';
   /** Force a decode variant (tests and tuning); default: chosen per problem by kernels/launch.ts. */
@@ -131,8 +132,8 @@ class CudaBackendImpl implements CudaBackend {
       const decodeModule = load('decode.fatbin');
       const combineModule = load('combine.fatbin');
       const naiveModule = load('naive.fatbin');
-      // decode_sm90.fatbin, loaded on sm_90 devices when kernel is 'sm90' (it holds sm_90a code only).
-      const sm90Module = opts.kernel === 'sm90' && cc === '9.0' && manifest.files['decode_sm90.fatbin'] ? load('decode_sm90.fatbin') : undefined;
+      // decode_sm90.fatbin, loaded on sm_90 devices unless another kernel is asked for (it holds sm_90a code only).
+      const sm90Module = (opts.kernel ?? 'sm90') === 'sm90' && cc === '9.0' && manifest.files['decode_sm90.fatbin'] ? load('decode_sm90.fatbin') : undefined;
       this.params = drv.pinnedParams(mlaParamsLayout.size, 1); // maps[0]: the KV cache's tensor map for TMA kernels
       const paramsView = this.params.view;
       this.ws = new Workspace(drv, this.stream, 1.25);
@@ -291,6 +292,7 @@ class CudaBackendImpl implements CudaBackend {
     view.setBigUint64(off.out, out, true);
     view.setBigUint64(off.lse, this.ptrOf(l.lse), true);
     this.staging.placeIndices(l, sk.accumBytes, sk.lseBytes);
+    if (sk.decode?.cacheMap) this.params.maps[0].set({ dtype: p.dtype, base: kCache, ...sm90CacheMap(p), swizzle: '128B', l2Promotion: '256B' });
 
     const api = this.drv.api, stream = this.stream, argv = this.params.argv;
     const d = sk.decode;

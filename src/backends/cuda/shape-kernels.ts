@@ -12,7 +12,11 @@ import {
 import { compilePacker, mlaParamsLayout } from './params.js';
 
 /** One kernel launch, resolved: function handle, grid, block, dynamic shared memory. */
-export interface KernelLaunch { fn: bigint; gx: number; gy: number; gz: number; threads: number; smem: number; what: string }
+export interface KernelLaunch {
+  fn: bigint; gx: number; gy: number; gz: number; threads: number; smem: number; what: string;
+  /** The kernel reads the cache through a tensor map, its second parameter (decode_sm90.cu; launch.ts sm90CacheMap). */
+  cacheMap?: boolean;
+}
 
 /** The kernels a decode of one problem shape launches, resolved; reused while the shape repeats (the parameter block holds its scalars). */
 export interface ShapeKernels extends Pick<MlaProblem, 'b' | 'sQ' | 'totalQ' | 'hQ' | 'hKv' | 'dtype' | 'pageBlockSize' | 'maxBlocksPerSeq'
@@ -91,6 +95,7 @@ export class KernelCache {
     } else if (this.h.sm90Module !== undefined && !this.forcedVariant && sm90Launch(p)) {
       const sl = sm90Launch(p)!;
       decode = launchOf(this.fn(this.h.sm90Module, sl.name, sl.smem), sl, sl.name);
+      if (decode) decode.cacheMap = true;
       combine = launchOf(this.fn(this.h.combineModule, `mla_combine_${dt}`, 0), combineLaunch(p, v.combineRows as number), 'combine');
     } else {
       const variant = this.variantFor(p);

@@ -1,25 +1,34 @@
-// Split-KV MLA decode for Hopper (sm_90a only): keys on the wgmma M dimension. See docs/notes/cuda-hopper-decode.md.
+// Split-KV MLA decode for Hopper (sm_90a only): keys on the wgmma M dimension, keys by TMA. See
+// docs/notes/cuda-hopper-decode.md.
 //
-// Built for sm_90a alone (scripts/build-kernels.mjs): wgmma exists nowhere else. One CTA of one warpgroup (128
-// threads) per (SM part, KV head); it takes every query row of the head at once (rows = sQ * hQ / hKv <= NR, NR
-// in {16, 32}) and walks the work items of its part's scheduler metadata (src/core/scheduler.ts partWork).
+// Built for sm_90a alone (scripts/build-kernels.mjs). One CTA per (SM part, KV head): one or two consumer
+// warpgroups (all the math; see CW below) and a producer warp (one lane issues TMA tensor copies). The CTA takes
+// every query row of the head at once (rows = sQ * hQ / hKv <= NR, NR in {16, 32}) and walks the work items of its
+// part's scheduler metadata (src/core/scheduler.ts partWork). Shapes: hKv = 1, page 64 (launch.ts sm90Launch).
 //
 // With few query rows a 64-row query tile wastes most of the tensor cores, so both GEMMs are transposed:
-//   S^T (64 keys x NR rows)  = K (64 x 576, A from registers via ldmatrix) . Q^T (B, shared memory)
-//   O^T (512 x NR)          += V^T (8 slices of 64 value columns, A via ldmatrix.trans) . P^T (B, shared memory)
+//   S^T (64 keys x NR rows)  = K (64 x 576, A from shared memory, K-major SW128) . Q^T (B, shared memory)
+//   O^T (512 x NR)          += V^T (8 slices of 64 value columns, A from shared memory, MN-major SW128) . P^T
 // Warp w of the warpgroup owns keys 16w..16w+15 in S^T and value columns 64s + 16w..+16 of each slice s in O^T;
 // both accumulators hold the same query-row columns in a thread (n = 8i + 2(lane%4) + {0,1}), so the softmax
 // factors a thread needs are already its own. Row maxima meet across the 4 warps in shared memory once a tile.
 //
-// Keys arrive by cp.async.bulk, one 1152-byte copy per key row into rows padded to 1168 bytes (ldmatrix without
-// bank conflicts), completing on one mbarrier per stage (2 stages). Known limit (H200, docs/notes): the per-lane
-// copies compile to a serial ELECT/R2UR/UBLKCP loop, 64 per tile from warp 0, which bounds this version near
-// 2200 GB/s; the next step is TMA tensor copies (9 swizzled 64x64 boxes a tile) from a producer warp. Rows past the item's end are never loaded:
-// they are zeroed in shared memory, and their scores are masked by selection, so NaN in unused cache slots and
-// stale block-table entries are never read or multiplied. Results go to out/lse directly (unsplit request) or to
+// Keys: a 64-key tile is one 73,728-byte cache page (page 64, one KV head). The tensor map (encoded on the host,
+// a __grid_constant__ parameter) sees the cache as a 2-D tensor {576 columns, numBlocks * 64 rows}; one copy is a
+// 64 x 64 box (one 128-byte column chunk of 64 rows) with the 128-byte swizzle, which is exactly the canonical
+// SW128 layout wgmma reads: K-major for S^T's A (chunk c = k 64c..64c+63), and, with the transpose bit,
+// MN-major for O^T's A (chunk s = value columns 64s..64s+63 of 64 keys). A tile is 9 chunks. Chunks live in a
+// ring of 8 KB slots (22-25: 2.4+ tiles in flight), each with a full mbarrier (TMA
+// transaction bytes) and an empty one (4 consumer warps arrive), so the producer runs ahead across tiles and work
+// items, limited only by free slots. Copies carry an evict-first L2 hint (each key is read once).
+//
+// Rows past the item's end inside the last page are loaded (the page exists) but may hold anything, NaN included:
+// their scores are masked by selection, and their value rows are zeroed in shared memory before O^T (P = 0 there,
+// but 0 * NaN = NaN). Pages past the end are never loaded. Results go to out/lse directly (unsplit request) or to
 // the f32 partial rows that combine.cu merges, exactly as decode.cu does.
 #include "params.h"
 #include "common.cuh"
+#include <cuda.h>
 
 #if defined(__CUDA_ARCH__) && (__CUDA_ARCH__ == 900) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
 #define MLA_SM90A 1
@@ -28,23 +37,28 @@
 namespace mla {
 namespace sm90 {
 
-constexpr int kBN = 64;            // keys per tile (the wgmma M dimension)
-constexpr int kKS = kDQk + 8;      // padded key row, elements (1168 bytes: 73 x 16, odd)
-constexpr int kStages = 2;
-constexpr int kThreads = 128;      // one warpgroup
-constexpr int kRowBytes = kDQk * 2;
+constexpr int kBN = 64;             // keys per tile (the wgmma M dimension) = one page
+constexpr int kChunks = kDQk / 64;  // 9 column chunks of 64 elements (128 bytes) a tile
+constexpr int kChunkBytes = kBN * 128;
+// CW consumer warpgroups (1 or 2) and a producer: warp 4 alone (CW = 1), or warpgroup 2 (CW = 2; its warps 9-11
+// idle: registers are allocated by warpgroup, so 288 threads would cost as much as 384). With CW = 2 the
+// warpgroups take alternate tiles of an item, each with its own running maximum, sums and O^T, merged through
+// shared memory at the item's end; the producer warpgroup gives registers back (setmaxnreg.dec 40) and the
+// consumers take them (setmaxnreg.inc 232): without that, NR = 32 spills at the 168-register entry cap.
+template <int CW> constexpr int threadsOf() { return CW == 1 ? 160 : 384; }
 
-template <int NR> struct Layout {
-  static constexpr int K_BYTES = kBN * kKS * 2;          // one key stage
+template <int NR, int CW> struct Layout {
+  static constexpr int SLOTS = NR == 16 ? 25 : CW == 1 ? 23 : 22; // ring of 8 KB chunk slots
   static constexpr int Q_BYTES = NR * kDQk * 2;          // Q^T operand, canonical K-major core matrices
-  static constexpr int P_BYTES = NR * kBN * 2;           // P^T operand
-  static constexpr int RED_BYTES = 4 * NR * 4;           // per-warp row maxima / sums
-  static constexpr int K_OFF = 0;
-  static constexpr int Q_OFF = K_OFF + kStages * K_BYTES;
+  static constexpr int P_BYTES = NR * kBN * 2;           // P^T operand, one per consumer warpgroup
+  static constexpr int RED_BYTES = 4 * NR * 4;           // per-warp row maxima / sums, one per consumer warpgroup
+  static constexpr int RING_OFF = 0;                     // from the 1024-aligned base
+  static constexpr int Q_OFF = RING_OFF + SLOTS * kChunkBytes;
   static constexpr int P_OFF = Q_OFF + Q_BYTES;
-  static constexpr int RED_OFF = P_OFF + P_BYTES;
-  static constexpr int BAR_OFF = RED_OFF + RED_BYTES;
-  static constexpr int SMEM = BAR_OFF + 8 * kStages;
+  static constexpr int RED_OFF = P_OFF + CW * P_BYTES;
+  static constexpr int ML_OFF = RED_OFF + CW * RED_BYTES; // row maxima of both warpgroups and 1's sums, for the merge
+  static constexpr int BAR_OFF = ML_OFF + (CW - 1) * 3 * NR * 4; // full[SLOTS], empty[SLOTS]
+  static constexpr int SMEM = BAR_OFF + 16 * SLOTS + 1024; // + up to 1023 bytes to align the base
 };
 
 // Element (n, k) of a K-major canonical operand with NR rows (no swizzle): 8-element core-matrix chunks of k,
@@ -52,10 +66,18 @@ template <int NR> struct Layout {
 template <int NR> __device__ __forceinline__ int canonOff(int n, int k) { return ((k >> 3) * NR + n) * 16 + (k & 7) * 2; }
 
 // Shared-memory matrix descriptor (no swizzle): start address, LBO (next core matrix along k) = NR * 16 bytes,
-// SBO (next 8 rows) = 128 bytes, each >> 4. The opposite assignment was tried on the H200 and fails the check.
+// SBO (next 8 rows) = 128 bytes, each >> 4.
 template <int NR> __device__ __forceinline__ uint64_t descOf(uint32_t addr) {
   const uint64_t lbo = NR * 16, sbo = 128;
   return static_cast<uint64_t>((addr & 0x3FFFF) >> 4) | (static_cast<uint64_t>(lbo >> 4) << 16) | (static_cast<uint64_t>(sbo >> 4) << 32);
+}
+// SW128 descriptor of a 64-row (or 64-key) x 128-byte chunk written by TMA with the 128-byte swizzle: 8-row
+// groups 1024 bytes apart. K-major (S^T's A) uses that as SBO and ignores LBO; MN-major (O^T's A, transposed)
+// steps 8 keys by one of them and 64 M elements by the other, and with M = 64 only the 8-key step is taken, so
+// both fields are 1024 and either reading is right. Layout type 1 (128-byte swizzle) in bits 62-63.
+__device__ __forceinline__ uint64_t descSw128(uint32_t addr) {
+  return static_cast<uint64_t>((addr & 0x3FFFF) >> 4) | (static_cast<uint64_t>(1024 >> 4) << 16) | (static_cast<uint64_t>(1024 >> 4) << 32) |
+         (static_cast<uint64_t>(1) << 62);
 }
 
 #ifdef MLA_SM90A
@@ -68,32 +90,36 @@ template <int N> __device__ __forceinline__ void pinRegs(float* r) {
 }
 template <int N> __device__ __forceinline__ void wgWait() { asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory"); }
 
-// D (m64 x NR f32) += A (m64 x k16, registers) . B (k16 x NR, descriptor), T = bf16 or f16.
-template <typename T, int NR> struct Wg;
-#define MLA_WG_N16(TY, PT)                                                                                              \
-  template <> struct Wg<TY, 16> {                                                                                       \
-    static __device__ __forceinline__ void mma(float (&d)[8], const uint32_t (&a)[4], uint64_t b) {                   \
-      asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %13, 0;\nwgmma.mma_async.sync.aligned.m64n16k16.f32." PT "." PT " "                                        \
-                   "{%0,%1,%2,%3,%4,%5,%6,%7}, {%8,%9,%10,%11}, %12, p, 1, 1, 0;\n}\n"                                  \
+// D (m64 x NR f32) (+)= A (m64 x k16, descriptor) . B (k16 x NR, descriptor); TA = 1: A is MN-major.
+template <typename T, int NR, int TA> struct Wg;
+#define MLA_WG_N16(TY, PT, TA)                                                                                          \
+  template <> struct Wg<TY, 16, TA> {                                                                                   \
+    static __device__ __forceinline__ void mma(float (&d)[8], uint64_t a, uint64_t b, int acc) {                       \
+      asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %10, 0;\nwgmma.mma_async.sync.aligned.m64n16k16.f32." PT "." PT " " \
+                   "{%0,%1,%2,%3,%4,%5,%6,%7}, %8, %9, p, 1, 1, " #TA ", 0;\n}\n"                                        \
                    : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7])  \
-                   : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(1));                                             \
+                   : "l"(a), "l"(b), "r"(acc));                                                                         \
     }                                                                                                                   \
   };
-#define MLA_WG_N32(TY, PT)                                                                                              \
-  template <> struct Wg<TY, 32> {                                                                                       \
-    static __device__ __forceinline__ void mma(float (&d)[16], const uint32_t (&a)[4], uint64_t b) {                  \
-      asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %21, 0;\nwgmma.mma_async.sync.aligned.m64n32k16.f32." PT "." PT " "                                        \
-                   "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15}, {%16,%17,%18,%19}, %20, p, 1, 1, 0;\n}\n"  \
+#define MLA_WG_N32(TY, PT, TA)                                                                                          \
+  template <> struct Wg<TY, 32, TA> {                                                                                   \
+    static __device__ __forceinline__ void mma(float (&d)[16], uint64_t a, uint64_t b, int acc) {                      \
+      asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %18, 0;\nwgmma.mma_async.sync.aligned.m64n32k16.f32." PT "." PT " " \
+                   "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15}, %16, %17, p, 1, 1, " #TA ", 0;\n}\n"         \
                    : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), \
                      "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]),        \
                      "+f"(d[15])                                                                                      \
-                   : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(1));                                             \
+                   : "l"(a), "l"(b), "r"(acc));                                                                         \
     }                                                                                                                   \
   };
-MLA_WG_N16(__nv_bfloat16, "bf16")
-MLA_WG_N16(__half, "f16")
-MLA_WG_N32(__nv_bfloat16, "bf16")
-MLA_WG_N32(__half, "f16")
+MLA_WG_N16(__nv_bfloat16, "bf16", 0)
+MLA_WG_N16(__nv_bfloat16, "bf16", 1)
+MLA_WG_N16(__half, "f16", 0)
+MLA_WG_N16(__half, "f16", 1)
+MLA_WG_N32(__nv_bfloat16, "bf16", 0)
+MLA_WG_N32(__nv_bfloat16, "bf16", 1)
+MLA_WG_N32(__half, "f16", 0)
+MLA_WG_N32(__half, "f16", 1)
 #undef MLA_WG_N16
 #undef MLA_WG_N32
 
@@ -102,6 +128,9 @@ __device__ __forceinline__ void mbarInit(uint32_t bar, int count) {
 }
 __device__ __forceinline__ void mbarExpectTx(uint32_t bar, uint32_t bytes) {
   asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void mbarArrive(uint32_t bar) {
+  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
 }
 __device__ __forceinline__ void mbarWait(uint32_t bar, uint32_t phase) {
   asm volatile(
@@ -114,10 +143,10 @@ __device__ __forceinline__ void mbarWait(uint32_t bar, uint32_t phase) {
       "r"(phase)
       : "memory");
 }
-// One contiguous global -> shared copy on the bulk copy engine, evict-first (each key row is read once).
-__device__ __forceinline__ void bulkCopy(uint32_t dst, const void* src, uint32_t bytes, uint32_t bar, uint64_t policy) {
-  asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint [%0], [%1], %2, [%3], %4;\n"
-               ::"r"(dst), "l"(src), "r"(bytes), "r"(bar), "l"(policy)
+// One 64 x 64 box (columns x0.., rows y0..) of the 2-D cache tensor into a 1024-aligned slot, evict-first.
+__device__ __forceinline__ void tmaLoad(uint32_t dst, const CUtensorMap* tm, int x0, int y0, uint32_t bar, uint64_t policy) {
+  asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes.L2::cache_hint [%0], [%1, {%2, %3}], [%4], %5;\n"
+               ::"r"(dst), "l"(reinterpret_cast<uint64_t>(tm)), "r"(x0), "r"(y0), "r"(bar), "l"(policy)
                : "memory");
 }
 __device__ __forceinline__ uint64_t evictFirstPolicy() {
@@ -126,88 +155,118 @@ __device__ __forceinline__ uint64_t evictFirstPolicy() {
   return p;
 }
 __device__ __forceinline__ void fenceProxyAsync() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+// Named barriers: 1 + w among the 128 threads of consumer warpgroup w; 3 among all consumer threads (the producer
+// never waits on either).
+__device__ __forceinline__ void groupSync(int w) { asm volatile("bar.sync %0, 128;\n" ::"r"(1 + w) : "memory"); }
+template <int CW> __device__ __forceinline__ void consumersSync() { asm volatile("bar.sync 3, %0;\n" ::"n"(128 * CW) : "memory"); }
 #endif
 
-template <typename T, int NR>
+// What both roles derive from one work item, identically (so their slot sequences agree).
+struct Item {
+  int seqlen, kBegin, kEnd, qStart, qLen, liveRows, tileEnd, nTiles;
+};
+__device__ __forceinline__ Item itemOf(const MlaParams& p, const int* meta, int batch, int beginIdx, int endIdx) {
+  Item it;
+  it.seqlen = p.cacheSeqlens[batch];
+  it.kBegin = batch == beginIdx ? meta[kMetaBeginSeqlen] : 0;
+  it.kEnd = batch == endIdx ? meta[kMetaEndSeqlen] : it.seqlen;
+  queryRange(p, batch, it.qStart, it.qLen);
+  it.liveRows = min(p.rows, it.qLen * p.nGroups);
+  it.tileEnd = it.liveRows > 0 ? min(it.kEnd, visibleKeys(p, it.seqlen, it.qLen, (it.liveRows - 1) / p.nGroups)) : 0;
+  it.nTiles = it.liveRows > 0 && it.tileEnd > it.kBegin ? (it.tileEnd - it.kBegin + kBN - 1) / kBN : 0;
+  return it;
+}
+
+template <typename T, int NR, int CW>
 struct DecodeT {
-  using L = Layout<NR>;
+  using L = Layout<NR, CW>;
   using H = Half<T>;
   static constexpr int NI = NR / 8; // 8-column groups of the accumulators
-  // k-steps of S^T and 64-column slices of O^T loaded into registers per batch of wgmma (one wait each): as many as
-  // the register file allows next to the O^T accumulators (4 * NR registers a thread).
-  static constexpr int QKB = NR == 16 ? 12 : 9;
-  static constexpr int PVB = NR == 16 ? 4 : 2;
+  static constexpr int S = L::SLOTS;
 
+  static __device__ void run(const MlaParams& p, const CUtensorMap* tm) {
 #ifdef MLA_SM90A
-  // Issue the copies of keys [t0, t0 + 64) (only those below kEnd) into one stage; warp 0 calls it.
-  static __device__ __forceinline__ void issueTile(const MlaParams& p, uint32_t kStage, uint32_t bar, int batch, int g, int t0, int kEnd, int lane, uint64_t policy) {
-    const int live = min(kBN, kEnd - t0);
-    if (lane == 0) mbarExpectTx(bar, static_cast<uint32_t>(live * kRowBytes));
-    __syncwarp();
-    const T* kc = static_cast<const T*>(p.kCache);
-    for (int r = lane; r < live; r += 32) bulkCopy(kStage + r * kKS * 2, kc + keyRow(p, batch, t0 + r, g), kRowBytes, bar, policy);
-  }
-#endif
-
-  static __device__ void run(const MlaParams& p) {
-#ifdef MLA_SM90A
-    extern __shared__ __align__(128) unsigned char smem[];
-    T* const sk = reinterpret_cast<T*>(smem + L::K_OFF);
+    extern __shared__ __align__(1024) unsigned char smemRaw[];
+    const uint32_t rawAddr = smemAddr(smemRaw);
+    unsigned char* const smem = smemRaw + (((rawAddr + 1023u) & ~1023u) - rawAddr);
     unsigned char* const sq = smem + L::Q_OFF;
-    unsigned char* const sp = smem + L::P_OFF;
-    float* const red = reinterpret_cast<float*>(smem + L::RED_OFF); // [4][NR]
-    const uint32_t kBase = smemAddr(smem + L::K_OFF), qBase = smemAddr(sq), pBase = smemAddr(sp), barBase = smemAddr(smem + L::BAR_OFF);
+    const uint32_t ring = smemAddr(smem + L::RING_OFF), qBase = smemAddr(sq);
+    const uint32_t fullBar = smemAddr(smem + L::BAR_OFF), emptyBar = fullBar + 8 * S;
     const int part = blockIdx.x, g = blockIdx.y;
-    const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32, gq = lane / 4, tq = lane % 4;
+    const int lane = threadIdx.x % 32, gq = lane / 4, tq = lane % 4;
+    const int wg = threadIdx.x / 128;         // consumer warpgroup (CW: the producer)
+    const int tid = threadIdx.x % 128, warp = tid / 32; // within the warpgroup
     const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
     const int beginIdx = meta[kMetaBeginIdx], endIdx = meta[kMetaEndIdx];
-    const uint64_t policy = evictFirstPolicy();
-    if (tid == 0) {
-      for (int s = 0; s < kStages; ++s) mbarInit(barBase + 8 * s, 1);
+    if (threadIdx.x == 0) {
+      for (int s = 0; s < S; ++s) {
+        mbarInit(fullBar + 8 * s, 1);
+        mbarInit(emptyBar + 8 * s, 4);
+      }
       asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     }
-    __syncthreads();
-    uint32_t uses = 0; // key tiles consumed so far: stage uses % 2, parity (uses / 2) & 1
+    __syncthreads(); // the last CTA-wide barrier: from here on the roles sync only among themselves
 
+    // The role test on a warp-uniform value (lane 0's warpgroup), so ptxas sees one role per warpgroup.
+    if (__shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x) / 128, 0) == CW) {
+      // Producer: one lane issues every copy of every tile of every item of this part, in consumption order.
+      if (CW == 2) asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n" ::: "memory");
+      if (threadIdx.x == 128 * CW) {
+        asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(tm)) : "memory");
+        const uint64_t policy = evictFirstPolicy();
+        uint32_t n = 0; // chunks issued so far
+        for (int batch = beginIdx; batch <= endIdx; ++batch) {
+          const Item itm = itemOf(p, meta, batch, beginIdx, endIdx);
+          const int* bt = p.blockTable + static_cast<int64_t>(batch) * p.maxBlocksPerSeq;
+          for (int t = 0; t < itm.nTiles; ++t) {
+            const int row0 = bt[(itm.kBegin >> 6) + t] * kBN; // page 64, one KV head: the page's first cache row
+            for (int c = 0; c < kChunks; ++c, ++n) {
+              const uint32_t slot = n % S;
+              mbarWait(emptyBar + 8 * slot, ((n / S) & 1) ^ 1);
+              mbarExpectTx(fullBar + 8 * slot, kChunkBytes);
+              tmaLoad(ring + slot * kChunkBytes, tm, 64 * c, row0, fullBar + 8 * slot, policy);
+            }
+          }
+        }
+      }
+    } else {
+    if (CW == 2) asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");
+    unsigned char* const sp = smem + L::P_OFF + wg * L::P_BYTES;
+    float* const red = reinterpret_cast<float*>(smem + L::RED_OFF + wg * L::RED_BYTES); // [4][NR]
+    const uint32_t pBase = smemAddr(sp);
+
+    uint32_t n0 = 0; // chunks of earlier items (the producer's sequence)
     for (int batch = beginIdx; batch <= endIdx; ++batch) {
-      const int seqlen = p.cacheSeqlens[batch];
-      const int kBegin = batch == beginIdx ? meta[kMetaBeginSeqlen] : 0;
-      const int kEnd = batch == endIdx ? meta[kMetaEndSeqlen] : seqlen;
-      const int slot = p.numSplits[batch] + (batch == beginIdx ? meta[kMetaBeginNSplitIdx] : 0);
+      const Item itm = itemOf(p, meta, batch, beginIdx, endIdx);
+      if (itm.liveRows <= 0) continue; // CTA-uniform
+      const int slotOut = p.numSplits[batch] + (batch == beginIdx ? meta[kMetaBeginNSplitIdx] : 0);
       const bool noSplit = p.numSplits[batch + 1] - p.numSplits[batch] == 1;
-      int qStart, qLen;
-      queryRange(p, batch, qStart, qLen);
-      const int liveRows = min(p.rows, qLen * p.nGroups);
-      if (liveRows <= 0) continue; // CTA-uniform
-      const int tileEnd = min(kEnd, visibleKeys(p, seqlen, qLen, (liveRows - 1) / p.nGroups));
-      const int nTiles = tileEnd > kBegin ? (tileEnd - kBegin + kBN - 1) / kBN : 0;
-      // Keys each of this thread's query-row columns may see (0 for padding rows).
-      int limit[NI][2];
+      const int liveRows = itm.liveRows, kBegin = itm.kBegin, tileEnd = itm.tileEnd;
+      // Keys a query-row column may see: min(tileEnd, lim0 + j) for query j of the row; the 8 js of this thread's
+      // columns packed 6 bits each (j < 32), so the mask costs 2 registers, not 8. Keys past tileEnd are masked for
+      // every column, padding rows included (their Q is 0; their results are never stored).
+      const int lim0 = p.causal ? itm.seqlen - itm.qLen + 1 : (1 << 30);
+      uint64_t jPack = 0;
 #pragma unroll
       for (int i = 0; i < NI; ++i)
 #pragma unroll
-        for (int b = 0; b < 2; ++b) {
-          const int n = 8 * i + 2 * tq + b;
-          limit[i][b] = n < liveRows ? min(kEnd, visibleKeys(p, seqlen, qLen, n / p.nGroups)) : 0;
-        }
-
-      if (warp == 0 && nTiles > 0) issueTile(p, kBase + (uses % kStages) * L::K_BYTES, barBase + 8 * (uses % kStages), batch, g, kBegin, tileEnd, lane, policy);
-
-      // Q^T into its canonical layout: row n = query row m (zeros past liveRows), 72 chunks of 8 elements.
+        for (int b = 0; b < 2; ++b) jPack |= static_cast<uint64_t>(min((8 * i + 2 * tq + b) / p.nGroups, 63)) << (6 * (2 * i + b));
+      // Q^T into its canonical layout: row r = query row m (zeros past liveRows), 72 chunks of 8 elements. The
+      // previous item's last barrier ordered every read of the old Q^T before this.
       {
         const T* q = static_cast<const T*>(p.q);
-        for (int c = tid; c < NR * (kDQk / 8); c += kThreads) {
-          const int n = c % NR, ch = c / NR;
+        for (int c = threadIdx.x; c < NR * (kDQk / 8); c += 128 * CW) {
+          const int r = c % NR, ch = c / NR;
           uint4 v = make_uint4(0, 0, 0, 0);
-          if (n < liveRows) {
-            const int j = n / p.nGroups, h = g * p.nGroups + (n - j * p.nGroups);
-            v = *reinterpret_cast<const uint4*>(q + (static_cast<int64_t>(qStart + j) * p.hQ + h) * kDQk + ch * 8);
+          if (r < liveRows) {
+            const int j = r / p.nGroups, h = g * p.nGroups + (r - j * p.nGroups);
+            v = *reinterpret_cast<const uint4*>(q + (static_cast<int64_t>(itm.qStart + j) * p.hQ + h) * kDQk + ch * 8);
           }
-          *reinterpret_cast<uint4*>(sq + canonOff<NR>(n, ch * 8)) = v;
+          *reinterpret_cast<uint4*>(sq + canonOff<NR>(r, ch * 8)) = v;
         }
         fenceProxyAsync();
       }
-      __syncthreads();
+      consumersSync<CW>();
 
       float o[8][NI][4];
 #pragma unroll
@@ -218,118 +277,103 @@ struct DecodeT {
 #pragma unroll
       for (int i = 0; i < NI; ++i) mRow[i][0] = mRow[i][1] = -INFINITY, lPart[i][0] = lPart[i][1] = 0.f;
 
-      for (int it = 0; it < nTiles; ++it, ++uses) {
+      for (int it = wg; it < itm.nTiles; it += CW) {
         const int t0 = kBegin + it * kBN;
-        const int stage = uses % kStages;
-        T* const kt = sk + stage * (L::K_BYTES / 2);
-        // Every warp is done with the previous tile (its stage, P^T, the maxima): the next tile's keys go into
-        // that stage now, so they stream in during this whole tile.
-        __syncthreads();
-        if (warp == 0 && it + 1 < nTiles) {
-          const uint32_t nx = (uses + 1) % kStages;
-          issueTile(p, kBase + nx * L::K_BYTES, barBase + 8 * nx, batch, g, t0 + kBN, tileEnd, lane, policy);
-        }
-        mbarWait(barBase + 8 * stage, (uses / kStages) & 1);
-        // Rows this tile did not load (past tileEnd) become zeros: P is 0 there, and 0 * stale data must stay 0.
-        const int live = min(kBN, tileEnd - t0);
-        if (live < kBN) {
-          for (int c = tid; c < (kBN - live) * (kDQk / 8); c += kThreads) {
-            const int r = live + c / (kDQk / 8), ch = c % (kDQk / 8);
-            *reinterpret_cast<uint4*>(kt + r * kKS + ch * 8) = make_uint4(0, 0, 0, 0);
-          }
-          __syncthreads(); // CTA-uniform (last tile only): no warp reads a row while it is being zeroed
-        }
+        const uint32_t n = n0 + it * kChunks; // this tile's first chunk
+        uint32_t slotAddr[kChunks];
+#pragma unroll
+        for (int c = 0; c < kChunks; ++c) slotAddr[c] = ring + ((n + c) % S) * kChunkBytes;
 
-        // S^T = K Q^T: warp w holds keys 16w + gq (+8) x rows n = 8i + 2tq (+1).
+        // S^T = K Q^T: 36 wgmma in one group, once the tile's 9 chunks are in (a wait between wgmma would be a
+        // branch in the wgmma sequence, which ptxas answers by serializing them).
+#pragma unroll 1
+        for (int c = 0; c < kChunks; ++c) mbarWait(fullBar + 8 * ((n + c) % S), ((n + c) / S) & 1);
         float sAcc[NI * 4];
 #pragma unroll
         for (int e = 0; e < NI * 4; ++e) sAcc[e] = 0.f;
-        const T* kRow = kt + (16 * warp + lane % 16) * kKS + (lane / 16) * 8;
+        wgFence();
 #pragma unroll
-        for (int c = 0; c < 36 / QKB; ++c) {
-          uint32_t a[QKB][4];
+        for (int c = 0; c < kChunks; ++c) {
 #pragma unroll
-          for (int u = 0; u < QKB; ++u) ldmatrixX4(a[u], kRow + (c * QKB + u) * 16);
-          wgFence();
-#pragma unroll
-          for (int u = 0; u < QKB; ++u) Wg<T, NR>::mma(reinterpret_cast<float(&)[NI * 4]>(sAcc), a[u], descOf<NR>(qBase + (c * QKB + u) * 2 * NR * 16));
-          wgCommit();
-          wgWait<0>();
-          pinRegs<NI * 4>(sAcc);
+          for (int kk = 0; kk < 4; ++kk)
+            Wg<T, NR, 0>::mma(reinterpret_cast<float(&)[NI * 4]>(sAcc), descSw128(slotAddr[c] + kk * 32), descOf<NR>(qBase + (4 * c + kk) * 2 * NR * 16), c + kk > 0);
         }
+        wgCommit();
+        wgWait<0>();
+        pinRegs<NI * 4>(sAcc);
+        // The RoPE chunk (8) is not read again: hand its slot back now.
+        __syncwarp();
+        if (lane == 0) mbarArrive(emptyBar + 8 * ((n + 8) % S));
 
         // Mask by selection (scaled to base 2), column maxima over this warp's 16 keys, then over the 4 warps.
         const int key0 = t0 + 16 * warp + gq;
-        float tMax[NI][2];
 #pragma unroll
         for (int i = 0; i < NI; ++i)
 #pragma unroll
           for (int b = 0; b < 2; ++b) {
             float& s0 = sAcc[i * 4 + b];
             float& s1 = sAcc[i * 4 + 2 + b];
-            s0 = key0 < limit[i][b] ? s0 * p.scaleLog2 : -INFINITY;
-            s1 = key0 + 8 < limit[i][b] ? s1 * p.scaleLog2 : -INFINITY;
+            const int lim = min(tileEnd, lim0 + static_cast<int>((jPack >> (6 * (2 * i + b))) & 63));
+            s0 = key0 < lim ? s0 * p.scaleLog2 : -INFINITY;
+            s1 = key0 + 8 < lim ? s1 * p.scaleLog2 : -INFINITY;
             float x = fmaxf(s0, s1);
             x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 4));
             x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 8));
             x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 16));
-            tMax[i][b] = x;
             if (gq == 0) red[warp * NR + 8 * i + 2 * tq + b] = x;
           }
-        __syncthreads(); // every warp's maxima are in
+        groupSync(wg); // every warp's maxima are in; every warp's S^T wgmma has finished reading the slots
 
-        float alpha[NI][2];
 #pragma unroll
         for (int i = 0; i < NI; ++i)
 #pragma unroll
           for (int b = 0; b < 2; ++b) {
-            const int n = 8 * i + 2 * tq + b;
-            const float x = fmaxf(fmaxf(red[n], red[NR + n]), fmaxf(red[2 * NR + n], red[3 * NR + n]));
+            const int r = 8 * i + 2 * tq + b;
+            const float x = fmaxf(fmaxf(red[r], red[NR + r]), fmaxf(red[2 * NR + r], red[3 * NR + r]));
             const float mNew = fmaxf(mRow[i][b], x);
             const float base = mNew == -INFINITY ? 0.f : mNew; // no key yet: every exp2 below is exp2(-inf) = 0
-            alpha[i][b] = exp2f(mRow[i][b] - base);
+            // O^T's column r is rescaled here (no wgmma is in flight: the last one waited), so no alpha is kept.
+            const float alpha = exp2f(mRow[i][b] - base);
+#pragma unroll
+            for (int s = 0; s < 8; ++s) o[s][i][b] *= alpha, o[s][i][2 + b] *= alpha;
             mRow[i][b] = mNew;
             const float p0 = exp2f(sAcc[i * 4 + b] - base), p1 = exp2f(sAcc[i * 4 + 2 + b] - base);
-            lPart[i][b] = lPart[i][b] * alpha[i][b] + p0 + p1;
+            lPart[i][b] = lPart[i][b] * alpha + p0 + p1;
             const int k0 = 16 * warp + gq;
-            *reinterpret_cast<T*>(sp + canonOff<NR>(n, k0)) = H::fromF(p0);
-            *reinterpret_cast<T*>(sp + canonOff<NR>(n, k0 + 8)) = H::fromF(p1);
+            *reinterpret_cast<T*>(sp + canonOff<NR>(r, k0)) = H::fromF(p0);
+            *reinterpret_cast<T*>(sp + canonOff<NR>(r, k0 + 8)) = H::fromF(p1);
           }
-        (void)tMax;
+        // Value rows this tile holds past tileEnd (the rest of the last page: stale, maybe NaN) become zeros.
+        const int live = min(kBN, tileEnd - t0);
+        if (live < kBN) {
+          for (int e = tid; e < (kBN - live) * 8 * 8; e += 128) {
+            const int c = e / ((kBN - live) * 8), rem = e % ((kBN - live) * 8), r = live + rem / 8, u = rem % 8;
+            asm volatile("st.shared.v4.u32 [%0], {%1, %1, %1, %1};\n" ::"r"(ring + ((n + c) % S) * kChunkBytes + r * 128 + u * 16), "r"(0) : "memory");
+          }
+        }
         fenceProxyAsync();
-        __syncthreads(); // P^T complete (and visible to the tensor cores); the zeroed rows too
+        groupSync(wg); // P^T complete (and visible to the tensor cores)
 
+        // O^T += V^T P^T: slice s = chunk s, 4 k-steps of 16 keys (two 8-key groups of 1024 bytes each).
+        wgFence();
 #pragma unroll
         for (int s = 0; s < 8; ++s)
 #pragma unroll
-          for (int i = 0; i < NI; ++i) {
-            o[s][i][0] *= alpha[i][0]; o[s][i][1] *= alpha[i][1];
-            o[s][i][2] *= alpha[i][0]; o[s][i][3] *= alpha[i][1];
-          }
-        // O^T += V^T P^T, two 64-column slices per batch of wgmma.
-        const T* vRow = kt + (lane % 8 + (lane / 16) * 8) * kKS + 16 * warp + ((lane / 8) % 2) * 8;
+          for (int kk = 0; kk < 4; ++kk)
+            Wg<T, NR, 1>::mma(reinterpret_cast<float(&)[NI * 4]>(o[s]), descSw128(slotAddr[s] + kk * 2048), descOf<NR>(pBase + kk * 2 * NR * 16), 1);
+        wgCommit();
+        wgWait<0>();
 #pragma unroll
-        for (int s2 = 0; s2 < 8 / PVB; ++s2) {
-          uint32_t a[PVB][4][4];
+        for (int s = 0; s < 8; ++s) pinRegs<NI * 4>(&o[s][0][0]);
+        __syncwarp();
+        if (lane == 0)
 #pragma unroll
-          for (int ss = 0; ss < PVB; ++ss)
-#pragma unroll
-            for (int kk = 0; kk < 4; ++kk) ldmatrixX4T(a[ss][kk], vRow + kk * 16 * kKS + (PVB * s2 + ss) * 64);
-          wgFence();
-#pragma unroll
-          for (int ss = 0; ss < PVB; ++ss)
-#pragma unroll
-            for (int kk = 0; kk < 4; ++kk)
-              Wg<T, NR>::mma(reinterpret_cast<float(&)[NI * 4]>(o[PVB * s2 + ss]), a[ss][kk], descOf<NR>(pBase + kk * 2 * NR * 16));
-          wgCommit();
-          wgWait<0>();
-#pragma unroll
-          for (int ss = 0; ss < PVB; ++ss) pinRegs<NI * 4>(&o[PVB * s2 + ss][0][0]);
-        }
+          for (int c = 0; c < 8; ++c) mbarArrive(emptyBar + 8 * ((n + c) % S));
       }
 
+      n0 += itm.nTiles * kChunks;
       // Row sums: over the 8 key lanes, then the 4 warps.
-      __syncthreads(); // red is free
+      groupSync(wg); // red is free
 #pragma unroll
       for (int i = 0; i < NI; ++i)
 #pragma unroll
@@ -340,29 +384,88 @@ struct DecodeT {
           x += __shfl_xor_sync(0xffffffffu, x, 16);
           if (gq == 0) red[warp * NR + 8 * i + 2 * tq + b] = x;
         }
-      __syncthreads();
+      groupSync(wg);
+      float lRow[NI][2];
 #pragma unroll
       for (int i = 0; i < NI; ++i)
 #pragma unroll
         for (int b = 0; b < 2; ++b) {
-          const int n = 8 * i + 2 * tq + b;
-          if (n >= liveRows) continue;
-          const float l = red[n] + red[NR + n] + red[2 * NR + n] + red[3 * NR + n];
-          const int j = n / p.nGroups, h = g * p.nGroups + (n - j * p.nGroups);
+          const int r = 8 * i + 2 * tq + b;
+          lRow[i][b] = red[r] + red[NR + r] + red[2 * NR + r] + red[3 * NR + r];
+        }
+      if (CW == 2) {
+        // Merge warpgroup 1's (m, l, O^T) into warpgroup 0's, through the Q^T region (free once both are done),
+        // four slices a round; a thread of warpgroup 1 hands over exactly the elements its twin in 0 holds.
+        float* const xb = reinterpret_cast<float*>(sq);
+        float* const ml = reinterpret_cast<float*>(smem + L::ML_OFF);
+        consumersSync<CW>(); // every tile of both warpgroups is done: Q^T is no longer read
+        if (warp == 0 && gq == 0)
+#pragma unroll
+          for (int i = 0; i < NI; ++i)
+#pragma unroll
+            for (int b = 0; b < 2; ++b) {
+              const int r = 8 * i + 2 * tq + b;
+              ml[wg * NR + r] = mRow[i][b];
+              if (wg == 1) ml[2 * NR + r] = lRow[i][b];
+            }
+        consumersSync<CW>();
+        // Both rescale their own O^T to the common maximum; warpgroup 0 also merges the sums.
+#pragma unroll
+        for (int i = 0; i < NI; ++i)
+#pragma unroll
+          for (int b = 0; b < 2; ++b) {
+            const int r = 8 * i + 2 * tq + b;
+            const float m0 = ml[r], m1 = ml[NR + r], mNew = fmaxf(m0, m1);
+            const float base = mNew == -INFINITY ? 0.f : mNew;
+            const float a = exp2f(mRow[i][b] - base);
+#pragma unroll
+            for (int s = 0; s < 8; ++s) o[s][i][b] *= a, o[s][i][2 + b] *= a;
+            if (wg == 0) lRow[i][b] = a * lRow[i][b] + exp2f(m1 - base) * ml[2 * NR + r];
+            mRow[i][b] = mNew;
+          }
+#pragma unroll
+        for (int round = 0; round < 2; ++round) {
+          if (wg == 1)
+#pragma unroll
+            for (int s = 0; s < 4; ++s)
+#pragma unroll
+              for (int i = 0; i < NI; ++i)
+#pragma unroll
+                for (int e = 0; e < 4; ++e) xb[((s * NI + i) * 4 + e) * 128 + tid] = o[4 * round + s][i][e];
+          consumersSync<CW>();
+          if (wg == 0)
+#pragma unroll
+            for (int s = 0; s < 4; ++s)
+#pragma unroll
+              for (int i = 0; i < NI; ++i)
+#pragma unroll
+                for (int e = 0; e < 4; ++e) o[4 * round + s][i][e] += xb[((s * NI + i) * 4 + e) * 128 + tid];
+          consumersSync<CW>(); // read before the next round (or the next item's Q^T) overwrites it
+        }
+        if (wg == 1) continue;
+      }
+#pragma unroll
+      for (int i = 0; i < NI; ++i)
+#pragma unroll
+        for (int b = 0; b < 2; ++b) {
+          const int r = 8 * i + 2 * tq + b;
+          if (r >= liveRows) continue;
+          const float l = lRow[i][b];
+          const int j = r / p.nGroups, h = g * p.nGroups + (r - j * p.nGroups);
           const bool empty = l == 0.f;
           const float inv = empty ? 0.f : 1.f / l;
           const float lse = empty ? (noSplit ? INFINITY : -INFINITY) : (mRow[i][b] + log2f(l)) * 0.69314718055994531f;
           const int col0 = 16 * warp + gq;
           if (noSplit) {
-            T* out = static_cast<T*>(p.out) + (static_cast<int64_t>(qStart + j) * p.hQ + h) * kDV + col0;
+            T* out = static_cast<T*>(p.out) + (static_cast<int64_t>(itm.qStart + j) * p.hQ + h) * kDV + col0;
 #pragma unroll
             for (int s = 0; s < 8; ++s) {
               out[64 * s] = H::fromF(o[s][i][b] * inv);
               out[64 * s + 8] = H::fromF(o[s][i][2 + b] * inv);
             }
-            if (warp == 0 && gq == 0) p.lse[batch * p.lseStrideB + h * p.lseStrideH + (qStart + j) * p.lseStrideT] = lse;
+            if (warp == 0 && gq == 0) p.lse[batch * p.lseStrideB + h * p.lseStrideH + (itm.qStart + j) * p.lseStrideT] = lse;
           } else {
-            const int64_t row = (static_cast<int64_t>(slot) * p.sQ + j) * p.hQ + h;
+            const int64_t row = (static_cast<int64_t>(slotOut) * p.sQ + j) * p.hQ + h;
             float* acc = p.oAccum + row * kDV + col0;
 #pragma unroll
             for (int s = 0; s < 8; ++s) {
@@ -372,8 +475,9 @@ struct DecodeT {
             if (warp == 0 && gq == 0) p.lseAccum[row] = lse;
           }
         }
-      __syncthreads(); // the next item overwrites Q^T, red and the key stages
+      groupSync(wg); // the next item overwrites red
     }
+    } // consumers
 #endif
   }
 };
@@ -381,16 +485,22 @@ struct DecodeT {
 } // namespace sm90
 } // namespace mla
 
-static_assert(mla::sm90::Layout<16>::SMEM == 170256 && mla::sm90::Layout<32>::SMEM == 190992, "shared memory differs from launch.ts sm90Smem");
+static_assert(mla::sm90::Layout<16, 2>::SMEM == 229456 && mla::sm90::Layout<32, 2>::SMEM == 228064 && mla::sm90::Layout<16, 1>::SMEM == 226960 && mla::sm90::Layout<32, 1>::SMEM == 231280, "shared memory differs from launch.ts sm90Smem");
 
-// Launch: grid (numSmParts, hKv), 128 threads, Layout<NR>::SMEM bytes of dynamic shared memory; rows <= NR,
-// sm_90a only (elsewhere the entries compile to nothing and must not be launched).
-#define MLA_SM90_ENTRY(NR)                                                                                                   \
-  extern "C" __global__ void __launch_bounds__(128, 1) mla_decode_sm90_bf16_n##NR(const MlaParams p) {                      \
-    mla::sm90::DecodeT<__nv_bfloat16, NR>::run(p);                                                                           \
-  }                                                                                                                          \
-  extern "C" __global__ void __launch_bounds__(128, 1) mla_decode_sm90_f16_n##NR(const MlaParams p) {                       \
-    mla::sm90::DecodeT<__half, NR>::run(p);                                                                                  \
+// Launch: grid (numSmParts, hKv = 1), threadsOf<CW>() threads, Layout<NR, CW>::SMEM bytes of dynamic shared
+// memory, the tensor map of the cache as the second parameter (launch.ts sm90Launch / sm90CacheMap); rows <= NR,
+// page 64, sm_90a only (elsewhere the entries compile to nothing and must not be launched). The library launches
+// the two-warpgroup entries; the _1wg ones are the one-warpgroup version the harness times beside them.
+#define MLA_SM90_ENTRY(NR, CW, SUFFIX)                                                                                        \
+  extern "C" __global__ void __launch_bounds__(mla::sm90::threadsOf<CW>(), 1)                                                 \
+      mla_decode_sm90##SUFFIX##_bf16_n##NR(const MlaParams p, const __grid_constant__ CUtensorMap tm) {                      \
+    mla::sm90::DecodeT<__nv_bfloat16, NR, CW>::run(p, &tm);                                                                   \
+  }                                                                                                                           \
+  extern "C" __global__ void __launch_bounds__(mla::sm90::threadsOf<CW>(), 1)                                                 \
+      mla_decode_sm90##SUFFIX##_f16_n##NR(const MlaParams p, const __grid_constant__ CUtensorMap tm) {                       \
+    mla::sm90::DecodeT<__half, NR, CW>::run(p, &tm);                                                                          \
   }
-MLA_SM90_ENTRY(16)
-MLA_SM90_ENTRY(32)
+MLA_SM90_ENTRY(16, 2, )
+MLA_SM90_ENTRY(32, 2, )
+MLA_SM90_ENTRY(16, 1, _1wg)
+MLA_SM90_ENTRY(32, 1, _1wg)

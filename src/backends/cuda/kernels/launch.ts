@@ -114,12 +114,31 @@ export function combineLaunch(p: MlaProblem, rows: number): Launch {
 }
 
 /**
- * decode_sm90.cu (sm_90a only, opt-in): one warpgroup CTA per (SM part, KV head) taking all rows <= nr at once;
- * nr 16 or 32. Its shared memory (asserted in the .cu): two padded 64-key stages, Q^T, P^T, row arrays, mbarriers.
+ * decode_sm90.cu (sm_90a only; the default on sm_90 for the shapes it takes): one CTA per (SM part, KV head) of
+ * `cw` consumer warpgroups and a producer warp (a producer warpgroup when cw = 2), taking all rows <= nr at once;
+ * nr 16 or 32. Its shared memory (asserted in the .cu): a ring of 8 KB key-chunk slots, Q^T, P^T and row arrays
+ * per consumer warpgroup, the merge's row arrays, two mbarriers a slot, and 1024 bytes to align the ring for the
+ * 128-byte swizzle. It reads the cache through a tensor map (sm90CacheMap), its second kernel parameter.
  */
 export const sm90RowTiles = [16, 32] as const;
-export function sm90Smem(nr: 16 | 32): number {
-  return 2 * 64 * (dQk + 8) * 2 + nr * dQk * 2 + nr * 64 * 2 + 4 * nr * 4 + 16;
+/** Consumer warpgroups of the entry the library launches, per row tile (the _1wg entries are the harness's). */
+export const sm90Warpgroups: Record<16 | 32, 1 | 2> = { 16: 2, 32: 2 };
+export function sm90Threads(cw: 1 | 2): number {
+  return cw === 1 ? 160 : 384;
+}
+export function sm90Slots(nr: 16 | 32, cw: 1 | 2): number {
+  return nr === 16 ? 25 : cw === 1 ? 23 : 22;
+}
+export function sm90Smem(nr: 16 | 32, cw: 1 | 2 = sm90Warpgroups[nr]): number {
+  const slots = sm90Slots(nr, cw);
+  return slots * 64 * 128 + nr * dQk * 2 + cw * (nr * 64 * 2 + 4 * nr * 4) + (cw - 1) * 3 * nr * 4 + 16 * slots + 1024;
+}
+/**
+ * The sm90 kernel's view of the cache (page 64, one KV head): a 2-D tensor of numBlocks * 64 rows of dQk
+ * elements, copied in 64 x 64 boxes (one 128-byte column chunk of one page) with the 128-byte swizzle.
+ */
+export function sm90CacheMap(p: Pick<MlaProblem, 'numBlocks' | 'pageBlockSize' | 'hKv'>): { dims: [number, number]; strides: [number]; box: [number, number] } {
+  return { dims: [dQk, p.numBlocks * p.pageBlockSize * p.hKv], strides: [dQk * 2], box: [64, 64] };
 }
 /**
  * The sm90 kernel for p, or undefined where it does not take the shape: only what was checked on the H200
@@ -129,7 +148,8 @@ export function sm90Launch(p: MlaProblem): (Launch & { name: string; nr: 16 | 32
   const rows = p.sQ * p.nGroups;
   const nr = sm90RowTiles.find((n) => rows <= n);
   if (nr === undefined || p.hKv !== 1 || p.pageBlockSize !== 64 || p.varlen) return undefined;
-  return { name: `mla_decode_sm90_${p.dtype}_n${nr}`, nr, grid: [p.numSmParts, p.hKv, 1], block: [128, 1, 1], smem: sm90Smem(nr) };
+  const cw = sm90Warpgroups[nr];
+  return { name: `mla_decode_sm90${cw === 1 ? '_1wg' : ''}_${p.dtype}_n${nr}`, nr, grid: [p.numSmParts, p.hKv, 1], block: [sm90Threads(cw), 1, 1], smem: sm90Smem(nr, cw) };
 }
 
 /** naive.cu: a CTA of 4 warps per (request, query j, head h). */
