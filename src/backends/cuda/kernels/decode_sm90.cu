@@ -372,6 +372,10 @@ struct DecodeT {
       }
 
       n0 += itm.nTiles * kChunks;
+      // With an odd tile count warpgroup 1 ran one tile (two groupSyncs) fewer: pass its barrier twice more, so both
+      // warpgroups pass their own barriers equally often an item (harmless; tried against v5's racecheck report:
+      // docs/notes/cuda-hopper-decode.md).
+      if (CW == 2 && wg == 1 && (itm.nTiles & 1)) { groupSync(wg); groupSync(wg); }
       // Row sums: over the 8 key lanes, then the 4 warps.
       groupSync(wg); // red is free
 #pragma unroll
