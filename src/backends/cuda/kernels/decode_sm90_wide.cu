@@ -224,9 +224,10 @@ struct DecodeW {
       for (int i = 0; i < 128; ++i) o[i] = 0.f;
       float mA_ = -INFINITY, mB_ = -INFINITY, lA = 0.f, lB = 0.f; // running max (rows rA, rB) and this WG's sums
 
-      for (int t = 0; t < it.nTiles; t += 2, u += 2) {
+      for (int t = 0; t < it.nTiles; t += 2) {
         const bool hasB = t + 1 < it.nTiles;
-        const uint32_t stA = u & 1, stB = (u + 1) & 1;
+        const uint32_t uA = u, stA = u & 1, stB = (u + 1) & 1;
+        u += hasB ? 2 : 1; // tiles consumed, as the producer counts them
         const int t0A = it.kBegin + t * kBN, t0B = t0A + kBN;
         // Zero the V rows (this WG's 4 boxes) of keys past the item's end in its last tile.
         auto zeroTail = [&](uint32_t st, int t0) {
@@ -248,7 +249,7 @@ struct DecodeW {
         for (int i = 0; i < 32; ++i) s[i] = -INFINITY; // no tile B: P_B = 0
         float rmA = -INFINITY, rmB = -INFINITY;
         if (ownTile) {
-          mbarWait(fullBar + 8 * stS, ((u + (w0 ? 0 : 1)) >> 1) & 1);
+          mbarWait(fullBar + 8 * stS, ((uA + (w0 ? 0 : 1)) >> 1) & 1);
 #pragma unroll
           for (int i = 0; i < 32; ++i) s[i] = 0.f;
           const uint64_t dQ = opaque(descSw128(qBase, 16, 1024)), dK = opaque(descSw128(kBase + stS * kTileBytes, 16, 1024));
@@ -316,6 +317,7 @@ struct DecodeW {
 #pragma unroll
           for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= cA; o[4 * i + 1] *= cA; o[4 * i + 2] *= cB; o[4 * i + 3] *= cB; }
           if (hasB) {
+            mbarWait(fullBar + 8 * stB, ((uA + 1) >> 1) & 1); // complete already (warpgroup 1 saw it): for visibility
             if (t + 1 == it.nTiles - 1) zeroTail(stB, t0B);
             const uint64_t dvB = opaque(descSw128(kBase + stB * kTileBytes, vLbo, vSbo));
             const uint64_t dP = opaque(descSw128(pBase, 16, 1024));
@@ -347,6 +349,7 @@ struct DecodeW {
             for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= scA; o[4 * i + 1] *= scA; o[4 * i + 2] *= scB; o[4 * i + 3] *= scB; }
           }
           mA_ = nA; mB_ = nB;
+          mbarWait(fullBar + 8 * stA, (uA >> 1) & 1); // complete already (warpgroup 0 saw it): for visibility
           if (t == it.nTiles - 1) zeroTail(stA, t0A);
           const uint64_t dvA = opaque(descSw128(kBase + stA * kTileBytes + 4 * kBox, vLbo, vSbo));
           const uint64_t dP = opaque(descSw128(pBase, 16, 1024));
