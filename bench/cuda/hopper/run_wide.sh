@@ -15,8 +15,8 @@ timeout 240 nvcc -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -DMLA_SM90
 grep -E "spill|Used" "$OUT/build.log" | sort | uniq -c | head -8
 for s in $steps; do
   case $s in
-    probe) timeout 60 $bin probe 2>&1 | tee "$OUT/probe.log" | tail -12 ;;
-    check) timeout 200 $bin check "$cases" 1 2>&1 | tee "$OUT/check.log" | tail -15 ;;
+    probe) timeout 40 $bin probe > "$OUT/probe.log" 2>&1; rc=$?; tail -12 "$OUT/probe.log"; [ $rc = 124 ] && { echo "probe timed out (hang?): stopping"; exit 3; } ;;
+    check) timeout 150 $bin check "$cases" 1 2>&1 | tee "$OUT/check.log" | tail -15 ;;
     sass)
       cuobjdump -sass -fun mla_decode_sm90w_bf16 $bin > /tmp/sassw.txt 2>&1
       echo "sm90w_bf16: HGMMA $(grep -c HGMMA /tmp/sassw.txt) UTMALDG $(grep -c UTMALDG /tmp/sassw.txt) LDL $(grep -c LDL /tmp/sassw.txt) STL $(grep -c STL /tmp/sassw.txt) SYNCS $(grep -c SYNCS /tmp/sassw.txt) BAR $(grep -c ' BAR' /tmp/sassw.txt)" | tee "$OUT/sass.txt"
