@@ -3,8 +3,9 @@
 //
 // One CTA per (SM part, KV head, tile of 64 query rows), 288 threads: two consumer warpgroups and one producer
 // warp. The producer streams 64-key tiles (one cache page: 64 x 576, 73,728 bytes) with TMA tensor copies, nine
-// 64 x 64 boxes with the 128-byte swizzle, into two stages completing on "full" mbarriers (evict-first); the
-// consumers hand a stage back on its "empty" mbarrier. Each box is a canonical SW128 wgmma operand: K-major for
+// 64 x 64 boxes with the 128-byte swizzle, into two stages, each box completing on its own "full" mbarrier
+// (evict-first), so S starts on the first box while the rest are in flight; the consumers hand a stage back on
+// its "empty" mbarrier. Each box is a canonical SW128 wgmma operand: K-major for
 // S = Q K^T, and MN-major (transpose bit) for O += P V, since V is the first 512 columns of the same rows.
 //
 // Consumer warpgroup w owns output columns 256w..256w+255 of the 64 x 512 f32 accumulator (128 registers a
@@ -43,11 +44,14 @@ constexpr int kTileBytes = 9 * kBox;        // 73,728
 constexpr int kQ_OFF = 0;                   // Q: 9 boxes
 constexpr int kK_OFF = kQ_OFF + 9 * kBox;   // 2 stages
 constexpr int kP_OFF = kK_OFF + 2 * kTileBytes; // P (P_A, then P_B): 64 x 64, K-major SW128
-constexpr int kROW_OFF = kP_OFF + kBox;     // row arrays: mA[64], c[64], mB[64], l0[64], l1[64]
-constexpr int kBAR_OFF = kROW_OFF + 5 * 64 * 4;
-constexpr int kSMEM_USED = kBAR_OFF + 4 * 8; // full[2], empty[2]
-constexpr int SMEM = kSMEM_USED + 1024;      // + alignment slack: swizzled boxes need 1024-byte alignment
-static_assert(SMEM <= 232448, "over the 227 KiB a block may opt in to");
+constexpr int SMEM = kP_OFF + kBox + 1024;  // dynamic: + alignment slack (swizzled boxes need 1024-byte alignment)
+// Static shared memory beside it: the row arrays and the mbarriers (addressed without pointer registers).
+struct Rows {
+  float mA[64], c[64], mB[64], l[2][64];
+  unsigned long long full[2][9]; // one a box
+  unsigned long long empty[2];
+};
+static_assert(SMEM + sizeof(Rows) <= 232448, "over the 227 KiB a block may opt in to");
 
 #ifdef MLA_SM90A_WIDE
 __device__ __forceinline__ void wgFence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
@@ -153,6 +157,11 @@ __device__ __forceinline__ bool itemOf(const MlaParams& p, const int* meta, int 
   return true;
 }
 
+__device__ __forceinline__ Rows& rows() {
+  __shared__ Rows r;
+  return r;
+}
+
 template <typename T, bool SWAPV>
 struct DecodeW {
   using H = Half<T>;
@@ -178,15 +187,13 @@ struct DecodeW {
   // Consumer warpgroup W (its own copy of the loop: the two keep their accumulators in unrelated registers).
   template <int W>
   static __device__ __forceinline__ void consume(const MlaParams& p) {
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 240;\n" ::: "memory");
     extern __shared__ unsigned char smemRaw[];
     unsigned char* const smem = reinterpret_cast<unsigned char*>((reinterpret_cast<uintptr_t>(smemRaw) + 1023) & ~static_cast<uintptr_t>(1023));
     const uint32_t sBase = smemAddr(smem);
-    const uint32_t qBase = sBase + kQ_OFF, kBase = sBase + kK_OFF, pBase = sBase + kP_OFF, barBase = sBase + kBAR_OFF;
-    float* const rowM0 = reinterpret_cast<float*>(smem + kROW_OFF);
-    float* const rowC = rowM0 + 64;
-    float* const rowM1 = rowM0 + 128;
-    float* const rowL = rowM0 + 192; // [2][64]
-    const uint32_t fullBar = barBase, emptyBar = barBase + 16;
+    const uint32_t qBase = sBase + kQ_OFF, kBase = sBase + kK_OFF, pBase = sBase + kP_OFF;
+    Rows& rw = rows();
+    const uint32_t fullBar = smemAddr(&rw.full[0][0]), emptyBar = smemAddr(&rw.empty[0]);
     const int part = blockIdx.x, rowTile = blockIdx.z;
     const int tid = threadIdx.x;
     const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
@@ -249,13 +256,14 @@ struct DecodeW {
         for (int i = 0; i < 32; ++i) s[i] = -INFINITY; // no tile B: P_B = 0
         float rmA = -INFINITY, rmB = -INFINITY;
         if (ownTile) {
-          mbarWait(fullBar + 8 * stS, ((uA + (w0 ? 0 : 1)) >> 1) & 1);
+          const uint32_t par = ((uA + (w0 ? 0 : 1)) >> 1) & 1, fullS = fullBar + 72 * stS;
 #pragma unroll
           for (int i = 0; i < 32; ++i) s[i] = 0.f;
           const uint64_t dQ = opaque(descSw128(qBase, 16, 1024)), dK = opaque(descSw128(kBase + stS * kTileBytes, 16, 1024));
           wgFence();
 #pragma unroll 1
           for (int b = 0; b < 9; ++b) {
+            mbarWait(fullS + 8 * b, par); // each box is multiplied as soon as it lands
             const uint64_t q = opaque(dQ + b * (kBox >> 4)), k = opaque(dK + b * (kBox >> 4));
 #pragma unroll
             for (int kk = 0; kk < 4; ++kk) Wg<T>::ss64(s, q + 2 * kk, k + 2 * kk);
@@ -296,7 +304,7 @@ struct DecodeW {
               const int r = (e & 1) ? rB : rA, ch = 2 * kk + (e >> 1);
               *reinterpret_cast<uint32_t*>(pA + r * 128 + ((ch ^ gq) << 4) + tq * 4) = a[kk][e];
             }
-          if (tq == 0) { rowM0[rA] = nA; rowM0[rB] = nB; }
+          if (tq == 0) { rw.mA[rA] = nA; rw.mA[rB] = nB; }
           fenceProxyAsync();
           namedArrive(1, 256); // mA and P_A ready
 #pragma unroll
@@ -308,8 +316,8 @@ struct DecodeW {
           for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, a[kk], dvA + ((kk * 2048) >> 4));
           wgCommit();
           namedSync(2, 256); // c, mB and P_B ready; warpgroup 1 is done reading P_A
-          const float cA = rowC[rA], cB = rowC[rB];
-          mA_ = rowM1[rA]; mB_ = rowM1[rB];
+          const float cA = rw.c[rA], cB = rw.c[rB];
+          mA_ = rw.mB[rA]; mB_ = rw.mB[rB];
           lA *= cA; lB *= cB;
           wgWait<0>();
           pinRegs<128>(o);
@@ -317,7 +325,8 @@ struct DecodeW {
 #pragma unroll
           for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= cA; o[4 * i + 1] *= cA; o[4 * i + 2] *= cB; o[4 * i + 3] *= cB; }
           if (hasB) {
-            mbarWait(fullBar + 8 * stB, ((uA + 1) >> 1) & 1); // complete already (warpgroup 1 saw it): for visibility
+#pragma unroll 1
+            for (int b = 0; b < 4; ++b) mbarWait(fullBar + 72 * stB + 8 * b, ((uA + 1) >> 1) & 1); // complete already (warpgroup 1 saw them): for visibility
             if (t + 1 == it.nTiles - 1) zeroTail(stB, t0B);
             const uint64_t dvB = opaque(descSw128(kBase + stB * kTileBytes, vLbo, vSbo));
             const uint64_t dP = opaque(descSw128(pBase, 16, 1024));
@@ -331,7 +340,7 @@ struct DecodeW {
           }
         } else {
           namedSync(1, 256); // mA and P_A ready
-          const float pA0 = rowM0[rA], pB0 = rowM0[rB];
+          const float pA0 = rw.mA[rA], pB0 = rw.mA[rB];
           // Softmax of B against mA first (its registers free before any P V is in flight), P_B to shared memory.
           const float nA = fmaxf(pA0, rmA), nB = fmaxf(pB0, rmB);
           const float bA = nA == -INFINITY ? 0.f : nA, bB = nB == -INFINITY ? 0.f : nB;
@@ -349,7 +358,8 @@ struct DecodeW {
             for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= scA; o[4 * i + 1] *= scA; o[4 * i + 2] *= scB; o[4 * i + 3] *= scB; }
           }
           mA_ = nA; mB_ = nB;
-          mbarWait(fullBar + 8 * stA, (uA >> 1) & 1); // complete already (warpgroup 0 saw it): for visibility
+#pragma unroll 1
+          for (int b = 4; b < 8; ++b) mbarWait(fullBar + 72 * stA + 8 * b, (uA >> 1) & 1); // complete already (warpgroup 0 saw them): for visibility
           if (t == it.nTiles - 1) zeroTail(stA, t0A);
           const uint64_t dvA = opaque(descSw128(kBase + stA * kTileBytes + 4 * kBox, vLbo, vSbo));
           const uint64_t dP = opaque(descSw128(pBase, 16, 1024));
@@ -369,7 +379,7 @@ struct DecodeW {
                 *reinterpret_cast<uint32_t*>(pB + r * 128 + ((ch ^ gq) << 4) + tq * 4) = a[kk][e];
               }
           }
-          if (tq == 0) { rowC[rA] = cA; rowC[rB] = cB; rowM1[rA] = nA; rowM1[rB] = nB; }
+          if (tq == 0) { rw.c[rA] = cA; rw.c[rB] = cB; rw.mB[rA] = nA; rw.mB[rB] = nB; }
           fenceProxyAsync();
           namedArrive(2, 256); // c, mB and P_B ready
 #pragma unroll
@@ -391,9 +401,9 @@ struct DecodeW {
       // Row sums: the quad, then both warpgroups.
       lA = quadSum(lA);
       lB = quadSum(lB);
-      if (tq == 0) { rowL[64 * wg + rA] = lA; rowL[64 * wg + rB] = lB; }
+      if (tq == 0) { rw.l[wg][rA] = lA; rw.l[wg][rB] = lB; }
       namedSync(4, 256);
-      const float LA = rowL[rA] + rowL[64 + rA], LB = rowL[rB] + rowL[64 + rB];
+      const float LA = rw.l[0][rA] + rw.l[1][rA], LB = rw.l[0][rB] + rw.l[1][rB];
 #pragma unroll
       for (int h2 = 0; h2 < 2; ++h2) {
         const int r = h2 ? rB : rA;
@@ -421,49 +431,51 @@ struct DecodeW {
   }
 #endif
 
+  // Producer warpgroup: gives its registers to the consumers; one thread issues every copy.
+  static __device__ __forceinline__ void produce(const MlaParams& p, const TmaMap* kMap) {
+#ifdef MLA_SM90A_WIDE
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
+    if (threadIdx.x != 256) return;
+    extern __shared__ unsigned char smemRaw[];
+    const uint32_t kBase = ((smemAddr(smemRaw) + 1023) & ~1023u) + kK_OFF;
+    Rows& rw = rows();
+    const uint32_t fullBar = smemAddr(&rw.full[0][0]), emptyBar = smemAddr(&rw.empty[0]);
+    const int rowTile = blockIdx.z;
+    const int* meta = p.tileSchedulerMetadata + blockIdx.x * kMetaFields;
+    asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(kMap)) : "memory");
+    const uint64_t policy = evictFirstPolicy();
+    uint32_t u = 0;
+    for (int batch = meta[kMetaBeginIdx]; batch <= meta[kMetaEndIdx]; ++batch) {
+      Item it;
+      if (!itemOf(p, meta, batch, rowTile, it)) continue;
+      const int* bt = p.blockTable + static_cast<int64_t>(batch) * p.maxBlocksPerSeq + it.kBegin / kBN;
+      for (int t = 0; t < it.nTiles; ++t, ++u) {
+        const uint32_t st = u & 1;
+        mbarWait(emptyBar + 8 * st, ((u >> 1) & 1) ^ 1);
+        const int row = bt[t] * kBN;
+#pragma unroll
+        for (int c = 0; c < 9; ++c) {
+          const uint32_t bar = fullBar + 72 * st + 8 * c;
+          mbarExpectTx(bar, kBox);
+          tmaLoad2d(kBase + st * kTileBytes + c * kBox, kMap, 64 * c, row, bar, policy);
+        }
+      }
+    }
+#endif
+  }
+
   static __device__ void run(const MlaParams& p, const TmaMap* kMap) {
 #ifdef MLA_SM90A_WIDE
-    extern __shared__ unsigned char smemRaw[];
-    unsigned char* const smem = reinterpret_cast<unsigned char*>((reinterpret_cast<uintptr_t>(smemRaw) + 1023) & ~static_cast<uintptr_t>(1023));
-    const uint32_t sBase = smemAddr(smem);
-    const uint32_t kBase = sBase + kK_OFF, barBase = sBase + kBAR_OFF;
-    const uint32_t fullBar = barBase, emptyBar = barBase + 16;
-    const int part = blockIdx.x, rowTile = blockIdx.z;
-    const int tid = threadIdx.x, wg = tid / 128;
-    const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
-    const int beginIdx = meta[kMetaBeginIdx], endIdx = meta[kMetaEndIdx];
-    if (tid == 0) {
-      for (int s = 0; s < 2; ++s) { mbarInit(fullBar + 8 * s, 1); mbarInit(emptyBar + 8 * s, 2); }
+    if (threadIdx.x == 0) {
+      Rows& rw = rows();
+      for (int s = 0; s < 18; ++s) mbarInit(smemAddr(&rw.full[0][0]) + 8 * s, 1);
+      for (int s = 0; s < 2; ++s) mbarInit(smemAddr(&rw.empty[0]) + 8 * s, 2);
       asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     }
     __syncthreads();
-
-    if (wg == 2) {
-      // Producer warpgroup: gives its registers to the consumers; one thread issues every copy.
-      asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
-      if (tid != 256) return;
-      asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(kMap)) : "memory");
-      const uint64_t policy = evictFirstPolicy();
-      uint32_t u = 0;
-      for (int batch = beginIdx; batch <= endIdx; ++batch) {
-        Item it;
-        if (!itemOf(p, meta, batch, rowTile, it)) continue;
-        const int* bt = p.blockTable + static_cast<int64_t>(batch) * p.maxBlocksPerSeq + it.kBegin / kBN;
-        for (int t = 0; t < it.nTiles; ++t, ++u) {
-          const uint32_t st = u & 1;
-          mbarWait(emptyBar + 8 * st, ((u >> 1) & 1) ^ 1);
-          mbarExpectTx(fullBar + 8 * st, kTileBytes);
-          const int row = bt[t] * kBN;
-#pragma unroll
-          for (int c = 0; c < 9; ++c) tmaLoad2d(kBase + st * kTileBytes + c * kBox, kMap, 64 * c, row, fullBar + 8 * st, policy);
-        }
-      }
-      return;
-    }
-
-    // Consumers.
-    asm volatile("setmaxnreg.inc.sync.aligned.u32 240;\n" ::: "memory");
-    if (wg == 0) consume<0>(p);
+    const int wg = threadIdx.x / 128;
+    if (wg == 2) produce(p, kMap);
+    else if (wg == 0) consume<0>(p);
     else consume<1>(p);
 #endif
   }
