@@ -2,7 +2,7 @@
 // kernel variants, or the per-bucket winners of a variant study), --num-sms (SM counts to plan for),
 // --tunings and --mul-add (WebGPU). They become RunOptions.arms for the harness, plus fields of the result.
 import type { CudaBackend } from '../backends/cuda/index.js';
-import { variantTag } from '../backends/cuda/kernels/launch.js';
+import { chooseDecodeVariant, variantTag } from '../backends/cuda/kernels/launch.js';
 import type { WebGpuBackend } from '../backends/webgpu/backend.js';
 import {
   type Tuning, bucketOf, fittingVariants, mulAddArms, mulAddProbeConfigs, mulAddVerdict, rowsOf, variantArm, variantByTag,
@@ -13,7 +13,8 @@ import { UsageError, choiceArg, intListArg } from './args.js';
 import { type BenchArm, type BenchConfig, type RunOptions, runConfigs } from './harness.js';
 
 export const armHelp = `  --variants LIST      CUDA: time each config with every listed kernel variant (tags as in kernel names, e.g.
-                       m32_n64_s2_w8_q16), 'auto' (the library's choice) or 'all' (every variant that fits);
+                       m32_n64_s2_w8_q16), 'auto' (the library's choice), 'splitkv' (the mma.sync kernel the
+                       library picks where no Hopper kernel takes the shape) or 'all' (every variant that fits);
                        rows get arms [{label, ms}] and ms of 'auto', else of the fastest. 'winners': first a
                        variant study (every variant on one config per row bucket, b=128), then each config with
                        its bucket's winner (result: variant_study, winners)
@@ -49,7 +50,7 @@ export function parseArmOptions(v: ArmValues): ArmRequest {
   if (v.variants !== undefined) {
     r.variants = list('variants', v.variants);
     for (const t of r.variants) {
-      if (t !== 'auto' && t !== 'all' && t !== 'winners' && !variantByTag(t)) throw new UsageError(`--variants: unknown variant '${t}' (expected auto, all, winners or a tag such as m32_n64_s2_w8_q16)`);
+      if (!['auto', 'all', 'winners', 'splitkv'].includes(t) && !variantByTag(t)) throw new UsageError(`--variants: unknown variant '${t}' (expected auto, splitkv, all, winners or a tag such as m32_n64_s2_w8_q16)`);
     }
     if (r.variants.includes('winners') && r.variants.length > 1) throw new UsageError(`--variants winners: give it alone, got '${String(v.variants)}'`);
   }
@@ -93,13 +94,21 @@ export async function prepareArms(
       return { arms: (c) => [variantArm(cuda, variantByTag(winners.get(bucketOf(rowsOf(c)))?.tag ?? ''))], extra };
     }
     const wanted = new Set(r.variants.flatMap((t) => (t === 'all' ? ['auto', ...fitting.map(variantTag)] : [t])));
-    const arms = [...wanted].flatMap((t) => {
+    const maxSmem = cuda.info.details!.maxSharedMemoryPerBlock as number;
+    const armsFor = (c: BenchConfig): BenchArm[] => [...wanted].flatMap((t) => {
       if (t === 'auto') return [variantArm(cuda, undefined)];
+      // The mma.sync kernel the library picks for these rows where no Hopper kernel takes them.
+      if (t === 'splitkv') {
+        const v = chooseDecodeVariant(rowsOf(c), maxSmem);
+        return v ? [{ ...variantArm(cuda, v), label: 'splitkv' }] : [];
+      }
       const v = fitting.find((f) => variantTag(f) === t);
       return v ? [variantArm(cuda, v)] : []; // a variant whose shared memory does not fit this device is skipped
     });
-    if (arms.length === 0) throw new UsageError(`--variants: none of '${r.variants.join(',')}' fits this device's shared memory`);
-    return { arms: () => arms, extra };
+    if (!wanted.has('auto') && !wanted.has('splitkv') && !fitting.some((f) => wanted.has(variantTag(f)))) {
+      throw new UsageError(`--variants: none of '${r.variants.join(',')}' fits this device's shared memory`);
+    }
+    return { arms: armsFor, extra };
   }
   let wb: WebGpuBackend | undefined;
   if (r.tunings || r.mulAdd) {

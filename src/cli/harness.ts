@@ -130,6 +130,8 @@ export interface BenchRow {
   s_q: number;
   page_block_size: number;
   total_seqlen: number;
+  /** The decode kernel that ran (Backend.decodeKernel: e.g. mla_decode_sm90_bf16_n16, webgpu-f32, cpu-native). */
+  kernel?: string;
   /** Median kernel time. */
   ms: number;
   GBps: number;
@@ -291,11 +293,12 @@ export async function runConfigs(backend: Backend, configs: readonly BenchConfig
           }
         }
         const chosen = primaryArm(timed);
+        const kernel = decodersFor(chosen.arm.numSms).decoders[0].kernelName();
         const ms = chosen.ms;
         const total = seqlens.reduce((a, x) => a + x, 0);
         const row: BenchRow = {
           b, ...(c.seqlens || c.varlen ? { seqlens: Array.from(seqlens) } : { s_k: c.s_k }), ...(c.varlen ? { varlen: true } : {}),
-          h_q: c.h_q, h_kv: hKv, s_q: c.s_q, page_block_size: page, total_seqlen: total, ms,
+          h_q: c.h_q, h_kv: hKv, s_q: c.s_q, page_block_size: page, total_seqlen: total, ...(kernel ? { kernel } : {}), ms,
           GBps: bytesOf(c, total) / ms / 1e6, TFLOPS: flopOf(c, total) / ms / 1e9, copies, rotated_bytes: copies * copyBytes,
           ...(o.ceilings ? roofline(o.ceilings, flopOf(c, total), bytesOf(c, total), ms) : {}),
           ...(o.arms ? { arms: timed.map(({ label, ms, num_sm_parts }) => ({ label, ms, num_sm_parts })), arm: chosen.label } : {}),

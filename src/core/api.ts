@@ -235,6 +235,12 @@ export class MlaDecoder {
 
   private blockTableHost?: Tensor<Int32Array>;
 
+  /** The decode kernel this step runs (the backend's name for it), known after the step's first run(). */
+  kernelName(): string | undefined {
+    const p = this.planned?.problem;
+    return p && this.backend.decodeKernel?.(p);
+  }
+
   /** Decode one layer: q [b, sQ, hQ, 576] (or [totalQ, hQ, 576]) and that layer's kCache, on the backend's device. */
   async run(q: Tensor, kCache: Tensor, outputs?: { out: Tensor; lse: Tensor }): Promise<{ out: Tensor; lse: Tensor }> {
     const p = this.planned;

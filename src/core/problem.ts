@@ -124,6 +124,8 @@ export interface Backend {
    * decodes of the step allocate nothing. A backend without it grows its workspace at the first decode.
    */
   reserve?(plan: DecodePlan): void;
+  /** Optional: the name of the decode kernel a problem of this shape runs (benchmarks record it per row). */
+  decodeKernel?(p: MlaProblem): string;
   /**
    * Optional: queue an f32 matmul (the MLA layer's projections). Callers check the launch with checkMatmul first;
    * without it, the layer runs its projections with the JS GEMM on the host.

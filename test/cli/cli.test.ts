@@ -97,6 +97,7 @@ describe('flashmla CLI', () => {
       assert.ok(Math.abs(row.GBps - (2 * (total * row.h_kv * 576 + row.b * row.s_q * row.h_q * 1088)) / row.ms / 1e6) < 1e-9 * row.GBps + 1e-12);
       assert.ok(Math.abs(row.TFLOPS - (2 * row.s_q * total * row.h_q * 1088) / row.ms / 1e9) < 1e-9 * row.TFLOPS + 1e-15);
       assert.equal(row.check.ok, true, JSON.stringify(row.check));
+      assert.match(row.kernel, /^cpu-\w/, 'each row names the kernel that ran');
     }
     assert.equal(a.flashmla_ms, 0.01);
     assert.ok(Math.abs(a.ratio_vs_flashmla - 0.01 / a.ms) < 1e-12);

@@ -2,7 +2,7 @@
 // the numSms rule, the multiply-add verdict, and the harness timing each arm with its set-up applied (CPU backend).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decodeSmem, decodeVariants, variantTag } from '../../src/backends/cuda/kernels/launch.js';
+import { chooseDecodeVariant, decodeSmem, decodeVariants, variantTag } from '../../src/backends/cuda/kernels/launch.js';
 import { InlineCpuBackend } from '../../src/backends/cpu/inline.js';
 import {
   bucketOf, fittingVariants, mulAddArms, mulAddVerdict, numSmsFor, variantArm, variantByTag, webGpuArms, winnersByBucket,
@@ -47,6 +47,20 @@ describe('bench arms: options', () => {
 });
 
 describe('bench arms: CUDA variants', () => {
+  test("'splitkv' times the mma.sync variant the library picks for each config's rows, beside 'auto'", async () => {
+    const calls: unknown[] = [];
+    const smem = 232448;
+    const cuda = { kind: 'cuda', info: { details: { maxSharedMemoryPerBlock: smem } }, setDecodeVariant: (v: unknown) => { calls.push(v); } };
+    const { arms } = await prepareArms(cuda as never, parseArmOptions({ variants: 'auto,splitkv' }), { warmup: 0, reps: 1 }, true);
+    for (const [h_q, s_q] of [[16, 1], [128, 2]]) {
+      const list = arms!({ b: 128, s_k: 4096, h_q, s_q }, 0);
+      assert.deepEqual(list.map((a) => a.label), ['auto', 'splitkv']);
+      calls.length = 0;
+      list[1].enter!(); list[1].exit!();
+      assert.deepEqual(calls, [chooseDecodeVariant(h_q * s_q, smem), undefined]);
+    }
+  });
+
   test('variant tags round-trip; fitting filters by shared memory', () => {
     for (const v of decodeVariants) assert.equal(variantByTag(variantTag(v)), v);
     assert.equal(variantByTag('m1_n1_s1_w1'), undefined);

@@ -147,6 +147,8 @@ class CpuBackend implements Backend {
   decode(l: DecodeCall): Promise<void> { return this.enqueue(() => this.runDecode(l)); }
   /** A queued decode keeps the arrays it started with, so growing them here cannot pull them from under it. */
   reserve(plan: DecodePlan): void { this.live(); reserveAccum(plan, this.accum, sharedArrayFor); }
+  /** The CPU rung every decode runs (native, wasm-simd, scalar...: kernels chosen at creation). */
+  decodeKernel(): string { return `cpu-${String(this.info.details?.kernel)}`; }
   /** y = x · wᵀ; small products stay on this thread (a worker round trip costs more than they do). */
   matmul(l: MatmulCall): Promise<void> { return this.enqueue(() => this.runMatmul(l)); }
   /** Sparse decode (./sparse.ts) on the workers: the SM parts, then the requests split over parts. */

@@ -90,6 +90,7 @@ export class InlineCpuBackend implements Backend {
   async download(t: Tensor): Promise<Tensor<HostArray>> { this.live(); return t as Tensor<HostArray>; }
   decode(l: DecodeCall): void { this.live(); runDecode(cpuArgs(l, this.accum), this.scratch, this.kernel.runDecodeUnit); }
   reserve(plan: DecodePlan): void { this.live(); reserveAccum(plan, this.accum); }
+  decodeKernel(): string { return `cpu-${String(this.info.details?.kernel)}`; }
   matmul(l: MatmulCall): void {
     this.live();
     checkMatmul(l, 'cpu');

@@ -3,6 +3,7 @@
 // driver's error name. Handles (contexts, streams, modules, functions, events, graphs) and device pointers are
 // BigInts, as koffi 3 passes pointers.
 import { FlashMlaError, fmtBytes, outOfMemory } from '../../core/errors.js';
+import { type KernelArgs, type TiledTensorMapArgs, kernelArgs } from './tensor-map.js';
 
 type Fn = (...args: unknown[]) => number;
 type Koffi = typeof import('koffi');
@@ -73,10 +74,15 @@ const prototypes = {
   cuGraphDestroy: 'int cuGraphDestroy(void *graph)',
 } as const;
 
+/** CUDA 12+ only (Hopper's tensor copies): bound when present, so older drivers still load. */
+const encodeTiledProto = 'int cuTensorMapEncodeTiled(void *tensorMap, int dataType, unsigned int rank, void *globalAddress, '
+  + 'const uint64_t *globalDim, const uint64_t *globalStrides, const uint32_t *boxDim, const uint32_t *elementStrides, '
+  + 'int interleave, int swizzle, int l2Promotion, int oobFill)';
+
 /** cuEventElapsedTime became _v2 in CUDA 12.8; older drivers only have the first name. */
 const elapsedNames = ['cuEventElapsedTime_v2', 'cuEventElapsedTime'];
 
-type Api = { [K in keyof typeof prototypes]: Fn } & { cuEventElapsedTime: Fn };
+type Api = { [K in keyof typeof prototypes]: Fn } & { cuEventElapsedTime: Fn; cuTensorMapEncodeTiled?: Fn };
 
 function unavailable(msg: string): FlashMlaError {
   return new FlashMlaError('backend_unavailable', `cuda: ${msg}`);
@@ -122,6 +128,7 @@ export class Driver {
       try { api.cuEventElapsedTime = lib.func(`int ${n}(_Out_ float *ms, void *start, void *end)`) as Fn; break; } catch { /* older name next */ }
     }
     if (!api.cuEventElapsedTime) throw unavailable('libcuda.so.1 has no cuEventElapsedTime');
+    try { api.cuTensorMapEncodeTiled = lib.func(encodeTiledProto) as Fn; } catch { /* pre-12 driver: no TMA kernels */ }
     const d = new Driver(koffi, api as Api);
     const rc = d.api.cuInit(0);
     if (rc !== 0) throw unavailable(`cuInit failed: ${d.errorName(rc)} (no usable GPU?)`);
@@ -309,6 +316,17 @@ export class Driver {
     if (rc !== 0) this.check(rc, `cuLaunchKernel(${what})`);
   }
 
+  /**
+   * Encode a tensor map into the 128 bytes at `map` (64-byte aligned native memory); undefined where the driver
+   * has no cuTensorMapEncodeTiled. `args` come from tensor-map.ts's tiledMapArgs, which already checked them.
+   */
+  get encodeTiled(): ((map: bigint, args: TiledTensorMapArgs) => void) | undefined {
+    const f = this.api.cuTensorMapEncodeTiled;
+    if (!f) return undefined;
+    return (map, a) => this.check(f(map, a.dataType, a.rank, a.base, a.globalDim, a.globalStrides, a.boxDim, a.elementStrides,
+      a.interleave, a.swizzle, a.l2Promotion, a.oobFill), `cuTensorMapEncodeTiled(rank ${a.rank}, box ${Array.from(a.boxDim).join('x')})`);
+  }
+
   // ---------------------------------------------------------------- graphs
   beginCapture(s: bigint): void { this.check(this.api.cuStreamBeginCapture_v2(s, CU_STREAM_CAPTURE_MODE_RELAXED), 'cuStreamBeginCapture'); }
   endCapture(s: bigint): bigint {
@@ -325,11 +343,11 @@ export class Driver {
   destroyGraphExec(exec: bigint): void { this.check(this.api.cuGraphExecDestroy(exec), 'cuGraphExecDestroy'); }
   destroyGraph(graph: bigint): void { this.check(this.api.cuGraphDestroy(graph), 'cuGraphDestroy'); }
 
-  /** Native memory that does not move (kernel parameter blocks), with a writable view. */
-  pinnedParams(bytes: number): { ptr: bigint; view: DataView; argv: bigint } {
-    const ptr = this.koffi.alloc('uint8_t', bytes) as unknown as bigint;
-    const argv = this.koffi.alloc('void *', 1) as unknown as bigint;
-    this.koffi.encode(argv, 'void *', ptr);
-    return { ptr, view: new DataView(this.koffi.view(ptr, bytes)), argv };
+  /**
+   * Native memory that does not move for a kernel's arguments: the packed params struct, then `maps` tensor maps
+   * (tensor-map.ts); `argv` is the pointer array cuLaunchKernel takes. Free `ptr` and `argv` with koffi.free.
+   */
+  pinnedParams(bytes: number, maps = 0): KernelArgs {
+    return kernelArgs(this, bytes, maps);
   }
 }

@@ -24,6 +24,7 @@ import { SparseMmaRunner } from './sparse.js';
 import type { DenseFp8Call } from '../../core/dense-fp8.js';
 import { type CudaGraph, captureGraph } from './graphs.js';
 import { KernelCache } from './shape-kernels.js';
+import type { KernelArgs } from './tensor-map.js';
 import { IndexStaging } from './staging.js';
 import { EventTimer } from './timing.js';
 import { Workspace } from './workspace.js';
@@ -91,7 +92,7 @@ class CudaBackendImpl implements CudaBackend {
   private readonly maxSmem: number;
   private readonly modules: bigint[] = [];
   private readonly live = new Set<bigint>();
-  private readonly params: { ptr: bigint; view: DataView; argv: bigint };
+  private readonly params: KernelArgs;
   private readonly loadKernels: (file: string) => bigint;
   /** Kernel handles and the per-shape launches (shape-kernels.ts). */
   private readonly kernels: KernelCache;
@@ -132,7 +133,7 @@ class CudaBackendImpl implements CudaBackend {
       const naiveModule = load('naive.fatbin');
       // decode_sm90.fatbin, loaded on sm_90 devices when kernel is 'sm90' (it holds sm_90a code only).
       const sm90Module = opts.kernel === 'sm90' && cc === '9.0' && manifest.files['decode_sm90.fatbin'] ? load('decode_sm90.fatbin') : undefined;
-      this.params = drv.pinnedParams(mlaParamsLayout.size);
+      this.params = drv.pinnedParams(mlaParamsLayout.size, 1); // maps[0]: the KV cache's tensor map for TMA kernels
       const paramsView = this.params.view;
       this.ws = new Workspace(drv, this.stream, 1.25);
       this.sparseWs = new Workspace(drv, this.stream, 2);

@@ -3,7 +3,7 @@
 import { dQk, defaultNumSms } from '../../core/constants.js';
 import { type DType, type HostArray, dtypeBytes, hostArrayFor } from '../../core/dtype.js';
 import { FlashMlaError, fmtBytes, invalidArgument, outOfMemory } from '../../core/errors.js';
-import type { Backend, BackendInfo, DecodeCall, MatmulCall } from '../../core/problem.js';
+import type { Backend, BackendInfo, DecodeCall, MatmulCall, MlaProblem } from '../../core/problem.js';
 import type { DecodePlan } from '../../core/plan.js';
 import { type DeviceStorage, Tensor, isHostTensor, numelOf } from '../../core/tensor.js';
 import { checkMatmul, checkWrite } from '../../core/validate.js';
@@ -12,7 +12,7 @@ import { chooseMatmulSpec, matmulDispatch, matmulParams, matmulProgram } from '.
 import { type DecodeTuning, decodeParams } from './kernels/decode.js';
 import { DecodeKernelCache } from './decode-kernel.js';
 import { type DeviceCaps, ProgramManager } from './program.js';
-import { type DecodePath, type DecodePathChoice, chooseDecodePath } from './kernels/path.js';
+import { type DecodePath, type DecodePathChoice, chooseDecodePath, decodeKernelFor } from './kernels/path.js';
 import type { SparseCall } from '../../core/sparse.js';
 import { sparseDispatch, sparseMaxDqk, sparseParams, sparseProgram } from './kernels/sparse.js';
 
@@ -372,6 +372,11 @@ export class WebGpuBackend implements Backend {
 
   // ------------------------------------------------------------------ decode
   /** Allocate the index and accumulator buffers a step's decodes need (MlaDecoder.plan calls it). */
+  /** The WGSL decode kernel a problem runs: webgpu-f32, webgpu-f16 or webgpu-matrix (kernels/path.ts). */
+  decodeKernel(p: MlaProblem): string {
+    return `webgpu-${decodeKernelFor(this.decodePath, p.sQ * p.nGroups)}`;
+  }
+
   reserve(plan: DecodePlan): void {
     this.live();
     this.ensureWorkspace(plan);

@@ -70,6 +70,40 @@ __device__ __forceinline__ float warpSum(float x) {
   return x;
 }
 
+/**
+ * The end of a tile's online softmax in the mma.sync kernels (a warp holds rows rLoc[0] and rLoc[1] of a BM-row
+ * block, WN warps share a row across the column split): reduce this thread's partial row sums of the tile over its
+ * quad and, through `rowSum` ([WN][BM] floats of shared memory), over the WN warps; fold them into the running sums
+ * `lRow` and rescale the output fragments by `alpha`. Holds the tile's __syncthreads, which also publishes the P
+ * tile the caller wrote before it.
+ */
+template <int WN, int BM, int NT_O>
+__device__ __forceinline__ void finishTileSums(float (&tSum)[2], float* rowSum, int nw, const int (&rLoc)[2], int lane,
+                                               const float (&alpha)[2], float (&lRow)[2], float (&o)[NT_O][4]) {
+#pragma unroll
+  for (int i = 0; i < 2; ++i) tSum[i] = quadSum(tSum[i]);
+  if constexpr (WN > 1) {
+    if (lane % 4 == 0) { rowSum[nw * BM + rLoc[0]] = tSum[0]; rowSum[nw * BM + rLoc[1]] = tSum[1]; }
+  }
+  __syncthreads(); // P and the row sums are complete
+  if constexpr (WN > 1) {
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      float x = 0.f;
+#pragma unroll
+      for (int w = 0; w < WN; ++w) x += rowSum[w * BM + rLoc[i]];
+      tSum[i] = x;
+    }
+  }
+#pragma unroll
+  for (int i = 0; i < 2; ++i) lRow[i] = lRow[i] * alpha[i] + tSum[i];
+#pragma unroll
+  for (int n = 0; n < NT_O; ++n) {
+    o[n][0] *= alpha[0]; o[n][1] *= alpha[0];
+    o[n][2] *= alpha[1]; o[n][3] *= alpha[1];
+  }
+}
+
 /** Where request `batch`'s queries start and how many it has. */
 __device__ __forceinline__ void queryRange(const MlaParams& p, int batch, int& qStart, int& qLen) {
   if (p.qIndptr) { qStart = p.qIndptr[batch]; qLen = p.qIndptr[batch + 1] - qStart; }

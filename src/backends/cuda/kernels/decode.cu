@@ -235,28 +235,7 @@ struct Decode {
           mRow[i] = mNew;
         }
         expToP(sAcc, base, s.pTile, rLoc[0], rLoc[1], keyBase, lane, tSum);
-#pragma unroll
-        for (int i = 0; i < 2; ++i) tSum[i] = quadSum(tSum[i]);
-        if constexpr (WN > 1) {
-          if (lane % 4 == 0) { s.rowSum[nw * BM + rLoc[0]] = tSum[0]; s.rowSum[nw * BM + rLoc[1]] = tSum[1]; }
-        }
-        __syncthreads(); // P and the row sums are complete
-        if constexpr (WN > 1) {
-#pragma unroll
-          for (int i = 0; i < 2; ++i) {
-            float x = 0.f;
-#pragma unroll
-            for (int w = 0; w < WN; ++w) x += s.rowSum[w * BM + rLoc[i]];
-            tSum[i] = x;
-          }
-        }
-#pragma unroll
-        for (int i = 0; i < 2; ++i) lRow[i] = lRow[i] * alpha[i] + tSum[i];
-#pragma unroll
-        for (int n = 0; n < NT_O; ++n) {
-          o[n][0] *= alpha[0]; o[n][1] *= alpha[0];
-          o[n][2] *= alpha[1]; o[n][3] *= alpha[1];
-        }
+        finishTileSums<WN, BM, NT_O>(tSum, s.rowSum, nw, rLoc, lane, alpha, lRow, o);
 
         // O += P V for this warp's 16 rows x COLS_PER_WARP columns; V is the first 512 columns of the key rows.
         const T* pRow = s.pTile + (mw * 16 + lane % 16) * P_STRIDE + (lane / 16) * 8;

@@ -384,28 +384,7 @@ struct SparseMma {
           *reinterpret_cast<T2*>(s.p + (BM + rLoc[0]) * P_STRIDE + col) = H::pack(p0 - f01.x, p1 - f01.y);
           *reinterpret_cast<T2*>(s.p + (BM + rLoc[1]) * P_STRIDE + col) = H::pack(p2 - f23.x, p3 - f23.y);
         }
-#pragma unroll
-        for (int i = 0; i < 2; ++i) tSum[i] = quadSum(tSum[i]);
-        if constexpr (WN > 1) {
-          if (lane % 4 == 0) { s.rowSum[nw * BM + rLoc[0]] = tSum[0]; s.rowSum[nw * BM + rLoc[1]] = tSum[1]; }
-        }
-        __syncthreads(); // P and the row sums are complete
-        if constexpr (WN > 1) {
-#pragma unroll
-          for (int i = 0; i < 2; ++i) {
-            float x = 0.f;
-#pragma unroll
-            for (int w = 0; w < WN; ++w) x += s.rowSum[w * BM + rLoc[i]];
-            tSum[i] = x;
-          }
-        }
-#pragma unroll
-        for (int i = 0; i < 2; ++i) lRow[i] = lRow[i] * alpha[i] + tSum[i];
-#pragma unroll
-        for (int n = 0; n < NT_O; ++n) {
-          o[n][0] *= alpha[0]; o[n][1] *= alpha[0];
-          o[n][2] *= alpha[1]; o[n][3] *= alpha[1];
-        }
+        finishTileSums<WN, BM, NT_O>(tSum, s.rowSum, nw, rLoc, lane, alpha, lRow, o);
 
         // O += P V: this warp's 16 rows x COLS_PER_WARP columns; V = the first 512 dims of the key tile.
         const T* pRow = s.p + (mw * 16 + lane % 16) * P_STRIDE + (lane / 16) * 8;
