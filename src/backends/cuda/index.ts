@@ -17,7 +17,7 @@ import { type Manifest, findKernelDir, loadImage } from './modules.js';
 import type { DecodeVariant } from './kernels/launch.js';
 import { mlaParamsLayout, packParams, sparseParamsLayout } from './params.js';
 import type { SparseCall } from '../../core/sparse.js';
-import { sparseKernelName, sparseLaunch } from './kernels/launch.js';
+import { sm90WideMap, sparseKernelName, sparseLaunch } from './kernels/launch.js';
 import type { MlaDeviceOps } from '../../core/mla/device.js';
 import { createCudaLayerOps } from './layer.js';
 import { SparseMmaRunner } from './sparse.js';
@@ -46,8 +46,11 @@ export interface CudaBackendOptions {
    * 'sm90': the experimental Hopper kernel (decode_sm90.cu: wgmma, cp.async.bulk) where the GPU is sm_90 and the
    * problem has at most 32 rows per KV head, else 'splitkv'. Opt-in: slower than 'splitkv' on the H200 so far
    * (docs/notes/cuda-hopper-decode.md). `decodeKernel(problem)` says which kernel a shape gets.
+   * On sm_90 GPUs 'splitkv' and 'sm90' take shapes of at least 64 rows per KV head (one KV head, page 64, uniform
+   * query lengths) with decode_sm90_wide.cu (wgmma, TMA; 1.4-2.3x the mma.sync kernel on the H200).
+   * 'mma': the mma.sync split-KV kernels everywhere (comparisons).
    */
-  kernel?: 'splitkv' | 'naive' | 'sm90';
+  kernel?: 'splitkv' | 'naive' | 'sm90' | 'mma';
   /** Force a decode variant (tests and tuning); default: chosen per problem by kernels/launch.ts. */
   variant?: DecodeVariant;
 }
@@ -133,6 +136,9 @@ class CudaBackendImpl implements CudaBackend {
       const naiveModule = load('naive.fatbin');
       // decode_sm90.fatbin, loaded on sm_90 devices when kernel is 'sm90' (it holds sm_90a code only).
       const sm90Module = opts.kernel === 'sm90' && cc === '9.0' && manifest.files['decode_sm90.fatbin'] ? load('decode_sm90.fatbin') : undefined;
+      // decode_sm90_wide.fatbin (sm_90a only): the default for its shapes on sm_90 unless kernel is 'naive' or 'mma'.
+      const sm90WideModule = (opts.kernel ?? 'splitkv') !== 'naive' && opts.kernel !== 'mma' && cc === '9.0' && manifest.files['decode_sm90_wide.fatbin']
+        ? load('decode_sm90_wide.fatbin') : undefined;
       this.params = drv.pinnedParams(mlaParamsLayout.size, 1); // maps[0]: the KV cache's tensor map for TMA kernels
       const paramsView = this.params.view;
       this.ws = new Workspace(drv, this.stream, 1.25);
@@ -141,7 +147,7 @@ class CudaBackendImpl implements CudaBackend {
         drv, stream: this.stream, paramsView, ws: this.ws, ptrOf: (t) => this.ptrOf(t), capturing: () => this.capturing,
       });
       this.kernels = new KernelCache({
-        drv, maxSmem: this.maxSmem, numSms, kernel: opts.kernel, decodeModule, combineModule, naiveModule, sm90Module,
+        drv, maxSmem: this.maxSmem, numSms, kernel: opts.kernel, decodeModule, combineModule, naiveModule, sm90Module, sm90WideModule,
         paramsView, repacked: () => this.staging.repacked(),
       });
       this.timer = new EventTimer(drv, this.stream);
@@ -290,6 +296,7 @@ class CudaBackendImpl implements CudaBackend {
     view.setBigUint64(off.kCache, kCache, true);
     view.setBigUint64(off.out, out, true);
     view.setBigUint64(off.lse, this.ptrOf(l.lse), true);
+    if (sk.kvMap) this.params.maps[0].set(sm90WideMap(p, kCache)); // re-encoded only when the cache moves
     this.staging.placeIndices(l, sk.accumBytes, sk.lseBytes);
 
     const api = this.drv.api, stream = this.stream, argv = this.params.argv;

@@ -7,7 +7,7 @@ import type { MlaProblem } from '../../core/problem.js';
 import type { DecodePlan } from '../../core/plan.js';
 import type { Driver } from './driver.js';
 import {
-  type DecodeVariant, type Launch, chooseDecodeVariant, combineLaunch, combineRows, decodeVariants, sm90Launch, sameVariant, decodeKernelName, decodeLaunch, naiveLaunch,
+  type DecodeVariant, type Launch, chooseDecodeVariant, combineLaunch, combineRows, decodeVariants, sm90Launch, sm90WideLaunch, sameVariant, decodeKernelName, decodeLaunch, naiveLaunch,
 } from './kernels/launch.js';
 import { compilePacker, mlaParamsLayout } from './params.js';
 
@@ -22,6 +22,8 @@ export interface ShapeKernels extends Pick<MlaProblem, 'b' | 'sQ' | 'totalQ' | '
   /** Undefined where a grid would be empty (never for a validated problem: b, hKv and rows are >= 1). */
   decode?: KernelLaunch;
   combine?: KernelLaunch;
+  /** The decode kernel reads the KV cache through a tensor map (the parameter block's maps[0]): sm90WideMap. */
+  kvMap?: boolean;
 }
 
 /** What the cache needs from the backend that owns it. */
@@ -30,12 +32,14 @@ export interface KernelCacheHost {
   readonly maxSmem: number;
   readonly numSms: number;
   /** CudaBackendOptions.kernel. */
-  readonly kernel?: 'splitkv' | 'naive' | 'sm90';
+  readonly kernel?: 'splitkv' | 'naive' | 'sm90' | 'mma';
   readonly decodeModule: bigint;
   readonly combineModule: bigint;
   readonly naiveModule: bigint;
   /** decode_sm90.fatbin where it was loaded. */
   readonly sm90Module?: bigint;
+  /** decode_sm90_wide.fatbin where it was loaded (sm_90 GPUs, kernel 'splitkv' or 'sm90'). */
+  readonly sm90WideModule?: bigint;
   /** The decode parameter block (MlaParams) the scalars are packed into. */
   readonly paramsView: DataView;
   /** Called after the parameter block was repacked (the packer overwrote the accumulator pointers too). */
@@ -85,9 +89,14 @@ export class KernelCache {
     const launchOf = (fn: bigint, ln: Launch, what: string): KernelLaunch | undefined =>
       ln.grid[0] === 0 || ln.grid[1] === 0 || ln.grid[2] === 0 ? undefined
         : { fn, gx: ln.grid[0], gy: ln.grid[1], gz: ln.grid[2], threads: ln.block[0], smem: ln.smem, what };
-    let decode: KernelLaunch | undefined, combine: KernelLaunch | undefined;
+    let decode: KernelLaunch | undefined, combine: KernelLaunch | undefined, kvMap = false;
+    const wide = this.wideLaunch(p);
     if (this.h.kernel === 'naive') {
       decode = launchOf(this.fn(this.h.naiveModule, `mla_naive_${dt}`, 0), naiveLaunch(p), 'naive');
+    } else if (wide) {
+      decode = launchOf(this.fn(this.h.sm90WideModule!, wide.name, wide.smem), wide, wide.name);
+      combine = launchOf(this.fn(this.h.combineModule, `mla_combine_${dt}`, 0), combineLaunch(p, v.combineRows as number), 'combine');
+      kvMap = true;
     } else if (this.h.sm90Module !== undefined && !this.forcedVariant && sm90Launch(p)) {
       const sl = sm90Launch(p)!;
       decode = launchOf(this.fn(this.h.sm90Module, sl.name, sl.smem), sl, sl.name);
@@ -102,15 +111,22 @@ export class KernelCache {
       b: p.b, sQ: p.sQ, totalQ: p.totalQ, hQ: p.hQ, hKv: p.hKv, dtype: p.dtype, pageBlockSize: p.pageBlockSize,
       maxBlocksPerSeq: p.maxBlocksPerSeq, numSmParts: p.numSmParts, causal: p.causal, varlen: p.varlen,
       softmaxScale: p.softmaxScale, lseStrideB: p.lseStrideB, lseStrideH: p.lseStrideH, lseStrideT: p.lseStrideT,
-      lseBytes, accumBytes: dp.workspace.accumFloats * 4, decode, combine,
+      lseBytes, accumBytes: dp.workspace.accumFloats * 4, decode, combine, kvMap,
     };
     return this.shape;
   }
 
   decodeKernel(p: MlaProblem): string {
     if (this.h.kernel === 'naive') return `mla_naive_${p.dtype}`;
+    const wide = this.wideLaunch(p);
+    if (wide) return wide.name;
     const sl = this.h.sm90Module !== undefined && !this.forcedVariant ? sm90Launch(p) : undefined;
     return sl ? sl.name : decodeKernelName(p.dtype, this.variantFor(p));
+  }
+
+  /** The wide sm90 kernel's launch where its module is loaded, no variant is forced and it takes p's shape. */
+  private wideLaunch(p: MlaProblem): ReturnType<typeof sm90WideLaunch> {
+    return this.h.sm90WideModule !== undefined && this.h.kernel !== 'naive' && !this.forcedVariant ? sm90WideLaunch(p) : undefined;
   }
 
   private variantFor(p: MlaProblem): DecodeVariant {

@@ -1,8 +1,8 @@
 // Split-KV MLA decode for Hopper (sm_90a only) with the query rows on the wgmma M dimension: rows >= 64 of one
 // KV head (rows = sQ * hQ / hKv; hKv = 1, page size 64). See docs/notes/cuda-hopper-decode.md, "Queries on M".
 //
-// One CTA per (SM part, KV head, tile of 64 query rows), 288 threads: two consumer warpgroups and one producer
-// warp. The producer streams 64-key tiles (one cache page: 64 x 576, 73,728 bytes) with TMA tensor copies, nine
+// One CTA per (SM part, KV head, tile of 64 query rows), 384 threads: two consumer warpgroups (setmaxnreg 240)
+// and a producer warpgroup (setmaxnreg 24) of which one thread works. The producer streams 64-key tiles (one cache page: 64 x 576, 73,728 bytes) with TMA tensor copies, nine
 // 64 x 64 boxes with the 128-byte swizzle, into two stages, each box completing on its own "full" mbarrier
 // (evict-first), so S starts on the first box while the rest are in flight; the consumers hand a stage back on
 // its "empty" mbarrier. Each box is a canonical SW128 wgmma operand: K-major for
@@ -82,6 +82,10 @@ __device__ __forceinline__ uint64_t evictFirstPolicy() {
 __device__ __forceinline__ void tmaLoad2d(uint32_t dst, const TmaMap* map, int c0, int c1, uint32_t bar, uint64_t policy) {
   asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint [%0], [%1, {%2, %3}], [%4], %5;\n"
                ::"r"(dst), "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(bar), "l"(policy) : "memory");
+}
+__device__ __forceinline__ void stShared(uint32_t addr, uint32_t v) { asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(addr), "r"(v) : "memory"); }
+__device__ __forceinline__ void stShared(uint32_t addr, uint4 v) {
+  asm volatile("st.shared.v4.b32 [%0], {%1, %2, %3, %4};\n" ::"r"(addr), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w) : "memory");
 }
 __device__ __forceinline__ void fenceProxyAsync() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
 
@@ -189,8 +193,7 @@ struct DecodeW {
   static __device__ __forceinline__ void consume(const MlaParams& p) {
     asm volatile("setmaxnreg.inc.sync.aligned.u32 240;\n" ::: "memory");
     extern __shared__ unsigned char smemRaw[];
-    unsigned char* const smem = reinterpret_cast<unsigned char*>((reinterpret_cast<uintptr_t>(smemRaw) + 1023) & ~static_cast<uintptr_t>(1023));
-    const uint32_t sBase = smemAddr(smem);
+    const uint32_t sBase = (smemAddr(smemRaw) + 1023) & ~1023u; // shared-window addresses: no 64-bit pointers
     const uint32_t qBase = sBase + kQ_OFF, kBase = sBase + kK_OFF, pBase = sBase + kP_OFF;
     Rows& rw = rows();
     const uint32_t fullBar = smemAddr(&rw.full[0][0]), emptyBar = smemAddr(&rw.empty[0]);
@@ -221,7 +224,7 @@ struct DecodeW {
         const int r = c / 72, ch = c % 72;
         uint4 v = make_uint4(0, 0, 0, 0);
         if (r < it.liveRows) v = *reinterpret_cast<const uint4*>(qRows + static_cast<int64_t>(r) * kDQk + ch * 8);
-        *reinterpret_cast<uint4*>(smem + kQ_OFF + (ch / 8) * kBox + sw128(r, (ch % 8) * 8)) = v;
+        stShared(qBase + (ch / 8) * kBox + sw128(r, (ch % 8) * 8), v);
       }
       fenceProxyAsync();
       namedSync(4, 256);
@@ -240,10 +243,10 @@ struct DecodeW {
         auto zeroTail = [&](uint32_t st, int t0) {
           const int live = it.tileEnd - t0;
           if (live >= kBN) return;
-          unsigned char* base = smem + kK_OFF + st * kTileBytes + 4 * wg * kBox;
+          const uint32_t base = kBase + st * kTileBytes + 4 * wg * kBox;
           for (int c = wt; c < 4 * (kBN - live) * 8; c += 128) {
             const int box = c / ((kBN - live) * 8), rem = c % ((kBN - live) * 8), r = live + rem / 8, ch = rem % 8;
-            *reinterpret_cast<uint4*>(base + box * kBox + r * 128 + ch * 16) = make_uint4(0, 0, 0, 0);
+            stShared(base + box * kBox + r * 128 + ch * 16, make_uint4(0, 0, 0, 0));
           }
           fenceProxyAsync();
           namedSync(5 + wg, 128);
@@ -296,13 +299,12 @@ struct DecodeW {
           lA = lA * scA + sumA;
           lB = lB * scB + sumB;
           // Fragment register a[kk][e] holds columns 16kk + 8(e/2) + 2tq (+1) of row e%2 ? rB : rA.
-          unsigned char* const pA = smem + kP_OFF;
 #pragma unroll
           for (int kk = 0; kk < 4; ++kk)
 #pragma unroll
             for (int e = 0; e < 4; ++e) {
               const int r = (e & 1) ? rB : rA, ch = 2 * kk + (e >> 1);
-              *reinterpret_cast<uint32_t*>(pA + r * 128 + ((ch ^ gq) << 4) + tq * 4) = a[kk][e];
+              stShared(pBase + r * 128 + ((ch ^ gq) << 4) + tq * 4, a[kk][e]);
             }
           if (tq == 0) { rw.mA[rA] = nA; rw.mA[rB] = nB; }
           fenceProxyAsync();
@@ -370,13 +372,12 @@ struct DecodeW {
           wgWait<0>(); // P_A V_A[R] done: the P buffer takes P_B
           pinRegs<128>(o);
           if (hasB) {
-            unsigned char* const pB = smem + kP_OFF;
 #pragma unroll
             for (int kk = 0; kk < 4; ++kk)
 #pragma unroll
               for (int e = 0; e < 4; ++e) {
                 const int r = (e & 1) ? rB : rA, ch = 2 * kk + (e >> 1);
-                *reinterpret_cast<uint32_t*>(pB + r * 128 + ((ch ^ gq) << 4) + tq * 4) = a[kk][e];
+                stShared(pBase + r * 128 + ((ch ^ gq) << 4) + tq * 4, a[kk][e]);
               }
           }
           if (tq == 0) { rw.c[rA] = cA; rw.c[rB] = cB; rw.mB[rA] = nA; rw.mB[rB] = nB; }
@@ -484,7 +485,9 @@ struct DecodeW {
 } // namespace sm90w
 } // namespace mla
 
-// Launch: grid (numSmParts, hKv = 1, ceil(rows / 64)), 288 threads, mla::sm90w::SMEM bytes of dynamic shared
+static_assert(mla::sm90w::SMEM == 230400 && sizeof(mla::sm90w::Rows) == 1440, "shared memory differs from launch.ts sm90WideSmem");
+
+// Launch: grid (numSmParts, hKv = 1, ceil(rows / 64)), 384 threads, mla::sm90w::SMEM bytes of dynamic shared
 // memory, the cache's tensor map after the params; sm_90a only (elsewhere the entries compile to nothing).
 #define MLA_SM90W_ENTRY(NAME, TY, SWAP)                                                                              \
   extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \

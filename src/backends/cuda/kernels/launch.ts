@@ -8,6 +8,7 @@ import { layerHeader } from '../layer-params.js';
 import type { SparseProblem } from '../../../core/sparse.js';
 import { sparseMmaHeader } from './sparse-mma-launch.js';
 import { constantsHeader, dQk } from '../../../core/constants.js';
+import type { TiledTensorMapSpec } from '../tensor-map.js';
 
 /** A decode.cu instantiation: BM query rows x BN keys a tile, STAGES key tiles in flight, NWARPS warps. */
 export interface DecodeVariant {
@@ -130,6 +131,29 @@ export function sm90Launch(p: MlaProblem): (Launch & { name: string; nr: 16 | 32
   const nr = sm90RowTiles.find((n) => rows <= n);
   if (nr === undefined || p.hKv !== 1 || p.pageBlockSize !== 64 || p.varlen) return undefined;
   return { name: `mla_decode_sm90_${p.dtype}_n${nr}`, nr, grid: [p.numSmParts, p.hKv, 1], block: [128, 1, 1], smem: sm90Smem(nr) };
+}
+
+/**
+ * decode_sm90_wide.cu (sm_90a only): 64 query rows of one KV head a CTA on the wgmma M dimension, two consumer
+ * warpgroups and a TMA producer warpgroup (384 threads). Dynamic shared memory (asserted in the .cu): Q (9 boxes of
+ * 64 x 64), two 64-key stages (9 boxes each), the P tile, 1024 bytes of alignment slack; the row arrays and
+ * mbarriers are static (1440 bytes).
+ */
+export const sm90WideSmem = 9 * 8192 + 2 * 9 * 8192 + 8192 + 1024;
+/**
+ * The wide sm90 kernel for p, or undefined where it does not take the shape: what was checked on the H200
+ * (bench/cuda/hopper/harness_wide.cu, test/gpu/sm90-wide.test.ts): at least 64 rows, one KV head, page size 64,
+ * uniform query lengths. Its launch carries the KV cache's tensor map after MlaParams (sm90WideMap).
+ */
+export function sm90WideLaunch(p: MlaProblem): (Launch & { name: string }) | undefined {
+  const rows = p.sQ * p.nGroups;
+  if (rows < 64 || p.hKv !== 1 || p.pageBlockSize !== 64 || p.varlen) return undefined;
+  return { name: `mla_decode_sm90w_${p.dtype}`, grid: [p.numSmParts, p.hKv, Math.ceil(rows / 64)], block: [384, 1, 1], smem: sm90WideSmem };
+}
+
+/** The wide kernel's view of the cache: rows of 576 elements (one key each), 64 x 64 boxes, 128-byte swizzle. */
+export function sm90WideMap(p: Pick<MlaProblem, 'dtype' | 'numBlocks' | 'pageBlockSize'>, kCache: bigint): TiledTensorMapSpec {
+  return { dtype: p.dtype, base: kCache, dims: [dQk, p.numBlocks * p.pageBlockSize], strides: [dQk * 2], box: [64, 64], swizzle: '128B', l2Promotion: '256B' };
 }
 
 /** naive.cu: a CTA of 4 warps per (request, query j, head h). */
