@@ -306,6 +306,7 @@ static int check(int cases, unsigned seed, bool forceF16 = false, int only = -1)
              pr.f16 ? "f16" : "bf16", pr.causal, pr.seqlens[0], d.hNs[p.b], d.parts, rel, nan, lseErr);
     }
     if (!ok) fails++;
+    if (ran % 100 == 0) { printf("check: %d cases so far, %d failed, worst rel %.3e\n", ran, fails, worst); fflush(stdout); }
     freeDev(d);
   }
   printf("check: %d cases run, %d failed, worst rel %.3e\n", ran, fails, worst);

@@ -16,12 +16,12 @@ grep -E "spill|Used" "$OUT/build.log" | sort | uniq -c | head -8
 for s in $steps; do
   case $s in
     probe) timeout 40 $bin probe > "$OUT/probe.log" 2>&1; rc=$?; tail -12 "$OUT/probe.log"; [ $rc = 124 ] && { echo "probe timed out (hang?): stopping"; exit 3; } ;;
-    check) timeout 150 $bin check "$cases" 1 2>&1 | tee "$OUT/check.log" | tail -15 ;;
+    check) timeout ${CHECK_TIMEOUT:-150} stdbuf -oL $bin check "$cases" ${SEED:-1} > "$OUT/check.log" 2>&1; tail -6 "$OUT/check.log" ;;
     sass)
       cuobjdump -sass -fun mla_decode_sm90w_bf16 $bin > /tmp/sassw.txt 2>&1
       echo "sm90w_bf16: HGMMA $(grep -c HGMMA /tmp/sassw.txt) UTMALDG $(grep -c UTMALDG /tmp/sassw.txt) LDL $(grep -c LDL /tmp/sassw.txt) STL $(grep -c STL /tmp/sassw.txt) SYNCS $(grep -c SYNCS /tmp/sassw.txt) BAR $(grep -c ' BAR' /tmp/sassw.txt)" | tee "$OUT/sass.txt"
       grep -n "LDL\|STL" /tmp/sassw.txt | head -40 >> "$OUT/sass.txt" ;;
-    time) timeout 240 $bin time "$OUT/time.json" 2>&1 | tee "$OUT/time.log" ;;
+    time) timeout ${TIME_TIMEOUT:-240} $bin time "$OUT/time.json" 2>&1 | tee "$OUT/time.log" ;;
     flashmla)
       if [ -f .gpu-host/enter.sh ]; then
         python3 - > /tmp/cfgw.json <<'P'
@@ -33,6 +33,6 @@ P
         ( source .gpu-host/enter.sh; PYTHONUNBUFFERED=1 timeout 240 python3 .gpu-host/anchors/bench_flashmla.py --configs /tmp/cfgw.json --no-triton --out "$OUT/flashmla.json" ) 2>&1 | tee "$OUT/flashmla.log" | tail -20
       else echo "no .gpu-host: FlashMLA not timed"; fi ;;
     sanitize)
-      for t in memcheck racecheck synccheck; do timeout 150 compute-sanitizer --tool $t $bin check 2 11 2>&1 | tail -4 | tee "$OUT/sanitize_$t.log"; done ;;
+      for t in memcheck racecheck synccheck; do timeout ${SAN_TIMEOUT:-150} compute-sanitizer --tool $t $bin check ${SAN_CASES:-2} 11 2>&1 | tail -4 | tee "$OUT/sanitize_$t.log"; done ;;
   esac
 done
