@@ -11,7 +11,7 @@ cases=${1:-300}
 steps=${2:-"probe check sass time flashmla"}
 nvidia-smi --query-gpu=name,clocks.sm,clocks.mem,power.draw,temperature.gpu --format=csv,noheader | tee "$OUT/card.txt"
 bin=/tmp/harness_wide
-timeout 240 nvcc -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -DMLA_SM90W_SWAP_PROBE -Xptxas -v,-warn-spills -o $bin "$here/harness_wide.cu" > "$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; exit 1; }
+[ "${REUSE:-0}" = 1 ] && [ -x $bin ] || timeout 240 nvcc -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -DMLA_SM90W_SWAP_PROBE -Xptxas -v,-warn-spills -o $bin "$here/harness_wide.cu" > "$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; exit 1; }
 grep -E "spill|Used" "$OUT/build.log" | sort | uniq -c | head -8
 for s in $steps; do
   case $s in
