@@ -41,6 +41,8 @@ constexpr int kRowsPerCta = 64;
 constexpr int kBN = 64;                     // keys a tile (= one page)
 constexpr int kBox = 64 * 64 * 2;           // one 64 x 64 box, bytes
 constexpr int kTileBytes = 9 * kBox;        // 73,728
+static_assert(kTileBytes == kBN * kDQk * 2, "a tile is 9 boxes of 64 columns");
+constexpr int kStageBars = 9 * 8;           // bytes of one stage's full mbarriers
 constexpr int kQ_OFF = 0;                   // Q: 9 boxes
 constexpr int kK_OFF = kQ_OFF + 9 * kBox;   // 2 stages
 constexpr int kP_OFF = kK_OFF + 2 * kTileBytes; // P (P_A, then P_B): 64 x 64, K-major SW128
@@ -220,8 +222,9 @@ struct DecodeW {
       // Q rows m0.. (hKv = 1: contiguous from row qStart * hQ) into 9 swizzled boxes; rows past liveRows are zeros.
       namedSync(4, 256); // the previous item is done with Q and the row arrays
       const T* qRows = static_cast<const T*>(p.q) + (static_cast<int64_t>(it.qStart) * p.hQ + m0) * kDQk;
-      for (int c = tid; c < 64 * 72; c += 256) {
-        const int r = c / 72, ch = c % 72;
+      constexpr int kChunks = kDQk / 8; // 16-byte chunks a row
+      for (int c = tid; c < 64 * kChunks; c += 256) {
+        const int r = c / kChunks, ch = c % kChunks;
         uint4 v = make_uint4(0, 0, 0, 0);
         if (r < it.liveRows) v = *reinterpret_cast<const uint4*>(qRows + static_cast<int64_t>(r) * kDQk + ch * 8);
         stShared(qBase + (ch / 8) * kBox + sw128(r, (ch % 8) * 8), v);
@@ -259,7 +262,7 @@ struct DecodeW {
         for (int i = 0; i < 32; ++i) s[i] = -INFINITY; // no tile B: P_B = 0
         float rmA = -INFINITY, rmB = -INFINITY;
         if (ownTile) {
-          const uint32_t par = ((uA + (w0 ? 0 : 1)) >> 1) & 1, fullS = fullBar + 72 * stS;
+          const uint32_t par = ((uA + (w0 ? 0 : 1)) >> 1) & 1, fullS = fullBar + kStageBars * stS;
 #pragma unroll
           for (int i = 0; i < 32; ++i) s[i] = 0.f;
           const uint64_t dQ = opaque(descSw128(qBase, 16, 1024)), dK = opaque(descSw128(kBase + stS * kTileBytes, 16, 1024));
@@ -328,7 +331,7 @@ struct DecodeW {
           for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= cA; o[4 * i + 1] *= cA; o[4 * i + 2] *= cB; o[4 * i + 3] *= cB; }
           if (hasB) {
 #pragma unroll 1
-            for (int b = 0; b < 4; ++b) mbarWait(fullBar + 72 * stB + 8 * b, ((uA + 1) >> 1) & 1); // complete already (warpgroup 1 saw them): for visibility
+            for (int b = 0; b < 4; ++b) mbarWait(fullBar + kStageBars * stB + 8 * b, ((uA + 1) >> 1) & 1); // complete already (warpgroup 1 saw them): for visibility
             if (t + 1 == it.nTiles - 1) zeroTail(stB, t0B);
             const uint64_t dvB = opaque(descSw128(kBase + stB * kTileBytes, vLbo, vSbo));
             const uint64_t dP = opaque(descSw128(pBase, 16, 1024));
@@ -361,7 +364,7 @@ struct DecodeW {
           }
           mA_ = nA; mB_ = nB;
 #pragma unroll 1
-          for (int b = 4; b < 8; ++b) mbarWait(fullBar + 72 * stA + 8 * b, (uA >> 1) & 1); // complete already (warpgroup 0 saw them): for visibility
+          for (int b = 4; b < 8; ++b) mbarWait(fullBar + kStageBars * stA + 8 * b, (uA >> 1) & 1); // complete already (warpgroup 0 saw them): for visibility
           if (t == it.nTiles - 1) zeroTail(stA, t0A);
           const uint64_t dvA = opaque(descSw128(kBase + stA * kTileBytes + 4 * kBox, vLbo, vSbo));
           const uint64_t dP = opaque(descSw128(pBase, 16, 1024));
@@ -456,7 +459,7 @@ struct DecodeW {
         const int row = bt[t] * kBN;
 #pragma unroll
         for (int c = 0; c < 9; ++c) {
-          const uint32_t bar = fullBar + 72 * st + 8 * c;
+          const uint32_t bar = fullBar + kStageBars * st + 8 * c;
           mbarExpectTx(bar, kBox);
           tmaLoad2d(kBase + st * kTileBytes + c * kBox, kMap, 64 * c, row, bar, policy);
         }
