@@ -378,8 +378,11 @@ int main(int argc, char** argv) {
   if (mode == "time") {
     FILE* js = argc > 2 ? fopen(argv[2], "w") : nullptr;
     const int grid[][2] = {{64, 1}, {128, 1}, {32, 2}, {64, 2}, {128, 2}};
+    const int from = getenv("TIME_FROM") ? atoi(getenv("TIME_FROM")) : 0; // skip the first TIME_FROM configurations
+    int n = 0;
     for (int sk : {1024, 4096, 8192})
-      for (const auto& g : grid) timeOne(std::vector<int>(128, sk), g[0], g[1], js);
+      for (const auto& g : grid)
+        if (n++ >= from) { timeOne(std::vector<int>(128, sk), g[0], g[1], js); fflush(stdout); }
     timeOne({4641, 45118, 1730, 1696}, 16, 4, js);
     if (js) fclose(js);
     return 0;
