@@ -296,7 +296,7 @@ class CudaBackendImpl implements CudaBackend {
     view.setBigUint64(off.kCache, kCache, true);
     view.setBigUint64(off.out, out, true);
     view.setBigUint64(off.lse, this.ptrOf(l.lse), true);
-    if (sk.kvMap) this.params.maps[0].set(sm90WideMap(p, kCache)); // re-encoded only when the cache moves
+    if (sk.kvMap) this.setKvMap(p, kCache);
     this.staging.placeIndices(l, sk.accumBytes, sk.lseBytes);
 
     const api = this.drv.api, stream = this.stream, argv = this.params.argv;
@@ -309,6 +309,15 @@ class CudaBackendImpl implements CudaBackend {
       rc = api.cuLaunchKernel(c.fn, c.gx, c.gy, c.gz, c.threads, 1, 1, 0, stream, argv, null);
       if (rc !== 0) this.drv.check(rc, 'cuLaunchKernel(combine)');
     }
+  }
+
+  private kvMapOf?: { base: bigint; numBlocks: number; dtype: MlaProblem['dtype'] };
+  /** The KV cache's tensor map (maps[0]) for the wide sm90 kernel: encoded again only when the cache changes. */
+  private setKvMap(p: MlaProblem, kCache: bigint): void {
+    const m = this.kvMapOf;
+    if (m && m.base === kCache && m.numBlocks === p.numBlocks && m.dtype === p.dtype) return;
+    this.params.maps[0].set(sm90WideMap(p, kCache));
+    this.kvMapOf = { base: kCache, numBlocks: p.numBlocks, dtype: p.dtype };
   }
 
   /** y = x · wᵀ in f32 (layer.cu's SIMT GEMM, the one MlaAttention's f32 step uses), queued on the backend's stream. */
