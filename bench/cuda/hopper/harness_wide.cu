@@ -231,7 +231,7 @@ static bool launch(const Dev& d, bool f16, Kern which) {
   return true;
 }
 
-static int check(int cases, unsigned seed, bool forceF16 = false, int only = -1) {
+static int check(int cases, unsigned seed, bool bf16Only = false, int only = -1) {
   std::mt19937 rng(seed);
   int fails = 0, ran = 0;
   double worst = 0;
@@ -240,7 +240,7 @@ static int check(int cases, unsigned seed, bool forceF16 = false, int only = -1)
     Problem pr;
     const auto& sh = shapes[only >= 0 ? only : rng() % (sizeof(shapes) / sizeof(shapes[0]))];
     pr.hQ = sh[0]; pr.sQ = sh[1];
-    pr.f16 = forceF16 ? false : rng() % 4 == 0;
+    pr.f16 = bf16Only ? false : rng() % 4 == 0;
     pr.causal = rng() % 3 == 0;
     const int kind = rng() % 4;
     pr.b = kind == 0 ? 1 : 1 + rng() % 9;
