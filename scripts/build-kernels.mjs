@@ -33,6 +33,7 @@ export const gencode = [
 /** Sources built for one architecture only (their instructions exist nowhere else): file -> gencode list. */
 export const gencodeOnly = {
   'decode_sm90.cu': ['arch=compute_90a,code=sm_90a'], // wgmma, TMA tensor copies, setmaxnreg, mbarrier tx counts
+  'decode_sm90_wide.cu': ['arch=compute_90a,code=sm_90a'], // wgmma, TMA tensor copies, setmaxnreg
 };
 const flags = ['-std=c++17', '-O3', '--Werror', 'all-warnings', '-Xptxas', '-warn-spills', '--threads', '0'];
 

@@ -26,7 +26,7 @@ test('dispatch: sm90 for at most 32 rows, one KV head, page 64; the split-KV ker
   if (cuda.info.details?.cc !== '9.0') return t.skip(`not an sm_90 GPU (${String(cuda.info.details?.cc)})`);
   assert.match(kernelFor('bf16', 16), /sm90_bf16_n16/);
   assert.match(kernelFor('f16', 32), /sm90_f16_n32/);
-  assert.doesNotMatch(kernelFor('bf16', 64), /sm90/);
+  assert.doesNotMatch(kernelFor('bf16', 64), /sm90_/); // 64 rows: decode_sm90_wide.cu (mla_decode_sm90w_*) since sm90-wide
   assert.doesNotMatch(kernelFor('bf16', 16, 2), /sm90/);
   assert.doesNotMatch(kernelFor('bf16', 16, 1, 32), /sm90/);
   assert.doesNotMatch(kernelFor('bf16', 16, 1, 64, true), /sm90/);

@@ -41,9 +41,10 @@ export interface CudaBackendOptions {
   /** Folder with the built fatbins and manifest.json (default: dist/cuda of this package). */
   kernelDir?: string;
   /**
-   * 'sm90' (default): on sm_90 GPUs the Hopper kernel (decode_sm90.cu: TMA, wgmma) for problems with at most 32
-   * rows per KV head, one KV head, page 64 and uniform query lengths (1.06-1.46x 'splitkv' on the H200,
-   * docs/notes/cuda-hopper-decode.md); every other shape and GPU gets 'splitkv'.
+   * 'sm90' (default): on sm_90 GPUs the Hopper kernels (TMA tensor copies, wgmma, warp specialisation) for
+   * problems with one KV head, page 64 and uniform query lengths: decode_sm90.cu (keys on M) up to 32 rows per KV
+   * head, decode_sm90_wide.cu (queries on M) from 64 rows (docs/notes/cuda-hopper-decode.md); every other shape
+   * (33-63 rows too) and every other GPU gets 'splitkv'.
    * 'splitkv': the mma.sync split-KV kernel + combine, following the scheduler's metadata, for every shape.
    * 'naive': the f32 reference kernel (one CTA per query row, metadata unused): for cross-checks only.
    * `decodeKernel(problem)` says which kernel a shape gets.
@@ -132,8 +133,11 @@ class CudaBackendImpl implements CudaBackend {
       const decodeModule = load('decode.fatbin');
       const combineModule = load('combine.fatbin');
       const naiveModule = load('naive.fatbin');
-      // decode_sm90.fatbin, loaded on sm_90 devices unless another kernel is asked for (it holds sm_90a code only).
-      const sm90Module = (opts.kernel ?? 'sm90') === 'sm90' && cc === '9.0' && manifest.files['decode_sm90.fatbin'] ? load('decode_sm90.fatbin') : undefined;
+      // decode_sm90.fatbin and decode_sm90_wide.fatbin (sm_90a code only), loaded on sm_90 devices unless another
+      // kernel is asked for.
+      const hopper = (opts.kernel ?? 'sm90') === 'sm90' && cc === '9.0';
+      const sm90Module = hopper && manifest.files['decode_sm90.fatbin'] ? load('decode_sm90.fatbin') : undefined;
+      const sm90WideModule = hopper && manifest.files['decode_sm90_wide.fatbin'] ? load('decode_sm90_wide.fatbin') : undefined;
       this.params = drv.pinnedParams(mlaParamsLayout.size, 1); // maps[0]: the KV cache's tensor map for TMA kernels
       const paramsView = this.params.view;
       this.ws = new Workspace(drv, this.stream, 1.25);
@@ -142,7 +146,7 @@ class CudaBackendImpl implements CudaBackend {
         drv, stream: this.stream, paramsView, ws: this.ws, ptrOf: (t) => this.ptrOf(t), capturing: () => this.capturing,
       });
       this.kernels = new KernelCache({
-        drv, maxSmem: this.maxSmem, numSms, kernel: opts.kernel, decodeModule, combineModule, naiveModule, sm90Module,
+        drv, maxSmem: this.maxSmem, numSms, kernel: opts.kernel, decodeModule, combineModule, naiveModule, sm90Module, sm90WideModule,
         paramsView, repacked: () => this.staging.repacked(),
       });
       this.timer = new EventTimer(drv, this.stream);
@@ -291,8 +295,8 @@ class CudaBackendImpl implements CudaBackend {
     view.setBigUint64(off.kCache, kCache, true);
     view.setBigUint64(off.out, out, true);
     view.setBigUint64(off.lse, this.ptrOf(l.lse), true);
+    if (sk.decode?.cacheMap) this.setCacheMap(p, kCache);
     this.staging.placeIndices(l, sk.accumBytes, sk.lseBytes);
-    if (sk.decode?.cacheMap) this.params.maps[0].set({ dtype: p.dtype, base: kCache, ...sm90CacheMap(p), swizzle: '128B', l2Promotion: '256B' });
 
     const api = this.drv.api, stream = this.stream, argv = this.params.argv;
     const d = sk.decode;
@@ -304,6 +308,17 @@ class CudaBackendImpl implements CudaBackend {
       rc = api.cuLaunchKernel(c.fn, c.gx, c.gy, c.gz, c.threads, 1, 1, 0, stream, argv, null);
       if (rc !== 0) this.drv.check(rc, 'cuLaunchKernel(combine)');
     }
+  }
+
+  private cacheMapOf?: { base: bigint; numBlocks: number; dtype: MlaProblem['dtype'] };
+  /** The KV cache's tensor map (maps[0]) for the wide sm90 kernel: encoded again only when the cache changes. */
+  /** The Hopper kernels' tensor map of the cache in maps[0], encoded again only when the cache changes. */
+  private setCacheMap(p: MlaProblem, kCache: bigint): void {
+    const m = this.cacheMapOf;
+    if (m && m.base === kCache && m.numBlocks === p.numBlocks && m.dtype === p.dtype) return;
+    this.cacheMapOf = undefined; // a refused encode leaves no stale record
+    this.params.maps[0].set(sm90CacheMap(p, kCache));
+    this.cacheMapOf = { base: kCache, numBlocks: p.numBlocks, dtype: p.dtype };
   }
 
   /** y = x · wᵀ in f32 (layer.cu's SIMT GEMM, the one MlaAttention's f32 step uses), queued on the backend's stream. */

@@ -7,14 +7,14 @@ import type { MlaProblem } from '../../core/problem.js';
 import type { DecodePlan } from '../../core/plan.js';
 import type { Driver } from './driver.js';
 import {
-  type DecodeVariant, type Launch, chooseDecodeVariant, combineLaunch, combineRows, decodeVariants, sm90Launch, sameVariant, decodeKernelName, decodeLaunch, naiveLaunch,
+  type DecodeVariant, type Launch, chooseDecodeVariant, combineLaunch, combineRows, decodeVariants, sm90Launch, sm90WideLaunch, sameVariant, decodeKernelName, decodeLaunch, naiveLaunch,
 } from './kernels/launch.js';
 import { compilePacker, mlaParamsLayout } from './params.js';
 
 /** One kernel launch, resolved: function handle, grid, block, dynamic shared memory. */
 export interface KernelLaunch {
   fn: bigint; gx: number; gy: number; gz: number; threads: number; smem: number; what: string;
-  /** The kernel reads the cache through a tensor map, its second parameter (decode_sm90.cu; launch.ts sm90CacheMap). */
+  /** The kernel reads the cache through a tensor map, its second parameter (the Hopper kernels; launch.ts sm90CacheMap). */
   cacheMap?: boolean;
 }
 
@@ -40,6 +40,8 @@ export interface KernelCacheHost {
   readonly naiveModule: bigint;
   /** decode_sm90.fatbin where it was loaded. */
   readonly sm90Module?: bigint;
+  /** decode_sm90_wide.fatbin where it was loaded (sm_90 GPUs, kernel 'sm90'). */
+  readonly sm90WideModule?: bigint;
   /** The decode parameter block (MlaParams) the scalars are packed into. */
   readonly paramsView: DataView;
   /** Called after the parameter block was repacked (the packer overwrote the accumulator pointers too). */
@@ -90,11 +92,11 @@ export class KernelCache {
       ln.grid[0] === 0 || ln.grid[1] === 0 || ln.grid[2] === 0 ? undefined
         : { fn, gx: ln.grid[0], gy: ln.grid[1], gz: ln.grid[2], threads: ln.block[0], smem: ln.smem, what };
     let decode: KernelLaunch | undefined, combine: KernelLaunch | undefined;
+    const hopper = this.hopperLaunch(p);
     if (this.h.kernel === 'naive') {
       decode = launchOf(this.fn(this.h.naiveModule, `mla_naive_${dt}`, 0), naiveLaunch(p), 'naive');
-    } else if (this.h.sm90Module !== undefined && !this.forcedVariant && sm90Launch(p)) {
-      const sl = sm90Launch(p)!;
-      decode = launchOf(this.fn(this.h.sm90Module, sl.name, sl.smem), sl, sl.name);
+    } else if (hopper) {
+      decode = launchOf(this.fn(hopper.module, hopper.name, hopper.smem), hopper, hopper.name);
       if (decode) decode.cacheMap = true;
       combine = launchOf(this.fn(this.h.combineModule, `mla_combine_${dt}`, 0), combineLaunch(p, v.combineRows as number), 'combine');
     } else {
@@ -114,8 +116,19 @@ export class KernelCache {
 
   decodeKernel(p: MlaProblem): string {
     if (this.h.kernel === 'naive') return `mla_naive_${p.dtype}`;
-    const sl = this.h.sm90Module !== undefined && !this.forcedVariant ? sm90Launch(p) : undefined;
-    return sl ? sl.name : decodeKernelName(p.dtype, this.variantFor(p));
+    return this.hopperLaunch(p)?.name ?? decodeKernelName(p.dtype, this.variantFor(p));
+  }
+
+  /**
+   * The Hopper kernel that takes p's shape (decode_sm90.cu up to 32 rows, decode_sm90_wide.cu from 64) where its
+   * module is loaded and no mma.sync variant is forced.
+   */
+  private hopperLaunch(p: MlaProblem): (Launch & { name: string; module: bigint }) | undefined {
+    if (this.h.kernel === 'naive' || this.forcedVariant) return undefined;
+    const narrow = this.h.sm90Module !== undefined ? sm90Launch(p) : undefined;
+    if (narrow) return { ...narrow, module: this.h.sm90Module! };
+    const wide = this.h.sm90WideModule !== undefined ? sm90WideLaunch(p) : undefined;
+    return wide && { ...wide, module: this.h.sm90WideModule! };
   }
 
   private variantFor(p: MlaProblem): DecodeVariant {

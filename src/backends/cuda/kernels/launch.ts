@@ -8,6 +8,7 @@ import { layerHeader } from '../layer-params.js';
 import type { SparseProblem } from '../../../core/sparse.js';
 import { sparseMmaHeader } from './sparse-mma-launch.js';
 import { constantsHeader, dQk } from '../../../core/constants.js';
+import type { TiledTensorMapSpec } from '../tensor-map.js';
 
 /** A decode.cu instantiation: BM query rows x BN keys a tile, STAGES key tiles in flight, NWARPS warps. */
 export interface DecodeVariant {
@@ -137,9 +138,6 @@ export function sm90Smem(nr: 16 | 32, cw: 1 | 2 = sm90Warpgroups[nr]): number {
  * The sm90 kernel's view of the cache (page 64, one KV head): a 2-D tensor of numBlocks * 64 rows of dQk
  * elements, copied in 64 x 64 boxes (one 128-byte column chunk of one page) with the 128-byte swizzle.
  */
-export function sm90CacheMap(p: Pick<MlaProblem, 'numBlocks' | 'pageBlockSize' | 'hKv'>): { dims: [number, number]; strides: [number]; box: [number, number] } {
-  return { dims: [dQk, p.numBlocks * p.pageBlockSize * p.hKv], strides: [dQk * 2], box: [64, 64] };
-}
 /**
  * The sm90 kernel for p, or undefined where it does not take the shape: only what was checked on the H200
  * (bench/cuda/hopper/harness.cu): at most 32 rows, one KV head, page size 64, uniform query lengths.
@@ -150,6 +148,32 @@ export function sm90Launch(p: MlaProblem): (Launch & { name: string; nr: 16 | 32
   if (nr === undefined || p.hKv !== 1 || p.pageBlockSize !== 64 || p.varlen) return undefined;
   const cw = sm90Warpgroups[nr];
   return { name: `mla_decode_sm90${cw === 1 ? '_1wg' : ''}_${p.dtype}_n${nr}`, nr, grid: [p.numSmParts, p.hKv, 1], block: [sm90Threads(cw), 1, 1], smem: sm90Smem(nr, cw) };
+}
+
+/**
+ * decode_sm90_wide.cu (sm_90a only): 64 query rows of one KV head a CTA on the wgmma M dimension, two consumer
+ * warpgroups and a TMA producer warpgroup (384 threads). Dynamic shared memory (asserted in the .cu): Q (9 boxes of
+ * 64 x 64), two 64-key stages (9 boxes each), the P tile, 1024 bytes of alignment slack; the row arrays and
+ * mbarriers are static (1440 bytes).
+ */
+export const sm90WideSmem = 9 * 8192 + 2 * 9 * 8192 + 8192 + 1024;
+/**
+ * The wide sm90 kernel for p, or undefined where it does not take the shape: what was checked on the H200
+ * (bench/cuda/hopper/harness_wide.cu, test/gpu/sm90-wide.test.ts): at least 64 rows, one KV head, page size 64,
+ * uniform query lengths. Its launch carries the KV cache's tensor map after MlaParams (sm90CacheMap).
+ */
+export function sm90WideLaunch(p: MlaProblem): (Launch & { name: string }) | undefined {
+  const rows = p.sQ * p.nGroups;
+  if (rows < 64 || p.hKv !== 1 || p.pageBlockSize !== 64 || p.varlen) return undefined;
+  return { name: `mla_decode_sm90w_${p.dtype}`, grid: [p.numSmParts, p.hKv, Math.ceil(rows / 64)], block: [384, 1, 1], smem: sm90WideSmem };
+}
+
+/**
+ * Both Hopper kernels' view of the cache (page 64, one KV head): a 2-D tensor of numBlocks * 64 rows of dQk
+ * elements (one key each), copied in 64 x 64 boxes (one 128-byte column chunk of 64 keys) with the 128-byte swizzle.
+ */
+export function sm90CacheMap(p: Pick<MlaProblem, 'dtype' | 'numBlocks' | 'pageBlockSize'>, kCache: bigint): TiledTensorMapSpec {
+  return { dtype: p.dtype, base: kCache, dims: [dQk, p.numBlocks * p.pageBlockSize], strides: [dQk * 2], box: [64, 64], swizzle: '128B', l2Promotion: '256B' };
 }
 
 /** naive.cu: a CTA of 4 warps per (request, query j, head h). */

@@ -1,0 +1,503 @@
+// Split-KV MLA decode for Hopper (sm_90a only) with the query rows on the wgmma M dimension: rows >= 64 of one
+// KV head (rows = sQ * hQ / hKv; hKv = 1, page size 64). See docs/notes/cuda-hopper-decode.md, "Queries on M".
+//
+// One CTA per (SM part, KV head, tile of 64 query rows), 384 threads: two consumer warpgroups (setmaxnreg 240)
+// and a producer warpgroup (setmaxnreg 24) of which one thread works. The producer streams 64-key tiles (one cache page: 64 x 576, 73,728 bytes) with TMA tensor copies, nine
+// 64 x 64 boxes with the 128-byte swizzle, into two stages, each box completing on its own "full" mbarrier
+// (evict-first), so S starts on the first box while the rest are in flight; the consumers hand a stage back on
+// its "empty" mbarrier. Each box is a canonical SW128 wgmma operand: K-major for
+// S = Q K^T, and MN-major (transpose bit) for O += P V, since V is the first 512 columns of the same rows.
+//
+// Consumer warpgroup w owns output columns 256w..256w+255 of the 64 x 512 f32 accumulator (128 registers a
+// thread). Key tiles come in pairs (A, B); warpgroup 0 computes S for A, warpgroup 1 for B (36 m64n64k16, Q and
+// K from shared memory), so one warpgroup's softmax overlaps the other's tensor-core work. The running row
+// maximum m is shared through shared memory, and so is P, through one 64 x 64 buffer:
+//   wg0: S_A; mA = max(m, rowmax S_A); P_A = exp2(S_A - mA) to shared memory (and mA);
+//        O_L = O_L * 2^(m - mA) + P_A V_A[L] (P_A from registers)
+//   wg1: S_B; mB = max(mA, rowmax S_B); P_B = exp2(S_B - mB) (registers), c = 2^(mA - mB);
+//        O_R = O_R * 2^(m - mA) + P_A V_A[R]; then P_B, c, mB to shared memory; O_R = O_R * c + P_B V_B[R]
+//   wg0: O_L = O_L * c + P_B V_B[L]
+// Two named barriers carry the hand-offs (mA and P_A; c, mB and P_B). Row sums are kept per warpgroup (each over
+// the P it computed, rescaled alike) and added at the end.
+//
+// Keys past an item's end in its last page are masked by selection (-inf, never multiplied) in S, and their V rows
+// are zeroed in shared memory before P V (0 * NaN would poison O): unused cache slots may hold NaN. Results go to
+// out/lse directly (unsplit request) or to the f32 partial rows combine.cu merges, as decode.cu does.
+#include "params.h"
+#include "common.cuh"
+
+#if defined(__CUDA_ARCH__) && (__CUDA_ARCH__ == 900) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define MLA_SM90A_WIDE 1
+#endif
+
+namespace mla {
+namespace sm90w {
+
+// A CUtensorMap's 128 bytes (cuda.h not needed): a 2-D map of the cache, dims {576, pages * 64}, row stride
+// 1152 bytes, box {64, 64}, 128-byte swizzle; passed by value after MlaParams.
+struct alignas(64) TmaMap { unsigned long long w[16]; };
+
+constexpr int kRowsPerCta = 64;
+constexpr int kBN = 64;                     // keys a tile (= one page)
+constexpr int kBox = 64 * 64 * 2;           // one 64 x 64 box, bytes
+constexpr int kTileBytes = 9 * kBox;        // 73,728
+static_assert(kTileBytes == kBN * kDQk * 2, "a tile is 9 boxes of 64 columns");
+constexpr int kStageBars = 9 * 8;           // bytes of one stage's full mbarriers
+constexpr int kQ_OFF = 0;                   // Q: 9 boxes
+constexpr int kK_OFF = kQ_OFF + 9 * kBox;   // 2 stages
+constexpr int kP_OFF = kK_OFF + 2 * kTileBytes; // P (P_A, then P_B): 64 x 64, K-major SW128
+constexpr int SMEM = kP_OFF + kBox + 1024;  // dynamic: + alignment slack (swizzled boxes need 1024-byte alignment)
+// Static shared memory beside it: the row arrays and the mbarriers (addressed without pointer registers).
+struct Rows {
+  float mA[64], c[64], mB[64], l[2][64];
+  unsigned long long full[2][9]; // one a box
+  unsigned long long empty[2];
+};
+static_assert(SMEM + sizeof(Rows) <= 232448, "over the 227 KiB a block may opt in to");
+
+#ifdef MLA_SM90A_WIDE
+__device__ __forceinline__ void wgFence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wgCommit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+template <int N> __device__ __forceinline__ void wgWait() { asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory"); }
+template <int N> __device__ __forceinline__ void pinRegs(float* r) {
+#pragma unroll
+  for (int i = 0; i < N; ++i) asm volatile("" : "+f"(r[i])::"memory");
+}
+__device__ __forceinline__ void namedSync(int id, int n) { asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(n) : "memory"); }
+__device__ __forceinline__ void namedArrive(int id, int n) { asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(n) : "memory"); }
+__device__ __forceinline__ void mbarInit(uint32_t bar, int count) { asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory"); }
+__device__ __forceinline__ void mbarExpectTx(uint32_t bar, uint32_t bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void mbarArrive(uint32_t bar) { asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory"); }
+__device__ __forceinline__ void mbarWait(uint32_t bar, uint32_t parity) {
+  asm volatile(
+      "{\n.reg .pred done;\nWAIT_%=:\n"
+      "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n"
+      "@!done bra WAIT_%=;\n}\n" ::"r"(bar), "r"(parity) : "memory");
+}
+__device__ __forceinline__ uint64_t evictFirstPolicy() {
+  uint64_t p;
+  asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(p));
+  return p;
+}
+__device__ __forceinline__ void tmaLoad2d(uint32_t dst, const TmaMap* map, int c0, int c1, uint32_t bar, uint64_t policy) {
+  asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint [%0], [%1, {%2, %3}], [%4], %5;\n"
+               ::"r"(dst), "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(bar), "l"(policy) : "memory");
+}
+__device__ __forceinline__ void stShared(uint32_t addr, uint32_t v) { asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(addr), "r"(v) : "memory"); }
+__device__ __forceinline__ void stShared(uint32_t addr, uint4 v) {
+  asm volatile("st.shared.v4.b32 [%0], {%1, %2, %3, %4};\n" ::"r"(addr), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w) : "memory");
+}
+__device__ __forceinline__ void fenceProxyAsync() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+
+// Shared-memory matrix descriptor, 128-byte swizzle. K-major (rows of 128 bytes, 8-row groups 1024 bytes apart):
+// LBO unused, SBO 1024. MN-major (V: 64-column boxes 8192 bytes apart, 8-key groups 1024 bytes apart): LBO 8192,
+// SBO 1024 (SWAPV exchanges them; the harness checks which one the hardware reads).
+__device__ __forceinline__ uint64_t descSw128(uint32_t addr, uint32_t lbo, uint32_t sbo) {
+  return static_cast<uint64_t>((addr & 0x3FFFF) >> 4) | (static_cast<uint64_t>(lbo >> 4) << 16) | (static_cast<uint64_t>(sbo >> 4) << 32) | (1ull << 62);
+}
+
+// Hides a value from the optimizer: descriptors derived from it are computed where they are used instead of being
+// hoisted out of the key loop as 64-bit loop invariants (dozens of registers next to the 128 of O).
+__device__ __forceinline__ uint64_t opaque(uint64_t x) {
+  asm volatile("" : "+l"(x));
+  return x;
+}
+
+template <typename T> struct Wg;
+#define MLA_WGW(TY, PT) \
+  template <> struct Wg<TY> { \
+  static __device__ __forceinline__ void ss64(float (&d)[32], uint64_t da, uint64_t db) { \
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n" \
+                 "wgmma.mma_async.sync.aligned.m64n64k16.f32." PT "." PT " {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, %32, %33, p, 1, 1, 0, 0;\n}\n" \
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]) \
+                 : "l"(da), "l"(db), "r"(1)); \
+  } \
+  static __device__ __forceinline__ void rs64(float (&d)[32], const uint32_t (&a)[4], uint64_t db) { \
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n" \
+                 "wgmma.mma_async.sync.aligned.m64n64k16.f32." PT "." PT " {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, %36, p, 1, 1, 0;\n}\n" \
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]) \
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1)); \
+  } \
+  static __device__ __forceinline__ void ss256(float (&d)[128], uint64_t da, uint64_t db) { \
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\n" \
+                 "wgmma.mma_async.sync.aligned.m64n256k16.f32." PT "." PT " {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63,%64,%65,%66,%67,%68,%69,%70,%71,%72,%73,%74,%75,%76,%77,%78,%79,%80,%81,%82,%83,%84,%85,%86,%87,%88,%89,%90,%91,%92,%93,%94,%95,%96,%97,%98,%99,%100,%101,%102,%103,%104,%105,%106,%107,%108,%109,%110,%111,%112,%113,%114,%115,%116,%117,%118,%119,%120,%121,%122,%123,%124,%125,%126,%127}, %128, %129, p, 1, 1, 0, 1;\n}\n" \
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]), "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]), "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]), "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]), "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95]), "+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]), "+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]), "+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]), "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127]) \
+                 : "l"(da), "l"(db), "r"(1)); \
+  } \
+  static __device__ __forceinline__ void rs256(float (&d)[128], const uint32_t (&a)[4], uint64_t db) { \
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %133, 0;\n" \
+                 "wgmma.mma_async.sync.aligned.m64n256k16.f32." PT "." PT " {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63,%64,%65,%66,%67,%68,%69,%70,%71,%72,%73,%74,%75,%76,%77,%78,%79,%80,%81,%82,%83,%84,%85,%86,%87,%88,%89,%90,%91,%92,%93,%94,%95,%96,%97,%98,%99,%100,%101,%102,%103,%104,%105,%106,%107,%108,%109,%110,%111,%112,%113,%114,%115,%116,%117,%118,%119,%120,%121,%122,%123,%124,%125,%126,%127}, {%128,%129,%130,%131}, %132, p, 1, 1, 1;\n}\n" \
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]), "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]), "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]), "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]), "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95]), "+f"(d[96]), "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]), "+f"(d[104]), "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]), "+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]), "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127]) \
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1)); \
+  } \
+  };
+MLA_WGW(__nv_bfloat16, "bf16")
+MLA_WGW(__half, "f16")
+#undef MLA_WGW
+#endif
+
+template <typename T> __device__ __forceinline__ uint32_t pack2(float a, float b) {
+  typename Half<T>::T2 v = Half<T>::pack(a, b);
+  return *reinterpret_cast<uint32_t*>(&v);
+}
+
+// Byte offset of element (r, k) (k < 64) in a 64 x 64 K-major SW128 box.
+__device__ __forceinline__ int sw128(int r, int k) { return r * 128 + ((((k >> 3) ^ (r & 7))) << 4) + (k & 7) * 2; }
+
+// The keys of a work item this CTA walks, shared by the producer and the consumers.
+struct Item {
+  int kBegin, kEnd, tileEnd, nTiles, liveRows, qStart, qLen, seqlen;
+};
+__device__ __forceinline__ bool itemOf(const MlaParams& p, const int* meta, int batch, int rowTile, Item& it) {
+  it.seqlen = p.cacheSeqlens[batch];
+  it.kBegin = batch == meta[kMetaBeginIdx] ? meta[kMetaBeginSeqlen] : 0;
+  it.kEnd = batch == meta[kMetaEndIdx] ? meta[kMetaEndSeqlen] : it.seqlen;
+  queryRange(p, batch, it.qStart, it.qLen);
+  it.liveRows = min(kRowsPerCta, min(p.rows, it.qLen * p.nGroups) - rowTile * kRowsPerCta);
+  if (it.liveRows <= 0) return false;
+  const int lastRow = rowTile * kRowsPerCta + it.liveRows - 1;
+  it.tileEnd = min(it.kEnd, visibleKeys(p, it.seqlen, it.qLen, lastRow / p.nGroups));
+  it.nTiles = it.tileEnd > it.kBegin ? (it.tileEnd - it.kBegin + kBN - 1) / kBN : 0;
+  return true;
+}
+
+__device__ __forceinline__ Rows& rows() {
+  __shared__ Rows r;
+  return r;
+}
+
+template <typename T, bool SWAPV>
+struct DecodeW {
+  using H = Half<T>;
+
+  // P = exp2(S - base) straight into wgmma A fragments: a[kk][e] holds columns 16kk + 8(e/2) + 2tq (+1) of row
+  // rB if e is odd, else rA (the S accumulator's own layout); the row sums of this thread's columns are added.
+  static __device__ __forceinline__ void expPack(const float (&s)[32], float bA, float bB, float& sumA, float& sumB, uint32_t (&a)[4][4]) {
+#pragma unroll
+    for (int kk = 0; kk < 4; ++kk)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int i = 2 * kk + h;
+        const float x0 = exp2f(s[4 * i + 0] - bA), x1 = exp2f(s[4 * i + 1] - bA);
+        const float y0 = exp2f(s[4 * i + 2] - bB), y1 = exp2f(s[4 * i + 3] - bB);
+        sumA += x0 + x1;
+        sumB += y0 + y1;
+        a[kk][2 * h] = pack2<T>(x0, x1);
+        a[kk][2 * h + 1] = pack2<T>(y0, y1);
+      }
+  }
+
+#ifdef MLA_SM90A_WIDE
+  // Consumer warpgroup W (its own copy of the loop: the two keep their accumulators in unrelated registers).
+  template <int W>
+  static __device__ __forceinline__ void consume(const MlaParams& p) {
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 240;\n" ::: "memory");
+    extern __shared__ unsigned char smemRaw[];
+    const uint32_t sBase = (smemAddr(smemRaw) + 1023) & ~1023u; // shared-window addresses: no 64-bit pointers
+    const uint32_t qBase = sBase + kQ_OFF, kBase = sBase + kK_OFF, pBase = sBase + kP_OFF;
+    Rows& rw = rows();
+    const uint32_t fullBar = smemAddr(&rw.full[0][0]), emptyBar = smemAddr(&rw.empty[0]);
+    const int part = blockIdx.x, rowTile = blockIdx.z;
+    const int tid = threadIdx.x;
+    const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
+    const int beginIdx = meta[kMetaBeginIdx], endIdx = meta[kMetaEndIdx];
+    constexpr int wg = W;
+    const int wt = tid % 128, warp = wt / 32, lane = tid % 32, gq = lane / 4, tq = lane % 4;
+    const int rA = 16 * warp + gq, rB = rA + 8; // this thread's two rows of every accumulator
+    constexpr bool w0 = W == 0;
+    const uint32_t vLbo = SWAPV ? 1024 : 8192, vSbo = SWAPV ? 8192 : 1024;
+    uint32_t u = 0;
+
+    for (int batch = beginIdx; batch <= endIdx; ++batch) {
+      Item it;
+      if (!itemOf(p, meta, batch, rowTile, it)) continue; // CTA-uniform
+      const int slot = p.numSplits[batch] + (batch == beginIdx ? meta[kMetaBeginNSplitIdx] : 0);
+      const bool noSplit = p.numSplits[batch + 1] - p.numSplits[batch] == 1;
+      const int m0 = rowTile * kRowsPerCta;
+      const int limA = rA < it.liveRows ? min(it.kEnd, visibleKeys(p, it.seqlen, it.qLen, (m0 + rA) / p.nGroups)) : 0;
+      const int limB = rB < it.liveRows ? min(it.kEnd, visibleKeys(p, it.seqlen, it.qLen, (m0 + rB) / p.nGroups)) : 0;
+
+      // Q rows m0.. (hKv = 1: contiguous from row qStart * hQ) into 9 swizzled boxes; rows past liveRows are zeros.
+      namedSync(4, 256); // the previous item is done with Q and the row arrays
+      const T* qRows = static_cast<const T*>(p.q) + (static_cast<int64_t>(it.qStart) * p.hQ + m0) * kDQk;
+      constexpr int kChunks = kDQk / 8; // 16-byte chunks a row
+      for (int c = tid; c < 64 * kChunks; c += 256) {
+        const int r = c / kChunks, ch = c % kChunks;
+        uint4 v = make_uint4(0, 0, 0, 0);
+        if (r < it.liveRows) v = *reinterpret_cast<const uint4*>(qRows + static_cast<int64_t>(r) * kDQk + ch * 8);
+        stShared(qBase + (ch / 8) * kBox + sw128(r, (ch % 8) * 8), v);
+      }
+      fenceProxyAsync();
+      namedSync(4, 256);
+
+      float o[128];
+#pragma unroll
+      for (int i = 0; i < 128; ++i) o[i] = 0.f;
+      float mA_ = -INFINITY, mB_ = -INFINITY, lA = 0.f, lB = 0.f; // running max (rows rA, rB) and this WG's sums
+
+      for (int t = 0; t < it.nTiles; t += 2) {
+        const bool hasB = t + 1 < it.nTiles;
+        const uint32_t uA = u, stA = u & 1, stB = (u + 1) & 1;
+        u += hasB ? 2 : 1; // tiles consumed, as the producer counts them
+        const int t0A = it.kBegin + t * kBN, t0B = t0A + kBN;
+        // Zero the V rows (this WG's 4 boxes) of keys past the item's end in its last tile.
+        auto zeroTail = [&](uint32_t st, int t0) {
+          const int live = it.tileEnd - t0;
+          if (live >= kBN) return;
+          const uint32_t base = kBase + st * kTileBytes + 4 * wg * kBox;
+          for (int c = wt; c < 4 * (kBN - live) * 8; c += 128) {
+            const int box = c / ((kBN - live) * 8), rem = c % ((kBN - live) * 8), r = live + rem / 8, ch = rem % 8;
+            stShared(base + box * kBox + r * 128 + ch * 16, make_uint4(0, 0, 0, 0));
+          }
+          fenceProxyAsync();
+          namedSync(5 + wg, 128);
+        };
+        const bool ownTile = w0 || hasB;
+        const uint32_t stS = w0 ? stA : stB;
+        const int t0S = w0 ? t0A : t0B;
+        float s[32];
+#pragma unroll
+        for (int i = 0; i < 32; ++i) s[i] = -INFINITY; // no tile B: P_B = 0
+        float rmA = -INFINITY, rmB = -INFINITY;
+        if (ownTile) {
+          const uint32_t par = ((uA + (w0 ? 0 : 1)) >> 1) & 1, fullS = fullBar + kStageBars * stS;
+#pragma unroll
+          for (int i = 0; i < 32; ++i) s[i] = 0.f;
+          const uint64_t dQ = opaque(descSw128(qBase, 16, 1024)), dK = opaque(descSw128(kBase + stS * kTileBytes, 16, 1024));
+          wgFence();
+#pragma unroll 1
+          for (int b = 0; b < 9; ++b) {
+            mbarWait(fullS + 8 * b, par); // each box is multiplied as soon as it lands
+            const uint64_t q = opaque(dQ + b * (kBox >> 4)), k = opaque(dK + b * (kBox >> 4));
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk) Wg<T>::ss64(s, q + 2 * kk, k + 2 * kk);
+          }
+          wgCommit();
+          wgWait<0>();
+          pinRegs<32>(s);
+          // Mask by selection, scale to base 2, row maxima over this thread's quad.
+#pragma unroll
+          for (int i = 0; i < 8; ++i)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+              const int key = t0S + 8 * i + 2 * tq + (e & 1);
+              const float v = key < ((e & 2) ? limB : limA) ? s[4 * i + e] * p.scaleLog2 : -INFINITY;
+              s[4 * i + e] = v;
+              if (e & 2) rmB = fmaxf(rmB, v); else rmA = fmaxf(rmA, v);
+            }
+          rmA = quadMax(rmA);
+          rmB = quadMax(rmB);
+        }
+
+        if (w0) {
+          // Softmax of A against the running max; P_A to shared memory with mA, then P_A V_A[L] from registers.
+          const float nA = fmaxf(mA_, rmA), nB = fmaxf(mB_, rmB);
+          const float bA = nA == -INFINITY ? 0.f : nA, bB = nB == -INFINITY ? 0.f : nB;
+          const float scA = exp2f(mA_ - bA), scB = exp2f(mB_ - bB);
+          float sumA = 0.f, sumB = 0.f;
+          uint32_t a[4][4];
+          expPack(s, bA, bB, sumA, sumB, a);
+          lA = lA * scA + sumA;
+          lB = lB * scB + sumB;
+          // Fragment register a[kk][e] holds columns 16kk + 8(e/2) + 2tq (+1) of row e%2 ? rB : rA.
+#pragma unroll
+          for (int kk = 0; kk < 4; ++kk)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+              const int r = (e & 1) ? rB : rA, ch = 2 * kk + (e >> 1);
+              stShared(pBase + r * 128 + ((ch ^ gq) << 4) + tq * 4, a[kk][e]);
+            }
+          if (tq == 0) { rw.mA[rA] = nA; rw.mA[rB] = nB; }
+          fenceProxyAsync();
+          namedArrive(1, 256); // mA and P_A ready
+#pragma unroll
+          for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= scA; o[4 * i + 1] *= scA; o[4 * i + 2] *= scB; o[4 * i + 3] *= scB; }
+          if (t == it.nTiles - 1) zeroTail(stA, t0A);
+          const uint64_t dvA = opaque(descSw128(kBase + stA * kTileBytes, vLbo, vSbo));
+          wgFence();
+#pragma unroll
+          for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, a[kk], dvA + ((kk * 2048) >> 4));
+          wgCommit();
+          namedSync(2, 256); // c, mB and P_B ready; warpgroup 1 is done reading P_A
+          const float cA = rw.c[rA], cB = rw.c[rB];
+          mA_ = rw.mB[rA]; mB_ = rw.mB[rB];
+          lA *= cA; lB *= cB;
+          wgWait<0>();
+          pinRegs<128>(o);
+          if (wt == 0) mbarArrive(emptyBar + 8 * stA);
+#pragma unroll
+          for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= cA; o[4 * i + 1] *= cA; o[4 * i + 2] *= cB; o[4 * i + 3] *= cB; }
+          if (hasB) {
+#pragma unroll 1
+            for (int b = 0; b < 4; ++b) mbarWait(fullBar + kStageBars * stB + 8 * b, ((uA + 1) >> 1) & 1); // complete already (warpgroup 1 saw them): for visibility
+            if (t + 1 == it.nTiles - 1) zeroTail(stB, t0B);
+            const uint64_t dvB = opaque(descSw128(kBase + stB * kTileBytes, vLbo, vSbo));
+            const uint64_t dP = opaque(descSw128(pBase, 16, 1024));
+            wgFence();
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk) Wg<T>::ss256(o, dP + ((32 * kk) >> 4), dvB + ((kk * 2048) >> 4));
+            wgCommit();
+            wgWait<0>();
+            pinRegs<128>(o);
+            if (wt == 0) mbarArrive(emptyBar + 8 * stB);
+          }
+        } else {
+          namedSync(1, 256); // mA and P_A ready
+          const float pA0 = rw.mA[rA], pB0 = rw.mA[rB];
+          // Softmax of B against mA first (its registers free before any P V is in flight), P_B to shared memory.
+          const float nA = fmaxf(pA0, rmA), nB = fmaxf(pB0, rmB);
+          const float bA = nA == -INFINITY ? 0.f : nA, bB = nB == -INFINITY ? 0.f : nB;
+          const float cA = exp2f(pA0 - bA), cB = exp2f(pB0 - bB);
+          uint32_t a[4][4];
+          {
+            float sumA = 0.f, sumB = 0.f;
+            expPack(s, bA, bB, sumA, sumB, a);
+            // This warpgroup's sums and O_R: from the previous max to mA, then (below) by c to mB.
+            const float baA = pA0 == -INFINITY ? 0.f : pA0, baB = pB0 == -INFINITY ? 0.f : pB0;
+            const float scA = exp2f(mA_ - baA), scB = exp2f(mB_ - baB);
+            lA = lA * scA * cA + sumA;
+            lB = lB * scB * cB + sumB;
+#pragma unroll
+            for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= scA; o[4 * i + 1] *= scA; o[4 * i + 2] *= scB; o[4 * i + 3] *= scB; }
+          }
+          mA_ = nA; mB_ = nB;
+#pragma unroll 1
+          for (int b = 4; b < 8; ++b) mbarWait(fullBar + kStageBars * stA + 8 * b, (uA >> 1) & 1); // complete already (warpgroup 0 saw them): for visibility
+          if (t == it.nTiles - 1) zeroTail(stA, t0A);
+          const uint64_t dvA = opaque(descSw128(kBase + stA * kTileBytes + 4 * kBox, vLbo, vSbo));
+          const uint64_t dP = opaque(descSw128(pBase, 16, 1024));
+          wgFence();
+#pragma unroll
+          for (int kk = 0; kk < 4; ++kk) Wg<T>::ss256(o, dP + ((32 * kk) >> 4), dvA + ((kk * 2048) >> 4));
+          wgCommit();
+          wgWait<0>(); // P_A V_A[R] done: the P buffer takes P_B
+          pinRegs<128>(o);
+          if (hasB) {
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk)
+#pragma unroll
+              for (int e = 0; e < 4; ++e) {
+                const int r = (e & 1) ? rB : rA, ch = 2 * kk + (e >> 1);
+                stShared(pBase + r * 128 + ((ch ^ gq) << 4) + tq * 4, a[kk][e]);
+              }
+          }
+          if (tq == 0) { rw.c[rA] = cA; rw.c[rB] = cB; rw.mB[rA] = nA; rw.mB[rB] = nB; }
+          fenceProxyAsync();
+          namedArrive(2, 256); // c, mB and P_B ready
+#pragma unroll
+          for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= cA; o[4 * i + 1] *= cA; o[4 * i + 2] *= cB; o[4 * i + 3] *= cB; }
+          if (hasB) {
+            if (t + 1 == it.nTiles - 1) zeroTail(stB, t0B);
+            const uint64_t dvB = opaque(descSw128(kBase + stB * kTileBytes + 4 * kBox, vLbo, vSbo));
+            wgFence();
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, a[kk], dvB + ((kk * 2048) >> 4));
+            wgCommit();
+            wgWait<0>();
+            pinRegs<128>(o);
+          }
+          if (wt == 0) { mbarArrive(emptyBar + 8 * stA); if (hasB) mbarArrive(emptyBar + 8 * stB); }
+        }
+      }
+
+      // Row sums: the quad, then both warpgroups.
+      lA = quadSum(lA);
+      lB = quadSum(lB);
+      if (tq == 0) { rw.l[wg][rA] = lA; rw.l[wg][rB] = lB; }
+      namedSync(4, 256);
+      const float LA = rw.l[0][rA] + rw.l[1][rA], LB = rw.l[0][rB] + rw.l[1][rB];
+#pragma unroll
+      for (int h2 = 0; h2 < 2; ++h2) {
+        const int r = h2 ? rB : rA;
+        if (r >= it.liveRows) continue;
+        const float l = h2 ? LB : LA, mx = h2 ? mB_ : mA_;
+        const int m = m0 + r, j = m / p.nGroups, h = m - j * p.nGroups; // hKv = 1: head group 0
+        const bool empty = l == 0.f;
+        const float inv = empty ? 0.f : 1.f / l;
+        const float lse = empty ? (noSplit ? INFINITY : -INFINITY) : (mx + log2f(l)) * 0.69314718055994531f;
+        const int col0 = 256 * wg + 2 * tq;
+        if (noSplit) {
+          T* out = static_cast<T*>(p.out) + (static_cast<int64_t>(it.qStart + j) * p.hQ + h) * kDV + col0;
+#pragma unroll
+          for (int i = 0; i < 32; ++i) *reinterpret_cast<uint32_t*>(out + 8 * i) = pack2<T>(o[4 * i + 2 * h2] * inv, o[4 * i + 2 * h2 + 1] * inv);
+          if (wg == 0 && tq == 0) p.lse[batch * p.lseStrideB + h * p.lseStrideH + (it.qStart + j) * p.lseStrideT] = lse;
+        } else {
+          const int64_t row = (static_cast<int64_t>(slot) * p.sQ + j) * p.hQ + h;
+          float* acc = p.oAccum + row * kDV + col0;
+#pragma unroll
+          for (int i = 0; i < 32; ++i) *reinterpret_cast<float2*>(acc + 8 * i) = make_float2(o[4 * i + 2 * h2] * inv, o[4 * i + 2 * h2 + 1] * inv);
+          if (wg == 0 && tq == 0) p.lseAccum[row] = lse;
+        }
+      }
+    }
+  }
+#endif
+
+  // Producer warpgroup: gives its registers to the consumers; one thread issues every copy.
+  static __device__ __forceinline__ void produce(const MlaParams& p, const TmaMap* kMap) {
+#ifdef MLA_SM90A_WIDE
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
+    if (threadIdx.x != 256) return;
+    extern __shared__ unsigned char smemRaw[];
+    const uint32_t kBase = ((smemAddr(smemRaw) + 1023) & ~1023u) + kK_OFF;
+    Rows& rw = rows();
+    const uint32_t fullBar = smemAddr(&rw.full[0][0]), emptyBar = smemAddr(&rw.empty[0]);
+    const int rowTile = blockIdx.z;
+    const int* meta = p.tileSchedulerMetadata + blockIdx.x * kMetaFields;
+    asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(kMap)) : "memory");
+    const uint64_t policy = evictFirstPolicy();
+    uint32_t u = 0;
+    for (int batch = meta[kMetaBeginIdx]; batch <= meta[kMetaEndIdx]; ++batch) {
+      Item it;
+      if (!itemOf(p, meta, batch, rowTile, it)) continue;
+      const int* bt = p.blockTable + static_cast<int64_t>(batch) * p.maxBlocksPerSeq + it.kBegin / kBN;
+      for (int t = 0; t < it.nTiles; ++t, ++u) {
+        const uint32_t st = u & 1;
+        mbarWait(emptyBar + 8 * st, ((u >> 1) & 1) ^ 1);
+        const int row = bt[t] * kBN;
+#pragma unroll
+        for (int c = 0; c < 9; ++c) {
+          const uint32_t bar = fullBar + kStageBars * st + 8 * c;
+          mbarExpectTx(bar, kBox);
+          tmaLoad2d(kBase + st * kTileBytes + c * kBox, kMap, 64 * c, row, bar, policy);
+        }
+      }
+    }
+#endif
+  }
+
+  static __device__ void run(const MlaParams& p, const TmaMap* kMap) {
+#ifdef MLA_SM90A_WIDE
+    if (threadIdx.x == 0) {
+      Rows& rw = rows();
+      for (int s = 0; s < 18; ++s) mbarInit(smemAddr(&rw.full[0][0]) + 8 * s, 1);
+      for (int s = 0; s < 2; ++s) mbarInit(smemAddr(&rw.empty[0]) + 8 * s, 2);
+      asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    }
+    __syncthreads();
+    const int wg = threadIdx.x / 128;
+    if (wg == 2) produce(p, kMap);
+    else if (wg == 0) consume<0>(p);
+    else consume<1>(p);
+#endif
+  }
+};
+
+} // namespace sm90w
+} // namespace mla
+
+static_assert(mla::sm90w::SMEM == 230400 && sizeof(mla::sm90w::Rows) == 1440, "shared memory differs from launch.ts sm90WideSmem");
+
+// Launch: grid (numSmParts, hKv = 1, ceil(rows / 64)), 384 threads, mla::sm90w::SMEM bytes of dynamic shared
+// memory, the cache's tensor map after the params; sm_90a only (elsewhere the entries compile to nothing).
+#define MLA_SM90W_ENTRY(NAME, TY, SWAP)                                                                              \
+  extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \
+    mla::sm90w::DecodeW<TY, SWAP>::run(p, &kMap);                                                                    \
+  }
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16, __nv_bfloat16, false)
+MLA_SM90W_ENTRY(mla_decode_sm90w_f16, __half, false)
+#ifdef MLA_SM90W_SWAP_PROBE
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_swapv, __nv_bfloat16, true)
+#endif
