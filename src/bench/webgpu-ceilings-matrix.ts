@@ -139,7 +139,13 @@ var<workgroup> ops: array<f16, ${Math.max(m * k, k * n)}>;
   }
 }
 
-export interface AddressingForm { compiles: boolean; correct?: boolean; error?: string }
+export interface AddressingForm {
+  compiles: boolean;
+  correct?: boolean;
+  /** Per subgroup s: [expected 16 (s + 1)^2, first element, distinct values] of its 16 x 16 result. */
+  perSubgroup?: [number, number, number][];
+  error?: string;
+}
 
 export interface UniformityProbe {
   /** Offsets derived from the subgroup index (local_invocation_index / 32): the H200 rejected this form. */
@@ -210,6 +216,7 @@ var<workgroup> outs: array<array<f32, 256>, 8>;
       device.queue.submit([e.finish()]);
       const got = await readF32(device, cb, 2048 * 4);
       r.correct = got.every((v, i) => v === 16 * (Math.floor(i / 256) + 1) ** 2);
+      if (!r.correct) r.perSubgroup = Array.from({ length: 8 }, (_, sg) => [16 * (sg + 1) ** 2, got[sg * 256], new Set(got.subarray(sg * 256, sg * 256 + 256)).size]);
     } catch (e) {
       r.error = (e as Error).message.slice(0, 300);
     }

@@ -165,9 +165,9 @@ fn downOf(e: u32) -> f32 { return bitcast<f32>((254u - e) << 23u); }
 fn upOf(e: u32) -> f32 { return bitcast<f32>(e << 23u); }
 fn finiteBits(x: f32) -> u32 { let b = bitcast<u32>(x) & 0x7fffffffu; return select(0u, b, b < 0x7f800000u); }
 fn hasNan(v: vec4<f32>) -> bool { return any((bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u)); }
+fn isNan4(v: vec4<f32>) -> vec4<bool> { return (bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u); }
+fn finiteBits4(v: vec4<f32>) -> vec4<u32> { let b = bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu); return select(vec4<u32>(0u), b, b < vec4<u32>(0x7f800000u)); }
 fn maxBits4(v: vec4<f32>) -> u32 { return max(max(finiteBits(v.x), finiteBits(v.y)), max(finiteBits(v.z), finiteBits(v.w))); }
-// Element 'odd' of the pair in word w.
-fn one(w: u32, odd: u32) -> f32 { let p = unpack2(w); return select(p.x, p.y, odd != 0u); }
 
 // 32 values (4 vec4<u32> of one row) as f32, the biased exponent of their largest finite magnitude, and NaN-ness.
 struct Row32 { v: array<vec4<f32>, 8>, e: u32, nan: bool }
@@ -309,29 +309,42 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     m = mNew;
     rowAlpha[t] = alpha;
    }
-   // ---- O = O * alpha + P V over this workgroup's 256 columns, 32 a chunk: lane t converts column t of the
-   // chunk for the 64 keys (one scale per column), then a fresh product is added into O times the scale.
+   // ---- O = O * alpha + P V over this workgroup's columns, 32 a chunk: the chunk's 64 keys x 32 columns are
+   // loaded as 256 vec4 (8 a lane), each column scaled by its largest finite magnitude, then a fresh product is
+   // added into O times the scale.
    for (var vc = 0u; vc < ${vChunks}u; vc++) {
     workgroupBarrier();
+    // Lane t loads the vec4 j = t % 4 (8 columns) of keys t / 4 + 8 i (8 vec4 loads), folds their finite
+    // magnitudes into 8 column maxima, publishes them in the free scratch (Sc is consumed before this barrier),
+    // and after the reduction over the 8 key groups converts its 64 values with their columns' scales.
     {
-     let col = it.vh * ${vCols}u + vc * ${cw}u + t;
-     let v4 = col / 8u;
-     let wd = (col % 8u) / 2u;
-     let odd = col % 2u;
-     var mbits = 0u;
-     for (var kk = 0u; kk < ${nT}u; kk++) {
-      let sg = keySeg[kk];
-      if (sg != NONE) { mbits = max(mbits, finiteBits(one(loadK(sg, keyRow[kk] + v4)[wd], odd))); }
+     let v4 = (it.vh * ${vCols}u + vc * ${cw}u) / 8u + t % 4u;
+     let kq = t / 4u;
+     ${range(8).map((i) => `var w${i} = vec4<u32>(0u);
+     { let kk = kq + ${8 * i}u; let sg = keySeg[kk]; if (sg != NONE) { w${i} = loadK(sg, keyRow[kk] + v4); } }
+     let a${i} = vec4<f32>(unpack2(w${i}.x), unpack2(w${i}.y)); let b${i} = vec4<f32>(unpack2(w${i}.z), unpack2(w${i}.w));`).join('\n     ')}
+     let ma = ${range(8).map((i) => `finiteBits4(a${i})`).reduce((x, y) => `max(${x}, ${y})`)};
+     let mb = ${range(8).map((i) => `finiteBits4(b${i})`).reduce((x, y) => `max(${x}, ${y})`)};
+     let g = kq * ${cw}u + (t % 4u) * 8u;
+     Sc[g] = bitcast<f32>(ma.x); Sc[g + 1u] = bitcast<f32>(ma.y); Sc[g + 2u] = bitcast<f32>(ma.z); Sc[g + 3u] = bitcast<f32>(ma.w);
+     Sc[g + 4u] = bitcast<f32>(mb.x); Sc[g + 5u] = bitcast<f32>(mb.y); Sc[g + 6u] = bitcast<f32>(mb.z); Sc[g + 7u] = bitcast<f32>(mb.w);
+     workgroupBarrier();
+     {
+      var mbits = 0u;
+      for (var i = 0u; i < 8u; i++) { mbits = max(mbits, bitcast<u32>(Sc[i * ${cw}u + t])); }
+      let e = expOf(mbits);
+      Vs[t] = upOf(e);
+      Sc[${8 * cw}u + t] = downOf(e);
      }
-     let e = expOf(mbits);
-     let down = downOf(e);
-     for (var kk = 0u; kk < ${nT}u; kk++) {
-      let sg = keySeg[kk];
-      var x = 0.0;
-      if (sg != NONE) { x = one(loadK(sg, keyRow[kk] + v4)[wd], odd); }
-      Ch[kk * ${cw}u + t] = f16(select(x * down, 0.0, isNan(x)));
-     }
-     Vs[t] = upOf(e);
+     workgroupBarrier();
+     let c0 = (t % 4u) * 8u;
+     let da = vec4<f32>(Sc[${8 * cw}u + c0], Sc[${8 * cw + 1}u + c0], Sc[${8 * cw + 2}u + c0], Sc[${8 * cw + 3}u + c0]);
+     let db = vec4<f32>(Sc[${8 * cw + 4}u + c0], Sc[${8 * cw + 5}u + c0], Sc[${8 * cw + 6}u + c0], Sc[${8 * cw + 7}u + c0]);
+     ${range(8).map((i) => `{
+      let o = (kq + ${8 * i}u) * ${cw}u + c0;
+      let ha = vec4<f16>(select(a${i} * da, vec4<f32>(0.0), isNan4(a${i}))); let hb = vec4<f16>(select(b${i} * db, vec4<f32>(0.0), isNan4(b${i})));
+      Ch[o] = ha.x; Ch[o + 1u] = ha.y; Ch[o + 2u] = ha.z; Ch[o + 3u] = ha.w; Ch[o + 4u] = hb.x; Ch[o + 5u] = hb.y; Ch[o + 6u] = hb.z; Ch[o + 7u] = hb.w;
+     }`).join('\n     ')}
     }
     workgroupBarrier();
     ${product(s, 'Ph', '0u', nT, 'Ch', cw, nT, cw)}
