@@ -4,14 +4,16 @@
 // docs/notes/webgpu-matrix-kernel.md. Selected only when forced (decodePath 'matrix'): correct on the H200, slower
 // than the f32 kernel there.
 //
-// v1, simple and correct rather than fast: one subgroup (32 lanes) per workgroup, so every matrix load and store
-// has a workgroup-uniform offset (Dawn rejects offsets derived from the subgroup index); one workgroup per
-// (SM part, KV head, 16 query rows, 1/vSplit of dV). O (16 x 512/vSplit f32) lives in workgroup memory, not in
-// result matrices (32 of those would be 256 registers a lane). Per 64-key tile, QK streams 18 chunks of 32 columns:
-// the chunk of q (16 x 32) and of k (64 x 32) is converted to f16 in workgroup memory, then multiplied. Workgroup
-// memory: q chunk 1 KiB + cache chunk 4 KiB + a 16 x 64 f32 scratch 4 KiB + P 2 KiB + O 32 / vSplit KiB + scales
-// and indices 1.3 KiB: 44.3 KiB with vSplit 1 (the H200's 48 KiB), 28.3 KiB with vSplit 2 (lavapipe's 32 KiB; each
-// half recomputes QK).
+// One subgroup (32 lanes) per workgroup, so every matrix load and store has a workgroup-uniform offset (Dawn
+// rejects offsets derived from the subgroup index); one workgroup per (SM part, KV head, 16 query rows, 1/vSplit
+// of dV). O (16 x 512/vSplit f32) lives in workgroup memory, not in result matrices (32 of those would be 256
+// registers a lane). Per 64-key tile, QK streams 18 chunks of 32 columns: the chunk of q (16 x 32) and of k
+// (64 x 32) is converted to f16 in workgroup memory, then multiplied; the next chunk's words are loaded into
+// registers (lane t: keys t and t + 32, 8 vec4) before the product, so the loads overlap it. PV converts a chunk of
+// 64 keys x 32 columns from 8 vec4 loads a lane (v2; v1 loaded a vec4 per key and column to keep one word). Workgroup
+// memory: q chunk 1 KiB + cache chunk 4 KiB + a 16 x 64 f32 scratch 4 KiB + P 2 KiB + O 32 / vSplit KiB + row state
+// and key indices 0.9 KiB: 43.9 KiB with vSplit 1 (the H200's 48 KiB), 27.9 KiB with vSplit 2 (lavapipe's 32 KiB;
+// each half recomputes QK).
 //
 // Range: bf16 values outside f16's range are kept by power-of-two scales chosen where the contraction allows a
 // factor out of the product: q per (row, 32-column chunk), k per (key, 32-column chunk), v per (column, 64-key tile).
@@ -61,7 +63,7 @@ export function decodeMatrixDispatch(p: Pick<MlaProblem, 'numSmParts' | 'hKv' | 
 /** Bytes of workgroup memory the kernel declares, array by array as the WGSL does. */
 export function decodeMatrixSharedBytes(vSplit: number): number {
   return 2 * (matrixRows * cw) + 2 * (nT * cw) + 4 * (matrixRows * nT) + 2 * (matrixRows * nT) + 4 * ((matrixRows * 512) / vSplit)
-    + 4 * matrixRows + 4 * nT + 4 * cw + 4 * 2 * nT + 4 * 5 * matrixRows;
+    + 4 * matrixRows + 4 * 2 * nT + 4 * 5 * matrixRows;
 }
 
 /**
@@ -112,6 +114,28 @@ function product(s: DecodeMatrixSpec, a: string, aOff: string, aStride: number, 
   return lines.join('\n    ');
 }
 
+/** WGSL: load the 32-column chunk `c` of this lane's two keys (keys of a NONE segment stay zero) and of its q row. */
+function loadChunk(c: string): string {
+  return `if (sgA != NONE) { ${[0, 1, 2, 3].map((i) => `ka${i} = loadK(sgA, rowA + (${c}) * 4u + ${i}u);`).join(' ')} }
+     if (sgB != NONE) { ${[0, 1, 2, 3].map((i) => `kb${i} = loadK(sgB, rowB + (${c}) * 4u + ${i}u);`).join(' ')} }
+     if (qValid) { ${[0, 1, 2, 3].map((i) => `qw${i} = q[qBase + (${c}) * 4u + ${i}u];`).join(' ')} }`;
+}
+
+/** WGSL: convert one key's loaded chunk (words v0..v3) into column-major Ch at key `kk`, its scale into `scale`. */
+function convertKey(v: string, kk: string, scale: string): string {
+  return `{
+     let kk = ${kk};
+     let x = row32(${v}0, ${v}1, ${v}2, ${v}3);
+     let down = downOf(x.e);
+     for (var i = 0u; i < 8u; i++) {
+      let h = vec4<f16>(x.v[i] * down);
+      Ch[(i * 4u) * ${nT}u + kk] = h.x; Ch[(i * 4u + 1u) * ${nT}u + kk] = h.y;
+      Ch[(i * 4u + 2u) * ${nT}u + kk] = h.z; Ch[(i * 4u + 3u) * ${nT}u + kk] = h.w;
+     }
+     ${scale} = select(upOf(x.e), qNan(), x.nan);
+    }`;
+}
+
 export const decodeMatrixProgram: Program<DecodeMatrixSpec> = {
   name: 'mla_decode_matrix',
   key: (s) => `${s.dtype}.seg${s.segs}.v${s.vSplit}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}`,
@@ -143,8 +167,6 @@ var<workgroup> Sc: array<f32, ${matrixRows * nT}>;       // a product's fresh re
 var<workgroup> Ph: array<f16, ${matrixRows * nT}>;       // P [row][key]
 var<workgroup> O: array<f32, ${matrixRows * vCols}>;     // this workgroup's columns of O [row][${vCols}]
 var<workgroup> Qs: array<f32, ${matrixRows}>;            // q scales of the current chunk [row]
-var<workgroup> Ks: array<f32, ${nT}>;                    // k scales of the current chunk [key]
-var<workgroup> Vs: array<f32, ${cw}>;                    // v scales of the current chunk [col]
 var<workgroup> keyRow: array<u32, ${nT}>;
 var<workgroup> keySeg: array<u32, ${nT}>;
 var<workgroup> rowAlpha: array<f32, ${matrixRows}>;
@@ -252,27 +274,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
    }
    ${range(sRegs).map((i) => `s${i} = 0.0;`).join(' ')}
-   // ---- S = Q Kᵀ, 32 columns a chunk: convert the chunk of 64 keys (lane t: keys t and t + 32), multiply into a
-   // fresh result, add it into the scores times the two scales.
+   // ---- S = Q Kᵀ, 32 columns a chunk: convert the chunk of 64 keys (lane t: keys t and t + 32; lanes < 16: q row
+   // t), multiply into a fresh result, add it into the scores times the two scales. The next chunk's words are
+   // loaded into registers right after the conversion, so their latency hides behind the product.
+   let sgA = keySeg[t];
+   let rowA = keyRow[t];
+   let sgB = keySeg[t + ${matrixLanes}u];
+   let rowB = keyRow[t + ${matrixLanes}u];
+   var ksA = 0.0; // this lane's keys' scales of the current chunk (keys t and t + 32)
+   var ksB = 0.0;
+   ${['ka', 'kb', 'qw'].map((v) => range(4).map((i) => `var ${v}${i} = vec4<u32>(0u);`).join(' ')).join('\n   ')}
+   ${loadChunk('0u')}
    for (var c = 0u; c < ${qkChunks}u; c++) {
     workgroupBarrier();
-    for (var kk = t; kk < ${nT}u; kk += ${matrixLanes}u) {
-     let sg = keySeg[kk];
-     var w = array<vec4<u32>, 4>(vec4<u32>(0u), vec4<u32>(0u), vec4<u32>(0u), vec4<u32>(0u));
-     if (sg != NONE) { let base = keyRow[kk] + c * 4u; for (var i = 0u; i < 4u; i++) { w[i] = loadK(sg, base + i); } }
-     var x = row32(w[0], w[1], w[2], w[3]);
-     let down = downOf(x.e);
-     for (var i = 0u; i < 8u; i++) {
-      let h = vec4<f16>(x.v[i] * down);
-      Ch[(i * 4u) * ${nT}u + kk] = h.x; Ch[(i * 4u + 1u) * ${nT}u + kk] = h.y;
-      Ch[(i * 4u + 2u) * ${nT}u + kk] = h.z; Ch[(i * 4u + 3u) * ${nT}u + kk] = h.w;
-     }
-     Ks[kk] = select(upOf(x.e), qNan(), x.nan);
-    }
+    ${convertKey('ka', 't', 'ksA')}
+    ${convertKey('kb', `t + ${matrixLanes}u`, 'ksB')}
     if (t < ${matrixRows}u) {
-     var w = array<vec4<u32>, 4>(vec4<u32>(0u), vec4<u32>(0u), vec4<u32>(0u), vec4<u32>(0u));
-     if (qValid) { for (var i = 0u; i < 4u; i++) { w[i] = q[qBase + c * 4u + i]; } }
-     var x = row32(w[0], w[1], w[2], w[3]);
+     let x = row32(qw0, qw1, qw2, qw3);
      let down = downOf(x.e);
      for (var i = 0u; i < 8u; i++) {
       let h = vec4<f16>(x.v[i] * down);
@@ -281,10 +299,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
      }
      Qs[t] = select(upOf(x.e), qNan(), x.nan);
     }
+    if (c + 1u < ${qkChunks}u) {
+     ${loadChunk('c + 1u')}
+    }
     workgroupBarrier();
     ${product(s, 'Qc', '0u', cw, 'Ch', nT, cw, nT)}
     workgroupBarrier();
-    ${range(sRegs).map((i) => `s${i} = fma(Sc[${i * matrixLanes}u + t], Qs[${i >> 1}u] * Ks[${(i & 1) * matrixLanes}u + t], s${i});`).join('\n    ')}
+    ${range(sRegs).map((i) => `s${i} = fma(Sc[${i * matrixLanes}u + t], Qs[${i >> 1}u] * ${i & 1 ? 'ksB' : 'ksA'}, s${i});`).join('\n    ')}
    }
    // Scores in the exp2 domain; keys a row does not see are masked by selecting (they may hold NaN).
    ${range(sRegs).map((i) => `Sc[${i * matrixLanes}u + t] = select(NEG, s${i} * u.scaleLog2, k0 + ${(i & 1) * matrixLanes} + i32(t) < rowVis[${i >> 1}u]);`).join('\n   ')}
@@ -312,6 +333,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
    // ---- O = O * alpha + P V over this workgroup's columns, 32 a chunk: the chunk's 64 keys x 32 columns are
    // loaded as 256 vec4 (8 a lane), each column scaled by its largest finite magnitude, then a fresh product is
    // added into O times the scale.
+   var vsT = 0.0; // the scale of column t of the current chunk
    for (var vc = 0u; vc < ${vChunks}u; vc++) {
     workgroupBarrier();
     // Lane t loads the vec4 j = t % 4 (8 columns) of keys t / 4 + 8 i (8 vec4 loads), folds their finite
@@ -333,7 +355,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       var mbits = 0u;
       for (var i = 0u; i < 8u; i++) { mbits = max(mbits, bitcast<u32>(Sc[i * ${cw}u + t])); }
       let e = expOf(mbits);
-      Vs[t] = upOf(e);
+      vsT = upOf(e);
       Sc[${8 * cw}u + t] = downOf(e);
      }
      workgroupBarrier();
@@ -353,7 +375,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
      let r = e / ${cw}u;
      let j = e % ${cw}u;
      let o = r * ${vCols}u + vc * ${cw}u + j;
-     O[o] = fma(O[o], rowAlpha[r], Sc[e] * Vs[j]);
+     O[o] = fma(O[o], rowAlpha[r], Sc[e] * vsT); // j == t: this lane's column scale
     }
    }
   }
