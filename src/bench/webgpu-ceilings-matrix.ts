@@ -199,12 +199,14 @@ var<workgroup> outs: array<array<f32, 256>, 8>;
   workgroupBarrier();
   for (var i = t; i < 2048u; i += 256u) { C[i] = outs[i / 256u][i % 256u]; }
 }`;
-  const cb = device.createBuffer({ size: 2048 * 4, usage: Usage.STORAGE | Usage.COPY_SRC });
+  const cb = device.createBuffer({ size: 2048 * 4, usage: Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST });
   const tryForm = async (code: string, label: string): Promise<AddressingForm> => {
     const r: AddressingForm = { compiles: false };
     try {
       const p = await compile(device, code, label);
       r.compiles = true;
+      // A validation error here is this probe's own: caught in a scope, so it cannot fail the backend's next call.
+      device.pushErrorScope('validation');
       const g = device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: cb } }] });
       const e = device.createCommandEncoder();
       e.clearBuffer(cb);
@@ -214,6 +216,8 @@ var<workgroup> outs: array<array<f32, 256>, 8>;
       pass.dispatchWorkgroups(1);
       pass.end();
       device.queue.submit([e.finish()]);
+      const err = await device.popErrorScope();
+      if (err) throw new Error(`${label}: ${err.message.split('\n')[0]}`);
       const got = await readF32(device, cb, 2048 * 4);
       r.correct = got.every((v, i) => v === 16 * (Math.floor(i / 256) + 1) ** 2);
       if (!r.correct) r.perSubgroup = Array.from({ length: 8 }, (_, sg) => [16 * (sg + 1) ** 2, got[sg * 256], new Set(got.subarray(sg * 256, sg * 256 + 256)).size]);

@@ -121,18 +121,29 @@ function loadChunk(c: string): string {
      if (qValid) { ${[0, 1, 2, 3].map((i) => `qw${i} = q[qBase + (${c}) * 4u + ${i}u];`).join(' ')} }`;
 }
 
+/**
+ * WGSL, straight-line: the 32 values of four vec4<u32> words `w0..w3` as eight vec4<f32> (x0..x7), scaled by the
+ * power of two that puts their largest finite magnitude in [1, 2), rounded to f16 and handed to `store(i, h)`
+ * (h the i-th vec4<f16>); `scale` gets the inverse factor, NaN when a value is NaN. No private arrays: an array
+ * indexed in a loop may live in local memory.
+ */
+function convert32(w: string[], store: (i: number, h: string) => string, scale: string): string {
+  const r = [0, 1, 2, 3, 4, 5, 6, 7];
+  const half = (i: number) => `${w[i >> 1]}.${i & 1 ? 'zw' : 'xy'}`;
+  return `${r.map((i) => `let x${i} = vec4<f32>(unpack2(${half(i)}.x), unpack2(${half(i)}.y));`).join(' ')}
+     let mb4 = ${r.map((i) => `finiteBits4(x${i})`).reduce((a, b) => `max(${a}, ${b})`)};
+     let nan4 = ${r.map((i) => `isNan4(x${i})`).join(' | ')};
+     let e = expOf(max(max(mb4.x, mb4.y), max(mb4.z, mb4.w)));
+     let down = downOf(e);
+     ${r.map((i) => `{ let h = vec4<f16>(x${i} * down); ${store(i, 'h')} }`).join('\n     ')}
+     ${scale} = select(upOf(e), qNan(), any(nan4));`;
+}
+
 /** WGSL: convert one key's loaded chunk (words v0..v3) into column-major Ch at key `kk`, its scale into `scale`. */
 function convertKey(v: string, kk: string, scale: string): string {
   return `{
      let kk = ${kk};
-     let x = row32(${v}0, ${v}1, ${v}2, ${v}3);
-     let down = downOf(x.e);
-     for (var i = 0u; i < 8u; i++) {
-      let h = vec4<f16>(x.v[i] * down);
-      Ch[(i * 4u) * ${nT}u + kk] = h.x; Ch[(i * 4u + 1u) * ${nT}u + kk] = h.y;
-      Ch[(i * 4u + 2u) * ${nT}u + kk] = h.z; Ch[(i * 4u + 3u) * ${nT}u + kk] = h.w;
-     }
-     ${scale} = select(upOf(x.e), qNan(), x.nan);
+     ${convert32([0, 1, 2, 3].map((i) => `${v}${i}`), (i, h) => [0, 1, 2, 3].map((x) => `Ch[${(4 * i + x) * nT}u + kk] = ${h}.${'xyzw'[x]};`).join(' '), scale)}
     }`;
 }
 
@@ -185,27 +196,8 @@ fn qNan() -> f32 { return bitcast<f32>(u.posInfBits | 0x400000u); }
 fn expOf(maxBits: u32) -> u32 { return clamp(maxBits >> 23u, 1u, 253u); }
 fn downOf(e: u32) -> f32 { return bitcast<f32>((254u - e) << 23u); }
 fn upOf(e: u32) -> f32 { return bitcast<f32>(e << 23u); }
-fn finiteBits(x: f32) -> u32 { let b = bitcast<u32>(x) & 0x7fffffffu; return select(0u, b, b < 0x7f800000u); }
-fn hasNan(v: vec4<f32>) -> bool { return any((bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u)); }
 fn isNan4(v: vec4<f32>) -> vec4<bool> { return (bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u); }
 fn finiteBits4(v: vec4<f32>) -> vec4<u32> { let b = bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu); return select(vec4<u32>(0u), b, b < vec4<u32>(0x7f800000u)); }
-fn maxBits4(v: vec4<f32>) -> u32 { return max(max(finiteBits(v.x), finiteBits(v.y)), max(finiteBits(v.z), finiteBits(v.w))); }
-
-// 32 values (4 vec4<u32> of one row) as f32, the biased exponent of their largest finite magnitude, and NaN-ness.
-struct Row32 { v: array<vec4<f32>, 8>, e: u32, nan: bool }
-fn row32(w0: vec4<u32>, w1: vec4<u32>, w2: vec4<u32>, w3: vec4<u32>) -> Row32 {
- var r: Row32;
- r.v[0] = vec4<f32>(unpack2(w0.x), unpack2(w0.y)); r.v[1] = vec4<f32>(unpack2(w0.z), unpack2(w0.w));
- r.v[2] = vec4<f32>(unpack2(w1.x), unpack2(w1.y)); r.v[3] = vec4<f32>(unpack2(w1.z), unpack2(w1.w));
- r.v[4] = vec4<f32>(unpack2(w2.x), unpack2(w2.y)); r.v[5] = vec4<f32>(unpack2(w2.z), unpack2(w2.w));
- r.v[6] = vec4<f32>(unpack2(w3.x), unpack2(w3.y)); r.v[7] = vec4<f32>(unpack2(w3.z), unpack2(w3.w));
- var mb = 0u;
- var nan = false;
- for (var i = 0u; i < 8u; i++) { mb = max(mb, maxBits4(r.v[i])); nan = nan || hasNan(r.v[i]); }
- r.e = expOf(mb);
- r.nan = nan;
- return r;
-}
 
 struct Item { batch: u32, qStart: u32, qLen: u32, slot: u32, split: bool, mBase: u32, kvh: u32, vh: u32 }
 var<private> it: Item;
@@ -290,14 +282,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     ${convertKey('ka', 't', 'ksA')}
     ${convertKey('kb', `t + ${matrixLanes}u`, 'ksB')}
     if (t < ${matrixRows}u) {
-     let x = row32(qw0, qw1, qw2, qw3);
-     let down = downOf(x.e);
-     for (var i = 0u; i < 8u; i++) {
-      let h = vec4<f16>(x.v[i] * down);
-      let o = t * ${cw}u + i * 4u;
-      Qc[o] = h.x; Qc[o + 1u] = h.y; Qc[o + 2u] = h.z; Qc[o + 3u] = h.w;
-     }
-     Qs[t] = select(upOf(x.e), qNan(), x.nan);
+     let o = t * ${cw}u;
+     var qs = 0.0;
+     ${convert32(['qw0', 'qw1', 'qw2', 'qw3'], (i, h) => [0, 1, 2, 3].map((x) => `Qc[o + ${4 * i + x}u] = ${h}.${'xyzw'[x]};`).join(' '), 'qs')}
+     Qs[t] = qs;
     }
     if (c + 1u < ${qkChunks}u) {
      ${loadChunk('c + 1u')}
