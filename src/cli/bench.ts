@@ -45,8 +45,9 @@ Options:
   --reps N             timed repetitions (default 5 on the CPU, 50 on a GPU)
   --warmup N           untimed repetitions first (default 1 on the CPU, 10 on a GPU)
   --warm-ms N          and at least N ms of back-to-back runs first, so GPU clocks are up (default 0 on the CPU, 300 on a GPU)
-  --idle-warm-ms N     at least N ms instead for the first config and after the device idled over 2 s (default 0 on
-                       the CPU, 3000 on a GPU: the H200 ran the first config after the page-pool fill 5x slow with 300)
+  --idle-warm-ms N     at least N ms instead for the first config and after the device idled over 2 s (default 3000
+                       on a hardware GPU, 0 on the CPU and software adapters: the H200 ran the first config after
+                       the page-pool fill 5x slow with 300)
   --no-ceilings        WebGPU: skip measuring the copy and f32 FMA ceilings (each row's bound and roofline_fraction)
   --check N            rows per config checked against the float64 reference (default 4; 0 skips)
   --workers N          CPU worker threads (default: all cores)
@@ -161,7 +162,7 @@ export async function bench(argv: string[]): Promise<void> {
       p.done(`ceilings: copy ${fmt(ceilings.copy_GBps)} GB/s, f32 FMA ${fmt(ceilings.f32_fma_TFLOPS)} TFLOPS (${ceilings.f32_fma_best})`);
     }
     const timing = { warmup: result.warmup, reps: result.reps, rotateBytes: rotateMb * 1e6, warmMs: warmMs ?? (onCpu ? 0 : 300),
-      idleWarmMs: idleWarmMs ?? (onCpu ? 0 : 3000), onProgress: (m: string) => p.update(m) };
+      idleWarmMs: idleWarmMs ?? (onCpu || software ? 0 : 3000), onProgress: (m: string) => p.update(m) };
     if (!onCpu) Object.assign(result, { warm_ms: timing.warmMs, idle_warm_ms: timing.idleWarmMs });
     const { arms, extra } = wantsArms(armRequest) ? await prepareArms(backend, armRequest, timing, onCpu || software) : { arms: undefined, extra: {} };
     Object.assign(result, extra);
