@@ -139,11 +139,26 @@ var<workgroup> ops: array<f16, ${Math.max(m * k, k * n)}>;
   }
 }
 
+export interface AddressingForm {
+  compiles: boolean;
+  correct?: boolean;
+  /** Per subgroup s: [expected 16 (s + 1)^2, first element, distinct values] of its 16 x 16 result. */
+  perSubgroup?: [number, number, number][];
+  error?: string;
+}
+
 export interface UniformityProbe {
   /** Offsets derived from the subgroup index (local_invocation_index / 32): the H200 rejected this form. */
-  offsetPerSubgroup: { compiles: boolean; error?: string };
-  /** Constant offsets into a per-subgroup array (`&tiles[sg]`): compiles, and each subgroup gets its own product. */
-  pointerPerSubgroup: { compiles: boolean; correct?: boolean; error?: string };
+  offsetPerSubgroup: AddressingForm;
+  /** Constant offsets into a per-subgroup array (`&tiles[sg]`): also rejected on the H200. */
+  pointerPerSubgroup: AddressingForm;
+  /**
+   * The two forms again under `diagnostic(off, chromium.subgroup_matrix_uniformity)`: Tint files the uniformity
+   * requirement of the subgroup-matrix builtins under that rule, so a module may switch the check off and take
+   * responsibility for subgroup-uniform arguments itself (a subgroup index is uniform within its subgroup).
+   */
+  offsetPerSubgroupDiagOff: AddressingForm;
+  pointerPerSubgroupDiagOff: AddressingForm;
 }
 
 /**
@@ -155,10 +170,10 @@ export async function probeSubgroupAddressing(backend: WebGpuBackend): Promise<U
   const { m, n, k } = need(backend);
   if (m !== 16 || n !== 16 || k !== 16) throw new FlashMlaError('backend_unavailable', 'the addressing probe is written for 16x16x16');
   const device = backend.device;
-  const head = `enable f16;
+  const head = (diagOff: boolean) => `enable f16;
 enable chromium_experimental_subgroup_matrix;
-@group(0) @binding(0) var<storage, read_write> C: array<f32>;`;
-  const offsetForm = `${head}
+${diagOff ? 'diagnostic(off, chromium.subgroup_matrix_uniformity);\n' : ''}@group(0) @binding(0) var<storage, read_write> C: array<f32>;`;
+  const offsetForm = (diagOff: boolean) => `${head(diagOff)}
 var<workgroup> tiles: array<f16, 2048>;
 var<workgroup> outs: array<f32, 2048>;
 @compute @workgroup_size(256) fn main(@builtin(local_invocation_index) t: u32) {
@@ -171,7 +186,7 @@ var<workgroup> outs: array<f32, 2048>;
   workgroupBarrier();
   for (var i = t; i < 2048u; i += 256u) { C[i] = outs[i]; }
 }`;
-  const pointerForm = `${head}
+  const pointerForm = (diagOff: boolean) => `${head(diagOff)}
 var<workgroup> tiles: array<array<f16, 256>, 8>;
 var<workgroup> outs: array<array<f32, 256>, 8>;
 @compute @workgroup_size(256) fn main(@builtin(local_invocation_index) t: u32) {
@@ -184,33 +199,43 @@ var<workgroup> outs: array<array<f32, 256>, 8>;
   workgroupBarrier();
   for (var i = t; i < 2048u; i += 256u) { C[i] = outs[i / 256u][i % 256u]; }
 }`;
-  const out: UniformityProbe = { offsetPerSubgroup: { compiles: false }, pointerPerSubgroup: { compiles: false } };
+  const cb = device.createBuffer({ size: 2048 * 4, usage: Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST });
+  const tryForm = async (code: string, label: string): Promise<AddressingForm> => {
+    const r: AddressingForm = { compiles: false };
+    try {
+      const p = await compile(device, code, label);
+      r.compiles = true;
+      // A validation error here is this probe's own: caught in a scope, so it cannot fail the backend's next call.
+      device.pushErrorScope('validation');
+      const g = device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: cb } }] });
+      const e = device.createCommandEncoder();
+      e.clearBuffer(cb);
+      const pass = e.beginComputePass();
+      pass.setPipeline(p);
+      pass.setBindGroup(0, g);
+      pass.dispatchWorkgroups(1);
+      pass.end();
+      device.queue.submit([e.finish()]);
+      const err = await device.popErrorScope();
+      if (err) throw new Error(`${label}: ${err.message.split('\n')[0]}`);
+      const got = await readF32(device, cb, 2048 * 4);
+      r.correct = got.every((v, i) => v === 16 * (Math.floor(i / 256) + 1) ** 2);
+      if (!r.correct) r.perSubgroup = Array.from({ length: 8 }, (_, sg) => [16 * (sg + 1) ** 2, got[sg * 256], new Set(got.subarray(sg * 256, sg * 256 + 256)).size]);
+    } catch (e) {
+      r.error = (e as Error).message.slice(0, 300);
+    }
+    return r;
+  };
   try {
-    await compile(device, offsetForm, 'probe.offset-per-subgroup');
-    out.offsetPerSubgroup.compiles = true;
-  } catch (e) {
-    out.offsetPerSubgroup.error = (e as Error).message.slice(0, 300);
-  }
-  const cb = device.createBuffer({ size: 2048 * 4, usage: Usage.STORAGE | Usage.COPY_SRC });
-  try {
-    const p = await compile(device, pointerForm, 'probe.pointer-per-subgroup');
-    out.pointerPerSubgroup.compiles = true;
-    const g = device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: cb } }] });
-    const e = device.createCommandEncoder();
-    const pass = e.beginComputePass();
-    pass.setPipeline(p);
-    pass.setBindGroup(0, g);
-    pass.dispatchWorkgroups(1);
-    pass.end();
-    device.queue.submit([e.finish()]);
-    const got = await readF32(device, cb, 2048 * 4);
-    out.pointerPerSubgroup.correct = got.every((v, i) => v === 16 * (Math.floor(i / 256) + 1) ** 2);
-  } catch (e) {
-    out.pointerPerSubgroup.error = (e as Error).message.slice(0, 300);
+    return {
+      offsetPerSubgroup: await tryForm(offsetForm(false), 'probe.offset-per-subgroup'),
+      pointerPerSubgroup: await tryForm(pointerForm(false), 'probe.pointer-per-subgroup'),
+      offsetPerSubgroupDiagOff: await tryForm(offsetForm(true), 'probe.offset-per-subgroup.diag-off'),
+      pointerPerSubgroupDiagOff: await tryForm(pointerForm(true), 'probe.pointer-per-subgroup.diag-off'),
+    };
   } finally {
     cb.destroy();
   }
-  return out;
 }
 
 /**

@@ -45,6 +45,9 @@ Options:
   --reps N             timed repetitions (default 5 on the CPU, 50 on a GPU)
   --warmup N           untimed repetitions first (default 1 on the CPU, 10 on a GPU)
   --warm-ms N          and at least N ms of back-to-back runs first, so GPU clocks are up (default 0 on the CPU, 300 on a GPU)
+  --idle-warm-ms N     at least N ms instead for the first config and after the device idled over 2 s (default 3000
+                       on a hardware GPU, 0 on the CPU and software adapters: the H200 ran the first config after
+                       the page-pool fill 5x slow with 300)
   --no-ceilings        WebGPU: skip measuring the copy and f32 FMA ceilings (each row's bound and roofline_fraction)
   --check N            rows per config checked against the float64 reference (default 4; 0 skips)
   --workers N          CPU worker threads (default: all cores)
@@ -95,7 +98,7 @@ export async function bench(argv: string[]): Promise<void> {
     backend: { type: 'string' }, grid: { type: 'string' }, configs: { type: 'string' }, flashmla: { type: 'string' },
     out: { type: 'string' }, reps: { type: 'string' }, warmup: { type: 'string' }, check: { type: 'string' },
     workers: { type: 'string' }, 'rotate-mb': { type: 'string' }, 'emit-configs': { type: 'string' }, quiet: { type: 'boolean', short: 'q' },
-    'warm-ms': { type: 'string' }, 'no-ceilings': { type: 'boolean' }, 'cpu-kernel': { type: 'string' }, numpy: { type: 'string' },
+    'warm-ms': { type: 'string' }, 'idle-warm-ms': { type: 'string' }, 'no-ceilings': { type: 'boolean' }, 'cpu-kernel': { type: 'string' }, numpy: { type: 'string' },
     ...armOptions, only: { type: 'string' },
   });
   if (help) { console.log(benchHelp); return; }
@@ -110,6 +113,7 @@ export async function bench(argv: string[]): Promise<void> {
   const warmup = v.warmup === undefined ? undefined : intArg('warmup', v.warmup, 1, 0, 100000);
   const check = intArg('check', v.check, 4, 0, 1000);
   const warmMs = v['warm-ms'] === undefined ? undefined : intArg('warm-ms', v['warm-ms'], 300, 0, 600000);
+  const idleWarmMs = v['idle-warm-ms'] === undefined ? undefined : intArg('idle-warm-ms', v['idle-warm-ms'], 3000, 0, 600000);
   const workers = v.workers === undefined ? undefined : intArg('workers', v.workers, 1, 1, 256);
   const rotateMb = intArg('rotate-mb', v['rotate-mb'], 100, 0, 1 << 20);
   const p = progress(v.quiet === true);
@@ -157,7 +161,9 @@ export async function bench(argv: string[]): Promise<void> {
       result.ceilings = ceilings;
       p.done(`ceilings: copy ${fmt(ceilings.copy_GBps)} GB/s, f32 FMA ${fmt(ceilings.f32_fma_TFLOPS)} TFLOPS (${ceilings.f32_fma_best})`);
     }
-    const timing = { warmup: result.warmup, reps: result.reps, rotateBytes: rotateMb * 1e6, warmMs: warmMs ?? (onCpu ? 0 : 300), onProgress: (m: string) => p.update(m) };
+    const timing = { warmup: result.warmup, reps: result.reps, rotateBytes: rotateMb * 1e6, warmMs: warmMs ?? (onCpu ? 0 : 300),
+      idleWarmMs: idleWarmMs ?? (onCpu || software ? 0 : 3000), onProgress: (m: string) => p.update(m) };
+    if (!onCpu) Object.assign(result, { warm_ms: timing.warmMs, idle_warm_ms: timing.idleWarmMs });
     const { arms, extra } = wantsArms(armRequest) ? await prepareArms(backend, armRequest, timing, onCpu || software) : { arms: undefined, extra: {} };
     Object.assign(result, extra);
     result.rows = await runConfigs(backend, configs, {

@@ -168,6 +168,9 @@ export interface BenchResult {
   grid: string;
   warmup: number;
   reps: number;
+  /** GPU: ms of untimed runs before each config, and after an idle gap (RunOptions.warmMs, idleWarmMs). */
+  warm_ms?: number;
+  idle_warm_ms?: number;
   flashmla_card?: string;
   /** WebGPU: copy bandwidth and f32 FMA throughput measured by WGSL kernels in the same process. */
   ceilings?: WebGpuCeilings;
@@ -183,6 +186,14 @@ export interface RunOptions {
   reps: number;
   /** Also run back-to-back untimed reps for at least this long first (GPU clocks ramp up after idle gaps). */
   warmMs?: number;
+  /**
+   * After the device sat idle for longer than `idleGapMs` (default 2000; the first config of a run always counts:
+   * the page pool's fill keeps the host busy for seconds), warm for at least this long instead (default: warmMs).
+   * Measured on the H200 (docs/notes/webgpu-decode.md, "The H200 anomaly"): the first config timed after the
+   * pool fill ran 5x slow with 300 ms of warm-up and at full speed with 3000 ms.
+   */
+  idleWarmMs?: number;
+  idleGapMs?: number;
   /** WebGPU ceilings: rows get bound and roofline_fraction. */
   ceilings?: WebGpuCeilings;
   /** Rows to spot-check per config (0: none). */
@@ -238,6 +249,7 @@ export async function runConfigs(backend: Backend, configs: readonly BenchConfig
   await backend.synchronize(); // queued uploads (WebGPU) must not overlap the first config's timing
 
   const rows: BenchRow[] = [];
+  let lastBusy = -Infinity; // when the device last finished timed work (performance.now())
   try {
     for (const [index, p] of plans.entries()) {
       const { c, seqlens, page, hKv } = p;
@@ -282,11 +294,14 @@ export async function runConfigs(backend: Backend, configs: readonly BenchConfig
           arm.enter?.();
           try {
             const t0 = performance.now();
-            for (let n = 0; performance.now() - t0 < (o.warmMs ?? 0); n++) {
+            const idle = t0 - lastBusy > (o.idleGapMs ?? 2000);
+            const warmFor = Math.max(o.warmMs ?? 0, idle ? o.idleWarmMs ?? 0 : 0);
+            for (let n = 0; performance.now() - t0 < warmFor; n++) {
               await decoders[n % copies].run(q, kCache);
               if (n % 8 === 7) await backend.synchronize();
             }
             const times = await backend.timeMs(async (rep) => { await decoders[rep % copies].run(q, kCache); }, { warmup: o.warmup, reps: o.reps });
+            lastBusy = performance.now();
             timed.push({ label: arm.label, ms: median(times), num_sm_parts: parts, arm });
           } finally {
             arm.exit?.();

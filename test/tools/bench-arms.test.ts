@@ -149,3 +149,21 @@ test('the harness times every arm inside its set-up and checks the reported arm 
   assert.equal(plain[0].arms, undefined);
   assert.equal(plain[0].arm, undefined);
 });
+
+test('the harness warms for idleWarmMs on the first config and after an idle gap, warmMs otherwise', async () => {
+  const cpu = new InlineCpuBackend();
+  // Each timeMs call records how long the untimed warm-up before it lasted (from the arm's enter).
+  const warmed: number[] = [];
+  let entered = 0;
+  const timeMs = cpu.timeMs.bind(cpu);
+  cpu.timeMs = async (fn, o) => { warmed.push(performance.now() - entered); return timeMs(fn, o); };
+  const arms = () => [{ label: 'auto', enter: () => { entered = performance.now(); } }];
+  const configs = [{ b: 1, s_k: 64, h_q: 4, s_q: 1 }, { b: 1, s_k: 64, h_q: 4, s_q: 1 }];
+  await runConfigs(cpu, configs, { warmup: 0, reps: 1, check: 0, rotateBytes: 1e5, warmMs: 20, idleWarmMs: 250, idleGapMs: 60000, arms });
+  assert.ok(warmed[0] >= 250, `first config warmed ${warmed[0]} ms`);
+  assert.ok(warmed[1] >= 20 && warmed[1] < 200, `second config warmed ${warmed[1]} ms`);
+  // An idle gap shorter than the time between configs: every config gets the long warm-up.
+  warmed.length = 0;
+  await runConfigs(cpu, configs, { warmup: 0, reps: 1, check: 0, rotateBytes: 1e5, warmMs: 0, idleWarmMs: 120, idleGapMs: -1, arms });
+  assert.ok(warmed.every((w) => w >= 120), JSON.stringify(warmed));
+});

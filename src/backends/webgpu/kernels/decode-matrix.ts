@@ -4,14 +4,16 @@
 // docs/notes/webgpu-matrix-kernel.md. Selected only when forced (decodePath 'matrix'): correct on the H200, slower
 // than the f32 kernel there.
 //
-// v1, simple and correct rather than fast: one subgroup (32 lanes) per workgroup, so every matrix load and store
-// has a workgroup-uniform offset (Dawn rejects offsets derived from the subgroup index); one workgroup per
-// (SM part, KV head, 16 query rows, 1/vSplit of dV). O (16 x 512/vSplit f32) lives in workgroup memory, not in
-// result matrices (32 of those would be 256 registers a lane). Per 64-key tile, QK streams 18 chunks of 32 columns:
-// the chunk of q (16 x 32) and of k (64 x 32) is converted to f16 in workgroup memory, then multiplied. Workgroup
-// memory: q chunk 1 KiB + cache chunk 4 KiB + a 16 x 64 f32 scratch 4 KiB + P 2 KiB + O 32 / vSplit KiB + scales
-// and indices 1.3 KiB: 44.3 KiB with vSplit 1 (the H200's 48 KiB), 28.3 KiB with vSplit 2 (lavapipe's 32 KiB; each
-// half recomputes QK).
+// One subgroup (32 lanes) per workgroup, so every matrix load and store has a workgroup-uniform offset (Dawn
+// rejects offsets derived from the subgroup index); one workgroup per (SM part, KV head, 16 query rows, 1/vSplit
+// of dV). O (16 x 512/vSplit f32) lives in workgroup memory, not in result matrices (32 of those would be 256
+// registers a lane). Per 64-key tile, QK streams 18 chunks of 32 columns: the chunk of q (16 x 32) and of k
+// (64 x 32) is converted to f16 in workgroup memory, then multiplied; the next chunk's words are loaded into
+// registers (lane t: keys t and t + 32, 8 vec4) before the product, so the loads overlap it. PV converts a chunk of
+// 64 keys x 32 columns from 8 vec4 loads a lane (v2; v1 loaded a vec4 per key and column to keep one word). Workgroup
+// memory: q chunk 1 KiB + cache chunk 4 KiB + a 16 x 64 f32 scratch 4 KiB + P 2 KiB + O 32 / vSplit KiB + row state
+// and key indices 0.9 KiB: 43.9 KiB with vSplit 1 (the H200's 48 KiB), 27.9 KiB with vSplit 2 (lavapipe's 32 KiB;
+// each half recomputes QK).
 //
 // Range: bf16 values outside f16's range are kept by power-of-two scales chosen where the contraction allows a
 // factor out of the product: q per (row, 32-column chunk), k per (key, 32-column chunk), v per (column, 64-key tile).
@@ -61,7 +63,7 @@ export function decodeMatrixDispatch(p: Pick<MlaProblem, 'numSmParts' | 'hKv' | 
 /** Bytes of workgroup memory the kernel declares, array by array as the WGSL does. */
 export function decodeMatrixSharedBytes(vSplit: number): number {
   return 2 * (matrixRows * cw) + 2 * (nT * cw) + 4 * (matrixRows * nT) + 2 * (matrixRows * nT) + 4 * ((matrixRows * 512) / vSplit)
-    + 4 * matrixRows + 4 * nT + 4 * cw + 4 * 2 * nT + 4 * 5 * matrixRows;
+    + 4 * matrixRows + 4 * 2 * nT + 4 * 5 * matrixRows;
 }
 
 /**
@@ -112,6 +114,39 @@ function product(s: DecodeMatrixSpec, a: string, aOff: string, aStride: number, 
   return lines.join('\n    ');
 }
 
+/** WGSL: load the 32-column chunk `c` of this lane's two keys (keys of a NONE segment stay zero) and of its q row. */
+function loadChunk(c: string): string {
+  return `if (sgA != NONE) { ${[0, 1, 2, 3].map((i) => `ka${i} = loadK(sgA, rowA + (${c}) * 4u + ${i}u);`).join(' ')} }
+     if (sgB != NONE) { ${[0, 1, 2, 3].map((i) => `kb${i} = loadK(sgB, rowB + (${c}) * 4u + ${i}u);`).join(' ')} }
+     if (qValid) { ${[0, 1, 2, 3].map((i) => `qw${i} = q[qBase + (${c}) * 4u + ${i}u];`).join(' ')} }`;
+}
+
+/**
+ * WGSL, straight-line: the 32 values of four vec4<u32> words `w0..w3` as eight vec4<f32> (x0..x7), scaled by the
+ * power of two that puts their largest finite magnitude in [1, 2), rounded to f16 and handed to `store(i, h)`
+ * (h the i-th vec4<f16>); `scale` gets the inverse factor, NaN when a value is NaN. No private arrays: an array
+ * indexed in a loop may live in local memory.
+ */
+function convert32(w: string[], store: (i: number, h: string) => string, scale: string): string {
+  const r = [0, 1, 2, 3, 4, 5, 6, 7];
+  const half = (i: number) => `${w[i >> 1]}.${i & 1 ? 'zw' : 'xy'}`;
+  return `${r.map((i) => `let x${i} = vec4<f32>(unpack2(${half(i)}.x), unpack2(${half(i)}.y));`).join(' ')}
+     let mb4 = ${r.map((i) => `finiteBits4(x${i})`).reduce((a, b) => `max(${a}, ${b})`)};
+     let nan4 = ${r.map((i) => `isNan4(x${i})`).join(' | ')};
+     let e = expOf(max(max(mb4.x, mb4.y), max(mb4.z, mb4.w)));
+     let down = downOf(e);
+     ${r.map((i) => `{ let h = vec4<f16>(x${i} * down); ${store(i, 'h')} }`).join('\n     ')}
+     ${scale} = select(upOf(e), qNan(), any(nan4));`;
+}
+
+/** WGSL: convert one key's loaded chunk (words v0..v3) into column-major Ch at key `kk`, its scale into `scale`. */
+function convertKey(v: string, kk: string, scale: string): string {
+  return `{
+     let kk = ${kk};
+     ${convert32([0, 1, 2, 3].map((i) => `${v}${i}`), (i, h) => [0, 1, 2, 3].map((x) => `Ch[${(4 * i + x) * nT}u + kk] = ${h}.${'xyzw'[x]};`).join(' '), scale)}
+    }`;
+}
+
 export const decodeMatrixProgram: Program<DecodeMatrixSpec> = {
   name: 'mla_decode_matrix',
   key: (s) => `${s.dtype}.seg${s.segs}.v${s.vSplit}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}`,
@@ -143,8 +178,6 @@ var<workgroup> Sc: array<f32, ${matrixRows * nT}>;       // a product's fresh re
 var<workgroup> Ph: array<f16, ${matrixRows * nT}>;       // P [row][key]
 var<workgroup> O: array<f32, ${matrixRows * vCols}>;     // this workgroup's columns of O [row][${vCols}]
 var<workgroup> Qs: array<f32, ${matrixRows}>;            // q scales of the current chunk [row]
-var<workgroup> Ks: array<f32, ${nT}>;                    // k scales of the current chunk [key]
-var<workgroup> Vs: array<f32, ${cw}>;                    // v scales of the current chunk [col]
 var<workgroup> keyRow: array<u32, ${nT}>;
 var<workgroup> keySeg: array<u32, ${nT}>;
 var<workgroup> rowAlpha: array<f32, ${matrixRows}>;
@@ -163,27 +196,8 @@ fn qNan() -> f32 { return bitcast<f32>(u.posInfBits | 0x400000u); }
 fn expOf(maxBits: u32) -> u32 { return clamp(maxBits >> 23u, 1u, 253u); }
 fn downOf(e: u32) -> f32 { return bitcast<f32>((254u - e) << 23u); }
 fn upOf(e: u32) -> f32 { return bitcast<f32>(e << 23u); }
-fn finiteBits(x: f32) -> u32 { let b = bitcast<u32>(x) & 0x7fffffffu; return select(0u, b, b < 0x7f800000u); }
-fn hasNan(v: vec4<f32>) -> bool { return any((bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u)); }
-fn maxBits4(v: vec4<f32>) -> u32 { return max(max(finiteBits(v.x), finiteBits(v.y)), max(finiteBits(v.z), finiteBits(v.w))); }
-// Element 'odd' of the pair in word w.
-fn one(w: u32, odd: u32) -> f32 { let p = unpack2(w); return select(p.x, p.y, odd != 0u); }
-
-// 32 values (4 vec4<u32> of one row) as f32, the biased exponent of their largest finite magnitude, and NaN-ness.
-struct Row32 { v: array<vec4<f32>, 8>, e: u32, nan: bool }
-fn row32(w0: vec4<u32>, w1: vec4<u32>, w2: vec4<u32>, w3: vec4<u32>) -> Row32 {
- var r: Row32;
- r.v[0] = vec4<f32>(unpack2(w0.x), unpack2(w0.y)); r.v[1] = vec4<f32>(unpack2(w0.z), unpack2(w0.w));
- r.v[2] = vec4<f32>(unpack2(w1.x), unpack2(w1.y)); r.v[3] = vec4<f32>(unpack2(w1.z), unpack2(w1.w));
- r.v[4] = vec4<f32>(unpack2(w2.x), unpack2(w2.y)); r.v[5] = vec4<f32>(unpack2(w2.z), unpack2(w2.w));
- r.v[6] = vec4<f32>(unpack2(w3.x), unpack2(w3.y)); r.v[7] = vec4<f32>(unpack2(w3.z), unpack2(w3.w));
- var mb = 0u;
- var nan = false;
- for (var i = 0u; i < 8u; i++) { mb = max(mb, maxBits4(r.v[i])); nan = nan || hasNan(r.v[i]); }
- r.e = expOf(mb);
- r.nan = nan;
- return r;
-}
+fn isNan4(v: vec4<f32>) -> vec4<bool> { return (bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u); }
+fn finiteBits4(v: vec4<f32>) -> vec4<u32> { let b = bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu); return select(vec4<u32>(0u), b, b < vec4<u32>(0x7f800000u)); }
 
 struct Item { batch: u32, qStart: u32, qLen: u32, slot: u32, split: bool, mBase: u32, kvh: u32, vh: u32 }
 var<private> it: Item;
@@ -252,39 +266,34 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
    }
    ${range(sRegs).map((i) => `s${i} = 0.0;`).join(' ')}
-   // ---- S = Q Kᵀ, 32 columns a chunk: convert the chunk of 64 keys (lane t: keys t and t + 32), multiply into a
-   // fresh result, add it into the scores times the two scales.
+   // ---- S = Q Kᵀ, 32 columns a chunk: convert the chunk of 64 keys (lane t: keys t and t + 32; lanes < 16: q row
+   // t), multiply into a fresh result, add it into the scores times the two scales. The next chunk's words are
+   // loaded into registers right after the conversion, so their latency hides behind the product.
+   let sgA = keySeg[t];
+   let rowA = keyRow[t];
+   let sgB = keySeg[t + ${matrixLanes}u];
+   let rowB = keyRow[t + ${matrixLanes}u];
+   var ksA = 0.0; // this lane's keys' scales of the current chunk (keys t and t + 32)
+   var ksB = 0.0;
+   ${['ka', 'kb', 'qw'].map((v) => range(4).map((i) => `var ${v}${i} = vec4<u32>(0u);`).join(' ')).join('\n   ')}
+   ${loadChunk('0u')}
    for (var c = 0u; c < ${qkChunks}u; c++) {
     workgroupBarrier();
-    for (var kk = t; kk < ${nT}u; kk += ${matrixLanes}u) {
-     let sg = keySeg[kk];
-     var w = array<vec4<u32>, 4>(vec4<u32>(0u), vec4<u32>(0u), vec4<u32>(0u), vec4<u32>(0u));
-     if (sg != NONE) { let base = keyRow[kk] + c * 4u; for (var i = 0u; i < 4u; i++) { w[i] = loadK(sg, base + i); } }
-     var x = row32(w[0], w[1], w[2], w[3]);
-     let down = downOf(x.e);
-     for (var i = 0u; i < 8u; i++) {
-      let h = vec4<f16>(x.v[i] * down);
-      Ch[(i * 4u) * ${nT}u + kk] = h.x; Ch[(i * 4u + 1u) * ${nT}u + kk] = h.y;
-      Ch[(i * 4u + 2u) * ${nT}u + kk] = h.z; Ch[(i * 4u + 3u) * ${nT}u + kk] = h.w;
-     }
-     Ks[kk] = select(upOf(x.e), qNan(), x.nan);
-    }
+    ${convertKey('ka', 't', 'ksA')}
+    ${convertKey('kb', `t + ${matrixLanes}u`, 'ksB')}
     if (t < ${matrixRows}u) {
-     var w = array<vec4<u32>, 4>(vec4<u32>(0u), vec4<u32>(0u), vec4<u32>(0u), vec4<u32>(0u));
-     if (qValid) { for (var i = 0u; i < 4u; i++) { w[i] = q[qBase + c * 4u + i]; } }
-     var x = row32(w[0], w[1], w[2], w[3]);
-     let down = downOf(x.e);
-     for (var i = 0u; i < 8u; i++) {
-      let h = vec4<f16>(x.v[i] * down);
-      let o = t * ${cw}u + i * 4u;
-      Qc[o] = h.x; Qc[o + 1u] = h.y; Qc[o + 2u] = h.z; Qc[o + 3u] = h.w;
-     }
-     Qs[t] = select(upOf(x.e), qNan(), x.nan);
+     let o = t * ${cw}u;
+     var qs = 0.0;
+     ${convert32(['qw0', 'qw1', 'qw2', 'qw3'], (i, h) => [0, 1, 2, 3].map((x) => `Qc[o + ${4 * i + x}u] = ${h}.${'xyzw'[x]};`).join(' '), 'qs')}
+     Qs[t] = qs;
+    }
+    if (c + 1u < ${qkChunks}u) {
+     ${loadChunk('c + 1u')}
     }
     workgroupBarrier();
     ${product(s, 'Qc', '0u', cw, 'Ch', nT, cw, nT)}
     workgroupBarrier();
-    ${range(sRegs).map((i) => `s${i} = fma(Sc[${i * matrixLanes}u + t], Qs[${i >> 1}u] * Ks[${(i & 1) * matrixLanes}u + t], s${i});`).join('\n    ')}
+    ${range(sRegs).map((i) => `s${i} = fma(Sc[${i * matrixLanes}u + t], Qs[${i >> 1}u] * ${i & 1 ? 'ksB' : 'ksA'}, s${i});`).join('\n    ')}
    }
    // Scores in the exp2 domain; keys a row does not see are masked by selecting (they may hold NaN).
    ${range(sRegs).map((i) => `Sc[${i * matrixLanes}u + t] = select(NEG, s${i} * u.scaleLog2, k0 + ${(i & 1) * matrixLanes} + i32(t) < rowVis[${i >> 1}u]);`).join('\n   ')}
@@ -309,29 +318,43 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     m = mNew;
     rowAlpha[t] = alpha;
    }
-   // ---- O = O * alpha + P V over this workgroup's 256 columns, 32 a chunk: lane t converts column t of the
-   // chunk for the 64 keys (one scale per column), then a fresh product is added into O times the scale.
+   // ---- O = O * alpha + P V over this workgroup's columns, 32 a chunk: the chunk's 64 keys x 32 columns are
+   // loaded as 256 vec4 (8 a lane), each column scaled by its largest finite magnitude, then a fresh product is
+   // added into O times the scale.
+   var vsT = 0.0; // the scale of column t of the current chunk
    for (var vc = 0u; vc < ${vChunks}u; vc++) {
     workgroupBarrier();
+    // Lane t loads the vec4 j = t % 4 (8 columns) of keys t / 4 + 8 i (8 vec4 loads), folds their finite
+    // magnitudes into 8 column maxima, publishes them in the free scratch (Sc is consumed before this barrier),
+    // and after the reduction over the 8 key groups converts its 64 values with their columns' scales.
     {
-     let col = it.vh * ${vCols}u + vc * ${cw}u + t;
-     let v4 = col / 8u;
-     let wd = (col % 8u) / 2u;
-     let odd = col % 2u;
-     var mbits = 0u;
-     for (var kk = 0u; kk < ${nT}u; kk++) {
-      let sg = keySeg[kk];
-      if (sg != NONE) { mbits = max(mbits, finiteBits(one(loadK(sg, keyRow[kk] + v4)[wd], odd))); }
+     let v4 = (it.vh * ${vCols}u + vc * ${cw}u) / 8u + t % 4u;
+     let kq = t / 4u;
+     ${range(8).map((i) => `var w${i} = vec4<u32>(0u);
+     { let kk = kq + ${8 * i}u; let sg = keySeg[kk]; if (sg != NONE) { w${i} = loadK(sg, keyRow[kk] + v4); } }
+     let a${i} = vec4<f32>(unpack2(w${i}.x), unpack2(w${i}.y)); let b${i} = vec4<f32>(unpack2(w${i}.z), unpack2(w${i}.w));`).join('\n     ')}
+     let ma = ${range(8).map((i) => `finiteBits4(a${i})`).reduce((x, y) => `max(${x}, ${y})`)};
+     let mb = ${range(8).map((i) => `finiteBits4(b${i})`).reduce((x, y) => `max(${x}, ${y})`)};
+     let g = kq * ${cw}u + (t % 4u) * 8u;
+     Sc[g] = bitcast<f32>(ma.x); Sc[g + 1u] = bitcast<f32>(ma.y); Sc[g + 2u] = bitcast<f32>(ma.z); Sc[g + 3u] = bitcast<f32>(ma.w);
+     Sc[g + 4u] = bitcast<f32>(mb.x); Sc[g + 5u] = bitcast<f32>(mb.y); Sc[g + 6u] = bitcast<f32>(mb.z); Sc[g + 7u] = bitcast<f32>(mb.w);
+     workgroupBarrier();
+     {
+      var mbits = 0u;
+      for (var i = 0u; i < 8u; i++) { mbits = max(mbits, bitcast<u32>(Sc[i * ${cw}u + t])); }
+      let e = expOf(mbits);
+      vsT = upOf(e);
+      Sc[${8 * cw}u + t] = downOf(e);
      }
-     let e = expOf(mbits);
-     let down = downOf(e);
-     for (var kk = 0u; kk < ${nT}u; kk++) {
-      let sg = keySeg[kk];
-      var x = 0.0;
-      if (sg != NONE) { x = one(loadK(sg, keyRow[kk] + v4)[wd], odd); }
-      Ch[kk * ${cw}u + t] = f16(select(x * down, 0.0, isNan(x)));
-     }
-     Vs[t] = upOf(e);
+     workgroupBarrier();
+     let c0 = (t % 4u) * 8u;
+     let da = vec4<f32>(Sc[${8 * cw}u + c0], Sc[${8 * cw + 1}u + c0], Sc[${8 * cw + 2}u + c0], Sc[${8 * cw + 3}u + c0]);
+     let db = vec4<f32>(Sc[${8 * cw + 4}u + c0], Sc[${8 * cw + 5}u + c0], Sc[${8 * cw + 6}u + c0], Sc[${8 * cw + 7}u + c0]);
+     ${range(8).map((i) => `{
+      let o = (kq + ${8 * i}u) * ${cw}u + c0;
+      let ha = vec4<f16>(select(a${i} * da, vec4<f32>(0.0), isNan4(a${i}))); let hb = vec4<f16>(select(b${i} * db, vec4<f32>(0.0), isNan4(b${i})));
+      Ch[o] = ha.x; Ch[o + 1u] = ha.y; Ch[o + 2u] = ha.z; Ch[o + 3u] = ha.w; Ch[o + 4u] = hb.x; Ch[o + 5u] = hb.y; Ch[o + 6u] = hb.z; Ch[o + 7u] = hb.w;
+     }`).join('\n     ')}
     }
     workgroupBarrier();
     ${product(s, 'Ph', '0u', nT, 'Ch', cw, nT, cw)}
@@ -340,7 +363,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
      let r = e / ${cw}u;
      let j = e % ${cw}u;
      let o = r * ${vCols}u + vc * ${cw}u + j;
-     O[o] = fma(O[o], rowAlpha[r], Sc[e] * Vs[j]);
+     O[o] = fma(O[o], rowAlpha[r], Sc[e] * vsT); // j == t: this lane's column scale
     }
    }
   }

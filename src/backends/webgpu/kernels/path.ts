@@ -13,8 +13,9 @@ export interface SubgroupMatrixF16 { m: number; n: number; k: number; result: 'f
 /**
  * The f16 kernel works on 16-row tiles, so a problem with more query rows per KV head reads the cache once per 16
  * rows; the f32 kernel takes 64-row tiles. Measured on the H200 (docs/notes/webgpu-tensor-core.md): 16 rows, f16
- * 2.4x faster than f32; 128 rows, 2.4x slower. An f16 choice that was not forced would hand larger problems to f32
- * (chooseDecodePath makes f16 only when forced, so today a forced f16 path runs every size).
+ * 2.4x faster than f32 (but against a first-config f32 row, 5x slow: not established); 128 rows, 2.4x slower. An
+ * f16 choice that was not forced would hand larger problems to f32 (chooseDecodePath makes f16 only when forced, so
+ * today a forced f16 path runs every size).
  */
 export const f16MaxRows = 16;
 
