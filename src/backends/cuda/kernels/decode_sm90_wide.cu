@@ -63,8 +63,11 @@ template <int N> __device__ __forceinline__ void pinRegs(float* r) {
 #pragma unroll
   for (int i = 0; i < N; ++i) asm volatile("" : "+f"(r[i])::"memory");
 }
-__device__ __forceinline__ void namedSync(int id, int n) { asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(n) : "memory"); }
-__device__ __forceinline__ void namedArrive(int id, int n) { asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(n) : "memory"); }
+// Named barriers without .aligned (barrier.sync / barrier.arrive, not bar.*): the two consumer warpgroups run
+// separate copies of the loop (consume<0>, consume<1>), so they reach barriers 1, 2 and 4 from different
+// instructions, which the aligned forms do not allow (compute-sanitizer synccheck reports "divergent threads").
+__device__ __forceinline__ void namedSync(int id, int n) { asm volatile("barrier.sync %0, %1;\n" ::"r"(id), "r"(n) : "memory"); }
+__device__ __forceinline__ void namedArrive(int id, int n) { asm volatile("barrier.arrive %0, %1;\n" ::"r"(id), "r"(n) : "memory"); }
 __device__ __forceinline__ void mbarInit(uint32_t bar, int count) { asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory"); }
 __device__ __forceinline__ void mbarExpectTx(uint32_t bar, uint32_t bytes) {
   asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
