@@ -8,7 +8,8 @@
 # Steps:
 #   smoke            one decode per kernel path on CUDA (build/test/gpu/smoke.js)
 #   test             the CUDA suite (cuda) and the WebGPU suite (webgpu); each also runs alone
-#   sanitize         compute-sanitizer memcheck, racecheck, synccheck on a few CUDA cases; sanitize-sparse likewise
+#   sanitize         compute-sanitizer memcheck, racecheck, synccheck on a few CUDA cases; sanitize-sparse likewise;
+#                    hopper-sanitize: racecheck + synccheck of the Hopper kernels' harnesses (bench/cuda/hopper)
 #   bench            FlashMLA (bench_flashmla.py) on GRID (default full), then `flashmla bench` on each of
 #                    BENCH_BACKENDS (default "cuda webgpu") with FlashMLA's times merged: $OUT/bench-<backend>-<card>.json
 #   bench-compare    "nothing slower": `flashmla bench` of two builds, BEFORE (default dist-before) and AFTER
@@ -120,6 +121,22 @@ for step in "${steps[@]}"; do
       run mla-layer-cuda 240 node build/bench/mla/layer.js --shape v3 --batch 64 --context 4096 --backend cuda --precision bf16 --reps 10 --json "$LOG/mla-layer-cuda.json"
       run mla-layer-torch 240 python3 bench/mla/torch_layer.py --batch 64 --context 4096 --reps 10 --out "$LOG/mla-layer-torch.json"
       tail -4 "$LOG/mla-layer-cuda-$card.txt" "$LOG/mla-layer-torch-$card.txt" ;;
+    hopper-sanitize) # the Hopper kernels' standalone harnesses (built here unless HOPPER_BIN holds them) under racecheck
+      # and synccheck, and the named-barrier probe (docs/notes/cuda-hopper-decode.md)
+      hb=${HOPPER_BIN:-$LOG/hopper}; mkdir -p "$hb"
+      for h in harness harness_wide racecheck_probe; do
+        [ -x "$hb/$h" ] || nvcc -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -DMLA_SM90W_SWAP_PROBE -o "$hb/$h" "bench/cuda/hopper/$h.cu" \
+          > "$LOG/build-$h-$card.txt" 2>&1 || { summary+=("hopper-sanitize: $h does not build"); continue 2; }
+      done
+      for h in harness harness_wide; do
+        run "check-$h" 60 "$hb/$h" check "${SANITIZE_CASES:-40}" 7
+        for tool in racecheck synccheck; do
+          run "$tool-$h" "${SANITIZE_TIMEOUT:-60}" compute-sanitizer --tool $tool --print-limit 12 "$hb/$h" check 2 11
+          grep -E 'SUMMARY' "$LOG/$tool-$h-$card.txt" | tail -1
+        done
+      done
+      run racecheck-probe 60 compute-sanitizer --tool racecheck --racecheck-report all "$hb/racecheck_probe"
+      grep -E 'SUMMARY|probe:' "$LOG/racecheck-probe-$card.txt" ;;
     sanitize-sparse)
       FLASHMLA_GPU_SPARSE_CASES=${SANITIZE_CASES:-6} run sanitize-sparse "${SANITIZE_TIMEOUT:-150}" compute-sanitizer --tool memcheck \
         --target-processes all --print-limit 20 node --test --test-reporter=tap build/test/gpu/sparse.test.js
