@@ -7,6 +7,19 @@ import { f32ToF16 } from '../core/dtype.js';
 import { Usage, type WebGpuBackend } from '../backends/webgpu/backend.js';
 import { timeDispatch } from './webgpu-ceilings.js';
 
+/** One workgroup of `p` over `buffers` (bindings 0, 1, ... of group 0), after clearing `clear` if given; submitted, not awaited. */
+function dispatchOnce(device: GPUDevice, p: GPUComputePipeline, buffers: GPUBuffer[], clear?: GPUBuffer): void {
+  const g = device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) });
+  const e = device.createCommandEncoder();
+  if (clear) e.clearBuffer(clear);
+  const pass = e.beginComputePass();
+  pass.setPipeline(p);
+  pass.setBindGroup(0, g);
+  pass.dispatchWorkgroups(1);
+  pass.end();
+  device.queue.submit([e.finish()]);
+}
+
 export interface MatrixProbe {
   config: string;
   /** Largest |gpu - host| over the M x N result (inputs are small integers: the product is exact in f32). */
@@ -73,14 +86,7 @@ enable chromium_experimental_subgroup_matrix;
   let c = subgroupMatrixMultiplyAccumulate(l, r, subgroup_matrix_result<f32, ${n}, ${m}>());
   subgroupMatrixStore(&C, 0u, c, false, ${n}u);
 }`, 'probe.subgroup-matrix');
-    const g = device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: [ab, bb, cb].map((buffer, binding) => ({ binding, resource: { buffer } })) });
-    const e = device.createCommandEncoder();
-    const pass = e.beginComputePass();
-    pass.setPipeline(p);
-    pass.setBindGroup(0, g);
-    pass.dispatchWorkgroups(1);
-    pass.end();
-    device.queue.submit([e.finish()]);
+    dispatchOnce(device, p, [ab, bb, cb]);
     const got = await readF32(device, cb, m * n * 4);
     let err = 0;
     for (let i = 0; i < m; i++) {
@@ -207,15 +213,7 @@ var<workgroup> outs: array<array<f32, 256>, 8>;
       r.compiles = true;
       // A validation error here is this probe's own: caught in a scope, so it cannot fail the backend's next call.
       device.pushErrorScope('validation');
-      const g = device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: cb } }] });
-      const e = device.createCommandEncoder();
-      e.clearBuffer(cb);
-      const pass = e.beginComputePass();
-      pass.setPipeline(p);
-      pass.setBindGroup(0, g);
-      pass.dispatchWorkgroups(1);
-      pass.end();
-      device.queue.submit([e.finish()]);
+      dispatchOnce(device, p, [cb], cb);
       const err = await device.popErrorScope();
       if (err) throw new Error(`${label}: ${err.message.split('\n')[0]}`);
       const got = await readF32(device, cb, 2048 * 4);

@@ -192,6 +192,18 @@ struct DecodeW {
       }
   }
 
+  // This thread's P fragments (a[kk][e]: columns 16kk + 8(e/2) + 2tq (+1) of row e%2 ? rB : rA) into the shared
+  // 64 x 64 P tile, 128-byte swizzled rows (the layout of a K-major wgmma operand).
+  static __device__ __forceinline__ void storeP(uint32_t pBase, const uint32_t (&a)[4][4], int rA, int rB, int gq, int tq) {
+#pragma unroll
+    for (int kk = 0; kk < 4; ++kk)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int r = (e & 1) ? rB : rA, ch = 2 * kk + (e >> 1);
+        stShared(pBase + r * 128 + ((ch ^ gq) << 4) + tq * 4, a[kk][e]);
+      }
+  }
+
 #ifdef MLA_SM90A_WIDE
   // Consumer warpgroup W (its own copy of the loop: the two keep their accumulators in unrelated registers).
   template <int W>
@@ -304,14 +316,7 @@ struct DecodeW {
           expPack(s, bA, bB, sumA, sumB, a);
           lA = lA * scA + sumA;
           lB = lB * scB + sumB;
-          // Fragment register a[kk][e] holds columns 16kk + 8(e/2) + 2tq (+1) of row e%2 ? rB : rA.
-#pragma unroll
-          for (int kk = 0; kk < 4; ++kk)
-#pragma unroll
-            for (int e = 0; e < 4; ++e) {
-              const int r = (e & 1) ? rB : rA, ch = 2 * kk + (e >> 1);
-              stShared(pBase + r * 128 + ((ch ^ gq) << 4) + tq * 4, a[kk][e]);
-            }
+          storeP(pBase, a, rA, rB, gq, tq);
           if (tq == 0) { rw.mA[rA] = nA; rw.mA[rB] = nB; }
           fenceProxyAsync();
           namedArrive(1, 256); // mA and P_A ready
@@ -377,15 +382,7 @@ struct DecodeW {
           wgCommit();
           wgWait<0>(); // P_A V_A[R] done: the P buffer takes P_B
           pinRegs<128>(o);
-          if (hasB) {
-#pragma unroll
-            for (int kk = 0; kk < 4; ++kk)
-#pragma unroll
-              for (int e = 0; e < 4; ++e) {
-                const int r = (e & 1) ? rB : rA, ch = 2 * kk + (e >> 1);
-                stShared(pBase + r * 128 + ((ch ^ gq) << 4) + tq * 4, a[kk][e]);
-              }
-          }
+          if (hasB) storeP(pBase, a, rA, rB, gq, tq);
           if (tq == 0) { rw.c[rA] = cA; rw.c[rB] = cB; rw.mB[rA] = nA; rw.mB[rB] = nB; }
           fenceProxyAsync();
           namedArrive(2, 256); // c, mB and P_B ready
