@@ -1,0 +1,94 @@
+// Which CUDA decode kernel a problem gets (shape-kernels.ts KernelCache), without a GPU: a fake driver hands out
+// function handles and records the names and shared-memory limits asked for. The rules: on sm_90 with the Hopper
+// modules loaded, decode_sm90.cu takes <= 32 rows per KV head, decode_sm90_wide.cu takes >= 64, both only for one
+// KV head, page 64 and uniform query lengths, and only these read the cache through a tensor map; 33-63 rows,
+// other shapes, a forced variant, kernel 'splitkv' (modules not loaded) and other GPUs get the mma.sync kernel.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { chooseDecodeVariant, decodeKernelName, decodeVariants } from '../../src/backends/cuda/kernels/launch.js';
+import { KernelCache, type KernelCacheHost } from '../../src/backends/cuda/shape-kernels.js';
+import { mlaParamsLayout } from '../../src/backends/cuda/params.js';
+import { planDecode } from '../../src/core/plan.js';
+import { lseStrides, type MlaProblem } from '../../src/core/problem.js';
+
+const maxSmem = 232448;
+
+function cache(hopper: boolean, kernel?: KernelCacheHost['kernel']) {
+  const asked: { name: string; smem?: number }[] = [];
+  let next = 100n;
+  const drv = {
+    getFunction: (_m: bigint, name: string) => { asked.push({ name }); return next++; },
+    setMaxDynamicSmem: (_f: bigint, bytes: number, name: string) => { asked.push({ name, smem: bytes }); },
+  };
+  const kc = new KernelCache({
+    drv: drv as unknown as KernelCacheHost['drv'], maxSmem, numSms: 132, kernel,
+    decodeModule: 1n, combineModule: 2n, naiveModule: 3n, sm90Module: hopper ? 4n : undefined, sm90WideModule: hopper ? 5n : undefined,
+    paramsView: new DataView(new ArrayBuffer(mlaParamsLayout.size)), repacked: () => {},
+  });
+  return { kc, asked };
+}
+
+function problem(sQ: number, hQ: number, o: Partial<MlaProblem> = {}): MlaProblem {
+  const hKv = o.hKv ?? 1, varlen = o.varlen ?? false;
+  const p = {
+    b: 4, sQ, totalQ: 4 * sQ, hQ, hKv, nGroups: hQ / hKv, dQk: 576, dV: 512, pageBlockSize: 64, numBlocks: 40, maxBlocksPerSeq: 10,
+    dtype: 'bf16', kvDtype: 'bf16', softmaxScale: 1 / 24, causal: sQ > 1, varlen, numSmParts: 33, ...o,
+  } as MlaProblem;
+  return { ...p, ...lseStrides(p) };
+}
+
+const planOf = (p: MlaProblem) => planDecode({ ...p }, undefined);
+const mma = (p: MlaProblem) => decodeKernelName(p.dtype, chooseDecodeVariant(p.sQ * p.nGroups, maxSmem)!);
+
+test('sm_90 with the Hopper modules: narrow up to 32 rows, mma.sync for 33-63, wide from 64', () => {
+  const { kc } = cache(true);
+  for (const [sQ, hQ, want] of [
+    [1, 16, 'mla_decode_sm90_bf16_n16'], [1, 8, 'mla_decode_sm90_bf16_n16'], [2, 16, 'mla_decode_sm90_bf16_n32'], [1, 32, 'mla_decode_sm90_bf16_n32'],
+    [3, 10, 'mla_decode_sm90_bf16_n32'], [1, 64, 'mla_decode_sm90w_bf16'], [2, 64, 'mla_decode_sm90w_bf16'], [2, 128, 'mla_decode_sm90w_bf16'],
+    [3, 24, 'mla_decode_sm90w_bf16'],
+  ] as const) {
+    assert.equal(kc.decodeKernel(problem(sQ, hQ)), want, `sQ ${sQ} hQ ${hQ}`);
+  }
+  for (const [sQ, hQ] of [[1, 33], [1, 48], [3, 21]]) assert.equal(kc.decodeKernel(problem(sQ, hQ)), mma(problem(sQ, hQ)), `${sQ * hQ} rows: mma.sync`);
+  assert.equal(kc.decodeKernel(problem(1, 16, { dtype: 'f16', kvDtype: 'f16' })), 'mla_decode_sm90_f16_n16');
+});
+
+test('shapes the Hopper kernels were not checked on keep the mma.sync kernel', () => {
+  const { kc } = cache(true);
+  for (const o of [{ hKv: 2 }, { pageBlockSize: 32 }, { varlen: true }] as Partial<MlaProblem>[]) {
+    for (const [sQ, hQ] of [[1, 16], [2, 128]]) {
+      const p = problem(sQ, hQ, o);
+      assert.equal(kc.decodeKernel(p), mma(p), `${JSON.stringify(o)} ${sQ * hQ} rows`);
+    }
+  }
+});
+
+test('kernel splitkv (no Hopper modules), a forced variant and the naive kernel never reach a Hopper kernel', () => {
+  const none = cache(false, 'splitkv').kc;
+  for (const [sQ, hQ] of [[1, 16], [2, 128]]) assert.equal(none.decodeKernel(problem(sQ, hQ)), mma(problem(sQ, hQ)));
+  const forced = cache(true).kc;
+  forced.setDecodeVariant(decodeVariants[0]);
+  assert.equal(forced.decodeKernel(problem(1, 16)), decodeKernelName('bf16', decodeVariants[0]));
+  assert.equal(forced.decodeKernel(problem(2, 128)), decodeKernelName('bf16', decodeVariants[0]));
+  forced.setDecodeVariant(undefined);
+  assert.equal(forced.decodeKernel(problem(1, 16)), 'mla_decode_sm90_bf16_n16');
+  assert.equal(cache(true, 'naive').kc.decodeKernel(problem(2, 128)), 'mla_naive_bf16');
+});
+
+test('only the Hopper launches read the cache through a tensor map; grids, threads and shared memory as launch.ts says', () => {
+  const { kc, asked } = cache(true);
+  const narrow = kc.shapeKernels(problem(1, 16), planOf(problem(1, 16)));
+  assert.equal(narrow.decode?.cacheMap, true);
+  assert.deepEqual([narrow.decode?.gx, narrow.decode?.gy, narrow.decode?.gz, narrow.decode?.threads], [33, 1, 1, 384]);
+  const wide = kc.shapeKernels(problem(2, 128), planOf(problem(2, 128)));
+  assert.equal(wide.decode?.cacheMap, true);
+  assert.deepEqual([wide.decode?.gx, wide.decode?.gy, wide.decode?.gz, wide.decode?.threads], [33, 1, 4, 384]);
+  const old = kc.shapeKernels(problem(1, 48), planOf(problem(1, 48)));
+  assert.ok(!old.decode?.cacheMap, 'the mma.sync kernel takes no map');
+  assert.ok(wide.combine && old.combine, 'split-KV combine launches stay');
+  // Each function was looked up once, with its dynamic shared memory raised beyond 48 KiB.
+  for (const name of ['mla_decode_sm90_bf16_n16', 'mla_decode_sm90w_bf16']) {
+    assert.equal(asked.filter((a) => a.name === name && a.smem === undefined).length, 1, name);
+    assert.ok((asked.find((a) => a.name === name && a.smem !== undefined)?.smem ?? 0) > 48 * 1024, name);
+  }
+});
