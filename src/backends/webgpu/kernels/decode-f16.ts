@@ -15,7 +15,7 @@ import type { HalfDType } from '../../../core/dtype.js';
 import { metadataWgsl } from '../../../core/constants.js';
 import type { MlaProblem } from '../../../core/problem.js';
 import type { Dispatch, Program } from '../program.js';
-import { decodeParams, negBig, packWgsl, segmentLoader } from './decode.js';
+import { decodeParams, metaRowLets, negBig, packWgsl, segmentLoader } from './decode.js';
 
 export const f16Rows = 16; // query rows per workgroup
 const nT = 64; // keys per tile
@@ -122,11 +122,7 @@ var<private> it: Item;
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
  let mb = u.metaOff + wid.x * META_FIELDS;
- let beginIdx = idx[mb + META_BEGIN_IDX];
- let beginSeqlen = idx[mb + META_BEGIN_SEQLEN];
- let endIdx = idx[mb + META_END_IDX];
- let endSeqlen = idx[mb + META_END_SEQLEN];
- let beginSplit = idx[mb + META_BEGIN_NSPLIT_IDX];
+${metaRowLets('mb')}
  it.kvh = wid.y;
  it.mBase = wid.z * ${f16Rows}u;
  // Stage loads: lane t carries part t % 4 of key t / 4; lanes 0..63 also part t % 4 of q row t / 4.

@@ -36,7 +36,7 @@ import { FlashMlaError } from '../../../core/errors.js';
 import type { MlaProblem } from '../../../core/problem.js';
 import type { DeviceCaps, Dispatch, Program } from '../program.js';
 import { type SubgroupMatrixF16, matrixConfigUsable } from './path.js';
-import { decodeParams, negBig, packWgsl, segmentLoader } from './decode.js';
+import { decodeParams, metaRowLets, negBig, packWgsl, segmentLoader } from './decode.js';
 
 export const matrixRows = 16; // query rows per workgroup (one M tile)
 export const matrixLanes = 32; // one subgroup per workgroup
@@ -205,11 +205,7 @@ var<private> it: Item;
 @compute @workgroup_size(${matrixLanes})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
  let mb = u.metaOff + wid.x * META_FIELDS;
- let beginIdx = idx[mb + META_BEGIN_IDX];
- let beginSeqlen = idx[mb + META_BEGIN_SEQLEN];
- let endIdx = idx[mb + META_END_IDX];
- let endSeqlen = idx[mb + META_END_SEQLEN];
- let beginSplit = idx[mb + META_BEGIN_NSPLIT_IDX];
+${metaRowLets('mb')}
  let rowTile = wid.z / ${s.vSplit}u;
  it.kvh = wid.y;
  it.vh = wid.z % ${s.vSplit}u;

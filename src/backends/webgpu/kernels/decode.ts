@@ -78,6 +78,15 @@ export function segmentLoader(segs: number): string {
   return `fn loadK(seg: u32, i: u32) -> vec4<u32> {\n  switch seg {\n${cases.join('\n')}\n  }\n}`;
 }
 
+/**
+ * The five scheduler-metadata fields of this workgroup's SM part (the row starting at `base`), as the WGSL lets
+ * every decode kernel's main() begins with.
+ */
+export function metaRowLets(base: string): string {
+  return [['beginIdx', 'META_BEGIN_IDX'], ['beginSeqlen', 'META_BEGIN_SEQLEN'], ['endIdx', 'META_END_IDX'], ['endSeqlen', 'META_END_SEQLEN'],
+    ['beginSplit', 'META_BEGIN_NSPLIT_IDX']].map(([name, field]) => ` let ${name} = idx[${base} + ${field}];`).join('\n');
+}
+
 /** Reduction of `x` over the `w` consecutive lanes of one row (op: max or +). */
 function rowReduce(name: string, op: 'max' | 'add', w: number, subgroups: boolean): string {
   const combine = (a: string, b: string) => (op === 'max' ? `max(${a}, ${b})` : `${a} + ${b}`);
@@ -315,11 +324,7 @@ fn writeLse(r: u32) {
 @compute @workgroup_size(${workgroupSize})
 fn main(@builtin(workgroup_id) workgroupId: vec3<u32>, @builtin(local_invocation_index) t: u32) {
  let metaBase = u.metaOff + workgroupId.x * META_FIELDS;
- let beginIdx = idx[metaBase + META_BEGIN_IDX];
- let beginSeqlen = idx[metaBase + META_BEGIN_SEQLEN];
- let endIdx = idx[metaBase + META_END_IDX];
- let endSeqlen = idx[metaBase + META_END_SEQLEN];
- let beginSplit = idx[metaBase + META_BEGIN_NSPLIT_IDX];
+${metaRowLets('metaBase')}
  it.kvh = workgroupId.y;
  it.mBase = workgroupId.z * ${rowsPerTile}u;
  // QK lanes: 8 key groups fastest, then row group, then the other 8 key groups, then slice: a subgroup spans
