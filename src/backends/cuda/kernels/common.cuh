@@ -71,6 +71,36 @@ __device__ __forceinline__ float warpSum(float x) {
 }
 
 /**
+ * The middle of a tile's online softmax in the mma.sync kernels: the tile's maxima of this thread's two rows
+ * (`tMax`, already reduced over the quad) merged over the WN warps sharing a row through `rowMax` ([WN][BM] floats
+ * of shared memory; its __syncthreads only when WN > 1), then the running maxima `mRow` moved on, with the base
+ * the exponentials subtract (0 for a row with no key yet, so every exp2 is exp2(-inf) = 0) and the rescale
+ * factor `alpha` of what was accumulated before.
+ */
+template <int WN, int BM>
+__device__ __forceinline__ void mergeTileMax(float (&tMax)[2], float* rowMax, int nw, const int (&rLoc)[2], int lane,
+                                             float (&mRow)[2], float (&base)[2], float (&alpha)[2]) {
+  if constexpr (WN > 1) {
+    if (lane % 4 == 0) { rowMax[nw * BM + rLoc[0]] = tMax[0]; rowMax[nw * BM + rLoc[1]] = tMax[1]; }
+    __syncthreads();
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      float x = rowMax[rLoc[i]];
+#pragma unroll
+      for (int w = 1; w < WN; ++w) x = fmaxf(x, rowMax[w * BM + rLoc[i]]);
+      tMax[i] = x;
+    }
+  }
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    const float mNew = fmaxf(mRow[i], tMax[i]);
+    base[i] = mNew == -INFINITY ? 0.f : mNew;
+    alpha[i] = exp2f(mRow[i] - base[i]);
+    mRow[i] = mNew;
+  }
+}
+
+/**
  * The end of a tile's online softmax in the mma.sync kernels (a warp holds rows rLoc[0] and rLoc[1] of a BM-row
  * block, WN warps share a row across the column split): reduce this thread's partial row sums of the tile over its
  * quad and, through `rowSum` ([WN][BM] floats of shared memory), over the WN warps; fold them into the running sums

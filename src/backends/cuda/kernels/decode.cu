@@ -215,25 +215,8 @@ struct Decode {
         // Mask by selection, scale to base 2, row maxima across the WN warps sharing these rows.
         float tMax[2];
         maskRowMax(sAcc, t0 + keyBase, lane, req.limit, p.scaleLog2, tMax);
-        if constexpr (WN > 1) {
-          if (lane % 4 == 0) { s.rowMax[nw * BM + rLoc[0]] = tMax[0]; s.rowMax[nw * BM + rLoc[1]] = tMax[1]; }
-          __syncthreads();
-#pragma unroll
-          for (int i = 0; i < 2; ++i) {
-            float x = s.rowMax[rLoc[i]];
-#pragma unroll
-            for (int w = 1; w < WN; ++w) x = fmaxf(x, s.rowMax[w * BM + rLoc[i]]);
-            tMax[i] = x;
-          }
-        }
         float base[2], alpha[2], tSum[2] = {0.f, 0.f};
-#pragma unroll
-        for (int i = 0; i < 2; ++i) {
-          const float mNew = fmaxf(mRow[i], tMax[i]);
-          base[i] = mNew == -INFINITY ? 0.f : mNew; // a row with no key yet: every exp2 below is exp2(-inf) = 0
-          alpha[i] = exp2f(mRow[i] - base[i]);
-          mRow[i] = mNew;
-        }
+        mergeTileMax<WN, BM>(tMax, s.rowMax, nw, rLoc, lane, mRow, base, alpha);
         expToP(sAcc, base, s.pTile, rLoc[0], rLoc[1], keyBase, lane, tSum);
         finishTileSums<WN, BM, NT_O>(tSum, s.rowSum, nw, rLoc, lane, alpha, lRow, o);
 

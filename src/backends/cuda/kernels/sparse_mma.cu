@@ -349,25 +349,8 @@ struct SparseMma {
         }
 #pragma unroll
         for (int i = 0; i < 2; ++i) tMax[i] = quadMax(tMax[i]);
-        if constexpr (WN > 1) {
-          if (lane % 4 == 0) { s.rowMax[nw * BM + rLoc[0]] = tMax[0]; s.rowMax[nw * BM + rLoc[1]] = tMax[1]; }
-          __syncthreads();
-#pragma unroll
-          for (int i = 0; i < 2; ++i) {
-            float x = s.rowMax[rLoc[i]];
-#pragma unroll
-            for (int w = 1; w < WN; ++w) x = fmaxf(x, s.rowMax[w * BM + rLoc[i]]);
-            tMax[i] = x;
-          }
-        }
         float base[2], alpha[2], tSum[2] = {0.f, 0.f};
-#pragma unroll
-        for (int i = 0; i < 2; ++i) {
-          const float mNew = fmaxf(mRow[i], tMax[i]);
-          base[i] = mNew == -INFINITY ? 0.f : mNew;
-          alpha[i] = exp2f(mRow[i] - base[i]);
-          mRow[i] = mNew;
-        }
+        mergeTileMax<WN, BM>(tMax, s.rowMax, nw, rLoc, lane, mRow, base, alpha);
 #pragma unroll
         for (int n = 0; n < NT_S; ++n) {
           const float p0 = exp2f(sAcc[n][0] - base[0]), p1 = exp2f(sAcc[n][1] - base[0]);
