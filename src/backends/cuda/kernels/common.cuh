@@ -71,6 +71,28 @@ __device__ __forceinline__ float warpSum(float x) {
 }
 
 /**
+ * One 16-column k-step of S = Q K^T in the mma.sync kernels: a warp's 16 query rows (A from `qRow`) against NT
+ * 8-key tiles of the key rows in `kt` (row stride STRIDE elements) from `keyBase`, accumulated into `acc`.
+ */
+template <typename T, int NT, int STRIDE>
+__device__ __forceinline__ void qkStep(float (&acc)[NT][4], const T* qRow, const T* kt, int keyBase, int kk, int lane) {
+  uint32_t a[4];
+  ldmatrixX4(a, qRow + kk * 16);
+#pragma unroll
+  for (int n = 0; n + 1 < NT; n += 2) {
+    uint32_t b[4];
+    ldmatrixX4(b, kt + (keyBase + n * 8 + lane % 8 + (lane / 16) * 8) * STRIDE + kk * 16 + ((lane / 8) % 2) * 8);
+    Half<T>::mma(acc[n], a, b);
+    Half<T>::mma(acc[n + 1], a, b + 2);
+  }
+  if constexpr (NT % 2 == 1) {
+    uint32_t b[2];
+    ldmatrixX2(b, kt + (keyBase + (NT - 1) * 8 + lane % 8) * STRIDE + kk * 16 + ((lane / 8) % 2) * 8);
+    Half<T>::mma(acc[NT - 1], a, b);
+  }
+}
+
+/**
  * The middle of a tile's online softmax in the mma.sync kernels: the tile's maxima of this thread's two rows
  * (`tMax`, already reduced over the quad) merged over the WN warps sharing a row through `rowMax` ([WN][BM] floats
  * of shared memory; its __syncthreads only when WN > 1), then the running maxima `mRow` moved on, with the base

@@ -195,22 +195,7 @@ struct Decode {
         const T* qRow = s.q + (mw * 16 + lane % 16) * QK_STRIDE + (lane / 16) * 8;
         const int keyBase = nw * KEYS_PER_WARP;
 #pragma unroll 4
-        for (int kk = 0; kk < kDQk / 16; ++kk) {
-          uint32_t a[4];
-          ldmatrixX4(a, qRow + kk * 16);
-#pragma unroll
-          for (int n = 0; n + 1 < NT_S; n += 2) {
-            uint32_t b[4];
-            ldmatrixX4(b, kt + (keyBase + n * 8 + lane % 8 + (lane / 16) * 8) * QK_STRIDE + kk * 16 + ((lane / 8) % 2) * 8);
-            H::mma(sAcc[n], a, b);
-            H::mma(sAcc[n + 1], a, b + 2);
-          }
-          if constexpr (NT_S % 2 == 1) {
-            uint32_t b[2];
-            ldmatrixX2(b, kt + (keyBase + (NT_S - 1) * 8 + lane % 8) * QK_STRIDE + kk * 16 + ((lane / 8) % 2) * 8);
-            H::mma(sAcc[NT_S - 1], a, b);
-          }
-        }
+        for (int kk = 0; kk < kDQk / 16; ++kk) qkStep<T, NT_S, QK_STRIDE>(sAcc, qRow, kt, keyBase, kk, lane);
 
         // Mask by selection, scale to base 2, row maxima across the WN warps sharing these rows.
         float tMax[2];

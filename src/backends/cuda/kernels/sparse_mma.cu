@@ -194,25 +194,6 @@ struct SparseMma {
     }
   }
 
-  // One k-step of S = Q K^T for this warp's 16 rows x KEYS_PER_WARP keys.
-  template <int N>
-  static __device__ __forceinline__ void qkStep(float (&acc)[N][4], const T* qRow, const T* kt, int keyBase, int kk, int lane) {
-    uint32_t a[4];
-    ldmatrixX4(a, qRow + kk * 16);
-#pragma unroll
-    for (int n = 0; n + 1 < NT_S; n += 2) {
-      uint32_t b[4];
-      ldmatrixX4(b, kt + (keyBase + n * 8 + lane % 8 + (lane / 16) * 8) * QK_STRIDE + kk * 16 + ((lane / 8) % 2) * 8);
-      H::mma(acc[n], a, b);
-      H::mma(acc[n + 1], a, b + 2);
-    }
-    if constexpr (NT_S % 2 == 1) {
-      uint32_t b[2];
-      ldmatrixX2(b, kt + (keyBase + (NT_S - 1) * 8 + lane % 8) * QK_STRIDE + kk * 16 + ((lane / 8) % 2) * 8);
-      H::mma(acc[NT_S - 1], a, b);
-    }
-  }
-
   static __device__ __forceinline__ void loadQ(const SparseMmaParams& p, T* dst, int batch, int jCta, int m0, int rowsPer, int warp, int lane) {
     const T* q = static_cast<const T*>(p.q);
     for (int r = warp; r < BM; r += NWARPS) {
@@ -323,9 +304,9 @@ struct SparseMma {
         for (int n = 0; n < (SPLIT ? NT_S : 1); ++n) sAcc2[n][0] = sAcc2[n][1] = sAcc2[n][2] = sAcc2[n][3] = 0.f;
 #pragma unroll QK_UNROLL
         for (int kk = 0; kk < DQK / 16; kk += 2) {
-          qkStep(sAcc, qRow, kt, keyBase, kk, lane);
-          if constexpr (SPLIT) qkStep(sAcc2, qRow, kt, keyBase, kk + 1, lane);
-          else qkStep(sAcc, qRow, kt, keyBase, kk + 1, lane);
+          qkStep<T, NT_S, QK_STRIDE>(sAcc, qRow, kt, keyBase, kk, lane);
+          if constexpr (SPLIT) qkStep<T, NT_S, QK_STRIDE>(sAcc2, qRow, kt, keyBase, kk + 1, lane);
+          else qkStep<T, NT_S, QK_STRIDE>(sAcc, qRow, kt, keyBase, kk + 1, lane);
         }
         if constexpr (SPLIT) {
 #pragma unroll
