@@ -287,7 +287,7 @@ export async function runConfigs(backend: Backend, configs: readonly BenchConfig
       };
       const arms = o.arms?.(c, index) ?? [{ label: 'default' }];
       try {
-        const timed: { label: string; ms: number; num_sm_parts: number; arm: BenchArm }[] = [];
+        const timed: { label: string; ms: number; num_sm_parts: number; kernel?: string; arm: BenchArm }[] = [];
         for (const arm of arms) {
           const { decoders, parts } = decodersFor(arm.numSms);
           say(`${label}${o.arms ? ` ${arm.label}` : ''}: timing (${copies} page set${copies > 1 ? 's' : ''}, ${o.warmup} warm-up + ${o.reps} reps)`);
@@ -302,13 +302,14 @@ export async function runConfigs(backend: Backend, configs: readonly BenchConfig
             }
             const times = await backend.timeMs(async (rep) => { await decoders[rep % copies].run(q, kCache); }, { warmup: o.warmup, reps: o.reps });
             lastBusy = performance.now();
-            timed.push({ label: arm.label, ms: median(times), num_sm_parts: parts, arm });
+            // The kernel this arm ran, read while its set-up (a forced variant, say) is still in force.
+            timed.push({ label: arm.label, ms: median(times), num_sm_parts: parts, kernel: decoders[0].kernelName(), arm });
           } finally {
             arm.exit?.();
           }
         }
         const chosen = primaryArm(timed);
-        const kernel = decodersFor(chosen.arm.numSms).decoders[0].kernelName();
+        const kernel = chosen.kernel;
         const ms = chosen.ms;
         const total = seqlens.reduce((a, x) => a + x, 0);
         const row: BenchRow = {

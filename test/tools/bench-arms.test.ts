@@ -135,10 +135,13 @@ test('the harness times every arm inside its set-up and checks the reported arm 
   });
   const timeMs = cpu.timeMs.bind(cpu);
   cpu.timeMs = async (fn, o) => { log.push(`time in ${active}`); return timeMs(fn, o); };
+  // The kernel a row records is the one its arm ran (as a forced CUDA variant does, the arm changes the answer).
+  cpu.decodeKernel = () => `kernel of ${active || 'no arm'}`;
   const rows = await runConfigs(cpu, [{ b: 3, s_k: 150, h_q: 8, s_q: 1 }], {
     warmup: 0, reps: 1, check: 2, rotateBytes: 1e5, arms: () => [arm('two', 2), arm('auto', 5)],
   });
   const r = rows[0];
+  assert.equal(r.kernel, 'kernel of auto');
   assert.deepEqual(r.arms!.map((a) => [a.label, a.num_sm_parts]), [['two', 2], ['auto', 5]]);
   assert.equal(r.arm, 'auto');
   assert.equal(r.ms, r.arms![1].ms);

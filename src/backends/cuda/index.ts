@@ -311,7 +311,6 @@ class CudaBackendImpl implements CudaBackend {
   }
 
   private cacheMapOf?: { base: bigint; numBlocks: number; dtype: MlaProblem['dtype'] };
-  /** The KV cache's tensor map (maps[0]) for the wide sm90 kernel: encoded again only when the cache changes. */
   /** The Hopper kernels' tensor map of the cache in maps[0], encoded again only when the cache changes. */
   private setCacheMap(p: MlaProblem, kCache: bigint): void {
     const m = this.cacheMapOf;
