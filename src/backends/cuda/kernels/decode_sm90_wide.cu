@@ -2,11 +2,16 @@
 // KV head (rows = sQ * hQ / hKv; hKv = 1, page size 64). See docs/notes/cuda-hopper-decode.md, "Queries on M".
 //
 // One CTA per (SM part, KV head, tile of 64 query rows), 384 threads: two consumer warpgroups (setmaxnreg 240)
-// and a producer warpgroup (setmaxnreg 24) of which one thread works. The producer streams 64-key tiles (one cache page: 64 x 576, 73,728 bytes) with TMA tensor copies, nine
-// 64 x 64 boxes with the 128-byte swizzle, into two stages, each box completing on its own "full" mbarrier
-// (evict-first), so S starts on the first box while the rest are in flight; the consumers hand a stage back on
-// its "empty" mbarrier. Each box is a canonical SW128 wgmma operand: K-major for
+// and a producer warpgroup (setmaxnreg 32) of which three threads work. The producer streams 64-key tiles (one
+// cache page: 64 x 576, 73,728 bytes) with TMA tensor copies, nine 64 x 64 boxes with the 128-byte swizzle, into two
+// stages, each box completing on its own "full" mbarrier (evict-first), so S starts on the first box while the rest
+// are in flight. A stage is handed back in three groups of boxes, each on its own "empty" mbarrier, by the
+// warpgroup that reads the group last: box 8 (the RoPE part) once S of the tile is done, boxes 4-7 (V[R]) after
+// warpgroup 1's P V, boxes 0-3 (V[L]) after warpgroup 0's; one producer thread a group refills it at once, and S
+// walks the boxes in that order (8, 4-7, 0-3). Each box is a canonical SW128 wgmma operand: K-major for
 // S = Q K^T, and MN-major (transpose bit) for O += P V, since V is the first 512 columns of the same rows.
+// Warpgroup 0 issues S of its next tile right behind its last P V of a pair (PIPE), so the tensor core does not
+// drain between them.
 //
 // Consumer warpgroup w owns output columns 256w..256w+255 of the 64 x 512 f32 accumulator (128 registers a
 // thread). Key tiles come in pairs (A, B); warpgroup 0 computes S for A, warpgroup 1 for B (36 m64n64k16, Q and
@@ -51,7 +56,10 @@ constexpr int SMEM = kP_OFF + kBox + 1024;  // dynamic: + alignment slack (swizz
 struct Rows {
   float mA[64], c[64], mB[64], l[2][64];
   unsigned long long full[2][9]; // one a box
-  unsigned long long empty[2];
+  // Released per group of boxes, each by the one warpgroup that reads it last, so the producer refills parts of a
+  // stage while the rest is still in use: [0] box 8 (RoPE: after S of the tile), [1] boxes 4-7 (V[R]: after
+  // warpgroup 1's P V), [2] boxes 0-3 (V[L]: after warpgroup 0's P V).
+  unsigned long long empty[2][3];
 };
 static_assert(SMEM + sizeof(Rows) <= 232448, "over the 227 KiB a block may opt in to");
 
@@ -171,7 +179,7 @@ __device__ __forceinline__ Rows& rows() {
   return r;
 }
 
-template <typename T, bool SWAPV>
+template <typename T, bool SWAPV, bool PIPE = true>
 struct DecodeW {
   using H = Half<T>;
 
@@ -192,6 +200,7 @@ struct DecodeW {
       }
   }
 
+#ifdef MLA_SM90A_WIDE
   // This thread's P fragments (a[kk][e]: columns 16kk + 8(e/2) + 2tq (+1) of row e%2 ? rB : rA) into the shared
   // 64 x 64 P tile, 128-byte swizzled rows (the layout of a K-major wgmma operand).
   static __device__ __forceinline__ void storeP(uint32_t pBase, const uint32_t (&a)[4][4], int rA, int rB, int gq, int tq) {
@@ -204,7 +213,6 @@ struct DecodeW {
       }
   }
 
-#ifdef MLA_SM90A_WIDE
   // Consumer warpgroup W (its own copy of the loop: the two keep their accumulators in unrelated registers).
   template <int W>
   static __device__ __forceinline__ void consume(const MlaParams& p) {
@@ -213,7 +221,7 @@ struct DecodeW {
     const uint32_t sBase = (smemAddr(smemRaw) + 1023) & ~1023u; // shared-window addresses: no 64-bit pointers
     const uint32_t qBase = sBase + kQ_OFF, kBase = sBase + kK_OFF, pBase = sBase + kP_OFF;
     Rows& rw = rows();
-    const uint32_t fullBar = smemAddr(&rw.full[0][0]), emptyBar = smemAddr(&rw.empty[0]);
+    const uint32_t fullBar = smemAddr(&rw.full[0][0]), emptyBar = smemAddr(&rw.empty[0][0]);
     const int part = blockIdx.x, rowTile = blockIdx.z;
     const int tid = threadIdx.x;
     const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
@@ -224,6 +232,8 @@ struct DecodeW {
     constexpr bool w0 = W == 0;
     const uint32_t vLbo = SWAPV ? 1024 : 8192, vSbo = SWAPV ? 8192 : 1024;
     uint32_t u = 0;
+    // Hands group g (0: box 8, 1: boxes 4-7, 2: boxes 0-3) of stage st back to the producer.
+    auto release = [&](uint32_t st, int g) { if (wt == 0) mbarArrive(emptyBar + 24 * st + 8 * g); };
 
     for (int batch = beginIdx; batch <= endIdx; ++batch) {
       Item it;
@@ -250,6 +260,33 @@ struct DecodeW {
       float o[128];
 #pragma unroll
       for (int i = 0; i < 128; ++i) o[i] = 0.f;
+      float s[32];
+      // Issues S = Q K^T of the tile in stage st (full-barrier parity par), box by box as they land, in the order the
+      // producer refills them: 8 (freed after S), 4-7, then 0-3 (freed last). Committed, not waited.
+      auto issueS = [&](uint32_t st, uint32_t par) {
+        const uint32_t fullS = fullBar + kStageBars * st;
+#pragma unroll
+        for (int i = 0; i < 32; ++i) s[i] = 0.f;
+        const uint64_t dQ = opaque(descSw128(qBase, 16, 1024)), dK = opaque(descSw128(kBase + st * kTileBytes, 16, 1024));
+        wgFence();
+#pragma unroll 1
+        for (int b = 0; b < 9; ++b) {
+          const int box = b == 0 ? 8 : (b < 5 ? b + 3 : b - 5);
+          mbarWait(fullS + 8 * box, par); // each box is multiplied as soon as it lands
+          const uint64_t q = opaque(dQ + box * (kBox >> 4)), k = opaque(dK + box * (kBox >> 4));
+#pragma unroll
+          for (int kk = 0; kk < 4; ++kk) Wg<T>::ss64(s, q + 2 * kk, k + 2 * kk);
+        }
+        wgCommit();
+      };
+      // PIPE: warpgroup 0 issues S of its next tile right behind its last P V of a pair (the tensor core never
+      // drains between them); the first one here.
+      if (PIPE && w0 && it.nTiles > 0) {
+        issueS(u & 1, (u >> 1) & 1);
+        wgWait<0>();
+        pinRegs<32>(s);
+        release(u & 1, 0);
+      }
       float mA_ = -INFINITY, mB_ = -INFINITY, lA = 0.f, lB = 0.f; // running max (rows rA, rB) and this WG's sums
 
       for (int t = 0; t < it.nTiles; t += 2) {
@@ -272,26 +309,18 @@ struct DecodeW {
         const bool ownTile = w0 || hasB;
         const uint32_t stS = w0 ? stA : stB;
         const int t0S = w0 ? t0A : t0B;
-        float s[32];
+        if (!ownTile) {
 #pragma unroll
-        for (int i = 0; i < 32; ++i) s[i] = -INFINITY; // no tile B: P_B = 0
+          for (int i = 0; i < 32; ++i) s[i] = -INFINITY; // no tile B: P_B = 0
+        }
         float rmA = -INFINITY, rmB = -INFINITY;
         if (ownTile) {
-          const uint32_t par = ((uA + (w0 ? 0 : 1)) >> 1) & 1, fullS = fullBar + kStageBars * stS;
-#pragma unroll
-          for (int i = 0; i < 32; ++i) s[i] = 0.f;
-          const uint64_t dQ = opaque(descSw128(qBase, 16, 1024)), dK = opaque(descSw128(kBase + stS * kTileBytes, 16, 1024));
-          wgFence();
-#pragma unroll 1
-          for (int b = 0; b < 9; ++b) {
-            mbarWait(fullS + 8 * b, par); // each box is multiplied as soon as it lands
-            const uint64_t q = opaque(dQ + b * (kBox >> 4)), k = opaque(dK + b * (kBox >> 4));
-#pragma unroll
-            for (int kk = 0; kk < 4; ++kk) Wg<T>::ss64(s, q + 2 * kk, k + 2 * kk);
+          if (!(PIPE && w0)) {
+            issueS(stS, ((uA + (w0 ? 0 : 1)) >> 1) & 1);
+            wgWait<0>();
+            pinRegs<32>(s);
+            release(stS, 0); // box 8 is read by S only
           }
-          wgCommit();
-          wgWait<0>();
-          pinRegs<32>(s);
           // Mask by selection, scale to base 2, row maxima over this thread's quad.
 #pragma unroll
           for (int i = 0; i < 8; ++i)
@@ -334,9 +363,10 @@ struct DecodeW {
           lA *= cA; lB *= cB;
           wgWait<0>();
           pinRegs<128>(o);
-          if (wt == 0) mbarArrive(emptyBar + 8 * stA);
+          release(stA, 2); // V_A[L] read
 #pragma unroll
           for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= cA; o[4 * i + 1] *= cA; o[4 * i + 2] *= cB; o[4 * i + 3] *= cB; }
+          const bool next = PIPE && t + 2 < it.nTiles; // implies hasB
           if (hasB) {
 #pragma unroll 1
             for (int b = 0; b < 4; ++b) mbarWait(fullBar + kStageBars * stB + 8 * b, ((uA + 1) >> 1) & 1); // complete already (warpgroup 1 saw them): for visibility
@@ -347,9 +377,19 @@ struct DecodeW {
 #pragma unroll
             for (int kk = 0; kk < 4; ++kk) Wg<T>::ss256(o, dP + ((32 * kk) >> 4), dvB + ((kk * 2048) >> 4));
             wgCommit();
-            wgWait<0>();
+            if (next) {
+              issueS(stA, ((uA + 2) >> 1) & 1); // the next pair's tile A: same stage
+              wgWait<1>();
+            } else {
+              wgWait<0>();
+            }
             pinRegs<128>(o);
-            if (wt == 0) mbarArrive(emptyBar + 8 * stB);
+            release(stB, 2); // V_B[L] read
+          }
+          wgWait<0>(); // unconditional: ptxas then sees every path wait before the accumulators are read
+          if (next) {
+            pinRegs<32>(s);
+            release(stA, 0);
           }
         } else {
           namedSync(1, 256); // mA and P_A ready
@@ -382,6 +422,7 @@ struct DecodeW {
           wgCommit();
           wgWait<0>(); // P_A V_A[R] done: the P buffer takes P_B
           pinRegs<128>(o);
+          release(stA, 1); // V_A[R] read
           if (hasB) storeP(pBase, a, rA, rB, gq, tq);
           if (tq == 0) { rw.c[rA] = cA; rw.c[rB] = cB; rw.mB[rA] = nA; rw.mB[rB] = nB; }
           fenceProxyAsync();
@@ -397,8 +438,8 @@ struct DecodeW {
             wgCommit();
             wgWait<0>();
             pinRegs<128>(o);
+            release(stB, 1); // V_B[R] read
           }
-          if (wt == 0) { mbarArrive(emptyBar + 8 * stA); if (hasB) mbarArrive(emptyBar + 8 * stB); }
         }
       }
 
@@ -438,12 +479,16 @@ struct DecodeW {
   // Producer warpgroup: gives its registers to the consumers; one thread issues every copy.
   static __device__ __forceinline__ void produce(const MlaParams& p, const TmaMap* kMap) {
 #ifdef MLA_SM90A_WIDE
-    asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
-    if (threadIdx.x != 256) return;
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 32;\n" ::: "memory");
+    // Three threads (lane 0 of warps 8, 9, 10), one a group of boxes, each refilling its group of a stage as soon as
+    // that group is released: group 0 box 8, group 1 boxes 4-7, group 2 boxes 0-3.
+    const int g = (threadIdx.x - 256) / 32;
+    if (threadIdx.x % 32 != 0 || g > 2) return;
+    const int box0 = g == 0 ? 8 : (g == 1 ? 4 : 0), nBox = g == 0 ? 1 : 4;
     extern __shared__ unsigned char smemRaw[];
     const uint32_t kBase = ((smemAddr(smemRaw) + 1023) & ~1023u) + kK_OFF;
     Rows& rw = rows();
-    const uint32_t fullBar = smemAddr(&rw.full[0][0]), emptyBar = smemAddr(&rw.empty[0]);
+    const uint32_t fullBar = smemAddr(&rw.full[0][0]), emptyBar = smemAddr(&rw.empty[0][0]) + 8 * g;
     const int rowTile = blockIdx.z;
     const int* meta = p.tileSchedulerMetadata + blockIdx.x * kMetaFields;
     asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(kMap)) : "memory");
@@ -455,10 +500,10 @@ struct DecodeW {
       const int* bt = p.blockTable + static_cast<int64_t>(batch) * p.maxBlocksPerSeq + it.kBegin / kBN;
       for (int t = 0; t < it.nTiles; ++t, ++u) {
         const uint32_t st = u & 1;
-        mbarWait(emptyBar + 8 * st, ((u >> 1) & 1) ^ 1);
+        mbarWait(emptyBar + 24 * st, ((u >> 1) & 1) ^ 1);
         const int row = bt[t] * kBN;
-#pragma unroll
-        for (int c = 0; c < 9; ++c) {
+#pragma unroll 1
+        for (int c = box0; c < box0 + nBox; ++c) {
           const uint32_t bar = fullBar + kStageBars * st + 8 * c;
           mbarExpectTx(bar, kBox);
           tmaLoad2d(kBase + st * kTileBytes + c * kBox, kMap, 64 * c, row, bar, policy);
@@ -473,7 +518,7 @@ struct DecodeW {
     if (threadIdx.x == 0) {
       Rows& rw = rows();
       for (int s = 0; s < 18; ++s) mbarInit(smemAddr(&rw.full[0][0]) + 8 * s, 1);
-      for (int s = 0; s < 2; ++s) mbarInit(smemAddr(&rw.empty[0]) + 8 * s, 2);
+      for (int s = 0; s < 6; ++s) mbarInit(smemAddr(&rw.empty[0][0]) + 8 * s, 1);
       asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     }
     __syncthreads();
@@ -488,16 +533,18 @@ struct DecodeW {
 } // namespace sm90w
 } // namespace mla
 
-static_assert(mla::sm90w::SMEM == 230400 && sizeof(mla::sm90w::Rows) == 1440, "shared memory differs from launch.ts sm90WideSmem");
+static_assert(mla::sm90w::SMEM == 230400 && sizeof(mla::sm90w::Rows) == 1472, "shared memory differs from launch.ts sm90WideSmem");
 
 // Launch: grid (numSmParts, hKv = 1, ceil(rows / 64)), 384 threads, mla::sm90w::SMEM bytes of dynamic shared
 // memory, the cache's tensor map after the params; sm_90a only (elsewhere the entries compile to nothing).
-#define MLA_SM90W_ENTRY(NAME, TY, SWAP)                                                                              \
+#define MLA_SM90W_ENTRY(NAME, TY, SWAP, PIPE)                                                                        \
   extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \
-    mla::sm90w::DecodeW<TY, SWAP>::run(p, &kMap);                                                                    \
+    mla::sm90w::DecodeW<TY, SWAP, PIPE>::run(p, &kMap);                                                              \
   }
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16, __nv_bfloat16, false)
-MLA_SM90W_ENTRY(mla_decode_sm90w_f16, __half, false)
-#ifdef MLA_SM90W_SWAP_PROBE
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_swapv, __nv_bfloat16, true)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16, __nv_bfloat16, false, true)
+MLA_SM90W_ENTRY(mla_decode_sm90w_f16, __half, false, true)
+#ifdef MLA_SM90W_SWAP_PROBE // the harness's extra entries: the swapped V descriptor, and v3 (PIPE off) to time beside v4
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_swapv, __nv_bfloat16, true, true)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_v3, __nv_bfloat16, false, false)
+MLA_SM90W_ENTRY(mla_decode_sm90w_f16_v3, __half, false, false)
 #endif
