@@ -10,8 +10,8 @@
 // warpgroup 1's P V, boxes 0-3 (V[L]) after warpgroup 0's; one producer thread a group refills it at once, and S
 // walks the boxes in that order (8, 4-7, 0-3). Each box is a canonical SW128 wgmma operand: K-major for
 // S = Q K^T, and MN-major (transpose bit) for O += P V, since V is the first 512 columns of the same rows.
-// Warpgroup 0 issues S of its next tile right behind its last P V of a pair (PIPE), so the tensor core does not
-// drain between them.
+// PIPE (off in the entries the library uses): warpgroup 0 issues S of its next tile right behind its last P V of a
+// pair so the tensor core does not drain between them; measured 6-9 % slower on the H200 (docs/notes, v4).
 //
 // Consumer warpgroup w owns output columns 256w..256w+255 of the 64 x 512 f32 accumulator (128 registers a
 // thread). Key tiles come in pairs (A, B); warpgroup 0 computes S for A, warpgroup 1 for B (36 m64n64k16, Q and
@@ -179,7 +179,7 @@ __device__ __forceinline__ Rows& rows() {
   return r;
 }
 
-template <typename T, bool SWAPV, bool PIPE = true>
+template <typename T, bool SWAPV, bool PIPE = false>
 struct DecodeW {
   using H = Half<T>;
 
@@ -541,10 +541,10 @@ static_assert(mla::sm90w::SMEM == 230400 && sizeof(mla::sm90w::Rows) == 1472, "s
   extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \
     mla::sm90w::DecodeW<TY, SWAP, PIPE>::run(p, &kMap);                                                              \
   }
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16, __nv_bfloat16, false, true)
-MLA_SM90W_ENTRY(mla_decode_sm90w_f16, __half, false, true)
-#ifdef MLA_SM90W_SWAP_PROBE // the harness's extra entries: the swapped V descriptor, and v3 (PIPE off) to time beside v4
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_swapv, __nv_bfloat16, true, true)
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_v3, __nv_bfloat16, false, false)
-MLA_SM90W_ENTRY(mla_decode_sm90w_f16_v3, __half, false, false)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16, __nv_bfloat16, false, false)
+MLA_SM90W_ENTRY(mla_decode_sm90w_f16, __half, false, false)
+#ifdef MLA_SM90W_SWAP_PROBE // the harness's extra entries: the swapped V descriptor, and v4 (PIPE on, measured slower) to time beside v3
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_swapv, __nv_bfloat16, true, false)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_pipe, __nv_bfloat16, false, true)
+MLA_SM90W_ENTRY(mla_decode_sm90w_f16_pipe, __half, false, true)
 #endif
