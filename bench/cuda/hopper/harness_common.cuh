@@ -118,6 +118,18 @@ static CUtensorMap encodeCacheMap(const void* k, size_t rows) {
 
 static int gSms = 132;
 
+// Timing problems: the whole cache (live keys and unused slots alike) uniform in [-2, 2) from a hash, written on the
+// device (the host loop over a 1.2 GB cache took seconds a configuration).
+__global__ void fillUniform(uint16_t* k, size_t n, uint32_t seed, bool f16) {
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < n; i += static_cast<size_t>(gridDim.x) * blockDim.x) {
+    uint32_t x = static_cast<uint32_t>(i) * 2654435761u ^ seed ^ static_cast<uint32_t>(i >> 32) * 0x9E3779B9u;
+    x ^= x >> 15; x *= 0x2C1B3C6Du; x ^= x >> 12; x *= 0x297A2D39u; x ^= x >> 15;
+    const float v = static_cast<float>(x >> 8) * (4.f / 16777216.f) - 2.f;
+    if (f16) { const __half h = __float2half_rn(v); k[i] = *reinterpret_cast<const uint16_t*>(&h); }
+    else { const __nv_bfloat16 h = __float2bfloat16_rn(v); k[i] = *reinterpret_cast<const uint16_t*>(&h); }
+  }
+}
+
 static void setup(const Problem& pr, Dev& d, std::mt19937& rng) {
   const int b = pr.b, maxSeq = *std::max_element(pr.seqlens.begin(), pr.seqlens.end());
   const int mbps = std::max(1, (maxSeq + pr.page - 1) / pr.page);
@@ -135,18 +147,19 @@ static void setup(const Problem& pr, Dev& d, std::mt19937& rng) {
   for (int i = 0; i < b; i++)
     for (int c = 0; c < mbps; c++) bt[i * mbps + c] = c * pr.page < pr.seqlens[i] ? perm[i * mbps + c] : (c % 2 ? -7 : 1 << 29);
   d.kElems = static_cast<size_t>(nPages) * pr.page * pr.hKv * kDQk;
-  std::vector<uint16_t> hk(d.kElems, pr.f16 ? 0x7E00 : 0x7FC0); // NaN everywhere, then live keys
+  // Large (timing) problems: a xorshift uniform in [-2, 2) instead of normal draws, so setup stays seconds, and the
+  // cache filled on the device (fillUniform).
+  const bool fast = static_cast<size_t>(b) * maxSeq >= (1u << 17); // every timing shape (b = 128 from s_k 1024), no check case
+  std::vector<uint16_t> hk(fast ? 0 : d.kElems, pr.f16 ? 0x7E00 : 0x7FC0); // NaN everywhere, then live keys
   std::normal_distribution<float> ndist(0.f, 1.f);
   uint32_t xs = rng() | 1;
-  // Large (timing) problems: a xorshift uniform in [-2, 2) instead of normal draws, so setup stays seconds.
-  const bool fast = static_cast<size_t>(b) * maxSeq > (1u << 20);
   auto nd = [&](std::mt19937& r) -> float {
     if (!fast) return ndist(r);
     xs ^= xs << 13; xs ^= xs >> 17; xs ^= xs << 5;
     return static_cast<float>(xs >> 8) * (4.f / 16777216.f) - 2.f;
   };
   auto enc = [&](float x) { return pr.f16 ? f2h(x) : f2bf(x); };
-  for (int i = 0; i < b; i++)
+  for (int i = 0; i < (fast ? 0 : b); i++)
     for (int t = 0; t < pr.seqlens[i]; t++) {
       const size_t base = ((static_cast<size_t>(bt[i * mbps + t / pr.page]) * pr.page + t % pr.page) * pr.hKv) * kDQk;
       for (size_t e = 0; e < static_cast<size_t>(pr.hKv) * kDQk; e++) hk[base + e] = enc(nd(rng));
@@ -166,7 +179,12 @@ static void setup(const Problem& pr, Dev& d, std::mt19937& rng) {
   CK(cudaMalloc(&d.meta, meta.size() * 4));
   CK(cudaMalloc(&d.ns, d.hNs.size() * 4));
   CK(cudaMemcpy(d.q, hq.data(), qElems * 2, cudaMemcpyHostToDevice));
-  CK(cudaMemcpy(d.k, hk.data(), d.kElems * 2, cudaMemcpyHostToDevice));
+  if (fast) {
+    fillUniform<<<4 * gSms, 256>>>(static_cast<uint16_t*>(d.k), d.kElems, rng(), pr.f16);
+    CK(cudaGetLastError());
+  } else {
+    CK(cudaMemcpy(d.k, hk.data(), d.kElems * 2, cudaMemcpyHostToDevice));
+  }
   if (pr.page == 64 && pr.hKv == 1) d.tm = encodeCacheMap(d.k, static_cast<size_t>(nPages) * pr.page);
   CK(cudaMemcpy(d.bt, bt.data(), bt.size() * 4, cudaMemcpyHostToDevice));
   CK(cudaMemcpy(d.sl, pr.seqlens.data(), b * 4, cudaMemcpyHostToDevice));

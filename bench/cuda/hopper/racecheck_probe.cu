@@ -9,6 +9,7 @@
 //   nvcc -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -o probe racecheck_probe.cu
 //   compute-sanitizer --tool racecheck --racecheck-report all ./probe
 #include <cstdio>
+#include <cstdlib>
 __device__ __forceinline__ void sync256() { asm volatile("bar.sync 3, 256;\n" ::: "memory"); }
 __device__ __forceinline__ void arriveN(int id) { asm volatile("barrier.arrive %0, 256;\n" ::"r"(id) : "memory"); }
 __device__ __forceinline__ void syncN(int id) { asm volatile("barrier.sync %0, 256;\n" ::"r"(id) : "memory"); }
@@ -45,6 +46,15 @@ template <int MODE> __global__ void __launch_bounds__(384, 1) k(float* out) {
 int main() {
   float* d; cudaMalloc(&d, 4 * 128 * 4);
   float h[128];
+  // PROBE_MODE=m: mode m alone (one racecheck report a mode); unset: all modes.
+  const char* only = getenv("PROBE_MODE");
+  if (only) {
+    const int m = atoi(only);
+    if (m == 4) k<4><<<4, 384>>>(d); else if (m == 5) k<5><<<4, 384>>>(d); else if (m == 2) k<2><<<4, 384>>>(d); else if (m == 3) k<3><<<4, 384>>>(d); else k<0><<<4, 384>>>(d);
+    cudaMemcpy(h, d, sizeof h, cudaMemcpyDeviceToHost);
+    printf("probe mode %d alone: out[5] = %g, %s\n", m, h[5], cudaGetErrorString(cudaGetLastError()));
+    return 0;
+  }
   // Modes 4 and 5: warpgroup 0 sums what warpgroup 1 wrote, t - round over 4 rounds = 4t - 6.
   k<4><<<4, 384>>>(d);
   cudaMemcpy(h, d, sizeof h, cudaMemcpyDeviceToHost);

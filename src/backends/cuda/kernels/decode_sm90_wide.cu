@@ -2,11 +2,16 @@
 // KV head (rows = sQ * hQ / hKv; hKv = 1, page size 64). See docs/notes/cuda-hopper-decode.md, "Queries on M".
 //
 // One CTA per (SM part, KV head, tile of 64 query rows), 384 threads: two consumer warpgroups (setmaxnreg 240)
-// and a producer warpgroup (setmaxnreg 24) of which one thread works. The producer streams 64-key tiles (one cache page: 64 x 576, 73,728 bytes) with TMA tensor copies, nine
-// 64 x 64 boxes with the 128-byte swizzle, into two stages, each box completing on its own "full" mbarrier
-// (evict-first), so S starts on the first box while the rest are in flight; the consumers hand a stage back on
-// its "empty" mbarrier. Each box is a canonical SW128 wgmma operand: K-major for
+// and a producer warpgroup (setmaxnreg 32) of which three threads work. The producer streams 64-key tiles (one
+// cache page: 64 x 576, 73,728 bytes) with TMA tensor copies, nine 64 x 64 boxes with the 128-byte swizzle, into two
+// stages, each box completing on its own "full" mbarrier (evict-first), so S starts on the first box while the rest
+// are in flight. A stage is handed back in three groups of boxes, each on its own "empty" mbarrier, by the
+// warpgroup that reads the group last: box 8 (the RoPE part) once S of the tile is done, boxes 4-7 (V[R]) after
+// warpgroup 1's P V, boxes 0-3 (V[L]) after warpgroup 0's; one producer thread a group refills it at once, and S
+// walks the boxes in that order (8, 4-7, 0-3). Each box is a canonical SW128 wgmma operand: K-major for
 // S = Q K^T, and MN-major (transpose bit) for O += P V, since V is the first 512 columns of the same rows.
+// PIPE (off in the entries the library uses): warpgroup 0 issues S of its next tile right behind its last P V of a
+// pair so the tensor core does not drain between them; measured 6-9 % slower on the H200 (docs/notes, v4).
 //
 // Consumer warpgroup w owns output columns 256w..256w+255 of the 64 x 512 f32 accumulator (128 registers a
 // thread). Key tiles come in pairs (A, B); warpgroup 0 computes S for A, warpgroup 1 for B (36 m64n64k16, Q and
@@ -51,7 +56,10 @@ constexpr int SMEM = kP_OFF + kBox + 1024;  // dynamic: + alignment slack (swizz
 struct Rows {
   float mA[64], c[64], mB[64], l[2][64];
   unsigned long long full[2][9]; // one a box
-  unsigned long long empty[2];
+  // Released per group of boxes, each by the one warpgroup that reads it last, so the producer refills parts of a
+  // stage while the rest is still in use: [0] box 8 (RoPE: after S of the tile), [1] boxes 4-7 (V[R]: after
+  // warpgroup 1's P V), [2] boxes 0-3 (V[L]: after warpgroup 0's P V).
+  unsigned long long empty[2][3];
 };
 static_assert(SMEM + sizeof(Rows) <= 232448, "over the 227 KiB a block may opt in to");
 
@@ -171,7 +179,7 @@ __device__ __forceinline__ Rows& rows() {
   return r;
 }
 
-template <typename T, bool SWAPV>
+template <typename T, bool SWAPV, bool PIPE = false, bool SEESAW = false>
 struct DecodeW {
   using H = Half<T>;
 
@@ -192,6 +200,7 @@ struct DecodeW {
       }
   }
 
+#ifdef MLA_SM90A_WIDE
   // This thread's P fragments (a[kk][e]: columns 16kk + 8(e/2) + 2tq (+1) of row e%2 ? rB : rA) into the shared
   // 64 x 64 P tile, 128-byte swizzled rows (the layout of a K-major wgmma operand).
   static __device__ __forceinline__ void storeP(uint32_t pBase, const uint32_t (&a)[4][4], int rA, int rB, int gq, int tq) {
@@ -204,16 +213,275 @@ struct DecodeW {
       }
   }
 
-#ifdef MLA_SM90A_WIDE
+  // The epilogue of an item: row sums over the quad and both warpgroups, then O / l (and the lse) of this thread's
+  // two rows to out/lse (unsplit request) or to the f32 partial rows.
+  static __device__ __forceinline__ void storeRows(const MlaParams& p, const Item& it, int batch, int slot, bool noSplit, int m0, int wg, int tq, int rA,
+                                                   int rB, const float (&o)[128], float lA, float lB, float mA_, float mB_) {
+    Rows& rw = rows();
+    // Row sums: the quad, then both warpgroups.
+    lA = quadSum(lA);
+    lB = quadSum(lB);
+    if (tq == 0) { rw.l[wg][rA] = lA; rw.l[wg][rB] = lB; }
+    namedSync(4, 256);
+    const float LA = rw.l[0][rA] + rw.l[1][rA], LB = rw.l[0][rB] + rw.l[1][rB];
+#pragma unroll
+    for (int h2 = 0; h2 < 2; ++h2) {
+      const int r = h2 ? rB : rA;
+      if (r >= it.liveRows) continue;
+      const float l = h2 ? LB : LA, mx = h2 ? mB_ : mA_;
+      const int m = m0 + r, j = m / p.nGroups, h = m - j * p.nGroups; // hKv = 1: head group 0
+      const bool empty = l == 0.f;
+      const float inv = empty ? 0.f : 1.f / l;
+      const float lse = empty ? (noSplit ? INFINITY : -INFINITY) : (mx + log2f(l)) * 0.69314718055994531f;
+      const int col0 = 256 * wg + 2 * tq;
+      if (noSplit) {
+        T* out = static_cast<T*>(p.out) + (static_cast<int64_t>(it.qStart + j) * p.hQ + h) * kDV + col0;
+#pragma unroll
+        for (int i = 0; i < 32; ++i) *reinterpret_cast<uint32_t*>(out + 8 * i) = pack2<T>(o[4 * i + 2 * h2] * inv, o[4 * i + 2 * h2 + 1] * inv);
+        if (wg == 0 && tq == 0) p.lse[batch * p.lseStrideB + h * p.lseStrideH + (it.qStart + j) * p.lseStrideT] = lse;
+      } else {
+        const int64_t row = (static_cast<int64_t>(slot) * p.sQ + j) * p.hQ + h;
+        float* acc = p.oAccum + row * kDV + col0;
+#pragma unroll
+        for (int i = 0; i < 32; ++i) *reinterpret_cast<float2*>(acc + 8 * i) = make_float2(o[4 * i + 2 * h2] * inv, o[4 * i + 2 * h2 + 1] * inv);
+        if (wg == 0 && tq == 0) p.lseAccum[row] = lse;
+      }
+    }
+  }
+
+  // v5 (SEESAW): FlashMLA's order for warpgroup 1. P_B goes to a second buffer, tile B's own RoPE box (box 8 of its
+  // stage, read by S_B only; warpgroup 0 hands it back with V_B[L]), so no warpgroup waits for its own P V to drain
+  // before a store. S walks a tile's boxes in the order they come back: tile A 8, 0-3, 4-7; tile B 4-7, 8, 0-3.
+  // Per pair:
+  //   wg0: S_A; mA; publish mA (barrier 1); O_L = O_L * 2^(m - mA) + P_A V_A[L] (registers);
+  //        wait for c, mB (barrier 2); P_A' = c P_A to buffer 0 (barrier 3);
+  //        O_L *= c; wait for P_B (barrier 7); O_L += P_B V_B[L] (buffer 1)
+  //   wg1: S_B; wait for mA (1); mB, c, P_B; publish c, mB (2); P_B to buffer 1 (7);
+  //        O_R = O_R * 2^(m - mA) * c + P_B V_B[R] (registers); wait for P_A' (3); O_R += P_A' V_A[R] (buffer 0)
+  template <int W>
+  static __device__ __forceinline__ void consume5(const MlaParams& p) {
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");
+    extern __shared__ unsigned char smemRaw[];
+    const uint32_t sBase = (smemAddr(smemRaw) + 1023) & ~1023u;
+    const uint32_t qBase = sBase + kQ_OFF, kBase = sBase + kK_OFF, p0Base = sBase + kP_OFF;
+    Rows& rw = rows();
+    const uint32_t fullBar = smemAddr(&rw.full[0][0]), emptyBar = smemAddr(&rw.empty[0][0]);
+    const int part = blockIdx.x, rowTile = blockIdx.z;
+    const int tid = threadIdx.x;
+    const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
+    const int beginIdx = meta[kMetaBeginIdx], endIdx = meta[kMetaEndIdx];
+    constexpr int wg = W;
+    const int wt = tid % 128, warp = wt / 32, lane = tid % 32, gq = lane / 4, tq = lane % 4;
+    const int rA = 16 * warp + gq, rB = rA + 8;
+    constexpr bool w0 = W == 0;
+    const uint32_t vLbo = SWAPV ? 1024 : 8192, vSbo = SWAPV ? 8192 : 1024;
+    uint32_t u = 0;
+    auto release = [&](uint32_t st, int g) { if (wt == 0) mbarArrive(emptyBar + 24 * st + 8 * g); };
+
+    for (int batch = beginIdx; batch <= endIdx; ++batch) {
+      Item it;
+      if (!itemOf(p, meta, batch, rowTile, it)) continue; // CTA-uniform
+      const int slot = p.numSplits[batch] + (batch == beginIdx ? meta[kMetaBeginNSplitIdx] : 0);
+      const bool noSplit = p.numSplits[batch + 1] - p.numSplits[batch] == 1;
+      const int m0 = rowTile * kRowsPerCta;
+      const int limA = rA < it.liveRows ? min(it.kEnd, visibleKeys(p, it.seqlen, it.qLen, (m0 + rA) / p.nGroups)) : 0;
+      const int limB = rB < it.liveRows ? min(it.kEnd, visibleKeys(p, it.seqlen, it.qLen, (m0 + rB) / p.nGroups)) : 0;
+
+      namedSync(4, 256); // the previous item is done with Q and the row arrays
+      const T* qRows = static_cast<const T*>(p.q) + (static_cast<int64_t>(it.qStart) * p.hQ + m0) * kDQk;
+      constexpr int kChunks = kDQk / 8;
+      for (int c = tid; c < 64 * kChunks; c += 256) {
+        const int r = c / kChunks, ch = c % kChunks;
+        uint4 v = make_uint4(0, 0, 0, 0);
+        if (r < it.liveRows) v = *reinterpret_cast<const uint4*>(qRows + static_cast<int64_t>(r) * kDQk + ch * 8);
+        stShared(qBase + (ch / 8) * kBox + sw128(r, (ch % 8) * 8), v);
+      }
+      fenceProxyAsync();
+      namedSync(4, 256);
+
+      float o[128];
+#pragma unroll
+      for (int i = 0; i < 128; ++i) o[i] = 0.f;
+      float mA_ = -INFINITY, mB_ = -INFINITY, lA = 0.f, lB = 0.f;
+      float s[32];
+
+      for (int t = 0; t < it.nTiles; t += 2) {
+        const bool hasB = t + 1 < it.nTiles;
+        const uint32_t uA = u, stA = u & 1, stB = (u + 1) & 1;
+        u += hasB ? 2 : 1;
+        const int t0A = it.kBegin + t * kBN, t0B = t0A + kBN;
+        auto zeroTail = [&](uint32_t st, int t0) {
+          const int live = it.tileEnd - t0;
+          if (live >= kBN) return;
+          const uint32_t base = kBase + st * kTileBytes + 4 * wg * kBox;
+          for (int c = wt; c < 4 * (kBN - live) * 8; c += 128) {
+            const int box = c / ((kBN - live) * 8), rem = c % ((kBN - live) * 8), r = live + rem / 8, ch = rem % 8;
+            stShared(base + box * kBox + r * 128 + ch * 16, make_uint4(0, 0, 0, 0));
+          }
+          fenceProxyAsync();
+          namedSync(5 + wg, 128);
+        };
+        const bool ownTile = w0 || hasB;
+        const uint32_t stS = w0 ? stA : stB;
+        const int t0S = w0 ? t0A : t0B;
+        float rmA = -INFINITY, rmB = -INFINITY;
+        if (!ownTile) {
+#pragma unroll
+          for (int i = 0; i < 32; ++i) s[i] = -INFINITY; // no tile B: P_B = 0
+        } else {
+          const uint32_t par = ((uA + (w0 ? 0 : 1)) >> 1) & 1, fullS = fullBar + kStageBars * stS;
+#pragma unroll
+          for (int i = 0; i < 32; ++i) s[i] = 0.f;
+          const uint64_t dQ = opaque(descSw128(qBase, 16, 1024)), dK = opaque(descSw128(kBase + stS * kTileBytes, 16, 1024));
+          wgFence();
+#pragma unroll 1
+          for (int b = 0; b < 9; ++b) {
+            const int box = w0 ? (b == 0 ? 8 : b - 1) : (b < 4 ? b + 4 : (b == 4 ? 8 : b - 5));
+            mbarWait(fullS + 8 * box, par);
+            const uint64_t q = opaque(dQ + box * (kBox >> 4)), k = opaque(dK + box * (kBox >> 4));
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk) Wg<T>::ss64(s, q + 2 * kk, k + 2 * kk);
+          }
+          wgCommit();
+          wgWait<0>();
+          pinRegs<32>(s);
+          if (w0) release(stA, 0); // tile B's box 8 carries P_B: warpgroup 0 hands it back after P_B V_B[L]
+#pragma unroll
+          for (int i = 0; i < 8; ++i)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+              const int key = t0S + 8 * i + 2 * tq + (e & 1);
+              const float v = key < ((e & 2) ? limB : limA) ? s[4 * i + e] * p.scaleLog2 : -INFINITY;
+              s[4 * i + e] = v;
+              if (e & 2) rmB = fmaxf(rmB, v); else rmA = fmaxf(rmA, v);
+            }
+          rmA = quadMax(rmA);
+          rmB = quadMax(rmB);
+        }
+        const uint32_t p1Base = kBase + stB * kTileBytes + 8 * kBox; // P_B: tile B's box 8
+
+        if (w0) {
+          const float nA = fmaxf(mA_, rmA), nB = fmaxf(mB_, rmB);
+          const float bA = nA == -INFINITY ? 0.f : nA, bB = nB == -INFINITY ? 0.f : nB;
+          const float scA = exp2f(mA_ - bA), scB = exp2f(mB_ - bB);
+          float sumA = 0.f, sumB = 0.f;
+          uint32_t a[4][4];
+          expPack(s, bA, bB, sumA, sumB, a);
+          lA = lA * scA + sumA;
+          lB = lB * scB + sumB;
+          if (tq == 0) { rw.mA[rA] = nA; rw.mA[rB] = nB; }
+          namedArrive(1, 256); // mA ready
+#pragma unroll
+          for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= scA; o[4 * i + 1] *= scA; o[4 * i + 2] *= scB; o[4 * i + 3] *= scB; }
+          if (t == it.nTiles - 1) zeroTail(stA, t0A);
+          const uint64_t dvA = opaque(descSw128(kBase + stA * kTileBytes, vLbo, vSbo));
+          wgFence();
+#pragma unroll
+          for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, a[kk], dvA + ((kk * 2048) >> 4));
+          wgCommit();
+          namedSync(2, 256); // c and mB ready
+          const float cA = rw.c[rA], cB = rw.c[rB];
+          mA_ = rw.mB[rA]; mB_ = rw.mB[rB];
+          wgWait<0>();
+          pinRegs<128>(o);
+          release(stA, 2); // V_A[L] read
+          // P_A' = c P_A (the packed P_A rescaled: S_A's 32 floats are not kept, for registers), warpgroup 1's share of
+          // tile A, to buffer 0.
+#pragma unroll
+          for (int kk = 0; kk < 4; ++kk)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+              const typename Half<T>::T2 v = *reinterpret_cast<const typename Half<T>::T2*>(&a[kk][e]);
+              const float c = (e & 1) ? cB : cA;
+              a[kk][e] = pack2<T>(Half<T>::toF(v.x) * c, Half<T>::toF(v.y) * c);
+            }
+          storeP(p0Base, a, rA, rB, gq, tq);
+          fenceProxyAsync();
+          namedArrive(3, 256); // P_A' ready
+          lA *= cA; lB *= cB;
+#pragma unroll
+          for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= cA; o[4 * i + 1] *= cA; o[4 * i + 2] *= cB; o[4 * i + 3] *= cB; }
+          namedSync(7, 256); // P_B ready
+          if (hasB) {
+#pragma unroll 1
+            for (int b = 0; b < 4; ++b) mbarWait(fullBar + kStageBars * stB + 8 * b, ((uA + 1) >> 1) & 1); // complete already: for visibility
+            if (t + 1 == it.nTiles - 1) zeroTail(stB, t0B);
+            const uint64_t dvB = opaque(descSw128(kBase + stB * kTileBytes, vLbo, vSbo));
+            const uint64_t dP = opaque(descSw128(p1Base, 16, 1024));
+            wgFence();
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk) Wg<T>::ss256(o, dP + ((32 * kk) >> 4), dvB + ((kk * 2048) >> 4));
+            wgCommit();
+            wgWait<0>();
+            pinRegs<128>(o);
+            release(stB, 2); // V_B[L] read
+            release(stB, 0); // P_B read
+          }
+        } else {
+          namedSync(1, 256); // mA ready
+          const float pA0 = rw.mA[rA], pB0 = rw.mA[rB];
+          const float nA = fmaxf(pA0, rmA), nB = fmaxf(pB0, rmB);
+          const float bA = nA == -INFINITY ? 0.f : nA, bB = nB == -INFINITY ? 0.f : nB;
+          const float cA = exp2f(pA0 - bA), cB = exp2f(pB0 - bB);
+          uint32_t a[4][4];
+          {
+            float sumA = 0.f, sumB = 0.f;
+            expPack(s, bA, bB, sumA, sumB, a);
+            const float baA = pA0 == -INFINITY ? 0.f : pA0, baB = pB0 == -INFINITY ? 0.f : pB0;
+            const float scA = exp2f(mA_ - baA) * cA, scB = exp2f(mB_ - baB) * cB; // previous max to mB in one step
+            lA = lA * scA + sumA;
+            lB = lB * scB + sumB;
+#pragma unroll
+            for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= scA; o[4 * i + 1] *= scA; o[4 * i + 2] *= scB; o[4 * i + 3] *= scB; }
+          }
+          mA_ = nA; mB_ = nB;
+          if (tq == 0) { rw.c[rA] = cA; rw.c[rB] = cB; rw.mB[rA] = nA; rw.mB[rB] = nB; }
+          namedArrive(2, 256); // c and mB ready
+          if (hasB) {
+            storeP(p1Base, a, rA, rB, gq, tq);
+            fenceProxyAsync();
+          }
+          namedArrive(7, 256); // P_B ready
+          if (hasB) {
+            if (t + 1 == it.nTiles - 1) zeroTail(stB, t0B);
+            const uint64_t dvB = opaque(descSw128(kBase + stB * kTileBytes + 4 * kBox, vLbo, vSbo));
+            wgFence();
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, a[kk], dvB + ((kk * 2048) >> 4));
+            wgCommit();
+          }
+          namedSync(3, 256); // P_A' ready
+#pragma unroll 1
+          for (int b = 4; b < 8; ++b) mbarWait(fullBar + kStageBars * stA + 8 * b, (uA >> 1) & 1); // complete already: for visibility
+          if (t == it.nTiles - 1) zeroTail(stA, t0A);
+          const uint64_t dvA = opaque(descSw128(kBase + stA * kTileBytes + 4 * kBox, vLbo, vSbo));
+          const uint64_t dP = opaque(descSw128(p0Base, 16, 1024));
+          wgFence();
+#pragma unroll
+          for (int kk = 0; kk < 4; ++kk) Wg<T>::ss256(o, dP + ((32 * kk) >> 4), dvA + ((kk * 2048) >> 4));
+          wgCommit();
+          if (hasB) {
+            wgWait<1>(); // P_B V_B[R] done
+            release(stB, 1);
+          }
+          wgWait<0>();
+          pinRegs<128>(o);
+          release(stA, 1);
+        }
+      }
+      storeRows(p, it, batch, slot, noSplit, m0, wg, tq, rA, rB, o, lA, lB, mA_, mB_);
+    }
+  }
+
   // Consumer warpgroup W (its own copy of the loop: the two keep their accumulators in unrelated registers).
   template <int W>
   static __device__ __forceinline__ void consume(const MlaParams& p) {
-    asm volatile("setmaxnreg.inc.sync.aligned.u32 240;\n" ::: "memory");
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");
     extern __shared__ unsigned char smemRaw[];
     const uint32_t sBase = (smemAddr(smemRaw) + 1023) & ~1023u; // shared-window addresses: no 64-bit pointers
     const uint32_t qBase = sBase + kQ_OFF, kBase = sBase + kK_OFF, pBase = sBase + kP_OFF;
     Rows& rw = rows();
-    const uint32_t fullBar = smemAddr(&rw.full[0][0]), emptyBar = smemAddr(&rw.empty[0]);
+    const uint32_t fullBar = smemAddr(&rw.full[0][0]), emptyBar = smemAddr(&rw.empty[0][0]);
     const int part = blockIdx.x, rowTile = blockIdx.z;
     const int tid = threadIdx.x;
     const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
@@ -224,6 +492,8 @@ struct DecodeW {
     constexpr bool w0 = W == 0;
     const uint32_t vLbo = SWAPV ? 1024 : 8192, vSbo = SWAPV ? 8192 : 1024;
     uint32_t u = 0;
+    // Hands group g (0: box 8, 1: boxes 4-7, 2: boxes 0-3) of stage st back to the producer.
+    auto release = [&](uint32_t st, int g) { if (wt == 0) mbarArrive(emptyBar + 24 * st + 8 * g); };
 
     for (int batch = beginIdx; batch <= endIdx; ++batch) {
       Item it;
@@ -250,6 +520,33 @@ struct DecodeW {
       float o[128];
 #pragma unroll
       for (int i = 0; i < 128; ++i) o[i] = 0.f;
+      float s[32];
+      // Issues S = Q K^T of the tile in stage st (full-barrier parity par), box by box as they land, in the order the
+      // producer refills them: 8 (freed after S), 4-7, then 0-3 (freed last). Committed, not waited.
+      auto issueS = [&](uint32_t st, uint32_t par) {
+        const uint32_t fullS = fullBar + kStageBars * st;
+#pragma unroll
+        for (int i = 0; i < 32; ++i) s[i] = 0.f;
+        const uint64_t dQ = opaque(descSw128(qBase, 16, 1024)), dK = opaque(descSw128(kBase + st * kTileBytes, 16, 1024));
+        wgFence();
+#pragma unroll 1
+        for (int b = 0; b < 9; ++b) {
+          const int box = b == 0 ? 8 : (b < 5 ? b + 3 : b - 5);
+          mbarWait(fullS + 8 * box, par); // each box is multiplied as soon as it lands
+          const uint64_t q = opaque(dQ + box * (kBox >> 4)), k = opaque(dK + box * (kBox >> 4));
+#pragma unroll
+          for (int kk = 0; kk < 4; ++kk) Wg<T>::ss64(s, q + 2 * kk, k + 2 * kk);
+        }
+        wgCommit();
+      };
+      // PIPE: warpgroup 0 issues S of its next tile right behind its last P V of a pair (the tensor core never
+      // drains between them); the first one here.
+      if (PIPE && w0 && it.nTiles > 0) {
+        issueS(u & 1, (u >> 1) & 1);
+        wgWait<0>();
+        pinRegs<32>(s);
+        release(u & 1, 0);
+      }
       float mA_ = -INFINITY, mB_ = -INFINITY, lA = 0.f, lB = 0.f; // running max (rows rA, rB) and this WG's sums
 
       for (int t = 0; t < it.nTiles; t += 2) {
@@ -272,26 +569,18 @@ struct DecodeW {
         const bool ownTile = w0 || hasB;
         const uint32_t stS = w0 ? stA : stB;
         const int t0S = w0 ? t0A : t0B;
-        float s[32];
+        if (!ownTile) {
 #pragma unroll
-        for (int i = 0; i < 32; ++i) s[i] = -INFINITY; // no tile B: P_B = 0
+          for (int i = 0; i < 32; ++i) s[i] = -INFINITY; // no tile B: P_B = 0
+        }
         float rmA = -INFINITY, rmB = -INFINITY;
         if (ownTile) {
-          const uint32_t par = ((uA + (w0 ? 0 : 1)) >> 1) & 1, fullS = fullBar + kStageBars * stS;
-#pragma unroll
-          for (int i = 0; i < 32; ++i) s[i] = 0.f;
-          const uint64_t dQ = opaque(descSw128(qBase, 16, 1024)), dK = opaque(descSw128(kBase + stS * kTileBytes, 16, 1024));
-          wgFence();
-#pragma unroll 1
-          for (int b = 0; b < 9; ++b) {
-            mbarWait(fullS + 8 * b, par); // each box is multiplied as soon as it lands
-            const uint64_t q = opaque(dQ + b * (kBox >> 4)), k = opaque(dK + b * (kBox >> 4));
-#pragma unroll
-            for (int kk = 0; kk < 4; ++kk) Wg<T>::ss64(s, q + 2 * kk, k + 2 * kk);
+          if (!(PIPE && w0)) {
+            issueS(stS, ((uA + (w0 ? 0 : 1)) >> 1) & 1);
+            wgWait<0>();
+            pinRegs<32>(s);
+            release(stS, 0); // box 8 is read by S only
           }
-          wgCommit();
-          wgWait<0>();
-          pinRegs<32>(s);
           // Mask by selection, scale to base 2, row maxima over this thread's quad.
 #pragma unroll
           for (int i = 0; i < 8; ++i)
@@ -334,9 +623,10 @@ struct DecodeW {
           lA *= cA; lB *= cB;
           wgWait<0>();
           pinRegs<128>(o);
-          if (wt == 0) mbarArrive(emptyBar + 8 * stA);
+          release(stA, 2); // V_A[L] read
 #pragma unroll
           for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= cA; o[4 * i + 1] *= cA; o[4 * i + 2] *= cB; o[4 * i + 3] *= cB; }
+          const bool next = PIPE && t + 2 < it.nTiles; // implies hasB
           if (hasB) {
 #pragma unroll 1
             for (int b = 0; b < 4; ++b) mbarWait(fullBar + kStageBars * stB + 8 * b, ((uA + 1) >> 1) & 1); // complete already (warpgroup 1 saw them): for visibility
@@ -347,9 +637,19 @@ struct DecodeW {
 #pragma unroll
             for (int kk = 0; kk < 4; ++kk) Wg<T>::ss256(o, dP + ((32 * kk) >> 4), dvB + ((kk * 2048) >> 4));
             wgCommit();
-            wgWait<0>();
+            if (next) {
+              issueS(stA, ((uA + 2) >> 1) & 1); // the next pair's tile A: same stage
+              wgWait<1>();
+            } else {
+              wgWait<0>();
+            }
             pinRegs<128>(o);
-            if (wt == 0) mbarArrive(emptyBar + 8 * stB);
+            release(stB, 2); // V_B[L] read
+          }
+          wgWait<0>(); // unconditional: ptxas then sees every path wait before the accumulators are read
+          if (next) {
+            pinRegs<32>(s);
+            release(stA, 0);
           }
         } else {
           namedSync(1, 256); // mA and P_A ready
@@ -382,6 +682,7 @@ struct DecodeW {
           wgCommit();
           wgWait<0>(); // P_A V_A[R] done: the P buffer takes P_B
           pinRegs<128>(o);
+          release(stA, 1); // V_A[R] read
           if (hasB) storeP(pBase, a, rA, rB, gq, tq);
           if (tq == 0) { rw.c[rA] = cA; rw.c[rB] = cB; rw.mB[rA] = nA; rw.mB[rB] = nB; }
           fenceProxyAsync();
@@ -397,40 +698,12 @@ struct DecodeW {
             wgCommit();
             wgWait<0>();
             pinRegs<128>(o);
+            release(stB, 1); // V_B[R] read
           }
-          if (wt == 0) { mbarArrive(emptyBar + 8 * stA); if (hasB) mbarArrive(emptyBar + 8 * stB); }
         }
       }
 
-      // Row sums: the quad, then both warpgroups.
-      lA = quadSum(lA);
-      lB = quadSum(lB);
-      if (tq == 0) { rw.l[wg][rA] = lA; rw.l[wg][rB] = lB; }
-      namedSync(4, 256);
-      const float LA = rw.l[0][rA] + rw.l[1][rA], LB = rw.l[0][rB] + rw.l[1][rB];
-#pragma unroll
-      for (int h2 = 0; h2 < 2; ++h2) {
-        const int r = h2 ? rB : rA;
-        if (r >= it.liveRows) continue;
-        const float l = h2 ? LB : LA, mx = h2 ? mB_ : mA_;
-        const int m = m0 + r, j = m / p.nGroups, h = m - j * p.nGroups; // hKv = 1: head group 0
-        const bool empty = l == 0.f;
-        const float inv = empty ? 0.f : 1.f / l;
-        const float lse = empty ? (noSplit ? INFINITY : -INFINITY) : (mx + log2f(l)) * 0.69314718055994531f;
-        const int col0 = 256 * wg + 2 * tq;
-        if (noSplit) {
-          T* out = static_cast<T*>(p.out) + (static_cast<int64_t>(it.qStart + j) * p.hQ + h) * kDV + col0;
-#pragma unroll
-          for (int i = 0; i < 32; ++i) *reinterpret_cast<uint32_t*>(out + 8 * i) = pack2<T>(o[4 * i + 2 * h2] * inv, o[4 * i + 2 * h2 + 1] * inv);
-          if (wg == 0 && tq == 0) p.lse[batch * p.lseStrideB + h * p.lseStrideH + (it.qStart + j) * p.lseStrideT] = lse;
-        } else {
-          const int64_t row = (static_cast<int64_t>(slot) * p.sQ + j) * p.hQ + h;
-          float* acc = p.oAccum + row * kDV + col0;
-#pragma unroll
-          for (int i = 0; i < 32; ++i) *reinterpret_cast<float2*>(acc + 8 * i) = make_float2(o[4 * i + 2 * h2] * inv, o[4 * i + 2 * h2 + 1] * inv);
-          if (wg == 0 && tq == 0) p.lseAccum[row] = lse;
-        }
-      }
+      storeRows(p, it, batch, slot, noSplit, m0, wg, tq, rA, rB, o, lA, lB, mA_, mB_);
     }
   }
 #endif
@@ -438,12 +711,16 @@ struct DecodeW {
   // Producer warpgroup: gives its registers to the consumers; one thread issues every copy.
   static __device__ __forceinline__ void produce(const MlaParams& p, const TmaMap* kMap) {
 #ifdef MLA_SM90A_WIDE
-    asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
-    if (threadIdx.x != 256) return;
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 32;\n" ::: "memory");
+    // Three threads (lane 0 of warps 8, 9, 10), one a group of boxes, each refilling its group of a stage as soon as
+    // that group is released: group 0 box 8, group 1 boxes 4-7, group 2 boxes 0-3.
+    const int g = (threadIdx.x - 256) / 32;
+    if (threadIdx.x % 32 != 0 || g > 2) return;
+    const int box0 = g == 0 ? 8 : (g == 1 ? 4 : 0), nBox = g == 0 ? 1 : 4;
     extern __shared__ unsigned char smemRaw[];
     const uint32_t kBase = ((smemAddr(smemRaw) + 1023) & ~1023u) + kK_OFF;
     Rows& rw = rows();
-    const uint32_t fullBar = smemAddr(&rw.full[0][0]), emptyBar = smemAddr(&rw.empty[0]);
+    const uint32_t fullBar = smemAddr(&rw.full[0][0]), emptyBar = smemAddr(&rw.empty[0][0]) + 8 * g;
     const int rowTile = blockIdx.z;
     const int* meta = p.tileSchedulerMetadata + blockIdx.x * kMetaFields;
     asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(kMap)) : "memory");
@@ -455,10 +732,10 @@ struct DecodeW {
       const int* bt = p.blockTable + static_cast<int64_t>(batch) * p.maxBlocksPerSeq + it.kBegin / kBN;
       for (int t = 0; t < it.nTiles; ++t, ++u) {
         const uint32_t st = u & 1;
-        mbarWait(emptyBar + 8 * st, ((u >> 1) & 1) ^ 1);
+        mbarWait(emptyBar + 24 * st, ((u >> 1) & 1) ^ 1);
         const int row = bt[t] * kBN;
-#pragma unroll
-        for (int c = 0; c < 9; ++c) {
+#pragma unroll 1
+        for (int c = box0; c < box0 + nBox; ++c) {
           const uint32_t bar = fullBar + kStageBars * st + 8 * c;
           mbarExpectTx(bar, kBox);
           tmaLoad2d(kBase + st * kTileBytes + c * kBox, kMap, 64 * c, row, bar, policy);
@@ -473,12 +750,13 @@ struct DecodeW {
     if (threadIdx.x == 0) {
       Rows& rw = rows();
       for (int s = 0; s < 18; ++s) mbarInit(smemAddr(&rw.full[0][0]) + 8 * s, 1);
-      for (int s = 0; s < 2; ++s) mbarInit(smemAddr(&rw.empty[0]) + 8 * s, 2);
+      for (int s = 0; s < 6; ++s) mbarInit(smemAddr(&rw.empty[0][0]) + 8 * s, 1);
       asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     }
     __syncthreads();
     const int wg = threadIdx.x / 128;
     if (wg == 2) produce(p, kMap);
+    else if (SEESAW) { if (wg == 0) consume5<0>(p); else consume5<1>(p); }
     else if (wg == 0) consume<0>(p);
     else consume<1>(p);
 #endif
@@ -488,16 +766,21 @@ struct DecodeW {
 } // namespace sm90w
 } // namespace mla
 
-static_assert(mla::sm90w::SMEM == 230400 && sizeof(mla::sm90w::Rows) == 1440, "shared memory differs from launch.ts sm90WideSmem");
+static_assert(mla::sm90w::SMEM == 230400 && sizeof(mla::sm90w::Rows) == 1472, "shared memory differs from launch.ts sm90WideSmem");
 
 // Launch: grid (numSmParts, hKv = 1, ceil(rows / 64)), 384 threads, mla::sm90w::SMEM bytes of dynamic shared
 // memory, the cache's tensor map after the params; sm_90a only (elsewhere the entries compile to nothing).
-#define MLA_SM90W_ENTRY(NAME, TY, SWAP)                                                                              \
+#define MLA_SM90W_ENTRY(NAME, TY, SWAP, PIPE, SEESAW)                                                                \
   extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \
-    mla::sm90w::DecodeW<TY, SWAP>::run(p, &kMap);                                                                    \
+    mla::sm90w::DecodeW<TY, SWAP, PIPE, SEESAW>::run(p, &kMap);                                                      \
   }
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16, __nv_bfloat16, false)
-MLA_SM90W_ENTRY(mla_decode_sm90w_f16, __half, false)
-#ifdef MLA_SM90W_SWAP_PROBE
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_swapv, __nv_bfloat16, true)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16, __nv_bfloat16, false, false, false)
+MLA_SM90W_ENTRY(mla_decode_sm90w_f16, __half, false, false, false)
+#ifdef MLA_SM90W_SWAP_PROBE // the harness's extra entries: the swapped V descriptor, and v4 (PIPE on, measured slower) to time beside v3
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_swapv, __nv_bfloat16, true, false, false)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_pipe, __nv_bfloat16, false, true, false)
+MLA_SM90W_ENTRY(mla_decode_sm90w_f16_pipe, __half, false, true, false)
+// v5 (SEESAW, consume5): written after the last device call of session 7, not run yet
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_v5, __nv_bfloat16, false, false, true)
+MLA_SM90W_ENTRY(mla_decode_sm90w_f16_v5, __half, false, false, true)
 #endif
