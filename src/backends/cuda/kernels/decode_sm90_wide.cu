@@ -10,8 +10,6 @@
 // warpgroup 1's P V, boxes 0-3 (V[L]) after warpgroup 0's; one producer thread a group refills it at once, and S
 // walks the boxes in that order (8, 4-7, 0-3). Each box is a canonical SW128 wgmma operand: K-major for
 // S = Q K^T, and MN-major (transpose bit) for O += P V, since V is the first 512 columns of the same rows.
-// PIPE (off in the entries the library uses): warpgroup 0 issues S of its next tile right behind its last P V of a
-// pair so the tensor core does not drain between them; measured 6-9 % slower on the H200 (docs/notes, v4).
 //
 // Consumer warpgroup w owns output columns 256w..256w+255 of the 64 x 512 f32 accumulator (128 registers a
 // thread). Key tiles come in pairs (A, B); warpgroup 0 computes S for A, warpgroup 1 for B (36 m64n64k16, Q and
@@ -179,7 +177,7 @@ __device__ __forceinline__ Rows& rows() {
   return r;
 }
 
-template <typename T, bool SWAPV, bool PIPE = false, bool SEESAW = false>
+template <typename T, bool SWAPV, bool SEESAW = false>
 struct DecodeW {
   using H = Half<T>;
 
@@ -539,14 +537,6 @@ struct DecodeW {
         }
         wgCommit();
       };
-      // PIPE: warpgroup 0 issues S of its next tile right behind its last P V of a pair (the tensor core never
-      // drains between them); the first one here.
-      if (PIPE && w0 && it.nTiles > 0) {
-        issueS(u & 1, (u >> 1) & 1);
-        wgWait<0>();
-        pinRegs<32>(s);
-        release(u & 1, 0);
-      }
       float mA_ = -INFINITY, mB_ = -INFINITY, lA = 0.f, lB = 0.f; // running max (rows rA, rB) and this WG's sums
 
       for (int t = 0; t < it.nTiles; t += 2) {
@@ -575,12 +565,10 @@ struct DecodeW {
         }
         float rmA = -INFINITY, rmB = -INFINITY;
         if (ownTile) {
-          if (!(PIPE && w0)) {
-            issueS(stS, ((uA + (w0 ? 0 : 1)) >> 1) & 1);
-            wgWait<0>();
-            pinRegs<32>(s);
-            release(stS, 0); // box 8 is read by S only
-          }
+          issueS(stS, ((uA + (w0 ? 0 : 1)) >> 1) & 1);
+          wgWait<0>();
+          pinRegs<32>(s);
+          release(stS, 0); // box 8 is read by S only
           // Mask by selection, scale to base 2, row maxima over this thread's quad.
 #pragma unroll
           for (int i = 0; i < 8; ++i)
@@ -626,7 +614,6 @@ struct DecodeW {
           release(stA, 2); // V_A[L] read
 #pragma unroll
           for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= cA; o[4 * i + 1] *= cA; o[4 * i + 2] *= cB; o[4 * i + 3] *= cB; }
-          const bool next = PIPE && t + 2 < it.nTiles; // implies hasB
           if (hasB) {
 #pragma unroll 1
             for (int b = 0; b < 4; ++b) mbarWait(fullBar + kStageBars * stB + 8 * b, ((uA + 1) >> 1) & 1); // complete already (warpgroup 1 saw them): for visibility
@@ -637,20 +624,11 @@ struct DecodeW {
 #pragma unroll
             for (int kk = 0; kk < 4; ++kk) Wg<T>::ss256(o, dP + ((32 * kk) >> 4), dvB + ((kk * 2048) >> 4));
             wgCommit();
-            if (next) {
-              issueS(stA, ((uA + 2) >> 1) & 1); // the next pair's tile A: same stage
-              wgWait<1>();
-            } else {
-              wgWait<0>();
-            }
+            wgWait<0>();
             pinRegs<128>(o);
             release(stB, 2); // V_B[L] read
           }
           wgWait<0>(); // unconditional: ptxas then sees every path wait before the accumulators are read
-          if (next) {
-            pinRegs<32>(s);
-            release(stA, 0);
-          }
         } else {
           namedSync(1, 256); // mA and P_A ready
           const float pA0 = rw.mA[rA], pB0 = rw.mA[rB];
@@ -770,17 +748,15 @@ static_assert(mla::sm90w::SMEM == 230400 && sizeof(mla::sm90w::Rows) == 1472, "s
 
 // Launch: grid (numSmParts, hKv = 1, ceil(rows / 64)), 384 threads, mla::sm90w::SMEM bytes of dynamic shared
 // memory, the cache's tensor map after the params; sm_90a only (elsewhere the entries compile to nothing).
-#define MLA_SM90W_ENTRY(NAME, TY, SWAP, PIPE, SEESAW)                                                                \
+#define MLA_SM90W_ENTRY(NAME, TY, SWAP, SEESAW)                                                                \
   extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \
-    mla::sm90w::DecodeW<TY, SWAP, PIPE, SEESAW>::run(p, &kMap);                                                      \
+    mla::sm90w::DecodeW<TY, SWAP, SEESAW>::run(p, &kMap);                                                            \
   }
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16, __nv_bfloat16, false, false, false)
-MLA_SM90W_ENTRY(mla_decode_sm90w_f16, __half, false, false, false)
-#ifdef MLA_SM90W_SWAP_PROBE // the harness's extra entries: the swapped V descriptor, and v4 (PIPE on, measured slower) to time beside v3
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_swapv, __nv_bfloat16, true, false, false)
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_pipe, __nv_bfloat16, false, true, false)
-MLA_SM90W_ENTRY(mla_decode_sm90w_f16_pipe, __half, false, true, false)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16, __nv_bfloat16, false, false)
+MLA_SM90W_ENTRY(mla_decode_sm90w_f16, __half, false, false)
+#ifdef MLA_SM90W_SWAP_PROBE // the harness's extra entries: the swapped V descriptor, and v5
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_swapv, __nv_bfloat16, true, false)
 // v5 (SEESAW, consume5): written after the last device call of session 7, not run yet
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_v5, __nv_bfloat16, false, false, true)
-MLA_SM90W_ENTRY(mla_decode_sm90w_f16_v5, __half, false, false, true)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_v5, __nv_bfloat16, false, true)
+MLA_SM90W_ENTRY(mla_decode_sm90w_f16_v5, __half, false, true)
 #endif
