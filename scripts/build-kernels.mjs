@@ -8,6 +8,8 @@
 //     --launch  the compiled kernels/launch.js (default dist/backends/cuda/kernels/launch.js, built by tsc first)
 //     --out     output folder (default dist/cuda)
 //     --check   fail if params.h in the tree differs from what the description generates (CI), instead of updating it
+//     --gencode G  build for G only (e.g. arch=compute_90a,code=sm_90a), a smaller dist/cuda for one card; sources
+//                  whose gencodeOnly list lacks G are skipped (the backend then runs without them)
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -21,6 +23,7 @@ const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args
 const launchJs = resolve(root, opt('--launch', 'dist/backends/cuda/kernels/launch.js'));
 const outDir = resolve(root, opt('--out', 'dist/cuda'));
 const check = args.includes('--check');
+const only = opt('--gencode', '');
 
 /** The architectures we ship machine code for, and the PTX that newer GPUs compile at load. */
 export const gencode = [
@@ -73,8 +76,9 @@ async function main() {
     return;
   }
   mkdirSync(outDir, { recursive: true });
-  const sources = readdirSync(kernelsDir).filter((f) => f.endsWith('.cu')).sort();
-  const results = await Promise.all(sources.map((src) => compile(found.nvcc, src)));
+  const targets = (src) => (only ? (gencodeOnly[src] ?? [only]).filter((g) => g === only) : (gencodeOnly[src] ?? gencode));
+  const sources = readdirSync(kernelsDir).filter((f) => f.endsWith('.cu') && targets(f).length > 0).sort();
+  const results = await Promise.all(sources.map((src) => compile(found.nvcc, src, targets(src))));
   const failed = results.filter((r) => !r.ok);
   for (const r of results) if (r.log.trim()) console.log(`--- ${r.src}\n${r.log.trim()}`);
   if (failed.length) {
@@ -83,14 +87,14 @@ async function main() {
   }
   const files = {};
   for (const r of results) files[r.out] = createHash('sha256').update(readFileSync(join(outDir, r.out))).digest('hex');
-  const manifest = { nvcc: found.version, gencode, flags, files };
+  const manifest = { nvcc: found.version, gencode: only ? [only] : gencode, flags, files };
   writeFileSync(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 1) + '\n');
   console.log(`build-kernels: ${Object.keys(files).join(', ')} -> ${outDir} (${found.version})`);
 }
 
-function compile(nvcc, src) {
+function compile(nvcc, src, targets) {
   const out = src.replace(/\.cu$/, '.fatbin');
-  const argv = [...flags, ...(gencodeOnly[src] ?? gencode).flatMap((g) => ['-gencode', g]), '-fatbin', '-o', join(outDir, out), join(kernelsDir, src)];
+  const argv = [...flags, ...targets.flatMap((g) => ['-gencode', g]), '-fatbin', '-o', join(outDir, out), join(kernelsDir, src)];
   return new Promise((res) => {
     const p = spawn(nvcc, argv, { cwd: kernelsDir });
     let log = '';
