@@ -1,0 +1,406 @@
+// Token-sparse MLA decode over a DeepSeek-V3.2 FP8 cache for Hopper (sm_90a only): wgmma and warp specialisation.
+// See docs/notes/cuda-sparse-decode.md, "The sm_90a kernel". Same parameters, grid and scheduler as sparse_mma.cu
+// (SparseMmaParams; grid (numSmParts, sQ, hQ / 64)); its split partials are merged by mla_sparse_mma_combine_*.
+//
+// One CTA of 384 threads per (SM part, query position j, tile of 64 heads):
+//  - warpgroup 2, the producer (128 threads): per 64-token tile, four rounds of 16 tokens; 8 threads a token, each
+//    loading 4 x 16 B of its e4m3 NoPE bytes (coalesced 128-byte runs), the 4 scales and one 16-byte RoPE chunk
+//    into registers one round ahead (the token ids two rounds ahead), then writing the dequantized bf16 values
+//    into a 64 x 576 key tile of nine 64 x 64 boxes, 128-byte swizzled: the layout wgmma reads (K-major for
+//    S = Q K^T, MN-major for O += P V). Invalid entries (-1, past topkLength, past the item) read no memory: their
+//    rows are zeros and their validity flag 0. Two key tiles (stages): full[s] (128 producer arrivals) and
+//    empty[s] (one arrival from each consumer warpgroup) mbarriers.
+//  - warpgroup 0: S = Q K^T (36 m64n64k16, Q and K from shared memory), mask by validity, online softmax in base
+//    2, P = hi + lo (two bf16 parts, as sparse_mma.cu: a bf16 P alone rounds weights by up to 2^-9); P hi to the
+//    P box and P lo to the RoPE box of the stage (free once S is done; V is the first 512 columns), the row
+//    rescale factors to shared memory; then O[:, 0..255] += P V from registers (8 m64n256k16).
+//  - warpgroup 1: O[:, 256..511] rescaled and += P V with P from shared memory (8 m64n256k16).
+// Named barriers: 1 P ready (wg0 -> wg1), 2 P box free (wg1 -> wg0), 3 epilogue factors, 4 Q loaded.
+// Epilogue: warpgroup 0 owns the row maxima and sums; it writes lse and the per-row output factor (1/l, with the
+// attention sink where the request is in one piece), then each consumer warpgroup writes its 256 columns (bf16
+// out, or the f32 partial row for the combine).
+#include "params.h"
+#include "common.cuh"
+#include "hopper_ops.cuh"
+
+#if defined(__CUDA_ARCH__) && (__CUDA_ARCH__ == 900) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define MLA_SM90A_SPARSE 1
+#endif
+
+namespace mla {
+namespace ssp {
+
+constexpr int kBN = 64;                  // tokens a tile
+constexpr int kBM = 64;                  // heads a CTA
+constexpr int kBox = 64 * 64 * 2;        // one 64 x 64 bf16 box
+constexpr int kTile = 9 * kBox;          // 64 x 576 bf16
+constexpr int kQ_OFF = 0, kK_OFF = kTile, kP_OFF = kK_OFF + 2 * kTile;
+constexpr int SMEM = kP_OFF + kBox + 1024; // + slack to align the swizzled boxes to 1024 bytes
+constexpr int kRaw = 656;                // V3.2 bytes a token: 512 e4m3, 4 f32 scales, 64 bf16 RoPE
+struct Rows {
+  float scale[kBM];  // this tile's O rescale, wg0 -> wg1
+  float oScale[kBM]; // the epilogue's output factor, wg0 -> wg1
+  int valid[2][kBN]; // per stage: token live
+  unsigned long long full[2], empty[2];
+};
+static_assert(SMEM + sizeof(Rows) <= 232448, "over the 227 KiB a block may opt in to");
+
+__device__ __forceinline__ Rows& rows() {
+  __shared__ Rows r;
+  return r;
+}
+
+/** One request's piece of this part: entries [eBegin, eEnd) of its (main, padded; then extra) list. */
+struct Item {
+  int eBegin, eEnd, slot, mainLen, mainRegion, extraLen, nTiles;
+  bool noSplit;
+};
+__device__ __forceinline__ Item itemOf(const SparseMmaParams& p, const int* meta, int batch, int beginReq, int endReq) {
+  Item it;
+  it.slot = p.numSplits[batch] + (batch == beginReq ? meta[kSparseMetaBeginSplitIdx] : 0);
+  it.noSplit = p.numSplits[batch + 1] - p.numSplits[batch] == 1;
+  it.mainLen = p.topkLength ? min(p.topkLength[batch], p.topk) : p.topk;
+  it.extraLen = p.extraIndices ? (p.extraTopkLength ? min(p.extraTopkLength[batch], p.extraTopk) : p.extraTopk) : 0;
+  const int n = max(it.mainLen, 1);
+  it.mainRegion = p.extraIndices ? (n + kSparseBlockTopk - 1) / kSparseBlockTopk * kSparseBlockTopk : n;
+  const int listLen = it.mainRegion + it.extraLen;
+  const int nBlocks = (listLen + kSparseBlockTopk - 1) / kSparseBlockTopk;
+  it.eBegin = (batch == beginReq ? meta[kSparseMetaBeginBlockIdx] : 0) * kSparseBlockTopk;
+  it.eEnd = min((batch == endReq ? meta[kSparseMetaEndBlockIdx] : nBlocks) * kSparseBlockTopk, listLen);
+  it.nTiles = it.eEnd > it.eBegin ? (it.eEnd - it.eBegin + kBN - 1) / kBN : 0;
+  return it;
+}
+
+#ifdef MLA_SM90A_SPARSE
+using namespace hop;
+
+/** A token's address (null: invalid entry, nothing is read). */
+__device__ __forceinline__ const unsigned char* tokenAt(const SparseMmaParams& p, const Item& it, int64_t rowQ, int e) {
+  if (e >= it.eEnd) return nullptr;
+  int phys;
+  bool extra = false;
+  if (e < it.mainRegion) phys = e < it.mainLen ? p.indices[rowQ * p.topk + e] : -1;
+  else {
+    extra = true;
+    const int x = e - it.mainRegion;
+    phys = x < it.extraLen ? p.extraIndices[rowQ * p.extraTopk + x] : -1;
+  }
+  if (phys < 0) return nullptr;
+  const int B = extra ? p.extraPageBlockSize : p.pageBlockSize;
+  const int blk = phys / B, slot = phys - blk * B;
+  return (extra ? p.extraKCache : p.kCache) + static_cast<int64_t>(blk) * (extra ? p.extraBlockStride : p.blockStride) + static_cast<int64_t>(slot) * kRaw;
+}
+
+/** One thread's share of a token in a round: NoPE chunks k, k+8, k+16, k+24 (16 e4m3 each), the scales, RoPE chunk k. */
+struct Raw {
+  uint4 nope[4];
+  float4 sc;
+  uint4 rope;
+  bool live;
+};
+__device__ __forceinline__ void loadRaw(const unsigned char* tok, int k, Raw& r) {
+  r.live = tok != nullptr;
+  if (!r.live) return;
+#pragma unroll
+  for (int c = 0; c < 4; ++c) r.nope[c] = __ldg(reinterpret_cast<const uint4*>(tok) + c * 8 + k);
+  r.sc = __ldg(reinterpret_cast<const float4*>(tok + 512));
+  r.rope = __ldg(reinterpret_cast<const uint4*>(tok + 528) + k);
+}
+
+/** Four e4m3 (little-endian) times s -> four bf16 (exact for a power-of-two s). */
+__device__ __forceinline__ uint2 dq4(uint32_t w, float s) {
+  uint32_t h01, h23;
+  asm("{\n .reg .b16 lo, hi;\n mov.b32 {lo, hi}, %2;\n cvt.rn.f16x2.e4m3x2 %0, lo;\n cvt.rn.f16x2.e4m3x2 %1, hi;\n}\n" : "=r"(h01), "=r"(h23) : "r"(w));
+  const float2 a = __half22float2(*reinterpret_cast<const __half2*>(&h01)), b = __half22float2(*reinterpret_cast<const __half2*>(&h23));
+  const __nv_bfloat162 x = __floats2bfloat162_rn(a.x * s, a.y * s), y = __floats2bfloat162_rn(b.x * s, b.y * s);
+  return make_uint2(*reinterpret_cast<const uint32_t*>(&x), *reinterpret_cast<const uint32_t*>(&y));
+}
+
+/** Write a thread's share of token row r into the key tile at kt (dequantized NoPE, RoPE copied; zeros if invalid). */
+__device__ __forceinline__ void storeRaw(uint32_t kt, int r, int k, const Raw& x) {
+  const float scs[4] = {x.sc.x, x.sc.y, x.sc.z, x.sc.w};
+#pragma unroll
+  for (int c = 0; c < 4; ++c) {
+    // 16 values at columns (8c + k) * 16: box 2c + k/4, 8-column chunks 2(k%4) and 2(k%4) + 1 of that box.
+    const uint32_t box = kt + (2 * c + (k >> 2)) * kBox + r * 128;
+    const int ch = 2 * (k & 3);
+    uint4 lo = make_uint4(0, 0, 0, 0), hi = lo;
+    if (x.live) {
+      const uint2 a = dq4(x.nope[c].x, scs[c]), b = dq4(x.nope[c].y, scs[c]), d = dq4(x.nope[c].z, scs[c]), e = dq4(x.nope[c].w, scs[c]);
+      lo = make_uint4(a.x, a.y, b.x, b.y);
+      hi = make_uint4(d.x, d.y, e.x, e.y);
+    }
+    stShared(box + ((ch ^ (r & 7)) << 4), lo);
+    stShared(box + (((ch + 1) ^ (r & 7)) << 4), hi);
+  }
+  stShared(kt + 8 * kBox + r * 128 + ((k ^ (r & 7)) << 4), x.live ? x.rope : make_uint4(0, 0, 0, 0));
+}
+
+struct Kernel {
+  static __device__ __forceinline__ uint32_t smemBase() {
+    extern __shared__ unsigned char smemRaw[];
+    return (smemAddr(smemRaw) + 1023) & ~1023u;
+  }
+
+  // ---- producer: warpgroup 2 ----
+  static __device__ void produce(const SparseMmaParams& p) {
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 128;\n" ::: "memory");
+    const uint32_t kBase = smemBase() + kK_OFF;
+    Rows& rw = rows();
+    const uint32_t fullBar = smemAddr(&rw.full[0]), emptyBar = smemAddr(&rw.empty[0]);
+    const int pt = threadIdx.x - 256, k = pt & 7, tokInRound = pt >> 3;
+    const int j = blockIdx.y;
+    const int* meta = p.tileSchedulerMetadata + blockIdx.x * kMetaFields;
+    const int beginReq = meta[kSparseMetaBeginReqIdx], endReq = meta[kSparseMetaEndReqIdx];
+    uint32_t u = 0; // tiles produced, over all items
+    for (int batch = beginReq; batch <= endReq && batch < p.b; ++batch) {
+      const Item it = itemOf(p, meta, batch, beginReq, endReq);
+      const int64_t rowQ = static_cast<int64_t>(batch) * p.sQ + j;
+      const int nRounds = 4 * it.nTiles;
+      if (nRounds == 0) continue;
+      // Round g covers tokens 16 (g % 4) .. of tile g / 4; this thread's token is at entry eOf(g).
+      auto eOf = [&](int g) { return it.eBegin + (g >> 2) * kBN + (g & 3) * 16 + tokInRound; };
+      const unsigned char* tokNext = nRounds > 1 ? tokenAt(p, it, rowQ, eOf(1)) : nullptr;
+      Raw cur;
+      loadRaw(tokenAt(p, it, rowQ, eOf(0)), k, cur);
+#pragma unroll 1
+      for (int g = 0; g < nRounds; ++g) {
+        const unsigned char* tokAfter = g + 2 < nRounds ? tokenAt(p, it, rowQ, eOf(g + 2)) : nullptr;
+        Raw nxt;
+        nxt.live = false;
+        if (g + 1 < nRounds) loadRaw(tokNext, k, nxt);
+        const uint32_t st = u & 1;
+        if ((g & 3) == 0) mbarWait(emptyBar + 8 * st, ((u >> 1) & 1) ^ 1);
+        const int r = (g & 3) * 16 + tokInRound;
+        storeRaw(kBase + st * kTile, r, k, cur);
+        if (k == 0) rw.valid[st][r] = cur.live ? 1 : 0;
+        if ((g & 3) == 3) {
+          fenceProxyAsync();
+          mbarArrive(fullBar + 8 * st);
+          ++u;
+        }
+        cur = nxt;
+        tokNext = tokAfter;
+      }
+    }
+  }
+
+  // Q rows of (batch, j, heads m0..m0+63) into nine swizzled boxes by the 256 consumer threads; zeros past hQ.
+  static __device__ __forceinline__ void loadQ(const SparseMmaParams& p, uint32_t qBase, int batch, int j, int m0, int tid) {
+    const __nv_bfloat16* q = static_cast<const __nv_bfloat16*>(p.q) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0) * 576;
+    for (int c = tid; c < kBM * 72; c += 256) {
+      const int r = c / 72, ch = c % 72;
+      const bool live = m0 + r < p.hQ;
+      cpAsync16(qBase + (ch >> 3) * kBox + sw128(r, (ch & 7) * 8), live ? q + static_cast<int64_t>(r) * 576 + ch * 8 : p.q, live ? 16 : 0);
+    }
+    cpAsyncWaitAll();
+    fenceProxyAsync();
+  }
+
+  // ---- consumers: warpgroups 0 and 1 ----
+  template <int W>
+  static __device__ void consume(const SparseMmaParams& p) {
+    if constexpr (W == 0) asm volatile("setmaxnreg.inc.sync.aligned.u32 224;\n" ::: "memory");
+    else asm volatile("setmaxnreg.dec.sync.aligned.u32 160;\n" ::: "memory");
+    const uint32_t sBase = smemBase();
+    const uint32_t qBase = sBase + kQ_OFF, kBase = sBase + kK_OFF, pBase = sBase + kP_OFF;
+    Rows& rw = rows();
+    const uint32_t fullBar = smemAddr(&rw.full[0]), emptyBar = smemAddr(&rw.empty[0]);
+    const int tid = threadIdx.x, wt = tid % 128, warp = wt / 32, lane = tid % 32, gq = lane / 4, tq = lane % 4;
+    const int rA = 16 * warp + gq, rB = rA + 8;
+    const int j = blockIdx.y, m0 = blockIdx.z * kBM;
+    const int* meta = p.tileSchedulerMetadata + blockIdx.x * kMetaFields;
+    const int beginReq = meta[kSparseMetaBeginReqIdx], endReq = meta[kSparseMetaEndReqIdx];
+    uint32_t u = 0;
+    for (int batch = beginReq; batch <= endReq && batch < p.b; ++batch) {
+      const Item it = itemOf(p, meta, batch, beginReq, endReq);
+      loadQ(p, qBase, batch, j, m0, tid);
+      namedSync(4, 256); // Q landed (and the previous item's epilogue is over for both warpgroups)
+
+      float o[128];
+#pragma unroll
+      for (int i = 0; i < 128; ++i) o[i] = 0.f;
+      float mA = -INFINITY, mB = -INFINITY, lA = 0.f, lB = 0.f; // wg0: running max and sums of rows rA, rB
+
+#pragma unroll 1
+      for (int t = 0; t < it.nTiles; ++t, ++u) {
+        const uint32_t st = u & 1, par = (u >> 1) & 1;
+        const uint32_t kt = kBase + st * kTile, pLo = kt + 8 * kBox;
+        const uint64_t dV = opaque(descSw128(kt + 4 * W * kBox, 8192, 1024));
+        if constexpr (W == 0) {
+          mbarWait(fullBar + 8 * st, par);
+          float s[32];
+#pragma unroll
+          for (int i = 0; i < 32; ++i) s[i] = 0.f;
+          const uint64_t dQ = opaque(descSw128(qBase, 16, 1024)), dK = opaque(descSw128(kt, 16, 1024));
+          wgFence();
+#pragma unroll
+          for (int b = 0; b < 9; ++b)
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk) ss64(s, dQ + b * (kBox >> 4) + 2 * kk, dK + b * (kBox >> 4) + 2 * kk);
+          wgCommit();
+          wgWait<0>();
+          pinRegs<32>(s);
+          // Mask by validity, scale to base 2, row maxima over the quad.
+          float rmA = -INFINITY, rmB = -INFINITY;
+#pragma unroll
+          for (int i = 0; i < 8; ++i)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+              const int key = 8 * i + 2 * tq + (e & 1);
+              const float v = rw.valid[st][key] ? s[4 * i + e] * p.scaleLog2 : -INFINITY;
+              s[4 * i + e] = v;
+              if (e & 2) rmB = fmaxf(rmB, v); else rmA = fmaxf(rmA, v);
+            }
+          rmA = quadMax(rmA);
+          rmB = quadMax(rmB);
+          const float nA = fmaxf(mA, rmA), nB = fmaxf(mB, rmB);
+          const float bA = nA == -INFINITY ? 0.f : nA, bB = nB == -INFINITY ? 0.f : nB;
+          const float scA = exp2f(mA - bA), scB = exp2f(mB - bB);
+          mA = nA;
+          mB = nB;
+          // P = hi + lo in wgmma A fragments: a[kk][e] holds keys 16kk + 8(e/2) + 2tq (+1) of row e odd ? rB : rA.
+          uint32_t hi[4][4], lo[4][4];
+          float sumA = 0.f, sumB = 0.f;
+#pragma unroll
+          for (int kk = 0; kk < 4; ++kk)
+#pragma unroll
+            for (int h = 0; h < 2; ++h) {
+              const int i = 2 * kk + h;
+              const float x0 = exp2f(s[4 * i + 0] - bA), x1 = exp2f(s[4 * i + 1] - bA);
+              const float y0 = exp2f(s[4 * i + 2] - bB), y1 = exp2f(s[4 * i + 3] - bB);
+              sumA += x0 + x1;
+              sumB += y0 + y1;
+              const __nv_bfloat162 hx = __floats2bfloat162_rn(x0, x1), hy = __floats2bfloat162_rn(y0, y1);
+              const float2 fx = __bfloat1622float2(hx), fy = __bfloat1622float2(hy);
+              const __nv_bfloat162 lx = __floats2bfloat162_rn(x0 - fx.x, x1 - fx.y), ly = __floats2bfloat162_rn(y0 - fy.x, y1 - fy.y);
+              hi[kk][2 * h] = *reinterpret_cast<const uint32_t*>(&hx);
+              hi[kk][2 * h + 1] = *reinterpret_cast<const uint32_t*>(&hy);
+              lo[kk][2 * h] = *reinterpret_cast<const uint32_t*>(&lx);
+              lo[kk][2 * h + 1] = *reinterpret_cast<const uint32_t*>(&ly);
+            }
+          lA = lA * scA + sumA;
+          lB = lB * scB + sumB;
+          if (t > 0) namedSync(2, 256); // warpgroup 1 is done with the previous P and scale
+#pragma unroll
+          for (int kk = 0; kk < 4; ++kk)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+              const int r = (e & 1) ? rB : rA, ch = 2 * kk + (e >> 1);
+              const uint32_t off = r * 128 + ((ch ^ gq) << 4) + tq * 4;
+              stShared(pBase + off, hi[kk][e]);
+              stShared(pLo + off, lo[kk][e]);
+            }
+          if (tq == 0) { rw.scale[rA] = scA; rw.scale[rB] = scB; }
+          fenceProxyAsync();
+          namedArrive(1, 256); // P and the rescale factors ready
+#pragma unroll
+          for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= scA; o[4 * i + 1] *= scA; o[4 * i + 2] *= scB; o[4 * i + 3] *= scB; }
+          wgFence();
+#pragma unroll
+          for (int kk = 0; kk < 4; ++kk) rs256(o, hi[kk], dV + ((kk * 2048) >> 4));
+#pragma unroll
+          for (int kk = 0; kk < 4; ++kk) rs256(o, lo[kk], dV + ((kk * 2048) >> 4));
+          wgCommit();
+          wgWait<0>();
+          pinRegs<128>(o);
+          if (wt == 0) mbarArrive(emptyBar + 8 * st);
+        } else {
+          namedSync(1, 256); // P and the rescale factors ready
+          mbarWait(fullBar + 8 * st, par); // complete already (warpgroup 0 waited): orders the producer's writes for us
+          const float scA = rw.scale[rA], scB = rw.scale[rB];
+#pragma unroll
+          for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= scA; o[4 * i + 1] *= scA; o[4 * i + 2] *= scB; o[4 * i + 3] *= scB; }
+          const uint64_t dP = opaque(descSw128(pBase, 16, 1024)), dL = opaque(descSw128(pLo, 16, 1024));
+          wgFence();
+#pragma unroll
+          for (int kk = 0; kk < 4; ++kk) ss256(o, dP + 2 * kk, dV + ((kk * 2048) >> 4));
+#pragma unroll
+          for (int kk = 0; kk < 4; ++kk) ss256(o, dL + 2 * kk, dV + ((kk * 2048) >> 4));
+          wgCommit();
+          wgWait<0>();
+          pinRegs<128>(o);
+          if (wt == 0) mbarArrive(emptyBar + 8 * st);
+          if (t + 1 < it.nTiles) namedArrive(2, 256); // the P box and scales are free again
+        }
+      }
+
+      // Epilogue: warpgroup 0 computes each row's lse and output factor; both write their columns.
+      const int hA = m0 + rA, hB = m0 + rB;
+      if constexpr (W == 0) {
+        lA = quadSum(lA);
+        lB = quadSum(lB);
+#pragma unroll
+        for (int h2 = 0; h2 < 2; ++h2) {
+          const float l = h2 ? lB : lA, mx = h2 ? mB : mA;
+          const int h = h2 ? hB : hA;
+          const bool empty = l == 0.f;
+          const float lse = empty ? (it.noSplit ? INFINITY : -INFINITY) : (mx + log2f(l)) * 0.69314718055994531f;
+          float f = empty ? 0.f : 1.f / l;
+          if (it.noSplit && p.attnSink && !empty && h < p.hQ) {
+            const float sink = p.attnSink[h];
+            f = sink == INFINITY ? 0.f : sink == -INFINITY ? f : f / (1.f + expf(fminf(sink - lse, 80.f)));
+          }
+          if (tq == 0) {
+            rw.oScale[h2 ? rB : rA] = f;
+            if (h < p.hQ) {
+              if (it.noSplit) p.lse[(static_cast<int64_t>(batch) * p.hQ + h) * p.sQ + j] = lse;
+              else p.lseAccum[(static_cast<int64_t>(it.slot) * p.sQ + j) * p.hQ + h] = lse;
+            }
+          }
+        }
+      }
+      namedSync(3, 256); // output factors ready
+      const float fA = rw.oScale[rA], fB = rw.oScale[rB];
+#pragma unroll
+      for (int h2 = 0; h2 < 2; ++h2) {
+        const int h = h2 ? hB : hA;
+        if (h >= p.hQ) continue;
+        const float f = h2 ? fB : fA;
+        const int col0 = 256 * W + 2 * tq;
+        if (it.noSplit) {
+          __nv_bfloat16* out = static_cast<__nv_bfloat16*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + h) * kDV + col0;
+#pragma unroll
+          for (int i = 0; i < 32; ++i) {
+            const __nv_bfloat162 v = __floats2bfloat162_rn(o[4 * i + 2 * h2] * f, o[4 * i + 2 * h2 + 1] * f);
+            *reinterpret_cast<__nv_bfloat162*>(out + 8 * i) = v;
+          }
+        } else {
+          float* acc = p.oAccum + ((static_cast<int64_t>(it.slot) * p.sQ + j) * p.hQ + h) * kDV + col0;
+#pragma unroll
+          for (int i = 0; i < 32; ++i) *reinterpret_cast<float2*>(acc + 8 * i) = make_float2(o[4 * i + 2 * h2] * f, o[4 * i + 2 * h2 + 1] * f);
+        }
+      }
+    }
+  }
+
+  static __device__ void run(const SparseMmaParams& p) {
+    if (threadIdx.x == 0) {
+      Rows& rw = rows();
+      for (int s = 0; s < 2; ++s) {
+        mbarInit(smemAddr(&rw.full[s]), 128);
+        mbarInit(smemAddr(&rw.empty[s]), 2);
+      }
+      asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    }
+    __syncthreads();
+    const int wg = threadIdx.x / 128;
+    if (wg == 2) produce(p);
+    else if (wg == 0) consume<0>(p);
+    else consume<1>(p);
+  }
+};
+#endif
+
+} // namespace ssp
+} // namespace mla
+
+static_assert(mla::ssp::SMEM == 230400, "shared memory differs from sparse-sm90-launch.ts");
+
+// Launch: grid (numSmParts, sQ, hQ / 64), 384 threads, mla::ssp::SMEM bytes of dynamic shared memory; sm_90a only
+// (elsewhere the entry compiles to nothing). Split requests are merged by mla_sparse_mma_combine_bf16.
+extern "C" __global__ void __launch_bounds__(384, 1) mla_sparse_sm90_v32_bf16(const SparseMmaParams p) {
+#ifdef MLA_SM90A_SPARSE
+  mla::ssp::Kernel::run(p);
+#endif
+}
