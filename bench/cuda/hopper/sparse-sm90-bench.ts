@@ -1,7 +1,7 @@
 // A/B timing of the sparse FP8 decode kernels through the library on FlashMLA's V3.2 shapes (bench --mode sparse's
 // runShape): sparse_sm90.cu (the default on sm_90) and sparse_mma.cu (FLASHMLA_CUDA_SPARSE=mma), against FlashMLA's
 // times from anchors/flashmla-sparse/bench_sparse.py run in the same session.
-//   node build/bench/cuda/hopper/sparse-sm90-bench.js [flashmla.json] [--all] [--reps N]
+//   node build/bench/cuda/hopper/sparse-sm90-bench.js [flashmla.json] [--all] [--reps N] [--sm90-only]
 import { readFileSync } from 'node:fs';
 import { createCudaBackend } from '../../../src/backends/cuda/index.js';
 import { flashmlaSparseShapes, runShape } from '../../../src/cli/bench-sparse.js';
@@ -14,7 +14,7 @@ type FRow = { kind: string; label?: string; b: number; h_q: number; s_q: number;
 const theirs: FRow[] = file ? (JSON.parse(readFileSync(file, 'utf8')).rows as FRow[]).filter((r) => r.kind === 'sparse_fp8') : [];
 const shapes = flashmlaSparseShapes.filter((s) => all || s.format === 'v32');
 const res: Record<string, number[]> = {};
-for (const kernel of ['sm90', 'mma']) {
+for (const kernel of args.includes('--sm90-only') ? ['sm90'] : ['sm90', 'mma']) {
   process.env.FLASHMLA_CUDA_SPARSE = kernel === 'mma' ? 'mma' : '';
   const be = await createCudaBackend();
   res[kernel] = [];
@@ -24,7 +24,7 @@ for (const kernel of ['sm90', 'mma']) {
 const ratios: number[] = [];
 shapes.forEach((s, i) => {
   const f = theirs.find((r) => r.label === s.label && r.b === s.b && r.h_q === s.hQ && r.s_q === s.sQ && r.topk === s.topk && (r.extra_topk ?? 0) === (s.extraTopk ?? 0));
-  const a = res.sm90[i], m = res.mma[i];
+  const a = res.sm90[i], m = res.mma?.[i] ?? NaN;
   if (f) ratios.push(f.us / a);
   console.log(`${s.label} b=${s.b} h_q=${s.hQ} s_q=${s.sQ} topk=${s.topk}${s.extraTopk ? '+' + s.extraTopk : ''}: sm90 ${a.toFixed(1)} us, mma ${m.toFixed(1)} us (${(m / a).toFixed(2)}x)` +
     (f ? `, FlashMLA ${f.us.toFixed(1)} us -> ${(f.us / a).toFixed(3)}x` : ''));

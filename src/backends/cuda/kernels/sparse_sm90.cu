@@ -74,21 +74,34 @@ __device__ __forceinline__ Item itemOf(const SparseMmaParams& p, const int* meta
 #ifdef MLA_SM90A_SPARSE
 using namespace hop;
 
-/** A token's address (null: invalid entry, nothing is read). */
-__device__ __forceinline__ const unsigned char* tokenAt(const SparseMmaParams& p, const Item& it, int64_t rowQ, int e) {
-  if (e >= it.eEnd) return nullptr;
+/** Entry e of the item's list: the physical token id (-1: invalid) and whether it is in the extra cache. Only the
+    index load is issued here; the address is formed a round later (addrOf), so its latency never stalls a round. */
+struct Id {
   int phys;
-  bool extra = false;
-  if (e < it.mainRegion) phys = e < it.mainLen ? p.indices[rowQ * p.topk + e] : -1;
-  else {
-    extra = true;
-    const int x = e - it.mainRegion;
-    phys = x < it.extraLen ? p.extraIndices[rowQ * p.extraTopk + x] : -1;
+  bool extra;
+};
+__device__ __forceinline__ Id idAt(const SparseMmaParams& p, const Item& it, int64_t rowQ, int e) {
+  Id x{-1, false};
+  if (e >= it.eEnd) return x;
+  if (e < it.mainRegion) {
+    if (e < it.mainLen) x.phys = p.indices[rowQ * p.topk + e];
+  } else {
+    x.extra = true;
+    const int i = e - it.mainRegion;
+    if (i < it.extraLen) x.phys = p.extraIndices[rowQ * p.extraTopk + i];
   }
-  if (phys < 0) return nullptr;
-  const int B = extra ? p.extraPageBlockSize : p.pageBlockSize;
-  const int blk = phys / B, slot = phys - blk * B;
-  return (extra ? p.extraKCache : p.kCache) + static_cast<int64_t>(blk) * (extra ? p.extraBlockStride : p.blockStride) + static_cast<int64_t>(slot) * kRaw;
+  return x;
+}
+/** A token's address (null: invalid entry, nothing is read). */
+__device__ __forceinline__ const unsigned char* addrOf(const SparseMmaParams& p, Id x) {
+  if (x.phys < 0) return nullptr;
+  const int B = x.extra ? p.extraPageBlockSize : p.pageBlockSize;
+  const int blk = x.phys / B, slot = x.phys - blk * B;
+  return (x.extra ? p.extraKCache : p.kCache) + static_cast<int64_t>(blk) * (x.extra ? p.extraBlockStride : p.blockStride) + static_cast<int64_t>(slot) * kRaw;
+}
+/** The token's 656 bytes into L2 ahead of the register loads (one instruction, no completion to wait for). */
+__device__ __forceinline__ void prefetchL2(const unsigned char* tok) {
+  if (tok) asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(tok), "n"(kRaw) : "memory");
 }
 
 /** One thread's share of a token in a round: NoPE chunks k, k+8, k+16, k+24 (16 e4m3 each), the scales, RoPE chunk k. */
@@ -144,7 +157,7 @@ struct Kernel {
 
   // ---- producer: warpgroup 2 ----
   static __device__ void produce(const SparseMmaParams& p) {
-    asm volatile("setmaxnreg.dec.sync.aligned.u32 120;\n" ::: "memory");
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 128;\n" ::: "memory");
     const uint32_t kBase = smemBase() + kK_OFF;
     Rows& rw = rows();
     const uint32_t fullBar = smemAddr(&rw.full[0]), emptyBar = smemAddr(&rw.empty[0]);
@@ -158,17 +171,33 @@ struct Kernel {
       const int64_t rowQ = static_cast<int64_t>(batch) * p.sQ + j;
       const int nRounds = 4 * it.nTiles;
       if (nRounds == 0) continue;
-      // Round g covers tokens 16 (g % 4) .. of tile g / 4; this thread's token is at entry eOf(g).
+      // Round g covers tokens 16 (g % 4) .. of tile g / 4; this thread's token is at entry eOf(g). Pipeline, per round
+      // g: the index loads of rounds g + 4 and g + 7, the address of g + 3, the register loads of g + 2 (so two rounds
+      // are in flight while g is converted), an L2 prefetch of g + 6 (a tile ahead of its register loads; one lane a
+      // token), then round g is stored. Each value waits in one of three slots that rotate with g % 3 (the loop body
+      // is written out three times): moving a register whose load is in flight would stall on it.
       auto eOf = [&](int g) { return it.eBegin + (g >> 2) * kBN + (g & 3) * 16 + tokInRound; };
-      const unsigned char* tokNext = nRounds > 1 ? tokenAt(p, it, rowQ, eOf(1)) : nullptr;
-      Raw cur;
-      loadRaw(tokenAt(p, it, rowQ, eOf(0)), k, cur);
-#pragma unroll 1
-      for (int g = 0; g < nRounds; ++g) {
-        const unsigned char* tokAfter = g + 2 < nRounds ? tokenAt(p, it, rowQ, eOf(g + 2)) : nullptr;
-        Raw nxt;
-        nxt.live = false;
-        if (g + 1 < nRounds) loadRaw(tokNext, k, nxt);
+      auto id = [&](int g) { return g < nRounds ? idAt(p, it, rowQ, eOf(g)) : Id{-1, false}; };
+      Raw R0, R1, R2;
+      const unsigned char *A0 = nullptr, *A1 = nullptr, *A2 = addrOf(p, id(2));
+      Id D0 = id(3), D1{-1, false}, D2{-1, false}, P0{-1, false}, P1{-1, false}, P2{-1, false};
+      loadRaw(addrOf(p, id(0)), k, R0);
+      loadRaw(addrOf(p, id(1)), k, R1);
+      if (k == 0) {
+#pragma unroll
+        for (int g = 3; g < 6; ++g) prefetchL2(addrOf(p, id(g)));
+        prefetchL2(A2);
+        P0 = id(6);
+      }
+      // One round: cur holds round g, ld receives g + 2 from aUse; aSet <- address of g + 3 from dUse; dSet <- id of
+      // g + 4; prefetch g + 6 from pUse; pSet <- id of g + 7.
+      auto step = [&](int g, Raw& cur, Raw& ld, const unsigned char* aUse, const unsigned char*& aSet, const Id& dUse, Id& dSet, const Id& pUse, Id& pSet) {
+        dSet = id(g + 4);
+        if (k == 0) pSet = id(g + 7);
+        ld.live = false;
+        if (g + 2 < nRounds) loadRaw(aUse, k, ld);
+        aSet = addrOf(p, dUse);
+        if (k == 0) prefetchL2(addrOf(p, pUse));
         const uint32_t st = u & 1;
         if ((g & 3) == 0) mbarWait(emptyBar + 8 * st, ((u >> 1) & 1) ^ 1);
         const int r = (g & 3) * 16 + tokInRound;
@@ -179,8 +208,12 @@ struct Kernel {
           mbarArrive(fullBar + 8 * st);
           ++u;
         }
-        cur = nxt;
-        tokNext = tokAfter;
+      };
+#pragma unroll 1
+      for (int g = 0; g < nRounds; g += 3) {
+        step(g, R0, R2, A2, A0, D0, D1, P0, P1);
+        if (g + 1 < nRounds) step(g + 1, R1, R0, A0, A1, D1, D2, P1, P2);
+        if (g + 2 < nRounds) step(g + 2, R2, R1, A1, A2, D2, D0, P2, P0);
       }
     }
   }
@@ -200,9 +233,9 @@ struct Kernel {
   // ---- consumers: warpgroups 0 and 1 ----
   template <int W>
   static __device__ void consume(const SparseMmaParams& p) {
-    // Registers: the CTA holds 3 x 168 a thread (launch bounds 384, 1); 224 + 160 + 120 = 504 of them. (v1 asked
-    // 224 / 160 / 128, more than the CTA holds: warpgroup 0's increase waited forever.)
-    if constexpr (W == 0) asm volatile("setmaxnreg.inc.sync.aligned.u32 224;\n" ::: "memory");
+    // Registers: the CTA holds 3 x 168 a thread (launch bounds 384, 1); 216 + 160 + 128 = 504 of them (no spills;
+    // warpgroup 1 spills below 160). v1 asked 224 / 160 / 128, more than the CTA holds: the increase waited forever.
+    if constexpr (W == 0) asm volatile("setmaxnreg.inc.sync.aligned.u32 216;\n" ::: "memory");
     else asm volatile("setmaxnreg.dec.sync.aligned.u32 160;\n" ::: "memory");
     const uint32_t sBase = smemBase();
     const uint32_t qBase = sBase + kQ_OFF, kBase = sBase + kK_OFF, pBase = sBase + kP_OFF;
