@@ -1,7 +1,7 @@
 // A/B timing of the sparse FP8 decode kernels through the library on FlashMLA's V3.2 shapes (bench --mode sparse's
 // runShape): sparse_sm90.cu (the default on sm_90) and sparse_mma.cu (FLASHMLA_CUDA_SPARSE=mma), against FlashMLA's
 // times from anchors/flashmla-sparse/bench_sparse.py run in the same session.
-//   node build/bench/cuda/hopper/sparse-sm90-bench.js [flashmla.json] [--all] [--reps N] [--sm90-only]
+//   node build/bench/cuda/hopper/sparse-sm90-bench.js [flashmla.json] [--all] [--reps N] [--sm90-only] [--shape I]
 import { readFileSync } from 'node:fs';
 import { createCudaBackend } from '../../../src/backends/cuda/index.js';
 import { flashmlaSparseShapes, runShape } from '../../../src/cli/bench-sparse.js';
@@ -12,7 +12,8 @@ const reps = Number(args[args.indexOf('--reps') + 1] || 30) || 30;
 const file = args.find((a) => a.endsWith('.json'));
 type FRow = { kind: string; label?: string; b: number; h_q: number; s_q: number; topk: number; extra_topk?: number | null; us: number };
 const theirs: FRow[] = file ? (JSON.parse(readFileSync(file, 'utf8')).rows as FRow[]).filter((r) => r.kind === 'sparse_fp8') : [];
-const shapes = flashmlaSparseShapes.filter((s) => all || s.format === 'v32');
+const only = args.indexOf('--shape') >= 0 ? Number(args[args.indexOf('--shape') + 1]) : -1;
+const shapes = flashmlaSparseShapes.filter((s, i) => (all || s.format === 'v32') && (only < 0 || i === only));
 const res: Record<string, number[]> = {};
 for (const kernel of args.includes('--sm90-only') ? ['sm90'] : ['sm90', 'mma']) {
   process.env.FLASHMLA_CUDA_SPARSE = kernel === 'mma' ? 'mma' : '';

@@ -36,7 +36,13 @@ constexpr int kBox = 64 * 64 * 2;        // one 64 x 64 bf16 box
 constexpr int kTile = 9 * kBox;          // 64 x 576 bf16
 constexpr int kQ_OFF = 0, kK_OFF = kTile, kP_OFF = kK_OFF + 2 * kTile;
 constexpr int SMEM = kP_OFF + kBox + 1024; // + slack to align the swizzled boxes to 1024 bytes
-constexpr int kRaw = 656;                // V3.2 bytes a token: 512 e4m3, 4 f32 scales, 64 bf16 RoPE
+constexpr int kRaw = 656;
+// Diagnostic builds (-DMLA_SPARSE_SM90_MODE=n, never shipped): bit 0 L2 prefetch on (the default build: 1), bit 1
+// consumers skip every wgmma (producer-bound time), bit 2 the producer skips the token loads (consumer-bound time).
+#ifndef MLA_SPARSE_SM90_MODE
+#define MLA_SPARSE_SM90_MODE 1
+#endif
+constexpr bool kPrefetch = MLA_SPARSE_SM90_MODE & 1, kNoMath = MLA_SPARSE_SM90_MODE & 2, kNoLoad = MLA_SPARSE_SM90_MODE & 4;                // V3.2 bytes a token: 512 e4m3, 4 f32 scales, 64 bf16 RoPE
 struct Rows {
   float scale[kBM];  // this tile's O rescale, wg0 -> wg1
   float oScale[kBM]; // the epilogue's output factor, wg0 -> wg1
@@ -101,7 +107,7 @@ __device__ __forceinline__ const unsigned char* addrOf(const SparseMmaParams& p,
 }
 /** The token's 656 bytes into L2 ahead of the register loads (one instruction, no completion to wait for). */
 __device__ __forceinline__ void prefetchL2(const unsigned char* tok) {
-  if (tok) asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(tok), "n"(kRaw) : "memory");
+  if (kPrefetch && tok) asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(tok), "n"(kRaw) : "memory");
 }
 
 /** One thread's share of a token in a round: NoPE chunks k, k+8, k+16, k+24 (16 e4m3 each), the scales, RoPE chunk k. */
@@ -114,10 +120,15 @@ struct Raw {
 __device__ __forceinline__ void loadRaw(const unsigned char* tok, int k, Raw& r) {
   r.live = tok != nullptr;
   if (!r.live) return;
+  if constexpr (kNoLoad) {
+    r.nope[0] = r.nope[1] = r.nope[2] = r.nope[3] = r.rope = make_uint4(k, k, k, k);
+    r.sc = make_float4(1.f, 1.f, 1.f, 1.f);
+  } else {
 #pragma unroll
-  for (int c = 0; c < 4; ++c) r.nope[c] = __ldg(reinterpret_cast<const uint4*>(tok) + c * 8 + k);
-  r.sc = __ldg(reinterpret_cast<const float4*>(tok + 512));
-  r.rope = __ldg(reinterpret_cast<const uint4*>(tok + 528) + k);
+    for (int c = 0; c < 4; ++c) r.nope[c] = __ldg(reinterpret_cast<const uint4*>(tok) + c * 8 + k);
+    r.sc = __ldg(reinterpret_cast<const float4*>(tok + 512));
+    r.rope = __ldg(reinterpret_cast<const uint4*>(tok + 528) + k);
+  }
 }
 
 /** Four e4m3 (little-endian) times s -> four bf16 (exact for a power-of-two s). */
@@ -272,7 +283,7 @@ struct Kernel {
 #pragma unroll
           for (int b = 0; b < 9; ++b)
 #pragma unroll
-            for (int kk = 0; kk < 4; ++kk) ss64(s, dQ + b * (kBox >> 4) + 2 * kk, dK + b * (kBox >> 4) + 2 * kk);
+            for (int kk = 0; kk < 4; ++kk) if (!kNoMath) ss64(s, dQ + b * (kBox >> 4) + 2 * kk, dK + b * (kBox >> 4) + 2 * kk);
           wgCommit();
           wgWait<0>();
           pinRegs<32>(s);
@@ -333,9 +344,9 @@ struct Kernel {
           for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= scA; o[4 * i + 1] *= scA; o[4 * i + 2] *= scB; o[4 * i + 3] *= scB; }
           wgFence();
 #pragma unroll
-          for (int kk = 0; kk < 4; ++kk) rs256(o, hi[kk], dV + ((kk * 2048) >> 4));
+          for (int kk = 0; kk < 4; ++kk) if (!kNoMath) rs256(o, hi[kk], dV + ((kk * 2048) >> 4));
 #pragma unroll
-          for (int kk = 0; kk < 4; ++kk) rs256(o, lo[kk], dV + ((kk * 2048) >> 4));
+          for (int kk = 0; kk < 4; ++kk) if (!kNoMath) rs256(o, lo[kk], dV + ((kk * 2048) >> 4));
           wgCommit();
           wgWait<0>();
           pinRegs<128>(o);
@@ -349,9 +360,9 @@ struct Kernel {
           const uint64_t dP = opaque(descSw128(pBase, 16, 1024)), dL = opaque(descSw128(pLo, 16, 1024));
           wgFence();
 #pragma unroll
-          for (int kk = 0; kk < 4; ++kk) ss256(o, dP + 2 * kk, dV + ((kk * 2048) >> 4));
+          for (int kk = 0; kk < 4; ++kk) if (!kNoMath) ss256(o, dP + 2 * kk, dV + ((kk * 2048) >> 4));
 #pragma unroll
-          for (int kk = 0; kk < 4; ++kk) ss256(o, dL + 2 * kk, dV + ((kk * 2048) >> 4));
+          for (int kk = 0; kk < 4; ++kk) if (!kNoMath) ss256(o, dL + 2 * kk, dV + ((kk * 2048) >> 4));
           wgCommit();
           wgWait<0>();
           pinRegs<128>(o);
