@@ -36,13 +36,17 @@ constexpr int kBox = 64 * 64 * 2;        // one 64 x 64 bf16 box
 constexpr int kTile = 9 * kBox;          // 64 x 576 bf16
 constexpr int kQ_OFF = 0, kK_OFF = kTile, kP_OFF = kK_OFF + 2 * kTile;
 constexpr int SMEM = kP_OFF + kBox + 1024; // + slack to align the swizzled boxes to 1024 bytes
-constexpr int kRaw = 656;
+constexpr int kRaw = 656; // V3.2 bytes a token: 512 e4m3, 4 f32 scales, 64 bf16 RoPE
 // Diagnostic builds (-DMLA_SPARSE_SM90_MODE=n, never shipped): bit 0 L2 prefetch on (the default build: 1), bit 1
 // consumers skip every wgmma (producer-bound time), bit 2 the producer skips the token loads (consumer-bound time).
 #ifndef MLA_SPARSE_SM90_MODE
 #define MLA_SPARSE_SM90_MODE 1
 #endif
-constexpr bool kPrefetch = MLA_SPARSE_SM90_MODE & 1, kNoMath = MLA_SPARSE_SM90_MODE & 2, kNoLoad = MLA_SPARSE_SM90_MODE & 4;                // V3.2 bytes a token: 512 e4m3, 4 f32 scales, 64 bf16 RoPE
+constexpr bool kPrefetch = MLA_SPARSE_SM90_MODE & 1, kNoMath = MLA_SPARSE_SM90_MODE & 2, kNoLoad = MLA_SPARSE_SM90_MODE & 4;
+// Bit 3: the whole-tile producer (produceTile) instead of the round pipeline (produce).
+constexpr bool kTileProducer = MLA_SPARSE_SM90_MODE & 8;
+// setmaxnreg per warpgroup (producer, consumer 0, consumer 1): 3 x 168 = 504 in all, what the CTA holds.
+constexpr int kRegP = kTileProducer ? 144 : 128, kReg0 = 504 - 160 - kRegP, kReg1 = 160;
 struct Rows {
   float scale[kBM];  // this tile's O rescale, wg0 -> wg1
   float oScale[kBM]; // the epilogue's output factor, wg0 -> wg1
@@ -168,7 +172,7 @@ struct Kernel {
 
   // ---- producer: warpgroup 2 ----
   static __device__ void produce(const SparseMmaParams& p) {
-    asm volatile("setmaxnreg.dec.sync.aligned.u32 128;\n" ::: "memory");
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kRegP) : "memory");
     const uint32_t kBase = smemBase() + kK_OFF;
     Rows& rw = rows();
     const uint32_t fullBar = smemAddr(&rw.full[0]), emptyBar = smemAddr(&rw.empty[0]);
@@ -229,6 +233,92 @@ struct Kernel {
     }
   }
 
+  // Whole-tile producer: thread (k = pt % 8, token pt / 8 of each 16-token round) holds its share of all four rounds
+  // of a tile in registers (NoPE columns 64k..64k+63: box k, one scale; RoPE chunk k), 88 registers. The loads of tile
+  // t + 1 are issued as soon as tile t is stored, so they are in flight while the consumers work (a whole tile of
+  // latency hiding); the ids of tile t + 2 are loaded then too. Lane k visits its four 16-byte NoPE chunks starting at
+  // k / 2, so the eight lanes of a token row store to distinct bank groups.
+  struct TileRegs {
+    uint4 nope[4][4]; // [round][slot]: slot c holds chunk (c + k / 2) % 4 of the lane's 64 bytes
+    float sc[4];
+    uint4 rope[4];
+    bool live[4];
+  };
+  static __device__ void produceTile(const SparseMmaParams& p) {
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kRegP) : "memory");
+    const uint32_t kBase = smemBase() + kK_OFF;
+    Rows& rw = rows();
+    const uint32_t fullBar = smemAddr(&rw.full[0]), emptyBar = smemAddr(&rw.empty[0]);
+    const int pt = threadIdx.x - 256, k = pt & 7, tokInRound = pt >> 3, rot = k >> 1;
+    const int j = blockIdx.y;
+    const int* meta = p.tileSchedulerMetadata + blockIdx.x * kMetaFields;
+    const int beginReq = meta[kSparseMetaBeginReqIdx], endReq = meta[kSparseMetaEndReqIdx];
+    uint32_t u = 0;
+    for (int batch = beginReq; batch <= endReq && batch < p.b; ++batch) {
+      const Item it = itemOf(p, meta, batch, beginReq, endReq);
+      if (it.nTiles == 0) continue;
+      const int64_t rowQ = static_cast<int64_t>(batch) * p.sQ + j;
+      auto idOf = [&](int t, int rnd) { return t < it.nTiles ? idAt(p, it, rowQ, it.eBegin + t * kBN + rnd * 16 + tokInRound) : Id{-1, false}; };
+      TileRegs d;
+      auto load = [&](const Id (&ids)[4]) {
+#pragma unroll
+        for (int rnd = 0; rnd < 4; ++rnd) {
+          const unsigned char* tok = addrOf(p, ids[rnd]);
+          d.live[rnd] = tok != nullptr;
+          if (!tok) continue;
+          if constexpr (kNoLoad) {
+#pragma unroll
+            for (int c = 0; c < 4; ++c) d.nope[rnd][c] = make_uint4(k, k, k, k);
+            d.sc[rnd] = 1.f;
+            d.rope[rnd] = make_uint4(k, k, k, k);
+          } else {
+#pragma unroll
+            for (int c = 0; c < 4; ++c) d.nope[rnd][c] = __ldg(reinterpret_cast<const uint4*>(tok + 64 * k) + ((c + rot) & 3));
+            d.sc[rnd] = __ldg(reinterpret_cast<const float*>(tok + 512) + (k >> 1));
+            d.rope[rnd] = __ldg(reinterpret_cast<const uint4*>(tok + 528) + k);
+          }
+        }
+      };
+      Id ids[4];
+#pragma unroll
+      for (int rnd = 0; rnd < 4; ++rnd) ids[rnd] = idOf(0, rnd);
+      load(ids);
+#pragma unroll
+      for (int rnd = 0; rnd < 4; ++rnd) ids[rnd] = idOf(1, rnd);
+#pragma unroll 1
+      for (int t = 0; t < it.nTiles; ++t, ++u) {
+        const uint32_t st = u & 1, kt = kBase + st * kTile;
+        mbarWait(emptyBar + 8 * st, ((u >> 1) & 1) ^ 1);
+#pragma unroll
+        for (int rnd = 0; rnd < 4; ++rnd) {
+          const int r = rnd * 16 + tokInRound;
+          const uint32_t row = kt + k * kBox + r * 128;
+#pragma unroll
+          for (int c = 0; c < 4; ++c) {
+            const int ch = 2 * ((c + rot) & 3); // 16 values at columns 64k + 8ch: chunks ch, ch + 1 of box k
+            uint4 lo = make_uint4(0, 0, 0, 0), hi = lo;
+            if (d.live[rnd]) {
+              const uint4 w = d.nope[rnd][c];
+              const float sc = d.sc[rnd];
+              const uint2 a = dq4(w.x, sc), b = dq4(w.y, sc), e = dq4(w.z, sc), f = dq4(w.w, sc);
+              lo = make_uint4(a.x, a.y, b.x, b.y);
+              hi = make_uint4(e.x, e.y, f.x, f.y);
+            }
+            stShared(row + ((ch ^ (r & 7)) << 4), lo);
+            stShared(row + (((ch + 1) ^ (r & 7)) << 4), hi);
+          }
+          stShared(kt + 8 * kBox + r * 128 + ((k ^ (r & 7)) << 4), d.live[rnd] ? d.rope[rnd] : make_uint4(0, 0, 0, 0));
+          if (k == 0) rw.valid[st][r] = d.live[rnd] ? 1 : 0;
+        }
+        fenceProxyAsync();
+        mbarArrive(fullBar + 8 * st);
+        if (t + 1 < it.nTiles) load(ids); // tile t + 1: in flight while the consumers work on t
+#pragma unroll
+        for (int rnd = 0; rnd < 4; ++rnd) ids[rnd] = idOf(t + 2, rnd);
+      }
+    }
+  }
+
   // Q rows of (batch, j, heads m0..m0+63) into nine swizzled boxes by the 256 consumer threads; zeros past hQ.
   static __device__ __forceinline__ void loadQ(const SparseMmaParams& p, uint32_t qBase, int batch, int j, int m0, int tid) {
     const __nv_bfloat16* q = static_cast<const __nv_bfloat16*>(p.q) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0) * 576;
@@ -244,10 +334,10 @@ struct Kernel {
   // ---- consumers: warpgroups 0 and 1 ----
   template <int W>
   static __device__ void consume(const SparseMmaParams& p) {
-    // Registers: the CTA holds 3 x 168 a thread (launch bounds 384, 1); 216 + 160 + 128 = 504 of them (no spills;
-    // warpgroup 1 spills below 160). v1 asked 224 / 160 / 128, more than the CTA holds: the increase waited forever.
-    if constexpr (W == 0) asm volatile("setmaxnreg.inc.sync.aligned.u32 216;\n" ::: "memory");
-    else asm volatile("setmaxnreg.dec.sync.aligned.u32 160;\n" ::: "memory");
+    // Registers (kReg*): the CTA holds 3 x 168 a thread (launch bounds 384, 1); no spills, warpgroup 1 spills below
+    // 160. v1 asked 224 / 160 / 128, more than the CTA holds: the increase waited forever.
+    if constexpr (W == 0) asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kReg0) : "memory");
+    else asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kReg1) : "memory");
     const uint32_t sBase = smemBase();
     const uint32_t qBase = sBase + kQ_OFF, kBase = sBase + kK_OFF, pBase = sBase + kP_OFF;
     Rows& rw = rows();
@@ -431,7 +521,10 @@ struct Kernel {
     }
     __syncthreads();
     const int wg = threadIdx.x / 128;
-    if (wg == 2) produce(p);
+    if (wg == 2) {
+      if constexpr (kTileProducer) produceTile(p);
+      else produce(p);
+    }
     else if (wg == 0) consume<0>(p);
     else consume<1>(p);
   }
