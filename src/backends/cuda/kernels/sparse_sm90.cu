@@ -37,10 +37,12 @@ constexpr int kTile = 9 * kBox;          // 64 x 576 bf16
 constexpr int kQ_OFF = 0, kK_OFF = kTile, kP_OFF = kK_OFF + 2 * kTile;
 constexpr int SMEM = kP_OFF + kBox + 1024; // + slack to align the swizzled boxes to 1024 bytes
 constexpr int kRaw = 656; // V3.2 bytes a token: 512 e4m3, 4 f32 scales, 64 bf16 RoPE
-// Diagnostic builds (-DMLA_SPARSE_SM90_MODE=n, never shipped): bit 0 L2 prefetch on (the default build: 1), bit 1
-// consumers skip every wgmma (producer-bound time), bit 2 the producer skips the token loads (consumer-bound time).
+// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is 8): bit 3 the whole-tile producer (produceTile), else
+// the round pipeline (produce, v2); bit 0 L2 prefetch in the round pipeline; diagnostics: bit 1 consumers skip every
+// wgmma (producer-bound time), bit 2 the producer skips the token loads (consumer-bound time); bit 4 the integer
+// dequantization (dq4i, not yet run on a GPU).
 #ifndef MLA_SPARSE_SM90_MODE
-#define MLA_SPARSE_SM90_MODE 1
+#define MLA_SPARSE_SM90_MODE 8
 #endif
 constexpr bool kPrefetch = MLA_SPARSE_SM90_MODE & 1, kNoMath = MLA_SPARSE_SM90_MODE & 2, kNoLoad = MLA_SPARSE_SM90_MODE & 4;
 // Bit 3: the whole-tile producer (produceTile) instead of the round pipeline (produce).
