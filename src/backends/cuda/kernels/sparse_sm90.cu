@@ -46,7 +46,7 @@ constexpr int kRaw = 656; // V3.2 bytes a token: 512 e4m3, 4 f32 scales, 64 bf16
 #endif
 constexpr bool kPrefetch = MLA_SPARSE_SM90_MODE & 1, kNoMath = MLA_SPARSE_SM90_MODE & 2, kNoLoad = MLA_SPARSE_SM90_MODE & 4;
 // Bit 3: the whole-tile producer (produceTile) instead of the round pipeline (produce).
-constexpr bool kTileProducer = MLA_SPARSE_SM90_MODE & 8;
+constexpr bool kTileProducer = MLA_SPARSE_SM90_MODE & 8, kIntDequant = MLA_SPARSE_SM90_MODE & 16;
 // setmaxnreg per warpgroup (producer, consumer 0, consumer 1): 3 x 168 = 504 in all, what the CTA holds.
 constexpr int kRegP = kTileProducer ? 144 : 128, kReg0 = 504 - 160 - kRegP, kReg1 = 160;
 struct Rows {
@@ -144,6 +144,42 @@ __device__ __forceinline__ uint2 dq4(uint32_t w, float s) {
   const float2 a = __half22float2(*reinterpret_cast<const __half2*>(&h01)), b = __half22float2(*reinterpret_cast<const __half2*>(&h23));
   const __nv_bfloat162 x = __floats2bfloat162_rn(a.x * s, a.y * s), y = __floats2bfloat162_rn(b.x * s, b.y * s);
   return make_uint2(*reinterpret_cast<const uint32_t*>(&x), *reinterpret_cast<const uint32_t*>(&y));
+}
+
+// Integer dequantization (mode bit 4): conversions run at a quarter of the ALU rate or less on sm_90, and v2's
+// dequantization (cvt e4m3x2 -> f16x2, two f16 -> f32, two multiplies, cvt f32 -> bf16x2 per pair) was measured
+// to bound the producer. Moving an e4m3 byte's sign into bit 15 and its 7 other bits into bits 4..10 of a bf16 gives
+// exactly value * 2^-120 for every non-NaN e4m3, subnormals and zeros included (4 exponent bits land in the low
+// bits of bf16's 8, bias 7 vs 127; e4m3 subnormals become bf16 subnormals); two exact bf16x2 multiplies by 2^60
+// and scale * 2^60 finish it (exact for the format's power-of-two scales). A 16-byte chunk holding an e4m3 NaN
+// (S.1111.111) takes the conversion path, which keeps the NaN.
+__device__ __forceinline__ uint32_t mulBf16x2(uint32_t a, uint32_t b) {
+  uint32_t d;
+  asm("mul.rn.bf16x2 %0, %1, %2;\n" : "=r"(d) : "r"(a), "r"(b));
+  return d;
+}
+/** Bytes (sel) of w -> bf16x2 bits of e4m3 value * 2^-120. */
+__device__ __forceinline__ uint32_t e4m3x2Raw(uint32_t w, uint32_t sel) {
+  const uint32_t t = __byte_perm(w, 0, sel); // [0, b_lo, 0, b_hi]
+  return ((t >> 4) & 0x07f007f0u) | (t & 0x80008000u);
+}
+/** 16 e4m3 values (w) times sc -> 16 bf16 as two 16-byte chunks (lo: values 0..7, hi: 8..15). */
+__device__ __forceinline__ void dq16(uint4 w, float sc, uint4& lo, uint4& hi) {
+  if constexpr (kIntDequant) {
+    const uint32_t m = 0x7f7f7f7fu, c = 0x01010101u;
+    const bool nan = ((((w.x & m) + c) | ((w.y & m) + c) | ((w.z & m) + c) | ((w.w & m) + c)) & 0x80808080u) != 0;
+    if (!nan) {
+      const __nv_bfloat162 f2v = __float2bfloat162_rn(sc * 1.152921504606846976e18f); // scale * 2^60
+      const uint32_t f1 = 0x5d805d80u, f2 = *reinterpret_cast<const uint32_t*>(&f2v); // 2^60, scale * 2^60
+      auto two = [&](uint32_t x, uint32_t sel) { return mulBf16x2(mulBf16x2(e4m3x2Raw(x, sel), f1), f2); };
+      lo = make_uint4(two(w.x, 0x1404), two(w.x, 0x3424), two(w.y, 0x1404), two(w.y, 0x3424));
+      hi = make_uint4(two(w.z, 0x1404), two(w.z, 0x3424), two(w.w, 0x1404), two(w.w, 0x3424));
+      return;
+    }
+  }
+  const uint2 a = dq4(w.x, sc), b = dq4(w.y, sc), e = dq4(w.z, sc), f = dq4(w.w, sc);
+  lo = make_uint4(a.x, a.y, b.x, b.y);
+  hi = make_uint4(e.x, e.y, f.x, f.y);
 }
 
 /** Write a thread's share of token row r into the key tile at kt (dequantized NoPE, RoPE copied; zeros if invalid). */
@@ -302,9 +338,13 @@ struct Kernel {
             if (d.live[rnd]) {
               const uint4 w = d.nope[rnd][c];
               const float sc = d.sc[rnd];
-              const uint2 a = dq4(w.x, sc), b = dq4(w.y, sc), e = dq4(w.z, sc), f = dq4(w.w, sc);
-              lo = make_uint4(a.x, a.y, b.x, b.y);
-              hi = make_uint4(e.x, e.y, f.x, f.y);
+              if constexpr (kIntDequant) {
+                dq16(w, sc, lo, hi);
+              } else {
+                const uint2 a = dq4(w.x, sc), b = dq4(w.y, sc), e = dq4(w.z, sc), f = dq4(w.w, sc);
+                lo = make_uint4(a.x, a.y, b.x, b.y);
+                hi = make_uint4(e.x, e.y, f.x, f.y);
+              }
             }
             stShared(row + ((ch ^ (r & 7)) << 4), lo);
             stShared(row + (((ch + 1) ^ (r & 7)) << 4), hi);
