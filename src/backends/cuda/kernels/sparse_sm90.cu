@@ -47,6 +47,9 @@ constexpr int kRaw = 656; // V3.2 bytes a token: 512 e4m3, 4 f32 scales, 64 bf16
 constexpr bool kPrefetch = MLA_SPARSE_SM90_MODE & 1, kNoMath = MLA_SPARSE_SM90_MODE & 2, kNoLoad = MLA_SPARSE_SM90_MODE & 4;
 // Bit 3: the whole-tile producer (produceTile) instead of the round pipeline (produce).
 constexpr bool kTileProducer = MLA_SPARSE_SM90_MODE & 8, kIntDequant = MLA_SPARSE_SM90_MODE & 16;
+// Bit 5 (measurement only): P as one bf16 (FlashMLA's rounding), no lo part: half the P V work, but sparse_mma.cu's
+// ladder found such weights over the element-wise bound on rare random cases.
+constexpr bool kSingleP = MLA_SPARSE_SM90_MODE & 32;
 // setmaxnreg per warpgroup (producer, consumer 0, consumer 1): 3 x 168 = 504 in all, what the CTA holds.
 constexpr int kRegP = kTileProducer ? 144 : 128, kReg0 = 504 - 160 - kRegP, kReg1 = 160;
 struct Rows {
@@ -467,7 +470,7 @@ struct Kernel {
               const int r = (e & 1) ? rB : rA, ch = 2 * kk + (e >> 1);
               const uint32_t off = r * 128 + ((ch ^ gq) << 4) + tq * 4;
               stShared(pBase + off, hi[kk][e]);
-              stShared(pLo + off, lo[kk][e]);
+              if (!kSingleP) stShared(pLo + off, lo[kk][e]);
             }
           if (tq == 0) { rw.scale[rA] = scA; rw.scale[rB] = scB; }
           fenceProxyAsync();
@@ -478,7 +481,7 @@ struct Kernel {
 #pragma unroll
           for (int kk = 0; kk < 4; ++kk) if (!kNoMath) rs256(o, hi[kk], dV + ((kk * 2048) >> 4));
 #pragma unroll
-          for (int kk = 0; kk < 4; ++kk) if (!kNoMath) rs256(o, lo[kk], dV + ((kk * 2048) >> 4));
+          for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) rs256(o, lo[kk], dV + ((kk * 2048) >> 4));
           wgCommit();
           wgWait<0>();
           pinRegs<128>(o);
@@ -494,7 +497,7 @@ struct Kernel {
 #pragma unroll
           for (int kk = 0; kk < 4; ++kk) if (!kNoMath) ss256(o, dP + 2 * kk, dV + ((kk * 2048) >> 4));
 #pragma unroll
-          for (int kk = 0; kk < 4; ++kk) if (!kNoMath) ss256(o, dL + 2 * kk, dV + ((kk * 2048) >> 4));
+          for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) ss256(o, dL + 2 * kk, dV + ((kk * 2048) >> 4));
           wgCommit();
           wgWait<0>();
           pinRegs<128>(o);
