@@ -3,13 +3,13 @@
 // (SparseMmaParams; grid (numSmParts, sQ, hQ / 64)); its split partials are merged by mla_sparse_mma_combine_*.
 //
 // One CTA of 384 threads per (SM part, query position j, tile of 64 heads):
-//  - warpgroup 2, the producer (128 threads): per 64-token tile, four rounds of 16 tokens; 8 threads a token, each
-//    loading 4 x 16 B of its e4m3 NoPE bytes (coalesced 128-byte runs), the 4 scales and one 16-byte RoPE chunk
-//    into registers one round ahead (the token ids two rounds ahead), then writing the dequantized bf16 values
-//    into a 64 x 576 key tile of nine 64 x 64 boxes, 128-byte swizzled: the layout wgmma reads (K-major for
-//    S = Q K^T, MN-major for O += P V). Invalid entries (-1, past topkLength, past the item) read no memory: their
-//    rows are zeros and their validity flag 0. Two key tiles (stages): full[s] (128 producer arrivals) and
-//    empty[s] (one arrival from each consumer warpgroup) mbarriers.
+//  - warpgroup 2, the producer (128 threads; produceTile, the shipped build): 8 threads a token, 16 tokens a round,
+//    four rounds a tile; each thread holds its share of a whole tile in registers (NoPE bytes 64k..64k+63, their
+//    scale, RoPE chunk k a round) and issues the next tile's loads as soon as it has stored one, then writes the
+//    dequantized bf16 values into a 64 x 576 key tile of nine 64 x 64 boxes, 128-byte swizzled: the layout wgmma
+//    reads (K-major for S = Q K^T, MN-major for O += P V). Invalid entries (-1, past topkLength, past the item)
+//    read no memory: their rows are zeros and their validity flag 0. Two key tiles (stages): full[s] (128 producer
+//    arrivals) and empty[s] (one arrival from each consumer warpgroup) mbarriers.
 //  - warpgroup 0: S = Q K^T (36 m64n64k16, Q and K from shared memory), mask by validity, online softmax in base
 //    2, P = hi + lo (two bf16 parts, as sparse_mma.cu: a bf16 P alone rounds weights by up to 2^-9); P hi to the
 //    P box and P lo to the RoPE box of the stage (free once S is done; V is the first 512 columns), the row
@@ -149,9 +149,8 @@ __device__ __forceinline__ uint2 dq4(uint32_t w, float s) {
   return make_uint2(*reinterpret_cast<const uint32_t*>(&x), *reinterpret_cast<const uint32_t*>(&y));
 }
 
-// Integer dequantization (mode bit 4): conversions run at a quarter of the ALU rate or less on sm_90, and v2's
-// dequantization (cvt e4m3x2 -> f16x2, two f16 -> f32, two multiplies, cvt f32 -> bf16x2 per pair) was measured
-// to bound the producer. Moving an e4m3 byte's sign into bit 15 and its 7 other bits into bits 4..10 of a bf16 gives
+// Integer dequantization (mode bit 4; not shipped: on the H200 it made the producer slower, 350.8 vs 257.7 us on
+// V3.2 b=64 s_q=2, since the producer is bound by its dependent-chain latency, not by conversion throughput). Moving an e4m3 byte's sign into bit 15 and its 7 other bits into bits 4..10 of a bf16 gives
 // exactly value * 2^-120 for every non-NaN e4m3, subnormals and zeros included (4 exponent bits land in the low
 // bits of bf16's 8, bias 7 vs 127; e4m3 subnormals become bf16 subnormals); two exact bf16x2 multiplies by 2^60
 // and scale * 2^60 finish it (exact for the format's power-of-two scales). A 16-byte chunk holding an e4m3 NaN
