@@ -37,6 +37,7 @@ export const gencode = [
 export const gencodeOnly = {
   'decode_sm90.cu': ['arch=compute_90a,code=sm_90a'], // wgmma, TMA tensor copies, setmaxnreg, mbarrier tx counts
   'decode_sm90_wide.cu': ['arch=compute_90a,code=sm_90a'], // wgmma, TMA tensor copies, setmaxnreg
+  'sparse_sm90.cu': ['arch=compute_90a,code=sm_90a'], // wgmma, mbarriers, setmaxnreg
 };
 const flags = ['-std=c++17', '-O3', '--Werror', 'all-warnings', '-Xptxas', '-warn-spills', '--threads', '0'];
 

@@ -99,7 +99,7 @@ export function randomIndices(b: number, sQ: number, sK: number, topk: number, B
   return ind;
 }
 
-async function runShape(backend: Backend, s: SparseShape, warmup: number, reps: number): Promise<Row> {
+export async function runShape(backend: Backend, s: SparseShape, warmup: number, reps: number): Promise<Row> {
   const r = rng(s.b * 1000 + s.hQ + s.topk);
   const L = fp8Layouts[s.format];
   const owned: Tensor[] = [];

@@ -80,6 +80,17 @@ describe('cuda sparse: random cases with many heads (full and partial 64-row til
   });
 });
 
+describe('cuda sparse: V3.2 with 64 / 128 heads (sparse_sm90.cu on an sm_90 device, else sparse_mma.cu)', () => {
+  // FLASHMLA_GPU_SPARSE_SM90_CASES (default: the main count): V3.2 caches (unreferenced tokens NaN), -1 entries,
+  // topkLength, sinks with +-inf, extra caches, page sizes 1..64, split requests.
+  // FLASHMLA_GPU_SPARSE_SM90_HQ (default 64,128) narrows the head counts (a build of the 2-CTA cluster mode takes 128).
+  const n = Number(process.env.FLASHMLA_GPU_SPARSE_SM90_CASES ?? nRandom);
+  const heads = (process.env.FLASHMLA_GPU_SPARSE_SM90_HQ ?? '64,128').split(',').map(Number);
+  test(`${n} cases, hQ 64 / 128`, async () => {
+    for (let seed = 60000; seed < 60000 + n; seed++) await runRandomSparse(seed, cuda, tolerances.cuda, ['v32'], false, (r) => r.pick(heads));
+  });
+});
+
 describe('cuda: dense (page-table) decode over FP8 caches', () => {
   const shapes = [
     { sQ: 2, hQ: 16, dtype: 'bf16', causal: true }, { sQ: 1, hQ: 16, dtype: 'bf16', causal: true }, { sQ: 1, hQ: 64, dtype: 'bf16', causal: false },

@@ -9,6 +9,7 @@ import type { Driver } from './driver.js';
 import {
   type SparseMmaGrid, type SparseMmaVariant, chooseSparseMma, sparseMmaAccumElems, sparseMmaCombineLaunch, sparseMmaKernelName, sparseMmaLaunch,
 } from './kernels/sparse-mma-launch.js';
+import { sparseSm90Fatbin, sparseSm90KernelName, sparseSm90Launch, useSparseSm90 } from './kernels/sparse-sm90-launch.js';
 import { compilePacker, sparseMmaParamsLayout } from './params.js';
 
 /** What the runner needs from the backend that owns it. */
@@ -18,6 +19,8 @@ export interface SparseMmaHost {
   readonly maxSmem: number;
   /** Load a fatbin of the kernel folder (checked against the manifest). */
   load(file: string): bigint;
+  /** sparse_sm90.cu may run: an sm_90 device whose build has sparse_sm90.fatbin, and no other kernel asked for. */
+  readonly hopper?: boolean;
   /** A kernel of a module, with its dynamic shared memory limit raised to smem (cached by name). */
   fn(module: bigint, name: string, smem: number): bigint;
   /** The device address of a tensor of this backend. */
@@ -38,6 +41,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 export class SparseMmaRunner {
   private module?: bigint;
+  private sm90Module?: bigint;
   private params?: { ptr: bigint; view: DataView; argv: bigint };
   private ws = { ptr: 0n, bytes: 0 };
   private lastWs = 0n;
@@ -52,22 +56,36 @@ export class SparseMmaRunner {
     return chooseSparseMma(p.cache.kind, p.dtype, p.dQk, p.hQ, this.h.maxSmem);
   }
 
-  /** Queue a sparse decode on sparse_mma.cu; false (nothing queued) where no variant applies. */
-  sparse(l: SparseCall): boolean {
+  /** The kernel a sparse launch gets here: sparse_sm90.cu, a sparse_mma.cu variant, or undefined (sparse.cu). */
+  kernelForSparse(l: SparseCall): string | undefined {
+    if (this.sm90Takes(l)) return sparseSm90KernelName;
     const v = this.variantForSparse(l);
-    if (!v) return false;
+    return v && sparseMmaKernelName(v);
+  }
+
+  private sm90Takes(l: SparseCall): boolean {
+    const p = l.problem;
+    return useSparseSm90({ kind: p.cache.kind, dtype: p.dtype, dQk: p.dQk, hQ: p.hQ }, this.h.hopper ?? false, this.h.maxSmem);
+  }
+
+  /** Queue a sparse decode on sparse_sm90.cu or sparse_mma.cu; false (nothing queued) where neither applies. */
+  sparse(l: SparseCall): boolean {
+    const sm90 = this.sm90Takes(l);
+    const v = this.variantForSparse(l);
+    if (!v && !sm90) return false;
     const p = l.problem;
     const dev = this.stage([l.indices, l.extraIndices, l.topkLength, l.extraTopkLength, l.attnSink, l.tileSchedulerMetadata, l.numSplits],
       sparseMmaAccumElems(p.b, p.numSmParts, p.sQ, p.hQ));
     const q = this.h.ptrOf(l.q), out = this.h.ptrOf(l.out), k = this.h.ptrOf(l.kCache), x = l.extraKCache ? this.h.ptrOf(l.extraKCache) : 0n;
-    this.launch(v, {
+    this.launch(v ?? { dtype: 'bf16' }, {
       q, kCache: k, extraKCache: x, indices: dev[0], extraIndices: dev[1], topkLength: dev[2], extraTopkLength: dev[3], attnSink: dev[4],
       blockTable: 0n, cacheSeqlens: 0n, tileSchedulerMetadata: dev[5], numSplits: dev[6], out, lse: this.h.ptrOf(l.lse),
       oAccum: dev.oAccum, lseAccum: dev.lseAccum, b: p.b, sQ: p.sQ, hQ: p.hQ, topk: p.topk, extraTopk: p.extraTopk,
       pageBlockSize: p.cache.pageBlockSize, extraPageBlockSize: p.extraCache?.pageBlockSize ?? 1,
       blockStride: p.cache.blockStride, extraBlockStride: p.extraCache?.blockStride ?? 0, maxBlocksPerSeq: 0, dense: 0, causal: 0,
       scaleLog2: p.softmaxScale * Math.LOG2E,
-    }, sparseMmaLaunch(v, p.numSmParts, p.sQ, p.hQ, false), p.b, p.sQ, p.hQ, l.host ? l.host.numSplits[p.b] !== p.b : true);
+    }, sm90 ? sparseSm90Launch(p.numSmParts, p.sQ, p.hQ) : sparseMmaLaunch(v!, p.numSmParts, p.sQ, p.hQ, false), p.b, p.sQ, p.hQ,
+    l.host ? l.host.numSplits[p.b] !== p.b : true, sm90 ? sparseSm90KernelName : undefined);
     return true;
   }
 
@@ -87,7 +105,8 @@ export class SparseMmaRunner {
     return true;
   }
 
-  private launch(v: SparseMmaVariant, values: Record<string, bigint | number>, g: SparseMmaGrid, b: number, sQ: number, hQ: number, needCombine: boolean): void {
+  private launch(v: SparseMmaVariant | Pick<SparseMmaVariant, 'dtype'>, values: Record<string, bigint | number>, g: SparseMmaGrid, b: number, sQ: number, hQ: number,
+    needCombine: boolean, sm90Name?: string): void {
     const h = this.h;
     this.module ??= h.load('sparse_mma.fatbin');
     this.params ??= h.drv.pinnedParams(sparseMmaParamsLayout.size);
@@ -95,8 +114,10 @@ export class SparseMmaRunner {
       throw invalidArgument('q/kCache/out', 'device addresses aligned to 16 bytes (sparse_mma.cu copies 16-byte vectors)', 'an unaligned view');
     }
     pack(this.params.view, values);
-    const name = sparseMmaKernelName(v);
-    const f = h.fn(this.module, name, g.smem);
+    // sparse_sm90.cu takes the same parameters; its split partials go through sparse_mma.cu's combine.
+    if (sm90Name) this.sm90Module ??= h.load(sparseSm90Fatbin);
+    const name = sm90Name ?? sparseMmaKernelName(v as SparseMmaVariant);
+    const f = h.fn(sm90Name ? this.sm90Module! : this.module, name, g.smem);
     const api = h.drv.api;
     let rc = api.cuLaunchKernel(f, g.grid[0], g.grid[1], g.grid[2], g.block[0], 1, 1, g.smem, h.stream, this.params.argv, null);
     if (rc !== 0) h.drv.check(rc, `cuLaunchKernel(${name})`);

@@ -1,0 +1,730 @@
+// Token-sparse MLA decode over a DeepSeek-V3.2 FP8 cache for Hopper (sm_90a only): wgmma and warp specialisation.
+// See docs/notes/cuda-sparse-decode.md, "The sm_90a kernel". Same parameters, grid and scheduler as sparse_mma.cu
+// (SparseMmaParams; grid (numSmParts, sQ, hQ / 64)); its split partials are merged by mla_sparse_mma_combine_*.
+//
+// One CTA of 384 threads per (SM part, query position j, tile of 64 heads):
+//  - warpgroup 2, the producer (128 threads; produceTile, the shipped build): 8 threads a token, 16 tokens a round,
+//    four rounds a tile; each thread holds its share of a whole tile in registers (NoPE bytes 64k..64k+63, their
+//    scale, RoPE chunk k a round) and issues the next tile's loads as soon as it has stored one, then writes the
+//    dequantized bf16 values into a 64 x 576 key tile of nine 64 x 64 boxes, 128-byte swizzled: the layout wgmma
+//    reads (K-major for S = Q K^T, MN-major for O += P V). Invalid entries (-1, past topkLength, past the item)
+//    read no memory: their rows are zeros and their validity flag 0. Two key tiles (stages): full[s] (128 producer
+//    arrivals) and empty[s] (one arrival from each consumer warpgroup) mbarriers.
+//  - warpgroup 0: S = Q K^T (36 m64n64k16, Q and K from shared memory), mask by validity, online softmax in base
+//    2, P = hi + lo (two bf16 parts, as sparse_mma.cu: a bf16 P alone rounds weights by up to 2^-9); P hi to the
+//    P box and P lo to the RoPE box of the stage (free once S is done; V is the first 512 columns), the row
+//    rescale factors to shared memory; then O[:, 0..255] += P V from registers (8 m64n256k16).
+//  - warpgroup 1: O[:, 256..511] rescaled and += P V with P from shared memory (8 m64n256k16).
+// Named barriers: 1 P ready (wg0 -> wg1), 2 P box free (wg1 -> wg0), 3 epilogue factors, 4 Q loaded.
+// Epilogue: warpgroup 0 owns the row maxima and sums; it writes lse and the per-row output factor (1/l, with the
+// attention sink where the request is in one piece), then each consumer warpgroup writes its 256 columns (bf16
+// out, or the f32 partial row for the combine).
+#include "params.h"
+#include "common.cuh"
+#include "hopper_ops.cuh"
+
+#if defined(__CUDA_ARCH__) && (__CUDA_ARCH__ == 900) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define MLA_SM90A_SPARSE 1
+#endif
+
+namespace mla {
+namespace ssp {
+
+constexpr int kBN = 64;                  // tokens a tile
+constexpr int kBM = 64;                  // heads a CTA
+constexpr int kBox = 64 * 64 * 2;        // one 64 x 64 bf16 box
+constexpr int kTile = 9 * kBox;          // 64 x 576 bf16
+constexpr int kQ_OFF = 0, kK_OFF = kTile, kP_OFF = kK_OFF + 2 * kTile;
+constexpr int SMEM = kP_OFF + kBox + 1024; // + slack to align the swizzled boxes to 1024 bytes
+constexpr int kRaw = 656; // V3.2 bytes a token: 512 e4m3, 4 f32 scales, 64 bf16 RoPE
+// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is 8): bit 3 the whole-tile producer (produceTile), else
+// the round pipeline (produce, v2); bit 0 L2 prefetch in the round pipeline; diagnostics: bit 1 consumers skip every
+// wgmma (producer-bound time), bit 2 the producer skips the token loads (consumer-bound time); bit 4 the integer
+// dequantization (dq4i, not yet run on a GPU).
+#ifndef MLA_SPARSE_SM90_MODE
+#define MLA_SPARSE_SM90_MODE 8
+#endif
+constexpr bool kPrefetch = MLA_SPARSE_SM90_MODE & 1, kNoMath = MLA_SPARSE_SM90_MODE & 2, kNoLoad = MLA_SPARSE_SM90_MODE & 4;
+// Bit 3: the whole-tile producer (produceTile) instead of the round pipeline (produce).
+constexpr bool kTileProducer = MLA_SPARSE_SM90_MODE & 8, kIntDequant = MLA_SPARSE_SM90_MODE & 16;
+// Bit 5 (measurement only): P as one bf16 (FlashMLA's rounding), no lo part: half the P V work, but sparse_mma.cu's
+// ladder found such weights over the element-wise bound on rare random cases.
+constexpr bool kSingleP = MLA_SPARSE_SM90_MODE & 32;
+// Bit 6 (with 8; not yet run on a GPU): the two 64-head tiles of one (part, query) as a 2-CTA cluster along z (h_q a
+// multiple of 128 only): each producer dequantizes half of every tile (rounds 2 rank, 2 rank + 1) into both CTAs'
+// key tiles (produceCluster), halving the producer's work per CTA, as FlashMLA does for 128 heads.
+constexpr bool kCluster = MLA_SPARSE_SM90_MODE & 64;
+static_assert(!kCluster || kTileProducer, "the cluster producer is the whole-tile producer's variant");
+// mbarrier arrivals: full = the producer threads that write a stage; empty = one a consumer warpgroup of each CTA that
+// reads it.
+constexpr int kFullCount = kCluster ? 256 : 128, kEmptyCount = kCluster ? 4 : 2;
+// setmaxnreg per warpgroup (producer, consumer 0, consumer 1): 3 x 168 = 504 in all, what the CTA holds.
+constexpr int kRegP = kTileProducer ? 144 : 128, kReg0 = 504 - 160 - kRegP, kReg1 = 160;
+struct Rows {
+  float scale[kBM];  // this tile's O rescale, wg0 -> wg1
+  float oScale[kBM]; // the epilogue's output factor, wg0 -> wg1
+  int valid[2][kBN]; // per stage: token live
+  unsigned long long full[2], empty[2];
+};
+static_assert(SMEM + sizeof(Rows) <= 232448, "over the 227 KiB a block may opt in to");
+
+__device__ __forceinline__ Rows& rows() {
+  __shared__ Rows r;
+  return r;
+}
+
+/** One request's piece of this part: entries [eBegin, eEnd) of its (main, padded; then extra) list. */
+struct Item {
+  int eBegin, eEnd, slot, mainLen, mainRegion, extraLen, nTiles;
+  bool noSplit;
+};
+__device__ __forceinline__ Item itemOf(const SparseMmaParams& p, const int* meta, int batch, int beginReq, int endReq) {
+  Item it;
+  it.slot = p.numSplits[batch] + (batch == beginReq ? meta[kSparseMetaBeginSplitIdx] : 0);
+  it.noSplit = p.numSplits[batch + 1] - p.numSplits[batch] == 1;
+  it.mainLen = p.topkLength ? min(p.topkLength[batch], p.topk) : p.topk;
+  it.extraLen = p.extraIndices ? (p.extraTopkLength ? min(p.extraTopkLength[batch], p.extraTopk) : p.extraTopk) : 0;
+  const int n = max(it.mainLen, 1);
+  it.mainRegion = p.extraIndices ? (n + kSparseBlockTopk - 1) / kSparseBlockTopk * kSparseBlockTopk : n;
+  const int listLen = it.mainRegion + it.extraLen;
+  const int nBlocks = (listLen + kSparseBlockTopk - 1) / kSparseBlockTopk;
+  it.eBegin = (batch == beginReq ? meta[kSparseMetaBeginBlockIdx] : 0) * kSparseBlockTopk;
+  it.eEnd = min((batch == endReq ? meta[kSparseMetaEndBlockIdx] : nBlocks) * kSparseBlockTopk, listLen);
+  it.nTiles = it.eEnd > it.eBegin ? (it.eEnd - it.eBegin + kBN - 1) / kBN : 0;
+  return it;
+}
+
+#ifdef MLA_SM90A_SPARSE
+using namespace hop;
+
+// Cluster helpers (kCluster): the peer CTA's shared-window address of one of ours, stores and mbarrier arrivals
+// there, and waits that acquire at cluster scope (the peer's writes are released at cluster scope).
+__device__ __forceinline__ uint32_t clusterRank() {
+  uint32_t r;
+  asm volatile("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(r));
+  return r;
+}
+__device__ __forceinline__ uint32_t peerAddr(uint32_t local, uint32_t peer) {
+  uint32_t r;
+  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n" : "=r"(r) : "r"(local), "r"(peer));
+  return r;
+}
+__device__ __forceinline__ void stCluster(uint32_t addr, uint4 v) {
+  asm volatile("st.shared::cluster.v4.b32 [%0], {%1, %2, %3, %4};\n" ::"r"(addr), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w) : "memory");
+}
+__device__ __forceinline__ void stCluster(uint32_t addr, uint32_t v) { asm volatile("st.shared::cluster.b32 [%0], %1;\n" ::"r"(addr), "r"(v) : "memory"); }
+__device__ __forceinline__ void mbarArriveCluster(uint32_t clusterAddr) {
+  asm volatile("mbarrier.arrive.release.cluster.shared::cluster.b64 _, [%0];\n" ::"r"(clusterAddr) : "memory");
+}
+__device__ __forceinline__ void mbarWaitCluster(uint32_t bar, uint32_t parity) {
+  asm volatile(
+      "{\n.reg .pred done;\nWAIT_%=:\n"
+      "mbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 done, [%0], %1;\n"
+      "@!done bra WAIT_%=;\n}\n" ::"r"(bar), "r"(parity) : "memory");
+}
+__device__ __forceinline__ void clusterSync() {
+  asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;\n" ::: "memory");
+}
+/** Wait for a stage's mbarrier: at cluster scope where the peer CTA's writes or releases are involved. */
+__device__ __forceinline__ void stageWait(uint32_t bar, uint32_t parity) {
+  if constexpr (kCluster) mbarWaitCluster(bar, parity);
+  else mbarWait(bar, parity);
+}
+/** A consumer warpgroup's release of a stage: to both CTAs' empty barriers in a cluster. */
+__device__ __forceinline__ void stageRelease(uint32_t emptyBarSt) {
+  mbarArrive(emptyBarSt);
+  if constexpr (kCluster) mbarArriveCluster(peerAddr(emptyBarSt, clusterRank() ^ 1u));
+}
+
+/** Entry e of the item's list: the physical token id (-1: invalid) and whether it is in the extra cache. Only the
+    index load is issued here; the address is formed a round later (addrOf), so its latency never stalls a round. */
+struct Id {
+  int phys;
+  bool extra;
+};
+__device__ __forceinline__ Id idAt(const SparseMmaParams& p, const Item& it, int64_t rowQ, int e) {
+  Id x{-1, false};
+  if (e >= it.eEnd) return x;
+  if (e < it.mainRegion) {
+    if (e < it.mainLen) x.phys = p.indices[rowQ * p.topk + e];
+  } else {
+    x.extra = true;
+    const int i = e - it.mainRegion;
+    if (i < it.extraLen) x.phys = p.extraIndices[rowQ * p.extraTopk + i];
+  }
+  return x;
+}
+/** A token's address (null: invalid entry, nothing is read). */
+__device__ __forceinline__ const unsigned char* addrOf(const SparseMmaParams& p, Id x) {
+  if (x.phys < 0) return nullptr;
+  const int B = x.extra ? p.extraPageBlockSize : p.pageBlockSize;
+  const int blk = x.phys / B, slot = x.phys - blk * B;
+  return (x.extra ? p.extraKCache : p.kCache) + static_cast<int64_t>(blk) * (x.extra ? p.extraBlockStride : p.blockStride) + static_cast<int64_t>(slot) * kRaw;
+}
+/** The token's 656 bytes into L2 ahead of the register loads (one instruction, no completion to wait for). */
+__device__ __forceinline__ void prefetchL2(const unsigned char* tok) {
+  if (kPrefetch && tok) asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(tok), "n"(kRaw) : "memory");
+}
+
+/** One thread's share of a token in a round: NoPE chunks k, k+8, k+16, k+24 (16 e4m3 each), the scales, RoPE chunk k. */
+struct Raw {
+  uint4 nope[4];
+  float4 sc;
+  uint4 rope;
+  bool live;
+};
+__device__ __forceinline__ void loadRaw(const unsigned char* tok, int k, Raw& r) {
+  r.live = tok != nullptr;
+  if (!r.live) return;
+  if constexpr (kNoLoad) {
+    r.nope[0] = r.nope[1] = r.nope[2] = r.nope[3] = r.rope = make_uint4(k, k, k, k);
+    r.sc = make_float4(1.f, 1.f, 1.f, 1.f);
+  } else {
+#pragma unroll
+    for (int c = 0; c < 4; ++c) r.nope[c] = __ldg(reinterpret_cast<const uint4*>(tok) + c * 8 + k);
+    r.sc = __ldg(reinterpret_cast<const float4*>(tok + 512));
+    r.rope = __ldg(reinterpret_cast<const uint4*>(tok + 528) + k);
+  }
+}
+
+/** Four e4m3 (little-endian) times s -> four bf16 (exact for a power-of-two s). */
+__device__ __forceinline__ uint2 dq4(uint32_t w, float s) {
+  uint32_t h01, h23;
+  asm("{\n .reg .b16 lo, hi;\n mov.b32 {lo, hi}, %2;\n cvt.rn.f16x2.e4m3x2 %0, lo;\n cvt.rn.f16x2.e4m3x2 %1, hi;\n}\n" : "=r"(h01), "=r"(h23) : "r"(w));
+  const float2 a = __half22float2(*reinterpret_cast<const __half2*>(&h01)), b = __half22float2(*reinterpret_cast<const __half2*>(&h23));
+  const __nv_bfloat162 x = __floats2bfloat162_rn(a.x * s, a.y * s), y = __floats2bfloat162_rn(b.x * s, b.y * s);
+  return make_uint2(*reinterpret_cast<const uint32_t*>(&x), *reinterpret_cast<const uint32_t*>(&y));
+}
+
+// Integer dequantization (mode bit 4; not shipped: on the H200 it made the producer slower, 350.8 vs 257.7 us on
+// V3.2 b=64 s_q=2, since the producer is bound by its dependent-chain latency, not by conversion throughput). Moving an e4m3 byte's sign into bit 15 and its 7 other bits into bits 4..10 of a bf16 gives
+// exactly value * 2^-120 for every non-NaN e4m3, subnormals and zeros included (4 exponent bits land in the low
+// bits of bf16's 8, bias 7 vs 127; e4m3 subnormals become bf16 subnormals); two exact bf16x2 multiplies by 2^60
+// and scale * 2^60 finish it (exact for the format's power-of-two scales). A 16-byte chunk holding an e4m3 NaN
+// (S.1111.111) takes the conversion path, which keeps the NaN.
+__device__ __forceinline__ uint32_t mulBf16x2(uint32_t a, uint32_t b) {
+  uint32_t d;
+  asm("mul.rn.bf16x2 %0, %1, %2;\n" : "=r"(d) : "r"(a), "r"(b));
+  return d;
+}
+/** Bytes (sel) of w -> bf16x2 bits of e4m3 value * 2^-120. */
+__device__ __forceinline__ uint32_t e4m3x2Raw(uint32_t w, uint32_t sel) {
+  const uint32_t t = __byte_perm(w, 0, sel); // [0, b_lo, 0, b_hi]
+  return ((t >> 4) & 0x07f007f0u) | (t & 0x80008000u);
+}
+/** 16 e4m3 values (w) times sc -> 16 bf16 as two 16-byte chunks (lo: values 0..7, hi: 8..15). */
+__device__ __forceinline__ void dq16(uint4 w, float sc, uint4& lo, uint4& hi) {
+  if constexpr (kIntDequant) {
+    const uint32_t m = 0x7f7f7f7fu, c = 0x01010101u;
+    const bool nan = ((((w.x & m) + c) | ((w.y & m) + c) | ((w.z & m) + c) | ((w.w & m) + c)) & 0x80808080u) != 0;
+    if (!nan) {
+      const __nv_bfloat162 f2v = __float2bfloat162_rn(sc * 1.152921504606846976e18f); // scale * 2^60
+      const uint32_t f1 = 0x5d805d80u, f2 = *reinterpret_cast<const uint32_t*>(&f2v); // 2^60, scale * 2^60
+      auto two = [&](uint32_t x, uint32_t sel) { return mulBf16x2(mulBf16x2(e4m3x2Raw(x, sel), f1), f2); };
+      lo = make_uint4(two(w.x, 0x1404), two(w.x, 0x3424), two(w.y, 0x1404), two(w.y, 0x3424));
+      hi = make_uint4(two(w.z, 0x1404), two(w.z, 0x3424), two(w.w, 0x1404), two(w.w, 0x3424));
+      return;
+    }
+  }
+  const uint2 a = dq4(w.x, sc), b = dq4(w.y, sc), e = dq4(w.z, sc), f = dq4(w.w, sc);
+  lo = make_uint4(a.x, a.y, b.x, b.y);
+  hi = make_uint4(e.x, e.y, f.x, f.y);
+}
+
+/** Write a thread's share of token row r into the key tile at kt (dequantized NoPE, RoPE copied; zeros if invalid). */
+__device__ __forceinline__ void storeRaw(uint32_t kt, int r, int k, const Raw& x) {
+  const float scs[4] = {x.sc.x, x.sc.y, x.sc.z, x.sc.w};
+#pragma unroll
+  for (int c = 0; c < 4; ++c) {
+    // 16 values at columns (8c + k) * 16: box 2c + k/4, 8-column chunks 2(k%4) and 2(k%4) + 1 of that box.
+    const uint32_t box = kt + (2 * c + (k >> 2)) * kBox + r * 128;
+    const int ch = 2 * (k & 3);
+    uint4 lo = make_uint4(0, 0, 0, 0), hi = lo;
+    if (x.live) {
+      const uint2 a = dq4(x.nope[c].x, scs[c]), b = dq4(x.nope[c].y, scs[c]), d = dq4(x.nope[c].z, scs[c]), e = dq4(x.nope[c].w, scs[c]);
+      lo = make_uint4(a.x, a.y, b.x, b.y);
+      hi = make_uint4(d.x, d.y, e.x, e.y);
+    }
+    stShared(box + ((ch ^ (r & 7)) << 4), lo);
+    stShared(box + (((ch + 1) ^ (r & 7)) << 4), hi);
+  }
+  stShared(kt + 8 * kBox + r * 128 + ((k ^ (r & 7)) << 4), x.live ? x.rope : make_uint4(0, 0, 0, 0));
+}
+
+struct Kernel {
+  static __device__ __forceinline__ uint32_t smemBase() {
+    extern __shared__ unsigned char smemRaw[];
+    return (smemAddr(smemRaw) + 1023) & ~1023u;
+  }
+
+  // ---- producer: warpgroup 2 ----
+  static __device__ void produce(const SparseMmaParams& p) {
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kRegP) : "memory");
+    const uint32_t kBase = smemBase() + kK_OFF;
+    Rows& rw = rows();
+    const uint32_t fullBar = smemAddr(&rw.full[0]), emptyBar = smemAddr(&rw.empty[0]);
+    const int pt = threadIdx.x - 256, k = pt & 7, tokInRound = pt >> 3;
+    const int j = blockIdx.y;
+    const int* meta = p.tileSchedulerMetadata + blockIdx.x * kMetaFields;
+    const int beginReq = meta[kSparseMetaBeginReqIdx], endReq = meta[kSparseMetaEndReqIdx];
+    uint32_t u = 0; // tiles produced, over all items
+    for (int batch = beginReq; batch <= endReq && batch < p.b; ++batch) {
+      const Item it = itemOf(p, meta, batch, beginReq, endReq);
+      const int64_t rowQ = static_cast<int64_t>(batch) * p.sQ + j;
+      const int nRounds = 4 * it.nTiles;
+      if (nRounds == 0) continue;
+      // Round g covers tokens 16 (g % 4) .. of tile g / 4; this thread's token is at entry eOf(g). Pipeline, per round
+      // g: the index loads of rounds g + 4 and g + 7, the address of g + 3, the register loads of g + 2 (so two rounds
+      // are in flight while g is converted), an L2 prefetch of g + 6 (a tile ahead of its register loads; one lane a
+      // token), then round g is stored. Each value waits in one of three slots that rotate with g % 3 (the loop body
+      // is written out three times): moving a register whose load is in flight would stall on it.
+      auto eOf = [&](int g) { return it.eBegin + (g >> 2) * kBN + (g & 3) * 16 + tokInRound; };
+      auto id = [&](int g) { return g < nRounds ? idAt(p, it, rowQ, eOf(g)) : Id{-1, false}; };
+      Raw R0, R1, R2;
+      const unsigned char *A0 = nullptr, *A1 = nullptr, *A2 = addrOf(p, id(2));
+      Id D0 = id(3), D1{-1, false}, D2{-1, false}, P0{-1, false}, P1{-1, false}, P2{-1, false};
+      loadRaw(addrOf(p, id(0)), k, R0);
+      loadRaw(addrOf(p, id(1)), k, R1);
+      if (k == 0) {
+#pragma unroll
+        for (int g = 3; g < 6; ++g) prefetchL2(addrOf(p, id(g)));
+        prefetchL2(A2);
+        P0 = id(6);
+      }
+      // One round: cur holds round g, ld receives g + 2 from aUse; aSet <- address of g + 3 from dUse; dSet <- id of
+      // g + 4; prefetch g + 6 from pUse; pSet <- id of g + 7.
+      auto step = [&](int g, Raw& cur, Raw& ld, const unsigned char* aUse, const unsigned char*& aSet, const Id& dUse, Id& dSet, const Id& pUse, Id& pSet) {
+        dSet = id(g + 4);
+        if (k == 0) pSet = id(g + 7);
+        ld.live = false;
+        if (g + 2 < nRounds) loadRaw(aUse, k, ld);
+        aSet = addrOf(p, dUse);
+        if (k == 0) prefetchL2(addrOf(p, pUse));
+        const uint32_t st = u & 1;
+        if ((g & 3) == 0) mbarWait(emptyBar + 8 * st, ((u >> 1) & 1) ^ 1);
+        const int r = (g & 3) * 16 + tokInRound;
+        storeRaw(kBase + st * kTile, r, k, cur);
+        if (k == 0) rw.valid[st][r] = cur.live ? 1 : 0;
+        if ((g & 3) == 3) {
+          fenceProxyAsync();
+          mbarArrive(fullBar + 8 * st);
+          ++u;
+        }
+      };
+#pragma unroll 1
+      for (int g = 0; g < nRounds; g += 3) {
+        step(g, R0, R2, A2, A0, D0, D1, P0, P1);
+        if (g + 1 < nRounds) step(g + 1, R1, R0, A0, A1, D1, D2, P1, P2);
+        if (g + 2 < nRounds) step(g + 2, R2, R1, A1, A2, D2, D0, P2, P0);
+      }
+    }
+  }
+
+  // Whole-tile producer: thread (k = pt % 8, token pt / 8 of each 16-token round) holds its share of all four rounds
+  // of a tile in registers (NoPE columns 64k..64k+63: box k, one scale; RoPE chunk k), 88 registers. The loads of tile
+  // t + 1 are issued as soon as tile t is stored, so they are in flight while the consumers work (a whole tile of
+  // latency hiding); the ids of tile t + 2 are loaded then too. Lane k visits its four 16-byte NoPE chunks starting at
+  // k / 2, so the eight lanes of a token row store to distinct bank groups.
+  struct TileRegs {
+    uint4 nope[4][4]; // [round][slot]: slot c holds chunk (c + k / 2) % 4 of the lane's 64 bytes
+    float sc[4];
+    uint4 rope[4];
+    bool live[4];
+  };
+  static __device__ void produceTile(const SparseMmaParams& p) {
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kRegP) : "memory");
+    const uint32_t kBase = smemBase() + kK_OFF;
+    Rows& rw = rows();
+    const uint32_t fullBar = smemAddr(&rw.full[0]), emptyBar = smemAddr(&rw.empty[0]);
+    const int pt = threadIdx.x - 256, k = pt & 7, tokInRound = pt >> 3, rot = k >> 1;
+    const int j = blockIdx.y;
+    const int* meta = p.tileSchedulerMetadata + blockIdx.x * kMetaFields;
+    const int beginReq = meta[kSparseMetaBeginReqIdx], endReq = meta[kSparseMetaEndReqIdx];
+    uint32_t u = 0;
+    for (int batch = beginReq; batch <= endReq && batch < p.b; ++batch) {
+      const Item it = itemOf(p, meta, batch, beginReq, endReq);
+      if (it.nTiles == 0) continue;
+      const int64_t rowQ = static_cast<int64_t>(batch) * p.sQ + j;
+      auto idOf = [&](int t, int rnd) { return t < it.nTiles ? idAt(p, it, rowQ, it.eBegin + t * kBN + rnd * 16 + tokInRound) : Id{-1, false}; };
+      TileRegs d;
+      auto load = [&](const Id (&ids)[4]) {
+#pragma unroll
+        for (int rnd = 0; rnd < 4; ++rnd) {
+          const unsigned char* tok = addrOf(p, ids[rnd]);
+          d.live[rnd] = tok != nullptr;
+          if (!tok) continue;
+          if constexpr (kNoLoad) {
+#pragma unroll
+            for (int c = 0; c < 4; ++c) d.nope[rnd][c] = make_uint4(k, k, k, k);
+            d.sc[rnd] = 1.f;
+            d.rope[rnd] = make_uint4(k, k, k, k);
+          } else {
+#pragma unroll
+            for (int c = 0; c < 4; ++c) d.nope[rnd][c] = __ldg(reinterpret_cast<const uint4*>(tok + 64 * k) + ((c + rot) & 3));
+            d.sc[rnd] = __ldg(reinterpret_cast<const float*>(tok + 512) + (k >> 1));
+            d.rope[rnd] = __ldg(reinterpret_cast<const uint4*>(tok + 528) + k);
+          }
+        }
+      };
+      Id ids[4];
+#pragma unroll
+      for (int rnd = 0; rnd < 4; ++rnd) ids[rnd] = idOf(0, rnd);
+      load(ids);
+#pragma unroll
+      for (int rnd = 0; rnd < 4; ++rnd) ids[rnd] = idOf(1, rnd);
+#pragma unroll 1
+      for (int t = 0; t < it.nTiles; ++t, ++u) {
+        const uint32_t st = u & 1, kt = kBase + st * kTile;
+        mbarWait(emptyBar + 8 * st, ((u >> 1) & 1) ^ 1);
+#pragma unroll
+        for (int rnd = 0; rnd < 4; ++rnd) {
+          const int r = rnd * 16 + tokInRound;
+          const uint32_t row = kt + k * kBox + r * 128;
+#pragma unroll
+          for (int c = 0; c < 4; ++c) {
+            const int ch = 2 * ((c + rot) & 3); // 16 values at columns 64k + 8ch: chunks ch, ch + 1 of box k
+            uint4 lo = make_uint4(0, 0, 0, 0), hi = lo;
+            if (d.live[rnd]) {
+              const uint4 w = d.nope[rnd][c];
+              const float sc = d.sc[rnd];
+              if constexpr (kIntDequant) {
+                dq16(w, sc, lo, hi);
+              } else {
+                const uint2 a = dq4(w.x, sc), b = dq4(w.y, sc), e = dq4(w.z, sc), f = dq4(w.w, sc);
+                lo = make_uint4(a.x, a.y, b.x, b.y);
+                hi = make_uint4(e.x, e.y, f.x, f.y);
+              }
+            }
+            stShared(row + ((ch ^ (r & 7)) << 4), lo);
+            stShared(row + (((ch + 1) ^ (r & 7)) << 4), hi);
+          }
+          stShared(kt + 8 * kBox + r * 128 + ((k ^ (r & 7)) << 4), d.live[rnd] ? d.rope[rnd] : make_uint4(0, 0, 0, 0));
+          if (k == 0) rw.valid[st][r] = d.live[rnd] ? 1 : 0;
+        }
+        fenceProxyAsync();
+        mbarArrive(fullBar + 8 * st);
+        if (t + 1 < it.nTiles) load(ids); // tile t + 1: in flight while the consumers work on t
+#pragma unroll
+        for (int rnd = 0; rnd < 4; ++rnd) ids[rnd] = idOf(t + 2, rnd);
+      }
+    }
+  }
+
+  // Cluster producer (kCluster): produceTile's scheme for rounds 2 rank and 2 rank + 1 of every tile (32 tokens),
+  // each value stored into this CTA's key tile and the peer's (same offsets in its shared window), validity flags
+  // likewise; the stage is released to both CTAs' full barriers (256 arrivals each), and it waits for its own empty
+  // barrier, which both CTAs' consumers release (4 arrivals).
+  static __device__ void produceCluster(const SparseMmaParams& p) {
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kRegP) : "memory");
+    const uint32_t kBase = smemBase() + kK_OFF;
+    Rows& rw = rows();
+    const uint32_t fullBar = smemAddr(&rw.full[0]), emptyBar = smemAddr(&rw.empty[0]), validBase = smemAddr(&rw.valid[0][0]);
+    const uint32_t rank = clusterRank(), peer = rank ^ 1u;
+    const uint32_t kBasePeer = peerAddr(kBase, peer), validPeer = peerAddr(validBase, peer);
+    const uint32_t fullSelf = peerAddr(fullBar, rank), fullPeer = peerAddr(fullBar, peer);
+    const int pt = threadIdx.x - 256, k = pt & 7, tokInRound = pt >> 3, rot = k >> 1;
+    const int j = blockIdx.y, round0 = 2 * static_cast<int>(rank);
+    const int* meta = p.tileSchedulerMetadata + blockIdx.x * kMetaFields;
+    const int beginReq = meta[kSparseMetaBeginReqIdx], endReq = meta[kSparseMetaEndReqIdx];
+    uint32_t u = 0;
+    for (int batch = beginReq; batch <= endReq && batch < p.b; ++batch) {
+      const Item it = itemOf(p, meta, batch, beginReq, endReq);
+      if (it.nTiles == 0) continue;
+      const int64_t rowQ = static_cast<int64_t>(batch) * p.sQ + j;
+      auto idOf = [&](int t, int rnd) {
+        return t < it.nTiles ? idAt(p, it, rowQ, it.eBegin + t * kBN + (round0 + rnd) * 16 + tokInRound) : Id{-1, false};
+      };
+      uint4 nope[2][4], rope[2];
+      float sc[2];
+      bool live[2];
+      auto load = [&](const Id (&ids)[2]) {
+#pragma unroll
+        for (int rnd = 0; rnd < 2; ++rnd) {
+          const unsigned char* tok = addrOf(p, ids[rnd]);
+          live[rnd] = tok != nullptr;
+          if (!tok) continue;
+#pragma unroll
+          for (int c = 0; c < 4; ++c) nope[rnd][c] = __ldg(reinterpret_cast<const uint4*>(tok + 64 * k) + ((c + rot) & 3));
+          sc[rnd] = __ldg(reinterpret_cast<const float*>(tok + 512) + (k >> 1));
+          rope[rnd] = __ldg(reinterpret_cast<const uint4*>(tok + 528) + k);
+        }
+      };
+      Id ids[2] = {idOf(0, 0), idOf(0, 1)};
+      load(ids);
+      ids[0] = idOf(1, 0);
+      ids[1] = idOf(1, 1);
+#pragma unroll 1
+      for (int t = 0; t < it.nTiles; ++t, ++u) {
+        const uint32_t st = u & 1, off = st * kTile;
+        stageWait(emptyBar + 8 * st, ((u >> 1) & 1) ^ 1);
+#pragma unroll
+        for (int rnd = 0; rnd < 2; ++rnd) {
+          const int r = (round0 + rnd) * 16 + tokInRound;
+          const uint32_t row = off + k * kBox + r * 128;
+#pragma unroll
+          for (int c = 0; c < 4; ++c) {
+            const int ch = 2 * ((c + rot) & 3);
+            uint4 lo = make_uint4(0, 0, 0, 0), hi = lo;
+            if (live[rnd]) {
+              const uint2 a = dq4(nope[rnd][c].x, sc[rnd]), b = dq4(nope[rnd][c].y, sc[rnd]), e = dq4(nope[rnd][c].z, sc[rnd]), f = dq4(nope[rnd][c].w, sc[rnd]);
+              lo = make_uint4(a.x, a.y, b.x, b.y);
+              hi = make_uint4(e.x, e.y, f.x, f.y);
+            }
+            const uint32_t o0 = row + ((ch ^ (r & 7)) << 4), o1 = row + (((ch + 1) ^ (r & 7)) << 4);
+            stShared(kBase + o0, lo);
+            stShared(kBase + o1, hi);
+            stCluster(kBasePeer + o0, lo);
+            stCluster(kBasePeer + o1, hi);
+          }
+          const uint32_t ro = off + 8 * kBox + r * 128 + ((k ^ (r & 7)) << 4);
+          const uint4 rv = live[rnd] ? rope[rnd] : make_uint4(0, 0, 0, 0);
+          stShared(kBase + ro, rv);
+          stCluster(kBasePeer + ro, rv);
+          if (k == 0) {
+            const uint32_t vo = (st * kBN + r) * 4;
+            stShared(validBase + vo, live[rnd] ? 1u : 0u);
+            stCluster(validPeer + vo, live[rnd] ? 1u : 0u);
+          }
+        }
+        asm volatile("fence.proxy.async.shared::cluster;\n" ::: "memory");
+        mbarArriveCluster(fullSelf + 8 * st);
+        mbarArriveCluster(fullPeer + 8 * st);
+        if (t + 1 < it.nTiles) load(ids);
+        ids[0] = idOf(t + 2, 0);
+        ids[1] = idOf(t + 2, 1);
+      }
+    }
+  }
+
+  // Q rows of (batch, j, heads m0..m0+63) into nine swizzled boxes by the 256 consumer threads; zeros past hQ.
+  static __device__ __forceinline__ void loadQ(const SparseMmaParams& p, uint32_t qBase, int batch, int j, int m0, int tid) {
+    const __nv_bfloat16* q = static_cast<const __nv_bfloat16*>(p.q) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0) * 576;
+    for (int c = tid; c < kBM * 72; c += 256) {
+      const int r = c / 72, ch = c % 72;
+      const bool live = m0 + r < p.hQ;
+      cpAsync16(qBase + (ch >> 3) * kBox + sw128(r, (ch & 7) * 8), live ? q + static_cast<int64_t>(r) * 576 + ch * 8 : p.q, live ? 16 : 0);
+    }
+    cpAsyncWaitAll();
+    fenceProxyAsync();
+  }
+
+  // ---- consumers: warpgroups 0 and 1 ----
+  template <int W>
+  static __device__ void consume(const SparseMmaParams& p) {
+    // Registers (kReg*): the CTA holds 3 x 168 a thread (launch bounds 384, 1); no spills, warpgroup 1 spills below
+    // 160. v1 asked 224 / 160 / 128, more than the CTA holds: the increase waited forever.
+    if constexpr (W == 0) asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kReg0) : "memory");
+    else asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kReg1) : "memory");
+    const uint32_t sBase = smemBase();
+    const uint32_t qBase = sBase + kQ_OFF, kBase = sBase + kK_OFF, pBase = sBase + kP_OFF;
+    Rows& rw = rows();
+    const uint32_t fullBar = smemAddr(&rw.full[0]), emptyBar = smemAddr(&rw.empty[0]);
+    const int tid = threadIdx.x, wt = tid % 128, warp = wt / 32, lane = tid % 32, gq = lane / 4, tq = lane % 4;
+    const int rA = 16 * warp + gq, rB = rA + 8;
+    const int j = blockIdx.y, m0 = blockIdx.z * kBM;
+    const int* meta = p.tileSchedulerMetadata + blockIdx.x * kMetaFields;
+    const int beginReq = meta[kSparseMetaBeginReqIdx], endReq = meta[kSparseMetaEndReqIdx];
+    uint32_t u = 0;
+    for (int batch = beginReq; batch <= endReq && batch < p.b; ++batch) {
+      const Item it = itemOf(p, meta, batch, beginReq, endReq);
+      loadQ(p, qBase, batch, j, m0, tid);
+      namedSync(4, 256); // Q landed (and the previous item's epilogue is over for both warpgroups)
+
+      float o[128];
+#pragma unroll
+      for (int i = 0; i < 128; ++i) o[i] = 0.f;
+      float mA = -INFINITY, mB = -INFINITY, lA = 0.f, lB = 0.f; // wg0: running max and sums of rows rA, rB
+
+#pragma unroll 1
+      for (int t = 0; t < it.nTiles; ++t, ++u) {
+        const uint32_t st = u & 1, par = (u >> 1) & 1;
+        const uint32_t kt = kBase + st * kTile, pLo = kt + 8 * kBox;
+        const uint64_t dV = opaque(descSw128(kt + 4 * W * kBox, 8192, 1024));
+        if constexpr (W == 0) {
+          stageWait(fullBar + 8 * st, par);
+          float s[32];
+#pragma unroll
+          for (int i = 0; i < 32; ++i) s[i] = 0.f;
+          const uint64_t dQ = opaque(descSw128(qBase, 16, 1024)), dK = opaque(descSw128(kt, 16, 1024));
+          wgFence();
+#pragma unroll
+          for (int b = 0; b < 9; ++b)
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk) if (!kNoMath) ss64(s, dQ + b * (kBox >> 4) + 2 * kk, dK + b * (kBox >> 4) + 2 * kk);
+          wgCommit();
+          wgWait<0>();
+          pinRegs<32>(s);
+          // Mask by validity, scale to base 2, row maxima over the quad.
+          float rmA = -INFINITY, rmB = -INFINITY;
+#pragma unroll
+          for (int i = 0; i < 8; ++i)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+              const int key = 8 * i + 2 * tq + (e & 1);
+              const float v = rw.valid[st][key] ? s[4 * i + e] * p.scaleLog2 : -INFINITY;
+              s[4 * i + e] = v;
+              if (e & 2) rmB = fmaxf(rmB, v); else rmA = fmaxf(rmA, v);
+            }
+          rmA = quadMax(rmA);
+          rmB = quadMax(rmB);
+          const float nA = fmaxf(mA, rmA), nB = fmaxf(mB, rmB);
+          const float bA = nA == -INFINITY ? 0.f : nA, bB = nB == -INFINITY ? 0.f : nB;
+          const float scA = exp2f(mA - bA), scB = exp2f(mB - bB);
+          mA = nA;
+          mB = nB;
+          // P = hi + lo in wgmma A fragments: a[kk][e] holds keys 16kk + 8(e/2) + 2tq (+1) of row e odd ? rB : rA.
+          uint32_t hi[4][4], lo[4][4];
+          float sumA = 0.f, sumB = 0.f;
+#pragma unroll
+          for (int kk = 0; kk < 4; ++kk)
+#pragma unroll
+            for (int h = 0; h < 2; ++h) {
+              const int i = 2 * kk + h;
+              const float x0 = exp2f(s[4 * i + 0] - bA), x1 = exp2f(s[4 * i + 1] - bA);
+              const float y0 = exp2f(s[4 * i + 2] - bB), y1 = exp2f(s[4 * i + 3] - bB);
+              sumA += x0 + x1;
+              sumB += y0 + y1;
+              const __nv_bfloat162 hx = __floats2bfloat162_rn(x0, x1), hy = __floats2bfloat162_rn(y0, y1);
+              const float2 fx = __bfloat1622float2(hx), fy = __bfloat1622float2(hy);
+              const __nv_bfloat162 lx = __floats2bfloat162_rn(x0 - fx.x, x1 - fx.y), ly = __floats2bfloat162_rn(y0 - fy.x, y1 - fy.y);
+              hi[kk][2 * h] = *reinterpret_cast<const uint32_t*>(&hx);
+              hi[kk][2 * h + 1] = *reinterpret_cast<const uint32_t*>(&hy);
+              lo[kk][2 * h] = *reinterpret_cast<const uint32_t*>(&lx);
+              lo[kk][2 * h + 1] = *reinterpret_cast<const uint32_t*>(&ly);
+            }
+          lA = lA * scA + sumA;
+          lB = lB * scB + sumB;
+          if (t > 0) namedSync(2, 256); // warpgroup 1 is done with the previous P and scale
+#pragma unroll
+          for (int kk = 0; kk < 4; ++kk)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+              const int r = (e & 1) ? rB : rA, ch = 2 * kk + (e >> 1);
+              const uint32_t off = r * 128 + ((ch ^ gq) << 4) + tq * 4;
+              stShared(pBase + off, hi[kk][e]);
+              if (!kSingleP) stShared(pLo + off, lo[kk][e]);
+            }
+          if (tq == 0) { rw.scale[rA] = scA; rw.scale[rB] = scB; }
+          fenceProxyAsync();
+          namedArrive(1, 256); // P and the rescale factors ready
+#pragma unroll
+          for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= scA; o[4 * i + 1] *= scA; o[4 * i + 2] *= scB; o[4 * i + 3] *= scB; }
+          wgFence();
+#pragma unroll
+          for (int kk = 0; kk < 4; ++kk) if (!kNoMath) rs256(o, hi[kk], dV + ((kk * 2048) >> 4));
+#pragma unroll
+          for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) rs256(o, lo[kk], dV + ((kk * 2048) >> 4));
+          wgCommit();
+          wgWait<0>();
+          pinRegs<128>(o);
+          if (wt == 0) stageRelease(emptyBar + 8 * st);
+        } else {
+          namedSync(1, 256); // P and the rescale factors ready
+          stageWait(fullBar + 8 * st, par); // complete already (warpgroup 0 waited): orders the producer's writes for us
+          const float scA = rw.scale[rA], scB = rw.scale[rB];
+#pragma unroll
+          for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= scA; o[4 * i + 1] *= scA; o[4 * i + 2] *= scB; o[4 * i + 3] *= scB; }
+          const uint64_t dP = opaque(descSw128(pBase, 16, 1024)), dL = opaque(descSw128(pLo, 16, 1024));
+          wgFence();
+#pragma unroll
+          for (int kk = 0; kk < 4; ++kk) if (!kNoMath) ss256(o, dP + 2 * kk, dV + ((kk * 2048) >> 4));
+#pragma unroll
+          for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) ss256(o, dL + 2 * kk, dV + ((kk * 2048) >> 4));
+          wgCommit();
+          wgWait<0>();
+          pinRegs<128>(o);
+          if (wt == 0) stageRelease(emptyBar + 8 * st);
+          if (t + 1 < it.nTiles) namedArrive(2, 256); // the P box and scales are free again
+        }
+      }
+
+      // Epilogue: warpgroup 0 computes each row's lse and output factor; both write their columns.
+      const int hA = m0 + rA, hB = m0 + rB;
+      if constexpr (W == 0) {
+        lA = quadSum(lA);
+        lB = quadSum(lB);
+#pragma unroll
+        for (int h2 = 0; h2 < 2; ++h2) {
+          const float l = h2 ? lB : lA, mx = h2 ? mB : mA;
+          const int h = h2 ? hB : hA;
+          const bool empty = l == 0.f;
+          const float lse = empty ? (it.noSplit ? INFINITY : -INFINITY) : (mx + log2f(l)) * 0.69314718055994531f;
+          float f = empty ? 0.f : 1.f / l;
+          if (it.noSplit && p.attnSink && !empty && h < p.hQ) {
+            const float sink = p.attnSink[h];
+            f = sink == INFINITY ? 0.f : sink == -INFINITY ? f : f / (1.f + expf(fminf(sink - lse, 80.f)));
+          }
+          if (tq == 0) {
+            rw.oScale[h2 ? rB : rA] = f;
+            if (h < p.hQ) {
+              if (it.noSplit) p.lse[(static_cast<int64_t>(batch) * p.hQ + h) * p.sQ + j] = lse;
+              else p.lseAccum[(static_cast<int64_t>(it.slot) * p.sQ + j) * p.hQ + h] = lse;
+            }
+          }
+        }
+      }
+      namedSync(3, 256); // output factors ready
+      const float fA = rw.oScale[rA], fB = rw.oScale[rB];
+#pragma unroll
+      for (int h2 = 0; h2 < 2; ++h2) {
+        const int h = h2 ? hB : hA;
+        if (h >= p.hQ) continue;
+        const float f = h2 ? fB : fA;
+        const int col0 = 256 * W + 2 * tq;
+        if (it.noSplit) {
+          __nv_bfloat16* out = static_cast<__nv_bfloat16*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + h) * kDV + col0;
+#pragma unroll
+          for (int i = 0; i < 32; ++i) {
+            const __nv_bfloat162 v = __floats2bfloat162_rn(o[4 * i + 2 * h2] * f, o[4 * i + 2 * h2 + 1] * f);
+            *reinterpret_cast<__nv_bfloat162*>(out + 8 * i) = v;
+          }
+        } else {
+          float* acc = p.oAccum + ((static_cast<int64_t>(it.slot) * p.sQ + j) * p.hQ + h) * kDV + col0;
+#pragma unroll
+          for (int i = 0; i < 32; ++i) *reinterpret_cast<float2*>(acc + 8 * i) = make_float2(o[4 * i + 2 * h2] * f, o[4 * i + 2 * h2 + 1] * f);
+        }
+      }
+    }
+  }
+
+  static __device__ void run(const SparseMmaParams& p) {
+    if (threadIdx.x == 0) {
+      Rows& rw = rows();
+      for (int s = 0; s < 2; ++s) {
+        mbarInit(smemAddr(&rw.full[s]), kFullCount);
+        mbarInit(smemAddr(&rw.empty[s]), kEmptyCount);
+      }
+      asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    }
+    if constexpr (kCluster) clusterSync(); // the peer's barriers are initialised before any remote arrival
+    else __syncthreads();
+    const int wg = threadIdx.x / 128;
+    if (wg == 2) {
+      if constexpr (kCluster) produceCluster(p);
+      else if constexpr (kTileProducer) produceTile(p);
+      else produce(p);
+    }
+    else if (wg == 0) consume<0>(p);
+    else consume<1>(p);
+    if constexpr (kCluster) clusterSync(); // neither CTA leaves while the peer may still write to it or arrive on it
+  }
+};
+#endif
+
+} // namespace ssp
+} // namespace mla
+
+static_assert(mla::ssp::SMEM == 230400, "shared memory differs from sparse-sm90-launch.ts");
+
+// Launch: grid (numSmParts, sQ, hQ / 64), 384 threads, mla::ssp::SMEM bytes of dynamic shared memory; sm_90a only
+// (elsewhere the entry compiles to nothing). Split requests are merged by mla_sparse_mma_combine_bf16.
+#if MLA_SPARSE_SM90_MODE & 64
+#define MLA_SPARSE_SM90_CLUSTER __cluster_dims__(1, 1, 2)
+#else
+#define MLA_SPARSE_SM90_CLUSTER
+#endif
+extern "C" __global__ void __launch_bounds__(384, 1) MLA_SPARSE_SM90_CLUSTER mla_sparse_sm90_v32_bf16(const SparseMmaParams p) {
+#ifdef MLA_SM90A_SPARSE
+  mla::ssp::Kernel::run(p);
+#endif
+}

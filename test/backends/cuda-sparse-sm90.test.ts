@@ -1,0 +1,52 @@
+// CPU-only checks of the Hopper sparse kernel's host side (sparse_sm90.cu; the GPU runs are in
+// test/gpu/sparse.test.ts): which launches it takes, its grid and shared memory, and that the runner picks it only
+// where the device and the build allow.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { sparseMmaKernelName, chooseSparseMma } from '../../src/backends/cuda/kernels/sparse-mma-launch.js';
+import {
+  sparseSm90KernelName, sparseSm90Launch, sparseSm90Smem, useSparseSm90,
+} from '../../src/backends/cuda/kernels/sparse-sm90-launch.js';
+import { SparseMmaRunner, type SparseMmaHost } from '../../src/backends/cuda/sparse.js';
+import type { SparseCall } from '../../src/core/sparse.js';
+
+const sm90 = 232448, sm80 = 166912;
+const v32 = { kind: 'v32', dtype: 'bf16', dQk: 576 } as const;
+
+test('sparse_sm90: the rule is V3.2, bf16 queries, hQ a multiple of 64, on a Hopper build', () => {
+  for (const hQ of [64, 128, 192, 256]) assert.ok(useSparseSm90({ ...v32, hQ }, true, sm90), `hQ ${hQ}`);
+  for (const hQ of [1, 16, 32, 33, 96, 127]) assert.ok(!useSparseSm90({ ...v32, hQ }, true, sm90), `hQ ${hQ} is not whole 64-head tiles`);
+  assert.ok(!useSparseSm90({ ...v32, hQ: 128 }, false, sm90), 'not an sm_90 device (or the fatbin is not built)');
+  assert.ok(!useSparseSm90({ ...v32, hQ: 128 }, true, sm80), 'shared memory');
+  assert.ok(!useSparseSm90({ ...v32, dtype: 'f16', hQ: 128 }, true, sm90), 'an f16 query over an FP8 cache');
+  assert.ok(!useSparseSm90({ kind: 'model1', dtype: 'bf16', dQk: 512, hQ: 128 }, true, sm90), 'MODEL1 is not on this kernel yet');
+  assert.ok(!useSparseSm90({ kind: 'bf16', dtype: 'bf16', dQk: 576, hQ: 128 }, true, sm90), '16-bit caches stay on sparse_mma.cu');
+});
+
+test('sparse_sm90: grid, block and the shared memory the .cu asserts', () => {
+  assert.deepEqual(sparseSm90Launch(33, 2, 128), { grid: [33, 2, 2], block: [384, 1, 1], smem: 230400 });
+  assert.deepEqual(sparseSm90Launch(66, 1, 64).grid, [66, 1, 1]);
+  assert.equal(sparseSm90Smem, 230400);
+  const cu = readFileSync(fileURLToPath(new URL('../../src/backends/cuda/kernels/sparse_sm90.cu', import.meta.url)), 'utf8');
+  assert.ok(cu.includes(`static_assert(mla::ssp::SMEM == ${sparseSm90Smem}`), 'sparse_sm90.cu asserts the same SMEM');
+  assert.ok(cu.includes(`void __launch_bounds__(384, 1) MLA_SPARSE_SM90_CLUSTER ${sparseSm90KernelName}(`), 'the entry name and its block');
+  assert.match(cu, /#define MLA_SPARSE_SM90_MODE 8\n/, 'the shipped build mode');
+  const build = readFileSync(fileURLToPath(new URL('../../scripts/build-kernels.mjs', import.meta.url)), 'utf8');
+  assert.match(build, /'sparse_sm90\.cu': \['arch=compute_90a,code=sm_90a'\]/, 'built for sm_90a only');
+});
+
+test('sparse_sm90: the runner dispatches to it only on a Hopper build, else to sparse_mma.cu', () => {
+  const host = (hopper: boolean): SparseMmaHost => ({
+    drv: undefined as never, stream: 0n, maxSmem: sm90, hopper, load: () => 0n, fn: () => 0n, ptrOf: () => 0n,
+  });
+  const call = (hQ: number, kind: 'v32' | 'model1' = 'v32') =>
+    ({ problem: { cache: { kind }, dtype: 'bf16', dQk: kind === 'v32' ? 576 : 512, hQ } }) as unknown as SparseCall;
+  assert.equal(new SparseMmaRunner(host(true)).kernelForSparse(call(128)), sparseSm90KernelName);
+  assert.equal(new SparseMmaRunner(host(true)).kernelForSparse(call(64)), sparseSm90KernelName);
+  const m64 = sparseMmaKernelName(chooseSparseMma('v32', 'bf16', 576, 64, sm90)!);
+  assert.equal(new SparseMmaRunner(host(false)).kernelForSparse(call(128)), m64);
+  assert.equal(new SparseMmaRunner(host(true)).kernelForSparse(call(96)), m64, 'a partial 64-head tile');
+  assert.equal(new SparseMmaRunner(host(true)).kernelForSparse(call(128, 'model1')), sparseMmaKernelName(chooseSparseMma('model1', 'bf16', 512, 128, sm90)!));
+});
