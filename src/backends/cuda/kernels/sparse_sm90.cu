@@ -37,16 +37,16 @@ constexpr int kTile = 9 * kBox;          // 64 x 576 bf16
 constexpr int kQ_OFF = 0, kK_OFF = kTile, kP_OFF = kK_OFF + 2 * kTile;
 constexpr int SMEM = kP_OFF + kBox + 1024; // + slack to align the swizzled boxes to 1024 bytes
 constexpr int kRaw = 656; // V3.2 bytes a token: 512 e4m3, 4 f32 scales, 64 bf16 RoPE
-// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is 8): bit 3 the whole-tile producer (produceTile), else
-// the round pipeline (produce, v2); bit 0 L2 prefetch in the round pipeline; diagnostics: bit 1 consumers skip every
-// wgmma (producer-bound time), bit 2 the producer skips the token loads (consumer-bound time); bit 4 the integer
-// dequantization (dq4i, not yet run on a GPU).
+// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is 8). Bit 3 is the whole-tile producer (produceTile);
+// the versions it replaced (the round pipeline with and without L2 prefetch, bits 0 and 3 clear; the integer
+// dequantization, bit 4) were measured slower and left the code, so bit 3 must be set (the note's mode numbers keep
+// their meaning). Diagnostics: bit 1 consumers skip every wgmma (producer-bound time), bit 2 the producer skips the
+// token loads (consumer-bound time).
 #ifndef MLA_SPARSE_SM90_MODE
 #define MLA_SPARSE_SM90_MODE 8
 #endif
-constexpr bool kPrefetch = MLA_SPARSE_SM90_MODE & 1, kNoMath = MLA_SPARSE_SM90_MODE & 2, kNoLoad = MLA_SPARSE_SM90_MODE & 4;
-// Bit 3: the whole-tile producer (produceTile) instead of the round pipeline (produce).
-constexpr bool kTileProducer = MLA_SPARSE_SM90_MODE & 8, kIntDequant = MLA_SPARSE_SM90_MODE & 16;
+static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & 17), "bits 0 and 4 are gone and bit 3 is required");
+constexpr bool kNoMath = MLA_SPARSE_SM90_MODE & 2, kNoLoad = MLA_SPARSE_SM90_MODE & 4;
 // Bit 5 (measurement only): P as one bf16 (FlashMLA's rounding), no lo part: half the P V work, but sparse_mma.cu's
 // ladder found such weights over the element-wise bound on rare random cases.
 constexpr bool kSingleP = MLA_SPARSE_SM90_MODE & 32;
@@ -54,12 +54,11 @@ constexpr bool kSingleP = MLA_SPARSE_SM90_MODE & 32;
 // multiple of 128 only): each producer dequantizes half of every tile (rounds 2 rank, 2 rank + 1) into both CTAs'
 // key tiles (produceCluster), halving the producer's work per CTA, as FlashMLA does for 128 heads.
 constexpr bool kCluster = MLA_SPARSE_SM90_MODE & 64;
-static_assert(!kCluster || kTileProducer, "the cluster producer is the whole-tile producer's variant");
 // mbarrier arrivals: full = the producer threads that write a stage; empty = one a consumer warpgroup of each CTA that
 // reads it.
 constexpr int kFullCount = kCluster ? 256 : 128, kEmptyCount = kCluster ? 4 : 2;
 // setmaxnreg per warpgroup (producer, consumer 0, consumer 1): 3 x 168 = 504 in all, what the CTA holds.
-constexpr int kRegP = kTileProducer ? 144 : 128, kReg0 = 504 - 160 - kRegP, kReg1 = 160;
+constexpr int kRegP = 144, kReg0 = 504 - 160 - kRegP, kReg1 = 160;
 struct Rows {
   float scale[kBM];  // this tile's O rescale, wg0 -> wg1
   float oScale[kBM]; // the epilogue's output factor, wg0 -> wg1
@@ -161,32 +160,6 @@ __device__ __forceinline__ const unsigned char* addrOf(const SparseMmaParams& p,
   const int blk = x.phys / B, slot = x.phys - blk * B;
   return (x.extra ? p.extraKCache : p.kCache) + static_cast<int64_t>(blk) * (x.extra ? p.extraBlockStride : p.blockStride) + static_cast<int64_t>(slot) * kRaw;
 }
-/** The token's 656 bytes into L2 ahead of the register loads (one instruction, no completion to wait for). */
-__device__ __forceinline__ void prefetchL2(const unsigned char* tok) {
-  if (kPrefetch && tok) asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(tok), "n"(kRaw) : "memory");
-}
-
-/** One thread's share of a token in a round: NoPE chunks k, k+8, k+16, k+24 (16 e4m3 each), the scales, RoPE chunk k. */
-struct Raw {
-  uint4 nope[4];
-  float4 sc;
-  uint4 rope;
-  bool live;
-};
-__device__ __forceinline__ void loadRaw(const unsigned char* tok, int k, Raw& r) {
-  r.live = tok != nullptr;
-  if (!r.live) return;
-  if constexpr (kNoLoad) {
-    r.nope[0] = r.nope[1] = r.nope[2] = r.nope[3] = r.rope = make_uint4(k, k, k, k);
-    r.sc = make_float4(1.f, 1.f, 1.f, 1.f);
-  } else {
-#pragma unroll
-    for (int c = 0; c < 4; ++c) r.nope[c] = __ldg(reinterpret_cast<const uint4*>(tok) + c * 8 + k);
-    r.sc = __ldg(reinterpret_cast<const float4*>(tok + 512));
-    r.rope = __ldg(reinterpret_cast<const uint4*>(tok + 528) + k);
-  }
-}
-
 /** Four e4m3 (little-endian) times s -> four bf16 (exact for a power-of-two s). */
 __device__ __forceinline__ uint2 dq4(uint32_t w, float s) {
   uint32_t h01, h23;
@@ -196,61 +169,6 @@ __device__ __forceinline__ uint2 dq4(uint32_t w, float s) {
   return make_uint2(*reinterpret_cast<const uint32_t*>(&x), *reinterpret_cast<const uint32_t*>(&y));
 }
 
-// Integer dequantization (mode bit 4; not shipped: on the H200 it made the producer slower, 350.8 vs 257.7 us on
-// V3.2 b=64 s_q=2, since the producer is bound by its dependent-chain latency, not by conversion throughput). Moving an e4m3 byte's sign into bit 15 and its 7 other bits into bits 4..10 of a bf16 gives
-// exactly value * 2^-120 for every non-NaN e4m3, subnormals and zeros included (4 exponent bits land in the low
-// bits of bf16's 8, bias 7 vs 127; e4m3 subnormals become bf16 subnormals); two exact bf16x2 multiplies by 2^60
-// and scale * 2^60 finish it (exact for the format's power-of-two scales). A 16-byte chunk holding an e4m3 NaN
-// (S.1111.111) takes the conversion path, which keeps the NaN.
-__device__ __forceinline__ uint32_t mulBf16x2(uint32_t a, uint32_t b) {
-  uint32_t d;
-  asm("mul.rn.bf16x2 %0, %1, %2;\n" : "=r"(d) : "r"(a), "r"(b));
-  return d;
-}
-/** Bytes (sel) of w -> bf16x2 bits of e4m3 value * 2^-120. */
-__device__ __forceinline__ uint32_t e4m3x2Raw(uint32_t w, uint32_t sel) {
-  const uint32_t t = __byte_perm(w, 0, sel); // [0, b_lo, 0, b_hi]
-  return ((t >> 4) & 0x07f007f0u) | (t & 0x80008000u);
-}
-/** 16 e4m3 values (w) times sc -> 16 bf16 as two 16-byte chunks (lo: values 0..7, hi: 8..15). */
-__device__ __forceinline__ void dq16(uint4 w, float sc, uint4& lo, uint4& hi) {
-  if constexpr (kIntDequant) {
-    const uint32_t m = 0x7f7f7f7fu, c = 0x01010101u;
-    const bool nan = ((((w.x & m) + c) | ((w.y & m) + c) | ((w.z & m) + c) | ((w.w & m) + c)) & 0x80808080u) != 0;
-    if (!nan) {
-      const __nv_bfloat162 f2v = __float2bfloat162_rn(sc * 1.152921504606846976e18f); // scale * 2^60
-      const uint32_t f1 = 0x5d805d80u, f2 = *reinterpret_cast<const uint32_t*>(&f2v); // 2^60, scale * 2^60
-      auto two = [&](uint32_t x, uint32_t sel) { return mulBf16x2(mulBf16x2(e4m3x2Raw(x, sel), f1), f2); };
-      lo = make_uint4(two(w.x, 0x1404), two(w.x, 0x3424), two(w.y, 0x1404), two(w.y, 0x3424));
-      hi = make_uint4(two(w.z, 0x1404), two(w.z, 0x3424), two(w.w, 0x1404), two(w.w, 0x3424));
-      return;
-    }
-  }
-  const uint2 a = dq4(w.x, sc), b = dq4(w.y, sc), e = dq4(w.z, sc), f = dq4(w.w, sc);
-  lo = make_uint4(a.x, a.y, b.x, b.y);
-  hi = make_uint4(e.x, e.y, f.x, f.y);
-}
-
-/** Write a thread's share of token row r into the key tile at kt (dequantized NoPE, RoPE copied; zeros if invalid). */
-__device__ __forceinline__ void storeRaw(uint32_t kt, int r, int k, const Raw& x) {
-  const float scs[4] = {x.sc.x, x.sc.y, x.sc.z, x.sc.w};
-#pragma unroll
-  for (int c = 0; c < 4; ++c) {
-    // 16 values at columns (8c + k) * 16: box 2c + k/4, 8-column chunks 2(k%4) and 2(k%4) + 1 of that box.
-    const uint32_t box = kt + (2 * c + (k >> 2)) * kBox + r * 128;
-    const int ch = 2 * (k & 3);
-    uint4 lo = make_uint4(0, 0, 0, 0), hi = lo;
-    if (x.live) {
-      const uint2 a = dq4(x.nope[c].x, scs[c]), b = dq4(x.nope[c].y, scs[c]), d = dq4(x.nope[c].z, scs[c]), e = dq4(x.nope[c].w, scs[c]);
-      lo = make_uint4(a.x, a.y, b.x, b.y);
-      hi = make_uint4(d.x, d.y, e.x, e.y);
-    }
-    stShared(box + ((ch ^ (r & 7)) << 4), lo);
-    stShared(box + (((ch + 1) ^ (r & 7)) << 4), hi);
-  }
-  stShared(kt + 8 * kBox + r * 128 + ((k ^ (r & 7)) << 4), x.live ? x.rope : make_uint4(0, 0, 0, 0));
-}
-
 struct Kernel {
   static __device__ __forceinline__ uint32_t smemBase() {
     extern __shared__ unsigned char smemRaw[];
@@ -258,68 +176,6 @@ struct Kernel {
   }
 
   // ---- producer: warpgroup 2 ----
-  static __device__ void produce(const SparseMmaParams& p) {
-    asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kRegP) : "memory");
-    const uint32_t kBase = smemBase() + kK_OFF;
-    Rows& rw = rows();
-    const uint32_t fullBar = smemAddr(&rw.full[0]), emptyBar = smemAddr(&rw.empty[0]);
-    const int pt = threadIdx.x - 256, k = pt & 7, tokInRound = pt >> 3;
-    const int j = blockIdx.y;
-    const int* meta = p.tileSchedulerMetadata + blockIdx.x * kMetaFields;
-    const int beginReq = meta[kSparseMetaBeginReqIdx], endReq = meta[kSparseMetaEndReqIdx];
-    uint32_t u = 0; // tiles produced, over all items
-    for (int batch = beginReq; batch <= endReq && batch < p.b; ++batch) {
-      const Item it = itemOf(p, meta, batch, beginReq, endReq);
-      const int64_t rowQ = static_cast<int64_t>(batch) * p.sQ + j;
-      const int nRounds = 4 * it.nTiles;
-      if (nRounds == 0) continue;
-      // Round g covers tokens 16 (g % 4) .. of tile g / 4; this thread's token is at entry eOf(g). Pipeline, per round
-      // g: the index loads of rounds g + 4 and g + 7, the address of g + 3, the register loads of g + 2 (so two rounds
-      // are in flight while g is converted), an L2 prefetch of g + 6 (a tile ahead of its register loads; one lane a
-      // token), then round g is stored. Each value waits in one of three slots that rotate with g % 3 (the loop body
-      // is written out three times): moving a register whose load is in flight would stall on it.
-      auto eOf = [&](int g) { return it.eBegin + (g >> 2) * kBN + (g & 3) * 16 + tokInRound; };
-      auto id = [&](int g) { return g < nRounds ? idAt(p, it, rowQ, eOf(g)) : Id{-1, false}; };
-      Raw R0, R1, R2;
-      const unsigned char *A0 = nullptr, *A1 = nullptr, *A2 = addrOf(p, id(2));
-      Id D0 = id(3), D1{-1, false}, D2{-1, false}, P0{-1, false}, P1{-1, false}, P2{-1, false};
-      loadRaw(addrOf(p, id(0)), k, R0);
-      loadRaw(addrOf(p, id(1)), k, R1);
-      if (k == 0) {
-#pragma unroll
-        for (int g = 3; g < 6; ++g) prefetchL2(addrOf(p, id(g)));
-        prefetchL2(A2);
-        P0 = id(6);
-      }
-      // One round: cur holds round g, ld receives g + 2 from aUse; aSet <- address of g + 3 from dUse; dSet <- id of
-      // g + 4; prefetch g + 6 from pUse; pSet <- id of g + 7.
-      auto step = [&](int g, Raw& cur, Raw& ld, const unsigned char* aUse, const unsigned char*& aSet, const Id& dUse, Id& dSet, const Id& pUse, Id& pSet) {
-        dSet = id(g + 4);
-        if (k == 0) pSet = id(g + 7);
-        ld.live = false;
-        if (g + 2 < nRounds) loadRaw(aUse, k, ld);
-        aSet = addrOf(p, dUse);
-        if (k == 0) prefetchL2(addrOf(p, pUse));
-        const uint32_t st = u & 1;
-        if ((g & 3) == 0) mbarWait(emptyBar + 8 * st, ((u >> 1) & 1) ^ 1);
-        const int r = (g & 3) * 16 + tokInRound;
-        storeRaw(kBase + st * kTile, r, k, cur);
-        if (k == 0) rw.valid[st][r] = cur.live ? 1 : 0;
-        if ((g & 3) == 3) {
-          fenceProxyAsync();
-          mbarArrive(fullBar + 8 * st);
-          ++u;
-        }
-      };
-#pragma unroll 1
-      for (int g = 0; g < nRounds; g += 3) {
-        step(g, R0, R2, A2, A0, D0, D1, P0, P1);
-        if (g + 1 < nRounds) step(g + 1, R1, R0, A0, A1, D1, D2, P1, P2);
-        if (g + 2 < nRounds) step(g + 2, R2, R1, A1, A2, D2, D0, P2, P0);
-      }
-    }
-  }
-
   // Whole-tile producer: thread (k = pt % 8, token pt / 8 of each 16-token round) holds its share of all four rounds
   // of a tile in registers (NoPE columns 64k..64k+63: box k, one scale; RoPE chunk k), 88 registers. The loads of tile
   // t + 1 are issued as soon as tile t is stored, so they are in flight while the consumers work (a whole tile of
@@ -387,13 +243,9 @@ struct Kernel {
             if (d.live[rnd]) {
               const uint4 w = d.nope[rnd][c];
               const float sc = d.sc[rnd];
-              if constexpr (kIntDequant) {
-                dq16(w, sc, lo, hi);
-              } else {
-                const uint2 a = dq4(w.x, sc), b = dq4(w.y, sc), e = dq4(w.z, sc), f = dq4(w.w, sc);
-                lo = make_uint4(a.x, a.y, b.x, b.y);
-                hi = make_uint4(e.x, e.y, f.x, f.y);
-              }
+              const uint2 a = dq4(w.x, sc), b = dq4(w.y, sc), e = dq4(w.z, sc), f = dq4(w.w, sc);
+              lo = make_uint4(a.x, a.y, b.x, b.y);
+              hi = make_uint4(e.x, e.y, f.x, f.y);
             }
             stShared(row + ((ch ^ (r & 7)) << 4), lo);
             stShared(row + (((ch + 1) ^ (r & 7)) << 4), hi);
@@ -701,8 +553,7 @@ struct Kernel {
     const int wg = threadIdx.x / 128;
     if (wg == 2) {
       if constexpr (kCluster) produceCluster(p);
-      else if constexpr (kTileProducer) produceTile(p);
-      else produce(p);
+      else produceTile(p);
     }
     else if (wg == 0) consume<0>(p);
     else consume<1>(p);
