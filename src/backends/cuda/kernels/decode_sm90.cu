@@ -28,6 +28,7 @@
 // the f32 partial rows that combine.cu merges, exactly as decode.cu does.
 #include "params.h"
 #include "common.cuh"
+#include "pdl.cuh"
 #include <cuda.h>
 
 #if defined(__CUDA_ARCH__) && (__CUDA_ARCH__ == 900) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -196,8 +197,6 @@ struct DecodeT {
     const int lane = threadIdx.x % 32, gq = lane / 4, tq = lane % 4;
     const int wg = threadIdx.x / 128;         // consumer warpgroup (CW: the producer)
     const int tid = threadIdx.x % 128, warp = tid / 32; // within the warpgroup
-    const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
-    const int beginIdx = meta[kMetaBeginIdx], endIdx = meta[kMetaEndIdx];
     if (threadIdx.x == 0) {
       for (int s = 0; s < S; ++s) {
         mbarInit(fullBar + 8 * s, 1);
@@ -205,6 +204,14 @@ struct DecodeT {
       }
       asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     }
+    if (threadIdx.x == 128 * CW) asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(tm)) : "memory");
+    // Launched with programmatic dependent launch (pdl.cuh) the CTA may start before the previous kernel ends: the
+    // set-up above reads nothing it may write; every input read and every output write comes after the wait. The
+    // combine launched after this kernel may be scheduled from now on (it waits for this grid's end itself).
+    pdlWait();
+    pdlLaunchDependents();
+    const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
+    const int beginIdx = meta[kMetaBeginIdx], endIdx = meta[kMetaEndIdx];
     __syncthreads(); // the last CTA-wide barrier: from here on the roles sync only among themselves
 
     // The role test on a warp-uniform value (lane 0's warpgroup), so ptxas sees one role per warpgroup.
@@ -212,7 +219,6 @@ struct DecodeT {
       // Producer: one lane issues every copy of every tile of every item of this part, in consumption order.
       if (CW == 2) asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n" ::: "memory");
       if (threadIdx.x == 128 * CW) {
-        asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(tm)) : "memory");
         const uint64_t policy = evictFirstPolicy();
         uint32_t n = 0; // chunks issued so far
         for (int batch = beginIdx; batch <= endIdx; ++batch) {
