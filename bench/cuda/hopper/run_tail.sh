@@ -19,7 +19,7 @@ for s in $steps; do
   case $s in
     tail) timeout ${TAIL_S:-40} $bin tail "$OUT/tail.json" 2>&1 | tee "$OUT/tail.log" ;;
     tests)
-      export FLASHMLA_GOLDEN=${FLASHMLA_GOLDEN:-test/fixtures/golden} FLASHMLA_SM90_CASES=${CASES:-200} FLASHMLA_SM90W_CASES=${CASES:-200} FLASHMLA_GPU_CASES=${CASES:-200}
+      export FLASHMLA_GOLDEN=${FLASHMLA_GOLDEN:-test/fixtures/golden} FLASHMLA_SM90_CASES=${CASES:-200} FLASHMLA_SM90W_CASES=${WCASES:-${CASES:-200}} FLASHMLA_GPU_CASES=${CASES:-200}
       for t in sm90 sm90-wide cuda; do
         timeout ${TEST_S:-60} node --test --test-reporter=tap build/test/gpu/$t.test.js > "$OUT/test-$t.tap" 2>&1; echo "test $t: exit $?"
         grep -E '^not ok|^# (tests|pass|fail)' "$OUT/test-$t.tap" | head -8
@@ -33,7 +33,7 @@ J
       FLASHMLA_CUDA_PDL=0 timeout ${BENCH_S:-60} $cli bench --backend cuda --configs /tmp/cfg_tail.json --only 0,1,2,3,4 --flashmla "$OUT/flashmla.json" --check 0 --out "$OUT/bench-nopdl.json" -q 2>&1 | tail -7 ;;
     checkpdl) timeout ${CHECK_S:-30} $bin checkpdl ${CHECK_CASES:-60} 3 2>&1 | tail -4 | tee "$OUT/checkpdl.log" ;;
     sanitize)
-      for t in memcheck racecheck synccheck; do timeout ${SAN_S:-30} compute-sanitizer --tool $t --print-limit 8 $bin checkpdl 2 11 2>&1 | tail -5 | tee "$OUT/sanitize_$t.log"; done ;;
+      for t in ${SAN_TOOLS:-memcheck racecheck synccheck}; do timeout ${SAN_S:-30} compute-sanitizer --tool $t --print-limit 8 $bin checkpdl 2 11 2>&1 | tail -5 | tee "$OUT/sanitize_$t.log"; done ;;
   esac
   stamp "$s"
 done
