@@ -12,7 +12,7 @@ steps=${1:-"tail tests bench checkpdl sanitize"}
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu --format=csv,noheader | tee "$OUT/card.txt"
 bin=${HARNESS:-build/h2bin/harness}
 [ -x "$bin" ] || { timeout 120 nvcc -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -o /tmp/harness bench/cuda/hopper/harness.cu > "$OUT/build.log" 2>&1; bin=/tmp/harness; }
-cli="node build/src/cli/main.js"
+cli="node scripts/flashmla-dist.mjs build/src"
 t0=$(date +%s)
 stamp() { echo "[+$(( $(date +%s) - t0 ))s] $1"; }
 for s in $steps; do
