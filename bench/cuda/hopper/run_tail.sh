@@ -26,7 +26,7 @@ for s in $steps; do
       done ;;
     bench)
       cat > /tmp/cfg_tail.json <<'J'
-[{"b":1,"s_k":32768,"h_q":16,"s_q":1},{"b":4,"s_k":4641,"h_q":16,"s_q":4,"seqlens":[4641,45118,1730,1696]},{"b":128,"s_k":1024,"h_q":16,"s_q":1},{"b":128,"s_k":1024,"h_q":32,"s_q":1},{"b":128,"s_k":1024,"h_q":16,"s_q":2},{"b":128,"s_k":4096,"h_q":16,"s_q":1},{"b":128,"s_k":4096,"h_q":32,"s_q":1},{"b":128,"s_k":4096,"h_q":16,"s_q":2},{"b":128,"s_k":8192,"h_q":16,"s_q":1},{"b":128,"s_k":8192,"h_q":32,"s_q":1},{"b":128,"s_k":8192,"h_q":16,"s_q":2}]
+[{"b":1,"s_k":32768,"h_q":16,"s_q":1},{"b":4,"seqlens":[4641,45118,1730,1696],"h_q":16,"s_q":4},{"b":128,"s_k":1024,"h_q":16,"s_q":1},{"b":128,"s_k":1024,"h_q":32,"s_q":1},{"b":128,"s_k":1024,"h_q":16,"s_q":2},{"b":128,"s_k":4096,"h_q":16,"s_q":1},{"b":128,"s_k":4096,"h_q":32,"s_q":1},{"b":128,"s_k":4096,"h_q":16,"s_q":2},{"b":128,"s_k":8192,"h_q":16,"s_q":1},{"b":128,"s_k":8192,"h_q":32,"s_q":1},{"b":128,"s_k":8192,"h_q":16,"s_q":2}]
 J
       PYTHONUNBUFFERED=1 timeout ${FLASHMLA_S:-60} python3 .gpu-host/anchors/bench_flashmla.py --configs /tmp/cfg_tail.json --no-triton --out "$OUT/flashmla.json" > "$OUT/flashmla.log" 2>&1; stamp flashmla
       timeout ${BENCH_S:-60} $cli bench --backend cuda --configs /tmp/cfg_tail.json --flashmla "$OUT/flashmla.json" --check 1 --out "$OUT/bench-pdl.json" -q 2>&1 | tail -14
