@@ -91,12 +91,14 @@ static void launchCombine(const Dev& d, bool f16, bool pdl) {
   CK(cudaLaunchKernelEx(&cfg, f16 ? mla_combine_f16 : mla_combine_bf16, p));
 }
 // What `tail` times: the decode (D), the combine (C), each plain or with the PDL attribute.
-enum TailMode { kD, kC, kDC, kDCp, kDpCp, kTailModes };
-static const char* const kTailNames[] = {"decode", "combine", "decode+combine", "decode+combine(pdl)", "decode(pdl)+combine(pdl)"};
+// The last two: the combine with the decode's shared-memory carve-out preferred (no SM reconfiguration between them).
+enum TailMode { kD, kC, kDC, kDCp, kDpCp, kDCcarve, kDpCpCarve, kTailModes };
+static const char* const kTailNames[] = {"decode", "combine", "decode+combine", "decode+combine(pdl)", "decode(pdl)+combine(pdl)",
+                                         "decode+combine carveout", "d(pdl)+c(pdl) carveout"};
 static void tailLaunch(const Dev& d, TailMode m) {
   const bool split = d.hNs[d.p.b] != d.p.b;
-  if (m != kC) launchSm90(d, false, m == kDpCp);
-  if (m != kD && split) launchCombine(d, false, m == kDCp || m == kDpCp);
+  if (m != kC) launchSm90(d, false, m == kDpCp || m == kDpCpCarve);
+  if (m != kD && split) launchCombine(d, false, m == kDCp || m == kDpCp || m == kDpCpCarve);
 }
 // Median microseconds a call: back to back (20 calls between two events, rotating over the copies so a problem
 // under the L2 size is read from memory, as `flashmla bench` rotates page sets) and one call at a time (the
@@ -117,6 +119,7 @@ static void tailOne(int b, int sk, int hQ, int sQ, FILE* js) {
   printf("tail b=%d s_k=%d h_q=%d s_q=%d parts=%d splits=%d\n", b, sk, hQ, sQ, ds[0].parts, ds[0].hNs[b]);
   if (js) fprintf(js, "{\"b\":%d,\"s_k\":%d,\"h_q\":%d,\"s_q\":%d", b, sk, hQ, sQ);
   for (int m = 0; m < kTailModes; m++) {
+    CK(cudaFuncSetAttribute(mla_combine_bf16, cudaFuncAttributePreferredSharedMemoryCarveout, m >= kDCcarve ? 100 : -1));
     for (int i = 0; i < 8; i++) tailLaunch(ds[i % copies], static_cast<TailMode>(m)); // warm
     CK(cudaDeviceSynchronize());
     std::vector<float> burst, single;
