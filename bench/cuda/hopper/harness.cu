@@ -15,6 +15,7 @@
 #undef MLA_DECODE_VARIANTS
 #define MLA_DECODE_VARIANTS(X) X(m32_n64_s2_w8_q24, 32, 64, 2, 8, 24, 192768)
 #include "../../../src/backends/cuda/kernels/decode.cu"
+#define MLA_SM90_EARLY_TRIGGER // the _early entries (PDL dependents scheduled at entry), timed by `tail`
 #include "../../../src/backends/cuda/kernels/decode_sm90.cu"
 #include "../../../src/backends/cuda/kernels/combine.cu"
 #include <algorithm>
@@ -60,13 +61,14 @@ static bool launch(const Dev& d, bool f16, Kern which) {
 // The library's launches of the narrow kernel and the combine, each with the programmatic-stream-serialization
 // attribute when `pdl` is set (cudaLaunchKernelEx; the attribute only lets the kernel start early, its
 // griddepcontrol.wait keeps the order).
-static void launchSm90(const Dev& d, bool f16, bool pdl) {
+static void launchSm90(const Dev& d, bool f16, bool pdl, bool early = false) {
   const MlaParams& p = d.p;
   const int nr = p.rows <= 16 ? 16 : 32;
   void (*fn)(MlaParams, CUtensorMap) = nr == 16 ? (f16 ? mla_decode_sm90_f16_n16 : mla_decode_sm90_bf16_n16) : (f16 ? mla_decode_sm90_f16_n32 : mla_decode_sm90_bf16_n32);
+  if (early) fn = nr == 16 ? mla_decode_sm90_early_bf16_n16 : mla_decode_sm90_early_bf16_n32; // bf16 only
   const int smem = nr == 16 ? mla::sm90::Layout<16, 2>::SMEM : mla::sm90::Layout<32, 2>::SMEM;
-  static bool raised[2][2] = {};
-  if (!raised[f16][nr == 32]) { CK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, smem)); raised[f16][nr == 32] = true; }
+  static bool raised[3][2] = {};
+  if (!raised[early ? 2 : f16][nr == 32]) { CK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, smem)); raised[early ? 2 : f16][nr == 32] = true; }
   cudaLaunchConfig_t cfg = {};
   cfg.gridDim = dim3(p.numSmParts, p.hKv);
   cfg.blockDim = dim3(mla::sm90::threadsOf<2>());
@@ -90,15 +92,14 @@ static void launchCombine(const Dev& d, bool f16, bool pdl) {
   cfg.numAttrs = pdl ? 1 : 0;
   CK(cudaLaunchKernelEx(&cfg, f16 ? mla_combine_f16 : mla_combine_bf16, p));
 }
-// What `tail` times: the decode (D), the combine (C), each plain or with the PDL attribute.
-// The last two: the combine with the decode's shared-memory carve-out preferred (no SM reconfiguration between them).
-enum TailMode { kD, kC, kDC, kDCp, kDpCp, kDCcarve, kDpCpCarve, kTailModes };
-static const char* const kTailNames[] = {"decode", "combine", "decode+combine", "decode+combine(pdl)", "decode(pdl)+combine(pdl)",
-                                         "decode+combine carveout", "d(pdl)+c(pdl) carveout"};
+// What `tail` times: the decode (D), the combine (C), each plain or with the PDL attribute; the library's decode
+// lets the combine be scheduled when its last item's tiles are done, the _early entry at its entry.
+enum TailMode { kD, kC, kDC, kDpCp, kDeCp, kTailModes };
+static const char* const kTailNames[] = {"decode", "combine", "decode+combine", "d(pdl)+c(pdl) library", "d(pdl)+c(pdl) early trigger"};
 static void tailLaunch(const Dev& d, TailMode m) {
   const bool split = d.hNs[d.p.b] != d.p.b;
-  if (m != kC) launchSm90(d, false, m == kDpCp || m == kDpCpCarve);
-  if (m != kD && split) launchCombine(d, false, m == kDCp || m == kDpCp || m == kDpCpCarve);
+  if (m != kC) launchSm90(d, false, m == kDpCp || m == kDeCp, m == kDeCp);
+  if (m != kD && split) launchCombine(d, false, m == kDpCp || m == kDeCp);
 }
 // Median microseconds a call: back to back (20 calls between two events, rotating over the copies so a problem
 // under the L2 size is read from memory, as `flashmla bench` rotates page sets) and one call at a time (the
@@ -119,7 +120,6 @@ static void tailOne(int b, int sk, int hQ, int sQ, FILE* js) {
   printf("tail b=%d s_k=%d h_q=%d s_q=%d parts=%d splits=%d\n", b, sk, hQ, sQ, ds[0].parts, ds[0].hNs[b]);
   if (js) fprintf(js, "{\"b\":%d,\"s_k\":%d,\"h_q\":%d,\"s_q\":%d", b, sk, hQ, sQ);
   for (int m = 0; m < kTailModes; m++) {
-    CK(cudaFuncSetAttribute(mla_combine_bf16, cudaFuncAttributePreferredSharedMemoryCarveout, m >= kDCcarve ? 100 : -1));
     for (int i = 0; i < 8; i++) tailLaunch(ds[i % copies], static_cast<TailMode>(m)); // warm
     CK(cudaDeviceSynchronize());
     std::vector<float> burst, single;
@@ -200,7 +200,7 @@ int main(int argc, char** argv) {
   }
   if (mode == "tail") {
     FILE* js = argc > 2 ? fopen(argv[2], "w") : nullptr;
-    const int grid[][4] = {{1, 32768, 16, 1}, {128, 1024, 16, 1}, {128, 1024, 32, 1}, {128, 1024, 16, 2}};
+    const int grid[][4] = {{1, 32768, 16, 1}, {1, 8192, 16, 1}, {128, 1024, 16, 1}, {128, 1024, 32, 1}};
     for (const auto& g : grid) tailOne(g[0], g[1], g[2], g[3], js);
     if (js) fclose(js);
     return 0;

@@ -4,7 +4,9 @@
 # tests, `flashmla bench` on b=1, the uneven batch and the 16/32-row grid with FlashMLA in the same call (PDL on,
 # then FLASHMLA_CUDA_PDL=0 on the short rows), the sanitizers on the PDL check. From the repository root on the GPU
 # host, .gpu-host entered, kernels in dist/cuda, tests compiled in build/ (devstage.sh):
-#   bash bench/cuda/hopper/run_tail.sh [steps]      (default "tail tests bench checkpdl sanitize")
+#   bash bench/cuda/hopper/run_tail.sh [steps]      (default "tail tests bench checkpdl sanitize"; also "check")
+# TESTS: the test/gpu suites (default "sm90 sm90-wide cuda"); FIRST: bench only the first N configs; ONLY: bench
+# config indexes (the PDL-off arm: default 0-4).
 # HARNESS: a prebuilt harness binary (default build/h2bin/harness, else built here). Logs under $OUT.
 set -u
 OUT=${OUT:-./out}; mkdir -p "$OUT"
@@ -20,7 +22,7 @@ for s in $steps; do
     tail) timeout ${TAIL_S:-40} $bin tail "$OUT/tail.json" 2>&1 | tee "$OUT/tail.log" ;;
     tests)
       export FLASHMLA_GOLDEN=${FLASHMLA_GOLDEN:-test/fixtures/golden} FLASHMLA_SM90_CASES=${CASES:-200} FLASHMLA_SM90W_CASES=${WCASES:-${CASES:-200}} FLASHMLA_GPU_CASES=${CASES:-200}
-      for t in sm90 sm90-wide cuda; do
+      for t in ${TESTS:-sm90 sm90-wide cuda}; do
         timeout ${TEST_S:-60} node --test --test-reporter=tap build/test/gpu/$t.test.js > "$OUT/test-$t.tap" 2>&1; echo "test $t: exit $?"
         grep -E '^not ok|^# (tests|pass|fail)' "$OUT/test-$t.tap" | head -8
       done ;;
@@ -28,9 +30,11 @@ for s in $steps; do
       cat > /tmp/cfg_tail.json <<'J'
 [{"b":1,"s_k":32768,"h_q":16,"s_q":1},{"b":4,"seqlens":[4641,45118,1730,1696],"h_q":16,"s_q":4},{"b":128,"s_k":1024,"h_q":16,"s_q":1},{"b":128,"s_k":1024,"h_q":32,"s_q":1},{"b":128,"s_k":1024,"h_q":16,"s_q":2},{"b":128,"s_k":4096,"h_q":16,"s_q":1},{"b":128,"s_k":4096,"h_q":32,"s_q":1},{"b":128,"s_k":4096,"h_q":16,"s_q":2},{"b":128,"s_k":8192,"h_q":16,"s_q":1},{"b":128,"s_k":8192,"h_q":32,"s_q":1},{"b":128,"s_k":8192,"h_q":16,"s_q":2}]
 J
+      [ -n "${FIRST:-}" ] && node -e "const fs=require('fs'),f='/tmp/cfg_tail.json';fs.writeFileSync(f,JSON.stringify(JSON.parse(fs.readFileSync(f,'utf8')).slice(0,${FIRST})))"
       PYTHONUNBUFFERED=1 timeout ${FLASHMLA_S:-60} python3 .gpu-host/anchors/bench_flashmla.py --configs /tmp/cfg_tail.json --no-triton --out "$OUT/flashmla.json" > "$OUT/flashmla.log" 2>&1; stamp flashmla
-      timeout ${BENCH_S:-60} $cli bench --backend cuda --configs /tmp/cfg_tail.json --flashmla "$OUT/flashmla.json" --check 1 --out "$OUT/bench-pdl.json" -q 2>&1 | tail -14
-      FLASHMLA_CUDA_PDL=0 timeout ${BENCH_S:-60} $cli bench --backend cuda --configs /tmp/cfg_tail.json --only 0,1,2,3,4 --flashmla "$OUT/flashmla.json" --check 0 --out "$OUT/bench-nopdl.json" -q 2>&1 | tail -7 ;;
+      timeout ${BENCH_S:-60} $cli bench --backend cuda --configs /tmp/cfg_tail.json ${ONLY:+--only $ONLY} --flashmla "$OUT/flashmla.json" --check 1 --out "$OUT/bench-pdl.json" -q 2>&1 | tail -14
+      FLASHMLA_CUDA_PDL=0 timeout ${BENCH_S:-60} $cli bench --backend cuda --configs /tmp/cfg_tail.json --only ${ONLY:-0,1,2,3,4} --flashmla "$OUT/flashmla.json" --check 0 --out "$OUT/bench-nopdl.json" -q 2>&1 | tail -7 ;;
+    check) timeout ${CHECK_S:-30} $bin check ${CHECK_CASES:-60} 5 2>&1 | tail -3 | tee "$OUT/check.log" ;;
     checkpdl) timeout ${CHECK_S:-30} $bin checkpdl ${CHECK_CASES:-60} 3 2>&1 | tail -4 | tee "$OUT/checkpdl.log" ;;
     sanitize)
       for t in ${SAN_TOOLS:-memcheck racecheck synccheck}; do timeout ${SAN_S:-30} compute-sanitizer --tool $t --print-limit 8 $bin checkpdl 2 11 2>&1 | tail -5 | tee "$OUT/sanitize_$t.log"; done ;;

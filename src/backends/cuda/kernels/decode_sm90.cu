@@ -178,7 +178,10 @@ __device__ __forceinline__ Item itemOf(const MlaParams& p, const int* meta, int 
   return it;
 }
 
-template <typename T, int NR, int CW>
+// TRIG: where the CTA lets a programmatic dependent (the combine, pdl.cuh) be scheduled: 2 (the library's) once its
+// last item's tiles are done, 1 at entry (the harness's _early entries: measured slower at b = 1, the combine's CTAs
+// then crowd the few SMs whose parts had no work), 0 never (at exit).
+template <typename T, int NR, int CW, int TRIG = 2>
 struct DecodeT {
   using L = Layout<NR, CW>;
   using H = Half<T>;
@@ -206,10 +209,9 @@ struct DecodeT {
     }
     if (threadIdx.x == 128 * CW) asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(tm)) : "memory");
     // Launched with programmatic dependent launch (pdl.cuh) the CTA may start before the previous kernel ends: the
-    // set-up above reads nothing it may write; every input read and every output write comes after the wait. The
-    // combine launched after this kernel may be scheduled from now on (it waits for this grid's end itself).
+    // set-up above reads nothing it may write; every input read and every output write comes after the wait.
     pdlWait();
-    pdlLaunchDependents();
+    if (TRIG == 1) pdlLaunchDependents();
     const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
     const int beginIdx = meta[kMetaBeginIdx], endIdx = meta[kMetaEndIdx];
     __syncthreads(); // the last CTA-wide barrier: from here on the roles sync only among themselves
@@ -222,10 +224,14 @@ struct DecodeT {
         const uint64_t policy = evictFirstPolicy();
         uint32_t n = 0; // chunks issued so far
         for (int batch = beginIdx; batch <= endIdx; ++batch) {
-          const Item itm = itemOf(p, meta, batch, beginIdx, endIdx);
           const int* bt = p.blockTable + static_cast<int64_t>(batch) * p.maxBlocksPerSeq;
+          // The item's first page, read before its length is known (one memory round trip fewer before the first
+          // copy of a call); the index is clamped into the request's row, and unused where the item has no tile.
+          const int kb = batch == beginIdx ? meta[kMetaBeginSeqlen] : 0;
+          const int firstPage = p.maxBlocksPerSeq > 0 ? bt[min(kb >> 6, p.maxBlocksPerSeq - 1)] : 0;
+          const Item itm = itemOf(p, meta, batch, beginIdx, endIdx);
           for (int t = 0; t < itm.nTiles; ++t) {
-            const int row0 = bt[(itm.kBegin >> 6) + t] * kBN; // page 64, one KV head: the page's first cache row
+            const int row0 = (t == 0 ? firstPage : bt[(itm.kBegin >> 6) + t]) * kBN; // page 64, one KV head: the page's first cache row
             for (int c = 0; c < kChunks; ++c, ++n) {
               const uint32_t slot = n % S;
               mbarWait(emptyBar + 8 * slot, ((n / S) & 1) ^ 1);
@@ -378,6 +384,8 @@ struct DecodeT {
       }
 
       n0 += itm.nTiles * kChunks;
+      // The combine launched after this kernel may be scheduled from now on (it waits for this grid's end itself).
+      if (TRIG == 2 && batch == endIdx) pdlLaunchDependents();
       // With an odd tile count warpgroup 1 ran one tile (two groupSyncs) fewer: pass its barrier twice more, so both
       // warpgroups pass their own barriers equally often an item (harmless; tried against v5's racecheck report:
       // docs/notes/cuda-hopper-decode.md).
@@ -514,3 +522,11 @@ MLA_SM90_ENTRY(16, 2, )
 MLA_SM90_ENTRY(32, 2, )
 MLA_SM90_ENTRY(16, 1, _1wg)
 MLA_SM90_ENTRY(32, 1, _1wg)
+#ifdef MLA_SM90_EARLY_TRIGGER // harness only: the dependents scheduled at entry (measured against the library's)
+extern "C" __global__ void __launch_bounds__(384, 1) mla_decode_sm90_early_bf16_n16(const MlaParams p, const __grid_constant__ CUtensorMap tm) {
+  mla::sm90::DecodeT<__nv_bfloat16, 16, 2, 1>::run(p, &tm);
+}
+extern "C" __global__ void __launch_bounds__(384, 1) mla_decode_sm90_early_bf16_n32(const MlaParams p, const __grid_constant__ CUtensorMap tm) {
+  mla::sm90::DecodeT<__nv_bfloat16, 32, 2, 1>::run(p, &tm);
+}
+#endif
