@@ -4,7 +4,7 @@
 # tests, `flashmla bench` on b=1, the uneven batch and the 16/32-row grid with FlashMLA in the same call (PDL on,
 # then FLASHMLA_CUDA_PDL=0 on the short rows), the sanitizers on the PDL check. From the repository root on the GPU
 # host, .gpu-host entered, kernels in dist/cuda, tests compiled in build/ (devstage.sh):
-#   bash bench/cuda/hopper/run_tail.sh [steps]      (default "tail tests bench checkpdl sanitize"; also "check")
+#   bash bench/cuda/hopper/run_tail.sh [steps]      (default "tail tests bench checkpdl sanitize"; also "check", "ncu")
 # TESTS: the test/gpu suites (default "sm90 sm90-wide cuda"); FIRST: bench only the first N configs; ONLY: bench
 # config indexes (the PDL-off arm: default 0-4).
 # HARNESS: a prebuilt harness binary (default build/h2bin/harness, else built here). Logs under $OUT.
@@ -35,6 +35,7 @@ J
       timeout ${BENCH_S:-60} $cli bench --backend cuda --configs /tmp/cfg_tail.json ${ONLY:+--only $ONLY} --flashmla "$OUT/flashmla.json" --check 1 --out "$OUT/bench-pdl.json" -q 2>&1 | tail -14
       FLASHMLA_CUDA_PDL=0 timeout ${BENCH_S:-60} $cli bench --backend cuda --configs /tmp/cfg_tail.json --only ${ONLY:-0,1,2,3,4} --flashmla "$OUT/flashmla.json" --check 0 --out "$OUT/bench-nopdl.json" -q 2>&1 | tail -7 ;;
     check) timeout ${CHECK_S:-30} $bin check ${CHECK_CASES:-60} 5 2>&1 | tail -3 | tee "$OUT/check.log" ;;
+    ncu) timeout ${NCU_S:-25} ncu --section SpeedOfLight --section LaunchStats --section Occupancy --section MemoryWorkloadAnalysis -k regex:mla_ --launch-skip 2 -c 2 $bin once ${NCU_CFG:-1 32768 16 1} > "$OUT/ncu.txt" 2>&1; grep -E "mla_|Duration|DRAM Throughput|Memory Throughput|Compute \(SM\)|Registers Per|Achieved Occupancy|Elapsed Cycles|Waves Per SM" "$OUT/ncu.txt" | head -30 ;;
     checkpdl) timeout ${CHECK_S:-30} $bin checkpdl ${CHECK_CASES:-60} 3 2>&1 | tail -4 | tee "$OUT/checkpdl.log" ;;
     sanitize)
       for t in ${SAN_TOOLS:-memcheck racecheck synccheck}; do timeout ${SAN_S:-30} compute-sanitizer --tool $t --print-limit 8 $bin checkpdl 2 11 2>&1 | tail -5 | tee "$OUT/sanitize_$t.log"; done ;;
