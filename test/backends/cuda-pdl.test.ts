@@ -14,17 +14,21 @@ import { mlaParamsLayout } from '../../src/backends/cuda/params.js';
 import { planDecode } from '../../src/core/plan.js';
 import { lseStrides, type MlaProblem } from '../../src/core/problem.js';
 
-const hopper = { ccMajor: 9, driverVersion: 13000, hasLaunchEx: true };
+const hopper = { ccMajor: 9, driverVersion: 13000, hasLaunchEx: true, option: true };
 
-test('pdlSupport: on for sm_90+ with a CUDA 12.3+ driver that has cuLaunchKernelEx, unless turned off', () => {
+test('pdlSupport: off unless asked for; then on for sm_90+ with a CUDA 12.3+ driver that has cuLaunchKernelEx', () => {
   assert.equal(pdlSupport(hopper).enabled, true);
   assert.equal(pdlSupport({ ...hopper, ccMajor: 10, driverVersion: 12030 }).enabled, true);
-  assert.equal(pdlSupport({ ...hopper, env: '1' }).enabled, true);
+  assert.equal(pdlSupport({ ...hopper, option: undefined, env: '1' }).enabled, true);
+  assert.equal(pdlSupport({ ...hopper, option: undefined, env: ' on ' }).enabled, true);
   const off: [Parameters<typeof pdlSupport>[0], RegExp][] = [
+    [{ ...hopper, option: undefined }, /opt in with pdl: true or FLASHMLA_CUDA_PDL=1/],
+    [{ ...hopper, option: undefined, env: 'maybe' }, /opt in/],
     [{ ...hopper, ccMajor: 8 }, /compute capability 8\.x/],
     [{ ...hopper, hasLaunchEx: false }, /no cuLaunchKernelEx/],
     [{ ...hopper, driverVersion: 12020 }, /driver API 12\.2: 12\.3 or newer/],
     [{ ...hopper, option: false }, /option pdl: false/],
+    [{ ...hopper, option: false, env: '1' }, /option pdl: false/],
     [{ ...hopper, env: '0' }, /FLASHMLA_CUDA_PDL=0/],
     [{ ...hopper, env: 'off' }, /FLASHMLA_CUDA_PDL=off/],
   ];

@@ -54,8 +54,9 @@ export interface CudaBackendOptions {
   /** Force a decode variant (tests and tuning); default: chosen per problem by kernels/launch.ts. */
   variant?: DecodeVariant;
   /**
-   * Programmatic dependent launch of combine.cu and decode_sm90.cu (pdl.ts): default on where the GPU (sm_90+) and
-   * driver (CUDA 12.3+) have it; false (or FLASHMLA_CUDA_PDL=0) launches every kernel plainly. info.details.pdl says which.
+   * true: programmatic dependent launch of combine.cu and decode_sm90.cu (pdl.ts) where the GPU (sm_90+) and driver
+   * (CUDA 12.3+) have it. Off by default (also FLASHMLA_CUDA_PDL=1 / 0): on the H200 it saves time only when decodes
+   * follow each other directly, not in a single call. info.details.pdl says whether it is on, and why.
    */
   pdl?: boolean;
 }

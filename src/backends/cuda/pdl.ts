@@ -6,10 +6,13 @@
 // decode kernel's tail), and decode_sm90.cu too (its start overlaps the previous kernel's tail, e.g. the last
 // layer's combine). Inside stream capture the attribute becomes a programmatic edge of the graph.
 //
-// Where it is off (typed detection, never a crash): GPUs before sm_90, drivers without cuLaunchKernelEx or older
-// than CUDA 12.3 (programmatic edges in captured graphs), `createCudaBackend({ pdl: false })`, FLASHMLA_CUDA_PDL=0.
-// A PDL launch the driver refuses (CUDA_ERROR_NOT_SUPPORTED, CUDA_ERROR_INVALID_VALUE) turns PDL off for the backend
-// and is retried as a plain launch, so the call still succeeds.
+// It is opt-in (`createCudaBackend({ pdl: true })` or FLASHMLA_CUDA_PDL=1): on the H200 it did not make a library
+// call faster (b = 1 s_k 32768: +0.4 us back to back; it only wins where a PDL-launched decode directly follows the
+// previous call's kernels: -2.9 us at b = 1 s_k 8192, -1.7 us at b = 128 s_k 1024, docs/notes/cuda-hopper-decode.md).
+// Where it is asked for but unavailable it is off, by typed detection, never a crash: GPUs before sm_90, drivers
+// without cuLaunchKernelEx or older than CUDA 12.3 (programmatic edges in captured graphs). A PDL launch the driver
+// refuses (CUDA_ERROR_NOT_SUPPORTED, CUDA_ERROR_INVALID_VALUE) turns PDL off for the backend and is retried as a
+// plain launch, so the call still succeeds.
 import type { Driver } from './driver.js';
 
 /** cuda.h: CUlaunchAttributeID CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION. */
@@ -31,13 +34,16 @@ export interface PdlSupport {
 }
 
 /**
- * Whether launches use PDL: sm_90 or newer, a driver with cuLaunchKernelEx and at least CUDA 12.3
- * (cuDriverGetVersion's 12030: captured programmatic edges), and not turned off by the option or by
- * FLASHMLA_CUDA_PDL=0.
+ * Whether launches use PDL: asked for (option `pdl: true` or FLASHMLA_CUDA_PDL=1; `pdl: false` or
+ * FLASHMLA_CUDA_PDL=0 wins), on sm_90 or newer, with a driver that has cuLaunchKernelEx and is at least CUDA 12.3
+ * (cuDriverGetVersion's 12030: captured programmatic edges).
  */
 export function pdlSupport(o: { ccMajor: number; driverVersion: number; hasLaunchEx: boolean; option?: boolean; env?: string }): PdlSupport {
+  const env = o.env?.trim();
   if (o.option === false) return { enabled: false, reason: 'off (option pdl: false)' };
-  if (o.env !== undefined && /^(0|false|off|no)$/i.test(o.env.trim())) return { enabled: false, reason: `off (FLASHMLA_CUDA_PDL=${o.env})` };
+  if (env !== undefined && /^(0|false|off|no)$/i.test(env)) return { enabled: false, reason: `off (FLASHMLA_CUDA_PDL=${env})` };
+  const asked = o.option === true || (env !== undefined && /^(1|true|on|yes)$/i.test(env));
+  if (!asked) return { enabled: false, reason: 'off (opt in with pdl: true or FLASHMLA_CUDA_PDL=1)' };
   if (o.ccMajor < 9) return { enabled: false, reason: `off (compute capability ${o.ccMajor}.x: programmatic dependent launch needs sm_90 or newer)` };
   if (!o.hasLaunchEx) return { enabled: false, reason: 'off (the driver has no cuLaunchKernelEx)' };
   if (o.driverVersion < 12030) return { enabled: false, reason: `off (driver API ${Math.floor(o.driverVersion / 1000)}.${(o.driverVersion % 1000) / 10}: 12.3 or newer is needed)` };
