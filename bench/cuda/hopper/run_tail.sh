@@ -5,8 +5,9 @@
 # then FLASHMLA_CUDA_PDL=0 on the short rows), the sanitizers on the PDL check. From the repository root on the GPU
 # host, .gpu-host entered, kernels in dist/cuda, tests compiled in build/ (devstage.sh):
 #   bash bench/cuda/hopper/run_tail.sh [steps]      (default "tail tests bench checkpdl sanitize"; also "check", "ncu")
-# TESTS: the test/gpu suites (default "sm90 sm90-wide cuda"); FIRST: bench only the first N configs; ONLY: bench
-# config indexes (the PDL-off arm: default 0-4).
+# TESTS: the test/gpu suites (default "sm90 sm90-wide cuda"); FROM / FIRST: bench only configs FROM..FIRST-1;
+# ONLY: bench config indexes (the PDL-off arm: default 0-4; PDL_ARM=0 skips that arm). The first arm runs the
+# library's default (PDL off since call 2; set FLASHMLA_CUDA_PDL=1 to time it on).
 # HARNESS: a prebuilt harness binary (default build/h2bin/harness, else built here). Logs under $OUT.
 set -u
 OUT=${OUT:-./out}; mkdir -p "$OUT"
@@ -30,10 +31,10 @@ for s in $steps; do
       cat > /tmp/cfg_tail.json <<'J'
 [{"b":1,"s_k":32768,"h_q":16,"s_q":1},{"b":4,"seqlens":[4641,45118,1730,1696],"h_q":16,"s_q":4},{"b":128,"s_k":1024,"h_q":16,"s_q":1},{"b":128,"s_k":1024,"h_q":32,"s_q":1},{"b":128,"s_k":1024,"h_q":16,"s_q":2},{"b":128,"s_k":4096,"h_q":16,"s_q":1},{"b":128,"s_k":4096,"h_q":32,"s_q":1},{"b":128,"s_k":4096,"h_q":16,"s_q":2},{"b":128,"s_k":8192,"h_q":16,"s_q":1},{"b":128,"s_k":8192,"h_q":32,"s_q":1},{"b":128,"s_k":8192,"h_q":16,"s_q":2}]
 J
-      [ -n "${FIRST:-}" ] && node -e "const fs=require('fs'),f='/tmp/cfg_tail.json';fs.writeFileSync(f,JSON.stringify(JSON.parse(fs.readFileSync(f,'utf8')).slice(0,${FIRST})))"
+      [ -n "${FIRST:-}${FROM:-}" ] && node -e "const fs=require('fs'),f='/tmp/cfg_tail.json';fs.writeFileSync(f,JSON.stringify(JSON.parse(fs.readFileSync(f,'utf8')).slice(${FROM:-0},${FIRST:-99})))"
       PYTHONUNBUFFERED=1 timeout ${FLASHMLA_S:-60} python3 .gpu-host/anchors/bench_flashmla.py --configs /tmp/cfg_tail.json --no-triton --out "$OUT/flashmla.json" > "$OUT/flashmla.log" 2>&1; stamp flashmla
-      timeout ${BENCH_S:-60} $cli bench --backend cuda --configs /tmp/cfg_tail.json ${ONLY:+--only $ONLY} --flashmla "$OUT/flashmla.json" --check 1 --out "$OUT/bench-pdl.json" -q 2>&1 | tail -14
-      FLASHMLA_CUDA_PDL=0 timeout ${BENCH_S:-60} $cli bench --backend cuda --configs /tmp/cfg_tail.json --only ${ONLY:-0,1,2,3,4} --flashmla "$OUT/flashmla.json" --check 0 --out "$OUT/bench-nopdl.json" -q 2>&1 | tail -7 ;;
+      timeout ${BENCH_S:-60} $cli bench --backend cuda --configs /tmp/cfg_tail.json ${ONLY:+--only $ONLY} --flashmla "$OUT/flashmla.json" --check 1 --out "$OUT/bench-default.json" -q 2>&1 | tail -14
+      [ "${PDL_ARM:-1}" = 1 ] && FLASHMLA_CUDA_PDL=0 timeout ${BENCH_S:-60} $cli bench --backend cuda --configs /tmp/cfg_tail.json --only ${ONLY:-0,1,2,3,4} --flashmla "$OUT/flashmla.json" --check 0 --out "$OUT/bench-nopdl.json" -q 2>&1 | tail -7 ;;
     check) timeout ${CHECK_S:-30} $bin check ${CHECK_CASES:-60} 5 2>&1 | tail -3 | tee "$OUT/check.log" ;;
     ncu) timeout ${NCU_S:-25} ncu --section SpeedOfLight --section LaunchStats --section Occupancy --section MemoryWorkloadAnalysis -k regex:mla_ --launch-skip 2 -c 2 $bin once ${NCU_CFG:-1 32768 16 1} > "$OUT/ncu.txt" 2>&1; grep -E "mla_|Duration|DRAM Throughput|Memory Throughput|Compute \(SM\)|Registers Per|Achieved Occupancy|Elapsed Cycles|Waves Per SM" "$OUT/ncu.txt" | head -30 ;;
     checkpdl) timeout ${CHECK_S:-30} $bin checkpdl ${CHECK_CASES:-60} 3 2>&1 | tail -4 | tee "$OUT/checkpdl.log" ;;
