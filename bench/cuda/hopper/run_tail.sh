@@ -4,7 +4,7 @@
 # tests, `flashmla bench` on b=1, the uneven batch and the 16/32-row grid with FlashMLA in the same call (PDL on,
 # then FLASHMLA_CUDA_PDL=0 on the short rows), the sanitizers on the PDL check. From the repository root on the GPU
 # host, .gpu-host entered, kernels in dist/cuda, tests compiled in build/ (devstage.sh):
-#   bash bench/cuda/hopper/run_tail.sh [steps]      (default "tail tests bench checkpdl sanitize"; also "check", "ncu")
+#   bash bench/cuda/hopper/run_tail.sh [steps]      (default "tail tests bench checkpdl sanitize"; also "check", "ncu", "ab")
 # TESTS: the test/gpu suites (default "sm90 sm90-wide cuda"); FROM / FIRST: bench only configs FROM..FIRST-1;
 # ONLY: bench config indexes (the PDL-off arm: default 0-4; PDL_ARM=0 skips that arm). The first arm runs the
 # library's default (PDL off since call 2; set FLASHMLA_CUDA_PDL=1 to time it on).
@@ -35,6 +35,13 @@ J
       PYTHONUNBUFFERED=1 timeout ${FLASHMLA_S:-60} python3 .gpu-host/anchors/bench_flashmla.py --configs /tmp/cfg_tail.json --no-triton --out "$OUT/flashmla.json" > "$OUT/flashmla.log" 2>&1; stamp flashmla
       timeout ${BENCH_S:-60} $cli bench --backend cuda --configs /tmp/cfg_tail.json ${ONLY:+--only $ONLY} --flashmla "$OUT/flashmla.json" --check 1 --out "$OUT/bench-default.json" -q 2>&1 | tail -14
       [ "${PDL_ARM:-1}" = 1 ] && FLASHMLA_CUDA_PDL=0 timeout ${BENCH_S:-60} $cli bench --backend cuda --configs /tmp/cfg_tail.json --only ${ONLY:-0,1,2,3,4} --flashmla "$OUT/flashmla.json" --check 0 --out "$OUT/bench-nopdl.json" -q 2>&1 | tail -7 ;;
+    ab) # the session's starting kernels (BEFORE: a kernel folder, default build/h2cuda-before) against dist/cuda, same
+        # configs (FROM / FIRST as bench), FlashMLA first, then before / after ROUNDS times (default 1); PDL off in both
+      [ -f /tmp/cfg_tail.json ] || { echo "ab: run the bench step first (it writes the configs)"; continue; }
+      for r in $(seq ${ROUNDS:-1}); do
+        FLASHMLA_CUDA_KERNELS=$PWD/${BEFORE:-build/h2cuda-before} timeout ${BENCH_S:-60} $cli bench --backend cuda --configs /tmp/cfg_tail.json --flashmla "$OUT/flashmla.json" --check 0 --out "$OUT/ab-before-$r.json" -q 2>&1 | tail -8
+        timeout ${BENCH_S:-60} $cli bench --backend cuda --configs /tmp/cfg_tail.json --flashmla "$OUT/flashmla.json" --check 0 --out "$OUT/ab-after-$r.json" -q 2>&1 | tail -8
+      done ;;
     check) timeout ${CHECK_S:-30} $bin check ${CHECK_CASES:-60} 5 2>&1 | tail -3 | tee "$OUT/check.log" ;;
     ncu) timeout ${NCU_S:-25} ncu --section SpeedOfLight --section LaunchStats --section Occupancy --section MemoryWorkloadAnalysis -k regex:mla_ --launch-skip 2 -c 2 $bin once ${NCU_CFG:-1 32768 16 1} > "$OUT/ncu.txt" 2>&1; grep -E "mla_|Duration|DRAM Throughput|Memory Throughput|Compute \(SM\)|Registers Per|Achieved Occupancy|Elapsed Cycles|Waves Per SM" "$OUT/ncu.txt" | head -30 ;;
     checkpdl) timeout ${CHECK_S:-30} $bin checkpdl ${CHECK_CASES:-60} 3 2>&1 | tail -4 | tee "$OUT/checkpdl.log" ;;
