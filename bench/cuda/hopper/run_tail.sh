@@ -40,7 +40,7 @@ J
       [ -f /tmp/cfg_tail.json ] || { echo "ab: run the bench step first (it writes the configs)"; continue; }
       for r in $(seq ${ROUNDS:-1}); do
         FLASHMLA_CUDA_KERNELS=$PWD/${BEFORE:-build/h2cuda-before} timeout ${BENCH_S:-60} $cli bench --backend cuda --configs /tmp/cfg_tail.json --flashmla "$OUT/flashmla.json" --check 0 --out "$OUT/ab-before-$r.json" -q 2>&1 | tail -8
-        timeout ${BENCH_S:-60} $cli bench --backend cuda --configs /tmp/cfg_tail.json --flashmla "$OUT/flashmla.json" --check 0 --out "$OUT/ab-after-$r.json" -q 2>&1 | tail -8
+        [ "${AB_AFTER:-1}" = 1 ] && timeout ${BENCH_S:-60} $cli bench --backend cuda --configs /tmp/cfg_tail.json --flashmla "$OUT/flashmla.json" --check 0 --out "$OUT/ab-after-$r.json" -q 2>&1 | tail -8
       done ;;
     check) timeout ${CHECK_S:-30} $bin check ${CHECK_CASES:-60} 5 2>&1 | tail -3 | tee "$OUT/check.log" ;;
     ncu) timeout ${NCU_S:-25} ncu --section SpeedOfLight --section LaunchStats --section Occupancy --section MemoryWorkloadAnalysis -k regex:mla_ --launch-skip 2 -c 2 $bin once ${NCU_CFG:-1 32768 16 1} > "$OUT/ncu.txt" 2>&1; grep -E "mla_|Duration|DRAM Throughput|Memory Throughput|Compute \(SM\)|Registers Per|Achieved Occupancy|Elapsed Cycles|Waves Per SM" "$OUT/ncu.txt" | head -30 ;;
