@@ -1,8 +1,10 @@
 // Programmatic dependent launch (src/backends/cuda/pdl.ts), without a GPU: when it is on, the CUlaunchConfig and
 // its attribute as cuLaunchKernelEx reads them from native memory (koffi), the fall-back to a plain launch when the
 // driver refuses the attribute, and which kernels of a decode are launched with it (shape-kernels.ts: only those
-// that wait in kernels/pdl.cuh before their first dependent access: decode_sm90.cu and combine.cu).
+// that wait in kernels/pdl.cuh before their first dependent access: decode_sm90.cu and combine.cu, checked in their
+// sources too).
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import koffi from 'koffi';
 import {
@@ -145,4 +147,23 @@ test('decode launches: decode_sm90 and combine may start early (they wait); the 
     assert.equal(sk.decode?.pdl === true, decodePdl, `decode of sQ ${sQ} hQ ${hQ} (hopper ${hopperModules})`);
     assert.equal(sk.combine?.pdl, true, 'combine waits for the decode in pdlWait');
   }
+});
+
+test('the kernels launched as programmatic dependents wait before their first global read (source check)', () => {
+  const read = (f: string) => readFileSync(new URL(`../../src/backends/cuda/kernels/${f}`, import.meta.url), 'utf8')
+    .replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+  const before = (src: string, start: RegExp, what: string): string => {
+    const a = src.search(start);
+    assert.ok(a >= 0, `${what}: entry not found`);
+    const b = src.indexOf('pdlWait();', a);
+    assert.ok(b > a, `${what}: no pdlWait() in the entry`);
+    return src.slice(a, b);
+  };
+  // decode_sm90.cu: barrier set-up and the tensor-map prefetch only; no metadata, index or tensor read before the wait.
+  const d = before(read('decode_sm90.cu'), /static __device__ void run\(const MlaParams& p/, 'decode_sm90.cu');
+  assert.doesNotMatch(d, /\bp\.\w+\s*\[|\bmeta\s*\[|itemOf\(|queryRange\(|\*\s*p\.\w+/, 'decode_sm90.cu reads global memory before pdlWait()');
+  assert.match(d, /mbarInit/, 'the set-up before the wait is the barrier init');
+  // combine.cu: nothing of the params at all before the wait.
+  const c = before(read('combine.cu'), /__device__ void combine\(const MlaParams& p\)/, 'combine.cu');
+  assert.doesNotMatch(c.slice(c.indexOf('{')), /\bp\./, 'combine.cu touches the params before pdlWait()');
 });
