@@ -7,6 +7,8 @@
 //   ./harness time                   b=128 grid rows, GB/s by FlashMLA's byte formula
 //   ./harness checkpdl [cases] [seed]  as check, decode and combine launched with programmatic dependent launch
 //   ./harness once b s_k h_q s_q [pdl]  two calls of one configuration (for ncu)
+//   ./harness_trace trace [b s_k h_q s_q]  built with -DMLA_SM90_TRACE: one call's per-CTA timeline (decode_sm90.cu's
+//                                    trace slots): where a short call's decode time goes, tile by tile
 //   ./harness tail [json]            where a short call's time goes: decode alone, combine alone, both, both with
 //                                    PDL, back to back and one call at a time (b=1 s_k=32768 and the s_k=1024 rows)
 // See bench/cuda/hopper/run.sh and docs/notes/cuda-hopper-decode.md.
@@ -156,6 +158,82 @@ static void tailOne(int b, int sk, int hQ, int sQ, FILE* js) {
   for (auto& d : ds) freeDev(d);
 }
 
+#ifdef MLA_SM90_TRACE
+// One plain call of the library's entry with the trace on; prints, in microseconds from the earliest CTA entry
+// (globaltimer), what the CTAs with work spent where: entry spread, metadata, first copy issued, first chunks in,
+// then per warpgroup tile the wait for its chunks, S^T, the softmax and O^T, and the end. The clock64 deltas of a
+// CTA are scaled by its own globaltimer span (entry to warpgroup 0's end).
+static int traceOne(int b, int sk, int hQ, int sQ) {
+  using mla::sm90::kTraceSlots;
+  std::mt19937 rng(11);
+  Problem pr;
+  pr.b = b; pr.hQ = hQ; pr.sQ = sQ;
+  pr.seqlens.assign(b, sk);
+  Dev d;
+  setup(pr, d, rng);
+  const int parts = d.p.numSmParts;
+  unsigned long long* buf;
+  CK(cudaMalloc(&buf, static_cast<size_t>(parts) * kTraceSlots * 8));
+  for (int i = 0; i < 3; i++) launchSm90(d, false, false); // warm, trace off
+  CK(cudaDeviceSynchronize());
+  CK(cudaMemset(buf, 0, static_cast<size_t>(parts) * kTraceSlots * 8));
+  CK(cudaMemcpyToSymbol(mla::sm90::mlaTrace, &buf, sizeof(buf)));
+  launchSm90(d, false, false);
+  CK(cudaDeviceSynchronize());
+  unsigned long long* none = nullptr;
+  CK(cudaMemcpyToSymbol(mla::sm90::mlaTrace, &none, sizeof(none)));
+  std::vector<unsigned long long> h(static_cast<size_t>(parts) * kTraceSlots);
+  CK(cudaMemcpy(h.data(), buf, h.size() * 8, cudaMemcpyDeviceToHost));
+  cudaFree(buf);
+  unsigned long long g0 = ~0ull;
+  for (int c = 0; c < parts; c++) g0 = std::min(g0, h[c * kTraceSlots + 92]);
+  printf("trace b=%d s_k=%d h_q=%d s_q=%d parts=%d splits=%d (us from the first CTA's entry)\n", b, sk, hQ, sQ, parts, d.hNs[b]);
+  // Per CTA with work: the events in us on the global axis.
+  std::vector<double> entry, meta, firstIssue, firstIn, qIn, end0, end1, waitFirst, sT, soft, oT, gapT;
+  int shown = 0;
+  for (int c = 0; c < parts; c++) {
+    const unsigned long long* t = &h[c * kTraceSlots];
+    if (!t[8]) continue; // no tile
+    const double span = static_cast<double>(t[93] - t[92]), cyc = static_cast<double>(t[5] - t[0]);
+    const double k = cyc > 0 ? span / cyc / 1000.0 : 0.0; // us a cycle
+    const double base = (t[92] - g0) / 1000.0;
+    auto at = [&](int slot) { return t[slot] ? base + (static_cast<double>(t[slot]) - static_cast<double>(t[0])) * k : -1.0; };
+    entry.push_back(base); meta.push_back(at(1) - base); firstIssue.push_back(at(2) - base); firstIn.push_back(at(8) - base);
+    qIn.push_back(at(4) - base); end0.push_back(at(5)); end1.push_back(at(6));
+    for (int w = 0; w < 2; w++)
+      for (int kk = 0; kk < 10; kk++) {
+        const int s0 = 8 + 40 * w + 4 * kk;
+        if (!t[s0] || !t[s0 + 3]) break;
+        sT.push_back(at(s0 + 1) - at(s0)); soft.push_back(at(s0 + 2) - at(s0 + 1)); oT.push_back(at(s0 + 3) - at(s0 + 2));
+        if (kk > 0) gapT.push_back(at(s0) - at(s0 - 1));
+      }
+    if (shown < 3 || c == parts - 1) {
+      shown++;
+      printf("  CTA %3d: entry %6.2f meta +%.2f first copy +%.2f Q in +%.2f | ", c, base, at(1) - base, at(2) - base, at(4) - base);
+      for (int w = 0; w < 2; w++) {
+        printf("wg%d:", w);
+        for (int kk = 0; kk < 10; kk++) {
+          const int s0 = 8 + 40 * w + 4 * kk;
+          if (!t[s0]) break;
+          printf(" [in %.2f S %.2f P %.2f O %.2f]", at(s0), at(s0 + 1), at(s0 + 2), at(s0 + 3));
+        }
+        printf(" end %.2f | ", at(5 + w));
+      }
+      printf("\n");
+    }
+  }
+  auto med = [](std::vector<double> v) { if (v.empty()) return 0.0; std::sort(v.begin(), v.end()); return v[v.size() / 2]; };
+  auto mx = [](const std::vector<double>& v) { return v.empty() ? 0.0 : *std::max_element(v.begin(), v.end()); };
+  printf("  median (max) over %zu CTAs with work: entry %.2f (%.2f), metadata +%.2f, first copy +%.2f, Q in +%.2f, first chunks in +%.2f (%.2f), "
+         "end wg0 %.2f (%.2f) wg1 %.2f (%.2f)\n", entry.size(), med(entry), mx(entry), med(meta), med(firstIssue), med(qIn), med(firstIn), mx(firstIn),
+         med(end0), mx(end0), med(end1), mx(end1));
+  printf("  a warpgroup's tile: S^T %.2f us, softmax %.2f, O^T %.2f; from one tile's O^T to the next tile's chunks in %.2f (median of %zu tiles)\n",
+         med(sT), med(soft), med(oT), med(gapT), sT.size());
+  freeDev(d);
+  return 0;
+}
+#endif
+
 static int check(int cases, unsigned seed, Kern which) {
   const int shapes[][2] = {{16, 1}, {8, 2}, {32, 1}, {16, 2}, {10, 3}, {4, 4}, {1, 1}, {3, 5}};
   return checkCases(cases, seed, shapes, 8, 20000, which == kNew ? "sm90 2 warpgroups" : "sm90 1 warpgroup",
@@ -198,6 +276,14 @@ int main(int argc, char** argv) {
                         return true;
                       });
   }
+#ifdef MLA_SM90_TRACE
+  if (mode == "trace") {
+    if (argc >= 6) return traceOne(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
+    traceOne(1, 32768, 16, 1);
+    traceOne(128, 1024, 32, 1);
+    return 0;
+  }
+#endif
   if (mode == "tail") {
     FILE* js = argc > 2 ? fopen(argv[2], "w") : nullptr;
     const int grid[][4] = {{1, 32768, 16, 1}, {1, 8192, 16, 1}, {128, 1024, 16, 1}, {128, 1024, 32, 1}};

@@ -4,7 +4,7 @@
 # tests, `flashmla bench` on b=1, the uneven batch and the 16/32-row grid with FlashMLA in the same call (PDL on,
 # then FLASHMLA_CUDA_PDL=0 on the short rows), the sanitizers on the PDL check. From the repository root on the GPU
 # host, .gpu-host entered, kernels in dist/cuda, tests compiled in build/ (devstage.sh):
-#   bash bench/cuda/hopper/run_tail.sh [steps]      (default "tail tests bench checkpdl sanitize"; also "check", "ncu", "ab")
+#   bash bench/cuda/hopper/run_tail.sh [steps]      (default "tail tests bench checkpdl sanitize"; also "check", "ncu", "ab", "trace")
 # TESTS: the test/gpu suites (default "sm90 sm90-wide cuda"); FROM / FIRST: bench only configs FROM..FIRST-1;
 # ONLY: bench config indexes (the PDL-off arm: default 0-4; PDL_ARM=0 skips that arm). The first arm runs the
 # library's default (PDL off since call 2; set FLASHMLA_CUDA_PDL=1 to time it on).
@@ -44,6 +44,10 @@ J
       done ;;
     check) timeout ${CHECK_S:-30} $bin check ${CHECK_CASES:-60} 5 2>&1 | tail -3 | tee "$OUT/check.log" ;;
     ncu) timeout ${NCU_S:-25} ncu --section SpeedOfLight --section LaunchStats --section Occupancy --section MemoryWorkloadAnalysis -k regex:mla_ --launch-skip 2 -c 2 $bin once ${NCU_CFG:-1 32768 16 1} > "$OUT/ncu.txt" 2>&1; grep -E "mla_|Duration|DRAM Throughput|Memory Throughput|Compute \(SM\)|Registers Per|Achieved Occupancy|Elapsed Cycles|Waves Per SM" "$OUT/ncu.txt" | head -30 ;;
+    trace) # one call's per-CTA timeline (decode_sm90.cu built with MLA_SM90_TRACE; TRACE_CFG "b s_k h_q s_q", default b=1 and b=128 s_k 1024)
+      tb=${HARNESS_TRACE:-build/h2bin/harness_trace}
+      [ -x "$tb" ] || { timeout 120 nvcc -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -DMLA_SM90_TRACE -o /tmp/harness_trace bench/cuda/hopper/harness.cu > "$OUT/build_trace.log" 2>&1; tb=/tmp/harness_trace; }
+      timeout ${TRACE_S:-30} $tb trace ${TRACE_CFG:-} 2>&1 | tee "$OUT/trace.log" ;;
     checkpdl) timeout ${CHECK_S:-30} $bin checkpdl ${CHECK_CASES:-60} 3 2>&1 | tail -4 | tee "$OUT/checkpdl.log" ;;
     sanitize)
       for t in ${SAN_TOOLS:-memcheck racecheck synccheck}; do timeout ${SAN_S:-30} compute-sanitizer --tool $t --print-limit 8 $bin checkpdl 2 11 2>&1 | tail -5 | tee "$OUT/sanitize_$t.log"; done ;;

@@ -38,6 +38,24 @@
 namespace mla {
 namespace sm90 {
 
+// A timeline of each CTA for the harness's `trace` mode (bench/cuda/hopper/harness.cu), compiled only with
+// MLA_SM90_TRACE: clock64 at fixed events into mlaTrace[blockIdx.x][kTraceSlots] (set with cudaMemcpyToSymbol;
+// null: nothing recorded), %globaltimer at entry and at warpgroup 0's end to put the CTAs on one time axis. Slots:
+// 0 entry, 1 metadata read, 2 / 3 the producer's first / last copy issued, 4 Q^T in (first item), 5 / 6 warpgroup
+// 0 / 1 done, 8 + 40 w + 4 k + e for warpgroup w's k-th tile (k < 10): e = 0 its chunks in, 1 S^T done, 2 P^T
+// ready, 3 O^T done; 92 / 93 globaltimer at entry / warpgroup 0's end. Without the macro the events compile to nothing.
+#ifdef MLA_SM90_TRACE
+constexpr int kTraceSlots = 96;
+__device__ unsigned long long* mlaTrace = nullptr;
+__device__ __forceinline__ unsigned long long traceClock() { unsigned long long t; asm volatile("mov.u64 %0, %%clock64;\n" : "=l"(t)); return t; }
+__device__ __forceinline__ unsigned long long traceGlobal() { unsigned long long t; asm volatile("mov.u64 %0, %%globaltimer;\n" : "=l"(t)); return t; }
+#define MLA_TRACE(cond, slot) do { if ((cond) && mla::sm90::mlaTrace) mla::sm90::mlaTrace[blockIdx.x * mla::sm90::kTraceSlots + (slot)] = mla::sm90::traceClock(); } while (0)
+#define MLA_TRACE_GLOBAL(cond, slot) do { if ((cond) && mla::sm90::mlaTrace) mla::sm90::mlaTrace[blockIdx.x * mla::sm90::kTraceSlots + (slot)] = mla::sm90::traceGlobal(); } while (0)
+#else
+#define MLA_TRACE(cond, slot) do { } while (0)
+#define MLA_TRACE_GLOBAL(cond, slot) do { } while (0)
+#endif
+
 constexpr int kBN = 64;             // keys per tile (the wgmma M dimension) = one page
 constexpr int kChunks = kDQk / 64;  // 9 column chunks of 64 elements (128 bytes) a tile
 constexpr int kChunkBytes = kBN * 128;
@@ -200,6 +218,8 @@ struct DecodeT {
     const int lane = threadIdx.x % 32, gq = lane / 4, tq = lane % 4;
     const int wg = threadIdx.x / 128;         // consumer warpgroup (CW: the producer)
     const int tid = threadIdx.x % 128, warp = tid / 32; // within the warpgroup
+    MLA_TRACE_GLOBAL(threadIdx.x == 0, 92);
+    MLA_TRACE(threadIdx.x == 0, 0);
     if (threadIdx.x == 0) {
       for (int s = 0; s < S; ++s) {
         mbarInit(fullBar + 8 * s, 1);
@@ -214,6 +234,7 @@ struct DecodeT {
     if (TRIG == 1) pdlLaunchDependents();
     const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
     const int beginIdx = meta[kMetaBeginIdx], endIdx = meta[kMetaEndIdx];
+    MLA_TRACE(threadIdx.x == 0 && beginIdx + endIdx >= -1, 1); // (the condition uses the reads: recorded once they are in)
     __syncthreads(); // the last CTA-wide barrier: from here on the roles sync only among themselves
 
     // The role test on a warp-uniform value (lane 0's warpgroup), so ptxas sees one role per warpgroup.
@@ -237,9 +258,11 @@ struct DecodeT {
               mbarWait(emptyBar + 8 * slot, ((n / S) & 1) ^ 1);
               mbarExpectTx(fullBar + 8 * slot, kChunkBytes);
               tmaLoad(ring + slot * kChunkBytes, tm, 64 * c, row0, fullBar + 8 * slot, policy);
+              MLA_TRACE(n == 0, 2);
             }
           }
         }
+        MLA_TRACE(true, 3);
       }
     } else {
     if (CW == 2) asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");
@@ -248,6 +271,10 @@ struct DecodeT {
     const uint32_t pBase = smemAddr(sp);
 
     uint32_t n0 = 0; // chunks of earlier items (the producer's sequence)
+#ifdef MLA_SM90_TRACE
+    int traceK = 0; // this warpgroup's tiles so far
+    const bool tracer = tid == 0;
+#endif
     for (int batch = beginIdx; batch <= endIdx; ++batch) {
       const Item itm = itemOf(p, meta, batch, beginIdx, endIdx);
       if (itm.liveRows <= 0) continue; // CTA-uniform
@@ -279,6 +306,7 @@ struct DecodeT {
         fenceProxyAsync();
       }
       consumersSync<CW>();
+      MLA_TRACE(tracer && wg == 0 && batch == beginIdx, 4);
 
       float o[8][NI][4];
 #pragma unroll
@@ -300,6 +328,7 @@ struct DecodeT {
         // branch in the wgmma sequence, which ptxas answers by serializing them).
 #pragma unroll 1
         for (int c = 0; c < kChunks; ++c) mbarWait(fullBar + 8 * ((n + c) % S), ((n + c) / S) & 1);
+        MLA_TRACE(tracer && traceK < 10, 8 + 40 * wg + 4 * traceK);
         float sAcc[NI * 4];
 #pragma unroll
         for (int e = 0; e < NI * 4; ++e) sAcc[e] = 0.f;
@@ -313,6 +342,7 @@ struct DecodeT {
         wgCommit();
         wgWait<0>();
         pinRegs<NI * 4>(sAcc);
+        MLA_TRACE(tracer && traceK < 10, 9 + 40 * wg + 4 * traceK);
         // The RoPE chunk (8) is not read again: hand its slot back now.
         __syncwarp();
         if (lane == 0) mbarArrive(emptyBar + 8 * ((n + 8) % S));
@@ -365,6 +395,7 @@ struct DecodeT {
         }
         fenceProxyAsync();
         groupSync(wg); // P^T complete (and visible to the tensor cores)
+        MLA_TRACE(tracer && traceK < 10, 10 + 40 * wg + 4 * traceK);
 
         // O^T += V^T P^T: slice s = chunk s, 4 k-steps of 16 keys (two 8-key groups of 1024 bytes each).
         wgFence();
@@ -377,6 +408,10 @@ struct DecodeT {
         wgWait<0>();
 #pragma unroll
         for (int s = 0; s < 8; ++s) pinRegs<NI * 4>(&o[s][0][0]);
+        MLA_TRACE(tracer && traceK < 10, 11 + 40 * wg + 4 * traceK);
+#ifdef MLA_SM90_TRACE
+        ++traceK;
+#endif
         __syncwarp();
         if (lane == 0)
 #pragma unroll
@@ -495,6 +530,8 @@ struct DecodeT {
         }
       groupSync(wg); // the next item overwrites red
     }
+    MLA_TRACE(tracer, 5 + wg);
+    MLA_TRACE_GLOBAL(tracer && wg == 0, 93);
     } // consumers
 #endif
   }
