@@ -5,12 +5,19 @@
 //   ./harness check [cases] [seed]   randomized cases vs the float64 reference (NaN in unused slots, poisoned outputs)
 //   ./harness check1 [cases] [seed]  the same for the one-warpgroup sm90 version
 //   ./harness time                   b=128 grid rows, GB/s by FlashMLA's byte formula
+//   ./harness checkpdl [cases] [seed]  as check, decode and combine launched with programmatic dependent launch
+//   ./harness once b s_k h_q s_q [pdl]  two calls of one configuration (for ncu)
+//   ./harness_trace trace [b s_k h_q s_q]  built with -DMLA_SM90_TRACE: one call's per-CTA timeline (decode_sm90.cu's
+//                                    trace slots): where a short call's decode time goes, tile by tile
+//   ./harness tail [json]            where a short call's time goes: decode alone, combine alone, both, both with
+//                                    PDL, back to back and one call at a time (b=1 s_k=32768 and the s_k=1024 rows)
 // See bench/cuda/hopper/run.sh and docs/notes/cuda-hopper-decode.md.
 #include "../../../src/backends/cuda/kernels/params.h"
 // Only the mma.sync variant the backend uses for <= 32 rows: the rest of decode.cu's list is not needed here.
 #undef MLA_DECODE_VARIANTS
 #define MLA_DECODE_VARIANTS(X) X(m32_n64_s2_w8_q24, 32, 64, 2, 8, 24, 192768)
 #include "../../../src/backends/cuda/kernels/decode.cu"
+#define MLA_SM90_EARLY_TRIGGER // the _early entries (PDL dependents scheduled at entry), timed by `tail`
 #include "../../../src/backends/cuda/kernels/decode_sm90.cu"
 #include "../../../src/backends/cuda/kernels/combine.cu"
 #include <algorithm>
@@ -52,6 +59,181 @@ static bool launch(const Dev& d, bool f16, Kern which) {
   return finishLaunch(d, f16);
 }
 
+// ---- programmatic dependent launch (kernels/pdl.cuh, src/backends/cuda/pdl.ts) ----
+// The library's launches of the narrow kernel and the combine, each with the programmatic-stream-serialization
+// attribute when `pdl` is set (cudaLaunchKernelEx; the attribute only lets the kernel start early, its
+// griddepcontrol.wait keeps the order).
+static void launchSm90(const Dev& d, bool f16, bool pdl, bool early = false) {
+  const MlaParams& p = d.p;
+  const int nr = p.rows <= 16 ? 16 : 32;
+  void (*fn)(MlaParams, CUtensorMap) = nr == 16 ? (f16 ? mla_decode_sm90_f16_n16 : mla_decode_sm90_bf16_n16) : (f16 ? mla_decode_sm90_f16_n32 : mla_decode_sm90_bf16_n32);
+  if (early) fn = nr == 16 ? mla_decode_sm90_early_bf16_n16 : mla_decode_sm90_early_bf16_n32; // bf16 only
+  const int smem = nr == 16 ? mla::sm90::Layout<16, 2>::SMEM : mla::sm90::Layout<32, 2>::SMEM;
+  static bool raised[3][2] = {};
+  if (!raised[early ? 2 : f16][nr == 32]) { CK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, smem)); raised[early ? 2 : f16][nr == 32] = true; }
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = dim3(p.numSmParts, p.hKv);
+  cfg.blockDim = dim3(mla::sm90::threadsOf<2>());
+  cfg.dynamicSmemBytes = smem;
+  cudaLaunchAttribute at[1];
+  at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  at[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = at;
+  cfg.numAttrs = pdl ? 1 : 0;
+  CK(cudaLaunchKernelEx(&cfg, fn, p, d.tm));
+}
+static void launchCombine(const Dev& d, bool f16, bool pdl) {
+  const MlaParams& p = d.p;
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = dim3(p.b, (p.sQ * p.hQ + p.combineRows - 1) / p.combineRows, 4);
+  cfg.blockDim = dim3(256);
+  cudaLaunchAttribute at[1];
+  at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  at[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = at;
+  cfg.numAttrs = pdl ? 1 : 0;
+  CK(cudaLaunchKernelEx(&cfg, f16 ? mla_combine_f16 : mla_combine_bf16, p));
+}
+// What `tail` times: the decode (D), the combine (C), each plain or with the PDL attribute; the library's decode
+// lets the combine be scheduled when its last item's tiles are done, the _early entry at its entry.
+enum TailMode { kD, kC, kDC, kDpCp, kDeCp, kTailModes };
+static const char* const kTailNames[] = {"decode", "combine", "decode+combine", "d(pdl)+c(pdl) library", "d(pdl)+c(pdl) early trigger"};
+static void tailLaunch(const Dev& d, TailMode m) {
+  const bool split = d.hNs[d.p.b] != d.p.b;
+  if (m != kC) launchSm90(d, false, m == kDpCp || m == kDeCp, m == kDeCp);
+  if (m != kD && split) launchCombine(d, false, m == kDpCp || m == kDeCp);
+}
+// Median microseconds a call: back to back (20 calls between two events, rotating over the copies so a problem
+// under the L2 size is read from memory, as `flashmla bench` rotates page sets) and one call at a time (the
+// stream idle before it: what a lone step pays, launch latency included).
+static void tailOne(int b, int sk, int hQ, int sQ, FILE* js) {
+  const int copies = b == 1 ? 4 : 2; // 4 x 38 MB (b=1) or 2 x ~160 MB: over the 50 MB L2 when rotated
+  std::vector<Dev> ds(copies);
+  for (int c = 0; c < copies; c++) {
+    std::mt19937 rng(99 + c + sk + hQ);
+    Problem pr;
+    pr.b = b; pr.hQ = hQ; pr.sQ = sQ;
+    pr.seqlens.assign(b, sk);
+    setup(pr, ds[c], rng);
+  }
+  cudaEvent_t e0, e1;
+  CK(cudaEventCreate(&e0));
+  CK(cudaEventCreate(&e1));
+  printf("tail b=%d s_k=%d h_q=%d s_q=%d parts=%d splits=%d\n", b, sk, hQ, sQ, ds[0].parts, ds[0].hNs[b]);
+  if (js) fprintf(js, "{\"b\":%d,\"s_k\":%d,\"h_q\":%d,\"s_q\":%d", b, sk, hQ, sQ);
+  for (int m = 0; m < kTailModes; m++) {
+    for (int i = 0; i < 8; i++) tailLaunch(ds[i % copies], static_cast<TailMode>(m)); // warm
+    CK(cudaDeviceSynchronize());
+    std::vector<float> burst, single;
+    for (int rep = 0; rep < 7; rep++) {
+      const int n = 20;
+      CK(cudaEventRecord(e0));
+      for (int i = 0; i < n; i++) tailLaunch(ds[i % copies], static_cast<TailMode>(m));
+      CK(cudaEventRecord(e1));
+      CK(cudaEventSynchronize(e1));
+      float ms;
+      CK(cudaEventElapsedTime(&ms, e0, e1));
+      burst.push_back(ms * 1000.f / n);
+    }
+    for (int rep = 0; rep < 21; rep++) {
+      CK(cudaDeviceSynchronize());
+      CK(cudaEventRecord(e0));
+      tailLaunch(ds[rep % copies], static_cast<TailMode>(m));
+      CK(cudaEventRecord(e1));
+      CK(cudaEventSynchronize(e1));
+      float ms;
+      CK(cudaEventElapsedTime(&ms, e0, e1));
+      single.push_back(ms * 1000.f);
+    }
+    std::sort(burst.begin(), burst.end());
+    std::sort(single.begin(), single.end());
+    const float bu = burst[burst.size() / 2], si = single[single.size() / 2];
+    printf("  %-26s back to back %7.2f us | one at a time %7.2f us\n", kTailNames[m], bu, si);
+    if (js) fprintf(js, ",\"%s\":{\"burst_us\":%.2f,\"single_us\":%.2f}", kTailNames[m], bu, si);
+  }
+  if (js) fprintf(js, "},\n");
+  fflush(stdout);
+  CK(cudaEventDestroy(e0));
+  CK(cudaEventDestroy(e1));
+  for (auto& d : ds) freeDev(d);
+}
+
+#ifdef MLA_SM90_TRACE
+// One plain call of the library's entry with the trace on; prints, in microseconds from the earliest CTA entry
+// (globaltimer), what the CTAs with work spent where: entry spread, metadata, first copy issued, first chunks in,
+// then per warpgroup tile the wait for its chunks, S^T, the softmax and O^T, and the end. The clock64 deltas of a
+// CTA are scaled by its own globaltimer span (entry to warpgroup 0's end).
+static int traceOne(int b, int sk, int hQ, int sQ) {
+  using mla::sm90::kTraceSlots;
+  std::mt19937 rng(11);
+  Problem pr;
+  pr.b = b; pr.hQ = hQ; pr.sQ = sQ;
+  pr.seqlens.assign(b, sk);
+  Dev d;
+  setup(pr, d, rng);
+  const int parts = d.p.numSmParts;
+  unsigned long long* buf;
+  CK(cudaMalloc(&buf, static_cast<size_t>(parts) * kTraceSlots * 8));
+  for (int i = 0; i < 3; i++) launchSm90(d, false, false); // warm, trace off
+  CK(cudaDeviceSynchronize());
+  CK(cudaMemset(buf, 0, static_cast<size_t>(parts) * kTraceSlots * 8));
+  CK(cudaMemcpyToSymbol(mla::sm90::mlaTrace, &buf, sizeof(buf)));
+  launchSm90(d, false, false);
+  CK(cudaDeviceSynchronize());
+  unsigned long long* none = nullptr;
+  CK(cudaMemcpyToSymbol(mla::sm90::mlaTrace, &none, sizeof(none)));
+  std::vector<unsigned long long> h(static_cast<size_t>(parts) * kTraceSlots);
+  CK(cudaMemcpy(h.data(), buf, h.size() * 8, cudaMemcpyDeviceToHost));
+  cudaFree(buf);
+  unsigned long long g0 = ~0ull;
+  for (int c = 0; c < parts; c++) g0 = std::min(g0, h[c * kTraceSlots + 92]);
+  printf("trace b=%d s_k=%d h_q=%d s_q=%d parts=%d splits=%d (us from the first CTA's entry)\n", b, sk, hQ, sQ, parts, d.hNs[b]);
+  // Per CTA with work: the events in us on the global axis.
+  std::vector<double> entry, meta, firstIssue, firstIn, qIn, end0, end1, waitFirst, sT, soft, oT, gapT;
+  int shown = 0;
+  for (int c = 0; c < parts; c++) {
+    const unsigned long long* t = &h[c * kTraceSlots];
+    if (!t[8]) continue; // no tile
+    const double span = static_cast<double>(t[93] - t[92]), cyc = static_cast<double>(t[5] - t[0]);
+    const double k = cyc > 0 ? span / cyc / 1000.0 : 0.0; // us a cycle
+    const double base = (t[92] - g0) / 1000.0;
+    auto at = [&](int slot) { return t[slot] ? base + (static_cast<double>(t[slot]) - static_cast<double>(t[0])) * k : -1.0; };
+    entry.push_back(base); meta.push_back(at(1) - base); firstIssue.push_back(at(2) - base); firstIn.push_back(at(8) - base);
+    qIn.push_back(at(4) - base); end0.push_back(at(5)); end1.push_back(at(6));
+    for (int w = 0; w < 2; w++)
+      for (int kk = 0; kk < 10; kk++) {
+        const int s0 = 8 + 40 * w + 4 * kk;
+        if (!t[s0] || !t[s0 + 3]) break;
+        sT.push_back(at(s0 + 1) - at(s0)); soft.push_back(at(s0 + 2) - at(s0 + 1)); oT.push_back(at(s0 + 3) - at(s0 + 2));
+        if (kk > 0) gapT.push_back(at(s0) - at(s0 - 1));
+      }
+    if (shown < 3 || c == parts - 1) {
+      shown++;
+      printf("  CTA %3d: entry %6.2f meta +%.2f first copy +%.2f Q in +%.2f | ", c, base, at(1) - base, at(2) - base, at(4) - base);
+      for (int w = 0; w < 2; w++) {
+        printf("wg%d:", w);
+        for (int kk = 0; kk < 10; kk++) {
+          const int s0 = 8 + 40 * w + 4 * kk;
+          if (!t[s0]) break;
+          printf(" [in %.2f S %.2f P %.2f O %.2f]", at(s0), at(s0 + 1), at(s0 + 2), at(s0 + 3));
+        }
+        printf(" end %.2f | ", at(5 + w));
+      }
+      printf("\n");
+    }
+  }
+  auto med = [](std::vector<double> v) { if (v.empty()) return 0.0; std::sort(v.begin(), v.end()); return v[v.size() / 2]; };
+  auto mx = [](const std::vector<double>& v) { return v.empty() ? 0.0 : *std::max_element(v.begin(), v.end()); };
+  printf("  median (max) over %zu CTAs with work: entry %.2f (%.2f), metadata +%.2f, first copy +%.2f, Q in +%.2f, first chunks in +%.2f (%.2f), "
+         "end wg0 %.2f (%.2f) wg1 %.2f (%.2f)\n", entry.size(), med(entry), mx(entry), med(meta), med(firstIssue), med(qIn), med(firstIn), mx(firstIn),
+         med(end0), mx(end0), med(end1), mx(end1));
+  printf("  a warpgroup's tile: S^T %.2f us, softmax %.2f, O^T %.2f; from one tile's O^T to the next tile's chunks in %.2f (median of %zu tiles)\n",
+         med(sT), med(soft), med(oT), med(gapT), sT.size());
+  freeDev(d);
+  return 0;
+}
+#endif
+
 static int check(int cases, unsigned seed, Kern which) {
   const int shapes[][2] = {{16, 1}, {8, 2}, {32, 1}, {16, 2}, {10, 3}, {4, 4}, {1, 1}, {3, 5}};
   return checkCases(cases, seed, shapes, 8, 20000, which == kNew ? "sm90 2 warpgroups" : "sm90 1 warpgroup",
@@ -82,6 +264,47 @@ int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "check";
   if (mode == "check") return check(argc > 2 ? atoi(argv[2]) : 200, argc > 3 ? atoi(argv[3]) : 1, kNew);
   if (mode == "check1") return check(argc > 2 ? atoi(argv[2]) : 200, argc > 3 ? atoi(argv[3]) : 1, kNew1);
+  if (mode == "checkpdl") {
+    const int shapes[][2] = {{16, 1}, {8, 2}, {32, 1}, {16, 2}, {10, 3}, {4, 4}, {1, 1}, {3, 5}};
+    return checkCases(argc > 2 ? atoi(argv[2]) : 200, argc > 3 ? atoi(argv[3]) : 1, shapes, 8, 20000, "sm90, decode and combine with PDL",
+                      [](const Dev& d, bool f16) {
+                        const MlaParams& p = d.p;
+                        if (p.rows > 32 || p.hKv != 1 || p.pageBlockSize != 64) return false;
+                        launchSm90(d, f16, true);
+                        if (d.hNs[p.b] != p.b) launchCombine(d, f16, true);
+                        CK(cudaGetLastError());
+                        return true;
+                      });
+  }
+#ifdef MLA_SM90_TRACE
+  if (mode == "trace") {
+    if (argc >= 6) return traceOne(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
+    traceOne(1, 32768, 16, 1);
+    traceOne(128, 1024, 32, 1);
+    return 0;
+  }
+#endif
+  if (mode == "tail") {
+    FILE* js = argc > 2 ? fopen(argv[2], "w") : nullptr;
+    const int grid[][4] = {{1, 32768, 16, 1}, {1, 8192, 16, 1}, {128, 1024, 16, 1}, {128, 1024, 32, 1}};
+    for (const auto& g : grid) tailOne(g[0], g[1], g[2], g[3], js);
+    if (js) fclose(js);
+    return 0;
+  }
+  if (mode == "once") { // one call of a configuration after one warm call, for ncu: once b s_k h_q s_q [pdl]
+    if (argc < 6) { fprintf(stderr, "usage: harness once b s_k h_q s_q [pdl]\n"); return 2; }
+    std::mt19937 rng(7);
+    Problem pr;
+    pr.b = atoi(argv[2]); pr.hQ = atoi(argv[4]); pr.sQ = atoi(argv[5]);
+    pr.seqlens.assign(pr.b, atoi(argv[3]));
+    Dev d;
+    setup(pr, d, rng);
+    const TailMode m = argc > 6 && atoi(argv[6]) ? kDpCp : kDC;
+    for (int i = 0; i < 2; i++) tailLaunch(d, m);
+    CK(cudaDeviceSynchronize());
+    freeDev(d);
+    return 0;
+  }
   if (mode == "time") {
     FILE* js = argc > 2 ? fopen(argv[2], "w") : nullptr;
     const int grid[][4] = {{128, 8192, 16, 1}, {128, 8192, 32, 1}, {128, 8192, 16, 2}, {128, 4096, 16, 1}, {128, 4096, 32, 1}, {128, 1024, 16, 1}, {128, 1024, 32, 1}, {128, 1024, 16, 2}, {1, 32768, 16, 1}};
@@ -89,6 +312,6 @@ int main(int argc, char** argv) {
     if (js) fclose(js);
     return 0;
   }
-  fprintf(stderr, "usage: harness check [cases] [seed] | time [json]\n");
+  fprintf(stderr, "usage: harness check|check1|checkpdl [cases] [seed] | time [json] | tail [json]\n");
   return 2;
 }

@@ -82,7 +82,10 @@ const encodeTiledProto = 'int cuTensorMapEncodeTiled(void *tensorMap, int dataTy
 /** cuEventElapsedTime became _v2 in CUDA 12.8; older drivers only have the first name. */
 const elapsedNames = ['cuEventElapsedTime_v2', 'cuEventElapsedTime'];
 
-type Api = { [K in keyof typeof prototypes]: Fn } & { cuEventElapsedTime: Fn; cuTensorMapEncodeTiled?: Fn };
+/** CUDA 12+ (programmatic dependent launch, pdl.ts): bound when present. */
+const launchExProto = 'int cuLaunchKernelEx(void *config, void *f, void *params, void *extra)';
+
+type Api = { [K in keyof typeof prototypes]: Fn } & { cuEventElapsedTime: Fn; cuTensorMapEncodeTiled?: Fn; cuLaunchKernelEx?: Fn };
 
 function unavailable(msg: string): FlashMlaError {
   return new FlashMlaError('backend_unavailable', `cuda: ${msg}`);
@@ -129,6 +132,7 @@ export class Driver {
     }
     if (!api.cuEventElapsedTime) throw unavailable('libcuda.so.1 has no cuEventElapsedTime');
     try { api.cuTensorMapEncodeTiled = lib.func(encodeTiledProto) as Fn; } catch { /* pre-12 driver: no TMA kernels */ }
+    try { api.cuLaunchKernelEx = lib.func(launchExProto) as Fn; } catch { /* pre-12 driver: no PDL */ }
     const d = new Driver(koffi, api as Api);
     const rc = d.api.cuInit(0);
     if (rc !== 0) throw unavailable(`cuInit failed: ${d.errorName(rc)} (no usable GPU?)`);
@@ -166,9 +170,14 @@ export class Driver {
 
   // ---------------------------------------------------------------- devices and contexts
   driverVersion(): string {
+    const v = this.driverVersionNumber();
+    return `${Math.floor(v / 1000)}.${(v % 1000) / 10}`;
+  }
+  /** cuDriverGetVersion's number: 1000 * major + 10 * minor (e.g. 13000). */
+  driverVersionNumber(): number {
     const v = [0];
     this.check(this.api.cuDriverGetVersion(v), 'cuDriverGetVersion');
-    return `${Math.floor(v[0] / 1000)}.${(v[0] % 1000) / 10}`;
+    return v[0];
   }
   deviceCount(): number {
     const n = [0];

@@ -26,6 +26,7 @@ import { type CudaGraph, captureGraph } from './graphs.js';
 import { KernelCache } from './shape-kernels.js';
 import type { KernelArgs } from './tensor-map.js';
 import { IndexStaging } from './staging.js';
+import { LaunchEx, pdlSupport } from './pdl.js';
 import { EventTimer } from './timing.js';
 import { Workspace } from './workspace.js';
 
@@ -52,6 +53,12 @@ export interface CudaBackendOptions {
   kernel?: 'splitkv' | 'naive' | 'sm90';
   /** Force a decode variant (tests and tuning); default: chosen per problem by kernels/launch.ts. */
   variant?: DecodeVariant;
+  /**
+   * true: programmatic dependent launch of combine.cu and decode_sm90.cu (pdl.ts) where the GPU (sm_90+) and driver
+   * (CUDA 12.3+) have it. Off by default (also FLASHMLA_CUDA_PDL=1 / 0): on the H200 it saves time only when decodes
+   * follow each other directly, not in a single call. info.details.pdl says whether it is on, and why.
+   */
+  pdl?: boolean;
 }
 
 export interface CudaBackend extends Backend {
@@ -103,6 +110,8 @@ class CudaBackendImpl implements CudaBackend {
   /** Host index tensors into the workspace (staging.ts). */
   private readonly staging: IndexStaging;
   private readonly timer: EventTimer;
+  /** Decode and combine launches, with programmatic dependent launch where it is on (pdl.ts). */
+  private readonly launcher: LaunchEx;
   private capturing = false;
   private disposed = false;
 
@@ -152,6 +161,10 @@ class CudaBackendImpl implements CudaBackend {
         paramsView, repacked: () => this.staging.repacked(),
       });
       this.timer = new EventTimer(drv, this.stream);
+      this.launcher = new LaunchEx(drv, pdlSupport({
+        ccMajor: drv.attribute(this.dev, Attr.ComputeCapabilityMajor), driverVersion: drv.driverVersionNumber(),
+        hasLaunchEx: drv.api.cuLaunchKernelEx !== undefined, option: opts.pdl, env: process.env.FLASHMLA_CUDA_PDL,
+      }));
       if (opts.variant) this.setDecodeVariant(opts.variant);
       this.info = {
         kind: 'cuda',
@@ -161,6 +174,7 @@ class CudaBackendImpl implements CudaBackend {
           name, cc, memoryBytes: drv.totalMem(this.dev), driverVersion: drv.driverVersion(), numSms,
           l2Bytes: drv.attribute(this.dev, Attr.L2CacheSize), maxSharedMemoryPerBlock: this.maxSmem,
           kernels: { dir: kernelDir, nvcc: manifest.nvcc },
+          pdl: this.launcher.pdl.reason,
         },
       };
     } catch (e) {
@@ -301,14 +315,14 @@ class CudaBackendImpl implements CudaBackend {
     if (sk.decode?.cacheMap) this.setCacheMap(p, kCache);
     this.staging.placeIndices(l, sk.accumBytes, sk.lseBytes);
 
-    const api = this.drv.api, stream = this.stream, argv = this.params.argv;
+    const launcher = this.launcher, stream = this.stream, argv = this.params.argv;
     const d = sk.decode;
-    let rc = d ? api.cuLaunchKernel(d.fn, d.gx, d.gy, d.gz, d.threads, 1, 1, d.smem, stream, argv, null) : 0;
+    let rc = d ? launcher.launch(d, stream, argv, d.pdl === true) : 0;
     if (rc !== 0) this.drv.check(rc, `cuLaunchKernel(${d!.what})`);
     // Every request in one piece (the plan says no combine): the decode kernel wrote everything.
     const c = sk.combine;
     if (c && l.plan.combine) {
-      rc = api.cuLaunchKernel(c.fn, c.gx, c.gy, c.gz, c.threads, 1, 1, 0, stream, argv, null);
+      rc = launcher.launch(c, stream, argv, true);
       if (rc !== 0) this.drv.check(rc, 'cuLaunchKernel(combine)');
     }
   }
@@ -388,6 +402,7 @@ class CudaBackendImpl implements CudaBackend {
     attempt(() => this.layerOpsOf?.dispose?.());
     this.staging.dispose(attempt);
     this.timer.dispose(attempt);
+    this.launcher.dispose(attempt);
     for (const m of this.modules) attempt(() => this.drv.unloadModule(m));
     attempt(() => this.drv.koffi.free(this.params.ptr));
     attempt(() => this.drv.koffi.free(this.params.argv));

@@ -16,6 +16,11 @@ export interface KernelLaunch {
   fn: bigint; gx: number; gy: number; gz: number; threads: number; smem: number; what: string;
   /** The kernel reads the cache through a tensor map, its second parameter (the Hopper kernels; launch.ts sm90CacheMap). */
   cacheMap?: boolean;
+  /**
+   * The kernel waits (kernels/pdl.cuh pdlWait) before it touches anything an earlier kernel wrote or reads, so it may
+   * be launched as a programmatic dependent of the kernel before it (pdl.ts): combine.cu and decode_sm90.cu.
+   */
+  pdl?: boolean;
 }
 
 /** The kernels a decode of one problem shape launches, resolved; reused while the shape repeats (the parameter block holds its scalars). */
@@ -97,7 +102,7 @@ export class KernelCache {
       decode = launchOf(this.fn(this.h.naiveModule, `mla_naive_${dt}`, 0), naiveLaunch(p), 'naive');
     } else if (hopper) {
       decode = launchOf(this.fn(hopper.module, hopper.name, hopper.smem), hopper, hopper.name);
-      if (decode) decode.cacheMap = true;
+      if (decode) { decode.cacheMap = true; decode.pdl = hopper.module === this.h.sm90Module; }
       combine = launchOf(this.fn(this.h.combineModule, `mla_combine_${dt}`, 0), combineLaunch(p, v.combineRows as number), 'combine');
     } else {
       const variant = this.variantFor(p);
@@ -105,6 +110,7 @@ export class KernelCache {
       decode = launchOf(this.fn(this.h.decodeModule, decodeKernelName(dt, variant), dl.smem), dl, 'decode');
       combine = launchOf(this.fn(this.h.combineModule, `mla_combine_${dt}`, 0), combineLaunch(p, v.combineRows as number), 'combine');
     }
+    if (combine) combine.pdl = true;
     this.shape = {
       b: p.b, sQ: p.sQ, totalQ: p.totalQ, hQ: p.hQ, hKv: p.hKv, dtype: p.dtype, pageBlockSize: p.pageBlockSize,
       maxBlocksPerSeq: p.maxBlocksPerSeq, numSmParts: p.numSmParts, causal: p.causal, varlen: p.varlen,

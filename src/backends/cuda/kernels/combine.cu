@@ -1,18 +1,25 @@
 // Merge the split partial results of each split request: lse = log(sum_s exp(lse_s)), out = sum_s exp(lse_s - lse) o_s.
-// One CTA of 8 warps per (request, combineRows rows r = j * hQ + h, quarter of the 512 columns). A lane owns one float4 of
-// the quarter; warp w takes splits w, w+8, ... four at a time, so a request split over a hundred SM parts (a
-// single long sequence) is merged by many CTAs with many loads in flight, then the 8 warps' sums meet in shared
-// memory. Requests that were not split were written by the decode kernel and are skipped.
+// One CTA of 8 warps (launch.ts combineLaunch; any multiple of 32 threads up to 256 works) per (request,
+// combineRows rows r = j * hQ + h, quarter of the 512 columns). A lane owns one float4 of the quarter; warp w takes
+// splits w, w + W, ... eight at a time (W warps), so a request split over a hundred SM parts (a single long
+// sequence) is merged by many CTAs with many loads in flight, then the warps' sums meet in shared memory. The call
+// is latency-bound at b = 1 (~6 us for ~3 MB): every warp computes the row's lse itself (the split lse values are
+// few and stay in L1), and its first eight partials are loaded before that lse is known, so the lse loads and the
+// partial loads are one memory round trip, not two. Requests that were not split were written by the decode
+// kernel and are skipped. Launched with programmatic dependent launch where the GPU has it (src/backends/cuda/pdl.ts):
+// the CTAs may start while the decode kernel still runs and wait for it in pdlWait() before reading anything.
 #include "params.h"
 #include "common.cuh"
+#include "pdl.cuh"
 
 namespace mla {
 
-constexpr int kCombineWarps = 8;
+constexpr int kCombineMaxWarps = 8;
+constexpr int kCombineLoads = 8; // float4 loads a lane has in flight
 
 template <typename T>
-__device__ void combineRow(const MlaParams& p, int batch, int r, int chunk, float* red, float4 (*part)[32]) {
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+__device__ void combineRow(const MlaParams& p, int batch, int r, int chunk, float4 (*part)[32]) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, nWarps = blockDim.x / 32;
   const int j = r / p.hQ, h = r - j * p.hQ;
   const int first = p.numSplits[batch], nSplit = p.numSplits[batch + 1] - first;
   int qStart, qLen;
@@ -21,43 +28,42 @@ __device__ void combineRow(const MlaParams& p, int batch, int r, int chunk, floa
 
   const int64_t row0 = (static_cast<int64_t>(first) * p.sQ + j) * p.hQ + h;
   const int64_t slotStride = static_cast<int64_t>(p.sQ) * p.hQ;
+  const float* lseRow = p.lseAccum + row0;
+  const float* base = p.oAccum + row0 * kDV + chunk * 128 + lane * 4;
 
-  // lse over the splits: block max, then block sum.
+  // This warp's first partials, loaded before the lse is known; each is selected by its weight below (a split
+  // that saw no key has weight 0 and may have left its partial unwritten).
+  float4 v[kCombineLoads];
+#pragma unroll
+  for (int u = 0; u < kCombineLoads; ++u) {
+    const int s = warp + u * nWarps;
+    v[u] = s < nSplit ? *reinterpret_cast<const float4*>(base + s * slotStride * kDV) : make_float4(0.f, 0.f, 0.f, 0.f);
+  }
+  // lse over the splits, by every warp on its own: max, then sum.
   float mx = -INFINITY;
-  for (int s = threadIdx.x; s < nSplit; s += blockDim.x) mx = fmaxf(mx, p.lseAccum[row0 + s * slotStride]);
+  for (int s = lane; s < nSplit; s += 32) mx = fmaxf(mx, lseRow[s * slotStride]);
   mx = warpMax(mx);
-  if (lane == 0) red[warp] = mx;
-  __syncthreads();
-  mx = red[0];
-#pragma unroll
-  for (int w = 1; w < kCombineWarps; ++w) mx = fmaxf(mx, red[w]);
-  __syncthreads();
   float sum = 0.f;
-  if (mx != -INFINITY) for (int s = threadIdx.x; s < nSplit; s += blockDim.x) sum += __expf(p.lseAccum[row0 + s * slotStride] - mx);
+  if (mx != -INFINITY) for (int s = lane; s < nSplit; s += 32) sum += __expf(lseRow[s * slotStride] - mx);
   sum = warpSum(sum);
-  if (lane == 0) red[warp] = sum;
-  __syncthreads();
-  sum = 0.f;
-#pragma unroll
-  for (int w = 0; w < kCombineWarps; ++w) sum += red[w];
   const bool empty = mx == -INFINITY; // no split saw a key (a causal row with no visible key)
   const float lse = empty ? INFINITY : mx + __logf(sum);
 
   float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
   if (!empty) {
-    const float* base = p.oAccum + row0 * kDV + chunk * 128 + lane * 4;
-    for (int s0 = warp; s0 < nSplit; s0 += 4 * kCombineWarps) {
-      float w[4];
-      float4 v[4];
+    for (int s0 = warp; s0 < nSplit; s0 += kCombineLoads * nWarps) {
+      if (s0 != warp) {
 #pragma unroll
-      for (int u = 0; u < 4; ++u) { // four independent loads in flight before the first use
-        const int s = s0 + u * kCombineWarps;
-        w[u] = s < nSplit ? __expf(p.lseAccum[row0 + s * slotStride] - lse) : 0.f;
-        v[u] = w[u] != 0.f ? *reinterpret_cast<const float4*>(base + s * slotStride * kDV) : make_float4(0.f, 0.f, 0.f, 0.f);
+        for (int u = 0; u < kCombineLoads; ++u) { // independent loads in flight before the first use
+          const int s = s0 + u * nWarps;
+          v[u] = s < nSplit ? *reinterpret_cast<const float4*>(base + s * slotStride * kDV) : make_float4(0.f, 0.f, 0.f, 0.f);
+        }
       }
 #pragma unroll
-      for (int u = 0; u < 4; ++u) { // a zero weight (an empty split) contributes exactly nothing
-        acc.x += w[u] * v[u].x; acc.y += w[u] * v[u].y; acc.z += w[u] * v[u].z; acc.w += w[u] * v[u].w;
+      for (int u = 0; u < kCombineLoads; ++u) {
+        const int s = s0 + u * nWarps;
+        const float w = s < nSplit ? __expf(lseRow[s * slotStride] - lse) : 0.f;
+        if (w != 0.f) { acc.x += w * v[u].x; acc.y += w * v[u].y; acc.z += w * v[u].z; acc.w += w * v[u].w; } // weight 0: exactly nothing
       }
     }
   }
@@ -65,7 +71,7 @@ __device__ void combineRow(const MlaParams& p, int batch, int r, int chunk, floa
   __syncthreads();
   if (warp == 0) {
 #pragma unroll
-    for (int w = 1; w < kCombineWarps; ++w) {
+    for (int w = 1; w < nWarps; ++w) {
       const float4 x = part[w][lane];
       acc.x += x.x; acc.y += x.y; acc.z += x.z; acc.w += x.w;
     }
@@ -76,22 +82,25 @@ __device__ void combineRow(const MlaParams& p, int batch, int r, int chunk, floa
     reinterpret_cast<T2*>(out)[1] = H::pack(acc.z, acc.w);
     if (chunk == 0 && lane == 0) p.lse[batch * p.lseStrideB + h * p.lseStrideH + (qStart + j) * p.lseStrideT] = lse;
   }
-  __syncthreads(); // red and part are reused by the next row
+  __syncthreads(); // part is reused by the next row
 }
 
 /** CTA (batch, y, chunk) merges rows y*combineRows .. +combineRows of request `batch`, columns chunk*128..+128. */
 template <typename T>
 __device__ void combine(const MlaParams& p) {
-  __shared__ float red[kCombineWarps];
-  __shared__ float4 part[kCombineWarps][32];
+  __shared__ float4 part[kCombineMaxWarps][32];
+  pdlWait(); // the decode kernel's partials (and everything before it) are complete and visible
+  pdlLaunchDependents();
   const int batch = blockIdx.x;
   if (p.numSplits[batch + 1] - p.numSplits[batch] <= 1) return; // written by the decode kernel
   const int r0 = blockIdx.y * p.combineRows, r1 = min(r0 + p.combineRows, p.sQ * p.hQ);
-  for (int r = r0; r < r1; ++r) combineRow<T>(p, batch, r, blockIdx.z, red, part);
+  for (int r = r0; r < r1; ++r) combineRow<T>(p, batch, r, blockIdx.z, part);
 }
 
 } // namespace mla
 
-// Launch: grid (b, ceil(sQ * hQ / combineRows), 4), 256 threads, no dynamic shared memory (launch.ts combineLaunch).
-extern "C" __global__ void __launch_bounds__(256) mla_combine_bf16(const MlaParams p) { mla::combine<__nv_bfloat16>(p); }
-extern "C" __global__ void __launch_bounds__(256) mla_combine_f16(const MlaParams p) { mla::combine<__half>(p); }
+// Launch: grid (b, ceil(sQ * hQ / combineRows), 4), 256 threads, no dynamic shared memory (launch.ts
+// combineLaunch). Three CTAs an SM (80 registers): the eight partials loaded ahead of the lse stay live across it,
+// and without a bound ptxas picked 32-48 registers and spilled them.
+extern "C" __global__ void __launch_bounds__(256, 3) mla_combine_bf16(const MlaParams p) { mla::combine<__nv_bfloat16>(p); }
+extern "C" __global__ void __launch_bounds__(256, 3) mla_combine_f16(const MlaParams p) { mla::combine<__half>(p); }

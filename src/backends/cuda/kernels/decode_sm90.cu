@@ -28,6 +28,7 @@
 // the f32 partial rows that combine.cu merges, exactly as decode.cu does.
 #include "params.h"
 #include "common.cuh"
+#include "pdl.cuh"
 #include <cuda.h>
 
 #if defined(__CUDA_ARCH__) && (__CUDA_ARCH__ == 900) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -36,6 +37,24 @@
 
 namespace mla {
 namespace sm90 {
+
+// A timeline of each CTA for the harness's `trace` mode (bench/cuda/hopper/harness.cu), compiled only with
+// MLA_SM90_TRACE: clock64 at fixed events into mlaTrace[blockIdx.x][kTraceSlots] (set with cudaMemcpyToSymbol;
+// null: nothing recorded), %globaltimer at entry and at warpgroup 0's end to put the CTAs on one time axis. Slots:
+// 0 entry, 1 metadata read, 2 / 3 the producer's first / last copy issued, 4 Q^T in (first item), 5 / 6 warpgroup
+// 0 / 1 done, 8 + 40 w + 4 k + e for warpgroup w's k-th tile (k < 10): e = 0 its chunks in, 1 S^T done, 2 P^T
+// ready, 3 O^T done; 92 / 93 globaltimer at entry / warpgroup 0's end. Without the macro the events compile to nothing.
+#ifdef MLA_SM90_TRACE
+constexpr int kTraceSlots = 96;
+__device__ unsigned long long* mlaTrace = nullptr;
+__device__ __forceinline__ unsigned long long traceClock() { unsigned long long t; asm volatile("mov.u64 %0, %%clock64;\n" : "=l"(t)); return t; }
+__device__ __forceinline__ unsigned long long traceGlobal() { unsigned long long t; asm volatile("mov.u64 %0, %%globaltimer;\n" : "=l"(t)); return t; }
+#define MLA_TRACE(cond, slot) do { if ((cond) && mla::sm90::mlaTrace) mla::sm90::mlaTrace[blockIdx.x * mla::sm90::kTraceSlots + (slot)] = mla::sm90::traceClock(); } while (0)
+#define MLA_TRACE_GLOBAL(cond, slot) do { if ((cond) && mla::sm90::mlaTrace) mla::sm90::mlaTrace[blockIdx.x * mla::sm90::kTraceSlots + (slot)] = mla::sm90::traceGlobal(); } while (0)
+#else
+#define MLA_TRACE(cond, slot) do { } while (0)
+#define MLA_TRACE_GLOBAL(cond, slot) do { } while (0)
+#endif
 
 constexpr int kBN = 64;             // keys per tile (the wgmma M dimension) = one page
 constexpr int kChunks = kDQk / 64;  // 9 column chunks of 64 elements (128 bytes) a tile
@@ -177,7 +196,10 @@ __device__ __forceinline__ Item itemOf(const MlaParams& p, const int* meta, int 
   return it;
 }
 
-template <typename T, int NR, int CW>
+// TRIG: where the CTA lets a programmatic dependent (the combine, pdl.cuh) be scheduled: 2 (the library's) once its
+// last item's tiles are done, 1 at entry (the harness's _early entries: measured slower at b = 1, the combine's CTAs
+// then crowd the few SMs whose parts had no work), 0 never (at exit).
+template <typename T, int NR, int CW, int TRIG = 2>
 struct DecodeT {
   using L = Layout<NR, CW>;
   using H = Half<T>;
@@ -196,8 +218,8 @@ struct DecodeT {
     const int lane = threadIdx.x % 32, gq = lane / 4, tq = lane % 4;
     const int wg = threadIdx.x / 128;         // consumer warpgroup (CW: the producer)
     const int tid = threadIdx.x % 128, warp = tid / 32; // within the warpgroup
-    const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
-    const int beginIdx = meta[kMetaBeginIdx], endIdx = meta[kMetaEndIdx];
+    MLA_TRACE_GLOBAL(threadIdx.x == 0, 92);
+    MLA_TRACE(threadIdx.x == 0, 0);
     if (threadIdx.x == 0) {
       for (int s = 0; s < S; ++s) {
         mbarInit(fullBar + 8 * s, 1);
@@ -205,6 +227,14 @@ struct DecodeT {
       }
       asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     }
+    if (threadIdx.x == 128 * CW) asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(tm)) : "memory");
+    // Launched with programmatic dependent launch (pdl.cuh) the CTA may start before the previous kernel ends: the
+    // set-up above reads nothing it may write; every input read and every output write comes after the wait.
+    pdlWait();
+    if (TRIG == 1) pdlLaunchDependents();
+    const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
+    const int beginIdx = meta[kMetaBeginIdx], endIdx = meta[kMetaEndIdx];
+    MLA_TRACE(threadIdx.x == 0 && beginIdx + endIdx >= -1, 1); // (the condition uses the reads: recorded once they are in)
     __syncthreads(); // the last CTA-wide barrier: from here on the roles sync only among themselves
 
     // The role test on a warp-uniform value (lane 0's warpgroup), so ptxas sees one role per warpgroup.
@@ -212,22 +242,27 @@ struct DecodeT {
       // Producer: one lane issues every copy of every tile of every item of this part, in consumption order.
       if (CW == 2) asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n" ::: "memory");
       if (threadIdx.x == 128 * CW) {
-        asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(tm)) : "memory");
         const uint64_t policy = evictFirstPolicy();
         uint32_t n = 0; // chunks issued so far
         for (int batch = beginIdx; batch <= endIdx; ++batch) {
-          const Item itm = itemOf(p, meta, batch, beginIdx, endIdx);
           const int* bt = p.blockTable + static_cast<int64_t>(batch) * p.maxBlocksPerSeq;
+          // The item's first page, read before its length is known (one memory round trip fewer before the first
+          // copy of a call); the index is clamped into the request's row, and unused where the item has no tile.
+          const int kb = batch == beginIdx ? meta[kMetaBeginSeqlen] : 0;
+          const int firstPage = p.maxBlocksPerSeq > 0 ? bt[min(kb >> 6, p.maxBlocksPerSeq - 1)] : 0;
+          const Item itm = itemOf(p, meta, batch, beginIdx, endIdx);
           for (int t = 0; t < itm.nTiles; ++t) {
-            const int row0 = bt[(itm.kBegin >> 6) + t] * kBN; // page 64, one KV head: the page's first cache row
+            const int row0 = (t == 0 ? firstPage : bt[(itm.kBegin >> 6) + t]) * kBN; // page 64, one KV head: the page's first cache row
             for (int c = 0; c < kChunks; ++c, ++n) {
               const uint32_t slot = n % S;
               mbarWait(emptyBar + 8 * slot, ((n / S) & 1) ^ 1);
               mbarExpectTx(fullBar + 8 * slot, kChunkBytes);
               tmaLoad(ring + slot * kChunkBytes, tm, 64 * c, row0, fullBar + 8 * slot, policy);
+              MLA_TRACE(n == 0, 2);
             }
           }
         }
+        MLA_TRACE(true, 3);
       }
     } else {
     if (CW == 2) asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");
@@ -236,6 +271,10 @@ struct DecodeT {
     const uint32_t pBase = smemAddr(sp);
 
     uint32_t n0 = 0; // chunks of earlier items (the producer's sequence)
+#ifdef MLA_SM90_TRACE
+    int traceK = 0; // this warpgroup's tiles so far
+    const bool tracer = tid == 0;
+#endif
     for (int batch = beginIdx; batch <= endIdx; ++batch) {
       const Item itm = itemOf(p, meta, batch, beginIdx, endIdx);
       if (itm.liveRows <= 0) continue; // CTA-uniform
@@ -267,6 +306,7 @@ struct DecodeT {
         fenceProxyAsync();
       }
       consumersSync<CW>();
+      MLA_TRACE(tracer && wg == 0 && batch == beginIdx, 4);
 
       float o[8][NI][4];
 #pragma unroll
@@ -288,6 +328,7 @@ struct DecodeT {
         // branch in the wgmma sequence, which ptxas answers by serializing them).
 #pragma unroll 1
         for (int c = 0; c < kChunks; ++c) mbarWait(fullBar + 8 * ((n + c) % S), ((n + c) / S) & 1);
+        MLA_TRACE(tracer && traceK < 10, 8 + 40 * wg + 4 * traceK);
         float sAcc[NI * 4];
 #pragma unroll
         for (int e = 0; e < NI * 4; ++e) sAcc[e] = 0.f;
@@ -301,6 +342,7 @@ struct DecodeT {
         wgCommit();
         wgWait<0>();
         pinRegs<NI * 4>(sAcc);
+        MLA_TRACE(tracer && traceK < 10, 9 + 40 * wg + 4 * traceK);
         // The RoPE chunk (8) is not read again: hand its slot back now.
         __syncwarp();
         if (lane == 0) mbarArrive(emptyBar + 8 * ((n + 8) % S));
@@ -353,6 +395,7 @@ struct DecodeT {
         }
         fenceProxyAsync();
         groupSync(wg); // P^T complete (and visible to the tensor cores)
+        MLA_TRACE(tracer && traceK < 10, 10 + 40 * wg + 4 * traceK);
 
         // O^T += V^T P^T: slice s = chunk s, 4 k-steps of 16 keys (two 8-key groups of 1024 bytes each).
         wgFence();
@@ -365,6 +408,10 @@ struct DecodeT {
         wgWait<0>();
 #pragma unroll
         for (int s = 0; s < 8; ++s) pinRegs<NI * 4>(&o[s][0][0]);
+        MLA_TRACE(tracer && traceK < 10, 11 + 40 * wg + 4 * traceK);
+#ifdef MLA_SM90_TRACE
+        ++traceK;
+#endif
         __syncwarp();
         if (lane == 0)
 #pragma unroll
@@ -372,6 +419,8 @@ struct DecodeT {
       }
 
       n0 += itm.nTiles * kChunks;
+      // The combine launched after this kernel may be scheduled from now on (it waits for this grid's end itself).
+      if (TRIG == 2 && batch == endIdx) pdlLaunchDependents();
       // With an odd tile count warpgroup 1 ran one tile (two groupSyncs) fewer: pass its barrier twice more, so both
       // warpgroups pass their own barriers equally often an item (harmless; tried against v5's racecheck report:
       // docs/notes/cuda-hopper-decode.md).
@@ -481,6 +530,8 @@ struct DecodeT {
         }
       groupSync(wg); // the next item overwrites red
     }
+    MLA_TRACE(tracer, 5 + wg);
+    MLA_TRACE_GLOBAL(tracer && wg == 0, 93);
     } // consumers
 #endif
   }
@@ -508,3 +559,11 @@ MLA_SM90_ENTRY(16, 2, )
 MLA_SM90_ENTRY(32, 2, )
 MLA_SM90_ENTRY(16, 1, _1wg)
 MLA_SM90_ENTRY(32, 1, _1wg)
+#ifdef MLA_SM90_EARLY_TRIGGER // harness only: the dependents scheduled at entry (measured against the library's)
+extern "C" __global__ void __launch_bounds__(384, 1) mla_decode_sm90_early_bf16_n16(const MlaParams p, const __grid_constant__ CUtensorMap tm) {
+  mla::sm90::DecodeT<__nv_bfloat16, 16, 2, 1>::run(p, &tm);
+}
+extern "C" __global__ void __launch_bounds__(384, 1) mla_decode_sm90_early_bf16_n32(const MlaParams p, const __grid_constant__ CUtensorMap tm) {
+  mla::sm90::DecodeT<__nv_bfloat16, 32, 2, 1>::run(p, &tm);
+}
+#endif

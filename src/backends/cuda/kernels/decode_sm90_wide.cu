@@ -725,6 +725,7 @@ struct DecodeW {
 
   static __device__ void run(const MlaParams& p, const TmaMap* kMap) {
 #ifdef MLA_SM90A_WIDE
+    asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory"); // the combine (PDL, pdl.cuh) may be scheduled now; it waits for this grid's end
     if (threadIdx.x == 0) {
       Rows& rw = rows();
       for (int s = 0; s < 18; ++s) mbarInit(smemAddr(&rw.full[0][0]) + 8 * s, 1);

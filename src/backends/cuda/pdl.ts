@@ -1,0 +1,124 @@
+// Runtime piece of the CUDA backend: programmatic dependent launch (PDL). A kernel launched through
+// cuLaunchKernelEx with CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION may be scheduled while the kernel
+// before it on the stream still runs (from the moment that kernel's CTAs all executed
+// griddepcontrol.launch_dependents, or ended); it must itself wait (griddepcontrol.wait, kernels/pdl.cuh) before it
+// reads what earlier kernels wrote. The decode path launches combine.cu this way (its launch and start overlap the
+// decode kernel's tail), and decode_sm90.cu too (its start overlaps the previous kernel's tail, e.g. the last
+// layer's combine). Inside stream capture the attribute becomes a programmatic edge of the graph.
+//
+// It is opt-in (`createCudaBackend({ pdl: true })` or FLASHMLA_CUDA_PDL=1): on the H200 it did not make a library
+// call faster (b = 1 s_k 32768: +0.4 us back to back; it only wins where a PDL-launched decode directly follows the
+// previous call's kernels: -2.9 us at b = 1 s_k 8192, -1.7 us at b = 128 s_k 1024, docs/notes/cuda-hopper-decode.md).
+// Where it is asked for but unavailable it is off, by typed detection, never a crash: GPUs before sm_90, drivers
+// without cuLaunchKernelEx or older than CUDA 12.3 (programmatic edges in captured graphs). A PDL launch the driver
+// refuses (CUDA_ERROR_NOT_SUPPORTED, CUDA_ERROR_INVALID_VALUE) turns PDL off for the backend and is retried as a
+// plain launch, so the call still succeeds.
+import type { Driver } from './driver.js';
+
+/** cuda.h: CUlaunchAttributeID CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION. */
+export const CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6;
+/** sizeof(CUlaunchConfig) on 64-bit hosts: 7 unsigned ints (28 bytes, padded to 32), hStream, attrs, numAttrs (+ padding). */
+export const launchConfigBytes = 56;
+/** sizeof(CUlaunchAttribute): the 4-byte id padded to 8, then the 64-byte CUlaunchAttributeValue union. */
+export const launchAttributeBytes = 72;
+/** Byte offsets of CUlaunchConfig's fields. */
+export const launchConfigOffsets = { gridDimX: 0, gridDimY: 4, gridDimZ: 8, blockDimX: 12, blockDimY: 16, blockDimZ: 20, sharedMemBytes: 24, hStream: 32, attrs: 40, numAttrs: 48 } as const;
+
+const CUDA_ERROR_INVALID_VALUE = 1;
+const CUDA_ERROR_NOT_SUPPORTED = 801;
+
+export interface PdlSupport {
+  enabled: boolean;
+  /** Why it is on or off, for BackendInfo.details and bug reports. */
+  reason: string;
+}
+
+/**
+ * Whether launches use PDL: asked for (option `pdl: true` or FLASHMLA_CUDA_PDL=1; `pdl: false` or
+ * FLASHMLA_CUDA_PDL=0 wins), on sm_90 or newer, with a driver that has cuLaunchKernelEx and is at least CUDA 12.3
+ * (cuDriverGetVersion's 12030: captured programmatic edges).
+ */
+export function pdlSupport(o: { ccMajor: number; driverVersion: number; hasLaunchEx: boolean; option?: boolean; env?: string }): PdlSupport {
+  const env = o.env?.trim();
+  if (o.option === false) return { enabled: false, reason: 'off (option pdl: false)' };
+  if (env !== undefined && /^(0|false|off|no)$/i.test(env)) return { enabled: false, reason: `off (FLASHMLA_CUDA_PDL=${env})` };
+  const asked = o.option === true || (env !== undefined && /^(1|true|on|yes)$/i.test(env));
+  if (!asked) return { enabled: false, reason: 'off (opt in with pdl: true or FLASHMLA_CUDA_PDL=1)' };
+  if (o.ccMajor < 9) return { enabled: false, reason: `off (compute capability ${o.ccMajor}.x: programmatic dependent launch needs sm_90 or newer)` };
+  if (!o.hasLaunchEx) return { enabled: false, reason: 'off (the driver has no cuLaunchKernelEx)' };
+  if (o.driverVersion < 12030) return { enabled: false, reason: `off (driver API ${Math.floor(o.driverVersion / 1000)}.${(o.driverVersion % 1000) / 10}: 12.3 or newer is needed)` };
+  return { enabled: true, reason: 'on (decode_sm90 and combine launched with programmatic stream serialization)' };
+}
+
+/** What a launch needs: function handle, grid, block (x only), dynamic shared memory. */
+export interface LaunchShape {
+  fn: bigint; gx: number; gy: number; gz: number; threads: number; smem: number;
+}
+
+/** What LaunchEx needs of the driver (Driver, or a recording fake in tests). */
+export interface LaunchExDriver {
+  readonly koffi: Pick<Driver['koffi'], 'alloc' | 'view' | 'address' | 'free'>;
+  readonly api: {
+    cuLaunchKernel: (...args: unknown[]) => number;
+    cuLaunchKernelEx?: (...args: unknown[]) => number;
+  };
+}
+
+/**
+ * Kernel launches with or without the PDL attribute. One native CUlaunchConfig and its one attribute are allocated
+ * once and rewritten per launch (no allocation on the hot path).
+ */
+export class LaunchEx {
+  private readonly raw?: unknown;
+  private readonly view?: DataView;
+  private support: PdlSupport;
+
+  constructor(private readonly drv: LaunchExDriver, support: PdlSupport) {
+    this.support = support.enabled && !drv.api.cuLaunchKernelEx ? { enabled: false, reason: 'off (the driver has no cuLaunchKernelEx)' } : support;
+    if (!this.support.enabled) return;
+    const k = drv.koffi;
+    const bytes = launchConfigBytes + launchAttributeBytes;
+    this.raw = k.alloc('uint8_t', bytes);
+    const addr = BigInt(k.address(this.raw as never) as unknown as bigint);
+    const v = new DataView(k.view(this.raw as never, bytes) as ArrayBuffer);
+    new Uint8Array(v.buffer, v.byteOffset, bytes).fill(0);
+    const o = launchConfigOffsets;
+    v.setBigUint64(o.attrs, addr + BigInt(launchConfigBytes), true);
+    v.setUint32(o.blockDimY, 1, true);
+    v.setUint32(o.blockDimZ, 1, true);
+    // The attribute: id, 4 bytes of padding, then the value union's first int (programmaticStreamSerializationAllowed).
+    v.setUint32(launchConfigBytes, CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION, true);
+    v.setInt32(launchConfigBytes + 8, 1, true);
+    this.view = v;
+  }
+
+  get pdl(): PdlSupport { return this.support; }
+
+  /**
+   * Queue `l` on `stream` with the argument block `argv`; with `pdl` (and PDL on) as a programmatic dependent of
+   * the previous kernel: only for kernels that wait (kernels/pdl.cuh pdlWait) before their first dependent access.
+   * Returns the driver's result code (the caller's check() names the kernel).
+   */
+  launch(l: LaunchShape, stream: bigint, argv: unknown, pdl: boolean): number {
+    const api = this.drv.api;
+    if (pdl && this.support.enabled) {
+      const v = this.view!, o = launchConfigOffsets;
+      v.setUint32(o.gridDimX, l.gx, true);
+      v.setUint32(o.gridDimY, l.gy, true);
+      v.setUint32(o.gridDimZ, l.gz, true);
+      v.setUint32(o.blockDimX, l.threads, true);
+      v.setUint32(o.sharedMemBytes, l.smem, true);
+      v.setBigUint64(o.hStream, stream, true);
+      v.setUint32(o.numAttrs, 1, true);
+      const rc = api.cuLaunchKernelEx!(this.raw, l.fn, argv, null);
+      if (rc !== CUDA_ERROR_NOT_SUPPORTED && rc !== CUDA_ERROR_INVALID_VALUE) return rc;
+      // Refused with the attribute: PDL off from now on, this launch retried plainly (a real error repeats there).
+      this.support = { enabled: false, reason: `off (cuLaunchKernelEx with programmatic stream serialization returned ${rc}; turned off at run time)` };
+    }
+    return api.cuLaunchKernel(l.fn, l.gx, l.gy, l.gz, l.threads, 1, 1, l.smem, stream, argv, null);
+  }
+
+  dispose(attempt: (f: () => void) => void): void {
+    if (this.raw !== undefined) attempt(() => this.drv.koffi.free(this.raw as never));
+  }
+}
