@@ -1,18 +1,20 @@
 // The subgroup-matrix WebGPU decode kernel (kernels/decode-matrix.ts) on a GPU that offers a float subgroup-matrix
 // configuration (the H200 through Dawn with the unlock toggles); skipped elsewhere. Not part of `npm test`:
 //   FLASHMLA_GOLDEN=test/fixtures/golden node --test build/test/gpu/webgpu-matrix.test.js
-// The matrix path forced, both of its layouts (vSplit 1: the whole of O in one workgroup, the default where 48 KiB of
-// workgroup memory is allowed; vSplit 2: halves of dV): the WGSL compiles (the uniformity rules of the matrix
-// builtins included), every golden case, >= 300 seeded random cases of the hostile matrix (NaN-poisoned unused
-// slots, shuffled pages, out-of-range table slots, varlen, several SM-part counts) against the float64 reference,
-// magnitudes outside f16's range and NaN rows. FLASHMLA_GPU_CASES sets the random count (default 300).
-// FLASHMLA_MATRIX_TEST_EMULATE=1 runs the same suite with the products emulated (vSplit 2 for both backends), on an
-// adapter with shader-f16 only: a check of this file itself, e.g. on lavapipe with FLASHMLA_GPU_CASES=8.
+// The matrix path forced, v4 (kernels/decode-matrix4.ts, four subgroups a workgroup: the default) and v3
+// (kernels/decode-matrix.ts, one subgroup, vSplit 1): the WGSL compiles (v4 under diagnostic(off,
+// chromium.subgroup_matrix_uniformity), v3 with the uniformity rules of the matrix builtins), every golden case on
+// both, >= 300 seeded random cases of the hostile matrix on v4 (NaN-poisoned unused slots, shuffled pages,
+// out-of-range table slots, varlen, several SM-part counts) against the float64 reference, magnitudes outside f16's
+// range and NaN rows on both. FLASHMLA_GPU_CASES sets the random count (default 300).
+// FLASHMLA_MATRIX_TEST_EMULATE=1 runs the same suite with the products emulated (v3 with vSplit 2), on an adapter
+// with shader-f16 only: a check of this file itself, e.g. on lavapipe with FLASHMLA_GPU_CASES=8.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
 import { probeSubgroupAddressing, probeSubgroupMatrix } from '../../src/bench/webgpu-ceilings-matrix.js';
 import { decodeMatrixProgram } from '../../src/backends/webgpu/kernels/decode-matrix.js';
+import { decodeMatrix4Program } from '../../src/backends/webgpu/kernels/decode-matrix4.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
 import { flashMlaWithKvcache } from '../../src/index.js';
 import type { ReferenceOutput } from '../../src/core/reference.js';
@@ -31,8 +33,9 @@ let pool: RefPool | undefined;
 
 before(async () => {
   try {
-    bes.v1 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: emulate ? { vSplit: 2, emulate } : { vSplit: 1 } });
-    bes.v2 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { vSplit: 2, emulate } });
+    // v1: the v4 kernel (the matrix path's default); v2: v3 with the whole of O in one workgroup.
+    bes.v1 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate } });
+    bes.v2 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: emulate ? { version: 3, vSplit: 2, emulate } : { version: 3, vSplit: 1 } });
     bes.auto = await createNodeWebGpuBackend();
     const d = bes.v1.info.details!;
     console.log(`# device: ${bes.v1.info.device}; kernel path: ${String(d.decodePath)} (${String(d.decodePathWhy)}); config ${JSON.stringify(bes.v1.caps.subgroupMatrixF16)}; workgroup memory ${bes.v1.caps.maxComputeWorkgroupStorageSize} B`);
@@ -56,7 +59,7 @@ function need(t: { skip: (m?: string) => void }): [WebGpuBackend, WebGpuBackend]
 }
 
 describe('webgpu matrix kernel: compiles', () => {
-  test('the 16x16x16 probe, then the kernel\'s WGSL for bf16 / f16 x vSplit 1 / 2, one and three cache bindings', async (t) => {
+  test('the 16x16x16 probe, then v4\'s WGSL and v3\'s (vSplit 1 / 2) for bf16 / f16, one and three cache bindings', async (t) => {
     const b = need(t);
     if (!b) return;
     if (emulate) { t.skip('FLASHMLA_MATRIX_TEST_EMULATE=1'); return; }
@@ -67,6 +70,7 @@ describe('webgpu matrix kernel: compiles', () => {
     if (probe.config.includes('16x16x16')) console.log(`# addressing: ${JSON.stringify(await probeSubgroupAddressing(b[0]))}`);
     const config = b[0].caps.subgroupMatrixF16!;
     for (const dtype of ['bf16', 'f16'] as const) {
+      for (const segs of [1, 3]) await b[0].programs.check(decodeMatrix4Program, { dtype, segs, config, emulate: false });
       for (const vSplit of [1, 2] as const) {
         for (const segs of [1, 3]) await b[0].programs.check(decodeMatrixProgram, { dtype, segs, config, emulate: false, vSplit });
       }
@@ -90,7 +94,7 @@ describe('webgpu matrix kernel: golden cases', () => {
 });
 
 describe(`webgpu matrix kernel: ${nRandom} random cases vs the float64 reference`, () => {
-  test('every case once, alternating vSplit 1 / 2 and 132, 7, 33, 1 SM parts', async (t) => {
+  test('every case once on v4, with 132, 7, 33, 1 SM parts', async (t) => {
     const b = need(t);
     if (!b || !pool) return;
     const specs = caseMatrix(nRandom, 0x5eed13);
@@ -107,12 +111,12 @@ describe(`webgpu matrix kernel: ${nRandom} random cases vs the float64 reference
       delete refs[i];
       const c = makeCase(specs[i], 13000 + i);
       const numSms = [132, 7, 33, 1][i % 4];
-      const be = b[(i >> 2) % 2];
+      const be = b[0];
       const got = await runCase(c, be, flashMlaWithKvcache, { numSms });
       const rep = compareOutputs(got.out, got.lse, ref, c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ, qIndptr: c.qIndptr }, matrixTol);
       if (Number.isFinite(rep.cosDiff)) worstCos = Math.max(worstCos, rep.cosDiff);
       worstLse = Math.max(worstLse, rep.maxLseErr);
-      if (!rep.ok) failures.push(`${specName(specs[i], i)} [vSplit ${(i >> 2) % 2 + 1}, numSms ${numSms}]: ${rep.message}`);
+      if (!rep.ok) failures.push(`${specName(specs[i], i)} [numSms ${numSms}]: ${rep.message}`);
     }
     console.log(`# ${specs.length} cases in ${((performance.now() - t0) / 1000).toFixed(1)} s; worst cosDiff ${worstCos.toExponential(2)}, worst lse err ${worstLse.toExponential(2)}; ${failures.length} failures`);
     for (const f of failures.slice(0, 20)) console.log(`# FAIL ${f}`);
