@@ -21,6 +21,6 @@ PYTHONUNBUFFERED=1 timeout 40 python3 .gpu-host/anchors/bench_flashmla.py --conf
 F=(); [ -s "$OUT/flashmla.json" ] && F=(--flashmla "$OUT/flashmla.json")
 say "f32 kernel"
 timeout 40 "${CLI[@]}" bench --backend webgpu --configs "$cfg" "${F[@]}" --no-ceilings --check 1 --warmup 2 --reps 10 --out "$OUT/f32.json" 2>&1 | grep -v '^\[' | tail -9 >> "$L"
-say "matrix kernel v4 (with the copy and matrix ceilings)"
-FLASHMLA_WEBGPU_DECODE_PATH=matrix timeout 60 "${CLI[@]}" bench --backend webgpu --configs "$cfg" "${F[@]}" --check 1 --warmup 2 --reps 10 --out "$OUT/matrix-v4.json" 2>&1 | grep -v '^\[' | grep -v -i 'warning\|^ *\^\|^ *let \|^ *{ var mc\|^ *subgroupMatrix\|^$' | tail -14 >> "$L"
+say "matrix kernel v4 (with the copy and matrix ceilings; SM parts ${NUMSMS:-132,528})"
+FLASHMLA_WEBGPU_DECODE_PATH=matrix timeout 60 "${CLI[@]}" bench --backend webgpu --configs "$cfg" "${F[@]}" --check 1 --warmup 2 --reps 10 --num-sms "${NUMSMS:-132,528}" --out "$OUT/matrix-v4.json" 2>&1 | grep -v '^\[' | grep -v -i 'warning\|^ *\^\|^ *let \|^ *{ var mc\|^ *subgroupMatrix\|^$' | tail -14 >> "$L"
 say end
