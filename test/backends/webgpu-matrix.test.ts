@@ -8,11 +8,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
 import { type DecodeMatrixSpec, decodeMatrixProgram, decodeMatrixSharedBytes, decodeMatrixSpec } from '../../src/backends/webgpu/kernels/decode-matrix.js';
+import { decodeMatrix4Program, decodeMatrix4SharedBytes, decodeMatrix4Spec, matrix4ConfigUsable } from '../../src/backends/webgpu/kernels/decode-matrix4.js';
 import { builtDecodePaths, chooseDecodePath, decodeKernelFor, matrixConfigUsable } from '../../src/backends/webgpu/kernels/path.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
 import type { DeviceCaps } from '../../src/backends/webgpu/program.js';
 import { FlashMlaError } from '../../src/core/errors.js';
 import type { MlaProblem } from '../../src/core/problem.js';
+import type { DecodePlan } from '../../src/core/plan.js';
+import { resolveDecodeKernel } from '../../src/backends/webgpu/decode-kernel.js';
 import { compareOutputs, assertOutputsClose } from '../support/compare.js';
 import { convert32, matrixModel } from '../support/matrix-model.js';
 import { type DecodeCase, caseMatrix, caseReference, makeCase, specName } from '../support/random.js';
@@ -100,14 +103,64 @@ describe('webgpu matrix kernel: generated WGSL', () => {
   });
 });
 
+describe('webgpu matrix kernel v4 (four subgroups): generated WGSL', () => {
+  const spec4 = (o: Partial<DecodeMatrixSpec> = {}) => ({ dtype: 'bf16' as const, segs: 1, config: m16, emulate: false, ...o });
+  test('workgroup memory as declared fits lavapipe\'s 32 KiB; a smaller device and a config with n or k over 16 are typed refusals', () => {
+    const src = decodeMatrix4Program.source(spec4());
+    const elem = { f16: 2, f32: 4, u32: 4, i32: 4, 'atomic<u32>': 4 } as Record<string, number>;
+    let bytes = 0;
+    for (const m of src.matchAll(/var<workgroup> \w+: array<(\w+|atomic<u32>), (\d+)>/g)) bytes += elem[m[1]] * Number(m[2]);
+    assert.equal(bytes, decodeMatrix4SharedBytes());
+    assert.ok(bytes <= 32 * 1024, `${bytes} B`);
+    const n8 = { m: 16, n: 8, k: 16, result: 'f32' } as const;
+    assert.deepEqual(decodeMatrix4Spec(problem, { ...base, subgroupMatrixF16: n8 }, 3, false), { dtype: 'bf16', segs: 3, config: n8, emulate: false });
+    assert.throws(() => decodeMatrix4Spec(problem, { ...base, maxComputeWorkgroupStorageSize: 16384 }, 1, false), typedError('backend_unavailable', 'decodePath'));
+    assert.throws(() => decodeMatrix4Spec(problem, { ...base, subgroupMatrixF16: { m: 16, n: 32, k: 16, result: 'f32' } }, 1, false), typedError('backend_unavailable', 'decodePath'));
+    assert.ok(matrix4ConfigUsable({ m: 16, n: 8, k: 8, result: 'f32' }));
+  });
+  test('the uniformity diagnostic is off; every matrix offset is a constant or sg * constant + constant, every stride its array\'s', () => {
+    for (const config of [m16, { m: 16, n: 8, k: 16, result: 'f32' }, { m: 16, n: 8, k: 8, result: 'f32' }] as const) {
+      const src = decodeMatrix4Program.source(spec4({ config }));
+      assert.match(src, /enable chromium_experimental_subgroup_matrix;\ndiagnostic\(off, chromium\.subgroup_matrix_uniformity\);/);
+      assert.match(src, /@workgroup_size\(128\)/);
+      const loads = [...src.matchAll(/subgroupMatrixLoad<[^>]+>>\(&(\w+), ([^,]+), (false|true), (\d+)u\)/g)];
+      const stores = [...src.matchAll(/subgroupMatrixStore\(&(\w+), ([^,]+), mc, (false|true), (\d+)u\)/g)];
+      const { n, k } = config;
+      // QK a chunk: 32/k left (q), (16/n) (32/k) right (k); P: 64/k left once a tile; PV: 4 chunks of (32/n) (64/k) right.
+      assert.equal(loads.length, 32 / k + (16 / n) * (32 / k) + 64 / k + 4 * (32 / n) * (64 / k), JSON.stringify(config));
+      assert.equal(stores.length, 16 / n + 4 * (32 / n), JSON.stringify(config));
+      assert.equal((src.match(/subgroupMatrixMultiplyAccumulate/g) ?? []).length, (16 / n) * (32 / k) + 4 * (32 / n) * (64 / k));
+      // q chunk [16][40], k chunk [32][64] or v chunks [64][32], P [16][72], fresh QK [16][20] / PV [16][36].
+      const strides: Record<string, number[]> = { Qc: [40], Ch: [64, 32], Ph: [72], Sc: [20, 36] };
+      for (const [, arr, off, colMajor, stride] of [...loads, ...stores]) {
+        assert.match(off, /^(sg \* \d+u( \+ \d+u)?|[\d u+]+)$/, `offset ${off} into ${arr}`);
+        assert.equal(colMajor, 'false');
+        assert.ok(strides[arr]?.includes(Number(stride)), `stride ${stride} of ${arr}`);
+      }
+    }
+    const emu = decodeMatrix4Program.source(spec4({ emulate: true }));
+    assert.doesNotMatch(emu, /subgroup_matrix|subgroupMatrix|diagnostic/);
+    assert.notEqual(decodeMatrix4Program.key(spec4({ emulate: true })), decodeMatrix4Program.key(spec4()));
+  });
+  test('the matrix path runs v4 unless version 3 is asked for', () => {
+    const plan = { numSmParts: 132, hKv: 1, sQ: 1, hQ: 16 } as unknown as DecodePlan;
+    const path = chooseDecodePath({ ...base, subgroupMatrixF16: m16 }, 'matrix');
+    const settings = { caps: { ...base, subgroupMatrixF16: m16 }, path, mulAdd: false, tuning: {} };
+    assert.equal(resolveDecodeKernel(plan, 'bf16', 1, settings).program.name, 'mla_decode_matrix4');
+    assert.deepEqual(resolveDecodeKernel(plan, 'bf16', 1, settings).dispatch, [132, 1, 1]);
+    assert.equal(resolveDecodeKernel(plan, 'bf16', 1, { ...settings, matrixVersion: 3 }).program.name, 'mla_decode_matrix');
+  });
+});
+
 describe('webgpu matrix kernel: the emulated WGSL through Dawn', () => {
   let be: WebGpuBackend | undefined;
   before(async () => { try { be = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true } }); } catch { /* skipped below */ } });
   after(() => be?.dispose());
-  test('bf16 and f16, vSplit 2, one and three cache bindings: no WGSL errors (uniformity included)', async (t) => {
+  test('v3 (vSplit 2) and v4, bf16 and f16, one and three cache bindings: no WGSL errors (uniformity included)', async (t) => {
     if (!be) { if (process.env.CI) assert.fail('no WebGPU adapter with shader-f16 in CI'); t.skip('no WebGPU adapter with shader-f16'); return; }
     for (const dtype of ['bf16', 'f16'] as const) {
       for (const segs of [1, 3]) await be.programs.check(decodeMatrixProgram, spec({ dtype, segs, emulate: true, vSplit: 2 }));
+      for (const segs of [1, 3]) await be.programs.check(decodeMatrix4Program, { dtype, segs, config: m16, emulate: true });
     }
     assert.equal(be.info.details?.decodePath, 'matrix');
   });
