@@ -22,6 +22,8 @@ export interface DecodeKernelSettings {
   matrixVSplit?: 1 | 2;
   /** The matrix kernel's version: 4 (default: four subgroups a workgroup) or 3 (one subgroup, kernels/decode-matrix.ts). */
   matrixVersion?: 3 | 4;
+  /** v4's subgroups a workgroup: 4 or 8 (kernels/decode-matrix4.ts). */
+  matrixSubgroups?: 4 | 8;
 }
 
 /** A resolved decode kernel: the program and spec to compile, its bind-group label, and the dispatch. */
@@ -40,7 +42,7 @@ export function resolveDecodeKernel(plan: DecodePlan, dtype: HalfDType, cacheBin
   const make = <S>(program: Program<S>, spec: S, dispatch: Dispatch): DecodeKernel =>
     ({ program: program as Program<unknown>, spec, label: program.name + program.key(spec), dispatch });
   if (kernel === 'matrix' && s.matrixVersion !== 3) {
-    const spec = decodeMatrix4Spec({ dtype }, s.caps, cacheBindings, s.path.emulate === true);
+    const spec = decodeMatrix4Spec({ dtype }, s.caps, cacheBindings, s.path.emulate === true, s.matrixSubgroups);
     return make(decodeMatrix4Program, spec, decodeMatrix4Dispatch(shape));
   }
   if (kernel === 'matrix') {

@@ -58,7 +58,9 @@ export async function createNodeWebGpuBackend(opts: NodeWebGpuBackendOptions = {
   const envVSplit = process.env.FLASHMLA_WEBGPU_MATRIX_VSPLIT === '2' ? 2 : process.env.FLASHMLA_WEBGPU_MATRIX_VSPLIT === '1' ? 1 : undefined;
   // FLASHMLA_WEBGPU_MATRIX_VERSION=3|4: the matrix kernel's version (default 4, kernels/decode-matrix4.ts).
   const envVersion = process.env.FLASHMLA_WEBGPU_MATRIX_VERSION === '3' ? 3 : process.env.FLASHMLA_WEBGPU_MATRIX_VERSION === '4' ? 4 : undefined;
-  const matrix = rest.matrix ?? (envVSplit || envVersion ? { vSplit: envVSplit, version: envVersion } : undefined);
+  // FLASHMLA_WEBGPU_MATRIX_SUBGROUPS=4|8: v4's subgroups a workgroup.
+  const envSubgroups = process.env.FLASHMLA_WEBGPU_MATRIX_SUBGROUPS === '8' ? 8 : process.env.FLASHMLA_WEBGPU_MATRIX_SUBGROUPS === '4' ? 4 : undefined;
+  const matrix = rest.matrix ?? (envVSplit || envVersion || envSubgroups ? { vSplit: envVSplit, version: envVersion, subgroups: envSubgroups } : undefined);
   return withDawnQuiet(
     async () => createWebGpuBackend({ ...rest, matrix, decodePath: rest.decodePath ?? envPath, gpu: rest.gpu ?? (rest.device || rest.adapter ? undefined : nodeGpu([], unlockFeatures)) }),
     dawnLog ?? process.env.FLASHMLA_DAWN_LOG === '1',

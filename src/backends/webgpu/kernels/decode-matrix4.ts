@@ -40,23 +40,30 @@ import { decodeParams, metaRowLets, negBig, packWgsl, segmentLoader } from './de
 import { unpackWgsl } from './decode-matrix.js';
 
 export const matrix4Rows = 16; // query rows a workgroup (one M tile)
-export const matrix4Subgroups = 4;
-export const matrix4Lanes = 32 * matrix4Subgroups;
 const nT = 64; // keys a tile
-const cw = 32; // columns a QK chunk, a scale block, a PV chunk of one subgroup
+const cw = 32; // columns a QK chunk and a scale block
 const qkChunks = 576 / cw;
-const vCols = 512 / matrix4Subgroups; // columns of O a subgroup owns
-const vChunks = vCols / cw;
 // Row strides (elements) of the workgroup arrays; the padding keeps the lanes' scalar accesses off a few banks, and
 // every stride keeps 16-byte rows.
-const qStride = 40; // Qc [row][40] f16: the q chunk
-const kStride = nT; // Ch as Kt [col][key] f16: the k chunk, transposed
-const vStride = cw; // Ch as Vh [sg][key][32] f16: each subgroup's v chunk
+const qStride = 40; // q chunk [row][40] f16 (in Ch)
+const kStride = nT; // k chunk [col][key] f16 (in Ch), transposed
 const sStride = 20; // Sc as [sg][row][20] f32: a subgroup's QK fresh result (16 keys)
-const oStride = 36; // Sc as [sg][row][36] f32: a subgroup's PV fresh result (32 columns)
 const pStride = 72; // Ph [row][72] f16
-const chLen = Math.max(cw * kStride, matrix4Subgroups * nT * vStride);
-const scLen = matrix4Subgroups * matrix4Rows * Math.max(sStride, oStride);
+
+/**
+ * The layout of S subgroups: 4 (one chunk group: the four subgroups split a tile's 64 keys) or 8 (two chunk groups,
+ * each of four subgroups taking every other 32-column chunk; their partial scores are summed after QK).
+ */
+export function matrix4Layout(subgroups: 4 | 8) {
+  const groups = subgroups / 4; // chunk groups
+  const vCols = 512 / subgroups; // columns of O a subgroup owns
+  const pw = subgroups === 4 ? 32 : 16; // columns a PV chunk of one subgroup
+  const oStride = pw + 4; // Sc as [sg][row][oStride] f32: a subgroup's PV fresh result
+  const qOff = groups * cw * kStride; // the q chunks' offset in Ch, after the k chunks
+  const chLen = Math.max(qOff + groups * matrix4Rows * qStride, subgroups * nT * pw);
+  const scLen = subgroups * matrix4Rows * Math.max(sStride, oStride);
+  return { subgroups, lanes: 32 * subgroups, groups, vCols, pw, vChunks: vCols / pw, oStride, qOff, chLen, scLen };
+}
 
 export interface DecodeMatrix4Spec {
   dtype: HalfDType;
@@ -66,6 +73,8 @@ export interface DecodeMatrix4Spec {
   config: SubgroupMatrixF16;
   /** Scalar stand-ins for the matrix builtins (tests on adapters without subgroup matrices). */
   emulate: boolean;
+  /** Subgroups a workgroup: 4 or 8 (matrix4Layout). */
+  subgroups: 4 | 8;
 }
 
 /** The configurations v4 runs: v3's rule with n and k dividing 16 (a subgroup's QK result is 16 x 16). */
@@ -78,14 +87,15 @@ export function decodeMatrix4Dispatch(p: Pick<MlaProblem, 'numSmParts' | 'hKv' |
 }
 
 /** Bytes of workgroup memory the kernel declares, array by array as the WGSL does. */
-export function decodeMatrix4SharedBytes(): number {
-  return 2 * matrix4Rows * qStride + 2 * chLen + 4 * scLen + 2 * matrix4Rows * pStride + 4 * 2 * matrix4Rows + 4 * 2 * nT
+export function decodeMatrix4SharedBytes(subgroups: 4 | 8): number {
+  const g = matrix4Layout(subgroups);
+  return 2 * g.chLen + 4 * g.scLen + 2 * matrix4Rows * pStride + 4 * 2 * g.groups * matrix4Rows + 4 * 2 * g.groups * nT
     + 4 * (qkChunks - 2) + 4 * 2 * nT + 4 * matrix4Rows + 4 * 2 * matrix4Rows * 8;
 }
 
 /** The specialisation for a problem on a device; a device without the workgroup memory or configuration is refused. */
-export function decodeMatrix4Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps, segs: number, emulate: boolean): DecodeMatrix4Spec {
-  const need = decodeMatrix4SharedBytes(), limit = caps.maxComputeWorkgroupStorageSize;
+export function decodeMatrix4Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps, segs: number, emulate: boolean, subgroups: 4 | 8 = 4): DecodeMatrix4Spec {
+  const need = decodeMatrix4SharedBytes(subgroups), limit = caps.maxComputeWorkgroupStorageSize;
   if (need > limit) {
     throw new FlashMlaError('backend_unavailable', `decodePath matrix (v4): the kernel needs ${need} B of workgroup memory, the device allows ${limit}`,
       'decodePath', `maxComputeWorkgroupStorageSize >= ${need}`, String(limit));
@@ -95,7 +105,7 @@ export function decodeMatrix4Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
     throw new FlashMlaError('backend_unavailable', `decodePath matrix (v4): the kernel needs M = 16 and N, K dividing 16, the device offers ${config.m}x${config.n}x${config.k}`,
       'decodePath', 'a 16xNxK configuration with N, K dividing 16', `${config.m}x${config.n}x${config.k}`);
   }
-  return { dtype: p.dtype, segs, config, emulate };
+  return { dtype: p.dtype, segs, config, emulate, subgroups };
 }
 
 /**
@@ -147,35 +157,47 @@ function convert32(w: string): string {
 
 export const decodeMatrix4Program: Program<DecodeMatrix4Spec> = {
   name: 'mla_decode_matrix4',
-  key: (s) => `${s.dtype}.seg${s.segs}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}`,
   source(s) {
     if (!s.emulate && !matrix4ConfigUsable(s.config)) throw new Error(`decode-matrix4: unusable configuration ${JSON.stringify(s.config)}`);
+    const g = matrix4Layout(s.subgroups);
+    const { groups: G, vCols, pw, vChunks, oStride, qOff } = g;
     const kBindings = Array.from({ length: s.segs }, (_, i) => `@group(0) @binding(${6 + i}) var<storage, read> k${i}: array<vec4<u32>>;`).join('\n');
     const nanWord = s.dtype === 'bf16' ? '0x7fc07fc0u' : '0x7e007e00u';
     const range = (n: number) => Array.from({ length: n }, (_, i) => i);
     const k = s.config.k;
     const pLeft = s.emulate ? '' : range(nT / k).map((kk) =>
       `let pl${kk} = subgroupMatrixLoad<subgroup_matrix_left<f16, ${k}, ${matrix4Rows}>>(&Ph, ${kk * k}u, false, ${pStride}u);`).join(' ');
-    // V words of chunk v for this lane's keys 2 l (wa) and 2 l + 1 (wb): the vec4 (8 columns) index of the chunk.
-    const loadV = (v: number) => `if (vsA != NONE) { ${range(4).map((i) => `wa${i} = loadK(vsA, vrA + vc0 + ${v * 4 + i}u);`).join(' ')} }
-    if (vsB != NONE) { ${range(4).map((i) => `wb${i} = loadK(vsB, vrB + vc0 + ${v * 4 + i}u);`).join(' ')} }`;
+    const pv4 = pw / 8; // vec4 words of one key in a PV chunk
+    const half16 = pw / 2; // columns of a PV chunk a lane adds into O
+    // V words of chunk v for this lane's keys 2 l (wa) and 2 l + 1 (wb).
+    const loadV = (v: number) => `if (vsA != NONE) { ${range(pv4).map((i) => `wa${i} = loadK(vsA, vrA + vc0 + ${v * pv4 + i}u);`).join(' ')} }
+    if (vsB != NONE) { ${range(pv4).map((i) => `wb${i} = loadK(vsB, vrB + vc0 + ${v * pv4 + i}u);`).join(' ')} }`;
+    const xs = range(pw / 4);
     const convertV = (w: string, key: string, v: number) => `{
-     ${r8.map((i) => `let x${i} = vec4<f32>(unpack2(${half(w, i)}.x), unpack2(${half(w, i)}.y));`).join(' ')}
-     let o = sg * ${nT * vStride}u + (${key}) * ${vStride}u;
-     ${r8.map((i) => `{ let h = vec4<f16>(select(x${i} * vd${v}, vec4<f32>(0.0), isNan4(x${i}))); ${range(4).map((x) => `Ch[o + ${4 * i + x}u] = h.${'xyzw'[x]};`).join(' ')} }`).join('\n     ')}
+     ${xs.map((i) => `let x${i} = vec4<f32>(unpack2(${half(w, i)}.x), unpack2(${half(w, i)}.y));`).join(' ')}
+     let o = sg * ${nT * pw}u + (${key}) * ${pw}u;
+     ${xs.map((i) => `{ let h = vec4<f16>(select(x${i} * vd${v}, vec4<f32>(0.0), isNan4(x${i}))); ${range(4).map((x) => `Ch[o + ${4 * i + x}u] = h.${'xyzw'[x]};`).join(' ')} }`).join('\n     ')}
     }`;
     const pv = range(vChunks).map((v) => `
-   // PV chunk ${v}: columns ${cw * v}..${cw * v + cw - 1} of this subgroup's ${vCols}.
+   // PV chunk ${v}: columns ${pw * v}..${pw * v + pw - 1} of this subgroup's ${vCols}.
    ${convertV('wa', '2u * l', v)}
    ${convertV('wb', '2u * l + 1u', v)}
    ${v + 1 < vChunks ? loadV(v + 1) : ''}
    workgroupBarrier();
-   ${product(s, { a: 'Ph', aOff: '0u', aStride: pStride, aRegs: s.emulate ? undefined : 'pl', b: 'Ch', bOff: `sg * ${nT * vStride}u`, bStride: vStride, kLen: nT, nOut: cw, cOff: `sg * ${matrix4Rows * oStride}u`, cStride: oStride })}
+   ${product(s, { a: 'Ph', aOff: '0u', aStride: pStride, aRegs: s.emulate ? undefined : 'pl', b: 'Ch', bOff: `sg * ${nT * pw}u`, bStride: pw, kLen: nT, nOut: pw, cOff: `sg * ${matrix4Rows * oStride}u`, cStride: oStride })}
    workgroupBarrier();
    {
-    let f = sg * ${matrix4Rows * oStride}u + r * ${oStride}u + hh * 16u;
-    ${range(16).map((i) => `o${v}_${i} = fma(o${v}_${i}, alpha, Sc[f + ${i}u] * vu${v});`).join(' ')}
+    let f = sg * ${matrix4Rows * oStride}u + r * ${oStride}u + hh * ${half16}u;
+    ${range(half16).map((i) => `o${v}_${i} = fma(o${v}_${i}, alpha, Sc[f + ${i}u] * vu${v});`).join(' ')}
    }`).join('');
+    // Two chunk groups: group 1's partial scores go through Sc to group 0, which alone runs the softmax's writes.
+    const combine = G === 1 ? '' : `
+   workgroupBarrier();
+   if (cg == 1u) { ${r8.map((i) => `Sc[r * ${nT}u + kl + ${i}u] = s${i};`).join(' ')} }
+   workgroupBarrier();
+   if (cg == 0u) { ${r8.map((i) => `s${i} += Sc[r * ${nT}u + kl + ${i}u];`).join(' ')} }`;
+    const lead = G === 1 ? 'true' : 'cg == 0u';
     return `enable f16;
 ${s.emulate ? '' : 'enable chromium_experimental_subgroup_matrix;\ndiagnostic(off, chromium.subgroup_matrix_uniformity);'}
 ${decodeParams.wgsl}
@@ -190,12 +212,13 @@ ${kBindings}
 const NEG: f32 = ${negBig};
 const NONE: u32 = 0xffffffffu;
 ${metadataWgsl()}
-var<workgroup> Qc: array<f16, ${matrix4Rows * qStride}>;      // q chunk [row][col], times 1 / qScale
-var<workgroup> Ch: array<f16, ${chLen}>;                  // k chunk [col][key] (QK), or v chunks [sg][key][col] (PV)
-var<workgroup> Sc: array<f32, ${scLen}>;                  // the subgroups' fresh results
+// QK: k chunks [group][col][key] from 0, q chunks [group][row][${qStride}] from ${qOff} (both times 1 / scale);
+// PV: v chunks [sg][key][${pw}].
+var<workgroup> Ch: array<f16, ${g.chLen}>;
+var<workgroup> Sc: array<f32, ${g.scLen}>;                  // the subgroups' fresh results
 var<workgroup> Ph: array<f16, ${matrix4Rows * pStride}>;      // P [row][key]
-var<workgroup> Qs: array<f32, ${2 * matrix4Rows}>;            // q scales [chunk parity][row]
-var<workgroup> Ks: array<f32, ${2 * nT}>;            // k scales [chunk parity][key]
+var<workgroup> Qs: array<f32, ${2 * G * matrix4Rows}>;            // q scales [parity][group][row]
+var<workgroup> Ks: array<f32, ${2 * G * nT}>;           // k scales [parity][group][key]
 var<workgroup> vMax: array<atomic<u32>, ${qkChunks - 2}>; // largest finite magnitude (bits) of each 32-column V block
 var<workgroup> keyRow: array<u32, ${nT}>;
 var<workgroup> keySeg: array<u32, ${nT}>;
@@ -216,16 +239,20 @@ fn upOf(e: u32) -> f32 { return bitcast<f32>(e << 23u); }
 fn isNan4(v: vec4<f32>) -> vec4<bool> { return (bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u); }
 fn finiteBits4(v: vec4<f32>) -> vec4<u32> { let b = bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu); return select(vec4<u32>(0u), b, b < vec4<u32>(0x7f800000u)); }
 
-@compute @workgroup_size(${matrix4Lanes})
+@compute @workgroup_size(${g.lanes})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
  let mb = u.metaOff + wid.x * META_FIELDS;
 ${metaRowLets('mb')}
  let kvh = wid.y;
  let mBase = wid.z * ${matrix4Rows}u;
  let sg = t / 32u;     // this lane's subgroup
+ let cg = t / 128u;    // its chunk group
+ let kg = sg % 4u;     // its subgroup in the group: keys 16 kg .. 16 kg + 15 of the tile in QK
+ let tl = t % 128u;    // its lane in the group: converts key tl (< 64) or q row tl - 64 (64..79)
  let l = t % 32u;      // lane in the subgroup
  let r = t % 16u;      // its row (softmax, scores, O)
- let hh = l / 16u;     // its half: keys 8 hh.. of the subgroup's 16, columns 16 hh.. of a PV chunk
+ let hh = l / 16u;     // its half: keys 8 hh.. of the subgroup's 16, columns ${half16} hh.. of a PV chunk
+ let kl = kg * 16u + hh * 8u; // its first key in the tile
  let vc0 = (sg * ${vCols}u) / 8u; // the vec4 index of this subgroup's first V column
 
  for (var bi = beginIdx; bi <= endIdx; bi++) {
@@ -250,12 +277,12 @@ ${metaRowLets('mb')}
    let vis = select(seqlen, seqlen - i32(qLen) + j + 1, u.causal != 0u);
    rowVis[t] = min(vis, kEnd);
   }
-  // Lanes 64..79 convert q row t - 64 (rows past the item convert zeros).
-  let qr = t - 64u;
+  // Lanes 64..79 of each group convert q row tl - 64 (rows past the item convert zeros).
+  let qr = tl - 64u;
   let qm = mBase + qr;
-  let qValid = t >= 64u && t < 80u && qm < qLen * u.nGroups;
+  let qValid = tl >= 64u && tl < 80u && qm < qLen * u.nGroups;
   let qBase = ((qStart + qm / u.nGroups) * u.hQ + kvh * u.nGroups + qm % u.nGroups) * 72u + u.qOff;
-  ${range(vChunks).map((v) => range(16).map((i) => `var o${v}_${i} = 0.0;`).join(' ')).join('\n  ')}
+  ${range(vChunks).map((v) => range(half16).map((i) => `var o${v}_${i} = 0.0;`).join(' ')).join('\n  ')}
   var m = NEG;
   var lsum = 0.0;
   var nanRow = false;
@@ -277,52 +304,55 @@ ${metaRowLets('mb')}
    if (t < ${qkChunks - 2}u) { atomicStore(&vMax[t], 0u); }
    workgroupBarrier();
    ${r8.map((i) => `var s${i} = 0.0;`).join(' ')}
-   // ---- S = Q Kᵀ, 32 columns a chunk. This lane's words: key t (t < 64) or q row t - 64 (64 <= t < 80).
+   // ---- S = Q Kᵀ, 32 columns a chunk, chunk group cg taking chunks cg, cg + ${G}, ...
    var cSeg = NONE;
    var cRow = 0u;
-   if (t < ${nT}u) { cSeg = keySeg[t]; cRow = keyRow[t]; } else if (qValid) { cSeg = 0u; cRow = qBase; }
-   let isQ = t >= ${nT}u;
+   if (tl < ${nT}u) { cSeg = keySeg[tl]; cRow = keyRow[tl]; } else if (qValid) { cSeg = 0u; cRow = qBase; }
+   let isQ = tl >= ${nT}u;
    ${range(4).map((i) => `var w${i} = vec4<u32>(0u);`).join(' ')}
    if (cSeg != NONE) {
-    if (isQ) { ${range(4).map((i) => `w${i} = q[cRow + ${i}u];`).join(' ')} } else { ${range(4).map((i) => `w${i} = loadK(cSeg, cRow + ${i}u);`).join(' ')} }
+    let wo = cRow + cg * 4u;
+    if (isQ) { ${range(4).map((i) => `w${i} = q[wo + ${i}u];`).join(' ')} } else { ${range(4).map((i) => `w${i} = loadK(cSeg, wo + ${i}u);`).join(' ')} }
    }
-   for (var c = 0u; c < ${qkChunks}u; c++) {
-    let par = c % 2u;
-    if (t < 80u) {
+   for (var c0 = 0u; c0 < ${qkChunks}u; c0 += ${G}u) {
+    let c = c0 + cg;
+    let sb = ((c0 / ${G}u) % 2u) * ${G}u + cg; // scale buffer: [parity][group]
+    if (tl < 80u) {
      ${convert32('w')}
      let sc = select(upOf(e), qNan(), nan);
      if (isQ) {
-      ${r8.map((i) => range(4).map((x) => `Qc[qr * ${qStride}u + ${4 * i + x}u] = h${i}.${'xyzw'[x]};`).join(' ')).join('\n      ')}
-      Qs[par * ${matrix4Rows}u + qr] = sc;
+      let qo = ${qOff}u + cg * ${matrix4Rows * qStride}u + qr * ${qStride}u;
+      ${r8.map((i) => range(4).map((x) => `Ch[qo + ${4 * i + x}u] = h${i}.${'xyzw'[x]};`).join(' ')).join('\n      ')}
+      Qs[sb * ${matrix4Rows}u + qr] = sc;
      } else {
-      ${r8.map((i) => range(4).map((x) => `Ch[${(4 * i + x) * kStride}u + t] = h${i}.${'xyzw'[x]};`).join(' ')).join('\n      ')}
-      Ks[par * ${nT}u + t] = sc;
+      let ko = cg * ${cw * kStride}u + tl;
+      ${r8.map((i) => range(4).map((x) => `Ch[ko + ${(4 * i + x) * kStride}u] = h${i}.${'xyzw'[x]};`).join(' ')).join('\n      ')}
+      Ks[sb * ${nT}u + tl] = sc;
       if (c < ${qkChunks - 2}u) { atomicMax(&vMax[c], mbits); }
      }
     }
-    if (c + 1u < ${qkChunks}u && cSeg != NONE) {
-     let wo = cRow + (c + 1u) * 4u;
+    if (c0 + ${G}u < ${qkChunks}u && cSeg != NONE) {
+     let wo = cRow + (c + ${G}u) * 4u;
      if (isQ) { ${range(4).map((i) => `w${i} = q[wo + ${i}u];`).join(' ')} } else { ${range(4).map((i) => `w${i} = loadK(cSeg, wo + ${i}u);`).join(' ')} }
     }
     workgroupBarrier();
-    ${product(s, { a: 'Qc', aOff: '0u', aStride: qStride, b: 'Ch', bOff: 'sg * 16u', bStride: kStride, kLen: cw, nOut: 16, cOff: `sg * ${matrix4Rows * sStride}u`, cStride: sStride })}
+    ${product(s, { a: 'Ch', aOff: `${qOff}u + cg * ${matrix4Rows * qStride}u`, aStride: qStride, b: 'Ch', bOff: `cg * ${cw * kStride}u + kg * 16u`, bStride: kStride, kLen: cw, nOut: 16, cOff: `sg * ${matrix4Rows * sStride}u`, cStride: sStride })}
     workgroupBarrier();
     {
      let f = sg * ${matrix4Rows * sStride}u + r * ${sStride}u + hh * 8u;
-     let qsr = Qs[par * ${matrix4Rows}u + r];
-     let kb = par * ${nT}u + sg * 16u + hh * 8u;
+     let qsr = Qs[sb * ${matrix4Rows}u + r];
+     let kb = sb * ${nT}u + kl;
      ${r8.map((i) => `s${i} = fma(Sc[f + ${i}u], qsr * Ks[kb + ${i}u], s${i});`).join(' ')}
     }
-   }
+   }${combine}
    // ---- Softmax in the exp2 domain; keys a row does not see are masked by selecting (they may hold NaN).
-   let kl = k0 + i32(sg * 16u + hh * 8u);
    let vis = rowVis[r];
-   ${r8.map((i) => `let x${i} = select(NEG, s${i} * u.scaleLog2, kl + ${i} < vis);`).join(' ')}
-   {
+   ${r8.map((i) => `let x${i} = select(NEG, s${i} * u.scaleLog2, k0 + i32(kl + ${i}u) < vis);`).join(' ')}
+   if (${lead}) {
     var mx = NEG;
     var bad = false;
     ${r8.map((i) => `if (isNan(x${i})) { bad = true; } else { mx = max(mx, x${i}); }`).join(' ')}
-    redM[r * 8u + sg * 2u + hh] = select(mx, qNan(), bad);
+    redM[r * 8u + kg * 2u + hh] = select(mx, qNan(), bad);
    }
    workgroupBarrier();
    var mNew = m;
@@ -330,11 +360,11 @@ ${metaRowLets('mb')}
     let y = redM[r * 8u + j];
     if (isNan(y)) { nanRow = true; } else { mNew = max(mNew, y); }
    }
-   {
+   if (${lead}) {
     var part = 0.0;
-    let pb = r * ${pStride}u + sg * 16u + hh * 8u;
+    let pb = r * ${pStride}u + kl;
     ${r8.map((i) => `{ let p = select(0.0, exp2(x${i} - mNew), !isNan(x${i}) && x${i} > NEG * 0.5); Ph[pb + ${i}u] = f16(p); part += p; }`).join('\n    ')}
-    redS[r * 8u + sg * 2u + hh] = part;
+    redS[r * 8u + kg * 2u + hh] = part;
    }
    workgroupBarrier();
    var sum = 0.0;
@@ -342,30 +372,30 @@ ${metaRowLets('mb')}
    let alpha = exp2(m - mNew);
    lsum = lsum * alpha + sum;
    m = mNew;
-   // ---- O = O * alpha + P V over this subgroup's columns, 32 a chunk, each 32-column block scaled by its tile
-   // maximum (vMax, gathered by the k conversion).
+   // ---- O = O * alpha + P V over this subgroup's columns, ${pw} a chunk, each scaled by its 32-column block's
+   // tile maximum (vMax, gathered by the k conversion).
    ${pLeft}
-   ${range(vChunks).map((v) => `let ve${v} = expOf(atomicLoad(&vMax[sg * ${vChunks}u + ${v}u])); let vd${v} = downOf(ve${v}); let vu${v} = upOf(ve${v});`).join('\n   ')}
+   ${range(vChunks).map((v) => `let ve${v} = expOf(atomicLoad(&vMax[(sg * ${vCols}u + ${v * pw}u) / ${cw}u])); let vd${v} = downOf(ve${v}); let vu${v} = upOf(ve${v});`).join('\n   ')}
    let vsA = keySeg[2u * l];
    let vrA = keyRow[2u * l];
    let vsB = keySeg[2u * l + 1u];
    let vrB = keyRow[2u * l + 1u];
-   ${range(4).map((i) => `var wa${i} = vec4<u32>(0u); var wb${i} = vec4<u32>(0u);`).join(' ')}
+   ${range(pv4).map((i) => `var wa${i} = vec4<u32>(0u); var wb${i} = vec4<u32>(0u);`).join(' ')}
    ${loadV(0)}
 ${pv}
   }
-  // Row r: this lane's 64 columns of O (columns 128 sg + 32 v + 16 hh + i).
+  // Row r: this lane's columns of O (128 / ${G} of them: sg * ${vCols} + ${pw} v + ${half16} hh + i).
   let mm = mBase + r;
   if (mm < qLen * u.nGroups) {
    let j = mm / u.nGroups;
    let h = kvh * u.nGroups + mm % u.nGroups;
    let inv = select(0.0, 1.0 / lsum, lsum > 0.0);
    if (!isSplit) {
-    let ob = u.outOff + ((qStart + j) * u.hQ + h) * 256u + (sg * ${vCols}u + hh * 16u) / 2u;
-    ${range(vChunks).map((v) => range(8).map((i) => `out[ob + ${v * 16 + i}u] = select(pack2(vec2<f32>(o${v}_${2 * i}, o${v}_${2 * i + 1}) * inv), ${nanWord}, nanRow);`).join(' ')).join('\n    ')}
+    let ob = u.outOff + ((qStart + j) * u.hQ + h) * 256u + (sg * ${vCols}u + hh * ${half16}u) / 2u;
+    ${range(vChunks).map((v) => range(half16 / 2).map((i) => `out[ob + ${v * pw / 2 + i}u] = select(pack2(vec2<f32>(o${v}_${2 * i}, o${v}_${2 * i + 1}) * inv), ${nanWord}, nanRow);`).join(' ')).join('\n    ')}
    } else {
-    let a = u.oAccOff + (slot * u.rowStride + j * u.hQ + h) * 512u + sg * ${vCols}u + hh * 16u;
-    ${range(vChunks).map((v) => range(16).map((i) => `acc[a + ${v * cw + i}u] = select(o${v}_${i} * inv, qNan(), nanRow);`).join(' ')).join('\n    ')}
+    let a = u.oAccOff + (slot * u.rowStride + j * u.hQ + h) * 512u + sg * ${vCols}u + hh * ${half16}u;
+    ${range(vChunks).map((v) => range(half16).map((i) => `acc[a + ${v * pw + i}u] = select(o${v}_${i} * inv, qNan(), nanRow);`).join(' ')).join('\n    ')}
    }
    if (t < ${matrix4Rows}u) {
     let v = select((m + log2(lsum)) * 0.6931471805599453, qNan(), nanRow);
