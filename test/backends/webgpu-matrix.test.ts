@@ -188,8 +188,12 @@ describe('webgpu matrix kernel: its arithmetic modelled in JavaScript, against t
   for (const [label, make] of cases) {
     test(label, () => {
       const c = make();
+      const ref = caseReference(c);
       const got = matrixModel(c);
-      assertOutputsClose(got.out, got.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, matrixTol, label);
+      assertOutputsClose(got.out, got.lse, ref, c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, matrixTol, label);
+      // v4: one V scale per 32-column block and tile instead of per column.
+      const v4 = matrixModel(c, true, 32);
+      assertOutputsClose(v4.out, v4.lse, ref, c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, matrixTol, `${label}, V scales per 32 columns`);
     });
   }
   test('the model can fail: without the power-of-two scales, magnitudes outside f16\'s range do', () => {
