@@ -139,6 +139,11 @@ function product(s: DecodeMatrix4Spec, o: { a: string; aOff: string; aStride: nu
 }
 
 const r8 = [0, 1, 2, 3, 4, 5, 6, 7];
+/**
+ * WGSL `code` between comment markers naming a part of the kernel, so a timing study can cut that part out of the
+ * source (scripts/webgpu-tools/ablate-matrix4.mjs); comments only, the compiled kernel is the same.
+ */
+const mark = (name: string, code: string) => `// <${name}>\n   ${code}\n   // </${name}>`;
 const half = (w: string, i: number) => `${w}${i >> 1}.${i & 1 ? 'zw' : 'xy'}`;
 
 /**
@@ -181,16 +186,16 @@ export const decodeMatrix4Program: Program<DecodeMatrix4Spec> = {
     }`;
     const pv = range(vChunks).map((v) => `
    // PV chunk ${v}: columns ${pw * v}..${pw * v + pw - 1} of this subgroup's ${vCols}.
-   ${convertV('wa', '2u * l', v)}
-   ${convertV('wb', '2u * l + 1u', v)}
-   ${v + 1 < vChunks ? loadV(v + 1) : ''}
+   ${mark('pv-convert', `${convertV('wa', '2u * l', v)}
+   ${convertV('wb', '2u * l + 1u', v)}`)}
+   ${v + 1 < vChunks ? mark('pv-load', loadV(v + 1)) : ''}
    workgroupBarrier();
-   ${product(s, { a: 'Ph', aOff: '0u', aStride: pStride, aRegs: s.emulate ? undefined : 'pl', b: 'Ch', bOff: `sg * ${nT * pw}u`, bStride: pw, kLen: nT, nOut: pw, cOff: `sg * ${matrix4Rows * oStride}u`, cStride: oStride })}
+   ${mark('pv-product', product(s, { a: 'Ph', aOff: '0u', aStride: pStride, aRegs: s.emulate ? undefined : 'pl', b: 'Ch', bOff: `sg * ${nT * pw}u`, bStride: pw, kLen: nT, nOut: pw, cOff: `sg * ${matrix4Rows * oStride}u`, cStride: oStride }))}
    workgroupBarrier();
-   {
+   ${mark('pv-fma', `{
     let f = sg * ${matrix4Rows * oStride}u + r * ${oStride}u + hh * ${half16}u;
     ${range(half16).map((i) => `o${v}_${i} = fma(o${v}_${i}, alpha, Sc[f + ${i}u] * vu${v});`).join(' ')}
-   }`).join('');
+   }`)}`).join('');
     // Two chunk groups: group 1's partial scores go through Sc to group 0, which alone runs the softmax's writes.
     const combine = G === 1 ? '' : `
    workgroupBarrier();
@@ -317,6 +322,7 @@ ${metaRowLets('mb')}
    for (var c0 = 0u; c0 < ${qkChunks}u; c0 += ${G}u) {
     let c = c0 + cg;
     let sb = ((c0 / ${G}u) % 2u) * ${G}u + cg; // scale buffer: [parity][group]
+    // <qk-convert>
     if (tl < 80u) {
      ${convert32('w')}
      let sc = select(upOf(e), qNan(), nan);
@@ -331,19 +337,24 @@ ${metaRowLets('mb')}
       if (c < ${qkChunks - 2}u) { atomicMax(&vMax[c], mbits); }
      }
     }
+    // </qk-convert>
+    // <qk-load>
     if (c0 + ${G}u < ${qkChunks}u && cSeg != NONE) {
      let wo = cRow + (c + ${G}u) * 4u;
      if (isQ) { ${range(4).map((i) => `w${i} = q[wo + ${i}u];`).join(' ')} } else { ${range(4).map((i) => `w${i} = loadK(cSeg, wo + ${i}u);`).join(' ')} }
     }
+    // </qk-load>
     workgroupBarrier();
-    ${product(s, { a: 'Ch', aOff: `${qOff}u + cg * ${matrix4Rows * qStride}u`, aStride: qStride, b: 'Ch', bOff: `cg * ${cw * kStride}u + kg * 16u`, bStride: kStride, kLen: cw, nOut: 16, cOff: `sg * ${matrix4Rows * sStride}u`, cStride: sStride })}
+    ${mark('qk-product', product(s, { a: 'Ch', aOff: `${qOff}u + cg * ${matrix4Rows * qStride}u`, aStride: qStride, b: 'Ch', bOff: `cg * ${cw * kStride}u + kg * 16u`, bStride: kStride, kLen: cw, nOut: 16, cOff: `sg * ${matrix4Rows * sStride}u`, cStride: sStride }))}
     workgroupBarrier();
+    // <qk-fma>
     {
      let f = sg * ${matrix4Rows * sStride}u + r * ${sStride}u + hh * 8u;
      let qsr = Qs[sb * ${matrix4Rows}u + r];
      let kb = sb * ${nT}u + kl;
      ${r8.map((i) => `s${i} = fma(Sc[f + ${i}u], qsr * Ks[kb + ${i}u], s${i});`).join(' ')}
     }
+    // </qk-fma>
    }${combine}
    // ---- Softmax in the exp2 domain; keys a row does not see are masked by selecting (they may hold NaN).
    let vis = rowVis[r];
