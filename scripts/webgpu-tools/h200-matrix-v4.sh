@@ -3,7 +3,9 @@
 # 4 and with 8 subgroups a workgroup on the issue's shapes, then v4's GPU test with its CASES random cases (default
 # 300) all on the layout that was faster at b=128 s_k=8192 h_q=16, in one device call. From the staged tree (build/
 # compiled by tsc) after `source .gpu-host/enter.sh`; at most 8 files under $OUT.
-# SKIP_TEST=1 skips the test; CONFIGS overrides the configurations (JSON); NUMSMS the matrix rows' SM parts.
+# SKIP_TEST=1 skips the test; CONFIGS overrides the configurations (JSON); NUMSMS the matrix rows' SM parts;
+# ABLATIONS="qk-convert pv-convert,..." also times the faster layout at b=128 s_k=8192 h_q=16 with each listed set of
+# parts cut out (scripts/webgpu-tools/ablate-matrix4.mjs; wrong results on purpose), one log line each.
 set -uo pipefail
 OUT=${OUT:-/tmp/h200-matrix-v4}; mkdir -p "$OUT"
 L=$OUT/log.txt
@@ -25,6 +27,14 @@ for S in 8 4; do
 done
 rm -f "$OUT"/*.svg
 best=$(node -e 'const f=require("fs");const ms=(s)=>{try{return JSON.parse(f.readFileSync(process.argv[1]+"/matrix-v4-s"+s+".json")).rows[0].ms}catch{return Infinity}};console.log(ms(8)<ms(4)?8:4)' "$OUT")
+if [ -n "${ABLATIONS:-}" ]; then
+  acfg=$(mktemp); echo '[{"b":128,"s_k":8192,"h_q":16,"s_q":1}]' > "$acfg"
+  for A in none ${ABLATIONS}; do
+    say "ablation $A ($best subgroups)"
+    ABLATE=$([ "$A" = none ] || echo "$A") FLASHMLA_WEBGPU_MATRIX_SUBGROUPS=$best timeout 30 node scripts/webgpu-tools/ablate-matrix4.mjs --backend webgpu --configs "$acfg" \
+      --no-ceilings --check 0 --warmup 2 --reps 10 --out "$(mktemp -d)/a.json" 2>&1 | grep -E '^b=|rror' >> "$L"
+  done
+fi
 if [ "${SKIP_TEST:-0}" != 1 ]; then
   say "matrix kernel GPU test (FLASHMLA_GPU_CASES=${CASES:-300} on $best subgroups)"
   FLASHMLA_GOLDEN=test/fixtures/golden FLASHMLA_GPU_CASES=${CASES:-300} FLASHMLA_MATRIX_TEST_SUBGROUPS=$best timeout "${TEST_TIMEOUT:-100}" \
