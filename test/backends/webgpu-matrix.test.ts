@@ -8,11 +8,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
 import { type DecodeMatrixSpec, decodeMatrixProgram, decodeMatrixSharedBytes, decodeMatrixSpec } from '../../src/backends/webgpu/kernels/decode-matrix.js';
+import { type DecodeMatrix4Spec, decodeMatrix4Program, decodeMatrix4SharedBytes, decodeMatrix4Spec, matrix4ConfigUsable, matrix4Layout } from '../../src/backends/webgpu/kernels/decode-matrix4.js';
 import { builtDecodePaths, chooseDecodePath, decodeKernelFor, matrixConfigUsable } from '../../src/backends/webgpu/kernels/path.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
 import type { DeviceCaps } from '../../src/backends/webgpu/program.js';
 import { FlashMlaError } from '../../src/core/errors.js';
 import type { MlaProblem } from '../../src/core/problem.js';
+import type { DecodePlan } from '../../src/core/plan.js';
+import { resolveDecodeKernel } from '../../src/backends/webgpu/decode-kernel.js';
 import { compareOutputs, assertOutputsClose } from '../support/compare.js';
 import { convert32, matrixModel } from '../support/matrix-model.js';
 import { type DecodeCase, caseMatrix, caseReference, makeCase, specName } from '../support/random.js';
@@ -100,14 +103,74 @@ describe('webgpu matrix kernel: generated WGSL', () => {
   });
 });
 
+describe('webgpu matrix kernel v4 (four or eight subgroups): generated WGSL', () => {
+  const spec4 = (o: Partial<DecodeMatrix4Spec> = {}): DecodeMatrix4Spec => ({ dtype: 'bf16', segs: 1, config: m16, emulate: false, subgroups: 4, ...o });
+  test('workgroup memory as declared fits lavapipe\'s 32 KiB; a smaller device and a config with n or k over 16 are typed refusals', () => {
+    for (const subgroups of [4, 8] as const) {
+      const src = decodeMatrix4Program.source(spec4({ subgroups }));
+      const elem = { f16: 2, f32: 4, u32: 4, i32: 4, 'atomic<u32>': 4 } as Record<string, number>;
+      let bytes = 0;
+      for (const m of src.matchAll(/var<workgroup> \w+: array<(\w+|atomic<u32>), (\d+)>/g)) bytes += elem[m[1]] * Number(m[2]);
+      assert.equal(bytes, decodeMatrix4SharedBytes(subgroups));
+      assert.ok(bytes <= 32 * 1024, `${bytes} B`);
+      assert.match(src, new RegExp(`@workgroup_size\\(${32 * subgroups}\\)`));
+    }
+    const n8 = { m: 16, n: 8, k: 16, result: 'f32' } as const;
+    assert.deepEqual(decodeMatrix4Spec(problem, { ...base, subgroupMatrixF16: n8 }, 3, false, 8), { dtype: 'bf16', segs: 3, config: n8, emulate: false, subgroups: 8 });
+    assert.equal(decodeMatrix4Spec(problem, base, 1, false).subgroups, 4);
+    assert.throws(() => decodeMatrix4Spec(problem, { ...base, maxComputeWorkgroupStorageSize: 16384 }, 1, false), typedError('backend_unavailable', 'decodePath'));
+    assert.throws(() => decodeMatrix4Spec(problem, { ...base, subgroupMatrixF16: { m: 16, n: 32, k: 16, result: 'f32' } }, 1, false), typedError('backend_unavailable', 'decodePath'));
+    assert.ok(matrix4ConfigUsable({ m: 16, n: 8, k: 8, result: 'f32' }));
+  });
+  test('the uniformity diagnostic is off; every matrix offset is built of constants and subgroup indices, every stride its array\'s', () => {
+    for (const subgroups of [4, 8] as const) {
+      const pw = matrix4Layout(subgroups).pw;
+      for (const config of [m16, { m: 16, n: 8, k: 16, result: 'f32' }, { m: 16, n: 8, k: 8, result: 'f32' }] as const) {
+        const src = decodeMatrix4Program.source(spec4({ config, subgroups }));
+        const what = `${subgroups} subgroups, ${JSON.stringify(config)}`;
+        assert.match(src, /enable chromium_experimental_subgroup_matrix;\ndiagnostic\(off, chromium\.subgroup_matrix_uniformity\);/);
+        const loads = [...src.matchAll(/subgroupMatrixLoad<[^>]+>>\(&(\w+), ([^,]+), (false|true), (\d+)u\)/g)];
+        const stores = [...src.matchAll(/subgroupMatrixStore\(&(\w+), ([^,]+), mc, (false|true), (\d+)u\)/g)];
+        const { n, k } = config;
+        // QK a chunk: 32/k left (q), (16/n) (32/k) right (k); P: 64/k left once a tile; PV: 4 chunks of (pw/n) (64/k) right.
+        assert.equal(loads.length, 32 / k + (16 / n) * (32 / k) + 64 / k + 4 * (pw / n) * (64 / k), what);
+        assert.equal(stores.length, 16 / n + 4 * (pw / n), what);
+        assert.equal((src.match(/subgroupMatrixMultiplyAccumulate/g) ?? []).length, (16 / n) * (32 / k) + 4 * (pw / n) * (64 / k), what);
+        // q chunks [16][40], k chunks [32][64], v chunks [64][pw], P [16][72], fresh QK [16][20] / PV [16][pw + 4].
+        const strides: Record<string, number[]> = { Ch: [40, 64, pw], Ph: [72], Sc: [20, pw + 4] };
+        for (const [, arr, off, colMajor, stride] of [...loads, ...stores]) {
+          // sg, cg, kg: the subgroup, its chunk group and its index in the group (uniform within a subgroup).
+          assert.match(off, /^(\d+u|sg|cg|kg|[ +*])+$/, `offset ${off} into ${arr}`);
+          assert.equal(colMajor, 'false');
+          assert.ok(strides[arr]?.includes(Number(stride)), `stride ${stride} of ${arr} (${what})`);
+        }
+      }
+      const emu = decodeMatrix4Program.source(spec4({ emulate: true, subgroups }));
+      assert.doesNotMatch(emu, /subgroup_matrix|subgroupMatrix|diagnostic/);
+    }
+    assert.notEqual(decodeMatrix4Program.key(spec4({ emulate: true })), decodeMatrix4Program.key(spec4()));
+    assert.notEqual(decodeMatrix4Program.key(spec4({ subgroups: 8 })), decodeMatrix4Program.key(spec4()));
+  });
+  test('the matrix path runs v4 unless version 3 is asked for', () => {
+    const plan = { numSmParts: 132, hKv: 1, sQ: 1, hQ: 16 } as unknown as DecodePlan;
+    const path = chooseDecodePath({ ...base, subgroupMatrixF16: m16 }, 'matrix');
+    const settings = { caps: { ...base, subgroupMatrixF16: m16 }, path, mulAdd: false, tuning: {} };
+    assert.equal(resolveDecodeKernel(plan, 'bf16', 1, settings).program.name, 'mla_decode_matrix4');
+    assert.deepEqual(resolveDecodeKernel(plan, 'bf16', 1, settings).dispatch, [132, 1, 1]);
+    assert.equal(resolveDecodeKernel(plan, 'bf16', 1, { ...settings, matrixVersion: 3 }).program.name, 'mla_decode_matrix');
+    assert.equal((resolveDecodeKernel(plan, 'bf16', 1, { ...settings, matrixSubgroups: 8 }).spec as DecodeMatrix4Spec).subgroups, 8);
+  });
+});
+
 describe('webgpu matrix kernel: the emulated WGSL through Dawn', () => {
   let be: WebGpuBackend | undefined;
   before(async () => { try { be = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true } }); } catch { /* skipped below */ } });
   after(() => be?.dispose());
-  test('bf16 and f16, vSplit 2, one and three cache bindings: no WGSL errors (uniformity included)', async (t) => {
+  test('v3 (vSplit 2) and v4, bf16 and f16, one and three cache bindings: no WGSL errors (uniformity included)', async (t) => {
     if (!be) { if (process.env.CI) assert.fail('no WebGPU adapter with shader-f16 in CI'); t.skip('no WebGPU adapter with shader-f16'); return; }
     for (const dtype of ['bf16', 'f16'] as const) {
       for (const segs of [1, 3]) await be.programs.check(decodeMatrixProgram, spec({ dtype, segs, emulate: true, vSplit: 2 }));
+      for (const subgroups of [4, 8] as const) await be.programs.check(decodeMatrix4Program, { dtype, segs: 3, config: m16, emulate: true, subgroups });
     }
     assert.equal(be.info.details?.decodePath, 'matrix');
   });
@@ -125,8 +188,12 @@ describe('webgpu matrix kernel: its arithmetic modelled in JavaScript, against t
   for (const [label, make] of cases) {
     test(label, () => {
       const c = make();
+      const ref = caseReference(c);
       const got = matrixModel(c);
-      assertOutputsClose(got.out, got.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, matrixTol, label);
+      assertOutputsClose(got.out, got.lse, ref, c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, matrixTol, label);
+      // v4: one V scale per 32-column block and tile instead of per column.
+      const v4 = matrixModel(c, true, 32);
+      assertOutputsClose(v4.out, v4.lse, ref, c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, matrixTol, `${label}, V scales per 32 columns`);
     });
   }
   test('the model can fail: without the power-of-two scales, magnitudes outside f16\'s range do', () => {

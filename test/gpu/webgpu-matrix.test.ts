@@ -1,18 +1,21 @@
-// The subgroup-matrix WebGPU decode kernel (kernels/decode-matrix.ts) on a GPU that offers a float subgroup-matrix
-// configuration (the H200 through Dawn with the unlock toggles); skipped elsewhere. Not part of `npm test`:
+// The subgroup-matrix WebGPU decode kernels on a GPU that offers a float subgroup-matrix configuration (the H200
+// through Dawn with the unlock toggles); skipped elsewhere. Not part of `npm test`:
 //   FLASHMLA_GOLDEN=test/fixtures/golden node --test build/test/gpu/webgpu-matrix.test.js
-// The matrix path forced, both of its layouts (vSplit 1: the whole of O in one workgroup, the default where 48 KiB of
-// workgroup memory is allowed; vSplit 2: halves of dV): the WGSL compiles (the uniformity rules of the matrix
-// builtins included), every golden case, >= 300 seeded random cases of the hostile matrix (NaN-poisoned unused
-// slots, shuffled pages, out-of-range table slots, varlen, several SM-part counts) against the float64 reference,
-// magnitudes outside f16's range and NaN rows. FLASHMLA_GPU_CASES sets the random count (default 300).
-// FLASHMLA_MATRIX_TEST_EMULATE=1 runs the same suite with the products emulated (vSplit 2 for both backends), on an
-// adapter with shader-f16 only: a check of this file itself, e.g. on lavapipe with FLASHMLA_GPU_CASES=8.
+// The matrix path forced: v4 (kernels/decode-matrix4.ts, the default) with 4 and with 8 subgroups a workgroup, and
+// v3 (kernels/decode-matrix.ts, one subgroup, vSplit 1). The WGSL compiles (v4 under diagnostic(off,
+// chromium.subgroup_matrix_uniformity), v3 under the uniformity rules of the matrix builtins); every golden case,
+// magnitudes outside f16's range and NaN rows on all three; >= 300 seeded random cases of the hostile matrix
+// (NaN-poisoned unused slots, shuffled pages, out-of-range table slots, varlen, several SM-part counts) against the
+// float64 reference on v4, alternating 4 and 8 subgroups, or all on one with FLASHMLA_MATRIX_TEST_SUBGROUPS=4|8.
+// FLASHMLA_GPU_CASES sets the random count (default 300). FLASHMLA_MATRIX_TEST_EMULATE=1 runs the same suite with
+// the products emulated (v3 with vSplit 2), on an adapter with shader-f16 only: a check of this file itself, e.g. on
+// lavapipe with FLASHMLA_GPU_CASES=8.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
 import { probeSubgroupAddressing, probeSubgroupMatrix } from '../../src/bench/webgpu-ceilings-matrix.js';
 import { decodeMatrixProgram } from '../../src/backends/webgpu/kernels/decode-matrix.js';
+import { decodeMatrix4Program } from '../../src/backends/webgpu/kernels/decode-matrix4.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
 import { flashMlaWithKvcache } from '../../src/index.js';
 import type { ReferenceOutput } from '../../src/core/reference.js';
@@ -25,14 +28,17 @@ import { RefPool } from './refpool.js';
 
 const nRandom = Number(process.env.FLASHMLA_GPU_CASES ?? 300);
 const emulate = process.env.FLASHMLA_MATRIX_TEST_EMULATE === '1';
-const bes: { v1?: WebGpuBackend; v2?: WebGpuBackend; auto?: WebGpuBackend } = {};
+const onlySubgroups = process.env.FLASHMLA_MATRIX_TEST_SUBGROUPS === '8' ? 8 : process.env.FLASHMLA_MATRIX_TEST_SUBGROUPS === '4' ? 4 : undefined;
+const bes: { v1?: WebGpuBackend; v2?: WebGpuBackend; s8?: WebGpuBackend; auto?: WebGpuBackend } = {};
 let why = '';
 let pool: RefPool | undefined;
 
 before(async () => {
   try {
-    bes.v1 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: emulate ? { vSplit: 2, emulate } : { vSplit: 1 } });
-    bes.v2 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { vSplit: 2, emulate } });
+    // v1: the v4 kernel with 4 subgroups, s8: with 8; v2: v3 with the whole of O in one workgroup.
+    bes.v1 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate, subgroups: 4 } });
+    bes.s8 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate, subgroups: 8 } });
+    bes.v2 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: emulate ? { version: 3, vSplit: 2, emulate } : { version: 3, vSplit: 1 } });
     bes.auto = await createNodeWebGpuBackend();
     const d = bes.v1.info.details!;
     console.log(`# device: ${bes.v1.info.device}; kernel path: ${String(d.decodePath)} (${String(d.decodePathWhy)}); config ${JSON.stringify(bes.v1.caps.subgroupMatrixF16)}; workgroup memory ${bes.v1.caps.maxComputeWorkgroupStorageSize} B`);
@@ -40,23 +46,24 @@ before(async () => {
     pool = new RefPool();
   } catch (e) {
     why = `no WebGPU adapter with a float subgroup-matrix configuration (${(e as Error).message.split('\n')[0]})`;
-    bes.v1?.dispose(); bes.v2?.dispose(); bes.auto?.dispose();
-    bes.v1 = bes.v2 = bes.auto = undefined;
+    bes.v1?.dispose(); bes.v2?.dispose(); bes.s8?.dispose(); bes.auto?.dispose();
+    bes.v1 = bes.v2 = bes.s8 = bes.auto = undefined;
   }
 });
 after(async () => {
   await pool?.close();
-  bes.v1?.dispose(); bes.v2?.dispose(); bes.auto?.dispose();
+  bes.v1?.dispose(); bes.v2?.dispose(); bes.s8?.dispose(); bes.auto?.dispose();
 });
 
-function need(t: { skip: (m?: string) => void }): [WebGpuBackend, WebGpuBackend] | undefined {
-  if (bes.v1 && bes.v2) return [bes.v1, bes.v2];
+/** [v4 with 4 subgroups, v3, v4 with 8 subgroups]. */
+function need(t: { skip: (m?: string) => void }): [WebGpuBackend, WebGpuBackend, WebGpuBackend] | undefined {
+  if (bes.v1 && bes.v2 && bes.s8) return [bes.v1, bes.v2, bes.s8];
   t.skip(why);
   return undefined;
 }
 
 describe('webgpu matrix kernel: compiles', () => {
-  test('the 16x16x16 probe, then the kernel\'s WGSL for bf16 / f16 x vSplit 1 / 2, one and three cache bindings', async (t) => {
+  test('the 16x16x16 probe, then v4\'s WGSL and v3\'s (vSplit 1 / 2) for bf16 / f16, one and three cache bindings', async (t) => {
     const b = need(t);
     if (!b) return;
     if (emulate) { t.skip('FLASHMLA_MATRIX_TEST_EMULATE=1'); return; }
@@ -67,6 +74,9 @@ describe('webgpu matrix kernel: compiles', () => {
     if (probe.config.includes('16x16x16')) console.log(`# addressing: ${JSON.stringify(await probeSubgroupAddressing(b[0]))}`);
     const config = b[0].caps.subgroupMatrixF16!;
     for (const dtype of ['bf16', 'f16'] as const) {
+      for (const subgroups of [4, 8] as const) {
+        for (const segs of [1, 3]) await b[0].programs.check(decodeMatrix4Program, { dtype, segs, config, emulate: false, subgroups });
+      }
       for (const vSplit of [1, 2] as const) {
         for (const segs of [1, 3]) await b[0].programs.check(decodeMatrixProgram, { dtype, segs, config, emulate: false, vSplit });
       }
@@ -85,12 +95,13 @@ describe('webgpu matrix kernel: golden cases', () => {
       if (!b) return;
       await runGoldenWebGpu(b[0], name, matrixTol);
       await runGoldenWebGpu(b[1], name, matrixTol);
+      await runGoldenWebGpu(b[2], name, matrixTol);
     });
   }
 });
 
 describe(`webgpu matrix kernel: ${nRandom} random cases vs the float64 reference`, () => {
-  test('every case once, alternating vSplit 1 / 2 and 132, 7, 33, 1 SM parts', async (t) => {
+  test('every case once on v4, alternating 4 / 8 subgroups and 132, 7, 33, 1 SM parts', async (t) => {
     const b = need(t);
     if (!b || !pool) return;
     const specs = caseMatrix(nRandom, 0x5eed13);
@@ -107,13 +118,15 @@ describe(`webgpu matrix kernel: ${nRandom} random cases vs the float64 reference
       delete refs[i];
       const c = makeCase(specs[i], 13000 + i);
       const numSms = [132, 7, 33, 1][i % 4];
-      const be = b[(i >> 2) % 2];
+      const eight = onlySubgroups ? onlySubgroups === 8 : (i >> 2) % 2 === 1;
+      const be = eight ? b[2] : b[0];
       const got = await runCase(c, be, flashMlaWithKvcache, { numSms });
       const rep = compareOutputs(got.out, got.lse, ref, c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ, qIndptr: c.qIndptr }, matrixTol);
       if (Number.isFinite(rep.cosDiff)) worstCos = Math.max(worstCos, rep.cosDiff);
       worstLse = Math.max(worstLse, rep.maxLseErr);
-      if (!rep.ok) failures.push(`${specName(specs[i], i)} [vSplit ${(i >> 2) % 2 + 1}, numSms ${numSms}]: ${rep.message}`);
+      if (!rep.ok) failures.push(`${specName(specs[i], i)} [${eight ? 8 : 4} subgroups, numSms ${numSms}]: ${rep.message}`);
     }
+    console.log(`# v4 with ${onlySubgroups ?? '4 and 8'} subgroups`);
     console.log(`# ${specs.length} cases in ${((performance.now() - t0) / 1000).toFixed(1)} s; worst cosDiff ${worstCos.toExponential(2)}, worst lse err ${worstLse.toExponential(2)}; ${failures.length} failures`);
     for (const f of failures.slice(0, 20)) console.log(`# FAIL ${f}`);
     assert.equal(failures.length, 0, failures.slice(0, 5).join('\n'));

@@ -1,10 +1,11 @@
-// The subgroup-matrix decode kernel (kernels/decode-matrix.ts) on an adapter without subgroup matrices: its three
-// matrix builtins replaced by scalar code with the same memory contract (`matrix: { emulate: true }`), everything
-// else (addressing, the bf16 -> f16 conversion and its power-of-two scales, masks, softmax, NaN rows, split-KV
-// writes and the combine) the generated WGSL the GPU runs. Against the float64 reference: golden cases, random
-// cases of the hostile matrix (NaN-poisoned unused slots, shuffled pages), magnitudes outside f16's range, NaN in
-// q or in a key. lavapipe allows 32 KiB of workgroup memory, so the kernel runs as two halves of dV (vSplit 2);
-// the H200 runs vSplit 1 by default and test/gpu/webgpu-matrix.test.ts checks both there.
+// The subgroup-matrix decode kernel v4 (kernels/decode-matrix4.ts, 4 and 8 subgroups a workgroup) on an adapter
+// without subgroup matrices: its three matrix builtins replaced by scalar code with the same memory contract
+// (`matrix: { emulate: true }`), each subgroup's lanes computing that subgroup's product at its own offsets, and
+// everything else (per-subgroup addressing, the bf16 -> f16 conversion and its power-of-two scales, masks, the
+// softmax over 8 lanes a row, the chunk groups' score sum, split-KV writes and the combine) the generated WGSL the
+// GPU runs. Against the float64 reference: golden cases, random cases of the hostile matrix (NaN-poisoned unused
+// slots, shuffled pages), magnitudes outside f16's range, NaN in q or in a key. Both layouts fit lavapipe's 32 KiB
+// of workgroup memory, so this runs the H200's layout; v3 is checked on the H200 (test/gpu/webgpu-matrix.test.ts).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
@@ -15,17 +16,19 @@ import { caseReference, makeCase, runCase } from '../support/random.js';
 import { checkRandomWebGpu, runGoldenWebGpu } from '../support/webgpu.js';
 import { checkNanRows, extremeCases, matrixTol, mixedBlockCase } from '../support/webgpu-matrix.js';
 
-let be: WebGpuBackend | undefined, why = '';
+// be: v4 with 4 subgroups a workgroup; be8: with 8 (two chunk groups).
+let be: WebGpuBackend | undefined, be8: WebGpuBackend | undefined, why = '';
 before(async () => {
   try {
-    be = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true } });
+    be = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true, subgroups: 4 } });
+    be8 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true, subgroups: 8 } });
   } catch (e) {
     why = `no WebGPU adapter with shader-f16 (${(e as Error).message.split('\n')[0]})`;
   }
 });
-after(() => { be?.dispose(); });
-function need(t: { skip: (m?: string) => void }): WebGpuBackend | undefined {
-  if (be) return be;
+after(() => { be?.dispose(); be8?.dispose(); });
+function need(t: { skip: (m?: string) => void }, eight = false): WebGpuBackend | undefined {
+  if (be && be8) return eight ? be8 : be;
   if (process.env.CI) assert.fail(`WebGPU matrix emulation suite cannot run in CI: ${why}`);
   t.skip(why);
   return undefined;
@@ -33,29 +36,35 @@ function need(t: { skip: (m?: string) => void }): WebGpuBackend | undefined {
 
 describe('webgpu matrix kernel (emulated products): golden cases', () => {
   for (const name of ['decode_bf16_h16_sq1', 'decode_bf16_h128_sq2_causal', 'decode_bf16_hkv2_h32_sq1', 'decode_f16_h64_sq1', 'decode_bf16_h16_sq1_zero_len']) {
-    test(name, async (t) => { const b = need(t); if (b) await runGoldenWebGpu(b, name, matrixTol); });
+    test(name, async (t) => {
+      for (const eight of [false, true]) { const b = need(t, eight); if (b) await runGoldenWebGpu(b, name, matrixTol); }
+    });
   }
 });
 
 describe('webgpu matrix kernel (emulated products): random cases', () => {
-  test('12 cases of the random matrix (FlashMLA 132-SM plans and the backend\'s own)', async (t) => {
+  test('12 cases of the random matrix (FlashMLA 132-SM plans and the backend\'s own), 4 subgroups', async (t) => {
     const b = need(t);
     if (b) await checkRandomWebGpu(b, 12, 0x3a7e1c, 9100, (i) => (i % 2 ? 132 : b.info.numSms), matrixTol);
+  });
+  test('8 other cases, 8 subgroups', async (t) => {
+    const b = need(t, true);
+    if (b) await checkRandomWebGpu(b, 8, 0x3a7e1d, 9200, (i) => (i % 2 ? 132 : b.info.numSms), matrixTol);
   });
 });
 
 describe('webgpu matrix kernel (emulated products): magnitudes outside f16\'s range (bf16)', () => {
-  for (const [label, make] of extremeCases()) {
-    test(label, async (t) => {
-      const b = need(t);
+  for (const [i, [label, make]] of extremeCases().entries()) {
+    test(`${label} (${i % 2 ? 8 : 4} subgroups)`, async (t) => {
+      const b = need(t, i % 2 === 1);
       if (!b) return;
       const c = make();
       const r = await runCase(c, b, flashMlaWithKvcache, { numSms: 132 });
       assertOutputsClose(r.out, r.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, matrixTol, label);
     });
   }
-  test('one key row mixing 1e-6 and 6e4', async (t) => {
-    const b = need(t);
+  test('one key row mixing 1e-6 and 6e4 (8 subgroups)', async (t) => {
+    const b = need(t, true);
     if (!b) return;
     const c = mixedBlockCase();
     const r = await runCase(c, b, flashMlaWithKvcache, { numSms: 132 });
@@ -65,8 +74,7 @@ describe('webgpu matrix kernel (emulated products): magnitudes outside f16\'s ra
 
 describe('webgpu matrix kernel (emulated products): NaN in the inputs', () => {
   test('a NaN in q or in a key a row sees gives NaN out and lse for exactly the rows that see it', async (t) => {
-    const b = need(t);
-    if (b) await checkNanRows(b);
+    for (const eight of [false, true]) { const b = need(t, eight); if (b) await checkNanRows(b); }
   });
 });
 

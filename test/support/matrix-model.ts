@@ -31,8 +31,12 @@ export function convert32(xs: ArrayLike<number>, scaled = true): { h: Float64Arr
   return { h, scale: nan ? NaN : 2 ** (e - 127) };
 }
 
-/** out [b, sQ, hQ, 512] as the dtype's bits and lse [b, hQ, sQ], for a uniform-sQ case. */
-export function matrixModel(c: DecodeCase, scaled = true): { out: Uint16Array; lse: Float32Array } {
+/**
+ * out [b, sQ, hQ, 512] as the dtype's bits and lse [b, hQ, sQ], for a uniform-sQ case. `vBlock`: columns sharing one
+ * V scale per tile (1: v3, kernels/decode-matrix.ts; 32: v4, kernels/decode-matrix4.ts, whose V block maxima come
+ * from the k conversion's 32-column blocks).
+ */
+export function matrixModel(c: DecodeCase, scaled = true, vBlock: 1 | 32 = 1): { out: Uint16Array; lse: Float32Array } {
   if (c.qIndptr) throw new Error('matrixModel: uniform sQ only');
   const toF = halfToF32(c.dtype as HalfDType);
   const enc = c.dtype === 'bf16' ? (x: number) => bf16Rne(x) : (x: number) => f32ToF16(x);
@@ -77,10 +81,16 @@ export function matrixModel(c: DecodeCase, scaled = true): { out: Uint16Array; l
             L[r] = fr(fr(L[r] * alpha[r]) + sum);
             M[r] = mNew;
           }
+          const blockMax = new Array<number>(512 / vBlock).fill(0);
+          for (let kk = 0; kk < nk; kk++) {
+            for (let col = 0; col < 512; col++) {
+              const v = toF(c.kCache[keyBase(k0 + kk, kvh) + col]);
+              if (Number.isFinite(v)) blockMax[Math.floor(col / vBlock)] = Math.max(blockMax[Math.floor(col / vBlock)], f32Bits(Math.abs(v)) >>> 0);
+            }
+          }
           for (let col = 0; col < 512; col++) {
             const vs = Array.from({ length: nk }, (_, kk) => toF(c.kCache[keyBase(k0 + kk, kvh) + col]));
-            let mb = 0;
-            for (const v of vs) if (Number.isFinite(v)) mb = Math.max(mb, f32Bits(Math.abs(v)) >>> 0);
+            const mb = blockMax[Math.floor(col / vBlock)];
             const e = scaled ? Math.min(Math.max(mb >>> 23, 1), 253) : 127, down = 2 ** (127 - e), up = 2 ** (e - 127);
             const vh = vs.map((v) => (Number.isNaN(v) ? 0 : f16(fr(v * down))));
             for (let r = 0; r < R; r++) {

@@ -53,9 +53,10 @@ export interface WebGpuBackendOptions {
   /**
    * Matrix kernel knobs (kernels/decode-matrix.ts), for benchmarks and tests: `vSplit` workgroups per 16-row tile
    * (default: 1 where the workgroup memory allows); `emulate` (tests only) runs its subgroup-matrix products as
-   * scalar code, so decodePath 'matrix' runs on a device with shader-f16 and no subgroup matrices.
+   * scalar code, so decodePath 'matrix' runs on a device with shader-f16 and no subgroup matrices. `version`: 4 (the
+   * default, kernels/decode-matrix4.ts, with `subgroups` 4 or 8 a workgroup) or 3 (one subgroup; vSplit applies to it).
    */
-  matrix?: { vSplit?: 1 | 2; emulate?: boolean };
+  matrix?: { vSplit?: 1 | 2; emulate?: boolean; version?: 3 | 4; subgroups?: 4 | 8 };
 }
 
 const idxCapacityInit = 1 << 14;
@@ -407,7 +408,7 @@ export class WebGpuBackend implements Backend {
     // The decode kernel (decode-kernel.ts, resolved once per plan): subgroup matrices, f16 arithmetic or f32; all
     // share params, bindings and the combine.
     const kernel = this.decodeKernels.get(l.plan, p.dtype, segs.length,
-      { caps: this.caps, path: this.decodePath, mulAdd: this.mulAdd, tuning: this.decodeTuning, matrixVSplit: this.opts.matrix?.vSplit });
+      { caps: this.caps, path: this.decodePath, mulAdd: this.mulAdd, tuning: this.decodeTuning, matrixVSplit: this.opts.matrix?.vSplit, matrixVersion: this.opts.matrix?.version, matrixSubgroups: this.opts.matrix?.subgroups });
     const dec = this.programs.get(kernel.program, kernel.spec);
     const decKey = kernel.label;
     const comb = this.programs.get(combineProgram, { dtype: p.dtype });

@@ -9,6 +9,7 @@ import { type DecodeTuning, chooseDecodeSpec, queryRowsPerKvHead } from './kerne
 import { decodeDispatch, decodeProgram } from './kernels/decode.js';
 import { decodeF16Dispatch, decodeF16Program } from './kernels/decode-f16.js';
 import { decodeMatrixDispatch, decodeMatrixProgram, decodeMatrixSpec } from './kernels/decode-matrix.js';
+import { decodeMatrix4Dispatch, decodeMatrix4Program, decodeMatrix4Spec } from './kernels/decode-matrix4.js';
 import { type DecodePathChoice, decodeKernelFor } from './kernels/path.js';
 
 /** The backend settings a kernel choice depends on besides the plan (each may be reassigned between launches). */
@@ -19,6 +20,10 @@ export interface DecodeKernelSettings {
   /** Compared by identity: assign a new object to change it (WebGpuBackend.decodeTuning). */
   tuning: DecodeTuning;
   matrixVSplit?: 1 | 2;
+  /** The matrix kernel's version: 4 (default: four subgroups a workgroup) or 3 (one subgroup, kernels/decode-matrix.ts). */
+  matrixVersion?: 3 | 4;
+  /** v4's subgroups a workgroup: 4 or 8 (kernels/decode-matrix4.ts). */
+  matrixSubgroups?: 4 | 8;
 }
 
 /** A resolved decode kernel: the program and spec to compile, its bind-group label, and the dispatch. */
@@ -36,6 +41,10 @@ export function resolveDecodeKernel(plan: DecodePlan, dtype: HalfDType, cacheBin
   const kernel = decodeKernelFor(s.path, rows);
   const make = <S>(program: Program<S>, spec: S, dispatch: Dispatch): DecodeKernel =>
     ({ program: program as Program<unknown>, spec, label: program.name + program.key(spec), dispatch });
+  if (kernel === 'matrix' && s.matrixVersion !== 3) {
+    const spec = decodeMatrix4Spec({ dtype }, s.caps, cacheBindings, s.path.emulate === true, s.matrixSubgroups);
+    return make(decodeMatrix4Program, spec, decodeMatrix4Dispatch(shape));
+  }
   if (kernel === 'matrix') {
     const spec = decodeMatrixSpec({ dtype }, s.caps, cacheBindings, s.path.emulate === true, s.matrixVSplit);
     return make(decodeMatrixProgram, spec, decodeMatrixDispatch(shape, spec));

@@ -56,7 +56,11 @@ export async function createNodeWebGpuBackend(opts: NodeWebGpuBackendOptions = {
   const envPath = process.env.FLASHMLA_WEBGPU_DECODE_PATH as CreateWebGpuBackendOptions['decodePath'] | undefined;
   // FLASHMLA_WEBGPU_MATRIX_VSPLIT=1|2: the matrix kernel's split of dV over workgroups (kernels/decode-matrix.ts).
   const envVSplit = process.env.FLASHMLA_WEBGPU_MATRIX_VSPLIT === '2' ? 2 : process.env.FLASHMLA_WEBGPU_MATRIX_VSPLIT === '1' ? 1 : undefined;
-  const matrix = rest.matrix ?? (envVSplit ? { vSplit: envVSplit } : undefined);
+  // FLASHMLA_WEBGPU_MATRIX_VERSION=3|4: the matrix kernel's version (default 4, kernels/decode-matrix4.ts).
+  const envVersion = process.env.FLASHMLA_WEBGPU_MATRIX_VERSION === '3' ? 3 : process.env.FLASHMLA_WEBGPU_MATRIX_VERSION === '4' ? 4 : undefined;
+  // FLASHMLA_WEBGPU_MATRIX_SUBGROUPS=4|8: v4's subgroups a workgroup.
+  const envSubgroups = process.env.FLASHMLA_WEBGPU_MATRIX_SUBGROUPS === '8' ? 8 : process.env.FLASHMLA_WEBGPU_MATRIX_SUBGROUPS === '4' ? 4 : undefined;
+  const matrix = rest.matrix ?? (envVSplit || envVersion || envSubgroups ? { vSplit: envVSplit, version: envVersion, subgroups: envSubgroups } : undefined);
   return withDawnQuiet(
     async () => createWebGpuBackend({ ...rest, matrix, decodePath: rest.decodePath ?? envPath, gpu: rest.gpu ?? (rest.device || rest.adapter ? undefined : nodeGpu([], unlockFeatures)) }),
     dawnLog ?? process.env.FLASHMLA_DAWN_LOG === '1',

@@ -81,7 +81,8 @@ export function decodeMatrixSpec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps,
   return { dtype: p.dtype, segs, config, emulate, vSplit: v };
 }
 
-function unpackWgsl(dtype: HalfDType): string {
+/** WGSL unpack2: one u32 of two bf16 / f16 values as vec2<f32> (also kernels/decode-matrix4.ts). */
+export function unpackWgsl(dtype: HalfDType): string {
   return dtype === 'bf16'
     ? `fn unpack2(w: u32) -> vec2<f32> { return vec2<f32>(bitcast<f32>(w << 16u), bitcast<f32>(w & 0xffff0000u)); }`
     : `fn unpack2(w: u32) -> vec2<f32> { return unpack2x16float(w); }`;

@@ -25,8 +25,11 @@ export function decodeKernelFor(choice: DecodePathChoice, rows: number): DecodeP
 }
 
 /**
- * The kernels of this build. The matrix kernel (kernels/decode-matrix.ts) runs only when forced: it passed on the
- * H200 but is slower than the f32 kernel (docs/notes/webgpu-matrix-kernel.md).
+ * The kernels of this build. The matrix kernel (v4, kernels/decode-matrix4.ts; v3 kernels/decode-matrix.ts) runs only
+ * when forced: it passed on the H200 but is slower than the f32 kernel there (v4: 0.45-0.68x at b = 128 s_k = 8192
+ * h_q = 16 and 128 and b = 1 s_k = 32768). Its one faster row (the uneven s_q = 4 batch, 0.77-0.97 ms against 1.58 ms)
+ * is within the f32 kernel's own spread on that shape (0.470 ms in an earlier call), so no row count is handed to it
+ * (docs/notes/webgpu-matrix-kernel.md, "v4").
  */
 export const builtDecodePaths: readonly DecodePath[] = ['matrix', 'f16', 'f32'];
 
