@@ -5,9 +5,8 @@
 //   nvcc -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -DMLA_SM90W_SWAP_PROBE -o harness_wide bench/cuda/hopper/harness_wide.cu
 //   ./harness_wide check [cases] [seed]   randomized cases vs the float64 reference (NaN in unused slots, poisoned outputs)
 //   ./harness_wide probe                  which V descriptor reading (LBO/SBO) the hardware takes
-//   ./harness_wide checkv5 [cases] [seed]   the same for v5 (SEESAW: FlashMLA's order for warpgroup 1)
 //   ./harness_wide time [json]            FlashMLA's grid rows with >= 64 rows and the uneven batch, causal like bench_flashmla.py;
-//                                         COMPARE=mma (default) | v5 | none picks the second kernel timed beside sm90w
+//                                         COMPARE=mma (default) | none picks the second kernel timed beside sm90w
 // The scheduler, the float64 reference and the problem description are harness.cu's (harness_common.cuh).
 // See bench/cuda/hopper/run_wide.sh.
 #include "../../../src/backends/cuda/kernels/params.h"
@@ -30,7 +29,7 @@
 using namespace mla;
 #include "harness_common.cuh"
 
-enum Kern { kNew, kOld, kV5 }; // kV5: v5 (SEESAW: FlashMLA's order for warpgroup 1)
+enum Kern { kNew, kOld };
 
 static bool gSwap = false;
 
@@ -38,8 +37,7 @@ static bool launch(const Dev& d, bool f16, Kern which) {
   const MlaParams& p = d.p;
   if (which != kOld) {
     if (p.rows < 64 || p.hKv != 1 || p.pageBlockSize != 64) return false;
-    void (*fn)(MlaParams, mla::sm90w::TmaMap) = which == kV5 ? (f16 ? mla_decode_sm90w_f16_v5 : mla_decode_sm90w_bf16_v5)
-                                                : f16 ? mla_decode_sm90w_f16 : (gSwap ? mla_decode_sm90w_bf16_swapv : mla_decode_sm90w_bf16);
+    void (*fn)(MlaParams, mla::sm90w::TmaMap) = f16 ? mla_decode_sm90w_f16 : (gSwap ? mla_decode_sm90w_bf16_swapv : mla_decode_sm90w_bf16);
     CK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, mla::sm90w::SMEM));
     fn<<<dim3(p.numSmParts, p.hKv, (p.rows + 63) / 64), 384, mla::sm90w::SMEM>>>(p, *reinterpret_cast<const mla::sm90w::TmaMap*>(&d.tm));
   } else {
@@ -48,10 +46,9 @@ static bool launch(const Dev& d, bool f16, Kern which) {
   return finishLaunch(d, f16);
 }
 
-static Kern gCheck = kNew;
 static int check(int cases, unsigned seed, bool bf16Only = false, int only = -1) {
   const int shapes[][2] = {{64, 1}, {128, 1}, {32, 2}, {16, 4}, {64, 2}, {128, 2}, {96, 1}, {48, 2}, {16, 5}, {24, 3}, {128, 3}, {40, 4}};
-  return checkCases(cases, seed, shapes, 12, 12000, gCheck == kV5 ? "sm90w v5" : "sm90w", [](const Dev& d, bool f16) { return launch(d, f16, gCheck); }, bf16Only, only);
+  return checkCases(cases, seed, shapes, 12, 12000, "sm90w", [](const Dev& d, bool f16) { return launch(d, f16, kNew); }, bf16Only, only);
 }
 
 static void timeOne(const std::vector<int>& seqlens, int hQ, int sQ, FILE* js) {
@@ -66,12 +63,12 @@ static void timeOne(const std::vector<int>& seqlens, int hQ, int sQ, FILE* js) {
   setup(pr, d, rng);
   const double bytes = 2.0 * (static_cast<double>(total) * 576 + static_cast<double>(b) * sQ * hQ * 576 + static_cast<double>(b) * sQ * hQ * 512);
   const double flops = 2.0 * sQ * static_cast<double>(total) * hQ * (576 + 512);
-  // The sm90w kernel, then COMPARE=mma (default: decode.cu's mma.sync pick), v5 or none.
+  // The sm90w kernel, then COMPARE=mma (default: decode.cu's mma.sync pick) or none.
   const char* cmpEnv = getenv("COMPARE");
   const std::string cmp = cmpEnv ? cmpEnv : "mma";
   double us[2] = {0, 0};
   us[0] = medianUs(d, [](const Dev& dd, bool f16) { return launch(dd, f16, kNew); });
-  if (cmp != "none") us[1] = medianUs(d, [&cmp](const Dev& dd, bool f16) { return launch(dd, f16, cmp == "v5" ? kV5 : kOld); });
+  if (cmp != "none") us[1] = medianUs(d, [&cmp](const Dev& dd, bool f16) { return launch(dd, f16, kOld); });
   printf("time b=%d s_k=%d h_q=%d s_q=%d rows=%d  sm90w %8.1f us %5.0f TFLOPS %5.0f GB/s | %s %8.1f us %5.0f TFLOPS | gain %.2fx\n", b, sk, hQ, sQ, sQ * hQ,
          us[0], flops / us[0] / 1e6, bytes / us[0] / 1e3, cmp.c_str(), us[1], flops / us[1] / 1e6, us[1] / us[0]);
   if (js) fprintf(js, "{\"b\":%d,\"s_k\":%d,\"h_q\":%d,\"s_q\":%d,\"sm90w_us\":%.2f,\"%s_us\":%.2f,\"flops\":%.0f,\"bytes\":%.0f},\n", b, sk, hQ, sQ, us[0], cmp.c_str(), us[1], flops, bytes);
@@ -82,7 +79,6 @@ int main(int argc, char** argv) {
   useDevice0();
   const std::string mode = argc > 1 ? argv[1] : "check";
   if (mode == "check") return check(argc > 2 ? atoi(argv[2]) : 200, argc > 3 ? atoi(argv[3]) : 1);
-  if (mode == "checkv5") { gCheck = kV5; return check(argc > 2 ? atoi(argv[2]) : 200, argc > 3 ? atoi(argv[3]) : 1); }
   if (mode == "probe") {
 #ifdef MLA_SM90W_SWAP_PROBE
     for (int sw = 0; sw < 2; ++sw) {

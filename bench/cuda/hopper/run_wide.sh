@@ -3,8 +3,7 @@
 # timing, FlashMLA on the same shapes, sanitizers, the racecheck probe.
 #   bash bench/cuda/hopper/run_wide.sh [cases] [steps]     (from the repository root; steps default "probe check sass time flashmla")
 # Steps: probe, check (CHECK_JOBS processes of cases/CHECK_JOBS cases each, seeds SEED.., in parallel: the float64
-# reference and the host set-up, not the GPU, bound it), checkv5
-# (CHECK_JOBS processes again, V5_CASES cases in all, of v5), sass,
+# reference and the host set-up, not the GPU, bound it), sass,
 # time (sm90w beside COMPARE, see harness_wide.cu), flashmla, sanitize (memcheck, racecheck, synccheck on SAN_CASES
 # cases), race (racecheck_probe.cu's modes under racecheck).
 # BIN=path: a harness built elsewhere (nvcc on the host is skipped); PROBE_BIN likewise for racecheck_probe.cu.
@@ -28,12 +27,8 @@ for s in $steps; do
       jobs=${CHECK_JOBS:-1}; per=$(( (cases + jobs - 1) / jobs ))
       for j in $(seq 1 $jobs); do timeout ${CHECK_TIMEOUT:-150} stdbuf -oL $bin check $per $(( ${SEED:-1} + j - 1 )) > "$OUT/check$j.log" 2>&1 & done; wait
       for j in $(seq 1 $jobs); do tail -1 "$OUT/check$j.log"; grep FAIL "$OUT/check$j.log" | head -5; done ;;
-    checkv5)
-      jobs=${CHECK_JOBS:-1}; per=$(( (${V5_CASES:-1000} + jobs - 1) / jobs ))
-      for j in $(seq 1 $jobs); do timeout ${CHECK_TIMEOUT:-150} stdbuf -oL $bin checkv5 $per $(( ${SEED:-1} + 100 + j )) > "$OUT/checkv5_$j.log" 2>&1 & done; wait
-      for j in $(seq 1 $jobs); do tail -1 "$OUT/checkv5_$j.log"; grep FAIL "$OUT/checkv5_$j.log" | head -5; done ;;
     sass)
-      for f in mla_decode_sm90w_bf16 mla_decode_sm90w_bf16_v5; do
+      for f in mla_decode_sm90w_bf16; do
         cuobjdump -sass -fun $f $bin > /tmp/sassw.txt 2>&1
         echo "$f: HGMMA $(grep -c HGMMA /tmp/sassw.txt) UTMALDG $(grep -c UTMALDG /tmp/sassw.txt) LDL $(grep -c LDL /tmp/sassw.txt) STL $(grep -c STL /tmp/sassw.txt) SYNCS $(grep -c SYNCS /tmp/sassw.txt) BAR $(grep -c ' BAR' /tmp/sassw.txt) WARPGROUP $(grep -c WARPGROUP /tmp/sassw.txt)" | tee -a "$OUT/sass.txt"
         grep -n "LDL\|STL" /tmp/sassw.txt | head -20 >> "$OUT/sass.txt"

@@ -177,7 +177,7 @@ __device__ __forceinline__ Rows& rows() {
   return r;
 }
 
-template <typename T, bool SWAPV, bool SEESAW = false>
+template <typename T, bool SWAPV>
 struct DecodeW {
   using H = Half<T>;
 
@@ -244,230 +244,6 @@ struct DecodeW {
         for (int i = 0; i < 32; ++i) *reinterpret_cast<float2*>(acc + 8 * i) = make_float2(o[4 * i + 2 * h2] * inv, o[4 * i + 2 * h2 + 1] * inv);
         if (wg == 0 && tq == 0) p.lseAccum[row] = lse;
       }
-    }
-  }
-
-  // v5 (SEESAW): FlashMLA's order for warpgroup 1. P_B goes to a second buffer, tile B's own RoPE box (box 8 of its
-  // stage, read by S_B only; warpgroup 0 hands it back with V_B[L]), so no warpgroup waits for its own P V to drain
-  // before a store. S walks a tile's boxes in the order they come back: tile A 8, 0-3, 4-7; tile B 4-7, 8, 0-3.
-  // Per pair:
-  //   wg0: S_A; mA; publish mA (barrier 1); O_L = O_L * 2^(m - mA) + P_A V_A[L] (registers);
-  //        wait for c, mB (barrier 2); P_A' = c P_A to buffer 0 (barrier 3);
-  //        O_L *= c; wait for P_B (barrier 7); O_L += P_B V_B[L] (buffer 1)
-  //   wg1: S_B; wait for mA (1); mB, c, P_B; publish c, mB (2); P_B to buffer 1 (7);
-  //        O_R = O_R * 2^(m - mA) * c + P_B V_B[R] (registers); wait for P_A' (3); O_R += P_A' V_A[R] (buffer 0)
-  template <int W>
-  static __device__ __forceinline__ void consume5(const MlaParams& p) {
-    asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");
-    extern __shared__ unsigned char smemRaw[];
-    const uint32_t sBase = (smemAddr(smemRaw) + 1023) & ~1023u;
-    const uint32_t qBase = sBase + kQ_OFF, kBase = sBase + kK_OFF, p0Base = sBase + kP_OFF;
-    Rows& rw = rows();
-    const uint32_t fullBar = smemAddr(&rw.full[0][0]), emptyBar = smemAddr(&rw.empty[0][0]);
-    const int part = blockIdx.x, rowTile = blockIdx.z;
-    const int tid = threadIdx.x;
-    const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
-    const int beginIdx = meta[kMetaBeginIdx], endIdx = meta[kMetaEndIdx];
-    constexpr int wg = W;
-    const int wt = tid % 128, warp = wt / 32, lane = tid % 32, gq = lane / 4, tq = lane % 4;
-    const int rA = 16 * warp + gq, rB = rA + 8;
-    constexpr bool w0 = W == 0;
-    const uint32_t vLbo = SWAPV ? 1024 : 8192, vSbo = SWAPV ? 8192 : 1024;
-    uint32_t u = 0;
-    auto release = [&](uint32_t st, int g) { if (wt == 0) mbarArrive(emptyBar + 24 * st + 8 * g); };
-
-    for (int batch = beginIdx; batch <= endIdx; ++batch) {
-      Item it;
-      if (!itemOf(p, meta, batch, rowTile, it)) continue; // CTA-uniform
-      const int slot = p.numSplits[batch] + (batch == beginIdx ? meta[kMetaBeginNSplitIdx] : 0);
-      const bool noSplit = p.numSplits[batch + 1] - p.numSplits[batch] == 1;
-      const int m0 = rowTile * kRowsPerCta;
-      const int limA = rA < it.liveRows ? min(it.kEnd, visibleKeys(p, it.seqlen, it.qLen, (m0 + rA) / p.nGroups)) : 0;
-      const int limB = rB < it.liveRows ? min(it.kEnd, visibleKeys(p, it.seqlen, it.qLen, (m0 + rB) / p.nGroups)) : 0;
-
-      namedSync(4, 256); // the previous item is done with Q and the row arrays
-      const T* qRows = static_cast<const T*>(p.q) + (static_cast<int64_t>(it.qStart) * p.hQ + m0) * kDQk;
-      constexpr int kChunks = kDQk / 8;
-      for (int c = tid; c < 64 * kChunks; c += 256) {
-        const int r = c / kChunks, ch = c % kChunks;
-        uint4 v = make_uint4(0, 0, 0, 0);
-        if (r < it.liveRows) v = *reinterpret_cast<const uint4*>(qRows + static_cast<int64_t>(r) * kDQk + ch * 8);
-        stShared(qBase + (ch / 8) * kBox + sw128(r, (ch % 8) * 8), v);
-      }
-      fenceProxyAsync();
-      namedSync(4, 256);
-
-      float o[128];
-#pragma unroll
-      for (int i = 0; i < 128; ++i) o[i] = 0.f;
-      float mA_ = -INFINITY, mB_ = -INFINITY, lA = 0.f, lB = 0.f;
-      float s[32];
-
-      for (int t = 0; t < it.nTiles; t += 2) {
-        const bool hasB = t + 1 < it.nTiles;
-        const uint32_t uA = u, stA = u & 1, stB = (u + 1) & 1;
-        u += hasB ? 2 : 1;
-        const int t0A = it.kBegin + t * kBN, t0B = t0A + kBN;
-        auto zeroTail = [&](uint32_t st, int t0) {
-          const int live = it.tileEnd - t0;
-          if (live >= kBN) return;
-          const uint32_t base = kBase + st * kTileBytes + 4 * wg * kBox;
-          for (int c = wt; c < 4 * (kBN - live) * 8; c += 128) {
-            const int box = c / ((kBN - live) * 8), rem = c % ((kBN - live) * 8), r = live + rem / 8, ch = rem % 8;
-            stShared(base + box * kBox + r * 128 + ch * 16, make_uint4(0, 0, 0, 0));
-          }
-          fenceProxyAsync();
-          namedSync(5 + wg, 128);
-        };
-        const bool ownTile = w0 || hasB;
-        const uint32_t stS = w0 ? stA : stB;
-        const int t0S = w0 ? t0A : t0B;
-        float rmA = -INFINITY, rmB = -INFINITY;
-        if (!ownTile) {
-#pragma unroll
-          for (int i = 0; i < 32; ++i) s[i] = -INFINITY; // no tile B: P_B = 0
-        } else {
-          const uint32_t par = ((uA + (w0 ? 0 : 1)) >> 1) & 1, fullS = fullBar + kStageBars * stS;
-#pragma unroll
-          for (int i = 0; i < 32; ++i) s[i] = 0.f;
-          const uint64_t dQ = opaque(descSw128(qBase, 16, 1024)), dK = opaque(descSw128(kBase + stS * kTileBytes, 16, 1024));
-          wgFence();
-#pragma unroll 1
-          for (int b = 0; b < 9; ++b) {
-            const int box = w0 ? (b == 0 ? 8 : b - 1) : (b < 4 ? b + 4 : (b == 4 ? 8 : b - 5));
-            mbarWait(fullS + 8 * box, par);
-            const uint64_t q = opaque(dQ + box * (kBox >> 4)), k = opaque(dK + box * (kBox >> 4));
-#pragma unroll
-            for (int kk = 0; kk < 4; ++kk) Wg<T>::ss64(s, q + 2 * kk, k + 2 * kk);
-          }
-          wgCommit();
-          wgWait<0>();
-          pinRegs<32>(s);
-          if (w0) release(stA, 0); // tile B's box 8 carries P_B: warpgroup 0 hands it back after P_B V_B[L]
-#pragma unroll
-          for (int i = 0; i < 8; ++i)
-#pragma unroll
-            for (int e = 0; e < 4; ++e) {
-              const int key = t0S + 8 * i + 2 * tq + (e & 1);
-              const float v = key < ((e & 2) ? limB : limA) ? s[4 * i + e] * p.scaleLog2 : -INFINITY;
-              s[4 * i + e] = v;
-              if (e & 2) rmB = fmaxf(rmB, v); else rmA = fmaxf(rmA, v);
-            }
-          rmA = quadMax(rmA);
-          rmB = quadMax(rmB);
-        }
-        const uint32_t p1Base = kBase + stB * kTileBytes + 8 * kBox; // P_B: tile B's box 8
-
-        if (w0) {
-          const float nA = fmaxf(mA_, rmA), nB = fmaxf(mB_, rmB);
-          const float bA = nA == -INFINITY ? 0.f : nA, bB = nB == -INFINITY ? 0.f : nB;
-          const float scA = exp2f(mA_ - bA), scB = exp2f(mB_ - bB);
-          float sumA = 0.f, sumB = 0.f;
-          uint32_t a[4][4];
-          expPack(s, bA, bB, sumA, sumB, a);
-          lA = lA * scA + sumA;
-          lB = lB * scB + sumB;
-          if (tq == 0) { rw.mA[rA] = nA; rw.mA[rB] = nB; }
-          namedArrive(1, 256); // mA ready
-#pragma unroll
-          for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= scA; o[4 * i + 1] *= scA; o[4 * i + 2] *= scB; o[4 * i + 3] *= scB; }
-          if (t == it.nTiles - 1) zeroTail(stA, t0A);
-          const uint64_t dvA = opaque(descSw128(kBase + stA * kTileBytes, vLbo, vSbo));
-          wgFence();
-#pragma unroll
-          for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, a[kk], dvA + ((kk * 2048) >> 4));
-          wgCommit();
-          namedSync(2, 256); // c and mB ready
-          const float cA = rw.c[rA], cB = rw.c[rB];
-          mA_ = rw.mB[rA]; mB_ = rw.mB[rB];
-          wgWait<0>();
-          pinRegs<128>(o);
-          release(stA, 2); // V_A[L] read
-          // P_A' = c P_A (the packed P_A rescaled: S_A's 32 floats are not kept, for registers), warpgroup 1's share of
-          // tile A, to buffer 0.
-#pragma unroll
-          for (int kk = 0; kk < 4; ++kk)
-#pragma unroll
-            for (int e = 0; e < 4; ++e) {
-              const typename Half<T>::T2 v = *reinterpret_cast<const typename Half<T>::T2*>(&a[kk][e]);
-              const float c = (e & 1) ? cB : cA;
-              a[kk][e] = pack2<T>(Half<T>::toF(v.x) * c, Half<T>::toF(v.y) * c);
-            }
-          storeP(p0Base, a, rA, rB, gq, tq);
-          fenceProxyAsync();
-          namedArrive(3, 256); // P_A' ready
-          lA *= cA; lB *= cB;
-#pragma unroll
-          for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= cA; o[4 * i + 1] *= cA; o[4 * i + 2] *= cB; o[4 * i + 3] *= cB; }
-          namedSync(7, 256); // P_B ready
-          if (hasB) {
-#pragma unroll 1
-            for (int b = 0; b < 4; ++b) mbarWait(fullBar + kStageBars * stB + 8 * b, ((uA + 1) >> 1) & 1); // complete already: for visibility
-            if (t + 1 == it.nTiles - 1) zeroTail(stB, t0B);
-            const uint64_t dvB = opaque(descSw128(kBase + stB * kTileBytes, vLbo, vSbo));
-            const uint64_t dP = opaque(descSw128(p1Base, 16, 1024));
-            wgFence();
-#pragma unroll
-            for (int kk = 0; kk < 4; ++kk) Wg<T>::ss256(o, dP + ((32 * kk) >> 4), dvB + ((kk * 2048) >> 4));
-            wgCommit();
-            wgWait<0>();
-            pinRegs<128>(o);
-            release(stB, 2); // V_B[L] read
-            release(stB, 0); // P_B read
-          }
-        } else {
-          namedSync(1, 256); // mA ready
-          const float pA0 = rw.mA[rA], pB0 = rw.mA[rB];
-          const float nA = fmaxf(pA0, rmA), nB = fmaxf(pB0, rmB);
-          const float bA = nA == -INFINITY ? 0.f : nA, bB = nB == -INFINITY ? 0.f : nB;
-          const float cA = exp2f(pA0 - bA), cB = exp2f(pB0 - bB);
-          uint32_t a[4][4];
-          {
-            float sumA = 0.f, sumB = 0.f;
-            expPack(s, bA, bB, sumA, sumB, a);
-            const float baA = pA0 == -INFINITY ? 0.f : pA0, baB = pB0 == -INFINITY ? 0.f : pB0;
-            const float scA = exp2f(mA_ - baA) * cA, scB = exp2f(mB_ - baB) * cB; // previous max to mB in one step
-            lA = lA * scA + sumA;
-            lB = lB * scB + sumB;
-#pragma unroll
-            for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= scA; o[4 * i + 1] *= scA; o[4 * i + 2] *= scB; o[4 * i + 3] *= scB; }
-          }
-          mA_ = nA; mB_ = nB;
-          if (tq == 0) { rw.c[rA] = cA; rw.c[rB] = cB; rw.mB[rA] = nA; rw.mB[rB] = nB; }
-          namedArrive(2, 256); // c and mB ready
-          if (hasB) {
-            storeP(p1Base, a, rA, rB, gq, tq);
-            fenceProxyAsync();
-          }
-          namedArrive(7, 256); // P_B ready
-          if (hasB) {
-            if (t + 1 == it.nTiles - 1) zeroTail(stB, t0B);
-            const uint64_t dvB = opaque(descSw128(kBase + stB * kTileBytes + 4 * kBox, vLbo, vSbo));
-            wgFence();
-#pragma unroll
-            for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, a[kk], dvB + ((kk * 2048) >> 4));
-            wgCommit();
-          }
-          namedSync(3, 256); // P_A' ready
-#pragma unroll 1
-          for (int b = 4; b < 8; ++b) mbarWait(fullBar + kStageBars * stA + 8 * b, (uA >> 1) & 1); // complete already: for visibility
-          if (t == it.nTiles - 1) zeroTail(stA, t0A);
-          const uint64_t dvA = opaque(descSw128(kBase + stA * kTileBytes + 4 * kBox, vLbo, vSbo));
-          const uint64_t dP = opaque(descSw128(p0Base, 16, 1024));
-          wgFence();
-#pragma unroll
-          for (int kk = 0; kk < 4; ++kk) Wg<T>::ss256(o, dP + ((32 * kk) >> 4), dvA + ((kk * 2048) >> 4));
-          wgCommit();
-          if (hasB) {
-            wgWait<1>(); // P_B V_B[R] done
-            release(stB, 1);
-          }
-          wgWait<0>();
-          pinRegs<128>(o);
-          release(stA, 1);
-        }
-      }
-      storeRows(p, it, batch, slot, noSplit, m0, wg, tq, rA, rB, o, lA, lB, mA_, mB_);
     }
   }
 
@@ -735,7 +511,6 @@ struct DecodeW {
     __syncthreads();
     const int wg = threadIdx.x / 128;
     if (wg == 2) produce(p, kMap);
-    else if (SEESAW) { if (wg == 0) consume5<0>(p); else consume5<1>(p); }
     else if (wg == 0) consume<0>(p);
     else consume<1>(p);
 #endif
@@ -749,15 +524,12 @@ static_assert(mla::sm90w::SMEM == 230400 && sizeof(mla::sm90w::Rows) == 1472, "s
 
 // Launch: grid (numSmParts, hKv = 1, ceil(rows / 64)), 384 threads, mla::sm90w::SMEM bytes of dynamic shared
 // memory, the cache's tensor map after the params; sm_90a only (elsewhere the entries compile to nothing).
-#define MLA_SM90W_ENTRY(NAME, TY, SWAP, SEESAW)                                                                \
+#define MLA_SM90W_ENTRY(NAME, TY, SWAP)                                                                        \
   extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \
-    mla::sm90w::DecodeW<TY, SWAP, SEESAW>::run(p, &kMap);                                                            \
+    mla::sm90w::DecodeW<TY, SWAP>::run(p, &kMap);                                                                    \
   }
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16, __nv_bfloat16, false, false)
-MLA_SM90W_ENTRY(mla_decode_sm90w_f16, __half, false, false)
-#ifdef MLA_SM90W_SWAP_PROBE // the harness's extra entries: the swapped V descriptor, and v5
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_swapv, __nv_bfloat16, true, false)
-// v5 (SEESAW, consume5): written after the last device call of session 7, not run yet
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_v5, __nv_bfloat16, false, true)
-MLA_SM90W_ENTRY(mla_decode_sm90w_f16_v5, __half, false, true)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16, __nv_bfloat16, false)
+MLA_SM90W_ENTRY(mla_decode_sm90w_f16, __half, false)
+#ifdef MLA_SM90W_SWAP_PROBE // the harness's extra entry: the swapped V descriptor
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_swapv, __nv_bfloat16, true)
 #endif

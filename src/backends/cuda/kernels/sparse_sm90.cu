@@ -38,25 +38,20 @@ constexpr int kQ_OFF = 0, kK_OFF = kTile, kP_OFF = kK_OFF + 2 * kTile;
 constexpr int SMEM = kP_OFF + kBox + 1024; // + slack to align the swizzled boxes to 1024 bytes
 constexpr int kRaw = 656; // V3.2 bytes a token: 512 e4m3, 4 f32 scales, 64 bf16 RoPE
 // Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is 8). Bit 3 is the whole-tile producer (produceTile);
-// the versions it replaced (the round pipeline with and without L2 prefetch, bits 0 and 3 clear; the integer
-// dequantization, bit 4) were measured slower and left the code, so bit 3 must be set (the note's mode numbers keep
-// their meaning). Diagnostics: bit 1 consumers skip every wgmma (producer-bound time), bit 2 the producer skips the
-// token loads (consumer-bound time).
+// the versions measured slower on the H200 have left the code (the round pipeline with and without L2 prefetch: bits
+// 0 and 3 clear; the integer dequantization: bit 4; the 2-CTA cluster: bit 6), so bit 3 must be set and the note's
+// mode numbers keep their meaning. Diagnostics: bit 1 consumers skip every wgmma (producer-bound time), bit 2 the
+// producer skips the token loads (consumer-bound time).
 #ifndef MLA_SPARSE_SM90_MODE
 #define MLA_SPARSE_SM90_MODE 8
 #endif
-static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & 17), "bits 0 and 4 are gone and bit 3 is required");
+static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & 81), "bits 0, 4 and 6 are gone and bit 3 is required");
 constexpr bool kNoMath = MLA_SPARSE_SM90_MODE & 2, kNoLoad = MLA_SPARSE_SM90_MODE & 4;
 // Bit 5 (measurement only): P as one bf16 (FlashMLA's rounding), no lo part: half the P V work, but sparse_mma.cu's
 // ladder found such weights over the element-wise bound on rare random cases.
 constexpr bool kSingleP = MLA_SPARSE_SM90_MODE & 32;
-// Bit 6 (with 8; not yet run on a GPU): the two 64-head tiles of one (part, query) as a 2-CTA cluster along z (h_q a
-// multiple of 128 only): each producer dequantizes half of every tile (rounds 2 rank, 2 rank + 1) into both CTAs'
-// key tiles (produceCluster), halving the producer's work per CTA, as FlashMLA does for 128 heads.
-constexpr bool kCluster = MLA_SPARSE_SM90_MODE & 64;
-// mbarrier arrivals: full = the producer threads that write a stage; empty = one a consumer warpgroup of each CTA that
-// reads it.
-constexpr int kFullCount = kCluster ? 256 : 128, kEmptyCount = kCluster ? 4 : 2;
+// mbarrier arrivals: full = the producer threads that write a stage; empty = one a consumer warpgroup.
+constexpr int kFullCount = 128, kEmptyCount = 2;
 // setmaxnreg per warpgroup (producer, consumer 0, consumer 1): 3 x 168 = 504 in all, what the CTA holds.
 constexpr int kRegP = 144, kReg0 = 504 - 160 - kRegP, kReg1 = 160;
 struct Rows {
@@ -95,45 +90,6 @@ __device__ __forceinline__ Item itemOf(const SparseMmaParams& p, const int* meta
 
 #ifdef MLA_SM90A_SPARSE
 using namespace hop;
-
-// Cluster helpers (kCluster): the peer CTA's shared-window address of one of ours, stores and mbarrier arrivals
-// there, and waits that acquire at cluster scope (the peer's writes are released at cluster scope).
-__device__ __forceinline__ uint32_t clusterRank() {
-  uint32_t r;
-  asm volatile("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(r));
-  return r;
-}
-__device__ __forceinline__ uint32_t peerAddr(uint32_t local, uint32_t peer) {
-  uint32_t r;
-  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n" : "=r"(r) : "r"(local), "r"(peer));
-  return r;
-}
-__device__ __forceinline__ void stCluster(uint32_t addr, uint4 v) {
-  asm volatile("st.shared::cluster.v4.b32 [%0], {%1, %2, %3, %4};\n" ::"r"(addr), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w) : "memory");
-}
-__device__ __forceinline__ void stCluster(uint32_t addr, uint32_t v) { asm volatile("st.shared::cluster.b32 [%0], %1;\n" ::"r"(addr), "r"(v) : "memory"); }
-__device__ __forceinline__ void mbarArriveCluster(uint32_t clusterAddr) {
-  asm volatile("mbarrier.arrive.release.cluster.shared::cluster.b64 _, [%0];\n" ::"r"(clusterAddr) : "memory");
-}
-__device__ __forceinline__ void mbarWaitCluster(uint32_t bar, uint32_t parity) {
-  asm volatile(
-      "{\n.reg .pred done;\nWAIT_%=:\n"
-      "mbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 done, [%0], %1;\n"
-      "@!done bra WAIT_%=;\n}\n" ::"r"(bar), "r"(parity) : "memory");
-}
-__device__ __forceinline__ void clusterSync() {
-  asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;\n" ::: "memory");
-}
-/** Wait for a stage's mbarrier: at cluster scope where the peer CTA's writes or releases are involved. */
-__device__ __forceinline__ void stageWait(uint32_t bar, uint32_t parity) {
-  if constexpr (kCluster) mbarWaitCluster(bar, parity);
-  else mbarWait(bar, parity);
-}
-/** A consumer warpgroup's release of a stage: to both CTAs' empty barriers in a cluster. */
-__device__ __forceinline__ void stageRelease(uint32_t emptyBarSt) {
-  mbarArrive(emptyBarSt);
-  if constexpr (kCluster) mbarArriveCluster(peerAddr(emptyBarSt, clusterRank() ^ 1u));
-}
 
 /** Entry e of the item's list: the physical token id (-1: invalid) and whether it is in the extra cache. Only the
     index load is issued here; the address is formed a round later (addrOf), so its latency never stalls a round. */
@@ -262,93 +218,6 @@ struct Kernel {
     }
   }
 
-  // Cluster producer (kCluster): produceTile's scheme for rounds 2 rank and 2 rank + 1 of every tile (32 tokens),
-  // each value stored into this CTA's key tile and the peer's (same offsets in its shared window), validity flags
-  // likewise; the stage is released to both CTAs' full barriers (256 arrivals each), and it waits for its own empty
-  // barrier, which both CTAs' consumers release (4 arrivals).
-  static __device__ void produceCluster(const SparseMmaParams& p) {
-    asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kRegP) : "memory");
-    const uint32_t kBase = smemBase() + kK_OFF;
-    Rows& rw = rows();
-    const uint32_t fullBar = smemAddr(&rw.full[0]), emptyBar = smemAddr(&rw.empty[0]), validBase = smemAddr(&rw.valid[0][0]);
-    const uint32_t rank = clusterRank(), peer = rank ^ 1u;
-    const uint32_t kBasePeer = peerAddr(kBase, peer), validPeer = peerAddr(validBase, peer);
-    const uint32_t fullSelf = peerAddr(fullBar, rank), fullPeer = peerAddr(fullBar, peer);
-    const int pt = threadIdx.x - 256, k = pt & 7, tokInRound = pt >> 3, rot = k >> 1;
-    const int j = blockIdx.y, round0 = 2 * static_cast<int>(rank);
-    const int* meta = p.tileSchedulerMetadata + blockIdx.x * kMetaFields;
-    const int beginReq = meta[kSparseMetaBeginReqIdx], endReq = meta[kSparseMetaEndReqIdx];
-    uint32_t u = 0;
-    for (int batch = beginReq; batch <= endReq && batch < p.b; ++batch) {
-      const Item it = itemOf(p, meta, batch, beginReq, endReq);
-      if (it.nTiles == 0) continue;
-      const int64_t rowQ = static_cast<int64_t>(batch) * p.sQ + j;
-      auto idOf = [&](int t, int rnd) {
-        return t < it.nTiles ? idAt(p, it, rowQ, it.eBegin + t * kBN + (round0 + rnd) * 16 + tokInRound) : Id{-1, false};
-      };
-      uint4 nope[2][4], rope[2];
-      float sc[2];
-      bool live[2];
-      auto load = [&](const Id (&ids)[2]) {
-#pragma unroll
-        for (int rnd = 0; rnd < 2; ++rnd) {
-          const unsigned char* tok = addrOf(p, ids[rnd]);
-          live[rnd] = tok != nullptr;
-          if (!tok) continue;
-#pragma unroll
-          for (int c = 0; c < 4; ++c) nope[rnd][c] = __ldg(reinterpret_cast<const uint4*>(tok + 64 * k) + ((c + rot) & 3));
-          sc[rnd] = __ldg(reinterpret_cast<const float*>(tok + 512) + (k >> 1));
-          rope[rnd] = __ldg(reinterpret_cast<const uint4*>(tok + 528) + k);
-        }
-      };
-      Id ids[2] = {idOf(0, 0), idOf(0, 1)};
-      load(ids);
-      ids[0] = idOf(1, 0);
-      ids[1] = idOf(1, 1);
-#pragma unroll 1
-      for (int t = 0; t < it.nTiles; ++t, ++u) {
-        const uint32_t st = u & 1, off = st * kTile;
-        stageWait(emptyBar + 8 * st, ((u >> 1) & 1) ^ 1);
-#pragma unroll
-        for (int rnd = 0; rnd < 2; ++rnd) {
-          const int r = (round0 + rnd) * 16 + tokInRound;
-          const uint32_t row = off + k * kBox + r * 128;
-#pragma unroll
-          for (int c = 0; c < 4; ++c) {
-            const int ch = 2 * ((c + rot) & 3);
-            uint4 lo = make_uint4(0, 0, 0, 0), hi = lo;
-            if (live[rnd]) {
-              const uint2 a = dq4(nope[rnd][c].x, sc[rnd]), b = dq4(nope[rnd][c].y, sc[rnd]), e = dq4(nope[rnd][c].z, sc[rnd]), f = dq4(nope[rnd][c].w, sc[rnd]);
-              lo = make_uint4(a.x, a.y, b.x, b.y);
-              hi = make_uint4(e.x, e.y, f.x, f.y);
-            }
-            const uint32_t o0 = row + ((ch ^ (r & 7)) << 4), o1 = row + (((ch + 1) ^ (r & 7)) << 4);
-            stShared(kBase + o0, lo);
-            stShared(kBase + o1, hi);
-            stCluster(kBasePeer + o0, lo);
-            stCluster(kBasePeer + o1, hi);
-          }
-          const uint32_t ro = off + 8 * kBox + r * 128 + ((k ^ (r & 7)) << 4);
-          const uint4 rv = live[rnd] ? rope[rnd] : make_uint4(0, 0, 0, 0);
-          stShared(kBase + ro, rv);
-          stCluster(kBasePeer + ro, rv);
-          if (k == 0) {
-            const uint32_t vo = (st * kBN + r) * 4;
-            stShared(validBase + vo, live[rnd] ? 1u : 0u);
-            stCluster(validPeer + vo, live[rnd] ? 1u : 0u);
-          }
-        }
-        asm volatile("fence.proxy.async.shared::cluster;\n" ::: "memory");
-        mbarArriveCluster(fullSelf + 8 * st);
-        mbarArriveCluster(fullPeer + 8 * st);
-        if (t + 1 < it.nTiles) load(ids);
-        ids[0] = idOf(t + 2, 0);
-        ids[1] = idOf(t + 2, 1);
-      }
-    }
-  }
-
-  // Q rows of (batch, j, heads m0..m0+63) into nine swizzled boxes by the 256 consumer threads; zeros past hQ.
   static __device__ __forceinline__ void loadQ(const SparseMmaParams& p, uint32_t qBase, int batch, int j, int m0, int tid) {
     const __nv_bfloat16* q = static_cast<const __nv_bfloat16*>(p.q) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0) * 576;
     for (int c = tid; c < kBM * 72; c += 256) {
@@ -393,7 +262,7 @@ struct Kernel {
         const uint32_t kt = kBase + st * kTile, pLo = kt + 8 * kBox;
         const uint64_t dV = opaque(descSw128(kt + 4 * W * kBox, 8192, 1024));
         if constexpr (W == 0) {
-          stageWait(fullBar + 8 * st, par);
+          mbarWait(fullBar + 8 * st, par);
           float s[32];
 #pragma unroll
           for (int i = 0; i < 32; ++i) s[i] = 0.f;
@@ -469,10 +338,10 @@ struct Kernel {
           wgCommit();
           wgWait<0>();
           pinRegs<128>(o);
-          if (wt == 0) stageRelease(emptyBar + 8 * st);
+          if (wt == 0) mbarArrive(emptyBar + 8 * st);
         } else {
           namedSync(1, 256); // P and the rescale factors ready
-          stageWait(fullBar + 8 * st, par); // complete already (warpgroup 0 waited): orders the producer's writes for us
+          mbarWait(fullBar + 8 * st, par); // complete already (warpgroup 0 waited): orders the producer's writes for us
           const float scA = rw.scale[rA], scB = rw.scale[rB];
 #pragma unroll
           for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= scA; o[4 * i + 1] *= scA; o[4 * i + 2] *= scB; o[4 * i + 3] *= scB; }
@@ -485,7 +354,7 @@ struct Kernel {
           wgCommit();
           wgWait<0>();
           pinRegs<128>(o);
-          if (wt == 0) stageRelease(emptyBar + 8 * st);
+          if (wt == 0) mbarArrive(emptyBar + 8 * st);
           if (t + 1 < it.nTiles) namedArrive(2, 256); // the P box and scales are free again
         }
       }
@@ -548,16 +417,11 @@ struct Kernel {
       }
       asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     }
-    if constexpr (kCluster) clusterSync(); // the peer's barriers are initialised before any remote arrival
-    else __syncthreads();
+    __syncthreads();
     const int wg = threadIdx.x / 128;
-    if (wg == 2) {
-      if constexpr (kCluster) produceCluster(p);
-      else produceTile(p);
-    }
+    if (wg == 2) produceTile(p);
     else if (wg == 0) consume<0>(p);
     else consume<1>(p);
-    if constexpr (kCluster) clusterSync(); // neither CTA leaves while the peer may still write to it or arrive on it
   }
 };
 #endif
@@ -569,12 +433,7 @@ static_assert(mla::ssp::SMEM == 230400, "shared memory differs from sparse-sm90-
 
 // Launch: grid (numSmParts, sQ, hQ / 64), 384 threads, mla::ssp::SMEM bytes of dynamic shared memory; sm_90a only
 // (elsewhere the entry compiles to nothing). Split requests are merged by mla_sparse_mma_combine_bf16.
-#if MLA_SPARSE_SM90_MODE & 64
-#define MLA_SPARSE_SM90_CLUSTER __cluster_dims__(1, 1, 2)
-#else
-#define MLA_SPARSE_SM90_CLUSTER
-#endif
-extern "C" __global__ void __launch_bounds__(384, 1) MLA_SPARSE_SM90_CLUSTER mla_sparse_sm90_v32_bf16(const SparseMmaParams p) {
+extern "C" __global__ void __launch_bounds__(384, 1) mla_sparse_sm90_v32_bf16(const SparseMmaParams p) {
 #ifdef MLA_SM90A_SPARSE
   mla::ssp::Kernel::run(p);
 #endif
