@@ -271,7 +271,7 @@ struct Kernel {
 #pragma unroll
           for (int b = 0; b < 9; ++b)
 #pragma unroll
-            for (int kk = 0; kk < 4; ++kk) if (!kNoMath) ss64(s, dQ + b * (kBox >> 4) + 2 * kk, dK + b * (kBox >> 4) + 2 * kk);
+            for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::ss64(s, dQ + b * (kBox >> 4) + 2 * kk, dK + b * (kBox >> 4) + 2 * kk);
           wgCommit();
           wgWait<0>();
           pinRegs<32>(s);
@@ -332,9 +332,9 @@ struct Kernel {
           for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= scA; o[4 * i + 1] *= scA; o[4 * i + 2] *= scB; o[4 * i + 3] *= scB; }
           wgFence();
 #pragma unroll
-          for (int kk = 0; kk < 4; ++kk) if (!kNoMath) rs256(o, hi[kk], dV + ((kk * 2048) >> 4));
+          for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::rs256(o, hi[kk], dV + ((kk * 2048) >> 4));
 #pragma unroll
-          for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) rs256(o, lo[kk], dV + ((kk * 2048) >> 4));
+          for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) Wg<__nv_bfloat16>::rs256(o, lo[kk], dV + ((kk * 2048) >> 4));
           wgCommit();
           wgWait<0>();
           pinRegs<128>(o);
@@ -348,9 +348,9 @@ struct Kernel {
           const uint64_t dP = opaque(descSw128(pBase, 16, 1024)), dL = opaque(descSw128(pLo, 16, 1024));
           wgFence();
 #pragma unroll
-          for (int kk = 0; kk < 4; ++kk) if (!kNoMath) ss256(o, dP + 2 * kk, dV + ((kk * 2048) >> 4));
+          for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::ss256(o, dP + 2 * kk, dV + ((kk * 2048) >> 4));
 #pragma unroll
-          for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) ss256(o, dL + 2 * kk, dV + ((kk * 2048) >> 4));
+          for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) Wg<__nv_bfloat16>::ss256(o, dL + 2 * kk, dV + ((kk * 2048) >> 4));
           wgCommit();
           wgWait<0>();
           pinRegs<128>(o);
