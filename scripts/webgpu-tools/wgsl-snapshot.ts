@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { decodeProgram } from '../../src/backends/webgpu/kernels/decode.js';
 import { decodeF16Program } from '../../src/backends/webgpu/kernels/decode-f16.js';
 import { decodeMatrixProgram } from '../../src/backends/webgpu/kernels/decode-matrix.js';
+import { decodeMatrix4Program } from '../../src/backends/webgpu/kernels/decode-matrix4.js';
 import { combineProgram } from '../../src/backends/webgpu/kernels/combine.js';
 import { sparseProgram } from '../../src/backends/webgpu/kernels/sparse.js';
 import type { Program } from '../../src/backends/webgpu/program.js';
@@ -56,6 +57,8 @@ for (const dtype of dtypes) {
       for (const vSplit of [1, 2] as const)
         for (const config of [{ m: 16, n: 16, k: 16, result: 'f32' as const }, { m: 16, n: 8, k: 16, result: 'f32' as const }, { m: 16, n: 16, k: 8, result: 'f32' as const }])
           add(decodeMatrixProgram, { dtype, segs, config, emulate, vSplit });
+    for (const emulate of [true, false])
+      for (const subgroups of [4, 8] as const) add(decodeMatrix4Program, { dtype, segs, config: { m: 16, n: 16, k: 16, result: 'f32' }, emulate, subgroups });
   }
   add(combineProgram, { dtype });
   for (const kind of ['v32', 'model1', dtype] as const) add(sparseProgram, { kind, dtype });

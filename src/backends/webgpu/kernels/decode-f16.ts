@@ -15,7 +15,7 @@ import type { HalfDType } from '../../../core/dtype.js';
 import { metadataWgsl } from '../../../core/constants.js';
 import type { MlaProblem } from '../../../core/problem.js';
 import type { Dispatch, Program } from '../program.js';
-import { decodeParams, metaRowLets, negBig, packWgsl, segmentLoader } from './decode.js';
+import { decodeBindingsWgsl, metaRowLets, packWgsl, segmentLoader } from './decode.js';
 
 export const f16Rows = 16; // query rows per workgroup
 const nT = 64; // keys per tile
@@ -42,7 +42,6 @@ export const decodeF16Program: Program<DecodeF16Spec> = {
   name: 'mla_decode_f16',
   key: (s) => `${s.dtype}.seg${s.segs}`,
   source(s) {
-    const kBindings = Array.from({ length: s.segs }, (_, i) => `@group(0) @binding(${6 + i}) var<storage, read> k${i}: array<vec4<u32>>;`).join('\n');
     const r4 = [0, 1, 2, 3];
     const c4 = ['x', 'y', 'z', 'w'];
     // QK compute of one stage buffer: lane (row r, key group g) owns keys g, g+16, g+32, g+48.
@@ -59,17 +58,7 @@ export const decodeF16Program: Program<DecodeF16Spec> = {
      ${r4.map((i) => `a${i}0 = fma(vec4<f32>(p.${c4[i]}), v0, a${i}0); a${i}1 = fma(vec4<f32>(p.${c4[i]}), v1, a${i}1);`).join('\n     ')} }`;
     const nanWord = s.dtype === 'bf16' ? '0x7fc07fc0u' : '0x7e007e00u';
     return `enable f16;
-${decodeParams.wgsl}
-@group(0) @binding(0) var<uniform> u: DecodeParams;
-@group(0) @binding(1) var<storage, read> idx: array<i32>;
-@group(0) @binding(2) var<storage, read> q: array<vec4<u32>>;
-@group(0) @binding(3) var<storage, read_write> out: array<u32>;
-@group(0) @binding(4) var<storage, read_write> lse: array<f32>;
-@group(0) @binding(5) var<storage, read_write> acc: array<f32>;
-${kBindings}
-
-const NEG: f32 = ${negBig};
-const NONE: u32 = 0xffffffffu;
+${decodeBindingsWgsl(s.segs)}
 ${metadataWgsl()}
 // Two QK stage buffers. k: [buf][part * 2 + half][key] (consecutive keys in consecutive slots: the reads of a
 // subgroup's key groups do not collide); q: [buf][part * 2 + half][row]; scales [buf][part][key or row].

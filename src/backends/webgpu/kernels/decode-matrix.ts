@@ -36,7 +36,7 @@ import { FlashMlaError } from '../../../core/errors.js';
 import type { MlaProblem } from '../../../core/problem.js';
 import type { DeviceCaps, Dispatch, Program } from '../program.js';
 import { type SubgroupMatrixF16, matrixConfigUsable } from './path.js';
-import { decodeParams, metaRowLets, negBig, packWgsl, segmentLoader } from './decode.js';
+import { decodeBindingsWgsl, metaRowLets, packWgsl, segmentLoader } from './decode.js';
 
 export const matrixRows = 16; // query rows per workgroup (one M tile)
 export const matrixLanes = 32; // one subgroup per workgroup
@@ -155,23 +155,12 @@ export const decodeMatrixProgram: Program<DecodeMatrixSpec> = {
     const vCols = 512 / s.vSplit; // columns of O this workgroup owns
     const vChunks = vCols / cw;
     if (!s.emulate && !matrixConfigUsable(s.config)) throw new Error(`decode-matrix: unusable configuration ${JSON.stringify(s.config)}`);
-    const kBindings = Array.from({ length: s.segs }, (_, i) => `@group(0) @binding(${6 + i}) var<storage, read> k${i}: array<vec4<u32>>;`).join('\n');
     const nanWord = s.dtype === 'bf16' ? '0x7fc07fc0u' : '0x7e007e00u';
     const sRegs = (matrixRows * nT) / matrixLanes; // scores per lane: element e = t + 32 i, row i / 2, key 32 (i % 2) + t
     const range = (n: number) => Array.from({ length: n }, (_, i) => i);
     return `enable f16;
 ${s.emulate ? '' : 'enable chromium_experimental_subgroup_matrix;'}
-${decodeParams.wgsl}
-@group(0) @binding(0) var<uniform> u: DecodeParams;
-@group(0) @binding(1) var<storage, read> idx: array<i32>;
-@group(0) @binding(2) var<storage, read> q: array<vec4<u32>>;
-@group(0) @binding(3) var<storage, read_write> out: array<u32>;
-@group(0) @binding(4) var<storage, read_write> lse: array<f32>;
-@group(0) @binding(5) var<storage, read_write> acc: array<f32>;
-${kBindings}
-
-const NEG: f32 = ${negBig};
-const NONE: u32 = 0xffffffffu;
+${decodeBindingsWgsl(s.segs)}
 ${metadataWgsl()}
 var<workgroup> Qc: array<f16, ${matrixRows * cw}>;       // q chunk [row][col], times 1 / Qs
 var<workgroup> Ch: array<f16, ${nT * cw}>;               // k chunk [col][key] (QK), or v chunk [key][col] (PV)

@@ -36,7 +36,7 @@ import { FlashMlaError } from '../../../core/errors.js';
 import type { MlaProblem } from '../../../core/problem.js';
 import type { DeviceCaps, Dispatch, Program } from '../program.js';
 import { type SubgroupMatrixF16, matrixConfigUsable } from './path.js';
-import { decodeParams, metaRowLets, negBig, packWgsl, segmentLoader } from './decode.js';
+import { decodeBindingsWgsl, metaRowLets, packWgsl, segmentLoader } from './decode.js';
 import { unpackWgsl } from './decode-matrix.js';
 
 export const matrix4Rows = 16; // query rows a workgroup (one M tile)
@@ -167,7 +167,6 @@ export const decodeMatrix4Program: Program<DecodeMatrix4Spec> = {
     if (!s.emulate && !matrix4ConfigUsable(s.config)) throw new Error(`decode-matrix4: unusable configuration ${JSON.stringify(s.config)}`);
     const g = matrix4Layout(s.subgroups);
     const { groups: G, vCols, pw, vChunks, oStride, qOff } = g;
-    const kBindings = Array.from({ length: s.segs }, (_, i) => `@group(0) @binding(${6 + i}) var<storage, read> k${i}: array<vec4<u32>>;`).join('\n');
     const nanWord = s.dtype === 'bf16' ? '0x7fc07fc0u' : '0x7e007e00u';
     const range = (n: number) => Array.from({ length: n }, (_, i) => i);
     const k = s.config.k;
@@ -205,17 +204,7 @@ export const decodeMatrix4Program: Program<DecodeMatrix4Spec> = {
     const lead = G === 1 ? 'true' : 'cg == 0u';
     return `enable f16;
 ${s.emulate ? '' : 'enable chromium_experimental_subgroup_matrix;\ndiagnostic(off, chromium.subgroup_matrix_uniformity);'}
-${decodeParams.wgsl}
-@group(0) @binding(0) var<uniform> u: DecodeParams;
-@group(0) @binding(1) var<storage, read> idx: array<i32>;
-@group(0) @binding(2) var<storage, read> q: array<vec4<u32>>;
-@group(0) @binding(3) var<storage, read_write> out: array<u32>;
-@group(0) @binding(4) var<storage, read_write> lse: array<f32>;
-@group(0) @binding(5) var<storage, read_write> acc: array<f32>;
-${kBindings}
-
-const NEG: f32 = ${negBig};
-const NONE: u32 = 0xffffffffu;
+${decodeBindingsWgsl(s.segs)}
 ${metadataWgsl()}
 // QK: k chunks [group][col][key] from 0, q chunks [group][row][${qStride}] from ${qOff} (both times 1 / scale);
 // PV: v chunks [sg][key][${pw}].

@@ -87,6 +87,25 @@ export function metaRowLets(base: string): string {
     ['beginSplit', 'META_BEGIN_NSPLIT_IDX']].map(([name, field]) => ` let ${name} = idx[${base} + ${field}];`).join('\n');
 }
 
+/**
+ * The bindings every decode kernel declares (params, the metadata and index words, q, out, lse, the f32 partials,
+ * then the cache as `segments` bindings k0, k1, ...) and the constants NEG and NONE.
+ */
+export function decodeBindingsWgsl(segments: number): string {
+  const k = Array.from({ length: segments }, (_, i) => `@group(0) @binding(${6 + i}) var<storage, read> k${i}: array<vec4<u32>>;`).join('\n');
+  return `${decodeParams.wgsl}
+@group(0) @binding(0) var<uniform> u: DecodeParams;
+@group(0) @binding(1) var<storage, read> idx: array<i32>;
+@group(0) @binding(2) var<storage, read> q: array<vec4<u32>>;
+@group(0) @binding(3) var<storage, read_write> out: array<u32>;
+@group(0) @binding(4) var<storage, read_write> lse: array<f32>;
+@group(0) @binding(5) var<storage, read_write> acc: array<f32>;
+${k}
+
+const NEG: f32 = ${negBig};
+const NONE: u32 = 0xffffffffu;`;
+}
+
 /** Reduction of `x` over the `w` consecutive lanes of one row (op: max or +). */
 function rowReduce(name: string, op: 'max' | 'add', w: number, subgroups: boolean): string {
   const combine = (a: string, b: string) => (op === 'max' ? `max(${a}, ${b})` : `${a} + ${b}`);
@@ -119,7 +138,6 @@ export const decodeProgram: Program<DecodeSpec> = {
     const expMask = s.dtype === 'bf16' ? 0x7f80 : 0x7c00; // exponent field of a half: all ones = NaN or inf
     const mad = (a: string, b: string, c: string) => (s.mulAdd ? `${a} * ${b} + ${c}` : `fma(${a}, ${b}, ${c})`);
     const enables = s.subgroups ? 'enable subgroups;' : '';
-    const kBindings = Array.from({ length: cacheBindings }, (_, i) => `@group(0) @binding(${6 + i}) var<storage, read> k${i}: array<vec4<u32>>;`).join('\n');
     const comp = ['x', 'y', 'z', 'w'];
     const r4 = [0, 1, 2, 3];
     const rotate = s.stagesPerIteration === 1 && prefetchStages === 2 ? 'rA0 = rA1; rB0 = rB1;' : '';
@@ -233,17 +251,7 @@ export const decodeProgram: Program<DecodeSpec> = {
     const swz = (g: string, sh: string) => (rowsPerTile < 64 ? `(${g} + ${sh}) % 16u` : `((${g}) ^ (${sh}))`);
     const kbDecl = [0, 1].map((b) => Array.from({ length: qkColumnsPerSlice / 8 }, (_, m) => `let kb${b}_${m} = ${b * stageVec4s + qkKeyColumnsOffset}u + dBase * 16u + ${swz('keyGroup', `((dBase / 8u + ${m}u) % ${qkPartsPerStage}u) * ${8 / qkPartsPerStage}u`)};`).join('\n  ')).join('\n  ');
     return `${enables}
-${decodeParams.wgsl}
-@group(0) @binding(0) var<uniform> u: DecodeParams;
-@group(0) @binding(1) var<storage, read> idx: array<i32>;
-@group(0) @binding(2) var<storage, read> q: array<vec4<u32>>;
-@group(0) @binding(3) var<storage, read_write> out: array<u32>;
-@group(0) @binding(4) var<storage, read_write> lse: array<f32>;
-@group(0) @binding(5) var<storage, read_write> acc: array<f32>;
-${kBindings}
-
-const NEG: f32 = ${negBig};
-const NONE: u32 = 0xffffffffu;
+${decodeBindingsWgsl(cacheBindings)}
 // tileSchedulerMetadata layout (src/core/constants.ts)
 ${metadataWgsl()}
 // Two stage buffers of ${stageVec4s} vec4 each. QK stage: q columns [col][row / 4], then k columns [col][key / 4 ^ swz];
