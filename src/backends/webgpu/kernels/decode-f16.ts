@@ -15,7 +15,7 @@ import type { HalfDType } from '../../../core/dtype.js';
 import { metadataWgsl } from '../../../core/constants.js';
 import type { MlaProblem } from '../../../core/problem.js';
 import type { Dispatch, Program } from '../program.js';
-import { decodeBindingsWgsl, metaRowLets, packWgsl, segmentLoader } from './decode.js';
+import { decodeBindingsWgsl, itemLoopHead, keyRowLookup, metaRowLets, packWgsl, segmentLoader } from './decode.js';
 
 export const f16Rows = 16; // query rows per workgroup
 const nT = 64; // keys per tile
@@ -125,13 +125,7 @@ ${metaRowLets('mb')}
  let rg = t / 64u;
  ${accs.map((a) => `var ${a} = vec4<f32>(0.0);`).join(' ')}
 
- for (var bi = beginIdx; bi <= endIdx; bi++) {
-  let batch = u32(bi);
-  let seqlen = idx[u.seqOff + batch];
-  let kBegin = select(0, beginSeqlen, bi == beginIdx);
-  let kEnd = select(seqlen, endSeqlen, bi == endIdx);
-  let split = select(0, beginSplit, bi == beginIdx);
-  let nsBase = idx[u.nsOff + batch];
+${itemLoopHead}
   it.batch = batch;
   it.split = idx[u.nsOff + batch + 1u] - nsBase > 1;
   it.slot = u32(nsBase + split);
@@ -162,11 +156,7 @@ ${metaRowLets('mb')}
    if (t < ${nT}u) {
     let key = k0 + i32(t);
     if (key < kEnd) {
-     let blk = u32(idx[u.btOff + batch * u.maxBlocksPerSeq + u32(key) / u.pageBlockSize]);
-     let seg = ${s.segs === 1 ? '0u' : `min(blk / u.pagesPerSeg, ${s.segs - 1}u)`};
-     let local = blk - seg * u.pagesPerSeg;
-     keyRow[t] = ((local * u.pageBlockSize + u32(key) % u.pageBlockSize) * u.hKv + it.kvh) * 72u;
-     keySeg[t] = seg;
+${keyRowLookup(s.segs, 'it.kvh')}
     } else {
      keySeg[t] = NONE;
     }

@@ -36,7 +36,7 @@ import { FlashMlaError } from '../../../core/errors.js';
 import type { MlaProblem } from '../../../core/problem.js';
 import type { DeviceCaps, Dispatch, Program } from '../program.js';
 import { type SubgroupMatrixF16, matrixConfigUsable } from './path.js';
-import { decodeBindingsWgsl, metaRowLets, packWgsl, segmentLoader } from './decode.js';
+import { decodeBindingsWgsl, itemLoopHead, metaRowLets, packWgsl, segmentLoader } from './decode.js';
 
 export const matrixRows = 16; // query rows per workgroup (one M tile)
 export const matrixLanes = 32; // one subgroup per workgroup
@@ -202,13 +202,7 @@ ${metaRowLets('mb')}
  it.mBase = rowTile * ${matrixRows}u;
  ${range(sRegs).map((i) => `var s${i} = 0.0;`).join(' ')}
 
- for (var bi = beginIdx; bi <= endIdx; bi++) {
-  let batch = u32(bi);
-  let seqlen = idx[u.seqOff + batch];
-  let kBegin = select(0, beginSeqlen, bi == beginIdx);
-  let kEnd = select(seqlen, endSeqlen, bi == endIdx);
-  let split = select(0, beginSplit, bi == beginIdx);
-  let nsBase = idx[u.nsOff + batch];
+${itemLoopHead}
   it.batch = batch;
   it.split = idx[u.nsOff + batch + 1u] - nsBase > 1;
   it.slot = u32(nsBase + split);

@@ -36,7 +36,7 @@ import { FlashMlaError } from '../../../core/errors.js';
 import type { MlaProblem } from '../../../core/problem.js';
 import type { DeviceCaps, Dispatch, Program } from '../program.js';
 import { type SubgroupMatrixF16, matrixConfigUsable } from './path.js';
-import { decodeBindingsWgsl, metaRowLets, packWgsl, segmentLoader } from './decode.js';
+import { decodeBindingsWgsl, itemLoopHead, keyRowLookup, metaRowLets, packWgsl, segmentLoader } from './decode.js';
 import { unpackWgsl } from './decode-matrix.js';
 
 export const matrix4Rows = 16; // query rows a workgroup (one M tile)
@@ -249,13 +249,7 @@ ${metaRowLets('mb')}
  let kl = kg * 16u + hh * 8u; // its first key in the tile
  let vc0 = (sg * ${vCols}u) / 8u; // the vec4 index of this subgroup's first V column
 
- for (var bi = beginIdx; bi <= endIdx; bi++) {
-  let batch = u32(bi);
-  let seqlen = idx[u.seqOff + batch];
-  let kBegin = select(0, beginSeqlen, bi == beginIdx);
-  let kEnd = select(seqlen, endSeqlen, bi == endIdx);
-  let split = select(0, beginSplit, bi == beginIdx);
-  let nsBase = idx[u.nsOff + batch];
+${itemLoopHead}
   let isSplit = idx[u.nsOff + batch + 1u] - nsBase > 1;
   let slot = u32(nsBase + split);
   var qStart = batch * u.sQ;
@@ -286,11 +280,7 @@ ${metaRowLets('mb')}
    if (t < ${nT}u) {
     let key = k0 + i32(t);
     if (key < kEnd) {
-     let blkId = u32(idx[u.btOff + batch * u.maxBlocksPerSeq + u32(key) / u.pageBlockSize]);
-     let seg = ${s.segs === 1 ? '0u' : `min(blkId / u.pagesPerSeg, ${s.segs - 1}u)`};
-     let local = blkId - seg * u.pagesPerSeg;
-     keyRow[t] = ((local * u.pageBlockSize + u32(key) % u.pageBlockSize) * u.hKv + kvh) * 72u;
-     keySeg[t] = seg;
+${keyRowLookup(s.segs, 'kvh', 'blkId')}
     } else {
      keySeg[t] = NONE;
     }

@@ -106,6 +106,30 @@ const NEG: f32 = ${negBig};
 const NONE: u32 = 0xffffffffu;`;
 }
 
+/**
+ * The head of every decode kernel's loop over the requests of its SM part (after metaRowLets): the request, its
+ * length, the key range and first split of this part's share, and the request's first partial-row slot base.
+ */
+export const itemLoopHead = ` for (var bi = beginIdx; bi <= endIdx; bi++) {
+  let batch = u32(bi);
+  let seqlen = idx[u.seqOff + batch];
+  let kBegin = select(0, beginSeqlen, bi == beginIdx);
+  let kEnd = select(seqlen, endSeqlen, bi == endIdx);
+  let split = select(0, beginSplit, bi == beginIdx);
+  let nsBase = idx[u.nsOff + batch];`;
+
+/**
+ * Inside a decode kernel's key loop, lane t < keys-per-tile with `key` < kEnd: the key's cache page from the block
+ * table, the binding (segment) that holds it, and its first vec4 within that binding (keyRow[t], keySeg[t]).
+ */
+export function keyRowLookup(segments: number, kvh: string, blk = 'blk'): string {
+  return `     let ${blk} = u32(idx[u.btOff + batch * u.maxBlocksPerSeq + u32(key) / u.pageBlockSize]);
+     let seg = ${segments === 1 ? '0u' : `min(${blk} / u.pagesPerSeg, ${segments - 1}u)`};
+     let local = ${blk} - seg * u.pagesPerSeg;
+     keyRow[t] = ((local * u.pageBlockSize + u32(key) % u.pageBlockSize) * u.hKv + ${kvh}) * ${qkVec4sPerRow}u;
+     keySeg[t] = seg;`;
+}
+
 /** Reduction of `x` over the `w` consecutive lanes of one row (op: max or +). */
 function rowReduce(name: string, op: 'max' | 'add', w: number, subgroups: boolean): string {
   const combine = (a: string, b: string) => (op === 'max' ? `max(${a}, ${b})` : `${a} + ${b}`);
@@ -373,13 +397,7 @@ ${metaRowLets('metaBase')}
  ${accDecl}
  ${Array.from({ length: prefetchStages }, (_, i) => `var rA${i} = vec4<u32>(0u); var rB${i} = vec4<u32>(0u);`).join(' ')}
 
- for (var bi = beginIdx; bi <= endIdx; bi++) {
-  let batch = u32(bi);
-  let seqlen = idx[u.seqOff + batch];
-  let kBegin = select(0, beginSeqlen, bi == beginIdx);
-  let kEnd = select(seqlen, endSeqlen, bi == endIdx);
-  let split = select(0, beginSplit, bi == beginIdx);
-  let nsBase = idx[u.nsOff + batch];
+${itemLoopHead}
   it.batch = batch;
   it.kBegin = kBegin;
   it.kEnd = kEnd;
@@ -415,11 +433,7 @@ ${metaRowLets('metaBase')}
    if (t < ${keysPerTile}u) {
     let key = k0 + i32(t);
     if (key < kEnd) {
-     let blk = u32(idx[u.btOff + batch * u.maxBlocksPerSeq + u32(key) / u.pageBlockSize]);
-     let seg = ${cacheBindings === 1 ? '0u' : 'min(blk / u.pagesPerSeg, ' + (cacheBindings - 1) + 'u)'};
-     let local = blk - seg * u.pagesPerSeg;
-     keyRow[t] = ((local * u.pageBlockSize + u32(key) % u.pageBlockSize) * u.hKv + it.kvh) * ${qkVec4sPerRow}u;
-     keySeg[t] = seg;
+${keyRowLookup(cacheBindings, 'it.kvh')}
     } else {
      keySeg[t] = NONE;
     }
