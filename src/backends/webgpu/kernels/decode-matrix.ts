@@ -82,6 +82,20 @@ export function decodeMatrixSpec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps,
 }
 
 /** WGSL unpack2: one u32 of two bf16 / f16 values as vec2<f32> (also kernels/decode-matrix4.ts). */
+/**
+ * The matrix kernels' WGSL helpers for NaN tests and power-of-two block scales: isNan, qNan (from the uniform's +inf
+ * bits), the clamped biased exponent of a block's largest finite magnitude and its two scale factors, and the vec4
+ * forms.
+ */
+export const scaleHelpersWgsl = `fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn qNan() -> f32 { return bitcast<f32>(u.posInfBits | 0x400000u); }
+// Largest finite magnitude's biased exponent, clamped so both 2^(127-e) and 2^(e-127) are normal f32.
+fn expOf(maxBits: u32) -> u32 { return clamp(maxBits >> 23u, 1u, 253u); }
+fn downOf(e: u32) -> f32 { return bitcast<f32>((254u - e) << 23u); }
+fn upOf(e: u32) -> f32 { return bitcast<f32>(e << 23u); }
+fn isNan4(v: vec4<f32>) -> vec4<bool> { return (bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u); }
+fn finiteBits4(v: vec4<f32>) -> vec4<u32> { let b = bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu); return select(vec4<u32>(0u), b, b < vec4<u32>(0x7f800000u)); }`;
+
 export function unpackWgsl(dtype: HalfDType): string {
   return dtype === 'bf16'
     ? `fn unpack2(w: u32) -> vec2<f32> { return vec2<f32>(bitcast<f32>(w << 16u), bitcast<f32>(w & 0xffff0000u)); }`
@@ -180,14 +194,7 @@ ${unpackWgsl(s.dtype)}
 ${packWgsl(s.dtype)}
 ${segmentLoader(s.segs)}
 
-fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
-fn qNan() -> f32 { return bitcast<f32>(u.posInfBits | 0x400000u); }
-// Largest finite magnitude's biased exponent, clamped so both 2^(127-e) and 2^(e-127) are normal f32.
-fn expOf(maxBits: u32) -> u32 { return clamp(maxBits >> 23u, 1u, 253u); }
-fn downOf(e: u32) -> f32 { return bitcast<f32>((254u - e) << 23u); }
-fn upOf(e: u32) -> f32 { return bitcast<f32>(e << 23u); }
-fn isNan4(v: vec4<f32>) -> vec4<bool> { return (bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u); }
-fn finiteBits4(v: vec4<f32>) -> vec4<u32> { let b = bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu); return select(vec4<u32>(0u), b, b < vec4<u32>(0x7f800000u)); }
+${scaleHelpersWgsl}
 
 struct Item { batch: u32, qStart: u32, qLen: u32, slot: u32, split: bool, mBase: u32, kvh: u32, vh: u32 }
 var<private> it: Item;

@@ -37,7 +37,7 @@ import type { MlaProblem } from '../../../core/problem.js';
 import type { DeviceCaps, Dispatch, Program } from '../program.js';
 import { type SubgroupMatrixF16, matrixConfigUsable } from './path.js';
 import { decodeBindingsWgsl, itemLoopHead, keyRowLookup, metaRowLets, packWgsl, segmentLoader } from './decode.js';
-import { unpackWgsl } from './decode-matrix.js';
+import { scaleHelpersWgsl, unpackWgsl } from './decode-matrix.js';
 
 export const matrix4Rows = 16; // query rows a workgroup (one M tile)
 const nT = 64; // keys a tile
@@ -224,14 +224,7 @@ ${unpackWgsl(s.dtype)}
 ${packWgsl(s.dtype)}
 ${segmentLoader(s.segs)}
 
-fn isNan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
-fn qNan() -> f32 { return bitcast<f32>(u.posInfBits | 0x400000u); }
-// Largest finite magnitude's biased exponent, clamped so both 2^(127-e) and 2^(e-127) are normal f32.
-fn expOf(maxBits: u32) -> u32 { return clamp(maxBits >> 23u, 1u, 253u); }
-fn downOf(e: u32) -> f32 { return bitcast<f32>((254u - e) << 23u); }
-fn upOf(e: u32) -> f32 { return bitcast<f32>(e << 23u); }
-fn isNan4(v: vec4<f32>) -> vec4<bool> { return (bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u); }
-fn finiteBits4(v: vec4<f32>) -> vec4<u32> { let b = bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu); return select(vec4<u32>(0u), b, b < vec4<u32>(0x7f800000u)); }
+${scaleHelpersWgsl}
 
 @compute @workgroup_size(${g.lanes})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
