@@ -50,3 +50,45 @@ test('sparse_sm90: the runner dispatches to it only on a Hopper build, else to s
   assert.equal(new SparseMmaRunner(host(true)).kernelForSparse(call(96)), m64, 'a partial 64-head tile');
   assert.equal(new SparseMmaRunner(host(true)).kernelForSparse(call(128, 'model1')), sparseMmaKernelName(chooseSparseMma('model1', 'bf16', 512, 128, sm90)!));
 });
+
+test('sparse_sm90: the runner launches it from its own fatbin and merges split rows with sparse_mma.cu\'s combine', () => {
+  const launches: string[] = [];
+  const modules: Record<string, bigint> = { 'sparse_mma.fatbin': 1n, 'sparse_sm90.fatbin': 2n };
+  const names = new Map<bigint, string>();
+  let nextFn = 100n, nextPtr = 1n << 20n;
+  const drv = {
+    pinnedParams: (bytes: number) => ({ ptr: 0n, view: new DataView(new ArrayBuffer(bytes)), argv: 0n }),
+    alloc: (bytes: number) => { const p = nextPtr; nextPtr += BigInt(Math.ceil(bytes / 256) * 256); return p; },
+    free: () => {}, synchronize: () => {}, copyHtoD: () => {},
+    check: (rc: number, what: string) => { throw new Error(`${what}: ${rc}`); },
+    api: { cuLaunchKernel: (f: bigint) => { launches.push(names.get(f)!); return 0; } },
+  };
+  const host = (hopper: boolean): SparseMmaHost => ({
+    drv: drv as never, stream: 0n, maxSmem: sm90, hopper,
+    load: (file) => modules[file],
+    fn: (m, name) => { const f = nextFn++; names.set(f, `${m === 2n ? 'sm90' : 'mma'}:${name}`); return f; },
+    ptrOf: () => 4096n,
+  });
+  const dev = { device: 'cuda' } as never;
+  const call = (hQ: number, split: boolean): SparseCall => ({
+    problem: {
+      b: 2, sQ: 1, hQ, dQk: 576, dV: 512, topk: 128, extraTopk: 0, dtype: 'bf16', softmaxScale: 0.04, numSmParts: 33,
+      cache: { kind: 'v32', pageBlockSize: 64, blockStride: 64 * 656 } as never, hasTopkLength: false, hasExtraTopkLength: false, hasAttnSink: false,
+    },
+    q: dev, kCache: dev, indices: dev, tileSchedulerMetadata: dev, numSplits: dev, out: dev, lse: dev,
+    host: { tileSchedulerMetadata: new Int32Array(33 * 8), numSplits: split ? Int32Array.from([0, 2, 3]) : Int32Array.from([0, 1, 2]) },
+  });
+  const r = new SparseMmaRunner(host(true));
+  assert.ok(r.sparse(call(128, false)));
+  assert.deepEqual(launches, [`sm90:${sparseSm90KernelName}`], 'one request in one piece: no combine');
+  launches.length = 0;
+  assert.ok(r.sparse(call(128, true)));
+  assert.deepEqual(launches, [`sm90:${sparseSm90KernelName}`, 'mma:mla_sparse_mma_combine_bf16'], 'split rows: sparse_mma.cu\'s combine');
+  launches.length = 0;
+  assert.ok(r.sparse(call(96, true)));
+  const m96 = sparseMmaKernelName(chooseSparseMma('v32', 'bf16', 576, 96, sm90)!);
+  assert.deepEqual(launches, [`mma:${m96}`, 'mma:mla_sparse_mma_combine_bf16'], 'a partial 64-head tile stays on sparse_mma.cu');
+  launches.length = 0;
+  assert.ok(new SparseMmaRunner(host(false)).sparse(call(128, true)));
+  assert.deepEqual(launches.map((l) => l.split(':')[0]), ['mma', 'mma'], 'no Hopper build: sparse_mma.cu and its combine');
+});
