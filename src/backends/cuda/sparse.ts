@@ -2,6 +2,7 @@
 // FP8 cache. CudaBackendImpl asks this runner first (decodeSparse, decodeDenseFp8); where no variant applies (an
 // f16 query over an FP8 cache, a GPU whose shared memory is too small) it answers false and sparse.cu runs instead.
 import type { DenseFp8Call } from '../../core/dense-fp8.js';
+import type { HalfDType } from '../../core/dtype.js';
 import { invalidArgument } from '../../core/errors.js';
 import type { SparseCall } from '../../core/sparse.js';
 import type { Tensor } from '../../core/tensor.js';
@@ -37,6 +38,13 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   }
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/** A loaded kernel: its module, its entry, and the query dtype (which picks the split combine). */
+interface SparseKernel {
+  module: bigint;
+  name: string;
+  dtype: HalfDType;
 }
 
 export class SparseMmaRunner {
@@ -77,7 +85,7 @@ export class SparseMmaRunner {
     const dev = this.stage([l.indices, l.extraIndices, l.topkLength, l.extraTopkLength, l.attnSink, l.tileSchedulerMetadata, l.numSplits],
       sparseMmaAccumElems(p.b, p.numSmParts, p.sQ, p.hQ));
     const q = this.h.ptrOf(l.q), out = this.h.ptrOf(l.out), k = this.h.ptrOf(l.kCache), x = l.extraKCache ? this.h.ptrOf(l.extraKCache) : 0n;
-    this.launch(v ?? { dtype: 'bf16' }, {
+    this.launch(this.kernel(sm90 ? undefined : v, p.dtype), {
       q, kCache: k, extraKCache: x, indices: dev[0], extraIndices: dev[1], topkLength: dev[2], extraTopkLength: dev[3], attnSink: dev[4],
       blockTable: 0n, cacheSeqlens: 0n, tileSchedulerMetadata: dev[5], numSplits: dev[6], out, lse: this.h.ptrOf(l.lse),
       oAccum: dev.oAccum, lseAccum: dev.lseAccum, b: p.b, sQ: p.sQ, hQ: p.hQ, topk: p.topk, extraTopk: p.extraTopk,
@@ -85,7 +93,7 @@ export class SparseMmaRunner {
       blockStride: p.cache.blockStride, extraBlockStride: p.extraCache?.blockStride ?? 0, maxBlocksPerSeq: 0, dense: 0, causal: 0,
       scaleLog2: p.softmaxScale * Math.LOG2E,
     }, sm90 ? sparseSm90Launch(p.numSmParts, p.sQ, p.hQ) : sparseMmaLaunch(v!, p.numSmParts, p.sQ, p.hQ, false), p.b, p.sQ, p.hQ,
-    l.host ? l.host.numSplits[p.b] !== p.b : true, sm90 ? sparseSm90KernelName : undefined);
+    l.host ? l.host.numSplits[p.b] !== p.b : true);
     return true;
   }
 
@@ -95,7 +103,7 @@ export class SparseMmaRunner {
     if (!v) return false;
     const dev = this.stage([l.blockTable, l.cacheSeqlens, l.tileSchedulerMetadata, l.numSplits], sparseMmaAccumElems(l.b, l.numSmParts, l.sQ, l.hQ));
     const ns = l.numSplits.device === 'cpu' ? (l.numSplits.host() as Int32Array) : undefined;
-    this.launch(v, {
+    this.launch(this.kernel(v, v.dtype), {
       q: this.h.ptrOf(l.q), kCache: this.h.ptrOf(l.kCache), extraKCache: 0n, indices: 0n, extraIndices: 0n, topkLength: 0n, extraTopkLength: 0n,
       attnSink: 0n, blockTable: dev[0], cacheSeqlens: dev[1], tileSchedulerMetadata: dev[2], numSplits: dev[3],
       out: this.h.ptrOf(l.out), lse: this.h.ptrOf(l.lse), oAccum: dev.oAccum, lseAccum: dev.lseAccum,
@@ -105,24 +113,28 @@ export class SparseMmaRunner {
     return true;
   }
 
-  private launch(v: SparseMmaVariant | Pick<SparseMmaVariant, 'dtype'>, values: Record<string, bigint | number>, g: SparseMmaGrid, b: number, sQ: number, hQ: number,
-    needCombine: boolean, sm90Name?: string): void {
+  /**
+   * The kernel a launch runs: a sparse_mma.cu variant, or (no variant) sparse_sm90.cu, which takes the same
+   * parameters; dtype picks the combine of either one's split partials (sparse_mma.cu's).
+   */
+  private kernel(v: SparseMmaVariant | undefined, dtype: HalfDType): SparseKernel {
+    if (!v) return { module: (this.sm90Module ??= this.h.load(sparseSm90Fatbin)), name: sparseSm90KernelName, dtype };
+    return { module: (this.module ??= this.h.load('sparse_mma.fatbin')), name: sparseMmaKernelName(v), dtype };
+  }
+
+  private launch(k: SparseKernel, values: Record<string, bigint | number>, g: SparseMmaGrid, b: number, sQ: number, hQ: number, needCombine: boolean): void {
     const h = this.h;
-    this.module ??= h.load('sparse_mma.fatbin');
     this.params ??= h.drv.pinnedParams(sparseMmaParamsLayout.size);
     if ((BigInt(values.q) | BigInt(values.kCache) | BigInt(values.extraKCache) | BigInt(values.out)) & 15n) {
       throw invalidArgument('q/kCache/out', 'device addresses aligned to 16 bytes (sparse_mma.cu copies 16-byte vectors)', 'an unaligned view');
     }
     pack(this.params.view, values);
-    // sparse_sm90.cu takes the same parameters; its split partials go through sparse_mma.cu's combine.
-    if (sm90Name) this.sm90Module ??= h.load(sparseSm90Fatbin);
-    const name = sm90Name ?? sparseMmaKernelName(v as SparseMmaVariant);
-    const f = h.fn(sm90Name ? this.sm90Module! : this.module, name, g.smem);
     const api = h.drv.api;
-    let rc = api.cuLaunchKernel(f, g.grid[0], g.grid[1], g.grid[2], g.block[0], 1, 1, g.smem, h.stream, this.params.argv, null);
-    if (rc !== 0) h.drv.check(rc, `cuLaunchKernel(${name})`);
+    let rc = api.cuLaunchKernel(h.fn(k.module, k.name, g.smem), g.grid[0], g.grid[1], g.grid[2], g.block[0], 1, 1, g.smem, h.stream, this.params.argv, null);
+    if (rc !== 0) h.drv.check(rc, `cuLaunchKernel(${k.name})`);
     if (!needCombine) return;
-    const c = sparseMmaCombineLaunch(b, sQ, hQ), cname = `mla_sparse_mma_combine_${v.dtype}`;
+    this.module ??= h.load('sparse_mma.fatbin');
+    const c = sparseMmaCombineLaunch(b, sQ, hQ), cname = `mla_sparse_mma_combine_${k.dtype}`;
     rc = api.cuLaunchKernel(h.fn(this.module, cname, 0), c.grid[0], c.grid[1], c.grid[2], c.block[0], 1, 1, 0, h.stream, this.params.argv, null);
     if (rc !== 0) h.drv.check(rc, `cuLaunchKernel(${cname})`);
   }
