@@ -71,11 +71,20 @@ export async function flashMlaWithFp8Kvcache(
   const pageBlockSize = kCache.shape[1], numBlocks = kCache.shape[0];
   checkShape('cacheSeqlens', cacheSeqlens, [b], '[b]');
   if (blockTable.shape[0] !== b) throw invalidArgument('blockTable', `${b} rows (one per sequence)`, fmtShape(blockTable.shape));
+  const backend = opts.backend ?? backendOf(q);
+  // A backend that reads the cache by block table (CUDA's sparse_mma.cu) takes index tensors on its device, as dense
+  // decode over a 16-bit cache does: their values are then the caller's to vouch for. Every other path builds
+  // sparse indices from the host values.
+  const direct = !!backend.decodeDenseFp8 && q.device === backend.kind && kCache.device === backend.kind;
   const seqlens = hostI32(cacheSeqlens), table = hostI32(blockTable);
-  if (!seqlens || !table) throw invalidArgument(seqlens ? 'blockTable' : 'cacheSeqlens', 'a host tensor with an FP8 cache (the step is planned from its values)', 'a device tensor');
-  checkSeqlens('cacheSeqlens', seqlens);
+  for (const [name, t] of [['blockTable', blockTable], ['cacheSeqlens', cacheSeqlens]] as const) {
+    if (t.device === 'cpu') continue;
+    if (!direct) throw invalidArgument(name, `a host tensor with an FP8 cache on ${backend.kind} (the step is planned from its values)`, `a ${t.device} tensor`);
+    if (t.device !== backend.kind) throw invalidArgument(name, `a tensor on ${backend.kind} or the host`, t.device);
+  }
+  if (seqlens) checkSeqlens('cacheSeqlens', seqlens);
   const maxBlocksPerSeq = blockTable.shape[1];
-  for (let i = 0; i < b; i++) {
+  for (let i = 0; seqlens && table && i < b; i++) {
     const need = Math.ceil(seqlens[i] / pageBlockSize);
     if (need > maxBlocksPerSeq) throw invalidArgument(`cacheSeqlens[${i}]`, `<= ${maxBlocksPerSeq * pageBlockSize} (blockTable has ${maxBlocksPerSeq} pages a row)`, String(seqlens[i]));
     for (let j = 0; j < need; j++) {
@@ -87,11 +96,10 @@ export async function flashMlaWithFp8Kvcache(
   checkShape('tileSchedulerMetadata', tileSchedulerMetadata, [numSmParts, 8], '[numSmParts, 8]');
   checkShape('numSplits', numSplits, [b + 1], '[b + 1]');
   const m = hostI32(tileSchedulerMetadata), ns = hostI32(numSplits);
-  if (m && ns) checkMetadataMatches(seqlens, m, ns, numSmParts);
+  if (m && ns && seqlens) checkMetadataMatches(seqlens, m, ns, numSmParts);
 
   // A backend that reads the cache by block table (CUDA's sparse_mma.cu): no host-built indices.
-  const backend = opts.backend ?? backendOf(q);
-  if (backend.decodeDenseFp8 && q.device === backend.kind && kCache.device === backend.kind) {
+  if (direct && backend.decodeDenseFp8) {
     const softmaxScale = opts.softmaxScale ?? dQk ** -0.5;
     if (!(Number.isFinite(softmaxScale) && softmaxScale > 0)) throw invalidArgument('softmaxScale', 'a finite number > 0', String(softmaxScale));
     const out = opts.out ?? backend.empty(q.dtype, [b, sQ, hQ, headDimV]);
@@ -108,6 +116,9 @@ export async function flashMlaWithFp8Kvcache(
     });
     if (launched) return { out, lse };
     opts = { ...opts, out, lse };
+  }
+  if (!seqlens || !table) {
+    throw invalidArgument(seqlens ? 'blockTable' : 'cacheSeqlens', `a host tensor for this shape on ${backend.kind} (no kernel reads an FP8 cache by block table here; the step is planned from its values)`, 'a device tensor');
   }
 
   const { indices, topk } = denseStepIndices(table, maxBlocksPerSeq, seqlens, sQ, pageBlockSize, opts.causal ?? true);

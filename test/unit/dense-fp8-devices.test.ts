@@ -1,0 +1,69 @@
+// Dense decode over an FP8 cache with index tensors on the device: a backend that reads the cache by block table
+// (Backend.decodeDenseFp8, CUDA's sparse_mma.cu) takes them as they are, as dense decode over a 16-bit cache does;
+// a path that must build sparse indices from their values refuses them with a typed error naming the argument,
+// before any launch. No GPU: the "device" tensors and the backend are stand-ins that record what reaches them.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { DenseFp8Call } from '../../src/core/dense-fp8.js';
+import { flashMlaWithFp8Kvcache } from '../../src/core/dense-fp8.js';
+import { FlashMlaError } from '../../src/core/errors.js';
+import type { Backend } from '../../src/core/problem.js';
+import { getMlaMetadata } from '../../src/core/api.js';
+import { fp8CacheTensor } from '../../src/core/sparse.js';
+import { type DeviceStorage, Tensor, fromArray } from '../../src/core/tensor.js';
+
+const b = 2, sQ = 1, hQ = 16, B = 64, numBlocks = 4, maxBlocks = 2;
+const onDevice = (device: 'cuda' | 'webgpu', t: Tensor): Tensor => new Tensor(t.dtype, t.shape, { device, byteLength: t.byteLength } as DeviceStorage);
+const hostTable = fromArray('i32', [b, maxBlocks], Int32Array.of(3, 1, 0, 2));
+const hostLens = fromArray('i32', [b], Int32Array.of(100, 7));
+const md = getMlaMetadata(Int32Array.of(100, 7), sQ * hQ, 1, { numSms: 8 });
+const q = onDevice('cuda', fromArray('bf16', [b, sQ, hQ, 576], new Uint16Array(b * sQ * hQ * 576)));
+const k = onDevice('cuda', fp8CacheTensor('v32', numBlocks, B));
+const out = onDevice('cuda', fromArray('bf16', [b, sQ, hQ, 512], new Uint16Array(b * sQ * hQ * 512)));
+const lse = onDevice('cuda', fromArray('f32', [b, hQ, sQ], new Float32Array(b * hQ * sQ)));
+
+function stubBackend(take: boolean | undefined): { backend: Backend; calls: DenseFp8Call[] } {
+  const calls: DenseFp8Call[] = [];
+  const backend = { kind: 'cuda' } as Record<string, unknown>;
+  if (take !== undefined) backend.decodeDenseFp8 = (l: DenseFp8Call) => { calls.push(l); return take; };
+  backend.decodeSparse = () => { throw new Error('the sparse path must not run'); };
+  return { backend: backend as unknown as Backend, calls };
+}
+
+async function refused(p: Promise<unknown>, arg: string, calls: DenseFp8Call[], asked: number): Promise<void> {
+  await assert.rejects(p, (e: unknown) => e instanceof FlashMlaError && e.argument === arg, `a FlashMlaError naming ${arg}`);
+  assert.equal(calls.length, asked);
+}
+
+test('device blockTable and cacheSeqlens reach a backend that reads the cache by block table, unread', async () => {
+  const { backend, calls } = stubBackend(true);
+  const table = onDevice('cuda', hostTable), lens = onDevice('cuda', hostLens);
+  const r = await flashMlaWithFp8Kvcache(q, k, table, lens, 512, md.tileSchedulerMetadata, md.numSplits, { backend, out, lse });
+  assert.equal(calls.length, 1);
+  assert.equal(calls[0].blockTable, table);
+  assert.equal(calls[0].cacheSeqlens, lens);
+  assert.deepEqual([calls[0].b, calls[0].hQ, calls[0].maxBlocksPerSeq, calls[0].pageBlockSize], [b, hQ, maxBlocks, B]);
+  assert.equal(r.out, out);
+});
+
+test('host index tensors are still checked by value on that backend', async () => {
+  const { backend, calls } = stubBackend(true);
+  const bad = fromArray('i32', [b, maxBlocks], Int32Array.of(3, 9, 0, 2)); // page 9 of 4
+  await refused(flashMlaWithFp8Kvcache(q, k, bad, hostLens, 512, md.tileSchedulerMetadata, md.numSplits, { backend, out, lse }), 'blockTable[0, 1]', calls, 0);
+});
+
+test('a backend that declines the step: device index tensors are refused, naming the argument', async () => {
+  const { backend, calls } = stubBackend(false);
+  await refused(flashMlaWithFp8Kvcache(q, k, hostTable, onDevice('cuda', hostLens), 512, md.tileSchedulerMetadata, md.numSplits, { backend, out, lse }), 'cacheSeqlens', calls, 1);
+  await refused(flashMlaWithFp8Kvcache(q, k, onDevice('cuda', hostTable), hostLens, 512, md.tileSchedulerMetadata, md.numSplits, { backend, out, lse }), 'blockTable', calls, 2);
+});
+
+test('a backend without a block-table FP8 kernel refuses device index tensors before anything runs', async () => {
+  const { backend, calls } = stubBackend(undefined);
+  await refused(flashMlaWithFp8Kvcache(q, k, onDevice('cuda', hostTable), hostLens, 512, md.tileSchedulerMetadata, md.numSplits, { backend, out, lse }), 'blockTable', calls, 0);
+});
+
+test('an index tensor on another device is refused', async () => {
+  const { backend, calls } = stubBackend(true);
+  await refused(flashMlaWithFp8Kvcache(q, k, onDevice('webgpu', hostTable), hostLens, 512, md.tileSchedulerMetadata, md.numSplits, { backend, out, lse }), 'blockTable', calls, 0);
+});
