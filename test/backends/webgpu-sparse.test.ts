@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { tolerances } from '../support/compare.js';
+import { runRandomDenseFp8 } from '../support/dense-fp8-random.js';
 import { e4m3PatternsThrough, runRandomSparse } from '../support/sparse-random.js';
 import { useWebGpu } from '../support/webgpu.js';
 
@@ -15,6 +16,14 @@ describe('webgpu sparse: random cases vs the float64 reference', () => {
     if (!be) return;
     const kinds = ['v32', 'model1', 'bf16', 'f16'] as const;
     for (let seed = 501; seed <= 508; seed++) await runRandomSparse(seed, be, tolerances.webgpu, [kinds[seed % 4]], true);
+  });
+});
+
+describe('webgpu dense decode over FP8 caches: random cases vs the float64 reference', () => {
+  test('4 small cases: V3.2 and MODEL1 bytes, NaN in unread tokens, junk past each row\'s pages', async (t) => {
+    const be = need(t);
+    if (!be) return;
+    for (let seed = 7300; seed < 7304; seed++) await runRandomDenseFp8(seed, be, tolerances.webgpu, true);
   });
 });
 

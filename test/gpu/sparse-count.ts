@@ -1,30 +1,43 @@
-// Count passes of the seeded random CUDA sparse cases without stopping at the first failure (test/gpu/sparse.test.ts
-// stops there). Needs an NVIDIA GPU and built kernels:
-//   node --import tsx test/gpu/sparse-count.ts [cases=1000]      (or build/test/gpu/sparse-count.js after tsc)
-// Prints "<suite>: <passed>/<cases> pass" and the first few failures of each suite (same seeds as sparse.test.ts).
-import { createCudaBackend } from '../../src/backends/cuda/index.js';
+// Count passes of the seeded random sparse and dense-FP8 cases on a GPU backend without stopping at the first
+// failure (the test files stop there). Needs a GPU (CUDA: built kernels):
+//   node --import tsx test/gpu/sparse-count.ts [cases=1000] [cuda|webgpu] [suites=random,heads,dense]
+//   (or build/test/gpu/sparse-count.js after tsc)
+// Prints "<backend> <suite>: <passed>/<cases> pass" and the first few failures of each suite (the random and heads
+// suites use sparse.test.ts's seeds; dense runs test/support/dense-fp8-random.ts from seed 80000).
+import type { Backend } from '../../src/core/problem.js';
 import { tolerances } from '../support/compare.js';
+import { runRandomDenseFp8 } from '../support/dense-fp8-random.js';
 import type { Rng } from '../support/random.js';
 import { runRandomSparse } from '../support/sparse-random.js';
 
 const n = Number(process.argv[2] ?? 1000);
-const cuda = await createCudaBackend();
-const suites: [string, number, number, ((r: Rng) => number) | undefined][] = [
-  ['random', 20000, n, undefined],
-  ['many heads', 40000, Math.max(1, Math.round(n / 20)), (r) => r.pick([64, 128, 33, 48, 96])],
+const kind = process.argv[3] ?? 'cuda';
+const only = (process.argv[4] ?? 'random,heads,dense').split(',');
+let be: Backend & { dispose(): void };
+if (kind === 'cuda') be = await (await import('../../src/backends/cuda/index.js')).createCudaBackend();
+else if (kind === 'webgpu') be = await (await import('../../src/backends/webgpu/node.js')).createNodeWebGpuBackend();
+else throw new Error(`backend: cuda or webgpu, got ${kind}`);
+const tol = kind === 'cuda' ? tolerances.cuda : tolerances.webgpu;
+const sparse = (pick?: (r: Rng) => number) => (seed: number) => runRandomSparse(seed, be, tol, undefined, false, pick);
+const suites: [string, number, number, (seed: number) => Promise<void>][] = [
+  ['random', 20000, n, sparse()],
+  ['heads', 40000, Math.max(1, Math.round(n / 20)), sparse((r) => r.pick([64, 128, 33, 48, 96]))],
+  ['dense', 80000, n, (seed) => runRandomDenseFp8(seed, be, tol)],
 ];
-for (const [name, base, count, pick] of suites) {
+for (const [name, base, count, run] of suites) {
+  if (!only.includes(name)) continue;
   let fail = 0;
   const first: string[] = [];
+  const t0 = Date.now();
   for (let s = base; s < base + count; s++) {
     try {
-      await runRandomSparse(s, cuda, tolerances.cuda, undefined, false, pick);
+      await run(s);
     } catch (e) {
       fail++;
       if (first.length < 4) first.push(String((e as Error).message).split('\n').slice(0, 3).join(' | '));
     }
   }
-  console.log(`${name}: ${count - fail}/${count} pass`);
+  console.log(`${kind} ${name}: ${count - fail}/${count} pass (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   for (const m of first) console.log(`  ${m}`);
 }
-cuda.dispose();
+be.dispose();

@@ -9,6 +9,7 @@ import { flashMlaSparseWithKvcache } from '../../src/core/sparse-api.js';
 import { fromArray } from '../../src/core/tensor.js';
 import { compareOutputs, tolerances } from '../support/compare.js';
 import { goldenSparseSkip, loadSparseGolden, sparseGoldenNames } from '../support/golden-sparse.js';
+import { runRandomDenseFp8 } from '../support/dense-fp8-random.js';
 import { runRandomSparse } from '../support/sparse-random.js';
 import { useWebGpu } from '../support/webgpu.js';
 
@@ -49,10 +50,18 @@ describe('webgpu sparse: FlashMLA goldens', { skip: goldenSparseSkip() }, () => 
   }
 });
 
+// FLASHMLA_WEBGPU_SPARSE_CASES / FLASHMLA_WEBGPU_DENSE_FP8_CASES set the counts (a GPU runs 1000 of each in seconds).
+const nSparse = Number(process.env.FLASHMLA_WEBGPU_SPARSE_CASES ?? 40), nDense = Number(process.env.FLASHMLA_WEBGPU_DENSE_FP8_CASES ?? 12);
+
 describe('webgpu sparse: random cases (full size)', () => {
-  test('40 cases: V3.2, MODEL1, bf16 and f16 caches (NaN-poisoned), topkLength, sink, extra cache, any hQ', async (t) => {
+  test(`${nSparse} cases: V3.2, MODEL1, bf16 and f16 caches (NaN-poisoned), topkLength, sink, extra cache, any hQ`, async (t) => {
     const be = need(t);
     if (!be) return;
-    for (let seed = 601; seed <= 640; seed++) await runRandomSparse(seed, be, tolerances.webgpu);
+    for (let seed = 601; seed < 601 + nSparse; seed++) await runRandomSparse(seed, be, tolerances.webgpu);
+  });
+  test(`${nDense} dense decodes over FP8 caches: hQ up to 128, seqlens up to 1500, page sizes 64 / 16 / 1`, async (t) => {
+    const be = need(t);
+    if (!be) return;
+    for (let seed = 7400; seed < 7400 + nDense; seed++) await runRandomDenseFp8(seed, be, tolerances.webgpu);
   });
 });

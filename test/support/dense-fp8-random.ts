@@ -1,0 +1,84 @@
+// Random dense (page-table) decode cases over an FP8 cache, for every backend: V3.2 and MODEL1 bytes, bf16 or f16
+// queries, any hQ, causal or not, seqlens 0 / 1 / 63 / 64 / 65 / long, page sizes 64 and smaller, shuffled block
+// tables with junk past each row's pages, spare pages. Every token no sequence reads is NaN before quantization
+// (NaN bytes and scales), outputs are poisoned first; the reference is the float64 dense decode of the dequantized
+// cache. Seeded; a failure names its seed and spec.
+import assert from 'node:assert/strict';
+import { type HalfDType, bf16ToF32, f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
+import { flashMlaWithKvcache, getMlaMetadata } from '../../src/core/api.js';
+import { type Fp8Format, dequantizeToken, fp8Layouts, quantizeCache } from '../../src/core/fp8.js';
+import type { Backend } from '../../src/core/problem.js';
+import { referenceDecode } from '../../src/core/reference.js';
+import { fp8CacheTensor, uploadFp8Cache } from '../../src/core/sparse.js';
+import { type Tensor, fromArray } from '../../src/core/tensor.js';
+import { type Tolerance, compareOutputs } from './compare.js';
+import { Rng } from './random.js';
+
+export interface DenseFp8Spec {
+  format: Fp8Format; dtype: HalfDType; b: number; sQ: number; hQ: number; pageBlockSize: number; causal: boolean;
+  seqlens: number[]; numSms: number; scale?: number;
+}
+
+export function denseFp8Spec(rng: Rng, small = false): DenseFp8Spec {
+  const b = rng.int(1, small ? 2 : 4);
+  return {
+    format: rng.pick(['v32', 'model1'] as const), dtype: rng.float() < 0.8 ? 'bf16' : 'f16', b, sQ: rng.int(1, small ? 2 : 3),
+    hQ: rng.pick(small ? [1, 2, 3, 5, 16] : [1, 3, 5, 16, 17, 32, 64, 128]), pageBlockSize: rng.pick(small ? [64, 16, 2] : [64, 64, 64, 16, 1]),
+    causal: rng.float() < 0.7,
+    seqlens: Array.from({ length: b }, () => rng.pick([0, 1, 63, 64, 65, rng.int(1, small ? 200 : 1500)])),
+    numSms: rng.pick([1, 3, 8, 40, 132]), scale: rng.float() < 0.5 ? undefined : 0.05 + rng.float() * 0.1,
+  };
+}
+
+/** Run one random dense FP8 case on `backend` against the float64 reference (throws with the seed on failure). */
+export async function runRandomDenseFp8(seed: number, backend: Backend, tol: Tolerance, small = false): Promise<void> {
+  const rng = new Rng(seed);
+  const s = denseFp8Spec(rng, small);
+  const L = fp8Layouts[s.format], B = s.pageBlockSize, dQk = L.dQk;
+  const pagesOf = s.seqlens.map((n) => Math.ceil(n / B));
+  const maxBlocks = Math.max(1, ...pagesOf) + rng.int(0, 1);
+  const numBlocks = pagesOf.reduce((x, y) => x + y, 0) + rng.int(1, 3);
+  const perm = rng.shuffle(Array.from({ length: numBlocks }, (_, i) => i));
+  // Junk past each row's pages: validation reads only the pages a sequence needs, and so must the kernels.
+  const table = Int32Array.from({ length: s.b * maxBlocks }, () => rng.pick([-1, 1 << 30, numBlocks]));
+  const used = new Uint8Array(numBlocks * B);
+  for (let i = 0, next = 0; i < s.b; i++) {
+    for (let p = 0; p < pagesOf[i]; p++) table[i * maxBlocks + p] = perm[next++];
+    for (let t = 0; t < s.seqlens[i]; t++) used[table[i * maxBlocks + Math.floor(t / B)] * B + (t % B)] = 1;
+  }
+  const vals = new Uint16Array(numBlocks * B * dQk);
+  for (let t = 0; t < numBlocks * B; t++) {
+    const big = rng.float() < 0.05 ? 2 ** rng.int(-6, 6) : 1; // some tokens far from the others: per-tile scales matter
+    for (let d = 0; d < dQk; d++) vals[t * dQk + d] = used[t] ? f32ToBf16(rng.normal() * 0.2 * big * (d % 97 === 0 ? 4 : 1)) : 0x7fc0;
+  }
+  const bytes = quantizeCache(s.format, vals, B, numBlocks);
+  const deq = new Uint16Array(numBlocks * B * dQk).fill(s.dtype === 'bf16' ? 0x7fc0 : 0x7e00), tok = new Float32Array(dQk);
+  const enc = s.dtype === 'bf16' ? f32ToBf16 : f32ToF16;
+  for (let t = 0; t < numBlocks * B; t++) {
+    if (!used[t]) continue;
+    dequantizeToken(s.format, bytes, B, Math.floor(t / B), t % B, tok);
+    for (let d = 0; d < dQk; d++) deq[t * dQk + d] = enc(bf16ToF32(f32ToBf16(tok[d])));
+  }
+  const q = Uint16Array.from({ length: s.b * s.sQ * s.hQ * dQk }, () => enc(Math.max(-2, Math.min(2, rng.normal()))));
+  const seqlens = Int32Array.from(s.seqlens);
+  const md = getMlaMetadata(seqlens, s.sQ * s.hQ, 1, { numSms: s.numSms });
+  const nan = s.dtype === 'bf16' ? 0x7fc0 : 0x7e00;
+  const up = (t: Tensor) => (backend.kind === 'cpu' ? t : t.dtype === 'fp8_e4m3' ? uploadFp8Cache(backend, t) : backend.upload(t as Tensor<Uint16Array>));
+  const owned = [
+    up(fromArray(s.dtype, [s.b, s.sQ, s.hQ, dQk], q)), up(fp8CacheTensor(s.format, numBlocks, B, bytes)),
+    up(fromArray(s.dtype, [s.b, s.sQ, s.hQ, 512], new Uint16Array(s.b * s.sQ * s.hQ * 512).fill(nan))),
+    up(fromArray('f32', [s.b, s.hQ, s.sQ], new Float32Array(s.b * s.hQ * s.sQ).fill(NaN))),
+  ];
+  const [qD, kD, out, lse] = owned;
+  await flashMlaWithKvcache(qD, kD, fromArray('i32', [s.b, maxBlocks], table), fromArray('i32', [s.b], seqlens), 512,
+    md.tileSchedulerMetadata, md.numSplits, { backend, causal: s.causal, softmaxScale: s.scale, out, lse });
+  await backend.synchronize();
+  const o = (await backend.download(out)).host() as Uint16Array, l = (await backend.download(lse)).host() as Float32Array;
+  if (backend.kind !== 'cpu') for (const t of owned) backend.free(t);
+  const ref = referenceDecode({
+    q, kCache: deq, blockTable: table, cacheSeqlens: seqlens, dtype: s.dtype, b: s.b, sQ: s.sQ, hQ: s.hQ, hKv: 1,
+    pageBlockSize: B, maxBlocksPerSeq: maxBlocks, dQk, causal: s.causal, softmaxScale: s.scale,
+  });
+  const rep = compareOutputs(o, l, ref, s.dtype, { b: s.b, sQ: s.sQ, hQ: s.hQ }, tol);
+  assert.ok(rep.ok, `dense FP8 seed ${seed} ${JSON.stringify(s)}:\n${rep.message}`);
+}
