@@ -5,8 +5,10 @@
 //   nvcc -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -DMLA_SM90W_SWAP_PROBE -o harness_wide bench/cuda/hopper/harness_wide.cu
 //   ./harness_wide check [cases] [seed]   randomized cases vs the float64 reference (NaN in unused slots, poisoned outputs)
 //   ./harness_wide probe                  which V descriptor reading (LBO/SBO) the hardware takes
+//   ./harness_wide once b s_k h_q s_q [v2]  a warm call and one call of a configuration (for ncu)
 //   ./harness_wide time [json]            FlashMLA's grid rows with >= 64 rows and the uneven batch, causal like bench_flashmla.py;
-//                                         COMPARE=mma (default) | none picks the second kernel timed beside sm90w
+//                                         COMPARE=mma (default) | v2 | none picks the second kernel timed beside sm90w,
+//                                         ROUNDS=n alternates the two n times
 // The scheduler, the float64 reference and the problem description are harness.cu's (harness_common.cuh).
 // See bench/cuda/hopper/run_wide.sh.
 #include "../../../src/backends/cuda/kernels/params.h"
@@ -16,6 +18,23 @@
 #include "../../../src/backends/cuda/kernels/decode.cu"
 #include "../../../src/backends/cuda/kernels/decode_sm90_wide.cu"
 #include "../../../src/backends/cuda/kernels/combine.cu"
+// A second version of the kernel beside the library's, for A/B timing in one process (COMPARE=v2): build with
+// -DMLA_SM90W_V2_FILE='"/tmp/v2.cu"' (e.g. `git show c9f1e47:src/backends/cuda/kernels/decode_sm90_wide.cu`); its
+// namespace and entry names are renamed here so both link.
+#ifdef MLA_SM90W_V2_FILE
+#pragma push_macro("MLA_SM90W_ENTRY")
+#undef MLA_SM90W_ENTRY
+#define sm90w sm90w_v2
+#define mla_decode_sm90w_bf16 mla_decode_sm90w_v2_bf16
+#define mla_decode_sm90w_f16 mla_decode_sm90w_v2_f16
+#define mla_decode_sm90w_bf16_swapv mla_decode_sm90w_v2_bf16_swapv
+#include MLA_SM90W_V2_FILE
+#undef sm90w
+#undef mla_decode_sm90w_bf16
+#undef mla_decode_sm90w_f16
+#undef mla_decode_sm90w_bf16_swapv
+#pragma pop_macro("MLA_SM90W_ENTRY")
+#endif
 #include <cuda.h>
 #include <algorithm>
 #include <cmath>
@@ -29,7 +48,7 @@
 using namespace mla;
 #include "harness_common.cuh"
 
-enum Kern { kNew, kOld };
+enum Kern { kNew, kOld, kV2 };
 
 static bool gSwap = false;
 
@@ -40,6 +59,15 @@ static bool launch(const Dev& d, bool f16, Kern which) {
     void (*fn)(MlaParams, mla::sm90w::TmaMap) = f16 ? mla_decode_sm90w_f16 : (gSwap ? mla_decode_sm90w_bf16_swapv : mla_decode_sm90w_bf16);
     CK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, mla::sm90w::SMEM));
     fn<<<dim3(p.numSmParts, p.hKv, (p.rows + 63) / 64), 384, mla::sm90w::SMEM>>>(p, *reinterpret_cast<const mla::sm90w::TmaMap*>(&d.tm));
+  } else if (which == kV2) {
+#ifdef MLA_SM90W_V2_FILE
+    if (p.rows < 64 || p.hKv != 1 || p.pageBlockSize != 64) return false;
+    void (*fn)(MlaParams, mla::sm90w_v2::TmaMap) = f16 ? mla_decode_sm90w_v2_f16 : mla_decode_sm90w_v2_bf16;
+    CK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, mla::sm90w_v2::SMEM));
+    fn<<<dim3(p.numSmParts, p.hKv, (p.rows + 63) / 64), 384, mla::sm90w_v2::SMEM>>>(p, *reinterpret_cast<const mla::sm90w_v2::TmaMap*>(&d.tm));
+#else
+    return false;
+#endif
   } else {
     launchMma(d, f16 ? mla_decode_f16_m64_n48_s2_w8 : mla_decode_bf16_m64_n48_s2_w8, 195072, 64);
   }
@@ -63,12 +91,20 @@ static void timeOne(const std::vector<int>& seqlens, int hQ, int sQ, FILE* js) {
   setup(pr, d, rng);
   const double bytes = 2.0 * (static_cast<double>(total) * 576 + static_cast<double>(b) * sQ * hQ * 576 + static_cast<double>(b) * sQ * hQ * 512);
   const double flops = 2.0 * sQ * static_cast<double>(total) * hQ * (576 + 512);
-  // The sm90w kernel, then COMPARE=mma (default: decode.cu's mma.sync pick) or none.
+  // The sm90w kernel, then COMPARE=mma (default: decode.cu's mma.sync pick), v2 (MLA_SM90W_V2_FILE) or none. With
+  // ROUNDS=n (default 1) the two alternate n times (A B A B ...) and the median of the rounds' medians is kept.
   const char* cmpEnv = getenv("COMPARE");
   const std::string cmp = cmpEnv ? cmpEnv : "mma";
-  double us[2] = {0, 0};
-  us[0] = medianUs(d, [](const Dev& dd, bool f16) { return launch(dd, f16, kNew); });
-  if (cmp != "none") us[1] = medianUs(d, [&cmp](const Dev& dd, bool f16) { return launch(dd, f16, kOld); });
+  const Kern other = cmp == "v2" ? kV2 : kOld;
+  const int rounds = getenv("ROUNDS") ? std::max(1, atoi(getenv("ROUNDS"))) : 1;
+  std::vector<double> ua, ub;
+  for (int r = 0; r < rounds; ++r) {
+    ua.push_back(medianUs(d, [](const Dev& dd, bool f16) { return launch(dd, f16, kNew); }));
+    if (cmp != "none") ub.push_back(medianUs(d, [other](const Dev& dd, bool f16) { return launch(dd, f16, other); }));
+  }
+  std::sort(ua.begin(), ua.end());
+  std::sort(ub.begin(), ub.end());
+  double us[2] = {ua[ua.size() / 2], ub.empty() ? 0 : ub[ub.size() / 2]};
   printf("time b=%d s_k=%d h_q=%d s_q=%d rows=%d  sm90w %8.1f us %5.0f TFLOPS %5.0f GB/s | %s %8.1f us %5.0f TFLOPS | gain %.2fx\n", b, sk, hQ, sQ, sQ * hQ,
          us[0], flops / us[0] / 1e6, bytes / us[0] / 1e3, cmp.c_str(), us[1], flops / us[1] / 1e6, us[1] / us[0]);
   if (js) fprintf(js, "{\"b\":%d,\"s_k\":%d,\"h_q\":%d,\"s_q\":%d,\"sm90w_us\":%.2f,\"%s_us\":%.2f,\"flops\":%.0f,\"bytes\":%.0f},\n", b, sk, hQ, sQ, us[0], cmp.c_str(), us[1], flops, bytes);
@@ -92,6 +128,20 @@ int main(int argc, char** argv) {
     fprintf(stderr, "build with -DMLA_SM90W_SWAP_PROBE\n");
     return 2;
 #endif
+  }
+  if (mode == "once") { // one warm call, then one call of a configuration, for ncu: once b s_k h_q s_q [v2]
+    if (argc < 6) { fprintf(stderr, "usage: harness_wide once b s_k h_q s_q [v2]\n"); return 2; }
+    std::mt19937 rng(7);
+    Problem pr;
+    pr.b = atoi(argv[2]); pr.hQ = atoi(argv[4]); pr.sQ = atoi(argv[5]); pr.causal = 1;
+    pr.seqlens.assign(pr.b, atoi(argv[3]));
+    Dev d;
+    setup(pr, d, rng);
+    const Kern k = argc > 6 && std::string(argv[6]) == "v2" ? kV2 : kNew;
+    for (int i = 0; i < 2; i++) launch(d, false, k);
+    CK(cudaDeviceSynchronize());
+    freeDev(d);
+    return 0;
   }
   if (mode == "time") {
     FILE* js = argc > 2 ? fopen(argv[2], "w") : nullptr;
