@@ -64,6 +64,22 @@ static_assert(SMEM + sizeof(Rows) <= 232448, "over the 227 KiB a block may opt i
 
 #ifdef MLA_SM90A_WIDE
 using namespace hop;
+// L2 policy for the cache reads of 2 or more row tiles (each page is read by that many CTAs): evict-normal, so a
+// page one CTA brought in is still there for its siblings (evict-first made the 256-row case read the cache twice
+// from DRAM; see the note, "Profile").
+__device__ __forceinline__ uint64_t evictNormalPolicy() {
+  uint64_t p;
+  asm volatile("createpolicy.fractional.L2::evict_normal.b64 %0, 1.0;\n" : "=l"(p));
+  return p;
+}
+// The producer's wait on an empty barrier: try_wait with a suspend-time hint, so the waiting thread sleeps until the
+// phase completes (or the hint runs out) instead of spinning through issue slots the consumers' warps share.
+__device__ __forceinline__ void mbarWaitSleep(uint32_t bar, uint32_t parity) {
+  asm volatile(
+      "{\n.reg .pred done;\nWAITS_%=:\n"
+      "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1, %2;\n"
+      "@!done bra WAITS_%=;\n}\n" ::"r"(bar), "r"(parity), "r"(1000000) : "memory");
+}
 __device__ __forceinline__ void tmaLoad2d(uint32_t dst, const TmaMap* map, int c0, int c1, uint32_t bar, uint64_t policy) {
   asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint [%0], [%1, {%2, %3}], [%4], %5;\n"
                ::"r"(dst), "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(bar), "l"(policy) : "memory");
@@ -100,7 +116,17 @@ __device__ __forceinline__ Rows& rows() {
   return r;
 }
 
-template <typename T, bool SWAPV>
+// Variant bits (VAR): kVarL2 evict-normal cache reads when there are 2 or more row tiles; kVarGridX the row tile on
+// grid x and the SM part on grid z (a part's row tiles are neighbouring CTAs, as FlashMLA launches them); kVarSleep
+// the producer waits with a suspend-time hint; kVarSkip O is not rescaled by factors of exactly 1. The library's entries use kLibVar; the harness times the others.
+constexpr int kVarL2 = 1, kVarGridX = 2, kVarSleep = 4, kVarSkip = 8;
+constexpr int kLibVar = kVarL2 | kVarGridX | kVarSleep | kVarSkip;
+
+template <int VAR> __device__ __forceinline__ int partIdx() { return (VAR & kVarGridX) ? blockIdx.z : blockIdx.x; }
+template <int VAR> __device__ __forceinline__ int rowTileIdx() { return (VAR & kVarGridX) ? blockIdx.x : blockIdx.z; }
+template <int VAR> __device__ __forceinline__ int rowTiles() { return (VAR & kVarGridX) ? gridDim.x : gridDim.z; }
+
+template <typename T, bool SWAPV, int VAR = kLibVar>
 struct DecodeW {
   using H = Half<T>;
 
@@ -119,6 +145,15 @@ struct DecodeW {
         a[kk][2 * h] = pack2<T>(x0, x1);
         a[kk][2 * h + 1] = pack2<T>(y0, y1);
       }
+  }
+
+  // O rows rA / rB times fa / fb. With kVarSkip a warp whose 16 rows all keep their factor of exactly 1 (the running
+  // maximum did not move, the common case once a few tiles are in) skips the 128 multiplies; the branch is uniform
+  // in the warp and exact (x * 1 = x).
+  static __device__ __forceinline__ void scaleO(float (&o)[128], float fa, float fb) {
+    if ((VAR & kVarSkip) && !__any_sync(0xffffffffu, fa != 1.f || fb != 1.f)) return;
+#pragma unroll
+    for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= fa; o[4 * i + 1] *= fa; o[4 * i + 2] *= fb; o[4 * i + 3] *= fb; }
   }
 
 #ifdef MLA_SM90A_WIDE
@@ -179,7 +214,7 @@ struct DecodeW {
     const uint32_t qBase = sBase + kQ_OFF, kBase = sBase + kK_OFF, pBase = sBase + kP_OFF;
     Rows& rw = rows();
     const uint32_t fullBar = smemAddr(&rw.full[0][0]), emptyBar = smemAddr(&rw.empty[0][0]);
-    const int part = blockIdx.x, rowTile = blockIdx.z;
+    const int part = partIdx<VAR>(), rowTile = rowTileIdx<VAR>();
     const int tid = threadIdx.x;
     const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
     const int beginIdx = meta[kMetaBeginIdx], endIdx = meta[kMetaEndIdx];
@@ -296,8 +331,7 @@ struct DecodeW {
           if (tq == 0) { rw.mA[rA] = nA; rw.mA[rB] = nB; }
           fenceProxyAsync();
           namedArrive(1, 256); // mA and P_A ready
-#pragma unroll
-          for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= scA; o[4 * i + 1] *= scA; o[4 * i + 2] *= scB; o[4 * i + 3] *= scB; }
+          scaleO(o, scA, scB);
           if (t == it.nTiles - 1) zeroTail(stA, t0A);
           const uint64_t dvA = opaque(descSw128(kBase + stA * kTileBytes, vLbo, vSbo));
           wgFence();
@@ -311,8 +345,7 @@ struct DecodeW {
           wgWait<0>();
           pinRegs<128>(o);
           release(stA, 2); // V_A[L] read
-#pragma unroll
-          for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= cA; o[4 * i + 1] *= cA; o[4 * i + 2] *= cB; o[4 * i + 3] *= cB; }
+          scaleO(o, cA, cB);
           if (hasB) {
 #pragma unroll 1
             for (int b = 0; b < 4; ++b) mbarWait(fullBar + kStageBars * stB + 8 * b, ((uA + 1) >> 1) & 1); // complete already (warpgroup 1 saw them): for visibility
@@ -344,8 +377,7 @@ struct DecodeW {
             const float scA = exp2f(mA_ - baA), scB = exp2f(mB_ - baB);
             lA = lA * scA * cA + sumA;
             lB = lB * scB * cB + sumB;
-#pragma unroll
-            for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= scA; o[4 * i + 1] *= scA; o[4 * i + 2] *= scB; o[4 * i + 3] *= scB; }
+            scaleO(o, scA, scB);
           }
           mA_ = nA; mB_ = nB;
 #pragma unroll 1
@@ -364,8 +396,7 @@ struct DecodeW {
           if (tq == 0) { rw.c[rA] = cA; rw.c[rB] = cB; rw.mB[rA] = nA; rw.mB[rB] = nB; }
           fenceProxyAsync();
           namedArrive(2, 256); // c, mB and P_B ready
-#pragma unroll
-          for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= cA; o[4 * i + 1] *= cA; o[4 * i + 2] *= cB; o[4 * i + 3] *= cB; }
+          scaleO(o, cA, cB);
           if (hasB) {
             if (t + 1 == it.nTiles - 1) zeroTail(stB, t0B);
             const uint64_t dvB = opaque(descSw128(kBase + stB * kTileBytes + 4 * kBox, vLbo, vSbo));
@@ -398,10 +429,10 @@ struct DecodeW {
     const uint32_t kBase = ((smemAddr(smemRaw) + 1023) & ~1023u) + kK_OFF;
     Rows& rw = rows();
     const uint32_t fullBar = smemAddr(&rw.full[0][0]), emptyBar = smemAddr(&rw.empty[0][0]) + 8 * g;
-    const int rowTile = blockIdx.z;
-    const int* meta = p.tileSchedulerMetadata + blockIdx.x * kMetaFields;
+    const int rowTile = rowTileIdx<VAR>();
+    const int* meta = p.tileSchedulerMetadata + partIdx<VAR>() * kMetaFields;
     asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(kMap)) : "memory");
-    const uint64_t policy = evictFirstPolicy();
+    const uint64_t policy = (VAR & kVarL2) && rowTiles<VAR>() > 1 ? evictNormalPolicy() : evictFirstPolicy();
     uint32_t u = 0;
     for (int batch = meta[kMetaBeginIdx]; batch <= meta[kMetaEndIdx]; ++batch) {
       Item it;
@@ -409,7 +440,8 @@ struct DecodeW {
       const int* bt = p.blockTable + static_cast<int64_t>(batch) * p.maxBlocksPerSeq + it.kBegin / kBN;
       for (int t = 0; t < it.nTiles; ++t, ++u) {
         const uint32_t st = u & 1;
-        mbarWait(emptyBar + 24 * st, ((u >> 1) & 1) ^ 1);
+        if (VAR & kVarSleep) mbarWaitSleep(emptyBar + 24 * st, ((u >> 1) & 1) ^ 1);
+        else mbarWait(emptyBar + 24 * st, ((u >> 1) & 1) ^ 1);
         const int row = bt[t] * kBN;
 #pragma unroll 1
         for (int c = box0; c < box0 + nBox; ++c) {
@@ -445,14 +477,20 @@ struct DecodeW {
 
 static_assert(mla::sm90w::SMEM == 230400 && sizeof(mla::sm90w::Rows) == 1472, "shared memory differs from launch.ts sm90WideSmem");
 
-// Launch: grid (numSmParts, hKv = 1, ceil(rows / 64)), 384 threads, mla::sm90w::SMEM bytes of dynamic shared
+// Launch: grid (ceil(rows / 64), hKv = 1, numSmParts) (kVarGridX in kLibVar), 384 threads, mla::sm90w::SMEM bytes of dynamic shared
 // memory, the cache's tensor map after the params; sm_90a only (elsewhere the entries compile to nothing).
-#define MLA_SM90W_ENTRY(NAME, TY, SWAP)                                                                        \
+#define MLA_SM90W_ENTRY(NAME, TY, SWAP, VAR)                                                                   \
   extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \
-    mla::sm90w::DecodeW<TY, SWAP>::run(p, &kMap);                                                                    \
+    mla::sm90w::DecodeW<TY, SWAP, VAR>::run(p, &kMap);                                                               \
   }
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16, __nv_bfloat16, false)
-MLA_SM90W_ENTRY(mla_decode_sm90w_f16, __half, false)
-#ifdef MLA_SM90W_SWAP_PROBE // the harness's extra entry: the swapped V descriptor
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_swapv, __nv_bfloat16, true)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16, __nv_bfloat16, false, mla::sm90w::kLibVar)
+MLA_SM90W_ENTRY(mla_decode_sm90w_f16, __half, false, mla::sm90w::kLibVar)
+#ifdef MLA_SM90W_SWAP_PROBE // the harness's extra entries: the swapped V descriptor, and the variants (VAR bits) timed beside the library's
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_swapv, __nv_bfloat16, true, mla::sm90w::kLibVar)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x0, __nv_bfloat16, false, 0)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x1, __nv_bfloat16, false, 1)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x2, __nv_bfloat16, false, 2)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x3, __nv_bfloat16, false, 3)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x4, __nv_bfloat16, false, 4)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x8, __nv_bfloat16, false, 8)
 #endif
