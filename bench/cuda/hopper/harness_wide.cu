@@ -5,11 +5,11 @@
 //   nvcc -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -DMLA_SM90W_SWAP_PROBE -o harness_wide bench/cuda/hopper/harness_wide.cu
 //   ./harness_wide check [cases] [seed]   randomized cases vs the float64 reference (NaN in unused slots, poisoned outputs)
 //   ./harness_wide probe                  which V descriptor reading (LBO/SBO) the hardware takes
-//   ./harness_wide once b s_k h_q s_q [v2|x0..x4|x8]  a warm call and one call of a configuration (for ncu)
+//   ./harness_wide once b s_k h_q s_q [v2|x0..x4|x8|x16|x24]  a warm call and one call of a configuration (for ncu)
 //   ./harness_wide time [json]            FlashMLA's grid rows with >= 64 rows and the uneven batch, causal like bench_flashmla.py;
 //                                         COMPARE=mma (default) | v2 | none picks the second kernel timed beside sm90w,
 //                                         ROUNDS=n alternates the two n times; COMPARE=vars times the library's
-//                                         entry and the variants x0 (v3) .. x4, x8 (VAR bits, decode_sm90_wide.cu)
+//                                         entry and the variants x0 (v3) .. x4, x8, x16, x24 (VAR bits, decode_sm90_wide.cu)
 // The scheduler, the float64 reference and the problem description are harness.cu's (harness_common.cuh).
 // See bench/cuda/hopper/run_wide.sh.
 #include "../../../src/backends/cuda/kernels/params.h"
@@ -49,7 +49,7 @@
 using namespace mla;
 #include "harness_common.cuh"
 
-enum Kern { kNew, kOld, kV2, kX0, kX1, kX2, kX3, kX4, kX8 }; // kXn: the sm90w variant with VAR bits n (decode_sm90_wide.cu)
+enum Kern { kNew, kOld, kV2, kX0, kX1, kX2, kX3, kX4, kX8, kX16, kX24 }; // kXn: the sm90w variant with VAR bits n (decode_sm90_wide.cu)
 
 // One sm90w launch: grid (parts, 1, row tiles), or (row tiles, 1, parts) for the kVarGridX variants.
 static void launchW(const Dev& d, void (*fn)(MlaParams, mla::sm90w::TmaMap), bool gridX) {
@@ -71,8 +71,8 @@ static bool launch(const Dev& d, bool f16, Kern which) {
     if (which >= kX0) {
       if (f16) return false;
       void (*const xs[])(MlaParams, mla::sm90w::TmaMap) = {mla_decode_sm90w_bf16_x0, mla_decode_sm90w_bf16_x1, mla_decode_sm90w_bf16_x2, mla_decode_sm90w_bf16_x3, mla_decode_sm90w_bf16_x4,
-                                                              mla_decode_sm90w_bf16_x8};
-      const int v[] = {0, 1, 2, 3, 4, 8};
+                                                              mla_decode_sm90w_bf16_x8, mla_decode_sm90w_bf16_x16, mla_decode_sm90w_bf16_x24};
+      const int v[] = {0, 1, 2, 3, 4, 8, 16, 24};
       fn = xs[which - kX0];
       gridX = (v[which - kX0] & mla::sm90w::kVarGridX) != 0;
     }
@@ -116,14 +116,15 @@ static void timeOne(const std::vector<int>& seqlens, int hQ, int sQ, FILE* js) {
   const Kern other = cmp == "v2" ? kV2 : kOld;
   const int rounds = getenv("ROUNDS") ? std::max(1, atoi(getenv("ROUNDS"))) : 1;
   if (cmp == "vars") { // the library's entry and the variants x0 (v3) .. x4, interleaved ROUNDS times
-    const Kern ks[] = {kNew, kX0, kX1, kX2, kX3, kX4, kX8};
-    const char* names[] = {"lib", "x0", "x1", "x2", "x3", "x4", "x8"};
-    std::vector<std::vector<double>> t(7);
+    const Kern ks[] = {kNew, kX0, kX1, kX2, kX3, kX4, kX8, kX16, kX24};
+    const char* names[] = {"lib", "x0", "x1", "x2", "x3", "x4", "x8", "x16", "x24"};
+    constexpr int nk = 9;
+    std::vector<std::vector<double>> t(nk);
     for (int r = 0; r < rounds; ++r)
-      for (int k = 0; k < 7; ++k) { const Kern kk = ks[k]; t[k].push_back(medianUs(d, [kk](const Dev& dd, bool f16) { return launch(dd, f16, kk); })); }
+      for (int k = 0; k < nk; ++k) { const Kern kk = ks[k]; t[k].push_back(medianUs(d, [kk](const Dev& dd, bool f16) { return launch(dd, f16, kk); })); }
     printf("vars b=%d s_k=%d h_q=%d s_q=%d rows=%d", b, sk, hQ, sQ, sQ * hQ);
     if (js) fprintf(js, "{\"b\":%d,\"s_k\":%d,\"h_q\":%d,\"s_q\":%d,\"flops\":%.0f", b, sk, hQ, sQ, flops);
-    for (int k = 0; k < 7; ++k) {
+    for (int k = 0; k < nk; ++k) {
       std::sort(t[k].begin(), t[k].end());
       const double m = t[k][t[k].size() / 2];
       printf(" | %s %7.1f us %4.0f TF", names[k], m, flops / m / 1e6);
@@ -166,8 +167,8 @@ int main(int argc, char** argv) {
     return 2;
 #endif
   }
-  if (mode == "once") { // one warm call, then one call of a configuration, for ncu: once b s_k h_q s_q [v2|x0..x4|x8]
-    if (argc < 6) { fprintf(stderr, "usage: harness_wide once b s_k h_q s_q [v2|x0..x4|x8]\n"); return 2; }
+  if (mode == "once") { // one warm call, then one call of a configuration, for ncu: once b s_k h_q s_q [v2|x0..x4|x8|x16|x24]
+    if (argc < 6) { fprintf(stderr, "usage: harness_wide once b s_k h_q s_q [v2|x0..x4|x8|x16|x24]\n"); return 2; }
     std::mt19937 rng(7);
     Problem pr;
     pr.b = atoi(argv[2]); pr.hQ = atoi(argv[4]); pr.sQ = atoi(argv[5]); pr.causal = 1;
@@ -175,7 +176,7 @@ int main(int argc, char** argv) {
     Dev d;
     setup(pr, d, rng);
     const std::string which = argc > 6 ? argv[6] : "";
-    const Kern k = which == "v2" ? kV2 : (which == "x8" ? kX8 : (which.size() == 2 && which[0] == 'x' ? static_cast<Kern>(kX0 + (which[1] - '0')) : kNew));
+    const Kern k = which == "v2" ? kV2 : (which == "x8" ? kX8 : which == "x16" ? kX16 : which == "x24" ? kX24 : (which.size() == 2 && which[0] == 'x' ? static_cast<Kern>(kX0 + (which[1] - '0')) : kNew));
     for (int i = 0; i < 2; i++) launch(d, false, k);
     CK(cudaDeviceSynchronize());
     freeDev(d);

@@ -118,9 +118,10 @@ __device__ __forceinline__ Rows& rows() {
 
 // Variant bits (VAR): kVarL2 evict-normal cache reads when there are 2 or more row tiles; kVarGridX the row tile on
 // grid x and the SM part on grid z (a part's row tiles are neighbouring CTAs, as FlashMLA launches them); kVarSleep
-// the producer waits with a suspend-time hint; kVarSkip O is not rescaled by factors of exactly 1. The library's entries use kLibVar; the harness times the others.
-constexpr int kVarL2 = 1, kVarGridX = 2, kVarSleep = 4, kVarSkip = 8;
-constexpr int kLibVar = kVarL2 | kVarGridX | kVarSleep | kVarSkip;
+// the producer waits with a suspend-time hint; kVarSkip O is not rescaled by factors of exactly 1; kVarFull tiles
+// every key of which both rows see skip the mask. The library's entries use kLibVar; the harness times the others.
+constexpr int kVarL2 = 1, kVarGridX = 2, kVarSleep = 4, kVarSkip = 8, kVarFull = 16;
+constexpr int kLibVar = kVarL2 | kVarGridX | kVarSleep | kVarSkip | kVarFull;
 
 template <int VAR> __device__ __forceinline__ int partIdx() { return (VAR & kVarGridX) ? blockIdx.z : blockIdx.x; }
 template <int VAR> __device__ __forceinline__ int rowTileIdx() { return (VAR & kVarGridX) ? blockIdx.x : blockIdx.z; }
@@ -303,16 +304,29 @@ struct DecodeW {
           wgWait<0>();
           pinRegs<32>(s);
           release(stS, 0); // box 8 is read by S only
-          // Mask by selection, scale to base 2, row maxima over this thread's quad.
+          // Mask by selection, scale to base 2, row maxima over this thread's quad. With kVarFull a tile whose 64 keys
+          // are all visible to both of this thread's rows (all but an item's last tile, and the causal edge) skips
+          // the per-key compare and select.
+          if ((VAR & kVarFull) && t0S + kBN <= limA && t0S + kBN <= limB) {
 #pragma unroll
-          for (int i = 0; i < 8; ++i)
+            for (int i = 0; i < 8; ++i)
 #pragma unroll
-            for (int e = 0; e < 4; ++e) {
-              const int key = t0S + 8 * i + 2 * tq + (e & 1);
-              const float v = key < ((e & 2) ? limB : limA) ? s[4 * i + e] * p.scaleLog2 : -INFINITY;
-              s[4 * i + e] = v;
-              if (e & 2) rmB = fmaxf(rmB, v); else rmA = fmaxf(rmA, v);
-            }
+              for (int e = 0; e < 4; ++e) {
+                const float v = s[4 * i + e] * p.scaleLog2;
+                s[4 * i + e] = v;
+                if (e & 2) rmB = fmaxf(rmB, v); else rmA = fmaxf(rmA, v);
+              }
+          } else {
+#pragma unroll
+            for (int i = 0; i < 8; ++i)
+#pragma unroll
+              for (int e = 0; e < 4; ++e) {
+                const int key = t0S + 8 * i + 2 * tq + (e & 1);
+                const float v = key < ((e & 2) ? limB : limA) ? s[4 * i + e] * p.scaleLog2 : -INFINITY;
+                s[4 * i + e] = v;
+                if (e & 2) rmB = fmaxf(rmB, v); else rmA = fmaxf(rmA, v);
+              }
+          }
           rmA = quadMax(rmA);
           rmB = quadMax(rmB);
         }
@@ -493,4 +507,6 @@ MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x2, __nv_bfloat16, false, 2)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x3, __nv_bfloat16, false, 3)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x4, __nv_bfloat16, false, 4)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x8, __nv_bfloat16, false, 8)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x16, __nv_bfloat16, false, 16)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x24, __nv_bfloat16, false, 24)
 #endif
