@@ -20,10 +20,11 @@ export_rep() { # name
   grep -E "Duration|Compute \(SM\) Throughput|Issue Slots Busy|Issued Ipc Active|No Eligible|Warp Cycles Per Issued|One or More Eligible" "$OUT/ncu/$1.details.txt" | head -12
 }
 for s in $shapes; do
-  name=sm90w_${s//,/_}
+  name=sm90w${KERNEL:+_$KERNEL}_${s//,/_}
   timeout ${NCU_S:-60} ncu $secs -k regex:sm90w --launch-skip 1 --launch-count 1 -f -o "$OUT/ncu/$name" $bin once ${s//,/ } ${KERNEL:-} > "$OUT/ncu/$name.log" 2>&1; echo "$name rc=$?"
   export_rep $name
 done
+[ -n "${NO_FLASHMLA:-}" ] && exit 0 # NO_FLASHMLA=1: the sm90w kernel only (KERNEL=x0..x24 picks a harness variant)
 n=$(echo $shapes | wc -w)
 timeout ${NCU_FM_S:-120} ncu $secs -k regex:splitkv_mla_kernel --launch-skip 1 --launch-count $n -f -o "$OUT/ncu/flashmla" python3 "$here/flashmla_once.py" --anchors .gpu-host/anchors $shapes > "$OUT/ncu/flashmla.log" 2>&1; echo "flashmla rc=$?"
 export_rep flashmla
