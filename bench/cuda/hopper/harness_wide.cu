@@ -5,11 +5,11 @@
 //   nvcc -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -DMLA_SM90W_SWAP_PROBE -o harness_wide bench/cuda/hopper/harness_wide.cu
 //   ./harness_wide check [cases] [seed]   randomized cases vs the float64 reference (NaN in unused slots, poisoned outputs)
 //   ./harness_wide probe                  which V descriptor reading (LBO/SBO) the hardware takes
-//   ./harness_wide once b s_k h_q s_q [v2|x0..x4|x8|x16|x24]  a warm call and one call of a configuration (for ncu)
+//   ./harness_wide once b s_k h_q s_q [v2|xN]  a warm call and one call of a configuration (for ncu)
 //   ./harness_wide time [json]            FlashMLA's grid rows with >= 64 rows and the uneven batch, causal like bench_flashmla.py;
 //                                         COMPARE=mma (default) | v2 | none picks the second kernel timed beside sm90w,
 //                                         ROUNDS=n alternates the two n times; COMPARE=vars times the library's
-//                                         entry and the variants x0 (v3) .. x4, x8, x16, x24 (VAR bits, decode_sm90_wide.cu)
+//                                         entry and the variants x0 (v3) .. x63 (VAR bits, decode_sm90_wide.cu)
 // The scheduler, the float64 reference and the problem description are harness.cu's (harness_common.cuh).
 // See bench/cuda/hopper/run_wide.sh.
 #include "../../../src/backends/cuda/kernels/params.h"
@@ -49,7 +49,8 @@
 using namespace mla;
 #include "harness_common.cuh"
 
-enum Kern { kNew, kOld, kV2, kX0, kX1, kX2, kX3, kX4, kX8, kX16, kX24 }; // kXn: the sm90w variant with VAR bits n (decode_sm90_wide.cu)
+enum Kern { kNew, kOld, kV2, kX0, kX1, kX2, kX3, kX4, kX8, kX16, kX24, kX29, kX30, kX63 };
+static const int kXVar[] = {0, 1, 2, 3, 4, 8, 16, 24, 29, 30, 63}; // VAR bits of kX0.. in order // kXn: the sm90w variant with VAR bits n (decode_sm90_wide.cu)
 
 // One sm90w launch: grid (parts, 1, row tiles), or (row tiles, 1, parts) for the kVarGridX variants.
 static void launchW(const Dev& d, void (*fn)(MlaParams, mla::sm90w::TmaMap), bool gridX) {
@@ -71,10 +72,10 @@ static bool launch(const Dev& d, bool f16, Kern which) {
     if (which >= kX0) {
       if (f16) return false;
       void (*const xs[])(MlaParams, mla::sm90w::TmaMap) = {mla_decode_sm90w_bf16_x0, mla_decode_sm90w_bf16_x1, mla_decode_sm90w_bf16_x2, mla_decode_sm90w_bf16_x3, mla_decode_sm90w_bf16_x4,
-                                                              mla_decode_sm90w_bf16_x8, mla_decode_sm90w_bf16_x16, mla_decode_sm90w_bf16_x24};
-      const int v[] = {0, 1, 2, 3, 4, 8, 16, 24};
+                                                              mla_decode_sm90w_bf16_x8, mla_decode_sm90w_bf16_x16, mla_decode_sm90w_bf16_x24,
+                                                              mla_decode_sm90w_bf16_x29, mla_decode_sm90w_bf16_x30, mla_decode_sm90w_bf16_x63};
       fn = xs[which - kX0];
-      gridX = (v[which - kX0] & mla::sm90w::kVarGridX) != 0;
+      gridX = (kXVar[which - kX0] & mla::sm90w::kVarGridX) != 0;
     }
     launchW(d, fn, gridX);
   } else if (which == kV2) {
@@ -92,9 +93,17 @@ static bool launch(const Dev& d, bool f16, Kern which) {
   return finishLaunch(d, f16);
 }
 
+// "lib" or "xN" (N one of kXVar) to a kernel; kNew when unknown.
+static Kern kernOf(const std::string& n) {
+  for (int i = 0; i < static_cast<int>(sizeof(kXVar) / sizeof(kXVar[0])); ++i)
+    if (n == "x" + std::to_string(kXVar[i])) return static_cast<Kern>(kX0 + i);
+  return n == "v2" ? kV2 : kNew;
+}
+static Kern gCheckKern = kNew; // CHECK_KERNEL=xN checks a harness variant (bf16 cases only)
+
 static int check(int cases, unsigned seed, bool bf16Only = false, int only = -1) {
   const int shapes[][2] = {{64, 1}, {128, 1}, {32, 2}, {16, 4}, {64, 2}, {128, 2}, {96, 1}, {48, 2}, {16, 5}, {24, 3}, {128, 3}, {40, 4}};
-  return checkCases(cases, seed, shapes, 12, 12000, "sm90w", [](const Dev& d, bool f16) { return launch(d, f16, kNew); }, bf16Only, only);
+  return checkCases(cases, seed, shapes, 12, 12000, "sm90w", [](const Dev& d, bool f16) { return launch(d, f16, gCheckKern); }, bf16Only || gCheckKern != kNew, only);
 }
 
 static void timeOne(const std::vector<int>& seqlens, int hQ, int sQ, FILE* js) {
@@ -116,9 +125,16 @@ static void timeOne(const std::vector<int>& seqlens, int hQ, int sQ, FILE* js) {
   const Kern other = cmp == "v2" ? kV2 : kOld;
   const int rounds = getenv("ROUNDS") ? std::max(1, atoi(getenv("ROUNDS"))) : 1;
   if (cmp == "vars") { // the library's entry and the variants x0 (v3) .. x4, interleaved ROUNDS times
-    const Kern ks[] = {kNew, kX0, kX1, kX2, kX3, kX4, kX8, kX16, kX24};
-    const char* names[] = {"lib", "x0", "x1", "x2", "x3", "x4", "x8", "x16", "x24"};
-    constexpr int nk = 9;
+    // VARS="lib x0 ..." picks the list (default: the library's entry and every variant).
+    std::vector<std::string> names = {"lib", "x0", "x1", "x2", "x3", "x4", "x8", "x16", "x24", "x29", "x30", "x63"};
+    if (getenv("VARS")) {
+      names.clear();
+      std::string v = getenv("VARS"), w;
+      for (char ch : v + " ") { if (ch == ' ') { if (!w.empty()) names.push_back(w); w.clear(); } else w += ch; }
+    }
+    const int nk = names.size();
+    std::vector<Kern> ks;
+    for (const auto& n : names) ks.push_back(kernOf(n));
     std::vector<std::vector<double>> t(nk);
     for (int r = 0; r < rounds; ++r)
       for (int k = 0; k < nk; ++k) { const Kern kk = ks[k]; t[k].push_back(medianUs(d, [kk](const Dev& dd, bool f16) { return launch(dd, f16, kk); })); }
@@ -127,8 +143,8 @@ static void timeOne(const std::vector<int>& seqlens, int hQ, int sQ, FILE* js) {
     for (int k = 0; k < nk; ++k) {
       std::sort(t[k].begin(), t[k].end());
       const double m = t[k][t[k].size() / 2];
-      printf(" | %s %7.1f us %4.0f TF", names[k], m, flops / m / 1e6);
-      if (js) fprintf(js, ",\"%s_us\":%.2f", names[k], m);
+      printf(" | %s %7.1f us %4.0f TF", names[k].c_str(), m, flops / m / 1e6);
+      if (js) fprintf(js, ",\"%s_us\":%.2f", names[k].c_str(), m);
     }
     printf("\n");
     if (js) fprintf(js, "},\n");
@@ -152,6 +168,7 @@ static void timeOne(const std::vector<int>& seqlens, int hQ, int sQ, FILE* js) {
 int main(int argc, char** argv) {
   useDevice0();
   const std::string mode = argc > 1 ? argv[1] : "check";
+  if (getenv("CHECK_KERNEL")) gCheckKern = kernOf(getenv("CHECK_KERNEL"));
   if (mode == "check") return check(argc > 2 ? atoi(argv[2]) : 200, argc > 3 ? atoi(argv[3]) : 1);
   if (mode == "probe") {
 #ifdef MLA_SM90W_SWAP_PROBE
@@ -167,16 +184,15 @@ int main(int argc, char** argv) {
     return 2;
 #endif
   }
-  if (mode == "once") { // one warm call, then one call of a configuration, for ncu: once b s_k h_q s_q [v2|x0..x4|x8|x16|x24]
-    if (argc < 6) { fprintf(stderr, "usage: harness_wide once b s_k h_q s_q [v2|x0..x4|x8|x16|x24]\n"); return 2; }
+  if (mode == "once") { // one warm call, then one call of a configuration, for ncu: once b s_k h_q s_q [v2|xN]
+    if (argc < 6) { fprintf(stderr, "usage: harness_wide once b s_k h_q s_q [v2|xN]\n"); return 2; }
     std::mt19937 rng(7);
     Problem pr;
     pr.b = atoi(argv[2]); pr.hQ = atoi(argv[4]); pr.sQ = atoi(argv[5]); pr.causal = 1;
     pr.seqlens.assign(pr.b, atoi(argv[3]));
     Dev d;
     setup(pr, d, rng);
-    const std::string which = argc > 6 ? argv[6] : "";
-    const Kern k = which == "v2" ? kV2 : (which == "x8" ? kX8 : which == "x16" ? kX16 : which == "x24" ? kX24 : (which.size() == 2 && which[0] == 'x' ? static_cast<Kern>(kX0 + (which[1] - '0')) : kNew));
+    const Kern k = kernOf(argc > 6 ? argv[6] : "");
     for (int i = 0; i < 2; i++) launch(d, false, k);
     CK(cudaDeviceSynchronize());
     freeDev(d);

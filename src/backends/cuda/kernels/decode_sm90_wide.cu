@@ -119,8 +119,9 @@ __device__ __forceinline__ Rows& rows() {
 // Variant bits (VAR): kVarL2 evict-normal cache reads when there are 2 or more row tiles; kVarGridX the row tile on
 // grid x and the SM part on grid z (a part's row tiles are neighbouring CTAs, as FlashMLA launches them); kVarSleep
 // the producer waits with a suspend-time hint; kVarSkip O is not rescaled by factors of exactly 1; kVarFull tiles
-// every key of which both rows see skip the mask. The library's entries use kLibVar; the harness times the others.
-constexpr int kVarL2 = 1, kVarGridX = 2, kVarSleep = 4, kVarSkip = 8, kVarFull = 16;
+// every key of which both rows see skip the mask; kVarOrder (harness only so far) warpgroup 1 queues S_B behind
+// P_A V_A[R]. The library's entries use kLibVar; the harness times the others.
+constexpr int kVarL2 = 1, kVarGridX = 2, kVarSleep = 4, kVarSkip = 8, kVarFull = 16, kVarOrder = 32;
 constexpr int kLibVar = kVarL2 | kVarGridX | kVarSleep | kVarSkip | kVarFull;
 
 template <int VAR> __device__ __forceinline__ int partIdx() { return (VAR & kVarGridX) ? blockIdx.z : blockIdx.x; }
@@ -299,14 +300,10 @@ struct DecodeW {
           for (int i = 0; i < 32; ++i) s[i] = -INFINITY; // no tile B: P_B = 0
         }
         float rmA = -INFINITY, rmB = -INFINITY;
-        if (ownTile) {
-          issueS(stS, ((uA + (w0 ? 0 : 1)) >> 1) & 1);
-          wgWait<0>();
-          pinRegs<32>(s);
-          release(stS, 0); // box 8 is read by S only
-          // Mask by selection, scale to base 2, row maxima over this thread's quad. With kVarFull a tile whose 64 keys
-          // are all visible to both of this thread's rows (all but an item's last tile, and the causal edge) skips
-          // the per-key compare and select.
+        // Mask by selection, scale to base 2, row maxima over this thread's quad. With kVarFull a tile whose 64 keys
+        // are all visible to both of this thread's rows (all but an item's last tile, and the causal edge) skips
+        // the per-key compare and select.
+        auto maskS = [&]() {
           if ((VAR & kVarFull) && t0S + kBN <= limA && t0S + kBN <= limB) {
 #pragma unroll
             for (int i = 0; i < 8; ++i)
@@ -329,6 +326,15 @@ struct DecodeW {
           }
           rmA = quadMax(rmA);
           rmB = quadMax(rmB);
+        };
+        // kVarOrder: warpgroup 1 issues S_B after P_A V_A[R] (below) instead of first.
+        constexpr bool lateS = !w0 && (VAR & kVarOrder);
+        if (ownTile && !lateS) {
+          issueS(stS, ((uA + (w0 ? 0 : 1)) >> 1) & 1);
+          wgWait<0>();
+          pinRegs<32>(s);
+          release(stS, 0); // box 8 is read by S only
+          maskS();
         }
 
         if (w0) {
@@ -375,6 +381,65 @@ struct DecodeW {
             release(stB, 2); // V_B[L] read
           }
           wgWait<0>(); // unconditional: ptxas then sees every path wait before the accumulators are read
+        } else if (lateS) {
+          // kVarOrder: rescale O_R to mA, queue P_A V_A[R] and S_B behind it (S_B's boxes get that much longer to
+          // land; the tensor core has P_A V_A[R] meanwhile), then the softmax of B, P_B, c and mB, and P_B V_B[R].
+          namedSync(1, 256); // mA and P_A ready
+          const float pA0 = rw.mA[rA], pB0 = rw.mA[rB];
+          {
+            const float baA = pA0 == -INFINITY ? 0.f : pA0, baB = pB0 == -INFINITY ? 0.f : pB0;
+            const float scA = exp2f(mA_ - baA), scB = exp2f(mB_ - baB);
+            lA *= scA;
+            lB *= scB;
+            scaleO(o, scA, scB);
+          }
+#pragma unroll 1
+          for (int b = 4; b < 8; ++b) mbarWait(fullBar + kStageBars * stA + 8 * b, (uA >> 1) & 1); // complete already (warpgroup 0 saw them): for visibility
+          if (t == it.nTiles - 1) zeroTail(stA, t0A);
+          {
+            const uint64_t dvA = opaque(descSw128(kBase + stA * kTileBytes + 4 * kBox, vLbo, vSbo));
+            const uint64_t dP = opaque(descSw128(pBase, 16, 1024));
+            wgFence();
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk) Wg<T>::ss256(o, dP + ((32 * kk) >> 4), dvA + ((kk * 2048) >> 4));
+            wgCommit();
+          }
+          if (hasB) issueS(stB, ((uA + 1) >> 1) & 1);
+          wgWait<0>(); // P_A V_A[R] and S_B done: the P buffer takes P_B
+          pinRegs<128>(o);
+          pinRegs<32>(s);
+          release(stA, 1); // V_A[R] read
+          if (hasB) {
+            release(stB, 0); // box 8 of B read
+            maskS();
+          }
+          const float nA = fmaxf(pA0, rmA), nB = fmaxf(pB0, rmB);
+          const float bA = nA == -INFINITY ? 0.f : nA, bB = nB == -INFINITY ? 0.f : nB;
+          const float cA = exp2f(pA0 - bA), cB = exp2f(pB0 - bB);
+          uint32_t a[4][4];
+          {
+            float sumA = 0.f, sumB = 0.f;
+            expPack(s, bA, bB, sumA, sumB, a);
+            lA = lA * cA + sumA;
+            lB = lB * cB + sumB;
+          }
+          mA_ = nA; mB_ = nB;
+          if (hasB) storeP(pBase, a, rA, rB, gq, tq);
+          if (tq == 0) { rw.c[rA] = cA; rw.c[rB] = cB; rw.mB[rA] = nA; rw.mB[rB] = nB; }
+          fenceProxyAsync();
+          namedArrive(2, 256); // c, mB and P_B ready
+          scaleO(o, cA, cB);
+          if (hasB) {
+            if (t + 1 == it.nTiles - 1) zeroTail(stB, t0B);
+            const uint64_t dvB = opaque(descSw128(kBase + stB * kTileBytes + 4 * kBox, vLbo, vSbo));
+            wgFence();
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, a[kk], dvB + ((kk * 2048) >> 4));
+            wgCommit();
+            wgWait<0>();
+            pinRegs<128>(o);
+            release(stB, 1); // V_B[R] read
+          }
         } else {
           namedSync(1, 256); // mA and P_A ready
           const float pA0 = rw.mA[rA], pB0 = rw.mA[rB];
@@ -509,4 +574,7 @@ MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x4, __nv_bfloat16, false, 4)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x8, __nv_bfloat16, false, 8)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x16, __nv_bfloat16, false, 16)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x24, __nv_bfloat16, false, 24)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x29, __nv_bfloat16, false, 29)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x30, __nv_bfloat16, false, 30)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x63, __nv_bfloat16, false, 63)
 #endif
