@@ -1,8 +1,9 @@
 // Split-KV MLA decode for Hopper (sm_90a only) with the query rows on the wgmma M dimension: rows >= 64 of one
 // KV head (rows = sQ * hQ / hKv; hKv = 1, page size 64). See docs/notes/cuda-hopper-decode.md, "Queries on M".
 //
-// One CTA per (SM part, KV head, tile of 64 query rows), 384 threads: two consumer warpgroups (setmaxnreg 240)
-// and a producer warpgroup (setmaxnreg 32) of which three threads work. The producer streams 64-key tiles (one
+// One CTA per (SM part, KV head, tile of 64 query rows), 384 threads: two consumer warpgroups (setmaxnreg 232)
+// and a producer warpgroup (setmaxnreg 32) of which three threads work. The library's entries are v6 (kLibVar: see
+// the VAR bits below and docs/notes/cuda-hopper-decode.md, "Session 8"). The producer streams 64-key tiles (one
 // cache page: 64 x 576, 73,728 bytes) with TMA tensor copies, nine 64 x 64 boxes with the 128-byte swizzle, into two
 // stages, each box completing on its own "full" mbarrier (evict-first), so S starts on the first box while the rest
 // are in flight. A stage is handed back in three groups of boxes, each on its own "empty" mbarrier, by the
