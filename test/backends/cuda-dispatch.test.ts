@@ -82,7 +82,7 @@ test('only the Hopper launches read the cache through a tensor map; grids, threa
   assert.deepEqual([narrow.decode?.gx, narrow.decode?.gy, narrow.decode?.gz, narrow.decode?.threads], [33, 1, 1, 384]);
   const wide = kc.shapeKernels(problem(2, 128), planOf(problem(2, 128)));
   assert.equal(wide.decode?.cacheMap, true);
-  assert.deepEqual([wide.decode?.gx, wide.decode?.gy, wide.decode?.gz, wide.decode?.threads], [33, 1, 4, 384]);
+  assert.deepEqual([wide.decode?.gx, wide.decode?.gy, wide.decode?.gz, wide.decode?.threads], [4, 1, 33, 384]);
   const old = kc.shapeKernels(problem(1, 48), planOf(problem(1, 48)));
   assert.ok(!old.decode?.cacheMap, 'the mma.sync kernel takes no map');
   assert.ok(wide.combine && old.combine, 'split-KV combine launches stay');

@@ -5,8 +5,11 @@
 //   nvcc -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -DMLA_SM90W_SWAP_PROBE -o harness_wide bench/cuda/hopper/harness_wide.cu
 //   ./harness_wide check [cases] [seed]   randomized cases vs the float64 reference (NaN in unused slots, poisoned outputs)
 //   ./harness_wide probe                  which V descriptor reading (LBO/SBO) the hardware takes
+//   ./harness_wide once b s_k h_q s_q [v2|xN]  a warm call and one call of a configuration (for ncu)
 //   ./harness_wide time [json]            FlashMLA's grid rows with >= 64 rows and the uneven batch, causal like bench_flashmla.py;
-//                                         COMPARE=mma (default) | none picks the second kernel timed beside sm90w
+//                                         COMPARE=mma (default) | v2 | none picks the second kernel timed beside sm90w,
+//                                         ROUNDS=n alternates the two n times; COMPARE=vars times the library's
+//                                         entry and the variants x0 (v3) .. x63 (VAR bits, decode_sm90_wide.cu)
 // The scheduler, the float64 reference and the problem description are harness.cu's (harness_common.cuh).
 // See bench/cuda/hopper/run_wide.sh.
 #include "../../../src/backends/cuda/kernels/params.h"
@@ -16,6 +19,23 @@
 #include "../../../src/backends/cuda/kernels/decode.cu"
 #include "../../../src/backends/cuda/kernels/decode_sm90_wide.cu"
 #include "../../../src/backends/cuda/kernels/combine.cu"
+// A second version of the kernel beside the library's, for A/B timing in one process (COMPARE=v2): build with
+// -DMLA_SM90W_V2_FILE='"/tmp/v2.cu"' (e.g. `git show c9f1e47:src/backends/cuda/kernels/decode_sm90_wide.cu`); its
+// namespace and entry names are renamed here so both link.
+#ifdef MLA_SM90W_V2_FILE
+#pragma push_macro("MLA_SM90W_ENTRY")
+#undef MLA_SM90W_ENTRY
+#define sm90w sm90w_v2
+#define mla_decode_sm90w_bf16 mla_decode_sm90w_v2_bf16
+#define mla_decode_sm90w_f16 mla_decode_sm90w_v2_f16
+#define mla_decode_sm90w_bf16_swapv mla_decode_sm90w_v2_bf16_swapv
+#include MLA_SM90W_V2_FILE
+#undef sm90w
+#undef mla_decode_sm90w_bf16
+#undef mla_decode_sm90w_f16
+#undef mla_decode_sm90w_bf16_swapv
+#pragma pop_macro("MLA_SM90W_ENTRY")
+#endif
 #include <cuda.h>
 #include <algorithm>
 #include <cmath>
@@ -29,26 +49,61 @@
 using namespace mla;
 #include "harness_common.cuh"
 
-enum Kern { kNew, kOld };
+enum Kern { kNew, kOld, kV2, kX0, kX1, kX2, kX3, kX4, kX8, kX16, kX24, kX29, kX30, kX63 };
+static const int kXVar[] = {0, 1, 2, 3, 4, 8, 16, 24, 29, 30, 63}; // VAR bits of kX0.. in order // kXn: the sm90w variant with VAR bits n (decode_sm90_wide.cu)
+
+// One sm90w launch: grid (parts, 1, row tiles), or (row tiles, 1, parts) for the kVarGridX variants.
+static void launchW(const Dev& d, void (*fn)(MlaParams, mla::sm90w::TmaMap), bool gridX) {
+  const MlaParams& p = d.p;
+  CK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, mla::sm90w::SMEM));
+  const int tiles = (p.rows + 63) / 64;
+  const dim3 grid = gridX ? dim3(tiles, p.hKv, p.numSmParts) : dim3(p.numSmParts, p.hKv, tiles);
+  fn<<<grid, 384, mla::sm90w::SMEM>>>(p, *reinterpret_cast<const mla::sm90w::TmaMap*>(&d.tm));
+}
 
 static bool gSwap = false;
 
 static bool launch(const Dev& d, bool f16, Kern which) {
   const MlaParams& p = d.p;
-  if (which != kOld) {
+  if (which != kOld && which != kV2) {
     if (p.rows < 64 || p.hKv != 1 || p.pageBlockSize != 64) return false;
     void (*fn)(MlaParams, mla::sm90w::TmaMap) = f16 ? mla_decode_sm90w_f16 : (gSwap ? mla_decode_sm90w_bf16_swapv : mla_decode_sm90w_bf16);
-    CK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, mla::sm90w::SMEM));
-    fn<<<dim3(p.numSmParts, p.hKv, (p.rows + 63) / 64), 384, mla::sm90w::SMEM>>>(p, *reinterpret_cast<const mla::sm90w::TmaMap*>(&d.tm));
+    bool gridX = (mla::sm90w::kLibVar & mla::sm90w::kVarGridX) != 0;
+    if (which >= kX0) {
+      if (f16) return false;
+      void (*const xs[])(MlaParams, mla::sm90w::TmaMap) = {mla_decode_sm90w_bf16_x0, mla_decode_sm90w_bf16_x1, mla_decode_sm90w_bf16_x2, mla_decode_sm90w_bf16_x3, mla_decode_sm90w_bf16_x4,
+                                                              mla_decode_sm90w_bf16_x8, mla_decode_sm90w_bf16_x16, mla_decode_sm90w_bf16_x24,
+                                                              mla_decode_sm90w_bf16_x29, mla_decode_sm90w_bf16_x30, mla_decode_sm90w_bf16_x63};
+      fn = xs[which - kX0];
+      gridX = (kXVar[which - kX0] & mla::sm90w::kVarGridX) != 0;
+    }
+    launchW(d, fn, gridX);
+  } else if (which == kV2) {
+#ifdef MLA_SM90W_V2_FILE
+    if (p.rows < 64 || p.hKv != 1 || p.pageBlockSize != 64) return false;
+    void (*fn)(MlaParams, mla::sm90w_v2::TmaMap) = f16 ? mla_decode_sm90w_v2_f16 : mla_decode_sm90w_v2_bf16;
+    CK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, mla::sm90w_v2::SMEM));
+    fn<<<dim3(p.numSmParts, p.hKv, (p.rows + 63) / 64), 384, mla::sm90w_v2::SMEM>>>(p, *reinterpret_cast<const mla::sm90w_v2::TmaMap*>(&d.tm));
+#else
+    return false;
+#endif
   } else {
     launchMma(d, f16 ? mla_decode_f16_m64_n48_s2_w8 : mla_decode_bf16_m64_n48_s2_w8, 195072, 64);
   }
   return finishLaunch(d, f16);
 }
 
+// "lib" or "xN" (N one of kXVar) to a kernel; kNew when unknown.
+static Kern kernOf(const std::string& n) {
+  for (int i = 0; i < static_cast<int>(sizeof(kXVar) / sizeof(kXVar[0])); ++i)
+    if (n == "x" + std::to_string(kXVar[i])) return static_cast<Kern>(kX0 + i);
+  return n == "v2" ? kV2 : kNew;
+}
+static Kern gCheckKern = kNew; // CHECK_KERNEL=xN checks a harness variant (bf16 cases only)
+
 static int check(int cases, unsigned seed, bool bf16Only = false, int only = -1) {
   const int shapes[][2] = {{64, 1}, {128, 1}, {32, 2}, {16, 4}, {64, 2}, {128, 2}, {96, 1}, {48, 2}, {16, 5}, {24, 3}, {128, 3}, {40, 4}};
-  return checkCases(cases, seed, shapes, 12, 12000, "sm90w", [](const Dev& d, bool f16) { return launch(d, f16, kNew); }, bf16Only, only);
+  return checkCases(cases, seed, shapes, 12, 12000, "sm90w", [](const Dev& d, bool f16) { return launch(d, f16, gCheckKern); }, bf16Only || gCheckKern != kNew, only);
 }
 
 static void timeOne(const std::vector<int>& seqlens, int hQ, int sQ, FILE* js) {
@@ -63,12 +118,47 @@ static void timeOne(const std::vector<int>& seqlens, int hQ, int sQ, FILE* js) {
   setup(pr, d, rng);
   const double bytes = 2.0 * (static_cast<double>(total) * 576 + static_cast<double>(b) * sQ * hQ * 576 + static_cast<double>(b) * sQ * hQ * 512);
   const double flops = 2.0 * sQ * static_cast<double>(total) * hQ * (576 + 512);
-  // The sm90w kernel, then COMPARE=mma (default: decode.cu's mma.sync pick) or none.
+  // The sm90w kernel, then COMPARE=mma (default: decode.cu's mma.sync pick), v2 (MLA_SM90W_V2_FILE) or none. With
+  // ROUNDS=n (default 1) the two alternate n times (A B A B ...) and the median of the rounds' medians is kept.
   const char* cmpEnv = getenv("COMPARE");
   const std::string cmp = cmpEnv ? cmpEnv : "mma";
-  double us[2] = {0, 0};
-  us[0] = medianUs(d, [](const Dev& dd, bool f16) { return launch(dd, f16, kNew); });
-  if (cmp != "none") us[1] = medianUs(d, [&cmp](const Dev& dd, bool f16) { return launch(dd, f16, kOld); });
+  const Kern other = cmp == "v2" ? kV2 : kOld;
+  const int rounds = getenv("ROUNDS") ? std::max(1, atoi(getenv("ROUNDS"))) : 1;
+  if (cmp == "vars") { // the library's entry and the variants x0 (v3) .. x4, interleaved ROUNDS times
+    // VARS="lib x0 ..." picks the list (default: the library's entry and every variant).
+    std::vector<std::string> names = {"lib", "x0", "x1", "x2", "x3", "x4", "x8", "x16", "x24", "x29", "x30", "x63"};
+    if (getenv("VARS")) {
+      names.clear();
+      std::string v = getenv("VARS"), w;
+      for (char ch : v + " ") { if (ch == ' ') { if (!w.empty()) names.push_back(w); w.clear(); } else w += ch; }
+    }
+    const int nk = names.size();
+    std::vector<Kern> ks;
+    for (const auto& n : names) ks.push_back(kernOf(n));
+    std::vector<std::vector<double>> t(nk);
+    for (int r = 0; r < rounds; ++r)
+      for (int k = 0; k < nk; ++k) { const Kern kk = ks[k]; t[k].push_back(medianUs(d, [kk](const Dev& dd, bool f16) { return launch(dd, f16, kk); })); }
+    printf("vars b=%d s_k=%d h_q=%d s_q=%d rows=%d", b, sk, hQ, sQ, sQ * hQ);
+    if (js) fprintf(js, "{\"b\":%d,\"s_k\":%d,\"h_q\":%d,\"s_q\":%d,\"flops\":%.0f", b, sk, hQ, sQ, flops);
+    for (int k = 0; k < nk; ++k) {
+      std::sort(t[k].begin(), t[k].end());
+      const double m = t[k][t[k].size() / 2];
+      printf(" | %s %7.1f us %4.0f TF", names[k].c_str(), m, flops / m / 1e6);
+      if (js) fprintf(js, ",\"%s_us\":%.2f", names[k].c_str(), m);
+    }
+    printf("\n");
+    if (js) fprintf(js, "},\n");
+    freeDev(d);
+    return;
+  }
+  std::vector<double> ua, ub;
+  for (int r = 0; r < rounds; ++r) {
+    ua.push_back(medianUs(d, [](const Dev& dd, bool f16) { return launch(dd, f16, kNew); }));
+    if (cmp != "none") ub.push_back(medianUs(d, [other](const Dev& dd, bool f16) { return launch(dd, f16, other); }));
+  }
+  std::sort(ua.begin(), ua.end());
+  std::sort(ub.begin(), ub.end());
+  double us[2] = {ua[ua.size() / 2], ub.empty() ? 0 : ub[ub.size() / 2]};
   printf("time b=%d s_k=%d h_q=%d s_q=%d rows=%d  sm90w %8.1f us %5.0f TFLOPS %5.0f GB/s | %s %8.1f us %5.0f TFLOPS | gain %.2fx\n", b, sk, hQ, sQ, sQ * hQ,
          us[0], flops / us[0] / 1e6, bytes / us[0] / 1e3, cmp.c_str(), us[1], flops / us[1] / 1e6, us[1] / us[0]);
   if (js) fprintf(js, "{\"b\":%d,\"s_k\":%d,\"h_q\":%d,\"s_q\":%d,\"sm90w_us\":%.2f,\"%s_us\":%.2f,\"flops\":%.0f,\"bytes\":%.0f},\n", b, sk, hQ, sQ, us[0], cmp.c_str(), us[1], flops, bytes);
@@ -78,6 +168,7 @@ static void timeOne(const std::vector<int>& seqlens, int hQ, int sQ, FILE* js) {
 int main(int argc, char** argv) {
   useDevice0();
   const std::string mode = argc > 1 ? argv[1] : "check";
+  if (getenv("CHECK_KERNEL")) gCheckKern = kernOf(getenv("CHECK_KERNEL"));
   if (mode == "check") return check(argc > 2 ? atoi(argv[2]) : 200, argc > 3 ? atoi(argv[3]) : 1);
   if (mode == "probe") {
 #ifdef MLA_SM90W_SWAP_PROBE
@@ -92,6 +183,20 @@ int main(int argc, char** argv) {
     fprintf(stderr, "build with -DMLA_SM90W_SWAP_PROBE\n");
     return 2;
 #endif
+  }
+  if (mode == "once") { // one warm call, then one call of a configuration, for ncu: once b s_k h_q s_q [v2|xN]
+    if (argc < 6) { fprintf(stderr, "usage: harness_wide once b s_k h_q s_q [v2|xN]\n"); return 2; }
+    std::mt19937 rng(7);
+    Problem pr;
+    pr.b = atoi(argv[2]); pr.hQ = atoi(argv[4]); pr.sQ = atoi(argv[5]); pr.causal = 1;
+    pr.seqlens.assign(pr.b, atoi(argv[3]));
+    Dev d;
+    setup(pr, d, rng);
+    const Kern k = kernOf(argc > 6 ? argv[6] : "");
+    for (int i = 0; i < 2; i++) launch(d, false, k);
+    CK(cudaDeviceSynchronize());
+    freeDev(d);
+    return 0;
   }
   if (mode == "time") {
     FILE* js = argc > 2 ? fopen(argv[2], "w") : nullptr;

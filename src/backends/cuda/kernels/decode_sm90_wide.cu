@@ -1,8 +1,9 @@
 // Split-KV MLA decode for Hopper (sm_90a only) with the query rows on the wgmma M dimension: rows >= 64 of one
 // KV head (rows = sQ * hQ / hKv; hKv = 1, page size 64). See docs/notes/cuda-hopper-decode.md, "Queries on M".
 //
-// One CTA per (SM part, KV head, tile of 64 query rows), 384 threads: two consumer warpgroups (setmaxnreg 240)
-// and a producer warpgroup (setmaxnreg 32) of which three threads work. The producer streams 64-key tiles (one
+// One CTA per (SM part, KV head, tile of 64 query rows), 384 threads: two consumer warpgroups (setmaxnreg 232)
+// and a producer warpgroup (setmaxnreg 32) of which three threads work. The library's entries are v6 (kLibVar: see
+// the VAR bits below and docs/notes/cuda-hopper-decode.md, "Session 8"). The producer streams 64-key tiles (one
 // cache page: 64 x 576, 73,728 bytes) with TMA tensor copies, nine 64 x 64 boxes with the 128-byte swizzle, into two
 // stages, each box completing on its own "full" mbarrier (evict-first), so S starts on the first box while the rest
 // are in flight. A stage is handed back in three groups of boxes, each on its own "empty" mbarrier, by the
@@ -64,6 +65,22 @@ static_assert(SMEM + sizeof(Rows) <= 232448, "over the 227 KiB a block may opt i
 
 #ifdef MLA_SM90A_WIDE
 using namespace hop;
+// L2 policy for the cache reads of 2 or more row tiles (each page is read by that many CTAs): evict-normal, so a
+// page one CTA brought in is still there for its siblings (evict-first made the 256-row case read the cache twice
+// from DRAM; see the note, "Profile").
+__device__ __forceinline__ uint64_t evictNormalPolicy() {
+  uint64_t p;
+  asm volatile("createpolicy.fractional.L2::evict_normal.b64 %0, 1.0;\n" : "=l"(p));
+  return p;
+}
+// The producer's wait on an empty barrier: try_wait with a suspend-time hint, so the waiting thread sleeps until the
+// phase completes (or the hint runs out) instead of spinning through issue slots the consumers' warps share.
+__device__ __forceinline__ void mbarWaitSleep(uint32_t bar, uint32_t parity) {
+  asm volatile(
+      "{\n.reg .pred done;\nWAITS_%=:\n"
+      "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1, %2;\n"
+      "@!done bra WAITS_%=;\n}\n" ::"r"(bar), "r"(parity), "r"(1000000) : "memory");
+}
 __device__ __forceinline__ void tmaLoad2d(uint32_t dst, const TmaMap* map, int c0, int c1, uint32_t bar, uint64_t policy) {
   asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint [%0], [%1, {%2, %3}], [%4], %5;\n"
                ::"r"(dst), "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(bar), "l"(policy) : "memory");
@@ -100,7 +117,19 @@ __device__ __forceinline__ Rows& rows() {
   return r;
 }
 
-template <typename T, bool SWAPV>
+// Variant bits (VAR): kVarL2 evict-normal cache reads when there are 2 or more row tiles; kVarGridX the row tile on
+// grid x and the SM part on grid z (a part's row tiles are neighbouring CTAs, as FlashMLA launches them); kVarSleep
+// the producer waits with a suspend-time hint; kVarSkip O is not rescaled by factors of exactly 1; kVarFull tiles
+// every key of which both rows see skip the mask; kVarOrder (harness only so far) warpgroup 1 queues S_B behind
+// P_A V_A[R]. The library's entries use kLibVar; the harness times the others.
+constexpr int kVarL2 = 1, kVarGridX = 2, kVarSleep = 4, kVarSkip = 8, kVarFull = 16, kVarOrder = 32;
+constexpr int kLibVar = kVarL2 | kVarGridX | kVarSleep | kVarSkip | kVarFull;
+
+template <int VAR> __device__ __forceinline__ int partIdx() { return (VAR & kVarGridX) ? blockIdx.z : blockIdx.x; }
+template <int VAR> __device__ __forceinline__ int rowTileIdx() { return (VAR & kVarGridX) ? blockIdx.x : blockIdx.z; }
+template <int VAR> __device__ __forceinline__ int rowTiles() { return (VAR & kVarGridX) ? gridDim.x : gridDim.z; }
+
+template <typename T, bool SWAPV, int VAR = kLibVar>
 struct DecodeW {
   using H = Half<T>;
 
@@ -119,6 +148,15 @@ struct DecodeW {
         a[kk][2 * h] = pack2<T>(x0, x1);
         a[kk][2 * h + 1] = pack2<T>(y0, y1);
       }
+  }
+
+  // O rows rA / rB times fa / fb. With kVarSkip a warp whose 16 rows all keep their factor of exactly 1 (the running
+  // maximum did not move, the common case once a few tiles are in) skips the 128 multiplies; the branch is uniform
+  // in the warp and exact (x * 1 = x).
+  static __device__ __forceinline__ void scaleO(float (&o)[128], float fa, float fb) {
+    if ((VAR & kVarSkip) && !__any_sync(0xffffffffu, fa != 1.f || fb != 1.f)) return;
+#pragma unroll
+    for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= fa; o[4 * i + 1] *= fa; o[4 * i + 2] *= fb; o[4 * i + 3] *= fb; }
   }
 
 #ifdef MLA_SM90A_WIDE
@@ -179,7 +217,7 @@ struct DecodeW {
     const uint32_t qBase = sBase + kQ_OFF, kBase = sBase + kK_OFF, pBase = sBase + kP_OFF;
     Rows& rw = rows();
     const uint32_t fullBar = smemAddr(&rw.full[0][0]), emptyBar = smemAddr(&rw.empty[0][0]);
-    const int part = blockIdx.x, rowTile = blockIdx.z;
+    const int part = partIdx<VAR>(), rowTile = rowTileIdx<VAR>();
     const int tid = threadIdx.x;
     const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
     const int beginIdx = meta[kMetaBeginIdx], endIdx = meta[kMetaEndIdx];
@@ -263,23 +301,41 @@ struct DecodeW {
           for (int i = 0; i < 32; ++i) s[i] = -INFINITY; // no tile B: P_B = 0
         }
         float rmA = -INFINITY, rmB = -INFINITY;
-        if (ownTile) {
+        // Mask by selection, scale to base 2, row maxima over this thread's quad. With kVarFull a tile whose 64 keys
+        // are all visible to both of this thread's rows (all but an item's last tile, and the causal edge) skips
+        // the per-key compare and select.
+        auto maskS = [&]() {
+          if ((VAR & kVarFull) && t0S + kBN <= limA && t0S + kBN <= limB) {
+#pragma unroll
+            for (int i = 0; i < 8; ++i)
+#pragma unroll
+              for (int e = 0; e < 4; ++e) {
+                const float v = s[4 * i + e] * p.scaleLog2;
+                s[4 * i + e] = v;
+                if (e & 2) rmB = fmaxf(rmB, v); else rmA = fmaxf(rmA, v);
+              }
+          } else {
+#pragma unroll
+            for (int i = 0; i < 8; ++i)
+#pragma unroll
+              for (int e = 0; e < 4; ++e) {
+                const int key = t0S + 8 * i + 2 * tq + (e & 1);
+                const float v = key < ((e & 2) ? limB : limA) ? s[4 * i + e] * p.scaleLog2 : -INFINITY;
+                s[4 * i + e] = v;
+                if (e & 2) rmB = fmaxf(rmB, v); else rmA = fmaxf(rmA, v);
+              }
+          }
+          rmA = quadMax(rmA);
+          rmB = quadMax(rmB);
+        };
+        // kVarOrder: warpgroup 1 issues S_B after P_A V_A[R] (below) instead of first.
+        constexpr bool lateS = !w0 && (VAR & kVarOrder);
+        if (ownTile && !lateS) {
           issueS(stS, ((uA + (w0 ? 0 : 1)) >> 1) & 1);
           wgWait<0>();
           pinRegs<32>(s);
           release(stS, 0); // box 8 is read by S only
-          // Mask by selection, scale to base 2, row maxima over this thread's quad.
-#pragma unroll
-          for (int i = 0; i < 8; ++i)
-#pragma unroll
-            for (int e = 0; e < 4; ++e) {
-              const int key = t0S + 8 * i + 2 * tq + (e & 1);
-              const float v = key < ((e & 2) ? limB : limA) ? s[4 * i + e] * p.scaleLog2 : -INFINITY;
-              s[4 * i + e] = v;
-              if (e & 2) rmB = fmaxf(rmB, v); else rmA = fmaxf(rmA, v);
-            }
-          rmA = quadMax(rmA);
-          rmB = quadMax(rmB);
+          maskS();
         }
 
         if (w0) {
@@ -296,8 +352,7 @@ struct DecodeW {
           if (tq == 0) { rw.mA[rA] = nA; rw.mA[rB] = nB; }
           fenceProxyAsync();
           namedArrive(1, 256); // mA and P_A ready
-#pragma unroll
-          for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= scA; o[4 * i + 1] *= scA; o[4 * i + 2] *= scB; o[4 * i + 3] *= scB; }
+          scaleO(o, scA, scB);
           if (t == it.nTiles - 1) zeroTail(stA, t0A);
           const uint64_t dvA = opaque(descSw128(kBase + stA * kTileBytes, vLbo, vSbo));
           wgFence();
@@ -311,8 +366,7 @@ struct DecodeW {
           wgWait<0>();
           pinRegs<128>(o);
           release(stA, 2); // V_A[L] read
-#pragma unroll
-          for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= cA; o[4 * i + 1] *= cA; o[4 * i + 2] *= cB; o[4 * i + 3] *= cB; }
+          scaleO(o, cA, cB);
           if (hasB) {
 #pragma unroll 1
             for (int b = 0; b < 4; ++b) mbarWait(fullBar + kStageBars * stB + 8 * b, ((uA + 1) >> 1) & 1); // complete already (warpgroup 1 saw them): for visibility
@@ -328,6 +382,65 @@ struct DecodeW {
             release(stB, 2); // V_B[L] read
           }
           wgWait<0>(); // unconditional: ptxas then sees every path wait before the accumulators are read
+        } else if (lateS) {
+          // kVarOrder: rescale O_R to mA, queue P_A V_A[R] and S_B behind it (S_B's boxes get that much longer to
+          // land; the tensor core has P_A V_A[R] meanwhile), then the softmax of B, P_B, c and mB, and P_B V_B[R].
+          namedSync(1, 256); // mA and P_A ready
+          const float pA0 = rw.mA[rA], pB0 = rw.mA[rB];
+          {
+            const float baA = pA0 == -INFINITY ? 0.f : pA0, baB = pB0 == -INFINITY ? 0.f : pB0;
+            const float scA = exp2f(mA_ - baA), scB = exp2f(mB_ - baB);
+            lA *= scA;
+            lB *= scB;
+            scaleO(o, scA, scB);
+          }
+#pragma unroll 1
+          for (int b = 4; b < 8; ++b) mbarWait(fullBar + kStageBars * stA + 8 * b, (uA >> 1) & 1); // complete already (warpgroup 0 saw them): for visibility
+          if (t == it.nTiles - 1) zeroTail(stA, t0A);
+          {
+            const uint64_t dvA = opaque(descSw128(kBase + stA * kTileBytes + 4 * kBox, vLbo, vSbo));
+            const uint64_t dP = opaque(descSw128(pBase, 16, 1024));
+            wgFence();
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk) Wg<T>::ss256(o, dP + ((32 * kk) >> 4), dvA + ((kk * 2048) >> 4));
+            wgCommit();
+          }
+          if (hasB) issueS(stB, ((uA + 1) >> 1) & 1);
+          wgWait<0>(); // P_A V_A[R] and S_B done: the P buffer takes P_B
+          pinRegs<128>(o);
+          pinRegs<32>(s);
+          release(stA, 1); // V_A[R] read
+          if (hasB) {
+            release(stB, 0); // box 8 of B read
+            maskS();
+          }
+          const float nA = fmaxf(pA0, rmA), nB = fmaxf(pB0, rmB);
+          const float bA = nA == -INFINITY ? 0.f : nA, bB = nB == -INFINITY ? 0.f : nB;
+          const float cA = exp2f(pA0 - bA), cB = exp2f(pB0 - bB);
+          uint32_t a[4][4];
+          {
+            float sumA = 0.f, sumB = 0.f;
+            expPack(s, bA, bB, sumA, sumB, a);
+            lA = lA * cA + sumA;
+            lB = lB * cB + sumB;
+          }
+          mA_ = nA; mB_ = nB;
+          if (hasB) storeP(pBase, a, rA, rB, gq, tq);
+          if (tq == 0) { rw.c[rA] = cA; rw.c[rB] = cB; rw.mB[rA] = nA; rw.mB[rB] = nB; }
+          fenceProxyAsync();
+          namedArrive(2, 256); // c, mB and P_B ready
+          scaleO(o, cA, cB);
+          if (hasB) {
+            if (t + 1 == it.nTiles - 1) zeroTail(stB, t0B);
+            const uint64_t dvB = opaque(descSw128(kBase + stB * kTileBytes + 4 * kBox, vLbo, vSbo));
+            wgFence();
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, a[kk], dvB + ((kk * 2048) >> 4));
+            wgCommit();
+            wgWait<0>();
+            pinRegs<128>(o);
+            release(stB, 1); // V_B[R] read
+          }
         } else {
           namedSync(1, 256); // mA and P_A ready
           const float pA0 = rw.mA[rA], pB0 = rw.mA[rB];
@@ -344,8 +457,7 @@ struct DecodeW {
             const float scA = exp2f(mA_ - baA), scB = exp2f(mB_ - baB);
             lA = lA * scA * cA + sumA;
             lB = lB * scB * cB + sumB;
-#pragma unroll
-            for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= scA; o[4 * i + 1] *= scA; o[4 * i + 2] *= scB; o[4 * i + 3] *= scB; }
+            scaleO(o, scA, scB);
           }
           mA_ = nA; mB_ = nB;
 #pragma unroll 1
@@ -364,8 +476,7 @@ struct DecodeW {
           if (tq == 0) { rw.c[rA] = cA; rw.c[rB] = cB; rw.mB[rA] = nA; rw.mB[rB] = nB; }
           fenceProxyAsync();
           namedArrive(2, 256); // c, mB and P_B ready
-#pragma unroll
-          for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= cA; o[4 * i + 1] *= cA; o[4 * i + 2] *= cB; o[4 * i + 3] *= cB; }
+          scaleO(o, cA, cB);
           if (hasB) {
             if (t + 1 == it.nTiles - 1) zeroTail(stB, t0B);
             const uint64_t dvB = opaque(descSw128(kBase + stB * kTileBytes + 4 * kBox, vLbo, vSbo));
@@ -398,10 +509,10 @@ struct DecodeW {
     const uint32_t kBase = ((smemAddr(smemRaw) + 1023) & ~1023u) + kK_OFF;
     Rows& rw = rows();
     const uint32_t fullBar = smemAddr(&rw.full[0][0]), emptyBar = smemAddr(&rw.empty[0][0]) + 8 * g;
-    const int rowTile = blockIdx.z;
-    const int* meta = p.tileSchedulerMetadata + blockIdx.x * kMetaFields;
+    const int rowTile = rowTileIdx<VAR>();
+    const int* meta = p.tileSchedulerMetadata + partIdx<VAR>() * kMetaFields;
     asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(kMap)) : "memory");
-    const uint64_t policy = evictFirstPolicy();
+    const uint64_t policy = (VAR & kVarL2) && rowTiles<VAR>() > 1 ? evictNormalPolicy() : evictFirstPolicy();
     uint32_t u = 0;
     for (int batch = meta[kMetaBeginIdx]; batch <= meta[kMetaEndIdx]; ++batch) {
       Item it;
@@ -409,7 +520,8 @@ struct DecodeW {
       const int* bt = p.blockTable + static_cast<int64_t>(batch) * p.maxBlocksPerSeq + it.kBegin / kBN;
       for (int t = 0; t < it.nTiles; ++t, ++u) {
         const uint32_t st = u & 1;
-        mbarWait(emptyBar + 24 * st, ((u >> 1) & 1) ^ 1);
+        if (VAR & kVarSleep) mbarWaitSleep(emptyBar + 24 * st, ((u >> 1) & 1) ^ 1);
+        else mbarWait(emptyBar + 24 * st, ((u >> 1) & 1) ^ 1);
         const int row = bt[t] * kBN;
 #pragma unroll 1
         for (int c = box0; c < box0 + nBox; ++c) {
@@ -445,14 +557,25 @@ struct DecodeW {
 
 static_assert(mla::sm90w::SMEM == 230400 && sizeof(mla::sm90w::Rows) == 1472, "shared memory differs from launch.ts sm90WideSmem");
 
-// Launch: grid (numSmParts, hKv = 1, ceil(rows / 64)), 384 threads, mla::sm90w::SMEM bytes of dynamic shared
+// Launch: grid (ceil(rows / 64), hKv = 1, numSmParts) (kVarGridX in kLibVar), 384 threads, mla::sm90w::SMEM bytes of dynamic shared
 // memory, the cache's tensor map after the params; sm_90a only (elsewhere the entries compile to nothing).
-#define MLA_SM90W_ENTRY(NAME, TY, SWAP)                                                                        \
+#define MLA_SM90W_ENTRY(NAME, TY, SWAP, VAR)                                                                   \
   extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \
-    mla::sm90w::DecodeW<TY, SWAP>::run(p, &kMap);                                                                    \
+    mla::sm90w::DecodeW<TY, SWAP, VAR>::run(p, &kMap);                                                               \
   }
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16, __nv_bfloat16, false)
-MLA_SM90W_ENTRY(mla_decode_sm90w_f16, __half, false)
-#ifdef MLA_SM90W_SWAP_PROBE // the harness's extra entry: the swapped V descriptor
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_swapv, __nv_bfloat16, true)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16, __nv_bfloat16, false, mla::sm90w::kLibVar)
+MLA_SM90W_ENTRY(mla_decode_sm90w_f16, __half, false, mla::sm90w::kLibVar)
+#ifdef MLA_SM90W_SWAP_PROBE // the harness's extra entries: the swapped V descriptor, and the variants (VAR bits) timed beside the library's
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_swapv, __nv_bfloat16, true, mla::sm90w::kLibVar)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x0, __nv_bfloat16, false, 0)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x1, __nv_bfloat16, false, 1)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x2, __nv_bfloat16, false, 2)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x3, __nv_bfloat16, false, 3)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x4, __nv_bfloat16, false, 4)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x8, __nv_bfloat16, false, 8)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x16, __nv_bfloat16, false, 16)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x24, __nv_bfloat16, false, 24)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x29, __nv_bfloat16, false, 29)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x30, __nv_bfloat16, false, 30)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x63, __nv_bfloat16, false, 63)
 #endif

@@ -165,7 +165,8 @@ export const sm90WideSmem = 9 * 8192 + 2 * 9 * 8192 + 8192 + 1024;
 export function sm90WideLaunch(p: MlaProblem): (Launch & { name: string }) | undefined {
   const rows = p.sQ * p.nGroups;
   if (rows < 64 || p.hKv !== 1 || p.pageBlockSize !== 64 || p.varlen) return undefined;
-  return { name: `mla_decode_sm90w_${p.dtype}`, grid: [p.numSmParts, p.hKv, Math.ceil(rows / 64)], block: [384, 1, 1], smem: sm90WideSmem };
+  // Row tiles on grid x, SM parts on z: a part's row tiles are neighbouring CTAs (decode_sm90_wide.cu kVarGridX).
+  return { name: `mla_decode_sm90w_${p.dtype}`, grid: [Math.ceil(rows / 64), p.hKv, p.numSmParts], block: [384, 1, 1], smem: sm90WideSmem };
 }
 
 /**
