@@ -80,16 +80,18 @@ describe('cuda sparse: random cases with many heads (full and partial 64-row til
   });
 });
 
-describe('cuda sparse: V3.2 with 64 / 128 heads (sparse_sm90.cu on an sm_90 device, else sparse_mma.cu)', () => {
-  // FLASHMLA_GPU_SPARSE_SM90_CASES (default: the main count): V3.2 caches (unreferenced tokens NaN), -1 entries,
-  // topkLength, sinks with +-inf, extra caches, page sizes 1..64, split requests.
-  // FLASHMLA_GPU_SPARSE_SM90_HQ (default 64,128) narrows the head counts (a build of the 2-CTA cluster mode takes 128).
-  const n = Number(process.env.FLASHMLA_GPU_SPARSE_SM90_CASES ?? nRandom);
-  const heads = (process.env.FLASHMLA_GPU_SPARSE_SM90_HQ ?? '64,128').split(',').map(Number);
-  test(`${n} cases, hQ 64 / 128`, async () => {
-    for (let seed = 60000; seed < 60000 + n; seed++) await runRandomSparse(seed, cuda, tolerances.cuda, ['v32'], false, (r) => r.pick(heads));
+for (const [kind, seed0] of [['v32', 60000], ['model1', 70000]] as const) {
+  describe(`cuda sparse: ${kind} with 64 / 128 heads (sparse_sm90.cu on an sm_90 device, else sparse_mma.cu)`, () => {
+    // FLASHMLA_GPU_SPARSE_SM90_CASES (default: the main count) per format: FP8 caches (unreferenced tokens NaN), -1
+    // entries, topkLength, sinks with +-inf, extra caches (own page size and topkLength), page sizes 1..64, split requests.
+    // FLASHMLA_GPU_SPARSE_SM90_HQ (default 64,128) narrows the head counts.
+    const n = Number(process.env.FLASHMLA_GPU_SPARSE_SM90_CASES ?? nRandom);
+    const heads = (process.env.FLASHMLA_GPU_SPARSE_SM90_HQ ?? '64,128').split(',').map(Number);
+    test(`${n} cases, hQ 64 / 128`, async () => {
+      for (let seed = seed0; seed < seed0 + n; seed++) await runRandomSparse(seed, cuda, tolerances.cuda, [kind], false, (r) => r.pick(heads));
+    });
   });
-});
+}
 
 describe('cuda: dense (page-table) decode over FP8 caches', () => {
   const shapes = [
