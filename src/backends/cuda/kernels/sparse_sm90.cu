@@ -166,7 +166,9 @@ struct Kernel {
   // k / 2, so the eight lanes of a token row store to distinct bank groups.
   struct TileRegs {
     uint4 nope[4][4]; // [round][slot]: slot c holds chunk (c + k / 2) % 4 of the lane's 64 bytes
-    float sc[4];
+    float sc[4];     // V3.2: the f32 scale; MODEL1: the aligned 4-byte word of the scale row holding byte k (as bits),
+                     // decoded where it is used: an instruction on a loaded register right after its load (a u8
+                     // load's zero-extension was one) waits for the load, outside the consumers' time
     uint4 rope[4];
     bool live[4];
   };
@@ -196,13 +198,13 @@ struct Kernel {
           if constexpr (kNoLoad) {
 #pragma unroll
             for (int c = 0; c < 4; ++c) d.nope[rnd][c] = make_uint4(k, k, k, k);
-            d.sc[rnd] = 1.f;
+            d.sc[rnd] = M1 ? __uint_as_float(0x7f7f7f7fu) : 1.f; // scale 1
             d.rope[rnd] = make_uint4(k, k, k, k);
           } else {
             if (k < kNope) { // MODEL1: lane 7 of a token has no NoPE box
 #pragma unroll
               for (int c = 0; c < 4; ++c) d.nope[rnd][c] = __ldg(reinterpret_cast<const uint4*>(tok + 64 * k) + ((c + rot) & 3));
-              if constexpr (M1) d.sc[rnd] = ue8m0(__ldg(a.scl + k));
+              if constexpr (M1) d.sc[rnd] = __ldg(reinterpret_cast<const float*>(a.scl + (k & 4)));
               else d.sc[rnd] = __ldg(reinterpret_cast<const float*>(tok + 512) + (k >> 1));
             }
             d.rope[rnd] = __ldg(reinterpret_cast<const uint4*>(tok + F::kRope) + k);
@@ -230,7 +232,7 @@ struct Kernel {
               uint4 lo = make_uint4(0, 0, 0, 0), hi = lo;
               if (d.live[rnd]) {
                 const uint4 w = d.nope[rnd][c];
-                const float sc = d.sc[rnd];
+                const float sc = M1 ? ue8m0((__float_as_uint(d.sc[rnd]) >> (8 * (k & 3))) & 255u) : d.sc[rnd];
                 const uint2 a = dq4(w.x, sc), b = dq4(w.y, sc), e = dq4(w.z, sc), f = dq4(w.w, sc);
                 lo = make_uint4(a.x, a.y, b.x, b.y);
                 hi = make_uint4(e.x, e.y, f.x, f.y);
