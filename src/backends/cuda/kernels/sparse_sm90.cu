@@ -62,6 +62,9 @@ constexpr bool kNoMath = MLA_SPARSE_SM90_MODE & 2, kNoLoad = MLA_SPARSE_SM90_MOD
 // Bit 5 (measurement only): P as one bf16 (FlashMLA's rounding), no lo part: half the P V work, but sparse_mma.cu's
 // ladder found such weights over the element-wise bound on rare random cases.
 constexpr bool kSingleP = MLA_SPARSE_SM90_MODE & 32;
+// Bit 7 (measurement only, MODEL1): decode the UE8M0 scale byte right after its u8 load, as session 8's first build
+// did (the producer then waits for that load before it stores the next tile).
+constexpr bool kScaleAtLoad = MLA_SPARSE_SM90_MODE & 128;
 // mbarrier arrivals: full = the producer threads that write a stage; empty = one a consumer warpgroup.
 constexpr int kFullCount = 128, kEmptyCount = 2;
 // setmaxnreg per warpgroup (producer, consumer 0, consumer 1): 3 x 168 = 504 in all, what the CTA holds.
@@ -204,7 +207,8 @@ struct Kernel {
             if (k < kNope) { // MODEL1: lane 7 of a token has no NoPE box
 #pragma unroll
               for (int c = 0; c < 4; ++c) d.nope[rnd][c] = __ldg(reinterpret_cast<const uint4*>(tok + 64 * k) + ((c + rot) & 3));
-              if constexpr (M1) d.sc[rnd] = __ldg(reinterpret_cast<const float*>(a.scl + (k & 4)));
+              if constexpr (M1 && kScaleAtLoad) d.sc[rnd] = ue8m0(__ldg(a.scl + k));
+              else if constexpr (M1) d.sc[rnd] = __ldg(reinterpret_cast<const float*>(a.scl + (k & 4)));
               else d.sc[rnd] = __ldg(reinterpret_cast<const float*>(tok + 512) + (k >> 1));
             }
             d.rope[rnd] = __ldg(reinterpret_cast<const uint4*>(tok + F::kRope) + k);
@@ -232,7 +236,7 @@ struct Kernel {
               uint4 lo = make_uint4(0, 0, 0, 0), hi = lo;
               if (d.live[rnd]) {
                 const uint4 w = d.nope[rnd][c];
-                const float sc = M1 ? ue8m0((__float_as_uint(d.sc[rnd]) >> (8 * (k & 3))) & 255u) : d.sc[rnd];
+                const float sc = M1 && !kScaleAtLoad ? ue8m0((__float_as_uint(d.sc[rnd]) >> (8 * (k & 3))) & 255u) : d.sc[rnd];
                 const uint2 a = dq4(w.x, sc), b = dq4(w.y, sc), e = dq4(w.z, sc), f = dq4(w.w, sc);
                 lo = make_uint4(a.x, a.y, b.x, b.y);
                 hi = make_uint4(e.x, e.y, f.x, f.y);
