@@ -18,9 +18,9 @@ for i in $(seq 0 $(( ${SHARDS:-8} - 1 ))); do
     node --test --test-reporter=tap --test-name-pattern="hQ 64 / 128" $T > "$OUT/t/shard$i.txt" 2>&1 &
 done
 FLASHMLA_GPU_SPARSE_CASES=${MAIN_CASES:-40} FLASHMLA_GPU_SPARSE_SM90_CASES=0 timeout 200 node --test --test-reporter=tap $T > "$OUT/t/main.txt" 2>&1 &
-FLASHMLA_GPU_SPARSE_SM90_CASES=3 timeout ${SAN_TIMEOUT:-150} compute-sanitizer --tool memcheck --print-limit 20 \
+FLASHMLA_GPU_SPARSE_SM90_CASES=3 timeout ${SAN_TIMEOUT:-150} compute-sanitizer --tool memcheck --target-processes all --print-limit 20 \
   node --test --test-reporter=tap --test-name-pattern="hQ 64 / 128|sparse_" $T > "$OUT/t/memcheck.txt" 2>&1 &
-FLASHMLA_GPU_SPARSE_SM90_CASES=2 timeout ${SAN_TIMEOUT:-150} compute-sanitizer --tool synccheck --print-limit 20 \
+FLASHMLA_GPU_SPARSE_SM90_CASES=2 timeout ${SAN_TIMEOUT:-150} compute-sanitizer --tool synccheck --target-processes all --print-limit 20 \
   node --test --test-reporter=tap --test-name-pattern="hQ 64 / 128" $T > "$OUT/t/synccheck.txt" 2>&1 &
 wait
 el "tests done"
