@@ -65,6 +65,11 @@ constexpr bool kSingleP = MLA_SPARSE_SM90_MODE & 32;
 // Bit 7 (measurement only, MODEL1): decode the UE8M0 scale byte right after its u8 load, as session 8's first build
 // did (the producer then waits for that load before it stores the next tile).
 constexpr bool kScaleAtLoad = MLA_SPARSE_SM90_MODE & 128;
+// Bit 8 (candidate, not yet measured): the producer reloads round r's registers with tile t + 1's bytes as soon as it
+// has stored round r of tile t, instead of loading the whole next tile after the last round: each round's gather
+// then has three rounds of conversion work to land in, where the shipped order waits for it in a producer-bound
+// pipeline (the consumers free the stage before the loads have returned).
+constexpr bool kRoundReload = MLA_SPARSE_SM90_MODE & 256;
 // mbarrier arrivals: full = the producer threads that write a stage; empty = one a consumer warpgroup.
 constexpr int kFullCount = 128, kEmptyCount = 2;
 // setmaxnreg per warpgroup (producer, consumer 0, consumer 1): 3 x 168 = 504 in all, what the CTA holds.
@@ -191,29 +196,30 @@ struct Kernel {
       const int64_t rowQ = static_cast<int64_t>(batch) * p.sQ + j;
       auto idOf = [&](int t, int rnd) { return t < it.nTiles ? idAt(p, it, rowQ, it.eBegin + t * kBN + rnd * 16 + tokInRound) : Id{-1, false}; };
       TileRegs d;
+      auto loadRound = [&](const Id (&ids)[4], int rnd) {
+        const Addr a = addrOf<M1>(p, ids[rnd]);
+        const unsigned char* tok = a.tok;
+        d.live[rnd] = tok != nullptr;
+        if (!tok) return;
+        if constexpr (kNoLoad) {
+#pragma unroll
+          for (int c = 0; c < 4; ++c) d.nope[rnd][c] = make_uint4(k, k, k, k);
+          d.sc[rnd] = M1 ? __uint_as_float(0x7f7f7f7fu) : 1.f; // scale 1
+          d.rope[rnd] = make_uint4(k, k, k, k);
+        } else {
+          if (k < kNope) { // MODEL1: lane 7 of a token has no NoPE box
+#pragma unroll
+            for (int c = 0; c < 4; ++c) d.nope[rnd][c] = __ldg(reinterpret_cast<const uint4*>(tok + 64 * k) + ((c + rot) & 3));
+            if constexpr (M1 && kScaleAtLoad) d.sc[rnd] = ue8m0(__ldg(a.scl + k));
+            else if constexpr (M1) d.sc[rnd] = __ldg(reinterpret_cast<const float*>(a.scl + (k & 4)));
+            else d.sc[rnd] = __ldg(reinterpret_cast<const float*>(tok + 512) + (k >> 1));
+          }
+          d.rope[rnd] = __ldg(reinterpret_cast<const uint4*>(tok + F::kRope) + k);
+        }
+      };
       auto load = [&](const Id (&ids)[4]) {
 #pragma unroll
-        for (int rnd = 0; rnd < 4; ++rnd) {
-          const Addr a = addrOf<M1>(p, ids[rnd]);
-          const unsigned char* tok = a.tok;
-          d.live[rnd] = tok != nullptr;
-          if (!tok) continue;
-          if constexpr (kNoLoad) {
-#pragma unroll
-            for (int c = 0; c < 4; ++c) d.nope[rnd][c] = make_uint4(k, k, k, k);
-            d.sc[rnd] = M1 ? __uint_as_float(0x7f7f7f7fu) : 1.f; // scale 1
-            d.rope[rnd] = make_uint4(k, k, k, k);
-          } else {
-            if (k < kNope) { // MODEL1: lane 7 of a token has no NoPE box
-#pragma unroll
-              for (int c = 0; c < 4; ++c) d.nope[rnd][c] = __ldg(reinterpret_cast<const uint4*>(tok + 64 * k) + ((c + rot) & 3));
-              if constexpr (M1 && kScaleAtLoad) d.sc[rnd] = ue8m0(__ldg(a.scl + k));
-              else if constexpr (M1) d.sc[rnd] = __ldg(reinterpret_cast<const float*>(a.scl + (k & 4)));
-              else d.sc[rnd] = __ldg(reinterpret_cast<const float*>(tok + 512) + (k >> 1));
-            }
-            d.rope[rnd] = __ldg(reinterpret_cast<const uint4*>(tok + F::kRope) + k);
-          }
-        }
+        for (int rnd = 0; rnd < 4; ++rnd) loadRound(ids, rnd);
       };
       Id ids[4];
 #pragma unroll
@@ -247,10 +253,11 @@ struct Kernel {
           }
           stShared(kt + (kNB - 1) * kBox + r * 128 + ((k ^ (r & 7)) << 4), d.live[rnd] ? d.rope[rnd] : make_uint4(0, 0, 0, 0));
           if (k == 0) rw.valid[st][r] = d.live[rnd] ? 1 : 0;
+          if (kRoundReload && t + 1 < it.nTiles) loadRound(ids, rnd); // round rnd of tile t + 1
         }
         fenceProxyAsync();
         mbarArrive(fullBar + 8 * st);
-        if (t + 1 < it.nTiles) load(ids); // tile t + 1: in flight while the consumers work on t
+        if (!kRoundReload && t + 1 < it.nTiles) load(ids); // tile t + 1: in flight while the consumers work on t
 #pragma unroll
         for (int rnd = 0; rnd < 4; ++rnd) ids[rnd] = idOf(t + 2, rnd);
       }
