@@ -64,7 +64,10 @@ describe('cuda sparse: FlashMLA goldens', { skip: goldenSparseSkip() }, () => {
 });
 
 describe('cuda sparse: every e4m3 bit pattern and UE8M0 scale', () => {
-  for (const format of ['v32', 'model1'] as const) test(format, async () => assert.deepEqual((await e4m3PatternsThrough(cuda, format)).slice(0, 5), []));
+  // One head: sparse_mma.cu; 64 and 128 heads: sparse_sm90.cu's entries on an sm_90 device.
+  for (const format of ['v32', 'model1'] as const) for (const hQ of [1, 64, 128]) {
+    test(`${format} hQ=${hQ}`, async () => assert.deepEqual((await e4m3PatternsThrough(cuda, format, hQ)).slice(0, 5), []));
+  }
 });
 
 describe('cuda sparse: random cases vs the float64 reference', () => {
