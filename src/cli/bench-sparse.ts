@@ -150,9 +150,11 @@ async function runDense(backend: Backend, b: number, sK: number, hQ: number, war
   // Index tensors on the device, as runShape keeps them: host tensors put their staging and checks into every timed
   // call, and the timer's start event is recorded before that host work. With host tensors this bench's bf16 row
   // took 612 us on the H200 where `flashmla bench` (device indices) takes 304 us on the same shape.
+  // The FP8 path plans its step from the lengths and the table, which must then be host tensors (dense-fp8.ts): the
+  // FP8 row passes them from the host, the bf16 row from the device.
   const onDev = (t: Tensor): Tensor => (backend.kind === 'cpu' ? t : backend.upload(t as never));
-  const table = onDev(fromArray('i32', [b, pages], Int32Array.from({ length: nb }, (_, i) => i)));
-  const lens = onDev(fromArray('i32', [b], seqlens));
+  const tableHost = fromArray('i32', [b, pages], Int32Array.from({ length: nb }, (_, i) => i)), lensHost = fromArray('i32', [b], seqlens);
+  const table = onDev(tableHost), lens = onDev(lensHost);
   const md = getMlaMetadata(seqlens, hQ, 1, { backend });
   const q = backend.upload(fromArray('bf16', [b, 1, hQ, 576], Uint16Array.from({ length: b * hQ * 576 }, () => f32ToBf16(r() * 2 - 1))));
   const kFp8 = uploadFp8Cache(backend, fp8CacheTensor('v32', nb, B, randomCache('v32', nb, B, r)));
@@ -162,14 +164,14 @@ async function runDense(backend: Backend, b: number, sK: number, hQ: number, war
   for (let i = tile; i < bf16.length; i += tile) bf16.copyWithin(i, 0, Math.min(tile, bf16.length - i));
   const kBf16 = backend.upload(fromArray('bf16', [nb, B, 1, 576], bf16));
   const out = backend.empty('bf16', [b, 1, hQ, 512]), lse = backend.empty('f32', [b, hQ, 1]);
-  const time = async (k: Tensor) => {
+  const time = async (k: Tensor, table: Tensor, lens: Tensor) => {
     const t = await backend.timeMs(() => flashMlaWithKvcache(q, k, table, lens, 512, md.tileSchedulerMetadata, md.numSplits,
       { backend, out, lse }).then(() => undefined), { warmup, reps });
     await backend.synchronize();
     t.sort((x, y) => x - y);
     return t[Math.floor(t.length / 2)] * 1e3;
   };
-  const fp8Us = await time(kFp8), bf16Us = await time(kBf16);
+  const fp8Us = await time(kFp8, tableHost, lensHost), bf16Us = await time(kBf16, table, lens);
   for (const t of [q, kFp8, kBf16, out, lse, ...(backend.kind === 'cpu' ? [] : [table, lens])]) backend.free(t);
   return { kind: 'dense_fp8', format: 'v32', b, s_k: sK, h_q: hQ, s_q: 1, us: fp8Us, bf16_us: bf16Us, speedup_vs_bf16: bf16Us / fp8Us };
 }

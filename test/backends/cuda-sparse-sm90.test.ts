@@ -7,31 +7,40 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { sparseMmaKernelName, chooseSparseMma } from '../../src/backends/cuda/kernels/sparse-mma-launch.js';
 import {
-  sparseSm90KernelName, sparseSm90Launch, sparseSm90Smem, useSparseSm90,
+  sparseSm90KernelName, sparseSm90Launch, sparseSm90Model1KernelName, sparseSm90Model1Smem, sparseSm90Smem, useSparseSm90,
 } from '../../src/backends/cuda/kernels/sparse-sm90-launch.js';
 import { SparseMmaRunner, type SparseMmaHost } from '../../src/backends/cuda/sparse.js';
 import type { SparseCall } from '../../src/core/sparse.js';
 
 const sm90 = 232448, sm80 = 166912;
 const v32 = { kind: 'v32', dtype: 'bf16', dQk: 576 } as const;
+const m1 = { kind: 'model1', dtype: 'bf16', dQk: 512 } as const;
 
-test('sparse_sm90: the rule is V3.2, bf16 queries, hQ a multiple of 64, on a Hopper build', () => {
-  for (const hQ of [64, 128, 192, 256]) assert.ok(useSparseSm90({ ...v32, hQ }, true, sm90), `hQ ${hQ}`);
-  for (const hQ of [1, 16, 32, 33, 96, 127]) assert.ok(!useSparseSm90({ ...v32, hQ }, true, sm90), `hQ ${hQ} is not whole 64-head tiles`);
-  assert.ok(!useSparseSm90({ ...v32, hQ: 128 }, false, sm90), 'not an sm_90 device (or the fatbin is not built)');
-  assert.ok(!useSparseSm90({ ...v32, hQ: 128 }, true, sm80), 'shared memory');
-  assert.ok(!useSparseSm90({ ...v32, dtype: 'f16', hQ: 128 }, true, sm90), 'an f16 query over an FP8 cache');
-  assert.ok(!useSparseSm90({ kind: 'model1', dtype: 'bf16', dQk: 512, hQ: 128 }, true, sm90), 'MODEL1 is not on this kernel yet');
+test('sparse_sm90: the rule is V3.2 or MODEL1, bf16 queries, hQ a multiple of 64, on a Hopper build', () => {
+  for (const f of [v32, m1]) {
+    for (const hQ of [64, 128, 192, 256]) assert.ok(useSparseSm90({ ...f, hQ }, true, sm90), `${f.kind} hQ ${hQ}`);
+    for (const hQ of [1, 16, 32, 33, 96, 127]) assert.ok(!useSparseSm90({ ...f, hQ }, true, sm90), `${f.kind} hQ ${hQ} is not whole 64-head tiles`);
+    assert.ok(!useSparseSm90({ ...f, hQ: 128 }, false, sm90), 'not an sm_90 device (or the fatbin is not built)');
+    assert.ok(!useSparseSm90({ ...f, hQ: 128 }, true, sm80), 'shared memory');
+    assert.ok(!useSparseSm90({ ...f, dtype: 'f16', hQ: 128 }, true, sm90), 'an f16 query over an FP8 cache');
+  }
+  assert.ok(!useSparseSm90({ ...m1, dQk: 576, hQ: 128 }, true, sm90), 'MODEL1 has 512 query dims');
+  assert.ok(!useSparseSm90({ ...v32, dQk: 512, hQ: 128 }, true, sm90), 'V3.2 has 576 query dims');
   assert.ok(!useSparseSm90({ kind: 'bf16', dtype: 'bf16', dQk: 576, hQ: 128 }, true, sm90), '16-bit caches stay on sparse_mma.cu');
+  assert.ok(!useSparseSm90({ kind: 'bf16', dtype: 'bf16', dQk: 512, hQ: 128 }, true, sm90), '16-bit caches stay on sparse_mma.cu');
 });
 
 test('sparse_sm90: grid, block and the shared memory the .cu asserts', () => {
   assert.deepEqual(sparseSm90Launch(33, 2, 128), { grid: [33, 2, 2], block: [384, 1, 1], smem: 230400 });
+  assert.deepEqual(sparseSm90Launch(33, 2, 128, 'model1'), { grid: [33, 2, 2], block: [384, 1, 1], smem: 214016 });
   assert.deepEqual(sparseSm90Launch(66, 1, 64).grid, [66, 1, 1]);
   assert.equal(sparseSm90Smem, 230400);
+  assert.equal(sparseSm90Model1Smem, 214016);
   const cu = readFileSync(fileURLToPath(new URL('../../src/backends/cuda/kernels/sparse_sm90.cu', import.meta.url)), 'utf8');
-  assert.ok(cu.includes(`static_assert(mla::ssp::SMEM == ${sparseSm90Smem}`), 'sparse_sm90.cu asserts the same SMEM');
-  assert.ok(cu.includes(`void __launch_bounds__(384, 1) ${sparseSm90KernelName}(`), 'the entry name and its block');
+  assert.ok(cu.includes(`static_assert(mla::ssp::Fmt<false>::SMEM == ${sparseSm90Smem}`), 'sparse_sm90.cu asserts the same V3.2 SMEM');
+  assert.ok(cu.includes(`static_assert(mla::ssp::Fmt<true>::SMEM == ${sparseSm90Model1Smem}`), 'sparse_sm90.cu asserts the same MODEL1 SMEM');
+  assert.ok(cu.includes(`void __launch_bounds__(384, 1) ${sparseSm90KernelName}(`), 'the V3.2 entry name and its block');
+  assert.ok(cu.includes(`void __launch_bounds__(384, 1) ${sparseSm90Model1KernelName}(`), 'the MODEL1 entry name and its block');
   assert.match(cu, /#define MLA_SPARSE_SM90_MODE 8\n/, 'the shipped build mode');
   const build = readFileSync(fileURLToPath(new URL('../../scripts/build-kernels.mjs', import.meta.url)), 'utf8');
   assert.match(build, /'sparse_sm90\.cu': \['arch=compute_90a,code=sm_90a'\]/, 'built for sm_90a only');
@@ -48,11 +57,16 @@ test('sparse_sm90: the runner dispatches to it only on a Hopper build, else to s
   const m64 = sparseMmaKernelName(chooseSparseMma('v32', 'bf16', 576, 64, sm90)!);
   assert.equal(new SparseMmaRunner(host(false)).kernelForSparse(call(128)), m64);
   assert.equal(new SparseMmaRunner(host(true)).kernelForSparse(call(96)), m64, 'a partial 64-head tile');
-  assert.equal(new SparseMmaRunner(host(true)).kernelForSparse(call(128, 'model1')), sparseMmaKernelName(chooseSparseMma('model1', 'bf16', 512, 128, sm90)!));
+  assert.equal(new SparseMmaRunner(host(true)).kernelForSparse(call(128, 'model1')), sparseSm90Model1KernelName);
+  assert.equal(new SparseMmaRunner(host(true)).kernelForSparse(call(64, 'model1')), sparseSm90Model1KernelName);
+  const m1_128 = sparseMmaKernelName(chooseSparseMma('model1', 'bf16', 512, 128, sm90)!);
+  assert.equal(new SparseMmaRunner(host(false)).kernelForSparse(call(128, 'model1')), m1_128, 'MODEL1 without a Hopper build');
+  assert.equal(new SparseMmaRunner(host(true)).kernelForSparse(call(96, 'model1')), sparseMmaKernelName(chooseSparseMma('model1', 'bf16', 512, 96, sm90)!), 'MODEL1, a partial head tile');
 });
 
 test('sparse_sm90: the runner launches it from its own fatbin and merges split rows with sparse_mma.cu\'s combine', () => {
   const launches: string[] = [];
+  const smems: number[] = [];
   const modules: Record<string, bigint> = { 'sparse_mma.fatbin': 1n, 'sparse_sm90.fatbin': 2n };
   const names = new Map<bigint, string>();
   let nextFn = 100n, nextPtr = 1n << 20n;
@@ -61,7 +75,11 @@ test('sparse_sm90: the runner launches it from its own fatbin and merges split r
     alloc: (bytes: number) => { const p = nextPtr; nextPtr += BigInt(Math.ceil(bytes / 256) * 256); return p; },
     free: () => {}, synchronize: () => {}, copyHtoD: () => {},
     check: (rc: number, what: string) => { throw new Error(`${what}: ${rc}`); },
-    api: { cuLaunchKernel: (f: bigint) => { launches.push(names.get(f)!); return 0; } },
+    api: {
+      cuLaunchKernel: (f: bigint, _gx: number, _gy: number, _gz: number, _bx: number, _by: number, _bz: number, smem: number) => {
+        launches.push(names.get(f)!); smems.push(smem); return 0;
+      },
+    },
   };
   const host = (hopper: boolean): SparseMmaHost => ({
     drv: drv as never, stream: 0n, maxSmem: sm90, hopper,
@@ -70,10 +88,10 @@ test('sparse_sm90: the runner launches it from its own fatbin and merges split r
     ptrOf: () => 4096n,
   });
   const dev = { device: 'cuda' } as never;
-  const call = (hQ: number, split: boolean): SparseCall => ({
+  const call = (hQ: number, split: boolean, kind: 'v32' | 'model1' = 'v32'): SparseCall => ({
     problem: {
-      b: 2, sQ: 1, hQ, dQk: 576, dV: 512, topk: 128, extraTopk: 0, dtype: 'bf16', softmaxScale: 0.04, numSmParts: 33,
-      cache: { kind: 'v32', pageBlockSize: 64, blockStride: 64 * 656 } as never, hasTopkLength: false, hasExtraTopkLength: false, hasAttnSink: false,
+      b: 2, sQ: 1, hQ, dQk: kind === 'v32' ? 576 : 512, dV: 512, topk: 128, extraTopk: 0, dtype: 'bf16', softmaxScale: 0.04, numSmParts: 33,
+      cache: { kind, pageBlockSize: 64, blockStride: kind === 'v32' ? 64 * 656 : 65 * 576 } as never, hasTopkLength: false, hasExtraTopkLength: false, hasAttnSink: false,
     },
     q: dev, kCache: dev, indices: dev, tileSchedulerMetadata: dev, numSplits: dev, out: dev, lse: dev,
     host: { tileSchedulerMetadata: new Int32Array(33 * 8), numSplits: split ? Int32Array.from([0, 2, 3]) : Int32Array.from([0, 1, 2]) },
@@ -91,4 +109,16 @@ test('sparse_sm90: the runner launches it from its own fatbin and merges split r
   launches.length = 0;
   assert.ok(new SparseMmaRunner(host(false)).sparse(call(128, true)));
   assert.deepEqual(launches.map((l) => l.split(':')[0]), ['mma', 'mma'], 'no Hopper build: sparse_mma.cu and its combine');
+  launches.length = 0;
+  smems.length = 0;
+  assert.ok(r.sparse(call(64, true, 'model1')));
+  assert.deepEqual(launches, [`sm90:${sparseSm90Model1KernelName}`, 'mma:mla_sparse_mma_combine_bf16'], 'MODEL1: its own entry, split rows through the combine');
+  assert.equal(smems[0], sparseSm90Model1Smem, 'with the MODEL1 entry\'s shared memory');
+  launches.length = 0;
+  smems.length = 0;
+  assert.ok(r.sparse(call(128, false)));
+  assert.equal(smems[0], sparseSm90Smem, 'V3.2 keeps its shared memory');
+  launches.length = 0;
+  assert.ok(new SparseMmaRunner(host(false)).sparse(call(128, false, 'model1')));
+  assert.deepEqual(launches.map((l) => l.split(':')[0]), ['mma'], 'MODEL1 without a Hopper build: sparse_mma.cu');
 });

@@ -64,7 +64,10 @@ describe('cuda sparse: FlashMLA goldens', { skip: goldenSparseSkip() }, () => {
 });
 
 describe('cuda sparse: every e4m3 bit pattern and UE8M0 scale', () => {
-  for (const format of ['v32', 'model1'] as const) test(format, async () => assert.deepEqual((await e4m3PatternsThrough(cuda, format)).slice(0, 5), []));
+  // One head: sparse_mma.cu; 64 and 128 heads: sparse_sm90.cu's entries on an sm_90 device.
+  for (const format of ['v32', 'model1'] as const) for (const hQ of [1, 64, 128]) {
+    test(`${format} hQ=${hQ}`, async () => assert.deepEqual((await e4m3PatternsThrough(cuda, format, hQ)).slice(0, 5), []));
+  }
 });
 
 describe('cuda sparse: random cases vs the float64 reference', () => {
@@ -80,16 +83,20 @@ describe('cuda sparse: random cases with many heads (full and partial 64-row til
   });
 });
 
-describe('cuda sparse: V3.2 with 64 / 128 heads (sparse_sm90.cu on an sm_90 device, else sparse_mma.cu)', () => {
-  // FLASHMLA_GPU_SPARSE_SM90_CASES (default: the main count): V3.2 caches (unreferenced tokens NaN), -1 entries,
-  // topkLength, sinks with +-inf, extra caches, page sizes 1..64, split requests.
-  // FLASHMLA_GPU_SPARSE_SM90_HQ (default 64,128) narrows the head counts (a build of the 2-CTA cluster mode takes 128).
-  const n = Number(process.env.FLASHMLA_GPU_SPARSE_SM90_CASES ?? nRandom);
-  const heads = (process.env.FLASHMLA_GPU_SPARSE_SM90_HQ ?? '64,128').split(',').map(Number);
-  test(`${n} cases, hQ 64 / 128`, async () => {
-    for (let seed = 60000; seed < 60000 + n; seed++) await runRandomSparse(seed, cuda, tolerances.cuda, ['v32'], false, (r) => r.pick(heads));
+for (const [kind, seed0] of [['v32', 60000], ['model1', 70000]] as const) {
+  describe(`cuda sparse: ${kind} with 64 / 128 heads (sparse_sm90.cu on an sm_90 device, else sparse_mma.cu)`, () => {
+    // FLASHMLA_GPU_SPARSE_SM90_CASES (default: the main count) per format: FP8 caches (unreferenced tokens NaN), -1
+    // entries, topkLength, sinks with +-inf, extra caches (own page size and topkLength), page sizes 1..64, split requests.
+    // FLASHMLA_GPU_SPARSE_SM90_HQ (default 64,128) narrows the head counts; FLASHMLA_GPU_SPARSE_SM90_SEED (default 0)
+    // shifts the seeds, so that processes run side by side take disjoint cases (the float64 reference is the slow part).
+    const n = Number(process.env.FLASHMLA_GPU_SPARSE_SM90_CASES ?? nRandom);
+    const first = seed0 + Number(process.env.FLASHMLA_GPU_SPARSE_SM90_SEED ?? 0);
+    const heads = (process.env.FLASHMLA_GPU_SPARSE_SM90_HQ ?? '64,128').split(',').map(Number);
+    test(`${n} cases, hQ 64 / 128`, async () => {
+      for (let seed = first; seed < first + n; seed++) await runRandomSparse(seed, cuda, tolerances.cuda, [kind], false, (r) => r.pick(heads));
+    });
   });
-});
+}
 
 describe('cuda: dense (page-table) decode over FP8 caches', () => {
   const shapes = [

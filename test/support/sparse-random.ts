@@ -114,7 +114,7 @@ export async function runRandomSparse(seed: number, backend: Backend, tol: Toler
  * replaced by 0), attended alone, so out = V = e4m3(byte) * scale exactly (bf16 holds every such value). MODEL1
  * tiles get scales 2^-20 .. 2^4 (UE8M0 bytes 107 .. 131), V3.2 tiles f32 scales 2^-9 .. 2^3. Returns mismatches.
  */
-export async function e4m3PatternsThrough(backend: Backend, format: 'v32' | 'model1'): Promise<string[]> {
+export async function e4m3PatternsThrough(backend: Backend, format: 'v32' | 'model1', hQ = 1): Promise<string[]> {
   const { fp8Layouts: Ls, fp8TokenAddress: addr, ue8m0ToF32: ue } = await import('../../src/core/fp8.js');
   const { fp8e4m3ToF32, bf16ToF32: b2f } = await import('../../src/core/dtype.js');
   const L = Ls[format], B = 2;
@@ -128,17 +128,19 @@ export async function e4m3PatternsThrough(backend: Backend, format: 'v32' | 'mod
   }
   for (let d = 0; d < L.rope; d++) { const h = f32ToBf16(d / 64 - 0.5); bytes[a.rope + 2 * d] = h & 0xff; bytes[a.rope + 2 * d + 1] = h >>> 8; }
   const k = fp8CacheTensor(format, 1, B, bytes);
-  const q = fromArray('bf16', [1, 1, 1, L.dQk], new Uint16Array(L.dQk));
-  const dev = [backend.upload(q), uploadFp8Cache(backend, k), backend.upload(fromArray('bf16', [1, 1, 1, 512], new Uint16Array(512).fill(0x7fc0))),
-    backend.upload(fromArray('f32', [1, 1, 1], new Float32Array(1).fill(NaN)))];
+  // hQ heads of zero queries (64 / 128: the Hopper kernel's head tiles): every head's output is the one live token's V.
+  const q = fromArray('bf16', [1, 1, hQ, L.dQk], new Uint16Array(hQ * L.dQk));
+  const dev = [backend.upload(q), uploadFp8Cache(backend, k), backend.upload(fromArray('bf16', [1, 1, hQ, 512], new Uint16Array(hQ * 512).fill(0x7fc0))),
+    backend.upload(fromArray('f32', [1, hQ, 1], new Float32Array(hQ).fill(NaN)))];
   await flashMlaSparseWithKvcache(dev[0], dev[1], fromArray('i32', [1, 1, 2], Int32Array.of(-1, 1)), 512, undefined, { backend, out: dev[2], lse: dev[3] });
   await backend.synchronize();
   const out = (await backend.download(dev[2])).host() as Uint16Array;
   if (backend.kind !== 'cpu') for (const t of dev) backend.free(t);
   const bad: string[] = [];
-  for (let d = 0; d < 512; d++) {
+  for (let h = 0; h < hQ; h++) for (let d = 0; d < 512; d++) {
     const want = d < L.nope ? fp8e4m3ToF32(bytes[a.nope + d]) * scales[Math.floor(d / L.tile)] : b2f(f32ToBf16((d - L.nope) / 64 - 0.5));
-    if (b2f(out[d]) !== want) bad.push(`dim ${d} byte 0x${bytes[a.nope + d]?.toString(16)}: got ${b2f(out[d])}, expected ${want}`);
+    const got = b2f(out[h * 512 + d]);
+    if (got !== want) bad.push(`head ${h} dim ${d} byte 0x${bytes[a.nope + d]?.toString(16)}: got ${got}, expected ${want}`);
   }
   return bad;
 }

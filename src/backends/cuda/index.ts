@@ -147,7 +147,7 @@ class CudaBackendImpl implements CudaBackend {
       const hopper = (opts.kernel ?? 'sm90') === 'sm90' && cc === '9.0';
       const sm90Module = hopper && manifest.files['decode_sm90.fatbin'] ? load('decode_sm90.fatbin') : undefined;
       const sm90WideModule = hopper && manifest.files['decode_sm90_wide.fatbin'] ? load('decode_sm90_wide.fatbin') : undefined;
-      // sparse_sm90.cu for V3.2 sparse decode (loaded on first use); FLASHMLA_CUDA_SPARSE=mma keeps sparse_mma.cu (A/B runs).
+      // sparse_sm90.cu for V3.2 and MODEL1 sparse decode (loaded on first use); FLASHMLA_CUDA_SPARSE=mma keeps sparse_mma.cu (A/B runs).
       this.sparseSm90 = hopper && Boolean(manifest.files['sparse_sm90.fatbin']) && process.env.FLASHMLA_CUDA_SPARSE !== 'mma';
       this.params = drv.pinnedParams(mlaParamsLayout.size, 1); // maps[0]: the KV cache's tensor map for TMA kernels
       const paramsView = this.params.view;

@@ -4,13 +4,13 @@
 import type { DenseFp8Call } from '../../core/dense-fp8.js';
 import type { HalfDType } from '../../core/dtype.js';
 import { invalidArgument } from '../../core/errors.js';
-import type { SparseCall } from '../../core/sparse.js';
+import type { SparseCacheKind, SparseCall } from '../../core/sparse.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { Driver } from './driver.js';
 import {
   type SparseMmaGrid, type SparseMmaVariant, chooseSparseMma, sparseMmaAccumElems, sparseMmaCombineLaunch, sparseMmaKernelName, sparseMmaLaunch,
 } from './kernels/sparse-mma-launch.js';
-import { sparseSm90Fatbin, sparseSm90KernelName, sparseSm90Launch, useSparseSm90 } from './kernels/sparse-sm90-launch.js';
+import { sparseSm90Entry, sparseSm90Fatbin, sparseSm90Launch, useSparseSm90 } from './kernels/sparse-sm90-launch.js';
 import { compilePacker, sparseMmaParamsLayout } from './params.js';
 
 /** What the runner needs from the backend that owns it. */
@@ -66,7 +66,7 @@ export class SparseMmaRunner {
 
   /** The kernel a sparse launch gets here: sparse_sm90.cu, a sparse_mma.cu variant, or undefined (sparse.cu). */
   kernelForSparse(l: SparseCall): string | undefined {
-    if (this.sm90Takes(l)) return sparseSm90KernelName;
+    if (this.sm90Takes(l)) return sparseSm90Entry(l.problem.cache.kind).name;
     const v = this.variantForSparse(l);
     return v && sparseMmaKernelName(v);
   }
@@ -85,14 +85,14 @@ export class SparseMmaRunner {
     const dev = this.stage([l.indices, l.extraIndices, l.topkLength, l.extraTopkLength, l.attnSink, l.tileSchedulerMetadata, l.numSplits],
       sparseMmaAccumElems(p.b, p.numSmParts, p.sQ, p.hQ));
     const q = this.h.ptrOf(l.q), out = this.h.ptrOf(l.out), k = this.h.ptrOf(l.kCache), x = l.extraKCache ? this.h.ptrOf(l.extraKCache) : 0n;
-    this.launch(this.kernel(sm90 ? undefined : v, p.dtype), {
+    this.launch(this.kernel(sm90 ? undefined : v, p.dtype, p.cache.kind), {
       q, kCache: k, extraKCache: x, indices: dev[0], extraIndices: dev[1], topkLength: dev[2], extraTopkLength: dev[3], attnSink: dev[4],
       blockTable: 0n, cacheSeqlens: 0n, tileSchedulerMetadata: dev[5], numSplits: dev[6], out, lse: this.h.ptrOf(l.lse),
       oAccum: dev.oAccum, lseAccum: dev.lseAccum, b: p.b, sQ: p.sQ, hQ: p.hQ, topk: p.topk, extraTopk: p.extraTopk,
       pageBlockSize: p.cache.pageBlockSize, extraPageBlockSize: p.extraCache?.pageBlockSize ?? 1,
       blockStride: p.cache.blockStride, extraBlockStride: p.extraCache?.blockStride ?? 0, maxBlocksPerSeq: 0, dense: 0, causal: 0,
       scaleLog2: p.softmaxScale * Math.LOG2E,
-    }, sm90 ? sparseSm90Launch(p.numSmParts, p.sQ, p.hQ) : sparseMmaLaunch(v!, p.numSmParts, p.sQ, p.hQ, false), p.b, p.sQ, p.hQ,
+    }, sm90 ? sparseSm90Launch(p.numSmParts, p.sQ, p.hQ, p.cache.kind) : sparseMmaLaunch(v!, p.numSmParts, p.sQ, p.hQ, false), p.b, p.sQ, p.hQ,
     l.host ? l.host.numSplits[p.b] !== p.b : true);
     return true;
   }
@@ -114,11 +114,11 @@ export class SparseMmaRunner {
   }
 
   /**
-   * The kernel a launch runs: a sparse_mma.cu variant, or (no variant) sparse_sm90.cu, which takes the same
-   * parameters; dtype picks the combine of either one's split partials (sparse_mma.cu's).
+   * The kernel a launch runs: a sparse_mma.cu variant, or (no variant) sparse_sm90.cu's entry for the cache format,
+   * which takes the same parameters; dtype picks the combine of either one's split partials (sparse_mma.cu's).
    */
-  private kernel(v: SparseMmaVariant | undefined, dtype: HalfDType): SparseKernel {
-    if (!v) return { module: (this.sm90Module ??= this.h.load(sparseSm90Fatbin)), name: sparseSm90KernelName, dtype };
+  private kernel(v: SparseMmaVariant | undefined, dtype: HalfDType, kind: SparseCacheKind = 'v32'): SparseKernel {
+    if (!v) return { module: (this.sm90Module ??= this.h.load(sparseSm90Fatbin)), name: sparseSm90Entry(kind).name, dtype };
     return { module: (this.module ??= this.h.load('sparse_mma.fatbin')), name: sparseMmaKernelName(v), dtype };
   }
 

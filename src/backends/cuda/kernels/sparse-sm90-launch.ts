@@ -1,16 +1,27 @@
-// Launch math of sparse_sm90.cu (token-sparse decode over a DeepSeek-V3.2 FP8 cache with wgmma, sm_90a only):
-// which problems it takes, its grid and shared memory. It shares SparseMmaParams, the sparse scheduler and the
+// Launch math of sparse_sm90.cu (token-sparse decode over FlashMLA's V3.2 and MODEL1 FP8 caches with wgmma, sm_90a
+// only): which problems it takes, its entries, grid and shared memory. It shares SparseMmaParams, the sparse scheduler and the
 // split combine (mla_sparse_mma_combine_*) with sparse_mma.cu; see docs/notes/cuda-sparse-decode.md.
 import type { HalfDType } from '../../../core/dtype.js';
 import type { SparseCacheKind } from '../../../core/sparse.js';
 import type { SparseMmaGrid } from './sparse-mma-launch.js';
 
+/** The V3.2 entry. */
 export const sparseSm90KernelName = 'mla_sparse_sm90_v32_bf16';
+/** The MODEL1 entry (same parameters and grid; less shared memory). */
+export const sparseSm90Model1KernelName = 'mla_sparse_sm90_model1_bf16';
 export const sparseSm90Fatbin = 'sparse_sm90.fatbin';
 /** Heads a CTA (the wgmma M dimension). */
 export const sparseSm90Rows = 64;
-/** Dynamic shared memory (sparse_sm90.cu ssp::SMEM, asserted there): Q, two key tiles, the P box, alignment slack. */
+/** Dynamic shared memory of the V3.2 entry (sparse_sm90.cu ssp::Fmt<false>::SMEM, asserted there): Q and two key
+    tiles of nine 64 x 64 bf16 boxes, the P box, alignment slack. */
 export const sparseSm90Smem = 9 * 8192 * 3 + 8192 + 1024;
+/** The MODEL1 entry's (ssp::Fmt<true>::SMEM): eight boxes each, P hi and P lo boxes (V takes the RoPE box too). */
+export const sparseSm90Model1Smem = 8 * 8192 * 3 + 2 * 8192 + 1024;
+
+/** The entry of a cache format (only V3.2 and MODEL1 have one). */
+export function sparseSm90Entry(kind: SparseCacheKind): { name: string; smem: number } {
+  return kind === 'model1' ? { name: sparseSm90Model1KernelName, smem: sparseSm90Model1Smem } : { name: sparseSm90KernelName, smem: sparseSm90Smem };
+}
 
 /** What decides whether sparse_sm90.cu takes a sparse launch. */
 export interface SparseSm90Shape {
@@ -21,14 +32,17 @@ export interface SparseSm90Shape {
 }
 
 /**
- * The rule: an sm_90 device with the kernel built (`hopper`), the V3.2 FP8 cache, bf16 queries of 576 dims, and hQ a
- * multiple of 64 (the kernel's head tile); everything else stays on sparse_mma.cu / sparse.cu.
+ * The rule: an sm_90 device with the kernel built (`hopper`), a V3.2 FP8 cache with 576-dim bf16 queries or a MODEL1
+ * FP8 cache with 512-dim bf16 queries, and hQ a multiple of 64 (the kernel's head tile); everything else stays on
+ * sparse_mma.cu / sparse.cu.
  */
 export function useSparseSm90(s: SparseSm90Shape, hopper: boolean, maxSmem: number): boolean {
-  return hopper && s.kind === 'v32' && s.dtype === 'bf16' && s.dQk === 576 && s.hQ % sparseSm90Rows === 0 && sparseSm90Smem <= maxSmem;
+  const format = (s.kind === 'v32' && s.dQk === 576) || (s.kind === 'model1' && s.dQk === 512);
+  return hopper && format && s.dtype === 'bf16' && s.hQ % sparseSm90Rows === 0 && sparseSm90Entry(s.kind).smem <= maxSmem;
 }
 
-/** Grid (numSmParts, sQ, hQ / 64), 384 threads (two consumer warpgroups and a producer warpgroup). */
-export function sparseSm90Launch(numSmParts: number, sQ: number, hQ: number): SparseMmaGrid {
-  return { grid: [numSmParts, sQ, Math.ceil(hQ / sparseSm90Rows)], block: [384, 1, 1], smem: sparseSm90Smem };
+/** Grid (numSmParts, sQ, hQ / 64), 384 threads (two consumer warpgroups and a producer warpgroup); the shared memory of
+    the format's entry (V3.2 unless kind says otherwise). */
+export function sparseSm90Launch(numSmParts: number, sQ: number, hQ: number, kind: SparseCacheKind = 'v32'): SparseMmaGrid {
+  return { grid: [numSmParts, sQ, Math.ceil(hQ / sparseSm90Rows)], block: [384, 1, 1], smem: sparseSm90Entry(kind).smem };
 }

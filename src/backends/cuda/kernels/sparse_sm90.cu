@@ -1,6 +1,11 @@
-// Token-sparse MLA decode over a DeepSeek-V3.2 FP8 cache for Hopper (sm_90a only): wgmma and warp specialisation.
-// See docs/notes/cuda-sparse-decode.md, "The sm_90a kernel". Same parameters, grid and scheduler as sparse_mma.cu
-// (SparseMmaParams; grid (numSmParts, sQ, hQ / 64)); its split partials are merged by mla_sparse_mma_combine_*.
+// Token-sparse MLA decode over FlashMLA's FP8 caches for Hopper (sm_90a only): wgmma and warp specialisation, one
+// source for both formats (template parameter M1): DeepSeek-V3.2 (d_qk 576 = 512 e4m3 NoPE with four f32 scales +
+// 64 bf16 RoPE, 656 B a token) and MODEL1 (d_qk 512 = 448 e4m3 NoPE + 64 bf16 RoPE, 576 B a token, and per token 7
+// UE8M0 scales in a row of 8 bytes after the block's tokens). See docs/notes/cuda-sparse-decode.md, "The sm_90a
+// kernel". Same parameters, grid and scheduler as sparse_mma.cu (SparseMmaParams; grid (numSmParts, sQ, hQ / 64));
+// its split partials are merged by mla_sparse_mma_combine_*. The comments below describe V3.2; MODEL1 differs in
+// the box count (8: seven NoPE boxes and the RoPE box, lane 7 of a token converts nothing), in V (all 512 columns
+// of the key tile, RoPE included) and so in where P lo goes (its own box beside P hi, not the stage's RoPE box).
 //
 // One CTA of 384 threads per (SM part, query position j, tile of 64 heads):
 //  - warpgroup 2, the producer (128 threads; produceTile, the shipped build): 8 threads a token, 16 tokens a round,
@@ -33,10 +38,17 @@ namespace ssp {
 constexpr int kBN = 64;                  // tokens a tile
 constexpr int kBM = 64;                  // heads a CTA
 constexpr int kBox = 64 * 64 * 2;        // one 64 x 64 bf16 box
-constexpr int kTile = 9 * kBox;          // 64 x 576 bf16
-constexpr int kQ_OFF = 0, kK_OFF = kTile, kP_OFF = kK_OFF + 2 * kTile;
-constexpr int SMEM = kP_OFF + kBox + 1024; // + slack to align the swizzled boxes to 1024 bytes
-constexpr int kRaw = 656; // V3.2 bytes a token: 512 e4m3, 4 f32 scales, 64 bf16 RoPE
+/** Shared memory of a format: Q and two key tiles of kNB boxes, the P box (and MODEL1's P lo box), alignment slack. */
+template <bool M1> struct Fmt {
+  static constexpr int kNB = M1 ? 8 : 9;        // boxes of Q and of a key tile (d_qk / 64)
+  static constexpr int kNope = M1 ? 7 : 8;      // of them NoPE (e4m3 with a scale); the last one is RoPE
+  static constexpr int kDQK = 64 * kNB;
+  static constexpr int kTile = kNB * kBox;
+  static constexpr int kQ_OFF = 0, kK_OFF = kTile, kP_OFF = kK_OFF + 2 * kTile;
+  static constexpr int SMEM = kP_OFF + (M1 ? 2 : 1) * kBox + 1024; // + slack to align the swizzled boxes to 1024 bytes
+  static constexpr int kRaw = M1 ? 576 : 656;   // bytes of a token's row (V3.2: 512 e4m3, 4 f32 scales, 64 bf16 RoPE; MODEL1: 448 e4m3, 64 bf16)
+  static constexpr int kRope = M1 ? 448 : 528;  // where the RoPE bytes start in the row
+};
 // Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is 8). Bit 3 is the whole-tile producer (produceTile);
 // the versions measured slower on the H200 have left the code (the round pipeline with and without L2 prefetch: bits
 // 0 and 3 clear; the integer dequantization: bit 4; the 2-CTA cluster: bit 6), so bit 3 must be set and the note's
@@ -50,6 +62,14 @@ constexpr bool kNoMath = MLA_SPARSE_SM90_MODE & 2, kNoLoad = MLA_SPARSE_SM90_MOD
 // Bit 5 (measurement only): P as one bf16 (FlashMLA's rounding), no lo part: half the P V work, but sparse_mma.cu's
 // ladder found such weights over the element-wise bound on rare random cases.
 constexpr bool kSingleP = MLA_SPARSE_SM90_MODE & 32;
+// Bit 7 (measurement only, MODEL1): decode the UE8M0 scale byte right after its u8 load, as session 8's first build
+// did (the producer then waits for that load before it stores the next tile).
+constexpr bool kScaleAtLoad = MLA_SPARSE_SM90_MODE & 128;
+// Bit 8 (candidate, not yet measured): the producer reloads round r's registers with tile t + 1's bytes as soon as it
+// has stored round r of tile t, instead of loading the whole next tile after the last round: each round's gather
+// then has three rounds of conversion work to land in, where the shipped order waits for it in a producer-bound
+// pipeline (the consumers free the stage before the loads have returned).
+constexpr bool kRoundReload = MLA_SPARSE_SM90_MODE & 256;
 // mbarrier arrivals: full = the producer threads that write a stage; empty = one a consumer warpgroup.
 constexpr int kFullCount = 128, kEmptyCount = 2;
 // setmaxnreg per warpgroup (producer, consumer 0, consumer 1): 3 x 168 = 504 in all, what the CTA holds.
@@ -60,7 +80,7 @@ struct Rows {
   int valid[2][kBN]; // per stage: token live
   unsigned long long full[2], empty[2];
 };
-static_assert(SMEM + sizeof(Rows) <= 232448, "over the 227 KiB a block may opt in to");
+static_assert(Fmt<false>::SMEM + sizeof(Rows) <= 232448 && Fmt<true>::SMEM + sizeof(Rows) <= 232448, "over the 227 KiB a block may opt in to");
 
 __device__ __forceinline__ Rows& rows() {
   __shared__ Rows r;
@@ -109,12 +129,24 @@ __device__ __forceinline__ Id idAt(const SparseMmaParams& p, const Item& it, int
   }
   return x;
 }
-/** A token's address (null: invalid entry, nothing is read). */
-__device__ __forceinline__ const unsigned char* addrOf(const SparseMmaParams& p, Id x) {
-  if (x.phys < 0) return nullptr;
+/** A token's row (null: invalid entry, nothing is read) and, for MODEL1, its 8-byte scale row (slot s of a block:
+    block + B * 576 + 8 s). V3.2's four f32 scales sit in the row, at byte 512. */
+struct Addr {
+  const unsigned char* tok;
+  const unsigned char* scl;
+};
+template <bool M1>
+__device__ __forceinline__ Addr addrOf(const SparseMmaParams& p, Id x) {
+  if (x.phys < 0) return Addr{nullptr, nullptr};
   const int B = x.extra ? p.extraPageBlockSize : p.pageBlockSize;
   const int blk = x.phys / B, slot = x.phys - blk * B;
-  return (x.extra ? p.extraKCache : p.kCache) + static_cast<int64_t>(blk) * (x.extra ? p.extraBlockStride : p.blockStride) + static_cast<int64_t>(slot) * kRaw;
+  const unsigned char* base = (x.extra ? p.extraKCache : p.kCache) + static_cast<int64_t>(blk) * (x.extra ? p.extraBlockStride : p.blockStride);
+  const unsigned char* tok = base + static_cast<int64_t>(slot) * Fmt<M1>::kRaw;
+  return Addr{tok, M1 ? base + static_cast<int64_t>(B) * 576 + slot * 8 : nullptr};
+}
+/** A UE8M0 scale byte as a float: 2^(b - 127); 0 is 2^-127 (a subnormal), 255 is NaN. */
+__device__ __forceinline__ float ue8m0(uint32_t b) {
+  return b == 255u ? __int_as_float(0x7fc00000) : b == 0u ? __uint_as_float(0x00400000u) : __uint_as_float(b << 23);
 }
 /** Four e4m3 (little-endian) times s -> four bf16 (exact for a power-of-two s). */
 __device__ __forceinline__ uint2 dq4(uint32_t w, float s) {
@@ -125,7 +157,10 @@ __device__ __forceinline__ uint2 dq4(uint32_t w, float s) {
   return make_uint2(*reinterpret_cast<const uint32_t*>(&x), *reinterpret_cast<const uint32_t*>(&y));
 }
 
+template <bool M1>
 struct Kernel {
+  using F = Fmt<M1>;
+  static constexpr int kNB = F::kNB, kNope = F::kNope, kTile = F::kTile, kQ_OFF = F::kQ_OFF, kK_OFF = F::kK_OFF, kP_OFF = F::kP_OFF;
   static __device__ __forceinline__ uint32_t smemBase() {
     extern __shared__ unsigned char smemRaw[];
     return (smemAddr(smemRaw) + 1023) & ~1023u;
@@ -139,7 +174,9 @@ struct Kernel {
   // k / 2, so the eight lanes of a token row store to distinct bank groups.
   struct TileRegs {
     uint4 nope[4][4]; // [round][slot]: slot c holds chunk (c + k / 2) % 4 of the lane's 64 bytes
-    float sc[4];
+    float sc[4];     // V3.2: the f32 scale; MODEL1: the aligned 4-byte word of the scale row holding byte k (as bits),
+                     // decoded where it is used: an instruction on a loaded register right after its load (a u8
+                     // load's zero-extension was one) waits for the load, outside the consumers' time
     uint4 rope[4];
     bool live[4];
   };
@@ -159,24 +196,30 @@ struct Kernel {
       const int64_t rowQ = static_cast<int64_t>(batch) * p.sQ + j;
       auto idOf = [&](int t, int rnd) { return t < it.nTiles ? idAt(p, it, rowQ, it.eBegin + t * kBN + rnd * 16 + tokInRound) : Id{-1, false}; };
       TileRegs d;
-      auto load = [&](const Id (&ids)[4]) {
+      auto loadRound = [&](const Id (&ids)[4], int rnd) {
+        const Addr a = addrOf<M1>(p, ids[rnd]);
+        const unsigned char* tok = a.tok;
+        d.live[rnd] = tok != nullptr;
+        if (!tok) return;
+        if constexpr (kNoLoad) {
 #pragma unroll
-        for (int rnd = 0; rnd < 4; ++rnd) {
-          const unsigned char* tok = addrOf(p, ids[rnd]);
-          d.live[rnd] = tok != nullptr;
-          if (!tok) continue;
-          if constexpr (kNoLoad) {
-#pragma unroll
-            for (int c = 0; c < 4; ++c) d.nope[rnd][c] = make_uint4(k, k, k, k);
-            d.sc[rnd] = 1.f;
-            d.rope[rnd] = make_uint4(k, k, k, k);
-          } else {
+          for (int c = 0; c < 4; ++c) d.nope[rnd][c] = make_uint4(k, k, k, k);
+          d.sc[rnd] = M1 ? __uint_as_float(0x7f7f7f7fu) : 1.f; // scale 1
+          d.rope[rnd] = make_uint4(k, k, k, k);
+        } else {
+          if (k < kNope) { // MODEL1: lane 7 of a token has no NoPE box
 #pragma unroll
             for (int c = 0; c < 4; ++c) d.nope[rnd][c] = __ldg(reinterpret_cast<const uint4*>(tok + 64 * k) + ((c + rot) & 3));
-            d.sc[rnd] = __ldg(reinterpret_cast<const float*>(tok + 512) + (k >> 1));
-            d.rope[rnd] = __ldg(reinterpret_cast<const uint4*>(tok + 528) + k);
+            if constexpr (M1 && kScaleAtLoad) d.sc[rnd] = ue8m0(__ldg(a.scl + k));
+            else if constexpr (M1) d.sc[rnd] = __ldg(reinterpret_cast<const float*>(a.scl + (k & 4)));
+            else d.sc[rnd] = __ldg(reinterpret_cast<const float*>(tok + 512) + (k >> 1));
           }
+          d.rope[rnd] = __ldg(reinterpret_cast<const uint4*>(tok + F::kRope) + k);
         }
+      };
+      auto load = [&](const Id (&ids)[4]) {
+#pragma unroll
+        for (int rnd = 0; rnd < 4; ++rnd) loadRound(ids, rnd);
       };
       Id ids[4];
 #pragma unroll
@@ -192,26 +235,29 @@ struct Kernel {
         for (int rnd = 0; rnd < 4; ++rnd) {
           const int r = rnd * 16 + tokInRound;
           const uint32_t row = kt + k * kBox + r * 128;
+          if (k < kNope) {
 #pragma unroll
-          for (int c = 0; c < 4; ++c) {
-            const int ch = 2 * ((c + rot) & 3); // 16 values at columns 64k + 8ch: chunks ch, ch + 1 of box k
-            uint4 lo = make_uint4(0, 0, 0, 0), hi = lo;
-            if (d.live[rnd]) {
-              const uint4 w = d.nope[rnd][c];
-              const float sc = d.sc[rnd];
-              const uint2 a = dq4(w.x, sc), b = dq4(w.y, sc), e = dq4(w.z, sc), f = dq4(w.w, sc);
-              lo = make_uint4(a.x, a.y, b.x, b.y);
-              hi = make_uint4(e.x, e.y, f.x, f.y);
+            for (int c = 0; c < 4; ++c) {
+              const int ch = 2 * ((c + rot) & 3); // 16 values at columns 64k + 8ch: chunks ch, ch + 1 of box k
+              uint4 lo = make_uint4(0, 0, 0, 0), hi = lo;
+              if (d.live[rnd]) {
+                const uint4 w = d.nope[rnd][c];
+                const float sc = M1 && !kScaleAtLoad ? ue8m0((__float_as_uint(d.sc[rnd]) >> (8 * (k & 3))) & 255u) : d.sc[rnd];
+                const uint2 a = dq4(w.x, sc), b = dq4(w.y, sc), e = dq4(w.z, sc), f = dq4(w.w, sc);
+                lo = make_uint4(a.x, a.y, b.x, b.y);
+                hi = make_uint4(e.x, e.y, f.x, f.y);
+              }
+              stShared(row + ((ch ^ (r & 7)) << 4), lo);
+              stShared(row + (((ch + 1) ^ (r & 7)) << 4), hi);
             }
-            stShared(row + ((ch ^ (r & 7)) << 4), lo);
-            stShared(row + (((ch + 1) ^ (r & 7)) << 4), hi);
           }
-          stShared(kt + 8 * kBox + r * 128 + ((k ^ (r & 7)) << 4), d.live[rnd] ? d.rope[rnd] : make_uint4(0, 0, 0, 0));
+          stShared(kt + (kNB - 1) * kBox + r * 128 + ((k ^ (r & 7)) << 4), d.live[rnd] ? d.rope[rnd] : make_uint4(0, 0, 0, 0));
           if (k == 0) rw.valid[st][r] = d.live[rnd] ? 1 : 0;
+          if (kRoundReload && t + 1 < it.nTiles) loadRound(ids, rnd); // round rnd of tile t + 1
         }
         fenceProxyAsync();
         mbarArrive(fullBar + 8 * st);
-        if (t + 1 < it.nTiles) load(ids); // tile t + 1: in flight while the consumers work on t
+        if (!kRoundReload && t + 1 < it.nTiles) load(ids); // tile t + 1: in flight while the consumers work on t
 #pragma unroll
         for (int rnd = 0; rnd < 4; ++rnd) ids[rnd] = idOf(t + 2, rnd);
       }
@@ -219,11 +265,12 @@ struct Kernel {
   }
 
   static __device__ __forceinline__ void loadQ(const SparseMmaParams& p, uint32_t qBase, int batch, int j, int m0, int tid) {
-    const __nv_bfloat16* q = static_cast<const __nv_bfloat16*>(p.q) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0) * 576;
-    for (int c = tid; c < kBM * 72; c += 256) {
-      const int r = c / 72, ch = c % 72;
+    const __nv_bfloat16* q = static_cast<const __nv_bfloat16*>(p.q) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0) * F::kDQK;
+    constexpr int kChunks = F::kDQK / 8; // 16-byte chunks a row
+    for (int c = tid; c < kBM * kChunks; c += 256) {
+      const int r = c / kChunks, ch = c % kChunks;
       const bool live = m0 + r < p.hQ;
-      cpAsync16(qBase + (ch >> 3) * kBox + sw128(r, (ch & 7) * 8), live ? q + static_cast<int64_t>(r) * 576 + ch * 8 : p.q, live ? 16 : 0);
+      cpAsync16(qBase + (ch >> 3) * kBox + sw128(r, (ch & 7) * 8), live ? q + static_cast<int64_t>(r) * F::kDQK + ch * 8 : p.q, live ? 16 : 0);
     }
     cpAsyncWaitAll();
     fenceProxyAsync();
@@ -259,7 +306,7 @@ struct Kernel {
 #pragma unroll 1
       for (int t = 0; t < it.nTiles; ++t, ++u) {
         const uint32_t st = u & 1, par = (u >> 1) & 1;
-        const uint32_t kt = kBase + st * kTile, pLo = kt + 8 * kBox;
+        const uint32_t kt = kBase + st * kTile, pLo = M1 ? pBase + kBox : kt + 8 * kBox; // V3.2: the RoPE box, not part of V
         const uint64_t dV = opaque(descSw128(kt + 4 * W * kBox, 8192, 1024));
         if constexpr (W == 0) {
           mbarWait(fullBar + 8 * st, par);
@@ -269,7 +316,7 @@ struct Kernel {
           const uint64_t dQ = opaque(descSw128(qBase, 16, 1024)), dK = opaque(descSw128(kt, 16, 1024));
           wgFence();
 #pragma unroll
-          for (int b = 0; b < 9; ++b)
+          for (int b = 0; b < kNB; ++b)
 #pragma unroll
             for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::ss64(s, dQ + b * (kBox >> 4) + 2 * kk, dK + b * (kBox >> 4) + 2 * kk);
           wgCommit();
@@ -429,12 +476,18 @@ struct Kernel {
 } // namespace ssp
 } // namespace mla
 
-static_assert(mla::ssp::SMEM == 230400, "shared memory differs from sparse-sm90-launch.ts");
+static_assert(mla::ssp::Fmt<false>::SMEM == 230400, "V3.2 shared memory differs from sparse-sm90-launch.ts");
+static_assert(mla::ssp::Fmt<true>::SMEM == 214016, "MODEL1 shared memory differs from sparse-sm90-launch.ts");
 
-// Launch: grid (numSmParts, sQ, hQ / 64), 384 threads, mla::ssp::SMEM bytes of dynamic shared memory; sm_90a only
-// (elsewhere the entry compiles to nothing). Split requests are merged by mla_sparse_mma_combine_bf16.
+// Launch: grid (numSmParts, sQ, hQ / 64), 384 threads, mla::ssp::Fmt<M1>::SMEM bytes of dynamic shared memory; sm_90a
+// only (elsewhere the entries compile to nothing). Split requests are merged by mla_sparse_mma_combine_bf16.
 extern "C" __global__ void __launch_bounds__(384, 1) mla_sparse_sm90_v32_bf16(const SparseMmaParams p) {
 #ifdef MLA_SM90A_SPARSE
-  mla::ssp::Kernel::run(p);
+  mla::ssp::Kernel<false>::run(p);
+#endif
+}
+extern "C" __global__ void __launch_bounds__(384, 1) mla_sparse_sm90_model1_bf16(const SparseMmaParams p) {
+#ifdef MLA_SM90A_SPARSE
+  mla::ssp::Kernel<true>::run(p);
 #endif
 }
