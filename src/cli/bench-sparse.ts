@@ -150,11 +150,12 @@ async function runDense(backend: Backend, b: number, sK: number, hQ: number, war
   // Index tensors on the device, as runShape keeps them: host tensors put their staging and checks into every timed
   // call, and the timer's start event is recorded before that host work. With host tensors this bench's bf16 row
   // took 612 us on the H200 where `flashmla bench` (device indices) takes 304 us on the same shape.
-  // The FP8 path plans its step from the lengths and the table, which must then be host tensors (dense-fp8.ts): the
-  // FP8 row passes them from the host, the bf16 row from the device.
+  // The FP8 row too where the backend reads an FP8 cache by block table (CUDA: decodeDenseFp8); elsewhere the FP8 path
+  // builds sparse indices from the host values (dense-fp8.ts), so that row keeps host tensors.
   const onDev = (t: Tensor): Tensor => (backend.kind === 'cpu' ? t : backend.upload(t as never));
   const tableHost = fromArray('i32', [b, pages], Int32Array.from({ length: nb }, (_, i) => i)), lensHost = fromArray('i32', [b], seqlens);
   const table = onDev(tableHost), lens = onDev(lensHost);
+  const fp8Index = backend.decodeDenseFp8 ? { table, lens } : { table: tableHost, lens: lensHost };
   const md = getMlaMetadata(seqlens, hQ, 1, { backend });
   const q = backend.upload(fromArray('bf16', [b, 1, hQ, 576], Uint16Array.from({ length: b * hQ * 576 }, () => f32ToBf16(r() * 2 - 1))));
   const kFp8 = uploadFp8Cache(backend, fp8CacheTensor('v32', nb, B, randomCache('v32', nb, B, r)));
@@ -171,7 +172,7 @@ async function runDense(backend: Backend, b: number, sK: number, hQ: number, war
     t.sort((x, y) => x - y);
     return t[Math.floor(t.length / 2)] * 1e3;
   };
-  const fp8Us = await time(kFp8, tableHost, lensHost), bf16Us = await time(kBf16, table, lens);
+  const fp8Us = await time(kFp8, fp8Index.table, fp8Index.lens), bf16Us = await time(kBf16, table, lens);
   for (const t of [q, kFp8, kBf16, out, lse, ...(backend.kind === 'cpu' ? [] : [table, lens])]) backend.free(t);
   return { kind: 'dense_fp8', format: 'v32', b, s_k: sK, h_q: hQ, s_q: 1, us: fp8Us, bf16_us: bf16Us, speedup_vs_bf16: bf16Us / fp8Us };
 }
