@@ -1,9 +1,10 @@
 // Count passes of the seeded random sparse and dense-FP8 cases on a GPU backend without stopping at the first
 // failure (the test files stop there). Needs a GPU (CUDA: built kernels):
-//   node --import tsx test/gpu/sparse-count.ts [cases=1000] [cuda|webgpu] [suites=random,heads,dense]
+//   node --import tsx test/gpu/sparse-count.ts [cases=1000] [cuda|webgpu] [suites=random,heads,dense] [shard=i/n]
 //   (or build/test/gpu/sparse-count.js after tsc)
 // Prints "<backend> <suite>: <passed>/<cases> pass" and the first few failures of each suite (the random and heads
-// suites use sparse.test.ts's seeds; dense runs test/support/dense-fp8-random.ts from seed 80000).
+// suites use sparse.test.ts's seeds; dense runs test/support/dense-fp8-random.ts from seed 80000). Shard i/n runs every
+// n-th case of each suite from its i-th, so n processes side by side cover the same seeds as one.
 import type { Backend } from '../../src/core/problem.js';
 import { tolerances } from '../support/compare.js';
 import { runRandomDenseFp8 } from '../support/dense-fp8-random.js';
@@ -13,6 +14,7 @@ import { runRandomSparse } from '../support/sparse-random.js';
 const n = Number(process.argv[2] ?? 1000);
 const kind = process.argv[3] ?? 'cuda';
 const only = (process.argv[4] ?? 'random,heads,dense').split(',');
+const [shard, shards] = (process.argv[5] ?? '0/1').split('/').map(Number);
 let be: Backend & { dispose(): void };
 if (kind === 'cuda') be = await (await import('../../src/backends/cuda/index.js')).createCudaBackend();
 else if (kind === 'webgpu') be = await (await import('../../src/backends/webgpu/node.js')).createNodeWebGpuBackend();
@@ -26,10 +28,11 @@ const suites: [string, number, number, (seed: number) => Promise<void>][] = [
 ];
 for (const [name, base, count, run] of suites) {
   if (!only.includes(name)) continue;
-  let fail = 0;
+  let fail = 0, ran = 0;
   const first: string[] = [];
   const t0 = Date.now();
-  for (let s = base; s < base + count; s++) {
+  for (let s = base + shard; s < base + count; s += shards) {
+    ran++;
     try {
       await run(s);
     } catch (e) {
@@ -37,7 +40,7 @@ for (const [name, base, count, run] of suites) {
       if (first.length < 4) first.push(String((e as Error).message).split('\n').slice(0, 3).join(' | '));
     }
   }
-  console.log(`${kind} ${name}: ${count - fail}/${count} pass (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  console.log(`${kind} ${name}${shards > 1 ? ` shard ${shard}/${shards}` : ''}: ${ran - fail}/${ran} pass (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   for (const m of first) console.log(`  ${m}`);
 }
 be.dispose();
