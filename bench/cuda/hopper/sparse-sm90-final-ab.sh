@@ -53,7 +53,7 @@ for b in $BUILDS; do
   c=$L/check-$n.tap
   g=$(grep -E '^\s*ok [0-9]+ - sparse_' $c | grep -vc SKIP); gf=$(grep -cE '^\s*not ok [0-9]+ - sparse_' $c)
   r=$(grep -E '^\s*(not )?ok [0-9]+ - [0-9]+ cases, hQ 64 / 128' $c | sed -E 's/^\s*//; s/ - ([0-9]+) cases.*/ \1/' | awk '{ if ($1 == "ok") p += $NF; else f += $NF } END { printf "%d pass / %d in failed tests", p, f }')
-  echo "$n: checks $(grep -E '^# pass ' $c | tr -d '#') $(grep -E '^# fail ' $c | tr -d '#') (goldens ${g}/$((g + gf)), random sm90 cases: $r) | $t"
+  echo "$n: checks $(grep -E '^# (pass|fail) ' $c | tr -d '#' | xargs) (goldens ${g}/$((g + gf)), random sm90 cases: $r) | $t"
   grep -E '^\s*not ok|seed [0-9]+' $c | head -3
 done
 grep -vE ' geomean ' "$L/time.txt" | tail -14
