@@ -8,7 +8,7 @@
 // of the key tile, RoPE included) and so in where P lo goes (its own box beside P hi, not the stage's RoPE box).
 //
 // One CTA of 384 threads per (SM part, query position j, tile of 64 heads):
-//  - warpgroup 2, the producer (128 threads; produceTile, the shipped build): 8 threads a token, 16 tokens a round,
+//  - warpgroup 2, the producer (128 threads; produceTile, or produceFlat with build mode bit 10): 8 threads a token, 16 tokens a round,
 //    four rounds a tile; each thread holds its share of a whole tile in registers (NoPE bytes 64k..64k+63, their
 //    scale, RoPE chunk k a round) and issues the next tile's loads as soon as it has stored one, then writes the
 //    dequantized bf16 values into a 64 x 576 key tile of nine 64 x 64 boxes, 128-byte swizzled: the layout wgmma
@@ -49,7 +49,7 @@ template <bool M1> struct Fmt {
   static constexpr int kRaw = M1 ? 576 : 656;   // bytes of a token's row (V3.2: 512 e4m3, 4 f32 scales, 64 bf16 RoPE; MODEL1: 448 e4m3, 64 bf16)
   static constexpr int kRope = M1 ? 448 : 528;  // where the RoPE bytes start in the row
 };
-// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is 8). Bit 3 is the whole-tile producer (produceTile);
+// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below, 8 until measured otherwise). Bit 3 is the whole-tile producer (produceTile);
 // the versions measured slower on the H200 have left the code (the round pipeline with and without L2 prefetch: bits
 // 0 and 3 clear; the integer dequantization: bit 4; the 2-CTA cluster: bit 6), so bit 3 must be set and the note's
 // mode numbers keep their meaning. Diagnostics: bit 1 consumers skip every wgmma (producer-bound time), bit 2 the
@@ -80,6 +80,11 @@ constexpr bool kQAhead = MLA_SPARSE_SM90_MODE & 512;
 // Bit 10: the producer walks the part's tiles as one sequence (produceFlat): the ids two tiles ahead and the tokens
 // one tile ahead cross item boundaries, as they do within an item.
 constexpr bool kFlat = MLA_SPARSE_SM90_MODE & 1024;
+// Bit 11 (with bits 9 and 10): when the producer's walker enters an item (two tiles before the store reaches it), one
+// producer thread prefetches that item's Q (64 contiguous rows) into L2, so that the cp.async of bit 9 reads L2, not
+// HBM (only a few tiles of key traffic pass L2 in between).
+constexpr bool kQL2 = MLA_SPARSE_SM90_MODE & 2048;
+static_assert(!kQL2 || (kQAhead && kFlat), "bit 11 needs bits 9 and 10");
 // mbarrier arrivals: full = the producer threads that write a stage; empty = one a consumer warpgroup.
 constexpr int kFullCount = 128, kEmptyCount = 2;
 // setmaxnreg per warpgroup (producer, consumer 0, consumer 1): 3 x 168 = 504 in all, what the CTA holds.
@@ -280,6 +285,7 @@ struct Kernel {
     }
   }
 
+  static __device__ __forceinline__ Id unpackId(int v) { return v >= -1 ? Id{v, false} : Id{-2 - v, true}; }
   // Build mode bit 10: the same producer over the part's tiles as one sequence (items without tiles skipped). A walker
   // (wb, we, wi) is the tile whose ids load next; it runs two tiles ahead of the store, so the next item's ids are in
   // flight during the current item's second-to-last tile and its first tokens during the last one.
@@ -302,13 +308,17 @@ struct Kernel {
         wi = itemOf(p, meta, wb, beginReq, endReq);
       } while (wi.nTiles == 0);
       we = wi.eBegin;
+      if (kQL2 && pt == 0 && wb > beginReq) prefetchQL2(p, wb, j, blockIdx.z * kBM);
     };
-    Id ids[4];
+    int ids[4]; // packed Ids: -1 invalid, v >= 0 main cache token v, v <= -2 extra cache token -2 - v
     auto idsHere = [&]() { // the walker's ids (if it is on a tile), then the walker one tile on
       const bool on = wb <= lastReq;
       const int64_t rowQ = static_cast<int64_t>(wb) * p.sQ + j;
 #pragma unroll
-      for (int rnd = 0; rnd < 4; ++rnd) ids[rnd] = on ? idAt(p, wi, rowQ, we + rnd * 16 + tokInRound) : Id{-1, false};
+      for (int rnd = 0; rnd < 4; ++rnd) {
+        const Id x = on ? idAt(p, wi, rowQ, we + rnd * 16 + tokInRound) : Id{-1, false};
+        ids[rnd] = x.extra && x.phys >= 0 ? -2 - x.phys : x.phys;
+      }
       if (on) advance();
       return on;
     };
@@ -317,7 +327,7 @@ struct Kernel {
     TileRegs d;
     auto load = [&]() {
 #pragma unroll
-      for (int rnd = 0; rnd < 4; ++rnd) loadRound(p, d, ids[rnd], rnd, k, rot);
+      for (int rnd = 0; rnd < 4; ++rnd) loadRound(p, d, unpackId(ids[rnd]), rnd, k, rot);
     };
     load();                   // tile 0
     bool next = idsHere();    // tile 1's ids: whether there is a tile 1
@@ -328,7 +338,7 @@ struct Kernel {
 #pragma unroll
       for (int rnd = 0; rnd < 4; ++rnd) {
         storeRound(d, kt, st, rnd, k, rot, tokInRound);
-        if (kRoundReload && next) loadRound(p, d, ids[rnd], rnd, k, rot); // round rnd of tile u + 1
+        if (kRoundReload && next) loadRound(p, d, unpackId(ids[rnd]), rnd, k, rot); // round rnd of tile u + 1
       }
       fenceProxyAsync();
       mbarArrive(fullBar + 8 * st);
@@ -359,6 +369,12 @@ struct Kernel {
       const bool live = m0 + r < p.hQ;
       cpAsync16(qBase + (ch >> 3) * kBox + sw128(r, (ch & 7) * 8), live ? q + static_cast<int64_t>(r) * F::kDQK + ch * 8 : p.q, live ? 16 : 0);
     }
+  }
+
+  /** Build mode bit 11: the rows of an item's Q into L2 (one bulk prefetch). */
+  static __device__ __forceinline__ void prefetchQL2(const SparseMmaParams& p, int batch, int j, int m0) {
+    const __nv_bfloat16* q = static_cast<const __nv_bfloat16*>(p.q) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0) * F::kDQK;
+    asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(q), "r"(min(kBM, p.hQ - m0) * F::kDQK * 2) : "memory");
   }
 
   // ---- consumers: warpgroups 0 and 1 ----
