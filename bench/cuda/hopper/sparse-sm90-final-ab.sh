@@ -38,17 +38,23 @@ el "kernel folders: $BUILDS"
 # 1. checks (goldens + random sm90 cases of both formats), candidates side by side
 for b in $BUILDS; do
   n=${b%%=*}; [ $n = shipped ] && continue
-  FLASHMLA_CUDA_KERNELS=${b#*=} FLASHMLA_GPU_SPARSE_CASES=0 FLASHMLA_GPU_SPARSE_SM90_CASES=${CASES:-40} timeout ${CHECK_TIMEOUT:-45} \
+  FLASHMLA_CUDA_KERNELS=${b#*=} FLASHMLA_GPU_SPARSE_CASES=0 FLASHMLA_GPU_SPARSE_SM90_CASES=${CASES:-40} timeout -k 5 ${CHECK_TIMEOUT:-45} \
     node --test --test-reporter=tap --test-name-pattern="hQ 64 / 128|sparse_" build/test/gpu/sparse.test.js > "$L/check-$n.tap" 2>&1 &
 done
 wait
-el "checks done"
+# only candidates whose checks all passed are timed (a hung or wrong build must not cost the timing of the others)
+TIMED=""
+for b in $BUILDS; do
+  n=${b%%=*}
+  if [ $n = shipped ] || { grep -qE '^# fail 0' "$L/check-$n.tap" && grep -qE '^# pass [1-9]' "$L/check-$n.tap"; }; then TIMED="$TIMED $b"; fi
+done
+el "checks done; timed:$TIMED"
 # 2. timing on a quiet GPU
-timeout ${TIME_TIMEOUT:-60} node build/bench/cuda/hopper/sparse-sm90-final-ab.js "$F" $BUILDS --reps ${REPS:-10} --rounds ${ROUNDS:-2} \
+timeout -k 5 ${TIME_TIMEOUT:-60} node build/bench/cuda/hopper/sparse-sm90-final-ab.js "$F" $TIMED --reps ${REPS:-10} --rounds ${ROUNDS:-2} \
   --json "$OUT/sparse-sm90-final-ab.json" > "$L/time.txt" 2>&1
 el "timing rc $?"
 for b in $BUILDS; do
-  n=${b%%=*}; t=$(grep -E "^$n geomean" "$L/time.txt" | head -1 | sed "s/^$n //")
+  n=${b%%=*}; t=$(grep -E "^$n geomean" "$L/time.txt" | head -1 | sed "s/^$n //"); t=${t:-not timed}
   if [ $n = shipped ]; then echo "shipped (dist/cuda): $t"; continue; fi
   c=$L/check-$n.tap
   g=$(grep -E '^\s*ok [0-9]+ - sparse_' $c | grep -vc SKIP); gf=$(grep -cE '^\s*not ok [0-9]+ - sparse_' $c)
