@@ -41,7 +41,11 @@ test('sparse_sm90: grid, block and the shared memory the .cu asserts', () => {
   assert.ok(cu.includes(`static_assert(mla::ssp::Fmt<true>::SMEM == ${sparseSm90Model1Smem}`), 'sparse_sm90.cu asserts the same MODEL1 SMEM');
   assert.ok(cu.includes(`void __launch_bounds__(384, 1) ${sparseSm90KernelName}(`), 'the V3.2 entry name and its block');
   assert.ok(cu.includes(`void __launch_bounds__(384, 1) ${sparseSm90Model1KernelName}(`), 'the MODEL1 entry name and its block');
-  assert.match(cu, /#define MLA_SPARSE_SM90_MODE 8\n/, 'the shipped build mode');
+  // The shipped build mode (one line in the .cu): the whole-tile producer (bit 3) with none of the measurement-only
+  // bits (2 no wgmma, 4 no token loads, 32 a single bf16 P, 128 MODEL1 scale decoded at its load).
+  const mode = Number(/#define MLA_SPARSE_SM90_MODE (\d+)\n/.exec(cu)?.[1]);
+  assert.ok(mode & 8, `the shipped build mode ${mode} has the whole-tile producer (bit 3)`);
+  assert.equal(mode & (2 | 4 | 32 | 128), 0, `the shipped build mode ${mode} has no measurement-only bit`);
   const build = readFileSync(fileURLToPath(new URL('../../scripts/build-kernels.mjs', import.meta.url)), 'utf8');
   assert.match(build, /'sparse_sm90\.cu': \['arch=compute_90a,code=sm_90a'\]/, 'built for sm_90a only');
 });

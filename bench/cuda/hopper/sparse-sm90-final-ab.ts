@@ -1,0 +1,97 @@
+// A/B of sparse_sm90.cu builds on FlashMLA's 12 sparse shapes, in one process: one CUDA backend per kernel folder
+// (the shipped dist/cuda and a copy per candidate with its sparse_sm90.fatbin swapped in), the inputs of a shape
+// generated once on the host and uploaded to each backend, the backends timed in interleaved rounds so that clock
+// and thermal drift fall on all of them alike. Ratios against FlashMLA's bench_sparse.py JSON of the same call.
+//   node build/bench/cuda/hopper/sparse-sm90-final-ab.js FLASHMLA.json shipped=dist/cuda m1544=/tmp/sab-m1544 ...
+//     [--reps N (10)] [--rounds N (2)] [--warmup N (3)] [--json FILE]
+// Prints one line per build: `NAME geomean G over 12 | shape ratios...`, then the per-shape table in µs.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { type CudaBackend, createCudaBackend } from '../../../src/backends/cuda/index.js';
+import { uniform as rng } from '../../../src/cli/random.js';
+import { type SparseShape, flashmlaSparseShapes, randomCache, randomIndices } from '../../../src/cli/bench-sparse.js';
+import { f32ToBf16 } from '../../../src/core/dtype.js';
+import { fp8Layouts } from '../../../src/core/fp8.js';
+import { fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } from '../../../src/core/sparse.js';
+import { flashMlaSparseWithKvcache } from '../../../src/core/sparse-api.js';
+import { type Tensor, fromArray } from '../../../src/core/tensor.js';
+
+const args = process.argv.slice(2);
+const num = (name: string, d: number) => { const i = args.indexOf(name); return i >= 0 ? Number(args[i + 1]) : d; };
+const reps = num('--reps', 10), rounds = num('--rounds', 2), warmup = num('--warmup', 3);
+const jsonOut = args.indexOf('--json') >= 0 ? args[args.indexOf('--json') + 1] : undefined;
+const file = args.find((a) => a.endsWith('.json') && a !== jsonOut);
+const builds = args.filter((a) => /^[\w.-]+=/.test(a)).map((a) => ({ name: a.slice(0, a.indexOf('=')), dir: a.slice(a.indexOf('=') + 1) }));
+if (!file || builds.length === 0) throw new Error('usage: sparse-sm90-final-ab.js FLASHMLA.json NAME=KERNEL_DIR ... [--reps N] [--rounds N]');
+type FRow = { kind: string; format?: string; b: number; h_q: number; s_q: number; topk: number; extra_topk?: number | null; extra_block_size?: number | null; us: number };
+const theirs = (JSON.parse(readFileSync(file, 'utf8')).rows as FRow[]).filter((r) => r.kind === 'sparse_fp8');
+const flashmla = (s: SparseShape) => theirs.find((r) => (r.format === undefined || r.format === (s.format === 'v32' ? 'V3.2' : 'MODEL1')) && r.b === s.b && r.h_q === s.hQ
+  && r.s_q === s.sQ && r.topk === s.topk && (r.extra_topk ?? 0) === (s.extraTopk ?? 0) && (r.extra_block_size ?? 0) === (s.extraBlockSize ?? 0))?.us;
+
+/** A shape's inputs on the host, as `flashmla bench --mode sparse` (runShape) makes them (same seeds). */
+function hostInputs(s: SparseShape) {
+  const r = rng(s.b * 1000 + s.hQ + s.topk);
+  const L = fp8Layouts[s.format];
+  const nb = s.b * Math.ceil(s.sK / s.blockSize);
+  const q = fromArray('bf16', [s.b, s.sQ, s.hQ, L.dQk], Uint16Array.from({ length: s.b * s.sQ * s.hQ * L.dQk }, () => f32ToBf16(r() * 2 - 1)));
+  const k = fp8CacheTensor(s.format, nb, s.blockSize, randomCache(s.format, nb, s.blockSize, r));
+  const indices = fromArray('i32', [s.b, s.sQ, s.topk], randomIndices(s.b, s.sQ, s.sK, s.topk, s.blockSize, r));
+  let extra: { k: Tensor<Uint8Array>; indices: Tensor; len?: Tensor } | undefined;
+  if (s.extraTopk) {
+    const xb = s.b * Math.ceil(s.extraSK! / s.extraBlockSize!);
+    extra = {
+      k: fp8CacheTensor(s.format, xb, s.extraBlockSize!, randomCache(s.format, xb, s.extraBlockSize!, r)),
+      indices: fromArray('i32', [s.b, s.sQ, s.extraTopk], randomIndices(s.b, s.sQ, s.extraSK!, s.extraTopk, s.extraBlockSize!, r)),
+      len: s.extraTopkLength ? fromArray('i32', [s.b], Int32Array.from({ length: s.b }, () => Math.floor(r() * (s.extraTopk! + 1)))) : undefined,
+    };
+  }
+  const sink = fromArray('f32', [s.hQ], Float32Array.from({ length: s.hQ }, () => r() * 2 - 1));
+  const meta = getSparseMlaMetadata({ b: s.b, sQ: s.sQ, hQ: s.hQ, topk: s.topk, extraTopk: s.extraTopk ?? 0, extraTopkLength: extra?.len, numSms: 132 });
+  return { q, k, indices, extra, sink, meta };
+}
+
+/** The shape's tensors on one backend and a call that runs it; free() gives them back. */
+function onBackend(be: CudaBackend, s: SparseShape, h: ReturnType<typeof hostInputs>) {
+  const owned: Tensor[] = [];
+  const up = (t: Tensor): Tensor => { const d = t.dtype === 'fp8_e4m3' ? uploadFp8Cache(be, t as Tensor<Uint8Array>) : be.upload(t as never); owned.push(d); return d; };
+  const q = up(h.q), k = up(h.k), indices = up(h.indices), sink = up(h.sink);
+  const xk = h.extra && up(h.extra.k), xi = h.extra && up(h.extra.indices);
+  const out = be.empty('bf16', [s.b, s.sQ, s.hQ, 512]), lse = be.empty('f32', [s.b, s.hQ, s.sQ]);
+  owned.push(out, lse);
+  // extraTopkLength stays a host tensor, as in runShape (the scheduler reads it; the runner stages it once).
+  const opts = { attnSink: sink, extraKCache: xk, extraIndices: xi, extraTopkLength: h.extra?.len, backend: be, out, lse };
+  return { run: () => flashMlaSparseWithKvcache(q, k, indices, 512, h.meta, opts).then(() => undefined), free: () => { for (const t of owned) be.free(t); } };
+}
+
+const backends: CudaBackend[] = [];
+for (const b of builds) backends.push(await createCudaBackend({ kernelDir: b.dir }));
+const us: number[][] = builds.map(() => []);
+const fm: (number | undefined)[] = [];
+for (const s of flashmlaSparseShapes) {
+  const h = hostInputs(s);
+  const runs = backends.map((be) => onBackend(be, s, h));
+  const times: number[][] = builds.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < backends.length; i++) {
+      times[i].push(...(await backends[i].timeMs(runs[i].run, { warmup, reps })));
+      await backends[i].synchronize();
+    }
+  }
+  runs.forEach((x) => x.free());
+  times.forEach((t, i) => { t.sort((a, b) => a - b); us[i].push(t[Math.floor(t.length / 2)] * 1e3); });
+  fm.push(flashmla(s));
+}
+for (const be of backends) be.dispose();
+
+const label = (s: SparseShape) => `${s.format === 'v32' ? 'V3.2' : 'M1'} b${s.b} h${s.hQ} s${s.sQ} k${s.topk}${s.extraTopk ? `+${s.extraTopk}${s.extraBlockSize === 2 ? '/2' : ''}${s.extraTopkLength ? 'L' : ''}` : ''}`;
+const result = builds.map((b, i) => {
+  const ratios = us[i].map((x, k) => (fm[k] ? fm[k]! / x : NaN));
+  const ok = ratios.filter((x) => Number.isFinite(x));
+  const geomean = ok.length ? Math.exp(ok.reduce((a, x) => a + Math.log(x), 0) / ok.length) : NaN;
+  return { name: b.name, dir: b.dir, geomean, shapes: ok.length, us: us[i], ratios };
+});
+for (const r of result) {
+  console.log(`${r.name} geomean ${r.geomean.toFixed(3)} over ${r.shapes} | ${r.ratios.map((x) => x.toFixed(3)).join(' ')}`);
+}
+console.log(['shape'.padEnd(26), 'FlashMLA', ...builds.map((b) => b.name.padStart(9))].join(' '));
+flashmlaSparseShapes.forEach((s, k) => console.log([label(s).padEnd(26), (fm[k]?.toFixed(1) ?? '-').padStart(8), ...result.map((r) => r.us[k].toFixed(1).padStart(9))].join(' ')));
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ flashmla: file, reps, rounds, warmup, shapes: flashmlaSparseShapes.map(label), flashmlaUs: fm, builds: result }, null, 1));
