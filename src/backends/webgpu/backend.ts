@@ -56,7 +56,7 @@ export interface WebGpuBackendOptions {
    * scalar code, so decodePath 'matrix' runs on a device with shader-f16 and no subgroup matrices. `version`: 4 (the
    * default, kernels/decode-matrix4.ts, with `subgroups` 4 or 8 a workgroup) or 3 (one subgroup; vSplit applies to it).
    */
-  matrix?: { vSplit?: 1 | 2; emulate?: boolean; version?: 3 | 4; subgroups?: 4 | 8 };
+  matrix?: { vSplit?: 1 | 2; emulate?: boolean; version?: 3 | 4 | 5; subgroups?: 4 | 8 };
 }
 
 const idxCapacityInit = 1 << 14;
