@@ -68,7 +68,7 @@ export function decodeMatrix5Dispatch(p: Pick<MlaProblem, 'numSmParts' | 'hKv' |
 /** Bytes of workgroup memory the kernel declares, array by array as the WGSL does. */
 export function decodeMatrix5SharedBytes(subgroups: 4 | 8): number {
   const g = matrix5Layout(subgroups);
-  return 2 * g.nT * kStride + 4 * subgroups * 256 + 2 * matrix5Rows * g.pStride + 4 * g.nT * 3 + 4 * matrix5Rows * 4 + 4 * 2 * matrix5Rows * 8;
+  return 2 * g.nT * kStride + 4 * subgroups * 256 + 2 * matrix5Rows * g.pStride + 4 * g.nT * 5 + 4 * matrix5Rows * 4 + 4 * 2 * matrix5Rows * 8;
 }
 
 /** The specialisation for a device: 8 subgroups where the workgroup memory allows (48 KiB), else 4. */
@@ -150,8 +150,8 @@ var<workgroup> Kt: array<f16, ${nT * kStride}>;      // the key tile [key][${kSt
 var<workgroup> Sc: array<f32, ${s.subgroups * 256}>;          // the subgroups' 16 x 16 results
 var<workgroup> Ph: array<f16, ${matrix5Rows * pStride}>;      // P' [row][key]
 var<workgroup> kMax: array<atomic<u32>, ${nT}>;    // a key's largest finite magnitude (bits); bit 31: a NaN
-var<workgroup> keyRow: array<u32, ${nT}>;
-var<workgroup> keySeg: array<u32, ${nT}>;
+var<workgroup> keyRow: array<u32, ${2 * nT}>;     // [parity][key]: this tile's and the next one's
+var<workgroup> keySeg: array<u32, ${2 * nT}>;
 var<workgroup> qMax: array<atomic<u32>, ${matrix5Rows}>;
 var<workgroup> rowVis: array<i32, ${matrix5Rows}>;
 var<workgroup> rowA: array<f32, ${matrix5Rows}>;      // alpha of a row (tile), then m (item end)
@@ -236,24 +236,39 @@ ${itemLoopHead}
   var nanRow = false;
   let vis = rowVis[r];
 
+  // The first tile's keys and words; every tile then looks up and loads the next one's while it computes.
+  workgroupBarrier();
+  if (t < ${nT}u) {
+   let key = kBegin + i32(t);
+   if (key < kEnd) {
+${keyRowLookup(s.segs, 'kvh', 'blkId')}
+   } else {
+    keySeg[t] = NONE;
+   }
+  }
+  workgroupBarrier();
+  ${range(words).map((i) => `var w${i} = vec4<u32>(0u);`).join(' ')}
+  {
+   let ls = keySeg[lk];
+   let lr = keyRow[lk];
+   ${mark('tile-load', `if (ls != NONE) { ${range(words).map((i) => `w${i} = loadK(ls, lr + lj + ${8 * i}u);`).join(' ')} }`)}
+  }
+  var par = 0u;
   for (var k0 = kBegin; k0 < kEnd; k0 += ${nT}) {
    workgroupBarrier();
    if (t < ${nT}u) {
-    let key = k0 + i32(t);
+    let key = k0 + ${nT} + i32(t);
+    let o = (1u - par) * ${nT}u + t;
     if (key < kEnd) {
-${keyRowLookup(s.segs, 'kvh', 'blkId')}
+${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\]/g, 'keyRow[o]').replace(/keySeg\[t\]/g, 'keySeg[o]')}
     } else {
-     keySeg[t] = NONE;
+     keySeg[o] = NONE;
     }
     atomicStore(&kMax[t], 0u);
    }
-   workgroupBarrier();
-   // ---- The tile: lane t loads words lj + 8 i (i < ${words}) of key lk, its key's maximum by atomicMax, then converts.
-   let ls = keySeg[lk];
-   let lr = keyRow[lk];
-   ${range(words).map((i) => `var w${i} = vec4<u32>(0u);`).join(' ')}
-   ${mark('tile-load', `if (ls != NONE) { ${range(words).map((i) => `w${i} = loadK(ls, lr + lj + ${8 * i}u);`).join(' ')} }`)}
+   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key lk; its key's maximum by atomicMax, then it converts.
    ${range(words).map((i) => `let a${i} = vec4<f32>(unpack2(w${i}.x), unpack2(w${i}.y)); let b${i} = vec4<f32>(unpack2(w${i}.z), unpack2(w${i}.w));`).join('\n   ')}
+   workgroupBarrier();
    {
     let mb4 = ${range(words).map((i) => `max(finiteBits4(a${i}), finiteBits4(b${i}))`).reduce((x, y) => `max(${x}, ${y})`)};
     let nan = any(${range(words).map((i) => `isNan4(a${i}) | isNan4(b${i})`).join(' | ')});
@@ -267,6 +282,13 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId')}
      ${range(4).map((x) => `Kt[o + ${64 * i + x}u] = ${half('ha', x)};`).join(' ')} ${range(4).map((x) => `Kt[o + ${64 * i + 4 + x}u] = ${half('hb', x)};`).join(' ')} }`).join('\n    ')}
    }`)}
    workgroupBarrier();
+   par = 1u - par;
+   {
+    let ls = keySeg[par * ${nT}u + lk];
+    let lr = keyRow[par * ${nT}u + lk];
+    ${range(words).map((i) => `w${i} = vec4<u32>(0u);`).join(' ')}
+    ${mark('tile-load', `if (ls != NONE) { ${range(words).map((i) => `w${i} = loadK(ls, lr + lj + ${8 * i}u);`).join(' ')} }`)}
+   }
    // ---- Sᵀ (keys x rows), this subgroup's key block and contraction part.
    ${mark('qk-product', qkProduct)}
    workgroupBarrier();
