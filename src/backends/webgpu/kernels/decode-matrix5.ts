@@ -68,7 +68,7 @@ export function decodeMatrix5Dispatch(p: Pick<MlaProblem, 'numSmParts' | 'hKv' |
 /** Bytes of workgroup memory the kernel declares, array by array as the WGSL does. */
 export function decodeMatrix5SharedBytes(subgroups: 4 | 8): number {
   const g = matrix5Layout(subgroups);
-  return 2 * g.nT * kStride + 4 * subgroups * 256 + 2 * matrix5Rows * g.pStride + 4 * g.nT * 5 + 4 * matrix5Rows * 4 + 4 * 2 * matrix5Rows * 8;
+  return 2 * g.nT * kStride + 4 * subgroups * 256 + 2 * matrix5Rows * g.pStride + 4 * g.nT * 6 + 4 * matrix5Rows * 5 + 4 * 2 * matrix5Rows * 8;
 }
 
 /** The specialisation for a device: 8 subgroups where the workgroup memory allows (48 KiB), else 4. */
@@ -114,7 +114,7 @@ export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   let x = unpack2(w[(cc % 8u) / 2u])[cc % 2u];
   let mx = atomicLoad(&qMax[rr]);
   if (isNan(x)) { return 0.0; }
-  return f32(f16(x * downOf(expOf(mx & 0x7fffffffu))));
+  return f32(f16(x * downOf(expOf(mx))));
 }`;
     const qkProduct = s.emulate
       ? `for (var e = l; e < 256u; e += 32u) {
@@ -149,10 +149,12 @@ ${metadataWgsl()}
 var<workgroup> Kt: array<f16, ${nT * kStride}>;      // the key tile [key][${kStride}] (times 1 / its key's scale); Qᵀ [col][16] in the prologue
 var<workgroup> Sc: array<f32, ${s.subgroups * 256}>;          // the subgroups' 16 x 16 results
 var<workgroup> Ph: array<f16, ${matrix5Rows * pStride}>;      // P' [row][key]
-var<workgroup> kMax: array<atomic<u32>, ${nT}>;    // a key's largest finite magnitude (bits); bit 31: a NaN
+var<workgroup> kMax: array<atomic<u32>, ${nT}>;    // a key's largest finite magnitude (bits)
+var<workgroup> kNan: array<atomic<u32>, ${nT}>;    // 1: the key holds a NaN (its scale is NaN; kMax stays its finite maximum)
 var<workgroup> keyRow: array<u32, ${2 * nT}>;     // [parity][key]: this tile's and the next one's
 var<workgroup> keySeg: array<u32, ${2 * nT}>;
 var<workgroup> qMax: array<atomic<u32>, ${matrix5Rows}>;
+var<workgroup> qNanF: array<atomic<u32>, ${matrix5Rows}>;
 var<workgroup> rowVis: array<i32, ${matrix5Rows}>;
 var<workgroup> rowA: array<f32, ${matrix5Rows}>;      // alpha of a row (tile), then m (item end)
 var<workgroup> rowC: array<f32, ${matrix5Rows}>;      // 2^(y - m) of a row (tile), then its NaN flag (item end)
@@ -199,9 +201,10 @@ ${itemLoopHead}
    let vis = select(seqlen, seqlen - i32(qLen) + j + 1, u.causal != 0u);
    rowVis[t] = min(vis, kEnd);
    atomicStore(&qMax[t], 0u);
+   atomicStore(&qNanF[t], 0u);
   }
   workgroupBarrier();
-  // q: each row's largest finite magnitude (bit 31: a NaN), then Qᵀ converted into the tile's memory.
+  // q: each row's largest finite magnitude (and a NaN flag), then Qᵀ converted into the tile's memory.
   for (var w = t; w < ${matrix5Rows * 72}u; w += ${lanes}u) {
    let qm = mBase + w / 72u;
    if (qm < qLen * u.nGroups) {
@@ -209,7 +212,8 @@ ${itemLoopHead}
     let a = vec4<f32>(unpack2(x.x), unpack2(x.y)); let b = vec4<f32>(unpack2(x.z), unpack2(x.w));
     let mb4 = max(finiteBits4(a), finiteBits4(b));
     let nan = any(isNan4(a) | isNan4(b));
-    atomicMax(&qMax[w / 72u], select(max(max(mb4.x, mb4.y), max(mb4.z, mb4.w)), 0x80000000u, nan));
+    atomicMax(&qMax[w / 72u], max(max(mb4.x, mb4.y), max(mb4.z, mb4.w)));
+    if (nan) { atomicOr(&qNanF[w / 72u], 1u); }
    }
   }
   workgroupBarrier();
@@ -218,7 +222,7 @@ ${itemLoopHead}
    let qm = mBase + row;
    var x = vec4<u32>(0u);
    if (qm < qLen * u.nGroups) { x = q[((qStart + qm / u.nGroups) * u.hQ + kvh * u.nGroups + qm % u.nGroups) * 72u + u.qOff + w % 72u]; }
-   let down = downOf(expOf(atomicLoad(&qMax[row]) & 0x7fffffffu));
+   let down = downOf(expOf(atomicLoad(&qMax[row])));
    let a = vec4<f32>(unpack2(x.x), unpack2(x.y)); let b = vec4<f32>(unpack2(x.z), unpack2(x.w));
    let ha = vec4<f16>(select(a * down, vec4<f32>(0.0), isNan4(a)));
    let hb = vec4<f16>(select(b * down, vec4<f32>(0.0), isNan4(b)));
@@ -228,8 +232,7 @@ ${itemLoopHead}
   }
   workgroupBarrier();`}
   ${qLoad}
-  let qmx = atomicLoad(&qMax[r]);
-  let qsr = select(upOf(expOf(qmx & 0x7fffffffu)), qNan(), qmx >= 0x80000000u);
+  let qsr = select(upOf(expOf(atomicLoad(&qMax[r]))), qNan(), atomicLoad(&qNanF[r]) != 0u);
   ${range(nbs).map((nb) => range(8).map((i) => `var o${nb}_${i} = 0.0;`).join(' ')).join('\n  ')}
   var m = NEG;
   var lsum = 0.0;
@@ -265,18 +268,21 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\]/g, 'keyRow[o]').repl
      keySeg[o] = NONE;
     }
     atomicStore(&kMax[t], 0u);
+    atomicStore(&kNan[t], 0u);
    }
-   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key lk; its key's maximum by atomicMax, then it converts.
+   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key lk; its key's finite maximum by atomicMax (a NaN
+   // sets kNan instead: the scale must stay that of the finite values, which PV multiplies by P = 0 in other rows).
    ${range(words).map((i) => `let a${i} = vec4<f32>(unpack2(w${i}.x), unpack2(w${i}.y)); let b${i} = vec4<f32>(unpack2(w${i}.z), unpack2(w${i}.w));`).join('\n   ')}
    workgroupBarrier();
    {
     let mb4 = ${range(words).map((i) => `max(finiteBits4(a${i}), finiteBits4(b${i}))`).reduce((x, y) => `max(${x}, ${y})`)};
     let nan = any(${range(words).map((i) => `isNan4(a${i}) | isNan4(b${i})`).join(' | ')});
-    atomicMax(&kMax[lk], select(max(max(mb4.x, mb4.y), max(mb4.z, mb4.w)), 0x80000000u, nan));
+    atomicMax(&kMax[lk], max(max(mb4.x, mb4.y), max(mb4.z, mb4.w)));
+    if (nan) { atomicOr(&kNan[lk], 1u); }
    }
    workgroupBarrier();
    ${mark('tile-convert', `{
-    let down = downOf(expOf(atomicLoad(&kMax[lk]) & 0x7fffffffu));
+    let down = downOf(expOf(atomicLoad(&kMax[lk])));
     let o = lk * ${kStride}u + lj * 8u;
     ${range(words).map((i) => `{ let ha = vec4<f16>(select(a${i} * down, vec4<f32>(0.0), isNan4(a${i}))); let hb = vec4<f16>(select(b${i} * down, vec4<f32>(0.0), isNan4(b${i})));
      ${range(4).map((x) => `Kt[o + ${64 * i + x}u] = ${half('ha', x)};`).join(' ')} ${range(4).map((x) => `Kt[o + ${64 * i + 4 + x}u] = ${half('hb', x)};`).join(' ')} }`).join('\n    ')}
@@ -302,9 +308,8 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\]/g, 'keyRow[o]').repl
      let key = slot * ${kpl}u + ${j}u;
      let base = (key / 16u) * ${4 * 256}u + (key % 16u) * 16u + r;
      let sAcc = Sc[base] + Sc[base + 256u] + Sc[base + 512u] + Sc[base + 768u];
-     let km = atomicLoad(&kMax[key]);
-     let ek = expOf(km & 0x7fffffffu);
-     let ks = select(upOf(ek), qNan(), km >= 0x80000000u);
+     let ek = expOf(atomicLoad(&kMax[key]));
+     let ks = select(upOf(ek), qNan(), atomicLoad(&kNan[key]) != 0u);
      let seen = k0 + i32(key) < vis;
      x${j} = select(NEG, sAcc * qsr * ks * u.scaleLog2, seen);
      y${j} = select(NEG, x${j} + f32(ek) - 127.0, seen);
