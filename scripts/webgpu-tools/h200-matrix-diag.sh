@@ -16,7 +16,7 @@ CLI=(node scripts/flashmla-dist.mjs build/src)
 c16='[{"b":128,"s_k":8192,"h_q":16,"s_q":1},{"b":1,"s_k":32768,"h_q":16,"s_q":1}]'; echo "$c16" > "$OUT/c16.json"
 for S in 4 8; do
   say "v4 $S subgroups, 528 SM parts"
-  FLASHMLA_WEBGPU_DECODE_PATH=matrix FLASHMLA_WEBGPU_MATRIX_SUBGROUPS=$S timeout 40 "${CLI[@]}" bench --backend webgpu --configs "$OUT/c16.json" \
+  FLASHMLA_WEBGPU_DECODE_PATH=matrix FLASHMLA_WEBGPU_MATRIX_VERSION=4 FLASHMLA_WEBGPU_MATRIX_SUBGROUPS=$S timeout 40 "${CLI[@]}" bench --backend webgpu --configs "$OUT/c16.json" \
     --no-ceilings --check 0 --warmup 2 --reps 10 --num-sms 528 --out "$(mktemp -d)/x.json" 2>&1 | grep -E '^b=|rror' >> "$L"
 done
 say "f32 kernel again"
