@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One H200 round for the matrix kernel v4 (docs/notes/webgpu-matrix-kernel.md): FlashMLA, the f32 kernel and v4 with
-# 4 and with 8 subgroups a workgroup on the issue's shapes, then v4's GPU test with its CASES random cases (default
-# 300) all on the layout that was faster at b=128 s_k=8192 h_q=16, in one device call. From the staged tree (build/
+# 4 and with 8 subgroups a workgroup on the issue's shapes (FLASHMLA_WEBGPU_MATRIX_VERSION=4: v5 is the default since
+# session 8), then the GPU test (which since session 8 runs its random cases on v5, the layout FLASHMLA_MATRIX_TEST_
+# SUBGROUPS names), in one device call. From the staged tree (build/
 # compiled by tsc) after `source .gpu-host/enter.sh`; at most 8 files under $OUT.
 # SKIP_TEST=1 skips the test; CONFIGS overrides the configurations (JSON); NUMSMS the matrix rows' SM parts;
 # ABLATIONS="qk-convert pv-convert,..." also times the faster layout at b=128 s_k=8192 h_q=16 with each listed set of
@@ -22,7 +23,7 @@ say "f32 kernel"
 timeout 40 "${CLI[@]}" bench --backend webgpu --configs "$cfg" "${F[@]}" --no-ceilings --check 1 --warmup 2 --reps 10 --out "$OUT/f32.json" 2>&1 | quiet | tail -6 >> "$L"
 for S in 8 4; do
   say "matrix kernel v4, $S subgroups (with the copy and matrix ceilings; SM parts ${NUMSMS:-132})"
-  FLASHMLA_WEBGPU_DECODE_PATH=matrix FLASHMLA_WEBGPU_MATRIX_SUBGROUPS=$S timeout 60 "${CLI[@]}" bench --backend webgpu --configs "$cfg" "${F[@]}" \
+  FLASHMLA_WEBGPU_DECODE_PATH=matrix FLASHMLA_WEBGPU_MATRIX_VERSION=4 FLASHMLA_WEBGPU_MATRIX_SUBGROUPS=$S timeout 60 "${CLI[@]}" bench --backend webgpu --configs "$cfg" "${F[@]}" \
     --check 1 --warmup 2 --reps 10 --num-sms "${NUMSMS:-132}" --out "$OUT/matrix-v4-s$S.json" 2>&1 | quiet | tail -7 >> "$L"
 done
 rm -f "$OUT"/*.svg

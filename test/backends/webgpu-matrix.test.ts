@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
 import { type DecodeMatrixSpec, decodeMatrixProgram, decodeMatrixSharedBytes, decodeMatrixSpec } from '../../src/backends/webgpu/kernels/decode-matrix.js';
 import { type DecodeMatrix4Spec, decodeMatrix4Program, decodeMatrix4SharedBytes, decodeMatrix4Spec, matrix4ConfigUsable, matrix4Layout } from '../../src/backends/webgpu/kernels/decode-matrix4.js';
+import { type DecodeMatrix5Spec, decodeMatrix5Program, decodeMatrix5SharedBytes, decodeMatrix5Spec, matrix5ConfigUsable, matrix5Layout } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
 import { builtDecodePaths, chooseDecodePath, decodeKernelFor, matrixConfigUsable } from '../../src/backends/webgpu/kernels/path.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
 import type { DeviceCaps } from '../../src/backends/webgpu/program.js';
@@ -31,11 +32,14 @@ function typedError(code: string, argument: string) {
 }
 
 describe('webgpu matrix kernel: path rules', () => {
-  test('the matrix kernel is built but never chosen unforced; forced it runs for every row count', () => {
+  test('unforced, the matrix kernel runs where v5 with 8 subgroups fits (48 KiB), else the f32 kernel; forced it runs for every row count', () => {
     assert.ok(builtDecodePaths.includes('matrix'));
     const auto = chooseDecodePath({ ...base, subgroupMatrixF16: m16 });
-    assert.equal(auto.path, 'f32');
-    assert.match(auto.why, /'matrix' the experimental/);
+    assert.equal(auto.path, 'matrix');
+    assert.match(auto.why, /matrix kernel v5 with 8 subgroups/);
+    const small = chooseDecodePath({ ...base, subgroupMatrixF16: m16, maxComputeWorkgroupStorageSize: 32768 });
+    assert.equal(small.path, 'f32');
+    assert.match(small.why, /'matrix' the subgroup-matrix kernel/);
     const forced = chooseDecodePath({ ...base, subgroupMatrixF16: m16 }, 'matrix');
     assert.equal(forced.path, 'matrix');
     assert.ok(!forced.emulate);
@@ -151,14 +155,64 @@ describe('webgpu matrix kernel v4 (four or eight subgroups): generated WGSL', ()
     assert.notEqual(decodeMatrix4Program.key(spec4({ emulate: true })), decodeMatrix4Program.key(spec4()));
     assert.notEqual(decodeMatrix4Program.key(spec4({ subgroups: 8 })), decodeMatrix4Program.key(spec4()));
   });
-  test('the matrix path runs v4 unless version 3 is asked for', () => {
+  test('the matrix path runs v5 unless version 4 or 3 is asked for', () => {
     const plan = { numSmParts: 132, hKv: 1, sQ: 1, hQ: 16 } as unknown as DecodePlan;
     const path = chooseDecodePath({ ...base, subgroupMatrixF16: m16 }, 'matrix');
     const settings = { caps: { ...base, subgroupMatrixF16: m16 }, path, mulAdd: false, tuning: {} };
-    assert.equal(resolveDecodeKernel(plan, 'bf16', 1, settings).program.name, 'mla_decode_matrix4');
+    assert.equal(resolveDecodeKernel(plan, 'bf16', 1, settings).program.name, 'mla_decode_matrix5');
+    assert.equal((resolveDecodeKernel(plan, 'bf16', 1, settings).spec as DecodeMatrix5Spec).subgroups, 8);
     assert.deepEqual(resolveDecodeKernel(plan, 'bf16', 1, settings).dispatch, [132, 1, 1]);
+    assert.equal(resolveDecodeKernel(plan, 'bf16', 1, { ...settings, matrixVersion: 4 }).program.name, 'mla_decode_matrix4');
+    assert.deepEqual(resolveDecodeKernel(plan, 'bf16', 1, { ...settings, matrixVersion: 4 }).dispatch, [132, 1, 1]);
     assert.equal(resolveDecodeKernel(plan, 'bf16', 1, { ...settings, matrixVersion: 3 }).program.name, 'mla_decode_matrix');
-    assert.equal((resolveDecodeKernel(plan, 'bf16', 1, { ...settings, matrixSubgroups: 8 }).spec as DecodeMatrix4Spec).subgroups, 8);
+    assert.equal((resolveDecodeKernel(plan, 'bf16', 1, { ...settings, matrixVersion: 4, matrixSubgroups: 8 }).spec as DecodeMatrix4Spec).subgroups, 8);
+    assert.equal((resolveDecodeKernel(plan, 'bf16', 1, { ...settings, matrixSubgroups: 4 }).spec as DecodeMatrix5Spec).subgroups, 4);
+  });
+});
+
+describe('webgpu matrix kernel v5 (the key tile converted once): generated WGSL', () => {
+  const spec5 = (o: Partial<DecodeMatrix5Spec> = {}): DecodeMatrix5Spec => ({ dtype: 'bf16', segs: 1, config: m16, emulate: false, subgroups: 8, ...o });
+  test('workgroup memory as declared: 8 subgroups within 48 KiB, 4 within lavapipe\'s 32 KiB; the default layout and typed refusals', () => {
+    for (const subgroups of [4, 8] as const) {
+      const src = decodeMatrix5Program.source(spec5({ subgroups }));
+      const elem = { f16: 2, f32: 4, u32: 4, i32: 4, 'atomic<u32>': 4 } as Record<string, number>;
+      let bytes = 0;
+      for (const m of src.matchAll(/var<workgroup> \w+: array<(\w+|atomic<u32>), (\d+)>/g)) bytes += elem[m[1]] * Number(m[2]);
+      assert.equal(bytes, decodeMatrix5SharedBytes(subgroups));
+      assert.ok(bytes <= (subgroups === 8 ? 49152 : 32768), `${bytes} B`);
+      assert.match(src, new RegExp(`@workgroup_size\\(${32 * subgroups}\\)`));
+    }
+    assert.equal(decodeMatrix5Spec(problem, { ...base, subgroupMatrixF16: m16 }, 1, false).subgroups, 8);
+    assert.equal(decodeMatrix5Spec(problem, { ...base, subgroupMatrixF16: m16, maxComputeWorkgroupStorageSize: 32768 }, 1, false).subgroups, 4);
+    assert.throws(() => decodeMatrix5Spec(problem, { ...base, maxComputeWorkgroupStorageSize: 32768 }, 1, false, 8), typedError('backend_unavailable', 'decodePath'));
+    assert.throws(() => decodeMatrix5Spec(problem, { ...base, maxComputeWorkgroupStorageSize: 16384 }, 1, false), typedError('backend_unavailable', 'decodePath'));
+    assert.throws(() => decodeMatrix5Spec(problem, { ...base, subgroupMatrixF16: { m: 16, n: 8, k: 16, result: 'f32' } }, 1, false), typedError('backend_unavailable', 'decodePath'));
+    assert.ok(matrix5ConfigUsable(m16));
+    assert.ok(!matrix5ConfigUsable({ m: 16, n: 16, k: 8, result: 'f32' }));
+  });
+  test('the uniformity diagnostic is off; matrix offsets of constants and subgroup indices; strides and counts', () => {
+    for (const subgroups of [4, 8] as const) {
+      const g = matrix5Layout(subgroups);
+      const src = decodeMatrix5Program.source(spec5({ subgroups }));
+      assert.match(src, /enable chromium_experimental_subgroup_matrix;\ndiagnostic\(off, chromium\.subgroup_matrix_uniformity\);/);
+      const loads = [...src.matchAll(/subgroupMatrixLoad<[^>]+>>\(&(\w+), ([^,]+), (false|true), (\d+)u\)/g)];
+      const stores = [...src.matchAll(/subgroupMatrixStore\(&(\w+), ([^,]+), mc, (false|true), (\d+)u\)/g)];
+      // Qᵀ: 9 right matrices an item; QK: 9 left; P: kb left a tile; PV: nbs x kb right.
+      assert.equal(loads.length, 9 + 9 + g.kb + g.nbs * g.kb);
+      assert.equal(stores.length, 1 + g.nbs);
+      assert.equal((src.match(/subgroupMatrixMultiplyAccumulate/g) ?? []).length, 9 + g.nbs * g.kb);
+      const strides: Record<string, number[]> = { Kt: [584, 16], Ph: [g.pStride], Sc: [16] };
+      for (const [, arr, off, colMajor, stride] of [...loads, ...stores]) {
+        assert.match(off, /^(\d+u|sg|kb|cp|[ +*()])+$/, `offset ${off} into ${arr}`);
+        assert.equal(colMajor, 'false');
+        assert.ok(strides[arr]?.includes(Number(stride)), `stride ${stride} of ${arr}`);
+      }
+      const emu = decodeMatrix5Program.source(spec5({ emulate: true, subgroups }));
+      assert.doesNotMatch(emu, /subgroup_matrix|subgroupMatrix|diagnostic/);
+    }
+    assert.notEqual(decodeMatrix5Program.key(spec5({ emulate: true })), decodeMatrix5Program.key(spec5()));
+    assert.notEqual(decodeMatrix5Program.key(spec5({ subgroups: 4 })), decodeMatrix5Program.key(spec5()));
+    assert.notEqual(decodeMatrix5Program.key(spec5({ dtype: 'f16' })), decodeMatrix5Program.key(spec5()));
   });
 });
 
@@ -166,11 +220,12 @@ describe('webgpu matrix kernel: the emulated WGSL through Dawn', () => {
   let be: WebGpuBackend | undefined;
   before(async () => { try { be = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true } }); } catch { /* skipped below */ } });
   after(() => be?.dispose());
-  test('v3 (vSplit 2) and v4, bf16 and f16, one and three cache bindings: no WGSL errors (uniformity included)', async (t) => {
+  test('v3 (vSplit 2), v4 and v5 (4 subgroups: lavapipe\'s 32 KiB), bf16 and f16, one and three cache bindings: no WGSL errors (uniformity included)', async (t) => {
     if (!be) { if (process.env.CI) assert.fail('no WebGPU adapter with shader-f16 in CI'); t.skip('no WebGPU adapter with shader-f16'); return; }
     for (const dtype of ['bf16', 'f16'] as const) {
       for (const segs of [1, 3]) await be.programs.check(decodeMatrixProgram, spec({ dtype, segs, emulate: true, vSplit: 2 }));
       for (const subgroups of [4, 8] as const) await be.programs.check(decodeMatrix4Program, { dtype, segs: 3, config: m16, emulate: true, subgroups });
+      for (const segs of [1, 3]) await be.programs.check(decodeMatrix5Program, { dtype, segs, config: m16, emulate: true, subgroups: 4 });
     }
     assert.equal(be.info.details?.decodePath, 'matrix');
   });

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
-import { chooseDecodePath, decodeKernelFor, f16MaxRows, pickSubgroupMatrix } from '../../src/backends/webgpu/kernels/path.js';
+import { chooseDecodePath, decodeKernelFor, f16MaxRows, matrixAuto, pickSubgroupMatrix } from '../../src/backends/webgpu/kernels/path.js';
+import { decodeMatrix5SharedBytes } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
 import { createNodeWebGpuBackend, nodeGpu } from '../../src/backends/webgpu/node.js';
 import type { DeviceCaps } from '../../src/backends/webgpu/program.js';
 
@@ -20,7 +21,37 @@ describe('webgpu: decode path choice', () => {
     ]), { m: 16, n: 16, k: 16, result: 'f32' });
     assert.deepEqual(pickSubgroupMatrix(undefined), undefined);
   });
-  test('the default is the f32 kernel on every device; f16 and matrix only when forced; forcing what the device lacks throws', () => {
+  test('unforced, the matrix kernel runs where v5 with 8 subgroups fits: 16x16x16 f16 -> f32, shader-f16, 48 KiB, hardware', () => {
+    const m16 = { m: 16, n: 16, k: 16, result: 'f32' as const };
+    const need = decodeMatrix5SharedBytes(8);
+    assert.ok(need > 32768 && need <= 49152, `v5 with 8 subgroups declares ${need} B`);
+    const h200 = { ...base, f16: true, subgroupMatrixF16: m16, maxComputeWorkgroupStorageSize: 49152 };
+    assert.ok(matrixAuto(h200));
+    const c = chooseDecodePath(h200);
+    assert.equal(c.path, 'matrix');
+    assert.equal(c.forced, undefined);
+    assert.match(c.why, /matrix kernel v5 with 8 subgroups/);
+    assert.match(c.why, /49152 B of workgroup memory/);
+    assert.equal(decodeKernelFor(c, 1), 'matrix');
+    assert.equal(decodeKernelFor(c, 128), 'matrix');
+    // Each missing piece keeps the f32 kernel: memory one byte short, another configuration, f16 results, no
+    // shader-f16, a software adapter; and decodePath 'f32' forces it.
+    for (const caps of [
+      { ...h200, maxComputeWorkgroupStorageSize: need - 1 },
+      { ...h200, maxComputeWorkgroupStorageSize: 32768 },
+      { ...h200, subgroupMatrixF16: { ...m16, n: 8 } },
+      { ...h200, subgroupMatrixF16: { ...m16, result: 'f16' as const } },
+      { ...h200, f16: false },
+      { ...h200, software: true },
+    ]) {
+      assert.equal(matrixAuto(caps), false, JSON.stringify(caps));
+      assert.equal(chooseDecodePath(caps).path, 'f32', JSON.stringify(caps));
+    }
+    assert.equal(chooseDecodePath({ ...h200, maxComputeWorkgroupStorageSize: need }).path, 'matrix');
+    assert.equal(chooseDecodePath(h200, 'f32').path, 'f32');
+    assert.equal(chooseDecodePath(h200, 'auto').path, 'matrix');
+  });
+  test('without that, the default is the f32 kernel; f16 and matrix only when forced; forcing what the device lacks throws', () => {
     assert.equal(chooseDecodePath(base).path, 'f32');
     assert.match(chooseDecodePath(base).why, /neither/);
     assert.equal(chooseDecodePath({ ...base, f16: true }).path, 'f32');

@@ -1,22 +1,25 @@
 // The subgroup-matrix WebGPU decode kernels on a GPU that offers a float subgroup-matrix configuration (the H200
 // through Dawn with the unlock toggles); skipped elsewhere. Not part of `npm test`:
 //   FLASHMLA_GOLDEN=test/fixtures/golden node --test build/test/gpu/webgpu-matrix.test.js
-// The matrix path forced: v4 (kernels/decode-matrix4.ts, the default) with 4 and with 8 subgroups a workgroup, and
-// v3 (kernels/decode-matrix.ts, one subgroup, vSplit 1). The WGSL compiles (v4 under diagnostic(off,
-// chromium.subgroup_matrix_uniformity), v3 under the uniformity rules of the matrix builtins); every golden case,
-// magnitudes outside f16's range and NaN rows on all three; >= 300 seeded random cases of the hostile matrix
-// (NaN-poisoned unused slots, shuffled pages, out-of-range table slots, varlen, several SM-part counts) against the
-// float64 reference on v4, alternating 4 and 8 subgroups, or all on one with FLASHMLA_MATRIX_TEST_SUBGROUPS=4|8.
+// The matrix path forced: v5 (kernels/decode-matrix5.ts, the default) with its default layout (8 subgroups where the
+// device allows 48 KiB of workgroup memory) and with 4 subgroups, v4 (kernels/decode-matrix4.ts) with 8 subgroups;
+// v4 with 4 subgroups and v3 (kernels/decode-matrix.ts) are compiled only. The WGSL compiles (v4 and v5 under
+// diagnostic(off, chromium.subgroup_matrix_uniformity), v3 under the uniformity rules of the matrix builtins); every
+// golden case, magnitudes outside f16's range and NaN rows on the three; >= 300 seeded random cases of the hostile
+// matrix (NaN-poisoned unused slots, shuffled pages, out-of-range table slots, varlen, several SM-part counts)
+// against the float64 reference on v5's default layout, or on 4 subgroups with FLASHMLA_MATRIX_TEST_SUBGROUPS=4.
 // FLASHMLA_GPU_CASES sets the random count (default 300). FLASHMLA_MATRIX_TEST_EMULATE=1 runs the same suite with
-// the products emulated (v3 with vSplit 2), on an adapter with shader-f16 only: a check of this file itself, e.g. on
-// lavapipe with FLASHMLA_GPU_CASES=8.
+// the products emulated, on an adapter with shader-f16 only (v5 then takes 4 subgroups where 48 KiB do not fit; v4
+// 8 subgroups fits 32 KiB): a check of this file itself, e.g. on lavapipe with FLASHMLA_GPU_CASES=8.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
 import { probeSubgroupAddressing, probeSubgroupMatrix } from '../../src/bench/webgpu-ceilings-matrix.js';
 import { decodeMatrixProgram } from '../../src/backends/webgpu/kernels/decode-matrix.js';
 import { decodeMatrix4Program } from '../../src/backends/webgpu/kernels/decode-matrix4.js';
+import { decodeMatrix5Program, decodeMatrix5Spec } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
+import { matrixAuto } from '../../src/backends/webgpu/kernels/path.js';
 import { flashMlaWithKvcache } from '../../src/index.js';
 import type { ReferenceOutput } from '../../src/core/reference.js';
 import { assertOutputsClose, compareOutputs } from '../support/compare.js';
@@ -30,15 +33,16 @@ const nRandom = Number(process.env.FLASHMLA_GPU_CASES ?? 300);
 const emulate = process.env.FLASHMLA_MATRIX_TEST_EMULATE === '1';
 const onlySubgroups = process.env.FLASHMLA_MATRIX_TEST_SUBGROUPS === '8' ? 8 : process.env.FLASHMLA_MATRIX_TEST_SUBGROUPS === '4' ? 4 : undefined;
 const bes: { v1?: WebGpuBackend; v2?: WebGpuBackend; s8?: WebGpuBackend; auto?: WebGpuBackend } = {};
+const all = () => [bes.v1, bes.v2, bes.s8, bes.auto];
 let why = '';
 let pool: RefPool | undefined;
 
 before(async () => {
   try {
-    // v1: the v4 kernel with 4 subgroups, s8: with 8; v2: v3 with the whole of O in one workgroup.
-    bes.v1 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate, subgroups: 4 } });
-    bes.s8 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate, subgroups: 8 } });
-    bes.v2 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: emulate ? { version: 3, vSplit: 2, emulate } : { version: 3, vSplit: 1 } });
+    // v1: v5 in its default layout (or FLASHMLA_MATRIX_TEST_SUBGROUPS), v2: v5 with 4 subgroups, s8: v4 with 8.
+    bes.v1 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate, subgroups: onlySubgroups } });
+    bes.v2 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate, subgroups: 4 } });
+    bes.s8 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate, version: 4, subgroups: 8 } });
     bes.auto = await createNodeWebGpuBackend();
     const d = bes.v1.info.details!;
     console.log(`# device: ${bes.v1.info.device}; kernel path: ${String(d.decodePath)} (${String(d.decodePathWhy)}); config ${JSON.stringify(bes.v1.caps.subgroupMatrixF16)}; workgroup memory ${bes.v1.caps.maxComputeWorkgroupStorageSize} B`);
@@ -46,16 +50,16 @@ before(async () => {
     pool = new RefPool();
   } catch (e) {
     why = `no WebGPU adapter with a float subgroup-matrix configuration (${(e as Error).message.split('\n')[0]})`;
-    bes.v1?.dispose(); bes.v2?.dispose(); bes.s8?.dispose(); bes.auto?.dispose();
+    for (const b of all()) b?.dispose();
     bes.v1 = bes.v2 = bes.s8 = bes.auto = undefined;
   }
 });
 after(async () => {
   await pool?.close();
-  bes.v1?.dispose(); bes.v2?.dispose(); bes.s8?.dispose(); bes.auto?.dispose();
+  for (const b of all()) b?.dispose();
 });
 
-/** [v4 with 4 subgroups, v3, v4 with 8 subgroups]. */
+/** [v5 (default layout), v5 with 4 subgroups, v4 with 8 subgroups]. */
 function need(t: { skip: (m?: string) => void }): [WebGpuBackend, WebGpuBackend, WebGpuBackend] | undefined {
   if (bes.v1 && bes.v2 && bes.s8) return [bes.v1, bes.v2, bes.s8];
   t.skip(why);
@@ -63,7 +67,7 @@ function need(t: { skip: (m?: string) => void }): [WebGpuBackend, WebGpuBackend,
 }
 
 describe('webgpu matrix kernel: compiles', () => {
-  test('the 16x16x16 probe, then v4\'s WGSL and v3\'s (vSplit 1 / 2) for bf16 / f16, one and three cache bindings', async (t) => {
+  test('the 16x16x16 probe, then v5\'s and v4\'s WGSL (4 / 8 subgroups) and v3\'s (vSplit 1 / 2) for bf16 / f16, one and three cache bindings', async (t) => {
     const b = need(t);
     if (!b) return;
     if (emulate) { t.skip('FLASHMLA_MATRIX_TEST_EMULATE=1'); return; }
@@ -76,15 +80,16 @@ describe('webgpu matrix kernel: compiles', () => {
     for (const dtype of ['bf16', 'f16'] as const) {
       for (const subgroups of [4, 8] as const) {
         for (const segs of [1, 3]) await b[0].programs.check(decodeMatrix4Program, { dtype, segs, config, emulate: false, subgroups });
+        for (const segs of [1, 3]) await b[0].programs.check(decodeMatrix5Program, { dtype, segs, config, emulate: false, subgroups });
       }
       for (const vSplit of [1, 2] as const) {
         for (const segs of [1, 3]) await b[0].programs.check(decodeMatrixProgram, { dtype, segs, config, emulate: false, vSplit });
       }
     }
   });
-  test('unforced, the backend does not pick the matrix kernel', (t) => {
+  test('unforced, the backend picks the matrix kernel where v5 with 8 subgroups fits (kernels/path.ts matrixAuto)', (t) => {
     if (!need(t)) return;
-    assert.notEqual(bes.auto!.info.details?.decodePath, 'matrix');
+    assert.equal(bes.auto!.info.details?.decodePath, matrixAuto(bes.auto!.caps) ? 'matrix' : 'f32');
   });
 });
 
@@ -100,8 +105,13 @@ describe('webgpu matrix kernel: golden cases', () => {
   }
 });
 
+/** The layout v5 runs on `be` (as resolveDecodeKernel picks it). */
+function be0Kernel(be: WebGpuBackend): string {
+  return `v5 with ${decodeMatrix5Spec({ dtype: 'bf16' }, be.caps, 1, emulate, onlySubgroups).subgroups} subgroups${emulate ? ' (emulated)' : ''}`;
+}
+
 describe(`webgpu matrix kernel: ${nRandom} random cases vs the float64 reference`, () => {
-  test('every case once on v4, alternating 4 / 8 subgroups and 132, 7, 33, 1 SM parts', async (t) => {
+  test('every case once on v5 (its default layout), 132, 7, 33, 1 SM parts', async (t) => {
     const b = need(t);
     if (!b || !pool) return;
     const specs = caseMatrix(nRandom, 0x5eed13);
@@ -118,15 +128,14 @@ describe(`webgpu matrix kernel: ${nRandom} random cases vs the float64 reference
       delete refs[i];
       const c = makeCase(specs[i], 13000 + i);
       const numSms = [132, 7, 33, 1][i % 4];
-      const eight = onlySubgroups ? onlySubgroups === 8 : (i >> 2) % 2 === 1;
-      const be = eight ? b[2] : b[0];
+      const be = b[0];
       const got = await runCase(c, be, flashMlaWithKvcache, { numSms });
       const rep = compareOutputs(got.out, got.lse, ref, c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ, qIndptr: c.qIndptr }, matrixTol);
       if (Number.isFinite(rep.cosDiff)) worstCos = Math.max(worstCos, rep.cosDiff);
       worstLse = Math.max(worstLse, rep.maxLseErr);
-      if (!rep.ok) failures.push(`${specName(specs[i], i)} [${eight ? 8 : 4} subgroups, numSms ${numSms}]: ${rep.message}`);
+      if (!rep.ok) failures.push(`${specName(specs[i], i)} [numSms ${numSms}]: ${rep.message}`);
     }
-    console.log(`# v4 with ${onlySubgroups ?? '4 and 8'} subgroups`);
+    console.log(`# random cases on ${be0Kernel(b[0])}`);
     console.log(`# ${specs.length} cases in ${((performance.now() - t0) / 1000).toFixed(1)} s; worst cosDiff ${worstCos.toExponential(2)}, worst lse err ${worstLse.toExponential(2)}; ${failures.length} failures`);
     for (const f of failures.slice(0, 20)) console.log(`# FAIL ${f}`);
     assert.equal(failures.length, 0, failures.slice(0, 5).join('\n'));

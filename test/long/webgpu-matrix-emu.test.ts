@@ -1,11 +1,12 @@
-// The subgroup-matrix decode kernel v4 (kernels/decode-matrix4.ts, 4 and 8 subgroups a workgroup) on an adapter
-// without subgroup matrices: its three matrix builtins replaced by scalar code with the same memory contract
-// (`matrix: { emulate: true }`), each subgroup's lanes computing that subgroup's product at its own offsets, and
-// everything else (per-subgroup addressing, the bf16 -> f16 conversion and its power-of-two scales, masks, the
-// softmax over 8 lanes a row, the chunk groups' score sum, split-KV writes and the combine) the generated WGSL the
-// GPU runs. Against the float64 reference: golden cases, random cases of the hostile matrix (NaN-poisoned unused
-// slots, shuffled pages), magnitudes outside f16's range, NaN in q or in a key. Both layouts fit lavapipe's 32 KiB
-// of workgroup memory, so this runs the H200's layout; v3 is checked on the H200 (test/gpu/webgpu-matrix.test.ts).
+// The subgroup-matrix decode kernels v5 (kernels/decode-matrix5.ts, the default; 4 subgroups, the layout that fits
+// lavapipe's 32 KiB: 16-key tiles) and v4 (kernels/decode-matrix4.ts, 8 subgroups) on an adapter without subgroup
+// matrices: their matrix builtins replaced by scalar code with the same memory contract (`matrix: { emulate: true }`),
+// each subgroup's lanes computing that subgroup's product at its own offsets, and everything else (per-subgroup
+// addressing, the bf16 -> f16 conversion and its power-of-two scales, masks, the softmax, v5's tile prefetch and
+// per-row P scaling, split-KV writes and the combine) the generated WGSL the GPU runs. Against the float64 reference:
+// golden cases, random cases of the hostile matrix (NaN-poisoned unused slots, shuffled pages), magnitudes outside
+// f16's range, NaN in q or in a key. v5 with 8 subgroups (32-key tiles, 48 KiB: the H200's default) differs from the
+// layout here only in constants and runs on the H200 (test/gpu/webgpu-matrix.test.ts), as does v3.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
@@ -16,12 +17,12 @@ import { caseReference, makeCase, runCase } from '../support/random.js';
 import { checkRandomWebGpu, runGoldenWebGpu } from '../support/webgpu.js';
 import { checkNanRows, extremeCases, matrixTol, mixedBlockCase } from '../support/webgpu-matrix.js';
 
-// be: v4 with 4 subgroups a workgroup; be8: with 8 (two chunk groups).
+// be: v5 with 4 subgroups a workgroup; be8: v4 with 8 (two chunk groups).
 let be: WebGpuBackend | undefined, be8: WebGpuBackend | undefined, why = '';
 before(async () => {
   try {
     be = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true, subgroups: 4 } });
-    be8 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true, subgroups: 8 } });
+    be8 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true, version: 4, subgroups: 8 } });
   } catch (e) {
     why = `no WebGPU adapter with shader-f16 (${(e as Error).message.split('\n')[0]})`;
   }
@@ -43,11 +44,11 @@ describe('webgpu matrix kernel (emulated products): golden cases', () => {
 });
 
 describe('webgpu matrix kernel (emulated products): random cases', () => {
-  test('12 cases of the random matrix (FlashMLA 132-SM plans and the backend\'s own), 4 subgroups', async (t) => {
+  test('12 cases of the random matrix (FlashMLA 132-SM plans and the backend\'s own), v5', async (t) => {
     const b = need(t);
     if (b) await checkRandomWebGpu(b, 12, 0x3a7e1c, 9100, (i) => (i % 2 ? 132 : b.info.numSms), matrixTol);
   });
-  test('8 other cases, 8 subgroups', async (t) => {
+  test('8 other cases, v4 with 8 subgroups', async (t) => {
     const b = need(t, true);
     if (b) await checkRandomWebGpu(b, 8, 0x3a7e1d, 9200, (i) => (i % 2 ? 132 : b.info.numSms), matrixTol);
   });
@@ -55,7 +56,7 @@ describe('webgpu matrix kernel (emulated products): random cases', () => {
 
 describe('webgpu matrix kernel (emulated products): magnitudes outside f16\'s range (bf16)', () => {
   for (const [i, [label, make]] of extremeCases().entries()) {
-    test(`${label} (${i % 2 ? 8 : 4} subgroups)`, async (t) => {
+    test(`${label} (${i % 2 ? 'v4, 8 subgroups' : 'v5'})`, async (t) => {
       const b = need(t, i % 2 === 1);
       if (!b) return;
       const c = make();
@@ -63,12 +64,14 @@ describe('webgpu matrix kernel (emulated products): magnitudes outside f16\'s ra
       assertOutputsClose(r.out, r.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, matrixTol, label);
     });
   }
-  test('one key row mixing 1e-6 and 6e4 (8 subgroups)', async (t) => {
-    const b = need(t, true);
-    if (!b) return;
-    const c = mixedBlockCase();
-    const r = await runCase(c, b, flashMlaWithKvcache, { numSms: 132 });
-    assertOutputsClose(r.out, r.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, matrixTol, 'mixed block');
+  test('one key row mixing 1e-6 and 6e4 (v5 and v4 with 8 subgroups)', async (t) => {
+    for (const eight of [false, true]) {
+      const b = need(t, eight);
+      if (!b) return;
+      const c = mixedBlockCase();
+      const r = await runCase(c, b, flashMlaWithKvcache, { numSms: 132 });
+      assertOutputsClose(r.out, r.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, matrixTol, `mixed block${eight ? ' (v4)' : ''}`);
+    }
   });
 });
 

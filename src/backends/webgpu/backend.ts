@@ -53,10 +53,11 @@ export interface WebGpuBackendOptions {
   /**
    * Matrix kernel knobs (kernels/decode-matrix.ts), for benchmarks and tests: `vSplit` workgroups per 16-row tile
    * (default: 1 where the workgroup memory allows); `emulate` (tests only) runs its subgroup-matrix products as
-   * scalar code, so decodePath 'matrix' runs on a device with shader-f16 and no subgroup matrices. `version`: 4 (the
-   * default, kernels/decode-matrix4.ts, with `subgroups` 4 or 8 a workgroup) or 3 (one subgroup; vSplit applies to it).
+   * scalar code, so decodePath 'matrix' runs on a device with shader-f16 and no subgroup matrices. `version`: 5 (the
+   * default, kernels/decode-matrix5.ts: `subgroups` 8 where 48 KiB of workgroup memory allow, else 4), 4
+   * (kernels/decode-matrix4.ts, `subgroups` 4 or 8) or 3 (one subgroup; vSplit applies to it).
    */
-  matrix?: { vSplit?: 1 | 2; emulate?: boolean; version?: 3 | 4; subgroups?: 4 | 8 };
+  matrix?: { vSplit?: 1 | 2; emulate?: boolean; version?: 3 | 4 | 5; subgroups?: 4 | 8 };
 }
 
 const idxCapacityInit = 1 << 14;

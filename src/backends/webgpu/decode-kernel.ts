@@ -10,6 +10,7 @@ import { decodeDispatch, decodeProgram } from './kernels/decode.js';
 import { decodeF16Dispatch, decodeF16Program } from './kernels/decode-f16.js';
 import { decodeMatrixDispatch, decodeMatrixProgram, decodeMatrixSpec } from './kernels/decode-matrix.js';
 import { decodeMatrix4Dispatch, decodeMatrix4Program, decodeMatrix4Spec } from './kernels/decode-matrix4.js';
+import { decodeMatrix5Dispatch, decodeMatrix5Program, decodeMatrix5Spec } from './kernels/decode-matrix5.js';
 import { type DecodePathChoice, decodeKernelFor } from './kernels/path.js';
 
 /** The backend settings a kernel choice depends on besides the plan (each may be reassigned between launches). */
@@ -20,9 +21,12 @@ export interface DecodeKernelSettings {
   /** Compared by identity: assign a new object to change it (WebGpuBackend.decodeTuning). */
   tuning: DecodeTuning;
   matrixVSplit?: 1 | 2;
-  /** The matrix kernel's version: 4 (default: four subgroups a workgroup) or 3 (one subgroup, kernels/decode-matrix.ts). */
-  matrixVersion?: 3 | 4;
-  /** v4's subgroups a workgroup: 4 or 8 (kernels/decode-matrix4.ts). */
+  /**
+   * The matrix kernel's version: 5 (default: the key tile converted once, kernels/decode-matrix5.ts), 4 (four or eight
+   * subgroups converting 32-column chunks, kernels/decode-matrix4.ts) or 3 (one subgroup, kernels/decode-matrix.ts).
+   */
+  matrixVersion?: 3 | 4 | 5;
+  /** v4's and v5's subgroups a workgroup: 4 or 8 (v4 default 4; v5 default 8 where 48 KiB of workgroup memory allow it). */
   matrixSubgroups?: 4 | 8;
 }
 
@@ -41,6 +45,10 @@ export function resolveDecodeKernel(plan: DecodePlan, dtype: HalfDType, cacheBin
   const kernel = decodeKernelFor(s.path, rows);
   const make = <S>(program: Program<S>, spec: S, dispatch: Dispatch): DecodeKernel =>
     ({ program: program as Program<unknown>, spec, label: program.name + program.key(spec), dispatch });
+  if (kernel === 'matrix' && (s.matrixVersion ?? 5) === 5) {
+    const spec = decodeMatrix5Spec({ dtype }, s.caps, cacheBindings, s.path.emulate === true, s.matrixSubgroups);
+    return make(decodeMatrix5Program, spec, decodeMatrix5Dispatch(shape));
+  }
   if (kernel === 'matrix' && s.matrixVersion !== 3) {
     const spec = decodeMatrix4Spec({ dtype }, s.caps, cacheBindings, s.path.emulate === true, s.matrixSubgroups);
     return make(decodeMatrix4Program, spec, decodeMatrix4Dispatch(shape));

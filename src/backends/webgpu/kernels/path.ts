@@ -1,9 +1,11 @@
-// Which decode kernel a WebGPU device runs, and why. Unforced, every device runs the f32 kernel; the f16-arithmetic
-// kernel (devices with shader-f16: faster at 16 rows, less exact) and the subgroup-matrix kernel (devices with a float
-// configuration, f16 in, f32 accumulate: correct, slow) run when decodePath asks for them.
+// Which decode kernel a WebGPU device runs, and why. Unforced, a device with the 16x16x16 float subgroup-matrix
+// configuration (f16 in, f32 accumulate) and the 48 KiB of workgroup memory v5 takes with 8 subgroups runs the
+// matrix kernel (faster than the f32 kernel at every shape measured on the H200); every other device runs the f32
+// kernel. The f16-arithmetic kernel (devices with shader-f16: less exact) runs only when decodePath asks for it.
 // Notes and numbers: docs/notes/webgpu-tensor-core.md, docs/notes/webgpu-matrix-kernel.md.
 import { FlashMlaError } from '../../../core/errors.js';
 import type { DeviceCaps } from '../program.js';
+import { decodeMatrix5SharedBytes, matrix5ConfigUsable } from './decode-matrix5.js';
 
 export type DecodePath = 'matrix' | 'f16' | 'f32';
 
@@ -25,11 +27,12 @@ export function decodeKernelFor(choice: DecodePathChoice, rows: number): DecodeP
 }
 
 /**
- * The kernels of this build. The matrix kernel (v4, kernels/decode-matrix4.ts; v3 kernels/decode-matrix.ts) runs only
- * when forced: it passed on the H200 but is slower than the f32 kernel there (v4: 0.45-0.68x at b = 128 s_k = 8192
- * h_q = 16 and 128 and b = 1 s_k = 32768). Its one faster row (the uneven s_q = 4 batch, 0.77-0.97 ms against 1.58 ms)
- * is within the f32 kernel's own spread on that shape (0.470 ms in an earlier call), so no row count is handed to it
- * (docs/notes/webgpu-matrix-kernel.md, "v4").
+ * The kernels of this build. The matrix kernel (v5, kernels/decode-matrix5.ts; v4 and v3 selectable) with 8 subgroups
+ * ran faster than the f32 kernel at every shape timed on the H200 in one call with FlashMLA (2026-11-30, session 8,
+ * docs/notes/webgpu-matrix-kernel.md, "v5"): b = 128 s_k = 8192 h_q = 16 0.980 ms against 2.04 (2.08x), b = 1
+ * s_k = 32768 0.130 against 0.171 (1.31x), b = 4 uneven s_q = 4 (64 rows) 0.368 against 0.466 (1.27x), h_q = 128
+ * 7.26 against 12.6 (1.74x); 300 random cases within the matrix tolerance (worst lse error 8.8e-6, cosine 1.5e-6). With
+ * 4 subgroups (a device under 48 KiB) it tied the f32 kernel on the uneven batch, so those devices keep the f32 kernel.
  */
 export const builtDecodePaths: readonly DecodePath[] = ['matrix', 'f16', 'f32'];
 
@@ -65,6 +68,15 @@ export function pickSubgroupMatrix(configs: readonly unknown[] | undefined): Sub
 }
 
 /**
+ * Whether an unforced choice runs the matrix kernel: a hardware adapter with shader-f16, the 16x16x16 f16 -> f32
+ * configuration, and the workgroup memory of v5 with 8 subgroups (the layout measured faster than the f32 kernel).
+ */
+export function matrixAuto(caps: DeviceCaps): boolean {
+  const mx = caps.subgroupMatrixF16;
+  return !!mx && caps.f16 && !caps.software && matrix5ConfigUsable(mx) && caps.maxComputeWorkgroupStorageSize >= decodeMatrix5SharedBytes(8);
+}
+
+/**
  * The decode kernel for a device, or `force`d (a path the device cannot run throws). `emulateMatrix` (tests only)
  * lets a forced matrix path run on a device with shader-f16 and no subgroup matrices, its products in scalar code.
  */
@@ -89,8 +101,11 @@ export function chooseDecodePath(caps: DeviceCaps, force?: DecodePath | 'auto', 
     }
     return { path: force, forced: true, why: `${offers}; forced → ${force} kernel` };
   }
+  if (matrixAuto(caps)) {
+    return { path: 'matrix', why: `${offers}, ${caps.maxComputeWorkgroupStorageSize} B of workgroup memory → matrix kernel v5 with 8 subgroups (on the H200 1.3-2.1x the f32 kernel at 16-128 rows per KV head; decodePath 'f32' forces the f32 kernel)` };
+  }
   // The f16 kernel is opt-in: its lse error (about 1e-3 at the default scale, up to 1e-2 at scale 0.25, measured on
   // the H200 and lavapipe) is looser than the bound every default path meets (1e-3 at any scale).
-  if (caps.f16 || mx) return { path: 'f32', why: `${offers} → f32 kernel (decodePath 'f16' runs the faster, less exact f16 kernel for <= ${f16MaxRows} rows per KV head; 'matrix' the experimental subgroup-matrix kernel)` };
+  if (caps.f16 || mx) return { path: 'f32', why: `${offers} → f32 kernel (decodePath 'f16' runs the faster, less exact f16 kernel for <= ${f16MaxRows} rows per KV head; 'matrix' the subgroup-matrix kernel)` };
   return { path: 'f32', why: `${offers} → f32 kernel` };
 }

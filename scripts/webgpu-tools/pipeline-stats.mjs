@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+// The Vulkan driver's statistics (register count, binary size, ...) of the decode pipelines the WebGPU backend runs
+// on this device: the f32 kernel at 16 and 64 rows a tile, the f16 kernel and the matrix kernel (v4 with 4 and 8
+// subgroups, and any later version that exports decodeMatrix5Program). Each pipeline is built by Dawn in a child
+// process with dump_shaders on; its SPIR-V text is assembled by spirv-as ($SPIRV_AS or PATH) and handed to
+// vkstats ($VKSTATS, built from vkstats.c) which prints the driver's figures. Runs the tsc output ($FLASHMLA_DIST,
+// default build/src).
+//   node scripts/webgpu-tools/pipeline-stats.mjs OUTDIR [NAME ...]
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const self = fileURLToPath(import.meta.url);
+const dist = resolve(dirname(self), '..', '..', process.env.FLASHMLA_DIST ?? 'build/src');
+const imp = (p) => import(pathToFileURL(`${dist}/${p}`).href);
+
+/** name -> async (caps) => WGSL */
+async function sources() {
+  const { decodeProgram } = await imp('backends/webgpu/kernels/decode.js');
+  const { chooseDecodeSpec } = await imp('backends/webgpu/kernels/decode-spec.js');
+  const { decodeF16Program } = await imp('backends/webgpu/kernels/decode-f16.js');
+  const { decodeMatrix4Program, decodeMatrix4Spec } = await imp('backends/webgpu/kernels/decode-matrix4.js');
+  const m5 = existsSync(`${dist}/backends/webgpu/kernels/decode-matrix5.js`) ? await imp('backends/webgpu/kernels/decode-matrix5.js') : undefined;
+  const list = {
+    'f32-rows16': (caps) => decodeProgram.source(chooseDecodeSpec({ sQ: 1, hQ: 16, hKv: 1 }, 'bf16', caps, 1)),
+    'f32-rows64': (caps) => decodeProgram.source(chooseDecodeSpec({ sQ: 1, hQ: 128, hKv: 1 }, 'bf16', caps, 1)),
+    f16: () => decodeF16Program.source({ dtype: 'bf16', segs: 1 }),
+    'matrix4-sg4': (caps) => decodeMatrix4Program.source(decodeMatrix4Spec({ dtype: 'bf16' }, caps, 1, false, 4)),
+    'matrix4-sg8': (caps) => decodeMatrix4Program.source(decodeMatrix4Spec({ dtype: 'bf16' }, caps, 1, false, 8)),
+  };
+  if (m5) for (const [n, spec] of Object.entries(m5.statsSpecs ?? {})) list[`matrix5-${n}`] = (caps) => m5.decodeMatrix5Program.source(m5.decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, false, spec));
+  return list;
+}
+
+const [outDir, role, only] = process.argv.slice(2);
+if (role === 'child') {
+  const { createNodeWebGpuBackend, nodeGpu } = await imp('backends/webgpu/node.js');
+  nodeGpu(['enable-dawn-features=dump_shaders,allow_unsafe_apis,vulkan_enable_f16_on_nvidia']);
+  const backend = await createNodeWebGpuBackend({});
+  const device = backend.device;
+  const code = (await sources())[only](backend.caps);
+  device.pushErrorScope('validation');
+  device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } });
+  const err = await device.popErrorScope();
+  if (err) console.log(`ERROR ${err.message}`);
+  process.exit(0);
+}
+
+mkdirSync(outDir, { recursive: true });
+const names = process.argv.slice(3).length ? process.argv.slice(3) : Object.keys(await sources());
+for (const name of names) {
+  let text;
+  try {
+    text = execFileSync(process.execPath, [self, outDir, 'child', name], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  } catch (e) {
+    text = `${e.stdout ?? ''}${e.stderr ?? ''}`;
+  }
+  const at = text.lastIndexOf('/* Dumped SPIRV disassembly */');
+  if (at < 0) { console.log(`${name}: no SPIR-V dumped\n${text.slice(-1500)}`); process.exitCode = 1; continue; }
+  let asm = text.slice(at + '/* Dumped SPIRV disassembly */'.length);
+  asm = asm.slice(0, asm.lastIndexOf('OpFunctionEnd') + 'OpFunctionEnd'.length);
+  asm = `${asm.split('\n').filter((l) => !/maximal_reconvergence|MaximallyReconverges/.test(l)).join('\n')}\n`;
+  writeFileSync(`${outDir}/${name}.spvasm`, asm);
+  try {
+    execFileSync(process.env.SPIRV_AS ?? 'spirv-as', ['--target-env', 'vulkan1.3', '-o', `${outDir}/${name}.spv`, `${outDir}/${name}.spvasm`]);
+    const stats = execFileSync(process.env.VKSTATS ?? 'vkstats', [`${outDir}/${name}.spv`], { encoding: 'utf8' });
+    console.log(`${name}: ${stats.split('\n').filter((l) => /=/.test(l)).map((l) => l.replace(/\s*\(.*\)$/, '')).join('; ')}`);
+  } catch (e) {
+    console.log(`${name}: stats failed: ${String(e.stderr ?? e.message).slice(0, 600)}`);
+  }
+}

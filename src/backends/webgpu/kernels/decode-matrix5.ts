@@ -1,0 +1,398 @@
+// Split-KV MLA decode on subgroup matrices, v5: the key tile converted once and kept whole in workgroup memory
+// (docs/notes/webgpu-matrix-kernel.md, "v5"). Same bindings, params, schedule and split-KV accumulators as
+// kernels/decode.ts and v4 (kernels/decode-matrix4.ts), so the combine is shared.
+//
+// v4 converted every key twice (transposed 32 columns at a time for QK, then again for PV) on a third of its lanes,
+// with two barriers a 32-column chunk; the H200 ablations of session 8 put 60 % of its time in those conversions.
+// v5 converts a tile of nT keys (16 per four subgroups) once, row-major [key][576], with all lanes and wide loads,
+// and both products read it:
+// - q is converted once per work item, transposed into the tile's memory, and each subgroup keeps its 9 right
+//   matrices of Qᵀ (144 columns) in registers for the whole item.
+// - QK computes Sᵀ = K Qᵀ (keys x rows): subgroup sg takes key block kb = sg / 4 and contraction part cp = sg % 4
+//   (columns 144 cp .. 144 cp + 143): 9 products into one result, no barrier between them. The four parts of a key
+//   block are summed by the softmax lanes.
+// - PV: O (16 x 512) = P' V, V the tile's first 512 columns in place; subgroup sg owns 512 / S columns, 16 a result.
+//
+// Range: one power-of-two scale per key (its 576 values) and per q row, chosen so the largest finite magnitude is in
+// [1, 2); both leave the product as factors of the output's row and column: S[r][k] = acc * qs[r] * ks[k]. Values
+// within 2^14 of their key's (row's) largest convert exactly, smaller ones lose bits below 2^-24 of it. In PV the key
+// scale enters P: P'[r][k] = 2^(x[r][k] + log2 ks[k] - y[r]) with y[r] the row's tile maximum of x + log2 ks, so
+// P' <= 1 in f16 and the tile's result enters O times 2^(y[r] - m[r]) (a per-row factor, like alpha). NaN: a NaN in
+// a key or q row makes its scale NaN (so exactly the scores it touches are NaN); the converted values are zeroed, so
+// the products stay finite for rows that do not see the key.
+//
+// `emulate` replaces the matrix builtins by scalar loops (each subgroup's 32 lanes computing that subgroup's product at
+// the same offsets); the emulated QK reads q from global memory and converts it as the prologue does.
+import type { HalfDType } from '../../../core/dtype.js';
+import { metadataWgsl } from '../../../core/constants.js';
+import { FlashMlaError } from '../../../core/errors.js';
+import type { MlaProblem } from '../../../core/problem.js';
+import type { DeviceCaps, Dispatch, Program } from '../program.js';
+import type { SubgroupMatrixF16 } from './path.js';
+import { decodeBindingsWgsl, itemLoopHead, keyRowLookup, metaRowLets, packWgsl, segmentLoader } from './decode.js';
+import { scaleHelpersWgsl, unpackWgsl } from './decode-matrix.js';
+
+export const matrix5Rows = 16;
+const kStride = 584; // the tile's row stride (f16): 576 + 8 keeps matrix rows 16 bytes apart in banks
+const qtStride = 16; // Qᵀ staging [col][row]
+const parts = 4; // QK contraction parts (144 columns, 9 steps of 16)
+const steps = 576 / 16 / parts;
+
+/** The layout of S subgroups: 4 (a 16-key tile) or 8 (32 keys: two key blocks). */
+export function matrix5Layout(subgroups: 4 | 8) {
+  const kb = subgroups / 4; // key blocks a tile
+  const nT = 16 * kb;
+  const lanes = 32 * subgroups;
+  const vCols = 512 / subgroups; // O columns a subgroup owns
+  const pStride = nT + 8;
+  return { subgroups, kb, nT, lanes, vCols, nbs: vCols / 16, pStride, kpl: nT / 8 };
+}
+
+export interface DecodeMatrix5Spec {
+  dtype: HalfDType;
+  segs: number;
+  /** The device's float configuration; v5 runs 16x16x16 only. Ignored by emulate. */
+  config: SubgroupMatrixF16;
+  emulate: boolean;
+  subgroups: 4 | 8;
+}
+
+export function matrix5ConfigUsable(c: SubgroupMatrixF16): boolean {
+  return c.m === 16 && c.n === 16 && c.k === 16 && c.result === 'f32';
+}
+
+export function decodeMatrix5Dispatch(p: Pick<MlaProblem, 'numSmParts' | 'hKv' | 'sQ' | 'nGroups'>): Dispatch {
+  return [p.numSmParts, p.hKv, Math.ceil((p.sQ * p.nGroups) / matrix5Rows)];
+}
+
+/** Bytes of workgroup memory the kernel declares, array by array as the WGSL does. */
+export function decodeMatrix5SharedBytes(subgroups: 4 | 8): number {
+  const g = matrix5Layout(subgroups);
+  return 2 * g.nT * kStride + 4 * subgroups * 256 + 2 * matrix5Rows * g.pStride + 4 * g.nT * 6 + 4 * matrix5Rows * 5 + 4 * 2 * matrix5Rows * 8;
+}
+
+/** The specialisation for a device: 8 subgroups where the workgroup memory allows (48 KiB), else 4. */
+export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps, segs: number, emulate: boolean, subgroups?: 4 | 8): DecodeMatrix5Spec {
+  const limit = caps.maxComputeWorkgroupStorageSize;
+  const sg = subgroups ?? (decodeMatrix5SharedBytes(8) <= limit ? 8 : 4);
+  const need = decodeMatrix5SharedBytes(sg);
+  if (need > limit) {
+    throw new FlashMlaError('backend_unavailable', `decodePath matrix (v5): the kernel needs ${need} B of workgroup memory, the device allows ${limit}`,
+      'decodePath', `maxComputeWorkgroupStorageSize >= ${need}`, String(limit));
+  }
+  const config = caps.subgroupMatrixF16 ?? { m: 16, n: 16, k: 16, result: 'f32' as const };
+  if (!emulate && !matrix5ConfigUsable(config)) {
+    throw new FlashMlaError('backend_unavailable', `decodePath matrix (v5): the kernel needs the 16x16x16 configuration, the device offers ${config.m}x${config.n}x${config.k}`,
+      'decodePath', '16x16x16 with f32 results', `${config.m}x${config.n}x${config.k}`);
+  }
+  return { dtype: p.dtype, segs, config, emulate, subgroups: sg };
+}
+
+/** Specs pipeline-stats.mjs reports (the driver's register counts). */
+export const statsSpecs = { sg4: 4, sg8: 8 } as const;
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+const mark = (name: string, code: string) => `// <${name}>\n   ${code}\n   // </${name}>`;
+const L16 = 'subgroup_matrix_left<f16, 16, 16>';
+const R16 = 'subgroup_matrix_right<f16, 16, 16>';
+const RES = 'subgroup_matrix_result<f32, 16, 16>';
+
+export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
+  name: 'mla_decode_matrix5',
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}`,
+  source(s) {
+    if (!s.emulate && !matrix5ConfigUsable(s.config)) throw new Error(`decode-matrix5: unusable configuration ${JSON.stringify(s.config)}`);
+    const g = matrix5Layout(s.subgroups);
+    const { nT, lanes, vCols, nbs, pStride, kpl } = g;
+    const nanWord = s.dtype === 'bf16' ? '0x7fc07fc0u' : '0x7e007e00u';
+    const words = 9; // vec4 words a lane loads of the tile: nT keys x 72 words over 8 lanes a key
+    // q's value (row rr, column cc) as the prologue converts it (emulation only).
+    const qAt = `fn qAt(rr: u32, cc: u32, qStart: u32, qLen: u32, kvh: u32, mBase: u32) -> f32 {
+  let qm = mBase + rr;
+  if (qm >= qLen * u.nGroups) { return 0.0; }
+  let w = q[((qStart + qm / u.nGroups) * u.hQ + kvh * u.nGroups + qm % u.nGroups) * 72u + u.qOff + cc / 8u];
+  let x = unpack2(w[(cc % 8u) / 2u])[cc % 2u];
+  let mx = atomicLoad(&qMax[rr]);
+  if (isNan(x)) { return 0.0; }
+  return f32(f16(x * downOf(expOf(mx))));
+}`;
+    const qkProduct = s.emulate
+      ? `for (var e = l; e < 256u; e += 32u) {
+     let kk = e / 16u; let rr = e % 16u;
+     var x = 0.0;
+     for (var i = 0u; i < ${576 / parts}u; i++) { x = fma(f32(Kt[(kb * 16u + kk) * ${kStride}u + cp * ${576 / parts}u + i]), qAt(rr, cp * ${576 / parts}u + i, qStart, qLen, kvh, mBase), x); }
+     Sc[sg * 256u + e] = x;
+    }`
+      : `{ var mc = ${RES}(); ${range(steps).map((st) => `mc = subgroupMatrixMultiplyAccumulate(subgroupMatrixLoad<${L16}>(&Kt, kb * ${16 * kStride}u + cp * ${576 / parts}u + ${16 * st}u, false, ${kStride}u), qm${st}, mc);`).join(' ')}
+     subgroupMatrixStore(&Sc, sg * 256u, mc, false, 16u); }`;
+    const pvProduct = (nb: number) => s.emulate
+      ? `for (var e = l; e < 256u; e += 32u) {
+     let rr = e / 16u; let cc = e % 16u;
+     var x = 0.0;
+     for (var i = 0u; i < ${nT}u; i++) { x = fma(f32(Ph[rr * ${pStride}u + i]), f32(Kt[i * ${kStride}u + sg * ${vCols}u + ${16 * nb}u + cc]), x); }
+     Sc[sg * 256u + e] = x;
+    }`
+      : `{ var mc = ${RES}(); ${range(g.kb).map((b) => `mc = subgroupMatrixMultiplyAccumulate(pl${b}, subgroupMatrixLoad<${R16}>(&Kt, ${b * 16 * kStride}u + sg * ${vCols}u + ${16 * nb}u, false, ${kStride}u), mc);`).join(' ')}
+     subgroupMatrixStore(&Sc, sg * 256u, mc, false, 16u); }`;
+    const pLeft = s.emulate ? '' : range(g.kb).map((b) => `let pl${b} = subgroupMatrixLoad<${L16}>(&Ph, ${16 * b}u, false, ${pStride}u);`).join(' ');
+    const qLoad = s.emulate ? '' : range(steps).map((st) => `let qm${st} = subgroupMatrixLoad<${R16}>(&Kt, (cp * ${576 / parts}u + ${16 * st}u) * ${qtStride}u, false, ${qtStride}u);`).join('\n  ');
+    const pv = range(nbs).map((nb) => `
+   ${mark('pv-product', pvProduct(nb))}
+   workgroupBarrier();
+   ${mark('pv-fma', range(8).map((i) => `o${nb}_${i} = fma(o${nb}_${i}, ra${i}, Sc[sg * 256u + ${16 * i}u + hh * 128u + cc] * rc${i});`).join(' '))}
+   ${nb + 1 < nbs ? 'workgroupBarrier();' : ''}`).join('');
+    const half = (w: string, i: number) => `${w}.${'xyzw'[i]}`;
+    return `enable f16;
+${s.emulate ? '' : 'enable chromium_experimental_subgroup_matrix;\ndiagnostic(off, chromium.subgroup_matrix_uniformity);'}
+${decodeBindingsWgsl(s.segs)}
+${metadataWgsl()}
+var<workgroup> Kt: array<f16, ${nT * kStride}>;      // the key tile [key][${kStride}] (times 1 / its key's scale); Qᵀ [col][16] in the prologue
+var<workgroup> Sc: array<f32, ${s.subgroups * 256}>;          // the subgroups' 16 x 16 results
+var<workgroup> Ph: array<f16, ${matrix5Rows * pStride}>;      // P' [row][key]
+var<workgroup> kMax: array<atomic<u32>, ${nT}>;    // a key's largest finite magnitude (bits)
+var<workgroup> kNan: array<atomic<u32>, ${nT}>;    // 1: the key holds a NaN (its scale is NaN; kMax stays its finite maximum)
+var<workgroup> keyRow: array<u32, ${2 * nT}>;     // [parity][key]: this tile's and the next one's
+var<workgroup> keySeg: array<u32, ${2 * nT}>;
+var<workgroup> qMax: array<atomic<u32>, ${matrix5Rows}>;
+var<workgroup> qNanF: array<atomic<u32>, ${matrix5Rows}>;
+var<workgroup> rowVis: array<i32, ${matrix5Rows}>;
+var<workgroup> rowA: array<f32, ${matrix5Rows}>;      // alpha of a row (tile), then m (item end)
+var<workgroup> rowC: array<f32, ${matrix5Rows}>;      // 2^(y - m) of a row (tile), then its NaN flag (item end)
+var<workgroup> redM: array<f32, ${matrix5Rows * 8}>;  // a row's 8 partial maxima of x (NaN: a NaN score)
+var<workgroup> redY: array<f32, ${matrix5Rows * 8}>;  // ... of x + log2 ks; at the item's end the partial sums
+
+${unpackWgsl(s.dtype)}
+${packWgsl(s.dtype)}
+${segmentLoader(s.segs)}
+
+${scaleHelpersWgsl}
+${s.emulate ? qAt : ''}
+
+@compute @workgroup_size(${lanes})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+ let mb = u.metaOff + wid.x * META_FIELDS;
+${metaRowLets('mb')}
+ let kvh = wid.y;
+ let mBase = wid.z * ${matrix5Rows}u;
+ let sg = t / 32u;   // subgroup
+ let l = t % 32u;    // lane in it
+ let kb = sg / 4u;   // QK: its key block
+ let cp = sg % 4u;   // QK: its contraction part (columns ${576 / parts} cp ..)
+ let r = t % 16u;    // softmax (lanes < 128): row
+ let slot = t / 16u; // softmax (lanes < 128): keys ${kpl} slot ..
+ let cc = l % 16u;   // PV: this lane's column of a 16-column result
+ let hh = l / 16u;   // PV: its rows 8 hh .. 8 hh + 7
+ let lk = t / 8u;    // tile load: key
+ let lj = t % 8u;    // tile load: words lj, lj + 8, ...
+
+${itemLoopHead}
+  let isSplit = idx[u.nsOff + batch + 1u] - nsBase > 1;
+  let slotAcc = u32(nsBase + split);
+  var qStart = batch * u.sQ;
+  var qLen = u.sQ;
+  if (u.varlen != 0u) {
+   qStart = u32(idx[u.qiOff + batch]);
+   qLen = u32(idx[u.qiOff + batch + 1u]) - qStart;
+  }
+  if (mBase >= qLen * u.nGroups) { continue; }
+  workgroupBarrier();
+  if (t < ${matrix5Rows}u) {
+   let j = i32((mBase + t) / u.nGroups);
+   let vis = select(seqlen, seqlen - i32(qLen) + j + 1, u.causal != 0u);
+   rowVis[t] = min(vis, kEnd);
+   atomicStore(&qMax[t], 0u);
+   atomicStore(&qNanF[t], 0u);
+  }
+  workgroupBarrier();
+  // q: each row's largest finite magnitude (and a NaN flag), then Qᵀ converted into the tile's memory.
+  for (var w = t; w < ${matrix5Rows * 72}u; w += ${lanes}u) {
+   let qm = mBase + w / 72u;
+   if (qm < qLen * u.nGroups) {
+    let x = q[((qStart + qm / u.nGroups) * u.hQ + kvh * u.nGroups + qm % u.nGroups) * 72u + u.qOff + w % 72u];
+    let a = vec4<f32>(unpack2(x.x), unpack2(x.y)); let b = vec4<f32>(unpack2(x.z), unpack2(x.w));
+    let mb4 = max(finiteBits4(a), finiteBits4(b));
+    let nan = any(isNan4(a) | isNan4(b));
+    atomicMax(&qMax[w / 72u], max(max(mb4.x, mb4.y), max(mb4.z, mb4.w)));
+    if (nan) { atomicOr(&qNanF[w / 72u], 1u); }
+   }
+  }
+  workgroupBarrier();
+  ${s.emulate ? '' : `for (var w = t; w < ${matrix5Rows * 72}u; w += ${lanes}u) {
+   let row = w / 72u;
+   let qm = mBase + row;
+   var x = vec4<u32>(0u);
+   if (qm < qLen * u.nGroups) { x = q[((qStart + qm / u.nGroups) * u.hQ + kvh * u.nGroups + qm % u.nGroups) * 72u + u.qOff + w % 72u]; }
+   let down = downOf(expOf(atomicLoad(&qMax[row])));
+   let a = vec4<f32>(unpack2(x.x), unpack2(x.y)); let b = vec4<f32>(unpack2(x.z), unpack2(x.w));
+   let ha = vec4<f16>(select(a * down, vec4<f32>(0.0), isNan4(a)));
+   let hb = vec4<f16>(select(b * down, vec4<f32>(0.0), isNan4(b)));
+   let o = (w % 72u) * ${8 * qtStride}u + row;
+   ${range(4).map((i) => `Kt[o + ${i * qtStride}u] = ${half('ha', i)};`).join(' ')}
+   ${range(4).map((i) => `Kt[o + ${(i + 4) * qtStride}u] = ${half('hb', i)};`).join(' ')}
+  }
+  workgroupBarrier();`}
+  ${qLoad}
+  let qsr = select(upOf(expOf(atomicLoad(&qMax[r]))), qNan(), atomicLoad(&qNanF[r]) != 0u);
+  ${range(nbs).map((nb) => range(8).map((i) => `var o${nb}_${i} = 0.0;`).join(' ')).join('\n  ')}
+  var m = NEG;
+  var lsum = 0.0;
+  var nanRow = false;
+  let vis = rowVis[r];
+
+  // The first tile's keys and words; every tile then looks up and loads the next one's while it computes.
+  workgroupBarrier();
+  if (t < ${nT}u) {
+   let key = kBegin + i32(t);
+   if (key < kEnd) {
+${keyRowLookup(s.segs, 'kvh', 'blkId')}
+   } else {
+    keySeg[t] = NONE;
+   }
+  }
+  workgroupBarrier();
+  ${range(words).map((i) => `var w${i} = vec4<u32>(0u);`).join(' ')}
+  {
+   let ls = keySeg[lk];
+   let lr = keyRow[lk];
+   ${mark('tile-load', `if (ls != NONE) { ${range(words).map((i) => `w${i} = loadK(ls, lr + lj + ${8 * i}u);`).join(' ')} }`)}
+  }
+  var par = 0u;
+  for (var k0 = kBegin; k0 < kEnd; k0 += ${nT}) {
+   workgroupBarrier();
+   if (t < ${nT}u) {
+    let key = k0 + ${nT} + i32(t);
+    let o = (1u - par) * ${nT}u + t;
+    if (key < kEnd) {
+${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\]/g, 'keyRow[o]').replace(/keySeg\[t\]/g, 'keySeg[o]')}
+    } else {
+     keySeg[o] = NONE;
+    }
+    atomicStore(&kMax[t], 0u);
+    atomicStore(&kNan[t], 0u);
+   }
+   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key lk; its key's finite maximum by atomicMax (a NaN
+   // sets kNan instead: the scale must stay that of the finite values, which PV multiplies by P = 0 in other rows).
+   ${range(words).map((i) => `let a${i} = vec4<f32>(unpack2(w${i}.x), unpack2(w${i}.y)); let b${i} = vec4<f32>(unpack2(w${i}.z), unpack2(w${i}.w));`).join('\n   ')}
+   workgroupBarrier();
+   {
+    let mb4 = ${range(words).map((i) => `max(finiteBits4(a${i}), finiteBits4(b${i}))`).reduce((x, y) => `max(${x}, ${y})`)};
+    let nan = any(${range(words).map((i) => `isNan4(a${i}) | isNan4(b${i})`).join(' | ')});
+    atomicMax(&kMax[lk], max(max(mb4.x, mb4.y), max(mb4.z, mb4.w)));
+    if (nan) { atomicOr(&kNan[lk], 1u); }
+   }
+   workgroupBarrier();
+   ${mark('tile-convert', `{
+    let down = downOf(expOf(atomicLoad(&kMax[lk])));
+    let o = lk * ${kStride}u + lj * 8u;
+    ${range(words).map((i) => `{ let ha = vec4<f16>(select(a${i} * down, vec4<f32>(0.0), isNan4(a${i}))); let hb = vec4<f16>(select(b${i} * down, vec4<f32>(0.0), isNan4(b${i})));
+     ${range(4).map((x) => `Kt[o + ${64 * i + x}u] = ${half('ha', x)};`).join(' ')} ${range(4).map((x) => `Kt[o + ${64 * i + 4 + x}u] = ${half('hb', x)};`).join(' ')} }`).join('\n    ')}
+   }`)}
+   workgroupBarrier();
+   par = 1u - par;
+   {
+    let ls = keySeg[par * ${nT}u + lk];
+    let lr = keyRow[par * ${nT}u + lk];
+    ${range(words).map((i) => `w${i} = vec4<u32>(0u);`).join(' ')}
+    ${mark('tile-load', `if (ls != NONE) { ${range(words).map((i) => `w${i} = loadK(ls, lr + lj + ${8 * i}u);`).join(' ')} }`)}
+   }
+   // ---- Sᵀ (keys x rows), this subgroup's key block and contraction part.
+   ${mark('qk-product', qkProduct)}
+   workgroupBarrier();
+   // ---- Softmax (lanes < 128: row r, keys ${kpl} slot ..) in the exp2 domain; masked keys are selected out.
+   ${range(kpl).map((j) => `var x${j} = NEG; var y${j} = NEG;`).join(' ')}
+   if (t < 128u) {
+    var mx = NEG;
+    var my = NEG;
+    var bad = false;
+    ${range(kpl).map((j) => `{
+     let key = slot * ${kpl}u + ${j}u;
+     let base = (key / 16u) * ${4 * 256}u + (key % 16u) * 16u + r;
+     let sAcc = Sc[base] + Sc[base + 256u] + Sc[base + 512u] + Sc[base + 768u];
+     let ek = expOf(atomicLoad(&kMax[key]));
+     let ks = select(upOf(ek), qNan(), atomicLoad(&kNan[key]) != 0u);
+     let seen = k0 + i32(key) < vis;
+     x${j} = select(NEG, sAcc * qsr * ks * u.scaleLog2, seen);
+     y${j} = select(NEG, x${j} + f32(ek) - 127.0, seen);
+     if (isNan(x${j})) { bad = true; } else { mx = max(mx, x${j}); my = max(my, y${j}); }
+    }`).join('\n    ')}
+    redM[r * 8u + slot] = select(mx, qNan(), bad);
+    redY[r * 8u + slot] = my;
+   }
+   workgroupBarrier();
+   if (t < 128u) {
+    var mNew = m;
+    var yMax = NEG;
+    for (var j = 0u; j < 8u; j++) {
+     let v = redM[r * 8u + j];
+     if (isNan(v)) { nanRow = true; } else { mNew = max(mNew, v); }
+     yMax = max(yMax, redY[r * 8u + j]);
+    }
+    let alpha = exp2(m - mNew);
+    var part = 0.0;
+    ${range(kpl).map((j) => `{
+     let live = !isNan(x${j}) && x${j} > NEG * 0.5;
+     part += select(0.0, exp2(x${j} - mNew), live);
+     Ph[r * ${pStride}u + slot * ${kpl}u + ${j}u] = f16(select(0.0, exp2(y${j} - yMax), live));
+    }`).join('\n    ')}
+    lsum = lsum * alpha + part;
+    m = mNew;
+    if (slot == 0u) { rowA[r] = alpha; rowC[r] = exp2(yMax - mNew); }
+   }
+   workgroupBarrier();
+   // ---- O = O * alpha + (P' V) * 2^(y - m), 16 columns a result; lane: column cc, rows 8 hh .. 8 hh + 7.
+   ${pLeft}
+   ${range(8).map((i) => `let ra${i} = rowA[hh * 8u + ${i}u]; let rc${i} = rowC[hh * 8u + ${i}u];`).join('\n   ')}
+${pv}
+  }
+  // Row sums, maxima and NaN flags to every lane; then out (through Sc, in bf16 pairs) or the f32 partials.
+  workgroupBarrier();
+  if (t < 128u) {
+   redY[r * 8u + slot] = lsum;
+   if (slot == 0u) { rowA[r] = m; rowC[r] = select(0.0, 1.0, nanRow); }
+  }
+  workgroupBarrier();
+  ${range(8).map((i) => `let ls${i} = ${range(8).map((j) => `redY[(hh * 8u + ${i}u) * 8u + ${j}u]`).join(' + ')}; let inv${i} = select(0.0, 1.0 / ls${i}, ls${i} > 0.0);`).join('\n  ')}
+  if (isSplit) {
+   ${range(8).map((i) => `{
+    let mm = mBase + hh * 8u + ${i}u;
+    if (mm < qLen * u.nGroups) {
+     let a = u.oAccOff + (slotAcc * u.rowStride + (mm / u.nGroups) * u.hQ + kvh * u.nGroups + mm % u.nGroups) * 512u + sg * ${vCols}u + cc;
+     let nr = rowC[hh * 8u + ${i}u] != 0.0;
+     ${range(nbs).map((nb) => `acc[a + ${16 * nb}u] = select(o${nb}_${i} * inv${i}, qNan(), nr);`).join(' ')}
+    }
+   }`).join('\n   ')}
+  } else {
+   ${range(nbs).map((nb) => `
+   workgroupBarrier();
+   ${range(8).map((i) => `Sc[sg * 256u + ${16 * i}u + hh * 128u + cc] = o${nb}_${i} * inv${i};`).join(' ')}
+   workgroupBarrier();
+   for (var pi = l; pi < 128u; pi += 32u) {
+    let row = pi / 8u;
+    let mm = mBase + row;
+    if (mm < qLen * u.nGroups) {
+     let ob = u.outOff + ((qStart + mm / u.nGroups) * u.hQ + kvh * u.nGroups + mm % u.nGroups) * 256u + (sg * ${vCols}u + ${16 * nb}u) / 2u + pi % 8u;
+     let v = vec2<f32>(Sc[sg * 256u + row * 16u + 2u * (pi % 8u)], Sc[sg * 256u + row * 16u + 2u * (pi % 8u) + 1u]);
+     out[ob] = select(pack2(v), ${nanWord}, rowC[row] != 0.0);
+    }
+   }`).join('')}
+  }
+  if (t < ${matrix5Rows}u) {
+   let mm = mBase + t;
+   if (mm < qLen * u.nGroups) {
+    let j = mm / u.nGroups;
+    let h = kvh * u.nGroups + mm % u.nGroups;
+    let lsT = ${range(8).map((j) => `redY[t * 8u + ${j}u]`).join(' + ')};
+    let nr = rowC[t] != 0.0;
+    let v = select((rowA[t] + log2(lsT)) * 0.6931471805599453, qNan(), nr);
+    if (!isSplit) {
+     lse[u.lseOff + batch * u.lseStrideB + h * u.lseStrideH + (qStart + j) * u.lseStrideT] = select(bitcast<f32>(u.posInfBits), v, lsT > 0.0 || nr);
+    } else {
+     acc[slotAcc * u.rowStride + j * u.hQ + h] = select(NEG, v, lsT > 0.0 || nr);
+    }
+   }
+  }
+ }
+}
+`;
+  },
+};
