@@ -9,7 +9,7 @@
 //   ./harness_wide time [json]            FlashMLA's grid rows with >= 64 rows and the uneven batch, causal like bench_flashmla.py;
 //                                         COMPARE=mma (default) | v2 | none picks the second kernel timed beside sm90w,
 //                                         ROUNDS=n alternates the two n times; COMPARE=vars times the library's
-//                                         entry and the variants x0 (v3) .. x63 (VAR bits, decode_sm90_wide.cu)
+//                                         entry and the variants x0 (v3) .. x542 (VAR bits, decode_sm90_wide.cu)
 // The scheduler, the float64 reference and the problem description are harness.cu's (harness_common.cuh).
 // See bench/cuda/hopper/run_wide.sh.
 #include "../../../src/backends/cuda/kernels/params.h"
@@ -49,8 +49,8 @@
 using namespace mla;
 #include "harness_common.cuh"
 
-enum Kern { kNew, kOld, kV2, kX0, kX1, kX2, kX3, kX4, kX8, kX16, kX24, kX29, kX30, kX63 };
-static const int kXVar[] = {0, 1, 2, 3, 4, 8, 16, 24, 29, 30, 63}; // VAR bits of kX0.. in order // kXn: the sm90w variant with VAR bits n (decode_sm90_wide.cu)
+enum Kern { kNew, kOld, kV2, kX0, kX1, kX2, kX3, kX4, kX8, kX16, kX24, kX29, kX30, kX63, kX94, kX158, kX286, kX542, kX350 };
+static const int kXVar[] = {0, 1, 2, 3, 4, 8, 16, 24, 29, 30, 63, 94, 158, 286, 542, 350}; // VAR bits of kX0.. in order // kXn: the sm90w variant with VAR bits n (decode_sm90_wide.cu)
 
 // One sm90w launch: grid (parts, 1, row tiles), or (row tiles, 1, parts) for the kVarGridX variants.
 static void launchW(const Dev& d, void (*fn)(MlaParams, mla::sm90w::TmaMap), bool gridX) {
@@ -73,7 +73,9 @@ static bool launch(const Dev& d, bool f16, Kern which) {
       if (f16) return false;
       void (*const xs[])(MlaParams, mla::sm90w::TmaMap) = {mla_decode_sm90w_bf16_x0, mla_decode_sm90w_bf16_x1, mla_decode_sm90w_bf16_x2, mla_decode_sm90w_bf16_x3, mla_decode_sm90w_bf16_x4,
                                                               mla_decode_sm90w_bf16_x8, mla_decode_sm90w_bf16_x16, mla_decode_sm90w_bf16_x24,
-                                                              mla_decode_sm90w_bf16_x29, mla_decode_sm90w_bf16_x30, mla_decode_sm90w_bf16_x63};
+                                                              mla_decode_sm90w_bf16_x29, mla_decode_sm90w_bf16_x30, mla_decode_sm90w_bf16_x63,
+                                                              mla_decode_sm90w_bf16_x94, mla_decode_sm90w_bf16_x158, mla_decode_sm90w_bf16_x286,
+                                                              mla_decode_sm90w_bf16_x542, mla_decode_sm90w_bf16_x350};
       fn = xs[which - kX0];
       gridX = (kXVar[which - kX0] & mla::sm90w::kVarGridX) != 0;
     }
@@ -126,7 +128,7 @@ static void timeOne(const std::vector<int>& seqlens, int hQ, int sQ, FILE* js) {
   const int rounds = getenv("ROUNDS") ? std::max(1, atoi(getenv("ROUNDS"))) : 1;
   if (cmp == "vars") { // the library's entry and the variants x0 (v3) .. x4, interleaved ROUNDS times
     // VARS="lib x0 ..." picks the list (default: the library's entry and every variant).
-    std::vector<std::string> names = {"lib", "x0", "x1", "x2", "x3", "x4", "x8", "x16", "x24", "x29", "x30", "x63"};
+    std::vector<std::string> names = {"lib", "x0", "x1", "x2", "x3", "x4", "x8", "x16", "x24", "x29", "x30", "x63", "x94", "x158", "x286", "x542", "x350"};
     if (getenv("VARS")) {
       names.clear();
       std::string v = getenv("VARS"), w;
@@ -169,7 +171,15 @@ int main(int argc, char** argv) {
   useDevice0();
   const std::string mode = argc > 1 ? argv[1] : "check";
   if (getenv("CHECK_KERNEL")) gCheckKern = kernOf(getenv("CHECK_KERNEL"));
-  if (mode == "check") return check(argc > 2 ? atoi(argv[2]) : 200, argc > 3 ? atoi(argv[3]) : 1);
+  if (mode == "check") {
+    const int cases = argc > 2 ? atoi(argv[2]) : 200, seed = argc > 3 ? atoi(argv[3]) : 1;
+    // CHECK_CHUNK=n: runs of n cases (seeds seed * 1000 + run), a summary line each, so a run cut short by a time
+    // limit still reports what it checked (run under stdbuf -oL).
+    const int chunk = getenv("CHECK_CHUNK") ? std::max(1, atoi(getenv("CHECK_CHUNK"))) : cases;
+    int fails = 0;
+    for (int c = 0, r = 0; c < cases; c += chunk, ++r) { fails += check(std::min(chunk, cases - c), chunk < cases ? seed * 1000 + r : seed); fflush(stdout); }
+    return fails ? 1 : 0;
+  }
   if (mode == "probe") {
 #ifdef MLA_SM90W_SWAP_PROBE
     for (int sw = 0; sw < 2; ++sw) {

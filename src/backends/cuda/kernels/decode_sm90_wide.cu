@@ -81,6 +81,10 @@ __device__ __forceinline__ void mbarWaitSleep(uint32_t bar, uint32_t parity) {
       "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1, %2;\n"
       "@!done bra WAITS_%=;\n}\n" ::"r"(bar), "r"(parity), "r"(1000000) : "memory");
 }
+// Bulk prefetch of bytes (a multiple of 16) at a global address into L2; no completion to wait for.
+__device__ __forceinline__ void prefetchL2(const void* g, uint32_t bytes) {
+  asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(reinterpret_cast<uint64_t>(g)), "r"(bytes) : "memory");
+}
 __device__ __forceinline__ void tmaLoad2d(uint32_t dst, const TmaMap* map, int c0, int c1, uint32_t bar, uint64_t policy) {
   asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint [%0], [%1, {%2, %3}], [%4], %5;\n"
                ::"r"(dst), "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(bar), "l"(policy) : "memory");
@@ -122,7 +126,13 @@ __device__ __forceinline__ Rows& rows() {
 // the producer waits with a suspend-time hint; kVarSkip O is not rescaled by factors of exactly 1; kVarFull tiles
 // every key of which both rows see skip the mask; kVarOrder (harness only so far) warpgroup 1 queues S_B behind
 // P_A V_A[R]. The library's entries use kLibVar; the harness times the others.
+// Session 8b (harness only so far): kVarPf the producer's box-8 thread, right after it issues box 8 of a tile, asks
+// L2 to prefetch that tile's whole page (one bulk prefetch of 73,728 bytes), so the V boxes requested later (tile
+// B's at the end of a pair) find it in L2 instead of waiting on DRAM; kVarPfNext the same for the item's next tile
+// (one tile further ahead); kVarEarlyRel warpgroup 0 waits for P_A V_A[L] and hands V_A[L] back before it waits
+// for P_B, not after; kVarUnrollS S's walk over the nine boxes unrolled (fewer uniform address instructions).
 constexpr int kVarL2 = 1, kVarGridX = 2, kVarSleep = 4, kVarSkip = 8, kVarFull = 16, kVarOrder = 32;
+constexpr int kVarPf = 64, kVarPfNext = 128, kVarEarlyRel = 256, kVarUnrollS = 512;
 constexpr int kLibVar = kVarL2 | kVarGridX | kVarSleep | kVarSkip | kVarFull;
 
 template <int VAR> __device__ __forceinline__ int partIdx() { return (VAR & kVarGridX) ? blockIdx.z : blockIdx.x; }
@@ -264,13 +274,24 @@ struct DecodeW {
         for (int i = 0; i < 32; ++i) s[i] = 0.f;
         const uint64_t dQ = opaque(descSw128(qBase, 16, 1024)), dK = opaque(descSw128(kBase + st * kTileBytes, 16, 1024));
         wgFence();
-#pragma unroll 1
-        for (int b = 0; b < 9; ++b) {
-          const int box = b == 0 ? 8 : (b < 5 ? b + 3 : b - 5);
-          mbarWait(fullS + 8 * box, par); // each box is multiplied as soon as it lands
-          const uint64_t q = opaque(dQ + box * (kBox >> 4)), k = opaque(dK + box * (kBox >> 4));
+        if (VAR & kVarUnrollS) { // kVarUnrollS: the box walk unrolled (box offsets and barrier addresses immediate)
 #pragma unroll
-          for (int kk = 0; kk < 4; ++kk) Wg<T>::ss64(s, q + 2 * kk, k + 2 * kk);
+          for (int b = 0; b < 9; ++b) {
+            const int box = b == 0 ? 8 : (b < 5 ? b + 3 : b - 5);
+            mbarWait(fullS + 8 * box, par);
+            const uint64_t q = opaque(dQ + box * (kBox >> 4)), k = opaque(dK + box * (kBox >> 4));
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk) Wg<T>::ss64(s, q + 2 * kk, k + 2 * kk);
+          }
+        } else {
+#pragma unroll 1
+          for (int b = 0; b < 9; ++b) {
+            const int box = b == 0 ? 8 : (b < 5 ? b + 3 : b - 5);
+            mbarWait(fullS + 8 * box, par); // each box is multiplied as soon as it lands
+            const uint64_t q = opaque(dQ + box * (kBox >> 4)), k = opaque(dK + box * (kBox >> 4));
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk) Wg<T>::ss64(s, q + 2 * kk, k + 2 * kk);
+          }
         }
         wgCommit();
       };
@@ -359,13 +380,18 @@ struct DecodeW {
 #pragma unroll
           for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, a[kk], dvA + ((kk * 2048) >> 4));
           wgCommit();
+          if (VAR & kVarEarlyRel) { // V_A[L] back to the producer before the wait for P_B (usually the longer one)
+            wgWait<0>();
+            pinRegs<128>(o);
+            release(stA, 2);
+          }
           namedSync(2, 256); // c, mB and P_B ready; warpgroup 1 is done reading P_A
           const float cA = rw.c[rA], cB = rw.c[rB];
           mA_ = rw.mB[rA]; mB_ = rw.mB[rB];
           lA *= cA; lB *= cB;
           wgWait<0>();
           pinRegs<128>(o);
-          release(stA, 2); // V_A[L] read
+          if (!(VAR & kVarEarlyRel)) release(stA, 2); // V_A[L] read
           scaleO(o, cA, cB);
           if (hasB) {
 #pragma unroll 1
@@ -529,6 +555,12 @@ struct DecodeW {
           mbarExpectTx(bar, kBox);
           tmaLoad2d(kBase + st * kTileBytes + c * kBox, kMap, 64 * c, row, bar, policy);
         }
+        // kVarPf / kVarPfNext: the box-8 thread runs a pair ahead of the V boxes' refills (box 8 comes free right
+        // after S): it asks L2 for this tile's page, or the next one's, as a whole (pages are contiguous).
+        if (g == 0 && (VAR & (kVarPf | kVarPfNext))) {
+          const int pt = (VAR & kVarPfNext) ? t + 1 : t;
+          if (pt < it.nTiles) prefetchL2(static_cast<const unsigned char*>(p.kCache) + static_cast<int64_t>(bt[pt]) * kTileBytes, kTileBytes);
+        }
       }
     }
 #endif
@@ -578,4 +610,9 @@ MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x24, __nv_bfloat16, false, 24)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x29, __nv_bfloat16, false, 29)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x30, __nv_bfloat16, false, 30)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x63, __nv_bfloat16, false, 63)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x94, __nv_bfloat16, false, 94)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x158, __nv_bfloat16, false, 158)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x286, __nv_bfloat16, false, 286)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x542, __nv_bfloat16, false, 542)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x350, __nv_bfloat16, false, 350)
 #endif
