@@ -33,7 +33,12 @@ for k in $CANDS; do
       echo "rc=$?" >> "$O/check_${k}_$j.log" ) &
   done
 done
+# memcheck of the prefetching / early-release and the unrolled variants, beside the checks (3 cases each)
+for k in ${SAN_KS:-x350 x542}; do
+  ( CHECK_KERNEL=$k timeout ${CHECK_TIMEOUT:-30} compute-sanitizer --tool memcheck "$BIN" check 3 7 > "$O/memcheck_$k.txt" 2>&1; echo "rc=$?" >> "$O/memcheck_$k.txt" ) &
+done
 wait
+for k in ${SAN_KS:-x350 x542}; do echo "s8b memcheck $k: $(grep -E "ERROR SUMMARY|cases run" "$O/memcheck_$k.txt" | tr '\n' ' ') $(tail -1 "$O/memcheck_$k.txt")"; done
 # A candidate passes with every case that ran correct and no process ending otherwise than 0 or a time limit (124:
 # the runs it finished still count; flagged).
 pass=""
