@@ -10,7 +10,8 @@
 # BIN: the prebuilt harness (default .devstage/hb/harness_wide_s8b, else this script's folder). Whole run <= ~70 s.
 # Candidates (VAR bits, see decode_sm90_wide.cu): x30 = v6 without evict-normal, x94 = x30 + L2 prefetch of the
 # tile's page, x158 = x30 + L2 prefetch of the next tile's page, x286 = x30 + V_A[L] released before the wait for P_B,
-# x350 = x94 + x286's bit, x542 = x30 + S's box walk unrolled. Predictions: docs/notes/cuda-hopper-decode.md, "Session 8b".
+# x350 = x94 + x286's bit, x542 = x30 + S's box walk unrolled, x1054 = x30 as 2-CTA clusters sharing each tile
+# through TMA multicast (row-tile pairs: 128 and 256 rows only; its 64-row rows read 0.0 = not run). Predictions: docs/notes/cuda-hopper-decode.md, "Session 8b".
 set -u
 S=$SECONDS
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,7 +21,7 @@ BIN=${BIN:-.devstage/hb/harness_wide_s8b}
 FJ=${1:-}
 O=${2:-${OUT:-./out}/s8b}
 mkdir -p "$O"
-CANDS=${CANDS:-"x30 x94 x158 x286 x350 x542"}
+CANDS=${CANDS:-"x30 x94 x158 x286 x350 x542 x1054"}
 PROCS=${CHECK_PROCS:-4}
 N=${CHECK_N:-50}
 echo "s8b: $(nvidia-smi --query-gpu=name,clocks.sm,clocks.mem,temperature.gpu --format=csv,noheader 2>/dev/null) bin=$BIN"
@@ -28,17 +29,20 @@ echo "s8b: $(nvidia-smi --query-gpu=name,clocks.sm,clocks.mem,temperature.gpu --
 i=0
 for k in $CANDS; do
   i=$((i + 1))
+  n=$N; [ $k = x1054 ] && n=$((N * 3 / 2)) # it skips the 64- and 160-row shapes (a third of the cases)
   for j in $(seq 1 $PROCS); do
-    ( CHECK_KERNEL=$k CHECK_CHUNK=10 timeout ${CHECK_TIMEOUT:-30} stdbuf -oL "$BIN" check $N $((100 * i + j)) > "$O/check_${k}_$j.log" 2>&1
+    ( CHECK_KERNEL=$k CHECK_CHUNK=10 timeout ${CHECK_TIMEOUT:-30} stdbuf -oL "$BIN" check $n $((100 * i + j)) > "$O/check_${k}_$j.log" 2>&1
       echo "rc=$?" >> "$O/check_${k}_$j.log" ) &
   done
 done
-# memcheck of the prefetching / early-release and the unrolled variants, beside the checks (3 cases each)
-for k in ${SAN_KS:-x350 x542}; do
-  ( CHECK_KERNEL=$k timeout ${CHECK_TIMEOUT:-30} compute-sanitizer --tool memcheck "$BIN" check 3 7 > "$O/memcheck_$k.txt" 2>&1; echo "rc=$?" >> "$O/memcheck_$k.txt" ) &
+# memcheck of x350 (prefetch + early release), x542 (unrolled) and x1054 (cluster), synccheck of x1054, beside the checks
+for k in ${SAN_KS:-x350 x542 x1054}; do
+  ( CHECK_KERNEL=$k timeout ${CHECK_TIMEOUT:-30} compute-sanitizer --tool memcheck "$BIN" check 4 7 > "$O/memcheck_$k.txt" 2>&1; echo "rc=$?" >> "$O/memcheck_$k.txt" ) &
 done
+( CHECK_KERNEL=x1054 timeout ${CHECK_TIMEOUT:-30} compute-sanitizer --tool synccheck "$BIN" check 4 8 > "$O/synccheck_x1054.txt" 2>&1; echo "rc=$?" >> "$O/synccheck_x1054.txt" ) &
 wait
-for k in ${SAN_KS:-x350 x542}; do echo "s8b memcheck $k: $(grep -E "ERROR SUMMARY|cases run" "$O/memcheck_$k.txt" | tr '\n' ' ') $(tail -1 "$O/memcheck_$k.txt")"; done
+echo "s8b synccheck x1054: $(grep -E "ERROR SUMMARY|cases run" "$O/synccheck_x1054.txt" | tr '\n' ' ') $(tail -1 "$O/synccheck_x1054.txt")"
+for k in ${SAN_KS:-x350 x542 x1054}; do echo "s8b memcheck $k: $(grep -E "ERROR SUMMARY|cases run" "$O/memcheck_$k.txt" | tr '\n' ' ') $(tail -1 "$O/memcheck_$k.txt"), $(grep -c "^========= [A-Z]" "$O/memcheck_$k.txt") tool lines"; done
 # A candidate passes with every case that ran correct and no process ending otherwise than 0 or a time limit (124:
 # the runs it finished still count; flagged).
 pass=""
@@ -54,10 +58,11 @@ for k in $CANDS; do
   cuobjdump -sass -fun mla_decode_sm90w_bf16_$k "$BIN" > "$O/sass.txt" 2>&1
   echo "s8b sass $k: HGMMA $(grep -c HGMMA "$O/sass.txt") UTMALDG $(grep -c UTMALDG "$O/sass.txt") LDL $(grep -c LDL "$O/sass.txt") STL $(grep -c STL "$O/sass.txt") UBLKPF $(grep -c UBLKPF "$O/sass.txt")"
 done
+grep -h "cluster launch" "$O"/check_x1054_1.log 2>/dev/null | head -1
 echo "s8b [+$((SECONDS - S))s] checks done; timing lib x0$pass"
 
-VARS="lib x0$pass" COMPARE=vars ROUNDS=${ROUNDS:-3} timeout ${TIME_TIMEOUT:-40} "$BIN" time "$O/time.json" > "$O/time.txt" 2>&1
-echo "s8b [+$((SECONDS - S))s] timing rc=$?"
+VARS="lib x0$pass" COMPARE=vars ROUNDS=${ROUNDS:-3} timeout ${TIME_TIMEOUT:-38} "$BIN" time "$O/time.json" > "$O/time.txt" 2>&1
+echo "s8b [+$((SECONDS - S))s] timing rc=$?"; grep -h "cluster launch" "$O/time.txt" | head -1
 
 python3 - "$O/time.txt" "$FJ" <<'P'
 import json, math, re, sys
