@@ -84,21 +84,23 @@ if sys.argv[2]:
         print('s8b: FlashMLA JSON not read:', e)
 if not rows: sys.exit('s8b: no timing rows')
 names = [k[:-3] for k in rows[0] if k.endswith('_us')]
-print('s_k    h_q s_q rows |   FM us | ' + ' | '.join('%13s' % n for n in names) + ' | best vs lib')
+others = [n for n in names if n != 'lib']
+# Compact: FlashMLA and lib in microseconds, every other kernel as its speed against lib (lib_us / us; 0 = not run);
+# the best kernel of the row with its speed against lib and FlashMLA. time.txt has every kernel's microseconds.
+print('s_k   h_q s_q rows |  FM us | lib us  /FM | ' + ' '.join('%6s' % n for n in others) + ' | best: vs lib, vs FM')
 gm = {n: [] for n in names}; gl = {n: [] for n in names}
 for r in rows:
     f = fm.get((r['b'], r['h_q'], r['s_q'], r['s_k'] if r['b'] == 128 else None))
-    cells = []
     for n in names:
         us = r[n + '_us']
-        cells.append('%7.1f %5s' % (us, ('%.3f' % (f / us)) if f and us else ''))
         if r['b'] == 128 and us:
             gl[n].append(r['lib_us'] / us)
             if f: gm[n].append(f / us)
     best = min(names, key=lambda n: r[n + '_us'] or 1e9)
-    label = '%5s' % (r['s_k'] if r['b'] == 128 else 'unev')
-    print('%s %4d %3d %4d | %7s | %s | %s %.3f' % (label, r['h_q'], r['s_q'], r['h_q'] * r['s_q'], '%.1f' % f if f else '-',
-          ' | '.join(cells), best, r['lib_us'] / r[best + '_us']))
+    sp = lambda n: '%6.3f' % (r['lib_us'] / r[n + '_us']) if r[n + '_us'] else '     -'
+    print('%5s %4d %3d %4d | %6s | %6.1f %5s | %s | %s %.3f %s' % (r['s_k'] if r['b'] == 128 else 'unev', r['h_q'], r['s_q'], r['h_q'] * r['s_q'],
+          '%.1f' % f if f else '-', r['lib_us'], '%.3f' % (f / r['lib_us']) if f else '', ' '.join(sp(n) for n in others), best,
+          r['lib_us'] / r[best + '_us'], '%.3f' % (f / r[best + '_us']) if f else ''))
 g = lambda v: math.exp(sum(map(math.log, v)) / len(v)) if v else float('nan')
 print('geomean b=128 (%d rows) vs FlashMLA: ' % len(gm['lib']) + '  '.join('%s %.3f' % (n, g(gm[n])) for n in names))
 print('geomean b=128 (%d rows) vs lib:      ' % len(gl['lib']) + '  '.join('%s %.3f' % (n, g(gl[n])) for n in names))
