@@ -9,7 +9,7 @@
 //   ./harness_wide time [json]            FlashMLA's grid rows with >= 64 rows and the uneven batch, causal like bench_flashmla.py;
 //                                         COMPARE=mma (default) | v2 | none picks the second kernel timed beside sm90w,
 //                                         ROUNDS=n alternates the two n times; COMPARE=vars times the library's
-//                                         entry and the variants x0 (v3) .. x63 (VAR bits, decode_sm90_wide.cu)
+//                                         entry and the variants x0 (v3) .. x542 (VAR bits, decode_sm90_wide.cu)
 // The scheduler, the float64 reference and the problem description are harness.cu's (harness_common.cuh).
 // See bench/cuda/hopper/run_wide.sh.
 #include "../../../src/backends/cuda/kernels/params.h"
@@ -49,8 +49,8 @@
 using namespace mla;
 #include "harness_common.cuh"
 
-enum Kern { kNew, kOld, kV2, kX0, kX1, kX2, kX3, kX4, kX8, kX16, kX24, kX29, kX30, kX63 };
-static const int kXVar[] = {0, 1, 2, 3, 4, 8, 16, 24, 29, 30, 63}; // VAR bits of kX0.. in order // kXn: the sm90w variant with VAR bits n (decode_sm90_wide.cu)
+enum Kern { kNew, kOld, kV2, kX0, kX1, kX2, kX3, kX4, kX8, kX16, kX24, kX29, kX30, kX63, kX94, kX158, kX286, kX542, kX350, kX1054 };
+static const int kXVar[] = {0, 1, 2, 3, 4, 8, 16, 24, 29, 30, 63, 94, 158, 286, 542, 350, 1054}; // VAR bits of kX0.. in order // kXn: the sm90w variant with VAR bits n (decode_sm90_wide.cu)
 
 // One sm90w launch: grid (parts, 1, row tiles), or (row tiles, 1, parts) for the kVarGridX variants.
 static void launchW(const Dev& d, void (*fn)(MlaParams, mla::sm90w::TmaMap), bool gridX) {
@@ -59,6 +59,32 @@ static void launchW(const Dev& d, void (*fn)(MlaParams, mla::sm90w::TmaMap), boo
   const int tiles = (p.rows + 63) / 64;
   const dim3 grid = gridX ? dim3(tiles, p.hKv, p.numSmParts) : dim3(p.numSmParts, p.hKv, tiles);
   fn<<<grid, 384, mla::sm90w::SMEM>>>(p, *reinterpret_cast<const mla::sm90w::TmaMap*>(&d.tm));
+}
+
+// The same as a 2-CTA cluster along x (kVarMcast variants): row tiles in pairs; false (shape skipped) for an odd count.
+static bool launchWc(const Dev& d, void (*fn)(MlaParams, mla::sm90w::TmaMap)) {
+  const MlaParams& p = d.p;
+  const int tiles = (p.rows + 63) / 64;
+  if (tiles % 2 != 0 || p.qIndptr) return false;
+  CK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, mla::sm90w::SMEM));
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = dim3(tiles, p.hKv, p.numSmParts);
+  cfg.blockDim = dim3(384, 1, 1);
+  cfg.dynamicSmemBytes = mla::sm90w::SMEM;
+  cudaLaunchAttribute at[1];
+  at[0].id = cudaLaunchAttributeClusterDimension;
+  at[0].val.clusterDim.x = 2; at[0].val.clusterDim.y = 1; at[0].val.clusterDim.z = 1;
+  cfg.attrs = at;
+  cfg.numAttrs = 1;
+  static bool told = false; // how many such clusters fit at once (the grid is one wave only if all of them do)
+  if (!told) {
+    int n = 0;
+    CK(cudaOccupancyMaxActiveClusters(&n, fn, &cfg));
+    fprintf(stderr, "cluster launch: %d clusters of 2 fit at once; grid %d x %d = %d clusters\n", n, tiles, p.numSmParts, tiles / 2 * p.numSmParts);
+    told = true;
+  }
+  CK(cudaLaunchKernelEx(&cfg, fn, p, *reinterpret_cast<const mla::sm90w::TmaMap*>(&d.tm)));
+  return true;
 }
 
 static bool gSwap = false;
@@ -73,9 +99,12 @@ static bool launch(const Dev& d, bool f16, Kern which) {
       if (f16) return false;
       void (*const xs[])(MlaParams, mla::sm90w::TmaMap) = {mla_decode_sm90w_bf16_x0, mla_decode_sm90w_bf16_x1, mla_decode_sm90w_bf16_x2, mla_decode_sm90w_bf16_x3, mla_decode_sm90w_bf16_x4,
                                                               mla_decode_sm90w_bf16_x8, mla_decode_sm90w_bf16_x16, mla_decode_sm90w_bf16_x24,
-                                                              mla_decode_sm90w_bf16_x29, mla_decode_sm90w_bf16_x30, mla_decode_sm90w_bf16_x63};
+                                                              mla_decode_sm90w_bf16_x29, mla_decode_sm90w_bf16_x30, mla_decode_sm90w_bf16_x63,
+                                                              mla_decode_sm90w_bf16_x94, mla_decode_sm90w_bf16_x158, mla_decode_sm90w_bf16_x286,
+                                                              mla_decode_sm90w_bf16_x542, mla_decode_sm90w_bf16_x350, mla_decode_sm90w_bf16_x1054};
       fn = xs[which - kX0];
       gridX = (kXVar[which - kX0] & mla::sm90w::kVarGridX) != 0;
+      if (kXVar[which - kX0] & mla::sm90w::kVarMcast) return launchWc(d, fn) && finishLaunch(d, f16);
     }
     launchW(d, fn, gridX);
   } else if (which == kV2) {
@@ -126,7 +155,7 @@ static void timeOne(const std::vector<int>& seqlens, int hQ, int sQ, FILE* js) {
   const int rounds = getenv("ROUNDS") ? std::max(1, atoi(getenv("ROUNDS"))) : 1;
   if (cmp == "vars") { // the library's entry and the variants x0 (v3) .. x4, interleaved ROUNDS times
     // VARS="lib x0 ..." picks the list (default: the library's entry and every variant).
-    std::vector<std::string> names = {"lib", "x0", "x1", "x2", "x3", "x4", "x8", "x16", "x24", "x29", "x30", "x63"};
+    std::vector<std::string> names = {"lib", "x0", "x1", "x2", "x3", "x4", "x8", "x16", "x24", "x29", "x30", "x63", "x94", "x158", "x286", "x542", "x350", "x1054"};
     if (getenv("VARS")) {
       names.clear();
       std::string v = getenv("VARS"), w;
@@ -169,7 +198,15 @@ int main(int argc, char** argv) {
   useDevice0();
   const std::string mode = argc > 1 ? argv[1] : "check";
   if (getenv("CHECK_KERNEL")) gCheckKern = kernOf(getenv("CHECK_KERNEL"));
-  if (mode == "check") return check(argc > 2 ? atoi(argv[2]) : 200, argc > 3 ? atoi(argv[3]) : 1);
+  if (mode == "check") {
+    const int cases = argc > 2 ? atoi(argv[2]) : 200, seed = argc > 3 ? atoi(argv[3]) : 1;
+    // CHECK_CHUNK=n: runs of n cases (seeds seed * 1000 + run), a summary line each, so a run cut short by a time
+    // limit still reports what it checked (run under stdbuf -oL).
+    const int chunk = getenv("CHECK_CHUNK") ? std::max(1, atoi(getenv("CHECK_CHUNK"))) : cases;
+    int fails = 0;
+    for (int c = 0, r = 0; c < cases; c += chunk, ++r) { fails += check(std::min(chunk, cases - c), chunk < cases ? seed * 1000 + r : seed); fflush(stdout); }
+    return fails ? 1 : 0;
+  }
   if (mode == "probe") {
 #ifdef MLA_SM90W_SWAP_PROBE
     for (int sw = 0; sw < 2; ++sw) {

@@ -81,6 +81,29 @@ __device__ __forceinline__ void mbarWaitSleep(uint32_t bar, uint32_t parity) {
       "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1, %2;\n"
       "@!done bra WAITS_%=;\n}\n" ::"r"(bar), "r"(parity), "r"(1000000) : "memory");
 }
+// Cluster helpers (kVarMcast).
+__device__ __forceinline__ uint32_t clusterRank() {
+  uint32_t r;
+  asm volatile("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(r));
+  return r;
+}
+__device__ __forceinline__ void clusterSync() { // every thread of both CTAs (non-aligned: the producer's warps diverge)
+  asm volatile("barrier.cluster.arrive.release;\nbarrier.cluster.wait.acquire;\n" ::: "memory");
+}
+// Arrive on the mbarrier at the same shared offset in CTA `rank` of the cluster.
+__device__ __forceinline__ void mbarArriveRemote(uint32_t bar, uint32_t rank) {
+  asm volatile("{\n.reg .b32 ra;\nmapa.shared::cluster.u32 ra, %0, %1;\nmbarrier.arrive.release.cluster.shared::cluster.b64 _, [ra];\n}\n" ::"r"(bar), "r"(rank)
+               : "memory");
+}
+// A box into the same shared offset of both CTAs of the cluster, completing on each one's mbarrier at `bar`.
+__device__ __forceinline__ void tmaLoad2dMc(uint32_t dst, const void* map, int c0, int c1, uint32_t bar, uint64_t policy) {
+  asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes.multicast::cluster.L2::cache_hint [%0], [%1, {%2, %3}], [%4], %5, %6;\n"
+               ::"r"(dst), "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(bar), "h"(static_cast<unsigned short>(3)), "l"(policy) : "memory");
+}
+// Bulk prefetch of bytes (a multiple of 16) at a global address into L2; no completion to wait for.
+__device__ __forceinline__ void prefetchL2(const void* g, uint32_t bytes) {
+  asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(reinterpret_cast<uint64_t>(g)), "r"(bytes) : "memory");
+}
 __device__ __forceinline__ void tmaLoad2d(uint32_t dst, const TmaMap* map, int c0, int c1, uint32_t bar, uint64_t policy) {
   asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint [%0], [%1, {%2, %3}], [%4], %5;\n"
                ::"r"(dst), "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(bar), "l"(policy) : "memory");
@@ -99,14 +122,20 @@ __device__ __forceinline__ int sw128(int r, int k) { return r * 128 + ((((k >> 3
 struct Item {
   int kBegin, kEnd, tileEnd, nTiles, liveRows, qStart, qLen, seqlen;
 };
-__device__ __forceinline__ bool itemOf(const MlaParams& p, const int* meta, int batch, int rowTile, Item& it) {
+// pairTile (kVarMcast): the tile count follows the last live row of the CTA pair (rowTile | 1), so both CTAs of a
+// cluster walk the same tiles; keys a row must not see are masked per row as always.
+__device__ __forceinline__ bool itemOf(const MlaParams& p, const int* meta, int batch, int rowTile, Item& it, bool pairTile = false) {
   it.seqlen = p.cacheSeqlens[batch];
   it.kBegin = batch == meta[kMetaBeginIdx] ? meta[kMetaBeginSeqlen] : 0;
   it.kEnd = batch == meta[kMetaEndIdx] ? meta[kMetaEndSeqlen] : it.seqlen;
   queryRange(p, batch, it.qStart, it.qLen);
   it.liveRows = min(kRowsPerCta, min(p.rows, it.qLen * p.nGroups) - rowTile * kRowsPerCta);
   if (it.liveRows <= 0) return false;
-  const int lastRow = rowTile * kRowsPerCta + it.liveRows - 1;
+  int lastRow = rowTile * kRowsPerCta + it.liveRows - 1;
+  if (pairTile) {
+    const int sib = rowTile | 1, sibLive = min(kRowsPerCta, min(p.rows, it.qLen * p.nGroups) - sib * kRowsPerCta);
+    if (sibLive > 0) lastRow = max(lastRow, sib * kRowsPerCta + sibLive - 1);
+  }
   it.tileEnd = min(it.kEnd, visibleKeys(p, it.seqlen, it.qLen, lastRow / p.nGroups));
   it.nTiles = it.tileEnd > it.kBegin ? (it.tileEnd - it.kBegin + kBN - 1) / kBN : 0;
   return true;
@@ -122,7 +151,19 @@ __device__ __forceinline__ Rows& rows() {
 // the producer waits with a suspend-time hint; kVarSkip O is not rescaled by factors of exactly 1; kVarFull tiles
 // every key of which both rows see skip the mask; kVarOrder (harness only so far) warpgroup 1 queues S_B behind
 // P_A V_A[R]. The library's entries use kLibVar; the harness times the others.
+// Session 8b (harness only so far): kVarPf the producer's box-8 thread, right after it issues box 8 of a tile, asks
+// L2 to prefetch that tile's whole page (one bulk prefetch of 73,728 bytes), so the V boxes requested later (tile
+// B's at the end of a pair) find it in L2 instead of waiting on DRAM; kVarPfNext the same for the item's next tile
+// (one tile further ahead); kVarEarlyRel warpgroup 0 waits for P_A V_A[L] and hands V_A[L] back before it waits
+// for P_B, not after; kVarUnrollS S's walk over the nine boxes unrolled (fewer uniform address instructions).
 constexpr int kVarL2 = 1, kVarGridX = 2, kVarSleep = 4, kVarSkip = 8, kVarFull = 16, kVarOrder = 32;
+constexpr int kVarPf = 64, kVarPfNext = 128, kVarEarlyRel = 256, kVarUnrollS = 512;
+// kVarMcast (harness only): the two row tiles of a pair (grid x 2i, 2i + 1, kVarGridX) run as a 2-CTA cluster and
+// share every tile: each CTA's producer issues about half of a group's boxes with TMA multicast into both CTAs'
+// stages, a group is refilled only when both CTAs handed it back (empty barriers take 2 arrivals, one of them
+// remote), and both walk the pair's tile count. Needs an even number of row tiles, all live (uniform query
+// lengths); launched with a cluster dimension of (2, 1, 1).
+constexpr int kVarMcast = 1024;
 constexpr int kLibVar = kVarL2 | kVarGridX | kVarSleep | kVarSkip | kVarFull;
 
 template <int VAR> __device__ __forceinline__ int partIdx() { return (VAR & kVarGridX) ? blockIdx.z : blockIdx.x; }
@@ -228,11 +269,17 @@ struct DecodeW {
     const uint32_t vLbo = SWAPV ? 1024 : 8192, vSbo = SWAPV ? 8192 : 1024;
     uint32_t u = 0;
     // Hands group g (0: box 8, 1: boxes 4-7, 2: boxes 0-3) of stage st back to the producer.
-    auto release = [&](uint32_t st, int g) { if (wt == 0) mbarArrive(emptyBar + 24 * st + 8 * g); };
+    const uint32_t peer = (VAR & kVarMcast) ? clusterRank() ^ 1u : 0u;
+    auto release = [&](uint32_t st, int g) {
+      if (wt == 0) {
+        mbarArrive(emptyBar + 24 * st + 8 * g);
+        if (VAR & kVarMcast) mbarArriveRemote(emptyBar + 24 * st + 8 * g, peer); // the sibling's producer writes here too
+      }
+    };
 
     for (int batch = beginIdx; batch <= endIdx; ++batch) {
       Item it;
-      if (!itemOf(p, meta, batch, rowTile, it)) continue; // CTA-uniform
+      if (!itemOf(p, meta, batch, rowTile, it, (VAR & kVarMcast) != 0)) continue; // CTA-uniform
       const int slot = p.numSplits[batch] + (batch == beginIdx ? meta[kMetaBeginNSplitIdx] : 0);
       const bool noSplit = p.numSplits[batch + 1] - p.numSplits[batch] == 1;
       const int m0 = rowTile * kRowsPerCta;
@@ -264,13 +311,24 @@ struct DecodeW {
         for (int i = 0; i < 32; ++i) s[i] = 0.f;
         const uint64_t dQ = opaque(descSw128(qBase, 16, 1024)), dK = opaque(descSw128(kBase + st * kTileBytes, 16, 1024));
         wgFence();
-#pragma unroll 1
-        for (int b = 0; b < 9; ++b) {
-          const int box = b == 0 ? 8 : (b < 5 ? b + 3 : b - 5);
-          mbarWait(fullS + 8 * box, par); // each box is multiplied as soon as it lands
-          const uint64_t q = opaque(dQ + box * (kBox >> 4)), k = opaque(dK + box * (kBox >> 4));
+        if (VAR & kVarUnrollS) { // kVarUnrollS: the box walk unrolled (box offsets and barrier addresses immediate)
 #pragma unroll
-          for (int kk = 0; kk < 4; ++kk) Wg<T>::ss64(s, q + 2 * kk, k + 2 * kk);
+          for (int b = 0; b < 9; ++b) {
+            const int box = b == 0 ? 8 : (b < 5 ? b + 3 : b - 5);
+            mbarWait(fullS + 8 * box, par);
+            const uint64_t q = opaque(dQ + box * (kBox >> 4)), k = opaque(dK + box * (kBox >> 4));
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk) Wg<T>::ss64(s, q + 2 * kk, k + 2 * kk);
+          }
+        } else {
+#pragma unroll 1
+          for (int b = 0; b < 9; ++b) {
+            const int box = b == 0 ? 8 : (b < 5 ? b + 3 : b - 5);
+            mbarWait(fullS + 8 * box, par); // each box is multiplied as soon as it lands
+            const uint64_t q = opaque(dQ + box * (kBox >> 4)), k = opaque(dK + box * (kBox >> 4));
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk) Wg<T>::ss64(s, q + 2 * kk, k + 2 * kk);
+          }
         }
         wgCommit();
       };
@@ -359,13 +417,18 @@ struct DecodeW {
 #pragma unroll
           for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, a[kk], dvA + ((kk * 2048) >> 4));
           wgCommit();
+          if (VAR & kVarEarlyRel) { // V_A[L] back to the producer before the wait for P_B (usually the longer one)
+            wgWait<0>();
+            pinRegs<128>(o);
+            release(stA, 2);
+          }
           namedSync(2, 256); // c, mB and P_B ready; warpgroup 1 is done reading P_A
           const float cA = rw.c[rA], cB = rw.c[rB];
           mA_ = rw.mB[rA]; mB_ = rw.mB[rB];
           lA *= cA; lB *= cB;
           wgWait<0>();
           pinRegs<128>(o);
-          release(stA, 2); // V_A[L] read
+          if (!(VAR & kVarEarlyRel)) release(stA, 2); // V_A[L] read
           scaleO(o, cA, cB);
           if (hasB) {
 #pragma unroll 1
@@ -510,24 +573,39 @@ struct DecodeW {
     Rows& rw = rows();
     const uint32_t fullBar = smemAddr(&rw.full[0][0]), emptyBar = smemAddr(&rw.empty[0][0]) + 8 * g;
     const int rowTile = rowTileIdx<VAR>();
+    const uint32_t rank = (VAR & kVarMcast) ? clusterRank() : 0u;
     const int* meta = p.tileSchedulerMetadata + partIdx<VAR>() * kMetaFields;
     asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(kMap)) : "memory");
     const uint64_t policy = (VAR & kVarL2) && rowTiles<VAR>() > 1 ? evictNormalPolicy() : evictFirstPolicy();
     uint32_t u = 0;
     for (int batch = meta[kMetaBeginIdx]; batch <= meta[kMetaEndIdx]; ++batch) {
       Item it;
-      if (!itemOf(p, meta, batch, rowTile, it)) continue;
+      if (!itemOf(p, meta, batch, rowTile, it, (VAR & kVarMcast) != 0)) continue;
       const int* bt = p.blockTable + static_cast<int64_t>(batch) * p.maxBlocksPerSeq + it.kBegin / kBN;
       for (int t = 0; t < it.nTiles; ++t, ++u) {
         const uint32_t st = u & 1;
         if (VAR & kVarSleep) mbarWaitSleep(emptyBar + 24 * st, ((u >> 1) & 1) ^ 1);
         else mbarWait(emptyBar + 24 * st, ((u >> 1) & 1) ^ 1);
         const int row = bt[t] * kBN;
+        if (VAR & kVarMcast) { // every box of the group lands here; this CTA issues the ones of its parity for both
 #pragma unroll 1
-        for (int c = box0; c < box0 + nBox; ++c) {
-          const uint32_t bar = fullBar + kStageBars * st + 8 * c;
-          mbarExpectTx(bar, kBox);
-          tmaLoad2d(kBase + st * kTileBytes + c * kBox, kMap, 64 * c, row, bar, policy);
+          for (int c = box0; c < box0 + nBox; ++c) mbarExpectTx(fullBar + kStageBars * st + 8 * c, kBox);
+#pragma unroll 1
+          for (int c = box0; c < box0 + nBox; ++c)
+            if ((c & 1) == static_cast<int>(rank)) tmaLoad2dMc(kBase + st * kTileBytes + c * kBox, kMap, 64 * c, row, fullBar + kStageBars * st + 8 * c, policy);
+        } else {
+#pragma unroll 1
+          for (int c = box0; c < box0 + nBox; ++c) {
+            const uint32_t bar = fullBar + kStageBars * st + 8 * c;
+            mbarExpectTx(bar, kBox);
+            tmaLoad2d(kBase + st * kTileBytes + c * kBox, kMap, 64 * c, row, bar, policy);
+          }
+        }
+        // kVarPf / kVarPfNext: the box-8 thread runs a pair ahead of the V boxes' refills (box 8 comes free right
+        // after S): it asks L2 for this tile's page, or the next one's, as a whole (pages are contiguous).
+        if (g == 0 && (VAR & (kVarPf | kVarPfNext))) {
+          const int pt = (VAR & kVarPfNext) ? t + 1 : t;
+          if (pt < it.nTiles) prefetchL2(static_cast<const unsigned char*>(p.kCache) + static_cast<int64_t>(bt[pt]) * kTileBytes, kTileBytes);
         }
       }
     }
@@ -540,14 +618,16 @@ struct DecodeW {
     if (threadIdx.x == 0) {
       Rows& rw = rows();
       for (int s = 0; s < 18; ++s) mbarInit(smemAddr(&rw.full[0][0]) + 8 * s, 1);
-      for (int s = 0; s < 6; ++s) mbarInit(smemAddr(&rw.empty[0][0]) + 8 * s, 1);
+      for (int s = 0; s < 6; ++s) mbarInit(smemAddr(&rw.empty[0][0]) + 8 * s, (VAR & kVarMcast) ? 2 : 1);
       asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     }
-    __syncthreads();
+    if (VAR & kVarMcast) clusterSync(); // the sibling's barriers exist before anything arrives on them or lands
+    else __syncthreads();
     const int wg = threadIdx.x / 128;
     if (wg == 2) produce(p, kMap);
     else if (wg == 0) consume<0>(p);
     else consume<1>(p);
+    if (VAR & kVarMcast) clusterSync(); // no CTA leaves while its sibling may still arrive on its barriers
 #endif
   }
 };
@@ -578,4 +658,10 @@ MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x24, __nv_bfloat16, false, 24)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x29, __nv_bfloat16, false, 29)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x30, __nv_bfloat16, false, 30)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x63, __nv_bfloat16, false, 63)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x94, __nv_bfloat16, false, 94)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x158, __nv_bfloat16, false, 158)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x286, __nv_bfloat16, false, 286)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x542, __nv_bfloat16, false, 542)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x350, __nv_bfloat16, false, 350)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x1054, __nv_bfloat16, false, 1054)
 #endif
