@@ -164,7 +164,13 @@ constexpr int kVarPf = 64, kVarPfNext = 128, kVarEarlyRel = 256, kVarUnrollS = 5
 // remote), and both walk the pair's tile count. Needs an even number of row tiles, all live (uniform query
 // lengths); launched with a cluster dimension of (2, 1, 1).
 constexpr int kVarMcast = 1024;
+// MLA_SM90W_LIB_VAR (a build of a candidate's bits for an A/B through the library; never set by build-kernels).
+#ifdef MLA_SM90W_LIB_VAR
+constexpr int kLibVar = MLA_SM90W_LIB_VAR;
+static_assert((kLibVar & kVarMcast) == 0, "the library launches without clusters");
+#else
 constexpr int kLibVar = kVarL2 | kVarGridX | kVarSleep | kVarSkip | kVarFull;
+#endif
 
 template <int VAR> __device__ __forceinline__ int partIdx() { return (VAR & kVarGridX) ? blockIdx.z : blockIdx.x; }
 template <int VAR> __device__ __forceinline__ int rowTileIdx() { return (VAR & kVarGridX) ? blockIdx.x : blockIdx.z; }
