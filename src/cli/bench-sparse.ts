@@ -10,6 +10,7 @@ import { flashMlaSparseWithKvcache } from '../core/sparse-api.js';
 import { type Tensor, fromArray } from '../core/tensor.js';
 import { UsageError, choiceArg, intArg, parse, stringArg } from './args.js';
 import { type BackendChoice, backendChoices, openBackend } from './backend.js';
+import { gitCommit } from './bench.js';
 import { fmt, progress, table } from './ui.js';
 import { uniform as rng } from './random.js';
 
@@ -219,7 +220,7 @@ export async function benchSparse(argv: string[]): Promise<void> {
     }
     const ratios = rows.filter((r) => r.ratio_vs_flashmla !== undefined).map((r) => r.ratio_vs_flashmla!);
     const geomean = ratios.length ? Math.exp(ratios.reduce((a, x) => a + Math.log(x), 0) / ratios.length) : undefined;
-    const result = { mode: 'sparse', backend: backend.kind, card: backend.info.device, date: new Date().toISOString(), grid, reps, warmup, geomean_ratio_vs_flashmla: geomean, rows, dense };
+    const result = { mode: 'sparse', backend: backend.kind, card: backend.info.device, commit: gitCommit(), date: new Date().toISOString(), grid, reps, warmup, geomean_ratio_vs_flashmla: geomean, rows, dense };
     const out = resolve(stringArg(v.out) ?? resolve('bench/results', `${backend.kind}-sparse-${grid}-${result.date.replace(/[:.]/g, '-')}.json`));
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, JSON.stringify(result, null, 1) + '\n');
