@@ -90,6 +90,16 @@ export function ropeHeavyCase(lg: number, every = 1): DecodeCase {
   return c;
 }
 
+/**
+ * +inf in one RoPE column of key 3 (batch 0): rows whose q has a positive value there score +inf, and the reference
+ * makes them NaN (inf - inf); the other rows score -inf for that key and stay finite.
+ */
+export function infKeyCase(): DecodeCase {
+  const c = makeCase({ name: 'inf', dtype: 'bf16', hQ: 16, hKv: 1, pageBlockSize: 16, seqlens: [40], sQ: 1, causal: false }, 5);
+  c.kCache[(c.blockTable[0] * 16 + 3) * 576 + 520] = 0x7f80;
+  return c;
+}
+
 /** A NaN in q (one row) and in a key that only the later causal query sees: exactly the reference's NaN rows. */
 export async function checkNanRows(be: WebGpuBackend): Promise<void> {
   const c = nanRowsCase();
