@@ -351,5 +351,15 @@ describe('webgpu matrix kernel v5: its arithmetic modelled in JavaScript (suppor
   test('+inf in a key: the rows it turns NaN have NaN lse', { todo: 'v5 (as v3, v4 and the f16 kernel) writes lse +inf, "no key", where the row sum is NaN: `lsT > 0.0 || nr` is false for NaN' }, () => {
     const c = infKeyCase();
     assert.equal(checkNan(c, {}), '');
+    test('the changes proposed for the kernel (docs/notes/webgpu-matrix-v5-model.md) fix the three todo cases and keep the others passing', () => {
+    const all = { ldexpScore: true, ropeScale: true, nanSumLse: true };
+    const qHuge = scaledCase({ name: 'q huge', dtype: 'bf16', hQ: 16, hKv: 1, pageBlockSize: 64, seqlens: [77], sQ: 1, causal: false }, 4242, 1e37, 1e-30);
+    assert.equal(check(qHuge, { proposed: { ldexpScore: true } }, 'q of 1e37, ldexp score'), '');
+    assert.equal(check(ropeHeavyCase(20), { proposed: { ropeScale: true } }, 'RoPE x 2^20, RoPE scale'), '');
+    assert.equal(check(ropeHeavyCase(30, 32), { proposed: { ropeScale: true } }, 'RoPE x 2^30 in one key of 32, RoPE scale'), '');
+    assert.equal(checkNan(infKeyCase(), { proposed: { nanSumLse: true } }), '');
+    for (const c of [random[0](), random[1](), extremes[7][1](), extremes[1][1](), mixedBlockCase()]) assert.equal(check(c, { proposed: all }, 'all three'), '');
+    assert.equal(checkNan(nanCase(), { proposed: all }), '');
   });
+});
 });

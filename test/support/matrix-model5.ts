@@ -30,35 +30,51 @@ export interface Matrix5ModelOptions {
   nanInMax?: boolean;
   /** false: P' without the key scale (P = 2^(x - m) in f16 straight), so V's scale never enters O. */
   keyScaleInP?: boolean;
+  /**
+   * Changes proposed for the kernel (docs/notes/webgpu-matrix-v5-model.md), to check them here before the WGSL:
+   * - ldexpScore: the score as ldexp(acc, eq + ek - 254) * scaleLog2 (one exponent sum, no intermediate overflow)
+   *   instead of acc * qs * ks * scaleLog2, whose acc * qs overflows for q near bf16's maximum;
+   * - ropeScale: a key's columns 512..575 (RoPE, QK only) take an exponent of their own, the latent columns 0..511
+   *   theirs (which V and P' use); QK sums the two parts separately (ldexpScore implied);
+   * - nanSumLse: a NaN row sum writes NaN lse, not +inf ("no key").
+   */
+  proposed?: { ldexpScore?: boolean; ropeScale?: boolean; nanSumLse?: boolean };
 }
 
 /**
  * A key's or q row's 576 values as the kernel converts them: f16 values (NaN to 0), exponent e, the scale 2^(e-127)
  * (NaN where a value is NaN), and whether every converted value is finite.
  */
-export function convertRow(xs: ArrayLike<number>, scaled = true, nanInMax = false): { h: Float64Array; e: number; scale: number; finite: boolean } {
-  let mb = 0, nan = false;
-  for (let i = 0; i < xs.length; i++) {
-    const x = xs[i];
-    if (Number.isNaN(x)) nan = true;
-    else if (Number.isFinite(x)) mb = Math.max(mb, f32Bits(Math.abs(x)) >>> 0); // finiteBits4: inf counts as 0
-  }
-  if (nan && nanInMax) mb = 0; // 0x80000000 & 0x7fffffff
-  const e = scaled ? Math.min(Math.max(mb >>> 23, 1), 253) : 127; // expOf
-  const down = 2 ** (127 - e); // downOf
+export function convertRow(xs: ArrayLike<number>, scaled = true, nanInMax = false, split = xs.length): { h: Float64Array; e: number; scale: number; eR: number; finite: boolean } {
   const h = new Float64Array(xs.length);
-  let finite = true;
-  for (let i = 0; i < xs.length; i++) {
-    h[i] = Number.isNaN(xs[i]) ? 0 : f16(fr(xs[i] * down));
-    finite &&= Number.isFinite(h[i]);
-  }
-  return { h, e, scale: nan ? NaN : 2 ** (e - 127), finite };
+  let finite = true, anyNan = false;
+  // [0, split) and [split, length): one exponent each (split = length: one for all, as v5 does).
+  const es = [0, split].filter((from) => from < xs.length).map((from) => {
+    const to = from === 0 ? split : xs.length;
+    let mb = 0, nan = false;
+    for (let i = from; i < to; i++) {
+      const x = xs[i];
+      if (Number.isNaN(x)) nan = true;
+      else if (Number.isFinite(x)) mb = Math.max(mb, f32Bits(Math.abs(x)) >>> 0); // finiteBits4: inf counts as 0
+    }
+    if (nan && nanInMax) mb = 0; // 0x80000000 & 0x7fffffff
+    const e = scaled ? Math.min(Math.max(mb >>> 23, 1), 253) : 127; // expOf
+    const down = 2 ** (127 - e); // downOf
+    for (let i = from; i < to; i++) {
+      h[i] = Number.isNaN(xs[i]) ? 0 : f16(fr(xs[i] * down));
+      finite &&= Number.isFinite(h[i]);
+    }
+    anyNan ||= nan;
+    return e;
+  });
+  return { h, e: es[0], eR: es[es.length - 1], scale: anyNan ? NaN : 2 ** (es[0] - 127), finite };
 }
 
 /** out [b, sQ, hQ, 512] as the dtype's bits and lse [b, hQ, sQ], for a uniform-sQ case, as v5 computes them. */
 export function matrix5Model(c: DecodeCase, opts: Matrix5ModelOptions = {}): { out: Uint16Array; lse: Float32Array } {
   if (c.qIndptr) throw new Error('matrix5Model: uniform sQ only');
-  const { subgroups = 8, keyScale = true, qScale = true, nanInMax = false, keyScaleInP = true } = opts;
+  const { subgroups = 8, keyScale = true, qScale = true, nanInMax = false, keyScaleInP = true, proposed = {} } = opts;
+  const split = proposed.ropeScale ? 512 : 576;
   const nT = 4 * subgroups, kpl = nT / 8;
   const toF = halfToF32(c.dtype as HalfDType);
   const enc = c.dtype === 'bf16' ? bf16Rne : f16Bits;
@@ -83,8 +99,8 @@ export function matrix5Model(c: DecodeCase, opts: Matrix5ModelOptions = {}): { o
       for (let k0 = kBegin; k0 < kEnd; k0 += nT) {
         // The tile: keys past kEnd are zero words (keySeg NONE), so exponent 1 and zero values.
         const kc = Array.from({ length: nT }, (_, kk) => (k0 + kk < kEnd
-          ? convertRow(row576(c.kCache, keyAt(k0 + kk, kvh)), keyScale, nanInMax)
-          : convertRow(new Float64Array(576), keyScale)));
+          ? convertRow(row576(c.kCache, keyAt(k0 + kk, kvh)), keyScale, nanInMax, split)
+          : convertRow(new Float64Array(576), keyScale, false, split)));
         const Ph = Array.from({ length: R }, () => new Float64Array(nT));
         const alpha = new Array<number>(R), rc = new Array<number>(R);
         for (let r = 0; r < R; r++) {
@@ -94,8 +110,15 @@ export function matrix5Model(c: DecodeCase, opts: Matrix5ModelOptions = {}): { o
             if (k0 + kk >= vis[r]) { x[kk] = NEG; y[kk] = NEG; continue; } // masked: selected out whatever the sum
             const k = kc[kk].h;
             // Four contraction parts of 144 columns, each summed in f32, then added left to right.
-            const sAcc = fr(fr(fr(part(q, k, 0) + part(q, k, 144)) + part(q, k, 288)) + part(q, k, 432));
-            x[kk] = fr(fr(fr(sAcc * qsr[r]) * fr(kc[kk].scale)) * scaleLog2);
+            const nan = Number.isNaN(qsr[r]) || Number.isNaN(kc[kk].scale) ? NaN : 1;
+            const pow = (e: number) => 2 ** (qc[r].e + e - 254); // ldexp: exact
+            if (proposed.ropeScale) {
+              const nope = fr(fr(fr(part(q, k, 0) + part(q, k, 144)) + part(q, k, 288)) + part(q, k, 432, 80));
+              x[kk] = fr(fr(fr(nope * pow(kc[kk].e)) + fr(part(q, k, 512, 64) * pow(kc[kk].eR))) * scaleLog2) * nan;
+            } else {
+              const sAcc = fr(fr(fr(part(q, k, 0) + part(q, k, 144)) + part(q, k, 288)) + part(q, k, 432));
+              x[kk] = proposed.ldexpScore ? fr(fr(sAcc * pow(kc[kk].e)) * scaleLog2) * nan : fr(fr(fr(sAcc * qsr[r]) * fr(kc[kk].scale)) * scaleLog2);
+            }
             y[kk] = fr(fr(x[kk] + (keyScaleInP ? kc[kk].e : 127)) - 127);
           }
           // 8 lanes a row, keys slot * kpl + j: partial maxima (a NaN score marks the slot), then the row's.
@@ -142,7 +165,7 @@ export function matrix5Model(c: DecodeCase, opts: Matrix5ModelOptions = {}): { o
         const inv = ls > 0 ? fr(1 / ls) : 0;
         for (let col = 0; col < 512; col++) out[((bi * c.sQ + j) * c.hQ + h) * 512 + col] = enc(nanRow[m] ? NaN : fr(O[m][col] * inv));
         const v = nanRow[m] ? NaN : fr(fr(M[m] + fr(Math.log2(ls))) * LN2);
-        lse[(bi * c.hQ + h) * c.sQ + j] = ls > 0 || nanRow[m] ? v : Infinity;
+        lse[(bi * c.hQ + h) * c.sQ + j] = ls > 0 || nanRow[m] || (proposed.nanSumLse && Number.isNaN(ls)) ? v : Infinity;
       }
     }
   }
@@ -150,10 +173,10 @@ export function matrix5Model(c: DecodeCase, opts: Matrix5ModelOptions = {}): { o
 }
 
 // The hot loops as small functions, which V8 optimises after a few calls (one large loop nest takes seconds to).
-/** One contraction part: 144 products of f16 values (exact in f32) summed in f32 in column order. */
-function part(q: Float64Array, k: Float64Array, from: number): number {
+/** One contraction part: 144 (n) products of f16 values (exact in f32) summed in f32 in column order. */
+function part(q: Float64Array, k: Float64Array, from: number, n = 144): number {
   let x = 0;
-  for (let i = from; i < from + 144; i++) x = fr(x + q[i] * k[i]);
+  for (let i = from; i < from + n; i++) x = fr(x + q[i] * k[i]);
   return x;
 }
 
