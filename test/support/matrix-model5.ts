@@ -35,7 +35,8 @@ export interface Matrix5ModelOptions {
    * - ldexpScore: the score as ldexp(acc, eq + ek - 254) * scaleLog2 (one exponent sum, no intermediate overflow)
    *   instead of acc * qs * ks * scaleLog2, whose acc * qs overflows for q near bf16's maximum;
    * - ropeScale: a key's columns 512..575 (RoPE, QK only) take an exponent of their own, the latent columns 0..511
-   *   theirs (which V and P' use); QK sums the two parts separately (ldexpScore implied);
+   *   theirs (which V and P' use); QK's four contraction parts become columns 0..175, 176..351, 352..511 and
+   *   512..575, so the softmax lanes scale the latent sum and the RoPE part apart (ldexpScore implied);
    * - nanSumLse: a NaN row sum writes NaN lse, not +inf ("no key").
    */
   proposed?: { ldexpScore?: boolean; ropeScale?: boolean; nanSumLse?: boolean };
@@ -113,7 +114,8 @@ export function matrix5Model(c: DecodeCase, opts: Matrix5ModelOptions = {}): { o
             const nan = Number.isNaN(qsr[r]) || Number.isNaN(kc[kk].scale) ? NaN : 1;
             const pow = (e: number) => 2 ** (qc[r].e + e - 254); // ldexp: exact
             if (proposed.ropeScale) {
-              const nope = fr(fr(fr(part(q, k, 0) + part(q, k, 144)) + part(q, k, 288)) + part(q, k, 432, 80));
+              // Parts rebalanced so no part straddles column 512: 11, 11 and 10 steps of 16 (latent), 4 (RoPE).
+              const nope = fr(fr(part(q, k, 0, 176) + part(q, k, 176, 176)) + part(q, k, 352, 160));
               x[kk] = fr(fr(fr(nope * pow(kc[kk].e)) + fr(part(q, k, 512, 64) * pow(kc[kk].eR))) * scaleLog2) * nan;
             } else {
               const sAcc = fr(fr(fr(part(q, k, 0) + part(q, k, 144)) + part(q, k, 288)) + part(q, k, 432));
