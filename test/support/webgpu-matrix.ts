@@ -54,13 +54,55 @@ export function mixedBlockCase(): DecodeCase {
   return c;
 }
 
+/**
+ * A NaN in q (batch 0, query 1, head 3) and in a V column of a key that only the later causal query sees (batch 1's
+ * last key: query 0 sees keys 0..38 and must stay finite though the key shares its tile): the reference has 17 NaN rows.
+ */
+export function nanRowsCase(): DecodeCase {
+  const c = makeCase({ name: 'nan', dtype: 'bf16', hQ: 16, hKv: 1, pageBlockSize: 16, seqlens: [90, 40], sQ: 2, causal: true }, 5);
+  c.q[(1 * 16 + 3) * 576 + 100] = nanBits.bf16;
+  const bt = c.blockTable, mb = c.maxBlocksPerSeq;
+  const key = 39;
+  c.kCache[(bt[mb + Math.floor(key / 16)] * 16 + (key % 16)) * 576 + 7] = nanBits.bf16;
+  return c;
+}
+
+/** Rows that see no key: a zero-length sequence, and causal queries past a short one (f16, odd head count). */
+export function noKeyRowsCase(): DecodeCase {
+  return makeCase({ name: 'no keys', dtype: 'f16', hQ: 5, hKv: 1, pageBlockSize: 16, seqlens: [0, 2, 45], sQ: 4, causal: true }, 77);
+}
+
+/**
+ * Keys whose RoPE columns (512..575, which enter QK only) are 2^lg times their latent columns (0..511, V), one key in
+ * `every`, and q's RoPE columns zero, so the scores and the output depend on the latent columns alone. A kernel that
+ * takes one scale over a key's 576 values keeps fewer bits of its latent columns as lg grows (v5 past lg 14).
+ */
+export function ropeHeavyCase(lg: number, every = 1): DecodeCase {
+  const c = makeCase({ ...extremeSpec, seqlens: [96] }, 7);
+  for (let i = 0; i < c.q.length; i += 576) c.q.fill(0, i + 512, i + 576);
+  const toF = (b: number) => new Float32Array(new Uint32Array([b << 16]).buffer)[0];
+  for (let row = 0; row * 576 < c.kCache.length; row += every) {
+    for (let j = 512; j < 576; j++) {
+      const at = row * 576 + j;
+      if (c.kCache[at] !== nanBits.bf16) c.kCache[at] = f32ToBf16(toF(c.kCache[at]) * 2 ** lg);
+    }
+  }
+  return c;
+}
+
+/**
+ * +inf in one RoPE column of key 3 (batch 0): rows whose q has a positive value there score +inf, and the reference
+ * makes them NaN (inf - inf); the other rows score -inf for that key and stay finite.
+ */
+export function infKeyCase(): DecodeCase {
+  const c = makeCase({ name: 'inf', dtype: 'bf16', hQ: 16, hKv: 1, pageBlockSize: 16, seqlens: [40], sQ: 1, causal: false }, 5);
+  c.kCache[(c.blockTable[0] * 16 + 3) * 576 + 520] = 0x7f80;
+  return c;
+}
+
 /** A NaN in q (one row) and in a key that only the later causal query sees: exactly the reference's NaN rows. */
 export async function checkNanRows(be: WebGpuBackend): Promise<void> {
-  const c = makeCase({ name: 'nan', dtype: 'bf16', hQ: 16, hKv: 1, pageBlockSize: 16, seqlens: [90, 40], sQ: 2, causal: true }, 5);
-  c.q[(1 * 16 + 3) * 576 + 100] = nanBits.bf16; // batch 0, query 1, head 3
-  const bt = c.blockTable, mb = c.maxBlocksPerSeq;
-  const key = 39; // batch 1's last key: query 0 (sees keys 0..38) must stay finite, query 1 sees it
-  c.kCache[(bt[mb + Math.floor(key / 16)] * 16 + (key % 16)) * 576 + 7] = nanBits.bf16; // a V column too
+  const c = nanRowsCase();
   for (const numSms of [132, be.info.numSms]) {
     const r = await runCase(c, be, flashMlaWithKvcache, { numSms });
     const ref = caseReference(c);
