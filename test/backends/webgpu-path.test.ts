@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
-import { chooseDecodePath, decodeKernelFor, f16MaxRows, matrixAuto, pickSubgroupMatrix } from '../../src/backends/webgpu/kernels/path.js';
+import { chooseDecodePath, chooseDecodePath as choose, decodeKernelFor, f16MaxRows, matrixAuto, matrixByDefault, pickSubgroupMatrix } from '../../src/backends/webgpu/kernels/path.js';
 import { decodeMatrix5SharedBytes } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
 import { createNodeWebGpuBackend, nodeGpu } from '../../src/backends/webgpu/node.js';
 import type { DeviceCaps } from '../../src/backends/webgpu/program.js';
@@ -21,12 +21,23 @@ describe('webgpu: decode path choice', () => {
     ]), { m: 16, n: 16, k: 16, result: 'f32' });
     assert.deepEqual(pickSubgroupMatrix(undefined), undefined);
   });
-  test('unforced, the matrix kernel runs where v5 with 8 subgroups fits: 16x16x16 f16 -> f32, shader-f16, 48 KiB, hardware', () => {
+  test('the matrix kernel is not the default while its fix for extreme inputs has not run on a GPU: a qualifying device runs f32 and says how to get v5', () => {
+    const h200 = { ...base, f16: true, subgroupMatrixF16: { m: 16, n: 16, k: 16, result: 'f32' as const }, maxComputeWorkgroupStorageSize: 49152 };
+    assert.equal(matrixByDefault, false);
+    assert.ok(matrixAuto(h200));
+    const c = chooseDecodePath(h200);
+    assert.equal(c.path, 'f32');
+    assert.match(c.why, /decodePath 'matrix' runs the subgroup-matrix kernel v5/);
+    assert.equal(chooseDecodePath(h200, 'auto').path, 'f32');
+    assert.equal(chooseDecodePath(h200, 'matrix').path, 'matrix');
+  });
+  test('with the matrix default on, it runs where v5 with 8 subgroups fits: 16x16x16 f16 -> f32, shader-f16, 48 KiB, hardware', () => {
     const m16 = { m: 16, n: 16, k: 16, result: 'f32' as const };
     const need = decodeMatrix5SharedBytes(8);
     assert.ok(need > 32768 && need <= 49152, `v5 with 8 subgroups declares ${need} B`);
     const h200 = { ...base, f16: true, subgroupMatrixF16: m16, maxComputeWorkgroupStorageSize: 49152 };
     assert.ok(matrixAuto(h200));
+    const chooseDecodePath = (caps: Parameters<typeof choose>[0], force?: 'f32' | 'auto') => choose(caps, force, false, true);
     const c = chooseDecodePath(h200);
     assert.equal(c.path, 'matrix');
     assert.equal(c.forced, undefined);

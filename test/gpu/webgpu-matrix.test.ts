@@ -19,7 +19,7 @@ import { decodeMatrixProgram } from '../../src/backends/webgpu/kernels/decode-ma
 import { decodeMatrix4Program } from '../../src/backends/webgpu/kernels/decode-matrix4.js';
 import { decodeMatrix5Program, decodeMatrix5Spec } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
-import { matrixAuto } from '../../src/backends/webgpu/kernels/path.js';
+import { matrixAuto, matrixByDefault } from '../../src/backends/webgpu/kernels/path.js';
 import { flashMlaWithKvcache } from '../../src/index.js';
 import type { ReferenceOutput } from '../../src/core/reference.js';
 import { assertOutputsClose, compareOutputs } from '../support/compare.js';
@@ -87,9 +87,9 @@ describe('webgpu matrix kernel: compiles', () => {
       }
     }
   });
-  test('unforced, the backend picks the matrix kernel where v5 with 8 subgroups fits (kernels/path.ts matrixAuto)', (t) => {
+  test('unforced, the backend picks the matrix kernel where v5 with 8 subgroups fits and the matrix default is on (kernels/path.ts)', (t) => {
     if (!need(t)) return;
-    assert.equal(bes.auto!.info.details?.decodePath, matrixAuto(bes.auto!.caps) ? 'matrix' : 'f32');
+    assert.equal(bes.auto!.info.details?.decodePath, matrixByDefault && matrixAuto(bes.auto!.caps) ? 'matrix' : 'f32');
   });
 });
 
