@@ -33,12 +33,13 @@ function typedError(code: string, argument: string) {
 }
 
 describe('webgpu matrix kernel: path rules', () => {
-  test('unforced, the matrix kernel runs where v5 with 8 subgroups fits (48 KiB), else the f32 kernel; forced it runs for every row count', () => {
+  test('unforced (with the matrix default on), the matrix kernel runs where v5 with 8 subgroups fits (48 KiB), else the f32 kernel; forced it runs for every row count', () => {
     assert.ok(builtDecodePaths.includes('matrix'));
-    const auto = chooseDecodePath({ ...base, subgroupMatrixF16: m16 });
+    assert.equal(chooseDecodePath({ ...base, subgroupMatrixF16: m16 }).path, 'f32'); // matrixByDefault is off (path.ts)
+    const auto = chooseDecodePath({ ...base, subgroupMatrixF16: m16 }, undefined, false, true);
     assert.equal(auto.path, 'matrix');
     assert.match(auto.why, /matrix kernel v5 with 8 subgroups/);
-    const small = chooseDecodePath({ ...base, subgroupMatrixF16: m16, maxComputeWorkgroupStorageSize: 32768 });
+    const small = chooseDecodePath({ ...base, subgroupMatrixF16: m16, maxComputeWorkgroupStorageSize: 32768 }, undefined, false, true);
     assert.equal(small.path, 'f32');
     assert.match(small.why, /'matrix' the subgroup-matrix kernel/);
     const forced = chooseDecodePath({ ...base, subgroupMatrixF16: m16 }, 'matrix');
