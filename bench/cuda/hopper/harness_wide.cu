@@ -49,8 +49,8 @@
 using namespace mla;
 #include "harness_common.cuh"
 
-enum Kern { kNew, kOld, kV2, kX0, kX1, kX2, kX3, kX4, kX8, kX16, kX24, kX29, kX30, kX63, kX94, kX158, kX286, kX542, kX350, kX1054 };
-static const int kXVar[] = {0, 1, 2, 3, 4, 8, 16, 24, 29, 30, 63, 94, 158, 286, 542, 350, 1054}; // VAR bits of kX0.. in order // kXn: the sm90w variant with VAR bits n (decode_sm90_wide.cu)
+enum Kern { kNew, kOld, kV2, kX0, kX1, kX2, kX3, kX4, kX8, kX16, kX24, kX29, kX30, kX94, kX158, kX286, kX542, kX350, kX1054 };
+static const int kXVar[] = {0, 1, 2, 3, 4, 8, 16, 24, 29, 30, 94, 158, 286, 542, 350, 1054}; // VAR bits of kX0.. in order // kXn: the sm90w variant with VAR bits n (decode_sm90_wide.cu)
 
 // One sm90w launch: grid (parts, 1, row tiles), or (row tiles, 1, parts) for the kVarGridX variants.
 static void launchW(const Dev& d, void (*fn)(MlaParams, mla::sm90w::TmaMap), bool gridX) {
@@ -99,7 +99,7 @@ static bool launch(const Dev& d, bool f16, Kern which) {
       if (f16) return false;
       void (*const xs[])(MlaParams, mla::sm90w::TmaMap) = {mla_decode_sm90w_bf16_x0, mla_decode_sm90w_bf16_x1, mla_decode_sm90w_bf16_x2, mla_decode_sm90w_bf16_x3, mla_decode_sm90w_bf16_x4,
                                                               mla_decode_sm90w_bf16_x8, mla_decode_sm90w_bf16_x16, mla_decode_sm90w_bf16_x24,
-                                                              mla_decode_sm90w_bf16_x29, mla_decode_sm90w_bf16_x30, mla_decode_sm90w_bf16_x63,
+                                                              mla_decode_sm90w_bf16_x29, mla_decode_sm90w_bf16_x30,
                                                               mla_decode_sm90w_bf16_x94, mla_decode_sm90w_bf16_x158, mla_decode_sm90w_bf16_x286,
                                                               mla_decode_sm90w_bf16_x542, mla_decode_sm90w_bf16_x350, mla_decode_sm90w_bf16_x1054};
       fn = xs[which - kX0];
@@ -155,7 +155,7 @@ static void timeOne(const std::vector<int>& seqlens, int hQ, int sQ, FILE* js) {
   const int rounds = getenv("ROUNDS") ? std::max(1, atoi(getenv("ROUNDS"))) : 1;
   if (cmp == "vars") { // the library's entry and the variants x0 (v3) .. x4, interleaved ROUNDS times
     // VARS="lib x0 ..." picks the list (default: the library's entry and every variant).
-    std::vector<std::string> names = {"lib", "x0", "x1", "x2", "x3", "x4", "x8", "x16", "x24", "x29", "x30", "x63", "x94", "x158", "x286", "x542", "x350", "x1054"};
+    std::vector<std::string> names = {"lib", "x0", "x1", "x2", "x3", "x4", "x8", "x16", "x24", "x29", "x30", "x94", "x158", "x286", "x542", "x350", "x1054"};
     if (getenv("VARS")) {
       names.clear();
       std::string v = getenv("VARS"), w;

@@ -1,4 +1,5 @@
 #!/bin/bash
+# (x63, kVarOrder, left the kernel after session 8: measured 5-15 % slower; commit 6c7d876 has it. This script is the call as run.)
 # Session 8, third H200 call for the >= 64-row kernel: the library test with the goldens (FLASHMLA_GOLDEN) and 200
 # random cases, harness check of the library's entry (1000) and of x63 (kVarOrder, 300), memcheck + synccheck of
 # both, SASS counts; then timing of lib / x0 (v3) / x29 / x30 interleaved, then lib against x63 separately.

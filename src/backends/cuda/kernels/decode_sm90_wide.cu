@@ -149,14 +149,15 @@ __device__ __forceinline__ Rows& rows() {
 // Variant bits (VAR): kVarL2 evict-normal cache reads when there are 2 or more row tiles; kVarGridX the row tile on
 // grid x and the SM part on grid z (a part's row tiles are neighbouring CTAs, as FlashMLA launches them); kVarSleep
 // the producer waits with a suspend-time hint; kVarSkip O is not rescaled by factors of exactly 1; kVarFull tiles
-// every key of which both rows see skip the mask; kVarOrder (harness only so far) warpgroup 1 queues S_B behind
-// P_A V_A[R]. The library's entries use kLibVar; the harness times the others.
+// every key of which both rows see skip the mask (bit 32, kVarOrder: warpgroup 1 queuing S_B behind P_A V_A[R],
+// measured 5-15 % slower in session 8 and removed; commit 6c7d876 has it). The library's entries use kLibVar; the
+// harness times the others.
 // Session 8b (harness only so far): kVarPf the producer's box-8 thread, right after it issues box 8 of a tile, asks
 // L2 to prefetch that tile's whole page (one bulk prefetch of 73,728 bytes), so the V boxes requested later (tile
 // B's at the end of a pair) find it in L2 instead of waiting on DRAM; kVarPfNext the same for the item's next tile
 // (one tile further ahead); kVarEarlyRel warpgroup 0 waits for P_A V_A[L] and hands V_A[L] back before it waits
 // for P_B, not after; kVarUnrollS S's walk over the nine boxes unrolled (fewer uniform address instructions).
-constexpr int kVarL2 = 1, kVarGridX = 2, kVarSleep = 4, kVarSkip = 8, kVarFull = 16, kVarOrder = 32;
+constexpr int kVarL2 = 1, kVarGridX = 2, kVarSleep = 4, kVarSkip = 8, kVarFull = 16;
 constexpr int kVarPf = 64, kVarPfNext = 128, kVarEarlyRel = 256, kVarUnrollS = 512;
 // kVarMcast (harness only): the two row tiles of a pair (grid x 2i, 2i + 1, kVarGridX) run as a 2-CTA cluster and
 // share every tile: each CTA's producer issues about half of a group's boxes with TMA multicast into both CTAs'
@@ -392,9 +393,7 @@ struct DecodeW {
           rmA = quadMax(rmA);
           rmB = quadMax(rmB);
         };
-        // kVarOrder: warpgroup 1 issues S_B after P_A V_A[R] (below) instead of first.
-        constexpr bool lateS = !w0 && (VAR & kVarOrder);
-        if (ownTile && !lateS) {
+        if (ownTile) {
           issueS(stS, ((uA + (w0 ? 0 : 1)) >> 1) & 1);
           wgWait<0>();
           pinRegs<32>(s);
@@ -451,65 +450,6 @@ struct DecodeW {
             release(stB, 2); // V_B[L] read
           }
           wgWait<0>(); // unconditional: ptxas then sees every path wait before the accumulators are read
-        } else if (lateS) {
-          // kVarOrder: rescale O_R to mA, queue P_A V_A[R] and S_B behind it (S_B's boxes get that much longer to
-          // land; the tensor core has P_A V_A[R] meanwhile), then the softmax of B, P_B, c and mB, and P_B V_B[R].
-          namedSync(1, 256); // mA and P_A ready
-          const float pA0 = rw.mA[rA], pB0 = rw.mA[rB];
-          {
-            const float baA = pA0 == -INFINITY ? 0.f : pA0, baB = pB0 == -INFINITY ? 0.f : pB0;
-            const float scA = exp2f(mA_ - baA), scB = exp2f(mB_ - baB);
-            lA *= scA;
-            lB *= scB;
-            scaleO(o, scA, scB);
-          }
-#pragma unroll 1
-          for (int b = 4; b < 8; ++b) mbarWait(fullBar + kStageBars * stA + 8 * b, (uA >> 1) & 1); // complete already (warpgroup 0 saw them): for visibility
-          if (t == it.nTiles - 1) zeroTail(stA, t0A);
-          {
-            const uint64_t dvA = opaque(descSw128(kBase + stA * kTileBytes + 4 * kBox, vLbo, vSbo));
-            const uint64_t dP = opaque(descSw128(pBase, 16, 1024));
-            wgFence();
-#pragma unroll
-            for (int kk = 0; kk < 4; ++kk) Wg<T>::ss256(o, dP + ((32 * kk) >> 4), dvA + ((kk * 2048) >> 4));
-            wgCommit();
-          }
-          if (hasB) issueS(stB, ((uA + 1) >> 1) & 1);
-          wgWait<0>(); // P_A V_A[R] and S_B done: the P buffer takes P_B
-          pinRegs<128>(o);
-          pinRegs<32>(s);
-          release(stA, 1); // V_A[R] read
-          if (hasB) {
-            release(stB, 0); // box 8 of B read
-            maskS();
-          }
-          const float nA = fmaxf(pA0, rmA), nB = fmaxf(pB0, rmB);
-          const float bA = nA == -INFINITY ? 0.f : nA, bB = nB == -INFINITY ? 0.f : nB;
-          const float cA = exp2f(pA0 - bA), cB = exp2f(pB0 - bB);
-          uint32_t a[4][4];
-          {
-            float sumA = 0.f, sumB = 0.f;
-            expPack(s, bA, bB, sumA, sumB, a);
-            lA = lA * cA + sumA;
-            lB = lB * cB + sumB;
-          }
-          mA_ = nA; mB_ = nB;
-          if (hasB) storeP(pBase, a, rA, rB, gq, tq);
-          if (tq == 0) { rw.c[rA] = cA; rw.c[rB] = cB; rw.mB[rA] = nA; rw.mB[rB] = nB; }
-          fenceProxyAsync();
-          namedArrive(2, 256); // c, mB and P_B ready
-          scaleO(o, cA, cB);
-          if (hasB) {
-            if (t + 1 == it.nTiles - 1) zeroTail(stB, t0B);
-            const uint64_t dvB = opaque(descSw128(kBase + stB * kTileBytes + 4 * kBox, vLbo, vSbo));
-            wgFence();
-#pragma unroll
-            for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, a[kk], dvB + ((kk * 2048) >> 4));
-            wgCommit();
-            wgWait<0>();
-            pinRegs<128>(o);
-            release(stB, 1); // V_B[R] read
-          }
         } else {
           namedSync(1, 256); // mA and P_A ready
           const float pA0 = rw.mA[rA], pB0 = rw.mA[rB];
@@ -663,7 +603,6 @@ MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x16, __nv_bfloat16, false, 16)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x24, __nv_bfloat16, false, 24)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x29, __nv_bfloat16, false, 29)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x30, __nv_bfloat16, false, 30)
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x63, __nv_bfloat16, false, 63)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x94, __nv_bfloat16, false, 94)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x158, __nv_bfloat16, false, 158)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x286, __nv_bfloat16, false, 286)
