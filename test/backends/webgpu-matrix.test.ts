@@ -19,7 +19,7 @@ import type { DecodePlan } from '../../src/core/plan.js';
 import { resolveDecodeKernel } from '../../src/backends/webgpu/decode-kernel.js';
 import { compareOutputs, assertOutputsClose } from '../support/compare.js';
 import { convert32, matrixModel } from '../support/matrix-model.js';
-import { type Matrix5ModelOptions, convertRow, matrix5Model } from '../support/matrix-model5.js';
+import { type Matrix5ModelOptions, convertRow, matrix5Model, pow2Mul, v5Before13 } from '../support/matrix-model5.js';
 import { type DecodeCase, caseMatrix, caseReference, makeCase, specName } from '../support/random.js';
 import { extremeCases, infKeyCase, matrixTol, mixedBlockCase, nanRowsCase, noKeyRowsCase, ropeHeavyCase, scaledCase } from '../support/webgpu-matrix.js';
 
@@ -199,13 +199,16 @@ describe('webgpu matrix kernel v5 (the key tile converted once): generated WGSL'
       assert.match(src, /enable chromium_experimental_subgroup_matrix;\ndiagnostic\(off, chromium\.subgroup_matrix_uniformity\);/);
       const loads = [...src.matchAll(/subgroupMatrixLoad<[^>]+>>\(&(\w+), ([^,]+), (false|true), (\d+)u\)/g)];
       const stores = [...src.matchAll(/subgroupMatrixStore\(&(\w+), ([^,]+), mc, (false|true), (\d+)u\)/g)];
-      // Qᵀ: 9 right matrices an item; QK: 9 left; P: kb left a tile; PV: nbs x kb right.
-      assert.equal(loads.length, 9 + 9 + g.kb + g.nbs * g.kb);
+      // Qᵀ: 11 right matrices an item; QK: 11 left (parts of 11, 11, 10 and 4 steps); P: kb left a tile; PV: nbs x kb right.
+      assert.equal(loads.length, 11 + 11 + g.kb + g.nbs * g.kb);
       assert.equal(stores.length, 1 + g.nbs);
-      assert.equal((src.match(/subgroupMatrixMultiplyAccumulate/g) ?? []).length, 9 + g.nbs * g.kb);
+      assert.equal((src.match(/subgroupMatrixMultiplyAccumulate/g) ?? []).length, 11 + g.nbs * g.kb);
+      // Steps 0..3 for every part, 4..9 for the three latent parts, 10 for the first two; the RoPE part from column 512.
+      assert.match(src, /if \(cp < 3u\) \{ (mc = subgroupMatrixMultiplyAccumulate\([^;]+\);\s*){6}\}\s*if \(cp < 2u\) \{ mc = [^;]+ \+ 160u, [^;]+\); \}/);
+      assert.match(src, /let cs = select\(cl, 512u, cp == 3u\);/);
       const strides: Record<string, number[]> = { Kt: [584, 16], Ph: [g.pStride], Sc: [16] };
       for (const [, arr, off, colMajor, stride] of [...loads, ...stores]) {
-        assert.match(off, /^(\d+u|sg|kb|cp|[ +*()])+$/, `offset ${off} into ${arr}`);
+        assert.match(off, /^(\d+u|sg|kb|cp|cs|cl|[ +*()])+$/, `offset ${off} into ${arr}`);
         assert.equal(colMajor, 'false');
         assert.ok(strides[arr]?.includes(Number(stride)), `stride ${stride} of ${arr}`);
       }
@@ -341,26 +344,27 @@ describe('webgpu matrix kernel v5: its arithmetic modelled in JavaScript (suppor
     assert.deepEqual([r.h[3], r.h[4], r.h[5], r.h[0], r.e, r.scale], [1.5, 0, 0, 0.5, 128, NaN]);
     assert.deepEqual([convertRow(row, true, true).e, convertRow(row.map((x) => (Number.isNaN(x) ? 0 : x))).scale], [1, 2]);
   });
-  // What the model shows v5 gets wrong (v4 gets the first two right; the third is every kernel's): docs/notes/webgpu-matrix-v5-model.md.
-  test('keys whose RoPE columns are 2^20 times their latent columns', { todo: 'v5 scales a key by its largest of all 576 values: the latent columns (QK and V) keep 4 bits' }, () => {
-    assert.equal(check(ropeHeavyCase(20), {}, 'v5'), '');
+  // Issue #13 (docs/notes/webgpu-matrix-v5-model.md): three cases v5 got wrong, fixed in the kernel and in the model;
+  // each test checks that the old arithmetic (a named mutation of the model) fails it.
+  const qHuge = once(() => scaledCase({ name: 'q huge', dtype: 'bf16', hQ: 16, hKv: 1, pageBlockSize: 64, seqlens: [77], sQ: 1, causal: false }, 4242, 1e37, 1e-30));
+  test('keys whose RoPE columns are 2^20 times their latent columns (every key, and one key in 32 at 2^30): the RoPE columns have a scale of their own', () => {
+    for (const [label, c] of [['RoPE x 2^20', ropeHeavyCase(20)], ['RoPE x 2^30 in one key of 32', ropeHeavyCase(30, 32)]] as const) {
+      for (const subgroups of [8, 4] as const) assert.equal(check(c, { subgroups }, `${label}, ${subgroups} subgroups`), '');
+      // One scale over a key's 576 values: the latent columns (QK and V) keep 4 bits.
+      assert.notEqual(check(c, { oneKeyScale: true }, 'one key scale'), '', label);
+      assert.notEqual(check(c, v5Before13, 'v5 before #13'), '', label);
+    }
   });
-  test('q of 1e37 against keys of 1e-30 (bf16)', { todo: 'v5 forms acc * qs before * ks: acc * 2^123 overflows f32 though the score is about 1e8' }, () => {
-    const c = scaledCase({ name: 'q huge', dtype: 'bf16', hQ: 16, hKv: 1, pageBlockSize: 64, seqlens: [77], sQ: 1, causal: false }, 4242, 1e37, 1e-30);
-    assert.equal(check(c, {}, 'v5'), '');
+  test('q of 1e37 against keys of 1e-30 (bf16): the score as acc * 2^(eq + ek - 254), never acc * qs alone', () => {
+    for (const subgroups of [8, 4] as const) assert.equal(check(qHuge(), { subgroups }, `${subgroups} subgroups`), '');
+    // ((acc * qs) * ks): acc * 2^123 overflows f32 though the score is about 1e8.
+    assert.notEqual(check(qHuge(), { productScore: true }, 'acc * qs * ks'), '');
+    assert.notEqual(check(qHuge(), { productScore: true, oneKeyScale: true }, 'acc * qs * ks, one key scale'), '');
+    // Exponents past f32's: exact where the result is a normal f32, inf only where the result overflows.
+    assert.deepEqual([pow2Mul(1.5 * 2 ** -100, 200), pow2Mul(1.5 * 2 ** 100, -200), pow2Mul(1, 128), pow2Mul(2 ** -60, 252)], [1.5 * 2 ** 100, 1.5 * 2 ** -100, Infinity, Infinity]);
   });
-  test('+inf in a key: the rows it turns NaN have NaN lse', { todo: 'v5 (as v3, v4 and the f16 kernel) writes lse +inf, "no key", where the row sum is NaN: `lsT > 0.0 || nr` is false for NaN' }, () => {
-    const c = infKeyCase();
-    assert.equal(checkNan(c, {}), '');
-  });
-  test('the changes proposed for the kernel (docs/notes/webgpu-matrix-v5-model.md) fix the three todo cases and keep the others passing', () => {
-    const all = { ldexpScore: true, ropeScale: true, nanSumLse: true };
-    const qHuge = scaledCase({ name: 'q huge', dtype: 'bf16', hQ: 16, hKv: 1, pageBlockSize: 64, seqlens: [77], sQ: 1, causal: false }, 4242, 1e37, 1e-30);
-    assert.equal(check(qHuge, { proposed: { ldexpScore: true } }, 'q of 1e37, ldexp score'), '');
-    assert.equal(check(ropeHeavyCase(20), { proposed: { ropeScale: true } }, 'RoPE x 2^20, RoPE scale'), '');
-    assert.equal(check(ropeHeavyCase(30, 32), { proposed: { ropeScale: true } }, 'RoPE x 2^30 in one key of 32, RoPE scale'), '');
-    assert.equal(checkNan(infKeyCase(), { proposed: { nanSumLse: true } }), '');
-    for (const c of [random[0](), random[1](), extremes[7][1](), extremes[1][1](), mixedBlockCase()]) assert.equal(check(c, { proposed: all }, 'all three'), '');
-    assert.equal(checkNan(nanCase(), { proposed: all }), '');
+  test('+inf in a key: the rows it turns NaN have NaN lse (not +inf, "no key")', () => {
+    for (const subgroups of [8, 4] as const) assert.equal(checkNan(infKeyCase(), { subgroups }), '', `${subgroups} subgroups`);
+    assert.match(checkNan(infKeyCase(), { nanSumNoKey: true }), /lse NaN false, reference true/);
   });
 });

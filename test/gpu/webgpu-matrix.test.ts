@@ -26,7 +26,7 @@ import { assertOutputsClose, compareOutputs } from '../support/compare.js';
 import { goldenCaseNames } from '../support/golden.js';
 import { caseMatrix, caseReference, makeCase, runCase, specName } from '../support/random.js';
 import { runGoldenWebGpu } from '../support/webgpu.js';
-import { checkNanRows, extremeCases, matrixTol, mixedBlockCase, ropeHeavyCase, scaledCase } from '../support/webgpu-matrix.js';
+import { checkInfKeyRows, checkNanRows, extremeCases, matrixTol, mixedBlockCase, ropeHeavyCase, scaledCase } from '../support/webgpu-matrix.js';
 import { RefPool } from './refpool.js';
 
 const nRandom = Number(process.env.FLASHMLA_GPU_CASES ?? 300);
@@ -164,14 +164,14 @@ describe('webgpu matrix kernel: NaN in the inputs', () => {
   });
 });
 
-// Cases the JavaScript model of v5 (test/support/matrix-model5.ts) and the emulated WGSL fail (docs/notes/
-// webgpu-matrix-v5-model.md): todo on v5 until its scales change; v4 (per-32-column scales) must pass the first.
-describe('webgpu matrix kernel: what the v5 model shows v5 gets wrong', () => {
+// Cases the JavaScript model of v5 (test/support/matrix-model5.ts) found v5 got wrong, fixed in issue #13 (docs/notes/
+// webgpu-matrix-v5-model.md) and checked so far on the emulated WGSL only; v4 (per-32-column scales) always passed the first.
+describe('webgpu matrix kernel: the cases issue #13 fixed', () => {
   const run = async (be: WebGpuBackend, c: ReturnType<typeof ropeHeavyCase>, label: string) => {
     const r = await runCase(c, be, flashMlaWithKvcache, { numSms: 132 });
     assertOutputsClose(r.out, r.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, matrixTol, label);
   };
-  test('keys whose RoPE columns are 2^20 times their latent columns (v5)', { todo: 'v5 scales a key by its largest of all 576 values: the latent columns (QK and V) keep 4 bits' }, async (t) => {
+  test('keys whose RoPE columns are 2^20 times their latent columns (v5: the RoPE columns scaled apart)', async (t) => {
     const b = need(t);
     if (b) { await run(b[0], ropeHeavyCase(20), 'RoPE x 2^20, v5 default layout'); await run(b[1], ropeHeavyCase(20), 'RoPE x 2^20, v5 4 subgroups'); }
   });
@@ -179,8 +179,12 @@ describe('webgpu matrix kernel: what the v5 model shows v5 gets wrong', () => {
     const b = need(t);
     if (b) await run(b[2], ropeHeavyCase(20), 'RoPE x 2^20, v4');
   });
-  test('q of 1e37 against keys of 1e-30 (v5)', { todo: 'v5 forms acc * qs before * ks: acc * 2^123 overflows f32 though the score is about 1e8' }, async (t) => {
+  test('q of 1e37 against keys of 1e-30 (v5: the score as acc * 2^(eq + ek - 254))', async (t) => {
     const b = need(t);
     if (b) await run(b[0], scaledCase({ name: 'q huge', dtype: 'bf16', hQ: 16, hKv: 1, pageBlockSize: 64, seqlens: [77], sQ: 1, causal: false }, 4242, 1e37, 1e-30), 'q x 1e37, v5');
+  });
+  test('+inf in a key: the rows it turns NaN have NaN lse, split and unsplit (v5 8 and 4 subgroups, v4)', async (t) => {
+    const b = need(t);
+    if (b) for (const be of b) await checkInfKeyRows(be);
   });
 });

@@ -12,6 +12,7 @@ import { f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
 import { assertOutputsClose, tolerances } from '../support/compare.js';
 import { type CaseSpec, caseReference, makeCase, nanBits, runCase } from '../support/random.js';
 import { checkRandomWebGpu, runGoldenWebGpu } from '../support/webgpu.js';
+import { checkInfKeyRows } from '../support/webgpu-matrix.js';
 
 let f16: WebGpuBackend | undefined, why = '';
 before(async () => {
@@ -118,6 +119,13 @@ describe('webgpu f16 kernel: NaN in the inputs', () => {
       }
       assert.equal(nanRows, 16 + 1, 'the reference: batch 1 query 1 (16 heads) and batch 0 query 1 head 3');
     }
+  });
+});
+
+describe('webgpu f16 kernel: +inf in a key (issue #13)', () => {
+  test('the rows it turns NaN (inf - inf) have NaN lse, not +inf ("no key"), split and unsplit', async (t) => {
+    const be = need(t);
+    if (be) await checkInfKeyRows(be, tol);
   });
 });
 

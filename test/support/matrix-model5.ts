@@ -1,13 +1,15 @@
 // A JavaScript model of the subgroup-matrix decode kernel v5's arithmetic (kernels/decode-matrix5.ts), loop for
-// loop: tiles of nT keys (16 with 4 subgroups, 32 with 8) converted once to f16 with one power-of-two scale per key
-// (its 576 values), q converted once with one per row, Sᵀ = K Qᵀ as four contraction parts of 144 columns summed in
-// f32 by the softmax lanes, the scores times qs * ks * scaleLog2, the exp2-domain softmax on 8 lanes a row (each
+// loop: tiles of nT keys (16 with 4 subgroups, 32 with 8) converted once to f16 with two power-of-two scales per key
+// (its latent columns 0..511, its RoPE columns 512..575), q converted once with one per row, Sᵀ = K Qᵀ as four
+// contraction parts (columns 0..175, 176..351, 352..511, 512..575) summed in f32, the latent sum and the RoPE part each
+// times 2^(eq + ek - 254) (two exact power-of-two factors), added, times scaleLog2, the exp2-domain softmax on 8 lanes a row (each
 // with its own partial sum), P' = 2^(x + log2 ks - y) rounded to f16 with y the row's tile maximum of x + log2 ks,
 // O = O * alpha + (P' V) * 2^(y - m) in f32, and the NaN rules (a separate NaN flag per key and per q row; NaN
 // values converted to 0). One split per sequence, as the kernel runs when a sequence is one work item.
 //
 // The products are summed in f32 in column order (the emulated WGSL's order; the tensor cores' order differs only
-// in rounding). `opts` can break the scheme on purpose, so the fast suite proves its assertions can fail.
+// in rounding). `opts` can break the scheme on purpose, so the fast suite proves its assertions can fail; three of
+// them are v5 as it was before issue #13 (`v5Before13`).
 import { type HalfDType, f16ToF32, f32Bits, f32ToF16, halfToF32 } from '../../src/core/dtype.js';
 import type { DecodeCase } from './random.js';
 
@@ -31,15 +33,23 @@ export interface Matrix5ModelOptions {
   /** false: P' without the key scale (P = 2^(x - m) in f16 straight), so V's scale never enters O. */
   keyScaleInP?: boolean;
   /**
-   * Changes proposed for the kernel (docs/notes/webgpu-matrix-v5-model.md), to check them here before the WGSL:
-   * - ldexpScore: the score as ldexp(acc, eq + ek - 254) * scaleLog2 (one exponent sum, no intermediate overflow)
-   *   instead of acc * qs * ks * scaleLog2, whose acc * qs overflows for q near bf16's maximum;
-   * - ropeScale: a key's columns 512..575 (RoPE, QK only) take an exponent of their own, the latent columns 0..511
-   *   theirs (which V and P' use); QK's four contraction parts become columns 0..175, 176..351, 352..511 and
-   *   512..575, so the softmax lanes scale the latent sum and the RoPE part apart (ldexpScore implied);
-   * - nanSumLse: a NaN row sum writes NaN lse, not +inf ("no key").
+   * true: v5 before issue #13: one exponent over a key's 576 values (the latent columns lose bits when the RoPE
+   * columns are far larger) and QK's four parts of 144 columns each, summed before the scales.
    */
-  proposed?: { ldexpScore?: boolean; ropeScale?: boolean; nanSumLse?: boolean };
+  oneKeyScale?: boolean;
+  /** true: v5 before issue #13: the score as ((acc * qs) * ks) * scaleLog2, whose acc * qs overflows for q near 1e37. */
+  productScore?: boolean;
+  /** true: v5 before issue #13: a NaN row sum (a score of +inf) writes lse +inf ("no key"), not NaN. */
+  nanSumNoKey?: boolean;
+}
+
+/** The three mutations together: v5 as it was before issue #13. */
+export const v5Before13: Matrix5ModelOptions = { oneKeyScale: true, productScore: true, nanSumNoKey: true };
+
+/** x * 2^e as the kernel's pow2Mul: two exact power-of-two factors, 2^clamp(e, -126, 127) first. */
+export function pow2Mul(x: number, e: number): number {
+  const e1 = Math.min(Math.max(e, -126), 127);
+  return fr(fr(x * 2 ** e1) * 2 ** (e - e1));
 }
 
 /**
@@ -74,8 +84,8 @@ export function convertRow(xs: ArrayLike<number>, scaled = true, nanInMax = fals
 /** out [b, sQ, hQ, 512] as the dtype's bits and lse [b, hQ, sQ], for a uniform-sQ case, as v5 computes them. */
 export function matrix5Model(c: DecodeCase, opts: Matrix5ModelOptions = {}): { out: Uint16Array; lse: Float32Array } {
   if (c.qIndptr) throw new Error('matrix5Model: uniform sQ only');
-  const { subgroups = 8, keyScale = true, qScale = true, nanInMax = false, keyScaleInP = true, proposed = {} } = opts;
-  const split = proposed.ropeScale ? 512 : 576;
+  const { subgroups = 8, keyScale = true, qScale = true, nanInMax = false, keyScaleInP = true, oneKeyScale = false, productScore = false, nanSumNoKey = false } = opts;
+  const split = oneKeyScale ? 576 : 512;
   const nT = 4 * subgroups, kpl = nT / 8;
   const toF = halfToF32(c.dtype as HalfDType);
   const enc = c.dtype === 'bf16' ? bf16Rne : f16Bits;
@@ -110,17 +120,20 @@ export function matrix5Model(c: DecodeCase, opts: Matrix5ModelOptions = {}): { o
           for (let kk = 0; kk < nT; kk++) {
             if (k0 + kk >= vis[r]) { x[kk] = NEG; y[kk] = NEG; continue; } // masked: selected out whatever the sum
             const k = kc[kk].h;
-            // Four contraction parts of 144 columns, each summed in f32, then added left to right.
-            const nan = Number.isNaN(qsr[r]) || Number.isNaN(kc[kk].scale) ? NaN : 1;
-            const pow = (e: number) => 2 ** (qc[r].e + e - 254); // ldexp: exact
-            if (proposed.ropeScale) {
-              // Parts rebalanced so no part straddles column 512: 11, 11 and 10 steps of 16 (latent), 4 (RoPE).
-              const nope = fr(fr(part(q, k, 0, 176) + part(q, k, 176, 176)) + part(q, k, 352, 160));
-              x[kk] = fr(fr(fr(nope * pow(kc[kk].e)) + fr(part(q, k, 512, 64) * pow(kc[kk].eR))) * scaleLog2) * nan;
-            } else {
+            // Four contraction parts, each summed in f32; acc times the row's and the key's scales.
+            const bad = Number.isNaN(qsr[r]) || Number.isNaN(kc[kk].scale);
+            const scaled = (acc: number, e: number) => (productScore ? fr(fr(acc * qsr[r]) * fr(bad ? NaN : 2 ** (e - 127))) : pow2Mul(acc, qc[r].e + e - 254));
+            let sx: number;
+            if (oneKeyScale) {
+              // Four parts of 144 columns, added left to right, one scale.
               const sAcc = fr(fr(fr(part(q, k, 0) + part(q, k, 144)) + part(q, k, 288)) + part(q, k, 432));
-              x[kk] = proposed.ldexpScore ? fr(fr(sAcc * pow(kc[kk].e)) * scaleLog2) * nan : fr(fr(fr(sAcc * qsr[r]) * fr(kc[kk].scale)) * scaleLog2);
+              sx = fr(scaled(sAcc, kc[kk].e) * scaleLog2);
+            } else {
+              // No part straddles column 512: 11, 11 and 10 steps of 16 (latent, added), 4 (RoPE); each its scale.
+              const lat = fr(fr(part(q, k, 0, 176) + part(q, k, 176, 176)) + part(q, k, 352, 160));
+              sx = fr(fr(scaled(lat, kc[kk].e) + scaled(part(q, k, 512, 64), kc[kk].eR)) * scaleLog2);
             }
+            x[kk] = bad ? NaN : sx;
             y[kk] = fr(fr(x[kk] + (keyScaleInP ? kc[kk].e : 127)) - 127);
           }
           // 8 lanes a row, keys slot * kpl + j: partial maxima (a NaN score marks the slot), then the row's.
@@ -166,8 +179,9 @@ export function matrix5Model(c: DecodeCase, opts: Matrix5ModelOptions = {}): { o
         for (let slot = 0; slot < 8; slot++) ls = slot === 0 ? Ls[m][0] : fr(ls + Ls[m][slot]);
         const inv = ls > 0 ? fr(1 / ls) : 0;
         for (let col = 0; col < 512; col++) out[((bi * c.sQ + j) * c.hQ + h) * 512 + col] = enc(nanRow[m] ? NaN : fr(O[m][col] * inv));
-        const v = nanRow[m] ? NaN : fr(fr(M[m] + fr(Math.log2(ls))) * LN2);
-        lse[(bi * c.hQ + h) * c.sQ + j] = ls > 0 || nanRow[m] || (proposed.nanSumLse && Number.isNaN(ls)) ? v : Infinity;
+        const nr = nanRow[m] || (!nanSumNoKey && Number.isNaN(ls));
+        const v = nr ? NaN : fr(fr(M[m] + fr(Math.log2(ls))) * LN2);
+        lse[(bi * c.hQ + h) * c.sQ + j] = ls > 0 || nr ? v : Infinity;
       }
     }
   }

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
 import { flashMlaWithKvcache } from '../../src/index.js';
 import { f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
-import { type Tolerance, tolerances } from './compare.js';
-import { type CaseSpec, type DecodeCase, caseReference, makeCase, nanBits, runCase } from './random.js';
+import { type Tolerance, assertOutputsClose, tolerances } from './compare.js';
+import { type CaseSpec, type DecodeCase, caseMetadata, caseReference, makeCase, nanBits, runCase } from './random.js';
 
 /**
  * f16 products are exact in the f32 accumulators and every q / k value within 2^14 of its block's largest converts
@@ -94,8 +94,8 @@ export function ropeHeavyCase(lg: number, every = 1): DecodeCase {
  * +inf in one RoPE column of key 3 (batch 0): rows whose q has a positive value there score +inf, and the reference
  * makes them NaN (inf - inf); the other rows score -inf for that key and stay finite.
  */
-export function infKeyCase(): DecodeCase {
-  const c = makeCase({ name: 'inf', dtype: 'bf16', hQ: 16, hKv: 1, pageBlockSize: 16, seqlens: [40], sQ: 1, causal: false }, 5);
+export function infKeyCase(seqlen = 40): DecodeCase {
+  const c = makeCase({ name: 'inf', dtype: 'bf16', hQ: 16, hKv: 1, pageBlockSize: 16, seqlens: [seqlen], sQ: 1, causal: false }, 5);
   c.kCache[(c.blockTable[0] * 16 + 3) * 576 + 520] = 0x7f80;
   return c;
 }
@@ -120,5 +120,35 @@ export async function checkNanRows(be: WebGpuBackend): Promise<void> {
       assert.equal(lseNan, refNan, `row ${row} lse NaN ${lseNan}, reference ${refNan}, ${numSms} SMs`);
     }
     assert.equal(nanRows, 16 + 1, 'the reference: batch 1 query 1 (16 heads) and batch 0 query 1 head 3');
+  }
+}
+
+/**
+ * infKeyCase with 1000 keys on a backend, split (132 SMs: 4 splits, so the NaN partial lse of the first goes through
+ * the combine) and unsplit (1 SM): the rows the reference makes NaN are NaN in out and lse (not lse +inf,
+ * "no key", which the kernels wrote before issue #13), and every other row is within `tol`.
+ */
+export async function checkInfKeyRows(be: WebGpuBackend, tol: Tolerance = matrixTol): Promise<void> {
+  const c = infKeyCase(1000);
+  const ref = caseReference(c);
+  const splits = (numSms: number) => { const ns = caseMetadata(c, numSms).numSplits.host() as Int32Array; return ns[1] - ns[0]; };
+  assert.ok(splits(132) > 1 && splits(1) === 1, `splits: ${splits(132)} at 132 SMs, ${splits(1)} at 1`);
+  for (const numSms of [132, 1]) {
+    const r = await runCase(c, be, flashMlaWithKvcache, { numSms });
+    const out = Uint16Array.from(r.out), lse = Float32Array.from(r.lse);
+    const refOut = Float64Array.from(ref.out), refLse = Float64Array.from(ref.lse);
+    let nanRows = 0;
+    for (let h = 0; h < c.hQ; h++) { // b = 1, sQ = 1: row h, lse [0, h, 0]
+      const refNan = Number.isNaN(refLse[h]);
+      nanRows += refNan ? 1 : 0;
+      for (let col = 0; col < 512; col++) {
+        const outNan = (out[h * 512 + col] & 0x7fff) > 0x7f80;
+        assert.equal(outNan, refNan, `head ${h} col ${col}: out NaN ${outNan}, reference ${refNan}, ${numSms} SMs`);
+      }
+      assert.equal(Number.isNaN(lse[h]), refNan, `head ${h}: lse ${lse[h]}, reference ${refLse[h]}, ${numSms} SMs`);
+      if (refNan) { out.fill(0, h * 512, h * 512 + 512); refOut.fill(0, h * 512, h * 512 + 512); lse[h] = Infinity; refLse[h] = Infinity; }
+    }
+    assert.ok(nanRows > 0 && nanRows < c.hQ, `the reference's NaN rows: ${nanRows} of ${c.hQ}`);
+    assertOutputsClose(out, lse, { out: refOut, lse: refLse }, c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, tol, `+inf key, ${numSms} SMs`);
   }
 }

@@ -82,6 +82,7 @@ ${packWgsl(s.dtype)}
 ${segmentLoader(s.segs)}
 
 fn isNan4(x: vec4<f32>) -> vec4<bool> { return (bitcast<vec4<u32>>(x) & vec4<u32>(0x7fffffffu)) > vec4<u32>(0x7f800000u); }
+fn isNanF(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
 // NaN in V: zero (a row that sees the key is NaN through its score already; one that does not must stay finite).
 fn clean(v: vec4<f32>) -> vec4<f32> { return select(v, vec4<f32>(0.0), isNan4(v)); }
 
@@ -254,11 +255,12 @@ ${keyRowLookup(s.segs, 'it.kvh')}
     let h = it.kvh * u.nGroups + mm % u.nGroups;
     let ll = rowL[t];
     let qn = bitcast<f32>(u.posInfBits | 0x400000u);
-    let v = select((rowM[t] + log2(ll)) * 0.6931471805599453, qn, rowNan[t] != 0u);
+    let nr = rowNan[t] != 0u || isNanF(ll); // a NaN sum (a score of +inf) is a NaN row, not "no key"
+    let v = select((rowM[t] + log2(ll)) * 0.6931471805599453, qn, nr);
     if (!it.split) {
-     lse[u.lseOff + batch * u.lseStrideB + h * u.lseStrideH + (qStart + j) * u.lseStrideT] = select(bitcast<f32>(u.posInfBits), v, ll > 0.0 || rowNan[t] != 0u);
+     lse[u.lseOff + batch * u.lseStrideB + h * u.lseStrideH + (qStart + j) * u.lseStrideT] = select(bitcast<f32>(u.posInfBits), v, ll > 0.0 || nr);
     } else {
-     acc[it.slot * u.rowStride + j * u.hQ + h] = select(NEG, v, ll > 0.0 || rowNan[t] != 0u);
+     acc[it.slot * u.rowStride + j * u.hQ + h] = select(NEG, v, ll > 0.0 || nr);
     }
    }
   }

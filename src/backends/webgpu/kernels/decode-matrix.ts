@@ -382,7 +382,7 @@ ${itemLoopHead}
     let j = mm / u.nGroups;
     let h = it.kvh * u.nGroups + mm % u.nGroups;
     let ll = rowL[t];
-    let nan = rowNan[t] != 0u;
+    let nan = rowNan[t] != 0u || isNan(ll); // a NaN sum (a score of +inf) is a NaN row, not "no key"
     let v = select((rowM[t] + log2(ll)) * 0.6931471805599453, qNan(), nan);
     if (!it.split) {
      lse[u.lseOff + batch * u.lseStrideB + h * u.lseStrideH + (qStart + j) * u.lseStrideT] = select(bitcast<f32>(u.posInfBits), v, ll > 0.0 || nan);

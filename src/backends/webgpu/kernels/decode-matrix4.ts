@@ -381,11 +381,12 @@ ${pv}
     ${range(vChunks).map((v) => range(half16).map((i) => `acc[a + ${v * pw + i}u] = select(o${v}_${i} * inv, qNan(), nanRow);`).join(' ')).join('\n    ')}
    }
    if (t < ${matrix4Rows}u) {
-    let v = select((m + log2(lsum)) * 0.6931471805599453, qNan(), nanRow);
+    let nr = nanRow || isNan(lsum); // a NaN sum (a score of +inf) is a NaN row, not "no key"
+    let v = select((m + log2(lsum)) * 0.6931471805599453, qNan(), nr);
     if (!isSplit) {
-     lse[u.lseOff + batch * u.lseStrideB + h * u.lseStrideH + (qStart + j) * u.lseStrideT] = select(bitcast<f32>(u.posInfBits), v, lsum > 0.0 || nanRow);
+     lse[u.lseOff + batch * u.lseStrideB + h * u.lseStrideH + (qStart + j) * u.lseStrideT] = select(bitcast<f32>(u.posInfBits), v, lsum > 0.0 || nr);
     } else {
-     acc[slot * u.rowStride + j * u.hQ + h] = select(NEG, v, lsum > 0.0 || nanRow);
+     acc[slot * u.rowStride + j * u.hQ + h] = select(NEG, v, lsum > 0.0 || nr);
     }
    }
   }

@@ -6,18 +6,20 @@
 // with two barriers a 32-column chunk; the H200 ablations of session 8 put 60 % of its time in those conversions.
 // v5 converts a tile of nT keys (16 per four subgroups) once, row-major [key][576], with all lanes and wide loads,
 // and both products read it:
-// - q is converted once per work item, transposed into the tile's memory, and each subgroup keeps its 9 right
-//   matrices of Qᵀ (144 columns) in registers for the whole item.
+// - q is converted once per work item, transposed into the tile's memory, and each subgroup keeps up to 11 right
+//   matrices of Qᵀ (its contraction part) in registers for the whole item.
 // - QK computes Sᵀ = K Qᵀ (keys x rows): subgroup sg takes key block kb = sg / 4 and contraction part cp = sg % 4
-//   (columns 144 cp .. 144 cp + 143): 9 products into one result, no barrier between them. The four parts of a key
-//   block are summed by the softmax lanes.
+//   (columns 0..175, 176..351, 352..511, 512..575: 11, 11, 10 and 4 products into one result, no barrier between
+//   them). The softmax lanes add the three latent parts, scale them and the RoPE part apart, and add those.
 // - PV: O (16 x 512) = P' V, V the tile's first 512 columns in place; subgroup sg owns 512 / S columns, 16 a result.
 //
-// Range: one power-of-two scale per key (its 576 values) and per q row, chosen so the largest finite magnitude is in
-// [1, 2); both leave the product as factors of the output's row and column: S[r][k] = acc * qs[r] * ks[k]. Values
-// within 2^14 of their key's (row's) largest convert exactly, smaller ones lose bits below 2^-24 of it. In PV the key
-// scale enters P: P'[r][k] = 2^(x[r][k] + log2 ks[k] - y[r]) with y[r] the row's tile maximum of x + log2 ks, so
-// P' <= 1 in f16 and the tile's result enters O times 2^(y[r] - m[r]) (a per-row factor, like alpha). NaN: a NaN in
+// Range: power-of-two scales chosen so the largest finite magnitude is in [1, 2): one per q row (576 values), two per
+// key, its latent columns 0..511 (QK and V) and its RoPE columns 512..575 (QK only), so a key whose RoPE part is far
+// larger than its latent part keeps the latent bits (issue #13). Both leave the product as factors of the output's
+// row and column: S[r][k] = accLat * qs[r] * ks[k] + accRope * qs[r] * ksR[k], each formed as acc * 2^(eq + ek - 254)
+// (pow2Mul: no intermediate acc * qs, which overflowed for q near bf16's maximum). Values within 2^14 of their
+// scale's largest convert exactly, smaller ones lose bits below 2^-24 of it. In PV the latent key scale enters P:
+// P'[r][k] = 2^(x[r][k] + log2 ks[k] - y[r]) with y[r] the row's tile maximum of x + log2 ks, so P' <= 1 in f16 and the tile's result enters O times 2^(y[r] - m[r]) (a per-row factor, like alpha). NaN: a NaN in
 // a key or q row makes its scale NaN (so exactly the scores it touches are NaN); the converted values are zeroed, so
 // the products stay finite for rows that do not see the key.
 //
@@ -35,8 +37,10 @@ import { scaleHelpersWgsl, unpackWgsl } from './decode-matrix.js';
 export const matrix5Rows = 16;
 const kStride = 584; // the tile's row stride (f16): 576 + 8 keeps matrix rows 16 bytes apart in banks
 const qtStride = 16; // Qᵀ staging [col][row]
-const parts = 4; // QK contraction parts (144 columns, 9 steps of 16)
-const steps = 576 / 16 / parts;
+// QK's contraction parts: columns 0..175, 176..351, 352..511 (the latent part, times the key's latent scale) and
+// 512..575 (RoPE, times its own scale); no part straddles column 512. Steps of 16 columns: 11, 11, 10, 4.
+const partSteps = [11, 11, 10, 4];
+const maxSteps = 11;
 
 /** The layout of S subgroups: 4 (a 16-key tile) or 8 (32 keys: two key blocks). */
 export function matrix5Layout(subgroups: 4 | 8) {
@@ -68,7 +72,7 @@ export function decodeMatrix5Dispatch(p: Pick<MlaProblem, 'numSmParts' | 'hKv' |
 /** Bytes of workgroup memory the kernel declares, array by array as the WGSL does. */
 export function decodeMatrix5SharedBytes(subgroups: 4 | 8): number {
   const g = matrix5Layout(subgroups);
-  return 2 * g.nT * kStride + 4 * subgroups * 256 + 2 * matrix5Rows * g.pStride + 4 * g.nT * 6 + 4 * matrix5Rows * 5 + 4 * 2 * matrix5Rows * 8;
+  return 2 * g.nT * kStride + 4 * subgroups * 256 + 2 * matrix5Rows * g.pStride + 4 * g.nT * 7 + 4 * matrix5Rows * 5 + 4 * 2 * matrix5Rows * 8;
 }
 
 /** The specialisation for a device: 8 subgroups where the workgroup memory allows (48 KiB), else 4. */
@@ -116,14 +120,19 @@ export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   if (isNan(x)) { return 0.0; }
   return f32(f16(x * downOf(expOf(mx))));
 }`;
+    // Steps [from, to) of the QK product: the part's columns cs + 16 st (a part of fewer steps skips the rest; cp is
+    // uniform within a subgroup, so the branches are too).
+    const qkSteps = (from: number, to: number) => range(to - from).map((i) => from + i).map((st) => `mc = subgroupMatrixMultiplyAccumulate(subgroupMatrixLoad<${L16}>(&Kt, kb * ${16 * kStride}u + cs + ${16 * st}u, false, ${kStride}u), qm${st}, mc);`).join(' ');
     const qkProduct = s.emulate
       ? `for (var e = l; e < 256u; e += 32u) {
      let kk = e / 16u; let rr = e % 16u;
      var x = 0.0;
-     for (var i = 0u; i < ${576 / parts}u; i++) { x = fma(f32(Kt[(kb * 16u + kk) * ${kStride}u + cp * ${576 / parts}u + i]), qAt(rr, cp * ${576 / parts}u + i, qStart, qLen, kvh, mBase), x); }
+     for (var i = cs; i < ce; i++) { x = fma(f32(Kt[(kb * 16u + kk) * ${kStride}u + i]), qAt(rr, i, qStart, qLen, kvh, mBase), x); }
      Sc[sg * 256u + e] = x;
     }`
-      : `{ var mc = ${RES}(); ${range(steps).map((st) => `mc = subgroupMatrixMultiplyAccumulate(subgroupMatrixLoad<${L16}>(&Kt, kb * ${16 * kStride}u + cp * ${576 / parts}u + ${16 * st}u, false, ${kStride}u), qm${st}, mc);`).join(' ')}
+      : `{ var mc = ${RES}(); ${qkSteps(0, partSteps[3])}
+     if (cp < 3u) { ${qkSteps(partSteps[3], partSteps[2])} }
+     if (cp < 2u) { ${qkSteps(partSteps[2], maxSteps)} }
      subgroupMatrixStore(&Sc, sg * 256u, mc, false, 16u); }`;
     const pvProduct = (nb: number) => s.emulate
       ? `for (var e = l; e < 256u; e += 32u) {
@@ -135,7 +144,9 @@ export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
       : `{ var mc = ${RES}(); ${range(g.kb).map((b) => `mc = subgroupMatrixMultiplyAccumulate(pl${b}, subgroupMatrixLoad<${R16}>(&Kt, ${b * 16 * kStride}u + sg * ${vCols}u + ${16 * nb}u, false, ${kStride}u), mc);`).join(' ')}
      subgroupMatrixStore(&Sc, sg * 256u, mc, false, 16u); }`;
     const pLeft = s.emulate ? '' : range(g.kb).map((b) => `let pl${b} = subgroupMatrixLoad<${L16}>(&Ph, ${16 * b}u, false, ${pStride}u);`).join(' ');
-    const qLoad = s.emulate ? '' : range(steps).map((st) => `let qm${st} = subgroupMatrixLoad<${R16}>(&Kt, (cp * ${576 / parts}u + ${16 * st}u) * ${qtStride}u, false, ${qtStride}u);`).join('\n  ');
+    // Qᵀ's right matrices of this subgroup's part; steps past the RoPE part's 4 load from cl (the latent start, 352
+    // for cp 3) so that every load stays inside Qᵀ; cp 3 never uses them.
+    const qLoad = s.emulate ? '' : range(maxSteps).map((st) => `let qm${st} = subgroupMatrixLoad<${R16}>(&Kt, (${st < partSteps[3] ? 'cs' : 'cl'} + ${16 * st}u) * ${qtStride}u, false, ${qtStride}u);`).join('\n  ');
     const pv = range(nbs).map((nb) => `
    ${mark('pv-product', pvProduct(nb))}
    workgroupBarrier();
@@ -149,7 +160,8 @@ ${metadataWgsl()}
 var<workgroup> Kt: array<f16, ${nT * kStride}>;      // the key tile [key][${kStride}] (times 1 / its key's scale); Qᵀ [col][16] in the prologue
 var<workgroup> Sc: array<f32, ${s.subgroups * 256}>;          // the subgroups' 16 x 16 results
 var<workgroup> Ph: array<f16, ${matrix5Rows * pStride}>;      // P' [row][key]
-var<workgroup> kMax: array<atomic<u32>, ${nT}>;    // a key's largest finite magnitude (bits)
+var<workgroup> kMax: array<atomic<u32>, ${nT}>;    // a key's largest finite magnitude (bits) in its latent columns 0..511
+var<workgroup> kMaxR: array<atomic<u32>, ${nT}>;   // ... in its RoPE columns 512..575 (QK only: a scale of their own)
 var<workgroup> kNan: array<atomic<u32>, ${nT}>;    // 1: the key holds a NaN (its scale is NaN; kMax stays its finite maximum)
 var<workgroup> keyRow: array<u32, ${2 * nT}>;     // [parity][key]: this tile's and the next one's
 var<workgroup> keySeg: array<u32, ${2 * nT}>;
@@ -166,6 +178,13 @@ ${packWgsl(s.dtype)}
 ${segmentLoader(s.segs)}
 
 ${scaleHelpersWgsl}
+// x * 2^e for e in [-252, 252] (two exponents of [1, 253] less the bias twice), as two exact power-of-two factors, each
+// a normal f32: it overflows only where the result does (a single factor 2^e does not exist past 2^127, and WGSL's
+// ldexp is indeterminate there).
+fn pow2Mul(x: f32, e: i32) -> f32 {
+  let e1 = clamp(e, -126, 127);
+  return x * bitcast<f32>(u32(e1 + 127) << 23u) * bitcast<f32>(u32(e - e1 + 127) << 23u);
+}
 ${s.emulate ? qAt : ''}
 
 @compute @workgroup_size(${lanes})
@@ -177,7 +196,10 @@ ${metaRowLets('mb')}
  let sg = t / 32u;   // subgroup
  let l = t % 32u;    // lane in it
  let kb = sg / 4u;   // QK: its key block
- let cp = sg % 4u;   // QK: its contraction part (columns ${576 / parts} cp ..)
+ let cp = sg % 4u;   // QK: its contraction part
+ let cl = min(cp, 2u) * 176u;                 // the part's first column (cp < 3) ...
+ let cs = select(cl, 512u, cp == 3u);         // ... and RoPE's for cp 3
+ let ce = select(cl + 176u, 576u, cp >= 2u) - select(0u, 64u, cp == 2u); // its end: 176, 352, 512, 576
  let r = t % 16u;    // softmax (lanes < 128): row
  let slot = t / 16u; // softmax (lanes < 128): keys ${kpl} slot ..
  let cc = l % 16u;   // PV: this lane's column of a 16-column result
@@ -232,7 +254,8 @@ ${itemLoopHead}
   }
   workgroupBarrier();`}
   ${qLoad}
-  let qsr = select(upOf(expOf(atomicLoad(&qMax[r]))), qNan(), atomicLoad(&qNanF[r]) != 0u);
+  let eq = i32(expOf(atomicLoad(&qMax[r])));
+  let qBad = atomicLoad(&qNanF[r]) != 0u;
   ${range(nbs).map((nb) => range(8).map((i) => `var o${nb}_${i} = 0.0;`).join(' ')).join('\n  ')}
   var m = NEG;
   var lsum = 0.0;
@@ -268,23 +291,28 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\]/g, 'keyRow[o]').repl
      keySeg[o] = NONE;
     }
     atomicStore(&kMax[t], 0u);
+    atomicStore(&kMaxR[t], 0u);
     atomicStore(&kNan[t], 0u);
    }
-   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key lk; its key's finite maximum by atomicMax (a NaN
-   // sets kNan instead: the scale must stay that of the finite values, which PV multiplies by P = 0 in other rows).
+   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key lk; its key's finite maxima by atomicMax, words
+   // i < 8 (columns 0..511) and i = 8 (512..575, RoPE) apart (a NaN sets kNan instead: the scale must stay that of the
+   // finite values, which PV multiplies by P = 0 in other rows).
    ${range(words).map((i) => `let a${i} = vec4<f32>(unpack2(w${i}.x), unpack2(w${i}.y)); let b${i} = vec4<f32>(unpack2(w${i}.z), unpack2(w${i}.w));`).join('\n   ')}
    workgroupBarrier();
    {
-    let mb4 = ${range(words).map((i) => `max(finiteBits4(a${i}), finiteBits4(b${i}))`).reduce((x, y) => `max(${x}, ${y})`)};
+    let mb4 = ${range(words - 1).map((i) => `max(finiteBits4(a${i}), finiteBits4(b${i}))`).reduce((x, y) => `max(${x}, ${y})`)};
+    let mr4 = max(finiteBits4(a${words - 1}), finiteBits4(b${words - 1}));
     let nan = any(${range(words).map((i) => `isNan4(a${i}) | isNan4(b${i})`).join(' | ')});
     atomicMax(&kMax[lk], max(max(mb4.x, mb4.y), max(mb4.z, mb4.w)));
+    atomicMax(&kMaxR[lk], max(max(mr4.x, mr4.y), max(mr4.z, mr4.w)));
     if (nan) { atomicOr(&kNan[lk], 1u); }
    }
    workgroupBarrier();
    ${mark('tile-convert', `{
     let down = downOf(expOf(atomicLoad(&kMax[lk])));
+    let downR = downOf(expOf(atomicLoad(&kMaxR[lk])));
     let o = lk * ${kStride}u + lj * 8u;
-    ${range(words).map((i) => `{ let ha = vec4<f16>(select(a${i} * down, vec4<f32>(0.0), isNan4(a${i}))); let hb = vec4<f16>(select(b${i} * down, vec4<f32>(0.0), isNan4(b${i})));
+    ${range(words).map((i) => [i, i === words - 1 ? 'downR' : 'down'] as const).map(([i, d]) => `{ let ha = vec4<f16>(select(a${i} * ${d}, vec4<f32>(0.0), isNan4(a${i}))); let hb = vec4<f16>(select(b${i} * ${d}, vec4<f32>(0.0), isNan4(b${i})));
      ${range(4).map((x) => `Kt[o + ${64 * i + x}u] = ${half('ha', x)};`).join(' ')} ${range(4).map((x) => `Kt[o + ${64 * i + 4 + x}u] = ${half('hb', x)};`).join(' ')} }`).join('\n    ')}
    }`)}
    workgroupBarrier();
@@ -307,11 +335,12 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\]/g, 'keyRow[o]').repl
     ${range(kpl).map((j) => `{
      let key = slot * ${kpl}u + ${j}u;
      let base = (key / 16u) * ${4 * 256}u + (key % 16u) * 16u + r;
-     let sAcc = Sc[base] + Sc[base + 256u] + Sc[base + 512u] + Sc[base + 768u];
+     let sLat = Sc[base] + Sc[base + 256u] + Sc[base + 512u];
      let ek = expOf(atomicLoad(&kMax[key]));
-     let ks = select(upOf(ek), qNan(), atomicLoad(&kNan[key]) != 0u);
+     let er = expOf(atomicLoad(&kMaxR[key]));
+     let sv = (pow2Mul(sLat, eq + i32(ek) - 254) + pow2Mul(Sc[base + 768u], eq + i32(er) - 254)) * u.scaleLog2;
      let seen = k0 + i32(key) < vis;
-     x${j} = select(NEG, sAcc * qsr * ks * u.scaleLog2, seen);
+     x${j} = select(NEG, select(sv, qNan(), qBad || atomicLoad(&kNan[key]) != 0u), seen);
      y${j} = select(NEG, x${j} + f32(ek) - 127.0, seen);
      if (isNan(x${j})) { bad = true; } else { mx = max(mx, x${j}); my = max(my, y${j}); }
     }`).join('\n    ')}
@@ -382,7 +411,8 @@ ${pv}
     let j = mm / u.nGroups;
     let h = kvh * u.nGroups + mm % u.nGroups;
     let lsT = ${range(8).map((j) => `redY[t * 8u + ${j}u]`).join(' + ')};
-    let nr = rowC[t] != 0.0;
+    // A NaN row sum (a score of +inf: inf - inf) is NaN, not "no key": the combine reads a NaN partial as a NaN row.
+    let nr = rowC[t] != 0.0 || isNan(lsT);
     let v = select((rowA[t] + log2(lsT)) * 0.6931471805599453, qNan(), nr);
     if (!isSplit) {
      lse[u.lseOff + batch * u.lseStrideB + h * u.lseStrideH + (qStart + j) * u.lseStrideT] = select(bitcast<f32>(u.posInfBits), v, lsT > 0.0 || nr);
