@@ -5,7 +5,7 @@
 #   the rest of test/gpu/sparse.test.ts (goldens, bit patterns, MAIN_CASES (40) sparse_mma cases, dense FP8),
 #   compute-sanitizer memcheck (goldens + 3 + 3 random sm90 cases) and synccheck (2 + 2),
 # then `gpu-host-run.sh bench-sparse` (FlashMLA's bench_sparse.py and ours, same call) and, with AB_MODES set, the
-# build-mode A/B (sparse-sm90-ab.sh) against that FlashMLA run. BUILD_MODE (e.g. 264) swaps that build mode of
+# build-mode A/B (sparse-sm90-ab.sh) against that FlashMLA run. BUILD_MODE (e.g. 136) swaps that build mode of
 # sparse_sm90.cu into dist/cuda before the tests, so the tests, sanitizers and bench-sparse run it (AB_MODES=8 then
 # times the shipped build in the same call). Logs under $OUT.
 set -uo pipefail

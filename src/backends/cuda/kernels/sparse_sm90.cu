@@ -8,7 +8,7 @@
 // of the key tile, RoPE included) and so in where P lo goes (its own box beside P hi, not the stage's RoPE box).
 //
 // One CTA of 384 threads per (SM part, query position j, tile of 64 heads):
-//  - warpgroup 2, the producer (128 threads; produceTile, or produceFlat with build mode bit 10): 8 threads a token, 16 tokens a round,
+//  - warpgroup 2, the producer (128 threads; produceTile): 8 threads a token, 16 tokens a round,
 //    four rounds a tile; each thread holds its share of a whole tile in registers (NoPE bytes 64k..64k+63, their
 //    scale, RoPE chunk k a round) and issues the next tile's loads as soon as it has stored one, then writes the
 //    dequantized bf16 values into a 64 x 576 key tile of nine 64 x 64 boxes, 128-byte swizzled: the layout wgmma
@@ -51,13 +51,14 @@ template <bool M1> struct Fmt {
 };
 // Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below, 8 until measured otherwise). Bit 3 is the whole-tile producer (produceTile);
 // the versions measured slower on the H200 have left the code (the round pipeline with and without L2 prefetch: bits
-// 0 and 3 clear; the integer dequantization: bit 4; the 2-CTA cluster: bit 6), so bit 3 must be set and the note's
-// mode numbers keep their meaning. Diagnostics: bit 1 consumers skip every wgmma (producer-bound time), bit 2 the
+// 0 and 3 clear; the integer dequantization: bit 4; the 2-CTA cluster: bit 6; session 8's per-round reload, bit 8, and
+// item-boundary overlap, bits 9-11: commit 6c7d876 has them), so bit 3 must be set and the note's mode numbers keep
+// their meaning. Diagnostics: bit 1 consumers skip every wgmma (producer-bound time), bit 2 the
 // producer skips the token loads (consumer-bound time).
 #ifndef MLA_SPARSE_SM90_MODE
 #define MLA_SPARSE_SM90_MODE 8
 #endif
-static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & 81), "bits 0, 4 and 6 are gone and bit 3 is required");
+static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & (81 | 3840)), "bits 0, 4, 6 and 8-11 are gone and bit 3 is required");
 constexpr bool kNoMath = MLA_SPARSE_SM90_MODE & 2, kNoLoad = MLA_SPARSE_SM90_MODE & 4;
 // Bit 5 (measurement only): P as one bf16 (FlashMLA's rounding), no lo part: half the P V work, but sparse_mma.cu's
 // ladder found such weights over the element-wise bound on rare random cases.
@@ -65,26 +66,6 @@ constexpr bool kSingleP = MLA_SPARSE_SM90_MODE & 32;
 // Bit 7 (measurement only, MODEL1): decode the UE8M0 scale byte right after its u8 load, as session 8's first build
 // did (the producer then waits for that load before it stores the next tile).
 constexpr bool kScaleAtLoad = MLA_SPARSE_SM90_MODE & 128;
-// Bit 8 (candidate, not yet measured): the producer reloads round r's registers with tile t + 1's bytes as soon as it
-// has stored round r of tile t, instead of loading the whole next tile after the last round: each round's gather
-// then has three rounds of conversion work to land in, where the shipped order waits for it in a producer-bound
-// pipeline (the consumers free the stage before the loads have returned).
-constexpr bool kRoundReload = MLA_SPARSE_SM90_MODE & 256;
-// Bits 9 and 10 (candidates, not yet measured): the cost of an item boundary. On the H200 (session 8) a CTA's time
-// fits 4.4 us a tile (MODEL1) plus ~6 us an item plus ~15 us a launch; the per-item part is two exposed latencies:
-// the consumers load the next item's Q (64-72 KiB a CTA, all CTAs at once) only after the epilogue, and the
-// producer starts the next item's index-then-token gather only after its last tile.
-// Bit 9: warpgroup 0 issues the next item's Q (cp.async) while its last P V of the current item runs: Q is free once
-// the last S has read it, and only warpgroup 0 reads Q.
-constexpr bool kQAhead = MLA_SPARSE_SM90_MODE & 512;
-// Bit 10: the producer walks the part's tiles as one sequence (produceFlat): the ids two tiles ahead and the tokens
-// one tile ahead cross item boundaries, as they do within an item.
-constexpr bool kFlat = MLA_SPARSE_SM90_MODE & 1024;
-// Bit 11 (with bits 9 and 10): when the producer's walker enters an item (two tiles before the store reaches it), one
-// producer thread prefetches that item's Q (64 contiguous rows) into L2, so that the cp.async of bit 9 reads L2, not
-// HBM (only a few tiles of key traffic pass L2 in between).
-constexpr bool kQL2 = MLA_SPARSE_SM90_MODE & 2048;
-static_assert(!kQL2 || (kQAhead && kFlat), "bit 11 needs bits 9 and 10");
 // mbarrier arrivals: full = the producer threads that write a stage; empty = one a consumer warpgroup.
 constexpr int kFullCount = 128, kEmptyCount = 2;
 // setmaxnreg per warpgroup (producer, consumer 0, consumer 1): 3 x 168 = 504 in all, what the CTA holds.
@@ -272,79 +253,13 @@ struct Kernel {
         const uint32_t st = u & 1, kt = kBase + st * kTile;
         mbarWait(emptyBar + 8 * st, ((u >> 1) & 1) ^ 1);
 #pragma unroll
-        for (int rnd = 0; rnd < 4; ++rnd) {
-          storeRound(d, kt, st, rnd, k, rot, tokInRound);
-          if (kRoundReload && t + 1 < it.nTiles) loadRound(p, d, ids[rnd], rnd, k, rot); // round rnd of tile t + 1
-        }
+        for (int rnd = 0; rnd < 4; ++rnd) storeRound(d, kt, st, rnd, k, rot, tokInRound);
         fenceProxyAsync();
         mbarArrive(fullBar + 8 * st);
-        if (!kRoundReload && t + 1 < it.nTiles) load(ids); // tile t + 1: in flight while the consumers work on t
+        if (t + 1 < it.nTiles) load(ids); // tile t + 1: in flight while the consumers work on t
 #pragma unroll
         for (int rnd = 0; rnd < 4; ++rnd) ids[rnd] = idOf(t + 2, rnd);
       }
-    }
-  }
-
-  static __device__ __forceinline__ Id unpackId(int v) { return v >= -1 ? Id{v, false} : Id{-2 - v, true}; }
-  // Build mode bit 10: the same producer over the part's tiles as one sequence (items without tiles skipped). A walker
-  // (wb, we, wi) is the tile whose ids load next; it runs two tiles ahead of the store, so the next item's ids are in
-  // flight during the current item's second-to-last tile and its first tokens during the last one.
-  static __device__ void produceFlat(const SparseMmaParams& p) {
-    asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kRegP) : "memory");
-    const uint32_t kBase = smemBase() + kK_OFF;
-    Rows& rw = rows();
-    const uint32_t fullBar = smemAddr(&rw.full[0]), emptyBar = smemAddr(&rw.empty[0]);
-    const int pt = threadIdx.x - 256, k = pt & 7, tokInRound = pt >> 3, rot = k >> 1;
-    const int j = blockIdx.y;
-    const int* meta = p.tileSchedulerMetadata + blockIdx.x * kMetaFields;
-    const int beginReq = meta[kSparseMetaBeginReqIdx], endReq = meta[kSparseMetaEndReqIdx];
-    const int lastReq = min(endReq, p.b - 1);
-    int wb = beginReq - 1, we = 0; // the walker's request and list entry (its tile: entries we .. we + 63); past the part: wb > lastReq
-    Item wi{};
-    auto advance = [&]() {
-      if ((we += kBN) < wi.eEnd) return;
-      do {
-        if (++wb > lastReq) return;
-        wi = itemOf(p, meta, wb, beginReq, endReq);
-      } while (wi.nTiles == 0);
-      we = wi.eBegin;
-      if (kQL2 && pt == 0 && wb > beginReq) prefetchQL2(p, wb, j, blockIdx.z * kBM);
-    };
-    int ids[4]; // packed Ids: -1 invalid, v >= 0 main cache token v, v <= -2 extra cache token -2 - v
-    auto idsHere = [&]() { // the walker's ids (if it is on a tile), then the walker one tile on
-      const bool on = wb <= lastReq;
-      const int64_t rowQ = static_cast<int64_t>(wb) * p.sQ + j;
-#pragma unroll
-      for (int rnd = 0; rnd < 4; ++rnd) {
-        const Id x = on ? idAt(p, wi, rowQ, we + rnd * 16 + tokInRound) : Id{-1, false};
-        ids[rnd] = x.extra && x.phys >= 0 ? -2 - x.phys : x.phys;
-      }
-      if (on) advance();
-      return on;
-    };
-    advance();
-    if (!idsHere()) return; // no tiles in this part
-    TileRegs d;
-    auto load = [&]() {
-#pragma unroll
-      for (int rnd = 0; rnd < 4; ++rnd) loadRound(p, d, unpackId(ids[rnd]), rnd, k, rot);
-    };
-    load();                   // tile 0
-    bool next = idsHere();    // tile 1's ids: whether there is a tile 1
-#pragma unroll 1
-    for (uint32_t u = 0;; ++u) {
-      const uint32_t st = u & 1, kt = kBase + st * kTile;
-      mbarWait(emptyBar + 8 * st, ((u >> 1) & 1) ^ 1);
-#pragma unroll
-      for (int rnd = 0; rnd < 4; ++rnd) {
-        storeRound(d, kt, st, rnd, k, rot, tokInRound);
-        if (kRoundReload && next) loadRound(p, d, unpackId(ids[rnd]), rnd, k, rot); // round rnd of tile u + 1
-      }
-      fenceProxyAsync();
-      mbarArrive(fullBar + 8 * st);
-      if (!next) break;
-      if (!kRoundReload) load(); // tile u + 1: in flight while the consumers work on u
-      next = idsHere();          // tile u + 2's ids
     }
   }
 
@@ -359,24 +274,6 @@ struct Kernel {
     cpAsyncWaitAll();
     fenceProxyAsync();
   }
-  /** Build mode bit 9: warpgroup 0 alone issues an item's Q (waited for at the item's start). */
-  static __device__ __forceinline__ void issueQ(const SparseMmaParams& p, uint32_t qBase, int batch, int j, int m0, int wt) {
-    const __nv_bfloat16* q = static_cast<const __nv_bfloat16*>(p.q) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0) * F::kDQK;
-    constexpr int kChunks = F::kDQK / 8;
-#pragma unroll 1
-    for (int c = wt; c < kBM * kChunks; c += 128) {
-      const int r = c / kChunks, ch = c % kChunks;
-      const bool live = m0 + r < p.hQ;
-      cpAsync16(qBase + (ch >> 3) * kBox + sw128(r, (ch & 7) * 8), live ? q + static_cast<int64_t>(r) * F::kDQK + ch * 8 : p.q, live ? 16 : 0);
-    }
-  }
-
-  /** Build mode bit 11: the rows of an item's Q into L2 (one bulk prefetch). */
-  static __device__ __forceinline__ void prefetchQL2(const SparseMmaParams& p, int batch, int j, int m0) {
-    const __nv_bfloat16* q = static_cast<const __nv_bfloat16*>(p.q) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0) * F::kDQK;
-    asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(q), "r"(min(kBM, p.hQ - m0) * F::kDQK * 2) : "memory");
-  }
-
   // ---- consumers: warpgroups 0 and 1 ----
   template <int W>
   static __device__ void consume(const SparseMmaParams& p) {
@@ -394,12 +291,9 @@ struct Kernel {
     const int* meta = p.tileSchedulerMetadata + blockIdx.x * kMetaFields;
     const int beginReq = meta[kSparseMetaBeginReqIdx], endReq = meta[kSparseMetaEndReqIdx];
     uint32_t u = 0;
-    bool qAhead = false; // bit 9: this item's Q was issued by warpgroup 0 during the previous item's last tile
     for (int batch = beginReq; batch <= endReq && batch < p.b; ++batch) {
       const Item it = itemOf(p, meta, batch, beginReq, endReq);
-      if (!kQAhead || !qAhead) loadQ(p, qBase, batch, j, m0, tid);
-      else if (W == 0) { cpAsyncWaitAll(); fenceProxyAsync(); }
-      qAhead = kQAhead && it.nTiles > 0 && batch + 1 <= endReq && batch + 1 < p.b; // the condition warpgroup 0 issues it on
+      loadQ(p, qBase, batch, j, m0, tid);
       namedSync(4, 256); // Q landed (and the previous item's epilogue is over for both warpgroups)
 
       float o[128];
@@ -487,10 +381,6 @@ struct Kernel {
 #pragma unroll
           for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) Wg<__nv_bfloat16>::rs256(o, lo[kk], dV + ((kk * 2048) >> 4));
           wgCommit();
-          if (kQAhead && qAhead && t + 1 == it.nTiles) { // the last S has read Q: the next item's Q loads during this P V
-            fenceProxyAsync();
-            issueQ(p, qBase, batch + 1, j, m0, wt);
-          }
           wgWait<0>();
           pinRegs<128>(o);
           if (wt == 0) mbarArrive(emptyBar + 8 * st);
@@ -575,8 +465,7 @@ struct Kernel {
     __syncthreads();
     const int wg = threadIdx.x / 128;
     if (wg == 2) {
-      if constexpr (kFlat) produceFlat(p);
-      else produceTile(p);
+      produceTile(p);
     }
     else if (wg == 0) consume<0>(p);
     else consume<1>(p);

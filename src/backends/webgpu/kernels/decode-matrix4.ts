@@ -36,7 +36,7 @@ import { FlashMlaError } from '../../../core/errors.js';
 import type { MlaProblem } from '../../../core/problem.js';
 import type { DeviceCaps, Dispatch, Program } from '../program.js';
 import { type SubgroupMatrixF16, matrixConfigUsable } from './path.js';
-import { decodeBindingsWgsl, itemLoopHead, keyRowLookup, metaRowLets, packWgsl, segmentLoader } from './decode.js';
+import { decodeBindingsWgsl, itemLoopHead, keyRowLookup, matrixItemRowsHead, metaRowLets, packWgsl, segmentLoader } from './decode.js';
 import { scaleHelpersWgsl, unpackWgsl } from './decode-matrix.js';
 
 export const matrix4Rows = 16; // query rows a workgroup (one M tile)
@@ -243,20 +243,7 @@ ${metaRowLets('mb')}
  let vc0 = (sg * ${vCols}u) / 8u; // the vec4 index of this subgroup's first V column
 
 ${itemLoopHead}
-  let isSplit = idx[u.nsOff + batch + 1u] - nsBase > 1;
-  let slot = u32(nsBase + split);
-  var qStart = batch * u.sQ;
-  var qLen = u.sQ;
-  if (u.varlen != 0u) {
-   qStart = u32(idx[u.qiOff + batch]);
-   qLen = u32(idx[u.qiOff + batch + 1u]) - qStart;
-  }
-  if (mBase >= qLen * u.nGroups) { continue; }
-  workgroupBarrier();
-  if (t < ${matrix4Rows}u) {
-   let j = i32((mBase + t) / u.nGroups);
-   let vis = select(seqlen, seqlen - i32(qLen) + j + 1, u.causal != 0u);
-   rowVis[t] = min(vis, kEnd);
+${matrixItemRowsHead('slot', matrix4Rows)}
   }
   // Lanes 64..79 of each group convert q row tl - 64 (rows past the item convert zeros).
   let qr = tl - 64u;

@@ -31,7 +31,7 @@ import { FlashMlaError } from '../../../core/errors.js';
 import type { MlaProblem } from '../../../core/problem.js';
 import type { DeviceCaps, Dispatch, Program } from '../program.js';
 import type { SubgroupMatrixF16 } from './path.js';
-import { decodeBindingsWgsl, itemLoopHead, keyRowLookup, metaRowLets, packWgsl, segmentLoader } from './decode.js';
+import { decodeBindingsWgsl, itemLoopHead, keyRowLookup, matrixItemRowsHead, metaRowLets, packWgsl, segmentLoader } from './decode.js';
 import { scaleHelpersWgsl, unpackWgsl } from './decode-matrix.js';
 
 export const matrix5Rows = 16;
@@ -208,20 +208,7 @@ ${metaRowLets('mb')}
  let lj = t % 8u;    // tile load: words lj, lj + 8, ...
 
 ${itemLoopHead}
-  let isSplit = idx[u.nsOff + batch + 1u] - nsBase > 1;
-  let slotAcc = u32(nsBase + split);
-  var qStart = batch * u.sQ;
-  var qLen = u.sQ;
-  if (u.varlen != 0u) {
-   qStart = u32(idx[u.qiOff + batch]);
-   qLen = u32(idx[u.qiOff + batch + 1u]) - qStart;
-  }
-  if (mBase >= qLen * u.nGroups) { continue; }
-  workgroupBarrier();
-  if (t < ${matrix5Rows}u) {
-   let j = i32((mBase + t) / u.nGroups);
-   let vis = select(seqlen, seqlen - i32(qLen) + j + 1, u.causal != 0u);
-   rowVis[t] = min(vis, kEnd);
+${matrixItemRowsHead('slotAcc', matrix5Rows)}
    atomicStore(&qMax[t], 0u);
    atomicStore(&qNanF[t], 0u);
   }

@@ -119,6 +119,28 @@ export const itemLoopHead = ` for (var bi = beginIdx; bi <= endIdx; bi++) {
   let nsBase = idx[u.nsOff + batch];`;
 
 /**
+ * The matrix kernels' (v4, v5) next lines of a work item: whether the request is split, its accumulator slot
+ * (`slot`), its query rows (varlen or uniform), the skip of a row block past them, and, for lanes t < `rows`, the
+ * first lines of the per-row visibility block (the caller closes it).
+ */
+export function matrixItemRowsHead(slot: string, rows: number): string {
+  return `  let isSplit = idx[u.nsOff + batch + 1u] - nsBase > 1;
+  let ${slot} = u32(nsBase + split);
+  var qStart = batch * u.sQ;
+  var qLen = u.sQ;
+  if (u.varlen != 0u) {
+   qStart = u32(idx[u.qiOff + batch]);
+   qLen = u32(idx[u.qiOff + batch + 1u]) - qStart;
+  }
+  if (mBase >= qLen * u.nGroups) { continue; }
+  workgroupBarrier();
+  if (t < ${rows}u) {
+   let j = i32((mBase + t) / u.nGroups);
+   let vis = select(seqlen, seqlen - i32(qLen) + j + 1, u.causal != 0u);
+   rowVis[t] = min(vis, kEnd);`;
+}
+
+/**
  * Inside a decode kernel's key loop, lane t < keys-per-tile with `key` < kEnd: the key's cache page from the block
  * table, the binding (segment) that holds it, and its first vec4 within that binding (keyRow[t], keySeg[t]).
  */
