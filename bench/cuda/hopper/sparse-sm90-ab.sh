@@ -6,27 +6,17 @@
 # Modes: 8 shipped; +2 consumers skip every wgmma (producer-bound time); +4 producer skips the token loads; +128 MODEL1
 # scale decoded at its load (session 8's first build). dist/cuda/sparse_sm90.fatbin is restored at the end.
 set -uo pipefail
-K=src/backends/cuda/kernels
+. "$(dirname "${BASH_SOURCE[0]}")/sparse-sm90-modes.sh"
 F=${FLASHMLA_JSON:-.gpu-host/anchors/flashmla-sparse/results-h200-2026-11-29.json}
 mkdir -p dist/probes
 cp dist/cuda/sparse_sm90.fatbin dist/probes/shipped.fatbin
 for m in ${MODES:-8 136 10}; do
-  nvcc -std=c++17 -O3 --Werror all-warnings -DMLA_SPARSE_SM90_MODE=$m -gencode arch=compute_90a,code=sm_90a -Xptxas -warn-spills \
-    -fatbin -o dist/probes/m$m.fatbin $K/sparse_sm90.cu &
+  sparse_sm90_build $m dist/probes/m$m.fatbin &
 done
 wait
-swap() {
-  cp "$1" dist/cuda/sparse_sm90.fatbin
-  python3 - <<'PY'
-import hashlib, json
-j = json.load(open("dist/cuda/manifest.json"))
-j["files"]["sparse_sm90.fatbin"] = hashlib.sha256(open("dist/cuda/sparse_sm90.fatbin", "rb").read()).hexdigest()
-json.dump(j, open("dist/cuda/manifest.json", "w"), indent=1)
-PY
-}
 for m in ${MODES:-8 136 10}; do
-  swap dist/probes/m$m.fatbin
+  sparse_sm90_swap dist/probes/m$m.fatbin
   echo "== mode $m"
   timeout "${STEP_TIMEOUT:-60}" node build/bench/cuda/hopper/sparse-sm90-bench.js "$F" --all --sm90-only --reps "${REPS:-10}" 2>&1 | tail -13
 done
-swap dist/probes/shipped.fatbin
+sparse_sm90_swap dist/probes/shipped.fatbin

@@ -18,20 +18,18 @@ HB=${HB:-.devstage/hb}
 OUT=${OUT:-/tmp}
 L=$OUT/final-ab; mkdir -p "$L"
 T0=$(date +%s); el() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
-K=src/backends/cuda/kernels
+. "$(dirname "${BASH_SOURCE[0]}")/sparse-sm90-modes.sh"
 for m in $MODES; do
   if [ -f "$HB/sparse_sm90_m$m.fatbin" ]; then cp "$HB/sparse_sm90_m$m.fatbin" "$L/m$m.fatbin"
   else
-    nvcc -std=c++17 -O3 --Werror all-warnings -DMLA_SPARSE_SM90_MODE=$m -gencode arch=compute_90a,code=sm_90a -Xptxas -warn-spills \
-      -fatbin -o "$L/m$m.fatbin" $K/sparse_sm90.cu > "$L/nvcc-m$m.txt" 2>&1 &
+    sparse_sm90_build $m "$L/m$m.fatbin" > "$L/nvcc-m$m.txt" 2>&1 &
   fi
 done
 wait
 BUILDS="shipped=$PWD/dist/cuda"
 for m in $MODES; do
   [ -s "$L/m$m.fatbin" ] || { echo "m$m: no fatbin ($(head -3 "$L/nvcc-m$m.txt" 2>/dev/null | tr '\n' ' '))"; continue; }
-  d=/tmp/sab-m$m; rm -rf $d; mkdir -p $d; cp dist/cuda/* $d/; cp "$L/m$m.fatbin" $d/sparse_sm90.fatbin
-  python3 -c "import hashlib,json,sys; d=sys.argv[1]; j=json.load(open(d+'/manifest.json')); j['files']['sparse_sm90.fatbin']=hashlib.sha256(open(d+'/sparse_sm90.fatbin','rb').read()).hexdigest(); json.dump(j,open(d+'/manifest.json','w'),indent=1)" $d
+  d=/tmp/sab-m$m; rm -rf $d; mkdir -p $d; cp dist/cuda/* $d/; sparse_sm90_swap "$L/m$m.fatbin" $d
   BUILDS="$BUILDS m$m=$d"
 done
 el "kernel folders: $BUILDS"

@@ -8,32 +8,22 @@
 # dist/cuda/sparse_sm90.fatbin is restored at the end.
 set -uo pipefail
 OUT=${OUT:-.}
-K=src/backends/cuda/kernels
+. "$(dirname "${BASH_SOURCE[0]}")/sparse-sm90-modes.sh"
 F=${FLASHMLA_JSON:-.gpu-host/anchors/flashmla-sparse/results-h200-2026-11-29.json}
 mkdir -p dist/probes
 cp dist/cuda/sparse_sm90.fatbin dist/probes/shipped.fatbin
 for m in $(echo "${TEST_MODE:-8} ${MODES:-8 10 12 40}" | tr ' ' '\n' | sort -un); do
-  nvcc -std=c++17 -O3 --Werror all-warnings -DMLA_SPARSE_SM90_MODE=$m -gencode arch=compute_90a,code=sm_90a -Xptxas -warn-spills \
-    -fatbin -o dist/probes/m$m.fatbin $K/sparse_sm90.cu &
+  sparse_sm90_build $m dist/probes/m$m.fatbin &
 done
 wait
-swap() {
-  cp "$1" dist/cuda/sparse_sm90.fatbin
-  python3 - <<'PY'
-import hashlib, json
-j = json.load(open("dist/cuda/manifest.json"))
-j["files"]["sparse_sm90.fatbin"] = hashlib.sha256(open("dist/cuda/sparse_sm90.fatbin", "rb").read()).hexdigest()
-json.dump(j, open("dist/cuda/manifest.json", "w"), indent=1)
-PY
-}
 t=${TEST_MODE:-8}
-swap dist/probes/m$t.fatbin
+sparse_sm90_swap dist/probes/m$t.fatbin
 hq=${TEST_HQ:-64,128}
 FLASHMLA_GPU_SPARSE_CASES=0 FLASHMLA_GPU_SPARSE_SM90_HQ=$hq FLASHMLA_GPU_SPARSE_SM90_CASES=${CASES:-200} timeout ${TEST_TIMEOUT:-120} node --test --test-reporter=tap \
   --test-name-pattern="hQ 64 / 128|sparse_v32" build/test/gpu/sparse.test.js > "$OUT/probe-test-m$t.txt" 2>&1
 echo "m$t test rc=$?"; grep -E "^\s*(not )?ok [0-9]+ - (sparse_v32|[0-9]+ cases)|^# (pass|fail)" "$OUT/probe-test-m$t.txt"
 for m in ${MODES:-8 10 12 40}; do
-  swap dist/probes/m$m.fatbin
+  sparse_sm90_swap dist/probes/m$m.fatbin
   echo "m$m: $(timeout 30 node build/bench/cuda/hopper/sparse-sm90-bench.js $F --reps ${REPS:-10} --sm90-only --shape ${SHAPE:-0} 2>&1 | head -1)"
 done
-swap dist/probes/shipped.fatbin
+sparse_sm90_swap dist/probes/shipped.fatbin

@@ -9,19 +9,15 @@
 # sparse_sm90.cu into dist/cuda before the tests, so the tests, sanitizers and bench-sparse run it (AB_MODES=8 then
 # times the shipped build in the same call). Logs under $OUT.
 set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/sparse-sm90-modes.sh"
 OUT=${OUT:?}
 T0=$(date +%s); el() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
 mkdir -p "$OUT/t" # (the tool brings back 8 files: the logs go into one t.tgz)
 node scripts/build-kernels.mjs --gencode arch=compute_90a,code=sm_90a --launch build/src/backends/cuda/kernels/launch.js --out dist/cuda > "$OUT/t/build.txt" 2>&1
 el "build rc $?"
 if [ -n "${BUILD_MODE:-}" ]; then
-  nvcc -std=c++17 -O3 --Werror all-warnings -DMLA_SPARSE_SM90_MODE=$BUILD_MODE -gencode arch=compute_90a,code=sm_90a -Xptxas -warn-spills \
-    -fatbin -o dist/cuda/sparse_sm90.fatbin src/backends/cuda/kernels/sparse_sm90.cu || exit 1
-  python3 -c "
-import hashlib, json
-j = json.load(open('dist/cuda/manifest.json'))
-j['files']['sparse_sm90.fatbin'] = hashlib.sha256(open('dist/cuda/sparse_sm90.fatbin', 'rb').read()).hexdigest()
-json.dump(j, open('dist/cuda/manifest.json', 'w'), indent=1)"
+  sparse_sm90_build "$BUILD_MODE" dist/cuda/sparse_sm90.fatbin || exit 1
+  sparse_sm90_rehash dist/cuda
   el "sparse_sm90.fatbin: build mode $BUILD_MODE"
 fi
 T=build/test/gpu/sparse.test.js
