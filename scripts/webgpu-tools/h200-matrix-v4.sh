@@ -8,19 +8,7 @@
 # ABLATIONS="qk-convert pv-convert,..." also times the faster layout at b=128 s_k=8192 h_q=16 with each listed set of
 # parts cut out (scripts/webgpu-tools/ablate-matrix4.mjs; wrong results on purpose), one log line each.
 set -uo pipefail
-OUT=${OUT:-/tmp/h200-matrix-v4}; mkdir -p "$OUT"
-L=$OUT/log.txt
-CLI=(node scripts/flashmla-dist.mjs build/src)
-cfg=$(mktemp)
-def='[{"b":128,"s_k":8192,"h_q":16,"s_q":1},{"b":1,"s_k":32768,"h_q":16,"s_q":1},{"b":4,"seqlens":[4641,45118,1730,1696],"h_q":16,"s_q":4},{"b":128,"s_k":8192,"h_q":128,"s_q":1}]'
-echo "${CONFIGS:-$def}" > "$cfg"
-say() { echo "== $(date -u +%T) $*" | tee -a "$L"; }
-quiet() { grep -v '^\[' | grep -v -i 'warning\|^ *\^\|^ *let \|^ *{ var mc\|^ *subgroupMatrix\|^ *[a-z]\+ = \|^$\|compilation log'; }
-say "FlashMLA"
-PYTHONUNBUFFERED=1 timeout 40 python3 .gpu-host/anchors/bench_flashmla.py --configs "$cfg" --out "$OUT/flashmla.json" --no-triton 2>&1 | tail -5 >> "$L"
-F=(); [ -s "$OUT/flashmla.json" ] && F=(--flashmla "$OUT/flashmla.json")
-say "f32 kernel"
-timeout 40 "${CLI[@]}" bench --backend webgpu --configs "$cfg" "${F[@]}" --no-ceilings --check 1 --warmup 2 --reps 10 --out "$OUT/f32.json" 2>&1 | quiet | tail -6 >> "$L"
+. "$(dirname "${BASH_SOURCE[0]}")/h200-matrix-common.sh" h200-matrix-v4 # log, CLI, $cfg, FlashMLA and the f32 kernel
 for S in 8 4; do
   say "matrix kernel v4, $S subgroups (with the copy and matrix ceilings; SM parts ${NUMSMS:-132})"
   FLASHMLA_WEBGPU_DECODE_PATH=matrix FLASHMLA_WEBGPU_MATRIX_VERSION=4 FLASHMLA_WEBGPU_MATRIX_SUBGROUPS=$S timeout 60 "${CLI[@]}" bench --backend webgpu --configs "$cfg" "${F[@]}" \

@@ -5,19 +5,7 @@
 # From the staged tree (build/ compiled by tsc) after `source .gpu-host/enter.sh`; at most 8 files under $OUT.
 # SKIP_TEST=1 skips the test; CONFIGS overrides the configurations (JSON).
 set -uo pipefail
-OUT=${OUT:-/tmp/h200-matrix-v5}; mkdir -p "$OUT"
-L=$OUT/log.txt
-CLI=(node scripts/flashmla-dist.mjs build/src)
-cfg=$(mktemp)
-def='[{"b":128,"s_k":8192,"h_q":16,"s_q":1},{"b":1,"s_k":32768,"h_q":16,"s_q":1},{"b":4,"seqlens":[4641,45118,1730,1696],"h_q":16,"s_q":4},{"b":128,"s_k":8192,"h_q":128,"s_q":1}]'
-echo "${CONFIGS:-$def}" > "$cfg"
-say() { echo "== $(date -u +%T) $*" | tee -a "$L"; }
-quiet() { grep -v '^\[' | grep -v -i 'warning\|^ *\^\|^ *let \|^ *{ var mc\|^ *subgroupMatrix\|^ *[a-z]\+ = \|^$\|compilation log'; }
-say "FlashMLA"
-PYTHONUNBUFFERED=1 timeout 40 python3 .gpu-host/anchors/bench_flashmla.py --configs "$cfg" --out "$OUT/flashmla.json" --no-triton 2>&1 | tail -5 >> "$L"
-F=(); [ -s "$OUT/flashmla.json" ] && F=(--flashmla "$OUT/flashmla.json")
-say "f32 kernel"
-timeout 40 "${CLI[@]}" bench --backend webgpu --configs "$cfg" "${F[@]}" --no-ceilings --check 1 --warmup 2 --reps 10 --out "$OUT/f32.json" 2>&1 | quiet | tail -6 >> "$L"
+. "$(dirname "${BASH_SOURCE[0]}")/h200-matrix-common.sh" h200-matrix-v5 # log, CLI, $cfg, FlashMLA and the f32 kernel
 rm -f "$OUT"/*.svg
 say "matrix kernel v5, default layout (with the copy and matrix ceilings)"
 FLASHMLA_WEBGPU_DECODE_PATH=matrix timeout 60 "${CLI[@]}" bench --backend webgpu --configs "$cfg" "${F[@]}" \
