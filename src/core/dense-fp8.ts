@@ -31,7 +31,7 @@ export interface DenseFp8Call {
   out: Tensor; // [b, sQ, hQ, 512] q's dtype
   lse: Tensor; // [b, hQ, sQ] f32
 }
-import { checkDtype, checkMetadataMatches, checkRank, checkSeqlens, checkShape, hostI32 } from './validate.js';
+import { checkDtype, checkIndexDevice, checkMetadataMatches, checkRank, checkSeqlens, checkShape, hostI32 } from './validate.js';
 
 /** The sparse indices [b, sQ, max(1, max seqlen)] of a dense, optionally causal, step. */
 export function denseStepIndices(blockTable: Int32Array, maxBlocksPerSeq: number, cacheSeqlens: Int32Array, sQ: number, pageBlockSize: number, causal: boolean): { indices: Int32Array; topk: number } {
@@ -78,9 +78,8 @@ export async function flashMlaWithFp8Kvcache(
   const direct = !!backend.decodeDenseFp8 && q.device === backend.kind && kCache.device === backend.kind;
   const seqlens = hostI32(cacheSeqlens), table = hostI32(blockTable);
   for (const [name, t] of [['blockTable', blockTable], ['cacheSeqlens', cacheSeqlens]] as const) {
-    if (t.device === 'cpu') continue;
-    if (!direct) throw invalidArgument(name, `a host tensor with an FP8 cache on ${backend.kind} (the step is planned from its values)`, `a ${t.device} tensor`);
-    if (t.device !== backend.kind) throw invalidArgument(name, `a tensor on ${backend.kind} or the host`, t.device);
+    if (t.device !== 'cpu' && !direct) throw invalidArgument(name, `a host tensor with an FP8 cache on ${backend.kind} (the step is planned from its values)`, `a ${t.device} tensor`);
+    checkIndexDevice(name, t, backend.kind);
   }
   if (seqlens) checkSeqlens('cacheSeqlens', seqlens);
   const maxBlocksPerSeq = blockTable.shape[1];

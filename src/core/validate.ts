@@ -24,7 +24,7 @@ export function checkPositiveInt(name: string, v: number, max = Number.MAX_SAFE_
   if (!Number.isInteger(v) || v < 1 || v > max) throw invalidArgument(name, `an integer in 1..${max}`, String(v));
 }
 
-function checkIndexDevice(name: string, t: Tensor | undefined, device: string): void {
+export function checkIndexDevice(name: string, t: Tensor | undefined, device: string): void {
   if (t && t.device !== 'cpu' && t.device !== device) throw invalidArgument(name, `a tensor on ${device} or the host`, t.device);
 }
 
