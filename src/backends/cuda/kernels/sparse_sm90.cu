@@ -66,8 +66,12 @@ constexpr bool kSingleP = MLA_SPARSE_SM90_MODE & 32;
 // Bit 7 (measurement only, MODEL1): decode the UE8M0 scale byte right after its u8 load, as session 8's first build
 // did (the producer then waits for that load before it stores the next tile).
 constexpr bool kScaleAtLoad = MLA_SPARSE_SM90_MODE & 128;
-// mbarrier arrivals: full = the producer threads that write a stage; empty = one a consumer warpgroup.
-constexpr int kFullCount = 128, kEmptyCount = 2;
+// Bit 12: each consumer warp hands a stage back itself (__syncwarp, then lane 0 arrives: eight arrivals), so every
+// lane's reads of the stage are ordered before the release; clear, one thread a warpgroup arrives after the
+// warpgroup's wgmma wait (compute-sanitizer racecheck reports that hand-back for MODEL1's stage flags).
+constexpr bool kWarpRelease = MLA_SPARSE_SM90_MODE & 4096;
+// mbarrier arrivals: full = the producer threads that write a stage; empty = one a consumer warpgroup (or warp, bit 12).
+constexpr int kFullCount = 128, kEmptyCount = kWarpRelease ? 8 : 2;
 // setmaxnreg per warpgroup (producer, consumer 0, consumer 1): 3 x 168 = 504 in all, what the CTA holds.
 constexpr int kRegP = 144, kReg0 = 504 - 160 - kRegP, kReg1 = 160;
 struct Rows {
@@ -106,6 +110,15 @@ __device__ __forceinline__ Item itemOf(const SparseMmaParams& p, const int* meta
 
 #ifdef MLA_SM90A_SPARSE
 using namespace hop;
+/** A consumer's hand-back of stage bar to the producer (bit 12: one arrival a warp, else one a warpgroup). */
+__device__ __forceinline__ void releaseStage(uint32_t bar, int wt, int lane) {
+  if constexpr (kWarpRelease) {
+    __syncwarp();
+    if (lane == 0) mbarArrive(bar);
+  } else if (wt == 0) {
+    mbarArrive(bar);
+  }
+}
 
 /** Entry e of the item's list: the physical token id (-1: invalid) and whether it is in the extra cache. Only the
     index load is issued here; the address is formed a round later (addrOf), so its latency never stalls a round. */
@@ -383,7 +396,7 @@ struct Kernel {
           wgCommit();
           wgWait<0>();
           pinRegs<128>(o);
-          if (wt == 0) mbarArrive(emptyBar + 8 * st);
+          releaseStage(emptyBar + 8 * st, wt, lane);
         } else {
           namedSync(1, 256); // P and the rescale factors ready
           mbarWait(fullBar + 8 * st, par); // complete already (warpgroup 0 waited): orders the producer's writes for us
@@ -399,7 +412,7 @@ struct Kernel {
           wgCommit();
           wgWait<0>();
           pinRegs<128>(o);
-          if (wt == 0) mbarArrive(emptyBar + 8 * st);
+          releaseStage(emptyBar + 8 * st, wt, lane);
           if (t + 1 < it.nTiles) namedArrive(2, 256); // the P box and scales are free again
         }
       }
