@@ -35,7 +35,7 @@ function typedError(code: string, argument: string) {
 describe('webgpu matrix kernel: path rules', () => {
   test('unforced (with the matrix default on), the matrix kernel runs where v5 with 8 subgroups fits (48 KiB), else the f32 kernel; forced it runs for every row count', () => {
     assert.ok(builtDecodePaths.includes('matrix'));
-    assert.equal(chooseDecodePath({ ...base, subgroupMatrixF16: m16 }).path, 'f32'); // matrixByDefault is off (path.ts)
+    assert.equal(chooseDecodePath({ ...base, subgroupMatrixF16: m16 }, undefined, false, false).path, 'f32'); // the matrix default off
     const auto = chooseDecodePath({ ...base, subgroupMatrixF16: m16 }, undefined, false, true);
     assert.equal(auto.path, 'matrix');
     assert.match(auto.why, /matrix kernel v5 with 8 subgroups/);

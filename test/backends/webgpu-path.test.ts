@@ -21,15 +21,18 @@ describe('webgpu: decode path choice', () => {
     ]), { m: 16, n: 16, k: 16, result: 'f32' });
     assert.deepEqual(pickSubgroupMatrix(undefined), undefined);
   });
-  test('the matrix kernel is not the default while its fix for extreme inputs has not run on a GPU: a qualifying device runs f32 and says how to get v5', () => {
+  test('the matrix kernel is the default of a qualifying device; with the default off (a test setting) it runs f32 and says how to get v5', () => {
     const h200 = { ...base, f16: true, subgroupMatrixF16: { m: 16, n: 16, k: 16, result: 'f32' as const }, maxComputeWorkgroupStorageSize: 49152 };
-    assert.equal(matrixByDefault, false);
+    assert.equal(matrixByDefault, true);
     assert.ok(matrixAuto(h200));
-    const c = chooseDecodePath(h200);
-    assert.equal(c.path, 'f32');
-    assert.match(c.why, /decodePath 'matrix' runs the subgroup-matrix kernel v5/);
-    assert.equal(chooseDecodePath(h200, 'auto').path, 'f32');
-    assert.equal(chooseDecodePath(h200, 'matrix').path, 'matrix');
+    assert.equal(chooseDecodePath(h200).path, 'matrix');
+    assert.equal(chooseDecodePath(h200, 'auto').path, 'matrix');
+    assert.equal(chooseDecodePath(h200, 'f32').path, 'f32');
+    const off = chooseDecodePath(h200, undefined, false, false);
+    assert.equal(off.path, 'f32');
+    assert.match(off.why, /decodePath 'matrix' runs the subgroup-matrix kernel v5/);
+    assert.equal(chooseDecodePath(h200, 'auto', false, false).path, 'f32');
+    assert.equal(chooseDecodePath(h200, 'matrix', false, false).path, 'matrix');
   });
   test('with the matrix default on, it runs where v5 with 8 subgroups fits: 16x16x16 f16 -> f32, shader-f16, 48 KiB, hardware', () => {
     const m16 = { m: 16, n: 16, k: 16, result: 'f32' as const };

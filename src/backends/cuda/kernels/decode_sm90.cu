@@ -292,17 +292,18 @@ struct DecodeT {
         for (int b = 0; b < 2; ++b) jPack |= static_cast<uint64_t>(min((8 * i + 2 * tq + b) / p.nGroups, 63)) << (6 * (2 * i + b));
       // Q^T into its canonical layout: row r = query row m (zeros past liveRows), 72 chunks of 8 elements. The
       // previous item's last barrier ordered every read of the old Q^T before this.
+      // cp.async: every chunk of the thread in flight at once (a load-then-store loop waited a memory round trip per
+      // chunk, each behind the producer's first burst of tile copies: Q landed ~8 us into a call, trace of session 9).
       {
         const T* q = static_cast<const T*>(p.q);
         for (int c = threadIdx.x; c < NR * (kDQk / 8); c += 128 * CW) {
           const int r = c % NR, ch = c / NR;
-          uint4 v = make_uint4(0, 0, 0, 0);
-          if (r < liveRows) {
-            const int j = r / p.nGroups, h = g * p.nGroups + (r - j * p.nGroups);
-            v = *reinterpret_cast<const uint4*>(q + (static_cast<int64_t>(itm.qStart + j) * p.hQ + h) * kDQk + ch * 8);
-          }
-          *reinterpret_cast<uint4*>(sq + canonOff<NR>(r, ch * 8)) = v;
+          const bool live = r < liveRows;
+          const int j = live ? r / p.nGroups : 0, h = g * p.nGroups + (r - j * p.nGroups);
+          cpAsync16(sq + canonOff<NR>(r, ch * 8), live ? q + (static_cast<int64_t>(itm.qStart + j) * p.hQ + h) * kDQk + ch * 8 : q, live ? 16 : 0);
         }
+        cpAsyncCommit();
+        cpAsyncWait<0>();
         fenceProxyAsync();
       }
       consumersSync<CW>();

@@ -297,12 +297,13 @@ struct DecodeW {
       namedSync(4, 256); // the previous item is done with Q and the row arrays
       const T* qRows = static_cast<const T*>(p.q) + (static_cast<int64_t>(it.qStart) * p.hQ + m0) * kDQk;
       constexpr int kChunks = kDQk / 8; // 16-byte chunks a row
+      // cp.async, all of a thread's 18 chunks in flight at once (a load-then-store loop waits a round trip each).
       for (int c = tid; c < 64 * kChunks; c += 256) {
         const int r = c / kChunks, ch = c % kChunks;
-        uint4 v = make_uint4(0, 0, 0, 0);
-        if (r < it.liveRows) v = *reinterpret_cast<const uint4*>(qRows + static_cast<int64_t>(r) * kDQk + ch * 8);
-        stShared(qBase + (ch / 8) * kBox + sw128(r, (ch % 8) * 8), v);
+        const bool live = r < it.liveRows;
+        cpAsync16(qBase + (ch / 8) * kBox + sw128(r, (ch % 8) * 8), live ? qRows + static_cast<int64_t>(r) * kDQk + ch * 8 : p.q, live ? 16 : 0);
       }
+      cpAsyncWaitAll();
       fenceProxyAsync();
       namedSync(4, 256);
 
