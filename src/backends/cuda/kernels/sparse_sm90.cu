@@ -75,6 +75,13 @@ constexpr bool kWarpRelease = MLA_SPARSE_SM90_MODE & 4096;
 // into both CTAs' stages, the peer's by st.async (complete_tx on the peer's `remote` mbarrier, no release fence on
 // the producer's chain); a stage is handed back to both CTAs' producers. Clear, the pair entries are the one-CTA kernel.
 constexpr bool kPairBit = MLA_SPARSE_SM90_MODE & 8192;
+// Bit 14 (with 13): the consumers' arrival on the peer's `empty` barrier with the default semantics (release at CTA
+// scope, as FlashMLA's) instead of `.release.cluster`, which may wait for the thread's writes to reach cluster scope on
+// the consumers' path. The reads it orders (this CTA's wgmma reads of the stage) are complete at its wgmma wait.
+constexpr bool kPeerArriveCta = MLA_SPARSE_SM90_MODE & 16384;
+// Bit 15 (with 13): no `fence.proxy.async` on the consumers after their `remote` wait (FlashMLA has none; the producer
+// side fences its own stores before its `full` arrival either way).
+constexpr bool kNoConsumerFence = MLA_SPARSE_SM90_MODE & 32768;
 // mbarrier arrivals: full = the producer threads that write a stage; empty = one a consumer warpgroup (or warp, bit 12),
 // of both CTAs in a cluster; remote (cluster only) = this CTA's producer thread 0 with the byte count the peer writes.
 constexpr int kFullCount = 128, kEmptyCount = kWarpRelease ? 8 : 2;
@@ -136,7 +143,8 @@ __device__ __forceinline__ void stAsync(uint32_t addr, uint32_t v, uint32_t bar)
   asm volatile("st.async.shared::cluster.mbarrier::complete_tx::bytes.b32 [%0], %1, [%2];\n" ::"r"(addr), "r"(v), "r"(bar) : "memory");
 }
 __device__ __forceinline__ void mbarArrivePeer(uint32_t clusterAddr) {
-  asm volatile("mbarrier.arrive.release.cluster.shared::cluster.b64 _, [%0];\n" ::"r"(clusterAddr) : "memory");
+  if constexpr (kPeerArriveCta) asm volatile("mbarrier.arrive.shared::cluster.b64 _, [%0];\n" ::"r"(clusterAddr) : "memory");
+  else asm volatile("mbarrier.arrive.release.cluster.shared::cluster.b64 _, [%0];\n" ::"r"(clusterAddr) : "memory");
 }
 __device__ __forceinline__ void clusterSync() {
   asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;\n" ::: "memory");
@@ -388,7 +396,7 @@ struct Kernel {
           mbarWait(fullBar + 8 * st, par);
           if constexpr (C2) {
             mbarWait(remoteBar + 8 * st, par); // the peer's half of the tile (st.async, counted in bytes)
-            fenceProxyAsync();
+            if constexpr (!kNoConsumerFence) fenceProxyAsync();
           }
           float s[32];
 #pragma unroll
@@ -471,7 +479,7 @@ struct Kernel {
           mbarWait(fullBar + 8 * st, par); // complete already (warpgroup 0 waited): orders the producer's writes for us
           if constexpr (C2) {
             mbarWait(remoteBar + 8 * st, par); // and the peer's
-            fenceProxyAsync();
+            if constexpr (!kNoConsumerFence) fenceProxyAsync();
           }
           const float scA = rw.scale[rA], scB = rw.scale[rB];
 #pragma unroll
