@@ -50,6 +50,8 @@ test('sparse_sm90: grid, block and the shared memory the .cu asserts', () => {
   const mode = Number(/#define MLA_SPARSE_SM90_MODE (\d+)\n/.exec(cu)?.[1]);
   assert.ok(mode & 8, `the shipped build mode ${mode} has the whole-tile producer (bit 3)`);
   assert.equal(mode & (2 | 4 | 32 | 128), 0, `the shipped build mode ${mode} has no measurement-only bit`);
+  // Session 9: the h_q-128 pair entries run as 2-CTA clusters (bit 13, with its required bits 14 and 15).
+  assert.equal(mode & (8192 | 16384 | 32768), 8192 | 16384 | 32768, `the shipped build mode ${mode} has the pair bits 13-15`);
   const build = readFileSync(fileURLToPath(new URL('../../scripts/build-kernels.mjs', import.meta.url)), 'utf8');
   assert.match(build, /'sparse_sm90\.cu': \['arch=compute_90a,code=sm_90a'\]/, 'built for sm_90a only');
 });

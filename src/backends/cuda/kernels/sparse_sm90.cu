@@ -7,6 +7,9 @@
 // the box count (8: seven NoPE boxes and the RoPE box, lane 7 of a token converts nothing), in V (all 512 columns
 // of the key tile, RoPE included) and so in where P lo goes (its own box beside P hi, not the stage's RoPE box).
 //
+// h_q a multiple of 128 runs the pair entries (*_c2, build-mode bit 13): the two head tiles of a (part, query) are a
+// 2-CTA cluster along z, each CTA's producer dequantizes half of every tile (32 tokens) into both CTAs' stages (the
+// peer's by st.async); see "The h_q = 128 pair" in the note.
 // One CTA of 384 threads per (SM part, query position j, tile of 64 heads):
 //  - warpgroup 2, the producer (128 threads; produceTile): 8 threads a token, 16 tokens a round,
 //    four rounds a tile; each thread holds its share of a whole tile in registers (NoPE bytes 64k..64k+63, their
@@ -49,14 +52,15 @@ template <bool M1> struct Fmt {
   static constexpr int kRaw = M1 ? 576 : 656;   // bytes of a token's row (V3.2: 512 e4m3, 4 f32 scales, 64 bf16 RoPE; MODEL1: 448 e4m3, 64 bf16)
   static constexpr int kRope = M1 ? 448 : 528;  // where the RoPE bytes start in the row
 };
-// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below, 8 until measured otherwise). Bit 3 is the whole-tile producer (produceTile);
+// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below: 57352 = 8 + the pair bits 13-15 since
+// session 9, 8 before). Bit 3 is the whole-tile producer (produceTile);
 // the versions measured slower on the H200 have left the code (the round pipeline with and without L2 prefetch: bits
 // 0 and 3 clear; the integer dequantization: bit 4; the 2-CTA cluster: bit 6; session 8's per-round reload, bit 8, and
 // item-boundary overlap, bits 9-11: commit 6c7d876 has them), so bit 3 must be set and the note's mode numbers keep
 // their meaning. Diagnostics: bit 1 consumers skip every wgmma (producer-bound time), bit 2 the
 // producer skips the token loads (consumer-bound time).
 #ifndef MLA_SPARSE_SM90_MODE
-#define MLA_SPARSE_SM90_MODE 8
+#define MLA_SPARSE_SM90_MODE 57352
 #endif
 static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & (81 | 3840)), "bits 0, 4, 6 and 8-11 are gone and bit 3 is required");
 constexpr bool kNoMath = MLA_SPARSE_SM90_MODE & 2, kNoLoad = MLA_SPARSE_SM90_MODE & 4;
@@ -75,13 +79,12 @@ constexpr bool kWarpRelease = MLA_SPARSE_SM90_MODE & 4096;
 // into both CTAs' stages, the peer's by st.async (complete_tx on the peer's `remote` mbarrier, no release fence on
 // the producer's chain); a stage is handed back to both CTAs' producers. Clear, the pair entries are the one-CTA kernel.
 constexpr bool kPairBit = MLA_SPARSE_SM90_MODE & 8192;
-// Bit 14 (with 13): the consumers' arrival on the peer's `empty` barrier with the default semantics (release at CTA
-// scope, as FlashMLA's) instead of `.release.cluster`, which may wait for the thread's writes to reach cluster scope on
-// the consumers' path. The reads it orders (this CTA's wgmma reads of the stage) are complete at its wgmma wait.
-constexpr bool kPeerArriveCta = MLA_SPARSE_SM90_MODE & 16384;
-// Bit 15 (with 13): no `fence.proxy.async` on the consumers after their `remote` wait (FlashMLA has none; the producer
-// side fences its own stores before its `full` arrival either way).
-constexpr bool kNoConsumerFence = MLA_SPARSE_SM90_MODE & 32768;
+// Bits 14 and 15 are required with 13 (session 9's A/B; the versions without them have left the code): 14, the
+// consumers' arrival on the peer's `empty` barrier has the default semantics (release at CTA scope, as FlashMLA's)
+// instead of `.release.cluster` (two MEMBAR.ALL.GPU on the consumers' path; 0.732x vs 0.737x geomean); the reads it
+// orders (this CTA's wgmma reads of the stage) are complete at the warpgroup's wgmma wait. 15, no
+// `fence.proxy.async` on the consumers after their `remote` wait (FlashMLA has none; 0.737x vs 0.739x).
+static_assert(((MLA_SPARSE_SM90_MODE >> 13) & 7) == 0 || ((MLA_SPARSE_SM90_MODE >> 13) & 7) == 7, "bits 14 and 15 come with bit 13");
 // mbarrier arrivals: full = the producer threads that write a stage; empty = one a consumer warpgroup (or warp, bit 12),
 // of both CTAs in a cluster; remote (cluster only) = this CTA's producer thread 0 with the byte count the peer writes.
 constexpr int kFullCount = 128, kEmptyCount = kWarpRelease ? 8 : 2;
@@ -143,8 +146,7 @@ __device__ __forceinline__ void stAsync(uint32_t addr, uint32_t v, uint32_t bar)
   asm volatile("st.async.shared::cluster.mbarrier::complete_tx::bytes.b32 [%0], %1, [%2];\n" ::"r"(addr), "r"(v), "r"(bar) : "memory");
 }
 __device__ __forceinline__ void mbarArrivePeer(uint32_t clusterAddr) {
-  if constexpr (kPeerArriveCta) asm volatile("mbarrier.arrive.shared::cluster.b64 _, [%0];\n" ::"r"(clusterAddr) : "memory");
-  else asm volatile("mbarrier.arrive.release.cluster.shared::cluster.b64 _, [%0];\n" ::"r"(clusterAddr) : "memory");
+  asm volatile("mbarrier.arrive.shared::cluster.b64 _, [%0];\n" ::"r"(clusterAddr) : "memory");
 }
 __device__ __forceinline__ void clusterSync() {
   asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;\n" ::: "memory");
@@ -394,10 +396,7 @@ struct Kernel {
         const uint64_t dV = opaque(descSw128(kt + 4 * W * kBox, 8192, 1024));
         if constexpr (W == 0) {
           mbarWait(fullBar + 8 * st, par);
-          if constexpr (C2) {
-            mbarWait(remoteBar + 8 * st, par); // the peer's half of the tile (st.async, counted in bytes)
-            if constexpr (!kNoConsumerFence) fenceProxyAsync();
-          }
+          if constexpr (C2) mbarWait(remoteBar + 8 * st, par); // the peer's half of the tile (st.async, counted in bytes)
           float s[32];
 #pragma unroll
           for (int i = 0; i < 32; ++i) s[i] = 0.f;
@@ -477,10 +476,7 @@ struct Kernel {
         } else {
           namedSync(1, 256); // P and the rescale factors ready
           mbarWait(fullBar + 8 * st, par); // complete already (warpgroup 0 waited): orders the producer's writes for us
-          if constexpr (C2) {
-            mbarWait(remoteBar + 8 * st, par); // and the peer's
-            if constexpr (!kNoConsumerFence) fenceProxyAsync();
-          }
+          if constexpr (C2) mbarWait(remoteBar + 8 * st, par); // and the peer's
           const float scA = rw.scale[rA], scB = rw.scale[rB];
 #pragma unroll
           for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= scA; o[4 * i + 1] *= scA; o[4 * i + 2] *= scB; o[4 * i + 3] *= scB; }
