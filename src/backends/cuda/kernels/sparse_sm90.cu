@@ -85,6 +85,11 @@ constexpr bool kPairBit = MLA_SPARSE_SM90_MODE & 8192;
 // orders (this CTA's wgmma reads of the stage) are complete at the warpgroup's wgmma wait. 15, no
 // `fence.proxy.async` on the consumers after their `remote` wait (FlashMLA has none; 0.737x vs 0.739x).
 static_assert(((MLA_SPARSE_SM90_MODE >> 13) & 7) == 0 || ((MLA_SPARSE_SM90_MODE >> 13) & 7) == 7, "bits 14 and 15 come with bit 13");
+// Bit 16 (with 13; MODEL1's pair entry only; session 9, not yet measured): the pair producer keeps two tiles of loads
+// in flight (a half tile takes 44 registers, so two sets fit in the producer's 144): tile t + 2's gather is issued when
+// tile t is stored, so a gather's latency has two tiles of consumer time to hide behind instead of one (produceDeep).
+// The V3.2 pair entry spills 40 bytes with it (its producer keeps the one-set loop). Preprocessor-guarded, so that
+// builds without it compile the source they were measured with.
 // mbarrier arrivals: full = the producer threads that write a stage; empty = one a consumer warpgroup (or warp, bit 12),
 // of both CTAs in a cluster; remote (cluster only) = this CTA's producer thread 0 with the byte count the peer writes.
 constexpr int kFullCount = 128, kEmptyCount = kWarpRelease ? 8 : 2;
@@ -320,6 +325,12 @@ struct Kernel {
       auto idOf = [&](int t, int rnd) {
         return t < it.nTiles ? idAt(p, it, rowQ, it.eBegin + t * kBN + (r0 + rnd) * 16 + tokInRound) : Id{-1, false};
       };
+#if MLA_SPARSE_SM90_MODE & 65536
+      if constexpr (C2 && M1) {
+        produceDeep(p, it, idOf, u, kBase, fullBar, emptyBar, remoteBar, pt, k, rot, r0, tokInRound, rank);
+        continue;
+      }
+#endif
       TileRegs d;
       auto load = [&](const Id (&ids)[kRounds]) {
 #pragma unroll
@@ -349,6 +360,50 @@ struct Kernel {
       }
     }
   }
+
+#if MLA_SPARSE_SM90_MODE & 65536
+  // Bit 16 (MODEL1 pair only): one item's tiles with two register sets alternating, so tile t + 2's gather is in flight while
+  // the consumers work on tiles t and t + 1. Peer addresses are formed with mapa where they are used (registers).
+  template <typename IdOf>
+  static __device__ __forceinline__ void produceDeep(const SparseMmaParams& p, const Item& it, const IdOf& idOf, uint32_t& u, uint32_t kBase,
+                                                     uint32_t fullBar, uint32_t emptyBar, uint32_t remoteBar, int pt, int k, int rot, int r0,
+                                                     int tokInRound, uint32_t rank) {
+    TileRegs dA, dB;
+    Id ids[kRounds]; // the ids of the next tile to load (t + 2 at step t), loaded a step before they are used
+    auto idsOf = [&](int t) {
+#pragma unroll
+      for (int rnd = 0; rnd < kRounds; ++rnd) ids[rnd] = idOf(t, rnd);
+    };
+    auto load = [&](TileRegs& d) {
+#pragma unroll
+      for (int rnd = 0; rnd < kRounds; ++rnd) loadRound(p, d, ids[rnd], rnd, k, rot);
+    };
+    auto step = [&](TileRegs& d, int t) {
+      const uint32_t st = u & 1, kt = kBase + st * kTile;
+      mbarWait(emptyBar + 8 * st, ((u >> 1) & 1) ^ 1);
+      if (pt == 0) mbarExpectTx(remoteBar + 8 * st, kPeerBytes);
+      const uint32_t vb = smemAddr(&rows().valid[0][0]);
+      const Peer pe{peerAddr(kBase, rank ^ 1u) - kBase, peerAddr(vb, rank ^ 1u) - vb, peerAddr(remoteBar, rank ^ 1u) + 8 * st};
+#pragma unroll
+      for (int rnd = 0; rnd < kRounds; ++rnd) storeRound(d, kt, st, rnd, r0, k, rot, tokInRound, pe);
+      fenceProxyAsync();
+      mbarArrive(fullBar + 8 * st);
+      if (t + 2 < it.nTiles) load(d); // tile t + 2
+      idsOf(t + 3);
+      ++u;
+    };
+    idsOf(0);
+    load(dA);
+    idsOf(1);
+    load(dB);
+    idsOf(2);
+#pragma unroll 1
+    for (int t = 0; t < it.nTiles; t += 2) {
+      step(dA, t);
+      if (t + 1 < it.nTiles) step(dB, t + 1);
+    }
+  }
+#endif
 
   static __device__ __forceinline__ void loadQ(const SparseMmaParams& p, uint32_t qBase, int batch, int j, int m0, int tid) {
     const __nv_bfloat16* q = static_cast<const __nv_bfloat16*>(p.q) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0) * F::kDQK;
