@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { sparseMmaKernelName, chooseSparseMma } from '../../src/backends/cuda/kernels/sparse-mma-launch.js';
 import {
-  sparseSm90KernelName, sparseSm90Launch, sparseSm90Model1KernelName, sparseSm90Model1Smem, sparseSm90Smem, useSparseSm90,
+  sparseSm90Entry, sparseSm90KernelName, sparseSm90Launch, sparseSm90Model1KernelName, sparseSm90Model1Smem, sparseSm90PairSuffix, sparseSm90Smem,
+  useSparseSm90,
 } from '../../src/backends/cuda/kernels/sparse-sm90-launch.js';
 import { SparseMmaRunner, type SparseMmaHost } from '../../src/backends/cuda/sparse.js';
 import type { SparseCall } from '../../src/core/sparse.js';
@@ -41,13 +42,26 @@ test('sparse_sm90: grid, block and the shared memory the .cu asserts', () => {
   assert.ok(cu.includes(`static_assert(mla::ssp::Fmt<true>::SMEM == ${sparseSm90Model1Smem}`), 'sparse_sm90.cu asserts the same MODEL1 SMEM');
   assert.ok(cu.includes(`void __launch_bounds__(384, 1) ${sparseSm90KernelName}(`), 'the V3.2 entry name and its block');
   assert.ok(cu.includes(`void __launch_bounds__(384, 1) ${sparseSm90Model1KernelName}(`), 'the MODEL1 entry name and its block');
+  for (const name of [sparseSm90KernelName, sparseSm90Model1KernelName]) {
+    assert.ok(cu.includes(`void __launch_bounds__(384, 1) MLA_SPARSE_SM90_PAIR ${name}${sparseSm90PairSuffix}(`), `the pair entry of ${name}`);
+  }
   // The shipped build mode (one line in the .cu): the whole-tile producer (bit 3) with none of the measurement-only
   // bits (2 no wgmma, 4 no token loads, 32 a single bf16 P, 128 MODEL1 scale decoded at its load).
   const mode = Number(/#define MLA_SPARSE_SM90_MODE (\d+)\n/.exec(cu)?.[1]);
   assert.ok(mode & 8, `the shipped build mode ${mode} has the whole-tile producer (bit 3)`);
   assert.equal(mode & (2 | 4 | 32 | 128), 0, `the shipped build mode ${mode} has no measurement-only bit`);
+  // Session 9: the h_q-128 pair entries run as 2-CTA clusters (bit 13, with its required bits 14 and 15).
+  assert.equal(mode & (8192 | 16384 | 32768), 8192 | 16384 | 32768, `the shipped build mode ${mode} has the pair bits 13-15`);
   const build = readFileSync(fileURLToPath(new URL('../../scripts/build-kernels.mjs', import.meta.url)), 'utf8');
   assert.match(build, /'sparse_sm90\.cu': \['arch=compute_90a,code=sm_90a'\]/, 'built for sm_90a only');
+});
+
+test('sparse_sm90: h_q a multiple of 128 takes the pair entry (2-CTA cluster along z), with the same shared memory', () => {
+  for (const kind of ['v32', 'model1'] as const) {
+    const one = sparseSm90Entry(kind);
+    for (const hQ of [128, 256, 384]) assert.deepEqual(sparseSm90Entry(kind, hQ), { name: one.name + sparseSm90PairSuffix, smem: one.smem }, `${kind} hQ ${hQ}`);
+    for (const hQ of [64, 192, 320]) assert.deepEqual(sparseSm90Entry(kind, hQ), one, `${kind} hQ ${hQ}: an odd number of head tiles`);
+  }
 });
 
 test('sparse_sm90: the runner dispatches to it only on a Hopper build, else to sparse_mma.cu', () => {
@@ -56,12 +70,12 @@ test('sparse_sm90: the runner dispatches to it only on a Hopper build, else to s
   });
   const call = (hQ: number, kind: 'v32' | 'model1' = 'v32') =>
     ({ problem: { cache: { kind }, dtype: 'bf16', dQk: kind === 'v32' ? 576 : 512, hQ } }) as unknown as SparseCall;
-  assert.equal(new SparseMmaRunner(host(true)).kernelForSparse(call(128)), sparseSm90KernelName);
+  assert.equal(new SparseMmaRunner(host(true)).kernelForSparse(call(128)), sparseSm90KernelName + sparseSm90PairSuffix);
   assert.equal(new SparseMmaRunner(host(true)).kernelForSparse(call(64)), sparseSm90KernelName);
   const m64 = sparseMmaKernelName(chooseSparseMma('v32', 'bf16', 576, 64, sm90)!);
   assert.equal(new SparseMmaRunner(host(false)).kernelForSparse(call(128)), m64);
   assert.equal(new SparseMmaRunner(host(true)).kernelForSparse(call(96)), m64, 'a partial 64-head tile');
-  assert.equal(new SparseMmaRunner(host(true)).kernelForSparse(call(128, 'model1')), sparseSm90Model1KernelName);
+  assert.equal(new SparseMmaRunner(host(true)).kernelForSparse(call(128, 'model1')), sparseSm90Model1KernelName + sparseSm90PairSuffix);
   assert.equal(new SparseMmaRunner(host(true)).kernelForSparse(call(64, 'model1')), sparseSm90Model1KernelName);
   const m1_128 = sparseMmaKernelName(chooseSparseMma('model1', 'bf16', 512, 128, sm90)!);
   assert.equal(new SparseMmaRunner(host(false)).kernelForSparse(call(128, 'model1')), m1_128, 'MODEL1 without a Hopper build');
@@ -102,10 +116,10 @@ test('sparse_sm90: the runner launches it from its own fatbin and merges split r
   });
   const r = new SparseMmaRunner(host(true));
   assert.ok(r.sparse(call(128, false)));
-  assert.deepEqual(launches, [`sm90:${sparseSm90KernelName}`], 'one request in one piece: no combine');
+  assert.deepEqual(launches, [`sm90:${sparseSm90KernelName}${sparseSm90PairSuffix}`], 'one request in one piece: no combine');
   launches.length = 0;
   assert.ok(r.sparse(call(128, true)));
-  assert.deepEqual(launches, [`sm90:${sparseSm90KernelName}`, 'mma:mla_sparse_mma_combine_bf16'], 'split rows: sparse_mma.cu\'s combine');
+  assert.deepEqual(launches, [`sm90:${sparseSm90KernelName}${sparseSm90PairSuffix}`, 'mma:mla_sparse_mma_combine_bf16'], 'split rows: sparse_mma.cu\'s combine');
   launches.length = 0;
   assert.ok(r.sparse(call(96, true)));
   const m96 = sparseMmaKernelName(chooseSparseMma('v32', 'bf16', 576, 96, sm90)!);

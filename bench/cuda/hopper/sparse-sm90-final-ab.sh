@@ -3,7 +3,8 @@
 # host, from the repository root with .gpu-host entered, dist/cuda built (the shipped fatbins) and build/ holding the
 # tsc output; FlashMLA's bench_sparse.py JSON of the same call as the argument:
 #   OUT=$OUT bash bench/cuda/hopper/sparse-sm90-final-ab.sh $OUT/flashmla-sparse.json [MODES]
-# MODES: the candidates (session 8 compared 3592 264 3848, since removed from the .cu). Each one's fatbin is .devstage/hb/sparse_sm90_mN.fatbin if it is
+# MODES: the candidates (session 8 compared 3592 264 3848, since removed from the .cu; session 9: "8 122888", the
+# one-CTA h_q-128 path and bit 16, against the shipped 57352). Each one's fatbin is .devstage/hb/sparse_sm90_mN.fatbin if it is
 # there (prebuilt, see docs/notes/cuda-sparse-decode.md for the command), else nvcc builds it here (~10 s, in parallel).
 #  1. checks, one process per candidate side by side: FlashMLA's six sparse goldens ($FLASHMLA_GOLDEN_SPARSE) and
 #     CASES (40) random V3.2 + CASES random MODEL1 cases at h_q 64/128 on sparse_sm90.cu (test/gpu/sparse.test.ts);

@@ -18,9 +18,14 @@ export const sparseSm90Smem = 9 * 8192 * 3 + 8192 + 1024;
 /** The MODEL1 entry's (ssp::Fmt<true>::SMEM): eight boxes each, P hi and P lo boxes (V takes the RoPE box too). */
 export const sparseSm90Model1Smem = 8 * 8192 * 3 + 2 * 8192 + 1024;
 
-/** The entry of a cache format (only V3.2 and MODEL1 have one). */
-export function sparseSm90Entry(kind: SparseCacheKind): { name: string; smem: number } {
-  return kind === 'model1' ? { name: sparseSm90Model1KernelName, smem: sparseSm90Model1Smem } : { name: sparseSm90KernelName, smem: sparseSm90Smem };
+/** The pair entries' suffix: h_q a multiple of 128, the two head tiles of a (part, query) as one 2-CTA cluster that
+    shares each tile's dequantization (the build mode decides; with the bit clear they are the one-CTA kernel). */
+export const sparseSm90PairSuffix = '_c2';
+
+/** The entry of a cache format (only V3.2 and MODEL1 have one); h_q a multiple of 128 takes the pair entry. */
+export function sparseSm90Entry(kind: SparseCacheKind, hQ = 64): { name: string; smem: number } {
+  const e = kind === 'model1' ? { name: sparseSm90Model1KernelName, smem: sparseSm90Model1Smem } : { name: sparseSm90KernelName, smem: sparseSm90Smem };
+  return hQ % (2 * sparseSm90Rows) === 0 ? { ...e, name: e.name + sparseSm90PairSuffix } : e;
 }
 
 /** What decides whether sparse_sm90.cu takes a sparse launch. */
@@ -44,5 +49,5 @@ export function useSparseSm90(s: SparseSm90Shape, hopper: boolean, maxSmem: numb
 /** Grid (numSmParts, sQ, hQ / 64), 384 threads (two consumer warpgroups and a producer warpgroup); the shared memory of
     the format's entry (V3.2 unless kind says otherwise). */
 export function sparseSm90Launch(numSmParts: number, sQ: number, hQ: number, kind: SparseCacheKind = 'v32'): SparseMmaGrid {
-  return { grid: [numSmParts, sQ, Math.ceil(hQ / sparseSm90Rows)], block: [384, 1, 1], smem: sparseSm90Entry(kind).smem };
+  return { grid: [numSmParts, sQ, Math.ceil(hQ / sparseSm90Rows)], block: [384, 1, 1], smem: sparseSm90Entry(kind, hQ).smem };
 }

@@ -7,6 +7,9 @@
 // the box count (8: seven NoPE boxes and the RoPE box, lane 7 of a token converts nothing), in V (all 512 columns
 // of the key tile, RoPE included) and so in where P lo goes (its own box beside P hi, not the stage's RoPE box).
 //
+// h_q a multiple of 128 runs the pair entries (*_c2, build-mode bit 13): the two head tiles of a (part, query) are a
+// 2-CTA cluster along z, each CTA's producer dequantizes half of every tile (32 tokens) into both CTAs' stages (the
+// peer's by st.async); see "The h_q = 128 pair" in the note.
 // One CTA of 384 threads per (SM part, query position j, tile of 64 heads):
 //  - warpgroup 2, the producer (128 threads; produceTile): 8 threads a token, 16 tokens a round,
 //    four rounds a tile; each thread holds its share of a whole tile in registers (NoPE bytes 64k..64k+63, their
@@ -49,14 +52,15 @@ template <bool M1> struct Fmt {
   static constexpr int kRaw = M1 ? 576 : 656;   // bytes of a token's row (V3.2: 512 e4m3, 4 f32 scales, 64 bf16 RoPE; MODEL1: 448 e4m3, 64 bf16)
   static constexpr int kRope = M1 ? 448 : 528;  // where the RoPE bytes start in the row
 };
-// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below, 8 until measured otherwise). Bit 3 is the whole-tile producer (produceTile);
+// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below: 57352 = 8 + the pair bits 13-15 since
+// session 9, 8 before). Bit 3 is the whole-tile producer (produceTile);
 // the versions measured slower on the H200 have left the code (the round pipeline with and without L2 prefetch: bits
 // 0 and 3 clear; the integer dequantization: bit 4; the 2-CTA cluster: bit 6; session 8's per-round reload, bit 8, and
 // item-boundary overlap, bits 9-11: commit 6c7d876 has them), so bit 3 must be set and the note's mode numbers keep
 // their meaning. Diagnostics: bit 1 consumers skip every wgmma (producer-bound time), bit 2 the
 // producer skips the token loads (consumer-bound time).
 #ifndef MLA_SPARSE_SM90_MODE
-#define MLA_SPARSE_SM90_MODE 8
+#define MLA_SPARSE_SM90_MODE 57352
 #endif
 static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & (81 | 3840)), "bits 0, 4, 6 and 8-11 are gone and bit 3 is required");
 constexpr bool kNoMath = MLA_SPARSE_SM90_MODE & 2, kNoLoad = MLA_SPARSE_SM90_MODE & 4;
@@ -70,7 +74,24 @@ constexpr bool kScaleAtLoad = MLA_SPARSE_SM90_MODE & 128;
 // lane's reads of the stage are ordered before the release; clear, one thread a warpgroup arrives after the
 // warpgroup's wgmma wait (compute-sanitizer racecheck reports that hand-back for MODEL1's stage flags).
 constexpr bool kWarpRelease = MLA_SPARSE_SM90_MODE & 4096;
-// mbarrier arrivals: full = the producer threads that write a stage; empty = one a consumer warpgroup (or warp, bit 12).
+// Bit 13: the pair entries (h_q a multiple of 128, *_c2) run as 2-CTA clusters along z: the two head tiles of one
+// (part, query) walk the same tokens, so each CTA's producer dequantizes half of every tile (32 tokens) and writes it
+// into both CTAs' stages, the peer's by st.async (complete_tx on the peer's `remote` mbarrier, no release fence on
+// the producer's chain); a stage is handed back to both CTAs' producers. Clear, the pair entries are the one-CTA kernel.
+constexpr bool kPairBit = MLA_SPARSE_SM90_MODE & 8192;
+// Bits 14 and 15 are required with 13 (session 9's A/B; the versions without them have left the code): 14, the
+// consumers' arrival on the peer's `empty` barrier has the default semantics (release at CTA scope, as FlashMLA's)
+// instead of `.release.cluster` (two MEMBAR.ALL.GPU on the consumers' path; 0.732x vs 0.737x geomean); the reads it
+// orders (this CTA's wgmma reads of the stage) are complete at the warpgroup's wgmma wait. 15, no
+// `fence.proxy.async` on the consumers after their `remote` wait (FlashMLA has none; 0.737x vs 0.739x).
+static_assert(((MLA_SPARSE_SM90_MODE >> 13) & 7) == 0 || ((MLA_SPARSE_SM90_MODE >> 13) & 7) == 7, "bits 14 and 15 come with bit 13");
+// Bit 16 (with 13; MODEL1's pair entry only; session 9, not yet measured): the pair producer keeps two tiles of loads
+// in flight (a half tile takes 44 registers, so two sets fit in the producer's 144): tile t + 2's gather is issued when
+// tile t is stored, so a gather's latency has two tiles of consumer time to hide behind instead of one (produceDeep).
+// The V3.2 pair entry spills 40 bytes with it (its producer keeps the one-set loop). Preprocessor-guarded, so that
+// builds without it compile the source they were measured with.
+// mbarrier arrivals: full = the producer threads that write a stage; empty = one a consumer warpgroup (or warp, bit 12),
+// of both CTAs in a cluster; remote (cluster only) = this CTA's producer thread 0 with the byte count the peer writes.
 constexpr int kFullCount = 128, kEmptyCount = kWarpRelease ? 8 : 2;
 // setmaxnreg per warpgroup (producer, consumer 0, consumer 1): 3 x 168 = 504 in all, what the CTA holds.
 constexpr int kRegP = 144, kReg0 = 504 - 160 - kRegP, kReg1 = 160;
@@ -78,7 +99,7 @@ struct Rows {
   float scale[kBM];  // this tile's O rescale, wg0 -> wg1
   float oScale[kBM]; // the epilogue's output factor, wg0 -> wg1
   int valid[2][kBN]; // per stage: token live
-  unsigned long long full[2], empty[2];
+  unsigned long long full[2], empty[2], remote[2];
 };
 static_assert(Fmt<false>::SMEM + sizeof(Rows) <= 232448 && Fmt<true>::SMEM + sizeof(Rows) <= 232448, "over the 227 KiB a block may opt in to");
 
@@ -110,13 +131,39 @@ __device__ __forceinline__ Item itemOf(const SparseMmaParams& p, const int* meta
 
 #ifdef MLA_SM90A_SPARSE
 using namespace hop;
-/** A consumer's hand-back of stage bar to the producer (bit 12: one arrival a warp, else one a warpgroup). */
-__device__ __forceinline__ void releaseStage(uint32_t bar, int wt, int lane) {
-  if constexpr (kWarpRelease) {
-    __syncwarp();
-    if (lane == 0) mbarArrive(bar);
-  } else if (wt == 0) {
+// Cluster helpers (bit 13): this CTA's rank, the peer's shared::cluster address of one of ours, st.async into the peer
+// (its completion counted in bytes on a peer mbarrier), an arrival on a peer mbarrier, the cluster-wide barrier.
+__device__ __forceinline__ uint32_t clusterRank() {
+  uint32_t r;
+  asm volatile("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(r));
+  return r;
+}
+__device__ __forceinline__ uint32_t peerAddr(uint32_t local, uint32_t peer) {
+  uint32_t r;
+  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n" : "=r"(r) : "r"(local), "r"(peer));
+  return r;
+}
+__device__ __forceinline__ void stAsync(uint32_t addr, uint4 v, uint32_t bar) {
+  asm volatile("st.async.shared::cluster.mbarrier::complete_tx::bytes.v4.b32 [%0], {%1, %2, %3, %4}, [%5];\n" ::"r"(addr), "r"(v.x), "r"(v.y),
+               "r"(v.z), "r"(v.w), "r"(bar) : "memory");
+}
+__device__ __forceinline__ void stAsync(uint32_t addr, uint32_t v, uint32_t bar) {
+  asm volatile("st.async.shared::cluster.mbarrier::complete_tx::bytes.b32 [%0], %1, [%2];\n" ::"r"(addr), "r"(v), "r"(bar) : "memory");
+}
+__device__ __forceinline__ void mbarArrivePeer(uint32_t clusterAddr) {
+  asm volatile("mbarrier.arrive.shared::cluster.b64 _, [%0];\n" ::"r"(clusterAddr) : "memory");
+}
+__device__ __forceinline__ void clusterSync() {
+  asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;\n" ::: "memory");
+}
+/** A consumer's hand-back of stage bar to the producer (bit 12: one arrival a warp, else one a warpgroup); in a
+    cluster (peer: the peer CTA's address of bar, else 0) to both CTAs' producers. */
+template <bool C2>
+__device__ __forceinline__ void releaseStage(uint32_t bar, uint32_t peer, int wt, int lane) {
+  if constexpr (kWarpRelease) __syncwarp();
+  if (kWarpRelease ? lane == 0 : wt == 0) {
     mbarArrive(bar);
+    if constexpr (C2) mbarArrivePeer(peer);
   }
 }
 
@@ -166,10 +213,16 @@ __device__ __forceinline__ uint2 dq4(uint32_t w, float s) {
   return make_uint2(*reinterpret_cast<const uint32_t*>(&x), *reinterpret_cast<const uint32_t*>(&y));
 }
 
-template <bool M1>
+template <bool M1, bool C2>
 struct Kernel {
   using F = Fmt<M1>;
   static constexpr int kNB = F::kNB, kNope = F::kNope, kTile = F::kTile, kQ_OFF = F::kQ_OFF, kK_OFF = F::kK_OFF, kP_OFF = F::kP_OFF;
+  /** Rounds of 16 tokens this CTA's producer dequantizes a tile (a cluster: rounds 2 rank, 2 rank + 1). */
+  static constexpr int kRounds = C2 ? 2 : 4;
+  /** Bytes the peer's producer writes into one of our stages (cluster): 32 tokens x (kNope NoPE chunks of 128 bytes
+      per lane group, 8 RoPE chunks of 16 bytes, one 4-byte validity flag). */
+  static constexpr uint32_t kPeerBytes = 32 * (kNope * 128 + 128 + 4);
+  static constexpr int kEmpty = kEmptyCount * (C2 ? 2 : 1);
   static __device__ __forceinline__ uint32_t smemBase() {
     extern __shared__ unsigned char smemRaw[];
     return (smemAddr(smemRaw) + 1023) & ~1023u;
@@ -182,13 +235,22 @@ struct Kernel {
   // latency hiding); the ids of tile t + 2 are loaded then too. Lane k visits its four 16-byte NoPE chunks starting at
   // k / 2, so the eight lanes of a token row store to distinct bank groups.
   struct TileRegs {
-    uint4 nope[4][4]; // [round][slot]: slot c holds chunk (c + k / 2) % 4 of the lane's 64 bytes
-    float sc[4];     // V3.2: the f32 scale; MODEL1: the aligned 4-byte word of the scale row holding byte k (as bits),
-                     // decoded where it is used: an instruction on a loaded register right after its load (a u8
-                     // load's zero-extension was one) waits for the load, outside the consumers' time
-    uint4 rope[4];
-    bool live[4];
+    uint4 nope[kRounds][4]; // [round][slot]: slot c holds chunk (c + k / 2) % 4 of the lane's 64 bytes
+    float sc[kRounds];     // V3.2: the f32 scale; MODEL1: the aligned 4-byte word of the scale row holding byte k (as bits),
+                           // decoded where it is used: an instruction on a loaded register right after its load (a u8
+                           // load's zero-extension was one) waits for the load, outside the consumers' time
+    uint4 rope[kRounds];
+    bool live[kRounds];
   };
+  /** Where a cluster producer's stores go besides its own stage: the peer's shared::cluster addresses are ours plus
+      delta (key tiles) and vDelta (validity flags); bar is the peer's `remote` mbarrier of the stage. */
+  struct Peer {
+    uint32_t delta, vDelta, bar;
+  };
+  static __device__ __forceinline__ void put(uint32_t addr, uint4 v, const Peer& pe) {
+    stShared(addr, v);
+    if constexpr (C2) stAsync(addr + pe.delta, v, pe.bar);
+  }
   /** Round rnd of a tile into d: the lane's NoPE share of token id, its scale, its RoPE chunk; an invalid id reads nothing. */
   static __device__ __forceinline__ void loadRound(const SparseMmaParams& p, TileRegs& d, Id id, int rnd, int k, int rot) {
     const Addr a = addrOf<M1>(p, id);
@@ -211,9 +273,11 @@ struct Kernel {
       d.rope[rnd] = __ldg(reinterpret_cast<const uint4*>(tok + F::kRope) + k);
     }
   }
-  /** Round rnd of d, dequantized, into key tile kt (stage st): 16 tokens, rows 16 rnd.., and their validity flags. */
-  static __device__ __forceinline__ void storeRound(const TileRegs& d, uint32_t kt, uint32_t st, int rnd, int k, int rot, int tokInRound) {
-    const int r = rnd * 16 + tokInRound;
+  /** Round rnd of d, dequantized, into key tile kt (stage st): 16 tokens, rows 16 (r0 + rnd).., and their validity
+      flags; in a cluster into the peer's stage too. */
+  static __device__ __forceinline__ void storeRound(const TileRegs& d, uint32_t kt, uint32_t st, int rnd, int r0, int k, int rot, int tokInRound,
+                                                    const Peer& pe) {
+    const int r = (r0 + rnd) * 16 + tokInRound;
     const uint32_t row = kt + k * kBox + r * 128;
     if (k < kNope) {
 #pragma unroll
@@ -227,21 +291,30 @@ struct Kernel {
           lo = make_uint4(a.x, a.y, b.x, b.y);
           hi = make_uint4(e.x, e.y, f.x, f.y);
         }
-        stShared(row + ((ch ^ (r & 7)) << 4), lo);
-        stShared(row + (((ch + 1) ^ (r & 7)) << 4), hi);
+        put(row + ((ch ^ (r & 7)) << 4), lo, pe);
+        put(row + (((ch + 1) ^ (r & 7)) << 4), hi, pe);
       }
     }
-    stShared(kt + (kNB - 1) * kBox + r * 128 + ((k ^ (r & 7)) << 4), d.live[rnd] ? d.rope[rnd] : make_uint4(0, 0, 0, 0));
-    if (k == 0) rows().valid[st][r] = d.live[rnd] ? 1 : 0;
+    put(kt + (kNB - 1) * kBox + r * 128 + ((k ^ (r & 7)) << 4), d.live[rnd] ? d.rope[rnd] : make_uint4(0, 0, 0, 0), pe);
+    if (k == 0) {
+      rows().valid[st][r] = d.live[rnd] ? 1 : 0;
+      if constexpr (C2) stAsync(smemAddr(&rows().valid[st][r]) + pe.vDelta, d.live[rnd] ? 1u : 0u, pe.bar);
+    }
   }
 
   static __device__ void produceTile(const SparseMmaParams& p) {
     asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kRegP) : "memory");
     const uint32_t kBase = smemBase() + kK_OFF;
     Rows& rw = rows();
-    const uint32_t fullBar = smemAddr(&rw.full[0]), emptyBar = smemAddr(&rw.empty[0]);
+    const uint32_t fullBar = smemAddr(&rw.full[0]), emptyBar = smemAddr(&rw.empty[0]), remoteBar = smemAddr(&rw.remote[0]);
     const int pt = threadIdx.x - 256, k = pt & 7, tokInRound = pt >> 3, rot = k >> 1;
     const int j = blockIdx.y;
+    // Cluster: rank r dequantizes rounds 2r, 2r + 1 of every tile; the peer's addresses are ours plus a delta.
+    const uint32_t rank = C2 ? clusterRank() : 0u;
+    const int r0 = C2 ? 2 * static_cast<int>(rank) : 0;
+    const uint32_t validBase = smemAddr(&rw.valid[0][0]);
+    const uint32_t kDelta = C2 ? peerAddr(kBase, rank ^ 1u) - kBase : 0u, vDelta = C2 ? peerAddr(validBase, rank ^ 1u) - validBase : 0u;
+    const uint32_t peerRemote = C2 ? peerAddr(remoteBar, rank ^ 1u) : 0u;
     const int* meta = p.tileSchedulerMetadata + blockIdx.x * kMetaFields;
     const int beginReq = meta[kSparseMetaBeginReqIdx], endReq = meta[kSparseMetaEndReqIdx];
     uint32_t u = 0;
@@ -249,32 +322,88 @@ struct Kernel {
       const Item it = itemOf(p, meta, batch, beginReq, endReq);
       if (it.nTiles == 0) continue;
       const int64_t rowQ = static_cast<int64_t>(batch) * p.sQ + j;
-      auto idOf = [&](int t, int rnd) { return t < it.nTiles ? idAt(p, it, rowQ, it.eBegin + t * kBN + rnd * 16 + tokInRound) : Id{-1, false}; };
-      TileRegs d;
-      auto load = [&](const Id (&ids)[4]) {
-#pragma unroll
-        for (int rnd = 0; rnd < 4; ++rnd) loadRound(p, d, ids[rnd], rnd, k, rot);
+      auto idOf = [&](int t, int rnd) {
+        return t < it.nTiles ? idAt(p, it, rowQ, it.eBegin + t * kBN + (r0 + rnd) * 16 + tokInRound) : Id{-1, false};
       };
-      Id ids[4];
+#if MLA_SPARSE_SM90_MODE & 65536
+      if constexpr (C2 && M1) {
+        produceDeep(p, it, idOf, u, kBase, fullBar, emptyBar, remoteBar, pt, k, rot, r0, tokInRound, rank);
+        continue;
+      }
+#endif
+      TileRegs d;
+      auto load = [&](const Id (&ids)[kRounds]) {
 #pragma unroll
-      for (int rnd = 0; rnd < 4; ++rnd) ids[rnd] = idOf(0, rnd);
+        for (int rnd = 0; rnd < kRounds; ++rnd) loadRound(p, d, ids[rnd], rnd, k, rot);
+      };
+      Id ids[kRounds];
+#pragma unroll
+      for (int rnd = 0; rnd < kRounds; ++rnd) ids[rnd] = idOf(0, rnd);
       load(ids);
 #pragma unroll
-      for (int rnd = 0; rnd < 4; ++rnd) ids[rnd] = idOf(1, rnd);
+      for (int rnd = 0; rnd < kRounds; ++rnd) ids[rnd] = idOf(1, rnd);
 #pragma unroll 1
       for (int t = 0; t < it.nTiles; ++t, ++u) {
         const uint32_t st = u & 1, kt = kBase + st * kTile;
         mbarWait(emptyBar + 8 * st, ((u >> 1) & 1) ^ 1);
+        // Cluster: the bytes the peer writes into this stage complete our `remote` barrier's phase (with this arrival);
+        // the peer cannot write them before both CTAs' consumers handed the stage back (its empty barrier).
+        if (C2 && pt == 0) mbarExpectTx(remoteBar + 8 * st, kPeerBytes);
+        const Peer pe{kDelta, vDelta, peerRemote + 8 * st};
 #pragma unroll
-        for (int rnd = 0; rnd < 4; ++rnd) storeRound(d, kt, st, rnd, k, rot, tokInRound);
+        for (int rnd = 0; rnd < kRounds; ++rnd) storeRound(d, kt, st, rnd, r0, k, rot, tokInRound, pe);
         fenceProxyAsync();
         mbarArrive(fullBar + 8 * st);
         if (t + 1 < it.nTiles) load(ids); // tile t + 1: in flight while the consumers work on t
 #pragma unroll
-        for (int rnd = 0; rnd < 4; ++rnd) ids[rnd] = idOf(t + 2, rnd);
+        for (int rnd = 0; rnd < kRounds; ++rnd) ids[rnd] = idOf(t + 2, rnd);
       }
     }
   }
+
+#if MLA_SPARSE_SM90_MODE & 65536
+  // Bit 16 (MODEL1 pair only): one item's tiles with two register sets alternating, so tile t + 2's gather is in flight while
+  // the consumers work on tiles t and t + 1. Peer addresses are formed with mapa where they are used (registers).
+  template <typename IdOf>
+  static __device__ __forceinline__ void produceDeep(const SparseMmaParams& p, const Item& it, const IdOf& idOf, uint32_t& u, uint32_t kBase,
+                                                     uint32_t fullBar, uint32_t emptyBar, uint32_t remoteBar, int pt, int k, int rot, int r0,
+                                                     int tokInRound, uint32_t rank) {
+    TileRegs dA, dB;
+    Id ids[kRounds]; // the ids of the next tile to load (t + 2 at step t), loaded a step before they are used
+    auto idsOf = [&](int t) {
+#pragma unroll
+      for (int rnd = 0; rnd < kRounds; ++rnd) ids[rnd] = idOf(t, rnd);
+    };
+    auto load = [&](TileRegs& d) {
+#pragma unroll
+      for (int rnd = 0; rnd < kRounds; ++rnd) loadRound(p, d, ids[rnd], rnd, k, rot);
+    };
+    auto step = [&](TileRegs& d, int t) {
+      const uint32_t st = u & 1, kt = kBase + st * kTile;
+      mbarWait(emptyBar + 8 * st, ((u >> 1) & 1) ^ 1);
+      if (pt == 0) mbarExpectTx(remoteBar + 8 * st, kPeerBytes);
+      const uint32_t vb = smemAddr(&rows().valid[0][0]);
+      const Peer pe{peerAddr(kBase, rank ^ 1u) - kBase, peerAddr(vb, rank ^ 1u) - vb, peerAddr(remoteBar, rank ^ 1u) + 8 * st};
+#pragma unroll
+      for (int rnd = 0; rnd < kRounds; ++rnd) storeRound(d, kt, st, rnd, r0, k, rot, tokInRound, pe);
+      fenceProxyAsync();
+      mbarArrive(fullBar + 8 * st);
+      if (t + 2 < it.nTiles) load(d); // tile t + 2
+      idsOf(t + 3);
+      ++u;
+    };
+    idsOf(0);
+    load(dA);
+    idsOf(1);
+    load(dB);
+    idsOf(2);
+#pragma unroll 1
+    for (int t = 0; t < it.nTiles; t += 2) {
+      step(dA, t);
+      if (t + 1 < it.nTiles) step(dB, t + 1);
+    }
+  }
+#endif
 
   static __device__ __forceinline__ void loadQ(const SparseMmaParams& p, uint32_t qBase, int batch, int j, int m0, int tid) {
     const __nv_bfloat16* q = static_cast<const __nv_bfloat16*>(p.q) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0) * F::kDQK;
@@ -297,7 +426,8 @@ struct Kernel {
     const uint32_t sBase = smemBase();
     const uint32_t qBase = sBase + kQ_OFF, kBase = sBase + kK_OFF, pBase = sBase + kP_OFF;
     Rows& rw = rows();
-    const uint32_t fullBar = smemAddr(&rw.full[0]), emptyBar = smemAddr(&rw.empty[0]);
+    const uint32_t fullBar = smemAddr(&rw.full[0]), emptyBar = smemAddr(&rw.empty[0]), remoteBar = smemAddr(&rw.remote[0]);
+    const uint32_t emptyPeer = C2 ? peerAddr(emptyBar, clusterRank() ^ 1u) : 0u;
     const int tid = threadIdx.x, wt = tid % 128, warp = wt / 32, lane = tid % 32, gq = lane / 4, tq = lane % 4;
     const int rA = 16 * warp + gq, rB = rA + 8;
     const int j = blockIdx.y, m0 = blockIdx.z * kBM;
@@ -321,6 +451,7 @@ struct Kernel {
         const uint64_t dV = opaque(descSw128(kt + 4 * W * kBox, 8192, 1024));
         if constexpr (W == 0) {
           mbarWait(fullBar + 8 * st, par);
+          if constexpr (C2) mbarWait(remoteBar + 8 * st, par); // the peer's half of the tile (st.async, counted in bytes)
           float s[32];
 #pragma unroll
           for (int i = 0; i < 32; ++i) s[i] = 0.f;
@@ -396,10 +527,11 @@ struct Kernel {
           wgCommit();
           wgWait<0>();
           pinRegs<128>(o);
-          releaseStage(emptyBar + 8 * st, wt, lane);
+          releaseStage<C2>(emptyBar + 8 * st, emptyPeer + 8 * st, wt, lane);
         } else {
           namedSync(1, 256); // P and the rescale factors ready
           mbarWait(fullBar + 8 * st, par); // complete already (warpgroup 0 waited): orders the producer's writes for us
+          if constexpr (C2) mbarWait(remoteBar + 8 * st, par); // and the peer's
           const float scA = rw.scale[rA], scB = rw.scale[rB];
 #pragma unroll
           for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= scA; o[4 * i + 1] *= scA; o[4 * i + 2] *= scB; o[4 * i + 3] *= scB; }
@@ -412,7 +544,7 @@ struct Kernel {
           wgCommit();
           wgWait<0>();
           pinRegs<128>(o);
-          releaseStage(emptyBar + 8 * st, wt, lane);
+          releaseStage<C2>(emptyBar + 8 * st, emptyPeer + 8 * st, wt, lane);
           if (t + 1 < it.nTiles) namedArrive(2, 256); // the P box and scales are free again
         }
       }
@@ -471,17 +603,20 @@ struct Kernel {
       Rows& rw = rows();
       for (int s = 0; s < 2; ++s) {
         mbarInit(smemAddr(&rw.full[s]), kFullCount);
-        mbarInit(smemAddr(&rw.empty[s]), kEmptyCount);
+        mbarInit(smemAddr(&rw.empty[s]), kEmpty);
+        mbarInit(smemAddr(&rw.remote[s]), 1);
       }
       asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     }
-    __syncthreads();
+    if constexpr (C2) clusterSync(); // the peer's barriers are initialised before any remote store or arrival
+    else __syncthreads();
     const int wg = threadIdx.x / 128;
     if (wg == 2) {
       produceTile(p);
     }
     else if (wg == 0) consume<0>(p);
     else consume<1>(p);
+    if constexpr (C2) clusterSync(); // neither CTA leaves while the peer may still write to it or arrive on it
   }
 };
 #endif
@@ -493,14 +628,30 @@ static_assert(mla::ssp::Fmt<false>::SMEM == 230400, "V3.2 shared memory differs 
 static_assert(mla::ssp::Fmt<true>::SMEM == 214016, "MODEL1 shared memory differs from sparse-sm90-launch.ts");
 
 // Launch: grid (numSmParts, sQ, hQ / 64), 384 threads, mla::ssp::Fmt<M1>::SMEM bytes of dynamic shared memory; sm_90a
-// only (elsewhere the entries compile to nothing). Split requests are merged by mla_sparse_mma_combine_bf16.
+// only (elsewhere the entries compile to nothing). Split requests are merged by mla_sparse_mma_combine_bf16. The pair
+// entries (*_c2) take h_q multiples of 128: 2-CTA clusters along z with bit 13, else the same kernel as the others.
+#if MLA_SPARSE_SM90_MODE & 8192
+#define MLA_SPARSE_SM90_PAIR __cluster_dims__(1, 1, 2)
+#else
+#define MLA_SPARSE_SM90_PAIR
+#endif
 extern "C" __global__ void __launch_bounds__(384, 1) mla_sparse_sm90_v32_bf16(const SparseMmaParams p) {
 #ifdef MLA_SM90A_SPARSE
-  mla::ssp::Kernel<false>::run(p);
+  mla::ssp::Kernel<false, false>::run(p);
 #endif
 }
 extern "C" __global__ void __launch_bounds__(384, 1) mla_sparse_sm90_model1_bf16(const SparseMmaParams p) {
 #ifdef MLA_SM90A_SPARSE
-  mla::ssp::Kernel<true>::run(p);
+  mla::ssp::Kernel<true, false>::run(p);
+#endif
+}
+extern "C" __global__ void __launch_bounds__(384, 1) MLA_SPARSE_SM90_PAIR mla_sparse_sm90_v32_bf16_c2(const SparseMmaParams p) {
+#ifdef MLA_SM90A_SPARSE
+  mla::ssp::Kernel<false, mla::ssp::kPairBit>::run(p);
+#endif
+}
+extern "C" __global__ void __launch_bounds__(384, 1) MLA_SPARSE_SM90_PAIR mla_sparse_sm90_model1_bf16_c2(const SparseMmaParams p) {
+#ifdef MLA_SM90A_SPARSE
+  mla::ssp::Kernel<true, mla::ssp::kPairBit>::run(p);
 #endif
 }
