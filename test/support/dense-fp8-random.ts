@@ -71,13 +71,16 @@ export async function runRandomDenseFp8(seed: number, backend: Backend, tol: Tol
   }
   const bytes = quantizeCache(s.format, vals, B, numBlocks);
   // Hopper shapes: some live tokens get a scale that is no power of two, or one whose 2^120 multiple overflows bf16
-  // (dense_fp8_sm90.cu's exact path; the reference dequantizes whatever scale is stored).
+  // (then that group's bytes are made subnormal, so its values stay moderate): dense_fp8_sm90.cu's exact path. The
+  // reference dequantizes whatever is stored.
   if (sm90 && rng.float() < 0.4) {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     for (let t = 0; t < numBlocks * B; t++) {
       if (!used[t] || rng.float() >= 0.05) continue;
-      const at = fp8TokenAddress('v32', B, Math.floor(t / B), t % B).scales + 4 * rng.int(0, 3);
-      view.setFloat32(at, view.getFloat32(at, true) * rng.pick([1.37, 0.75, 2 ** 18]), true);
+      const a = fp8TokenAddress('v32', B, Math.floor(t / B), t % B), j = rng.int(0, 3), at = a.scales + 4 * j;
+      const f = rng.pick([1.37, 0.75, 2 ** 18]);
+      view.setFloat32(at, view.getFloat32(at, true) * f, true);
+      if (f > 2) for (let d = 128 * j; d < 128 * j + 128; d++) bytes[a.nope + d] &= 0x87;
     }
   }
   const deq = new Uint16Array(numBlocks * B * dQk).fill(s.dtype === 'bf16' ? 0x7fc0 : 0x7e00), tok = new Float32Array(dQk);

@@ -15,7 +15,8 @@ import { type Tensor, fromArray } from '../../../src/core/tensor.js';
 const reps = Number(process.argv[2] ?? 30), outFile = process.argv[3];
 const be = await createCudaBackend();
 console.log(`# ${be.info.device}`);
-const runnerHost = () => (be as unknown as { sparseMmaRunner?: { h: { denseFp8Sm90?: boolean } } }).sparseMmaRunner?.h;
+const runnerHost = () => (be as unknown as { sparseMmaRunner?: { h: { denseFp8Sm90?: boolean; denseFp8Prefetch?: number } } }).sparseMmaRunner?.h;
+const prefetches = (process.env.DENSE_FP8_PF ?? '').split(',').filter(Boolean).map(Number); // extra runs at these L2 prefetch distances
 const b = 128, B = 64;
 const rows: Record<string, unknown>[] = [];
 for (const sK of [8192, 1024]) {
@@ -43,16 +44,22 @@ for (const sK of [8192, 1024]) {
     const bf16Us = await time(kBf16);
     const newUs = await time(kFp8);
     const h = runnerHost();
+    const pfUs: Record<string, number> = {};
+    if (h && h.denseFp8Sm90 && sQ * hQ <= 32) {
+      for (const pf of prefetches) { h.denseFp8Prefetch = pf; pfUs[pf] = await time(kFp8); }
+      h.denseFp8Prefetch = undefined;
+    }
     const had = h?.denseFp8Sm90;
     if (h) h.denseFp8Sm90 = false;
     const oldUs = await time(kFp8);
     if (h) h.denseFp8Sm90 = had;
     const gbs = (us: number) => (b * sK * 656) / us / 1e3;
     const row = { b, s_k: sK, h_q: hQ, s_q: sQ, rows: sQ * hQ, bf16_us: bf16Us, fp8_us: newUs, fp8_old_us: oldUs, fp8_gbs: gbs(newUs),
-      ratio_vs_bf16: bf16Us / newUs, old_ratio_vs_bf16: bf16Us / oldUs, sm90: Boolean(had) && sQ * hQ <= 32 };
+      ratio_vs_bf16: bf16Us / newUs, old_ratio_vs_bf16: bf16Us / oldUs, sm90: Boolean(had) && sQ * hQ <= 32, prefetch_us: pfUs };
     rows.push(row);
     console.log(`dense V3.2 FP8 b=${b} s_k=${sK} h_q=${hQ} s_q=${sQ}: fp8 ${newUs.toFixed(1)} us (${gbs(newUs).toFixed(0)} GB/s), ` +
-      `bf16 ${bf16Us.toFixed(1)} us, ${(bf16Us / newUs).toFixed(2)}x; old fp8 ${oldUs.toFixed(1)} us, ${(bf16Us / oldUs).toFixed(2)}x${row.sm90 ? '' : ' (not the sm90 kernel)'}`);
+      `bf16 ${bf16Us.toFixed(1)} us, ${(bf16Us / newUs).toFixed(2)}x; old fp8 ${oldUs.toFixed(1)} us, ${(bf16Us / oldUs).toFixed(2)}x${row.sm90 ? '' : ' (not the sm90 kernel)'}` +
+      Object.entries(pfUs).map(([k, v]) => `; pf ${k}: ${v.toFixed(1)} us`).join(''));
     for (const t of [q, out, lse]) be.free(t);
   }
   for (const t of [table, lens, kFp8, kBf16]) be.free(t);

@@ -25,6 +25,8 @@ export interface SparseMmaHost {
   readonly hopper?: boolean;
   /** dense_fp8_sm90.cu may run: an sm_90 device whose build has dense_fp8_sm90.fatbin, and no other kernel asked for. */
   readonly denseFp8Sm90?: boolean;
+  /** dense_fp8_sm90.cu's L2 prefetch distance in pages (tuning runs; absent or 0: the kernel's default, -1: none). */
+  readonly denseFp8Prefetch?: number;
   /** A kernel of a module, with its dynamic shared memory limit raised to smem (cached by name). */
   fn(module: bigint, name: string, smem: number): bigint;
   /** The device address of a tensor of this backend. */
@@ -123,7 +125,7 @@ export class SparseMmaRunner {
       q: this.h.ptrOf(l.q), kCache: this.h.ptrOf(l.kCache), extraKCache: 0n, indices: 0n, extraIndices: 0n, topkLength: 0n, extraTopkLength: 0n,
       attnSink: 0n, blockTable: dev[0], cacheSeqlens: dev[1], tileSchedulerMetadata: dev[2], numSplits: dev[3],
       out: this.h.ptrOf(l.out), lse: this.h.ptrOf(l.lse), oAccum: dev.oAccum, lseAccum: dev.lseAccum,
-      b: l.b, sQ: l.sQ, hQ: l.hQ, topk: 0, extraTopk: 0, pageBlockSize: l.pageBlockSize, extraPageBlockSize: 1, blockStride: l.blockStride,
+      b: l.b, sQ: l.sQ, hQ: l.hQ, topk: 0, extraTopk: sm90 ? this.h.denseFp8Prefetch ?? 0 : 0, pageBlockSize: l.pageBlockSize, extraPageBlockSize: 1, blockStride: l.blockStride,
       extraBlockStride: 0, maxBlocksPerSeq: l.maxBlocksPerSeq, dense: 1, causal: l.causal ? 1 : 0, scaleLog2: l.softmaxScale * Math.LOG2E,
     }, sm90 ? denseFp8Sm90Launch(l.numSmParts, nr) : sparseMmaLaunch(v!, l.numSmParts, l.sQ, l.hQ, true), l.b, l.sQ, l.hQ, ns ? ns[l.b] !== l.b : true);
     return true;

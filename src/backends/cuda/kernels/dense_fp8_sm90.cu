@@ -45,6 +45,7 @@ constexpr int kBN = 64;                      // keys a tile = tokens a page
 constexpr int kTok = 656;                    // bytes a token
 constexpr int kRawBytes = kBN * kTok;        // 41,984 bytes a page
 constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE + 2 RoPE
+constexpr int kPrefetchPages = 6;            // pages an item's producer prefetches into L2 ahead of its copies
 
 template <int NR> struct Layout {
   static constexpr int RAW_SLOTS = NR == 16 ? 3 : 2;
@@ -53,7 +54,7 @@ template <int NR> struct Layout {
   static constexpr int Q_OFF = RAW_OFF + RAW_SLOTS * kRawBytes;    // Q^T, 36 k-steps, canonical K-major
   static constexpr int X_OFF = Q_OFF + NR * 576 * 2;               // partial S^T: [warpgroup][tile parity][NR/2 * 4][128] f32
   static constexpr int X_FLOATS = NR / 2 * 128;                    // one warpgroup's partial (NI * 4 per thread)
-  static constexpr int P_OFF = X_OFF + 4 * X_FLOATS * 4;           // P^T, one per warpgroup
+  static constexpr int P_OFF = X_OFF + 4 * X_FLOATS * 4;           // P^T hi, then P^T lo (shared by both warpgroups)
   static constexpr int P_BYTES = NR * kBN * 2;
   static constexpr int RED_OFF = P_OFF + 2 * P_BYTES;              // [warpgroup][4 warps][NR] f32
   static constexpr int RED_BYTES = 4 * NR * 4;
@@ -141,6 +142,10 @@ __device__ __forceinline__ void mbarWait(uint32_t bar, uint32_t phase) {
 __device__ __forceinline__ void bulkLoad(uint32_t dst, const void* src, uint32_t bytes, uint32_t bar, uint64_t policy) {
   asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint [%0], [%1], %2, [%3], %4;\n"
                ::"r"(dst), "l"(src), "r"(bytes), "r"(bar), "l"(policy) : "memory");
+}
+// A page into L2 ahead of its bulk copy (no shared memory held while it travels).
+__device__ __forceinline__ void prefetchL2(const void* src, uint32_t bytes) {
+  asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(src), "r"(bytes) : "memory");
 }
 __device__ __forceinline__ uint64_t evictFirstPolicy() {
   uint64_t p;
@@ -233,12 +238,20 @@ struct DenseFp8 {
       asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n" ::: "memory");
       if (threadIdx.x == 256) {
         const uint64_t policy = evictFirstPolicy();
+        // Pages prefetched into L2 ahead of the ring (the raw slots alone hold too few bytes in flight to cover the
+        // memory latency): SparseMmaParams.extraTopk when > 0 (a tuning knob; unused by dense launches otherwise),
+        // -1 none, 0 the default.
+        const int pf = p.extraTopk > 0 ? p.extraTopk : p.extraTopk < 0 ? 0 : kPrefetchPages;
         uint32_t n = 0; // pages issued so far
         for (int batch = beginIdx; batch <= endIdx; ++batch) {
           const int* bt = p.blockTable + static_cast<int64_t>(batch) * p.maxBlocksPerSeq;
           const Item itm = itemOf(p, meta, batch, beginIdx, endIdx);
+          const int first = itm.kBegin >> 6;
           for (int t = 0; t < itm.nTiles; ++t, ++n) {
-            const int page = bt[(itm.kBegin >> 6) + t];
+            // (Page t + pf into L2 while page t is being copied: the first pages of an item go without one.)
+            const int ahead = t + pf;
+            if (pf > 0 && ahead < itm.nTiles) prefetchL2(p.kCache + static_cast<int64_t>(bt[first + ahead]) * p.blockStride, kRawBytes);
+            const int page = bt[first + t];
             const uint32_t slot = n % RS;
             mbarWait(emptyBar + 8 * slot, ((n / RS) & 1) ^ 1);
             mbarExpectTx(fullBar + 8 * slot, kRawBytes);
@@ -249,7 +262,7 @@ struct DenseFp8 {
       return;
     }
     asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");
-    const uint32_t pBase = base + L::P_OFF + wg * L::P_BYTES;
+    const uint32_t pBase = base + L::P_OFF; // P^T hi; lo follows at + P_BYTES
     float* const red = reinterpret_cast<float*>(smem + L::RED_OFF + wg * L::RED_BYTES); // [4][NR]
     float* const xOwn = reinterpret_cast<float*>(smem + L::X_OFF) + wg * 2 * L::X_FLOATS;
     float* const xOther = reinterpret_cast<float*>(smem + L::X_OFF) + (1 - wg) * 2 * L::X_FLOATS;
@@ -372,19 +385,12 @@ struct DenseFp8 {
               }
             }
         }
-        // Value rows past the tile's live keys (the rest of the last page: maybe NaN) become zeros in V.
 #pragma unroll
         for (int tk = 0; tk < 2; ++tk) {
-          const bool dead = r0 + 8 * tk >= live;
 #pragma unroll
           for (int gi = 0; gi < 2; ++gi)
 #pragma unroll
-            for (int k = 0; k < 16; ++k) {
-              const uint32_t x = d[tk][gi][k];
-              // S^T keeps the raw value (its scores are masked by selection); V gets the zero.
-              a[8 * gi + (k >> 1)][tk + 2 * (k & 1)] = x;
-              if (dead) d[tk][gi][k] = 0u;
-            }
+            for (int k = 0; k < 16; ++k) a[8 * gi + (k >> 1)][tk + 2 * (k & 1)] = d[tk][gi][k];
           const uint4 rp = ropeRaw[tk];
           a[16][tk] = rp.x, a[16][tk + 2] = rp.y, a[17][tk] = rp.z, a[17][tk + 2] = rp.w;
         }
@@ -395,13 +401,16 @@ struct DenseFp8 {
 #pragma unroll
         for (int tk = 0; tk < 2; ++tk) {
           const int r = r0 + 8 * tk;
+          // Value rows past the tile's live keys (the rest of the last page: maybe NaN) become zeros in V; S^T keeps
+          // the raw values (their scores are masked by selection).
+          const uint32_t keep = r < live ? 0xffffffffu : 0u;
 #pragma unroll
           for (int gi = 0; gi < 2; ++gi) {
             const uint32_t sl = vBase + (4 * wg + 2 * gi + (tq >> 1)) * 8192 + r * 128;
 #pragma unroll
             for (int j = 0; j < 4; ++j) {
               const int u = 4 * (tq & 1) + (j ^ (swapHalves ? 2 : 0));
-              sts128(sl + ((u ^ (r & 7)) << 4), d[tk][gi][4 * j], d[tk][gi][4 * j + 1], d[tk][gi][4 * j + 2], d[tk][gi][4 * j + 3]);
+              sts128(sl + ((u ^ (r & 7)) << 4), d[tk][gi][4 * j] & keep, d[tk][gi][4 * j + 1] & keep, d[tk][gi][4 * j + 2] & keep, d[tk][gi][4 * j + 3] & keep);
             }
           }
         }
@@ -411,10 +420,10 @@ struct DenseFp8 {
         float sAcc[NI * 4];
 #pragma unroll
         for (int e = 0; e < NI * 4; ++e) sAcc[e] = 0.f;
+        const uint64_t qDesc = descOf<NR>(qBase + kKSteps * wg * 2 * NR * 16);
         wgFence();
 #pragma unroll
-        for (int ks = 0; ks < kKSteps; ++ks)
-          WgRs<NR>::mma(reinterpret_cast<float(&)[NI * 4]>(sAcc), a[ks], descOf<NR>(qBase + (kKSteps * wg + ks) * 2 * NR * 16), ks > 0);
+        for (int ks = 0; ks < kKSteps; ++ks) WgRs<NR>::mma(reinterpret_cast<float(&)[NI * 4]>(sAcc), a[ks], qDesc + ((ks * 2 * NR * 16) >> 4), ks > 0);
         wgCommit();
         wgWait<0>();
         pinRegs<NI * 4>(sAcc);
@@ -459,19 +468,32 @@ struct DenseFp8 {
             mRow[i][b] = mNew;
             const float p0 = exp2f(sAcc[i * 4 + b] - bse), p1 = exp2f(sAcc[i * 4 + 2 + b] - bse);
             lPart[i][b] = lPart[i][b] * alpha + p0 + p1;
-            *reinterpret_cast<__nv_bfloat16*>(smem + L::P_OFF + wg * L::P_BYTES + canonOff<NR>(r, r0)) = __float2bfloat16_rn(p0);
-            *reinterpret_cast<__nv_bfloat16*>(smem + L::P_OFF + wg * L::P_BYTES + canonOff<NR>(r, r0 + 8)) = __float2bfloat16_rn(p1);
+            // P^T as hi + lo (16 significant bits; a bf16 P alone rounds each weight by up to 2^-9, which shows on
+            // large V columns when few keys share the mass). Both warpgroups hold the same P: 0 writes hi, 1 lo.
+            const __nv_bfloat16 h0 = __float2bfloat16_rn(p0), h1 = __float2bfloat16_rn(p1);
+            const __nv_bfloat16 w0 = wg == 0 ? h0 : __float2bfloat16_rn(p0 - __bfloat162float(h0));
+            const __nv_bfloat16 w1 = wg == 0 ? h1 : __float2bfloat16_rn(p1 - __bfloat162float(h1));
+            *reinterpret_cast<__nv_bfloat16*>(smem + L::P_OFF + wg * L::P_BYTES + canonOff<NR>(r, r0)) = w0;
+            *reinterpret_cast<__nv_bfloat16*>(smem + L::P_OFF + wg * L::P_BYTES + canonOff<NR>(r, r0 + 8)) = w1;
           }
         fenceProxyAsync();
-        groupSync(wg); // P^T and this warpgroup's V slices complete (and visible to the tensor cores); red is free
+        // P^T hi and lo and both warpgroups' V slices complete (and visible to the tensor cores); red is free. (The
+        // next tile's P^T is written after its exchange barrier, which both warpgroups pass only once their O^T
+        // product of this tile has been waited for.)
+        consumersSync();
 
         // O^T_w += V^T_w P^T: slice s of this warpgroup, 4 k-steps of 16 keys.
+        // (Descriptors as one base plus constant steps: the address field counts 16-byte units.)
+        const uint64_t vDesc = descSw128(vBase + 4 * wg * 8192), pDesc = descOf<NR>(pBase);
         wgFence();
 #pragma unroll
-        for (int s = 0; s < 4; ++s)
+        for (int kk = 0; kk < 4; ++kk)
 #pragma unroll
-          for (int kk = 0; kk < 4; ++kk)
-            WgSs<NR>::mma(reinterpret_cast<float(&)[NI * 4]>(o[s]), descSw128(vBase + (4 * wg + s) * 8192 + kk * 2048), descOf<NR>(pBase + kk * 2 * NR * 16));
+          for (int s = 0; s < 4; ++s) {
+            const uint64_t v = vDesc + ((s * 8192 + kk * 2048) >> 4);
+            WgSs<NR>::mma(reinterpret_cast<float(&)[NI * 4]>(o[s]), v, pDesc + ((kk * 2 * NR * 16) >> 4));
+            WgSs<NR>::mma(reinterpret_cast<float(&)[NI * 4]>(o[s]), v, pDesc + ((L::P_BYTES + kk * 2 * NR * 16) >> 4));
+          }
         wgCommit();
       }
       wgWait<0>();
