@@ -97,7 +97,7 @@ test('qDim matches the kernel and orders all 576 dims once', () => {
 test('each thread\'s A registers hold the dims qDim names; the V stores write each value once without bank conflicts', () => {
   // Emulate the loads: thread (wg, warp, lane) of a tile reads, for tokens r0 = 16 warp + gq and r0 + 8, NoPE group
   // 2 wg + gi bytes 32 tq .. 32 tq + 31 (halves swapped for tq >= 2) and RoPE dims 32 wg + 8 tq .. + 7.
-  const vWritten = new Map<number, string>();
+  const vWritten = new Map<string, string>();
   for (let wg = 0; wg < 2; wg++) for (let warp = 0; warp < 4; warp++) {
     const banks: number[][] = [];
     for (let lane = 0; lane < 32; lane++) {
@@ -160,7 +160,7 @@ test('dispatch: V3.2, bf16, page 64 contiguous, sQ * hQ <= 32 on sm_90 builds on
 test('shared memory sizes match the kernel\'s static_assert', () => {
   const m = src.match(/Layout<16>::SMEM == (\d+) && mla::dfp8::Layout<32>::SMEM == (\d+)/);
   assert.ok(m, 'the static_assert is there');
-  assert.equal(denseFp8Sm90Smem(16), Number(m[1]));
-  assert.equal(denseFp8Sm90Smem(32), Number(m[2]));
+  assert.equal(denseFp8Sm90Smem(16), Number(m![1]));
+  assert.equal(denseFp8Sm90Smem(32), Number(m![2]));
   assert.ok(denseFp8Sm90Smem(16) <= 232448 && denseFp8Sm90Smem(32) <= 232448);
 });
