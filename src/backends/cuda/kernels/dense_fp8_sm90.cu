@@ -208,7 +208,11 @@ __device__ __forceinline__ Item itemOf(const SparseMmaParams& p, const int* meta
 template <int NR>
 struct DenseFp8 {
   using L = Layout<NR>;
-  static constexpr int NI = NR / 8; // 8-column groups of the accumulators
+  static constexpr int NI = NR / 8; // 8-column groups of the S^T accumulator
+  // With 16 rows, P^T hi and lo are stacked along N (one m64n32k16 reads each V chunk once, O^T holds both halves,
+  // added at the end); with 32 rows that accumulator would not fit the registers, so hi and lo take a wgmma each.
+  static constexpr bool STACK = NR == 16;
+  static constexpr int NO = STACK ? 2 * NR : NR, NIO = NO / 8;
   static constexpr int RS = L::RAW_SLOTS;
 
   static __device__ void run(const SparseMmaParams& p) {
@@ -299,11 +303,11 @@ struct DenseFp8 {
       }
       consumersSync();
 
-      float o[4][NI][4];
+      float o[4][NIO][4];
 #pragma unroll
       for (int s = 0; s < 4; ++s)
 #pragma unroll
-        for (int i = 0; i < NI; ++i) o[s][i][0] = o[s][i][1] = o[s][i][2] = o[s][i][3] = 0.f;
+        for (int i = 0; i < NIO; ++i) o[s][i][0] = o[s][i][1] = o[s][i][2] = o[s][i][3] = 0.f;
       float mRow[NI][2], lPart[NI][2];
 #pragma unroll
       for (int i = 0; i < NI; ++i) mRow[i][0] = mRow[i][1] = -INFINITY, lPart[i][0] = lPart[i][1] = 0.f;
@@ -397,22 +401,31 @@ struct DenseFp8 {
         // The previous tile's O^T product has read V: write this tile's half (slices 4wg + 2gi + tq / 2).
         wgWait<0>();
 #pragma unroll
-        for (int s = 0; s < 4; ++s) pinRegs<NI * 4>(&o[s][0][0]);
+        for (int s = 0; s < 4; ++s) pinRegs<NIO * 4>(&o[s][0][0]);
 #pragma unroll
         for (int tk = 0; tk < 2; ++tk) {
           const int r = r0 + 8 * tk;
-          // Value rows past the tile's live keys (the rest of the last page: maybe NaN) become zeros in V; S^T keeps
-          // the raw values (their scores are masked by selection).
-          const uint32_t keep = r < live ? 0xffffffffu : 0u;
 #pragma unroll
           for (int gi = 0; gi < 2; ++gi) {
             const uint32_t sl = vBase + (4 * wg + 2 * gi + (tq >> 1)) * 8192 + r * 128;
 #pragma unroll
             for (int j = 0; j < 4; ++j) {
               const int u = 4 * (tq & 1) + (j ^ (swapHalves ? 2 : 0));
-              sts128(sl + ((u ^ (r & 7)) << 4), d[tk][gi][4 * j] & keep, d[tk][gi][4 * j + 1] & keep, d[tk][gi][4 * j + 2] & keep, d[tk][gi][4 * j + 3] & keep);
+              sts128(sl + ((u ^ (r & 7)) << 4), d[tk][gi][4 * j], d[tk][gi][4 * j + 1], d[tk][gi][4 * j + 2], d[tk][gi][4 * j + 3]);
             }
           }
+        }
+        // Value rows past the tile's live keys (the rest of the last page: maybe NaN) become zeros in V, written over
+        // by the thread that stored them; S^T keeps the raw values (their scores are masked by selection).
+#pragma unroll 1
+        for (int tk = 0; tk < 2; ++tk) {
+          const int r = r0 + 8 * tk;
+          if (r < live) continue;
+#pragma unroll
+          for (int gi = 0; gi < 2; ++gi)
+#pragma unroll
+            for (int j = 0; j < 4; ++j)
+              sts128(vBase + (4 * wg + 2 * gi + (tq >> 1)) * 8192 + r * 128 + (((4 * (tq & 1) + j) ^ (r & 7)) << 4), 0u, 0u, 0u, 0u);
         }
         fenceProxyAsync();
 
@@ -464,7 +477,10 @@ struct DenseFp8 {
             const float bse = mNew == -INFINITY ? 0.f : mNew;
             const float alpha = exp2f(mRow[i][b] - bse);
 #pragma unroll
-            for (int s = 0; s < 4; ++s) o[s][i][b] *= alpha, o[s][i][2 + b] *= alpha;
+            for (int s = 0; s < 4; ++s) {
+              o[s][i][b] *= alpha, o[s][i][2 + b] *= alpha;
+              if (STACK) o[s][i + NI % NIO][b] *= alpha, o[s][i + NI % NIO][2 + b] *= alpha;
+            }
             mRow[i][b] = mNew;
             const float p0 = exp2f(sAcc[i * 4 + b] - bse), p1 = exp2f(sAcc[i * 4 + 2 + b] - bse);
             lPart[i][b] = lPart[i][b] * alpha + p0 + p1;
@@ -473,8 +489,13 @@ struct DenseFp8 {
             const __nv_bfloat16 h0 = __float2bfloat16_rn(p0), h1 = __float2bfloat16_rn(p1);
             const __nv_bfloat16 w0 = wg == 0 ? h0 : __float2bfloat16_rn(p0 - __bfloat162float(h0));
             const __nv_bfloat16 w1 = wg == 0 ? h1 : __float2bfloat16_rn(p1 - __bfloat162float(h1));
-            *reinterpret_cast<__nv_bfloat16*>(smem + L::P_OFF + wg * L::P_BYTES + canonOff<NR>(r, r0)) = w0;
-            *reinterpret_cast<__nv_bfloat16*>(smem + L::P_OFF + wg * L::P_BYTES + canonOff<NR>(r, r0 + 8)) = w1;
+            if (STACK) { // one P^T of 2 NR rows: hi in rows 0.., lo in rows NR..
+              *reinterpret_cast<__nv_bfloat16*>(smem + L::P_OFF + canonOff<NO>(r + wg * NR, r0)) = w0;
+              *reinterpret_cast<__nv_bfloat16*>(smem + L::P_OFF + canonOff<NO>(r + wg * NR, r0 + 8)) = w1;
+            } else {
+              *reinterpret_cast<__nv_bfloat16*>(smem + L::P_OFF + wg * L::P_BYTES + canonOff<NR>(r, r0)) = w0;
+              *reinterpret_cast<__nv_bfloat16*>(smem + L::P_OFF + wg * L::P_BYTES + canonOff<NR>(r, r0 + 8)) = w1;
+            }
           }
         fenceProxyAsync();
         // P^T hi and lo and both warpgroups' V slices complete (and visible to the tensor cores); red is free. (The
@@ -484,21 +505,28 @@ struct DenseFp8 {
 
         // O^T_w += V^T_w P^T: slice s of this warpgroup, 4 k-steps of 16 keys.
         // (Descriptors as one base plus constant steps: the address field counts 16-byte units.)
-        const uint64_t vDesc = descSw128(vBase + 4 * wg * 8192), pDesc = descOf<NR>(pBase);
+        const uint64_t vDesc = descSw128(vBase + 4 * wg * 8192), pDesc = descOf<NO>(pBase);
         wgFence();
 #pragma unroll
         for (int kk = 0; kk < 4; ++kk)
 #pragma unroll
           for (int s = 0; s < 4; ++s) {
             const uint64_t v = vDesc + ((s * 8192 + kk * 2048) >> 4);
-            WgSs<NR>::mma(reinterpret_cast<float(&)[NI * 4]>(o[s]), v, pDesc + ((kk * 2 * NR * 16) >> 4));
-            WgSs<NR>::mma(reinterpret_cast<float(&)[NI * 4]>(o[s]), v, pDesc + ((L::P_BYTES + kk * 2 * NR * 16) >> 4));
+            WgSs<NO>::mma(reinterpret_cast<float(&)[NIO * 4]>(o[s]), v, pDesc + ((kk * 2 * NO * 16) >> 4));
+            if (!STACK) WgSs<NO>::mma(reinterpret_cast<float(&)[NIO * 4]>(o[s]), v, pDesc + ((L::P_BYTES + kk * 2 * NO * 16) >> 4));
           }
         wgCommit();
       }
       wgWait<0>();
 #pragma unroll
-      for (int s = 0; s < 4; ++s) pinRegs<NI * 4>(&o[s][0][0]);
+      for (int s = 0; s < 4; ++s) pinRegs<NIO * 4>(&o[s][0][0]);
+      if (STACK) // hi + lo halves
+#pragma unroll
+        for (int s = 0; s < 4; ++s)
+#pragma unroll
+          for (int i = 0; i < NI; ++i)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) o[s][i][e] += o[s][i + NI % NIO][e];
       n0 += itm.nTiles;
 
       // Row sums: over the 8 key lanes, then the 4 warps (the same in both warpgroups).
