@@ -8,12 +8,11 @@ import type { SparseMmaGrid } from './sparse-mma-launch.js';
 export const denseFp8Sm90Fatbin = 'dense_fp8_sm90.fatbin';
 /** Query rows (sQ * hQ) an entry takes at most: its wgmma N. */
 export const denseFp8Sm90Rows = [16, 32] as const;
-/** Dynamic shared memory (dense_fp8_sm90.cu dfp8::Layout<NR>::SMEM, asserted there): the bf16 V tile (64 KiB), two raw
-    page slots of 41,984 bytes, Q^T, the partial-S^T exchange, P^T hi and lo (one per warpgroup at 16 rows, shared at 32),
-    maxima, barriers, alignment. */
+/** Dynamic shared memory (dense_fp8_sm90.cu dfp8::Layout<NR>::SMEM, asserted there): the bf16 V tile (64 KiB), raw page
+    slots of 41,984 bytes (three at 16 rows, two at 32), Q^T, the partial-S^T exchange, P^T, maxima, barriers, alignment. */
 export function denseFp8Sm90Smem(nr: 16 | 32): number {
-  const slots = 2;
-  return 65536 + slots * 41984 + nr * 576 * 2 + 4 * (nr / 2) * 128 * 4 + (nr === 16 ? 4 : 2) * nr * 64 * 2 + 2 * 4 * nr * 4 + 16 * slots + 1024;
+  const slots = nr === 16 ? 3 : 2;
+  return 65536 + slots * 41984 + nr * 576 * 2 + 4 * (nr / 2) * 128 * 4 + 2 * nr * 64 * 2 + 2 * 4 * nr * 4 + 16 * slots + 1024;
 }
 
 /** What decides whether dense_fp8_sm90.cu takes a dense FP8 launch. */

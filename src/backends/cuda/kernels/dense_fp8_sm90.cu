@@ -48,16 +48,15 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 constexpr int kPrefetchPages = 6;            // pages an item's producer prefetches into L2 ahead of its copies
 
 template <int NR> struct Layout {
-  static constexpr int RAW_SLOTS = 2;
+  static constexpr int RAW_SLOTS = NR == 16 ? 3 : 2;
   static constexpr int V_OFF = 0;                                  // 8 slices of 64 keys x 128 bytes, SW128
   static constexpr int RAW_OFF = V_OFF + 8 * 8192;
   static constexpr int Q_OFF = RAW_OFF + RAW_SLOTS * kRawBytes;    // Q^T, 36 k-steps, canonical K-major
   static constexpr int X_OFF = Q_OFF + NR * 576 * 2;               // partial S^T: [warpgroup][tile parity][NR/2 * 4][128] f32
   static constexpr int X_FLOATS = NR / 2 * 128;                    // one warpgroup's partial (NI * 4 per thread)
-  // P^T hi and lo: at 16 rows one stacked P^T (2 NR rows) per warpgroup; at 32 rows hi then lo, shared by both.
-  static constexpr int P_OFF = X_OFF + 4 * X_FLOATS * 4;
+  static constexpr int P_OFF = X_OFF + 4 * X_FLOATS * 4;           // P^T hi, then P^T lo (shared by both warpgroups)
   static constexpr int P_BYTES = NR * kBN * 2;
-  static constexpr int RED_OFF = P_OFF + (NR == 16 ? 4 : 2) * P_BYTES; // [warpgroup][4 warps][NR] f32
+  static constexpr int RED_OFF = P_OFF + 2 * P_BYTES;              // [warpgroup][4 warps][NR] f32
   static constexpr int RED_BYTES = 4 * NR * 4;
   static constexpr int BAR_OFF = RED_OFF + 2 * RED_BYTES;          // full[RAW_SLOTS], empty[RAW_SLOTS]
   static constexpr int SMEM = BAR_OFF + 16 * RAW_SLOTS + 1024;     // + up to 1023 bytes to align the base
@@ -267,7 +266,7 @@ struct DenseFp8 {
       return;
     }
     asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");
-    const uint32_t pBase = base + L::P_OFF + (STACK ? wg * 2 * L::P_BYTES : 0); // P^T (hi; lo at + P_BYTES unstacked)
+    const uint32_t pBase = base + L::P_OFF; // P^T hi; lo follows at + P_BYTES
     float* const red = reinterpret_cast<float*>(smem + L::RED_OFF + wg * L::RED_BYTES); // [4][NR]
     float* const xOwn = reinterpret_cast<float*>(smem + L::X_OFF) + wg * 2 * L::X_FLOATS;
     float* const xOther = reinterpret_cast<float*>(smem + L::X_OFF) + (1 - wg) * 2 * L::X_FLOATS;
@@ -486,27 +485,23 @@ struct DenseFp8 {
             const float p0 = exp2f(sAcc[i * 4 + b] - bse), p1 = exp2f(sAcc[i * 4 + 2 + b] - bse);
             lPart[i][b] = lPart[i][b] * alpha + p0 + p1;
             // P^T as hi + lo (16 significant bits; a bf16 P alone rounds each weight by up to 2^-9, which shows on
-            // large V columns when few keys share the mass).
+            // large V columns when few keys share the mass). Both warpgroups hold the same P: 0 writes hi, 1 lo.
             const __nv_bfloat16 h0 = __float2bfloat16_rn(p0), h1 = __float2bfloat16_rn(p1);
-            const __nv_bfloat16 l0 = __float2bfloat16_rn(p0 - __bfloat162float(h0)), l1 = __float2bfloat16_rn(p1 - __bfloat162float(h1));
-            if (STACK) { // this warpgroup's P^T of 2 NR rows: hi in rows 0.., lo in rows NR..
-              unsigned char* const pw = smem + L::P_OFF + wg * 2 * L::P_BYTES;
-              *reinterpret_cast<__nv_bfloat16*>(pw + canonOff<NO>(r, r0)) = h0;
-              *reinterpret_cast<__nv_bfloat16*>(pw + canonOff<NO>(r, r0 + 8)) = h1;
-              *reinterpret_cast<__nv_bfloat16*>(pw + canonOff<NO>(r + NR, r0)) = l0;
-              *reinterpret_cast<__nv_bfloat16*>(pw + canonOff<NO>(r + NR, r0 + 8)) = l1;
-            } else { // both warpgroups hold the same P: 0 writes hi, 1 lo
-              const __nv_bfloat16 w0 = wg == 0 ? h0 : l0, w1 = wg == 0 ? h1 : l1;
+            const __nv_bfloat16 w0 = wg == 0 ? h0 : __float2bfloat16_rn(p0 - __bfloat162float(h0));
+            const __nv_bfloat16 w1 = wg == 0 ? h1 : __float2bfloat16_rn(p1 - __bfloat162float(h1));
+            if (STACK) { // one P^T of 2 NR rows: hi in rows 0.., lo in rows NR..
+              *reinterpret_cast<__nv_bfloat16*>(smem + L::P_OFF + canonOff<NO>(r + wg * NR, r0)) = w0;
+              *reinterpret_cast<__nv_bfloat16*>(smem + L::P_OFF + canonOff<NO>(r + wg * NR, r0 + 8)) = w1;
+            } else {
               *reinterpret_cast<__nv_bfloat16*>(smem + L::P_OFF + wg * L::P_BYTES + canonOff<NR>(r, r0)) = w0;
               *reinterpret_cast<__nv_bfloat16*>(smem + L::P_OFF + wg * L::P_BYTES + canonOff<NR>(r, r0 + 8)) = w1;
             }
           }
         fenceProxyAsync();
-        // P^T hi and lo and this warpgroup's V slices complete (and visible to the tensor cores); red is free. 16
-        // rows: each warpgroup has its own P^T. 32 rows: the shared P^T needs both warpgroups (the next tile's is
-        // written after its exchange barrier, which both pass only once their O^T product of this tile is done).
-        if (STACK) groupSync(wg);
-        else consumersSync();
+        // P^T hi and lo and both warpgroups' V slices complete (and visible to the tensor cores); red is free. (The
+        // next tile's P^T is written after its exchange barrier, which both warpgroups pass only once their O^T
+        // product of this tile has been waited for.)
+        consumersSync();
 
         // O^T_w += V^T_w P^T: slice s of this warpgroup, 4 k-steps of 16 keys.
         // (Descriptors as one base plus constant steps: the address field counts 16-byte units.)
@@ -587,7 +582,7 @@ struct DenseFp8 {
 } // namespace mla
 
 static_assert(mla::dfp8::Layout<16>::SMEM <= 232448 && mla::dfp8::Layout<32>::SMEM <= 232448, "dense_fp8_sm90 shared memory over 227 KiB");
-static_assert(mla::dfp8::Layout<16>::SMEM == 194080 && mla::dfp8::Layout<32>::SMEM == 229408, "shared memory differs from dense-fp8-sm90-launch.ts");
+static_assert(mla::dfp8::Layout<16>::SMEM == 231984 && mla::dfp8::Layout<32>::SMEM == 229408, "shared memory differs from dense-fp8-sm90-launch.ts");
 
 // Launch (dense-fp8-sm90-launch.ts): grid (numSmParts, 1, 1), 384 threads, Layout<NR>::SMEM bytes of dynamic shared
 // memory; rows = sQ * hQ <= NR, V3.2 cache, page 64, bf16 queries, sm_90a only (elsewhere the entries are empty).
