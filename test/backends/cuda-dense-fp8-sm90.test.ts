@@ -10,6 +10,10 @@ import { f32ToBf16, bf16ToF32, fp8e4m3ToF32 } from '../../src/core/dtype.js';
 import {
   denseFp8Sm90KernelName, denseFp8Sm90Launch, denseFp8Sm90Nr, denseFp8Sm90Smem, useDenseFp8Sm90,
 } from '../../src/backends/cuda/kernels/dense-fp8-sm90-launch.js';
+import { chooseSparseMma, sparseMmaKernelName } from '../../src/backends/cuda/kernels/sparse-mma-launch.js';
+import { SparseMmaRunner, type SparseMmaHost } from '../../src/backends/cuda/sparse.js';
+import type { DenseFp8Call } from '../../src/core/dense-fp8.js';
+import { fromArray } from '../../src/core/tensor.js';
 
 const src = readFileSync(new URL('../../src/backends/cuda/kernels/dense_fp8_sm90.cu', import.meta.url), 'utf8');
 const f32Bits = (x: number) => { const v = new DataView(new ArrayBuffer(4)); v.setFloat32(0, x); return v.getUint32(0); };
@@ -163,4 +167,57 @@ test('shared memory sizes match the kernel\'s static_assert', () => {
   assert.equal(denseFp8Sm90Smem(16), Number(m![1]));
   assert.equal(denseFp8Sm90Smem(32), Number(m![2]));
   assert.ok(denseFp8Sm90Smem(16) <= 232448 && denseFp8Sm90Smem(32) <= 232448);
+});
+
+test('the runner launches dense_fp8_sm90.cu from its own fatbin for the shapes it takes, sparse_mma.cu otherwise', () => {
+  const max = 232448;
+  const launches: { name: string; grid: number[]; block: number; smem: number }[] = [];
+  const modules: Record<string, bigint> = { 'sparse_mma.fatbin': 1n, 'dense_fp8_sm90.fatbin': 3n };
+  const names = new Map<bigint, string>();
+  let nextFn = 100n, nextPtr = 1n << 20n;
+  const drv = {
+    pinnedParams: (bytes: number) => ({ ptr: 0n, view: new DataView(new ArrayBuffer(bytes)), argv: 0n }),
+    alloc: (bytes: number) => { const p = nextPtr; nextPtr += BigInt(Math.ceil(bytes / 256) * 256); return p; },
+    free: () => {}, synchronize: () => {}, copyHtoD: () => {},
+    check: (rc: number, what: string) => { throw new Error(`${what}: ${rc}`); },
+    api: {
+      cuLaunchKernel: (f: bigint, gx: number, gy: number, gz: number, bx: number, _by: number, _bz: number, smem: number) => {
+        launches.push({ name: names.get(f)!, grid: [gx, gy, gz], block: bx, smem }); return 0;
+      },
+    },
+  };
+  const host = (denseFp8Sm90: boolean): SparseMmaHost => ({
+    drv: drv as never, stream: 0n, maxSmem: max, hopper: denseFp8Sm90, denseFp8Sm90,
+    load: (file) => modules[file],
+    fn: (m, name) => { const f = nextFn++; names.set(f, `${m === 3n ? 'dense90' : 'mma'}:${name}`); return f; },
+    ptrOf: () => 4096n,
+  });
+  const dev = { device: 'cuda' } as never;
+  const call = (sQ: number, hQ: number, split: boolean, format: 'v32' | 'model1' = 'v32'): DenseFp8Call => ({
+    format, dtype: 'bf16', b: 2, sQ, hQ, dQk: format === 'v32' ? 576 : 512, pageBlockSize: 64, maxBlocksPerSeq: 4,
+    blockStride: format === 'v32' ? 64 * 656 : 65 * 576, numSmParts: 33, causal: true, softmaxScale: 0.04,
+    q: dev, kCache: dev, out: dev, lse: dev,
+    blockTable: fromArray('i32', [2, 4], new Int32Array(8)), cacheSeqlens: fromArray('i32', [2], Int32Array.of(200, 100)),
+    tileSchedulerMetadata: fromArray('i32', [33, 8], new Int32Array(33 * 8)),
+    numSplits: fromArray('i32', [3], split ? Int32Array.of(0, 2, 3) : Int32Array.of(0, 1, 2)),
+  });
+  const r = new SparseMmaRunner(host(true));
+  assert.ok(r.dense(call(1, 16, false)));
+  assert.deepEqual(launches, [{ name: `dense90:${denseFp8Sm90KernelName(16)}`, grid: [33, 1, 1], block: 384, smem: denseFp8Sm90Smem(16) }], 'one piece: no combine');
+  assert.equal(r.kernelForDense(call(1, 16, false)), denseFp8Sm90KernelName(16));
+  launches.length = 0;
+  assert.ok(r.dense(call(2, 16, true)));
+  assert.deepEqual(launches.map((l) => l.name), [`dense90:${denseFp8Sm90KernelName(32)}`, 'mma:mla_sparse_mma_combine_bf16'], 'split rows: sparse_mma.cu\'s combine');
+  assert.equal(launches[0].smem, denseFp8Sm90Smem(32));
+  launches.length = 0;
+  assert.ok(r.dense(call(1, 64, true)));
+  const m64 = sparseMmaKernelName(chooseSparseMma('v32', 'bf16', 576, 64, max)!);
+  assert.deepEqual(launches.map((l) => l.name), [`mma:${m64}`, 'mma:mla_sparse_mma_combine_bf16'], '64 rows stay on sparse_mma.cu');
+  assert.equal(r.kernelForDense(call(1, 64, false)), m64);
+  launches.length = 0;
+  assert.ok(r.dense(call(1, 16, false, 'model1')));
+  assert.equal(launches[0].name.split(':')[0], 'mma', 'MODEL1: sparse_mma.cu');
+  launches.length = 0;
+  assert.ok(new SparseMmaRunner(host(false)).dense(call(1, 16, false)));
+  assert.equal(launches[0].name.split(':')[0], 'mma', 'no Hopper build: sparse_mma.cu');
 });
