@@ -8,7 +8,8 @@
 // One CTA per SM part, 384 threads: consumer warpgroups 0 and 1 and a producer warpgroup (one lane issues copies).
 // The producer copies each page of an item (64 tokens x 656 bytes = 41,984 contiguous bytes) with one
 // cp.async.bulk into a ring of raw slots, evict-first, on a full mbarrier (transaction bytes); both consumer
-// warpgroups read every page and hand the slot back on its empty mbarrier (8 warps).
+// warpgroups read every page and hand the slot back on its empty mbarrier (8 warps). The producer also prefetches the
+// page kPrefetchPages ahead into L2 (measured neutral on the H200: the consumers, not memory, set the pace).
 //
 // Both warpgroups work on the same tile of 64 keys, each on half the dimensions: warpgroup w dequantizes NoPE groups
 // 2w and 2w + 1 (dims 256w .. 256w + 255) and RoPE dims 32w .. 32w + 31, straight into wgmma A-operand registers:
@@ -17,7 +18,9 @@
 // softmax). The dequantized NoPE values also go to shared memory as the bf16 V tile's slices 4w .. 4w + 3 (value
 // columns 256w .. 256w + 255, MN-major SW128, the layout decode_sm90.cu's TMA writes), and each warpgroup runs
 //   O^T_w (256 value columns x NR) += V^T_w (A, shared memory) . P^T (B, shared memory)
-// on its own slices, so a warpgroup's V half is written and read by itself alone.
+// on its own slices, so a warpgroup's V half is written and read by itself alone. P^T is hi + lo (bf16 each): at 16
+// rows stacked along N (one m64n32k16 per V chunk), at 32 rows a wgmma each; both warpgroups compute the same P and
+// share one P^T (warpgroup 0 writes hi, 1 lo).
 //
 // Registers of the A operand: warp q of a warpgroup owns keys 16q .. 16q + 15 (rows gq and gq + 8 of the fragment
 // are tokens 16q + gq and 16q + gq + 8); the order of the dimensions inside a k-step is free (it is a dot product),
