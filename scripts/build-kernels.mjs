@@ -38,6 +38,7 @@ export const gencodeOnly = {
   'decode_sm90.cu': ['arch=compute_90a,code=sm_90a'], // wgmma, TMA tensor copies, setmaxnreg, mbarrier tx counts
   'decode_sm90_wide.cu': ['arch=compute_90a,code=sm_90a'], // wgmma, TMA tensor copies, setmaxnreg
   'sparse_sm90.cu': ['arch=compute_90a,code=sm_90a'], // wgmma, mbarriers, setmaxnreg
+  'dense_fp8_sm90.cu': ['arch=compute_90a,code=sm_90a'], // wgmma, bulk copies, mbarrier tx counts, setmaxnreg
 };
 const flags = ['-std=c++17', '-O3', '--Werror', 'all-warnings', '-Xptxas', '-warn-spills', '--threads', '0'];
 

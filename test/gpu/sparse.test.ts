@@ -19,6 +19,7 @@ import { compareOutputs, tolerances } from '../support/compare.js';
 import { goldenSparseSkip, loadSparseGolden, sparseGoldenNames } from '../support/golden-sparse.js';
 import { Rng } from '../support/random.js';
 import { e4m3PatternsThrough, runRandomSparse } from '../support/sparse-random.js';
+import { runRandomDenseFp8 } from '../support/dense-fp8-random.js';
 
 const nRandom = Number(process.env.FLASHMLA_GPU_SPARSE_CASES ?? 1000);
 let cuda: CudaBackend;
@@ -97,6 +98,17 @@ for (const [kind, seed0] of [['v32', 60000], ['model1', 70000]] as const) {
     });
   });
 }
+
+// dense_fp8_sm90.cu (V3.2, bf16 queries, page 64, sQ * hQ <= 32) on an sm_90 GPU; elsewhere these run sparse_mma.cu.
+const nDense90 = Number(process.env.FLASHMLA_GPU_DENSE90_CASES ?? 200);
+describe('cuda: dense FP8 decode on Hopper (dense_fp8_sm90.cu shapes)', () => {
+  test('sm_90 builds run dense_fp8_sm90.cu', { skip: !/H100|H200|H800|H20\b|GH200/.test(cuda?.info.device ?? 'H') && 'not an sm_90 GPU' }, () => {
+    assert.equal((cuda as unknown as { denseFp8Sm90: boolean }).denseFp8Sm90, true, 'dense_fp8_sm90.fatbin is in the build and selected');
+  });
+  test(`${nDense90} random cases (seed 90000..)`, async () => {
+    for (let seed = 90000; seed < 90000 + nDense90; seed++) await runRandomDenseFp8(seed, cuda, tolerances.cuda, false, true);
+  });
+});
 
 describe('cuda: dense (page-table) decode over FP8 caches', () => {
   const shapes = [

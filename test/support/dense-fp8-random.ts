@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { type HalfDType, bf16ToF32, f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
 import { flashMlaWithKvcache, getMlaMetadata } from '../../src/core/api.js';
-import { type Fp8Format, dequantizeToken, fp8Layouts, quantizeCache } from '../../src/core/fp8.js';
+import { type Fp8Format, dequantizeToken, fp8Layouts, fp8TokenAddress, quantizeCache } from '../../src/core/fp8.js';
 import type { Backend } from '../../src/core/problem.js';
 import { referenceDecode } from '../../src/core/reference.js';
 import { fp8CacheTensor, uploadFp8Cache } from '../../src/core/sparse.js';
@@ -30,10 +30,28 @@ export function denseFp8Spec(rng: Rng, small = false): DenseFp8Spec {
   };
 }
 
-/** Run one random dense FP8 case on `backend` against the float64 reference (throws with the seed on failure). */
-export async function runRandomDenseFp8(seed: number, backend: Backend, tol: Tolerance, small = false): Promise<void> {
+/**
+ * The shapes CUDA's Hopper dense FP8 kernel takes (dense_fp8_sm90.cu): V3.2 cache, bf16 queries, 64-token pages,
+ * sQ * hQ <= 32 (odd hQ too), causal sQ 1..4, seqlens 0 / 1 / 63 / 64 / 65 / 128 / long (several split items).
+ */
+export function denseFp8Sm90Spec(rng: Rng): DenseFp8Spec {
+  const b = rng.int(1, 4);
+  const hQ = rng.pick([1, 3, 5, 7, 16, 17, 31, 32]);
+  const sQ = Math.min(rng.int(1, 4), Math.floor(32 / hQ));
+  return {
+    format: 'v32', dtype: 'bf16', b, sQ, hQ, pageBlockSize: 64, causal: rng.float() < 0.7,
+    seqlens: Array.from({ length: b }, () => rng.pick([0, 1, 63, 64, 65, 128, rng.int(1, 1500), rng.int(1500, 5000)])),
+    numSms: rng.pick([1, 3, 8, 40, 132]), scale: rng.float() < 0.5 ? undefined : 0.05 + rng.float() * 0.1,
+  };
+}
+
+/**
+ * Run one random dense FP8 case on `backend` against the float64 reference (throws with the seed on failure);
+ * `sm90`: a shape dense_fp8_sm90.cu takes (denseFp8Sm90Spec).
+ */
+export async function runRandomDenseFp8(seed: number, backend: Backend, tol: Tolerance, small = false, sm90 = false): Promise<void> {
   const rng = new Rng(seed);
-  const s = denseFp8Spec(rng, small);
+  const s = sm90 ? denseFp8Sm90Spec(rng) : denseFp8Spec(rng, small);
   const L = fp8Layouts[s.format], B = s.pageBlockSize, dQk = L.dQk;
   const pagesOf = s.seqlens.map((n) => Math.ceil(n / B));
   const maxBlocks = Math.max(1, ...pagesOf) + rng.int(0, 1);
@@ -52,6 +70,19 @@ export async function runRandomDenseFp8(seed: number, backend: Backend, tol: Tol
     for (let d = 0; d < dQk; d++) vals[t * dQk + d] = used[t] ? f32ToBf16(rng.normal() * 0.2 * big * (d % 97 === 0 ? 4 : 1)) : 0x7fc0;
   }
   const bytes = quantizeCache(s.format, vals, B, numBlocks);
+  // Hopper shapes: some live tokens get a scale that is no power of two, or one whose 2^120 multiple overflows bf16
+  // (then that group's bytes are made subnormal, so its values stay moderate): dense_fp8_sm90.cu's exact path. The
+  // reference dequantizes whatever is stored.
+  if (sm90 && rng.float() < 0.4) {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let t = 0; t < numBlocks * B; t++) {
+      if (!used[t] || rng.float() >= 0.05) continue;
+      const a = fp8TokenAddress('v32', B, Math.floor(t / B), t % B), j = rng.int(0, 3), at = a.scales + 4 * j;
+      const f = rng.pick([1.37, 0.75, 2 ** 18]);
+      view.setFloat32(at, view.getFloat32(at, true) * f, true);
+      if (f > 2) for (let d = 128 * j; d < 128 * j + 128; d++) bytes[a.nope + d] &= 0x87;
+    }
+  }
   const deq = new Uint16Array(numBlocks * B * dQk).fill(s.dtype === 'bf16' ? 0x7fc0 : 0x7e00), tok = new Float32Array(dQk);
   const enc = s.dtype === 'bf16' ? f32ToBf16 : f32ToF16;
   for (let t = 0; t < numBlocks * B; t++) {

@@ -149,6 +149,8 @@ class CudaBackendImpl implements CudaBackend {
       const sm90WideModule = hopper && manifest.files['decode_sm90_wide.fatbin'] ? load('decode_sm90_wide.fatbin') : undefined;
       // sparse_sm90.cu for V3.2 and MODEL1 sparse decode (loaded on first use); FLASHMLA_CUDA_SPARSE=mma keeps sparse_mma.cu (A/B runs).
       this.sparseSm90 = hopper && Boolean(manifest.files['sparse_sm90.fatbin']) && process.env.FLASHMLA_CUDA_SPARSE !== 'mma';
+      // dense_fp8_sm90.cu for dense V3.2 FP8 decode (loaded on first use); FLASHMLA_CUDA_DENSE_FP8=mma keeps sparse_mma.cu (A/B runs).
+      this.denseFp8Sm90 = hopper && Boolean(manifest.files['dense_fp8_sm90.fatbin']) && process.env.FLASHMLA_CUDA_DENSE_FP8 !== 'mma';
       this.params = drv.pinnedParams(mlaParamsLayout.size, 1); // maps[0]: the KV cache's tensor map for TMA kernels
       const paramsView = this.params.view;
       this.ws = new Workspace(drv, this.stream, 1.25);
@@ -235,11 +237,13 @@ class CudaBackendImpl implements CudaBackend {
   private get sparseMma(): SparseMmaRunner {
     return (this.sparseMmaRunner ??= new SparseMmaRunner({
       drv: this.drv, stream: this.stream, maxSmem: this.maxSmem, load: (f) => this.loadKernels(f), hopper: this.sparseSm90,
+      denseFp8Sm90: this.denseFp8Sm90,
       fn: (m, name, smem) => this.kernels.fn(m, name, smem), ptrOf: (t) => this.ptrOf(t),
     }));
   }
   private sparseMmaRunner?: SparseMmaRunner;
   private sparseSm90 = false;
+  private denseFp8Sm90 = false;
 
   // ---------------------------------------------------------------- tensors
   empty(dtype: DType, shape: readonly number[]): Tensor {

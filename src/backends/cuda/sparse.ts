@@ -11,6 +11,7 @@ import {
   type SparseMmaGrid, type SparseMmaVariant, chooseSparseMma, sparseMmaAccumElems, sparseMmaCombineLaunch, sparseMmaKernelName, sparseMmaLaunch,
 } from './kernels/sparse-mma-launch.js';
 import { sparseSm90Entry, sparseSm90Fatbin, sparseSm90Launch, useSparseSm90 } from './kernels/sparse-sm90-launch.js';
+import { denseFp8Sm90Fatbin, denseFp8Sm90KernelName, denseFp8Sm90Launch, denseFp8Sm90Nr, useDenseFp8Sm90 } from './kernels/dense-fp8-sm90-launch.js';
 import { compilePacker, sparseMmaParamsLayout } from './params.js';
 
 /** What the runner needs from the backend that owns it. */
@@ -22,6 +23,10 @@ export interface SparseMmaHost {
   load(file: string): bigint;
   /** sparse_sm90.cu may run: an sm_90 device whose build has sparse_sm90.fatbin, and no other kernel asked for. */
   readonly hopper?: boolean;
+  /** dense_fp8_sm90.cu may run: an sm_90 device whose build has dense_fp8_sm90.fatbin, and no other kernel asked for. */
+  readonly denseFp8Sm90?: boolean;
+  /** dense_fp8_sm90.cu's L2 prefetch distance in pages (tuning runs; absent or 0: the kernel's default, -1: none). */
+  readonly denseFp8Prefetch?: number;
   /** A kernel of a module, with its dynamic shared memory limit raised to smem (cached by name). */
   fn(module: bigint, name: string, smem: number): bigint;
   /** The device address of a tensor of this backend. */
@@ -50,6 +55,7 @@ interface SparseKernel {
 export class SparseMmaRunner {
   private module?: bigint;
   private sm90Module?: bigint;
+  private denseSm90Module?: bigint;
   private params?: { ptr: bigint; view: DataView; argv: bigint };
   private ws = { ptr: 0n, bytes: 0 };
   private lastWs = 0n;
@@ -62,6 +68,13 @@ export class SparseMmaRunner {
   variantForSparse(l: SparseCall): SparseMmaVariant | undefined {
     const p = l.problem;
     return chooseSparseMma(p.cache.kind, p.dtype, p.dQk, p.hQ, this.h.maxSmem);
+  }
+
+  /** The kernel a dense FP8 launch gets here: dense_fp8_sm90.cu, a sparse_mma.cu variant, or undefined. */
+  kernelForDense(l: DenseFp8Call): string | undefined {
+    if (useDenseFp8Sm90(l, this.h.denseFp8Sm90 ?? false, this.h.maxSmem)) return denseFp8Sm90KernelName(denseFp8Sm90Nr(l.sQ * l.hQ) ?? 16);
+    const v = chooseSparseMma(l.format, l.dtype, l.dQk, l.sQ * l.hQ, this.h.maxSmem);
+    return v && sparseMmaKernelName(v);
   }
 
   /** The kernel a sparse launch gets here: sparse_sm90.cu, a sparse_mma.cu variant, or undefined (sparse.cu). */
@@ -99,17 +112,22 @@ export class SparseMmaRunner {
 
   /** Queue a dense decode over an FP8 cache by block table; false where no variant applies. */
   dense(l: DenseFp8Call): boolean {
+    const sm90 = useDenseFp8Sm90(l, this.h.denseFp8Sm90 ?? false, this.h.maxSmem);
     const v = chooseSparseMma(l.format, l.dtype, l.dQk, l.sQ * l.hQ, this.h.maxSmem);
-    if (!v) return false;
+    if (!v && !sm90) return false;
     const dev = this.stage([l.blockTable, l.cacheSeqlens, l.tileSchedulerMetadata, l.numSplits], sparseMmaAccumElems(l.b, l.numSmParts, l.sQ, l.hQ));
     const ns = l.numSplits.device === 'cpu' ? (l.numSplits.host() as Int32Array) : undefined;
-    this.launch(this.kernel(v, v.dtype), {
+    const nr = denseFp8Sm90Nr(l.sQ * l.hQ) ?? 16;
+    const k: SparseKernel = sm90
+      ? { module: (this.denseSm90Module ??= this.h.load(denseFp8Sm90Fatbin)), name: denseFp8Sm90KernelName(nr), dtype: l.dtype }
+      : this.kernel(v, v!.dtype);
+    this.launch(k, {
       q: this.h.ptrOf(l.q), kCache: this.h.ptrOf(l.kCache), extraKCache: 0n, indices: 0n, extraIndices: 0n, topkLength: 0n, extraTopkLength: 0n,
       attnSink: 0n, blockTable: dev[0], cacheSeqlens: dev[1], tileSchedulerMetadata: dev[2], numSplits: dev[3],
       out: this.h.ptrOf(l.out), lse: this.h.ptrOf(l.lse), oAccum: dev.oAccum, lseAccum: dev.lseAccum,
-      b: l.b, sQ: l.sQ, hQ: l.hQ, topk: 0, extraTopk: 0, pageBlockSize: l.pageBlockSize, extraPageBlockSize: 1, blockStride: l.blockStride,
+      b: l.b, sQ: l.sQ, hQ: l.hQ, topk: 0, extraTopk: sm90 ? this.h.denseFp8Prefetch ?? 0 : 0, pageBlockSize: l.pageBlockSize, extraPageBlockSize: 1, blockStride: l.blockStride,
       extraBlockStride: 0, maxBlocksPerSeq: l.maxBlocksPerSeq, dense: 1, causal: l.causal ? 1 : 0, scaleLog2: l.softmaxScale * Math.LOG2E,
-    }, sparseMmaLaunch(v, l.numSmParts, l.sQ, l.hQ, true), l.b, l.sQ, l.hQ, ns ? ns[l.b] !== l.b : true);
+    }, sm90 ? denseFp8Sm90Launch(l.numSmParts, nr) : sparseMmaLaunch(v!, l.numSmParts, l.sQ, l.hQ, true), l.b, l.sQ, l.hQ, ns ? ns[l.b] !== l.b : true);
     return true;
   }
 

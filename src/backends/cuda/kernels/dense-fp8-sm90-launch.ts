@@ -1,0 +1,52 @@
+// Launch math of dense_fp8_sm90.cu (dense block-table decode over FlashMLA's V3.2 FP8 cache with wgmma, sm_90a only):
+// which problems it takes, its entries, grid and shared memory. It shares SparseMmaParams, the dense scheduler's
+// metadata and the split combine (mla_sparse_mma_combine_bf16) with sparse_mma.cu; see docs/notes/cuda-dense-fp8.md.
+import type { HalfDType } from '../../../core/dtype.js';
+import type { Fp8Format } from '../../../core/fp8.js';
+import type { SparseMmaGrid } from './sparse-mma-launch.js';
+
+export const denseFp8Sm90Fatbin = 'dense_fp8_sm90.fatbin';
+/** Query rows (sQ * hQ) an entry takes at most: its wgmma N. */
+export const denseFp8Sm90Rows = [16, 32] as const;
+/** Dynamic shared memory (dense_fp8_sm90.cu dfp8::Layout<NR>::SMEM, asserted there): the bf16 V tile (64 KiB), raw page
+    slots of 41,984 bytes (three at 16 rows, two at 32), Q^T, the partial-S^T exchange, P^T, maxima, barriers, alignment. */
+export function denseFp8Sm90Smem(nr: 16 | 32): number {
+  const slots = nr === 16 ? 3 : 2;
+  return 65536 + slots * 41984 + nr * 576 * 2 + 4 * (nr / 2) * 128 * 4 + 2 * nr * 64 * 2 + 2 * 4 * nr * 4 + 16 * slots + 1024;
+}
+
+/** What decides whether dense_fp8_sm90.cu takes a dense FP8 launch. */
+export interface DenseFp8Sm90Shape {
+  format: Fp8Format;
+  dtype: HalfDType;
+  dQk: number;
+  sQ: number;
+  hQ: number;
+  pageBlockSize: number;
+  blockStride: number;
+}
+
+/** The entry's row count for a shape (16 or 32), or undefined where no entry takes it. */
+export function denseFp8Sm90Nr(rows: number): 16 | 32 | undefined {
+  return rows >= 1 && rows <= 16 ? 16 : rows <= 32 ? 32 : undefined;
+}
+
+/**
+ * The rule: an sm_90 device with the kernel built (`hopper`), a V3.2 FP8 cache (576-dim bf16 queries) with 64-token
+ * pages laid out contiguously (block stride 64 * 656 bytes, a multiple of 16 for the bulk copy), and sQ * hQ <= 32
+ * rows; everything else stays on sparse_mma.cu.
+ */
+export function useDenseFp8Sm90(s: DenseFp8Sm90Shape, hopper: boolean, maxSmem: number): boolean {
+  const nr = denseFp8Sm90Nr(s.sQ * s.hQ);
+  return hopper && s.format === 'v32' && s.dQk === 576 && s.dtype === 'bf16' && s.pageBlockSize === 64 && s.blockStride === 64 * 656 &&
+    nr !== undefined && denseFp8Sm90Smem(nr) <= maxSmem;
+}
+
+export function denseFp8Sm90KernelName(nr: 16 | 32): string {
+  return `mla_dense_fp8_sm90_v32_bf16_n${nr}`;
+}
+
+/** Grid (numSmParts, 1, 1), 384 threads (two consumer warpgroups and a producer warpgroup). */
+export function denseFp8Sm90Launch(numSmParts: number, nr: 16 | 32): SparseMmaGrid {
+  return { grid: [numSmParts, 1, 1], block: [384, 1, 1], smem: denseFp8Sm90Smem(nr) };
+}

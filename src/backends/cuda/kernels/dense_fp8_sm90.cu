@@ -1,0 +1,593 @@
+// Dense (block-table) MLA decode over FlashMLA's V3.2 FP8 cache for Hopper (sm_90a only): wgmma, bulk copies of
+// whole pages, and dequantization by the consumer warpgroups themselves. See docs/notes/cuda-dense-fp8.md.
+//
+// Shapes: hKv = 1, page 64, bf16 queries, rows = sQ * hQ <= NR (16 or 32), 656-byte tokens (512 e4m3 NoPE in four
+// groups of 128 with four f32 scales at byte 512, then 64 bf16 RoPE at byte 528). Parameters, split partials and the
+// split combine are sparse_mma.cu's (SparseMmaParams, mla_sparse_mma_combine_bf16), with the dense scheduler's rows.
+//
+// One CTA per SM part, 384 threads: consumer warpgroups 0 and 1 and a producer warpgroup (one lane issues copies).
+// The producer copies each page of an item (64 tokens x 656 bytes = 41,984 contiguous bytes) with one
+// cp.async.bulk into a ring of raw slots, evict-first, on a full mbarrier (transaction bytes); both consumer
+// warpgroups read every page and hand the slot back on its empty mbarrier (8 warps). The producer also prefetches the
+// page kPrefetchPages ahead into L2 (measured neutral on the H200: the consumers, not memory, set the pace).
+//
+// Both warpgroups work on the same tile of 64 keys, each on half the dimensions: warpgroup w dequantizes NoPE groups
+// 2w and 2w + 1 (dims 256w .. 256w + 255) and RoPE dims 32w .. 32w + 31, straight into wgmma A-operand registers:
+//   S^T_w (64 keys x NR) = K_w (A from registers) . Q^T_w (B, shared memory, canonical K-major)
+// The two partial S^T meet through shared memory (each adds the other's: both hold the same S^T, so both run the same
+// softmax). The dequantized NoPE values also go to shared memory as the bf16 V tile's slices 4w .. 4w + 3 (value
+// columns 256w .. 256w + 255, MN-major SW128, the layout decode_sm90.cu's TMA writes), and each warpgroup runs
+//   O^T_w (256 value columns x NR) += V^T_w (A, shared memory) . P^T (B, shared memory)
+// on its own slices, so a warpgroup's V half is written and read by itself alone. P^T is hi + lo (bf16 each): at 16
+// rows stacked along N (one m64n32k16 per V chunk), at 32 rows a wgmma each; both warpgroups compute the same P and
+// share one P^T (warpgroup 0 writes hi, 1 lo).
+//
+// Registers of the A operand: warp q of a warpgroup owns keys 16q .. 16q + 15 (rows gq and gq + 8 of the fragment
+// are tokens 16q + gq and 16q + gq + 8); the order of the dimensions inside a k-step is free (it is a dot product),
+// so a thread takes 32 consecutive bytes of each of its two tokens a NoPE group (two conflict-free 16-byte loads)
+// and Q^T is stored in the matching permuted order (qDim below). Threads with tq >= 2 swap their two 16-byte halves
+// so that the V tile's stores are conflict-free too (unit j ^ 2 of their 64-byte run).
+//
+// e4m3 -> bf16 (exact): a byte's 7 magnitude bits at bf16 bits 10..4 and its sign at bit 15 make the bf16 that is the
+// e4m3 value times 2^-120 (subnormals too); one bf16x2 multiply by (scale * 2^120) finishes a pair. Per pair: one
+// prmt (bytes + sign-replicated bytes), one shift, one and, one multiply. Used where the thread's scale is a power of
+// two with scale * 2^120 a normal bf16 and no byte is NaN (S.1111.111); a warp with any other case takes the exact
+// cvt path (e4m3 -> f16 -> f32 * scale -> bf16, as sparse_mma.cu), which covers NaN, infinity and any f32 scale.
+#include "params.h"
+#include "common.cuh"
+#include <cuda.h>
+
+#if defined(__CUDA_ARCH__) && (__CUDA_ARCH__ == 900) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define MLA_SM90A 1
+#endif
+
+namespace mla {
+namespace dfp8 {
+
+constexpr int kBN = 64;                      // keys a tile = tokens a page
+constexpr int kTok = 656;                    // bytes a token
+constexpr int kRawBytes = kBN * kTok;        // 41,984 bytes a page
+constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE + 2 RoPE
+constexpr int kPrefetchPages = 6;            // pages an item's producer prefetches into L2 ahead of its copies
+
+template <int NR> struct Layout {
+  static constexpr int RAW_SLOTS = NR == 16 ? 3 : 2;
+  static constexpr int V_OFF = 0;                                  // 8 slices of 64 keys x 128 bytes, SW128
+  static constexpr int RAW_OFF = V_OFF + 8 * 8192;
+  static constexpr int Q_OFF = RAW_OFF + RAW_SLOTS * kRawBytes;    // Q^T, 36 k-steps, canonical K-major
+  static constexpr int X_OFF = Q_OFF + NR * 576 * 2;               // partial S^T: [warpgroup][tile parity][NR/2 * 4][128] f32
+  static constexpr int X_FLOATS = NR / 2 * 128;                    // one warpgroup's partial (NI * 4 per thread)
+  static constexpr int P_OFF = X_OFF + 4 * X_FLOATS * 4;           // P^T hi, then P^T lo (shared by both warpgroups)
+  static constexpr int P_BYTES = NR * kBN * 2;
+  static constexpr int RED_OFF = P_OFF + 2 * P_BYTES;              // [warpgroup][4 warps][NR] f32
+  static constexpr int RED_BYTES = 4 * NR * 4;
+  static constexpr int BAR_OFF = RED_OFF + 2 * RED_BYTES;          // full[RAW_SLOTS], empty[RAW_SLOTS]
+  static constexpr int SMEM = BAR_OFF + 16 * RAW_SLOTS + 1024;     // + up to 1023 bytes to align the base
+};
+
+template <int NR> __device__ __forceinline__ int canonOff(int n, int k) { return ((k >> 3) * NR + n) * 16 + (k & 7) * 2; }
+template <int NR> __device__ __forceinline__ uint64_t descOf(uint32_t addr) {
+  const uint64_t lbo = NR * 16, sbo = 128;
+  return static_cast<uint64_t>((addr & 0x3FFFF) >> 4) | (static_cast<uint64_t>(lbo >> 4) << 16) | (static_cast<uint64_t>(sbo >> 4) << 32);
+}
+__device__ __forceinline__ uint64_t descSw128(uint32_t addr) {
+  return static_cast<uint64_t>((addr & 0x3FFFF) >> 4) | (static_cast<uint64_t>(1024 >> 4) << 16) | (static_cast<uint64_t>(1024 >> 4) << 32) |
+         (static_cast<uint64_t>(1) << 62);
+}
+
+// The cache dimension (0..575) behind element c (0..15) of logical k-step ks (0..35) of Q^T: warpgroup ks / 18, its
+// local step l; thread column tq = (c & 7) / 2 owns dims base + 4 s' + {0, 1} (c < 8) and + {2, 3} (c >= 8).
+__host__ __device__ __forceinline__ int qDim(int ks, int c) {
+  const int w = ks / kKSteps, l = ks - w * kKSteps, tq = (c & 7) >> 1, e = (c & 1) + ((c >> 3) << 1);
+  if (l < 16) {
+    const int g = 2 * w + (l >> 3), s = (l & 7) ^ (tq >= 2 ? 4 : 0);
+    return 128 * g + 32 * tq + 4 * s + e;
+  }
+  return 512 + 32 * w + 8 * tq + 4 * (l - 16) + e;
+}
+
+#ifdef MLA_SM90A
+__device__ __forceinline__ void wgFence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wgCommit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+template <int N> __device__ __forceinline__ void wgWait() { asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory"); }
+template <int N> __device__ __forceinline__ void pinRegs(float* r) {
+#pragma unroll
+  for (int i = 0; i < N; ++i) asm volatile("" : "+f"(r[i])::"memory");
+}
+
+// D (m64 x NR f32) (+)= A (registers, m64 x k16 bf16) . B (descriptor, K-major)
+template <int NR> struct WgRs;
+template <> struct WgRs<16> {
+  static __device__ __forceinline__ void mma(float (&d)[8], const uint32_t (&a)[4], uint64_t b, int acc) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %14, 0;\nwgmma.mma_async.sync.aligned.m64n16k16.f32.bf16.bf16 "
+                 "{%0,%1,%2,%3,%4,%5,%6,%7}, {%8,%9,%10,%11}, %12, p, 1, 1, 0;\n}\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "n"(0), "r"(acc));
+  }
+};
+template <> struct WgRs<32> {
+  static __device__ __forceinline__ void mma(float (&d)[16], const uint32_t (&a)[4], uint64_t b, int acc) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %22, 0;\nwgmma.mma_async.sync.aligned.m64n32k16.f32.bf16.bf16 "
+                 "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15}, {%16,%17,%18,%19}, %20, p, 1, 1, 0;\n}\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+                   "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "n"(0), "r"(acc));
+  }
+};
+// D (m64 x NR f32) += A (descriptor, MN-major SW128) . B (descriptor, K-major)
+template <int NR> struct WgSs;
+template <> struct WgSs<16> {
+  static __device__ __forceinline__ void mma(float (&d)[8], uint64_t a, uint64_t b) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\nwgmma.mma_async.sync.aligned.m64n16k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7}, %8, %9, p, 1, 1, 1, 0;\n}\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7])
+                 : "l"(a), "l"(b));
+  }
+};
+template <> struct WgSs<32> {
+  static __device__ __forceinline__ void mma(float (&d)[16], uint64_t a, uint64_t b) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\nwgmma.mma_async.sync.aligned.m64n32k16.f32.bf16.bf16 "
+                 "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15}, %16, %17, p, 1, 1, 1, 0;\n}\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+                   "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15])
+                 : "l"(a), "l"(b));
+  }
+};
+
+__device__ __forceinline__ void mbarInit(uint32_t bar, int count) { asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory"); }
+__device__ __forceinline__ void mbarExpectTx(uint32_t bar, uint32_t bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void mbarArrive(uint32_t bar) { asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory"); }
+__device__ __forceinline__ void mbarWait(uint32_t bar, uint32_t phase) {
+  asm volatile("{\n.reg .pred done;\nWAIT_%=:\nmbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n@!done bra WAIT_%=;\n}\n" ::"r"(bar), "r"(phase) : "memory");
+}
+// One page of raw token bytes into a raw slot, evict-first.
+__device__ __forceinline__ void bulkLoad(uint32_t dst, const void* src, uint32_t bytes, uint32_t bar, uint64_t policy) {
+  asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint [%0], [%1], %2, [%3], %4;\n"
+               ::"r"(dst), "l"(src), "r"(bytes), "r"(bar), "l"(policy) : "memory");
+}
+// A page into L2 ahead of its bulk copy (no shared memory held while it travels).
+__device__ __forceinline__ void prefetchL2(const void* src, uint32_t bytes) {
+  asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(src), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ uint64_t evictFirstPolicy() {
+  uint64_t p;
+  asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(p));
+  return p;
+}
+__device__ __forceinline__ void fenceProxyAsync() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+__device__ __forceinline__ void groupSync(int w) { asm volatile("bar.sync %0, 128;\n" ::"r"(1 + w) : "memory"); }
+__device__ __forceinline__ void consumersSync() { asm volatile("bar.sync 3, 256;\n" ::: "memory"); }
+__device__ __forceinline__ uint4 lds128(uint32_t a) {
+  uint4 v;
+  asm volatile("ld.shared.v4.u32 {%0, %1, %2, %3}, [%4];\n" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "r"(a) : "memory");
+  return v;
+}
+__device__ __forceinline__ uint2 lds64(uint32_t a) {
+  uint2 v;
+  asm volatile("ld.shared.v2.u32 {%0, %1}, [%2];\n" : "=r"(v.x), "=r"(v.y) : "r"(a) : "memory");
+  return v;
+}
+__device__ __forceinline__ void sts128(uint32_t a, uint32_t x, uint32_t y, uint32_t z, uint32_t w) {
+  asm volatile("st.shared.v4.u32 [%0], {%1, %2, %3, %4};\n" ::"r"(a), "r"(x), "r"(y), "r"(z), "r"(w) : "memory");
+}
+
+// Two bytes of w (selector: bytes and their sign-replicated copies) -> bf16x2 of e4m3 * 2^-120, exact.
+template <uint32_t SEL> __device__ __forceinline__ uint32_t e4m3PairScaled(uint32_t w) {
+  uint32_t x;
+  asm("prmt.b32 %0, %1, 0, %2;\n" : "=r"(x) : "r"(w), "n"(SEL));
+  return (x << 4) & 0x87f087f0u;
+}
+__device__ __forceinline__ uint32_t mulBf16x2(uint32_t a, uint32_t b) {
+  uint32_t d;
+  asm("mul.rn.bf16x2 %0, %1, %2;\n" : "=r"(d) : "r"(a), "r"(b));
+  return d;
+}
+// Exact reference path for one word: e4m3 -> f16 (exact) -> f32, times the f32 scale (rounded), -> bf16 (rounded).
+__device__ __forceinline__ void dequantWordExact(uint32_t w, float s, uint32_t& lo, uint32_t& hi) {
+  uint32_t h01, h23;
+  asm("{\n .reg .b16 l, h;\n mov.b32 {l, h}, %2;\n cvt.rn.f16x2.e4m3x2 %0, l;\n cvt.rn.f16x2.e4m3x2 %1, h;\n}\n" : "=r"(h01), "=r"(h23) : "r"(w));
+  const float2 a = __half22float2(*reinterpret_cast<const __half2*>(&h01)), b = __half22float2(*reinterpret_cast<const __half2*>(&h23));
+  const __nv_bfloat162 x = __floats2bfloat162_rn(a.x * s, a.y * s), y = __floats2bfloat162_rn(b.x * s, b.y * s);
+  lo = *reinterpret_cast<const uint32_t*>(&x);
+  hi = *reinterpret_cast<const uint32_t*>(&y);
+}
+#endif
+
+// What both roles derive from one work item, identically (so their slot sequences agree).
+struct Item {
+  int seqlen, kBegin, tileEnd, nTiles;
+};
+__device__ __forceinline__ Item itemOf(const SparseMmaParams& p, const int* meta, int batch, int beginIdx, int endIdx) {
+  Item it;
+  it.seqlen = p.cacheSeqlens[batch];
+  it.kBegin = batch == beginIdx ? meta[kMetaBeginSeqlen] : 0;
+  const int kEnd = batch == endIdx ? meta[kMetaEndSeqlen] : it.seqlen;
+  it.tileEnd = min(kEnd, it.seqlen); // the last query row (j = sQ - 1) sees every key, causal or not
+  it.nTiles = it.tileEnd > it.kBegin ? (it.tileEnd - it.kBegin + kBN - 1) / kBN : 0;
+  return it;
+}
+
+template <int NR>
+struct DenseFp8 {
+  using L = Layout<NR>;
+  static constexpr int NI = NR / 8; // 8-column groups of the S^T accumulator
+  // With 16 rows, P^T hi and lo are stacked along N (one m64n32k16 reads each V chunk once, O^T holds both halves,
+  // added at the end); with 32 rows that accumulator would not fit the registers, so hi and lo take a wgmma each.
+  static constexpr bool STACK = NR == 16;
+  static constexpr int NO = STACK ? 2 * NR : NR, NIO = NO / 8;
+  static constexpr int RS = L::RAW_SLOTS;
+
+  static __device__ void run(const SparseMmaParams& p) {
+#ifdef MLA_SM90A
+    extern __shared__ __align__(1024) unsigned char smemRaw[];
+    const uint32_t rawAddr = smemAddr(smemRaw);
+    unsigned char* const smem = smemRaw + (((rawAddr + 1023u) & ~1023u) - rawAddr);
+    const uint32_t base = smemAddr(smem);
+    const uint32_t vBase = base + L::V_OFF, rawBase = base + L::RAW_OFF, qBase = base + L::Q_OFF;
+    const uint32_t fullBar = base + L::BAR_OFF, emptyBar = fullBar + 8 * RS;
+    const int part = blockIdx.x;
+    const int lane = threadIdx.x % 32, gq = lane / 4, tq = lane % 4;
+    const int wg = threadIdx.x / 128;
+    const int tid = threadIdx.x % 128, warp = tid / 32;
+    if (threadIdx.x == 0) {
+      for (int s = 0; s < RS; ++s) {
+        mbarInit(fullBar + 8 * s, 1);
+        mbarInit(emptyBar + 8 * s, 8);
+      }
+      asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    }
+    const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
+    const int beginIdx = meta[kMetaBeginIdx], endIdx = min(meta[kMetaEndIdx], p.b - 1);
+    __syncthreads();
+
+    if (__shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x) / 128, 0) == 2) {
+      asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n" ::: "memory");
+      if (threadIdx.x == 256) {
+        const uint64_t policy = evictFirstPolicy();
+        // Pages prefetched into L2 ahead of the ring (the raw slots alone hold too few bytes in flight to cover the
+        // memory latency): SparseMmaParams.extraTopk when > 0 (a tuning knob; unused by dense launches otherwise),
+        // -1 none, 0 the default.
+        const int pf = p.extraTopk > 0 ? p.extraTopk : p.extraTopk < 0 ? 0 : kPrefetchPages;
+        uint32_t n = 0; // pages issued so far
+        for (int batch = beginIdx; batch <= endIdx; ++batch) {
+          const int* bt = p.blockTable + static_cast<int64_t>(batch) * p.maxBlocksPerSeq;
+          const Item itm = itemOf(p, meta, batch, beginIdx, endIdx);
+          const int first = itm.kBegin >> 6;
+          for (int t = 0; t < itm.nTiles; ++t, ++n) {
+            // (Page t + pf into L2 while page t is being copied: the first pages of an item go without one.)
+            const int ahead = t + pf;
+            if (pf > 0 && ahead < itm.nTiles) prefetchL2(p.kCache + static_cast<int64_t>(bt[first + ahead]) * p.blockStride, kRawBytes);
+            const int page = bt[first + t];
+            const uint32_t slot = n % RS;
+            mbarWait(emptyBar + 8 * slot, ((n / RS) & 1) ^ 1);
+            mbarExpectTx(fullBar + 8 * slot, kRawBytes);
+            bulkLoad(rawBase + slot * kRawBytes, p.kCache + static_cast<int64_t>(page) * p.blockStride, kRawBytes, fullBar + 8 * slot, policy);
+          }
+        }
+      }
+      return;
+    }
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");
+    const uint32_t pBase = base + L::P_OFF; // P^T hi; lo follows at + P_BYTES
+    float* const red = reinterpret_cast<float*>(smem + L::RED_OFF + wg * L::RED_BYTES); // [4][NR]
+    float* const xOwn = reinterpret_cast<float*>(smem + L::X_OFF) + wg * 2 * L::X_FLOATS;
+    float* const xOther = reinterpret_cast<float*>(smem + L::X_OFF) + (1 - wg) * 2 * L::X_FLOATS;
+    const int r0 = 16 * warp + gq; // this thread's tokens: r0 and r0 + 8 of each tile
+    const bool swapHalves = tq >= 2;
+    const int rows = p.sQ * p.hQ;
+
+    uint32_t n0 = 0; // tiles of earlier items (the producer's sequence)
+    for (int batch = beginIdx; batch <= endIdx; ++batch) {
+      const Item itm = itemOf(p, meta, batch, beginIdx, endIdx);
+      const int slotOut = p.numSplits[batch] + (batch == beginIdx ? meta[kMetaBeginNSplitIdx] : 0);
+      const bool noSplit = p.numSplits[batch + 1] - p.numSplits[batch] == 1;
+      const int kBegin = itm.kBegin, tileEnd = itm.tileEnd;
+      // Keys column n may see: min(tileEnd, lim0 + j(n)); j(n) packed 6 bits a column (n < 32).
+      const int lim0 = p.causal ? itm.seqlen - p.sQ + 1 : (1 << 30);
+      uint64_t jPack = 0;
+#pragma unroll
+      for (int i = 0; i < NI; ++i)
+#pragma unroll
+        for (int b = 0; b < 2; ++b) jPack |= static_cast<uint64_t>(min((8 * i + 2 * tq + b) / p.hQ, 63)) << (6 * (2 * i + b));
+      // Q^T (36 logical k-steps, dims in qDim order), zeros past the live rows; pairs of dims are adjacent.
+      {
+        const __nv_bfloat16* q = static_cast<const __nv_bfloat16*>(p.q);
+        for (int e = threadIdx.x; e < NR * 36 * 8; e += 256) {
+          const int r = e % NR, pr = e / NR, ks = pr / 8, c2 = 2 * (pr % 8);
+          uint32_t v = 0;
+          if (r < rows) {
+            const int j = r / p.hQ, h = r - j * p.hQ;
+            v = *reinterpret_cast<const uint32_t*>(q + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + h) * 576 + qDim(ks, c2));
+          }
+          *reinterpret_cast<uint32_t*>(smem + L::Q_OFF + canonOff<NR>(r, 16 * ks + c2)) = v;
+        }
+        fenceProxyAsync();
+      }
+      consumersSync();
+
+      float o[4][NIO][4];
+#pragma unroll
+      for (int s = 0; s < 4; ++s)
+#pragma unroll
+        for (int i = 0; i < NIO; ++i) o[s][i][0] = o[s][i][1] = o[s][i][2] = o[s][i][3] = 0.f;
+      float mRow[NI][2], lPart[NI][2];
+#pragma unroll
+      for (int i = 0; i < NI; ++i) mRow[i][0] = mRow[i][1] = -INFINITY, lPart[i][0] = lPart[i][1] = 0.f;
+
+      for (int it = 0; it < itm.nTiles; ++it) {
+        const int t0 = kBegin + it * kBN;
+        const uint32_t n = n0 + it, slot = n % RS;
+        const uint32_t raw = rawBase + slot * kRawBytes;
+        const int live = min(kBN, tileEnd - t0);
+        mbarWait(fullBar + 8 * slot, (n / RS) & 1);
+
+        // Raw loads: per token (r0, r0 + 8) two NoPE groups of 32 bytes, two scales, 16 RoPE bytes.
+        uint32_t a[kKSteps][4];
+        uint32_t d[2][2][16]; // [token][group][bf16x2], the V tile's 4 units of each group
+        bool fast = true;
+        uint4 ropeRaw[2];
+        uint2 scRaw[2];
+        uint4 nope[2][2][2];
+#pragma unroll
+        for (int tk = 0; tk < 2; ++tk) {
+          const uint32_t tokA = raw + (r0 + 8 * tk) * kTok;
+          scRaw[tk] = lds64(tokA + 512 + 8 * wg);
+          ropeRaw[tk] = lds128(tokA + 528 + 64 * wg + 16 * tq);
+#pragma unroll
+          for (int gi = 0; gi < 2; ++gi)
+#pragma unroll
+            for (int h = 0; h < 2; ++h) nope[tk][gi][h] = lds128(tokA + 128 * (2 * wg + gi) + 32 * tq + 16 * h);
+        }
+        // Every raw byte this warp needs is in registers: the slot may be refilled once all 8 warps say so.
+        __syncwarp();
+        if (lane == 0) mbarArrive(emptyBar + 8 * slot);
+#pragma unroll
+        for (int tk = 0; tk < 2; ++tk)
+#pragma unroll
+          for (int gi = 0; gi < 2; ++gi) {
+            const uint4 x = nope[tk][gi][0], y = nope[tk][gi][1];
+            nope[tk][gi][0] = swapHalves ? y : x;
+            nope[tk][gi][1] = swapHalves ? x : y;
+            const uint32_t sb = gi == 0 ? scRaw[tk].x : scRaw[tk].y;
+            const uint32_t ex = (sb >> 23) & 0xffu;
+            uint32_t nanAcc = 0;
+#pragma unroll
+            for (int h = 0; h < 2; ++h) {
+              const uint4 v = nope[tk][gi][h];
+              nanAcc |= ((v.x & 0x7f7f7f7fu) + 0x01010101u) | ((v.y & 0x7f7f7f7fu) + 0x01010101u) | ((v.z & 0x7f7f7f7fu) + 0x01010101u) |
+                        ((v.w & 0x7f7f7f7fu) + 0x01010101u);
+            }
+            fast = fast && (sb & 0x007fffffu) == 0 && ex >= 1 && ex <= 134 && (nanAcc & 0x80808080u) == 0;
+          }
+        if (__all_sync(0xffffffffu, fast)) {
+#pragma unroll
+          for (int tk = 0; tk < 2; ++tk)
+#pragma unroll
+            for (int gi = 0; gi < 2; ++gi) {
+              const uint32_t sb = gi == 0 ? scRaw[tk].x : scRaw[tk].y;
+              const uint32_t s16 = ((sb >> 16) & 0x8000u) | ((((sb >> 23) & 0xffu) + 120u) << 7);
+              const uint32_t s2 = s16 | (s16 << 16);
+#pragma unroll
+              for (int h = 0; h < 2; ++h) {
+                const uint32_t w4[4] = {nope[tk][gi][h].x, nope[tk][gi][h].y, nope[tk][gi][h].z, nope[tk][gi][h].w};
+#pragma unroll
+                for (int k = 0; k < 4; ++k) {
+                  d[tk][gi][8 * h + 2 * k] = mulBf16x2(e4m3PairScaled<0x9180>(w4[k]), s2);
+                  d[tk][gi][8 * h + 2 * k + 1] = mulBf16x2(e4m3PairScaled<0xB3A2>(w4[k]), s2);
+                }
+              }
+            }
+        } else {
+#pragma unroll
+          for (int tk = 0; tk < 2; ++tk)
+#pragma unroll
+            for (int gi = 0; gi < 2; ++gi) {
+              const float s = __uint_as_float(gi == 0 ? scRaw[tk].x : scRaw[tk].y);
+#pragma unroll
+              for (int h = 0; h < 2; ++h) {
+                const uint32_t w4[4] = {nope[tk][gi][h].x, nope[tk][gi][h].y, nope[tk][gi][h].z, nope[tk][gi][h].w};
+#pragma unroll
+                for (int k = 0; k < 4; ++k) dequantWordExact(w4[k], s, d[tk][gi][8 * h + 2 * k], d[tk][gi][8 * h + 2 * k + 1]);
+              }
+            }
+        }
+#pragma unroll
+        for (int tk = 0; tk < 2; ++tk) {
+#pragma unroll
+          for (int gi = 0; gi < 2; ++gi)
+#pragma unroll
+            for (int k = 0; k < 16; ++k) a[8 * gi + (k >> 1)][tk + 2 * (k & 1)] = d[tk][gi][k];
+          const uint4 rp = ropeRaw[tk];
+          a[16][tk] = rp.x, a[16][tk + 2] = rp.y, a[17][tk] = rp.z, a[17][tk + 2] = rp.w;
+        }
+        // The previous tile's O^T product has read V: write this tile's half (slices 4wg + 2gi + tq / 2).
+        wgWait<0>();
+#pragma unroll
+        for (int s = 0; s < 4; ++s) pinRegs<NIO * 4>(&o[s][0][0]);
+#pragma unroll
+        for (int tk = 0; tk < 2; ++tk) {
+          const int r = r0 + 8 * tk;
+#pragma unroll
+          for (int gi = 0; gi < 2; ++gi) {
+            const uint32_t sl = vBase + (4 * wg + 2 * gi + (tq >> 1)) * 8192 + r * 128;
+#pragma unroll
+            for (int j = 0; j < 4; ++j) {
+              const int u = 4 * (tq & 1) + (j ^ (swapHalves ? 2 : 0));
+              sts128(sl + ((u ^ (r & 7)) << 4), d[tk][gi][4 * j], d[tk][gi][4 * j + 1], d[tk][gi][4 * j + 2], d[tk][gi][4 * j + 3]);
+            }
+          }
+        }
+        // Value rows past the tile's live keys (the rest of the last page: maybe NaN) become zeros in V, written over
+        // by the thread that stored them; S^T keeps the raw values (their scores are masked by selection).
+#pragma unroll 1
+        for (int tk = 0; tk < 2; ++tk) {
+          const int r = r0 + 8 * tk;
+          if (r < live) continue;
+#pragma unroll
+          for (int gi = 0; gi < 2; ++gi)
+#pragma unroll
+            for (int j = 0; j < 4; ++j)
+              sts128(vBase + (4 * wg + 2 * gi + (tq >> 1)) * 8192 + r * 128 + (((4 * (tq & 1) + j) ^ (r & 7)) << 4), 0u, 0u, 0u, 0u);
+        }
+        fenceProxyAsync();
+
+        // S^T (this warpgroup's half) = K_w Q^T_w: 18 wgmma from registers.
+        float sAcc[NI * 4];
+#pragma unroll
+        for (int e = 0; e < NI * 4; ++e) sAcc[e] = 0.f;
+        const uint64_t qDesc = descOf<NR>(qBase + kKSteps * wg * 2 * NR * 16);
+        wgFence();
+#pragma unroll
+        for (int ks = 0; ks < kKSteps; ++ks) WgRs<NR>::mma(reinterpret_cast<float(&)[NI * 4]>(sAcc), a[ks], qDesc + ((ks * 2 * NR * 16) >> 4), ks > 0);
+        wgCommit();
+        wgWait<0>();
+        pinRegs<NI * 4>(sAcc);
+        // The two halves meet: each warpgroup adds the other's (the same sum in both).
+        float* const xo = xOwn + (it & 1) * L::X_FLOATS;
+        const float* const xt = xOther + (it & 1) * L::X_FLOATS;
+#pragma unroll
+        for (int e = 0; e < NI * 4; ++e) xo[e * 128 + tid] = sAcc[e];
+        consumersSync();
+#pragma unroll
+        for (int e = 0; e < NI * 4; ++e) sAcc[e] += xt[e * 128 + tid];
+
+        // Mask by selection (scaled to base 2), column maxima over this warp's 16 keys, then over the 4 warps.
+        const int key0 = t0 + r0;
+#pragma unroll
+        for (int i = 0; i < NI; ++i)
+#pragma unroll
+          for (int b = 0; b < 2; ++b) {
+            float& s0 = sAcc[i * 4 + b];
+            float& s1 = sAcc[i * 4 + 2 + b];
+            const int lim = min(tileEnd, lim0 + static_cast<int>((jPack >> (6 * (2 * i + b))) & 63));
+            s0 = key0 < lim ? s0 * p.scaleLog2 : -INFINITY;
+            s1 = key0 + 8 < lim ? s1 * p.scaleLog2 : -INFINITY;
+            float x = fmaxf(s0, s1);
+            x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 4));
+            x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 8));
+            x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 16));
+            if (gq == 0) red[warp * NR + 8 * i + 2 * tq + b] = x;
+          }
+        groupSync(wg);
+#pragma unroll
+        for (int i = 0; i < NI; ++i)
+#pragma unroll
+          for (int b = 0; b < 2; ++b) {
+            const int r = 8 * i + 2 * tq + b;
+            const float x = fmaxf(fmaxf(red[r], red[NR + r]), fmaxf(red[2 * NR + r], red[3 * NR + r]));
+            const float mNew = fmaxf(mRow[i][b], x);
+            const float bse = mNew == -INFINITY ? 0.f : mNew;
+            const float alpha = exp2f(mRow[i][b] - bse);
+#pragma unroll
+            for (int s = 0; s < 4; ++s) {
+              o[s][i][b] *= alpha, o[s][i][2 + b] *= alpha;
+              if (STACK) o[s][i + NI % NIO][b] *= alpha, o[s][i + NI % NIO][2 + b] *= alpha;
+            }
+            mRow[i][b] = mNew;
+            const float p0 = exp2f(sAcc[i * 4 + b] - bse), p1 = exp2f(sAcc[i * 4 + 2 + b] - bse);
+            lPart[i][b] = lPart[i][b] * alpha + p0 + p1;
+            // P^T as hi + lo (16 significant bits; a bf16 P alone rounds each weight by up to 2^-9, which shows on
+            // large V columns when few keys share the mass). Both warpgroups hold the same P: 0 writes hi, 1 lo.
+            const __nv_bfloat16 h0 = __float2bfloat16_rn(p0), h1 = __float2bfloat16_rn(p1);
+            const __nv_bfloat16 w0 = wg == 0 ? h0 : __float2bfloat16_rn(p0 - __bfloat162float(h0));
+            const __nv_bfloat16 w1 = wg == 0 ? h1 : __float2bfloat16_rn(p1 - __bfloat162float(h1));
+            if (STACK) { // one P^T of 2 NR rows: hi in rows 0.., lo in rows NR..
+              *reinterpret_cast<__nv_bfloat16*>(smem + L::P_OFF + canonOff<NO>(r + wg * NR, r0)) = w0;
+              *reinterpret_cast<__nv_bfloat16*>(smem + L::P_OFF + canonOff<NO>(r + wg * NR, r0 + 8)) = w1;
+            } else {
+              *reinterpret_cast<__nv_bfloat16*>(smem + L::P_OFF + wg * L::P_BYTES + canonOff<NR>(r, r0)) = w0;
+              *reinterpret_cast<__nv_bfloat16*>(smem + L::P_OFF + wg * L::P_BYTES + canonOff<NR>(r, r0 + 8)) = w1;
+            }
+          }
+        fenceProxyAsync();
+        // P^T hi and lo and both warpgroups' V slices complete (and visible to the tensor cores); red is free. (The
+        // next tile's P^T is written after its exchange barrier, which both warpgroups pass only once their O^T
+        // product of this tile has been waited for.)
+        consumersSync();
+
+        // O^T_w += V^T_w P^T: slice s of this warpgroup, 4 k-steps of 16 keys.
+        // (Descriptors as one base plus constant steps: the address field counts 16-byte units.)
+        const uint64_t vDesc = descSw128(vBase + 4 * wg * 8192), pDesc = descOf<NO>(pBase);
+        wgFence();
+#pragma unroll
+        for (int kk = 0; kk < 4; ++kk)
+#pragma unroll
+          for (int s = 0; s < 4; ++s) {
+            const uint64_t v = vDesc + ((s * 8192 + kk * 2048) >> 4);
+            WgSs<NO>::mma(reinterpret_cast<float(&)[NIO * 4]>(o[s]), v, pDesc + ((kk * 2 * NO * 16) >> 4));
+            if (!STACK) WgSs<NO>::mma(reinterpret_cast<float(&)[NIO * 4]>(o[s]), v, pDesc + ((L::P_BYTES + kk * 2 * NO * 16) >> 4));
+          }
+        wgCommit();
+      }
+      wgWait<0>();
+#pragma unroll
+      for (int s = 0; s < 4; ++s) pinRegs<NIO * 4>(&o[s][0][0]);
+      if (STACK) // hi + lo halves
+#pragma unroll
+        for (int s = 0; s < 4; ++s)
+#pragma unroll
+          for (int i = 0; i < NI; ++i)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) o[s][i][e] += o[s][i + NI % NIO][e];
+      n0 += itm.nTiles;
+
+      // Row sums: over the 8 key lanes, then the 4 warps (the same in both warpgroups).
+#pragma unroll
+      for (int i = 0; i < NI; ++i)
+#pragma unroll
+        for (int b = 0; b < 2; ++b) {
+          float x = lPart[i][b];
+          x += __shfl_xor_sync(0xffffffffu, x, 4);
+          x += __shfl_xor_sync(0xffffffffu, x, 8);
+          x += __shfl_xor_sync(0xffffffffu, x, 16);
+          if (gq == 0) red[warp * NR + 8 * i + 2 * tq + b] = x;
+        }
+      groupSync(wg);
+#pragma unroll
+      for (int i = 0; i < NI; ++i)
+#pragma unroll
+        for (int b = 0; b < 2; ++b) {
+          const int r = 8 * i + 2 * tq + b;
+          if (r >= rows) continue;
+          const float l = red[r] + red[NR + r] + red[2 * NR + r] + red[3 * NR + r];
+          const int j = r / p.hQ, h = r - j * p.hQ;
+          const bool empty = l == 0.f;
+          const float inv = empty ? 0.f : 1.f / l;
+          const float lse = empty ? (noSplit ? INFINITY : -INFINITY) : (mRow[i][b] + log2f(l)) * 0.69314718055994531f;
+          const int col0 = 256 * wg + 16 * warp + gq;
+          if (noSplit) {
+            __nv_bfloat16* out = static_cast<__nv_bfloat16*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + h) * kDV + col0;
+#pragma unroll
+            for (int s = 0; s < 4; ++s) {
+              out[64 * s] = __float2bfloat16_rn(o[s][i][b] * inv);
+              out[64 * s + 8] = __float2bfloat16_rn(o[s][i][2 + b] * inv);
+            }
+            if (wg == 0 && warp == 0 && gq == 0) p.lse[(static_cast<int64_t>(batch) * p.hQ + h) * p.sQ + j] = lse;
+          } else {
+            const int64_t row = (static_cast<int64_t>(slotOut) * p.sQ + j) * p.hQ + h;
+            float* acc = p.oAccum + row * kDV + col0;
+#pragma unroll
+            for (int s = 0; s < 4; ++s) {
+              acc[64 * s] = o[s][i][b] * inv;
+              acc[64 * s + 8] = o[s][i][2 + b] * inv;
+            }
+            if (wg == 0 && warp == 0 && gq == 0) p.lseAccum[row] = lse;
+          }
+        }
+      consumersSync(); // both warpgroups are done with Q^T, red and the exchange before the next item
+    }
+#endif
+  }
+};
+
+} // namespace dfp8
+} // namespace mla
+
+static_assert(mla::dfp8::Layout<16>::SMEM <= 232448 && mla::dfp8::Layout<32>::SMEM <= 232448, "dense_fp8_sm90 shared memory over 227 KiB");
+static_assert(mla::dfp8::Layout<16>::SMEM == 231984 && mla::dfp8::Layout<32>::SMEM == 229408, "shared memory differs from dense-fp8-sm90-launch.ts");
+
+// Launch (dense-fp8-sm90-launch.ts): grid (numSmParts, 1, 1), 384 threads, Layout<NR>::SMEM bytes of dynamic shared
+// memory; rows = sQ * hQ <= NR, V3.2 cache, page 64, bf16 queries, sm_90a only (elsewhere the entries are empty).
+extern "C" __global__ void __launch_bounds__(384, 1) mla_dense_fp8_sm90_v32_bf16_n16(const SparseMmaParams p) { mla::dfp8::DenseFp8<16>::run(p); }
+extern "C" __global__ void __launch_bounds__(384, 1) mla_dense_fp8_sm90_v32_bf16_n32(const SparseMmaParams p) { mla::dfp8::DenseFp8<32>::run(p); }
