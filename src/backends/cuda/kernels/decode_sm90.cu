@@ -43,7 +43,8 @@ namespace sm90 {
 // null: nothing recorded), %globaltimer at entry and at warpgroup 0's end to put the CTAs on one time axis. Slots:
 // 0 entry, 1 metadata read, 2 / 3 the producer's first / last copy issued, 4 Q^T in (first item), 5 / 6 warpgroup
 // 0 / 1 done, 8 + 40 w + 4 k + e for warpgroup w's k-th tile (k < 10): e = 0 its chunks in, 1 S^T done, 2 P^T
-// ready, 3 O^T done; 92 / 93 globaltimer at entry / warpgroup 0's end. Without the macro the events compile to nothing.
+// ready, 3 O^T done; 88 / 89 warpgroup 0's row sums / merge done (last item: 88 + its stores, 7); 92 / 93 globaltimer
+// at entry / warpgroup 0's end. Without the macro the events compile to nothing.
 #ifdef MLA_SM90_TRACE
 constexpr int kTraceSlots = 96;
 __device__ unsigned long long* mlaTrace = nullptr;
@@ -199,12 +200,43 @@ __device__ __forceinline__ Item itemOf(const MlaParams& p, const int* meta, int 
 // TRIG: where the CTA lets a programmatic dependent (the combine, pdl.cuh) be scheduled: 2 (the library's) once its
 // last item's tiles are done, 1 at entry (the harness's _early entries: measured slower at b = 1, the combine's CTAs
 // then crowd the few SMs whose parts had no work), 0 never (at exit).
-template <typename T, int NR, int CW, int TRIG = 2>
+// VAR (the library's two-warpgroup entries: kNLibVar; the harness times the others beside them): bit 1 (kNVarQEarly,
+// shipped since session 9: 2-7 % faster at s_k 1024 and b = 1, level at s_k 8192) the consumers issue the first
+// item's Q^T copies right after the metadata read, before the CTA barrier the producer's first tile copy follows (so
+// Q is ahead of the CTA's ~200 KB first burst in the memory system), instead of after the item's length is read.
+// Bit 8 (kNVarQSync, with bit 1) the same early copies issued right after the CTA barrier instead of before it:
+// before it, the producer's first tile copy waited until every consumer thread had issued its Q^T copies (+1.9 us
+// in the session-9 trace). Bit 4 (kNVarGate) the producer, once it has issued the CTA's first two tiles, waits for
+// the first one to land before it fills the rest of the ring (measured session 9 with bit 1: level or slower).
+// Measured slower and removed (session 9): the output rows staged through shared memory and stored as 16-byte
+// vectors (b=1 +1.5 us, s_k 1024 +1.6 us).
+constexpr int kNVarQEarly = 1, kNVarGate = 4, kNVarQSync = 8;
+// The library's two-warpgroup entries: MLA_SM90_LIB_VAR (a harness A/B build) or the shipped bits.
+#ifdef MLA_SM90_LIB_VAR
+constexpr int kNLibVar = MLA_SM90_LIB_VAR;
+#else
+constexpr int kNLibVar = kNVarQEarly;
+#endif
+template <typename T, int NR, int CW, int TRIG = 2, int VAR = 0>
 struct DecodeT {
   using L = Layout<NR, CW>;
   using H = Half<T>;
   static constexpr int NI = NR / 8; // 8-column groups of the accumulators
   static constexpr int S = L::SLOTS;
+
+  // Q^T of an item into its canonical layout, as cp.async copies of this consumer thread (committed, not waited).
+  static __device__ __forceinline__ void loadQ(const MlaParams& p, unsigned char* sq, int g, int qStart, int liveRows) {
+#ifdef MLA_SM90A
+    const T* q = static_cast<const T*>(p.q);
+    for (int c = threadIdx.x; c < NR * (kDQk / 8); c += 128 * CW) {
+      const int r = c % NR, ch = c / NR;
+      const bool live = r < liveRows;
+      const int j = live ? r / p.nGroups : 0, h = g * p.nGroups + (r - j * p.nGroups);
+      cpAsync16(sq + canonOff<NR>(r, ch * 8), live ? q + (static_cast<int64_t>(qStart + j) * p.hQ + h) * kDQk + ch * 8 : q, live ? 16 : 0);
+    }
+    cpAsyncCommit();
+#endif
+  }
 
   static __device__ void run(const MlaParams& p, const CUtensorMap* tm) {
 #ifdef MLA_SM90A
@@ -235,7 +267,17 @@ struct DecodeT {
     const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
     const int beginIdx = meta[kMetaBeginIdx], endIdx = meta[kMetaEndIdx];
     MLA_TRACE(threadIdx.x == 0 && beginIdx + endIdx >= -1, 1); // (the condition uses the reads: recorded once they are in)
-    __syncthreads(); // the last CTA-wide barrier: from here on the roles sync only among themselves
+    if ((VAR & kNVarQEarly) && !(VAR & kNVarQSync) && threadIdx.x < 128 * CW && beginIdx <= endIdx) {
+      int qStart, qLen;
+      queryRange(p, beginIdx, qStart, qLen);
+      loadQ(p, sq, g, qStart, min(p.rows, qLen * p.nGroups));
+    }
+    __syncthreads();
+    if ((VAR & kNVarQEarly) && (VAR & kNVarQSync) && threadIdx.x < 128 * CW && beginIdx <= endIdx) {
+      int qStart, qLen;
+      queryRange(p, beginIdx, qStart, qLen);
+      loadQ(p, sq, g, qStart, min(p.rows, qLen * p.nGroups));
+    } // the last CTA-wide barrier: from here on the roles sync only among themselves
 
     // The role test on a warp-uniform value (lane 0's warpgroup), so ptxas sees one role per warpgroup.
     if (__shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x) / 128, 0) == CW) {
@@ -259,6 +301,7 @@ struct DecodeT {
               mbarExpectTx(fullBar + 8 * slot, kChunkBytes);
               tmaLoad(ring + slot * kChunkBytes, tm, 64 * c, row0, fullBar + 8 * slot, policy);
               MLA_TRACE(n == 0, 2);
+              if ((VAR & kNVarGate) && n == 2 * kChunks - 1) mbarWait(fullBar + 8 * (kChunks - 1), 0); // the first tile is in
             }
           }
         }
@@ -295,14 +338,10 @@ struct DecodeT {
       // cp.async: every chunk of the thread in flight at once (a load-then-store loop waited a memory round trip per
       // chunk, each behind the producer's first burst of tile copies: Q landed ~8 us into a call, trace of session 9).
       {
-        const T* q = static_cast<const T*>(p.q);
-        for (int c = threadIdx.x; c < NR * (kDQk / 8); c += 128 * CW) {
-          const int r = c % NR, ch = c / NR;
-          const bool live = r < liveRows;
-          const int j = live ? r / p.nGroups : 0, h = g * p.nGroups + (r - j * p.nGroups);
-          cpAsync16(sq + canonOff<NR>(r, ch * 8), live ? q + (static_cast<int64_t>(itm.qStart + j) * p.hQ + h) * kDQk + ch * 8 : q, live ? 16 : 0);
+        if (!((VAR & kNVarQEarly) && batch == beginIdx)) {
+          if (VAR & kNVarQEarly) cpAsyncWait<0>(); // an early copy of a skipped first item must land before these
+          loadQ(p, sq, g, itm.qStart, liveRows);
         }
-        cpAsyncCommit();
         cpAsyncWait<0>();
         fenceProxyAsync();
       }
@@ -439,6 +478,7 @@ struct DecodeT {
           if (gq == 0) red[warp * NR + 8 * i + 2 * tq + b] = x;
         }
       groupSync(wg);
+      MLA_TRACE(tracer && wg == 0, 88);
       float lRow[NI][2];
 #pragma unroll
       for (int i = 0; i < NI; ++i)
@@ -498,6 +538,7 @@ struct DecodeT {
         }
         if (wg == 1) continue;
       }
+      MLA_TRACE(tracer, 89);
 #pragma unroll
       for (int i = 0; i < NI; ++i)
 #pragma unroll
@@ -530,6 +571,7 @@ struct DecodeT {
           }
         }
       groupSync(wg); // the next item overwrites red
+      MLA_TRACE(tracer && wg == 0, 7);
     }
     MLA_TRACE(tracer, 5 + wg);
     MLA_TRACE_GLOBAL(tracer && wg == 0, 93);
@@ -547,19 +589,34 @@ static_assert(mla::sm90::Layout<16, 2>::SMEM == 229456 && mla::sm90::Layout<32, 
 // memory, the tensor map of the cache as the second parameter (launch.ts sm90Launch / sm90CacheMap); rows <= NR,
 // page 64, sm_90a only (elsewhere the entries compile to nothing and must not be launched). The library launches
 // the two-warpgroup entries; the _1wg ones are the one-warpgroup version the harness times beside them.
-#define MLA_SM90_ENTRY(NR, CW, SUFFIX)                                                                                        \
+#define MLA_SM90_ENTRY(NR, CW, SUFFIX, VAR)                                                                                   \
   extern "C" __global__ void __launch_bounds__(mla::sm90::threadsOf<CW>(), 1)                                                 \
       mla_decode_sm90##SUFFIX##_bf16_n##NR(const MlaParams p, const __grid_constant__ CUtensorMap tm) {                      \
-    mla::sm90::DecodeT<__nv_bfloat16, NR, CW>::run(p, &tm);                                                                   \
+    mla::sm90::DecodeT<__nv_bfloat16, NR, CW, 2, VAR>::run(p, &tm);                                                           \
   }                                                                                                                           \
   extern "C" __global__ void __launch_bounds__(mla::sm90::threadsOf<CW>(), 1)                                                 \
       mla_decode_sm90##SUFFIX##_f16_n##NR(const MlaParams p, const __grid_constant__ CUtensorMap tm) {                       \
-    mla::sm90::DecodeT<__half, NR, CW>::run(p, &tm);                                                                          \
+    mla::sm90::DecodeT<__half, NR, CW, 2, VAR>::run(p, &tm);                                                                  \
   }
-MLA_SM90_ENTRY(16, 2, )
-MLA_SM90_ENTRY(32, 2, )
-MLA_SM90_ENTRY(16, 1, _1wg)
-MLA_SM90_ENTRY(32, 1, _1wg)
+MLA_SM90_ENTRY(16, 2, , mla::sm90::kNLibVar)
+MLA_SM90_ENTRY(32, 2, , mla::sm90::kNLibVar)
+MLA_SM90_ENTRY(16, 1, _1wg, 0)
+MLA_SM90_ENTRY(32, 1, _1wg, 0)
+#ifdef MLA_SM90_VARIANTS // harness only: VAR bits (see DecodeT), bf16
+#define MLA_SM90_X(V)                                                                                                          \
+  extern "C" __global__ void __launch_bounds__(384, 1) mla_decode_sm90_x##V##_bf16_n16(const MlaParams p, const __grid_constant__ CUtensorMap tm) { \
+    mla::sm90::DecodeT<__nv_bfloat16, 16, 2, 2, V>::run(p, &tm);                                                              \
+  }                                                                                                                            \
+  extern "C" __global__ void __launch_bounds__(384, 1) mla_decode_sm90_x##V##_bf16_n32(const MlaParams p, const __grid_constant__ CUtensorMap tm) { \
+    mla::sm90::DecodeT<__nv_bfloat16, 32, 2, 2, V>::run(p, &tm);                                                              \
+  }
+MLA_SM90_X(0)
+MLA_SM90_X(1)
+MLA_SM90_X(5)
+MLA_SM90_X(9)
+MLA_SM90_X(13)
+#undef MLA_SM90_X
+#endif
 #ifdef MLA_SM90_EARLY_TRIGGER // harness only: the dependents scheduled at entry (measured against the library's)
 extern "C" __global__ void __launch_bounds__(384, 1) mla_decode_sm90_early_bf16_n16(const MlaParams p, const __grid_constant__ CUtensorMap tm) {
   mla::sm90::DecodeT<__nv_bfloat16, 16, 2, 1>::run(p, &tm);
