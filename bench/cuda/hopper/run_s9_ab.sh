@@ -21,8 +21,8 @@ HB=${HB:-build/hb}
 O=${O:-${OUT:-./out}/s9}
 mkdir -p "$O"
 steps=${1:-"check trace flashmla ab"}
-NCANDS=${NCANDS:-x9 x13}
-WCANDS=${WCANDS:-x31}
+NCANDS=${NCANDS-x0}
+WCANDS=${WCANDS-x31}
 echo "s9: $(nvidia-smi --query-gpu=name,clocks.sm,clocks.mem,temperature.gpu --format=csv,noheader 2>/dev/null) HB=$HB"
 has() { case " $steps " in *" $1 "*) return 0 ;; esac; return 1; }
 
@@ -105,7 +105,7 @@ fi
 
 if has ab; then
   AB_KERNS=${AB_KERNS:-"lib prev $NCANDS"} ROUNDS=${ROUNDS:-3} timeout ${AB_S:-25} $HB/harness ab "$O/ab_narrow.json" > "$O/ab_narrow.txt" 2>&1; ts "narrow ab rc=$?"
-  VARS=${WVARS:-"lib v2 $WCANDS"} COMPARE=vars ROUNDS=${ROUNDS:-3} timeout ${WAB_S:-40} $HB/harness_wide time "$O/ab_wide.json" > "$O/ab_wide.txt" 2>&1; ts "wide ab rc=$?"
+  [ "${AB_WIDE:-1}" = 1 ] && VARS=${WVARS:-"lib v2 $WCANDS"} COMPARE=vars ROUNDS=${ROUNDS:-3} timeout ${WAB_S:-40} $HB/harness_wide time "$O/ab_wide.json" > "$O/ab_wide.txt" 2>&1; ts "wide ab rc=$?"
   python3 - "$O/ab_narrow.txt" "$O/ab_wide.txt" "${FJ:-$O/flashmla.json}" <<'P'
 import json, math, re, sys
 fm = {}
@@ -116,15 +116,16 @@ try:
 except Exception as e:
     print('s9: FlashMLA JSON not read:', e)
 g = lambda v: math.exp(sum(map(math.log, v)) / len(v)) if v else float('nan')
+import os
 for path, pat in ((sys.argv[1], r'ab b=(\d+) s_k=(\d+) h_q=(\d+) s_q=(\d+) rows=\d+(.*)'), (sys.argv[2], r'vars b=(\d+) s_k=(\d+) h_q=(\d+) s_q=(\d+) rows=\d+(.*)')):
     rows = []
-    for line in open(path):
+    for line in (open(path) if os.path.exists(path) else []):
         m = re.match(pat, line)
         if not m: continue
         r = dict(b=int(m[1]), s_k=int(m[2]), h_q=int(m[3]), s_q=int(m[4]), us={})
         for n, us in re.findall(r'\| (\S+)\s+([0-9.]+) us', m[5]): r['us'][n] = float(us)
         rows.append(r)
-    if not rows: print('s9: no rows in', path); continue
+    if not rows: print('s9: no rows in', path.split('/')[-1]); continue
     names = list(rows[0]['us'])
     print('%-28s | %7s | %s' % ('config (' + path.split('/')[-1] + ')', 'FM us', ' | '.join('%-15s' % (n + ' us /FM /lib') for n in names)))
     gm = {n: [] for n in names}

@@ -204,13 +204,11 @@ __device__ __forceinline__ Item itemOf(const MlaParams& p, const int* meta, int 
 // shipped since session 9: 2-7 % faster at s_k 1024 and b = 1, level at s_k 8192) the consumers issue the first
 // item's Q^T copies right after the metadata read, before the CTA barrier the producer's first tile copy follows (so
 // Q is ahead of the CTA's ~200 KB first burst in the memory system), instead of after the item's length is read.
-// Bit 8 (kNVarQSync, with bit 1) the same early copies issued right after the CTA barrier instead of before it:
-// before it, the producer's first tile copy waited until every consumer thread had issued its Q^T copies (+1.9 us
-// in the session-9 trace). Bit 4 (kNVarGate) the producer, once it has issued the CTA's first two tiles, waits for
-// the first one to land before it fills the rest of the ring (measured session 9 with bit 1: level or slower).
-// Measured slower and removed (session 9): the output rows staged through shared memory and stored as 16-byte
-// vectors (b=1 +1.5 us, s_k 1024 +1.6 us).
-constexpr int kNVarQEarly = 1, kNVarGate = 4, kNVarQSync = 8;
+// Measured and removed in session 9 (docs/notes/cuda-hopper-decode.md, "Session 9"): the same copies issued right
+// after the CTA barrier (the producer starts 1.9 us sooner, but Q then lands behind its burst: 1.5 % slower), the
+// producer waiting for the first tile before it fills the rest of the ring (level or slower), and the output rows
+// staged through shared memory for 16-byte stores (b=1 +1.5 us, s_k 1024 +1.6 us).
+constexpr int kNVarQEarly = 1;
 // The library's two-warpgroup entries: MLA_SM90_LIB_VAR (a harness A/B build) or the shipped bits.
 #ifdef MLA_SM90_LIB_VAR
 constexpr int kNLibVar = MLA_SM90_LIB_VAR;
@@ -267,17 +265,12 @@ struct DecodeT {
     const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
     const int beginIdx = meta[kMetaBeginIdx], endIdx = meta[kMetaEndIdx];
     MLA_TRACE(threadIdx.x == 0 && beginIdx + endIdx >= -1, 1); // (the condition uses the reads: recorded once they are in)
-    if ((VAR & kNVarQEarly) && !(VAR & kNVarQSync) && threadIdx.x < 128 * CW && beginIdx <= endIdx) {
+    if ((VAR & kNVarQEarly) && threadIdx.x < 128 * CW && beginIdx <= endIdx) {
       int qStart, qLen;
       queryRange(p, beginIdx, qStart, qLen);
       loadQ(p, sq, g, qStart, min(p.rows, qLen * p.nGroups));
     }
-    __syncthreads();
-    if ((VAR & kNVarQEarly) && (VAR & kNVarQSync) && threadIdx.x < 128 * CW && beginIdx <= endIdx) {
-      int qStart, qLen;
-      queryRange(p, beginIdx, qStart, qLen);
-      loadQ(p, sq, g, qStart, min(p.rows, qLen * p.nGroups));
-    } // the last CTA-wide barrier: from here on the roles sync only among themselves
+    __syncthreads(); // the last CTA-wide barrier: from here on the roles sync only among themselves
 
     // The role test on a warp-uniform value (lane 0's warpgroup), so ptxas sees one role per warpgroup.
     if (__shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x) / 128, 0) == CW) {
@@ -301,7 +294,6 @@ struct DecodeT {
               mbarExpectTx(fullBar + 8 * slot, kChunkBytes);
               tmaLoad(ring + slot * kChunkBytes, tm, 64 * c, row0, fullBar + 8 * slot, policy);
               MLA_TRACE(n == 0, 2);
-              if ((VAR & kNVarGate) && n == 2 * kChunks - 1) mbarWait(fullBar + 8 * (kChunks - 1), 0); // the first tile is in
             }
           }
         }
@@ -612,9 +604,6 @@ MLA_SM90_ENTRY(32, 1, _1wg, 0)
   }
 MLA_SM90_X(0)
 MLA_SM90_X(1)
-MLA_SM90_X(5)
-MLA_SM90_X(9)
-MLA_SM90_X(13)
 #undef MLA_SM90_X
 #endif
 #ifdef MLA_SM90_EARLY_TRIGGER // harness only: the dependents scheduled at entry (measured against the library's)
