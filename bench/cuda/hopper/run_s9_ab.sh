@@ -139,7 +139,9 @@ for path, pat in ((sys.argv[1], r'ab b=(\d+) s_k=(\d+) h_q=(\d+) s_q=(\d+) rows=
             cells.append('%7.1f %s %s' % (u, '%.3f' % (f / u) if f and u else '  -  ', '%.3f' % (lib / u) if u else '-'))
             if f and u and r['b'] == 128: gm[n].append(f / u)
         print('%-28s | %7s | %s' % ('b=%d s_k=%s h_q=%d s_q=%d' % (r['b'], r['s_k'] if r['b'] != 4 else 'unev', r['h_q'], r['s_q']), '%.1f' % f if f else '-', ' | '.join(cells)))
-    print('geomean vs FlashMLA over the b=128 rows: ' + '  '.join('%s %.3f' % (n, g(gm[n])) for n in names))
+    print('geomean vs FlashMLA over the %d b=128 rows it was timed on: ' % len(gm[names[0]]) + '  '.join('%s %.3f' % (n, g(gm[n])) for n in names))
+    gl = {n: [r['us'][names[0]] / r['us'][n] for r in rows if r['b'] == 128 and r['us'][n]] for n in names}
+    print('geomean vs %s over the %d b=128 rows: ' % (names[0], len(gl[names[0]])) + '  '.join('%s %.3f' % (n, g(gl[n])) for n in names))
 P
 fi
 ts end
