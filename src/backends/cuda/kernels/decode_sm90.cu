@@ -208,7 +208,11 @@ __device__ __forceinline__ Item itemOf(const MlaParams& p, const int* meta, int 
 // after the CTA barrier (the producer starts 1.9 us sooner, but Q then lands behind its burst: 1.5 % slower), the
 // producer waiting for the first tile before it fills the rest of the ring (level or slower), and the output rows
 // staged through shared memory for 16-byte stores (b=1 +1.5 us, s_k 1024 +1.6 us).
-constexpr int kNVarQEarly = 1;
+// Bit 2 (kNVarSplitOut; harness candidate written after the last session-9 call, NOT yet run): the item's merge
+// leaves half of the O^T slices in each warpgroup (two slices each way a round, both sums merged in both) and both
+// warpgroups store their half, instead of warpgroup 1 handing all eight slices to warpgroup 0, which then stores
+// them alone (the trace: 3.3 us of stores after a 3.1 us merge at b=128 s_k 1024).
+constexpr int kNVarQEarly = 1, kNVarSplitOut = 2;
 // The library's two-warpgroup entries: MLA_SM90_LIB_VAR (a harness A/B build) or the shipped bits.
 #ifdef MLA_SM90_LIB_VAR
 constexpr int kNLibVar = MLA_SM90_LIB_VAR;
@@ -484,53 +488,107 @@ struct DecodeT {
         // four slices a round; a thread of warpgroup 1 hands over exactly the elements its twin in 0 holds.
         float* const xb = reinterpret_cast<float*>(sq);
         float* const ml = reinterpret_cast<float*>(smem + L::ML_OFF);
-        consumersSync<CW>(); // every tile of both warpgroups is done: Q^T is no longer read
-        if (warp == 0 && gq == 0)
+        if (VAR & kNVarSplitOut) {
+          // Both warpgroups end up with the merged sums and half of the slices each (0-3 in warpgroup 0, 4-7 in 1),
+          // exchanged two slices each way a round, and both store their half.
+          float* const l0x = xb + 4 * NI * 4 * 128; // warpgroup 0's sums, past the exchange block (still in Q^T's region)
+          consumersSync<CW>(); // every tile of both warpgroups is done: Q^T is no longer read
+          if (warp == 0 && gq == 0)
+#pragma unroll
+            for (int i = 0; i < NI; ++i)
+#pragma unroll
+              for (int b = 0; b < 2; ++b) {
+                const int r = 8 * i + 2 * tq + b;
+                ml[wg * NR + r] = mRow[i][b];
+                if (wg == 1) ml[2 * NR + r] = lRow[i][b];
+                else l0x[r] = lRow[i][b];
+              }
+          consumersSync<CW>();
 #pragma unroll
           for (int i = 0; i < NI; ++i)
 #pragma unroll
             for (int b = 0; b < 2; ++b) {
               const int r = 8 * i + 2 * tq + b;
-              ml[wg * NR + r] = mRow[i][b];
-              if (wg == 1) ml[2 * NR + r] = lRow[i][b];
+              const float m0 = ml[r], m1 = ml[NR + r], mNew = fmaxf(m0, m1);
+              const float base = mNew == -INFINITY ? 0.f : mNew;
+              const float a = exp2f(mRow[i][b] - base);
+#pragma unroll
+              for (int s = 0; s < 8; ++s) o[s][i][b] *= a, o[s][i][2 + b] *= a;
+              lRow[i][b] = exp2f(m0 - base) * l0x[r] + exp2f(m1 - base) * ml[2 * NR + r];
+              mRow[i][b] = mNew;
             }
-        consumersSync<CW>();
-        // Both rescale their own O^T to the common maximum; warpgroup 0 also merges the sums.
 #pragma unroll
-        for (int i = 0; i < NI; ++i)
+          for (int round = 0; round < 2; ++round) {
+            // units 0-1: warpgroup 0's slices 4 + 2 round + u (for 1); units 2-3: warpgroup 1's slices 2 round + u - 2 (for 0)
 #pragma unroll
-          for (int b = 0; b < 2; ++b) {
-            const int r = 8 * i + 2 * tq + b;
-            const float m0 = ml[r], m1 = ml[NR + r], mNew = fmaxf(m0, m1);
-            const float base = mNew == -INFINITY ? 0.f : mNew;
-            const float a = exp2f(mRow[i][b] - base);
+            for (int u = 0; u < 2; ++u)
 #pragma unroll
-            for (int s = 0; s < 8; ++s) o[s][i][b] *= a, o[s][i][2 + b] *= a;
-            if (wg == 0) lRow[i][b] = a * lRow[i][b] + exp2f(m1 - base) * ml[2 * NR + r];
-            mRow[i][b] = mNew;
+              for (int i = 0; i < NI; ++i)
+#pragma unroll
+                for (int e = 0; e < 4; ++e)
+                  xb[(((2 * wg + u) * NI + i) * 4 + e) * 128 + tid] = wg == 0 ? o[4 + 2 * round + u][i][e] : o[2 * round + u][i][e];
+            consumersSync<CW>();
+#pragma unroll
+            for (int u = 0; u < 2; ++u)
+#pragma unroll
+              for (int i = 0; i < NI; ++i)
+#pragma unroll
+                for (int e = 0; e < 4; ++e) {
+                  const float x = xb[(((2 * (1 - wg) + u) * NI + i) * 4 + e) * 128 + tid];
+                  if (wg == 0) o[2 * round + u][i][e] += x;
+                  else o[4 + 2 * round + u][i][e] += x;
+                }
+            consumersSync<CW>(); // read before the next round (or the next item's Q^T) overwrites it
           }
+        } else {
+          consumersSync<CW>(); // every tile of both warpgroups is done: Q^T is no longer read
+          if (warp == 0 && gq == 0)
 #pragma unroll
-        for (int round = 0; round < 2; ++round) {
-          if (wg == 1)
+            for (int i = 0; i < NI; ++i)
 #pragma unroll
-            for (int s = 0; s < 4; ++s)
-#pragma unroll
-              for (int i = 0; i < NI; ++i)
-#pragma unroll
-                for (int e = 0; e < 4; ++e) xb[((s * NI + i) * 4 + e) * 128 + tid] = o[4 * round + s][i][e];
+              for (int b = 0; b < 2; ++b) {
+                const int r = 8 * i + 2 * tq + b;
+                ml[wg * NR + r] = mRow[i][b];
+                if (wg == 1) ml[2 * NR + r] = lRow[i][b];
+              }
           consumersSync<CW>();
-          if (wg == 0)
+          // Both rescale their own O^T to the common maximum; warpgroup 0 also merges the sums.
 #pragma unroll
-            for (int s = 0; s < 4; ++s)
+          for (int i = 0; i < NI; ++i)
 #pragma unroll
-              for (int i = 0; i < NI; ++i)
+            for (int b = 0; b < 2; ++b) {
+              const int r = 8 * i + 2 * tq + b;
+              const float m0 = ml[r], m1 = ml[NR + r], mNew = fmaxf(m0, m1);
+              const float base = mNew == -INFINITY ? 0.f : mNew;
+              const float a = exp2f(mRow[i][b] - base);
 #pragma unroll
-                for (int e = 0; e < 4; ++e) o[4 * round + s][i][e] += xb[((s * NI + i) * 4 + e) * 128 + tid];
-          consumersSync<CW>(); // read before the next round (or the next item's Q^T) overwrites it
+              for (int s = 0; s < 8; ++s) o[s][i][b] *= a, o[s][i][2 + b] *= a;
+              if (wg == 0) lRow[i][b] = a * lRow[i][b] + exp2f(m1 - base) * ml[2 * NR + r];
+              mRow[i][b] = mNew;
+            }
+#pragma unroll
+          for (int round = 0; round < 2; ++round) {
+            if (wg == 1)
+#pragma unroll
+              for (int s = 0; s < 4; ++s)
+#pragma unroll
+                for (int i = 0; i < NI; ++i)
+#pragma unroll
+                  for (int e = 0; e < 4; ++e) xb[((s * NI + i) * 4 + e) * 128 + tid] = o[4 * round + s][i][e];
+            consumersSync<CW>();
+            if (wg == 0)
+#pragma unroll
+              for (int s = 0; s < 4; ++s)
+#pragma unroll
+                for (int i = 0; i < NI; ++i)
+#pragma unroll
+                  for (int e = 0; e < 4; ++e) o[4 * round + s][i][e] += xb[((s * NI + i) * 4 + e) * 128 + tid];
+            consumersSync<CW>(); // read before the next round (or the next item's Q^T) overwrites it
+          }
+          if (wg == 1) continue;
         }
-        if (wg == 1) continue;
       }
-      MLA_TRACE(tracer, 89);
+      MLA_TRACE(tracer && wg == 0, 89);
 #pragma unroll
       for (int i = 0; i < NI; ++i)
 #pragma unroll
@@ -547,19 +605,21 @@ struct DecodeT {
             T* out = static_cast<T*>(p.out) + (static_cast<int64_t>(itm.qStart + j) * p.hQ + h) * kDV + col0;
 #pragma unroll
             for (int s = 0; s < 8; ++s) {
+              if ((VAR & kNVarSplitOut) && CW == 2 && (s >> 2) != wg) continue; // the other warpgroup's half
               out[64 * s] = H::fromF(o[s][i][b] * inv);
               out[64 * s + 8] = H::fromF(o[s][i][2 + b] * inv);
             }
-            if (warp == 0 && gq == 0) p.lse[batch * p.lseStrideB + h * p.lseStrideH + (itm.qStart + j) * p.lseStrideT] = lse;
+            if ((!(VAR & kNVarSplitOut) || wg == 0) && warp == 0 && gq == 0) p.lse[batch * p.lseStrideB + h * p.lseStrideH + (itm.qStart + j) * p.lseStrideT] = lse;
           } else {
             const int64_t row = (static_cast<int64_t>(slotOut) * p.sQ + j) * p.hQ + h;
             float* acc = p.oAccum + row * kDV + col0;
 #pragma unroll
             for (int s = 0; s < 8; ++s) {
+              if ((VAR & kNVarSplitOut) && CW == 2 && (s >> 2) != wg) continue;
               acc[64 * s] = o[s][i][b] * inv;
               acc[64 * s + 8] = o[s][i][2 + b] * inv;
             }
-            if (warp == 0 && gq == 0) p.lseAccum[row] = lse;
+            if ((!(VAR & kNVarSplitOut) || wg == 0) && warp == 0 && gq == 0) p.lseAccum[row] = lse;
           }
         }
       groupSync(wg); // the next item overwrites red
@@ -604,6 +664,7 @@ MLA_SM90_ENTRY(32, 1, _1wg, 0)
   }
 MLA_SM90_X(0)
 MLA_SM90_X(1)
+MLA_SM90_X(3)
 #undef MLA_SM90_X
 #endif
 #ifdef MLA_SM90_EARLY_TRIGGER // harness only: the dependents scheduled at entry (measured against the library's)
