@@ -9,6 +9,9 @@
 //   ./harness once b s_k h_q s_q [pdl]  two calls of one configuration (for ncu)
 //   ./harness_trace trace [b s_k h_q s_q]  built with -DMLA_SM90_TRACE: one call's per-CTA timeline (decode_sm90.cu's
 //                                    trace slots): where a short call's decode time goes, tile by tile
+//   ./harness ab [json]              AB_KERNS (default "lib prev": the library's entry, the -DMLA_SM90_OLD_FILE build's;
+//                                    also xN, decode_sm90.cu's VAR bits) interleaved ROUNDS (3) times on AB_CFG's
+//                                    configurations (decode + combine, median); CHECK_KERNEL=prev|xN for check
 //   ./harness tail [json]            where a short call's time goes: decode alone, combine alone, both, both with
 //                                    PDL, back to back and one call at a time (b=1 s_k=32768 and the s_k=1024 rows)
 // See bench/cuda/hopper/run.sh and docs/notes/cuda-hopper-decode.md.
@@ -17,9 +20,46 @@
 #undef MLA_DECODE_VARIANTS
 #define MLA_DECODE_VARIANTS(X) X(m32_n64_s2_w8_q24, 32, 64, 2, 8, 24, 192768)
 #include "../../../src/backends/cuda/kernels/decode.cu"
+#define MLA_SM90_VARIANTS // the _xN entries (VAR bits of decode_sm90.cu), timed and checked by `ab` / CHECK_KERNEL
 #define MLA_SM90_EARLY_TRIGGER // the _early entries (PDL dependents scheduled at entry), timed by `tail`
 #include "../../../src/backends/cuda/kernels/decode_sm90.cu"
 #include "../../../src/backends/cuda/kernels/combine.cu"
+// A second version of the narrow kernel beside the library's, for an interleaved A/B in one process (`ab` mode):
+// build with -DMLA_SM90_OLD_FILE='"/tmp/old/decode_sm90.cu"' -I src/backends/cuda/kernels (e.g. `git show
+// d2023c2:src/backends/cuda/kernels/decode_sm90.cu`); its namespace and entry names are renamed here so both link.
+#ifdef MLA_SM90_OLD_FILE
+#pragma push_macro("MLA_SM90_EARLY_TRIGGER")
+#pragma push_macro("MLA_SM90_TRACE")
+#pragma push_macro("MLA_SM90_VARIANTS")
+#undef MLA_SM90_VARIANTS
+#undef MLA_SM90_EARLY_TRIGGER
+#undef MLA_SM90_TRACE
+#undef MLA_SM90_ENTRY
+#undef MLA_TRACE
+#undef MLA_TRACE_GLOBAL
+#define sm90 sm90old
+#define mla_decode_sm90_bf16_n16 mla_decode_sm90old_bf16_n16
+#define mla_decode_sm90_f16_n16 mla_decode_sm90old_f16_n16
+#define mla_decode_sm90_bf16_n32 mla_decode_sm90old_bf16_n32
+#define mla_decode_sm90_f16_n32 mla_decode_sm90old_f16_n32
+#define mla_decode_sm90_1wg_bf16_n16 mla_decode_sm90old_1wg_bf16_n16
+#define mla_decode_sm90_1wg_f16_n16 mla_decode_sm90old_1wg_f16_n16
+#define mla_decode_sm90_1wg_bf16_n32 mla_decode_sm90old_1wg_bf16_n32
+#define mla_decode_sm90_1wg_f16_n32 mla_decode_sm90old_1wg_f16_n32
+#include MLA_SM90_OLD_FILE
+#undef sm90
+#undef mla_decode_sm90_bf16_n16
+#undef mla_decode_sm90_f16_n16
+#undef mla_decode_sm90_bf16_n32
+#undef mla_decode_sm90_f16_n32
+#undef mla_decode_sm90_1wg_bf16_n16
+#undef mla_decode_sm90_1wg_f16_n16
+#undef mla_decode_sm90_1wg_bf16_n32
+#undef mla_decode_sm90_1wg_f16_n32
+#pragma pop_macro("MLA_SM90_VARIANTS")
+#pragma pop_macro("MLA_SM90_TRACE")
+#pragma pop_macro("MLA_SM90_EARLY_TRIGGER")
+#endif
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -32,17 +72,33 @@
 using namespace mla;
 #include "harness_common.cuh"
 
-enum Kern { kNew, kNew1, kOld }; // sm90 two consumer warpgroups (the library's), sm90 one warpgroup, mma.sync
+enum Kern { kNew, kNew1, kOld, kPrev, kX0, kX1, kX3 };
+static const int kXVar[] = {0, 1, 3}; // VAR bits of kX0.. (decode_sm90.cu's MLA_SM90_VARIANTS entries) // sm90 two consumer warpgroups (the library's), sm90 one warpgroup, mma.sync, MLA_SM90_OLD_FILE's
 
 static bool launch(const Dev& d, bool f16, Kern which) {
   const MlaParams& p = d.p;
-  if (which == kNew || which == kNew1) {
+  if (which == kNew || which == kNew1 || which == kPrev || which >= kX0) {
     if (p.rows > 32 || p.hKv != 1 || p.pageBlockSize != 64) return false;
     const int nr = p.rows <= 16 ? 16 : 32;
     using Fn = void (*)(MlaParams, CUtensorMap);
     Fn fn;
     int smem, threads;
-    if (which == kNew) {
+    if (which >= kX0) {
+      if (f16) return false;
+      smem = nr == 16 ? mla::sm90::Layout<16, 2>::SMEM : mla::sm90::Layout<32, 2>::SMEM;
+      threads = mla::sm90::threadsOf<2>();
+      Fn const x16[] = {mla_decode_sm90_x0_bf16_n16, mla_decode_sm90_x1_bf16_n16, mla_decode_sm90_x3_bf16_n16};
+      Fn const x32[] = {mla_decode_sm90_x0_bf16_n32, mla_decode_sm90_x1_bf16_n32, mla_decode_sm90_x3_bf16_n32};
+      fn = nr == 16 ? x16[which - kX0] : x32[which - kX0];
+    } else if (which == kPrev) {
+#ifdef MLA_SM90_OLD_FILE
+      smem = nr == 16 ? mla::sm90old::Layout<16, 2>::SMEM : mla::sm90old::Layout<32, 2>::SMEM;
+      threads = mla::sm90old::threadsOf<2>();
+      fn = nr == 16 ? (f16 ? mla_decode_sm90old_f16_n16 : mla_decode_sm90old_bf16_n16) : (f16 ? mla_decode_sm90old_f16_n32 : mla_decode_sm90old_bf16_n32);
+#else
+      return false;
+#endif
+    } else if (which == kNew) {
       smem = nr == 16 ? mla::sm90::Layout<16, 2>::SMEM : mla::sm90::Layout<32, 2>::SMEM;
       threads = mla::sm90::threadsOf<2>();
       fn = nr == 16 ? (f16 ? mla_decode_sm90_f16_n16 : mla_decode_sm90_bf16_n16) : (f16 ? mla_decode_sm90_f16_n32 : mla_decode_sm90_bf16_n32);
@@ -189,7 +245,7 @@ static int traceOne(int b, int sk, int hQ, int sQ) {
   for (int c = 0; c < parts; c++) g0 = std::min(g0, h[c * kTraceSlots + 92]);
   printf("trace b=%d s_k=%d h_q=%d s_q=%d parts=%d splits=%d (us from the first CTA's entry)\n", b, sk, hQ, sQ, parts, d.hNs[b]);
   // Per CTA with work: the events in us on the global axis.
-  std::vector<double> entry, meta, firstIssue, firstIn, qIn, end0, end1, waitFirst, sT, soft, oT, gapT;
+  std::vector<double> entry, meta, firstIssue, firstIn, qIn, end0, end1, waitFirst, sT, soft, oT, gapT, lastO, sums, merged, stored;
   int shown = 0;
   for (int c = 0; c < parts; c++) {
     const unsigned long long* t = &h[c * kTraceSlots];
@@ -207,6 +263,11 @@ static int traceOne(int b, int sk, int hQ, int sQ) {
         sT.push_back(at(s0 + 1) - at(s0)); soft.push_back(at(s0 + 2) - at(s0 + 1)); oT.push_back(at(s0 + 3) - at(s0 + 2));
         if (kk > 0) gapT.push_back(at(s0) - at(s0 - 1));
       }
+    // The item's tail (last item of the CTA): warpgroup 0's last O^T, its row sums, the merge done, the stores done.
+    double lo = -1;
+    for (int w = 0; w < 2; w++)
+      for (int kk = 0; kk < 10; kk++) if (t[8 + 40 * w + 4 * kk + 3]) lo = std::max(lo, at(8 + 40 * w + 4 * kk + 3));
+    if (t[88] && t[89] && t[7] && lo > 0) { lastO.push_back(lo); sums.push_back(at(88) - lo); merged.push_back(at(89) - at(88)); stored.push_back(at(7) - at(89)); }
     if (shown < 3 || c == parts - 1) {
       shown++;
       printf("  CTA %3d: entry %6.2f meta +%.2f first copy +%.2f Q in +%.2f | ", c, base, at(1) - base, at(2) - base, at(4) - base);
@@ -229,15 +290,25 @@ static int traceOne(int b, int sk, int hQ, int sQ) {
          med(end0), mx(end0), med(end1), mx(end1));
   printf("  a warpgroup's tile: S^T %.2f us, softmax %.2f, O^T %.2f; from one tile's O^T to the next tile's chunks in %.2f (median of %zu tiles)\n",
          med(sT), med(soft), med(oT), med(gapT), sT.size());
+  printf("  the tail (median over %zu CTAs): last O^T (either warpgroup, first 10 tiles each) at %.2f, then row sums +%.2f, merge +%.2f, output stores +%.2f\n",
+         lastO.size(), med(lastO), med(sums), med(merged), med(stored));
   freeDev(d);
   return 0;
 }
 #endif
 
+// "lib", "prev" (MLA_SM90_OLD_FILE) or "xN" (VAR bits N) to a kernel.
+static Kern kernOf(const std::string& n) {
+  for (int i = 0; i < static_cast<int>(sizeof(kXVar) / sizeof(kXVar[0])); ++i)
+    if (n == "x" + std::to_string(kXVar[i])) return static_cast<Kern>(kX0 + i);
+  return n == "prev" ? kPrev : kNew;
+}
+
 static int check(int cases, unsigned seed, Kern which) {
   const int shapes[][2] = {{16, 1}, {8, 2}, {32, 1}, {16, 2}, {10, 3}, {4, 4}, {1, 1}, {3, 5}};
-  return checkCases(cases, seed, shapes, 8, 20000, which == kNew ? "sm90 2 warpgroups" : "sm90 1 warpgroup",
-                    [which](const Dev& d, bool f16) { return launch(d, f16, which); });
+  if (which == kNew && getenv("CHECK_KERNEL")) which = kernOf(getenv("CHECK_KERNEL")); // bf16 cases only for xN
+  return checkCases(cases, seed, shapes, 8, 20000, which == kNew ? "sm90 2 warpgroups" : which == kNew1 ? "sm90 1 warpgroup" : getenv("CHECK_KERNEL"),
+                    [which](const Dev& d, bool f16) { return launch(d, f16, which); }, which >= kX0);
 }
 
 static void timeOne(int b, int sk, int hQ, int sQ, FILE* js) {
@@ -303,6 +374,53 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 2; i++) tailLaunch(d, m);
     CK(cudaDeviceSynchronize());
     freeDev(d);
+    return 0;
+  }
+  if (mode == "ab") { // the library's entry (lib) against MLA_SM90_OLD_FILE's (prev), interleaved ROUNDS times, decode + combine
+    // AB_CFG="b,s_k,h_q,s_q b,s_k,h_q,s_q ..." (default: b=1 s_k 32768 and b=128 s_k 1024 / 8192 at 16, 32 and 16 x 2 rows)
+    std::string cfg = getenv("AB_CFG") ? getenv("AB_CFG") : "1,32768,16,1 128,1024,16,1 128,1024,32,1 128,1024,16,2 128,8192,16,1 128,8192,32,1 128,8192,16,2";
+    const int rounds = getenv("ROUNDS") ? std::max(1, atoi(getenv("ROUNDS"))) : 3;
+    // AB_KERNS="lib prev x1" (the first is the reference of the printed speed ratios; default "lib prev")
+    std::vector<std::string> names;
+    {
+      std::string v = getenv("AB_KERNS") ? getenv("AB_KERNS") : "lib prev", w;
+      for (char ch : v + " ") { if (ch == ' ') { if (!w.empty()) names.push_back(w); w.clear(); } else w += ch; }
+    }
+    FILE* js = argc > 2 ? fopen(argv[2], "w") : nullptr;
+    size_t pos = 0;
+    while (pos < cfg.size()) {
+      size_t e = cfg.find(' ', pos);
+      if (e == std::string::npos) e = cfg.size();
+      int b, sk, hQ, sQ;
+      if (e > pos && sscanf(cfg.substr(pos, e - pos).c_str(), "%d,%d,%d,%d", &b, &sk, &hQ, &sQ) == 4) {
+        std::mt19937 rng(1234 + sk + hQ);
+        Problem pr;
+        pr.b = b; pr.hQ = hQ; pr.sQ = sQ;
+        pr.seqlens.assign(b, sk);
+        Dev d;
+        setup(pr, d, rng);
+        const double bytes = 2.0 * (static_cast<double>(b) * sk * 576 + static_cast<double>(b) * sQ * hQ * 576 + static_cast<double>(b) * sQ * hQ * 512);
+        std::vector<std::vector<double>> t(names.size());
+        for (int r = 0; r < rounds; ++r)
+          for (size_t k = 0; k < names.size(); ++k) { const Kern kk = kernOf(names[k]); t[k].push_back(medianUs(d, [kk](const Dev& dd, bool f16) { return launch(dd, f16, kk); })); }
+        printf("ab b=%d s_k=%d h_q=%d s_q=%d rows=%d", b, sk, hQ, sQ, sQ * hQ);
+        if (js) fprintf(js, "{\"b\":%d,\"s_k\":%d,\"h_q\":%d,\"s_q\":%d", b, sk, hQ, sQ);
+        double lib = 0;
+        for (size_t k = 0; k < names.size(); ++k) {
+          std::sort(t[k].begin(), t[k].end());
+          const double m = t[k][t[k].size() / 2];
+          if (k == 0) lib = m;
+          printf(" | %s %7.2f us %5.0f GB/s %.3fx", names[k].c_str(), m, m > 0 ? bytes / m / 1e3 : 0.0, m > 0 ? lib / m : 0.0);
+          if (js) fprintf(js, ",\"%s_us\":%.2f", names[k].c_str(), m);
+        }
+        printf("\n");
+        if (js) fprintf(js, "},\n");
+        fflush(stdout);
+        freeDev(d);
+      }
+      pos = e + 1;
+    }
+    if (js) fclose(js);
     return 0;
   }
   if (mode == "time") {

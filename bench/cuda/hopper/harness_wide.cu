@@ -24,7 +24,9 @@
 // namespace and entry names are renamed here so both link.
 #ifdef MLA_SM90W_V2_FILE
 #pragma push_macro("MLA_SM90W_ENTRY")
+#pragma push_macro("MLA_SM90W_SWAP_PROBE")
 #undef MLA_SM90W_ENTRY
+#undef MLA_SM90W_SWAP_PROBE // the old file's variant entries are not built (their names would clash)
 #define sm90w sm90w_v2
 #define mla_decode_sm90w_bf16 mla_decode_sm90w_v2_bf16
 #define mla_decode_sm90w_f16 mla_decode_sm90w_v2_f16
@@ -34,6 +36,7 @@
 #undef mla_decode_sm90w_bf16
 #undef mla_decode_sm90w_f16
 #undef mla_decode_sm90w_bf16_swapv
+#pragma pop_macro("MLA_SM90W_SWAP_PROBE")
 #pragma pop_macro("MLA_SM90W_ENTRY")
 #endif
 #include <cuda.h>
@@ -49,8 +52,8 @@
 using namespace mla;
 #include "harness_common.cuh"
 
-enum Kern { kNew, kOld, kV2, kX0, kX1, kX2, kX3, kX4, kX8, kX16, kX24, kX29, kX30, kX94, kX158, kX286, kX542, kX350, kX1054 };
-static const int kXVar[] = {0, 1, 2, 3, 4, 8, 16, 24, 29, 30, 94, 158, 286, 542, 350, 1054}; // VAR bits of kX0.. in order // kXn: the sm90w variant with VAR bits n (decode_sm90_wide.cu)
+enum Kern { kNew, kOld, kV2, kX0, kX1, kX2, kX3, kX4, kX8, kX16, kX24, kX29, kX30, kX94, kX158, kX286, kX542, kX350, kX1054, kX798, kX799, kX31 };
+static const int kXVar[] = {0, 1, 2, 3, 4, 8, 16, 24, 29, 30, 94, 158, 286, 542, 350, 1054, 798, 799, 31}; // VAR bits of kX0.. in order // kXn: the sm90w variant with VAR bits n (decode_sm90_wide.cu)
 
 // One sm90w launch: grid (parts, 1, row tiles), or (row tiles, 1, parts) for the kVarGridX variants.
 static void launchW(const Dev& d, void (*fn)(MlaParams, mla::sm90w::TmaMap), bool gridX) {
@@ -101,7 +104,8 @@ static bool launch(const Dev& d, bool f16, Kern which) {
                                                               mla_decode_sm90w_bf16_x8, mla_decode_sm90w_bf16_x16, mla_decode_sm90w_bf16_x24,
                                                               mla_decode_sm90w_bf16_x29, mla_decode_sm90w_bf16_x30,
                                                               mla_decode_sm90w_bf16_x94, mla_decode_sm90w_bf16_x158, mla_decode_sm90w_bf16_x286,
-                                                              mla_decode_sm90w_bf16_x542, mla_decode_sm90w_bf16_x350, mla_decode_sm90w_bf16_x1054};
+                                                              mla_decode_sm90w_bf16_x542, mla_decode_sm90w_bf16_x350, mla_decode_sm90w_bf16_x1054,
+                                                              mla_decode_sm90w_bf16_x798, mla_decode_sm90w_bf16_x799, mla_decode_sm90w_bf16_x31};
       fn = xs[which - kX0];
       gridX = (kXVar[which - kX0] & mla::sm90w::kVarGridX) != 0;
       if (kXVar[which - kX0] & mla::sm90w::kVarMcast) return launchWc(d, fn) && finishLaunch(d, f16);
@@ -112,7 +116,12 @@ static bool launch(const Dev& d, bool f16, Kern which) {
     if (p.rows < 64 || p.hKv != 1 || p.pageBlockSize != 64) return false;
     void (*fn)(MlaParams, mla::sm90w_v2::TmaMap) = f16 ? mla_decode_sm90w_v2_f16 : mla_decode_sm90w_v2_bf16;
     CK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, mla::sm90w_v2::SMEM));
+    // MLA_SM90W_V2_GRIDX=1: the old file launches as (row tiles, 1, parts) (its kLibVar has kVarGridX, as d2023c2's)
+#if defined(MLA_SM90W_V2_GRIDX) && MLA_SM90W_V2_GRIDX
+    fn<<<dim3((p.rows + 63) / 64, p.hKv, p.numSmParts), 384, mla::sm90w_v2::SMEM>>>(p, *reinterpret_cast<const mla::sm90w_v2::TmaMap*>(&d.tm));
+#else
     fn<<<dim3(p.numSmParts, p.hKv, (p.rows + 63) / 64), 384, mla::sm90w_v2::SMEM>>>(p, *reinterpret_cast<const mla::sm90w_v2::TmaMap*>(&d.tm));
+#endif
 #else
     return false;
 #endif
@@ -155,7 +164,7 @@ static void timeOne(const std::vector<int>& seqlens, int hQ, int sQ, FILE* js) {
   const int rounds = getenv("ROUNDS") ? std::max(1, atoi(getenv("ROUNDS"))) : 1;
   if (cmp == "vars") { // the library's entry and the variants x0 (v3) .. x4, interleaved ROUNDS times
     // VARS="lib x0 ..." picks the list (default: the library's entry and every variant).
-    std::vector<std::string> names = {"lib", "x0", "x1", "x2", "x3", "x4", "x8", "x16", "x24", "x29", "x30", "x94", "x158", "x286", "x542", "x350", "x1054"};
+    std::vector<std::string> names = {"lib", "x0", "x1", "x2", "x3", "x4", "x8", "x16", "x24", "x29", "x30", "x94", "x158", "x286", "x542", "x350", "x1054", "x798", "x799", "x31"};
     if (getenv("VARS")) {
       names.clear();
       std::string v = getenv("VARS"), w;

@@ -170,7 +170,7 @@ constexpr int kVarMcast = 1024;
 constexpr int kLibVar = MLA_SM90W_LIB_VAR;
 static_assert((kLibVar & kVarMcast) == 0, "the library launches without clusters");
 #else
-constexpr int kLibVar = kVarL2 | kVarGridX | kVarSleep | kVarSkip | kVarFull;
+constexpr int kLibVar = kVarGridX | kVarSleep | kVarSkip | kVarFull | kVarEarlyRel | kVarUnrollS; // x798 (session 9)
 #endif
 
 template <int VAR> __device__ __forceinline__ int partIdx() { return (VAR & kVarGridX) ? blockIdx.z : blockIdx.x; }
@@ -610,4 +610,7 @@ MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x286, __nv_bfloat16, false, 286)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x542, __nv_bfloat16, false, 542)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x350, __nv_bfloat16, false, 350)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x1054, __nv_bfloat16, false, 1054)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x31, __nv_bfloat16, false, 31) // v6, the library's bits in session 8
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x798, __nv_bfloat16, false, 798) // x286 + x542: early V_A[L] release and S's walk unrolled
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x799, __nv_bfloat16, false, 799) // x798 + evict-normal (= the library's bits + both)
 #endif
