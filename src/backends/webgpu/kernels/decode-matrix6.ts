@@ -135,11 +135,16 @@ export const decodeMatrix6Program: Program<DecodeMatrix6Spec> = {
     }`).join('\n    ')
       : `{ let vm = subgroupMatrixLoad<${R16}>(&Kt, sg * ${vCols}u + ${16 * nb}u, false, ${kStride}u);
      ${rbs.map((b, j) => `subgroupMatrixStore(&Sc, ${scBase} + ${256 * j}u, subgroupMatrixMultiplyAccumulate(pl${b}, vm, ${RES}()), false, 16u);`).join('\n     ')} }`;
+    // A row's alpha and 2^(y - m) (rowA, rowC: written by the softmax, constant through PV): on a GPU loaded once a
+    // tile into registers; emulated, loaded where used (lavapipe's compiler took minutes over 32 more values live
+    // across PV's barriers).
+    const preload = !s.emulate;
+    const rowLets = (b: number, i: number) => `let ra${b}_${i} = rowA[${16 * b}u + hh * 8u + ${i}u]; let rc${b}_${i} = rowC[${16 * b}u + hh * 8u + ${i}u];`;
     const pLeft = s.emulate ? '' : range(2).map((b) => `let pl${b} = subgroupMatrixLoad<${L16}>(&Ph, ${16 * b * pStride}u, false, ${pStride}u);`).join(' ');
     const pv = rounds.map(({ nb, rbs }, ri) => `
    ${mark('pv-product', pvProduct(nb, rbs))}
    workgroupBarrier();
-   ${mark('pv-fma', `{ ${rbs.map((b, j) => range(8).map((i) => `let ra${b}_${i} = rowA[${16 * b}u + hh * 8u + ${i}u]; let rc${b}_${i} = rowC[${16 * b}u + hh * 8u + ${i}u]; o${nb}_${b}_${i} = fma(o${nb}_${b}_${i}, ra${b}_${i}, Sc[${scBase} + ${256 * j + 16 * i}u + hh * 128u + cc] * rc${b}_${i});`).join(' ')).join('\n   ')} }`)}
+   ${mark('pv-fma', `{ ${rbs.map((b, j) => range(8).map((i) => `${preload ? '' : rowLets(b, i)} o${nb}_${b}_${i} = fma(o${nb}_${b}_${i}, ra${b}_${i}, Sc[${scBase} + ${256 * j + 16 * i}u + hh * 128u + cc] * rc${b}_${i});`).join(' ')).join('\n   ')} }`)}
    ${ri + 1 < rounds.length ? 'workgroupBarrier();' : ''}`).join('');
     // Qᵀ staging, row block b: converted into the tile's memory [col][16], then loaded by the subgroups of block b.
     const qStage = (b: number) => `for (var w = t; w < ${16 * 72}u; w += ${lanes}u) {
@@ -195,10 +200,6 @@ ${segmentLoader(s.segs)}
 
 ${scaleHelpersWgsl}
 // x * 2^e for e in [-252, 252], as two exact power-of-two factors (v5's pow2Mul).
-fn invOf(row: u32) -> f32 {
-  let ls = ${range(8).map((j) => `redY[row * 8u + ${j}u]`).join(' + ')};
-  return select(0.0, 1.0 / ls, ls > 0.0);
-}
 fn pow2Mul(x: f32, e: i32) -> f32 {
   let e1 = clamp(e, -126, 127);
   return x * bitcast<f32>(u32(e1 + 127) << 23u) * bitcast<f32>(u32(e - e1 + 127) << 23u);
@@ -361,6 +362,7 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\]/g, 'keyRow[o]').repl
    workgroupBarrier();
    // ---- O = O * alpha + (P' V) * 2^(y - m), 16 columns a result; lane: column cc, rows 8 hh .. 8 hh + 7 of each block.
    ${pLeft}
+   ${preload ? rowsOf(rowLets) : ''}
 ${pv}
   }
   // Row sums, maxima and NaN flags to every lane; then out (through Sc, in pairs) or the f32 partials.
@@ -368,20 +370,26 @@ ${pv}
   redY[r * 8u + slot] = lsum;
   if (slot == 0u) { rowA[r] = m; rowC[r] = select(0.0, 1.0, nanRow); }
   workgroupBarrier();
+  // 1 / (a row's sum) into redM (free at the item's end), read where each output element is written.
+  if (t < ${R}u) {
+   let ls = ${range(8).map((j) => `redY[t * 8u + ${j}u]`).join(' + ')};
+   redM[t] = select(0.0, 1.0 / ls, ls > 0.0);
+  }
+  workgroupBarrier();
   if (isSplit) {
    ${range(2).map((b) => range(8).map((i) => `{
     let mm = mBase + ${16 * b}u + hh * 8u + ${i}u;
     if (mm < qLen * u.nGroups) {
      let a = u.oAccOff + (slotAcc * u.rowStride + (mm / u.nGroups) * u.hQ + kvh * u.nGroups + mm % u.nGroups) * 512u + sg * ${vCols}u + cc;
      let nr = rowC[${16 * b}u + hh * 8u + ${i}u] != 0.0;
-     let inv = invOf(${16 * b}u + hh * 8u + ${i}u);
+     let inv = redM[${16 * b}u + hh * 8u + ${i}u];
      ${range(nbs).map((nb) => `acc[a + ${16 * nb}u] = select(o${nb}_${b}_${i} * inv, qNan(), nr);`).join(' ')}
     }
    }`).join('\n   ')).join('\n   ')}
   } else {
    ${range(nbs).flatMap((nb) => range(2).map((b) => `
    workgroupBarrier();
-   ${range(8).map((i) => `Sc[sg * 256u + ${16 * i}u + hh * 128u + cc] = o${nb}_${b}_${i} * invOf(${16 * b}u + hh * 8u + ${i}u);`).join(' ')}
+   ${range(8).map((i) => `Sc[sg * 256u + ${16 * i}u + hh * 128u + cc] = o${nb}_${b}_${i} * redM[${16 * b}u + hh * 8u + ${i}u];`).join(' ')}
    workgroupBarrier();
    for (var pi = l; pi < 128u; pi += 32u) {
     let row = pi / 8u;
