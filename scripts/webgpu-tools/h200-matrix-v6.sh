@@ -17,7 +17,7 @@ FLASHMLA_WEBGPU_DECODE_PATH=matrix FLASHMLA_WEBGPU_MATRIX_VERSION=6 timeout 60 "
   --check 1 --warmup 2 --reps 10 --out "$OUT/matrix-v6.json" 2>&1 | quiet | grep -E '^config|^b=|rror|ceiling' >> "$L"
 if [ "${SKIP_TEST:-0}" != 1 ]; then
   say "matrix kernel GPU test (FLASHMLA_MATRIX_TEST_VERSION=6, FLASHMLA_GPU_CASES=${CASES:-300} on v6)"
-  FLASHMLA_MATRIX_TEST_VERSION=6 FLASHMLA_GOLDEN=test/fixtures/golden FLASHMLA_GPU_CASES=${CASES:-300} timeout "${TEST_TIMEOUT:-45}" \
+  FLASHMLA_MATRIX_TEST_VERSION=6 FLASHMLA_GOLDEN=test/fixtures/golden FLASHMLA_GPU_CASES=${CASES:-300} timeout "${TEST_TIMEOUT:-55}" \
     node --test --test-reporter=tap build/test/gpu/webgpu-matrix.test.js > "$OUT/test.txt" 2>&1
   echo "exit $?" >> "$OUT/test.txt"; grep -E '^# (pass|fail)|^not ok|cases in|random cases on|FAIL|^# device|^exit' "$OUT/test.txt" | head -24 | tee -a "$L"
 fi
