@@ -1,8 +1,9 @@
 // The subgroup-matrix decode kernel v6 (kernels/decode-matrix6.ts: 32 query rows a workgroup, 16-key tiles), opt-in
 // by matrix.version 6: its generated WGSL without a GPU that has subgroup matrices (workgroup memory as declared, the
 // layout choice and typed refusals, matrix offsets built of constants and subgroup-uniform indices, strides, the
-// counts of matrix loads, stores and products), how the backend selects it, and the emulated WGSL through Dawn's
-// compiler. The kernel runs on lavapipe with emulated products in test/long/webgpu-matrix6-emu.test.ts, and on a GPU
+// counts of matrix loads, stores and products), how the backend selects it, the emulated WGSL through Dawn's
+// compiler, and the GPU's WGSL through it with the matrix types and builtins replaced by typed stubs (lavapipe has no
+// subgroup matrices, so this is as close as this machine gets to compiling what the H200 runs). The kernel runs on lavapipe with emulated products in test/long/webgpu-matrix6-emu.test.ts, and on a GPU
 // with subgroup matrices in test/gpu/webgpu-matrix.test.ts (FLASHMLA_MATRIX_TEST_VERSION=6).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -95,7 +96,36 @@ describe('webgpu matrix kernel v6 (32 rows a workgroup): generated WGSL', () => 
   });
 });
 
-describe('webgpu matrix kernel v6: the emulated WGSL through Dawn', () => {
+/**
+ * The GPU's WGSL (not emulated) with the subgroup-matrix types and builtins replaced by typed stubs, so that Tint checks
+ * everything around them on an adapter without the feature: identifiers, scopes, types, the branches, the arguments'
+ * types (offsets and strides u32, the column-major flag bool, each pointer's array f16 or f32, left / right / result
+ * in the right places).
+ */
+function stubbedMatrixWgsl(src: string): string {
+  const body = src
+    .replace('enable chromium_experimental_subgroup_matrix;\ndiagnostic(off, chromium.subgroup_matrix_uniformity);', '')
+    .replace(/subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>>\(&(Kt|Ph), /g, 'loadL_$1(')
+    .replace(/subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>>\(&Kt, /g, 'loadR_Kt(')
+    .replace(/subgroupMatrixStore\(&Sc, /g, 'store_Sc(')
+    .replace(/subgroupMatrixMultiplyAccumulate\(/g, 'mma(')
+    .replace(/subgroup_matrix_left<f16, 16, 16>/g, 'SmLeft')
+    .replace(/subgroup_matrix_right<f16, 16, 16>/g, 'SmRight')
+    .replace(/subgroup_matrix_result<f32, 16, 16>/g, 'SmResult');
+  assert.doesNotMatch(body, /subgroup_matrix|subgroupMatrix/);
+  return `${body}
+struct SmLeft { x: f16 }
+struct SmRight { x: f16 }
+struct SmResult { x: f32 }
+fn loadL_Kt(off: u32, colMajor: bool, stride: u32) -> SmLeft { return SmLeft(Kt[off + stride]); }
+fn loadL_Ph(off: u32, colMajor: bool, stride: u32) -> SmLeft { return SmLeft(Ph[off + stride]); }
+fn loadR_Kt(off: u32, colMajor: bool, stride: u32) -> SmRight { return SmRight(Kt[off + stride]); }
+fn mma(a: SmLeft, b: SmRight, c: SmResult) -> SmResult { return SmResult(f32(a.x * b.x) + c.x); }
+fn store_Sc(off: u32, m: SmResult, colMajor: bool, stride: u32) { Sc[off + stride] = m.x; }
+`;
+}
+
+describe('webgpu matrix kernel v6: its WGSL through Dawn\'s compiler (emulated, and the GPU\'s with stubbed matrix builtins)', () => {
   let be: WebGpuBackend | undefined;
   before(async () => { try { be = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true, version: 6 } }); } catch { /* skipped below */ } });
   after(() => be?.dispose());
@@ -105,5 +135,19 @@ describe('webgpu matrix kernel v6: the emulated WGSL through Dawn', () => {
       for (const segs of [1, 3]) for (const pvPair of [1, 2] as const) await be.programs.check(decodeMatrix6Program, spec6({ dtype, segs, emulate: true, pvPair }));
     }
     assert.equal(be.info.details?.decodePath, 'matrix');
+  });
+  test('the GPU\'s WGSL with typed stubs for the matrix builtins: no WGSL errors (bf16 and f16, pvPair 1 and 2, one and three bindings)', async (t) => {
+    if (!be) { if (process.env.CI) assert.fail('no WebGPU adapter with shader-f16 in CI'); t.skip('no WebGPU adapter with shader-f16'); return; }
+    for (const dtype of ['bf16', 'f16'] as const) {
+      for (const segs of [1, 3]) {
+        for (const pvPair of [1, 2] as const) {
+          const s = spec6({ dtype, segs, pvPair });
+          await be.programs.check({ name: 'mla_decode_matrix6_stubbed', key: () => decodeMatrix6Program.key(s), source: () => stubbedMatrixWgsl(decodeMatrix6Program.source(s)) }, s);
+        }
+      }
+    }
+    // The stubs can fail: a matrix load into the f32 scratch is a type error.
+    const bad = { name: 'mla_decode_matrix6_stubbed', key: () => 'bad', source: () => stubbedMatrixWgsl(decodeMatrix6Program.source(spec6())).replace('store_Sc(sg * 256u, mc,', 'store_Sc(sg * 256u, qm0,') };
+    await assert.rejects(be.programs.check(bad, spec6()), (e: unknown) => e instanceof FlashMlaError && /WGSL errors/.test(e.message));
   });
 });
