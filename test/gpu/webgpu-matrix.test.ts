@@ -11,6 +11,8 @@
 // FLASHMLA_GPU_CASES sets the random count (default 300). FLASHMLA_MATRIX_TEST_EMULATE=1 runs the same suite with
 // the products emulated, on an adapter with shader-f16 only (v5 then takes 4 subgroups where 48 KiB do not fit; v4
 // 8 subgroups fits 32 KiB): a check of this file itself, e.g. on lavapipe with FLASHMLA_GPU_CASES=8.
+// FLASHMLA_MATRIX_TEST_VERSION=6 puts v6 (kernels/decode-matrix6.ts, 32 rows a workgroup, opt-in) in v5's default
+// layout's place: its WGSL compiled, the goldens, extremes, NaN rows, issue #13's cases and the random cases on it.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
@@ -18,6 +20,7 @@ import { probeSubgroupAddressing, probeSubgroupMatrix } from '../../src/bench/we
 import { decodeMatrixProgram } from '../../src/backends/webgpu/kernels/decode-matrix.js';
 import { decodeMatrix4Program } from '../../src/backends/webgpu/kernels/decode-matrix4.js';
 import { decodeMatrix5Program, decodeMatrix5Spec } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
+import { decodeMatrix6Program, decodeMatrix6Spec } from '../../src/backends/webgpu/kernels/decode-matrix6.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
 import { matrixAuto, matrixByDefault } from '../../src/backends/webgpu/kernels/path.js';
 import { flashMlaWithKvcache } from '../../src/index.js';
@@ -32,6 +35,7 @@ import { RefPool } from './refpool.js';
 const nRandom = Number(process.env.FLASHMLA_GPU_CASES ?? 300);
 const emulate = process.env.FLASHMLA_MATRIX_TEST_EMULATE === '1';
 const onlySubgroups = process.env.FLASHMLA_MATRIX_TEST_SUBGROUPS === '8' ? 8 : process.env.FLASHMLA_MATRIX_TEST_SUBGROUPS === '4' ? 4 : undefined;
+const v6 = process.env.FLASHMLA_MATRIX_TEST_VERSION === '6';
 const bes: { v1?: WebGpuBackend; v2?: WebGpuBackend; s8?: WebGpuBackend; auto?: WebGpuBackend } = {};
 const all = () => [bes.v1, bes.v2, bes.s8, bes.auto];
 let why = '';
@@ -40,7 +44,7 @@ let pool: RefPool | undefined;
 before(async () => {
   try {
     // v1: v5 in its default layout (or FLASHMLA_MATRIX_TEST_SUBGROUPS), v2: v5 with 4 subgroups, s8: v4 with 8.
-    bes.v1 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate, subgroups: onlySubgroups } });
+    bes.v1 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: v6 ? { emulate, version: 6 } : { emulate, subgroups: onlySubgroups } });
     bes.v2 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate, subgroups: 4 } });
     bes.s8 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate, version: 4, subgroups: 8 } });
     bes.auto = await createNodeWebGpuBackend();
@@ -85,6 +89,7 @@ describe('webgpu matrix kernel: compiles', () => {
       for (const vSplit of [1, 2] as const) {
         for (const segs of [1, 3]) await b[0].programs.check(decodeMatrixProgram, { dtype, segs, config, emulate: false, vSplit });
       }
+      if (v6) for (const pvPair of [1, 2] as const) for (const segs of [1, 3]) await b[0].programs.check(decodeMatrix6Program, { dtype, segs, config, emulate: false, pvPair });
     }
   });
   test('unforced, the backend picks the matrix kernel where v5 with 8 subgroups fits and the matrix default is on (kernels/path.ts)', (t) => {
@@ -107,6 +112,7 @@ describe('webgpu matrix kernel: golden cases', () => {
 
 /** The layout v5 runs on `be` (as resolveDecodeKernel picks it). */
 function be0Kernel(be: WebGpuBackend): string {
+  if (v6) return `v6 (32 rows a workgroup, pvPair ${decodeMatrix6Spec({ dtype: 'bf16' }, be.caps, 1, emulate).pvPair})${emulate ? ' (emulated)' : ''}`;
   return `v5 with ${decodeMatrix5Spec({ dtype: 'bf16' }, be.caps, 1, emulate, onlySubgroups).subgroups} subgroups${emulate ? ' (emulated)' : ''}`;
 }
 

@@ -11,6 +11,7 @@ import { decodeF16Dispatch, decodeF16Program } from './kernels/decode-f16.js';
 import { decodeMatrixDispatch, decodeMatrixProgram, decodeMatrixSpec } from './kernels/decode-matrix.js';
 import { decodeMatrix4Dispatch, decodeMatrix4Program, decodeMatrix4Spec } from './kernels/decode-matrix4.js';
 import { decodeMatrix5Dispatch, decodeMatrix5Program, decodeMatrix5Spec } from './kernels/decode-matrix5.js';
+import { decodeMatrix6Dispatch, decodeMatrix6Program, decodeMatrix6Spec } from './kernels/decode-matrix6.js';
 import { type DecodePathChoice, decodeKernelFor } from './kernels/path.js';
 
 /** The backend settings a kernel choice depends on besides the plan (each may be reassigned between launches). */
@@ -23,9 +24,10 @@ export interface DecodeKernelSettings {
   matrixVSplit?: 1 | 2;
   /**
    * The matrix kernel's version: 5 (default: the key tile converted once, kernels/decode-matrix5.ts), 4 (four or eight
-   * subgroups converting 32-column chunks, kernels/decode-matrix4.ts) or 3 (one subgroup, kernels/decode-matrix.ts).
+   * subgroups converting 32-column chunks, kernels/decode-matrix4.ts) or 3 (one subgroup, kernels/decode-matrix.ts);
+   * 6 (opt-in: 32 rows a workgroup, kernels/decode-matrix6.ts).
    */
-  matrixVersion?: 3 | 4 | 5;
+  matrixVersion?: 3 | 4 | 5 | 6;
   /** v4's and v5's subgroups a workgroup: 4 or 8 (v4 default 4; v5 default 8 where 48 KiB of workgroup memory allow it). */
   matrixSubgroups?: 4 | 8;
 }
@@ -45,6 +47,9 @@ export function resolveDecodeKernel(plan: DecodePlan, dtype: HalfDType, cacheBin
   const kernel = decodeKernelFor(s.path, rows);
   const make = <S>(program: Program<S>, spec: S, dispatch: Dispatch): DecodeKernel =>
     ({ program: program as Program<unknown>, spec, label: program.name + program.key(spec), dispatch });
+  if (kernel === 'matrix' && s.matrixVersion === 6) {
+    return make(decodeMatrix6Program, decodeMatrix6Spec({ dtype }, s.caps, cacheBindings, s.path.emulate === true), decodeMatrix6Dispatch(shape));
+  }
   if (kernel === 'matrix' && (s.matrixVersion ?? 5) === 5) {
     const spec = decodeMatrix5Spec({ dtype }, s.caps, cacheBindings, s.path.emulate === true, s.matrixSubgroups);
     return make(decodeMatrix5Program, spec, decodeMatrix5Dispatch(shape));

@@ -56,8 +56,8 @@ export async function createNodeWebGpuBackend(opts: NodeWebGpuBackendOptions = {
   const envPath = process.env.FLASHMLA_WEBGPU_DECODE_PATH as CreateWebGpuBackendOptions['decodePath'] | undefined;
   // FLASHMLA_WEBGPU_MATRIX_VSPLIT=1|2: the matrix kernel's split of dV over workgroups (kernels/decode-matrix.ts).
   const envVSplit = process.env.FLASHMLA_WEBGPU_MATRIX_VSPLIT === '2' ? 2 : process.env.FLASHMLA_WEBGPU_MATRIX_VSPLIT === '1' ? 1 : undefined;
-  // FLASHMLA_WEBGPU_MATRIX_VERSION=3|4|5: the matrix kernel's version (default 5, kernels/decode-matrix5.ts).
-  const envVersion = ({ 3: 3, 4: 4, 5: 5 } as const)[process.env.FLASHMLA_WEBGPU_MATRIX_VERSION as '3' | '4' | '5'];
+  // FLASHMLA_WEBGPU_MATRIX_VERSION=3|4|5|6: the matrix kernel's version (default 5, kernels/decode-matrix5.ts; 6 opt-in).
+  const envVersion = ({ 3: 3, 4: 4, 5: 5, 6: 6 } as const)[process.env.FLASHMLA_WEBGPU_MATRIX_VERSION as '3' | '4' | '5' | '6'];
   // FLASHMLA_WEBGPU_MATRIX_SUBGROUPS=4|8: v4's and v5's subgroups a workgroup.
   const envSubgroups = process.env.FLASHMLA_WEBGPU_MATRIX_SUBGROUPS === '8' ? 8 : process.env.FLASHMLA_WEBGPU_MATRIX_SUBGROUPS === '4' ? 4 : undefined;
   const matrix = rest.matrix ?? (envVSplit || envVersion || envSubgroups ? { vSplit: envVSplit, version: envVersion, subgroups: envSubgroups } : undefined);
