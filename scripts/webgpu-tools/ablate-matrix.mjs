@@ -30,6 +30,7 @@ const sets = v.sets ? v.sets.split(',').map((l) => ablationSets.find((s) => s.la
 
 const { createNodeWebGpuBackend } = await imp('backends/webgpu/node.js');
 const { parseConfigs, runConfigs, seqlensOf, describe } = await imp('cli/harness.js');
+const { median } = await imp('bench/stats.js');
 const { decodeMatrix5Program } = await imp('backends/webgpu/kernels/decode-matrix5.js');
 const { decodeMatrix6Program, matrix6Keys, matrix6Rows } = await imp('backends/webgpu/kernels/decode-matrix6.js');
 
@@ -58,8 +59,7 @@ let current;
 const timeMs = backend.timeMs.bind(backend);
 backend.timeMs = async (run, o) => {
   const times = await timeMs(run, o);
-  const sorted = [...times].sort((a, b) => a - b);
-  if (current) console.log(`  ${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s  ${describe(current.c)}  ${current.label}: ${sorted[sorted.length >> 1].toFixed(3)} ms`);
+  if (current) console.log(`  ${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s  ${describe(current.c)}  ${current.label}: ${median(times).toFixed(3)} ms`);
   return times;
 };
 try {
