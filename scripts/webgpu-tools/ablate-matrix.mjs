@@ -56,15 +56,19 @@ const started = performance.now();
 // Each arm's median as soon as it is timed (the table at each config's end repeats it with ratios), so that a call
 // stopped by its timeout keeps what it measured.
 let current;
+// The decode pipeline each arm ran (program and key, the cut included), so the log shows each arm ran what it names.
+let pipeline = '';
+const get = backend.programs.get.bind(backend.programs);
+backend.programs.get = (p, spec) => { if (p.name.startsWith('mla_decode_matrix')) pipeline = `${p.name}:${p.key(spec)}`; return get(p, spec); };
 const timeMs = backend.timeMs.bind(backend);
 backend.timeMs = async (run, o) => {
   const times = await timeMs(run, o);
-  if (current) console.log(`  ${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s  ${describe(current.c)}  ${current.label}: ${median(times).toFixed(3)} ms`);
+  if (current) console.log(`  ${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s  ${describe(current.c)}  ${current.label}: ${median(times).toFixed(3)} ms  [${pipeline}]`);
   return times;
 };
 try {
   await runConfigs(backend, configs, {
-    warmup: Number(v.warmup), reps: Number(v.reps), warmMs: Number(v['warm-ms']), idleWarmMs: 2000, check: 0,
+    warmup: Number(v.warmup), reps: Number(v.reps), warmMs: Number(v['warm-ms']), idleWarmMs: 3000, check: 0, // 3 s after the pool fill, as the bench's default
     onProgress: (m) => { if (process.env.ABLATE_VERBOSE === '1') console.log(`  ${((performance.now() - started) / 1000).toFixed(1)} s ${m}`); },
     // Set by set, each on every version (a call cut short still compares the versions on the sets it reached).
     arms: (c) => sets
