@@ -15,4 +15,5 @@ say "FlashMLA"
 PYTHONUNBUFFERED=1 timeout 40 python3 .gpu-host/anchors/bench_flashmla.py --configs "$cfg" --out "$OUT/flashmla.json" --no-triton 2>&1 | tail -8 >> "$L"
 F=(); [ -s "$OUT/flashmla.json" ] && F=(--flashmla "$OUT/flashmla.json")
 say "f32 kernel"
-timeout 40 "${CLI[@]}" bench --backend webgpu --configs "$cfg" "${F[@]}" --no-ceilings --check 1 --warmup 2 --reps 10 --out "$OUT/f32.json" 2>&1 | quiet | grep -E '^config|^b=|rror' >> "$L"
+# Forced: since session 8 the unforced path is v5 where it qualifies (session 9's final call timed v5 twice here).
+FLASHMLA_WEBGPU_DECODE_PATH=f32 timeout 40 "${CLI[@]}" bench --backend webgpu --configs "$cfg" "${F[@]}" --no-ceilings --check 1 --warmup 2 --reps 10 --out "$OUT/f32.json" 2>&1 | quiet | grep -E '^config|^b=|rror' >> "$L"

@@ -16,6 +16,7 @@ import type { DeviceCaps } from '../../src/backends/webgpu/program.js';
 import { FlashMlaError } from '../../src/core/errors.js';
 import type { DecodePlan } from '../../src/core/plan.js';
 import type { MlaProblem } from '../../src/core/problem.js';
+import { stubbedMatrixWgsl } from '../support/matrix-stub.js';
 
 const m16 = { m: 16, n: 16, k: 16, result: 'f32' } as const;
 const base = { f16: true, subgroups: true, subgroupMinSize: 32, maxComputeWorkgroupStorageSize: 49152, maxComputeInvocationsPerWorkgroup: 1024, subgroupMatrixF16: m16 } as DeviceCaps;
@@ -95,35 +96,6 @@ describe('webgpu matrix kernel v6 (32 rows a workgroup): generated WGSL', () => 
     assert.equal((resolveDecodeKernel({ numSmParts: 132, hKv: 1, sQ: 1, hQ: 128 } as unknown as DecodePlan, 'bf16', 1, { ...settings, path: chooseDecodePath(base) })).program.name, 'mla_decode_matrix5');
   });
 });
-
-/**
- * The GPU's WGSL (not emulated) with the subgroup-matrix types and builtins replaced by typed stubs, so that Tint checks
- * everything around them on an adapter without the feature: identifiers, scopes, types, the branches, the arguments'
- * types (offsets and strides u32, the column-major flag bool, each pointer's array f16 or f32, left / right / result
- * in the right places).
- */
-function stubbedMatrixWgsl(src: string): string {
-  const body = src
-    .replace('enable chromium_experimental_subgroup_matrix;\ndiagnostic(off, chromium.subgroup_matrix_uniformity);', '')
-    .replace(/subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>>\(&(Kt|Ph), /g, 'loadL_$1(')
-    .replace(/subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>>\(&Kt, /g, 'loadR_Kt(')
-    .replace(/subgroupMatrixStore\(&Sc, /g, 'store_Sc(')
-    .replace(/subgroupMatrixMultiplyAccumulate\(/g, 'mma(')
-    .replace(/subgroup_matrix_left<f16, 16, 16>/g, 'SmLeft')
-    .replace(/subgroup_matrix_right<f16, 16, 16>/g, 'SmRight')
-    .replace(/subgroup_matrix_result<f32, 16, 16>/g, 'SmResult');
-  assert.doesNotMatch(body, /subgroup_matrix|subgroupMatrix/);
-  return `${body}
-struct SmLeft { x: f16 }
-struct SmRight { x: f16 }
-struct SmResult { x: f32 }
-fn loadL_Kt(off: u32, colMajor: bool, stride: u32) -> SmLeft { return SmLeft(Kt[off + stride]); }
-fn loadL_Ph(off: u32, colMajor: bool, stride: u32) -> SmLeft { return SmLeft(Ph[off + stride]); }
-fn loadR_Kt(off: u32, colMajor: bool, stride: u32) -> SmRight { return SmRight(Kt[off + stride]); }
-fn mma(a: SmLeft, b: SmRight, c: SmResult) -> SmResult { return SmResult(f32(a.x * b.x) + c.x); }
-fn store_Sc(off: u32, m: SmResult, colMajor: bool, stride: u32) { Sc[off + stride] = m.x; }
-`;
-}
 
 describe('webgpu matrix kernel v6: its WGSL through Dawn\'s compiler (emulated, and the GPU\'s with stubbed matrix builtins)', () => {
   let be: WebGpuBackend | undefined;

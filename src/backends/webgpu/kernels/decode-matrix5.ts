@@ -149,9 +149,9 @@ export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
     const qLoad = s.emulate ? '' : range(maxSteps).map((st) => `let qm${st} = subgroupMatrixLoad<${R16}>(&Kt, (${st < partSteps[3] ? 'cs' : 'cl'} + ${16 * st}u) * ${qtStride}u, false, ${qtStride}u);`).join('\n  ');
     const pv = range(nbs).map((nb) => `
    ${mark('pv-product', pvProduct(nb))}
-   workgroupBarrier();
+   ${mark('pv-sync', 'workgroupBarrier();')}
    ${mark('pv-fma', range(8).map((i) => `o${nb}_${i} = fma(o${nb}_${i}, ra${i}, Sc[sg * 256u + ${16 * i}u + hh * 128u + cc] * rc${i});`).join(' '))}
-   ${nb + 1 < nbs ? 'workgroupBarrier();' : ''}`).join('');
+   ${nb + 1 < nbs ? mark('pv-sync', 'workgroupBarrier();') : ''}`).join('');
     const half = (w: string, i: number) => `${w}.${'xyzw'[i]}`;
     return `enable f16;
 ${s.emulate ? '' : 'enable chromium_experimental_subgroup_matrix;\ndiagnostic(off, chromium.subgroup_matrix_uniformity);'}
@@ -286,14 +286,14 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\]/g, 'keyRow[o]').repl
    // finite values, which PV multiplies by P = 0 in other rows).
    ${range(words).map((i) => `let a${i} = vec4<f32>(unpack2(w${i}.x), unpack2(w${i}.y)); let b${i} = vec4<f32>(unpack2(w${i}.z), unpack2(w${i}.w));`).join('\n   ')}
    workgroupBarrier();
-   {
+   ${mark('tile-max', `{
     let mb4 = ${range(words - 1).map((i) => `max(finiteBits4(a${i}), finiteBits4(b${i}))`).reduce((x, y) => `max(${x}, ${y})`)};
     let mr4 = max(finiteBits4(a${words - 1}), finiteBits4(b${words - 1}));
     let nan = any(${range(words).map((i) => `isNan4(a${i}) | isNan4(b${i})`).join(' | ')});
     atomicMax(&kMax[lk], max(max(mb4.x, mb4.y), max(mb4.z, mb4.w)));
     atomicMax(&kMaxR[lk], max(max(mr4.x, mr4.y), max(mr4.z, mr4.w)));
     if (nan) { atomicOr(&kNan[lk], 1u); }
-   }
+   }`)}
    workgroupBarrier();
    ${mark('tile-convert', `{
     let down = downOf(expOf(atomicLoad(&kMax[lk])));
@@ -315,6 +315,7 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\]/g, 'keyRow[o]').repl
    workgroupBarrier();
    // ---- Softmax (lanes < 128: row r, keys ${kpl} slot ..) in the exp2 domain; masked keys are selected out.
    ${range(kpl).map((j) => `var x${j} = NEG; var y${j} = NEG;`).join(' ')}
+   // <softmax>
    if (t < 128u) {
     var mx = NEG;
     var my = NEG;
@@ -334,7 +335,9 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\]/g, 'keyRow[o]').repl
     redM[r * 8u + slot] = select(mx, qNan(), bad);
     redY[r * 8u + slot] = my;
    }
+   // </softmax>
    workgroupBarrier();
+   // <softmax>
    if (t < 128u) {
     var mNew = m;
     var yMax = NEG;
@@ -354,6 +357,7 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\]/g, 'keyRow[o]').repl
     m = mNew;
     if (slot == 0u) { rowA[r] = alpha; rowC[r] = exp2(yMax - mNew); }
    }
+   // </softmax>
    workgroupBarrier();
    // ---- O = O * alpha + (P' V) * 2^(y - m), 16 columns a result; lane: column cc, rows 8 hh .. 8 hh + 7.
    ${pLeft}

@@ -16,6 +16,8 @@
 //   of V is loaded once for two products; with 48 KiB (`pvPair` 2) both results of a column block go through the
 //   scratch at once (7 barriers a tile, as v5's), else (`pvPair` 1: lavapipe's 32 KiB) one at a time (15).
 // Per key and row, v6 has half of v5's tile loads, conversions and V loads, the same matrix steps and barriers.
+// Measured on the H200 (session 9): correct (300 random cases), but slower than v5 at every shape (h_q = 128: 9.27
+// against 8.23 ms), so it stays opt-in; the time follows the tile count, not the conversions (the design note).
 //
 // `emulate` replaces the matrix builtins by scalar loops (each subgroup's 32 lanes computing that subgroup's product at
 // the same offsets); the emulated QK reads q from global memory and converts it as the prologue does.
@@ -143,9 +145,9 @@ export const decodeMatrix6Program: Program<DecodeMatrix6Spec> = {
     const pLeft = s.emulate ? '' : range(2).map((b) => `let pl${b} = subgroupMatrixLoad<${L16}>(&Ph, ${16 * b * pStride}u, false, ${pStride}u);`).join(' ');
     const pv = rounds.map(({ nb, rbs }, ri) => `
    ${mark('pv-product', pvProduct(nb, rbs))}
-   workgroupBarrier();
+   ${mark('pv-sync', 'workgroupBarrier();')}
    ${mark('pv-fma', `{ ${rbs.map((b, j) => range(8).map((i) => `${preload ? '' : rowLets(b, i)} o${nb}_${b}_${i} = fma(o${nb}_${b}_${i}, ra${b}_${i}, Sc[${scBase} + ${256 * j + 16 * i}u + hh * 128u + cc] * rc${b}_${i});`).join(' ')).join('\n   ')} }`)}
-   ${ri + 1 < rounds.length ? 'workgroupBarrier();' : ''}`).join('');
+   ${ri + 1 < rounds.length ? mark('pv-sync', 'workgroupBarrier();') : ''}`).join('');
     // Qᵀ staging, row block b: converted into the tile's memory [col][16], then loaded by the subgroups of block b.
     const qStage = (b: number) => `for (var w = t; w < ${16 * 72}u; w += ${lanes}u) {
    let row = ${16 * b}u + w / 72u;
@@ -289,6 +291,7 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\]/g, 'keyRow[o]').repl
    // ---- The tile: the key's finite maxima by atomicMax, latent words (w0..w3) and RoPE (w4, zero where lj >= 8) apart.
    ${range(5).map((i) => `let a${i} = vec4<f32>(unpack2(w${i}.x), unpack2(w${i}.y)); let b${i} = vec4<f32>(unpack2(w${i}.z), unpack2(w${i}.w));`).join('\n   ')}
    workgroupBarrier();
+   // <tile-max>
    {
     let mb4 = ${range(4).map((i) => `max(finiteBits4(a${i}), finiteBits4(b${i}))`).reduce((x, y) => `max(${x}, ${y})`)};
     let mr4 = max(finiteBits4(a4), finiteBits4(b4));
@@ -297,6 +300,7 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\]/g, 'keyRow[o]').repl
     atomicMax(&kMaxR[lk], max(max(mr4.x, mr4.y), max(mr4.z, mr4.w)));
     if (nan) { atomicOr(&kNan[lk], 1u); }
    }
+   // </tile-max>
    workgroupBarrier();
    ${mark('tile-convert', `{
     let down = downOf(expOf(atomicLoad(&kMax[lk])));
@@ -320,6 +324,7 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\]/g, 'keyRow[o]').repl
    workgroupBarrier();
    // ---- Softmax (every lane: row r, keys ${kpl} slot ..) in the exp2 domain; masked keys are selected out.
    ${range(kpl).map((j) => `var x${j} = NEG; var y${j} = NEG;`).join(' ')}
+   // <softmax>
    {
     var mx = NEG;
     var my = NEG;
@@ -339,7 +344,9 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\]/g, 'keyRow[o]').repl
     redM[r * 8u + slot] = select(mx, qNan(), bad);
     redY[r * 8u + slot] = my;
    }
+   // </softmax>
    workgroupBarrier();
+   // <softmax>
    {
     var mNew = m;
     var yMax = NEG;
@@ -359,6 +366,7 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\]/g, 'keyRow[o]').repl
     m = mNew;
     if (slot == 0u) { rowA[r] = alpha; rowC[r] = exp2(yMax - mNew); }
    }
+   // </softmax>
    workgroupBarrier();
    // ---- O = O * alpha + (P' V) * 2^(y - m), 16 columns a result; lane: column cc, rows 8 hh .. 8 hh + 7 of each block.
    ${pLeft}
