@@ -36,7 +36,6 @@
 #include "params.h"
 #include "common.cuh"
 #include <cuda.h>
-#include <type_traits>
 
 #if defined(__CUDA_ARCH__) && (__CUDA_ARCH__ == 900) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
 #define MLA_SM90A 1
@@ -57,18 +56,20 @@ constexpr int kPrefetchPages = 6;            // pages an item's producer prefetc
 //   1: own P^T at 16 rows: each warpgroup writes hi and lo of its own stacked P^T, so the barrier before the O^T
 //      product is the warpgroup's own (one cross-warpgroup barrier a tile fewer); needs two raw slots (implies 2).
 //   2: two raw slots at 16 rows (as 32 rows have): the control for bit 1's shared memory.
-//   4: the score product S^T(t) is issued before tile t's V stores (after the wait for O^T(t - 1), which now
-//      leaves S^T(t) in flight), so the 16 stores a thread and their fence overlap the 18 wgmma of the scores.
+//   4: the score product S^T(t) is issued before tile t's V stores (after the wait for O^T(t - 1)), so the 16
+//      stores a thread and their fence overlap the 18 wgmma of the scores (implies 16).
 //   8: threads with tq >= 2 load their two 16-byte halves in swapped order instead of swapping 8 registers a group
 //      (32 fewer selects a tile, 2-way bank conflicts on the 8 NoPE loads).
+//  16: setmaxnreg 24 / 240 (producer / consumers) instead of 40 / 232: the control for bit 4, which needs it.
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR 0
 #endif
-static_assert(!(MLA_DENSE_FP8_VAR & ~15), "MLA_DENSE_FP8_VAR: bits 1, 2, 4 and 8 only");
+static_assert(!(MLA_DENSE_FP8_VAR & ~31), "MLA_DENSE_FP8_VAR: bits 1, 2, 4, 8 and 16 only");
 constexpr bool kOwnP = MLA_DENSE_FP8_VAR & 1;
 constexpr bool kTwoSlots16 = (MLA_DENSE_FP8_VAR & 2) || kOwnP;
 constexpr bool kScoresFirst = MLA_DENSE_FP8_VAR & 4;
 constexpr bool kLoadSwap = MLA_DENSE_FP8_VAR & 8;
+constexpr bool kRegs240 = (MLA_DENSE_FP8_VAR & 16) || kScoresFirst;
 
 template <int NR> struct Layout {
   static constexpr int RAW_SLOTS = NR == 16 && !kTwoSlots16 ? 3 : 2;
@@ -263,7 +264,9 @@ struct DenseFp8 {
     __syncthreads();
 
     if (__shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x) / 128, 0) == 2) {
-      asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n" ::: "memory");
+      // (Bit 16: 24 / 240 registers, as FlashAttention-3's producer / consumers.)
+      if (kRegs240) asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
+      else asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n" ::: "memory");
       if (threadIdx.x == 256) {
         const uint64_t policy = evictFirstPolicy();
         // Pages prefetched into L2 ahead of the ring (the raw slots alone hold too few bytes in flight to cover the
@@ -289,7 +292,8 @@ struct DenseFp8 {
       }
       return;
     }
-    asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");
+    if (kRegs240) asm volatile("setmaxnreg.inc.sync.aligned.u32 240;\n" ::: "memory");
+    else asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");
     const uint32_t pBase = base + L::P_OFF + (OWNP ? wg * 2 * L::P_BYTES : 0); // P^T hi; lo follows at + P_BYTES
     float* const red = reinterpret_cast<float*>(smem + L::RED_OFF + wg * L::RED_BYTES); // [4][NR]
     float* const xOwn = reinterpret_cast<float*>(smem + L::X_OFF) + wg * 2 * L::X_FLOATS;
@@ -306,13 +310,11 @@ struct DenseFp8 {
       const int kBegin = itm.kBegin, tileEnd = itm.tileEnd;
       // Keys column n may see: min(tileEnd, lim0 + j(n)); j(n) packed 6 bits a column (n < 32).
       const int lim0 = p.causal ? itm.seqlen - p.sQ + 1 : (1 << 30);
-      // (Variant 4 at 16 rows: 24 bits in one register, one fewer live across the tile loop.)
-      using JPack = typename std::conditional<kScoresFirst && NR == 16, uint32_t, uint64_t>::type;
-      JPack jPack = 0;
+      uint64_t jPack = 0;
 #pragma unroll
       for (int i = 0; i < NI; ++i)
 #pragma unroll
-        for (int b = 0; b < 2; ++b) jPack |= static_cast<JPack>(min((8 * i + 2 * tq + b) / p.hQ, 63)) << (6 * (2 * i + b));
+        for (int b = 0; b < 2; ++b) jPack |= static_cast<uint64_t>(min((8 * i + 2 * tq + b) / p.hQ, 63)) << (6 * (2 * i + b));
       // Q^T (36 logical k-steps, dims in qDim order), zeros past the live rows; pairs of dims are adjacent.
       {
         const __nv_bfloat16* q = static_cast<const __nv_bfloat16*>(p.q);
@@ -452,14 +454,11 @@ struct DenseFp8 {
         };
         // S^T (this warpgroup's half) = K_w Q^T_w: 18 wgmma from registers. Variant 4 issues it here, so that the V
         // stores after it (which only read the values) overlap it; the A operand (register quads of two tokens) and
-        // the stores (quads of one token) group the values differently, so both copies are live while it runs: at 16
-        // rows that does not fit for both tokens, so the first token's values are stored before the issue.
-        constexpr int kStoredFirst = kScoresFirst && NR == 16 ? 1 : 0;
+        // the stores (quads of one token) group the values differently, so both copies are live while it runs (that
+        // takes the 240-register split, bit 16).
         float sAcc[NI * 4];
         const uint64_t qDesc = descOf<NR>(qBase + kKSteps * wg * 2 * NR * 16);
         if (kScoresFirst) {
-#pragma unroll
-          for (int tk = 0; tk < kStoredFirst; ++tk) storeV(tk);
 #pragma unroll
           for (int e = 0; e < NI * 4; ++e) sAcc[e] = 0.f;
           wgFence();
@@ -468,7 +467,7 @@ struct DenseFp8 {
           wgCommit();
         }
 #pragma unroll
-        for (int tk = kStoredFirst; tk < 2; ++tk) storeV(tk);
+        for (int tk = 0; tk < 2; ++tk) storeV(tk);
         // Value rows past the tile's live keys (the rest of the last page: maybe NaN) become zeros in V, written over
         // by the thread that stored them; S^T keeps the raw values (their scores are masked by selection).
         const auto zeroDeadRows = [&] {
