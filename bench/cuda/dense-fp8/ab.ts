@@ -7,21 +7,25 @@
 //     [--warmup N (3)] [--shapes 8192x16x1,8192x32x1,...] [--no-bf16] [--json FILE]
 //   node build/bench/cuda/dense-fp8/ab.js v4=/tmp/dab-v4 --ncu [--shapes 8192x16x1]: each build runs the first shape
 //     4 times and nothing else (for ncu: --launch-skip 2 --launch-count 1 catches the third launch).
-// Shapes are s_k x h_q x s_q at b = 128, causal, 64-token pages, one KV head (time.ts's). Prints one line a build:
+//   node --import tsx bench/cuda/dense-fp8/ab.ts a=x b=y --cpu --b 2 --shapes 256x16x1,128x8x4 --reps 1 --rounds 1: a dry run
+//     of the script's flow on CPU backends (no GPU; the kernel folders are ignored).
+// Shapes are s_k x h_q x s_q at b = 128 (--b), causal, 64-token pages, one KV head (time.ts's). Prints one line a build:
 // `NAME: us per shape | vs shipped | vs bf16`, then a table.
 import { writeFileSync } from 'node:fs';
-import { type CudaBackend, createCudaBackend } from '../../../src/backends/cuda/index.js';
+import { createCpuBackend } from '../../../src/backends/cpu/index.js';
+import { createCudaBackend } from '../../../src/backends/cuda/index.js';
 import { randomCache } from '../../../src/cli/bench-sparse.js';
 import { uniform as rng } from '../../../src/cli/random.js';
 import { flashMlaWithKvcache, getMlaMetadata } from '../../../src/core/api.js';
 import { f32ToBf16 } from '../../../src/core/dtype.js';
+import type { Backend } from '../../../src/core/problem.js';
 import { fp8CacheTensor, uploadFp8Cache } from '../../../src/core/sparse.js';
 import { type Tensor, fromArray } from '../../../src/core/tensor.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
 const reps = Number(opt('--reps') ?? 10), rounds = Number(opt('--rounds') ?? 3), warmup = Number(opt('--warmup') ?? 3);
-const jsonOut = opt('--json'), ncu = args.includes('--ncu'), withBf16 = !args.includes('--no-bf16') && !ncu;
+const jsonOut = opt('--json'), ncu = args.includes('--ncu'), withBf16 = !args.includes('--no-bf16') && !ncu, cpu = args.includes('--cpu');
 const shapes = (opt('--shapes') ?? '8192x16x1,8192x32x1,8192x16x2,1024x16x1,1024x32x1').split(',').map((s) => {
   const [sK, hQ, sQ] = s.split('x').map(Number);
   if (!(sK > 0 && hQ > 0 && sQ > 0) || sQ * hQ > 32) throw new Error(`--shapes: ${s} is not s_k x h_q x s_q with h_q * s_q <= 32`);
@@ -30,18 +34,19 @@ const shapes = (opt('--shapes') ?? '8192x16x1,8192x32x1,8192x16x2,1024x16x1,1024
 const builds = args.filter((a) => /^[\w.-]+=/.test(a) && !a.startsWith('--')).map((a) => ({ name: a.slice(0, a.indexOf('=')), dir: a.slice(a.indexOf('=') + 1) }));
 if (builds.length === 0) throw new Error('usage: ab.js NAME=KERNEL_DIR ... [--reps N] [--rounds N] [--shapes ...] [--ncu] [--json FILE]');
 
-const backends: CudaBackend[] = [];
-for (const b of builds) backends.push(await createCudaBackend({ kernelDir: b.dir }));
+const backends: Backend[] = [];
+for (const b of builds) backends.push(cpu ? await createCpuBackend() : await createCudaBackend({ kernelDir: b.dir }));
 const device = backends[0].info.device;
 console.log(`# ${device}; builds ${builds.map((b) => `${b.name}=${b.dir}`).join(' ')}`);
-const runnerHost = (be: CudaBackend) => (be as unknown as { sparseMmaRunner?: { h: { denseFp8Sm90?: boolean } } }).sparseMmaRunner?.h;
+// (The backend's switch, set at creation: sm_90, the fatbin in the manifest, FLASHMLA_CUDA_DENSE_FP8 not 'mma'.)
+const takesDenseFp8Sm90 = (be: Backend) => (be as unknown as { denseFp8Sm90?: boolean }).denseFp8Sm90 === true;
 
-const b = 128, B = 64;
+const b = Number(opt('--b') ?? 128), B = 64;
 const us: number[][] = builds.map(() => shapes.map(() => NaN));
 const bf16Us: number[] = shapes.map(() => NaN);
 const median = (t: number[]) => { const s = [...t].sort((x, y) => x - y); return s.length ? s[Math.floor(s.length / 2)] * 1e3 : NaN; };
 for (const [i, be] of backends.entries()) {
-  if (!runnerHost(be)?.denseFp8Sm90) console.log(`! ${builds[i].name}: the runner does not take dense_fp8_sm90.cu here (not an sm_90 build?)`);
+  if (!cpu && !takesDenseFp8Sm90(be)) console.log(`! ${builds[i].name}: the runner does not take dense_fp8_sm90.cu here (not an sm_90 build?)`);
 }
 // The caches of one s_k are made and uploaded once, for all its shapes.
 for (const sK of [...new Set(shapes.map((s) => s.sK))]) {
@@ -62,7 +67,7 @@ for (const sK of [...new Set(shapes.map((s) => s.sK))]) {
     if (shapes[si].sK !== sK) continue;
     const hostQ = fromArray('bf16', [b, sQ, hQ, 576], Uint16Array.from({ length: b * sQ * hQ * 576 }, () => f32ToBf16(r() * 2 - 1)));
     const md = getMlaMetadata(seqlens, sQ * hQ, 1, { backend: backends[0] });
-    const onBackend = (i: number, k: Tensor) => {
+    const onBackend = (i: number, k: Tensor) => { // this shape's q and outputs on backend i, and a call
       const be = backends[i];
       const q = be.upload(hostQ), out = be.empty('bf16', [b, sQ, hQ, 512]), lse = be.empty('f32', [b, hQ, sQ]);
       const run = () => flashMlaWithKvcache(q, k, per[i].table, per[i].lens, 512, md.tileSchedulerMetadata, md.numSplits,
