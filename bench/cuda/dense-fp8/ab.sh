@@ -3,6 +3,7 @@
 # docs/notes/cuda-dense-fp8.md, "Variants") against the shipped build, on the GPU host: from the repository root with
 # .gpu-host/enter.sh sourced, dist/cuda in place (the shipped fatbins) and build/ holding the tsc output.
 #   OUT=$OUT bash bench/cuda/dense-fp8/ab.sh [VARS]           (VARS default "1 2 4 16 8 5"; ~60-80 s)
+#     MEASURE (default "32"): measurement-only builds (wrong results by design), timed without the checks.
 #   bash bench/cuda/dense-fp8/ab.sh --build DIR [VARS]       (only the fatbins, v0 and VARS, into DIR; nvcc, ~5 s each)
 # A variant's fatbin is $HB/dense_fp8_sm90_vN.fatbin when there (prebuilt, HB default .devstage/hb), else nvcc builds
 # it here with scripts/build-kernels.mjs's flags (warnings as errors, no spills).
@@ -26,19 +27,20 @@ dfp8_build() { # VAR OUT.fatbin
 }
 if [ "${1:-}" = --build ]; then
   D=${2:?--build DIR}; mkdir -p "$D"
-  for v in 0 ${3:-1 2 4 16 8 5}; do
+  for v in 0 ${3:-1 2 4 16 8 5 32}; do
     dfp8_build $v "$D/dense_fp8_sm90_v$v.fatbin" > "$D/nvcc-v$v.txt" 2>&1
     echo "v$v: rc $? $(grep -E 'spill stores' "$D/nvcc-v$v.txt" | tr -s ' ' | tr '\n' ' ')$(grep -cE 'C75[0-9][0-9]' "$D/nvcc-v$v.txt") wgmma notes"
   done
   exit 0
 fi
 VARS=${1:-${VARS:-1 2 4 16 8 5}}
+MEASURE=${MEASURE-32}
 HB=${HB:-.devstage/hb}
 OUT=${OUT:-/tmp}
 CASES=${CASES:-120}
 L=$OUT/dense-fp8-ab; rm -rf "$L"; mkdir -p "$L"
 T0=$SECONDS; el() { echo "[$((SECONDS - T0))s] $*"; }
-for v in 0 $VARS; do
+for v in 0 $VARS $MEASURE; do
   if [ -f "$HB/dense_fp8_sm90_v$v.fatbin" ]; then cp "$HB/dense_fp8_sm90_v$v.fatbin" "$L/v$v.fatbin"
   else dfp8_build $v "$L/v$v.fatbin" > "$L/nvcc-v$v.txt" 2>&1 &
   fi
@@ -46,7 +48,7 @@ done
 wait
 echo "v0 vs dist/cuda: $(python3 scripts/compare-fatbins.py "$L/v0.fatbin" dist/cuda/dense_fp8_sm90.fatbin 2>&1 | tail -1)"
 BUILDS="shipped=$PWD/dist/cuda"
-for v in $VARS; do
+for v in $VARS $MEASURE; do
   [ -s "$L/v$v.fatbin" ] || { echo "v$v: no fatbin ($(grep -m2 -E 'error' "$L/nvcc-v$v.txt" 2>/dev/null | tr '\n' ' '))"; continue; }
   d=/tmp/dab-v$v; rm -rf $d; mkdir -p $d; cp dist/cuda/* $d/; cp "$L/v$v.fatbin" $d/dense_fp8_sm90.fatbin
   python3 - "$d" <<'PY'
@@ -62,6 +64,7 @@ el "kernel folders: $BUILDS"
 # 1. checks, all variants at once (two shards each)
 for b in $BUILDS; do
   n=${b%%=*}; [ $n = shipped ] && continue
+  [[ " $MEASURE " == *" ${n#v} "* ]] && continue
   for s in 0 1; do
     FLASHMLA_CUDA_KERNELS=${b#*=} timeout -k 5 ${CHECK_TIMEOUT:-40} node build/test/gpu/sparse-count.js $CASES cuda dense90 $s/2 > "$L/check-$n-$s.txt" 2>&1 &
   done
@@ -71,6 +74,7 @@ TIMED=""
 for b in $BUILDS; do
   n=${b%%=*}
   if [ $n = shipped ]; then TIMED="$b"; continue; fi
+  if [[ " $MEASURE " == *" ${n#v} "* ]]; then TIMED="$TIMED $b"; continue; fi
   ok=1
   for s in 0 1; do grep -qE 'dense90 shard [0-9]/2: ([1-9][0-9]*)/\1 pass' "$L/check-$n-$s.txt" || ok=0; done
   [ $ok = 1 ] && TIMED="$TIMED $b"
@@ -84,6 +88,7 @@ for b in $BUILDS; do
   n=${b%%=*}
   t=$(grep -E "^$n: " "$L/time.txt" | head -1 | sed "s/^$n: //"); t=${t:-not timed}
   if [ $n = shipped ]; then echo "shipped (dist/cuda): $t"; continue; fi
+  if [[ " $MEASURE " == *" ${n#v} "* ]]; then echo "$n: measurement only, not checked | $t"; continue; fi
   c=$(cat "$L"/check-$n-*.txt | grep -E 'dense90 shard' | sed -E 's/.*: ([0-9]+\/[0-9]+) pass.*/\1/' | tr '\n' ' ')
   echo "$n: dense90 ${c:-no result} | $t"
   cat "$L"/check-$n-*.txt | grep -vE 'dense90 shard [0-9]/2: ([0-9]+)/\1 pass' | head -3

@@ -61,15 +61,18 @@ constexpr int kPrefetchPages = 6;            // pages an item's producer prefetc
 //   8: threads with tq >= 2 load their two 16-byte halves in swapped order instead of swapping 8 registers a group
 //      (32 fewer selects a tile, 2-way bank conflicts on the 8 NoPE loads).
 //  16: setmaxnreg 24 / 240 (producer / consumers) instead of 40 / 232: the control for bit 4, which needs it.
+//  32: measurement only, WRONG RESULTS: no dequantization (the raw words, and each shifted by 8, stand in for the
+//      bf16 pairs; no NaN or scale checks), to weigh the consumers' conversion work against the rest of a tile.
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR 0
 #endif
-static_assert(!(MLA_DENSE_FP8_VAR & ~31), "MLA_DENSE_FP8_VAR: bits 1, 2, 4, 8 and 16 only");
+static_assert(!(MLA_DENSE_FP8_VAR & ~63), "MLA_DENSE_FP8_VAR: bits 1, 2, 4, 8, 16 and 32 only");
 constexpr bool kOwnP = MLA_DENSE_FP8_VAR & 1;
 constexpr bool kTwoSlots16 = (MLA_DENSE_FP8_VAR & 2) || kOwnP;
 constexpr bool kScoresFirst = MLA_DENSE_FP8_VAR & 4;
 constexpr bool kLoadSwap = MLA_DENSE_FP8_VAR & 8;
 constexpr bool kRegs240 = (MLA_DENSE_FP8_VAR & 16) || kScoresFirst;
+constexpr bool kNoDequant = MLA_DENSE_FP8_VAR & 32;
 
 template <int NR> struct Layout {
   static constexpr int RAW_SLOTS = NR == 16 && !kTwoSlots16 ? 3 : 2;
@@ -376,6 +379,7 @@ struct DenseFp8 {
               nope[tk][gi][0] = swapHalves ? y : x;
               nope[tk][gi][1] = swapHalves ? x : y;
             }
+            if (kNoDequant) continue;
             const uint32_t sb = gi == 0 ? scRaw[tk].x : scRaw[tk].y;
             const uint32_t ex = (sb >> 23) & 0xffu;
             uint32_t nanAcc = 0;
@@ -387,7 +391,18 @@ struct DenseFp8 {
             }
             fast = fast && (sb & 0x007fffffu) == 0 && ex >= 1 && ex <= 134 && (nanAcc & 0x80808080u) == 0;
           }
-        if (__all_sync(0xffffffffu, fast)) {
+        if (kNoDequant) { // measurement only (wrong results): one shift a pair in place of the checks and the conversion
+#pragma unroll
+          for (int tk = 0; tk < 2; ++tk)
+#pragma unroll
+            for (int gi = 0; gi < 2; ++gi)
+#pragma unroll
+              for (int h = 0; h < 2; ++h) {
+                const uint32_t w4[4] = {nope[tk][gi][h].x, nope[tk][gi][h].y, nope[tk][gi][h].z, nope[tk][gi][h].w};
+#pragma unroll
+                for (int k = 0; k < 4; ++k) d[tk][gi][8 * h + 2 * k] = w4[k], d[tk][gi][8 * h + 2 * k + 1] = w4[k] >> 8;
+              }
+        } else if (__all_sync(0xffffffffu, fast)) {
 #pragma unroll
           for (int tk = 0; tk < 2; ++tk)
 #pragma unroll
