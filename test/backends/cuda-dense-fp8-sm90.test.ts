@@ -169,6 +169,19 @@ test('shared memory sizes match the kernel\'s static_assert', () => {
   assert.ok(denseFp8Sm90Smem(16) <= 232448 && denseFp8Sm90Smem(32) <= 232448);
 });
 
+test('build variants: the shipped build is MLA_DENSE_FP8_VAR 0 under the exact shared-memory assert; ab.sh uses bits the kernel takes', () => {
+  assert.match(src, /#ifndef MLA_DENSE_FP8_VAR\n#define MLA_DENSE_FP8_VAR 0\n#endif/);
+  assert.match(src, /#if MLA_DENSE_FP8_VAR == 0\nstatic_assert\(mla::dfp8::Layout<16>::SMEM == \d+ && mla::dfp8::Layout<32>::SMEM == \d+/);
+  const mask = src.match(/static_assert\(!\(MLA_DENSE_FP8_VAR & ~(\d+)\)/);
+  assert.ok(mask, 'the bit mask assert is there');
+  const ab = readFileSync(new URL('../../bench/cuda/dense-fp8/ab.sh', import.meta.url), 'utf8');
+  const lists = [ab.match(/VARS=\$\{1:-\$\{VARS:-([\d ]+)\}\}/), ab.match(/MEASURE=\$\{MEASURE-([\d ]+)\}/), ab.match(/for v in 0 \$\{3:-([\d ]+)\}/)];
+  for (const l of lists) {
+    assert.ok(l, 'ab.sh names its variants');
+    for (const v of l![1].trim().split(/\s+/).map(Number)) assert.ok(v > 0 && (v & ~Number(mask![1])) === 0, `variant ${v} within the kernel's bits`);
+  }
+});
+
 test('the runner launches dense_fp8_sm90.cu from its own fatbin for the shapes it takes, sparse_mma.cu otherwise', () => {
   const max = 232448;
   const launches: { name: string; grid: number[]; block: number; smem: number }[] = [];

@@ -50,16 +50,40 @@ constexpr int kRawBytes = kBN * kTok;        // 41,984 bytes a page
 constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE + 2 RoPE
 constexpr int kPrefetchPages = 6;            // pages an item's producer prefetches into L2 ahead of its copies
 
+// Build-time variants for measurement (-DMLA_DENSE_FP8_VAR=n, bits; the shipped build is 0 and its code is the same as
+// before the knob: scripts/compare-fatbins.py). Each bit's design and prediction: docs/notes/cuda-dense-fp8.md,
+// "Variants"; bench/cuda/dense-fp8/ab.sh builds, checks and times them against the shipped build.
+//   1: own P^T at 16 rows: each warpgroup writes hi and lo of its own stacked P^T, so the barrier before the O^T
+//      product is the warpgroup's own (one cross-warpgroup barrier a tile fewer); needs two raw slots (implies 2).
+//   2: two raw slots at 16 rows (as 32 rows have): the control for bit 1's shared memory.
+//   4: the score product S^T(t) is issued before tile t's V stores (after the wait for O^T(t - 1)), so the 16
+//      stores a thread and their fence overlap the 18 wgmma of the scores (implies 16).
+//   8: threads with tq >= 2 load their two 16-byte halves in swapped order instead of swapping 8 registers a group
+//      (32 fewer selects a tile, 2-way bank conflicts on the 8 NoPE loads).
+//  16: setmaxnreg 24 / 240 (producer / consumers) instead of 40 / 232: the control for bit 4, which needs it.
+//  32: measurement only, WRONG RESULTS: no dequantization (the raw words, and each shifted by 8, stand in for the
+//      bf16 pairs; no NaN or scale checks), to weigh the consumers' conversion work against the rest of a tile.
+#ifndef MLA_DENSE_FP8_VAR
+#define MLA_DENSE_FP8_VAR 0
+#endif
+static_assert(!(MLA_DENSE_FP8_VAR & ~63), "MLA_DENSE_FP8_VAR: bits 1, 2, 4, 8, 16 and 32 only");
+constexpr bool kOwnP = MLA_DENSE_FP8_VAR & 1;
+constexpr bool kTwoSlots16 = (MLA_DENSE_FP8_VAR & 2) || kOwnP;
+constexpr bool kScoresFirst = MLA_DENSE_FP8_VAR & 4;
+constexpr bool kLoadSwap = MLA_DENSE_FP8_VAR & 8;
+constexpr bool kRegs240 = (MLA_DENSE_FP8_VAR & 16) || kScoresFirst;
+constexpr bool kNoDequant = MLA_DENSE_FP8_VAR & 32;
+
 template <int NR> struct Layout {
-  static constexpr int RAW_SLOTS = NR == 16 ? 3 : 2;
+  static constexpr int RAW_SLOTS = NR == 16 && !kTwoSlots16 ? 3 : 2;
   static constexpr int V_OFF = 0;                                  // 8 slices of 64 keys x 128 bytes, SW128
   static constexpr int RAW_OFF = V_OFF + 8 * 8192;
   static constexpr int Q_OFF = RAW_OFF + RAW_SLOTS * kRawBytes;    // Q^T, 36 k-steps, canonical K-major
   static constexpr int X_OFF = Q_OFF + NR * 576 * 2;               // partial S^T: [warpgroup][tile parity][NR/2 * 4][128] f32
   static constexpr int X_FLOATS = NR / 2 * 128;                    // one warpgroup's partial (NI * 4 per thread)
   static constexpr int P_OFF = X_OFF + 4 * X_FLOATS * 4;           // P^T hi, then P^T lo (shared by both warpgroups)
-  static constexpr int P_BYTES = NR * kBN * 2;
-  static constexpr int RED_OFF = P_OFF + 2 * P_BYTES;              // [warpgroup][4 warps][NR] f32
+  static constexpr int P_BYTES = NR * kBN * 2;                     // (variant 1 at 16 rows: a stacked hi + lo per warpgroup)
+  static constexpr int RED_OFF = P_OFF + (kOwnP && NR == 16 ? 4 : 2) * P_BYTES; // [warpgroup][4 warps][NR] f32
   static constexpr int RED_BYTES = 4 * NR * 4;
   static constexpr int BAR_OFF = RED_OFF + 2 * RED_BYTES;          // full[RAW_SLOTS], empty[RAW_SLOTS]
   static constexpr int SMEM = BAR_OFF + 16 * RAW_SLOTS + 1024;     // + up to 1023 bytes to align the base
@@ -217,6 +241,7 @@ struct DenseFp8 {
   static constexpr bool STACK = NR == 16;
   static constexpr int NO = STACK ? 2 * NR : NR, NIO = NO / 8;
   static constexpr int RS = L::RAW_SLOTS;
+  static constexpr bool OWNP = kOwnP && STACK; // variant 1: this warpgroup's own stacked P^T
 
   static __device__ void run(const SparseMmaParams& p) {
 #ifdef MLA_SM90A
@@ -242,7 +267,9 @@ struct DenseFp8 {
     __syncthreads();
 
     if (__shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x) / 128, 0) == 2) {
-      asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n" ::: "memory");
+      // (Bit 16: 24 / 240 registers, as FlashAttention-3's producer / consumers.)
+      if (kRegs240) asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
+      else asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n" ::: "memory");
       if (threadIdx.x == 256) {
         const uint64_t policy = evictFirstPolicy();
         // Pages prefetched into L2 ahead of the ring (the raw slots alone hold too few bytes in flight to cover the
@@ -268,8 +295,9 @@ struct DenseFp8 {
       }
       return;
     }
-    asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");
-    const uint32_t pBase = base + L::P_OFF; // P^T hi; lo follows at + P_BYTES
+    if (kRegs240) asm volatile("setmaxnreg.inc.sync.aligned.u32 240;\n" ::: "memory");
+    else asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");
+    const uint32_t pBase = base + L::P_OFF + (OWNP ? wg * 2 * L::P_BYTES : 0); // P^T hi; lo follows at + P_BYTES
     float* const red = reinterpret_cast<float*>(smem + L::RED_OFF + wg * L::RED_BYTES); // [4][NR]
     float* const xOwn = reinterpret_cast<float*>(smem + L::X_OFF) + wg * 2 * L::X_FLOATS;
     float* const xOther = reinterpret_cast<float*>(smem + L::X_OFF) + (1 - wg) * 2 * L::X_FLOATS;
@@ -337,7 +365,7 @@ struct DenseFp8 {
 #pragma unroll
           for (int gi = 0; gi < 2; ++gi)
 #pragma unroll
-            for (int h = 0; h < 2; ++h) nope[tk][gi][h] = lds128(tokA + 128 * (2 * wg + gi) + 32 * tq + 16 * h);
+            for (int h = 0; h < 2; ++h) nope[tk][gi][h] = lds128(tokA + 128 * (2 * wg + gi) + 32 * tq + 16 * (kLoadSwap ? h ^ static_cast<int>(swapHalves) : h));
         }
         // Every raw byte this warp needs is in registers: the slot may be refilled once all 8 warps say so.
         __syncwarp();
@@ -346,9 +374,12 @@ struct DenseFp8 {
         for (int tk = 0; tk < 2; ++tk)
 #pragma unroll
           for (int gi = 0; gi < 2; ++gi) {
-            const uint4 x = nope[tk][gi][0], y = nope[tk][gi][1];
-            nope[tk][gi][0] = swapHalves ? y : x;
-            nope[tk][gi][1] = swapHalves ? x : y;
+            if (!kLoadSwap) {
+              const uint4 x = nope[tk][gi][0], y = nope[tk][gi][1];
+              nope[tk][gi][0] = swapHalves ? y : x;
+              nope[tk][gi][1] = swapHalves ? x : y;
+            }
+            if (kNoDequant) continue;
             const uint32_t sb = gi == 0 ? scRaw[tk].x : scRaw[tk].y;
             const uint32_t ex = (sb >> 23) & 0xffu;
             uint32_t nanAcc = 0;
@@ -360,7 +391,18 @@ struct DenseFp8 {
             }
             fast = fast && (sb & 0x007fffffu) == 0 && ex >= 1 && ex <= 134 && (nanAcc & 0x80808080u) == 0;
           }
-        if (__all_sync(0xffffffffu, fast)) {
+        if (kNoDequant) { // measurement only (wrong results): one shift a pair in place of the checks and the conversion
+#pragma unroll
+          for (int tk = 0; tk < 2; ++tk)
+#pragma unroll
+            for (int gi = 0; gi < 2; ++gi)
+#pragma unroll
+              for (int h = 0; h < 2; ++h) {
+                const uint32_t w4[4] = {nope[tk][gi][h].x, nope[tk][gi][h].y, nope[tk][gi][h].z, nope[tk][gi][h].w};
+#pragma unroll
+                for (int k = 0; k < 4; ++k) d[tk][gi][8 * h + 2 * k] = w4[k], d[tk][gi][8 * h + 2 * k + 1] = w4[k] >> 8;
+              }
+        } else if (__all_sync(0xffffffffu, fast)) {
 #pragma unroll
           for (int tk = 0; tk < 2; ++tk)
 #pragma unroll
@@ -405,9 +447,16 @@ struct DenseFp8 {
         wgWait<0>();
 #pragma unroll
         for (int s = 0; s < 4; ++s) pinRegs<NIO * 4>(&o[s][0][0]);
-#pragma unroll
-        for (int tk = 0; tk < 2; ++tk) {
+        const auto storeV = [&](const int tk) { // token r0 + 8 tk's 64 values of this warpgroup's half
           const int r = r0 + 8 * tk;
+          if (kScoresFirst && r >= live) { // variant 4: a dead row (below) gets its zeros here, in place of its values
+#pragma unroll
+            for (int gi = 0; gi < 2; ++gi)
+#pragma unroll
+              for (int j = 0; j < 4; ++j)
+                sts128(vBase + (4 * wg + 2 * gi + (tq >> 1)) * 8192 + r * 128 + (((4 * (tq & 1) + j) ^ (r & 7)) << 4), 0u, 0u, 0u, 0u);
+            return;
+          }
 #pragma unroll
           for (int gi = 0; gi < 2; ++gi) {
             const uint32_t sl = vBase + (4 * wg + 2 * gi + (tq >> 1)) * 8192 + r * 128;
@@ -417,30 +466,49 @@ struct DenseFp8 {
               sts128(sl + ((u ^ (r & 7)) << 4), d[tk][gi][4 * j], d[tk][gi][4 * j + 1], d[tk][gi][4 * j + 2], d[tk][gi][4 * j + 3]);
             }
           }
+        };
+        // S^T (this warpgroup's half) = K_w Q^T_w: 18 wgmma from registers. Variant 4 issues it here, so that the V
+        // stores after it (which only read the values) overlap it; the A operand (register quads of two tokens) and
+        // the stores (quads of one token) group the values differently, so both copies are live while it runs (that
+        // takes the 240-register split, bit 16).
+        float sAcc[NI * 4];
+        const uint64_t qDesc = descOf<NR>(qBase + kKSteps * wg * 2 * NR * 16);
+        if (kScoresFirst) {
+#pragma unroll
+          for (int e = 0; e < NI * 4; ++e) sAcc[e] = 0.f;
+          wgFence();
+#pragma unroll
+          for (int ks = 0; ks < kKSteps; ++ks) WgRs<NR>::mma(reinterpret_cast<float(&)[NI * 4]>(sAcc), a[ks], qDesc + ((ks * 2 * NR * 16) >> 4), ks > 0);
+          wgCommit();
         }
+#pragma unroll
+        for (int tk = 0; tk < 2; ++tk) storeV(tk);
         // Value rows past the tile's live keys (the rest of the last page: maybe NaN) become zeros in V, written over
         // by the thread that stored them; S^T keeps the raw values (their scores are masked by selection).
+        const auto zeroDeadRows = [&] {
 #pragma unroll 1
-        for (int tk = 0; tk < 2; ++tk) {
-          const int r = r0 + 8 * tk;
-          if (r < live) continue;
+          for (int tk = 0; tk < 2; ++tk) {
+            const int r = r0 + 8 * tk;
+            if (r < live) continue;
 #pragma unroll
-          for (int gi = 0; gi < 2; ++gi)
+            for (int gi = 0; gi < 2; ++gi)
 #pragma unroll
-            for (int j = 0; j < 4; ++j)
-              sts128(vBase + (4 * wg + 2 * gi + (tq >> 1)) * 8192 + r * 128 + (((4 * (tq & 1) + j) ^ (r & 7)) << 4), 0u, 0u, 0u, 0u);
-        }
-        fenceProxyAsync();
+              for (int j = 0; j < 4; ++j)
+                sts128(vBase + (4 * wg + 2 * gi + (tq >> 1)) * 8192 + r * 128 + (((4 * (tq & 1) + j) ^ (r & 7)) << 4), 0u, 0u, 0u, 0u);
+          }
+          fenceProxyAsync();
+        };
+        if (!kScoresFirst) zeroDeadRows();
+        else fenceProxyAsync();
 
-        // S^T (this warpgroup's half) = K_w Q^T_w: 18 wgmma from registers.
-        float sAcc[NI * 4];
+        if (!kScoresFirst) {
 #pragma unroll
-        for (int e = 0; e < NI * 4; ++e) sAcc[e] = 0.f;
-        const uint64_t qDesc = descOf<NR>(qBase + kKSteps * wg * 2 * NR * 16);
-        wgFence();
+          for (int e = 0; e < NI * 4; ++e) sAcc[e] = 0.f;
+          wgFence();
 #pragma unroll
-        for (int ks = 0; ks < kKSteps; ++ks) WgRs<NR>::mma(reinterpret_cast<float(&)[NI * 4]>(sAcc), a[ks], qDesc + ((ks * 2 * NR * 16) >> 4), ks > 0);
-        wgCommit();
+          for (int ks = 0; ks < kKSteps; ++ks) WgRs<NR>::mma(reinterpret_cast<float(&)[NI * 4]>(sAcc), a[ks], qDesc + ((ks * 2 * NR * 16) >> 4), ks > 0);
+          wgCommit();
+        }
         wgWait<0>();
         pinRegs<NI * 4>(sAcc);
         // The two halves meet: each warpgroup adds the other's (the same sum in both).
@@ -490,6 +558,15 @@ struct DenseFp8 {
             // P^T as hi + lo (16 significant bits; a bf16 P alone rounds each weight by up to 2^-9, which shows on
             // large V columns when few keys share the mass). Both warpgroups hold the same P: 0 writes hi, 1 lo.
             const __nv_bfloat16 h0 = __float2bfloat16_rn(p0), h1 = __float2bfloat16_rn(p1);
+            if (OWNP) { // variant 1: this warpgroup's own P^T of 2 NR rows, hi in rows 0.., lo in rows NR..
+              const __nv_bfloat16 l0 = __float2bfloat16_rn(p0 - __bfloat162float(h0)), l1 = __float2bfloat16_rn(p1 - __bfloat162float(h1));
+              unsigned char* const pw = smem + L::P_OFF + wg * 2 * L::P_BYTES;
+              *reinterpret_cast<__nv_bfloat16*>(pw + canonOff<NO>(r, r0)) = h0;
+              *reinterpret_cast<__nv_bfloat16*>(pw + canonOff<NO>(r, r0 + 8)) = h1;
+              *reinterpret_cast<__nv_bfloat16*>(pw + canonOff<NO>(r + NR, r0)) = l0;
+              *reinterpret_cast<__nv_bfloat16*>(pw + canonOff<NO>(r + NR, r0 + 8)) = l1;
+              continue;
+            }
             const __nv_bfloat16 w0 = wg == 0 ? h0 : __float2bfloat16_rn(p0 - __bfloat162float(h0));
             const __nv_bfloat16 w1 = wg == 0 ? h1 : __float2bfloat16_rn(p1 - __bfloat162float(h1));
             if (STACK) { // one P^T of 2 NR rows: hi in rows 0.., lo in rows NR..
@@ -503,12 +580,16 @@ struct DenseFp8 {
         fenceProxyAsync();
         // P^T hi and lo and both warpgroups' V slices complete (and visible to the tensor cores); red is free. (The
         // next tile's P^T is written after its exchange barrier, which both warpgroups pass only once their O^T
-        // product of this tile has been waited for.)
-        consumersSync();
+        // product of this tile has been waited for.) Variant 1: each warpgroup's own P^T and V half, its own barrier.
+        if (OWNP) groupSync(wg);
+        else consumersSync();
 
         // O^T_w += V^T_w P^T: slice s of this warpgroup, 4 k-steps of 16 keys.
         // (Descriptors as one base plus constant steps: the address field counts 16-byte units.)
         const uint64_t vDesc = descSw128(vBase + 4 * wg * 8192), pDesc = descOf<NO>(pBase);
+        if (kScoresFirst) // (keeps the compiler from sinking the rescale by alpha in among the wgmma)
+#pragma unroll
+          for (int s = 0; s < 4; ++s) pinRegs<NIO * 4>(&o[s][0][0]);
         wgFence();
 #pragma unroll
         for (int kk = 0; kk < 4; ++kk)
@@ -585,7 +666,11 @@ struct DenseFp8 {
 } // namespace mla
 
 static_assert(mla::dfp8::Layout<16>::SMEM <= 232448 && mla::dfp8::Layout<32>::SMEM <= 232448, "dense_fp8_sm90 shared memory over 227 KiB");
+#if MLA_DENSE_FP8_VAR == 0
 static_assert(mla::dfp8::Layout<16>::SMEM == 231984 && mla::dfp8::Layout<32>::SMEM == 229408, "shared memory differs from dense-fp8-sm90-launch.ts");
+#else // variants run under the shipped launch (dense-fp8-sm90-launch.ts), so they may use less, never more
+static_assert(mla::dfp8::Layout<16>::SMEM <= 231984 && mla::dfp8::Layout<32>::SMEM <= 229408, "a variant needs more shared memory than the launch gives");
+#endif
 
 // Launch (dense-fp8-sm90-launch.ts): grid (numSmParts, 1, 1), 384 threads, Layout<NR>::SMEM bytes of dynamic shared
 // memory; rows = sQ * hQ <= NR, V3.2 cache, page 64, bf16 queries, sm_90a only (elsewhere the entries are empty).
