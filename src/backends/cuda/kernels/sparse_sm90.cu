@@ -90,6 +90,19 @@ static_assert(((MLA_SPARSE_SM90_MODE >> 13) & 7) == 0 || ((MLA_SPARSE_SM90_MODE 
 // tile t is stored, so a gather's latency has two tiles of consumer time to hide behind instead of one (produceDeep).
 // The V3.2 pair entry spills 40 bytes with it (its producer keeps the one-set loop). Preprocessor-guarded, so that
 // builds without it compile the source they were measured with.
+// Session 9, second round: three candidates for the next device call, each preprocessor-guarded so that a build
+// without the bit compiles the source it was measured with (the shipped 57352 stays byte-identical).
+// Bit 17 (measurement only): the producer loads, converts and stores nothing; it waits for a stage's hand-back, marks
+// its 64 tokens valid and arrives (in a cluster also on its own `remote` barrier, with no bytes): the consumers' chain
+// alone, on whatever the stages hold (the output is garbage). Not with bit 16.
+// Bit 18: warpgroup 0 writes P hi and P lo with stmatrix (four 8 x 8 matrices an instruction: 8 instructions a thread
+// a tile instead of 32 st.shared.b32, the same shared-memory wavefronts), as FlashMLA does; in the pair entries and
+// MODEL1's one-CTA entry (the V3.2 one-CTA entry, on none of FlashMLA's 12 shapes, spills 16 bytes with 18 + 19).
+// Bit 19: dequantization multiplies by the scale in bf16x2 after the e4m3 -> f32 -> bf16x2 conversion (FlashMLA's
+// order) instead of two f32 multiplies before it: one instruction a pair of values fewer on the producer. Exact for
+// power-of-two scales (MODEL1's UE8M0, and the V3.2 scales FlashMLA's quantizer and src/core/fp8.ts write); a V3.2
+// scale with more than 8 significant bits is rounded to bf16 first, as FlashMLA does.
+static_assert(!((MLA_SPARSE_SM90_MODE & 131072) && (MLA_SPARSE_SM90_MODE & 65536)), "bit 17 is not for the two-set producer (bit 16)");
 // mbarrier arrivals: full = the producer threads that write a stage; empty = one a consumer warpgroup (or warp, bit 12),
 // of both CTAs in a cluster; remote (cluster only) = this CTA's producer thread 0 with the byte count the peer writes.
 constexpr int kFullCount = 128, kEmptyCount = kWarpRelease ? 8 : 2;
@@ -213,6 +226,26 @@ __device__ __forceinline__ uint2 dq4(uint32_t w, float s) {
   return make_uint2(*reinterpret_cast<const uint32_t*>(&x), *reinterpret_cast<const uint32_t*>(&y));
 }
 
+#if MLA_SPARSE_SM90_MODE & 524288
+/** dq4 with the scale applied in bf16x2 (bit 19): s2 is the scale twice as bf16. */
+__device__ __forceinline__ uint2 dq4b(uint32_t w, uint32_t s2) {
+  uint32_t h01, h23;
+  asm("{\n .reg .b16 lo, hi;\n mov.b32 {lo, hi}, %2;\n cvt.rn.f16x2.e4m3x2 %0, lo;\n cvt.rn.f16x2.e4m3x2 %1, hi;\n}\n" : "=r"(h01), "=r"(h23) : "r"(w));
+  const float2 a = __half22float2(*reinterpret_cast<const __half2*>(&h01)), b = __half22float2(*reinterpret_cast<const __half2*>(&h23));
+  const __nv_bfloat162 x = __floats2bfloat162_rn(a.x, a.y), y = __floats2bfloat162_rn(b.x, b.y);
+  uint32_t rx, ry;
+  asm("mul.rn.bf16x2 %0, %1, %2;\n" : "=r"(rx) : "r"(*reinterpret_cast<const uint32_t*>(&x)), "r"(s2));
+  asm("mul.rn.bf16x2 %0, %1, %2;\n" : "=r"(ry) : "r"(*reinterpret_cast<const uint32_t*>(&y)), "r"(s2));
+  return make_uint2(rx, ry);
+}
+#endif
+#if MLA_SPARSE_SM90_MODE & 262144
+/** stmatrix .x4 (bit 18): lanes 8m..8m+7 give the row addresses of matrix m; r[m] is this lane's pair of matrix m. */
+__device__ __forceinline__ void stMatrix4(uint32_t addr, const uint32_t (&r)[4]) {
+  asm volatile("stmatrix.sync.aligned.m8n8.x4.shared.b16 [%0], {%1, %2, %3, %4};\n" ::"r"(addr), "r"(r[0]), "r"(r[1]), "r"(r[2]), "r"(r[3]) : "memory");
+}
+#endif
+
 template <bool M1, bool C2>
 struct Kernel {
   using F = Fmt<M1>;
@@ -287,7 +320,13 @@ struct Kernel {
         if (d.live[rnd]) {
           const uint4 w = d.nope[rnd][c];
           const float sc = M1 && !kScaleAtLoad ? ue8m0((__float_as_uint(d.sc[rnd]) >> (8 * (k & 3))) & 255u) : d.sc[rnd];
+#if MLA_SPARSE_SM90_MODE & 524288
+          const __nv_bfloat162 sb = __floats2bfloat162_rn(sc, sc);
+          const uint32_t s2 = *reinterpret_cast<const uint32_t*>(&sb);
+          const uint2 a = dq4b(w.x, s2), b = dq4b(w.y, s2), e = dq4b(w.z, s2), f = dq4b(w.w, s2);
+#else
           const uint2 a = dq4(w.x, sc), b = dq4(w.y, sc), e = dq4(w.z, sc), f = dq4(w.w, sc);
+#endif
           lo = make_uint4(a.x, a.y, b.x, b.y);
           hi = make_uint4(e.x, e.y, f.x, f.y);
         }
@@ -321,6 +360,20 @@ struct Kernel {
     for (int batch = beginReq; batch <= endReq && batch < p.b; ++batch) {
       const Item it = itemOf(p, meta, batch, beginReq, endReq);
       if (it.nTiles == 0) continue;
+#if MLA_SPARSE_SM90_MODE & 131072
+      // Bit 17 (probe): hand each stage straight back to the consumers, every token valid, nothing loaded or stored.
+#pragma unroll 1
+      for (int t = 0; t < it.nTiles; ++t, ++u) {
+        const uint32_t st = u & 1;
+        mbarWait(emptyBar + 8 * st, ((u >> 1) & 1) ^ 1);
+        if (k == 0)
+#pragma unroll
+          for (int rnd = 0; rnd < 4; ++rnd) rw.valid[st][rnd * 16 + tokInRound] = 1;
+        if (C2 && pt == 0) mbarArrive(remoteBar + 8 * st);
+        mbarArrive(fullBar + 8 * st);
+      }
+      continue;
+#endif
       const int64_t rowQ = static_cast<int64_t>(batch) * p.sQ + j;
       auto idOf = [&](int t, int rnd) {
         return t < it.nTiles ? idAt(p, it, rowQ, it.eBegin + t * kBN + (r0 + rnd) * 16 + tokInRound) : Id{-1, false};
@@ -505,6 +558,18 @@ struct Kernel {
           lA = lA * scA + sumA;
           lB = lB * scB + sumB;
           if (t > 0) namedSync(2, 256); // warpgroup 1 is done with the previous P and scale
+#if MLA_SPARSE_SM90_MODE & 262144
+          if constexpr (C2 || M1) { // not the V3.2 one-CTA entry: with bit 19 it would spill 16 bytes
+            // Matrix m of kk: rows 16 warp + 8 (m & 1).., chunk 2 kk + (m >> 1): the registers hi[kk][m], as below.
+            const int mi = lane >> 3, r = 16 * warp + 8 * (mi & 1) + (lane & 7);
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk) {
+              const uint32_t off = r * 128 + (((2 * kk + (mi >> 1)) ^ (lane & 7)) << 4);
+              stMatrix4(pBase + off, hi[kk]);
+              if (!kSingleP) stMatrix4(pLo + off, lo[kk]);
+            }
+          } else
+#endif
 #pragma unroll
           for (int kk = 0; kk < 4; ++kk)
 #pragma unroll
