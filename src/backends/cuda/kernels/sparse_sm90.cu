@@ -108,6 +108,15 @@ static_assert(!((MLA_SPARSE_SM90_MODE & 131072) && (MLA_SPARSE_SM90_MODE & 65536
 constexpr int kFullCount = 128, kEmptyCount = kWarpRelease ? 8 : 2;
 // setmaxnreg per warpgroup (producer, consumer 0, consumer 1): 3 x 168 = 504 in all, what the CTA holds.
 constexpr int kRegP = 144, kReg0 = 504 - 160 - kRegP, kReg1 = 160;
+// Bit 20 (session 9, second round; the pair entries only): the output columns split 192 / 320 between the consumer
+// warpgroups instead of 256 / 256, so that warpgroup 0, whose chain (S, softmax, its P V) sets the tile's pace, does a
+// quarter less P V and warpgroup 1, idle during S, a quarter more (its 320 columns: an m64n256k16 and an m64n64k16 a
+// step). Registers 184 / 192 / 128 (wg0 / wg1 / producer; the pair producer holds half a tile): wg0 spills at 176
+// with its 96 accumulators, and the one-CTA producer (a whole tile) at 128, so the one-CTA entries keep 256 / 256.
+#if MLA_SPARSE_SM90_MODE & 1048576
+constexpr int kRegPS = 128, kReg0S = 184, kReg1S = 192;
+static_assert(kRegPS + kReg0S + kReg1S == 504, "the three warpgroups hold what the 384-thread CTA was launched with");
+#endif
 struct Rows {
   float scale[kBM];  // this tile's O rescale, wg0 -> wg1
   float oScale[kBM]; // the epilogue's output factor, wg0 -> wg1
@@ -245,6 +254,22 @@ __device__ __forceinline__ void stMatrix4(uint32_t addr, const uint32_t (&r)[4])
   asm volatile("stmatrix.sync.aligned.m8n8.x4.shared.b16 [%0], {%1, %2, %3, %4};\n" ::"r"(addr), "r"(r[0]), "r"(r[1]), "r"(r[2]), "r"(r[3]) : "memory");
 }
 #endif
+#if MLA_SPARSE_SM90_MODE & 1048576
+// Bit 20: the P V wgmmas of the 192 / 320 column split: warpgroup 0's m64n192k16 with P from registers, and warpgroup
+// 1's last 64 columns, m64n64k16 with both operands from shared memory and B (V) MN-major.
+__device__ __forceinline__ void rs192(float (&d)[96], const uint32_t (&a)[4], uint64_t db) {
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %101, 0;\n"
+               "wgmma.mma_async.sync.aligned.m64n192k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63,%64,%65,%66,%67,%68,%69,%70,%71,%72,%73,%74,%75,%76,%77,%78,%79,%80,%81,%82,%83,%84,%85,%86,%87,%88,%89,%90,%91,%92,%93,%94,%95}, {%96,%97,%98,%99}, %100, p, 1, 1, 1;\n}\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]), "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]), "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]), "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]), "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));
+}
+__device__ __forceinline__ void ss64t(float (&d)[32], uint64_t da, uint64_t db) {
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
+               "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, %32, %33, p, 1, 1, 0, 1;\n}\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+               : "l"(da), "l"(db), "r"(1));
+}
+#endif
 
 template <bool M1, bool C2>
 struct Kernel {
@@ -342,6 +367,10 @@ struct Kernel {
   }
 
   static __device__ void produceTile(const SparseMmaParams& p) {
+#if MLA_SPARSE_SM90_MODE & 1048576
+    if constexpr (C2) asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kRegPS) : "memory");
+    else
+#endif
     asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kRegP) : "memory");
     const uint32_t kBase = smemBase() + kK_OFF;
     Rows& rw = rows();
@@ -474,8 +503,18 @@ struct Kernel {
   static __device__ void consume(const SparseMmaParams& p) {
     // Registers (kReg*): the CTA holds 3 x 168 a thread (launch bounds 384, 1); no spills, warpgroup 1 spills below
     // 160. v1 asked 224 / 160 / 128, more than the CTA holds: the increase waited forever.
+#if MLA_SPARSE_SM90_MODE & 1048576
+    constexpr bool kSp = C2;
+    if constexpr (kSp) asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(W == 0 ? kReg0S : kReg1S) : "memory");
+    else if constexpr (W == 0) asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kReg0) : "memory");
+    else asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kReg1) : "memory");
+    // Accumulators (split): warpgroup 0 columns 0..191 (o, 96); warpgroup 1 columns 192..447 (o, 128) and 448..511 (o2, 32).
+    constexpr int kNa = kSp && W == 0 ? 96 : 128, kNb = kSp && W == 1 ? 32 : 0, kC0 = (kSp ? 192 : 256) * W;
+#else
     if constexpr (W == 0) asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kReg0) : "memory");
     else asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kReg1) : "memory");
+    constexpr int kNa = 128, kC0 = 256 * W;
+#endif
     const uint32_t sBase = smemBase();
     const uint32_t qBase = sBase + kQ_OFF, kBase = sBase + kK_OFF, pBase = sBase + kP_OFF;
     Rows& rw = rows();
@@ -492,16 +531,22 @@ struct Kernel {
       loadQ(p, qBase, batch, j, m0, tid);
       namedSync(4, 256); // Q landed (and the previous item's epilogue is over for both warpgroups)
 
-      float o[128];
+#if MLA_SPARSE_SM90_MODE & 1048576
+      float o[kNa], o2[kNb > 0 ? kNb : 1];
 #pragma unroll
-      for (int i = 0; i < 128; ++i) o[i] = 0.f;
+      for (int i = 0; i < kNb; ++i) o2[i] = 0.f;
+#else
+      float o[kNa];
+#endif
+#pragma unroll
+      for (int i = 0; i < kNa; ++i) o[i] = 0.f;
       float mA = -INFINITY, mB = -INFINITY, lA = 0.f, lB = 0.f; // wg0: running max and sums of rows rA, rB
 
 #pragma unroll 1
       for (int t = 0; t < it.nTiles; ++t, ++u) {
         const uint32_t st = u & 1, par = (u >> 1) & 1;
         const uint32_t kt = kBase + st * kTile, pLo = M1 ? pBase + kBox : kt + 8 * kBox; // V3.2: the RoPE box, not part of V
-        const uint64_t dV = opaque(descSw128(kt + 4 * W * kBox, 8192, 1024));
+        const uint64_t dV = opaque(descSw128(kt + (kC0 / 64) * kBox, 8192, 1024));
         if constexpr (W == 0) {
           mbarWait(fullBar + 8 * st, par);
           if constexpr (C2) mbarWait(remoteBar + 8 * st, par); // the peer's half of the tile (st.async, counted in bytes)
@@ -583,15 +628,29 @@ struct Kernel {
           fenceProxyAsync();
           namedArrive(1, 256); // P and the rescale factors ready
 #pragma unroll
-          for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= scA; o[4 * i + 1] *= scA; o[4 * i + 2] *= scB; o[4 * i + 3] *= scB; }
+          for (int i = 0; i < kNa / 4; ++i) { o[4 * i + 0] *= scA; o[4 * i + 1] *= scA; o[4 * i + 2] *= scB; o[4 * i + 3] *= scB; }
           wgFence();
+#if MLA_SPARSE_SM90_MODE & 1048576
+          if constexpr (kNa == 96) {
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk) if (!kNoMath) rs192(o, hi[kk], dV + ((kk * 2048) >> 4));
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) rs192(o, lo[kk], dV + ((kk * 2048) >> 4));
+          } else {
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::rs256(o, hi[kk], dV + ((kk * 2048) >> 4));
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) Wg<__nv_bfloat16>::rs256(o, lo[kk], dV + ((kk * 2048) >> 4));
+          }
+#else
 #pragma unroll
           for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::rs256(o, hi[kk], dV + ((kk * 2048) >> 4));
 #pragma unroll
           for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) Wg<__nv_bfloat16>::rs256(o, lo[kk], dV + ((kk * 2048) >> 4));
+#endif
           wgCommit();
           wgWait<0>();
-          pinRegs<128>(o);
+          pinRegs<kNa>(o);
           releaseStage<C2>(emptyBar + 8 * st, emptyPeer + 8 * st, wt, lane);
         } else {
           namedSync(1, 256); // P and the rescale factors ready
@@ -599,16 +658,32 @@ struct Kernel {
           if constexpr (C2) mbarWait(remoteBar + 8 * st, par); // and the peer's
           const float scA = rw.scale[rA], scB = rw.scale[rB];
 #pragma unroll
-          for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= scA; o[4 * i + 1] *= scA; o[4 * i + 2] *= scB; o[4 * i + 3] *= scB; }
+          for (int i = 0; i < kNa / 4; ++i) { o[4 * i + 0] *= scA; o[4 * i + 1] *= scA; o[4 * i + 2] *= scB; o[4 * i + 3] *= scB; }
+#if MLA_SPARSE_SM90_MODE & 1048576
+#pragma unroll
+          for (int i = 0; i < kNb / 4; ++i) { o2[4 * i + 0] *= scA; o2[4 * i + 1] *= scA; o2[4 * i + 2] *= scB; o2[4 * i + 3] *= scB; }
+#endif
           const uint64_t dP = opaque(descSw128(pBase, 16, 1024)), dL = opaque(descSw128(pLo, 16, 1024));
           wgFence();
 #pragma unroll
           for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::ss256(o, dP + 2 * kk, dV + ((kk * 2048) >> 4));
 #pragma unroll
           for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) Wg<__nv_bfloat16>::ss256(o, dL + 2 * kk, dV + ((kk * 2048) >> 4));
+#if MLA_SPARSE_SM90_MODE & 1048576
+          if constexpr (kNb > 0) {
+            const uint64_t dV2 = opaque(descSw128(kt + 7 * kBox, 8192, 1024)); // columns 448..511: box 7
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk) if (!kNoMath) ss64t(o2, dP + 2 * kk, dV2 + ((kk * 2048) >> 4));
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) ss64t(o2, dL + 2 * kk, dV2 + ((kk * 2048) >> 4));
+          }
+#endif
           wgCommit();
           wgWait<0>();
           pinRegs<128>(o);
+#if MLA_SPARSE_SM90_MODE & 1048576
+          if constexpr (kNb > 0) pinRegs<kNb>(o2);
+#endif
           releaseStage<C2>(emptyBar + 8 * st, emptyPeer + 8 * st, wt, lane);
           if (t + 1 < it.nTiles) namedArrive(2, 256); // the P box and scales are free again
         }
@@ -646,18 +721,29 @@ struct Kernel {
         const int h = h2 ? hB : hA;
         if (h >= p.hQ) continue;
         const float f = h2 ? fB : fA;
-        const int col0 = 256 * W + 2 * tq;
+        const int col0 = kC0 + 2 * tq;
         if (it.noSplit) {
           __nv_bfloat16* out = static_cast<__nv_bfloat16*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + h) * kDV + col0;
 #pragma unroll
-          for (int i = 0; i < 32; ++i) {
+          for (int i = 0; i < kNa / 4; ++i) {
             const __nv_bfloat162 v = __floats2bfloat162_rn(o[4 * i + 2 * h2] * f, o[4 * i + 2 * h2 + 1] * f);
             *reinterpret_cast<__nv_bfloat162*>(out + 8 * i) = v;
           }
+#if MLA_SPARSE_SM90_MODE & 1048576
+#pragma unroll
+          for (int i = 0; i < kNb / 4; ++i) {
+            const __nv_bfloat162 v = __floats2bfloat162_rn(o2[4 * i + 2 * h2] * f, o2[4 * i + 2 * h2 + 1] * f);
+            *reinterpret_cast<__nv_bfloat162*>(out + 2 * kNa + 8 * i) = v;
+          }
+#endif
         } else {
           float* acc = p.oAccum + ((static_cast<int64_t>(it.slot) * p.sQ + j) * p.hQ + h) * kDV + col0;
 #pragma unroll
-          for (int i = 0; i < 32; ++i) *reinterpret_cast<float2*>(acc + 8 * i) = make_float2(o[4 * i + 2 * h2] * f, o[4 * i + 2 * h2 + 1] * f);
+          for (int i = 0; i < kNa / 4; ++i) *reinterpret_cast<float2*>(acc + 8 * i) = make_float2(o[4 * i + 2 * h2] * f, o[4 * i + 2 * h2 + 1] * f);
+#if MLA_SPARSE_SM90_MODE & 1048576
+#pragma unroll
+          for (int i = 0; i < kNb / 4; ++i) *reinterpret_cast<float2*>(acc + 2 * kNa + 8 * i) = make_float2(o2[4 * i + 2 * h2] * f, o2[4 * i + 2 * h2 + 1] * f);
+#endif
         }
       }
     }
