@@ -4,7 +4,7 @@
 # tsc output; FlashMLA's bench_sparse.py JSON of the same call as the argument:
 #   OUT=$OUT bash bench/cuda/hopper/sparse-sm90-final-ab.sh $OUT/flashmla-sparse.json [MODES]
 # MODES: the candidates (session 8 compared 3592 264 3848, since removed from the .cu; session 9's second round:
-# "581640 843784 909320", bits 19, 18 + 19 and 16 + 18 + 19, with PROBES="188424", see the note's "Next call").
+# "843784 909320 1105928 1892360" with PROBES="188424", see the note's "Next call").
 # PROBES (optional): measurement-only modes (their output is garbage) timed beside them without checks.
 # Each one's fatbin is .devstage/hb/sparse_sm90_mN.fatbin if it is there (prebuilt, see docs/notes/cuda-sparse-decode.md
 # for the command), else nvcc builds it here (~10 s, in parallel).
