@@ -3,9 +3,11 @@
 # host, from the repository root with .gpu-host entered, dist/cuda built (the shipped fatbins) and build/ holding the
 # tsc output; FlashMLA's bench_sparse.py JSON of the same call as the argument:
 #   OUT=$OUT bash bench/cuda/hopper/sparse-sm90-final-ab.sh $OUT/flashmla-sparse.json [MODES]
-# MODES: the candidates (session 8 compared 3592 264 3848, since removed from the .cu; session 9: "8 122888", the
-# one-CTA h_q-128 path and bit 16, against the shipped 57352). Each one's fatbin is .devstage/hb/sparse_sm90_mN.fatbin if it is
-# there (prebuilt, see docs/notes/cuda-sparse-decode.md for the command), else nvcc builds it here (~10 s, in parallel).
+# MODES: the candidates (session 8 compared 3592 264 3848, since removed from the .cu; session 9's second round:
+# "843784 909320 1105928 1892360" with PROBES="188424", see the note's "Next call").
+# PROBES (optional): measurement-only modes (their output is garbage) timed beside them without checks.
+# Each one's fatbin is .devstage/hb/sparse_sm90_mN.fatbin if it is there (prebuilt, see docs/notes/cuda-sparse-decode.md
+# for the command), else nvcc builds it here (~10 s, in parallel).
 #  1. checks, one process per candidate side by side: FlashMLA's six sparse goldens ($FLASHMLA_GOLDEN_SPARSE) and
 #     CASES (40) random V3.2 + CASES random MODEL1 cases at h_q 64/128 on sparse_sm90.cu (test/gpu/sparse.test.ts);
 #  2. timing, one process: the shipped build and every candidate on FlashMLA's 12 shapes, interleaved rounds
@@ -15,12 +17,13 @@
 set -uo pipefail
 F=${1:?usage: sparse-sm90-final-ab.sh FLASHMLA_SPARSE_JSON [MODES]}
 MODES=${2:-${MODES:?the build modes to compare, e.g. "136"}}
+PROBES=${PROBES:-}
 HB=${HB:-.devstage/hb}
 OUT=${OUT:-/tmp}
 L=$OUT/final-ab; mkdir -p "$L"
 T0=$(date +%s); el() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
 . "$(dirname "${BASH_SOURCE[0]}")/sparse-sm90-modes.sh"
-for m in $MODES; do
+for m in $MODES $PROBES; do
   if [ -f "$HB/sparse_sm90_m$m.fatbin" ]; then cp "$HB/sparse_sm90_m$m.fatbin" "$L/m$m.fatbin"
   else
     sparse_sm90_build $m "$L/m$m.fatbin" > "$L/nvcc-m$m.txt" 2>&1 &
@@ -28,7 +31,7 @@ for m in $MODES; do
 done
 wait
 BUILDS="shipped=$PWD/dist/cuda"
-for m in $MODES; do
+for m in $MODES $PROBES; do
   [ -s "$L/m$m.fatbin" ] || { echo "m$m: no fatbin ($(head -3 "$L/nvcc-m$m.txt" 2>/dev/null | tr '\n' ' '))"; continue; }
   d=/tmp/sab-m$m; rm -rf $d; mkdir -p $d; cp dist/cuda/* $d/; sparse_sm90_swap "$L/m$m.fatbin" $d
   BUILDS="$BUILDS m$m=$d"
@@ -37,6 +40,7 @@ el "kernel folders: $BUILDS"
 # 1. checks (goldens + random sm90 cases of both formats), candidates side by side
 for b in $BUILDS; do
   n=${b%%=*}; [ $n = shipped ] && continue
+  case " $PROBES " in *" ${n#m} "*) continue ;; esac
   FLASHMLA_CUDA_KERNELS=${b#*=} FLASHMLA_GPU_SPARSE_CASES=0 FLASHMLA_GPU_SPARSE_SM90_CASES=${CASES:-40} timeout -k 5 ${CHECK_TIMEOUT:-45} \
     node --test --test-reporter=tap --test-name-pattern="hQ 64 / 128|sparse_" build/test/gpu/sparse.test.js > "$L/check-$n.tap" 2>&1 &
 done
@@ -45,7 +49,7 @@ wait
 TIMED=""
 for b in $BUILDS; do
   n=${b%%=*}
-  if [ $n = shipped ] || { grep -qE '^# fail 0' "$L/check-$n.tap" && grep -qE '^# pass [1-9]' "$L/check-$n.tap"; }; then TIMED="$TIMED $b"; fi
+  if [ $n = shipped ] || case " $PROBES " in *" ${n#m} "*) true ;; *) false ;; esac || { grep -qE '^# fail 0' "$L/check-$n.tap" && grep -qE '^# pass [1-9]' "$L/check-$n.tap"; }; then TIMED="$TIMED $b"; fi
 done
 el "checks done; timed:$TIMED"
 # 2. timing on a quiet GPU
@@ -55,6 +59,7 @@ el "timing rc $?"
 for b in $BUILDS; do
   n=${b%%=*}; t=$(grep -E "^$n geomean" "$L/time.txt" | head -1 | sed "s/^$n //"); t=${t:-not timed}
   if [ $n = shipped ]; then echo "shipped (dist/cuda): $t"; continue; fi
+  case " $PROBES " in *" ${n#m} "*) echo "$n (probe, not checked): $t"; continue ;; esac
   c=$L/check-$n.tap
   g=$(grep -E '^\s*ok [0-9]+ - sparse_' $c | grep -vc SKIP); gf=$(grep -cE '^\s*not ok [0-9]+ - sparse_' $c)
   r=$(grep -E '^\s*(not )?ok [0-9]+ - [0-9]+ cases, hQ 64 / 128' $c | sed -E 's/^\s*//; s/ - ([0-9]+) cases.*/ \1/' | awk '{ if ($1 == "ok") p += $NF; else f += $NF } END { printf "%d pass / %d in failed tests", p, f }')

@@ -90,11 +90,33 @@ static_assert(((MLA_SPARSE_SM90_MODE >> 13) & 7) == 0 || ((MLA_SPARSE_SM90_MODE 
 // tile t is stored, so a gather's latency has two tiles of consumer time to hide behind instead of one (produceDeep).
 // The V3.2 pair entry spills 40 bytes with it (its producer keeps the one-set loop). Preprocessor-guarded, so that
 // builds without it compile the source they were measured with.
+// Session 9, second round: three candidates for the next device call, each preprocessor-guarded so that a build
+// without the bit compiles the source it was measured with (the shipped 57352 stays byte-identical).
+// Bit 17 (measurement only): the producer loads, converts and stores nothing; it waits for a stage's hand-back, marks
+// its 64 tokens valid and arrives (in a cluster also on its own `remote` barrier, with no bytes): the consumers' chain
+// alone, on whatever the stages hold (the output is garbage). Not with bit 16.
+// Bit 18: warpgroup 0 writes P hi and P lo with stmatrix (four 8 x 8 matrices an instruction: 8 instructions a thread
+// a tile instead of 32 st.shared.b32, the same shared-memory wavefronts), as FlashMLA does; in the pair entries and
+// MODEL1's one-CTA entry (the V3.2 one-CTA entry, on none of FlashMLA's 12 shapes, spills 16 bytes with 18 + 19).
+// Bit 19: dequantization multiplies by the scale in bf16x2 after the e4m3 -> f32 -> bf16x2 conversion (FlashMLA's
+// order) instead of two f32 multiplies before it: one instruction a pair of values fewer on the producer. Exact for
+// power-of-two scales (MODEL1's UE8M0, and the V3.2 scales FlashMLA's quantizer and src/core/fp8.ts write); a V3.2
+// scale with more than 8 significant bits is rounded to bf16 first, as FlashMLA does.
+static_assert(!((MLA_SPARSE_SM90_MODE & 131072) && (MLA_SPARSE_SM90_MODE & 65536)), "bit 17 is not for the two-set producer (bit 16)");
 // mbarrier arrivals: full = the producer threads that write a stage; empty = one a consumer warpgroup (or warp, bit 12),
 // of both CTAs in a cluster; remote (cluster only) = this CTA's producer thread 0 with the byte count the peer writes.
 constexpr int kFullCount = 128, kEmptyCount = kWarpRelease ? 8 : 2;
 // setmaxnreg per warpgroup (producer, consumer 0, consumer 1): 3 x 168 = 504 in all, what the CTA holds.
 constexpr int kRegP = 144, kReg0 = 504 - 160 - kRegP, kReg1 = 160;
+// Bit 20 (session 9, second round; the pair entries only): the output columns split 192 / 320 between the consumer
+// warpgroups instead of 256 / 256, so that warpgroup 0, whose chain (S, softmax, its P V) sets the tile's pace, does a
+// quarter less P V and warpgroup 1, idle during S, a quarter more (its 320 columns: an m64n256k16 and an m64n64k16 a
+// step). Registers 184 / 192 / 128 (wg0 / wg1 / producer; the pair producer holds half a tile): wg0 spills at 176
+// with its 96 accumulators, and the one-CTA producer (a whole tile) at 128, so the one-CTA entries keep 256 / 256.
+#if MLA_SPARSE_SM90_MODE & 1048576
+constexpr int kRegPS = 128, kReg0S = 184, kReg1S = 192;
+static_assert(kRegPS + kReg0S + kReg1S == 504, "the three warpgroups hold what the 384-thread CTA was launched with");
+#endif
 struct Rows {
   float scale[kBM];  // this tile's O rescale, wg0 -> wg1
   float oScale[kBM]; // the epilogue's output factor, wg0 -> wg1
@@ -213,6 +235,42 @@ __device__ __forceinline__ uint2 dq4(uint32_t w, float s) {
   return make_uint2(*reinterpret_cast<const uint32_t*>(&x), *reinterpret_cast<const uint32_t*>(&y));
 }
 
+#if MLA_SPARSE_SM90_MODE & 524288
+/** dq4 with the scale applied in bf16x2 (bit 19): s2 is the scale twice as bf16. */
+__device__ __forceinline__ uint2 dq4b(uint32_t w, uint32_t s2) {
+  uint32_t h01, h23;
+  asm("{\n .reg .b16 lo, hi;\n mov.b32 {lo, hi}, %2;\n cvt.rn.f16x2.e4m3x2 %0, lo;\n cvt.rn.f16x2.e4m3x2 %1, hi;\n}\n" : "=r"(h01), "=r"(h23) : "r"(w));
+  const float2 a = __half22float2(*reinterpret_cast<const __half2*>(&h01)), b = __half22float2(*reinterpret_cast<const __half2*>(&h23));
+  const __nv_bfloat162 x = __floats2bfloat162_rn(a.x, a.y), y = __floats2bfloat162_rn(b.x, b.y);
+  uint32_t rx, ry;
+  asm("mul.rn.bf16x2 %0, %1, %2;\n" : "=r"(rx) : "r"(*reinterpret_cast<const uint32_t*>(&x)), "r"(s2));
+  asm("mul.rn.bf16x2 %0, %1, %2;\n" : "=r"(ry) : "r"(*reinterpret_cast<const uint32_t*>(&y)), "r"(s2));
+  return make_uint2(rx, ry);
+}
+#endif
+#if MLA_SPARSE_SM90_MODE & 262144
+/** stmatrix .x4 (bit 18): lanes 8m..8m+7 give the row addresses of matrix m; r[m] is this lane's pair of matrix m. */
+__device__ __forceinline__ void stMatrix4(uint32_t addr, const uint32_t (&r)[4]) {
+  asm volatile("stmatrix.sync.aligned.m8n8.x4.shared.b16 [%0], {%1, %2, %3, %4};\n" ::"r"(addr), "r"(r[0]), "r"(r[1]), "r"(r[2]), "r"(r[3]) : "memory");
+}
+#endif
+#if MLA_SPARSE_SM90_MODE & 1048576
+// Bit 20: the P V wgmmas of the 192 / 320 column split: warpgroup 0's m64n192k16 with P from registers, and warpgroup
+// 1's last 64 columns, m64n64k16 with both operands from shared memory and B (V) MN-major.
+__device__ __forceinline__ void rs192(float (&d)[96], const uint32_t (&a)[4], uint64_t db) {
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %101, 0;\n"
+               "wgmma.mma_async.sync.aligned.m64n192k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31,%32,%33,%34,%35,%36,%37,%38,%39,%40,%41,%42,%43,%44,%45,%46,%47,%48,%49,%50,%51,%52,%53,%54,%55,%56,%57,%58,%59,%60,%61,%62,%63,%64,%65,%66,%67,%68,%69,%70,%71,%72,%73,%74,%75,%76,%77,%78,%79,%80,%81,%82,%83,%84,%85,%86,%87,%88,%89,%90,%91,%92,%93,%94,%95}, {%96,%97,%98,%99}, %100, p, 1, 1, 1;\n}\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]), "+f"(d[64]), "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]), "+f"(d[72]), "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]), "+f"(d[80]), "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]), "+f"(d[88]), "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1));
+}
+__device__ __forceinline__ void ss64t(float (&d)[32], uint64_t da, uint64_t db) {
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
+               "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, %32, %33, p, 1, 1, 0, 1;\n}\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+               : "l"(da), "l"(db), "r"(1));
+}
+#endif
+
 template <bool M1, bool C2>
 struct Kernel {
   using F = Fmt<M1>;
@@ -287,7 +345,13 @@ struct Kernel {
         if (d.live[rnd]) {
           const uint4 w = d.nope[rnd][c];
           const float sc = M1 && !kScaleAtLoad ? ue8m0((__float_as_uint(d.sc[rnd]) >> (8 * (k & 3))) & 255u) : d.sc[rnd];
+#if MLA_SPARSE_SM90_MODE & 524288
+          const __nv_bfloat162 sb = __floats2bfloat162_rn(sc, sc);
+          const uint32_t s2 = *reinterpret_cast<const uint32_t*>(&sb);
+          const uint2 a = dq4b(w.x, s2), b = dq4b(w.y, s2), e = dq4b(w.z, s2), f = dq4b(w.w, s2);
+#else
           const uint2 a = dq4(w.x, sc), b = dq4(w.y, sc), e = dq4(w.z, sc), f = dq4(w.w, sc);
+#endif
           lo = make_uint4(a.x, a.y, b.x, b.y);
           hi = make_uint4(e.x, e.y, f.x, f.y);
         }
@@ -303,6 +367,10 @@ struct Kernel {
   }
 
   static __device__ void produceTile(const SparseMmaParams& p) {
+#if MLA_SPARSE_SM90_MODE & 1048576
+    if constexpr (C2) asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kRegPS) : "memory");
+    else
+#endif
     asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kRegP) : "memory");
     const uint32_t kBase = smemBase() + kK_OFF;
     Rows& rw = rows();
@@ -321,6 +389,20 @@ struct Kernel {
     for (int batch = beginReq; batch <= endReq && batch < p.b; ++batch) {
       const Item it = itemOf(p, meta, batch, beginReq, endReq);
       if (it.nTiles == 0) continue;
+#if MLA_SPARSE_SM90_MODE & 131072
+      // Bit 17 (probe): hand each stage straight back to the consumers, every token valid, nothing loaded or stored.
+#pragma unroll 1
+      for (int t = 0; t < it.nTiles; ++t, ++u) {
+        const uint32_t st = u & 1;
+        mbarWait(emptyBar + 8 * st, ((u >> 1) & 1) ^ 1);
+        if (k == 0)
+#pragma unroll
+          for (int rnd = 0; rnd < 4; ++rnd) rw.valid[st][rnd * 16 + tokInRound] = 1;
+        if (C2 && pt == 0) mbarArrive(remoteBar + 8 * st);
+        mbarArrive(fullBar + 8 * st);
+      }
+      continue;
+#endif
       const int64_t rowQ = static_cast<int64_t>(batch) * p.sQ + j;
       auto idOf = [&](int t, int rnd) {
         return t < it.nTiles ? idAt(p, it, rowQ, it.eBegin + t * kBN + (r0 + rnd) * 16 + tokInRound) : Id{-1, false};
@@ -421,8 +503,18 @@ struct Kernel {
   static __device__ void consume(const SparseMmaParams& p) {
     // Registers (kReg*): the CTA holds 3 x 168 a thread (launch bounds 384, 1); no spills, warpgroup 1 spills below
     // 160. v1 asked 224 / 160 / 128, more than the CTA holds: the increase waited forever.
+#if MLA_SPARSE_SM90_MODE & 1048576
+    constexpr bool kSp = C2;
+    if constexpr (kSp) asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(W == 0 ? kReg0S : kReg1S) : "memory");
+    else if constexpr (W == 0) asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kReg0) : "memory");
+    else asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kReg1) : "memory");
+    // Accumulators (split): warpgroup 0 columns 0..191 (o, 96); warpgroup 1 columns 192..447 (o, 128) and 448..511 (o2, 32).
+    constexpr int kNa = kSp && W == 0 ? 96 : 128, kNb = kSp && W == 1 ? 32 : 0, kC0 = (kSp ? 192 : 256) * W;
+#else
     if constexpr (W == 0) asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(kReg0) : "memory");
     else asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kReg1) : "memory");
+    constexpr int kNa = 128, kC0 = 256 * W;
+#endif
     const uint32_t sBase = smemBase();
     const uint32_t qBase = sBase + kQ_OFF, kBase = sBase + kK_OFF, pBase = sBase + kP_OFF;
     Rows& rw = rows();
@@ -439,16 +531,22 @@ struct Kernel {
       loadQ(p, qBase, batch, j, m0, tid);
       namedSync(4, 256); // Q landed (and the previous item's epilogue is over for both warpgroups)
 
-      float o[128];
+#if MLA_SPARSE_SM90_MODE & 1048576
+      float o[kNa], o2[kNb > 0 ? kNb : 1];
 #pragma unroll
-      for (int i = 0; i < 128; ++i) o[i] = 0.f;
+      for (int i = 0; i < kNb; ++i) o2[i] = 0.f;
+#else
+      float o[kNa];
+#endif
+#pragma unroll
+      for (int i = 0; i < kNa; ++i) o[i] = 0.f;
       float mA = -INFINITY, mB = -INFINITY, lA = 0.f, lB = 0.f; // wg0: running max and sums of rows rA, rB
 
 #pragma unroll 1
       for (int t = 0; t < it.nTiles; ++t, ++u) {
         const uint32_t st = u & 1, par = (u >> 1) & 1;
         const uint32_t kt = kBase + st * kTile, pLo = M1 ? pBase + kBox : kt + 8 * kBox; // V3.2: the RoPE box, not part of V
-        const uint64_t dV = opaque(descSw128(kt + 4 * W * kBox, 8192, 1024));
+        const uint64_t dV = opaque(descSw128(kt + (kC0 / 64) * kBox, 8192, 1024));
         if constexpr (W == 0) {
           mbarWait(fullBar + 8 * st, par);
           if constexpr (C2) mbarWait(remoteBar + 8 * st, par); // the peer's half of the tile (st.async, counted in bytes)
@@ -505,6 +603,18 @@ struct Kernel {
           lA = lA * scA + sumA;
           lB = lB * scB + sumB;
           if (t > 0) namedSync(2, 256); // warpgroup 1 is done with the previous P and scale
+#if MLA_SPARSE_SM90_MODE & 262144
+          if constexpr (C2 || M1) { // not the V3.2 one-CTA entry: with bit 19 it would spill 16 bytes
+            // Matrix m of kk: rows 16 warp + 8 (m & 1).., chunk 2 kk + (m >> 1): the registers hi[kk][m], as below.
+            const int mi = lane >> 3, r = 16 * warp + 8 * (mi & 1) + (lane & 7);
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk) {
+              const uint32_t off = r * 128 + (((2 * kk + (mi >> 1)) ^ (lane & 7)) << 4);
+              stMatrix4(pBase + off, hi[kk]);
+              if (!kSingleP) stMatrix4(pLo + off, lo[kk]);
+            }
+          } else
+#endif
 #pragma unroll
           for (int kk = 0; kk < 4; ++kk)
 #pragma unroll
@@ -518,15 +628,29 @@ struct Kernel {
           fenceProxyAsync();
           namedArrive(1, 256); // P and the rescale factors ready
 #pragma unroll
-          for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= scA; o[4 * i + 1] *= scA; o[4 * i + 2] *= scB; o[4 * i + 3] *= scB; }
+          for (int i = 0; i < kNa / 4; ++i) { o[4 * i + 0] *= scA; o[4 * i + 1] *= scA; o[4 * i + 2] *= scB; o[4 * i + 3] *= scB; }
           wgFence();
+#if MLA_SPARSE_SM90_MODE & 1048576
+          if constexpr (kNa == 96) {
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk) if (!kNoMath) rs192(o, hi[kk], dV + ((kk * 2048) >> 4));
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) rs192(o, lo[kk], dV + ((kk * 2048) >> 4));
+          } else {
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::rs256(o, hi[kk], dV + ((kk * 2048) >> 4));
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) Wg<__nv_bfloat16>::rs256(o, lo[kk], dV + ((kk * 2048) >> 4));
+          }
+#else
 #pragma unroll
           for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::rs256(o, hi[kk], dV + ((kk * 2048) >> 4));
 #pragma unroll
           for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) Wg<__nv_bfloat16>::rs256(o, lo[kk], dV + ((kk * 2048) >> 4));
+#endif
           wgCommit();
           wgWait<0>();
-          pinRegs<128>(o);
+          pinRegs<kNa>(o);
           releaseStage<C2>(emptyBar + 8 * st, emptyPeer + 8 * st, wt, lane);
         } else {
           namedSync(1, 256); // P and the rescale factors ready
@@ -534,16 +658,32 @@ struct Kernel {
           if constexpr (C2) mbarWait(remoteBar + 8 * st, par); // and the peer's
           const float scA = rw.scale[rA], scB = rw.scale[rB];
 #pragma unroll
-          for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= scA; o[4 * i + 1] *= scA; o[4 * i + 2] *= scB; o[4 * i + 3] *= scB; }
+          for (int i = 0; i < kNa / 4; ++i) { o[4 * i + 0] *= scA; o[4 * i + 1] *= scA; o[4 * i + 2] *= scB; o[4 * i + 3] *= scB; }
+#if MLA_SPARSE_SM90_MODE & 1048576
+#pragma unroll
+          for (int i = 0; i < kNb / 4; ++i) { o2[4 * i + 0] *= scA; o2[4 * i + 1] *= scA; o2[4 * i + 2] *= scB; o2[4 * i + 3] *= scB; }
+#endif
           const uint64_t dP = opaque(descSw128(pBase, 16, 1024)), dL = opaque(descSw128(pLo, 16, 1024));
           wgFence();
 #pragma unroll
           for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::ss256(o, dP + 2 * kk, dV + ((kk * 2048) >> 4));
 #pragma unroll
           for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) Wg<__nv_bfloat16>::ss256(o, dL + 2 * kk, dV + ((kk * 2048) >> 4));
+#if MLA_SPARSE_SM90_MODE & 1048576
+          if constexpr (kNb > 0) {
+            const uint64_t dV2 = opaque(descSw128(kt + 7 * kBox, 8192, 1024)); // columns 448..511: box 7
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk) if (!kNoMath) ss64t(o2, dP + 2 * kk, dV2 + ((kk * 2048) >> 4));
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) ss64t(o2, dL + 2 * kk, dV2 + ((kk * 2048) >> 4));
+          }
+#endif
           wgCommit();
           wgWait<0>();
           pinRegs<128>(o);
+#if MLA_SPARSE_SM90_MODE & 1048576
+          if constexpr (kNb > 0) pinRegs<kNb>(o2);
+#endif
           releaseStage<C2>(emptyBar + 8 * st, emptyPeer + 8 * st, wt, lane);
           if (t + 1 < it.nTiles) namedArrive(2, 256); // the P box and scales are free again
         }
@@ -581,18 +721,29 @@ struct Kernel {
         const int h = h2 ? hB : hA;
         if (h >= p.hQ) continue;
         const float f = h2 ? fB : fA;
-        const int col0 = 256 * W + 2 * tq;
+        const int col0 = kC0 + 2 * tq;
         if (it.noSplit) {
           __nv_bfloat16* out = static_cast<__nv_bfloat16*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + h) * kDV + col0;
 #pragma unroll
-          for (int i = 0; i < 32; ++i) {
+          for (int i = 0; i < kNa / 4; ++i) {
             const __nv_bfloat162 v = __floats2bfloat162_rn(o[4 * i + 2 * h2] * f, o[4 * i + 2 * h2 + 1] * f);
             *reinterpret_cast<__nv_bfloat162*>(out + 8 * i) = v;
           }
+#if MLA_SPARSE_SM90_MODE & 1048576
+#pragma unroll
+          for (int i = 0; i < kNb / 4; ++i) {
+            const __nv_bfloat162 v = __floats2bfloat162_rn(o2[4 * i + 2 * h2] * f, o2[4 * i + 2 * h2 + 1] * f);
+            *reinterpret_cast<__nv_bfloat162*>(out + 2 * kNa + 8 * i) = v;
+          }
+#endif
         } else {
           float* acc = p.oAccum + ((static_cast<int64_t>(it.slot) * p.sQ + j) * p.hQ + h) * kDV + col0;
 #pragma unroll
-          for (int i = 0; i < 32; ++i) *reinterpret_cast<float2*>(acc + 8 * i) = make_float2(o[4 * i + 2 * h2] * f, o[4 * i + 2 * h2 + 1] * f);
+          for (int i = 0; i < kNa / 4; ++i) *reinterpret_cast<float2*>(acc + 8 * i) = make_float2(o[4 * i + 2 * h2] * f, o[4 * i + 2 * h2 + 1] * f);
+#if MLA_SPARSE_SM90_MODE & 1048576
+#pragma unroll
+          for (int i = 0; i < kNb / 4; ++i) *reinterpret_cast<float2*>(acc + 2 * kNa + 8 * i) = make_float2(o2[4 * i + 2 * h2] * f, o2[4 * i + 2 * h2 + 1] * f);
+#endif
         }
       }
     }
