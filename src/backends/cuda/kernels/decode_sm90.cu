@@ -313,11 +313,18 @@ struct DecodeT {
         int j, h;
         rowOf(r, j, h);
         const float* lr = p.lseAccum + (static_cast<int64_t>(first) * p.sQ + j) * p.hQ + h;
-        float mx = -INFINITY;
-        for (int s = lane; s < nSplit; s += 32) mx = fmaxf(mx, __ldcg(lr + s * slotStride));
+        float v[4]; // splits lane + 32 q, loaded once (one round trip up to 128 splits)
+#pragma unroll
+        for (int q = 0; q < 4; ++q) v[q] = lane + 32 * q < nSplit ? __ldcg(lr + (lane + 32 * q) * slotStride) : -INFINITY;
+        float mx = fmaxf(fmaxf(v[0], v[1]), fmaxf(v[2], v[3]));
+        for (int s = lane + 128; s < nSplit; s += 32) mx = fmaxf(mx, __ldcg(lr + s * slotStride));
         mx = warpMax(mx);
         float sum = 0.f;
-        if (mx != -INFINITY) for (int s = lane; s < nSplit; s += 32) sum += __expf(__ldcg(lr + s * slotStride) - mx);
+        if (mx != -INFINITY) {
+#pragma unroll
+          for (int q = 0; q < 4; ++q) sum += __expf(v[q] - mx); // -inf: 0
+          for (int s = lane + 128; s < nSplit; s += 32) sum += __expf(__ldcg(lr + s * slotStride) - mx);
+        }
         sum = warpSum(sum);
         if (lane == 0) rowLse[r - r0] = mx == -INFINITY ? INFINITY : mx + __logf(sum);
       }
@@ -343,7 +350,7 @@ struct DecodeT {
           const int64_t row0 = (static_cast<int64_t>(first) * p.sQ + j) * p.hQ + h;
           float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
           if (lse != INFINITY) {
-#pragma unroll 4
+#pragma unroll 8
             for (int s = grp; s < nSplit; s += G) { // loads first, selection by weight after (an empty split may be NaN)
               const int64_t row = row0 + s * slotStride;
               const float4 x = __ldcg(reinterpret_cast<const float4*>(p.oAccum + row * kDV) + c4);
