@@ -13,7 +13,8 @@
 # synccheck of each candidate (memcheck only for the wide one: its synccheck ran past 35 s in session 9), SASS counts
 # (x17_n32 has a few LDL/STL: its merge is a call), all in parallel, ~35-40 s; (2) a candidate that ran >= 40 cases
 # (wide: 30) with 0 failures goes into the interleaved A/B (harness ab / harness_wide time COMPARE=vars, three rounds),
-# ~40 s; (3) one table per kernel against FlashMLA (FJ, default the session-9 final call's FlashMLA 9241ae3 JSON).
+# ~40 s; (3) one table per kernel against FlashMLA (FJ, default the session-9 final call's FlashMLA 9241ae3 JSON;
+# FLASHMLA=1 times FlashMLA in this call first, ~30 s more).
 # Predictions: docs/notes/cuda-hopper-decode.md, "Session 10 candidates".
 set -u
 S=$SECONDS
@@ -98,6 +99,11 @@ echo "s10: into the A/B:${pass:- none}"
 na="lib"; wa="lib"
 for k in $pass; do case " $WC " in *" $k "*) wa="$wa $k" ;; *) na="$na $k" ;; esac; done
 FJ=${FJ:-$ROOT/results/gpu-host/bench/hopper/s9_final_flashmla-dense.json}
+if [ "${FLASHMLA:-0}" = 1 ]; then # FlashMLA timed in this call instead (bench_flashmla.py on the A/B's shapes, ~30 s more)
+  FJ=$O/flashmla.json; rm -f "$FJ"
+  HB=$HB O=$O FJ=$FJ FLASHMLA_S=${FLASHMLA_S:-40} bash "$(dirname "$0")/run_s9_ab.sh" flashmla
+  [ -s "$FJ" ] || FJ=$ROOT/results/gpu-host/bench/hopper/s9_final_flashmla-dense.json
+fi
 [ "$na" = lib ] && [ "$wa" = lib ] && { ts "nothing to time"; exit 1; }
 [ "$wa" = lib ] && export AB_WIDE=0
 HB=$HB O=$O FJ=$FJ AB_KERNS="${AB_KERNS:-$na}" WVARS="${WVARS:-$wa}" ROUNDS=${ROUNDS:-3} AB_S=${AB_S:-25} WAB_S=${WAB_S:-40} \
