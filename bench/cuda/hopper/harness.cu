@@ -72,8 +72,8 @@
 using namespace mla;
 #include "harness_common.cuh"
 
-enum Kern { kNew, kNew1, kOld, kPrev, kX0, kX1, kX3 };
-static const int kXVar[] = {0, 1, 3}; // VAR bits of kX0.. (decode_sm90.cu's MLA_SM90_VARIANTS entries) // sm90 two consumer warpgroups (the library's), sm90 one warpgroup, mma.sync, MLA_SM90_OLD_FILE's
+enum Kern { kNew, kNew1, kOld, kPrev, kX0, kX1, kX3, kX17 };
+static const int kXVar[] = {0, 1, 3, 17}; // VAR bits of kX0.. (decode_sm90.cu's MLA_SM90_VARIANTS entries) // sm90 two consumer warpgroups (the library's), sm90 one warpgroup, mma.sync, MLA_SM90_OLD_FILE's
 
 static bool launch(const Dev& d, bool f16, Kern which) {
   const MlaParams& p = d.p;
@@ -87,8 +87,10 @@ static bool launch(const Dev& d, bool f16, Kern which) {
       if (f16) return false;
       smem = nr == 16 ? mla::sm90::Layout<16, 2>::SMEM : mla::sm90::Layout<32, 2>::SMEM;
       threads = mla::sm90::threadsOf<2>();
-      Fn const x16[] = {mla_decode_sm90_x0_bf16_n16, mla_decode_sm90_x1_bf16_n16, mla_decode_sm90_x3_bf16_n16};
-      Fn const x32[] = {mla_decode_sm90_x0_bf16_n32, mla_decode_sm90_x1_bf16_n32, mla_decode_sm90_x3_bf16_n32};
+      Fn const x16[] = {mla_decode_sm90_x0_bf16_n16, mla_decode_sm90_x1_bf16_n16, mla_decode_sm90_x3_bf16_n16, mla_decode_sm90_x17_bf16_n16};
+      Fn const x32[] = {mla_decode_sm90_x0_bf16_n32, mla_decode_sm90_x1_bf16_n32, mla_decode_sm90_x3_bf16_n32, mla_decode_sm90_x17_bf16_n32};
+      // x17 (VAR bit 16) merges the splits itself: every part resident at once, one CTA an SM, b within its counters
+      if (which == kX17 && (p.numSmParts > gSms || p.b > mla::sm90::kFuseMaxB)) return false;
       fn = nr == 16 ? x16[which - kX0] : x32[which - kX0];
     } else if (which == kPrev) {
 #ifdef MLA_SM90_OLD_FILE
@@ -109,6 +111,7 @@ static bool launch(const Dev& d, bool f16, Kern which) {
     }
     CK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
     fn<<<dim3(p.numSmParts, p.hKv), threads, smem>>>(p, d.tm);
+    if (which == kX17) { CK(cudaGetLastError()); return true; } // no combine: the decode merged the splits
   } else {
     launchMma(d, f16 ? mla_decode_f16_m32_n64_s2_w8_q24 : mla_decode_bf16_m32_n64_s2_w8_q24, 192768, 32);
   }

@@ -212,7 +212,23 @@ __device__ __forceinline__ Item itemOf(const MlaParams& p, const int* meta, int 
 // leaves half of the O^T slices in each warpgroup (two slices each way a round, both sums merged in both) and both
 // warpgroups store their half, instead of warpgroup 1 handing all eight slices to warpgroup 0, which then stores
 // them alone (the trace: 3.3 us of stores after a 3.1 us merge at b=128 s_k 1024).
+// Bit 16 (kNVarFuse; harness candidate of session 9's second round, NOT yet run; the harness launches no combine
+// after it): the merge of a split request's partials moves into this kernel. After its last item, each part counts
+// the split partials it wrote (at most two: its first and last item) on the requests' counters (mlaSm90FuseCount,
+// a harness-only global; after a fence by every storing thread), then, for each, waits (thread 0 spins on an
+// acquire load) until all splits are counted and merges its own slice of the request's output (1 / nSplit of the
+// rows x 128 float4 columns, the splits spread over the 256 consumer threads and summed through shared memory),
+// writing the output and the lse. The second count of the last part to pass resets the counter to 0 for the next
+// call. Every part counts before it waits, and the item loop is x1's unchanged; it needs every part of the grid
+// resident at once (one CTA an SM, numSmParts <= the SM count; the library would need a cooperative launch). At
+// b = 1 this replaces the combine launch (5.5 us back to back, four dependent round trips) by a spin and ~2 round
+// trips.
 constexpr int kNVarQEarly = 1, kNVarSplitOut = 2;
+#ifdef MLA_SM90_VARIANTS
+constexpr int kNVarFuse = 16;
+constexpr int kFuseMaxB = 4096;
+__device__ unsigned mlaSm90FuseCount[kFuseMaxB]; // zero at module load; each request's is reset by its last part
+#endif
 // The library's two-warpgroup entries: MLA_SM90_LIB_VAR (a harness A/B build) or the shipped bits.
 #ifdef MLA_SM90_LIB_VAR
 constexpr int kNLibVar = MLA_SM90_LIB_VAR;
@@ -239,6 +255,128 @@ struct DecodeT {
     cpAsyncCommit();
 #endif
   }
+
+#if defined(MLA_SM90_VARIANTS) && defined(MLA_SM90A)
+  // kNVarFuse: the merge phase after the item loop (all 128 * CW consumer threads; see the bit's comment).
+  // Everything is re-derived from p and the block index. Inlined into the n32 entry it makes ptxas serialize the
+  // loop's wgmma and spill 540 bytes (nvcc 13, whatever the merge's own unroll), so n32 calls it (fuseMergeCall:
+  // ~76 bytes of spill stores, the call's register saves) and n16 inlines it (0 spills).
+  static __device__ __forceinline__ void fuseMerge(const MlaParams& p) {
+    constexpr int NT = 128 * CW;
+    const int t = threadIdx.x, lane = t % 32, cw = t / 32, g = blockIdx.y;
+    const int* const meta = p.tileSchedulerMetadata + blockIdx.x * kMetaFields;
+    const int beginIdx = meta[kMetaBeginIdx], endIdx = meta[kMetaEndIdx];
+    extern __shared__ __align__(1024) unsigned char smemRaw[];
+    const uint32_t rawAddr = smemAddr(smemRaw);
+    unsigned char* const scratch = smemRaw + (((rawAddr + 1023u) & ~1023u) - rawAddr) + L::RING_OFF; // the ring: every tile is consumed
+    float* const rowLse = reinterpret_cast<float*>(scratch);       // [32] the slice's rows' merged lse
+    float4* const part = reinterpret_cast<float4*>(scratch + 256); // [NT] per-thread sums, when splits are spread
+    if (beginIdx > endIdx) return; // no work: no split to count or merge
+    // The counts: this part's split partials (of its first and its last item, the only ones that can be splits)
+    // are stored; every consumer thread fences its stores, then thread 0 counts each split once.
+    __threadfence();
+    consumersSync<CW>();
+    if (t == 0)
+      for (int pass = 0; pass < (endIdx == beginIdx ? 1 : 2); ++pass) {
+        const int batch = pass == 0 ? beginIdx : endIdx;
+        if (p.numSplits[batch + 1] - p.numSplits[batch] > 1) atomicAdd(&mlaSm90FuseCount[batch], 1u);
+      }
+    for (int pass = 0; pass < (endIdx == beginIdx ? 1 : 2); ++pass) {
+      const int batch = pass == 0 ? beginIdx : endIdx;
+      const int first = p.numSplits[batch], nSplit = p.numSplits[batch + 1] - first;
+      if (nSplit <= 1) continue; // CTA-uniform
+      const int k = batch == beginIdx ? meta[kMetaBeginNSplitIdx] : 0; // this part's split of the request
+      int qStart, qLen;
+      queryRange(p, batch, qStart, qLen);
+      const int rowsR = min(p.rows, qLen * p.nGroups);
+      unsigned* const cnt = &mlaSm90FuseCount[batch];
+      if (t == 0) {
+        unsigned v, spins = 0;
+        while (true) {
+          asm volatile("ld.acquire.gpu.global.u32 %0, [%1];\n" : "=r"(v) : "l"(cnt) : "memory");
+          if (v >= static_cast<unsigned>(nSplit)) break;
+          __nanosleep(32);
+          if (++spins > (1u << 25)) __trap(); // a part never came (not co-resident): fail loudly, not hang
+        }
+        __threadfence();
+        // The second count: the last part past its wait resets the counter (every part has read it by then).
+        if (atomicAdd(cnt, 1u) == 2u * nSplit - 1u) atomicExch(cnt, 0u);
+      }
+      consumersSync<CW>();
+      const int U = rowsR * (kDV / 4), u0 = k * U / nSplit, u1 = (k + 1) * U / nSplit, nu = u1 - u0;
+      if (nu <= 0) { consumersSync<CW>(); continue; }
+      const int r0 = u0 / (kDV / 4), r1 = (u1 - 1) / (kDV / 4);
+      const int64_t slotStride = static_cast<int64_t>(p.sQ) * p.hQ;
+      auto rowOf = [&](int r, int& j, int& h) { j = r / p.nGroups; h = g * p.nGroups + (r - j * p.nGroups); };
+      // The slice's rows' lse over the splits (a warp a row): max, then the sum (as combine.cu).
+      for (int r = r0 + cw; r <= r1; r += NT / 32) {
+        int j, h;
+        rowOf(r, j, h);
+        const float* lr = p.lseAccum + (static_cast<int64_t>(first) * p.sQ + j) * p.hQ + h;
+        float v[4]; // splits lane + 32 q, loaded once (one round trip up to 128 splits)
+#pragma unroll
+        for (int q = 0; q < 4; ++q) v[q] = lane + 32 * q < nSplit ? __ldcg(lr + (lane + 32 * q) * slotStride) : -INFINITY;
+        float mx = fmaxf(fmaxf(v[0], v[1]), fmaxf(v[2], v[3]));
+        for (int s = lane + 128; s < nSplit; s += 32) mx = fmaxf(mx, __ldcg(lr + s * slotStride));
+        mx = warpMax(mx);
+        float sum = 0.f;
+        if (mx != -INFINITY) {
+#pragma unroll
+          for (int q = 0; q < 4; ++q) sum += __expf(v[q] - mx); // -inf: 0
+          for (int s = lane + 128; s < nSplit; s += 32) sum += __expf(__ldcg(lr + s * slotStride) - mx);
+        }
+        sum = warpSum(sum);
+        if (lane == 0) rowLse[r - r0] = mx == -INFINITY ? INFINITY : mx + __logf(sum);
+      }
+      consumersSync<CW>();
+      const int G = nu >= NT ? 1 : NT / nu; // split groups: thread (grp, u) sums splits grp, grp + G, ...
+      const int grp = nu >= NT ? 0 : t / nu;
+      using T2 = typename H::T2;
+      auto store = [&](int u, float4 acc) {
+        const int r = (u0 + u) / (kDV / 4), c4 = (u0 + u) % (kDV / 4);
+        int j, h;
+        rowOf(r, j, h);
+        T* out = static_cast<T*>(p.out) + (static_cast<int64_t>(qStart + j) * p.hQ + h) * kDV + c4 * 4;
+        reinterpret_cast<T2*>(out)[0] = H::pack(acc.x, acc.y);
+        reinterpret_cast<T2*>(out)[1] = H::pack(acc.z, acc.w);
+        if (c4 == 0) p.lse[batch * p.lseStrideB + h * p.lseStrideH + (qStart + j) * p.lseStrideT] = rowLse[r - r0];
+      };
+      if (grp < G)
+        for (int u = nu >= NT ? t : t % nu; u < nu; u += nu >= NT ? NT : nu) {
+          const int r = (u0 + u) / (kDV / 4), c4 = (u0 + u) % (kDV / 4);
+          int j, h;
+          rowOf(r, j, h);
+          const float lse = rowLse[r - r0];
+          const int64_t row0 = (static_cast<int64_t>(first) * p.sQ + j) * p.hQ + h;
+          float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
+          if (lse != INFINITY) {
+#pragma unroll 8
+            for (int s = grp; s < nSplit; s += G) { // loads first, selection by weight after (an empty split may be NaN)
+              const int64_t row = row0 + s * slotStride;
+              const float4 x = __ldcg(reinterpret_cast<const float4*>(p.oAccum + row * kDV) + c4);
+              const float w = __expf(__ldcg(p.lseAccum + row) - lse);
+              if (w != 0.f) { acc.x += w * x.x; acc.y += w * x.y; acc.z += w * x.z; acc.w += w * x.w; }
+            }
+          }
+          if (G == 1) store(u, acc);
+          else part[grp * nu + u] = acc;
+        }
+      if (G > 1) {
+        consumersSync<CW>();
+        if (t < nu) {
+          float4 acc = part[t];
+          for (int q = 1; q < G; ++q) {
+            const float4 x = part[q * nu + t];
+            acc.x += x.x; acc.y += x.y; acc.z += x.z; acc.w += x.w;
+          }
+          store(t, acc);
+        }
+      }
+      consumersSync<CW>(); // scratch is reused by the next pass
+    }
+  }
+  static __device__ __noinline__ void fuseMergeCall(const MlaParams& p) { fuseMerge(p); }
+#endif
 
   static __device__ void run(const MlaParams& p, const CUtensorMap* tm) {
 #ifdef MLA_SM90A
@@ -625,6 +763,12 @@ struct DecodeT {
       groupSync(wg); // the next item overwrites red
       MLA_TRACE(tracer && wg == 0, 7);
     }
+#ifdef MLA_SM90_VARIANTS
+    if constexpr ((VAR & kNVarFuse) != 0) {
+      if constexpr (NR == 16) fuseMerge(p);
+      else fuseMergeCall(p);
+    }
+#endif
     MLA_TRACE(tracer, 5 + wg);
     MLA_TRACE_GLOBAL(tracer && wg == 0, 93);
     } // consumers
@@ -665,6 +809,7 @@ MLA_SM90_ENTRY(32, 1, _1wg, 0)
 MLA_SM90_X(0)
 MLA_SM90_X(1)
 MLA_SM90_X(3)
+MLA_SM90_X(17)
 #undef MLA_SM90_X
 #endif
 #ifdef MLA_SM90_EARLY_TRIGGER // harness only: the dependents scheduled at entry (measured against the library's)

@@ -165,6 +165,11 @@ constexpr int kVarPf = 64, kVarPfNext = 128, kVarEarlyRel = 256, kVarUnrollS = 1
 // remote), and both walk the pair's tile count. Needs an even number of row tiles, all live (uniform query
 // lengths); launched with a cluster dimension of (2, 1, 1).
 constexpr int kVarMcast = 1024;
+// kVarFoldScale (harness only; session 9's second round, NOT yet run): the softmax scale is folded into the
+// exponent's FFMA, exp2(s * scaleLog2 - base), as FlashMLA does: the mask step keeps raw scores (the row maximum is
+// taken raw and scaled once, 2 multiplies instead of 32), and expPack's 32 subtractions become FFMAs, so a tile's
+// softmax issues 30 fewer FP32 instructions a thread in each consumer warpgroup. x2846 = x798 + this bit.
+constexpr int kVarFoldScale = 2048;
 // MLA_SM90W_LIB_VAR (a build of a candidate's bits for an A/B through the library; never set by build-kernels).
 #ifdef MLA_SM90W_LIB_VAR
 constexpr int kLibVar = MLA_SM90W_LIB_VAR;
@@ -183,14 +188,21 @@ struct DecodeW {
 
   // P = exp2(S - base) straight into wgmma A fragments: a[kk][e] holds columns 16kk + 8(e/2) + 2tq (+1) of row
   // rB if e is odd, else rA (the S accumulator's own layout); the row sums of this thread's columns are added.
-  static __device__ __forceinline__ void expPack(const float (&s)[32], float bA, float bB, float& sumA, float& sumB, uint32_t (&a)[4][4]) {
+  // kVarFoldScale: s holds raw scores and sc is the scale (base 2); otherwise s is scaled already and sc unused.
+  static __device__ __forceinline__ void expPack(const float (&s)[32], float bA, float bB, float& sumA, float& sumB, uint32_t (&a)[4][4], float sc = 1.f) {
 #pragma unroll
     for (int kk = 0; kk < 4; ++kk)
 #pragma unroll
       for (int h = 0; h < 2; ++h) {
         const int i = 2 * kk + h;
-        const float x0 = exp2f(s[4 * i + 0] - bA), x1 = exp2f(s[4 * i + 1] - bA);
-        const float y0 = exp2f(s[4 * i + 2] - bB), y1 = exp2f(s[4 * i + 3] - bB);
+        float x0, x1, y0, y1;
+        if constexpr ((VAR & kVarFoldScale) != 0) {
+          x0 = exp2f(fmaf(s[4 * i + 0], sc, -bA)), x1 = exp2f(fmaf(s[4 * i + 1], sc, -bA));
+          y0 = exp2f(fmaf(s[4 * i + 2], sc, -bB)), y1 = exp2f(fmaf(s[4 * i + 3], sc, -bB));
+        } else {
+          x0 = exp2f(s[4 * i + 0] - bA), x1 = exp2f(s[4 * i + 1] - bA);
+          y0 = exp2f(s[4 * i + 2] - bB), y1 = exp2f(s[4 * i + 3] - bB);
+        }
         sumA += x0 + x1;
         sumB += y0 + y1;
         a[kk][2 * h] = pack2<T>(x0, x1);
@@ -376,7 +388,7 @@ struct DecodeW {
             for (int i = 0; i < 8; ++i)
 #pragma unroll
               for (int e = 0; e < 4; ++e) {
-                const float v = s[4 * i + e] * p.scaleLog2;
+                const float v = (VAR & kVarFoldScale) ? s[4 * i + e] : s[4 * i + e] * p.scaleLog2;
                 s[4 * i + e] = v;
                 if (e & 2) rmB = fmaxf(rmB, v); else rmA = fmaxf(rmA, v);
               }
@@ -386,13 +398,14 @@ struct DecodeW {
 #pragma unroll
               for (int e = 0; e < 4; ++e) {
                 const int key = t0S + 8 * i + 2 * tq + (e & 1);
-                const float v = key < ((e & 2) ? limB : limA) ? s[4 * i + e] * p.scaleLog2 : -INFINITY;
+                const float v = key < ((e & 2) ? limB : limA) ? ((VAR & kVarFoldScale) ? s[4 * i + e] : s[4 * i + e] * p.scaleLog2) : -INFINITY;
                 s[4 * i + e] = v;
                 if (e & 2) rmB = fmaxf(rmB, v); else rmA = fmaxf(rmA, v);
               }
           }
           rmA = quadMax(rmA);
           rmB = quadMax(rmB);
+          if (VAR & kVarFoldScale) rmA *= p.scaleLog2, rmB *= p.scaleLog2; // scale > 0: the max commutes with it
         };
         if (ownTile) {
           issueS(stS, ((uA + (w0 ? 0 : 1)) >> 1) & 1);
@@ -409,7 +422,7 @@ struct DecodeW {
           const float scA = exp2f(mA_ - bA), scB = exp2f(mB_ - bB);
           float sumA = 0.f, sumB = 0.f;
           uint32_t a[4][4];
-          expPack(s, bA, bB, sumA, sumB, a);
+          expPack(s, bA, bB, sumA, sumB, a, p.scaleLog2);
           lA = lA * scA + sumA;
           lB = lB * scB + sumB;
           storeP(pBase, a, rA, rB, gq, tq);
@@ -461,7 +474,7 @@ struct DecodeW {
           uint32_t a[4][4];
           {
             float sumA = 0.f, sumB = 0.f;
-            expPack(s, bA, bB, sumA, sumB, a);
+            expPack(s, bA, bB, sumA, sumB, a, p.scaleLog2);
             // This warpgroup's sums and O_R: from the previous max to mA, then (below) by c to mB.
             const float baA = pA0 == -INFINITY ? 0.f : pA0, baB = pB0 == -INFINITY ? 0.f : pB0;
             const float scA = exp2f(mA_ - baA), scB = exp2f(mB_ - baB);
@@ -613,4 +626,5 @@ MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x1054, __nv_bfloat16, false, 1054)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x31, __nv_bfloat16, false, 31) // v6, the library's bits in session 8
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x798, __nv_bfloat16, false, 798) // x286 + x542: early V_A[L] release and S's walk unrolled
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x799, __nv_bfloat16, false, 799) // x798 + evict-normal (= the library's bits + both)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x2846, __nv_bfloat16, false, 2846) // x798 + kVarFoldScale (session 9, second round)
 #endif
