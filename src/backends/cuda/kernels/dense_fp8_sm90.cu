@@ -35,6 +35,7 @@
 // cvt path (e4m3 -> f16 -> f32 * scale -> bf16, as sparse_mma.cu), which covers NaN, infinity and any f32 scale.
 #include "params.h"
 #include "common.cuh"
+#include "hopper_ops.cuh"
 #include <cuda.h>
 
 #if defined(__CUDA_ARCH__) && (__CUDA_ARCH__ == 900) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -111,13 +112,7 @@ __host__ __device__ __forceinline__ int qDim(int ks, int c) {
 }
 
 #ifdef MLA_SM90A
-__device__ __forceinline__ void wgFence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
-__device__ __forceinline__ void wgCommit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
-template <int N> __device__ __forceinline__ void wgWait() { asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory"); }
-template <int N> __device__ __forceinline__ void pinRegs(float* r) {
-#pragma unroll
-  for (int i = 0; i < N; ++i) asm volatile("" : "+f"(r[i])::"memory");
-}
+using namespace hop; // wgmma fences and waits, mbarriers, the evict-first policy, the proxy fence (hopper_ops.cuh)
 
 // D (m64 x NR f32) (+)= A (registers, m64 x k16 bf16) . B (descriptor, K-major)
 template <int NR> struct WgRs;
@@ -157,14 +152,6 @@ template <> struct WgSs<32> {
   }
 };
 
-__device__ __forceinline__ void mbarInit(uint32_t bar, int count) { asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory"); }
-__device__ __forceinline__ void mbarExpectTx(uint32_t bar, uint32_t bytes) {
-  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
-}
-__device__ __forceinline__ void mbarArrive(uint32_t bar) { asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory"); }
-__device__ __forceinline__ void mbarWait(uint32_t bar, uint32_t phase) {
-  asm volatile("{\n.reg .pred done;\nWAIT_%=:\nmbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n@!done bra WAIT_%=;\n}\n" ::"r"(bar), "r"(phase) : "memory");
-}
 // One page of raw token bytes into a raw slot, evict-first.
 __device__ __forceinline__ void bulkLoad(uint32_t dst, const void* src, uint32_t bytes, uint32_t bar, uint64_t policy) {
   asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint [%0], [%1], %2, [%3], %4;\n"
@@ -174,12 +161,6 @@ __device__ __forceinline__ void bulkLoad(uint32_t dst, const void* src, uint32_t
 __device__ __forceinline__ void prefetchL2(const void* src, uint32_t bytes) {
   asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(src), "r"(bytes) : "memory");
 }
-__device__ __forceinline__ uint64_t evictFirstPolicy() {
-  uint64_t p;
-  asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(p));
-  return p;
-}
-__device__ __forceinline__ void fenceProxyAsync() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
 __device__ __forceinline__ void groupSync(int w) { asm volatile("bar.sync %0, 128;\n" ::"r"(1 + w) : "memory"); }
 __device__ __forceinline__ void consumersSync() { asm volatile("bar.sync 3, 256;\n" ::: "memory"); }
 __device__ __forceinline__ uint4 lds128(uint32_t a) {
