@@ -1,6 +1,6 @@
 // Hashes of the WGSL the WebGPU kernels generate, over every decode specialisation the backend can choose (dtypes,
 // tile rows, stage sizes, prefetch depth, unrolling, cache bindings, subgroup or workgroup reductions, fma or
-// a * b + c) and the other kernels that share decode.ts's pieces (f16, matrix v3-v5, combine, sparse). A refactor of a
+// a * b + c) and the other kernels that share decode.ts's pieces (f16, matrix v3-v6, combine, sparse). A refactor of a
 // generator that must not change its output is checked by running this before and after:
 //   node --import tsx scripts/webgpu-tools/wgsl-snapshot.ts > before.json   (then after the change: > after.json)
 //   cmp before.json after.json
@@ -13,6 +13,7 @@ import { decodeF16Program } from '../../src/backends/webgpu/kernels/decode-f16.j
 import { decodeMatrixProgram } from '../../src/backends/webgpu/kernels/decode-matrix.js';
 import { decodeMatrix4Program } from '../../src/backends/webgpu/kernels/decode-matrix4.js';
 import { decodeMatrix5Program } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
+import { decodeMatrix6Program } from '../../src/backends/webgpu/kernels/decode-matrix6.js';
 import { combineProgram } from '../../src/backends/webgpu/kernels/combine.js';
 import { sparseProgram } from '../../src/backends/webgpu/kernels/sparse.js';
 import type { Program } from '../../src/backends/webgpu/program.js';
@@ -62,6 +63,8 @@ for (const dtype of dtypes) {
       for (const subgroups of [4, 8] as const) add(decodeMatrix4Program, { dtype, segs, config: { m: 16, n: 16, k: 16, result: 'f32' }, emulate, subgroups });
     for (const emulate of [true, false])
       for (const subgroups of [4, 8] as const) add(decodeMatrix5Program, { dtype, segs, config: { m: 16, n: 16, k: 16, result: 'f32' }, emulate, subgroups });
+    for (const emulate of [true, false])
+      for (const pvPair of [1, 2] as const) add(decodeMatrix6Program, { dtype, segs, config: { m: 16, n: 16, k: 16, result: 'f32' }, emulate, pvPair });
   }
   add(combineProgram, { dtype });
   for (const kind of ['v32', 'model1', dtype] as const) add(sparseProgram, { kind, dtype });

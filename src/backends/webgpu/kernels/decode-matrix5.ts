@@ -101,6 +101,40 @@ const L16 = 'subgroup_matrix_left<f16, 16, 16>';
 const R16 = 'subgroup_matrix_right<f16, 16, 16>';
 const RES = 'subgroup_matrix_result<f32, 16, 16>';
 
+/**
+ * The per-key and per-row workgroup state of the matrix kernels v5 and v6 (nT keys a tile, `rows` query rows a
+ * workgroup): the keys' scale maxima and NaN flags, their cache rows for this tile and the next, the rows' q scales,
+ * visibility, online-softmax factors and reduction slots.
+ */
+export function matrixRowStateWgsl(nT: number, rows: number): string {
+  return `var<workgroup> kMax: array<atomic<u32>, ${nT}>;    // a key's largest finite magnitude (bits) in its latent columns 0..511
+var<workgroup> kMaxR: array<atomic<u32>, ${nT}>;   // ... in its RoPE columns 512..575 (QK only: a scale of their own)
+var<workgroup> kNan: array<atomic<u32>, ${nT}>;    // 1: the key holds a NaN (its scale is NaN; kMax stays its finite maximum)
+var<workgroup> keyRow: array<u32, ${2 * nT}>;     // [parity][key]: this tile's and the next one's
+var<workgroup> keySeg: array<u32, ${2 * nT}>;
+var<workgroup> qMax: array<atomic<u32>, ${rows}>;
+var<workgroup> qNanF: array<atomic<u32>, ${rows}>;
+var<workgroup> rowVis: array<i32, ${rows}>;
+var<workgroup> rowA: array<f32, ${rows}>;      // alpha of a row (tile), then m (item end)
+var<workgroup> rowC: array<f32, ${rows}>;      // 2^(y - m) of a row (tile), then its NaN flag (item end)
+var<workgroup> redM: array<f32, ${rows * 8}>;  // a row's 8 partial maxima of x (NaN: a NaN score)
+var<workgroup> redY: array<f32, ${rows * 8}>;  // ... of x + log2 ks; at the item's end the partial sums`;
+}
+
+/** x * 2^e in two exact power-of-two steps (the matrix kernels v5 and v6 form scores with it). */
+export const pow2MulWgsl = `// x * 2^e for e in [-252, 252] (two exponents of [1, 253] less the bias twice), as two exact power-of-two factors, each
+// a normal f32: it overflows only where the result does (a single factor 2^e does not exist past 2^127, and WGSL's
+// ldexp is indeterminate there).
+fn pow2Mul(x: f32, e: i32) -> f32 {
+  let e1 = clamp(e, -126, 127);
+  return x * bitcast<f32>(u32(e1 + 127) << 23u) * bitcast<f32>(u32(e - e1 + 127) << 23u);
+}`;
+
+/** QK's contraction part cp (0..3) of the 576 columns: its first column cl, its RoPE start cs, its end ce (v5, v6). */
+export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // the part's first column (cp < 3) ...
+ let cs = select(cl, 512u, cp == 3u);         // ... and RoPE's for cp 3
+ let ce = select(cl + 176u, 576u, cp >= 2u) - select(0u, 64u, cp == 2u); // its end: 176, 352, 512, 576`;
+
 export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   name: 'mla_decode_matrix5',
   key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}`,
@@ -160,31 +194,14 @@ ${metadataWgsl()}
 var<workgroup> Kt: array<f16, ${nT * kStride}>;      // the key tile [key][${kStride}] (times 1 / its key's scale); Qᵀ [col][16] in the prologue
 var<workgroup> Sc: array<f32, ${s.subgroups * 256}>;          // the subgroups' 16 x 16 results
 var<workgroup> Ph: array<f16, ${matrix5Rows * pStride}>;      // P' [row][key]
-var<workgroup> kMax: array<atomic<u32>, ${nT}>;    // a key's largest finite magnitude (bits) in its latent columns 0..511
-var<workgroup> kMaxR: array<atomic<u32>, ${nT}>;   // ... in its RoPE columns 512..575 (QK only: a scale of their own)
-var<workgroup> kNan: array<atomic<u32>, ${nT}>;    // 1: the key holds a NaN (its scale is NaN; kMax stays its finite maximum)
-var<workgroup> keyRow: array<u32, ${2 * nT}>;     // [parity][key]: this tile's and the next one's
-var<workgroup> keySeg: array<u32, ${2 * nT}>;
-var<workgroup> qMax: array<atomic<u32>, ${matrix5Rows}>;
-var<workgroup> qNanF: array<atomic<u32>, ${matrix5Rows}>;
-var<workgroup> rowVis: array<i32, ${matrix5Rows}>;
-var<workgroup> rowA: array<f32, ${matrix5Rows}>;      // alpha of a row (tile), then m (item end)
-var<workgroup> rowC: array<f32, ${matrix5Rows}>;      // 2^(y - m) of a row (tile), then its NaN flag (item end)
-var<workgroup> redM: array<f32, ${matrix5Rows * 8}>;  // a row's 8 partial maxima of x (NaN: a NaN score)
-var<workgroup> redY: array<f32, ${matrix5Rows * 8}>;  // ... of x + log2 ks; at the item's end the partial sums
+${matrixRowStateWgsl(nT, matrix5Rows)}
 
 ${unpackWgsl(s.dtype)}
 ${packWgsl(s.dtype)}
 ${segmentLoader(s.segs)}
 
 ${scaleHelpersWgsl}
-// x * 2^e for e in [-252, 252] (two exponents of [1, 253] less the bias twice), as two exact power-of-two factors, each
-// a normal f32: it overflows only where the result does (a single factor 2^e does not exist past 2^127, and WGSL's
-// ldexp is indeterminate there).
-fn pow2Mul(x: f32, e: i32) -> f32 {
-  let e1 = clamp(e, -126, 127);
-  return x * bitcast<f32>(u32(e1 + 127) << 23u) * bitcast<f32>(u32(e - e1 + 127) << 23u);
-}
+${pow2MulWgsl}
 ${s.emulate ? qAt : ''}
 
 @compute @workgroup_size(${lanes})
@@ -197,9 +214,7 @@ ${metaRowLets('mb')}
  let l = t % 32u;    // lane in it
  let kb = sg / 4u;   // QK: its key block
  let cp = sg % 4u;   // QK: its contraction part
- let cl = min(cp, 2u) * 176u;                 // the part's first column (cp < 3) ...
- let cs = select(cl, 512u, cp == 3u);         // ... and RoPE's for cp 3
- let ce = select(cl + 176u, 576u, cp >= 2u) - select(0u, 64u, cp == 2u); // its end: 176, 352, 512, 576
+${qkPartLetsWgsl}
  let r = t % 16u;    // softmax (lanes < 128): row
  let slot = t / 16u; // softmax (lanes < 128): keys ${kpl} slot ..
  let cc = l % 16u;   // PV: this lane's column of a 16-column result

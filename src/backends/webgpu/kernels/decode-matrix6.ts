@@ -29,7 +29,7 @@ import type { DeviceCaps, Dispatch, Program } from '../program.js';
 import type { SubgroupMatrixF16 } from './path.js';
 import { decodeBindingsWgsl, itemLoopHead, keyRowLookup, matrixItemRowsHead, metaRowLets, packWgsl, segmentLoader } from './decode.js';
 import { scaleHelpersWgsl, unpackWgsl } from './decode-matrix.js';
-import { matrix5ConfigUsable } from './decode-matrix5.js';
+import { matrix5ConfigUsable, matrixRowStateWgsl, pow2MulWgsl, qkPartLetsWgsl } from './decode-matrix5.js';
 
 export const matrix6Rows = 32;
 export const matrix6Keys = 16; // keys a tile
@@ -183,29 +183,14 @@ ${metadataWgsl()}
 var<workgroup> Kt: array<f16, ${nT * kStride}>;      // the key tile [key][${kStride}] (times 1 / its key's scale); Qᵀ [col][16] of one row block in the prologue
 var<workgroup> Sc: array<f32, ${scSize}>;          // QK: the subgroups' 16 x 16 results; PV: ${s.pvPair} a subgroup
 var<workgroup> Ph: array<f16, ${R * pStride}>;      // P' [row][key]
-var<workgroup> kMax: array<atomic<u32>, ${nT}>;    // a key's largest finite magnitude (bits) in its latent columns 0..511
-var<workgroup> kMaxR: array<atomic<u32>, ${nT}>;   // ... in its RoPE columns 512..575 (QK only: a scale of their own)
-var<workgroup> kNan: array<atomic<u32>, ${nT}>;    // 1: the key holds a NaN (its scale is NaN; kMax stays its finite maximum)
-var<workgroup> keyRow: array<u32, ${2 * nT}>;     // [parity][key]: this tile's and the next one's
-var<workgroup> keySeg: array<u32, ${2 * nT}>;
-var<workgroup> qMax: array<atomic<u32>, ${R}>;
-var<workgroup> qNanF: array<atomic<u32>, ${R}>;
-var<workgroup> rowVis: array<i32, ${R}>;
-var<workgroup> rowA: array<f32, ${R}>;      // alpha of a row (tile), then m (item end)
-var<workgroup> rowC: array<f32, ${R}>;      // 2^(y - m) of a row (tile), then its NaN flag (item end)
-var<workgroup> redM: array<f32, ${R * 8}>;  // a row's 8 partial maxima of x (NaN: a NaN score)
-var<workgroup> redY: array<f32, ${R * 8}>;  // ... of x + log2 ks; at the item's end the partial sums
+${matrixRowStateWgsl(nT, R)}
 
 ${unpackWgsl(s.dtype)}
 ${packWgsl(s.dtype)}
 ${segmentLoader(s.segs)}
 
 ${scaleHelpersWgsl}
-// x * 2^e for e in [-252, 252], as two exact power-of-two factors (v5's pow2Mul).
-fn pow2Mul(x: f32, e: i32) -> f32 {
-  let e1 = clamp(e, -126, 127);
-  return x * bitcast<f32>(u32(e1 + 127) << 23u) * bitcast<f32>(u32(e - e1 + 127) << 23u);
-}
+${pow2MulWgsl}
 ${s.emulate ? qAt : ''}
 
 @compute @workgroup_size(${lanes})
@@ -218,9 +203,7 @@ ${metaRowLets('mb')}
  let l = t % 32u;    // lane in it
  let rb = sg / 4u;   // QK: its row block
  let cp = sg % 4u;   // QK: its contraction part
- let cl = min(cp, 2u) * 176u;                 // the part's first column (cp < 3) ...
- let cs = select(cl, 512u, cp == 3u);         // ... and RoPE's for cp 3
- let ce = select(cl + 176u, 576u, cp >= 2u) - select(0u, 64u, cp == 2u); // its end: 176, 352, 512, 576
+${qkPartLetsWgsl}
  let r = t % ${R}u;    // softmax: row
  let slot = t / ${R}u; // softmax: keys ${kpl} slot ..
  let cc = l % 16u;   // PV: this lane's column of a 16-column result
