@@ -28,6 +28,7 @@
 // the f32 partial rows that combine.cu merges, exactly as decode.cu does.
 #include "params.h"
 #include "common.cuh"
+#include "sm90_narrow.cuh"
 #include "pdl.cuh"
 #include <cuda.h>
 
@@ -81,16 +82,8 @@ template <int NR, int CW> struct Layout {
   static constexpr int SMEM = BAR_OFF + 16 * SLOTS + 1024; // + up to 1023 bytes to align the base
 };
 
-// Element (n, k) of a K-major canonical operand with NR rows (no swizzle): 8-element core-matrix chunks of k,
-// each chunk NR rows of 16 bytes. Core matrices adjacent in k are NR * 16 bytes apart (LBO), in n 128 (SBO).
-template <int NR> __device__ __forceinline__ int canonOff(int n, int k) { return ((k >> 3) * NR + n) * 16 + (k & 7) * 2; }
-
-// Shared-memory matrix descriptor (no swizzle): start address, LBO (next core matrix along k) = NR * 16 bytes,
-// SBO (next 8 rows) = 128 bytes, each >> 4.
-template <int NR> __device__ __forceinline__ uint64_t descOf(uint32_t addr) {
-  const uint64_t lbo = NR * 16, sbo = 128;
-  return static_cast<uint64_t>((addr & 0x3FFFF) >> 4) | (static_cast<uint64_t>(lbo >> 4) << 16) | (static_cast<uint64_t>(sbo >> 4) << 32);
-}
+using narrow::canonOff; // Q^T's and P^T's canonical layout and its descriptor (sm90_narrow.cuh)
+using narrow::descOf;
 // SW128 descriptor of a 64-row (or 64-key) x 128-byte chunk written by TMA with the 128-byte swizzle: 8-row
 // groups 1024 bytes apart. K-major (S^T's A) uses that as SBO and ignores LBO; MN-major (O^T's A, transposed)
 // steps 8 keys by one of them and 64 M elements by the other, and with M = 64 only the 8-key step is taken, so

@@ -35,6 +35,7 @@
 // cvt path (e4m3 -> f16 -> f32 * scale -> bf16, as sparse_mma.cu), which covers NaN, infinity and any f32 scale.
 #include "params.h"
 #include "common.cuh"
+#include "sm90_narrow.cuh"
 #include "hopper_ops.cuh"
 #include <cuda.h>
 
@@ -90,11 +91,8 @@ template <int NR> struct Layout {
   static constexpr int SMEM = BAR_OFF + 16 * RAW_SLOTS + 1024;     // + up to 1023 bytes to align the base
 };
 
-template <int NR> __device__ __forceinline__ int canonOff(int n, int k) { return ((k >> 3) * NR + n) * 16 + (k & 7) * 2; }
-template <int NR> __device__ __forceinline__ uint64_t descOf(uint32_t addr) {
-  const uint64_t lbo = NR * 16, sbo = 128;
-  return static_cast<uint64_t>((addr & 0x3FFFF) >> 4) | (static_cast<uint64_t>(lbo >> 4) << 16) | (static_cast<uint64_t>(sbo >> 4) << 32);
-}
+using narrow::canonOff; // Q^T's and P^T's canonical layout and its descriptor (sm90_narrow.cuh)
+using narrow::descOf;
 __device__ __forceinline__ uint64_t descSw128(uint32_t addr) {
   return static_cast<uint64_t>((addr & 0x3FFFF) >> 4) | (static_cast<uint64_t>(1024 >> 4) << 16) | (static_cast<uint64_t>(1024 >> 4) << 32) |
          (static_cast<uint64_t>(1) << 62);
