@@ -11,8 +11,9 @@ import {
   denseFp8Sm90KernelName, denseFp8Sm90Launch, denseFp8Sm90Nr, denseFp8Sm90Smem, useDenseFp8Sm90,
 } from '../../src/backends/cuda/kernels/dense-fp8-sm90-launch.js';
 import { chooseSparseMma, sparseMmaKernelName } from '../../src/backends/cuda/kernels/sparse-mma-launch.js';
-import { SparseMmaRunner, type SparseMmaHost } from '../../src/backends/cuda/sparse.js';
+import { SparseMmaRunner } from '../../src/backends/cuda/sparse.js';
 import type { DenseFp8Call } from '../../src/core/dense-fp8.js';
+import { fakeSparseRunner } from '../support/fake-sparse-runner.js';
 import { fromArray } from '../../src/core/tensor.js';
 
 const src = readFileSync(new URL('../../src/backends/cuda/kernels/dense_fp8_sm90.cu', import.meta.url), 'utf8');
@@ -184,27 +185,8 @@ test('build variants: the shipped build is MLA_DENSE_FP8_VAR 0 under the exact s
 
 test('the runner launches dense_fp8_sm90.cu from its own fatbin for the shapes it takes, sparse_mma.cu otherwise', () => {
   const max = 232448;
-  const launches: { name: string; grid: number[]; block: number; smem: number }[] = [];
-  const modules: Record<string, bigint> = { 'sparse_mma.fatbin': 1n, 'dense_fp8_sm90.fatbin': 3n };
-  const names = new Map<bigint, string>();
-  let nextFn = 100n, nextPtr = 1n << 20n;
-  const drv = {
-    pinnedParams: (bytes: number) => ({ ptr: 0n, view: new DataView(new ArrayBuffer(bytes)), argv: 0n }),
-    alloc: (bytes: number) => { const p = nextPtr; nextPtr += BigInt(Math.ceil(bytes / 256) * 256); return p; },
-    free: () => {}, synchronize: () => {}, copyHtoD: () => {},
-    check: (rc: number, what: string) => { throw new Error(`${what}: ${rc}`); },
-    api: {
-      cuLaunchKernel: (f: bigint, gx: number, gy: number, gz: number, bx: number, _by: number, _bz: number, smem: number) => {
-        launches.push({ name: names.get(f)!, grid: [gx, gy, gz], block: bx, smem }); return 0;
-      },
-    },
-  };
-  const host = (denseFp8Sm90: boolean): SparseMmaHost => ({
-    drv: drv as never, stream: 0n, maxSmem: max, hopper: denseFp8Sm90, denseFp8Sm90,
-    load: (file) => modules[file],
-    fn: (m, name) => { const f = nextFn++; names.set(f, `${m === 3n ? 'dense90' : 'mma'}:${name}`); return f; },
-    ptrOf: () => 4096n,
-  });
+  const { launches, host: fakeHost } = fakeSparseRunner({ 'dense_fp8_sm90.fatbin': 'dense90' }, max);
+  const host = (denseFp8Sm90: boolean) => fakeHost(denseFp8Sm90, { denseFp8Sm90 });
   const dev = { device: 'cuda' } as never;
   const call = (sQ: number, hQ: number, split: boolean, format: 'v32' | 'model1' = 'v32'): DenseFp8Call => ({
     format, dtype: 'bf16', b: 2, sQ, hQ, dQk: format === 'v32' ? 576 : 512, pageBlockSize: 64, maxBlocksPerSeq: 4,

@@ -12,6 +12,7 @@ import {
 } from '../../src/backends/cuda/kernels/sparse-sm90-launch.js';
 import { SparseMmaRunner, type SparseMmaHost } from '../../src/backends/cuda/sparse.js';
 import type { SparseCall } from '../../src/core/sparse.js';
+import { fakeSparseRunner } from '../support/fake-sparse-runner.js';
 
 const sm90 = 232448, sm80 = 166912;
 const v32 = { kind: 'v32', dtype: 'bf16', dQk: 576 } as const;
@@ -83,28 +84,7 @@ test('sparse_sm90: the runner dispatches to it only on a Hopper build, else to s
 });
 
 test('sparse_sm90: the runner launches it from its own fatbin and merges split rows with sparse_mma.cu\'s combine', () => {
-  const launches: string[] = [];
-  const smems: number[] = [];
-  const modules: Record<string, bigint> = { 'sparse_mma.fatbin': 1n, 'sparse_sm90.fatbin': 2n };
-  const names = new Map<bigint, string>();
-  let nextFn = 100n, nextPtr = 1n << 20n;
-  const drv = {
-    pinnedParams: (bytes: number) => ({ ptr: 0n, view: new DataView(new ArrayBuffer(bytes)), argv: 0n }),
-    alloc: (bytes: number) => { const p = nextPtr; nextPtr += BigInt(Math.ceil(bytes / 256) * 256); return p; },
-    free: () => {}, synchronize: () => {}, copyHtoD: () => {},
-    check: (rc: number, what: string) => { throw new Error(`${what}: ${rc}`); },
-    api: {
-      cuLaunchKernel: (f: bigint, _gx: number, _gy: number, _gz: number, _bx: number, _by: number, _bz: number, smem: number) => {
-        launches.push(names.get(f)!); smems.push(smem); return 0;
-      },
-    },
-  };
-  const host = (hopper: boolean): SparseMmaHost => ({
-    drv: drv as never, stream: 0n, maxSmem: sm90, hopper,
-    load: (file) => modules[file],
-    fn: (m, name) => { const f = nextFn++; names.set(f, `${m === 2n ? 'sm90' : 'mma'}:${name}`); return f; },
-    ptrOf: () => 4096n,
-  });
+  const { launches: runs, host } = fakeSparseRunner({ 'sparse_sm90.fatbin': 'sm90' }, sm90);
   const dev = { device: 'cuda' } as never;
   const call = (hQ: number, split: boolean, kind: 'v32' | 'model1' = 'v32'): SparseCall => ({
     problem: {
@@ -116,27 +96,25 @@ test('sparse_sm90: the runner launches it from its own fatbin and merges split r
   });
   const r = new SparseMmaRunner(host(true));
   assert.ok(r.sparse(call(128, false)));
-  assert.deepEqual(launches, [`sm90:${sparseSm90KernelName}${sparseSm90PairSuffix}`], 'one request in one piece: no combine');
-  launches.length = 0;
+  assert.deepEqual(runs.map((l) => l.name), [`sm90:${sparseSm90KernelName}${sparseSm90PairSuffix}`], 'one request in one piece: no combine');
+  runs.length = 0;
   assert.ok(r.sparse(call(128, true)));
-  assert.deepEqual(launches, [`sm90:${sparseSm90KernelName}${sparseSm90PairSuffix}`, 'mma:mla_sparse_mma_combine_bf16'], 'split rows: sparse_mma.cu\'s combine');
-  launches.length = 0;
+  assert.deepEqual(runs.map((l) => l.name), [`sm90:${sparseSm90KernelName}${sparseSm90PairSuffix}`, 'mma:mla_sparse_mma_combine_bf16'], 'split rows: sparse_mma.cu\'s combine');
+  runs.length = 0;
   assert.ok(r.sparse(call(96, true)));
   const m96 = sparseMmaKernelName(chooseSparseMma('v32', 'bf16', 576, 96, sm90)!);
-  assert.deepEqual(launches, [`mma:${m96}`, 'mma:mla_sparse_mma_combine_bf16'], 'a partial 64-head tile stays on sparse_mma.cu');
-  launches.length = 0;
+  assert.deepEqual(runs.map((l) => l.name), [`mma:${m96}`, 'mma:mla_sparse_mma_combine_bf16'], 'a partial 64-head tile stays on sparse_mma.cu');
+  runs.length = 0;
   assert.ok(new SparseMmaRunner(host(false)).sparse(call(128, true)));
-  assert.deepEqual(launches.map((l) => l.split(':')[0]), ['mma', 'mma'], 'no Hopper build: sparse_mma.cu and its combine');
-  launches.length = 0;
-  smems.length = 0;
+  assert.deepEqual(runs.map((l) => l.name.split(':')[0]), ['mma', 'mma'], 'no Hopper build: sparse_mma.cu and its combine');
+  runs.length = 0;
   assert.ok(r.sparse(call(64, true, 'model1')));
-  assert.deepEqual(launches, [`sm90:${sparseSm90Model1KernelName}`, 'mma:mla_sparse_mma_combine_bf16'], 'MODEL1: its own entry, split rows through the combine');
-  assert.equal(smems[0], sparseSm90Model1Smem, 'with the MODEL1 entry\'s shared memory');
-  launches.length = 0;
-  smems.length = 0;
+  assert.deepEqual(runs.map((l) => l.name), [`sm90:${sparseSm90Model1KernelName}`, 'mma:mla_sparse_mma_combine_bf16'], 'MODEL1: its own entry, split rows through the combine');
+  assert.equal(runs[0].smem, sparseSm90Model1Smem, 'with the MODEL1 entry\'s shared memory');
+  runs.length = 0;
   assert.ok(r.sparse(call(128, false)));
-  assert.equal(smems[0], sparseSm90Smem, 'V3.2 keeps its shared memory');
-  launches.length = 0;
+  assert.equal(runs[0].smem, sparseSm90Smem, 'V3.2 keeps its shared memory');
+  runs.length = 0;
   assert.ok(new SparseMmaRunner(host(false)).sparse(call(128, false, 'model1')));
-  assert.deepEqual(launches.map((l) => l.split(':')[0]), ['mma'], 'MODEL1 without a Hopper build: sparse_mma.cu');
+  assert.deepEqual(runs.map((l) => l.name.split(':')[0]), ['mma'], 'MODEL1 without a Hopper build: sparse_mma.cu');
 });

@@ -1,0 +1,34 @@
+// A SparseMmaRunner host over a fake driver, for the fast tests of the runner's dispatch (no GPU): each fatbin is a
+// module handle, each launch is recorded as `label:kernel` with its grid, block and shared memory, where `label` is
+// the module's name in `labels` (e.g. { 'sparse_sm90.fatbin': 'sm90' }, the rest 'mma').
+import type { SparseMmaHost } from '../../src/backends/cuda/sparse.js';
+
+export interface FakeLaunch { name: string; grid: number[]; block: number; smem: number }
+
+export function fakeSparseRunner(labels: Record<string, string>, maxSmem: number) {
+  const modules = new Map<string, bigint>(['sparse_mma.fatbin', ...Object.keys(labels)].map((file, i) => [file, BigInt(i + 1)]));
+  const labelOf = new Map<bigint, string>([...modules].map(([file, m]) => [m, labels[file] ?? 'mma']));
+  const launches: FakeLaunch[] = [];
+  const names = new Map<bigint, string>();
+  let nextFn = 100n, nextPtr = 1n << 20n;
+  const drv = {
+    pinnedParams: (bytes: number) => ({ ptr: 0n, view: new DataView(new ArrayBuffer(bytes)), argv: 0n }),
+    alloc: (bytes: number) => { const p = nextPtr; nextPtr += BigInt(Math.ceil(bytes / 256) * 256); return p; },
+    free: () => {}, synchronize: () => {}, copyHtoD: () => {},
+    check: (rc: number, what: string) => { throw new Error(`${what}: ${rc}`); },
+    api: {
+      cuLaunchKernel: (f: bigint, gx: number, gy: number, gz: number, bx: number, _by: number, _bz: number, smem: number) => {
+        launches.push({ name: names.get(f)!, grid: [gx, gy, gz], block: bx, smem }); return 0;
+      },
+    },
+  };
+  /** A host whose Hopper kernels are there (`hopper`) or not; `extra` adds fields such as denseFp8Sm90. */
+  const host = (hopper: boolean, extra: Partial<SparseMmaHost> = {}): SparseMmaHost => ({
+    drv: drv as never, stream: 0n, maxSmem, hopper,
+    load: (file) => modules.get(file)!,
+    fn: (m, name) => { const f = nextFn++; names.set(f, `${labelOf.get(m)}:${name}`); return f; },
+    ptrOf: () => 4096n,
+    ...extra,
+  });
+  return { launches, host };
+}
