@@ -619,22 +619,22 @@ struct DecodeT {
         // four slices a round; a thread of warpgroup 1 hands over exactly the elements its twin in 0 holds.
         float* const xb = reinterpret_cast<float*>(sq);
         float* const ml = reinterpret_cast<float*>(smem + L::ML_OFF);
+        float* const l0x = xb + 4 * NI * 4 * 128; // x3: warpgroup 0's sums, past the exchange block (still in Q^T's region)
+        consumersSync<CW>(); // every tile of both warpgroups is done: Q^T is no longer read
+        if (warp == 0 && gq == 0)
+#pragma unroll
+          for (int i = 0; i < NI; ++i)
+#pragma unroll
+            for (int b = 0; b < 2; ++b) {
+              const int r = 8 * i + 2 * tq + b;
+              ml[wg * NR + r] = mRow[i][b];
+              if (wg == 1) ml[2 * NR + r] = lRow[i][b];
+              else if (VAR & kNVarSplitOut) l0x[r] = lRow[i][b];
+            }
+        consumersSync<CW>();
         if (VAR & kNVarSplitOut) {
           // Both warpgroups end up with the merged sums and half of the slices each (0-3 in warpgroup 0, 4-7 in 1),
           // exchanged two slices each way a round, and both store their half.
-          float* const l0x = xb + 4 * NI * 4 * 128; // warpgroup 0's sums, past the exchange block (still in Q^T's region)
-          consumersSync<CW>(); // every tile of both warpgroups is done: Q^T is no longer read
-          if (warp == 0 && gq == 0)
-#pragma unroll
-            for (int i = 0; i < NI; ++i)
-#pragma unroll
-              for (int b = 0; b < 2; ++b) {
-                const int r = 8 * i + 2 * tq + b;
-                ml[wg * NR + r] = mRow[i][b];
-                if (wg == 1) ml[2 * NR + r] = lRow[i][b];
-                else l0x[r] = lRow[i][b];
-              }
-          consumersSync<CW>();
 #pragma unroll
           for (int i = 0; i < NI; ++i)
 #pragma unroll
@@ -672,17 +672,6 @@ struct DecodeT {
             consumersSync<CW>(); // read before the next round (or the next item's Q^T) overwrites it
           }
         } else {
-          consumersSync<CW>(); // every tile of both warpgroups is done: Q^T is no longer read
-          if (warp == 0 && gq == 0)
-#pragma unroll
-            for (int i = 0; i < NI; ++i)
-#pragma unroll
-              for (int b = 0; b < 2; ++b) {
-                const int r = 8 * i + 2 * tq + b;
-                ml[wg * NR + r] = mRow[i][b];
-                if (wg == 1) ml[2 * NR + r] = lRow[i][b];
-              }
-          consumersSync<CW>();
           // Both rescale their own O^T to the common maximum; warpgroup 0 also merges the sums.
 #pragma unroll
           for (int i = 0; i < NI; ++i)
