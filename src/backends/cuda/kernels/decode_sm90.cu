@@ -201,7 +201,8 @@ __device__ __forceinline__ Item itemOf(const MlaParams& p, const int* meta, int 
 // after the CTA barrier (the producer starts 1.9 us sooner, but Q then lands behind its burst: 1.5 % slower), the
 // producer waiting for the first tile before it fills the rest of the ring (level or slower), and the output rows
 // staged through shared memory for 16-byte stores (b=1 +1.5 us, s_k 1024 +1.6 us).
-// Bit 2 (kNVarSplitOut; harness candidate written after the last session-9 call, NOT yet run): the item's merge
+// Bit 2 (kNVarSplitOut; shipped since session 10: +0.5 % geomean over the six b = 128 rows of the harness A/B, +0.6 to
+// +1.2 % at 32 rows, level at 16 rows and b = 1, H200, 2026-11-30): the item's merge
 // leaves half of the O^T slices in each warpgroup (two slices each way a round, both sums merged in both) and both
 // warpgroups store their half, instead of warpgroup 1 handing all eight slices to warpgroup 0, which then stores
 // them alone (the trace: 3.3 us of stores after a 3.1 us merge at b=128 s_k 1024).
@@ -226,7 +227,7 @@ __device__ unsigned mlaSm90FuseCount[kFuseMaxB]; // zero at module load; each re
 #ifdef MLA_SM90_LIB_VAR
 constexpr int kNLibVar = MLA_SM90_LIB_VAR;
 #else
-constexpr int kNLibVar = kNVarQEarly;
+constexpr int kNLibVar = kNVarQEarly | kNVarSplitOut;
 #endif
 template <typename T, int NR, int CW, int TRIG = 2, int VAR = 0>
 struct DecodeT {

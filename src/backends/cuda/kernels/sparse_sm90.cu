@@ -52,15 +52,16 @@ template <bool M1> struct Fmt {
   static constexpr int kRaw = M1 ? 576 : 656;   // bytes of a token's row (V3.2: 512 e4m3, 4 f32 scales, 64 bf16 RoPE; MODEL1: 448 e4m3, 64 bf16)
   static constexpr int kRope = M1 ? 448 : 528;  // where the RoPE bytes start in the row
 };
-// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below: 57352 = 8 + the pair bits 13-15 since
-// session 9, 8 before). Bit 3 is the whole-tile producer (produceTile);
+// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below: 843784 = 57352 + bits 18 (P by
+// stmatrix) and 19 (the scale multiply in bf16x2) since session 10, 57352 = 8 + the pair bits 13-15 in session 9, 8
+// before). Bit 3 is the whole-tile producer (produceTile);
 // the versions measured slower on the H200 have left the code (the round pipeline with and without L2 prefetch: bits
 // 0 and 3 clear; the integer dequantization: bit 4; the 2-CTA cluster: bit 6; session 8's per-round reload, bit 8, and
 // item-boundary overlap, bits 9-11: commit 6c7d876 has them), so bit 3 must be set and the note's mode numbers keep
 // their meaning. Diagnostics: bit 1 consumers skip every wgmma (producer-bound time), bit 2 the
 // producer skips the token loads (consumer-bound time).
 #ifndef MLA_SPARSE_SM90_MODE
-#define MLA_SPARSE_SM90_MODE 57352
+#define MLA_SPARSE_SM90_MODE 843784
 #endif
 static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & (81 | 3840)), "bits 0, 4, 6 and 8-11 are gone and bit 3 is required");
 constexpr bool kNoMath = MLA_SPARSE_SM90_MODE & 2, kNoLoad = MLA_SPARSE_SM90_MODE & 4;
@@ -346,9 +347,15 @@ struct Kernel {
           const uint4 w = d.nope[rnd][c];
           const float sc = M1 && !kScaleAtLoad ? ue8m0((__float_as_uint(d.sc[rnd]) >> (8 * (k & 3))) & 255u) : d.sc[rnd];
 #if MLA_SPARSE_SM90_MODE & 524288
-          const __nv_bfloat162 sb = __floats2bfloat162_rn(sc, sc);
-          const uint32_t s2 = *reinterpret_cast<const uint32_t*>(&sb);
-          const uint2 a = dq4b(w.x, s2), b = dq4b(w.y, s2), e = dq4b(w.z, s2), f = dq4b(w.w, s2);
+          // bf16x2 scaling is exact when the scale is a bf16 (UE8M0 always is; a V3.2 f32 scale is when its low 16
+          // bits are 0, as FlashMLA's quantizer's powers of two are); any other f32 scale takes the f32 multiplies.
+          uint2 a, b, e, f;
+          if (M1 || (__float_as_uint(sc) & 0xffffu) == 0u) {
+            const uint32_t s2 = (__float_as_uint(sc) >> 16) * 0x10001u;
+            a = dq4b(w.x, s2), b = dq4b(w.y, s2), e = dq4b(w.z, s2), f = dq4b(w.w, s2);
+          } else {
+            a = dq4(w.x, sc), b = dq4(w.y, sc), e = dq4(w.z, sc), f = dq4(w.w, sc);
+          }
 #else
           const uint2 a = dq4(w.x, sc), b = dq4(w.y, sc), e = dq4(w.z, sc), f = dq4(w.w, sc);
 #endif
