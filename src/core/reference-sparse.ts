@@ -1,11 +1,12 @@
 // The float64 oracle for token-sparse decode, straight from the definition (FlashMLA tests/ref.py's math):
-// dequantize each referenced token exactly, gather the top-k tokens of a row (main list, then the extra list),
+// dequantize each referenced token exactly (or, on request, rounded to bf16 the way a kernel's bf16 key tile holds
+// it), gather the top-k tokens of a row (main list, then the extra list),
 // logits = scale * q.k with -1 entries and entries at or past topkLength masked, lse = logsumexp (natural log),
 // out = softmax . V (V = the first dV dims of the dequantized token), then the sink factor
 // 1 / (1 + exp(sink - lse)) on out only. A row with no valid index: out 0, lse +Infinity.
 import { dV as dVDefault } from './constants.js';
-import { type HalfDType, decodeHalf, halfToF32 } from './dtype.js';
-import { dequantizeToken } from './fp8.js';
+import { type HalfDType, bf16ToF32, decodeHalf, f32ToBf16, halfToF32 } from './dtype.js';
+import { dequantizeToken, fp8Layouts } from './fp8.js';
 import type { SparseCacheKind } from './sparse.js';
 
 export interface ReferenceSparseCache {
@@ -13,6 +14,12 @@ export interface ReferenceSparseCache {
   /** FP8: the cache bytes (block stride as the format says); bf16/f16: raw bits [numBlocks, pageBlockSize, 1, dQk]. */
   data: Uint8Array | Uint16Array;
   pageBlockSize: number;
+  /**
+   * FP8 only: 'bf16' rounds each dequantized NoPE value e4m3 * scale to f32 and then to bf16, as the CUDA kernels'
+   * bf16 key tiles hold it. Identical to the exact default for power-of-two scales (the only ones FlashMLA's
+   * quantizer writes); it matters for a V3.2 cache with other f32 scales.
+   */
+  dequant?: 'exact' | 'bf16';
 }
 
 export interface ReferenceSparseInputs {
@@ -43,8 +50,12 @@ export interface ReferenceSparseOutput {
 
 function tokenReader(c: ReferenceSparseCache, dQk: number): (phys: number, dst: Float64Array) => void {
   if (c.kind === 'v32' || c.kind === 'model1') {
-    const kind = c.kind, bytes = c.data as Uint8Array, B = c.pageBlockSize;
-    return (phys, dst) => dequantizeToken(kind, bytes, B, Math.floor(phys / B), phys % B, dst);
+    const kind = c.kind, bytes = c.data as Uint8Array, B = c.pageBlockSize, nope = fp8Layouts[kind].nope;
+    if (c.dequant !== 'bf16') return (phys, dst) => dequantizeToken(kind, bytes, B, Math.floor(phys / B), phys % B, dst);
+    return (phys, dst) => {
+      dequantizeToken(kind, bytes, B, Math.floor(phys / B), phys % B, dst);
+      for (let d = 0; d < nope; d++) dst[d] = bf16ToF32(f32ToBf16(dst[d]));
+    };
   }
   const toF = halfToF32(c.kind), bits = c.data as Uint16Array;
   return (phys, dst) => { for (let d = 0; d < dQk; d++) dst[d] = toF(bits[phys * dQk + d]); };

@@ -234,6 +234,41 @@ describe('every e4m3 bit pattern through the CPU kernel (out = V of a lone token
   }
 });
 
+describe("the reference's bf16 dequantization (what the CUDA kernels' key tiles hold)", () => {
+  // One V3.2 token attended alone: out = its V, so each mode's dequantized values show through exactly.
+  const run = (scales: number[], dequant: 'exact' | 'bf16') => {
+    const L = fp8Layouts.v32, B = 2, rng = new Rng(5);
+    const bytes = new Uint8Array(fp8BlockStride('v32', B));
+    const a = fp8TokenAddress('v32', B, 0, 1), view = new DataView(bytes.buffer);
+    for (let d = 0; d < L.nope; d++) bytes[a.nope + d] = rng.int(0, 255) & 0xf7; // never an e4m3 NaN (0x7f / 0xff)
+    for (let j = 0; j < 4; j++) view.setFloat32(a.scales + 4 * j, scales[j], true);
+    const ref = referenceSparseDecode({
+      q: new Uint16Array(576), dtype: 'bf16', b: 1, sQ: 1, hQ: 1, dQk: 576, cache: { kind: 'v32', data: bytes, pageBlockSize: B, dequant },
+      indices: Int32Array.of(1), topk: 1,
+    });
+    return { ref, bytes, a };
+  };
+  test('powers of two: both modes are the exact products', () => {
+    const pow2 = [2 ** -9, 2 ** -3, 1, 2 ** 5];
+    const { ref: e, bytes, a } = run(pow2, 'exact'), { ref: r } = run(pow2, 'bf16');
+    assert.deepEqual(Array.from(r.out), Array.from(e.out));
+    // === so that -0 (a negative zero byte's product) and the 0 the weighted sum makes of it compare equal
+    for (let d = 0; d < 512; d++) assert.ok(e.out[d] === fp8e4m3ToF32(bytes[a.nope + d]) * pow2[d >> 7], `dim ${d}`);
+  });
+  test('other f32 scales: bf16(f32(e4m3 * scale)) in bf16 mode, the exact product otherwise', () => {
+    const odd = [0.0123, 1.37, 3.3e-5, 77.7].map(Math.fround);
+    const { ref: e, bytes, a } = run(odd, 'exact'), { ref: r } = run(odd, 'bf16');
+    let differ = 0;
+    for (let d = 0; d < 512; d++) {
+      const x = fp8e4m3ToF32(bytes[a.nope + d]) * odd[d >> 7];
+      assert.ok(e.out[d] === x, `dim ${d}: ${e.out[d]} vs ${x}`);
+      assert.ok(r.out[d] === bf16ToF32(f32ToBf16(Math.fround(x))), `dim ${d}: ${r.out[d]}`);
+      if (r.out[d] !== e.out[d]) differ++;
+    }
+    assert.ok(differ > 200, `${differ} of 512 values rounded`);
+  });
+});
+
 describe('random sparse cases vs the float64 reference (NaN-poisoned unreferenced tokens)', () => {
   test('30 cases in-thread: FP8 (V3.2, MODEL1) and bf16/f16 caches, any hQ, topkLength, sink, extra cache, split schedules', async () => {
     for (let seed = 1; seed <= 30; seed++) await runRandomSparse(seed, cpu, tolerances.cpu);
