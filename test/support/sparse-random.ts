@@ -53,9 +53,9 @@ function makeScope(rng: Rng, s: RandomSpec, dQk: number, topk: number, B: number
     const bits = s.dtype === 'bf16' ? vals : vals; // FP8 caches quantize bf16 values
     data = quantizeCache(s.kind, bits, B, numBlocks);
     // A third of the V3.2 caches get f32 scales that are not powers of two (FlashMLA's quantizer never writes them,
-    // but the format allows any f32). The CPU and WebGPU backends scale exactly; the CUDA kernels hold keys and values
-    // as bf16(e4m3 * scale), which is exact only for powers of two, so on CUDA these caches are compared with the
-    // reference's bf16 dequantization (runRandomSparse). Drawn from a generator of their own, so that every other
+    // but the format allows any f32). The CPU and WebGPU backends scale exactly, and so does CUDA's f32 kernel for f16
+    // queries (sparse.cu); CUDA's tensor-core kernels (bf16 queries) hold keys and values as bf16(e4m3 * scale), exact
+    // only for powers of two, so there these caches are compared with the reference's bf16 dequantization. Drawn from a generator of their own, so that every other
     // draw of a seed stays what it was.
     const odd = new Rng(numBlocks * 7919 + topk * 31 + seqTokens);
     if (s.kind === 'v32' && odd.float() < 1 / 3) {
@@ -113,7 +113,7 @@ export async function runRandomSparse(seed: number, backend: Backend, tol: Toler
   const outHost = (await backend.download(out!)).host() as Uint16Array, lseHost = (await backend.download(lse!)).host() as Float32Array;
   if (backend.kind !== 'cpu') for (const t of owned) if (t) backend.free(t);
   const cacheOf = (sc: Scope): ReferenceSparseCache => ({
-    kind: sc.kind, data: sc.data, pageBlockSize: sc.B, dequant: sc.oddScales && backend.kind === 'cuda' ? 'bf16' : 'exact',
+    kind: sc.kind, data: sc.data, pageBlockSize: sc.B, dequant: sc.oddScales && backend.kind === 'cuda' && s.dtype === 'bf16' ? 'bf16' : 'exact',
   });
   const ref = referenceSparseDecode({
     q, dtype: s.dtype, b: s.b, sQ: s.sQ, hQ: s.hQ, dQk, softmaxScale: scale, cache: cacheOf(main), indices: main.indices, topk: s.topk,
