@@ -663,10 +663,11 @@ struct DenseFp8 {
 // At 16 rows P^T hi and lo are stacked on N (one m64n32k16 per slice and k-step), at 32 rows they take a wgmma each
 // into the same accumulators; O^T is 128 registers either way. At the item's end the two warpgroups merge as
 // decode_sm90.cu's (split stores: each warpgroup stores four slices, 8 consecutive columns a row: one 16-byte store).
-constexpr bool kAlt = MLA_DENSE_FP8_VAR & 64;
+[[maybe_unused]] constexpr bool kAlt = MLA_DENSE_FP8_VAR & 64;
 // Bits 128 / 256 (with 64): each wgmma group of the O^T / S^T product is waited before the next one's operand is
 // built (no double buffering: fewer registers, no overlap of the dequantization with the tensor cores).
-constexpr bool kAltSerialO = MLA_DENSE_FP8_VAR & 128, kAltSerialS = MLA_DENSE_FP8_VAR & 256;
+[[maybe_unused]] constexpr bool kAltSerialO = MLA_DENSE_FP8_VAR & 128;
+[[maybe_unused]] constexpr bool kAltSerialS = MLA_DENSE_FP8_VAR & 256;
 
 template <int NR> struct AltLayout {
   static constexpr int RAW_SLOTS = 4;
