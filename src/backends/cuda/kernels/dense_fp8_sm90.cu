@@ -68,7 +68,7 @@ constexpr int kPrefetchPages = 6;            // pages an item's producer prefetc
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR 0
 #endif
-static_assert(!(MLA_DENSE_FP8_VAR & ~511), "MLA_DENSE_FP8_VAR: bits 1, 2, 4, 8, 16, 32, 64, 128 and 256 only");
+static_assert(!(MLA_DENSE_FP8_VAR & ~2047), "MLA_DENSE_FP8_VAR: bits 1 .. 1024 only");
 [[maybe_unused]] constexpr bool kOwnP = MLA_DENSE_FP8_VAR & 1;
 [[maybe_unused]] constexpr bool kTwoSlots16 = (MLA_DENSE_FP8_VAR & 2) || kOwnP;
 [[maybe_unused]] constexpr bool kScoresFirst = MLA_DENSE_FP8_VAR & 4;
@@ -668,6 +668,12 @@ struct DenseFp8 {
 // built (no double buffering: fewer registers, no overlap of the dequantization with the tensor cores).
 [[maybe_unused]] constexpr bool kAltSerialO = MLA_DENSE_FP8_VAR & 128;
 [[maybe_unused]] constexpr bool kAltSerialS = MLA_DENSE_FP8_VAR & 256;
+// Bit 512 (with 64): on fast tiles V and P are f16 instead of bf16 (e4m3 * 2^-8 by the same bit trick, times the f16 of
+// scale * 2^8: exact for power-of-two scales 2^-15 .. 2^7; P rounded to f16, 2^-12 relative, so no lo part): one O^T
+// wgmma per slice and k-step instead of two. Tiles outside that scale range take the exact path (bf16, P hi + lo).
+[[maybe_unused]] constexpr bool kAltF16 = MLA_DENSE_FP8_VAR & 512;
+// Bit 1024 (with 64): bits 128 and 256 at 32 rows only (where the double-buffered operands cost spills).
+[[maybe_unused]] constexpr bool kAltSerial32 = MLA_DENSE_FP8_VAR & 1024;
 
 template <int NR> struct AltLayout {
   static constexpr int RAW_SLOTS = 4;
@@ -723,8 +729,40 @@ __device__ __forceinline__ uint32_t e4m3Pair2Exact(uint32_t a, uint32_t b, int P
 __device__ __forceinline__ uint32_t scale16(uint32_t sb) { return ((sb >> 16) & 0x8000u) | ((((sb >> 23) & 0xffu) + 120u) << 7); }
 __device__ __forceinline__ bool scaleFast(uint32_t sb) {
   const uint32_t ex = (sb >> 23) & 0xffu;
-  return (sb & 0x007fffffu) == 0 && ex >= 1 && ex <= 134;
+  return (sb & 0x007fffffu) == 0 && ex >= (kAltF16 ? 112u : 1u) && ex <= 134;
 }
+// f16 of (f32 scale) * 2^8 for a power-of-two scale 2^-15 .. 2^7 (bit 512's fast path).
+__device__ __forceinline__ uint32_t scale16h(uint32_t sb) { return ((sb >> 16) & 0x8000u) | ((((sb >> 23) & 0xffu) - 104u) << 10); }
+// Two bytes of (a, b) by selector SEL -> f16x2 of e4m3 * 2^-8, exact (7 magnitude bits at f16 bits 13..7, the sign at 15).
+template <uint32_t SEL> __device__ __forceinline__ uint32_t e4m3Pair2H(uint32_t a, uint32_t b) {
+  uint32_t x;
+  asm("prmt.b32 %0, %1, %2, %3;\n" : "=r"(x) : "r"(a), "r"(b), "n"(SEL));
+  return (x << 7) & 0xbf80bf80u;
+}
+__device__ __forceinline__ uint32_t mulF16x2(uint32_t a, uint32_t b) {
+  uint32_t d;
+  asm("mul.rn.f16x2 %0, %1, %2;\n" : "=r"(d) : "r"(a), "r"(b));
+  return d;
+}
+// D (m64 x NR f32) += A (registers, f16) . B (descriptor, f16, K-major)
+template <int NR> struct WgRsH;
+template <> struct WgRsH<16> {
+  static __device__ __forceinline__ void mma(float (&d)[8], const uint32_t (&a)[4], uint64_t b) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\nwgmma.mma_async.sync.aligned.m64n16k16.f32.f16.f16 "
+                 "{%0,%1,%2,%3,%4,%5,%6,%7}, {%8,%9,%10,%11}, %12, p, 1, 1, 0;\n}\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b));
+  }
+};
+template <> struct WgRsH<32> {
+  static __device__ __forceinline__ void mma(float (&d)[16], const uint32_t (&a)[4], uint64_t b) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\nwgmma.mma_async.sync.aligned.m64n32k16.f32.f16.f16 "
+                 "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15}, {%16,%17,%18,%19}, %20, p, 1, 1, 0;\n}\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+                   "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b));
+  }
+};
 __device__ __forceinline__ uint32_t nanBytes(uint4 v) { // bit 7 of a byte set: that byte of some word is S.1111.111
   return ((v.x & 0x7f7f7f7fu) + 0x01010101u) | ((v.y & 0x7f7f7f7fu) + 0x01010101u) | ((v.z & 0x7f7f7f7fu) + 0x01010101u) |
          ((v.w & 0x7f7f7f7fu) + 0x01010101u);
@@ -748,6 +786,10 @@ struct DenseFp8Alt {
 #endif
   static constexpr int SS = MLA_DFP8_ALT_SS, SK = 4 / SS; // S groups a raw batch, k-steps a group
   static constexpr int OS = MLA_DFP8_ALT_OS, OK = 8 / OS; // O groups a k-step, slices a group
+  // The S phase loads the next raw batch before building the current one's operand (16 rows; at 32 rows that takes
+  // 8 registers too many).
+  static constexpr bool SPF = NR == 16;
+  static constexpr bool SER_S = kAltSerialS || (NR == 32 && kAltSerial32), SER_O = kAltSerialO || (NR == 32 && kAltSerial32);
 
 #ifdef MLA_SM90A
   // S^T of one tile into sAcc (issued, committed; the caller waits). EXACT: the cvt path, each group waited.
@@ -758,13 +800,17 @@ struct DenseFp8Alt {
     bool ok0 = true, ok1 = true;
     uint32_t nan0 = 0, nan1 = 0;
     uint32_t A[2][SK][4];
+    const auto batchOff = [&](int b) { return b < 8 ? 128 * (b >> 1) + 32 * tq + 16 * (b & 1) : 528 + 32 * tq; };
     uint4 w0 = lds128(tokA0 + 32 * tq), w1 = lds128(tokA1 + 32 * tq);
     uint32_t sb0 = lds32(tokA0 + 512), sb1 = lds32(tokA1 + 512);
 #pragma unroll
     for (int b = 0; b < 9; ++b) {
+      if (!SPF && b > 0) w0 = lds128(tokA0 + batchOff(b)), w1 = lds128(tokA1 + batchOff(b));
       const uint4 c0 = w0, c1 = w1;
       const uint32_t cs0 = sb0, cs1 = sb1;
-      if (b + 1 < 8) {
+      if (!SPF) {
+        if (b + 1 < 8 && (b & 1) == 1) sb0 = lds32(tokA0 + 512 + 4 * ((b + 1) >> 1)), sb1 = lds32(tokA1 + 512 + 4 * ((b + 1) >> 1));
+      } else if (b + 1 < 8) {
         const int off = 128 * ((b + 1) >> 1) + 32 * tq + 16 * ((b + 1) & 1);
         w0 = lds128(tokA0 + off), w1 = lds128(tokA1 + off);
         if ((b & 1) == 1) sb0 = lds32(tokA0 + 512 + 4 * ((b + 1) >> 1)), sb1 = lds32(tokA1 + 512 + 4 * ((b + 1) >> 1));
@@ -782,7 +828,7 @@ struct DenseFp8Alt {
 #pragma unroll
       for (int h = 0; h < SS; ++h) {
         const int grp = SS * b + h;
-        if (!kAltSerialS && grp >= 2) wgWait<1>(); // group grp - 2 has read this buffer
+        if (!SER_S && grp >= 2) wgWait<1>(); // group grp - 2 has read this buffer
         uint32_t(&a)[SK][4] = A[grp & 1];
 #pragma unroll
         for (int jj = 0; jj < SK; ++jj) {
@@ -806,7 +852,7 @@ struct DenseFp8Alt {
           WgRs<NR>::mma(sAcc, a[jj], qDesc + ((ks * 2 * NR * 16) >> 4), ks > 0);
         }
         wgCommit();
-        if (kAltSerialS) wgWait<0>();
+        if (SER_S) wgWait<0>();
       }
     }
     return (!dead0 && !ok0) || (!dead1 && !ok1) || (((dead0 ? 0u : nan0) | (dead1 ? 0u : nan1)) & 0x80808080u) != 0;
@@ -890,20 +936,26 @@ struct DenseFp8Alt {
       for (int k = 0; k < 4; ++k) {
         const int T = 16 * kk + 2 * tq + (k & 1) + 8 * (k >> 1);
         cv[k] = v[k];
-        const uint32_t s = T >= live ? 0u : scale16(sc[k]);
+        const uint32_t s = T >= live ? 0u : kAltF16 ? scale16h(sc[k]) : scale16(sc[k]);
         if (k < 2) sp01 |= s << (16 * k);
         else sp23 |= s << (16 * (k - 2));
       }
 #pragma unroll
       for (int hs = 0; hs < OS; ++hs) {
         const int grp = OS * kk + hs;
-        if (!kAltSerialO && grp >= 2) wgWait<1>();
+        if (!SER_O && grp >= 2) wgWait<1>();
         uint32_t(&a)[OK][4] = A[grp & 1];
 #pragma unroll
         for (int ss = 0; ss < OK; ++ss) {
           const int s = OK * hs + ss, wd = s >> 1;
           const uint32_t x0 = wordOf(cv[0], wd), x1 = wordOf(cv[1], wd), x2 = wordOf(cv[2], wd), x3 = wordOf(cv[3], wd);
-          if (s & 1) {
+          if (kAltF16 && (s & 1)) {
+            a[ss][0] = mulF16x2(e4m3Pair2H<0xE6A2>(x0, x1), sp01), a[ss][1] = mulF16x2(e4m3Pair2H<0xF7B3>(x0, x1), sp01);
+            a[ss][2] = mulF16x2(e4m3Pair2H<0xE6A2>(x2, x3), sp23), a[ss][3] = mulF16x2(e4m3Pair2H<0xF7B3>(x2, x3), sp23);
+          } else if (kAltF16) {
+            a[ss][0] = mulF16x2(e4m3Pair2H<0xC480>(x0, x1), sp01), a[ss][1] = mulF16x2(e4m3Pair2H<0xD591>(x0, x1), sp01);
+            a[ss][2] = mulF16x2(e4m3Pair2H<0xC480>(x2, x3), sp23), a[ss][3] = mulF16x2(e4m3Pair2H<0xD591>(x2, x3), sp23);
+          } else if (s & 1) {
             a[ss][0] = mulBf16x2(e4m3Pair2<0xE6A2>(x0, x1), sp01), a[ss][1] = mulBf16x2(e4m3Pair2<0xF7B3>(x0, x1), sp01);
             a[ss][2] = mulBf16x2(e4m3Pair2<0xE6A2>(x2, x3), sp23), a[ss][3] = mulBf16x2(e4m3Pair2<0xF7B3>(x2, x3), sp23);
           } else {
@@ -921,11 +973,14 @@ struct DenseFp8Alt {
         wgFence();
 #pragma unroll
         for (int ss = 0; ss < OK; ++ss) {
-          WgRs<NR>::mma(o[OK * hs + ss], a[ss], pDesc + ((kk * 2 * NR * 16) >> 4), 1);
-          WgRs<NR>::mma(o[OK * hs + ss], a[ss], pDesc + ((NR * kBN * 2 + kk * 2 * NR * 16) >> 4), 1);
+          if (kAltF16) WgRsH<NR>::mma(o[OK * hs + ss], a[ss], pDesc + ((kk * 2 * NR * 16) >> 4));
+          else {
+            WgRs<NR>::mma(o[OK * hs + ss], a[ss], pDesc + ((kk * 2 * NR * 16) >> 4), 1);
+            WgRs<NR>::mma(o[OK * hs + ss], a[ss], pDesc + ((NR * kBN * 2 + kk * 2 * NR * 16) >> 4), 1);
+          }
         }
         wgCommit();
-        if (kAltSerialO) wgWait<0>();
+        if (SER_O) wgWait<0>();
       }
     }
   }
@@ -1073,6 +1128,11 @@ struct DenseFp8Alt {
             mRow[i][b] = mNew;
             const float p0 = exp2f(sAcc[i * 4 + b] - bse), p1 = exp2f(sAcc[i * 4 + 2 + b] - bse);
             lPart[i][b] = lPart[i][b] * alpha + p0 + p1;
+            if (kAltF16 && !bad) { // one f16 P^T
+              *reinterpret_cast<__half*>(pw + canonOff<NR>(r, r0)) = __float2half_rn(p0);
+              *reinterpret_cast<__half*>(pw + canonOff<NR>(r, r0 + 8)) = __float2half_rn(p1);
+              continue;
+            }
             const __nv_bfloat16 h0 = __float2bfloat16_rn(p0), h1 = __float2bfloat16_rn(p1);
             const __nv_bfloat16 l0 = __float2bfloat16_rn(p0 - __bfloat162float(h0)), l1 = __float2bfloat16_rn(p1 - __bfloat162float(h1));
             *reinterpret_cast<__nv_bfloat16*>(pw + canonOff<NR>(r, r0)) = h0;
