@@ -52,9 +52,11 @@ constexpr int kRawBytes = kBN * kTok;        // 41,984 bytes a page
 constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE + 2 RoPE
 constexpr int kPrefetchPages = 6;            // pages an item's producer prefetches into L2 ahead of its copies
 
-// Build-time variants for measurement (-DMLA_DENSE_FP8_VAR=n, bits; the shipped build is 0 and its code is the same as
-// before the knob: scripts/compare-fatbins.py). Each bit's design and prediction: docs/notes/cuda-dense-fp8.md,
-// "Variants"; bench/cuda/dense-fp8/ab.sh builds, checks and times them against the shipped build.
+// Build-time variants (-DMLA_DENSE_FP8_VAR=n, bits). The shipped build is kDenseFp8Shipped = 1600 (64 + 512 + 1024: the
+// alternating-tile design DenseFp8Alt below, f16 V and P, serial wgmma groups at 32 rows; since session 10). 0 is the
+// lockstep design of session 9 (DenseFp8, its code unchanged: scripts/compare-fatbins.py), bits 1-32 its variants.
+// Each bit's design and prediction: docs/notes/cuda-dense-fp8.md; bench/cuda/dense-fp8/ab.sh builds, checks and times
+// them against the shipped build.
 //   1: own P^T at 16 rows: each warpgroup writes hi and lo of its own stacked P^T, so the barrier before the O^T
 //      product is the warpgroup's own (one cross-warpgroup barrier a tile fewer); needs two raw slots (implies 2).
 //   2: two raw slots at 16 rows (as 32 rows have): the control for bit 1's shared memory.
@@ -65,8 +67,10 @@ constexpr int kPrefetchPages = 6;            // pages an item's producer prefetc
 //  16: setmaxnreg 24 / 240 (producer / consumers) instead of 40 / 232: the control for bit 4, which needs it.
 //  32: measurement only, WRONG RESULTS: no dequantization (the raw words, and each shifted by 8, stand in for the
 //      bf16 pairs; no NaN or scale checks), to weigh the consumers' conversion work against the rest of a tile.
+//  64 and up: the alternating-tile design (see DenseFp8Alt).
+#define MLA_DENSE_FP8_SHIPPED 1600
 #ifndef MLA_DENSE_FP8_VAR
-#define MLA_DENSE_FP8_VAR 0
+#define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif
 static_assert(!(MLA_DENSE_FP8_VAR & ~2047), "MLA_DENSE_FP8_VAR: bits 1 .. 1024 only");
 [[maybe_unused]] constexpr bool kOwnP = MLA_DENSE_FP8_VAR & 1;
@@ -1276,7 +1280,8 @@ static_assert(mla::dfp8::Layout<16>::SMEM <= 231984 && mla::dfp8::Layout<32>::SM
 #endif
 
 // Launch (dense-fp8-sm90-launch.ts): grid (numSmParts, 1, 1), 384 threads, Layout<NR>::SMEM bytes of dynamic shared
-// memory; rows = sQ * hQ <= NR, V3.2 cache, page 64, bf16 queries, sm_90a only (elsewhere the entries are empty).
+// memory (the lockstep design's, VAR 0; the shipped alternating-tile design uses less: AltLayout<NR>::SMEM);
+// rows = sQ * hQ <= NR, V3.2 cache, page 64, bf16 queries, sm_90a only (elsewhere the entries are empty).
 extern "C" __global__ void __launch_bounds__(384, 1) mla_dense_fp8_sm90_v32_bf16_n16(const SparseMmaParams p) {
   if constexpr (mla::dfp8::kAlt) mla::dfp8::DenseFp8Alt<16>::run(p);
   else mla::dfp8::DenseFp8<16>::run(p);
