@@ -72,7 +72,7 @@ constexpr int kPrefetchPages = 6;            // pages an item's producer prefetc
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif
-static_assert(!(MLA_DENSE_FP8_VAR & ~2047), "MLA_DENSE_FP8_VAR: bits 1 .. 1024 only");
+static_assert(!(MLA_DENSE_FP8_VAR & ~8191), "MLA_DENSE_FP8_VAR: bits 1 .. 4096 only");
 [[maybe_unused]] constexpr bool kOwnP = MLA_DENSE_FP8_VAR & 1;
 [[maybe_unused]] constexpr bool kTwoSlots16 = (MLA_DENSE_FP8_VAR & 2) || kOwnP;
 [[maybe_unused]] constexpr bool kScoresFirst = MLA_DENSE_FP8_VAR & 4;
@@ -673,11 +673,19 @@ struct DenseFp8 {
 [[maybe_unused]] constexpr bool kAltSerialO = MLA_DENSE_FP8_VAR & 128;
 [[maybe_unused]] constexpr bool kAltSerialS = MLA_DENSE_FP8_VAR & 256;
 // Bit 512 (with 64): on fast tiles V and P are f16 instead of bf16 (e4m3 * 2^-8 by the same bit trick, times the f16 of
-// scale * 2^8: exact for power-of-two scales 2^-15 .. 2^7; P rounded to f16, 2^-12 relative, so no lo part): one O^T
+// scale * 2^8: exact for power-of-two scales 2^-15 .. 2^7; P rounded to f16, 2^-11 relative, so no lo part): one O^T
 // wgmma per slice and k-step instead of two. Tiles outside that scale range take the exact path (bf16, P hi + lo).
 [[maybe_unused]] constexpr bool kAltF16 = MLA_DENSE_FP8_VAR & 512;
 // Bit 1024 (with 64): bits 128 and 256 at 32 rows only (where the double-buffered operands cost spills).
 [[maybe_unused]] constexpr bool kAltSerial32 = MLA_DENSE_FP8_VAR & 1024;
+// Bit 2048 (with 64): register relief at 32 rows: the running maxima live in shared memory (they are the same in a
+// column's 8 gq lanes; double-buffered by the warpgroup's tile parity) and the softmax addresses shared memory with
+// 32-bit addresses (8 + 3 registers fewer in the loop).
+[[maybe_unused]] constexpr bool kAltMaxSmem = MLA_DENSE_FP8_VAR & 2048;
+// Bit 4096 (with 64): bit 128 at 32 rows only (O^T groups serial, S^T groups double-buffered): with bit 2048, the
+// 32-row build that needs no spills and keeps the S^T overlap (round 1: serial O^T groups cost nothing, serial S^T
+// groups 4 %).
+[[maybe_unused]] constexpr bool kAltSerialO32 = MLA_DENSE_FP8_VAR & 4096;
 
 template <int NR> struct AltLayout {
   static constexpr int RAW_SLOTS = 4;
@@ -689,7 +697,8 @@ template <int NR> struct AltLayout {
   static constexpr int RED_BYTES = 4 * NR * 4;
   static constexpr int ML_OFF = RED_OFF + 2 * RED_BYTES;         // the merge's maxima and sums
   static constexpr int BAR_OFF = ML_OFF + 3 * NR * 4;            // full[RAW_SLOTS], empty[RAW_SLOTS]
-  static constexpr int SMEM = BAR_OFF + 16 * RAW_SLOTS + 1024;
+  static constexpr int MS_OFF = BAR_OFF + 16 * RAW_SLOTS;        // bit 2048: [warpgroup][parity][NR] running maxima
+  static constexpr int SMEM = MS_OFF + (kAltMaxSmem ? 2 * 2 * NR * 4 : 0) + 1024;
   static_assert(4 * (NR / 8) * 4 * 128 * 4 + NR * 4 <= NR * 576 * 2, "the merge's exchange fits in Q^T's region");
 };
 
@@ -771,6 +780,13 @@ __device__ __forceinline__ uint32_t nanBytes(uint4 v) { // bit 7 of a byte set: 
   return ((v.x & 0x7f7f7f7fu) + 0x01010101u) | ((v.y & 0x7f7f7f7fu) + 0x01010101u) | ((v.z & 0x7f7f7f7fu) + 0x01010101u) |
          ((v.w & 0x7f7f7f7fu) + 0x01010101u);
 }
+__device__ __forceinline__ void sts32f(uint32_t a, float v) { asm volatile("st.shared.f32 [%0], %1;\n" ::"r"(a), "f"(v) : "memory"); }
+__device__ __forceinline__ float lds32f(uint32_t a) {
+  float v;
+  asm volatile("ld.shared.f32 %0, [%1];\n" : "=f"(v) : "r"(a) : "memory");
+  return v;
+}
+__device__ __forceinline__ void sts16(uint32_t a, uint16_t v) { asm volatile("st.shared.b16 [%0], %1;\n" ::"r"(a), "h"(v) : "memory"); }
 __device__ __forceinline__ uint32_t wordOf(const uint4& v, int j) { return j == 0 ? v.x : j == 1 ? v.y : j == 2 ? v.z : v.w; }
 #endif
 
@@ -793,7 +809,8 @@ struct DenseFp8Alt {
   // The S phase loads the next raw batch before building the current one's operand (16 rows; at 32 rows that takes
   // 8 registers too many).
   static constexpr bool SPF = NR == 16;
-  static constexpr bool SER_S = kAltSerialS || (NR == 32 && kAltSerial32), SER_O = kAltSerialO || (NR == 32 && kAltSerial32);
+  static constexpr bool MSH = kAltMaxSmem && NR == 32;
+  static constexpr bool SER_S = kAltSerialS || (NR == 32 && kAltSerial32), SER_O = kAltSerialO || (NR == 32 && (kAltSerial32 || kAltSerialO32));
 
 #ifdef MLA_SM90A
   // S^T of one tile into sAcc (issued, committed; the caller waits). EXACT: the cvt path, each group waited.
@@ -1079,8 +1096,12 @@ struct DenseFp8Alt {
       float mRow[NI][2], lPart[NI][2];
 #pragma unroll
       for (int i = 0; i < NI; ++i) mRow[i][0] = mRow[i][1] = -INFINITY, lPart[i][0] = lPart[i][1] = 0.f;
+      float* const msh = reinterpret_cast<float*>(smem + L::MS_OFF) + wg * 2 * NR; // bit 2048: [parity][NR]
+      int kc = 0; // this warpgroup's tiles of the item so far (bit 2048's buffer parity)
+      const uint32_t mshA = smemAddr(msh), redA = smemAddr(red);
+      if (MSH && tid < NR) msh[tid] = -INFINITY; // (ordered before the first read by the tile's first groupSync)
 
-      for (int it = wg; it < itm.nTiles; it += 2) {
+      for (int it = wg; it < itm.nTiles; it += 2, ++kc) {
         const int t0 = kBegin + it * kBN;
         const uint32_t n = n0 + it, slot = n % RS;
         const uint32_t raw = rawBase + slot * kRawBytes;
@@ -1115,7 +1136,10 @@ struct DenseFp8Alt {
             x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 4));
             x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 8));
             x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 16));
-            if (gq == 0) red[warp * NR + 8 * i + 2 * tq + b] = x;
+            if (gq == 0) {
+              if (MSH) sts32f(redA + 4 * (warp * NR + 8 * i + 2 * tq + b), x);
+              else red[warp * NR + 8 * i + 2 * tq + b] = x;
+            }
           }
         groupSync(wg);
 #pragma unroll
@@ -1123,15 +1147,23 @@ struct DenseFp8Alt {
 #pragma unroll
           for (int b = 0; b < 2; ++b) {
             const int r = 8 * i + 2 * tq + b;
-            const float x = fmaxf(fmaxf(red[r], red[NR + r]), fmaxf(red[2 * NR + r], red[3 * NR + r]));
-            const float mNew = fmaxf(mRow[i][b], x);
+            const float x = MSH ? fmaxf(fmaxf(lds32f(redA + 4 * r), lds32f(redA + 4 * (NR + r))), fmaxf(lds32f(redA + 4 * (2 * NR + r)), lds32f(redA + 4 * (3 * NR + r))))
+                                : fmaxf(fmaxf(red[r], red[NR + r]), fmaxf(red[2 * NR + r], red[3 * NR + r]));
+            const float mOld = MSH ? lds32f(mshA + 4 * ((kc & 1) * NR + r)) : mRow[i][b];
+            const float mNew = fmaxf(mOld, x);
             const float bse = mNew == -INFINITY ? 0.f : mNew;
-            const float alpha = exp2f(mRow[i][b] - bse);
+            const float alpha = exp2f(mOld - bse);
 #pragma unroll
             for (int s = 0; s < 8; ++s) o[s][4 * i + b] *= alpha, o[s][4 * i + 2 + b] *= alpha;
-            mRow[i][b] = mNew;
+            if (!MSH) mRow[i][b] = mNew;
+            else if (warp == 0 && gq == 0) sts32f(mshA + 4 * (((kc + 1) & 1) * NR + r), mNew); // read by the next tile after its first barrier
             const float p0 = exp2f(sAcc[i * 4 + b] - bse), p1 = exp2f(sAcc[i * 4 + 2 + b] - bse);
             lPart[i][b] = lPart[i][b] * alpha + p0 + p1;
+            if (kAltF16 && !bad && MSH) {
+              sts16(pBase + canonOff<NR>(r, r0), __half_as_ushort(__float2half_rn(p0)));
+              sts16(pBase + canonOff<NR>(r, r0 + 8), __half_as_ushort(__float2half_rn(p1)));
+              continue;
+            }
             if (kAltF16 && !bad) { // one f16 P^T
               *reinterpret_cast<__half*>(pw + canonOff<NR>(r, r0)) = __float2half_rn(p0);
               *reinterpret_cast<__half*>(pw + canonOff<NR>(r, r0 + 8)) = __float2half_rn(p1);
@@ -1139,6 +1171,13 @@ struct DenseFp8Alt {
             }
             const __nv_bfloat16 h0 = __float2bfloat16_rn(p0), h1 = __float2bfloat16_rn(p1);
             const __nv_bfloat16 l0 = __float2bfloat16_rn(p0 - __bfloat162float(h0)), l1 = __float2bfloat16_rn(p1 - __bfloat162float(h1));
+            if (MSH) {
+              sts16(pBase + canonOff<NR>(r, r0), __bfloat16_as_ushort(h0));
+              sts16(pBase + canonOff<NR>(r, r0 + 8), __bfloat16_as_ushort(h1));
+              sts16(pBase + NR * kBN * 2 + canonOff<NR>(r, r0), __bfloat16_as_ushort(l0));
+              sts16(pBase + NR * kBN * 2 + canonOff<NR>(r, r0 + 8), __bfloat16_as_ushort(l1));
+              continue;
+            }
             *reinterpret_cast<__nv_bfloat16*>(pw + canonOff<NR>(r, r0)) = h0;
             *reinterpret_cast<__nv_bfloat16*>(pw + canonOff<NR>(r, r0 + 8)) = h1;
             *reinterpret_cast<__nv_bfloat16*>(pw + NR * kBN * 2 + canonOff<NR>(r, r0)) = l0;
@@ -1167,6 +1206,11 @@ struct DenseFp8Alt {
           if (gq == 0) red[warp * NR + 8 * i + 2 * tq + b] = x;
         }
       groupSync(wg);
+      if (MSH) // (written by warp 0: the init, or its last tile; every warp of the warpgroup has passed a barrier since)
+#pragma unroll
+        for (int i = 0; i < NI; ++i)
+#pragma unroll
+          for (int b = 0; b < 2; ++b) mRow[i][b] = msh[(kc & 1) * NR + 8 * i + 2 * tq + b];
       float lRow[NI][2];
 #pragma unroll
       for (int i = 0; i < NI; ++i)
