@@ -1,6 +1,11 @@
 // Dense (block-table) MLA decode over FlashMLA's V3.2 FP8 cache for Hopper (sm_90a only): wgmma, bulk copies of
 // whole pages, and dequantization by the consumer warpgroups themselves. See docs/notes/cuda-dense-fp8.md.
 //
+// Two designs, one launch: the shipped one (MLA_DENSE_FP8_SHIPPED, since session 10) is DenseFp8Alt further down
+// (the two consumer warpgroups take alternate tiles, each dequantizing its tile into the registers of both wgmma
+// products; f16 V and P); this header describes session 9's lockstep design DenseFp8 (MLA_DENSE_FP8_VAR 0), kept as
+// the rung below it. Everything up to "Both warpgroups work on the same tile" holds for both.
+//
 // Shapes: hKv = 1, page 64, bf16 queries, rows = sQ * hQ <= NR (16 or 32), 656-byte tokens (512 e4m3 NoPE in four
 // groups of 128 with four f32 scales at byte 512, then 64 bf16 RoPE at byte 528). Parameters, split partials and the
 // split combine are sparse_mma.cu's (SparseMmaParams, mla_sparse_mma_combine_bf16), with the dense scheduler's rows.
