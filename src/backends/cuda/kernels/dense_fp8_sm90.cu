@@ -4,7 +4,8 @@
 // Two designs, one launch: the shipped one (MLA_DENSE_FP8_SHIPPED, since session 10) is DenseFp8Alt further down
 // (the two consumer warpgroups take alternate tiles, each dequantizing its tile into the registers of both wgmma
 // products; f16 V and P); this header describes session 9's lockstep design DenseFp8 (MLA_DENSE_FP8_VAR 0), kept as
-// the rung below it. Everything up to "Both warpgroups work on the same tile" holds for both.
+// the rung below it. The shapes, parameters and the producer (one bulk copy a page, L2 prefetch) are the same in both;
+// in the alternating design a page is read by one warpgroup (4 warps release it) and the ring has 4 slots.
 //
 // Shapes: hKv = 1, page 64, bf16 queries, rows = sQ * hQ <= NR (16 or 32), 656-byte tokens (512 e4m3 NoPE in four
 // groups of 128 with four f32 scales at byte 512, then 64 bf16 RoPE at byte 528). Parameters, split partials and the
