@@ -170,16 +170,20 @@ test('shared memory sizes match the kernel\'s static_assert', () => {
   assert.ok(denseFp8Sm90Smem(16) <= 232448 && denseFp8Sm90Smem(32) <= 232448);
 });
 
-test('build variants: the shipped build is MLA_DENSE_FP8_VAR 0 under the exact shared-memory assert; ab.sh uses bits the kernel takes', () => {
-  assert.match(src, /#ifndef MLA_DENSE_FP8_VAR\n#define MLA_DENSE_FP8_VAR 0\n#endif/);
+test('build variants: the shipped build is MLA_DENSE_FP8_SHIPPED (the alternating-tile design, within the launch); VAR 0 keeps the exact assert; ab.sh uses bits the kernel takes', () => {
+  const ship = src.match(/#define MLA_DENSE_FP8_SHIPPED (\d+)\n#ifndef MLA_DENSE_FP8_VAR\n#define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED\n#endif/);
+  assert.ok(ship, 'the default build is the shipped bits');
+  assert.ok((Number(ship![1]) & 64) !== 0, 'the shipped bits take the alternating-tile design');
   assert.match(src, /#if MLA_DENSE_FP8_VAR == 0\nstatic_assert\(mla::dfp8::Layout<16>::SMEM == \d+ && mla::dfp8::Layout<32>::SMEM == \d+/);
   const mask = src.match(/static_assert\(!\(MLA_DENSE_FP8_VAR & ~(\d+)\)/);
   assert.ok(mask, 'the bit mask assert is there');
+  assert.equal(Number(ship![1]) & ~Number(mask![1]), 0);
   const ab = readFileSync(new URL('../../bench/cuda/dense-fp8/ab.sh', import.meta.url), 'utf8');
-  const lists = [ab.match(/VARS=\$\{1:-\$\{VARS:-([\d ]+)\}\}/), ab.match(/MEASURE=\$\{MEASURE-([\d ]+)\}/), ab.match(/for v in 0 \$\{3:-([\d ]+)\}/)];
+  assert.ok(ab.includes("SHIP=$(sed -n 's/^#define MLA_DENSE_FP8_SHIPPED"), 'ab.sh reads the shipped bits from the kernel');
+  const lists = [ab.match(/VARS=\$\{1:-\$\{VARS:-([\d ]+)\}\}/), ab.match(/for v in \$SHIP \$\{3:-([\d ]+)\}/)];
   for (const l of lists) {
     assert.ok(l, 'ab.sh names its variants');
-    for (const v of l![1].trim().split(/\s+/).map(Number)) assert.ok(v > 0 && (v & ~Number(mask![1])) === 0, `variant ${v} within the kernel's bits`);
+    for (const v of l![1].trim().split(/\s+/).map(Number)) assert.ok(v >= 0 && (v & ~Number(mask![1])) === 0, `variant ${v} within the kernel's bits`);
   }
 });
 

@@ -2,12 +2,14 @@
 # A/B of dense_fp8_sm90.cu's build-time variants (-DMLA_DENSE_FP8_VAR=n, bits described at the top of the .cu and in
 # docs/notes/cuda-dense-fp8.md, "Variants") against the shipped build, on the GPU host: from the repository root with
 # .gpu-host/enter.sh sourced, dist/cuda in place (the shipped fatbins) and build/ holding the tsc output.
-#   OUT=$OUT bash bench/cuda/dense-fp8/ab.sh [VARS]           (VARS default "1 2 4 16 8 5"; ~60-80 s)
-#     MEASURE (default "32"): measurement-only builds (wrong results by design), timed without the checks.
-#   bash bench/cuda/dense-fp8/ab.sh --build DIR [VARS]       (only the fatbins, v0 and VARS, into DIR; nvcc, ~5 s each)
+#   OUT=$OUT bash bench/cuda/dense-fp8/ab.sh [VARS]           (VARS default "0"; ~60-80 s)
+#     MEASURE (default none; "32" = the lockstep design's no-dequantization probe): measurement-only builds (wrong
+#     results by design), timed without the checks.
+#   bash bench/cuda/dense-fp8/ab.sh --build DIR [VARS]       (only the fatbins, the shipped bits and VARS, into DIR; nvcc)
 # A variant's fatbin is $HB/dense_fp8_sm90_vN.fatbin when there (prebuilt, HB default .devstage/hb), else nvcc builds
 # it here with scripts/build-kernels.mjs's flags (warnings as errors, no spills).
-#  0. v0 (the knob at 0) must be the same code as dist/cuda's fatbin (scripts/compare-fatbins.py);
+#  0. v$SHIP (the shipped bits, MLA_DENSE_FP8_SHIPPED in the .cu: 1600 since session 10; v0 is session 9's lockstep
+#     design) must be the same code as dist/cuda's fatbin (scripts/compare-fatbins.py);
 #  1. checks, every variant side by side: CASES (default 120, two shards) random dense90 cases of the count suite
 #     (V3.2, page 64, sQ * hQ <= 32, causal sQ 1..4, NaN-poisoned unused tokens, odd scales), sparse-count.js;
 #  2. timing, one process (ab.ts): the shipped build and every variant whose checks passed, interleaved rounds, on
@@ -21,32 +23,33 @@
 #     node build/bench/cuda/dense-fp8/ab.js v4=/tmp/dab-v4 --ncu --shapes 8192x16x1
 set -uo pipefail
 SRC=src/backends/cuda/kernels/dense_fp8_sm90.cu
+SHIP=$(sed -n 's/^#define MLA_DENSE_FP8_SHIPPED \([0-9]*\).*/\1/p' $SRC)
 dfp8_build() { # VAR OUT.fatbin
   nvcc -std=c++17 -O3 --Werror all-warnings -Xptxas -warn-spills --threads 0 -Xptxas -v -DMLA_DENSE_FP8_VAR="$1" \
     -gencode arch=compute_90a,code=sm_90a -fatbin -o "$2" "$SRC"
 }
 if [ "${1:-}" = --build ]; then
   D=${2:?--build DIR}; mkdir -p "$D"
-  for v in 0 ${3:-1 2 4 16 8 5 32}; do
+  for v in $SHIP ${3:-0}; do
     dfp8_build $v "$D/dense_fp8_sm90_v$v.fatbin" > "$D/nvcc-v$v.txt" 2>&1
     echo "v$v: rc $? $(grep -E 'spill stores' "$D/nvcc-v$v.txt" | tr -s ' ' | tr '\n' ' ')$(grep -cE 'C75[0-9][0-9]' "$D/nvcc-v$v.txt") wgmma notes"
   done
   exit 0
 fi
-VARS=${1:-${VARS:-1 2 4 16 8 5}}
-MEASURE=${MEASURE-32}
+VARS=${1:-${VARS:-0}}
+MEASURE=${MEASURE-}
 HB=${HB:-.devstage/hb}
 OUT=${OUT:-/tmp}
 CASES=${CASES:-120}
 L=$OUT/dense-fp8-ab; rm -rf "$L"; mkdir -p "$L"
 T0=$SECONDS; el() { echo "[$((SECONDS - T0))s] $*"; }
-for v in 0 $VARS $MEASURE; do
+for v in $SHIP $VARS $MEASURE; do
   if [ -f "$HB/dense_fp8_sm90_v$v.fatbin" ]; then cp "$HB/dense_fp8_sm90_v$v.fatbin" "$L/v$v.fatbin"
   else dfp8_build $v "$L/v$v.fatbin" > "$L/nvcc-v$v.txt" 2>&1 &
   fi
 done
 wait
-echo "v0 vs dist/cuda: $(python3 scripts/compare-fatbins.py "$L/v0.fatbin" dist/cuda/dense_fp8_sm90.fatbin 2>&1 | tail -1)"
+echo "v$SHIP (shipped bits) vs dist/cuda: $(python3 scripts/compare-fatbins.py "$L/v$SHIP.fatbin" dist/cuda/dense_fp8_sm90.fatbin 2>&1 | tail -1)"
 BUILDS="shipped=$PWD/dist/cuda"
 for v in $VARS $MEASURE; do
   [ -s "$L/v$v.fatbin" ] || { echo "v$v: no fatbin ($(grep -m2 -E 'error' "$L/nvcc-v$v.txt" 2>/dev/null | tr '\n' ' '))"; continue; }

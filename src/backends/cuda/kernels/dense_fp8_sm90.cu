@@ -1,6 +1,12 @@
 // Dense (block-table) MLA decode over FlashMLA's V3.2 FP8 cache for Hopper (sm_90a only): wgmma, bulk copies of
 // whole pages, and dequantization by the consumer warpgroups themselves. See docs/notes/cuda-dense-fp8.md.
 //
+// Two designs, one launch: the shipped one (MLA_DENSE_FP8_SHIPPED, since session 10) is DenseFp8Alt further down
+// (the two consumer warpgroups take alternate tiles, each dequantizing its tile into the registers of both wgmma
+// products; f16 V and P); this header describes session 9's lockstep design DenseFp8 (MLA_DENSE_FP8_VAR 0), kept as
+// the rung below it. The shapes, parameters and the producer (one bulk copy a page, L2 prefetch) are the same in both;
+// in the alternating design a page is read by one warpgroup (4 warps release it) and the ring has 4 slots.
+//
 // Shapes: hKv = 1, page 64, bf16 queries, rows = sQ * hQ <= NR (16 or 32), 656-byte tokens (512 e4m3 NoPE in four
 // groups of 128 with four f32 scales at byte 512, then 64 bf16 RoPE at byte 528). Parameters, split partials and the
 // split combine are sparse_mma.cu's (SparseMmaParams, mla_sparse_mma_combine_bf16), with the dense scheduler's rows.
@@ -52,9 +58,11 @@ constexpr int kRawBytes = kBN * kTok;        // 41,984 bytes a page
 constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE + 2 RoPE
 constexpr int kPrefetchPages = 6;            // pages an item's producer prefetches into L2 ahead of its copies
 
-// Build-time variants for measurement (-DMLA_DENSE_FP8_VAR=n, bits; the shipped build is 0 and its code is the same as
-// before the knob: scripts/compare-fatbins.py). Each bit's design and prediction: docs/notes/cuda-dense-fp8.md,
-// "Variants"; bench/cuda/dense-fp8/ab.sh builds, checks and times them against the shipped build.
+// Build-time variants (-DMLA_DENSE_FP8_VAR=n, bits). The shipped build is kDenseFp8Shipped = 1600 (64 + 512 + 1024: the
+// alternating-tile design DenseFp8Alt below, f16 V and P, serial wgmma groups at 32 rows; since session 10). 0 is the
+// lockstep design of session 9 (DenseFp8, its code unchanged: scripts/compare-fatbins.py), bits 1-32 its variants.
+// Each bit's design and prediction: docs/notes/cuda-dense-fp8.md; bench/cuda/dense-fp8/ab.sh builds, checks and times
+// them against the shipped build.
 //   1: own P^T at 16 rows: each warpgroup writes hi and lo of its own stacked P^T, so the barrier before the O^T
 //      product is the warpgroup's own (one cross-warpgroup barrier a tile fewer); needs two raw slots (implies 2).
 //   2: two raw slots at 16 rows (as 32 rows have): the control for bit 1's shared memory.
@@ -65,16 +73,18 @@ constexpr int kPrefetchPages = 6;            // pages an item's producer prefetc
 //  16: setmaxnreg 24 / 240 (producer / consumers) instead of 40 / 232: the control for bit 4, which needs it.
 //  32: measurement only, WRONG RESULTS: no dequantization (the raw words, and each shifted by 8, stand in for the
 //      bf16 pairs; no NaN or scale checks), to weigh the consumers' conversion work against the rest of a tile.
+//  64 and up: the alternating-tile design (see DenseFp8Alt).
+#define MLA_DENSE_FP8_SHIPPED 1600
 #ifndef MLA_DENSE_FP8_VAR
-#define MLA_DENSE_FP8_VAR 0
+#define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif
-static_assert(!(MLA_DENSE_FP8_VAR & ~63), "MLA_DENSE_FP8_VAR: bits 1, 2, 4, 8, 16 and 32 only");
-constexpr bool kOwnP = MLA_DENSE_FP8_VAR & 1;
-constexpr bool kTwoSlots16 = (MLA_DENSE_FP8_VAR & 2) || kOwnP;
-constexpr bool kScoresFirst = MLA_DENSE_FP8_VAR & 4;
-constexpr bool kLoadSwap = MLA_DENSE_FP8_VAR & 8;
-constexpr bool kRegs240 = (MLA_DENSE_FP8_VAR & 16) || kScoresFirst;
-constexpr bool kNoDequant = MLA_DENSE_FP8_VAR & 32;
+static_assert(!(MLA_DENSE_FP8_VAR & ~8191), "MLA_DENSE_FP8_VAR: bits 1 .. 4096 only");
+[[maybe_unused]] constexpr bool kOwnP = MLA_DENSE_FP8_VAR & 1;
+[[maybe_unused]] constexpr bool kTwoSlots16 = (MLA_DENSE_FP8_VAR & 2) || kOwnP;
+[[maybe_unused]] constexpr bool kScoresFirst = MLA_DENSE_FP8_VAR & 4;
+[[maybe_unused]] constexpr bool kLoadSwap = MLA_DENSE_FP8_VAR & 8;
+[[maybe_unused]] constexpr bool kRegs240 = (MLA_DENSE_FP8_VAR & 16) || kScoresFirst;
+[[maybe_unused]] constexpr bool kNoDequant = MLA_DENSE_FP8_VAR & 32;
 
 template <int NR> struct Layout {
   static constexpr int RAW_SLOTS = NR == 16 && !kTwoSlots16 ? 3 : 2;
@@ -641,10 +651,678 @@ struct DenseFp8 {
   }
 };
 
+
+// ---------------------------------------------------------------------------------------------------------------
+// Variant 64 ("alt"): the two consumer warpgroups take alternate tiles (decode_sm90.cu's scheme) and each dequantizes
+// its whole tile twice, straight into wgmma A-operand registers, so no bf16 tile is written to shared memory at all:
+//   S^T (64 keys x NR) = K (A from registers: warp q keys 16q.., the thread's tokens r0, r0 + 8) . Q^T (B, smem)
+//   O^T (512 x 32)    += V^T (A from registers: M = value columns, K = keys) . P^T (B, smem; hi + lo)
+// Shared memory holds only the raw ring (4 pages), Q^T, each warpgroup's P^T and the reductions. The S^T operand is
+// built in 9 batches of 4 k-steps (4 NoPE groups x 2 halves, then RoPE), double-buffered, so the dequantization of
+// batch b + 1 overlaps the wgmma of batch b; the O^T operand in 8 batches (4 k-steps of 16 keys x 2 halves of the 8
+// value slices). A thread of warp q owns, in O^T, the 16 value columns 128q + 16gq .. + 15 (one NoPE group, 16
+// consecutive bytes of a token: one 16-byte load), column 128q + 16gq + 2s + x being row 16q + gq + 8x of slice s;
+// its keys in k-step kk are 16kk + 2tq + {0, 1, 8, 9} (the fragment's k), so a register pairs one column of two
+// keys: one prmt picks the two bytes (and their sign copies) from the two tokens' words, and one bf16x2 multiply
+// applies both tokens' scales. The fast conversion (the bit trick above) runs unconditionally; the S phase checks
+// every live byte and scale of the tile on the way (each thread its tokens r0, r0 + 8, all groups: together the
+// whole tile) and one barrier reduction tells the warpgroup; a tile with anything else redoes S^T and does O^T on
+// the exact cvt path. Dead keys (past the item's end in the last page, maybe NaN): masked in the scores by
+// selection, and their V columns get a zero scale (fast path: the bit trick maps every byte to a finite value) or
+// zero bytes (exact path). The O^T product of a tile stays in flight into the warpgroup's next tile (its S phase).
+// At 16 rows P^T hi and lo are stacked on N (one m64n32k16 per slice and k-step), at 32 rows they take a wgmma each
+// into the same accumulators; O^T is 128 registers either way. At the item's end the two warpgroups merge as
+// decode_sm90.cu's (split stores: each warpgroup stores four slices, 8 consecutive columns a row: one 16-byte store).
+[[maybe_unused]] constexpr bool kAlt = MLA_DENSE_FP8_VAR & 64;
+// Bits 128 / 256 (with 64): each wgmma group of the O^T / S^T product is waited before the next one's operand is
+// built (no double buffering: fewer registers, no overlap of the dequantization with the tensor cores).
+[[maybe_unused]] constexpr bool kAltSerialO = MLA_DENSE_FP8_VAR & 128;
+[[maybe_unused]] constexpr bool kAltSerialS = MLA_DENSE_FP8_VAR & 256;
+// Bit 512 (with 64): on fast tiles V and P are f16 instead of bf16 (e4m3 * 2^-8 by the same bit trick, times the f16 of
+// scale * 2^8: exact for power-of-two scales 2^-15 .. 2^7; P rounded to f16, 2^-11 relative, so no lo part): one O^T
+// wgmma per slice and k-step instead of two. Tiles outside that scale range take the exact path (bf16, P hi + lo).
+[[maybe_unused]] constexpr bool kAltF16 = MLA_DENSE_FP8_VAR & 512;
+// Bit 1024 (with 64): bits 128 and 256 at 32 rows only (where the double-buffered operands cost spills).
+[[maybe_unused]] constexpr bool kAltSerial32 = MLA_DENSE_FP8_VAR & 1024;
+// Bit 2048 (with 64): register relief at 32 rows: the running maxima live in shared memory (they are the same in a
+// column's 8 gq lanes; double-buffered by the warpgroup's tile parity) and the softmax addresses shared memory with
+// 32-bit addresses (8 + 3 registers fewer in the loop).
+[[maybe_unused]] constexpr bool kAltMaxSmem = MLA_DENSE_FP8_VAR & 2048;
+// Bit 4096 (with 64): bit 128 at 32 rows only (O^T groups serial, S^T groups double-buffered): with bit 2048, the
+// 32-row build that needs no spills and keeps the S^T overlap (round 1: serial O^T groups cost nothing, serial S^T
+// groups 4 %).
+[[maybe_unused]] constexpr bool kAltSerialO32 = MLA_DENSE_FP8_VAR & 4096;
+
+template <int NR> struct AltLayout {
+  static constexpr int RAW_SLOTS = 4;
+  static constexpr int RAW_OFF = 0;
+  static constexpr int Q_OFF = RAW_OFF + RAW_SLOTS * kRawBytes; // Q^T, 36 k-steps (qDimAlt order), canonical K-major
+  static constexpr int P_OFF = Q_OFF + NR * 576 * 2;             // per warpgroup: P^T (32 N rows, stacked) or hi, lo
+  static constexpr int P_BYTES = 2 * NR * kBN * 2;
+  static constexpr int RED_OFF = P_OFF + 2 * P_BYTES;            // [warpgroup][4 warps][NR] f32
+  static constexpr int RED_BYTES = 4 * NR * 4;
+  static constexpr int ML_OFF = RED_OFF + 2 * RED_BYTES;         // the merge's maxima and sums
+  static constexpr int BAR_OFF = ML_OFF + 3 * NR * 4;            // full[RAW_SLOTS], empty[RAW_SLOTS]
+  static constexpr int MS_OFF = BAR_OFF + 16 * RAW_SLOTS;        // bit 2048: [warpgroup][parity][NR] running maxima
+  static constexpr int SMEM = MS_OFF + (kAltMaxSmem ? 2 * 2 * NR * 4 : 0) + 1024;
+  static_assert(4 * (NR / 8) * 4 * 128 * 4 + NR * 4 <= NR * 576 * 2, "the merge's exchange fits in Q^T's region");
+};
+
+// The cache dimension behind element c (0..15) of k-step ks (0..35) of the alt S^T: thread column tq = (c & 7) / 2
+// holds dims +{0, 1} (c < 8) and +{2, 3} (c >= 8) of word ks & 7 of its 32 bytes of group ks / 8; RoPE: 16 dims a tq.
+__host__ __device__ __forceinline__ int qDimAlt(int ks, int c) {
+  const int tq = (c & 7) >> 1, e = (c & 1) + ((c >> 3) << 1);
+  if (ks < 32) return 128 * (ks >> 3) + 32 * tq + 4 * (ks & 7) + e;
+  return 512 + 16 * tq + 4 * (ks - 32) + e;
+}
+
+#ifdef MLA_SM90A
+__device__ __forceinline__ uint32_t lds32(uint32_t a) {
+  uint32_t v;
+  asm volatile("ld.shared.u32 %0, [%1];\n" : "=r"(v) : "r"(a) : "memory");
+  return v;
+}
+// True in every thread of warpgroup w if x is true in any (one named-barrier reduction).
+__device__ __forceinline__ bool groupAny(int w, bool x) {
+  uint32_t r;
+  asm volatile("{\n.reg .pred p, q;\nsetp.ne.u32 p, %1, 0;\nbar.red.or.pred q, %2, 128, p;\nselp.u32 %0, 1, 0, q;\n}\n"
+               : "=r"(r) : "r"(static_cast<uint32_t>(x)), "r"(1 + w) : "memory");
+  return r != 0;
+}
+// Two bytes of (a, b) by selector SEL (byte and sign-copy nibbles) -> bf16x2 of e4m3 * 2^-120 (see e4m3PairScaled).
+template <uint32_t SEL> __device__ __forceinline__ uint32_t e4m3Pair2(uint32_t a, uint32_t b) {
+  uint32_t x;
+  asm("prmt.b32 %0, %1, %2, %3;\n" : "=r"(x) : "r"(a), "r"(b), "n"(SEL));
+  return (x << 4) & 0x87f087f0u;
+}
+// Exact: byte P of a (low half) and of b (high half), each times its f32 scale, rounded to bf16 once.
+__device__ __forceinline__ uint32_t e4m3Pair2Exact(uint32_t a, uint32_t b, int P, float sa, float sb) {
+  uint32_t x, h;
+  asm("prmt.b32 %0, %1, %2, %3;\n" : "=r"(x) : "r"(a), "r"(b), "r"(P | ((4 + P) << 4)));
+  asm("{\n .reg .b16 l, u;\n mov.b32 {l, u}, %1;\n cvt.rn.f16x2.e4m3x2 %0, l;\n}\n" : "=r"(h) : "r"(x));
+  const float2 f = __half22float2(*reinterpret_cast<const __half2*>(&h));
+  const __nv_bfloat162 y = __floats2bfloat162_rn(f.x * sa, f.y * sb);
+  return *reinterpret_cast<const uint32_t*>(&y);
+}
+// bf16 of (f32 scale) * 2^120 for a power-of-two scale with exponent 1..134 (the fast path's condition).
+__device__ __forceinline__ uint32_t scale16(uint32_t sb) { return ((sb >> 16) & 0x8000u) | ((((sb >> 23) & 0xffu) + 120u) << 7); }
+__device__ __forceinline__ bool scaleFast(uint32_t sb) {
+  const uint32_t ex = (sb >> 23) & 0xffu;
+  return (sb & 0x007fffffu) == 0 && ex >= (kAltF16 ? 112u : 1u) && ex <= 134;
+}
+// f16 of (f32 scale) * 2^8 for a power-of-two scale 2^-15 .. 2^7 (bit 512's fast path).
+__device__ __forceinline__ uint32_t scale16h(uint32_t sb) { return ((sb >> 16) & 0x8000u) | ((((sb >> 23) & 0xffu) - 104u) << 10); }
+// Two bytes of (a, b) by selector SEL -> f16x2 of e4m3 * 2^-8, exact (7 magnitude bits at f16 bits 13..7, the sign at 15).
+template <uint32_t SEL> __device__ __forceinline__ uint32_t e4m3Pair2H(uint32_t a, uint32_t b) {
+  uint32_t x;
+  asm("prmt.b32 %0, %1, %2, %3;\n" : "=r"(x) : "r"(a), "r"(b), "n"(SEL));
+  return (x << 7) & 0xbf80bf80u;
+}
+__device__ __forceinline__ uint32_t mulF16x2(uint32_t a, uint32_t b) {
+  uint32_t d;
+  asm("mul.rn.f16x2 %0, %1, %2;\n" : "=r"(d) : "r"(a), "r"(b));
+  return d;
+}
+// D (m64 x NR f32) += A (registers, f16) . B (descriptor, f16, K-major)
+template <int NR> struct WgRsH;
+template <> struct WgRsH<16> {
+  static __device__ __forceinline__ void mma(float (&d)[8], const uint32_t (&a)[4], uint64_t b) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\nwgmma.mma_async.sync.aligned.m64n16k16.f32.f16.f16 "
+                 "{%0,%1,%2,%3,%4,%5,%6,%7}, {%8,%9,%10,%11}, %12, p, 1, 1, 0;\n}\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b));
+  }
+};
+template <> struct WgRsH<32> {
+  static __device__ __forceinline__ void mma(float (&d)[16], const uint32_t (&a)[4], uint64_t b) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\nwgmma.mma_async.sync.aligned.m64n32k16.f32.f16.f16 "
+                 "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15}, {%16,%17,%18,%19}, %20, p, 1, 1, 0;\n}\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+                   "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b));
+  }
+};
+__device__ __forceinline__ uint32_t nanBytes(uint4 v) { // bit 7 of a byte set: that byte of some word is S.1111.111
+  return ((v.x & 0x7f7f7f7fu) + 0x01010101u) | ((v.y & 0x7f7f7f7fu) + 0x01010101u) | ((v.z & 0x7f7f7f7fu) + 0x01010101u) |
+         ((v.w & 0x7f7f7f7fu) + 0x01010101u);
+}
+__device__ __forceinline__ void sts32f(uint32_t a, float v) { asm volatile("st.shared.f32 [%0], %1;\n" ::"r"(a), "f"(v) : "memory"); }
+__device__ __forceinline__ float lds32f(uint32_t a) {
+  float v;
+  asm volatile("ld.shared.f32 %0, [%1];\n" : "=f"(v) : "r"(a) : "memory");
+  return v;
+}
+__device__ __forceinline__ void sts16(uint32_t a, uint16_t v) { asm volatile("st.shared.b16 [%0], %1;\n" ::"r"(a), "h"(v) : "memory"); }
+__device__ __forceinline__ uint32_t wordOf(const uint4& v, int j) { return j == 0 ? v.x : j == 1 ? v.y : j == 2 ? v.z : v.w; }
+#endif
+
+template <int NR>
+struct DenseFp8Alt {
+  using L = AltLayout<NR>;
+  static constexpr int NI = NR / 8;
+  static constexpr int RS = L::RAW_SLOTS;
+
+  // wgmma groups: the S^T operand of a raw batch (4 k-steps) goes out in SS groups of 4 / SS k-steps, the O^T operand of a
+  // k-step in OS groups of 8 / OS slices; each group's registers are double-buffered (fewer registers at 32 rows).
+#ifndef MLA_DFP8_ALT_SS
+#define MLA_DFP8_ALT_SS 2
+#endif
+#ifndef MLA_DFP8_ALT_OS
+#define MLA_DFP8_ALT_OS (NR == 32 ? 4 : 2)
+#endif
+  static constexpr int SS = MLA_DFP8_ALT_SS, SK = 4 / SS; // S groups a raw batch, k-steps a group
+  static constexpr int OS = MLA_DFP8_ALT_OS, OK = 8 / OS; // O groups a k-step, slices a group
+  // The S phase loads the next raw batch before building the current one's operand (16 rows; at 32 rows that takes
+  // 8 registers too many).
+  static constexpr bool SPF = NR == 16;
+  static constexpr bool MSH = kAltMaxSmem && NR == 32;
+  static constexpr bool SER_S = kAltSerialS || (NR == 32 && kAltSerial32), SER_O = kAltSerialO || (NR == 32 && (kAltSerial32 || kAltSerialO32));
+
+#ifdef MLA_SM90A
+  // S^T of one tile into sAcc (issued, committed; the caller waits). EXACT: the cvt path, each group waited.
+  // Returns (fast path) whether any live byte or scale of this thread's tokens needs the exact path.
+  static __device__ __forceinline__ bool sPhase(float (&sAcc)[NI * 4], uint32_t raw, int r0, int tq, int live, uint64_t qDesc) {
+    const uint32_t tokA0 = raw + r0 * kTok, tokA1 = tokA0 + 8 * kTok;
+    const bool dead0 = r0 >= live, dead1 = r0 + 8 >= live;
+    bool ok0 = true, ok1 = true;
+    uint32_t nan0 = 0, nan1 = 0;
+    uint32_t A[2][SK][4];
+    const auto batchOff = [&](int b) { return b < 8 ? 128 * (b >> 1) + 32 * tq + 16 * (b & 1) : 528 + 32 * tq; };
+    uint4 w0 = lds128(tokA0 + 32 * tq), w1 = lds128(tokA1 + 32 * tq);
+    uint32_t sb0 = lds32(tokA0 + 512), sb1 = lds32(tokA1 + 512);
+#pragma unroll
+    for (int b = 0; b < 9; ++b) {
+      if (!SPF && b > 0) w0 = lds128(tokA0 + batchOff(b)), w1 = lds128(tokA1 + batchOff(b));
+      const uint4 c0 = w0, c1 = w1;
+      const uint32_t cs0 = sb0, cs1 = sb1;
+      if (!SPF) {
+        if (b + 1 < 8 && (b & 1) == 1) sb0 = lds32(tokA0 + 512 + 4 * ((b + 1) >> 1)), sb1 = lds32(tokA1 + 512 + 4 * ((b + 1) >> 1));
+      } else if (b + 1 < 8) {
+        const int off = 128 * ((b + 1) >> 1) + 32 * tq + 16 * ((b + 1) & 1);
+        w0 = lds128(tokA0 + off), w1 = lds128(tokA1 + off);
+        if ((b & 1) == 1) sb0 = lds32(tokA0 + 512 + 4 * ((b + 1) >> 1)), sb1 = lds32(tokA1 + 512 + 4 * ((b + 1) >> 1));
+      } else if (b + 1 == 8) { // RoPE, first 16 bytes of each token's 32
+        w0 = lds128(tokA0 + 528 + 32 * tq), w1 = lds128(tokA1 + 528 + 32 * tq);
+      }
+      uint4 r1a, r1b; // RoPE, second 16 bytes
+      if (b == 8) r1a = lds128(tokA0 + 544 + 32 * tq), r1b = lds128(tokA1 + 544 + 32 * tq);
+      uint32_t s0 = 0, s1 = 0;
+      if (b < 8) {
+        nan0 |= nanBytes(c0), nan1 |= nanBytes(c1);
+        if ((b & 1) == 0) ok0 = ok0 && scaleFast(cs0), ok1 = ok1 && scaleFast(cs1);
+        s0 = scale16(cs0) * 0x10001u, s1 = scale16(cs1) * 0x10001u;
+      }
+#pragma unroll
+      for (int h = 0; h < SS; ++h) {
+        const int grp = SS * b + h;
+        if (!SER_S && grp >= 2) wgWait<1>(); // group grp - 2 has read this buffer
+        uint32_t(&a)[SK][4] = A[grp & 1];
+#pragma unroll
+        for (int jj = 0; jj < SK; ++jj) {
+          const int j = SK * h + jj; // k-step 4b + j, word j of the 16 bytes
+          if (b < 8) {
+            a[jj][0] = mulBf16x2(e4m3PairScaled<0x9180>(wordOf(c0, j)), s0);
+            a[jj][2] = mulBf16x2(e4m3PairScaled<0xB3A2>(wordOf(c0, j)), s0);
+            a[jj][1] = mulBf16x2(e4m3PairScaled<0x9180>(wordOf(c1, j)), s1);
+            a[jj][3] = mulBf16x2(e4m3PairScaled<0xB3A2>(wordOf(c1, j)), s1);
+          } else {
+            const int u = j & 1;
+            const uint4 t0 = j < 2 ? c0 : r1a, t1 = j < 2 ? c1 : r1b;
+            a[jj][0] = wordOf(t0, 2 * u), a[jj][2] = wordOf(t0, 2 * u + 1);
+            a[jj][1] = wordOf(t1, 2 * u), a[jj][3] = wordOf(t1, 2 * u + 1);
+          }
+        }
+        wgFence();
+#pragma unroll
+        for (int jj = 0; jj < SK; ++jj) {
+          const int ks = 4 * b + SK * h + jj;
+          WgRs<NR>::mma(sAcc, a[jj], qDesc + ((ks * 2 * NR * 16) >> 4), ks > 0);
+        }
+        wgCommit();
+        if (SER_S) wgWait<0>();
+      }
+    }
+    return (!dead0 && !ok0) || (!dead1 && !ok1) || (((dead0 ? 0u : nan0) | (dead1 ? 0u : nan1)) & 0x80808080u) != 0;
+  }
+
+  // The exact paths (a tile with a scale or byte the bit trick does not cover): one k-step (S^T) or one slice of a
+  // k-step (O^T) at a time, each waited; few registers (they share the loop with the 128 of O^T at 32 rows).
+  static __device__ __forceinline__ void sPhaseExact(float (&sAcc)[NI * 4], uint32_t raw, int r0, int tq, uint64_t qDesc) {
+    const uint32_t tokA0 = raw + r0 * kTok, tokA1 = tokA0 + 8 * kTok;
+#pragma unroll 1
+    for (int ks = 0; ks < 36; ++ks) {
+      uint32_t a[4];
+      if (ks < 32) {
+        const int g = ks >> 3, off = 128 * g + 32 * tq + 4 * (ks & 7);
+        const float f0 = __uint_as_float(lds32(tokA0 + 512 + 4 * g)), f1 = __uint_as_float(lds32(tokA1 + 512 + 4 * g));
+        dequantWordExact(lds32(tokA0 + off), f0, a[0], a[2]);
+        dequantWordExact(lds32(tokA1 + off), f1, a[1], a[3]);
+      } else {
+        const uint2 x = lds64(tokA0 + 528 + 32 * tq + 8 * (ks - 32)), y = lds64(tokA1 + 528 + 32 * tq + 8 * (ks - 32));
+        a[0] = x.x, a[2] = x.y, a[1] = y.x, a[3] = y.y;
+      }
+      wgFence();
+      WgRs<NR>::mma(sAcc, a, qDesc + ((ks * 2 * NR * 16) >> 4), ks > 0);
+      wgCommit();
+      wgWait<0>();
+    }
+  }
+  static __device__ __forceinline__ void oPhaseExact(float (&o)[8][NI * 4], uint32_t raw, int warp, int gq, int tq, int lane, int live,
+                                                     uint64_t pDesc, uint32_t emptySlot) {
+    const uint32_t colOff = 128 * warp + 16 * gq;
+#pragma unroll
+    for (int s = 0; s < 8; ++s) {
+#pragma unroll 1
+      for (int kk = 0; kk < 4; ++kk) {
+        uint32_t x[4];
+        float f[4];
+#pragma unroll
+        for (int k = 0; k < 4; ++k) {
+          const int T = 16 * kk + 2 * tq + (k & 1) + 8 * (k >> 1);
+          const bool dead = T >= live;
+          x[k] = dead ? 0u : lds32(raw + T * kTok + colOff + 4 * (s >> 1));
+          f[k] = dead ? 0.f : __uint_as_float(lds32(raw + T * kTok + 512 + 4 * warp));
+        }
+        const int pp = 2 * (s & 1);
+        uint32_t a[4];
+        a[0] = e4m3Pair2Exact(x[0], x[1], pp, f[0], f[1]), a[1] = e4m3Pair2Exact(x[0], x[1], pp + 1, f[0], f[1]);
+        a[2] = e4m3Pair2Exact(x[2], x[3], pp, f[2], f[3]), a[3] = e4m3Pair2Exact(x[2], x[3], pp + 1, f[2], f[3]);
+        wgFence();
+        WgRs<NR>::mma(o[s], a, pDesc + ((kk * 2 * NR * 16) >> 4), 1);
+        WgRs<NR>::mma(o[s], a, pDesc + ((NR * kBN * 2 + kk * 2 * NR * 16) >> 4), 1);
+        wgCommit();
+        wgWait<0>();
+      }
+    }
+    __syncwarp();
+    if (lane == 0) mbarArrive(emptySlot);
+  }
+
+  // O^T += V^T P^T of one tile (issued and committed, left in flight); the raw slot goes back after the last loads.
+  static __device__ __forceinline__ void oPhase(float (&o)[8][NI * 4], uint32_t raw, int warp, int gq, int tq, int lane, int live,
+                                                uint64_t pDesc, uint32_t emptySlot) {
+    const uint32_t colOff = 128 * warp + 16 * gq;
+    uint32_t A[2][OK][4];
+    uint4 v[4];
+    uint32_t sc[4];
+    const auto load = [&](int kk) {
+#pragma unroll
+      for (int k = 0; k < 4; ++k) {
+        const int T = 16 * kk + 2 * tq + (k & 1) + 8 * (k >> 1);
+        v[k] = lds128(raw + T * kTok + colOff);
+        sc[k] = lds32(raw + T * kTok + 512 + 4 * warp);
+      }
+    };
+    load(0);
+#pragma unroll
+    for (int kk = 0; kk < 4; ++kk) {
+      // This k-step's tokens: dead ones get scale 0 (fast) or zero bytes and scale 0 (exact).
+      uint32_t sp01 = 0, sp23 = 0;
+      uint4 cv[4];
+#pragma unroll
+      for (int k = 0; k < 4; ++k) {
+        const int T = 16 * kk + 2 * tq + (k & 1) + 8 * (k >> 1);
+        cv[k] = v[k];
+        const uint32_t s = T >= live ? 0u : kAltF16 ? scale16h(sc[k]) : scale16(sc[k]);
+        if (k < 2) sp01 |= s << (16 * k);
+        else sp23 |= s << (16 * (k - 2));
+      }
+#pragma unroll
+      for (int hs = 0; hs < OS; ++hs) {
+        const int grp = OS * kk + hs;
+        if (!SER_O && grp >= 2) wgWait<1>();
+        uint32_t(&a)[OK][4] = A[grp & 1];
+#pragma unroll
+        for (int ss = 0; ss < OK; ++ss) {
+          const int s = OK * hs + ss, wd = s >> 1;
+          const uint32_t x0 = wordOf(cv[0], wd), x1 = wordOf(cv[1], wd), x2 = wordOf(cv[2], wd), x3 = wordOf(cv[3], wd);
+          if (kAltF16 && (s & 1)) {
+            a[ss][0] = mulF16x2(e4m3Pair2H<0xE6A2>(x0, x1), sp01), a[ss][1] = mulF16x2(e4m3Pair2H<0xF7B3>(x0, x1), sp01);
+            a[ss][2] = mulF16x2(e4m3Pair2H<0xE6A2>(x2, x3), sp23), a[ss][3] = mulF16x2(e4m3Pair2H<0xF7B3>(x2, x3), sp23);
+          } else if (kAltF16) {
+            a[ss][0] = mulF16x2(e4m3Pair2H<0xC480>(x0, x1), sp01), a[ss][1] = mulF16x2(e4m3Pair2H<0xD591>(x0, x1), sp01);
+            a[ss][2] = mulF16x2(e4m3Pair2H<0xC480>(x2, x3), sp23), a[ss][3] = mulF16x2(e4m3Pair2H<0xD591>(x2, x3), sp23);
+          } else if (s & 1) {
+            a[ss][0] = mulBf16x2(e4m3Pair2<0xE6A2>(x0, x1), sp01), a[ss][1] = mulBf16x2(e4m3Pair2<0xF7B3>(x0, x1), sp01);
+            a[ss][2] = mulBf16x2(e4m3Pair2<0xE6A2>(x2, x3), sp23), a[ss][3] = mulBf16x2(e4m3Pair2<0xF7B3>(x2, x3), sp23);
+          } else {
+            a[ss][0] = mulBf16x2(e4m3Pair2<0xC480>(x0, x1), sp01), a[ss][1] = mulBf16x2(e4m3Pair2<0xD591>(x0, x1), sp01);
+            a[ss][2] = mulBf16x2(e4m3Pair2<0xC480>(x2, x3), sp23), a[ss][3] = mulBf16x2(e4m3Pair2<0xD591>(x2, x3), sp23);
+          }
+        }
+        if (hs == OS - 1) {
+          if (kk < 3) load(kk + 1);
+          else {
+            __syncwarp();
+            if (lane == 0) mbarArrive(emptySlot); // every raw byte of this tile is in registers
+          }
+        }
+        wgFence();
+#pragma unroll
+        for (int ss = 0; ss < OK; ++ss) {
+          if (kAltF16) WgRsH<NR>::mma(o[OK * hs + ss], a[ss], pDesc + ((kk * 2 * NR * 16) >> 4));
+          else {
+            WgRs<NR>::mma(o[OK * hs + ss], a[ss], pDesc + ((kk * 2 * NR * 16) >> 4), 1);
+            WgRs<NR>::mma(o[OK * hs + ss], a[ss], pDesc + ((NR * kBN * 2 + kk * 2 * NR * 16) >> 4), 1);
+          }
+        }
+        wgCommit();
+        if (SER_O) wgWait<0>();
+      }
+    }
+  }
+#endif
+
+  static __device__ void run(const SparseMmaParams& p) {
+#ifdef MLA_SM90A
+    extern __shared__ __align__(1024) unsigned char smemRaw[];
+    const uint32_t rawAddr = smemAddr(smemRaw);
+    unsigned char* const smem = smemRaw + (((rawAddr + 1023u) & ~1023u) - rawAddr);
+    const uint32_t base = smemAddr(smem);
+    const uint32_t rawBase = base + L::RAW_OFF, qBase = base + L::Q_OFF;
+    const uint32_t fullBar = base + L::BAR_OFF, emptyBar = fullBar + 8 * RS;
+    const int part = blockIdx.x;
+    const int lane = threadIdx.x % 32, gq = lane / 4, tq = lane % 4;
+    const int wg = threadIdx.x / 128;
+    const int tid = threadIdx.x % 128, warp = tid / 32;
+    if (threadIdx.x == 0) {
+      for (int s = 0; s < RS; ++s) {
+        mbarInit(fullBar + 8 * s, 1);
+        mbarInit(emptyBar + 8 * s, 4); // the 4 warps of the warpgroup that consumes the page
+      }
+      asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    }
+    const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
+    const int beginIdx = meta[kMetaBeginIdx], endIdx = min(meta[kMetaEndIdx], p.b - 1);
+    __syncthreads();
+
+    if (__shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x) / 128, 0) == 2) {
+      asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
+      if (threadIdx.x == 256) {
+        const uint64_t policy = evictFirstPolicy();
+        const int pf = p.extraTopk > 0 ? p.extraTopk : p.extraTopk < 0 ? 0 : kPrefetchPages;
+        uint32_t n = 0;
+        for (int batch = beginIdx; batch <= endIdx; ++batch) {
+          const int* bt = p.blockTable + static_cast<int64_t>(batch) * p.maxBlocksPerSeq;
+          const Item itm = itemOf(p, meta, batch, beginIdx, endIdx);
+          const int first = itm.kBegin >> 6;
+          for (int t = 0; t < itm.nTiles; ++t, ++n) {
+            const int ahead = t + pf;
+            if (pf > 0 && ahead < itm.nTiles) prefetchL2(p.kCache + static_cast<int64_t>(bt[first + ahead]) * p.blockStride, kRawBytes);
+            const int page = bt[first + t];
+            const uint32_t slot = n % RS;
+            mbarWait(emptyBar + 8 * slot, ((n / RS) & 1) ^ 1);
+            mbarExpectTx(fullBar + 8 * slot, kRawBytes);
+            bulkLoad(rawBase + slot * kRawBytes, p.kCache + static_cast<int64_t>(page) * p.blockStride, kRawBytes, fullBar + 8 * slot, policy);
+          }
+        }
+      }
+      return;
+    }
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 240;\n" ::: "memory");
+    const uint32_t pBase = base + L::P_OFF + wg * L::P_BYTES;
+    unsigned char* const pw = smem + L::P_OFF + wg * L::P_BYTES;
+    float* const red = reinterpret_cast<float*>(smem + L::RED_OFF + wg * L::RED_BYTES); // [4][NR]
+    const int r0 = 16 * warp + gq;
+    const int rows = p.sQ * p.hQ;
+    const uint64_t qDesc = descOf<NR>(qBase), pDesc = descOf<NR>(pBase);
+
+    uint32_t n0 = 0;
+    for (int batch = beginIdx; batch <= endIdx; ++batch) {
+      const Item itm = itemOf(p, meta, batch, beginIdx, endIdx);
+      const int slotOut = p.numSplits[batch] + (batch == beginIdx ? meta[kMetaBeginNSplitIdx] : 0);
+      const bool noSplit = p.numSplits[batch + 1] - p.numSplits[batch] == 1;
+      const int kBegin = itm.kBegin, tileEnd = itm.tileEnd;
+      const int lim0 = p.causal ? itm.seqlen - p.sQ + 1 : (1 << 30);
+      uint64_t jPack = 0;
+#pragma unroll
+      for (int i = 0; i < NI; ++i)
+#pragma unroll
+        for (int b = 0; b < 2; ++b) jPack |= static_cast<uint64_t>(min((8 * i + 2 * tq + b) / p.hQ, 63)) << (6 * (2 * i + b));
+      {
+        const __nv_bfloat16* q = static_cast<const __nv_bfloat16*>(p.q);
+        for (int e = threadIdx.x; e < NR * 36 * 8; e += 256) {
+          const int r = e % NR, pr = e / NR, ks = pr / 8, c2 = 2 * (pr % 8);
+          uint32_t v = 0;
+          if (r < rows) {
+            const int j = r / p.hQ, h = r - j * p.hQ;
+            v = *reinterpret_cast<const uint32_t*>(q + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + h) * 576 + qDimAlt(ks, c2));
+          }
+          *reinterpret_cast<uint32_t*>(smem + L::Q_OFF + canonOff<NR>(r, 16 * ks + c2)) = v;
+        }
+        fenceProxyAsync();
+      }
+      consumersSync();
+
+      float o[8][NI * 4]; // O^T slice s: element 4i + e, as [i][e] of the wgmma fragment
+#pragma unroll
+      for (int s = 0; s < 8; ++s)
+#pragma unroll
+        for (int e = 0; e < NI * 4; ++e) o[s][e] = 0.f;
+      float mRow[NI][2], lPart[NI][2];
+#pragma unroll
+      for (int i = 0; i < NI; ++i) mRow[i][0] = mRow[i][1] = -INFINITY, lPart[i][0] = lPart[i][1] = 0.f;
+      float* const msh = reinterpret_cast<float*>(smem + L::MS_OFF) + wg * 2 * NR; // bit 2048: [parity][NR]
+      int kc = 0; // this warpgroup's tiles of the item so far (bit 2048's buffer parity)
+      const uint32_t mshA = smemAddr(msh), redA = smemAddr(red);
+      if (MSH && tid < NR) msh[tid] = -INFINITY; // (ordered before the first read by the tile's first groupSync)
+
+      for (int it = wg; it < itm.nTiles; it += 2, ++kc) {
+        const int t0 = kBegin + it * kBN;
+        const uint32_t n = n0 + it, slot = n % RS;
+        const uint32_t raw = rawBase + slot * kRawBytes;
+        const int live = min(kBN, tileEnd - t0);
+        mbarWait(fullBar + 8 * slot, (n / RS) & 1);
+
+        float sAcc[NI * 4];
+#ifndef MLA_DFP8_ALT_OVERLAP
+        wgWait<0>(); // this warpgroup's previous O^T product (left in flight, ptxas serializes the wgmma: C7514)
+#endif
+        const bool bad = groupAny(wg, sPhase(sAcc, raw, r0, tq, live, qDesc));
+        wgWait<0>(); // S^T, and this warpgroup's previous O^T product
+        pinRegs<NI * 4>(sAcc);
+#pragma unroll
+        for (int s = 0; s < 8; ++s) pinRegs<NI * 4>(o[s]);
+        if (bad) {
+          sPhaseExact(sAcc, raw, r0, tq, qDesc);
+          pinRegs<NI * 4>(sAcc);
+        }
+
+        const int key0 = t0 + r0;
+#pragma unroll
+        for (int i = 0; i < NI; ++i)
+#pragma unroll
+          for (int b = 0; b < 2; ++b) {
+            float& s0 = sAcc[i * 4 + b];
+            float& s1 = sAcc[i * 4 + 2 + b];
+            const int lim = min(tileEnd, lim0 + static_cast<int>((jPack >> (6 * (2 * i + b))) & 63));
+            s0 = key0 < lim ? s0 * p.scaleLog2 : -INFINITY;
+            s1 = key0 + 8 < lim ? s1 * p.scaleLog2 : -INFINITY;
+            float x = fmaxf(s0, s1);
+            x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 4));
+            x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 8));
+            x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 16));
+            if (gq == 0) {
+              if (MSH) sts32f(redA + 4 * (warp * NR + 8 * i + 2 * tq + b), x);
+              else red[warp * NR + 8 * i + 2 * tq + b] = x;
+            }
+          }
+        groupSync(wg);
+#pragma unroll
+        for (int i = 0; i < NI; ++i)
+#pragma unroll
+          for (int b = 0; b < 2; ++b) {
+            const int r = 8 * i + 2 * tq + b;
+            const float x = MSH ? fmaxf(fmaxf(lds32f(redA + 4 * r), lds32f(redA + 4 * (NR + r))), fmaxf(lds32f(redA + 4 * (2 * NR + r)), lds32f(redA + 4 * (3 * NR + r))))
+                                : fmaxf(fmaxf(red[r], red[NR + r]), fmaxf(red[2 * NR + r], red[3 * NR + r]));
+            const float mOld = MSH ? lds32f(mshA + 4 * ((kc & 1) * NR + r)) : mRow[i][b];
+            const float mNew = fmaxf(mOld, x);
+            const float bse = mNew == -INFINITY ? 0.f : mNew;
+            const float alpha = exp2f(mOld - bse);
+#pragma unroll
+            for (int s = 0; s < 8; ++s) o[s][4 * i + b] *= alpha, o[s][4 * i + 2 + b] *= alpha;
+            if (!MSH) mRow[i][b] = mNew;
+            else if (warp == 0 && gq == 0) sts32f(mshA + 4 * (((kc + 1) & 1) * NR + r), mNew); // read by the next tile after its first barrier
+            const float p0 = exp2f(sAcc[i * 4 + b] - bse), p1 = exp2f(sAcc[i * 4 + 2 + b] - bse);
+            lPart[i][b] = lPart[i][b] * alpha + p0 + p1;
+            if (kAltF16 && !bad && MSH) {
+              sts16(pBase + canonOff<NR>(r, r0), __half_as_ushort(__float2half_rn(p0)));
+              sts16(pBase + canonOff<NR>(r, r0 + 8), __half_as_ushort(__float2half_rn(p1)));
+              continue;
+            }
+            if (kAltF16 && !bad) { // one f16 P^T
+              *reinterpret_cast<__half*>(pw + canonOff<NR>(r, r0)) = __float2half_rn(p0);
+              *reinterpret_cast<__half*>(pw + canonOff<NR>(r, r0 + 8)) = __float2half_rn(p1);
+              continue;
+            }
+            const __nv_bfloat16 h0 = __float2bfloat16_rn(p0), h1 = __float2bfloat16_rn(p1);
+            const __nv_bfloat16 l0 = __float2bfloat16_rn(p0 - __bfloat162float(h0)), l1 = __float2bfloat16_rn(p1 - __bfloat162float(h1));
+            if (MSH) {
+              sts16(pBase + canonOff<NR>(r, r0), __bfloat16_as_ushort(h0));
+              sts16(pBase + canonOff<NR>(r, r0 + 8), __bfloat16_as_ushort(h1));
+              sts16(pBase + NR * kBN * 2 + canonOff<NR>(r, r0), __bfloat16_as_ushort(l0));
+              sts16(pBase + NR * kBN * 2 + canonOff<NR>(r, r0 + 8), __bfloat16_as_ushort(l1));
+              continue;
+            }
+            *reinterpret_cast<__nv_bfloat16*>(pw + canonOff<NR>(r, r0)) = h0;
+            *reinterpret_cast<__nv_bfloat16*>(pw + canonOff<NR>(r, r0 + 8)) = h1;
+            *reinterpret_cast<__nv_bfloat16*>(pw + NR * kBN * 2 + canonOff<NR>(r, r0)) = l0;
+            *reinterpret_cast<__nv_bfloat16*>(pw + NR * kBN * 2 + canonOff<NR>(r, r0 + 8)) = l1;
+          }
+        fenceProxyAsync();
+        groupSync(wg); // P^T complete (and visible to the tensor cores); red is free
+
+        if (bad) oPhaseExact(o, raw, warp, gq, tq, lane, live, pDesc, emptyBar + 8 * slot);
+        else oPhase(o, raw, warp, gq, tq, lane, live, pDesc, emptyBar + 8 * slot);
+      }
+      wgWait<0>();
+#pragma unroll
+      for (int s = 0; s < 8; ++s) pinRegs<NI * 4>(o[s]);
+      n0 += itm.nTiles;
+
+      // Row sums over the 8 key lanes and the 4 warps, then the two warpgroups merge (decode_sm90.cu's split stores).
+#pragma unroll
+      for (int i = 0; i < NI; ++i)
+#pragma unroll
+        for (int b = 0; b < 2; ++b) {
+          float x = lPart[i][b];
+          x += __shfl_xor_sync(0xffffffffu, x, 4);
+          x += __shfl_xor_sync(0xffffffffu, x, 8);
+          x += __shfl_xor_sync(0xffffffffu, x, 16);
+          if (gq == 0) red[warp * NR + 8 * i + 2 * tq + b] = x;
+        }
+      groupSync(wg);
+      if (MSH) // (written by warp 0: the init, or its last tile; every warp of the warpgroup has passed a barrier since)
+#pragma unroll
+        for (int i = 0; i < NI; ++i)
+#pragma unroll
+          for (int b = 0; b < 2; ++b) mRow[i][b] = msh[(kc & 1) * NR + 8 * i + 2 * tq + b];
+      float lRow[NI][2];
+#pragma unroll
+      for (int i = 0; i < NI; ++i)
+#pragma unroll
+        for (int b = 0; b < 2; ++b) {
+          const int r = 8 * i + 2 * tq + b;
+          lRow[i][b] = red[r] + red[NR + r] + red[2 * NR + r] + red[3 * NR + r];
+        }
+      float* const xb = reinterpret_cast<float*>(smem + L::Q_OFF);
+      float* const ml = reinterpret_cast<float*>(smem + L::ML_OFF);
+      float* const l0x = xb + 4 * NI * 4 * 128;
+      consumersSync(); // both warpgroups' tiles are done: Q^T is free
+      if (warp == 0 && gq == 0)
+#pragma unroll
+        for (int i = 0; i < NI; ++i)
+#pragma unroll
+          for (int b = 0; b < 2; ++b) {
+            const int r = 8 * i + 2 * tq + b;
+            ml[wg * NR + r] = mRow[i][b];
+            if (wg == 1) ml[2 * NR + r] = lRow[i][b];
+            else l0x[r] = lRow[i][b];
+          }
+      consumersSync();
+#pragma unroll
+      for (int i = 0; i < NI; ++i)
+#pragma unroll
+        for (int b = 0; b < 2; ++b) {
+          const int r = 8 * i + 2 * tq + b;
+          const float m0 = ml[r], m1 = ml[NR + r], mNew = fmaxf(m0, m1);
+          const float bse = mNew == -INFINITY ? 0.f : mNew;
+          const float a = exp2f(mRow[i][b] - bse);
+#pragma unroll
+          for (int s = 0; s < 8; ++s) o[s][4 * i + b] *= a, o[s][4 * i + 2 + b] *= a;
+          lRow[i][b] = exp2f(m0 - bse) * l0x[r] + exp2f(m1 - bse) * ml[2 * NR + r];
+          mRow[i][b] = mNew;
+        }
+#pragma unroll
+      for (int round = 0; round < 2; ++round) {
+#pragma unroll
+        for (int u = 0; u < 2; ++u)
+#pragma unroll
+          for (int i = 0; i < NI; ++i)
+#pragma unroll
+            for (int e = 0; e < 4; ++e)
+              xb[(((2 * wg + u) * NI + i) * 4 + e) * 128 + tid] = wg == 0 ? o[4 + 2 * round + u][4 * i + e] : o[2 * round + u][4 * i + e];
+        consumersSync();
+#pragma unroll
+        for (int u = 0; u < 2; ++u)
+#pragma unroll
+          for (int i = 0; i < NI; ++i)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+              const float x = xb[(((2 * (1 - wg) + u) * NI + i) * 4 + e) * 128 + tid];
+              if (wg == 0) o[2 * round + u][4 * i + e] += x;
+              else o[4 + 2 * round + u][4 * i + e] += x;
+            }
+        consumersSync();
+      }
+      // This warpgroup's slices 4wg..4wg+3: columns 128 warp + 16 gq + 8 wg + 0..7 of each row.
+#pragma unroll
+      for (int i = 0; i < NI; ++i)
+#pragma unroll
+        for (int b = 0; b < 2; ++b) {
+          const int r = 8 * i + 2 * tq + b;
+          if (r >= rows) continue;
+          const float l = lRow[i][b];
+          const int j = r / p.hQ, h = r - j * p.hQ;
+          const bool empty = l == 0.f;
+          const float inv = empty ? 0.f : 1.f / l;
+          const float lse = empty ? (noSplit ? INFINITY : -INFINITY) : (mRow[i][b] + log2f(l)) * 0.69314718055994531f;
+          const int col0 = 128 * warp + 16 * gq + 8 * wg;
+          float x[8];
+#pragma unroll
+          for (int s = 0; s < 4; ++s) { // (selects: a runtime index would put o in local memory)
+            x[2 * s] = (wg == 0 ? o[s][4 * i + b] : o[4 + s][4 * i + b]) * inv;
+            x[2 * s + 1] = (wg == 0 ? o[s][4 * i + 2 + b] : o[4 + s][4 * i + 2 + b]) * inv;
+          }
+          if (noSplit) {
+            __nv_bfloat16* out = static_cast<__nv_bfloat16*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + h) * kDV + col0;
+            uint4 u;
+            __nv_bfloat162 t;
+            t = __floats2bfloat162_rn(x[0], x[1]), u.x = *reinterpret_cast<uint32_t*>(&t);
+            t = __floats2bfloat162_rn(x[2], x[3]), u.y = *reinterpret_cast<uint32_t*>(&t);
+            t = __floats2bfloat162_rn(x[4], x[5]), u.z = *reinterpret_cast<uint32_t*>(&t);
+            t = __floats2bfloat162_rn(x[6], x[7]), u.w = *reinterpret_cast<uint32_t*>(&t);
+            *reinterpret_cast<uint4*>(out) = u;
+            if (wg == 0 && warp == 0 && gq == 0) p.lse[(static_cast<int64_t>(batch) * p.hQ + h) * p.sQ + j] = lse;
+          } else {
+            const int64_t row = (static_cast<int64_t>(slotOut) * p.sQ + j) * p.hQ + h;
+            float4* acc = reinterpret_cast<float4*>(p.oAccum + row * kDV + col0);
+            acc[0] = make_float4(x[0], x[1], x[2], x[3]);
+            acc[1] = make_float4(x[4], x[5], x[6], x[7]);
+            if (wg == 0 && warp == 0 && gq == 0) p.lseAccum[row] = lse;
+          }
+        }
+      consumersSync(); // Q^T, red and ml are free for the next item
+    }
+#endif
+  }
+};
+
 } // namespace dfp8
 } // namespace mla
 
 static_assert(mla::dfp8::Layout<16>::SMEM <= 232448 && mla::dfp8::Layout<32>::SMEM <= 232448, "dense_fp8_sm90 shared memory over 227 KiB");
+static_assert(mla::dfp8::AltLayout<16>::SMEM <= 231984 && mla::dfp8::AltLayout<32>::SMEM <= 229408, "the alt layout needs more shared memory than the launch gives");
 #if MLA_DENSE_FP8_VAR == 0
 static_assert(mla::dfp8::Layout<16>::SMEM == 231984 && mla::dfp8::Layout<32>::SMEM == 229408, "shared memory differs from dense-fp8-sm90-launch.ts");
 #else // variants run under the shipped launch (dense-fp8-sm90-launch.ts), so they may use less, never more
@@ -652,6 +1330,13 @@ static_assert(mla::dfp8::Layout<16>::SMEM <= 231984 && mla::dfp8::Layout<32>::SM
 #endif
 
 // Launch (dense-fp8-sm90-launch.ts): grid (numSmParts, 1, 1), 384 threads, Layout<NR>::SMEM bytes of dynamic shared
-// memory; rows = sQ * hQ <= NR, V3.2 cache, page 64, bf16 queries, sm_90a only (elsewhere the entries are empty).
-extern "C" __global__ void __launch_bounds__(384, 1) mla_dense_fp8_sm90_v32_bf16_n16(const SparseMmaParams p) { mla::dfp8::DenseFp8<16>::run(p); }
-extern "C" __global__ void __launch_bounds__(384, 1) mla_dense_fp8_sm90_v32_bf16_n32(const SparseMmaParams p) { mla::dfp8::DenseFp8<32>::run(p); }
+// memory (the lockstep design's, VAR 0; the shipped alternating-tile design uses less: AltLayout<NR>::SMEM);
+// rows = sQ * hQ <= NR, V3.2 cache, page 64, bf16 queries, sm_90a only (elsewhere the entries are empty).
+extern "C" __global__ void __launch_bounds__(384, 1) mla_dense_fp8_sm90_v32_bf16_n16(const SparseMmaParams p) {
+  if constexpr (mla::dfp8::kAlt) mla::dfp8::DenseFp8Alt<16>::run(p);
+  else mla::dfp8::DenseFp8<16>::run(p);
+}
+extern "C" __global__ void __launch_bounds__(384, 1) mla_dense_fp8_sm90_v32_bf16_n32(const SparseMmaParams p) {
+  if constexpr (mla::dfp8::kAlt) mla::dfp8::DenseFp8Alt<32>::run(p);
+  else mla::dfp8::DenseFp8<32>::run(p);
+}
