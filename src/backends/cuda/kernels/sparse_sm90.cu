@@ -104,6 +104,24 @@ static_assert(((MLA_SPARSE_SM90_MODE >> 13) & 7) == 0 || ((MLA_SPARSE_SM90_MODE 
 // power-of-two scales (MODEL1's UE8M0, and the V3.2 scales FlashMLA's quantizer and src/core/fp8.ts write); a V3.2
 // scale with more than 8 significant bits is rounded to bf16 first, as FlashMLA does.
 static_assert(!((MLA_SPARSE_SM90_MODE & 131072) && (MLA_SPARSE_SM90_MODE & 65536)), "bit 17 is not for the two-set producer (bit 16)");
+// Session 10 (issue #14; the note's "Session 10: the producer's stores"): is it the producer's conversions or its
+// shared-memory stores that keep the consumers from their probe-188424 pace? Preprocessor-guarded as above.
+// Bit 21: a conflict-free lane map for the producer's 16-byte stores. A 128-bit shared store is served a quarter warp
+// (8 lanes) at a time; with lane = 8 token + k the 8 lanes of a quarter are one token's eight boxes, and lanes 2a and
+// 2a + 1 (the same rotation k / 2) write the same 16-byte bank group of two boxes: every NoPE store (32 a thread a
+// tile on the one-CTA producer, 16 + 16 st.async in a pair) takes two wavefronts a quarter instead of one. With the
+// bit, a quarter holds two tokens whose rows differ in bit 0 (so their swizzle masks r & 7 differ in bit 0) and four
+// boxes of one parity: the 8 lanes hit 8 distinct bank groups. Each warp still covers the same 4 tokens x 8 boxes,
+// so the global loads (their addresses a warp) and every instruction count stay as they are.
+// Bits 22-24 (measurement only; garbage output): 22, the producer loads and converts but stores nothing of a tile
+// (an empty asm keeps every converted value; the validity flags are still written, a pair's peer expects no bytes);
+// 23, it loads and stores but converts nothing (the raw e4m3 words go where their bf16 would); 24 (pair), it stores
+// only into its own CTA (no st.async of key bytes; the peer's validity flags still go, 128 bytes a stage).
+#if MLA_SPARSE_SM90_MODE & (4194304 | 8388608 | 16777216)
+constexpr bool kNoStore = MLA_SPARSE_SM90_MODE & 4194304, kNoConv = MLA_SPARSE_SM90_MODE & 8388608,
+               kNoRemote = MLA_SPARSE_SM90_MODE & 16777216;
+static_assert(!(kNoStore && (kNoConv || kNoRemote)), "bit 22 stores nothing: bits 23 and 24 mean nothing with it");
+#endif
 // mbarrier arrivals: full = the producer threads that write a stage; empty = one a consumer warpgroup (or warp, bit 12),
 // of both CTAs in a cluster; remote (cluster only) = this CTA's producer thread 0 with the byte count the peer writes.
 constexpr int kFullCount = 128, kEmptyCount = kWarpRelease ? 8 : 2;
@@ -280,7 +298,11 @@ struct Kernel {
   static constexpr int kRounds = C2 ? 2 : 4;
   /** Bytes the peer's producer writes into one of our stages (cluster): 32 tokens x (kNope NoPE chunks of 128 bytes
       per lane group, 8 RoPE chunks of 16 bytes, one 4-byte validity flag). */
+#if MLA_SPARSE_SM90_MODE & (4194304 | 16777216)
+  static constexpr uint32_t kPeerBytes = kNoStore ? 0u : kNoRemote ? 32u * 4u : 32 * (kNope * 128 + 128 + 4);
+#else
   static constexpr uint32_t kPeerBytes = 32 * (kNope * 128 + 128 + 4);
+#endif
   static constexpr int kEmpty = kEmptyCount * (C2 ? 2 : 1);
   static __device__ __forceinline__ uint32_t smemBase() {
     extern __shared__ unsigned char smemRaw[];
@@ -307,8 +329,17 @@ struct Kernel {
     uint32_t delta, vDelta, bar;
   };
   static __device__ __forceinline__ void put(uint32_t addr, uint4 v, const Peer& pe) {
+#if MLA_SPARSE_SM90_MODE & (4194304 | 16777216)
+    if constexpr (kNoStore) {
+      asm volatile("" ::"r"(addr), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w)); // computed, not stored (bit 22)
+      return;
+    }
+    stShared(addr, v);
+    if constexpr (C2 && !kNoRemote) stAsync(addr + pe.delta, v, pe.bar);
+#else
     stShared(addr, v);
     if constexpr (C2) stAsync(addr + pe.delta, v, pe.bar);
+#endif
   }
   /** Round rnd of a tile into d: the lane's NoPE share of token id, its scale, its RoPE chunk; an invalid id reads nothing. */
   static __device__ __forceinline__ void loadRound(const SparseMmaParams& p, TileRegs& d, Id id, int rnd, int k, int rot) {
@@ -343,6 +374,12 @@ struct Kernel {
       for (int c = 0; c < 4; ++c) {
         const int ch = 2 * ((c + rot) & 3); // 16 values at columns 64k + 8ch: chunks ch, ch + 1 of box k
         uint4 lo = make_uint4(0, 0, 0, 0), hi = lo;
+#if MLA_SPARSE_SM90_MODE & 8388608
+        if (kNoConv && d.live[rnd]) { // bit 23: the raw words, no conversion
+          lo = d.nope[rnd][c];
+          hi = make_uint4(lo.y, lo.z, lo.w, lo.x);
+        } else
+#endif
         if (d.live[rnd]) {
           const uint4 w = d.nope[rnd][c];
           const float sc = M1 && !kScaleAtLoad ? ue8m0((__float_as_uint(d.sc[rnd]) >> (8 * (k & 3))) & 255u) : d.sc[rnd];
@@ -369,7 +406,11 @@ struct Kernel {
     put(kt + (kNB - 1) * kBox + r * 128 + ((k ^ (r & 7)) << 4), d.live[rnd] ? d.rope[rnd] : make_uint4(0, 0, 0, 0), pe);
     if (k == 0) {
       rows().valid[st][r] = d.live[rnd] ? 1 : 0;
+#if MLA_SPARSE_SM90_MODE & 4194304
+      if constexpr (C2 && !kNoStore) stAsync(smemAddr(&rows().valid[st][r]) + pe.vDelta, d.live[rnd] ? 1u : 0u, pe.bar);
+#else
       if constexpr (C2) stAsync(smemAddr(&rows().valid[st][r]) + pe.vDelta, d.live[rnd] ? 1u : 0u, pe.bar);
+#endif
     }
   }
 
@@ -382,7 +423,13 @@ struct Kernel {
     const uint32_t kBase = smemBase() + kK_OFF;
     Rows& rw = rows();
     const uint32_t fullBar = smemAddr(&rw.full[0]), emptyBar = smemAddr(&rw.empty[0]), remoteBar = smemAddr(&rw.remote[0]);
+#if MLA_SPARSE_SM90_MODE & 2097152
+    // Bit 21: lane l of warp w (quarter q = l / 8, i = l % 8) takes token 4w + 2 (q / 2) + i % 2, box 2 (i / 2) + q % 2.
+    const int pt = threadIdx.x - 256, pq = (pt >> 3) & 3, pi = pt & 7;
+    const int k = 2 * (pi >> 1) + (pq & 1), tokInRound = 4 * (pt >> 5) + 2 * (pq >> 1) + (pi & 1), rot = k >> 1;
+#else
     const int pt = threadIdx.x - 256, k = pt & 7, tokInRound = pt >> 3, rot = k >> 1;
+#endif
     const int j = blockIdx.y;
     // Cluster: rank r dequantizes rounds 2r, 2r + 1 of every tile; the peer's addresses are ours plus a delta.
     const uint32_t rank = C2 ? clusterRank() : 0u;
