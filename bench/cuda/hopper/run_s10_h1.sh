@@ -14,13 +14,21 @@ OUT=${OUT:?}
 F=${FLASHMLA_JSON:-results/gpu-host/bench/flashmla-sparse-h200-2026-11-30-s9-final.json}
 S=$SECONDS; ts() { echo "[+$((SECONDS - S))s] $*" | tee -a "$OUT/log.txt"; }
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv,noheader | tee -a "$OUT/log.txt"
-ts "1. final A/B: modes ${MODES:-} probes ${PROBES:-}"
+if [ -n "${ODD_CHECK:-}" ]; then # the shipped build on the random sm90 V3.2 cases with odd (non-power-of-two) scales, as af5e7da writes them
+  ts "0. shipped, V3.2 random sm90 cases with odd scales (${ODD_CHECK} cases)"
+  FLASHMLA_GPU_SPARSE_CASES=0 FLASHMLA_GPU_SPARSE_SM90_CASES=$ODD_CHECK timeout 40 node --test --test-reporter=tap --test-name-pattern="hQ 64 / 128" \
+    build/test/gpu/sparse.test.js > "$OUT/odd-shipped.tap" 2>&1
+  ts "rc=$?"; grep -E "^# (pass|fail)|seed [0-9]+" "$OUT/odd-shipped.tap" | head -6 | tee -a "$OUT/log.txt"
+fi
+export FLASHMLA_TEST_V32_ODD_SCALES=${ODD_SCALES:-1}
+ts "1. final A/B: modes ${MODES:-} probes ${PROBES:-} (odd V3.2 scales in the checks: $FLASHMLA_TEST_V32_ODD_SCALES)"
 CASES=${CASES:-20} REPS=${REPS:-8} CHECK_TIMEOUT=${CHECK_TIMEOUT:-30} TIME_TIMEOUT=${TIME_TIMEOUT:-90} PROBES="${PROBES:-}" HB=${HB:-.devstage/hb} OUT=$OUT \
   timeout ${AB_TIMEOUT:-140} bash bench/cuda/hopper/sparse-sm90-final-ab.sh "$F" "${MODES:?}" > "$OUT/ab.txt" 2>&1
 ts "A/B rc=$?"; tail -30 "$OUT/ab.txt" | tee -a "$OUT/log.txt"
 N=$OUT/ncu; mkdir -p "$N"
-if [ -n "${NCU:-1}" ] && [ "${NCU:-1}" != 0 ]; then
+if [ "${NCU:-1}" != 0 ]; then
   m="l1tex__data_bank_conflicts_pipe_lsu_mem_shared_op_st.sum,l1tex__data_bank_conflicts_pipe_lsu_mem_shared_op_ld.sum,l1tex__data_pipe_lsu_wavefronts_mem_shared_op_st.sum,l1tex__data_pipe_lsu_wavefronts_mem_shared_op_ld.sum,smsp__sass_inst_executed_op_shared_st.sum,smsp__sass_inst_executed_op_shared_ld.sum,l1tex__data_pipe_lsu_wavefronts_mem_shared.sum,l1tex__throughput.avg.pct_of_peak_sustained_elapsed,gpu__time_duration.sum"
+  if [ "${NCU_SHIPPED:-1}" != 0 ]; then
   ts "2. ncu shipped, shape 0"
   timeout ${NCU_S:-75} ncu --clock-control none -k regex:mla_sparse_sm90 --launch-skip 3 --launch-count 1 --section MemoryWorkloadAnalysis_Tables \
     --section WarpStateStats --section SchedulerStats --section SourceCounters --metrics "$m" -f -o "$N/shipped" \
@@ -30,13 +38,16 @@ if [ -n "${NCU:-1}" ] && [ "${NCU:-1}" != 0 ]; then
   ncu -i "$N/shipped.ncu-rep" --page raw --csv > "$N/shipped.raw.csv" 2>&1
   ncu -i "$N/shipped.ncu-rep" --page source --csv --print-source sass > "$N/shipped.sass.csv" 2>&1
   grep -E "Duration|bank_conflicts|wavefronts|inst_executed_op_shared|Shared|No Eligible|Issued Warp|Stall" "$N/shipped.details.txt" | head -40 | tee -a "$OUT/log.txt"
+  fi
   for mm in ${NCU_MODES:-}; do
     d=/tmp/sab-m$mm; [ -d $d ] || continue
-    ts "ncu m$mm (metrics), shape 0"
+    ts "ncu m$mm (metrics, WarpStateStats, SourceCounters), shape 0"
     FLASHMLA_CUDA_KERNELS=$d timeout ${NCU_M_S:-40} ncu --clock-control none -k regex:mla_sparse_sm90 --launch-skip 3 --launch-count 1 --metrics "$m" \
+      --section WarpStateStats --section SourceCounters \
       -f -o "$N/m$mm" node build/bench/cuda/hopper/sparse-sm90-bench.js "$F" --all --reps 2 --sm90-only --shape 0 > "$N/m$mm.log" 2>&1
     ts "ncu rc=$?"
     ncu -i "$N/m$mm.ncu-rep" --print-details all > "$N/m$mm.details.txt" 2>&1
+    ncu -i "$N/m$mm.ncu-rep" --page source --csv --print-source sass > "$N/m$mm.sass.csv" 2>&1
     grep -E "Duration|bank_conflicts|wavefronts|inst_executed_op_shared|throughput" "$N/m$mm.details.txt" | head -12 | tee -a "$OUT/log.txt"
   done
 fi
