@@ -55,6 +55,7 @@ ts "3. SASS"
 mkdir -p "$OUT/sass"
 cuobjdump -sass dist/cuda/sparse_sm90.fatbin > "$OUT/sass/shipped.sass" 2>&1
 for mm in ${NCU_MODES:-}; do [ -f /tmp/sab-m$mm/sparse_sm90.fatbin ] && cuobjdump -sass /tmp/sab-m$mm/sparse_sm90.fatbin > "$OUT/sass/m$mm.sass" 2>&1; done
+for f in ${SASS_FATBINS:-}; do cuobjdump -sass "$f" > "$OUT/sass/$(basename "$f" .fatbin).sass" 2>&1; done
 tar czf "$OUT/ncu.tgz" -C "$OUT" ncu && rm -rf "$N"
 tar czf "$OUT/sass.tgz" -C "$OUT" sass && rm -rf "$OUT/sass"
 ts end

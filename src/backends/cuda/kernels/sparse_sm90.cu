@@ -104,7 +104,6 @@ static_assert(((MLA_SPARSE_SM90_MODE >> 13) & 7) == 0 || ((MLA_SPARSE_SM90_MODE 
 // power-of-two scales (MODEL1's UE8M0, and the V3.2 scales FlashMLA's quantizer and src/core/fp8.ts write); a V3.2
 // scale with more than 8 significant bits is rounded to bf16 first, as FlashMLA does.
 static_assert(!((MLA_SPARSE_SM90_MODE & 131072) && (MLA_SPARSE_SM90_MODE & 65536)), "bit 17 is not for the two-set producer (bit 16)");
-static_assert(!((MLA_SPARSE_SM90_MODE & 33554432) && (MLA_SPARSE_SM90_MODE & (65536 | 4194304 | 16777216))), "bit 25 is not written for bits 16, 22 or 24");
 // Session 10 (issue #14; the note's "Session 10: the producer's stores"): is it the producer's conversions or its
 // shared-memory stores that keep the consumers from their probe-188424 pace? Preprocessor-guarded as above.
 // Bit 21: a conflict-free lane map for the producer's 16-byte stores. A 128-bit shared store is served a quarter warp
@@ -118,13 +117,10 @@ static_assert(!((MLA_SPARSE_SM90_MODE & 33554432) && (MLA_SPARSE_SM90_MODE & (65
 // (an empty asm keeps every converted value; the validity flags are still written, a pair's peer expects no bytes);
 // 23, it loads and stores but converts nothing (the raw e4m3 words go where their bf16 would); 24 (pair), it stores
 // only into its own CTA (no st.async of key bytes; the peer's validity flags still go, 128 bytes a stage).
-// Bit 25 (33554432, pair entries): a CTA's producer writes its half tile into its own stage only; once the whole
-// producer warpgroup has stored and fenced it (named barrier 5), thread 0 forwards it to the peer with one bulk copy
-// a box (cp.async.bulk shared::cta -> shared::cluster, 32 rows x 128 bytes, completing the peer's `remote` barrier
-// by bytes, as the st.async did; the validity flags still go by st.async). The producer threads issue no st.async of
-// key bytes (16 a thread a tile): their stores stop waiting on the DSMEM path (probe 24: 54 us of 257 on V3.2); the
-// copy engine reads the 36 KiB back from shared memory instead. The source stays valid until the copy has landed:
-// it is rewritten only after the peer's consumers have released that stage, which they do after its `remote` phase.
+// Bit 25 (pair: the half tile forwarded to the peer by bulk copies) was measured slower (0.737x with 21 vs 0.752x)
+// and racy on V3.2 (warpgroup 0 writes P lo into the stage's RoPE box while the copy may still read it): commit
+// 1082919 has it. Bit 26 (67108864): bit 21's lane map in the pair entries only (session 10's A/B: 21 is 1.2-1.7 %
+// faster on the pair shapes and 0.5-1.6 % slower on the one-CTA MODEL1 h_q 64 shapes, so those keep lane = 8 token + k).
 #if MLA_SPARSE_SM90_MODE & (4194304 | 8388608 | 16777216)
 constexpr bool kNoStore = MLA_SPARSE_SM90_MODE & 4194304, kNoConv = MLA_SPARSE_SM90_MODE & 8388608,
                kNoRemote = MLA_SPARSE_SM90_MODE & 16777216;
@@ -199,13 +195,6 @@ __device__ __forceinline__ void stAsync(uint32_t addr, uint4 v, uint32_t bar) {
 __device__ __forceinline__ void stAsync(uint32_t addr, uint32_t v, uint32_t bar) {
   asm volatile("st.async.shared::cluster.mbarrier::complete_tx::bytes.b32 [%0], %1, [%2];\n" ::"r"(addr), "r"(v), "r"(bar) : "memory");
 }
-#if MLA_SPARSE_SM90_MODE & 33554432
-/** Bit 25: bytes of our shared memory (src) into the peer's (dst, a shared::cluster address), completing bar there. */
-__device__ __forceinline__ void bulkToPeer(uint32_t dst, uint32_t src, uint32_t bytes, uint32_t bar) {
-  asm volatile("cp.async.bulk.shared::cluster.shared::cta.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\n" ::"r"(dst), "r"(src), "r"(bytes), "r"(bar)
-               : "memory");
-}
-#endif
 __device__ __forceinline__ void mbarArrivePeer(uint32_t clusterAddr) {
   asm volatile("mbarrier.arrive.shared::cluster.b64 _, [%0];\n" ::"r"(clusterAddr) : "memory");
 }
@@ -344,10 +333,7 @@ struct Kernel {
     uint32_t delta, vDelta, bar;
   };
   static __device__ __forceinline__ void put(uint32_t addr, uint4 v, const Peer& pe) {
-#if MLA_SPARSE_SM90_MODE & 33554432
-    stShared(addr, v); // bit 25: the peer gets the half tile by bulk copy
-    (void)pe;
-#elif MLA_SPARSE_SM90_MODE & (4194304 | 16777216)
+#if MLA_SPARSE_SM90_MODE & (4194304 | 16777216)
     if constexpr (kNoStore) {
       asm volatile("" ::"r"(addr), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w)); // computed, not stored (bit 22)
       return;
@@ -441,10 +427,12 @@ struct Kernel {
     const uint32_t kBase = smemBase() + kK_OFF;
     Rows& rw = rows();
     const uint32_t fullBar = smemAddr(&rw.full[0]), emptyBar = smemAddr(&rw.empty[0]), remoteBar = smemAddr(&rw.remote[0]);
-#if MLA_SPARSE_SM90_MODE & 2097152
-    // Bit 21: lane l of warp w (quarter q = l / 8, i = l % 8) takes token 4w + 2 (q / 2) + i % 2, box 2 (i / 2) + q % 2.
+#if MLA_SPARSE_SM90_MODE & (2097152 | 67108864)
+    // Bit 21 (bit 26: pair entries only): lane l of warp w (quarter q = l / 8, i = l % 8) takes token
+    // 4w + 2 (q / 2) + i % 2, box 2 (i / 2) + q % 2.
+    constexpr bool kMap = (MLA_SPARSE_SM90_MODE & 2097152) || C2;
     const int pt = threadIdx.x - 256, pq = (pt >> 3) & 3, pi = pt & 7;
-    const int k = 2 * (pi >> 1) + (pq & 1), tokInRound = 4 * (pt >> 5) + 2 * (pq >> 1) + (pi & 1), rot = k >> 1;
+    const int k = kMap ? 2 * (pi >> 1) + (pq & 1) : pt & 7, tokInRound = kMap ? 4 * (pt >> 5) + 2 * (pq >> 1) + (pi & 1) : pt >> 3, rot = k >> 1;
 #else
     const int pt = threadIdx.x - 256, k = pt & 7, tokInRound = pt >> 3, rot = k >> 1;
 #endif
@@ -508,16 +496,6 @@ struct Kernel {
         for (int rnd = 0; rnd < kRounds; ++rnd) storeRound(d, kt, st, rnd, r0, k, rot, tokInRound, pe);
         fenceProxyAsync();
         mbarArrive(fullBar + 8 * st);
-#if MLA_SPARSE_SM90_MODE & 33554432
-        if constexpr (C2) {
-          namedSync(5, 128); // the whole half tile is stored and fenced
-          if (pt == 0) {
-            const uint32_t off = static_cast<uint32_t>(r0) * 16 * 128; // rows 32 rank .. 32 rank + 31 of each box
-#pragma unroll
-            for (int b = 0; b < kNB; ++b) bulkToPeer(kt + b * kBox + off + kDelta, kt + b * kBox + off, 32 * 128, peerRemote + 8 * st);
-          }
-        }
-#endif
         if (t + 1 < it.nTiles) load(ids); // tile t + 1: in flight while the consumers work on t
 #pragma unroll
         for (int rnd = 0; rnd < kRounds; ++rnd) ids[rnd] = idOf(t + 2, rnd);
