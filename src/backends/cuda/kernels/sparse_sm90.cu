@@ -52,8 +52,9 @@ template <bool M1> struct Fmt {
   static constexpr int kRaw = M1 ? 576 : 656;   // bytes of a token's row (V3.2: 512 e4m3, 4 f32 scales, 64 bf16 RoPE; MODEL1: 448 e4m3, 64 bf16)
   static constexpr int kRope = M1 ? 448 : 528;  // where the RoPE bytes start in the row
 };
-// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below: 843784 = 57352 + bits 18 (P by
-// stmatrix) and 19 (the scale multiply in bf16x2) since session 10, 57352 = 8 + the pair bits 13-15 in session 9, 8
+// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below: 67952648 = 843784 + bit 26 (the pair
+// producer's conflict-free lane map) since session 10's helper round, 843784 = 57352 + bits 18 (P by stmatrix) and 19
+// (the scale multiply in bf16x2) since session 10's first call, 57352 = 8 + the pair bits 13-15 in session 9, 8
 // before). Bit 3 is the whole-tile producer (produceTile);
 // the versions measured slower on the H200 have left the code (the round pipeline with and without L2 prefetch: bits
 // 0 and 3 clear; the integer dequantization: bit 4; the 2-CTA cluster: bit 6; session 8's per-round reload, bit 8, and
@@ -61,7 +62,7 @@ template <bool M1> struct Fmt {
 // their meaning. Diagnostics: bit 1 consumers skip every wgmma (producer-bound time), bit 2 the
 // producer skips the token loads (consumer-bound time).
 #ifndef MLA_SPARSE_SM90_MODE
-#define MLA_SPARSE_SM90_MODE 843784
+#define MLA_SPARSE_SM90_MODE 67952648
 #endif
 static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & (81 | 3840)), "bits 0, 4, 6 and 8-11 are gone and bit 3 is required");
 constexpr bool kNoMath = MLA_SPARSE_SM90_MODE & 2, kNoLoad = MLA_SPARSE_SM90_MODE & 4;
