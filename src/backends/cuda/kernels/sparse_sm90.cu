@@ -105,6 +105,10 @@ static_assert(((MLA_SPARSE_SM90_MODE >> 13) & 7) == 0 || ((MLA_SPARSE_SM90_MODE 
 // power-of-two scales (MODEL1's UE8M0, and the V3.2 scales FlashMLA's quantizer and src/core/fp8.ts write); a V3.2
 // scale with more than 8 significant bits is rounded to bf16 first, as FlashMLA does.
 static_assert(!((MLA_SPARSE_SM90_MODE & 131072) && (MLA_SPARSE_SM90_MODE & 65536)), "bit 17 is not for the two-set producer (bit 16)");
+// Bit 27 (134217728, pair entries; written after session 10's helper calls, not measured): see storeTilePeerFirst.
+// Needs 19 (the bf16x2 scaling it is written for); not with 16 or the measurement-only producer bits 7, 17, 22-24.
+static_assert(!(MLA_SPARSE_SM90_MODE & 134217728) || ((MLA_SPARSE_SM90_MODE & 524288) && !(MLA_SPARSE_SM90_MODE & (128 | 65536 | 131072 | 4194304 | 8388608 | 16777216))),
+              "bit 27 needs bit 19 and none of 7, 16, 17, 22-24");
 // Session 10 (issue #14; the note's "Session 10: the producer's stores"): is it the producer's conversions or its
 // shared-memory stores that keep the consumers from their probe-188424 pace? Preprocessor-guarded as above.
 // Bit 21: a conflict-free lane map for the producer's 16-byte stores. A 128-bit shared store is served a quarter warp
@@ -419,6 +423,58 @@ struct Kernel {
     }
   }
 
+#if MLA_SPARSE_SM90_MODE & 134217728
+  /** Bit 27 (pair): the lane's share of a whole half tile, the peer's copy first: every chunk of both rounds is
+      converted and sent by st.async (with the validity flags) before any is written into this CTA's stage, so the
+      peer's half lands as early as the producer can send it; then the chunks are converted again (holding 72 values
+      instead spills 128 bytes in the V3.2 entry; the probes found the conversions nearly free) and stored locally. */
+  static __device__ __forceinline__ void chunkOf(const TileRegs& d, int rnd, int i, int k, int rot, int r, uint32_t kt, uint4& v, uint32_t& at) {
+    if (i == 8) {
+      v = d.live[rnd] ? d.rope[rnd] : make_uint4(0, 0, 0, 0);
+      at = kt + (kNB - 1) * kBox + r * 128 + ((k ^ (r & 7)) << 4);
+      return;
+    }
+    const int c = i >> 1, ch = 2 * ((c + rot) & 3) + (i & 1);
+    at = kt + k * kBox + r * 128 + ((ch ^ (r & 7)) << 4);
+    v = make_uint4(0, 0, 0, 0);
+    if (d.live[rnd]) {
+      uint4 w = d.nope[rnd][c];
+      asm volatile("" : "+r"(w.x), "+r"(w.y), "+r"(w.z), "+r"(w.w)); // converted where used: the two passes do not share values
+      const float sc = M1 ? ue8m0((__float_as_uint(d.sc[rnd]) >> (8 * (k & 3))) & 255u) : d.sc[rnd];
+      uint2 a, b;
+      if (M1 || (__float_as_uint(sc) & 0xffffu) == 0u) {
+        const uint32_t s2 = (__float_as_uint(sc) >> 16) * 0x10001u;
+        a = dq4b(i & 1 ? w.z : w.x, s2), b = dq4b(i & 1 ? w.w : w.y, s2);
+      } else {
+        a = dq4(i & 1 ? w.z : w.x, sc), b = dq4(i & 1 ? w.w : w.y, sc);
+      }
+      v = make_uint4(a.x, a.y, b.x, b.y);
+    }
+  }
+  static __device__ __forceinline__ void storeTilePeerFirst(const TileRegs& d, uint32_t kt, uint32_t st, int r0, int k, int rot, int tokInRound,
+                                                            const Peer& pe) {
+#pragma unroll
+    for (int pass = 0; pass < 2; ++pass)
+#pragma unroll
+      for (int rnd = 0; rnd < kRounds; ++rnd) {
+        const int r = (r0 + rnd) * 16 + tokInRound;
+        if (k == 0) {
+          if (pass == 0) stAsync(smemAddr(&rows().valid[st][r]) + pe.vDelta, d.live[rnd] ? 1u : 0u, pe.bar);
+          else rows().valid[st][r] = d.live[rnd] ? 1 : 0;
+        }
+#pragma unroll
+        for (int i = 0; i < 9; ++i) {
+          if (i < 8 && k >= kNope) continue; // MODEL1: lane 7 of a token has no NoPE box
+          uint4 v;
+          uint32_t at;
+          chunkOf(d, rnd, i, k, rot, r, kt, v, at);
+          if (pass == 0) stAsync(at + pe.delta, v, pe.bar);
+          else stShared(at, v);
+        }
+      }
+  }
+#endif
+
   static __device__ void produceTile(const SparseMmaParams& p) {
 #if MLA_SPARSE_SM90_MODE & 1048576
     if constexpr (C2) asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(kRegPS) : "memory");
@@ -493,6 +549,10 @@ struct Kernel {
         // the peer cannot write them before both CTAs' consumers handed the stage back (its empty barrier).
         if (C2 && pt == 0) mbarExpectTx(remoteBar + 8 * st, kPeerBytes);
         const Peer pe{kDelta, vDelta, peerRemote + 8 * st};
+#if MLA_SPARSE_SM90_MODE & 134217728
+        if constexpr (C2) storeTilePeerFirst(d, kt, st, r0, k, rot, tokInRound, pe);
+        else
+#endif
 #pragma unroll
         for (int rnd = 0; rnd < kRounds; ++rnd) storeRound(d, kt, st, rnd, r0, k, rot, tokInRound, pe);
         fenceProxyAsync();
