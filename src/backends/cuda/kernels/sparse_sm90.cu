@@ -323,7 +323,8 @@ struct Kernel {
   // of a tile in registers (NoPE columns 64k..64k+63: box k, one scale; RoPE chunk k), 88 registers. The loads of tile
   // t + 1 are issued as soon as tile t is stored, so they are in flight while the consumers work (a whole tile of
   // latency hiding); the ids of tile t + 2 are loaded then too. Lane k visits its four 16-byte NoPE chunks starting at
-  // k / 2, so the eight lanes of a token row store to distinct bank groups.
+  // k / 2, so the eight lanes of a token row store to four bank groups, two lanes each: two wavefronts a quarter warp
+  // (bit 21 / 26, the pair entries since session 10, gives a quarter two tokens and eight distinct groups).
   struct TileRegs {
     uint4 nope[kRounds][4]; // [round][slot]: slot c holds chunk (c + k / 2) % 4 of the lane's 64 bytes
     float sc[kRounds];     // V3.2: the f32 scale; MODEL1: the aligned 4-byte word of the scale row holding byte k (as bits),
