@@ -47,10 +47,11 @@ test('sparse_sm90: grid, block and the shared memory the .cu asserts', () => {
     assert.ok(cu.includes(`void __launch_bounds__(384, 1) MLA_SPARSE_SM90_PAIR ${name}${sparseSm90PairSuffix}(`), `the pair entry of ${name}`);
   }
   // The shipped build mode (one line in the .cu): the whole-tile producer (bit 3) with none of the measurement-only
-  // bits (2 no wgmma, 4 no token loads, 32 a single bf16 P, 128 MODEL1 scale decoded at its load, 131072 no producer).
+  // bits (2 no wgmma, 4 no token loads, 32 a single bf16 P, 128 MODEL1 scale decoded at its load, 131072 no producer;
+  // session 10: 4194304 no producer stores, 8388608 no conversion, 16777216 no DSMEM key stores).
   const mode = Number(/#define MLA_SPARSE_SM90_MODE (\d+)\n/.exec(cu)?.[1]);
   assert.ok(mode & 8, `the shipped build mode ${mode} has the whole-tile producer (bit 3)`);
-  assert.equal(mode & (2 | 4 | 32 | 128 | 131072), 0, `the shipped build mode ${mode} has no measurement-only bit`);
+  assert.equal(mode & (2 | 4 | 32 | 128 | 131072 | 4194304 | 8388608 | 16777216), 0, `the shipped build mode ${mode} has no measurement-only bit`);
   // Session 9: the h_q-128 pair entries run as 2-CTA clusters (bit 13, with its required bits 14 and 15).
   assert.equal(mode & (8192 | 16384 | 32768), 8192 | 16384 | 32768, `the shipped build mode ${mode} has the pair bits 13-15`);
   const build = readFileSync(fileURLToPath(new URL('../../scripts/build-kernels.mjs', import.meta.url)), 'utf8');

@@ -55,8 +55,8 @@ function makeScope(rng: Rng, s: RandomSpec, dQk: number, topk: number, B: number
     // A third of the V3.2 caches get f32 scales that are not powers of two (FlashMLA's quantizer never writes them,
     // but the format allows any f32). The CPU and WebGPU backends scale exactly, and so does CUDA's f32 kernel for f16
     // queries (sparse.cu); CUDA's tensor-core kernels (bf16 queries) hold keys and values as bf16(e4m3 * scale), exact
-    // only for powers of two, so there these caches are compared with the reference's bf16 dequantization. Drawn from a generator of their own, so that every other
-    // draw of a seed stays what it was.
+    // only for powers of two, so there these caches are compared with the reference's bf16 dequantization. Drawn
+    // from a generator of their own, so that every other draw of a seed stays what it was.
     const odd = new Rng(numBlocks * 7919 + topk * 31 + seqTokens);
     if (s.kind === 'v32' && odd.float() < 1 / 3) {
       oddScales = true;

@@ -52,8 +52,9 @@ template <bool M1> struct Fmt {
   static constexpr int kRaw = M1 ? 576 : 656;   // bytes of a token's row (V3.2: 512 e4m3, 4 f32 scales, 64 bf16 RoPE; MODEL1: 448 e4m3, 64 bf16)
   static constexpr int kRope = M1 ? 448 : 528;  // where the RoPE bytes start in the row
 };
-// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below: 843784 = 57352 + bits 18 (P by
-// stmatrix) and 19 (the scale multiply in bf16x2) since session 10, 57352 = 8 + the pair bits 13-15 in session 9, 8
+// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below: 67952648 = 843784 + bit 26 (the pair
+// producer's conflict-free lane map) since session 10's helper round, 843784 = 57352 + bits 18 (P by stmatrix) and 19
+// (the scale multiply in bf16x2) since session 10's first call, 57352 = 8 + the pair bits 13-15 in session 9, 8
 // before). Bit 3 is the whole-tile producer (produceTile);
 // the versions measured slower on the H200 have left the code (the round pipeline with and without L2 prefetch: bits
 // 0 and 3 clear; the integer dequantization: bit 4; the 2-CTA cluster: bit 6; session 8's per-round reload, bit 8, and
@@ -61,7 +62,7 @@ template <bool M1> struct Fmt {
 // their meaning. Diagnostics: bit 1 consumers skip every wgmma (producer-bound time), bit 2 the
 // producer skips the token loads (consumer-bound time).
 #ifndef MLA_SPARSE_SM90_MODE
-#define MLA_SPARSE_SM90_MODE 843784
+#define MLA_SPARSE_SM90_MODE 67952648
 #endif
 static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & (81 | 3840)), "bits 0, 4, 6 and 8-11 are gone and bit 3 is required");
 constexpr bool kNoMath = MLA_SPARSE_SM90_MODE & 2, kNoLoad = MLA_SPARSE_SM90_MODE & 4;
@@ -104,6 +105,32 @@ static_assert(((MLA_SPARSE_SM90_MODE >> 13) & 7) == 0 || ((MLA_SPARSE_SM90_MODE 
 // power-of-two scales (MODEL1's UE8M0, and the V3.2 scales FlashMLA's quantizer and src/core/fp8.ts write); a V3.2
 // scale with more than 8 significant bits is rounded to bf16 first, as FlashMLA does.
 static_assert(!((MLA_SPARSE_SM90_MODE & 131072) && (MLA_SPARSE_SM90_MODE & 65536)), "bit 17 is not for the two-set producer (bit 16)");
+// Bit 27 (134217728, pair entries; written after session 10's helper calls, not measured): see storeTilePeerFirst.
+// Needs 19 (the bf16x2 scaling it is written for); not with 16 or the measurement-only producer bits 7, 17, 22-24.
+static_assert(!(MLA_SPARSE_SM90_MODE & 134217728) || ((MLA_SPARSE_SM90_MODE & 524288) && !(MLA_SPARSE_SM90_MODE & (128 | 65536 | 131072 | 4194304 | 8388608 | 16777216))),
+              "bit 27 needs bit 19 and none of 7, 16, 17, 22-24");
+// Session 10 (issue #14; the note's "Session 10: the producer's stores"): is it the producer's conversions or its
+// shared-memory stores that keep the consumers from their probe-188424 pace? Preprocessor-guarded as above.
+// Bit 21: a conflict-free lane map for the producer's 16-byte stores. A 128-bit shared store is served a quarter warp
+// (8 lanes) at a time; with lane = 8 token + k the 8 lanes of a quarter are one token's eight boxes, and lanes 2a and
+// 2a + 1 (the same rotation k / 2) write the same 16-byte bank group of two boxes: every NoPE store (32 a thread a
+// tile on the one-CTA producer, 16 + 16 st.async in a pair) takes two wavefronts a quarter instead of one. With the
+// bit, a quarter holds two tokens whose rows differ in bit 0 (so their swizzle masks r & 7 differ in bit 0) and four
+// boxes of one parity: the 8 lanes hit 8 distinct bank groups. Each warp still covers the same 4 tokens x 8 boxes,
+// so the global loads (their addresses a warp) and every instruction count stay as they are.
+// Bits 22-24 (measurement only; garbage output): 22, the producer loads and converts but stores nothing of a tile
+// (an empty asm keeps every converted value; the validity flags are still written, a pair's peer expects no bytes);
+// 23, it loads and stores but converts nothing (the raw e4m3 words go where their bf16 would); 24 (pair), it stores
+// only into its own CTA (no st.async of key bytes; the peer's validity flags still go, 128 bytes a stage).
+// Bit 25 (pair: the half tile forwarded to the peer by bulk copies) was measured slower (0.737x with 21 vs 0.752x)
+// and racy on V3.2 (warpgroup 0 writes P lo into the stage's RoPE box while the copy may still read it): commit
+// 1082919 has it. Bit 26 (67108864): bit 21's lane map in the pair entries only (session 10's A/B: 21 is 1.2-1.7 %
+// faster on the pair shapes and 0.5-1.6 % slower on the one-CTA MODEL1 h_q 64 shapes, so those keep lane = 8 token + k).
+#if MLA_SPARSE_SM90_MODE & (4194304 | 8388608 | 16777216)
+constexpr bool kNoStore = MLA_SPARSE_SM90_MODE & 4194304, kNoConv = MLA_SPARSE_SM90_MODE & 8388608,
+               kNoRemote = MLA_SPARSE_SM90_MODE & 16777216;
+static_assert(!(kNoStore && (kNoConv || kNoRemote)), "bit 22 stores nothing: bits 23 and 24 mean nothing with it");
+#endif
 // mbarrier arrivals: full = the producer threads that write a stage; empty = one a consumer warpgroup (or warp, bit 12),
 // of both CTAs in a cluster; remote (cluster only) = this CTA's producer thread 0 with the byte count the peer writes.
 constexpr int kFullCount = 128, kEmptyCount = kWarpRelease ? 8 : 2;
@@ -280,7 +307,11 @@ struct Kernel {
   static constexpr int kRounds = C2 ? 2 : 4;
   /** Bytes the peer's producer writes into one of our stages (cluster): 32 tokens x (kNope NoPE chunks of 128 bytes
       per lane group, 8 RoPE chunks of 16 bytes, one 4-byte validity flag). */
+#if MLA_SPARSE_SM90_MODE & (4194304 | 16777216)
+  static constexpr uint32_t kPeerBytes = kNoStore ? 0u : kNoRemote ? 32u * 4u : 32 * (kNope * 128 + 128 + 4);
+#else
   static constexpr uint32_t kPeerBytes = 32 * (kNope * 128 + 128 + 4);
+#endif
   static constexpr int kEmpty = kEmptyCount * (C2 ? 2 : 1);
   static __device__ __forceinline__ uint32_t smemBase() {
     extern __shared__ unsigned char smemRaw[];
@@ -292,7 +323,8 @@ struct Kernel {
   // of a tile in registers (NoPE columns 64k..64k+63: box k, one scale; RoPE chunk k), 88 registers. The loads of tile
   // t + 1 are issued as soon as tile t is stored, so they are in flight while the consumers work (a whole tile of
   // latency hiding); the ids of tile t + 2 are loaded then too. Lane k visits its four 16-byte NoPE chunks starting at
-  // k / 2, so the eight lanes of a token row store to distinct bank groups.
+  // k / 2, so the eight lanes of a token row store to four bank groups, two lanes each: two wavefronts a quarter warp
+  // (bit 21 / 26, the pair entries since session 10, gives a quarter two tokens and eight distinct groups).
   struct TileRegs {
     uint4 nope[kRounds][4]; // [round][slot]: slot c holds chunk (c + k / 2) % 4 of the lane's 64 bytes
     float sc[kRounds];     // V3.2: the f32 scale; MODEL1: the aligned 4-byte word of the scale row holding byte k (as bits),
@@ -307,8 +339,17 @@ struct Kernel {
     uint32_t delta, vDelta, bar;
   };
   static __device__ __forceinline__ void put(uint32_t addr, uint4 v, const Peer& pe) {
+#if MLA_SPARSE_SM90_MODE & (4194304 | 16777216)
+    if constexpr (kNoStore) {
+      asm volatile("" ::"r"(addr), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w)); // computed, not stored (bit 22)
+      return;
+    }
+    stShared(addr, v);
+    if constexpr (C2 && !kNoRemote) stAsync(addr + pe.delta, v, pe.bar);
+#else
     stShared(addr, v);
     if constexpr (C2) stAsync(addr + pe.delta, v, pe.bar);
+#endif
   }
   /** Round rnd of a tile into d: the lane's NoPE share of token id, its scale, its RoPE chunk; an invalid id reads nothing. */
   static __device__ __forceinline__ void loadRound(const SparseMmaParams& p, TileRegs& d, Id id, int rnd, int k, int rot) {
@@ -343,6 +384,12 @@ struct Kernel {
       for (int c = 0; c < 4; ++c) {
         const int ch = 2 * ((c + rot) & 3); // 16 values at columns 64k + 8ch: chunks ch, ch + 1 of box k
         uint4 lo = make_uint4(0, 0, 0, 0), hi = lo;
+#if MLA_SPARSE_SM90_MODE & 8388608
+        if (kNoConv && d.live[rnd]) { // bit 23: the raw words, no conversion
+          lo = d.nope[rnd][c];
+          hi = make_uint4(lo.y, lo.z, lo.w, lo.x);
+        } else
+#endif
         if (d.live[rnd]) {
           const uint4 w = d.nope[rnd][c];
           const float sc = M1 && !kScaleAtLoad ? ue8m0((__float_as_uint(d.sc[rnd]) >> (8 * (k & 3))) & 255u) : d.sc[rnd];
@@ -369,9 +416,65 @@ struct Kernel {
     put(kt + (kNB - 1) * kBox + r * 128 + ((k ^ (r & 7)) << 4), d.live[rnd] ? d.rope[rnd] : make_uint4(0, 0, 0, 0), pe);
     if (k == 0) {
       rows().valid[st][r] = d.live[rnd] ? 1 : 0;
+#if MLA_SPARSE_SM90_MODE & 4194304
+      if constexpr (C2 && !kNoStore) stAsync(smemAddr(&rows().valid[st][r]) + pe.vDelta, d.live[rnd] ? 1u : 0u, pe.bar);
+#else
       if constexpr (C2) stAsync(smemAddr(&rows().valid[st][r]) + pe.vDelta, d.live[rnd] ? 1u : 0u, pe.bar);
+#endif
     }
   }
+
+#if MLA_SPARSE_SM90_MODE & 134217728
+  /** Bit 27 (pair): the lane's share of a whole half tile, the peer's copy first: every chunk of both rounds is
+      converted and sent by st.async (with the validity flags) before any is written into this CTA's stage, so the
+      peer's half lands as early as the producer can send it; then the chunks are converted again (holding 72 values
+      instead spills 128 bytes in the V3.2 entry; the probes found the conversions nearly free) and stored locally. */
+  static __device__ __forceinline__ void chunkOf(const TileRegs& d, int rnd, int i, int k, int rot, int r, uint32_t kt, uint4& v, uint32_t& at) {
+    if (i == 8) {
+      v = d.live[rnd] ? d.rope[rnd] : make_uint4(0, 0, 0, 0);
+      at = kt + (kNB - 1) * kBox + r * 128 + ((k ^ (r & 7)) << 4);
+      return;
+    }
+    const int c = i >> 1, ch = 2 * ((c + rot) & 3) + (i & 1);
+    at = kt + k * kBox + r * 128 + ((ch ^ (r & 7)) << 4);
+    v = make_uint4(0, 0, 0, 0);
+    if (d.live[rnd]) {
+      uint4 w = d.nope[rnd][c];
+      asm volatile("" : "+r"(w.x), "+r"(w.y), "+r"(w.z), "+r"(w.w)); // converted where used: the two passes do not share values
+      const float sc = M1 ? ue8m0((__float_as_uint(d.sc[rnd]) >> (8 * (k & 3))) & 255u) : d.sc[rnd];
+      uint2 a, b;
+      if (M1 || (__float_as_uint(sc) & 0xffffu) == 0u) {
+        const uint32_t s2 = (__float_as_uint(sc) >> 16) * 0x10001u;
+        a = dq4b(i & 1 ? w.z : w.x, s2), b = dq4b(i & 1 ? w.w : w.y, s2);
+      } else {
+        a = dq4(i & 1 ? w.z : w.x, sc), b = dq4(i & 1 ? w.w : w.y, sc);
+      }
+      v = make_uint4(a.x, a.y, b.x, b.y);
+    }
+  }
+  static __device__ __forceinline__ void storeTilePeerFirst(const TileRegs& d, uint32_t kt, uint32_t st, int r0, int k, int rot, int tokInRound,
+                                                            const Peer& pe) {
+#pragma unroll
+    for (int pass = 0; pass < 2; ++pass)
+#pragma unroll
+      for (int rnd = 0; rnd < kRounds; ++rnd) {
+        const int r = (r0 + rnd) * 16 + tokInRound;
+        if (k == 0) {
+          if (pass == 0) stAsync(smemAddr(&rows().valid[st][r]) + pe.vDelta, d.live[rnd] ? 1u : 0u, pe.bar);
+          else rows().valid[st][r] = d.live[rnd] ? 1 : 0;
+        }
+#pragma unroll
+        for (int i = 0; i < 9; ++i) {
+          if (i < 8 && k >= kNope) continue; // MODEL1: lane 7 of a token has no NoPE box
+          uint4 v;
+          uint32_t at;
+          chunkOf(d, rnd, i, k, rot, r, kt, v, at);
+          if (pass == 0) stAsync(at + pe.delta, v, pe.bar);
+          else stShared(at, v);
+        }
+      }
+  }
+#endif
 
   static __device__ void produceTile(const SparseMmaParams& p) {
 #if MLA_SPARSE_SM90_MODE & 1048576
@@ -382,7 +485,15 @@ struct Kernel {
     const uint32_t kBase = smemBase() + kK_OFF;
     Rows& rw = rows();
     const uint32_t fullBar = smemAddr(&rw.full[0]), emptyBar = smemAddr(&rw.empty[0]), remoteBar = smemAddr(&rw.remote[0]);
+#if MLA_SPARSE_SM90_MODE & (2097152 | 67108864)
+    // Bit 21 (bit 26: pair entries only): lane l of warp w (quarter q = l / 8, i = l % 8) takes token
+    // 4w + 2 (q / 2) + i % 2, box 2 (i / 2) + q % 2.
+    constexpr bool kMap = (MLA_SPARSE_SM90_MODE & 2097152) || C2;
+    const int pt = threadIdx.x - 256, pq = (pt >> 3) & 3, pi = pt & 7;
+    const int k = kMap ? 2 * (pi >> 1) + (pq & 1) : pt & 7, tokInRound = kMap ? 4 * (pt >> 5) + 2 * (pq >> 1) + (pi & 1) : pt >> 3, rot = k >> 1;
+#else
     const int pt = threadIdx.x - 256, k = pt & 7, tokInRound = pt >> 3, rot = k >> 1;
+#endif
     const int j = blockIdx.y;
     // Cluster: rank r dequantizes rounds 2r, 2r + 1 of every tile; the peer's addresses are ours plus a delta.
     const uint32_t rank = C2 ? clusterRank() : 0u;
@@ -439,6 +550,10 @@ struct Kernel {
         // the peer cannot write them before both CTAs' consumers handed the stage back (its empty barrier).
         if (C2 && pt == 0) mbarExpectTx(remoteBar + 8 * st, kPeerBytes);
         const Peer pe{kDelta, vDelta, peerRemote + 8 * st};
+#if MLA_SPARSE_SM90_MODE & 134217728
+        if constexpr (C2) storeTilePeerFirst(d, kt, st, r0, k, rot, tokInRound, pe);
+        else
+#endif
 #pragma unroll
         for (int rnd = 0; rnd < kRounds; ++rnd) storeRound(d, kt, st, rnd, r0, k, rot, tokInRound, pe);
         fenceProxyAsync();
