@@ -104,6 +104,26 @@ __device__ __forceinline__ void tmaLoad2dMc(uint32_t dst, const void* map, int c
 __device__ __forceinline__ void prefetchL2(const void* g, uint32_t bytes) {
   asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(reinterpret_cast<uint64_t>(g)), "r"(bytes) : "memory");
 }
+__device__ __forceinline__ uint32_t ldShared32(uint32_t addr) {
+  uint32_t v;
+  asm volatile("ld.shared.b32 %0, [%1];\n" : "=r"(v) : "r"(addr) : "memory");
+  return v;
+}
+// m64n64k16 with A from registers (the A-fragment layout of the S accumulator) and B K-major from shared memory:
+// box 8 of S with Q's RoPE box in registers (kVarSeesaw).
+template <typename T> struct WgRs;
+#define MLA_WGRS(TY, PT) \
+  template <> struct WgRs<TY> { \
+    static __device__ __forceinline__ void rs64(float (&d)[32], const uint32_t (&a)[4], uint64_t db) { \
+      asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n" \
+                   "wgmma.mma_async.sync.aligned.m64n64k16.f32." PT "." PT " {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, %36, p, 1, 1, 0;\n}\n" \
+                   : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]) \
+                   : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1)); \
+    } \
+  };
+MLA_WGRS(__nv_bfloat16, "bf16")
+MLA_WGRS(__half, "f16")
+#undef MLA_WGRS
 __device__ __forceinline__ void tmaLoad2d(uint32_t dst, const TmaMap* map, int c0, int c1, uint32_t bar, uint64_t policy) {
   asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint [%0], [%1, {%2, %3}], [%4], %5;\n"
                ::"r"(dst), "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(bar), "l"(policy) : "memory");
@@ -170,6 +190,17 @@ constexpr int kVarMcast = 1024;
 // taken raw and scaled once, 2 multiplies instead of 32), and expPack's 32 subtractions become FFMAs, so a tile's
 // softmax issues 30 fewer FP32 instructions a thread in each consumer warpgroup. x2846 = x798 + this bit.
 constexpr int kVarFoldScale = 2048;
+// kVarSeesaw (harness only; session 10): warpgroup 1 multiplies its own P_B V_B[R] first, straight after its softmax,
+// and P_A V_A[R] second, with P_A already rescaled to m_B by warpgroup 0 (P_A' = c P_A, from the float P_A it keeps),
+// so stage B's V[R] boxes go back to the producer a whole P V earlier and warpgroup 0 waits for c (right after
+// warpgroup 1's softmax) instead of for P_B (after warpgroup 1's first P V had drained). P_B needs its own buffer
+// while P_A' is in the P tile: Q's RoPE box (box 8), whose 64 x 64 values each consumer warpgroup keeps in registers
+// (16 a thread, the A fragment of an RS wgmma for box 8 of S). Hand-offs a pair: 1 mA (wg0 -> wg1), 2 c and mB
+// (wg1 -> wg0), 3 P_A' (wg0 -> wg1), 7 P_B stored and P_A V_A[R] issued (wg1 -> wg0). x4894 = x798 + this bit.
+constexpr int kVarSeesaw = 4096;
+// kVarSPipe (with kVarSeesaw; harness only): warpgroup 0 issues S of its next tile right behind P_B V_B[L] (no
+// drain between them), so S_A' reaches the tensor core ahead of warpgroup 1's S_B'. x13086 = x4894 + this bit.
+constexpr int kVarSPipe = 8192;
 // MLA_SM90W_LIB_VAR (a build of a candidate's bits for an A/B through the library; never set by build-kernels).
 #ifdef MLA_SM90W_LIB_VAR
 constexpr int kLibVar = MLA_SM90W_LIB_VAR;
@@ -208,6 +239,24 @@ struct DecodeW {
         a[kk][2 * h] = pack2<T>(x0, x1);
         a[kk][2 * h + 1] = pack2<T>(y0, y1);
       }
+  }
+
+  // expPack that also leaves the exponentials (f32) in s (kVarSeesaw: warpgroup 0 rescales P_A from them).
+  static __device__ __forceinline__ void expKeep(float (&s)[32], float bA, float bB, float& sumA, float& sumB, uint32_t (&a)[4][4], float sc = 1.f) {
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      if constexpr ((VAR & kVarFoldScale) != 0) {
+        s[4 * i + 0] = exp2f(fmaf(s[4 * i + 0], sc, -bA)), s[4 * i + 1] = exp2f(fmaf(s[4 * i + 1], sc, -bA));
+        s[4 * i + 2] = exp2f(fmaf(s[4 * i + 2], sc, -bB)), s[4 * i + 3] = exp2f(fmaf(s[4 * i + 3], sc, -bB));
+      } else {
+        s[4 * i + 0] = exp2f(s[4 * i + 0] - bA), s[4 * i + 1] = exp2f(s[4 * i + 1] - bA);
+        s[4 * i + 2] = exp2f(s[4 * i + 2] - bB), s[4 * i + 3] = exp2f(s[4 * i + 3] - bB);
+      }
+      sumA += s[4 * i + 0] + s[4 * i + 1];
+      sumB += s[4 * i + 2] + s[4 * i + 3];
+      a[i >> 1][2 * (i & 1)] = pack2<T>(s[4 * i + 0], s[4 * i + 1]);
+      a[i >> 1][2 * (i & 1) + 1] = pack2<T>(s[4 * i + 2], s[4 * i + 3]);
+    }
   }
 
   // O rows rA / rB times fa / fb. With kVarSkip a warp whose 16 rows all keep their factor of exactly 1 (the running
@@ -268,10 +317,133 @@ struct DecodeW {
     }
   }
 
+  // kVarSeesaw: one pair (tiles A, B) of warpgroup W after its S and mask (s: its scores, rmA / rmB: their row maxima).
+  //   wg0: P_A = exp2(S_A - mA), mA out (barrier 1); O_L = O_L 2^(m - mA) + P_A V_A[L] (registers); V_A[L] back;
+  //        c and mB in (barrier 2); P_A' = c P_A (from the float P_A) into the P tile (barrier 3); O_L *= c;
+  //        P_B in (barrier 7); O_L += P_B V_B[L] (shared); V_B[L] back.
+  //   wg1: mA in (barrier 1); mB = max(mA, rowmax S_B), P_B = exp2(S_B - mB), c = 2^(mA - mB) out (barrier 2);
+  //        P_B into Q's box 8; O_R = O_R 2^(m - mB) + P_B V_B[R] (registers); P_A' in (barrier 3);
+  //        O_R += P_A' V_A[R] (shared), P_B published (barrier 7); V_B[R] back, then V_A[R].
+  template <int W, typename Rel, typename Zero, typename IssueS>
+  static __device__ __forceinline__ void seesawPair(const MlaParams& p, Rows& rw, const Item& it, int t, bool hasB, uint32_t uA, uint32_t stA, uint32_t stB, int t0A,
+                                                    int t0B, uint32_t pBase, uint32_t qBase, uint32_t kBase, uint32_t fullBar, int rA, int rB, int gq, int tq,
+                                                    uint32_t vLbo, uint32_t vSbo, float (&s)[32], float (&o)[128], float rmA, float rmB, float& mA_, float& mB_,
+                                                    float& lA, float& lB, Rel& release, Zero& zeroTail, IssueS& issueS, bool& sPre) {
+    const uint32_t pbBase = qBase + 8 * kBox; // P_B: Q's box 8 (in registers since the item began)
+    uint32_t a[4][4];
+    if constexpr (W == 0) {
+      const float nA = fmaxf(mA_, rmA), nB = fmaxf(mB_, rmB);
+      const float bA = nA == -INFINITY ? 0.f : nA, bB = nB == -INFINITY ? 0.f : nB;
+      const float scA = exp2f(mA_ - bA), scB = exp2f(mB_ - bB);
+      float sumA = 0.f, sumB = 0.f;
+      expKeep(s, bA, bB, sumA, sumB, a, p.scaleLog2);
+      lA = lA * scA + sumA;
+      lB = lB * scB + sumB;
+      if (tq == 0) { rw.mA[rA] = nA; rw.mA[rB] = nB; }
+      namedArrive(1, 256); // mA ready
+      scaleO(o, scA, scB);
+      if (t == it.nTiles - 1) zeroTail(stA, t0A);
+      const uint64_t dvA = opaque(descSw128(kBase + stA * kTileBytes, vLbo, vSbo));
+      wgFence();
+#pragma unroll
+      for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, a[kk], dvA + ((kk * 2048) >> 4));
+      wgCommit();
+      wgWait<0>();
+      pinRegs<128>(o);
+      release(stA, 2); // V_A[L] read
+      namedSync(2, 256); // c and mB ready (warpgroup 1 is past its softmax; it read mA)
+      const float cA = rw.c[rA], cB = rw.c[rB];
+      mA_ = rw.mB[rA]; mB_ = rw.mB[rB];
+      lA *= cA; lB *= cB;
+      // P_A' = c P_A into the P tile (free: warpgroup 1's P_A' V_A[R] of the last pair was waited before its barrier 2).
+      if (__any_sync(0xffffffffu, cA != 1.f || cB != 1.f)) {
+#pragma unroll
+        for (int kk = 0; kk < 4; ++kk)
+#pragma unroll
+          for (int h = 0; h < 2; ++h) {
+            const int i = 2 * kk + h;
+            a[kk][2 * h] = pack2<T>(s[4 * i + 0] * cA, s[4 * i + 1] * cA);
+            a[kk][2 * h + 1] = pack2<T>(s[4 * i + 2] * cB, s[4 * i + 3] * cB);
+          }
+      }
+      storeP(pBase, a, rA, rB, gq, tq);
+      fenceProxyAsync();
+      namedArrive(3, 256); // P_A' ready
+      scaleO(o, cA, cB);
+      namedSync(7, 256); // P_B stored, P_A' V_A[R] issued
+      if (hasB) {
+#pragma unroll 1
+        for (int b = 0; b < 4; ++b) mbarWait(fullBar + kStageBars * stB + 8 * b, ((uA + 1) >> 1) & 1); // complete already (warpgroup 1 saw them): for visibility
+        if (t + 1 == it.nTiles - 1) zeroTail(stB, t0B);
+        const uint64_t dvB = opaque(descSw128(kBase + stB * kTileBytes, vLbo, vSbo));
+        const uint64_t dP = opaque(descSw128(pbBase, 16, 1024));
+        wgFence();
+#pragma unroll
+        for (int kk = 0; kk < 4; ++kk) Wg<T>::ss256(o, dP + ((32 * kk) >> 4), dvB + ((kk * 2048) >> 4));
+        wgCommit();
+        if ((VAR & kVarSPipe) && t + 2 < it.nTiles) { // S of the next tile A right behind (its stage came back mid-pair)
+          issueS(stA, ((uA + 2) >> 1) & 1);
+          sPre = true;
+          wgWait<1>();
+        } else {
+          wgWait<0>();
+        }
+        pinRegs<128>(o);
+        release(stB, 2); // V_B[L] read
+      }
+      wgWait<0>();
+    } else {
+      namedSync(1, 256); // mA ready
+      const float pA0 = rw.mA[rA], pB0 = rw.mA[rB];
+      const float nA = fmaxf(pA0, rmA), nB = fmaxf(pB0, rmB);
+      const float bA = nA == -INFINITY ? 0.f : nA, bB = nB == -INFINITY ? 0.f : nB;
+      const float cA = exp2f(pA0 - bA), cB = exp2f(pB0 - bB);
+      float sumA = 0.f, sumB = 0.f;
+      expPack(s, bA, bB, sumA, sumB, a, p.scaleLog2);
+      // O_R and this warpgroup's sums from the previous max straight to mB.
+      const float fA = exp2f(mA_ - bA), fB = exp2f(mB_ - bB);
+      lA = lA * fA + sumA;
+      lB = lB * fB + sumB;
+      if (tq == 0) { rw.c[rA] = cA; rw.c[rB] = cB; rw.mB[rA] = nA; rw.mB[rB] = nB; }
+      namedArrive(2, 256); // c and mB ready
+      mA_ = nA; mB_ = nB;
+      if (hasB) storeP(pbBase, a, rA, rB, gq, tq);
+      fenceProxyAsync();
+      scaleO(o, fA, fB);
+      if (hasB) {
+        if (t + 1 == it.nTiles - 1) zeroTail(stB, t0B);
+        const uint64_t dvB = opaque(descSw128(kBase + stB * kTileBytes + 4 * kBox, vLbo, vSbo));
+        wgFence();
+#pragma unroll
+        for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, a[kk], dvB + ((kk * 2048) >> 4));
+        wgCommit();
+      }
+#pragma unroll 1
+      for (int b = 4; b < 8; ++b) mbarWait(fullBar + kStageBars * stA + 8 * b, (uA >> 1) & 1); // complete already (warpgroup 0 saw them): for visibility
+      if (t == it.nTiles - 1) zeroTail(stA, t0A);
+      namedSync(3, 256); // P_A' ready
+      const uint64_t dvA = opaque(descSw128(kBase + stA * kTileBytes + 4 * kBox, vLbo, vSbo));
+      const uint64_t dP = opaque(descSw128(pBase, 16, 1024));
+      wgFence();
+#pragma unroll
+      for (int kk = 0; kk < 4; ++kk) Wg<T>::ss256(o, dP + ((32 * kk) >> 4), dvA + ((kk * 2048) >> 4));
+      wgCommit();
+      namedArrive(7, 256); // P_B stored (fenced above), P_A' V_A[R] issued
+      if (hasB) {
+        wgWait<1>();
+        release(stB, 1); // V_B[R] read
+      }
+      wgWait<0>();
+      pinRegs<128>(o);
+      release(stA, 1); // V_A[R] read
+    }
+  }
+
   // Consumer warpgroup W (its own copy of the loop: the two keep their accumulators in unrelated registers).
   template <int W>
   static __device__ __forceinline__ void consume(const MlaParams& p) {
-    asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");
+    if constexpr ((VAR & kVarSeesaw) != 0) asm volatile("setmaxnreg.inc.sync.aligned.u32 240;\n" ::: "memory"); // + Q's box 8 and the float P_A
+    else asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");
     extern __shared__ unsigned char smemRaw[];
     const uint32_t sBase = (smemAddr(smemRaw) + 1023) & ~1023u; // shared-window addresses: no 64-bit pointers
     const uint32_t qBase = sBase + kQ_OFF, kBase = sBase + kK_OFF, pBase = sBase + kP_OFF;
@@ -318,6 +490,16 @@ struct DecodeW {
       cpAsyncWaitAll();
       fenceProxyAsync();
       namedSync(4, 256);
+      // kVarSeesaw: Q's box 8 (RoPE) in registers, as the A fragment of S's box-8 wgmma (rows rA / rB, columns
+      // 16kk + 8(e/2) + 2tq (+1)); its shared box then holds P_B. Each thread reads exactly the words its warpgroup 1
+      // twin later overwrites with P_B, and warpgroup 0 reads them before its first barrier-1 arrive.
+      uint32_t q8[4][4];
+      if constexpr ((VAR & kVarSeesaw) != 0) {
+#pragma unroll
+        for (int kk = 0; kk < 4; ++kk)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) q8[kk][e] = ldShared32(qBase + 8 * kBox + sw128((e & 1) ? rB : rA, 16 * kk + 8 * (e >> 1) + 2 * tq));
+      }
 
       float o[128];
 #pragma unroll
@@ -337,10 +519,16 @@ struct DecodeW {
             const int box = b == 0 ? 8 : (b < 5 ? b + 3 : b - 5);
             mbarWait(fullS + 8 * box, par);
             const uint64_t q = opaque(dQ + box * (kBox >> 4)), k = opaque(dK + box * (kBox >> 4));
+            if ((VAR & kVarSeesaw) && box == 8) {
 #pragma unroll
-            for (int kk = 0; kk < 4; ++kk) Wg<T>::ss64(s, q + 2 * kk, k + 2 * kk);
+              for (int kk = 0; kk < 4; ++kk) WgRs<T>::rs64(s, q8[kk], k + 2 * kk);
+            } else {
+#pragma unroll
+              for (int kk = 0; kk < 4; ++kk) Wg<T>::ss64(s, q + 2 * kk, k + 2 * kk);
+            }
           }
         } else {
+          static_assert((VAR & kVarSeesaw) == 0 || (VAR & kVarUnrollS) != 0, "kVarSeesaw needs kVarUnrollS (box 8 by RS)");
 #pragma unroll 1
           for (int b = 0; b < 9; ++b) {
             const int box = b == 0 ? 8 : (b < 5 ? b + 3 : b - 5);
@@ -353,6 +541,7 @@ struct DecodeW {
         wgCommit();
       };
       float mA_ = -INFINITY, mB_ = -INFINITY, lA = 0.f, lB = 0.f; // running max (rows rA, rB) and this WG's sums
+      bool sPre = false; // kVarSPipe: S of this tile was issued at the end of the previous pair (warpgroup 0)
 
       for (int t = 0; t < it.nTiles; t += 2) {
         const bool hasB = t + 1 < it.nTiles;
@@ -408,14 +597,18 @@ struct DecodeW {
           if (VAR & kVarFoldScale) rmA *= p.scaleLog2, rmB *= p.scaleLog2; // scale > 0: the max commutes with it
         };
         if (ownTile) {
-          issueS(stS, ((uA + (w0 ? 0 : 1)) >> 1) & 1);
+          if (!((VAR & kVarSPipe) && sPre)) issueS(stS, ((uA + (w0 ? 0 : 1)) >> 1) & 1);
+          sPre = false;
           wgWait<0>();
           pinRegs<32>(s);
           release(stS, 0); // box 8 is read by S only
           maskS();
         }
 
-        if (w0) {
+        if constexpr ((VAR & kVarSeesaw) != 0) {
+          seesawPair<W>(p, rw, it, t, hasB, uA, stA, stB, t0A, t0B, pBase, qBase, kBase, fullBar, rA, rB, gq, tq, vLbo, vSbo, s, o, rmA, rmB, mA_, mB_, lA, lB,
+                        release, zeroTail, issueS, sPre);
+        } else if (w0) {
           // Softmax of A against the running max; P_A to shared memory with mA, then P_A V_A[L] from registers.
           const float nA = fmaxf(mA_, rmA), nB = fmaxf(mB_, rmB);
           const float bA = nA == -INFINITY ? 0.f : nA, bB = nB == -INFINITY ? 0.f : nB;
@@ -522,7 +715,9 @@ struct DecodeW {
   // Producer warpgroup: gives its registers to the consumers; one thread issues every copy.
   static __device__ __forceinline__ void produce(const MlaParams& p, const TmaMap* kMap) {
 #ifdef MLA_SM90A_WIDE
-    asm volatile("setmaxnreg.dec.sync.aligned.u32 32;\n" ::: "memory");
+    // 240 * 256 + 24 * 128 = 64,512 = the 168 * 384 the launch gives the CTA (kVarSeesaw); else 232 and 32.
+    if constexpr ((VAR & kVarSeesaw) != 0) asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
+    else asm volatile("setmaxnreg.dec.sync.aligned.u32 32;\n" ::: "memory");
     // Three threads (lane 0 of warps 8, 9, 10), one a group of boxes, each refilling its group of a stage as soon as
     // that group is released: group 0 box 8, group 1 boxes 4-7, group 2 boxes 0-3.
     const int g = (threadIdx.x - 256) / 32;
@@ -627,4 +822,6 @@ MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x31, __nv_bfloat16, false, 31) // v6, the 
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x798, __nv_bfloat16, false, 798) // x286 + x542: early V_A[L] release and S's walk unrolled
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x799, __nv_bfloat16, false, 799) // x798 + evict-normal (= the library's bits + both)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x2846, __nv_bfloat16, false, 2846) // x798 + kVarFoldScale (session 9, second round)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x4894, __nv_bfloat16, false, 4894) // x798 + kVarSeesaw (session 10)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x13086, __nv_bfloat16, false, 13086) // x4894 + kVarSPipe
 #endif

@@ -1,0 +1,76 @@
+#!/bin/bash
+# Session 10, helper h2: the wide kernel's seesaw candidates (decode_sm90_wide.cu, harness-only VAR bits) checked and
+# timed against the library's entry (x798) in one process; no node needed.
+#   bash bench/cuda/hopper/run_s10_h2.sh [outdir]        (repository root on the GPU host; logs in $OUT/h2)
+# Binary: HB (default build/hb11)/harness_wide, built off the device with
+#   nvcc -std=c++17 -O3 -Xptxas -warn-spills -gencode arch=compute_90a,code=sm_90a -I src/backends/cuda/kernels \
+#        -DMLA_SM90W_SWAP_PROBE -lineinfo -o build/hb11/harness_wide bench/cuda/hopper/harness_wide.cu
+# Candidates (CANDS): x4894 = x798 + kVarSeesaw (warpgroup 1 multiplies P_B V_B[R] first, P_A' = c P_A from warpgroup
+# 0 second; P_B in Q's box 8, which each warpgroup keeps in registers), x13086 = x4894 + kVarSPipe (warpgroup 0
+# issues S of its next tile right behind P_B V_B[L]).
+# Steps: (1) random cases against the float64 reference (WCAND_N a process, 3 processes a candidate), memcheck and
+# synccheck of each candidate, SASS counts, in parallel (CHECK_S seconds); (2) every candidate with >= 30 cases and 0
+# failures timed against lib (COMPARE=vars, ROUNDS interleaved rounds, the 15 b=128 rows of >= 64 rows and the uneven
+# batch), one table against FlashMLA 9241ae3 (FJ: the session-9 final call's JSON unless given); (3) NCU=1: ncu of
+# NCU_KERNELS at 128 rows s_k 8192 (run_profile.sh's sections, ~20-30 s each).
+# Predictions: docs/notes/cuda-hopper-decode.md, "Session 10 (h2): the seesaw order".
+set -u
+S=$SECONDS
+ts() { echo "[+$((SECONDS - S))s] $*"; }
+O=${1:-${OUT:-./out}/h2}
+mkdir -p "$O"
+HB=${HB:-build/hb11}
+W=$HB/harness_wide
+ROOT=$PWD
+CANDS=${CANDS-x4894 x13086}
+CS=${CHECK_S:-35}
+echo "h2: $(nvidia-smi --query-gpu=name,clocks.sm,clocks.mem,temperature.gpu,power.draw --format=csv,noheader 2>/dev/null)"
+ls -la $W || exit 2
+
+# (1) checks, all at once
+( timeout $CS stdbuf -oL $W check ${LIB_N:-40} 501 > "$O/wcheck_lib.log" 2>&1; echo "rc=$?" >> "$O/wcheck_lib.log" ) &
+for k in $CANDS; do
+  for j in 1 2 3; do
+    ( CHECK_KERNEL=$k CHECK_CHUNK=10 timeout $CS stdbuf -oL $W check ${WCAND_N:-60} $((810 + j)) > "$O/wcheck_${k}_$j.log" 2>&1; echo "rc=$?" >> "$O/wcheck_${k}_$j.log" ) &
+  done
+  for t in memcheck synccheck; do
+    ( CHECK_KERNEL=$k timeout $CS compute-sanitizer --tool $t --print-limit 5 $W check 3 9 > "$O/wsan_${t}_$k.txt" 2>&1; echo "rc=$?" >> "$O/wsan_${t}_$k.txt" ) &
+  done
+done
+wait
+ts "checks done"
+sum() { [ $# -gt 0 ] || { echo "0 0 0"; return; }; grep -ho '[0-9]* cases run, [0-9]* failed, worst rel [0-9.e+-]*' "$@" 2>/dev/null | awk '{ r += $1; f += $4; w = ($8 + 0 > w) ? $8 + 0 : w } END { printf "%d %d %.2e", r, f, w }'; }
+pass=""
+for k in lib $CANDS; do
+  fs=$(ls "$O"/wcheck_${k}.log "$O"/wcheck_${k}_*.log 2>/dev/null)
+  read -r ran failed worst <<< "$(sum $fs)"
+  echo "check $k: $ran cases, $failed failed, worst rel $worst; $(grep -h '^rc=' $fs | tr '\n' ' ') $(grep -h -m2 '^FAIL\|error\|Error' $fs | head -2 | tr '\n' ' ')"
+  [ "$k" != lib ] && [ "$failed" = 0 ] && [ "$ran" -ge 30 ] && pass="$pass $k"
+done
+for f in "$O"/wsan_*.txt; do [ -f "$f" ] && echo "$(basename $f .txt): $(grep -E 'ERROR SUMMARY' $f | tail -1) $(grep -E 'cases run' $f | tail -1 | cut -c1-50) $(tail -1 $f)"; done
+for fn in mla_decode_sm90w_bf16 $(for k in $CANDS; do echo mla_decode_sm90w_bf16_$k; done); do
+  cuobjdump -sass -fun $fn $W > "$O/sass.txt" 2>&1
+  echo "sass $fn: HGMMA $(grep -c HGMMA $O/sass.txt) LDL $(grep -c LDL $O/sass.txt) STL $(grep -c STL $O/sass.txt) FMUL $(grep -c ' FMUL ' $O/sass.txt) MUFU $(grep -c MUFU $O/sass.txt) BAR $(grep -c ' BAR\.' $O/sass.txt) total $(grep -c '^ */\*[0-9a-f]*\*/' $O/sass.txt)"
+  grep -n 'LDL\|STL' $O/sass.txt | head -8
+done
+rm -f "$O/sass.txt"
+echo "h2: into the A/B:${pass:- none}"
+
+# (2) the A/B table (run_s9_ab.sh's ab step, wide only)
+FJ=${FJ:-$ROOT/results/gpu-host/bench/hopper/s9_final_flashmla-dense.json}
+if [ -n "$pass" ]; then
+  HB=$HB O=$O FJ=$FJ WVARS="lib$pass" ROUNDS=${ROUNDS:-3} WAB_S=${WAB_S:-70} timeout ${AB_TOTAL_S:-80} bash "$(dirname "$0")/run_s9_ab.sh" ab 2>&1 | grep -v 'narrow\|ab_narrow'
+fi
+
+# (3) ncu
+if [ "${NCU:-0}" = 1 ]; then
+  for k in ${NCU_KERNELS:-lib $pass}; do
+    kk=$k; [ $k = lib ] && kk=""
+    BIN=$W OUT=$O KERNEL=$kk NO_FLASHMLA=1 NCU_S=${NCU_S:-40} timeout ${NCU_S:-40} bash "$(dirname "$0")/run_profile.sh" "${NCU_SHAPES:-128,8192,128,1}"
+  done
+  for r in "$O"/ncu/*.sass.csv; do
+    [ -f "$r" ] && python3 "$(dirname "$0")/ncu_source_summary.py" "$r" --top 8 > "${r%.sass.csv}.summary.txt" 2>&1
+  done
+  ( cd "$O" && tar czf ncu.tgz ncu/*.details.txt ncu/*.summary.txt ncu/*.sass.csv 2>/dev/null; rm -rf ncu )
+fi
+ts end
