@@ -22,7 +22,7 @@ mkdir -p "$O"
 HB=${HB:-build/hb11}
 W=$HB/harness_wide
 ROOT=$PWD
-CANDS=${CANDS-x4894 x13086}
+CANDS=${CANDS-x54046 x37662}
 CS=${CHECK_S:-35}
 echo "h2: $(nvidia-smi --query-gpu=name,clocks.sm,clocks.mem,temperature.gpu,power.draw --format=csv,noheader 2>/dev/null)"
 ls -la $W || exit 2
@@ -33,9 +33,9 @@ for k in $CANDS; do
   for j in 1 2 3; do
     ( CHECK_KERNEL=$k CHECK_CHUNK=10 timeout $CS stdbuf -oL $W check ${WCAND_N:-60} $((810 + j)) > "$O/wcheck_${k}_$j.log" 2>&1; echo "rc=$?" >> "$O/wcheck_${k}_$j.log" ) &
   done
-  for t in memcheck synccheck; do
-    ( CHECK_KERNEL=$k timeout $CS compute-sanitizer --tool $t --print-limit 5 $W check 3 9 > "$O/wsan_${t}_$k.txt" 2>&1; echo "rc=$?" >> "$O/wsan_${t}_$k.txt" ) &
-  done
+  ( CHECK_KERNEL=$k timeout $CS compute-sanitizer --tool memcheck --print-limit 5 $W check ${MEM_N:-3} 9 > "$O/wsan_memcheck_$k.txt" 2>&1; echo "rc=$?" >> "$O/wsan_memcheck_$k.txt" ) &
+  # synccheck is slow on this kernel (3 cases ran past 35 s in the first call): one case, its own limit
+  ( CHECK_KERNEL=$k timeout ${SYNC_S:-$CS} compute-sanitizer --tool synccheck --print-limit 5 $W check ${SYNC_N:-1} 9 > "$O/wsan_synccheck_$k.txt" 2>&1; echo "rc=$?" >> "$O/wsan_synccheck_$k.txt" ) &
 done
 wait
 ts "checks done"

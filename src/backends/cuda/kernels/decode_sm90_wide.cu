@@ -199,8 +199,18 @@ constexpr int kVarFoldScale = 2048;
 // (wg1 -> wg0), 3 P_A' (wg0 -> wg1), 7 P_B stored and P_A V_A[R] issued (wg1 -> wg0). x4894 = x798 + this bit.
 constexpr int kVarSeesaw = 4096;
 // kVarSPipe (with kVarSeesaw; harness only): warpgroup 0 issues S of its next tile right behind P_B V_B[L] (no
-// drain between them), so S_A' reaches the tensor core ahead of warpgroup 1's S_B'. x13086 = x4894 + this bit.
+// drain between them), so S_A' reaches the tensor core ahead of warpgroup 1's S_B'. x13086 = x4894 + this bit: 0.881x
+// x798 in session 10's first call (12-17 % slower at s_k >= 4096); its entry was removed, the bit kept for the record.
 constexpr int kVarSPipe = 8192;
+// Session 10, second round (after x4894's profile: warpgroup 1 spent 25 % of its samples waiting for box 4 of
+// tile B', warpgroup 0 9 % for box 4 of tile A'). In the seesaw order stage B's V[R] comes back (after P_B V_B[R])
+// BEFORE stage A's (after P_A' V_A[R]), but one producer thread refills group 1 of every tile in tile order, so
+// B' waited behind A' anyway; and S of A' walked 8, 4-7, 0-3 although its V[R] boxes now come back last.
+// kVarWalkA (16384): S of an A tile (warpgroup 0) walks 8, 0-3, 4-7 (the order stage A comes back in the seesaw).
+// kVarProd2 (32768): group 1 (V[R], boxes 4-7) gets one producer thread a stage (warps 9 and 10), so each stage's
+// refill starts when that stage is released; box 8 (warp 8) and V[L] (warp 11) come back in tile order and keep one
+// thread each. x54046 = x4894 + both; x37662 = x4894 + kVarProd2.
+constexpr int kVarWalkA = 16384, kVarProd2 = 32768;
 // MLA_SM90W_LIB_VAR (a build of a candidate's bits for an A/B through the library; never set by build-kernels).
 #ifdef MLA_SM90W_LIB_VAR
 constexpr int kLibVar = MLA_SM90W_LIB_VAR;
@@ -516,7 +526,7 @@ struct DecodeW {
         if (VAR & kVarUnrollS) { // kVarUnrollS: the box walk unrolled (box offsets and barrier addresses immediate)
 #pragma unroll
           for (int b = 0; b < 9; ++b) {
-            const int box = b == 0 ? 8 : (b < 5 ? b + 3 : b - 5);
+            const int box = b == 0 ? 8 : ((VAR & kVarWalkA) && w0 ? b - 1 : (b < 5 ? b + 3 : b - 5));
             mbarWait(fullS + 8 * box, par);
             const uint64_t q = opaque(dQ + box * (kBox >> 4)), k = opaque(dK + box * (kBox >> 4));
             if ((VAR & kVarSeesaw) && box == 8) {
@@ -720,8 +730,11 @@ struct DecodeW {
     else asm volatile("setmaxnreg.dec.sync.aligned.u32 32;\n" ::: "memory");
     // Three threads (lane 0 of warps 8, 9, 10), one a group of boxes, each refilling its group of a stage as soon as
     // that group is released: group 0 box 8, group 1 boxes 4-7, group 2 boxes 0-3.
-    const int g = (threadIdx.x - 256) / 32;
-    if (threadIdx.x % 32 != 0 || g > 2) return;
+    const int wp = (threadIdx.x - 256) / 32;
+    // kVarProd2: warp 8 box 8, warps 9 / 10 boxes 4-7 of stage 0 / 1, warp 11 boxes 0-3.
+    const int g = (VAR & kVarProd2) ? (wp == 0 ? 0 : (wp == 3 ? 2 : 1)) : wp;
+    const int onlySt = (VAR & kVarProd2) && g == 1 ? wp - 1 : -1;
+    if (threadIdx.x % 32 != 0 || g > 2 || wp > 3) return;
     const int box0 = g == 0 ? 8 : (g == 1 ? 4 : 0), nBox = g == 0 ? 1 : 4;
     extern __shared__ unsigned char smemRaw[];
     const uint32_t kBase = ((smemAddr(smemRaw) + 1023) & ~1023u) + kK_OFF;
@@ -739,6 +752,7 @@ struct DecodeW {
       const int* bt = p.blockTable + static_cast<int64_t>(batch) * p.maxBlocksPerSeq + it.kBegin / kBN;
       for (int t = 0; t < it.nTiles; ++t, ++u) {
         const uint32_t st = u & 1;
+        if ((VAR & kVarProd2) && onlySt >= 0 && static_cast<int>(st) != onlySt) continue; // the other stage's thread
         if (VAR & kVarSleep) mbarWaitSleep(emptyBar + 24 * st, ((u >> 1) & 1) ^ 1);
         else mbarWait(emptyBar + 24 * st, ((u >> 1) & 1) ^ 1);
         const int row = bt[t] * kBN;
@@ -823,5 +837,6 @@ MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x798, __nv_bfloat16, false, 798) // x286 +
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x799, __nv_bfloat16, false, 799) // x798 + evict-normal (= the library's bits + both)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x2846, __nv_bfloat16, false, 2846) // x798 + kVarFoldScale (session 9, second round)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x4894, __nv_bfloat16, false, 4894) // x798 + kVarSeesaw (session 10)
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x13086, __nv_bfloat16, false, 13086) // x4894 + kVarSPipe
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x54046, __nv_bfloat16, false, 54046) // x4894 + kVarWalkA + kVarProd2
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x37662, __nv_bfloat16, false, 37662) // x4894 + kVarProd2
 #endif
