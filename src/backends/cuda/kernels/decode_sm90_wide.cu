@@ -81,6 +81,19 @@ __device__ __forceinline__ void mbarWaitSleep(uint32_t bar, uint32_t parity) {
       "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1, %2;\n"
       "@!done bra WAITS_%=;\n}\n" ::"r"(bar), "r"(parity), "r"(1000000) : "memory");
 }
+// A schedule field read where it is used (kVarSeesaw's consumers: no register holds it across the item loop).
+__device__ __forceinline__ int ldMeta(const int* a) {
+  int v;
+  asm volatile("ld.global.nc.b32 %0, [%1];\n" : "=r"(v) : "l"(a));
+  return v;
+}
+// mbarWaitSleep with the hint as an immediate (no register for it: kVarSeesaw's producer runs in 24).
+__device__ __forceinline__ void mbarWaitSleepImm(uint32_t bar, uint32_t parity) {
+  asm volatile(
+      "{\n.reg .pred done;\nWAITI_%=:\n"
+      "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1, %2;\n"
+      "@!done bra WAITI_%=;\n}\n" ::"r"(bar), "r"(parity), "n"(1000000) : "memory");
+}
 // Cluster helpers (kVarMcast).
 __device__ __forceinline__ uint32_t clusterRank() {
   uint32_t r;
@@ -211,6 +224,12 @@ constexpr int kVarSPipe = 8192;
 // refill starts when that stage is released; box 8 (warp 8) and V[L] (warp 11) come back in tile order and keep one
 // thread each. x54046 = x4894 + both; x37662 = x4894 + kVarProd2.
 constexpr int kVarWalkA = 16384, kVarProd2 = 32768;
+// kVarQ8G (65536, with kVarSeesaw): S's box 8 takes Q's RoPE fragments straight from global memory (16 read-only
+// 32-bit loads a thread, L1-resident after the first tile) at the start of each S, instead of 16 registers held for
+// the whole item: x54046 spilled 16-20 bytes at 240 registers (once an item, but the library builds with
+// -warn-spills as an error). S then walks box 8 third (0, 1, 8, 2, 3, 4-7 for A tiles; 4, 5, 8, 6, 7, 0-3 for B) so
+// the loads land behind two boxes of wgmma. x119582 = x54046 + this bit.
+constexpr int kVarQ8G = 65536;
 // MLA_SM90W_LIB_VAR (a build of a candidate's bits for an A/B through the library; never set by build-kernels).
 #ifdef MLA_SM90W_LIB_VAR
 constexpr int kLibVar = MLA_SM90W_LIB_VAR;
@@ -218,6 +237,19 @@ static_assert((kLibVar & kVarMcast) == 0, "the library launches without clusters
 #else
 constexpr int kLibVar = kVarGridX | kVarSleep | kVarSkip | kVarFull | kVarEarlyRel | kVarUnrollS; // x798 (session 9)
 #endif
+
+// The entries for 128 or more rows (two or more row tiles of 64; launch.ts sm90WideLaunch picks them),
+// mla_decode_sm90w_s_{bf16,f16}, since session 10: x54046 = x798's bits + kVarSeesaw + kVarWalkA + kVarProd2 (the
+// seesaw order with Q's box 8 in registers, S of A tiles walking 8, 0-3, 4-7, a producer thread a stage for boxes
+// 4-7). Measured +1.2 to +5.1 % over x798 on all nine 128/256-row rows of FlashMLA's grid and 1-3 % behind it on
+// 64-row rows (docs/notes/cuda-hopper-decode.md, "Session 10 (h2)"), so 64 to 127 rows keep kLibVar.
+#ifdef MLA_SM90W_LIB_VAR_S
+constexpr int kLibVarS = MLA_SM90W_LIB_VAR_S;
+static_assert((kLibVarS & kVarMcast) == 0, "the library launches without clusters");
+#else
+constexpr int kLibVarS = kVarGridX | kVarSleep | kVarSkip | kVarFull | kVarEarlyRel | kVarUnrollS | kVarSeesaw | kVarWalkA | kVarProd2 | kVarQ8G; // x119582
+#endif
+static_assert((kLibVarS & kVarGridX) != 0 && (kLibVar & kVarGridX) != 0, "launch.ts launches both as grid (row tiles, 1, parts)");
 
 template <int VAR> __device__ __forceinline__ int partIdx() { return (VAR & kVarGridX) ? blockIdx.z : blockIdx.x; }
 template <int VAR> __device__ __forceinline__ int rowTileIdx() { return (VAR & kVarGridX) ? blockIdx.x : blockIdx.z; }
@@ -478,11 +510,14 @@ struct DecodeW {
       }
     };
 
-    for (int batch = beginIdx; batch <= endIdx; ++batch) {
+    for (int batch = beginIdx; batch <= ((VAR & kVarSeesaw) ? ldMeta(meta + kMetaEndIdx) : endIdx); ++batch) {
       Item it;
       if (!itemOf(p, meta, batch, rowTile, it, (VAR & kVarMcast) != 0)) continue; // CTA-uniform
-      const int slot = p.numSplits[batch] + (batch == beginIdx ? meta[kMetaBeginNSplitIdx] : 0);
-      const bool noSplit = p.numSplits[batch + 1] - p.numSplits[batch] == 1;
+      // Where the item's rows go (kVarSeesaw: read after the key loop instead, two registers fewer across it).
+      auto slotOf = [&]() { return p.numSplits[batch] + (batch == ((VAR & kVarSeesaw) ? ldMeta(meta + kMetaBeginIdx) : beginIdx) ? meta[kMetaBeginNSplitIdx] : 0); };
+      auto noSplitOf = [&]() { return p.numSplits[batch + 1] - p.numSplits[batch] == 1; };
+      const int slot = (VAR & kVarSeesaw) ? 0 : slotOf();
+      const bool noSplit = (VAR & kVarSeesaw) ? false : noSplitOf();
       const int m0 = rowTile * kRowsPerCta;
       const int limA = rA < it.liveRows ? min(it.kEnd, visibleKeys(p, it.seqlen, it.qLen, (m0 + rA) / p.nGroups)) : 0;
       const int limB = rB < it.liveRows ? min(it.kEnd, visibleKeys(p, it.seqlen, it.qLen, (m0 + rB) / p.nGroups)) : 0;
@@ -504,7 +539,8 @@ struct DecodeW {
       // 16kk + 8(e/2) + 2tq (+1)); its shared box then holds P_B. Each thread reads exactly the words its warpgroup 1
       // twin later overwrites with P_B, and warpgroup 0 reads them before its first barrier-1 arrive.
       uint32_t q8[4][4];
-      if constexpr ((VAR & kVarSeesaw) != 0) {
+      const uint32_t* q8g = reinterpret_cast<const uint32_t*>(qRows + 8 * 64); // kVarQ8G: columns 512.. of row 0
+      if constexpr ((VAR & kVarSeesaw) != 0 && (VAR & kVarQ8G) == 0) {
 #pragma unroll
         for (int kk = 0; kk < 4; ++kk)
 #pragma unroll
@@ -524,14 +560,33 @@ struct DecodeW {
         const uint64_t dQ = opaque(descSw128(qBase, 16, 1024)), dK = opaque(descSw128(kBase + st * kTileBytes, 16, 1024));
         wgFence();
         if (VAR & kVarUnrollS) { // kVarUnrollS: the box walk unrolled (box offsets and barrier addresses immediate)
+          uint32_t qr[4][4]; // kVarQ8G: this S's Q fragments of box 8, loaded before the walk
+          if constexpr ((VAR & kVarQ8G) != 0) {
+            // Two row pointers, immediate offsets; rows past the item's live rows read row 0 and are zeroed.
+            const bool liveA = rA < it.liveRows, liveB = rB < it.liveRows;
+            const uint32_t* pa = q8g + ((liveA ? rA : 0) * kDQk) / 2 + tq;
+            const uint32_t* pb = q8g + ((liveB ? rB : 0) * kDQk) / 2 + tq;
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk)
+#pragma unroll
+              for (int h = 0; h < 2; ++h) {
+                const uint32_t va = __ldg(pa + 8 * kk + 4 * h), vb = __ldg(pb + 8 * kk + 4 * h);
+                qr[kk][2 * h] = liveA ? va : 0u;
+                qr[kk][2 * h + 1] = liveB ? vb : 0u;
+              }
+          }
 #pragma unroll
           for (int b = 0; b < 9; ++b) {
-            const int box = b == 0 ? 8 : ((VAR & kVarWalkA) && w0 ? b - 1 : (b < 5 ? b + 3 : b - 5));
+            int box = b == 0 ? 8 : ((VAR & kVarWalkA) && w0 ? b - 1 : (b < 5 ? b + 3 : b - 5));
+            if (VAR & kVarQ8G) { // box 8 third: 0, 1, 8, 2, 3, 4-7 (A tiles, kVarWalkA) or 4, 5, 8, 6, 7, 0-3
+              const int h0 = (VAR & kVarWalkA) && w0 ? 0 : 4;
+              box = b < 2 ? h0 + b : (b == 2 ? 8 : (b < 5 ? h0 + b - 1 : (h0 ^ 4) + b - 5));
+            }
             mbarWait(fullS + 8 * box, par);
             const uint64_t q = opaque(dQ + box * (kBox >> 4)), k = opaque(dK + box * (kBox >> 4));
             if ((VAR & kVarSeesaw) && box == 8) {
 #pragma unroll
-              for (int kk = 0; kk < 4; ++kk) WgRs<T>::rs64(s, q8[kk], k + 2 * kk);
+              for (int kk = 0; kk < 4; ++kk) WgRs<T>::rs64(s, (VAR & kVarQ8G) ? qr[kk] : q8[kk], k + 2 * kk);
             } else {
 #pragma unroll
               for (int kk = 0; kk < 4; ++kk) Wg<T>::ss64(s, q + 2 * kk, k + 2 * kk);
@@ -717,7 +772,8 @@ struct DecodeW {
         }
       }
 
-      storeRows(p, it, batch, slot, noSplit, m0, wg, tq, rA, rB, o, lA, lB, mA_, mB_);
+      if constexpr ((VAR & kVarSeesaw) != 0) storeRows(p, it, batch, slotOf(), noSplitOf(), m0, wg, tq, rA, rB, o, lA, lB, mA_, mB_);
+      else storeRows(p, it, batch, slot, noSplit, m0, wg, tq, rA, rB, o, lA, lB, mA_, mB_);
     }
   }
 #endif
@@ -742,20 +798,22 @@ struct DecodeW {
     const uint32_t fullBar = smemAddr(&rw.full[0][0]), emptyBar = smemAddr(&rw.empty[0][0]) + 8 * g;
     const int rowTile = rowTileIdx<VAR>();
     const uint32_t rank = (VAR & kVarMcast) ? clusterRank() : 0u;
-    const int* meta = p.tileSchedulerMetadata + partIdx<VAR>() * kMetaFields;
     asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(kMap)) : "memory");
+    const int* meta = p.tileSchedulerMetadata + partIdx<VAR>() * kMetaFields;
     const uint64_t policy = (VAR & kVarL2) && rowTiles<VAR>() > 1 ? evictNormalPolicy() : evictFirstPolicy();
     uint32_t u = 0;
     for (int batch = meta[kMetaBeginIdx]; batch <= meta[kMetaEndIdx]; ++batch) {
       Item it;
       if (!itemOf(p, meta, batch, rowTile, it, (VAR & kVarMcast) != 0)) continue;
       const int* bt = p.blockTable + static_cast<int64_t>(batch) * p.maxBlocksPerSeq + it.kBegin / kBN;
+      const int btOff = batch * p.maxBlocksPerSeq + it.kBegin / kBN; // kVarSeesaw: an index, not a 64-bit pointer (24 registers)
       for (int t = 0; t < it.nTiles; ++t, ++u) {
         const uint32_t st = u & 1;
         if ((VAR & kVarProd2) && onlySt >= 0 && static_cast<int>(st) != onlySt) continue; // the other stage's thread
-        if (VAR & kVarSleep) mbarWaitSleep(emptyBar + 24 * st, ((u >> 1) & 1) ^ 1);
+        if ((VAR & kVarSleep) && (VAR & kVarSeesaw)) mbarWaitSleepImm(emptyBar + 24 * st, ((u >> 1) & 1) ^ 1);
+        else if (VAR & kVarSleep) mbarWaitSleep(emptyBar + 24 * st, ((u >> 1) & 1) ^ 1);
         else mbarWait(emptyBar + 24 * st, ((u >> 1) & 1) ^ 1);
-        const int row = bt[t] * kBN;
+        const int row = ((VAR & kVarSeesaw) ? p.blockTable[btOff + t] : bt[t]) * kBN;
         if (VAR & kVarMcast) { // every box of the group lands here; this CTA issues the ones of its parity for both
 #pragma unroll 1
           for (int c = box0; c < box0 + nBox; ++c) mbarExpectTx(fullBar + kStageBars * st + 8 * c, kBox);
@@ -814,6 +872,8 @@ static_assert(mla::sm90w::SMEM == 230400 && sizeof(mla::sm90w::Rows) == 1472, "s
   }
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16, __nv_bfloat16, false, mla::sm90w::kLibVar)
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16, __half, false, mla::sm90w::kLibVar)
+MLA_SM90W_ENTRY(mla_decode_sm90w_s_bf16, __nv_bfloat16, false, mla::sm90w::kLibVarS) // 128 rows or more
+MLA_SM90W_ENTRY(mla_decode_sm90w_s_f16, __half, false, mla::sm90w::kLibVarS)
 #ifdef MLA_SM90W_SWAP_PROBE // the harness's extra entries: the swapped V descriptor, and the variants (VAR bits) timed beside the library's
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_swapv, __nv_bfloat16, true, mla::sm90w::kLibVar)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x0, __nv_bfloat16, false, 0)
@@ -839,4 +899,5 @@ MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x2846, __nv_bfloat16, false, 2846) // x798
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x4894, __nv_bfloat16, false, 4894) // x798 + kVarSeesaw (session 10)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x54046, __nv_bfloat16, false, 54046) // x4894 + kVarWalkA + kVarProd2
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x37662, __nv_bfloat16, false, 37662) // x4894 + kVarProd2
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x119582, __nv_bfloat16, false, 119582) // x54046 + kVarQ8G
 #endif
