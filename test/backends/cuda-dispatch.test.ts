@@ -44,7 +44,7 @@ test('sm_90 with the Hopper modules: narrow up to 32 rows, mma.sync for 33-63, w
   const { kc } = cache(true);
   for (const [sQ, hQ, want] of [
     [1, 16, 'mla_decode_sm90_bf16_n16'], [1, 8, 'mla_decode_sm90_bf16_n16'], [2, 16, 'mla_decode_sm90_bf16_n32'], [1, 32, 'mla_decode_sm90_bf16_n32'],
-    [3, 10, 'mla_decode_sm90_bf16_n32'], [1, 64, 'mla_decode_sm90w_bf16'], [2, 64, 'mla_decode_sm90w_s_bf16'], [2, 128, 'mla_decode_sm90w_s_bf16'],
+    [3, 10, 'mla_decode_sm90_bf16_n32'], [1, 64, 'mla_decode_sm90w_bf16'], [2, 64, 'mla_decode_sm90w_bf16'], [2, 128, 'mla_decode_sm90w_bf16'],
     [3, 24, 'mla_decode_sm90w_bf16'],
   ] as const) {
     assert.equal(kc.decodeKernel(problem(sQ, hQ)), want, `sQ ${sQ} hQ ${hQ}`);
@@ -87,7 +87,7 @@ test('only the Hopper launches read the cache through a tensor map; grids, threa
   assert.ok(!old.decode?.cacheMap, 'the mma.sync kernel takes no map');
   assert.ok(wide.combine && old.combine, 'split-KV combine launches stay');
   // Each function was looked up once, with its dynamic shared memory raised beyond 48 KiB.
-  for (const name of ['mla_decode_sm90_bf16_n16', 'mla_decode_sm90w_s_bf16']) {
+  for (const name of ['mla_decode_sm90_bf16_n16', 'mla_decode_sm90w_bf16']) {
     assert.equal(asked.filter((a) => a.name === name && a.smem === undefined).length, 1, name);
     assert.ok((asked.find((a) => a.name === name && a.smem !== undefined)?.smem ?? 0) > 48 * 1024, name);
   }

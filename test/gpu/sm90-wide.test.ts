@@ -32,9 +32,7 @@ function kernelFor(dtype: 'bf16' | 'f16', sQ: number, hQ: number, hKv = 1, page 
 test('dispatch: sm90w for >= 64 rows, one KV head, page 64, uniform query lengths; another kernel otherwise', (t) => {
   if (!onSm90()) return t.skip(`not an sm_90 GPU (${String(cuda.info.details?.cc)})`);
   assert.equal(kernelFor('bf16', 1, 64), 'mla_decode_sm90w_bf16');
-  assert.equal(kernelFor('f16', 2, 128), 'mla_decode_sm90w_s_f16'); // 128 rows or more: the seesaw entries
-  assert.equal(kernelFor('bf16', 1, 128), 'mla_decode_sm90w_s_bf16');
-  assert.equal(kernelFor('f16', 1, 64), 'mla_decode_sm90w_f16');
+  assert.equal(kernelFor('f16', 2, 128), 'mla_decode_sm90w_f16');
   assert.equal(kernelFor('bf16', 4, 16), 'mla_decode_sm90w_bf16');
   assert.equal(kernelFor('bf16', 3, 32), 'mla_decode_sm90w_bf16'); // 96 rows: the second tile is half empty
   assert.doesNotMatch(kernelFor('bf16', 1, 32), /sm90w/);

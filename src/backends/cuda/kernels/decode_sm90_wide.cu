@@ -238,19 +238,6 @@ static_assert((kLibVar & kVarMcast) == 0, "the library launches without clusters
 constexpr int kLibVar = kVarGridX | kVarSleep | kVarSkip | kVarFull | kVarEarlyRel | kVarUnrollS; // x798 (session 9)
 #endif
 
-// The entries for 128 or more rows (two or more row tiles of 64; launch.ts sm90WideLaunch picks them),
-// mla_decode_sm90w_s_{bf16,f16}, since session 10: x54046 = x798's bits + kVarSeesaw + kVarWalkA + kVarProd2 (the
-// seesaw order with Q's box 8 in registers, S of A tiles walking 8, 0-3, 4-7, a producer thread a stage for boxes
-// 4-7). Measured +1.2 to +5.1 % over x798 on all nine 128/256-row rows of FlashMLA's grid and 1-3 % behind it on
-// 64-row rows (docs/notes/cuda-hopper-decode.md, "Session 10 (h2)"), so 64 to 127 rows keep kLibVar.
-#ifdef MLA_SM90W_LIB_VAR_S
-constexpr int kLibVarS = MLA_SM90W_LIB_VAR_S;
-static_assert((kLibVarS & kVarMcast) == 0, "the library launches without clusters");
-#else
-constexpr int kLibVarS = kVarGridX | kVarSleep | kVarSkip | kVarFull | kVarEarlyRel | kVarUnrollS | kVarSeesaw | kVarWalkA | kVarProd2 | kVarQ8G; // x119582
-#endif
-static_assert((kLibVarS & kVarGridX) != 0 && (kLibVar & kVarGridX) != 0, "launch.ts launches both as grid (row tiles, 1, parts)");
-
 template <int VAR> __device__ __forceinline__ int partIdx() { return (VAR & kVarGridX) ? blockIdx.z : blockIdx.x; }
 template <int VAR> __device__ __forceinline__ int rowTileIdx() { return (VAR & kVarGridX) ? blockIdx.x : blockIdx.z; }
 template <int VAR> __device__ __forceinline__ int rowTiles() { return (VAR & kVarGridX) ? gridDim.x : gridDim.z; }
@@ -872,8 +859,6 @@ static_assert(mla::sm90w::SMEM == 230400 && sizeof(mla::sm90w::Rows) == 1472, "s
   }
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16, __nv_bfloat16, false, mla::sm90w::kLibVar)
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16, __half, false, mla::sm90w::kLibVar)
-MLA_SM90W_ENTRY(mla_decode_sm90w_s_bf16, __nv_bfloat16, false, mla::sm90w::kLibVarS) // 128 rows or more
-MLA_SM90W_ENTRY(mla_decode_sm90w_s_f16, __half, false, mla::sm90w::kLibVarS)
 #ifdef MLA_SM90W_SWAP_PROBE // the harness's extra entries: the swapped V descriptor, and the variants (VAR bits) timed beside the library's
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_swapv, __nv_bfloat16, true, mla::sm90w::kLibVar)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x0, __nv_bfloat16, false, 0)

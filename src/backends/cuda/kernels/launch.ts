@@ -166,9 +166,7 @@ export function sm90WideLaunch(p: MlaProblem): (Launch & { name: string }) | und
   const rows = p.sQ * p.nGroups;
   if (rows < 64 || p.hKv !== 1 || p.pageBlockSize !== 64 || p.varlen) return undefined;
   // Row tiles on grid x, SM parts on z: a part's row tiles are neighbouring CTAs (decode_sm90_wide.cu kVarGridX).
-  // 128 rows or more: the seesaw entries (kLibVarS), measured faster there and slower at 64 rows.
-  const name = rows >= 128 ? `mla_decode_sm90w_s_${p.dtype}` : `mla_decode_sm90w_${p.dtype}`;
-  return { name, grid: [Math.ceil(rows / 64), p.hKv, p.numSmParts], block: [384, 1, 1], smem: sm90WideSmem };
+  return { name: `mla_decode_sm90w_${p.dtype}`, grid: [Math.ceil(rows / 64), p.hKv, p.numSmParts], block: [384, 1, 1], smem: sm90WideSmem };
 }
 
 /**
