@@ -81,12 +81,6 @@ __device__ __forceinline__ void mbarWaitSleep(uint32_t bar, uint32_t parity) {
       "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1, %2;\n"
       "@!done bra WAITS_%=;\n}\n" ::"r"(bar), "r"(parity), "r"(1000000) : "memory");
 }
-// A schedule field read where it is used (kVarSeesaw's consumers: no register holds it across the item loop).
-__device__ __forceinline__ int ldMeta(const int* a) {
-  int v;
-  asm volatile("ld.global.nc.b32 %0, [%1];\n" : "=r"(v) : "l"(a));
-  return v;
-}
 // mbarWaitSleep with the hint as an immediate (no register for it: kVarSeesaw's producer runs in 24).
 __device__ __forceinline__ void mbarWaitSleepImm(uint32_t bar, uint32_t parity) {
   asm volatile(
@@ -301,6 +295,9 @@ struct DecodeW {
   // This thread's P fragments (a[kk][e]: columns 16kk + 8(e/2) + 2tq (+1) of row e%2 ? rB : rA) into the shared
   // 64 x 64 P tile, 128-byte swizzled rows (the layout of a K-major wgmma operand).
   static __device__ __forceinline__ void storeP(uint32_t pBase, const uint32_t (&a)[4][4], int rA, int rB, int gq, int tq) {
+    // kVarSeesaw: the row bases and the swizzle made again at each call (a few LOP3s) instead of eight addresses a
+    // thread hoisted out of the key loop (x54046: 16 -> 8 bytes of spill at 240 registers).
+    if constexpr ((VAR & kVarSeesaw) != 0) asm volatile("" : "+r"(gq), "+r"(rA), "+r"(rB));
 #pragma unroll
     for (int kk = 0; kk < 4; ++kk)
 #pragma unroll
@@ -471,7 +468,9 @@ struct DecodeW {
   // Consumer warpgroup W (its own copy of the loop: the two keep their accumulators in unrelated registers).
   template <int W>
   static __device__ __forceinline__ void consume(const MlaParams& p) {
-    if constexpr ((VAR & kVarSeesaw) != 0) asm volatile("setmaxnreg.inc.sync.aligned.u32 240;\n" ::: "memory"); // + Q's box 8 and the float P_A
+    // kVarSeesaw with Q's box 8 held in registers: 240 (and the producer 24); kVarQ8G fits the usual 232 / 32 with
+    // 0 bytes of spill (at 240 / 24 the producer's loop spilled 8).
+    if constexpr ((VAR & kVarSeesaw) != 0 && (VAR & kVarQ8G) == 0) asm volatile("setmaxnreg.inc.sync.aligned.u32 240;\n" ::: "memory");
     else asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");
     extern __shared__ unsigned char smemRaw[];
     const uint32_t sBase = (smemAddr(smemRaw) + 1023) & ~1023u; // shared-window addresses: no 64-bit pointers
@@ -497,14 +496,11 @@ struct DecodeW {
       }
     };
 
-    for (int batch = beginIdx; batch <= ((VAR & kVarSeesaw) ? ldMeta(meta + kMetaEndIdx) : endIdx); ++batch) {
+    for (int batch = beginIdx; batch <= endIdx; ++batch) {
       Item it;
       if (!itemOf(p, meta, batch, rowTile, it, (VAR & kVarMcast) != 0)) continue; // CTA-uniform
-      // Where the item's rows go (kVarSeesaw: read after the key loop instead, two registers fewer across it).
-      auto slotOf = [&]() { return p.numSplits[batch] + (batch == ((VAR & kVarSeesaw) ? ldMeta(meta + kMetaBeginIdx) : beginIdx) ? meta[kMetaBeginNSplitIdx] : 0); };
-      auto noSplitOf = [&]() { return p.numSplits[batch + 1] - p.numSplits[batch] == 1; };
-      const int slot = (VAR & kVarSeesaw) ? 0 : slotOf();
-      const bool noSplit = (VAR & kVarSeesaw) ? false : noSplitOf();
+      const int slot = p.numSplits[batch] + (batch == beginIdx ? meta[kMetaBeginNSplitIdx] : 0);
+      const bool noSplit = p.numSplits[batch + 1] - p.numSplits[batch] == 1;
       const int m0 = rowTile * kRowsPerCta;
       const int limA = rA < it.liveRows ? min(it.kEnd, visibleKeys(p, it.seqlen, it.qLen, (m0 + rA) / p.nGroups)) : 0;
       const int limB = rB < it.liveRows ? min(it.kEnd, visibleKeys(p, it.seqlen, it.qLen, (m0 + rB) / p.nGroups)) : 0;
@@ -526,7 +522,6 @@ struct DecodeW {
       // 16kk + 8(e/2) + 2tq (+1)); its shared box then holds P_B. Each thread reads exactly the words its warpgroup 1
       // twin later overwrites with P_B, and warpgroup 0 reads them before its first barrier-1 arrive.
       uint32_t q8[4][4];
-      const uint32_t* q8g = reinterpret_cast<const uint32_t*>(qRows + 8 * 64); // kVarQ8G: columns 512.. of row 0
       if constexpr ((VAR & kVarSeesaw) != 0 && (VAR & kVarQ8G) == 0) {
 #pragma unroll
         for (int kk = 0; kk < 4; ++kk)
@@ -551,6 +546,7 @@ struct DecodeW {
           if constexpr ((VAR & kVarQ8G) != 0) {
             // Two row pointers, immediate offsets; rows past the item's live rows read row 0 and are zeroed.
             const bool liveA = rA < it.liveRows, liveB = rB < it.liveRows;
+            const uint32_t* q8g = reinterpret_cast<const uint32_t*>(qRows + 8 * 64); // columns 512.. of row 0
             const uint32_t* pa = q8g + ((liveA ? rA : 0) * kDQk) / 2 + tq;
             const uint32_t* pb = q8g + ((liveB ? rB : 0) * kDQk) / 2 + tq;
 #pragma unroll
@@ -564,11 +560,10 @@ struct DecodeW {
           }
 #pragma unroll
           for (int b = 0; b < 9; ++b) {
-            int box = b == 0 ? 8 : ((VAR & kVarWalkA) && w0 ? b - 1 : (b < 5 ? b + 3 : b - 5));
-            if (VAR & kVarQ8G) { // box 8 third: 0, 1, 8, 2, 3, 4-7 (A tiles, kVarWalkA) or 4, 5, 8, 6, 7, 0-3
-              const int h0 = (VAR & kVarWalkA) && w0 ? 0 : 4;
-              box = b < 2 ? h0 + b : (b == 2 ? 8 : (b < 5 ? h0 + b - 1 : (h0 ^ 4) + b - 5));
-            }
+            // kVarQ8G: box 8 third, 0, 1, 8, 2, 3, 4-7 (A tiles, kVarWalkA) or 4, 5, 8, 6, 7, 0-3 (h0: the first half)
+            constexpr int h0 = (VAR & kVarWalkA) && w0 ? 0 : 4;
+            const int box = (VAR & kVarQ8G) ? (b < 2 ? h0 + b : (b == 2 ? 8 : (b < 5 ? h0 + b - 1 : (h0 ^ 4) + b - 5)))
+                                            : (b == 0 ? 8 : ((VAR & kVarWalkA) && w0 ? b - 1 : (b < 5 ? b + 3 : b - 5)));
             mbarWait(fullS + 8 * box, par);
             const uint64_t q = opaque(dQ + box * (kBox >> 4)), k = opaque(dK + box * (kBox >> 4));
             if ((VAR & kVarSeesaw) && box == 8) {
@@ -759,8 +754,7 @@ struct DecodeW {
         }
       }
 
-      if constexpr ((VAR & kVarSeesaw) != 0) storeRows(p, it, batch, slotOf(), noSplitOf(), m0, wg, tq, rA, rB, o, lA, lB, mA_, mB_);
-      else storeRows(p, it, batch, slot, noSplit, m0, wg, tq, rA, rB, o, lA, lB, mA_, mB_);
+      storeRows(p, it, batch, slot, noSplit, m0, wg, tq, rA, rB, o, lA, lB, mA_, mB_);
     }
   }
 #endif
@@ -768,8 +762,9 @@ struct DecodeW {
   // Producer warpgroup: gives its registers to the consumers; one thread issues every copy.
   static __device__ __forceinline__ void produce(const MlaParams& p, const TmaMap* kMap) {
 #ifdef MLA_SM90A_WIDE
-    // 240 * 256 + 24 * 128 = 64,512 = the 168 * 384 the launch gives the CTA (kVarSeesaw); else 232 and 32.
-    if constexpr ((VAR & kVarSeesaw) != 0) asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
+    // 240 * 256 + 24 * 128 = 64,512 = the 168 * 384 the launch gives the CTA (kVarSeesaw without kVarQ8G); else 232
+    // and 32 (232 * 256 + 32 * 128 = 63,488).
+    if constexpr ((VAR & kVarSeesaw) != 0 && (VAR & kVarQ8G) == 0) asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
     else asm volatile("setmaxnreg.dec.sync.aligned.u32 32;\n" ::: "memory");
     // Three threads (lane 0 of warps 8, 9, 10), one a group of boxes, each refilling its group of a stage as soon as
     // that group is released: group 0 box 8, group 1 boxes 4-7, group 2 boxes 0-3.
@@ -777,7 +772,7 @@ struct DecodeW {
     // kVarProd2: warp 8 box 8, warps 9 / 10 boxes 4-7 of stage 0 / 1, warp 11 boxes 0-3.
     const int g = (VAR & kVarProd2) ? (wp == 0 ? 0 : (wp == 3 ? 2 : 1)) : wp;
     const int onlySt = (VAR & kVarProd2) && g == 1 ? wp - 1 : -1;
-    if (threadIdx.x % 32 != 0 || g > 2 || wp > 3) return;
+    if (threadIdx.x % 32 != 0 || g > 2) return;
     const int box0 = g == 0 ? 8 : (g == 1 ? 4 : 0), nBox = g == 0 ? 1 : 4;
     extern __shared__ unsigned char smemRaw[];
     const uint32_t kBase = ((smemAddr(smemRaw) + 1023) & ~1023u) + kK_OFF;
@@ -793,7 +788,7 @@ struct DecodeW {
       Item it;
       if (!itemOf(p, meta, batch, rowTile, it, (VAR & kVarMcast) != 0)) continue;
       const int* bt = p.blockTable + static_cast<int64_t>(batch) * p.maxBlocksPerSeq + it.kBegin / kBN;
-      const int btOff = batch * p.maxBlocksPerSeq + it.kBegin / kBN; // kVarSeesaw: an index, not a 64-bit pointer (24 registers)
+      const int btOff = (VAR & kVarSeesaw) ? batch * p.maxBlocksPerSeq + it.kBegin / kBN : 0; // kVarSeesaw: an index, not a 64-bit pointer (24 registers)
       for (int t = 0; t < it.nTiles; ++t, ++u) {
         const uint32_t st = u & 1;
         if ((VAR & kVarProd2) && onlySt >= 0 && static_cast<int>(st) != onlySt) continue; // the other stage's thread
