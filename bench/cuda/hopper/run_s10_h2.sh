@@ -5,9 +5,11 @@
 # Binary: HB (default build/hb11)/harness_wide, built off the device with
 #   nvcc -std=c++17 -O3 -Xptxas -warn-spills -gencode arch=compute_90a,code=sm_90a -I src/backends/cuda/kernels \
 #        -DMLA_SM90W_SWAP_PROBE -lineinfo -o build/hb11/harness_wide bench/cuda/hopper/harness_wide.cu
-# Candidates (CANDS): x4894 = x798 + kVarSeesaw (warpgroup 1 multiplies P_B V_B[R] first, P_A' = c P_A from warpgroup
-# 0 second; P_B in Q's box 8, which each warpgroup keeps in registers), x13086 = x4894 + kVarSPipe (warpgroup 0
-# issues S of its next tile right behind P_B V_B[L]).
+# Candidates (CANDS, default x119582 x54046; decode_sm90_wide.cu's VAR bits): x4894 = x798 + kVarSeesaw (warpgroup 1
+# multiplies P_B V_B[R] first, P_A' = c P_A from warpgroup 0 second; P_B in Q's box 8, which each warpgroup keeps in
+# registers), x13086 = x4894 + kVarSPipe (entry removed), x54046 = x4894 + kVarWalkA + kVarProd2 (A tiles walk 8,
+# 0-3, 4-7; a producer thread a stage for boxes 4-7), x37662 = x4894 + kVarProd2, x119582 = x54046 + kVarQ8G (Q's box 8
+# from global memory at each S, 232 / 32 registers, 0 spill: the library candidate, s10-h2-seesaw-entries.patch).
 # Steps: (1) random cases against the float64 reference (WCAND_N a process, 3 processes a candidate), memcheck and
 # synccheck of each candidate, SASS counts, in parallel (CHECK_S seconds); (2) every candidate with >= 30 cases and 0
 # failures timed against lib (COMPARE=vars, ROUNDS interleaved rounds, the 15 b=128 rows of >= 64 rows and the uneven
@@ -64,6 +66,22 @@ echo "h2: into the A/B:${pass:- none}"
 FJ=${FJ:-$ROOT/results/gpu-host/bench/hopper/s9_final_flashmla-dense.json}
 if [ -n "$pass" ]; then
   HB=$HB O=$O FJ=$FJ WVARS="lib$pass" ROUNDS=${ROUNDS:-3} WAB_S=${WAB_S:-70} timeout ${AB_TOTAL_S:-80} bash "$(dirname "$0")/run_s9_ab.sh" ab 2>&1 | grep -v 'narrow\|ab_narrow'
+fi
+
+# (2b) CLOCKS=1: the SM clock and power while each kernel runs back to back on 256 rows s_k 8192 (the harness's timing
+# of lib and of CLOCK_KERNEL alone, then FlashMLA's bench_flashmla.py on the same shape), sampled every 20 ms: does
+# ours lose more clock under sustained load than FlashMLA (single launches under ncu: 7 % apart; back to back: 24 %)?
+if [ "${CLOCKS:-0}" = 1 ]; then
+  smi() { nvidia-smi --query-gpu=clocks.sm,power.draw,temperature.gpu --format=csv,noheader,nounits -lms 20 > "$O/clk_$1.csv" 2>/dev/null & echo $!; }
+  for k in lib ${CLOCK_KERNEL:-x119582}; do
+    pid=$(smi $k); COMPARE=vars VARS=$k ROUNDS=5 TIME_FROM=14 timeout 30 $W time > "$O/clk_$k.txt" 2>&1; kill $pid 2>/dev/null
+  done
+  echo '[{"b":128,"s_k":8192,"h_q":128,"s_q":2}]' > "$O/cfg256.json"
+  pid=$(smi flashmla); PYTHONUNBUFFERED=1 timeout 40 python3 .gpu-host/anchors/bench_flashmla.py --configs "$O/cfg256.json" --no-triton --out "$O/clk_flashmla.json" > "$O/clk_flashmla.txt" 2>&1; kill $pid 2>/dev/null
+  for k in lib ${CLOCK_KERNEL:-x119582} flashmla; do
+    awk -F', ' -v k=$k '$1 + 0 > 0 && $2 + 0 > 300 { n++; c += $1; w += $2 } END { if (n) printf "clocks %s: %d busy samples, SM %.0f MHz, %.0f W\n", k, n, c / n, w / n; else print "clocks " k ": no busy samples" }' "$O/clk_$k.csv"
+  done
+  grep -h 'vars b=128 s_k=8192 h_q=128 s_q=2' "$O"/clk_*.txt
 fi
 
 # (3) ncu
