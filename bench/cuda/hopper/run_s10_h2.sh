@@ -68,6 +68,34 @@ if [ -n "$pass" ]; then
   HB=$HB O=$O FJ=$FJ WVARS="lib$pass" ROUNDS=${ROUNDS:-3} WAB_S=${WAB_S:-70} timeout ${AB_TOTAL_S:-80} bash "$(dirname "$0")/run_s9_ab.sh" ab 2>&1 | grep -v 'narrow\|ab_narrow'
 fi
 
+# (2a) the ship rule for SHIP_KERNEL (default x119582): faster than lib by >= 0.5 % on all nine 128/256-row rows
+SK=${SHIP_KERNEL:-x119582}
+rule=$(python3 - "$O/ab_wide.txt" "$SK" <<'P'
+import re, sys
+ok, n, cells = True, 0, []
+for line in open(sys.argv[1]) if __import__('os').path.exists(sys.argv[1]) else []:
+    m = re.match(r'vars b=128 s_k=(\d+) h_q=(\d+) s_q=(\d+) rows=(\d+)(.*)', line)
+    if not m or int(m[4]) < 128: continue
+    us = dict((k, float(v)) for k, v in re.findall(r'\| (\S+)\s+([0-9.]+) us', m[5]))
+    if 'lib' not in us or sys.argv[2] not in us: continue
+    r = us['lib'] / us[sys.argv[2]]; n += 1; ok &= r >= 1.005
+    cells.append('%s/%s %.3f' % (m[1], m[4], r))
+print(('PASS' if ok and n == 9 else 'FAIL') + ' (%d rows: %s)' % (n, ', '.join(cells)))
+P
+)
+echo "h2 ship rule $SK vs lib: $rule"
+# SHIP_TEST=1 (and the rule passed; SHIP_TEST=force: regardless): the library with the patch (build/ship: the patched
+# decode_sm90_wide.cu and the tsc output of the patched tree, s10-h2-seesaw-entries.patch), built for sm_90a, through
+# test/gpu/sm90-wide.test.js (goldens + SHIP_CASES random cases on both pairs of entries).
+if [ "${SHIP_TEST:-0}" = force ] || { [ "${SHIP_TEST:-0}" = 1 ] && [ "${rule%% *}" = PASS ]; }; then
+  cp build/ship/kernels/decode_sm90_wide.cu src/backends/cuda/kernels/decode_sm90_wide.cu
+  timeout ${SHIP_BUILD_S:-240} node scripts/build-kernels.mjs --gencode arch=compute_90a,code=sm_90a --launch build/ship/src/backends/cuda/kernels/launch.js --out dist-ship/cuda > "$O/ship_build.log" 2>&1
+  ts "ship build rc=$? $(grep -c fatbin dist-ship/cuda/manifest.json 2>/dev/null) fatbins"
+  FLASHMLA_CUDA_KERNELS=$PWD/dist-ship/cuda FLASHMLA_SM90W_CASES=${SHIP_CASES:-200} FLASHMLA_GOLDEN=$PWD/test/fixtures/golden \
+    timeout ${SHIP_TEST_S:-150} node --test --test-reporter=tap build/ship/test/gpu/sm90-wide.test.js > "$O/ship_test.tap" 2>&1
+  ts "ship test rc=$?: $(grep -E '^# (tests|pass|fail)' "$O/ship_test.tap" | tr '\n' ' ') $(grep -h '^# .*sm90w' "$O/ship_test.tap" | head -3 | tr '\n' ' ')"
+fi
+
 # (2b) CLOCKS=1: the SM clock and power while each kernel runs back to back on 256 rows s_k 8192 (the harness's timing
 # of lib and of CLOCK_KERNEL alone, then FlashMLA's bench_flashmla.py on the same shape), sampled every 20 ms: does
 # ours lose more clock under sustained load than FlashMLA (single launches under ncu: 7 % apart; back to back: 24 %)?
