@@ -52,8 +52,8 @@
 using namespace mla;
 #include "harness_common.cuh"
 
-enum Kern { kNew, kOld, kV2, kX0, kX1, kX2, kX3, kX4, kX8, kX16, kX24, kX29, kX30, kX94, kX158, kX286, kX542, kX350, kX1054, kX798, kX799, kX31, kX2846 };
-static const int kXVar[] = {0, 1, 2, 3, 4, 8, 16, 24, 29, 30, 94, 158, 286, 542, 350, 1054, 798, 799, 31, 2846}; // VAR bits of kX0.. in order // kXn: the sm90w variant with VAR bits n (decode_sm90_wide.cu)
+enum Kern { kNew, kOld, kV2, kX0, kX1, kX2, kX3, kX4, kX8, kX16, kX24, kX29, kX30, kX94, kX158, kX286, kX542, kX350, kX1054, kX798, kX799, kX31, kX2846, kX4894, kX54046, kX37662, kX119582 };
+static const int kXVar[] = {0, 1, 2, 3, 4, 8, 16, 24, 29, 30, 94, 158, 286, 542, 350, 1054, 798, 799, 31, 2846, 4894, 54046, 37662, 119582}; // VAR bits of kX0.. in order // kXn: the sm90w variant with VAR bits n (decode_sm90_wide.cu)
 
 // One sm90w launch: grid (parts, 1, row tiles), or (row tiles, 1, parts) for the kVarGridX variants.
 static void launchW(const Dev& d, void (*fn)(MlaParams, mla::sm90w::TmaMap), bool gridX) {
@@ -105,7 +105,9 @@ static bool launch(const Dev& d, bool f16, Kern which) {
                                                               mla_decode_sm90w_bf16_x29, mla_decode_sm90w_bf16_x30,
                                                               mla_decode_sm90w_bf16_x94, mla_decode_sm90w_bf16_x158, mla_decode_sm90w_bf16_x286,
                                                               mla_decode_sm90w_bf16_x542, mla_decode_sm90w_bf16_x350, mla_decode_sm90w_bf16_x1054,
-                                                              mla_decode_sm90w_bf16_x798, mla_decode_sm90w_bf16_x799, mla_decode_sm90w_bf16_x31, mla_decode_sm90w_bf16_x2846};
+                                                              mla_decode_sm90w_bf16_x798, mla_decode_sm90w_bf16_x799, mla_decode_sm90w_bf16_x31, mla_decode_sm90w_bf16_x2846,
+                                                              mla_decode_sm90w_bf16_x4894, mla_decode_sm90w_bf16_x54046, mla_decode_sm90w_bf16_x37662,
+                                                              mla_decode_sm90w_bf16_x119582};
       fn = xs[which - kX0];
       gridX = (kXVar[which - kX0] & mla::sm90w::kVarGridX) != 0;
       if (kXVar[which - kX0] & mla::sm90w::kVarMcast) return launchWc(d, fn) && finishLaunch(d, f16);
@@ -164,7 +166,7 @@ static void timeOne(const std::vector<int>& seqlens, int hQ, int sQ, FILE* js) {
   const int rounds = getenv("ROUNDS") ? std::max(1, atoi(getenv("ROUNDS"))) : 1;
   if (cmp == "vars") { // the library's entry and the variants x0 (v3) .. x4, interleaved ROUNDS times
     // VARS="lib x0 ..." picks the list (default: the library's entry and every variant).
-    std::vector<std::string> names = {"lib", "x0", "x1", "x2", "x3", "x4", "x8", "x16", "x24", "x29", "x30", "x94", "x158", "x286", "x542", "x350", "x1054", "x798", "x799", "x31", "x2846"};
+    std::vector<std::string> names = {"lib", "x0", "x1", "x2", "x3", "x4", "x8", "x16", "x24", "x29", "x30", "x94", "x158", "x286", "x542", "x350", "x1054", "x798", "x799", "x31", "x2846", "x4894", "x54046", "x37662", "x119582"};
     if (getenv("VARS")) {
       names.clear();
       std::string v = getenv("VARS"), w;

@@ -81,6 +81,13 @@ __device__ __forceinline__ void mbarWaitSleep(uint32_t bar, uint32_t parity) {
       "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1, %2;\n"
       "@!done bra WAITS_%=;\n}\n" ::"r"(bar), "r"(parity), "r"(1000000) : "memory");
 }
+// mbarWaitSleep with the hint as an immediate (no register for it: kVarSeesaw's producer runs in 24).
+__device__ __forceinline__ void mbarWaitSleepImm(uint32_t bar, uint32_t parity) {
+  asm volatile(
+      "{\n.reg .pred done;\nWAITI_%=:\n"
+      "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1, %2;\n"
+      "@!done bra WAITI_%=;\n}\n" ::"r"(bar), "r"(parity), "n"(1000000) : "memory");
+}
 // Cluster helpers (kVarMcast).
 __device__ __forceinline__ uint32_t clusterRank() {
   uint32_t r;
@@ -104,6 +111,26 @@ __device__ __forceinline__ void tmaLoad2dMc(uint32_t dst, const void* map, int c
 __device__ __forceinline__ void prefetchL2(const void* g, uint32_t bytes) {
   asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(reinterpret_cast<uint64_t>(g)), "r"(bytes) : "memory");
 }
+__device__ __forceinline__ uint32_t ldShared32(uint32_t addr) {
+  uint32_t v;
+  asm volatile("ld.shared.b32 %0, [%1];\n" : "=r"(v) : "r"(addr) : "memory");
+  return v;
+}
+// m64n64k16 with A from registers (the A-fragment layout of the S accumulator) and B K-major from shared memory:
+// box 8 of S with Q's RoPE box in registers (kVarSeesaw).
+template <typename T> struct WgRs;
+#define MLA_WGRS(TY, PT) \
+  template <> struct WgRs<TY> { \
+    static __device__ __forceinline__ void rs64(float (&d)[32], const uint32_t (&a)[4], uint64_t db) { \
+      asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n" \
+                   "wgmma.mma_async.sync.aligned.m64n64k16.f32." PT "." PT " {%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, %36, p, 1, 1, 0;\n}\n" \
+                   : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]) \
+                   : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "r"(1)); \
+    } \
+  };
+MLA_WGRS(__nv_bfloat16, "bf16")
+MLA_WGRS(__half, "f16")
+#undef MLA_WGRS
 __device__ __forceinline__ void tmaLoad2d(uint32_t dst, const TmaMap* map, int c0, int c1, uint32_t bar, uint64_t policy) {
   asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint [%0], [%1, {%2, %3}], [%4], %5;\n"
                ::"r"(dst), "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(bar), "l"(policy) : "memory");
@@ -170,6 +197,33 @@ constexpr int kVarMcast = 1024;
 // taken raw and scaled once, 2 multiplies instead of 32), and expPack's 32 subtractions become FFMAs, so a tile's
 // softmax issues 30 fewer FP32 instructions a thread in each consumer warpgroup. x2846 = x798 + this bit.
 constexpr int kVarFoldScale = 2048;
+// kVarSeesaw (harness only; session 10): warpgroup 1 multiplies its own P_B V_B[R] first, straight after its softmax,
+// and P_A V_A[R] second, with P_A already rescaled to m_B by warpgroup 0 (P_A' = c P_A, from the float P_A it keeps),
+// so stage B's V[R] boxes go back to the producer a whole P V earlier and warpgroup 0 waits for c (right after
+// warpgroup 1's softmax) instead of for P_B (after warpgroup 1's first P V had drained). P_B needs its own buffer
+// while P_A' is in the P tile: Q's RoPE box (box 8), whose 64 x 64 values each consumer warpgroup keeps in registers
+// (16 a thread, the A fragment of an RS wgmma for box 8 of S). Hand-offs a pair: 1 mA (wg0 -> wg1), 2 c and mB
+// (wg1 -> wg0), 3 P_A' (wg0 -> wg1), 7 P_B stored and P_A V_A[R] issued (wg1 -> wg0). x4894 = x798 + this bit.
+constexpr int kVarSeesaw = 4096;
+// kVarSPipe (with kVarSeesaw; harness only): warpgroup 0 issues S of its next tile right behind P_B V_B[L] (no
+// drain between them), so S_A' reaches the tensor core ahead of warpgroup 1's S_B'. x13086 = x4894 + this bit: 0.881x
+// x798 in session 10's first call (12-17 % slower at s_k >= 4096); its entry was removed, the bit kept for the record.
+constexpr int kVarSPipe = 8192;
+// Session 10, second round (after x4894's profile: warpgroup 1 spent 25 % of its samples waiting for box 4 of
+// tile B', warpgroup 0 9 % for box 4 of tile A'). In the seesaw order stage B's V[R] comes back (after P_B V_B[R])
+// BEFORE stage A's (after P_A' V_A[R]), but one producer thread refills group 1 of every tile in tile order, so
+// B' waited behind A' anyway; and S of A' walked 8, 4-7, 0-3 although its V[R] boxes now come back last.
+// kVarWalkA (16384): S of an A tile (warpgroup 0) walks 8, 0-3, 4-7 (the order stage A comes back in the seesaw).
+// kVarProd2 (32768): group 1 (V[R], boxes 4-7) gets one producer thread a stage (warps 9 and 10), so each stage's
+// refill starts when that stage is released; box 8 (warp 8) and V[L] (warp 11) come back in tile order and keep one
+// thread each. x54046 = x4894 + both; x37662 = x4894 + kVarProd2.
+constexpr int kVarWalkA = 16384, kVarProd2 = 32768;
+// kVarQ8G (65536, with kVarSeesaw): S's box 8 takes Q's RoPE fragments straight from global memory (16 read-only
+// 32-bit loads a thread, L1-resident after the first tile) at the start of each S, instead of 16 registers held for
+// the whole item: x54046 spilled 16-20 bytes at 240 registers (once an item, but the library builds with
+// -warn-spills as an error). S then walks box 8 third (0, 1, 8, 2, 3, 4-7 for A tiles; 4, 5, 8, 6, 7, 0-3 for B) so
+// the loads land behind two boxes of wgmma. x119582 = x54046 + this bit.
+constexpr int kVarQ8G = 65536;
 // MLA_SM90W_LIB_VAR (a build of a candidate's bits for an A/B through the library; never set by build-kernels).
 #ifdef MLA_SM90W_LIB_VAR
 constexpr int kLibVar = MLA_SM90W_LIB_VAR;
@@ -210,6 +264,24 @@ struct DecodeW {
       }
   }
 
+  // expPack that also leaves the exponentials (f32) in s (kVarSeesaw: warpgroup 0 rescales P_A from them).
+  static __device__ __forceinline__ void expKeep(float (&s)[32], float bA, float bB, float& sumA, float& sumB, uint32_t (&a)[4][4], float sc = 1.f) {
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      if constexpr ((VAR & kVarFoldScale) != 0) {
+        s[4 * i + 0] = exp2f(fmaf(s[4 * i + 0], sc, -bA)), s[4 * i + 1] = exp2f(fmaf(s[4 * i + 1], sc, -bA));
+        s[4 * i + 2] = exp2f(fmaf(s[4 * i + 2], sc, -bB)), s[4 * i + 3] = exp2f(fmaf(s[4 * i + 3], sc, -bB));
+      } else {
+        s[4 * i + 0] = exp2f(s[4 * i + 0] - bA), s[4 * i + 1] = exp2f(s[4 * i + 1] - bA);
+        s[4 * i + 2] = exp2f(s[4 * i + 2] - bB), s[4 * i + 3] = exp2f(s[4 * i + 3] - bB);
+      }
+      sumA += s[4 * i + 0] + s[4 * i + 1];
+      sumB += s[4 * i + 2] + s[4 * i + 3];
+      a[i >> 1][2 * (i & 1)] = pack2<T>(s[4 * i + 0], s[4 * i + 1]);
+      a[i >> 1][2 * (i & 1) + 1] = pack2<T>(s[4 * i + 2], s[4 * i + 3]);
+    }
+  }
+
   // O rows rA / rB times fa / fb. With kVarSkip a warp whose 16 rows all keep their factor of exactly 1 (the running
   // maximum did not move, the common case once a few tiles are in) skips the 128 multiplies; the branch is uniform
   // in the warp and exact (x * 1 = x).
@@ -223,6 +295,9 @@ struct DecodeW {
   // This thread's P fragments (a[kk][e]: columns 16kk + 8(e/2) + 2tq (+1) of row e%2 ? rB : rA) into the shared
   // 64 x 64 P tile, 128-byte swizzled rows (the layout of a K-major wgmma operand).
   static __device__ __forceinline__ void storeP(uint32_t pBase, const uint32_t (&a)[4][4], int rA, int rB, int gq, int tq) {
+    // kVarSeesaw: the row bases and the swizzle made again at each call (a few LOP3s) instead of eight addresses a
+    // thread hoisted out of the key loop (x54046: 16 -> 8 bytes of spill at 240 registers).
+    if constexpr ((VAR & kVarSeesaw) != 0) asm volatile("" : "+r"(gq), "+r"(rA), "+r"(rB));
 #pragma unroll
     for (int kk = 0; kk < 4; ++kk)
 #pragma unroll
@@ -268,10 +343,135 @@ struct DecodeW {
     }
   }
 
+  // kVarSeesaw: one pair (tiles A, B) of warpgroup W after its S and mask (s: its scores, rmA / rmB: their row maxima).
+  //   wg0: P_A = exp2(S_A - mA), mA out (barrier 1); O_L = O_L 2^(m - mA) + P_A V_A[L] (registers); V_A[L] back;
+  //        c and mB in (barrier 2); P_A' = c P_A (from the float P_A) into the P tile (barrier 3); O_L *= c;
+  //        P_B in (barrier 7); O_L += P_B V_B[L] (shared); V_B[L] back.
+  //   wg1: mA in (barrier 1); mB = max(mA, rowmax S_B), P_B = exp2(S_B - mB), c = 2^(mA - mB) out (barrier 2);
+  //        P_B into Q's box 8; O_R = O_R 2^(m - mB) + P_B V_B[R] (registers); P_A' in (barrier 3);
+  //        O_R += P_A' V_A[R] (shared), P_B published (barrier 7); V_B[R] back, then V_A[R].
+  template <int W, typename Rel, typename Zero, typename IssueS>
+  static __device__ __forceinline__ void seesawPair(const MlaParams& p, Rows& rw, const Item& it, int t, bool hasB, uint32_t uA, uint32_t stA, uint32_t stB, int t0A,
+                                                    int t0B, uint32_t pBase, uint32_t qBase, uint32_t kBase, uint32_t fullBar, int rA, int rB, int gq, int tq,
+                                                    uint32_t vLbo, uint32_t vSbo, float (&s)[32], float (&o)[128], float rmA, float rmB, float& mA_, float& mB_,
+                                                    float& lA, float& lB, Rel& release, Zero& zeroTail, IssueS& issueS, bool& sPre) {
+    const uint32_t pbBase = qBase + 8 * kBox; // P_B: Q's box 8 (in registers since the item began)
+    uint32_t a[4][4];
+    if constexpr (W == 0) {
+      const float nA = fmaxf(mA_, rmA), nB = fmaxf(mB_, rmB);
+      const float bA = nA == -INFINITY ? 0.f : nA, bB = nB == -INFINITY ? 0.f : nB;
+      const float scA = exp2f(mA_ - bA), scB = exp2f(mB_ - bB);
+      float sumA = 0.f, sumB = 0.f;
+      expKeep(s, bA, bB, sumA, sumB, a, p.scaleLog2);
+      lA = lA * scA + sumA;
+      lB = lB * scB + sumB;
+      if (tq == 0) { rw.mA[rA] = nA; rw.mA[rB] = nB; }
+      namedArrive(1, 256); // mA ready
+      scaleO(o, scA, scB);
+      if (t == it.nTiles - 1) zeroTail(stA, t0A);
+      const uint64_t dvA = opaque(descSw128(kBase + stA * kTileBytes, vLbo, vSbo));
+      wgFence();
+#pragma unroll
+      for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, a[kk], dvA + ((kk * 2048) >> 4));
+      wgCommit();
+      wgWait<0>();
+      pinRegs<128>(o);
+      release(stA, 2); // V_A[L] read
+      namedSync(2, 256); // c and mB ready (warpgroup 1 is past its softmax; it read mA)
+      const float cA = rw.c[rA], cB = rw.c[rB];
+      mA_ = rw.mB[rA]; mB_ = rw.mB[rB];
+      lA *= cA; lB *= cB;
+      // P_A' = c P_A into the P tile (free: warpgroup 1's P_A' V_A[R] of the last pair was waited before its barrier 2).
+      if (__any_sync(0xffffffffu, cA != 1.f || cB != 1.f)) {
+#pragma unroll
+        for (int kk = 0; kk < 4; ++kk)
+#pragma unroll
+          for (int h = 0; h < 2; ++h) {
+            const int i = 2 * kk + h;
+            a[kk][2 * h] = pack2<T>(s[4 * i + 0] * cA, s[4 * i + 1] * cA);
+            a[kk][2 * h + 1] = pack2<T>(s[4 * i + 2] * cB, s[4 * i + 3] * cB);
+          }
+      }
+      storeP(pBase, a, rA, rB, gq, tq);
+      fenceProxyAsync();
+      namedArrive(3, 256); // P_A' ready
+      scaleO(o, cA, cB);
+      namedSync(7, 256); // P_B stored, P_A' V_A[R] issued
+      if (hasB) {
+#pragma unroll 1
+        for (int b = 0; b < 4; ++b) mbarWait(fullBar + kStageBars * stB + 8 * b, ((uA + 1) >> 1) & 1); // complete already (warpgroup 1 saw them): for visibility
+        if (t + 1 == it.nTiles - 1) zeroTail(stB, t0B);
+        const uint64_t dvB = opaque(descSw128(kBase + stB * kTileBytes, vLbo, vSbo));
+        const uint64_t dP = opaque(descSw128(pbBase, 16, 1024));
+        wgFence();
+#pragma unroll
+        for (int kk = 0; kk < 4; ++kk) Wg<T>::ss256(o, dP + ((32 * kk) >> 4), dvB + ((kk * 2048) >> 4));
+        wgCommit();
+        if ((VAR & kVarSPipe) && t + 2 < it.nTiles) { // S of the next tile A right behind (its stage came back mid-pair)
+          issueS(stA, ((uA + 2) >> 1) & 1);
+          sPre = true;
+          wgWait<1>();
+        } else {
+          wgWait<0>();
+        }
+        pinRegs<128>(o);
+        release(stB, 2); // V_B[L] read
+      }
+      wgWait<0>();
+    } else {
+      namedSync(1, 256); // mA ready
+      const float pA0 = rw.mA[rA], pB0 = rw.mA[rB];
+      const float nA = fmaxf(pA0, rmA), nB = fmaxf(pB0, rmB);
+      const float bA = nA == -INFINITY ? 0.f : nA, bB = nB == -INFINITY ? 0.f : nB;
+      const float cA = exp2f(pA0 - bA), cB = exp2f(pB0 - bB);
+      float sumA = 0.f, sumB = 0.f;
+      expPack(s, bA, bB, sumA, sumB, a, p.scaleLog2);
+      // O_R and this warpgroup's sums from the previous max straight to mB.
+      const float fA = exp2f(mA_ - bA), fB = exp2f(mB_ - bB);
+      lA = lA * fA + sumA;
+      lB = lB * fB + sumB;
+      if (tq == 0) { rw.c[rA] = cA; rw.c[rB] = cB; rw.mB[rA] = nA; rw.mB[rB] = nB; }
+      namedArrive(2, 256); // c and mB ready
+      mA_ = nA; mB_ = nB;
+      if (hasB) storeP(pbBase, a, rA, rB, gq, tq);
+      fenceProxyAsync();
+      scaleO(o, fA, fB);
+      if (hasB) {
+        if (t + 1 == it.nTiles - 1) zeroTail(stB, t0B);
+        const uint64_t dvB = opaque(descSw128(kBase + stB * kTileBytes + 4 * kBox, vLbo, vSbo));
+        wgFence();
+#pragma unroll
+        for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, a[kk], dvB + ((kk * 2048) >> 4));
+        wgCommit();
+      }
+#pragma unroll 1
+      for (int b = 4; b < 8; ++b) mbarWait(fullBar + kStageBars * stA + 8 * b, (uA >> 1) & 1); // complete already (warpgroup 0 saw them): for visibility
+      if (t == it.nTiles - 1) zeroTail(stA, t0A);
+      namedSync(3, 256); // P_A' ready
+      const uint64_t dvA = opaque(descSw128(kBase + stA * kTileBytes + 4 * kBox, vLbo, vSbo));
+      const uint64_t dP = opaque(descSw128(pBase, 16, 1024));
+      wgFence();
+#pragma unroll
+      for (int kk = 0; kk < 4; ++kk) Wg<T>::ss256(o, dP + ((32 * kk) >> 4), dvA + ((kk * 2048) >> 4));
+      wgCommit();
+      namedArrive(7, 256); // P_B stored (fenced above), P_A' V_A[R] issued
+      if (hasB) {
+        wgWait<1>();
+        release(stB, 1); // V_B[R] read
+      }
+      wgWait<0>();
+      pinRegs<128>(o);
+      release(stA, 1); // V_A[R] read
+    }
+  }
+
   // Consumer warpgroup W (its own copy of the loop: the two keep their accumulators in unrelated registers).
   template <int W>
   static __device__ __forceinline__ void consume(const MlaParams& p) {
-    asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");
+    // kVarSeesaw with Q's box 8 held in registers: 240 (and the producer 24); kVarQ8G fits the usual 232 / 32 with
+    // 0 bytes of spill (at 240 / 24 the producer's loop spilled 8).
+    if constexpr ((VAR & kVarSeesaw) != 0 && (VAR & kVarQ8G) == 0) asm volatile("setmaxnreg.inc.sync.aligned.u32 240;\n" ::: "memory");
+    else asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");
     extern __shared__ unsigned char smemRaw[];
     const uint32_t sBase = (smemAddr(smemRaw) + 1023) & ~1023u; // shared-window addresses: no 64-bit pointers
     const uint32_t qBase = sBase + kQ_OFF, kBase = sBase + kK_OFF, pBase = sBase + kP_OFF;
@@ -318,6 +518,16 @@ struct DecodeW {
       cpAsyncWaitAll();
       fenceProxyAsync();
       namedSync(4, 256);
+      // kVarSeesaw: Q's box 8 (RoPE) in registers, as the A fragment of S's box-8 wgmma (rows rA / rB, columns
+      // 16kk + 8(e/2) + 2tq (+1)); its shared box then holds P_B. Each thread reads exactly the words its warpgroup 1
+      // twin later overwrites with P_B, and warpgroup 0 reads them before its first barrier-1 arrive.
+      uint32_t q8[4][4];
+      if constexpr ((VAR & kVarSeesaw) != 0 && (VAR & kVarQ8G) == 0) {
+#pragma unroll
+        for (int kk = 0; kk < 4; ++kk)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) q8[kk][e] = ldShared32(qBase + 8 * kBox + sw128((e & 1) ? rB : rA, 16 * kk + 8 * (e >> 1) + 2 * tq));
+      }
 
       float o[128];
 #pragma unroll
@@ -332,15 +542,40 @@ struct DecodeW {
         const uint64_t dQ = opaque(descSw128(qBase, 16, 1024)), dK = opaque(descSw128(kBase + st * kTileBytes, 16, 1024));
         wgFence();
         if (VAR & kVarUnrollS) { // kVarUnrollS: the box walk unrolled (box offsets and barrier addresses immediate)
+          uint32_t qr[4][4]; // kVarQ8G: this S's Q fragments of box 8, loaded before the walk
+          if constexpr ((VAR & kVarQ8G) != 0) {
+            // Two row pointers, immediate offsets; rows past the item's live rows read row 0 and are zeroed.
+            const bool liveA = rA < it.liveRows, liveB = rB < it.liveRows;
+            const uint32_t* q8g = reinterpret_cast<const uint32_t*>(qRows + 8 * 64); // columns 512.. of row 0
+            const uint32_t* pa = q8g + ((liveA ? rA : 0) * kDQk) / 2 + tq;
+            const uint32_t* pb = q8g + ((liveB ? rB : 0) * kDQk) / 2 + tq;
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk)
+#pragma unroll
+              for (int h = 0; h < 2; ++h) {
+                const uint32_t va = __ldg(pa + 8 * kk + 4 * h), vb = __ldg(pb + 8 * kk + 4 * h);
+                qr[kk][2 * h] = liveA ? va : 0u;
+                qr[kk][2 * h + 1] = liveB ? vb : 0u;
+              }
+          }
 #pragma unroll
           for (int b = 0; b < 9; ++b) {
-            const int box = b == 0 ? 8 : (b < 5 ? b + 3 : b - 5);
+            // kVarQ8G: box 8 third, 0, 1, 8, 2, 3, 4-7 (A tiles, kVarWalkA) or 4, 5, 8, 6, 7, 0-3 (h0: the first half)
+            constexpr int h0 = (VAR & kVarWalkA) && w0 ? 0 : 4;
+            const int box = (VAR & kVarQ8G) ? (b < 2 ? h0 + b : (b == 2 ? 8 : (b < 5 ? h0 + b - 1 : (h0 ^ 4) + b - 5)))
+                                            : (b == 0 ? 8 : ((VAR & kVarWalkA) && w0 ? b - 1 : (b < 5 ? b + 3 : b - 5)));
             mbarWait(fullS + 8 * box, par);
             const uint64_t q = opaque(dQ + box * (kBox >> 4)), k = opaque(dK + box * (kBox >> 4));
+            if ((VAR & kVarSeesaw) && box == 8) {
 #pragma unroll
-            for (int kk = 0; kk < 4; ++kk) Wg<T>::ss64(s, q + 2 * kk, k + 2 * kk);
+              for (int kk = 0; kk < 4; ++kk) WgRs<T>::rs64(s, (VAR & kVarQ8G) ? qr[kk] : q8[kk], k + 2 * kk);
+            } else {
+#pragma unroll
+              for (int kk = 0; kk < 4; ++kk) Wg<T>::ss64(s, q + 2 * kk, k + 2 * kk);
+            }
           }
         } else {
+          static_assert((VAR & kVarSeesaw) == 0 || (VAR & kVarUnrollS) != 0, "kVarSeesaw needs kVarUnrollS (box 8 by RS)");
 #pragma unroll 1
           for (int b = 0; b < 9; ++b) {
             const int box = b == 0 ? 8 : (b < 5 ? b + 3 : b - 5);
@@ -353,6 +588,7 @@ struct DecodeW {
         wgCommit();
       };
       float mA_ = -INFINITY, mB_ = -INFINITY, lA = 0.f, lB = 0.f; // running max (rows rA, rB) and this WG's sums
+      bool sPre = false; // kVarSPipe: S of this tile was issued at the end of the previous pair (warpgroup 0)
 
       for (int t = 0; t < it.nTiles; t += 2) {
         const bool hasB = t + 1 < it.nTiles;
@@ -408,14 +644,18 @@ struct DecodeW {
           if (VAR & kVarFoldScale) rmA *= p.scaleLog2, rmB *= p.scaleLog2; // scale > 0: the max commutes with it
         };
         if (ownTile) {
-          issueS(stS, ((uA + (w0 ? 0 : 1)) >> 1) & 1);
+          if (!((VAR & kVarSPipe) && sPre)) issueS(stS, ((uA + (w0 ? 0 : 1)) >> 1) & 1);
+          sPre = false;
           wgWait<0>();
           pinRegs<32>(s);
           release(stS, 0); // box 8 is read by S only
           maskS();
         }
 
-        if (w0) {
+        if constexpr ((VAR & kVarSeesaw) != 0) {
+          seesawPair<W>(p, rw, it, t, hasB, uA, stA, stB, t0A, t0B, pBase, qBase, kBase, fullBar, rA, rB, gq, tq, vLbo, vSbo, s, o, rmA, rmB, mA_, mB_, lA, lB,
+                        release, zeroTail, issueS, sPre);
+        } else if (w0) {
           // Softmax of A against the running max; P_A to shared memory with mA, then P_A V_A[L] from registers.
           const float nA = fmaxf(mA_, rmA), nB = fmaxf(mB_, rmB);
           const float bA = nA == -INFINITY ? 0.f : nA, bB = nB == -INFINITY ? 0.f : nB;
@@ -522,10 +762,16 @@ struct DecodeW {
   // Producer warpgroup: gives its registers to the consumers; one thread issues every copy.
   static __device__ __forceinline__ void produce(const MlaParams& p, const TmaMap* kMap) {
 #ifdef MLA_SM90A_WIDE
-    asm volatile("setmaxnreg.dec.sync.aligned.u32 32;\n" ::: "memory");
+    // 240 * 256 + 24 * 128 = 64,512 = the 168 * 384 the launch gives the CTA (kVarSeesaw without kVarQ8G); else 232
+    // and 32 (232 * 256 + 32 * 128 = 63,488).
+    if constexpr ((VAR & kVarSeesaw) != 0 && (VAR & kVarQ8G) == 0) asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
+    else asm volatile("setmaxnreg.dec.sync.aligned.u32 32;\n" ::: "memory");
     // Three threads (lane 0 of warps 8, 9, 10), one a group of boxes, each refilling its group of a stage as soon as
     // that group is released: group 0 box 8, group 1 boxes 4-7, group 2 boxes 0-3.
-    const int g = (threadIdx.x - 256) / 32;
+    const int wp = (threadIdx.x - 256) / 32;
+    // kVarProd2: warp 8 box 8, warps 9 / 10 boxes 4-7 of stage 0 / 1, warp 11 boxes 0-3.
+    const int g = (VAR & kVarProd2) ? (wp == 0 ? 0 : (wp == 3 ? 2 : 1)) : wp;
+    const int onlySt = (VAR & kVarProd2) && g == 1 ? wp - 1 : -1;
     if (threadIdx.x % 32 != 0 || g > 2) return;
     const int box0 = g == 0 ? 8 : (g == 1 ? 4 : 0), nBox = g == 0 ? 1 : 4;
     extern __shared__ unsigned char smemRaw[];
@@ -534,19 +780,22 @@ struct DecodeW {
     const uint32_t fullBar = smemAddr(&rw.full[0][0]), emptyBar = smemAddr(&rw.empty[0][0]) + 8 * g;
     const int rowTile = rowTileIdx<VAR>();
     const uint32_t rank = (VAR & kVarMcast) ? clusterRank() : 0u;
-    const int* meta = p.tileSchedulerMetadata + partIdx<VAR>() * kMetaFields;
     asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(kMap)) : "memory");
+    const int* meta = p.tileSchedulerMetadata + partIdx<VAR>() * kMetaFields;
     const uint64_t policy = (VAR & kVarL2) && rowTiles<VAR>() > 1 ? evictNormalPolicy() : evictFirstPolicy();
     uint32_t u = 0;
     for (int batch = meta[kMetaBeginIdx]; batch <= meta[kMetaEndIdx]; ++batch) {
       Item it;
       if (!itemOf(p, meta, batch, rowTile, it, (VAR & kVarMcast) != 0)) continue;
       const int* bt = p.blockTable + static_cast<int64_t>(batch) * p.maxBlocksPerSeq + it.kBegin / kBN;
+      const int btOff = (VAR & kVarSeesaw) ? batch * p.maxBlocksPerSeq + it.kBegin / kBN : 0; // kVarSeesaw: an index, not a 64-bit pointer (24 registers)
       for (int t = 0; t < it.nTiles; ++t, ++u) {
         const uint32_t st = u & 1;
-        if (VAR & kVarSleep) mbarWaitSleep(emptyBar + 24 * st, ((u >> 1) & 1) ^ 1);
+        if ((VAR & kVarProd2) && onlySt >= 0 && static_cast<int>(st) != onlySt) continue; // the other stage's thread
+        if ((VAR & kVarSleep) && (VAR & kVarSeesaw)) mbarWaitSleepImm(emptyBar + 24 * st, ((u >> 1) & 1) ^ 1);
+        else if (VAR & kVarSleep) mbarWaitSleep(emptyBar + 24 * st, ((u >> 1) & 1) ^ 1);
         else mbarWait(emptyBar + 24 * st, ((u >> 1) & 1) ^ 1);
-        const int row = bt[t] * kBN;
+        const int row = ((VAR & kVarSeesaw) ? p.blockTable[btOff + t] : bt[t]) * kBN;
         if (VAR & kVarMcast) { // every box of the group lands here; this CTA issues the ones of its parity for both
 #pragma unroll 1
           for (int c = box0; c < box0 + nBox; ++c) mbarExpectTx(fullBar + kStageBars * st + 8 * c, kBox);
@@ -627,4 +876,8 @@ MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x31, __nv_bfloat16, false, 31) // v6, the 
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x798, __nv_bfloat16, false, 798) // x286 + x542: early V_A[L] release and S's walk unrolled
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x799, __nv_bfloat16, false, 799) // x798 + evict-normal (= the library's bits + both)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x2846, __nv_bfloat16, false, 2846) // x798 + kVarFoldScale (session 9, second round)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x4894, __nv_bfloat16, false, 4894) // x798 + kVarSeesaw (session 10)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x54046, __nv_bfloat16, false, 54046) // x4894 + kVarWalkA + kVarProd2
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x37662, __nv_bfloat16, false, 37662) // x4894 + kVarProd2
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x119582, __nv_bfloat16, false, 119582) // x54046 + kVarQ8G
 #endif
