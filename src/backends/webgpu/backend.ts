@@ -59,7 +59,7 @@ export interface WebGpuBackendOptions {
    * workgroup, kernels/decode-matrix6.ts; `subgroups` does not apply; correct on the H200, 300 random cases, but
    * slower than v5 at every shape timed there).
    */
-  matrix?: { vSplit?: 1 | 2; emulate?: boolean; version?: 3 | 4 | 5 | 6; subgroups?: 4 | 8 };
+  matrix?: { vSplit?: 1 | 2; emulate?: boolean; version?: 3 | 4 | 5 | 6; subgroups?: 4 | 8; lazy?: boolean };
 }
 
 const idxCapacityInit = 1 << 14;
@@ -411,7 +411,7 @@ export class WebGpuBackend implements Backend {
     // The decode kernel (decode-kernel.ts, resolved once per plan): subgroup matrices, f16 arithmetic or f32; all
     // share params, bindings and the combine.
     const kernel = this.decodeKernels.get(l.plan, p.dtype, segs.length,
-      { caps: this.caps, path: this.decodePath, mulAdd: this.mulAdd, tuning: this.decodeTuning, matrixVSplit: this.opts.matrix?.vSplit, matrixVersion: this.opts.matrix?.version, matrixSubgroups: this.opts.matrix?.subgroups });
+      { caps: this.caps, path: this.decodePath, mulAdd: this.mulAdd, tuning: this.decodeTuning, matrixVSplit: this.opts.matrix?.vSplit, matrixVersion: this.opts.matrix?.version, matrixSubgroups: this.opts.matrix?.subgroups, matrixLazy: this.opts.matrix?.lazy });
     const dec = this.programs.get(kernel.program, kernel.spec);
     const decKey = kernel.label;
     const comb = this.programs.get(combineProgram, { dtype: p.dtype });
