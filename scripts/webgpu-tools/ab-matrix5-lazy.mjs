@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // v5 against v5 with its lazy rescale of O (kernels/decode-matrix5.ts `lazy`), in one process: each config of
-// --configs timed as bench arms v5 / lazy / lean / lazy+lean, twice over (the second round shows the drift between
-// arms); `lean` is a probe (the loaded words unpacked twice, fewer registers at the tile's peak), set by patching the
-// program's spec as the ablation does. The harness's float64 spot check (--check rows) runs on the fastest arm. Runs
+// --configs timed as bench arms, twice over (the second round shows the drift between arms): v5, lazy (its three
+// forms: true, 'side', 'scratch'), and on request (VARIANTS) `lean`, a probe (the loaded words unpacked twice, fewer
+// registers at the tile's peak) set by patching the program's spec as the ablation does, alone or with lazy. The harness's float64 spot check (--check rows) runs on the fastest arm. Runs
 // the compiled tree ($FLASHMLA_DIST, default build/src) with the matrix path forced (v5, the device's default layout).
 //   node scripts/webgpu-tools/ab-matrix5-lazy.mjs --configs FILE.json [--reps 10] [--out FILE.json]
 // Prints one line per arm as it is timed, then per config each variant's mean of its two arms (ms) and its ratio to v5.
@@ -40,7 +40,9 @@ backend.timeMs = async (run, o) => {
   if (current) console.log(`  ${current}: ${median(times).toFixed(4)} ms  [${pipeline}]`);
   return times;
 };
-const variants = [['v5', false, false], ['lazy', true, false], ['lean', false, true], ['lazy+lean', true, true]];
+// VARIANTS (comma-separated labels) picks among them; default v5, lazy, side, scratch.
+const all = [['v5', false, false], ['lazy', true, false], ['side', 'side', false], ['scratch', 'scratch', false], ['lean', false, true], ['lazy+lean', true, true]];
+const variants = all.filter(([l]) => (process.env.VARIANTS ?? 'v5,lazy,side,scratch').split(',').includes(l));
 const arm = ([label, lz, ln], round, c) => ({
   label: `${label}${round ? ' again' : ''}`,
   // A new tuning object makes the backend resolve the kernel again (its cache compares it by identity).

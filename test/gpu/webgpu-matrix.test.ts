@@ -13,7 +13,8 @@
 // 8 subgroups fits 32 KiB): a check of this file itself, e.g. on lavapipe with FLASHMLA_GPU_CASES=8.
 // FLASHMLA_MATRIX_TEST_VERSION=6 puts v6 (kernels/decode-matrix6.ts, 32 rows a workgroup, opt-in) in v5's default
 // layout's place: its WGSL compiled, the goldens, extremes, NaN rows, issue #13's cases and the random cases on it.
-// FLASHMLA_MATRIX_TEST_LAZY=1 (or 0) runs v5 (both layouts) with its lazy rescale of O on (off) whatever the default
+// FLASHMLA_MATRIX_TEST_LAZY=1 (or 0, side, scratch) runs v5 (both layouts) with its lazy rescale of O on (off, or in
+// that form) whatever the default
 // (kernels/decode-matrix5.ts `lazy`); keys growing along the sequence check the rescale on every backend.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -38,7 +39,7 @@ const nRandom = Number(process.env.FLASHMLA_GPU_CASES ?? 300);
 const emulate = process.env.FLASHMLA_MATRIX_TEST_EMULATE === '1';
 const onlySubgroups = process.env.FLASHMLA_MATRIX_TEST_SUBGROUPS === '8' ? 8 : process.env.FLASHMLA_MATRIX_TEST_SUBGROUPS === '4' ? 4 : undefined;
 const v6 = process.env.FLASHMLA_MATRIX_TEST_VERSION === '6';
-const lazy = process.env.FLASHMLA_MATRIX_TEST_LAZY === '1' ? true : process.env.FLASHMLA_MATRIX_TEST_LAZY === '0' ? false : undefined;
+const lazy = ({ 1: true, 0: false, side: 'side', scratch: 'scratch' } as const)[process.env.FLASHMLA_MATRIX_TEST_LAZY as '1' | '0' | 'side' | 'scratch'];
 const bes: { v1?: WebGpuBackend; v2?: WebGpuBackend; s8?: WebGpuBackend; auto?: WebGpuBackend } = {};
 const all = () => [bes.v1, bes.v2, bes.s8, bes.auto];
 let why = '';
@@ -88,7 +89,7 @@ describe('webgpu matrix kernel: compiles', () => {
       for (const subgroups of [4, 8] as const) {
         for (const segs of [1, 3]) await b[0].programs.check(decodeMatrix4Program, { dtype, segs, config, emulate: false, subgroups });
         for (const segs of [1, 3]) await b[0].programs.check(decodeMatrix5Program, { dtype, segs, config, emulate: false, subgroups });
-        for (const segs of [1, 3]) await b[0].programs.check(decodeMatrix5Program, { dtype, segs, config, emulate: false, subgroups, lazy: true });
+        for (const lazy of [true, 'side', 'scratch'] as const) for (const segs of [1, 3]) await b[0].programs.check(decodeMatrix5Program, { dtype, segs, config, emulate: false, subgroups, lazy });
       }
       for (const vSplit of [1, 2] as const) {
         for (const segs of [1, 3]) await b[0].programs.check(decodeMatrixProgram, { dtype, segs, config, emulate: false, vSplit });
@@ -118,7 +119,7 @@ describe('webgpu matrix kernel: golden cases', () => {
 function be0Kernel(be: WebGpuBackend): string {
   if (v6) return `v6 (32 rows a workgroup, pvPair ${decodeMatrix6Spec({ dtype: 'bf16' }, be.caps, 1, emulate).pvPair})${emulate ? ' (emulated)' : ''}`;
   const spec = decodeMatrix5Spec({ dtype: 'bf16' }, be.caps, 1, emulate, onlySubgroups, lazy);
-  return `v5 with ${spec.subgroups} subgroups${spec.lazy ? ', lazy rescale' : ''}${emulate ? ' (emulated)' : ''}`;
+  return `v5 with ${spec.subgroups} subgroups${spec.lazy ? `, lazy rescale${spec.lazy === true ? '' : ` (${spec.lazy})`}` : ''}${emulate ? ' (emulated)' : ''}`;
 }
 
 describe(`webgpu matrix kernel: ${nRandom} random cases vs the float64 reference`, () => {

@@ -59,7 +59,7 @@ export interface WebGpuBackendOptions {
    * workgroup, kernels/decode-matrix6.ts; `subgroups` does not apply; correct on the H200, 300 random cases, but
    * slower than v5 at every shape timed there).
    */
-  matrix?: { vSplit?: 1 | 2; emulate?: boolean; version?: 3 | 4 | 5 | 6; subgroups?: 4 | 8; lazy?: boolean };
+  matrix?: { vSplit?: 1 | 2; emulate?: boolean; version?: 3 | 4 | 5 | 6; subgroups?: 4 | 8; lazy?: boolean | 'side' | 'scratch' };
 }
 
 const idxCapacityInit = 1 << 14;

@@ -31,7 +31,7 @@ export interface DecodeKernelSettings {
   /** v4's and v5's subgroups a workgroup: 4 or 8 (v4 default 4; v5 default 8 where 48 KiB of workgroup memory allow it). */
   matrixSubgroups?: 4 | 8;
   /** v5's lazy rescale of O (kernels/decode-matrix5.ts `lazy`; default matrix5LazyDefault). */
-  matrixLazy?: boolean;
+  matrixLazy?: boolean | 'side' | 'scratch';
 }
 
 /** A resolved decode kernel: the program and spec to compile, its bind-group label, and the dispatch. */

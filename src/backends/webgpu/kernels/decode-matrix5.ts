@@ -63,8 +63,12 @@ export interface DecodeMatrix5Spec {
    * Lazy rescale of O (option, docs/notes/webgpu-matrix-kernel.md "v5 lazy"): P' is formed against a per-row
    * reference that moves only when a tile's maximum passes it by more than 2^8, so O stays in result matrices and PV
    * runs its products with no scratch round trip and no barrier on the tiles where no row's reference moves.
+   * How a moved reference rescales O (GPU code only; the emulation keeps O in the lanes' registers in every form):
+   * true: each result stored, scaled and loaded back as a result matrix; 'side': each result flushed into a second
+   * accumulator in the lanes' registers (no result-matrix load; O = side + matrices); 'scratch': O stays in registers
+   * and PV keeps v5's scratch round trip, only the factors lazy (a probe of the softmax side).
    */
-  lazy?: boolean;
+  lazy?: boolean | 'side' | 'scratch';
   /**
    * Probe (not a default): unpack the loaded words where the key maxima and the conversion use them, twice, instead
    * of once into 72 f32 values held across the two barriers between them (fewer registers live at the tile's peak).
@@ -92,10 +96,10 @@ export function decodeMatrix5SharedBytes(subgroups: 4 | 8, lazy = false): number
 }
 
 /** The specialisation for a device: 8 subgroups where the workgroup memory allows (48 KiB), else 4. */
-export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps, segs: number, emulate: boolean, subgroups?: 4 | 8, lazy = matrix5LazyDefault): DecodeMatrix5Spec {
+export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps, segs: number, emulate: boolean, subgroups?: 4 | 8, lazy: DecodeMatrix5Spec['lazy'] = matrix5LazyDefault): DecodeMatrix5Spec {
   const limit = caps.maxComputeWorkgroupStorageSize;
-  const sg = subgroups ?? (decodeMatrix5SharedBytes(8, lazy) <= limit ? 8 : 4);
-  const need = decodeMatrix5SharedBytes(sg, lazy);
+  const sg = subgroups ?? (decodeMatrix5SharedBytes(8, !!lazy) <= limit ? 8 : 4);
+  const need = decodeMatrix5SharedBytes(sg, !!lazy);
   if (need > limit) {
     throw new FlashMlaError('backend_unavailable', `decodePath matrix (v5): the kernel needs ${need} B of workgroup memory, the device allows ${limit}`,
       'decodePath', `maxComputeWorkgroupStorageSize >= ${need}`, String(limit));
@@ -105,7 +109,7 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
     throw new FlashMlaError('backend_unavailable', `decodePath matrix (v5): the kernel needs the 16x16x16 configuration, the device offers ${config.m}x${config.n}x${config.k}`,
       'decodePath', '16x16x16 with f32 results', `${config.m}x${config.n}x${config.k}`);
   }
-  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy: true } : {}) };
+  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}) };
 }
 
 /** Specs pipeline-stats.mjs reports (the driver's register counts). */
@@ -153,14 +157,16 @@ export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // 
 
 export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   name: 'mla_decode_matrix5',
-  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? '.lazy' : ''}${s.lean ? '.lean' : ''}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}`,
   source(s) {
     if (!s.emulate && !matrix5ConfigUsable(s.config)) throw new Error(`decode-matrix5: unusable configuration ${JSON.stringify(s.config)}`);
     const g = matrix5Layout(s.subgroups);
     const { nT, lanes, vCols, nbs, pStride, kpl } = g;
-    const lazy = s.lazy === true;
-    // Lazy with matrices: O in result matrices om0.. (the emulation keeps O in the lanes' o registers, as the default).
-    const lazyMx = lazy && !s.emulate;
+    const lazy = s.lazy === true || s.lazy === 'side' || s.lazy === 'scratch';
+    // Lazy with matrices: O in result matrices om0.. (the emulation keeps O in the lanes' o registers, as the default);
+    // 'side' adds the lanes' o registers as a second accumulator that a moved reference flushes the matrices into.
+    const lazyMx = lazy && !s.emulate && s.lazy !== 'scratch';
+    const side = lazyMx && s.lazy === 'side';
     const nanWord = s.dtype === 'bf16' ? '0x7fc07fc0u' : '0x7e007e00u';
     const words = 9; // vec4 words a lane loads of the tile: nT keys x 72 words over 8 lanes a key
     const unpackLets = range(words).map((i) => `let a${i} = vec4<f32>(unpack2(w${i}.x), unpack2(w${i}.y)); let b${i} = vec4<f32>(unpack2(w${i}.z), unpack2(w${i}.w));`).join('\n   ');
@@ -206,7 +212,11 @@ export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
     // accumulate into O's result matrices with no scratch and no barrier.
     const pvLazy = `if (grew) {
     ${range(8).map((i) => `let ra${i} = rowA[hh * 8u + ${i}u];`).join(' ')}
-    ${range(nbs).map((nb) => `subgroupMatrixStore(&Sc, sg * 256u, om${nb}, false, 16u);
+    ${range(nbs).map((nb) => side ? `subgroupMatrixStore(&Sc, sg * 256u, om${nb}, false, 16u);
+    workgroupBarrier();
+    ${range(8).map((i) => `o${nb}_${i} = (o${nb}_${i} + Sc[sg * 256u + ${16 * i}u + hh * 128u + cc]) * ra${i};`).join(' ')}
+    om${nb} = ${RES}();
+    workgroupBarrier();` : `subgroupMatrixStore(&Sc, sg * 256u, om${nb}, false, 16u);
     workgroupBarrier();
     ${range(8).map((i) => `Sc[sg * 256u + ${16 * i}u + hh * 128u + cc] *= ra${i};`).join(' ')}
     workgroupBarrier();
@@ -291,7 +301,8 @@ ${matrixItemRowsHead('slotAcc', matrix5Rows)}
   ${qLoad}
   let eq = i32(expOf(atomicLoad(&qMax[r])));
   let qBad = atomicLoad(&qNanF[r]) != 0u;
-  ${lazyMx ? range(nbs).map((nb) => `var om${nb} = ${RES}();`).join(' ') : range(nbs).map((nb) => range(8).map((i) => `var o${nb}_${i} = 0.0;`).join(' ')).join('\n  ')}
+  ${lazyMx ? range(nbs).map((nb) => `var om${nb} = ${RES}();`).join(' ') : ''}
+  ${!lazyMx || side ? range(nbs).map((nb) => range(8).map((i) => `var o${nb}_${i} = 0.0;`).join(' ')).join('\n  ') : ''}
   var m = NEG;${lazy ? '\n  var yref = NEG; // lazy: the row\'s reference of x + log2 ks (softmax lanes)' : ''}
   var lsum = 0.0;
   var nanRow = false;
@@ -428,7 +439,7 @@ ${pv}`}
   // Lazy: O times its row's 2^(reference - m) (redM), into the lanes' o registers (column cc, rows 8 hh ..).
   ${lazyMx ? range(nbs).map((nb) => `subgroupMatrixStore(&Sc, sg * 256u, om${nb}, false, 16u);
   workgroupBarrier();
-  ${range(8).map((i) => `let o${nb}_${i} = Sc[sg * 256u + ${16 * i}u + hh * 128u + cc] * redM[(hh * 8u + ${i}u) * 8u];`).join(' ')}
+  ${range(8).map((i) => side ? `o${nb}_${i} = (o${nb}_${i} + Sc[sg * 256u + ${16 * i}u + hh * 128u + cc]) * redM[(hh * 8u + ${i}u) * 8u];` : `let o${nb}_${i} = Sc[sg * 256u + ${16 * i}u + hh * 128u + cc] * redM[(hh * 8u + ${i}u) * 8u];`).join(' ')}
   workgroupBarrier();`).join('\n  ') : range(nbs).map((nb) => range(8).map((i) => `o${nb}_${i} *= redM[(hh * 8u + ${i}u) * 8u];`).join(' ')).join('\n  ')}` : ''}
   ${range(8).map((i) => `let ls${i} = ${range(8).map((j) => `redY[(hh * 8u + ${i}u) * 8u + ${j}u]`).join(' + ')}; let inv${i} = select(0.0, 1.0 / ls${i}, ls${i} > 0.0);`).join('\n  ')}
   if (isSplit) {
