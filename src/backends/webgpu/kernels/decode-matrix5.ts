@@ -90,16 +90,16 @@ export function decodeMatrix5Dispatch(p: Pick<MlaProblem, 'numSmParts' | 'hKv' |
 }
 
 /** Bytes of workgroup memory the kernel declares, array by array as the WGSL does. */
-export function decodeMatrix5SharedBytes(subgroups: 4 | 8, lazy = false): number {
+export function decodeMatrix5SharedBytes(subgroups: 4 | 8): number {
   const g = matrix5Layout(subgroups);
-  return 2 * g.nT * kStride + 4 * subgroups * 256 + 2 * matrix5Rows * g.pStride + 4 * g.nT * 7 + 4 * matrix5Rows * 5 + 4 * 2 * matrix5Rows * 8 + (lazy ? 4 : 0);
+  return 2 * g.nT * kStride + 4 * subgroups * 256 + 2 * matrix5Rows * g.pStride + 4 * g.nT * 7 + 4 * matrix5Rows * 5 + 4 * 2 * matrix5Rows * 8;
 }
 
 /** The specialisation for a device: 8 subgroups where the workgroup memory allows (48 KiB), else 4. */
 export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps, segs: number, emulate: boolean, subgroups?: 4 | 8, lazy: DecodeMatrix5Spec['lazy'] = matrix5LazyDefault): DecodeMatrix5Spec {
   const limit = caps.maxComputeWorkgroupStorageSize;
-  const sg = subgroups ?? (decodeMatrix5SharedBytes(8, !!lazy) <= limit ? 8 : 4);
-  const need = decodeMatrix5SharedBytes(sg, !!lazy);
+  const sg = subgroups ?? (decodeMatrix5SharedBytes(8) <= limit ? 8 : 4);
+  const need = decodeMatrix5SharedBytes(sg);
   if (need > limit) {
     throw new FlashMlaError('backend_unavailable', `decodePath matrix (v5): the kernel needs ${need} B of workgroup memory, the device allows ${limit}`,
       'decodePath', `maxComputeWorkgroupStorageSize >= ${need}`, String(limit));
@@ -167,6 +167,11 @@ export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
     // 'side' adds the lanes' o registers as a second accumulator that a moved reference flushes the matrices into.
     const lazyMx = lazy && !s.emulate && s.lazy !== 'scratch';
     const side = lazyMx && s.lazy === 'side';
+    // Lazy: the flag "some row's reference moved this tile" lives in rowC[0], which lazy leaves unused inside the
+    // loop (it holds a row's NaN flag only after it), so that the kernel declares no byte more than v5: v5 with 8
+    // subgroups declares 49 088 of the H200's 49 152 B, and the first lazy build, which added a u32 of its own, computed
+    // wrong scores there (session 10, H200; correct under emulation on lavapipe).
+    const growFlag = 'rowC[0]';
     const nanWord = s.dtype === 'bf16' ? '0x7fc07fc0u' : '0x7e007e00u';
     const words = 9; // vec4 words a lane loads of the tile: nT keys x 72 words over 8 lanes a key
     const unpackLets = range(words).map((i) => `let a${i} = vec4<f32>(unpack2(w${i}.x), unpack2(w${i}.y)); let b${i} = vec4<f32>(unpack2(w${i}.z), unpack2(w${i}.w));`).join('\n   ');
@@ -237,7 +242,7 @@ ${metadataWgsl()}
 var<workgroup> Kt: array<f16, ${nT * kStride}>;      // the key tile [key][${kStride}] (times 1 / its key's scale); Qᵀ [col][16] in the prologue
 var<workgroup> Sc: array<f32, ${s.subgroups * 256}>;          // the subgroups' 16 x 16 results
 var<workgroup> Ph: array<f16, ${matrix5Rows * pStride}>;      // P' [row][key]
-${matrixRowStateWgsl(nT, matrix5Rows)}${lazy ? '\nvar<workgroup> growFlag: u32;    // lazy: 1 when some row\'s reference moved this tile' : ''}
+${matrixRowStateWgsl(nT, matrix5Rows)}
 
 ${unpackWgsl(s.dtype)}
 ${packWgsl(s.dtype)}
@@ -327,7 +332,7 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId')}
   }
   var par = 0u;
   for (var k0 = kBegin; k0 < kEnd; k0 += ${nT}) {
-   workgroupBarrier();${lazy ? '\n   if (t == 0u) { growFlag = 0u; }' : ''}
+   workgroupBarrier();${lazy ? `\n   if (t == 0u) { ${growFlag} = 0.0; }` : ''}
    if (t < ${nT}u) {
     let key = k0 + ${nT} + i32(t);
     let o = (1u - par) * ${nT}u + t;
@@ -418,11 +423,11 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\]/g, 'keyRow[o]').repl
     lsum = lsum * alpha + part;
     m = mNew;
     ${lazy ? `if (slot == 0u) { rowA[r] = exp2(yref - yr); }
-    if (grow) { growFlag = 1u; }
+    if (grow) { ${growFlag} = 1.0; }
     yref = yr;` : 'if (slot == 0u) { rowA[r] = alpha; rowC[r] = exp2(yMax - mNew); }'}
    }
    // </softmax>
-   ${lazy ? 'let grew = workgroupUniformLoad(&growFlag) != 0u; // the barrier, and whether some row\'s reference moved' : 'workgroupBarrier();'}
+   ${lazy ? `let grew = workgroupUniformLoad(&${growFlag}) != 0.0; // the barrier, and whether some row's reference moved` : 'workgroupBarrier();'}
    // ---- O = O * alpha + (P' V) * 2^(y - m), 16 columns a result; lane: column cc, rows 8 hh .. 8 hh + 7.${lazy ? `
    // Lazy: O = O * 2^(old - new reference) where a reference moved (rare), + P' V.` : ''}
    ${pLeft}
