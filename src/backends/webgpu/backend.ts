@@ -57,7 +57,9 @@ export interface WebGpuBackendOptions {
    * default, kernels/decode-matrix5.ts: `subgroups` 8 where 48 KiB of workgroup memory allow, else 4), 4
    * (kernels/decode-matrix4.ts, `subgroups` 4 or 8) or 3 (one subgroup; vSplit applies to it); 6 (opt-in: 32 rows a
    * workgroup, kernels/decode-matrix6.ts; `subgroups` does not apply; correct on the H200, 300 random cases, but
-   * slower than v5 at every shape timed there).
+   * slower than v5 at every shape timed there). `lazy` (v5, experimental, off by default): O rescaled only when a
+   * row's maximum moves past 2^8 (kernels/decode-matrix5.ts); correct under emulation, not yet verified on a GPU
+   * (docs/notes/webgpu-matrix-kernel.md, "v5 lazy").
    */
   matrix?: { vSplit?: 1 | 2; emulate?: boolean; version?: 3 | 4 | 5 | 6; subgroups?: 4 | 8; lazy?: boolean | 'side' | 'scratch' };
 }
