@@ -23,6 +23,10 @@
 // a key or q row makes its scale NaN (so exactly the scores it touches are NaN); the converted values are zeroed, so
 // the products stay finite for rows that do not see the key.
 //
+// `lazy` (experimental, off by default): P' against a per-row reference that moves only past 2^8 of it, so O stays in
+// result matrices and PV runs no scratch round trip on tiles where no row's reference moves; correct under emulation,
+// its GPU check pending (docs/notes/webgpu-matrix-kernel.md, "v5 lazy").
+//
 // `emulate` replaces the matrix builtins by scalar loops (each subgroup's 32 lanes computing that subgroup's product at
 // the same offsets); the emulated QK reads q from global memory and converts it as the prologue does.
 import type { HalfDType } from '../../../core/dtype.js';
