@@ -35,14 +35,30 @@ export const ablationSets = [
   { label: 'numSms=264', cut: [], numSms: 264, maxRows: 32 },
 ];
 
-/** The source with the named parts cut out; a name the source does not hold is an error (a renamed marker). */
+/** The names of the resource bindings a WGSL source declares (`@binding(N) var<...> name`), by binding number. */
+export function bindingNames(src) {
+  return [...src.matchAll(/@binding\((\d+)\)\s*var(?:<[^>]*>)?\s+(\w+)\s*:/g)].map((m) => ({ binding: Number(m[1]), name: m[2] }));
+}
+
+/**
+ * The source with the named parts cut out; a name the source does not hold is an error (a renamed marker). A cut
+ * source keeps every binding of the base: a cut can remove the last use of one (barriers-only, loop-only and
+ * -tile-load cut every cache read), and the pipeline's auto layout would then lack it, so the bind group the backend
+ * builds for the base kernel would not fit (session 10's first H200 call: `binding index 6 not present`). Phony
+ * assignments of each binding's address at the top of main() make every binding statically used (so it stays in the
+ * layout) at no cost: they read nothing, and the compiler drops them after reflection.
+ */
 export function ablateSource(src, names) {
+  if (names.length === 0) return src;
   for (const n of names) {
     const re = new RegExp(`// <${n}>[\\s\\S]*?// </${n}>`, 'g');
     if (!re.test(src)) throw new Error(`matrix ablation: no part named ${n}`);
     src = src.replace(re, `// (${n} cut)`);
   }
-  return src;
+  const head = /\n(fn main\([^\n]*\) \{)\n/;
+  if (!head.test(src)) throw new Error('matrix ablation: no one-line head `fn main(...) {` to keep the bindings in');
+  const keep = bindingNames(src).map((b) => `_ = &${b.name};`).join(' ');
+  return src.replace(head, (_, h) => `\n${h}\n // (ablation: every binding stays in the layout)\n ${keep}\n`);
 }
 
 /**

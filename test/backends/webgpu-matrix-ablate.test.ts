@@ -12,13 +12,14 @@ import { type DecodeMatrix6Spec, decodeMatrix6Program } from '../../src/backends
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
 import { FlashMlaError } from '../../src/core/errors.js';
 // @ts-expect-error: a plain ES module of the tools folder, without types
-import { ablateSource, ablationSets, matrixMarkers, patchProgram } from '../../scripts/webgpu-tools/matrix-ablations.mjs';
+import { ablateSource, ablationSets, bindingNames, matrixMarkers, patchProgram } from '../../scripts/webgpu-tools/matrix-ablations.mjs';
 import { stubbedMatrixWgsl } from '../support/matrix-stub.js';
 
 type Set = { label: string; cut: string[]; numSms?: number };
 const sets = ablationSets as Set[];
 const markers = matrixMarkers as Record<4 | 5 | 6, string[]>;
 const cutSource = ablateSource as (src: string, names: string[]) => string;
+const bindingsOf = bindingNames as (src: string) => { binding: number; name: string }[];
 const m16 = { m: 16, n: 16, k: 16, result: 'f32' } as const;
 const spec5 = (o: Partial<DecodeMatrix5Spec> = {}): DecodeMatrix5Spec => ({ dtype: 'bf16', segs: 1, config: m16, emulate: false, subgroups: 8, ...o });
 const spec6 = (o: Partial<DecodeMatrix6Spec> = {}): DecodeMatrix6Spec => ({ dtype: 'bf16', segs: 1, config: m16, emulate: false, pvPair: 2, ...o });
@@ -91,5 +92,45 @@ describe('webgpu matrix kernels: every cut set of the GPU\'s WGSL through Tint (
     // The check can fail: a cut whose first end marker is lost takes the loop's head with it.
     const broken = stubbedMatrixWgsl(cutSource(programs[0].src.replace('// </tile-load>', ''), ['tile-load']));
     await assert.rejects(be.programs.check({ name: 'broken', key: () => 'broken', source: () => broken }, undefined), (e: unknown) => e instanceof FlashMlaError && /WGSL errors/.test(e.message));
+  });
+
+  // Session 10's first H200 call: the barriers-only set cut every read of the cache, the pipeline's auto layout lost
+  // binding 6 and the bind group the backend builds for the base kernel failed. Every set's pipeline (auto layout) must
+  // take exactly the base's bind group: one buffer a binding the base declares, of the base's kind, and no other.
+  test('v5 and v6: every cut set\'s pipeline takes the base kernel\'s bind group (auto layout, every binding)', async (t) => {
+    if (!be) { if (process.env.CI) assert.fail('no WebGPU adapter with shader-f16 in CI'); t.skip('no WebGPU adapter with shader-f16'); return; }
+    const dev = be.device;
+    // The tile arrays shrunk to fit this adapter's workgroup memory (lavapipe: 32 KiB); the bindings do not depend on them.
+    const fit = (src: string) => src.replace(/var<workgroup> (\w+): array<(f16|f32), (\d+)>/g, (m, name, ty, n) => Number(n) > 2048 ? `var<workgroup> ${name}: array<${ty}, 2048>` : m);
+    const buffers: GPUBuffer[] = [];
+    const buffer = (uniform: boolean) => { const b = dev.createBuffer({ size: 4096, usage: uniform ? GPUBufferUsage.UNIFORM : GPUBufferUsage.STORAGE }); buffers.push(b); return b; };
+    // The bind group's validation error for this WGSL (null: it fits), entries as the base declares them.
+    const bindError = async (code: string, base: { binding: number; name: string }[]) => {
+      dev.pushErrorScope('validation');
+      const module = dev.createShaderModule({ code: fit(stubbedMatrixWgsl(code)) });
+      const pipeline = dev.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+      const pipelineError = await dev.popErrorScope();
+      assert.equal(pipelineError, null, pipelineError?.message);
+      dev.pushErrorScope('validation');
+      dev.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: base.map((b) => ({ binding: b.binding, resource: { buffer: buffer(b.name === 'u') } })) });
+      return (await dev.popErrorScope())?.message ?? null;
+    };
+    try {
+      for (const { version, src } of [{ version: 5, src: decodeMatrix5Program.source(spec5()) }, { version: 6, src: decodeMatrix6Program.source(spec6()) }]) {
+        const base = bindingsOf(src);
+        assert.deepEqual(base.map((b) => b.binding), [0, 1, 2, 3, 4, 5, 6], `v${version}`);
+        for (const s of sets) {
+          const cut = cutSource(src, s.cut);
+          assert.deepEqual(bindingsOf(cut), base, `v${version} ${s.label}`);
+          assert.equal(await bindError(cut, base), null, `v${version} ${s.label}`);
+        }
+        // The check can fail: the cut without its kept bindings is the call's crash.
+        const bare = cutSource(src, ['tile-load']).replace(/\n \/\/ \(ablation: every binding stays in the layout\)\n[^\n]*\n/, '\n');
+        assert.notEqual(bare, cutSource(src, ['tile-load']));
+        assert.match(await bindError(bare, base) ?? '', /binding index 6 not present/, `v${version}`);
+      }
+    } finally {
+      for (const b of buffers) b.destroy();
+    }
   });
 });

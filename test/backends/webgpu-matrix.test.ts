@@ -21,6 +21,7 @@ import { compareOutputs, assertOutputsClose } from '../support/compare.js';
 import { convert32, matrixModel } from '../support/matrix-model.js';
 import { type Matrix5ModelOptions, convertRow, matrix5Model, pow2Mul, v5Before13 } from '../support/matrix-model5.js';
 import { type DecodeCase, caseMatrix, caseReference, makeCase, specName } from '../support/random.js';
+import { stubbedMatrixWgsl } from '../support/matrix-stub.js';
 import { extremeCases, infKeyCase, matrixTol, mixedBlockCase, nanRowsCase, noKeyRowsCase, ropeHeavyCase, scaledCase } from '../support/webgpu-matrix.js';
 
 const m16 = { m: 16, n: 16, k: 16, result: 'f32' } as const;
@@ -219,6 +220,34 @@ describe('webgpu matrix kernel v5 (the key tile converted once): generated WGSL'
     assert.notEqual(decodeMatrix5Program.key(spec5({ subgroups: 4 })), decodeMatrix5Program.key(spec5()));
     assert.notEqual(decodeMatrix5Program.key(spec5({ dtype: 'f16' })), decodeMatrix5Program.key(spec5()));
   });
+
+  test('lazy rescale (option): its own key, no byte more of workgroup memory; O in result matrices, PV\'s products with no scratch store or barrier outside the rescale branch', () => {
+    assert.notEqual(decodeMatrix5Program.key(spec5({ lazy: true })), decodeMatrix5Program.key(spec5()));
+    assert.equal(decodeMatrix5Program.source(spec5({ lazy: false })), decodeMatrix5Program.source(spec5()));
+    assert.deepEqual(decodeMatrix5Spec({ dtype: 'bf16' }, { ...base, subgroupMatrixF16: m16 }, 1, false, undefined, true), { ...spec5(), lazy: true });
+    for (const subgroups of [4, 8] as const) {
+      const g = matrix5Layout(subgroups);
+      const src = decodeMatrix5Program.source(spec5({ subgroups, lazy: true }));
+      // The barrier after the softmax is the uniform load of the flag; the rescale branch hangs on it.
+      assert.match(src, /let grew = workgroupUniformLoad\(&rowC\[0\]\) != 0\.0;/);
+      // Declared exactly as v5 (same workgroup arrays, same sizes).
+      const decls = (x: string) => x.match(/var<workgroup> [^;]+;/g)?.join('\n');
+      assert.equal(decls(src), decls(decodeMatrix5Program.source(spec5({ subgroups }))));
+      const pvAt = src.indexOf('// <pv-product>'), pvEnd = src.indexOf('// </pv-product>');
+      const pv = src.slice(pvAt, pvEnd);
+      assert.equal((pv.match(/subgroupMatrixMultiplyAccumulate\(pl\d, /g) ?? []).length, g.nbs * g.kb);
+      assert.doesNotMatch(pv, /workgroupBarrier|subgroupMatrixStore|Sc\[/);
+      // After the products the loop ends: the next barrier is the next tile's.
+      assert.match(src.slice(pvEnd), /^\/\/ <\/pv-product>\n {2}\}\n {2}\/\/ Row sums/);
+      // Outside the rescale branch and the item's end, Sc is not touched in PV; the branch restores each result.
+      const branch = src.slice(src.indexOf('if (grew) {'), pvAt);
+      assert.equal((branch.match(/subgroupMatrixStore\(&Sc, sg \* 256u, om\d, false, 16u\)/g) ?? []).length, g.nbs);
+      assert.equal((branch.match(/subgroupMatrixLoad<subgroup_matrix_result<f32, 16, 16>>\(&Sc, sg \* 256u, false, 16u\)/g) ?? []).length, g.nbs);
+      const emu = decodeMatrix5Program.source(spec5({ emulate: true, subgroups, lazy: true }));
+      assert.doesNotMatch(emu, /subgroup_matrix|subgroupMatrix|diagnostic/);
+      assert.match(emu, /let ra0 = select\(1\.0, rowA\[hh \* 8u \+ 0u\], grew\); let rc0 = 1\.0;/);
+    }
+  });
 });
 
 describe('webgpu matrix kernel: the emulated WGSL through Dawn', () => {
@@ -231,6 +260,10 @@ describe('webgpu matrix kernel: the emulated WGSL through Dawn', () => {
       for (const segs of [1, 3]) await be.programs.check(decodeMatrixProgram, spec({ dtype, segs, emulate: true, vSplit: 2 }));
       for (const subgroups of [4, 8] as const) await be.programs.check(decodeMatrix4Program, { dtype, segs: 3, config: m16, emulate: true, subgroups });
       for (const segs of [1, 3]) await be.programs.check(decodeMatrix5Program, { dtype, segs, config: m16, emulate: true, subgroups: 4 });
+      for (const segs of [1, 3]) await be.programs.check(decodeMatrix5Program, { dtype, segs, config: m16, emulate: true, subgroups: 4, lazy: true });
+      // The GPU's lazy WGSL (8 subgroups), the matrix builtins as typed stubs.
+      const gpu = stubbedMatrixWgsl(decodeMatrix5Program.source({ dtype, segs: 3, config: m16, emulate: false, subgroups: 8, lazy: true }));
+      await be.programs.check({ name: 'v5 lazy (stubbed matrices)', key: () => 'lazy', source: () => gpu }, undefined);
     }
     assert.equal(be.info.details?.decodePath, 'matrix');
   });

@@ -13,6 +13,9 @@
 // 8 subgroups fits 32 KiB): a check of this file itself, e.g. on lavapipe with FLASHMLA_GPU_CASES=8.
 // FLASHMLA_MATRIX_TEST_VERSION=6 puts v6 (kernels/decode-matrix6.ts, 32 rows a workgroup, opt-in) in v5's default
 // layout's place: its WGSL compiled, the goldens, extremes, NaN rows, issue #13's cases and the random cases on it.
+// FLASHMLA_MATRIX_TEST_LAZY=1 (or 0, side, scratch) runs v5 (both layouts) with its lazy rescale of O on (off, or in
+// that form) whatever the default
+// (kernels/decode-matrix5.ts `lazy`); keys growing along the sequence check the rescale on every backend.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
@@ -29,13 +32,14 @@ import { assertOutputsClose, compareOutputs } from '../support/compare.js';
 import { goldenCaseNames } from '../support/golden.js';
 import { caseMatrix, caseReference, makeCase, runCase, specName } from '../support/random.js';
 import { runGoldenWebGpu } from '../support/webgpu.js';
-import { checkInfKeyRows, checkNanRows, extremeCases, matrixTol, mixedBlockCase, ropeHeavyCase, scaledCase } from '../support/webgpu-matrix.js';
+import { checkInfKeyRows, checkNanRows, extremeCases, growingCase, matrixTol, mixedBlockCase, ropeHeavyCase, scaledCase } from '../support/webgpu-matrix.js';
 import { RefPool } from './refpool.js';
 
 const nRandom = Number(process.env.FLASHMLA_GPU_CASES ?? 300);
 const emulate = process.env.FLASHMLA_MATRIX_TEST_EMULATE === '1';
 const onlySubgroups = process.env.FLASHMLA_MATRIX_TEST_SUBGROUPS === '8' ? 8 : process.env.FLASHMLA_MATRIX_TEST_SUBGROUPS === '4' ? 4 : undefined;
 const v6 = process.env.FLASHMLA_MATRIX_TEST_VERSION === '6';
+const lazy = ({ 1: true, 0: false, side: 'side', scratch: 'scratch' } as const)[process.env.FLASHMLA_MATRIX_TEST_LAZY as '1' | '0' | 'side' | 'scratch'];
 const bes: { v1?: WebGpuBackend; v2?: WebGpuBackend; s8?: WebGpuBackend; auto?: WebGpuBackend } = {};
 const all = () => [bes.v1, bes.v2, bes.s8, bes.auto];
 let why = '';
@@ -44,8 +48,8 @@ let pool: RefPool | undefined;
 before(async () => {
   try {
     // v1: v5 in its default layout (or FLASHMLA_MATRIX_TEST_SUBGROUPS), v2: v5 with 4 subgroups, s8: v4 with 8.
-    bes.v1 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: v6 ? { emulate, version: 6 } : { emulate, subgroups: onlySubgroups } });
-    bes.v2 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate, subgroups: 4 } });
+    bes.v1 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: v6 ? { emulate, version: 6 } : { emulate, subgroups: onlySubgroups, lazy } });
+    bes.v2 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate, subgroups: 4, lazy } });
     bes.s8 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate, version: 4, subgroups: 8 } });
     bes.auto = await createNodeWebGpuBackend();
     const d = bes.v1.info.details!;
@@ -85,6 +89,7 @@ describe('webgpu matrix kernel: compiles', () => {
       for (const subgroups of [4, 8] as const) {
         for (const segs of [1, 3]) await b[0].programs.check(decodeMatrix4Program, { dtype, segs, config, emulate: false, subgroups });
         for (const segs of [1, 3]) await b[0].programs.check(decodeMatrix5Program, { dtype, segs, config, emulate: false, subgroups });
+        for (const lazy of [true, 'side', 'scratch'] as const) for (const segs of [1, 3]) await b[0].programs.check(decodeMatrix5Program, { dtype, segs, config, emulate: false, subgroups, lazy });
       }
       for (const vSplit of [1, 2] as const) {
         for (const segs of [1, 3]) await b[0].programs.check(decodeMatrixProgram, { dtype, segs, config, emulate: false, vSplit });
@@ -113,7 +118,8 @@ describe('webgpu matrix kernel: golden cases', () => {
 /** The layout v5 runs on `be` (as resolveDecodeKernel picks it). */
 function be0Kernel(be: WebGpuBackend): string {
   if (v6) return `v6 (32 rows a workgroup, pvPair ${decodeMatrix6Spec({ dtype: 'bf16' }, be.caps, 1, emulate).pvPair})${emulate ? ' (emulated)' : ''}`;
-  return `v5 with ${decodeMatrix5Spec({ dtype: 'bf16' }, be.caps, 1, emulate, onlySubgroups).subgroups} subgroups${emulate ? ' (emulated)' : ''}`;
+  const spec = decodeMatrix5Spec({ dtype: 'bf16' }, be.caps, 1, emulate, onlySubgroups, lazy);
+  return `v5 with ${spec.subgroups} subgroups${spec.lazy ? `, lazy rescale${spec.lazy === true ? '' : ` (${spec.lazy})`}` : ''}${emulate ? ' (emulated)' : ''}`;
 }
 
 describe(`webgpu matrix kernel: ${nRandom} random cases vs the float64 reference`, () => {
@@ -192,5 +198,19 @@ describe('webgpu matrix kernel: the cases issue #13 fixed', () => {
   test('+inf in a key: the rows it turns NaN have NaN lse, split and unsplit (v5 8 and 4 subgroups, v4)', async (t) => {
     const b = need(t);
     if (b) for (const be of b) await checkInfKeyRows(be);
+  });
+});
+
+describe('webgpu matrix kernel: keys growing along the sequence (the row maxima rise on many tiles)', () => {
+  test('v5 (both layouts, lazy where FLASHMLA_MATRIX_TEST_LAZY or the default says) and v4, split and unsplit', async (t) => {
+    const b = need(t);
+    if (!b) return;
+    for (const be of b) {
+      for (const numSms of [132, 1]) {
+        const c = growingCase();
+        const r = await runCase(c, be, flashMlaWithKvcache, { numSms });
+        assertOutputsClose(r.out, r.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, matrixTol, `growing keys, ${numSms} SMs`);
+      }
+    }
   });
 });

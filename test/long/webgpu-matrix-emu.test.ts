@@ -26,7 +26,9 @@ import { checkInfKeyRows, checkNanRows, extremeCases, matrixTol, mixedBlockCase,
 let be: WebGpuBackend | undefined, be8: WebGpuBackend | undefined, be3: WebGpuBackend | undefined, why = '';
 before(async () => {
   try {
-    be = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true, subgroups: 4 } });
+    // lazy: false: the model (test/support/matrix-model5.ts) computes v5's eager rescale; the lazy form has its own
+    // suite (test/long/webgpu-matrix-lazy-emu.test.ts).
+    be = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true, subgroups: 4, lazy: false } });
     be8 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true, version: 4, subgroups: 8 } });
     be3 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true, version: 3, vSplit: 2 } });
   } catch (e) {

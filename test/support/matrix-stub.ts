@@ -13,6 +13,7 @@ export function stubbedMatrixWgsl(src: string): string {
     .replace('enable chromium_experimental_subgroup_matrix;\ndiagnostic(off, chromium.subgroup_matrix_uniformity);', '')
     .replace(/subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>>\(&(Kt|Ph), /g, 'loadL_$1(')
     .replace(/subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>>\(&Kt, /g, 'loadR_Kt(')
+    .replace(/subgroupMatrixLoad<subgroup_matrix_result<f32, 16, 16>>\(&Sc, /g, 'loadC_Sc(')
     .replace(/subgroupMatrixStore\(&Sc, /g, 'store_Sc(')
     .replace(/subgroupMatrixMultiplyAccumulate\(/g, 'mma(')
     .replace(/subgroup_matrix_left<f16, 16, 16>/g, 'SmLeft')
@@ -26,6 +27,7 @@ struct SmResult { x: f32 }
 fn loadL_Kt(off: u32, colMajor: bool, stride: u32) -> SmLeft { return SmLeft(Kt[off + stride]); }
 fn loadL_Ph(off: u32, colMajor: bool, stride: u32) -> SmLeft { return SmLeft(Ph[off + stride]); }
 fn loadR_Kt(off: u32, colMajor: bool, stride: u32) -> SmRight { return SmRight(Kt[off + stride]); }
+fn loadC_Sc(off: u32, colMajor: bool, stride: u32) -> SmResult { return SmResult(Sc[off + stride]); }
 fn mma(a: SmLeft, b: SmRight, c: SmResult) -> SmResult { return SmResult(f32(a.x * b.x) + c.x); }
 fn store_Sc(off: u32, m: SmResult, colMajor: bool, stride: u32) { Sc[off + stride] = m.x; }
 `;

@@ -152,3 +152,23 @@ export async function checkInfKeyRows(be: WebGpuBackend, tol: Tolerance = matrix
     assertOutputsClose(out, lse, { out: refOut, lse: refLse }, c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, tol, `+inf key, ${numSms} SMs`);
   }
 }
+
+/**
+ * Keys whose magnitude grows along the sequence (key j of every request times 2^(j / `every`)), so each row's largest
+ * score, and its largest x + log2 ks, keeps rising by far more than 2^8 after the first tile: v5's lazy rescale
+ * (kernels/decode-matrix5.ts `lazy`) moves its rows' references on many tiles, not only the first. The softmax scale
+ * keeps the final logits' spread near 10 (a distribution over several keys, not one-hot).
+ */
+export function growingCase(seqlens: number[] = [300, 129], every = 48, seed = 4343): DecodeCase {
+  const c = makeCase({ name: 'growing keys', dtype: 'bf16', hQ: 16, hKv: 1, pageBlockSize: 64, seqlens, sQ: 1, causal: false }, seed);
+  const toF = (b: number) => new Float32Array(new Uint32Array([b << 16]).buffer)[0];
+  for (let bi = 0; bi < c.b; bi++) {
+    for (let j = 0; j < c.cacheSeqlens[bi]; j++) {
+      const base = (c.blockTable[bi * c.maxBlocksPerSeq + Math.floor(j / c.pageBlockSize)] * c.pageBlockSize + (j % c.pageBlockSize)) * c.hKv * 576;
+      for (let i = 0; i < c.hKv * 576; i++) c.kCache[base + i] = f32ToBf16(toF(c.kCache[base + i]) * 2 ** (j / every));
+    }
+  }
+  c.softmaxScale = 4 / (Math.sqrt(576) * 2 ** (Math.max(...seqlens) / every));
+  c.explicitScale = true;
+  return c;
+}

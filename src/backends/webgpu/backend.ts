@@ -57,9 +57,11 @@ export interface WebGpuBackendOptions {
    * default, kernels/decode-matrix5.ts: `subgroups` 8 where 48 KiB of workgroup memory allow, else 4), 4
    * (kernels/decode-matrix4.ts, `subgroups` 4 or 8) or 3 (one subgroup; vSplit applies to it); 6 (opt-in: 32 rows a
    * workgroup, kernels/decode-matrix6.ts; `subgroups` does not apply; correct on the H200, 300 random cases, but
-   * slower than v5 at every shape timed there).
+   * slower than v5 at every shape timed there). `lazy` (v5, experimental, off by default): O rescaled only when a
+   * row's maximum moves past 2^8 (kernels/decode-matrix5.ts); correct under emulation, not yet verified on a GPU
+   * (docs/notes/webgpu-matrix-kernel.md, "v5 lazy").
    */
-  matrix?: { vSplit?: 1 | 2; emulate?: boolean; version?: 3 | 4 | 5 | 6; subgroups?: 4 | 8 };
+  matrix?: { vSplit?: 1 | 2; emulate?: boolean; version?: 3 | 4 | 5 | 6; subgroups?: 4 | 8; lazy?: boolean | 'side' | 'scratch' };
 }
 
 const idxCapacityInit = 1 << 14;
@@ -411,7 +413,7 @@ export class WebGpuBackend implements Backend {
     // The decode kernel (decode-kernel.ts, resolved once per plan): subgroup matrices, f16 arithmetic or f32; all
     // share params, bindings and the combine.
     const kernel = this.decodeKernels.get(l.plan, p.dtype, segs.length,
-      { caps: this.caps, path: this.decodePath, mulAdd: this.mulAdd, tuning: this.decodeTuning, matrixVSplit: this.opts.matrix?.vSplit, matrixVersion: this.opts.matrix?.version, matrixSubgroups: this.opts.matrix?.subgroups });
+      { caps: this.caps, path: this.decodePath, mulAdd: this.mulAdd, tuning: this.decodeTuning, matrixVSplit: this.opts.matrix?.vSplit, matrixVersion: this.opts.matrix?.version, matrixSubgroups: this.opts.matrix?.subgroups, matrixLazy: this.opts.matrix?.lazy });
     const dec = this.programs.get(kernel.program, kernel.spec);
     const decKey = kernel.label;
     const comb = this.programs.get(combineProgram, { dtype: p.dtype });

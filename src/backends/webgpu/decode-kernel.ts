@@ -30,6 +30,8 @@ export interface DecodeKernelSettings {
   matrixVersion?: 3 | 4 | 5 | 6;
   /** v4's and v5's subgroups a workgroup: 4 or 8 (v4 default 4; v5 default 8 where 48 KiB of workgroup memory allow it). */
   matrixSubgroups?: 4 | 8;
+  /** v5's lazy rescale of O (kernels/decode-matrix5.ts `lazy`; default matrix5LazyDefault). */
+  matrixLazy?: boolean | 'side' | 'scratch';
 }
 
 /** A resolved decode kernel: the program and spec to compile, its bind-group label, and the dispatch. */
@@ -51,7 +53,7 @@ export function resolveDecodeKernel(plan: DecodePlan, dtype: HalfDType, cacheBin
     return make(decodeMatrix6Program, decodeMatrix6Spec({ dtype }, s.caps, cacheBindings, s.path.emulate === true), decodeMatrix6Dispatch(shape));
   }
   if (kernel === 'matrix' && (s.matrixVersion ?? 5) === 5) {
-    const spec = decodeMatrix5Spec({ dtype }, s.caps, cacheBindings, s.path.emulate === true, s.matrixSubgroups);
+    const spec = decodeMatrix5Spec({ dtype }, s.caps, cacheBindings, s.path.emulate === true, s.matrixSubgroups, s.matrixLazy);
     return make(decodeMatrix5Program, spec, decodeMatrix5Dispatch(shape));
   }
   if (kernel === 'matrix' && s.matrixVersion !== 3) {

@@ -60,7 +60,10 @@ export async function createNodeWebGpuBackend(opts: NodeWebGpuBackendOptions = {
   const envVersion = ({ 3: 3, 4: 4, 5: 5, 6: 6 } as const)[process.env.FLASHMLA_WEBGPU_MATRIX_VERSION as '3' | '4' | '5' | '6'];
   // FLASHMLA_WEBGPU_MATRIX_SUBGROUPS=4|8: v4's and v5's subgroups a workgroup.
   const envSubgroups = process.env.FLASHMLA_WEBGPU_MATRIX_SUBGROUPS === '8' ? 8 : process.env.FLASHMLA_WEBGPU_MATRIX_SUBGROUPS === '4' ? 4 : undefined;
-  const matrix = rest.matrix ?? (envVSplit || envVersion || envSubgroups ? { vSplit: envVSplit, version: envVersion, subgroups: envSubgroups } : undefined);
+  // FLASHMLA_WEBGPU_MATRIX_LAZY=1|0|side|scratch: v5's lazy rescale of O on, off, or in one of its forms
+  // (kernels/decode-matrix5.ts `lazy`).
+  const envLazy = ({ 1: true, 0: false, side: 'side', scratch: 'scratch' } as const)[process.env.FLASHMLA_WEBGPU_MATRIX_LAZY as '1' | '0' | 'side' | 'scratch'];
+  const matrix = rest.matrix ?? (envVSplit || envVersion || envSubgroups || envLazy !== undefined ? { vSplit: envVSplit, version: envVersion, subgroups: envSubgroups, lazy: envLazy } : undefined);
   return withDawnQuiet(
     async () => createWebGpuBackend({ ...rest, matrix, decodePath: rest.decodePath ?? envPath, gpu: rest.gpu ?? (rest.device || rest.adapter ? undefined : nodeGpu([], unlockFeatures)) }),
     dawnLog ?? process.env.FLASHMLA_DAWN_LOG === '1',

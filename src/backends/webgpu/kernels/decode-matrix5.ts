@@ -23,6 +23,10 @@
 // a key or q row makes its scale NaN (so exactly the scores it touches are NaN); the converted values are zeroed, so
 // the products stay finite for rows that do not see the key.
 //
+// `lazy` (experimental, off by default): P' against a per-row reference that moves only past 2^8 of it, so O stays in
+// result matrices and PV runs no scratch round trip on tiles where no row's reference moves; correct under emulation,
+// its GPU check pending (docs/notes/webgpu-matrix-kernel.md, "v5 lazy").
+//
 // `emulate` replaces the matrix builtins by scalar loops (each subgroup's 32 lanes computing that subgroup's product at
 // the same offsets); the emulated QK reads q from global memory and converts it as the prologue does.
 import type { HalfDType } from '../../../core/dtype.js';
@@ -59,7 +63,27 @@ export interface DecodeMatrix5Spec {
   config: SubgroupMatrixF16;
   emulate: boolean;
   subgroups: 4 | 8;
+  /**
+   * Lazy rescale of O (option, docs/notes/webgpu-matrix-kernel.md "v5 lazy"): P' is formed against a per-row
+   * reference that moves only when a tile's maximum passes it by more than 2^8, so O stays in result matrices and PV
+   * runs its products with no scratch round trip and no barrier on the tiles where no row's reference moves.
+   * How a moved reference rescales O (GPU code only; the emulation keeps O in the lanes' registers in every form):
+   * true: each result stored, scaled and loaded back as a result matrix; 'side': each result flushed into a second
+   * accumulator in the lanes' registers (no result-matrix load; O = side + matrices); 'scratch': O stays in registers
+   * and PV keeps v5's scratch round trip, only the factors lazy (a probe of the softmax side).
+   */
+  lazy?: boolean | 'side' | 'scratch';
+  /**
+   * Probe (not a default): unpack the loaded words where the key maxima and the conversion use them, twice, instead
+   * of once into 72 f32 values held across the two barriers between them (fewer registers live at the tile's peak).
+   */
+  lean?: boolean;
 }
+
+/** Whether v5 rescales O lazily unless told (WebGpuBackendOptions.matrix.lazy, FLASHMLA_WEBGPU_MATRIX_LAZY). */
+export const matrix5LazyDefault = false;
+/** A row's reference moves when its tile maximum of x + log2 ks passes it by more than this (log2 units): P' <= 2^8. */
+const lazyBound = 8;
 
 export function matrix5ConfigUsable(c: SubgroupMatrixF16): boolean {
   return c.m === 16 && c.n === 16 && c.k === 16 && c.result === 'f32';
@@ -76,7 +100,7 @@ export function decodeMatrix5SharedBytes(subgroups: 4 | 8): number {
 }
 
 /** The specialisation for a device: 8 subgroups where the workgroup memory allows (48 KiB), else 4. */
-export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps, segs: number, emulate: boolean, subgroups?: 4 | 8): DecodeMatrix5Spec {
+export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps, segs: number, emulate: boolean, subgroups?: 4 | 8, lazy: DecodeMatrix5Spec['lazy'] = matrix5LazyDefault): DecodeMatrix5Spec {
   const limit = caps.maxComputeWorkgroupStorageSize;
   const sg = subgroups ?? (decodeMatrix5SharedBytes(8) <= limit ? 8 : 4);
   const need = decodeMatrix5SharedBytes(sg);
@@ -89,7 +113,7 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
     throw new FlashMlaError('backend_unavailable', `decodePath matrix (v5): the kernel needs the 16x16x16 configuration, the device offers ${config.m}x${config.n}x${config.k}`,
       'decodePath', '16x16x16 with f32 results', `${config.m}x${config.n}x${config.k}`);
   }
-  return { dtype: p.dtype, segs, config, emulate, subgroups: sg };
+  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}) };
 }
 
 /** Specs pipeline-stats.mjs reports (the driver's register counts). */
@@ -137,13 +161,24 @@ export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // 
 
 export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   name: 'mla_decode_matrix5',
-  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}`,
   source(s) {
     if (!s.emulate && !matrix5ConfigUsable(s.config)) throw new Error(`decode-matrix5: unusable configuration ${JSON.stringify(s.config)}`);
     const g = matrix5Layout(s.subgroups);
     const { nT, lanes, vCols, nbs, pStride, kpl } = g;
+    const lazy = s.lazy === true || s.lazy === 'side' || s.lazy === 'scratch';
+    // Lazy with matrices: O in result matrices om0.. (the emulation keeps O in the lanes' o registers, as the default);
+    // 'side' adds the lanes' o registers as a second accumulator that a moved reference flushes the matrices into.
+    const lazyMx = lazy && !s.emulate && s.lazy !== 'scratch';
+    const side = lazyMx && s.lazy === 'side';
+    // Lazy: the flag "some row's reference moved this tile" lives in rowC[0], which lazy leaves unused inside the
+    // loop (it holds a row's NaN flag only after it), so that the kernel declares no byte more than v5: v5 with 8
+    // subgroups declares 49 088 of the H200's 49 152 B, and the first lazy build, which added a u32 of its own, computed
+    // wrong scores there (session 10, H200; correct under emulation on lavapipe).
+    const growFlag = 'rowC[0]';
     const nanWord = s.dtype === 'bf16' ? '0x7fc07fc0u' : '0x7e007e00u';
     const words = 9; // vec4 words a lane loads of the tile: nT keys x 72 words over 8 lanes a key
+    const unpackLets = range(words).map((i) => `let a${i} = vec4<f32>(unpack2(w${i}.x), unpack2(w${i}.y)); let b${i} = vec4<f32>(unpack2(w${i}.z), unpack2(w${i}.w));`).join('\n   ');
     // q's value (row rr, column cc) as the prologue converts it (emulation only).
     const qAt = `fn qAt(rr: u32, cc: u32, qStart: u32, qLen: u32, kvh: u32, mBase: u32) -> f32 {
   let qm = mBase + rr;
@@ -181,6 +216,23 @@ export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
     // Qᵀ's right matrices of this subgroup's part; steps past the RoPE part's 4 load from cl (the latent start, 352
     // for cp 3) so that every load stays inside Qᵀ; cp 3 never uses them.
     const qLoad = s.emulate ? '' : range(maxSteps).map((st) => `let qm${st} = subgroupMatrixLoad<${R16}>(&Kt, (${st < partSteps[3] ? 'cs' : 'cl'} + ${16 * st}u) * ${qtStride}u, false, ${qtStride}u);`).join('\n  ');
+    // Lazy, with matrices: on a tile where some row's reference moved (grew, workgroup-uniform) each result goes through
+    // this subgroup's scratch once, times its row's factor 2^(old - new reference) (rowA); then the tile's products
+    // accumulate into O's result matrices with no scratch and no barrier.
+    const pvLazy = `if (grew) {
+    ${range(8).map((i) => `let ra${i} = rowA[hh * 8u + ${i}u];`).join(' ')}
+    ${range(nbs).map((nb) => side ? `subgroupMatrixStore(&Sc, sg * 256u, om${nb}, false, 16u);
+    workgroupBarrier();
+    ${range(8).map((i) => `o${nb}_${i} = (o${nb}_${i} + Sc[sg * 256u + ${16 * i}u + hh * 128u + cc]) * ra${i};`).join(' ')}
+    om${nb} = ${RES}();
+    workgroupBarrier();` : `subgroupMatrixStore(&Sc, sg * 256u, om${nb}, false, 16u);
+    workgroupBarrier();
+    ${range(8).map((i) => `Sc[sg * 256u + ${16 * i}u + hh * 128u + cc] *= ra${i};`).join(' ')}
+    workgroupBarrier();
+    om${nb} = subgroupMatrixLoad<${RES}>(&Sc, sg * 256u, false, 16u);
+    workgroupBarrier();`).join('\n    ')}
+   }
+   ${mark('pv-product', range(nbs).map((nb) => range(g.kb).map((b) => `om${nb} = subgroupMatrixMultiplyAccumulate(pl${b}, subgroupMatrixLoad<${R16}>(&Kt, ${b * 16 * kStride}u + sg * ${vCols}u + ${16 * nb}u, false, ${kStride}u), om${nb});`).join(' ')).join('\n   '))}`;
     const pv = range(nbs).map((nb) => `
    ${mark('pv-product', pvProduct(nb))}
    ${mark('pv-sync', 'workgroupBarrier();')}
@@ -258,8 +310,9 @@ ${matrixItemRowsHead('slotAcc', matrix5Rows)}
   ${qLoad}
   let eq = i32(expOf(atomicLoad(&qMax[r])));
   let qBad = atomicLoad(&qNanF[r]) != 0u;
-  ${range(nbs).map((nb) => range(8).map((i) => `var o${nb}_${i} = 0.0;`).join(' ')).join('\n  ')}
-  var m = NEG;
+  ${lazyMx ? range(nbs).map((nb) => `var om${nb} = ${RES}();`).join(' ') : ''}
+  ${!lazyMx || side ? range(nbs).map((nb) => range(8).map((i) => `var o${nb}_${i} = 0.0;`).join(' ')).join('\n  ') : ''}
+  var m = NEG;${lazy ? '\n  var yref = NEG; // lazy: the row\'s reference of x + log2 ks (softmax lanes)' : ''}
   var lsum = 0.0;
   var nanRow = false;
   let vis = rowVis[r];
@@ -283,7 +336,7 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId')}
   }
   var par = 0u;
   for (var k0 = kBegin; k0 < kEnd; k0 += ${nT}) {
-   workgroupBarrier();
+   workgroupBarrier();${lazy ? `\n   if (t == 0u) { ${growFlag} = 0.0; }` : ''}
    if (t < ${nT}u) {
     let key = k0 + ${nT} + i32(t);
     let o = (1u - par) * ${nT}u + t;
@@ -299,9 +352,9 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\]/g, 'keyRow[o]').repl
    // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key lk; its key's finite maxima by atomicMax, words
    // i < 8 (columns 0..511) and i = 8 (512..575, RoPE) apart (a NaN sets kNan instead: the scale must stay that of the
    // finite values, which PV multiplies by P = 0 in other rows).
-   ${range(words).map((i) => `let a${i} = vec4<f32>(unpack2(w${i}.x), unpack2(w${i}.y)); let b${i} = vec4<f32>(unpack2(w${i}.z), unpack2(w${i}.w));`).join('\n   ')}
+   ${s.lean ? '// (lean: unpacked in each block below)' : unpackLets}
    workgroupBarrier();
-   ${mark('tile-max', `{
+   ${mark('tile-max', `{${s.lean ? `\n    ${unpackLets}` : ''}
     let mb4 = ${range(words - 1).map((i) => `max(finiteBits4(a${i}), finiteBits4(b${i}))`).reduce((x, y) => `max(${x}, ${y})`)};
     let mr4 = max(finiteBits4(a${words - 1}), finiteBits4(b${words - 1}));
     let nan = any(${range(words).map((i) => `isNan4(a${i}) | isNan4(b${i})`).join(' | ')});
@@ -310,7 +363,7 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\]/g, 'keyRow[o]').repl
     if (nan) { atomicOr(&kNan[lk], 1u); }
    }`)}
    workgroupBarrier();
-   ${mark('tile-convert', `{
+   ${mark('tile-convert', `{${s.lean ? `\n    ${unpackLets}` : ''}
     let down = downOf(expOf(atomicLoad(&kMax[lk])));
     let downR = downOf(expOf(atomicLoad(&kMaxR[lk])));
     let o = lk * ${kStride}u + lj * 8u;
@@ -361,31 +414,42 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\]/g, 'keyRow[o]').repl
      if (isNan(v)) { nanRow = true; } else { mNew = max(mNew, v); }
      yMax = max(yMax, redY[r * 8u + j]);
     }
-    let alpha = exp2(m - mNew);
+    let alpha = exp2(m - mNew);${lazy ? `
+    // Lazy: P' against the row's reference yr, which moves to this tile's maximum only past 2^${lazyBound} of it.
+    let grow = yMax > yref + ${lazyBound}.0;
+    let yr = select(yref, yMax, grow);` : ''}
     var part = 0.0;
     ${range(kpl).map((j) => `{
      let live = !isNan(x${j}) && x${j} > NEG * 0.5;
      part += select(0.0, exp2(x${j} - mNew), live);
-     Ph[r * ${pStride}u + slot * ${kpl}u + ${j}u] = f16(select(0.0, exp2(y${j} - yMax), live));
+     Ph[r * ${pStride}u + slot * ${kpl}u + ${j}u] = f16(select(0.0, exp2(y${j} - ${lazy ? 'yr' : 'yMax'}), live));
     }`).join('\n    ')}
     lsum = lsum * alpha + part;
     m = mNew;
-    if (slot == 0u) { rowA[r] = alpha; rowC[r] = exp2(yMax - mNew); }
+    ${lazy ? `if (slot == 0u) { rowA[r] = exp2(yref - yr); }
+    if (grow) { ${growFlag} = 1.0; }
+    yref = yr;` : 'if (slot == 0u) { rowA[r] = alpha; rowC[r] = exp2(yMax - mNew); }'}
    }
    // </softmax>
-   workgroupBarrier();
-   // ---- O = O * alpha + (P' V) * 2^(y - m), 16 columns a result; lane: column cc, rows 8 hh .. 8 hh + 7.
+   ${lazy ? `let grew = workgroupUniformLoad(&${growFlag}) != 0.0; // the barrier, and whether some row's reference moved` : 'workgroupBarrier();'}
+   // ---- O = O * alpha + (P' V) * 2^(y - m), 16 columns a result; lane: column cc, rows 8 hh .. 8 hh + 7.${lazy ? `
+   // Lazy: O = O * 2^(old - new reference) where a reference moved (rare), + P' V.` : ''}
    ${pLeft}
-   ${range(8).map((i) => `let ra${i} = rowA[hh * 8u + ${i}u]; let rc${i} = rowC[hh * 8u + ${i}u];`).join('\n   ')}
-${pv}
+   ${lazyMx ? pvLazy : `${range(8).map((i) => lazy ? `let ra${i} = select(1.0, rowA[hh * 8u + ${i}u], grew); let rc${i} = 1.0;` : `let ra${i} = rowA[hh * 8u + ${i}u]; let rc${i} = rowC[hh * 8u + ${i}u];`).join('\n   ')}
+${pv}`}
   }
   // Row sums, maxima and NaN flags to every lane; then out (through Sc, in bf16 pairs) or the f32 partials.
   workgroupBarrier();
   if (t < 128u) {
    redY[r * 8u + slot] = lsum;
-   if (slot == 0u) { rowA[r] = m; rowC[r] = select(0.0, 1.0, nanRow); }
+   if (slot == 0u) { rowA[r] = m; rowC[r] = select(0.0, 1.0, nanRow);${lazy ? ' redM[r * 8u] = exp2(yref - m);' : ''} }
   }
+  workgroupBarrier();${lazy ? `
+  // Lazy: O times its row's 2^(reference - m) (redM), into the lanes' o registers (column cc, rows 8 hh ..).
+  ${lazyMx ? range(nbs).map((nb) => `subgroupMatrixStore(&Sc, sg * 256u, om${nb}, false, 16u);
   workgroupBarrier();
+  ${range(8).map((i) => side ? `o${nb}_${i} = (o${nb}_${i} + Sc[sg * 256u + ${16 * i}u + hh * 128u + cc]) * redM[(hh * 8u + ${i}u) * 8u];` : `let o${nb}_${i} = Sc[sg * 256u + ${16 * i}u + hh * 128u + cc] * redM[(hh * 8u + ${i}u) * 8u];`).join(' ')}
+  workgroupBarrier();`).join('\n  ') : range(nbs).map((nb) => range(8).map((i) => `o${nb}_${i} *= redM[(hh * 8u + ${i}u) * 8u];`).join(' ')).join('\n  ')}` : ''}
   ${range(8).map((i) => `let ls${i} = ${range(8).map((j) => `redY[(hh * 8u + ${i}u) * 8u + ${j}u]`).join(' + ')}; let inv${i} = select(0.0, 1.0 / ls${i}, ls${i} > 0.0);`).join('\n  ')}
   if (isSplit) {
    ${range(8).map((i) => `{
