@@ -309,8 +309,7 @@ ${matrixItemRowsHead('slotAcc', matrix5Rows)}
   workgroupBarrier();`}
   ${qLoad}
   let eq = i32(expOf(atomicLoad(&qMax[r])));
-  let qBad = atomicLoad(&qNanF[r]) != 0u;
-  ${lazyMx ? range(nbs).map((nb) => `var om${nb} = ${RES}();`).join(' ') : ''}
+  let qBad = atomicLoad(&qNanF[r]) != 0u;${lazyMx ? `\n  ${range(nbs).map((nb) => `var om${nb} = ${RES}();`).join(' ')}` : ''}
   ${!lazyMx || side ? range(nbs).map((nb) => range(8).map((i) => `var o${nb}_${i} = 0.0;`).join(' ')).join('\n  ') : ''}
   var m = NEG;${lazy ? '\n  var yref = NEG; // lazy: the row\'s reference of x + log2 ks (softmax lanes)' : ''}
   var lsum = 0.0;
