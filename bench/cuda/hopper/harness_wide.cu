@@ -10,6 +10,9 @@
 //                                         COMPARE=mma (default) | v2 | none picks the second kernel timed beside sm90w,
 //                                         ROUNDS=n alternates the two n times; COMPARE=vars times the library's
 //                                         entry and the variants x0 (v3) .. x542 (VAR bits, decode_sm90_wide.cu)
+//   ./harness_wide clocks b s_k h_q s_q   sustained timing with the SM clock probed between launches (harness_clocks.cuh):
+//                                         CLK_PHASES="lib/b2b x119582/b2b lib/lb lib/dob" (kernel/mode; modes b2b, gap,
+//                                         lb, dob: harness_clocks.cuh), CLK_S=1 s a b2b/gap phase, CLK_GAP_MB=256
 // The scheduler, the float64 reference and the problem description are harness.cu's (harness_common.cuh).
 // See bench/cuda/hopper/run_wide.sh.
 #include "../../../src/backends/cuda/kernels/params.h"
@@ -51,6 +54,7 @@
 
 using namespace mla;
 #include "harness_common.cuh"
+#include "harness_clocks.cuh"
 
 enum Kern { kNew, kOld, kV2, kX0, kX1, kX2, kX3, kX4, kX8, kX16, kX24, kX29, kX30, kX94, kX158, kX286, kX542, kX350, kX1054, kX798, kX799, kX31, kX2846, kX4894, kX54046, kX37662, kX119582 };
 static const int kXVar[] = {0, 1, 2, 3, 4, 8, 16, 24, 29, 30, 94, 158, 286, 542, 350, 1054, 798, 799, 31, 2846, 4894, 54046, 37662, 119582}; // VAR bits of kX0.. in order // kXn: the sm90w variant with VAR bits n (decode_sm90_wide.cu)
@@ -258,6 +262,36 @@ int main(int argc, char** argv) {
     if (js) fclose(js);
     return 0;
   }
-  fprintf(stderr, "usage: harness_wide check [cases] [seed] | probe | time [json]\n");
+  if (mode == "clocks") { // clocks b s_k h_q s_q: CLK_PHASES, CLK_S, CLK_GAP_MB (harness_clocks.cuh)
+    if (argc < 6) { fprintf(stderr, "usage: harness_wide clocks b s_k h_q s_q\n"); return 2; }
+    std::mt19937 rng(1234);
+    Problem pr;
+    pr.b = atoi(argv[2]); pr.hQ = atoi(argv[4]); pr.sQ = atoi(argv[5]); pr.causal = 1; // as bench_flashmla.py
+    pr.seqlens.assign(pr.b, atoi(argv[3]));
+    Dev d;
+    setup(pr, d, rng);
+    const std::string shape = std::string("b=") + argv[2] + ",s_k=" + argv[3] + ",h_q=" + argv[4] + ",s_q=" + argv[5];
+    const double secs = getenv("CLK_S") ? atof(getenv("CLK_S")) : 1.0;
+    const size_t gapBytes = static_cast<size_t>(getenv("CLK_GAP_MB") ? atoi(getenv("CLK_GAP_MB")) : 256) << 20;
+    void* gapBuf;
+    CK(cudaMalloc(&gapBuf, gapBytes));
+    std::string phases = getenv("CLK_PHASES") ? getenv("CLK_PHASES") : "lib/b2b x119582/b2b lib/lb lib/dob", w;
+    for (char ch : phases + " ") {
+      if (ch != ' ') { w += ch; continue; }
+      if (w.empty()) continue;
+      const size_t slash = w.find('/');
+      const std::string kn = w.substr(0, slash), how = slash == std::string::npos ? "b2b" : w.substr(slash + 1);
+      const Kern k = kernOf(kn);
+      if (kn != "lib" && k == kNew) { fprintf(stderr, "clocks: unknown kernel %s\n", kn.c_str()); return 2; }
+      ClkMode md;
+      if (!clkModeOf(how, secs, md)) { fprintf(stderr, "clocks: unknown mode %s (b2b, gap, lb, dob)\n", how.c_str()); return 2; }
+      clocksPhase(shape, kn + "/" + how, [&d, k]() { launch(d, false, k); }, md, gapBuf, gapBytes);
+      w.clear();
+    }
+    CK(cudaFree(gapBuf));
+    freeDev(d);
+    return 0;
+  }
+  fprintf(stderr, "usage: harness_wide check [cases] [seed] | probe | once b s_k h_q s_q [xN] | time [json] | clocks b s_k h_q s_q\n");
   return 2;
 }

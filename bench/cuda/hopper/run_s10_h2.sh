@@ -2,9 +2,10 @@
 # Session 10, helper h2: the wide kernel's seesaw candidates (decode_sm90_wide.cu, harness-only VAR bits) checked and
 # timed against the library's entry (x798) in one process; no node needed.
 #   bash bench/cuda/hopper/run_s10_h2.sh [outdir]        (repository root on the GPU host; logs in $OUT/h2)
-# Binary: HB (default build/hb11)/harness_wide, built off the device with
+# Binary: HB (default build/hb12)/harness_wide, built off the device with
 #   nvcc -std=c++17 -O3 -Xptxas -warn-spills -gencode arch=compute_90a,code=sm_90a -I src/backends/cuda/kernels \
-#        -DMLA_SM90W_SWAP_PROBE -lineinfo -o build/hb11/harness_wide bench/cuda/hopper/harness_wide.cu
+#        -DMLA_SM90W_SWAP_PROBE -lineinfo -o build/hb12/harness_wide bench/cuda/hopper/harness_wide.cu
+# (hb11 = fe616c5's build without the `clocks` mode; hb12 = the same kernels plus it, staged in .devstage/hb/s11h2.tgz)
 # Candidates (CANDS, default x119582 x54046; decode_sm90_wide.cu's VAR bits): x4894 = x798 + kVarSeesaw (warpgroup 1
 # multiplies P_B V_B[R] first, P_A' = c P_A from warpgroup 0 second; P_B in Q's box 8, which each warpgroup keeps in
 # registers), x13086 = x4894 + kVarSPipe (entry removed), x54046 = x4894 + kVarWalkA + kVarProd2 (A tiles walk 8,
@@ -21,7 +22,7 @@ S=$SECONDS
 ts() { echo "[+$((SECONDS - S))s] $*"; }
 O=${1:-${OUT:-./out}/h2}
 mkdir -p "$O"
-HB=${HB:-build/hb11}
+HB=${HB:-build/hb12}
 W=$HB/harness_wide
 ROOT=$PWD
 CANDS=${CANDS-x119582 x54046}
@@ -96,20 +97,36 @@ if [ "${SHIP_TEST:-0}" = force ] || { [ "${SHIP_TEST:-0}" = 1 ] && [ "${rule%% *
   ts "ship test rc=$?: $(grep -E '^# (tests|pass|fail)' "$O/ship_test.tap" | tr '\n' ' ') $(grep -h '^# .*sm90w' "$O/ship_test.tap" | head -3 | tr '\n' ' ')"
 fi
 
-# (2b) CLOCKS=1: the SM clock and power while each kernel runs back to back on 256 rows s_k 8192 (the harness's timing
-# of lib and of CLOCK_KERNEL alone, then FlashMLA's bench_flashmla.py on the same shape), sampled every 20 ms: does
-# ours lose more clock under sustained load than FlashMLA (single launches under ncu: 7 % apart; back to back: 24 %)?
+# (2b) CLOCKS=1: is the back-to-back gap a clock gap, a cycle gap or a timing-method gap? Each phase runs one kernel
+# in one mode (harness_clocks.cuh): b2b (CLK_S seconds back to back, its second half), lb (as the library's
+# `flashmla bench` times: 400 ms idle, 300 ms warm, 50 reps; 3 rounds), dob (as bench_flashmla.py's do_bench: 400 ms
+# idle, a 256 MB memset before each rep, 25 ms warm, 200 ms timed; 3 rounds); between batches of 16 launches a
+# one-thread clock64 spin measures the SM clock (FlashMLA: flashmla_clocks.py, torch.cuda._sleep), so Mcycles a
+# launch = us x MHz; nvidia-smi samples power, clock and the clock-event reasons every 20 ms. clocks_summary.py prints
+# a row a phase, "time = cycles x clock" against FlashMLA in the same mode, and the clocks_verdict lines (what each
+# outcome leads to: docs/notes/cuda-hopper-decode.md, "Session 10, round 2"). ~35 s for the two default shapes.
 if [ "${CLOCKS:-0}" = 1 ]; then
-  smi() { nvidia-smi --query-gpu=clocks.sm,power.draw,temperature.gpu --format=csv,noheader,nounits -lms 20 > "$O/clk_$1.csv" 2>/dev/null & echo $!; }
-  for k in lib ${CLOCK_KERNEL:-x119582}; do
-    pid=$(smi $k); COMPARE=vars VARS=$k ROUNDS=5 TIME_FROM=14 timeout 30 $W time > "$O/clk_$k.txt" 2>&1; kill $pid 2>/dev/null
+  CK_=${CLOCK_KERNEL:-x119582}
+  SH=${CLK_SHAPES:-128,8192,128,1 128,8192,128,2}
+  q=timestamp,clocks.sm
+  if nvidia-smi --query-gpu=power.draw.instant --format=csv,noheader > /dev/null 2>&1; then q=$q,power.draw.instant; else q=$q,power.draw; fi
+  q=$q,temperature.gpu
+  nvidia-smi --query-gpu=clocks_event_reasons.active --format=csv,noheader > /dev/null 2>&1 && q=$q,clocks_event_reasons.active
+  echo "clocks: power.limit, enforced, max SM, app SM: $(nvidia-smi --query-gpu=power.limit,enforced.power.limit,clocks.max.sm,clocks.applications.graphics --format=csv,noheader 2>&1 | head -1); sampling $q"
+  nvidia-smi --query-gpu=$q --format=csv,noheader,nounits -lms 20 > "$O/clk_smi.csv" 2> "$O/clk_smi.err" &
+  smipid=$!
+  : > "$O/clk_ours.txt"
+  for s in $SH; do
+    CLK_PHASES=${CLK_PHASES:-"lib/b2b $CK_/b2b lib/lb lib/dob"} CLK_S=${CLK_S:-1} timeout ${CLK_OURS_S:-25} $W clocks ${s//,/ } >> "$O/clk_ours.txt" 2>&1
+    echo "rc=$?" >> "$O/clk_ours.txt"
   done
-  echo '[{"b":128,"s_k":8192,"h_q":128,"s_q":2}]' > "$O/cfg256.json"
-  pid=$(smi flashmla); PYTHONUNBUFFERED=1 timeout 40 python3 .gpu-host/anchors/bench_flashmla.py --configs "$O/cfg256.json" --no-triton --out "$O/clk_flashmla.json" > "$O/clk_flashmla.txt" 2>&1; kill $pid 2>/dev/null
-  for k in lib ${CLOCK_KERNEL:-x119582} flashmla; do
-    awk -F', ' -v k=$k '$1 + 0 > 0 && $2 + 0 > 300 { n++; c += $1; w += $2 } END { if (n) printf "clocks %s: %d busy samples, SM %.0f MHz, %.0f W\n", k, n, c / n, w / n; else print "clocks " k ": no busy samples" }' "$O/clk_$k.csv"
-  done
-  grep -h 'vars b=128 s_k=8192 h_q=128 s_q=2' "$O"/clk_*.txt
+  ts "clocks: ours done ($(grep -c '^clksum' "$O/clk_ours.txt") phases)"
+  PYTHONUNBUFFERED=1 timeout ${CLK_FM_S:-45} python3 "$(dirname "$0")/flashmla_clocks.py" --anchors .gpu-host/anchors --secs ${CLK_S:-1} --phases ${CLK_FM_PHASES:-b2b,lb,dob} $SH > "$O/clk_flashmla.txt" 2>&1
+  echo "rc=$?" >> "$O/clk_flashmla.txt"
+  kill $smipid 2> /dev/null
+  ts "clocks: flashmla done ($(grep -c '^clksum' "$O/clk_flashmla.txt") phases; $(wc -l < "$O/clk_smi.csv") nvidia-smi samples)"
+  python3 "$(dirname "$0")/clocks_summary.py" "$O/clk_smi.csv" "$O/clk_ours.txt" "$O/clk_flashmla.txt" | tee "$O/clocks.txt"
+  grep -h 'rc=[1-9]\|rror' "$O/clk_ours.txt" "$O/clk_flashmla.txt" | head -5
 fi
 
 # (3) ncu
