@@ -140,4 +140,6 @@ if [ "${NCU:-0}" = 1 ]; then
   done
   ( cd "$O" && tar czf ncu.tgz ncu/*.details.txt ncu/*.summary.txt ncu/*.sass.csv 2>/dev/null; rm -rf ncu )
 fi
+# One line for the decision (the note, "Session 10, round 2": what each verdict leads to)
+echo "h2 decision: ship rule ${rule%% *} ($( [ "${rule%% *}" = PASS ] && echo 'apply s10-h2-seesaw-entries.patch; sm90-wide.test + sanitizers in the final call' || echo 'library stays x798')); clocks: $(grep -h '^clocks_verdict' "$O/clocks.txt" 2> /dev/null | grep ' lib b2b: \| method: ' | sed 's/^clocks_verdict //' | tr '\n' ';')"
 ts end
