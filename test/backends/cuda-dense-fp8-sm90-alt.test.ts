@@ -207,7 +207,7 @@ const scaleFastAlt = scaleFastF16; // with bit 512 (the shipped 1600 and every c
 
 test('bit 8192: the screening warps (96 threads) decide the fast path exactly as the S phase vote does', () => {
   for (const s of ['for (int u = st; u < 32 * live; u += 96) {', 'nan |= nanBytes(lds128(raw + (u >> 5) * kTok + 16 * (u & 31)));',
-    'const uint4 sc = lds128(raw + st * kTok + 512);', 'ok = scaleFast(sc.x) && scaleFast(sc.y) && scaleFast(sc.z) && scaleFast(sc.w);',
+    'sc = lds128(raw + st * kTok + 512);', 'ok = scaleFast(sc.x) && scaleFast(sc.y) && scaleFast(sc.z) && scaleFast(sc.w);',
     'const int live = min(kBN, itm.tileEnd - (itm.kBegin + t * kBN)); // as the consumer\'s', 'bad = (f.x | f.y | f.z) != 0;',
     "screen(p, meta, beginIdx, endIdx, rawBase, fullBar, base + L::CK_OFF, static_cast<int>(threadIdx.x) - 288);",
     'return (!dead0 && !ok0) || (!dead1 && !ok1) || (((dead0 ? 0u : nan0) | (dead1 ? 0u : nan1)) & 0x80808080u) != 0;']) {
@@ -273,8 +273,43 @@ test('bit 8192: the screening warps (96 threads) decide the fast path exactly as
   assert.ok(fast > 50 && slow > 50, `both outcomes exercised (${fast} fast, ${slow} slow)`);
 });
 
-test('bit 8192: the checked barriers and flags fit the launch', () => {
-  const layout = (nr: number) => 4 * 64 * 656 + nr * 576 * 2 + 2 * (2 * nr * 64 * 2) + 2 * 4 * nr * 4 + 3 * nr * 4 + 16 * 4 + 2 * 2 * nr * 4 + 4 * 8 + 4 * 16 + 1024;
+test('bits 8192 and 16384: the checked barriers, flags and scale arrays fit the launch', () => {
+  // everything on: the raw ring, Q^T, P^T, red, ml, full / empty, bit 2048's maxima, bit 8192's barriers and flags, bit 16384's scale arrays
+  const layout = (nr: number) => 4 * 64 * 656 + nr * 576 * 2 + 2 * (2 * nr * 64 * 2) + 2 * 4 * nr * 4 + 3 * nr * 4 + 16 * 4 + 2 * 2 * nr * 4 + 4 * 8 + 4 * 16 + 4 * 1024 + 1024;
   for (const nr of [16, 32] as const) assert.ok(layout(nr) <= denseFp8Sm90Smem(nr), `rows ${nr}: ${layout(nr)} <= ${denseFp8Sm90Smem(nr)}`);
-  assert.ok(src.includes('static constexpr int SMEM = CK_OFF + (kAltScan ? 8 * RAW_SLOTS + 16 * RAW_SLOTS : 0) + 1024;'));
+  for (const s of ['static constexpr int SC_OFF = CK_OFF + (kAltScan ? 8 * RAW_SLOTS + 16 * RAW_SLOTS : 0);',
+    'static constexpr int SMEM = SC_OFF + (kAltScanSc ? 1024 * RAW_SLOTS : 0) + 1024;']) assert.ok(src.includes(s), `dense_fp8_sm90.cu contains ${s}`);
+});
+
+test('bit 16384: the scale arrays the screening warps write give each consumer thread the operands it computed before', () => {
+  for (const s of ['sts16(scs + 128 * g, static_cast<uint16_t>(st < live ? scale16(sb) : 0u));',
+    'sts16(scs + 512 + 128 * g, static_cast<uint16_t>(st < live ? (kAltF16 ? scale16h(sb) : scale16(sb)) : 0u));',
+    'const uint32_t scs = ck + 24 * RS + 1024 * slot + 2 * st;', 'const uint32_t scs = base + L::SC_OFF + 1024 * slot;',
+    'return kAltScanSc ? lds16u(scs + 2 * (64 * g + r)) : lds32(tokA + 512 + 4 * g);',
+    'else if ((k & 1) == 0) sc[k] = lds32(scs + 512 + 2 * (64 * warp + T));', 'if (kAltScanSc) s0 = cs0 * 0x10001u, s1 = cs1 * 0x10001u;',
+    'static constexpr int SC_OFF = CK_OFF + (kAltScan ? 8 * RAW_SLOTS + 16 * RAW_SLOTS : 0);']) {
+    assert.ok(src.includes(s), `dense_fp8_sm90.cu contains ${s}`);
+  }
+  const { view, w32 } = randomPage(23);
+  for (const live of [64, 37, 1]) {
+    const arr = new DataView(new ArrayBuffer(1024)); // one slot's arrays: S scales [4][64] bf16, then V scales [4][64] f16
+    for (let st = 0; st < 64; st++) for (let g = 0; g < 4; g++) {
+      const sb = w32(st * 656 + 512 + 4 * g);
+      arr.setUint16(2 * st + 128 * g, st < live ? scale16(sb) : 0, true);
+      arr.setUint16(2 * st + 512 + 128 * g, st < live ? scale16h(sb) : 0, true);
+    }
+    for (let warp = 0; warp < 4; warp++) for (let lane = 0; lane < 32; lane++) {
+      const gq = lane >> 2, tq = lane & 3, r0 = 16 * warp + gq;
+      for (let g = 0; g < 4; g++) for (const r of [r0, r0 + 8]) { // the S phase: bf16 of scale * 2^120 (live tokens; dead rows are masked)
+        if (r < live) assert.equal(arr.getUint16(2 * (64 * g + r), true), scale16(w32(r * 656 + 512 + 4 * g)));
+      }
+      for (let kk = 0; kk < 4; kk++) { // the O phase: sp01 / sp23 as the per-thread conversion built them (dead tokens 0)
+        const T = [0, 1, 2, 3].map((k) => 16 * kk + 2 * tq + (k & 1) + 8 * (k >> 1));
+        const s = T.map((t) => (t >= live ? 0 : scale16h(w32(t * 656 + 512 + 4 * warp))));
+        assert.equal(arr.getUint32(512 + 2 * (64 * warp + T[0]), true), (s[0] | (s[1] << 16)) >>> 0, `warp ${warp} lane ${lane} kk ${kk} sp01 (live ${live})`);
+        assert.equal(arr.getUint32(512 + 2 * (64 * warp + T[2]), true), (s[2] | (s[3] << 16)) >>> 0, `sp23`);
+      }
+    }
+  }
+  void view;
 });

@@ -1063,20 +1063,22 @@ struct DenseFp8Alt {
         for (int u = st; u < 32 * live; u += 96) { // 16 bytes of NoPE: token u / 32, bytes 16 (u % 32) ..
           nan |= nanBytes(lds128(raw + (u >> 5) * kTok + 16 * (u & 31)));
         }
+        uint4 sc = make_uint4(0u, 0u, 0u, 0u);
         if (st < live) {
-          const uint4 sc = lds128(raw + st * kTok + 512);
+          sc = lds128(raw + st * kTok + 512);
           ok = scaleFast(sc.x) && scaleFast(sc.y) && scaleFast(sc.z) && scaleFast(sc.w);
         }
-        if (kAltScanSc && st < kBN) { // token st's converted scales (garbage where !ok: the tile then takes the exact path)
+        if (kAltScanSc && st < kBN) { // token st's converted scales, 0 if dead (garbage where !ok: the tile takes the exact path)
           const uint32_t scs = ck + 24 * RS + 1024 * slot + 2 * st;
 #pragma unroll
           for (int g = 0; g < 4; ++g) {
-            const uint32_t sb = st < live ? lds32(raw + st * kTok + 512 + 4 * g) : 0u;
+            const uint32_t sb = wordOf(sc, g);
             sts16(scs + 128 * g, static_cast<uint16_t>(st < live ? scale16(sb) : 0u));
             sts16(scs + 512 + 128 * g, static_cast<uint16_t>(st < live ? (kAltF16 ? scale16h(sb) : scale16(sb)) : 0u));
           }
         }
         const bool bad = __any_sync(0xffffffffu, (nan & 0x80808080u) != 0 || !ok);
+        __syncwarp(); // the warp's scale stores before lane 0's (releasing) arrival
         if ((st & 31) == 0) {
           stShared(ck + 8 * RS + 16 * slot + 4 * w, static_cast<uint32_t>(bad));
           mbarArrive(ck + 8 * slot);
