@@ -206,7 +206,7 @@ const nanBytes = (ws: number[]) => ws.reduce((acc, w) => (acc | (((w & 0x7f7f7f7
 const scaleFastAlt = scaleFastF16; // with bit 512 (the shipped 1600 and every candidate): 2^-15 .. 2^7
 
 test('bit 8192: the screening warps (96 threads) decide the fast path exactly as the S phase vote does', () => {
-  for (const s of ['for (int u = st; u < 32 * live; u += 96) {', 'nan |= nanBytes(lds128(raw + (u >> 5) * kTok + 16 * (u & 31)));',
+  for (const s of ['for (int tk = st >> 5; tk < live; tk += 3) nan |= nanBytes(lds128(raw + tk * kTok + 16 * (st & 31)));',
     'sc = lds128(raw + st * kTok + 512);', 'ok = scaleFast(sc.x) && scaleFast(sc.y) && scaleFast(sc.z) && scaleFast(sc.w);',
     'const int live = min(kBN, itm.tileEnd - (itm.kBegin + t * kBN)); // as the consumer\'s', 'bad = (f.x | f.y | f.z) != 0;',
     "screen(p, meta, beginIdx, endIdx, rawBase, fullBar, base + L::CK_OFF, static_cast<int>(threadIdx.x) - 288);",
@@ -246,14 +246,14 @@ test('bit 8192: the screening warps (96 threads) decide the fast path exactly as
       }
       vote ||= (!dead0 && !ok0) || (!dead1 && !ok1) || (((dead0 ? 0 : nan0) | (dead1 ? 0 : nan1)) & 0x80808080) !== 0;
     }
-    // The screening warps: thread st = 0..95 takes 16-byte units u = st, st + 96, .. < 32 live, and token st's scales.
+    // The screening warps: thread st = 0..95 takes column st % 32 of tokens st / 32, + 3, .. < live, and token st's scales.
     const units = new Uint8Array(64 * 32);
     const warpBad = [false, false, false];
     for (let st = 0; st < 96; st++) {
       let nan = 0, ok = true;
-      for (let u = st; u < 32 * live; u += 96) {
-        units[u]++;
-        nan |= nanBytes([0, 4, 8, 12].map((k) => w32((u >> 5) * 656 + 16 * (u & 31) + k)));
+      for (let tk = st >> 5; tk < live; tk += 3) { // unit u = 32 tk + st % 32 = st + 96 j
+        units[32 * tk + (st & 31)]++;
+        nan |= nanBytes([0, 4, 8, 12].map((k) => w32(tk * 656 + 16 * (st & 31) + k)));
       }
       if (st < live) ok = [0, 1, 2, 3].every((g) => scaleFastAlt(w32(st * 656 + 512 + 4 * g)));
       warpBad[st >> 5] ||= (nan & 0x80808080) !== 0 || !ok;
@@ -286,7 +286,7 @@ test('bit 16384: the scale arrays the screening warps write give each consumer t
     'sts16(scs + 512 + 128 * g, static_cast<uint16_t>(st < live ? (kAltF16 ? scale16h(sb) : scale16(sb)) : 0u));',
     'const uint32_t scs = ck + 24 * RS + 1024 * slot + 2 * st;', 'const uint32_t scs = base + L::SC_OFF + 1024 * slot;',
     'return kAltScanSc ? lds16u(scs + 2 * (64 * g + r)) : lds32(tokA + 512 + 4 * g);',
-    'else if ((k & 1) == 0) sc[k] = lds32(scs + 512 + 2 * (64 * warp + T));', 'if (kAltScanSc) s0 = cs0 * 0x10001u, s1 = cs1 * 0x10001u;',
+    'if ((k & 1) == 0) sc[k] = lds32(scs + 512 + 2 * (64 * warp + T));', 'if (kAltScanSc) s0 = cs0 * 0x10001u, s1 = cs1 * 0x10001u;',
     'static constexpr int SC_OFF = CK_OFF + (kAltScan ? 8 * RAW_SLOTS + 16 * RAW_SLOTS : 0);']) {
     assert.ok(src.includes(s), `dense_fp8_sm90.cu contains ${s}`);
   }

@@ -702,8 +702,12 @@ struct DenseFp8 {
 // tokens), so the consumers load ready operands (the O phase: one 32-bit load for two tokens' packed pair) instead of
 // converting the f32 scale in each of the four threads (S) or the 32 lanes (O) that use it; the consumers wait for the
 // screening before their S phase (not after it, as with 8192 alone).
-[[maybe_unused]] constexpr bool kAltScanSc = MLA_DENSE_FP8_VAR & 16384;
-[[maybe_unused]] constexpr bool kAltScan = (MLA_DENSE_FP8_VAR & 8192) || kAltScanSc;
+// (Both bits are preprocessor switches in the code below, with the code they replace kept token for token in the
+// #else branches: a branch on a constant false still reorders LLVM's values enough for ptxas to emit other SASS.)
+#define MLA_DFP8_SCAN ((MLA_DENSE_FP8_VAR & (8192 | 16384)) != 0)
+#define MLA_DFP8_SCANSC ((MLA_DENSE_FP8_VAR & 16384) != 0)
+[[maybe_unused]] constexpr bool kAltScanSc = MLA_DFP8_SCANSC;
+[[maybe_unused]] constexpr bool kAltScan = MLA_DFP8_SCAN;
 
 template <int NR> struct AltLayout {
   static constexpr int RAW_SLOTS = 4;
@@ -840,7 +844,11 @@ struct DenseFp8Alt {
 #ifdef MLA_SM90A
   // S^T of one tile into sAcc (issued, committed; the caller waits). EXACT: the cvt path, each group waited.
   // Returns (fast path) whether any live byte or scale of this thread's tokens needs the exact path.
-  static __device__ __forceinline__ bool sPhase(float (&sAcc)[NI * 4], uint32_t raw, int r0, int tq, int live, uint64_t qDesc, uint32_t scs = 0) {
+#if MLA_DFP8_SCAN
+  static __device__ __forceinline__ bool sPhase(float (&sAcc)[NI * 4], uint32_t raw, int r0, int tq, int live, uint64_t qDesc, uint32_t scs) {
+#else
+  static __device__ __forceinline__ bool sPhase(float (&sAcc)[NI * 4], uint32_t raw, int r0, int tq, int live, uint64_t qDesc) {
+#endif
     const uint32_t tokA0 = raw + r0 * kTok, tokA1 = tokA0 + 8 * kTok;
     const bool dead0 = r0 >= live, dead1 = r0 + 8 >= live;
     bool ok0 = true, ok1 = true;
@@ -848,20 +856,26 @@ struct DenseFp8Alt {
     uint32_t A[2][SK][4];
     const auto batchOff = [&](int b) { return b < 8 ? 128 * (b >> 1) + 32 * tq + 16 * (b & 1) : 528 + 32 * tq; };
     uint4 w0 = lds128(tokA0 + 32 * tq), w1 = lds128(tokA1 + 32 * tq);
+#if MLA_DFP8_SCAN
     // (bit 16384: the screening warps' bf16 of scale * 2^120 of group g, token r, at scs + 2 (64 g + r))
     const auto scAt = [&](uint32_t tokA, int r, int g) { return kAltScanSc ? lds16u(scs + 2 * (64 * g + r)) : lds32(tokA + 512 + 4 * g); };
     uint32_t sb0 = scAt(tokA0, r0, 0), sb1 = scAt(tokA1, r0 + 8, 0);
+#define MLA_DFP8_SC_NEXT sb0 = scAt(tokA0, r0, (b + 1) >> 1), sb1 = scAt(tokA1, r0 + 8, (b + 1) >> 1)
+#else
+    uint32_t sb0 = lds32(tokA0 + 512), sb1 = lds32(tokA1 + 512);
+#define MLA_DFP8_SC_NEXT sb0 = lds32(tokA0 + 512 + 4 * ((b + 1) >> 1)), sb1 = lds32(tokA1 + 512 + 4 * ((b + 1) >> 1))
+#endif
 #pragma unroll
     for (int b = 0; b < 9; ++b) {
       if (!SPF && b > 0) w0 = lds128(tokA0 + batchOff(b)), w1 = lds128(tokA1 + batchOff(b));
       const uint4 c0 = w0, c1 = w1;
       const uint32_t cs0 = sb0, cs1 = sb1;
       if (!SPF) {
-        if (b + 1 < 8 && (b & 1) == 1) sb0 = scAt(tokA0, r0, (b + 1) >> 1), sb1 = scAt(tokA1, r0 + 8, (b + 1) >> 1);
+        if (b + 1 < 8 && (b & 1) == 1) MLA_DFP8_SC_NEXT;
       } else if (b + 1 < 8) {
         const int off = 128 * ((b + 1) >> 1) + 32 * tq + 16 * ((b + 1) & 1);
         w0 = lds128(tokA0 + off), w1 = lds128(tokA1 + off);
-        if ((b & 1) == 1) sb0 = scAt(tokA0, r0, (b + 1) >> 1), sb1 = scAt(tokA1, r0 + 8, (b + 1) >> 1);
+        if ((b & 1) == 1) MLA_DFP8_SC_NEXT;
       } else if (b + 1 == 8) { // RoPE, first 16 bytes of each token's 32
         w0 = lds128(tokA0 + 528 + 32 * tq), w1 = lds128(tokA1 + 528 + 32 * tq);
       }
@@ -869,10 +883,14 @@ struct DenseFp8Alt {
       if (b == 8) r1a = lds128(tokA0 + 544 + 32 * tq), r1b = lds128(tokA1 + 544 + 32 * tq);
       uint32_t s0 = 0, s1 = 0;
       if (b < 8) {
-        if (!kAltScan) nan0 |= nanBytes(c0), nan1 |= nanBytes(c1);
-        if (!kAltScan && (b & 1) == 0) ok0 = ok0 && scaleFast(cs0), ok1 = ok1 && scaleFast(cs1);
+#if MLA_DFP8_SCAN // (no checks: the screening warps decide)
         if (kAltScanSc) s0 = cs0 * 0x10001u, s1 = cs1 * 0x10001u;
         else s0 = scale16(cs0) * 0x10001u, s1 = scale16(cs1) * 0x10001u;
+#else
+        nan0 |= nanBytes(c0), nan1 |= nanBytes(c1);
+        if ((b & 1) == 0) ok0 = ok0 && scaleFast(cs0), ok1 = ok1 && scaleFast(cs1);
+        s0 = scale16(cs0) * 0x10001u, s1 = scale16(cs1) * 0x10001u;
+#endif
       }
 #pragma unroll
       for (int h = 0; h < SS; ++h) {
@@ -962,7 +980,11 @@ struct DenseFp8Alt {
 
   // O^T += V^T P^T of one tile (issued and committed, left in flight); the raw slot goes back after the last loads.
   static __device__ __forceinline__ void oPhase(float (&o)[8][NI * 4], uint32_t raw, int warp, int gq, int tq, int lane, int live,
-                                                uint64_t pDesc, uint32_t emptySlot, uint32_t scs = 0) {
+#if MLA_DFP8_SCAN
+                                                uint64_t pDesc, uint32_t emptySlot, uint32_t scs) {
+#else
+                                                uint64_t pDesc, uint32_t emptySlot) {
+#endif
     const uint32_t colOff = 128 * warp + 16 * gq;
     uint32_t A[2][OK][4];
     uint4 v[4];
@@ -972,8 +994,11 @@ struct DenseFp8Alt {
       for (int k = 0; k < 4; ++k) {
         const int T = 16 * kk + 2 * tq + (k & 1) + 8 * (k >> 1);
         v[k] = lds128(raw + T * kTok + colOff);
-        if (!kAltScanSc) sc[k] = lds32(raw + T * kTok + 512 + 4 * warp);
-        else if ((k & 1) == 0) sc[k] = lds32(scs + 512 + 2 * (64 * warp + T)); // tokens T, T + 1: the packed pair, dead ones 0
+#if MLA_DFP8_SCANSC
+        if ((k & 1) == 0) sc[k] = lds32(scs + 512 + 2 * (64 * warp + T)); // tokens T, T + 1: the packed pair, dead ones 0
+#else
+        sc[k] = lds32(raw + T * kTok + 512 + 4 * warp);
+#endif
       }
     };
     load(0);
@@ -986,14 +1011,15 @@ struct DenseFp8Alt {
       for (int k = 0; k < 4; ++k) {
         const int T = 16 * kk + 2 * tq + (k & 1) + 8 * (k >> 1);
         cv[k] = v[k];
-        if (kAltScanSc) {
-          if (k == 0) sp01 = sc[0];
-          if (k == 2) sp23 = sc[2];
-          continue;
-        }
+#if MLA_DFP8_SCANSC
+        (void)T;
+        if (k == 0) sp01 = sc[0];
+        if (k == 2) sp23 = sc[2];
+#else
         const uint32_t s = T >= live ? 0u : kAltF16 ? scale16h(sc[k]) : scale16(sc[k]);
         if (k < 2) sp01 |= s << (16 * k);
         else sp23 |= s << (16 * (k - 2));
+#endif
       }
 #pragma unroll
       for (int hs = 0; hs < OS; ++hs) {
@@ -1041,7 +1067,7 @@ struct DenseFp8Alt {
   }
 #endif
 
-#ifdef MLA_SM90A
+#if defined(MLA_SM90A) && MLA_DFP8_SCAN
   // Bit 8192: one of the producer warpgroup's three screening warps (thread st = 0..95 of them). For each page in the
   // copy order: wait until it has landed, check the live tokens' NoPE bytes for NaN (S.1111.111) and their four scales
   // for the fast path (scaleFast), and publish the warp's answer (flags[slot][warp], then an arrival on checked[slot]).
@@ -1059,10 +1085,10 @@ struct DenseFp8Alt {
         mbarWait(fullBar + 8 * slot, (n / RS) & 1);
         uint32_t nan = 0;
         bool ok = true;
-#pragma unroll 2
-        for (int u = st; u < 32 * live; u += 96) { // 16 bytes of NoPE: token u / 32, bytes 16 (u % 32) ..
-          nan |= nanBytes(lds128(raw + (u >> 5) * kTok + 16 * (u & 31)));
-        }
+        // 16-byte unit u = st + 96 j of the live NoPE bytes (token u / 32, bytes 16 (u % 32) ..): the thread's column
+        // st % 32 of tokens st / 32, + 3, + 6, ..
+#pragma unroll 1
+        for (int tk = st >> 5; tk < live; tk += 3) nan |= nanBytes(lds128(raw + tk * kTok + 16 * (st & 31)));
         uint4 sc = make_uint4(0u, 0u, 0u, 0u);
         if (st < live) {
           sc = lds128(raw + st * kTok + 512);
@@ -1104,7 +1130,9 @@ struct DenseFp8Alt {
       for (int s = 0; s < RS; ++s) {
         mbarInit(fullBar + 8 * s, 1);
         mbarInit(emptyBar + 8 * s, 4); // the 4 warps of the warpgroup that consumes the page
-        if (kAltScan) mbarInit(base + L::CK_OFF + 8 * s, 3); // the producer's three screening warps
+#if MLA_DFP8_SCAN
+        mbarInit(base + L::CK_OFF + 8 * s, 3); // the producer's three screening warps
+#endif
       }
       asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     }
@@ -1114,6 +1142,13 @@ struct DenseFp8Alt {
 
     if (__shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x) / 128, 0) == 2) {
       asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
+#if MLA_DFP8_SCAN
+      // (a warp-uniform condition: with `else if (threadIdx.x >= 288)` ptxas spilled 72-132 bytes)
+      if (__shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x) / 32, 0) >= 9) {
+        screen(p, meta, beginIdx, endIdx, rawBase, fullBar, base + L::CK_OFF, static_cast<int>(threadIdx.x) - 288);
+        return;
+      }
+#endif
       if (threadIdx.x == 256) {
         const uint64_t policy = evictFirstPolicy();
         const int pf = p.extraTopk > 0 ? p.extraTopk : p.extraTopk < 0 ? 0 : kPrefetchPages;
@@ -1132,8 +1167,6 @@ struct DenseFp8Alt {
             bulkLoad(rawBase + slot * kRawBytes, p.kCache + static_cast<int64_t>(page) * p.blockStride, kRawBytes, fullBar + 8 * slot, policy);
           }
         }
-      } else if (kAltScan && threadIdx.x >= 288) {
-        screen(p, meta, beginIdx, endIdx, rawBase, fullBar, base + L::CK_OFF, static_cast<int>(threadIdx.x) - 288);
       }
       return;
     }
@@ -1196,17 +1229,17 @@ struct DenseFp8Alt {
 #ifndef MLA_DFP8_ALT_OVERLAP
         wgWait<0>(); // this warpgroup's previous O^T product (left in flight, ptxas serializes the wgmma: C7514)
 #endif
-        bool bad;
+#if MLA_DFP8_SCAN
+        // the screening warps' answer for this page (the flags of its three warps)
         const uint32_t scs = base + L::SC_OFF + 1024 * slot;
-        if (kAltScan) { // the screening warps' answer for this page (the flags of its three warps)
-          if (kAltScanSc) mbarWait(base + L::CK_OFF + 8 * slot, (n / RS) & 1); // (the S phase reads its scale arrays)
-          sPhase(sAcc, raw, r0, tq, live, qDesc, scs);
-          if (!kAltScanSc) mbarWait(base + L::CK_OFF + 8 * slot, (n / RS) & 1);
-          const uint4 f = lds128(base + L::CK_OFF + 8 * RS + 16 * slot);
-          bad = (f.x | f.y | f.z) != 0;
-        } else {
-          bad = groupAny(wg, sPhase(sAcc, raw, r0, tq, live, qDesc));
-        }
+        if (kAltScanSc) mbarWait(base + L::CK_OFF + 8 * slot, (n / RS) & 1); // (the S phase reads its scale arrays)
+        sPhase(sAcc, raw, r0, tq, live, qDesc, scs);
+        if (!kAltScanSc) mbarWait(base + L::CK_OFF + 8 * slot, (n / RS) & 1);
+        const uint4 f = lds128(base + L::CK_OFF + 8 * RS + 16 * slot);
+        const bool bad = (f.x | f.y | f.z) != 0;
+#else
+        const bool bad = groupAny(wg, sPhase(sAcc, raw, r0, tq, live, qDesc));
+#endif
         wgWait<0>(); // S^T, and this warpgroup's previous O^T product
         pinRegs<NI * 4>(sAcc);
 #pragma unroll
@@ -1281,7 +1314,11 @@ struct DenseFp8Alt {
         groupSync(wg); // P^T complete (and visible to the tensor cores); red is free
 
         if (bad) oPhaseExact(o, raw, warp, gq, tq, lane, live, pDesc, emptyBar + 8 * slot);
+#if MLA_DFP8_SCAN
         else oPhase(o, raw, warp, gq, tq, lane, live, pDesc, emptyBar + 8 * slot, scs);
+#else
+        else oPhase(o, raw, warp, gq, tq, lane, live, pDesc, emptyBar + 8 * slot);
+#endif
       }
       wgWait<0>();
 #pragma unroll
