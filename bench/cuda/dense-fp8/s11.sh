@@ -18,6 +18,7 @@ set -uo pipefail
 VARS=${1:-${VARS:-"6720 9792 14912 26176 31296"}}
 OUT=${OUT:-/tmp}
 export HB=${HB:-.devstage/hb}
+export CHECK_TIMEOUT=${CHECK_TIMEOUT:-60} # (10 check processes side by side)
 T0=$SECONDS
 CASES=${CASES:-120} OUT=$OUT bash bench/cuda/dense-fp8/ab.sh "$VARS"
 echo "[s11 $((SECONDS - T0))s] ab.sh done"
