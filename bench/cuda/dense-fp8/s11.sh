@@ -2,8 +2,8 @@
 # Session 11's first dense-FP8 call (decide and ship in one call, ~60-75 s warm): the candidates of
 # docs/notes/cuda-dense-fp8.md ("Session 10, round 2: candidates for the next call") against the shipped v1600, from
 # the repository root on the GPU host with .gpu-host/enter.sh sourced, dist/cuda (the shipped kernels) and build/ in
-# place, and the prebuilt fatbins in $HB (default .devstage/hb: dense_fp8_sm90_v{6720,9792,14912,26176,31296}.fatbin, nvcc
-# 13.0.88, the library's flags, no spills; else ab.sh builds them with nvcc, ~1-2 min each).
+# place, and the prebuilt fatbins in $HB (default .devstage/hb: dense_fp8_sm90_v{1600,6720,9792,14912,26176,31296}.fatbin, nvcc
+# 13.0.88, the library's flags, no spills; a missing one ab.sh builds with nvcc, all side by side, ~30 s on the host).
 #   OUT=$OUT HB=/abs/path/.devstage/hb bash bench/cuda/dense-fp8/s11.sh [VARS]
 # 1. ab.sh: v1600 (shipped bits) vs dist/cuda must print SAME CODE; CASES (120) random dense90 cases a candidate; one
 #    process times shipped, bf16 and every passing candidate (interleaved rounds, b = 128, s_k 8192 16x1 / 32x1 /
