@@ -200,3 +200,116 @@ test('the alt layout fits the shipped launch', () => {
   }
   assert.ok(src.includes('static_assert(mla::dfp8::AltLayout<16>::SMEM <= 231984 && mla::dfp8::AltLayout<32>::SMEM <= 229408'));
 });
+
+/** The kernel's NaN-byte screen of four words: bit 7 of a byte set where that byte of some word is S.1111.111. */
+const nanBytes = (ws: number[]) => ws.reduce((acc, w) => (acc | (((w & 0x7f7f7f7f) + 0x01010101) >>> 0)) >>> 0, 0);
+const scaleFastAlt = scaleFastF16; // with bit 512 (the shipped 1600 and every candidate): 2^-15 .. 2^7
+
+test('bit 8192: the screening warps (96 threads) decide the fast path exactly as the S phase vote does', () => {
+  for (const s of ['for (int tk = st >> 5; tk < live; tk += 3) nan |= nanBytes(lds128(raw + tk * kTok + 16 * (st & 31)));',
+    'sc = lds128(raw + st * kTok + 512);', 'ok = scaleFast(sc.x) && scaleFast(sc.y) && scaleFast(sc.z) && scaleFast(sc.w);',
+    'const int live = min(kBN, itm.tileEnd - (itm.kBegin + t * kBN)); // as the consumer\'s', 'bad = (f.x | f.y | f.z) != 0;',
+    "screen(p, meta, beginIdx, endIdx, rawBase, fullBar, base + L::CK_OFF, static_cast<int>(threadIdx.x) - 288);",
+    'return (!dead0 && !ok0) || (!dead1 && !ok1) || (((dead0 ? 0u : nan0) | (dead1 ? 0u : nan1)) & 0x80808080u) != 0;']) {
+    assert.ok(src.includes(s), `dense_fp8_sm90.cu contains ${s}`);
+  }
+  let x = 12345;
+  const rnd = () => { x = (Math.imul(x, 1664525) + 1013904223) >>> 0; return x; };
+  let fast = 0, slow = 0;
+  for (let trial = 0; trial < 200; trial++) {
+    const page = new Uint8Array(64 * 656), view = new DataView(page.buffer);
+    for (let i = 0; i < page.length; i++) { let b = rnd() & 0xff; if ((b & 0x7f) === 0x7f) b ^= 1; page[i] = b; }
+    for (let t = 0; t < 64; t++) for (let g = 0; g < 4; g++) view.setFloat32(t * 656 + 512 + 4 * g, (rnd() & 1 ? -1 : 1) * 2 ** ((rnd() % 23) - 15), true);
+    const live = trial % 3 === 0 ? 64 : 1 + (rnd() % 64);
+    // the faults: a NaN byte or an odd scale, in a live or a dead token (dead ones must not count), or none
+    const kind = trial % 5;
+    const tok = kind === 4 || (trial & 8) === 0 || live === 64 ? rnd() % live : live + (rnd() % (64 - live));
+    if (kind === 1) page[tok * 656 + (rnd() % 512)] |= 0x7f;
+    if (kind === 2) view.setFloat32(tok * 656 + 512 + 4 * (rnd() % 4), [1.37, 2 ** 9, 2 ** -20, NaN, Infinity, 0][rnd() % 6], true);
+    if (kind === 3) for (let t = live; t < 64; t++) for (let d = 0; d < 656; d++) page[t * 656 + d] = 0xff; // NaN-poisoned dead tokens
+    const w32 = (off: number) => view.getUint32(off, true);
+    // The S phase (bit 8192 off): thread (warp, gq, tq) checks tokens 16 warp + gq (+ 8): 32 bytes of each NoPE group
+    // (two 16-byte loads, b = 0..7) and the group's scale; the vote is the OR over the 128 threads.
+    let vote = false;
+    for (let warp = 0; warp < 4; warp++) for (let lane = 0; lane < 32; lane++) {
+      const gq = lane >> 2, tq = lane & 3, r0 = 16 * warp + gq;
+      const dead0 = r0 >= live, dead1 = r0 + 8 >= live;
+      let nan0 = 0, nan1 = 0, ok0 = true, ok1 = true;
+      for (let b = 0; b < 8; b++) {
+        const off = 128 * (b >> 1) + 32 * tq + 16 * (b & 1);
+        nan0 |= nanBytes([0, 4, 8, 12].map((k) => w32(r0 * 656 + off + k)));
+        nan1 |= nanBytes([0, 4, 8, 12].map((k) => w32((r0 + 8) * 656 + off + k)));
+        if ((b & 1) === 0) {
+          ok0 = ok0 && scaleFastAlt(w32(r0 * 656 + 512 + 4 * (b >> 1)));
+          ok1 = ok1 && scaleFastAlt(w32((r0 + 8) * 656 + 512 + 4 * (b >> 1)));
+        }
+      }
+      vote ||= (!dead0 && !ok0) || (!dead1 && !ok1) || (((dead0 ? 0 : nan0) | (dead1 ? 0 : nan1)) & 0x80808080) !== 0;
+    }
+    // The screening warps: thread st = 0..95 takes column st % 32 of tokens st / 32, + 3, .. < live, and token st's scales.
+    const units = new Uint8Array(64 * 32);
+    const warpBad = [false, false, false];
+    for (let st = 0; st < 96; st++) {
+      let nan = 0, ok = true;
+      for (let tk = st >> 5; tk < live; tk += 3) { // unit u = 32 tk + st % 32 = st + 96 j
+        units[32 * tk + (st & 31)]++;
+        nan |= nanBytes([0, 4, 8, 12].map((k) => w32(tk * 656 + 16 * (st & 31) + k)));
+      }
+      if (st < live) ok = [0, 1, 2, 3].every((g) => scaleFastAlt(w32(st * 656 + 512 + 4 * g)));
+      warpBad[st >> 5] ||= (nan & 0x80808080) !== 0 || !ok;
+    }
+    for (let u = 0; u < 64 * 32; u++) assert.equal(units[u], u < 32 * live ? 1 : 0, `unit ${u} (live ${live})`);
+    const bad = warpBad[0] || warpBad[1] || warpBad[2];
+    assert.equal(bad, vote, `trial ${trial}: kind ${kind}, live ${live}, token ${tok}`);
+    // and both equal the definition: some live token has a NaN NoPE byte or a scale the fast path does not take
+    let want = false;
+    for (let t = 0; t < live; t++) {
+      for (let d = 0; d < 512; d++) want ||= (page[t * 656 + d] & 0x7f) === 0x7f;
+      for (let g = 0; g < 4; g++) want ||= !scaleFastAlt(w32(t * 656 + 512 + 4 * g));
+    }
+    assert.equal(bad, want, `trial ${trial}`);
+    if (bad) slow++; else fast++;
+  }
+  assert.ok(fast > 50 && slow > 50, `both outcomes exercised (${fast} fast, ${slow} slow)`);
+});
+
+test('bits 8192 and 16384: the checked barriers, flags and scale arrays fit the launch', () => {
+  // everything on: the raw ring, Q^T, P^T, red, ml, full / empty, bit 2048's maxima, bit 8192's barriers and flags, bit 16384's scale arrays
+  const layout = (nr: number) => 4 * 64 * 656 + nr * 576 * 2 + 2 * (2 * nr * 64 * 2) + 2 * 4 * nr * 4 + 3 * nr * 4 + 16 * 4 + 2 * 2 * nr * 4 + 4 * 8 + 4 * 16 + 4 * 1024 + 1024;
+  for (const nr of [16, 32] as const) assert.ok(layout(nr) <= denseFp8Sm90Smem(nr), `rows ${nr}: ${layout(nr)} <= ${denseFp8Sm90Smem(nr)}`);
+  for (const s of ['static constexpr int SC_OFF = CK_OFF + (kAltScan ? 8 * RAW_SLOTS + 16 * RAW_SLOTS : 0);',
+    'static constexpr int SMEM = SC_OFF + (kAltScanSc ? 1024 * RAW_SLOTS : 0) + 1024;']) assert.ok(src.includes(s), `dense_fp8_sm90.cu contains ${s}`);
+});
+
+test('bit 16384: the scale arrays the screening warps write give each consumer thread the operands it computed before', () => {
+  for (const s of ['sts16(scs + 128 * g, static_cast<uint16_t>(st < live ? scale16(sb) : 0u));',
+    'sts16(scs + 512 + 128 * g, static_cast<uint16_t>(st < live ? (kAltF16 ? scale16h(sb) : scale16(sb)) : 0u));',
+    'const uint32_t scs = ck + 24 * RS + 1024 * slot + 2 * st;', 'const uint32_t scs = base + L::SC_OFF + 1024 * slot;',
+    'return kAltScanSc ? lds16u(scs + 2 * (64 * g + r)) : lds32(tokA + 512 + 4 * g);',
+    'if ((k & 1) == 0) sc[k] = lds32(scs + 512 + 2 * (64 * warp + T));', 'if (kAltScanSc) s0 = cs0 * 0x10001u, s1 = cs1 * 0x10001u;',
+    'static constexpr int SC_OFF = CK_OFF + (kAltScan ? 8 * RAW_SLOTS + 16 * RAW_SLOTS : 0);']) {
+    assert.ok(src.includes(s), `dense_fp8_sm90.cu contains ${s}`);
+  }
+  const { view, w32 } = randomPage(23);
+  for (const live of [64, 37, 1]) {
+    const arr = new DataView(new ArrayBuffer(1024)); // one slot's arrays: S scales [4][64] bf16, then V scales [4][64] f16
+    for (let st = 0; st < 64; st++) for (let g = 0; g < 4; g++) {
+      const sb = w32(st * 656 + 512 + 4 * g);
+      arr.setUint16(2 * st + 128 * g, st < live ? scale16(sb) : 0, true);
+      arr.setUint16(2 * st + 512 + 128 * g, st < live ? scale16h(sb) : 0, true);
+    }
+    for (let warp = 0; warp < 4; warp++) for (let lane = 0; lane < 32; lane++) {
+      const gq = lane >> 2, tq = lane & 3, r0 = 16 * warp + gq;
+      for (let g = 0; g < 4; g++) for (const r of [r0, r0 + 8]) { // the S phase: bf16 of scale * 2^120 (live tokens; dead rows are masked)
+        if (r < live) assert.equal(arr.getUint16(2 * (64 * g + r), true), scale16(w32(r * 656 + 512 + 4 * g)));
+      }
+      for (let kk = 0; kk < 4; kk++) { // the O phase: sp01 / sp23 as the per-thread conversion built them (dead tokens 0)
+        const T = [0, 1, 2, 3].map((k) => 16 * kk + 2 * tq + (k & 1) + 8 * (k >> 1));
+        const s = T.map((t) => (t >= live ? 0 : scale16h(w32(t * 656 + 512 + 4 * warp))));
+        assert.equal(arr.getUint32(512 + 2 * (64 * warp + T[0]), true), (s[0] | (s[1] << 16)) >>> 0, `warp ${warp} lane ${lane} kk ${kk} sp01 (live ${live})`);
+        assert.equal(arr.getUint32(512 + 2 * (64 * warp + T[2]), true), (s[2] | (s[3] << 16)) >>> 0, `sp23`);
+      }
+    }
+  }
+  void view;
+});

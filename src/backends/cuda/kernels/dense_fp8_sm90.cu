@@ -78,7 +78,7 @@ constexpr int kPrefetchPages = 6;            // pages an item's producer prefetc
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif
-static_assert(!(MLA_DENSE_FP8_VAR & ~8191), "MLA_DENSE_FP8_VAR: bits 1 .. 4096 only");
+static_assert(!(MLA_DENSE_FP8_VAR & ~32767), "MLA_DENSE_FP8_VAR: bits 1 .. 16384 only");
 [[maybe_unused]] constexpr bool kOwnP = MLA_DENSE_FP8_VAR & 1;
 [[maybe_unused]] constexpr bool kTwoSlots16 = (MLA_DENSE_FP8_VAR & 2) || kOwnP;
 [[maybe_unused]] constexpr bool kScoresFirst = MLA_DENSE_FP8_VAR & 4;
@@ -692,6 +692,22 @@ struct DenseFp8 {
 // 32-row build that needs no spills and keeps the S^T overlap (round 1: serial O^T groups cost nothing, serial S^T
 // groups 4 %).
 [[maybe_unused]] constexpr bool kAltSerialO32 = MLA_DENSE_FP8_VAR & 4096;
+// Bit 8192 (with 64): the producer warpgroup's three idle warps screen each landed page for the fast path (NaN bytes
+// and scales of the live tokens, the same predicate as the S phase's vote) and hand the answer to the consumers through
+// a flag a slot and a third mbarrier a slot; the consumers' S phase drops its NaN and scale checks (~200 instructions
+// a warp and tile, 3 a word) and the bar.red.or vote. (Session 10's ncu: the consumers are issue-bound while the
+// producer's warps sit idle; this moves the screening onto those warps' issue slots.)
+// Bit 16384 (implies 8192): the screening warps also convert each live token's four scales once, into a slot's
+// scale arrays (bf16 of scale * 2^120 for the S phase, f16 of scale * 2^8 for the O phase, [group][token], 0 for dead
+// tokens), so the consumers load ready operands (the O phase: one 32-bit load for two tokens' packed pair) instead of
+// converting the f32 scale in each of the four threads (S) or the 32 lanes (O) that use it; the consumers wait for the
+// screening before their S phase (not after it, as with 8192 alone).
+// (Both bits are preprocessor switches in the code below, with the code they replace kept token for token in the
+// #else branches: a branch on a constant false still reorders LLVM's values enough for ptxas to emit other SASS.)
+#define MLA_DFP8_SCAN ((MLA_DENSE_FP8_VAR & (8192 | 16384)) != 0)
+#define MLA_DFP8_SCANSC ((MLA_DENSE_FP8_VAR & 16384) != 0)
+[[maybe_unused]] constexpr bool kAltScanSc = MLA_DFP8_SCANSC;
+[[maybe_unused]] constexpr bool kAltScan = MLA_DFP8_SCAN;
 
 template <int NR> struct AltLayout {
   static constexpr int RAW_SLOTS = 4;
@@ -704,7 +720,9 @@ template <int NR> struct AltLayout {
   static constexpr int ML_OFF = RED_OFF + 2 * RED_BYTES;         // the merge's maxima and sums
   static constexpr int BAR_OFF = ML_OFF + 3 * NR * 4;            // full[RAW_SLOTS], empty[RAW_SLOTS]
   static constexpr int MS_OFF = BAR_OFF + 16 * RAW_SLOTS;        // bit 2048: [warpgroup][parity][NR] running maxima
-  static constexpr int SMEM = MS_OFF + (kAltMaxSmem ? 2 * 2 * NR * 4 : 0) + 1024;
+  static constexpr int CK_OFF = MS_OFF + (kAltMaxSmem ? 2 * 2 * NR * 4 : 0); // bit 8192: checked[RAW_SLOTS], flags[RAW_SLOTS][4]
+  static constexpr int SC_OFF = CK_OFF + (kAltScan ? 8 * RAW_SLOTS + 16 * RAW_SLOTS : 0); // bit 16384: [slot] S scales [4][64] bf16, V scales [4][64] f16
+  static constexpr int SMEM = SC_OFF + (kAltScanSc ? 1024 * RAW_SLOTS : 0) + 1024;
   static_assert(4 * (NR / 8) * 4 * 128 * 4 + NR * 4 <= NR * 576 * 2, "the merge's exchange fits in Q^T's region");
 };
 
@@ -717,6 +735,11 @@ __host__ __device__ __forceinline__ int qDimAlt(int ks, int c) {
 }
 
 #ifdef MLA_SM90A
+__device__ __forceinline__ uint32_t lds16u(uint32_t a) {
+  uint16_t v;
+  asm volatile("ld.shared.u16 %0, [%1];\n" : "=h"(v) : "r"(a) : "memory");
+  return v;
+}
 __device__ __forceinline__ uint32_t lds32(uint32_t a) {
   uint32_t v;
   asm volatile("ld.shared.u32 %0, [%1];\n" : "=r"(v) : "r"(a) : "memory");
@@ -821,7 +844,11 @@ struct DenseFp8Alt {
 #ifdef MLA_SM90A
   // S^T of one tile into sAcc (issued, committed; the caller waits). EXACT: the cvt path, each group waited.
   // Returns (fast path) whether any live byte or scale of this thread's tokens needs the exact path.
+#if MLA_DFP8_SCAN
+  static __device__ __forceinline__ bool sPhase(float (&sAcc)[NI * 4], uint32_t raw, int r0, int tq, int live, uint64_t qDesc, uint32_t scs) {
+#else
   static __device__ __forceinline__ bool sPhase(float (&sAcc)[NI * 4], uint32_t raw, int r0, int tq, int live, uint64_t qDesc) {
+#endif
     const uint32_t tokA0 = raw + r0 * kTok, tokA1 = tokA0 + 8 * kTok;
     const bool dead0 = r0 >= live, dead1 = r0 + 8 >= live;
     bool ok0 = true, ok1 = true;
@@ -829,18 +856,26 @@ struct DenseFp8Alt {
     uint32_t A[2][SK][4];
     const auto batchOff = [&](int b) { return b < 8 ? 128 * (b >> 1) + 32 * tq + 16 * (b & 1) : 528 + 32 * tq; };
     uint4 w0 = lds128(tokA0 + 32 * tq), w1 = lds128(tokA1 + 32 * tq);
+#if MLA_DFP8_SCAN
+    // (bit 16384: the screening warps' bf16 of scale * 2^120 of group g, token r, at scs + 2 (64 g + r))
+    const auto scAt = [&](uint32_t tokA, int r, int g) { return kAltScanSc ? lds16u(scs + 2 * (64 * g + r)) : lds32(tokA + 512 + 4 * g); };
+    uint32_t sb0 = scAt(tokA0, r0, 0), sb1 = scAt(tokA1, r0 + 8, 0);
+#define MLA_DFP8_SC_NEXT sb0 = scAt(tokA0, r0, (b + 1) >> 1), sb1 = scAt(tokA1, r0 + 8, (b + 1) >> 1)
+#else
     uint32_t sb0 = lds32(tokA0 + 512), sb1 = lds32(tokA1 + 512);
+#define MLA_DFP8_SC_NEXT sb0 = lds32(tokA0 + 512 + 4 * ((b + 1) >> 1)), sb1 = lds32(tokA1 + 512 + 4 * ((b + 1) >> 1))
+#endif
 #pragma unroll
     for (int b = 0; b < 9; ++b) {
       if (!SPF && b > 0) w0 = lds128(tokA0 + batchOff(b)), w1 = lds128(tokA1 + batchOff(b));
       const uint4 c0 = w0, c1 = w1;
       const uint32_t cs0 = sb0, cs1 = sb1;
       if (!SPF) {
-        if (b + 1 < 8 && (b & 1) == 1) sb0 = lds32(tokA0 + 512 + 4 * ((b + 1) >> 1)), sb1 = lds32(tokA1 + 512 + 4 * ((b + 1) >> 1));
+        if (b + 1 < 8 && (b & 1) == 1) MLA_DFP8_SC_NEXT;
       } else if (b + 1 < 8) {
         const int off = 128 * ((b + 1) >> 1) + 32 * tq + 16 * ((b + 1) & 1);
         w0 = lds128(tokA0 + off), w1 = lds128(tokA1 + off);
-        if ((b & 1) == 1) sb0 = lds32(tokA0 + 512 + 4 * ((b + 1) >> 1)), sb1 = lds32(tokA1 + 512 + 4 * ((b + 1) >> 1));
+        if ((b & 1) == 1) MLA_DFP8_SC_NEXT;
       } else if (b + 1 == 8) { // RoPE, first 16 bytes of each token's 32
         w0 = lds128(tokA0 + 528 + 32 * tq), w1 = lds128(tokA1 + 528 + 32 * tq);
       }
@@ -848,9 +883,14 @@ struct DenseFp8Alt {
       if (b == 8) r1a = lds128(tokA0 + 544 + 32 * tq), r1b = lds128(tokA1 + 544 + 32 * tq);
       uint32_t s0 = 0, s1 = 0;
       if (b < 8) {
+#if MLA_DFP8_SCAN // (no checks: the screening warps decide)
+        if (kAltScanSc) s0 = cs0 * 0x10001u, s1 = cs1 * 0x10001u;
+        else s0 = scale16(cs0) * 0x10001u, s1 = scale16(cs1) * 0x10001u;
+#else
         nan0 |= nanBytes(c0), nan1 |= nanBytes(c1);
         if ((b & 1) == 0) ok0 = ok0 && scaleFast(cs0), ok1 = ok1 && scaleFast(cs1);
         s0 = scale16(cs0) * 0x10001u, s1 = scale16(cs1) * 0x10001u;
+#endif
       }
 #pragma unroll
       for (int h = 0; h < SS; ++h) {
@@ -940,7 +980,11 @@ struct DenseFp8Alt {
 
   // O^T += V^T P^T of one tile (issued and committed, left in flight); the raw slot goes back after the last loads.
   static __device__ __forceinline__ void oPhase(float (&o)[8][NI * 4], uint32_t raw, int warp, int gq, int tq, int lane, int live,
+#if MLA_DFP8_SCAN
+                                                uint64_t pDesc, uint32_t emptySlot, uint32_t scs) {
+#else
                                                 uint64_t pDesc, uint32_t emptySlot) {
+#endif
     const uint32_t colOff = 128 * warp + 16 * gq;
     uint32_t A[2][OK][4];
     uint4 v[4];
@@ -950,7 +994,11 @@ struct DenseFp8Alt {
       for (int k = 0; k < 4; ++k) {
         const int T = 16 * kk + 2 * tq + (k & 1) + 8 * (k >> 1);
         v[k] = lds128(raw + T * kTok + colOff);
+#if MLA_DFP8_SCANSC
+        if ((k & 1) == 0) sc[k] = lds32(scs + 512 + 2 * (64 * warp + T)); // tokens T, T + 1: the packed pair, dead ones 0
+#else
         sc[k] = lds32(raw + T * kTok + 512 + 4 * warp);
+#endif
       }
     };
     load(0);
@@ -963,9 +1011,15 @@ struct DenseFp8Alt {
       for (int k = 0; k < 4; ++k) {
         const int T = 16 * kk + 2 * tq + (k & 1) + 8 * (k >> 1);
         cv[k] = v[k];
+#if MLA_DFP8_SCANSC
+        (void)T;
+        if (k == 0) sp01 = sc[0];
+        if (k == 2) sp23 = sc[2];
+#else
         const uint32_t s = T >= live ? 0u : kAltF16 ? scale16h(sc[k]) : scale16(sc[k]);
         if (k < 2) sp01 |= s << (16 * k);
         else sp23 |= s << (16 * (k - 2));
+#endif
       }
 #pragma unroll
       for (int hs = 0; hs < OS; ++hs) {
@@ -1013,6 +1067,53 @@ struct DenseFp8Alt {
   }
 #endif
 
+#if defined(MLA_SM90A) && MLA_DFP8_SCAN
+  // Bit 8192: one of the producer warpgroup's three screening warps (thread st = 0..95 of them). For each page in the
+  // copy order: wait until it has landed, check the live tokens' NoPE bytes for NaN (S.1111.111) and their four scales
+  // for the fast path (scaleFast), and publish the warp's answer (flags[slot][warp], then an arrival on checked[slot]).
+  // The flag of a slot is read by its consumer before the consumer releases the slot, so the next page's flags cannot
+  // overwrite it early (the next copy into the slot waits for that release).
+  static __device__ __forceinline__ void screen(const SparseMmaParams& p, const int* meta, int beginIdx, int endIdx, uint32_t rawBase,
+                                                 uint32_t fullBar, uint32_t ck, int st) {
+    const int w = st >> 5;
+    uint32_t n = 0;
+    for (int batch = beginIdx; batch <= endIdx; ++batch) {
+      const Item itm = itemOf(p, meta, batch, beginIdx, endIdx);
+      for (int t = 0; t < itm.nTiles; ++t, ++n) {
+        const int live = min(kBN, itm.tileEnd - (itm.kBegin + t * kBN)); // as the consumer's
+        const uint32_t slot = n % RS, raw = rawBase + slot * kRawBytes;
+        mbarWait(fullBar + 8 * slot, (n / RS) & 1);
+        uint32_t nan = 0;
+        bool ok = true;
+        // 16-byte unit u = st + 96 j of the live NoPE bytes (token u / 32, bytes 16 (u % 32) ..): the thread's column
+        // st % 32 of tokens st / 32, + 3, + 6, ..
+#pragma unroll 1
+        for (int tk = st >> 5; tk < live; tk += 3) nan |= nanBytes(lds128(raw + tk * kTok + 16 * (st & 31)));
+        uint4 sc = make_uint4(0u, 0u, 0u, 0u);
+        if (st < live) {
+          sc = lds128(raw + st * kTok + 512);
+          ok = scaleFast(sc.x) && scaleFast(sc.y) && scaleFast(sc.z) && scaleFast(sc.w);
+        }
+        if (kAltScanSc && st < kBN) { // token st's converted scales, 0 if dead (garbage where !ok: the tile takes the exact path)
+          const uint32_t scs = ck + 24 * RS + 1024 * slot + 2 * st;
+#pragma unroll
+          for (int g = 0; g < 4; ++g) {
+            const uint32_t sb = wordOf(sc, g);
+            sts16(scs + 128 * g, static_cast<uint16_t>(st < live ? scale16(sb) : 0u));
+            sts16(scs + 512 + 128 * g, static_cast<uint16_t>(st < live ? (kAltF16 ? scale16h(sb) : scale16(sb)) : 0u));
+          }
+        }
+        const bool bad = __any_sync(0xffffffffu, (nan & 0x80808080u) != 0 || !ok);
+        __syncwarp(); // the warp's scale stores before lane 0's (releasing) arrival
+        if ((st & 31) == 0) {
+          stShared(ck + 8 * RS + 16 * slot + 4 * w, static_cast<uint32_t>(bad));
+          mbarArrive(ck + 8 * slot);
+        }
+      }
+    }
+  }
+#endif
+
   static __device__ void run(const SparseMmaParams& p) {
 #ifdef MLA_SM90A
     extern __shared__ __align__(1024) unsigned char smemRaw[];
@@ -1029,6 +1130,9 @@ struct DenseFp8Alt {
       for (int s = 0; s < RS; ++s) {
         mbarInit(fullBar + 8 * s, 1);
         mbarInit(emptyBar + 8 * s, 4); // the 4 warps of the warpgroup that consumes the page
+#if MLA_DFP8_SCAN
+        mbarInit(base + L::CK_OFF + 8 * s, 3); // the producer's three screening warps
+#endif
       }
       asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     }
@@ -1038,6 +1142,13 @@ struct DenseFp8Alt {
 
     if (__shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x) / 128, 0) == 2) {
       asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
+#if MLA_DFP8_SCAN
+      // (a warp-uniform condition: with `else if (threadIdx.x >= 288)` ptxas spilled 72-132 bytes)
+      if (__shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x) / 32, 0) >= 9) {
+        screen(p, meta, beginIdx, endIdx, rawBase, fullBar, base + L::CK_OFF, static_cast<int>(threadIdx.x) - 288);
+        return;
+      }
+#endif
       if (threadIdx.x == 256) {
         const uint64_t policy = evictFirstPolicy();
         const int pf = p.extraTopk > 0 ? p.extraTopk : p.extraTopk < 0 ? 0 : kPrefetchPages;
@@ -1118,7 +1229,17 @@ struct DenseFp8Alt {
 #ifndef MLA_DFP8_ALT_OVERLAP
         wgWait<0>(); // this warpgroup's previous O^T product (left in flight, ptxas serializes the wgmma: C7514)
 #endif
+#if MLA_DFP8_SCAN
+        // the screening warps' answer for this page (the flags of its three warps)
+        const uint32_t scs = base + L::SC_OFF + 1024 * slot;
+        if (kAltScanSc) mbarWait(base + L::CK_OFF + 8 * slot, (n / RS) & 1); // (the S phase reads its scale arrays)
+        sPhase(sAcc, raw, r0, tq, live, qDesc, scs);
+        if (!kAltScanSc) mbarWait(base + L::CK_OFF + 8 * slot, (n / RS) & 1);
+        const uint4 f = lds128(base + L::CK_OFF + 8 * RS + 16 * slot);
+        const bool bad = (f.x | f.y | f.z) != 0;
+#else
         const bool bad = groupAny(wg, sPhase(sAcc, raw, r0, tq, live, qDesc));
+#endif
         wgWait<0>(); // S^T, and this warpgroup's previous O^T product
         pinRegs<NI * 4>(sAcc);
 #pragma unroll
@@ -1193,7 +1314,11 @@ struct DenseFp8Alt {
         groupSync(wg); // P^T complete (and visible to the tensor cores); red is free
 
         if (bad) oPhaseExact(o, raw, warp, gq, tq, lane, live, pDesc, emptyBar + 8 * slot);
+#if MLA_DFP8_SCAN
+        else oPhase(o, raw, warp, gq, tq, lane, live, pDesc, emptyBar + 8 * slot, scs);
+#else
         else oPhase(o, raw, warp, gq, tq, lane, live, pDesc, emptyBar + 8 * slot);
+#endif
       }
       wgWait<0>();
 #pragma unroll
