@@ -137,8 +137,9 @@ static_assert(!(MLA_SPARSE_SM90_MODE & 134217728) || ((MLA_SPARSE_SM90_MODE & 52
 // slot c holds chunk c ^ rb (rb = bit 1 of the box), so no lane indexes its registers. Bit 29 (536870912, control, with
 // 28 and/or 30): the same map and store order with the single hand-off (full[s] after all stores, as before).
 #if MLA_SPARSE_SM90_MODE & (268435456 | 1073741824)
-static_assert((MLA_SPARSE_SM90_MODE & 524288) && !(MLA_SPARSE_SM90_MODE & (128 | 65536 | 131072 | 4194304 | 8388608 | 16777216 | 134217728)),
-              "bits 28 / 30 need bit 19 and none of 7, 16, 17, 22-24, 27");
+static_assert((MLA_SPARSE_SM90_MODE & 524288) && !(MLA_SPARSE_SM90_MODE & (128 | 65536 | 131072 | 4194304 | 8388608 | 16777216)),
+              "bits 28 / 30 need bit 19 and none of 7, 16, 17, 22-24");
+static_assert(!((MLA_SPARSE_SM90_MODE & 268435456) && (MLA_SPARSE_SM90_MODE & 134217728)), "bits 27 and 28 are two orders of the pair's stores: one of them");
 constexpr bool kGrpPair = MLA_SPARSE_SM90_MODE & 268435456, kGrpOne = MLA_SPARSE_SM90_MODE & 1073741824;
 constexpr bool kOneHandOff = MLA_SPARSE_SM90_MODE & 536870912;
 #else
