@@ -126,6 +126,25 @@ static_assert(!(MLA_SPARSE_SM90_MODE & 134217728) || ((MLA_SPARSE_SM90_MODE & 52
 // and racy on V3.2 (warpgroup 0 writes P lo into the stage's RoPE box while the copy may still read it): commit
 // 1082919 has it. Bit 26 (67108864): bit 21's lane map in the pair entries only (session 10's A/B: 21 is 1.2-1.7 %
 // faster on the pair shapes and 0.5-1.6 % slower on the one-CTA MODEL1 h_q 64 shapes, so those keep lane = 8 token + k).
+// Session 10, round 2 (written after the session's device time was spent; not measured): the stage handed over in
+// two halves of the contraction (the note's "Next call (session 11)"). Bit 28 (268435456): the pair entries; bit 30
+// (1073741824): the one-CTA entries. The producer writes a stage's columns 0..31 of every box (S's k-steps 0 and 1 of
+// each box, RoPE chunks 0..3) for all its tokens first, fences and arrives on full[s] (a pair: the peer's bytes of that
+// half count on remote[s]); then columns 32..63 (full1[s], remote1[s]). Warpgroup 0 issues S's 18 wgmmas of the first
+// half as soon as it has landed, then waits for the second. A conflict-free lane map for that store order: a quarter
+// warp holds boxes k0 and k0 ^ 2 of tokens {t, t + 1, t + 4, t + 5} (row masks r & 7 differing in bits 0 and 2, the two
+// boxes' chunk order differing in bit 1), so the 8 lanes of every 16-byte store hit 8 distinct bank groups; register
+// slot c holds chunk c ^ rb (rb = bit 1 of the box), so no lane indexes its registers. Bit 29 (536870912, control, with
+// 28 and/or 30): the same map and store order with the single hand-off (full[s] after all stores, as before).
+#if MLA_SPARSE_SM90_MODE & (268435456 | 1073741824)
+static_assert((MLA_SPARSE_SM90_MODE & 524288) && !(MLA_SPARSE_SM90_MODE & (128 | 65536 | 131072 | 4194304 | 8388608 | 16777216)),
+              "bits 28 / 30 need bit 19 and none of 7, 16, 17, 22-24");
+static_assert(!((MLA_SPARSE_SM90_MODE & 268435456) && (MLA_SPARSE_SM90_MODE & 134217728)), "bits 27 and 28 are two orders of the pair's stores: one of them");
+constexpr bool kGrpPair = MLA_SPARSE_SM90_MODE & 268435456, kGrpOne = MLA_SPARSE_SM90_MODE & 1073741824;
+constexpr bool kOneHandOff = MLA_SPARSE_SM90_MODE & 536870912;
+#else
+static_assert(!(MLA_SPARSE_SM90_MODE & 536870912), "bit 29 comes with bit 28 or 30");
+#endif
 #if MLA_SPARSE_SM90_MODE & (4194304 | 8388608 | 16777216)
 constexpr bool kNoStore = MLA_SPARSE_SM90_MODE & 4194304, kNoConv = MLA_SPARSE_SM90_MODE & 8388608,
                kNoRemote = MLA_SPARSE_SM90_MODE & 16777216;
@@ -157,6 +176,17 @@ __device__ __forceinline__ Rows& rows() {
   __shared__ Rows r;
   return r;
 }
+#if MLA_SPARSE_SM90_MODE & (268435456 | 1073741824)
+/** Bits 28 / 30: the second half's barriers of each stage (columns 32..63 of each box), a variable of their own so that
+    the entries without the bit keep their shared-memory layout (and their machine code). */
+struct Rows1 {
+  unsigned long long full1[2], remote1[2];
+};
+__device__ __forceinline__ Rows1& rows1() {
+  __shared__ Rows1 r;
+  return r;
+}
+#endif
 
 /** One request's piece of this part: entries [eBegin, eEnd) of its (main, padded; then extra) list. */
 struct Item {
@@ -313,6 +343,14 @@ struct Kernel {
   static constexpr uint32_t kPeerBytes = 32 * (kNope * 128 + 128 + 4);
 #endif
   static constexpr int kEmpty = kEmptyCount * (C2 ? 2 : 1);
+#if MLA_SPARSE_SM90_MODE & (268435456 | 1073741824)
+  /** Bits 28 / 30: this entry writes its stages half by half (kGrp), handed over half by half (kSplit, not bit 29);
+      the peer's bytes of each half: 32 tokens x (kNope boxes x 64 bytes + 4 RoPE chunks of 16 bytes), the validity
+      flags (4 bytes a token) with the first half. */
+  static constexpr bool kGrp = C2 ? kGrpPair : kGrpOne, kSplit = kGrp && !kOneHandOff;
+  static constexpr uint32_t kPeerBytes0 = 32 * (kNope * 64 + 64 + 4), kPeerBytes1 = 32 * (kNope * 64 + 64);
+  static_assert(kPeerBytes0 + kPeerBytes1 == 32 * (kNope * 128 + 128 + 4), "the two halves are the whole peer share");
+#endif
   static __device__ __forceinline__ uint32_t smemBase() {
     extern __shared__ unsigned char smemRaw[];
     return (smemAddr(smemRaw) + 1023) & ~1023u;
@@ -364,8 +402,18 @@ struct Kernel {
       d.rope[rnd] = make_uint4(k, k, k, k);
     } else {
       if (k < kNope) { // MODEL1: lane 7 of a token has no NoPE box
+#if MLA_SPARSE_SM90_MODE & (268435456 | 1073741824)
+        if constexpr (kGrp) { // slot c: chunk c ^ rot (rot = bit 1 of the box here), stored in slot order
+#pragma unroll
+          for (int c = 0; c < 4; ++c) d.nope[rnd][c] = __ldg(reinterpret_cast<const uint4*>(tok + 64 * k) + (c ^ rot));
+        } else {
+#pragma unroll
+          for (int c = 0; c < 4; ++c) d.nope[rnd][c] = __ldg(reinterpret_cast<const uint4*>(tok + 64 * k) + ((c + rot) & 3));
+        }
+#else
 #pragma unroll
         for (int c = 0; c < 4; ++c) d.nope[rnd][c] = __ldg(reinterpret_cast<const uint4*>(tok + 64 * k) + ((c + rot) & 3));
+#endif
         if constexpr (M1 && kScaleAtLoad) d.sc[rnd] = ue8m0(__ldg(a.scl + k));
         else if constexpr (M1) d.sc[rnd] = __ldg(reinterpret_cast<const float*>(a.scl + (k & 4)));
         else d.sc[rnd] = __ldg(reinterpret_cast<const float*>(tok + 512) + (k >> 1));
@@ -423,6 +471,44 @@ struct Kernel {
 #endif
     }
   }
+
+#if MLA_SPARSE_SM90_MODE & (268435456 | 1073741824)
+  /** Bits 28 / 30: half g of round rnd (columns 32g..32g+31 of every box: register slots 2g, 2g + 1, i.e. chunks
+      (2g) ^ rb and (2g + 1) ^ rb; the RoPE chunk k where k / 4 == g; the validity flags with g = 0) into key tile kt,
+      in a pair into the peer's stage too (pe.bar: the peer's barrier of that half). */
+  static __device__ __forceinline__ void storeHalf(const TileRegs& d, uint32_t kt, uint32_t st, int rnd, int r0, int k, int rb, int tokInRound,
+                                                   int g, const Peer& pe) {
+    const int r = (r0 + rnd) * 16 + tokInRound;
+    const uint32_t row = kt + k * kBox + r * 128;
+    if (k < kNope) {
+#pragma unroll
+      for (int cc = 0; cc < 2; ++cc) {
+        const int c = 2 * g + cc, ch = 2 * (c ^ rb); // 16 values at columns 64k + 8ch: chunks ch, ch + 1 of box k
+        uint4 lo = make_uint4(0, 0, 0, 0), hi = lo;
+        if (d.live[rnd]) {
+          const uint4 w = d.nope[rnd][c];
+          const float sc = M1 ? ue8m0((__float_as_uint(d.sc[rnd]) >> (8 * (k & 3))) & 255u) : d.sc[rnd];
+          uint2 a, b, e, f;
+          if (M1 || (__float_as_uint(sc) & 0xffffu) == 0u) { // bf16x2 scaling is exact for a bf16 scale (see storeRound)
+            const uint32_t s2 = (__float_as_uint(sc) >> 16) * 0x10001u;
+            a = dq4b(w.x, s2), b = dq4b(w.y, s2), e = dq4b(w.z, s2), f = dq4b(w.w, s2);
+          } else {
+            a = dq4(w.x, sc), b = dq4(w.y, sc), e = dq4(w.z, sc), f = dq4(w.w, sc);
+          }
+          lo = make_uint4(a.x, a.y, b.x, b.y);
+          hi = make_uint4(e.x, e.y, f.x, f.y);
+        }
+        put(row + ((ch ^ (r & 7)) << 4), lo, pe);
+        put(row + (((ch + 1) ^ (r & 7)) << 4), hi, pe);
+      }
+    }
+    if ((k >> 2) == g) put(kt + (kNB - 1) * kBox + r * 128 + ((k ^ (r & 7)) << 4), d.live[rnd] ? d.rope[rnd] : make_uint4(0, 0, 0, 0), pe);
+    if (g == 0 && k == 0) {
+      rows().valid[st][r] = d.live[rnd] ? 1 : 0;
+      if constexpr (C2) stAsync(smemAddr(&rows().valid[st][r]) + pe.vDelta, d.live[rnd] ? 1u : 0u, pe.bar);
+    }
+  }
+#endif
 
 #if MLA_SPARSE_SM90_MODE & 134217728
   /** Bit 27 (pair): the lane's share of a whole half tile, the peer's copy first: every chunk of both rounds is
@@ -485,7 +571,17 @@ struct Kernel {
     const uint32_t kBase = smemBase() + kK_OFF;
     Rows& rw = rows();
     const uint32_t fullBar = smemAddr(&rw.full[0]), emptyBar = smemAddr(&rw.empty[0]), remoteBar = smemAddr(&rw.remote[0]);
-#if MLA_SPARSE_SM90_MODE & (2097152 | 67108864)
+#if MLA_SPARSE_SM90_MODE & (268435456 | 1073741824)
+    const uint32_t full1Bar = smemAddr(&rows1().full1[0]), remote1Bar = smemAddr(&rows1().remote1[0]);
+    // Bits 28 / 30 (kGrp): lane l of warp w (quarter q = l / 8, i = l % 8) takes box (q & 1) + 4 (q / 2) + 2 (i / 4) and
+    // token 8 (w / 2) + 2 (w & 1) + (i & 1) + 4 ((i / 2) & 1); rot = bit 1 of the box. Other entries: bits 21 / 26 as below.
+    constexpr bool kMap = (MLA_SPARSE_SM90_MODE & 2097152) || (C2 && (MLA_SPARSE_SM90_MODE & 67108864));
+    const int pt = threadIdx.x - 256, pq = (pt >> 3) & 3, pi = pt & 7;
+    const int k = kGrp ? (pq & 1) + 4 * (pq >> 1) + 2 * (pi >> 2) : kMap ? 2 * (pi >> 1) + (pq & 1) : pt & 7;
+    const int tokInRound = kGrp ? 8 * (pt >> 6) + 2 * ((pt >> 5) & 1) + (pi & 1) + 4 * ((pi >> 1) & 1)
+                                : kMap ? 4 * (pt >> 5) + 2 * (pq >> 1) + (pi & 1) : pt >> 3;
+    const int rot = kGrp ? (k >> 1) & 1 : k >> 1;
+#elif MLA_SPARSE_SM90_MODE & (2097152 | 67108864)
     // Bit 21 (bit 26: pair entries only): lane l of warp w (quarter q = l / 8, i = l % 8) takes token
     // 4w + 2 (q / 2) + i % 2, box 2 (i / 2) + q % 2.
     constexpr bool kMap = (MLA_SPARSE_SM90_MODE & 2097152) || C2;
@@ -501,6 +597,9 @@ struct Kernel {
     const uint32_t validBase = smemAddr(&rw.valid[0][0]);
     const uint32_t kDelta = C2 ? peerAddr(kBase, rank ^ 1u) - kBase : 0u, vDelta = C2 ? peerAddr(validBase, rank ^ 1u) - validBase : 0u;
     const uint32_t peerRemote = C2 ? peerAddr(remoteBar, rank ^ 1u) : 0u;
+#if MLA_SPARSE_SM90_MODE & (268435456 | 1073741824)
+    const uint32_t peerRemote1 = C2 && kSplit ? peerAddr(remote1Bar, rank ^ 1u) : 0u;
+#endif
     const int* meta = p.tileSchedulerMetadata + blockIdx.x * kMetaFields;
     const int beginReq = meta[kSparseMetaBeginReqIdx], endReq = meta[kSparseMetaEndReqIdx];
     uint32_t u = 0;
@@ -546,6 +645,28 @@ struct Kernel {
       for (int t = 0; t < it.nTiles; ++t, ++u) {
         const uint32_t st = u & 1, kt = kBase + st * kTile;
         mbarWait(emptyBar + 8 * st, ((u >> 1) & 1) ^ 1);
+#if MLA_SPARSE_SM90_MODE & (268435456 | 1073741824)
+        if constexpr (kGrp) { // bits 28 / 30: columns 0..31 of every box first, then 32..63, each half handed over (kSplit)
+          if (C2 && pt == 0) {
+            mbarExpectTx(remoteBar + 8 * st, kSplit ? kPeerBytes0 : kPeerBytes);
+            if (kSplit) mbarExpectTx(remote1Bar + 8 * st, kPeerBytes1);
+          }
+          const Peer pe0{kDelta, vDelta, peerRemote + 8 * st}, pe1{kDelta, vDelta, (kSplit ? peerRemote1 : peerRemote) + 8 * st};
+#pragma unroll
+          for (int rnd = 0; rnd < kRounds; ++rnd) storeHalf(d, kt, st, rnd, r0, k, rot, tokInRound, 0, pe0);
+          if constexpr (kSplit) {
+            fenceProxyAsync();
+            mbarArrive(fullBar + 8 * st);
+          }
+#pragma unroll
+          for (int rnd = 0; rnd < kRounds; ++rnd) storeHalf(d, kt, st, rnd, r0, k, rot, tokInRound, 1, pe1);
+          fenceProxyAsync();
+          mbarArrive((kSplit ? full1Bar : fullBar) + 8 * st);
+          if (t + 1 < it.nTiles) load(ids);
+#pragma unroll
+          for (int rnd = 0; rnd < kRounds; ++rnd) ids[rnd] = idOf(t + 2, rnd);
+        } else { // the other entries: as without the bits
+#endif
         // Cluster: the bytes the peer writes into this stage complete our `remote` barrier's phase (with this arrival);
         // the peer cannot write them before both CTAs' consumers handed the stage back (its empty barrier).
         if (C2 && pt == 0) mbarExpectTx(remoteBar + 8 * st, kPeerBytes);
@@ -561,6 +682,9 @@ struct Kernel {
         if (t + 1 < it.nTiles) load(ids); // tile t + 1: in flight while the consumers work on t
 #pragma unroll
         for (int rnd = 0; rnd < kRounds; ++rnd) ids[rnd] = idOf(t + 2, rnd);
+#if MLA_SPARSE_SM90_MODE & (268435456 | 1073741824)
+        }
+#endif
       }
     }
   }
@@ -642,6 +766,9 @@ struct Kernel {
     Rows& rw = rows();
     const uint32_t fullBar = smemAddr(&rw.full[0]), emptyBar = smemAddr(&rw.empty[0]), remoteBar = smemAddr(&rw.remote[0]);
     const uint32_t emptyPeer = C2 ? peerAddr(emptyBar, clusterRank() ^ 1u) : 0u;
+#if MLA_SPARSE_SM90_MODE & (268435456 | 1073741824)
+    const uint32_t full1Bar = smemAddr(&rows1().full1[0]), remote1Bar = smemAddr(&rows1().remote1[0]);
+#endif
     const int tid = threadIdx.x, wt = tid % 128, warp = wt / 32, lane = tid % 32, gq = lane / 4, tq = lane % 4;
     const int rA = 16 * warp + gq, rB = rA + 8;
     const int j = blockIdx.y, m0 = blockIdx.z * kBM;
@@ -677,10 +804,32 @@ struct Kernel {
           for (int i = 0; i < 32; ++i) s[i] = 0.f;
           const uint64_t dQ = opaque(descSw128(qBase, 16, 1024)), dK = opaque(descSw128(kt, 16, 1024));
           wgFence();
+#if MLA_SPARSE_SM90_MODE & (268435456 | 1073741824)
+          if constexpr (kSplit) { // bits 28 / 30: k-steps 0, 1 of every box on the first half, then the second half's
+#pragma unroll
+            for (int g = 0; g < 2; ++g) {
+              if (g == 1) {
+                mbarWait(full1Bar + 8 * st, par);
+                if constexpr (C2) mbarWait(remote1Bar + 8 * st, par);
+                wgFence(); // after the wait's branch (ptxas would inject it: C7519); the first half's wgmmas stay in flight
+              }
+#pragma unroll
+              for (int b = 0; b < kNB; ++b)
+#pragma unroll
+                for (int kk = 2 * g; kk < 2 * g + 2; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::ss64(s, dQ + b * (kBox >> 4) + 2 * kk, dK + b * (kBox >> 4) + 2 * kk);
+            }
+          } else {
+#pragma unroll
+            for (int b = 0; b < kNB; ++b)
+#pragma unroll
+              for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::ss64(s, dQ + b * (kBox >> 4) + 2 * kk, dK + b * (kBox >> 4) + 2 * kk);
+          }
+#else
 #pragma unroll
           for (int b = 0; b < kNB; ++b)
 #pragma unroll
             for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::ss64(s, dQ + b * (kBox >> 4) + 2 * kk, dK + b * (kBox >> 4) + 2 * kk);
+#endif
           wgCommit();
           wgWait<0>();
           pinRegs<32>(s);
@@ -778,6 +927,12 @@ struct Kernel {
           namedSync(1, 256); // P and the rescale factors ready
           mbarWait(fullBar + 8 * st, par); // complete already (warpgroup 0 waited): orders the producer's writes for us
           if constexpr (C2) mbarWait(remoteBar + 8 * st, par); // and the peer's
+#if MLA_SPARSE_SM90_MODE & (268435456 | 1073741824)
+          if constexpr (kSplit) { // bits 28 / 30: and the second half's
+            mbarWait(full1Bar + 8 * st, par);
+            if constexpr (C2) mbarWait(remote1Bar + 8 * st, par);
+          }
+#endif
           const float scA = rw.scale[rA], scB = rw.scale[rB];
 #pragma unroll
           for (int i = 0; i < kNa / 4; ++i) { o[4 * i + 0] *= scA; o[4 * i + 1] *= scA; o[4 * i + 2] *= scB; o[4 * i + 3] *= scB; }
@@ -878,6 +1033,12 @@ struct Kernel {
         mbarInit(smemAddr(&rw.full[s]), kFullCount);
         mbarInit(smemAddr(&rw.empty[s]), kEmpty);
         mbarInit(smemAddr(&rw.remote[s]), 1);
+#if MLA_SPARSE_SM90_MODE & (268435456 | 1073741824)
+        if constexpr (kGrp) {
+          mbarInit(smemAddr(&rows1().full1[s]), kFullCount);
+          mbarInit(smemAddr(&rows1().remote1[s]), 1);
+        }
+#endif
       }
       asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     }
