@@ -10,7 +10,7 @@
 #      (lazy-spirv.mjs, spirv.tgz), to diff off-line.
 # Leaves log.txt, isolate.txt, isolate.json and gpu-test-lazy.txt or spirv.tgz under $OUT. TIMEOUT_ISO / TIMEOUT_TEST bound the steps
 # (defaults 60 / 40 s). A dry run on lavapipe (emulated products; checks the plumbing only):
-#   OUT=/tmp/lz2 ABLATE_EMULATE=1 RANDOM=1 VARIANTS=v5,lazy,pad4,late CONFIGS='[{"b":2,"s_k":100,"h_q":16,"s_q":1}]' bash scripts/webgpu-tools/h200-matrix-lazy2.sh
+#   OUT=/tmp/lz2 ABLATE_EMULATE=1 ISO_RANDOM=1 VARIANTS=v5,lazy,pad4,late CONFIGS='[{"b":2,"s_k":100,"h_q":16,"s_q":1}]' bash scripts/webgpu-tools/h200-matrix-lazy2.sh
 set -uo pipefail
 OUT=${OUT:-/tmp/h200-matrix-lazy2}; mkdir -p "$OUT"
 L=$OUT/log.txt

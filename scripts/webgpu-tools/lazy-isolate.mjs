@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Why v5 lazy computed wrong results on the H200 (docs/notes/webgpu-matrix-kernel.md, "Session 10, round 2"), in one
 // process: each variant below runs a few cases against the float64 reference (keys growing along the sequence, split
-// and unsplit; RANDOM cases of the random matrix; the golden case decode_bf16_h16_sq1 where FLASHMLA_GOLDEN has it) and
+// and unsplit; ISO_RANDOM cases of the random matrix; the golden case decode_bf16_h16_sq1 where FLASHMLA_GOLDEN has it) and
 // prints one CHECK line; then the variants that passed are timed against v5 (two rounds of arms a config, as
 // ab-matrix5-lazy.mjs) and a DECISION line says what follows. Variants (the probes are spec fields of
 // kernels/decode-matrix5.ts, set by patching the program as the ablation does; none is an option):
@@ -15,7 +15,7 @@
 //   lazy-late   lazy + late
 // Runs the compiled tree ($FLASHMLA_DIST, default build/src; test helpers from build/test/support).
 //   node scripts/webgpu-tools/lazy-isolate.mjs [--configs FILE.json] [--reps 10] [--out FILE.json]
-// VARIANTS (comma-separated) picks; RANDOM (default 4) random cases a variant. ABLATE_EMULATE=1: a dry run on lavapipe
+// VARIANTS (comma-separated) picks; ISO_RANDOM (default 4) random cases a variant. ABLATE_EMULATE=1: a dry run on lavapipe
 // (emulated products, 4 subgroups; the matrix forms then equal the emulation, so only the plumbing is checked).
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -77,11 +77,13 @@ const leave = () => enter(all[0]);
 
 // ---- 1. correctness: a few cases a variant, each compared with the float64 reference (never throws).
 const goldenName = (() => { try { return goldenCaseNames().includes('decode_bf16_h16_sq1') ? 'decode_bf16_h16_sq1' : undefined; } catch { return undefined; } })();
-const nRandom = Number(process.env.RANDOM ?? 4);
-const cases = () => [
-  ...[132, 1].map((numSms) => ({ name: `growing keys ${numSms} SMs`, make: () => growingCase(), numSms })),
-  ...caseMatrix(nRandom, 0x15a7e).map((s, i) => ({ name: specName(s, i), make: () => makeCase(s, 7100 + i), numSms: 132 })),
-];
+const nRandom = Number(process.env.ISO_RANDOM ?? 4);
+// Made once, with their references, for every variant.
+const cases = [
+  ...[132, 1].map((numSms) => ({ name: `growing keys ${numSms} SMs`, dc: growingCase(), numSms })),
+  ...caseMatrix(nRandom, 0x15a7e).map((s, i) => ({ name: specName(s, i), dc: makeCase(s, 7100 + i), numSms: 132 })),
+].map((c) => ({ ...c, ref: caseReference(c.dc) }));
+const golden = goldenName ? loadGolden(goldenName) : undefined;
 const results = {};
 for (const x of variants) {
   enter(x);
@@ -93,14 +95,13 @@ for (const x of variants) {
     r.lse = Math.max(r.lse, rep.maxLseErr);
   };
   try {
-    for (const c of cases()) {
-      const dc = c.make();
-      const got = await runCase(dc, backend, flashMlaWithKvcache, { numSms: c.numSms });
-      note(c.name, compareOutputs(got.out, got.lse, caseReference(dc), dc.dtype, { b: dc.b, sQ: dc.sQ, hQ: dc.hQ, qIndptr: dc.qIndptr }, matrixTol));
+    for (const { name, dc, numSms, ref } of cases) {
+      const got = await runCase(dc, backend, flashMlaWithKvcache, { numSms });
+      note(name, compareOutputs(got.out, got.lse, ref, dc.dtype, { b: dc.b, sQ: dc.sQ, hQ: dc.hQ, qIndptr: dc.qIndptr }, matrixTol));
       r.pipeline = pipeline;
     }
-    if (goldenName) {
-      const g = loadGolden(goldenName), p = g.params;
+    if (golden) {
+      const g = golden, p = g.params;
       const got = await runGolden(g, backend);
       note(goldenName, compareOutputs(got.out, got.lse, { out: g.refOut, lse: g.refLse }, p.dtype, { b: p.batch, sQ: p.s_q, hQ: p.h_q }, matrixTol));
     }
@@ -151,14 +152,17 @@ const ok = (l) => results[l] && results[l].fail === 0;
 const geo = (l) => (ratio[l]?.length ? Math.exp(ratio[l].reduce((a, x) => a + Math.log(x), 0) / ratio[l].length) : NaN);
 const says = [];
 if (!ok('v5')) says.push('v5 itself FAILED: the harness or the device is at fault, nothing else here can be read');
-else if (ok('lazy')) says.push(geo('lazy') < 0.97 ? `SHIP lazy: correct here and ${geo('lazy').toFixed(3)}x v5 (geomean); run the GPU suite on it (FLASHMLA_MATRIX_TEST_LAZY=1, 100 random cases), then set matrix5LazyDefault = true` : `lazy correct but ${geo('lazy').toFixed(3)}x v5: not worth shipping`);
 else {
+  if (results.lazy && ok('lazy')) says.push(geo('lazy') < 0.97 ? `SHIP lazy: correct here and ${geo('lazy').toFixed(3)}x v5 (geomean); run the GPU suite on it (FLASHMLA_MATRIX_TEST_LAZY=1, 100 random cases), then set matrix5LazyDefault = true` : `lazy correct but ${geo('lazy').toFixed(3)}x v5: not worth shipping`);
   if (results.pad4 && !ok('pad4')) says.push('pad4 FAILS: the driver needs the last bytes under the 48 KiB limit; no v5 variant may grow');
   if (results.pad4 && ok('pad4') && results.pad64 && !ok('pad64')) says.push('pad4 passes, pad64 fails: only the last bytes below the limit are unusable');
   if (results.pad4 && ok('pad4')) says.push('pad4 passes: the headroom hypothesis is wrong (the first build\'s extra u32 was not the cause)');
-  if (results['lazy-sg4']) says.push(ok('lazy-sg4') ? 'lazy passes with 4 subgroups only: something of the 8-subgroup layout (its 48 KiB, two key blocks a tile)' : 'lazy fails with 4 subgroups too: not the 48 KiB layout');
-  if (results.scratch) says.push(ok('scratch') ? 'scratch passes: the softmax side (reference, flag, uniform load) is right; the result matrices carried through the loop are at fault' : 'scratch FAILS too: the softmax side (reference, flag, workgroupUniformLoad) on this compiler');
-  if (results.every) says.push(ok('every') ? 'every passes: the branch on the uniform flag around matrix stores and loads is at fault' : 'every fails: carrying result matrices through the loop is itself at fault');
+  if (results.lazy && !ok('lazy')) {
+    says.push('lazy FAILS');
+    if (results['lazy-sg4']) says.push(ok('lazy-sg4') ? 'lazy passes with 4 subgroups only: something of the 8-subgroup layout (its 48 KiB, two key blocks a tile)' : 'lazy fails with 4 subgroups too: not the 48 KiB layout');
+    if (results.scratch) says.push(ok('scratch') ? 'scratch passes: the softmax side (reference, flag, uniform load) is right; the result matrices carried through the loop are at fault' : 'scratch FAILS too: the softmax side (reference, flag, workgroupUniformLoad) on this compiler');
+    if (results.every) says.push(ok('every') ? 'every passes: the branch on the uniform flag around matrix stores and loads is at fault' : 'every fails: carrying result matrices through the loop is itself at fault');
+  }
 }
 if (ok('late') && ratio.late) says.push(`late ${geo('late').toFixed(3)}x v5${geo('late') < 0.98 ? ': worth a default (run the suite on it)' : ''}`);
 console.log(`DECISION: ${says.join('; ')}`);
