@@ -9,7 +9,7 @@
 #      otherwise (SPIRV=1, the default) the SPIR-V Dawn gives the driver for v5, lazy, every and scratch
 #      (lazy-spirv.mjs, spirv.tgz), to diff off-line.
 # Leaves log.txt, isolate.txt, isolate.json and gpu-test-lazy.txt or spirv.tgz under $OUT. TIMEOUT_ISO / TIMEOUT_TEST bound the steps
-# (defaults 60 / 40 s). A dry run on lavapipe (emulated products; checks the plumbing only):
+# (defaults 60 / 30 s). A dry run on lavapipe (emulated products; checks the plumbing only):
 #   OUT=/tmp/lz2 ABLATE_EMULATE=1 ISO_RANDOM=1 VARIANTS=v5,lazy,pad4,late CONFIGS='[{"b":2,"s_k":100,"h_q":16,"s_q":1}]' bash scripts/webgpu-tools/h200-matrix-lazy2.sh
 set -uo pipefail
 OUT=${OUT:-/tmp/h200-matrix-lazy2}; mkdir -p "$OUT"
@@ -25,7 +25,7 @@ grep -E '^(device|CHECK|TIME|DECISION)' "$OUT/isolate.txt" >> "$L"
 grep -q '^DECISION' "$OUT/isolate.txt" || tail -20 "$OUT/isolate.txt" >> "$L"
 if grep -q '^DECISION: SHIP lazy' "$OUT/isolate.txt"; then
   say "GPU suite, v5 lazy, ${CASES:-100} random cases"
-  FLASHMLA_MATRIX_TEST_LAZY=1 FLASHMLA_GPU_CASES=${CASES:-100} FLASHMLA_GOLDEN=test/fixtures/golden timeout "${TIMEOUT_TEST:-40}" \
+  FLASHMLA_MATRIX_TEST_LAZY=1 FLASHMLA_GPU_CASES=${CASES:-100} FLASHMLA_GOLDEN=test/fixtures/golden timeout "${TIMEOUT_TEST:-30}" \
     node --test --test-reporter=tap build/test/gpu/webgpu-matrix.test.js > "$OUT/gpu-test-lazy.txt" 2>&1
   echo "exit $?" >> "$L"
   grep -E '^# (tests|pass|fail)|^not ok|^# .# [0-9]+ cases' "$OUT/gpu-test-lazy.txt" >> "$L"
@@ -33,7 +33,7 @@ if grep -q '^DECISION: SHIP lazy' "$OUT/isolate.txt"; then
 fi
 if ! grep -q '^DECISION: SHIP lazy' "$OUT/isolate.txt" && [ "${SPIRV:-1}" = 1 ]; then
   say "SPIR-V of v5, lazy, every, scratch (Dawn's dump, for diffing off-line)"
-  timeout "${TIMEOUT_SPIRV:-30}" node "$here/lazy-spirv.mjs" "$OUT/spirv" >> "$L" 2>&1
+  timeout "${TIMEOUT_SPIRV:-25}" node "$here/lazy-spirv.mjs" "$OUT/spirv" >> "$L" 2>&1
   echo "exit $?" >> "$L"
   tar czf "$OUT/spirv.tgz" -C "$OUT" spirv && rm -rf "$OUT/spirv"
 fi
