@@ -19,7 +19,7 @@ if (role === 'child') {
   const { createNodeWebGpuBackend, nodeGpu } = await import(pathToFileURL(`${dist}/backends/webgpu/node.js`).href);
   const { decodeMatrix5Program } = await import(pathToFileURL(`${dist}/backends/webgpu/kernels/decode-matrix5.js`).href);
   nodeGpu(['enable-dawn-features=dump_shaders']);
-  const be = await createNodeWebGpuBackend({ decodePath: 'matrix' });
+  const be = await createNodeWebGpuBackend({});
   const config = be.caps.subgroupMatrixF16;
   if (!config) { console.log('ERROR no subgroup matrices on this device'); process.exit(0); }
   const code = decodeMatrix5Program.source({ dtype: 'bf16', segs: 1, config, emulate: false, subgroups: 8, ...specOf[list] });
