@@ -32,3 +32,52 @@ fn mma(a: SmLeft, b: SmRight, c: SmResult) -> SmResult { return SmResult(f32(a.x
 fn store_Sc(off: u32, m: SmResult, colMajor: bool, stride: u32) { Sc[off + stride] = m.x; }
 `;
 }
+
+/**
+ * The GPU's WGSL (not emulated) with the subgroup-matrix types and builtins replaced by working functions, so that the
+ * kernel the H200 compiles runs on an adapter without the feature (lavapipe) with everything around the products
+ * unchanged: the loop-carried result matrices, the branches, the barriers, the offsets and strides. Each lane holds a
+ * whole 16 x 16 matrix (a subgroup's 32 lanes hold the same one, as the builtins' operands are subgroup-uniform) and
+ * computes the whole product; a store writes element i from lane i % 32 only, so that a store read by another lane
+ * without a barrier between them shows as a race, as on the GPU. Slow (each lane does the subgroup's whole product):
+ * for small cases only.
+ */
+export function functionalMatrixWgsl(src: string): string {
+  const head = 'fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {';
+  assert.ok(src.includes(head), 'the kernel\'s entry point as the matrix kernels declare it');
+  const body = stubbedMatrixWgsl(src).split('\nstruct SmLeft')[0].replace(head, `${head}\n smLane = t % 32u;\n smN = select(16u, 17u, u.hQ == 0xffffffffu); // 16, opaque to the compiler (no unrolling)`);
+  const load = (name: string, arr: string, elem: string) => `fn ${name}(off: u32, colMajor: bool, stride: u32) -> ${elem} {
+  var m: ${elem};
+  for (var i = 0u; i < smN * smN; i++) { m.v[i] = ${arr}[smAt(off, i, colMajor, stride)]; }
+  return m;
+}`;
+  return `${body}
+struct SmLeft { v: array<f16, 256> }   // [row][col], 16 x 16
+struct SmRight { v: array<f16, 256> }
+struct SmResult { v: array<f32, 256> }
+var<private> smLane: u32;
+var<private> smN: u32;
+fn smAt(off: u32, i: u32, colMajor: bool, stride: u32) -> u32 {
+  let r = i / 16u; let c = i % 16u;
+  return off + select(r * stride + c, c * stride + r, colMajor);
+}
+${load('loadL_Kt', 'Kt', 'SmLeft')}
+${load('loadL_Ph', 'Ph', 'SmLeft')}
+${load('loadR_Kt', 'Kt', 'SmRight')}
+${load('loadC_Sc', 'Sc', 'SmResult')}
+fn mma(a: SmLeft, b: SmRight, c: SmResult) -> SmResult {
+  var d = c;
+  for (var r = 0u; r < smN; r++) {
+    for (var n = 0u; n < smN; n++) {
+      var s = d.v[r * 16u + n];
+      for (var k = 0u; k < smN; k++) { s = fma(f32(a.v[r * 16u + k]), f32(b.v[k * 16u + n]), s); }
+      d.v[r * 16u + n] = s;
+    }
+  }
+  return d;
+}
+fn store_Sc(off: u32, m: SmResult, colMajor: bool, stride: u32) {
+  for (var i = smLane; i < smN * smN; i += 32u) { Sc[smAt(off, i, colMajor, stride)] = m.v[i]; }
+}
+`;
+}

@@ -78,6 +78,17 @@ export interface DecodeMatrix5Spec {
    * of once into 72 f32 values held across the two barriers between them (fewer registers live at the tile's peak).
    */
   lean?: boolean;
+  /**
+   * Probes for the lazy rescale's wrong results on the H200 (docs/notes/webgpu-matrix-kernel.md, "Session 10, round 2"),
+   * not defaults: `pad` declares that many more bytes of workgroup memory (a u32 array the kernel zeroes and reads
+   * into lse as + 0.0), to test whether the last bytes below the device's limit are usable; `every` takes lazy's
+   * rescale of the result matrices on every tile (factors of 1 where no reference moved: no branch on the
+   * workgroup-uniform flag); `late` issues the next tile's loads after the softmax instead of before QK (fewer
+   * registers live across QK).
+   */
+  pad?: number;
+  every?: boolean;
+  late?: boolean;
 }
 
 /** Whether v5 rescales O lazily unless told (WebGpuBackendOptions.matrix.lazy, FLASHMLA_WEBGPU_MATRIX_LAZY). */
@@ -161,7 +172,7 @@ export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // 
 
 export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   name: 'mla_decode_matrix5',
-  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}`,
   source(s) {
     if (!s.emulate && !matrix5ConfigUsable(s.config)) throw new Error(`decode-matrix5: unusable configuration ${JSON.stringify(s.config)}`);
     const g = matrix5Layout(s.subgroups);
@@ -176,6 +187,8 @@ export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
     // subgroups declares 49 088 of the H200's 49 152 B, and the first lazy build, which added a u32 of its own, computed
     // wrong scores there (session 10, H200; correct under emulation on lavapipe).
     const growFlag = 'rowC[0]';
+    const pad = s.pad ?? 0;
+    if (pad % 4 !== 0 || pad < 0) throw new Error(`decode-matrix5: pad ${pad} is not a count of u32`);
     const nanWord = s.dtype === 'bf16' ? '0x7fc07fc0u' : '0x7e007e00u';
     const words = 9; // vec4 words a lane loads of the tile: nT keys x 72 words over 8 lanes a key
     const unpackLets = range(words).map((i) => `let a${i} = vec4<f32>(unpack2(w${i}.x), unpack2(w${i}.y)); let b${i} = vec4<f32>(unpack2(w${i}.z), unpack2(w${i}.w));`).join('\n   ');
@@ -219,7 +232,7 @@ export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
     // Lazy, with matrices: on a tile where some row's reference moved (grew, workgroup-uniform) each result goes through
     // this subgroup's scratch once, times its row's factor 2^(old - new reference) (rowA); then the tile's products
     // accumulate into O's result matrices with no scratch and no barrier.
-    const pvLazy = `if (grew) {
+    const pvLazy = `${s.every ? '{ // probe: every tile' : 'if (grew) {'}
     ${range(8).map((i) => `let ra${i} = rowA[hh * 8u + ${i}u];`).join(' ')}
     ${range(nbs).map((nb) => side ? `subgroupMatrixStore(&Sc, sg * 256u, om${nb}, false, 16u);
     workgroupBarrier();
@@ -238,6 +251,13 @@ export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
    ${mark('pv-sync', 'workgroupBarrier();')}
    ${mark('pv-fma', range(8).map((i) => `o${nb}_${i} = fma(o${nb}_${i}, ra${i}, Sc[sg * 256u + ${16 * i}u + hh * 128u + cc] * rc${i});`).join(' '))}
    ${nb + 1 < nbs ? mark('pv-sync', 'workgroupBarrier();') : ''}`).join('');
+    // The next tile's words into w0.. (before QK; the probe `late` moves them after the softmax).
+    const nextLoad = `{
+    let ls = keySeg[par * ${nT}u + lk];
+    let lr = keyRow[par * ${nT}u + lk];
+    ${range(words).map((i) => `w${i} = vec4<u32>(0u);`).join(' ')}
+    ${mark('tile-load', `if (ls != NONE) { ${range(words).map((i) => `w${i} = loadK(ls, lr + lj + ${8 * i}u);`).join(' ')} }`)}
+   }`;
     const half = (w: string, i: number) => `${w}.${'xyzw'[i]}`;
     return `enable f16;
 ${s.emulate ? '' : 'enable chromium_experimental_subgroup_matrix;\ndiagnostic(off, chromium.subgroup_matrix_uniformity);'}
@@ -246,7 +266,7 @@ ${metadataWgsl()}
 var<workgroup> Kt: array<f16, ${nT * kStride}>;      // the key tile [key][${kStride}] (times 1 / its key's scale); Qᵀ [col][16] in the prologue
 var<workgroup> Sc: array<f32, ${s.subgroups * 256}>;          // the subgroups' 16 x 16 results
 var<workgroup> Ph: array<f16, ${matrix5Rows * pStride}>;      // P' [row][key]
-${matrixRowStateWgsl(nT, matrix5Rows)}
+${matrixRowStateWgsl(nT, matrix5Rows)}${pad ? `\nvar<workgroup> padW: array<u32, ${pad / 4}>; // probe: ${pad} B more` : ''}
 
 ${unpackWgsl(s.dtype)}
 ${packWgsl(s.dtype)}
@@ -273,7 +293,7 @@ ${qkPartLetsWgsl}
  let hh = l / 16u;   // PV: its rows 8 hh .. 8 hh + 7
  let lk = t / 8u;    // tile load: key
  let lj = t % 8u;    // tile load: words lj, lj + 8, ...
-
+${pad ? ` for (var i = t; i < ${pad / 4}u; i += ${lanes}u) { padW[i] = 0u; }\n` : ''}
 ${itemLoopHead}
 ${matrixItemRowsHead('slotAcc', matrix5Rows)}
    atomicStore(&qMax[t], 0u);
@@ -371,12 +391,7 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\]/g, 'keyRow[o]').repl
    }`)}
    workgroupBarrier();
    par = 1u - par;
-   {
-    let ls = keySeg[par * ${nT}u + lk];
-    let lr = keyRow[par * ${nT}u + lk];
-    ${range(words).map((i) => `w${i} = vec4<u32>(0u);`).join(' ')}
-    ${mark('tile-load', `if (ls != NONE) { ${range(words).map((i) => `w${i} = loadK(ls, lr + lj + ${8 * i}u);`).join(' ')} }`)}
-   }
+   ${s.late ? '// (late: the next tile\'s loads after the softmax)' : nextLoad}
    // ---- Sᵀ (keys x rows), this subgroup's key block and contraction part.
    ${mark('qk-product', qkProduct)}
    workgroupBarrier();
@@ -430,7 +445,7 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\]/g, 'keyRow[o]').repl
     yref = yr;` : 'if (slot == 0u) { rowA[r] = alpha; rowC[r] = exp2(yMax - mNew); }'}
    }
    // </softmax>
-   ${lazy ? `let grew = workgroupUniformLoad(&${growFlag}) != 0.0; // the barrier, and whether some row's reference moved` : 'workgroupBarrier();'}
+   ${lazy ? `let grew = workgroupUniformLoad(&${growFlag}) != 0.0; // the barrier, and whether some row's reference moved` : 'workgroupBarrier();'}${s.late ? `\n   ${nextLoad}` : ''}
    // ---- O = O * alpha + (P' V) * 2^(y - m), 16 columns a result; lane: column cc, rows 8 hh .. 8 hh + 7.${lazy ? `
    // Lazy: O = O * 2^(old - new reference) where a reference moved (rare), + P' V.` : ''}
    ${pLeft}
@@ -482,7 +497,7 @@ ${pv}`}
     let lsT = ${range(8).map((j) => `redY[t * 8u + ${j}u]`).join(' + ')};
     // A NaN row sum (a score of +inf: inf - inf) is NaN, not "no key": the combine reads a NaN partial as a NaN row.
     let nr = rowC[t] != 0.0 || isNan(lsT);
-    let v = select((rowA[t] + log2(lsT)) * 0.6931471805599453, qNan(), nr);
+    let v = select((rowA[t] + log2(lsT)) * 0.6931471805599453${pad ? ` + f32(padW[${pad / 4 - 1}u])` : ''}, qNan(), nr);
     if (!isSplit) {
      lse[u.lseOff + batch * u.lseStrideB + h * u.lseStrideH + (qStart + j) * u.lseStrideT] = select(bitcast<f32>(u.posInfBits), v, lsT > 0.0 || nr);
     } else {
