@@ -15,8 +15,6 @@ clears the L2 so before each rep); lb: three rounds of 400 ms idle, 300 ms back 
 cycles between events: MHz = 2N / the difference.
 """
 import argparse
-import os
-import sys
 import time
 
 ap = argparse.ArgumentParser()
@@ -26,24 +24,16 @@ ap.add_argument("--gap-mb", type=int, default=256)
 ap.add_argument("--phases", default="b2b,lb,dob")
 ap.add_argument("shapes", nargs="+", help="b,s_k,h_q,s_q")
 a = ap.parse_args()
-sys.path.insert(0, os.path.join(a.anchors, "flashmla-sparse"))
-import torch  # noqa: E402
-from flash_mla import get_mla_metadata, flash_mla_with_kvcache  # noqa: E402
+import flashmla_call  # noqa: E402  (this script's folder is on sys.path)
 
-D, DV, PAGE = 576, 512, 64
+torch, flash_mla = flashmla_call.load(a.anchors)
+
 B, N = 16, 60000
 dev = torch.device("cuda:0")
 
 
 def prepare(b, s_k, h_q, s_q):
-    torch.manual_seed(0)
-    pages = (s_k + PAGE - 1) // PAGE
-    table = torch.randperm(b * pages, dtype=torch.int32).view(b, pages).to(dev)
-    lens = torch.full((b,), s_k, dtype=torch.int32, device=dev)
-    q = torch.randn(b, s_q, h_q, D, dtype=torch.bfloat16, device=dev)
-    k = torch.randn(b * pages, PAGE, 1, D, dtype=torch.bfloat16, device=dev)
-    meta, splits = get_mla_metadata(lens, s_q * h_q, 1)
-    return lambda: flash_mla_with_kvcache(q, k, table, lens, DV, meta, splits, causal=True)
+    return flashmla_call.prepare(torch, flash_mla, dev, b, s_k, h_q, s_q)
 
 
 def median(v):
