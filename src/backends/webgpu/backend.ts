@@ -58,8 +58,9 @@ export interface WebGpuBackendOptions {
    * (kernels/decode-matrix4.ts, `subgroups` 4 or 8) or 3 (one subgroup; vSplit applies to it); 6 (opt-in: 32 rows a
    * workgroup, kernels/decode-matrix6.ts; `subgroups` does not apply; correct on the H200, 300 random cases, but
    * slower than v5 at every shape timed there). `lazy` (v5, experimental, off by default): O rescaled only when a
-   * row's maximum moves past 2^8 (kernels/decode-matrix5.ts); correct under emulation, not yet verified on a GPU
-   * (docs/notes/webgpu-matrix-kernel.md, "v5 lazy").
+   * row's maximum moves past 2^8 (kernels/decode-matrix5.ts); correct under emulation, but its first build gave
+   * wrong results on the H200 (2026-11-30) and the rebuilt one has not run on a GPU: for that check only, not for
+   * use (docs/notes/webgpu-matrix-kernel.md, "v5 lazy").
    */
   matrix?: { vSplit?: 1 | 2; emulate?: boolean; version?: 3 | 4 | 5 | 6; subgroups?: 4 | 8; lazy?: boolean | 'side' | 'scratch' };
 }
