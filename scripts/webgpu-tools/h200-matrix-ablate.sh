@@ -9,12 +9,8 @@
 # B, SK, TIMEOUT override the defaults (5,6; all; 10; 128; 8192; 85 s). A dry run on lavapipe (emulated products):
 #   OUT=/tmp/abl ABLATE_EMULATE=1 B=2 SK=100 SETS=base,numSms=264 bash scripts/webgpu-tools/h200-matrix-ablate.sh
 set -uo pipefail
-OUT=${OUT:-/tmp/h200-matrix-ablate}; mkdir -p "$OUT"
-L=$OUT/log.txt
 here=$(dirname "${BASH_SOURCE[0]}")
-say() { echo "== $(date -u +%T) $*" | tee -a "$L"; }
-# The bench's lines without Dawn's shader-compiler chatter.
-quiet() { grep -v '^\[' | grep -v -i 'warning\|^ *\^\|^ *let \|^ *{ var mc\|^ *subgroupMatrix\|^ *[a-z]\+ = \|^$\|compilation log'; }
+. "$here/h200-log.sh" h200-matrix-ablate # OUT, $L, say, quiet
 args=(--versions "${VERSIONS:-5,6}" --reps "${REPS:-10}" --warmup 2 --warm-ms 100)
 [ -n "${SETS:-}" ] && args+=(--sets "$SETS")
 cfg=$(mktemp)

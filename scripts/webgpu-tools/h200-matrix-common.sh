@@ -2,15 +2,11 @@
 # `source .gpu-host/enter.sh`): the log, the CLI of the compiled tree, the issue's four shapes (CONFIGS overrides them)
 # in $cfg, then FlashMLA and the f32 kernel timed on them; F holds the --flashmla arguments for the rounds after.
 #   . scripts/webgpu-tools/h200-matrix-common.sh DEFAULT_OUT_NAME
-OUT=${OUT:-/tmp/$1}; mkdir -p "$OUT"
-L=$OUT/log.txt
+. "$(dirname "${BASH_SOURCE[0]}")/h200-log.sh" "$1" # OUT, $L, say, quiet
 CLI=(node scripts/flashmla-dist.mjs build/src)
 h200MatrixShapes='[{"b":128,"s_k":8192,"h_q":16,"s_q":1},{"b":1,"s_k":32768,"h_q":16,"s_q":1},{"b":4,"seqlens":[4641,45118,1730,1696],"h_q":16,"s_q":4},{"b":128,"s_k":8192,"h_q":128,"s_q":1}]'
 cfg=$(mktemp)
 echo "${CONFIGS:-$h200MatrixShapes}" > "$cfg"
-say() { echo "== $(date -u +%T) $*" | tee -a "$L"; }
-# The bench's lines without Dawn's shader-compiler chatter.
-quiet() { grep -v '^\[' | grep -v -i 'warning\|^ *\^\|^ *let \|^ *{ var mc\|^ *subgroupMatrix\|^ *[a-z]\+ = \|^$\|compilation log'; }
 say "FlashMLA"
 PYTHONUNBUFFERED=1 timeout 40 python3 .gpu-host/anchors/bench_flashmla.py --configs "$cfg" --out "$OUT/flashmla.json" --no-triton 2>&1 | tail -8 >> "$L"
 F=(); [ -s "$OUT/flashmla.json" ] && F=(--flashmla "$OUT/flashmla.json")

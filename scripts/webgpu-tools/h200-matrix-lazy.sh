@@ -10,11 +10,8 @@
 # TIMEOUT_TEST bound the steps (defaults 60 and 150 s). A dry run on lavapipe (emulated products, 4 subgroups):
 #   OUT=/tmp/lz ABLATE_EMULATE=1 FLASHMLA_MATRIX_TEST_EMULATE=1 CASES=4 CONFIGS='[{"b":2,"s_k":100,"h_q":16,"s_q":1}]' bash scripts/webgpu-tools/h200-matrix-lazy.sh
 set -uo pipefail
-OUT=${OUT:-/tmp/h200-matrix-lazy}; mkdir -p "$OUT"
-L=$OUT/log.txt
 here=$(dirname "${BASH_SOURCE[0]}")
-say() { echo "== $(date -u +%T) $*" | tee -a "$L"; }
-quiet() { grep -v '^\[' | grep -v -i 'warning\|^ *\^\|^ *let \|^ *{ var mc\|^ *subgroupMatrix\|^ *[a-z]\+ = \|^$\|compilation log'; }
+. "$here/h200-log.sh" h200-matrix-lazy # OUT, $L, say, quiet
 shapes='[{"b":128,"s_k":8192,"h_q":16,"s_q":1},{"b":1,"s_k":32768,"h_q":16,"s_q":1},{"b":4,"seqlens":[4641,45118,1730,1696],"h_q":16,"s_q":4},{"b":128,"s_k":8192,"h_q":128,"s_q":1},{"b":128,"s_k":8192,"h_q":32,"s_q":1},{"b":128,"s_k":8192,"h_q":64,"s_q":1}]'
 cfg=$(mktemp)
 echo "${CONFIGS:-$shapes}" > "$cfg"

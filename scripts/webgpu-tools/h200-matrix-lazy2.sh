@@ -12,10 +12,8 @@
 # (defaults 60 / 30 s). A dry run on lavapipe (emulated products; checks the plumbing only):
 #   OUT=/tmp/lz2 ABLATE_EMULATE=1 ISO_RANDOM=1 VARIANTS=v5,lazy,pad4,late CONFIGS='[{"b":2,"s_k":100,"h_q":16,"s_q":1}]' bash scripts/webgpu-tools/h200-matrix-lazy2.sh
 set -uo pipefail
-OUT=${OUT:-/tmp/h200-matrix-lazy2}; mkdir -p "$OUT"
-L=$OUT/log.txt
 here=$(dirname "${BASH_SOURCE[0]}")
-say() { echo "== $(date -u +%T) $*" | tee -a "$L"; }
+. "$here/h200-log.sh" h200-matrix-lazy2 # OUT, $L, say, quiet
 cfg=()
 if [ -n "${CONFIGS:-}" ]; then echo "$CONFIGS" > "$OUT/configs.json"; cfg=(--configs "$OUT/configs.json"); fi
 say "lazy-isolate (checks, then timing of what passed)"
