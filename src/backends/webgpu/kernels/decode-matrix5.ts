@@ -92,7 +92,7 @@ export interface DecodeMatrix5Spec {
 }
 
 /** Whether v5 rescales O lazily unless told (WebGpuBackendOptions.matrix.lazy, FLASHMLA_WEBGPU_MATRIX_LAZY). */
-export const matrix5LazyDefault = false;
+export const matrix5LazyDefault = true;
 /** A row's reference moves when its tile maximum of x + log2 ks passes it by more than this (log2 units): P' <= 2^8. */
 const lazyBound = 8;
 
