@@ -145,6 +145,26 @@ constexpr bool kOneHandOff = MLA_SPARSE_SM90_MODE & 536870912;
 #else
 static_assert(!(MLA_SPARSE_SM90_MODE & 536870912), "bit 29 comes with bit 28 or 30");
 #endif
+// Session 11 (issue #14): the key tile token-contiguous, FlashMLA's layout (its K tile is cute's no-swizzle
+// "interleave" atom): column group g (8 columns) of token t at byte 16 (64 g + t) of the stage, so an 8-column chunk
+// of 8 consecutive tokens is 128 contiguous bytes. The producer's map gives a quarter warp 8 consecutive tokens and one
+// box (lane l of warp w: token 8 (w & 1) + l % 8 of the round, box 4 (w / 2) + l / 8), so each 16-byte store of a
+// quarter (local st.shared and st.async into the peer) writes one whole 128-byte line: distinct banks, and a DSMEM
+// store of a warp is four contiguous 128-byte lines instead of 32 scattered 16-byte pieces. The consumers read K
+// (S, K-major) and V (P V, MN-major) through no-swizzle descriptors: K-major LBO 1024 (next 8 columns), SBO 128
+// (next 8 tokens); MN-major LBO 128 (next 8 tokens), SBO 1024 (next 8 columns). Box b still holds columns 64b..64b+63
+// (8 KiB), so V's halves, the V3.2 RoPE box that P lo reuses and the byte counts are where they were.
+// Bit 31 (2147483648): the pair entries; bit 32 (4294967296): the one-CTA entries. Bits 33 / 34 (8589934592 /
+// 17179869184, diagnostics for the first device call): LBO and SBO exchanged in V's / K's descriptor (whichever
+// reading of the descriptor fields the hardware takes passes the checks). Not with 16, 20, 27, 28, 30.
+#define MLA_SSP_TOK ((MLA_SPARSE_SM90_MODE & (2147483648 | 4294967296)) != 0)
+#if MLA_SSP_TOK
+static_assert(!(MLA_SPARSE_SM90_MODE & (65536 | 1048576 | 134217728 | 268435456 | 1073741824)), "bits 31 / 32 are not for 16, 20, 27, 28, 30");
+constexpr bool kTokPair = MLA_SPARSE_SM90_MODE & 2147483648, kTokOne = MLA_SPARSE_SM90_MODE & 4294967296;
+constexpr bool kSwapV = MLA_SPARSE_SM90_MODE & 8589934592, kSwapK = MLA_SPARSE_SM90_MODE & 17179869184;
+#else
+static_assert(!(MLA_SPARSE_SM90_MODE & (8589934592 | 17179869184)), "bits 33 / 34 come with 31 or 32");
+#endif
 #if MLA_SPARSE_SM90_MODE & (4194304 | 8388608 | 16777216)
 constexpr bool kNoStore = MLA_SPARSE_SM90_MODE & 4194304, kNoConv = MLA_SPARSE_SM90_MODE & 8388608,
                kNoRemote = MLA_SPARSE_SM90_MODE & 16777216;
@@ -329,6 +349,13 @@ __device__ __forceinline__ void ss64t(float (&d)[32], uint64_t da, uint64_t db) 
 }
 #endif
 
+#if MLA_SSP_TOK
+/** Shared-memory matrix descriptor without swizzle (layout type 0; bits 31 / 32): core matrices of 8 rows x 16 bytes. */
+__device__ __forceinline__ uint64_t descInter(uint32_t addr, uint32_t lbo, uint32_t sbo) {
+  return static_cast<uint64_t>((addr & 0x3FFFF) >> 4) | (static_cast<uint64_t>(lbo >> 4) << 16) | (static_cast<uint64_t>(sbo >> 4) << 32);
+}
+#endif
+
 template <bool M1, bool C2>
 struct Kernel {
   using F = Fmt<M1>;
@@ -343,6 +370,14 @@ struct Kernel {
   static constexpr uint32_t kPeerBytes = 32 * (kNope * 128 + 128 + 4);
 #endif
   static constexpr int kEmpty = kEmptyCount * (C2 ? 2 : 1);
+#if MLA_SSP_TOK
+  /** Bits 31 / 32: this entry's key tile is token-contiguous (see the bits). */
+  static constexpr bool kTok = C2 ? kTokPair : kTokOne;
+  /** A 16-byte chunk's address in key tile kt: row r (token), box, chunk ch (8 columns) of the box. */
+  static __device__ __forceinline__ uint32_t keyAt(uint32_t kt, int box, int ch, int r) {
+    return kTok ? kt + box * kBox + ch * 1024 + r * 16 : kt + box * kBox + r * 128 + ((ch ^ (r & 7)) << 4);
+  }
+#endif
 #if MLA_SPARSE_SM90_MODE & (268435456 | 1073741824)
   /** Bits 28 / 30: this entry writes its stages half by half (kGrp), handed over half by half (kSplit, not bit 29);
       the peer's bytes of each half: 32 tokens x (kNope boxes x 64 bytes + 4 RoPE chunks of 16 bytes), the validity
@@ -426,7 +461,9 @@ struct Kernel {
   static __device__ __forceinline__ void storeRound(const TileRegs& d, uint32_t kt, uint32_t st, int rnd, int r0, int k, int rot, int tokInRound,
                                                     const Peer& pe) {
     const int r = (r0 + rnd) * 16 + tokInRound;
+#if !MLA_SSP_TOK
     const uint32_t row = kt + k * kBox + r * 128;
+#endif
     if (k < kNope) {
 #pragma unroll
       for (int c = 0; c < 4; ++c) {
@@ -457,11 +494,20 @@ struct Kernel {
           lo = make_uint4(a.x, a.y, b.x, b.y);
           hi = make_uint4(e.x, e.y, f.x, f.y);
         }
+#if MLA_SSP_TOK
+        put(keyAt(kt, k, ch, r), lo, pe);
+        put(keyAt(kt, k, ch + 1, r), hi, pe);
+#else
         put(row + ((ch ^ (r & 7)) << 4), lo, pe);
         put(row + (((ch + 1) ^ (r & 7)) << 4), hi, pe);
+#endif
       }
     }
+#if MLA_SSP_TOK
+    put(keyAt(kt, kNB - 1, k, r), d.live[rnd] ? d.rope[rnd] : make_uint4(0, 0, 0, 0), pe);
+#else
     put(kt + (kNB - 1) * kBox + r * 128 + ((k ^ (r & 7)) << 4), d.live[rnd] ? d.rope[rnd] : make_uint4(0, 0, 0, 0), pe);
+#endif
     if (k == 0) {
       rows().valid[st][r] = d.live[rnd] ? 1 : 0;
 #if MLA_SPARSE_SM90_MODE & 4194304
@@ -581,6 +627,14 @@ struct Kernel {
     const int tokInRound = kGrp ? 8 * (pt >> 6) + 2 * ((pt >> 5) & 1) + (pi & 1) + 4 * ((pi >> 1) & 1)
                                 : kMap ? 4 * (pt >> 5) + 2 * (pq >> 1) + (pi & 1) : pt >> 3;
     const int rot = kGrp ? (k >> 1) & 1 : k >> 1;
+#elif MLA_SSP_TOK
+    // Bits 31 / 32 (kTok): lane l of warp w takes token 8 (w & 1) + l % 8 of each round and box 4 (w / 2) + l / 8, its
+    // chunks in order (rot 0): a quarter warp is 8 consecutive tokens of one box. Other entries: bits 21 / 26 as below.
+    constexpr bool kMap = (MLA_SPARSE_SM90_MODE & 2097152) || (C2 && (MLA_SPARSE_SM90_MODE & 67108864));
+    const int pt = threadIdx.x - 256, pq = (pt >> 3) & 3, pi = pt & 7;
+    const int k = kTok ? 4 * (pt >> 6) + pq : kMap ? 2 * (pi >> 1) + (pq & 1) : pt & 7;
+    const int tokInRound = kTok ? 8 * ((pt >> 5) & 1) + pi : kMap ? 4 * (pt >> 5) + 2 * (pq >> 1) + (pi & 1) : pt >> 3;
+    const int rot = kTok ? 0 : k >> 1;
 #elif MLA_SPARSE_SM90_MODE & (2097152 | 67108864)
     // Bit 21 (bit 26: pair entries only): lane l of warp w (quarter q = l / 8, i = l % 8) takes token
     // 4w + 2 (q / 2) + i % 2, box 2 (i / 2) + q % 2.
@@ -795,14 +849,27 @@ struct Kernel {
       for (int t = 0; t < it.nTiles; ++t, ++u) {
         const uint32_t st = u & 1, par = (u >> 1) & 1;
         const uint32_t kt = kBase + st * kTile, pLo = M1 ? pBase + kBox : kt + 8 * kBox; // V3.2: the RoPE box, not part of V
+#if MLA_SSP_TOK
+        // Bits 31 / 32: V MN-major without swizzle: LBO 128 (next 8 tokens), SBO 1024 (next 8 columns); 16 tokens a k-step.
+        const uint64_t dV = kTok ? opaque(kSwapV ? descInter(kt + (kC0 / 64) * kBox, 1024, 128) : descInter(kt + (kC0 / 64) * kBox, 128, 1024))
+                                 : opaque(descSw128(kt + (kC0 / 64) * kBox, 8192, 1024));
+        constexpr int kVStep = kTok ? 16 : 128; // descriptor units (16 bytes) a k-step of 16 tokens
+        constexpr int kKStep = kTok ? 128 : 2;  // S: a k-step of 16 columns
+#else
         const uint64_t dV = opaque(descSw128(kt + (kC0 / 64) * kBox, 8192, 1024));
+        constexpr int kVStep = 128, kKStep = 2;
+#endif
         if constexpr (W == 0) {
           mbarWait(fullBar + 8 * st, par);
           if constexpr (C2) mbarWait(remoteBar + 8 * st, par); // the peer's half of the tile (st.async, counted in bytes)
           float s[32];
 #pragma unroll
           for (int i = 0; i < 32; ++i) s[i] = 0.f;
-          const uint64_t dQ = opaque(descSw128(qBase, 16, 1024)), dK = opaque(descSw128(kt, 16, 1024));
+          const uint64_t dQ = opaque(descSw128(qBase, 16, 1024)), dK =
+#if MLA_SSP_TOK
+              kTok ? opaque(kSwapK ? descInter(kt, 128, 1024) : descInter(kt, 1024, 128)) :
+#endif
+              opaque(descSw128(kt, 16, 1024));
           wgFence();
 #if MLA_SPARSE_SM90_MODE & (268435456 | 1073741824)
           if constexpr (kSplit) { // bits 28 / 30: k-steps 0, 1 of every box on the first half, then the second half's
@@ -816,19 +883,19 @@ struct Kernel {
 #pragma unroll
               for (int b = 0; b < kNB; ++b)
 #pragma unroll
-                for (int kk = 2 * g; kk < 2 * g + 2; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::ss64(s, dQ + b * (kBox >> 4) + 2 * kk, dK + b * (kBox >> 4) + 2 * kk);
+                for (int kk = 2 * g; kk < 2 * g + 2; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::ss64(s, dQ + b * (kBox >> 4) + 2 * kk, dK + b * (kBox >> 4) + kKStep * kk);
             }
           } else {
 #pragma unroll
             for (int b = 0; b < kNB; ++b)
 #pragma unroll
-              for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::ss64(s, dQ + b * (kBox >> 4) + 2 * kk, dK + b * (kBox >> 4) + 2 * kk);
+              for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::ss64(s, dQ + b * (kBox >> 4) + 2 * kk, dK + b * (kBox >> 4) + kKStep * kk);
           }
 #else
 #pragma unroll
           for (int b = 0; b < kNB; ++b)
 #pragma unroll
-            for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::ss64(s, dQ + b * (kBox >> 4) + 2 * kk, dK + b * (kBox >> 4) + 2 * kk);
+            for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::ss64(s, dQ + b * (kBox >> 4) + 2 * kk, dK + b * (kBox >> 4) + kKStep * kk);
 #endif
           wgCommit();
           wgWait<0>();
@@ -904,20 +971,20 @@ struct Kernel {
 #if MLA_SPARSE_SM90_MODE & 1048576
           if constexpr (kNa == 96) {
 #pragma unroll
-            for (int kk = 0; kk < 4; ++kk) if (!kNoMath) rs192(o, hi[kk], dV + ((kk * 2048) >> 4));
+            for (int kk = 0; kk < 4; ++kk) if (!kNoMath) rs192(o, hi[kk], dV + kk * kVStep);
 #pragma unroll
-            for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) rs192(o, lo[kk], dV + ((kk * 2048) >> 4));
+            for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) rs192(o, lo[kk], dV + kk * kVStep);
           } else {
 #pragma unroll
-            for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::rs256(o, hi[kk], dV + ((kk * 2048) >> 4));
+            for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::rs256(o, hi[kk], dV + kk * kVStep);
 #pragma unroll
-            for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) Wg<__nv_bfloat16>::rs256(o, lo[kk], dV + ((kk * 2048) >> 4));
+            for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) Wg<__nv_bfloat16>::rs256(o, lo[kk], dV + kk * kVStep);
           }
 #else
 #pragma unroll
-          for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::rs256(o, hi[kk], dV + ((kk * 2048) >> 4));
+          for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::rs256(o, hi[kk], dV + kk * kVStep);
 #pragma unroll
-          for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) Wg<__nv_bfloat16>::rs256(o, lo[kk], dV + ((kk * 2048) >> 4));
+          for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) Wg<__nv_bfloat16>::rs256(o, lo[kk], dV + kk * kVStep);
 #endif
           wgCommit();
           wgWait<0>();
@@ -943,9 +1010,9 @@ struct Kernel {
           const uint64_t dP = opaque(descSw128(pBase, 16, 1024)), dL = opaque(descSw128(pLo, 16, 1024));
           wgFence();
 #pragma unroll
-          for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::ss256(o, dP + 2 * kk, dV + ((kk * 2048) >> 4));
+          for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::ss256(o, dP + 2 * kk, dV + kk * kVStep);
 #pragma unroll
-          for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) Wg<__nv_bfloat16>::ss256(o, dL + 2 * kk, dV + ((kk * 2048) >> 4));
+          for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) Wg<__nv_bfloat16>::ss256(o, dL + 2 * kk, dV + kk * kVStep);
 #if MLA_SPARSE_SM90_MODE & 1048576
           if constexpr (kNb > 0) {
             const uint64_t dV2 = opaque(descSw128(kt + 7 * kBox, 8192, 1024)); // columns 448..511: box 7
