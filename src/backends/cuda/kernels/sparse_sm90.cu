@@ -373,10 +373,8 @@ struct Kernel {
 #if MLA_SSP_TOK
   /** Bits 31 / 32: this entry's key tile is token-contiguous (see the bits). */
   static constexpr bool kTok = C2 ? kTokPair : kTokOne;
-  /** A 16-byte chunk's address in key tile kt: row r (token), box, chunk ch (8 columns) of the box. */
-  static __device__ __forceinline__ uint32_t keyAt(uint32_t kt, int box, int ch, int r) {
-    return kTok ? kt + box * kBox + ch * 1024 + r * 16 : kt + box * kBox + r * 128 + ((ch ^ (r & 7)) << 4);
-  }
+  /** A 16-byte chunk's address in a token-contiguous key tile kt: row r (token), box, chunk ch (8 columns) of the box. */
+  static __device__ __forceinline__ uint32_t keyAt(uint32_t kt, int box, int ch, int r) { return kt + box * kBox + ch * 1024 + r * 16; }
 #endif
 #if MLA_SPARSE_SM90_MODE & (268435456 | 1073741824)
   /** Bits 28 / 30: this entry writes its stages half by half (kGrp), handed over half by half (kSplit, not bit 29);
@@ -461,9 +459,7 @@ struct Kernel {
   static __device__ __forceinline__ void storeRound(const TileRegs& d, uint32_t kt, uint32_t st, int rnd, int r0, int k, int rot, int tokInRound,
                                                     const Peer& pe) {
     const int r = (r0 + rnd) * 16 + tokInRound;
-#if !MLA_SSP_TOK
     const uint32_t row = kt + k * kBox + r * 128;
-#endif
     if (k < kNope) {
 #pragma unroll
       for (int c = 0; c < 4; ++c) {
@@ -495,19 +491,22 @@ struct Kernel {
           hi = make_uint4(e.x, e.y, f.x, f.y);
         }
 #if MLA_SSP_TOK
-        put(keyAt(kt, k, ch, r), lo, pe);
-        put(keyAt(kt, k, ch + 1, r), hi, pe);
-#else
-        put(row + ((ch ^ (r & 7)) << 4), lo, pe);
-        put(row + (((ch + 1) ^ (r & 7)) << 4), hi, pe);
+        if constexpr (kTok) {
+          put(keyAt(kt, k, ch, r), lo, pe);
+          put(keyAt(kt, k, ch + 1, r), hi, pe);
+        } else
 #endif
+        {
+          put(row + ((ch ^ (r & 7)) << 4), lo, pe);
+          put(row + (((ch + 1) ^ (r & 7)) << 4), hi, pe);
+        }
       }
     }
 #if MLA_SSP_TOK
-    put(keyAt(kt, kNB - 1, k, r), d.live[rnd] ? d.rope[rnd] : make_uint4(0, 0, 0, 0), pe);
-#else
-    put(kt + (kNB - 1) * kBox + r * 128 + ((k ^ (r & 7)) << 4), d.live[rnd] ? d.rope[rnd] : make_uint4(0, 0, 0, 0), pe);
+    if constexpr (kTok) put(keyAt(kt, kNB - 1, k, r), d.live[rnd] ? d.rope[rnd] : make_uint4(0, 0, 0, 0), pe);
+    else
 #endif
+    put(kt + (kNB - 1) * kBox + r * 128 + ((k ^ (r & 7)) << 4), d.live[rnd] ? d.rope[rnd] : make_uint4(0, 0, 0, 0), pe);
     if (k == 0) {
       rows().valid[st][r] = d.live[rnd] ? 1 : 0;
 #if MLA_SPARSE_SM90_MODE & 4194304
@@ -851,8 +850,9 @@ struct Kernel {
         const uint32_t kt = kBase + st * kTile, pLo = M1 ? pBase + kBox : kt + 8 * kBox; // V3.2: the RoPE box, not part of V
 #if MLA_SSP_TOK
         // Bits 31 / 32: V MN-major without swizzle: LBO 128 (next 8 tokens), SBO 1024 (next 8 columns); 16 tokens a k-step.
-        const uint64_t dV = kTok ? opaque(kSwapV ? descInter(kt + (kC0 / 64) * kBox, 1024, 128) : descInter(kt + (kC0 / 64) * kBox, 128, 1024))
-                                 : opaque(descSw128(kt + (kC0 / 64) * kBox, 8192, 1024));
+        uint64_t dV;
+        if constexpr (kTok) dV = opaque(kSwapV ? descInter(kt + (kC0 / 64) * kBox, 1024, 128) : descInter(kt + (kC0 / 64) * kBox, 128, 1024));
+        else dV = opaque(descSw128(kt + (kC0 / 64) * kBox, 8192, 1024));
         constexpr int kVStep = kTok ? 16 : 128; // descriptor units (16 bytes) a k-step of 16 tokens
         constexpr int kKStep = kTok ? 128 : 2;  // S: a k-step of 16 columns
 #else
@@ -865,11 +865,14 @@ struct Kernel {
           float s[32];
 #pragma unroll
           for (int i = 0; i < 32; ++i) s[i] = 0.f;
-          const uint64_t dQ = opaque(descSw128(qBase, 16, 1024)), dK =
 #if MLA_SSP_TOK
-              kTok ? opaque(kSwapK ? descInter(kt, 128, 1024) : descInter(kt, 1024, 128)) :
+          const uint64_t dQ = opaque(descSw128(qBase, 16, 1024));
+          uint64_t dK;
+          if constexpr (kTok) dK = opaque(kSwapK ? descInter(kt, 128, 1024) : descInter(kt, 1024, 128));
+          else dK = opaque(descSw128(kt, 16, 1024));
+#else
+          const uint64_t dQ = opaque(descSw128(qBase, 16, 1024)), dK = opaque(descSw128(kt, 16, 1024));
 #endif
-              opaque(descSw128(kt, 16, 1024));
           wgFence();
 #if MLA_SPARSE_SM90_MODE & (268435456 | 1073741824)
           if constexpr (kSplit) { // bits 28 / 30: k-steps 0, 1 of every box on the first half, then the second half's
