@@ -54,6 +54,8 @@ test('sparse_sm90: grid, block and the shared memory the .cu asserts', () => {
   assert.equal(mode & (2 | 4 | 32 | 128 | 131072 | 4194304 | 8388608 | 16777216), 0, `the shipped build mode ${mode} has no measurement-only bit`);
   // Session 9: the h_q-128 pair entries run as 2-CTA clusters (bit 13, with its required bits 14 and 15).
   assert.equal(mode & (8192 | 16384 | 32768), 8192 | 16384 | 32768, `the shipped build mode ${mode} has the pair bits 13-15`);
+  // Session 11: bits 33 / 34 (the no-swizzle descriptors' LBO / SBO exchanged) were first-call hedges, wrong on the H200.
+  assert.equal(BigInt(mode) & (8589934592n | 17179869184n), 0n, `the shipped build mode ${mode} has no descriptor hedge bit`);
   const build = readFileSync(fileURLToPath(new URL('../../scripts/build-kernels.mjs', import.meta.url)), 'utf8');
   assert.match(build, /'sparse_sm90\.cu': \['arch=compute_90a,code=sm_90a'\]/, 'built for sm_90a only');
 });

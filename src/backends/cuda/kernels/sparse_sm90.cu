@@ -52,8 +52,9 @@ template <bool M1> struct Fmt {
   static constexpr int kRaw = M1 ? 576 : 656;   // bytes of a token's row (V3.2: 512 e4m3, 4 f32 scales, 64 bf16 RoPE; MODEL1: 448 e4m3, 64 bf16)
   static constexpr int kRope = M1 ? 448 : 528;  // where the RoPE bytes start in the row
 };
-// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below: 67952648 = 843784 + bit 26 (the pair
-// producer's conflict-free lane map) since session 10's helper round, 843784 = 57352 + bits 18 (P by stmatrix) and 19
+// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below: 2215436296 = 67952648 + bit 31 (the pair
+// entries' token-contiguous key tile, FlashMLA's layout) since session 11's helper round, 67952648 = 843784 + bit 26 (the
+// pair producer's conflict-free lane map) since session 10's helper round, 843784 = 57352 + bits 18 (P by stmatrix) and 19
 // (the scale multiply in bf16x2) since session 10's first call, 57352 = 8 + the pair bits 13-15 in session 9, 8
 // before). Bit 3 is the whole-tile producer (produceTile);
 // the versions measured slower on the H200 have left the code (the round pipeline with and without L2 prefetch: bits
@@ -62,7 +63,7 @@ template <bool M1> struct Fmt {
 // their meaning. Diagnostics: bit 1 consumers skip every wgmma (producer-bound time), bit 2 the
 // producer skips the token loads (consumer-bound time).
 #ifndef MLA_SPARSE_SM90_MODE
-#define MLA_SPARSE_SM90_MODE 67952648
+#define MLA_SPARSE_SM90_MODE 2215436296
 #endif
 static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & (81 | 3840)), "bits 0, 4, 6 and 8-11 are gone and bit 3 is required");
 constexpr bool kNoMath = MLA_SPARSE_SM90_MODE & 2, kNoLoad = MLA_SPARSE_SM90_MODE & 4;
@@ -156,7 +157,12 @@ static_assert(!(MLA_SPARSE_SM90_MODE & 536870912), "bit 29 comes with bit 28 or 
 // (8 KiB), so V's halves, the V3.2 RoPE box that P lo reuses and the byte counts are where they were.
 // Bit 31 (2147483648): the pair entries; bit 32 (4294967296): the one-CTA entries. Bits 33 / 34 (8589934592 /
 // 17179869184, diagnostics for the first device call): LBO and SBO exchanged in V's / K's descriptor (whichever
-// reading of the descriptor fields the hardware takes passes the checks). Not with 16, 20, 27, 28, 30.
+// reading of the descriptor fields the hardware takes passes the checks). Not with 16, 20, 27, 28, 30. Entries without
+// their bit compile the code of the mode without it (if constexpr), so a class ships alone.
+// Session 11's H200 A/B: 31 takes 7.7-9.1 % off every pair shape (ncu: the DSMEM stores move 304 MB in 9.5 M sectors
+// instead of 573 MB in 17.9 M, FlashMLA's 302 MB / 9.4 M) and ships; 32 is 2.5-4.2 % slower on the one-CTA MODEL1
+// h_q 64 shapes (the consumers alone are not: the loss is in the whole-tile producer, reason not found); 33 and 34
+// fail every check (cute's reading of the fields is the hardware's).
 #define MLA_SSP_TOK ((MLA_SPARSE_SM90_MODE & (2147483648 | 4294967296)) != 0)
 #if MLA_SSP_TOK
 static_assert(!(MLA_SPARSE_SM90_MODE & (65536 | 1048576 | 134217728 | 268435456 | 1073741824)), "bits 31 / 32 are not for 16, 20, 27, 28, 30");
