@@ -13,11 +13,13 @@
 //   ./harness_gap ab b s_k h_q s_q           AB_KERNELS, ROUNDS interleaved rounds of medianUs (harness_common.cuh)
 //   ./harness_gap b2bn b s_k h_q s_q n name  one warm launch, 500 ms idle, n launches back to back (for ncu
 //                                            --launch-skip k --launch-count 1: k = 1 is the first after idle)
-// Kernel names: lib, libtr, x799, x799tr, and those in kNames below; a suffix @c2 / @c4 launches the row tiles of a
-// part as one cluster (kVarGridX grids only).
+// Kernel names: lib, libtr, x799, x799tr, nar (decode_sm90.cu, <= 32 rows); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
+// row) instead of combine; a suffix @c2 / @c4 launches the row tiles of a part as one cluster (placement only).
+// check takes f16 cases too where the kernel has an f16 entry (lib, lib+w).
 #define MLA_SM90W_TRACE 1
 #include "../../../src/backends/cuda/kernels/params.h"
 #include "../../../src/backends/cuda/kernels/decode_sm90_wide.cu"
+#include "../../../src/backends/cuda/kernels/decode_sm90.cu"
 #include "../../../src/backends/cuda/kernels/combine.cu"
 #include <cuda.h>
 #include <algorithm>
@@ -34,23 +36,36 @@
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gtr, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarTrace)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_g799, __nv_bfloat16, false, 799)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_g799tr, __nv_bfloat16, false, 799 | mla::sm90w::kVarTrace)
+// combineWarps with two splits' partials ahead instead of four (fewer registers, more warps an SM): "+w2"
+extern "C" __global__ void __launch_bounds__(256, 3) mla_combine_warps2_bf16(const MlaParams p) { mla::combineWarps<__nv_bfloat16, 2>(p); }
 
 using namespace mla;
 #include "harness_common.cuh"
 
 using KFn = void (*)(MlaParams, mla::sm90w::TmaMap);
 struct KSpec {
-  KFn fn = nullptr;
+  KFn fn = nullptr, fn16 = nullptr; // fn16: the f16 entry (lib only)
   bool trace = false;
   int cluster = 1;
+  int warps = 0;       // "+w" (4) / "+w2" (2): combine.cu's combineWarps (one warp a row, that many splits ahead)
+  bool narrow = false; // "nar": decode_sm90.cu's library entries (<= 32 rows), not the wide kernel
 };
 
 static bool kspecOf(const std::string& full, KSpec& k) {
   const size_t at = full.find('@');
-  const std::string n = full.substr(0, at);
+  std::string n = full.substr(0, at);
   k = KSpec();
   if (at != std::string::npos) k.cluster = atoi(full.c_str() + at + 2);
-  if (n == "lib") k.fn = mla_decode_sm90w_bf16;
+  const size_t plus = n.find('+');
+  if (plus != std::string::npos) {
+    const std::string w = n.substr(plus + 1);
+    if (w == "w") k.warps = 4;
+    else if (w == "w2") k.warps = 2;
+    else return false;
+    n = n.substr(0, plus);
+  }
+  if (n == "lib") { k.fn = mla_decode_sm90w_bf16; k.fn16 = mla_decode_sm90w_f16; }
+  else if (n == "nar") { k.narrow = true; k.fn = mla_decode_sm90w_bf16; k.fn16 = mla_decode_sm90w_f16; } // fn unused: launchK picks decode_sm90's
   else if (n == "libtr") { k.fn = mla_decode_sm90w_bf16_gtr; k.trace = true; }
   else if (n == "x799") k.fn = mla_decode_sm90w_bf16_g799;
   else if (n == "x799tr") { k.fn = mla_decode_sm90w_bf16_g799tr; k.trace = true; }
@@ -60,11 +75,36 @@ static bool kspecOf(const std::string& full, KSpec& k) {
 
 // One decode launch (grid (row tiles, 1, parts): every entry here has kVarGridX), optionally as clusters of
 // k.cluster row tiles; then the combine where a request was split, unless noCombine.
-static bool launchK(const Dev& d, const KSpec& k, bool noCombine = false) {
+// The combine after a decode: combine.cu's combine (as finishLaunch) or, with k.warps, combineWarps.
+static bool combineK(const Dev& d, const KSpec& k, bool f16) {
   const MlaParams& p = d.p;
+  if (!k.warps) return finishLaunch(d, f16);
+  CK(cudaGetLastError());
+  if (d.hNs[p.b] != p.b) {
+    if (k.warps == 2 && f16) return false;
+    (k.warps == 2 ? mla_combine_warps2_bf16 : f16 ? mla_combine_warps_f16 : mla_combine_warps_bf16)<<<dim3(p.b, (p.sQ * p.hQ + 7) / 8), 256>>>(p);
+    CK(cudaGetLastError());
+  }
+  return true;
+}
+
+static bool launchK(const Dev& d, const KSpec& k, bool noCombine = false, bool f16 = false) {
+  const MlaParams& p = d.p;
+  if (k.narrow) { // the library's narrow launch (harness.cu's kNew): grid (parts, hKv), two consumer warpgroups
+    if (p.rows > 32 || p.hKv != 1 || p.pageBlockSize != 64) return false;
+    const int nr = p.rows <= 16 ? 16 : 32;
+    void (*nf)(MlaParams, CUtensorMap) = nr == 16 ? (f16 ? mla_decode_sm90_f16_n16 : mla_decode_sm90_bf16_n16) : (f16 ? mla_decode_sm90_f16_n32 : mla_decode_sm90_bf16_n32);
+    const int smem = nr == 16 ? mla::sm90::Layout<16, 2>::SMEM : mla::sm90::Layout<32, 2>::SMEM;
+    CK(cudaFuncSetAttribute(nf, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    nf<<<dim3(p.numSmParts, p.hKv), mla::sm90::threadsOf<2>(), smem>>>(p, d.tm);
+    if (noCombine) { CK(cudaGetLastError()); return true; }
+    return combineK(d, k, f16);
+  }
   if (p.rows < 64 || p.hKv != 1 || p.pageBlockSize != 64) return false;
+  if (f16 && !k.fn16) return false;
+  const KFn fn = f16 ? k.fn16 : k.fn;
   const int tiles = (p.rows + 63) / 64;
-  CK(cudaFuncSetAttribute(k.fn, cudaFuncAttributeMaxDynamicSharedMemorySize, mla::sm90w::SMEM));
+  CK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, mla::sm90w::SMEM));
   const dim3 grid(tiles, p.hKv, p.numSmParts);
   if (k.cluster > 1) {
     if (tiles % k.cluster != 0) return false;
@@ -77,12 +117,12 @@ static bool launchK(const Dev& d, const KSpec& k, bool noCombine = false) {
     at[0].val.clusterDim.x = k.cluster; at[0].val.clusterDim.y = 1; at[0].val.clusterDim.z = 1;
     cfg.attrs = at;
     cfg.numAttrs = 1;
-    CK(cudaLaunchKernelEx(&cfg, k.fn, p, *reinterpret_cast<const mla::sm90w::TmaMap*>(&d.tm)));
+    CK(cudaLaunchKernelEx(&cfg, fn, p, *reinterpret_cast<const mla::sm90w::TmaMap*>(&d.tm)));
   } else {
-    k.fn<<<grid, 384, mla::sm90w::SMEM>>>(p, *reinterpret_cast<const mla::sm90w::TmaMap*>(&d.tm));
+    fn<<<grid, 384, mla::sm90w::SMEM>>>(p, *reinterpret_cast<const mla::sm90w::TmaMap*>(&d.tm));
   }
   if (noCombine) { CK(cudaGetLastError()); return true; }
-  return finishLaunch(d, false);
+  return combineK(d, k, f16);
 }
 
 static void problemOf(char** argv, Problem& pr) {
@@ -161,7 +201,7 @@ static void gapOne(const Dev& d, const std::string& shape, const std::string& na
     CK(cudaEventRecord(ev[0]));
     launchK(d, k, true);
     CK(cudaEventRecord(ev[1]));
-    finishLaunch(d, false);
+    combineK(d, k, false);
     CK(cudaEventRecord(ev[2]));
     CK(cudaEventSynchronize(ev[2]));
     float a, b;
@@ -176,7 +216,7 @@ static void gapOne(const Dev& d, const std::string& shape, const std::string& na
     CK(cudaEventRecord(ev[3 * i]));
     launchK(d, k, true);
     CK(cudaEventRecord(ev[3 * i + 1]));
-    finishLaunch(d, false);
+    combineK(d, k, false);
     CK(cudaEventRecord(ev[3 * i + 2]));
   }
   CK(cudaEventSynchronize(ev[3 * n - 1]));
@@ -230,12 +270,14 @@ int main(int argc, char** argv) {
     static KSpec gk;
     gk = k;
     const int cases = argc > 2 ? atoi(argv[2]) : 100, seed = argc > 3 ? atoi(argv[3]) : 1;
-    const int shapes[][2] = {{64, 1}, {128, 1}, {32, 2}, {16, 4}, {64, 2}, {128, 2}, {96, 1}, {48, 2}, {16, 5}, {24, 3}, {128, 3}, {40, 4}};
+    const int wide[][2] = {{64, 1}, {128, 1}, {32, 2}, {16, 4}, {64, 2}, {128, 2}, {96, 1}, {48, 2}, {16, 5}, {24, 3}, {128, 3}, {40, 4}};
+    const int narrow[][2] = {{16, 1}, {32, 1}, {8, 2}, {16, 2}, {4, 4}, {8, 4}, {24, 1}, {1, 1}, {2, 3}, {5, 5}, {10, 3}, {12, 2}};
+    const int(*shapes)[2] = k.narrow ? narrow : wide;
     const int chunk = getenv("CHECK_CHUNK") ? std::max(1, atoi(getenv("CHECK_CHUNK"))) : cases;
     int fails = 0;
     for (int c = 0, r = 0; c < cases; c += chunk, ++r) {
       fails += checkCases(std::min(chunk, cases - c), chunk < cases ? seed * 1000 + r : seed, shapes, 12, 12000, kn.c_str(),
-                          [](const Dev& d, bool f16) { return !f16 && launchK(d, gk); }, true);
+                          [](const Dev& d, bool f16) { return launchK(d, gk, false, f16); }, gk.fn16 == nullptr);
       fflush(stdout);
     }
     return fails ? 1 : 0;

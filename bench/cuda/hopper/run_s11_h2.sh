@@ -31,11 +31,21 @@ smipid=$!
 mark() { echo "$1 $(date +%s.%N)" >> "$O/marks.txt"; }
 for st in $STEPS; do
   case $st in
-    check)
+    check) # CHECK_PROCS processes of CHECK_N cases a kernel, all at once, and memcheck of MEM_KERNELS
       for k in ${CHECK_KERNELS:-libtr x799}; do
-        CHECK_KERNEL=$k timeout ${CHECK_S:-20} $G check ${CHECK_N:-12} 31 > "$O/check_$k.log" 2>&1
-        echo "check $k: rc=$? $(grep 'cases run' "$O/check_$k.log" | tail -1) $(grep -m2 FAIL "$O/check_$k.log" | tr '\n' ' ')"
-      done ;;
+        for j in $(seq 1 ${CHECK_PROCS:-1}); do
+          ( CHECK_KERNEL=$k CHECK_CHUNK=10 timeout ${CHECK_S:-20} stdbuf -oL $G check ${CHECK_N:-12} $((30 + j)) > "$O/check_${k}_$j.log" 2>&1; echo "rc=$?" >> "$O/check_${k}_$j.log" ) &
+        done
+      done
+      for k in ${MEM_KERNELS:-}; do
+        ( CHECK_KERNEL=$k timeout ${CHECK_S:-20} compute-sanitizer --tool memcheck --print-limit 5 $G check 3 9 > "$O/memcheck_$k.txt" 2>&1; echo "rc=$?" >> "$O/memcheck_$k.txt" ) &
+      done
+      wait
+      for k in ${CHECK_KERNELS:-libtr x799}; do
+        echo "check $k: $(cat "$O"/check_${k}_*.log | grep -o '[0-9]* cases run, [0-9]* failed, worst rel [0-9.e+-]*' | awk '{ r += $1; f += $4; w = ($8 + 0 > w) ? $8 + 0 : w } END { printf "%d cases, %d failed, worst rel %.2e", r, f, w }'); $(grep -h '^rc=' "$O"/check_${k}_*.log | tr '\n' ' ') $(grep -h -m2 '^FAIL' "$O"/check_${k}_*.log | head -2 | tr '\n' ' ')"
+      done
+      for k in ${MEM_KERNELS:-}; do echo "memcheck $k: $(grep 'ERROR SUMMARY' "$O/memcheck_$k.txt" | tail -1) $(grep 'cases run' "$O/memcheck_$k.txt" | tail -1 | cut -c1-60) $(tail -1 "$O/memcheck_$k.txt")"; done
+      ts "check done" ;;
     gap)
       gk=${GAP_KERNELS:-libtr x799tr libtr@c2}
       for s in ${GAP_SHAPES:-$SH 128,8192,128,2}; do
@@ -49,8 +59,8 @@ for st in $STEPS; do
     fmgap)
       for s in ${FM_SHAPES:-$SH 128,8192,128,2}; do
         mark "fmgap_$s"
-        PYTHONUNBUFFERED=1 timeout ${FM_S:-40} python3 "$here/flashmla_gap.py" --anchors .gpu-host/anchors --n ${GAP_N:-400} $s > "$O/fmgap_$s.log" 2>&1
-        echo "fmgap $s rc=$?"; grep '^gap\|rror' "$O/fmgap_$s.log" | tail -6
+        PYTHONUNBUFFERED=1 timeout ${FM_S:-40} python3 "$here/flashmla_gap.py" --anchors .gpu-host/anchors --n ${GAP_N:-400} ${FM_ARGS:-} ${s//;/ } > "$O/fmgap_$s.log" 2>&1
+        echo "fmgap $s rc=$?"; grep '^gap\|rror' "$O/fmgap_$s.log" | tail -30
         mark "end"
       done
       ts "fmgap done" ;;
@@ -70,9 +80,11 @@ for st in $STEPS; do
       run_ncu fm_sustained none $n splitkv_mla_kernel python3 "$here/flashmla_gap.py" --anchors .gpu-host/anchors --b2bn $((n + 20)) $SH
       [ -n "${NCU_FM_SINGLE:-}" ] && run_ncu fm_single none 1 splitkv_mla_kernel python3 "$here/flashmla_gap.py" --anchors .gpu-host/anchors --b2bn 3 $SH
       ts "ncu done" ;;
-    ab)
+    ab) # rows <= 32: ABN_KERNELS (the narrow kernel), else AB_KERNELS
       for s in ${AB_SHAPES:-128,8192,128,1 128,8192,128,2 128,8192,64,1 128,1024,128,1}; do
-        AB_KERNELS=${AB_KERNELS:-lib x799 lib@c2 x799@c2} ROUNDS=${ROUNDS:-3} timeout ${AB_S:-30} $G ab ${s//,/ } 2>&1 | grep -v '^device'
+        IFS=, read -r _b _sk _h _sq <<< "$s"
+        ks=${AB_KERNELS:-lib x799 lib@c2 x799@c2}; [ $((_h * _sq)) -le 32 ] && ks=${ABN_KERNELS:-nar nar+w}
+        AB_KERNELS=$ks ROUNDS=${ROUNDS:-3} timeout ${AB_S:-30} $G ab ${s//,/ } 2>&1 | grep -v '^device'
       done
       ts "ab done" ;;
   esac
