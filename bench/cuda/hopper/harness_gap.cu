@@ -139,7 +139,7 @@ static double med(std::vector<double> v) {
 // The trace of the last traced launch: kernel span, CTA durations, per-CTA clock, item ends of sibling row tiles.
 static void traceSummary(const Dev& d, const std::string& tag) {
   const int tiles = (d.p.rows + 63) / 64, ctas = tiles * d.p.numSmParts;
-  std::vector<unsigned long long> tr(512 * 16);
+  std::vector<unsigned long long> tr(mla::sm90w::kTraceCtas * 16);
   CK(cudaMemcpyFromSymbol(tr.data(), mla::sm90w::mlaSm90wTrace, sizeof(unsigned long long) * tr.size()));
   unsigned long long t0 = ~0ull, tEnd = 0, sMax = 0;
   std::vector<double> dur, mhz, endRel, drift, startRel, items;

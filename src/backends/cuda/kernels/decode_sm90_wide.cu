@@ -232,7 +232,8 @@ constexpr int kVarTrace = 131072;
 // Per CTA (linear id) 16 words: [0] smid, [1] global ns at start, [2] clock64 at start, [3] / [4] global ns / clock64
 // at warpgroup 0's end, [5] global ns at warpgroup 1's end, [6] items, [7] unused, [8..15] global ns at the end of
 // warpgroup 0's items 0..7.
-__device__ unsigned long long mlaSm90wTrace[512 * 16];
+constexpr int kTraceCtas = 1024; // launches of up to this many CTAs are traced
+__device__ unsigned long long mlaSm90wTrace[kTraceCtas * 16];
 __device__ __forceinline__ unsigned long long* traceCta() {
   return mlaSm90wTrace + 16 * (blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z));
 }
