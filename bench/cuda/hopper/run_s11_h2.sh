@@ -32,15 +32,18 @@ mark() { echo "$1 $(date +%s.%N)" >> "$O/marks.txt"; }
 for st in $STEPS; do
   case $st in
     check) # CHECK_PROCS processes of CHECK_N cases a kernel, all at once, and memcheck of MEM_KERNELS
+      pids=""
       for k in ${CHECK_KERNELS:-libtr x799}; do
         for j in $(seq 1 ${CHECK_PROCS:-1}); do
           ( CHECK_KERNEL=$k CHECK_CHUNK=10 timeout ${CHECK_S:-20} stdbuf -oL $G check ${CHECK_N:-12} $((30 + j)) > "$O/check_${k}_$j.log" 2>&1; echo "rc=$?" >> "$O/check_${k}_$j.log" ) &
+          pids="$pids $!"
         done
       done
       for k in ${MEM_KERNELS:-}; do
         ( CHECK_KERNEL=$k timeout ${CHECK_S:-20} compute-sanitizer --tool memcheck --print-limit 5 $G check 3 9 > "$O/memcheck_$k.txt" 2>&1; echo "rc=$?" >> "$O/memcheck_$k.txt" ) &
+        pids="$pids $!"
       done
-      wait
+      wait $pids # these jobs only: a bare wait would also wait for the nvidia-smi sampler (session 11 call 2 hung there)
       for k in ${CHECK_KERNELS:-libtr x799}; do
         echo "check $k: $(cat "$O"/check_${k}_*.log | grep -o '[0-9]* cases run, [0-9]* failed, worst rel [0-9.e+-]*' | awk '{ r += $1; f += $4; w = ($8 + 0 > w) ? $8 + 0 : w } END { printf "%d cases, %d failed, worst rel %.2e", r, f, w }'); $(grep -h '^rc=' "$O"/check_${k}_*.log | tr '\n' ' ') $(grep -h -m2 '^FAIL' "$O"/check_${k}_*.log | head -2 | tr '\n' ' ')"
       done
