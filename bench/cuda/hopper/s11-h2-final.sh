@@ -3,7 +3,9 @@
 # (FLASHMLA_CUDA_COMBINE=warps) against its default combine, same call, same FlashMLA JSON; then the GPU suites that
 # launch a combine, with combineWarps. Run after final11.sh's step 2 (dist/ built, dist/cuda holding the merged
 # tree's fatbins, $OUT/flashmla-dense.json written), before its parallel suites (the benches want a quiet GPU):
-#   bash bench/cuda/hopper/s11-h2-final.sh [$OUT/flashmla-dense.json] [$OUT/s11h2]      (~40 s benches + ~60 s tests)
+#   bash bench/cuda/hopper/s11-h2-final.sh [$OUT/flashmla-dense.json] [$OUT/s11h2]      (~40-60 s benches + ~60 s tests)
+# ROUNDS=1: one round of each (half the bench time); NO_TESTS=1: the benches only (e.g. when the final call's own
+# suites already run with combineWarps, the default patch applied).
 # Prints, per config, the library's µs with the default combine (cta) and with combineWarps (warps), both against
 # FlashMLA, the median of two interleaved rounds, then one line:
 #   s11h2 combine rule: PASS|FAIL (...)   PASS: warps >= 3 % faster on each of the four grid rows that launch a
@@ -18,7 +20,7 @@ S=$SECONDS; ts() { echo "[+$((SECONDS - S))s] $*"; }
 # The four grid rows whose requests the scheduler splits at b = 128 (a combine runs), two controls, and b = 64
 # s_k 32768 (combineRows 2-16, narrow and wide kernels: not in FlashMLA's JSON, µs only).
 echo '[{"b":128,"s_k":8192,"h_q":128,"s_q":1},{"b":128,"s_k":8192,"h_q":64,"s_q":2},{"b":128,"s_k":8192,"h_q":128,"s_q":2},{"b":128,"s_k":4096,"h_q":128,"s_q":2},{"b":128,"s_k":4096,"h_q":128,"s_q":1},{"b":128,"s_k":8192,"h_q":64,"s_q":1},{"b":64,"s_k":32768,"h_q":16,"s_q":1},{"b":64,"s_k":32768,"h_q":32,"s_q":1},{"b":64,"s_k":32768,"h_q":64,"s_q":1},{"b":64,"s_k":32768,"h_q":128,"s_q":1}]' > "$O/cfg.json"
-for r in 1 2; do
+for r in $(seq 1 ${ROUNDS:-2}); do
   for m in cta warps; do
     FLASHMLA_CUDA_COMBINE=$m timeout ${BENCH_S:-45} node scripts/flashmla-dist.mjs dist bench --backend cuda --configs "$O/cfg.json" --flashmla "$FJ" --check 1 -q --out "$O/bench-$m-$r.json" > "$O/bench-$m-$r.txt" 2>&1
     ts "bench $m round $r rc=$?"
@@ -29,7 +31,7 @@ import json, os, sys
 o = sys.argv[1]
 t = {}
 for m in ('cta', 'warps'):
-    for r in (1, 2):
+    for r in range(1, 10):
         f = os.path.join(o, 'bench-%s-%d.json' % (m, r))
         if not os.path.exists(f): continue
         for x in json.load(open(f))['rows']:
@@ -52,6 +54,7 @@ for k in sorted(t):
     ok &= t[k]['ok']
 print('s11h2 combine rule: %s (%s)' % ('PASS' if ok and len(cells) == 6 else 'FAIL', ', '.join(cells)))
 P
+[ "${NO_TESTS:-0}" = 1 ] && { ts end; exit 0; }
 # The suites that launch a combine, with combineWarps (the library picks it where combineRows > 1: large batches, and
 # the tests' numSms 16 / 1 cases): in parallel.
 export FLASHMLA_CUDA_COMBINE=warps CI=1 FLASHMLA_GOLDEN=${FLASHMLA_GOLDEN:-$PWD/test/fixtures/golden}
