@@ -107,7 +107,7 @@ __device__ void combine(const MlaParams& p) {
 // (launch.ts combineWarpsLaunch); the library picks it where combineRows > 1 (many rows, few splits a request).
 constexpr int kRowSplits = 4; // splits whose partials a lane loads at once (a b = 128 request has ~2-3)
 
-template <typename T, int kRowSplits = kRowSplits>
+template <typename T, int kSplits = kRowSplits>
 __device__ void combineWarps(const MlaParams& p) {
   pdlWait(); // the decode kernel's partials are complete and visible
   pdlLaunchDependents();
@@ -126,9 +126,9 @@ __device__ void combineWarps(const MlaParams& p) {
   const float* lseRow = p.lseAccum + row0;
   const float* base = p.oAccum + row0 * kDV + lane * 4;
   // The first splits' partials, ahead of the lse (a split that saw no key has weight 0 and may be unwritten).
-  float4 v[kRowSplits][4];
+  float4 v[kSplits][4];
 #pragma unroll
-  for (int u = 0; u < kRowSplits; ++u)
+  for (int u = 0; u < kSplits; ++u)
 #pragma unroll
     for (int c = 0; c < 4; ++c)
       v[u][c] = u < nSplit ? *reinterpret_cast<const float4*>(base + u * slotStride * kDV + 128 * c) : make_float4(0.f, 0.f, 0.f, 0.f);
@@ -145,16 +145,16 @@ __device__ void combineWarps(const MlaParams& p) {
 #pragma unroll
   for (int c = 0; c < 4; ++c) acc[c] = make_float4(0.f, 0.f, 0.f, 0.f);
   if (!empty) {
-    for (int s0 = 0; s0 < nSplit; s0 += kRowSplits) {
+    for (int s0 = 0; s0 < nSplit; s0 += kSplits) {
       if (s0 != 0) {
 #pragma unroll
-        for (int u = 0; u < kRowSplits; ++u)
+        for (int u = 0; u < kSplits; ++u)
 #pragma unroll
           for (int c = 0; c < 4; ++c)
             v[u][c] = s0 + u < nSplit ? *reinterpret_cast<const float4*>(base + (s0 + u) * slotStride * kDV + 128 * c) : make_float4(0.f, 0.f, 0.f, 0.f);
       }
 #pragma unroll
-      for (int u = 0; u < kRowSplits; ++u) {
+      for (int u = 0; u < kSplits; ++u) {
         const int s = s0 + u;
         const float w = s < nSplit ? __expf(lseRow[s * slotStride] - lse) : 0.f;
         if (w != 0.f) { // weight 0: exactly nothing
