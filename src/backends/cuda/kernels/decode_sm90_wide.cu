@@ -227,8 +227,8 @@ constexpr int kVarQ8G = 65536;
 // kVarTrace (131072; harness builds with MLA_SM90W_TRACE only): each CTA writes its SM, global-timer and clock64
 // stamps (start, each item's end, the end of each warpgroup) to mlaSm90wTrace, so a harness can see whether a
 // launch's time is the kernel's and where it goes (session 11: single launch against a sustained run).
+#ifdef MLA_SM90W_TRACE // (all of it: the library's build defines nothing here, not even the bit)
 constexpr int kVarTrace = 131072;
-#ifdef MLA_SM90W_TRACE
 // Per CTA (linear id) 16 words: [0] smid, [1] global ns at start, [2] clock64 at start, [3] / [4] global ns / clock64
 // at warpgroup 0's end, [5] global ns at warpgroup 1's end, [6] items, [7] unused, [8..15] global ns at the end of
 // warpgroup 0's items 0..7.
