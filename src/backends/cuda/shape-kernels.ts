@@ -7,7 +7,7 @@ import type { MlaProblem } from '../../core/problem.js';
 import type { DecodePlan } from '../../core/plan.js';
 import type { Driver } from './driver.js';
 import {
-  type DecodeVariant, type Launch, chooseDecodeVariant, combineLaunch, combineRows, decodeVariants, sm90Launch, sm90WideLaunch, sameVariant, decodeKernelName, decodeLaunch, naiveLaunch,
+  type DecodeVariant, type Launch, chooseDecodeVariant, combinePick, combineRows, decodeVariants, sm90Launch, sm90WideLaunch, sameVariant, decodeKernelName, decodeLaunch, naiveLaunch,
 } from './kernels/launch.js';
 import { compilePacker, mlaParamsLayout } from './params.js';
 
@@ -97,18 +97,20 @@ export class KernelCache {
       ln.grid[0] === 0 || ln.grid[1] === 0 || ln.grid[2] === 0 ? undefined
         : { fn, gx: ln.grid[0], gy: ln.grid[1], gz: ln.grid[2], threads: ln.block[0], smem: ln.smem, what };
     let decode: KernelLaunch | undefined, combine: KernelLaunch | undefined;
+    // FLASHMLA_CUDA_COMBINE=warps: combine.cu's one-warp-a-row combine for large batches (launch.ts combinePick).
+    const cp = combinePick(p, v.combineRows as number, process.env.FLASHMLA_CUDA_COMBINE === 'warps');
     const hopper = this.hopperLaunch(p);
     if (this.h.kernel === 'naive') {
       decode = launchOf(this.fn(this.h.naiveModule, `mla_naive_${dt}`, 0), naiveLaunch(p), 'naive');
     } else if (hopper) {
       decode = launchOf(this.fn(hopper.module, hopper.name, hopper.smem), hopper, hopper.name);
       if (decode) { decode.cacheMap = true; decode.pdl = hopper.module === this.h.sm90Module; }
-      combine = launchOf(this.fn(this.h.combineModule, `mla_combine_${dt}`, 0), combineLaunch(p, v.combineRows as number), 'combine');
+      combine = launchOf(this.fn(this.h.combineModule, `${cp.name}_${dt}`, 0), cp.launch, 'combine');
     } else {
       const variant = this.variantFor(p);
       const dl = decodeLaunch(p, variant);
       decode = launchOf(this.fn(this.h.decodeModule, decodeKernelName(dt, variant), dl.smem), dl, 'decode');
-      combine = launchOf(this.fn(this.h.combineModule, `mla_combine_${dt}`, 0), combineLaunch(p, v.combineRows as number), 'combine');
+      combine = launchOf(this.fn(this.h.combineModule, `${cp.name}_${dt}`, 0), cp.launch, 'combine');
     }
     if (combine) combine.pdl = true;
     this.shape = {

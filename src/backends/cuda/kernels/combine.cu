@@ -97,6 +97,84 @@ __device__ void combine(const MlaParams& p) {
   for (int r = r0; r < r1; ++r) combineRow<T>(p, batch, r, blockIdx.z, part);
 }
 
+// combineWarps: one warp a row (session 11). combine() above gives a CTA combineRows rows in turn, each through two
+// CTA barriers and a shared-memory reduction, which suits few rows with many splits (b = 1: one request over every
+// SM part) but not a large batch: at b = 128 with 128 rows (combineRows 32) it took 186-192 us of a 692 us call
+// at s_k 8192, 221-237 us at 256 rows (H200, harness_gap). Here a warp owns a row r = j * hQ + h of a request: lane
+// l the columns 4l + 128c (c = 0..3, four coalesced 512-byte rows of float4), its first kRowSplits splits' partials
+// loaded before the lse is known (16 float4 a lane in flight), the lse over the splits by the warp itself; no
+// shared memory, no CTA barrier, every row independent. Launch: grid (b, ceil(sQ * hQ / 8)), 256 threads
+// (launch.ts combineWarpsLaunch); the library picks it where combineRows > 1 (many rows, few splits a request).
+constexpr int kRowSplits = 4; // splits whose partials a lane loads at once (a b = 128 request has ~2-3)
+
+template <typename T, int kSplits = kRowSplits>
+__device__ void combineWarps(const MlaParams& p) {
+  pdlWait(); // the decode kernel's partials are complete and visible
+  pdlLaunchDependents();
+  const int batch = blockIdx.x;
+  const int first = p.numSplits[batch], nSplit = p.numSplits[batch + 1] - first;
+  if (nSplit <= 1) return; // written by the decode kernel
+  const int lane = threadIdx.x % 32, r = blockIdx.y * (blockDim.x / 32) + threadIdx.x / 32;
+  if (r >= p.sQ * p.hQ) return; // warp-uniform
+  const int j = r / p.hQ, h = r - j * p.hQ;
+  int qStart, qLen;
+  queryRange(p, batch, qStart, qLen);
+  if (j >= qLen) return;
+
+  const int64_t row0 = (static_cast<int64_t>(first) * p.sQ + j) * p.hQ + h;
+  const int64_t slotStride = static_cast<int64_t>(p.sQ) * p.hQ;
+  const float* lseRow = p.lseAccum + row0;
+  const float* base = p.oAccum + row0 * kDV + lane * 4;
+  // The first splits' partials, ahead of the lse (a split that saw no key has weight 0 and may be unwritten).
+  float4 v[kSplits][4];
+#pragma unroll
+  for (int u = 0; u < kSplits; ++u)
+#pragma unroll
+    for (int c = 0; c < 4; ++c)
+      v[u][c] = u < nSplit ? *reinterpret_cast<const float4*>(base + u * slotStride * kDV + 128 * c) : make_float4(0.f, 0.f, 0.f, 0.f);
+  float mx = -INFINITY;
+  for (int s = lane; s < nSplit; s += 32) mx = fmaxf(mx, lseRow[s * slotStride]);
+  mx = warpMax(mx);
+  float sum = 0.f;
+  if (mx != -INFINITY) for (int s = lane; s < nSplit; s += 32) sum += __expf(lseRow[s * slotStride] - mx);
+  sum = warpSum(sum);
+  const bool empty = mx == -INFINITY; // no split saw a key (a causal row with no visible key)
+  const float lse = empty ? INFINITY : mx + __logf(sum);
+
+  float4 acc[4];
+#pragma unroll
+  for (int c = 0; c < 4; ++c) acc[c] = make_float4(0.f, 0.f, 0.f, 0.f);
+  if (!empty) {
+    for (int s0 = 0; s0 < nSplit; s0 += kSplits) {
+      if (s0 != 0) {
+#pragma unroll
+        for (int u = 0; u < kSplits; ++u)
+#pragma unroll
+          for (int c = 0; c < 4; ++c)
+            v[u][c] = s0 + u < nSplit ? *reinterpret_cast<const float4*>(base + (s0 + u) * slotStride * kDV + 128 * c) : make_float4(0.f, 0.f, 0.f, 0.f);
+      }
+#pragma unroll
+      for (int u = 0; u < kSplits; ++u) {
+        const int s = s0 + u;
+        const float w = s < nSplit ? __expf(lseRow[s * slotStride] - lse) : 0.f;
+        if (w != 0.f) { // weight 0: exactly nothing
+#pragma unroll
+          for (int c = 0; c < 4; ++c) { acc[c].x += w * v[u][c].x; acc[c].y += w * v[u][c].y; acc[c].z += w * v[u][c].z; acc[c].w += w * v[u][c].w; }
+        }
+      }
+    }
+  }
+  using H = Half<T>;
+  using T2 = typename H::T2;
+  T* out = static_cast<T*>(p.out) + (static_cast<int64_t>(qStart + j) * p.hQ + h) * kDV + lane * 4;
+#pragma unroll
+  for (int c = 0; c < 4; ++c) {
+    reinterpret_cast<T2*>(out + 128 * c)[0] = H::pack(acc[c].x, acc[c].y);
+    reinterpret_cast<T2*>(out + 128 * c)[1] = H::pack(acc[c].z, acc[c].w);
+  }
+  if (lane == 0) p.lse[batch * p.lseStrideB + h * p.lseStrideH + (qStart + j) * p.lseStrideT] = lse;
+}
+
 } // namespace mla
 
 // Launch: grid (b, ceil(sQ * hQ / combineRows), 4), 256 threads, no dynamic shared memory (launch.ts
@@ -104,3 +182,6 @@ __device__ void combine(const MlaParams& p) {
 // and without a bound ptxas picked 32-48 registers and spilled them.
 extern "C" __global__ void __launch_bounds__(256, 3) mla_combine_bf16(const MlaParams p) { mla::combine<__nv_bfloat16>(p); }
 extern "C" __global__ void __launch_bounds__(256, 3) mla_combine_f16(const MlaParams p) { mla::combine<__half>(p); }
+// combineWarps (one warp a row): grid (b, ceil(sQ * hQ / 8)), 256 threads, no dynamic shared memory.
+extern "C" __global__ void __launch_bounds__(256, 2) mla_combine_warps_bf16(const MlaParams p) { mla::combineWarps<__nv_bfloat16>(p); }
+extern "C" __global__ void __launch_bounds__(256, 2) mla_combine_warps_f16(const MlaParams p) { mla::combineWarps<__half>(p); }

@@ -224,6 +224,25 @@ constexpr int kVarWalkA = 16384, kVarProd2 = 32768;
 // -warn-spills as an error). S then walks box 8 third (0, 1, 8, 2, 3, 4-7 for A tiles; 4, 5, 8, 6, 7, 0-3 for B) so
 // the loads land behind two boxes of wgmma. x119582 = x54046 + this bit.
 constexpr int kVarQ8G = 65536;
+// kVarTrace (131072; harness builds with MLA_SM90W_TRACE only): each CTA writes its SM, global-timer and clock64
+// stamps (start, each item's end, the end of each warpgroup) to mlaSm90wTrace, so a harness can see whether a
+// launch's time is the kernel's and where it goes (session 11: single launch against a sustained run).
+#ifdef MLA_SM90W_TRACE // (all of it: the library's build defines nothing here, not even the bit)
+constexpr int kVarTrace = 131072;
+// Per CTA (linear id) 16 words: [0] smid, [1] global ns at start, [2] clock64 at start, [3] / [4] global ns / clock64
+// at warpgroup 0's end, [5] global ns at warpgroup 1's end, [6] items, [7] unused, [8..15] global ns at the end of
+// warpgroup 0's items 0..7.
+constexpr int kTraceCtas = 1024; // launches of up to this many CTAs are traced
+__device__ unsigned long long mlaSm90wTrace[kTraceCtas * 16];
+__device__ __forceinline__ unsigned long long* traceCta() {
+  return mlaSm90wTrace + 16 * (blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z));
+}
+__device__ __forceinline__ unsigned long long traceNs() {
+  unsigned long long g;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(g));
+  return g;
+}
+#endif
 // MLA_SM90W_LIB_VAR (a build of a candidate's bits for an A/B through the library; never set by build-kernels).
 #ifdef MLA_SM90W_LIB_VAR
 constexpr int kLibVar = MLA_SM90W_LIB_VAR;
@@ -755,7 +774,24 @@ struct DecodeW {
       }
 
       storeRows(p, it, batch, slot, noSplit, m0, wg, tq, rA, rB, o, lA, lB, mA_, mB_);
+#ifdef MLA_SM90W_TRACE
+      if constexpr ((VAR & kVarTrace) != 0)
+        if (W == 0 && wt == 0) {
+          unsigned long long* tr = traceCta();
+          const unsigned long long n = tr[6];
+          if (n < 8) tr[8 + n] = traceNs();
+          tr[6] = n + 1;
+        }
+#endif
     }
+#ifdef MLA_SM90W_TRACE
+    if constexpr ((VAR & kVarTrace) != 0)
+      if (wt == 0) {
+        unsigned long long* tr = traceCta();
+        if (W == 0) { tr[3] = traceNs(); tr[4] = static_cast<unsigned long long>(clock64()); }
+        else tr[5] = traceNs();
+      }
+#endif
   }
 #endif
 
@@ -830,6 +866,15 @@ struct DecodeW {
       for (int s = 0; s < 6; ++s) mbarInit(smemAddr(&rw.empty[0][0]) + 8 * s, (VAR & kVarMcast) ? 2 : 1);
       asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     }
+#ifdef MLA_SM90W_TRACE
+    if constexpr ((VAR & kVarTrace) != 0)
+      if (threadIdx.x == 0) {
+        unsigned long long* tr = traceCta();
+        unsigned smid;
+        asm volatile("mov.u32 %0, %%smid;" : "=r"(smid));
+        tr[0] = smid; tr[1] = traceNs(); tr[2] = static_cast<unsigned long long>(clock64()); tr[6] = 0;
+      }
+#endif
     if (VAR & kVarMcast) clusterSync(); // the sibling's barriers exist before anything arrives on them or lands
     else __syncthreads();
     const int wg = threadIdx.x / 128;

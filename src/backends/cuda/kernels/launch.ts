@@ -114,6 +114,22 @@ export function combineLaunch(p: MlaProblem, rows: number): Launch {
   return { grid: [p.b, Math.ceil((p.sQ * p.hQ) / rows), 4], block: [256, 1, 1], smem: 0 };
 }
 
+/** combine.cu's combineWarps: one warp per row j * hQ + h of a request, 8 rows a CTA, no CTA barriers. */
+export function combineWarpsLaunch(p: MlaProblem): Launch {
+  return { grid: [p.b, Math.ceil((p.sQ * p.hQ) / 8), 1], block: [256, 1, 1], smem: 0 };
+}
+
+/**
+ * The combine for p (entry name without the dtype suffix, and its launch). With `warps` (FLASHMLA_CUDA_COMBINE=warps,
+ * shape-kernels.ts): combineWarps where a combine CTA would merge more than one row in turn (a large batch: many rows,
+ * few splits a request; at b = 128 with 128 rows the CTA-a-row-group combine took 192 of a 692 us call on an H200,
+ * session 11), combine elsewhere (b = 1 and small batches: few rows, a request split over many SM parts, where its
+ * eight warps a row keep many loads in flight). Without it: combine everywhere (until the library A/B has timed both).
+ */
+export function combinePick(p: MlaProblem, rows: number, warps: boolean): { name: string; launch: Launch } {
+  return warps && rows > 1 ? { name: 'mla_combine_warps', launch: combineWarpsLaunch(p) } : { name: 'mla_combine', launch: combineLaunch(p, rows) };
+}
+
 /**
  * decode_sm90.cu (sm_90a only; the default on sm_90 for the shapes it takes): one CTA per (SM part, KV head) of
  * `cw` consumer warpgroups and a producer warp (a producer warpgroup when cw = 2), taking all rows <= nr at once;

@@ -1,0 +1,324 @@
+// Session 11 (h2): where the wide kernel's time goes between a single launch and a sustained run. A small harness
+// beside harness_wide.cu (which builds ~25 variants): the library's wide entry, x799 (evict-normal cache reads),
+// their kVarTrace twins (per-CTA global-timer / clock64 stamps, decode_sm90_wide.cu) and the candidates of this
+// session, each launchable as a cluster of its row tiles (@c2, @c4: placement only, no code change).
+//
+//   nvcc -std=c++17 -O3 -Xptxas -warn-spills -gencode arch=compute_90a,code=sm_90a -lineinfo \
+//        -o build/hg/harness_gap bench/cuda/hopper/harness_gap.cu
+//   ./harness_gap check cases seed           CHECK_KERNEL=name (default lib): random cases against the float64 reference
+//   ./harness_gap gap b s_k h_q s_q          GAP_KERNELS="lib libtr x799 ...": for each, 3 single launches after 400 ms
+//                                            idle (decode and combine timed apart), then GAP_N launches back to back
+//                                            (each decode and combine between its own events), then the same without
+//                                            the combine; trace kernels also print the per-CTA summary
+//   ./harness_gap ab b s_k h_q s_q           AB_KERNELS, ROUNDS interleaved rounds of medianUs (harness_common.cuh)
+//   ./harness_gap b2bn b s_k h_q s_q n name  one warm launch, 500 ms idle, n launches back to back (for ncu
+//                                            --launch-skip k --launch-count 1: k = 1 is the first after idle)
+// Kernel names: lib, libtr, x799, x799tr, nar (decode_sm90.cu, <= 32 rows); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
+// row) instead of combine; a suffix @c2 / @c4 launches the row tiles of a part as one cluster (placement only).
+// check takes f16 cases too where the kernel has an f16 entry (lib, lib+w).
+#define MLA_SM90W_TRACE 1
+#include "../../../src/backends/cuda/kernels/params.h"
+#include "../../../src/backends/cuda/kernels/decode_sm90_wide.cu"
+#include "../../../src/backends/cuda/kernels/decode_sm90.cu"
+#include "../../../src/backends/cuda/kernels/combine.cu"
+#include <cuda.h>
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gtr, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarTrace)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_g799, __nv_bfloat16, false, 799)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_g799tr, __nv_bfloat16, false, 799 | mla::sm90w::kVarTrace)
+// combineWarps with two splits' partials ahead instead of four (fewer registers, more warps an SM): "+w2"
+extern "C" __global__ void __launch_bounds__(256, 3) mla_combine_warps2_bf16(const MlaParams p) { mla::combineWarps<__nv_bfloat16, 2>(p); }
+
+using namespace mla;
+#include "harness_common.cuh"
+
+using KFn = void (*)(MlaParams, mla::sm90w::TmaMap);
+struct KSpec {
+  KFn fn = nullptr, fn16 = nullptr; // fn16: the f16 entry (lib only)
+  bool trace = false;
+  int cluster = 1;
+  int warps = 0;       // "+w" (4) / "+w2" (2): combine.cu's combineWarps (one warp a row, that many splits ahead)
+  bool narrow = false; // "nar": decode_sm90.cu's library entries (<= 32 rows), not the wide kernel
+};
+
+static bool kspecOf(const std::string& full, KSpec& k) {
+  const size_t at = full.find('@');
+  std::string n = full.substr(0, at);
+  k = KSpec();
+  if (at != std::string::npos) k.cluster = atoi(full.c_str() + at + 2);
+  const size_t plus = n.find('+');
+  if (plus != std::string::npos) {
+    const std::string w = n.substr(plus + 1);
+    if (w == "w") k.warps = 4;
+    else if (w == "w2") k.warps = 2;
+    else return false;
+    n = n.substr(0, plus);
+  }
+  if (n == "lib") { k.fn = mla_decode_sm90w_bf16; k.fn16 = mla_decode_sm90w_f16; }
+  else if (n == "nar") { k.narrow = true; k.fn = mla_decode_sm90w_bf16; k.fn16 = mla_decode_sm90w_f16; } // fn unused: launchK picks decode_sm90's
+  else if (n == "libtr") { k.fn = mla_decode_sm90w_bf16_gtr; k.trace = true; }
+  else if (n == "x799") k.fn = mla_decode_sm90w_bf16_g799;
+  else if (n == "x799tr") { k.fn = mla_decode_sm90w_bf16_g799tr; k.trace = true; }
+  else return false;
+  return true;
+}
+
+// One decode launch (grid (row tiles, 1, parts): every entry here has kVarGridX), optionally as clusters of
+// k.cluster row tiles; then the combine where a request was split, unless noCombine.
+// The combine after a decode: combine.cu's combine (as finishLaunch) or, with k.warps, combineWarps.
+static bool combineK(const Dev& d, const KSpec& k, bool f16) {
+  const MlaParams& p = d.p;
+  if (!k.warps) return finishLaunch(d, f16);
+  CK(cudaGetLastError());
+  if (d.hNs[p.b] != p.b) {
+    if (k.warps == 2 && f16) return false;
+    (k.warps == 2 ? mla_combine_warps2_bf16 : f16 ? mla_combine_warps_f16 : mla_combine_warps_bf16)<<<dim3(p.b, (p.sQ * p.hQ + 7) / 8), 256>>>(p);
+    CK(cudaGetLastError());
+  }
+  return true;
+}
+
+static bool launchK(const Dev& d, const KSpec& k, bool noCombine = false, bool f16 = false) {
+  const MlaParams& p = d.p;
+  if (k.narrow) { // the library's narrow launch (harness.cu's kNew): grid (parts, hKv), two consumer warpgroups
+    if (p.rows > 32 || p.hKv != 1 || p.pageBlockSize != 64) return false;
+    const int nr = p.rows <= 16 ? 16 : 32;
+    void (*nf)(MlaParams, CUtensorMap) = nr == 16 ? (f16 ? mla_decode_sm90_f16_n16 : mla_decode_sm90_bf16_n16) : (f16 ? mla_decode_sm90_f16_n32 : mla_decode_sm90_bf16_n32);
+    const int smem = nr == 16 ? mla::sm90::Layout<16, 2>::SMEM : mla::sm90::Layout<32, 2>::SMEM;
+    CK(cudaFuncSetAttribute(nf, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    nf<<<dim3(p.numSmParts, p.hKv), mla::sm90::threadsOf<2>(), smem>>>(p, d.tm);
+    if (noCombine) { CK(cudaGetLastError()); return true; }
+    return combineK(d, k, f16);
+  }
+  if (p.rows < 64 || p.hKv != 1 || p.pageBlockSize != 64) return false;
+  if (f16 && !k.fn16) return false;
+  const KFn fn = f16 ? k.fn16 : k.fn;
+  const int tiles = (p.rows + 63) / 64;
+  CK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, mla::sm90w::SMEM));
+  const dim3 grid(tiles, p.hKv, p.numSmParts);
+  if (k.cluster > 1) {
+    if (tiles % k.cluster != 0) return false;
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = dim3(384, 1, 1);
+    cfg.dynamicSmemBytes = mla::sm90w::SMEM;
+    cudaLaunchAttribute at[1];
+    at[0].id = cudaLaunchAttributeClusterDimension;
+    at[0].val.clusterDim.x = k.cluster; at[0].val.clusterDim.y = 1; at[0].val.clusterDim.z = 1;
+    cfg.attrs = at;
+    cfg.numAttrs = 1;
+    CK(cudaLaunchKernelEx(&cfg, fn, p, *reinterpret_cast<const mla::sm90w::TmaMap*>(&d.tm)));
+  } else {
+    fn<<<grid, 384, mla::sm90w::SMEM>>>(p, *reinterpret_cast<const mla::sm90w::TmaMap*>(&d.tm));
+  }
+  if (noCombine) { CK(cudaGetLastError()); return true; }
+  return combineK(d, k, f16);
+}
+
+static void problemOf(char** argv, Problem& pr) {
+  pr.b = atoi(argv[0]); pr.hQ = atoi(argv[2]); pr.sQ = atoi(argv[3]); pr.causal = 1; // as bench_flashmla.py
+  pr.seqlens.assign(pr.b, atoi(argv[1]));
+}
+
+static double med(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// The trace of the last traced launch: kernel span, CTA durations, per-CTA clock, item ends of sibling row tiles.
+static void traceSummary(const Dev& d, const std::string& tag) {
+  const int tiles = (d.p.rows + 63) / 64, ctas = tiles * d.p.numSmParts;
+  std::vector<unsigned long long> tr(mla::sm90w::kTraceCtas * 16);
+  CK(cudaMemcpyFromSymbol(tr.data(), mla::sm90w::mlaSm90wTrace, sizeof(unsigned long long) * tr.size()));
+  unsigned long long t0 = ~0ull, tEnd = 0, sMax = 0;
+  std::vector<double> dur, mhz, endRel, drift, startRel, items;
+  for (int c = 0; c < ctas; ++c) t0 = std::min(t0, tr[16 * c + 1]);
+  for (int c = 0; c < ctas; ++c) {
+    const unsigned long long* r = &tr[16 * c];
+    const unsigned long long e = std::max(r[3], r[5]);
+    tEnd = std::max(tEnd, e);
+    sMax = std::max(sMax, r[1]);
+    dur.push_back((e - r[1]) * 1e-3);
+    startRel.push_back((r[1] - t0) * 1e-3);
+    endRel.push_back((e - t0) * 1e-3);
+    mhz.push_back(r[3] > r[1] ? 1e3 * static_cast<double>(r[4] - r[2]) / static_cast<double>(r[3] - r[1]) : 0);
+    items.push_back(static_cast<double>(r[6]));
+  }
+  // Siblings: CTAs c and c + 1 .. of one part (x = row tile): item k's end, the spread over the part's row tiles.
+  for (int part = 0; part < d.p.numSmParts; ++part)
+    for (int k = 0; k < 8; ++k) {
+      unsigned long long lo = ~0ull, hi = 0;
+      bool all = true;
+      for (int x = 0; x < tiles; ++x) {
+        const unsigned long long* r = &tr[16 * (part * tiles + x)];
+        if (static_cast<int>(r[6]) <= k) { all = false; break; }
+        lo = std::min(lo, r[8 + k]); hi = std::max(hi, r[8 + k]);
+      }
+      if (all && tiles > 1) drift.push_back((hi - lo) * 1e-3);
+    }
+  std::vector<double> s = endRel;
+  std::sort(s.begin(), s.end());
+  printf("trace %s: ctas=%d span_us=%.1f start_spread_us=%.1f cta_us min/med/max=%.1f/%.1f/%.1f end_us p10/p50/p90=%.1f/%.1f/%.1f cta_mhz min/med/max=%.0f/%.0f/%.0f "
+         "items med=%.0f sibling_item_end_drift_us med/p90/max=%.2f/%.2f/%.2f (n=%zu)\n",
+         tag.c_str(), ctas, (tEnd - t0) * 1e-3, (sMax - t0) * 1e-3, *std::min_element(dur.begin(), dur.end()), med(dur), *std::max_element(dur.begin(), dur.end()),
+         s[s.size() / 10], s[s.size() / 2], s[s.size() * 9 / 10], *std::min_element(mhz.begin(), mhz.end()), med(mhz), *std::max_element(mhz.begin(), mhz.end()),
+         med(items), med(drift), drift.empty() ? 0 : [&] { auto v = drift; std::sort(v.begin(), v.end()); return v[v.size() * 9 / 10]; }(),
+         drift.empty() ? 0 : *std::max_element(drift.begin(), drift.end()), drift.size());
+  // SMs of each part's row tiles (placement): how many parts have all their row tiles on one TPC (smid / 2 equal).
+  int sameTpc = 0;
+  for (int part = 0; part < d.p.numSmParts; ++part) {
+    bool same = true;
+    for (int x = 1; x < tiles; ++x) same &= tr[16 * (part * tiles + x)] / 2 == tr[16 * (part * tiles)] / 2;
+    sameTpc += same;
+  }
+  printf("trace %s: parts with all row tiles on one TPC: %d of %d\n", tag.c_str(), sameTpc, d.p.numSmParts);
+  fflush(stdout);
+}
+
+static void sleepMs(double ms) { std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(ms)); }
+
+// gap: single launches after idle, then back to back with each decode and combine between its own events.
+static void gapOne(const Dev& d, const std::string& shape, const std::string& name, int n) {
+  KSpec k;
+  if (!kspecOf(name, k)) { fprintf(stderr, "unknown kernel %s\n", name.c_str()); exit(2); }
+  if (!launchK(d, k)) { printf("gap %s %s: not launchable\n", shape.c_str(), name.c_str()); return; }
+  CK(cudaDeviceSynchronize());
+  std::vector<cudaEvent_t> ev(3 * n + 1);
+  for (auto& e : ev) CK(cudaEventCreate(&e));
+  for (int r = 0; r < 3; ++r) {
+    sleepMs(400);
+    CK(cudaEventRecord(ev[0]));
+    launchK(d, k, true);
+    CK(cudaEventRecord(ev[1]));
+    combineK(d, k, false);
+    CK(cudaEventRecord(ev[2]));
+    CK(cudaEventSynchronize(ev[2]));
+    float a, b;
+    CK(cudaEventElapsedTime(&a, ev[0], ev[1]));
+    CK(cudaEventElapsedTime(&b, ev[1], ev[2]));
+    printf("gap %s %s single r=%d decode_us=%.1f combine_us=%.1f\n", shape.c_str(), name.c_str(), r, a * 1e3, b * 1e3);
+    if (k.trace && r == 2) traceSummary(d, shape + " " + name + " single");
+  }
+  // Back to back: launch i = events 3i (before decode), 3i + 1 (between), 3i + 2 (after combine).
+  sleepMs(200);
+  for (int i = 0; i < n; ++i) {
+    CK(cudaEventRecord(ev[3 * i]));
+    launchK(d, k, true);
+    CK(cudaEventRecord(ev[3 * i + 1]));
+    combineK(d, k, false);
+    CK(cudaEventRecord(ev[3 * i + 2]));
+  }
+  CK(cudaEventSynchronize(ev[3 * n - 1]));
+  std::vector<double> dec, comb, gap, dec1;
+  for (int i = 0; i < n; ++i) {
+    float a, b, g = 0;
+    CK(cudaEventElapsedTime(&a, ev[3 * i], ev[3 * i + 1]));
+    CK(cudaEventElapsedTime(&b, ev[3 * i + 1], ev[3 * i + 2]));
+    if (i + 1 < n) CK(cudaEventElapsedTime(&g, ev[3 * i + 2], ev[3 * i + 3]));
+    if (i < 10) dec1.push_back(a * 1e3);
+    if (i >= n / 2) { dec.push_back(a * 1e3); comb.push_back(b * 1e3); if (i + 1 < n) gap.push_back(g * 1e3); }
+  }
+  float all;
+  CK(cudaEventElapsedTime(&all, ev[0], ev[3 * n - 1]));
+  printf("gap %s %s b2b n=%d first10_decode_us=%.1f decode_us=%.1f combine_us=%.1f gap_us=%.2f per_launch_us=%.1f (second half medians; whole run %.1f ms)\n", shape.c_str(),
+         name.c_str(), n, med(dec1), med(dec), med(comb), med(gap), med(dec) + med(comb) + med(gap), all);
+  if (k.trace) traceSummary(d, shape + " " + name + " b2b-last");
+  // Decode only, back to back.
+  for (int i = 0; i < n; ++i) {
+    CK(cudaEventRecord(ev[i]));
+    launchK(d, k, true);
+  }
+  CK(cudaEventRecord(ev[n]));
+  CK(cudaEventSynchronize(ev[n]));
+  std::vector<double> d2;
+  for (int i = n / 2; i < n; ++i) {
+    float a;
+    CK(cudaEventElapsedTime(&a, ev[i], ev[i + 1]));
+    d2.push_back(a * 1e3);
+  }
+  printf("gap %s %s b2b-nocombine decode_us=%.1f\n", shape.c_str(), name.c_str(), med(d2));
+  if (k.trace) traceSummary(d, shape + " " + name + " b2b-nocombine-last");
+  fflush(stdout);
+  for (auto& e : ev) CK(cudaEventDestroy(e));
+}
+
+static std::vector<std::string> words(const char* env, const char* dflt) {
+  std::string v = getenv(env) ? getenv(env) : dflt, w;
+  std::vector<std::string> out;
+  for (char ch : v + " ") { if (ch == ' ') { if (!w.empty()) out.push_back(w); w.clear(); } else w += ch; }
+  return out;
+}
+
+int main(int argc, char** argv) {
+  useDevice0();
+  const std::string mode = argc > 1 ? argv[1] : "check";
+  if (mode == "check") {
+    KSpec k;
+    const std::string kn = getenv("CHECK_KERNEL") ? getenv("CHECK_KERNEL") : "lib";
+    if (!kspecOf(kn, k)) { fprintf(stderr, "unknown kernel %s\n", kn.c_str()); return 2; }
+    static KSpec gk;
+    gk = k;
+    const int cases = argc > 2 ? atoi(argv[2]) : 100, seed = argc > 3 ? atoi(argv[3]) : 1;
+    const int wide[][2] = {{64, 1}, {128, 1}, {32, 2}, {16, 4}, {64, 2}, {128, 2}, {96, 1}, {48, 2}, {16, 5}, {24, 3}, {128, 3}, {40, 4}};
+    const int narrow[][2] = {{16, 1}, {32, 1}, {8, 2}, {16, 2}, {4, 4}, {8, 4}, {24, 1}, {1, 1}, {2, 3}, {5, 5}, {10, 3}, {12, 2}};
+    const int(*shapes)[2] = k.narrow ? narrow : wide;
+    const int chunk = getenv("CHECK_CHUNK") ? std::max(1, atoi(getenv("CHECK_CHUNK"))) : cases;
+    int fails = 0;
+    for (int c = 0, r = 0; c < cases; c += chunk, ++r) {
+      fails += checkCases(std::min(chunk, cases - c), chunk < cases ? seed * 1000 + r : seed, shapes, 12, 12000, kn.c_str(),
+                          [](const Dev& d, bool f16) { return launchK(d, gk, false, f16); }, gk.fn16 == nullptr);
+      fflush(stdout);
+    }
+    return fails ? 1 : 0;
+  }
+  if (argc < 6) { fprintf(stderr, "usage: harness_gap check [cases] [seed] | gap|ab b s_k h_q s_q | b2bn b s_k h_q s_q n name\n"); return 2; }
+  std::mt19937 rng(1234 + atoi(argv[3]) + atoi(argv[4])); // as harness_wide's timeOne
+  Problem pr;
+  problemOf(argv + 2, pr);
+  Dev d;
+  setup(pr, d, rng);
+  const std::string shape = std::string("b=") + argv[2] + ",s_k=" + argv[3] + ",h_q=" + argv[4] + ",s_q=" + argv[5];
+  if (mode == "gap") {
+    const int n = getenv("GAP_N") ? atoi(getenv("GAP_N")) : 400;
+    for (const auto& kn : words("GAP_KERNELS", "libtr lib x799")) gapOne(d, shape, kn, n);
+  } else if (mode == "ab") {
+    const auto names = words("AB_KERNELS", "lib x799");
+    const int rounds = getenv("ROUNDS") ? atoi(getenv("ROUNDS")) : 3;
+    std::vector<std::vector<double>> t(names.size());
+    for (int r = 0; r < rounds; ++r)
+      for (size_t i = 0; i < names.size(); ++i) {
+        KSpec k;
+        if (!kspecOf(names[i], k)) { fprintf(stderr, "unknown kernel %s\n", names[i].c_str()); return 2; }
+        t[i].push_back(medianUs(d, [k](const Dev& dd, bool) { return launchK(dd, k); }));
+      }
+    printf("ab %s rows=%d", shape.c_str(), pr.sQ * pr.hQ);
+    for (size_t i = 0; i < names.size(); ++i) printf(" | %s %.1f us %.3f", names[i].c_str(), med(t[i]), med(t[0]) / med(t[i]));
+    printf("\n");
+  } else if (mode == "b2bn") {
+    KSpec k;
+    if (argc < 8 || !kspecOf(argv[7], k)) { fprintf(stderr, "b2bn needs n and a kernel name\n"); return 2; }
+    launchK(d, k);
+    CK(cudaDeviceSynchronize());
+    sleepMs(500);
+    const int n = atoi(argv[6]);
+    for (int i = 0; i < n; ++i) launchK(d, k);
+    CK(cudaDeviceSynchronize());
+    printf("b2bn %s %s: %d launches\n", shape.c_str(), argv[7], n);
+  } else {
+    fprintf(stderr, "unknown mode %s\n", mode.c_str());
+    return 2;
+  }
+  freeDev(d);
+  return 0;
+}

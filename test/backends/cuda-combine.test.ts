@@ -1,0 +1,92 @@
+// CPU-only checks of the split-KV combine's host side (combine.cu): which combine the library launches for a shape
+// (launch.ts combinePick, FLASHMLA_CUDA_COMBINE=warps), the grids cover every row, and combineWarps' lane / column
+// map and its split weights, emulated here the way the kernel computes them. The kernels run in the GPU suites
+// (test/gpu/*.test.ts) and in bench/cuda/hopper/harness_gap.cu's `check`.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { combineLaunch, combinePick, combineRows, combineWarpsLaunch } from '../../src/backends/cuda/kernels/launch.js';
+
+type Shape = Parameters<typeof combineRows>[0];
+const shape = (b: number, sQ: number, hQ: number): Shape => ({ b, sQ, hQ, hKv: 1, nGroups: hQ }) as unknown as Shape;
+
+test('combinePick: combineWarps only when asked and a combine CTA would merge more than one row', () => {
+  const big = shape(128, 1, 128), one = shape(1, 1, 128);
+  assert.equal(combineRows(big, 132), 32);
+  assert.equal(combineRows(one, 132), 1);
+  assert.deepEqual(combinePick(big, 32, false), { name: 'mla_combine', launch: combineLaunch(big, 32) });
+  assert.deepEqual(combinePick(big, 32, true), { name: 'mla_combine_warps', launch: { grid: [128, 16, 1], block: [256, 1, 1], smem: 0 } });
+  assert.deepEqual(combinePick(one, 1, true), { name: 'mla_combine', launch: combineLaunch(one, 1) });
+  // 256 rows (sQ 2): 32 CTAs of 8 rows a request
+  assert.deepEqual(combineWarpsLaunch(shape(128, 2, 128)).grid, [128, 32, 1]);
+});
+
+test('combineWarpsLaunch: 8 warps a CTA cover every row j * hQ + h of a request exactly once', () => {
+  for (const [sQ, hQ] of [[1, 16], [1, 128], [2, 128], [3, 40], [5, 16], [1, 1], [4, 7]]) {
+    const l = combineWarpsLaunch(shape(3, sQ, hQ));
+    const warps = l.block[0] / 32;
+    const seen = new Array(sQ * hQ).fill(0);
+    for (let y = 0; y < l.grid[1]; y++) for (let w = 0; w < warps; w++) { const r = y * warps + w; if (r < sQ * hQ) seen[r]++; }
+    assert.ok(seen.every((n) => n === 1), `sQ ${sQ} hQ ${hQ}`);
+    assert.ok((l.grid[1] - 1) * warps < sQ * hQ, 'no CTA without a row');
+  }
+});
+
+test('combineWarps: lane l owns columns 4l + 128c .. +3 (c = 0..3): each of the 512 columns once, 16-byte aligned', () => {
+  const seen = new Array(512).fill(0);
+  for (let lane = 0; lane < 32; lane++) for (let c = 0; c < 4; c++) for (let e = 0; e < 4; e++) seen[4 * lane + 128 * c + e]++;
+  assert.ok(seen.every((n) => n === 1));
+});
+
+/** The kernel's arithmetic for one column: kRowSplits partials at a time, weights exp(lse_s - lse), weight 0 skipped. */
+function emulate(lses: number[], parts: number[], k: number): { out: number; lse: number } {
+  const mx = Math.max(-Infinity, ...lses);
+  if (mx === -Infinity) return { out: 0, lse: Infinity };
+  const lse = mx + Math.log(lses.reduce((a, x) => a + Math.exp(x - mx), 0));
+  let acc = 0;
+  for (let s0 = 0; s0 < lses.length; s0 += k) {
+    for (let u = 0; u < k; u++) {
+      const s = s0 + u;
+      const w = s < lses.length ? Math.exp(lses[s] - lse) : 0;
+      if (w !== 0) acc += w * parts[s];
+    }
+  }
+  return { out: acc, lse };
+}
+
+test('combineWarps arithmetic: the softmax-weighted merge, splits that saw no key (lse -inf, partial unwritten: NaN) ignored', () => {
+  let seed = 12345;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  for (let trial = 0; trial < 200; trial++) {
+    const n = 2 + (trial % 37); // 2..38 splits: one chunk of 4, several, and more than the 32 lanes the lse loop takes at once
+    const lses: number[] = [], parts: number[] = [];
+    for (let s = 0; s < n; s++) {
+      const empty = rnd() < 0.15;
+      lses.push(empty ? -Infinity : (rnd() - 0.5) * 40);
+      parts.push(empty ? NaN : (rnd() - 0.5) * 4);
+    }
+    // float64 reference: out = sum_s softmax(lse)_s o_s over the splits that saw keys
+    const live = lses.map((x, s) => [x, parts[s]] as const).filter(([x]) => x !== -Infinity);
+    for (const k of [4, 2]) {
+      const got = emulate(lses, parts, k);
+      if (live.length === 0) { assert.deepEqual(got, { out: 0, lse: Infinity }); continue; }
+      const m = Math.max(...live.map(([x]) => x));
+      const z = live.reduce((a, [x]) => a + Math.exp(x - m), 0);
+      const ref = live.reduce((a, [x, o]) => a + (Math.exp(x - m) / z) * o, 0);
+      assert.ok(Number.isFinite(got.out), `trial ${trial} k ${k}: ${got.out}`);
+      assert.ok(Math.abs(got.out - ref) <= 1e-12 * Math.max(1, Math.abs(ref)), `trial ${trial} k ${k}: ${got.out} vs ${ref}`);
+      assert.ok(Math.abs(got.lse - (m + Math.log(z))) <= 1e-12 * Math.max(1, Math.abs(m)));
+    }
+  }
+});
+
+test('combine.cu has both combines for both dtypes, combineWarps without shared memory or CTA barriers', () => {
+  const src = readFileSync(fileURLToPath(new URL('../../src/backends/cuda/kernels/combine.cu', import.meta.url)), 'utf8');
+  for (const n of ['mla_combine_bf16', 'mla_combine_f16', 'mla_combine_warps_bf16', 'mla_combine_warps_f16']) {
+    assert.match(src, new RegExp(`extern "C" __global__ void __launch_bounds__\\(256, \\d\\) ${n}\\(const MlaParams p\\)`));
+  }
+  const body = src.slice(src.indexOf('__device__ void combineWarps'), src.indexOf('} // namespace mla'));
+  assert.doesNotMatch(body, /__shared__|__syncthreads/);
+  assert.match(body, /pdlWait\(\)/);
+});
