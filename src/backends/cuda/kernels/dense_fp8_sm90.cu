@@ -49,8 +49,12 @@
 #define MLA_SM90A 1
 #endif
 
+// The namespace of this pass's code: dfp8, or dfp8r in the second pass of a rows-dispatch build (bit 32768, at the end).
+#ifndef MLA_DFP8_NS
+#define MLA_DFP8_NS dfp8
+#endif
 namespace mla {
-namespace dfp8 {
+namespace MLA_DFP8_NS {
 
 constexpr int kBN = 64;                      // keys a tile = tokens a page
 constexpr int kTok = 656;                    // bytes a token
@@ -78,7 +82,7 @@ constexpr int kPrefetchPages = 6;            // pages an item's producer prefetc
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif
-static_assert(!(MLA_DENSE_FP8_VAR & ~32767), "MLA_DENSE_FP8_VAR: bits 1 .. 16384 only");
+static_assert(!(MLA_DENSE_FP8_VAR & ~65535), "MLA_DENSE_FP8_VAR: bits 1 .. 32768 only");
 [[maybe_unused]] constexpr bool kOwnP = MLA_DENSE_FP8_VAR & 1;
 [[maybe_unused]] constexpr bool kTwoSlots16 = (MLA_DENSE_FP8_VAR & 2) || kOwnP;
 [[maybe_unused]] constexpr bool kScoresFirst = MLA_DENSE_FP8_VAR & 4;
@@ -1443,25 +1447,40 @@ struct DenseFp8Alt {
   }
 };
 
-} // namespace dfp8
+} // namespace MLA_DFP8_NS
 } // namespace mla
 
-static_assert(mla::dfp8::Layout<16>::SMEM <= 232448 && mla::dfp8::Layout<32>::SMEM <= 232448, "dense_fp8_sm90 shared memory over 227 KiB");
-static_assert(mla::dfp8::AltLayout<16>::SMEM <= 231984 && mla::dfp8::AltLayout<32>::SMEM <= 229408, "the alt layout needs more shared memory than the launch gives");
+static_assert(mla::MLA_DFP8_NS::Layout<16>::SMEM <= 232448 && mla::MLA_DFP8_NS::Layout<32>::SMEM <= 232448, "dense_fp8_sm90 shared memory over 227 KiB");
+static_assert(mla::MLA_DFP8_NS::AltLayout<16>::SMEM <= 231984 && mla::MLA_DFP8_NS::AltLayout<32>::SMEM <= 229408, "the alt layout needs more shared memory than the launch gives");
 #if MLA_DENSE_FP8_VAR == 0
-static_assert(mla::dfp8::Layout<16>::SMEM == 231984 && mla::dfp8::Layout<32>::SMEM == 229408, "shared memory differs from dense-fp8-sm90-launch.ts");
+static_assert(mla::MLA_DFP8_NS::Layout<16>::SMEM == 231984 && mla::MLA_DFP8_NS::Layout<32>::SMEM == 229408, "shared memory differs from dense-fp8-sm90-launch.ts");
 #else // variants run under the shipped launch (dense-fp8-sm90-launch.ts), so they may use less, never more
-static_assert(mla::dfp8::Layout<16>::SMEM <= 231984 && mla::dfp8::Layout<32>::SMEM <= 229408, "a variant needs more shared memory than the launch gives");
+static_assert(mla::MLA_DFP8_NS::Layout<16>::SMEM <= 231984 && mla::MLA_DFP8_NS::Layout<32>::SMEM <= 229408, "a variant needs more shared memory than the launch gives");
 #endif
 
 // Launch (dense-fp8-sm90-launch.ts): grid (numSmParts, 1, 1), 384 threads, Layout<NR>::SMEM bytes of dynamic shared
 // memory (the lockstep design's, VAR 0; the shipped alternating-tile design uses less: AltLayout<NR>::SMEM);
 // rows = sQ * hQ <= NR, V3.2 cache, page 64, bf16 queries, sm_90a only (elsewhere the entries are empty).
+#ifndef MLA_DFP8_PASS2
 extern "C" __global__ void __launch_bounds__(384, 1) mla_dense_fp8_sm90_v32_bf16_n16(const SparseMmaParams p) {
-  if constexpr (mla::dfp8::kAlt) mla::dfp8::DenseFp8Alt<16>::run(p);
-  else mla::dfp8::DenseFp8<16>::run(p);
+  if constexpr (mla::MLA_DFP8_NS::kAlt) mla::MLA_DFP8_NS::DenseFp8Alt<16>::run(p);
+  else mla::MLA_DFP8_NS::DenseFp8<16>::run(p);
 }
+#endif
+// Bit 32768 (rows dispatch): the 32-row entry comes from a second pass over this file with MLA_DENSE_FP8_VAR 31296
+// (576 + 2048 + 4096 + 8192 + 16384: session 11's fastest 32-row build) in namespace dfp8r, while the 16-row entry
+// keeps this pass's bits (v34368 = v1600's 16-row code + v31296's 32-row code).
+#if !defined(MLA_DFP8_PASS2) && (MLA_DENSE_FP8_VAR & 32768)
+#define MLA_DFP8_PASS2 1
+#undef MLA_DENSE_FP8_VAR
+#define MLA_DENSE_FP8_VAR 31296
+#undef MLA_DFP8_NS
+#define MLA_DFP8_NS dfp8r
+#undef MLA_DFP8_SC_NEXT
+#include "dense_fp8_sm90.cu"
+#else
 extern "C" __global__ void __launch_bounds__(384, 1) mla_dense_fp8_sm90_v32_bf16_n32(const SparseMmaParams p) {
-  if constexpr (mla::dfp8::kAlt) mla::dfp8::DenseFp8Alt<32>::run(p);
-  else mla::dfp8::DenseFp8<32>::run(p);
+  if constexpr (mla::MLA_DFP8_NS::kAlt) mla::MLA_DFP8_NS::DenseFp8Alt<32>::run(p);
+  else mla::MLA_DFP8_NS::DenseFp8<32>::run(p);
 }
+#endif
