@@ -1463,16 +1463,16 @@ struct DenseFp8Alt {
 // and zero their value rows before O^T, as decode_sm90.cu does.
 [[maybe_unused]] constexpr bool kCv = MLA_DENSE_FP8_VAR & 65536;
 #ifndef MLA_DFP8_CV_PREG
-#define MLA_DFP8_CV_PREG 96 // converter registers at 16 rows (setmaxnreg); the consumers take (512 - this) / 2
+#define MLA_DFP8_CV_PREG 96 // converter registers at 16 rows (setmaxnreg); the consumers take (504 - this) / 2
 #endif
 #ifndef MLA_DFP8_CV_PREG32
-#define MLA_DFP8_CV_PREG32 64 // the same at 32 rows (the consumers' O^T is twice as large)
+#define MLA_DFP8_CV_PREG32 56 // the same at 32 rows (the consumers' O^T is twice as large)
 #endif
 #ifndef MLA_DFP8_CV_PF
 #define MLA_DFP8_CV_PF kPrefetchPages // pages the converters' lane 0 prefetches into L2 ahead
 #endif
 #ifndef MLA_DFP8_CV_D32
-#define MLA_DFP8_CV_D32 2 // converter steps in flight at 32 rows (16 rows: 5)
+#define MLA_DFP8_CV_D32 1 // converter steps in flight at 32 rows (16 rows: 5; 2 spills 24 bytes at 56 registers)
 #endif
 template <int NR> struct CvLayout {
   static constexpr int SLOTS = NR == 16 ? 25 : 22;           // ring of 8 KB bf16 chunk slots (decode_sm90.cu's)
@@ -1542,7 +1542,9 @@ struct DenseFp8Cv {
   static constexpr int S = L::SLOTS;
   static constexpr int D = NR == 16 ? 5 : MLA_DFP8_CV_D32; // converter steps in flight (10 a tile: 8 NoPE chunks, RoPE in two)
   static constexpr int PREG = NR == 16 ? MLA_DFP8_CV_PREG : MLA_DFP8_CV_PREG32;
-  static constexpr int CREG = (512 - PREG) / 2 / 8 * 8;
+  // setmaxnreg moves registers inside the CTA's launch allocation (384 threads x 168): 2 CREG + PREG <= 504, or the
+  // consumers' setmaxnreg.inc waits forever (session 11's first build asked for 512 and hung).
+  static constexpr int CREG = (504 - PREG) / 2 / 8 * 8;
   static_assert(10 % D == 0, "a tile's steps rotate through the D buffers");
 
 #ifdef MLA_SM90A
