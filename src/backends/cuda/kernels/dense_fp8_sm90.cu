@@ -62,8 +62,10 @@ constexpr int kRawBytes = kBN * kTok;        // 41,984 bytes a page
 constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE + 2 RoPE
 [[maybe_unused]] constexpr int kPrefetchPages = 6;            // pages an item's producer prefetches into L2 ahead of its copies
 
-// Build-time variants (-DMLA_DENSE_FP8_VAR=n, bits). The shipped build is kDenseFp8Shipped = 1600 (64 + 512 + 1024: the
-// alternating-tile design DenseFp8Alt below, f16 V and P, serial wgmma groups at 32 rows; since session 10). 0 is the
+// Build-time variants (-DMLA_DENSE_FP8_VAR=n, bits). The shipped build is MLA_DENSE_FP8_SHIPPED = 34368 since session 11
+// (1600 + 32768: 16 rows run 1600 = 64 + 512 + 1024, the alternating-tile design DenseFp8Alt below with f16 V and P and
+// serial wgmma groups at 32 rows, shipped in session 10; 32 rows run 31296 = 64 + 512 + 2048 + 4096 + 8192 + 16384 from
+// the file's second pass, see the entries at the end: H200 6.3-6.6 % faster at 32 rows, 16 rows the same code). 0 is the
 // lockstep design of session 9 (DenseFp8, its code unchanged: scripts/compare-fatbins.py), bits 1-32 its variants.
 // Each bit's design and prediction: docs/notes/cuda-dense-fp8.md; bench/cuda/dense-fp8/ab.sh builds, checks and times
 // them against the shipped build.
@@ -77,12 +79,13 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 //  16: setmaxnreg 24 / 240 (producer / consumers) instead of 40 / 232: the control for bit 4, which needs it.
 //  32: measurement only, WRONG RESULTS: no dequantization (the raw words, and each shifted by 8, stand in for the
 //      bf16 pairs; no NaN or scale checks), to weigh the consumers' conversion work against the rest of a tile.
-//  64 and up: the alternating-tile design (see DenseFp8Alt).
-#define MLA_DENSE_FP8_SHIPPED 1600
+//  64 and up: the alternating-tile design (see DenseFp8Alt); 32768 the rows dispatch (the entries); 65536 and 131072 the
+//      converter-fed design (DenseFp8Cv).
+#define MLA_DENSE_FP8_SHIPPED 34368
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif
-static_assert(!(MLA_DENSE_FP8_VAR & ~131071), "MLA_DENSE_FP8_VAR: bits 1 .. 65536 only");
+static_assert(!(MLA_DENSE_FP8_VAR & ~262143), "MLA_DENSE_FP8_VAR: bits 1 .. 131072 only");
 [[maybe_unused]] constexpr bool kOwnP = MLA_DENSE_FP8_VAR & 1;
 [[maybe_unused]] constexpr bool kTwoSlots16 = (MLA_DENSE_FP8_VAR & 2) || kOwnP;
 [[maybe_unused]] constexpr bool kScoresFirst = MLA_DENSE_FP8_VAR & 4;
@@ -1462,6 +1465,10 @@ struct DenseFp8Alt {
 // Dead tokens of a last page are converted like the rest (maybe NaN); the consumers mask their scores by selection
 // and zero their value rows before O^T, as decode_sm90.cu does.
 [[maybe_unused]] constexpr bool kCv = MLA_DENSE_FP8_VAR & 65536;
+// Bit 131072 (with 65536): P^T as hi + lo (two bf16 P^T a warpgroup, two O^T wgmma a slice and k-step, each V chunk read
+// twice), as the exact paths of the other designs: a bf16 P alone failed dense90 seed 90056 by 1.33x the bound (session
+// 9's lockstep build and session 11's v65536 alike). The ring gives up one slot for the second P^T.
+[[maybe_unused]] constexpr bool kCvHiLo = MLA_DENSE_FP8_VAR & 131072;
 #ifndef MLA_DFP8_CV_PREG
 #define MLA_DFP8_CV_PREG 96 // converter registers at 16 rows (setmaxnreg); the consumers take (504 - this) / 2
 #endif
@@ -1475,12 +1482,12 @@ struct DenseFp8Alt {
 #define MLA_DFP8_CV_D32 1 // converter steps in flight at 32 rows (16 rows: 5; 2 spills 24 bytes at 56 registers)
 #endif
 template <int NR> struct CvLayout {
-  static constexpr int SLOTS = NR == 16 ? 25 : 22;           // ring of 8 KB bf16 chunk slots (decode_sm90.cu's)
+  static constexpr int SLOTS = (NR == 16 ? 25 : 22) - (kCvHiLo ? 1 : 0); // ring of 8 KB bf16 chunk slots (decode_sm90.cu's)
   static constexpr int CH = 8192;
   static constexpr int RING_OFF = 0;
   static constexpr int Q_OFF = RING_OFF + SLOTS * CH;        // Q^T, natural dim order, canonical K-major
-  static constexpr int P_OFF = Q_OFF + NR * 576 * 2;         // P^T (bf16), one a warpgroup
-  static constexpr int P_BYTES = NR * kBN * 2;
+  static constexpr int P_OFF = Q_OFF + NR * 576 * 2;         // P^T (bf16; bit 131072: hi, then lo), one a warpgroup
+  static constexpr int P_BYTES = (kCvHiLo ? 2 : 1) * NR * kBN * 2;
   static constexpr int RED_OFF = P_OFF + 2 * P_BYTES;        // [warpgroup][4 warps][NR] f32
   static constexpr int RED_BYTES = 4 * NR * 4;
   static constexpr int ML_OFF = RED_OFF + 2 * RED_BYTES;     // the merge's maxima and sums
@@ -1759,8 +1766,13 @@ struct DenseFp8Cv {
             const float p0 = exp2f(sAcc[i * 4 + b] - bse), p1 = exp2f(sAcc[i * 4 + 2 + b] - bse);
             lPart[i][b] = lPart[i][b] * alpha + p0 + p1;
             const int k0 = 16 * warp + gq;
-            *reinterpret_cast<__nv_bfloat16*>(sp + canonOff<NR>(r, k0)) = __float2bfloat16_rn(p0);
-            *reinterpret_cast<__nv_bfloat16*>(sp + canonOff<NR>(r, k0 + 8)) = __float2bfloat16_rn(p1);
+            const __nv_bfloat16 h0 = __float2bfloat16_rn(p0), h1 = __float2bfloat16_rn(p1);
+            *reinterpret_cast<__nv_bfloat16*>(sp + canonOff<NR>(r, k0)) = h0;
+            *reinterpret_cast<__nv_bfloat16*>(sp + canonOff<NR>(r, k0 + 8)) = h1;
+            if (kCvHiLo) {
+              *reinterpret_cast<__nv_bfloat16*>(sp + NR * kBN * 2 + canonOff<NR>(r, k0)) = __float2bfloat16_rn(p0 - __bfloat162float(h0));
+              *reinterpret_cast<__nv_bfloat16*>(sp + NR * kBN * 2 + canonOff<NR>(r, k0 + 8)) = __float2bfloat16_rn(p1 - __bfloat162float(h1));
+            }
           }
         // value rows past tileEnd (the rest of the last page: maybe NaN) become zeros
         const int live = min(kBN, tileEnd - t0);
@@ -1776,8 +1788,11 @@ struct DenseFp8Cv {
 #pragma unroll
         for (int s = 0; s < 8; ++s)
 #pragma unroll
-          for (int kk = 0; kk < 4; ++kk)
+          for (int kk = 0; kk < 4; ++kk) {
             CvMma<NR, 1>::mma(reinterpret_cast<float(&)[NI * 4]>(o[s]), descSw128(slotAddr[s] + kk * 2048), descOf<NR>(pBase + kk * 2 * NR * 16), 1);
+            if (kCvHiLo)
+              CvMma<NR, 1>::mma(reinterpret_cast<float(&)[NI * 4]>(o[s]), descSw128(slotAddr[s] + kk * 2048), descOf<NR>(pBase + NR * kBN * 2 + kk * 2 * NR * 16), 1);
+          }
         wgCommit();
         wgWait<0>();
 #pragma unroll
@@ -1905,13 +1920,15 @@ struct DenseFp8Cv {
 } // namespace MLA_DFP8_NS
 } // namespace mla
 
-static_assert(mla::MLA_DFP8_NS::Layout<16>::SMEM <= 232448 && mla::MLA_DFP8_NS::Layout<32>::SMEM <= 232448, "dense_fp8_sm90 shared memory over 227 KiB");
-static_assert(mla::MLA_DFP8_NS::CvLayout<16>::SMEM <= 231984 && mla::MLA_DFP8_NS::CvLayout<32>::SMEM <= 229408, "the converter-fed layout needs more shared memory than the launch gives");
-static_assert(mla::MLA_DFP8_NS::AltLayout<16>::SMEM <= 231984 && mla::MLA_DFP8_NS::AltLayout<32>::SMEM <= 229408, "the alt layout needs more shared memory than the launch gives");
+// (in a rows-dispatch build's second pass these check the first pass's layouts again; its own, 31296's, ran under the
+// same launch in session 11)
+static_assert(mla::dfp8::Layout<16>::SMEM <= 232448 && mla::dfp8::Layout<32>::SMEM <= 232448, "dense_fp8_sm90 shared memory over 227 KiB");
+static_assert(mla::dfp8::CvLayout<16>::SMEM <= 231984 && mla::dfp8::CvLayout<32>::SMEM <= 229408, "the converter-fed layout needs more shared memory than the launch gives");
+static_assert(mla::dfp8::AltLayout<16>::SMEM <= 231984 && mla::dfp8::AltLayout<32>::SMEM <= 229408, "the alt layout needs more shared memory than the launch gives");
 #if MLA_DENSE_FP8_VAR == 0
-static_assert(mla::MLA_DFP8_NS::Layout<16>::SMEM == 231984 && mla::MLA_DFP8_NS::Layout<32>::SMEM == 229408, "shared memory differs from dense-fp8-sm90-launch.ts");
+static_assert(mla::dfp8::Layout<16>::SMEM == 231984 && mla::dfp8::Layout<32>::SMEM == 229408, "shared memory differs from dense-fp8-sm90-launch.ts");
 #else // variants run under the shipped launch (dense-fp8-sm90-launch.ts), so they may use less, never more
-static_assert(mla::MLA_DFP8_NS::Layout<16>::SMEM <= 231984 && mla::MLA_DFP8_NS::Layout<32>::SMEM <= 229408, "a variant needs more shared memory than the launch gives");
+static_assert(mla::dfp8::Layout<16>::SMEM <= 231984 && mla::dfp8::Layout<32>::SMEM <= 229408, "a variant needs more shared memory than the launch gives");
 #endif
 
 // Launch (dense-fp8-sm90-launch.ts): grid (numSmParts, 1, 1), 384 threads, Layout<NR>::SMEM bytes of dynamic shared
