@@ -99,7 +99,11 @@ test('the kernel uses the placement and constants emulated here', () => {
     'const int u = 4 * h + 2 * (s - 8);', 'ex >= 1u && ex <= 134u && (nanBits(A[k]) | nanBits(B[k])) == 0',
     'cvFast(w, ((sb + (120u << 23)) >> 16) * 0x10001u, o);', 'e4m3PairScaled<0x9180>(x[k])', 'e4m3PairScaled<0xB3A2>(x[k])',
     'descSw128(slotAddr[c] + kk * 32), descOf<NR>(qBase + (4 * c + kk) * 2 * NR * 16)', 'descSw128(slotAddr[s] + kk * 2048)',
-    'static constexpr int CREG = (504 - PREG) / 2 / 8 * 8;']) {
+    'static constexpr int CREG = (504 - PREG) / 2 / 8 * 8;',
+    // bit 524288: the L1 prefetch takes the same 32 bytes the step's loads read
+    'prefetchL1(page + r * kTok + (s < 8 ? 64 * s + 32 * h : 528 + 64 * h + 32 * (s - 8)));',
+    // bit 262144: hi at N row r, lo at r + 16 of one 32-row P^T; O^T column r + 16 folded into r
+    'sp + canonOff<32>(r + 16, k0)) = __float2bfloat16_rn(p0 - __bfloat162float(h0));', 'for (int e = 0; e < 4; ++e) o[s][i][e] += o[s][i + NI][e];']) {
     assert.ok(src.includes(s), `dense_fp8_sm90.cu contains ${s}`);
   }
 });

@@ -85,7 +85,7 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif
-static_assert(!(MLA_DENSE_FP8_VAR & ~262143), "MLA_DENSE_FP8_VAR: bits 1 .. 131072 only");
+static_assert(!(MLA_DENSE_FP8_VAR & ~1048575), "MLA_DENSE_FP8_VAR: bits 1 .. 524288 only");
 [[maybe_unused]] constexpr bool kOwnP = MLA_DENSE_FP8_VAR & 1;
 [[maybe_unused]] constexpr bool kTwoSlots16 = (MLA_DENSE_FP8_VAR & 2) || kOwnP;
 [[maybe_unused]] constexpr bool kScoresFirst = MLA_DENSE_FP8_VAR & 4;
@@ -1469,6 +1469,19 @@ struct DenseFp8Alt {
 // twice), as the exact paths of the other designs: a bf16 P alone failed dense90 seed 90056 by 1.33x the bound (session
 // 9's lockstep build and session 11's v65536 alike). The ring gives up one slot for the second P^T.
 [[maybe_unused]] constexpr bool kCvHiLo = MLA_DENSE_FP8_VAR & 131072;
+// Bit 262144 (with 131072): at 16 rows hi and lo stacked on N instead (P^T of 32 N rows: hi at r, lo at r + 16; one
+// m64n32k16 a slice and k-step reads V once; O^T holds 32 columns, folded after the item's tiles), as the lockstep
+// design's stacking. O^T doubles to 128 registers, so the 16-row split becomes the 32-row one (224 / 56, 1 step in flight).
+[[maybe_unused]] constexpr bool kCvStack = MLA_DENSE_FP8_VAR & 262144;
+static_assert(!kCvStack || kCvHiLo, "bit 262144 stacks the hi + lo of bit 131072");
+// Bit 524288 (with 65536): where the converters keep few steps in registers (O^T of 128 registers: 32 rows, or bit
+// 262144), each thread also prefetches its 32 bytes of the steps up to MLA_DFP8_CV_L1PF ahead into L1
+// (`prefetch.global.L1`, no register), and the register loads allocate in L1, so a step's load waits for L1, not L2:
+// with one step in flight a thread (4 KB an SM) a tile would otherwise take ten L2 round trips in a row.
+[[maybe_unused]] constexpr bool kCvL1 = MLA_DENSE_FP8_VAR & 524288;
+#ifndef MLA_DFP8_CV_L1PF
+#define MLA_DFP8_CV_L1PF 3 // (4 and more spill at 56 registers)
+#endif
 #ifndef MLA_DFP8_CV_PREG
 #define MLA_DFP8_CV_PREG 96 // converter registers at 16 rows (setmaxnreg); the consumers take (504 - this) / 2
 #endif
@@ -1519,6 +1532,12 @@ __device__ __forceinline__ uint4 ldgNc(const unsigned char* p) {
   asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];\n" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
   return v;
 }
+__device__ __forceinline__ uint4 ldgNcL1(const unsigned char* p) {
+  uint4 v;
+  asm volatile("ld.global.nc.v4.u32 {%0, %1, %2, %3}, [%4];\n" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
+  return v;
+}
+__device__ __forceinline__ void prefetchL1(const unsigned char* p) { asm volatile("prefetch.global.L1 [%0];\n" ::"l"(p)); }
 __device__ __forceinline__ uint32_t ldgNc32(const unsigned char* p) {
   uint32_t v;
   asm volatile("ld.global.nc.L1::no_allocate.u32 %0, [%1];\n" : "=r"(v) : "l"(p));
@@ -1546,12 +1565,16 @@ template <int NR>
 struct DenseFp8Cv {
   using L = CvLayout<NR>;
   static constexpr int NI = NR / 8;
+  static constexpr bool STK = kCvStack && NR == 16;  // bit 262144: hi + lo stacked on N
+  static constexpr int NIO = STK ? 2 * NI : NI;       // 8-column groups of O^T
   static constexpr int S = L::SLOTS;
-  static constexpr int D = NR == 16 ? 5 : MLA_DFP8_CV_D32; // converter steps in flight (10 a tile: 8 NoPE chunks, RoPE in two)
-  static constexpr int PREG = NR == 16 ? MLA_DFP8_CV_PREG : MLA_DFP8_CV_PREG32;
+  static constexpr bool WIDE_O = NR == 32 || STK;     // O^T of 128 registers: the consumers need 224
+  static constexpr int D = WIDE_O ? MLA_DFP8_CV_D32 : 5; // converter steps in flight (10 a tile: 8 NoPE chunks, RoPE in two)
+  static constexpr int PREG = WIDE_O ? MLA_DFP8_CV_PREG32 : MLA_DFP8_CV_PREG;
   // setmaxnreg moves registers inside the CTA's launch allocation (384 threads x 168): 2 CREG + PREG <= 504, or the
   // consumers' setmaxnreg.inc waits forever (session 11's first build asked for 512 and hung).
   static constexpr int CREG = (504 - PREG) / 2 / 8 * 8;
+  static constexpr int PL1 = kCvL1 && WIDE_O ? MLA_DFP8_CV_L1PF : 0; // bit 524288: steps prefetched into L1 beyond D
   static_assert(10 % D == 0, "a tile's steps rotate through the D buffers");
 
 #ifdef MLA_SM90A
@@ -1559,8 +1582,13 @@ struct DenseFp8Cv {
   static __device__ __forceinline__ void cvLoad(const unsigned char* page, int r, int h, int s, uint4& a, uint4& b, uint32_t& sc) {
     const unsigned char* tok = page + r * kTok;
     const int off = s < 8 ? 64 * s + 32 * h : 528 + 64 * h + 32 * (s - 8);
-    a = ldgNc(tok + off);
-    b = ldgNc(tok + off + 16);
+    if (PL1 > 0) { // (allocating in L1, where the prefetches put the line)
+      a = ldgNcL1(tok + off);
+      b = ldgNcL1(tok + off + 16);
+    } else {
+      a = ldgNc(tok + off);
+      b = ldgNc(tok + off + 16);
+    }
     if (s < 8) sc = ldgNc32(tok + 512 + 4 * (s >> 1));
   }
   // 16 e4m3 bytes -> 16 bf16 (8 words) by the bit trick: pair (b0, b1) of each word, then (b2, b3).
@@ -1571,6 +1599,10 @@ struct DenseFp8Cv {
       o[2 * k] = mulBf16x2(e4m3PairScaled<0x9180>(x[k]), s2);
       o[2 * k + 1] = mulBf16x2(e4m3PairScaled<0xB3A2>(x[k]), s2);
     }
+  }
+  // Step s's 32 bytes of token r (half h) into L1 (the scale's line comes with step 0's use).
+  static __device__ __forceinline__ void cvPrefetch(const unsigned char* page, int r, int h, int s) {
+    prefetchL1(page + r * kTok + (s < 8 ? 64 * s + 32 * h : 528 + 64 * h + 32 * (s - 8)));
   }
   static __device__ __forceinline__ void cvExact(const uint4& w, float sf, uint32_t (&o)[8]) {
     dequantWordExact(w.x, sf, o[0], o[1]);
@@ -1596,6 +1628,8 @@ struct DenseFp8Cv {
     uint32_t SC[D];
 #pragma unroll
     for (int s = 0; s < D; ++s) cvLoad(cur, r, h, s, A[s], B[s], SC[s]);
+#pragma unroll
+    for (int s = D; s < D + PL1; ++s) cvPrefetch(cur, r, h, s);
     // the row's byte offset in a chunk, and its 16-byte units 4h..4h+3 after the 128-byte swizzle
     const uint32_t rowOff = r * 128, sw = r & 7;
     uint32_t n = 0; // chunks so far (the consumers' ring sequence)
@@ -1633,6 +1667,10 @@ struct DenseFp8Cv {
         // refill this buffer with the step D ahead (this tile's, or the next tile's)
         if (s + D < 10) cvLoad(cur, r, h, s + D, A[k], B[k], SC[k]);
         else if (haveNext) cvLoad(nxt, r, h, s + D - 10, A[k], B[k], SC[k]);
+        if (PL1 > 0) { // keep the L1 window PL1 steps beyond the registers'
+          if (s + D + PL1 < 10) cvPrefetch(cur, r, h, s + D + PL1);
+          else if (haveNext) cvPrefetch(nxt, r, h, s + D + PL1 - 10);
+        }
       }
       n += 9;
       if (!haveNext) break;
@@ -1702,11 +1740,11 @@ struct DenseFp8Cv {
       }
       consumersSync();
 
-      float o[8][NI][4];
+      float o[8][NIO][4];
 #pragma unroll
       for (int s = 0; s < 8; ++s)
 #pragma unroll
-        for (int i = 0; i < NI; ++i) o[s][i][0] = o[s][i][1] = o[s][i][2] = o[s][i][3] = 0.f;
+        for (int i = 0; i < NIO; ++i) o[s][i][0] = o[s][i][1] = o[s][i][2] = o[s][i][3] = 0.f;
       float mRow[NI][2], lPart[NI][2];
 #pragma unroll
       for (int i = 0; i < NI; ++i) mRow[i][0] = mRow[i][1] = -INFINITY, lPart[i][0] = lPart[i][1] = 0.f;
@@ -1761,12 +1799,22 @@ struct DenseFp8Cv {
             const float bse = mNew == -INFINITY ? 0.f : mNew;
             const float alpha = exp2f(mRow[i][b] - bse);
 #pragma unroll
-            for (int s = 0; s < 8; ++s) o[s][i][b] *= alpha, o[s][i][2 + b] *= alpha;
+            for (int s = 0; s < 8; ++s) {
+              o[s][i][b] *= alpha, o[s][i][2 + b] *= alpha;
+              if (STK) o[s][i + NI][b] *= alpha, o[s][i + NI][2 + b] *= alpha; // (the lo columns of the same rows)
+            }
             mRow[i][b] = mNew;
             const float p0 = exp2f(sAcc[i * 4 + b] - bse), p1 = exp2f(sAcc[i * 4 + 2 + b] - bse);
             lPart[i][b] = lPart[i][b] * alpha + p0 + p1;
             const int k0 = 16 * warp + gq;
             const __nv_bfloat16 h0 = __float2bfloat16_rn(p0), h1 = __float2bfloat16_rn(p1);
+            if (STK) { // N rows r (hi) and r + 16 (lo) of one 32-row P^T
+              *reinterpret_cast<__nv_bfloat16*>(sp + canonOff<32>(r, k0)) = h0;
+              *reinterpret_cast<__nv_bfloat16*>(sp + canonOff<32>(r, k0 + 8)) = h1;
+              *reinterpret_cast<__nv_bfloat16*>(sp + canonOff<32>(r + 16, k0)) = __float2bfloat16_rn(p0 - __bfloat162float(h0));
+              *reinterpret_cast<__nv_bfloat16*>(sp + canonOff<32>(r + 16, k0 + 8)) = __float2bfloat16_rn(p1 - __bfloat162float(h1));
+              continue;
+            }
             *reinterpret_cast<__nv_bfloat16*>(sp + canonOff<NR>(r, k0)) = h0;
             *reinterpret_cast<__nv_bfloat16*>(sp + canonOff<NR>(r, k0 + 8)) = h1;
             if (kCvHiLo) {
@@ -1789,6 +1837,10 @@ struct DenseFp8Cv {
         for (int s = 0; s < 8; ++s)
 #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
+            if (STK) {
+              CvMma<32, 1>::mma(reinterpret_cast<float(&)[16]>(o[s]), descSw128(slotAddr[s] + kk * 2048), descOf<32>(pBase + kk * 2 * 32 * 16), 1);
+              continue;
+            }
             CvMma<NR, 1>::mma(reinterpret_cast<float(&)[NI * 4]>(o[s]), descSw128(slotAddr[s] + kk * 2048), descOf<NR>(pBase + kk * 2 * NR * 16), 1);
             if (kCvHiLo)
               CvMma<NR, 1>::mma(reinterpret_cast<float(&)[NI * 4]>(o[s]), descSw128(slotAddr[s] + kk * 2048), descOf<NR>(pBase + NR * kBN * 2 + kk * 2 * NR * 16), 1);
@@ -1796,13 +1848,20 @@ struct DenseFp8Cv {
         wgCommit();
         wgWait<0>();
 #pragma unroll
-        for (int s = 0; s < 8; ++s) pinRegs<NI * 4>(&o[s][0][0]);
+        for (int s = 0; s < 8; ++s) pinRegs<NIO * 4>(&o[s][0][0]);
         __syncwarp();
         if (lane == 0)
 #pragma unroll
           for (int c = 0; c < 8; ++c) mbarArrive(emptyBar + 8 * ((n + c) % S));
       }
       n0 += itm.nTiles * 9;
+      if (STK) // hi + lo: O^T column r + 16 into r (the rest of the item reads columns 0..15 only)
+#pragma unroll
+        for (int s = 0; s < 8; ++s)
+#pragma unroll
+          for (int i = 0; i < NI; ++i)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) o[s][i][e] += o[s][i + NI][e];
       // (an odd tile count: warpgroup 1 passed two groupSyncs fewer; keep the counts equal, as decode_sm90.cu)
       if (wg == 1 && (itm.nTiles & 1)) { groupSync(wg); groupSync(wg); }
 
