@@ -1453,8 +1453,9 @@ struct DenseFp8Alt {
 // ---------------------------------------------------------------------------------------------------------------
 // Bit 65536 (session 11): the converter-fed design DenseFp8Cv. decode_sm90.cu's bf16 consumers (alternating tiles,
 // both products from shared memory: S^T = K Q^T with K-major SW128 A, O^T += V^T P^T with MN-major SW128 A, bf16 P)
-// fed by the third warpgroup, which dequantizes each page straight from global memory (16-byte loads, 5 steps in
-// flight a thread, the page prefetched into L2 kPrefetchPages ahead by one lane) into the bf16 chunk ring that
+// fed by the third warpgroup, which dequantizes each page straight from global memory (16-byte loads, D steps of 32
+// bytes in flight a thread: 5 at 16 rows, 1 where O^T takes 128 registers; the page prefetched into L2
+// kPrefetchPages ahead by one lane) into the bf16 chunk ring that
 // decode_sm90's TMA fills in the bf16 kernel: 9 chunks of 64 keys x 128 bytes a tile (8 NoPE chunks of 64 dims, the
 // RoPE chunk), 128-byte swizzle, full mbarrier a chunk (4 converter warps arrive, after a proxy fence), empty mbarrier
 // a chunk (the 4 warps of the consuming warpgroup). Each byte is converted once (the alternating design converts the
