@@ -5,6 +5,8 @@
 # place, and the prebuilt fatbins in $HB (default .devstage/hb: dense_fp8_sm90_v{1600,6720,9792,14912,26176,31296}.fatbin, nvcc
 # 13.0.88, the library's flags, no spills; a missing one ab.sh builds with nvcc, all side by side, ~30 s on the host).
 #   OUT=$OUT HB=/abs/path/.devstage/hb bash bench/cuda/dense-fp8/s11.sh [VARS]
+#   (MEASURE="N ..." also times those builds without checks, as ab.sh does; the pick skips them. Session 11's second
+#   round: MEASURE=65536 bash bench/cuda/dense-fp8/s11.sh "196608 229376", docs/notes/cuda-dense-fp8.md.)
 # 1. ab.sh: v1600 (shipped bits) vs dist/cuda must print SAME CODE; CASES (120) random dense90 cases a candidate; one
 #    process times shipped, bf16 and every passing candidate (interleaved rounds, b = 128, s_k 8192 16x1 / 32x1 /
 #    16x2, s_k 1024 16x1 / 32x1).
@@ -22,12 +24,13 @@ export CHECK_TIMEOUT=${CHECK_TIMEOUT:-60} # (10 check processes side by side)
 T0=$SECONDS
 CASES=${CASES:-120} OUT=$OUT bash bench/cuda/dense-fp8/ab.sh "$VARS"
 echo "[s11 $((SECONDS - T0))s] ab.sh done"
-pick=$(python3 - "$OUT/dense-fp8-ab.json" <<'PY'
+pick=$(python3 - "$OUT/dense-fp8-ab.json" "${MEASURE:-}" <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1]))
+measure = {"v" + m for m in sys.argv[2].split()}  # measurement-only builds (timed without checks) are never picked
 best = None
 for b in j["builds"]:
-    if b["name"] == "shipped":
+    if b["name"] == "shipped" or b["name"] in measure:
         continue
     g, worst = b["geomean_vs_shipped"], min(b["vs_shipped"])
     print(f"# {b['name']}: geomean {g:.3f} vs shipped, worst shape {worst:.3f}, vs bf16 " + " ".join(f"{x:.2f}" for x in b["vs_bf16"]), file=sys.stderr)
@@ -37,7 +40,7 @@ print(best[0] if best else "none")
 PY
 )
 echo "pick: $pick"
-if [ "$pick" = none ] || [ -z "$pick" ]; then echo "KEEP v1600 (no candidate >= 1.02x geomean without a shape 1 % slower, or none timed)"; exit 0; fi
+if [ "$pick" = none ] || [ -z "$pick" ]; then echo "KEEP the shipped build (no candidate >= 1.02x geomean without a shape 1 % slower, or none timed)"; exit 0; fi
 d=/tmp/dab-$pick
 MORE=${MORE:-240}
 for s in 0 1 2 3; do
@@ -64,4 +67,4 @@ h0=$(hz "$OUT/s11-race-shipped.txt"); h1=$(hz "$OUT/s11-race-$pick.txt")
 echo "racecheck hazards: shipped $h0, $pick $h1 ($(grep -E 'dense90: ' "$OUT/s11-race-$pick.txt" | tail -1))"
 { [ "$h1" -le "$h0" ] && grep -qE 'dense90: ([1-9][0-9]*)/\1 pass' "$OUT/s11-race-$pick.txt"; } || ok=0
 echo "[s11 $((SECONDS - T0))s] checks of $pick done"
-if [ $ok = 1 ]; then echo "SHIP $pick"; else echo "KEEP v1600 ($pick failed the longer checks above)"; fi
+if [ $ok = 1 ]; then echo "SHIP $pick"; else echo "KEEP the shipped build ($pick failed the longer checks above)"; fi

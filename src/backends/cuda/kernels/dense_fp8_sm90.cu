@@ -49,17 +49,23 @@
 #define MLA_SM90A 1
 #endif
 
+// The namespace of this pass's code: dfp8, or dfp8r in the second pass of a rows-dispatch build (bit 32768, at the end).
+#ifndef MLA_DFP8_NS
+#define MLA_DFP8_NS dfp8
+#endif
 namespace mla {
-namespace dfp8 {
+namespace MLA_DFP8_NS {
 
 constexpr int kBN = 64;                      // keys a tile = tokens a page
 constexpr int kTok = 656;                    // bytes a token
 constexpr int kRawBytes = kBN * kTok;        // 41,984 bytes a page
 constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE + 2 RoPE
-constexpr int kPrefetchPages = 6;            // pages an item's producer prefetches into L2 ahead of its copies
+[[maybe_unused]] constexpr int kPrefetchPages = 6;            // pages an item's producer prefetches into L2 ahead of its copies
 
-// Build-time variants (-DMLA_DENSE_FP8_VAR=n, bits). The shipped build is kDenseFp8Shipped = 1600 (64 + 512 + 1024: the
-// alternating-tile design DenseFp8Alt below, f16 V and P, serial wgmma groups at 32 rows; since session 10). 0 is the
+// Build-time variants (-DMLA_DENSE_FP8_VAR=n, bits). The shipped build is MLA_DENSE_FP8_SHIPPED = 34368 since session 11
+// (1600 + 32768: 16 rows run 1600 = 64 + 512 + 1024, the alternating-tile design DenseFp8Alt below with f16 V and P and
+// serial wgmma groups at 32 rows, shipped in session 10; 32 rows run 31296 = 64 + 512 + 2048 + 4096 + 8192 + 16384 from
+// the file's second pass, see the entries at the end: H200 6.3-6.6 % faster at 32 rows, 16 rows the same code). 0 is the
 // lockstep design of session 9 (DenseFp8, its code unchanged: scripts/compare-fatbins.py), bits 1-32 its variants.
 // Each bit's design and prediction: docs/notes/cuda-dense-fp8.md; bench/cuda/dense-fp8/ab.sh builds, checks and times
 // them against the shipped build.
@@ -73,12 +79,13 @@ constexpr int kPrefetchPages = 6;            // pages an item's producer prefetc
 //  16: setmaxnreg 24 / 240 (producer / consumers) instead of 40 / 232: the control for bit 4, which needs it.
 //  32: measurement only, WRONG RESULTS: no dequantization (the raw words, and each shifted by 8, stand in for the
 //      bf16 pairs; no NaN or scale checks), to weigh the consumers' conversion work against the rest of a tile.
-//  64 and up: the alternating-tile design (see DenseFp8Alt).
-#define MLA_DENSE_FP8_SHIPPED 1600
+//  64 and up: the alternating-tile design (see DenseFp8Alt); 32768 the rows dispatch (the entries); 65536 and 131072 the
+//      converter-fed design (DenseFp8Cv).
+#define MLA_DENSE_FP8_SHIPPED 34368
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif
-static_assert(!(MLA_DENSE_FP8_VAR & ~32767), "MLA_DENSE_FP8_VAR: bits 1 .. 16384 only");
+static_assert(!(MLA_DENSE_FP8_VAR & ~1048575), "MLA_DENSE_FP8_VAR: bits 1 .. 524288 only");
 [[maybe_unused]] constexpr bool kOwnP = MLA_DENSE_FP8_VAR & 1;
 [[maybe_unused]] constexpr bool kTwoSlots16 = (MLA_DENSE_FP8_VAR & 2) || kOwnP;
 [[maybe_unused]] constexpr bool kScoresFirst = MLA_DENSE_FP8_VAR & 4;
@@ -1443,10 +1450,540 @@ struct DenseFp8Alt {
   }
 };
 
-} // namespace dfp8
+// ---------------------------------------------------------------------------------------------------------------
+// Bit 65536 (session 11): the converter-fed design DenseFp8Cv. decode_sm90.cu's bf16 consumers (alternating tiles,
+// both products from shared memory: S^T = K Q^T with K-major SW128 A, O^T += V^T P^T with MN-major SW128 A, bf16 P)
+// fed by the third warpgroup, which dequantizes each page straight from global memory (16-byte loads, D steps of 32
+// bytes in flight a thread: 5 at 16 rows, 1 where O^T takes 128 registers; the page prefetched into L2
+// kPrefetchPages ahead by one lane) into the bf16 chunk ring that
+// decode_sm90's TMA fills in the bf16 kernel: 9 chunks of 64 keys x 128 bytes a tile (8 NoPE chunks of 64 dims, the
+// RoPE chunk), 128-byte swizzle, full mbarrier a chunk (4 converter warps arrive, after a proxy fence), empty mbarrier
+// a chunk (the 4 warps of the consuming warpgroup). Each byte is converted once (the alternating design converts the
+// NoPE bytes twice, in both operand layouts), by warps that were idle; the consumers issue no conversion at all.
+// Converter thread ct (0..127): token ct / 2, half ct % 2 of each chunk row (32 e4m3 bytes -> 4 units of 16 bytes).
+// e4m3 -> bf16: the bit trick (e4m3 * 2^-120) times bf16(scale * 2^120) where the scale is a power of two in range
+// and the thread's 32 bytes hold no NaN; otherwise the exact cvt path (dequantWordExact) for that thread and chunk.
+// Dead tokens of a last page are converted like the rest (maybe NaN); the consumers mask their scores by selection
+// and zero their value rows before O^T, as decode_sm90.cu does.
+[[maybe_unused]] constexpr bool kCv = MLA_DENSE_FP8_VAR & 65536;
+// Bit 131072 (with 65536): P^T as hi + lo (two bf16 P^T a warpgroup, two O^T wgmma a slice and k-step, each V chunk read
+// twice), as the exact paths of the other designs: a bf16 P alone failed dense90 seed 90056 by 1.33x the bound (session
+// 9's lockstep build and session 11's v65536 alike). The ring gives up one slot for the second P^T.
+[[maybe_unused]] constexpr bool kCvHiLo = MLA_DENSE_FP8_VAR & 131072;
+// Bit 262144 (with 131072): at 16 rows hi and lo stacked on N instead (P^T of 32 N rows: hi at r, lo at r + 16; one
+// m64n32k16 a slice and k-step reads V once; O^T holds 32 columns, folded after the item's tiles), as the lockstep
+// design's stacking. O^T doubles to 128 registers, so the 16-row split becomes the 32-row one (224 / 56, 1 step in flight).
+[[maybe_unused]] constexpr bool kCvStack = MLA_DENSE_FP8_VAR & 262144;
+static_assert(!kCvStack || kCvHiLo, "bit 262144 stacks the hi + lo of bit 131072");
+// Bit 524288 (with 65536): where the converters keep few steps in registers (O^T of 128 registers: 32 rows, or bit
+// 262144), each thread also prefetches its 32 bytes of the steps up to MLA_DFP8_CV_L1PF ahead into L1
+// (`prefetch.global.L1`, no register), and the register loads allocate in L1, so a step's load waits for L1, not L2:
+// with one step in flight a thread (4 KB an SM) a tile would otherwise take ten L2 round trips in a row.
+[[maybe_unused]] constexpr bool kCvL1 = MLA_DENSE_FP8_VAR & 524288;
+#ifndef MLA_DFP8_CV_L1PF
+#define MLA_DFP8_CV_L1PF 3 // (4 and more spill at 56 registers)
+#endif
+#ifndef MLA_DFP8_CV_PREG
+#define MLA_DFP8_CV_PREG 96 // converter registers at 16 rows (setmaxnreg); the consumers take (504 - this) / 2
+#endif
+#ifndef MLA_DFP8_CV_PREG32
+#define MLA_DFP8_CV_PREG32 56 // the same at 32 rows (the consumers' O^T is twice as large)
+#endif
+#ifndef MLA_DFP8_CV_PF
+#define MLA_DFP8_CV_PF kPrefetchPages // pages the converters' lane 0 prefetches into L2 ahead
+#endif
+#ifndef MLA_DFP8_CV_D32
+#define MLA_DFP8_CV_D32 1 // converter steps in flight at 32 rows (16 rows: 5; 2 spills 24 bytes at 56 registers)
+#endif
+template <int NR> struct CvLayout {
+  static constexpr int SLOTS = (NR == 16 ? 25 : 22) - (kCvHiLo ? 1 : 0); // ring of 8 KB bf16 chunk slots (decode_sm90.cu's)
+  static constexpr int CH = 8192;
+  static constexpr int RING_OFF = 0;
+  static constexpr int Q_OFF = RING_OFF + SLOTS * CH;        // Q^T, natural dim order, canonical K-major
+  static constexpr int P_OFF = Q_OFF + NR * 576 * 2;         // P^T (bf16; bit 131072: hi, then lo), one a warpgroup
+  static constexpr int P_BYTES = (kCvHiLo ? 2 : 1) * NR * kBN * 2;
+  static constexpr int RED_OFF = P_OFF + 2 * P_BYTES;        // [warpgroup][4 warps][NR] f32
+  static constexpr int RED_BYTES = 4 * NR * 4;
+  static constexpr int ML_OFF = RED_OFF + 2 * RED_BYTES;     // the merge's maxima and sums
+  static constexpr int BAR_OFF = ML_OFF + 3 * NR * 4;        // full[SLOTS], empty[SLOTS]
+  static constexpr int SMEM = BAR_OFF + 16 * SLOTS + 1024;
+};
+
+#ifdef MLA_SM90A
+template <int NR, int TA> struct CvMma;
+template <int TA> struct CvMma<16, TA> {
+  static __device__ __forceinline__ void mma(float (&d)[8], uint64_t a, uint64_t b, int acc) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %10, 0;\nwgmma.mma_async.sync.aligned.m64n16k16.f32.bf16.bf16 "
+                 "{%0,%1,%2,%3,%4,%5,%6,%7}, %8, %9, p, 1, 1, %11, 0;\n}\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7])
+                 : "l"(a), "l"(b), "r"(acc), "n"(TA));
+  }
+};
+template <int TA> struct CvMma<32, TA> {
+  static __device__ __forceinline__ void mma(float (&d)[16], uint64_t a, uint64_t b, int acc) {
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %18, 0;\nwgmma.mma_async.sync.aligned.m64n32k16.f32.bf16.bf16 "
+                 "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15}, %16, %17, p, 1, 1, %19, 0;\n}\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+                   "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15])
+                 : "l"(a), "l"(b), "r"(acc), "n"(TA));
+  }
+};
+__device__ __forceinline__ uint4 ldgNc(const unsigned char* p) {
+  uint4 v;
+  asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];\n" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
+  return v;
+}
+__device__ __forceinline__ uint4 ldgNcL1(const unsigned char* p) {
+  uint4 v;
+  asm volatile("ld.global.nc.v4.u32 {%0, %1, %2, %3}, [%4];\n" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
+  return v;
+}
+__device__ __forceinline__ void prefetchL1(const unsigned char* p) { asm volatile("prefetch.global.L1 [%0];\n" ::"l"(p)); }
+__device__ __forceinline__ uint32_t ldgNc32(const unsigned char* p) {
+  uint32_t v;
+  asm volatile("ld.global.nc.L1::no_allocate.u32 %0, [%1];\n" : "=r"(v) : "l"(p));
+  return v;
+}
+// The part's tiles in the consumers' order (items beginIdx..endIdx, each item's pages from kBegin / 64).
+struct CvSeq {
+  int batch, t, nTiles, first;
+  const int* bt;
+};
+__device__ __forceinline__ bool cvNext(const SparseMmaParams& p, const int* meta, int beginIdx, int endIdx, CvSeq& q, const unsigned char*& page) {
+  while (q.t >= q.nTiles) {
+    if (++q.batch > endIdx) return false;
+    const Item itm = itemOf(p, meta, q.batch, beginIdx, endIdx);
+    q.t = 0, q.nTiles = itm.nTiles, q.first = itm.kBegin >> 6;
+    q.bt = p.blockTable + static_cast<int64_t>(q.batch) * p.maxBlocksPerSeq;
+  }
+  page = p.kCache + static_cast<int64_t>(q.bt[q.first + q.t]) * p.blockStride;
+  ++q.t;
+  return true;
+}
+#endif
+
+template <int NR>
+struct DenseFp8Cv {
+  using L = CvLayout<NR>;
+  static constexpr int NI = NR / 8;
+  static constexpr bool STK = kCvStack && NR == 16;  // bit 262144: hi + lo stacked on N
+  static constexpr int NIO = STK ? 2 * NI : NI;       // 8-column groups of O^T
+  static constexpr int S = L::SLOTS;
+  static constexpr bool WIDE_O = NR == 32 || STK;     // O^T of 128 registers: the consumers need 224
+  static constexpr int D = WIDE_O ? MLA_DFP8_CV_D32 : 5; // converter steps in flight (10 a tile: 8 NoPE chunks, RoPE in two)
+  static constexpr int PREG = WIDE_O ? MLA_DFP8_CV_PREG32 : MLA_DFP8_CV_PREG;
+  // setmaxnreg moves registers inside the CTA's launch allocation (384 threads x 168): 2 CREG + PREG <= 504, or the
+  // consumers' setmaxnreg.inc waits forever (session 11's first build asked for 512 and hung).
+  static constexpr int CREG = (504 - PREG) / 2 / 8 * 8;
+  static constexpr int PL1 = kCvL1 && WIDE_O ? MLA_DFP8_CV_L1PF : 0; // bit 524288: steps prefetched into L1 beyond D
+  static_assert(10 % D == 0, "a tile's steps rotate through the D buffers");
+
+#ifdef MLA_SM90A
+  // Step s of a tile for converter thread (token r, half h): two 16-byte loads (+ the group's scale for NoPE).
+  static __device__ __forceinline__ void cvLoad(const unsigned char* page, int r, int h, int s, uint4& a, uint4& b, uint32_t& sc) {
+    const unsigned char* tok = page + r * kTok;
+    const int off = s < 8 ? 64 * s + 32 * h : 528 + 64 * h + 32 * (s - 8);
+    if (PL1 > 0) { // (allocating in L1, where the prefetches put the line)
+      a = ldgNcL1(tok + off);
+      b = ldgNcL1(tok + off + 16);
+    } else {
+      a = ldgNc(tok + off);
+      b = ldgNc(tok + off + 16);
+    }
+    if (s < 8) sc = ldgNc32(tok + 512 + 4 * (s >> 1));
+  }
+  // 16 e4m3 bytes -> 16 bf16 (8 words) by the bit trick: pair (b0, b1) of each word, then (b2, b3).
+  static __device__ __forceinline__ void cvFast(const uint4& w, uint32_t s2, uint32_t (&o)[8]) {
+    const uint32_t x[4] = {w.x, w.y, w.z, w.w};
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      o[2 * k] = mulBf16x2(e4m3PairScaled<0x9180>(x[k]), s2);
+      o[2 * k + 1] = mulBf16x2(e4m3PairScaled<0xB3A2>(x[k]), s2);
+    }
+  }
+  // Step s's 32 bytes of token r (half h) into L1 (the scale's line comes with step 0's use).
+  static __device__ __forceinline__ void cvPrefetch(const unsigned char* page, int r, int h, int s) {
+    prefetchL1(page + r * kTok + (s < 8 ? 64 * s + 32 * h : 528 + 64 * h + 32 * (s - 8)));
+  }
+  static __device__ __forceinline__ void cvExact(const uint4& w, float sf, uint32_t (&o)[8]) {
+    dequantWordExact(w.x, sf, o[0], o[1]);
+    dequantWordExact(w.y, sf, o[2], o[3]);
+    dequantWordExact(w.z, sf, o[4], o[5]);
+    dequantWordExact(w.w, sf, o[6], o[7]);
+  }
+  static __device__ __forceinline__ uint32_t nanBits(const uint4& v) {
+    return (((v.x & 0x7f7f7f7fu) + 0x01010101u) | ((v.y & 0x7f7f7f7fu) + 0x01010101u) | ((v.z & 0x7f7f7f7fu) + 0x01010101u) |
+            ((v.w & 0x7f7f7f7fu) + 0x01010101u)) & 0x80808080u;
+  }
+
+  static __device__ void convert(const SparseMmaParams& p, const int* meta, int beginIdx, int endIdx, uint32_t ring, uint32_t fullBar, uint32_t emptyBar) {
+    const int ct = static_cast<int>(threadIdx.x) - 256, lane = ct & 31, r = ct >> 1, h = ct & 1;
+    const int pf = p.extraTopk > 0 ? p.extraTopk : p.extraTopk < 0 ? 0 : MLA_DFP8_CV_PF;
+    CvSeq q{beginIdx - 1, 0, 0, 0, p.blockTable}, pq{beginIdx - 1, 0, 0, 0, p.blockTable};
+    const unsigned char *cur, *nxt, *pfp;
+    if (!cvNext(p, meta, beginIdx, endIdx, q, cur)) return;
+    if (ct == 0)
+      for (int i = 0; i < pf && cvNext(p, meta, beginIdx, endIdx, pq, pfp); ++i) prefetchL2(pfp, kRawBytes);
+    bool haveNext = cvNext(p, meta, beginIdx, endIdx, q, nxt);
+    uint4 A[D], B[D];
+    uint32_t SC[D];
+#pragma unroll
+    for (int s = 0; s < D; ++s) cvLoad(cur, r, h, s, A[s], B[s], SC[s]);
+#pragma unroll
+    for (int s = D; s < D + PL1; ++s) cvPrefetch(cur, r, h, s);
+    // the row's byte offset in a chunk, and its 16-byte units 4h..4h+3 after the 128-byte swizzle
+    const uint32_t rowOff = r * 128, sw = r & 7;
+    uint32_t n = 0; // chunks so far (the consumers' ring sequence)
+    while (true) {
+      if (ct == 0 && pf > 0 && cvNext(p, meta, beginIdx, endIdx, pq, pfp)) prefetchL2(pfp, kRawBytes);
+#pragma unroll
+      for (int s = 0; s < 10; ++s) {
+        const int c = s < 8 ? s : 8, k = s % D;
+        const uint32_t slot = (n + c) % S, dst = ring + slot * L::CH + rowOff;
+        if (s <= 8) mbarWait(emptyBar + 8 * slot, (((n + c) / S) & 1) ^ 1);
+        if (s < 8) {
+          const uint32_t sb = SC[k];
+          const uint32_t ex = (sb >> 23) & 0xffu;
+          const bool fast = (sb & 0x007fffffu) == 0 && ex >= 1u && ex <= 134u && (nanBits(A[k]) | nanBits(B[k])) == 0;
+          // (A, then B: 8 output words live at a time)
+#pragma unroll
+          for (int half = 0; half < 2; ++half) {
+            const uint4 w = half == 0 ? A[k] : B[k];
+            uint32_t o[8];
+            if (fast) cvFast(w, ((sb + (120u << 23)) >> 16) * 0x10001u, o);
+            else cvExact(w, __uint_as_float(sb), o);
+            sts128(dst + ((((4 * h) + 2 * half) ^ sw) << 4), o[0], o[1], o[2], o[3]);
+            sts128(dst + ((((4 * h) + 2 * half + 1) ^ sw) << 4), o[4], o[5], o[6], o[7]);
+          }
+        } else {
+          const int u = 4 * h + 2 * (s - 8);
+          sts128(dst + (((u + 0) ^ sw) << 4), A[k].x, A[k].y, A[k].z, A[k].w);
+          sts128(dst + (((u + 1) ^ sw) << 4), B[k].x, B[k].y, B[k].z, B[k].w);
+        }
+        if (s != 8) {
+          fenceProxyAsync();
+          __syncwarp();
+          if (lane == 0) mbarArrive(fullBar + 8 * slot);
+        }
+        // refill this buffer with the step D ahead (this tile's, or the next tile's)
+        if (s + D < 10) cvLoad(cur, r, h, s + D, A[k], B[k], SC[k]);
+        else if (haveNext) cvLoad(nxt, r, h, s + D - 10, A[k], B[k], SC[k]);
+        if (PL1 > 0) { // keep the L1 window PL1 steps beyond the registers'
+          if (s + D + PL1 < 10) cvPrefetch(cur, r, h, s + D + PL1);
+          else if (haveNext) cvPrefetch(nxt, r, h, s + D + PL1 - 10);
+        }
+      }
+      n += 9;
+      if (!haveNext) break;
+      cur = nxt;
+      haveNext = cvNext(p, meta, beginIdx, endIdx, q, nxt);
+    }
+  }
+#endif
+
+  static __device__ void run(const SparseMmaParams& p) {
+#ifdef MLA_SM90A
+    extern __shared__ __align__(1024) unsigned char smemRaw[];
+    const uint32_t rawAddr = smemAddr(smemRaw);
+    unsigned char* const smem = smemRaw + (((rawAddr + 1023u) & ~1023u) - rawAddr);
+    const uint32_t base = smemAddr(smem);
+    const uint32_t ring = base + L::RING_OFF, qBase = base + L::Q_OFF;
+    const uint32_t fullBar = base + L::BAR_OFF, emptyBar = fullBar + 8 * S;
+    const int part = blockIdx.x;
+    const int lane = threadIdx.x % 32, gq = lane / 4, tq = lane % 4;
+    const int wg = threadIdx.x / 128;
+    const int tid = threadIdx.x % 128, warp = tid / 32;
+    if (threadIdx.x == 0) {
+      for (int s = 0; s < S; ++s) {
+        mbarInit(fullBar + 8 * s, 4);  // the 4 converter warps
+        mbarInit(emptyBar + 8 * s, 4); // the 4 warps of the consuming warpgroup
+      }
+      asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    }
+    const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
+    const int beginIdx = meta[kMetaBeginIdx], endIdx = min(meta[kMetaEndIdx], p.b - 1);
+    __syncthreads();
+
+    if (__shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x) / 128, 0) == 2) {
+      asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(PREG) : "memory");
+      convert(p, meta, beginIdx, endIdx, ring, fullBar, emptyBar);
+      return;
+    }
+    asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(CREG) : "memory");
+    unsigned char* const sp = smem + L::P_OFF + wg * L::P_BYTES;
+    float* const red = reinterpret_cast<float*>(smem + L::RED_OFF + wg * L::RED_BYTES); // [4][NR]
+    const uint32_t pBase = smemAddr(sp);
+    const int rows = p.sQ * p.hQ;
+
+    uint32_t n0 = 0;
+    for (int batch = beginIdx; batch <= endIdx; ++batch) {
+      const Item itm = itemOf(p, meta, batch, beginIdx, endIdx);
+      const int slotOut = p.numSplits[batch] + (batch == beginIdx ? meta[kMetaBeginNSplitIdx] : 0);
+      const bool noSplit = p.numSplits[batch + 1] - p.numSplits[batch] == 1;
+      const int kBegin = itm.kBegin, tileEnd = itm.tileEnd;
+      const int lim0 = p.causal ? itm.seqlen - p.sQ + 1 : (1 << 30);
+      uint64_t jPack = 0;
+#pragma unroll
+      for (int i = 0; i < NI; ++i)
+#pragma unroll
+        for (int b = 0; b < 2; ++b) jPack |= static_cast<uint64_t>(min((8 * i + 2 * tq + b) / p.hQ, 63)) << (6 * (2 * i + b));
+      { // Q^T (natural dim order): row r = query row (zeros past rows), 72 chunks of 8 dims, cp.async
+        const __nv_bfloat16* qp = static_cast<const __nv_bfloat16*>(p.q);
+        for (int c = threadIdx.x; c < NR * 72; c += 256) {
+          const int r = c % NR, ch = c / NR;
+          const bool live = r < rows;
+          const int j = live ? r / p.hQ : 0, hh = live ? r - j * p.hQ : 0;
+          cpAsync16(smem + L::Q_OFF + canonOff<NR>(r, ch * 8), qp + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + hh) * 576 + ch * 8, live ? 16 : 0);
+        }
+        cpAsyncCommit();
+        cpAsyncWait<0>();
+        fenceProxyAsync();
+      }
+      consumersSync();
+
+      float o[8][NIO][4];
+#pragma unroll
+      for (int s = 0; s < 8; ++s)
+#pragma unroll
+        for (int i = 0; i < NIO; ++i) o[s][i][0] = o[s][i][1] = o[s][i][2] = o[s][i][3] = 0.f;
+      float mRow[NI][2], lPart[NI][2];
+#pragma unroll
+      for (int i = 0; i < NI; ++i) mRow[i][0] = mRow[i][1] = -INFINITY, lPart[i][0] = lPart[i][1] = 0.f;
+
+      for (int it = wg; it < itm.nTiles; it += 2) {
+        const int t0 = kBegin + it * kBN;
+        const uint32_t n = n0 + it * 9;
+        uint32_t slotAddr[9];
+#pragma unroll
+        for (int c = 0; c < 9; ++c) slotAddr[c] = ring + ((n + c) % S) * L::CH;
+#pragma unroll 1
+        for (int c = 0; c < 9; ++c) mbarWait(fullBar + 8 * ((n + c) % S), ((n + c) / S) & 1);
+        float sAcc[NI * 4];
+#pragma unroll
+        for (int e = 0; e < NI * 4; ++e) sAcc[e] = 0.f;
+        wgFence();
+#pragma unroll
+        for (int c = 0; c < 9; ++c)
+#pragma unroll
+          for (int kk = 0; kk < 4; ++kk)
+            CvMma<NR, 0>::mma(reinterpret_cast<float(&)[NI * 4]>(sAcc), descSw128(slotAddr[c] + kk * 32), descOf<NR>(qBase + (4 * c + kk) * 2 * NR * 16), c + kk > 0);
+        wgCommit();
+        wgWait<0>();
+        pinRegs<NI * 4>(sAcc);
+        __syncwarp();
+        if (lane == 0) mbarArrive(emptyBar + 8 * ((n + 8) % S)); // the RoPE chunk is not read again
+
+        const int key0 = t0 + 16 * warp + gq;
+#pragma unroll
+        for (int i = 0; i < NI; ++i)
+#pragma unroll
+          for (int b = 0; b < 2; ++b) {
+            float& s0 = sAcc[i * 4 + b];
+            float& s1 = sAcc[i * 4 + 2 + b];
+            const int lim = min(tileEnd, lim0 + static_cast<int>((jPack >> (6 * (2 * i + b))) & 63));
+            s0 = key0 < lim ? s0 * p.scaleLog2 : -INFINITY;
+            s1 = key0 + 8 < lim ? s1 * p.scaleLog2 : -INFINITY;
+            float x = fmaxf(s0, s1);
+            x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 4));
+            x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 8));
+            x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 16));
+            if (gq == 0) red[warp * NR + 8 * i + 2 * tq + b] = x;
+          }
+        groupSync(wg);
+#pragma unroll
+        for (int i = 0; i < NI; ++i)
+#pragma unroll
+          for (int b = 0; b < 2; ++b) {
+            const int r = 8 * i + 2 * tq + b;
+            const float x = fmaxf(fmaxf(red[r], red[NR + r]), fmaxf(red[2 * NR + r], red[3 * NR + r]));
+            const float mNew = fmaxf(mRow[i][b], x);
+            const float bse = mNew == -INFINITY ? 0.f : mNew;
+            const float alpha = exp2f(mRow[i][b] - bse);
+#pragma unroll
+            for (int s = 0; s < 8; ++s) {
+              o[s][i][b] *= alpha, o[s][i][2 + b] *= alpha;
+              if (STK) o[s][i + NI][b] *= alpha, o[s][i + NI][2 + b] *= alpha; // (the lo columns of the same rows)
+            }
+            mRow[i][b] = mNew;
+            const float p0 = exp2f(sAcc[i * 4 + b] - bse), p1 = exp2f(sAcc[i * 4 + 2 + b] - bse);
+            lPart[i][b] = lPart[i][b] * alpha + p0 + p1;
+            const int k0 = 16 * warp + gq;
+            const __nv_bfloat16 h0 = __float2bfloat16_rn(p0), h1 = __float2bfloat16_rn(p1);
+            if (STK) { // N rows r (hi) and r + 16 (lo) of one 32-row P^T
+              *reinterpret_cast<__nv_bfloat16*>(sp + canonOff<32>(r, k0)) = h0;
+              *reinterpret_cast<__nv_bfloat16*>(sp + canonOff<32>(r, k0 + 8)) = h1;
+              *reinterpret_cast<__nv_bfloat16*>(sp + canonOff<32>(r + 16, k0)) = __float2bfloat16_rn(p0 - __bfloat162float(h0));
+              *reinterpret_cast<__nv_bfloat16*>(sp + canonOff<32>(r + 16, k0 + 8)) = __float2bfloat16_rn(p1 - __bfloat162float(h1));
+              continue;
+            }
+            *reinterpret_cast<__nv_bfloat16*>(sp + canonOff<NR>(r, k0)) = h0;
+            *reinterpret_cast<__nv_bfloat16*>(sp + canonOff<NR>(r, k0 + 8)) = h1;
+            if (kCvHiLo) {
+              *reinterpret_cast<__nv_bfloat16*>(sp + NR * kBN * 2 + canonOff<NR>(r, k0)) = __float2bfloat16_rn(p0 - __bfloat162float(h0));
+              *reinterpret_cast<__nv_bfloat16*>(sp + NR * kBN * 2 + canonOff<NR>(r, k0 + 8)) = __float2bfloat16_rn(p1 - __bfloat162float(h1));
+            }
+          }
+        // value rows past tileEnd (the rest of the last page: maybe NaN) become zeros
+        const int live = min(kBN, tileEnd - t0);
+        if (live < kBN) {
+          for (int e = tid; e < (kBN - live) * 8 * 8; e += 128) {
+            const int c = e / ((kBN - live) * 8), rem = e % ((kBN - live) * 8), rr = live + rem / 8, u = rem % 8;
+            sts128(ring + ((n + c) % S) * L::CH + rr * 128 + u * 16, 0u, 0u, 0u, 0u); // (slotAddr[c] here: local memory)
+          }
+        }
+        fenceProxyAsync();
+        groupSync(wg); // P^T complete and visible to the tensor cores; red is free
+        wgFence();
+#pragma unroll
+        for (int s = 0; s < 8; ++s)
+#pragma unroll
+          for (int kk = 0; kk < 4; ++kk) {
+            if (STK) {
+              CvMma<32, 1>::mma(reinterpret_cast<float(&)[16]>(o[s]), descSw128(slotAddr[s] + kk * 2048), descOf<32>(pBase + kk * 2 * 32 * 16), 1);
+              continue;
+            }
+            CvMma<NR, 1>::mma(reinterpret_cast<float(&)[NI * 4]>(o[s]), descSw128(slotAddr[s] + kk * 2048), descOf<NR>(pBase + kk * 2 * NR * 16), 1);
+            if (kCvHiLo)
+              CvMma<NR, 1>::mma(reinterpret_cast<float(&)[NI * 4]>(o[s]), descSw128(slotAddr[s] + kk * 2048), descOf<NR>(pBase + NR * kBN * 2 + kk * 2 * NR * 16), 1);
+          }
+        wgCommit();
+        wgWait<0>();
+#pragma unroll
+        for (int s = 0; s < 8; ++s) pinRegs<NIO * 4>(&o[s][0][0]);
+        __syncwarp();
+        if (lane == 0)
+#pragma unroll
+          for (int c = 0; c < 8; ++c) mbarArrive(emptyBar + 8 * ((n + c) % S));
+      }
+      n0 += itm.nTiles * 9;
+      if (STK) // hi + lo: O^T column r + 16 into r (the rest of the item reads columns 0..15 only)
+#pragma unroll
+        for (int s = 0; s < 8; ++s)
+#pragma unroll
+          for (int i = 0; i < NI; ++i)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) o[s][i][e] += o[s][i + NI][e];
+      // (an odd tile count: warpgroup 1 passed two groupSyncs fewer; keep the counts equal, as decode_sm90.cu)
+      if (wg == 1 && (itm.nTiles & 1)) { groupSync(wg); groupSync(wg); }
+
+      // Row sums over the 8 key lanes and the 4 warps, then the two warpgroups merge (split stores).
+      groupSync(wg);
+#pragma unroll
+      for (int i = 0; i < NI; ++i)
+#pragma unroll
+        for (int b = 0; b < 2; ++b) {
+          float x = lPart[i][b];
+          x += __shfl_xor_sync(0xffffffffu, x, 4);
+          x += __shfl_xor_sync(0xffffffffu, x, 8);
+          x += __shfl_xor_sync(0xffffffffu, x, 16);
+          if (gq == 0) red[warp * NR + 8 * i + 2 * tq + b] = x;
+        }
+      groupSync(wg);
+      float lRow[NI][2];
+#pragma unroll
+      for (int i = 0; i < NI; ++i)
+#pragma unroll
+        for (int b = 0; b < 2; ++b) {
+          const int r = 8 * i + 2 * tq + b;
+          lRow[i][b] = red[r] + red[NR + r] + red[2 * NR + r] + red[3 * NR + r];
+        }
+      float* const xb = reinterpret_cast<float*>(smem + L::Q_OFF);
+      float* const ml = reinterpret_cast<float*>(smem + L::ML_OFF);
+      float* const l0x = xb + 4 * NI * 4 * 128;
+      consumersSync(); // both warpgroups' tiles are done: Q^T is free
+      if (warp == 0 && gq == 0)
+#pragma unroll
+        for (int i = 0; i < NI; ++i)
+#pragma unroll
+          for (int b = 0; b < 2; ++b) {
+            const int r = 8 * i + 2 * tq + b;
+            ml[wg * NR + r] = mRow[i][b];
+            if (wg == 1) ml[2 * NR + r] = lRow[i][b];
+            else l0x[r] = lRow[i][b];
+          }
+      consumersSync();
+#pragma unroll
+      for (int i = 0; i < NI; ++i)
+#pragma unroll
+        for (int b = 0; b < 2; ++b) {
+          const int r = 8 * i + 2 * tq + b;
+          const float m0 = ml[r], m1 = ml[NR + r], mNew = fmaxf(m0, m1);
+          const float bse = mNew == -INFINITY ? 0.f : mNew;
+          const float a = exp2f(mRow[i][b] - bse);
+#pragma unroll
+          for (int s = 0; s < 8; ++s) o[s][i][b] *= a, o[s][i][2 + b] *= a;
+          lRow[i][b] = exp2f(m0 - bse) * l0x[r] + exp2f(m1 - bse) * ml[2 * NR + r];
+          mRow[i][b] = mNew;
+        }
+#pragma unroll
+      for (int round = 0; round < 2; ++round) {
+#pragma unroll
+        for (int u = 0; u < 2; ++u)
+#pragma unroll
+          for (int i = 0; i < NI; ++i)
+#pragma unroll
+            for (int e = 0; e < 4; ++e)
+              xb[(((2 * wg + u) * NI + i) * 4 + e) * 128 + tid] = wg == 0 ? o[4 + 2 * round + u][i][e] : o[2 * round + u][i][e];
+        consumersSync();
+#pragma unroll
+        for (int u = 0; u < 2; ++u)
+#pragma unroll
+          for (int i = 0; i < NI; ++i)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+              const float x = xb[(((2 * (1 - wg) + u) * NI + i) * 4 + e) * 128 + tid];
+              if (wg == 0) o[2 * round + u][i][e] += x;
+              else o[4 + 2 * round + u][i][e] += x;
+            }
+        consumersSync();
+      }
+      // Slice s of O^T holds value columns 64 s + 16 warp + gq (+ 8); this warpgroup stores slices 4 wg .. 4 wg + 3.
+#pragma unroll
+      for (int i = 0; i < NI; ++i)
+#pragma unroll
+        for (int b = 0; b < 2; ++b) {
+          const int r = 8 * i + 2 * tq + b;
+          if (r >= rows) continue;
+          const float l = lRow[i][b];
+          const int j = r / p.hQ, hh = r - j * p.hQ;
+          const bool empty = l == 0.f;
+          const float inv = empty ? 0.f : 1.f / l;
+          const float lse = empty ? (noSplit ? INFINITY : -INFINITY) : (mRow[i][b] + log2f(l)) * 0.69314718055994531f;
+          const int col0 = 16 * warp + gq;
+          if (noSplit) {
+            __nv_bfloat16* out = static_cast<__nv_bfloat16*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + hh) * kDV + col0;
+#pragma unroll
+            for (int s = 0; s < 8; ++s) {
+              if ((s >> 2) != wg) continue;
+              out[64 * s] = __float2bfloat16_rn(o[s][i][b] * inv);
+              out[64 * s + 8] = __float2bfloat16_rn(o[s][i][2 + b] * inv);
+            }
+            if (wg == 0 && warp == 0 && gq == 0) p.lse[(static_cast<int64_t>(batch) * p.hQ + hh) * p.sQ + j] = lse;
+          } else {
+            const int64_t row = (static_cast<int64_t>(slotOut) * p.sQ + j) * p.hQ + hh;
+            float* acc = p.oAccum + row * kDV + col0;
+#pragma unroll
+            for (int s = 0; s < 8; ++s) {
+              if ((s >> 2) != wg) continue;
+              acc[64 * s] = o[s][i][b] * inv;
+              acc[64 * s + 8] = o[s][i][2 + b] * inv;
+            }
+            if (wg == 0 && warp == 0 && gq == 0) p.lseAccum[row] = lse;
+          }
+        }
+      consumersSync(); // Q^T, red and ml are free for the next item
+    }
+#endif
+  }
+};
+
+} // namespace MLA_DFP8_NS
 } // namespace mla
 
+// (in a rows-dispatch build's second pass these check the first pass's layouts again; its own, 31296's, ran under the
+// same launch in session 11)
 static_assert(mla::dfp8::Layout<16>::SMEM <= 232448 && mla::dfp8::Layout<32>::SMEM <= 232448, "dense_fp8_sm90 shared memory over 227 KiB");
+static_assert(mla::dfp8::CvLayout<16>::SMEM <= 231984 && mla::dfp8::CvLayout<32>::SMEM <= 229408, "the converter-fed layout needs more shared memory than the launch gives");
 static_assert(mla::dfp8::AltLayout<16>::SMEM <= 231984 && mla::dfp8::AltLayout<32>::SMEM <= 229408, "the alt layout needs more shared memory than the launch gives");
 #if MLA_DENSE_FP8_VAR == 0
 static_assert(mla::dfp8::Layout<16>::SMEM == 231984 && mla::dfp8::Layout<32>::SMEM == 229408, "shared memory differs from dense-fp8-sm90-launch.ts");
@@ -1457,11 +1994,28 @@ static_assert(mla::dfp8::Layout<16>::SMEM <= 231984 && mla::dfp8::Layout<32>::SM
 // Launch (dense-fp8-sm90-launch.ts): grid (numSmParts, 1, 1), 384 threads, Layout<NR>::SMEM bytes of dynamic shared
 // memory (the lockstep design's, VAR 0; the shipped alternating-tile design uses less: AltLayout<NR>::SMEM);
 // rows = sQ * hQ <= NR, V3.2 cache, page 64, bf16 queries, sm_90a only (elsewhere the entries are empty).
+#ifndef MLA_DFP8_PASS2
 extern "C" __global__ void __launch_bounds__(384, 1) mla_dense_fp8_sm90_v32_bf16_n16(const SparseMmaParams p) {
-  if constexpr (mla::dfp8::kAlt) mla::dfp8::DenseFp8Alt<16>::run(p);
-  else mla::dfp8::DenseFp8<16>::run(p);
+  if constexpr (mla::MLA_DFP8_NS::kCv) mla::MLA_DFP8_NS::DenseFp8Cv<16>::run(p);
+  else if constexpr (mla::MLA_DFP8_NS::kAlt) mla::MLA_DFP8_NS::DenseFp8Alt<16>::run(p);
+  else mla::MLA_DFP8_NS::DenseFp8<16>::run(p);
 }
+#endif
+// Bit 32768 (rows dispatch): the 32-row entry comes from a second pass over this file with MLA_DENSE_FP8_VAR 31296
+// (576 + 2048 + 4096 + 8192 + 16384: session 11's fastest 32-row build) in namespace dfp8r, while the 16-row entry
+// keeps this pass's bits (v34368 = v1600's 16-row code + v31296's 32-row code).
+#if !defined(MLA_DFP8_PASS2) && (MLA_DENSE_FP8_VAR & 32768)
+#define MLA_DFP8_PASS2 1
+#undef MLA_DENSE_FP8_VAR
+#define MLA_DENSE_FP8_VAR 31296
+#undef MLA_DFP8_NS
+#define MLA_DFP8_NS dfp8r
+#undef MLA_DFP8_SC_NEXT
+#include "dense_fp8_sm90.cu"
+#else
 extern "C" __global__ void __launch_bounds__(384, 1) mla_dense_fp8_sm90_v32_bf16_n32(const SparseMmaParams p) {
-  if constexpr (mla::dfp8::kAlt) mla::dfp8::DenseFp8Alt<32>::run(p);
-  else mla::dfp8::DenseFp8<32>::run(p);
+  if constexpr (mla::MLA_DFP8_NS::kCv) mla::MLA_DFP8_NS::DenseFp8Cv<32>::run(p);
+  else if constexpr (mla::MLA_DFP8_NS::kAlt) mla::MLA_DFP8_NS::DenseFp8Alt<32>::run(p);
+  else mla::MLA_DFP8_NS::DenseFp8<32>::run(p);
 }
+#endif
