@@ -46,14 +46,25 @@ const qtStride = 16; // Qᵀ staging [col][row]
 const partSteps = [11, 11, 10, 4];
 const maxSteps = 11;
 
-/** The layout of S subgroups: 4 (a 16-key tile) or 8 (32 keys: two key blocks). */
-export function matrix5Layout(subgroups: 4 | 8) {
-  const kb = subgroups / 4; // key blocks a tile
+/**
+ * The layout of S subgroups: 4 (a 16-key tile) or 8 (32 keys: two key blocks); `tile16` (8 subgroups only, the
+ * session-11 candidate): a 16-key tile whose QK runs in 8 contraction parts, one a subgroup.
+ */
+export function matrix5Layout(subgroups: 4 | 8, tile16 = false) {
+  if (tile16 && subgroups !== 8) throw new Error('decode-matrix5: tile16 needs 8 subgroups');
+  const kb = tile16 ? 1 : subgroups / 4; // key blocks a tile
   const nT = 16 * kb;
   const lanes = 32 * subgroups;
   const vCols = 512 / subgroups; // O columns a subgroup owns
   const pStride = nT + 8;
-  return { subgroups, kb, nT, lanes, vCols, nbs: vCols / 16, pStride, kpl: nT / 8 };
+  const lpk = lanes / nT; // tile load: lanes a key (8; tile16: 16)
+  // QK's contraction parts (first column, 16-column steps); the last one is RoPE's (columns 512..575).
+  const parts = tile16
+    ? [[0, 5], [80, 5], [160, 5], [240, 5], [320, 4], [384, 4], [448, 4], [512, 4]]
+    : [[0, 11], [176, 11], [352, 10], [512, 4]];
+  // vec4 words a lane loads of the tile (72 a key over lpk lanes; tile16: the fifth word, RoPE's, on lanes lj < 8 only)
+  const words = Math.ceil(72 / lpk);
+  return { subgroups, kb, nT, lanes, vCols, nbs: vCols / 16, pStride, kpl: nT / 8, lpk, parts, words, tile16 };
 }
 
 export interface DecodeMatrix5Spec {
@@ -89,6 +100,15 @@ export interface DecodeMatrix5Spec {
   pad?: number;
   every?: boolean;
   late?: boolean;
+  /**
+   * Candidate (issue #13, session 11; opt-in, docs/notes/webgpu-matrix-tile16.md): 16-key tiles on 8 subgroups, QK in
+   * 8 contraction parts (one a subgroup: 7 latent parts of 4-5 steps, RoPE's of 4), 5 loaded words a lane instead of
+   * 9, 5 right matrices of Qᵀ instead of 11: about 29 KiB of workgroup memory (v5: 48) and fewer registers, so that
+   * more than one workgroup an SM can be resident and the per-tile latency chain is half as long.
+   */
+  tile16?: boolean;
+  /** Probe: load a tile's words at the top of its own iteration instead of one tile ahead (fewer live registers). */
+  noPrefetch?: boolean;
 }
 
 /** Whether v5 rescales O lazily unless told (WebGpuBackendOptions.matrix.lazy, FLASHMLA_WEBGPU_MATRIX_LAZY). */
@@ -105,8 +125,8 @@ export function decodeMatrix5Dispatch(p: Pick<MlaProblem, 'numSmParts' | 'hKv' |
 }
 
 /** Bytes of workgroup memory the kernel declares, array by array as the WGSL does. */
-export function decodeMatrix5SharedBytes(subgroups: 4 | 8): number {
-  const g = matrix5Layout(subgroups);
+export function decodeMatrix5SharedBytes(subgroups: 4 | 8, tile16 = false): number {
+  const g = matrix5Layout(subgroups, tile16);
   return 2 * g.nT * kStride + 4 * subgroups * 256 + 2 * matrix5Rows * g.pStride + 4 * g.nT * 7 + 4 * matrix5Rows * 5 + 4 * 2 * matrix5Rows * 8;
 }
 
@@ -172,11 +192,14 @@ export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // 
 
 export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   name: 'mla_decode_matrix5',
-  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}`,
   source(s) {
     if (!s.emulate && !matrix5ConfigUsable(s.config)) throw new Error(`decode-matrix5: unusable configuration ${JSON.stringify(s.config)}`);
-    const g = matrix5Layout(s.subgroups);
-    const { nT, lanes, vCols, nbs, pStride, kpl } = g;
+    const g = matrix5Layout(s.subgroups, !!s.tile16);
+    const { nT, lanes, vCols, nbs, pStride, kpl, lpk, parts, words } = g;
+    const t16 = g.tile16;
+    const nParts = parts.length;
+    const maxSteps = Math.max(...parts.map((x) => x[1]));
     const lazy = s.lazy === true || s.lazy === 'side' || s.lazy === 'scratch';
     // Lazy with matrices: O in result matrices om0.. (the emulation keeps O in the lanes' o registers, as the default);
     // 'side' adds the lanes' o registers as a second accumulator that a moved reference flushes the matrices into.
@@ -190,7 +213,8 @@ export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
     const pad = s.pad ?? 0;
     if (pad % 4 !== 0 || pad < 0) throw new Error(`decode-matrix5: pad ${pad} is not a count of u32`);
     const nanWord = s.dtype === 'bf16' ? '0x7fc07fc0u' : '0x7e007e00u';
-    const words = 9; // vec4 words a lane loads of the tile: nT keys x 72 words over 8 lanes a key
+    // The lane's loads of a key's words lj + lpk i (tile16: the last, RoPE's, on lanes lj < 8 only).
+    const loadWords = range(words).map((i) => (t16 && i === words - 1 ? `if (lj < 8u) { w${i} = loadK(ls, lr + lj + ${lpk * i}u); }` : `w${i} = loadK(ls, lr + lj + ${lpk * i}u);`)).join(' ');
     const unpackLets = range(words).map((i) => `let a${i} = vec4<f32>(unpack2(w${i}.x), unpack2(w${i}.y)); let b${i} = vec4<f32>(unpack2(w${i}.z), unpack2(w${i}.w));`).join('\n   ');
     // q's value (row rr, column cc) as the prologue converts it (emulation only).
     const qAt = `fn qAt(rr: u32, cc: u32, qStart: u32, qLen: u32, kvh: u32, mBase: u32) -> f32 {
@@ -212,7 +236,11 @@ export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
      for (var i = cs; i < ce; i++) { x = fma(f32(Kt[(kb * 16u + kk) * ${kStride}u + i]), qAt(rr, i, qStart, qLen, kvh, mBase), x); }
      Sc[sg * 256u + e] = x;
     }`
-      : `{ var mc = ${RES}(); ${qkSteps(0, partSteps[3])}
+      : t16
+        ? `{ var mc = ${RES}(); ${qkSteps(0, 4)}
+     if (cp < 4u) { ${qkSteps(4, 5)} }
+     subgroupMatrixStore(&Sc, sg * 256u, mc, false, 16u); }`
+        : `{ var mc = ${RES}(); ${qkSteps(0, partSteps[3])}
      if (cp < 3u) { ${qkSteps(partSteps[3], partSteps[2])} }
      if (cp < 2u) { ${qkSteps(partSteps[2], maxSteps)} }
      subgroupMatrixStore(&Sc, sg * 256u, mc, false, 16u); }`;
@@ -228,7 +256,7 @@ export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
     const pLeft = s.emulate ? '' : range(g.kb).map((b) => `let pl${b} = subgroupMatrixLoad<${L16}>(&Ph, ${16 * b}u, false, ${pStride}u);`).join(' ');
     // Qᵀ's right matrices of this subgroup's part; steps past the RoPE part's 4 load from cl (the latent start, 352
     // for cp 3) so that every load stays inside Qᵀ; cp 3 never uses them.
-    const qLoad = s.emulate ? '' : range(maxSteps).map((st) => `let qm${st} = subgroupMatrixLoad<${R16}>(&Kt, (${st < partSteps[3] ? 'cs' : 'cl'} + ${16 * st}u) * ${qtStride}u, false, ${qtStride}u);`).join('\n  ');
+    const qLoad = s.emulate ? '' : range(maxSteps).map((st) => `let qm${st} = subgroupMatrixLoad<${R16}>(&Kt, (${t16 ? (st < 4 ? 'cs' : 'cq4') : st < partSteps[3] ? 'cs' : 'cl'} + ${16 * st}u) * ${qtStride}u, false, ${qtStride}u);`).join('\n  ');
     // Lazy, with matrices: on a tile where some row's reference moved (grew, workgroup-uniform) each result goes through
     // this subgroup's scratch once, times its row's factor 2^(old - new reference) (rowA); then the tile's products
     // accumulate into O's result matrices with no scratch and no barrier.
@@ -256,7 +284,7 @@ export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
     let ls = keySeg[par * ${nT}u + lk];
     let lr = keyRow[par * ${nT}u + lk];
     ${range(words).map((i) => `w${i} = vec4<u32>(0u);`).join(' ')}
-    ${mark('tile-load', `if (ls != NONE) { ${range(words).map((i) => `w${i} = loadK(ls, lr + lj + ${8 * i}u);`).join(' ')} }`)}
+    ${mark('tile-load', `if (ls != NONE) { ${loadWords} }`)}
    }`;
     const half = (w: string, i: number) => `${w}.${'xyzw'[i]}`;
     return `enable f16;
@@ -284,15 +312,19 @@ ${metaRowLets('mb')}
  let mBase = wid.z * ${matrix5Rows}u;
  let sg = t / 32u;   // subgroup
  let l = t % 32u;    // lane in it
- let kb = sg / 4u;   // QK: its key block
+${t16 ? ` let kb = 0u;       // QK: one key block
+ let cp = sg;        // QK: its contraction part (0..6 latent, 7 RoPE)
+ let cs = select(select(80u * cp, 320u + 64u * (cp - 4u), cp >= 4u), 512u, cp == 7u); // the part's first column
+ let ce = cs + select(80u, 64u, cp >= 4u);     // its end
+ let cq4 = select(cs, 0u, cp >= 4u);           // step 4's Qᵀ (parts 4..7 have none): a column inside Qᵀ` : ` let kb = sg / 4u;   // QK: its key block
  let cp = sg % 4u;   // QK: its contraction part
-${qkPartLetsWgsl}
+${qkPartLetsWgsl}`}
  let r = t % 16u;    // softmax (lanes < 128): row
  let slot = t / 16u; // softmax (lanes < 128): keys ${kpl} slot ..
  let cc = l % 16u;   // PV: this lane's column of a 16-column result
  let hh = l / 16u;   // PV: its rows 8 hh .. 8 hh + 7
- let lk = t / 8u;    // tile load: key
- let lj = t % 8u;    // tile load: words lj, lj + 8, ...
+ let lk = t / ${lpk}u;    // tile load: key
+ let lj = t % ${lpk}u;    // tile load: words lj, lj + ${lpk}, ...
 ${pad ? ` for (var i = t; i < ${pad / 4}u; i += ${lanes}u) { padW[i] = 0u; }\n` : ''}
 ${itemLoopHead}
 ${matrixItemRowsHead('slotAcc', matrix5Rows)}
@@ -348,11 +380,11 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId')}
   }
   workgroupBarrier();
   ${range(words).map((i) => `var w${i} = vec4<u32>(0u);`).join(' ')}
-  {
+  ${s.noPrefetch ? '// (noPrefetch: each tile loads its own words at the top of its iteration)' : `{
    let ls = keySeg[lk];
    let lr = keyRow[lk];
-   ${mark('tile-load', `if (ls != NONE) { ${range(words).map((i) => `w${i} = loadK(ls, lr + lj + ${8 * i}u);`).join(' ')} }`)}
-  }
+   ${mark('tile-load', `if (ls != NONE) { ${loadWords} }`)}
+  }`}
   var par = 0u;
   for (var k0 = kBegin; k0 < kEnd; k0 += ${nT}) {
    workgroupBarrier();${lazy ? `\n   if (t == 0u) { ${growFlag} = 0.0; }` : ''}
@@ -371,7 +403,13 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\]/g, 'keyRow[o]').repl
    // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key lk; its key's finite maxima by atomicMax, words
    // i < 8 (columns 0..511) and i = 8 (512..575, RoPE) apart (a NaN sets kNan instead: the scale must stay that of the
    // finite values, which PV multiplies by P = 0 in other rows).
-   ${s.lean ? '// (lean: unpacked in each block below)' : unpackLets}
+   ${s.noPrefetch ? `{
+    let ls = keySeg[par * ${nT}u + lk];
+    let lr = keyRow[par * ${nT}u + lk];
+    ${range(words).map((i) => `w${i} = vec4<u32>(0u);`).join(' ')}
+    ${mark('tile-load', `if (ls != NONE) { ${loadWords} }`)}
+   }
+   ` : ''}${s.lean ? '// (lean: unpacked in each block below)' : unpackLets}
    workgroupBarrier();
    ${mark('tile-max', `{${s.lean ? `\n    ${unpackLets}` : ''}
     let mb4 = ${range(words - 1).map((i) => `max(finiteBits4(a${i}), finiteBits4(b${i}))`).reduce((x, y) => `max(${x}, ${y})`)};
@@ -386,12 +424,12 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\]/g, 'keyRow[o]').repl
     let down = downOf(expOf(atomicLoad(&kMax[lk])));
     let downR = downOf(expOf(atomicLoad(&kMaxR[lk])));
     let o = lk * ${kStride}u + lj * 8u;
-    ${range(words).map((i) => [i, i === words - 1 ? 'downR' : 'down'] as const).map(([i, d]) => `{ let ha = vec4<f16>(select(a${i} * ${d}, vec4<f32>(0.0), isNan4(a${i}))); let hb = vec4<f16>(select(b${i} * ${d}, vec4<f32>(0.0), isNan4(b${i})));
-     ${range(4).map((x) => `Kt[o + ${64 * i + x}u] = ${half('ha', x)};`).join(' ')} ${range(4).map((x) => `Kt[o + ${64 * i + 4 + x}u] = ${half('hb', x)};`).join(' ')} }`).join('\n    ')}
+    ${range(words).map((i) => [i, i === words - 1 ? 'downR' : 'down'] as const).map(([i, d]) => `${t16 && i === words - 1 ? 'if (lj < 8u) ' : ''}{ let ha = vec4<f16>(select(a${i} * ${d}, vec4<f32>(0.0), isNan4(a${i}))); let hb = vec4<f16>(select(b${i} * ${d}, vec4<f32>(0.0), isNan4(b${i})));
+     ${range(4).map((x) => `Kt[o + ${8 * lpk * i + x}u] = ${half('ha', x)};`).join(' ')} ${range(4).map((x) => `Kt[o + ${8 * lpk * i + 4 + x}u] = ${half('hb', x)};`).join(' ')} }`).join('\n    ')}
    }`)}
    workgroupBarrier();
    par = 1u - par;
-   ${s.late ? '// (late: the next tile\'s loads after the softmax)' : nextLoad}
+   ${s.noPrefetch ? '' : s.late ? '// (late: the next tile\'s loads after the softmax)' : nextLoad}
    // ---- Sᵀ (keys x rows), this subgroup's key block and contraction part.
    ${mark('qk-product', qkProduct)}
    workgroupBarrier();
@@ -404,11 +442,11 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\]/g, 'keyRow[o]').repl
     var bad = false;
     ${range(kpl).map((j) => `{
      let key = slot * ${kpl}u + ${j}u;
-     let base = (key / 16u) * ${4 * 256}u + (key % 16u) * 16u + r;
-     let sLat = Sc[base] + Sc[base + 256u] + Sc[base + 512u];
+     let base = (key / 16u) * ${nParts * 256}u + (key % 16u) * 16u + r;
+     let sLat = ${range(nParts - 1).map((p) => (p ? `Sc[base + ${256 * p}u]` : 'Sc[base]')).join(' + ')};
      let ek = expOf(atomicLoad(&kMax[key]));
      let er = expOf(atomicLoad(&kMaxR[key]));
-     let sv = (pow2Mul(sLat, eq + i32(ek) - 254) + pow2Mul(Sc[base + 768u], eq + i32(er) - 254)) * u.scaleLog2;
+     let sv = (pow2Mul(sLat, eq + i32(ek) - 254) + pow2Mul(Sc[base + ${256 * (nParts - 1)}u], eq + i32(er) - 254)) * u.scaleLog2;
      let seen = k0 + i32(key) < vis;
      x${j} = select(NEG, select(sv, qNan(), qBad || atomicLoad(&kNan[key]) != 0u), seen);
      y${j} = select(NEG, x${j} + f32(ek) - 127.0, seen);
@@ -445,7 +483,7 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\]/g, 'keyRow[o]').repl
     yref = yr;` : 'if (slot == 0u) { rowA[r] = alpha; rowC[r] = exp2(yMax - mNew); }'}
    }
    // </softmax>
-   ${lazy ? `let grew = workgroupUniformLoad(&${growFlag}) != 0.0; // the barrier, and whether some row's reference moved` : 'workgroupBarrier();'}${s.late ? `\n   ${nextLoad}` : ''}
+   ${lazy ? `let grew = workgroupUniformLoad(&${growFlag}) != 0.0; // the barrier, and whether some row's reference moved` : 'workgroupBarrier();'}${s.late && !s.noPrefetch ? `\n   ${nextLoad}` : ''}
    // ---- O = O * alpha + (P' V) * 2^(y - m), 16 columns a result; lane: column cc, rows 8 hh .. 8 hh + 7.${lazy ? `
    // Lazy: O = O * 2^(old - new reference) where a reference moved (rare), + P' V.` : ''}
    ${pLeft}
