@@ -40,6 +40,8 @@ const emulate = process.env.FLASHMLA_MATRIX_TEST_EMULATE === '1';
 const onlySubgroups = process.env.FLASHMLA_MATRIX_TEST_SUBGROUPS === '8' ? 8 : process.env.FLASHMLA_MATRIX_TEST_SUBGROUPS === '4' ? 4 : undefined;
 const v6 = process.env.FLASHMLA_MATRIX_TEST_VERSION === '6';
 const lazy = ({ 1: true, 0: false, side: 'side', scratch: 'scratch' } as const)[process.env.FLASHMLA_MATRIX_TEST_LAZY as '1' | '0' | 'side' | 'scratch'];
+// FLASHMLA_MATRIX_TEST_TILE16=1: v5's tile16 candidate (kernels/decode-matrix5.ts) in v5's default layout's place.
+const tile16 = process.env.FLASHMLA_MATRIX_TEST_TILE16 === '1' ? true : undefined;
 const bes: { v1?: WebGpuBackend; v2?: WebGpuBackend; s8?: WebGpuBackend; auto?: WebGpuBackend } = {};
 const all = () => [bes.v1, bes.v2, bes.s8, bes.auto];
 let why = '';
@@ -48,7 +50,7 @@ let pool: RefPool | undefined;
 before(async () => {
   try {
     // v1: v5 in its default layout (or FLASHMLA_MATRIX_TEST_SUBGROUPS), v2: v5 with 4 subgroups, s8: v4 with 8.
-    bes.v1 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: v6 ? { emulate, version: 6 } : { emulate, subgroups: onlySubgroups, lazy } });
+    bes.v1 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: v6 ? { emulate, version: 6 } : { emulate, subgroups: tile16 ? 8 : onlySubgroups, lazy, tile16 } });
     bes.v2 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate, subgroups: 4, lazy } });
     bes.s8 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate, version: 4, subgroups: 8 } });
     bes.auto = await createNodeWebGpuBackend();
