@@ -92,6 +92,7 @@ describe('webgpu matrix kernel: compiles', () => {
         for (const segs of [1, 3]) await b[0].programs.check(decodeMatrix4Program, { dtype, segs, config, emulate: false, subgroups });
         for (const segs of [1, 3]) await b[0].programs.check(decodeMatrix5Program, { dtype, segs, config, emulate: false, subgroups });
         for (const lazy of [true, 'side', 'scratch'] as const) for (const segs of [1, 3]) await b[0].programs.check(decodeMatrix5Program, { dtype, segs, config, emulate: false, subgroups, lazy });
+        if (tile16 && subgroups === 8) for (const lazy of [false, true] as const) for (const segs of [1, 3]) await b[0].programs.check(decodeMatrix5Program, { dtype, segs, config, emulate: false, subgroups, lazy, tile16 });
       }
       for (const vSplit of [1, 2] as const) {
         for (const segs of [1, 3]) await b[0].programs.check(decodeMatrixProgram, { dtype, segs, config, emulate: false, vSplit });
@@ -120,8 +121,8 @@ describe('webgpu matrix kernel: golden cases', () => {
 /** The layout v5 runs on `be` (as resolveDecodeKernel picks it). */
 function be0Kernel(be: WebGpuBackend): string {
   if (v6) return `v6 (32 rows a workgroup, pvPair ${decodeMatrix6Spec({ dtype: 'bf16' }, be.caps, 1, emulate).pvPair})${emulate ? ' (emulated)' : ''}`;
-  const spec = decodeMatrix5Spec({ dtype: 'bf16' }, be.caps, 1, emulate, onlySubgroups, lazy);
-  return `v5 with ${spec.subgroups} subgroups${spec.lazy ? `, lazy rescale${spec.lazy === true ? '' : ` (${spec.lazy})`}` : ''}${emulate ? ' (emulated)' : ''}`;
+  const spec = decodeMatrix5Spec({ dtype: 'bf16' }, be.caps, 1, emulate, tile16 ? 8 : onlySubgroups, lazy, tile16);
+  return `v5 with ${spec.subgroups} subgroups${spec.lazy ? `, lazy rescale${spec.lazy === true ? '' : ` (${spec.lazy})`}` : ''}${spec.tile16 ? ', tile16' : ''}${emulate ? ' (emulated)' : ''}`;
 }
 
 describe(`webgpu matrix kernel: ${nRandom} random cases vs the float64 reference`, () => {
