@@ -109,6 +109,12 @@ export interface DecodeMatrix5Spec {
   tile16?: boolean;
   /** Probe: load a tile's words at the top of its own iteration instead of one tile ahead (fewer live registers). */
   noPrefetch?: boolean;
+  /**
+   * Candidate (session 11): two tiles an iteration, the next pair's words and lookups issued together after the second
+   * tile's conversion, so that a pair's barriers wait on one global round trip instead of four (the per-tile time
+   * measured on the H200 does not follow the tile's work: docs/notes/webgpu-matrix-tile16.md).
+   */
+  pair?: boolean;
 }
 
 /** Whether v5 rescales O lazily unless told (WebGpuBackendOptions.matrix.lazy, FLASHMLA_WEBGPU_MATRIX_LAZY). */
@@ -131,7 +137,7 @@ export function decodeMatrix5SharedBytes(subgroups: 4 | 8, tile16 = false): numb
 }
 
 /** The specialisation for a device: 8 subgroups where the workgroup memory allows (48 KiB), else 4. */
-export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps, segs: number, emulate: boolean, subgroups?: 4 | 8, lazy: DecodeMatrix5Spec['lazy'] = matrix5LazyDefault, tile16 = false): DecodeMatrix5Spec {
+export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps, segs: number, emulate: boolean, subgroups?: 4 | 8, lazy: DecodeMatrix5Spec['lazy'] = matrix5LazyDefault, tile16 = false, pair = false): DecodeMatrix5Spec {
   const limit = caps.maxComputeWorkgroupStorageSize;
   if (tile16 && subgroups === 4) {
     throw new FlashMlaError('invalid_argument', 'matrix.tile16 runs 8 subgroups a workgroup', 'matrix.subgroups', '8 (or unset) with tile16', '4');
@@ -147,7 +153,7 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
     throw new FlashMlaError('backend_unavailable', `decodePath matrix (v5): the kernel needs the 16x16x16 configuration, the device offers ${config.m}x${config.n}x${config.k}`,
       'decodePath', '16x16x16 with f32 results', `${config.m}x${config.n}x${config.k}`);
   }
-  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}) };
+  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}) };
 }
 
 /** Specs pipeline-stats.mjs reports (the driver's register counts). */
@@ -195,7 +201,7 @@ export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // 
 
 export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   name: 'mla_decode_matrix5',
-  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}`,
   source(s) {
     if (!s.emulate && !matrix5ConfigUsable(s.config)) throw new Error(`decode-matrix5: unusable configuration ${JSON.stringify(s.config)}`);
     const g = matrix5Layout(s.subgroups, !!s.tile16);
@@ -290,6 +296,156 @@ export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
     ${mark('tile-load', `if (ls != NONE) { ${loadWords} }`)}
    }`;
     const half = (w: string, i: number) => `${w}.${'xyzw'[i]}`;
+    // One tile of the loop (o.kt: its first key; o.top: after its first barrier, the lookups and the key maxima reset;
+    // o.unpack: its words unpacked; o.after: after its conversion's barrier, the next loads).
+    const tileBody = (o: { kt: string; top: string; unpack: string; after: string }) => `   workgroupBarrier();${lazy ? `\n   if (t == 0u) { ${growFlag} = 0.0; }` : ''}
+${o.top}   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key lk; its key's finite maxima by atomicMax, words
+   // i < 8 (columns 0..511) and i = 8 (512..575, RoPE) apart (a NaN sets kNan instead: the scale must stay that of the
+   // finite values, which PV multiplies by P = 0 in other rows).
+   ${s.noPrefetch ? `{
+    let ls = keySeg[par * ${nT}u + lk];
+    let lr = keyRow[par * ${nT}u + lk];
+    ${range(words).map((i) => `w${i} = vec4<u32>(0u);`).join(' ')}
+    ${mark('tile-load', `if (ls != NONE) { ${loadWords} }`)}
+   }
+   ` : ''}${s.lean ? '// (lean: unpacked in each block below)' : o.unpack}
+   workgroupBarrier();
+   ${mark('tile-max', `{${s.lean ? `\n    ${unpackLets}` : ''}
+    let mb4 = ${range(words - 1).map((i) => `max(finiteBits4(a${i}), finiteBits4(b${i}))`).reduce((x, y) => `max(${x}, ${y})`)};
+    let mr4 = max(finiteBits4(a${words - 1}), finiteBits4(b${words - 1}));
+    let nan = any(${range(words).map((i) => `isNan4(a${i}) | isNan4(b${i})`).join(' | ')});
+    atomicMax(&kMax[lk], max(max(mb4.x, mb4.y), max(mb4.z, mb4.w)));
+    atomicMax(&kMaxR[lk], max(max(mr4.x, mr4.y), max(mr4.z, mr4.w)));
+    if (nan) { atomicOr(&kNan[lk], 1u); }
+   }`)}
+   workgroupBarrier();
+   ${mark('tile-convert', `{${s.lean ? `\n    ${unpackLets}` : ''}
+    let down = downOf(expOf(atomicLoad(&kMax[lk])));
+    let downR = downOf(expOf(atomicLoad(&kMaxR[lk])));
+    let o = lk * ${kStride}u + lj * 8u;
+    ${range(words).map((i) => [i, i === words - 1 ? 'downR' : 'down'] as const).map(([i, d]) => `${t16 && i === words - 1 ? 'if (lj < 8u) ' : ''}{ let ha = vec4<f16>(select(a${i} * ${d}, vec4<f32>(0.0), isNan4(a${i}))); let hb = vec4<f16>(select(b${i} * ${d}, vec4<f32>(0.0), isNan4(b${i})));
+     ${range(4).map((x) => `Kt[o + ${8 * lpk * i + x}u] = ${half('ha', x)};`).join(' ')} ${range(4).map((x) => `Kt[o + ${8 * lpk * i + 4 + x}u] = ${half('hb', x)};`).join(' ')} }`).join('\n    ')}
+   }`)}
+   workgroupBarrier();
+${o.after}
+   // ---- Sᵀ (keys x rows), this subgroup's key block and contraction part.
+   ${mark('qk-product', qkProduct)}
+   workgroupBarrier();
+   // ---- Softmax (lanes < 128: row r, keys ${kpl} slot ..) in the exp2 domain; masked keys are selected out.
+   ${range(kpl).map((j) => `var x${j} = NEG; var y${j} = NEG;`).join(' ')}
+   // <softmax>
+   if (t < 128u) {
+    var mx = NEG;
+    var my = NEG;
+    var bad = false;
+    ${range(kpl).map((j) => `{
+     let key = slot * ${kpl}u + ${j}u;
+     let base = (key / 16u) * ${nParts * 256}u + (key % 16u) * 16u + r;
+     let sLat = ${range(nParts - 1).map((p) => (p ? `Sc[base + ${256 * p}u]` : 'Sc[base]')).join(' + ')};
+     let ek = expOf(atomicLoad(&kMax[key]));
+     let er = expOf(atomicLoad(&kMaxR[key]));
+     let sv = (pow2Mul(sLat, eq + i32(ek) - 254) + pow2Mul(Sc[base + ${256 * (nParts - 1)}u], eq + i32(er) - 254)) * u.scaleLog2;
+     let seen = ${o.kt} + i32(key) < vis;
+     x${j} = select(NEG, select(sv, qNan(), qBad || atomicLoad(&kNan[key]) != 0u), seen);
+     y${j} = select(NEG, x${j} + f32(ek) - 127.0, seen);
+     if (isNan(x${j})) { bad = true; } else { mx = max(mx, x${j}); my = max(my, y${j}); }
+    }`).join('\n    ')}
+    redM[r * 8u + slot] = select(mx, qNan(), bad);
+    redY[r * 8u + slot] = my;
+   }
+   // </softmax>
+   workgroupBarrier();
+   // <softmax>
+   if (t < 128u) {
+    var mNew = m;
+    var yMax = NEG;
+    for (var j = 0u; j < 8u; j++) {
+     let v = redM[r * 8u + j];
+     if (isNan(v)) { nanRow = true; } else { mNew = max(mNew, v); }
+     yMax = max(yMax, redY[r * 8u + j]);
+    }
+    let alpha = exp2(m - mNew);${lazy ? `
+    // Lazy: P' against the row's reference yr, which moves to this tile's maximum only past 2^${lazyBound} of it.
+    let grow = yMax > yref + ${lazyBound}.0;
+    let yr = select(yref, yMax, grow);` : ''}
+    var part = 0.0;
+    ${range(kpl).map((j) => `{
+     let live = !isNan(x${j}) && x${j} > NEG * 0.5;
+     part += select(0.0, exp2(x${j} - mNew), live);
+     Ph[r * ${pStride}u + slot * ${kpl}u + ${j}u] = f16(select(0.0, exp2(y${j} - ${lazy ? 'yr' : 'yMax'}), live));
+    }`).join('\n    ')}
+    lsum = lsum * alpha + part;
+    m = mNew;
+    ${lazy ? `if (slot == 0u) { rowA[r] = exp2(yref - yr); }
+    if (grow) { ${growFlag} = 1.0; }
+    yref = yr;` : 'if (slot == 0u) { rowA[r] = alpha; rowC[r] = exp2(yMax - mNew); }'}
+   }
+   // </softmax>
+   ${lazy ? `let grew = workgroupUniformLoad(&${growFlag}) != 0.0; // the barrier, and whether some row's reference moved` : 'workgroupBarrier();'}${s.late && !s.noPrefetch ? `\n   ${nextLoad}` : ''}
+   // ---- O = O * alpha + (P' V) * 2^(y - m), 16 columns a result; lane: column cc, rows 8 hh .. 8 hh + 7.${lazy ? `
+   // Lazy: O = O * 2^(old - new reference) where a reference moved (rare), + P' V.` : ''}
+   ${pLeft}
+   ${lazyMx ? pvLazy : `${range(8).map((i) => lazy ? `let ra${i} = select(1.0, rowA[hh * 8u + ${i}u], grew); let rc${i} = 1.0;` : `let ra${i} = rowA[hh * 8u + ${i}u]; let rc${i} = rowC[hh * 8u + ${i}u];`).join('\n   ')}
+${pv}`}`;
+    const defaultTop = `   if (t < ${nT}u) {
+    let key = k0 + ${nT} + i32(t);
+    let o = (1u - par) * ${nT}u + t;
+    if (key < kEnd) {
+${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\]/g, 'keyRow[o]').replace(/keySeg\[t\]/g, 'keySeg[o]')}
+    } else {
+     keySeg[o] = NONE;
+    }
+    atomicStore(&kMax[t], 0u);
+    atomicStore(&kMaxR[t], 0u);
+    atomicStore(&kNan[t], 0u);
+   }
+`;
+    const defaultAfter = `   par = 1u - par;\n   ${s.noPrefetch ? '' : s.late ? '// (late: the next tile\'s loads after the softmax)' : nextLoad}`;
+    // pair: two tiles an iteration. The second tile's conversion is followed by the next pair's loads (both tiles'
+    // words, from the rows looked up one pair ahead) and the lookups of the pair after it (into registers, stored at
+    // the next pair's top), so one global round trip is in flight when the pair's barriers wait, not four.
+    const wordsOf = (v: string) => (x: string) => x.replace(/\bw(\d)\b/g, `${v}$1`);
+    const pairLoads = (v: string, at: string) => `{
+    let ls = keySeg[${at}];
+    let lr = keyRow[${at}];
+    ${range(words).map((i) => `${v}${i} = vec4<u32>(0u);`).join(' ')}
+    if (ls != NONE) { ${wordsOf(v)(loadWords)} }
+   }`;
+    const nxLookup = (base: string) => `if (t < ${2 * nT}u) {
+    let key = ${base} + i32(t);
+    nxSeg = NONE;
+    if (key < kEnd) {
+${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\] =/g, 'nxRow =').replace(/keySeg\[t\] =/g, 'nxSeg =')}
+    }
+   }`;
+    const resetTop = `   if (t < ${nT}u) { atomicStore(&kMax[t], 0u); atomicStore(&kMaxR[t], 0u); atomicStore(&kNan[t], 0u); }\n`;
+    if (s.pair && (s.lean || s.late || s.noPrefetch)) throw new Error('decode-matrix5: pair runs without lean, late and noPrefetch');
+    const pairLoop = !s.pair ? '' : `  // pair: the first pair's rows, its words (w: first tile, v: second), the second pair's rows into registers.
+  workgroupBarrier();
+  if (t < ${2 * nT}u) {
+   let key = kBegin + i32(t);
+   if (key < kEnd) {
+${keyRowLookup(s.segs, 'kvh', 'blkId')}
+   } else {
+    keySeg[t] = NONE;
+   }
+  }
+  workgroupBarrier();
+  ${range(words).map((i) => `var w${i} = vec4<u32>(0u); var v${i} = vec4<u32>(0u);`).join(' ')}
+  ${pairLoads('w', 'lk')}
+  ${pairLoads('v', `${nT}u + lk`)}
+  var nxRow = 0u;
+  var nxSeg = NONE;
+  ${nxLookup(`kBegin + ${2 * nT}`)}
+  for (var k0 = kBegin; k0 < kEnd; k0 += ${2 * nT}) {
+   let k1 = k0 + ${nT};
+${tileBody({ kt: 'k0', top: `   if (t < ${2 * nT}u) { keyRow[t] = nxRow; keySeg[t] = nxSeg; }\n${resetTop}`, unpack: unpackLets, after: '' })}
+   if (k1 < kEnd) {
+${tileBody({ kt: 'k1', top: resetTop, unpack: wordsOf('v')(unpackLets), after: `   // pair: the next pair's words and the rows of the pair after it
+   ${pairLoads('w', 'lk')}
+   ${pairLoads('v', `${nT}u + lk`)}
+   ${nxLookup(`k0 + ${4 * nT}`)}` })}
+   }`; // (the loop's closing brace is the shared one below)
     return `enable f16;
 ${s.emulate ? '' : 'enable chromium_experimental_subgroup_matrix;\ndiagnostic(off, chromium.subgroup_matrix_uniformity);'}
 ${decodeBindingsWgsl(s.segs)}
@@ -371,7 +527,7 @@ ${matrixItemRowsHead('slotAcc', matrix5Rows)}
   var nanRow = false;
   let vis = rowVis[r];
 
-  // The first tile's keys and words; every tile then looks up and loads the next one's while it computes.
+${s.pair ? pairLoop : `  // The first tile's keys and words; every tile then looks up and loads the next one's while it computes.
   workgroupBarrier();
   if (t < ${nT}u) {
    let key = kBegin + i32(t);
@@ -390,108 +546,7 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId')}
   }`}
   var par = 0u;
   for (var k0 = kBegin; k0 < kEnd; k0 += ${nT}) {
-   workgroupBarrier();${lazy ? `\n   if (t == 0u) { ${growFlag} = 0.0; }` : ''}
-   if (t < ${nT}u) {
-    let key = k0 + ${nT} + i32(t);
-    let o = (1u - par) * ${nT}u + t;
-    if (key < kEnd) {
-${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\]/g, 'keyRow[o]').replace(/keySeg\[t\]/g, 'keySeg[o]')}
-    } else {
-     keySeg[o] = NONE;
-    }
-    atomicStore(&kMax[t], 0u);
-    atomicStore(&kMaxR[t], 0u);
-    atomicStore(&kNan[t], 0u);
-   }
-   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key lk; its key's finite maxima by atomicMax, words
-   // i < 8 (columns 0..511) and i = 8 (512..575, RoPE) apart (a NaN sets kNan instead: the scale must stay that of the
-   // finite values, which PV multiplies by P = 0 in other rows).
-   ${s.noPrefetch ? `{
-    let ls = keySeg[par * ${nT}u + lk];
-    let lr = keyRow[par * ${nT}u + lk];
-    ${range(words).map((i) => `w${i} = vec4<u32>(0u);`).join(' ')}
-    ${mark('tile-load', `if (ls != NONE) { ${loadWords} }`)}
-   }
-   ` : ''}${s.lean ? '// (lean: unpacked in each block below)' : unpackLets}
-   workgroupBarrier();
-   ${mark('tile-max', `{${s.lean ? `\n    ${unpackLets}` : ''}
-    let mb4 = ${range(words - 1).map((i) => `max(finiteBits4(a${i}), finiteBits4(b${i}))`).reduce((x, y) => `max(${x}, ${y})`)};
-    let mr4 = max(finiteBits4(a${words - 1}), finiteBits4(b${words - 1}));
-    let nan = any(${range(words).map((i) => `isNan4(a${i}) | isNan4(b${i})`).join(' | ')});
-    atomicMax(&kMax[lk], max(max(mb4.x, mb4.y), max(mb4.z, mb4.w)));
-    atomicMax(&kMaxR[lk], max(max(mr4.x, mr4.y), max(mr4.z, mr4.w)));
-    if (nan) { atomicOr(&kNan[lk], 1u); }
-   }`)}
-   workgroupBarrier();
-   ${mark('tile-convert', `{${s.lean ? `\n    ${unpackLets}` : ''}
-    let down = downOf(expOf(atomicLoad(&kMax[lk])));
-    let downR = downOf(expOf(atomicLoad(&kMaxR[lk])));
-    let o = lk * ${kStride}u + lj * 8u;
-    ${range(words).map((i) => [i, i === words - 1 ? 'downR' : 'down'] as const).map(([i, d]) => `${t16 && i === words - 1 ? 'if (lj < 8u) ' : ''}{ let ha = vec4<f16>(select(a${i} * ${d}, vec4<f32>(0.0), isNan4(a${i}))); let hb = vec4<f16>(select(b${i} * ${d}, vec4<f32>(0.0), isNan4(b${i})));
-     ${range(4).map((x) => `Kt[o + ${8 * lpk * i + x}u] = ${half('ha', x)};`).join(' ')} ${range(4).map((x) => `Kt[o + ${8 * lpk * i + 4 + x}u] = ${half('hb', x)};`).join(' ')} }`).join('\n    ')}
-   }`)}
-   workgroupBarrier();
-   par = 1u - par;
-   ${s.noPrefetch ? '' : s.late ? '// (late: the next tile\'s loads after the softmax)' : nextLoad}
-   // ---- Sᵀ (keys x rows), this subgroup's key block and contraction part.
-   ${mark('qk-product', qkProduct)}
-   workgroupBarrier();
-   // ---- Softmax (lanes < 128: row r, keys ${kpl} slot ..) in the exp2 domain; masked keys are selected out.
-   ${range(kpl).map((j) => `var x${j} = NEG; var y${j} = NEG;`).join(' ')}
-   // <softmax>
-   if (t < 128u) {
-    var mx = NEG;
-    var my = NEG;
-    var bad = false;
-    ${range(kpl).map((j) => `{
-     let key = slot * ${kpl}u + ${j}u;
-     let base = (key / 16u) * ${nParts * 256}u + (key % 16u) * 16u + r;
-     let sLat = ${range(nParts - 1).map((p) => (p ? `Sc[base + ${256 * p}u]` : 'Sc[base]')).join(' + ')};
-     let ek = expOf(atomicLoad(&kMax[key]));
-     let er = expOf(atomicLoad(&kMaxR[key]));
-     let sv = (pow2Mul(sLat, eq + i32(ek) - 254) + pow2Mul(Sc[base + ${256 * (nParts - 1)}u], eq + i32(er) - 254)) * u.scaleLog2;
-     let seen = k0 + i32(key) < vis;
-     x${j} = select(NEG, select(sv, qNan(), qBad || atomicLoad(&kNan[key]) != 0u), seen);
-     y${j} = select(NEG, x${j} + f32(ek) - 127.0, seen);
-     if (isNan(x${j})) { bad = true; } else { mx = max(mx, x${j}); my = max(my, y${j}); }
-    }`).join('\n    ')}
-    redM[r * 8u + slot] = select(mx, qNan(), bad);
-    redY[r * 8u + slot] = my;
-   }
-   // </softmax>
-   workgroupBarrier();
-   // <softmax>
-   if (t < 128u) {
-    var mNew = m;
-    var yMax = NEG;
-    for (var j = 0u; j < 8u; j++) {
-     let v = redM[r * 8u + j];
-     if (isNan(v)) { nanRow = true; } else { mNew = max(mNew, v); }
-     yMax = max(yMax, redY[r * 8u + j]);
-    }
-    let alpha = exp2(m - mNew);${lazy ? `
-    // Lazy: P' against the row's reference yr, which moves to this tile's maximum only past 2^${lazyBound} of it.
-    let grow = yMax > yref + ${lazyBound}.0;
-    let yr = select(yref, yMax, grow);` : ''}
-    var part = 0.0;
-    ${range(kpl).map((j) => `{
-     let live = !isNan(x${j}) && x${j} > NEG * 0.5;
-     part += select(0.0, exp2(x${j} - mNew), live);
-     Ph[r * ${pStride}u + slot * ${kpl}u + ${j}u] = f16(select(0.0, exp2(y${j} - ${lazy ? 'yr' : 'yMax'}), live));
-    }`).join('\n    ')}
-    lsum = lsum * alpha + part;
-    m = mNew;
-    ${lazy ? `if (slot == 0u) { rowA[r] = exp2(yref - yr); }
-    if (grow) { ${growFlag} = 1.0; }
-    yref = yr;` : 'if (slot == 0u) { rowA[r] = alpha; rowC[r] = exp2(yMax - mNew); }'}
-   }
-   // </softmax>
-   ${lazy ? `let grew = workgroupUniformLoad(&${growFlag}) != 0.0; // the barrier, and whether some row's reference moved` : 'workgroupBarrier();'}${s.late && !s.noPrefetch ? `\n   ${nextLoad}` : ''}
-   // ---- O = O * alpha + (P' V) * 2^(y - m), 16 columns a result; lane: column cc, rows 8 hh .. 8 hh + 7.${lazy ? `
-   // Lazy: O = O * 2^(old - new reference) where a reference moved (rare), + P' V.` : ''}
-   ${pLeft}
-   ${lazyMx ? pvLazy : `${range(8).map((i) => lazy ? `let ra${i} = select(1.0, rowA[hh * 8u + ${i}u], grew); let rc${i} = 1.0;` : `let ra${i} = rowA[hh * 8u + ${i}u]; let rc${i} = rowC[hh * 8u + ${i}u];`).join('\n   ')}
-${pv}`}
+${tileBody({ kt: 'k0', top: defaultTop, unpack: unpackLets, after: defaultAfter })}`}
   }
   // Row sums, maxima and NaN flags to every lane; then out (through Sc, in bf16 pairs) or the f32 partials.
   workgroupBarrier();
