@@ -1,4 +1,4 @@
-// v5's tile16 and pair candidates and the noPrefetch probe (kernels/decode-matrix5.ts; docs/notes/webgpu-matrix-tile16.md), fast:
+// v5's tile16 and pair candidates and the noPrefetch and lookahead probes (kernels/decode-matrix5.ts; docs/notes/webgpu-matrix-tile16.md), fast:
 // off they leave the shipped WGSL byte for byte; on they key their pipelines apart; tile16's layout (8 contraction
 // parts covering the 576 columns once, none straddling 512; its declared workgroup memory); the option's checks; its
 // GPU WGSL (stubbed builtins) through Tint. The emulated arithmetic runs in test/long/webgpu-matrix-tile16-emu.test.ts.
@@ -95,6 +95,19 @@ describe('webgpu matrix v5 tile16 (WGSL and layout)', () => {
     for (const p of [{ lean: true }, { late: true }, { noPrefetch: true }]) assert.throws(() => src({ pair: true, ...p }), /pair runs without/);
   });
 
+  test('lookahead: off, nothing changes; on, the loop\'s top stores the row looked up an iteration ago and looks up the tile after next', () => {
+    for (const emulate of [false, true]) assert.equal(src({ lazy: true, emulate, lookahead: false }), src({ lazy: true, emulate }));
+    const s = src({ lazy: true, lookahead: true });
+    assert.notEqual(key({ lazy: true, lookahead: true }), key({ lazy: true }));
+    const top = s.slice(s.indexOf('for (var k0 = kBegin;'), s.indexOf('// ---- The tile:'));
+    assert.match(top, /let o = \(1u - par\) \* 32u \+ t;\n {4}keyRow\[o\] = nxRow;\n {4}keySeg\[o\] = nxSeg;/);
+    assert.match(top, /let key = k0 \+ 64 \+ i32\(t\);[\s\S]*nxRow = /);
+    assert.doesNotMatch(top, /keyRow\[o\] = \(\(/, 'no block-table value stored at the top');
+    assert.match(s.slice(0, s.indexOf('for (var k0 = kBegin;')), /let key = kBegin \+ 32 \+ i32\(t\);/);
+    assert.equal(wgBytes(s), 49088);
+    assert.throws(() => src({ lookahead: true, pair: true }), /one or the other/);
+  });
+
   test('the option: decodeMatrix5Spec sets tile16 with 8 subgroups, refuses it with 4', () => {
     const caps = { maxComputeWorkgroupStorageSize: 32768, subgroupMatrixF16: m16 } as unknown as DeviceCaps;
     const s = decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, true, undefined, true, true);
@@ -109,10 +122,11 @@ describe('webgpu matrix v5 tile16 through Tint', () => {
   let be: WebGpuBackend | undefined;
   before(async () => { try { be = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true } }); } catch { /* skipped below */ } });
   after(() => be?.dispose());
-  test('the GPU\'s WGSL of tile16, noPrefetch and pair (eager, lazy, lazy side; stubbed builtins)', async (t) => {
+  test('the GPU\'s WGSL of tile16, noPrefetch, pair and lookahead (eager, lazy, lazy side; stubbed builtins)', async (t) => {
     if (!be) { if (process.env.CI) assert.fail('no WebGPU adapter with shader-f16 in CI'); t.skip('no WebGPU adapter with shader-f16'); return; }
     const probes: Partial<DecodeMatrix5Spec>[] = [{ tile16: true }, { tile16: true, lazy: true }, { tile16: true, lazy: 'side' }, { tile16: true, lazy: true, noPrefetch: true }, { lazy: true, noPrefetch: true },
-      { pair: true }, { lazy: true, pair: true }, { lazy: 'side', pair: true }, { tile16: true, lazy: true, pair: true }, { lazy: true, pair: true, segs: 3 }];
+      { pair: true }, { lazy: true, pair: true }, { lazy: 'side', pair: true }, { tile16: true, lazy: true, pair: true }, { lazy: true, pair: true, segs: 3 },
+      { lookahead: true }, { lazy: true, lookahead: true, segs: 3 }];
     for (const p of probes) {
       const code = stubbedMatrixWgsl(src(p));
       await be.programs.check({ name: `v5 ${key(p)}`, key: () => key(p), source: () => code }, undefined);

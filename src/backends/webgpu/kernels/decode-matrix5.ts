@@ -115,6 +115,12 @@ export interface DecodeMatrix5Spec {
    * measured on the H200 does not follow the tile's work: docs/notes/webgpu-matrix-tile16.md).
    */
   pair?: boolean;
+  /**
+   * Probe (session 11, not run on a GPU yet): each tile's block-table lookup issued one iteration earlier into two
+   * registers a lane (t < nT), so the row stored at the loop's top is already there instead of being waited for right
+   * before the tile's first barrier.
+   */
+  lookahead?: boolean;
 }
 
 /** Whether v5 rescales O lazily unless told (WebGpuBackendOptions.matrix.lazy, FLASHMLA_WEBGPU_MATRIX_LAZY). */
@@ -201,7 +207,7 @@ export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // 
 
 export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   name: 'mla_decode_matrix5',
-  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}`,
   source(s) {
     if (!s.emulate && !matrix5ConfigUsable(s.config)) throw new Error(`decode-matrix5: unusable configuration ${JSON.stringify(s.config)}`);
     const g = matrix5Layout(s.subgroups, !!s.tile16);
@@ -419,6 +425,18 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\] =/g, 'nxRow =').repl
     }
    }`;
     const resetTop = `   if (t < ${nT}u) { atomicStore(&kMax[t], 0u); atomicStore(&kMaxR[t], 0u); atomicStore(&kNan[t], 0u); }\n`;
+    if (s.lookahead && s.pair) throw new Error('decode-matrix5: lookahead is pair\'s lookups without its loads: one or the other');
+    // lookahead: the loop's top stores the row looked up an iteration ago and issues the lookup of the tile after next.
+    const aheadTop = `   if (t < ${nT}u) {
+    let o = (1u - par) * ${nT}u + t;
+    keyRow[o] = nxRow;
+    keySeg[o] = nxSeg;
+    atomicStore(&kMax[t], 0u);
+    atomicStore(&kMaxR[t], 0u);
+    atomicStore(&kNan[t], 0u);
+   }
+   ${nxLookup(`k0 + ${2 * nT}`).replace(`if (t < ${2 * nT}u)`, `if (t < ${nT}u)`)}
+`;
     if (s.pair && (s.lean || s.late || s.noPrefetch)) throw new Error('decode-matrix5: pair runs without lean, late and noPrefetch');
     const pairLoop = !s.pair ? '' : `  // pair: the first pair's rows, its words (w: first tile, v: second), the second pair's rows into registers.
   workgroupBarrier();
@@ -544,9 +562,12 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId')}
    let lr = keyRow[lk];
    ${mark('tile-load', `if (ls != NONE) { ${loadWords} }`)}
   }`}
-  var par = 0u;
+${s.lookahead ? `  var nxRow = 0u;
+  var nxSeg = NONE;
+  ${nxLookup(`kBegin + ${nT}`).replace(`if (t < ${2 * nT}u)`, `if (t < ${nT}u)`)}
+` : ''}  var par = 0u;
   for (var k0 = kBegin; k0 < kEnd; k0 += ${nT}) {
-${tileBody({ kt: 'k0', top: defaultTop, unpack: unpackLets, after: defaultAfter })}`}
+${tileBody({ kt: 'k0', top: s.lookahead ? aheadTop : defaultTop, unpack: unpackLets, after: defaultAfter })}`}
   }
   // Row sums, maxima and NaN flags to every lane; then out (through Sc, in bf16 pairs) or the f32 partials.
   workgroupBarrier();
