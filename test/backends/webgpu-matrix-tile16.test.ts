@@ -108,13 +108,16 @@ describe('webgpu matrix v5 tile16 (WGSL and layout)', () => {
     assert.throws(() => src({ lookahead: true, pair: true }), /one or the other/);
   });
 
-  test('the option: decodeMatrix5Spec sets tile16 with 8 subgroups, refuses it with 4', () => {
+  test('the options: decodeMatrix5Spec sets tile16 with 8 subgroups (refuses 4), pair, lookahead (refuses both at once)', () => {
     const caps = { maxComputeWorkgroupStorageSize: 32768, subgroupMatrixF16: m16 } as unknown as DeviceCaps;
     const s = decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, true, undefined, true, true);
     assert.equal(s.tile16, true);
     assert.equal(s.subgroups, 8);
     assert.equal(decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, true, undefined, true).subgroups, 4);
     assert.throws(() => decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, true, 4, true, true), (e: unknown) => e instanceof FlashMlaError && e.argument === 'matrix.subgroups');
+    assert.equal(decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, true, 4, true, false, true).pair, true);
+    assert.equal(decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, true, 4, true, false, false, true).lookahead, true);
+    assert.throws(() => decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, true, 4, true, false, true, true), (e: unknown) => e instanceof FlashMlaError && e.argument === 'matrix.lookahead');
   });
 });
 

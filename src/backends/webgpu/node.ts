@@ -67,7 +67,9 @@ export async function createNodeWebGpuBackend(opts: NodeWebGpuBackendOptions = {
   const envTile16 = process.env.FLASHMLA_WEBGPU_MATRIX_TILE16 === '1' ? true : undefined;
   // FLASHMLA_WEBGPU_MATRIX_PAIR=1: v5's pair candidate (kernels/decode-matrix5.ts `pair`; opt-in).
   const envPair = process.env.FLASHMLA_WEBGPU_MATRIX_PAIR === '1' ? true : undefined;
-  const matrix = rest.matrix ?? (envVSplit || envVersion || envSubgroups || envLazy !== undefined || envTile16 || envPair ? { vSplit: envVSplit, version: envVersion, subgroups: envSubgroups, lazy: envLazy, tile16: envTile16, pair: envPair } : undefined);
+  // FLASHMLA_WEBGPU_MATRIX_LOOKAHEAD=1: v5's lookahead probe (kernels/decode-matrix5.ts `lookahead`; opt-in).
+  const envAhead = process.env.FLASHMLA_WEBGPU_MATRIX_LOOKAHEAD === '1' ? true : undefined;
+  const matrix = rest.matrix ?? (envVSplit || envVersion || envSubgroups || envLazy !== undefined || envTile16 || envPair || envAhead ? { vSplit: envVSplit, version: envVersion, subgroups: envSubgroups, lazy: envLazy, tile16: envTile16, pair: envPair, lookahead: envAhead } : undefined);
   return withDawnQuiet(
     async () => createWebGpuBackend({ ...rest, matrix, decodePath: rest.decodePath ?? envPath, gpu: rest.gpu ?? (rest.device || rest.adapter ? undefined : nodeGpu([], unlockFeatures)) }),
     dawnLog ?? process.env.FLASHMLA_DAWN_LOG === '1',

@@ -143,10 +143,13 @@ export function decodeMatrix5SharedBytes(subgroups: 4 | 8, tile16 = false): numb
 }
 
 /** The specialisation for a device: 8 subgroups where the workgroup memory allows (48 KiB), else 4. */
-export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps, segs: number, emulate: boolean, subgroups?: 4 | 8, lazy: DecodeMatrix5Spec['lazy'] = matrix5LazyDefault, tile16 = false, pair = false): DecodeMatrix5Spec {
+export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps, segs: number, emulate: boolean, subgroups?: 4 | 8, lazy: DecodeMatrix5Spec['lazy'] = matrix5LazyDefault, tile16 = false, pair = false, lookahead = false): DecodeMatrix5Spec {
   const limit = caps.maxComputeWorkgroupStorageSize;
   if (tile16 && subgroups === 4) {
     throw new FlashMlaError('invalid_argument', 'matrix.tile16 runs 8 subgroups a workgroup', 'matrix.subgroups', '8 (or unset) with tile16', '4');
+  }
+  if (pair && lookahead) {
+    throw new FlashMlaError('invalid_argument', 'matrix.lookahead is matrix.pair\'s lookups without its loads: set one', 'matrix.lookahead', 'false with matrix.pair', 'true');
   }
   const sg = tile16 ? 8 : subgroups ?? (decodeMatrix5SharedBytes(8) <= limit ? 8 : 4);
   const need = decodeMatrix5SharedBytes(sg, tile16);
@@ -159,7 +162,7 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
     throw new FlashMlaError('backend_unavailable', `decodePath matrix (v5): the kernel needs the 16x16x16 configuration, the device offers ${config.m}x${config.n}x${config.k}`,
       'decodePath', '16x16x16 with f32 results', `${config.m}x${config.n}x${config.k}`);
   }
-  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}) };
+  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}) };
 }
 
 /** Specs pipeline-stats.mjs reports (the driver's register counts). */
