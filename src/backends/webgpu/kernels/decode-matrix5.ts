@@ -125,6 +125,8 @@ export interface DecodeMatrix5Spec {
 
 /** Whether v5 rescales O lazily unless told (WebGpuBackendOptions.matrix.lazy, FLASHMLA_WEBGPU_MATRIX_LAZY). */
 export const matrix5LazyDefault = true;
+/** Whether v5 looks each tile's keys up an iteration early unless told (WebGpuBackendOptions.matrix.lookahead; probe). */
+export const matrix5LookaheadDefault = false;
 /** A row's reference moves when its tile maximum of x + log2 ks passes it by more than this (log2 units): P' <= 2^8. */
 const lazyBound = 8;
 
@@ -143,7 +145,7 @@ export function decodeMatrix5SharedBytes(subgroups: 4 | 8, tile16 = false): numb
 }
 
 /** The specialisation for a device: 8 subgroups where the workgroup memory allows (48 KiB), else 4. */
-export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps, segs: number, emulate: boolean, subgroups?: 4 | 8, lazy: DecodeMatrix5Spec['lazy'] = matrix5LazyDefault, tile16 = false, pair = false, lookahead = false): DecodeMatrix5Spec {
+export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps, segs: number, emulate: boolean, subgroups?: 4 | 8, lazy: DecodeMatrix5Spec['lazy'] = matrix5LazyDefault, tile16 = false, pair = false, lookahead = matrix5LookaheadDefault && !pair): DecodeMatrix5Spec {
   const limit = caps.maxComputeWorkgroupStorageSize;
   if (tile16 && subgroups === 4) {
     throw new FlashMlaError('invalid_argument', 'matrix.tile16 runs 8 subgroups a workgroup', 'matrix.subgroups', '8 (or unset) with tile16', '4');
