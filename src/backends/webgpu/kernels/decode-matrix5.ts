@@ -27,6 +27,10 @@
 // result matrices and PV runs no scratch round trip on tiles where no row's reference moves; correct under emulation,
 // its GPU check pending (docs/notes/webgpu-matrix-kernel.md, "v5 lazy").
 //
+// Session 11's opt-in candidates (docs/notes/webgpu-matrix-tile16.md; each off leaves the WGSL byte for byte): `tile16`
+// (16-key tiles, QK in 8 contraction parts, 29 KiB), `pair` (two tiles an iteration, the next pair's loads and lookups
+// issued together), `lookahead` (each tile's block-table lookup an iteration early, in registers).
+//
 // `emulate` replaces the matrix builtins by scalar loops (each subgroup's 32 lanes computing that subgroup's product at
 // the same offsets); the emulated QK reads q from global memory and converts it as the prologue does.
 import type { HalfDType } from '../../../core/dtype.js';
