@@ -40,6 +40,12 @@ const emulate = process.env.FLASHMLA_MATRIX_TEST_EMULATE === '1';
 const onlySubgroups = process.env.FLASHMLA_MATRIX_TEST_SUBGROUPS === '8' ? 8 : process.env.FLASHMLA_MATRIX_TEST_SUBGROUPS === '4' ? 4 : undefined;
 const v6 = process.env.FLASHMLA_MATRIX_TEST_VERSION === '6';
 const lazy = ({ 1: true, 0: false, side: 'side', scratch: 'scratch' } as const)[process.env.FLASHMLA_MATRIX_TEST_LAZY as '1' | '0' | 'side' | 'scratch'];
+// FLASHMLA_MATRIX_TEST_TILE16=1: v5's tile16 candidate (kernels/decode-matrix5.ts) in v5's default layout's place.
+const tile16 = process.env.FLASHMLA_MATRIX_TEST_TILE16 === '1' ? true : undefined;
+// FLASHMLA_MATRIX_TEST_PAIR=1: v5's pair candidate (two tiles an iteration) there, with or without tile16.
+const pair = process.env.FLASHMLA_MATRIX_TEST_PAIR === '1' ? true : undefined;
+// FLASHMLA_MATRIX_TEST_LOOKAHEAD=1: v5's lookahead probe there.
+const lookahead = process.env.FLASHMLA_MATRIX_TEST_LOOKAHEAD === '1' ? true : undefined;
 const bes: { v1?: WebGpuBackend; v2?: WebGpuBackend; s8?: WebGpuBackend; auto?: WebGpuBackend } = {};
 const all = () => [bes.v1, bes.v2, bes.s8, bes.auto];
 let why = '';
@@ -48,7 +54,7 @@ let pool: RefPool | undefined;
 before(async () => {
   try {
     // v1: v5 in its default layout (or FLASHMLA_MATRIX_TEST_SUBGROUPS), v2: v5 with 4 subgroups, s8: v4 with 8.
-    bes.v1 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: v6 ? { emulate, version: 6 } : { emulate, subgroups: onlySubgroups, lazy } });
+    bes.v1 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: v6 ? { emulate, version: 6 } : { emulate, subgroups: tile16 ? 8 : onlySubgroups, lazy, tile16, pair, lookahead } });
     bes.v2 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate, subgroups: 4, lazy } });
     bes.s8 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate, version: 4, subgroups: 8 } });
     bes.auto = await createNodeWebGpuBackend();
@@ -90,6 +96,7 @@ describe('webgpu matrix kernel: compiles', () => {
         for (const segs of [1, 3]) await b[0].programs.check(decodeMatrix4Program, { dtype, segs, config, emulate: false, subgroups });
         for (const segs of [1, 3]) await b[0].programs.check(decodeMatrix5Program, { dtype, segs, config, emulate: false, subgroups });
         for (const lazy of [true, 'side', 'scratch'] as const) for (const segs of [1, 3]) await b[0].programs.check(decodeMatrix5Program, { dtype, segs, config, emulate: false, subgroups, lazy });
+        if ((tile16 || pair || lookahead) && subgroups === 8) for (const lazy of [false, true] as const) for (const segs of [1, 3]) await b[0].programs.check(decodeMatrix5Program, { dtype, segs, config, emulate: false, subgroups, lazy, tile16, pair, lookahead });
       }
       for (const vSplit of [1, 2] as const) {
         for (const segs of [1, 3]) await b[0].programs.check(decodeMatrixProgram, { dtype, segs, config, emulate: false, vSplit });
@@ -118,8 +125,8 @@ describe('webgpu matrix kernel: golden cases', () => {
 /** The layout v5 runs on `be` (as resolveDecodeKernel picks it). */
 function be0Kernel(be: WebGpuBackend): string {
   if (v6) return `v6 (32 rows a workgroup, pvPair ${decodeMatrix6Spec({ dtype: 'bf16' }, be.caps, 1, emulate).pvPair})${emulate ? ' (emulated)' : ''}`;
-  const spec = decodeMatrix5Spec({ dtype: 'bf16' }, be.caps, 1, emulate, onlySubgroups, lazy);
-  return `v5 with ${spec.subgroups} subgroups${spec.lazy ? `, lazy rescale${spec.lazy === true ? '' : ` (${spec.lazy})`}` : ''}${emulate ? ' (emulated)' : ''}`;
+  const spec = decodeMatrix5Spec({ dtype: 'bf16' }, be.caps, 1, emulate, tile16 ? 8 : onlySubgroups, lazy, tile16, pair, lookahead);
+  return `v5 with ${spec.subgroups} subgroups${spec.lazy ? `, lazy rescale${spec.lazy === true ? '' : ` (${spec.lazy})`}` : ''}${spec.tile16 ? ', tile16' : ''}${spec.pair ? ', pair' : ''}${spec.lookahead ? ', lookahead' : ''}${emulate ? ' (emulated)' : ''}`;
 }
 
 describe(`webgpu matrix kernel: ${nRandom} random cases vs the float64 reference`, () => {

@@ -32,6 +32,12 @@ export interface DecodeKernelSettings {
   matrixSubgroups?: 4 | 8;
   /** v5's lazy rescale of O (kernels/decode-matrix5.ts `lazy`; default matrix5LazyDefault). */
   matrixLazy?: boolean | 'side' | 'scratch';
+  /** v5's tile16 candidate (kernels/decode-matrix5.ts `tile16`; opt-in). */
+  matrixTile16?: boolean;
+  /** v5's pair candidate (kernels/decode-matrix5.ts `pair`; opt-in). */
+  matrixPair?: boolean;
+  /** v5's lookahead probe (kernels/decode-matrix5.ts `lookahead`; opt-in). */
+  matrixLookahead?: boolean;
 }
 
 /** A resolved decode kernel: the program and spec to compile, its bind-group label, and the dispatch. */
@@ -53,7 +59,7 @@ export function resolveDecodeKernel(plan: DecodePlan, dtype: HalfDType, cacheBin
     return make(decodeMatrix6Program, decodeMatrix6Spec({ dtype }, s.caps, cacheBindings, s.path.emulate === true), decodeMatrix6Dispatch(shape));
   }
   if (kernel === 'matrix' && (s.matrixVersion ?? 5) === 5) {
-    const spec = decodeMatrix5Spec({ dtype }, s.caps, cacheBindings, s.path.emulate === true, s.matrixSubgroups, s.matrixLazy);
+    const spec = decodeMatrix5Spec({ dtype }, s.caps, cacheBindings, s.path.emulate === true, s.matrixSubgroups, s.matrixLazy, s.matrixTile16, s.matrixPair, s.matrixLookahead);
     return make(decodeMatrix5Program, spec, decodeMatrix5Dispatch(shape));
   }
   if (kernel === 'matrix' && s.matrixVersion !== 3) {

@@ -63,7 +63,13 @@ export async function createNodeWebGpuBackend(opts: NodeWebGpuBackendOptions = {
   // FLASHMLA_WEBGPU_MATRIX_LAZY=1|0|side|scratch: v5's lazy rescale of O on, off, or in one of its forms
   // (kernels/decode-matrix5.ts `lazy`).
   const envLazy = ({ 1: true, 0: false, side: 'side', scratch: 'scratch' } as const)[process.env.FLASHMLA_WEBGPU_MATRIX_LAZY as '1' | '0' | 'side' | 'scratch'];
-  const matrix = rest.matrix ?? (envVSplit || envVersion || envSubgroups || envLazy !== undefined ? { vSplit: envVSplit, version: envVersion, subgroups: envSubgroups, lazy: envLazy } : undefined);
+  // FLASHMLA_WEBGPU_MATRIX_TILE16=1: v5's tile16 candidate (kernels/decode-matrix5.ts `tile16`; opt-in).
+  const envTile16 = process.env.FLASHMLA_WEBGPU_MATRIX_TILE16 === '1' ? true : undefined;
+  // FLASHMLA_WEBGPU_MATRIX_PAIR=1: v5's pair candidate (kernels/decode-matrix5.ts `pair`; opt-in).
+  const envPair = process.env.FLASHMLA_WEBGPU_MATRIX_PAIR === '1' ? true : undefined;
+  // FLASHMLA_WEBGPU_MATRIX_LOOKAHEAD=1: v5's lookahead probe (kernels/decode-matrix5.ts `lookahead`; opt-in).
+  const envAhead = process.env.FLASHMLA_WEBGPU_MATRIX_LOOKAHEAD === '1' ? true : undefined;
+  const matrix = rest.matrix ?? (envVSplit || envVersion || envSubgroups || envLazy !== undefined || envTile16 || envPair || envAhead ? { vSplit: envVSplit, version: envVersion, subgroups: envSubgroups, lazy: envLazy, tile16: envTile16, pair: envPair, lookahead: envAhead } : undefined);
   return withDawnQuiet(
     async () => createWebGpuBackend({ ...rest, matrix, decodePath: rest.decodePath ?? envPath, gpu: rest.gpu ?? (rest.device || rest.adapter ? undefined : nodeGpu([], unlockFeatures)) }),
     dawnLog ?? process.env.FLASHMLA_DAWN_LOG === '1',

@@ -27,6 +27,10 @@
 // result matrices and PV runs no scratch round trip on tiles where no row's reference moves; correct under emulation,
 // its GPU check pending (docs/notes/webgpu-matrix-kernel.md, "v5 lazy").
 //
+// Session 11's opt-in candidates (docs/notes/webgpu-matrix-tile16.md; each off leaves the WGSL byte for byte): `tile16`
+// (16-key tiles, QK in 8 contraction parts, 29 KiB), `pair` (two tiles an iteration, the next pair's loads and lookups
+// issued together), `lookahead` (each tile's block-table lookup an iteration early, in registers).
+//
 // `emulate` replaces the matrix builtins by scalar loops (each subgroup's 32 lanes computing that subgroup's product at
 // the same offsets); the emulated QK reads q from global memory and converts it as the prologue does.
 import type { HalfDType } from '../../../core/dtype.js';
@@ -46,14 +50,25 @@ const qtStride = 16; // Qᵀ staging [col][row]
 const partSteps = [11, 11, 10, 4];
 const maxSteps = 11;
 
-/** The layout of S subgroups: 4 (a 16-key tile) or 8 (32 keys: two key blocks). */
-export function matrix5Layout(subgroups: 4 | 8) {
-  const kb = subgroups / 4; // key blocks a tile
+/**
+ * The layout of S subgroups: 4 (a 16-key tile) or 8 (32 keys: two key blocks); `tile16` (8 subgroups only, the
+ * session-11 candidate): a 16-key tile whose QK runs in 8 contraction parts, one a subgroup.
+ */
+export function matrix5Layout(subgroups: 4 | 8, tile16 = false) {
+  if (tile16 && subgroups !== 8) throw new Error('decode-matrix5: tile16 needs 8 subgroups');
+  const kb = tile16 ? 1 : subgroups / 4; // key blocks a tile
   const nT = 16 * kb;
   const lanes = 32 * subgroups;
   const vCols = 512 / subgroups; // O columns a subgroup owns
   const pStride = nT + 8;
-  return { subgroups, kb, nT, lanes, vCols, nbs: vCols / 16, pStride, kpl: nT / 8 };
+  const lpk = lanes / nT; // tile load: lanes a key (8; tile16: 16)
+  // QK's contraction parts (first column, 16-column steps); the last one is RoPE's (columns 512..575).
+  const parts = tile16
+    ? [[0, 5], [80, 5], [160, 5], [240, 5], [320, 4], [384, 4], [448, 4], [512, 4]]
+    : [[0, 11], [176, 11], [352, 10], [512, 4]];
+  // vec4 words a lane loads of the tile (72 a key over lpk lanes; tile16: the fifth word, RoPE's, on lanes lj < 8 only)
+  const words = Math.ceil(72 / lpk);
+  return { subgroups, kb, nT, lanes, vCols, nbs: vCols / 16, pStride, kpl: nT / 8, lpk, parts, words, tile16 };
 }
 
 export interface DecodeMatrix5Spec {
@@ -89,10 +104,33 @@ export interface DecodeMatrix5Spec {
   pad?: number;
   every?: boolean;
   late?: boolean;
+  /**
+   * Candidate (issue #13, session 11; opt-in, docs/notes/webgpu-matrix-tile16.md): 16-key tiles on 8 subgroups, QK in
+   * 8 contraction parts (one a subgroup: 7 latent parts of 4-5 steps, RoPE's of 4), 5 loaded words a lane instead of
+   * 9, 5 right matrices of Qᵀ instead of 11: about 29 KiB of workgroup memory (v5: 48) and fewer registers, so that
+   * more than one workgroup an SM can be resident and the per-tile latency chain is half as long.
+   */
+  tile16?: boolean;
+  /** Probe: load a tile's words at the top of its own iteration instead of one tile ahead (fewer live registers). */
+  noPrefetch?: boolean;
+  /**
+   * Candidate (session 11): two tiles an iteration, the next pair's words and lookups issued together after the second
+   * tile's conversion, so that a pair's barriers wait on one global round trip instead of four (the per-tile time
+   * measured on the H200 does not follow the tile's work: docs/notes/webgpu-matrix-tile16.md).
+   */
+  pair?: boolean;
+  /**
+   * Probe (session 11, not run on a GPU yet): each tile's block-table lookup issued one iteration earlier into two
+   * registers a lane (t < nT), so the row stored at the loop's top is already there instead of being waited for right
+   * before the tile's first barrier.
+   */
+  lookahead?: boolean;
 }
 
 /** Whether v5 rescales O lazily unless told (WebGpuBackendOptions.matrix.lazy, FLASHMLA_WEBGPU_MATRIX_LAZY). */
 export const matrix5LazyDefault = true;
+/** Whether v5 looks each tile's keys up an iteration early unless told (WebGpuBackendOptions.matrix.lookahead; probe). */
+export const matrix5LookaheadDefault = false;
 /** A row's reference moves when its tile maximum of x + log2 ks passes it by more than this (log2 units): P' <= 2^8. */
 const lazyBound = 8;
 
@@ -105,16 +143,22 @@ export function decodeMatrix5Dispatch(p: Pick<MlaProblem, 'numSmParts' | 'hKv' |
 }
 
 /** Bytes of workgroup memory the kernel declares, array by array as the WGSL does. */
-export function decodeMatrix5SharedBytes(subgroups: 4 | 8): number {
-  const g = matrix5Layout(subgroups);
+export function decodeMatrix5SharedBytes(subgroups: 4 | 8, tile16 = false): number {
+  const g = matrix5Layout(subgroups, tile16);
   return 2 * g.nT * kStride + 4 * subgroups * 256 + 2 * matrix5Rows * g.pStride + 4 * g.nT * 7 + 4 * matrix5Rows * 5 + 4 * 2 * matrix5Rows * 8;
 }
 
 /** The specialisation for a device: 8 subgroups where the workgroup memory allows (48 KiB), else 4. */
-export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps, segs: number, emulate: boolean, subgroups?: 4 | 8, lazy: DecodeMatrix5Spec['lazy'] = matrix5LazyDefault): DecodeMatrix5Spec {
+export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps, segs: number, emulate: boolean, subgroups?: 4 | 8, lazy: DecodeMatrix5Spec['lazy'] = matrix5LazyDefault, tile16 = false, pair = false, lookahead = matrix5LookaheadDefault && !pair): DecodeMatrix5Spec {
   const limit = caps.maxComputeWorkgroupStorageSize;
-  const sg = subgroups ?? (decodeMatrix5SharedBytes(8) <= limit ? 8 : 4);
-  const need = decodeMatrix5SharedBytes(sg);
+  if (tile16 && subgroups === 4) {
+    throw new FlashMlaError('invalid_argument', 'matrix.tile16 runs 8 subgroups a workgroup', 'matrix.subgroups', '8 (or unset) with tile16', '4');
+  }
+  if (pair && lookahead) {
+    throw new FlashMlaError('invalid_argument', 'matrix.lookahead is matrix.pair\'s lookups without its loads: set one', 'matrix.lookahead', 'false with matrix.pair', 'true');
+  }
+  const sg = tile16 ? 8 : subgroups ?? (decodeMatrix5SharedBytes(8) <= limit ? 8 : 4);
+  const need = decodeMatrix5SharedBytes(sg, tile16);
   if (need > limit) {
     throw new FlashMlaError('backend_unavailable', `decodePath matrix (v5): the kernel needs ${need} B of workgroup memory, the device allows ${limit}`,
       'decodePath', `maxComputeWorkgroupStorageSize >= ${need}`, String(limit));
@@ -124,7 +168,7 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
     throw new FlashMlaError('backend_unavailable', `decodePath matrix (v5): the kernel needs the 16x16x16 configuration, the device offers ${config.m}x${config.n}x${config.k}`,
       'decodePath', '16x16x16 with f32 results', `${config.m}x${config.n}x${config.k}`);
   }
-  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}) };
+  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}) };
 }
 
 /** Specs pipeline-stats.mjs reports (the driver's register counts). */
@@ -172,11 +216,14 @@ export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // 
 
 export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   name: 'mla_decode_matrix5',
-  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}`,
   source(s) {
     if (!s.emulate && !matrix5ConfigUsable(s.config)) throw new Error(`decode-matrix5: unusable configuration ${JSON.stringify(s.config)}`);
-    const g = matrix5Layout(s.subgroups);
-    const { nT, lanes, vCols, nbs, pStride, kpl } = g;
+    const g = matrix5Layout(s.subgroups, !!s.tile16);
+    const { nT, lanes, vCols, nbs, pStride, kpl, lpk, parts, words } = g;
+    const t16 = g.tile16;
+    const nParts = parts.length;
+    const maxSteps = Math.max(...parts.map((x) => x[1]));
     const lazy = s.lazy === true || s.lazy === 'side' || s.lazy === 'scratch';
     // Lazy with matrices: O in result matrices om0.. (the emulation keeps O in the lanes' o registers, as the default);
     // 'side' adds the lanes' o registers as a second accumulator that a moved reference flushes the matrices into.
@@ -190,7 +237,8 @@ export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
     const pad = s.pad ?? 0;
     if (pad % 4 !== 0 || pad < 0) throw new Error(`decode-matrix5: pad ${pad} is not a count of u32`);
     const nanWord = s.dtype === 'bf16' ? '0x7fc07fc0u' : '0x7e007e00u';
-    const words = 9; // vec4 words a lane loads of the tile: nT keys x 72 words over 8 lanes a key
+    // The lane's loads of a key's words lj + lpk i (tile16: the last, RoPE's, on lanes lj < 8 only).
+    const loadWords = range(words).map((i) => (t16 && i === words - 1 ? `if (lj < 8u) { w${i} = loadK(ls, lr + lj + ${lpk * i}u); }` : `w${i} = loadK(ls, lr + lj + ${lpk * i}u);`)).join(' ');
     const unpackLets = range(words).map((i) => `let a${i} = vec4<f32>(unpack2(w${i}.x), unpack2(w${i}.y)); let b${i} = vec4<f32>(unpack2(w${i}.z), unpack2(w${i}.w));`).join('\n   ');
     // q's value (row rr, column cc) as the prologue converts it (emulation only).
     const qAt = `fn qAt(rr: u32, cc: u32, qStart: u32, qLen: u32, kvh: u32, mBase: u32) -> f32 {
@@ -212,7 +260,11 @@ export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
      for (var i = cs; i < ce; i++) { x = fma(f32(Kt[(kb * 16u + kk) * ${kStride}u + i]), qAt(rr, i, qStart, qLen, kvh, mBase), x); }
      Sc[sg * 256u + e] = x;
     }`
-      : `{ var mc = ${RES}(); ${qkSteps(0, partSteps[3])}
+      : t16
+        ? `{ var mc = ${RES}(); ${qkSteps(0, 4)}
+     if (cp < 4u) { ${qkSteps(4, 5)} }
+     subgroupMatrixStore(&Sc, sg * 256u, mc, false, 16u); }`
+        : `{ var mc = ${RES}(); ${qkSteps(0, partSteps[3])}
      if (cp < 3u) { ${qkSteps(partSteps[3], partSteps[2])} }
      if (cp < 2u) { ${qkSteps(partSteps[2], maxSteps)} }
      subgroupMatrixStore(&Sc, sg * 256u, mc, false, 16u); }`;
@@ -228,7 +280,7 @@ export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
     const pLeft = s.emulate ? '' : range(g.kb).map((b) => `let pl${b} = subgroupMatrixLoad<${L16}>(&Ph, ${16 * b}u, false, ${pStride}u);`).join(' ');
     // Qᵀ's right matrices of this subgroup's part; steps past the RoPE part's 4 load from cl (the latent start, 352
     // for cp 3) so that every load stays inside Qᵀ; cp 3 never uses them.
-    const qLoad = s.emulate ? '' : range(maxSteps).map((st) => `let qm${st} = subgroupMatrixLoad<${R16}>(&Kt, (${st < partSteps[3] ? 'cs' : 'cl'} + ${16 * st}u) * ${qtStride}u, false, ${qtStride}u);`).join('\n  ');
+    const qLoad = s.emulate ? '' : range(maxSteps).map((st) => `let qm${st} = subgroupMatrixLoad<${R16}>(&Kt, (${t16 ? (st < 4 ? 'cs' : 'cq4') : st < partSteps[3] ? 'cs' : 'cl'} + ${16 * st}u) * ${qtStride}u, false, ${qtStride}u);`).join('\n  ');
     // Lazy, with matrices: on a tile where some row's reference moved (grew, workgroup-uniform) each result goes through
     // this subgroup's scratch once, times its row's factor 2^(old - new reference) (rowA); then the tile's products
     // accumulate into O's result matrices with no scratch and no barrier.
@@ -256,9 +308,171 @@ export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
     let ls = keySeg[par * ${nT}u + lk];
     let lr = keyRow[par * ${nT}u + lk];
     ${range(words).map((i) => `w${i} = vec4<u32>(0u);`).join(' ')}
-    ${mark('tile-load', `if (ls != NONE) { ${range(words).map((i) => `w${i} = loadK(ls, lr + lj + ${8 * i}u);`).join(' ')} }`)}
+    ${mark('tile-load', `if (ls != NONE) { ${loadWords} }`)}
    }`;
     const half = (w: string, i: number) => `${w}.${'xyzw'[i]}`;
+    // One tile of the loop (o.kt: its first key; o.top: after its first barrier, the lookups and the key maxima reset;
+    // o.unpack: its words unpacked; o.after: after its conversion's barrier, the next loads).
+    const tileBody = (o: { kt: string; top: string; unpack: string; after: string }) => `   workgroupBarrier();${lazy ? `\n   if (t == 0u) { ${growFlag} = 0.0; }` : ''}
+${o.top}   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key lk; its key's finite maxima by atomicMax, words
+   // i < 8 (columns 0..511) and i = 8 (512..575, RoPE) apart (a NaN sets kNan instead: the scale must stay that of the
+   // finite values, which PV multiplies by P = 0 in other rows).
+   ${s.noPrefetch ? `{
+    let ls = keySeg[par * ${nT}u + lk];
+    let lr = keyRow[par * ${nT}u + lk];
+    ${range(words).map((i) => `w${i} = vec4<u32>(0u);`).join(' ')}
+    ${mark('tile-load', `if (ls != NONE) { ${loadWords} }`)}
+   }
+   ` : ''}${s.lean ? '// (lean: unpacked in each block below)' : o.unpack}
+   workgroupBarrier();
+   ${mark('tile-max', `{${s.lean ? `\n    ${unpackLets}` : ''}
+    let mb4 = ${range(words - 1).map((i) => `max(finiteBits4(a${i}), finiteBits4(b${i}))`).reduce((x, y) => `max(${x}, ${y})`)};
+    let mr4 = max(finiteBits4(a${words - 1}), finiteBits4(b${words - 1}));
+    let nan = any(${range(words).map((i) => `isNan4(a${i}) | isNan4(b${i})`).join(' | ')});
+    atomicMax(&kMax[lk], max(max(mb4.x, mb4.y), max(mb4.z, mb4.w)));
+    atomicMax(&kMaxR[lk], max(max(mr4.x, mr4.y), max(mr4.z, mr4.w)));
+    if (nan) { atomicOr(&kNan[lk], 1u); }
+   }`)}
+   workgroupBarrier();
+   ${mark('tile-convert', `{${s.lean ? `\n    ${unpackLets}` : ''}
+    let down = downOf(expOf(atomicLoad(&kMax[lk])));
+    let downR = downOf(expOf(atomicLoad(&kMaxR[lk])));
+    let o = lk * ${kStride}u + lj * 8u;
+    ${range(words).map((i) => [i, i === words - 1 ? 'downR' : 'down'] as const).map(([i, d]) => `${t16 && i === words - 1 ? 'if (lj < 8u) ' : ''}{ let ha = vec4<f16>(select(a${i} * ${d}, vec4<f32>(0.0), isNan4(a${i}))); let hb = vec4<f16>(select(b${i} * ${d}, vec4<f32>(0.0), isNan4(b${i})));
+     ${range(4).map((x) => `Kt[o + ${8 * lpk * i + x}u] = ${half('ha', x)};`).join(' ')} ${range(4).map((x) => `Kt[o + ${8 * lpk * i + 4 + x}u] = ${half('hb', x)};`).join(' ')} }`).join('\n    ')}
+   }`)}
+   workgroupBarrier();
+${o.after}
+   // ---- Sᵀ (keys x rows), this subgroup's key block and contraction part.
+   ${mark('qk-product', qkProduct)}
+   workgroupBarrier();
+   // ---- Softmax (lanes < 128: row r, keys ${kpl} slot ..) in the exp2 domain; masked keys are selected out.
+   ${range(kpl).map((j) => `var x${j} = NEG; var y${j} = NEG;`).join(' ')}
+   // <softmax>
+   if (t < 128u) {
+    var mx = NEG;
+    var my = NEG;
+    var bad = false;
+    ${range(kpl).map((j) => `{
+     let key = slot * ${kpl}u + ${j}u;
+     let base = (key / 16u) * ${nParts * 256}u + (key % 16u) * 16u + r;
+     let sLat = ${range(nParts - 1).map((p) => (p ? `Sc[base + ${256 * p}u]` : 'Sc[base]')).join(' + ')};
+     let ek = expOf(atomicLoad(&kMax[key]));
+     let er = expOf(atomicLoad(&kMaxR[key]));
+     let sv = (pow2Mul(sLat, eq + i32(ek) - 254) + pow2Mul(Sc[base + ${256 * (nParts - 1)}u], eq + i32(er) - 254)) * u.scaleLog2;
+     let seen = ${o.kt} + i32(key) < vis;
+     x${j} = select(NEG, select(sv, qNan(), qBad || atomicLoad(&kNan[key]) != 0u), seen);
+     y${j} = select(NEG, x${j} + f32(ek) - 127.0, seen);
+     if (isNan(x${j})) { bad = true; } else { mx = max(mx, x${j}); my = max(my, y${j}); }
+    }`).join('\n    ')}
+    redM[r * 8u + slot] = select(mx, qNan(), bad);
+    redY[r * 8u + slot] = my;
+   }
+   // </softmax>
+   workgroupBarrier();
+   // <softmax>
+   if (t < 128u) {
+    var mNew = m;
+    var yMax = NEG;
+    for (var j = 0u; j < 8u; j++) {
+     let v = redM[r * 8u + j];
+     if (isNan(v)) { nanRow = true; } else { mNew = max(mNew, v); }
+     yMax = max(yMax, redY[r * 8u + j]);
+    }
+    let alpha = exp2(m - mNew);${lazy ? `
+    // Lazy: P' against the row's reference yr, which moves to this tile's maximum only past 2^${lazyBound} of it.
+    let grow = yMax > yref + ${lazyBound}.0;
+    let yr = select(yref, yMax, grow);` : ''}
+    var part = 0.0;
+    ${range(kpl).map((j) => `{
+     let live = !isNan(x${j}) && x${j} > NEG * 0.5;
+     part += select(0.0, exp2(x${j} - mNew), live);
+     Ph[r * ${pStride}u + slot * ${kpl}u + ${j}u] = f16(select(0.0, exp2(y${j} - ${lazy ? 'yr' : 'yMax'}), live));
+    }`).join('\n    ')}
+    lsum = lsum * alpha + part;
+    m = mNew;
+    ${lazy ? `if (slot == 0u) { rowA[r] = exp2(yref - yr); }
+    if (grow) { ${growFlag} = 1.0; }
+    yref = yr;` : 'if (slot == 0u) { rowA[r] = alpha; rowC[r] = exp2(yMax - mNew); }'}
+   }
+   // </softmax>
+   ${lazy ? `let grew = workgroupUniformLoad(&${growFlag}) != 0.0; // the barrier, and whether some row's reference moved` : 'workgroupBarrier();'}${s.late && !s.noPrefetch ? `\n   ${nextLoad}` : ''}
+   // ---- O = O * alpha + (P' V) * 2^(y - m), 16 columns a result; lane: column cc, rows 8 hh .. 8 hh + 7.${lazy ? `
+   // Lazy: O = O * 2^(old - new reference) where a reference moved (rare), + P' V.` : ''}
+   ${pLeft}
+   ${lazyMx ? pvLazy : `${range(8).map((i) => lazy ? `let ra${i} = select(1.0, rowA[hh * 8u + ${i}u], grew); let rc${i} = 1.0;` : `let ra${i} = rowA[hh * 8u + ${i}u]; let rc${i} = rowC[hh * 8u + ${i}u];`).join('\n   ')}
+${pv}`}`;
+    const defaultTop = `   if (t < ${nT}u) {
+    let key = k0 + ${nT} + i32(t);
+    let o = (1u - par) * ${nT}u + t;
+    if (key < kEnd) {
+${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\]/g, 'keyRow[o]').replace(/keySeg\[t\]/g, 'keySeg[o]')}
+    } else {
+     keySeg[o] = NONE;
+    }
+    atomicStore(&kMax[t], 0u);
+    atomicStore(&kMaxR[t], 0u);
+    atomicStore(&kNan[t], 0u);
+   }
+`;
+    const defaultAfter = `   par = 1u - par;\n   ${s.noPrefetch ? '' : s.late ? '// (late: the next tile\'s loads after the softmax)' : nextLoad}`;
+    // pair: two tiles an iteration. The second tile's conversion is followed by the next pair's loads (both tiles'
+    // words, from the rows looked up one pair ahead) and the lookups of the pair after it (into registers, stored at
+    // the next pair's top), so one global round trip is in flight when the pair's barriers wait, not four.
+    const wordsOf = (v: string) => (x: string) => x.replace(/\bw(\d)\b/g, `${v}$1`);
+    const pairLoads = (v: string, at: string) => `{
+    let ls = keySeg[${at}];
+    let lr = keyRow[${at}];
+    ${range(words).map((i) => `${v}${i} = vec4<u32>(0u);`).join(' ')}
+    if (ls != NONE) { ${wordsOf(v)(loadWords)} }
+   }`;
+    const nxLookup = (base: string) => `if (t < ${2 * nT}u) {
+    let key = ${base} + i32(t);
+    nxSeg = NONE;
+    if (key < kEnd) {
+${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\] =/g, 'nxRow =').replace(/keySeg\[t\] =/g, 'nxSeg =')}
+    }
+   }`;
+    const resetTop = `   if (t < ${nT}u) { atomicStore(&kMax[t], 0u); atomicStore(&kMaxR[t], 0u); atomicStore(&kNan[t], 0u); }\n`;
+    if (s.lookahead && s.pair) throw new Error('decode-matrix5: lookahead is pair\'s lookups without its loads: one or the other');
+    // lookahead: the loop's top stores the row looked up an iteration ago and issues the lookup of the tile after next.
+    const aheadTop = `   if (t < ${nT}u) {
+    let o = (1u - par) * ${nT}u + t;
+    keyRow[o] = nxRow;
+    keySeg[o] = nxSeg;
+    atomicStore(&kMax[t], 0u);
+    atomicStore(&kMaxR[t], 0u);
+    atomicStore(&kNan[t], 0u);
+   }
+   ${nxLookup(`k0 + ${2 * nT}`).replace(`if (t < ${2 * nT}u)`, `if (t < ${nT}u)`)}
+`;
+    if (s.pair && (s.lean || s.late || s.noPrefetch)) throw new Error('decode-matrix5: pair runs without lean, late and noPrefetch');
+    const pairLoop = !s.pair ? '' : `  // pair: the first pair's rows, its words (w: first tile, v: second), the second pair's rows into registers.
+  workgroupBarrier();
+  if (t < ${2 * nT}u) {
+   let key = kBegin + i32(t);
+   if (key < kEnd) {
+${keyRowLookup(s.segs, 'kvh', 'blkId')}
+   } else {
+    keySeg[t] = NONE;
+   }
+  }
+  workgroupBarrier();
+  ${range(words).map((i) => `var w${i} = vec4<u32>(0u); var v${i} = vec4<u32>(0u);`).join(' ')}
+  ${pairLoads('w', 'lk')}
+  ${pairLoads('v', `${nT}u + lk`)}
+  var nxRow = 0u;
+  var nxSeg = NONE;
+  ${nxLookup(`kBegin + ${2 * nT}`)}
+  for (var k0 = kBegin; k0 < kEnd; k0 += ${2 * nT}) {
+   let k1 = k0 + ${nT};
+${tileBody({ kt: 'k0', top: `   if (t < ${2 * nT}u) { keyRow[t] = nxRow; keySeg[t] = nxSeg; }\n${resetTop}`, unpack: unpackLets, after: '' })}
+   if (k1 < kEnd) {
+${tileBody({ kt: 'k1', top: resetTop, unpack: wordsOf('v')(unpackLets), after: `   // pair: the next pair's words and the rows of the pair after it
+   ${pairLoads('w', 'lk')}
+   ${pairLoads('v', `${nT}u + lk`)}
+   ${nxLookup(`k0 + ${4 * nT}`)}` })}
+   }`; // (the loop's closing brace is the shared one below)
     return `enable f16;
 ${s.emulate ? '' : 'enable chromium_experimental_subgroup_matrix;\ndiagnostic(off, chromium.subgroup_matrix_uniformity);'}
 ${decodeBindingsWgsl(s.segs)}
@@ -284,15 +498,19 @@ ${metaRowLets('mb')}
  let mBase = wid.z * ${matrix5Rows}u;
  let sg = t / 32u;   // subgroup
  let l = t % 32u;    // lane in it
- let kb = sg / 4u;   // QK: its key block
+${t16 ? ` let kb = 0u;       // QK: one key block
+ let cp = sg;        // QK: its contraction part (0..6 latent, 7 RoPE)
+ let cs = select(select(80u * cp, 320u + 64u * (cp - 4u), cp >= 4u), 512u, cp == 7u); // the part's first column
+ let ce = cs + select(80u, 64u, cp >= 4u);     // its end
+ let cq4 = select(cs, 0u, cp >= 4u);           // step 4's Qᵀ (parts 4..7 have none): a column inside Qᵀ` : ` let kb = sg / 4u;   // QK: its key block
  let cp = sg % 4u;   // QK: its contraction part
-${qkPartLetsWgsl}
+${qkPartLetsWgsl}`}
  let r = t % 16u;    // softmax (lanes < 128): row
  let slot = t / 16u; // softmax (lanes < 128): keys ${kpl} slot ..
  let cc = l % 16u;   // PV: this lane's column of a 16-column result
  let hh = l / 16u;   // PV: its rows 8 hh .. 8 hh + 7
- let lk = t / 8u;    // tile load: key
- let lj = t % 8u;    // tile load: words lj, lj + 8, ...
+ let lk = t / ${lpk}u;    // tile load: key
+ let lj = t % ${lpk}u;    // tile load: words lj, lj + ${lpk}, ...
 ${pad ? ` for (var i = t; i < ${pad / 4}u; i += ${lanes}u) { padW[i] = 0u; }\n` : ''}
 ${itemLoopHead}
 ${matrixItemRowsHead('slotAcc', matrix5Rows)}
@@ -336,7 +554,7 @@ ${matrixItemRowsHead('slotAcc', matrix5Rows)}
   var nanRow = false;
   let vis = rowVis[r];
 
-  // The first tile's keys and words; every tile then looks up and loads the next one's while it computes.
+${s.pair ? pairLoop : `  // The first tile's keys and words; every tile then looks up and loads the next one's while it computes.
   workgroupBarrier();
   if (t < ${nT}u) {
    let key = kBegin + i32(t);
@@ -348,109 +566,17 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId')}
   }
   workgroupBarrier();
   ${range(words).map((i) => `var w${i} = vec4<u32>(0u);`).join(' ')}
-  {
+  ${s.noPrefetch ? '// (noPrefetch: each tile loads its own words at the top of its iteration)' : `{
    let ls = keySeg[lk];
    let lr = keyRow[lk];
-   ${mark('tile-load', `if (ls != NONE) { ${range(words).map((i) => `w${i} = loadK(ls, lr + lj + ${8 * i}u);`).join(' ')} }`)}
-  }
-  var par = 0u;
+   ${mark('tile-load', `if (ls != NONE) { ${loadWords} }`)}
+  }`}
+${s.lookahead ? `  var nxRow = 0u;
+  var nxSeg = NONE;
+  ${nxLookup(`kBegin + ${nT}`).replace(`if (t < ${2 * nT}u)`, `if (t < ${nT}u)`)}
+` : ''}  var par = 0u;
   for (var k0 = kBegin; k0 < kEnd; k0 += ${nT}) {
-   workgroupBarrier();${lazy ? `\n   if (t == 0u) { ${growFlag} = 0.0; }` : ''}
-   if (t < ${nT}u) {
-    let key = k0 + ${nT} + i32(t);
-    let o = (1u - par) * ${nT}u + t;
-    if (key < kEnd) {
-${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\]/g, 'keyRow[o]').replace(/keySeg\[t\]/g, 'keySeg[o]')}
-    } else {
-     keySeg[o] = NONE;
-    }
-    atomicStore(&kMax[t], 0u);
-    atomicStore(&kMaxR[t], 0u);
-    atomicStore(&kNan[t], 0u);
-   }
-   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key lk; its key's finite maxima by atomicMax, words
-   // i < 8 (columns 0..511) and i = 8 (512..575, RoPE) apart (a NaN sets kNan instead: the scale must stay that of the
-   // finite values, which PV multiplies by P = 0 in other rows).
-   ${s.lean ? '// (lean: unpacked in each block below)' : unpackLets}
-   workgroupBarrier();
-   ${mark('tile-max', `{${s.lean ? `\n    ${unpackLets}` : ''}
-    let mb4 = ${range(words - 1).map((i) => `max(finiteBits4(a${i}), finiteBits4(b${i}))`).reduce((x, y) => `max(${x}, ${y})`)};
-    let mr4 = max(finiteBits4(a${words - 1}), finiteBits4(b${words - 1}));
-    let nan = any(${range(words).map((i) => `isNan4(a${i}) | isNan4(b${i})`).join(' | ')});
-    atomicMax(&kMax[lk], max(max(mb4.x, mb4.y), max(mb4.z, mb4.w)));
-    atomicMax(&kMaxR[lk], max(max(mr4.x, mr4.y), max(mr4.z, mr4.w)));
-    if (nan) { atomicOr(&kNan[lk], 1u); }
-   }`)}
-   workgroupBarrier();
-   ${mark('tile-convert', `{${s.lean ? `\n    ${unpackLets}` : ''}
-    let down = downOf(expOf(atomicLoad(&kMax[lk])));
-    let downR = downOf(expOf(atomicLoad(&kMaxR[lk])));
-    let o = lk * ${kStride}u + lj * 8u;
-    ${range(words).map((i) => [i, i === words - 1 ? 'downR' : 'down'] as const).map(([i, d]) => `{ let ha = vec4<f16>(select(a${i} * ${d}, vec4<f32>(0.0), isNan4(a${i}))); let hb = vec4<f16>(select(b${i} * ${d}, vec4<f32>(0.0), isNan4(b${i})));
-     ${range(4).map((x) => `Kt[o + ${64 * i + x}u] = ${half('ha', x)};`).join(' ')} ${range(4).map((x) => `Kt[o + ${64 * i + 4 + x}u] = ${half('hb', x)};`).join(' ')} }`).join('\n    ')}
-   }`)}
-   workgroupBarrier();
-   par = 1u - par;
-   ${s.late ? '// (late: the next tile\'s loads after the softmax)' : nextLoad}
-   // ---- Sᵀ (keys x rows), this subgroup's key block and contraction part.
-   ${mark('qk-product', qkProduct)}
-   workgroupBarrier();
-   // ---- Softmax (lanes < 128: row r, keys ${kpl} slot ..) in the exp2 domain; masked keys are selected out.
-   ${range(kpl).map((j) => `var x${j} = NEG; var y${j} = NEG;`).join(' ')}
-   // <softmax>
-   if (t < 128u) {
-    var mx = NEG;
-    var my = NEG;
-    var bad = false;
-    ${range(kpl).map((j) => `{
-     let key = slot * ${kpl}u + ${j}u;
-     let base = (key / 16u) * ${4 * 256}u + (key % 16u) * 16u + r;
-     let sLat = Sc[base] + Sc[base + 256u] + Sc[base + 512u];
-     let ek = expOf(atomicLoad(&kMax[key]));
-     let er = expOf(atomicLoad(&kMaxR[key]));
-     let sv = (pow2Mul(sLat, eq + i32(ek) - 254) + pow2Mul(Sc[base + 768u], eq + i32(er) - 254)) * u.scaleLog2;
-     let seen = k0 + i32(key) < vis;
-     x${j} = select(NEG, select(sv, qNan(), qBad || atomicLoad(&kNan[key]) != 0u), seen);
-     y${j} = select(NEG, x${j} + f32(ek) - 127.0, seen);
-     if (isNan(x${j})) { bad = true; } else { mx = max(mx, x${j}); my = max(my, y${j}); }
-    }`).join('\n    ')}
-    redM[r * 8u + slot] = select(mx, qNan(), bad);
-    redY[r * 8u + slot] = my;
-   }
-   // </softmax>
-   workgroupBarrier();
-   // <softmax>
-   if (t < 128u) {
-    var mNew = m;
-    var yMax = NEG;
-    for (var j = 0u; j < 8u; j++) {
-     let v = redM[r * 8u + j];
-     if (isNan(v)) { nanRow = true; } else { mNew = max(mNew, v); }
-     yMax = max(yMax, redY[r * 8u + j]);
-    }
-    let alpha = exp2(m - mNew);${lazy ? `
-    // Lazy: P' against the row's reference yr, which moves to this tile's maximum only past 2^${lazyBound} of it.
-    let grow = yMax > yref + ${lazyBound}.0;
-    let yr = select(yref, yMax, grow);` : ''}
-    var part = 0.0;
-    ${range(kpl).map((j) => `{
-     let live = !isNan(x${j}) && x${j} > NEG * 0.5;
-     part += select(0.0, exp2(x${j} - mNew), live);
-     Ph[r * ${pStride}u + slot * ${kpl}u + ${j}u] = f16(select(0.0, exp2(y${j} - ${lazy ? 'yr' : 'yMax'}), live));
-    }`).join('\n    ')}
-    lsum = lsum * alpha + part;
-    m = mNew;
-    ${lazy ? `if (slot == 0u) { rowA[r] = exp2(yref - yr); }
-    if (grow) { ${growFlag} = 1.0; }
-    yref = yr;` : 'if (slot == 0u) { rowA[r] = alpha; rowC[r] = exp2(yMax - mNew); }'}
-   }
-   // </softmax>
-   ${lazy ? `let grew = workgroupUniformLoad(&${growFlag}) != 0.0; // the barrier, and whether some row's reference moved` : 'workgroupBarrier();'}${s.late ? `\n   ${nextLoad}` : ''}
-   // ---- O = O * alpha + (P' V) * 2^(y - m), 16 columns a result; lane: column cc, rows 8 hh .. 8 hh + 7.${lazy ? `
-   // Lazy: O = O * 2^(old - new reference) where a reference moved (rare), + P' V.` : ''}
-   ${pLeft}
-   ${lazyMx ? pvLazy : `${range(8).map((i) => lazy ? `let ra${i} = select(1.0, rowA[hh * 8u + ${i}u], grew); let rc${i} = 1.0;` : `let ra${i} = rowA[hh * 8u + ${i}u]; let rc${i} = rowC[hh * 8u + ${i}u];`).join('\n   ')}
-${pv}`}
+${tileBody({ kt: 'k0', top: s.lookahead ? aheadTop : defaultTop, unpack: unpackLets, after: defaultAfter })}`}
   }
   // Row sums, maxima and NaN flags to every lane; then out (through Sc, in bf16 pairs) or the f32 partials.
   workgroupBarrier();

@@ -1,0 +1,102 @@
+// v5's tile16 candidate (kernels/decode-matrix5.ts `tile16`: 16-key tiles on 8 subgroups, QK in 8 contraction parts)
+// on lavapipe with the products emulated (its 29 440 B of workgroup memory fit lavapipe's 32 KiB at 8 subgroups):
+// against the float64 reference on keys growing along the sequence (split at 132 and 264 SM parts, unsplit), a
+// mutant that drops one latent part (it must fail), random cases, golden cases, magnitudes outside f16's range, the
+// RoPE-heavy key, NaN and +inf inputs; the `noPrefetch` probe on the growing keys. The GPU's WGSL runs on the H200
+// (test/gpu/webgpu-matrix.test.ts with FLASHMLA_MATRIX_TEST_TILE16=1; scripts/webgpu-tools/h200-tile16.sh).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
+import { decodeMatrix5Program } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
+import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
+import { flashMlaWithKvcache } from '../../src/index.js';
+import { assertOutputsClose } from '../support/compare.js';
+import { caseReference, runCase } from '../support/random.js';
+import { checkRandomWebGpu, runGoldenWebGpu } from '../support/webgpu.js';
+import { checkInfKeyRows, checkNanRows, extremeCases, growingCase, matrixTol, mixedBlockCase, ropeHeavyCase } from '../support/webgpu-matrix.js';
+
+let be: WebGpuBackend | undefined, why = '';
+before(async () => {
+  try {
+    be = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true, lazy: true, tile16: true } });
+  } catch (e) {
+    why = `no WebGPU adapter with shader-f16 (${(e as Error).message.split('\n')[0]})`;
+  }
+});
+after(() => be?.dispose());
+function need(t: { skip: (m?: string) => void }): WebGpuBackend | undefined {
+  if (be) return be;
+  if (process.env.CI) assert.fail(`WebGPU matrix emulation suite cannot run in CI: ${why}`);
+  t.skip(why);
+  return undefined;
+}
+const close = async (b: WebGpuBackend, c: ReturnType<typeof growingCase>, numSms: number, label: string) => {
+  const r = await runCase(c, b, flashMlaWithKvcache, { numSms });
+  assertOutputsClose(r.out, r.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, matrixTol, label);
+};
+/** Runs `body` with the program's source passed through `edit` (and its pipelines keyed apart). */
+async function patched(edit: (src: string) => string, tag: string, body: () => Promise<void>): Promise<void> {
+  const { source, key } = decodeMatrix5Program;
+  decodeMatrix5Program.source = (s) => edit(source.call(decodeMatrix5Program, s));
+  decodeMatrix5Program.key = (s) => `${key.call(decodeMatrix5Program, s)}.${tag}`;
+  try { await body(); } finally { decodeMatrix5Program.source = source; decodeMatrix5Program.key = key; }
+}
+
+describe('webgpu matrix v5 tile16 (emulated products)', () => {
+  test('the backend runs tile16 with 8 subgroups', async (t) => {
+    const b = need(t);
+    if (!b) return;
+    let seen = '';
+    const get = b.programs.get.bind(b.programs);
+    b.programs.get = ((p, spec) => { if (p.name === 'mla_decode_matrix5') seen = p.key(spec); return get(p, spec); }) as typeof b.programs.get;
+    try { await close(b, growingCase(), 132, 'growing keys, 132 SMs'); } finally { b.programs.get = get; }
+    assert.match(seen, /\.sg8\.emu\.lazy\.t16$/);
+  });
+
+  test('keys growing along the sequence at 264 and 1 SM parts; noPrefetch at 132 and 1', async (t) => {
+    const b = need(t);
+    if (!b) return;
+    for (const numSms of [264, 1]) await close(b, growingCase(), numSms, `growing keys, ${numSms} SMs`);
+    const { source, key } = decodeMatrix5Program;
+    decodeMatrix5Program.source = (s) => source.call(decodeMatrix5Program, { ...s, noPrefetch: true });
+    decodeMatrix5Program.key = (s) => key.call(decodeMatrix5Program, { ...s, noPrefetch: true });
+    try {
+      for (const numSms of [132, 1]) await close(b, growingCase(), numSms, `noPrefetch, growing keys, ${numSms} SMs`);
+    } finally { decodeMatrix5Program.source = source; decodeMatrix5Program.key = key; }
+  });
+
+  test('the check can fail: tile16 without its sixth latent part fails the growing keys', async (t) => {
+    const b = need(t);
+    if (!b) return;
+    await patched((s) => {
+      assert.ok(s.includes(' + Sc[base + 1280u]'));
+      return s.replaceAll(' + Sc[base + 1280u]', '');
+    }, 'mutant', () => assert.rejects(close(b, growingCase(), 1, 'growing keys, a part dropped'), /growing keys/));
+  });
+
+  test('8 cases of the random matrix (132- and 264-SM plans)', async (t) => {
+    const b = need(t);
+    if (b) await checkRandomWebGpu(b, 8, 0x7116e, 9400, (i) => (i % 2 ? 132 : 264), matrixTol);
+  });
+
+  test('golden cases', async (t) => {
+    const b = need(t);
+    if (!b) return;
+    for (const name of ['decode_bf16_h16_sq1', 'decode_bf16_h128_sq2_causal', 'decode_f16_h64_sq1', 'decode_bf16_h16_sq1_zero_len']) await runGoldenWebGpu(b, name, matrixTol);
+  });
+
+  test('magnitudes outside f16\'s range, a key mixing 1e-6 and 6e4, RoPE columns 2^20 times the latent ones', async (t) => {
+    const b = need(t);
+    if (!b) return;
+    for (const [label, make] of extremeCases()) await close(b, make(), 132, label);
+    await close(b, mixedBlockCase(), 132, 'mixed block');
+    await close(b, ropeHeavyCase(20), 132, 'RoPE heavy');
+  });
+
+  test('NaN in q or a key: NaN for exactly the rows that see it; +inf in a key: NaN rows with NaN lse', async (t) => {
+    const b = need(t);
+    if (!b) return;
+    await checkNanRows(b);
+    await checkInfKeyRows(b);
+  });
+});
