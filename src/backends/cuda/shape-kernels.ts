@@ -97,8 +97,9 @@ export class KernelCache {
       ln.grid[0] === 0 || ln.grid[1] === 0 || ln.grid[2] === 0 ? undefined
         : { fn, gx: ln.grid[0], gy: ln.grid[1], gz: ln.grid[2], threads: ln.block[0], smem: ln.smem, what };
     let decode: KernelLaunch | undefined, combine: KernelLaunch | undefined;
-    // FLASHMLA_CUDA_COMBINE=warps: combine.cu's one-warp-a-row combine for large batches (launch.ts combinePick).
-    const cp = combinePick(p, v.combineRows as number, process.env.FLASHMLA_CUDA_COMBINE === 'warps');
+    // combine.cu's one-warp-a-row combine for large batches (launch.ts combinePick); FLASHMLA_CUDA_COMBINE=cta keeps
+    // the CTA-a-row-group combine everywhere (A/B runs).
+    const cp = combinePick(p, v.combineRows as number, process.env.FLASHMLA_CUDA_COMBINE !== 'cta');
     const hopper = this.hopperLaunch(p);
     if (this.h.kernel === 'naive') {
       decode = launchOf(this.fn(this.h.naiveModule, `mla_naive_${dt}`, 0), naiveLaunch(p), 'naive');

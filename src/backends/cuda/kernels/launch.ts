@@ -120,11 +120,11 @@ export function combineWarpsLaunch(p: MlaProblem): Launch {
 }
 
 /**
- * The combine for p (entry name without the dtype suffix, and its launch). With `warps` (FLASHMLA_CUDA_COMBINE=warps,
- * shape-kernels.ts): combineWarps where a combine CTA would merge more than one row in turn (a large batch: many rows,
- * few splits a request; at b = 128 with 128 rows the CTA-a-row-group combine took 192 of a 692 us call on an H200,
- * session 11), combine elsewhere (b = 1 and small batches: few rows, a request split over many SM parts, where its
- * eight warps a row keep many loads in flight). Without it: combine everywhere (until the library A/B has timed both).
+ * The combine for p (entry name without the dtype suffix, and its launch). With `warps` (the default; not with
+ * FLASHMLA_CUDA_COMBINE=cta, shape-kernels.ts): combineWarps where a combine CTA would merge more than one row in
+ * turn (a large batch: many rows, few splits a request; at b = 128 with 128 rows the CTA-a-row-group combine took 192
+ * of a 692 us call on an H200, session 11), combine elsewhere (b = 1 and small batches: few rows, a request split
+ * over many SM parts, where its eight warps a row keep many loads in flight). Without it: combine everywhere.
  */
 export function combinePick(p: MlaProblem, rows: number, warps: boolean): { name: string; launch: Launch } {
   return warps && rows > 1 ? { name: 'mla_combine_warps', launch: combineWarpsLaunch(p) } : { name: 'mla_combine', launch: combineLaunch(p, rows) };
