@@ -163,13 +163,32 @@ static_assert(!(MLA_SPARSE_SM90_MODE & 536870912), "bit 29 comes with bit 28 or 
 // instead of 573 MB in 17.9 M, FlashMLA's 302 MB / 9.4 M) and ships; 32 is 2.5-4.2 % slower on the one-CTA MODEL1
 // h_q 64 shapes (the consumers alone are not: the loss is in the whole-tile producer, reason not found); 33 and 34
 // fail every check (cute's reading of the fields is the hardware's).
+// Session 11, round 2 (prediction in the note's "Session 11, round 2"; preprocessor-guarded, so the shipped mode's
+// source is unchanged). Bit 16 may now come with 31 (the pair's two-tile producer on the token-contiguous tile: since
+// 31, the producer's top stall is the long scoreboard on tile t + 1's loads). Bit 36 (68719476736, with 16): the V3.2
+// pair entry takes the two-tile producer too. Bit 35 (34359738368, with 31 and 13, not with 16): each pair CTA's
+// producer writes the validity flags of all 64 tokens of a stage into its own stage from the indices (FlashMLA's
+// consumers read the indices likewise), so no flag goes to the peer by st.async (the peer's byte count drops by 128).
 #define MLA_SSP_TOK ((MLA_SPARSE_SM90_MODE & (2147483648 | 4294967296)) != 0)
 #if MLA_SSP_TOK
-static_assert(!(MLA_SPARSE_SM90_MODE & (65536 | 1048576 | 134217728 | 268435456 | 1073741824)), "bits 31 / 32 are not for 16, 20, 27, 28, 30");
+static_assert(!(MLA_SPARSE_SM90_MODE & (1048576 | 134217728 | 268435456 | 1073741824)), "bits 31 / 32 are not for 20, 27, 28, 30");
+static_assert(!(MLA_SPARSE_SM90_MODE & 65536) || (MLA_SPARSE_SM90_MODE & 2147483648), "bit 16 with the token-contiguous tile: the pair's bit 31");
 constexpr bool kTokPair = MLA_SPARSE_SM90_MODE & 2147483648, kTokOne = MLA_SPARSE_SM90_MODE & 4294967296;
 constexpr bool kSwapV = MLA_SPARSE_SM90_MODE & 8589934592, kSwapK = MLA_SPARSE_SM90_MODE & 17179869184;
 #else
 static_assert(!(MLA_SPARSE_SM90_MODE & (8589934592 | 17179869184)), "bits 33 / 34 come with 31 or 32");
+#endif
+#if MLA_SPARSE_SM90_MODE & 34359738368
+static_assert((MLA_SPARSE_SM90_MODE & 2147483648) && (MLA_SPARSE_SM90_MODE & 8192) && !(MLA_SPARSE_SM90_MODE & (65536 | 4194304 | 16777216)),
+              "bit 35 needs 31 and 13, not 16 or 22 / 24");
+#endif
+static_assert(!(MLA_SPARSE_SM90_MODE & 68719476736) || (MLA_SPARSE_SM90_MODE & 65536), "bit 36 comes with 16");
+// Bit 37 (137438953472, with 31, not 32): the one-CTA entries take bit 31's producer lane map (a quarter warp = 8
+// consecutive tokens of one box, chunks in order) but keep the swizzled key tile and its consumers: the 8 rows of a
+// quarter have 8 distinct swizzle masks, so each 16-byte store hits 8 bank groups. It tells the map (and its global
+// loads) from the layout in bit 32's one-CTA loss, and ships if faster than the shipped map (2-way conflicts).
+#if MLA_SPARSE_SM90_MODE & 137438953472
+static_assert((MLA_SPARSE_SM90_MODE & 2147483648) && !(MLA_SPARSE_SM90_MODE & 4294967296), "bit 37 needs 31 and not 32");
 #endif
 #if MLA_SPARSE_SM90_MODE & (4194304 | 8388608 | 16777216)
 constexpr bool kNoStore = MLA_SPARSE_SM90_MODE & 4194304, kNoConv = MLA_SPARSE_SM90_MODE & 8388608,
@@ -372,6 +391,8 @@ struct Kernel {
       per lane group, 8 RoPE chunks of 16 bytes, one 4-byte validity flag). */
 #if MLA_SPARSE_SM90_MODE & (4194304 | 16777216)
   static constexpr uint32_t kPeerBytes = kNoStore ? 0u : kNoRemote ? 32u * 4u : 32 * (kNope * 128 + 128 + 4);
+#elif MLA_SPARSE_SM90_MODE & 34359738368
+  static constexpr uint32_t kPeerBytes = 32 * (kNope * 128 + 128); // bit 35: no validity flag from the peer
 #else
   static constexpr uint32_t kPeerBytes = 32 * (kNope * 128 + 128 + 4);
 #endif
@@ -517,6 +538,8 @@ struct Kernel {
       rows().valid[st][r] = d.live[rnd] ? 1 : 0;
 #if MLA_SPARSE_SM90_MODE & 4194304
       if constexpr (C2 && !kNoStore) stAsync(smemAddr(&rows().valid[st][r]) + pe.vDelta, d.live[rnd] ? 1u : 0u, pe.bar);
+#elif MLA_SPARSE_SM90_MODE & 34359738368
+      // bit 35: the peer's producer writes this token's flag into its own stage from the index
 #else
       if constexpr (C2) stAsync(smemAddr(&rows().valid[st][r]) + pe.vDelta, d.live[rnd] ? 1u : 0u, pe.bar);
 #endif
@@ -637,9 +660,14 @@ struct Kernel {
     // chunks in order (rot 0): a quarter warp is 8 consecutive tokens of one box. Other entries: bits 21 / 26 as below.
     constexpr bool kMap = (MLA_SPARSE_SM90_MODE & 2097152) || (C2 && (MLA_SPARSE_SM90_MODE & 67108864));
     const int pt = threadIdx.x - 256, pq = (pt >> 3) & 3, pi = pt & 7;
-    const int k = kTok ? 4 * (pt >> 6) + pq : kMap ? 2 * (pi >> 1) + (pq & 1) : pt & 7;
-    const int tokInRound = kTok ? 8 * ((pt >> 5) & 1) + pi : kMap ? 4 * (pt >> 5) + 2 * (pq >> 1) + (pi & 1) : pt >> 3;
-    const int rot = kTok ? 0 : k >> 1;
+#if MLA_SPARSE_SM90_MODE & 137438953472
+    constexpr bool kTokMap = kTok || !C2; // bit 37: the one-CTA entries take the map, not the layout
+#else
+    constexpr bool kTokMap = kTok;
+#endif
+    const int k = kTokMap ? 4 * (pt >> 6) + pq : kMap ? 2 * (pi >> 1) + (pq & 1) : pt & 7;
+    const int tokInRound = kTokMap ? 8 * ((pt >> 5) & 1) + pi : kMap ? 4 * (pt >> 5) + 2 * (pq >> 1) + (pi & 1) : pt >> 3;
+    const int rot = kTokMap ? 0 : k >> 1;
 #elif MLA_SPARSE_SM90_MODE & (2097152 | 67108864)
     // Bit 21 (bit 26: pair entries only): lane l of warp w (quarter q = l / 8, i = l % 8) takes token
     // 4w + 2 (q / 2) + i % 2, box 2 (i / 2) + q % 2.
@@ -684,7 +712,11 @@ struct Kernel {
         return t < it.nTiles ? idAt(p, it, rowQ, it.eBegin + t * kBN + (r0 + rnd) * 16 + tokInRound) : Id{-1, false};
       };
 #if MLA_SPARSE_SM90_MODE & 65536
+#if MLA_SPARSE_SM90_MODE & 68719476736
+      if constexpr (C2) { // bit 36: both pair entries
+#else
       if constexpr (C2 && M1) {
+#endif
         produceDeep(p, it, idOf, u, kBase, fullBar, emptyBar, remoteBar, pt, k, rot, r0, tokInRound, rank);
         continue;
       }
@@ -700,6 +732,18 @@ struct Kernel {
       load(ids);
 #pragma unroll
       for (int rnd = 0; rnd < kRounds; ++rnd) ids[rnd] = idOf(1, rnd);
+#if MLA_SPARSE_SM90_MODE & 34359738368
+      // Bit 35: lanes with k == 1 (the same 16 tokens a round as the k == 0 lanes) write the flags of the peer's two
+      // rounds; their index loads run a tile ahead (pv: tile t's flags, pn: tile t + 1's ids).
+      const int r0p = C2 ? 2 - r0 : 0; // the one-CTA entries: nothing (C2 false)
+      auto idOfPeer = [&](int t, int rnd) {
+        return C2 && k == 1 && t < it.nTiles ? idAt(p, it, rowQ, it.eBegin + t * kBN + (r0p + rnd) * 16 + tokInRound) : Id{-1, false};
+      };
+      bool pv[kRounds];
+      Id pn[kRounds];
+#pragma unroll
+      for (int rnd = 0; rnd < kRounds; ++rnd) pv[rnd] = idOfPeer(0, rnd).phys >= 0, pn[rnd] = idOfPeer(1, rnd);
+#endif
 #pragma unroll 1
       for (int t = 0; t < it.nTiles; ++t, ++u) {
         const uint32_t st = u & 1, kt = kBase + st * kTile;
@@ -736,6 +780,14 @@ struct Kernel {
 #endif
 #pragma unroll
         for (int rnd = 0; rnd < kRounds; ++rnd) storeRound(d, kt, st, rnd, r0, k, rot, tokInRound, pe);
+#if MLA_SPARSE_SM90_MODE & 34359738368
+        if (C2 && k == 1) {
+#pragma unroll
+          for (int rnd = 0; rnd < kRounds; ++rnd) rw.valid[st][(r0p + rnd) * 16 + tokInRound] = pv[rnd] ? 1 : 0;
+        }
+#pragma unroll
+        for (int rnd = 0; rnd < kRounds; ++rnd) pv[rnd] = pn[rnd].phys >= 0, pn[rnd] = idOfPeer(t + 2, rnd);
+#endif
         fenceProxyAsync();
         mbarArrive(fullBar + 8 * st);
         if (t + 1 < it.nTiles) load(ids); // tile t + 1: in flight while the consumers work on t
