@@ -9,8 +9,10 @@
 #   OUT=$OUT bash bench/cuda/hopper/run_s11_h1r2.sh
 # Fatbins: $HB/sparse_sm90_m<mode>.fatbin (default .devstage/s11-h1-r2, sha256 in its README.txt); nvcc builds a
 # missing one (~20 s each, in parallel), which the 60 s slot cannot afford.
+# Everything it writes goes to $OUT/h1r2/, packed into $OUT/h1r2.tgz at the end (one file back); the lines that
+# decide are printed.
 set -uo pipefail
-OUT=${OUT:?}
+OUT0=${OUT:?}; OUT=$OUT0/h1r2; mkdir -p "$OUT"
 F=${FLASHMLA_JSON:-results/gpu-host/bench/flashmla-sparse-h200-2026-11-30-s11-final.json}
 S=$SECONDS; ts() { echo "[+$((SECONDS - S))s] $*" | tee -a "$OUT/log.txt"; }
 ts "s11-h1 r2: A/B of 174014128136 70934978568 against shipped 2215436296 ($F)"
@@ -21,3 +23,4 @@ for m in 174014128136 70934978568; do f=${HB:-.devstage/s11-h1-r2}/sparse_sm90_m
   [ -f $f ] && echo "m$m: sha256 $(sha256sum < $f | cut -c1-16), SASS LDL/STL $(timeout 10 cuobjdump -sass $f | grep -cE '\b(LDL|STL)')" | tee -a "$OUT/log.txt"; done
 [ -s "$OUT/sparse-sm90-final-ab.json" ] && python3 bench/cuda/hopper/sparse_sm90_pick_r2.py "$OUT/sparse-sm90-final-ab.json" 2>&1 | tee -a "$OUT/log.txt"
 ts end
+tar czf "$OUT0/h1r2.tgz" -C "$OUT0" h1r2 && rm -rf "$OUT"
