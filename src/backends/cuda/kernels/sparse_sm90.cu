@@ -166,7 +166,7 @@ static_assert(!(MLA_SPARSE_SM90_MODE & 536870912), "bit 29 comes with bit 28 or 
 // Session 11, round 2 (prediction in the note's "Session 11, round 2"; preprocessor-guarded, so the shipped mode's
 // source is unchanged). Bit 16 may now come with 31 (the pair's two-tile producer on the token-contiguous tile: since
 // 31, the producer's top stall is the long scoreboard on tile t + 1's loads). Bit 36 (68719476736, with 16): the V3.2
-// pair entry takes the two-tile producer too. Bit 35 (34359738368, with 31 and 13, not with 16): each pair CTA's
+// pair entry takes the two-tile producer too. Bit 35 (34359738368, with 31 and 13; with 16 in produceDeep too): each pair CTA's
 // producer writes the validity flags of all 64 tokens of a stage into its own stage from the indices (FlashMLA's
 // consumers read the indices likewise), so no flag goes to the peer by st.async (the peer's byte count drops by 128).
 #define MLA_SSP_TOK ((MLA_SPARSE_SM90_MODE & (2147483648 | 4294967296)) != 0)
@@ -179,8 +179,8 @@ constexpr bool kSwapV = MLA_SPARSE_SM90_MODE & 8589934592, kSwapK = MLA_SPARSE_S
 static_assert(!(MLA_SPARSE_SM90_MODE & (8589934592 | 17179869184)), "bits 33 / 34 come with 31 or 32");
 #endif
 #if MLA_SPARSE_SM90_MODE & 34359738368
-static_assert((MLA_SPARSE_SM90_MODE & 2147483648) && (MLA_SPARSE_SM90_MODE & 8192) && !(MLA_SPARSE_SM90_MODE & (65536 | 4194304 | 16777216)),
-              "bit 35 needs 31 and 13, not 16 or 22 / 24");
+static_assert((MLA_SPARSE_SM90_MODE & 2147483648) && (MLA_SPARSE_SM90_MODE & 8192) && !(MLA_SPARSE_SM90_MODE & (4194304 | 16777216)),
+              "bit 35 needs 31 and 13, not 22 / 24");
 #endif
 static_assert(!(MLA_SPARSE_SM90_MODE & 68719476736) || (MLA_SPARSE_SM90_MODE & 65536), "bit 36 comes with 16");
 // Bit 37 (137438953472, with 31, not 32): the one-CTA entries take bit 31's producer lane map (a quarter warp = 8
@@ -817,6 +817,47 @@ struct Kernel {
 #pragma unroll
       for (int rnd = 0; rnd < kRounds; ++rnd) loadRound(p, d, ids[rnd], rnd, k, rot);
     };
+#if MLA_SPARSE_SM90_MODE & 34359738368
+    // Bit 35 with 16: each register set carries the peer rounds' ids of its tile (k == 1 lanes; idOf's round
+    // rnd + dr is the peer's round r0p + rnd), loaded with the set's tile, turned into flags when the tile is stored.
+    Id pA[kRounds], pB[kRounds];
+    const int dr = 2 - 2 * r0, r0p = 2 - r0;
+    auto peerIds = [&](Id (&pp)[kRounds], int t) {
+#pragma unroll
+      for (int rnd = 0; rnd < kRounds; ++rnd) pp[rnd] = k == 1 ? idOf(t, rnd + dr) : Id{-1, false};
+    };
+    auto step = [&](TileRegs& d, Id (&pp)[kRounds], int t) {
+      const uint32_t st = u & 1, kt = kBase + st * kTile;
+      mbarWait(emptyBar + 8 * st, ((u >> 1) & 1) ^ 1);
+      if (pt == 0) mbarExpectTx(remoteBar + 8 * st, kPeerBytes);
+      const uint32_t vb = smemAddr(&rows().valid[0][0]);
+      const Peer pe{peerAddr(kBase, rank ^ 1u) - kBase, peerAddr(vb, rank ^ 1u) - vb, peerAddr(remoteBar, rank ^ 1u) + 8 * st};
+#pragma unroll
+      for (int rnd = 0; rnd < kRounds; ++rnd) storeRound(d, kt, st, rnd, r0, k, rot, tokInRound, pe);
+      if (k == 1) {
+#pragma unroll
+        for (int rnd = 0; rnd < kRounds; ++rnd) rows().valid[st][(r0p + rnd) * 16 + tokInRound] = pp[rnd].phys >= 0 ? 1 : 0;
+      }
+      fenceProxyAsync();
+      mbarArrive(fullBar + 8 * st);
+      if (t + 2 < it.nTiles) load(d); // tile t + 2
+      peerIds(pp, t + 2);
+      idsOf(t + 3);
+      ++u;
+    };
+    idsOf(0);
+    load(dA);
+    peerIds(pA, 0);
+    idsOf(1);
+    load(dB);
+    peerIds(pB, 1);
+    idsOf(2);
+#pragma unroll 1
+    for (int t = 0; t < it.nTiles; t += 2) {
+      step(dA, pA, t);
+      if (t + 1 < it.nTiles) step(dB, pB, t + 1);
+    }
+#else
     auto step = [&](TileRegs& d, int t) {
       const uint32_t st = u & 1, kt = kBase + st * kTile;
       mbarWait(emptyBar + 8 * st, ((u >> 1) & 1) ^ 1);
@@ -841,6 +882,7 @@ struct Kernel {
       step(dA, t);
       if (t + 1 < it.nTiles) step(dB, t + 1);
     }
+#endif
   }
 #endif
 
