@@ -344,8 +344,6 @@ struct DecodeW {
       }
   }
 
-  // The epilogue of an item: row sums over the quad and both warpgroups, then O / l (and the lse) of this thread's
-  // two rows to out/lse (unsplit request) or to the f32 partial rows.
   // Q rows m0.. of the item at qStart (liveRows live, the rest zeros) into the 9 swizzled Q boxes: cp.async by `threads`
   // threads from thread index `first` (chunk c = first, first + threads, ...), not waited for.
   static __device__ __forceinline__ void qLoad(const MlaParams& p, int qStart, int liveRows, int m0, uint32_t qBase, int first, int threads) {
@@ -369,6 +367,8 @@ struct DecodeW {
     if (nb <= endIdx) qLoad(p, nx.qStart, nx.liveRows, m0, qBase, wt, 128);
   }
 
+  // The epilogue of an item: row sums over the quad and both warpgroups, then O / l (and the lse) of this thread's
+  // two rows to out/lse (unsplit request) or to the f32 partial rows.
   static __device__ __forceinline__ void storeRows(const MlaParams& p, const Item& it, int batch, int slot, bool noSplit, int m0, int wg, int tq, int rA,
                                                    int rB, const float (&o)[128], float lA, float lB, float mA_, float mB_) {
     Rows& rw = rows();
