@@ -42,6 +42,7 @@ ts "gap done"
 PYTHONUNBUFFERED=1 timeout ${FM_S:-30} python3 "$here/flashmla_gap.py" --anchors .gpu-host/anchors --n ${GAP_N:-200} --no-single --prof ${FM_PROF:-50} $SHAPES > "$O/fm.log" 2>&1
 echo "fm rc=$? $(grep -c '^gap' "$O/fm.log") gap lines, $(grep -c '^fmprof' "$O/fm.log") fmprof lines $(grep -m1 -i 'error\|Traceback' "$O/fm.log" | cut -c1-160)"
 ts "fm done"
+python3 "$here/s11_h2r2_summary.py" --measure "$O" $SHAPES | tee "$O/summary.txt"
 # The candidate (kVarQEarly, harness only): check first, then the interleaved A/B and its trace at s_k 1024.
 C=${C:-qe+w}
 if [ "${CHECK:-1}" = 1 ]; then
@@ -54,7 +55,8 @@ if [ "${CHECK:-1}" = 1 ]; then
   echo "check $C: $(cat "$O"/check_[12].log | grep -o '[0-9]* cases run, [0-9]* failed, worst rel [0-9.e+-]*' | awk '{ r += $1; f += $4; w = ($8 + 0 > w) ? $8 + 0 : w } END { printf "%d cases, %d failed, worst rel %.2e", r, f, w }'); $(grep -h '^rc=' "$O"/check_[12].log | tr '\n' ' ') $(grep -h -m2 '^FAIL' "$O"/check_[12].log | head -2 | tr '\n' ' ')" | tee "$O/check.txt"
   ts "check done"
 fi
-if [ "${AB:-1}" = 1 ]; then
+# the A/B only after a clean check (a wrong or hung candidate must not eat the slot)
+if [ "${AB:-1}" = 1 ] && grep -q ': [4-9] cases, 0 failed\|: [1-9][0-9]* cases, 0 failed' "$O/check.txt" 2> /dev/null; then
   for s in ${AB_SHAPES:-128,1024,128,1 128,1024,128,2 128,8192,128,1 128,8192,128,2}; do
     AB_KERNELS="$K2 $C" ROUNDS=${ROUNDS:-3} timeout ${AB_S:-6} $G ab ${s//,/ } 2>&1 | grep '^ab' | tee -a "$O/ab.txt"
   done
@@ -64,5 +66,5 @@ if [ "${AB:-1}" = 1 ]; then
   done
   ts "ab done"
 fi
-python3 "$here/s11_h2r2_summary.py" "$O" $SHAPES | tee "$O/summary.txt"
+python3 "$here/s11_h2r2_summary.py" --candidate "$O" $SHAPES | tee -a "$O/summary.txt"
 ts "end"

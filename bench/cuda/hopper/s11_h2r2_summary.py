@@ -8,7 +8,8 @@ flashmla_gap.py --prof). One row a shape (times in µs, back to back, second-hal
          done; tile: µs a key tile in the loop; tail: last item end -> CTA end; lost: span - the CTA's own duration)
   FM:    its call back to back (decode + combine between two events) and, from torch.profiler, its kernels' own times
 
-  python3 bench/cuda/hopper/s11_h2r2_summary.py OUTDIR b,s_k,h_q,s_q [...]
+  python3 bench/cuda/hopper/s11_h2r2_summary.py [--measure | --candidate] OUTDIR b,s_k,h_q,s_q [...]
+(--measure: the table and verdicts without the candidate; --candidate: the candidate's lines only.)
 """
 import os
 import re
@@ -71,7 +72,15 @@ def fm(outdir, shape_arg):
 
 
 def main():
-    outdir, shapes = sys.argv[1], sys.argv[2:]
+    part = "all"
+    args = sys.argv[1:]
+    if args and args[0] in ("--measure", "--candidate"):
+        part, args = args[0][2:], args[1:]
+    outdir, shapes = args[0], args[1:]
+    if part == "candidate":
+        candidate(outdir)
+        ship()
+        return
     rows = []
     print("shape (b,s_k,h_q,s_q)  rows | ours: decode combine  gap   call alone | span  MHz MHz_alone items tiles |"
           "  pro    q  wait  tile  tail  lost fixed | FM: call decode comb | FM/ours call  decode")
@@ -129,7 +138,12 @@ def main():
                       rws, oa, of, ta, ob, src, fa, ff, ta, fb, gap, of - ff, 100 * (of - ff) / gap if gap else 0, ta * (ob - fb),
                       a[4].get("fixed") or 0, a[4].get("pro") or 0, a[4].get("q") or 0, (a[4].get("items") or 1) - 1, a[4].get("wait") or 0,
                       a[4].get("tail") or 0, a[4].get("lost") or 0, oa - (a[4].get("span") or oa)))
-    candidate(outdir)
+    if part == "all":
+        candidate(outdir)
+        ship()
+
+
+def ship():
     print("h2r2 ship rule: nothing ships from this slot (the library's kernels are byte-identical); the candidate's rule "
           "above only decides whether the next session makes kVarQEarly a library bit")
 
