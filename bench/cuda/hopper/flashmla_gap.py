@@ -4,7 +4,7 @@ calls after 400 ms idle, then N calls back to back, each between its own pair of
 decode kernel and its combine). `--b2bn N`: one warm call, 500 ms idle, N calls back to back and nothing timed, for
 ncu (--launch-skip k --launch-count 1 -k regex:splitkv_mla_kernel: k = 1 is the first call after idle).
 
-  python3 bench/cuda/hopper/flashmla_gap.py [--anchors .gpu-host/anchors] [--n 400] [--b2bn N] [--no-single] b,s_k,h_q,s_q [...]
+  python3 bench/cuda/hopper/flashmla_gap.py [--anchors .gpu-host/anchors] [--n 400] [--b2bn N] [--no-single] [--prof N] b,s_k,h_q,s_q [...]
 (--b2bn takes the first shape only.)
 """
 import argparse
@@ -15,6 +15,8 @@ ap.add_argument("--anchors", default=".gpu-host/anchors")
 ap.add_argument("--n", type=int, default=400)
 ap.add_argument("--b2bn", type=int, default=0)
 ap.add_argument("--no-single", action="store_true", help="back to back only")
+ap.add_argument("--prof", type=int, default=0, help="then N calls back to back under torch.profiler: each kernel's "
+                "own device time (the decode apart from the combine), one 'fmprof' line a kernel")
 ap.add_argument("shapes", nargs="+", help="b,s_k,h_q,s_q")
 a = ap.parse_args()
 import flashmla_call  # noqa: E402  (this script's folder is on sys.path)
@@ -59,6 +61,34 @@ def one(shape_arg):
     gaps = [ev[2 * i + 1].elapsed_time(ev[2 * i + 2]) * 1e3 for i in range(a.n - 1)]
     print("gap %s flashmla b2b n=%d first10_call_us=%.1f call_us=%.1f gap_us=%.2f (second half medians; whole run %.1f ms)"
           % (shape, a.n, median(calls[:10]), median(calls[a.n // 2:]), median(gaps[a.n // 2:]), ev[0].elapsed_time(ev[2 * a.n - 1])))
+    if a.prof:
+        prof_kernels(shape, fn)
+
+
+def prof_kernels(shape, fn):
+    """N calls back to back under the profiler (CUPTI): each kernel's mean device time and launches, so FlashMLA's
+    decode and combine are seen apart (the events above time a whole call). Never fatal: a profiler that does not
+    work here prints one 'fmprof ... error' line."""
+    try:
+        from torch.profiler import profile, ProfilerActivity
+        for _ in range(20):
+            fn()
+        torch.cuda.synchronize()
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            for _ in range(a.prof):
+                fn()
+            torch.cuda.synchronize()
+        rows = []
+        for e in prof.key_averages():
+            tot = getattr(e, "device_time_total", None)
+            if tot is None:
+                tot = getattr(e, "cuda_time_total", 0)
+            if tot and e.count:
+                rows.append((tot / e.count, e.count, e.key))
+        for us, n, key in sorted(rows, reverse=True)[:6]:
+            print("fmprof %s kernel=%s us=%.1f n=%d" % (shape, key.replace(" ", "")[:60], us, n))
+    except Exception as ex:  # noqa: BLE001
+        print("fmprof %s error %s" % (shape, str(ex).replace("\n", " ")[:200]))
 
 
 for sh in a.shapes[:1] if a.b2bn else a.shapes:

@@ -6,16 +6,16 @@
 //   nvcc -std=c++17 -O3 -Xptxas -warn-spills -gencode arch=compute_90a,code=sm_90a -lineinfo \
 //        -o build/hg/harness_gap bench/cuda/hopper/harness_gap.cu
 //   ./harness_gap check cases seed           CHECK_KERNEL=name (default lib): random cases against the float64 reference
-//   ./harness_gap gap b s_k h_q s_q          GAP_KERNELS="lib libtr x799 ...": for each, 3 single launches after 400 ms
+//   ./harness_gap gap b s_k h_q s_q          GAP_KERNELS="lib libtr x799 ...": for each, GAP_SINGLE (3) single launches after 400 ms
 //                                            idle (decode and combine timed apart), then GAP_N launches back to back
 //                                            (each decode and combine between its own events), then the same without
 //                                            the combine; trace kernels also print the per-CTA summary
 //   ./harness_gap ab b s_k h_q s_q           AB_KERNELS, ROUNDS interleaved rounds of medianUs (harness_common.cuh)
 //   ./harness_gap b2bn b s_k h_q s_q n name  one warm launch, 500 ms idle, n launches back to back (for ncu
 //                                            --launch-skip k --launch-count 1: k = 1 is the first after idle)
-// Kernel names: lib, libtr, x799, x799tr, nar (decode_sm90.cu, <= 32 rows); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
+// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), nar (decode_sm90.cu, <= 32 rows); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
 // row) instead of combine; a suffix @c2 / @c4 launches the row tiles of a part as one cluster (placement only).
-// check takes f16 cases too where the kernel has an f16 entry (lib, lib+w).
+// check takes f16 cases too where the kernel has an f16 entry (lib, lib+w, qe, qe+w).
 #define MLA_SM90W_TRACE 1
 #include "../../../src/backends/cuda/kernels/params.h"
 #include "../../../src/backends/cuda/kernels/decode_sm90_wide.cu"
@@ -36,6 +36,11 @@
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gtr, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarTrace)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_g799, __nv_bfloat16, false, 799)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_g799tr, __nv_bfloat16, false, 799 | mla::sm90w::kVarTrace)
+// Session 11 round 2: the library's bits + kVarQEarly (the next item's Q loaded during the current item's last pair),
+// both dtypes (check), and its trace twin.
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gqe, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarQEarly)
+MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gqe, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarQEarly)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gqetr, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarQEarly | mla::sm90w::kVarTrace)
 // combineWarps with two splits' partials ahead instead of four (fewer registers, more warps an SM): "+w2"
 extern "C" __global__ void __launch_bounds__(256, 3) mla_combine_warps2_bf16(const MlaParams p) { mla::combineWarps<__nv_bfloat16, 2>(p); }
 
@@ -69,6 +74,8 @@ static bool kspecOf(const std::string& full, KSpec& k) {
   else if (n == "libtr") { k.fn = mla_decode_sm90w_bf16_gtr; k.trace = true; }
   else if (n == "x799") k.fn = mla_decode_sm90w_bf16_g799;
   else if (n == "x799tr") { k.fn = mla_decode_sm90w_bf16_g799tr; k.trace = true; }
+  else if (n == "qe") { k.fn = mla_decode_sm90w_bf16_gqe; k.fn16 = mla_decode_sm90w_f16_gqe; }
+  else if (n == "qetr") { k.fn = mla_decode_sm90w_bf16_gqetr; k.trace = true; }
   else return false;
   return true;
 }
@@ -139,13 +146,14 @@ static double med(std::vector<double> v) {
 // The trace of the last traced launch: kernel span, CTA durations, per-CTA clock, item ends of sibling row tiles.
 static void traceSummary(const Dev& d, const std::string& tag) {
   const int tiles = (d.p.rows + 63) / 64, ctas = tiles * d.p.numSmParts;
-  std::vector<unsigned long long> tr(mla::sm90w::kTraceCtas * 16);
+  constexpr int W = mla::sm90w::kTraceWords;
+  std::vector<unsigned long long> tr(mla::sm90w::kTraceCtas * W);
   CK(cudaMemcpyFromSymbol(tr.data(), mla::sm90w::mlaSm90wTrace, sizeof(unsigned long long) * tr.size()));
   unsigned long long t0 = ~0ull, tEnd = 0, sMax = 0;
   std::vector<double> dur, mhz, endRel, drift, startRel, items;
-  for (int c = 0; c < ctas; ++c) t0 = std::min(t0, tr[16 * c + 1]);
+  for (int c = 0; c < ctas; ++c) t0 = std::min(t0, tr[W * c + 1]);
   for (int c = 0; c < ctas; ++c) {
-    const unsigned long long* r = &tr[16 * c];
+    const unsigned long long* r = &tr[W * c];
     const unsigned long long e = std::max(r[3], r[5]);
     tEnd = std::max(tEnd, e);
     sMax = std::max(sMax, r[1]);
@@ -161,7 +169,7 @@ static void traceSummary(const Dev& d, const std::string& tag) {
       unsigned long long lo = ~0ull, hi = 0;
       bool all = true;
       for (int x = 0; x < tiles; ++x) {
-        const unsigned long long* r = &tr[16 * (part * tiles + x)];
+        const unsigned long long* r = &tr[W * (part * tiles + x)];
         if (static_cast<int>(r[6]) <= k) { all = false; break; }
         lo = std::min(lo, r[8 + k]); hi = std::max(hi, r[8 + k]);
       }
@@ -179,10 +187,44 @@ static void traceSummary(const Dev& d, const std::string& tag) {
   int sameTpc = 0;
   for (int part = 0; part < d.p.numSmParts; ++part) {
     bool same = true;
-    for (int x = 1; x < tiles; ++x) same &= tr[16 * (part * tiles + x)] / 2 == tr[16 * (part * tiles)] / 2;
+    for (int x = 1; x < tiles; ++x) same &= tr[W * (part * tiles + x)] / 2 == tr[W * (part * tiles)] / 2;
     sameTpc += same;
   }
   printf("trace %s: parts with all row tiles on one TPC: %d of %d\n", tag.c_str(), sameTpc, d.p.numSmParts);
+  // Session 11 round 2: where a CTA's time goes (medians over CTAs of warpgroup 0's stamps, µs):
+  //   pro   start -> item 0's Q in shared memory (barrier init, __syncthreads, first Q load)
+  //   wait  item k-1's end (wg0, after storeRows) -> item k's start (both warpgroups done with item k-1), k >= 1
+  //   q     item k's start -> its Q in shared memory, k >= 1
+  //   tile  (item k's end - its Q ready) / its key tiles: the loop's cost a tile, storeRows included
+  //   item  item k's Q ready -> its end (the loop and storeRows), all items
+  //   tail  last item's end (wg0) -> the CTA's end (both warpgroups)
+  //   lost  kernel span - the CTA's own duration (the CTA started late or the kernel waited for another CTA)
+  std::vector<double> pro, wait, q, tile, tail, lost, itemUs, tilesCta;
+  const double span = (tEnd - t0) * 1e-3;
+  for (int c = 0; c < ctas; ++c) {
+    const unsigned long long* r = &tr[W * c];
+    const int n = static_cast<int>(std::min<unsigned long long>(r[6], 8));
+    if (n == 0) continue;
+    pro.push_back((r[24] - r[1]) * 1e-3);
+    for (int k = 1; k < n; ++k) { wait.push_back((static_cast<double>(r[16 + k]) - static_cast<double>(r[8 + k - 1])) * 1e-3); q.push_back((r[24 + k] - r[16 + k]) * 1e-3); }
+    double tc = 0;
+    for (int k = 0; k < n; ++k) tc += static_cast<double>(r[32 + k]);
+    tilesCta.push_back(tc);
+    for (int k = 0; k < n; ++k) {
+      const double body = (static_cast<double>(r[8 + k]) - static_cast<double>(r[24 + k])) * 1e-3;
+      itemUs.push_back(body);
+      if (r[32 + k] > 0) tile.push_back(body / static_cast<double>(r[32 + k]));
+    }
+    const unsigned long long e = std::max(r[3], r[5]);
+    tail.push_back((static_cast<double>(e) - static_cast<double>(r[8 + n - 1])) * 1e-3);
+    lost.push_back(span - (e - r[1]) * 1e-3);
+  }
+  auto pct = [](std::vector<double> v, double f) { if (v.empty()) return 0.0; std::sort(v.begin(), v.end()); return v[std::min(v.size() - 1, static_cast<size_t>(f * v.size()))]; };
+  printf("trace %s: phases_us pro=%.2f wait=%.2f (p90 %.2f) q=%.2f (p90 %.2f) tile=%.3f (p10 %.3f p90 %.3f) item=%.1f tail=%.2f lost=%.1f (p90 %.1f) "
+         "| per CTA: items=%.0f tiles=%.0f => fixed_us=pro+(items-1)(wait+q)+tail=%.1f of cta %.1f\n",
+         tag.c_str(), pct(pro, 0.5), pct(wait, 0.5), pct(wait, 0.9), pct(q, 0.5), pct(q, 0.9), pct(tile, 0.5), pct(tile, 0.1), pct(tile, 0.9), pct(itemUs, 0.5),
+         pct(tail, 0.5), pct(lost, 0.5), pct(lost, 0.9), med(items), med(tilesCta),
+         pct(pro, 0.5) + (med(items) - 1) * (pct(wait, 0.5) + pct(q, 0.5)) + pct(tail, 0.5), med(dur));
   fflush(stdout);
 }
 
@@ -196,7 +238,8 @@ static void gapOne(const Dev& d, const std::string& shape, const std::string& na
   CK(cudaDeviceSynchronize());
   std::vector<cudaEvent_t> ev(3 * n + 1);
   for (auto& e : ev) CK(cudaEventCreate(&e));
-  for (int r = 0; r < 3; ++r) {
+  const int singles = getenv("GAP_SINGLE") ? atoi(getenv("GAP_SINGLE")) : 3; // single launches after 400 ms idle (0: none)
+  for (int r = 0; r < singles; ++r) {
     sleepMs(400);
     CK(cudaEventRecord(ev[0]));
     launchK(d, k, true);
@@ -208,7 +251,7 @@ static void gapOne(const Dev& d, const std::string& shape, const std::string& na
     CK(cudaEventElapsedTime(&a, ev[0], ev[1]));
     CK(cudaEventElapsedTime(&b, ev[1], ev[2]));
     printf("gap %s %s single r=%d decode_us=%.1f combine_us=%.1f\n", shape.c_str(), name.c_str(), r, a * 1e3, b * 1e3);
-    if (k.trace && r == 2) traceSummary(d, shape + " " + name + " single");
+    if (k.trace && r == singles - 1) traceSummary(d, shape + " " + name + " single");
   }
   // Back to back: launch i = events 3i (before decode), 3i + 1 (between), 3i + 2 (after combine).
   sleepMs(200);

@@ -224,18 +224,30 @@ constexpr int kVarWalkA = 16384, kVarProd2 = 32768;
 // -warn-spills as an error). S then walks box 8 third (0, 1, 8, 2, 3, 4-7 for A tiles; 4, 5, 8, 6, 7, 0-3 for B) so
 // the loads land behind two boxes of wgmma. x119582 = x54046 + this bit.
 constexpr int kVarQ8G = 65536;
+// kVarQEarly (262144; harness only; session 11 round 2; not with kVarSeesaw): the next item's Q is loaded while the
+// current item finishes, not after it. Q is free once both warpgroups' last S of the item is done, which warpgroup 0
+// knows in the item's last pair when it passes named barrier 2 (warpgroup 1 arrives there after its softmax of S_B;
+// warpgroup 0's own S_A was waited for before its softmax). So in the last pair warpgroup 0's 128 threads issue the
+// cp.async of the next live item's 64 Q rows (36 chunks a thread) right behind its last P_B V_B[L], and the copy
+// flies during that P V, both warpgroups' storeRows and the item-boundary barrier; the next item then only waits for
+// it (cp.async.wait_all, fence, barrier). Both warpgroups know the next Q is there when the item had a tile (the last
+// pair ran) and a next item exists (they walk the same items).
+constexpr int kVarQEarly = 262144;
 // kVarTrace (131072; harness builds with MLA_SM90W_TRACE only): each CTA writes its SM, global-timer and clock64
 // stamps (start, each item's end, the end of each warpgroup) to mlaSm90wTrace, so a harness can see whether a
 // launch's time is the kernel's and where it goes (session 11: single launch against a sustained run).
 #ifdef MLA_SM90W_TRACE // (all of it: the library's build defines nothing here, not even the bit)
 constexpr int kVarTrace = 131072;
-// Per CTA (linear id) 16 words: [0] smid, [1] global ns at start, [2] clock64 at start, [3] / [4] global ns / clock64
-// at warpgroup 0's end, [5] global ns at warpgroup 1's end, [6] items, [7] unused, [8..15] global ns at the end of
-// warpgroup 0's items 0..7.
+// Per CTA (linear id) kTraceWords words: [0] smid, [1] global ns at start, [2] clock64 at start, [3] / [4] global ns /
+// clock64 at warpgroup 0's end, [5] global ns at warpgroup 1's end, [6] items, [7] unused, [8..15] global ns at the
+// end of warpgroup 0's items 0..7 (after its storeRows); session 11 round 2: [16..23] global ns when item k starts
+// (both consumer warpgroups done with the previous item: the first named barrier), [24..31] when its Q is in shared
+// memory (the second), [32..39] its key tiles.
 constexpr int kTraceCtas = 1024; // launches of up to this many CTAs are traced
-__device__ unsigned long long mlaSm90wTrace[kTraceCtas * 16];
+constexpr int kTraceWords = 40;
+__device__ unsigned long long mlaSm90wTrace[kTraceCtas * kTraceWords];
 __device__ __forceinline__ unsigned long long* traceCta() {
-  return mlaSm90wTrace + 16 * (blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z));
+  return mlaSm90wTrace + kTraceWords * (blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z));
 }
 __device__ __forceinline__ unsigned long long traceNs() {
   unsigned long long g;
@@ -255,8 +267,14 @@ template <int VAR> __device__ __forceinline__ int partIdx() { return (VAR & kVar
 template <int VAR> __device__ __forceinline__ int rowTileIdx() { return (VAR & kVarGridX) ? blockIdx.x : blockIdx.z; }
 template <int VAR> __device__ __forceinline__ int rowTiles() { return (VAR & kVarGridX) ? gridDim.x : gridDim.z; }
 
+// kVarQEarly: whether an item's Q is in flight already (a flag only where the bit is set: the library's entries
+// carry nothing of it).
+template <bool On> struct QFlag {};
+template <> struct QFlag<true> { bool v = false; };
+
 template <typename T, bool SWAPV, int VAR = kLibVar>
 struct DecodeW {
+  static_assert((VAR & kVarQEarly) == 0 || (VAR & (kVarSeesaw | kVarMcast)) == 0, "kVarQEarly: the x798 pair order only");
   using H = Half<T>;
 
   // P = exp2(S - base) straight into wgmma A fragments: a[kk][e] holds columns 16kk + 8(e/2) + 2tq (+1) of row
@@ -324,6 +342,29 @@ struct DecodeW {
         const int r = (e & 1) ? rB : rA, ch = 2 * kk + (e >> 1);
         stShared(pBase + r * 128 + ((ch ^ gq) << 4) + tq * 4, a[kk][e]);
       }
+  }
+
+  // Q rows m0.. of the item at qStart (liveRows live, the rest zeros) into the 9 swizzled Q boxes: cp.async by `threads`
+  // threads from thread index `first` (chunk c = first, first + threads, ...), not waited for.
+  static __device__ __forceinline__ void qLoad(const MlaParams& p, int qStart, int liveRows, int m0, uint32_t qBase, int first, int threads) {
+    constexpr int kChunks = kDQk / 8;
+    const T* qRows = static_cast<const T*>(p.q) + (static_cast<int64_t>(qStart) * p.hQ + m0) * kDQk;
+    for (int c = first; c < 64 * kChunks; c += threads) {
+      const int r = c / kChunks, ch = c % kChunks;
+      const bool live = r < liveRows;
+      cpAsync16(qBase + (ch / 8) * kBox + sw128(r, (ch % 8) * 8), live ? qRows + static_cast<int64_t>(r) * kDQk + ch * 8 : p.q, live ? 16 : 0);
+    }
+  }
+  // kVarQEarly, warpgroup 0 in the item's last pair (after barrier 2: both warpgroups' last S is done, so Q is free):
+  // the next live item's Q, by its 128 threads.
+  static __device__ __forceinline__ void qEarly(const MlaParams& p, const Item& it, int t, int batch, int endIdx, int rowTile, int m0, uint32_t qBase, int wt) {
+    if (t + 2 < it.nTiles) return;
+    const int* meta = p.tileSchedulerMetadata + partIdx<VAR>() * kMetaFields;
+    Item nx;
+    int nb = batch + 1;
+    for (; nb <= endIdx; ++nb)
+      if (itemOf(p, meta, nb, rowTile, nx, (VAR & kVarMcast) != 0)) break;
+    if (nb <= endIdx) qLoad(p, nx.qStart, nx.liveRows, m0, qBase, wt, 128);
   }
 
   // The epilogue of an item: row sums over the quad and both warpgroups, then O / l (and the lse) of this thread's
@@ -506,6 +547,7 @@ struct DecodeW {
     constexpr bool w0 = W == 0;
     const uint32_t vLbo = SWAPV ? 1024 : 8192, vSbo = SWAPV ? 8192 : 1024;
     uint32_t u = 0;
+    QFlag<(VAR & kVarQEarly) != 0> qPre; // kVarQEarly: this item's Q was issued by warpgroup 0 at the end of the previous item
     // Hands group g (0: box 8, 1: boxes 4-7, 2: boxes 0-3) of stage st back to the producer.
     const uint32_t peer = (VAR & kVarMcast) ? clusterRank() ^ 1u : 0u;
     auto release = [&](uint32_t st, int g) {
@@ -526,17 +568,38 @@ struct DecodeW {
 
       // Q rows m0.. (hKv = 1: contiguous from row qStart * hQ) into 9 swizzled boxes; rows past liveRows are zeros.
       namedSync(4, 256); // the previous item is done with Q and the row arrays
+#ifdef MLA_SM90W_TRACE
+      if constexpr ((VAR & kVarTrace) != 0)
+        if (W == 0 && wt == 0) {
+          unsigned long long* tr = traceCta();
+          const unsigned long long n = tr[6];
+          if (n < 8) { tr[16 + n] = traceNs(); tr[32 + n] = static_cast<unsigned long long>(it.nTiles); }
+        }
+#endif
       const T* qRows = static_cast<const T*>(p.q) + (static_cast<int64_t>(it.qStart) * p.hQ + m0) * kDQk;
       constexpr int kChunks = kDQk / 8; // 16-byte chunks a row
       // cp.async, all of a thread's 18 chunks in flight at once (a load-then-store loop waits a round trip each).
+      if constexpr ((VAR & kVarQEarly) != 0) {
+        if (!qPre.v) qLoad(p, it.qStart, it.liveRows, m0, qBase, tid, 256);
+        qPre.v = it.nTiles > 0; // for the next item: this item's last pair (below) loads its Q
+      } else {
       for (int c = tid; c < 64 * kChunks; c += 256) {
         const int r = c / kChunks, ch = c % kChunks;
         const bool live = r < it.liveRows;
         cpAsync16(qBase + (ch / 8) * kBox + sw128(r, (ch % 8) * 8), live ? qRows + static_cast<int64_t>(r) * kDQk + ch * 8 : p.q, live ? 16 : 0);
       }
+      }
       cpAsyncWaitAll();
       fenceProxyAsync();
       namedSync(4, 256);
+#ifdef MLA_SM90W_TRACE
+      if constexpr ((VAR & kVarTrace) != 0)
+        if (W == 0 && wt == 0) {
+          unsigned long long* tr = traceCta();
+          const unsigned long long n = tr[6];
+          if (n < 8) tr[24 + n] = traceNs();
+        }
+#endif
       // kVarSeesaw: Q's box 8 (RoPE) in registers, as the A fragment of S's box-8 wgmma (rows rA / rB, columns
       // 16kk + 8(e/2) + 2tq (+1)); its shared box then holds P_B. Each thread reads exactly the words its warpgroup 1
       // twin later overwrites with P_B, and warpgroup 0 reads them before its first barrier-1 arrive.
@@ -718,10 +781,13 @@ struct DecodeW {
 #pragma unroll
             for (int kk = 0; kk < 4; ++kk) Wg<T>::ss256(o, dP + ((32 * kk) >> 4), dvB + ((kk * 2048) >> 4));
             wgCommit();
+            if constexpr ((VAR & kVarQEarly) != 0) qEarly(p, it, t, batch, endIdx, rowTile, m0, qBase, wt); // Q's copy flies during P_B V_B[L]
             wgWait<0>();
             pinRegs<128>(o);
             release(stB, 2); // V_B[L] read
           }
+          if constexpr ((VAR & kVarQEarly) != 0)
+            if (!hasB) qEarly(p, it, t, batch, endIdx, rowTile, m0, qBase, wt);
           wgWait<0>(); // unconditional: ptxas then sees every path wait before the accumulators are read
         } else {
           namedSync(1, 256); // mA and P_A ready
