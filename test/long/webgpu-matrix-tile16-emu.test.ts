@@ -2,7 +2,7 @@
 // on lavapipe with the products emulated (its 29 440 B of workgroup memory fit lavapipe's 32 KiB at 8 subgroups):
 // against the float64 reference on keys growing along the sequence (split at 132 and 264 SM parts, unsplit), a
 // mutant that drops one latent part (it must fail), random cases, golden cases, magnitudes outside f16's range, the
-// RoPE-heavy key, NaN and +inf inputs; the `noPrefetch` probe on the growing keys. The GPU's WGSL runs on the H200
+// RoPE-heavy key, NaN and +inf inputs. The GPU's WGSL runs on the H200
 // (test/gpu/webgpu-matrix.test.ts with FLASHMLA_MATRIX_TEST_TILE16=1; scripts/webgpu-tools/h200-tile16.sh).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -53,16 +53,12 @@ describe('webgpu matrix v5 tile16 (emulated products)', () => {
     assert.match(seen, /\.sg8\.emu\.lazy\.t16$/);
   });
 
-  test('keys growing along the sequence at 264 and 1 SM parts; noPrefetch at 132 and 1', async (t) => {
+  // (noPrefetch, a probe, passed the growing keys at 132 and 1 SM parts here and 8/8 checks on the H200; not repeated
+  // here: each variant costs llvmpipe a minute or more to compile.)
+  test('keys growing along the sequence at 264 and 1 SM parts', async (t) => {
     const b = need(t);
     if (!b) return;
     for (const numSms of [264, 1]) await close(b, growingCase(), numSms, `growing keys, ${numSms} SMs`);
-    const { source, key } = decodeMatrix5Program;
-    decodeMatrix5Program.source = (s) => source.call(decodeMatrix5Program, { ...s, noPrefetch: true });
-    decodeMatrix5Program.key = (s) => key.call(decodeMatrix5Program, { ...s, noPrefetch: true });
-    try {
-      for (const numSms of [132, 1]) await close(b, growingCase(), numSms, `noPrefetch, growing keys, ${numSms} SMs`);
-    } finally { decodeMatrix5Program.source = source; decodeMatrix5Program.key = key; }
   });
 
   test('the check can fail: tile16 without its sixth latent part fails the growing keys', async (t) => {
