@@ -11,6 +11,8 @@
 #   v4390912 probe: converters release with a relaxed arrival, no proxy fence   -> does the per-step release wait for loads?
 #   v3342336 probe: 1048576 + 2097152 (no loads, idle consumers)               -> the converters' issue + sync floor
 #   v6488064 probe: 4194304 + 2097152 (relaxed releases, idle consumers)        -> the converters' memory path alone
+#   v16973824 probe: v4390912 + the proxy fence back                           -> does the fence wait for the loads?
+#   v33751040 probe: v4390912 + the release arrival back                        -> does the release arrival wait?
 #   v8585216 candidate: one release a tile (correct; 32 rows the converter design at 1 step in flight)
 #   v8617984 ship candidate: 8585216 + 32768 (32 rows: v31296, the shipped 32-row code, byte-identical .text)
 # Checks (the two candidates only): CASES (60) dense90 cases in two shards each; then, for v8617984, compute-sanitizer
@@ -22,7 +24,7 @@ mkdir -p "$OUT"
 export HB=${HB:-.devstage/hb-h3r2}
 export CHECK_TIMEOUT=${CHECK_TIMEOUT:-18} TIME_TIMEOUT=${TIME_TIMEOUT:-18} # (worst case, all three cut: ~62 s; expected ~30 s)
 T0=$SECONDS
-PROBES="196608 2293760 1245184 4390912 3342336 6488064"
+PROBES="196608 2293760 1245184 4390912 3342336 6488064 16973824 33751040"
 CAND="8617984"
 CASES=${CASES:-60} MEASURE="$PROBES" OUT=$OUT bash bench/cuda/dense-fp8/ab.sh "8585216 $CAND"
 echo "[probe $((SECONDS - T0))s] ab.sh done"
@@ -52,14 +54,15 @@ shapes = j["shapes"]
 ref = b.get("v196608")
 names = {"v2293760": "consumers idle", "v1245184": "no converter loads", "v4390912": "relaxed releases",
          "v3342336": "no loads + consumers idle", "v6488064": "relaxed releases + consumers idle",
+         "v16973824": "4390912 + fence (relaxed arrival)", "v33751040": "4390912 + release arrival (no fence)",
          "v8585216": "one release a tile", cand: "one release a tile + v31296 at 32 rows"}
 if ref is None:
     print("cause: unknown (v196608 not timed)"); ref = {"us": [float("nan")] * len(shapes)}
-print("build".ljust(10), "what".ljust(40), " ".join(s.rjust(10) for s in shapes), "| x v196608 at", shapes[0], shapes[1])
+print("build".ljust(11), "what".ljust(40), " ".join(s.rjust(10) for s in shapes), "| x v196608 at", shapes[0], shapes[1])
 for n in ["shipped", "v196608"] + list(names):
-    if n not in b: print(n.ljust(10), "not timed"); continue
+    if n not in b: print(n.ljust(11), "not timed"); continue
     us = b[n]["us"]
-    print(n.ljust(10), names.get(n, "").ljust(40), " ".join(f"{u:10.1f}" for u in us), f"| {us[0] / ref['us'][0]:.2f} {us[1] / ref['us'][1]:.2f}")
+    print(n.ljust(11), names.get(n, "").ljust(40), " ".join(f"{u:10.1f}" for u in us), f"| {us[0] / ref['us'][0]:.2f} {us[1] / ref['us'][1]:.2f}")
 r = lambda n: b[n]["us"][0] / ref["us"][0] if n in b else float("nan")
 idle, noload, norel = r("v2293760"), r("v1245184"), r("v4390912")
 print(f"# 8192x16x1 relative to v196608: consumers idle {idle:.2f}, no loads {noload:.2f}, relaxed releases {norel:.2f}")
@@ -71,6 +74,10 @@ elif noload > 0.85:
     print("cause: the converters' own issue (conversion, stores, fences, arrivals), not memory" + (" and the consumers are idle-insensitive" if idle > 0.85 else ""))
 else:
     print("cause: mixed (see the table; no single probe recovers >= 40 %)")
+fo, ao = r("v16973824"), r("v33751040")
+if norel <= 0.6:
+    which = "the release arrival" if fo <= 0.6 < ao else "the proxy fence" if ao <= 0.6 < fo else "each of them alone" if fo > 0.6 and ao > 0.6 else "neither alone (the pair, or __syncwarp)"
+    print(f"# relaxed + fence {fo:.2f}, relaxed -> release arrival {ao:.2f}: what waits for the loads is {which}")
 if idle < 0.85:
     print("note: with idle consumers the converters run >= 15 % faster: the consumers' chain or the ring holds them too")
 c = b.get(cand)

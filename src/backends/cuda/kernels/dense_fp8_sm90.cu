@@ -85,7 +85,7 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif
-static_assert(!(MLA_DENSE_FP8_VAR & ~16777215), "MLA_DENSE_FP8_VAR: bits 1 .. 8388608 only");
+static_assert(!(MLA_DENSE_FP8_VAR & ~67108863), "MLA_DENSE_FP8_VAR: bits 1 .. 33554432 only");
 [[maybe_unused]] constexpr bool kOwnP = MLA_DENSE_FP8_VAR & 1;
 [[maybe_unused]] constexpr bool kTwoSlots16 = (MLA_DENSE_FP8_VAR & 2) || kOwnP;
 [[maybe_unused]] constexpr bool kScoresFirst = MLA_DENSE_FP8_VAR & 4;
@@ -1491,11 +1491,16 @@ static_assert(!kCvStack || kCvHiLo, "bit 262144 stacks the hi + lo of bit 131072
 //   8388608 one release a tile (correct): the converters fence once after a tile's last step and then arrive on its 9
 //           chunks (the consumers wait for all 9 before their S^T product anyway), so at most one release a tile waits
 //           for the loads in flight instead of nine.
+//  16777216 probe: 4194304 plus the proxy fence back (per step: fence, then lane 0's relaxed arrival).
+//  33554432 probe: 4194304 with the release arrival back (per step: lane 0's `mbarrier.arrive`, no fence).
+//           (Each differs from 4194304 by one instruction: they tell which one waits for the loads, if one does.)
 [[maybe_unused]] constexpr bool kCvPNoLoad = MLA_DENSE_FP8_VAR & 1048576;
 [[maybe_unused]] constexpr bool kCvPNoMath = MLA_DENSE_FP8_VAR & 2097152;
 [[maybe_unused]] constexpr bool kCvPNoRel = MLA_DENSE_FP8_VAR & 4194304;
 [[maybe_unused]] constexpr bool kCvTileRel = MLA_DENSE_FP8_VAR & 8388608;
-static_assert(kCv || !(MLA_DENSE_FP8_VAR & 15728640), "bits 1048576 .. 8388608 modify the converter-fed design (65536)");
+[[maybe_unused]] constexpr bool kCvPFenceOnly = MLA_DENSE_FP8_VAR & 16777216;
+[[maybe_unused]] constexpr bool kCvPArriveOnly = MLA_DENSE_FP8_VAR & 33554432;
+static_assert(kCv || !(MLA_DENSE_FP8_VAR & 66060288), "bits 1048576 .. 33554432 modify the converter-fed design (65536)");
 #ifndef MLA_DFP8_CV_L1PF
 #define MLA_DFP8_CV_L1PF 3 // (4 and more spill at 56 registers)
 #endif
@@ -1697,6 +1702,13 @@ struct DenseFp8Cv {
 #pragma unroll
               for (int cc = 0; cc < 9; ++cc) mbarArrive(fullBar + 8 * ((n + cc) % S));
           }
+        } else if (kCvPFenceOnly) {
+          if (s != 8) {
+            fenceProxyAsync();
+            if (lane == 0) mbarArriveRelaxed(fullBar + 8 * slot);
+          }
+        } else if (kCvPArriveOnly) {
+          if (s != 8 && lane == 0) mbarArrive(fullBar + 8 * slot);
         } else if (s != 8) {
           fenceProxyAsync();
           __syncwarp();
