@@ -163,3 +163,92 @@ test('the converter-fed layout fits the launch, and the register split fits the 
     assert.ok(p % 8 === 0 && p >= 24 && 2 * c + p <= 384 * 168 / 128, `setmaxnreg ${p} / ${c}: within 384 x 168 registers`);
   }
 });
+
+/**
+ * The chunk ring's mbarrier protocol (session 11 round 2, bit 8388608: one release a tile), emulated with random
+ * interleavings: one converter (steps 0..9 a tile, the empty wait before steps 0..8, its arrivals per step or once a
+ * tile) and two consumer warpgroups taking alternate tiles (wait for the 9 full barriers, release the RoPE chunk after
+ * S^T, the other 8 after O^T). An mbarrier is its count of completed phases; `try_wait.parity P` passes when the phase
+ * of parity P has completed, i.e. when (completed & 1) != P. Returns 'deadlock' when nothing can run before the end,
+ * 'stale' when a consumer passes its waits while a chunk of its tile is not (or no longer) in its slot: a parity wait
+ * cannot tell phase u + 1 from u - 1, so the slot of a tile's chunk 0 must have its previous use (chunk 9k - S) in tile
+ * k - 2 or earlier, which the consumer's own previous tile guarantees complete: S >= 10 (then chunk 0's wait blocks until
+ * tile k is being released, and the converter finished tile k - 1 before that).
+ */
+function ringRun(S: number, tiles: number, tileRelease: boolean, seed: number): 'ok' | 'deadlock' | 'stale' {
+  let x = seed >>> 0;
+  const rnd = () => { x = (Math.imul(x, 1664525) + 1013904223) >>> 0; return x / 2 ** 32; };
+  const full = new Array<number>(S).fill(0), empty = new Array<number>(S).fill(0);
+  const fullArr = new Array<number>(S).fill(0);
+  const tag = new Array<number>(S).fill(-1), halves = new Array<number>(S).fill(0); // chunk sequence number in a slot; RoPE halves written
+  const pass = (bar: number[], slot: number, parity: number) => (bar[slot] & 1) !== parity;
+  const arriveFull = (slot: number) => { if (++fullArr[slot] === 1) { fullArr[slot] = 0; full[slot]++; } }; // (the 4 warps as one)
+  // converter state: tile k, step s
+  let ck = 0, cs = 0;
+  // consumer states: next tile, phase 0 = waiting full, 1 = after S^T (RoPE released), 2 = done with the tile
+  const cons = [{ k: 0, ph: 0 }, { k: 1, ph: 0 }];
+  const tileOk = (k: number, chunks: number) => {
+    for (let c = 0; c < chunks; c++) {
+      const m = 9 * k + c, slot = m % S;
+      if (tag[slot] !== m || (c === 8 && halves[slot] !== 2)) return false;
+    }
+    return true;
+  };
+  let stale = false;
+  for (;;) {
+    const runnable: (() => void)[] = [];
+    if (ck < tiles) {
+      const n = 9 * ck, c = Math.min(cs, 8), m = n + c, slot = m % S;
+      if (cs > 8 || pass(empty, slot, (Math.floor(m / S) & 1) ^ 1)) {
+        runnable.push(() => {
+          if (cs < 8) { tag[slot] = m; halves[slot] = 0; }
+          else if (cs === 8) { tag[slot] = m; halves[slot] = 1; }
+          else halves[slot] = 2;
+          if (tileRelease) { if (cs === 9) for (let cc = 0; cc < 9; cc++) arriveFull((n + cc) % S); }
+          else if (cs !== 8) arriveFull(slot);
+          if (++cs === 10) { cs = 0; ck++; }
+        });
+      }
+    }
+    for (const w of cons) {
+      if (w.k >= tiles) continue;
+      const n = 9 * w.k;
+      if (w.ph === 0) {
+        let ready = true;
+        for (let c = 0; c < 9 && ready; c++) ready = pass(full, (n + c) % S, Math.floor((n + c) / S) & 1);
+        if (ready) runnable.push(() => { stale ||= !tileOk(w.k, 9); empty[(n + 8) % S]++; w.ph = 1; });
+      } else {
+        runnable.push(() => {
+          stale ||= !tileOk(w.k, 8);
+          for (let c = 0; c < 8; c++) empty[(n + c) % S]++;
+          w.k += 2; w.ph = 0;
+        });
+      }
+    }
+    if (stale) return 'stale';
+    if (runnable.length === 0) return ck >= tiles && cons.every((w) => w.k >= tiles) ? 'ok' : 'deadlock';
+    runnable[Math.floor(rnd() * runnable.length)]();
+  }
+}
+
+test('bit 8388608 (one release a tile): the converters arrive on the 9 chunks once, after one proxy fence; the ring protocol neither deadlocks nor overwrites', () => {
+  for (const s of ['if (s == 9) {\n            fenceProxyAsync();\n            __syncwarp();\n            if (lane == 0)\n#pragma unroll\n              for (int cc = 0; cc < 9; ++cc) mbarArrive(fullBar + 8 * ((n + cc) % S));',
+    'if (s <= 8) mbarWait(emptyBar + 8 * slot, (((n + c) / S) & 1) ^ 1);', 'for (int c = 0; c < 9; ++c) mbarWait(fullBar + 8 * ((n + c) % S), ((n + c) / S) & 1);',
+    'if (lane == 0) mbarArrive(emptyBar + 8 * ((n + 8) % S)); // the RoPE chunk is not read again', 'for (int c = 0; c < 8; ++c) mbarArrive(emptyBar + 8 * ((n + c) % S));',
+    'static constexpr int SLOTS = (NR == 16 ? 25 : 22) - (kCvHiLo ? 1 : 0);']) {
+    assert.ok(src.includes(s), `dense_fp8_sm90.cu contains ${s}`);
+  }
+  // the kernel's ring sizes (16 / 32 rows, bf16 P or hi + lo), both release modes, random interleavings
+  for (const S of [25, 24, 22, 21]) {
+    for (const tileRelease of [false, true]) {
+      for (let seed = 1; seed <= 20; seed++) assert.equal(ringRun(S, 23, tileRelease, seed * 31 + S), 'ok', `S ${S} ${tileRelease ? 'tile' : 'step'} release seed ${seed}`);
+    }
+  }
+  // the emulation can fail: with 9 slots a consumer's parity wait can pass on the slot's previous phase, and with one
+  // release a tile a ring of fewer than 9 slots cannot take a tile at all
+  for (const tileRelease of [false, true]) {
+    for (let seed = 1; seed <= 20; seed++) assert.equal(ringRun(10, 23, tileRelease, seed), 'ok', `S 10 seed ${seed}`);
+    assert.ok(Array.from({ length: 20 }, (_, i) => ringRun(9, 23, tileRelease, i + 1)).includes('stale'), `S 9 ${tileRelease}: some interleaving reads a stale chunk`);
+  }
+  assert.equal(ringRun(8, 7, true, 5), 'deadlock');
+});

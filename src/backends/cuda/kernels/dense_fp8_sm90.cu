@@ -85,7 +85,7 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif
-static_assert(!(MLA_DENSE_FP8_VAR & ~1048575), "MLA_DENSE_FP8_VAR: bits 1 .. 524288 only");
+static_assert(!(MLA_DENSE_FP8_VAR & ~67108863), "MLA_DENSE_FP8_VAR: bits 1 .. 33554432 only");
 [[maybe_unused]] constexpr bool kOwnP = MLA_DENSE_FP8_VAR & 1;
 [[maybe_unused]] constexpr bool kTwoSlots16 = (MLA_DENSE_FP8_VAR & 2) || kOwnP;
 [[maybe_unused]] constexpr bool kScoresFirst = MLA_DENSE_FP8_VAR & 4;
@@ -1480,6 +1480,27 @@ static_assert(!kCvStack || kCvHiLo, "bit 262144 stacks the hi + lo of bit 131072
 // (`prefetch.global.L1`, no register), and the register loads allocate in L1, so a step's load waits for L1, not L2:
 // with one step in flight a thread (4 KB an SM) a tile would otherwise take ten L2 round trips in a row.
 [[maybe_unused]] constexpr bool kCvL1 = MLA_DENSE_FP8_VAR & 524288;
+// Session 11 round 2: why the converter-fed design ran 2.8x slower than predicted (731.9 us at 8192 x 16 against 185-230
+// predicted). Three measurement-only probes (WRONG RESULTS, timed without checks) and one correct candidate, all with 65536:
+//   1048576 probe: the converters load nothing (their words are made from the page address and the thread index: no
+//           global load, no L2 prefetch); conversions, stores, proxy fences and arrivals as built. Weighs the converters' memory accesses.
+//   2097152 probe: the consumers only wait for a tile's 9 chunks and release them (no wgmma, no softmax): the converters
+//           alone, with idle consumers.
+//   4194304 probe: the converters' per-step release goes: no proxy fence, no __syncwarp, a relaxed arrival
+//           (`mbarrier.arrive.relaxed`). If this one is fast, the per-step release waits for the loads in flight.
+//   8388608 one release a tile (correct): the converters fence once after a tile's last step and then arrive on its 9
+//           chunks (the consumers wait for all 9 before their S^T product anyway), so at most one release a tile waits
+//           for the loads in flight instead of nine.
+//  16777216 probe: 4194304 plus the proxy fence back (per step: fence, then lane 0's relaxed arrival).
+//  33554432 probe: 4194304 with the release arrival back (per step: lane 0's `mbarrier.arrive`, no fence).
+//           (Each differs from 4194304 by one instruction: they tell which one waits for the loads, if one does.)
+[[maybe_unused]] constexpr bool kCvPNoLoad = MLA_DENSE_FP8_VAR & 1048576;
+[[maybe_unused]] constexpr bool kCvPNoMath = MLA_DENSE_FP8_VAR & 2097152;
+[[maybe_unused]] constexpr bool kCvPNoRel = MLA_DENSE_FP8_VAR & 4194304;
+[[maybe_unused]] constexpr bool kCvTileRel = MLA_DENSE_FP8_VAR & 8388608;
+[[maybe_unused]] constexpr bool kCvPFenceOnly = MLA_DENSE_FP8_VAR & 16777216;
+[[maybe_unused]] constexpr bool kCvPArriveOnly = MLA_DENSE_FP8_VAR & 33554432;
+static_assert(kCv || !(MLA_DENSE_FP8_VAR & 66060288), "bits 1048576 .. 33554432 modify the converter-fed design (65536)");
 #ifndef MLA_DFP8_CV_L1PF
 #define MLA_DFP8_CV_L1PF 3 // (4 and more spill at 56 registers)
 #endif
@@ -1538,6 +1559,9 @@ __device__ __forceinline__ uint4 ldgNcL1(const unsigned char* p) {
   asm volatile("ld.global.nc.v4.u32 {%0, %1, %2, %3}, [%4];\n" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
   return v;
 }
+__device__ __forceinline__ void mbarArriveRelaxed(uint32_t bar) {
+  asm volatile("mbarrier.arrive.relaxed.cta.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
+}
 __device__ __forceinline__ void prefetchL1(const unsigned char* p) { asm volatile("prefetch.global.L1 [%0];\n" ::"l"(p)); }
 __device__ __forceinline__ uint32_t ldgNc32(const unsigned char* p) {
   uint32_t v;
@@ -1581,6 +1605,13 @@ struct DenseFp8Cv {
 #ifdef MLA_SM90A
   // Step s of a tile for converter thread (token r, half h): two 16-byte loads (+ the group's scale for NoPE).
   static __device__ __forceinline__ void cvLoad(const unsigned char* page, int r, int h, int s, uint4& a, uint4& b, uint32_t& sc) {
+    if (kCvPNoLoad) { // (probe: finite e4m3 bytes 0x38..0x3b and a scale of 1 that the compiler cannot see)
+      const uint32_t x = 0x38383838u + static_cast<uint32_t>(((reinterpret_cast<uintptr_t>(page) >> 10) + r + s) & 3) * 0x01010101u;
+      a = make_uint4(x, x ^ 0x01010101u, x, x ^ 0x02020202u);
+      b = make_uint4(x ^ 0x03030303u, x, x ^ 0x01010101u, x);
+      sc = 0x3f800000u + static_cast<uint32_t>(reinterpret_cast<uintptr_t>(page) >> 62);
+      return;
+    }
     const unsigned char* tok = page + r * kTok;
     const int off = s < 8 ? 64 * s + 32 * h : 528 + 64 * h + 32 * (s - 8);
     if (PL1 > 0) { // (allocating in L1, where the prefetches put the line)
@@ -1603,6 +1634,7 @@ struct DenseFp8Cv {
   }
   // Step s's 32 bytes of token r (half h) into L1 (the scale's line comes with step 0's use).
   static __device__ __forceinline__ void cvPrefetch(const unsigned char* page, int r, int h, int s) {
+    if (kCvPNoLoad) return;
     prefetchL1(page + r * kTok + (s < 8 ? 64 * s + 32 * h : 528 + 64 * h + 32 * (s - 8)));
   }
   static __device__ __forceinline__ void cvExact(const uint4& w, float sf, uint32_t (&o)[8]) {
@@ -1618,7 +1650,7 @@ struct DenseFp8Cv {
 
   static __device__ void convert(const SparseMmaParams& p, const int* meta, int beginIdx, int endIdx, uint32_t ring, uint32_t fullBar, uint32_t emptyBar) {
     const int ct = static_cast<int>(threadIdx.x) - 256, lane = ct & 31, r = ct >> 1, h = ct & 1;
-    const int pf = p.extraTopk > 0 ? p.extraTopk : p.extraTopk < 0 ? 0 : MLA_DFP8_CV_PF;
+    const int pf = kCvPNoLoad ? 0 : p.extraTopk > 0 ? p.extraTopk : p.extraTopk < 0 ? 0 : MLA_DFP8_CV_PF;
     CvSeq q{beginIdx - 1, 0, 0, 0, p.blockTable}, pq{beginIdx - 1, 0, 0, 0, p.blockTable};
     const unsigned char *cur, *nxt, *pfp;
     if (!cvNext(p, meta, beginIdx, endIdx, q, cur)) return;
@@ -1660,7 +1692,24 @@ struct DenseFp8Cv {
           sts128(dst + (((u + 0) ^ sw) << 4), A[k].x, A[k].y, A[k].z, A[k].w);
           sts128(dst + (((u + 1) ^ sw) << 4), B[k].x, B[k].y, B[k].z, B[k].w);
         }
-        if (s != 8) {
+        if (kCvPNoRel) {
+          if (s != 8 && lane == 0) mbarArriveRelaxed(fullBar + 8 * slot);
+        } else if (kCvTileRel) { // one release a tile: after its last step, all 9 chunks
+          if (s == 9) {
+            fenceProxyAsync();
+            __syncwarp();
+            if (lane == 0)
+#pragma unroll
+              for (int cc = 0; cc < 9; ++cc) mbarArrive(fullBar + 8 * ((n + cc) % S));
+          }
+        } else if (kCvPFenceOnly) {
+          if (s != 8) {
+            fenceProxyAsync();
+            if (lane == 0) mbarArriveRelaxed(fullBar + 8 * slot);
+          }
+        } else if (kCvPArriveOnly) {
+          if (s != 8 && lane == 0) mbarArrive(fullBar + 8 * slot);
+        } else if (s != 8) {
           fenceProxyAsync();
           __syncwarp();
           if (lane == 0) mbarArrive(fullBar + 8 * slot);
@@ -1758,6 +1807,15 @@ struct DenseFp8Cv {
         for (int c = 0; c < 9; ++c) slotAddr[c] = ring + ((n + c) % S) * L::CH;
 #pragma unroll 1
         for (int c = 0; c < 9; ++c) mbarWait(fullBar + 8 * ((n + c) % S), ((n + c) / S) & 1);
+        if (kCvPNoMath && p.sQ > 0) { // (probe: release the tile untouched; the two groupSyncs keep the item's barrier counts)
+          groupSync(wg);
+          groupSync(wg);
+          __syncwarp();
+          if (lane == 0)
+#pragma unroll
+            for (int c = 0; c < 9; ++c) mbarArrive(emptyBar + 8 * ((n + c) % S));
+          continue;
+        }
         float sAcc[NI * 4];
 #pragma unroll
         for (int e = 0; e < NI * 4; ++e) sAcc[e] = 0.f;
