@@ -17,6 +17,19 @@ namespace mla {
 constexpr int kCombineMaxWarps = 8;
 constexpr int kCombineLoads = 8; // float4 loads a lane has in flight
 
+// The lse of a row over its nSplit split partials (lse_s at lseRow[s * slotStride]), by one warp: max, then sum.
+// empty: no split saw a key (a causal row with no visible key); its lse is +inf.
+__device__ __forceinline__ float splitLse(const float* lseRow, int64_t slotStride, int nSplit, int lane, bool& empty) {
+  float mx = -INFINITY;
+  for (int s = lane; s < nSplit; s += 32) mx = fmaxf(mx, lseRow[s * slotStride]);
+  mx = warpMax(mx);
+  float sum = 0.f;
+  if (mx != -INFINITY) for (int s = lane; s < nSplit; s += 32) sum += __expf(lseRow[s * slotStride] - mx);
+  sum = warpSum(sum);
+  empty = mx == -INFINITY;
+  return empty ? INFINITY : mx + __logf(sum);
+}
+
 template <typename T>
 __device__ void combineRow(const MlaParams& p, int batch, int r, int chunk, float4 (*part)[32]) {
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, nWarps = blockDim.x / 32;
@@ -39,15 +52,9 @@ __device__ void combineRow(const MlaParams& p, int batch, int r, int chunk, floa
     const int s = warp + u * nWarps;
     v[u] = s < nSplit ? *reinterpret_cast<const float4*>(base + s * slotStride * kDV) : make_float4(0.f, 0.f, 0.f, 0.f);
   }
-  // lse over the splits, by every warp on its own: max, then sum.
-  float mx = -INFINITY;
-  for (int s = lane; s < nSplit; s += 32) mx = fmaxf(mx, lseRow[s * slotStride]);
-  mx = warpMax(mx);
-  float sum = 0.f;
-  if (mx != -INFINITY) for (int s = lane; s < nSplit; s += 32) sum += __expf(lseRow[s * slotStride] - mx);
-  sum = warpSum(sum);
-  const bool empty = mx == -INFINITY; // no split saw a key (a causal row with no visible key)
-  const float lse = empty ? INFINITY : mx + __logf(sum);
+  // lse over the splits, by every warp on its own.
+  bool empty;
+  const float lse = splitLse(lseRow, slotStride, nSplit, lane, empty);
 
   float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
   if (!empty) {
@@ -132,14 +139,8 @@ __device__ void combineWarps(const MlaParams& p) {
 #pragma unroll
     for (int c = 0; c < 4; ++c)
       v[u][c] = u < nSplit ? *reinterpret_cast<const float4*>(base + u * slotStride * kDV + 128 * c) : make_float4(0.f, 0.f, 0.f, 0.f);
-  float mx = -INFINITY;
-  for (int s = lane; s < nSplit; s += 32) mx = fmaxf(mx, lseRow[s * slotStride]);
-  mx = warpMax(mx);
-  float sum = 0.f;
-  if (mx != -INFINITY) for (int s = lane; s < nSplit; s += 32) sum += __expf(lseRow[s * slotStride] - mx);
-  sum = warpSum(sum);
-  const bool empty = mx == -INFINITY; // no split saw a key (a causal row with no visible key)
-  const float lse = empty ? INFINITY : mx + __logf(sum);
+  bool empty;
+  const float lse = splitLse(lseRow, slotStride, nSplit, lane, empty);
 
   float4 acc[4];
 #pragma unroll
