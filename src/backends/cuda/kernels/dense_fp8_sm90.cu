@@ -85,7 +85,7 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif
-static_assert(!(MLA_DENSE_FP8_VAR & ~67108863), "MLA_DENSE_FP8_VAR: bits 1 .. 33554432 only");
+static_assert(!(MLA_DENSE_FP8_VAR & ~134217727), "MLA_DENSE_FP8_VAR: bits 1 .. 67108864 only");
 [[maybe_unused]] constexpr bool kOwnP = MLA_DENSE_FP8_VAR & 1;
 [[maybe_unused]] constexpr bool kTwoSlots16 = (MLA_DENSE_FP8_VAR & 2) || kOwnP;
 [[maybe_unused]] constexpr bool kScoresFirst = MLA_DENSE_FP8_VAR & 4;
@@ -1494,13 +1494,18 @@ static_assert(!kCvStack || kCvHiLo, "bit 262144 stacks the hi + lo of bit 131072
 //  16777216 probe: 4194304 plus the proxy fence back (per step: fence, then lane 0's relaxed arrival).
 //  33554432 probe: 4194304 with the release arrival back (per step: lane 0's `mbarrier.arrive`, no fence).
 //           (Each differs from 4194304 by one instruction: they tell which one waits for the loads, if one does.)
-[[maybe_unused]] constexpr bool kCvPNoLoad = MLA_DENSE_FP8_VAR & 1048576;
+// Session 11 round 4 (probe for the next session's first slot):
+//  67108864 probe: the converters only keep the ring's protocol (each warp: wait for a chunk's slot to be empty, lane 0
+//           arrives on its full barrier): no loads, no conversion, no stores, no fences. The consumers work on
+//           whatever the slots hold (garbage; their time does not depend on the values): the consumers' own floor.
+[[maybe_unused]] constexpr bool kCvPSyncOnly = MLA_DENSE_FP8_VAR & 67108864;
+[[maybe_unused]] constexpr bool kCvPNoLoad = (MLA_DENSE_FP8_VAR & 1048576) || kCvPSyncOnly;
 [[maybe_unused]] constexpr bool kCvPNoMath = MLA_DENSE_FP8_VAR & 2097152;
 [[maybe_unused]] constexpr bool kCvPNoRel = MLA_DENSE_FP8_VAR & 4194304;
 [[maybe_unused]] constexpr bool kCvTileRel = MLA_DENSE_FP8_VAR & 8388608;
 [[maybe_unused]] constexpr bool kCvPFenceOnly = MLA_DENSE_FP8_VAR & 16777216;
 [[maybe_unused]] constexpr bool kCvPArriveOnly = MLA_DENSE_FP8_VAR & 33554432;
-static_assert(kCv || !(MLA_DENSE_FP8_VAR & 66060288), "bits 1048576 .. 33554432 modify the converter-fed design (65536)");
+static_assert(kCv || !(MLA_DENSE_FP8_VAR & 133169152), "bits 1048576 .. 67108864 modify the converter-fed design (65536)");
 #ifndef MLA_DFP8_CV_L1PF
 #define MLA_DFP8_CV_L1PF 3 // (4 and more spill at 56 registers)
 #endif
@@ -1672,6 +1677,13 @@ struct DenseFp8Cv {
       for (int s = 0; s < 10; ++s) {
         const int c = s < 8 ? s : 8, k = s % D;
         const uint32_t slot = (n + c) % S, dst = ring + slot * L::CH + rowOff;
+        if (kCvPSyncOnly) { // (probe: the protocol alone)
+          if (s <= 8) {
+            mbarWait(emptyBar + 8 * slot, (((n + c) / S) & 1) ^ 1);
+            if (lane == 0) mbarArrive(fullBar + 8 * slot);
+          }
+          continue;
+        }
         if (s <= 8) mbarWait(emptyBar + 8 * slot, (((n + c) / S) & 1) ^ 1);
         if (s < 8) {
           const uint32_t sb = SC[k];
