@@ -9,7 +9,8 @@
 //   ./harness_gap gap b s_k h_q s_q          GAP_KERNELS="lib libtr x799 ...": for each, GAP_SINGLE (3) single launches after 400 ms
 //                                            idle (decode and combine timed apart), then GAP_N launches back to back
 //                                            (each decode and combine between its own events), then the same without
-//                                            the combine; trace kernels also print the per-CTA summary
+//                                            the combine; trace kernels also print the per-CTA summary (session 11
+//                                            round 4: and the item line, item_cyc/us, from the clock64 stamps)
 //   ./harness_gap ab b s_k h_q s_q           AB_KERNELS, ROUNDS interleaved rounds of medianUs (harness_common.cuh)
 //   ./harness_gap b2bn b s_k h_q s_q n name  one warm launch, 500 ms idle, n launches back to back (for ncu
 //                                            --launch-skip k --launch-count 1: k = 1 is the first after idle)
@@ -225,6 +226,41 @@ static void traceSummary(const Dev& d, const std::string& tag) {
          tag.c_str(), pct(pro, 0.5), pct(wait, 0.5), pct(wait, 0.9), pct(q, 0.5), pct(q, 0.9), pct(tile, 0.5), pct(tile, 0.1), pct(tile, 0.9), pct(itemUs, 0.5),
          pct(tail, 0.5), pct(lost, 0.5), pct(lost, 0.9), med(items), med(tilesCta),
          pct(pro, 0.5) + (med(items) - 1) * (pct(wait, 0.5) + pct(q, 0.5)) + pct(tail, 0.5), med(dur));
+  // Session 11 round 4: an item's body (Q in -> its end) split by warpgroup 0's clock64 stamps (medians over the items
+  // of >= 3 pairs, first 8 items a CTA, in cycles; µs at the median CTA clock):
+  //   keys   Q in -> the first S issued (its 9 boxes waited for: the first key tile later than Q?)
+  //   s0     that S issued -> done
+  //   pair0  Q in -> the first pair done (keys and s0 included); pairX = pair0 - pair (the first pair's excess)
+  //   pair   (the last pair's start - the first pair's end) / (pairs - 2): a middle pair, the steady rate
+  //   last   the last pair's start -> the loop's end (warpgroup 0); lastX = last - pair (or - pair / 2 without tile B)
+  //   wg1    warpgroup 1's loop end - warpgroup 0's (signed)
+  //   srbar  the loop's end -> storeRows past its barrier (row sums; waits for warpgroup 1)
+  //   srst   that barrier -> the item's end (the 64 x 512 outputs and lse to global)
+  //   excess body - pairs x pair (the fixed cost of an item) = pairX + lastX + srbar + srst
+  {
+    std::vector<double> keys, s0, pair0, pairX, pairM, last, lastX, wg1, srbar, srst, body, excess;
+    for (int c = 0; c < ctas; ++c) {
+      const unsigned long long* r = &tr[W * c];
+      if (r[7] != 1) continue; // a kernel without the item stamps (qetr)
+      const int n = static_cast<int>(std::min<unsigned long long>(r[6], 8));
+      for (int k = 0; k < n; ++k) {
+        const long long nt = static_cast<long long>(r[32 + k]), pairs = (nt + 1) / 2;
+        if (pairs < 3) continue;
+        auto cy = [&](int a, int b) { return static_cast<double>(static_cast<long long>(r[b + k] - r[a + k])); };
+        const double pr = cy(56, 64) / static_cast<double>(pairs - 2), lp = cy(64, 72), bd = cy(96, 104);
+        keys.push_back(cy(96, 40)); s0.push_back(cy(40, 48)); pair0.push_back(cy(96, 56)); pairX.push_back(cy(96, 56) - pr);
+        pairM.push_back(pr); last.push_back(lp); lastX.push_back(lp - ((nt & 1) ? pr / 2 : pr));
+        wg1.push_back(static_cast<double>(static_cast<long long>(r[80 + k] - r[72 + k]))); srbar.push_back(cy(72, 88)); srst.push_back(cy(88, 104));
+        body.push_back(bd); excess.push_back(bd - pr * ((nt & 1) ? pairs - 0.5 : static_cast<double>(pairs)));
+      }
+    }
+    const double f = med(mhz) > 0 ? 1.0 / med(mhz) : 0; // cycles -> µs
+    auto P = [&](const char* name, const std::vector<double>& v) { printf(" %s=%.0f/%.2f", name, pct(v, 0.5), pct(v, 0.5) * f); };
+    printf("trace %s: item_cyc/us n=%zu", tag.c_str(), body.size());
+    P("keys", keys); P("s0", s0); P("pair0", pair0); P("pair", pairM); P("pairX", pairX); P("last", last); P("lastX", lastX);
+    P("wg1", wg1); P("srbar", srbar); P("srst", srst); P("body", body); P("excess", excess);
+    printf(" | sum_parts_us=%.2f (pairX+lastX+srbar+srst) mhz=%.0f\n", (pct(pairX, 0.5) + pct(lastX, 0.5) + pct(srbar, 0.5) + pct(srst, 0.5)) * f, med(mhz));
+  }
   fflush(stdout);
 }
 

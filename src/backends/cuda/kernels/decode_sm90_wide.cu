@@ -239,12 +239,16 @@ constexpr int kVarQEarly = 262144;
 #ifdef MLA_SM90W_TRACE // (all of it: the library's build defines nothing here, not even the bit)
 constexpr int kVarTrace = 131072;
 // Per CTA (linear id) kTraceWords words: [0] smid, [1] global ns at start, [2] clock64 at start, [3] / [4] global ns /
-// clock64 at warpgroup 0's end, [5] global ns at warpgroup 1's end, [6] items, [7] unused, [8..15] global ns at the
+// clock64 at warpgroup 0's end, [5] global ns at warpgroup 1's end, [6] items, [7] see below, [8..15] global ns at the
 // end of warpgroup 0's items 0..7 (after its storeRows); session 11 round 2: [16..23] global ns when item k starts
 // (both consumer warpgroups done with the previous item: the first named barrier), [24..31] when its Q is in shared
-// memory (the second), [32..39] its key tiles.
+// memory (the second), [32..39] its key tiles. Session 11 round 4, clock64 (SM cycles) of items 0..7, all by warpgroup
+// 0's thread 0 except [80..87]: [40..47] its first S issued (all 9 boxes of the first key tile waited for), [48..55]
+// that S done, [56..63] the first pair done, [64..71] the last pair's start, [72..79] the loop's end (storeRows'
+// start), [80..87] warpgroup 1's loop end, [88..95] storeRows past its barrier (both warpgroups' row sums in),
+// [96..103] Q in shared memory (as [24..31]), [104..111] the item's end (as [8..15]); [7] 1 where these are written.
 constexpr int kTraceCtas = 1024; // launches of up to this many CTAs are traced
-constexpr int kTraceWords = 40;
+constexpr int kTraceWords = 112;
 __device__ unsigned long long mlaSm90wTrace[kTraceCtas * kTraceWords];
 __device__ __forceinline__ unsigned long long* traceCta() {
   return mlaSm90wTrace + kTraceWords * (blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z));
@@ -253,6 +257,12 @@ __device__ __forceinline__ unsigned long long traceNs() {
   unsigned long long g;
   asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(g));
   return g;
+}
+// clock64 into word base + (the CTA's items so far), first 8 items; by the caller's one thread.
+__device__ __forceinline__ void traceClk(int base) {
+  unsigned long long* tr = traceCta();
+  const unsigned long long n = tr[6];
+  if (n < 8) tr[base + n] = static_cast<unsigned long long>(clock64());
 }
 #endif
 // MLA_SM90W_LIB_VAR (a build of a candidate's bits for an A/B through the library; never set by build-kernels).
@@ -274,6 +284,11 @@ template <> struct QFlag<true> { bool v = false; };
 
 template <typename T, bool SWAPV, int VAR = kLibVar>
 struct DecodeW {
+#ifdef MLA_SM90W_TRACE
+  // Session 11 round 4: the clock64 stamps inside an item (words 40..111; not with kVarQEarly, whose trace twin would
+  // spill 16 bytes with them). Word 7 says whether a launch wrote them.
+  static constexpr bool kItemStamps = (VAR & kVarTrace) != 0 && (VAR & kVarQEarly) == 0;
+#endif
   static_assert((VAR & kVarQEarly) == 0 || (VAR & (kVarSeesaw | kVarMcast)) == 0, "kVarQEarly: the x798 pair order only");
   using H = Half<T>;
 
@@ -377,6 +392,10 @@ struct DecodeW {
     lB = quadSum(lB);
     if (tq == 0) { rw.l[wg][rA] = lA; rw.l[wg][rB] = lB; }
     namedSync(4, 256);
+#ifdef MLA_SM90W_TRACE
+    if constexpr (kItemStamps)
+      if (wg == 0 && rA == 0 && tq == 0) traceClk(88);
+#endif
     const float LA = rw.l[0][rA] + rw.l[1][rA], LB = rw.l[0][rB] + rw.l[1][rB];
 #pragma unroll
     for (int h2 = 0; h2 < 2; ++h2) {
@@ -598,6 +617,7 @@ struct DecodeW {
           unsigned long long* tr = traceCta();
           const unsigned long long n = tr[6];
           if (n < 8) tr[24 + n] = traceNs();
+          if constexpr (kItemStamps) traceClk(96);
         }
 #endif
       // kVarSeesaw: Q's box 8 (RoPE) in registers, as the A fragment of S's box-8 wgmma (rows rA / rB, columns
@@ -725,10 +745,22 @@ struct DecodeW {
           rmB = quadMax(rmB);
           if (VAR & kVarFoldScale) rmA *= p.scaleLog2, rmB *= p.scaleLog2; // scale > 0: the max commutes with it
         };
+#ifdef MLA_SM90W_TRACE
+        if constexpr (kItemStamps)
+          if (W == 0 && wt == 0 && t > 0 && t + 2 >= it.nTiles) traceClk(64);
+#endif
         if (ownTile) {
           if (!((VAR & kVarSPipe) && sPre)) issueS(stS, ((uA + (w0 ? 0 : 1)) >> 1) & 1);
           sPre = false;
+#ifdef MLA_SM90W_TRACE
+          if constexpr (kItemStamps)
+            if (W == 0 && wt == 0 && t == 0) traceClk(40);
+#endif
           wgWait<0>();
+#ifdef MLA_SM90W_TRACE
+          if constexpr (kItemStamps)
+            if (W == 0 && wt == 0 && t == 0) traceClk(48);
+#endif
           pinRegs<32>(s);
           release(stS, 0); // box 8 is read by S only
           maskS();
@@ -837,7 +869,15 @@ struct DecodeW {
             release(stB, 1); // V_B[R] read
           }
         }
+#ifdef MLA_SM90W_TRACE
+        if constexpr (kItemStamps)
+          if (W == 0 && wt == 0 && t == 0) traceClk(56);
+#endif
       }
+#ifdef MLA_SM90W_TRACE
+      if constexpr (kItemStamps)
+        if (wt == 0) traceClk(W == 0 ? 72 : 80);
+#endif
 
       storeRows(p, it, batch, slot, noSplit, m0, wg, tq, rA, rB, o, lA, lB, mA_, mB_);
 #ifdef MLA_SM90W_TRACE
@@ -846,6 +886,7 @@ struct DecodeW {
           unsigned long long* tr = traceCta();
           const unsigned long long n = tr[6];
           if (n < 8) tr[8 + n] = traceNs();
+          if constexpr (kItemStamps) traceClk(104);
           tr[6] = n + 1;
         }
 #endif
@@ -938,7 +979,7 @@ struct DecodeW {
         unsigned long long* tr = traceCta();
         unsigned smid;
         asm volatile("mov.u32 %0, %%smid;" : "=r"(smid));
-        tr[0] = smid; tr[1] = traceNs(); tr[2] = static_cast<unsigned long long>(clock64()); tr[6] = 0;
+        tr[0] = smid; tr[1] = traceNs(); tr[2] = static_cast<unsigned long long>(clock64()); tr[6] = 0; tr[7] = kItemStamps;
       }
 #endif
     if (VAR & kVarMcast) clusterSync(); // the sibling's barriers exist before anything arrives on them or lands
