@@ -7,16 +7,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
-import { type DecodeMatrix5Spec, decodeMatrix5Program, decodeMatrix5SharedBytes } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
+import { type DecodeMatrix5Spec, decodeMatrix5SharedBytes } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
 import { functionalMatrixWgsl, stubbedMatrixWgsl } from '../support/matrix-stub.js';
+import { key5 as key, src5 as src, wgBytes } from '../support/matrix5-spec.js';
 
-const m16 = { m: 16, n: 16, k: 16, result: 'f32' } as const;
-const spec5 = (o: Partial<DecodeMatrix5Spec> = {}): DecodeMatrix5Spec => ({ dtype: 'bf16', segs: 1, config: m16, emulate: false, subgroups: 8, ...o });
-const src = (o: Partial<DecodeMatrix5Spec> = {}) => decodeMatrix5Program.source(spec5(o));
-const key = (o: Partial<DecodeMatrix5Spec> = {}) => decodeMatrix5Program.key(spec5(o));
-const wgBytes = (s: string) => [...s.matchAll(/var<workgroup> \w+: (?:array<(?:atomic<)?(f16|f32|u32|i32)>?, (\d+)>|(u32|f32))/g)]
-  .reduce((a, [, ty, n, one]) => a + (one ? 4 : (ty === 'f16' ? 2 : 4) * Number(n)), 0);
 
 describe('webgpu matrix v5 probes (pad, every, late)', () => {
   test('off, the shipped WGSL is unchanged; on, each keys its pipeline apart', () => {

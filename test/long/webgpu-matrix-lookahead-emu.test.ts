@@ -4,32 +4,23 @@
 // mutant that looks up the wrong tile (it must fail). About 80 s on a cold shader cache. The GPU's WGSL runs on the
 // H200 with FLASHMLA_MATRIX_TEST_LOOKAHEAD=1 (test/gpu/webgpu-matrix.test.ts; scripts/webgpu-tools/h200-tile16.sh).
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
+import { after, describe, test } from 'node:test';
 import { decodeMatrix5Program } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
-import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
-import { flashMlaWithKvcache } from '../../src/index.js';
-import { assertOutputsClose } from '../support/compare.js';
-import { caseMatrix, caseReference, makeCase, runCase } from '../support/random.js';
-import { growingCase, matrixTol } from '../support/webgpu-matrix.js';
-
-const close = async (b: WebGpuBackend, c: ReturnType<typeof growingCase>, numSms: number, label: string) => {
-  const r = await runCase(c, b, flashMlaWithKvcache, { numSms });
-  assertOutputsClose(r.out, r.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, matrixTol, label);
-};
+import { closeToReference as close, emuBackend } from '../support/matrix-emu.js';
+import { caseMatrix, makeCase } from '../support/random.js';
+import { growingCase } from '../support/webgpu-matrix.js';
 
 describe('webgpu matrix v5 lookahead (emulated products, 4 subgroups)', () => {
-  let be: WebGpuBackend | undefined;
+  const need = emuBackend({ decodePath: 'matrix', matrix: { emulate: true, lazy: true, subgroups: 4 } });
   const { source, key } = decodeMatrix5Program;
   const withAhead = (edit: (x: string) => string = (x) => x, tag = '') => {
     decodeMatrix5Program.source = (s) => edit(source.call(decodeMatrix5Program, { ...s, lookahead: true }));
     decodeMatrix5Program.key = (s) => `${key.call(decodeMatrix5Program, { ...s, lookahead: true })}${tag}`;
   };
-  before(async () => { try { be = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true, lazy: true, subgroups: 4 } }); } catch { /* skipped below */ } });
-  after(() => { decodeMatrix5Program.source = source; decodeMatrix5Program.key = key; be?.dispose(); });
+  after(() => { decodeMatrix5Program.source = source; decodeMatrix5Program.key = key; });
   test('growing keys at 132 and 1 SM parts, 6 random bf16 cases; a mutant looking up the wrong tile fails', async (t) => {
-    if (!be) { if (process.env.CI) assert.fail('no WebGPU adapter with shader-f16 in CI'); t.skip('no WebGPU adapter with shader-f16'); return; }
-    const b = be;
+    const b = need(t);
+    if (!b) return;
     withAhead();
     try {
       for (const numSms of [132, 1]) await close(b, growingCase(), numSms, `lookahead, growing keys, ${numSms} SMs`);

@@ -10,39 +10,18 @@
 // more than 10 minutes for f16) on a cold shader cache, too long for CI's long suite, and pair is not a candidate to
 // ship (1.10-1.14x v5 on the H200). Measured here with a warm cache: 4 tests in about 10 s.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
-import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
-import { flashMlaWithKvcache } from '../../src/index.js';
-import { assertOutputsClose } from '../support/compare.js';
-import { caseMatrix, caseReference, makeCase, runCase } from '../support/random.js';
+import { describe, test } from 'node:test';
+import { caseMatrix, makeCase } from '../support/random.js';
 import { runGoldenWebGpu } from '../support/webgpu.js';
 import { checkInfKeyRows, checkNanRows, extremeCases, growingCase, matrixTol, mixedBlockCase } from '../support/webgpu-matrix.js';
+import { closeToReference, emuBackend } from '../support/matrix-emu.js';
 
-const close = async (b: WebGpuBackend, c: ReturnType<typeof growingCase>, numSms: number, label: string) => {
-  const r = await runCase(c, b, flashMlaWithKvcache, { numSms });
-  assertOutputsClose(r.out, r.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, matrixTol, label);
-};
+const close = closeToReference;
 
 for (const tile16 of [false]) {
   describe(`webgpu matrix v5 pair${tile16 ? ' + tile16' : ''} (emulated products)`, () => {
-    let be: WebGpuBackend | undefined, why = '';
-    before(async () => {
-      if (process.env.FLASHMLA_TEST_PAIR_EMU !== '1') return;
-      try {
-        be = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true, lazy: true, pair: true, ...(tile16 ? { tile16 } : { subgroups: 4 }) } });
-      } catch (e) {
-        why = `no WebGPU adapter with shader-f16 (${(e as Error).message.split('\n')[0]})`;
-      }
-    });
-    after(() => be?.dispose());
-    function need(t: { skip: (m?: string) => void }): WebGpuBackend | undefined {
-      if (process.env.FLASHMLA_TEST_PAIR_EMU !== '1') { t.skip('FLASHMLA_TEST_PAIR_EMU=1 runs it (minutes of llvmpipe compiling)'); return undefined; }
-      if (be) return be;
-      if (process.env.CI) assert.fail(`WebGPU matrix emulation suite cannot run in CI: ${why}`);
-      t.skip(why);
-      return undefined;
-    }
+    const need = emuBackend({ decodePath: 'matrix', matrix: { emulate: true, lazy: true, pair: true, ...(tile16 ? { tile16 } : { subgroups: 4 }) } },
+      { env: 'FLASHMLA_TEST_PAIR_EMU', why: 'minutes of llvmpipe compiling' });
 
     test('the backend runs the pair kernel; keys growing along the sequence at 132, 264 and 1 SM parts', async (t) => {
       const b = need(t);

@@ -5,35 +5,14 @@
 // RoPE-heavy key, NaN and +inf inputs. The GPU's WGSL runs on the H200
 // (test/gpu/webgpu-matrix.test.ts with FLASHMLA_MATRIX_TEST_TILE16=1; scripts/webgpu-tools/h200-tile16.sh).
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
+import { describe, test } from 'node:test';
 import { decodeMatrix5Program } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
-import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
-import { flashMlaWithKvcache } from '../../src/index.js';
-import { assertOutputsClose } from '../support/compare.js';
-import { caseReference, runCase } from '../support/random.js';
-import { checkRandomWebGpu, runGoldenWebGpu } from '../support/webgpu.js';
-import { checkInfKeyRows, checkNanRows, extremeCases, growingCase, matrixTol, mixedBlockCase, ropeHeavyCase } from '../support/webgpu-matrix.js';
+import { checkRandomWebGpu } from '../support/webgpu.js';
+import { growingCase, matrixTol } from '../support/webgpu-matrix.js';
+import { closeToReference, emuBackend, matrixEmuCommonTests } from '../support/matrix-emu.js';
 
-let be: WebGpuBackend | undefined, why = '';
-before(async () => {
-  try {
-    be = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true, lazy: true, tile16: true } });
-  } catch (e) {
-    why = `no WebGPU adapter with shader-f16 (${(e as Error).message.split('\n')[0]})`;
-  }
-});
-after(() => be?.dispose());
-function need(t: { skip: (m?: string) => void }): WebGpuBackend | undefined {
-  if (be) return be;
-  if (process.env.CI) assert.fail(`WebGPU matrix emulation suite cannot run in CI: ${why}`);
-  t.skip(why);
-  return undefined;
-}
-const close = async (b: WebGpuBackend, c: ReturnType<typeof growingCase>, numSms: number, label: string) => {
-  const r = await runCase(c, b, flashMlaWithKvcache, { numSms });
-  assertOutputsClose(r.out, r.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, matrixTol, label);
-};
+const need = emuBackend({ decodePath: 'matrix', matrix: { emulate: true, lazy: true, tile16: true } });
+const close = closeToReference;
 /** Runs `body` with the program's source passed through `edit` (and its pipelines keyed apart). */
 async function patched(edit: (src: string) => string, tag: string, body: () => Promise<void>): Promise<void> {
   const { source, key } = decodeMatrix5Program;
@@ -75,24 +54,5 @@ describe('webgpu matrix v5 tile16 (emulated products)', () => {
     if (b) await checkRandomWebGpu(b, 8, 0x7116e, 9400, (i) => (i % 2 ? 132 : 264), matrixTol);
   });
 
-  test('golden cases', async (t) => {
-    const b = need(t);
-    if (!b) return;
-    for (const name of ['decode_bf16_h16_sq1', 'decode_bf16_h128_sq2_causal', 'decode_f16_h64_sq1', 'decode_bf16_h16_sq1_zero_len']) await runGoldenWebGpu(b, name, matrixTol);
-  });
-
-  test('magnitudes outside f16\'s range, a key mixing 1e-6 and 6e4, RoPE columns 2^20 times the latent ones', async (t) => {
-    const b = need(t);
-    if (!b) return;
-    for (const [label, make] of extremeCases()) await close(b, make(), 132, label);
-    await close(b, mixedBlockCase(), 132, 'mixed block');
-    await close(b, ropeHeavyCase(20), 132, 'RoPE heavy');
-  });
-
-  test('NaN in q or a key: NaN for exactly the rows that see it; +inf in a key: NaN rows with NaN lse', async (t) => {
-    const b = need(t);
-    if (!b) return;
-    await checkNanRows(b);
-    await checkInfKeyRows(b);
-  });
+  matrixEmuCommonTests(need);
 });
