@@ -29,7 +29,7 @@ async function sources() {
     'matrix4-sg4': (caps) => decodeMatrix4Program.source(decodeMatrix4Spec({ dtype: 'bf16' }, caps, 1, false, 4)),
     'matrix4-sg8': (caps) => decodeMatrix4Program.source(decodeMatrix4Spec({ dtype: 'bf16' }, caps, 1, false, 8)),
   };
-  if (m5) for (const [n, spec] of Object.entries(m5.statsSpecs ?? {})) list[`matrix5-${n}`] = (caps) => m5.decodeMatrix5Program.source(m5.decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, false, spec));
+  if (m5) for (const [n, spec] of Object.entries(m5.statsSpecs ?? {})) list[`matrix5-${n}`] = (caps) => m5.decodeMatrix5Program.source(m5.decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, false, { subgroups: spec }));
   return list;
 }
 

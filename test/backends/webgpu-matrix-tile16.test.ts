@@ -105,14 +105,14 @@ describe('webgpu matrix v5 tile16 (WGSL and layout)', () => {
 
   test('the options: decodeMatrix5Spec sets tile16 with 8 subgroups (refuses 4), pair, lookahead (refuses both at once)', () => {
     const caps = { maxComputeWorkgroupStorageSize: 32768, subgroupMatrixF16: m16 } as unknown as DeviceCaps;
-    const s = decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, true, undefined, true, true);
+    const s = decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, true, { lazy: true, tile16: true });
     assert.equal(s.tile16, true);
     assert.equal(s.subgroups, 8);
-    assert.equal(decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, true, undefined, true).subgroups, 4);
-    assert.throws(() => decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, true, 4, true, true), (e: unknown) => e instanceof FlashMlaError && e.argument === 'matrix.subgroups');
-    assert.equal(decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, true, 4, true, false, true).pair, true);
-    assert.equal(decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, true, 4, true, false, false, true).lookahead, true);
-    assert.throws(() => decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, true, 4, true, false, true, true), (e: unknown) => e instanceof FlashMlaError && e.argument === 'matrix.lookahead');
+    assert.equal(decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, true, { lazy: true }).subgroups, 4);
+    assert.throws(() => decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, true, { subgroups: 4, lazy: true, tile16: true }), (e: unknown) => e instanceof FlashMlaError && e.argument === 'matrix.subgroups');
+    assert.equal(decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, true, { subgroups: 4, lazy: true, pair: true }).pair, true);
+    assert.equal(decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, true, { subgroups: 4, lazy: true, lookahead: true }).lookahead, true);
+    assert.throws(() => decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, true, { subgroups: 4, lazy: true, pair: true, lookahead: true }), (e: unknown) => e instanceof FlashMlaError && e.argument === 'matrix.lookahead');
   });
 });
 

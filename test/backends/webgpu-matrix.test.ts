@@ -187,7 +187,7 @@ describe('webgpu matrix kernel v5 (the key tile converted once): generated WGSL'
     }
     assert.equal(decodeMatrix5Spec(problem, { ...base, subgroupMatrixF16: m16 }, 1, false).subgroups, 8);
     assert.equal(decodeMatrix5Spec(problem, { ...base, subgroupMatrixF16: m16, maxComputeWorkgroupStorageSize: 32768 }, 1, false).subgroups, 4);
-    assert.throws(() => decodeMatrix5Spec(problem, { ...base, maxComputeWorkgroupStorageSize: 32768 }, 1, false, 8), typedError('backend_unavailable', 'decodePath'));
+    assert.throws(() => decodeMatrix5Spec(problem, { ...base, maxComputeWorkgroupStorageSize: 32768 }, 1, false, { subgroups: 8 }), typedError('backend_unavailable', 'decodePath'));
     assert.throws(() => decodeMatrix5Spec(problem, { ...base, maxComputeWorkgroupStorageSize: 16384 }, 1, false), typedError('backend_unavailable', 'decodePath'));
     assert.throws(() => decodeMatrix5Spec(problem, { ...base, subgroupMatrixF16: { m: 16, n: 8, k: 16, result: 'f32' } }, 1, false), typedError('backend_unavailable', 'decodePath'));
     assert.ok(matrix5ConfigUsable(m16));
@@ -224,7 +224,7 @@ describe('webgpu matrix kernel v5 (the key tile converted once): generated WGSL'
   test('lazy rescale (option): its own key, no byte more of workgroup memory; O in result matrices, PV\'s products with no scratch store or barrier outside the rescale branch', () => {
     assert.notEqual(decodeMatrix5Program.key(spec5({ lazy: true })), decodeMatrix5Program.key(spec5()));
     assert.equal(decodeMatrix5Program.source(spec5({ lazy: false })), decodeMatrix5Program.source(spec5()));
-    assert.deepEqual(decodeMatrix5Spec({ dtype: 'bf16' }, { ...base, subgroupMatrixF16: m16 }, 1, false, undefined, true), { ...spec5(), lazy: true });
+    assert.deepEqual(decodeMatrix5Spec({ dtype: 'bf16' }, { ...base, subgroupMatrixF16: m16 }, 1, false, { lazy: true }), { ...spec5(), lazy: true });
     for (const subgroups of [4, 8] as const) {
       const g = matrix5Layout(subgroups);
       const src = decodeMatrix5Program.source(spec5({ subgroups, lazy: true }));

@@ -125,7 +125,7 @@ describe('webgpu matrix kernel: golden cases', () => {
 /** The layout v5 runs on `be` (as resolveDecodeKernel picks it). */
 function be0Kernel(be: WebGpuBackend): string {
   if (v6) return `v6 (32 rows a workgroup, pvPair ${decodeMatrix6Spec({ dtype: 'bf16' }, be.caps, 1, emulate).pvPair})${emulate ? ' (emulated)' : ''}`;
-  const spec = decodeMatrix5Spec({ dtype: 'bf16' }, be.caps, 1, emulate, tile16 ? 8 : onlySubgroups, lazy, tile16, pair, lookahead);
+  const spec = decodeMatrix5Spec({ dtype: 'bf16' }, be.caps, 1, emulate, { subgroups: tile16 ? 8 : onlySubgroups, lazy, tile16, pair, lookahead });
   return `v5 with ${spec.subgroups} subgroups${spec.lazy ? `, lazy rescale${spec.lazy === true ? '' : ` (${spec.lazy})`}` : ''}${spec.tile16 ? ', tile16' : ''}${spec.pair ? ', pair' : ''}${spec.lookahead ? ', lookahead' : ''}${emulate ? ' (emulated)' : ''}`;
 }
 

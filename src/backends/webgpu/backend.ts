@@ -57,10 +57,10 @@ export interface WebGpuBackendOptions {
    * default, kernels/decode-matrix5.ts: `subgroups` 8 where 48 KiB of workgroup memory allow, else 4), 4
    * (kernels/decode-matrix4.ts, `subgroups` 4 or 8) or 3 (one subgroup; vSplit applies to it); 6 (opt-in: 32 rows a
    * workgroup, kernels/decode-matrix6.ts; `subgroups` does not apply; correct on the H200, 300 random cases, but
-   * slower than v5 at every shape timed there). `lazy` (v5, on by default since session 11; false: the eager
+   * slower than v5 at every shape timed there). `lazy` (v5, on by default; false: the eager
    * rescale): O rescaled only when a row's maximum moves past 2^8 (kernels/decode-matrix5.ts); correct on the H200
    * (GPU suite 25/25 with 100 random cases) and 0.88-0.90x the eager rescale's time there
-   * (docs/notes/webgpu-matrix-kernel.md, "v5 lazy"). `tile16` (v5, opt-in candidate, session 11): 16-key tiles on
+   * (docs/notes/webgpu-matrix-kernel.md, "v5 lazy"). `tile16` (v5, opt-in candidate): 16-key tiles on
    * 8 subgroups, QK in 8 contraction parts, ~29 KiB of workgroup memory; `pair` (v5, opt-in candidate): two tiles an
    * iteration, their loads and lookups issued together; `lookahead` (v5, opt-in probe): each tile's block-table
    * lookup an iteration earlier (docs/notes/webgpu-matrix-tile16.md).

@@ -59,7 +59,7 @@ export function resolveDecodeKernel(plan: DecodePlan, dtype: HalfDType, cacheBin
     return make(decodeMatrix6Program, decodeMatrix6Spec({ dtype }, s.caps, cacheBindings, s.path.emulate === true), decodeMatrix6Dispatch(shape));
   }
   if (kernel === 'matrix' && (s.matrixVersion ?? 5) === 5) {
-    const spec = decodeMatrix5Spec({ dtype }, s.caps, cacheBindings, s.path.emulate === true, s.matrixSubgroups, s.matrixLazy, s.matrixTile16, s.matrixPair, s.matrixLookahead);
+    const spec = decodeMatrix5Spec({ dtype }, s.caps, cacheBindings, s.path.emulate === true, { subgroups: s.matrixSubgroups, lazy: s.matrixLazy, tile16: s.matrixTile16, pair: s.matrixPair, lookahead: s.matrixLookahead });
     return make(decodeMatrix5Program, spec, decodeMatrix5Dispatch(shape));
   }
   if (kernel === 'matrix' && s.matrixVersion !== 3) {

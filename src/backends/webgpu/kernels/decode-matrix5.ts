@@ -149,8 +149,19 @@ export function decodeMatrix5SharedBytes(subgroups: 4 | 8, tile16 = false): numb
   return 2 * g.nT * kStride + 4 * subgroups * 256 + 2 * matrix5Rows * g.pStride + 4 * g.nT * 7 + 4 * matrix5Rows * 5 + 4 * 2 * matrix5Rows * 8;
 }
 
+/** The choices a caller may make for v5 (WebGpuBackendOptions.matrix); unset ones take the defaults below. */
+export interface Matrix5Choice {
+  subgroups?: 4 | 8;
+  lazy?: DecodeMatrix5Spec['lazy'];
+  tile16?: boolean;
+  pair?: boolean;
+  lookahead?: boolean;
+}
+
 /** The specialisation for a device: 8 subgroups where the workgroup memory allows (48 KiB), else 4. */
-export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps, segs: number, emulate: boolean, subgroups?: 4 | 8, lazy: DecodeMatrix5Spec['lazy'] = matrix5LazyDefault, tile16 = false, pair = false, lookahead = matrix5LookaheadDefault && !pair): DecodeMatrix5Spec {
+export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps, segs: number, emulate: boolean, o: Matrix5Choice = {}): DecodeMatrix5Spec {
+  const { subgroups, lazy = matrix5LazyDefault, tile16 = false, pair = false } = o;
+  const lookahead = o.lookahead ?? (matrix5LookaheadDefault && !pair);
   const limit = caps.maxComputeWorkgroupStorageSize;
   if (tile16 && subgroups === 4) {
     throw new FlashMlaError('invalid_argument', 'matrix.tile16 runs 8 subgroups a workgroup', 'matrix.subgroups', '8 (or unset) with tile16', '4');
