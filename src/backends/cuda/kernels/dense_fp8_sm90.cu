@@ -85,7 +85,7 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif
-static_assert(!(MLA_DENSE_FP8_VAR & ~134217727), "MLA_DENSE_FP8_VAR: bits 1 .. 67108864 only");
+static_assert(!(MLA_DENSE_FP8_VAR & ~536870911), "MLA_DENSE_FP8_VAR: bits 1 .. 268435456 only");
 [[maybe_unused]] constexpr bool kOwnP = MLA_DENSE_FP8_VAR & 1;
 [[maybe_unused]] constexpr bool kTwoSlots16 = (MLA_DENSE_FP8_VAR & 2) || kOwnP;
 [[maybe_unused]] constexpr bool kScoresFirst = MLA_DENSE_FP8_VAR & 4;
@@ -714,6 +714,18 @@ struct DenseFp8 {
 #define MLA_DFP8_SCAN ((MLA_DENSE_FP8_VAR & (8192 | 16384)) != 0)
 #define MLA_DFP8_SCANSC ((MLA_DENSE_FP8_VAR & 16384) != 0)
 [[maybe_unused]] constexpr bool kAltScanSc = MLA_DFP8_SCANSC;
+// Bit 134217728 (with 64; session 12): stale row maxima. A warpgroup's tile first tests, per thread and without any
+// reduction, whether one of its scores exceeds the row's running maximum by more than kLazyTau (log2 units); one
+// bar.red.or tells the warpgroup. If none does, the tile keeps the old maxima: no shuffles, no cross-warp reduction
+// through shared memory, no exp2 of alpha and no O^T rescale (64 multiplies a thread at 16 rows, 128 at 32), and P
+// = exp2(s - m) is at most 2^kLazyTau (f16 and the hi + lo bf16 pair keep their relative precision). Otherwise the tile
+// runs the usual update (max over the warps, alpha, rescale). The result is the same softmax with another reference
+// maximum; lse = m + log2(l) either way. In a rows-dispatch build (32768) the 32-row pass gets the bit too.
+#define MLA_DFP8_LAZY ((MLA_DENSE_FP8_VAR & 134217728) != 0)
+[[maybe_unused]] constexpr float kLazyTau = 8.f;
+// Bit 268435456 (with 64; session 12): the S phase's load of the next raw batch before the current one's operand at 32
+// rows too (session 10: 8 registers too many there; with 2048 + 16384 it may fit).
+[[maybe_unused]] constexpr bool kAltSpf32 = MLA_DENSE_FP8_VAR & 268435456;
 [[maybe_unused]] constexpr bool kAltScan = MLA_DFP8_SCAN;
 
 template <int NR> struct AltLayout {
@@ -844,7 +856,7 @@ struct DenseFp8Alt {
   static constexpr int OS = MLA_DFP8_ALT_OS, OK = 8 / OS; // O groups a k-step, slices a group
   // The S phase loads the next raw batch before building the current one's operand (16 rows; at 32 rows that takes
   // 8 registers too many).
-  static constexpr bool SPF = NR == 16;
+  static constexpr bool SPF = NR == 16 || kAltSpf32; // (bit 268435456: at 32 rows too)
   static constexpr bool MSH = kAltMaxSmem && NR == 32;
   static constexpr bool SER_S = kAltSerialS || (NR == 32 && kAltSerial32), SER_O = kAltSerialO || (NR == 32 && (kAltSerial32 || kAltSerialO32));
 
@@ -1257,6 +1269,95 @@ struct DenseFp8Alt {
         }
 
         const int key0 = t0 + r0;
+#if MLA_DFP8_LAZY
+        // Bit 134217728: keep the row maxima unless some score passes one by more than kLazyTau (the warpgroup's vote).
+        const auto putP = [&](int r, float p0, float p1) {
+          if (kAltF16 && !bad && MSH) {
+            sts16(pBase + canonOff<NR>(r, r0), __half_as_ushort(__float2half_rn(p0)));
+            sts16(pBase + canonOff<NR>(r, r0 + 8), __half_as_ushort(__float2half_rn(p1)));
+            return;
+          }
+          if (kAltF16 && !bad) { // one f16 P^T
+            *reinterpret_cast<__half*>(pw + canonOff<NR>(r, r0)) = __float2half_rn(p0);
+            *reinterpret_cast<__half*>(pw + canonOff<NR>(r, r0 + 8)) = __float2half_rn(p1);
+            return;
+          }
+          const __nv_bfloat16 h0 = __float2bfloat16_rn(p0), h1 = __float2bfloat16_rn(p1);
+          const __nv_bfloat16 l0 = __float2bfloat16_rn(p0 - __bfloat162float(h0)), l1 = __float2bfloat16_rn(p1 - __bfloat162float(h1));
+          if (MSH) {
+            sts16(pBase + canonOff<NR>(r, r0), __bfloat16_as_ushort(h0));
+            sts16(pBase + canonOff<NR>(r, r0 + 8), __bfloat16_as_ushort(h1));
+            sts16(pBase + NR * kBN * 2 + canonOff<NR>(r, r0), __bfloat16_as_ushort(l0));
+            sts16(pBase + NR * kBN * 2 + canonOff<NR>(r, r0 + 8), __bfloat16_as_ushort(l1));
+            return;
+          }
+          *reinterpret_cast<__nv_bfloat16*>(pw + canonOff<NR>(r, r0)) = h0;
+          *reinterpret_cast<__nv_bfloat16*>(pw + canonOff<NR>(r, r0 + 8)) = h1;
+          *reinterpret_cast<__nv_bfloat16*>(pw + NR * kBN * 2 + canonOff<NR>(r, r0)) = l0;
+          *reinterpret_cast<__nv_bfloat16*>(pw + NR * kBN * 2 + canonOff<NR>(r, r0 + 8)) = l1;
+        };
+        bool grow = false;
+#pragma unroll
+        for (int i = 0; i < NI; ++i)
+#pragma unroll
+          for (int b = 0; b < 2; ++b) {
+            float& s0 = sAcc[i * 4 + b];
+            float& s1 = sAcc[i * 4 + 2 + b];
+            const int lim = min(tileEnd, lim0 + static_cast<int>((jPack >> (6 * (2 * i + b))) & 63));
+            s0 = key0 < lim ? s0 * p.scaleLog2 : -INFINITY;
+            s1 = key0 + 8 < lim ? s1 * p.scaleLog2 : -INFINITY;
+            const float mOld = MSH ? lds32f(mshA + 4 * ((kc & 1) * NR + 8 * i + 2 * tq + b)) : mRow[i][b];
+            grow = grow || fmaxf(s0, s1) > mOld + kLazyTau; // (mOld = -inf: any finite score; NaN: never)
+          }
+        if (groupAny(wg, grow)) {
+#pragma unroll
+          for (int i = 0; i < NI; ++i)
+#pragma unroll
+            for (int b = 0; b < 2; ++b) {
+              float x = fmaxf(sAcc[i * 4 + b], sAcc[i * 4 + 2 + b]);
+              x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 4));
+              x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 8));
+              x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 16));
+              if (gq == 0) {
+                if (MSH) sts32f(redA + 4 * (warp * NR + 8 * i + 2 * tq + b), x);
+                else red[warp * NR + 8 * i + 2 * tq + b] = x;
+              }
+            }
+          groupSync(wg);
+#pragma unroll
+          for (int i = 0; i < NI; ++i)
+#pragma unroll
+            for (int b = 0; b < 2; ++b) {
+              const int r = 8 * i + 2 * tq + b;
+              const float x = MSH ? fmaxf(fmaxf(lds32f(redA + 4 * r), lds32f(redA + 4 * (NR + r))), fmaxf(lds32f(redA + 4 * (2 * NR + r)), lds32f(redA + 4 * (3 * NR + r))))
+                                  : fmaxf(fmaxf(red[r], red[NR + r]), fmaxf(red[2 * NR + r], red[3 * NR + r]));
+              const float mOld = MSH ? lds32f(mshA + 4 * ((kc & 1) * NR + r)) : mRow[i][b];
+              const float mNew = fmaxf(mOld, x);
+              const float bse = mNew == -INFINITY ? 0.f : mNew;
+              const float alpha = exp2f(mOld - bse);
+#pragma unroll
+              for (int s = 0; s < 8; ++s) o[s][4 * i + b] *= alpha, o[s][4 * i + 2 + b] *= alpha;
+              if (!MSH) mRow[i][b] = mNew;
+              else if (warp == 0 && gq == 0) sts32f(mshA + 4 * (((kc + 1) & 1) * NR + r), mNew); // read by the next tile after this tile's last barrier
+              const float p0 = exp2f(sAcc[i * 4 + b] - bse), p1 = exp2f(sAcc[i * 4 + 2 + b] - bse);
+              lPart[i][b] = lPart[i][b] * alpha + p0 + p1;
+              putP(r, p0, p1);
+            }
+        } else {
+#pragma unroll
+          for (int i = 0; i < NI; ++i)
+#pragma unroll
+            for (int b = 0; b < 2; ++b) {
+              const int r = 8 * i + 2 * tq + b;
+              const float mOld = MSH ? lds32f(mshA + 4 * ((kc & 1) * NR + r)) : mRow[i][b];
+              if (MSH && warp == 0 && gq == 0) sts32f(mshA + 4 * (((kc + 1) & 1) * NR + r), mOld); // (the parity buffers stay in step)
+              const float bse = mOld == -INFINITY ? 0.f : mOld;
+              const float p0 = exp2f(sAcc[i * 4 + b] - bse), p1 = exp2f(sAcc[i * 4 + 2 + b] - bse);
+              lPart[i][b] = lPart[i][b] + p0 + p1;
+              putP(r, p0, p1);
+            }
+        }
+#else
 #pragma unroll
         for (int i = 0; i < NI; ++i)
 #pragma unroll
@@ -1317,6 +1418,7 @@ struct DenseFp8Alt {
             *reinterpret_cast<__nv_bfloat16*>(pw + NR * kBN * 2 + canonOff<NR>(r, r0)) = l0;
             *reinterpret_cast<__nv_bfloat16*>(pw + NR * kBN * 2 + canonOff<NR>(r, r0 + 8)) = l1;
           }
+#endif
         fenceProxyAsync();
         groupSync(wg); // P^T complete (and visible to the tensor cores); red is free
 
@@ -2076,8 +2178,19 @@ extern "C" __global__ void __launch_bounds__(384, 1) mla_dense_fp8_sm90_v32_bf16
 // keeps this pass's bits (v34368 = v1600's 16-row code + v31296's 32-row code).
 #if !defined(MLA_DFP8_PASS2) && (MLA_DENSE_FP8_VAR & 32768)
 #define MLA_DFP8_PASS2 1
+#if (MLA_DENSE_FP8_VAR & 134217728) && (MLA_DENSE_FP8_VAR & 268435456)
+#undef MLA_DENSE_FP8_VAR
+#define MLA_DENSE_FP8_VAR 402684480 // 31296 + 134217728 + 268435456
+#elif MLA_DENSE_FP8_VAR & 268435456
+#undef MLA_DENSE_FP8_VAR
+#define MLA_DENSE_FP8_VAR 268466752 // 31296 + 268435456
+#elif MLA_DENSE_FP8_VAR & 134217728
+#undef MLA_DENSE_FP8_VAR
+#define MLA_DENSE_FP8_VAR 134249024 // 31296 + 134217728
+#else
 #undef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR 31296
+#endif
 #undef MLA_DFP8_NS
 #define MLA_DFP8_NS dfp8r
 #undef MLA_DFP8_SC_NEXT
