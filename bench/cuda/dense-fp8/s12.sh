@@ -8,7 +8,7 @@
 #    shards); one process times shipped, bf16 and every passing candidate (b = 128; 8192 x 16x1 / 32x1 / 16x2, 1024 x
 #    16x1 / 32x1).
 # 2. the pick: the passing candidate with the best geomean over the five shapes, if >= 1.02x the shipped build with no
-#    shape more than 1 % slower. Then, on the pick (or, with no pick, on v134252096 for the record): MORE (240: 120 new)
+#    shape more than 1 % slower. Then, on the pick (or, with no pick, on the first of VARS for the record): MORE (240: 120 new)
 #    dense90 cases, compute-sanitizer memcheck and synccheck (2 cases each), side by side.
 # Last line: `SHIP vN` or `KEEP the shipped build (why)`.
 set -uo pipefail
@@ -36,7 +36,7 @@ print(best[0] if best else "none")
 PY
 )
 echo "pick: $pick"
-c=$pick; [ "$pick" = none ] || [ -z "$pick" ] && c=v134252096
+c=$pick; { [ "$pick" = none ] || [ -z "$pick" ]; } && c=v${VARS%% *}
 d=/tmp/dab-$c
 [ -d $d ] || { echo "KEEP the shipped build (no kernel folder for $c)"; exit 0; }
 MORE=${MORE:-240} # (seeds 90000 .. 90000 + MORE - 1: the first CASES are ab.sh's again)

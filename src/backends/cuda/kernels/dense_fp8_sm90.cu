@@ -86,7 +86,7 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif
-static_assert(!(MLA_DENSE_FP8_VAR & ~536870911), "MLA_DENSE_FP8_VAR: bits 1 .. 268435456 only");
+static_assert(!(MLA_DENSE_FP8_VAR & ~2147483647), "MLA_DENSE_FP8_VAR: bits 1 .. 1073741824 only");
 [[maybe_unused]] constexpr bool kOwnP = MLA_DENSE_FP8_VAR & 1;
 [[maybe_unused]] constexpr bool kTwoSlots16 = (MLA_DENSE_FP8_VAR & 2) || kOwnP;
 [[maybe_unused]] constexpr bool kScoresFirst = MLA_DENSE_FP8_VAR & 4;
@@ -727,6 +727,12 @@ struct DenseFp8 {
 // Bit 268435456 (with 64; session 12): the S phase's load of the next raw batch before the current one's operand at 32
 // rows too (session 10: 8 registers too many there; with 2048 + 16384 it may fit).
 [[maybe_unused]] constexpr bool kAltSpf32 = MLA_DENSE_FP8_VAR & 268435456;
+// Bit 536870912 (with 134217728; session 12 round 2): one barrier a tile for the softmax. P is computed and stored with
+// the old maxima at once, and the vote on growth rides on the barrier that publishes P^T (bar.red.or); only a tile where
+// some score passed its maximum by more than kLazyTau redoes the usual update, P and the barrier.
+#define MLA_DFP8_ONEBAR ((MLA_DENSE_FP8_VAR & 536870912) != 0)
+static_assert(!MLA_DFP8_ONEBAR || MLA_DFP8_LAZY, "bit 536870912 needs 134217728");
+// Bit 1073741824 (session 12 round 2): the 32-row pass without 4096 (its O^T groups double-buffered, as at 16 rows).
 [[maybe_unused]] constexpr bool kAltScan = MLA_DFP8_SCAN;
 
 template <int NR> struct AltLayout {
@@ -1310,7 +1316,30 @@ struct DenseFp8Alt {
             const float mOld = MSH ? lds32f(mshA + 4 * ((kc & 1) * NR + 8 * i + 2 * tq + b)) : mRow[i][b];
             grow = grow || fmaxf(s0, s1) > mOld + kLazyTau; // (mOld = -inf: any finite score; NaN: never)
           }
+#if MLA_DFP8_ONEBAR
+        float lNew[NI][2];
+#pragma unroll
+        for (int i = 0; i < NI; ++i)
+#pragma unroll
+          for (int b = 0; b < 2; ++b) { // P with the old maxima (overwritten below if the vote says a maximum grows)
+            const int r = 8 * i + 2 * tq + b;
+            const float mOld = MSH ? lds32f(mshA + 4 * ((kc & 1) * NR + r)) : mRow[i][b];
+            if (MSH && warp == 0 && gq == 0) sts32f(mshA + 4 * (((kc + 1) & 1) * NR + r), mOld); // (replaced by mNew on growth)
+            const float bse = mOld == -INFINITY ? 0.f : mOld;
+            const float p0 = exp2f(sAcc[i * 4 + b] - bse), p1 = exp2f(sAcc[i * 4 + 2 + b] - bse);
+            lNew[i][b] = lPart[i][b] + p0 + p1;
+            putP(r, p0, p1);
+          }
+        fenceProxyAsync();
+        if (!groupAny(wg, grow)) { // P^T complete and visible to the tensor cores
+#pragma unroll
+          for (int i = 0; i < NI; ++i)
+#pragma unroll
+            for (int b = 0; b < 2; ++b) lPart[i][b] = lNew[i][b];
+        } else {
+#else
         if (groupAny(wg, grow)) {
+#endif
 #pragma unroll
           for (int i = 0; i < NI; ++i)
 #pragma unroll
@@ -1344,6 +1373,11 @@ struct DenseFp8Alt {
               lPart[i][b] = lPart[i][b] * alpha + p0 + p1;
               putP(r, p0, p1);
             }
+#if MLA_DFP8_ONEBAR
+          fenceProxyAsync();
+          groupSync(wg); // P^T complete (and visible to the tensor cores); red is free
+        }
+#else
         } else {
 #pragma unroll
           for (int i = 0; i < NI; ++i)
@@ -1358,6 +1392,7 @@ struct DenseFp8Alt {
               putP(r, p0, p1);
             }
         }
+#endif
 #else
 #pragma unroll
         for (int i = 0; i < NI; ++i)
@@ -1420,8 +1455,10 @@ struct DenseFp8Alt {
             *reinterpret_cast<__nv_bfloat16*>(pw + NR * kBN * 2 + canonOff<NR>(r, r0 + 8)) = l1;
           }
 #endif
+#if !MLA_DFP8_ONEBAR
         fenceProxyAsync();
         groupSync(wg); // P^T complete (and visible to the tensor cores); red is free
+#endif
 
         if (bad) oPhaseExact(o, raw, warp, gq, tq, lane, live, pDesc, emptyBar + 8 * slot);
 #if MLA_DFP8_SCAN
@@ -2179,19 +2216,29 @@ extern "C" __global__ void __launch_bounds__(384, 1) mla_dense_fp8_sm90_v32_bf16
 // keeps this pass's bits (v34368 = v1600's 16-row code + v31296's 32-row code).
 #if !defined(MLA_DFP8_PASS2) && (MLA_DENSE_FP8_VAR & 32768)
 #define MLA_DFP8_PASS2 1
-#if (MLA_DENSE_FP8_VAR & 134217728) && (MLA_DENSE_FP8_VAR & 268435456)
-#undef MLA_DENSE_FP8_VAR
-#define MLA_DENSE_FP8_VAR 402684480 // 31296 + 134217728 + 268435456
-#elif MLA_DENSE_FP8_VAR & 268435456
-#undef MLA_DENSE_FP8_VAR
-#define MLA_DENSE_FP8_VAR 268466752 // 31296 + 268435456
-#elif MLA_DENSE_FP8_VAR & 134217728
-#undef MLA_DENSE_FP8_VAR
-#define MLA_DENSE_FP8_VAR 134249024 // 31296 + 134217728
+// (31296 plus this build's session-12 bits 134217728, 268435456 and 536870912; 1073741824 takes 4096 out of it)
+#if MLA_DENSE_FP8_VAR & 134217728
+#define MLA_DFP8_P2A 134217728
 #else
-#undef MLA_DENSE_FP8_VAR
-#define MLA_DENSE_FP8_VAR 31296
+#define MLA_DFP8_P2A 0
 #endif
+#if MLA_DENSE_FP8_VAR & 268435456
+#define MLA_DFP8_P2B 268435456
+#else
+#define MLA_DFP8_P2B 0
+#endif
+#if MLA_DENSE_FP8_VAR & 536870912
+#define MLA_DFP8_P2C 536870912
+#else
+#define MLA_DFP8_P2C 0
+#endif
+#if MLA_DENSE_FP8_VAR & 1073741824
+#define MLA_DFP8_P2D (1073741824 - 4096)
+#else
+#define MLA_DFP8_P2D 0
+#endif
+#undef MLA_DENSE_FP8_VAR
+#define MLA_DENSE_FP8_VAR (31296 + MLA_DFP8_P2A + MLA_DFP8_P2B + MLA_DFP8_P2C + MLA_DFP8_P2D)
 #undef MLA_DFP8_NS
 #define MLA_DFP8_NS dfp8r
 #undef MLA_DFP8_SC_NEXT
