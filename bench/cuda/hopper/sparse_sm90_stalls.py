@@ -4,9 +4,9 @@
 
     python3 bench/cuda/hopper/sparse_sm90_stalls.py R.sass.csv [--top N]
 
-Roles: the SASS is cut at each USETMAXREG (setmaxnreg): the rows before the first one are `pre`, a segment opening
-with a DEALLOC is the `producer`, the segments opening with an ALLOC are the consumer warpgroups in code order
-(`wg0`, `wg1`, ...). Out-of-line retry blocks of try_wait loops (placed by ptxas after the code that jumps to them)
+Roles: the SASS is cut at each USETMAXREG (setmaxnreg): the rows before the first one are `pre`, each segment is named
+by its instruction and register count (`wg dealloc 160`, `wg alloc 200`), and the DEALLOC with the fewest registers is
+the `producer`. Out-of-line retry blocks of try_wait loops (placed by ptxas after the code that jumps to them)
 go to the role of the address their closing BRA jumps back to.
 Classes of stall samples a role: `mbarrier <operand>` (samples on a SYNCS...TRYWAIT row and on the branch of its loop,
 keyed by the barrier's address operand, e.g. [R27+URZ+0x36ac0]: one key a barrier array), `load wait (long_sb)` (rows
@@ -50,16 +50,21 @@ for r in rows:
         addr.append(None)
 at = {x: i for i, x in enumerate(addr) if x is not None}
 
-# 1. roles by setmaxnreg segments
-role, seg, nalloc = [], 'pre', 0
+# 1. roles by setmaxnreg segments: each named by its instruction and register count; the DEALLOC with the fewest
+# registers is the producer (sparse_sm90.cu: producer 144, warpgroup 1 160 by DEALLOC, warpgroup 0 200 by ALLOC)
+role, seg, segs = [], 'pre', []
 for s in src:
-    if 'USETMAXREG' in s or 'SETMAXREG' in s:
-        if 'DEALLOC' in s:
-            seg = 'producer'
-        else:
-            seg = f'wg{nalloc}'; nalloc += 1
+    m = re.search(r'USETMAXREG\.(\w+)\S*\s+(?:\w+,\s*)?(0x[0-9a-f]+|\d+)', s)
+    if m:
+        seg = f'{"dealloc" if "DEALLOC" in m.group(1) else "alloc"} {int(m.group(2), 0)}'
+        segs.append(seg)
     role.append(seg)
-
+deallocs = sorted((int(x.split()[1]), x) for x in segs if x.startswith('dealloc'))
+names = {x: f'wg {x}' for x in segs}
+if deallocs:
+    names[deallocs[0][1]] = 'producer'
+role = [names.get(r, r) for r in role]
+nalloc = 0
 
 # 2. retry blocks: a TRYWAIT loop ptxas moved out of line ends with an unconditional BRA back into its caller's code
 def target(s):
@@ -124,17 +129,17 @@ for i, r in enumerate(rows):
 
 T = sum(tot.values())
 print(f'{len(rows)} SASS rows, {T} samples, {sum(inst.values()) / 1e6:.2f} M warp instructions')
-for rl in ['pre', 'producer'] + [f'wg{i}' for i in range(nalloc)]:
+for rl in ['pre', 'producer'] + [names[x] for x in segs if names[x] != 'producer']:
     if rl not in tot:
         continue
     n = tot[rl]
-    print(f'{rl:9s} samples {n:7d} ({100 * n / max(T, 1):4.1f} %), inst {inst[rl] / 1e6:6.2f} M | '
+    print(f'{rl:14s} samples {n:7d} ({100 * n / max(T, 1):4.1f} %), inst {inst[rl] / 1e6:6.2f} M | '
           + ', '.join(f'{c} {100 * v / max(n, 1):.1f} %' for c, v in per[rl].most_common(7)))
-    print(f'{"":9s} reasons: ' + ', '.join(f'{k[6:]} {100 * v / max(n, 1):.0f} %' for k, v in reasons[rl].most_common(6)))
+    print(f'{"":14s} reasons: ' + ', '.join(f'{k[6:]} {100 * v / max(n, 1):.0f} %' for k, v in reasons[rl].most_common(6)))
     if rl == 'producer':
         mb = sum(v for c, v in per[rl].items() if c.startswith('mbarrier'))
         lw = per[rl]['load wait (long_sb)']
-        print(f'{"":9s} PRODUCER: empty waits {100 * mb / max(n, 1):.1f} % vs load waits {100 * lw / max(n, 1):.1f} % '
+        print(f'{"":14s} PRODUCER: empty waits {100 * mb / max(n, 1):.1f} % vs load waits {100 * lw / max(n, 1):.1f} % '
               f'vs issuing/other {100 * (n - mb - lw) / max(n, 1):.1f} % of its samples')
 if a.top:
     order = sorted(range(len(rows)), key=lambda i: -num(rows[i], SAMPLES))[: a.top]
