@@ -199,6 +199,19 @@ static_assert((MLA_SPARSE_SM90_MODE & 2147483648) && (MLA_SPARSE_SM90_MODE & 819
 #if MLA_SPARSE_SM90_MODE & 137438953472
 static_assert((MLA_SPARSE_SM90_MODE & 2147483648) && !(MLA_SPARSE_SM90_MODE & 4294967296), "bit 37 needs 31 and not 32");
 #endif
+// Session 12 (issue #14): ncu of bit 38's V3.2 pair entry (V3.2 b64 s_q 2) splits the producer's stall samples into
+// 4 % waiting on `empty`, 21 % on its own gathered bytes (long scoreboard at the first use after the wait) and 75 %
+// issuing; warpgroup 0 waits on `full` 23 % of its time. The producer is the fill's bound and the gather latency is
+// exposed at the top of every tile: tile t + 1's loads are issued after all of tile t is stored and handed over, and
+// the empty wait that follows is too short to cover them. Bit 39 (549755813888, pair entries) / bit 40
+// (1099511627776, one-CTA entries): each round's registers take tile t + 1's loads as soon as that round of tile t
+// is stored, all but the last round before the `full` arrival (so the hand-over is not delayed by the last loads):
+// the first rounds' latency hides under the later rounds' conversions and stores. Same registers, same instructions;
+// only their order. Not with 16, 17, 27, 28 or 30 (their own producer loops).
+#if MLA_SPARSE_SM90_MODE & (549755813888 | 1099511627776)
+static_assert(!(MLA_SPARSE_SM90_MODE & (65536 | 131072 | 134217728 | 268435456 | 1073741824)), "bits 39 / 40 are not for 16, 17, 27, 28 or 30");
+constexpr bool kEarlyPair = MLA_SPARSE_SM90_MODE & 549755813888, kEarlyOne = MLA_SPARSE_SM90_MODE & 1099511627776;
+#endif
 #if MLA_SPARSE_SM90_MODE & (4194304 | 8388608 | 16777216)
 constexpr bool kNoStore = MLA_SPARSE_SM90_MODE & 4194304, kNoConv = MLA_SPARSE_SM90_MODE & 8388608,
                kNoRemote = MLA_SPARSE_SM90_MODE & 16777216;
@@ -790,6 +803,15 @@ struct Kernel {
         if constexpr (C2) storeTilePeerFirst(d, kt, st, r0, k, rot, tokInRound, pe);
         else
 #endif
+#if MLA_SPARSE_SM90_MODE & (549755813888 | 1099511627776)
+        if constexpr (C2 ? kEarlyPair : kEarlyOne) { // bits 39 / 40: round rnd of tile t + 1 loaded once round rnd of t is stored
+#pragma unroll
+          for (int rnd = 0; rnd < kRounds; ++rnd) {
+            storeRound(d, kt, st, rnd, r0, k, rot, tokInRound, pe);
+            if (rnd + 1 < kRounds && t + 1 < it.nTiles) loadRound(p, d, ids[rnd], rnd, k, rot);
+          }
+        } else
+#endif
 #pragma unroll
         for (int rnd = 0; rnd < kRounds; ++rnd) storeRound(d, kt, st, rnd, r0, k, rot, tokInRound, pe);
 #if MLA_SPARSE_SM90_MODE & (34359738368 | 274877906944)
@@ -802,6 +824,11 @@ struct Kernel {
 #endif
         fenceProxyAsync();
         mbarArrive(fullBar + 8 * st);
+#if MLA_SPARSE_SM90_MODE & (549755813888 | 1099511627776)
+        if constexpr (C2 ? kEarlyPair : kEarlyOne) { // bits 39 / 40: the last round's loads (the others are in flight)
+          if (t + 1 < it.nTiles) loadRound(p, d, ids[kRounds - 1], kRounds - 1, k, rot);
+        } else
+#endif
         if (t + 1 < it.nTiles) load(ids); // tile t + 1: in flight while the consumers work on t
 #pragma unroll
         for (int rnd = 0; rnd < kRounds; ++rnd) ids[rnd] = idOf(t + 2, rnd);
