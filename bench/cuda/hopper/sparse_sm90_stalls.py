@@ -14,6 +14,9 @@ whose samples are mostly long-scoreboard: waits on global loads, LDG, or other l
 `wait`, `barrier`, `other`. The producer of the pair entries waits on one mbarrier only (`empty`, a stage's hand-back),
 so its `mbarrier` share is the time it waits for the consumers and its `load wait` share the time it waits for the
 gathered bytes (issue #14, docs/notes/cuda-sparse-decode.md, "Session 12").
+Caveat (session 12, call 2): ncu gives the out-of-line retry blocks of the try_wait loops no samples even when they run
+most of a wait (220 k executions, 0 samples), so the `mbarrier` shares are floors; the summary lists each wait loop's
+first tries and retry executions, the share of waits that retried and the tries a retried wait took.
 """
 import argparse
 import collections
@@ -141,6 +144,21 @@ for rl in ['pre', 'producer'] + [names[x] for x in segs if names[x] != 'producer
         lw = per[rl]['load wait (long_sb)']
         print(f'{"":14s} PRODUCER: empty waits {100 * mb / max(n, 1):.1f} % vs load waits {100 * lw / max(n, 1):.1f} % '
               f'vs issuing/other {100 * (n - mb - lw) / max(n, 1):.1f} % of its samples')
+print('try_wait loops (first try at the inline TRYWAIT, retries in the out-of-line block):')
+first = collections.defaultdict(int)
+for i, s in enumerate(src):
+    if re.match(r'SYNCS\.PHASECHK', s):
+        inline = i < len(src) - 1 and not any(re.match(r'BRA\s', src[j]) for j in range(i + 1, min(i + 4, len(src))))
+        e = num(rows[i], 'Instructions Executed')
+        k = (role[i], key[i])
+        if inline:
+            first[k] += e
+        else:
+            close = next((j for j in range(i + 1, min(i + 5, len(src))) if re.match(r'BRA\s', src[j])), None)
+            left = num(rows[close], 'Instructions Executed') if close is not None else 0
+            f = first.get(k, 0)
+            print(f'  {k[0]:14s} {k[1]}: {f} waits, {e} retries; {left} waits retried ({100 * left / max(f, 1):.0f} %), '
+                  f'{e / max(left, 1):.1f} tries each')
 if a.top:
     order = sorted(range(len(rows)), key=lambda i: -num(rows[i], SAMPLES))[: a.top]
     for i in sorted(order):
