@@ -56,6 +56,8 @@ test('sparse_sm90: grid, block and the shared memory the .cu asserts', () => {
   assert.equal(mode & (8192 | 16384 | 32768), 8192 | 16384 | 32768, `the shipped build mode ${mode} has the pair bits 13-15`);
   // Session 11: bits 33 / 34 (the no-swizzle descriptors' LBO / SBO exchanged) were first-call hedges, wrong on the H200.
   assert.equal(BigInt(mode) & (8589934592n | 17179869184n), 0n, `the shipped build mode ${mode} has no descriptor hedge bit`);
+  // Session 12: the V3.2 pair entry computes its validity flags in each CTA (bit 38, with the token-contiguous pair tile, 31).
+  assert.equal(BigInt(mode) & (274877906944n | 2147483648n), 274877906944n | 2147483648n, `the shipped build mode ${mode} has bits 31 and 38`);
   const build = readFileSync(fileURLToPath(new URL('../../scripts/build-kernels.mjs', import.meta.url)), 'utf8');
   assert.match(build, /'sparse_sm90\.cu': \['arch=compute_90a,code=sm_90a'\]/, 'built for sm_90a only');
 });

@@ -5,6 +5,8 @@
 //   node build/bench/cuda/hopper/sparse-sm90-final-ab.js FLASHMLA.json shipped=dist/cuda m1544=/tmp/sab-m1544 ...
 //     [--reps N (10)] [--rounds N (2)] [--warmup N (3)] [--json FILE]
 // Prints one line per build: `NAME geomean G over 12 | shape ratios...`, then the per-shape table in µs.
+// Each shape's medians also go to stderr as soon as it is timed (`[+Ts] shape k/12 LABEL: NAME us ...`), and with --json
+// the file is rewritten after every shape (`done` = shapes timed), so a run cut by its timeout still leaves them.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { type CudaBackend, createCudaBackend } from '../../../src/backends/cuda/index.js';
 import { uniform as rng } from '../../../src/cli/random.js';
@@ -66,7 +68,12 @@ const backends: CudaBackend[] = [];
 for (const b of builds) backends.push(await createCudaBackend({ kernelDir: b.dir }));
 const us: number[][] = builds.map(() => []);
 const fm: (number | undefined)[] = [];
-for (const s of flashmlaSparseShapes) {
+const t0 = performance.now();
+const label = (s: SparseShape) => `${s.format === 'v32' ? 'V3.2' : 'M1'} b${s.b} h${s.hQ} s${s.sQ} k${s.topk}${s.extraTopk ? `+${s.extraTopk}${s.extraBlockSize === 2 ? '/2' : ''}${s.extraTopkLength ? 'L' : ''}` : ''}`;
+const save = (result: unknown[], done: number) => {
+  if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ flashmla: file, reps, rounds, warmup, done, shapes: flashmlaSparseShapes.slice(0, done).map(label), flashmlaUs: fm, builds: result }, null, 1));
+};
+for (const [k, s] of flashmlaSparseShapes.entries()) {
   const h = hostInputs(s);
   const runs = backends.map((be) => onBackend(be, s, h));
   const times: number[][] = builds.map(() => []);
@@ -79,10 +86,11 @@ for (const s of flashmlaSparseShapes) {
   runs.forEach((x) => x.free());
   times.forEach((t, i) => { t.sort((a, b) => a - b); us[i].push(t[Math.floor(t.length / 2)] * 1e3); });
   fm.push(flashmla(s));
+  process.stderr.write(`[+${((performance.now() - t0) / 1e3).toFixed(1)}s] shape ${k + 1}/${flashmlaSparseShapes.length} ${label(s)}: ${builds.map((b, i) => `${b.name} ${us[i][k].toFixed(1)}`).join(' ')} us\n`);
+  save(builds.map((b, i) => ({ name: b.name, dir: b.dir, us: us[i] })), k + 1);
 }
 for (const be of backends) be.dispose();
 
-const label = (s: SparseShape) => `${s.format === 'v32' ? 'V3.2' : 'M1'} b${s.b} h${s.hQ} s${s.sQ} k${s.topk}${s.extraTopk ? `+${s.extraTopk}${s.extraBlockSize === 2 ? '/2' : ''}${s.extraTopkLength ? 'L' : ''}` : ''}`;
 const result = builds.map((b, i) => {
   const ratios = us[i].map((x, k) => (fm[k] ? fm[k]! / x : NaN));
   const ok = ratios.filter((x) => Number.isFinite(x));
@@ -94,4 +102,4 @@ for (const r of result) {
 }
 console.log(['shape'.padEnd(26), 'FlashMLA', ...builds.map((b) => b.name.padStart(9))].join(' '));
 flashmlaSparseShapes.forEach((s, k) => console.log([label(s).padEnd(26), (fm[k]?.toFixed(1) ?? '-').padStart(8), ...result.map((r) => r.us[k].toFixed(1).padStart(9))].join(' ')));
-if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ flashmla: file, reps, rounds, warmup, shapes: flashmlaSparseShapes.map(label), flashmlaUs: fm, builds: result }, null, 1));
+save(result, flashmlaSparseShapes.length);

@@ -52,7 +52,8 @@ template <bool M1> struct Fmt {
   static constexpr int kRaw = M1 ? 576 : 656;   // bytes of a token's row (V3.2: 512 e4m3, 4 f32 scales, 64 bf16 RoPE; MODEL1: 448 e4m3, 64 bf16)
   static constexpr int kRope = M1 ? 448 : 528;  // where the RoPE bytes start in the row
 };
-// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below: 2215436296 = 67952648 + bit 31 (the pair
+// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below: 277093343240 = 2215436296 + bit 38 (the V3.2
+// pair entry's validity flags computed in each CTA) since session 12's helper round, 2215436296 = 67952648 + bit 31 (the pair
 // entries' token-contiguous key tile, FlashMLA's layout) since session 11's helper round, 67952648 = 843784 + bit 26 (the
 // pair producer's conflict-free lane map) since session 10's helper round, 843784 = 57352 + bits 18 (P by stmatrix) and 19
 // (the scale multiply in bf16x2) since session 10's first call, 57352 = 8 + the pair bits 13-15 in session 9, 8
@@ -63,7 +64,7 @@ template <bool M1> struct Fmt {
 // their meaning. Diagnostics: bit 1 consumers skip every wgmma (producer-bound time), bit 2 the
 // producer skips the token loads (consumer-bound time).
 #ifndef MLA_SPARSE_SM90_MODE
-#define MLA_SPARSE_SM90_MODE 2215436296
+#define MLA_SPARSE_SM90_MODE 277093343240
 #endif
 static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & (81 | 3840)), "bits 0, 4, 6 and 8-11 are gone and bit 3 is required");
 constexpr bool kNoMath = MLA_SPARSE_SM90_MODE & 2, kNoLoad = MLA_SPARSE_SM90_MODE & 4;
@@ -197,6 +198,19 @@ static_assert((MLA_SPARSE_SM90_MODE & 2147483648) && (MLA_SPARSE_SM90_MODE & 819
 // loads) from the layout in bit 32's one-CTA loss, and ships if faster than the shipped map (2-way conflicts).
 #if MLA_SPARSE_SM90_MODE & 137438953472
 static_assert((MLA_SPARSE_SM90_MODE & 2147483648) && !(MLA_SPARSE_SM90_MODE & 4294967296), "bit 37 needs 31 and not 32");
+#endif
+// Session 12 (issue #14): ncu of bit 38's V3.2 pair entry (V3.2 b64 s_q 2) splits the producer's stall samples into
+// 4 % waiting on `empty`, 21 % on its own gathered bytes (long scoreboard at the first use after the wait) and 75 %
+// issuing; warpgroup 0 waits on `full` 23 % of its time. The producer is the fill's bound and the gather latency is
+// exposed at the top of every tile: tile t + 1's loads are issued after all of tile t is stored and handed over, and
+// the empty wait that follows is too short to cover them. Bit 39 (549755813888, pair entries) / bit 40
+// (1099511627776, one-CTA entries): each round's registers take tile t + 1's loads as soon as that round of tile t
+// is stored, all but the last round before the `full` arrival (so the hand-over is not delayed by the last loads):
+// the first rounds' latency hides under the later rounds' conversions and stores. Same registers, same instructions;
+// only their order. Not with 16, 17, 27, 28 or 30 (their own producer loops).
+#if MLA_SPARSE_SM90_MODE & (549755813888 | 1099511627776)
+static_assert(!(MLA_SPARSE_SM90_MODE & (65536 | 131072 | 134217728 | 268435456 | 1073741824)), "bits 39 / 40 are not for 16, 17, 27, 28 or 30");
+constexpr bool kEarlyPair = MLA_SPARSE_SM90_MODE & 549755813888, kEarlyOne = MLA_SPARSE_SM90_MODE & 1099511627776;
 #endif
 #if MLA_SPARSE_SM90_MODE & (4194304 | 8388608 | 16777216)
 constexpr bool kNoStore = MLA_SPARSE_SM90_MODE & 4194304, kNoConv = MLA_SPARSE_SM90_MODE & 8388608,
@@ -789,6 +803,15 @@ struct Kernel {
         if constexpr (C2) storeTilePeerFirst(d, kt, st, r0, k, rot, tokInRound, pe);
         else
 #endif
+#if MLA_SPARSE_SM90_MODE & (549755813888 | 1099511627776)
+        if constexpr (C2 ? kEarlyPair : kEarlyOne) { // bits 39 / 40: round rnd of tile t + 1 loaded once round rnd of t is stored
+#pragma unroll
+          for (int rnd = 0; rnd < kRounds; ++rnd) {
+            storeRound(d, kt, st, rnd, r0, k, rot, tokInRound, pe);
+            if (rnd + 1 < kRounds && t + 1 < it.nTiles) loadRound(p, d, ids[rnd], rnd, k, rot);
+          }
+        } else
+#endif
 #pragma unroll
         for (int rnd = 0; rnd < kRounds; ++rnd) storeRound(d, kt, st, rnd, r0, k, rot, tokInRound, pe);
 #if MLA_SPARSE_SM90_MODE & (34359738368 | 274877906944)
@@ -801,6 +824,11 @@ struct Kernel {
 #endif
         fenceProxyAsync();
         mbarArrive(fullBar + 8 * st);
+#if MLA_SPARSE_SM90_MODE & (549755813888 | 1099511627776)
+        if constexpr (C2 ? kEarlyPair : kEarlyOne) { // bits 39 / 40: the last round's loads (the others are in flight)
+          if (t + 1 < it.nTiles) loadRound(p, d, ids[kRounds - 1], kRounds - 1, k, rot);
+        } else
+#endif
         if (t + 1 < it.nTiles) load(ids); // tile t + 1: in flight while the consumers work on t
 #pragma unroll
         for (int rnd = 0; rnd < kRounds; ++rnd) ids[rnd] = idOf(t + 2, rnd);
