@@ -15,7 +15,7 @@
 //   ./harness_gap abb b s_k h_q s_q          AB_KERNELS, short interleaved bursts (ROUNDS 8 x BURST 10 after IDLE_MS 150)
 //   ./harness_gap b2bn b s_k h_q s_q n name  one warm launch, 500 ms idle, n launches back to back (for ncu
 //                                            --launch-skip k --launch-count 1: k = 1 is the first after idle)
-// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), sa, satr (kVarStAsync: session 12), nar (decode_sm90.cu, <= 32 rows); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
+// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), sa, satr (kVarStAsync: session 12), sa8, sa8tr (+ kVarStSpread), sas (+ kVarStShort), nar (decode_sm90.cu, <= 32 rows); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
 // row) instead of combine; a suffix @c2 / @c4 launches the row tiles of a part as one cluster (placement only).
 // check takes f16 cases too where the kernel has an f16 entry (lib, lib+w, qe, qe+w).
 #define MLA_SM90W_TRACE 1
@@ -48,6 +48,11 @@ MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gqetr, __nv_bfloat16, false, mla::sm90w::k
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsa, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarStAsync)
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gsa, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarStAsync)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsatr, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarStAsync | mla::sm90w::kVarTrace)
+// kVarStSpread (every warp issues 8 rows' copies) and kVarStShort (the staged path only for items of <= 32 tiles).
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsa8, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarStAsync | mla::sm90w::kVarStSpread)
+MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gsa8, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarStAsync | mla::sm90w::kVarStSpread)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsa8tr, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarStAsync | mla::sm90w::kVarStSpread | mla::sm90w::kVarTrace)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsas, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarStAsync | mla::sm90w::kVarStShort)
 // combineWarps with two splits' partials ahead instead of four (fewer registers, more warps an SM): "+w2"
 extern "C" __global__ void __launch_bounds__(256, 3) mla_combine_warps2_bf16(const MlaParams p) { mla::combineWarps<__nv_bfloat16, 2>(p); }
 
@@ -85,6 +90,9 @@ static bool kspecOf(const std::string& full, KSpec& k) {
   else if (n == "qetr") { k.fn = mla_decode_sm90w_bf16_gqetr; k.trace = true; }
   else if (n == "sa") { k.fn = mla_decode_sm90w_bf16_gsa; k.fn16 = mla_decode_sm90w_f16_gsa; }
   else if (n == "satr") { k.fn = mla_decode_sm90w_bf16_gsatr; k.trace = true; }
+  else if (n == "sa8") { k.fn = mla_decode_sm90w_bf16_gsa8; k.fn16 = mla_decode_sm90w_f16_gsa8; }
+  else if (n == "sa8tr") { k.fn = mla_decode_sm90w_bf16_gsa8tr; k.trace = true; }
+  else if (n == "sas") k.fn = mla_decode_sm90w_bf16_gsas;
   else return false;
   return true;
 }

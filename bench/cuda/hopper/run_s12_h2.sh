@@ -20,6 +20,14 @@ C=${C:-sa+w}
 echo "h2s12: $(nvidia-smi --query-gpu=name,clocks.sm,clocks.mem,temperature.gpu,power.draw --format=csv,noheader 2>/dev/null)"
 ls -la "$G" || { echo "h2s12: no harness at $G"; exit 2; }
 chmod +x "$G" 2> /dev/null
+if [ "${SASS:-0}" = 1 ] && command -v cuobjdump > /dev/null; then
+  # instructions of each wide entry (the main loop's code: lib against the candidates)
+  for f in mla_decode_sm90w_bf16 mla_decode_sm90w_bf16_gsa mla_decode_sm90w_bf16_gsa8 mla_decode_sm90w_bf16_gsas; do
+    cuobjdump -sass -fun $f $G 2> /dev/null > "$O/sass_$f.txt"
+    echo "sass $f: $(grep -cE '^\s+/\*[0-9a-f]{4}\*/' "$O/sass_$f.txt") instructions; HGMMA $(grep -c HGMMA "$O/sass_$f.txt"), STG $(grep -c 'STG' "$O/sass_$f.txt"), STS $(grep -c 'STS' "$O/sass_$f.txt"), UBLKCP $(grep -c 'UBLKCP' "$O/sass_$f.txt"), BAR $(grep -c 'BAR' "$O/sass_$f.txt"), LDL/STL $(grep -cE 'LDL|STL' "$O/sass_$f.txt")"
+  done | tee "$O/sass.txt"
+  ts "sass done"
+fi
 if [ "${CHECK:-1}" = 1 ]; then
   pids=""
   for i in $(seq 1 ${CHECK_P:-4}); do
@@ -47,7 +55,7 @@ if grep -q ': [1-9][0-9]* cases, 0 failed' "$O/check.txt" 2> /dev/null || [ "${F
   done
   ts "gap done"
   for s in ${AB_SHAPES:-128,1024,128,1 128,1024,128,2 128,4096,128,1 128,4096,128,2 128,8192,128,1 128,8192,128,2 128,1024,64,1 128,4096,64,1}; do
-    AB_KERNELS="lib+w $C" timeout ${AB_S:-12} $G abb ${s//,/ } 2>&1 | grep '^abb' | tee -a "$O/ab.txt"
+    AB_KERNELS="${AB_K:-lib+w $C}" timeout ${AB_S:-12} $G abb ${s//,/ } 2>&1 | grep '^abb' | tee -a "$O/ab.txt"
   done
   ts "ab done"
 else

@@ -243,6 +243,11 @@ constexpr int kVarQEarly = 262144;
 // CTA exits. The lse stays a plain store; the f32 partials of split items keep the direct stores (128 KB a CTA > Q's
 // 72 KB); an out pointer not 16-byte aligned keeps them too (CTA-uniform).
 constexpr int kVarStAsync = 524288;
+// kVarStSpread (1048576, with kVarStAsync): every consumer warp issues the bulk copies of 8 rows (lanes 0-7), not
+// warp 0 all 64 (a copy's issue is per lane: 64 in one warp serialise), and every consumer thread waits for its own.
+// kVarStShort (2097152, with kVarStAsync): the staged path only for items of at most 32 key tiles (a diagnostic:
+// whether long items lose by it at run time or by the code).
+constexpr int kVarStSpread = 1048576, kVarStShort = 2097152;
 constexpr int kORow = 1040; // kVarStAsync: bytes between two staged output rows (1024 + 16)
 static_assert(64 * kORow <= 9 * kBox, "kVarStAsync: the staged rows fit in Q's region");
 __device__ __forceinline__ void bulkStoreRow(void* dst, uint32_t src, uint32_t bytes) {
@@ -415,7 +420,7 @@ struct DecodeW {
 #endif
     const float LA = rw.l[0][rA] + rw.l[1][rA], LB = rw.l[0][rB] + rw.l[1][rB];
     if constexpr ((VAR & kVarStAsync) != 0) {
-      if (noSplit && (reinterpret_cast<uintptr_t>(p.out) & 15) == 0) { // CTA-uniform
+      if (noSplit && (reinterpret_cast<uintptr_t>(p.out) & 15) == 0 && (!(VAR & kVarStShort) || it.nTiles <= 32)) { // CTA-uniform
         extern __shared__ unsigned char smemRaw[];
         const uint32_t oBase = ((smemAddr(smemRaw) + 1023) & ~1023u) + kQ_OFF;
         const int col0 = 256 * wg + 2 * tq;
@@ -436,7 +441,16 @@ struct DecodeW {
         fenceProxyAsync();
         namedSync(4, 256);
         const int wt = threadIdx.x % 128;
-        if (wg == 0 && wt < 32) {
+        if ((VAR & kVarStSpread) != 0) {
+          const int lane = wt % 32, r = 8 * (4 * wg + wt / 32) + lane;
+          if (lane < 8) {
+            if (r < it.liveRows) {
+              T* out = static_cast<T*>(p.out) + (static_cast<int64_t>(it.qStart) * p.hQ + m0 + r) * kDV;
+              bulkStoreRow(out, oBase + r * kORow, kDV * sizeof(T));
+            }
+            bulkCommit();
+          }
+        } else if (wg == 0 && wt < 32) {
           T* out = static_cast<T*>(p.out) + (static_cast<int64_t>(it.qStart) * p.hQ + m0) * kDV; // hKv = 1: row m0 + r is qStart * hQ + m0 + r
 #pragma unroll
           for (int h2 = 0; h2 < 2; ++h2) {
@@ -638,7 +652,7 @@ struct DecodeW {
 
       // Q rows m0.. (hKv = 1: contiguous from row qStart * hQ) into 9 swizzled boxes; rows past liveRows are zeros.
       if constexpr ((VAR & kVarStAsync) != 0)
-        if (W == 0 && wt < 32) bulkWaitRead0(); // the previous item's staged rows are read out of Q's region
+        if ((VAR & kVarStSpread) ? (wt % 32) < 8 : (W == 0 && wt < 32)) bulkWaitRead0(); // the previous item's staged rows are read out of Q's region
       namedSync(4, 256); // the previous item is done with Q and the row arrays
 #ifdef MLA_SM90W_TRACE
       if constexpr ((VAR & kVarTrace) != 0)
@@ -945,7 +959,7 @@ struct DecodeW {
 #endif
     }
     if constexpr ((VAR & kVarStAsync) != 0)
-      if (W == 0 && wt < 32) bulkWaitRead0(); // shared memory stays the CTA's until the last copy has read it
+      if ((VAR & kVarStSpread) ? (wt % 32) < 8 : (W == 0 && wt < 32)) bulkWaitRead0(); // shared memory stays the CTA's until the last copy has read it
 #ifdef MLA_SM90W_TRACE
     if constexpr ((VAR & kVarTrace) != 0)
       if (wt == 0) {
