@@ -15,7 +15,7 @@
 //   ./harness_gap abb b s_k h_q s_q          AB_KERNELS, short interleaved bursts (ROUNDS 8 x BURST 10 after IDLE_MS 150)
 //   ./harness_gap b2bn b s_k h_q s_q n name  one warm launch, 500 ms idle, n launches back to back (for ncu
 //                                            --launch-skip k --launch-count 1: k = 1 is the first after idle)
-// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), sa, satr (kVarStAsync: session 12), sa8, sa8tr (+ kVarStSpread), sas (+ kVarStShort), nar (decode_sm90.cu, <= 32 rows); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
+// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), sa, satr (kVarStAsync: session 12), sa8, sa8tr (+ kVarStSpread), sas (+ kVarStShort), x798 (the library's bits before session 12; since then lib = sa8), nar (decode_sm90.cu, <= 32 rows); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
 // row) instead of combine; a suffix @c2 / @c4 launches the row tiles of a part as one cluster (placement only).
 // check takes f16 cases too where the kernel has an f16 entry (lib, lib+w, qe, qe+w).
 #define MLA_SM90W_TRACE 1
@@ -53,6 +53,9 @@ MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsa8, __nv_bfloat16, false, mla::sm90w::kL
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gsa8, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarStAsync | mla::sm90w::kVarStSpread)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsa8tr, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarStAsync | mla::sm90w::kVarStSpread | mla::sm90w::kVarTrace)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsas, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarStAsync | mla::sm90w::kVarStShort)
+// The library's bits before session 12 (x798: without kVarStAsync / kVarStSpread), for A/Bs against the new ones.
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_g798, __nv_bfloat16, false, 798)
+MLA_SM90W_ENTRY(mla_decode_sm90w_f16_g798, __half, false, 798)
 // combineWarps with two splits' partials ahead instead of four (fewer registers, more warps an SM): "+w2"
 extern "C" __global__ void __launch_bounds__(256, 3) mla_combine_warps2_bf16(const MlaParams p) { mla::combineWarps<__nv_bfloat16, 2>(p); }
 
@@ -93,6 +96,7 @@ static bool kspecOf(const std::string& full, KSpec& k) {
   else if (n == "sa8") { k.fn = mla_decode_sm90w_bf16_gsa8; k.fn16 = mla_decode_sm90w_f16_gsa8; }
   else if (n == "sa8tr") { k.fn = mla_decode_sm90w_bf16_gsa8tr; k.trace = true; }
   else if (n == "sas") k.fn = mla_decode_sm90w_bf16_gsas;
+  else if (n == "x798") { k.fn = mla_decode_sm90w_bf16_g798; k.fn16 = mla_decode_sm90w_f16_g798; }
   else return false;
   return true;
 }

@@ -292,7 +292,8 @@ __device__ __forceinline__ void traceClk(int base) {
 constexpr int kLibVar = MLA_SM90W_LIB_VAR;
 static_assert((kLibVar & kVarMcast) == 0, "the library launches without clusters");
 #else
-constexpr int kLibVar = kVarGridX | kVarSleep | kVarSkip | kVarFull | kVarEarlyRel | kVarUnrollS; // x798 (session 9)
+// x798 (session 9) + the staged output rows with every warp issuing copies (session 12: x1573662)
+constexpr int kLibVar = kVarGridX | kVarSleep | kVarSkip | kVarFull | kVarEarlyRel | kVarUnrollS | kVarStAsync | kVarStSpread;
 #endif
 
 template <int VAR> __device__ __forceinline__ int partIdx() { return (VAR & kVarGridX) ? blockIdx.z : blockIdx.x; }
