@@ -67,7 +67,7 @@ out = sys.argv[1]
 ab = open(os.path.join(out, "ab.txt")).read() if os.path.exists(os.path.join(out, "ab.txt")) else ""
 rs = []
 for l in ab.splitlines():
-    m = re.search(r"s_k=(\d+),h_q=(\d+),s_q=(\d+) rows=(\d+).*\| \S+ ([\d.]+) us \S+ \| \S+ ([\d.]+) us ([\d.]+)", l)
+    m = re.search(r"s_k=(\d+),h_q=(\d+),s_q=(\d+) rows=(\d+).*?\| \S+ ([\d.]+) us \S+ \| \S+ ([\d.]+) us ([\d.]+)", l) # the first two kernels
     if m:
         sk, hq, sq, rows, a, b, r = m.groups(); rs.append((int(rows), int(sk), float(a), float(b), float(r)))
         print("h2s12 A/B rows %s s_k %s: lib+w %s us, sa+w %s us, lib/sa %s" % (rows, sk, a, b, r))
