@@ -12,9 +12,10 @@
 //                                            the combine; trace kernels also print the per-CTA summary (session 11
 //                                            round 4: and the item line, item_cyc/us, from the clock64 stamps)
 //   ./harness_gap ab b s_k h_q s_q           AB_KERNELS, ROUNDS interleaved rounds of medianUs (harness_common.cuh)
+//   ./harness_gap abb b s_k h_q s_q          AB_KERNELS, short interleaved bursts (ROUNDS 8 x BURST 10 after IDLE_MS 150)
 //   ./harness_gap b2bn b s_k h_q s_q n name  one warm launch, 500 ms idle, n launches back to back (for ncu
 //                                            --launch-skip k --launch-count 1: k = 1 is the first after idle)
-// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), nar (decode_sm90.cu, <= 32 rows); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
+// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), sa, satr (kVarStAsync: session 12), sa8, sa8tr (+ kVarStSpread), sas (+ kVarStShort), x798 (the library's bits before session 12; since then lib = sa8), nar (decode_sm90.cu, <= 32 rows); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
 // row) instead of combine; a suffix @c2 / @c4 launches the row tiles of a part as one cluster (placement only).
 // check takes f16 cases too where the kernel has an f16 entry (lib, lib+w, qe, qe+w).
 #define MLA_SM90W_TRACE 1
@@ -42,6 +43,19 @@ MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_g799tr, __nv_bfloat16, false, 799 | mla::s
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gqe, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarQEarly)
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gqe, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarQEarly)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gqetr, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarQEarly | mla::sm90w::kVarTrace)
+// Session 12 (h2): the library's bits + kVarStAsync (an unsplit item's output rows through shared memory and bulk
+// copies), both dtypes (check), and its trace twin.
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsa, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarStAsync)
+MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gsa, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarStAsync)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsatr, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarStAsync | mla::sm90w::kVarTrace)
+// kVarStSpread (every warp issues 8 rows' copies) and kVarStShort (the staged path only for items of <= 32 tiles).
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsa8, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarStAsync | mla::sm90w::kVarStSpread)
+MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gsa8, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarStAsync | mla::sm90w::kVarStSpread)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsa8tr, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarStAsync | mla::sm90w::kVarStSpread | mla::sm90w::kVarTrace)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsas, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarStAsync | mla::sm90w::kVarStShort)
+// The library's bits before session 12 (x798: without kVarStAsync / kVarStSpread), for A/Bs against the new ones.
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_g798, __nv_bfloat16, false, 798)
+MLA_SM90W_ENTRY(mla_decode_sm90w_f16_g798, __half, false, 798)
 // combineWarps with two splits' partials ahead instead of four (fewer registers, more warps an SM): "+w2"
 extern "C" __global__ void __launch_bounds__(256, 3) mla_combine_warps2_bf16(const MlaParams p) { mla::combineWarps<__nv_bfloat16, 2>(p); }
 
@@ -77,6 +91,12 @@ static bool kspecOf(const std::string& full, KSpec& k) {
   else if (n == "x799tr") { k.fn = mla_decode_sm90w_bf16_g799tr; k.trace = true; }
   else if (n == "qe") { k.fn = mla_decode_sm90w_bf16_gqe; k.fn16 = mla_decode_sm90w_f16_gqe; }
   else if (n == "qetr") { k.fn = mla_decode_sm90w_bf16_gqetr; k.trace = true; }
+  else if (n == "sa") { k.fn = mla_decode_sm90w_bf16_gsa; k.fn16 = mla_decode_sm90w_f16_gsa; }
+  else if (n == "satr") { k.fn = mla_decode_sm90w_bf16_gsatr; k.trace = true; }
+  else if (n == "sa8") { k.fn = mla_decode_sm90w_bf16_gsa8; k.fn16 = mla_decode_sm90w_f16_gsa8; }
+  else if (n == "sa8tr") { k.fn = mla_decode_sm90w_bf16_gsa8tr; k.trace = true; }
+  else if (n == "sas") k.fn = mla_decode_sm90w_bf16_gsas;
+  else if (n == "x798") { k.fn = mla_decode_sm90w_bf16_g798; k.fn16 = mla_decode_sm90w_f16_g798; }
   else return false;
   return true;
 }
@@ -382,6 +402,36 @@ int main(int argc, char** argv) {
         t[i].push_back(medianUs(d, [k](const Dev& dd, bool) { return launchK(dd, k); }));
       }
     printf("ab %s rows=%d", shape.c_str(), pr.sQ * pr.hQ);
+    for (size_t i = 0; i < names.size(); ++i) printf(" | %s %.1f us %.3f", names[i].c_str(), med(t[i]), med(t[0]) / med(t[i]));
+    printf("\n");
+  } else if (mode == "abb") {
+    // Session 12: short interleaved bursts at one clock. Each round, for each kernel in turn: IDLE_MS (150) idle, one
+    // warm-up launch, BURST (10) launches back to back between two events (µs a launch). Medians over ROUNDS (8).
+    const auto names = words("AB_KERNELS", "lib+w sa+w");
+    const int rounds = getenv("ROUNDS") ? atoi(getenv("ROUNDS")) : 8, burst = getenv("BURST") ? atoi(getenv("BURST")) : 10;
+    const int idle = getenv("IDLE_MS") ? atoi(getenv("IDLE_MS")) : 150;
+    std::vector<KSpec> ks(names.size());
+    for (size_t i = 0; i < names.size(); ++i)
+      if (!kspecOf(names[i], ks[i])) { fprintf(stderr, "unknown kernel %s\n", names[i].c_str()); return 2; }
+    cudaEvent_t e0, e1;
+    CK(cudaEventCreate(&e0));
+    CK(cudaEventCreate(&e1));
+    std::vector<std::vector<double>> t(names.size());
+    for (int r = 0; r < rounds; ++r)
+      for (size_t i = 0; i < names.size(); ++i) {
+        const size_t k = (r & 1) ? names.size() - 1 - i : i; // alternate the order: neither kernel always goes first
+        CK(cudaDeviceSynchronize());
+        sleepMs(idle);
+        if (!launchK(d, ks[k])) { fprintf(stderr, "launch %s failed\n", names[k].c_str()); return 2; }
+        CK(cudaEventRecord(e0));
+        for (int b = 0; b < burst; ++b) launchK(d, ks[k]);
+        CK(cudaEventRecord(e1));
+        CK(cudaEventSynchronize(e1));
+        float ms;
+        CK(cudaEventElapsedTime(&ms, e0, e1));
+        t[k].push_back(ms * 1000.0 / burst);
+      }
+    printf("abb %s rows=%d burst=%d rounds=%d", shape.c_str(), pr.sQ * pr.hQ, burst, rounds);
     for (size_t i = 0; i < names.size(); ++i) printf(" | %s %.1f us %.3f", names[i].c_str(), med(t[i]), med(t[0]) / med(t[i]));
     printf("\n");
   } else if (mode == "b2bn") {

@@ -233,6 +233,28 @@ constexpr int kVarQ8G = 65536;
 // it (cp.async.wait_all, fence, barrier). Both warpgroups know the next Q is there when the item had a tile (the last
 // pair ran) and a next item exists (they walk the same items).
 constexpr int kVarQEarly = 262144;
+// kVarStAsync (524288; session 12, h2): an unsplit item's output rows leave through shared memory and bulk copies
+// instead of 64 four-byte global stores a thread (eight half-sectors a warp instruction: the trace's srst, ~7 us an
+// item at s_k 1024). Once both warpgroups' row sums are in, Q's region is free (every S of the item was waited for):
+// each thread writes its two rows' O / l (bf16 / f16) there, rows 1040 bytes apart (bank 4 gq + tq: conflict-free),
+// fence.proxy.async, named barrier 4, then warp 0 of warpgroup 0 issues one cp.async.bulk a live row (1 KB, lane l
+// rows l and l + 32) and commits; nobody waits for the global writes. Those lanes wait for the copies to have READ
+// shared memory (wait_group.read 0) before the next item's first barrier 4 (after which Q is written) and before the
+// CTA exits. The lse stays a plain store; the f32 partials of split items keep the direct stores (128 KB a CTA > Q's
+// 72 KB); an out pointer not 16-byte aligned keeps them too (CTA-uniform).
+constexpr int kVarStAsync = 524288;
+// kVarStSpread (1048576, with kVarStAsync): every consumer warp issues the bulk copies of 8 rows (lanes 0-7), not
+// warp 0 all 64 (a copy's issue is per lane: 64 in one warp serialise), and every consumer thread waits for its own.
+// kVarStShort (2097152, with kVarStAsync): the staged path only for items of at most 32 key tiles (a diagnostic:
+// whether long items lose by it at run time or by the code).
+constexpr int kVarStSpread = 1048576, kVarStShort = 2097152;
+constexpr int kORow = 1040; // kVarStAsync: bytes between two staged output rows (1024 + 16)
+static_assert(64 * kORow <= 9 * kBox, "kVarStAsync: the staged rows fit in Q's region");
+__device__ __forceinline__ void bulkStoreRow(void* dst, uint32_t src, uint32_t bytes) {
+  asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;\n" ::"l"(dst), "r"(src), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void bulkCommit() { asm volatile("cp.async.bulk.commit_group;\n" ::: "memory"); }
+__device__ __forceinline__ void bulkWaitRead0() { asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory"); }
 // kVarTrace (131072; harness builds with MLA_SM90W_TRACE only): each CTA writes its SM, global-timer and clock64
 // stamps (start, each item's end, the end of each warpgroup) to mlaSm90wTrace, so a harness can see whether a
 // launch's time is the kernel's and where it goes (session 11: single launch against a sustained run).
@@ -270,7 +292,8 @@ __device__ __forceinline__ void traceClk(int base) {
 constexpr int kLibVar = MLA_SM90W_LIB_VAR;
 static_assert((kLibVar & kVarMcast) == 0, "the library launches without clusters");
 #else
-constexpr int kLibVar = kVarGridX | kVarSleep | kVarSkip | kVarFull | kVarEarlyRel | kVarUnrollS; // x798 (session 9)
+// x798 (session 9) + the staged output rows with every warp issuing copies (session 12: x1573662)
+constexpr int kLibVar = kVarGridX | kVarSleep | kVarSkip | kVarFull | kVarEarlyRel | kVarUnrollS | kVarStAsync | kVarStSpread;
 #endif
 
 template <int VAR> __device__ __forceinline__ int partIdx() { return (VAR & kVarGridX) ? blockIdx.z : blockIdx.x; }
@@ -397,6 +420,49 @@ struct DecodeW {
       if (wg == 0 && rA == 0 && tq == 0) traceClk(88);
 #endif
     const float LA = rw.l[0][rA] + rw.l[1][rA], LB = rw.l[0][rB] + rw.l[1][rB];
+    if constexpr ((VAR & kVarStAsync) != 0) {
+      if (noSplit && (reinterpret_cast<uintptr_t>(p.out) & 15) == 0 && (!(VAR & kVarStShort) || it.nTiles <= 32)) { // CTA-uniform
+        extern __shared__ unsigned char smemRaw[];
+        const uint32_t oBase = ((smemAddr(smemRaw) + 1023) & ~1023u) + kQ_OFF;
+        const int col0 = 256 * wg + 2 * tq;
+#pragma unroll
+        for (int h2 = 0; h2 < 2; ++h2) {
+          const int r = h2 ? rB : rA;
+          if (r >= it.liveRows) continue;
+          const float l = h2 ? LB : LA, mx = h2 ? mB_ : mA_;
+          const int m = m0 + r, j = m / p.nGroups, h = m - j * p.nGroups;
+          const bool empty = l == 0.f;
+          const float inv = empty ? 0.f : 1.f / l;
+          const uint32_t row = oBase + r * kORow + col0 * 2;
+#pragma unroll
+          for (int i = 0; i < 32; ++i) stShared(row + 16 * i, pack2<T>(o[4 * i + 2 * h2] * inv, o[4 * i + 2 * h2 + 1] * inv));
+          if (wg == 0 && tq == 0)
+            p.lse[batch * p.lseStrideB + h * p.lseStrideH + (it.qStart + j) * p.lseStrideT] = empty ? INFINITY : (mx + log2f(l)) * 0.69314718055994531f;
+        }
+        fenceProxyAsync();
+        namedSync(4, 256);
+        const int wt = threadIdx.x % 128;
+        if ((VAR & kVarStSpread) != 0) {
+          const int lane = wt % 32, r = 8 * (4 * wg + wt / 32) + lane;
+          if (lane < 8) {
+            if (r < it.liveRows) {
+              T* out = static_cast<T*>(p.out) + (static_cast<int64_t>(it.qStart) * p.hQ + m0 + r) * kDV;
+              bulkStoreRow(out, oBase + r * kORow, kDV * sizeof(T));
+            }
+            bulkCommit();
+          }
+        } else if (wg == 0 && wt < 32) {
+          T* out = static_cast<T*>(p.out) + (static_cast<int64_t>(it.qStart) * p.hQ + m0) * kDV; // hKv = 1: row m0 + r is qStart * hQ + m0 + r
+#pragma unroll
+          for (int h2 = 0; h2 < 2; ++h2) {
+            const int r = wt + 32 * h2;
+            if (r < it.liveRows) bulkStoreRow(out + static_cast<int64_t>(r) * kDV, oBase + r * kORow, kDV * sizeof(T));
+          }
+          bulkCommit();
+        }
+        return;
+      }
+    }
 #pragma unroll
     for (int h2 = 0; h2 < 2; ++h2) {
       const int r = h2 ? rB : rA;
@@ -586,6 +652,8 @@ struct DecodeW {
       const int limB = rB < it.liveRows ? min(it.kEnd, visibleKeys(p, it.seqlen, it.qLen, (m0 + rB) / p.nGroups)) : 0;
 
       // Q rows m0.. (hKv = 1: contiguous from row qStart * hQ) into 9 swizzled boxes; rows past liveRows are zeros.
+      if constexpr ((VAR & kVarStAsync) != 0)
+        if ((VAR & kVarStSpread) ? (wt % 32) < 8 : (W == 0 && wt < 32)) bulkWaitRead0(); // the previous item's staged rows are read out of Q's region
       namedSync(4, 256); // the previous item is done with Q and the row arrays
 #ifdef MLA_SM90W_TRACE
       if constexpr ((VAR & kVarTrace) != 0)
@@ -891,6 +959,8 @@ struct DecodeW {
         }
 #endif
     }
+    if constexpr ((VAR & kVarStAsync) != 0)
+      if ((VAR & kVarStSpread) ? (wt % 32) < 8 : (W == 0 && wt < 32)) bulkWaitRead0(); // shared memory stays the CTA's until the last copy has read it
 #ifdef MLA_SM90W_TRACE
     if constexpr ((VAR & kVarTrace) != 0)
       if (wt == 0) {
