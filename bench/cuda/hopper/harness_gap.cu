@@ -15,7 +15,7 @@
 //   ./harness_gap abb b s_k h_q s_q          AB_KERNELS, short interleaved bursts (ROUNDS 8 x BURST 10 after IDLE_MS 150)
 //   ./harness_gap b2bn b s_k h_q s_q n name  one warm launch, 500 ms idle, n launches back to back (for ncu
 //                                            --launch-skip k --launch-count 1: k = 1 is the first after idle)
-// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), sa, satr (kVarStAsync: session 12), sa8, sa8tr (+ kVarStSpread), sas (+ kVarStShort), x798 (the library's bits before session 12; since then lib = sa8), nar (decode_sm90.cu, <= 32 rows); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
+// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), sa, satr (kVarStAsync: session 12), sa8, sa8tr (+ kVarStSpread), sas (+ kVarStShort), sf, sftr (lib + kVarStF32: session 12 round 2), x798 (the library's bits before session 12; since then lib = sa8), nar (decode_sm90.cu, <= 32 rows); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
 // row) instead of combine; a suffix @c2 / @c4 launches the row tiles of a part as one cluster (placement only).
 // check takes f16 cases too where the kernel has an f16 entry (lib, lib+w, qe, qe+w).
 #define MLA_SM90W_TRACE 1
@@ -53,6 +53,11 @@ MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsa8, __nv_bfloat16, false, mla::sm90w::kL
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gsa8, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarStAsync | mla::sm90w::kVarStSpread)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsa8tr, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarStAsync | mla::sm90w::kVarStSpread | mla::sm90w::kVarTrace)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsas, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarStAsync | mla::sm90w::kVarStShort)
+// Session 12 round 2 (h2): the library's bits + kVarStF32 (a split item's f32 partial rows through Q's region in two
+// halves and bulk copies), both dtypes (check), and its trace twin.
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsf, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarStF32)
+MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gsf, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarStF32)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsftr, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarStF32 | mla::sm90w::kVarTrace)
 // The library's bits before session 12 (x798: without kVarStAsync / kVarStSpread), for A/Bs against the new ones.
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_g798, __nv_bfloat16, false, 798)
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16_g798, __half, false, 798)
@@ -96,6 +101,8 @@ static bool kspecOf(const std::string& full, KSpec& k) {
   else if (n == "sa8") { k.fn = mla_decode_sm90w_bf16_gsa8; k.fn16 = mla_decode_sm90w_f16_gsa8; }
   else if (n == "sa8tr") { k.fn = mla_decode_sm90w_bf16_gsa8tr; k.trace = true; }
   else if (n == "sas") k.fn = mla_decode_sm90w_bf16_gsas;
+  else if (n == "sf") { k.fn = mla_decode_sm90w_bf16_gsf; k.fn16 = mla_decode_sm90w_f16_gsf; }
+  else if (n == "sftr") { k.fn = mla_decode_sm90w_bf16_gsftr; k.trace = true; }
   else if (n == "x798") { k.fn = mla_decode_sm90w_bf16_g798; k.fn16 = mla_decode_sm90w_f16_g798; }
   else return false;
   return true;
@@ -280,6 +287,27 @@ static void traceSummary(const Dev& d, const std::string& tag) {
     P("keys", keys); P("s0", s0); P("pair0", pair0); P("pair", pairM); P("pairX", pairX); P("last", last); P("lastX", lastX);
     P("wg1", wg1); P("srbar", srbar); P("srst", srst); P("body", body); P("excess", excess);
     printf(" | sum_parts_us=%.2f (pairX+lastX+srbar+srst) mhz=%.0f\n", (pct(pairX, 0.5) + pct(lastX, 0.5) + pct(srbar, 0.5) + pct(srst, 0.5)) * f, med(mhz));
+    // Session 12 round 2: srst of split items (f32 partials, word 112 + k) against unsplit ones (every item, any
+    // length), and per CTA the split items' srst summed against the CTA's cycles (warpgroup 0: start -> end) and
+    // against its tiles x the middle pair's rate / 2 (the tile time the per-tile excess scales).
+    std::vector<double> srS, srU, ctaShare, ctaSrS, ctaSplit, ctaTileCyc;
+    for (int c = 0; c < ctas; ++c) {
+      const unsigned long long* r = &tr[W * c];
+      if (r[7] != 1) continue;
+      const int n = static_cast<int>(std::min<unsigned long long>(r[6], 8));
+      double sum = 0, ns = 0, tl = 0;
+      for (int k = 0; k < n; ++k) {
+        const double v = static_cast<double>(static_cast<long long>(r[104 + k] - r[88 + k]));
+        if (r[112 + k] == 1) { srS.push_back(v); sum += v; ns += 1; } else srU.push_back(v);
+        tl += static_cast<double>(r[32 + k]);
+      }
+      const double cyc = static_cast<double>(r[4] - r[2]);
+      if (cyc > 0) ctaShare.push_back(sum / cyc);
+      ctaSrS.push_back(sum); ctaSplit.push_back(ns); ctaTileCyc.push_back(tl * pct(pairM, 0.5) / 2);
+    }
+    printf("trace %s: split srst_us med/p90=%.2f/%.2f (n=%zu) unsplit srst_us med/p90=%.2f/%.2f (n=%zu) | per CTA: split items med=%.0f, their srst_us med=%.2f = %.2f %% of the CTA (p90 %.2f %%); tiles x pair/2 med=%.1f us\n",
+           tag.c_str(), pct(srS, 0.5) * f, pct(srS, 0.9) * f, srS.size(), pct(srU, 0.5) * f, pct(srU, 0.9) * f, srU.size(), med(ctaSplit), med(ctaSrS) * f,
+           100 * pct(ctaShare, 0.5), 100 * pct(ctaShare, 0.9), med(ctaTileCyc) * f);
   }
   fflush(stdout);
 }

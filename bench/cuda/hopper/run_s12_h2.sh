@@ -51,7 +51,7 @@ if grep -q ': [1-9][0-9]* cases, 0 failed' "$O/check.txt" 2> /dev/null || [ "${F
   for s in ${GAP_SHAPES:-128,1024,128,1 128,4096,128,1}; do
     GAP_SINGLE=0 GAP_KERNELS="${GK:-libtr+w satr+w}" GAP_N=${GAP_N:-100} timeout ${GAP_S:-15} $G gap ${s//,/ } > "$O/gap_$s.txt" 2>&1
     echo "gap $s rc=$?"
-    grep -E ' b2b n=| b2b-last: (phases_us|item_cyc)' "$O/gap_$s.txt" | cut -c1-420
+    grep -E ' b2b n=| b2b-last: (phases_us|item_cyc|split srst)' "$O/gap_$s.txt" | cut -c1-420
   done
   ts "gap done"
   for s in ${AB_SHAPES:-128,1024,128,1 128,1024,128,2 128,4096,128,1 128,4096,128,2 128,8192,128,1 128,8192,128,2 128,1024,64,1 128,4096,64,1}; do
@@ -70,7 +70,7 @@ for l in ab.splitlines():
     m = re.search(r"s_k=(\d+),h_q=(\d+),s_q=(\d+) rows=(\d+).*?\| \S+ ([\d.]+) us \S+ \| \S+ ([\d.]+) us ([\d.]+)", l) # the first two kernels
     if m:
         sk, hq, sq, rows, a, b, r = m.groups(); rs.append((int(rows), int(sk), float(a), float(b), float(r)))
-        print("h2s12 A/B rows %s s_k %s: lib+w %s us, sa+w %s us, lib/sa %s" % (rows, sk, a, b, r))
+        print("h2s12 A/B rows %s s_k %s: first %s us, second %s us, first/second %s" % (rows, sk, a, b, r))
 if rs:
     big = [x for x in rs if x[0] >= 128]; small = [x for x in rs if x[0] < 128]
     ok = all(x[4] >= 1.0 for x in big) and all(x[4] >= 0.99 for x in small)

@@ -250,6 +250,16 @@ constexpr int kVarStAsync = 524288;
 constexpr int kVarStSpread = 1048576, kVarStShort = 2097152;
 constexpr int kORow = 1040; // kVarStAsync: bytes between two staged output rows (1024 + 16)
 static_assert(64 * kORow <= 9 * kBox, "kVarStAsync: the staged rows fit in Q's region");
+// kVarStF32 (4194304, with kVarStAsync | kVarStSpread; session 12 round 2, harness only so far): a split item's f32
+// partial rows (64 x 2 KB, more than Q's 72 KB) leave through Q's region in two halves: half h holds columns
+// 128h..128h+127 of each warpgroup (16 of a thread's 32 column pairs), 1 KB a row, rows kORowF apart (64-bit stores:
+// bank 8 gq + 2 tq (+1) in each half-warp, conflict-free); fence, barrier 4, lanes 0-7 of every consumer warp send
+// their row's two 512-byte pieces (cp.async.bulk) and commit; before half 1 those lanes wait for half 0's copies to
+// have read shared memory, then barrier 4. The lse stays a plain store; nobody waits for the global writes.
+constexpr int kVarStF32 = 4194304;
+constexpr int kORowF = 1056; // kVarStF32: bytes between two staged half rows (1024 + 32)
+static_assert(64 * kORowF <= 9 * kBox, "kVarStF32: a half of the staged partial rows fits in Q's region");
+__device__ __forceinline__ void stShared2f(uint32_t a, float x, float y) { asm volatile("st.shared.v2.f32 [%0], {%1, %2};\n" ::"r"(a), "f"(x), "f"(y) : "memory"); }
 __device__ __forceinline__ void bulkStoreRow(void* dst, uint32_t src, uint32_t bytes) {
   asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;\n" ::"l"(dst), "r"(src), "r"(bytes) : "memory");
 }
@@ -270,7 +280,7 @@ constexpr int kVarTrace = 131072;
 // start), [80..87] warpgroup 1's loop end, [88..95] storeRows past its barrier (both warpgroups' row sums in),
 // [96..103] Q in shared memory (as [24..31]), [104..111] the item's end (as [8..15]); [7] 1 where these are written.
 constexpr int kTraceCtas = 1024; // launches of up to this many CTAs are traced
-constexpr int kTraceWords = 112;
+constexpr int kTraceWords = 120; // session 12 round 2: [112..119] 1 where item k is split (f32 partials), else 0
 __device__ unsigned long long mlaSm90wTrace[kTraceCtas * kTraceWords];
 __device__ __forceinline__ unsigned long long* traceCta() {
   return mlaSm90wTrace + kTraceWords * (blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z));
@@ -459,6 +469,56 @@ struct DecodeW {
             if (r < it.liveRows) bulkStoreRow(out + static_cast<int64_t>(r) * kDV, oBase + r * kORow, kDV * sizeof(T));
           }
           bulkCommit();
+        }
+        return;
+      }
+    }
+    if constexpr ((VAR & kVarStF32) != 0) {
+      static_assert((VAR & kVarStAsync) != 0 && (VAR & kVarStSpread) != 0, "kVarStF32: with kVarStAsync | kVarStSpread");
+      if (!noSplit && (reinterpret_cast<uintptr_t>(p.oAccum) & 15) == 0) { // CTA-uniform
+        extern __shared__ unsigned char smemRaw[];
+        const uint32_t oBase = ((smemAddr(smemRaw) + 1023) & ~1023u) + kQ_OFF;
+        const int wt = threadIdx.x % 128, lane = wt % 32, rI = 8 * (4 * wg + wt / 32) + lane; // rI: the row lanes 0-7 send
+        float invs[2];
+#pragma unroll
+        for (int h2 = 0; h2 < 2; ++h2) {
+          const int r = h2 ? rB : rA;
+          const float l = h2 ? LB : LA, mx = h2 ? mB_ : mA_;
+          const bool empty = l == 0.f;
+          invs[h2] = empty ? 0.f : 1.f / l;
+          if (r < it.liveRows && wg == 0 && tq == 0) {
+            const int m = m0 + r, j = m / p.nGroups, h = m - j * p.nGroups;
+            p.lseAccum[(static_cast<int64_t>(slot) * p.sQ + j) * p.hQ + h] = empty ? -INFINITY : (mx + log2f(l)) * 0.69314718055994531f;
+          }
+        }
+#pragma unroll
+        for (int half = 0; half < 2; ++half) {
+          if (half == 1) {
+            if (lane < 8) bulkWaitRead0(); // half 0's copies have read Q's region
+            namedSync(4, 256);
+          }
+#pragma unroll
+          for (int h2 = 0; h2 < 2; ++h2) {
+            const int r = h2 ? rB : rA;
+            if (r >= it.liveRows) continue;
+            const uint32_t row = oBase + r * kORowF + 512 * wg + 8 * tq;
+#pragma unroll
+            for (int k = 0; k < 16; ++k) {
+              const int i = 16 * half + k;
+              stShared2f(row + 32 * k, o[4 * i + 2 * h2] * invs[h2], o[4 * i + 2 * h2 + 1] * invs[h2]);
+            }
+          }
+          fenceProxyAsync();
+          namedSync(4, 256);
+          if (lane < 8) {
+            if (rI < it.liveRows) {
+              const int m = m0 + rI, j = m / p.nGroups, h = m - j * p.nGroups;
+              float* acc = p.oAccum + ((static_cast<int64_t>(slot) * p.sQ + j) * p.hQ + h) * kDV + 128 * half;
+              bulkStoreRow(acc, oBase + rI * kORowF, 512);
+              bulkStoreRow(acc + 256, oBase + rI * kORowF + 512, 512);
+            }
+            bulkCommit();
+          }
         }
         return;
       }
@@ -660,7 +720,7 @@ struct DecodeW {
         if (W == 0 && wt == 0) {
           unsigned long long* tr = traceCta();
           const unsigned long long n = tr[6];
-          if (n < 8) { tr[16 + n] = traceNs(); tr[32 + n] = static_cast<unsigned long long>(it.nTiles); }
+          if (n < 8) { tr[16 + n] = traceNs(); tr[32 + n] = static_cast<unsigned long long>(it.nTiles); tr[112 + n] = noSplit ? 0 : 1; }
         }
 #endif
       const T* qRows = static_cast<const T*>(p.q) + (static_cast<int64_t>(it.qStart) * p.hQ + m0) * kDQk;
