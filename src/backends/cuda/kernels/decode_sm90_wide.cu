@@ -258,6 +258,7 @@ static_assert(64 * kORow <= 9 * kBox, "kVarStAsync: the staged rows fit in Q's r
 // have read shared memory, then barrier 4. The lse stays a plain store; nobody waits for the global writes.
 constexpr int kVarStF32 = 4194304;
 constexpr int kORowF = 1056; // kVarStF32: bytes between two staged half rows (1024 + 32)
+constexpr int kPieceF = 128 * 4; // kVarStF32: bytes of one warpgroup's 128 columns in a staged half row (one bulk copy)
 static_assert(64 * kORowF <= 9 * kBox, "kVarStF32: a half of the staged partial rows fits in Q's region");
 __device__ __forceinline__ void stShared2f(uint32_t a, float x, float y) { asm volatile("st.shared.v2.f32 [%0], {%1, %2};\n" ::"r"(a), "f"(x), "f"(y) : "memory"); }
 __device__ __forceinline__ void bulkStoreRow(void* dst, uint32_t src, uint32_t bytes) {
@@ -501,7 +502,7 @@ struct DecodeW {
           for (int h2 = 0; h2 < 2; ++h2) {
             const int r = h2 ? rB : rA;
             if (r >= it.liveRows) continue;
-            const uint32_t row = oBase + r * kORowF + 512 * wg + 8 * tq;
+            const uint32_t row = oBase + r * kORowF + kPieceF * wg + 8 * tq;
 #pragma unroll
             for (int k = 0; k < 16; ++k) {
               const int i = 16 * half + k;
@@ -514,8 +515,8 @@ struct DecodeW {
             if (rI < it.liveRows) {
               const int m = m0 + rI, j = m / p.nGroups, h = m - j * p.nGroups;
               float* acc = p.oAccum + ((static_cast<int64_t>(slot) * p.sQ + j) * p.hQ + h) * kDV + 128 * half;
-              bulkStoreRow(acc, oBase + rI * kORowF, 512);
-              bulkStoreRow(acc + 256, oBase + rI * kORowF + 512, 512);
+              bulkStoreRow(acc, oBase + rI * kORowF, kPieceF);
+              bulkStoreRow(acc + 256, oBase + rI * kORowF + kPieceF, kPieceF); // warpgroup 1's columns start at 256
             }
             bulkCommit();
           }
