@@ -5,7 +5,8 @@
 # root, .gpu-host entered, build/ by tsc, dist/cuda = the tree's kernels (sparse_sm90.fatbin b5ad22c7...):
 #   HB=<dir with the fatbins> OUT=$OUT bash bench/cuda/hopper/run_s12_h1d.sh
 # HB holds sparse_sm90_m6874163109896.fatbin and sparse_sm90_m15670256132104.fatbin (0 spills; sha256 c1c68396... /
-# cad72a8c...); without them nvcc builds them here (~15 s).
+# cad72a8c...) and the probes' (sparse_sm90_m277093343272 / m277093474344 / m277093474312); without them nvcc builds
+# them here (~15 s).
 #  1. sparse-sm90-final-ab.sh: checks (goldens + CASES random sm90 cases a format, both candidates side by side), timing
 #     (12 shapes, ROUNDS rounds, the shipped build and the candidates that passed);
 #  2. sparse_sm90_pick_s12r2.py: per class `qualifies|no`, `SHIP MODE n`;
@@ -20,7 +21,9 @@ S=$SECONDS; ts() { echo "[+$((SECONDS - S))s] $*" | tee -a "$OUT/log.txt"; }
 . bench/cuda/hopper/sparse-sm90-modes.sh
 echo "dist/cuda sparse_sm90 $(sha256sum < dist/cuda/sparse_sm90.fatbin | cut -c1-16) (expect b5ad22c7: $BASE)" | tee -a "$OUT/log.txt"
 for m in $C1 $C2; do [ -f $HB/sparse_sm90_m$m.fatbin ] && echo "m$m $(sha256sum < $HB/sparse_sm90_m$m.fatbin | cut -c1-16)" | tee -a "$OUT/log.txt"; done
-CASES=${CASES:-20} REPS=${REPS:-10} ROUNDS=${ROUNDS:-3} CHECK_TIMEOUT=${CHECK_TIMEOUT:-35} TIME_TIMEOUT=${TIME_TIMEOUT:-80} HB=$HB OUT=$OUT \
+# Probes (measurement only, timed unchecked): + bit 5 (one bf16 P: half the P V wgmmas and V reads), + 5 + 17 (the
+# same consumers alone), + 17 (consumers alone, shipped P): does the consumers' shared-memory traffic slow the fill?
+PROBES=${PROBES-277093343272 277093474344 277093474312} CASES=${CASES:-20} REPS=${REPS:-10} ROUNDS=${ROUNDS:-3} CHECK_TIMEOUT=${CHECK_TIMEOUT:-35} TIME_TIMEOUT=${TIME_TIMEOUT:-80} HB=$HB OUT=$OUT \
   timeout ${AB_TIMEOUT:-125} bash bench/cuda/hopper/sparse-sm90-final-ab.sh "$F" "$C1 $C2" > "$OUT/ab.txt" 2>&1
 ts "A/B rc=$?"; grep -vE '^\s*(#|ok [0-9]+ - 200 random)' "$OUT/ab.txt" | tail -20 | tee -a "$OUT/log.txt"
 [ -s "$OUT/sparse-sm90-final-ab.json" ] && python3 bench/cuda/hopper/sparse_sm90_pick_s12r2.py "$OUT/sparse-sm90-final-ab.json" 2>&1 | tee "$OUT/pick.txt" | tee -a "$OUT/log.txt"

@@ -61,6 +61,11 @@ def decide(j):
                 if not ok:
                     continue
             mode += bit
+    for name in b:  # measurement probes timed beside them (run_s12_h1d.sh: + 5 single P, + 5 + 17, + 17)
+        if name not in ('shipped', C1, C2):
+            r = [f'{cname} {gm([b[name][i] / ship[i] for i, s in enumerate(shapes) if tag in s]):.3f}' for cname, _, tag in CLASSES
+                 if any(tag in s for s in shapes)]
+            lines.append(f'probe {name}: geomean time / shipped: ' + ', '.join(r))
     fm = j.get('flashmlaUs') or []
     for name in ('shipped', C1, C2):
         if name in b and fm and all(fm):
