@@ -23,8 +23,8 @@ echo "dist/cuda sparse_sm90 $(sha256sum < dist/cuda/sparse_sm90.fatbin | cut -c1
 for m in $C1 $C2; do [ -f $HB/sparse_sm90_m$m.fatbin ] && echo "m$m $(sha256sum < $HB/sparse_sm90_m$m.fatbin | cut -c1-16)" | tee -a "$OUT/log.txt"; done
 # Probes (measurement only, timed unchecked): + bit 5 (one bf16 P: half the P V wgmmas and V reads), + 5 + 17 (the
 # same consumers alone), + 17 (consumers alone, shipped P): does the consumers' shared-memory traffic slow the fill?
-PROBES=${PROBES-277093343272 277093474344 277093474312} CASES=${CASES:-20} REPS=${REPS:-10} ROUNDS=${ROUNDS:-3} CHECK_TIMEOUT=${CHECK_TIMEOUT:-35} TIME_TIMEOUT=${TIME_TIMEOUT:-80} HB=$HB OUT=$OUT \
-  timeout ${AB_TIMEOUT:-125} bash bench/cuda/hopper/sparse-sm90-final-ab.sh "$F" "$C1 $C2" > "$OUT/ab.txt" 2>&1
+PROBES=${PROBES-277093343272 277093474344 277093474312} CASES=${CASES:-20} REPS=${REPS:-10} ROUNDS=${ROUNDS:-3} CHECK_TIMEOUT=${CHECK_TIMEOUT:-35} TIME_TIMEOUT=${TIME_TIMEOUT:-110} HB=$HB OUT=$OUT \
+  timeout ${AB_TIMEOUT:-160} bash bench/cuda/hopper/sparse-sm90-final-ab.sh "$F" "$C1 $C2" > "$OUT/ab.txt" 2>&1
 ts "A/B rc=$?"; grep -vE '^\s*(#|ok [0-9]+ - 200 random)' "$OUT/ab.txt" | tail -20 | tee -a "$OUT/log.txt"
 [ -s "$OUT/sparse-sm90-final-ab.json" ] && python3 bench/cuda/hopper/sparse_sm90_pick_s12r2.py "$OUT/sparse-sm90-final-ab.json" 2>&1 | tee "$OUT/pick.txt" | tee -a "$OUT/log.txt"
 M=$(sed -nE 's/^SHIP MODE ([0-9]+).*/\1/p' "$OUT/pick.txt" 2>/dev/null)
