@@ -86,7 +86,7 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif
-static_assert(!(MLA_DENSE_FP8_VAR & ~2147483647), "MLA_DENSE_FP8_VAR: bits 1 .. 1073741824 only");
+static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & ~8589934591LL), "MLA_DENSE_FP8_VAR: bits 1 .. 4294967296 only");
 [[maybe_unused]] constexpr bool kOwnP = MLA_DENSE_FP8_VAR & 1;
 [[maybe_unused]] constexpr bool kTwoSlots16 = (MLA_DENSE_FP8_VAR & 2) || kOwnP;
 [[maybe_unused]] constexpr bool kScoresFirst = MLA_DENSE_FP8_VAR & 4;
@@ -733,6 +733,13 @@ struct DenseFp8 {
 #define MLA_DFP8_ONEBAR ((MLA_DENSE_FP8_VAR & 536870912) != 0)
 static_assert(!MLA_DFP8_ONEBAR || MLA_DFP8_LAZY, "bit 536870912 needs 134217728");
 // Bit 1073741824 (session 12 round 2): the 32-row pass without 4096 (its O^T groups double-buffered, as at 16 rows).
+// Bit 2147483648 (with 64; session 12 round 3): the item's Q^T fill by cp.async. The fill was a loop of dependent
+// 4-byte global loads and shared stores, two a trip, with an integer division and 64-bit index arithmetic in each: about
+// 18 (16 rows) / 36 (32 rows) round trips to L1 or memory a thread, one after another, at the start of every item while
+// the page ring is full. Here each consumer thread keeps one row (tid % NR) and issues all its 4-byte copies at once
+// (LDGSTS, rows past the query's count zero-filled), then waits once. Bit 4294967296: the same in a rows-dispatch
+// build's 32-row pass only (the 16-row entry keeps this pass's code).
+#define MLA_DFP8_QA ((MLA_DENSE_FP8_VAR & 2147483648) != 0)
 [[maybe_unused]] constexpr bool kAltScan = MLA_DFP8_SCAN;
 
 template <int NR> struct AltLayout {
@@ -1216,6 +1223,28 @@ struct DenseFp8Alt {
       for (int i = 0; i < NI; ++i)
 #pragma unroll
         for (int b = 0; b < 2; ++b) jPack |= static_cast<uint64_t>(min((8 * i + 2 * tq + b) / p.hQ, 63)) << (6 * (2 * i + b));
+#if MLA_DFP8_QA
+      {
+        // (bit 2147483648) element e = threadIdx.x + 256 k of the fill: row r = threadIdx.x % NR, pair pr = e / NR. The
+        // thread index goes through an opaque move in each item, so that the 36 / 18 addresses are not hoisted out of the
+        // item loop into as many live registers (484 bytes of spills at 32 rows).
+        int tq0;
+        asm volatile("mov.b32 %0, %1;\n" : "=r"(tq0) : "r"(static_cast<int>(threadIdx.x)));
+        const int r = tq0 % NR, pr0 = tq0 / NR;
+        const bool on = r < rows;
+        const int j = on ? r / p.hQ : 0, h = on ? r - j * p.hQ : 0;
+        const __nv_bfloat16* const qr = static_cast<const __nv_bfloat16*>(p.q) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + h) * 576;
+        const uint32_t nb = on ? 4u : 0u; // (0: the 4 bytes are zero-filled, nothing is read)
+#pragma unroll
+        for (int k = 0; k < NR * 36 * 8 / 256; ++k) {
+          const int pr = pr0 + 256 / NR * k, ks = pr / 8, c2 = 2 * (pr % 8);
+          asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(qBase + canonOff<NR>(r, 16 * ks + c2)), "l"(qr + qDimAlt(ks, c2)), "r"(nb)
+                       : "memory");
+        }
+        cpAsyncWaitAll();
+        fenceProxyAsync();
+      }
+#else
       {
         const __nv_bfloat16* q = static_cast<const __nv_bfloat16*>(p.q);
         for (int e = threadIdx.x; e < NR * 36 * 8; e += 256) {
@@ -1229,6 +1258,7 @@ struct DenseFp8Alt {
         }
         fenceProxyAsync();
       }
+#endif
       consumersSync();
 
       float o[8][NI * 4]; // O^T slice s: element 4i + e, as [i][e] of the wgmma fragment
@@ -2216,7 +2246,8 @@ extern "C" __global__ void __launch_bounds__(384, 1) mla_dense_fp8_sm90_v32_bf16
 // keeps this pass's bits (v34368 = v1600's 16-row code + v31296's 32-row code).
 #if !defined(MLA_DFP8_PASS2) && (MLA_DENSE_FP8_VAR & 32768)
 #define MLA_DFP8_PASS2 1
-// (31296 plus this build's session-12 bits 134217728, 268435456 and 536870912; 1073741824 takes 4096 out of it)
+// (31296 plus this build's session-12 bits 134217728, 268435456, 536870912 and 2147483648 (or 4294967296); 1073741824
+// takes 4096 out of it)
 #if MLA_DENSE_FP8_VAR & 134217728
 #define MLA_DFP8_P2A 134217728
 #else
@@ -2237,8 +2268,13 @@ extern "C" __global__ void __launch_bounds__(384, 1) mla_dense_fp8_sm90_v32_bf16
 #else
 #define MLA_DFP8_P2D 0
 #endif
+#if MLA_DENSE_FP8_VAR & (2147483648 | 4294967296)
+#define MLA_DFP8_P2E 2147483648
+#else
+#define MLA_DFP8_P2E 0
+#endif
 #undef MLA_DENSE_FP8_VAR
-#define MLA_DENSE_FP8_VAR (31296 + MLA_DFP8_P2A + MLA_DFP8_P2B + MLA_DFP8_P2C + MLA_DFP8_P2D)
+#define MLA_DENSE_FP8_VAR (31296 + MLA_DFP8_P2A + MLA_DFP8_P2B + MLA_DFP8_P2C + MLA_DFP8_P2D + MLA_DFP8_P2E)
 #undef MLA_DFP8_NS
 #define MLA_DFP8_NS dfp8r
 #undef MLA_DFP8_SC_NEXT
