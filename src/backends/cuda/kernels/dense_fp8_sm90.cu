@@ -62,11 +62,12 @@ constexpr int kRawBytes = kBN * kTok;        // 41,984 bytes a page
 constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE + 2 RoPE
 [[maybe_unused]] constexpr int kPrefetchPages = 6;            // pages an item's producer prefetches into L2 ahead of its copies
 
-// Build-time variants (-DMLA_DENSE_FP8_VAR=n, bits). The shipped build is MLA_DENSE_FP8_SHIPPED = 402687552 since session
+// Build-time variants (-DMLA_DENSE_FP8_VAR=n, bits). The shipped build is MLA_DENSE_FP8_SHIPPED = 2550171200 since session
 // 12: 34368 (session 11: 1600 + 32768, 16 rows run 1600 = 64 + 512 + 1024, the alternating-tile design DenseFp8Alt below
 // with f16 V and P; 32 rows run 31296 = 64 + 512 + 2048 + 4096 + 8192 + 16384 from the file's second pass, see the
 // entries at the end) + 134217728 (stale row maxima, both row counts) + 268435456 (the S phase's batch prefetch at 32
-// rows): H200 5.5-7.2 % faster at 16 rows, 9.9-10.4 % at 32 (docs/notes/cuda-dense-fp8.md, session 12). 0 is the
+// rows): H200 5.5-7.2 % faster at 16 rows, 9.9-10.4 % at 32; + 2147483648 (the Q^T fill by cp.async, both row counts):
+// 2.0-14.9 % faster again (docs/notes/cuda-dense-fp8.md, session 12). 0 is the
 // lockstep design of session 9 (DenseFp8, its code unchanged: scripts/compare-fatbins.py), bits 1-32 its variants.
 // Each bit's design and prediction: docs/notes/cuda-dense-fp8.md; bench/cuda/dense-fp8/ab.sh builds, checks and times
 // them against the shipped build.
@@ -82,7 +83,7 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 //      bf16 pairs; no NaN or scale checks), to weigh the consumers' conversion work against the rest of a tile.
 //  64 and up: the alternating-tile design (see DenseFp8Alt); 32768 the rows dispatch (the entries); 65536 and 131072 the
 //      converter-fed design (DenseFp8Cv).
-#define MLA_DENSE_FP8_SHIPPED 402687552
+#define MLA_DENSE_FP8_SHIPPED 2550171200
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif
