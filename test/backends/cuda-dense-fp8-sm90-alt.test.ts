@@ -313,3 +313,34 @@ test('bit 16384: the scale arrays the screening warps write give each consumer t
   }
   void view;
 });
+
+test('bit 2147483648: the cp.async Q^T fill copies each (row, k-step, pair) of the loop it replaces once, from the same cache dims', () => {
+  for (const s of ['const int r = tq0 % NR, pr0 = tq0 / NR;', 'for (int k = 0; k < NR * 36 * 8 / 256; ++k) {',
+    'const int pr = pr0 + 256 / NR * k, ks = pr / 8, c2 = 2 * (pr % 8);', 'cp.async.ca.shared.global [%0], [%1], 4, %2;',
+    '"r"(qBase + canonOff<NR>(r, 16 * ks + c2)), "l"(qr + qDimAlt(ks, c2)), "r"(nb)', 'const uint32_t nb = on ? 4u : 0u;',
+    'const int r = e % NR, pr = e / NR, ks = pr / 8, c2 = 2 * (pr % 8);', 'for (int e = threadIdx.x; e < NR * 36 * 8; e += 256) {',
+    '#if MLA_DENSE_FP8_VAR & (2147483648 | 4294967296)\n#define MLA_DFP8_P2E 2147483648']) {
+    assert.ok(src.includes(s), `dense_fp8_sm90.cu contains ${s}`);
+  }
+  const canonOff = (nr: number, n: number, k: number) => ((k >> 3) * nr + n) * 16 + (k & 7) * 2; // sm90_narrow.cuh
+  for (const nr of [16, 32]) {
+    // the old loop: element e of 0 .. nr * 288 - 1 (256 consumer threads), one 4-byte word each
+    const old = new Map<number, string>();
+    for (let e = 0; e < nr * 36 * 8; e++) {
+      const r = e % nr, pr = Math.floor(e / nr), ks = pr >> 3, c2 = 2 * (pr % 8);
+      old.set(canonOff(nr, r, 16 * ks + c2), `${r}:${qDimAlt(ks, c2)}`);
+    }
+    assert.equal(old.size, nr * 288, 'the old loop writes every word of Q^T once');
+    const seen = new Map<number, string>();
+    for (let t = 0; t < 256; t++) {
+      const r = t % nr, pr0 = Math.floor(t / nr);
+      for (let k = 0; k < (nr * 36 * 8) / 256; k++) {
+        const pr = pr0 + (256 / nr) * k, ks = pr >> 3, c2 = 2 * (pr % 8), dst = canonOff(nr, r, 16 * ks + c2);
+        assert.ok(!seen.has(dst), `rows ${nr}: thread ${t} copy ${k} writes word ${dst} a second time`);
+        assert.ok(qDimAlt(ks, c2) % 2 === 0 && ks < 36, 'a 4-byte aligned source pair inside the row');
+        seen.set(dst, `${r}:${qDimAlt(ks, c2)}`);
+      }
+    }
+    assert.deepEqual(seen, old, `rows ${nr}: the same words from the same (row, dim)`);
+  }
+});

@@ -175,15 +175,16 @@ test('build variants: the shipped build is MLA_DENSE_FP8_SHIPPED (the alternatin
   assert.ok(ship, 'the default build is the shipped bits');
   assert.ok((Number(ship![1]) & 64) !== 0, 'the shipped bits take the alternating-tile design');
   assert.match(src, /#if MLA_DENSE_FP8_VAR == 0\nstatic_assert\(mla::dfp8::Layout<16>::SMEM == \d+ && mla::dfp8::Layout<32>::SMEM == \d+/);
-  const mask = src.match(/static_assert\(!\(MLA_DENSE_FP8_VAR & ~(\d+)\)/);
+  const mask = src.match(/static_assert\(!\(static_cast<long long>\(MLA_DENSE_FP8_VAR\) & ~(\d+)LL\)/);
   assert.ok(mask, 'the bit mask assert is there');
-  assert.equal(Number(ship![1]) & ~Number(mask![1]), 0);
+  const within = (v: bigint) => (v & ~BigInt(mask![1])) === 0n; // (bits past 2^31: BigInt, not 32-bit JS bit operations)
+  assert.ok(within(BigInt(ship![1])));
   const ab = readFileSync(new URL('../../bench/cuda/dense-fp8/ab.sh', import.meta.url), 'utf8');
   assert.ok(ab.includes("SHIP=$(sed -n 's/^#define MLA_DENSE_FP8_SHIPPED"), 'ab.sh reads the shipped bits from the kernel');
   const lists = [ab.match(/VARS=\$\{1:-\$\{VARS:-([\d ]+)\}\}/), ab.match(/for v in \$SHIP \$\{3:-([\d ]+)\}/)];
   for (const l of lists) {
     assert.ok(l, 'ab.sh names its variants');
-    for (const v of l![1].trim().split(/\s+/).map(Number)) assert.ok(v >= 0 && (v & ~Number(mask![1])) === 0, `variant ${v} within the kernel's bits`);
+    for (const v of l![1].trim().split(/\s+/).map(BigInt)) assert.ok(v >= 0n && within(v), `variant ${v} within the kernel's bits`);
   }
 });
 

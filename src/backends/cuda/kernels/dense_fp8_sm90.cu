@@ -62,11 +62,12 @@ constexpr int kRawBytes = kBN * kTok;        // 41,984 bytes a page
 constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE + 2 RoPE
 [[maybe_unused]] constexpr int kPrefetchPages = 6;            // pages an item's producer prefetches into L2 ahead of its copies
 
-// Build-time variants (-DMLA_DENSE_FP8_VAR=n, bits). The shipped build is MLA_DENSE_FP8_SHIPPED = 402687552 since session
+// Build-time variants (-DMLA_DENSE_FP8_VAR=n, bits). The shipped build is MLA_DENSE_FP8_SHIPPED = 2550171200 since session
 // 12: 34368 (session 11: 1600 + 32768, 16 rows run 1600 = 64 + 512 + 1024, the alternating-tile design DenseFp8Alt below
 // with f16 V and P; 32 rows run 31296 = 64 + 512 + 2048 + 4096 + 8192 + 16384 from the file's second pass, see the
 // entries at the end) + 134217728 (stale row maxima, both row counts) + 268435456 (the S phase's batch prefetch at 32
-// rows): H200 5.5-7.2 % faster at 16 rows, 9.9-10.4 % at 32 (docs/notes/cuda-dense-fp8.md, session 12). 0 is the
+// rows): H200 5.5-7.2 % faster at 16 rows, 9.9-10.4 % at 32; + 2147483648 (the Q^T fill by cp.async, both row counts):
+// 2.0-14.9 % faster again (docs/notes/cuda-dense-fp8.md, session 12). 0 is the
 // lockstep design of session 9 (DenseFp8, its code unchanged: scripts/compare-fatbins.py), bits 1-32 its variants.
 // Each bit's design and prediction: docs/notes/cuda-dense-fp8.md; bench/cuda/dense-fp8/ab.sh builds, checks and times
 // them against the shipped build.
@@ -82,11 +83,11 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 //      bf16 pairs; no NaN or scale checks), to weigh the consumers' conversion work against the rest of a tile.
 //  64 and up: the alternating-tile design (see DenseFp8Alt); 32768 the rows dispatch (the entries); 65536 and 131072 the
 //      converter-fed design (DenseFp8Cv).
-#define MLA_DENSE_FP8_SHIPPED 402687552
+#define MLA_DENSE_FP8_SHIPPED 2550171200
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif
-static_assert(!(MLA_DENSE_FP8_VAR & ~2147483647), "MLA_DENSE_FP8_VAR: bits 1 .. 1073741824 only");
+static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & ~8589934591LL), "MLA_DENSE_FP8_VAR: bits 1 .. 4294967296 only");
 [[maybe_unused]] constexpr bool kOwnP = MLA_DENSE_FP8_VAR & 1;
 [[maybe_unused]] constexpr bool kTwoSlots16 = (MLA_DENSE_FP8_VAR & 2) || kOwnP;
 [[maybe_unused]] constexpr bool kScoresFirst = MLA_DENSE_FP8_VAR & 4;
@@ -733,6 +734,13 @@ struct DenseFp8 {
 #define MLA_DFP8_ONEBAR ((MLA_DENSE_FP8_VAR & 536870912) != 0)
 static_assert(!MLA_DFP8_ONEBAR || MLA_DFP8_LAZY, "bit 536870912 needs 134217728");
 // Bit 1073741824 (session 12 round 2): the 32-row pass without 4096 (its O^T groups double-buffered, as at 16 rows).
+// Bit 2147483648 (with 64; session 12 round 3): the item's Q^T fill by cp.async. The fill was a loop of dependent
+// 4-byte global loads and shared stores, two a trip, with an integer division and 64-bit index arithmetic in each: about
+// 18 (16 rows) / 36 (32 rows) round trips to L1 or memory a thread, one after another, at the start of every item while
+// the page ring is full. Here each consumer thread keeps one row (tid % NR) and issues all its 4-byte copies at once
+// (LDGSTS, rows past the query's count zero-filled), then waits once. Bit 4294967296: the same in a rows-dispatch
+// build's 32-row pass only (the 16-row entry keeps this pass's code).
+#define MLA_DFP8_QA ((MLA_DENSE_FP8_VAR & 2147483648) != 0)
 [[maybe_unused]] constexpr bool kAltScan = MLA_DFP8_SCAN;
 
 template <int NR> struct AltLayout {
@@ -1216,6 +1224,28 @@ struct DenseFp8Alt {
       for (int i = 0; i < NI; ++i)
 #pragma unroll
         for (int b = 0; b < 2; ++b) jPack |= static_cast<uint64_t>(min((8 * i + 2 * tq + b) / p.hQ, 63)) << (6 * (2 * i + b));
+#if MLA_DFP8_QA
+      {
+        // (bit 2147483648) element e = threadIdx.x + 256 k of the fill: row r = threadIdx.x % NR, pair pr = e / NR. The
+        // thread index goes through an opaque move in each item, so that the 36 / 18 addresses are not hoisted out of the
+        // item loop into as many live registers (484 bytes of spills at 32 rows).
+        int tq0;
+        asm volatile("mov.b32 %0, %1;\n" : "=r"(tq0) : "r"(static_cast<int>(threadIdx.x)));
+        const int r = tq0 % NR, pr0 = tq0 / NR;
+        const bool on = r < rows;
+        const int j = on ? r / p.hQ : 0, h = on ? r - j * p.hQ : 0;
+        const __nv_bfloat16* const qr = static_cast<const __nv_bfloat16*>(p.q) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + h) * 576;
+        const uint32_t nb = on ? 4u : 0u; // (0: the 4 bytes are zero-filled, nothing is read)
+#pragma unroll
+        for (int k = 0; k < NR * 36 * 8 / 256; ++k) {
+          const int pr = pr0 + 256 / NR * k, ks = pr / 8, c2 = 2 * (pr % 8);
+          asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(qBase + canonOff<NR>(r, 16 * ks + c2)), "l"(qr + qDimAlt(ks, c2)), "r"(nb)
+                       : "memory");
+        }
+        cpAsyncWaitAll();
+        fenceProxyAsync();
+      }
+#else
       {
         const __nv_bfloat16* q = static_cast<const __nv_bfloat16*>(p.q);
         for (int e = threadIdx.x; e < NR * 36 * 8; e += 256) {
@@ -1229,6 +1259,7 @@ struct DenseFp8Alt {
         }
         fenceProxyAsync();
       }
+#endif
       consumersSync();
 
       float o[8][NI * 4]; // O^T slice s: element 4i + e, as [i][e] of the wgmma fragment
@@ -2216,7 +2247,8 @@ extern "C" __global__ void __launch_bounds__(384, 1) mla_dense_fp8_sm90_v32_bf16
 // keeps this pass's bits (v34368 = v1600's 16-row code + v31296's 32-row code).
 #if !defined(MLA_DFP8_PASS2) && (MLA_DENSE_FP8_VAR & 32768)
 #define MLA_DFP8_PASS2 1
-// (31296 plus this build's session-12 bits 134217728, 268435456 and 536870912; 1073741824 takes 4096 out of it)
+// (31296 plus this build's session-12 bits 134217728, 268435456, 536870912 and 2147483648 (or 4294967296); 1073741824
+// takes 4096 out of it)
 #if MLA_DENSE_FP8_VAR & 134217728
 #define MLA_DFP8_P2A 134217728
 #else
@@ -2237,8 +2269,13 @@ extern "C" __global__ void __launch_bounds__(384, 1) mla_dense_fp8_sm90_v32_bf16
 #else
 #define MLA_DFP8_P2D 0
 #endif
+#if MLA_DENSE_FP8_VAR & (2147483648 | 4294967296)
+#define MLA_DFP8_P2E 2147483648
+#else
+#define MLA_DFP8_P2E 0
+#endif
 #undef MLA_DENSE_FP8_VAR
-#define MLA_DENSE_FP8_VAR (31296 + MLA_DFP8_P2A + MLA_DFP8_P2B + MLA_DFP8_P2C + MLA_DFP8_P2D)
+#define MLA_DENSE_FP8_VAR (31296 + MLA_DFP8_P2A + MLA_DFP8_P2B + MLA_DFP8_P2C + MLA_DFP8_P2D + MLA_DFP8_P2E)
 #undef MLA_DFP8_NS
 #define MLA_DFP8_NS dfp8r
 #undef MLA_DFP8_SC_NEXT
