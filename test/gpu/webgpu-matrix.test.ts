@@ -46,6 +46,12 @@ const tile16 = process.env.FLASHMLA_MATRIX_TEST_TILE16 === '1' ? true : undefine
 const pair = process.env.FLASHMLA_MATRIX_TEST_PAIR === '1' ? true : undefined;
 // FLASHMLA_MATRIX_TEST_LOOKAHEAD=1: v5's lookahead probe there.
 const lookahead = process.env.FLASHMLA_MATRIX_TEST_LOOKAHEAD === '1' ? true : undefined;
+// FLASHMLA_MATRIX_TEST_TRIM=1: v5's trim candidate (two barriers fewer a tile) in every v5 pipeline of this process.
+if (process.env.FLASHMLA_MATRIX_TEST_TRIM === '1') {
+  const { source, key } = decodeMatrix5Program;
+  decodeMatrix5Program.source = (spec) => source.call(decodeMatrix5Program, spec.lazy && !spec.pair ? { ...spec, trim: true } : spec);
+  decodeMatrix5Program.key = (spec) => key.call(decodeMatrix5Program, spec.lazy && !spec.pair ? { ...spec, trim: true } : spec);
+}
 const bes: { v1?: WebGpuBackend; v2?: WebGpuBackend; s8?: WebGpuBackend; auto?: WebGpuBackend } = {};
 const all = () => [bes.v1, bes.v2, bes.s8, bes.auto];
 let why = '';

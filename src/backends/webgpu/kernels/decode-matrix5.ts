@@ -126,6 +126,13 @@ export interface DecodeMatrix5Spec {
    * before the tile's first barrier.
    */
   lookahead?: boolean;
+  /**
+   * Candidate (session 12, issue #13; opt-in, lazy only): two barriers fewer a tile. The keys' maxima and NaN flags are
+   * reset right after the softmax's last read of them (past its middle barrier) instead of at the next tile's top, and
+   * the lazy flag at the conversion, so the tile's top (lookups) and its unpack need no barrier of their own: the first
+   * barrier of a tile is the one between the key maxima and the conversion (v5 lazy: 7 a tile and the uniform load's).
+   */
+  trim?: boolean;
 }
 
 /** Whether v5 rescales O lazily unless told (WebGpuBackendOptions.matrix.lazy, FLASHMLA_WEBGPU_MATRIX_LAZY). */
@@ -185,6 +192,8 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
 
 /** Specs pipeline-stats.mjs reports (the driver's register counts). */
 export const statsSpecs = { sg4: 4, sg8: 8 } as const;
+/** v5's probes and candidates pipeline-stats.mjs reports too (fields on top of the 8-subgroup default, lazy). */
+export const statsProbes = { eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, trim: { trim: true } } as const;
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const mark = (name: string, code: string) => `// <${name}>\n   ${code}\n   // </${name}>`;
@@ -228,7 +237,7 @@ export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // 
 
 export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   name: 'mla_decode_matrix5',
-  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${s.trim ? '.trim' : ''}`,
   source(s) {
     if (!s.emulate && !matrix5ConfigUsable(s.config)) throw new Error(`decode-matrix5: unusable configuration ${JSON.stringify(s.config)}`);
     const g = matrix5Layout(s.subgroups, !!s.tile16);
@@ -246,6 +255,9 @@ export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
     // subgroups declares 49 088 of the H200's 49 152 B, and the first lazy build, which added a u32 of its own, computed
     // wrong scores there (session 10, H200; correct under emulation on lavapipe).
     const growFlag = 'rowC[0]';
+    const trim = !!s.trim;
+    if (trim && (!lazy || s.pair || s.lookahead)) throw new Error('decode-matrix5: trim runs with lazy, without pair and lookahead');
+    const keyReset = `if (t < ${nT}u) { atomicStore(&kMax[t], 0u); atomicStore(&kMaxR[t], 0u); atomicStore(&kNan[t], 0u); }`;
     const pad = s.pad ?? 0;
     if (pad % 4 !== 0 || pad < 0) throw new Error(`decode-matrix5: pad ${pad} is not a count of u32`);
     const nanWord = s.dtype === 'bf16' ? '0x7fc07fc0u' : '0x7e007e00u';
@@ -325,7 +337,7 @@ export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
     const half = (w: string, i: number) => `${w}.${'xyzw'[i]}`;
     // One tile of the loop (o.kt: its first key; o.top: after its first barrier, the lookups and the key maxima reset;
     // o.unpack: its words unpacked; o.after: after its conversion's barrier, the next loads).
-    const tileBody = (o: { kt: string; top: string; unpack: string; after: string }) => `   workgroupBarrier();${lazy ? `\n   if (t == 0u) { ${growFlag} = 0.0; }` : ''}
+    const tileBody = (o: { kt: string; top: string; unpack: string; after: string }) => `${trim ? '   // (trim: no barrier at the top)' : '   workgroupBarrier();'}${lazy && !trim ? `\n   if (t == 0u) { ${growFlag} = 0.0; }` : ''}
 ${o.top}   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key lk; its key's finite maxima by atomicMax, words
    // i < 8 (columns 0..511) and i = 8 (512..575, RoPE) apart (a NaN sets kNan instead: the scale must stay that of the
    // finite values, which PV multiplies by P = 0 in other rows).
@@ -336,7 +348,7 @@ ${o.top}   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key l
     ${mark('tile-load', `if (ls != NONE) { ${loadWords} }`)}
    }
    ` : ''}${s.lean ? '// (lean: unpacked in each block below)' : o.unpack}
-   workgroupBarrier();
+   ${trim ? '// (trim: the key maxima were reset after the last tile\'s softmax)' : 'workgroupBarrier();'}
    ${mark('tile-max', `{${s.lean ? `\n    ${unpackLets}` : ''}
     let mb4 = ${range(words - 1).map((i) => `max(finiteBits4(a${i}), finiteBits4(b${i}))`).reduce((x, y) => `max(${x}, ${y})`)};
     let mr4 = max(finiteBits4(a${words - 1}), finiteBits4(b${words - 1}));
@@ -345,7 +357,7 @@ ${o.top}   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key l
     atomicMax(&kMaxR[lk], max(max(mr4.x, mr4.y), max(mr4.z, mr4.w)));
     if (nan) { atomicOr(&kNan[lk], 1u); }
    }`)}
-   workgroupBarrier();
+   workgroupBarrier();${trim ? `\n   if (t == 0u) { ${growFlag} = 0.0; } // trim: a barrier after the last uniform load, two before the softmax sets it` : ''}
    ${mark('tile-convert', `{${s.lean ? `\n    ${unpackLets}` : ''}
     let down = downOf(expOf(atomicLoad(&kMax[lk])));
     let downR = downOf(expOf(atomicLoad(&kMaxR[lk])));
@@ -407,7 +419,7 @@ ${o.after}
     if (grow) { ${growFlag} = 1.0; }
     yref = yr;` : 'if (slot == 0u) { rowA[r] = alpha; rowC[r] = exp2(yMax - mNew); }'}
    }
-   // </softmax>
+   // </softmax>${trim ? `\n   ${keyReset} // trim: the softmax's first half was the last reader` : ''}
    ${lazy ? `let grew = workgroupUniformLoad(&${growFlag}) != 0.0; // the barrier, and whether some row's reference moved` : 'workgroupBarrier();'}${s.late && !s.noPrefetch ? `\n   ${nextLoad}` : ''}
    // ---- O = O * alpha + (P' V) * 2^(y - m), 16 columns a result; lane: column cc, rows 8 hh .. 8 hh + 7.${lazy ? `
    // Lazy: O = O * 2^(old - new reference) where a reference moved (rare), + P' V.` : ''}
@@ -422,10 +434,10 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\]/g, 'keyRow[o]').repl
     } else {
      keySeg[o] = NONE;
     }
-    atomicStore(&kMax[t], 0u);
+${trim ? '' : `    atomicStore(&kMax[t], 0u);
     atomicStore(&kMaxR[t], 0u);
     atomicStore(&kNan[t], 0u);
-   }
+`}   }
 `;
     const defaultAfter = `   par = 1u - par;\n   ${s.noPrefetch ? '' : s.late ? '// (late: the next tile\'s loads after the softmax)' : nextLoad}`;
     // pair: two tiles an iteration. The second tile's conversion is followed by the next pair's loads (both tiles'
@@ -566,7 +578,7 @@ ${matrixItemRowsHead('slotAcc', matrix5Rows)}
   var nanRow = false;
   let vis = rowVis[r];
 
-${s.pair ? pairLoop : `  // The first tile's keys and words; every tile then looks up and loads the next one's while it computes.
+${s.pair ? pairLoop : `  // The first tile's keys and words; every tile then looks up and loads the next one's while it computes.${trim ? `\n  ${keyReset}` : ''}
   workgroupBarrier();
   if (t < ${nT}u) {
    let key = kBegin + i32(t);
