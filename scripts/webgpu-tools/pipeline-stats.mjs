@@ -41,12 +41,12 @@ async function sources() {
  */
 export function rawCoopMatrix(asm) {
   const opcodes = { OpTypeCooperativeMatrixKHR: 4456, OpCooperativeMatrixLoadKHR: 4457, OpCooperativeMatrixStoreKHR: 4458, OpCooperativeMatrixMulAddKHR: 4459, OpCooperativeMatrixLengthKHR: 4460 };
-  const memory = { None: 0, Volatile: 1, Aligned: 2, Nontemporal: 4, MakePointerAvailable: 8, MakePointerAvailableKHR: 8, MakePointerVisible: 16, MakePointerVisibleKHR: 16, NonPrivatePointer: 32, NonPrivatePointerKHR: 32 };
-  const operands = { MatrixASignedComponentsKHR: 1, MatrixBSignedComponentsKHR: 2, MatrixCSignedComponentsKHR: 4, MatrixResultSignedComponentsKHR: 8, SaturatingAccumulationKHR: 16 };
+  const memory = { None: 0, NoneKHR: 0, Volatile: 1, Aligned: 2, Nontemporal: 4, MakePointerAvailable: 8, MakePointerAvailableKHR: 8, MakePointerVisible: 16, MakePointerVisibleKHR: 16, NonPrivatePointer: 32, NonPrivatePointerKHR: 32 };
+  const operands = { NoneKHR: 0, MatrixASignedComponentsKHR: 1, MatrixBSignedComponentsKHR: 2, MatrixCSignedComponentsKHR: 4, MatrixResultSignedComponentsKHR: 8, SaturatingAccumulationKHR: 16 };
   const word = (tok) => {
     if (tok.startsWith('%')) return tok;
     if (/^-?(0x)?[0-9a-f]+$/i.test(tok)) return `!${Number(tok)}`;
-    const bits = tok.split('|').map((k) => memory[k] ?? operands[k]);
+    const bits = tok.split('|').map((k) => memory[k] ?? operands[k] ?? memory[k.replace(/KHR$/, '')]);
     if (bits.some((b) => b === undefined)) throw new Error(`rawCoopMatrix: unknown operand ${tok}`);
     return `!${bits.reduce((a, b) => a | b, 0)}`;
   };

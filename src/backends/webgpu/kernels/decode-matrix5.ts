@@ -133,6 +133,14 @@ export interface DecodeMatrix5Spec {
    * barrier of a tile is the one between the key maxima and the conversion (v5 lazy: 7 a tile and the uniform load's).
    */
   trim?: boolean;
+  /**
+   * Candidate on top of trim (session 12; opt-in, 32-key tiles only): a key's maxima and NaN flag reduced over its 8
+   * lanes (consecutive, within one subgroup) by subgroupShuffleXor instead of workgroup atomics, stored by its first
+   * lane for the softmax, and the conversion takes them from registers: no atomics, no reset. The barrier before the
+   * conversion stays (it orders the last tile's PV, which reads V in place, before the tile's overwrite). Needs the
+   * device's `subgroups` feature with subgroups of at least 8 lanes.
+   */
+  shuffleMax?: boolean;
 }
 
 /** Whether v5 rescales O lazily unless told (WebGpuBackendOptions.matrix.lazy, FLASHMLA_WEBGPU_MATRIX_LAZY). */
@@ -193,7 +201,7 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
 /** Specs pipeline-stats.mjs reports (the driver's register counts). */
 export const statsSpecs = { sg4: 4, sg8: 8 } as const;
 /** v5's probes and candidates pipeline-stats.mjs reports too (fields on top of the 8-subgroup default, lazy). */
-export const statsProbes = { eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, trim: { trim: true } } as const;
+export const statsProbes = { eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, trim: { trim: true }, shfl: { trim: true, shuffleMax: true } } as const;
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const mark = (name: string, code: string) => `// <${name}>\n   ${code}\n   // </${name}>`;
@@ -237,7 +245,7 @@ export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // 
 
 export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   name: 'mla_decode_matrix5',
-  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${s.trim ? '.trim' : ''}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${s.trim ? '.trim' : ''}${s.shuffleMax ? '.shfl' : ''}`,
   source(s) {
     if (!s.emulate && !matrix5ConfigUsable(s.config)) throw new Error(`decode-matrix5: unusable configuration ${JSON.stringify(s.config)}`);
     const g = matrix5Layout(s.subgroups, !!s.tile16);
@@ -257,7 +265,9 @@ export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
     const growFlag = 'rowC[0]';
     const trim = !!s.trim;
     if (trim && (!lazy || s.pair || s.lookahead)) throw new Error('decode-matrix5: trim runs with lazy, without pair and lookahead');
-    const keyReset = `if (t < ${nT}u) { atomicStore(&kMax[t], 0u); atomicStore(&kMaxR[t], 0u); atomicStore(&kNan[t], 0u); }`;
+    const shfl = !!s.shuffleMax;
+    if (shfl && (!trim || g.lpk !== 8)) throw new Error('decode-matrix5: shuffleMax runs with trim, 8 lanes a key');
+    const keyReset = shfl ? '// (shuffleMax: the key maxima are stored whole, no reset)' : `if (t < ${nT}u) { atomicStore(&kMax[t], 0u); atomicStore(&kMaxR[t], 0u); atomicStore(&kNan[t], 0u); }`;
     const pad = s.pad ?? 0;
     if (pad % 4 !== 0 || pad < 0) throw new Error(`decode-matrix5: pad ${pad} is not a count of u32`);
     const nanWord = s.dtype === 'bf16' ? '0x7fc07fc0u' : '0x7e007e00u';
@@ -349,18 +359,23 @@ ${o.top}   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key l
    }
    ` : ''}${s.lean ? '// (lean: unpacked in each block below)' : o.unpack}
    ${trim ? '// (trim: the key maxima were reset after the last tile\'s softmax)' : 'workgroupBarrier();'}
-   ${mark('tile-max', `{${s.lean ? `\n    ${unpackLets}` : ''}
+   ${shfl ? 'var km = 0u; var kr = 0u; var kn = 0u; // shuffleMax: the key\'s maxima and NaN flag over its 8 lanes\n   ' : ''}${mark('tile-max', `{${s.lean ? `\n    ${unpackLets}` : ''}
     let mb4 = ${range(words - 1).map((i) => `max(finiteBits4(a${i}), finiteBits4(b${i}))`).reduce((x, y) => `max(${x}, ${y})`)};
     let mr4 = max(finiteBits4(a${words - 1}), finiteBits4(b${words - 1}));
     let nan = any(${range(words).map((i) => `isNan4(a${i}) | isNan4(b${i})`).join(' | ')});
-    atomicMax(&kMax[lk], max(max(mb4.x, mb4.y), max(mb4.z, mb4.w)));
+    ${shfl ? `km = max(max(mb4.x, mb4.y), max(mb4.z, mb4.w));
+    kr = max(max(mr4.x, mr4.y), max(mr4.z, mr4.w));
+    kn = select(0u, 1u, nan);
+   }
+   ${[1, 2, 4].map((m) => `km = max(km, subgroupShuffleXor(km, ${m}u)); kr = max(kr, subgroupShuffleXor(kr, ${m}u)); kn = kn | subgroupShuffleXor(kn, ${m}u);`).join('\n   ')}
+   if (lj == 0u) { atomicStore(&kMax[lk], km); atomicStore(&kMaxR[lk], kr); atomicStore(&kNan[lk], kn); }` : `atomicMax(&kMax[lk], max(max(mb4.x, mb4.y), max(mb4.z, mb4.w)));
     atomicMax(&kMaxR[lk], max(max(mr4.x, mr4.y), max(mr4.z, mr4.w)));
     if (nan) { atomicOr(&kNan[lk], 1u); }
-   }`)}
+   }`}`)}
    workgroupBarrier();${trim ? `\n   if (t == 0u) { ${growFlag} = 0.0; } // trim: a barrier after the last uniform load, two before the softmax sets it` : ''}
    ${mark('tile-convert', `{${s.lean ? `\n    ${unpackLets}` : ''}
-    let down = downOf(expOf(atomicLoad(&kMax[lk])));
-    let downR = downOf(expOf(atomicLoad(&kMaxR[lk])));
+    let down = downOf(expOf(${shfl ? 'km' : 'atomicLoad(&kMax[lk])'}));
+    let downR = downOf(expOf(${shfl ? 'kr' : 'atomicLoad(&kMaxR[lk])'}));
     let o = lk * ${kStride}u + lj * 8u;
     ${range(words).map((i) => [i, i === words - 1 ? 'downR' : 'down'] as const).map(([i, d]) => `${t16 && i === words - 1 ? 'if (lj < 8u) ' : ''}{ let ha = vec4<f16>(select(a${i} * ${d}, vec4<f32>(0.0), isNan4(a${i}))); let hb = vec4<f16>(select(b${i} * ${d}, vec4<f32>(0.0), isNan4(b${i})));
      ${range(4).map((x) => `Kt[o + ${8 * lpk * i + x}u] = ${half('ha', x)};`).join(' ')} ${range(4).map((x) => `Kt[o + ${8 * lpk * i + 4 + x}u] = ${half('hb', x)};`).join(' ')} }`).join('\n    ')}
@@ -497,7 +512,7 @@ ${tileBody({ kt: 'k1', top: resetTop, unpack: wordsOf('v')(unpackLets), after: `
    ${pairLoads('v', `${nT}u + lk`)}
    ${nxLookup(`k0 + ${4 * nT}`)}` })}
    }`; // (the loop's closing brace is the shared one below)
-    return `enable f16;
+    return `enable f16;${shfl ? '\nenable subgroups;\ndiagnostic(off, subgroup_uniformity);' : ''}
 ${s.emulate ? '' : 'enable chromium_experimental_subgroup_matrix;\ndiagnostic(off, chromium.subgroup_matrix_uniformity);'}
 ${decodeBindingsWgsl(s.segs)}
 ${metadataWgsl()}
