@@ -95,10 +95,18 @@ for (const name of names) {
   writeFileSync(`${outDir}/${name}.raw.spvasm`, rawCoopMatrix(asm));
   try {
     execFileSync(process.env.SPIRV_AS ?? 'spirv-as', ['--target-env', 'vulkan1.3', '-o', `${outDir}/${name}.spv`, `${outDir}/${name}.raw.spvasm`]);
-    const stats = execFileSync(process.env.VKSTATS ?? 'vkstats', [`${outDir}/${name}.spv`, 'dawn_entry_point', `${outDir}/${name}.cache`], { encoding: 'utf8' });
+    // With the pipeline cache and internal representations first; on a failure (session 12: an exit with nothing on
+    // stderr), again as session 8 ran it (statistics only), saying how the first run ended.
+    let stats;
+    try {
+      stats = execFileSync(process.env.VKSTATS ?? 'vkstats', [`${outDir}/${name}.spv`, 'dawn_entry_point', `${outDir}/${name}.cache`], { encoding: 'utf8' });
+    } catch (e) {
+      console.log(`${name}: vkstats with the cache failed: status ${e.status} signal ${e.signal} stdout ${String(e.stdout ?? '').slice(-300)} stderr ${String(e.stderr ?? '').slice(-300)}`);
+      stats = execFileSync(process.env.VKSTATS ?? 'vkstats', [`${outDir}/${name}.spv`], { encoding: 'utf8' });
+    }
     console.log(`${name}: ${stats.split('\n').filter((l) => /=/.test(l)).map((l) => l.replace(/\s*\(.*\)$/, '')).join('; ')}`);
     for (const l of stats.split('\n').filter((x) => /^(cache|internal)/.test(x))) console.log(`  ${l}`);
   } catch (e) {
-    console.log(`${name}: stats failed: ${String(e.stderr ?? e.message).slice(0, 600)}`);
+    console.log(`${name}: stats failed: status ${e.status} signal ${e.signal} ${String(e.stdout ?? '').slice(-300)} ${String(e.stderr || e.message).slice(0, 600)}`);
   }
 }
