@@ -52,7 +52,7 @@ const configs = parseConfigs(v.configs ? JSON.parse(readFileSync(v.configs, 'utf
 
 // kernels: label -> probe fields (on top of the backend's spec)
 const kernels = {
-  v5: {},
+  v5: { trim: undefined }, // v5 lazy as session 11 shipped it (trim, the default since session 12, off)
   t16: { tile16: true, subgroups: 8 },
   nopf: { tile16: true, subgroups: 8, noPrefetch: true },
   pair: { pair: true },

@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
-import type { DecodeMatrix5Spec } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
+import { type DecodeMatrix5Spec, decodeMatrix5Spec, matrix5TrimDefault } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
+import type { DeviceCaps } from '../../src/backends/webgpu/program.js';
+import { FlashMlaError } from '../../src/core/errors.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
 import { stubbedMatrixWgsl } from '../support/matrix-stub.js';
 import { key5 as key, src5 as src, wgBytes } from '../support/matrix5-spec.js';
@@ -61,6 +63,7 @@ describe('webgpu matrix v5 trim (WGSL)', () => {
     }
     assert.throws(() => src({ lazy: true, shuffleMax: true }), /shuffleMax runs with trim/);
     assert.throws(() => src({ lazy: true, trim: true, tile16: true, shuffleMax: true }), /shuffleMax runs with trim/);
+    assert.throws(() => src({ trim: true, shuffleMax: true }), /shuffleMax runs with trim/);
   });
 
   test('every v5 variant here declares a multiple of 16 B of workgroup memory (the H200 computes wrong results otherwise: pad4, pad8)', () => {
@@ -70,10 +73,18 @@ describe('webgpu matrix v5 trim (WGSL)', () => {
     for (const pad of [4, 8]) assert.notEqual(wgBytes(src({ lazy: true, pad })) % 16, 0, 'the failing probes break the rule');
   });
 
-  test('refused without lazy, with pair, with lookahead', () => {
-    assert.throws(() => src({ trim: true }), /trim runs with lazy/);
-    assert.throws(() => src({ lazy: true, pair: true, trim: true }), /trim runs with lazy/);
-    assert.throws(() => src({ lazy: true, lookahead: true, trim: true }), /trim runs with lazy/);
+  test('ignored without lazy and with pair, lookahead or tile16 (their WGSL and keys as without it); the default where it applies; refused by the options where it does not', () => {
+    for (const o of [{}, { lazy: true, pair: true }, { lazy: true, lookahead: true }, { lazy: true, tile16: true }, { lazy: true, tile16: true, pair: true }] as const) {
+      assert.equal(src({ ...o, trim: true }), src(o), JSON.stringify(o));
+      assert.equal(key({ ...o, trim: true }), key(o), JSON.stringify(o));
+    }
+    const caps = { maxComputeWorkgroupStorageSize: 49152, subgroupMatrixF16: { m: 16, n: 16, k: 16, result: 'f32' } } as unknown as DeviceCaps;
+    assert.equal(decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, false).trim, matrix5TrimDefault ? true : undefined);
+    assert.equal(decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, false, { trim: false }).trim, undefined);
+    for (const o of [{ lazy: false }, { pair: true }, { lookahead: true }, { tile16: true }]) {
+      assert.equal(decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, false, o).trim, undefined, JSON.stringify(o));
+      assert.throws(() => decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, false, { ...o, trim: true }), (e: unknown) => e instanceof FlashMlaError && e.argument === 'matrix.trim');
+    }
   });
 });
 

@@ -131,10 +131,12 @@ export interface DecodeMatrix5Spec {
    * reset right after the softmax's last read of them (past its middle barrier) instead of at the next tile's top, and
    * the lazy flag at the conversion, so the tile's top (lookups) and its unpack need no barrier of their own: the first
    * barrier of a tile is the one between the key maxima and the conversion (v5 lazy: 7 a tile and the uniform load's).
+   * The default since session 12 (matrix5TrimDefault); ignored without lazy and with pair, lookahead or tile16
+   * (matrix5TrimOn).
    */
   trim?: boolean;
   /**
-   * Candidate on top of trim (session 12; opt-in, 32-key tiles only): a key's maxima and NaN flag reduced over its 8
+   * Candidate on top of trim (session 12; opt-in; correct on the H200 and no faster than trim): a key's maxima and NaN flag reduced over its 8
    * lanes (consecutive, within one subgroup) by subgroupShuffleXor instead of workgroup atomics, stored by its first
    * lane for the softmax, and the conversion takes them from registers: no atomics, no reset. The barrier before the
    * conversion stays (it orders the last tile's PV, which reads V in place, before the tile's overwrite). Needs the
@@ -147,6 +149,11 @@ export interface DecodeMatrix5Spec {
 export const matrix5LazyDefault = true;
 /** Whether v5 looks each tile's keys up an iteration early unless told (WebGpuBackendOptions.matrix.lookahead; probe). */
 export const matrix5LookaheadDefault = false;
+/**
+ * Whether v5 lazy runs trim unless told (WebGpuBackendOptions.matrix.trim): correct on the H200 (GPU suite 25/25 with
+ * 100 random cases, twice) and 0.96-0.98x v5 lazy's time at every shape timed (docs/notes/webgpu-matrix-trim.md).
+ */
+export const matrix5TrimDefault = true;
 /** A row's reference moves when its tile maximum of x + log2 ks passes it by more than this (log2 units): P' <= 2^8. */
 const lazyBound = 8;
 
@@ -164,6 +171,14 @@ export function decodeMatrix5SharedBytes(subgroups: 4 | 8, tile16 = false): numb
   return 2 * g.nT * kStride + 4 * subgroups * 256 + 2 * matrix5Rows * g.pStride + 4 * g.nT * 7 + 4 * matrix5Rows * 5 + 4 * 2 * matrix5Rows * 8;
 }
 
+/**
+ * Whether a spec runs trim: asked for, with the lazy rescale, without pair, lookahead and tile16 (which keep their own
+ * tops; a spec that asks for trim with them, e.g. a probe on top of the default, runs them without it).
+ */
+export function matrix5TrimOn(s: Pick<DecodeMatrix5Spec, 'trim' | 'lazy' | 'pair' | 'lookahead' | 'tile16'>): boolean {
+  return !!s.trim && (s.lazy === true || s.lazy === 'side' || s.lazy === 'scratch') && !s.pair && !s.lookahead && !s.tile16;
+}
+
 /** The choices a caller may make for v5 (WebGpuBackendOptions.matrix); unset ones take the defaults below. */
 export interface Matrix5Choice {
   subgroups?: 4 | 8;
@@ -171,12 +186,19 @@ export interface Matrix5Choice {
   tile16?: boolean;
   pair?: boolean;
   lookahead?: boolean;
+  /** v5's trim (two barriers fewer a tile): on by default where it applies (lazy, without pair, lookahead, tile16). */
+  trim?: boolean;
 }
 
 /** The specialisation for a device: 8 subgroups where the workgroup memory allows (48 KiB), else 4. */
 export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps, segs: number, emulate: boolean, o: Matrix5Choice = {}): DecodeMatrix5Spec {
   const { subgroups, lazy = matrix5LazyDefault, tile16 = false, pair = false } = o;
   const lookahead = o.lookahead ?? (matrix5LookaheadDefault && !pair);
+  const trimFits = !!lazy && !pair && !lookahead && !tile16;
+  if (o.trim && !trimFits) {
+    throw new FlashMlaError('invalid_argument', 'matrix.trim runs with the lazy rescale, without pair, lookahead and tile16', 'matrix.trim', 'false (or unset) with these options', 'true');
+  }
+  const trim = o.trim ?? (matrix5TrimDefault && trimFits);
   const limit = caps.maxComputeWorkgroupStorageSize;
   if (tile16 && subgroups === 4) {
     throw new FlashMlaError('invalid_argument', 'matrix.tile16 runs 8 subgroups a workgroup', 'matrix.subgroups', '8 (or unset) with tile16', '4');
@@ -195,13 +217,13 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
     throw new FlashMlaError('backend_unavailable', `decodePath matrix (v5): the kernel needs the 16x16x16 configuration, the device offers ${config.m}x${config.n}x${config.k}`,
       'decodePath', '16x16x16 with f32 results', `${config.m}x${config.n}x${config.k}`);
   }
-  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}) };
+  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}) };
 }
 
 /** Specs pipeline-stats.mjs reports (the driver's register counts). */
 export const statsSpecs = { sg4: 4, sg8: 8 } as const;
 /** v5's probes and candidates pipeline-stats.mjs reports too (fields on top of the 8-subgroup default, lazy). */
-export const statsProbes = { eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, trim: { trim: true }, shfl: { trim: true, shuffleMax: true } } as const;
+export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, trim: { trim: true }, shfl: { trim: true, shuffleMax: true } } as const;
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const mark = (name: string, code: string) => `// <${name}>\n   ${code}\n   // </${name}>`;
@@ -245,7 +267,7 @@ export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // 
 
 export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   name: 'mla_decode_matrix5',
-  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${s.trim ? '.trim' : ''}${s.shuffleMax ? '.shfl' : ''}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5TrimOn(s) && s.shuffleMax ? '.shfl' : ''}`,
   source(s) {
     if (!s.emulate && !matrix5ConfigUsable(s.config)) throw new Error(`decode-matrix5: unusable configuration ${JSON.stringify(s.config)}`);
     const g = matrix5Layout(s.subgroups, !!s.tile16);
@@ -263,10 +285,9 @@ export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
     // subgroups declares 49 088 of the H200's 49 152 B, and the first lazy build, which added a u32 of its own, computed
     // wrong scores there (session 10, H200; correct under emulation on lavapipe).
     const growFlag = 'rowC[0]';
-    const trim = !!s.trim;
-    if (trim && (!lazy || s.pair || s.lookahead)) throw new Error('decode-matrix5: trim runs with lazy, without pair and lookahead');
-    const shfl = !!s.shuffleMax;
-    if (shfl && (!trim || g.lpk !== 8)) throw new Error('decode-matrix5: shuffleMax runs with trim, 8 lanes a key');
+    const trim = matrix5TrimOn(s);
+    const shfl = trim && !!s.shuffleMax;
+    if (s.shuffleMax && !trim) throw new Error('decode-matrix5: shuffleMax runs with trim');
     const keyReset = shfl ? '// (shuffleMax: the key maxima are stored whole, no reset)' : `if (t < ${nT}u) { atomicStore(&kMax[t], 0u); atomicStore(&kMaxR[t], 0u); atomicStore(&kNan[t], 0u); }`;
     const pad = s.pad ?? 0;
     if (pad % 4 !== 0 || pad < 0) throw new Error(`decode-matrix5: pad ${pad} is not a count of u32`);
