@@ -11,6 +11,7 @@
 //   scratch     lazy's factors, PV through the scratch as v5 (no carried result matrices)
 //   every       lazy with the result matrices rescaled on every tile (no branch on the uniform flag)
 //   pad4, pad64 v5 with 4 / 64 B more workgroup memory (49 092 B as the first lazy build; 49 152 B, the limit)
+//   pad8, pad16, pad32  v5 with 8 / 16 / 32 B more (49 096, 49 104, 49 120 B: which multiple the driver needs)
 //   late        v5 with the next tile's loads after the softmax (a speed probe: fewer registers live across QK)
 //   lazy-late   lazy + late
 // Runs the compiled tree ($FLASHMLA_DIST, default build/src; test helpers from build/test/support).
@@ -53,6 +54,9 @@ const all = [
   ['every', undefined, true, { every: true }],
   ['pad4', undefined, false, { pad: 4 }],
   ['pad64', undefined, false, { pad: 64 }],
+  ['pad8', undefined, false, { pad: 8 }],
+  ['pad16', undefined, false, { pad: 16 }],
+  ['pad32', undefined, false, { pad: 32 }],
   ['late', undefined, false, { late: true }],
   ['lazy-late', undefined, true, { late: true }],
 ];

@@ -4,6 +4,10 @@
 // Build: apt-get install libvulkan-dev && gcc -O1 -o vkstats vkstats.c -lvulkan.   Run: vkstats FILE.spv [ENTRY]
 // The pipeline layout is one set of a uniform buffer (binding 0) and storage buffers (1..15), as Dawn binds the
 // decode kernel; ENTRY defaults to Dawn's "dawn_entry_point". The first discrete GPU is used (else device 0).
+// The matrix kernels need VK_KHR_cooperative_matrix (enabled where the device has it). With CACHE (a third argument)
+// the pipeline cache's data (the driver's binary, for scripts/webgpu-tools/cache-sass.py) is written to that file, and
+// the driver's internal representations (where it offers any) are printed or written beside it.
+//   vkstats FILE.spv [ENTRY [CACHE]]
 #include <stdio.h>
 #include <stdlib.h>
 #include <vulkan/vulkan.h>
@@ -37,16 +41,21 @@ int main(int argc, char **argv) {
 
   // Every feature the device has (the shader may use subgroups, the Vulkan memory model, ...), plus the statistics.
   VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR pe = { VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR };
+  // VkPhysicalDeviceCooperativeMatrixFeaturesKHR (Debian 12's headers predate it)
+  struct { VkStructureType sType; void *pNext; VkBool32 cooperativeMatrix, cooperativeMatrixRobustBufferAccess; } cm = { (VkStructureType)1000506000 };
+  pe.pNext = &cm;
   VkPhysicalDeviceVulkan13Features f13 = { VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES, &pe };
   VkPhysicalDeviceVulkan12Features f12 = { VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES, &f13 };
   VkPhysicalDeviceVulkan11Features f11 = { VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES, &f12 };
   VkPhysicalDeviceFeatures2 feats = { VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, &f11 };
   vkGetPhysicalDeviceFeatures2(pd, &feats);
   pe.pipelineExecutableInfo = VK_TRUE;
-  const char *ext = "VK_KHR_pipeline_executable_properties";
+  const char *exts[2] = { "VK_KHR_pipeline_executable_properties", "VK_KHR_cooperative_matrix" };
+  uint32_t next = cm.cooperativeMatrix ? 2 : 1;
+  if (!cm.cooperativeMatrix) pe.pNext = 0;
   float prio = 1;
   VkDeviceQueueCreateInfo qci = { VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO, 0, 0, 0, 1, &prio };
-  VkDeviceCreateInfo dci = { VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO, &feats, 0, 1, &qci, 0, 0, 1, &ext, 0 };
+  VkDeviceCreateInfo dci = { VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO, &feats, 0, 1, &qci, 0, 0, next, exts, 0 };
   VkDevice dev;
   CHECK(vkCreateDevice(pd, &dci, 0, &dev));
 
@@ -62,10 +71,13 @@ int main(int argc, char **argv) {
   VkShaderModuleCreateInfo smi = { VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO, 0, 0, (size_t)n, code };
   VkShaderModule sm;
   CHECK(vkCreateShaderModule(dev, &smi, 0, &sm));
-  VkComputePipelineCreateInfo cpi = { VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO, 0, VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR,
+  VkPipelineCacheCreateInfo pci = { VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO };
+  VkPipelineCache cache;
+  CHECK(vkCreatePipelineCache(dev, &pci, 0, &cache));
+  VkComputePipelineCreateInfo cpi = { VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO, 0, VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR | VK_PIPELINE_CREATE_CAPTURE_INTERNAL_REPRESENTATIONS_BIT_KHR,
     { VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO, 0, 0, VK_SHADER_STAGE_COMPUTE_BIT, sm, argc > 2 ? argv[2] : "dawn_entry_point", 0 }, layout };
   VkPipeline pipe;
-  CHECK(vkCreateComputePipelines(dev, 0, 1, &cpi, 0, &pipe));
+  CHECK(vkCreateComputePipelines(dev, cache, 1, &cpi, 0, &pipe));
 
   PFN_vkGetPipelineExecutableStatisticsKHR stats = (PFN_vkGetPipelineExecutableStatisticsKHR)vkGetDeviceProcAddr(dev, "vkGetPipelineExecutableStatisticsKHR");
   VkPipelineExecutableInfoKHR ei = { VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_INFO_KHR, 0, pipe, 0 }; // a compute pipeline has one
@@ -83,6 +95,30 @@ int main(int argc, char **argv) {
       default: printf("%g", st[i].value.f64);
     }
     printf("  (%s)\n", st[i].description);
+  }
+  if (argc > 3) {
+    size_t cn = 0;
+    CHECK(vkGetPipelineCacheData(dev, cache, &cn, 0));
+    void *cd = malloc(cn);
+    CHECK(vkGetPipelineCacheData(dev, cache, &cn, cd));
+    FILE *o = fopen(argv[3], "wb");
+    if (o) { fwrite(cd, 1, cn, o); fclose(o); printf("cache: %zu B to %s\n", cn, argv[3]); }
+    PFN_vkGetPipelineExecutableInternalRepresentationsKHR irs = (PFN_vkGetPipelineExecutableInternalRepresentationsKHR)vkGetDeviceProcAddr(dev, "vkGetPipelineExecutableInternalRepresentationsKHR");
+    uint32_t nr = 0;
+    if (irs && irs(dev, &ei, &nr, 0) == VK_SUCCESS) {
+      VkPipelineExecutableInternalRepresentationKHR *ir = calloc(nr ? nr : 1, sizeof *ir);
+      for (uint32_t i = 0; i < nr; i++) ir[i].sType = VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_INTERNAL_REPRESENTATION_KHR;
+      irs(dev, &ei, &nr, ir);
+      for (uint32_t i = 0; i < nr; i++) { ir[i].pData = malloc(ir[i].dataSize + 1); }
+      irs(dev, &ei, &nr, ir);
+      for (uint32_t i = 0; i < nr; i++) {
+        printf("internal representation %u: %s (%s), %zu B%s\n", i, ir[i].name, ir[i].description, ir[i].dataSize, ir[i].isText ? ", text" : "");
+        char path[4096];
+        snprintf(path, sizeof path, "%s.ir%u%s", argv[3], i, ir[i].isText ? ".txt" : ".bin");
+        FILE *g = fopen(path, "wb");
+        if (g) { fwrite(ir[i].pData, 1, ir[i].dataSize, g); fclose(g); }
+      }
+    } else printf("internal representations: none\n");
   }
   return 0;
 }

@@ -46,6 +46,14 @@ const tile16 = process.env.FLASHMLA_MATRIX_TEST_TILE16 === '1' ? true : undefine
 const pair = process.env.FLASHMLA_MATRIX_TEST_PAIR === '1' ? true : undefined;
 // FLASHMLA_MATRIX_TEST_LOOKAHEAD=1: v5's lookahead probe there.
 const lookahead = process.env.FLASHMLA_MATRIX_TEST_LOOKAHEAD === '1' ? true : undefined;
+// FLASHMLA_MATRIX_TEST_TRIM=1: v5's trim candidate (two barriers fewer a tile) in every lazy v5 pipeline of this
+// process; =shfl: trim + shuffleMax (the key maxima by subgroup shuffles); =late: trim + late.
+const trimProbe = ({ 1: { trim: true }, shfl: { trim: true, shuffleMax: true }, late: { trim: true, late: true } } as const)[process.env.FLASHMLA_MATRIX_TEST_TRIM as '1' | 'shfl' | 'late'];
+if (trimProbe) {
+  const { source, key } = decodeMatrix5Program;
+  decodeMatrix5Program.source = (spec) => source.call(decodeMatrix5Program, spec.lazy && !spec.pair ? { ...spec, ...trimProbe } : spec);
+  decodeMatrix5Program.key = (spec) => key.call(decodeMatrix5Program, spec.lazy && !spec.pair ? { ...spec, ...trimProbe } : spec);
+}
 const bes: { v1?: WebGpuBackend; v2?: WebGpuBackend; s8?: WebGpuBackend; auto?: WebGpuBackend } = {};
 const all = () => [bes.v1, bes.v2, bes.s8, bes.auto];
 let why = '';

@@ -63,9 +63,10 @@ export interface WebGpuBackendOptions {
    * (docs/notes/webgpu-matrix-kernel.md, "v5 lazy"). `tile16` (v5, opt-in candidate): 16-key tiles on
    * 8 subgroups, QK in 8 contraction parts, ~29 KiB of workgroup memory; `pair` (v5, opt-in candidate): two tiles an
    * iteration, their loads and lookups issued together; `lookahead` (v5, opt-in probe): each tile's block-table
-   * lookup an iteration earlier (docs/notes/webgpu-matrix-tile16.md).
+   * lookup an iteration earlier (docs/notes/webgpu-matrix-tile16.md). `trim` (v5 lazy, on by default; false: off):
+   * two barriers fewer a tile, 0.96-0.98x (docs/notes/webgpu-matrix-trim.md).
    */
-  matrix?: { vSplit?: 1 | 2; emulate?: boolean; version?: 3 | 4 | 5 | 6; subgroups?: 4 | 8; lazy?: boolean | 'side' | 'scratch'; tile16?: boolean; pair?: boolean; lookahead?: boolean };
+  matrix?: { vSplit?: 1 | 2; emulate?: boolean; version?: 3 | 4 | 5 | 6; subgroups?: 4 | 8; lazy?: boolean | 'side' | 'scratch'; tile16?: boolean; pair?: boolean; lookahead?: boolean; trim?: boolean };
 }
 
 const idxCapacityInit = 1 << 14;
@@ -417,7 +418,7 @@ export class WebGpuBackend implements Backend {
     // The decode kernel (decode-kernel.ts, resolved once per plan): subgroup matrices, f16 arithmetic or f32; all
     // share params, bindings and the combine.
     const kernel = this.decodeKernels.get(l.plan, p.dtype, segs.length,
-      { caps: this.caps, path: this.decodePath, mulAdd: this.mulAdd, tuning: this.decodeTuning, matrixVSplit: this.opts.matrix?.vSplit, matrixVersion: this.opts.matrix?.version, matrixSubgroups: this.opts.matrix?.subgroups, matrixLazy: this.opts.matrix?.lazy, matrixTile16: this.opts.matrix?.tile16, matrixPair: this.opts.matrix?.pair, matrixLookahead: this.opts.matrix?.lookahead });
+      { caps: this.caps, path: this.decodePath, mulAdd: this.mulAdd, tuning: this.decodeTuning, matrixVSplit: this.opts.matrix?.vSplit, matrixVersion: this.opts.matrix?.version, matrixSubgroups: this.opts.matrix?.subgroups, matrixLazy: this.opts.matrix?.lazy, matrixTile16: this.opts.matrix?.tile16, matrixPair: this.opts.matrix?.pair, matrixLookahead: this.opts.matrix?.lookahead, matrixTrim: this.opts.matrix?.trim });
     const dec = this.programs.get(kernel.program, kernel.spec);
     const decKey = kernel.label;
     const comb = this.programs.get(combineProgram, { dtype: p.dtype });

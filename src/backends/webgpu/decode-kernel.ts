@@ -38,6 +38,8 @@ export interface DecodeKernelSettings {
   matrixPair?: boolean;
   /** v5's lookahead probe (kernels/decode-matrix5.ts `lookahead`; opt-in). */
   matrixLookahead?: boolean;
+  /** v5 lazy's trim (kernels/decode-matrix5.ts `trim`; on by default where it applies). */
+  matrixTrim?: boolean;
 }
 
 /** A resolved decode kernel: the program and spec to compile, its bind-group label, and the dispatch. */
@@ -59,7 +61,7 @@ export function resolveDecodeKernel(plan: DecodePlan, dtype: HalfDType, cacheBin
     return make(decodeMatrix6Program, decodeMatrix6Spec({ dtype }, s.caps, cacheBindings, s.path.emulate === true), decodeMatrix6Dispatch(shape));
   }
   if (kernel === 'matrix' && (s.matrixVersion ?? 5) === 5) {
-    const spec = decodeMatrix5Spec({ dtype }, s.caps, cacheBindings, s.path.emulate === true, { subgroups: s.matrixSubgroups, lazy: s.matrixLazy, tile16: s.matrixTile16, pair: s.matrixPair, lookahead: s.matrixLookahead });
+    const spec = decodeMatrix5Spec({ dtype }, s.caps, cacheBindings, s.path.emulate === true, { subgroups: s.matrixSubgroups, lazy: s.matrixLazy, tile16: s.matrixTile16, pair: s.matrixPair, lookahead: s.matrixLookahead, trim: s.matrixTrim });
     return make(decodeMatrix5Program, spec, decodeMatrix5Dispatch(shape));
   }
   if (kernel === 'matrix' && s.matrixVersion !== 3) {

@@ -126,12 +126,34 @@ export interface DecodeMatrix5Spec {
    * before the tile's first barrier.
    */
   lookahead?: boolean;
+  /**
+   * Candidate (session 12, issue #13; opt-in, lazy only): two barriers fewer a tile. The keys' maxima and NaN flags are
+   * reset right after the softmax's last read of them (past its middle barrier) instead of at the next tile's top, and
+   * the lazy flag at the conversion, so the tile's top (lookups) and its unpack need no barrier of their own: the first
+   * barrier of a tile is the one between the key maxima and the conversion (v5 lazy: 7 a tile and the uniform load's).
+   * The default since session 12 (matrix5TrimDefault); ignored without lazy and with pair, lookahead or tile16
+   * (matrix5TrimOn).
+   */
+  trim?: boolean;
+  /**
+   * Candidate on top of trim (session 12; opt-in; correct on the H200 and no faster than trim): a key's maxima and NaN flag reduced over its 8
+   * lanes (consecutive, within one subgroup) by subgroupShuffleXor instead of workgroup atomics, stored by its first
+   * lane for the softmax, and the conversion takes them from registers: no atomics, no reset. The barrier before the
+   * conversion stays (it orders the last tile's PV, which reads V in place, before the tile's overwrite). Needs the
+   * device's `subgroups` feature with subgroups of at least 8 lanes.
+   */
+  shuffleMax?: boolean;
 }
 
 /** Whether v5 rescales O lazily unless told (WebGpuBackendOptions.matrix.lazy, FLASHMLA_WEBGPU_MATRIX_LAZY). */
 export const matrix5LazyDefault = true;
 /** Whether v5 looks each tile's keys up an iteration early unless told (WebGpuBackendOptions.matrix.lookahead; probe). */
 export const matrix5LookaheadDefault = false;
+/**
+ * Whether v5 lazy runs trim unless told (WebGpuBackendOptions.matrix.trim): correct on the H200 (GPU suite 25/25 with
+ * 100 random cases, twice) and 0.96-0.98x v5 lazy's time at every shape timed (docs/notes/webgpu-matrix-trim.md).
+ */
+export const matrix5TrimDefault = true;
 /** A row's reference moves when its tile maximum of x + log2 ks passes it by more than this (log2 units): P' <= 2^8. */
 const lazyBound = 8;
 
@@ -149,6 +171,14 @@ export function decodeMatrix5SharedBytes(subgroups: 4 | 8, tile16 = false): numb
   return 2 * g.nT * kStride + 4 * subgroups * 256 + 2 * matrix5Rows * g.pStride + 4 * g.nT * 7 + 4 * matrix5Rows * 5 + 4 * 2 * matrix5Rows * 8;
 }
 
+/**
+ * Whether a spec runs trim: asked for, with the lazy rescale, without pair, lookahead and tile16 (which keep their own
+ * tops; a spec that asks for trim with them, e.g. a probe on top of the default, runs them without it).
+ */
+export function matrix5TrimOn(s: Pick<DecodeMatrix5Spec, 'trim' | 'lazy' | 'pair' | 'lookahead' | 'tile16'>): boolean {
+  return !!s.trim && (s.lazy === true || s.lazy === 'side' || s.lazy === 'scratch') && !s.pair && !s.lookahead && !s.tile16;
+}
+
 /** The choices a caller may make for v5 (WebGpuBackendOptions.matrix); unset ones take the defaults below. */
 export interface Matrix5Choice {
   subgroups?: 4 | 8;
@@ -156,12 +186,19 @@ export interface Matrix5Choice {
   tile16?: boolean;
   pair?: boolean;
   lookahead?: boolean;
+  /** v5's trim (two barriers fewer a tile): on by default where it applies (lazy, without pair, lookahead, tile16). */
+  trim?: boolean;
 }
 
 /** The specialisation for a device: 8 subgroups where the workgroup memory allows (48 KiB), else 4. */
 export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps, segs: number, emulate: boolean, o: Matrix5Choice = {}): DecodeMatrix5Spec {
   const { subgroups, lazy = matrix5LazyDefault, tile16 = false, pair = false } = o;
   const lookahead = o.lookahead ?? (matrix5LookaheadDefault && !pair);
+  const trimFits = !!lazy && !pair && !lookahead && !tile16;
+  if (o.trim && !trimFits) {
+    throw new FlashMlaError('invalid_argument', 'matrix.trim runs with the lazy rescale, without pair, lookahead and tile16', 'matrix.trim', 'false (or unset) with these options', 'true');
+  }
+  const trim = o.trim ?? (matrix5TrimDefault && trimFits);
   const limit = caps.maxComputeWorkgroupStorageSize;
   if (tile16 && subgroups === 4) {
     throw new FlashMlaError('invalid_argument', 'matrix.tile16 runs 8 subgroups a workgroup', 'matrix.subgroups', '8 (or unset) with tile16', '4');
@@ -180,11 +217,13 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
     throw new FlashMlaError('backend_unavailable', `decodePath matrix (v5): the kernel needs the 16x16x16 configuration, the device offers ${config.m}x${config.n}x${config.k}`,
       'decodePath', '16x16x16 with f32 results', `${config.m}x${config.n}x${config.k}`);
   }
-  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}) };
+  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}) };
 }
 
 /** Specs pipeline-stats.mjs reports (the driver's register counts). */
 export const statsSpecs = { sg4: 4, sg8: 8 } as const;
+/** v5's probes and candidates pipeline-stats.mjs reports too (fields on top of the 8-subgroup default, lazy). */
+export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, trim: { trim: true }, shfl: { trim: true, shuffleMax: true } } as const;
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const mark = (name: string, code: string) => `// <${name}>\n   ${code}\n   // </${name}>`;
@@ -228,7 +267,7 @@ export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // 
 
 export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   name: 'mla_decode_matrix5',
-  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5TrimOn(s) && s.shuffleMax ? '.shfl' : ''}`,
   source(s) {
     if (!s.emulate && !matrix5ConfigUsable(s.config)) throw new Error(`decode-matrix5: unusable configuration ${JSON.stringify(s.config)}`);
     const g = matrix5Layout(s.subgroups, !!s.tile16);
@@ -246,6 +285,10 @@ export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
     // subgroups declares 49 088 of the H200's 49 152 B, and the first lazy build, which added a u32 of its own, computed
     // wrong scores there (session 10, H200; correct under emulation on lavapipe).
     const growFlag = 'rowC[0]';
+    const trim = matrix5TrimOn(s);
+    const shfl = trim && !!s.shuffleMax;
+    if (s.shuffleMax && !trim) throw new Error('decode-matrix5: shuffleMax runs with trim');
+    const keyReset = shfl ? '// (shuffleMax: the key maxima are stored whole, no reset)' : `if (t < ${nT}u) { atomicStore(&kMax[t], 0u); atomicStore(&kMaxR[t], 0u); atomicStore(&kNan[t], 0u); }`;
     const pad = s.pad ?? 0;
     if (pad % 4 !== 0 || pad < 0) throw new Error(`decode-matrix5: pad ${pad} is not a count of u32`);
     const nanWord = s.dtype === 'bf16' ? '0x7fc07fc0u' : '0x7e007e00u';
@@ -325,7 +368,7 @@ export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
     const half = (w: string, i: number) => `${w}.${'xyzw'[i]}`;
     // One tile of the loop (o.kt: its first key; o.top: after its first barrier, the lookups and the key maxima reset;
     // o.unpack: its words unpacked; o.after: after its conversion's barrier, the next loads).
-    const tileBody = (o: { kt: string; top: string; unpack: string; after: string }) => `   workgroupBarrier();${lazy ? `\n   if (t == 0u) { ${growFlag} = 0.0; }` : ''}
+    const tileBody = (o: { kt: string; top: string; unpack: string; after: string }) => `${trim ? '   // (trim: no barrier at the top)' : '   workgroupBarrier();'}${lazy && !trim ? `\n   if (t == 0u) { ${growFlag} = 0.0; }` : ''}
 ${o.top}   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key lk; its key's finite maxima by atomicMax, words
    // i < 8 (columns 0..511) and i = 8 (512..575, RoPE) apart (a NaN sets kNan instead: the scale must stay that of the
    // finite values, which PV multiplies by P = 0 in other rows).
@@ -336,19 +379,24 @@ ${o.top}   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key l
     ${mark('tile-load', `if (ls != NONE) { ${loadWords} }`)}
    }
    ` : ''}${s.lean ? '// (lean: unpacked in each block below)' : o.unpack}
-   workgroupBarrier();
-   ${mark('tile-max', `{${s.lean ? `\n    ${unpackLets}` : ''}
+   ${trim ? '// (trim: the key maxima were reset after the last tile\'s softmax)' : 'workgroupBarrier();'}
+   ${shfl ? 'var km = 0u; var kr = 0u; var kn = 0u; // shuffleMax: the key\'s maxima and NaN flag over its 8 lanes\n   ' : ''}${mark('tile-max', `{${s.lean ? `\n    ${unpackLets}` : ''}
     let mb4 = ${range(words - 1).map((i) => `max(finiteBits4(a${i}), finiteBits4(b${i}))`).reduce((x, y) => `max(${x}, ${y})`)};
     let mr4 = max(finiteBits4(a${words - 1}), finiteBits4(b${words - 1}));
     let nan = any(${range(words).map((i) => `isNan4(a${i}) | isNan4(b${i})`).join(' | ')});
-    atomicMax(&kMax[lk], max(max(mb4.x, mb4.y), max(mb4.z, mb4.w)));
+    ${shfl ? `km = max(max(mb4.x, mb4.y), max(mb4.z, mb4.w));
+    kr = max(max(mr4.x, mr4.y), max(mr4.z, mr4.w));
+    kn = select(0u, 1u, nan);
+   }
+   ${[1, 2, 4].map((m) => `km = max(km, subgroupShuffleXor(km, ${m}u)); kr = max(kr, subgroupShuffleXor(kr, ${m}u)); kn = kn | subgroupShuffleXor(kn, ${m}u);`).join('\n   ')}
+   if (lj == 0u) { atomicStore(&kMax[lk], km); atomicStore(&kMaxR[lk], kr); atomicStore(&kNan[lk], kn); }` : `atomicMax(&kMax[lk], max(max(mb4.x, mb4.y), max(mb4.z, mb4.w)));
     atomicMax(&kMaxR[lk], max(max(mr4.x, mr4.y), max(mr4.z, mr4.w)));
     if (nan) { atomicOr(&kNan[lk], 1u); }
-   }`)}
-   workgroupBarrier();
+   }`}`)}
+   workgroupBarrier();${trim ? `\n   if (t == 0u) { ${growFlag} = 0.0; } // trim: a barrier after the last uniform load, two before the softmax sets it` : ''}
    ${mark('tile-convert', `{${s.lean ? `\n    ${unpackLets}` : ''}
-    let down = downOf(expOf(atomicLoad(&kMax[lk])));
-    let downR = downOf(expOf(atomicLoad(&kMaxR[lk])));
+    let down = downOf(expOf(${shfl ? 'km' : 'atomicLoad(&kMax[lk])'}));
+    let downR = downOf(expOf(${shfl ? 'kr' : 'atomicLoad(&kMaxR[lk])'}));
     let o = lk * ${kStride}u + lj * 8u;
     ${range(words).map((i) => [i, i === words - 1 ? 'downR' : 'down'] as const).map(([i, d]) => `${t16 && i === words - 1 ? 'if (lj < 8u) ' : ''}{ let ha = vec4<f16>(select(a${i} * ${d}, vec4<f32>(0.0), isNan4(a${i}))); let hb = vec4<f16>(select(b${i} * ${d}, vec4<f32>(0.0), isNan4(b${i})));
      ${range(4).map((x) => `Kt[o + ${8 * lpk * i + x}u] = ${half('ha', x)};`).join(' ')} ${range(4).map((x) => `Kt[o + ${8 * lpk * i + 4 + x}u] = ${half('hb', x)};`).join(' ')} }`).join('\n    ')}
@@ -407,7 +455,7 @@ ${o.after}
     if (grow) { ${growFlag} = 1.0; }
     yref = yr;` : 'if (slot == 0u) { rowA[r] = alpha; rowC[r] = exp2(yMax - mNew); }'}
    }
-   // </softmax>
+   // </softmax>${trim ? `\n   ${keyReset} // trim: the softmax's first half was the last reader` : ''}
    ${lazy ? `let grew = workgroupUniformLoad(&${growFlag}) != 0.0; // the barrier, and whether some row's reference moved` : 'workgroupBarrier();'}${s.late && !s.noPrefetch ? `\n   ${nextLoad}` : ''}
    // ---- O = O * alpha + (P' V) * 2^(y - m), 16 columns a result; lane: column cc, rows 8 hh .. 8 hh + 7.${lazy ? `
    // Lazy: O = O * 2^(old - new reference) where a reference moved (rare), + P' V.` : ''}
@@ -422,10 +470,10 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\]/g, 'keyRow[o]').repl
     } else {
      keySeg[o] = NONE;
     }
-    atomicStore(&kMax[t], 0u);
+${trim ? '' : `    atomicStore(&kMax[t], 0u);
     atomicStore(&kMaxR[t], 0u);
     atomicStore(&kNan[t], 0u);
-   }
+`}   }
 `;
     const defaultAfter = `   par = 1u - par;\n   ${s.noPrefetch ? '' : s.late ? '// (late: the next tile\'s loads after the softmax)' : nextLoad}`;
     // pair: two tiles an iteration. The second tile's conversion is followed by the next pair's loads (both tiles'
@@ -485,7 +533,7 @@ ${tileBody({ kt: 'k1', top: resetTop, unpack: wordsOf('v')(unpackLets), after: `
    ${pairLoads('v', `${nT}u + lk`)}
    ${nxLookup(`k0 + ${4 * nT}`)}` })}
    }`; // (the loop's closing brace is the shared one below)
-    return `enable f16;
+    return `enable f16;${shfl ? '\nenable subgroups;\ndiagnostic(off, subgroup_uniformity);' : ''}
 ${s.emulate ? '' : 'enable chromium_experimental_subgroup_matrix;\ndiagnostic(off, chromium.subgroup_matrix_uniformity);'}
 ${decodeBindingsWgsl(s.segs)}
 ${metadataWgsl()}
@@ -566,7 +614,7 @@ ${matrixItemRowsHead('slotAcc', matrix5Rows)}
   var nanRow = false;
   let vis = rowVis[r];
 
-${s.pair ? pairLoop : `  // The first tile's keys and words; every tile then looks up and loads the next one's while it computes.
+${s.pair ? pairLoop : `  // The first tile's keys and words; every tile then looks up and loads the next one's while it computes.${trim ? `\n  ${keyReset}` : ''}
   workgroupBarrier();
   if (t < ${nT}u) {
    let key = kBegin + i32(t);

@@ -1,0 +1,53 @@
+// v5's trim candidate (kernels/decode-matrix5.ts `trim`: the keys' maxima reset after the softmax, two barriers fewer a
+// tile) on lavapipe with the products emulated (4 subgroups, lazy): against the float64 reference on keys growing along
+// the sequence (132 and 1 SM parts) and 4 random bf16 cases, and a mutant that resets the maxima before the softmax
+// reads them (it must fail); trim + shuffleMax likewise, its mutant leaving each lane its own latent maximum. The GPU's WGSL runs on the H200 with FLASHMLA_MATRIX_TEST_TRIM=1
+// (test/gpu/webgpu-matrix.test.ts; scripts/webgpu-tools/h200-s12-trim.sh).
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { decodeMatrix5Program } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
+import { closeToReference as close, emuBackend } from '../support/matrix-emu.js';
+import { caseMatrix, makeCase } from '../support/random.js';
+import { growingCase } from '../support/webgpu-matrix.js';
+
+describe('webgpu matrix v5 trim (emulated products, 4 subgroups)', () => {
+  const need = emuBackend({ decodePath: 'matrix', matrix: { emulate: true, lazy: true, subgroups: 4 } });
+  const { source, key } = decodeMatrix5Program;
+  const withTrim = (edit: (x: string) => string = (x) => x, tag = '') => {
+    decodeMatrix5Program.source = (s) => edit(source.call(decodeMatrix5Program, { ...s, trim: true }));
+    decodeMatrix5Program.key = (s) => `${key.call(decodeMatrix5Program, { ...s, trim: true })}${tag}`;
+  };
+  after(() => { decodeMatrix5Program.source = source; decodeMatrix5Program.key = key; });
+  test('growing keys at 132 and 1 SM parts, 4 random bf16 cases; a mutant resetting the maxima before the softmax fails', async (t) => {
+    const b = need(t);
+    if (!b) return;
+    withTrim();
+    try {
+      for (const numSms of [132, 1]) await close(b, growingCase(), numSms, `trim, growing keys, ${numSms} SMs`);
+      for (const [i, sp] of caseMatrix(4, 0x7217).entries()) await close(b, makeCase({ ...sp, dtype: 'bf16' }, 9700 + i), i % 2 ? 264 : 132, `trim, random #${i}`);
+      const reset = 'if (t < 16u) { atomicStore(&kMax[t], 0u); atomicStore(&kMaxR[t], 0u); atomicStore(&kNan[t], 0u); } // trim';
+      withTrim((x) => {
+        assert.ok(x.includes(reset));
+        const qk = x.indexOf('// ---- Sᵀ (keys x rows)');
+        return `${x.slice(0, qk)}${reset}\n   ${x.slice(qk)}`.replace(`${reset}: the softmax's first half was the last reader`, '');
+      }, '.mutant');
+      await assert.rejects(close(b, growingCase(), 1, 'trim mutant'), /trim mutant/);
+    } finally { decodeMatrix5Program.source = source; decodeMatrix5Program.key = key; }
+  });
+  test('shuffleMax on trim: growing keys at 132 and 1 SM parts, 2 random bf16 cases; a mutant without the latent maximum\'s shuffles fails', async (t) => {
+    const b = need(t);
+    if (!b) return;
+    const withShfl = (edit: (x: string) => string = (x) => x, tag = '') => {
+      decodeMatrix5Program.source = (s) => edit(source.call(decodeMatrix5Program, { ...s, trim: true, shuffleMax: true }));
+      decodeMatrix5Program.key = (s) => `${key.call(decodeMatrix5Program, { ...s, trim: true, shuffleMax: true })}${tag}`;
+    };
+    withShfl();
+    try {
+      for (const numSms of [132, 1]) await close(b, growingCase(), numSms, `shuffleMax, growing keys, ${numSms} SMs`);
+      for (const [i, sp] of caseMatrix(2, 0x5f1).entries()) await close(b, makeCase({ ...sp, dtype: 'bf16' }, 9800 + i), i % 2 ? 264 : 132, `shuffleMax, random #${i}`);
+      // mutant: no shuffle rounds for the latent maximum (each lane converts with the maximum of its own 64 values)
+      withShfl((x) => { assert.ok(x.includes('km = max(km, subgroupShuffleXor(km, 4u));')); return x.replace(/km = max\(km, subgroupShuffleXor\(km, [124]u\)\);/g, ''); }, '.mutant');
+      await assert.rejects(close(b, growingCase(), 1, 'shuffleMax mutant'), /shuffleMax mutant/);
+    } finally { decodeMatrix5Program.source = source; decodeMatrix5Program.key = key; }
+  });
+});
