@@ -165,11 +165,11 @@ describe('webgpu matrix kernel v4 (four or eight subgroups): generated WGSL', ()
     assert.equal(resolveDecodeKernel(plan, 'bf16', 1, settings).program.name, 'mla_decode_matrix5');
     assert.equal((resolveDecodeKernel(plan, 'bf16', 1, settings).spec as DecodeMatrix5Spec).subgroups, 8);
     assert.deepEqual(resolveDecodeKernel(plan, 'bf16', 1, settings).dispatch, [132, 1, 1]);
-    assert.equal(resolveDecodeKernel(plan, 'bf16', 1, { ...settings, matrixVersion: 4 }).program.name, 'mla_decode_matrix4');
-    assert.deepEqual(resolveDecodeKernel(plan, 'bf16', 1, { ...settings, matrixVersion: 4 }).dispatch, [132, 1, 1]);
-    assert.equal(resolveDecodeKernel(plan, 'bf16', 1, { ...settings, matrixVersion: 3 }).program.name, 'mla_decode_matrix');
-    assert.equal((resolveDecodeKernel(plan, 'bf16', 1, { ...settings, matrixVersion: 4, matrixSubgroups: 8 }).spec as DecodeMatrix4Spec).subgroups, 8);
-    assert.equal((resolveDecodeKernel(plan, 'bf16', 1, { ...settings, matrixSubgroups: 4 }).spec as DecodeMatrix5Spec).subgroups, 4);
+    assert.equal(resolveDecodeKernel(plan, 'bf16', 1, { ...settings, matrix: { version: 4 } }).program.name, 'mla_decode_matrix4');
+    assert.deepEqual(resolveDecodeKernel(plan, 'bf16', 1, { ...settings, matrix: { version: 4 } }).dispatch, [132, 1, 1]);
+    assert.equal(resolveDecodeKernel(plan, 'bf16', 1, { ...settings, matrix: { version: 3 } }).program.name, 'mla_decode_matrix');
+    assert.equal((resolveDecodeKernel(plan, 'bf16', 1, { ...settings, matrix: { version: 4, subgroups: 8 } }).spec as DecodeMatrix4Spec).subgroups, 8);
+    assert.equal((resolveDecodeKernel(plan, 'bf16', 1, { ...settings, matrix: { subgroups: 4 } }).spec as DecodeMatrix5Spec).subgroups, 4);
   });
 });
 

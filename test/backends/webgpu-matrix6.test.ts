@@ -86,7 +86,7 @@ describe('webgpu matrix kernel v6 (32 rows a workgroup): generated WGSL', () => 
     const settings = { caps: base, path: chooseDecodePath(base, 'matrix'), mulAdd: false, tuning: {} };
     for (const [hQ, sQ, hKv, z] of [[16, 1, 1, 1], [32, 1, 1, 1], [128, 1, 1, 4], [128, 2, 1, 8], [34, 3, 2, 2], [5, 4, 1, 1]]) {
       const plan = { numSmParts: 132, hKv, sQ, hQ } as unknown as DecodePlan;
-      const k = resolveDecodeKernel(plan, 'bf16', 1, { ...settings, matrixVersion: 6 });
+      const k = resolveDecodeKernel(plan, 'bf16', 1, { ...settings, matrix: { version: 6 } });
       assert.equal(k.program.name, 'mla_decode_matrix6');
       assert.deepEqual(k.dispatch, [132, hKv, z], `hQ ${hQ} sQ ${sQ} hKv ${hKv}`);
       assert.equal(z, Math.ceil((sQ * hQ) / hKv / matrix6Rows));

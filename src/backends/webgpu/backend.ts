@@ -10,7 +10,7 @@ import { checkMatmul, checkWrite } from '../../core/validate.js';
 import { combineDispatch, combineParams, combineProgram } from './kernels/combine.js';
 import { chooseMatmulSpec, matmulDispatch, matmulParams, matmulProgram } from './kernels/matmul.js';
 import { type DecodeTuning, decodeParams } from './kernels/decode.js';
-import { DecodeKernelCache } from './decode-kernel.js';
+import { DecodeKernelCache, type MatrixKnobs } from './decode-kernel.js';
 import { type DeviceCaps, ProgramManager } from './program.js';
 import { type DecodePath, type DecodePathChoice, chooseDecodePath, decodeKernelFor } from './kernels/path.js';
 import type { SparseCall } from '../../core/sparse.js';
@@ -66,7 +66,7 @@ export interface WebGpuBackendOptions {
    * lookup an iteration earlier (docs/notes/webgpu-matrix-tile16.md). `trim` (v5 lazy, on by default; false: off):
    * two barriers fewer a tile, 0.96-0.98x (docs/notes/webgpu-matrix-trim.md).
    */
-  matrix?: { vSplit?: 1 | 2; emulate?: boolean; version?: 3 | 4 | 5 | 6; subgroups?: 4 | 8; lazy?: boolean | 'side' | 'scratch'; tile16?: boolean; pair?: boolean; lookahead?: boolean; trim?: boolean };
+  matrix?: MatrixKnobs & { emulate?: boolean };
 }
 
 const idxCapacityInit = 1 << 14;
@@ -418,7 +418,7 @@ export class WebGpuBackend implements Backend {
     // The decode kernel (decode-kernel.ts, resolved once per plan): subgroup matrices, f16 arithmetic or f32; all
     // share params, bindings and the combine.
     const kernel = this.decodeKernels.get(l.plan, p.dtype, segs.length,
-      { caps: this.caps, path: this.decodePath, mulAdd: this.mulAdd, tuning: this.decodeTuning, matrixVSplit: this.opts.matrix?.vSplit, matrixVersion: this.opts.matrix?.version, matrixSubgroups: this.opts.matrix?.subgroups, matrixLazy: this.opts.matrix?.lazy, matrixTile16: this.opts.matrix?.tile16, matrixPair: this.opts.matrix?.pair, matrixLookahead: this.opts.matrix?.lookahead, matrixTrim: this.opts.matrix?.trim });
+      { caps: this.caps, path: this.decodePath, mulAdd: this.mulAdd, tuning: this.decodeTuning, matrix: this.opts.matrix });
     const dec = this.programs.get(kernel.program, kernel.spec);
     const decKey = kernel.label;
     const comb = this.programs.get(combineProgram, { dtype: p.dtype });

@@ -10,9 +10,24 @@ import { decodeDispatch, decodeProgram } from './kernels/decode.js';
 import { decodeF16Dispatch, decodeF16Program } from './kernels/decode-f16.js';
 import { decodeMatrixDispatch, decodeMatrixProgram, decodeMatrixSpec } from './kernels/decode-matrix.js';
 import { decodeMatrix4Dispatch, decodeMatrix4Program, decodeMatrix4Spec } from './kernels/decode-matrix4.js';
-import { decodeMatrix5Dispatch, decodeMatrix5Program, decodeMatrix5Spec } from './kernels/decode-matrix5.js';
+import { type Matrix5Choice, decodeMatrix5Dispatch, decodeMatrix5Program, decodeMatrix5Spec } from './kernels/decode-matrix5.js';
 import { decodeMatrix6Dispatch, decodeMatrix6Program, decodeMatrix6Spec } from './kernels/decode-matrix6.js';
 import { type DecodePathChoice, decodeKernelFor } from './kernels/path.js';
+
+/**
+ * The matrix kernel's knobs, as WebGpuBackendOptions `matrix` takes them (its `emulate` travels in the path choice).
+ * Fields that do not apply to the chosen version are ignored; the v5 fields are kernels/decode-matrix5.ts's Matrix5Choice.
+ */
+export interface MatrixKnobs extends Matrix5Choice {
+  /** v3's workgroups per 16-row tile (default: 1 where the workgroup memory allows). */
+  vSplit?: 1 | 2;
+  /**
+   * The matrix kernel's version: 5 (default: the key tile converted once, kernels/decode-matrix5.ts), 4 (four or eight
+   * subgroups converting 32-column chunks, kernels/decode-matrix4.ts) or 3 (one subgroup, kernels/decode-matrix.ts);
+   * 6 (opt-in: 32 rows a workgroup, kernels/decode-matrix6.ts).
+   */
+  version?: 3 | 4 | 5 | 6;
+}
 
 /** The backend settings a kernel choice depends on besides the plan (each may be reassigned between launches). */
 export interface DecodeKernelSettings {
@@ -21,25 +36,8 @@ export interface DecodeKernelSettings {
   mulAdd: boolean;
   /** Compared by identity: assign a new object to change it (WebGpuBackend.decodeTuning). */
   tuning: DecodeTuning;
-  matrixVSplit?: 1 | 2;
-  /**
-   * The matrix kernel's version: 5 (default: the key tile converted once, kernels/decode-matrix5.ts), 4 (four or eight
-   * subgroups converting 32-column chunks, kernels/decode-matrix4.ts) or 3 (one subgroup, kernels/decode-matrix.ts);
-   * 6 (opt-in: 32 rows a workgroup, kernels/decode-matrix6.ts).
-   */
-  matrixVersion?: 3 | 4 | 5 | 6;
-  /** v4's and v5's subgroups a workgroup: 4 or 8 (v4 default 4; v5 default 8 where 48 KiB of workgroup memory allow it). */
-  matrixSubgroups?: 4 | 8;
-  /** v5's lazy rescale of O (kernels/decode-matrix5.ts `lazy`; default matrix5LazyDefault). */
-  matrixLazy?: boolean | 'side' | 'scratch';
-  /** v5's tile16 candidate (kernels/decode-matrix5.ts `tile16`; opt-in). */
-  matrixTile16?: boolean;
-  /** v5's pair candidate (kernels/decode-matrix5.ts `pair`; opt-in). */
-  matrixPair?: boolean;
-  /** v5's lookahead probe (kernels/decode-matrix5.ts `lookahead`; opt-in). */
-  matrixLookahead?: boolean;
-  /** v5 lazy's trim (kernels/decode-matrix5.ts `trim`; on by default where it applies). */
-  matrixTrim?: boolean;
+  /** The matrix kernel's knobs (WebGpuBackendOptions `matrix`, less `emulate`, which the path carries). */
+  matrix?: MatrixKnobs;
 }
 
 /** A resolved decode kernel: the program and spec to compile, its bind-group label, and the dispatch. */
@@ -55,21 +53,22 @@ export function resolveDecodeKernel(plan: DecodePlan, dtype: HalfDType, cacheBin
   const rows = queryRowsPerKvHead(plan);
   const shape = { numSmParts: plan.numSmParts, hKv: plan.hKv, sQ: plan.sQ, nGroups: plan.hQ / plan.hKv };
   const kernel = decodeKernelFor(s.path, rows);
+  const m = s.matrix ?? {};
   const make = <S>(program: Program<S>, spec: S, dispatch: Dispatch): DecodeKernel =>
     ({ program: program as Program<unknown>, spec, label: program.name + program.key(spec), dispatch });
-  if (kernel === 'matrix' && s.matrixVersion === 6) {
+  if (kernel === 'matrix' && m.version === 6) {
     return make(decodeMatrix6Program, decodeMatrix6Spec({ dtype }, s.caps, cacheBindings, s.path.emulate === true), decodeMatrix6Dispatch(shape));
   }
-  if (kernel === 'matrix' && (s.matrixVersion ?? 5) === 5) {
-    const spec = decodeMatrix5Spec({ dtype }, s.caps, cacheBindings, s.path.emulate === true, { subgroups: s.matrixSubgroups, lazy: s.matrixLazy, tile16: s.matrixTile16, pair: s.matrixPair, lookahead: s.matrixLookahead, trim: s.matrixTrim });
+  if (kernel === 'matrix' && (m.version ?? 5) === 5) {
+    const spec = decodeMatrix5Spec({ dtype }, s.caps, cacheBindings, s.path.emulate === true, m);
     return make(decodeMatrix5Program, spec, decodeMatrix5Dispatch(shape));
   }
-  if (kernel === 'matrix' && s.matrixVersion !== 3) {
-    const spec = decodeMatrix4Spec({ dtype }, s.caps, cacheBindings, s.path.emulate === true, s.matrixSubgroups);
+  if (kernel === 'matrix' && m.version !== 3) {
+    const spec = decodeMatrix4Spec({ dtype }, s.caps, cacheBindings, s.path.emulate === true, m.subgroups);
     return make(decodeMatrix4Program, spec, decodeMatrix4Dispatch(shape));
   }
   if (kernel === 'matrix') {
-    const spec = decodeMatrixSpec({ dtype }, s.caps, cacheBindings, s.path.emulate === true, s.matrixVSplit);
+    const spec = decodeMatrixSpec({ dtype }, s.caps, cacheBindings, s.path.emulate === true, m.vSplit);
     return make(decodeMatrixProgram, spec, decodeMatrixDispatch(shape, spec));
   }
   if (kernel === 'f16') return make(decodeF16Program, { dtype, segs: cacheBindings }, decodeF16Dispatch(shape));
