@@ -69,6 +69,7 @@ prof() { # name kernel-regex command...
   timeout 20 ncu -i "$O/ncu_$name.ncu-rep" --page source --csv --print-source sass 2> /dev/null | gzip > "$O/$name.sass.csv.gz"
   # the same counts by the per-opcode metric, whose instance names this flag prints (where this ncu has it)
   timeout 15 ncu -i "$O/ncu_$name.ncu-rep" --page raw --print-metric-instances details --metrics sass__inst_executed_per_opcode,sm__inst_executed.sum > "$O/$name.opcode_raw.txt" 2>&1
+  timeout 15 ncu -i "$O/ncu_$name.ncu-rep" --page raw --csv 2> /dev/null | gzip > "$O/$name.raw.csv.gz"
   rm -f "$O/ncu_$name.ncu-rep"
 }
 if [ "${NCU:-1}" = 1 ]; then
@@ -88,7 +89,19 @@ cat "$O/ncu.txt"
 if [ "${NCU:-1}" = 1 ]; then
   python3 "$PY/ncu_opcodes.py" --per 32768 --top ${TOP:-24} lib="$O/lib.sass.csv.gz" fm="$O/fm.sass.csv.gz" ftz="$O/ftz.sass.csv.gz" | tee "$O/opcodes.txt"
   python3 "$PY/ncu_opcodes.py" --per 32768 --top 12 ftz="$O/ftz.sass.csv.gz" fm="$O/fm.sass.csv.gz" | grep -E '^opc ' | tee -a "$O/opcodes.txt"
-  for x in lib ftz fm; do echo "ncu $x: $(grep -E 'sm__inst_executed.sum|sm__cycles_elapsed.max' "$O/ncu_$x.log" | awk '{print $1, $NF}' | tr '\n' ' ')"; done
+  python3 - "$O" << 'PY'
+import csv, gzip, os, sys
+for x in ("lib", "ftz", "fm"):
+    p = os.path.join(sys.argv[1], x + ".raw.csv.gz")
+    try:
+        rows = list(csv.reader(gzip.open(p, "rt", errors="replace")))
+        h, v = rows[0], rows[-1]
+        get = lambda k: float(v[h.index(k)].replace(",", "")) if k in h else float("nan")
+        i, c = get("sm__inst_executed.sum"), get("sm__cycles_elapsed.max")
+        print("ncu %s: warp instructions a tile %.0f, cycles (max SM) %.0f (not alone: checks ran beside it)" % (x, i / 32768, c))
+    except Exception as e:
+        print("ncu %s: raw page unreadable (%s)" % (x, e))
+PY
 fi
 ts "ncu done"
 
