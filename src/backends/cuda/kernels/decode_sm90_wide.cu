@@ -257,6 +257,13 @@ static_assert(64 * kORow <= 9 * kBox, "kVarStAsync: the staged rows fit in Q's r
 // their row's two 512-byte pieces (cp.async.bulk) and commit; before half 1 those lanes wait for half 0's copies to
 // have read shared memory, then barrier 4. The lse stays a plain store; nobody waits for the global writes.
 constexpr int kVarStF32 = 4194304;
+// kVarEx2Ftz (8388608; session 12 round 3, h2, harness only so far): the softmax's exponentials (expPack / expKeep
+// and the rescale factors) as ex2.approx.ftz.f32 instead of exp2f. Without -ftz, exp2f is ex2.approx.f32, which ptxas
+// turns into FSETP (x < -126?), a predicated FMUL by 0.5, MUFU.EX2 and a predicated squaring FMUL: 4 instructions
+// where FlashMLA (built with fast math) issues 1. A 64 x 64 tile's 4096 exponentials are 128 warp-level MUFUs, so 384
+// warp instructions a tile of the ~480 by which the library's tile exceeds FlashMLA's in ncu (s12_ncu_tile). The
+// only numerical change: results below 2^-126 flush to 0 (P and factors are <= 1 and summed against a row maximum of 1).
+constexpr int kVarEx2Ftz = 8388608;
 constexpr int kORowF = 1056; // kVarStF32: bytes between two staged half rows (1024 + 32)
 constexpr int kPieceF = 128 * 4; // kVarStF32: bytes of one warpgroup's 128 columns in a staged half row (one bulk copy)
 static_assert(64 * kORowF <= 9 * kBox, "kVarStF32: a half of the staged partial rows fits in Q's region");
@@ -326,6 +333,17 @@ struct DecodeW {
   static_assert((VAR & kVarQEarly) == 0 || (VAR & (kVarSeesaw | kVarMcast)) == 0, "kVarQEarly: the x798 pair order only");
   using H = Half<T>;
 
+  // 2^x: exp2f, or with kVarEx2Ftz the flush-to-zero MUFU alone.
+  static __device__ __forceinline__ float ex2(float x) {
+    if constexpr ((VAR & kVarEx2Ftz) != 0) {
+      float r;
+      asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(r) : "f"(x));
+      return r;
+    } else {
+      return exp2f(x);
+    }
+  }
+
   // P = exp2(S - base) straight into wgmma A fragments: a[kk][e] holds columns 16kk + 8(e/2) + 2tq (+1) of row
   // rB if e is odd, else rA (the S accumulator's own layout); the row sums of this thread's columns are added.
   // kVarFoldScale: s holds raw scores and sc is the scale (base 2); otherwise s is scaled already and sc unused.
@@ -337,11 +355,11 @@ struct DecodeW {
         const int i = 2 * kk + h;
         float x0, x1, y0, y1;
         if constexpr ((VAR & kVarFoldScale) != 0) {
-          x0 = exp2f(fmaf(s[4 * i + 0], sc, -bA)), x1 = exp2f(fmaf(s[4 * i + 1], sc, -bA));
-          y0 = exp2f(fmaf(s[4 * i + 2], sc, -bB)), y1 = exp2f(fmaf(s[4 * i + 3], sc, -bB));
+          x0 = ex2(fmaf(s[4 * i + 0], sc, -bA)), x1 = ex2(fmaf(s[4 * i + 1], sc, -bA));
+          y0 = ex2(fmaf(s[4 * i + 2], sc, -bB)), y1 = ex2(fmaf(s[4 * i + 3], sc, -bB));
         } else {
-          x0 = exp2f(s[4 * i + 0] - bA), x1 = exp2f(s[4 * i + 1] - bA);
-          y0 = exp2f(s[4 * i + 2] - bB), y1 = exp2f(s[4 * i + 3] - bB);
+          x0 = ex2(s[4 * i + 0] - bA), x1 = ex2(s[4 * i + 1] - bA);
+          y0 = ex2(s[4 * i + 2] - bB), y1 = ex2(s[4 * i + 3] - bB);
         }
         sumA += x0 + x1;
         sumB += y0 + y1;
@@ -355,11 +373,11 @@ struct DecodeW {
 #pragma unroll
     for (int i = 0; i < 8; ++i) {
       if constexpr ((VAR & kVarFoldScale) != 0) {
-        s[4 * i + 0] = exp2f(fmaf(s[4 * i + 0], sc, -bA)), s[4 * i + 1] = exp2f(fmaf(s[4 * i + 1], sc, -bA));
-        s[4 * i + 2] = exp2f(fmaf(s[4 * i + 2], sc, -bB)), s[4 * i + 3] = exp2f(fmaf(s[4 * i + 3], sc, -bB));
+        s[4 * i + 0] = ex2(fmaf(s[4 * i + 0], sc, -bA)), s[4 * i + 1] = ex2(fmaf(s[4 * i + 1], sc, -bA));
+        s[4 * i + 2] = ex2(fmaf(s[4 * i + 2], sc, -bB)), s[4 * i + 3] = ex2(fmaf(s[4 * i + 3], sc, -bB));
       } else {
-        s[4 * i + 0] = exp2f(s[4 * i + 0] - bA), s[4 * i + 1] = exp2f(s[4 * i + 1] - bA);
-        s[4 * i + 2] = exp2f(s[4 * i + 2] - bB), s[4 * i + 3] = exp2f(s[4 * i + 3] - bB);
+        s[4 * i + 0] = ex2(s[4 * i + 0] - bA), s[4 * i + 1] = ex2(s[4 * i + 1] - bA);
+        s[4 * i + 2] = ex2(s[4 * i + 2] - bB), s[4 * i + 3] = ex2(s[4 * i + 3] - bB);
       }
       sumA += s[4 * i + 0] + s[4 * i + 1];
       sumB += s[4 * i + 2] + s[4 * i + 3];
@@ -566,7 +584,7 @@ struct DecodeW {
     if constexpr (W == 0) {
       const float nA = fmaxf(mA_, rmA), nB = fmaxf(mB_, rmB);
       const float bA = nA == -INFINITY ? 0.f : nA, bB = nB == -INFINITY ? 0.f : nB;
-      const float scA = exp2f(mA_ - bA), scB = exp2f(mB_ - bB);
+      const float scA = ex2(mA_ - bA), scB = ex2(mB_ - bB);
       float sumA = 0.f, sumB = 0.f;
       expKeep(s, bA, bB, sumA, sumB, a, p.scaleLog2);
       lA = lA * scA + sumA;
@@ -629,11 +647,11 @@ struct DecodeW {
       const float pA0 = rw.mA[rA], pB0 = rw.mA[rB];
       const float nA = fmaxf(pA0, rmA), nB = fmaxf(pB0, rmB);
       const float bA = nA == -INFINITY ? 0.f : nA, bB = nB == -INFINITY ? 0.f : nB;
-      const float cA = exp2f(pA0 - bA), cB = exp2f(pB0 - bB);
+      const float cA = ex2(pA0 - bA), cB = ex2(pB0 - bB);
       float sumA = 0.f, sumB = 0.f;
       expPack(s, bA, bB, sumA, sumB, a, p.scaleLog2);
       // O_R and this warpgroup's sums from the previous max straight to mB.
-      const float fA = exp2f(mA_ - bA), fB = exp2f(mB_ - bB);
+      const float fA = ex2(mA_ - bA), fB = ex2(mB_ - bB);
       lA = lA * fA + sumA;
       lB = lB * fB + sumB;
       if (tq == 0) { rw.c[rA] = cA; rw.c[rB] = cB; rw.mB[rA] = nA; rw.mB[rB] = nB; }
@@ -902,7 +920,7 @@ struct DecodeW {
           // Softmax of A against the running max; P_A to shared memory with mA, then P_A V_A[L] from registers.
           const float nA = fmaxf(mA_, rmA), nB = fmaxf(mB_, rmB);
           const float bA = nA == -INFINITY ? 0.f : nA, bB = nB == -INFINITY ? 0.f : nB;
-          const float scA = exp2f(mA_ - bA), scB = exp2f(mB_ - bB);
+          const float scA = ex2(mA_ - bA), scB = ex2(mB_ - bB);
           float sumA = 0.f, sumB = 0.f;
           uint32_t a[4][4];
           expPack(s, bA, bB, sumA, sumB, a, p.scaleLog2);
@@ -956,14 +974,14 @@ struct DecodeW {
           // Softmax of B against mA first (its registers free before any P V is in flight), P_B to shared memory.
           const float nA = fmaxf(pA0, rmA), nB = fmaxf(pB0, rmB);
           const float bA = nA == -INFINITY ? 0.f : nA, bB = nB == -INFINITY ? 0.f : nB;
-          const float cA = exp2f(pA0 - bA), cB = exp2f(pB0 - bB);
+          const float cA = ex2(pA0 - bA), cB = ex2(pB0 - bB);
           uint32_t a[4][4];
           {
             float sumA = 0.f, sumB = 0.f;
             expPack(s, bA, bB, sumA, sumB, a, p.scaleLog2);
             // This warpgroup's sums and O_R: from the previous max to mA, then (below) by c to mB.
             const float baA = pA0 == -INFINITY ? 0.f : pA0, baB = pB0 == -INFINITY ? 0.f : pB0;
-            const float scA = exp2f(mA_ - baA), scB = exp2f(mB_ - baB);
+            const float scA = ex2(mA_ - baA), scB = ex2(mB_ - baB);
             lA = lA * scA * cA + sumA;
             lB = lB * scB * cB + sumB;
             scaleO(o, scA, scB);
