@@ -3,8 +3,8 @@
 # racecheck times out): the item's merge through the warpgroups' held last raw slots (bit 8589934592;
 # docs/notes/cuda-dense-fp8.md, "Session 12, round 3b") against the shipped v2550171200. From the merged tree's root on
 # the GPU host with .gpu-host/enter.sh sourced, dist/cuda (the shipped kernels) and build/ (tsc) in place, the prebuilt
-# fatbins in $HB (default
-# .devstage/s12-h3-s13: dense_fp8_sm90_v{2550171200,11140105792,19730040384}.fatbin, sha256 in its README):
+# fatbins in $HB (default .devstage/s12-h3-s13: dense_fp8_sm90_v{2550171200,11140105792,19730040384}.fatbin, sha256 in
+# its README):
 #   HB=$PWD/.devstage/s12-h3-s13 OUT=$OUT/h3 timeout 90 bash bench/cuda/dense-fp8/s13.sh 2>&1 | tee $OUT/h3-s13.txt
 # 1. ab.sh: v2550171200 (shipped bits) vs dist/cuda must print SAME CODE; CASES (120) random dense90 cases a candidate
 #    (two shards); one process times shipped, bf16 and every passing candidate (b = 128; 8192 x 16x1 / 32x1 / 16x2, 1024
