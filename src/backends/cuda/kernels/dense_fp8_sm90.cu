@@ -87,7 +87,7 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif
-static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & ~34359738367LL), "MLA_DENSE_FP8_VAR: bits 1 .. 17179869184 only");
+static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & ~68719476735LL), "MLA_DENSE_FP8_VAR: bits 1 .. 34359738368 only");
 [[maybe_unused]] constexpr bool kOwnP = MLA_DENSE_FP8_VAR & 1;
 [[maybe_unused]] constexpr bool kTwoSlots16 = (MLA_DENSE_FP8_VAR & 2) || kOwnP;
 [[maybe_unused]] constexpr bool kScoresFirst = MLA_DENSE_FP8_VAR & 4;
@@ -752,6 +752,10 @@ static_assert(!MLA_DFP8_ONEBAR || MLA_DFP8_LAZY, "bit 536870912 needs 134217728"
 // slots of run-ahead during the merge (the next item's third and fourth pages wait for it). Bit 17179869184: the same
 // in a rows-dispatch build's 32-row pass only.
 #define MLA_DFP8_MS ((MLA_DENSE_FP8_VAR & 8589934592) != 0)
+// Bit 34359738368 (without 8589934592; measurement only, WRONG RESULTS): no exchange in the merge: each warpgroup stores
+// its own four slices with its own maxima and sums (one consumer barrier where the merge had 7; the item end's stays),
+// to weigh the exchange against the rest of the item's fixed cost (the warpgroups' end-of-item imbalance stays).
+#define MLA_DFP8_NOX ((MLA_DENSE_FP8_VAR & 34359738368) != 0)
 [[maybe_unused]] constexpr bool kAltScan = MLA_DFP8_SCAN;
 
 template <int NR> struct AltLayout {
@@ -1606,6 +1610,8 @@ struct DenseFp8Alt {
           if (lane == 0) mbarArrive(emptyBar + 8 * ts); // the partner's held slot goes back to the producer
         }
       }
+#elif MLA_DFP8_NOX
+      consumersSync(); // (measurement only: the warpgroups wait for each other once, nothing is exchanged)
 #else
       float* const xb = reinterpret_cast<float*>(smem + L::Q_OFF);
       float* const ml = reinterpret_cast<float*>(smem + L::ML_OFF);
@@ -2361,8 +2367,13 @@ extern "C" __global__ void __launch_bounds__(384, 1) mla_dense_fp8_sm90_v32_bf16
 #else
 #define MLA_DFP8_P2F 0
 #endif
+#if MLA_DENSE_FP8_VAR & 34359738368
+#define MLA_DFP8_P2G 34359738368
+#else
+#define MLA_DFP8_P2G 0
+#endif
 #undef MLA_DENSE_FP8_VAR
-#define MLA_DENSE_FP8_VAR (31296 + MLA_DFP8_P2A + MLA_DFP8_P2B + MLA_DFP8_P2C + MLA_DFP8_P2D + MLA_DFP8_P2E + MLA_DFP8_P2F)
+#define MLA_DENSE_FP8_VAR (31296 + MLA_DFP8_P2A + MLA_DFP8_P2B + MLA_DFP8_P2C + MLA_DFP8_P2D + MLA_DFP8_P2E + MLA_DFP8_P2F + MLA_DFP8_P2G)
 #undef MLA_DFP8_NS
 #define MLA_DFP8_NS dfp8r
 #undef MLA_DFP8_SC_NEXT
