@@ -344,3 +344,141 @@ test('bit 2147483648: the cp.async Q^T fill copies each (row, k-step, pair) of t
     assert.deepEqual(seen, old, `rows ${nr}: the same words from the same (row, dim)`);
   }
 });
+
+/** A small deterministic generator (xorshift32) for the merge tests. */
+function xs32(seed: number) {
+  let x = seed >>> 0 || 1;
+  return () => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return x / 4294967296; };
+}
+// Bit 8589934592's tiles: warpgroup w takes tiles w, w + 2, ...; its last one keeps its raw slot for the merge.
+const lastTile = (nT: number, w: number) => (nT > w ? w + 2 * Math.floor((nT - 1 - w) / 2) : -1);
+
+test('bit 8589934592: the merge through the held slots gives each warpgroup the two-way softmax merge of its four slices', () => {
+  for (const s of ['const uint32_t emptyS = it + 2 >= itm.nTiles ? base + L::ML_OFF : emptyBar + 8 * slot;',
+    'const int mine = nT > wg ? wg + 2 * ((nT - 1 - wg) / 2) : -1, theirs = nT > 1 - wg ? 1 - wg + 2 * ((nT - 2 + wg) / 2) : -1;',
+    'constexpr int XM = 16 * NI * 128;', 'for (int e = 0; e < 4; ++e) xo[((s * NI + i) * 4 + e) * 128 + tm] = wg == 0 ? o[4 + s][4 * i + e] : o[s][4 * i + e];',
+    'xo[XM + r] = mRow[i][b], xo[XM + NR + r] = lRow[i][b];', 'const float m1 = xt[XM + r], l1 = xt[XM + NR + r], mNew = fmaxf(mRow[i][b], m1);',
+    'const float x = xt[((s * NI + i) * 4 + e) * 128 + tm];', 'if (wg == 0) o[s][4 * i + e] = fmaf(x, a1, o[s][4 * i + e] * a0);',
+    'else o[4 + s][4 * i + e] = fmaf(x, a1, o[4 + s][4 * i + e] * a0);', 'lRow[i][b] = a0 * lRow[i][b] + a1 * l1;',
+    'if (lane == 0) mbarArrive(emptyBar + 8 * ts);', 'mbarInit(base + L::ML_OFF, 1);',
+    '#if MLA_DENSE_FP8_VAR & (8589934592 | 17179869184)\n#define MLA_DFP8_P2F 8589934592']) {
+    assert.ok(src.includes(s), `dense_fp8_sm90.cu contains ${s}`);
+  }
+  // the kernel's formulas for the two last tiles are the loop's last tiles
+  for (let nT = 0; nT < 12; nT++) for (const wg of [0, 1]) {
+    const tiles = [] as number[];
+    for (let it = wg; it < nT; it += 2) tiles.push(it);
+    const mine = nT > wg ? wg + 2 * Math.trunc((nT - 1 - wg) / 2) : -1, theirs = nT > 1 - wg ? 1 - wg + 2 * Math.trunc((nT - 2 + wg) / 2) : -1;
+    assert.equal(mine, tiles.length ? tiles[tiles.length - 1] : -1, `nT ${nT} wg ${wg} mine`);
+    assert.equal(theirs, lastTile(nT, 1 - wg), `nT ${nT} wg ${wg} theirs`);
+    for (const it of tiles) assert.equal(it + 2 >= nT, it === mine, 'the held tile is the last one');
+  }
+  const rnd = xs32(8589934);
+  for (const NR of [16, 32]) {
+    const NI = NR / 8, XM = 16 * NI * 128;
+    assert.ok((XM + 2 * NR) * 4 <= 64 * 656, 'the hand-over fits in a raw slot');
+    for (const [live0, live1] of [[true, true], [true, false], [false, true], [false, false]]) {
+      // each warpgroup's O^T fragments o[slice][4 i + e] for 128 threads, its row maxima and sums (a row is (i, e & 1, tq))
+      const O = [0, 1].map(() => Array.from({ length: 8 }, () => Array.from({ length: NI * 4 }, () => Float64Array.from({ length: 128 }, () => rnd() * 2 - 1))));
+      const M = [live0, live1].map((lv) => Float64Array.from({ length: NR }, () => (lv ? rnd() * 20 - 10 : -Infinity)));
+      const Lr = [live0, live1].map((lv) => Float64Array.from({ length: NR }, () => (lv ? 1 + rnd() * 50 : 0)));
+      for (const [w, lv] of [[0, live0], [1, live1]] as const) if (!lv) for (const sl of O[w]) for (const v of sl) v.fill(0);
+      const slot = [0, 1].map((w) => { // the hand-over each warpgroup writes
+        const xo = new Float64Array(XM + 2 * NR).fill(NaN);
+        for (let s = 0; s < 4; s++) for (let i = 0; i < NI; i++) for (let e = 0; e < 4; e++) for (let tid = 0; tid < 128; tid++) {
+          const at = ((s * NI + i) * 4 + e) * 128 + tid;
+          assert.ok(Number.isNaN(xo[at]), 'each word written once');
+          xo[at] = w === 0 ? O[w][4 + s][4 * i + e][tid] : O[w][s][4 * i + e][tid];
+        }
+        for (let r = 0; r < NR; r++) xo[XM + r] = M[w][r], xo[XM + NR + r] = Lr[w][r];
+        return xo;
+      });
+      for (const wg of [0, 1]) {
+        const xt = slot[1 - wg];
+        for (let tid = 0; tid < 128; tid++) {
+          const tq = tid % 4;
+          for (let i = 0; i < NI; i++) for (let b = 0; b < 2; b++) {
+            const r = 8 * i + 2 * tq + b, m0 = M[wg][r], m1 = xt[XM + r], mNew = Math.max(m0, m1);
+            const bse = mNew === -Infinity ? 0 : mNew, a0 = 2 ** (m0 - bse), a1 = 2 ** (m1 - bse);
+            // the reference: both warpgroups' (m, l, O) merged on the row's overall maximum
+            const mAll = Math.max(M[0][r], M[1][r]), base = mAll === -Infinity ? 0 : mAll;
+            const w0 = 2 ** (M[0][r] - base), w1 = 2 ** (M[1][r] - base);
+            assert.ok(Math.abs(a0 * Lr[wg][r] + a1 * xt[XM + NR + r] - (w0 * Lr[0][r] + w1 * Lr[1][r])) <= 1e-12 * (1 + w0 * Lr[0][r] + w1 * Lr[1][r]), `l of row ${r}`);
+            for (let s = 0; s < 4; s++) for (const e of [b, b + 2]) {
+              const kept = wg === 0 ? s : 4 + s; // the slices this warpgroup stores
+              const got = xt[((s * NI + i) * 4 + e) * 128 + tid] * a1 + O[wg][kept][4 * i + e][tid] * a0;
+              const want = w0 * O[0][kept][4 * i + e][tid] + w1 * O[1][kept][4 * i + e][tid];
+              assert.ok(Number.isFinite(got) && Math.abs(got - want) <= 1e-12, `rows ${NR} wg ${wg} tid ${tid} slice ${kept} elem ${4 * i + e}: ${got} vs ${want}`);
+            }
+          }
+        }
+      }
+    }
+  }
+});
+
+test('bit 8589934592: the held-slot protocol (4 raw slots, random items and interleavings) never deadlocks, reuses a slot before its release or loses a hand-over', () => {
+  const RS = 4;
+  const rnd = xs32(17179869);
+  for (let trial = 0; trial < 300; trial++) {
+    const items = Array.from({ length: 1 + Math.floor(rnd() * 6) }, () => Math.floor(rnd() * (trial % 3 === 0 ? 3 : 10)));
+    const starts = items.map((_, k) => items.slice(0, k).reduce((a, b) => a + b, 0));
+    const N = items.reduce((a, b) => a + b, 0);
+    const content: (string | null)[] = Array(RS).fill(null); // what each slot holds now
+    const released = new Array(N).fill(false);
+    const arrivals = new Array(N).fill(0);
+    let pn = 0; // the producer's next page
+    type Wg = { k: number; it: number; phase: 'tiles' | 'merge' | 'read' | 'done' };
+    const W: Wg[] = [0, 1].map((w) => ({ k: 0, it: w, phase: items.length ? 'tiles' : 'done' }));
+    const atMerge = [0, 0]; // items whose hand-over this warpgroup has written
+    const release = (page: number) => { arrivals[page] += 4; assert.equal(arrivals[page], 4, `page ${page} released once`); released[page] = true; };
+    const step = (a: number): boolean => { // one action of agent a (0: producer, 1 + w: warpgroup w); false if it must wait
+      if (a === 0) {
+        if (pn >= N || (pn >= RS && !released[pn - RS])) return false;
+        content[pn % RS] = `page ${pn}`, pn++;
+        return true;
+      }
+      const w = a - 1, g = W[w];
+      if (g.phase === 'done') return false;
+      const nT = items[g.k], first = starts[g.k];
+      if (g.phase === 'tiles') {
+        if (g.it >= nT) { g.phase = 'merge'; return true; }
+        const page = first + g.it;
+        if (content[page % RS] !== `page ${page}`) return false; // the full barrier
+        if (!(g.it + 2 >= nT)) release(page); // (the held tile: the sink)
+        g.it += 2;
+        return true;
+      }
+      if (g.phase === 'merge') {
+        const mine = lastTile(nT, w);
+        if (atMerge[w] === g.k) {
+          if (mine >= 0) {
+            assert.equal(content[(first + mine) % RS], `page ${first + mine}`, 'the held slot still holds its page');
+            content[(first + mine) % RS] = `hand-over ${g.k} ${w}`;
+          }
+          atMerge[w] = g.k + 1;
+        }
+        if (atMerge[1 - w] < g.k + 1) return false; // the consumer barrier
+        g.phase = 'read';
+        return true;
+      }
+      const theirs = lastTile(nT, 1 - w);
+      if (theirs >= 0) {
+        assert.equal(content[(first + theirs) % RS], `hand-over ${g.k} ${1 - w}`, `item ${g.k}: the partner's hand-over is intact`);
+        release(first + theirs);
+      }
+      g.k++, g.it = w, g.phase = g.k < items.length ? 'tiles' : 'done';
+      return true;
+    };
+    for (let guard = 0; ; guard++) {
+      assert.ok(guard < 100000);
+      const ready = [0, 1, 2]; // try the agents in a random order, take the first that moves
+      let moved = false;
+      for (let t = 0; t < 3 && !moved; t++) moved = step(ready.splice(Math.floor(rnd() * ready.length), 1)[0]);
+      if (!moved) break;
+    }
+    assert.equal(pn, N, `items ${items}: the producer loaded every page (no deadlock)`);
+    assert.ok(W.every((g) => g.phase === 'done'), `items ${items}: both warpgroups finished`);
+    assert.ok(released.every((x) => x), `items ${items}: every page went back`);
+  }
+});

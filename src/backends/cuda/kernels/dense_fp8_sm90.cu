@@ -87,7 +87,7 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif
-static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & ~8589934591LL), "MLA_DENSE_FP8_VAR: bits 1 .. 4294967296 only");
+static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & ~68719476735LL), "MLA_DENSE_FP8_VAR: bits 1 .. 34359738368 only");
 [[maybe_unused]] constexpr bool kOwnP = MLA_DENSE_FP8_VAR & 1;
 [[maybe_unused]] constexpr bool kTwoSlots16 = (MLA_DENSE_FP8_VAR & 2) || kOwnP;
 [[maybe_unused]] constexpr bool kScoresFirst = MLA_DENSE_FP8_VAR & 4;
@@ -741,6 +741,21 @@ static_assert(!MLA_DFP8_ONEBAR || MLA_DFP8_LAZY, "bit 536870912 needs 134217728"
 // (LDGSTS, rows past the query's count zero-filled), then waits once. Bit 4294967296: the same in a rows-dispatch
 // build's 32-row pass only (the 16-row entry keeps this pass's code).
 #define MLA_DFP8_QA ((MLA_DENSE_FP8_VAR & 2147483648) != 0)
+// Bit 8589934592 (with 64; session 12 round 3, built, not measured): the item's merge through the warpgroups' held last
+// raw slots. The merge was 7 consumer barriers (Q^T free, the maxima and sums, two rounds of two slices each through the
+// Q^T region) and the end's: each warpgroup's last tile of an item now keeps its raw slot (its O phase arrives on a sink
+// mbarrier instead of the slot's empty one), and after the tiles each warpgroup writes the four slices it hands over
+// (unscaled), its row maxima and sums into that slot (33 KB at 32 rows of the 41 KB), one consumer barrier, then each
+// reads the partner's slot, rescales its own four slices and adds the partner's (one FMA each), and hands that slot
+// back to the producer (its 4 warps arrive on the slot's empty barrier). The early warpgroup's writes overlap the late
+// one's last tile; the item end's barrier goes too (Q^T, red and ml are not read by the merge). The producer loses two
+// slots of run-ahead during the merge (the next item's third and fourth pages wait for it). Bit 17179869184: the same
+// in a rows-dispatch build's 32-row pass only.
+#define MLA_DFP8_MS ((MLA_DENSE_FP8_VAR & 8589934592) != 0)
+// Bit 34359738368 (without 8589934592; measurement only, WRONG RESULTS): no exchange in the merge: each warpgroup stores
+// its own four slices with its own maxima and sums (one consumer barrier where the merge had 7; the item end's stays),
+// to weigh the exchange against the rest of the item's fixed cost (the warpgroups' end-of-item imbalance stays).
+#define MLA_DFP8_NOX ((MLA_DENSE_FP8_VAR & 34359738368) != 0)
 [[maybe_unused]] constexpr bool kAltScan = MLA_DFP8_SCAN;
 
 template <int NR> struct AltLayout {
@@ -1168,6 +1183,9 @@ struct DenseFp8Alt {
         mbarInit(base + L::CK_OFF + 8 * s, 3); // the producer's three screening warps
 #endif
       }
+#if MLA_DFP8_MS
+      mbarInit(base + L::ML_OFF, 1); // (bit 8589934592) the sink: a last tile's O phase arrives here; nobody waits on it
+#endif
       asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     }
     const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
@@ -1491,11 +1509,21 @@ struct DenseFp8Alt {
         groupSync(wg); // P^T complete (and visible to the tensor cores); red is free
 #endif
 
+#if MLA_DFP8_MS // (this warpgroup's last tile of the item: the slot is held for the merge, the partner hands it back)
+        const uint32_t emptyS = it + 2 >= itm.nTiles ? base + L::ML_OFF : emptyBar + 8 * slot;
+        if (bad) oPhaseExact(o, raw, warp, gq, tq, lane, live, pDesc, emptyS);
+#if MLA_DFP8_SCAN
+        else oPhase(o, raw, warp, gq, tq, lane, live, pDesc, emptyS, scs);
+#else
+        else oPhase(o, raw, warp, gq, tq, lane, live, pDesc, emptyS);
+#endif
+#else
         if (bad) oPhaseExact(o, raw, warp, gq, tq, lane, live, pDesc, emptyBar + 8 * slot);
 #if MLA_DFP8_SCAN
         else oPhase(o, raw, warp, gq, tq, lane, live, pDesc, emptyBar + 8 * slot, scs);
 #else
         else oPhase(o, raw, warp, gq, tq, lane, live, pDesc, emptyBar + 8 * slot);
+#endif
 #endif
       }
       wgWait<0>();
@@ -1528,6 +1556,63 @@ struct DenseFp8Alt {
           const int r = 8 * i + 2 * tq + b;
           lRow[i][b] = red[r] + red[NR + r] + red[2 * NR + r] + red[3 * NR + r];
         }
+#if MLA_DFP8_MS
+      {
+        // (bit 8589934592) this warpgroup's last tile and the partner's (-1: none in this item), their raw slots
+        const int nT = itm.nTiles, first = static_cast<int>(n0) - nT;
+        int tm = 0; // tid through an opaque move in each item (without it ptxas spilled 16 bytes at 16 rows)
+        asm volatile("mov.b32 %0, %1;\n" : "=r"(tm) : "r"(static_cast<int>(threadIdx.x) % 128));
+        const int mine = nT > wg ? wg + 2 * ((nT - 1 - wg) / 2) : -1, theirs = nT > 1 - wg ? 1 - wg + 2 * ((nT - 2 + wg) / 2) : -1;
+        constexpr int XM = 16 * NI * 128; // floats of the four slices; then maxima [NR], sums [NR]
+        static_assert((XM + 2 * NR) * 4 <= kRawBytes, "the merge's hand-over fits in a raw slot");
+        if (mine >= 0) {
+          float* const xo = reinterpret_cast<float*>(smem + L::RAW_OFF + static_cast<uint32_t>(first + mine) % RS * kRawBytes);
+#pragma unroll
+          for (int s = 0; s < 4; ++s)
+#pragma unroll
+            for (int i = 0; i < NI; ++i)
+#pragma unroll
+              for (int e = 0; e < 4; ++e) xo[((s * NI + i) * 4 + e) * 128 + tm] = wg == 0 ? o[4 + s][4 * i + e] : o[s][4 * i + e];
+          if (warp == 0 && gq == 0)
+#pragma unroll
+            for (int i = 0; i < NI; ++i)
+#pragma unroll
+              for (int b = 0; b < 2; ++b) {
+                const int r = 8 * i + 2 * tq + b;
+                xo[XM + r] = mRow[i][b], xo[XM + NR + r] = lRow[i][b];
+              }
+          fenceProxyAsync(); // (generic writes into a slot the producer's bulk copy overwrites after the partner's release)
+        }
+        consumersSync(); // both warpgroups' hand-overs are written (and every slot read of their tiles is done)
+        if (theirs >= 0) {
+          const uint32_t ts = static_cast<uint32_t>(first + theirs) % RS;
+          const float* const xt = reinterpret_cast<const float*>(smem + L::RAW_OFF + ts * kRawBytes);
+#pragma unroll
+          for (int i = 0; i < NI; ++i)
+#pragma unroll
+            for (int b = 0; b < 2; ++b) {
+              const int r = 8 * i + 2 * tq + b;
+              const float m1 = xt[XM + r], l1 = xt[XM + NR + r], mNew = fmaxf(mRow[i][b], m1);
+              const float bse = mNew == -INFINITY ? 0.f : mNew;
+              const float a0 = exp2f(mRow[i][b] - bse), a1 = exp2f(m1 - bse);
+#pragma unroll
+              for (int s = 0; s < 4; ++s)
+#pragma unroll
+                for (int e = b; e < 4; e += 2) { // (two branches: a selected reference would put o in local memory)
+                  const float x = xt[((s * NI + i) * 4 + e) * 128 + tm];
+                  if (wg == 0) o[s][4 * i + e] = fmaf(x, a1, o[s][4 * i + e] * a0);
+                  else o[4 + s][4 * i + e] = fmaf(x, a1, o[4 + s][4 * i + e] * a0);
+                }
+              lRow[i][b] = a0 * lRow[i][b] + a1 * l1;
+              mRow[i][b] = mNew;
+            }
+          __syncwarp();
+          if (lane == 0) mbarArrive(emptyBar + 8 * ts); // the partner's held slot goes back to the producer
+        }
+      }
+#elif MLA_DFP8_NOX
+      consumersSync(); // (measurement only: the warpgroups wait for each other once, nothing is exchanged)
+#else
       float* const xb = reinterpret_cast<float*>(smem + L::Q_OFF);
       float* const ml = reinterpret_cast<float*>(smem + L::ML_OFF);
       float* const l0x = xb + 4 * NI * 4 * 128;
@@ -1578,6 +1663,7 @@ struct DenseFp8Alt {
             }
         consumersSync();
       }
+#endif
       // This warpgroup's slices 4wg..4wg+3: columns 128 warp + 16 gq + 8 wg + 0..7 of each row.
 #pragma unroll
       for (int i = 0; i < NI; ++i)
@@ -1615,7 +1701,9 @@ struct DenseFp8Alt {
             if (wg == 0 && warp == 0 && gq == 0) p.lseAccum[row] = lse;
           }
         }
+#if !MLA_DFP8_MS // (bit 8589934592: the merge reads neither Q^T, red nor ml, and the next item's fill ends in a barrier)
       consumersSync(); // Q^T, red and ml are free for the next item
+#endif
     }
 #endif
   }
@@ -2247,8 +2335,8 @@ extern "C" __global__ void __launch_bounds__(384, 1) mla_dense_fp8_sm90_v32_bf16
 // keeps this pass's bits (v34368 = v1600's 16-row code + v31296's 32-row code).
 #if !defined(MLA_DFP8_PASS2) && (MLA_DENSE_FP8_VAR & 32768)
 #define MLA_DFP8_PASS2 1
-// (31296 plus this build's session-12 bits 134217728, 268435456, 536870912 and 2147483648 (or 4294967296); 1073741824
-// takes 4096 out of it)
+// (31296 plus this build's session-12 bits 134217728, 268435456, 536870912, 2147483648 (or 4294967296) and 8589934592 (or
+// 17179869184); 1073741824 takes 4096 out of it)
 #if MLA_DENSE_FP8_VAR & 134217728
 #define MLA_DFP8_P2A 134217728
 #else
@@ -2274,8 +2362,18 @@ extern "C" __global__ void __launch_bounds__(384, 1) mla_dense_fp8_sm90_v32_bf16
 #else
 #define MLA_DFP8_P2E 0
 #endif
+#if MLA_DENSE_FP8_VAR & (8589934592 | 17179869184)
+#define MLA_DFP8_P2F 8589934592
+#else
+#define MLA_DFP8_P2F 0
+#endif
+#if MLA_DENSE_FP8_VAR & 34359738368
+#define MLA_DFP8_P2G 34359738368
+#else
+#define MLA_DFP8_P2G 0
+#endif
 #undef MLA_DENSE_FP8_VAR
-#define MLA_DENSE_FP8_VAR (31296 + MLA_DFP8_P2A + MLA_DFP8_P2B + MLA_DFP8_P2C + MLA_DFP8_P2D + MLA_DFP8_P2E)
+#define MLA_DENSE_FP8_VAR (31296 + MLA_DFP8_P2A + MLA_DFP8_P2B + MLA_DFP8_P2C + MLA_DFP8_P2D + MLA_DFP8_P2E + MLA_DFP8_P2F + MLA_DFP8_P2G)
 #undef MLA_DFP8_NS
 #define MLA_DFP8_NS dfp8r
 #undef MLA_DFP8_SC_NEXT
