@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Session 13's first sparse slot (prepared by session 12's h1; docs/notes/cuda-sparse-decode.md, "Next session's
-# sparse slot, h1: the gather's hints and the MODEL1 h_q 128 item probe"). run_s12_h1d.sh made to fit <= 90 s warm: no
-# kernel build on the host (dist/cuda = the merged tree's shipped kernels, the candidates prebuilt), no bit-5 probes;
-# plus the MODEL1 h_q 128 item probe. GPU host, merged tree's root, .gpu-host entered, build/ by tsc:
+# sparse slot, h1: the gather's hints, the next item's Q early, and the MODEL1 h_q 128 item probe"). run_s12_h1d.sh made
+# to fit <= 90 s warm: no kernel build on the host (dist/cuda = the merged tree's shipped kernels, everything prebuilt),
+# no bit-5 probes; plus bit 44 and the MODEL1 h_q 128 item probe. GPU host, merged tree's root, .gpu-host entered, build/ by tsc:
 #   OUT=$OUT bash bench/cuda/hopper/run_s13_h1.sh          # carry .devstage/h1-s13 (fatbins.tar.xz, README.txt)
 #  1. A/B (sparse-sm90-final-ab.sh): bits 41 + 42 (6874163109896), 41 + 42 + 43 (15670256132104) and 44
 #     (17869279387656: the next item's Q issued in the last tile) against the shipped 277093343240: checks (goldens +
