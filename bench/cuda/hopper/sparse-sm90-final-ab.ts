@@ -3,7 +3,10 @@
 // generated once on the host and uploaded to each backend, the backends timed in interleaved rounds so that clock
 // and thermal drift fall on all of them alike. Ratios against FlashMLA's bench_sparse.py JSON of the same call.
 //   node build/bench/cuda/hopper/sparse-sm90-final-ab.js FLASHMLA.json shipped=dist/cuda m1544=/tmp/sab-m1544 ...
-//     [--reps N (10)] [--rounds N (2)] [--warmup N (3)] [--json FILE]
+//     [--reps N (10)] [--rounds N (2)] [--warmup N (3)] [--json FILE] [--shapes flashmla|m1items]
+// --shapes m1items: the MODEL1 h_q 128 item probe instead of the 12 shapes (m1ItemShapes below: 32 tiles a part in 1, 2
+// or 4 items, and FlashMLA's b 148 topk 16384 "peak" case); the JSON then also gives each shape's largest part
+// (`sched`: items and 64-token tiles, from the host scheduler).
 // Prints one line per build: `NAME geomean G over 12 | shape ratios...`, then the per-shape table in µs.
 // Each shape's medians also go to stderr as soon as it is timed (`[+Ts] shape k/12 LABEL: NAME us ...`), and with --json
 // the file is rewritten after every shape (`done` = shapes timed), so a run cut by its timeout still leaves them.
@@ -14,6 +17,7 @@ import { type SparseShape, flashmlaSparseShapes, randomCache, randomIndices } fr
 import { f32ToBf16 } from '../../../src/core/dtype.js';
 import { fp8Layouts } from '../../../src/core/fp8.js';
 import { fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } from '../../../src/core/sparse.js';
+import { planSparseSchedule, sparseListLength, sparseNumSmParts, sparsePartWork } from '../../../src/core/sparse-scheduler.js';
 import { flashMlaSparseWithKvcache } from '../../../src/core/sparse-api.js';
 import { type Tensor, fromArray } from '../../../src/core/tensor.js';
 
@@ -21,6 +25,28 @@ const args = process.argv.slice(2);
 const num = (name: string, d: number) => { const i = args.indexOf(name); return i >= 0 ? Number(args[i + 1]) : d; };
 const reps = num('--reps', 10), rounds = num('--rounds', 2), warmup = num('--warmup', 3);
 const jsonOut = args.indexOf('--json') >= 0 ? args[args.indexOf('--json') + 1] : undefined;
+const shapeSet = args.indexOf('--shapes') >= 0 ? args[args.indexOf('--shapes') + 1] : 'flashmla';
+/** MODEL1 single cache, h_q 128, s_q 2: the largest part holds 32 tiles as 1, 2 or 4 items; then FlashMLA's peak case. */
+const m1ItemShapes: readonly SparseShape[] = [
+  { label: 'MODEL1 items', format: 'model1', b: 33, hQ: 128, sQ: 2, sK: 16384, topk: 2048, blockSize: 64 },
+  { label: 'MODEL1 items', format: 'model1', b: 66, hQ: 128, sQ: 2, sK: 16384, topk: 1024, blockSize: 64 },
+  { label: 'MODEL1 items', format: 'model1', b: 128, hQ: 128, sQ: 2, sK: 16384, topk: 512, blockSize: 64 },
+  { label: 'MODEL1 peak', format: 'model1', b: 148, hQ: 128, sQ: 2, sK: 32768, topk: 16384, blockSize: 64 },
+];
+if (shapeSet !== 'flashmla' && shapeSet !== 'm1items') throw new Error(`--shapes ${shapeSet}: flashmla or m1items`);
+const shapes = shapeSet === 'm1items' ? m1ItemShapes : flashmlaSparseShapes;
+/** The largest part of a shape's schedule (most tiles, then most items), as the kernel walks it. */
+const largestPart = (s: SparseShape, len?: Tensor) => {
+  const inp = { b: s.b, topk: s.topk, extraTopk: s.extraTopk ?? 0, extraTopkLength: len ? (len.host() as Int32Array) : undefined };
+  const parts = sparseNumSmParts(132, s.sQ, s.hQ), sch = planSparseSchedule(inp, parts);
+  const blocks = (r: number) => Math.ceil(Math.max(sparseListLength(inp, r), 1) / 64);
+  let tiles = 0, items = 0;
+  for (let p = 0; p < parts; p++) {
+    const w = sparsePartWork(sch.tileSchedulerMetadata, sch.numSplits, blocks, p), t = w.reduce((a, x) => a + x.blockEnd - x.blockBegin, 0);
+    if (t > tiles || (t === tiles && w.length > items)) { tiles = t; items = w.length; }
+  }
+  return { parts, items, tiles };
+};
 const file = args.find((a) => a.endsWith('.json') && a !== jsonOut);
 const builds = args.filter((a) => /^[\w.-]+=/.test(a)).map((a) => ({ name: a.slice(0, a.indexOf('=')), dir: a.slice(a.indexOf('=') + 1) }));
 if (!file || builds.length === 0) throw new Error('usage: sparse-sm90-final-ab.js FLASHMLA.json NAME=KERNEL_DIR ... [--reps N] [--rounds N]');
@@ -69,12 +95,14 @@ for (const b of builds) backends.push(await createCudaBackend({ kernelDir: b.dir
 const us: number[][] = builds.map(() => []);
 const fm: (number | undefined)[] = [];
 const t0 = performance.now();
+const sched: ReturnType<typeof largestPart>[] = [];
 const label = (s: SparseShape) => `${s.format === 'v32' ? 'V3.2' : 'M1'} b${s.b} h${s.hQ} s${s.sQ} k${s.topk}${s.extraTopk ? `+${s.extraTopk}${s.extraBlockSize === 2 ? '/2' : ''}${s.extraTopkLength ? 'L' : ''}` : ''}`;
 const save = (result: unknown[], done: number) => {
-  if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ flashmla: file, reps, rounds, warmup, done, shapes: flashmlaSparseShapes.slice(0, done).map(label), flashmlaUs: fm, builds: result }, null, 1));
+  if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ flashmla: file, reps, rounds, warmup, done, shapeSet, shapes: shapes.slice(0, done).map(label), sched, flashmlaUs: fm, builds: result }, null, 1));
 };
-for (const [k, s] of flashmlaSparseShapes.entries()) {
+for (const [k, s] of shapes.entries()) {
   const h = hostInputs(s);
+  sched.push(largestPart(s, h.extra?.len));
   const runs = backends.map((be) => onBackend(be, s, h));
   const times: number[][] = builds.map(() => []);
   for (let r = 0; r < rounds; r++) {
@@ -86,7 +114,7 @@ for (const [k, s] of flashmlaSparseShapes.entries()) {
   runs.forEach((x) => x.free());
   times.forEach((t, i) => { t.sort((a, b) => a - b); us[i].push(t[Math.floor(t.length / 2)] * 1e3); });
   fm.push(flashmla(s));
-  process.stderr.write(`[+${((performance.now() - t0) / 1e3).toFixed(1)}s] shape ${k + 1}/${flashmlaSparseShapes.length} ${label(s)}: ${builds.map((b, i) => `${b.name} ${us[i][k].toFixed(1)}`).join(' ')} us\n`);
+  process.stderr.write(`[+${((performance.now() - t0) / 1e3).toFixed(1)}s] shape ${k + 1}/${shapes.length} ${label(s)}: ${builds.map((b, i) => `${b.name} ${us[i][k].toFixed(1)}`).join(' ')} us\n`);
   save(builds.map((b, i) => ({ name: b.name, dir: b.dir, us: us[i] })), k + 1);
 }
 for (const be of backends) be.dispose();
@@ -101,5 +129,5 @@ for (const r of result) {
   console.log(`${r.name} geomean ${r.geomean.toFixed(3)} over ${r.shapes} | ${r.ratios.map((x) => x.toFixed(3)).join(' ')}`);
 }
 console.log(['shape'.padEnd(26), 'FlashMLA', ...builds.map((b) => b.name.padStart(9))].join(' '));
-flashmlaSparseShapes.forEach((s, k) => console.log([label(s).padEnd(26), (fm[k]?.toFixed(1) ?? '-').padStart(8), ...result.map((r) => r.us[k].toFixed(1).padStart(9))].join(' ')));
-save(result, flashmlaSparseShapes.length);
+shapes.forEach((s, k) => console.log([label(s).padEnd(26), (fm[k]?.toFixed(1) ?? '-').padStart(8), ...result.map((r) => r.us[k].toFixed(1).padStart(9))].join(' ')));
+save(result, shapes.length);

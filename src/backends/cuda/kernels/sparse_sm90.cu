@@ -228,6 +228,12 @@ constexpr bool kPf256Pair = MLA_SPARSE_SM90_MODE & 2199023255552, kPf256One = ML
 #else
 static_assert(!(MLA_SPARSE_SM90_MODE & 8796093022208), "bit 43 comes with 41 or 42");
 #endif
+// Session 12, round 3 (the final call's worst shapes, MODEL1 h_q 128 at 0.72-0.74x: 8-16 tiles an item, and an item
+// boundary costs the consumers alone about 10 us, probe C of round 2). Bit 44 (17592186044416, every entry): warpgroup 0
+// issues the next request's Q (cp.async, its 128 threads, no wait) as soon as the last S of an item has completed (only
+// S reads Q), so the load runs under that tile's softmax, P V and the epilogue instead of after them; the next item
+// starts with warpgroup 0's cp.async.wait_all and proxy fence, warpgroup 1 only meets it at the Q barrier.
+constexpr bool kEarlyQ = (MLA_SPARSE_SM90_MODE & 17592186044416) != 0;
 #if MLA_SPARSE_SM90_MODE & (4194304 | 8388608 | 16777216)
 constexpr bool kNoStore = MLA_SPARSE_SM90_MODE & 4194304, kNoConv = MLA_SPARSE_SM90_MODE & 8388608,
                kNoRemote = MLA_SPARSE_SM90_MODE & 16777216;
@@ -955,14 +961,28 @@ struct Kernel {
   }
 #endif
 
-  static __device__ __forceinline__ void loadQ(const SparseMmaParams& p, uint32_t qBase, int batch, int j, int m0, int tid) {
+  // Q rows m0.. of (batch, j) into qBase by cp.async from kThreads threads (tid 0..kThreads-1), not waited for.
+  template <int kThreads>
+  static __device__ __forceinline__ void issueQ(const SparseMmaParams& p, uint32_t qBase, int batch, int j, int m0, int tid) {
     const __nv_bfloat16* q = static_cast<const __nv_bfloat16*>(p.q) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0) * F::kDQK;
     constexpr int kChunks = F::kDQK / 8; // 16-byte chunks a row
-    for (int c = tid; c < kBM * kChunks; c += 256) {
-      const int r = c / kChunks, ch = c % kChunks;
-      const bool live = m0 + r < p.hQ;
-      cpAsync16(qBase + (ch >> 3) * kBox + sw128(r, (ch & 7) * 8), live ? q + static_cast<int64_t>(r) * F::kDQK + ch * 8 : p.q, live ? 16 : 0);
+    if constexpr (kThreads == 128) { // bit 44's issue in warpgroup 0's last tile: a rolled loop, few registers
+#pragma unroll 1
+      for (int c = tid; c < kBM * kChunks; c += kThreads) {
+        const int r = c / kChunks, ch = c % kChunks;
+        const bool live = m0 + r < p.hQ;
+        cpAsync16(qBase + (ch >> 3) * kBox + sw128(r, (ch & 7) * 8), live ? q + static_cast<int64_t>(r) * F::kDQK + ch * 8 : p.q, live ? 16 : 0);
+      }
+    } else {
+      for (int c = tid; c < kBM * kChunks; c += kThreads) {
+        const int r = c / kChunks, ch = c % kChunks;
+        const bool live = m0 + r < p.hQ;
+        cpAsync16(qBase + (ch >> 3) * kBox + sw128(r, (ch & 7) * 8), live ? q + static_cast<int64_t>(r) * F::kDQK + ch * 8 : p.q, live ? 16 : 0);
+      }
     }
+  }
+  static __device__ __forceinline__ void loadQ(const SparseMmaParams& p, uint32_t qBase, int batch, int j, int m0, int tid) {
+    issueQ<256>(p, qBase, batch, j, m0, tid);
     cpAsyncWaitAll();
     fenceProxyAsync();
   }
@@ -997,9 +1017,20 @@ struct Kernel {
     const int* meta = p.tileSchedulerMetadata + blockIdx.x * kMetaFields;
     const int beginReq = meta[kSparseMetaBeginReqIdx], endReq = meta[kSparseMetaEndReqIdx];
     uint32_t u = 0;
+    bool qEarly = false; // bit 44: warpgroup 0 issued this item's Q during the previous item's last tile
     for (int batch = beginReq; batch <= endReq && batch < p.b; ++batch) {
       const Item it = itemOf(p, meta, batch, beginReq, endReq);
-      loadQ(p, qBase, batch, j, m0, tid);
+      if (kEarlyQ && qEarly) {
+        if constexpr (W == 0) {
+          cpAsyncWaitAll();
+          fenceProxyAsync();
+        }
+      } else {
+        loadQ(p, qBase, batch, j, m0, tid);
+      }
+      // Bit 44: the next item's Q goes out in this item's last tile exactly when (both warpgroups compute it alike)
+      const bool qNext = kEarlyQ && it.nTiles > 0 && batch + 1 <= endReq && batch + 1 < p.b;
+      qEarly = qNext;
       namedSync(4, 256); // Q landed (and the previous item's epilogue is over for both warpgroups)
 
 #if MLA_SPARSE_SM90_MODE & 1048576
@@ -1072,6 +1103,8 @@ struct Kernel {
           wgCommit();
           wgWait<0>();
           pinRegs<32>(s);
+          if constexpr (kEarlyQ)
+            if (qNext && t + 1 == it.nTiles) issueQ<128>(p, qBase, batch + 1, j, m0, wt); // S has read Q for the last time
           // Mask by validity, scale to base 2, row maxima over the quad.
           float rmA = -INFINITY, rmB = -INFINITY;
 #pragma unroll
