@@ -10,6 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { assembleRaw } from './spirv-raw.mjs';
 
 const self = fileURLToPath(import.meta.url);
 const dist = resolve(dirname(self), '..', '..', process.env.FLASHMLA_DIST ?? 'build/src');
@@ -33,34 +34,6 @@ async function sources() {
   // v5's probes and candidates (8 subgroups; fields on top of the default spec, lazy)
   if (m5) for (const [n, probe] of Object.entries(m5.statsProbes ?? {})) list[`matrix5-${n}`] = (caps) => m5.decodeMatrix5Program.source({ ...m5.decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, false, { subgroups: 8 }), ...probe });
   return list;
-}
-
-/**
- * The SPIR-V text with the KHR cooperative-matrix instructions written as raw words (`!opcode-word` then the operands as
- * ids or `!literal`), which a SPIRV-Tools that does not know them (Debian 12's 2023.1) still assembles.
- */
-export function rawCoopMatrix(asm) {
-  const opcodes = { OpTypeCooperativeMatrixKHR: 4456, OpCooperativeMatrixLoadKHR: 4457, OpCooperativeMatrixStoreKHR: 4458, OpCooperativeMatrixMulAddKHR: 4459, OpCooperativeMatrixLengthKHR: 4460 };
-  const memory = { None: 0, NoneKHR: 0, Volatile: 1, Aligned: 2, Nontemporal: 4, MakePointerAvailable: 8, MakePointerAvailableKHR: 8, MakePointerVisible: 16, MakePointerVisibleKHR: 16, NonPrivatePointer: 32, NonPrivatePointerKHR: 32 };
-  const operands = { NoneKHR: 0, MatrixASignedComponentsKHR: 1, MatrixBSignedComponentsKHR: 2, MatrixCSignedComponentsKHR: 4, MatrixResultSignedComponentsKHR: 8, SaturatingAccumulationKHR: 16 };
-  const word = (tok) => {
-    if (tok.startsWith('%')) return tok;
-    if (/^-?(0x)?[0-9a-f]+$/i.test(tok)) return `!${Number(tok)}`;
-    const bits = tok.split('|').map((k) => memory[k] ?? operands[k] ?? memory[k.replace(/KHR$/, '')]);
-    if (bits.some((b) => b === undefined)) throw new Error(`rawCoopMatrix: unknown operand ${tok}`);
-    return `!${bits.reduce((a, b) => a | b, 0)}`;
-  };
-  return asm.split('\n').map((line) => {
-    if (/^\s*OpCapability CooperativeMatrixKHR\s*$/.test(line)) return `!${(2 << 16) | 17} !6022`;
-    const m = /^\s*(?:(%\S+)\s*=\s*)?(Op\w*CooperativeMatrix\w*KHR)\s*(.*)$/.exec(line);
-    if (!m) return line;
-    const op = opcodes[m[2]];
-    if (op === undefined) throw new Error(`rawCoopMatrix: unknown instruction ${m[2]}`);
-    const toks = m[3].trim().split(/\s+/).filter(Boolean).map(word);
-    // OpType...: the result is the first word; the others: result type, then result
-    const words = !m[1] ? toks : m[2].startsWith('OpType') ? [m[1], ...toks] : [toks[0], m[1], ...toks.slice(1)];
-    return `!${((words.length + 1) << 16) | op} ${words.join(' ')}`;
-  }).join('\n');
 }
 
 const [outDir, role, only] = process.argv.slice(2);
@@ -92,9 +65,10 @@ for (const name of names) {
   asm = asm.slice(0, asm.lastIndexOf('OpFunctionEnd') + 'OpFunctionEnd'.length);
   asm = `${asm.split('\n').filter((l) => !/maximal_reconvergence|MaximallyReconverges/.test(l)).join('\n')}\n`;
   writeFileSync(`${outDir}/${name}.spvasm`, asm);
-  writeFileSync(`${outDir}/${name}.raw.spvasm`, rawCoopMatrix(asm));
   try {
-    execFileSync(process.env.SPIRV_AS ?? 'spirv-as', ['--target-env', 'vulkan1.3', '-o', `${outDir}/${name}.spv`, `${outDir}/${name}.raw.spvasm`]);
+    const counts = assembleRaw(asm, `${outDir}/${name}.raw.spvasm`, `${outDir}/${name}.spv`);
+    if (counts.capability) console.log(`${name}: assembled, cooperative-matrix instructions ${JSON.stringify(counts)}`);
+    if (process.env.ASSEMBLE_ONLY) continue;
     // With the pipeline cache and internal representations first; on a failure (session 12: an exit with nothing on
     // stderr), again as session 8 ran it (statistics only), saying how the first run ended.
     let stats;
@@ -105,7 +79,7 @@ for (const name of names) {
       stats = execFileSync(process.env.VKSTATS ?? 'vkstats', [`${outDir}/${name}.spv`], { encoding: 'utf8' });
     }
     console.log(`${name}: ${stats.split('\n').filter((l) => /=/.test(l)).map((l) => l.replace(/\s*\(.*\)$/, '')).join('; ')}`);
-    for (const l of stats.split('\n').filter((x) => /^(cache|internal)/.test(x))) console.log(`  ${l}`);
+    for (const l of stats.split('\n').filter((x) => /^(cache|internal|extensions|pipeline)/.test(x))) console.log(`  ${l}`);
   } catch (e) {
     console.log(`${name}: stats failed: status ${e.status} signal ${e.signal} ${String(e.stdout ?? '').slice(-300)} ${String(e.stderr || e.message).slice(0, 600)}`);
   }

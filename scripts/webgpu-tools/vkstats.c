@@ -7,15 +7,44 @@
 // The matrix kernels need VK_KHR_cooperative_matrix (enabled where the device has it). With CACHE (a third argument)
 // the pipeline cache's data (the driver's binary, for scripts/webgpu-tools/cache-sass.py) is written to that file, and
 // the driver's internal representations (where it offers any) are printed or written beside it.
+// Extensions the device lacks are left out (lavapipe has neither: there the pipeline is still built and its cache
+// written, a dry run of everything but the figures); a crash names the step it happened in.
 //   vkstats FILE.spv [ENTRY [CACHE]]
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include <vulkan/vulkan.h>
 
-#define CHECK(x) do { VkResult r_ = (x); if (r_ != VK_SUCCESS) { fprintf(stderr, "%s failed: %d\n", #x, r_); exit(1); } } while (0)
+static const char *step = "start";
+#define CHECK(x) do { step = #x; VkResult r_ = (x); if (r_ != VK_SUCCESS) { fprintf(stderr, "%s failed: %d\n", #x, r_); exit(1); } } while (0)
+
+static void died(int sig) {
+  char msg[512];
+  int n = snprintf(msg, sizeof msg, "vkstats: signal %d during %s\n", sig, step);
+  if (n > 0) { ssize_t w = write(2, msg, (size_t)n); (void)w; }
+  _exit(128 + sig);
+}
+
+static int hasExt(VkPhysicalDevice pd, const char *name) {
+  uint32_t n = 0;
+  vkEnumerateDeviceExtensionProperties(pd, 0, &n, 0);
+  VkExtensionProperties *e = calloc(n ? n : 1, sizeof *e);
+  vkEnumerateDeviceExtensionProperties(pd, 0, &n, e);
+  int found = 0;
+  for (uint32_t i = 0; i < n; i++) if (!strcmp(e[i].extensionName, name)) found = 1;
+  free(e);
+  return found;
+}
 
 int main(int argc, char **argv) {
-  if (argc < 2) { fprintf(stderr, "usage: vkstats FILE.spv [ENTRY]\n"); return 2; }
+  if (argc < 2) { fprintf(stderr, "usage: vkstats FILE.spv [ENTRY [CACHE]]\n"); return 2; }
+  signal(SIGSEGV, died);
+  signal(SIGBUS, died);
+  signal(SIGABRT, died);
+  signal(SIGFPE, died);
+  signal(SIGILL, died);
   FILE *f = fopen(argv[1], "rb");
   if (!f) { perror(argv[1]); return 1; }
   fseek(f, 0, SEEK_END);
@@ -48,11 +77,18 @@ int main(int argc, char **argv) {
   VkPhysicalDeviceVulkan12Features f12 = { VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES, &f13 };
   VkPhysicalDeviceVulkan11Features f11 = { VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES, &f12 };
   VkPhysicalDeviceFeatures2 feats = { VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, &f11 };
+  int hasPe = hasExt(pd, "VK_KHR_pipeline_executable_properties"), hasCm = hasExt(pd, "VK_KHR_cooperative_matrix");
+  if (!hasCm) pe.pNext = 0;
+  if (!hasPe) f13.pNext = hasCm ? (void *)&cm : 0;
+  step = "vkGetPhysicalDeviceFeatures2";
   vkGetPhysicalDeviceFeatures2(pd, &feats);
   pe.pipelineExecutableInfo = VK_TRUE;
-  const char *exts[2] = { "VK_KHR_pipeline_executable_properties", "VK_KHR_cooperative_matrix" };
-  uint32_t next = cm.cooperativeMatrix ? 2 : 1;
-  if (!cm.cooperativeMatrix) pe.pNext = 0;
+  const char *exts[2];
+  uint32_t next = 0;
+  if (hasPe) exts[next++] = "VK_KHR_pipeline_executable_properties";
+  if (hasCm && cm.cooperativeMatrix) exts[next++] = "VK_KHR_cooperative_matrix";
+  else if (hasCm) { if (hasPe) pe.pNext = 0; else f13.pNext = 0; }
+  printf("extensions: pipeline_executable_properties %s, cooperative_matrix %s\n", hasPe ? "yes" : "no", hasCm && cm.cooperativeMatrix ? "yes" : "no");
   float prio = 1;
   VkDeviceQueueCreateInfo qci = { VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO, 0, 0, 0, 1, &prio };
   VkDeviceCreateInfo dci = { VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO, &feats, 0, 1, &qci, 0, 0, next, exts, 0 };
@@ -74,18 +110,20 @@ int main(int argc, char **argv) {
   VkPipelineCacheCreateInfo pci = { VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO };
   VkPipelineCache cache;
   CHECK(vkCreatePipelineCache(dev, &pci, 0, &cache));
-  VkComputePipelineCreateInfo cpi = { VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO, 0, VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR | VK_PIPELINE_CREATE_CAPTURE_INTERNAL_REPRESENTATIONS_BIT_KHR,
+  VkComputePipelineCreateInfo cpi = { VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO, 0, hasPe ? VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR | VK_PIPELINE_CREATE_CAPTURE_INTERNAL_REPRESENTATIONS_BIT_KHR : 0,
     { VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO, 0, 0, VK_SHADER_STAGE_COMPUTE_BIT, sm, argc > 2 ? argv[2] : "dawn_entry_point", 0 }, layout };
   VkPipeline pipe;
   CHECK(vkCreateComputePipelines(dev, cache, 1, &cpi, 0, &pipe));
 
-  PFN_vkGetPipelineExecutableStatisticsKHR stats = (PFN_vkGetPipelineExecutableStatisticsKHR)vkGetDeviceProcAddr(dev, "vkGetPipelineExecutableStatisticsKHR");
+  printf("pipeline: built\n");
+  fflush(stdout);
+  PFN_vkGetPipelineExecutableStatisticsKHR stats = !hasPe ? 0 : (PFN_vkGetPipelineExecutableStatisticsKHR)vkGetDeviceProcAddr(dev, "vkGetPipelineExecutableStatisticsKHR");
   VkPipelineExecutableInfoKHR ei = { VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_INFO_KHR, 0, pipe, 0 }; // a compute pipeline has one
   uint32_t ns = 0;
-  CHECK(stats(dev, &ei, &ns, 0));
+  if (stats) CHECK(stats(dev, &ei, &ns, 0));
   VkPipelineExecutableStatisticKHR *st = calloc(ns, sizeof *st);
   for (uint32_t i = 0; i < ns; i++) st[i].sType = VK_STRUCTURE_TYPE_PIPELINE_EXECUTABLE_STATISTIC_KHR;
-  CHECK(stats(dev, &ei, &ns, st));
+  if (stats) CHECK(stats(dev, &ei, &ns, st));
   for (uint32_t i = 0; i < ns; i++) {
     printf("%s = ", st[i].name);
     switch (st[i].format) {
@@ -103,7 +141,8 @@ int main(int argc, char **argv) {
     CHECK(vkGetPipelineCacheData(dev, cache, &cn, cd));
     FILE *o = fopen(argv[3], "wb");
     if (o) { fwrite(cd, 1, cn, o); fclose(o); printf("cache: %zu B to %s\n", cn, argv[3]); }
-    PFN_vkGetPipelineExecutableInternalRepresentationsKHR irs = (PFN_vkGetPipelineExecutableInternalRepresentationsKHR)vkGetDeviceProcAddr(dev, "vkGetPipelineExecutableInternalRepresentationsKHR");
+    step = "internal representations";
+    PFN_vkGetPipelineExecutableInternalRepresentationsKHR irs = !hasPe ? 0 : (PFN_vkGetPipelineExecutableInternalRepresentationsKHR)vkGetDeviceProcAddr(dev, "vkGetPipelineExecutableInternalRepresentationsKHR");
     uint32_t nr = 0;
     if (irs && irs(dev, &ei, &nr, 0) == VK_SUCCESS) {
       VkPipelineExecutableInternalRepresentationKHR *ir = calloc(nr ? nr : 1, sizeof *ir);

@@ -47,8 +47,9 @@ const pair = process.env.FLASHMLA_MATRIX_TEST_PAIR === '1' ? true : undefined;
 // FLASHMLA_MATRIX_TEST_LOOKAHEAD=1: v5's lookahead probe there.
 const lookahead = process.env.FLASHMLA_MATRIX_TEST_LOOKAHEAD === '1' ? true : undefined;
 // FLASHMLA_MATRIX_TEST_TRIM=1: v5's trim candidate (two barriers fewer a tile) in every lazy v5 pipeline of this
-// process; =shfl: trim + shuffleMax (the key maxima by subgroup shuffles); =late: trim + late.
-const trimProbe = ({ 1: { trim: true }, shfl: { trim: true, shuffleMax: true }, late: { trim: true, late: true } } as const)[process.env.FLASHMLA_MATRIX_TEST_TRIM as '1' | 'shfl' | 'late'];
+// process; =shfl: trim + shuffleMax (the key maxima by subgroup shuffles); =late: trim + late; =sfx: shfl +
+// shuffleSoftmax (the row maxima by subgroup shuffles, no softmax middle barrier).
+const trimProbe = ({ 1: { trim: true }, shfl: { trim: true, shuffleMax: true }, late: { trim: true, late: true }, sfx: { trim: true, shuffleMax: true, shuffleSoftmax: true } } as const)[process.env.FLASHMLA_MATRIX_TEST_TRIM as '1' | 'shfl' | 'late' | 'sfx'];
 if (trimProbe) {
   const { source, key } = decodeMatrix5Program;
   decodeMatrix5Program.source = (spec) => source.call(decodeMatrix5Program, spec.lazy && !spec.pair ? { ...spec, ...trimProbe } : spec);

@@ -143,6 +143,14 @@ export interface DecodeMatrix5Spec {
    * device's `subgroups` feature with subgroups of at least 8 lanes.
    */
   shuffleMax?: boolean;
+  /**
+   * Candidate on top of shuffleMax (session 12, round 3; opt-in, not run on a GPU yet): the softmax's middle barrier and
+   * its redM / redY round trip go. A row's 8 slots are 8 consecutive lanes (row t / 8, slot t % 8, instead of row t % 16,
+   * slot t / 16), so its maxima and NaN flag reduce by subgroupShuffleXor in registers; a slot takes keys slot + 8 j
+   * (not 4 slot + j) so that the score reads spread over 8 banks. Without the key-maxima reset (shuffleMax) nothing
+   * else needed that barrier. Needs subgroups of at least 8 lanes.
+   */
+  shuffleSoftmax?: boolean;
 }
 
 /** Whether v5 rescales O lazily unless told (WebGpuBackendOptions.matrix.lazy, FLASHMLA_WEBGPU_MATRIX_LAZY). */
@@ -223,7 +231,7 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
 /** Specs pipeline-stats.mjs reports (the driver's register counts). */
 export const statsSpecs = { sg4: 4, sg8: 8 } as const;
 /** v5's probes and candidates pipeline-stats.mjs reports too (fields on top of the 8-subgroup default, lazy). */
-export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, trim: { trim: true }, shfl: { trim: true, shuffleMax: true } } as const;
+export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, trim: { trim: true }, shfl: { trim: true, shuffleMax: true }, sfx: { trim: true, shuffleMax: true, shuffleSoftmax: true } } as const;
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const mark = (name: string, code: string) => `// <${name}>\n   ${code}\n   // </${name}>`;
@@ -267,7 +275,7 @@ export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // 
 
 export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   name: 'mla_decode_matrix5',
-  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5TrimOn(s) && s.shuffleMax ? '.shfl' : ''}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5TrimOn(s) && s.shuffleMax ? '.shfl' : ''}${matrix5TrimOn(s) && s.shuffleMax && s.shuffleSoftmax ? '.sfx' : ''}`,
   source(s) {
     if (!s.emulate && !matrix5ConfigUsable(s.config)) throw new Error(`decode-matrix5: unusable configuration ${JSON.stringify(s.config)}`);
     const g = matrix5Layout(s.subgroups, !!s.tile16);
@@ -288,6 +296,10 @@ export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
     const trim = matrix5TrimOn(s);
     const shfl = trim && !!s.shuffleMax;
     if (s.shuffleMax && !trim) throw new Error('decode-matrix5: shuffleMax runs with trim');
+    const sfx = shfl && !!s.shuffleSoftmax;
+    if (s.shuffleSoftmax && !shfl) throw new Error('decode-matrix5: shuffleSoftmax runs with shuffleMax');
+    // a slot's j-th key (sfx: interleaved, so that a subgroup's 4 rows x 8 slots read 8 banks of Sc, not 4 slots' 1)
+    const keyOf = (j: number) => (sfx ? `${8 * j}u + slot` : `slot * ${kpl}u + ${j}u`);
     const keyReset = shfl ? '// (shuffleMax: the key maxima are stored whole, no reset)' : `if (t < ${nT}u) { atomicStore(&kMax[t], 0u); atomicStore(&kMaxR[t], 0u); atomicStore(&kNan[t], 0u); }`;
     const pad = s.pad ?? 0;
     if (pad % 4 !== 0 || pad < 0) throw new Error(`decode-matrix5: pad ${pad} is not a count of u32`);
@@ -407,14 +419,14 @@ ${o.after}
    ${mark('qk-product', qkProduct)}
    workgroupBarrier();
    // ---- Softmax (lanes < 128: row r, keys ${kpl} slot ..) in the exp2 domain; masked keys are selected out.
-   ${range(kpl).map((j) => `var x${j} = NEG; var y${j} = NEG;`).join(' ')}
+   ${range(kpl).map((j) => `var x${j} = NEG; var y${j} = NEG;`).join(' ')}${sfx ? '\n   var sM = NEG; var sY = NEG; var sB = 0u; // shuffleSoftmax: the row\'s maxima and NaN flag over its 8 lanes' : ''}
    // <softmax>
    if (t < 128u) {
     var mx = NEG;
     var my = NEG;
     var bad = false;
     ${range(kpl).map((j) => `{
-     let key = slot * ${kpl}u + ${j}u;
+     let key = ${keyOf(j)};
      let base = (key / 16u) * ${nParts * 256}u + (key % 16u) * 16u + r;
      let sLat = ${range(nParts - 1).map((p) => (p ? `Sc[base + ${256 * p}u]` : 'Sc[base]')).join(' + ')};
      let ek = expOf(atomicLoad(&kMax[key]));
@@ -425,20 +437,23 @@ ${o.after}
      y${j} = select(NEG, x${j} + f32(ek) - 127.0, seen);
      if (isNan(x${j})) { bad = true; } else { mx = max(mx, x${j}); my = max(my, y${j}); }
     }`).join('\n    ')}
-    redM[r * 8u + slot] = select(mx, qNan(), bad);
-    redY[r * 8u + slot] = my;
+    ${sfx ? `sM = select(mx, NEG, bad); sY = my; sB = select(0u, 1u, bad);
+    ${[1, 2, 4].map((m) => `sM = max(sM, subgroupShuffleXor(sM, ${m}u)); sY = max(sY, subgroupShuffleXor(sY, ${m}u)); sB = sB | subgroupShuffleXor(sB, ${m}u);`).join('\n    ')}` : `redM[r * 8u + slot] = select(mx, qNan(), bad);
+    redY[r * 8u + slot] = my;`}
    }
    // </softmax>
-   workgroupBarrier();
+   ${sfx ? '// (shuffleSoftmax: no barrier, the row\'s maxima are in every lane of it)' : 'workgroupBarrier();'}
    // <softmax>
    if (t < 128u) {
     var mNew = m;
     var yMax = NEG;
-    for (var j = 0u; j < 8u; j++) {
+    ${sfx ? `if (sB != 0u) { nanRow = true; }
+    mNew = max(mNew, sM);
+    yMax = sY;` : `for (var j = 0u; j < 8u; j++) {
      let v = redM[r * 8u + j];
      if (isNan(v)) { nanRow = true; } else { mNew = max(mNew, v); }
      yMax = max(yMax, redY[r * 8u + j]);
-    }
+    }`}
     let alpha = exp2(m - mNew);${lazy ? `
     // Lazy: P' against the row's reference yr, which moves to this tile's maximum only past 2^${lazyBound} of it.
     let grow = yMax > yref + ${lazyBound}.0;
@@ -447,7 +462,7 @@ ${o.after}
     ${range(kpl).map((j) => `{
      let live = !isNan(x${j}) && x${j} > NEG * 0.5;
      part += select(0.0, exp2(x${j} - mNew), live);
-     Ph[r * ${pStride}u + slot * ${kpl}u + ${j}u] = f16(select(0.0, exp2(y${j} - ${lazy ? 'yr' : 'yMax'}), live));
+     Ph[r * ${pStride}u + ${keyOf(j)}] = f16(select(0.0, exp2(y${j} - ${lazy ? 'yr' : 'yMax'}), live));
     }`).join('\n    ')}
     lsum = lsum * alpha + part;
     m = mNew;
@@ -565,8 +580,9 @@ ${t16 ? ` let kb = 0u;       // QK: one key block
  let cq4 = select(cs, 0u, cp >= 4u);           // step 4's Qᵀ (parts 4..7 have none): a column inside Qᵀ` : ` let kb = sg / 4u;   // QK: its key block
  let cp = sg % 4u;   // QK: its contraction part
 ${qkPartLetsWgsl}`}
- let r = t % 16u;    // softmax (lanes < 128): row
- let slot = t / 16u; // softmax (lanes < 128): keys ${kpl} slot ..
+${sfx ? ` let r = (t / 8u) % 16u;               // softmax (lanes < 128): row (shuffleSoftmax: its 8 slots consecutive lanes)
+ let slot = t % 8u + (t / 128u) * 8u;   // softmax (lanes < 128): keys slot + 8 j (8..15 past lane 127, as below)` : ` let r = t % 16u;    // softmax (lanes < 128): row
+ let slot = t / 16u; // softmax (lanes < 128): keys ${kpl} slot ..`}
  let cc = l % 16u;   // PV: this lane's column of a 16-column result
  let hh = l / 16u;   // PV: its rows 8 hh .. 8 hh + 7
  let lk = t / ${lpk}u;    // tile load: key
