@@ -482,3 +482,89 @@ test('bit 8589934592: the held-slot protocol (4 raw slots, random items and inte
     assert.ok(released.every((x) => x), `items ${items}: every page went back`);
   }
 });
+
+// Bit 68719476736: the alternating design's exponentials as ex2.approx.ftz.f32. The non-ftz exp2f gives the same bits
+// for x >= -126 (FSETP x < -126, then FMUL by 0.5 and a squaring FMUL only on that branch) and a subnormal below, the ftz
+// form 0 below. A model of one row through the kernel's softmax (tiles of 64 keys alternating between the two
+// warpgroups, stale maxima with kLazyTau 8, P rounded to f16 as on fast tiles, f32 sums, the two-way merge), once with
+// each exponential, against the float64 softmax.
+const F32_MIN_NORMAL = 2 ** -126;
+function altRow(s: Float64Array, v: Float64Array[], ftz: boolean, flushes: { p: number; alpha: number; merge: number }) {
+  const f = Math.fround, dv = v[0].length;
+  const ex2 = (x: number, kind: 'p' | 'alpha' | 'merge') => {
+    const r = f(2 ** x);
+    if (r !== 0 && r < F32_MIN_NORMAL) { flushes[kind]++; if (ftz) return 0; }
+    return r;
+  };
+  const W = [0, 1].map(() => ({ m: -Infinity, l: 0, o: new Float64Array(dv) }));
+  for (let t = 0; 64 * t < s.length; t++) {
+    const g = W[t & 1], keys = s.subarray(64 * t, 64 * t + 64);
+    let bse = g.m === -Infinity ? 0 : g.m;
+    if (keys.some((x) => x > g.m + 8)) { // the vote: some score passes its row's maximum by more than kLazyTau
+      const mNew = Math.max(g.m, ...keys);
+      bse = mNew === -Infinity ? 0 : mNew;
+      const alpha = ex2(f(g.m - bse), 'alpha');
+      for (let d = 0; d < dv; d++) g.o[d] = f(g.o[d] * alpha);
+      g.l = f(g.l * alpha);
+      g.m = mNew;
+    }
+    for (let k = 0; k < keys.length; k++) {
+      const p = ex2(f(keys[k] - bse), 'p'), p16 = f16ToF32(f32ToF16(p));
+      g.l = f(g.l + p);
+      for (let d = 0; d < dv; d++) g.o[d] = f(g.o[d] + p16 * v[64 * t + k][d]);
+    }
+  }
+  const mNew = Math.max(W[0].m, W[1].m), bse = mNew === -Infinity ? 0 : mNew;
+  const a0 = ex2(f(W[0].m - bse), 'merge'), a1 = ex2(f(W[1].m - bse), 'merge');
+  const l = f(f(a0 * W[0].l) + f(a1 * W[1].l));
+  return { out: Float64Array.from({ length: dv }, (_, d) => f(f(f(W[1].o[d] * a1) + f(W[0].o[d] * a0)) / l)), lse: mNew + Math.log2(l) };
+}
+
+test('bit 68719476736: ex2.approx.ftz changes only results below 2^-126, by far less than the tolerances (model of one row, float64 reference)', () => {
+  const a = src.indexOf('struct DenseFp8Alt {'), b = src.indexOf('kCv = MLA_DENSE_FP8_VAR & 65536');
+  assert.ok(a > 0 && b > a);
+  assert.equal(src.slice(a, b).split('exp2f(').length - 1, 0, 'every exponential of the alternating design goes through altEx2');
+  assert.equal(src.slice(a, b).split('altEx2(').length - 1, 15, 'P (4 sites x 2), alpha (2), the merges (5)');
+  for (const s of ['#define MLA_DFP8_FTZ ((MLA_DENSE_FP8_VAR & 68719476736) != 0)',
+    '#if MLA_DFP8_FTZ\n  float r;\n  asm("ex2.approx.ftz.f32 %0, %1;\\n" : "=f"(r) : "f"(x));\n  return r;\n#else\n  return exp2f(x);\n#endif',
+    '#if MLA_DENSE_FP8_VAR & 68719476736\n#define MLA_DFP8_P2H 68719476736', '+ MLA_DFP8_P2G + MLA_DFP8_P2H)']) {
+    assert.ok(src.includes(s), `dense_fp8_sm90.cu contains ${s}`);
+  }
+  const rnd = xs32(68719476);
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
+  const dv = 8;
+  const cases: [string, (n: number) => Float64Array][] = [
+    ['ordinary scores', (n) => Float64Array.from({ length: n }, () => 4 * gauss())],
+    ['P below 2^-126 in every tile', (n) => Float64Array.from({ length: n }, () => (rnd() < 0.3 ? -(126 + 200 * rnd()) : 3 * gauss()))],
+    ['maxima that grow by more than 126 (alpha below 2^-126)', (n) => Float64Array.from({ length: n }, (_, k) => -400 + 140 * Math.floor(k / 128) + gauss())],
+    ['warpgroups whose maxima differ by more than 126 (merge factors)', (n) => Float64Array.from({ length: n }, (_, k) => ((k >> 6) & 1 ? -128 - 12 * rnd() : gauss()))],
+    ['masked keys (-inf) and a late maximum', (n) => Float64Array.from({ length: n }, (_, k) => (k % 7 === 3 ? -Infinity : k === n - 5 ? 300 : 170 + 2 * gauss()))],
+  ];
+  for (const [name, gen] of cases) for (const n of [64, 640, 2048]) for (let rep = 0; rep < 3; rep++) {
+    const s = gen(n).map((x) => (Number.isFinite(x) ? Math.fround(x) : x));
+    const v = Array.from({ length: n }, () => Float64Array.from({ length: dv }, () => 2 * rnd() - 1));
+    const fl = { p: 0, alpha: 0, merge: 0 }, fl2 = { p: 0, alpha: 0, merge: 0 };
+    const exact = altRow(s, v, false, fl), ftz = altRow(s, v, true, fl2);
+    // float64 reference
+    const M = Math.max(...s);
+    let sum = 0;
+    const ref = new Float64Array(dv);
+    for (let k = 0; k < n; k++) { const w = 2 ** (s[k] - M); sum += w; for (let d = 0; d < dv; d++) ref[d] += w * v[k][d]; }
+    const tag = `${name}, n ${n}, rep ${rep}`;
+    for (let d = 0; d < dv; d++) {
+      assert.ok(Math.abs(ftz.out[d] - ref[d] / sum) <= 2 ** -9, `${tag}: ftz out[${d}] ${ftz.out[d]} vs ${ref[d] / sum}`);
+      // the change: at most n terms below 2^-126 relative to a row maximum that contributes 1 (times 2^8 with stale maxima)
+      assert.ok(Math.abs(ftz.out[d] - exact.out[d]) <= n * 2 ** -118, `${tag}: out[${d}] moved by ${ftz.out[d] - exact.out[d]}`);
+    }
+    assert.ok(Math.abs(ftz.lse - (M + Math.log2(sum))) <= 1e-5, `${tag}: lse ${ftz.lse} vs ${M + Math.log2(sum)}`);
+    assert.ok(Math.abs(ftz.lse - exact.lse) <= 2 ** -40, `${tag}: lse moved by ${ftz.lse - exact.lse}`);
+    if (name === 'ordinary scores') {
+      assert.equal(fl.p + fl.alpha + fl.merge, 0, `${tag}: nothing below 2^-126`);
+      assert.deepEqual(ftz.out, exact.out, `${tag}: the same bits`);
+      assert.equal(ftz.lse, exact.lse);
+    }
+    if (name.startsWith('P below')) assert.ok(fl.p > 0, `${tag}: P flushed`);
+    if (name.startsWith('maxima') && n >= 640) assert.ok(fl.alpha > 0, `${tag}: alpha flushed`);
+    if (name.startsWith('warpgroups') && n >= 640) assert.ok(fl.merge > 0, `${tag}: a merge factor flushed`);
+  }
+});

@@ -87,7 +87,7 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif
-static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & ~68719476735LL), "MLA_DENSE_FP8_VAR: bits 1 .. 34359738368 only");
+static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & ~137438953471LL), "MLA_DENSE_FP8_VAR: bits 1 .. 68719476736 only");
 [[maybe_unused]] constexpr bool kOwnP = MLA_DENSE_FP8_VAR & 1;
 [[maybe_unused]] constexpr bool kTwoSlots16 = (MLA_DENSE_FP8_VAR & 2) || kOwnP;
 [[maybe_unused]] constexpr bool kScoresFirst = MLA_DENSE_FP8_VAR & 4;
@@ -757,6 +757,22 @@ static_assert(!MLA_DFP8_ONEBAR || MLA_DFP8_LAZY, "bit 536870912 needs 134217728"
 // to weigh the exchange against the rest of the item's fixed cost (the warpgroups' end-of-item imbalance stays).
 #define MLA_DFP8_NOX ((MLA_DENSE_FP8_VAR & 34359738368) != 0)
 [[maybe_unused]] constexpr bool kAltScan = MLA_DFP8_SCAN;
+// Bit 68719476736 (with 64; session 12 round 4, built, not measured): the alternating design's exponentials (P, the
+// rescale factors alpha, the merge's factors) as ex2.approx.ftz.f32 instead of exp2f. The library builds without -ftz,
+// so exp2f is ex2.approx.f32, which ptxas emits as 4 instructions (FSETP x < -126, a predicated FMUL by 0.5, MUFU.EX2,
+// a predicated squaring FMUL: the subnormal results); the ftz form is the MUFU alone. Results at x >= -126 are the same
+// bits; below, 0 instead of a subnormal (docs/notes/cuda-dense-fp8.md, session 12 round 4: why the results stay within
+// the tolerances). In a rows-dispatch build the 32-row pass gets the bit too.
+#define MLA_DFP8_FTZ ((MLA_DENSE_FP8_VAR & 68719476736) != 0)
+__device__ __forceinline__ float altEx2(float x) {
+#if MLA_DFP8_FTZ
+  float r;
+  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(r) : "f"(x));
+  return r;
+#else
+  return exp2f(x);
+#endif
+}
 
 template <int NR> struct AltLayout {
   static constexpr int RAW_SLOTS = 4;
@@ -1375,7 +1391,7 @@ struct DenseFp8Alt {
             const float mOld = MSH ? lds32f(mshA + 4 * ((kc & 1) * NR + r)) : mRow[i][b];
             if (MSH && warp == 0 && gq == 0) sts32f(mshA + 4 * (((kc + 1) & 1) * NR + r), mOld); // (replaced by mNew on growth)
             const float bse = mOld == -INFINITY ? 0.f : mOld;
-            const float p0 = exp2f(sAcc[i * 4 + b] - bse), p1 = exp2f(sAcc[i * 4 + 2 + b] - bse);
+            const float p0 = altEx2(sAcc[i * 4 + b] - bse), p1 = altEx2(sAcc[i * 4 + 2 + b] - bse);
             lNew[i][b] = lPart[i][b] + p0 + p1;
             putP(r, p0, p1);
           }
@@ -1413,12 +1429,12 @@ struct DenseFp8Alt {
               const float mOld = MSH ? lds32f(mshA + 4 * ((kc & 1) * NR + r)) : mRow[i][b];
               const float mNew = fmaxf(mOld, x);
               const float bse = mNew == -INFINITY ? 0.f : mNew;
-              const float alpha = exp2f(mOld - bse);
+              const float alpha = altEx2(mOld - bse);
 #pragma unroll
               for (int s = 0; s < 8; ++s) o[s][4 * i + b] *= alpha, o[s][4 * i + 2 + b] *= alpha;
               if (!MSH) mRow[i][b] = mNew;
               else if (warp == 0 && gq == 0) sts32f(mshA + 4 * (((kc + 1) & 1) * NR + r), mNew); // read by the next tile after this tile's last barrier
-              const float p0 = exp2f(sAcc[i * 4 + b] - bse), p1 = exp2f(sAcc[i * 4 + 2 + b] - bse);
+              const float p0 = altEx2(sAcc[i * 4 + b] - bse), p1 = altEx2(sAcc[i * 4 + 2 + b] - bse);
               lPart[i][b] = lPart[i][b] * alpha + p0 + p1;
               putP(r, p0, p1);
             }
@@ -1436,7 +1452,7 @@ struct DenseFp8Alt {
               const float mOld = MSH ? lds32f(mshA + 4 * ((kc & 1) * NR + r)) : mRow[i][b];
               if (MSH && warp == 0 && gq == 0) sts32f(mshA + 4 * (((kc + 1) & 1) * NR + r), mOld); // (the parity buffers stay in step)
               const float bse = mOld == -INFINITY ? 0.f : mOld;
-              const float p0 = exp2f(sAcc[i * 4 + b] - bse), p1 = exp2f(sAcc[i * 4 + 2 + b] - bse);
+              const float p0 = altEx2(sAcc[i * 4 + b] - bse), p1 = altEx2(sAcc[i * 4 + 2 + b] - bse);
               lPart[i][b] = lPart[i][b] + p0 + p1;
               putP(r, p0, p1);
             }
@@ -1472,12 +1488,12 @@ struct DenseFp8Alt {
             const float mOld = MSH ? lds32f(mshA + 4 * ((kc & 1) * NR + r)) : mRow[i][b];
             const float mNew = fmaxf(mOld, x);
             const float bse = mNew == -INFINITY ? 0.f : mNew;
-            const float alpha = exp2f(mOld - bse);
+            const float alpha = altEx2(mOld - bse);
 #pragma unroll
             for (int s = 0; s < 8; ++s) o[s][4 * i + b] *= alpha, o[s][4 * i + 2 + b] *= alpha;
             if (!MSH) mRow[i][b] = mNew;
             else if (warp == 0 && gq == 0) sts32f(mshA + 4 * (((kc + 1) & 1) * NR + r), mNew); // read by the next tile after its first barrier
-            const float p0 = exp2f(sAcc[i * 4 + b] - bse), p1 = exp2f(sAcc[i * 4 + 2 + b] - bse);
+            const float p0 = altEx2(sAcc[i * 4 + b] - bse), p1 = altEx2(sAcc[i * 4 + 2 + b] - bse);
             lPart[i][b] = lPart[i][b] * alpha + p0 + p1;
             if (kAltF16 && !bad && MSH) {
               sts16(pBase + canonOff<NR>(r, r0), __half_as_ushort(__float2half_rn(p0)));
@@ -1594,7 +1610,7 @@ struct DenseFp8Alt {
               const int r = 8 * i + 2 * tq + b;
               const float m1 = xt[XM + r], l1 = xt[XM + NR + r], mNew = fmaxf(mRow[i][b], m1);
               const float bse = mNew == -INFINITY ? 0.f : mNew;
-              const float a0 = exp2f(mRow[i][b] - bse), a1 = exp2f(m1 - bse);
+              const float a0 = altEx2(mRow[i][b] - bse), a1 = altEx2(m1 - bse);
 #pragma unroll
               for (int s = 0; s < 4; ++s)
 #pragma unroll
@@ -1635,10 +1651,10 @@ struct DenseFp8Alt {
           const int r = 8 * i + 2 * tq + b;
           const float m0 = ml[r], m1 = ml[NR + r], mNew = fmaxf(m0, m1);
           const float bse = mNew == -INFINITY ? 0.f : mNew;
-          const float a = exp2f(mRow[i][b] - bse);
+          const float a = altEx2(mRow[i][b] - bse);
 #pragma unroll
           for (int s = 0; s < 8; ++s) o[s][4 * i + b] *= a, o[s][4 * i + 2 + b] *= a;
-          lRow[i][b] = exp2f(m0 - bse) * l0x[r] + exp2f(m1 - bse) * ml[2 * NR + r];
+          lRow[i][b] = altEx2(m0 - bse) * l0x[r] + altEx2(m1 - bse) * ml[2 * NR + r];
           mRow[i][b] = mNew;
         }
 #pragma unroll
@@ -2336,7 +2352,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) mla_dense_fp8_sm90_v32_bf16
 #if !defined(MLA_DFP8_PASS2) && (MLA_DENSE_FP8_VAR & 32768)
 #define MLA_DFP8_PASS2 1
 // (31296 plus this build's session-12 bits 134217728, 268435456, 536870912, 2147483648 (or 4294967296) and 8589934592 (or
-// 17179869184); 1073741824 takes 4096 out of it)
+// 17179869184), 34359738368 and 68719476736; 1073741824 takes 4096 out of it)
 #if MLA_DENSE_FP8_VAR & 134217728
 #define MLA_DFP8_P2A 134217728
 #else
@@ -2372,8 +2388,13 @@ extern "C" __global__ void __launch_bounds__(384, 1) mla_dense_fp8_sm90_v32_bf16
 #else
 #define MLA_DFP8_P2G 0
 #endif
+#if MLA_DENSE_FP8_VAR & 68719476736
+#define MLA_DFP8_P2H 68719476736
+#else
+#define MLA_DFP8_P2H 0
+#endif
 #undef MLA_DENSE_FP8_VAR
-#define MLA_DENSE_FP8_VAR (31296 + MLA_DFP8_P2A + MLA_DFP8_P2B + MLA_DFP8_P2C + MLA_DFP8_P2D + MLA_DFP8_P2E + MLA_DFP8_P2F + MLA_DFP8_P2G)
+#define MLA_DENSE_FP8_VAR (31296 + MLA_DFP8_P2A + MLA_DFP8_P2B + MLA_DFP8_P2C + MLA_DFP8_P2D + MLA_DFP8_P2E + MLA_DFP8_P2F + MLA_DFP8_P2G + MLA_DFP8_P2H)
 #undef MLA_DFP8_NS
 #define MLA_DFP8_NS dfp8r
 #undef MLA_DFP8_SC_NEXT
