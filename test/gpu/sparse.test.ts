@@ -99,6 +99,21 @@ for (const [kind, seed0] of [['v32', 60000], ['model1', 70000]] as const) {
   });
 }
 
+// Scores spread far past 126 in base 2 (softmaxScale 16 on these caches: about 80 a standard deviation of a row's
+// scores, base 2), so most P values and many rescale factors fall below 2^-126 and the row maximum often rises by more
+// than 126 from one tile to the next: the values that sparse_sm90.cu's bit 45 (ex2.approx.ftz) flushes to 0 where
+// exp2f gives subnormals (docs/notes/cuda-sparse-decode.md, "Session 12, round 4"). Named so that the build-mode A/B's
+// checks (--test-name-pattern "hQ 64 / 128") run it; FLASHMLA_GPU_SPARSE_SM90_WIDE_CASES (default 10) cases a format.
+describe('cuda sparse: sm90 scores spread past 2^-126 (flush-to-zero exponentials)', () => {
+  const n = Number(process.env.FLASHMLA_GPU_SPARSE_SM90_WIDE_CASES ?? 10);
+  const first = 80000 + Number(process.env.FLASHMLA_GPU_SPARSE_SM90_SEED ?? 0);
+  for (const kind of ['v32', 'model1'] as const) {
+    test(`${n} cases, hQ 64 / 128, ${kind}, softmaxScale 16`, async () => {
+      for (let seed = first; seed < first + n; seed++) await runRandomSparse(seed, cuda, tolerances.cuda, [kind], false, (r) => r.pick([64, 128]), 16);
+    });
+  }
+});
+
 // dense_fp8_sm90.cu (V3.2, bf16 queries, page 64, sQ * hQ <= 32) on an sm_90 GPU; elsewhere these run sparse_mma.cu.
 const nDense90 = Number(process.env.FLASHMLA_GPU_DENSE90_CASES ?? 200);
 describe('cuda: dense FP8 decode on Hopper (dense_fp8_sm90.cu shapes)', () => {

@@ -84,8 +84,10 @@ export function randomSpec(rng: Rng, kinds: readonly SparseCacheKind[] = ['v32',
   };
 }
 
-/** Run one random case on `backend` and compare with the float64 reference (throws with the seed on failure). */
-export async function runRandomSparse(seed: number, backend: Backend, tol: Tolerance, kinds?: readonly SparseCacheKind[], small = false, pickHQ?: (rng: Rng) => number): Promise<void> {
+/** Run one random case on `backend` and compare with the float64 reference (throws with the seed on failure).
+    softmaxScale, if given, replaces the case's own (default or dQk^-0.55): large ones spread the scores far apart. */
+export async function runRandomSparse(seed: number, backend: Backend, tol: Tolerance, kinds?: readonly SparseCacheKind[], small = false, pickHQ?: (rng: Rng) => number,
+  softmaxScale?: number): Promise<void> {
   const rng = new Rng(seed);
   const s = randomSpec(rng, kinds, small);
   if (pickHQ) s.hQ = pickHQ(rng); // e.g. FlashMLA's 64 / 128 heads: the GPU kernels' full row tiles
@@ -95,7 +97,8 @@ export async function runRandomSparse(seed: number, backend: Backend, tol: Toler
   const enc = s.dtype === 'bf16' ? f32ToBf16 : f32ToF16;
   const q = Uint16Array.from({ length: s.b * s.sQ * s.hQ * dQk }, () => enc(Math.max(-1, Math.min(1, rng.normal()))));
   const sink = s.sink ? Float32Array.from({ length: s.hQ }, () => rng.pick([Infinity, -Infinity, rng.normal(), rng.normal() * 5])) : undefined;
-  const scale = rng.float() < 0.5 ? undefined : dQk ** -0.55;
+  const scale0 = rng.float() < 0.5 ? undefined : dQk ** -0.55;
+  const scale = softmaxScale ?? scale0;
   const meta = getSparseMlaMetadata({
     b: s.b, sQ: s.sQ, hQ: s.hQ, topk: s.topk, topkLength: main.len, extraTopk: extra?.topk ?? 0, extraTopkLength: extra?.len, numSms: s.numSms,
   });

@@ -234,6 +234,15 @@ static_assert(!(MLA_SPARSE_SM90_MODE & 8796093022208), "bit 43 comes with 41 or 
 // S reads Q), so the load runs under that tile's softmax, P V and the epilogue instead of after them; the next item
 // starts with warpgroup 0's cp.async.wait_all and proxy fence, warpgroup 1 only meets it at the Q barrier.
 constexpr bool kEarlyQ = (MLA_SPARSE_SM90_MODE & 17592186044416) != 0;
+// Session 12, round 4 (the library builds without -ftz or fast math): every exp2f of the softmax is ex2.approx.f32, which
+// ptxas expands to FSETP (x < -126?), a predicated FMUL by 0.5, MUFU.EX2 and a predicated squaring FMUL, so that
+// results in 2^-149..2^-126 come out subnormal; FlashMLA (fast math) issues the MUFU alone. Bit 45 (35184372088832, every
+// entry): the softmax's exponentials (the 32 P values and the two rescale factors a thread a tile, warpgroup 0) as
+// ex2.approx.ftz.f32 through ex2s(): 3 x 34 = 102 instructions fewer a warp a tile on warpgroup 0's chain. The only
+// numerical change: a P value or factor below 2^-126 (a score more than 126 below its row's running maximum, base 2)
+// is 0 instead of subnormal; docs/notes/cuda-sparse-decode.md ("Session 12, round 4") says why that stays below
+// the fp32 rounding of the row sums. The epilogue's log2f / expf (once a row) are unchanged.
+constexpr bool kEx2Ftz = (MLA_SPARSE_SM90_MODE & 35184372088832) != 0;
 #if MLA_SPARSE_SM90_MODE & (4194304 | 8388608 | 16777216)
 constexpr bool kNoStore = MLA_SPARSE_SM90_MODE & 4194304, kNoConv = MLA_SPARSE_SM90_MODE & 8388608,
                kNoRemote = MLA_SPARSE_SM90_MODE & 16777216;
@@ -300,6 +309,16 @@ __device__ __forceinline__ Item itemOf(const SparseMmaParams& p, const int* meta
 
 #ifdef MLA_SM90A_SPARSE
 using namespace hop;
+/** 2^x for the softmax: exp2f, or with bit 45 the flush-to-zero MUFU alone (2^x below 2^-126 is +0, 2^-inf = +0). */
+__device__ __forceinline__ float ex2s(float x) {
+  if constexpr (kEx2Ftz) {
+    float r;
+    asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(r) : "f"(x));
+    return r;
+  } else {
+    return exp2f(x);
+  }
+}
 // Cluster helpers (bit 13): this CTA's rank, the peer's shared::cluster address of one of ours, st.async into the peer
 // (its completion counted in bytes on a peer mbarrier), an arrival on a peer mbarrier, the cluster-wide barrier.
 __device__ __forceinline__ uint32_t clusterRank() {
@@ -1120,7 +1139,7 @@ struct Kernel {
           rmB = quadMax(rmB);
           const float nA = fmaxf(mA, rmA), nB = fmaxf(mB, rmB);
           const float bA = nA == -INFINITY ? 0.f : nA, bB = nB == -INFINITY ? 0.f : nB;
-          const float scA = exp2f(mA - bA), scB = exp2f(mB - bB);
+          const float scA = ex2s(mA - bA), scB = ex2s(mB - bB);
           mA = nA;
           mB = nB;
           // P = hi + lo in wgmma A fragments: a[kk][e] holds keys 16kk + 8(e/2) + 2tq (+1) of row e odd ? rB : rA.
@@ -1131,8 +1150,8 @@ struct Kernel {
 #pragma unroll
             for (int h = 0; h < 2; ++h) {
               const int i = 2 * kk + h;
-              const float x0 = exp2f(s[4 * i + 0] - bA), x1 = exp2f(s[4 * i + 1] - bA);
-              const float y0 = exp2f(s[4 * i + 2] - bB), y1 = exp2f(s[4 * i + 3] - bB);
+              const float x0 = ex2s(s[4 * i + 0] - bA), x1 = ex2s(s[4 * i + 1] - bA);
+              const float y0 = ex2s(s[4 * i + 2] - bB), y1 = ex2s(s[4 * i + 3] - bB);
               sumA += x0 + x1;
               sumB += y0 + y1;
               const __nv_bfloat162 hx = __floats2bfloat162_rn(x0, x1), hy = __floats2bfloat162_rn(y0, y1);
