@@ -15,7 +15,7 @@
 //   ./harness_gap abb b s_k h_q s_q          AB_KERNELS, short interleaved bursts (ROUNDS 8 x BURST 10 after IDLE_MS 150)
 //   ./harness_gap b2bn b s_k h_q s_q n name  one warm launch, 500 ms idle, n launches back to back (for ncu
 //                                            --launch-skip k --launch-count 1: k = 1 is the first after idle)
-// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), sa, satr (kVarStAsync: session 12), sa8, sa8tr (+ kVarStSpread), sas (+ kVarStShort), sf, sftr (lib + kVarStF32: session 12 round 2), ftz, ftzf (lib + kVarEx2Ftz, + kVarFoldScale: round 3), x798 (the library's bits before session 12; since then lib = sa8), nar (decode_sm90.cu, <= 32 rows); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
+// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), sa, satr (kVarStAsync: session 12), sa8, sa8tr (+ kVarStSpread), sas (+ kVarStShort), sf, sftr (lib + kVarStF32: session 12 round 2), ftz, ftzf (lib + kVarEx2Ftz, + kVarFoldScale: round 3), x798 (the library's bits before session 12; since then lib = sa8), nar (decode_sm90.cu, <= 32 rows), narftz (nar + kNVarEx2Ftz: round 4); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
 // row) instead of combine; a suffix @c2 / @c4 launches the row tiles of a part as one cluster (placement only).
 // check takes f16 cases too where the kernel has an f16 entry (lib, lib+w, qe, qe+w).
 #define MLA_SM90W_TRACE 1
@@ -69,6 +69,18 @@ MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_g798, __nv_bfloat16, false, 798)
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16_g798, __half, false, 798)
 // combineWarps with two splits' partials ahead instead of four (fewer registers, more warps an SM): "+w2"
 extern "C" __global__ void __launch_bounds__(256, 3) mla_combine_warps2_bf16(const MlaParams p) { mla::combineWarps<__nv_bfloat16, 2>(p); }
+// Session 12 round 4 (h2): decode_sm90.cu's library bits + kNVarEx2Ftz ("narftz": the narrow kernel's exponentials
+// as the ftz MUFU alone), both dtypes and both row counts, launched as the library's narrow entries are.
+#define MLA_SM90N_FTZ(T, TN, NR)                                                                                              \
+  extern "C" __global__ void __launch_bounds__(mla::sm90::threadsOf<2>(), 1)                                                  \
+      mla_decode_sm90_gftz_##TN##_n##NR(const MlaParams p, const __grid_constant__ CUtensorMap tm) {                         \
+    mla::sm90::DecodeT<T, NR, 2, 2, mla::sm90::kNLibVar | mla::sm90::kNVarEx2Ftz>::run(p, &tm);                               \
+  }
+MLA_SM90N_FTZ(__nv_bfloat16, bf16, 16)
+MLA_SM90N_FTZ(__nv_bfloat16, bf16, 32)
+MLA_SM90N_FTZ(__half, f16, 16)
+MLA_SM90N_FTZ(__half, f16, 32)
+#undef MLA_SM90N_FTZ
 
 using namespace mla;
 #include "harness_common.cuh"
@@ -80,6 +92,7 @@ struct KSpec {
   int cluster = 1;
   int warps = 0;       // "+w" (4) / "+w2" (2): combine.cu's combineWarps (one warp a row, that many splits ahead)
   bool narrow = false; // "nar": decode_sm90.cu's library entries (<= 32 rows), not the wide kernel
+  bool narFtz = false; // "narftz": decode_sm90.cu's library bits + kNVarEx2Ftz (narrow too)
 };
 
 static bool kspecOf(const std::string& full, KSpec& k) {
@@ -97,6 +110,7 @@ static bool kspecOf(const std::string& full, KSpec& k) {
   }
   if (n == "lib") { k.fn = mla_decode_sm90w_bf16; k.fn16 = mla_decode_sm90w_f16; }
   else if (n == "nar") { k.narrow = true; k.fn = mla_decode_sm90w_bf16; k.fn16 = mla_decode_sm90w_f16; } // fn unused: launchK picks decode_sm90's
+  else if (n == "narftz") { k.narrow = k.narFtz = true; k.fn = mla_decode_sm90w_bf16; k.fn16 = mla_decode_sm90w_f16; } // as nar
   else if (n == "libtr") { k.fn = mla_decode_sm90w_bf16_gtr; k.trace = true; }
   else if (n == "x799") k.fn = mla_decode_sm90w_bf16_g799;
   else if (n == "x799tr") { k.fn = mla_decode_sm90w_bf16_g799tr; k.trace = true; }
@@ -137,6 +151,7 @@ static bool launchK(const Dev& d, const KSpec& k, bool noCombine = false, bool f
     if (p.rows > 32 || p.hKv != 1 || p.pageBlockSize != 64) return false;
     const int nr = p.rows <= 16 ? 16 : 32;
     void (*nf)(MlaParams, CUtensorMap) = nr == 16 ? (f16 ? mla_decode_sm90_f16_n16 : mla_decode_sm90_bf16_n16) : (f16 ? mla_decode_sm90_f16_n32 : mla_decode_sm90_bf16_n32);
+    if (k.narFtz) nf = nr == 16 ? (f16 ? mla_decode_sm90_gftz_f16_n16 : mla_decode_sm90_gftz_bf16_n16) : (f16 ? mla_decode_sm90_gftz_f16_n32 : mla_decode_sm90_gftz_bf16_n32);
     const int smem = nr == 16 ? mla::sm90::Layout<16, 2>::SMEM : mla::sm90::Layout<32, 2>::SMEM;
     CK(cudaFuncSetAttribute(nf, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
     nf<<<dim3(p.numSmParts, p.hKv), mla::sm90::threadsOf<2>(), smem>>>(p, d.tm);
