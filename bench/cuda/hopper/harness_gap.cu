@@ -15,7 +15,7 @@
 //   ./harness_gap abb b s_k h_q s_q          AB_KERNELS, short interleaved bursts (ROUNDS 8 x BURST 10 after IDLE_MS 150)
 //   ./harness_gap b2bn b s_k h_q s_q n name  one warm launch, 500 ms idle, n launches back to back (for ncu
 //                                            --launch-skip k --launch-count 1: k = 1 is the first after idle)
-// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), sa, satr (kVarStAsync: session 12), sa8, sa8tr (+ kVarStSpread), sas (+ kVarStShort), sf, sftr (lib + kVarStF32: session 12 round 2), ftz, ftzf (lib + kVarEx2Ftz, + kVarFoldScale: round 3), x798 (the library's bits before session 12; since then lib = sa8), nar (decode_sm90.cu, <= 32 rows), narftz (nar + kNVarEx2Ftz: round 4); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
+// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), sa, satr (kVarStAsync: session 12), sa8, sa8tr (+ kVarStSpread), sas (+ kVarStShort), sf, sftr (lib + kVarStF32: session 12 round 2), ftz, ftzf (lib + kVarEx2Ftz, + kVarFoldScale: round 3), x798 (the library's bits before session 12; since then lib = sa8), nar (decode_sm90.cu, <= 32 rows), narftz (nar + kNVarEx2Ftz: round 4); "+f" / "+wf": combine.cu's combine / combineWarps with FTZ (round 4); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
 // row) instead of combine; a suffix @c2 / @c4 launches the row tiles of a part as one cluster (placement only).
 // check takes f16 cases too where the kernel has an f16 entry (lib, lib+w, qe, qe+w).
 #define MLA_SM90W_TRACE 1
@@ -81,6 +81,22 @@ MLA_SM90N_FTZ(__nv_bfloat16, bf16, 32)
 MLA_SM90N_FTZ(__half, f16, 16)
 MLA_SM90N_FTZ(__half, f16, 32)
 #undef MLA_SM90N_FTZ
+// combine.cu with FTZ (splitExp: the split weights and the lse's terms as the ftz MUFU alone): the CTA combine, as
+// combine() with combineRow<T, true> ("+f"; the library's at b = 1), and combineWarps<T, kRowSplits, true> ("+wf").
+template <typename T>
+__device__ void combineFtzCta(const MlaParams& p) {
+  __shared__ float4 part[mla::kCombineMaxWarps][32];
+  mla::pdlWait();
+  mla::pdlLaunchDependents();
+  const int batch = blockIdx.x;
+  if (p.numSplits[batch + 1] - p.numSplits[batch] <= 1) return;
+  const int r0 = blockIdx.y * p.combineRows, r1 = min(r0 + p.combineRows, p.sQ * p.hQ);
+  for (int r = r0; r < r1; ++r) mla::combineRow<T, true>(p, batch, r, blockIdx.z, part);
+}
+extern "C" __global__ void __launch_bounds__(256, 3) mla_combine_ftz_bf16(const MlaParams p) { combineFtzCta<__nv_bfloat16>(p); }
+extern "C" __global__ void __launch_bounds__(256, 3) mla_combine_ftz_f16(const MlaParams p) { combineFtzCta<__half>(p); }
+extern "C" __global__ void __launch_bounds__(256, 2) mla_combine_warps_ftz_bf16(const MlaParams p) { mla::combineWarps<__nv_bfloat16, mla::kRowSplits, true>(p); }
+extern "C" __global__ void __launch_bounds__(256, 2) mla_combine_warps_ftz_f16(const MlaParams p) { mla::combineWarps<__half, mla::kRowSplits, true>(p); }
 
 using namespace mla;
 #include "harness_common.cuh"
@@ -93,6 +109,7 @@ struct KSpec {
   int warps = 0;       // "+w" (4) / "+w2" (2): combine.cu's combineWarps (one warp a row, that many splits ahead)
   bool narrow = false; // "nar": decode_sm90.cu's library entries (<= 32 rows), not the wide kernel
   bool narFtz = false; // "narftz": decode_sm90.cu's library bits + kNVarEx2Ftz (narrow too)
+  bool combFtz = false; // "+f" / "+wf": combine.cu's combine / combineWarps with FTZ (splitExp)
 };
 
 static bool kspecOf(const std::string& full, KSpec& k) {
@@ -105,6 +122,8 @@ static bool kspecOf(const std::string& full, KSpec& k) {
     const std::string w = n.substr(plus + 1);
     if (w == "w") k.warps = 4;
     else if (w == "w2") k.warps = 2;
+    else if (w == "wf") k.warps = 4, k.combFtz = true;
+    else if (w == "f") k.combFtz = true;
     else return false;
     n = n.substr(0, plus);
   }
@@ -135,11 +154,19 @@ static bool kspecOf(const std::string& full, KSpec& k) {
 // The combine after a decode: combine.cu's combine (as finishLaunch) or, with k.warps, combineWarps.
 static bool combineK(const Dev& d, const KSpec& k, bool f16) {
   const MlaParams& p = d.p;
-  if (!k.warps) return finishLaunch(d, f16);
+  if (!k.warps && !k.combFtz) return finishLaunch(d, f16);
   CK(cudaGetLastError());
+  if (!k.warps) { // "+f": finishLaunch's grid, the FTZ combine
+    if (d.hNs[p.b] != p.b) {
+      (f16 ? mla_combine_ftz_f16 : mla_combine_ftz_bf16)<<<dim3(p.b, (p.sQ * p.hQ + p.combineRows - 1) / p.combineRows, 4), 256>>>(p);
+      CK(cudaGetLastError());
+    }
+    return true;
+  }
   if (d.hNs[p.b] != p.b) {
     if (k.warps == 2 && f16) return false;
-    (k.warps == 2 ? mla_combine_warps2_bf16 : f16 ? mla_combine_warps_f16 : mla_combine_warps_bf16)<<<dim3(p.b, (p.sQ * p.hQ + 7) / 8), 256>>>(p);
+    if (k.combFtz) (f16 ? mla_combine_warps_ftz_f16 : mla_combine_warps_ftz_bf16)<<<dim3(p.b, (p.sQ * p.hQ + 7) / 8), 256>>>(p);
+    else (k.warps == 2 ? mla_combine_warps2_bf16 : f16 ? mla_combine_warps_f16 : mla_combine_warps_bf16)<<<dim3(p.b, (p.sQ * p.hQ + 7) / 8), 256>>>(p);
     CK(cudaGetLastError());
   }
   return true;

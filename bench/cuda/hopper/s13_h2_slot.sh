@@ -17,7 +17,9 @@
 # Round 4 (h2) added the narrow kernel's candidate, kNVarEx2Ftz (decode_sm90.cu; harness "narftz" = nar + it): its
 # sass gate in 1 (n16 / n32 entries), its checks in 2 (Q_SCALE 1: bit-identical results expected, so its worst rel
 # equals nar+w's on the same seed; Q_SCALE 64: scores spread over hundreds in base 2, the flush path taken; and a
-# memcheck), its A/B in 3 (nar+w / narftz+w, 3 shapes), "h2s13 rule narftz: ..." in 4. NAR=0 skips it.
+# memcheck), its A/B in 3 (nar+w / narftz+w, 3 shapes), "h2s13 rule narftz: ..." in 4. NAR=0 skips it. With it,
+# combine.cu's FTZ (splitExp) as "+wf" (combineWarps) / "+f" (combine): checked at Q_SCALE 64 and timed as a third
+# kernel of the same A/B rows ("h2s13 rule narftz+c: ...").
 set -u
 S=$SECONDS; ts() { echo "[+$((SECONDS - S))s] $*"; }
 O=${1:-${OUT:-./out}/h2s13}; mkdir -p "$O"
@@ -90,9 +92,10 @@ done
 ( CHECK_KERNEL=ftz+w timeout ${SAN_S:-45} compute-sanitizer --tool memcheck $G check 2 81 > "$O/memcheck.log" 2>&1; echo "rc=$?" >> "$O/memcheck.log" ) &
 pids="$pids $!"
 if [ "${NAR:-1}" = 1 ]; then # the narrow kernel's: name:Q_SCALE:seed (nar+w the control on the same cases)
-  for c in narftz+w:1:71 nar+w:1:71 narftz+w:64:73 nar+w:64:73; do
+  for c in narftz+w:1:71 nar+w:1:71 narftz+w:64:73 nar+w:64:73 narftz+wf:64:73 narftz+f:64:74; do
     IFS=: read -r k qs sd <<< "$c"
-    ( Q_SCALE=$qs CHECK_KERNEL=$k CHECK_CHUNK=5 timeout ${CHECK_S:-45} $G check ${CHECK_N:-30} $sd > "$O/checkn_${k%+w}_q${qs}_$sd.log" 2>&1; echo "rc=$?" >> "$O/checkn_${k%+w}_q${qs}_$sd.log" ) &
+    nm=${k%+w}; nm=checkn_${nm//+/_}_q${qs}_$sd # narftz+w -> checkn_narftz_q1_71, narftz+wf -> checkn_narftz_wf_q64_73
+    ( Q_SCALE=$qs CHECK_KERNEL=$k CHECK_CHUNK=5 timeout ${CHECK_S:-45} $G check ${CHECK_N:-30} $sd > "$O/$nm.log" 2>&1; echo "rc=$?" >> "$O/$nm.log" ) &
     pids="$pids $!"
   done
   ( Q_SCALE=64 CHECK_KERNEL=narftz+w timeout ${SAN_S:-45} compute-sanitizer --tool memcheck $G check 2 82 > "$O/memcheck_nar.log" 2>&1; echo "rc=$?" >> "$O/memcheck_nar.log" ) &
@@ -166,7 +169,7 @@ if [ "${NAR:-1}" = 1 ]; then
   if { [ $ngate = 1 ] && ! grep -qE 'checkn .*(, [1-9][0-9]* failed|rc=[1-9])' "$O/checkn.txt" && grep -q 'narftz_q64_73: [1-9][0-9]* cases, 0 failed' "$O/checkn.txt"; } || [ "${FORCE:-0}" = 1 ]; then
     for s in ${AB_NSHAPES:-128,1024,32,1 128,8192,32,1 1,32768,16,1}; do
       w=+w; [ "${s%%,*}" = 1 ] && w= # the library's combine: combineWarps at b = 128, combine at b = 1 (launch.ts combinePick)
-      AB_KERNELS="nar$w narftz$w" IDLE_MS=${IDLE_MS:-100} ROUNDS=${ROUNDS:-8} timeout ${AB_S:-12} $G abb ${s//,/ } 2>&1 | grep '^abb' | tee -a "$O/ab_nar.txt"
+      AB_KERNELS="nar$w narftz$w narftz${w:-+}f" IDLE_MS=${IDLE_MS:-100} ROUNDS=${NROUNDS:-6} timeout ${AB_S:-12} $G abb ${s//,/ } 2>&1 | grep '^abb' | tee -a "$O/ab_nar.txt"
     done
     ts "nar ab done"
   else
@@ -205,18 +208,19 @@ rs = []
 for l in ab.splitlines():
     m = re.search(r"b=(\d+),s_k=(\d+),h_q=\d+,s_q=\d+ rows=(\d+)", l)
     ks = re.findall(r"\| (\S+) ([\d.]+) us ([\d.]+)", l)
-    if m and len(ks) >= 2:
-        rs.append((int(m.group(1)), int(m.group(2)), int(m.group(3)), float(ks[0][1]), float(ks[1][1]), float(ks[1][2])))
-for b, sk, r, a, x, q in rs:
-    print("h2s13 nar A/B b %d s_k %d rows %d: nar %.1f us, narftz %.1f us, nar/narftz %.3f" % (b, sk, r, a, x, q))
-if not rs:
-    print("h2s13 rule narftz: no A/B")
-else:
-    import math
-    gm = math.exp(sum(math.log(q) for *_, q in rs) / len(rs))
-    clean = "failed" in cn and re.search(r", [1-9]\d* failed|rc=[1-9]", cn) is None and "SAME" in cn
-    ok = clean and min(q for *_, q in rs) >= 0.995 and gm >= 1.0
-    print("h2s13 rule narftz: %s (checks clean and Q_SCALE 1 same as nar: %s; min %.3f (each >= 0.995), geomean %.3f (>= 1.000))" % (
-        "PASS" if ok else "FAIL", clean, min(q for *_, q in rs), gm))
+    if m and len(ks) >= 3:
+        rs.append((int(m.group(1)), int(m.group(2)), int(m.group(3)), float(ks[0][1]), float(ks[1][1]), float(ks[1][2]), float(ks[2][1]), float(ks[2][2])))
+for b, sk, r, a, x, q, y, qc in rs:
+    print("h2s13 nar A/B b %d s_k %d rows %d: nar %.1f us, narftz %.1f us (nar/narftz %.3f), + ftz combine %.1f us (nar/that %.3f)" % (b, sk, r, a, x, q, y, qc))
+import math
+clean = "failed" in cn and re.search(r", [1-9]\d* failed|rc=[1-9]", cn) is None and "SAME" in cn
+for name, i in (("narftz", 5), ("narftz+c", 7)):
+    if not rs:
+        print("h2s13 rule %s: no A/B" % name); continue
+    qs = [row[i] for row in rs]
+    gm = math.exp(sum(math.log(q) for q in qs) / len(qs))
+    ok = clean and min(qs) >= 0.995 and gm >= 1.0
+    print("h2s13 rule %s: %s (checks clean and Q_SCALE 1 same as nar: %s; min %.3f (each >= 0.995), geomean %.3f (>= 1.000))" % (
+        name, "PASS" if ok else "FAIL", clean, min(qs), gm))
 PY
 ts "end"
