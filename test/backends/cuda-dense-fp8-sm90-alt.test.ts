@@ -526,10 +526,13 @@ test('bit 68719476736: ex2.approx.ftz changes only results below 2^-126, by far 
   assert.equal(src.slice(a, b).split('exp2f(').length - 1, 0, 'every exponential of the alternating design goes through altEx2');
   assert.equal(src.slice(a, b).split('altEx2(').length - 1, 15, 'P (4 sites x 2), alpha (2), the merges (5)');
   for (const s of ['#define MLA_DFP8_FTZ ((MLA_DENSE_FP8_VAR & 68719476736) != 0)',
-    '#if MLA_DFP8_FTZ\n  float r;\n  asm("ex2.approx.ftz.f32 %0, %1;\\n" : "=f"(r) : "f"(x));\n  return r;\n#else\n  return exp2f(x);\n#endif',
+    'float altEx2(float x) { return exp2Sel<MLA_DFP8_FTZ>(x); }',
     '#if MLA_DENSE_FP8_VAR & 68719476736\n#define MLA_DFP8_P2H 68719476736', '+ MLA_DFP8_P2G + MLA_DFP8_P2H)']) {
     assert.ok(src.includes(s), `dense_fp8_sm90.cu contains ${s}`);
   }
+  const common = readFileSync(new URL('../../src/backends/cuda/kernels/common.cuh', import.meta.url), 'utf8');
+  assert.ok(common.includes('if constexpr (FTZ) {\n    float r;\n    asm("ex2.approx.ftz.f32 %0, %1;\\n" : "=f"(r) : "f"(x));\n    return r;\n  } else {\n    return exp2f(x);'),
+    'common.cuh exp2Sel: the ftz MUFU or exp2f');
   const rnd = xs32(68719476);
   const gauss = () => Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
   const dv = 8;

@@ -23,13 +23,8 @@ constexpr int kCombineLoads = 8; // float4 loads a lane has in flight
 // then skipped by the w != 0 tests, as an empty split is), and -inf still gives +0.
 template <bool FTZ>
 __device__ __forceinline__ float splitExp(float x) {
-  if constexpr (FTZ) {
-    float r;
-    asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(r) : "f"(x * 1.4426950408889634f));
-    return r;
-  } else {
-    return __expf(x);
-  }
+  if constexpr (FTZ) return exp2Sel<true>(x * 1.4426950408889634f);
+  else return __expf(x);
 }
 
 // The lse of a row over its nSplit split partials (lse_s at lseRow[s * slotStride]), by one warp: max, then sum.

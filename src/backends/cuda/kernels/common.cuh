@@ -175,4 +175,19 @@ __device__ __forceinline__ int64_t keyRow(const MlaParams& p, int batch, int t, 
   return ((blk * p.pageBlockSize + inPage) * p.hKv + g) * kDQk;
 }
 
+// 2^x: exp2f, or with FTZ the flush-to-zero MUFU alone. The kernels build without -ftz, so ptxas expands exp2f's
+// ex2.approx.f32 into FSETP (x < -126), two predicated FMULs (the subnormal results) and MUFU.EX2; ex2.approx.ftz.f32
+// is the MUFU alone and returns the same bits for x >= -126, +0 below (and for -inf). Each Hopper kernel selects it
+// with a build bit (session 12: built, not yet measured; the shipped builds keep exp2f).
+template <bool FTZ>
+__device__ __forceinline__ float exp2Sel(float x) {
+  if constexpr (FTZ) {
+    float r;
+    asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(r) : "f"(x));
+    return r;
+  } else {
+    return exp2f(x);
+  }
+}
+
 } // namespace mla

@@ -246,13 +246,7 @@ struct DecodeT {
 
   // 2^x: exp2f, or with kNVarEx2Ftz the flush-to-zero MUFU alone (so the library's entries stay byte-identical).
   static __device__ __forceinline__ float ex2(float x) {
-    if constexpr ((VAR & kNVarEx2Ftz) != 0) {
-      float r;
-      asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(r) : "f"(x));
-      return r;
-    } else {
-      return exp2f(x);
-    }
+    return exp2Sel<(VAR & kNVarEx2Ftz) != 0>(x);
   }
 
   // Q^T of an item into its canonical layout, as cp.async copies of this consumer thread (committed, not waited).

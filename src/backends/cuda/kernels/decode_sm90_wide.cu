@@ -335,13 +335,7 @@ struct DecodeW {
 
   // 2^x: exp2f, or with kVarEx2Ftz the flush-to-zero MUFU alone.
   static __device__ __forceinline__ float ex2(float x) {
-    if constexpr ((VAR & kVarEx2Ftz) != 0) {
-      float r;
-      asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(r) : "f"(x));
-      return r;
-    } else {
-      return exp2f(x);
-    }
+    return exp2Sel<(VAR & kVarEx2Ftz) != 0>(x);
   }
 
   // P = exp2(S - base) straight into wgmma A fragments: a[kk][e] holds columns 16kk + 8(e/2) + 2tq (+1) of row

@@ -764,15 +764,7 @@ static_assert(!MLA_DFP8_ONEBAR || MLA_DFP8_LAZY, "bit 536870912 needs 134217728"
 // bits; below, 0 instead of a subnormal (docs/notes/cuda-dense-fp8.md, session 12 round 4: why the results stay within
 // the tolerances). In a rows-dispatch build the 32-row pass gets the bit too.
 #define MLA_DFP8_FTZ ((MLA_DENSE_FP8_VAR & 68719476736) != 0)
-__device__ __forceinline__ float altEx2(float x) {
-#if MLA_DFP8_FTZ
-  float r;
-  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(r) : "f"(x));
-  return r;
-#else
-  return exp2f(x);
-#endif
-}
+__device__ __forceinline__ float altEx2(float x) { return exp2Sel<MLA_DFP8_FTZ>(x); }
 
 template <int NR> struct AltLayout {
   static constexpr int RAW_SLOTS = 4;

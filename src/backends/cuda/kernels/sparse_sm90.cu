@@ -310,15 +310,7 @@ __device__ __forceinline__ Item itemOf(const SparseMmaParams& p, const int* meta
 #ifdef MLA_SM90A_SPARSE
 using namespace hop;
 /** 2^x for the softmax: exp2f, or with bit 45 the flush-to-zero MUFU alone (2^x below 2^-126 is +0, 2^-inf = +0). */
-__device__ __forceinline__ float ex2s(float x) {
-  if constexpr (kEx2Ftz) {
-    float r;
-    asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(r) : "f"(x));
-    return r;
-  } else {
-    return exp2f(x);
-  }
-}
+__device__ __forceinline__ float ex2s(float x) { return exp2Sel<kEx2Ftz>(x); }
 // Cluster helpers (bit 13): this CTA's rank, the peer's shared::cluster address of one of ours, st.async into the peer
 // (its completion counted in bytes on a peer mbarrier), an arrival on a peer mbarrier, the cluster-wide barrier.
 __device__ __forceinline__ uint32_t clusterRank() {
