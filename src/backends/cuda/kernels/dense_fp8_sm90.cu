@@ -1333,8 +1333,7 @@ struct DenseFp8Alt {
         }
 
         const int key0 = t0 + r0;
-#if MLA_DFP8_LAZY
-        // Bit 134217728: keep the row maxima unless some score passes one by more than kLazyTau (the warpgroup's vote).
+        // Row r's P values p0, p1 (keys r0, r0 + 8) into the P tile: one f16 P^T, or bf16 hi + lo.
         const auto putP = [&](int r, float p0, float p1) {
           if (kAltF16 && !bad && MSH) {
             sts16(pBase + canonOff<NR>(r, r0), __half_as_ushort(__float2half_rn(p0)));
@@ -1360,6 +1359,35 @@ struct DenseFp8Alt {
           *reinterpret_cast<__nv_bfloat16*>(pw + NR * kBN * 2 + canonOff<NR>(r, r0)) = l0;
           *reinterpret_cast<__nv_bfloat16*>(pw + NR * kBN * 2 + canonOff<NR>(r, r0 + 8)) = l1;
         };
+        // This warp's maximum of rows (i, b) over its keys (xor-shuffles across the 8 row groups), one partial a warp.
+        const auto publishMax = [&](int i, int b, float x) {
+          x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 4));
+          x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 8));
+          x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 16));
+          if (gq == 0) {
+            if (MSH) sts32f(redA + 4 * (warp * NR + 8 * i + 2 * tq + b), x);
+            else red[warp * NR + 8 * i + 2 * tq + b] = x;
+          }
+        };
+        // After groupSync: row r's tile maximum over the four warps' partials; the new running maximum, O and the row
+        // sum rescaled to it, and P (p0, p1) formed against it.
+        const auto rescaleRow = [&](int i, int b, float& p0, float& p1) {
+          const int r = 8 * i + 2 * tq + b;
+          const float x = MSH ? fmaxf(fmaxf(lds32f(redA + 4 * r), lds32f(redA + 4 * (NR + r))), fmaxf(lds32f(redA + 4 * (2 * NR + r)), lds32f(redA + 4 * (3 * NR + r))))
+                              : fmaxf(fmaxf(red[r], red[NR + r]), fmaxf(red[2 * NR + r], red[3 * NR + r]));
+          const float mOld = MSH ? lds32f(mshA + 4 * ((kc & 1) * NR + r)) : mRow[i][b];
+          const float mNew = fmaxf(mOld, x);
+          const float bse = mNew == -INFINITY ? 0.f : mNew;
+          const float alpha = altEx2(mOld - bse);
+#pragma unroll
+          for (int s = 0; s < 8; ++s) o[s][4 * i + b] *= alpha, o[s][4 * i + 2 + b] *= alpha;
+          if (!MSH) mRow[i][b] = mNew;
+          else if (warp == 0 && gq == 0) sts32f(mshA + 4 * (((kc + 1) & 1) * NR + r), mNew); // read by the next tile after this tile's barriers
+          p0 = altEx2(sAcc[i * 4 + b] - bse), p1 = altEx2(sAcc[i * 4 + 2 + b] - bse);
+          lPart[i][b] = lPart[i][b] * alpha + p0 + p1;
+        };
+#if MLA_DFP8_LAZY
+        // Bit 134217728: keep the row maxima unless some score passes one by more than kLazyTau (the warpgroup's vote).
         bool grow = false;
 #pragma unroll
         for (int i = 0; i < NI; ++i)
@@ -1400,35 +1428,15 @@ struct DenseFp8Alt {
 #pragma unroll
           for (int i = 0; i < NI; ++i)
 #pragma unroll
-            for (int b = 0; b < 2; ++b) {
-              float x = fmaxf(sAcc[i * 4 + b], sAcc[i * 4 + 2 + b]);
-              x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 4));
-              x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 8));
-              x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 16));
-              if (gq == 0) {
-                if (MSH) sts32f(redA + 4 * (warp * NR + 8 * i + 2 * tq + b), x);
-                else red[warp * NR + 8 * i + 2 * tq + b] = x;
-              }
-            }
+            for (int b = 0; b < 2; ++b) publishMax(i, b, fmaxf(sAcc[i * 4 + b], sAcc[i * 4 + 2 + b]));
           groupSync(wg);
 #pragma unroll
           for (int i = 0; i < NI; ++i)
 #pragma unroll
             for (int b = 0; b < 2; ++b) {
-              const int r = 8 * i + 2 * tq + b;
-              const float x = MSH ? fmaxf(fmaxf(lds32f(redA + 4 * r), lds32f(redA + 4 * (NR + r))), fmaxf(lds32f(redA + 4 * (2 * NR + r)), lds32f(redA + 4 * (3 * NR + r))))
-                                  : fmaxf(fmaxf(red[r], red[NR + r]), fmaxf(red[2 * NR + r], red[3 * NR + r]));
-              const float mOld = MSH ? lds32f(mshA + 4 * ((kc & 1) * NR + r)) : mRow[i][b];
-              const float mNew = fmaxf(mOld, x);
-              const float bse = mNew == -INFINITY ? 0.f : mNew;
-              const float alpha = altEx2(mOld - bse);
-#pragma unroll
-              for (int s = 0; s < 8; ++s) o[s][4 * i + b] *= alpha, o[s][4 * i + 2 + b] *= alpha;
-              if (!MSH) mRow[i][b] = mNew;
-              else if (warp == 0 && gq == 0) sts32f(mshA + 4 * (((kc + 1) & 1) * NR + r), mNew); // read by the next tile after this tile's last barrier
-              const float p0 = altEx2(sAcc[i * 4 + b] - bse), p1 = altEx2(sAcc[i * 4 + 2 + b] - bse);
-              lPart[i][b] = lPart[i][b] * alpha + p0 + p1;
-              putP(r, p0, p1);
+              float p0, p1;
+              rescaleRow(i, b, p0, p1);
+              putP(8 * i + 2 * tq + b, p0, p1);
             }
 #if MLA_DFP8_ONEBAR
           fenceProxyAsync();
@@ -1460,56 +1468,16 @@ struct DenseFp8Alt {
             const int lim = min(tileEnd, lim0 + static_cast<int>((jPack >> (6 * (2 * i + b))) & 63));
             s0 = key0 < lim ? s0 * p.scaleLog2 : -INFINITY;
             s1 = key0 + 8 < lim ? s1 * p.scaleLog2 : -INFINITY;
-            float x = fmaxf(s0, s1);
-            x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 4));
-            x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 8));
-            x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 16));
-            if (gq == 0) {
-              if (MSH) sts32f(redA + 4 * (warp * NR + 8 * i + 2 * tq + b), x);
-              else red[warp * NR + 8 * i + 2 * tq + b] = x;
-            }
+            publishMax(i, b, fmaxf(s0, s1));
           }
         groupSync(wg);
 #pragma unroll
         for (int i = 0; i < NI; ++i)
 #pragma unroll
           for (int b = 0; b < 2; ++b) {
-            const int r = 8 * i + 2 * tq + b;
-            const float x = MSH ? fmaxf(fmaxf(lds32f(redA + 4 * r), lds32f(redA + 4 * (NR + r))), fmaxf(lds32f(redA + 4 * (2 * NR + r)), lds32f(redA + 4 * (3 * NR + r))))
-                                : fmaxf(fmaxf(red[r], red[NR + r]), fmaxf(red[2 * NR + r], red[3 * NR + r]));
-            const float mOld = MSH ? lds32f(mshA + 4 * ((kc & 1) * NR + r)) : mRow[i][b];
-            const float mNew = fmaxf(mOld, x);
-            const float bse = mNew == -INFINITY ? 0.f : mNew;
-            const float alpha = altEx2(mOld - bse);
-#pragma unroll
-            for (int s = 0; s < 8; ++s) o[s][4 * i + b] *= alpha, o[s][4 * i + 2 + b] *= alpha;
-            if (!MSH) mRow[i][b] = mNew;
-            else if (warp == 0 && gq == 0) sts32f(mshA + 4 * (((kc + 1) & 1) * NR + r), mNew); // read by the next tile after its first barrier
-            const float p0 = altEx2(sAcc[i * 4 + b] - bse), p1 = altEx2(sAcc[i * 4 + 2 + b] - bse);
-            lPart[i][b] = lPart[i][b] * alpha + p0 + p1;
-            if (kAltF16 && !bad && MSH) {
-              sts16(pBase + canonOff<NR>(r, r0), __half_as_ushort(__float2half_rn(p0)));
-              sts16(pBase + canonOff<NR>(r, r0 + 8), __half_as_ushort(__float2half_rn(p1)));
-              continue;
-            }
-            if (kAltF16 && !bad) { // one f16 P^T
-              *reinterpret_cast<__half*>(pw + canonOff<NR>(r, r0)) = __float2half_rn(p0);
-              *reinterpret_cast<__half*>(pw + canonOff<NR>(r, r0 + 8)) = __float2half_rn(p1);
-              continue;
-            }
-            const __nv_bfloat16 h0 = __float2bfloat16_rn(p0), h1 = __float2bfloat16_rn(p1);
-            const __nv_bfloat16 l0 = __float2bfloat16_rn(p0 - __bfloat162float(h0)), l1 = __float2bfloat16_rn(p1 - __bfloat162float(h1));
-            if (MSH) {
-              sts16(pBase + canonOff<NR>(r, r0), __bfloat16_as_ushort(h0));
-              sts16(pBase + canonOff<NR>(r, r0 + 8), __bfloat16_as_ushort(h1));
-              sts16(pBase + NR * kBN * 2 + canonOff<NR>(r, r0), __bfloat16_as_ushort(l0));
-              sts16(pBase + NR * kBN * 2 + canonOff<NR>(r, r0 + 8), __bfloat16_as_ushort(l1));
-              continue;
-            }
-            *reinterpret_cast<__nv_bfloat16*>(pw + canonOff<NR>(r, r0)) = h0;
-            *reinterpret_cast<__nv_bfloat16*>(pw + canonOff<NR>(r, r0 + 8)) = h1;
-            *reinterpret_cast<__nv_bfloat16*>(pw + NR * kBN * 2 + canonOff<NR>(r, r0)) = l0;
-            *reinterpret_cast<__nv_bfloat16*>(pw + NR * kBN * 2 + canonOff<NR>(r, r0 + 8)) = l1;
+            float p0, p1;
+            rescaleRow(i, b, p0, p1);
+            putP(8 * i + 2 * tq + b, p0, p1);
           }
 #endif
 #if !MLA_DFP8_ONEBAR
