@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# (Session 12: the converter-fed design, bits 65536 .. 67108864, was removed from dense_fp8_sm90.cu after probe4; this script builds it only from commits up to 431fcc5.)
 # Session 11 round 2 (helper h3): why the converter-fed design (DenseFp8Cv, bit 65536) ran 2.8x slower than predicted,
 # in one slot of <= 60 s on the GPU host, from the repository root with .gpu-host/enter.sh sourced, dist/cuda (the
 # shipped kernels) and build/ in place, and the prebuilt fatbins in $HB (default .devstage/hb-h3r2; sha256 in its

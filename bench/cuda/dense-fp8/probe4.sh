@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# (Session 12: the converter-fed design, bits 65536 .. 67108864, was removed from dense_fp8_sm90.cu after probe4; this script builds it only from commits up to 431fcc5.)
 # Session 11 round 4 (helper h3): the next session's first dense FP8 slot, <= 60 s warm on the GPU host, from the
 # repository root with .gpu-host/enter.sh sourced, dist/cuda (the shipped kernels) and build/ (tsc) in place, and the
 # prebuilt fatbins in $HB (default .devstage/s11-h3-r4; sha256 in its dense_fp8_sm90_README.txt; a missing one ab.sh

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# (Session 12: the converter-fed design, bits 65536 .. 67108864, was removed from dense_fp8_sm90.cu after probe4; this script builds it only from commits up to 431fcc5.)
 # Session 11's first dense-FP8 call (decide and ship in one call, ~60-75 s warm): the candidates of
 # docs/notes/cuda-dense-fp8.md ("Session 10, round 2: candidates for the next call") against the shipped v1600, from
 # the repository root on the GPU host with .gpu-host/enter.sh sourced, dist/cuda (the shipped kernels) and build/ in
