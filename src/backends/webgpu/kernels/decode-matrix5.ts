@@ -202,7 +202,7 @@ export interface Matrix5Choice {
 export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps, segs: number, emulate: boolean, o: Matrix5Choice = {}): DecodeMatrix5Spec {
   const { subgroups, lazy = matrix5LazyDefault, tile16 = false, pair = false } = o;
   const lookahead = o.lookahead ?? (matrix5LookaheadDefault && !pair);
-  const trimFits = !!lazy && !pair && !lookahead && !tile16;
+  const trimFits = matrix5TrimOn({ trim: true, lazy, pair, lookahead, tile16 });
   if (o.trim && !trimFits) {
     throw new FlashMlaError('invalid_argument', 'matrix.trim runs with the lazy rescale, without pair, lookahead and tile16', 'matrix.trim', 'false (or unset) with these options', 'true');
   }
