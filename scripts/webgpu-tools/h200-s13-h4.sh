@@ -13,8 +13,14 @@ here=$(dirname "${BASH_SOURCE[0]}")
 . "$here/h200-log.sh" h200-s13-h4 # OUT, $L, say, quiet
 say() { echo "== $(date -u +%T) $*" >> "$L"; } # to the log only: it is printed once at the end
 B=${H4_BIN:-.devstage/s12-h4-s13}
-# the same two binaries as one file: carry .devstage/s12-h4-s13.tar.xz instead of the folder
-if [ ! -x "$B/vkstats" ] && [ -f "$B.tar.xz" ]; then mkdir -p /tmp/h4bin && tar xJf "$B.tar.xz" -C /tmp/h4bin && B=/tmp/h4bin/$(basename "$B"); fi
+# the same two binaries as one file: carry .devstage/s12-h4-s13.tar.xz instead of the folder (python3's lzma where the
+# host has no xz for tar -J)
+if [ ! -x "$B/vkstats" ] && [ -f "$B.tar.xz" ]; then
+  mkdir -p /tmp/h4bin && { tar xJf "$B.tar.xz" -C /tmp/h4bin 2> /dev/null ||
+    python3 -c 'import lzma,tarfile,sys; tarfile.open(fileobj=lzma.open(sys.argv[1])).extractall(sys.argv[2])' "$B.tar.xz" /tmp/h4bin; } &&
+    B=/tmp/h4bin/$(basename "$B")
+fi
+[ -x "$B/vkstats" ] && [ -x "$B/spirv-as" ] || echo "== no spirv-as / vkstats in $B (carry .devstage/s12-h4-s13 or its .tar.xz): no register counts" >> "$L"
 command -v cuobjdump > /dev/null || export PATH=$PATH:/usr/local/cuda/bin
 say "register counts (vkstats $(sha256sum "$B/vkstats" | cut -c1-12), spirv-as $(sha256sum "$B/spirv-as" | cut -c1-12))"
 SPIRV_AS=$B/spirv-as VKSTATS=$B/vkstats timeout "${TIMEOUT_STATS:-30}" node "$here/pipeline-stats.mjs" "$OUT/spv" ${STATS:-matrix5-trim matrix5-sfx} >> "$L" 2>&1
