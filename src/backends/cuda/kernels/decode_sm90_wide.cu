@@ -257,7 +257,7 @@ static_assert(64 * kORow <= 9 * kBox, "kVarStAsync: the staged rows fit in Q's r
 // their row's two 512-byte pieces (cp.async.bulk) and commit; before half 1 those lanes wait for half 0's copies to
 // have read shared memory, then barrier 4. The lse stays a plain store; nobody waits for the global writes.
 constexpr int kVarStF32 = 4194304;
-// kVarEx2Ftz (8388608; session 12 round 3, h2, harness only so far): the softmax's exponentials (expPack / expKeep
+// kVarEx2Ftz (8388608; session 12 round 3, h2; in the library since session 13): the softmax's exponentials (expPack / expKeep
 // and the rescale factors) as ex2.approx.ftz.f32 instead of exp2f. Without -ftz, exp2f is ex2.approx.f32, which ptxas
 // turns into FSETP (x < -126?), a predicated FMUL by 0.5, MUFU.EX2 and a predicated squaring FMUL: 4 instructions
 // where FlashMLA (built with fast math) issues 1. A 64 x 64 tile's 4096 exponentials are 128 warp-level MUFUs, so 384
@@ -310,8 +310,9 @@ __device__ __forceinline__ void traceClk(int base) {
 constexpr int kLibVar = MLA_SM90W_LIB_VAR;
 static_assert((kLibVar & kVarMcast) == 0, "the library launches without clusters");
 #else
-// x798 (session 9) + the staged output rows with every warp issuing copies (session 12: x1573662)
-constexpr int kLibVar = kVarGridX | kVarSleep | kVarSkip | kVarFull | kVarEarlyRel | kVarUnrollS | kVarStAsync | kVarStSpread;
+// x798 (session 9) + the staged output rows with every warp issuing copies (session 12: x1573662) + the flush-to-zero
+// exponentials (session 13: x9962270; 1.022-1.029x at 128 / 256 rows in the harness A/B, level at 64 rows)
+constexpr int kLibVar = kVarGridX | kVarSleep | kVarSkip | kVarFull | kVarEarlyRel | kVarUnrollS | kVarStAsync | kVarStSpread | kVarEx2Ftz;
 #endif
 
 template <int VAR> __device__ __forceinline__ int partIdx() { return (VAR & kVarGridX) ? blockIdx.z : blockIdx.x; }

@@ -52,7 +52,8 @@ template <bool M1> struct Fmt {
   static constexpr int kRaw = M1 ? 576 : 656;   // bytes of a token's row (V3.2: 512 e4m3, 4 f32 scales, 64 bf16 RoPE; MODEL1: 448 e4m3, 64 bf16)
   static constexpr int kRope = M1 ? 448 : 528;  // where the RoPE bytes start in the row
 };
-// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below: 277093343240 = 2215436296 + bit 38 (the V3.2
+// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below: 35461465432072 = 277093343240 + bit 45 (the
+// softmax's exponentials as ex2.approx.ftz.f32) since session 13's first call, 277093343240 = 2215436296 + bit 38 (the V3.2
 // pair entry's validity flags computed in each CTA) since session 12's helper round, 2215436296 = 67952648 + bit 31 (the pair
 // entries' token-contiguous key tile, FlashMLA's layout) since session 11's helper round, 67952648 = 843784 + bit 26 (the
 // pair producer's conflict-free lane map) since session 10's helper round, 843784 = 57352 + bits 18 (P by stmatrix) and 19
@@ -64,7 +65,7 @@ template <bool M1> struct Fmt {
 // their meaning. Diagnostics: bit 1 consumers skip every wgmma (producer-bound time), bit 2 the
 // producer skips the token loads (consumer-bound time).
 #ifndef MLA_SPARSE_SM90_MODE
-#define MLA_SPARSE_SM90_MODE 277093343240
+#define MLA_SPARSE_SM90_MODE 35461465432072
 #endif
 static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & (81 | 3840)), "bits 0, 4, 6 and 8-11 are gone and bit 3 is required");
 constexpr bool kNoMath = MLA_SPARSE_SM90_MODE & 2, kNoLoad = MLA_SPARSE_SM90_MODE & 4;
