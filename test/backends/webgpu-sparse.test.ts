@@ -17,6 +17,12 @@ describe('webgpu sparse: random cases vs the float64 reference', () => {
     const kinds = ['v32', 'model1', 'bf16', 'f16'] as const;
     for (let seed = 501; seed <= 508; seed++) await runRandomSparse(seed, be, tolerances.webgpu, [kinds[seed % 4]], true);
   });
+  test('4 small cases with sinks far above lse (the factor past e^-80: f * e^-d, not a clamp)', async (t) => {
+    const be = need(t);
+    if (!be) return;
+    const kinds = ['v32', 'model1', 'bf16', 'f16'] as const;
+    for (let seed = 521; seed <= 524; seed++) await runRandomSparse(seed, be, tolerances.webgpu, [kinds[seed % 4]], true, undefined, undefined, true);
+  });
 });
 
 describe('webgpu dense decode over FP8 caches: random cases vs the float64 reference', () => {

@@ -77,6 +77,19 @@ describe('cuda sparse: random cases vs the float64 reference', () => {
   });
 });
 
+// Sinks 60..200 above a row's lse: the output factor 1 / (1 + e^(sink - lse)) below e^-80 (a clamp at 80 there left
+// such rows 10^20 times too large in every CUDA sparse kernel until session 13). hQ 64 / 128 for sparse_sm90.cu on an
+// sm_90 device (and its split requests through the combine), any hQ for sparse_mma.cu; small cases for sparse.cu.
+describe('cuda sparse: sinks far above lse', () => {
+  const n = Number(process.env.FLASHMLA_GPU_SPARSE_SINK_CASES ?? 12);
+  test(`${n} cases a kind, hQ 64 / 128 and any`, async () => {
+    for (let seed = 85000; seed < 85000 + n; seed++) {
+      await runRandomSparse(seed, cuda, tolerances.cuda, ['v32', 'model1'], false, (r) => r.pick([64, 128]), undefined, true);
+      await runRandomSparse(seed + 500, cuda, tolerances.cuda, undefined, true, undefined, undefined, true);
+    }
+  });
+});
+
 describe('cuda sparse: random cases with many heads (full and partial 64-row tiles of sparse_mma.cu)', () => {
   const n = Math.max(1, Math.round(nRandom / 20)); // the float64 reference of 128 heads is slow on the host
   test(`${n} cases, hQ in 33..128`, async () => {

@@ -85,18 +85,24 @@ export function randomSpec(rng: Rng, kinds: readonly SparseCacheKind[] = ['v32',
 }
 
 /** Run one random case on `backend` and compare with the float64 reference (throws with the seed on failure).
-    softmaxScale, if given, replaces the case's own (default or dQk^-0.55): large ones spread the scores far apart. */
+    softmaxScale, if given, replaces the case's own (default or dQk^-0.55): large ones spread the scores far apart.
+    bigSinks: every case has sinks, two heads in three of them 60..200 above a row's lse (whose scores are small at the
+    default scales), so the sink's factor 1 / (1 + e^(sink - lse)) runs from e^-60 through the subnormal range to 0. */
 export async function runRandomSparse(seed: number, backend: Backend, tol: Tolerance, kinds?: readonly SparseCacheKind[], small = false, pickHQ?: (rng: Rng) => number,
-  softmaxScale?: number): Promise<void> {
+  softmaxScale?: number, bigSinks = false): Promise<void> {
   const rng = new Rng(seed);
   const s = randomSpec(rng, kinds, small);
+  if (bigSinks) s.sink = true;
   if (pickHQ) s.hQ = pickHQ(rng); // e.g. FlashMLA's 64 / 128 heads: the GPU kernels' full row tiles
   const dQk = s.kind === 'model1' ? 512 : s.kind === 'v32' ? 576 : rng.pick([512, 576]);
   const main = makeScope(rng, s, dQk, s.topk, s.pageBlockSize, s.topkLength);
   const extra = s.extra ? makeScope(rng, s, dQk, rng.pick([2, 64, 70]), rng.pick([2, 64]), rng.float() < 0.5) : undefined;
   const enc = s.dtype === 'bf16' ? f32ToBf16 : f32ToF16;
   const q = Uint16Array.from({ length: s.b * s.sQ * s.hQ * dQk }, () => enc(Math.max(-1, Math.min(1, rng.normal()))));
-  const sink = s.sink ? Float32Array.from({ length: s.hQ }, () => rng.pick([Infinity, -Infinity, rng.normal(), rng.normal() * 5])) : undefined;
+  const usual = () => rng.pick([Infinity, -Infinity, rng.normal(), rng.normal() * 5]);
+  // (bigSinks: every third head keeps a usual sink, so that the case's cosine is not all bf16 subnormals)
+  const big = () => rng.pick([rng.normal() * 5, 70, 79.5, 80.5, 84, 88, 92, 96, 100, 105, 110, 130, 200]);
+  const sink = s.sink ? Float32Array.from({ length: s.hQ }, (_, h) => (bigSinks && h % 3 !== 0 ? big() : usual())) : undefined;
   const scale0 = rng.float() < 0.5 ? undefined : dQk ** -0.55;
   const scale = softmaxScale ?? scale0;
   const meta = getSparseMlaMetadata({

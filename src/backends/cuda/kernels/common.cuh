@@ -178,7 +178,7 @@ __device__ __forceinline__ int64_t keyRow(const MlaParams& p, int batch, int t, 
 // 2^x: exp2f, or with FTZ the flush-to-zero MUFU alone. The kernels build without -ftz, so ptxas expands exp2f's
 // ex2.approx.f32 into FSETP (x < -126), two predicated FMULs (the subnormal results) and MUFU.EX2; ex2.approx.ftz.f32
 // is the MUFU alone and returns the same bits for x >= -126, +0 below (and for -inf). Each Hopper kernel selects it
-// with a build bit (session 12: built, not yet measured; the shipped builds keep exp2f).
+// with a build bit (session 13: the wide dense and the sparse Hopper kernels ship it; the others keep exp2f).
 template <bool FTZ>
 __device__ __forceinline__ float exp2Sel(float x) {
   if constexpr (FTZ) {
@@ -188,6 +188,17 @@ __device__ __forceinline__ float exp2Sel(float x) {
   } else {
     return exp2f(x);
   }
+}
+
+// The attention sink on an output factor f (1 / l, or 1 after a combine): f / (1 + e^(sink - lse)); +inf takes
+// everything (0), -inf nothing (f). Where sink - lse > 80, f * e^-(sink - lse) (the same value to f32's precision):
+// e^d would overflow past 88.7, and the tiny factor must still reach the subnormal range rather than stop at e^-80
+// (a clamp there left rows 10^20 times too large: session 13's sparse suite, seed 80196, softmaxScale 16).
+__device__ __forceinline__ float sinkScale(float f, float sink, float lse) {
+  if (sink == INFINITY) return 0.f;
+  if (sink == -INFINITY) return f;
+  const float d = sink - lse;
+  return d > 80.f ? f * expf(-d) : f / (1.f + expf(d));
 }
 
 } // namespace mla

@@ -122,7 +122,7 @@ __device__ void sparseRow(const SparseParams& p) {
   float f = lAll > 0.f ? 1.f / lAll : 0.f;
   if (p.attnSink && lAll > 0.f) {
     const float sink = p.attnSink[h];
-    f = sink == INFINITY ? 0.f : sink == -INFINITY ? f : f / (1.f + expf(fminf(sink - lse, 80.f)));
+    f = sinkScale(f, sink, lse);
   }
   T* out = static_cast<T*>(p.out) + row * kDV;
   for (int c = threadIdx.x; c < kDV; c += 128) {

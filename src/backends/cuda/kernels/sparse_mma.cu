@@ -385,7 +385,7 @@ struct SparseMma {
         if (it.noSplit) {
           if (p.attnSink && !empty) {
             const float sink = p.attnSink[h];
-            f = sink == INFINITY ? 0.f : sink == -INFINITY ? f : f / (1.f + expf(fminf(sink - lse, 80.f)));
+            f = sinkScale(f, sink, lse);
           }
           T* out = static_cast<T*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + h) * kDV + colBase + (lane % 4) * 2;
 #pragma unroll
@@ -441,7 +441,7 @@ __device__ void combine(const SparseMmaParams& p) {
   float f = 1.f;
   if (p.attnSink && !empty) {
     const float sink = p.attnSink[h];
-    f = sink == INFINITY ? 0.f : sink == -INFINITY ? 1.f : 1.f / (1.f + expf(fminf(sink - lse, 80.f)));
+    f = sinkScale(1.f, sink, lse);
   }
   using H = Half<T>;
   using T2 = typename H::T2;

@@ -1264,7 +1264,7 @@ struct Kernel {
           float f = empty ? 0.f : 1.f / l;
           if (it.noSplit && p.attnSink && !empty && h < p.hQ) {
             const float sink = p.attnSink[h];
-            f = sink == INFINITY ? 0.f : sink == -INFINITY ? f : f / (1.f + expf(fminf(sink - lse, 80.f)));
+            f = sinkScale(f, sink, lse);
           }
           if (tq == 0) {
             rw.oScale[h2 ? rB : rA] = f;

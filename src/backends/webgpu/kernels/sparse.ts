@@ -239,7 +239,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (u.hasSink != 0u) {
     let sb = u32(idx[u.sinkOff + h]);
     if (sb == 0x7f800000u) { f = 0.0; } // +inf: the sink takes everything
-    else if (sb != 0xff800000u) { f = f / (1.0 + exp(min(bitcast<f32>(sb) - rowLse, 80.0))); }
+    else if (sb != 0xff800000u) { // f / (1 + e^d); past d = 80 the same value as f * e^-d, which cannot overflow
+      let d = bitcast<f32>(sb) - rowLse;
+      if (d > 80.0) { f = f * exp(-d); } else { f = f / (1.0 + exp(d)); }
+    }
   }
   for (var w = 0u; w < 4u; w++) { out[o + w] = pack2(vec2<f32>(acc[2u * w], acc[2u * w + 1u]) * f); }
   if (t == 0u) { lse[lo] = rowLse; }
