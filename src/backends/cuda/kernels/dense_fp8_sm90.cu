@@ -88,7 +88,7 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif
-static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & ~137438953471LL), "MLA_DENSE_FP8_VAR: bits 1 .. 68719476736 only");
+static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & ~2199023255551LL), "MLA_DENSE_FP8_VAR: bits 1 .. 1099511627776 only");
 static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 134152192LL), "MLA_DENSE_FP8_VAR: bits 65536 .. 67108864 (the converter-fed design) were removed (last at 431fcc5)");
 [[maybe_unused]] constexpr bool kOwnP = MLA_DENSE_FP8_VAR & 1;
 [[maybe_unused]] constexpr bool kTwoSlots16 = (MLA_DENSE_FP8_VAR & 2) || kOwnP;
@@ -767,6 +767,21 @@ static_assert(!MLA_DFP8_ONEBAR || MLA_DFP8_LAZY, "bit 536870912 needs 134217728"
 // the tolerances). In a rows-dispatch build the 32-row pass gets the bit too.
 #define MLA_DFP8_FTZ ((MLA_DENSE_FP8_VAR & 68719476736) != 0)
 __device__ __forceinline__ float altEx2(float x) { return exp2Sel<MLA_DFP8_FTZ>(x); }
+// Bits 137438953472 .. 1099511627776 (with 64; session 13 round 2): measurement-only probes, WRONG RESULTS, timed without
+// checks against the shipped build, to weigh the parts of a tile's chain (docs/notes/cuda-dense-fp8.md, "Session 13,
+// round 2"). In a rows-dispatch build the 32-row pass gets them too.
+//   137438953472 (NCS): the S phase builds its NoPE operand by one AND a register (a finite bf16 pair < 1) instead of
+//     prmt, shift, and, bf16x2 multiply a pair and the scale's conversion; loads, NaN / scale screening, vote and wgmma stay.
+//   274877906944 (NCO): the same in the O phase (one AND a register instead of prmt, shift, and, f16x2 multiply; the
+//     scale loads stay, their conversion goes); loads, wgmma and the slot release stay.
+//   549755813888 (NPV): no P V at all: the O phase's loads, conversion and wgmma are gone (its 4 warps release the
+//     slot right after the softmax's barrier); the S phase, the softmax and the P^T stores stay.
+//   1099511627776 (NSM): no softmax: no masking, no vote (one bar.red.or a tile fewer), no exp2 and sums; P^T is the
+//     f16 of the raw scores, stored, fenced and published by the same barrier as before.
+#define MLA_DFP8_NCS ((MLA_DENSE_FP8_VAR & 137438953472) != 0)
+#define MLA_DFP8_NCO ((MLA_DENSE_FP8_VAR & 274877906944) != 0)
+#define MLA_DFP8_NPV ((MLA_DENSE_FP8_VAR & 549755813888) != 0)
+#define MLA_DFP8_NSM ((MLA_DENSE_FP8_VAR & 1099511627776) != 0)
 
 template <int NR> struct AltLayout {
   static constexpr int RAW_SLOTS = 4;
@@ -839,6 +854,12 @@ template <uint32_t SEL> __device__ __forceinline__ uint32_t e4m3Pair2H(uint32_t 
   uint32_t x;
   asm("prmt.b32 %0, %1, %2, %3;\n" : "=r"(x) : "r"(a), "r"(b), "n"(SEL));
   return (x << 7) & 0xbf80bf80u;
+}
+// (the probes' stand-in for a conversion: volatile, so it stays before the operand's wgmma fence as the conversions do)
+__device__ __forceinline__ uint32_t probeAnd(uint32_t a, uint32_t m) {
+  uint32_t d;
+  asm volatile("and.b32 %0, %1, %2;\n" : "=r"(d) : "r"(a), "r"(m));
+  return d;
 }
 __device__ __forceinline__ uint32_t mulF16x2(uint32_t a, uint32_t b) {
   uint32_t d;
@@ -960,6 +981,12 @@ struct DenseFp8Alt {
         for (int jj = 0; jj < SK; ++jj) {
           const int j = SK * h + jj; // k-step 4b + j, word j of the 16 bytes
           if (b < 8) {
+#if MLA_DFP8_NCS
+            (void)s0, (void)s1;
+            a[jj][0] = probeAnd(wordOf(c0, j), 0x3f7f3f7fu), a[jj][2] = probeAnd(wordOf(c0, j), 0x3eff3effu);
+            a[jj][1] = probeAnd(wordOf(c1, j), 0x3f7f3f7fu), a[jj][3] = probeAnd(wordOf(c1, j), 0x3eff3effu);
+            continue;
+#endif
             a[jj][0] = mulBf16x2(e4m3PairScaled<0x9180>(wordOf(c0, j)), s0);
             a[jj][2] = mulBf16x2(e4m3PairScaled<0xB3A2>(wordOf(c0, j)), s0);
             a[jj][1] = mulBf16x2(e4m3PairScaled<0x9180>(wordOf(c1, j)), s1);
@@ -1089,6 +1116,14 @@ struct DenseFp8Alt {
         for (int ss = 0; ss < OK; ++ss) {
           const int s = OK * hs + ss, wd = s >> 1;
           const uint32_t x0 = wordOf(cv[0], wd), x1 = wordOf(cv[1], wd), x2 = wordOf(cv[2], wd), x3 = wordOf(cv[3], wd);
+#if MLA_DFP8_NCO
+          {
+            (void)sp01, (void)sp23;
+            const uint32_t m = (s & 1) ? 0x3affbaffu : 0x3bff3bffu;
+            a[ss][0] = probeAnd(x0, m), a[ss][1] = probeAnd(x1, m), a[ss][2] = probeAnd(x2, m), a[ss][3] = probeAnd(x3, m);
+            continue;
+          }
+#endif
           if (kAltF16 && (s & 1)) {
             a[ss][0] = mulF16x2(e4m3Pair2H<0xE6A2>(x0, x1), sp01), a[ss][1] = mulF16x2(e4m3Pair2H<0xF7B3>(x0, x1), sp01);
             a[ss][2] = mulF16x2(e4m3Pair2H<0xE6A2>(x2, x3), sp23), a[ss][3] = mulF16x2(e4m3Pair2H<0xF7B3>(x2, x3), sp23);
@@ -1388,7 +1423,13 @@ struct DenseFp8Alt {
           p0 = altEx2(sAcc[i * 4 + b] - bse), p1 = altEx2(sAcc[i * 4 + 2 + b] - bse);
           lPart[i][b] = lPart[i][b] * alpha + p0 + p1;
         };
-#if MLA_DFP8_LAZY
+#if MLA_DFP8_NSM
+        (void)key0, (void)jPack, (void)lim0, (void)publishMax, (void)rescaleRow;
+#pragma unroll
+        for (int i = 0; i < NI; ++i)
+#pragma unroll
+          for (int b = 0; b < 2; ++b) putP(8 * i + 2 * tq + b, sAcc[i * 4 + b], sAcc[i * 4 + 2 + b]);
+#elif MLA_DFP8_LAZY
         // Bit 134217728: keep the row maxima unless some score passes one by more than kLazyTau (the warpgroup's vote).
         bool grow = false;
 #pragma unroll
@@ -1495,6 +1536,10 @@ struct DenseFp8Alt {
 #else
         else oPhase(o, raw, warp, gq, tq, lane, live, pDesc, emptyS);
 #endif
+#elif MLA_DFP8_NPV
+        (void)bad, (void)live;
+        __syncwarp();
+        if (lane == 0) mbarArrive(emptyBar + 8 * slot);
 #else
         if (bad) oPhaseExact(o, raw, warp, gq, tq, lane, live, pDesc, emptyBar + 8 * slot);
 #if MLA_DFP8_SCAN
@@ -1715,7 +1760,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) mla_dense_fp8_sm90_v32_bf16
 #if !defined(MLA_DFP8_PASS2) && (MLA_DENSE_FP8_VAR & 32768)
 #define MLA_DFP8_PASS2 1
 // (31296 plus this build's session-12 bits 134217728, 268435456, 536870912, 2147483648 (or 4294967296) and 8589934592 (or
-// 17179869184), 34359738368 and 68719476736; 1073741824 takes 4096 out of it)
+// 17179869184), 34359738368 and 68719476736, and session 13's probes 137438953472 .. 1099511627776; 1073741824 takes 4096 out of it)
 #if MLA_DENSE_FP8_VAR & 134217728
 #define MLA_DFP8_P2A 134217728
 #else
@@ -1756,8 +1801,28 @@ extern "C" __global__ void __launch_bounds__(384, 1) mla_dense_fp8_sm90_v32_bf16
 #else
 #define MLA_DFP8_P2H 0
 #endif
+#if MLA_DENSE_FP8_VAR & 137438953472
+#define MLA_DFP8_P2J 137438953472
+#else
+#define MLA_DFP8_P2J 0
+#endif
+#if MLA_DENSE_FP8_VAR & 274877906944
+#define MLA_DFP8_P2K 274877906944
+#else
+#define MLA_DFP8_P2K 0
+#endif
+#if MLA_DENSE_FP8_VAR & 549755813888
+#define MLA_DFP8_P2L 549755813888
+#else
+#define MLA_DFP8_P2L 0
+#endif
+#if MLA_DENSE_FP8_VAR & 1099511627776
+#define MLA_DFP8_P2M 1099511627776
+#else
+#define MLA_DFP8_P2M 0
+#endif
 #undef MLA_DENSE_FP8_VAR
-#define MLA_DENSE_FP8_VAR (31296 + MLA_DFP8_P2A + MLA_DFP8_P2B + MLA_DFP8_P2C + MLA_DFP8_P2D + MLA_DFP8_P2E + MLA_DFP8_P2F + MLA_DFP8_P2G + MLA_DFP8_P2H)
+#define MLA_DENSE_FP8_VAR (31296 + MLA_DFP8_P2A + MLA_DFP8_P2B + MLA_DFP8_P2C + MLA_DFP8_P2D + MLA_DFP8_P2E + MLA_DFP8_P2F + MLA_DFP8_P2G + MLA_DFP8_P2H + MLA_DFP8_P2J + MLA_DFP8_P2K + MLA_DFP8_P2L + MLA_DFP8_P2M)
 #undef MLA_DFP8_NS
 #define MLA_DFP8_NS dfp8r
 #undef MLA_DFP8_SC_NEXT
