@@ -15,7 +15,7 @@
 //   ./harness_gap abb b s_k h_q s_q          AB_KERNELS, short interleaved bursts (ROUNDS 8 x BURST 10 after IDLE_MS 150)
 //   ./harness_gap b2bn b s_k h_q s_q n name  one warm launch, 500 ms idle, n launches back to back (for ncu
 //                                            --launch-skip k --launch-count 1: k = 1 is the first after idle)
-// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), sa, satr (kVarStAsync: session 12), sa8, sa8tr (+ kVarStSpread), sas (+ kVarStShort), sf, sftr (lib + kVarStF32: session 12 round 2), ftz, ftzf (lib + kVarEx2Ftz, + kVarFoldScale: round 3), x798 (the library's bits before session 12; since then lib = sa8), nar (decode_sm90.cu, <= 32 rows), narftz (nar + kNVarEx2Ftz: round 4); "+f" / "+wf": combine.cu's combine / combineWarps with FTZ (round 4); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
+// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), sa, satr (kVarStAsync: session 12), sa8, sa8tr (+ kVarStSpread), sas (+ kVarStShort), sf, sftr (lib + kVarStF32: session 12 round 2), ftz, ftzf (lib + kVarEx2Ftz, + kVarFoldScale: round 3), pa, patr (lib + kVarPAReg: session 13 round 2), x798 (the library's bits before session 12; since then lib = sa8), nar (decode_sm90.cu, <= 32 rows), narftz (nar + kNVarEx2Ftz: round 4); "+f" / "+wf": combine.cu's combine / combineWarps with FTZ (round 4); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
 // row) instead of combine; a suffix @c2 / @c4 launches the row tiles of a part as one cluster (placement only).
 // check takes f16 cases too where the kernel has an f16 entry (lib, lib+w, qe, qe+w).
 #define MLA_SM90W_TRACE 1
@@ -64,6 +64,11 @@ MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gftz, __nv_bfloat16, false, mla::sm90w::kL
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gftz, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarEx2Ftz)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gftzf, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarEx2Ftz | mla::sm90w::kVarFoldScale)
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gftzf, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarEx2Ftz | mla::sm90w::kVarFoldScale)
+// Session 13 round 2 (h2): the library's bits + kVarPAReg (warpgroup 1 keeps P_A' in registers: no drain of P_A V_A[R]
+// before P_B is published), both dtypes, and its trace twin.
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpa, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarPAReg)
+MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gpa, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarPAReg)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpatr, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarPAReg | mla::sm90w::kVarTrace)
 // The library's bits before session 12 (x798: without kVarStAsync / kVarStSpread), for A/Bs against the new ones.
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_g798, __nv_bfloat16, false, 798)
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16_g798, __half, false, 798)
@@ -144,6 +149,8 @@ static bool kspecOf(const std::string& full, KSpec& k) {
   else if (n == "sftr") { k.fn = mla_decode_sm90w_bf16_gsftr; k.trace = true; }
   else if (n == "ftz") { k.fn = mla_decode_sm90w_bf16_gftz; k.fn16 = mla_decode_sm90w_f16_gftz; }
   else if (n == "ftzf") { k.fn = mla_decode_sm90w_bf16_gftzf; k.fn16 = mla_decode_sm90w_f16_gftzf; }
+  else if (n == "pa") { k.fn = mla_decode_sm90w_bf16_gpa; k.fn16 = mla_decode_sm90w_f16_gpa; }
+  else if (n == "patr") { k.fn = mla_decode_sm90w_bf16_gpatr; k.trace = true; }
   else if (n == "x798") { k.fn = mla_decode_sm90w_bf16_g798; k.fn16 = mla_decode_sm90w_f16_g798; }
   else return false;
   return true;
