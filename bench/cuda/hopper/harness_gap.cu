@@ -344,6 +344,24 @@ static void traceSummary(const Dev& d, const std::string& tag) {
     P("keys", keys); P("s0", s0); P("pair0", pair0); P("pair", pairM); P("pairX", pairX); P("last", last); P("lastX", lastX);
     P("wg1", wg1); P("srbar", srbar); P("srst", srst); P("body", body); P("excess", excess);
     printf(" | sum_parts_us=%.2f (pairX+lastX+srbar+srst) mhz=%.0f\n", (pct(pairX, 0.5) + pct(lastX, 0.5) + pct(srbar, 0.5) + pct(srst, 0.5)) * f, med(mhz));
+    // Session 13 round 2: the hand-off waits a pair (words 120.. / 128.. / 136..: summed over the item's pairs), the
+    // x798 pair order only (0 elsewhere), and as a share of the middle pair's cycles.
+    {
+      std::vector<double> b2, b1, dr;
+      for (int c = 0; c < ctas; ++c) {
+        const unsigned long long* r = &tr[W * c];
+        if (r[7] != 1) continue;
+        const int n = static_cast<int>(std::min<unsigned long long>(r[6], 8));
+        for (int k = 0; k < n; ++k) {
+          const double pairs = static_cast<double>((r[32 + k] + 1) / 2);
+          if (pairs < 3) continue;
+          b2.push_back(static_cast<double>(r[120 + k]) / pairs); b1.push_back(static_cast<double>(r[128 + k]) / pairs); dr.push_back(static_cast<double>(r[136 + k]) / pairs);
+        }
+      }
+      const double pm = pct(pairM, 0.5) > 0 ? 100.0 / pct(pairM, 0.5) : 0;
+      printf("trace %s: waits_cyc_a_pair n=%zu wg0_bar2=%.0f (%.1f %%, p90 %.0f) wg1_bar1=%.0f (%.1f %%, p90 %.0f) wg1_drain=%.0f (%.1f %%, p90 %.0f) of pair=%.0f\n", tag.c_str(), b2.size(),
+             pct(b2, 0.5), pct(b2, 0.5) * pm, pct(b2, 0.9), pct(b1, 0.5), pct(b1, 0.5) * pm, pct(b1, 0.9), pct(dr, 0.5), pct(dr, 0.5) * pm, pct(dr, 0.9), pct(pairM, 0.5));
+    }
     // Session 12 round 2: srst of split items (f32 partials, word 112 + k) against unsplit ones (every item, any
     // length), and per CTA the split items' srst summed against the CTA's cycles (warpgroup 0: start -> end) and
     // against its tiles x the middle pair's rate / 2 (the tile time the per-tile excess scales).

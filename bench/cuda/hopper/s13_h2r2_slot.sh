@@ -10,8 +10,10 @@
 #    is rounded twice on more pairs; the worst rel of the two is compared), memcheck of pa+w (2 cases).
 # 2. (checks clean) abb, short interleaved bursts, lib+w / pa+w at b 128, s_k 1024 / 4096 / 8192 x 128 / 256 rows
 #    and a 64-row control.
-# 3. (informative, no part of the rule) gap with the clock64 stamps: libtr+w / patr+w at s_k 8192 / 128 rows, the
-#    "tile=" cost (us a tile) of each.
+# 3. (informative, no part of the rule: the probe of the hand-off waits) gap with the clock64 stamps: libtr+w / patr+w
+#    at s_k 8192 / 128 rows: "tile=" (us a tile), "pair=" (SM cycles of a middle pair) and "waits_cyc_a_pair":
+#    warpgroup 0 on barrier 2 (P_B, c), warpgroup 1 on barrier 1 (P_A, m_A), warpgroup 1's first wgmma wait after it
+#    (lib: the drain of P_A V_A[R] before P_B is stored; pa: wait_group 1), cycles a pair and % of the pair.
 # 4. "h2r2 rule pa: SHIP ..." or "h2r2 rule pa: KEEP ..." (the last line).
 set -u
 S=$SECONDS; ts() { echo "[+$((SECONDS - S))s] $*"; }
@@ -59,7 +61,7 @@ fi
 # 3. the stamps (informative)
 if [ "${TRACE:-1}" = 1 ] && [ -s "$O/ab.txt" ]; then
   GAP_SINGLE=0 GAP_KERNELS="libtr+w patr+w" GAP_N=${GAP_N:-60} timeout ${GAP_S:-15} $G gap 128 8192 128 1 > "$O/gap.txt" 2>&1
-  grep -E 'phases_us' "$O/gap.txt" | sed 's/^/h2r2 /'
+  grep -E 'phases_us|item_cyc|waits_cyc_a_pair' "$O/gap.txt" | sed 's/^/h2r2 /'
   ts "gap done"
 fi
 

@@ -306,7 +306,11 @@ constexpr int kVarTrace = 131072;
 // start), [80..87] warpgroup 1's loop end, [88..95] storeRows past its barrier (both warpgroups' row sums in),
 // [96..103] Q in shared memory (as [24..31]), [104..111] the item's end (as [8..15]); [7] 1 where these are written.
 constexpr int kTraceCtas = 1024; // launches of up to this many CTAs are traced
-constexpr int kTraceWords = 120; // session 12 round 2: [112..119] 1 where item k is split (f32 partials), else 0
+constexpr int kTraceWords = 144; // session 12 round 2: [112..119] 1 where item k is split (f32 partials), else 0
+// Session 13 round 2 (x798 pair order, kItemStamps): SM cycles summed over item k's pairs (thread 0 of each warpgroup)
+// of [120..127] warpgroup 0 waiting on barrier 2 (P_B, c), [128..135] warpgroup 1 waiting on barrier 1 (P_A, m_A),
+// [136..143] warpgroup 1's first wgmma wait after barrier 1 (the library: the drain of P_A V_A[R] before P_B is
+// stored; kVarPAReg: wait_group 1, P_A' V_A[R] done behind P_B's publication).
 __device__ unsigned long long mlaSm90wTrace[kTraceCtas * kTraceWords];
 __device__ __forceinline__ unsigned long long* traceCta() {
   return mlaSm90wTrace + kTraceWords * (blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z));
@@ -348,6 +352,9 @@ struct DecodeW {
   // Session 11 round 4: the clock64 stamps inside an item (words 40..111; not with kVarQEarly, whose trace twin would
   // spill 16 bytes with them). Word 7 says whether a launch wrote them.
   static constexpr bool kItemStamps = (VAR & kVarTrace) != 0 && (VAR & kVarQEarly) == 0;
+  // Session 13 round 2: the hand-off wait sums (words 120..143) in the trace twins of the current library's bits only
+  // (libtr, patr: kVarEx2Ftz set); x799tr spilled 40 bytes with them.
+  static constexpr bool kWaitStamps = kItemStamps && (VAR & kVarEx2Ftz) != 0;
 #endif
   static_assert((VAR & kVarQEarly) == 0 || (VAR & (kVarSeesaw | kVarMcast)) == 0, "kVarQEarly: the x798 pair order only");
   using H = Half<T>;
@@ -850,6 +857,9 @@ struct DecodeW {
         wgCommit();
       };
       float mA_ = -INFINITY, mB_ = -INFINITY, lA = 0.f, lB = 0.f; // running max (rows rA, rB) and this WG's sums
+#ifdef MLA_SM90W_TRACE
+      [[maybe_unused]] unsigned long long wBar = 0, wDrain = 0, wT0 = 0; // the hand-off waits of this item (words 120.. / 128.. / 136..)
+#endif
       bool sPre = false; // kVarSPipe: S of this tile was issued at the end of the previous pair (warpgroup 0)
 
       for (int t = 0; t < it.nTiles; t += 2) {
@@ -955,7 +965,13 @@ struct DecodeW {
             pinRegs<128>(o);
             release(stA, 2);
           }
+#ifdef MLA_SM90W_TRACE
+          if constexpr (kWaitStamps) wT0 = clock64();
+#endif
           namedSync(2, 256); // c, mB and P_B ready; warpgroup 1 is done reading P_A
+#ifdef MLA_SM90W_TRACE
+          if constexpr (kWaitStamps) wBar += clock64() - wT0;
+#endif
           const float cA = rw.c[rA], cB = rw.c[rB];
           mA_ = rw.mB[rA]; mB_ = rw.mB[rB];
           lA *= cA; lB *= cB;
@@ -982,7 +998,13 @@ struct DecodeW {
             if (!hasB) qEarly(p, it, t, batch, endIdx, rowTile, m0, qBase, wt);
           wgWait<0>(); // unconditional: ptxas then sees every path wait before the accumulators are read
         } else {
+#ifdef MLA_SM90W_TRACE
+          if constexpr (kWaitStamps) wT0 = clock64();
+#endif
           namedSync(1, 256); // mA and P_A ready
+#ifdef MLA_SM90W_TRACE
+          if constexpr (kWaitStamps) wBar += clock64() - wT0;
+#endif
           const float pA0 = rw.mA[rA], pB0 = rw.mA[rB];
           // Softmax of B against mA first (its registers free before any P V is in flight), P_B to shared memory.
           const float nA = fmaxf(pA0, rmA), nB = fmaxf(pB0, rmB);
@@ -1037,7 +1059,13 @@ struct DecodeW {
 #pragma unroll
               for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, a[kk], dvB + ((kk * 2048) >> 4));
               wgCommit();
+#ifdef MLA_SM90W_TRACE
+              if constexpr (kWaitStamps) wT0 = clock64();
+#endif
               wgWait<1>(); // P_A' V_A[R] done
+#ifdef MLA_SM90W_TRACE
+              if constexpr (kWaitStamps) wDrain += clock64() - wT0;
+#endif
               release(stA, 1); // V_A[R] read
               wgWait<0>();
               pinRegs<128>(o);
@@ -1055,7 +1083,13 @@ struct DecodeW {
 #pragma unroll
           for (int kk = 0; kk < 4; ++kk) Wg<T>::ss256(o, dP + ((32 * kk) >> 4), dvA + ((kk * 2048) >> 4));
           wgCommit();
+#ifdef MLA_SM90W_TRACE
+          if constexpr (kWaitStamps) wT0 = clock64();
+#endif
           wgWait<0>(); // P_A V_A[R] done: the P buffer takes P_B
+#ifdef MLA_SM90W_TRACE
+          if constexpr (kWaitStamps) wDrain += clock64() - wT0;
+#endif
           pinRegs<128>(o);
           release(stA, 1); // V_A[R] read
           if (hasB) storeP(pBase, a, rA, rB, gq, tq);
@@ -1082,7 +1116,15 @@ struct DecodeW {
       }
 #ifdef MLA_SM90W_TRACE
       if constexpr (kItemStamps)
-        if (wt == 0) traceClk(W == 0 ? 72 : 80);
+        if (wt == 0) {
+          traceClk(W == 0 ? 72 : 80);
+          unsigned long long* tr = traceCta();
+          const unsigned long long n = tr[6];
+          if (kWaitStamps && n < 8) {
+            tr[(W == 0 ? 120 : 128) + n] = wBar;
+            if (W != 0) tr[136 + n] = wDrain;
+          }
+        }
 #endif
 
       storeRows(p, it, batch, slot, noSplit, m0, wg, tq, rA, rB, o, lA, lB, mA_, mB_);
