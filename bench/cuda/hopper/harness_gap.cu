@@ -15,7 +15,7 @@
 //   ./harness_gap abb b s_k h_q s_q          AB_KERNELS, short interleaved bursts (ROUNDS 8 x BURST 10 after IDLE_MS 150)
 //   ./harness_gap b2bn b s_k h_q s_q n name  one warm launch, 500 ms idle, n launches back to back (for ncu
 //                                            --launch-skip k --launch-count 1: k = 1 is the first after idle)
-// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), sa, satr (kVarStAsync: session 12), sa8, sa8tr (+ kVarStSpread), sas (+ kVarStShort), sf, sftr (lib + kVarStF32: session 12 round 2), ftz, ftzf (lib + kVarEx2Ftz, + kVarFoldScale: round 3), x798 (the library's bits before session 12; since then lib = sa8), nar (decode_sm90.cu, <= 32 rows), narftz (nar + kNVarEx2Ftz: round 4); "+f" / "+wf": combine.cu's combine / combineWarps with FTZ (round 4); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
+// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), sa, satr (kVarStAsync: session 12), sa8, sa8tr (+ kVarStSpread), sas (+ kVarStShort), sf, sftr (lib + kVarStF32: session 12 round 2), ftz, ftzf (lib + kVarEx2Ftz, + kVarFoldScale: round 3), pa, patr (lib + kVarPAReg: session 13 round 2), x798 (the library's bits before session 12; since then lib = sa8), nar (decode_sm90.cu, <= 32 rows), narftz (nar + kNVarEx2Ftz: round 4); "+f" / "+wf": combine.cu's combine / combineWarps with FTZ (round 4); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
 // row) instead of combine; a suffix @c2 / @c4 launches the row tiles of a part as one cluster (placement only).
 // check takes f16 cases too where the kernel has an f16 entry (lib, lib+w, qe, qe+w).
 #define MLA_SM90W_TRACE 1
@@ -64,6 +64,11 @@ MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gftz, __nv_bfloat16, false, mla::sm90w::kL
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gftz, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarEx2Ftz)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gftzf, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarEx2Ftz | mla::sm90w::kVarFoldScale)
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gftzf, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarEx2Ftz | mla::sm90w::kVarFoldScale)
+// Session 13 round 2 (h2): the library's bits + kVarPAReg (warpgroup 1 keeps P_A' in registers: no drain of P_A V_A[R]
+// before P_B is published), both dtypes, and its trace twin.
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpa, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarPAReg)
+MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gpa, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarPAReg)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpatr, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarPAReg | mla::sm90w::kVarTrace)
 // The library's bits before session 12 (x798: without kVarStAsync / kVarStSpread), for A/Bs against the new ones.
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_g798, __nv_bfloat16, false, 798)
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16_g798, __half, false, 798)
@@ -144,6 +149,8 @@ static bool kspecOf(const std::string& full, KSpec& k) {
   else if (n == "sftr") { k.fn = mla_decode_sm90w_bf16_gsftr; k.trace = true; }
   else if (n == "ftz") { k.fn = mla_decode_sm90w_bf16_gftz; k.fn16 = mla_decode_sm90w_f16_gftz; }
   else if (n == "ftzf") { k.fn = mla_decode_sm90w_bf16_gftzf; k.fn16 = mla_decode_sm90w_f16_gftzf; }
+  else if (n == "pa") { k.fn = mla_decode_sm90w_bf16_gpa; k.fn16 = mla_decode_sm90w_f16_gpa; }
+  else if (n == "patr") { k.fn = mla_decode_sm90w_bf16_gpatr; k.trace = true; }
   else if (n == "x798") { k.fn = mla_decode_sm90w_bf16_g798; k.fn16 = mla_decode_sm90w_f16_g798; }
   else return false;
   return true;
@@ -337,6 +344,24 @@ static void traceSummary(const Dev& d, const std::string& tag) {
     P("keys", keys); P("s0", s0); P("pair0", pair0); P("pair", pairM); P("pairX", pairX); P("last", last); P("lastX", lastX);
     P("wg1", wg1); P("srbar", srbar); P("srst", srst); P("body", body); P("excess", excess);
     printf(" | sum_parts_us=%.2f (pairX+lastX+srbar+srst) mhz=%.0f\n", (pct(pairX, 0.5) + pct(lastX, 0.5) + pct(srbar, 0.5) + pct(srst, 0.5)) * f, med(mhz));
+    // Session 13 round 2: the hand-off waits a pair (words 120.. / 128.. / 136..: summed over the item's pairs), the
+    // x798 pair order only (0 elsewhere), and as a share of the middle pair's cycles.
+    {
+      std::vector<double> b2, b1, dr;
+      for (int c = 0; c < ctas; ++c) {
+        const unsigned long long* r = &tr[W * c];
+        if (r[7] != 1) continue;
+        const int n = static_cast<int>(std::min<unsigned long long>(r[6], 8));
+        for (int k = 0; k < n; ++k) {
+          const double pairs = static_cast<double>((r[32 + k] + 1) / 2);
+          if (pairs < 3) continue;
+          b2.push_back(static_cast<double>(r[120 + k]) / pairs); b1.push_back(static_cast<double>(r[128 + k]) / pairs); dr.push_back(static_cast<double>(r[136 + k]) / pairs);
+        }
+      }
+      const double pm = pct(pairM, 0.5) > 0 ? 100.0 / pct(pairM, 0.5) : 0;
+      printf("trace %s: waits_cyc_a_pair n=%zu wg0_bar2=%.0f (%.1f %%, p90 %.0f) wg1_bar1=%.0f (%.1f %%, p90 %.0f) wg1_drain=%.0f (%.1f %%, p90 %.0f) of pair=%.0f\n", tag.c_str(), b2.size(),
+             pct(b2, 0.5), pct(b2, 0.5) * pm, pct(b2, 0.9), pct(b1, 0.5), pct(b1, 0.5) * pm, pct(b1, 0.9), pct(dr, 0.5), pct(dr, 0.5) * pm, pct(dr, 0.9), pct(pairM, 0.5));
+    }
     // Session 12 round 2: srst of split items (f32 partials, word 112 + k) against unsplit ones (every item, any
     // length), and per CTA the split items' srst summed against the CTA's cycles (warpgroup 0: start -> end) and
     // against its tiles x the middle pair's rate / 2 (the tile time the per-tile excess scales).

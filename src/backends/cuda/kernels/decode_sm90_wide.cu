@@ -27,6 +27,7 @@
 // Keys past an item's end in its last page are masked by selection (-inf, never multiplied) in S, and their V rows
 // are zeroed in shared memory before P V (0 * NaN would poison O): unused cache slots may hold NaN. Results go to
 // out/lse directly (unsplit request) or to the f32 partial rows combine.cu merges, as decode.cu does.
+#include <type_traits>
 #include "params.h"
 #include "common.cuh"
 #include "hopper_ops.cuh"
@@ -140,6 +141,16 @@ __device__ __forceinline__ void tmaLoad2d(uint32_t dst, const TmaMap* map, int c
 template <typename T> __device__ __forceinline__ uint32_t pack2(float a, float b) {
   typename Half<T>::T2 v = Half<T>::pack(a, b);
   return *reinterpret_cast<uint32_t*>(&v);
+}
+
+// The two values of a packed pair (pack2's inverse) as floats.
+template <typename T> __device__ __forceinline__ void unpack2(uint32_t w, float& a, float& b) {
+  if constexpr (std::is_same<T, __half>::value) {
+    const float2 f = __half22float2(*reinterpret_cast<const __half2*>(&w));
+    a = f.x, b = f.y;
+  } else {
+    a = __uint_as_float(w << 16), b = __uint_as_float(w & 0xffff0000u);
+  }
 }
 
 // Byte offset of element (r, k) (k < 64) in a 64 x 64 K-major SW128 box.
@@ -264,6 +275,13 @@ constexpr int kVarStF32 = 4194304;
 // warp instructions a tile of the ~480 by which the library's tile exceeds FlashMLA's in ncu (s12_ncu_tile). The
 // only numerical change: results below 2^-126 flush to 0 (P and factors are <= 1 and summed against a row maximum of 1).
 constexpr int kVarEx2Ftz = 8388608;
+// kVarPAReg (16777216; session 13 round 2, h2; harness only): warpgroup 1 no longer drains P_A V_A[R] before it
+// stores P_B. After barrier 1 it reads its own P_A fragments from the P tile into registers (the words each thread
+// later overwrites with P_B), multiplies them by c = 2^(m_A - m_B) (skipped when c is 1 for the whole warp), stores
+// P_B over them at once and publishes c / m_B / P_B (barrier 2) before any of its P V is issued; then P_A' V_A[R] and
+// P_B V_B[R] both from registers (RS), back to back, O_R rescaled once (scA * c) before them. Warpgroup 0 gets P_B one
+// P V (~512 tensor cycles) plus a drain earlier, and the tensor core has no bubble between warpgroup 1's two P V.
+constexpr int kVarPAReg = 16777216;
 constexpr int kORowF = 1056; // kVarStF32: bytes between two staged half rows (1024 + 32)
 constexpr int kPieceF = 128 * 4; // kVarStF32: bytes of one warpgroup's 128 columns in a staged half row (one bulk copy)
 static_assert(64 * kORowF <= 9 * kBox, "kVarStF32: a half of the staged partial rows fits in Q's region");
@@ -288,7 +306,11 @@ constexpr int kVarTrace = 131072;
 // start), [80..87] warpgroup 1's loop end, [88..95] storeRows past its barrier (both warpgroups' row sums in),
 // [96..103] Q in shared memory (as [24..31]), [104..111] the item's end (as [8..15]); [7] 1 where these are written.
 constexpr int kTraceCtas = 1024; // launches of up to this many CTAs are traced
-constexpr int kTraceWords = 120; // session 12 round 2: [112..119] 1 where item k is split (f32 partials), else 0
+constexpr int kTraceWords = 144; // session 12 round 2: [112..119] 1 where item k is split (f32 partials), else 0
+// Session 13 round 2 (x798 pair order, kItemStamps): SM cycles summed over item k's pairs (thread 0 of each warpgroup)
+// of [120..127] warpgroup 0 waiting on barrier 2 (P_B, c), [128..135] warpgroup 1 waiting on barrier 1 (P_A, m_A),
+// [136..143] warpgroup 1's first wgmma wait after barrier 1 (the library: the drain of P_A V_A[R] before P_B is
+// stored; kVarPAReg: wait_group 1, P_A' V_A[R] done behind P_B's publication).
 __device__ unsigned long long mlaSm90wTrace[kTraceCtas * kTraceWords];
 __device__ __forceinline__ unsigned long long* traceCta() {
   return mlaSm90wTrace + kTraceWords * (blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z));
@@ -330,6 +352,9 @@ struct DecodeW {
   // Session 11 round 4: the clock64 stamps inside an item (words 40..111; not with kVarQEarly, whose trace twin would
   // spill 16 bytes with them). Word 7 says whether a launch wrote them.
   static constexpr bool kItemStamps = (VAR & kVarTrace) != 0 && (VAR & kVarQEarly) == 0;
+  // Session 13 round 2: the hand-off wait sums (words 120..143) in the trace twins of the current library's bits only
+  // (libtr, patr: kVarEx2Ftz set); x799tr spilled 40 bytes with them.
+  static constexpr bool kWaitStamps = kItemStamps && (VAR & kVarEx2Ftz) != 0;
 #endif
   static_assert((VAR & kVarQEarly) == 0 || (VAR & (kVarSeesaw | kVarMcast)) == 0, "kVarQEarly: the x798 pair order only");
   using H = Half<T>;
@@ -832,6 +857,9 @@ struct DecodeW {
         wgCommit();
       };
       float mA_ = -INFINITY, mB_ = -INFINITY, lA = 0.f, lB = 0.f; // running max (rows rA, rB) and this WG's sums
+#ifdef MLA_SM90W_TRACE
+      [[maybe_unused]] unsigned long long wBar = 0, wDrain = 0, wT0 = 0; // the hand-off waits of this item (words 120.. / 128.. / 136..)
+#endif
       bool sPre = false; // kVarSPipe: S of this tile was issued at the end of the previous pair (warpgroup 0)
 
       for (int t = 0; t < it.nTiles; t += 2) {
@@ -937,7 +965,13 @@ struct DecodeW {
             pinRegs<128>(o);
             release(stA, 2);
           }
+#ifdef MLA_SM90W_TRACE
+          if constexpr (kWaitStamps) wT0 = clock64();
+#endif
           namedSync(2, 256); // c, mB and P_B ready; warpgroup 1 is done reading P_A
+#ifdef MLA_SM90W_TRACE
+          if constexpr (kWaitStamps) wBar += clock64() - wT0;
+#endif
           const float cA = rw.c[rA], cB = rw.c[rB];
           mA_ = rw.mB[rA]; mB_ = rw.mB[rB];
           lA *= cA; lB *= cB;
@@ -964,7 +998,13 @@ struct DecodeW {
             if (!hasB) qEarly(p, it, t, batch, endIdx, rowTile, m0, qBase, wt);
           wgWait<0>(); // unconditional: ptxas then sees every path wait before the accumulators are read
         } else {
+#ifdef MLA_SM90W_TRACE
+          if constexpr (kWaitStamps) wT0 = clock64();
+#endif
           namedSync(1, 256); // mA and P_A ready
+#ifdef MLA_SM90W_TRACE
+          if constexpr (kWaitStamps) wBar += clock64() - wT0;
+#endif
           const float pA0 = rw.mA[rA], pB0 = rw.mA[rB];
           // Softmax of B against mA first (its registers free before any P V is in flight), P_B to shared memory.
           const float nA = fmaxf(pA0, rmA), nB = fmaxf(pB0, rmB);
@@ -979,19 +1019,77 @@ struct DecodeW {
             const float scA = ex2(mA_ - baA), scB = ex2(mB_ - baB);
             lA = lA * scA * cA + sumA;
             lB = lB * scB * cB + sumB;
-            scaleO(o, scA, scB);
+            if constexpr ((VAR & kVarPAReg) != 0) scaleO(o, scA * cA, scB * cB); // once: P_A is rescaled by c below
+            else scaleO(o, scA, scB);
           }
           mA_ = nA; mB_ = nB;
 #pragma unroll 1
           for (int b = 4; b < 8; ++b) mbarWait(fullBar + kStageBars * stA + 8 * b, (uA >> 1) & 1); // complete already (warpgroup 0 saw them): for visibility
           if (t == it.nTiles - 1) zeroTail(stA, t0A);
+          if constexpr ((VAR & kVarPAReg) != 0) {
+            // P_A' = c P_A into registers (this thread's words of the P tile), P_B over the same words, published.
+            uint32_t pa[4][4];
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk)
+#pragma unroll
+              for (int e = 0; e < 4; ++e) pa[kk][e] = ldShared32(pBase + ((e & 1) ? rB : rA) * 128 + (((2 * kk + (e >> 1)) ^ gq) << 4) + tq * 4);
+            if (__any_sync(0xffffffffu, cA != 1.f || cB != 1.f)) {
+#pragma unroll
+              for (int kk = 0; kk < 4; ++kk)
+#pragma unroll
+                for (int e = 0; e < 4; ++e) {
+                  float x, y;
+                  unpack2<T>(pa[kk][e], x, y);
+                  const float c = (e & 1) ? cB : cA;
+                  pa[kk][e] = pack2<T>(x * c, y * c);
+                }
+            }
+            if (hasB) storeP(pBase, a, rA, rB, gq, tq);
+            if (tq == 0) { rw.c[rA] = cA; rw.c[rB] = cB; rw.mB[rA] = nA; rw.mB[rB] = nB; }
+            fenceProxyAsync();
+            namedArrive(2, 256); // c, mB and P_B ready
+            if (hasB && t + 1 == it.nTiles - 1) zeroTail(stB, t0B);
+            const uint64_t dvA = opaque(descSw128(kBase + stA * kTileBytes + 4 * kBox, vLbo, vSbo));
+            wgFence();
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, pa[kk], dvA + ((kk * 2048) >> 4));
+            wgCommit();
+            if (hasB) {
+              const uint64_t dvB = opaque(descSw128(kBase + stB * kTileBytes + 4 * kBox, vLbo, vSbo));
+#pragma unroll
+              for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, a[kk], dvB + ((kk * 2048) >> 4));
+              wgCommit();
+#ifdef MLA_SM90W_TRACE
+              if constexpr (kWaitStamps) wT0 = clock64();
+#endif
+              wgWait<1>(); // P_A' V_A[R] done
+#ifdef MLA_SM90W_TRACE
+              if constexpr (kWaitStamps) wDrain += clock64() - wT0;
+#endif
+              release(stA, 1); // V_A[R] read
+              wgWait<0>();
+              pinRegs<128>(o);
+              release(stB, 1); // V_B[R] read
+            } else {
+              wgWait<0>();
+              pinRegs<128>(o);
+              release(stA, 1);
+            }
+            continue;
+          }
           const uint64_t dvA = opaque(descSw128(kBase + stA * kTileBytes + 4 * kBox, vLbo, vSbo));
           const uint64_t dP = opaque(descSw128(pBase, 16, 1024));
           wgFence();
 #pragma unroll
           for (int kk = 0; kk < 4; ++kk) Wg<T>::ss256(o, dP + ((32 * kk) >> 4), dvA + ((kk * 2048) >> 4));
           wgCommit();
+#ifdef MLA_SM90W_TRACE
+          if constexpr (kWaitStamps) wT0 = clock64();
+#endif
           wgWait<0>(); // P_A V_A[R] done: the P buffer takes P_B
+#ifdef MLA_SM90W_TRACE
+          if constexpr (kWaitStamps) wDrain += clock64() - wT0;
+#endif
           pinRegs<128>(o);
           release(stA, 1); // V_A[R] read
           if (hasB) storeP(pBase, a, rA, rB, gq, tq);
@@ -1018,7 +1116,15 @@ struct DecodeW {
       }
 #ifdef MLA_SM90W_TRACE
       if constexpr (kItemStamps)
-        if (wt == 0) traceClk(W == 0 ? 72 : 80);
+        if (wt == 0) {
+          traceClk(W == 0 ? 72 : 80);
+          unsigned long long* tr = traceCta();
+          const unsigned long long n = tr[6];
+          if (kWaitStamps && n < 8) {
+            tr[(W == 0 ? 120 : 128) + n] = wBar;
+            if (W != 0) tr[136 + n] = wDrain;
+          }
+        }
 #endif
 
       storeRows(p, it, batch, slot, noSplit, m0, wg, tq, rA, rB, o, lA, lB, mA_, mB_);
