@@ -74,10 +74,11 @@ if [ -n "$cand" ] && [ "$cand" != none ]; then
   grep -E '^ +not ok' "$OUT/gpu-test.txt" | head -8 >> "$L"
   fails=$(awk '/^# fail/ { print $3 }' "$OUT/gpu-test.txt" | tail -1)
   passes=$(awk '/^# pass/ { print $3 }' "$OUT/gpu-test.txt" | tail -1)
-  if [ "$rc" = 0 ] && [ "${fails:-x}" = 0 ] && [ "${passes:-0}" -gt 0 ]; then
+  tests=$(awk '/^# tests/ { print $3 }' "$OUT/gpu-test.txt" | tail -1)
+  if [ "$rc" = 0 ] && [ "${fails:-x}" = 0 ] && [ "${passes:-0}" -gt 0 ] && [ "${passes}" = "${tests:-x}" ]; then
     echo "SHIP $cand: checks pass, the rule's timing holds, GPU suite ${passes}/${passes} (make it v5's default with lazy + trim)" >> "$L"
   else
-    echo "KEEP trim: $cand met the timing rule but the GPU suite did not pass (rc $rc, pass ${passes:-?}, fail ${fails:-?})" >> "$L"
+    echo "KEEP trim: $cand met the timing rule but the GPU suite did not pass (rc $rc, tests ${tests:-?}, pass ${passes:-?}, fail ${fails:-?})" >> "$L"
   fi
 else
   echo "KEEP trim: no candidate met the rule (checks, geomean <= 0.98x trim, no shape above 1.00x)" >> "$L"
