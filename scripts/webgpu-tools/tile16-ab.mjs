@@ -20,6 +20,11 @@
 //   shfl          trim + shuffleMax (a key's maxima by subgroup shuffles over its 8 lanes, no atomics), 132 parts
 //   tlate         trim + late (the next tile's loads after the softmax instead of after the conversion), 132 parts
 //   sfx           shfl + shuffleSoftmax (a row's maxima by subgroup shuffles, no softmax middle barrier), 132 parts
+//   tnopf         trim + noPrefetch (a tile's words loaded at its own top: 36 registers fewer live across QK/PV), 132
+//   tlean         trim + lean (the words unpacked twice: no 72 f32 values held across the conversion's barrier), 132
+//   tnl           trim + noPrefetch + lean, 132 parts
+//   sg4-264       trim with 4 subgroups (16-key tiles, 25 KiB, 128 lanes), 264 parts: two workgroups an SM at 255
+//                 registers (session 13's register slot, docs/notes/webgpu-matrix-trim.md)
 // Runs the compiled tree ($FLASHMLA_DIST, default build/src; test helpers from build/test/support).
 //   node scripts/webgpu-tools/tile16-ab.mjs [--configs FILE.json] [--reps 10] [--out FILE.json]
 // ARMS (comma-separated) picks arms; ISO_RANDOM (default 4). ABLATE_EMULATE=1: a dry run on lavapipe (emulated
@@ -63,12 +68,17 @@ const kernels = {
   shfl: { trim: true, shuffleMax: true },
   tlate: { trim: true, late: true },
   sfx: { trim: true, shuffleMax: true, shuffleSoftmax: true },
+  tnopf: { trim: true, noPrefetch: true },
+  tlean: { trim: true, lean: true },
+  tnl: { trim: true, noPrefetch: true, lean: true },
+  sg4: { trim: true, subgroups: 4 },
 };
 // arms: label, kernel, SM parts
 const allArms = [
   ['v5', 'v5', 132], ['v5-264', 'v5', 264], ['t16', 't16', 132], ['t16-264', 't16', 264], ['t16-396', 't16', 396],
   ['nopf-264', 'nopf', 264], ['nopf-396', 'nopf', 396], ['pair', 'pair', 132], ['pair-264', 'pair', 264], ['t16pair', 't16pair', 132],
   ['ahead', 'ahead', 132], ['trim', 'trim', 132], ['shfl', 'shfl', 132], ['tlate', 'tlate', 132], ['sfx', 'sfx', 132],
+  ['tnopf', 'tnopf', 132], ['tlean', 'tlean', 132], ['tnl', 'tnl', 132], ['sg4-264', 'sg4', 264],
 ];
 const pick = (process.env.ARMS ?? allArms.map((x) => x[0]).join(',')).split(',');
 const arms = allArms.filter(([l]) => l === 'v5' || pick.includes(l));
@@ -170,7 +180,7 @@ const says = [];
 if (results.v5?.fail) says.push('v5 itself FAILED: the harness or the device is at fault, nothing else here can be read');
 else {
   const cand = timed.filter(([l]) => l !== 'v5' && l !== 'v5-264').map(([l]) => [l, geo(l)]).sort((a, b) => a[1] - b[1]);
-  for (const k of ['t16', 'nopf', 'pair', 't16pair', 'ahead', 'trim', 'shfl', 'tlate', 'sfx']) if (results[k]?.fail) says.push(`${k} FAILS its checks`);
+  for (const k of ['t16', 'nopf', 'pair', 't16pair', 'ahead', 'trim', 'shfl', 'tlate', 'sfx', 'tnopf', 'tlean', 'tnl', 'sg4']) if (results[k]?.fail) says.push(`${k} FAILS its checks`);
   if (cand.length) {
     const [best, g] = cand[0];
     says.push(g < 0.9 ? `CANDIDATE ${best}: ${g.toFixed(3)}x v5 (geomean over the configs); run the GPU suite on it before any default` : `best ${best} ${g.toFixed(3)}x v5: no step`);

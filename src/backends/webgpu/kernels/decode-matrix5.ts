@@ -230,8 +230,12 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
 
 /** Specs pipeline-stats.mjs reports (the driver's register counts). */
 export const statsSpecs = { sg4: 4, sg8: 8 } as const;
-/** v5's probes and candidates pipeline-stats.mjs reports too (fields on top of the 8-subgroup default, lazy). */
-export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, trim: { trim: true }, shfl: { trim: true, shuffleMax: true }, sfx: { trim: true, shuffleMax: true, shuffleSoftmax: true } } as const;
+/**
+ * v5's probes and candidates pipeline-stats.mjs reports too (fields on top of the 8-subgroup default, lazy, trim: so
+ * nopf, lean, nl and tlate are trim + that knob; t16 and t16nopf run without trim). Session 13's register slot
+ * (docs/notes/webgpu-matrix-trim.md, "Session 13's register slot") reads the ones that lower live registers.
+ */
+export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, shfl: { trim: true, shuffleMax: true }, sfx: { trim: true, shuffleMax: true, shuffleSoftmax: true } } as const;
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const mark = (name: string, code: string) => `// <${name}>\n   ${code}\n   // </${name}>`;
