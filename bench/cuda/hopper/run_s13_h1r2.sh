@@ -24,7 +24,7 @@ echo "dist/cuda sparse_sm90 $(sha256sum < dist/cuda/sparse_sm90.fatbin | cut -c1
 for m in $CA $CB; do echo "m$m $(sha256sum < $HB/sparse_sm90_m$m.fatbin | cut -c1-16)" | tee -a "$OUT/log.txt"; done
 
 # 1-2. the A/B and the pick
-PROBES= CASES=${CASES:-20} REPS=${REPS:-10} ROUNDS=${ROUNDS:-3} CHECK_TIMEOUT=${CHECK_TIMEOUT:-30} TIME_TIMEOUT=${TIME_TIMEOUT:-52} HB=$HB OUT=$OUT \
+PROBES= CASES=${CASES:-20} REPS=${REPS:-10} ROUNDS=${ROUNDS:-3} CHECK_TIMEOUT=${CHECK_TIMEOUT:-34} TIME_TIMEOUT=${TIME_TIMEOUT:-52} HB=$HB OUT=$OUT \
   timeout ${AB_TIMEOUT:-88} bash bench/cuda/hopper/sparse-sm90-final-ab.sh "$F" "$CA $CB" > "$OUT/ab.txt" 2>&1
 ts "A/B rc=$?"; grep -vE '^\s*(#|ok [0-9]+ - 200 random)' "$OUT/ab.txt" | tail -20 | tee -a "$OUT/log.txt"
 for m in $CA $CB; do # the sink and spread-score tests by name (the A/B's line counts them only in pass / fail)
