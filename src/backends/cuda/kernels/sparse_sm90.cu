@@ -244,6 +244,18 @@ constexpr bool kEarlyQ = (MLA_SPARSE_SM90_MODE & 17592186044416) != 0;
 // is 0 instead of subnormal; docs/notes/cuda-sparse-decode.md ("Session 12, round 4") says why that stays below
 // the fp32 rounding of the row sums. The epilogue's log2f / expf (once a row) are unchanged.
 constexpr bool kEx2Ftz = (MLA_SPARSE_SM90_MODE & 35184372088832) != 0;
+// Session 13, round 2 (the item boundary still costs ours 8.6 us an item against FlashMLA's ~5, and bit 44's issue in
+// warpgroup 0's last tile was slower: it sits on the softmax's chain). Bit 46 (70368744177664, every entry): both
+// consumer warpgroups issue the next request's Q (cp.async, 256 threads, no wait) when they leave an item's tile loop,
+// before the epilogue, instead of after it: Q is free then (warpgroup 0's last S completed before its P-ready arrival,
+// which warpgroup 1 has passed), so the load's latency runs under the epilogue (row sums, lse, the output stores);
+// the next item starts with each thread's cp.async.wait_all and proxy fence, then the Q barrier as before. Not with 44.
+constexpr bool kQPreEpi = (MLA_SPARSE_SM90_MODE & 70368744177664) != 0;
+static_assert(!(kQPreEpi && kEarlyQ), "bit 46 is not for bit 44");
+// Bit 47 (140737488355328, with 46): warpgroup 1 issues (and waits for) that Q, in the time it waits for warpgroup 0's
+// output factors anyway; without 47, warpgroup 0 (128 threads either way: a rolled loop, 0 spills; 256 spill).
+static_assert(!(MLA_SPARSE_SM90_MODE & 140737488355328) || kQPreEpi, "bit 47 comes with 46");
+constexpr int kQPreW = (MLA_SPARSE_SM90_MODE & 140737488355328) ? 1 : 0;
 #if MLA_SPARSE_SM90_MODE & (4194304 | 8388608 | 16777216)
 constexpr bool kNoStore = MLA_SPARSE_SM90_MODE & 4194304, kNoConv = MLA_SPARSE_SM90_MODE & 8388608,
                kNoRemote = MLA_SPARSE_SM90_MODE & 16777216;
@@ -974,11 +986,11 @@ struct Kernel {
 #endif
 
   // Q rows m0.. of (batch, j) into qBase by cp.async from kThreads threads (tid 0..kThreads-1), not waited for.
-  template <int kThreads>
+  template <int kThreads, bool kRoll = false>
   static __device__ __forceinline__ void issueQ(const SparseMmaParams& p, uint32_t qBase, int batch, int j, int m0, int tid) {
     const __nv_bfloat16* q = static_cast<const __nv_bfloat16*>(p.q) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0) * F::kDQK;
     constexpr int kChunks = F::kDQK / 8; // 16-byte chunks a row
-    if constexpr (kThreads == 128) { // bit 44's issue in warpgroup 0's last tile: a rolled loop, few registers
+    if constexpr (kThreads == 128 || kRoll) { // bits 44 / 46 (issued with O live): a rolled loop, few registers
 #pragma unroll 1
       for (int c = tid; c < kBM * kChunks; c += kThreads) {
         const int r = c / kChunks, ch = c % kChunks;
@@ -1030,9 +1042,15 @@ struct Kernel {
     const int beginReq = meta[kSparseMetaBeginReqIdx], endReq = meta[kSparseMetaEndReqIdx];
     uint32_t u = 0;
     bool qEarly = false; // bit 44: warpgroup 0 issued this item's Q during the previous item's last tile
+    bool qPre = false;   // bit 46: both warpgroups issued this item's Q before the previous item's epilogue
     for (int batch = beginReq; batch <= endReq && batch < p.b; ++batch) {
       const Item it = itemOf(p, meta, batch, beginReq, endReq);
-      if (kEarlyQ && qEarly) {
+      if (kQPreEpi && qPre) { // bit 46: this item's Q was issued before the previous item's epilogue
+        if constexpr (W == kQPreW) {
+          cpAsyncWaitAll();
+          fenceProxyAsync();
+        }
+      } else if (kEarlyQ && qEarly) {
         if constexpr (W == 0) {
           cpAsyncWaitAll();
           fenceProxyAsync();
@@ -1251,6 +1269,11 @@ struct Kernel {
       }
 
       // Epilogue: warpgroup 0 computes each row's lse and output factor; both write their columns.
+      if constexpr (kQPreEpi) { // bit 46: the next request's Q first (no S reads Q any more in this item)
+        qPre = batch + 1 <= endReq && batch + 1 < p.b;
+        if constexpr (W == kQPreW)
+          if (qPre) issueQ<128>(p, qBase, batch + 1, j, m0, wt);
+      }
       const int hA = m0 + rA, hB = m0 + rB;
       if constexpr (W == 0) {
         lA = quadSum(lA);

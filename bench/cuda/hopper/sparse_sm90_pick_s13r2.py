@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""Ship decision of session 13's round-2 sparse slot (run_s13_h1r2.sh; docs/notes/cuda-sparse-decode.md, "Session 13,
+round 2, helper h1").
+
+    python3 bench/cuda/hopper/sparse_sm90_pick_s13r2.py $OUT/sparse-sm90-final-ab.json [--self-test]
+
+Candidates (every entry, so one class of all 12 shapes): bit 46 (m105830209609736: warpgroup 0 issues the next item's
+Q before the epilogue) and bits 46 + 47 (m246567697965064: warpgroup 1 issues it). Each qualifies when it was timed
+(its checks passed), its geomean time over the 12 shapes is >= 0.5 % below shipped's in the same process and no shape
+is > 0.5 % slower. Of those that qualify, the larger 12-shape gain ships: `SHIP MODE n`; none: `KEEP`.
+"""
+import json
+import math
+import sys
+
+BASE = 35461465432072
+CANDS = ((46, BASE + (1 << 46)), ('46+47', BASE + (1 << 46) + (1 << 47)))
+
+
+def gm(xs):
+    return math.exp(sum(math.log(x) for x in xs) / len(xs))
+
+
+def decide(j):
+    b = {x['name']: x['us'] for x in j['builds']}
+    shapes, ship = j['shapes'], b['shipped']
+    lines, gain = [], {}
+    fm = j.get('flashmlaUs') or []
+    if fm and all(fm):
+        lines.append(f'shipped: geomean vs FlashMLA {gm([f / u for f, u in zip(fm, ship)]):.3f}')
+    for n, mode in CANDS:
+        c = f'm{mode}'
+        us = b.get(c)
+        if us is None:
+            lines.append(f'bit {n} {c}: not timed (checks failed or no fatbin)')
+            continue
+        d = [100 * (u / s - 1) for u, s in zip(us, ship)]
+        geo = 100 * (gm([u / s for u, s in zip(us, ship)]) - 1)
+        ok = geo <= -0.5 and max(d) <= 0.5
+        lines.append(f'bit {n} {c}: ' + ' '.join(f'{s} {a:.1f}->{u:.1f} ({x:+.2f} %)' for s, a, u, x in zip(shapes, ship, us, d)))
+        m1 = [i for i, s in enumerate(shapes) if s.startswith('M1 ') and ' h128 ' in s and '+' not in s]
+        if m1:
+            lines.append(f'bit {n} {c}: MODEL1 h_q 128 single cache ' + ', '.join(f'{d[i]:+.2f} %' for i in m1))
+        pair = [i for i, s in enumerate(shapes) if ' h128 ' in s]
+        if pair and len(pair) < len(shapes):
+            lines.append(f'bit {n} {c}: class geomeans: pair (h_q 128) {100 * (gm([us[i] / ship[i] for i in pair]) - 1):+.2f} %, '
+                         f'one-CTA (h_q 64) {100 * (gm([us[i] / ship[i] for i in range(len(shapes)) if i not in pair]) - 1):+.2f} %')
+        lines.append(f'bit {n} {c}: geomean time {geo:+.2f} % over {len(us)}, slowest {max(d):+.2f} %: {"qualifies" if ok else "no"}')
+        if fm and all(fm):
+            lines.append(f'{c}: geomean vs FlashMLA {gm([f / u for f, u in zip(fm, us)]):.3f}')
+        if ok:
+            gain[mode] = geo
+    if gain:
+        mode = min(gain, key=gain.get)
+        lines.append(f'SHIP MODE {mode}')
+    else:
+        mode = BASE
+        lines.append(f'KEEP {BASE}')
+    return lines, mode
+
+
+def self_test():
+    shapes = ['V3.2 b64 h128 s2 k2048', 'M1 b128 h128 s2 k512', 'M1 b128 h64 s2 k512']
+    A, B = f'm{CANDS[0][1]}', f'm{CANDS[1][1]}'
+
+    def j(a=None, bb=None):
+        bs = [{'name': 'shipped', 'us': [100, 100, 100]}]
+        for n, us in ((A, a), (B, bb)):
+            if us:
+                bs.append({'name': n, 'us': us})
+        return {'shapes': shapes, 'flashmlaUs': [80, 80, 80], 'builds': bs}
+    assert decide(j())[0][-1] == f'KEEP {BASE}'
+    assert decide(j(a=[99, 97, 99.9]))[1] == CANDS[0][1]
+    assert decide(j(a=[99, 97, 100.6]))[1] == BASE  # one shape 0.6 % slower
+    assert decide(j(a=[99.8, 99.8, 99.8]))[1] == BASE  # -0.2 %: under the bar
+    assert decide(j(a=[99, 98, 99], bb=[99, 96, 99]))[1] == CANDS[1][1]  # the larger gain
+    assert decide(j(bb=[99, 96, 99]))[0][-1] == f'SHIP MODE {CANDS[1][1]}'
+    print('self-test ok')
+
+
+if __name__ == '__main__':
+    if '--self-test' in sys.argv:
+        self_test()
+    else:
+        print('\n'.join(decide(json.load(open(sys.argv[1])))[0]))
