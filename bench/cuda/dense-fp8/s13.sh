@@ -66,28 +66,8 @@ echo "pick: $pick"
 c=$pick; { [ "$pick" = none ] || [ -z "$pick" ]; } && c=v${VARS%% *}
 d=/tmp/dab-$c
 [ -d $d ] || { echo "KEEP the shipped build (no kernel folder for $c)"; exit 0; }
-MORE=${MORE:-240} # (seeds 90000 .. 90000 + MORE - 1: the first CASES are ab.sh's again)
-for s in 0 1 2 3; do
-  FLASHMLA_CUDA_KERNELS=$d timeout -k 5 50 node build/test/gpu/sparse-count.js $MORE cuda dense90 $s/4 > "$OUT/s13-$c-c$s.txt" 2>&1 &
-done
-for t in memcheck synccheck; do
-  FLASHMLA_CUDA_KERNELS=$d timeout -k 5 55 compute-sanitizer --tool $t node build/test/gpu/sparse-count.js 2 cuda dense90 > "$OUT/s13-$t-$c.txt" 2>&1 &
-done
-for k in $c shipped; do
-  kd=$d; [ $k = shipped ] && kd=$PWD/dist/cuda
-  FLASHMLA_CUDA_KERNELS=$kd timeout -k 5 ${RC_TIMEOUT:-45} compute-sanitizer --tool racecheck node build/test/gpu/sparse-count.js 1 cuda dense90 > "$OUT/s13-racecheck-$k.txt" 2>&1 &
-done
-wait
-ok=1
-for s in 0 1 2 3; do
-  l=$(grep -E 'dense90 shard' "$OUT/s13-$c-c$s.txt"); echo "$c more: $l"
-  echo "$l" | grep -qE ': ([1-9][0-9]*)/\1 pass' || ok=0
-done
-for t in memcheck synccheck; do
-  r=$(tail -2 "$OUT/s13-$t-$c.txt" | tr '\n' ' '); echo "$c $t: $r"
-  echo "$r" | grep -qE 'dense90: ([1-9][0-9]*)/\1 pass.*ERROR SUMMARY: 0 errors' || ok=0
-done
-rc=$OUT/s13-racecheck-$c.txt rs=$OUT/s13-racecheck-shipped.txt
+. "$(dirname "${BASH_SOURCE[0]}")/pick-checks.sh"
+pickChecks s13 "$c" "$d"
 if grep -q 'RACECHECK SUMMARY' "$rc" && grep -q 'RACECHECK SUMMARY' "$rs"; then
   h=$(grep -cE 'Race reported.*mla_dense_fp8' "$rc") hs=$(grep -cE 'Race reported.*mla_dense_fp8' "$rs")
   echo "$c racecheck: $(grep 'RACECHECK SUMMARY' "$rc" | tail -1 | tr -s ' '); in mla_dense_fp8 kernels: $h (shipped: $hs)"

@@ -1,0 +1,30 @@
+# Sourced by the dense FP8 slots (s13.sh, s13r2.sh): the pick's extra checks, side by side.
+# pickChecks TAG C DIR: MORE (default 240) dense90 cases in 4 shards (seeds 90000 ..; the first CASES are ab.sh's
+# again), memcheck and synccheck on 2 cases, racecheck on 1 case of C (kernels in DIR) and of the shipped dist/cuda.
+# Prints one line a shard and a tool; sets ok (1 = every shard and both tools clean) and rc / rs (the racecheck logs
+# of C and of the shipped build), whose rule each slot states itself. Logs: $OUT/TAG-*.
+pickChecks() {
+  local tag=$1 c=$2 d=$3 s t k kd l r
+  local more=${MORE:-240}
+  for s in 0 1 2 3; do
+    FLASHMLA_CUDA_KERNELS=$d timeout -k 5 50 node build/test/gpu/sparse-count.js $more cuda dense90 $s/4 > "$OUT/$tag-$c-c$s.txt" 2>&1 &
+  done
+  for t in memcheck synccheck; do
+    FLASHMLA_CUDA_KERNELS=$d timeout -k 5 55 compute-sanitizer --tool $t node build/test/gpu/sparse-count.js 2 cuda dense90 > "$OUT/$tag-$t-$c.txt" 2>&1 &
+  done
+  for k in $c shipped; do
+    kd=$d; [ $k = shipped ] && kd=$PWD/dist/cuda
+    FLASHMLA_CUDA_KERNELS=$kd timeout -k 5 ${RC_TIMEOUT:-45} compute-sanitizer --tool racecheck node build/test/gpu/sparse-count.js 1 cuda dense90 > "$OUT/$tag-racecheck-$k.txt" 2>&1 &
+  done
+  wait
+  ok=1
+  for s in 0 1 2 3; do
+    l=$(grep -E 'dense90 shard' "$OUT/$tag-$c-c$s.txt"); echo "$c more: $l"
+    echo "$l" | grep -qE ': ([1-9][0-9]*)/\1 pass' || ok=0
+  done
+  for t in memcheck synccheck; do
+    r=$(tail -2 "$OUT/$tag-$t-$c.txt" | tr '\n' ' '); echo "$c $t: $r"
+    echo "$r" | grep -qE 'dense90: ([1-9][0-9]*)/\1 pass.*ERROR SUMMARY: 0 errors' || ok=0
+  done
+  rc=$OUT/$tag-racecheck-$c.txt rs=$OUT/$tag-racecheck-shipped.txt
+}
