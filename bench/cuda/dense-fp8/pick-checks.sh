@@ -3,6 +3,14 @@
 # again), memcheck and synccheck on 2 cases, racecheck on 1 case of C (kernels in DIR) and of the shipped dist/cuda.
 # Prints one line a shard and a tool; sets ok (1 = every shard and both tools clean) and rc / rs (the racecheck logs
 # of C and of the shipped build), whose rule each slot states itself. Logs: $OUT/TAG-*.
+# pickFolder PICK: prints the pick; sets c (the pick, or with none the first of VARS, for the record) and d (its
+# kernel folder from ab.sh); exits the slot (status 0, KEEP) when that folder is missing.
+pickFolder() {
+  echo "pick: $1"
+  c=$1; { [ "$1" = none ] || [ -z "$1" ]; } && c=v${VARS%% *}
+  d=/tmp/dab-$c
+  [ -d $d ] || { echo "KEEP the shipped build (no kernel folder for $c)"; exit 0; }
+}
 pickChecks() {
   local tag=$1 c=$2 d=$3 s t k kd l r
   local more=${MORE:-240}

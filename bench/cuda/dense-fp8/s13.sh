@@ -62,11 +62,8 @@ for b in j["builds"]:
 print(best[0] if best else "none")
 PY
 )
-echo "pick: $pick"
-c=$pick; { [ "$pick" = none ] || [ -z "$pick" ]; } && c=v${VARS%% *}
-d=/tmp/dab-$c
-[ -d $d ] || { echo "KEEP the shipped build (no kernel folder for $c)"; exit 0; }
 . "$(dirname "${BASH_SOURCE[0]}")/pick-checks.sh"
+pickFolder "$pick"
 pickChecks s13 "$c" "$d"
 if grep -q 'RACECHECK SUMMARY' "$rc" && grep -q 'RACECHECK SUMMARY' "$rs"; then
   h=$(grep -cE 'Race reported.*mla_dense_fp8' "$rc") hs=$(grep -cE 'Race reported.*mla_dense_fp8' "$rs")

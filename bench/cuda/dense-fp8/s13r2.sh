@@ -91,11 +91,8 @@ for b in j["builds"]:
 print(best[0] if best else "none")
 PY
 )
-echo "pick: $pick"
-c=$pick; { [ "$pick" = none ] || [ -z "$pick" ]; } && c=v${VARS%% *}
-d=/tmp/dab-$c
-[ -d $d ] || { echo "KEEP the shipped build (no kernel folder for $c)"; exit 0; }
 . "$(dirname "${BASH_SOURCE[0]}")/pick-checks.sh"
+pickFolder "$pick"
 pickChecks s13r2 "$c" "$d"
 # hazard classes: (entry, {access kind of the first report line, of each "and" line}) of the mla_dense_fp8 reports
 classes() {
