@@ -310,7 +310,9 @@ constexpr int kTraceWords = 144; // session 12 round 2: [112..119] 1 where item 
 // Session 13 round 2 (x798 pair order, kItemStamps): SM cycles summed over item k's pairs (thread 0 of each warpgroup)
 // of [120..127] warpgroup 0 waiting on barrier 2 (P_B, c), [128..135] warpgroup 1 waiting on barrier 1 (P_A, m_A),
 // [136..143] warpgroup 1's first wgmma wait after barrier 1 (the library: the drain of P_A V_A[R] before P_B is
-// stored; kVarPAReg: wait_group 1, P_A' V_A[R] done behind P_B's publication).
+// stored; kVarPAReg: wait_group 1, P_A' V_A[R] done behind P_B's publication). The two barrier sums read too little:
+// the warps issue past a deferred-blocking BAR.SYNC and stall at the first shared load after it, outside the stamps
+// (ncu of session 13's call A: ~1270 cycles a pair at barrier 2 where these read 2); the drain sums agree with ncu.
 __device__ unsigned long long mlaSm90wTrace[kTraceCtas * kTraceWords];
 __device__ __forceinline__ unsigned long long* traceCta() {
   return mlaSm90wTrace + kTraceWords * (blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z));

@@ -245,11 +245,12 @@ constexpr bool kEarlyQ = (MLA_SPARSE_SM90_MODE & 17592186044416) != 0;
 // the fp32 rounding of the row sums. The epilogue's log2f / expf (once a row) are unchanged.
 constexpr bool kEx2Ftz = (MLA_SPARSE_SM90_MODE & 35184372088832) != 0;
 // Session 13, round 2 (the item boundary still costs ours 8.6 us an item against FlashMLA's ~5, and bit 44's issue in
-// warpgroup 0's last tile was slower: it sits on the softmax's chain). Bit 46 (70368744177664, every entry): both
-// consumer warpgroups issue the next request's Q (cp.async, 256 threads, no wait) when they leave an item's tile loop,
-// before the epilogue, instead of after it: Q is free then (warpgroup 0's last S completed before its P-ready arrival,
-// which warpgroup 1 has passed), so the load's latency runs under the epilogue (row sums, lse, the output stores);
-// the next item starts with each thread's cp.async.wait_all and proxy fence, then the Q barrier as before. Not with 44.
+// warpgroup 0's last tile was slower: it sits on the softmax's chain). Bit 46 (70368744177664, every entry): one
+// consumer warpgroup issues the next request's Q (cp.async, its 128 threads, no wait) when it leaves an item's tile
+// loop, before the epilogue, instead of after it: Q is free then (warpgroup 0's last S completed before its P-ready
+// arrival, which warpgroup 1 has passed), so the load's latency runs under the epilogue (row sums, lse, the output
+// stores); the next item starts with that warpgroup's cp.async.wait_all and proxy fence, then the Q barrier as
+// before. Not with 44. Measured in session 13 (call C): +0.52 % time over the 12 shapes, with 47 -0.39 %: not shipped.
 constexpr bool kQPreEpi = (MLA_SPARSE_SM90_MODE & 70368744177664) != 0;
 static_assert(!(kQPreEpi && kEarlyQ), "bit 46 is not for bit 44");
 // Bit 47 (140737488355328, with 46): warpgroup 1 issues (and waits for) that Q, in the time it waits for warpgroup 0's
@@ -986,11 +987,12 @@ struct Kernel {
 #endif
 
   // Q rows m0.. of (batch, j) into qBase by cp.async from kThreads threads (tid 0..kThreads-1), not waited for.
-  template <int kThreads, bool kRoll = false>
+  template <int kThreads>
   static __device__ __forceinline__ void issueQ(const SparseMmaParams& p, uint32_t qBase, int batch, int j, int m0, int tid) {
     const __nv_bfloat16* q = static_cast<const __nv_bfloat16*>(p.q) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0) * F::kDQK;
     constexpr int kChunks = F::kDQK / 8; // 16-byte chunks a row
-    if constexpr (kThreads == 128 || kRoll) { // bits 44 / 46 (issued with O live): a rolled loop, few registers
+    // (the same loop twice: only the pragma differs, and a shared lambda changes the shipped build's code)
+    if constexpr (kThreads == 128) { // bits 44 / 46 (issued with O live): a rolled loop, few registers
 #pragma unroll 1
       for (int c = tid; c < kBM * kChunks; c += kThreads) {
         const int r = c / kChunks, ch = c % kChunks;
