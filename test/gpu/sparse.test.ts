@@ -84,8 +84,8 @@ describe('cuda sparse: sinks far above lse', () => {
   const n = Number(process.env.FLASHMLA_GPU_SPARSE_SINK_CASES ?? 12);
   test(`${n} cases a kind, hQ 64 / 128 and any`, async () => {
     for (let seed = 85000; seed < 85000 + n; seed++) {
-      await runRandomSparse(seed, cuda, tolerances.cuda, ['v32', 'model1'], false, (r) => r.pick([64, 128]), undefined, true);
-      await runRandomSparse(seed + 500, cuda, tolerances.cuda, undefined, true, undefined, undefined, true);
+      await runRandomSparse(seed, cuda, tolerances.cuda, ['v32', 'model1'], false, (r) => r.pick([64, 128]), { bigSinks: true });
+      await runRandomSparse(seed + 500, cuda, tolerances.cuda, undefined, true, undefined, { bigSinks: true });
     }
   });
 });
@@ -122,7 +122,7 @@ describe('cuda sparse: sm90 scores spread past 2^-126 (flush-to-zero exponential
   const first = 80000 + Number(process.env.FLASHMLA_GPU_SPARSE_SM90_SEED ?? 0);
   for (const kind of ['v32', 'model1'] as const) {
     test(`${n} cases, hQ 64 / 128, ${kind}, softmaxScale 16`, async () => {
-      for (let seed = first; seed < first + n; seed++) await runRandomSparse(seed, cuda, tolerances.cuda, [kind], false, (r) => r.pick([64, 128]), 16);
+      for (let seed = first; seed < first + n; seed++) await runRandomSparse(seed, cuda, tolerances.cuda, [kind], false, (r) => r.pick([64, 128]), { softmaxScale: 16 });
     });
   }
 });

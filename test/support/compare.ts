@@ -90,7 +90,7 @@ export function compareOutputs(
   const n = Math.min(out.length, ref.out.length);
   const dec = out instanceof Float32Array ? (i: number) => out[i] : dtype === 'bf16' ? (i: number) => bf16ToF32(out[i]) : (i: number) => f16ToF32(out[i]);
 
-  const minNormal = dtype === 'bf16' ? 2 ** -126 : 2 ** -14;
+  const f32MinNormal = 2 ** -126, minNormal = dtype === 'bf16' ? f32MinNormal : 2 ** -14;
   let dot = 0, xx = 0, yy = 0, maxAbsErr = 0, worstRatio = 0, worstAt = -1, nanCount = 0, firstNan = -1;
   for (let row = 0; row * dV < n; row++) {
     let rowMax = 0;
@@ -108,7 +108,7 @@ export function compareOutputs(
       // The cosine is over elements in the dtype's normal range: below it the rounding is absolute (the ulp bound
       // checks those), and a case whose rows are all that small (sinks far above lse) has no direction to compare.
       if (Math.abs(r) >= minNormal) { dot += x * r; xx += x * x; yy += r * r; }
-      const err = tol.flushesSubnormals && x === 0 && Math.abs(r) < 2 ** -126 ? 0 : Math.abs(x - r);
+      const err = tol.flushesSubnormals && x === 0 && Math.abs(r) < f32MinNormal ? 0 : Math.abs(x - r);
       const bound = tol.ulps * ulpOf(dtype, r) + tol.rowAbs * rowMax;
       const ratio = err === 0 ? 0 : err / bound; // Inf error gives Infinity
       maxAbsErr = Math.max(maxAbsErr, err);

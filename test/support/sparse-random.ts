@@ -89,7 +89,7 @@ export function randomSpec(rng: Rng, kinds: readonly SparseCacheKind[] = ['v32',
     bigSinks: every case has sinks, two heads in three of them 60..200 above a row's lse (whose scores are small at the
     default scales), so the sink's factor 1 / (1 + e^(sink - lse)) runs from e^-60 through the subnormal range to 0. */
 export async function runRandomSparse(seed: number, backend: Backend, tol: Tolerance, kinds?: readonly SparseCacheKind[], small = false, pickHQ?: (rng: Rng) => number,
-  softmaxScale?: number, bigSinks = false): Promise<void> {
+  { softmaxScale, bigSinks = false }: { softmaxScale?: number; bigSinks?: boolean } = {}): Promise<void> {
   const rng = new Rng(seed);
   const s = randomSpec(rng, kinds, small);
   if (bigSinks) s.sink = true;
