@@ -33,8 +33,8 @@ grep -E '^\s*(not )?ok [0-9]+ - ' "$OUT/check-m$P5.tap" | sed -E "s/^\s*/m$P5: /
 grep -E 'seed [0-9]+|over the bound|cos diff|expected' "$OUT/check-m$P5.tap" | head -6 | sed -E "s/^\s*/m$P5 detail: /" | tee -a "$OUT/log.txt"
 
 # 2. timing: every build a probe (no checks there; the probes' outputs are garbage by design)
-PROBES="$P5 $C17 $C5" REPS=${REPS:-10} ROUNDS=${ROUNDS:-3} TIME_TIMEOUT=${TIME_TIMEOUT:-52} HB=$HB OUT=$OUT \
-  timeout ${AB_TIMEOUT:-60} bash bench/cuda/hopper/sparse-sm90-final-ab.sh "$F" " " > "$OUT/ab.txt" 2>&1
+PROBES="$P5 $C17 $C5" REPS=${REPS:-10} ROUNDS=${ROUNDS:-3} TIME_TIMEOUT=${TIME_TIMEOUT:-58} HB=$HB OUT=$OUT \
+  timeout ${AB_TIMEOUT:-64} bash bench/cuda/hopper/sparse-sm90-final-ab.sh "$F" " " > "$OUT/ab.txt" 2>&1
 ts "A/B rc=$?"; grep -vE '^\s*#' "$OUT/ab.txt" | tail -18 | tee -a "$OUT/log.txt"
 
 # 3. the item probe's shapes on the same builds (their folders are /tmp/sab-m*)
