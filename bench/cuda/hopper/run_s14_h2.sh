@@ -26,15 +26,15 @@ for m in $P5 $C17 $C5; do echo "m$m $(sha256sum < $HB/sparse_sm90_m$m.fatbin | c
 
 # 1. the single-P build's checks (as sparse-sm90-final-ab.sh runs them for a candidate)
 d=/tmp/s14h2-p5; rm -rf $d; mkdir -p $d; cp dist/cuda/* $d/; sparse_sm90_swap $HB/sparse_sm90_m$P5.fatbin $d
-FLASHMLA_CUDA_KERNELS=$d FLASHMLA_GPU_SPARSE_CASES=0 FLASHMLA_GPU_SPARSE_SM90_CASES=${CASES:-20} timeout -k 5 ${CHECK_TIMEOUT:-30} \
+FLASHMLA_CUDA_KERNELS=$d FLASHMLA_GPU_SPARSE_CASES=0 FLASHMLA_GPU_SPARSE_SM90_CASES=${CASES:-20} timeout -k 5 ${CHECK_TIMEOUT:-28} \
   node --test --test-reporter=tap --test-name-pattern="hQ 64 / 128|sparse_" build/test/gpu/sparse.test.js > "$OUT/check-m$P5.tap" 2>&1
 ts "single-P checks rc=$?: $(grep -E '^# (pass|fail) ' "$OUT/check-m$P5.tap" | tr -d '#' | xargs)"
 grep -E '^\s*(not )?ok [0-9]+ - ' "$OUT/check-m$P5.tap" | sed -E "s/^\s*/m$P5: /" | tee -a "$OUT/log.txt"
 grep -E 'seed [0-9]+|over the bound|cos diff|expected' "$OUT/check-m$P5.tap" | head -6 | sed -E "s/^\s*/m$P5 detail: /" | tee -a "$OUT/log.txt"
 
 # 2. timing: every build a probe (no checks there; the probes' outputs are garbage by design)
-PROBES="$P5 $C17 $C5" REPS=${REPS:-10} ROUNDS=${ROUNDS:-3} TIME_TIMEOUT=${TIME_TIMEOUT:-58} HB=$HB OUT=$OUT \
-  timeout ${AB_TIMEOUT:-64} bash bench/cuda/hopper/sparse-sm90-final-ab.sh "$F" " " > "$OUT/ab.txt" 2>&1
+PROBES="$P5 $C17 $C5" REPS=${REPS:-10} ROUNDS=${ROUNDS:-3} TIME_TIMEOUT=${TIME_TIMEOUT:-55} HB=$HB OUT=$OUT \
+  timeout ${AB_TIMEOUT:-60} bash bench/cuda/hopper/sparse-sm90-final-ab.sh "$F" " " > "$OUT/ab.txt" 2>&1
 ts "A/B rc=$?"; grep -vE '^\s*#' "$OUT/ab.txt" | tail -18 | tee -a "$OUT/log.txt"
 
 # 3. the item probe's shapes on the same builds (their folders are /tmp/sab-m*)
