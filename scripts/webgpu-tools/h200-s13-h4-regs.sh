@@ -10,10 +10,12 @@
 #   3. the ship rule: the best of tnopf / tlean / tnl that passes its checks with geomean <= 0.98x trim and no shape above
 #      1.00x gets the GPU suite (100 random cases); last line `SHIP <arm> ...` if the suite has 0 failures, else
 #      `KEEP trim ...`. sg4-264 is reported (a design input: two 4-subgroup workgroups an SM), never shipped here.
+# RULE_ARMS (arm:kernel pairs, space-separated) and PROBE_ARMS (reported, never shipped) name the arms the rule reads;
+# session 14's wide slot (h200-s14-h3-wide.sh) runs this script with its own arms.
 # Leaves log.txt, spv.tgz (SPIR-V only), ab.txt, ab.json, configs.json, gpu-test.txt under $OUT.
 set -uo pipefail
 here=$(dirname "${BASH_SOURCE[0]}")
-. "$here/h200-log.sh" h200-s13-h4-regs # OUT, $L, say, quiet
+. "$here/h200-log.sh" "${SLOT_NAME:-h200-s13-h4-regs}" # OUT, $L, say, quiet
 say() { echo "== $(date -u +%T) $*" >> "$L"; } # to the log only: it is printed once at the end
 B=${H4_BIN:-.devstage/s12-h4-s13}
 # not carried under that name: the copy in this slot's stage folder
@@ -31,10 +33,11 @@ grep -vE '^(  cache|  internal)' "$OUT/stats.txt" >> "$L"
 grep -oE '^matrix5-[a-z0-9]+: Register Count = [0-9]+' "$OUT/stats.txt" | sed -E 's/^matrix5-([a-z0-9]+): Register Count = /REG \1 /' >> "$L"
 rm -f "$OUT"/spv/*.raw.spvasm "$OUT"/spv/*.cache
 tar czf "$OUT/spv.tgz" -C "$OUT" spv 2> /dev/null && rm -rf "$OUT/spv"
-say "tile16-ab: trim, tnopf, tlean, tnl, sg4-264"
+ARMS=${ARMS:-trim,tnopf,tlean,tnl,sg4-264}
+say "tile16-ab: $ARMS"
 CONFIGS=${CONFIGS:-'[{"b":128,"s_k":8192,"h_q":16,"s_q":1},{"b":128,"s_k":8192,"h_q":32,"s_q":1},{"b":128,"s_k":8192,"h_q":128,"s_q":1},{"b":1,"s_k":32768,"h_q":16,"s_q":1}]'}
 echo "$CONFIGS" > "$OUT/configs.json"
-ARMS=${ARMS:-trim,tnopf,tlean,tnl,sg4-264} FLASHMLA_GOLDEN=${FLASHMLA_GOLDEN:-test/fixtures/golden} timeout "${TIMEOUT_AB:-45}" \
+ARMS=$ARMS FLASHMLA_GOLDEN=${FLASHMLA_GOLDEN:-test/fixtures/golden} timeout "${TIMEOUT_AB:-45}" \
   node "$here/tile16-ab.mjs" --configs "$OUT/configs.json" --out "$OUT/ab.json" > "$OUT/ab.txt" 2>&1
 echo "exit $?" >> "$L"
 grep -E '^(device|CHECK|TIME|DECISION)' "$OUT/ab.txt" >> "$L"
@@ -43,19 +46,21 @@ grep -q '^DECISION' "$OUT/ab.txt" || grep -v '^\[' "$OUT/ab.txt" | tail -12 >> "
 # every shape <= 1.00. RULE_CAND names the best one (or none) for the suite.
 cand=none
 if [ -s "$OUT/ab.json" ]; then
-  node -e '
+  RULE_ARMS=${RULE_ARMS:-tnopf:tnopf tlean:tlean tnl:tnl sg4-264:sg4} PROBE_ARMS=${PROBE_ARMS:-sg4-264} node -e '
+const probeArms = process.env.PROBE_ARMS.split(/\s+/);
 const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
 const rows = j.rows.filter((x) => x.mean_ms && x.mean_ms.trim);
 const res = [];
-for (const [arm, kern] of [["tnopf", "tnopf"], ["tlean", "tlean"], ["tnl", "tnl"], ["sg4-264", "sg4"]]) {
+for (const [arm, kern] of process.env.RULE_ARMS.split(/\s+/).filter(Boolean).map((x) => x.split(":"))) {
   const r = rows.filter((x) => x.mean_ms[arm]).map((x) => [`b=${x.b} s_k=${x.s_k} h_q=${x.h_q}`, x.mean_ms[arm] / x.mean_ms.trim]);
   for (const [d, q] of r) console.log(`${arm.toUpperCase()}/TRIM ${d.padEnd(26)} ${q.toFixed(3)}`);
   if (!r.length) { console.log(`RULE ${arm}: not timed (checks ${j.checks?.[kern] ? `${j.checks[kern].pass} pass / ${j.checks[kern].fail} fail` : "missing"})`); continue; }
   const g = Math.exp(r.reduce((a, [, q]) => a + Math.log(q), 0) / r.length);
   const worst = Math.max(...r.map(([, q]) => q));
   const ok = j.checks?.[kern]?.fail === 0;
-  const eligible = arm !== "sg4-264" && ok && r.length === 4 && g <= 0.98 && worst <= 1.0;
-  console.log(`RULE ${arm}: checks ${ok ? "pass" : "FAIL"}, geomean ${g.toFixed(3)}x trim, worst ${worst.toFixed(3)}${arm === "sg4-264" ? " (probe: never shipped here)" : eligible ? ": candidate" : ": no"}`);
+  const probe = probeArms.includes(arm);
+  const eligible = !probe && ok && r.length === 4 && g <= 0.98 && worst <= 1.0;
+  console.log(`RULE ${arm}: checks ${ok ? "pass" : "FAIL"}, geomean ${g.toFixed(3)}x trim, worst ${worst.toFixed(3)}${probe ? " (probe: never shipped here)" : eligible ? ": candidate" : ": no"}`);
   if (eligible) res.push([arm, g]);
 }
 res.sort((a, b) => a[1] - b[1]);
@@ -64,7 +69,7 @@ console.log(`RULE_CAND ${res.length ? res[0][0] : "none"}`);
   cand=$(awk '/^RULE_CAND/ { print $2 }' "$L" | tail -1)
 fi
 if [ -n "$cand" ] && [ "$cand" != none ]; then
-  tr=${cand#t}
+  tr=${cand#t} # the suite's FLASHMLA_MATRIX_TEST_TRIM name: tnopf -> nopf; wide, wlean as they are
   say "GPU suite, trim + $cand (FLASHMLA_MATRIX_TEST_TRIM=$tr), ${CASES:-100} random cases"
   FLASHMLA_MATRIX_TEST_TRIM=$tr FLASHMLA_GPU_CASES=${CASES:-100} FLASHMLA_GOLDEN=test/fixtures/golden timeout "${TIMEOUT_TEST:-40}" \
     node --test --test-reporter=tap build/test/gpu/webgpu-matrix.test.js > "$OUT/gpu-test.txt" 2>&1
