@@ -62,12 +62,15 @@ template <bool M1> struct Fmt {
 // the versions measured slower on the H200 have left the code (the round pipeline with and without L2 prefetch: bits
 // 0 and 3 clear; the integer dequantization: bit 4; the 2-CTA cluster: bit 6; session 8's per-round reload, bit 8, and
 // item-boundary overlap, bits 9-11: commit 6c7d876 has them), so bit 3 must be set and the note's mode numbers keep
-// their meaning. Diagnostics: bit 1 consumers skip every wgmma (producer-bound time), bit 2 the
-// producer skips the token loads (consumer-bound time).
+// their meaning. Measured in sessions 12-13 and not shipped, removed in session 14 (commit d39f109 has them; the note
+// has the measurements): bits 41-43 (the producer's gather loads with .L2::256B, and .L1::evict_last).
+// Diagnostics: bit 1 consumers skip every wgmma (producer-bound time), bit 2 the producer skips the token loads
+// (consumer-bound time).
 #ifndef MLA_SPARSE_SM90_MODE
 #define MLA_SPARSE_SM90_MODE 35461465432072
 #endif
 static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & (81 | 3840)), "bits 0, 4, 6 and 8-11 are gone and bit 3 is required");
+static_assert(!(MLA_SPARSE_SM90_MODE & 15393162788864), "bits 41-43 are gone");
 constexpr bool kNoMath = MLA_SPARSE_SM90_MODE & 2, kNoLoad = MLA_SPARSE_SM90_MODE & 4;
 // Bit 5 (measurement only): P as one bf16 (FlashMLA's rounding), no lo part: half the P V work, but sparse_mma.cu's
 // ladder found such weights over the element-wise bound on rare random cases.
@@ -212,22 +215,6 @@ static_assert((MLA_SPARSE_SM90_MODE & 2147483648) && !(MLA_SPARSE_SM90_MODE & 42
 #if MLA_SPARSE_SM90_MODE & (549755813888 | 1099511627776)
 static_assert(!(MLA_SPARSE_SM90_MODE & (65536 | 131072 | 134217728 | 268435456 | 1073741824)), "bits 39 / 40 are not for 16, 17, 27, 28 or 30");
 constexpr bool kEarlyPair = MLA_SPARSE_SM90_MODE & 549755813888, kEarlyOne = MLA_SPARSE_SM90_MODE & 1099511627776;
-#endif
-// Session 12, round 2 (issue #14): the probe slot (run_s12_h1c.sh) put the pair shapes at P / T 0.770 (no wgmma),
-// N / T 0.878 (no loads), C / T 0.821 (consumers alone): neither side alone takes T, and the gather costs 12 % when
-// the consumers run beside it, though issuing it earlier (16 / 36 / 39 / 40) bought nothing. FlashMLA's producer
-// gathers with an L2 prefetch-size hint (.L2::256B on the NoPE loads) and reaches the consumers-alone pace. Bit 41
-// (2199023255552, pair entries) / bit 42 (4398046511104, one-CTA entries): the 16-byte NoPE and RoPE loads of the
-// producer as `ld.global.nc.L2::256B.v4` (a miss fetches the whole 256-byte block of the row into L2, so a token's
-// row is fetched from DRAM in 3-4 blocks rather than as its 32-byte sectors are asked for); same instructions,
-// addresses, registers and L1 policy. Not with 2 (no loads). Bit 43 (8796093022208, with 41 and / or 42): the same
-// loads also `.L1::evict_last` (FlashMLA's hint for them; our lanes read a 64-byte piece in four 16-byte loads, so
-// the later three may hit what the first brought into L1).
-#if MLA_SPARSE_SM90_MODE & (2199023255552 | 4398046511104)
-static_assert(!(MLA_SPARSE_SM90_MODE & 4), "bits 41 / 42 change loads that bit 2 removes");
-constexpr bool kPf256Pair = MLA_SPARSE_SM90_MODE & 2199023255552, kPf256One = MLA_SPARSE_SM90_MODE & 4398046511104;
-#else
-static_assert(!(MLA_SPARSE_SM90_MODE & 8796093022208), "bit 43 comes with 41 or 42");
 #endif
 // Session 12, round 3 (the final call's worst shapes, MODEL1 h_q 128 at 0.72-0.74x: 8-16 tiles an item, and an item
 // boundary costs the consumers alone about 10 us, probe C of round 2). Bit 44 (17592186044416, every entry): warpgroup 0
@@ -520,20 +507,6 @@ struct Kernel {
     if constexpr (C2) stAsync(addr + pe.delta, v, pe.bar);
 #endif
   }
-  /** A 16-byte gather load of the producer: __ldg, or with bits 41 / 42 (this entry's) the L2 256-byte prefetch hint. */
-  static __device__ __forceinline__ uint4 ld16(const uint4* q) {
-#if MLA_SPARSE_SM90_MODE & (2199023255552 | 4398046511104)
-    if constexpr (C2 ? kPf256Pair : kPf256One) {
-      uint4 v;
-      if constexpr ((MLA_SPARSE_SM90_MODE & 8796093022208) != 0)
-        asm("ld.global.nc.L1::evict_last.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];\n" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(q));
-      else
-        asm("ld.global.nc.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];\n" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(q));
-      return v;
-    }
-#endif
-    return __ldg(q);
-  }
   /** Round rnd of a tile into d: the lane's NoPE share of token id, its scale, its RoPE chunk; an invalid id reads nothing. */
   static __device__ __forceinline__ void loadRound(const SparseMmaParams& p, TileRegs& d, Id id, int rnd, int k, int rot) {
     const Addr a = addrOf<M1>(p, id);
@@ -557,13 +530,13 @@ struct Kernel {
         }
 #else
 #pragma unroll
-        for (int c = 0; c < 4; ++c) d.nope[rnd][c] = ld16(reinterpret_cast<const uint4*>(tok + 64 * k) + ((c + rot) & 3));
+        for (int c = 0; c < 4; ++c) d.nope[rnd][c] = __ldg(reinterpret_cast<const uint4*>(tok + 64 * k) + ((c + rot) & 3));
 #endif
         if constexpr (M1 && kScaleAtLoad) d.sc[rnd] = ue8m0(__ldg(a.scl + k));
         else if constexpr (M1) d.sc[rnd] = __ldg(reinterpret_cast<const float*>(a.scl + (k & 4)));
         else d.sc[rnd] = __ldg(reinterpret_cast<const float*>(tok + 512) + (k >> 1));
       }
-      d.rope[rnd] = ld16(reinterpret_cast<const uint4*>(tok + F::kRope) + k);
+      d.rope[rnd] = __ldg(reinterpret_cast<const uint4*>(tok + F::kRope) + k);
     }
   }
   /** Round rnd of d, dequantized, into key tile kt (stage st): 16 tokens, rows 16 (r0 + rnd).., and their validity
