@@ -63,14 +63,15 @@ template <bool M1> struct Fmt {
 // 0 and 3 clear; the integer dequantization: bit 4; the 2-CTA cluster: bit 6; session 8's per-round reload, bit 8, and
 // item-boundary overlap, bits 9-11: commit 6c7d876 has them), so bit 3 must be set and the note's mode numbers keep
 // their meaning. Measured in sessions 12-13 and not shipped, removed in session 14 (commit d39f109 has them; the note
-// has the measurements): bits 41-43 (the producer's gather loads with .L2::256B, and .L1::evict_last).
+// has the measurements): bits 41-43 (the producer's gather loads with .L2::256B, and .L1::evict_last), 44, 46 and 47
+// (the next item's Q issued in the last tile, or before the epilogue by warpgroup 0 or 1).
 // Diagnostics: bit 1 consumers skip every wgmma (producer-bound time), bit 2 the producer skips the token loads
 // (consumer-bound time).
 #ifndef MLA_SPARSE_SM90_MODE
 #define MLA_SPARSE_SM90_MODE 35461465432072
 #endif
 static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & (81 | 3840)), "bits 0, 4, 6 and 8-11 are gone and bit 3 is required");
-static_assert(!(MLA_SPARSE_SM90_MODE & 15393162788864), "bits 41-43 are gone");
+static_assert(!(MLA_SPARSE_SM90_MODE & 244091581366272), "bits 41-44, 46 and 47 are gone");
 constexpr bool kNoMath = MLA_SPARSE_SM90_MODE & 2, kNoLoad = MLA_SPARSE_SM90_MODE & 4;
 // Bit 5 (measurement only): P as one bf16 (FlashMLA's rounding), no lo part: half the P V work, but sparse_mma.cu's
 // ladder found such weights over the element-wise bound on rare random cases.
@@ -216,12 +217,6 @@ static_assert((MLA_SPARSE_SM90_MODE & 2147483648) && !(MLA_SPARSE_SM90_MODE & 42
 static_assert(!(MLA_SPARSE_SM90_MODE & (65536 | 131072 | 134217728 | 268435456 | 1073741824)), "bits 39 / 40 are not for 16, 17, 27, 28 or 30");
 constexpr bool kEarlyPair = MLA_SPARSE_SM90_MODE & 549755813888, kEarlyOne = MLA_SPARSE_SM90_MODE & 1099511627776;
 #endif
-// Session 12, round 3 (the final call's worst shapes, MODEL1 h_q 128 at 0.72-0.74x: 8-16 tiles an item, and an item
-// boundary costs the consumers alone about 10 us, probe C of round 2). Bit 44 (17592186044416, every entry): warpgroup 0
-// issues the next request's Q (cp.async, its 128 threads, no wait) as soon as the last S of an item has completed (only
-// S reads Q), so the load runs under that tile's softmax, P V and the epilogue instead of after them; the next item
-// starts with warpgroup 0's cp.async.wait_all and proxy fence, warpgroup 1 only meets it at the Q barrier.
-constexpr bool kEarlyQ = (MLA_SPARSE_SM90_MODE & 17592186044416) != 0;
 // Session 12, round 4 (the library builds without -ftz or fast math): every exp2f of the softmax is ex2.approx.f32, which
 // ptxas expands to FSETP (x < -126?), a predicated FMUL by 0.5, MUFU.EX2 and a predicated squaring FMUL, so that
 // results in 2^-149..2^-126 come out subnormal; FlashMLA (fast math) issues the MUFU alone. Bit 45 (35184372088832, every
@@ -231,19 +226,6 @@ constexpr bool kEarlyQ = (MLA_SPARSE_SM90_MODE & 17592186044416) != 0;
 // is 0 instead of subnormal; docs/notes/cuda-sparse-decode.md ("Session 12, round 4") says why that stays below
 // the fp32 rounding of the row sums. The epilogue's log2f / expf (once a row) are unchanged.
 constexpr bool kEx2Ftz = (MLA_SPARSE_SM90_MODE & 35184372088832) != 0;
-// Session 13, round 2 (the item boundary still costs ours 8.6 us an item against FlashMLA's ~5, and bit 44's issue in
-// warpgroup 0's last tile was slower: it sits on the softmax's chain). Bit 46 (70368744177664, every entry): one
-// consumer warpgroup issues the next request's Q (cp.async, its 128 threads, no wait) when it leaves an item's tile
-// loop, before the epilogue, instead of after it: Q is free then (warpgroup 0's last S completed before its P-ready
-// arrival, which warpgroup 1 has passed), so the load's latency runs under the epilogue (row sums, lse, the output
-// stores); the next item starts with that warpgroup's cp.async.wait_all and proxy fence, then the Q barrier as
-// before. Not with 44. Measured in session 13 (call C): +0.52 % time over the 12 shapes, with 47 -0.39 %: not shipped.
-constexpr bool kQPreEpi = (MLA_SPARSE_SM90_MODE & 70368744177664) != 0;
-static_assert(!(kQPreEpi && kEarlyQ), "bit 46 is not for bit 44");
-// Bit 47 (140737488355328, with 46): warpgroup 1 issues (and waits for) that Q, in the time it waits for warpgroup 0's
-// output factors anyway; without 47, warpgroup 0 (128 threads either way: a rolled loop, 0 spills; 256 spill).
-static_assert(!(MLA_SPARSE_SM90_MODE & 140737488355328) || kQPreEpi, "bit 47 comes with 46");
-constexpr int kQPreW = (MLA_SPARSE_SM90_MODE & 140737488355328) ? 1 : 0;
 #if MLA_SPARSE_SM90_MODE & (4194304 | 8388608 | 16777216)
 constexpr bool kNoStore = MLA_SPARSE_SM90_MODE & 4194304, kNoConv = MLA_SPARSE_SM90_MODE & 8388608,
                kNoRemote = MLA_SPARSE_SM90_MODE & 16777216;
@@ -959,29 +941,15 @@ struct Kernel {
   }
 #endif
 
-  // Q rows m0.. of (batch, j) into qBase by cp.async from kThreads threads (tid 0..kThreads-1), not waited for.
-  template <int kThreads>
-  static __device__ __forceinline__ void issueQ(const SparseMmaParams& p, uint32_t qBase, int batch, int j, int m0, int tid) {
+  /** Q rows m0.. of (batch, j) into qBase by cp.async from the consumers' 256 threads (tid 0..255), waited for. */
+  static __device__ __forceinline__ void loadQ(const SparseMmaParams& p, uint32_t qBase, int batch, int j, int m0, int tid) {
     const __nv_bfloat16* q = static_cast<const __nv_bfloat16*>(p.q) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0) * F::kDQK;
     constexpr int kChunks = F::kDQK / 8; // 16-byte chunks a row
-    // (the same loop twice: only the pragma differs, and a shared lambda changes the shipped build's code)
-    if constexpr (kThreads == 128) { // bits 44 / 46 (issued with O live): a rolled loop, few registers
-#pragma unroll 1
-      for (int c = tid; c < kBM * kChunks; c += kThreads) {
-        const int r = c / kChunks, ch = c % kChunks;
-        const bool live = m0 + r < p.hQ;
-        cpAsync16(qBase + (ch >> 3) * kBox + sw128(r, (ch & 7) * 8), live ? q + static_cast<int64_t>(r) * F::kDQK + ch * 8 : p.q, live ? 16 : 0);
-      }
-    } else {
-      for (int c = tid; c < kBM * kChunks; c += kThreads) {
-        const int r = c / kChunks, ch = c % kChunks;
-        const bool live = m0 + r < p.hQ;
-        cpAsync16(qBase + (ch >> 3) * kBox + sw128(r, (ch & 7) * 8), live ? q + static_cast<int64_t>(r) * F::kDQK + ch * 8 : p.q, live ? 16 : 0);
-      }
+    for (int c = tid; c < kBM * kChunks; c += 256) {
+      const int r = c / kChunks, ch = c % kChunks;
+      const bool live = m0 + r < p.hQ;
+      cpAsync16(qBase + (ch >> 3) * kBox + sw128(r, (ch & 7) * 8), live ? q + static_cast<int64_t>(r) * F::kDQK + ch * 8 : p.q, live ? 16 : 0);
     }
-  }
-  static __device__ __forceinline__ void loadQ(const SparseMmaParams& p, uint32_t qBase, int batch, int j, int m0, int tid) {
-    issueQ<256>(p, qBase, batch, j, m0, tid);
     cpAsyncWaitAll();
     fenceProxyAsync();
   }
@@ -1016,26 +984,9 @@ struct Kernel {
     const int* meta = p.tileSchedulerMetadata + blockIdx.x * kMetaFields;
     const int beginReq = meta[kSparseMetaBeginReqIdx], endReq = meta[kSparseMetaEndReqIdx];
     uint32_t u = 0;
-    bool qEarly = false; // bit 44: warpgroup 0 issued this item's Q during the previous item's last tile
-    bool qPre = false;   // bit 46: both warpgroups issued this item's Q before the previous item's epilogue
     for (int batch = beginReq; batch <= endReq && batch < p.b; ++batch) {
       const Item it = itemOf(p, meta, batch, beginReq, endReq);
-      if (kQPreEpi && qPre) { // bit 46: this item's Q was issued before the previous item's epilogue
-        if constexpr (W == kQPreW) {
-          cpAsyncWaitAll();
-          fenceProxyAsync();
-        }
-      } else if (kEarlyQ && qEarly) {
-        if constexpr (W == 0) {
-          cpAsyncWaitAll();
-          fenceProxyAsync();
-        }
-      } else {
-        loadQ(p, qBase, batch, j, m0, tid);
-      }
-      // Bit 44: the next item's Q goes out in this item's last tile exactly when (both warpgroups compute it alike)
-      const bool qNext = kEarlyQ && it.nTiles > 0 && batch + 1 <= endReq && batch + 1 < p.b;
-      qEarly = qNext;
+      loadQ(p, qBase, batch, j, m0, tid);
       namedSync(4, 256); // Q landed (and the previous item's epilogue is over for both warpgroups)
 
 #if MLA_SPARSE_SM90_MODE & 1048576
@@ -1108,8 +1059,6 @@ struct Kernel {
           wgCommit();
           wgWait<0>();
           pinRegs<32>(s);
-          if constexpr (kEarlyQ)
-            if (qNext && t + 1 == it.nTiles) issueQ<128>(p, qBase, batch + 1, j, m0, wt); // S has read Q for the last time
           // Mask by validity, scale to base 2, row maxima over the quad.
           float rmA = -INFINITY, rmB = -INFINITY;
 #pragma unroll
@@ -1244,11 +1193,6 @@ struct Kernel {
       }
 
       // Epilogue: warpgroup 0 computes each row's lse and output factor; both write their columns.
-      if constexpr (kQPreEpi) { // bit 46: the next request's Q first (no S reads Q any more in this item)
-        qPre = batch + 1 <= endReq && batch + 1 < p.b;
-        if constexpr (W == kQPreW)
-          if (qPre) issueQ<128>(p, qBase, batch + 1, j, m0, wt);
-      }
       const int hA = m0 + rA, hB = m0 + rB;
       if constexpr (W == 0) {
         lA = quadSum(lA);
