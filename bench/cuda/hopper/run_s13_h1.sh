@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Record of session 13 call A: sparse_sm90.cu bits 41-44 no longer exist (removed in session 14; commit d39f109 has them).
 # Session 13's first sparse slot (prepared by session 12's h1; docs/notes/cuda-sparse-decode.md, "Next session's
 # sparse slot, h1: the gather's hints, the next item's Q early, and the MODEL1 h_q 128 item probe"). run_s12_h1d.sh made
 # to fit <= 90 s warm: no kernel build on the host (dist/cuda = the merged tree's shipped kernels, everything prebuilt),

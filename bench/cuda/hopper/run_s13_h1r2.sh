@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Record of session 13 call C: sparse_sm90.cu bits 46 and 47 no longer exist (removed in session 14; commit d39f109 has them).
 # Session 13, round 2, sparse slot (helper s13-h1; docs/notes/cuda-sparse-decode.md, "Session 13, round 2, helper h1:
 # the next item's Q before the epilogue"). run_s13_h1.sh's frame, <= 90 s warm, nothing built on the host. GPU host,
 # the merged tree's root, .gpu-host entered, dist/cuda = the shipped kernels (sparse_sm90 70b532da = 35461465432072),

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# Record (used in session 13 call A through sparse_sm90_pick_s13.py): sparse_sm90.cu bits 41-43 and run_s12_h1d.sh no longer exist (session 14).
 """Ship decision of session 12 round 2's sparse slot (run_s12_h1d.sh; docs/notes/cuda-sparse-decode.md, "Session 12,
 round 2, helper h1").
 

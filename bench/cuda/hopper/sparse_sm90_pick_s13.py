@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# Record of session 13 call A: sparse_sm90.cu bits 41-44 no longer exist (removed in session 14; commit d39f109 has them).
 """Ship decision of session 13's first sparse slot (run_s13_h1.sh; docs/notes/cuda-sparse-decode.md, "Next session's
 sparse slot, h1").
 

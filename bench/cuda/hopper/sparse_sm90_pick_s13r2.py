@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# Record of session 13 call C: sparse_sm90.cu bits 46 and 47 no longer exist (removed in session 14; commit d39f109 has them).
 """Ship decision of session 13's round-2 sparse slot (run_s13_h1r2.sh; docs/notes/cuda-sparse-decode.md, "Session 13,
 round 2, helper h1").
 

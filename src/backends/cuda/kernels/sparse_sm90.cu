@@ -62,12 +62,16 @@ template <bool M1> struct Fmt {
 // the versions measured slower on the H200 have left the code (the round pipeline with and without L2 prefetch: bits
 // 0 and 3 clear; the integer dequantization: bit 4; the 2-CTA cluster: bit 6; session 8's per-round reload, bit 8, and
 // item-boundary overlap, bits 9-11: commit 6c7d876 has them), so bit 3 must be set and the note's mode numbers keep
-// their meaning. Diagnostics: bit 1 consumers skip every wgmma (producer-bound time), bit 2 the
-// producer skips the token loads (consumer-bound time).
+// their meaning. Measured in sessions 12-13 and not shipped, removed in session 14 (commit d39f109 has them; the note
+// has the measurements): bits 41-43 (the producer's gather loads with .L2::256B, and .L1::evict_last), 44, 46 and 47
+// (the next item's Q issued in the last tile, or before the epilogue by warpgroup 0 or 1).
+// Diagnostics: bit 1 consumers skip every wgmma (producer-bound time), bit 2 the producer skips the token loads
+// (consumer-bound time).
 #ifndef MLA_SPARSE_SM90_MODE
 #define MLA_SPARSE_SM90_MODE 35461465432072
 #endif
 static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & (81 | 3840)), "bits 0, 4, 6 and 8-11 are gone and bit 3 is required");
+static_assert(!(MLA_SPARSE_SM90_MODE & 244091581366272), "bits 41-44, 46 and 47 are gone");
 constexpr bool kNoMath = MLA_SPARSE_SM90_MODE & 2, kNoLoad = MLA_SPARSE_SM90_MODE & 4;
 // Bit 5 (measurement only): P as one bf16 (FlashMLA's rounding), no lo part: half the P V work, but sparse_mma.cu's
 // ladder found such weights over the element-wise bound on rare random cases.
@@ -213,28 +217,6 @@ static_assert((MLA_SPARSE_SM90_MODE & 2147483648) && !(MLA_SPARSE_SM90_MODE & 42
 static_assert(!(MLA_SPARSE_SM90_MODE & (65536 | 131072 | 134217728 | 268435456 | 1073741824)), "bits 39 / 40 are not for 16, 17, 27, 28 or 30");
 constexpr bool kEarlyPair = MLA_SPARSE_SM90_MODE & 549755813888, kEarlyOne = MLA_SPARSE_SM90_MODE & 1099511627776;
 #endif
-// Session 12, round 2 (issue #14): the probe slot (run_s12_h1c.sh) put the pair shapes at P / T 0.770 (no wgmma),
-// N / T 0.878 (no loads), C / T 0.821 (consumers alone): neither side alone takes T, and the gather costs 12 % when
-// the consumers run beside it, though issuing it earlier (16 / 36 / 39 / 40) bought nothing. FlashMLA's producer
-// gathers with an L2 prefetch-size hint (.L2::256B on the NoPE loads) and reaches the consumers-alone pace. Bit 41
-// (2199023255552, pair entries) / bit 42 (4398046511104, one-CTA entries): the 16-byte NoPE and RoPE loads of the
-// producer as `ld.global.nc.L2::256B.v4` (a miss fetches the whole 256-byte block of the row into L2, so a token's
-// row is fetched from DRAM in 3-4 blocks rather than as its 32-byte sectors are asked for); same instructions,
-// addresses, registers and L1 policy. Not with 2 (no loads). Bit 43 (8796093022208, with 41 and / or 42): the same
-// loads also `.L1::evict_last` (FlashMLA's hint for them; our lanes read a 64-byte piece in four 16-byte loads, so
-// the later three may hit what the first brought into L1).
-#if MLA_SPARSE_SM90_MODE & (2199023255552 | 4398046511104)
-static_assert(!(MLA_SPARSE_SM90_MODE & 4), "bits 41 / 42 change loads that bit 2 removes");
-constexpr bool kPf256Pair = MLA_SPARSE_SM90_MODE & 2199023255552, kPf256One = MLA_SPARSE_SM90_MODE & 4398046511104;
-#else
-static_assert(!(MLA_SPARSE_SM90_MODE & 8796093022208), "bit 43 comes with 41 or 42");
-#endif
-// Session 12, round 3 (the final call's worst shapes, MODEL1 h_q 128 at 0.72-0.74x: 8-16 tiles an item, and an item
-// boundary costs the consumers alone about 10 us, probe C of round 2). Bit 44 (17592186044416, every entry): warpgroup 0
-// issues the next request's Q (cp.async, its 128 threads, no wait) as soon as the last S of an item has completed (only
-// S reads Q), so the load runs under that tile's softmax, P V and the epilogue instead of after them; the next item
-// starts with warpgroup 0's cp.async.wait_all and proxy fence, warpgroup 1 only meets it at the Q barrier.
-constexpr bool kEarlyQ = (MLA_SPARSE_SM90_MODE & 17592186044416) != 0;
 // Session 12, round 4 (the library builds without -ftz or fast math): every exp2f of the softmax is ex2.approx.f32, which
 // ptxas expands to FSETP (x < -126?), a predicated FMUL by 0.5, MUFU.EX2 and a predicated squaring FMUL, so that
 // results in 2^-149..2^-126 come out subnormal; FlashMLA (fast math) issues the MUFU alone. Bit 45 (35184372088832, every
@@ -244,19 +226,6 @@ constexpr bool kEarlyQ = (MLA_SPARSE_SM90_MODE & 17592186044416) != 0;
 // is 0 instead of subnormal; docs/notes/cuda-sparse-decode.md ("Session 12, round 4") says why that stays below
 // the fp32 rounding of the row sums. The epilogue's log2f / expf (once a row) are unchanged.
 constexpr bool kEx2Ftz = (MLA_SPARSE_SM90_MODE & 35184372088832) != 0;
-// Session 13, round 2 (the item boundary still costs ours 8.6 us an item against FlashMLA's ~5, and bit 44's issue in
-// warpgroup 0's last tile was slower: it sits on the softmax's chain). Bit 46 (70368744177664, every entry): one
-// consumer warpgroup issues the next request's Q (cp.async, its 128 threads, no wait) when it leaves an item's tile
-// loop, before the epilogue, instead of after it: Q is free then (warpgroup 0's last S completed before its P-ready
-// arrival, which warpgroup 1 has passed), so the load's latency runs under the epilogue (row sums, lse, the output
-// stores); the next item starts with that warpgroup's cp.async.wait_all and proxy fence, then the Q barrier as
-// before. Not with 44. Measured in session 13 (call C): +0.52 % time over the 12 shapes, with 47 -0.39 %: not shipped.
-constexpr bool kQPreEpi = (MLA_SPARSE_SM90_MODE & 70368744177664) != 0;
-static_assert(!(kQPreEpi && kEarlyQ), "bit 46 is not for bit 44");
-// Bit 47 (140737488355328, with 46): warpgroup 1 issues (and waits for) that Q, in the time it waits for warpgroup 0's
-// output factors anyway; without 47, warpgroup 0 (128 threads either way: a rolled loop, 0 spills; 256 spill).
-static_assert(!(MLA_SPARSE_SM90_MODE & 140737488355328) || kQPreEpi, "bit 47 comes with 46");
-constexpr int kQPreW = (MLA_SPARSE_SM90_MODE & 140737488355328) ? 1 : 0;
 #if MLA_SPARSE_SM90_MODE & (4194304 | 8388608 | 16777216)
 constexpr bool kNoStore = MLA_SPARSE_SM90_MODE & 4194304, kNoConv = MLA_SPARSE_SM90_MODE & 8388608,
                kNoRemote = MLA_SPARSE_SM90_MODE & 16777216;
@@ -520,20 +489,6 @@ struct Kernel {
     if constexpr (C2) stAsync(addr + pe.delta, v, pe.bar);
 #endif
   }
-  /** A 16-byte gather load of the producer: __ldg, or with bits 41 / 42 (this entry's) the L2 256-byte prefetch hint. */
-  static __device__ __forceinline__ uint4 ld16(const uint4* q) {
-#if MLA_SPARSE_SM90_MODE & (2199023255552 | 4398046511104)
-    if constexpr (C2 ? kPf256Pair : kPf256One) {
-      uint4 v;
-      if constexpr ((MLA_SPARSE_SM90_MODE & 8796093022208) != 0)
-        asm("ld.global.nc.L1::evict_last.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];\n" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(q));
-      else
-        asm("ld.global.nc.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];\n" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(q));
-      return v;
-    }
-#endif
-    return __ldg(q);
-  }
   /** Round rnd of a tile into d: the lane's NoPE share of token id, its scale, its RoPE chunk; an invalid id reads nothing. */
   static __device__ __forceinline__ void loadRound(const SparseMmaParams& p, TileRegs& d, Id id, int rnd, int k, int rot) {
     const Addr a = addrOf<M1>(p, id);
@@ -557,13 +512,13 @@ struct Kernel {
         }
 #else
 #pragma unroll
-        for (int c = 0; c < 4; ++c) d.nope[rnd][c] = ld16(reinterpret_cast<const uint4*>(tok + 64 * k) + ((c + rot) & 3));
+        for (int c = 0; c < 4; ++c) d.nope[rnd][c] = __ldg(reinterpret_cast<const uint4*>(tok + 64 * k) + ((c + rot) & 3));
 #endif
         if constexpr (M1 && kScaleAtLoad) d.sc[rnd] = ue8m0(__ldg(a.scl + k));
         else if constexpr (M1) d.sc[rnd] = __ldg(reinterpret_cast<const float*>(a.scl + (k & 4)));
         else d.sc[rnd] = __ldg(reinterpret_cast<const float*>(tok + 512) + (k >> 1));
       }
-      d.rope[rnd] = ld16(reinterpret_cast<const uint4*>(tok + F::kRope) + k);
+      d.rope[rnd] = __ldg(reinterpret_cast<const uint4*>(tok + F::kRope) + k);
     }
   }
   /** Round rnd of d, dequantized, into key tile kt (stage st): 16 tokens, rows 16 (r0 + rnd).., and their validity
@@ -986,29 +941,15 @@ struct Kernel {
   }
 #endif
 
-  // Q rows m0.. of (batch, j) into qBase by cp.async from kThreads threads (tid 0..kThreads-1), not waited for.
-  template <int kThreads>
-  static __device__ __forceinline__ void issueQ(const SparseMmaParams& p, uint32_t qBase, int batch, int j, int m0, int tid) {
+  /** Q rows m0.. of (batch, j) into qBase by cp.async from the consumers' 256 threads (tid 0..255), waited for. */
+  static __device__ __forceinline__ void loadQ(const SparseMmaParams& p, uint32_t qBase, int batch, int j, int m0, int tid) {
     const __nv_bfloat16* q = static_cast<const __nv_bfloat16*>(p.q) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0) * F::kDQK;
     constexpr int kChunks = F::kDQK / 8; // 16-byte chunks a row
-    // (the same loop twice: only the pragma differs, and a shared lambda changes the shipped build's code)
-    if constexpr (kThreads == 128) { // bits 44 / 46 (issued with O live): a rolled loop, few registers
-#pragma unroll 1
-      for (int c = tid; c < kBM * kChunks; c += kThreads) {
-        const int r = c / kChunks, ch = c % kChunks;
-        const bool live = m0 + r < p.hQ;
-        cpAsync16(qBase + (ch >> 3) * kBox + sw128(r, (ch & 7) * 8), live ? q + static_cast<int64_t>(r) * F::kDQK + ch * 8 : p.q, live ? 16 : 0);
-      }
-    } else {
-      for (int c = tid; c < kBM * kChunks; c += kThreads) {
-        const int r = c / kChunks, ch = c % kChunks;
-        const bool live = m0 + r < p.hQ;
-        cpAsync16(qBase + (ch >> 3) * kBox + sw128(r, (ch & 7) * 8), live ? q + static_cast<int64_t>(r) * F::kDQK + ch * 8 : p.q, live ? 16 : 0);
-      }
+    for (int c = tid; c < kBM * kChunks; c += 256) {
+      const int r = c / kChunks, ch = c % kChunks;
+      const bool live = m0 + r < p.hQ;
+      cpAsync16(qBase + (ch >> 3) * kBox + sw128(r, (ch & 7) * 8), live ? q + static_cast<int64_t>(r) * F::kDQK + ch * 8 : p.q, live ? 16 : 0);
     }
-  }
-  static __device__ __forceinline__ void loadQ(const SparseMmaParams& p, uint32_t qBase, int batch, int j, int m0, int tid) {
-    issueQ<256>(p, qBase, batch, j, m0, tid);
     cpAsyncWaitAll();
     fenceProxyAsync();
   }
@@ -1043,26 +984,9 @@ struct Kernel {
     const int* meta = p.tileSchedulerMetadata + blockIdx.x * kMetaFields;
     const int beginReq = meta[kSparseMetaBeginReqIdx], endReq = meta[kSparseMetaEndReqIdx];
     uint32_t u = 0;
-    bool qEarly = false; // bit 44: warpgroup 0 issued this item's Q during the previous item's last tile
-    bool qPre = false;   // bit 46: both warpgroups issued this item's Q before the previous item's epilogue
     for (int batch = beginReq; batch <= endReq && batch < p.b; ++batch) {
       const Item it = itemOf(p, meta, batch, beginReq, endReq);
-      if (kQPreEpi && qPre) { // bit 46: this item's Q was issued before the previous item's epilogue
-        if constexpr (W == kQPreW) {
-          cpAsyncWaitAll();
-          fenceProxyAsync();
-        }
-      } else if (kEarlyQ && qEarly) {
-        if constexpr (W == 0) {
-          cpAsyncWaitAll();
-          fenceProxyAsync();
-        }
-      } else {
-        loadQ(p, qBase, batch, j, m0, tid);
-      }
-      // Bit 44: the next item's Q goes out in this item's last tile exactly when (both warpgroups compute it alike)
-      const bool qNext = kEarlyQ && it.nTiles > 0 && batch + 1 <= endReq && batch + 1 < p.b;
-      qEarly = qNext;
+      loadQ(p, qBase, batch, j, m0, tid);
       namedSync(4, 256); // Q landed (and the previous item's epilogue is over for both warpgroups)
 
 #if MLA_SPARSE_SM90_MODE & 1048576
@@ -1135,8 +1059,6 @@ struct Kernel {
           wgCommit();
           wgWait<0>();
           pinRegs<32>(s);
-          if constexpr (kEarlyQ)
-            if (qNext && t + 1 == it.nTiles) issueQ<128>(p, qBase, batch + 1, j, m0, wt); // S has read Q for the last time
           // Mask by validity, scale to base 2, row maxima over the quad.
           float rmA = -INFINITY, rmB = -INFINITY;
 #pragma unroll
@@ -1271,11 +1193,6 @@ struct Kernel {
       }
 
       // Epilogue: warpgroup 0 computes each row's lse and output factor; both write their columns.
-      if constexpr (kQPreEpi) { // bit 46: the next request's Q first (no S reads Q any more in this item)
-        qPre = batch + 1 <= endReq && batch + 1 < p.b;
-        if constexpr (W == kQPreW)
-          if (qPre) issueQ<128>(p, qBase, batch + 1, j, m0, wt);
-      }
       const int hA = m0 + rA, hB = m0 + rB;
       if constexpr (W == 0) {
         lA = quadSum(lA);
