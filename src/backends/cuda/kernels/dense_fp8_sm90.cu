@@ -79,8 +79,7 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 //   8: threads with tq >= 2 load their two 16-byte halves in swapped order instead of swapping 8 registers a group
 //      (32 fewer selects a tile, 2-way bank conflicts on the 8 NoPE loads).
 //  16: setmaxnreg 24 / 240 (producer / consumers) instead of 40 / 232: the control for bit 4, which needs it.
-//  32: measurement only, WRONG RESULTS: no dequantization (the raw words, and each shifted by 8, stand in for the
-//      bf16 pairs; no NaN or scale checks), to weigh the consumers' conversion work against the rest of a tile.
+//  32: (measurement only: no dequantization; measured in session 9, removed in session 14.)
 //  64 and up: the alternating-tile design (see DenseFp8Alt); 32768 the rows dispatch (the entries). Bits 65536 ..
 //      67108864 were the converter-fed design (DenseFp8Cv) and its probes: dropped after session 12's probe (its
 //      consumers alone took 2.15 us a tile, docs/notes/cuda-dense-fp8.md) and removed; the last commit with it is 431fcc5.
@@ -90,13 +89,12 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 #endif
 static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & ~4294967295LL), "MLA_DENSE_FP8_VAR: bits 1 .. 2147483648 only (bits 4294967296 .. 1099511627776 were removed in session 14, last at 2fc111a)");
 static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 134152192LL), "MLA_DENSE_FP8_VAR: bits 65536 .. 67108864 (the converter-fed design) were removed (last at 431fcc5)");
-static_assert(!(MLA_DENSE_FP8_VAR & 536870912), "MLA_DENSE_FP8_VAR: bit 536870912 (one softmax barrier) was removed in session 14 (last at 2fc111a)");
+static_assert(!(MLA_DENSE_FP8_VAR & (32 | 128 | 256 | 536870912)), "MLA_DENSE_FP8_VAR: bits 32, 128, 256 and 536870912 were removed in session 14 (last at 2fc111a)");
 [[maybe_unused]] constexpr bool kOwnP = MLA_DENSE_FP8_VAR & 1;
 [[maybe_unused]] constexpr bool kTwoSlots16 = (MLA_DENSE_FP8_VAR & 2) || kOwnP;
 [[maybe_unused]] constexpr bool kScoresFirst = MLA_DENSE_FP8_VAR & 4;
 [[maybe_unused]] constexpr bool kLoadSwap = MLA_DENSE_FP8_VAR & 8;
 [[maybe_unused]] constexpr bool kRegs240 = (MLA_DENSE_FP8_VAR & 16) || kScoresFirst;
-[[maybe_unused]] constexpr bool kNoDequant = MLA_DENSE_FP8_VAR & 32;
 
 template <int NR> struct Layout {
   static constexpr int RAW_SLOTS = NR == 16 && !kTwoSlots16 ? 3 : 2;
@@ -380,7 +378,6 @@ struct DenseFp8 {
               nope[tk][gi][0] = swapHalves ? y : x;
               nope[tk][gi][1] = swapHalves ? x : y;
             }
-            if (kNoDequant) continue;
             const uint32_t sb = gi == 0 ? scRaw[tk].x : scRaw[tk].y;
             const uint32_t ex = (sb >> 23) & 0xffu;
             uint32_t nanAcc = 0;
@@ -392,18 +389,7 @@ struct DenseFp8 {
             }
             fast = fast && (sb & 0x007fffffu) == 0 && ex >= 1 && ex <= 134 && (nanAcc & 0x80808080u) == 0;
           }
-        if (kNoDequant) { // measurement only (wrong results): one shift a pair in place of the checks and the conversion
-#pragma unroll
-          for (int tk = 0; tk < 2; ++tk)
-#pragma unroll
-            for (int gi = 0; gi < 2; ++gi)
-#pragma unroll
-              for (int h = 0; h < 2; ++h) {
-                const uint32_t w4[4] = {nope[tk][gi][h].x, nope[tk][gi][h].y, nope[tk][gi][h].z, nope[tk][gi][h].w};
-#pragma unroll
-                for (int k = 0; k < 4; ++k) d[tk][gi][8 * h + 2 * k] = w4[k], d[tk][gi][8 * h + 2 * k + 1] = w4[k] >> 8;
-              }
-        } else if (__all_sync(0xffffffffu, fast)) {
+        if (__all_sync(0xffffffffu, fast)) {
 #pragma unroll
           for (int tk = 0; tk < 2; ++tk)
 #pragma unroll
@@ -686,21 +672,19 @@ struct DenseFp8 {
 // into the same accumulators; O^T is 128 registers either way. At the item's end the two warpgroups merge as
 // decode_sm90.cu's (split stores: each warpgroup stores four slices, 8 consecutive columns a row: one 16-byte store).
 [[maybe_unused]] constexpr bool kAlt = MLA_DENSE_FP8_VAR & 64;
-// Bits 128 / 256 (with 64): each wgmma group of the O^T / S^T product is waited before the next one's operand is
-// built (no double buffering: fewer registers, no overlap of the dequantization with the tensor cores).
-[[maybe_unused]] constexpr bool kAltSerialO = MLA_DENSE_FP8_VAR & 128;
-[[maybe_unused]] constexpr bool kAltSerialS = MLA_DENSE_FP8_VAR & 256;
 // Bit 512 (with 64): on fast tiles V and P are f16 instead of bf16 (e4m3 * 2^-8 by the same bit trick, times the f16 of
 // scale * 2^8: exact for power-of-two scales 2^-15 .. 2^7; P rounded to f16, 2^-11 relative, so no lo part): one O^T
 // wgmma per slice and k-step instead of two. Tiles outside that scale range take the exact path (bf16, P hi + lo).
 [[maybe_unused]] constexpr bool kAltF16 = MLA_DENSE_FP8_VAR & 512;
-// Bit 1024 (with 64): bits 128 and 256 at 32 rows only (where the double-buffered operands cost spills).
+// Bit 1024 (with 64): at 32 rows only (where the double-buffered operands cost spills), each wgmma group of the O^T and
+// S^T products is waited before the next one's operand is built (no double buffering: fewer registers, no overlap of
+// the dequantization with the tensor cores). (Bits 128 / 256, the same at 16 rows too: removed in session 14.)
 [[maybe_unused]] constexpr bool kAltSerial32 = MLA_DENSE_FP8_VAR & 1024;
 // Bit 2048 (with 64): register relief at 32 rows: the running maxima live in shared memory (they are the same in a
 // column's 8 gq lanes; double-buffered by the warpgroup's tile parity) and the softmax addresses shared memory with
 // 32-bit addresses (8 + 3 registers fewer in the loop).
 [[maybe_unused]] constexpr bool kAltMaxSmem = MLA_DENSE_FP8_VAR & 2048;
-// Bit 4096 (with 64): bit 128 at 32 rows only (O^T groups serial, S^T groups double-buffered): with bit 2048, the
+// Bit 4096 (with 64): serial O^T groups at 32 rows only (S^T groups double-buffered): with bit 2048, the
 // 32-row build that needs no spills and keeps the S^T overlap (round 1: serial O^T groups cost nothing, serial S^T
 // groups 4 %).
 [[maybe_unused]] constexpr bool kAltSerialO32 = MLA_DENSE_FP8_VAR & 4096;
@@ -875,7 +859,7 @@ struct DenseFp8Alt {
   // 8 registers too many).
   static constexpr bool SPF = NR == 16 || kAltSpf32; // (bit 268435456: at 32 rows too)
   static constexpr bool MSH = kAltMaxSmem && NR == 32;
-  static constexpr bool SER_S = kAltSerialS || (NR == 32 && kAltSerial32), SER_O = kAltSerialO || (NR == 32 && (kAltSerial32 || kAltSerialO32));
+  static constexpr bool SER_S = NR == 32 && kAltSerial32, SER_O = NR == 32 && (kAltSerial32 || kAltSerialO32);
 
 #ifdef MLA_SM90A
   // S^T of one tile into sAcc (issued, committed; the caller waits). EXACT: the cvt path, each group waited.
