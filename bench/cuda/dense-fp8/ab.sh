@@ -3,8 +3,7 @@
 # docs/notes/cuda-dense-fp8.md, "Variants") against the shipped build, on the GPU host: from the repository root with
 # .gpu-host/enter.sh sourced, dist/cuda in place (the shipped fatbins) and build/ holding the tsc output.
 #   OUT=$OUT bash bench/cuda/dense-fp8/ab.sh [VARS]           (VARS default "0"; ~60-80 s)
-#     MEASURE (default none; "32" = the lockstep design's no-dequantization probe): measurement-only builds (wrong
-#     results by design), timed without the checks.
+#     MEASURE (default none): measurement-only builds (wrong results by design), timed without the checks.
 #   bash bench/cuda/dense-fp8/ab.sh --build DIR [VARS]       (only the fatbins, the shipped bits and VARS, into DIR; nvcc)
 # A variant's fatbin is $HB/dense_fp8_sm90_vN.fatbin when there (prebuilt, HB default .devstage/hb), else nvcc builds
 # it here with scripts/build-kernels.mjs's flags (warnings as errors, no spills).

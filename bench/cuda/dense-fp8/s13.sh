@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Historical (session 14): bits 8589934592, 17179869184, 34359738368 and 68719476736 no longer exist in dense_fp8_sm90.cu; a record of call A.
 # Session 13's first dense FP8 slot (prebuilt by helper s12-h3, round 3; <= 90 s warm: ~35-40 s expected, <= 70 s if
 # racecheck times out): the item's merge through the warpgroups' held last raw slots (bit 8589934592;
 # docs/notes/cuda-dense-fp8.md, "Session 12, round 3b") against the shipped v2550171200. From the merged tree's root on

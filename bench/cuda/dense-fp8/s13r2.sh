@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Historical (session 14): the probe bits 137438953472 .. 1099511627776 and 68719476736 no longer exist in dense_fp8_sm90.cu; a record of call C.
 # Session 13, round 2 dense FP8 slot (helper s13-h3; <= 90 s warm, ~45-55 s expected): what limits the 16- and 32-row
 # items (six measurement-only probes that drop one part of a tile's chain each, timed against the shipped v2550171200),
 # and the ftz exponentials (v71269647936, +1.1 % in call A) again as the one ship candidate, under a racecheck rule that

@@ -15,7 +15,7 @@
 //   ./harness_gap abb b s_k h_q s_q          AB_KERNELS, short interleaved bursts (ROUNDS 8 x BURST 10 after IDLE_MS 150)
 //   ./harness_gap b2bn b s_k h_q s_q n name  one warm launch, 500 ms idle, n launches back to back (for ncu
 //                                            --launch-skip k --launch-count 1: k = 1 is the first after idle)
-// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), sa, satr (kVarStAsync: session 12), sa8, sa8tr (+ kVarStSpread), sas (+ kVarStShort), sf, sftr (lib + kVarStF32: session 12 round 2), ftz, ftzf (lib + kVarEx2Ftz, + kVarFoldScale: round 3), pa, patr (lib + kVarPAReg: session 13 round 2), x798 (the library's bits before session 12; since then lib = sa8), nar (decode_sm90.cu, <= 32 rows), narftz (nar + kNVarEx2Ftz: round 4); "+f" / "+wf": combine.cu's combine / combineWarps with FTZ (round 4); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
+// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), sa, satr (kVarStAsync: session 12), sa8, sa8tr (+ kVarStSpread), sas (+ kVarStShort), sf, sftr (lib + kVarStF32: session 12 round 2), ftz, ftzf (lib + kVarEx2Ftz, + kVarFoldScale: round 3), pa, patr (lib + kVarPAReg: session 13 round 2), x798 (the library's bits before session 12; since then lib = sa8), nar (decode_sm90.cu, <= 32 rows); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
 // row) instead of combine; a suffix @c2 / @c4 launches the row tiles of a part as one cluster (placement only).
 // check takes f16 cases too where the kernel has an f16 entry (lib, lib+w, qe, qe+w).
 #define MLA_SM90W_TRACE 1
@@ -74,34 +74,8 @@ MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_g798, __nv_bfloat16, false, 798)
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16_g798, __half, false, 798)
 // combineWarps with two splits' partials ahead instead of four (fewer registers, more warps an SM): "+w2"
 extern "C" __global__ void __launch_bounds__(256, 3) mla_combine_warps2_bf16(const MlaParams p) { mla::combineWarps<__nv_bfloat16, 2>(p); }
-// Session 12 round 4 (h2): decode_sm90.cu's library bits + kNVarEx2Ftz ("narftz": the narrow kernel's exponentials
-// as the ftz MUFU alone), both dtypes and both row counts, launched as the library's narrow entries are.
-#define MLA_SM90N_FTZ(T, TN, NR)                                                                                              \
-  extern "C" __global__ void __launch_bounds__(mla::sm90::threadsOf<2>(), 1)                                                  \
-      mla_decode_sm90_gftz_##TN##_n##NR(const MlaParams p, const __grid_constant__ CUtensorMap tm) {                         \
-    mla::sm90::DecodeT<T, NR, 2, 2, mla::sm90::kNLibVar | mla::sm90::kNVarEx2Ftz>::run(p, &tm);                               \
-  }
-MLA_SM90N_FTZ(__nv_bfloat16, bf16, 16)
-MLA_SM90N_FTZ(__nv_bfloat16, bf16, 32)
-MLA_SM90N_FTZ(__half, f16, 16)
-MLA_SM90N_FTZ(__half, f16, 32)
-#undef MLA_SM90N_FTZ
-// combine.cu with FTZ (splitExp: the split weights and the lse's terms as the ftz MUFU alone): the CTA combine, as
-// combine() with combineRow<T, true> ("+f"; the library's at b = 1), and combineWarps<T, kRowSplits, true> ("+wf").
-template <typename T>
-__device__ void combineFtzCta(const MlaParams& p) {
-  __shared__ float4 part[mla::kCombineMaxWarps][32];
-  mla::pdlWait();
-  mla::pdlLaunchDependents();
-  const int batch = blockIdx.x;
-  if (p.numSplits[batch + 1] - p.numSplits[batch] <= 1) return;
-  const int r0 = blockIdx.y * p.combineRows, r1 = min(r0 + p.combineRows, p.sQ * p.hQ);
-  for (int r = r0; r < r1; ++r) mla::combineRow<T, true>(p, batch, r, blockIdx.z, part);
-}
-extern "C" __global__ void __launch_bounds__(256, 3) mla_combine_ftz_bf16(const MlaParams p) { combineFtzCta<__nv_bfloat16>(p); }
-extern "C" __global__ void __launch_bounds__(256, 3) mla_combine_ftz_f16(const MlaParams p) { combineFtzCta<__half>(p); }
-extern "C" __global__ void __launch_bounds__(256, 2) mla_combine_warps_ftz_bf16(const MlaParams p) { mla::combineWarps<__nv_bfloat16, mla::kRowSplits, true>(p); }
-extern "C" __global__ void __launch_bounds__(256, 2) mla_combine_warps_ftz_f16(const MlaParams p) { mla::combineWarps<__half, mla::kRowSplits, true>(p); }
+// Session 12 round 4's narftz (decode_sm90.cu + kNVarEx2Ftz) and "+f" / "+wf" (combine.cu with FTZ) were measured
+// in session 13's call A (0.971x / 0.975x at b 128 s_k 8192) and removed in session 14 with their kernel bits.
 
 using namespace mla;
 #include "harness_common.cuh"
@@ -113,8 +87,6 @@ struct KSpec {
   int cluster = 1;
   int warps = 0;       // "+w" (4) / "+w2" (2): combine.cu's combineWarps (one warp a row, that many splits ahead)
   bool narrow = false; // "nar": decode_sm90.cu's library entries (<= 32 rows), not the wide kernel
-  bool narFtz = false; // "narftz": decode_sm90.cu's library bits + kNVarEx2Ftz (narrow too)
-  bool combFtz = false; // "+f" / "+wf": combine.cu's combine / combineWarps with FTZ (splitExp)
 };
 
 static bool kspecOf(const std::string& full, KSpec& k) {
@@ -127,14 +99,11 @@ static bool kspecOf(const std::string& full, KSpec& k) {
     const std::string w = n.substr(plus + 1);
     if (w == "w") k.warps = 4;
     else if (w == "w2") k.warps = 2;
-    else if (w == "wf") k.warps = 4, k.combFtz = true;
-    else if (w == "f") k.combFtz = true;
     else return false;
     n = n.substr(0, plus);
   }
   if (n == "lib") { k.fn = mla_decode_sm90w_bf16; k.fn16 = mla_decode_sm90w_f16; }
   else if (n == "nar") { k.narrow = true; k.fn = mla_decode_sm90w_bf16; k.fn16 = mla_decode_sm90w_f16; } // fn unused: launchK picks decode_sm90's
-  else if (n == "narftz") { k.narrow = k.narFtz = true; k.fn = mla_decode_sm90w_bf16; k.fn16 = mla_decode_sm90w_f16; } // as nar
   else if (n == "libtr") { k.fn = mla_decode_sm90w_bf16_gtr; k.trace = true; }
   else if (n == "x799") k.fn = mla_decode_sm90w_bf16_g799;
   else if (n == "x799tr") { k.fn = mla_decode_sm90w_bf16_g799tr; k.trace = true; }
@@ -161,19 +130,11 @@ static bool kspecOf(const std::string& full, KSpec& k) {
 // The combine after a decode: combine.cu's combine (as finishLaunch) or, with k.warps, combineWarps.
 static bool combineK(const Dev& d, const KSpec& k, bool f16) {
   const MlaParams& p = d.p;
-  if (!k.warps && !k.combFtz) return finishLaunch(d, f16);
+  if (!k.warps) return finishLaunch(d, f16);
   CK(cudaGetLastError());
-  if (!k.warps) { // "+f": finishLaunch's grid, the FTZ combine
-    if (d.hNs[p.b] != p.b) {
-      (f16 ? mla_combine_ftz_f16 : mla_combine_ftz_bf16)<<<dim3(p.b, (p.sQ * p.hQ + p.combineRows - 1) / p.combineRows, 4), 256>>>(p);
-      CK(cudaGetLastError());
-    }
-    return true;
-  }
   if (d.hNs[p.b] != p.b) {
     if (k.warps == 2 && f16) return false;
-    if (k.combFtz) (f16 ? mla_combine_warps_ftz_f16 : mla_combine_warps_ftz_bf16)<<<dim3(p.b, (p.sQ * p.hQ + 7) / 8), 256>>>(p);
-    else (k.warps == 2 ? mla_combine_warps2_bf16 : f16 ? mla_combine_warps_f16 : mla_combine_warps_bf16)<<<dim3(p.b, (p.sQ * p.hQ + 7) / 8), 256>>>(p);
+    (k.warps == 2 ? mla_combine_warps2_bf16 : f16 ? mla_combine_warps_f16 : mla_combine_warps_bf16)<<<dim3(p.b, (p.sQ * p.hQ + 7) / 8), 256>>>(p);
     CK(cudaGetLastError());
   }
   return true;
@@ -184,8 +145,7 @@ static bool launchK(const Dev& d, const KSpec& k, bool noCombine = false, bool f
   if (k.narrow) { // the library's narrow launch (harness.cu's kNew): grid (parts, hKv), two consumer warpgroups
     if (p.rows > 32 || p.hKv != 1 || p.pageBlockSize != 64) return false;
     const int nr = p.rows <= 16 ? 16 : 32;
-    void (*nf)(MlaParams, CUtensorMap) = nr == 16 ? (f16 ? mla_decode_sm90_f16_n16 : mla_decode_sm90_bf16_n16) : (f16 ? mla_decode_sm90_f16_n32 : mla_decode_sm90_bf16_n32);
-    if (k.narFtz) nf = nr == 16 ? (f16 ? mla_decode_sm90_gftz_f16_n16 : mla_decode_sm90_gftz_bf16_n16) : (f16 ? mla_decode_sm90_gftz_f16_n32 : mla_decode_sm90_gftz_bf16_n32);
+    void (*const nf)(MlaParams, CUtensorMap) = nr == 16 ? (f16 ? mla_decode_sm90_f16_n16 : mla_decode_sm90_bf16_n16) : (f16 ? mla_decode_sm90_f16_n32 : mla_decode_sm90_bf16_n32);
     const int smem = nr == 16 ? mla::sm90::Layout<16, 2>::SMEM : mla::sm90::Layout<32, 2>::SMEM;
     CK(cudaFuncSetAttribute(nf, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
     nf<<<dim3(p.numSmParts, p.hKv), mla::sm90::threadsOf<2>(), smem>>>(p, d.tm);

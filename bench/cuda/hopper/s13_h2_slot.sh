@@ -1,4 +1,5 @@
 #!/bin/bash
+# Historical (session 14): narftz, "+f" / "+wf" (kNVarEx2Ftz, combine.cu FTZ) no longer exist in harness_gap.cu; a record of call A.
 # Session 13, h2's first slot (prepared in session 12 round 3, no device time then; predictions written before any
 # run in docs/notes/cuda-hopper-decode.md, "Session 12 round 3 (h2)"). From the merged tree's root on the GPU host:
 #   bash .devstage/h2-s13/s13_h2_slot.sh $OUT/h2s13      (carry [".gpu-host", ".devstage/h2-s13"]; ~75 s; HG = the

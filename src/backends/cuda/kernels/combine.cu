@@ -17,31 +17,20 @@ namespace mla {
 constexpr int kCombineMaxWarps = 8;
 constexpr int kCombineLoads = 8; // float4 loads a lane has in flight
 
-// e^x of a split's lse against the row's: __expf, or with FTZ (session 12 round 4, h2, harness only so far) the same
-// product by log2 e into ex2.approx.ftz.f32, the MUFU alone (without -ftz, __expf's ex2.approx.f32 is expanded by
-// ptxas into FSETP, two predicated FMULs and the MUFU). The only change: a weight below 2^-126 is 0 (its split is
-// then skipped by the w != 0 tests, as an empty split is), and -inf still gives +0.
-template <bool FTZ>
-__device__ __forceinline__ float splitExp(float x) {
-  if constexpr (FTZ) return exp2Sel<true>(x * 1.4426950408889634f);
-  else return __expf(x);
-}
-
 // The lse of a row over its nSplit split partials (lse_s at lseRow[s * slotStride]), by one warp: max, then sum.
 // empty: no split saw a key (a causal row with no visible key); its lse is +inf.
-template <bool FTZ = false>
 __device__ __forceinline__ float splitLse(const float* lseRow, int64_t slotStride, int nSplit, int lane, bool& empty) {
   float mx = -INFINITY;
   for (int s = lane; s < nSplit; s += 32) mx = fmaxf(mx, lseRow[s * slotStride]);
   mx = warpMax(mx);
   float sum = 0.f;
-  if (mx != -INFINITY) for (int s = lane; s < nSplit; s += 32) sum += splitExp<FTZ>(lseRow[s * slotStride] - mx);
+  if (mx != -INFINITY) for (int s = lane; s < nSplit; s += 32) sum += __expf(lseRow[s * slotStride] - mx);
   sum = warpSum(sum);
   empty = mx == -INFINITY;
   return empty ? INFINITY : mx + __logf(sum);
 }
 
-template <typename T, bool FTZ = false>
+template <typename T>
 __device__ void combineRow(const MlaParams& p, int batch, int r, int chunk, float4 (*part)[32]) {
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, nWarps = blockDim.x / 32;
   const int j = r / p.hQ, h = r - j * p.hQ;
@@ -65,7 +54,7 @@ __device__ void combineRow(const MlaParams& p, int batch, int r, int chunk, floa
   }
   // lse over the splits, by every warp on its own.
   bool empty;
-  const float lse = splitLse<FTZ>(lseRow, slotStride, nSplit, lane, empty);
+  const float lse = splitLse(lseRow, slotStride, nSplit, lane, empty);
 
   float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
   if (!empty) {
@@ -80,7 +69,7 @@ __device__ void combineRow(const MlaParams& p, int batch, int r, int chunk, floa
 #pragma unroll
       for (int u = 0; u < kCombineLoads; ++u) {
         const int s = s0 + u * nWarps;
-        const float w = s < nSplit ? splitExp<FTZ>(lseRow[s * slotStride] - lse) : 0.f;
+        const float w = s < nSplit ? __expf(lseRow[s * slotStride] - lse) : 0.f;
         if (w != 0.f) { acc.x += w * v[u].x; acc.y += w * v[u].y; acc.z += w * v[u].z; acc.w += w * v[u].w; } // weight 0: exactly nothing
       }
     }
@@ -125,7 +114,7 @@ __device__ void combine(const MlaParams& p) {
 // (launch.ts combineWarpsLaunch); the library picks it where combineRows > 1 (many rows, few splits a request).
 constexpr int kRowSplits = 4; // splits whose partials a lane loads at once (a b = 128 request has ~2-3)
 
-template <typename T, int kSplits = kRowSplits, bool FTZ = false>
+template <typename T, int kSplits = kRowSplits>
 __device__ void combineWarps(const MlaParams& p) {
   pdlWait(); // the decode kernel's partials are complete and visible
   pdlLaunchDependents();
@@ -151,7 +140,7 @@ __device__ void combineWarps(const MlaParams& p) {
     for (int c = 0; c < 4; ++c)
       v[u][c] = u < nSplit ? *reinterpret_cast<const float4*>(base + u * slotStride * kDV + 128 * c) : make_float4(0.f, 0.f, 0.f, 0.f);
   bool empty;
-  const float lse = splitLse<FTZ>(lseRow, slotStride, nSplit, lane, empty);
+  const float lse = splitLse(lseRow, slotStride, nSplit, lane, empty);
 
   float4 acc[4];
 #pragma unroll
@@ -168,7 +157,7 @@ __device__ void combineWarps(const MlaParams& p) {
 #pragma unroll
       for (int u = 0; u < kSplits; ++u) {
         const int s = s0 + u;
-        const float w = s < nSplit ? splitExp<FTZ>(lseRow[s * slotStride] - lse) : 0.f;
+        const float w = s < nSplit ? __expf(lseRow[s * slotStride] - lse) : 0.f;
         if (w != 0.f) { // weight 0: exactly nothing
 #pragma unroll
           for (int c = 0; c < 4; ++c) { acc[c].x += w * v[u][c].x; acc[c].y += w * v[u][c].y; acc[c].z += w * v[u][c].z; acc[c].w += w * v[u][c].w; }

@@ -177,8 +177,9 @@ __device__ __forceinline__ int64_t keyRow(const MlaParams& p, int batch, int t, 
 
 // 2^x: exp2f, or with FTZ the flush-to-zero MUFU alone. The kernels build without -ftz, so ptxas expands exp2f's
 // ex2.approx.f32 into FSETP (x < -126), two predicated FMULs (the subnormal results) and MUFU.EX2; ex2.approx.ftz.f32
-// is the MUFU alone and returns the same bits for x >= -126, +0 below (and for -inf). Each Hopper kernel selects it
-// with a build bit (session 13: the wide dense and the sparse Hopper kernels ship it; the others keep exp2f).
+// is the MUFU alone and returns the same bits for x >= -126, +0 below (and for -inf). The wide dense and the sparse
+// Hopper kernels select it with a build bit and ship it (session 13); the narrow kernel's, the combine's and the dense
+// FP8 kernel's bits were measured not better and removed in session 14: they use exp2f.
 template <bool FTZ>
 __device__ __forceinline__ float exp2Sel(float x) {
   if constexpr (FTZ) {

@@ -218,14 +218,8 @@ __device__ __forceinline__ Item itemOf(const MlaParams& p, const int* meta, int 
 // b = 1 this replaces the combine launch (5.5 us back to back, four dependent round trips) by a spin and ~2 round
 // trips.
 constexpr int kNVarQEarly = 1, kNVarSplitOut = 2;
-// Bit 32 (kNVarEx2Ftz; session 12 round 4, h2, harness only so far): every exponential of the softmax and of the
-// item's merge (alpha, p0 / p1 a tile, the merge's three factors) as ex2.approx.ftz.f32, the MUFU alone, instead of
-// exp2f. The library builds without -ftz, so exp2f is ex2.approx.f32, which ptxas expands to FSETP (x < -126?), a
-// predicated FMUL by 0.5, MUFU.EX2 and a predicated squaring FMUL (4 instructions where FlashMLA's fast-math build
-// issues 1; decode_sm90_wide.cu's kVarEx2Ftz, docs/notes/cuda-hopper-decode.md "Session 12 round 3 (h2)"). The one
-// numerical change: a result below 2^-126 is 0 (every argument here is <= 0, so each result is <= 1 against the
-// row maximum's 1); -inf still gives +0.
-constexpr int kNVarEx2Ftz = 32;
+// Bit 32 (kNVarEx2Ftz, the exponentials as ex2.approx.ftz.f32: session 12 round 4) was measured 0.971x at b 128
+// s_k 8192 in session 13's call A and removed in session 14 (docs/notes/cuda-hopper-decode.md, "Session 13 call A").
 #ifdef MLA_SM90_VARIANTS
 constexpr int kNVarFuse = 16;
 constexpr int kFuseMaxB = 4096;
@@ -243,11 +237,6 @@ struct DecodeT {
   using H = Half<T>;
   static constexpr int NI = NR / 8; // 8-column groups of the accumulators
   static constexpr int S = L::SLOTS;
-
-  // 2^x: exp2f, or with kNVarEx2Ftz the flush-to-zero MUFU alone (so the library's entries stay byte-identical).
-  static __device__ __forceinline__ float ex2(float x) {
-    return exp2Sel<(VAR & kNVarEx2Ftz) != 0>(x);
-  }
 
   // Q^T of an item into its canonical layout, as cp.async copies of this consumer thread (committed, not waited).
   static __device__ __forceinline__ void loadQ(const MlaParams& p, unsigned char* sq, int g, int qStart, int liveRows) {
@@ -556,11 +545,11 @@ struct DecodeT {
             const float mNew = fmaxf(mRow[i][b], x);
             const float base = mNew == -INFINITY ? 0.f : mNew; // no key yet: every exp2 below is exp2(-inf) = 0
             // O^T's column r is rescaled here (no wgmma is in flight: the last one waited), so no alpha is kept.
-            const float alpha = ex2(mRow[i][b] - base);
+            const float alpha = exp2f(mRow[i][b] - base);
 #pragma unroll
             for (int s = 0; s < 8; ++s) o[s][i][b] *= alpha, o[s][i][2 + b] *= alpha;
             mRow[i][b] = mNew;
-            const float p0 = ex2(sAcc[i * 4 + b] - base), p1 = ex2(sAcc[i * 4 + 2 + b] - base);
+            const float p0 = exp2f(sAcc[i * 4 + b] - base), p1 = exp2f(sAcc[i * 4 + 2 + b] - base);
             lPart[i][b] = lPart[i][b] * alpha + p0 + p1;
             const int k0 = 16 * warp + gq;
             *reinterpret_cast<T*>(sp + canonOff<NR>(r, k0)) = H::fromF(p0);
@@ -656,10 +645,10 @@ struct DecodeT {
               const int r = 8 * i + 2 * tq + b;
               const float m0 = ml[r], m1 = ml[NR + r], mNew = fmaxf(m0, m1);
               const float base = mNew == -INFINITY ? 0.f : mNew;
-              const float a = ex2(mRow[i][b] - base);
+              const float a = exp2f(mRow[i][b] - base);
 #pragma unroll
               for (int s = 0; s < 8; ++s) o[s][i][b] *= a, o[s][i][2 + b] *= a;
-              lRow[i][b] = ex2(m0 - base) * l0x[r] + ex2(m1 - base) * ml[2 * NR + r];
+              lRow[i][b] = exp2f(m0 - base) * l0x[r] + exp2f(m1 - base) * ml[2 * NR + r];
               mRow[i][b] = mNew;
             }
 #pragma unroll
@@ -694,10 +683,10 @@ struct DecodeT {
               const int r = 8 * i + 2 * tq + b;
               const float m0 = ml[r], m1 = ml[NR + r], mNew = fmaxf(m0, m1);
               const float base = mNew == -INFINITY ? 0.f : mNew;
-              const float a = ex2(mRow[i][b] - base);
+              const float a = exp2f(mRow[i][b] - base);
 #pragma unroll
               for (int s = 0; s < 8; ++s) o[s][i][b] *= a, o[s][i][2 + b] *= a;
-              if (wg == 0) lRow[i][b] = a * lRow[i][b] + ex2(m1 - base) * ml[2 * NR + r];
+              if (wg == 0) lRow[i][b] = a * lRow[i][b] + exp2f(m1 - base) * ml[2 * NR + r];
               mRow[i][b] = mNew;
             }
 #pragma unroll

@@ -79,8 +79,7 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 //   8: threads with tq >= 2 load their two 16-byte halves in swapped order instead of swapping 8 registers a group
 //      (32 fewer selects a tile, 2-way bank conflicts on the 8 NoPE loads).
 //  16: setmaxnreg 24 / 240 (producer / consumers) instead of 40 / 232: the control for bit 4, which needs it.
-//  32: measurement only, WRONG RESULTS: no dequantization (the raw words, and each shifted by 8, stand in for the
-//      bf16 pairs; no NaN or scale checks), to weigh the consumers' conversion work against the rest of a tile.
+//  32: (measurement only: no dequantization; measured in session 9, removed in session 14.)
 //  64 and up: the alternating-tile design (see DenseFp8Alt); 32768 the rows dispatch (the entries). Bits 65536 ..
 //      67108864 were the converter-fed design (DenseFp8Cv) and its probes: dropped after session 12's probe (its
 //      consumers alone took 2.15 us a tile, docs/notes/cuda-dense-fp8.md) and removed; the last commit with it is 431fcc5.
@@ -88,14 +87,14 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif
-static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & ~2199023255551LL), "MLA_DENSE_FP8_VAR: bits 1 .. 1099511627776 only");
+static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & ~4294967295LL), "MLA_DENSE_FP8_VAR: bits 1 .. 2147483648 only (bits 4294967296 .. 1099511627776 were removed in session 14, last at 2fc111a)");
 static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 134152192LL), "MLA_DENSE_FP8_VAR: bits 65536 .. 67108864 (the converter-fed design) were removed (last at 431fcc5)");
+static_assert(!(MLA_DENSE_FP8_VAR & (32 | 128 | 256 | 536870912)), "MLA_DENSE_FP8_VAR: bits 32, 128, 256 and 536870912 were removed in session 14 (last at 2fc111a)");
 [[maybe_unused]] constexpr bool kOwnP = MLA_DENSE_FP8_VAR & 1;
 [[maybe_unused]] constexpr bool kTwoSlots16 = (MLA_DENSE_FP8_VAR & 2) || kOwnP;
 [[maybe_unused]] constexpr bool kScoresFirst = MLA_DENSE_FP8_VAR & 4;
 [[maybe_unused]] constexpr bool kLoadSwap = MLA_DENSE_FP8_VAR & 8;
 [[maybe_unused]] constexpr bool kRegs240 = (MLA_DENSE_FP8_VAR & 16) || kScoresFirst;
-[[maybe_unused]] constexpr bool kNoDequant = MLA_DENSE_FP8_VAR & 32;
 
 template <int NR> struct Layout {
   static constexpr int RAW_SLOTS = NR == 16 && !kTwoSlots16 ? 3 : 2;
@@ -379,7 +378,6 @@ struct DenseFp8 {
               nope[tk][gi][0] = swapHalves ? y : x;
               nope[tk][gi][1] = swapHalves ? x : y;
             }
-            if (kNoDequant) continue;
             const uint32_t sb = gi == 0 ? scRaw[tk].x : scRaw[tk].y;
             const uint32_t ex = (sb >> 23) & 0xffu;
             uint32_t nanAcc = 0;
@@ -391,18 +389,7 @@ struct DenseFp8 {
             }
             fast = fast && (sb & 0x007fffffu) == 0 && ex >= 1 && ex <= 134 && (nanAcc & 0x80808080u) == 0;
           }
-        if (kNoDequant) { // measurement only (wrong results): one shift a pair in place of the checks and the conversion
-#pragma unroll
-          for (int tk = 0; tk < 2; ++tk)
-#pragma unroll
-            for (int gi = 0; gi < 2; ++gi)
-#pragma unroll
-              for (int h = 0; h < 2; ++h) {
-                const uint32_t w4[4] = {nope[tk][gi][h].x, nope[tk][gi][h].y, nope[tk][gi][h].z, nope[tk][gi][h].w};
-#pragma unroll
-                for (int k = 0; k < 4; ++k) d[tk][gi][8 * h + 2 * k] = w4[k], d[tk][gi][8 * h + 2 * k + 1] = w4[k] >> 8;
-              }
-        } else if (__all_sync(0xffffffffu, fast)) {
+        if (__all_sync(0xffffffffu, fast)) {
 #pragma unroll
           for (int tk = 0; tk < 2; ++tk)
 #pragma unroll
@@ -685,21 +672,19 @@ struct DenseFp8 {
 // into the same accumulators; O^T is 128 registers either way. At the item's end the two warpgroups merge as
 // decode_sm90.cu's (split stores: each warpgroup stores four slices, 8 consecutive columns a row: one 16-byte store).
 [[maybe_unused]] constexpr bool kAlt = MLA_DENSE_FP8_VAR & 64;
-// Bits 128 / 256 (with 64): each wgmma group of the O^T / S^T product is waited before the next one's operand is
-// built (no double buffering: fewer registers, no overlap of the dequantization with the tensor cores).
-[[maybe_unused]] constexpr bool kAltSerialO = MLA_DENSE_FP8_VAR & 128;
-[[maybe_unused]] constexpr bool kAltSerialS = MLA_DENSE_FP8_VAR & 256;
 // Bit 512 (with 64): on fast tiles V and P are f16 instead of bf16 (e4m3 * 2^-8 by the same bit trick, times the f16 of
 // scale * 2^8: exact for power-of-two scales 2^-15 .. 2^7; P rounded to f16, 2^-11 relative, so no lo part): one O^T
 // wgmma per slice and k-step instead of two. Tiles outside that scale range take the exact path (bf16, P hi + lo).
 [[maybe_unused]] constexpr bool kAltF16 = MLA_DENSE_FP8_VAR & 512;
-// Bit 1024 (with 64): bits 128 and 256 at 32 rows only (where the double-buffered operands cost spills).
+// Bit 1024 (with 64): at 32 rows only (where the double-buffered operands cost spills), each wgmma group of the O^T and
+// S^T products is waited before the next one's operand is built (no double buffering: fewer registers, no overlap of
+// the dequantization with the tensor cores). (Bits 128 / 256, the same at 16 rows too: removed in session 14.)
 [[maybe_unused]] constexpr bool kAltSerial32 = MLA_DENSE_FP8_VAR & 1024;
 // Bit 2048 (with 64): register relief at 32 rows: the running maxima live in shared memory (they are the same in a
 // column's 8 gq lanes; double-buffered by the warpgroup's tile parity) and the softmax addresses shared memory with
 // 32-bit addresses (8 + 3 registers fewer in the loop).
 [[maybe_unused]] constexpr bool kAltMaxSmem = MLA_DENSE_FP8_VAR & 2048;
-// Bit 4096 (with 64): bit 128 at 32 rows only (O^T groups serial, S^T groups double-buffered): with bit 2048, the
+// Bit 4096 (with 64): serial O^T groups at 32 rows only (S^T groups double-buffered): with bit 2048, the
 // 32-row build that needs no spills and keeps the S^T overlap (round 1: serial O^T groups cost nothing, serial S^T
 // groups 4 %).
 [[maybe_unused]] constexpr bool kAltSerialO32 = MLA_DENSE_FP8_VAR & 4096;
@@ -730,58 +715,19 @@ struct DenseFp8 {
 // Bit 268435456 (with 64; session 12): the S phase's load of the next raw batch before the current one's operand at 32
 // rows too (session 10: 8 registers too many there; with 2048 + 16384 it may fit).
 [[maybe_unused]] constexpr bool kAltSpf32 = MLA_DENSE_FP8_VAR & 268435456;
-// Bit 536870912 (with 134217728; session 12 round 2): one barrier a tile for the softmax. P is computed and stored with
-// the old maxima at once, and the vote on growth rides on the barrier that publishes P^T (bar.red.or); only a tile where
-// some score passed its maximum by more than kLazyTau redoes the usual update, P and the barrier.
-#define MLA_DFP8_ONEBAR ((MLA_DENSE_FP8_VAR & 536870912) != 0)
-static_assert(!MLA_DFP8_ONEBAR || MLA_DFP8_LAZY, "bit 536870912 needs 134217728");
 // Bit 1073741824 (session 12 round 2): the 32-row pass without 4096 (its O^T groups double-buffered, as at 16 rows).
 // Bit 2147483648 (with 64; session 12 round 3): the item's Q^T fill by cp.async. The fill was a loop of dependent
 // 4-byte global loads and shared stores, two a trip, with an integer division and 64-bit index arithmetic in each: about
 // 18 (16 rows) / 36 (32 rows) round trips to L1 or memory a thread, one after another, at the start of every item while
 // the page ring is full. Here each consumer thread keeps one row (tid % NR) and issues all its 4-byte copies at once
-// (LDGSTS, rows past the query's count zero-filled), then waits once. Bit 4294967296: the same in a rows-dispatch
-// build's 32-row pass only (the 16-row entry keeps this pass's code).
+// (LDGSTS, rows past the query's count zero-filled), then waits once.
 #define MLA_DFP8_QA ((MLA_DENSE_FP8_VAR & 2147483648) != 0)
-// Bit 8589934592 (with 64; session 12 round 3, built, not measured): the item's merge through the warpgroups' held last
-// raw slots. The merge was 7 consumer barriers (Q^T free, the maxima and sums, two rounds of two slices each through the
-// Q^T region) and the end's: each warpgroup's last tile of an item now keeps its raw slot (its O phase arrives on a sink
-// mbarrier instead of the slot's empty one), and after the tiles each warpgroup writes the four slices it hands over
-// (unscaled), its row maxima and sums into that slot (33 KB at 32 rows of the 41 KB), one consumer barrier, then each
-// reads the partner's slot, rescales its own four slices and adds the partner's (one FMA each), and hands that slot
-// back to the producer (its 4 warps arrive on the slot's empty barrier). The early warpgroup's writes overlap the late
-// one's last tile; the item end's barrier goes too (Q^T, red and ml are not read by the merge). The producer loses two
-// slots of run-ahead during the merge (the next item's third and fourth pages wait for it). Bit 17179869184: the same
-// in a rows-dispatch build's 32-row pass only.
-#define MLA_DFP8_MS ((MLA_DENSE_FP8_VAR & 8589934592) != 0)
-// Bit 34359738368 (without 8589934592; measurement only, WRONG RESULTS): no exchange in the merge: each warpgroup stores
-// its own four slices with its own maxima and sums (one consumer barrier where the merge had 7; the item end's stays),
-// to weigh the exchange against the rest of the item's fixed cost (the warpgroups' end-of-item imbalance stays).
-#define MLA_DFP8_NOX ((MLA_DENSE_FP8_VAR & 34359738368) != 0)
 [[maybe_unused]] constexpr bool kAltScan = MLA_DFP8_SCAN;
-// Bit 68719476736 (with 64; session 12 round 4, built, not measured): the alternating design's exponentials (P, the
-// rescale factors alpha, the merge's factors) as ex2.approx.ftz.f32 instead of exp2f. The library builds without -ftz,
-// so exp2f is ex2.approx.f32, which ptxas emits as 4 instructions (FSETP x < -126, a predicated FMUL by 0.5, MUFU.EX2,
-// a predicated squaring FMUL: the subnormal results); the ftz form is the MUFU alone. Results at x >= -126 are the same
-// bits; below, 0 instead of a subnormal (docs/notes/cuda-dense-fp8.md, session 12 round 4: why the results stay within
-// the tolerances). In a rows-dispatch build the 32-row pass gets the bit too.
-#define MLA_DFP8_FTZ ((MLA_DENSE_FP8_VAR & 68719476736) != 0)
-__device__ __forceinline__ float altEx2(float x) { return exp2Sel<MLA_DFP8_FTZ>(x); }
-// Bits 137438953472 .. 1099511627776 (with 64; session 13 round 2): measurement-only probes, WRONG RESULTS, timed without
-// checks against the shipped build, to weigh the parts of a tile's chain (docs/notes/cuda-dense-fp8.md, "Session 13,
-// round 2"). In a rows-dispatch build the 32-row pass gets them too.
-//   137438953472 (NCS): the S phase builds its NoPE operand by one AND a register (a finite bf16 pair < 1) instead of
-//     prmt, shift, and, bf16x2 multiply a pair and the scale's conversion; loads, NaN / scale screening, vote and wgmma stay.
-//   274877906944 (NCO): the same in the O phase (one AND a register instead of prmt, shift, and, f16x2 multiply; the
-//     scale loads stay, their conversion goes); loads, wgmma and the slot release stay.
-//   549755813888 (NPV): no P V at all: the O phase's loads, conversion and wgmma are gone (its 4 warps release the
-//     slot right after the softmax's barrier); the S phase, the softmax and the P^T stores stay.
-//   1099511627776 (NSM): no softmax: no masking, no vote (one bar.red.or a tile fewer), no exp2 and sums; P^T is the
-//     f16 of the raw scores, stored, fenced and published by the same barrier as before.
-#define MLA_DFP8_NCS ((MLA_DENSE_FP8_VAR & 137438953472) != 0)
-#define MLA_DFP8_NCO ((MLA_DENSE_FP8_VAR & 274877906944) != 0)
-#define MLA_DFP8_NPV ((MLA_DENSE_FP8_VAR & 549755813888) != 0)
-#define MLA_DFP8_NSM ((MLA_DENSE_FP8_VAR & 1099511627776) != 0)
+// Removed in session 14 (measured, not shipped; docs/notes/cuda-dense-fp8.md; the last commit with them is 2fc111a):
+// 536870912 (one softmax barrier a tile: level, session 12 round 2), 4294967296 (bit 2147483648 in the 32-row pass
+// only), 8589934592 / 17179869184 (the merge through held raw slots: level or slower) and 34359738368 (its probe, no
+// exchange; session 13 call A), 68719476736 (the exponentials as ex2.approx.ftz.f32: +1.1 % in call A, 0.969x worst
+// shape in call C) and the probes 137438953472 .. 1099511627776 (NCS, NCO, NPV, NSM; session 13 call C).
 
 template <int NR> struct AltLayout {
   static constexpr int RAW_SLOTS = 4;
@@ -855,12 +801,6 @@ template <uint32_t SEL> __device__ __forceinline__ uint32_t e4m3Pair2H(uint32_t 
   asm("prmt.b32 %0, %1, %2, %3;\n" : "=r"(x) : "r"(a), "r"(b), "n"(SEL));
   return (x << 7) & 0xbf80bf80u;
 }
-// (the probes' stand-in for a conversion: volatile, so it stays before the operand's wgmma fence as the conversions do)
-__device__ __forceinline__ uint32_t probeAnd(uint32_t a, uint32_t m) {
-  uint32_t d;
-  asm volatile("and.b32 %0, %1, %2;\n" : "=r"(d) : "r"(a), "r"(m));
-  return d;
-}
 __device__ __forceinline__ uint32_t mulF16x2(uint32_t a, uint32_t b) {
   uint32_t d;
   asm("mul.rn.f16x2 %0, %1, %2;\n" : "=r"(d) : "r"(a), "r"(b));
@@ -919,7 +859,7 @@ struct DenseFp8Alt {
   // 8 registers too many).
   static constexpr bool SPF = NR == 16 || kAltSpf32; // (bit 268435456: at 32 rows too)
   static constexpr bool MSH = kAltMaxSmem && NR == 32;
-  static constexpr bool SER_S = kAltSerialS || (NR == 32 && kAltSerial32), SER_O = kAltSerialO || (NR == 32 && (kAltSerial32 || kAltSerialO32));
+  static constexpr bool SER_S = NR == 32 && kAltSerial32, SER_O = NR == 32 && (kAltSerial32 || kAltSerialO32);
 
 #ifdef MLA_SM90A
   // S^T of one tile into sAcc (issued, committed; the caller waits). EXACT: the cvt path, each group waited.
@@ -981,12 +921,6 @@ struct DenseFp8Alt {
         for (int jj = 0; jj < SK; ++jj) {
           const int j = SK * h + jj; // k-step 4b + j, word j of the 16 bytes
           if (b < 8) {
-#if MLA_DFP8_NCS
-            (void)s0, (void)s1;
-            a[jj][0] = probeAnd(wordOf(c0, j), 0x3f7f3f7fu), a[jj][2] = probeAnd(wordOf(c0, j), 0x3eff3effu);
-            a[jj][1] = probeAnd(wordOf(c1, j), 0x3f7f3f7fu), a[jj][3] = probeAnd(wordOf(c1, j), 0x3eff3effu);
-            continue;
-#endif
             a[jj][0] = mulBf16x2(e4m3PairScaled<0x9180>(wordOf(c0, j)), s0);
             a[jj][2] = mulBf16x2(e4m3PairScaled<0xB3A2>(wordOf(c0, j)), s0);
             a[jj][1] = mulBf16x2(e4m3PairScaled<0x9180>(wordOf(c1, j)), s1);
@@ -1116,14 +1050,6 @@ struct DenseFp8Alt {
         for (int ss = 0; ss < OK; ++ss) {
           const int s = OK * hs + ss, wd = s >> 1;
           const uint32_t x0 = wordOf(cv[0], wd), x1 = wordOf(cv[1], wd), x2 = wordOf(cv[2], wd), x3 = wordOf(cv[3], wd);
-#if MLA_DFP8_NCO
-          {
-            (void)sp01, (void)sp23;
-            const uint32_t m = (s & 1) ? 0x3affbaffu : 0x3bff3bffu;
-            a[ss][0] = probeAnd(x0, m), a[ss][1] = probeAnd(x1, m), a[ss][2] = probeAnd(x2, m), a[ss][3] = probeAnd(x3, m);
-            continue;
-          }
-#endif
           if (kAltF16 && (s & 1)) {
             a[ss][0] = mulF16x2(e4m3Pair2H<0xE6A2>(x0, x1), sp01), a[ss][1] = mulF16x2(e4m3Pair2H<0xF7B3>(x0, x1), sp01);
             a[ss][2] = mulF16x2(e4m3Pair2H<0xE6A2>(x2, x3), sp23), a[ss][3] = mulF16x2(e4m3Pair2H<0xF7B3>(x2, x3), sp23);
@@ -1228,9 +1154,6 @@ struct DenseFp8Alt {
         mbarInit(base + L::CK_OFF + 8 * s, 3); // the producer's three screening warps
 #endif
       }
-#if MLA_DFP8_MS
-      mbarInit(base + L::ML_OFF, 1); // (bit 8589934592) the sink: a last tile's O phase arrives here; nobody waits on it
-#endif
       asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     }
     const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
@@ -1415,21 +1338,15 @@ struct DenseFp8Alt {
           const float mOld = MSH ? lds32f(mshA + 4 * ((kc & 1) * NR + r)) : mRow[i][b];
           const float mNew = fmaxf(mOld, x);
           const float bse = mNew == -INFINITY ? 0.f : mNew;
-          const float alpha = altEx2(mOld - bse);
+          const float alpha = exp2f(mOld - bse);
 #pragma unroll
           for (int s = 0; s < 8; ++s) o[s][4 * i + b] *= alpha, o[s][4 * i + 2 + b] *= alpha;
           if (!MSH) mRow[i][b] = mNew;
           else if (warp == 0 && gq == 0) sts32f(mshA + 4 * (((kc + 1) & 1) * NR + r), mNew); // read by the next tile after this tile's barriers
-          p0 = altEx2(sAcc[i * 4 + b] - bse), p1 = altEx2(sAcc[i * 4 + 2 + b] - bse);
+          p0 = exp2f(sAcc[i * 4 + b] - bse), p1 = exp2f(sAcc[i * 4 + 2 + b] - bse);
           lPart[i][b] = lPart[i][b] * alpha + p0 + p1;
         };
-#if MLA_DFP8_NSM
-        (void)key0, (void)jPack, (void)lim0, (void)publishMax, (void)rescaleRow;
-#pragma unroll
-        for (int i = 0; i < NI; ++i)
-#pragma unroll
-          for (int b = 0; b < 2; ++b) putP(8 * i + 2 * tq + b, sAcc[i * 4 + b], sAcc[i * 4 + 2 + b]);
-#elif MLA_DFP8_LAZY
+#if MLA_DFP8_LAZY
         // Bit 134217728: keep the row maxima unless some score passes one by more than kLazyTau (the warpgroup's vote).
         bool grow = false;
 #pragma unroll
@@ -1444,30 +1361,7 @@ struct DenseFp8Alt {
             const float mOld = MSH ? lds32f(mshA + 4 * ((kc & 1) * NR + 8 * i + 2 * tq + b)) : mRow[i][b];
             grow = grow || fmaxf(s0, s1) > mOld + kLazyTau; // (mOld = -inf: any finite score; NaN: never)
           }
-#if MLA_DFP8_ONEBAR
-        float lNew[NI][2];
-#pragma unroll
-        for (int i = 0; i < NI; ++i)
-#pragma unroll
-          for (int b = 0; b < 2; ++b) { // P with the old maxima (overwritten below if the vote says a maximum grows)
-            const int r = 8 * i + 2 * tq + b;
-            const float mOld = MSH ? lds32f(mshA + 4 * ((kc & 1) * NR + r)) : mRow[i][b];
-            if (MSH && warp == 0 && gq == 0) sts32f(mshA + 4 * (((kc + 1) & 1) * NR + r), mOld); // (replaced by mNew on growth)
-            const float bse = mOld == -INFINITY ? 0.f : mOld;
-            const float p0 = altEx2(sAcc[i * 4 + b] - bse), p1 = altEx2(sAcc[i * 4 + 2 + b] - bse);
-            lNew[i][b] = lPart[i][b] + p0 + p1;
-            putP(r, p0, p1);
-          }
-        fenceProxyAsync();
-        if (!groupAny(wg, grow)) { // P^T complete and visible to the tensor cores
-#pragma unroll
-          for (int i = 0; i < NI; ++i)
-#pragma unroll
-            for (int b = 0; b < 2; ++b) lPart[i][b] = lNew[i][b];
-        } else {
-#else
         if (groupAny(wg, grow)) {
-#endif
 #pragma unroll
           for (int i = 0; i < NI; ++i)
 #pragma unroll
@@ -1481,11 +1375,6 @@ struct DenseFp8Alt {
               rescaleRow(i, b, p0, p1);
               putP(8 * i + 2 * tq + b, p0, p1);
             }
-#if MLA_DFP8_ONEBAR
-          fenceProxyAsync();
-          groupSync(wg); // P^T complete (and visible to the tensor cores); red is free
-        }
-#else
         } else {
 #pragma unroll
           for (int i = 0; i < NI; ++i)
@@ -1495,12 +1384,11 @@ struct DenseFp8Alt {
               const float mOld = MSH ? lds32f(mshA + 4 * ((kc & 1) * NR + r)) : mRow[i][b];
               if (MSH && warp == 0 && gq == 0) sts32f(mshA + 4 * (((kc + 1) & 1) * NR + r), mOld); // (the parity buffers stay in step)
               const float bse = mOld == -INFINITY ? 0.f : mOld;
-              const float p0 = altEx2(sAcc[i * 4 + b] - bse), p1 = altEx2(sAcc[i * 4 + 2 + b] - bse);
+              const float p0 = exp2f(sAcc[i * 4 + b] - bse), p1 = exp2f(sAcc[i * 4 + 2 + b] - bse);
               lPart[i][b] = lPart[i][b] + p0 + p1;
               putP(r, p0, p1);
             }
         }
-#endif
 #else
 #pragma unroll
         for (int i = 0; i < NI; ++i)
@@ -1523,30 +1411,14 @@ struct DenseFp8Alt {
             putP(8 * i + 2 * tq + b, p0, p1);
           }
 #endif
-#if !MLA_DFP8_ONEBAR
         fenceProxyAsync();
         groupSync(wg); // P^T complete (and visible to the tensor cores); red is free
-#endif
 
-#if MLA_DFP8_MS // (this warpgroup's last tile of the item: the slot is held for the merge, the partner hands it back)
-        const uint32_t emptyS = it + 2 >= itm.nTiles ? base + L::ML_OFF : emptyBar + 8 * slot;
-        if (bad) oPhaseExact(o, raw, warp, gq, tq, lane, live, pDesc, emptyS);
-#if MLA_DFP8_SCAN
-        else oPhase(o, raw, warp, gq, tq, lane, live, pDesc, emptyS, scs);
-#else
-        else oPhase(o, raw, warp, gq, tq, lane, live, pDesc, emptyS);
-#endif
-#elif MLA_DFP8_NPV
-        (void)bad, (void)live;
-        __syncwarp();
-        if (lane == 0) mbarArrive(emptyBar + 8 * slot);
-#else
         if (bad) oPhaseExact(o, raw, warp, gq, tq, lane, live, pDesc, emptyBar + 8 * slot);
 #if MLA_DFP8_SCAN
         else oPhase(o, raw, warp, gq, tq, lane, live, pDesc, emptyBar + 8 * slot, scs);
 #else
         else oPhase(o, raw, warp, gq, tq, lane, live, pDesc, emptyBar + 8 * slot);
-#endif
 #endif
       }
       wgWait<0>();
@@ -1579,63 +1451,6 @@ struct DenseFp8Alt {
           const int r = 8 * i + 2 * tq + b;
           lRow[i][b] = red[r] + red[NR + r] + red[2 * NR + r] + red[3 * NR + r];
         }
-#if MLA_DFP8_MS
-      {
-        // (bit 8589934592) this warpgroup's last tile and the partner's (-1: none in this item), their raw slots
-        const int nT = itm.nTiles, first = static_cast<int>(n0) - nT;
-        int tm = 0; // tid through an opaque move in each item (without it ptxas spilled 16 bytes at 16 rows)
-        asm volatile("mov.b32 %0, %1;\n" : "=r"(tm) : "r"(static_cast<int>(threadIdx.x) % 128));
-        const int mine = nT > wg ? wg + 2 * ((nT - 1 - wg) / 2) : -1, theirs = nT > 1 - wg ? 1 - wg + 2 * ((nT - 2 + wg) / 2) : -1;
-        constexpr int XM = 16 * NI * 128; // floats of the four slices; then maxima [NR], sums [NR]
-        static_assert((XM + 2 * NR) * 4 <= kRawBytes, "the merge's hand-over fits in a raw slot");
-        if (mine >= 0) {
-          float* const xo = reinterpret_cast<float*>(smem + L::RAW_OFF + static_cast<uint32_t>(first + mine) % RS * kRawBytes);
-#pragma unroll
-          for (int s = 0; s < 4; ++s)
-#pragma unroll
-            for (int i = 0; i < NI; ++i)
-#pragma unroll
-              for (int e = 0; e < 4; ++e) xo[((s * NI + i) * 4 + e) * 128 + tm] = wg == 0 ? o[4 + s][4 * i + e] : o[s][4 * i + e];
-          if (warp == 0 && gq == 0)
-#pragma unroll
-            for (int i = 0; i < NI; ++i)
-#pragma unroll
-              for (int b = 0; b < 2; ++b) {
-                const int r = 8 * i + 2 * tq + b;
-                xo[XM + r] = mRow[i][b], xo[XM + NR + r] = lRow[i][b];
-              }
-          fenceProxyAsync(); // (generic writes into a slot the producer's bulk copy overwrites after the partner's release)
-        }
-        consumersSync(); // both warpgroups' hand-overs are written (and every slot read of their tiles is done)
-        if (theirs >= 0) {
-          const uint32_t ts = static_cast<uint32_t>(first + theirs) % RS;
-          const float* const xt = reinterpret_cast<const float*>(smem + L::RAW_OFF + ts * kRawBytes);
-#pragma unroll
-          for (int i = 0; i < NI; ++i)
-#pragma unroll
-            for (int b = 0; b < 2; ++b) {
-              const int r = 8 * i + 2 * tq + b;
-              const float m1 = xt[XM + r], l1 = xt[XM + NR + r], mNew = fmaxf(mRow[i][b], m1);
-              const float bse = mNew == -INFINITY ? 0.f : mNew;
-              const float a0 = altEx2(mRow[i][b] - bse), a1 = altEx2(m1 - bse);
-#pragma unroll
-              for (int s = 0; s < 4; ++s)
-#pragma unroll
-                for (int e = b; e < 4; e += 2) { // (two branches: a selected reference would put o in local memory)
-                  const float x = xt[((s * NI + i) * 4 + e) * 128 + tm];
-                  if (wg == 0) o[s][4 * i + e] = fmaf(x, a1, o[s][4 * i + e] * a0);
-                  else o[4 + s][4 * i + e] = fmaf(x, a1, o[4 + s][4 * i + e] * a0);
-                }
-              lRow[i][b] = a0 * lRow[i][b] + a1 * l1;
-              mRow[i][b] = mNew;
-            }
-          __syncwarp();
-          if (lane == 0) mbarArrive(emptyBar + 8 * ts); // the partner's held slot goes back to the producer
-        }
-      }
-#elif MLA_DFP8_NOX
-      consumersSync(); // (measurement only: the warpgroups wait for each other once, nothing is exchanged)
-#else
       float* const xb = reinterpret_cast<float*>(smem + L::Q_OFF);
       float* const ml = reinterpret_cast<float*>(smem + L::ML_OFF);
       float* const l0x = xb + 4 * NI * 4 * 128;
@@ -1658,10 +1473,10 @@ struct DenseFp8Alt {
           const int r = 8 * i + 2 * tq + b;
           const float m0 = ml[r], m1 = ml[NR + r], mNew = fmaxf(m0, m1);
           const float bse = mNew == -INFINITY ? 0.f : mNew;
-          const float a = altEx2(mRow[i][b] - bse);
+          const float a = exp2f(mRow[i][b] - bse);
 #pragma unroll
           for (int s = 0; s < 8; ++s) o[s][4 * i + b] *= a, o[s][4 * i + 2 + b] *= a;
-          lRow[i][b] = altEx2(m0 - bse) * l0x[r] + altEx2(m1 - bse) * ml[2 * NR + r];
+          lRow[i][b] = exp2f(m0 - bse) * l0x[r] + exp2f(m1 - bse) * ml[2 * NR + r];
           mRow[i][b] = mNew;
         }
 #pragma unroll
@@ -1686,7 +1501,6 @@ struct DenseFp8Alt {
             }
         consumersSync();
       }
-#endif
       // This warpgroup's slices 4wg..4wg+3: columns 128 warp + 16 gq + 8 wg + 0..7 of each row.
 #pragma unroll
       for (int i = 0; i < NI; ++i)
@@ -1724,9 +1538,7 @@ struct DenseFp8Alt {
             if (wg == 0 && warp == 0 && gq == 0) p.lseAccum[row] = lse;
           }
         }
-#if !MLA_DFP8_MS // (bit 8589934592: the merge reads neither Q^T, red nor ml, and the next item's fill ends in a barrier)
       consumersSync(); // Q^T, red and ml are free for the next item
-#endif
     }
 #endif
   }
@@ -1759,8 +1571,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) mla_dense_fp8_sm90_v32_bf16
 // keeps this pass's bits (v34368 = v1600's 16-row code + v31296's 32-row code).
 #if !defined(MLA_DFP8_PASS2) && (MLA_DENSE_FP8_VAR & 32768)
 #define MLA_DFP8_PASS2 1
-// (31296 plus this build's session-12 bits 134217728, 268435456, 536870912, 2147483648 (or 4294967296) and 8589934592 (or
-// 17179869184), 34359738368 and 68719476736, and session 13's probes 137438953472 .. 1099511627776; 1073741824 takes 4096 out of it)
+// (31296 plus this build's session-12 bits 134217728, 268435456 and 2147483648; 1073741824 takes 4096 out of it)
 #if MLA_DENSE_FP8_VAR & 134217728
 #define MLA_DFP8_P2A 134217728
 #else
@@ -1771,58 +1582,18 @@ extern "C" __global__ void __launch_bounds__(384, 1) mla_dense_fp8_sm90_v32_bf16
 #else
 #define MLA_DFP8_P2B 0
 #endif
-#if MLA_DENSE_FP8_VAR & 536870912
-#define MLA_DFP8_P2C 536870912
-#else
-#define MLA_DFP8_P2C 0
-#endif
 #if MLA_DENSE_FP8_VAR & 1073741824
 #define MLA_DFP8_P2D (1073741824 - 4096)
 #else
 #define MLA_DFP8_P2D 0
 #endif
-#if MLA_DENSE_FP8_VAR & (2147483648 | 4294967296)
+#if MLA_DENSE_FP8_VAR & 2147483648
 #define MLA_DFP8_P2E 2147483648
 #else
 #define MLA_DFP8_P2E 0
 #endif
-#if MLA_DENSE_FP8_VAR & (8589934592 | 17179869184)
-#define MLA_DFP8_P2F 8589934592
-#else
-#define MLA_DFP8_P2F 0
-#endif
-#if MLA_DENSE_FP8_VAR & 34359738368
-#define MLA_DFP8_P2G 34359738368
-#else
-#define MLA_DFP8_P2G 0
-#endif
-#if MLA_DENSE_FP8_VAR & 68719476736
-#define MLA_DFP8_P2H 68719476736
-#else
-#define MLA_DFP8_P2H 0
-#endif
-#if MLA_DENSE_FP8_VAR & 137438953472
-#define MLA_DFP8_P2J 137438953472
-#else
-#define MLA_DFP8_P2J 0
-#endif
-#if MLA_DENSE_FP8_VAR & 274877906944
-#define MLA_DFP8_P2K 274877906944
-#else
-#define MLA_DFP8_P2K 0
-#endif
-#if MLA_DENSE_FP8_VAR & 549755813888
-#define MLA_DFP8_P2L 549755813888
-#else
-#define MLA_DFP8_P2L 0
-#endif
-#if MLA_DENSE_FP8_VAR & 1099511627776
-#define MLA_DFP8_P2M 1099511627776
-#else
-#define MLA_DFP8_P2M 0
-#endif
 #undef MLA_DENSE_FP8_VAR
-#define MLA_DENSE_FP8_VAR (31296 + MLA_DFP8_P2A + MLA_DFP8_P2B + MLA_DFP8_P2C + MLA_DFP8_P2D + MLA_DFP8_P2E + MLA_DFP8_P2F + MLA_DFP8_P2G + MLA_DFP8_P2H + MLA_DFP8_P2J + MLA_DFP8_P2K + MLA_DFP8_P2L + MLA_DFP8_P2M)
+#define MLA_DENSE_FP8_VAR (31296 + MLA_DFP8_P2A + MLA_DFP8_P2B + MLA_DFP8_P2D + MLA_DFP8_P2E)
 #undef MLA_DFP8_NS
 #define MLA_DFP8_NS dfp8r
 #undef MLA_DFP8_SC_NEXT
