@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Record of session 13 call A: shuffleMax / shuffleSoftmax (the sfx arm, matrix5-sfx) no longer exist (removed in session 14; commit 778e691 has them).
 # Session 13's first WebGPU slot (helper s12-h4; docs/notes/webgpu-matrix-trim.md, "Session 13's first slot"), <= 90 s
 # warm, from the merged tree's root after `source .gpu-host/enter.sh` (build/ by tsc; the prebuilt spirv-as and vkstats
 # in $H4_BIN, default .devstage/s12-h4-s13, carried, or its .tar.xz):

@@ -21,7 +21,7 @@ grep -E '^BEST' "$OUT/ab.txt" >> "$L"
 [ "${SUITE_KERNEL:-t16}" = best ] && SUITE_KERNEL=$(awk '/^BEST/ { print $2 }' "$OUT/ab.txt")
 if grep -q "^CHECK ${SUITE_KERNEL:-t16} .* pass" "$OUT/ab.txt" && [ "${SUITE:-1}" = 1 ]; then
   say "GPU suite, ${SUITE_KERNEL:-t16}, ${CASES:-100} random cases"
-  k=${SUITE_KERNEL:-t16}; t16=0; pr=0; la=0; tr=0; case $k in t16) t16=1;; pair) pr=1;; t16pair) t16=1; pr=1;; ahead) la=1;; trim) tr=1;; shfl) tr=shfl;; tlate) tr=late;; sfx) tr=sfx;; esac
+  k=${SUITE_KERNEL:-t16}; t16=0; pr=0; la=0; tr=0; case $k in t16) t16=1;; pair) pr=1;; t16pair) t16=1; pr=1;; ahead) la=1;; trim) tr=1;; tlate) tr=late;; esac
   FLASHMLA_MATRIX_TEST_TRIM=$tr FLASHMLA_MATRIX_TEST_TILE16=$t16 FLASHMLA_MATRIX_TEST_PAIR=$pr FLASHMLA_MATRIX_TEST_LOOKAHEAD=$la FLASHMLA_GPU_CASES=${CASES:-100} FLASHMLA_GOLDEN=test/fixtures/golden timeout "${TIMEOUT_TEST:-45}" \
     node --test --test-reporter=tap build/test/gpu/webgpu-matrix.test.js > "$OUT/gpu-test.txt" 2>&1
   echo "exit $?" >> "$L"

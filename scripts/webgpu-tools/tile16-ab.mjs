@@ -17,9 +17,7 @@
 //   t16pair       tile16 + pair, 132 parts
 //   ahead         v5 + lookahead (each tile's block-table lookup issued an iteration earlier, into registers), 132 parts
 //   trim          v5 + trim (session 12: the key maxima reset after the softmax, two barriers fewer a tile), 132 parts
-//   shfl          trim + shuffleMax (a key's maxima by subgroup shuffles over its 8 lanes, no atomics), 132 parts
 //   tlate         trim + late (the next tile's loads after the softmax instead of after the conversion), 132 parts
-//   sfx           shfl + shuffleSoftmax (a row's maxima by subgroup shuffles, no softmax middle barrier), 132 parts
 //   tnopf         trim + noPrefetch (a tile's words loaded at its own top: 36 registers fewer live across QK/PV), 132
 //   tlean         trim + lean (the words unpacked twice: no 72 f32 values held across the conversion's barrier), 132
 //   tnl           trim + noPrefetch + lean, 132 parts
@@ -67,9 +65,7 @@ const kernels = {
   t16pair: { tile16: true, subgroups: 8, pair: true },
   ahead: { lookahead: true },
   trim: { trim: true },
-  shfl: { trim: true, shuffleMax: true },
   tlate: { trim: true, late: true },
-  sfx: { trim: true, shuffleMax: true, shuffleSoftmax: true },
   tnopf: { trim: true, noPrefetch: true },
   tlean: { trim: true, lean: true },
   tnl: { trim: true, noPrefetch: true, lean: true },
@@ -81,7 +77,7 @@ const kernels = {
 const allArms = [
   ['v5', 'v5', 132], ['v5-264', 'v5', 264], ['t16', 't16', 132], ['t16-264', 't16', 264], ['t16-396', 't16', 396],
   ['nopf-264', 'nopf', 264], ['nopf-396', 'nopf', 396], ['pair', 'pair', 132], ['pair-264', 'pair', 264], ['t16pair', 't16pair', 132],
-  ['ahead', 'ahead', 132], ['trim', 'trim', 132], ['shfl', 'shfl', 132], ['tlate', 'tlate', 132], ['sfx', 'sfx', 132],
+  ['ahead', 'ahead', 132], ['trim', 'trim', 132], ['tlate', 'tlate', 132],
   ['tnopf', 'tnopf', 132], ['tlean', 'tlean', 132], ['tnl', 'tnl', 132], ['sg4-264', 'sg4', 264],
   ['wide', 'wide', 132], ['wlean', 'wlean', 132],
 ];
@@ -185,7 +181,7 @@ const says = [];
 if (results.v5?.fail) says.push('v5 itself FAILED: the harness or the device is at fault, nothing else here can be read');
 else {
   const cand = timed.filter(([l]) => l !== 'v5' && l !== 'v5-264').map(([l]) => [l, geo(l)]).sort((a, b) => a[1] - b[1]);
-  for (const k of ['t16', 'nopf', 'pair', 't16pair', 'ahead', 'trim', 'shfl', 'tlate', 'sfx', 'tnopf', 'tlean', 'tnl', 'sg4', 'wide', 'wlean']) if (results[k]?.fail) says.push(`${k} FAILS its checks`);
+  for (const k of ['t16', 'nopf', 'pair', 't16pair', 'ahead', 'trim', 'tlate', 'tnopf', 'tlean', 'tnl', 'sg4', 'wide', 'wlean']) if (results[k]?.fail) says.push(`${k} FAILS its checks`);
   if (cand.length) {
     const [best, g] = cand[0];
     says.push(g < 0.9 ? `CANDIDATE ${best}: ${g.toFixed(3)}x v5 (geomean over the configs); run the GPU suite on it before any default` : `best ${best} ${g.toFixed(3)}x v5: no step`);

@@ -47,50 +47,8 @@ describe('webgpu matrix v5 trim (WGSL)', () => {
     assert.equal(wgBytes(src({ lazy: true, trim: true })), 49088);
   });
 
-  test('shuffleMax: no workgroup atomics on the key maxima, three shuffle rounds, stores by a key\'s first lane, the subgroups extension; same barriers as trim', () => {
-    for (const o of [{}, { subgroups: 4 as const }, { emulate: true, subgroups: 4 as const }]) {
-      const t = src({ lazy: true, trim: true, ...o });
-      const s = src({ lazy: true, trim: true, shuffleMax: true, ...o });
-      assert.notEqual(key({ lazy: true, trim: true, shuffleMax: true, ...o }), key({ lazy: true, trim: true, ...o }));
-      const loop = loopOf(s);
-      assert.doesNotMatch(loop, /atomicMax\(&kMax|atomicOr\(&kNan|atomicStore\(&kMax\[t\]/);
-      for (const m of [1, 2, 4]) assert.match(loop, new RegExp(`km = max\\(km, subgroupShuffleXor\\(km, ${m}u\\)\\); kr = max\\(kr, subgroupShuffleXor\\(kr, ${m}u\\)\\); kn = kn \\| subgroupShuffleXor\\(kn, ${m}u\\);`));
-      assert.match(loop, /if \(lj == 0u\) \{ atomicStore\(&kMax\[lk\], km\); atomicStore\(&kMaxR\[lk\], kr\); atomicStore\(&kNan\[lk\], kn\); \}/);
-      assert.match(loop, /let down = downOf\(expOf\(km\)\);\n {4}let downR = downOf\(expOf\(kr\)\);/);
-      assert.equal(count(loop, 'workgroupBarrier();'), count(loopOf(t), 'workgroupBarrier();'));
-      assert.ok(s.startsWith('enable f16;\nenable subgroups;\ndiagnostic(off, subgroup_uniformity);'));
-      assert.equal(wgBytes(s), wgBytes(t));
-    }
-    assert.throws(() => src({ lazy: true, shuffleMax: true }), /shuffleMax runs with trim/);
-    assert.throws(() => src({ lazy: true, trim: true, tile16: true, shuffleMax: true }), /shuffleMax runs with trim/);
-    assert.throws(() => src({ trim: true, shuffleMax: true }), /shuffleMax runs with trim/);
-  });
-
-  test('shuffleSoftmax: no middle barrier and no redM / redY in the loop, three shuffle rounds of the row maxima, 8 consecutive lanes a row, interleaved keys', () => {
-    for (const o of [{}, { subgroups: 4 as const }, { emulate: true, subgroups: 4 as const }]) {
-      const m = src({ lazy: true, trim: true, shuffleMax: true, ...o });
-      const s = src({ lazy: true, trim: true, shuffleMax: true, shuffleSoftmax: true, ...o });
-      assert.notEqual(key({ lazy: true, trim: true, shuffleMax: true, shuffleSoftmax: true, ...o }), key({ lazy: true, trim: true, shuffleMax: true, ...o }));
-      const loop = loopOf(s);
-      assert.doesNotMatch(loop, /redM|redY/);
-      assert.equal(count(loop, 'workgroupBarrier();'), count(loopOf(m), 'workgroupBarrier();') - 1);
-      for (const k of [1, 2, 4]) assert.match(loop, new RegExp(`sM = max\\(sM, subgroupShuffleXor\\(sM, ${k}u\\)\\); sY = max\\(sY, subgroupShuffleXor\\(sY, ${k}u\\)\\); sB = sB \\| subgroupShuffleXor\\(sB, ${k}u\\);`));
-      assert.match(s, /let r = \(t \/ 8u\) % 16u;/);
-      assert.match(s, /let slot = t % 8u \+ \(t \/ 128u\) \* 8u;/);
-      assert.match(loop, /let key = 8u \+ slot;/);
-      assert.match(loop, /Ph\[r \* \d+u \+ 8u \+ slot\]/);
-      assert.doesNotMatch(loop, /slot \* \d+u \+/);
-      // the end of an item still sums the 8 slots' partials through redY, as before
-      assert.equal(s.slice(s.indexOf('// Row sums')), m.slice(m.indexOf('// Row sums')));
-      assert.equal(wgBytes(s), wgBytes(m));
-    }
-    assert.throws(() => src({ lazy: true, trim: true, shuffleSoftmax: true }), /shuffleSoftmax runs with shuffleMax/);
-    // off, shuffleMax's WGSL is unchanged
-    assert.equal(src({ lazy: true, trim: true, shuffleMax: true, shuffleSoftmax: false }), src({ lazy: true, trim: true, shuffleMax: true }));
-  });
-
   test('every v5 variant here declares a multiple of 16 B of workgroup memory (the H200 computes wrong results otherwise: pad4, pad8)', () => {
-    for (const o of [{}, { lazy: true }, { lazy: true, trim: true }, { lazy: true, trim: true, shuffleMax: true }, { lazy: true, trim: true, shuffleMax: true, shuffleSoftmax: true }, { lazy: true, subgroups: 4 as const }, { lazy: true, pad: 16 }, { lazy: true, pad: 64 }]) {
+    for (const o of [{}, { lazy: true }, { lazy: true, trim: true }, { lazy: true, subgroups: 4 as const }, { lazy: true, pad: 16 }, { lazy: true, pad: 64 }]) {
       assert.equal(wgBytes(src(o)) % 16, 0, JSON.stringify(o));
     }
     for (const pad of [4, 8]) assert.notEqual(wgBytes(src({ lazy: true, pad })) % 16, 0, 'the failing probes break the rule');
@@ -118,13 +76,12 @@ describe('webgpu matrix v5 trim through Tint', () => {
   test('the GPU\'s WGSL (lazy, lazy side, 3 cache bindings; stubbed builtins) and the emulated WGSL', async (t) => {
     if (!be) { if (process.env.CI) assert.fail('no WebGPU adapter with shader-f16 in CI'); t.skip('no WebGPU adapter with shader-f16'); return; }
     const probes: Partial<DecodeMatrix5Spec>[] = [{ lazy: true, trim: true }, { lazy: 'side', trim: true }, { lazy: true, trim: true, segs: 3 }, { lazy: true, trim: true, subgroups: 4 },
-      { lazy: true, trim: true, shuffleMax: true }, { lazy: true, trim: true, late: true }, { lazy: true, trim: true, shuffleMax: true, shuffleSoftmax: true }];
+      { lazy: true, trim: true, late: true }];
     for (const p of probes) {
       const code = stubbedMatrixWgsl(src(p));
       await be.programs.check({ name: `v5 ${key(p)}`, key: () => key(p), source: () => code }, undefined);
     }
-    for (const e of [{ lazy: true, trim: true, emulate: true, subgroups: 4 as const }, { lazy: true, trim: true, shuffleMax: true, emulate: true, subgroups: 4 as const },
-      { lazy: true, trim: true, shuffleMax: true, shuffleSoftmax: true, emulate: true, subgroups: 4 as const }]) {
+    for (const e of [{ lazy: true, trim: true, emulate: true, subgroups: 4 as const }]) {
       await be.programs.check({ name: `v5 ${key(e)}`, key: () => key(e), source: () => src(e) }, undefined);
     }
   });

@@ -25,7 +25,7 @@ describe('webgpu matrix v5 wide', () => {
     }
     assert.notEqual(key({ lazy: true, trim: true, wide: true }), key({ lazy: true, trim: true }));
     assert.equal(src({ lazy: true, trim: true, wide: false }), src({ lazy: true, trim: true }));
-    assert.throws(() => src({ lazy: true, trim: true, wide: true, shuffleMax: true }), /wide runs without/);
+    assert.throws(() => src({ lazy: true, wide: true, pair: true }), /wide runs without/);
     assert.throws(() => src({ tile16: true, wide: true }), /wide runs without/);
   });
   test('the scratch in two turns: as many barriers in the rescale and at the item\'s end as v5 at 8 subgroups', () => {

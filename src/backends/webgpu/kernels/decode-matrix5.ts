@@ -141,30 +141,14 @@ export interface DecodeMatrix5Spec {
    */
   trim?: boolean;
   /**
-   * Candidate on top of trim (session 12; opt-in; correct on the H200 and no faster than trim): a key's maxima and NaN flag reduced over its 8
-   * lanes (consecutive, within one subgroup) by subgroupShuffleXor instead of workgroup atomics, stored by its first
-   * lane for the softmax, and the conversion takes them from registers: no atomics, no reset. The barrier before the
-   * conversion stays (it orders the last tile's PV, which reads V in place, before the tile's overwrite). Needs the
-   * device's `subgroups` feature with subgroups of at least 8 lanes.
-   */
-  shuffleMax?: boolean;
-  /**
-   * Candidate on top of shuffleMax (session 12, round 3; opt-in, not run on a GPU yet): the softmax's middle barrier and
-   * its redM / redY round trip go. A row's 8 slots are 8 consecutive lanes (row t / 8, slot t % 8, instead of row t % 16,
-   * slot t / 16), so its maxima and NaN flag reduce by subgroupShuffleXor in registers; a slot takes keys slot + 8 j
-   * (not 4 slot + j) so that the score reads spread over 8 banks. Without the key-maxima reset (shuffleMax) nothing
-   * else needed that barrier. Needs subgroups of at least 8 lanes.
-   */
-  shuffleSoftmax?: boolean;
-  /**
    * Candidate (session 14, issue #13; opt-in, docs/notes/webgpu-matrix-trim.md "Session 14: wide"): the workgroup
    * twice as wide (8 subgroups: 512 lanes, which caps the driver at 128 registers a lane; the 255 of trim's 256 lanes
    * are the driver's choice, session 13). QK runs on the first `subgroups` subgroups as in v5 (same key blocks and
    * contraction parts, same Sc); the tile's load and conversion take 16 lanes a key (5 words, the fifth on 8 of them,
    * as tile16); PV splits O over all of them (32 columns, 2 result matrices a subgroup at 8 + 8). A subgroup's own
    * 16 x 16 scratch in Sc is shared by subgroups sg and sg + `subgroups`, which take turns (two rounds) wherever v5
-   * used it for O (the lazy rescale, the item's end). Same workgroup memory as v5 (49 088 B at 8). Not with tile16,
-   * pair, shuffleMax / shuffleSoftmax (their shuffles reduce a key over 8 lanes).
+   * used it for O (the lazy rescale, the item's end). Same workgroup memory as v5 (49 088 B at 8). Not with tile16 or
+   * pair.
    */
   wide?: boolean;
 }
@@ -251,7 +235,7 @@ export const statsSpecs = { sg4: 4, sg8: 8 } as const;
  * nopf, lean, nl and tlate are trim + that knob; t16 and t16nopf run without trim). Session 13's register slot
  * (docs/notes/webgpu-matrix-trim.md, "Session 13's register slot") reads the ones that lower live registers.
  */
-export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, shfl: { trim: true, shuffleMax: true }, sfx: { trim: true, shuffleMax: true, shuffleSoftmax: true }, wide: { trim: true, wide: true }, wlean: { trim: true, wide: true, lean: true } } as const;
+export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, wide: { trim: true, wide: true }, wlean: { trim: true, wide: true, lean: true } } as const;
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const mark = (name: string, code: string) => `// <${name}>\n   ${code}\n   // </${name}>`;
@@ -295,11 +279,11 @@ export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // 
 
 export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   name: 'mla_decode_matrix5',
-  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5TrimOn(s) && s.shuffleMax ? '.shfl' : ''}${matrix5TrimOn(s) && s.shuffleMax && s.shuffleSoftmax ? '.sfx' : ''}${s.wide ? '.wide' : ''}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${s.wide ? '.wide' : ''}`,
   source(s) {
     if (!s.emulate && !matrix5ConfigUsable(s.config)) throw new Error(`decode-matrix5: unusable configuration ${JSON.stringify(s.config)}`);
     const wide = !!s.wide;
-    if (wide && (s.tile16 || s.pair || s.shuffleMax || s.shuffleSoftmax)) throw new Error('decode-matrix5: wide runs without tile16, pair, shuffleMax and shuffleSoftmax');
+    if (wide && (s.tile16 || s.pair)) throw new Error('decode-matrix5: wide runs without tile16 and pair');
     const g = matrix5Layout(s.subgroups, !!s.tile16, wide);
     const { nT, lanes, vCols, nbs, pStride, kpl, lpk, parts, words, lastLanes } = g;
     const S = s.subgroups;
@@ -325,13 +309,9 @@ export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
     // wrong scores there (session 10, H200; correct under emulation on lavapipe).
     const growFlag = 'rowC[0]';
     const trim = matrix5TrimOn(s);
-    const shfl = trim && !!s.shuffleMax;
-    if (s.shuffleMax && !trim) throw new Error('decode-matrix5: shuffleMax runs with trim');
-    const sfx = shfl && !!s.shuffleSoftmax;
-    if (s.shuffleSoftmax && !shfl) throw new Error('decode-matrix5: shuffleSoftmax runs with shuffleMax');
-    // a slot's j-th key (sfx: interleaved, so that a subgroup's 4 rows x 8 slots read 8 banks of Sc, not 4 slots' 1)
-    const keyOf = (j: number) => (sfx ? `${8 * j}u + slot` : `slot * ${kpl}u + ${j}u`);
-    const keyReset = shfl ? '// (shuffleMax: the key maxima are stored whole, no reset)' : `if (t < ${nT}u) { atomicStore(&kMax[t], 0u); atomicStore(&kMaxR[t], 0u); atomicStore(&kNan[t], 0u); }`;
+    // a slot's j-th key
+    const keyOf = (j: number) => `slot * ${kpl}u + ${j}u`;
+    const keyReset = `if (t < ${nT}u) { atomicStore(&kMax[t], 0u); atomicStore(&kMaxR[t], 0u); atomicStore(&kNan[t], 0u); }`;
     const pad = s.pad ?? 0;
     if (pad % 4 !== 0 || pad < 0) throw new Error(`decode-matrix5: pad ${pad} is not a count of u32`);
     const nanWord = s.dtype === 'bf16' ? '0x7fc07fc0u' : '0x7e007e00u';
@@ -425,23 +405,18 @@ ${o.top}   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key l
    }
    ` : ''}${s.lean ? '// (lean: unpacked in each block below)' : o.unpack}
    ${trim ? '// (trim: the key maxima were reset after the last tile\'s softmax)' : 'workgroupBarrier();'}
-   ${shfl ? 'var km = 0u; var kr = 0u; var kn = 0u; // shuffleMax: the key\'s maxima and NaN flag over its 8 lanes\n   ' : ''}${mark('tile-max', `{${s.lean ? `\n    ${unpackLets}` : ''}
+   ${mark('tile-max', `{${s.lean ? `\n    ${unpackLets}` : ''}
     let mb4 = ${range(words - 1).map((i) => `max(finiteBits4(a${i}), finiteBits4(b${i}))`).reduce((x, y) => `max(${x}, ${y})`)};
     let mr4 = max(finiteBits4(a${words - 1}), finiteBits4(b${words - 1}));
     let nan = any(${range(words).map((i) => `isNan4(a${i}) | isNan4(b${i})`).join(' | ')});
-    ${shfl ? `km = max(max(mb4.x, mb4.y), max(mb4.z, mb4.w));
-    kr = max(max(mr4.x, mr4.y), max(mr4.z, mr4.w));
-    kn = select(0u, 1u, nan);
-   }
-   ${[1, 2, 4].map((m) => `km = max(km, subgroupShuffleXor(km, ${m}u)); kr = max(kr, subgroupShuffleXor(kr, ${m}u)); kn = kn | subgroupShuffleXor(kn, ${m}u);`).join('\n   ')}
-   if (lj == 0u) { atomicStore(&kMax[lk], km); atomicStore(&kMaxR[lk], kr); atomicStore(&kNan[lk], kn); }` : `atomicMax(&kMax[lk], max(max(mb4.x, mb4.y), max(mb4.z, mb4.w)));
+    atomicMax(&kMax[lk], max(max(mb4.x, mb4.y), max(mb4.z, mb4.w)));
     atomicMax(&kMaxR[lk], max(max(mr4.x, mr4.y), max(mr4.z, mr4.w)));
     if (nan) { atomicOr(&kNan[lk], 1u); }
-   }`}`)}
+   }`)}
    workgroupBarrier();${trim ? `\n   if (t == 0u) { ${growFlag} = 0.0; } // trim: a barrier after the last uniform load, two before the softmax sets it` : ''}
    ${mark('tile-convert', `{${s.lean ? `\n    ${unpackLets}` : ''}
-    let down = downOf(expOf(${shfl ? 'km' : 'atomicLoad(&kMax[lk])'}));
-    let downR = downOf(expOf(${shfl ? 'kr' : 'atomicLoad(&kMaxR[lk])'}));
+    let down = downOf(expOf(atomicLoad(&kMax[lk])));
+    let downR = downOf(expOf(atomicLoad(&kMaxR[lk])));
     let o = lk * ${kStride}u + lj * 8u;
     ${range(words).map((i) => [i, i === words - 1 ? 'downR' : 'down'] as const).map(([i, d]) => `${lastLanes < lpk && i === words - 1 ? `if (lj < ${lastLanes}u) ` : ''}{ let ha = vec4<f16>(select(a${i} * ${d}, vec4<f32>(0.0), isNan4(a${i}))); let hb = vec4<f16>(select(b${i} * ${d}, vec4<f32>(0.0), isNan4(b${i})));
      ${range(4).map((x) => `Kt[o + ${8 * lpk * i + x}u] = ${half('ha', x)};`).join(' ')} ${range(4).map((x) => `Kt[o + ${8 * lpk * i + 4 + x}u] = ${half('hb', x)};`).join(' ')} }`).join('\n    ')}
@@ -454,7 +429,7 @@ ${o.after}
    }` : qkProduct)}
    workgroupBarrier();
    // ---- Softmax (lanes < 128: row r, keys ${kpl} slot ..) in the exp2 domain; masked keys are selected out.
-   ${range(kpl).map((j) => `var x${j} = NEG; var y${j} = NEG;`).join(' ')}${sfx ? '\n   var sM = NEG; var sY = NEG; var sB = 0u; // shuffleSoftmax: the row\'s maxima and NaN flag over its 8 lanes' : ''}
+   ${range(kpl).map((j) => `var x${j} = NEG; var y${j} = NEG;`).join(' ')}
    // <softmax>
    if (t < 128u) {
     var mx = NEG;
@@ -472,23 +447,20 @@ ${o.after}
      y${j} = select(NEG, x${j} + f32(ek) - 127.0, seen);
      if (isNan(x${j})) { bad = true; } else { mx = max(mx, x${j}); my = max(my, y${j}); }
     }`).join('\n    ')}
-    ${sfx ? `sM = select(mx, NEG, bad); sY = my; sB = select(0u, 1u, bad);
-    ${[1, 2, 4].map((m) => `sM = max(sM, subgroupShuffleXor(sM, ${m}u)); sY = max(sY, subgroupShuffleXor(sY, ${m}u)); sB = sB | subgroupShuffleXor(sB, ${m}u);`).join('\n    ')}` : `redM[r * 8u + slot] = select(mx, qNan(), bad);
-    redY[r * 8u + slot] = my;`}
+    redM[r * 8u + slot] = select(mx, qNan(), bad);
+    redY[r * 8u + slot] = my;
    }
    // </softmax>
-   ${sfx ? '// (shuffleSoftmax: no barrier, the row\'s maxima are in every lane of it)' : 'workgroupBarrier();'}
+   workgroupBarrier();
    // <softmax>
    if (t < 128u) {
     var mNew = m;
     var yMax = NEG;
-    ${sfx ? `if (sB != 0u) { nanRow = true; }
-    mNew = max(mNew, sM);
-    yMax = sY;` : `for (var j = 0u; j < 8u; j++) {
+    for (var j = 0u; j < 8u; j++) {
      let v = redM[r * 8u + j];
      if (isNan(v)) { nanRow = true; } else { mNew = max(mNew, v); }
      yMax = max(yMax, redY[r * 8u + j]);
-    }`}
+    }
     let alpha = exp2(m - mNew);${lazy ? `
     // Lazy: P' against the row's reference yr, which moves to this tile's maximum only past 2^${lazyBound} of it.
     let grow = yMax > yref + ${lazyBound}.0;
@@ -583,7 +555,7 @@ ${tileBody({ kt: 'k1', top: resetTop, unpack: wordsOf('v')(unpackLets), after: `
    ${pairLoads('v', `${nT}u + lk`)}
    ${nxLookup(`k0 + ${4 * nT}`)}` })}
    }`; // (the loop's closing brace is the shared one below)
-    const text = `enable f16;${shfl ? '\nenable subgroups;\ndiagnostic(off, subgroup_uniformity);' : ''}
+    const text = `enable f16;
 ${s.emulate ? '' : 'enable chromium_experimental_subgroup_matrix;\ndiagnostic(off, chromium.subgroup_matrix_uniformity);'}
 ${decodeBindingsWgsl(s.segs)}
 ${metadataWgsl()}
@@ -615,9 +587,8 @@ ${t16 ? ` let kb = 0u;       // QK: one key block
  let cq4 = select(cs, 0u, cp >= 4u);           // step 4's Qᵀ (parts 4..7 have none): a column inside Qᵀ` : ` let kb = sg / 4u;   // QK: its key block
  let cp = sg % 4u;   // QK: its contraction part
 ${qkPartLetsWgsl}`}
-${sfx ? ` let r = (t / 8u) % 16u;               // softmax (lanes < 128): row (shuffleSoftmax: its 8 slots consecutive lanes)
- let slot = t % 8u + (t / 128u) * 8u;   // softmax (lanes < 128): keys slot + 8 j (8..15 past lane 127, as below)` : ` let r = t % 16u;    // softmax (lanes < 128): row
- let slot = t / 16u; // softmax (lanes < 128): keys ${kpl} slot ..`}
+ let r = t % 16u;    // softmax (lanes < 128): row
+ let slot = t / 16u; // softmax (lanes < 128): keys ${kpl} slot ..
  let cc = l % 16u;   // PV: this lane's column of a 16-column result
  let hh = l / 16u;   // PV: its rows 8 hh .. 8 hh + 7
  let lk = t / ${lpk}u;    // tile load: key
