@@ -69,6 +69,16 @@ MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gftzf, __half, false, mla::sm90w::kLibVar |
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpa, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarPAReg)
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gpa, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarPAReg)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpatr, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarPAReg | mla::sm90w::kVarTrace)
+// Session 14 (h1): kVarPBFirst (warpgroup 1 issues P_B V_B[R] before P_A' V_A[R] and releases stage B's V[R] first)
+// on kVarPAReg + kVarProd2 ("pbf"), + kVarWalkA ("pbfw"), and kVarPAReg + kVarProd2 without it ("par"), both dtypes.
+#define MLA_S14_PBF (mla::sm90w::kLibVar | mla::sm90w::kVarPAReg | mla::sm90w::kVarProd2 | mla::sm90w::kVarPBFirst)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpbf, __nv_bfloat16, false, MLA_S14_PBF)
+MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gpbf, __half, false, MLA_S14_PBF)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpbfw, __nv_bfloat16, false, MLA_S14_PBF | mla::sm90w::kVarWalkA)
+MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gpbfw, __half, false, MLA_S14_PBF | mla::sm90w::kVarWalkA)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpar, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarPAReg | mla::sm90w::kVarProd2)
+MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gpar, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarPAReg | mla::sm90w::kVarProd2)
+#undef MLA_S14_PBF
 // The library's bits before session 12 (x798: without kVarStAsync / kVarStSpread), for A/Bs against the new ones.
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_g798, __nv_bfloat16, false, 798)
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16_g798, __half, false, 798)
@@ -120,6 +130,9 @@ static bool kspecOf(const std::string& full, KSpec& k) {
   else if (n == "ftzf") { k.fn = mla_decode_sm90w_bf16_gftzf; k.fn16 = mla_decode_sm90w_f16_gftzf; }
   else if (n == "pa") { k.fn = mla_decode_sm90w_bf16_gpa; k.fn16 = mla_decode_sm90w_f16_gpa; }
   else if (n == "patr") { k.fn = mla_decode_sm90w_bf16_gpatr; k.trace = true; }
+  else if (n == "pbf") { k.fn = mla_decode_sm90w_bf16_gpbf; k.fn16 = mla_decode_sm90w_f16_gpbf; }
+  else if (n == "pbfw") { k.fn = mla_decode_sm90w_bf16_gpbfw; k.fn16 = mla_decode_sm90w_f16_gpbfw; }
+  else if (n == "par") { k.fn = mla_decode_sm90w_bf16_gpar; k.fn16 = mla_decode_sm90w_f16_gpar; }
   else if (n == "x798") { k.fn = mla_decode_sm90w_bf16_g798; k.fn16 = mla_decode_sm90w_f16_g798; }
   else return false;
   return true;

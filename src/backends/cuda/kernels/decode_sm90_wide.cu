@@ -282,6 +282,12 @@ constexpr int kVarEx2Ftz = 8388608;
 // P_B V_B[R] both from registers (RS), back to back, O_R rescaled once (scA * c) before them. Warpgroup 0 gets P_B one
 // P V (~512 tensor cycles) plus a drain earlier, and the tensor core has no bubble between warpgroup 1's two P V.
 constexpr int kVarPAReg = 16777216;
+// kVarPBFirst (33554432; session 14, h1; harness only; with kVarPAReg, meant with kVarProd2): warpgroup 1 issues
+// P_B V_B[R] first and P_A' V_A[R] second (two commit groups), so wait_group 1 releases stage B's V[R] (boxes 4-7)
+// one P V (~512 tensor cycles) earlier and stage A's after wait_group 0: stage B's hold, which the next S_B's box-4
+// wait exposes every pair, shrinks. Same products, their fp32 order into O_R swapped. kVarProd2 gives each stage's
+// boxes 4-7 their own producer thread, so B's refill does not queue behind A's (now later) release.
+constexpr int kVarPBFirst = 33554432;
 constexpr int kORowF = 1056; // kVarStF32: bytes between two staged half rows (1024 + 32)
 constexpr int kPieceF = 128 * 4; // kVarStF32: bytes of one warpgroup's 128 columns in a staged half row (one bulk copy)
 static_assert(64 * kORowF <= 9 * kBox, "kVarStF32: a half of the staged partial rows fits in Q's region");
@@ -1052,26 +1058,34 @@ struct DecodeW {
             namedArrive(2, 256); // c, mB and P_B ready
             if (hasB && t + 1 == it.nTiles - 1) zeroTail(stB, t0B);
             const uint64_t dvA = opaque(descSw128(kBase + stA * kTileBytes + 4 * kBox, vLbo, vSbo));
+            constexpr bool kPBFirst = (VAR & kVarPBFirst) != 0; // P_B V_B[R] first where there is a B
             wgFence();
+            if (!kPBFirst || !hasB) {
 #pragma unroll
-            for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, pa[kk], dvA + ((kk * 2048) >> 4));
-            wgCommit();
+              for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, pa[kk], dvA + ((kk * 2048) >> 4));
+              wgCommit();
+            }
             if (hasB) {
               const uint64_t dvB = opaque(descSw128(kBase + stB * kTileBytes + 4 * kBox, vLbo, vSbo));
 #pragma unroll
               for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, a[kk], dvB + ((kk * 2048) >> 4));
               wgCommit();
+              if constexpr (kPBFirst) {
+#pragma unroll
+                for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, pa[kk], dvA + ((kk * 2048) >> 4));
+                wgCommit();
+              }
 #ifdef MLA_SM90W_TRACE
               if constexpr (kWaitStamps) wT0 = clock64();
 #endif
-              wgWait<1>(); // P_A' V_A[R] done
+              wgWait<1>(); // the first group done: P_A' V_A[R] (kVarPBFirst: P_B V_B[R])
 #ifdef MLA_SM90W_TRACE
               if constexpr (kWaitStamps) wDrain += clock64() - wT0;
 #endif
-              release(stA, 1); // V_A[R] read
+              release(kPBFirst ? stB : stA, 1); // its V[R] read
               wgWait<0>();
               pinRegs<128>(o);
-              release(stB, 1); // V_B[R] read
+              release(kPBFirst ? stA : stB, 1); // the second's V[R] read
             } else {
               wgWait<0>();
               pinRegs<128>(o);

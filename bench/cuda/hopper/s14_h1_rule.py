@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+"""Session 14 (h1) ship rule for kVarPBFirst (written in docs/notes/cuda-hopper-decode.md, "Session 14 (h1)", before any
+run). Reads <out>/check.txt and <out>/ab.txt of s14_h1_slot.sh; prints one line per A/B row and candidate, then the
+rule line last. Ratios are lib+w / entry from `abb` (> 1: the entry is faster)."""
+import math, os, re, sys
+
+o = sys.argv[1]
+rd = lambda f: open(os.path.join(o, f)).read() if os.path.exists(os.path.join(o, f)) else ""
+ab, chk = rd("ab.txt"), rd("check.txt")
+ratio = {}  # entry -> [(rows, s_k, ratio)]
+for l in ab.splitlines():
+    m = re.search(r"s_k=(\d+),h_q=\d+,s_q=\d+ rows=(\d+)", l)
+    if not m:
+        continue
+    for name, us, x in re.findall(r"\| (\S+)\+w ([\d.]+) us ([\d.]+)", l):
+        if name != "lib":
+            ratio.setdefault(name, []).append((int(m.group(2)), int(m.group(1)), float(x)))
+            print("s14h1 A/B rows %s s_k %s: lib/%s %s" % (m.group(2), m.group(1), name, x))
+
+def chk_of(tag):
+    m = re.search(re.escape(tag) + r": (\d+) cases, (\d+) failed, worst rel ([0-9.e+-]+).*?rc=(\d+)", chk)
+    return (int(m.group(1)), int(m.group(2)), float(m.group(3)), int(m.group(4))) if m else None
+
+q4, q4l = chk_of("checkq4 pbf+w"), chk_of("checkq4 lib+w")
+q4ok = bool(q4 and q4l and q4[0] >= 5 and q4[1] == 0 and q4[3] == 0 and q4[2] <= max(1.5 * q4l[2], 3e-3))
+mem = re.search(r"memcheck pbf\+w: .*ERROR SUMMARY: 0 errors.*rc=0", chk) is not None
+best, lines = None, []
+for name in ("pbf", "pbfw", "par"):
+    c = chk_of("check %s+w" % name)
+    clean = bool(c and c[0] >= 15 and c[1] == 0 and c[3] == 0) and q4ok and mem
+    rows = ratio.get(name, [])
+    wide = [x for r, sk, x in rows if r >= 128]
+    ctl = [x for r, sk, x in rows if r == 64]
+    gm = math.exp(sum(math.log(x) for x in wide) / len(wide)) if wide else 0.0
+    ok = clean and len(wide) == 6 and gm >= 1.010 and min(wide) >= 0.990 and len(ctl) == 1 and 0.990 <= ctl[0] <= 1.010
+    lines.append("%s: checks clean %s (%s), 128/256-row geomean %.3f min %s (6 rows: %d), 64-row %s -> %s" % (
+        name, clean, c, gm, "%.3f" % min(wide) if wide else "-", len(wide), "%.3f" % ctl[0] if ctl else "-",
+        "passes" if ok else "fails"))
+    if ok and name != "par" and (best is None or gm >= best[1] + (0.005 if name == "pbfw" else 0)):
+        best = (name, gm)
+for l in lines:
+    print("s14h1 " + l)
+bits = {"pbf": 9962270 | 16777216 | 32768 | 33554432, "pbfw": 9962270 | 16777216 | 32768 | 33554432 | 16384}
+print("s14h1 Q_SCALE 4: pbf %s, lib %s (ok %s); memcheck pbf %s" % (q4, q4l, q4ok, mem))
+if best:
+    print("s14h1 rule: SHIP %s (geomean %.3f; library bits x%d = kLibVar | kVarPAReg | kVarProd2 | kVarPBFirst%s; the lead's final call must check the library build)" % (
+        best[0], best[1], bits[best[0]], " | kVarWalkA" if best[0] == "pbfw" else ""))
+else:
+    print("s14h1 rule: KEEP (no candidate passes: geomean >= 1.010 over the six 128/256-row rows, each >= 0.990, 64-row within 1 %, checks clean) -> library bits stay x9962270")
