@@ -78,6 +78,11 @@ MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpbfw, __nv_bfloat16, false, MLA_S14_PBF |
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gpbfw, __half, false, MLA_S14_PBF | mla::sm90w::kVarWalkA)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpar, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarPAReg | mla::sm90w::kVarProd2)
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gpar, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarPAReg | mla::sm90w::kVarProd2)
+// Session 14 (h1), candidate 2: kVarVis4 (the four visibility try_waits back to back) alone ("vis") and on pbf ("pbfv").
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gvis, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarVis4)
+MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gvis, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarVis4)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpbfv, __nv_bfloat16, false, MLA_S14_PBF | mla::sm90w::kVarVis4)
+MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gpbfv, __half, false, MLA_S14_PBF | mla::sm90w::kVarVis4)
 #undef MLA_S14_PBF
 // The library's bits before session 12 (x798: without kVarStAsync / kVarStSpread), for A/Bs against the new ones.
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_g798, __nv_bfloat16, false, 798)
@@ -132,6 +137,8 @@ static bool kspecOf(const std::string& full, KSpec& k) {
   else if (n == "patr") { k.fn = mla_decode_sm90w_bf16_gpatr; k.trace = true; }
   else if (n == "pbf") { k.fn = mla_decode_sm90w_bf16_gpbf; k.fn16 = mla_decode_sm90w_f16_gpbf; }
   else if (n == "pbfw") { k.fn = mla_decode_sm90w_bf16_gpbfw; k.fn16 = mla_decode_sm90w_f16_gpbfw; }
+  else if (n == "vis") { k.fn = mla_decode_sm90w_bf16_gvis; k.fn16 = mla_decode_sm90w_f16_gvis; }
+  else if (n == "pbfv") { k.fn = mla_decode_sm90w_bf16_gpbfv; k.fn16 = mla_decode_sm90w_f16_gpbfv; }
   else if (n == "par") { k.fn = mla_decode_sm90w_bf16_gpar; k.fn16 = mla_decode_sm90w_f16_gpar; }
   else if (n == "x798") { k.fn = mla_decode_sm90w_bf16_g798; k.fn16 = mla_decode_sm90w_f16_g798; }
   else return false;

@@ -288,6 +288,22 @@ constexpr int kVarPAReg = 16777216;
 // wait exposes every pair, shrinks. Same products, their fp32 order into O_R swapped. kVarProd2 gives each stage's
 // boxes 4-7 their own producer thread, so B's refill does not queue behind A's (now later) release.
 constexpr int kVarPBFirst = 33554432;
+// kVarVis4 (67108864; session 14, h1; harness only): the four "visibility" waits of the consumer loop (boxes 0-3 of
+// stage B in warpgroup 0, boxes 4-7 of stage A in warpgroup 1: complete already, waited for their data's visibility)
+// as four try_waits issued back to back whose predicates are tested together, instead of a `#pragma unroll 1` loop
+// of four serial try_wait spins (~160 SM cycles a pair in each warpgroup in session 13's ncu).
+constexpr int kVarVis4 = 67108864;
+// Four consecutive barriers (bar, bar + 8, + 16, + 24) on one parity: all four try_waits issued, then one test.
+__device__ __forceinline__ void mbarWait4(uint32_t bar, uint32_t parity) {
+  asm volatile(
+      "{\n.reg .pred d0, d1, d2, d3;\nWAIT4_%=:\n"
+      "mbarrier.try_wait.parity.shared::cta.b64 d0, [%0], %1;\n"
+      "mbarrier.try_wait.parity.shared::cta.b64 d1, [%0+8], %1;\n"
+      "mbarrier.try_wait.parity.shared::cta.b64 d2, [%0+16], %1;\n"
+      "mbarrier.try_wait.parity.shared::cta.b64 d3, [%0+24], %1;\n"
+      "and.pred d0, d0, d1;\nand.pred d2, d2, d3;\nand.pred d0, d0, d2;\n"
+      "@!d0 bra WAIT4_%=;\n}\n" ::"r"(bar), "r"(parity) : "memory");
+}
 constexpr int kORowF = 1056; // kVarStF32: bytes between two staged half rows (1024 + 32)
 constexpr int kPieceF = 128 * 4; // kVarStF32: bytes of one warpgroup's 128 columns in a staged half row (one bulk copy)
 static_assert(64 * kORowF <= 9 * kBox, "kVarStF32: a half of the staged partial rows fits in Q's region");
@@ -988,8 +1004,11 @@ struct DecodeW {
           if (!(VAR & kVarEarlyRel)) release(stA, 2); // V_A[L] read
           scaleO(o, cA, cB);
           if (hasB) {
+            if constexpr ((VAR & kVarVis4) != 0) mbarWait4(fullBar + kStageBars * stB, ((uA + 1) >> 1) & 1);
+            else {
 #pragma unroll 1
             for (int b = 0; b < 4; ++b) mbarWait(fullBar + kStageBars * stB + 8 * b, ((uA + 1) >> 1) & 1); // complete already (warpgroup 1 saw them): for visibility
+            }
             if (t + 1 == it.nTiles - 1) zeroTail(stB, t0B);
             const uint64_t dvB = opaque(descSw128(kBase + stB * kTileBytes, vLbo, vSbo));
             const uint64_t dP = opaque(descSw128(pBase, 16, 1024));
@@ -1031,8 +1050,11 @@ struct DecodeW {
             else scaleO(o, scA, scB);
           }
           mA_ = nA; mB_ = nB;
+          if constexpr ((VAR & kVarVis4) != 0) mbarWait4(fullBar + kStageBars * stA + 8 * 4, (uA >> 1) & 1);
+          else {
 #pragma unroll 1
           for (int b = 4; b < 8; ++b) mbarWait(fullBar + kStageBars * stA + 8 * b, (uA >> 1) & 1); // complete already (warpgroup 0 saw them): for visibility
+          }
           if (t == it.nTiles - 1) zeroTail(stA, t0A);
           if constexpr ((VAR & kVarPAReg) != 0) {
             // P_A' = c P_A into registers (this thread's words of the P tile), P_B over the same words, published.
