@@ -59,5 +59,5 @@ else
 fi
 
 # 3. the rule (written before any run, in the note)
+ts "rule"
 python3 bench/cuda/hopper/s14_h1_rule.py "$O" | tee "$O/summary.txt"
-ts "end"
