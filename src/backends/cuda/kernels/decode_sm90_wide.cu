@@ -288,10 +288,11 @@ constexpr int kVarPAReg = 16777216;
 // wait exposes every pair, shrinks. Same products, their fp32 order into O_R swapped. kVarProd2 gives each stage's
 // boxes 4-7 their own producer thread, so B's refill does not queue behind A's (now later) release.
 constexpr int kVarPBFirst = 33554432;
-// kVarVis4 (67108864; session 14, h1; harness only): the four "visibility" waits of the consumer loop (boxes 0-3 of
-// stage B in warpgroup 0, boxes 4-7 of stage A in warpgroup 1: complete already, waited for their data's visibility)
-// as four try_waits issued back to back whose predicates are tested together, instead of a `#pragma unroll 1` loop
-// of four serial try_wait spins (~160 SM cycles a pair in each warpgroup in session 13's ncu).
+// kVarVis4 (67108864; session 14, h1; in the library since session 14's call A): the four "visibility" waits of
+// the consumer loop (boxes 0-3 of stage B in warpgroup 0, boxes 4-7 of stage A in warpgroup 1: complete already,
+// waited for their data's visibility) as four try_waits issued back to back whose predicates are tested together,
+// instead of a `#pragma unroll 1` loop of four serial try_wait spins (~160 SM cycles a pair in each warpgroup in
+// session 13's ncu).
 constexpr int kVarVis4 = 67108864;
 // Four consecutive barriers (bar, bar + 8, + 16, + 24) on one parity: all four try_waits issued, then one test.
 __device__ __forceinline__ void mbarWait4(uint32_t bar, uint32_t parity) {
@@ -357,8 +358,9 @@ constexpr int kLibVar = MLA_SM90W_LIB_VAR;
 static_assert((kLibVar & kVarMcast) == 0, "the library launches without clusters");
 #else
 // x798 (session 9) + the staged output rows with every warp issuing copies (session 12: x1573662) + the flush-to-zero
-// exponentials (session 13: x9962270; 1.022-1.029x at 128 / 256 rows in the harness A/B, level at 64 rows)
-constexpr int kLibVar = kVarGridX | kVarSleep | kVarSkip | kVarFull | kVarEarlyRel | kVarUnrollS | kVarStAsync | kVarStSpread | kVarEx2Ftz;
+// exponentials (session 13: x9962270; 1.022-1.029x at 128 / 256 rows in the harness A/B, level at 64 rows) + the four
+// visibility waits back to back (session 14: x77071134; 1.013-1.024x at 128 / 256 rows, 0.998 at 64 rows, call A)
+constexpr int kLibVar = kVarGridX | kVarSleep | kVarSkip | kVarFull | kVarEarlyRel | kVarUnrollS | kVarStAsync | kVarStSpread | kVarEx2Ftz | kVarVis4;
 #endif
 
 template <int VAR> __device__ __forceinline__ int partIdx() { return (VAR & kVarGridX) ? blockIdx.z : blockIdx.x; }
