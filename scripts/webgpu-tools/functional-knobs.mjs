@@ -4,8 +4,7 @@
 // against the float64 reference on keys growing along the sequence: trim with the register knobs of the register slot
 // (docs/notes/webgpu-matrix-trim.md, "Session 13's register slot"). Slow (each lane computes its subgroup's whole
 // product; ~5 min a case on a loaded 2-core machine): small cases only. `mut` is trim + noPrefetch loading the other
-// parity's key rows (it must FAIL); `wide` is trim + wide (session 14: 4 + 4 subgroups here), `wmut` wide with both
-// halves in the scratch's first turn (it must FAIL). Runs the tsc output (build/, as `tsc -p tsconfig.json --outDir build`).
+// parity's key rows (it must FAIL). Runs the tsc output (build/, as `tsc -p tsconfig.json --outDir build`).
 //   PROBES=trim,nopf,lean,nl,mut SMS=1 SEQ='[40]' node scripts/webgpu-tools/functional-knobs.mjs
 const root = new URL('../../build', import.meta.url).pathname;
 const { createNodeWebGpuBackend } = await import(root + '/src/backends/webgpu/node.js');
@@ -17,15 +16,13 @@ const m16 = { m: 16, n: 16, k: 16, result: 'f32' };
 const b = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true, lazy: true, subgroups: 4 } });
 const { source, key } = decodeMatrix5Program;
 const probes = (process.env.PROBES ?? 'trim,nopf,lean,nl').split(',');
-const P = { trim: {}, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, mut: { noPrefetch: true }, wide: { wide: true }, wmut: { wide: true } };
+const P = { trim: {}, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, mut: { noPrefetch: true } };
 for (const name of probes) {
   const probe = { trim: true, ...P[name] };
   decodeMatrix5Program.source = (s) => {
     let code = functionalMatrixWgsl(source.call(decodeMatrix5Program, { ...s, emulate: false, config: m16, ...probe }));
     // mutant: the words of the tile loaded from the other parity's rows (the next tile's): must fail
     if (name === 'mut') code = code.replace('let ls = keySeg[par * 16u + lk];\n    let lr = keyRow[par * 16u + lk];', 'let ls = keySeg[(1u - par) * 16u + lk];\n    let lr = keyRow[(1u - par) * 16u + lk];');
-    // mutant of wide (session 14): both halves of the subgroups take the scratch's first turn at once: must fail
-    if (name === 'wmut') code = code.replaceAll('if (sg / 4u == hv) {', 'if (hv == 0u) {');
     return code;
   };
   decodeMatrix5Program.key = (s) => `${key.call(decodeMatrix5Program, { ...s, ...probe })}.functional.${name}`;

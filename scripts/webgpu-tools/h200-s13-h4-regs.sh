@@ -11,7 +11,7 @@
 #      1.00x gets the GPU suite (100 random cases); last line `SHIP <arm> ...` if the suite has 0 failures, else
 #      `KEEP trim ...`. sg4-264 is reported (a design input: two 4-subgroup workgroups an SM), never shipped here.
 # RULE_ARMS (arm:kernel pairs, space-separated) and PROBE_ARMS (reported, never shipped) name the arms the rule reads;
-# session 14's wide slot (h200-s14-h3-wide.sh) runs this script with its own arms.
+# session 14's wide slot (h200-s14-h3-wide.sh, its arms since removed) ran this script with its own arms.
 # Leaves log.txt, spv.tgz (SPIR-V only), ab.txt, ab.json, configs.json, gpu-test.txt under $OUT.
 set -uo pipefail
 here=$(dirname "${BASH_SOURCE[0]}")
@@ -69,7 +69,7 @@ console.log(`RULE_CAND ${res.length ? res[0][0] : "none"}`);
   cand=$(awk '/^RULE_CAND/ { print $2 }' "$L" | tail -1)
 fi
 if [ -n "$cand" ] && [ "$cand" != none ]; then
-  tr=${cand#t} # the suite's FLASHMLA_MATRIX_TEST_TRIM name: tnopf -> nopf; wide, wlean as they are
+  tr=${cand#t} # the suite's FLASHMLA_MATRIX_TEST_TRIM name: tnopf -> nopf; an arm without a leading t as it is
   say "GPU suite, trim + $cand (FLASHMLA_MATRIX_TEST_TRIM=$tr), ${CASES:-100} random cases"
   FLASHMLA_MATRIX_TEST_TRIM=$tr FLASHMLA_GPU_CASES=${CASES:-100} FLASHMLA_GOLDEN=test/fixtures/golden timeout "${TIMEOUT_TEST:-40}" \
     node --test --test-reporter=tap build/test/gpu/webgpu-matrix.test.js > "$OUT/gpu-test.txt" 2>&1

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Record of session 14 call A: the wide / wlean arms (spec field `wide`, matrix5-wide / matrix5-wlean) no longer exist (removed in session 14; commit c604ed4 has them).
 # Session 14's wide slot for the WebGPU matrix kernel (helper s14-h3; docs/notes/webgpu-matrix-trim.md, "Session 14:
 # wide"), <= 90 s warm, from the merged tree's root after `source .gpu-host/enter.sh` (build/ by tsc), in the frame of
 # session 13's register slot (h200-s13-h4-regs.sh, run with these arms; same prebuilt spirv-as / vkstats, carried as

@@ -23,8 +23,6 @@
 //   tnl           trim + noPrefetch + lean, 132 parts
 //   sg4-264       trim with 4 subgroups (16-key tiles, 25 KiB, 128 lanes), 264 parts: two workgroups an SM at 255
 //                 registers (session 13's register slot, docs/notes/webgpu-matrix-trim.md)
-//   wide          trim + wide (session 14: 512 lanes at 8 subgroups, QK on 8, PV and the tile's load on 16), 132 parts
-//   wlean         wide + lean, 132 parts
 // Runs the compiled tree ($FLASHMLA_DIST, default build/src; test helpers from build/test/support).
 //   node scripts/webgpu-tools/tile16-ab.mjs [--configs FILE.json] [--reps 10] [--out FILE.json]
 // ARMS (comma-separated) picks arms; ISO_RANDOM (default 4). ABLATE_EMULATE=1: a dry run on lavapipe (emulated
@@ -70,8 +68,6 @@ const kernels = {
   tlean: { trim: true, lean: true },
   tnl: { trim: true, noPrefetch: true, lean: true },
   sg4: { trim: true, subgroups: 4 },
-  wide: { trim: true, wide: true },
-  wlean: { trim: true, wide: true, lean: true },
 };
 // arms: label, kernel, SM parts
 const allArms = [
@@ -79,7 +75,6 @@ const allArms = [
   ['nopf-264', 'nopf', 264], ['nopf-396', 'nopf', 396], ['pair', 'pair', 132], ['pair-264', 'pair', 264], ['t16pair', 't16pair', 132],
   ['ahead', 'ahead', 132], ['trim', 'trim', 132], ['tlate', 'tlate', 132],
   ['tnopf', 'tnopf', 132], ['tlean', 'tlean', 132], ['tnl', 'tnl', 132], ['sg4-264', 'sg4', 264],
-  ['wide', 'wide', 132], ['wlean', 'wlean', 132],
 ];
 const pick = (process.env.ARMS ?? allArms.map((x) => x[0]).join(',')).split(',');
 const arms = allArms.filter(([l]) => l === 'v5' || pick.includes(l));
@@ -181,7 +176,7 @@ const says = [];
 if (results.v5?.fail) says.push('v5 itself FAILED: the harness or the device is at fault, nothing else here can be read');
 else {
   const cand = timed.filter(([l]) => l !== 'v5' && l !== 'v5-264').map(([l]) => [l, geo(l)]).sort((a, b) => a[1] - b[1]);
-  for (const k of ['t16', 'nopf', 'pair', 't16pair', 'ahead', 'trim', 'tlate', 'tnopf', 'tlean', 'tnl', 'sg4', 'wide', 'wlean']) if (results[k]?.fail) says.push(`${k} FAILS its checks`);
+  for (const k of ['t16', 'nopf', 'pair', 't16pair', 'ahead', 'trim', 'tlate', 'tnopf', 'tlean', 'tnl', 'sg4']) if (results[k]?.fail) says.push(`${k} FAILS its checks`);
   if (cand.length) {
     const [best, g] = cand[0];
     says.push(g < 0.9 ? `CANDIDATE ${best}: ${g.toFixed(3)}x v5 (geomean over the configs); run the GPU suite on it before any default` : `best ${best} ${g.toFixed(3)}x v5: no step`);

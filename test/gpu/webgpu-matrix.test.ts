@@ -47,9 +47,8 @@ const pair = process.env.FLASHMLA_MATRIX_TEST_PAIR === '1' ? true : undefined;
 // FLASHMLA_MATRIX_TEST_LOOKAHEAD=1: v5's lookahead probe there.
 const lookahead = process.env.FLASHMLA_MATRIX_TEST_LOOKAHEAD === '1' ? true : undefined;
 // FLASHMLA_MATRIX_TEST_TRIM=1: v5's trim candidate (two barriers fewer a tile) in every lazy v5 pipeline of this
-// process; =late: trim + late; =nopf / lean / nl: trim + noPrefetch / lean / both (session 13's register slot);
-// =wide / wlean: trim + wide (512 lanes at 8 subgroups) / + lean (session 14).
-const trimProbe = ({ 1: { trim: true }, late: { trim: true, late: true }, nopf: { trim: true, noPrefetch: true }, lean: { trim: true, lean: true }, nl: { trim: true, noPrefetch: true, lean: true }, wide: { trim: true, wide: true }, wlean: { trim: true, wide: true, lean: true } } as const)[process.env.FLASHMLA_MATRIX_TEST_TRIM as '1' | 'late' | 'nopf' | 'lean' | 'nl' | 'wide' | 'wlean'];
+// process; =late: trim + late; =nopf / lean / nl: trim + noPrefetch / lean / both (session 13's register slot).
+const trimProbe = ({ 1: { trim: true }, late: { trim: true, late: true }, nopf: { trim: true, noPrefetch: true }, lean: { trim: true, lean: true }, nl: { trim: true, noPrefetch: true, lean: true } } as const)[process.env.FLASHMLA_MATRIX_TEST_TRIM as '1' | 'late' | 'nopf' | 'lean' | 'nl'];
 if (trimProbe) {
   const { source, key } = decodeMatrix5Program;
   decodeMatrix5Program.source = (spec) => source.call(decodeMatrix5Program, spec.lazy && !spec.pair ? { ...spec, ...trimProbe } : spec);

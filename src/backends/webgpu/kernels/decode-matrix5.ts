@@ -55,15 +55,12 @@ const maxSteps = 11;
  * The layout of S subgroups: 4 (a 16-key tile) or 8 (32 keys: two key blocks); `tile16` (8 subgroups only, the
  * session-11 candidate): a 16-key tile whose QK runs in 8 contraction parts, one a subgroup.
  */
-export function matrix5Layout(subgroups: 4 | 8, tile16 = false, wide = false) {
+export function matrix5Layout(subgroups: 4 | 8, tile16 = false) {
   if (tile16 && subgroups !== 8) throw new Error('decode-matrix5: tile16 needs 8 subgroups');
-  if (tile16 && wide) throw new Error('decode-matrix5: wide runs without tile16');
   const kb = tile16 ? 1 : subgroups / 4; // key blocks a tile
   const nT = 16 * kb;
-  // wide (session 14): twice the lanes; QK on the first `subgroups` subgroups as before, PV and the tile's load on all.
-  const allSubgroups = wide ? 2 * subgroups : subgroups;
-  const lanes = 32 * allSubgroups;
-  const vCols = 512 / allSubgroups; // O columns a subgroup owns
+  const lanes = 32 * subgroups;
+  const vCols = 512 / subgroups; // O columns a subgroup owns
   const pStride = nT + 8;
   const lpk = lanes / nT; // tile load: lanes a key (8; tile16: 16)
   // QK's contraction parts (first column, 16-column steps); the last one is RoPE's (columns 512..575).
@@ -72,9 +69,7 @@ export function matrix5Layout(subgroups: 4 | 8, tile16 = false, wide = false) {
     : [[0, 11], [176, 11], [352, 10], [512, 4]];
   // vec4 words a lane loads of the tile (72 a key over lpk lanes; tile16: the fifth word, RoPE's, on lanes lj < 8 only)
   const words = Math.ceil(72 / lpk);
-  // lanes lj < lastLanes load the last word (72 words a key; tile16 and wide: 16 lanes a key, the fifth word on 8 of them)
-  const lastLanes = 72 - lpk * (words - 1);
-  return { subgroups, allSubgroups, kb, nT, lanes, vCols, nbs: vCols / 16, pStride, kpl: nT / 8, lpk, parts, words, lastLanes, tile16, wide };
+  return { subgroups, kb, nT, lanes, vCols, nbs: vCols / 16, pStride, kpl: nT / 8, lpk, parts, words, tile16 };
 }
 
 export interface DecodeMatrix5Spec {
@@ -140,17 +135,6 @@ export interface DecodeMatrix5Spec {
    * (matrix5TrimOn).
    */
   trim?: boolean;
-  /**
-   * Candidate (session 14, issue #13; opt-in, docs/notes/webgpu-matrix-trim.md "Session 14: wide"): the workgroup
-   * twice as wide (8 subgroups: 512 lanes, which caps the driver at 128 registers a lane; the 255 of trim's 256 lanes
-   * are the driver's choice, session 13). QK runs on the first `subgroups` subgroups as in v5 (same key blocks and
-   * contraction parts, same Sc); the tile's load and conversion take 16 lanes a key (5 words, the fifth on 8 of them,
-   * as tile16); PV splits O over all of them (32 columns, 2 result matrices a subgroup at 8 + 8). A subgroup's own
-   * 16 x 16 scratch in Sc is shared by subgroups sg and sg + `subgroups`, which take turns (two rounds) wherever v5
-   * used it for O (the lazy rescale, the item's end). Same workgroup memory as v5 (49 088 B at 8). Not with tile16 or
-   * pair.
-   */
-  wide?: boolean;
 }
 
 /** Whether v5 rescales O lazily unless told (WebGpuBackendOptions.matrix.lazy, FLASHMLA_WEBGPU_MATRIX_LAZY). */
@@ -235,7 +219,7 @@ export const statsSpecs = { sg4: 4, sg8: 8 } as const;
  * nopf, lean, nl and tlate are trim + that knob; t16 and t16nopf run without trim). Session 13's register slot
  * (docs/notes/webgpu-matrix-trim.md, "Session 13's register slot") reads the ones that lower live registers.
  */
-export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, wide: { trim: true, wide: true }, wlean: { trim: true, wide: true, lean: true } } as const;
+export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true } } as const;
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const mark = (name: string, code: string) => `// <${name}>\n   ${code}\n   // </${name}>`;
@@ -279,22 +263,11 @@ export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // 
 
 export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   name: 'mla_decode_matrix5',
-  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${s.wide ? '.wide' : ''}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}`,
   source(s) {
     if (!s.emulate && !matrix5ConfigUsable(s.config)) throw new Error(`decode-matrix5: unusable configuration ${JSON.stringify(s.config)}`);
-    const wide = !!s.wide;
-    if (wide && (s.tile16 || s.pair)) throw new Error('decode-matrix5: wide runs without tile16 and pair');
-    const g = matrix5Layout(s.subgroups, !!s.tile16, wide);
-    const { nT, lanes, vCols, nbs, pStride, kpl, lpk, parts, words, lastLanes } = g;
-    const S = s.subgroups;
-    // wide: blocks that use a subgroup's scratch (Sc from (sg % S) * 256), run by sg < S, then by sg >= S, a barrier
-    // after each block (v5: the same blocks and barriers, once).
-    const turns = (blocks: string[]) => `for (var hv = 0u; hv < 2u; hv++) { // wide: subgroups sg and sg + ${S} share a scratch: two turns
-    ${blocks.map((b) => `if (sg / ${S}u == hv) {
-    ${b}
-    }
-    workgroupBarrier();`).join('\n    ')}
-   }`;
+    const g = matrix5Layout(s.subgroups, !!s.tile16);
+    const { nT, lanes, vCols, nbs, pStride, kpl, lpk, parts, words } = g;
     const t16 = g.tile16;
     const nParts = parts.length;
     const maxSteps = Math.max(...parts.map((x) => x[1]));
@@ -316,7 +289,7 @@ export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
     if (pad % 4 !== 0 || pad < 0) throw new Error(`decode-matrix5: pad ${pad} is not a count of u32`);
     const nanWord = s.dtype === 'bf16' ? '0x7fc07fc0u' : '0x7e007e00u';
     // The lane's loads of a key's words lj + lpk i (tile16: the last, RoPE's, on lanes lj < 8 only).
-    const loadWords = range(words).map((i) => (lastLanes < lpk && i === words - 1 ? `if (lj < ${lastLanes}u) { w${i} = loadK(ls, lr + lj + ${lpk * i}u); }` : `w${i} = loadK(ls, lr + lj + ${lpk * i}u);`)).join(' ');
+    const loadWords = range(words).map((i) => (t16 && i === words - 1 ? `if (lj < 8u) { w${i} = loadK(ls, lr + lj + ${lpk * i}u); }` : `w${i} = loadK(ls, lr + lj + ${lpk * i}u);`)).join(' ');
     const unpackLets = range(words).map((i) => `let a${i} = vec4<f32>(unpack2(w${i}.x), unpack2(w${i}.y)); let b${i} = vec4<f32>(unpack2(w${i}.z), unpack2(w${i}.w));`).join('\n   ');
     // q's value (row rr, column cc) as the prologue converts it (emulation only).
     const qAt = `fn qAt(rr: u32, cc: u32, qStart: u32, qLen: u32, kvh: u32, mBase: u32) -> f32 {
@@ -364,8 +337,7 @@ export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
     // accumulate into O's result matrices with no scratch and no barrier.
     const pvLazy = `${s.every ? '{ // probe: every tile' : 'if (grew) {'}
     ${range(8).map((i) => `let ra${i} = rowA[hh * 8u + ${i}u];`).join(' ')}
-    ${wide ? range(nbs).map((nb) => turns(side ? [`subgroupMatrixStore(&Sc, sg * 256u, om${nb}, false, 16u);`, `${range(8).map((i) => `o${nb}_${i} = (o${nb}_${i} + Sc[sg * 256u + ${16 * i}u + hh * 128u + cc]) * ra${i};`).join(' ')}
-    om${nb} = ${RES}();`] : [`subgroupMatrixStore(&Sc, sg * 256u, om${nb}, false, 16u);`, range(8).map((i) => `Sc[sg * 256u + ${16 * i}u + hh * 128u + cc] *= ra${i};`).join(' '), `om${nb} = subgroupMatrixLoad<${RES}>(&Sc, sg * 256u, false, 16u);`])).join('\n    ') : range(nbs).map((nb) => side ? `subgroupMatrixStore(&Sc, sg * 256u, om${nb}, false, 16u);
+    ${range(nbs).map((nb) => side ? `subgroupMatrixStore(&Sc, sg * 256u, om${nb}, false, 16u);
     workgroupBarrier();
     ${range(8).map((i) => `o${nb}_${i} = (o${nb}_${i} + Sc[sg * 256u + ${16 * i}u + hh * 128u + cc]) * ra${i};`).join(' ')}
     om${nb} = ${RES}();
@@ -377,8 +349,7 @@ export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
     workgroupBarrier();`).join('\n    ')}
    }
    ${mark('pv-product', range(nbs).map((nb) => range(g.kb).map((b) => `om${nb} = subgroupMatrixMultiplyAccumulate(pl${b}, subgroupMatrixLoad<${R16}>(&Kt, ${b * 16 * kStride}u + sg * ${vCols}u + ${16 * nb}u, false, ${kStride}u), om${nb});`).join(' ')).join('\n   '))}`;
-    const pv = wide ? range(nbs).map((nb) => `
-   ${turns([mark('pv-product', pvProduct(nb)), mark('pv-fma', range(8).map((i) => `o${nb}_${i} = fma(o${nb}_${i}, ra${i}, Sc[sg * 256u + ${16 * i}u + hh * 128u + cc] * rc${i});`).join(' '))])}`).join('') : range(nbs).map((nb) => `
+    const pv = range(nbs).map((nb) => `
    ${mark('pv-product', pvProduct(nb))}
    ${mark('pv-sync', 'workgroupBarrier();')}
    ${mark('pv-fma', range(8).map((i) => `o${nb}_${i} = fma(o${nb}_${i}, ra${i}, Sc[sg * 256u + ${16 * i}u + hh * 128u + cc] * rc${i});`).join(' '))}
@@ -418,15 +389,13 @@ ${o.top}   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key l
     let down = downOf(expOf(atomicLoad(&kMax[lk])));
     let downR = downOf(expOf(atomicLoad(&kMaxR[lk])));
     let o = lk * ${kStride}u + lj * 8u;
-    ${range(words).map((i) => [i, i === words - 1 ? 'downR' : 'down'] as const).map(([i, d]) => `${lastLanes < lpk && i === words - 1 ? `if (lj < ${lastLanes}u) ` : ''}{ let ha = vec4<f16>(select(a${i} * ${d}, vec4<f32>(0.0), isNan4(a${i}))); let hb = vec4<f16>(select(b${i} * ${d}, vec4<f32>(0.0), isNan4(b${i})));
+    ${range(words).map((i) => [i, i === words - 1 ? 'downR' : 'down'] as const).map(([i, d]) => `${t16 && i === words - 1 ? 'if (lj < 8u) ' : ''}{ let ha = vec4<f16>(select(a${i} * ${d}, vec4<f32>(0.0), isNan4(a${i}))); let hb = vec4<f16>(select(b${i} * ${d}, vec4<f32>(0.0), isNan4(b${i})));
      ${range(4).map((x) => `Kt[o + ${8 * lpk * i + x}u] = ${half('ha', x)};`).join(' ')} ${range(4).map((x) => `Kt[o + ${8 * lpk * i + 4 + x}u] = ${half('hb', x)};`).join(' ')} }`).join('\n    ')}
    }`)}
    workgroupBarrier();
 ${o.after}
    // ---- Sᵀ (keys x rows), this subgroup's key block and contraction part.
-   ${mark('qk-product', wide ? `if (sg < ${S}u) { // wide: QK on the first ${S} subgroups
-    ${qkProduct}
-   }` : qkProduct)}
+   ${mark('qk-product', qkProduct)}
    workgroupBarrier();
    // ---- Softmax (lanes < 128: row r, keys ${kpl} slot ..) in the exp2 domain; masked keys are selected out.
    ${range(kpl).map((j) => `var x${j} = NEG; var y${j} = NEG;`).join(' ')}
@@ -555,7 +524,7 @@ ${tileBody({ kt: 'k1', top: resetTop, unpack: wordsOf('v')(unpackLets), after: `
    ${pairLoads('v', `${nT}u + lk`)}
    ${nxLookup(`k0 + ${4 * nT}`)}` })}
    }`; // (the loop's closing brace is the shared one below)
-    const text = `enable f16;
+    return `enable f16;
 ${s.emulate ? '' : 'enable chromium_experimental_subgroup_matrix;\ndiagnostic(off, chromium.subgroup_matrix_uniformity);'}
 ${decodeBindingsWgsl(s.segs)}
 ${metadataWgsl()}
@@ -668,7 +637,7 @@ ${tileBody({ kt: 'k0', top: s.lookahead ? aheadTop : defaultTop, unpack: unpackL
   }
   workgroupBarrier();${lazy ? `
   // Lazy: O times its row's 2^(reference - m) (redM), into the lanes' o registers (column cc, rows 8 hh ..).
-  ${lazyMx && wide ? `${side ? '' : `${range(nbs).map((nb) => range(8).map((i) => `var o${nb}_${i} = 0.0;`).join(' ')).join('\n  ')}\n  `}${range(nbs).map((nb) => turns([`subgroupMatrixStore(&Sc, sg * 256u, om${nb}, false, 16u);`, range(8).map((i) => `o${nb}_${i} = ${side ? `(o${nb}_${i} + Sc[sg * 256u + ${16 * i}u + hh * 128u + cc])` : `Sc[sg * 256u + ${16 * i}u + hh * 128u + cc]`} * redM[(hh * 8u + ${i}u) * 8u];`).join(' ')])).join('\n  ')}` : lazyMx ? range(nbs).map((nb) => `subgroupMatrixStore(&Sc, sg * 256u, om${nb}, false, 16u);
+  ${lazyMx ? range(nbs).map((nb) => `subgroupMatrixStore(&Sc, sg * 256u, om${nb}, false, 16u);
   workgroupBarrier();
   ${range(8).map((i) => side ? `o${nb}_${i} = (o${nb}_${i} + Sc[sg * 256u + ${16 * i}u + hh * 128u + cc]) * redM[(hh * 8u + ${i}u) * 8u];` : `let o${nb}_${i} = Sc[sg * 256u + ${16 * i}u + hh * 128u + cc] * redM[(hh * 8u + ${i}u) * 8u];`).join(' ')}
   workgroupBarrier();`).join('\n  ') : range(nbs).map((nb) => range(8).map((i) => `o${nb}_${i} *= redM[(hh * 8u + ${i}u) * 8u];`).join(' ')).join('\n  ')}` : ''}
@@ -683,17 +652,7 @@ ${tileBody({ kt: 'k0', top: s.lookahead ? aheadTop : defaultTop, unpack: unpackL
     }
    }`).join('\n   ')}
   } else {
-   ${wide ? range(nbs).map((nb) => `
-   workgroupBarrier();
-   ${turns([range(8).map((i) => `Sc[sg * 256u + ${16 * i}u + hh * 128u + cc] = o${nb}_${i} * inv${i};`).join(' '), `for (var pi = l; pi < 128u; pi += 32u) {
-    let row = pi / 8u;
-    let mm = mBase + row;
-    if (mm < qLen * u.nGroups) {
-     let ob = u.outOff + ((qStart + mm / u.nGroups) * u.hQ + kvh * u.nGroups + mm % u.nGroups) * 256u + (sg * ${vCols}u + ${16 * nb}u) / 2u + pi % 8u;
-     let v = vec2<f32>(Sc[sg * 256u + row * 16u + 2u * (pi % 8u)], Sc[sg * 256u + row * 16u + 2u * (pi % 8u) + 1u]);
-     out[ob] = select(pack2(v), ${nanWord}, rowC[row] != 0.0);
-    }
-   }`])}`).join('') : range(nbs).map((nb) => `
+   ${range(nbs).map((nb) => `
    workgroupBarrier();
    ${range(8).map((i) => `Sc[sg * 256u + ${16 * i}u + hh * 128u + cc] = o${nb}_${i} * inv${i};`).join(' ')}
    workgroupBarrier();
@@ -726,7 +685,5 @@ ${tileBody({ kt: 'k0', top: s.lookahead ? aheadTop : defaultTop, unpack: unpackL
  }
 }
 `;
-    // wide: subgroups sg and sg + S share the scratch at (sg % S) * 256 (QK's stores run on sg < S only).
-    return wide ? text.split('sg * 256u').join(`(sg % ${S}u) * 256u`) : text;
   },
 };
