@@ -275,15 +275,15 @@ constexpr int kVarStF32 = 4194304;
 // warp instructions a tile of the ~480 by which the library's tile exceeds FlashMLA's in ncu (s12_ncu_tile). The
 // only numerical change: results below 2^-126 flush to 0 (P and factors are <= 1 and summed against a row maximum of 1).
 constexpr int kVarEx2Ftz = 8388608;
-// kVarPAReg (16777216; session 13 round 2, h2; harness only): warpgroup 1 no longer drains P_A V_A[R] before it
-// stores P_B. After barrier 1 it reads its own P_A fragments from the P tile into registers (the words each thread
+// kVarPAReg (16777216; session 13 round 2, h2; in the library since session 14, with kVarPBFirst): warpgroup 1 no
+// longer drains P_A V_A[R] before it stores P_B. After barrier 1 it reads its own P_A fragments from the P tile into registers (the words each thread
 // later overwrites with P_B), multiplies them by c = 2^(m_A - m_B) (skipped when c is 1 for the whole warp), stores
 // P_B over them at once and publishes c / m_B / P_B (barrier 2) before any of its P V is issued; then P_A' V_A[R] and
 // P_B V_B[R] both from registers (RS), back to back, O_R rescaled once (scA * c) before them. Warpgroup 0 gets P_B one
 // P V (~512 tensor cycles) plus a drain earlier, and the tensor core has no bubble between warpgroup 1's two P V.
 constexpr int kVarPAReg = 16777216;
-// kVarPBFirst (33554432; session 14, h1; harness only; with kVarPAReg, meant with kVarProd2): warpgroup 1 issues
-// P_B V_B[R] first and P_A' V_A[R] second (two commit groups), so wait_group 1 releases stage B's V[R] (boxes 4-7)
+// kVarPBFirst (33554432; session 14, h1; in the library since call B; with kVarPAReg, meant with kVarProd2):
+// warpgroup 1 issues P_B V_B[R] first and P_A' V_A[R] second (two commit groups), so wait_group 1 releases stage B's V[R] (boxes 4-7)
 // one P V (~512 tensor cycles) earlier and stage A's after wait_group 0: stage B's hold, which the next S_B's box-4
 // wait exposes every pair, shrinks. Same products, their fp32 order into O_R swapped. kVarProd2 gives each stage's
 // boxes 4-7 their own producer thread, so B's refill does not queue behind A's (now later) release.
@@ -359,8 +359,11 @@ static_assert((kLibVar & kVarMcast) == 0, "the library launches without clusters
 #else
 // x798 (session 9) + the staged output rows with every warp issuing copies (session 12: x1573662) + the flush-to-zero
 // exponentials (session 13: x9962270; 1.022-1.029x at 128 / 256 rows in the harness A/B, level at 64 rows) + the four
-// visibility waits back to back (session 14: x77071134; 1.013-1.024x at 128 / 256 rows, 0.998 at 64 rows, call A)
-constexpr int kLibVar = kVarGridX | kVarSleep | kVarSkip | kVarFull | kVarEarlyRel | kVarUnrollS | kVarStAsync | kVarStSpread | kVarEx2Ftz | kVarVis4;
+// visibility waits back to back (session 14: x77071134; 1.013-1.024x at 128 / 256 rows, 0.998 at 64 rows, call A) +
+// stage B's V[R] released first, P_A from registers, one refill thread a stage, S_A walking 8, 0-3, 4-7 (session 14:
+// x127451934; 1.001-1.005x at 128 rows, 1.003-1.039x at 256 rows, 0.999 at 64 rows against x77071134, call B)
+constexpr int kLibVar = kVarGridX | kVarSleep | kVarSkip | kVarFull | kVarEarlyRel | kVarUnrollS | kVarStAsync | kVarStSpread | kVarEx2Ftz | kVarVis4
+    | kVarPAReg | kVarProd2 | kVarPBFirst | kVarWalkA;
 #endif
 
 template <int VAR> __device__ __forceinline__ int partIdx() { return (VAR & kVarGridX) ? blockIdx.z : blockIdx.x; }
