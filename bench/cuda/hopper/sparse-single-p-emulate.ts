@@ -3,14 +3,19 @@
 // through an emulation of the kernel's arithmetic in float64 with three ways to form P·V:
 //   hilo     P exact (what hi + lo gives to 2^-17): the shipped kernel;
 //   single   P rounded to bf16 before P·V, the row sum l of the unrounded P (FlashMLA, bit 5);
-//   single-l P rounded to bf16, l summed from the rounded P (the output an exact convex combination of V rows).
+//   single-l P rounded to bf16, l summed from the rounded P (the output an exact convex combination of V rows);
+//   f16      P rounded to f16 (round to nearest even, subnormals below 2^-14) before P·V, l of the unrounded P: the
+//            f16 key tile's P·V (session 14, h5), V and Q_nope exact in f16 (the tile's guard), so only P is rounded;
+//   f16-l    P rounded to f16, l summed from the rounded P;
+//   f16q     as f16, and Q's NoPE part rounded to f16 too (subnormals kept: absolute error <= 2^-25 an element, the
+//            case where the item guard checks only |Q_nope| <= 65504, not exactness).
 // 64-entry tiles of the request's list (the main list padded to 64 when there is an extra list) with the running
 // maximum in base 2, as the kernel; splits and the f32 accumulation are not modelled (they add far less than 2^-9).
 // Each case is compared with the float64 reference under tolerances.cuda; prints the failures and the worst
 // element ratios (1 = the bound) a variant.
 //   node --import tsx bench/cuda/hopper/sparse-single-p-emulate.ts [CASES=100] [FIRST_SEED=72000]
 import { InlineCpuBackend } from '../../../src/backends/cpu/inline.js';
-import { bf16ToF32, decodeHalf, f32ToBf16 } from '../../../src/core/dtype.js';
+import { bf16ToF32, decodeHalf, f16ToF32, f32ToBf16, f32ToF16 } from '../../../src/core/dtype.js';
 import { dequantizeToken } from '../../../src/core/fp8.js';
 import { referenceSparseDecode } from '../../../src/core/reference-sparse.js';
 import type { SparseCall } from '../../../src/core/sparse.js';
@@ -18,11 +23,12 @@ import { compareOutputs, tolerances } from '../../../test/support/compare.js';
 import { runRandomSparse } from '../../../test/support/sparse-random.js';
 
 const cases = Number(process.argv[2] ?? 100), first = Number(process.argv[3] ?? 72000);
-const variants = ['hilo', 'single', 'single-l'] as const;
+const variants = ['hilo', 'single', 'single-l', 'f16', 'f16-l', 'f16q'] as const;
 type Variant = (typeof variants)[number];
-const worst: Record<Variant, number[]> = { hilo: [], single: [], 'single-l': [] };
-const failed: Record<Variant, string[]> = { hilo: [], single: [], 'single-l': [] };
+const worst = Object.fromEntries(variants.map((v) => [v, [] as number[]])) as Record<Variant, number[]>;
+const failed = Object.fromEntries(variants.map((v) => [v, [] as string[]])) as Record<Variant, string[]>;
 const bf16 = (x: number) => bf16ToF32(f32ToBf16(x));
+const f16 = (x: number) => f16ToF32(f32ToF16(x));
 let seed = 0;
 
 function emulate(l: SparseCall): void {
@@ -63,8 +69,11 @@ function emulate(l: SparseCall): void {
     }
     for (let h = 0; h < hQ; h++) {
       const qo = ((i * sQ + s) * hQ + h) * dQk, oo = ((i * sQ + s) * hQ + h) * dV, lo = (i * hQ + h) * sQ + s;
-      const sc = keys.map(({ k }) => { let a = 0; for (let d = 0; d < dQk; d++) a += q[qo + d] * k[d]; return a * p.softmaxScale * log2e; });
+      const sc0 = keys.map(({ k }) => { let a = 0; for (let d = 0; d < dQk; d++) a += q[qo + d] * k[d]; return a * p.softmaxScale * log2e; });
+      const nope = p.cache.kind === 'model1' ? 448 : 512;
+      const sc16 = keys.map(({ k }) => { let a = 0; for (let d = 0; d < dQk; d++) a += (d < nope ? f16(q[qo + d]) : q[qo + d]) * k[d]; return a * p.softmaxScale * log2e; });
       for (const v of variants) {
+        const sc = v === 'f16q' ? sc16 : sc0;
         const acc = new Float64Array(dV);
         let m = -Infinity, lsum = 0;
         for (let t0 = 0; t0 < keys.length;) {
@@ -77,8 +86,8 @@ function emulate(l: SparseCall): void {
           for (let d = 0; d < dV; d++) acc[d] *= f;
           lsum *= f;
           for (let t = t0; t < t1; t++) {
-            const x = 2 ** (sc[t] - mt), w = v === 'hilo' ? x : bf16(x);
-            lsum += v === 'single-l' ? w : x;
+            const x = 2 ** (sc[t] - mt), w = v === 'hilo' ? x : v.startsWith('f16') ? f16(x) : bf16(x);
+            lsum += v.endsWith('-l') ? w : x;
             const k = keys[t].k;
             for (let d = 0; d < dV; d++) acc[d] += w * k[d];
           }
