@@ -12,16 +12,22 @@
 #    8192, h_q 128, s_q 2), then the same at 128 rows (s_q 1) while time is left: session 13 call A's sections and
 #    files ($OUT/s14h1r2/r256/{lib,fm}.{raw,sass}.csv.gz, r128/ the same) for ncu_stall_gap.py, and its first table.
 # 3. "s14h1r2 rule: SHIP ..." or "s14h1r2 rule: KEEP ..." (the last line; s14h1's rule line re-labelled).
+# NCU_ONLY=1 HG=<stage with harness_gap.gz>: step 2 alone (the profiles of whatever library the harness was built with).
 set -u
 S=$SECONDS; ts() { echo "[+$((SECONDS - S))s] $*"; }
 END=${END_S:-112} # seconds from the start by which the last ncu (with its exports) must be over
 O=${OUT:-./out}; mkdir -p "$O/s14h1r2"; R=$O/s14h1r2
 HERE=bench/cuda/hopper
-CHECK_S=${CHECK_S:-25} SAN_S=${SAN_S:-30} AB_S=${AB_S:-8} S14_LIB=77071134 HG=${HG:-.devstage/s14-h1r2} OUT=$O \
-  bash $HERE/s14_h1_slot.sh 2>&1 | grep -v '^s14h1 rule:' | tee "$R/slot.txt"
-ts "A/B part done"
-[ -f .gpu-host/enter.sh ] && source .gpu-host/enter.sh > /dev/null 2>&1
 G=/tmp/hg-s14h1/harness_gap; n=${NCU_N:-200}
+if [ -n "${NCU_ONLY:-}" ]; then # profiles only (the lead's ncu of a newly shipped library: HG holds a harness built from
+  # that source, so its lib entry is the shipped kLibVar); no checks, no A/B, no rule
+  mkdir -p /tmp/hg-s14h1 && gunzip -c "${HG:?}/harness_gap.gz" > $G && chmod +x $G || { echo "no harness at $HG"; exit 2; }
+else
+  CHECK_S=${CHECK_S:-25} SAN_S=${SAN_S:-30} AB_S=${AB_S:-8} S14_LIB=77071134 HG=${HG:-.devstage/s14-h1r2} OUT=$O \
+    bash $HERE/s14_h1_slot.sh 2>&1 | grep -v '^s14h1 rule:' | tee "$R/slot.txt"
+  ts "A/B part done"
+fi
+[ -f .gpu-host/enter.sh ] && source .gpu-host/enter.sh > /dev/null 2>&1
 ncu1() { # folder, name, kernel regex, command...: session 13 call A's sections; raw and source pages kept, report dropped
   local D=$1 nm=$2 kre=$3 lim=$((END - (SECONDS - S) - 13)); shift 3; mkdir -p "$D" # 13 s kept for the two exports
   [ $lim -gt 30 ] && lim=30
@@ -45,6 +51,7 @@ for rs in 256:2 128:1; do
   fi
 done
 ls -l "$R"/r*/ | awk 'NF > 5 { print $5, $9 }' | tr '\n' ' '; echo
+[ -n "${NCU_ONLY:-}" ] && exit 0
 ts "rule"
 grep -h '^s14h1 ' "$O/s14h1/summary.txt" 2>/dev/null | grep -v 'rule:' | sed 's/^s14h1 /s14h1r2 /'
 l=$(grep -h '^s14h1 rule:' "$O/s14h1/summary.txt" 2>/dev/null | tail -1)
