@@ -12,6 +12,8 @@
 # 2. abb, interleaved short bursts, lib+w and each entry that checked clean (par pbf pbfw vis pbfv) at b 128, s_k 1024
 #    / 4096 / 8192 x 128 / 256 rows, and the 64-row control.
 # 3. "s14h1 rule: SHIP <entry> ..." or "s14h1 rule: KEEP ..." (the last line).
+# Other rounds' entries (session 14 round 4: s14_h1r4_slot.sh): S14_ENTRIES (checked, then A/B'd against lib+w),
+# S14_Q4 (the Q_SCALE 4 pair: candidate, then lib), S14_SAN (memcheck); s14_h1_rule.py reads the same variables.
 set -u
 S=$SECONDS; ts() { echo "[+$((SECONDS - S))s] $*"; }
 O=${OUT:-./out}/s14h1; mkdir -p "$O"
@@ -23,32 +25,33 @@ echo "s14h1: $(sha256sum $G | cut -c1-16) $(nvidia-smi --query-gpu=name,clocks.s
 
 # 1. checks, in parallel
 pids=""
-for k in pbf pbfw par vis pbfv; do
+EN=${S14_ENTRIES:-pbf pbfw par vis pbfv}; Q4=${S14_Q4:-pbf lib}; SAN=${S14_SAN:-pbf pbfv}
+for k in $EN; do
   ( CHECK_KERNEL=$k+w CHECK_CHUNK=5 timeout ${CHECK_S:-30} $G check ${CHECK_N:-20} 141 > "$O/check_$k.log" 2>&1; echo "rc=$?" >> "$O/check_$k.log" ) &
   pids="$pids $!"
 done
-for k in pbf lib; do
+for k in $Q4; do
   ( Q_SCALE=4 CHECK_KERNEL=$k+w CHECK_CHUNK=5 timeout ${CHECK_S:-30} $G check ${CHECK_NQ:-10} 145 > "$O/checkq4_$k.log" 2>&1; echo "rc=$?" >> "$O/checkq4_$k.log" ) &
   pids="$pids $!"
 done
-for k in pbf pbfv; do
+for k in $SAN; do
   ( CHECK_KERNEL=$k+w timeout ${SAN_S:-40} compute-sanitizer --tool memcheck $G check 2 151 > "$O/memcheck_$k.log" 2>&1; echo "rc=$?" >> "$O/memcheck_$k.log" ) &
   pids="$pids $!"
 done
 wait $pids
 sumline() { cat "$@" | grep -o '[0-9]* cases run, [0-9]* failed, worst rel [0-9.e+-]*' | awk '{ r += $1; f += $4; w = ($8 + 0 > w) ? $8 + 0 : w } END { printf "%d cases, %d failed, worst rel %.3e", r, f, w }'; }
 {
-  for k in pbf pbfw par vis pbfv; do
+  for k in $EN; do
     echo "check $k+w: $(sumline "$O/check_$k.log"); f16 ok: $(grep -c '^ok.* f16 ' "$O/check_$k.log"); $(grep -h '^rc=' "$O/check_$k.log") $(grep -h -m2 '^FAIL' "$O/check_$k.log" | tr '\n' ' ')"
   done
-  for k in pbf lib; do echo "checkq4 $k+w: $(sumline "$O/checkq4_$k.log"); $(grep -h '^rc=' "$O/checkq4_$k.log")"; done
-  for k in pbf pbfv; do echo "memcheck $k+w: $(grep -h 'ERROR SUMMARY\|cases run' "$O/memcheck_$k.log" | tr '\n' ' ') $(grep -h '^rc=' "$O/memcheck_$k.log")"; done
+  for k in $Q4; do echo "checkq4 $k+w: $(sumline "$O/checkq4_$k.log"); $(grep -h '^rc=' "$O/checkq4_$k.log")"; done
+  for k in $SAN; do echo "memcheck $k+w: $(grep -h 'ERROR SUMMARY\|cases run' "$O/memcheck_$k.log" | tr '\n' ' ') $(grep -h '^rc=' "$O/memcheck_$k.log")"; done
 } | tee "$O/check.txt"
 ts "checks done"
 
 # 2. A/B (entries whose check failed are dropped from it)
 K="lib+w"
-for k in par pbf pbfw vis pbfv; do grep -qE "^check $k\+w: [1-9][0-9]* cases, 0 failed.*rc=0" "$O/check.txt" && K="$K $k+w"; done
+for k in ${S14_ENTRIES:-par pbf pbfw vis pbfv}; do grep -qE "^check $k\+w: [1-9][0-9]* cases, 0 failed.*rc=0" "$O/check.txt" && K="$K $k+w"; done
 if [ "$K" != "lib+w" ]; then
   for s in ${AB_SHAPES:-128,8192,128,1 128,8192,128,2 128,4096,128,1 128,4096,128,2 128,1024,128,1 128,1024,128,2 128,4096,64,1}; do
     AB_KERNELS="$K" IDLE_MS=${IDLE_MS:-50} ROUNDS=${ROUNDS:-8} timeout ${AB_S:-9} $G abb ${s//,/ } 2>&1 | grep '^abb' | tee -a "$O/ab.txt"
