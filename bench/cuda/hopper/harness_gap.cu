@@ -84,10 +84,6 @@ MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gvis, __half, false, mla::sm90w::kLibVar | 
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpbfv, __nv_bfloat16, false, MLA_S14_PBF | mla::sm90w::kVarVis4)
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gpbfv, __half, false, MLA_S14_PBF | mla::sm90w::kVarVis4)
 #undef MLA_S14_PBF
-// Session 14 round 4 (h1r4): kVarSHead (warpgroup 0 issues the next A tile's S head behind P_B V_B[L] and waits for
-// it with wait_group 1) on the shipped bits ("sh"), both dtypes.
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsh, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarSHead)
-MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gsh, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarSHead)
 // The library's bits before session 12 (x798: without kVarStAsync / kVarStSpread), for A/Bs against the new ones.
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_g798, __nv_bfloat16, false, 798)
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16_g798, __half, false, 798)
@@ -143,7 +139,6 @@ static bool kspecOf(const std::string& full, KSpec& k) {
   else if (n == "pbfw") { k.fn = mla_decode_sm90w_bf16_gpbfw; k.fn16 = mla_decode_sm90w_f16_gpbfw; }
   else if (n == "vis") { k.fn = mla_decode_sm90w_bf16_gvis; k.fn16 = mla_decode_sm90w_f16_gvis; }
   else if (n == "pbfv") { k.fn = mla_decode_sm90w_bf16_gpbfv; k.fn16 = mla_decode_sm90w_f16_gpbfv; }
-  else if (n == "sh") { k.fn = mla_decode_sm90w_bf16_gsh; k.fn16 = mla_decode_sm90w_f16_gsh; }
   else if (n == "par") { k.fn = mla_decode_sm90w_bf16_gpar; k.fn16 = mla_decode_sm90w_f16_gpar; }
   else if (n == "x798") { k.fn = mla_decode_sm90w_bf16_g798; k.fn16 = mla_decode_sm90w_f16_g798; }
   else return false;

@@ -1,4 +1,5 @@
 #!/bin/bash
+# Historical (session 14): the record of call D (KEEP). The kVarSHead code and the harness entry sh are gone again (4e02423 has them).
 # Session 14 round 4 (h1r4): kVarSHead in the wide dense kernel (warpgroup 0 issues the next A tile's S head, boxes
 # 8 and 0-3, right behind P_B V_B[L] and waits for that P V with wait_group 1). Predictions and the rule:
 # docs/notes/cuda-hopper-decode.md, "Session 14 round 4 (h1r4)", written before any run. The harness

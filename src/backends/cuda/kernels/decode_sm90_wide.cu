@@ -294,15 +294,6 @@ constexpr int kVarPBFirst = 33554432;
 // instead of a `#pragma unroll 1` loop of four serial try_wait spins (~160 SM cycles a pair in each warpgroup in
 // session 13's ncu).
 constexpr int kVarVis4 = 67108864;
-// kVarSHead (134217728; session 14 round 4, h1r4; harness only; not with kVarSeesaw, needs kVarUnrollS): warpgroup 0 no
-// longer waits for P_B V_B[L] with nothing in flight behind it (session 14's ncu of x127451934: that wait, the last of
-// the pair, 5.7 % of all samples). Right after committing P_B V_B[L] it issues the head of the next A tile's S (boxes
-// 8, 0-3 under kVarWalkA: the groups it released itself before barrier 2, so landed or landing) as its own commit
-// group, then wait_group 1 (P_B V_B[L] done), releases V_B[L], issues the tail (boxes 4-7, which warpgroup 1 hands
-// back last) and commits; the next pair skips its issueS and waits for S as before. Unlike kVarSPipe no box of a
-// tile whose refill was just started is waited for before stage B's V[L] goes back, and no wgmma is in flight across
-// the loop's back edge (the pair still ends in wait_group 0).
-constexpr int kVarSHead = 134217728;
 // Four consecutive barriers (bar, bar + 8, + 16, + 24) on one parity: all four try_waits issued, then one test.
 __device__ __forceinline__ void mbarWait4(uint32_t bar, uint32_t parity) {
   asm volatile(
@@ -842,13 +833,10 @@ struct DecodeW {
       float s[32];
       // Issues S = Q K^T of the tile in stage st (full-barrier parity par), box by box as they land, in the order the
       // producer refills them: 8 (freed after S), 4-7, then 0-3 (freed last). Committed, not waited.
-      // part (kVarSHead): 0 the whole walk; 1 its first five boxes; 2 the last four (s already holds part 1's sums).
-      auto issueS = [&](uint32_t st, uint32_t par, int part = 0) {
+      auto issueS = [&](uint32_t st, uint32_t par) {
         const uint32_t fullS = fullBar + kStageBars * st;
-        if (part != 2) {
 #pragma unroll
-          for (int i = 0; i < 32; ++i) s[i] = 0.f;
-        }
+        for (int i = 0; i < 32; ++i) s[i] = 0.f;
         const uint64_t dQ = opaque(descSw128(qBase, 16, 1024)), dK = opaque(descSw128(kBase + st * kTileBytes, 16, 1024));
         wgFence();
         if (VAR & kVarUnrollS) { // kVarUnrollS: the box walk unrolled (box offsets and barrier addresses immediate)
@@ -870,7 +858,6 @@ struct DecodeW {
           }
 #pragma unroll
           for (int b = 0; b < 9; ++b) {
-            if ((part == 1 && b >= 5) || (part == 2 && b < 5)) continue;
             // kVarQ8G: box 8 third, 0, 1, 8, 2, 3, 4-7 (A tiles, kVarWalkA) or 4, 5, 8, 6, 7, 0-3 (h0: the first half)
             constexpr int h0 = (VAR & kVarWalkA) && w0 ? 0 : 4;
             const int box = (VAR & kVarQ8G) ? (b < 2 ? h0 + b : (b == 2 ? 8 : (b < 5 ? h0 + b - 1 : (h0 ^ 4) + b - 5)))
@@ -962,7 +949,7 @@ struct DecodeW {
           if (W == 0 && wt == 0 && t > 0 && t + 2 >= it.nTiles) traceClk(64);
 #endif
         if (ownTile) {
-          if (!((VAR & (kVarSPipe | kVarSHead)) && sPre)) issueS(stS, ((uA + (w0 ? 0 : 1)) >> 1) & 1);
+          if (!((VAR & kVarSPipe) && sPre)) issueS(stS, ((uA + (w0 ? 0 : 1)) >> 1) & 1);
           sPre = false;
 #ifdef MLA_SM90W_TRACE
           if constexpr (kItemStamps)
@@ -1035,18 +1022,9 @@ struct DecodeW {
             for (int kk = 0; kk < 4; ++kk) Wg<T>::ss256(o, dP + ((32 * kk) >> 4), dvB + ((kk * 2048) >> 4));
             wgCommit();
             if constexpr ((VAR & kVarQEarly) != 0) qEarly(p, it, t, batch, endIdx, rowTile, m0, qBase, wt); // Q's copy flies during P_B V_B[L]
-            if ((VAR & kVarSHead) && (VAR & kVarUnrollS) && t + 2 < it.nTiles) { // the next A tile's S head behind it
-              issueS(stA, ((uA + 2) >> 1) & 1, 1);
-              wgWait<1>();
-              pinRegs<128>(o);
-              release(stB, 2); // V_B[L] read
-              issueS(stA, ((uA + 2) >> 1) & 1, 2);
-              sPre = true;
-            } else {
-              wgWait<0>();
-              pinRegs<128>(o);
-              release(stB, 2); // V_B[L] read
-            }
+            wgWait<0>();
+            pinRegs<128>(o);
+            release(stB, 2); // V_B[L] read
           }
           if constexpr ((VAR & kVarQEarly) != 0)
             if (!hasB) qEarly(p, it, t, batch, endIdx, rowTile, m0, qBase, wt);
