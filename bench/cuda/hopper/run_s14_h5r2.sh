@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# Historical (session 14): the record of call E (KEEP: bit 48 1.18x slower on V3.2, fallback tests failed). Bit 48 and its GPU tests are gone again (e451100 has them).
 # Session 14, helper h5 round 2 slot (docs/notes/cuda-sparse-decode.md, "Session 14, helper h5, round 2"): bit 48, the f16
 # key tile on the V3.2 pair entry (m316936442142728 = shipped 35461465432072 + bit 48), against the shipped mode.
 # run_s14_h2.sh's frame, <= 110 s warm, nothing built on the host. GPU host, the merged tree's root, .gpu-host entered,

@@ -226,41 +226,6 @@ constexpr bool kEarlyPair = MLA_SPARSE_SM90_MODE & 549755813888, kEarlyOne = MLA
 // is 0 instead of subnormal; docs/notes/cuda-sparse-decode.md ("Session 12, round 4") says why that stays below
 // the fp32 rounding of the row sums. The epilogue's log2f / expf (once a row) are unchanged.
 constexpr bool kEx2Ftz = (MLA_SPARSE_SM90_MODE & 35184372088832) != 0;
-// Session 14, helper h5 round 2 (issue #14; docs/notes/cuda-sparse-decode.md, "Session 14, helper h5"): bit 48
-// (281474976710656, the V3.2 pair entry only; MODEL1 and the V3.2 one-CTA entry compile the code of the mode without
-// it): the f16 key tile. On an f16
-// tile the key tile's NoPE boxes are f16 (e4m3 x 2^k is exact in f16 for -15 <= k <= 7), Q's NoPE part is f16 (converted
-// in place by warpgroup 0), S = Q_nope K_nope^T in f16 wgmmas + Q_rope K_rope^T in bf16 (the RoPE box stays bf16), and
-// one f16 P (2^-12 relative) replaces bf16 hi + lo: one P V chain a warpgroup. Guards (else the tile takes today's bf16
-// path, hi + lo, Q converted back to bf16): the tile guard, every valid token's four scales of the whole tile (the pair:
-// both halves, each CTA loads the peer half's scales) are 2^k with -15 <= k <= 7 (f32 bits s & 0x807fffff == 0,
-// exponent field 112..134), an AND over the producer's 128 threads (barrier 5); the item guard (the lead's relaxed rule,
-// session 14): |q_nope| <= 65504 for all of the item's Q (an OR over the consumers at barrier 4); tiny Q values round to
-// f16 subnormals (<= 2^-25 absolute an element), the host emulation's f16q rows (0/80, 0/200 over the bound) are the
-// evidence that this stays inside the project's bound. A Q converted back to bf16 keeps that rounding.
-constexpr bool kF16Bit = (MLA_SPARSE_SM90_MODE & 281474976710656) != 0;
-static_assert(!kF16Bit || !(MLA_SPARSE_SM90_MODE & (32 | 1048576 | 134217728 | 268435456 | 1073741824 | 549755813888 | 1099511627776)),
-              "bit 48 is not for 5, 20, 27, 28, 30, 39 or 40");
-#if MLA_SPARSE_SM90_MODE & 281474976710656
-/** Bit 48: barrier.red over n threads of named barrier id (AND / OR of each thread's predicate); a barrier.sync as well. */
-__device__ __forceinline__ bool barAnd(int id, int n, bool x) {
-  uint32_t r;
-  asm volatile("{\n .reg .pred q, o;\n setp.ne.u32 q, %1, 0;\n barrier.red.and.pred o, %2, %3, q;\n selp.u32 %0, 1, 0, o;\n}\n"
-               : "=r"(r) : "r"(x ? 1u : 0u), "r"(id), "r"(n) : "memory");
-  return r != 0;
-}
-__device__ __forceinline__ bool barOr(int id, int n, bool x) {
-  uint32_t r;
-  asm volatile("{\n .reg .pred q, o;\n setp.ne.u32 q, %1, 0;\n barrier.red.or.pred o, %2, %3, q;\n selp.u32 %0, 1, 0, o;\n}\n"
-               : "=r"(r) : "r"(x ? 1u : 0u), "r"(id), "r"(n) : "memory");
-  return r != 0;
-}
-/** Bit 48: a V3.2 f32 scale is 2^k with -15 <= k <= 7 (so e4m3 x scale is exact in f16). */
-__device__ __forceinline__ bool f16Scale(float sc) {
-  const uint32_t b = __float_as_uint(sc);
-  return (b & 0x807fffffu) == 0u && (b >> 23) - 112u <= 22u;
-}
-#endif
 #if MLA_SPARSE_SM90_MODE & (4194304 | 8388608 | 16777216)
 constexpr bool kNoStore = MLA_SPARSE_SM90_MODE & 4194304, kNoConv = MLA_SPARSE_SM90_MODE & 8388608,
                kNoRemote = MLA_SPARSE_SM90_MODE & 16777216;
@@ -292,16 +257,6 @@ __device__ __forceinline__ Rows& rows() {
   __shared__ Rows r;
   return r;
 }
-#if MLA_SPARSE_SM90_MODE & 281474976710656
-/** Bit 48: each stage's tile type (1: f16), written by the producer before its full arrival; a variable of its own. */
-struct RowsH {
-  int f16[2];
-};
-__device__ __forceinline__ RowsH& rowsH() {
-  __shared__ RowsH r;
-  return r;
-}
-#endif
 #if MLA_SPARSE_SM90_MODE & (268435456 | 1073741824)
 /** Bits 28 / 30: the second half's barriers of each stage (columns 32..63 of each box), a variable of their own so that
     the entries without the bit keep their shared-memory layout (and their machine code). */
@@ -434,16 +389,6 @@ __device__ __forceinline__ uint2 dq4b(uint32_t w, uint32_t s2) {
   return make_uint2(rx, ry);
 }
 #endif
-#if MLA_SPARSE_SM90_MODE & 281474976710656
-/** Bit 48: four e4m3 times s -> four f16, the scale applied in f16x2 (h2 = the scale twice as f16; exact for 2^k, -15..7). */
-__device__ __forceinline__ uint2 dq4h(uint32_t w, uint32_t h2) {
-  uint32_t h01, h23, rx, ry;
-  asm("{\n .reg .b16 lo, hi;\n mov.b32 {lo, hi}, %2;\n cvt.rn.f16x2.e4m3x2 %0, lo;\n cvt.rn.f16x2.e4m3x2 %1, hi;\n}\n" : "=r"(h01), "=r"(h23) : "r"(w));
-  asm("mul.rn.f16x2 %0, %1, %2;\n" : "=r"(rx) : "r"(h01), "r"(h2));
-  asm("mul.rn.f16x2 %0, %1, %2;\n" : "=r"(ry) : "r"(h23), "r"(h2));
-  return make_uint2(rx, ry);
-}
-#endif
 #if MLA_SPARSE_SM90_MODE & 262144
 /** stmatrix .x4 (bit 18): lanes 8m..8m+7 give the row addresses of matrix m; r[m] is this lane's pair of matrix m. */
 __device__ __forceinline__ void stMatrix4(uint32_t addr, const uint32_t (&r)[4]) {
@@ -492,9 +437,6 @@ struct Kernel {
   static constexpr uint32_t kPeerBytes = 32 * (kNope * 128 + 128 + 4);
 #endif
   static constexpr int kEmpty = kEmptyCount * (C2 ? 2 : 1);
-  /** Bit 48 (the V3.2 pair entry): the f16 key tile, Q_nope and P (see the bit). The V3.2 one-CTA entry (h_q 64, none
-      of the 12 shapes) keeps its code: with the bit it spills 80 bytes (both P paths in warpgroup 0's 200 registers). */
-  static constexpr bool kF16 = kF16Bit && !M1 && C2;
 #if MLA_SSP_TOK
   /** Bits 31 / 32: this entry's key tile is token-contiguous (see the bits). */
   static constexpr bool kTok = C2 ? kTokPair : kTokOne;
@@ -582,7 +524,7 @@ struct Kernel {
   /** Round rnd of d, dequantized, into key tile kt (stage st): 16 tokens, rows 16 (r0 + rnd).., and their validity
       flags; in a cluster into the peer's stage too. */
   static __device__ __forceinline__ void storeRound(const TileRegs& d, uint32_t kt, uint32_t st, int rnd, int r0, int k, int rot, int tokInRound,
-                                                    const Peer& pe, bool h = false) {
+                                                    const Peer& pe) {
     const int r = (r0 + rnd) * 16 + tokInRound;
     const uint32_t row = kt + k * kBox + r * 128;
     if (k < kNope) {
@@ -599,15 +541,6 @@ struct Kernel {
         if (d.live[rnd]) {
           const uint4 w = d.nope[rnd][c];
           const float sc = M1 && !kScaleAtLoad ? ue8m0((__float_as_uint(d.sc[rnd]) >> (8 * (k & 3))) & 255u) : d.sc[rnd];
-#if MLA_SPARSE_SM90_MODE & 281474976710656
-          if (kF16 && h) { // bit 48, an f16 tile (the guard passed): f16 values, the scale as f16
-            const __half2 h = __float2half2_rn(sc);
-            const uint32_t h2 = *reinterpret_cast<const uint32_t*>(&h);
-            const uint2 a = dq4h(w.x, h2), b = dq4h(w.y, h2), e = dq4h(w.z, h2), f = dq4h(w.w, h2);
-            lo = make_uint4(a.x, a.y, b.x, b.y);
-            hi = make_uint4(e.x, e.y, f.x, f.y);
-          } else {
-#endif
 #if MLA_SPARSE_SM90_MODE & 524288
           // bf16x2 scaling is exact when the scale is a bf16 (UE8M0 always is; a V3.2 f32 scale is when its low 16
           // bits are 0, as FlashMLA's quantizer's powers of two are); any other f32 scale takes the f32 multiplies.
@@ -623,9 +556,6 @@ struct Kernel {
 #endif
           lo = make_uint4(a.x, a.y, b.x, b.y);
           hi = make_uint4(e.x, e.y, f.x, f.y);
-#if MLA_SPARSE_SM90_MODE & 281474976710656
-          }
-#endif
         }
 #if MLA_SSP_TOK
         if constexpr (kTok) {
@@ -855,20 +785,6 @@ struct Kernel {
 #pragma unroll
       for (int rnd = 0; rnd < kRounds; ++rnd) pv[rnd] = idOfPeer(0, rnd).phys >= 0, pn[rnd] = idOfPeer(1, rnd);
 #endif
-#if MLA_SPARSE_SM90_MODE & 281474976710656
-      // Bit 48, pair: the peer half's scales of tile t (lane k: scale k / 2 of the peer rounds' tokens; 1 if invalid),
-      // loaded with the tile's own loads, a tile ahead, so that both CTAs compute one tile type from the same bytes.
-      float psc[kRounds];
-      auto loadPsc = [&](int t) {
-#pragma unroll
-        for (int rnd = 0; rnd < kRounds; ++rnd) {
-          const Id x = t < it.nTiles ? idAt(p, it, rowQ, it.eBegin + t * kBN + (2 - r0 + rnd) * 16 + tokInRound) : Id{-1, false};
-          const Addr a = addrOf<M1>(p, x);
-          psc[rnd] = a.tok ? __ldg(reinterpret_cast<const float*>(a.tok + 512) + (k >> 1)) : 1.f;
-        }
-      };
-      if constexpr (kF16 && C2) loadPsc(0);
-#endif
 #pragma unroll 1
       for (int t = 0; t < it.nTiles; ++t, ++u) {
         const uint32_t st = u & 1, kt = kBase + st * kTile;
@@ -899,22 +815,6 @@ struct Kernel {
         // the peer cannot write them before both CTAs' consumers handed the stage back (its empty barrier).
         if (C2 && pt == 0) mbarExpectTx(remoteBar + 8 * st, kPeerBytes);
         const Peer pe{kDelta, vDelta, peerRemote + 8 * st};
-#if MLA_SPARSE_SM90_MODE & 281474976710656
-        bool h16 = false;
-        if constexpr (kF16) { // the tile guard: every valid token's scales in 2^-15..2^7 (both halves of a pair's tile)
-          bool ok = true;
-#pragma unroll
-          for (int rnd = 0; rnd < kRounds; ++rnd) ok &= !d.live[rnd] || f16Scale(d.sc[rnd]);
-          if constexpr (C2) {
-#pragma unroll
-            for (int rnd = 0; rnd < kRounds; ++rnd) ok &= f16Scale(psc[rnd]);
-          }
-          h16 = barAnd(5, 128, ok);
-          if (pt == 0) rowsH().f16[st] = h16 ? 1 : 0; // released by the full arrival below
-        }
-#else
-        constexpr bool h16 = false;
-#endif
 #if MLA_SPARSE_SM90_MODE & 134217728
         if constexpr (C2) storeTilePeerFirst(d, kt, st, r0, k, rot, tokInRound, pe);
         else
@@ -929,7 +829,7 @@ struct Kernel {
         } else
 #endif
 #pragma unroll
-        for (int rnd = 0; rnd < kRounds; ++rnd) storeRound(d, kt, st, rnd, r0, k, rot, tokInRound, pe, h16);
+        for (int rnd = 0; rnd < kRounds; ++rnd) storeRound(d, kt, st, rnd, r0, k, rot, tokInRound, pe);
 #if MLA_SPARSE_SM90_MODE & (34359738368 | 274877906944)
         if (kOwnFlags && k == 1) {
 #pragma unroll
@@ -946,9 +846,6 @@ struct Kernel {
         } else
 #endif
         if (t + 1 < it.nTiles) load(ids); // tile t + 1: in flight while the consumers work on t
-#if MLA_SPARSE_SM90_MODE & 281474976710656
-        if constexpr (kF16 && C2) loadPsc(t + 1);
-#endif
 #pragma unroll
         for (int rnd = 0; rnd < kRounds; ++rnd) ids[rnd] = idOf(t + 2, rnd);
 #if MLA_SPARSE_SM90_MODE & (268435456 | 1073741824)
@@ -1045,7 +942,7 @@ struct Kernel {
 #endif
 
   /** Q rows m0.. of (batch, j) into qBase by cp.async from the consumers' 256 threads (tid 0..255), waited for. */
-  static __device__ __forceinline__ void loadQ(const SparseMmaParams& p, uint32_t qBase, int batch, int j, int m0, int tid, bool& qBadOut) {
+  static __device__ __forceinline__ void loadQ(const SparseMmaParams& p, uint32_t qBase, int batch, int j, int m0, int tid) {
     const __nv_bfloat16* q = static_cast<const __nv_bfloat16*>(p.q) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0) * F::kDQK;
     constexpr int kChunks = F::kDQK / 8; // 16-byte chunks a row
     for (int c = tid; c < kBM * kChunks; c += 256) {
@@ -1054,21 +951,6 @@ struct Kernel {
       cpAsync16(qBase + (ch >> 3) * kBox + sw128(r, (ch & 7) * 8), live ? q + static_cast<int64_t>(r) * F::kDQK + ch * 8 : p.q, live ? 16 : 0);
     }
     cpAsyncWaitAll();
-#if MLA_SPARSE_SM90_MODE & 281474976710656
-    if constexpr (kF16) { // bit 48, the item guard: any of this thread's Q_nope values over f16's 65504 (or inf / NaN)
-      bool bad = false;
-      for (int c = tid; c < kBM * kChunks; c += 256) {
-        const int r = c / kChunks, ch = c % kChunks;
-        if (ch >= 64) continue;
-        uint32_t w[4];
-        asm volatile("ld.shared.v4.b32 {%0, %1, %2, %3}, [%4];\n" : "=r"(w[0]), "=r"(w[1]), "=r"(w[2]), "=r"(w[3])
-                     : "r"(qBase + (ch >> 3) * kBox + sw128(r, (ch & 7) * 8)) : "memory");
-#pragma unroll
-        for (int i = 0; i < 4; ++i) bad |= (w[i] & 0x7fffu) >= 0x4780u || ((w[i] >> 16) & 0x7fffu) >= 0x4780u;
-      }
-      qBadOut = bad;
-    }
-#endif
     fenceProxyAsync();
   }
   // ---- consumers: warpgroups 0 and 1 ----
@@ -1104,17 +986,8 @@ struct Kernel {
     uint32_t u = 0;
     for (int batch = beginReq; batch <= endReq && batch < p.b; ++batch) {
       const Item it = itemOf(p, meta, batch, beginReq, endReq);
-#if MLA_SPARSE_SM90_MODE & 281474976710656
-      bool qBad = false;
-      loadQ(p, qBase, batch, j, m0, tid, qBad);
-      if constexpr (kF16) qBad = barOr(4, 256, qBad); // Q landed, and the item guard (bit 48)
-      else namedSync(4, 256);
-      bool qF16 = false; // warpgroup 0: Q_nope's type in shared memory now (loadQ wrote bf16)
-#else
-      bool qBad = false;
-      loadQ(p, qBase, batch, j, m0, tid, qBad);
+      loadQ(p, qBase, batch, j, m0, tid);
       namedSync(4, 256); // Q landed (and the previous item's epilogue is over for both warpgroups)
-#endif
 
 #if MLA_SPARSE_SM90_MODE & 1048576
       float o[kNa], o2[kNb > 0 ? kNb : 1];
@@ -1145,36 +1018,6 @@ struct Kernel {
         if constexpr (W == 0) {
           mbarWait(fullBar + 8 * st, par);
           if constexpr (C2) mbarWait(remoteBar + 8 * st, par); // the peer's half of the tile (st.async, counted in bytes)
-#if MLA_SPARSE_SM90_MODE & 281474976710656
-          const bool tf = kF16 && !qBad && rowsH().f16[st] != 0; // bit 48: this tile is f16
-          if (kF16 && tf != qF16) { // Q_nope to the tile's type, in place (warpgroup 0 alone reads Q; its last S is complete)
-#pragma unroll 1
-            for (int i = 0; i < 32; ++i) {
-              const int c = wt + 128 * i, r = c >> 6, ch = c & 63;
-              const uint32_t at = qBase + (ch >> 3) * kBox + sw128(r, (ch & 7) * 8);
-              uint32_t w[4];
-              asm volatile("ld.shared.v4.b32 {%0, %1, %2, %3}, [%4];\n" : "=r"(w[0]), "=r"(w[1]), "=r"(w[2]), "=r"(w[3]) : "r"(at) : "memory");
-#pragma unroll
-              for (int e = 0; e < 4; ++e) {
-                if (tf) {
-                  const float2 f = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&w[e]));
-                  const __half2 h = __floats2half2_rn(f.x, f.y);
-                  w[e] = *reinterpret_cast<const uint32_t*>(&h);
-                } else {
-                  const float2 f = __half22float2(*reinterpret_cast<const __half2*>(&w[e]));
-                  const __nv_bfloat162 h = __floats2bfloat162_rn(f.x, f.y);
-                  w[e] = *reinterpret_cast<const uint32_t*>(&h);
-                }
-              }
-              stShared(at, make_uint4(w[0], w[1], w[2], w[3]));
-            }
-            fenceProxyAsync();
-            namedSync(6, 128); // warpgroup 0's conversions done before its S wgmmas read Q
-            qF16 = tf;
-          }
-#else
-          constexpr bool tf = false;
-#endif
           float s[32];
 #pragma unroll
           for (int i = 0; i < 32; ++i) s[i] = 0.f;
@@ -1208,38 +1051,13 @@ struct Kernel {
               for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::ss64(s, dQ + b * (kBox >> 4) + 2 * kk, dK + b * (kBox >> 4) + kKStep * kk);
           }
 #else
-#if MLA_SPARSE_SM90_MODE & 281474976710656
-          if (tf) { // bit 48, an f16 tile: the NoPE boxes in f16, the RoPE box (kNB - 1) in bf16, one accumulator
-            wgFence(); // in each path (else ptxas injects it and serializes: C7520)
-#pragma unroll
-            for (int b = 0; b < kNB; ++b)
-#pragma unroll
-              for (int kk = 0; kk < 4; ++kk) {
-                if (kNoMath) continue;
-                if (b < kNB - 1) Wg<__half>::ss64(s, dQ + b * (kBox >> 4) + 2 * kk, dK + b * (kBox >> 4) + kKStep * kk);
-                else Wg<__nv_bfloat16>::ss64(s, dQ + b * (kBox >> 4) + 2 * kk, dK + b * (kBox >> 4) + kKStep * kk);
-              }
-            wgCommit(); // and complete in each path: no wgmma in flight across the join
-            wgWait<0>();
-          } else if (kF16) {
-            wgFence();
-#pragma unroll
-            for (int b = 0; b < kNB; ++b)
-#pragma unroll
-              for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::ss64(s, dQ + b * (kBox >> 4) + 2 * kk, dK + b * (kBox >> 4) + kKStep * kk);
-            wgCommit();
-            wgWait<0>();
-          } else
-#endif
 #pragma unroll
           for (int b = 0; b < kNB; ++b)
 #pragma unroll
             for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::ss64(s, dQ + b * (kBox >> 4) + 2 * kk, dK + b * (kBox >> 4) + kKStep * kk);
 #endif
-          if constexpr (!kF16) { // bit 48: each path commits and waits for its own
-            wgCommit();
-            wgWait<0>();
-          }
+          wgCommit();
+          wgWait<0>();
           pinRegs<32>(s);
           // Mask by validity, scale to base 2, row maxima over the quad.
           float rmA = -INFINITY, rmB = -INFINITY;
@@ -1278,13 +1096,6 @@ struct Kernel {
               hi[kk][2 * h + 1] = *reinterpret_cast<const uint32_t*>(&hy);
               lo[kk][2 * h] = *reinterpret_cast<const uint32_t*>(&lx);
               lo[kk][2 * h + 1] = *reinterpret_cast<const uint32_t*>(&ly);
-#if MLA_SPARSE_SM90_MODE & 281474976710656
-              if constexpr (kF16) { // bit 48, an f16 tile: one f16 P in hi's place (row sums from the unrounded values); lo unused
-                const __half2 px = __floats2half2_rn(x0, x1), py = __floats2half2_rn(y0, y1);
-                hi[kk][2 * h] = tf ? *reinterpret_cast<const uint32_t*>(&px) : hi[kk][2 * h];
-                hi[kk][2 * h + 1] = tf ? *reinterpret_cast<const uint32_t*>(&py) : hi[kk][2 * h + 1];
-              }
-#endif
             }
           lA = lA * scA + sumA;
           lB = lB * scB + sumB;
@@ -1297,7 +1108,7 @@ struct Kernel {
             for (int kk = 0; kk < 4; ++kk) {
               const uint32_t off = r * 128 + (((2 * kk + (mi >> 1)) ^ (lane & 7)) << 4);
               stMatrix4(pBase + off, hi[kk]);
-              if (!kSingleP && !tf) stMatrix4(pLo + off, lo[kk]);
+              if (!kSingleP) stMatrix4(pLo + off, lo[kk]);
             }
           } else
 #endif
@@ -1308,7 +1119,7 @@ struct Kernel {
               const int r = (e & 1) ? rB : rA, ch = 2 * kk + (e >> 1);
               const uint32_t off = r * 128 + ((ch ^ gq) << 4) + tq * 4;
               stShared(pBase + off, hi[kk][e]);
-              if (!kSingleP && !tf) stShared(pLo + off, lo[kk][e]);
+              if (!kSingleP) stShared(pLo + off, lo[kk][e]);
             }
           if (tq == 0) { rw.scale[rA] = scA; rw.scale[rB] = scB; }
           fenceProxyAsync();
@@ -1329,31 +1140,13 @@ struct Kernel {
             for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) Wg<__nv_bfloat16>::rs256(o, lo[kk], dV + kk * kVStep);
           }
 #else
-#if MLA_SPARSE_SM90_MODE & 281474976710656
-          if (tf) { // bit 48, an f16 tile: one f16 P V chain
-            wgFence();
-#pragma unroll
-            for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__half>::rs256(o, hi[kk], dV + kk * kVStep);
-            wgCommit();
-            wgWait<0>();
-          } else
-#endif
-          {
-            if constexpr (kF16) wgFence();
 #pragma unroll
           for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::rs256(o, hi[kk], dV + kk * kVStep);
 #pragma unroll
           for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) Wg<__nv_bfloat16>::rs256(o, lo[kk], dV + kk * kVStep);
-            if constexpr (kF16) {
-              wgCommit();
-              wgWait<0>();
-            }
-          }
 #endif
-          if constexpr (!kF16) { // bit 48: each path commits and waits for its own
-            wgCommit();
-            wgWait<0>();
-          }
+          wgCommit();
+          wgWait<0>();
           pinRegs<kNa>(o);
           releaseStage<C2>(emptyBar + 8 * st, emptyPeer + 8 * st, wt, lane);
         } else {
@@ -1366,9 +1159,6 @@ struct Kernel {
             if constexpr (C2) mbarWait(remote1Bar + 8 * st, par);
           }
 #endif
-#if MLA_SPARSE_SM90_MODE & 281474976710656
-          const bool tf = kF16 && !qBad && rowsH().f16[st] != 0; // bit 48: this tile is f16 (as warpgroup 0 decided)
-#endif
           const float scA = rw.scale[rA], scB = rw.scale[rB];
 #pragma unroll
           for (int i = 0; i < kNa / 4; ++i) { o[4 * i + 0] *= scA; o[4 * i + 1] *= scA; o[4 * i + 2] *= scB; o[4 * i + 3] *= scB; }
@@ -1378,26 +1168,10 @@ struct Kernel {
 #endif
           const uint64_t dP = opaque(descSw128(pBase, 16, 1024)), dL = opaque(descSw128(pLo, 16, 1024));
           wgFence();
-#if MLA_SPARSE_SM90_MODE & 281474976710656
-          if (tf) { // bit 48, an f16 tile: one f16 P V chain, P from the P box
-            wgFence();
-#pragma unroll
-            for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__half>::ss256(o, dP + 2 * kk, dV + kk * kVStep);
-            wgCommit();
-            wgWait<0>();
-          } else
-#endif
-          {
-            if constexpr (kF16) wgFence();
 #pragma unroll
           for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::ss256(o, dP + 2 * kk, dV + kk * kVStep);
 #pragma unroll
           for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) Wg<__nv_bfloat16>::ss256(o, dL + 2 * kk, dV + kk * kVStep);
-            if constexpr (kF16) {
-              wgCommit();
-              wgWait<0>();
-            }
-          }
 #if MLA_SPARSE_SM90_MODE & 1048576
           if constexpr (kNb > 0) {
             const uint64_t dV2 = opaque(descSw128(kt + 7 * kBox, 8192, 1024)); // columns 448..511: box 7
@@ -1407,10 +1181,8 @@ struct Kernel {
             for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) ss64t(o2, dL + 2 * kk, dV2 + ((kk * 2048) >> 4));
           }
 #endif
-          if constexpr (!kF16) { // bit 48: each path commits and waits for its own
-            wgCommit();
-            wgWait<0>();
-          }
+          wgCommit();
+          wgWait<0>();
           pinRegs<128>(o);
 #if MLA_SPARSE_SM90_MODE & 1048576
           if constexpr (kNb > 0) pinRegs<kNb>(o2);
