@@ -19,10 +19,7 @@ STAGE=${STAGE:-.devstage/s14-h2}
 F=${FLASHMLA_JSON:-results/gpu-host/bench/flashmla-sparse-h200-2026-11-30-s13-final.json}
 S=$SECONDS; ts() { echo "[+$((SECONDS - S))s] $*" | tee -a "$OUT/log.txt"; }
 . bench/cuda/hopper/sparse-sm90-modes.sh
-HB=/tmp/s14h2-hb; rm -rf $HB; mkdir -p $HB
-tar xJf "$STAGE/fatbins.tar.xz" -C $HB && (cd $HB && sha256sum -c --quiet SHA256SUMS) && ts "fatbins: $(ls $HB | grep -c fatbin) ok (SHA256SUMS)" || ts "fatbins: BAD STAGE"
-echo "dist/cuda sparse_sm90 $(sha256sum < dist/cuda/sparse_sm90.fatbin | cut -c1-16) (expect 70b532dad3438: $BASE)" | tee -a "$OUT/log.txt"
-for m in $P5 $C17 $C5; do echo "m$m $(sha256sum < $HB/sparse_sm90_m$m.fatbin | cut -c1-16)" | tee -a "$OUT/log.txt"; done
+HB=/tmp/s14h2-hb; sparse_slot_stage "$STAGE" $HB $BASE $P5 $C17 $C5
 
 # 1. the single-P build's checks (as sparse-sm90-final-ab.sh runs them for a candidate)
 d=/tmp/s14h2-p5; rm -rf $d; mkdir -p $d; cp dist/cuda/* $d/; sparse_sm90_swap $HB/sparse_sm90_m$P5.fatbin $d

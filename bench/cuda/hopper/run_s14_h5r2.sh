@@ -21,10 +21,7 @@ STAGE=${STAGE:-.devstage/s14-h5}
 F=${FLASHMLA_JSON:-results/gpu-host/bench/flashmla-sparse-h200-2026-11-30-s13-final.json}
 S=$SECONDS; ts() { echo "[+$((SECONDS - S))s] $*" | tee -a "$OUT/log.txt"; }
 . bench/cuda/hopper/sparse-sm90-modes.sh
-HB=/tmp/s14h5r2-hb; rm -rf $HB; mkdir -p $HB
-tar xJf "$STAGE/fatbins.tar.xz" -C $HB && (cd $HB && sha256sum -c --quiet SHA256SUMS) && ts "fatbins: $(ls $HB | grep -c fatbin) ok (SHA256SUMS)" || ts "fatbins: BAD STAGE"
-echo "dist/cuda sparse_sm90 $(sha256sum < dist/cuda/sparse_sm90.fatbin | cut -c1-16) (expect 70b532dad3438: $BASE)" | tee -a "$OUT/log.txt"
-echo "m$M $(sha256sum < $HB/sparse_sm90_m$M.fatbin | cut -c1-16)" | tee -a "$OUT/log.txt"
+HB=/tmp/s14h5r2-hb; sparse_slot_stage "$STAGE" $HB $BASE $M
 
 # 1. checks
 d=/tmp/s14h5r2-m$M; rm -rf $d; mkdir -p $d; cp dist/cuda/* $d/; sparse_sm90_swap $HB/sparse_sm90_m$M.fatbin $d

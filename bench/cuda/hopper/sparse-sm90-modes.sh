@@ -24,3 +24,15 @@ sparse_sm90_swap() {
   local d=${2:-dist/cuda}
   cp "$1" "$d/sparse_sm90.fatbin" && sparse_sm90_rehash "$d"
 }
+
+# sparse_slot_stage STAGE HB BASE MODE...: a slot's prologue. Unpacks STAGE/fatbins.tar.xz into HB (emptied first),
+# checks its SHA256SUMS, and logs (through the caller's `ts` and $OUT/log.txt) dist/cuda's sparse_sm90 hash against
+# the shipped mode BASE and each candidate MODE's fatbin hash.
+sparse_slot_stage() {
+  local stage=$1 hb=$2 base=$3 m; shift 3
+  rm -rf "$hb"; mkdir -p "$hb"
+  tar xJf "$stage/fatbins.tar.xz" -C "$hb" && (cd "$hb" && sha256sum -c --quiet SHA256SUMS) \
+    && ts "fatbins: $(ls "$hb" | grep -c fatbin) ok (SHA256SUMS)" || ts "fatbins: BAD STAGE"
+  echo "dist/cuda sparse_sm90 $(sha256sum < dist/cuda/sparse_sm90.fatbin | cut -c1-16) (expect 70b532dad3438: $base)" | tee -a "$OUT/log.txt"
+  for m in "$@"; do echo "m$m $(sha256sum < "$hb/sparse_sm90_m$m.fatbin" | cut -c1-16)" | tee -a "$OUT/log.txt"; done
+}
