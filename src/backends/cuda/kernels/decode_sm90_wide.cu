@@ -2,14 +2,14 @@
 // KV head (rows = sQ * hQ / hKv; hKv = 1, page size 64). See docs/notes/cuda-hopper-decode.md, "Queries on M".
 //
 // One CTA per (SM part, KV head, tile of 64 query rows), 384 threads: two consumer warpgroups (setmaxnreg 232)
-// and a producer warpgroup (setmaxnreg 32) of which three threads work. The library's entries are v6 (kLibVar: see
-// the VAR bits below and docs/notes/cuda-hopper-decode.md, "Session 8"). The producer streams 64-key tiles (one
+// and a producer warpgroup (setmaxnreg 32) of which four threads work. The library's entries are v6 plus the bits
+// sessions 12-14 added (kLibVar: see the VAR bits below and docs/notes/cuda-hopper-decode.md, "Session 8" onward). The producer streams 64-key tiles (one
 // cache page: 64 x 576, 73,728 bytes) with TMA tensor copies, nine 64 x 64 boxes with the 128-byte swizzle, into two
 // stages, each box completing on its own "full" mbarrier (evict-first), so S starts on the first box while the rest
 // are in flight. A stage is handed back in three groups of boxes, each on its own "empty" mbarrier, by the
 // warpgroup that reads the group last: box 8 (the RoPE part) once S of the tile is done, boxes 4-7 (V[R]) after
-// warpgroup 1's P V, boxes 0-3 (V[L]) after warpgroup 0's; one producer thread a group refills it at once, and S
-// walks the boxes in that order (8, 4-7, 0-3). Each box is a canonical SW128 wgmma operand: K-major for
+// warpgroup 1's P V, boxes 0-3 (V[L]) after warpgroup 0's; one producer thread a group (boxes 4-7: one a stage)
+// refills it at once, and S walks the boxes in the order they come back (B tiles 8, 4-7, 0-3; A tiles 8, 0-3, 4-7). Each box is a canonical SW128 wgmma operand: K-major for
 // S = Q K^T, and MN-major (transpose bit) for O += P V, since V is the first 512 columns of the same rows.
 //
 // Consumer warpgroup w owns output columns 256w..256w+255 of the 64 x 512 f32 accumulator (128 registers a
@@ -19,7 +19,8 @@
 //   wg0: S_A; mA = max(m, rowmax S_A); P_A = exp2(S_A - mA) to shared memory (and mA);
 //        O_L = O_L * 2^(m - mA) + P_A V_A[L] (P_A from registers)
 //   wg1: S_B; mB = max(mA, rowmax S_B); P_B = exp2(S_B - mB) (registers), c = 2^(mA - mB);
-//        O_R = O_R * 2^(m - mA) + P_A V_A[R]; then P_B, c, mB to shared memory; O_R = O_R * c + P_B V_B[R]
+//        P_A' = c P_A from the P buffer into registers; P_B, c, mB to shared memory;
+//        O_R = O_R * 2^(m - mA) c + P_B V_B[R] + P_A' V_A[R] (in that order: stage B's V[R] goes back first)
 //   wg0: O_L = O_L * c + P_B V_B[L]
 // Two named barriers carry the hand-offs (mA and P_A; c, mB and P_B). Row sums are kept per warpgroup (each over
 // the P it computed, rescaled alike) and added at the end.
@@ -276,17 +277,18 @@ constexpr int kVarStF32 = 4194304;
 // only numerical change: results below 2^-126 flush to 0 (P and factors are <= 1 and summed against a row maximum of 1).
 constexpr int kVarEx2Ftz = 8388608;
 // kVarPAReg (16777216; session 13 round 2, h2; in the library since session 14, with kVarPBFirst): warpgroup 1 no
-// longer drains P_A V_A[R] before it stores P_B. After barrier 1 it reads its own P_A fragments from the P tile into registers (the words each thread
-// later overwrites with P_B), multiplies them by c = 2^(m_A - m_B) (skipped when c is 1 for the whole warp), stores
-// P_B over them at once and publishes c / m_B / P_B (barrier 2) before any of its P V is issued; then P_A' V_A[R] and
-// P_B V_B[R] both from registers (RS), back to back, O_R rescaled once (scA * c) before them. Warpgroup 0 gets P_B one
-// P V (~512 tensor cycles) plus a drain earlier, and the tensor core has no bubble between warpgroup 1's two P V.
+// longer drains P_A V_A[R] before it stores P_B. After barrier 1 it reads its own P_A fragments from the P tile into
+// registers (the words each thread later overwrites with P_B), multiplies them by c = 2^(m_A - m_B) (skipped when c is
+// 1 for the whole warp), stores P_B over them at once and publishes c / m_B / P_B (barrier 2) before any of its P V is
+// issued; then P_A' V_A[R] and P_B V_B[R] both from registers (RS), back to back, O_R rescaled once (scA * c) before
+// them. Warpgroup 0 gets P_B one P V (~512 tensor cycles) plus a drain earlier, and the tensor core has no bubble
+// between warpgroup 1's two P V.
 constexpr int kVarPAReg = 16777216;
-// kVarPBFirst (33554432; session 14, h1; in the library since call B; with kVarPAReg, meant with kVarProd2):
-// warpgroup 1 issues P_B V_B[R] first and P_A' V_A[R] second (two commit groups), so wait_group 1 releases stage B's V[R] (boxes 4-7)
-// one P V (~512 tensor cycles) earlier and stage A's after wait_group 0: stage B's hold, which the next S_B's box-4
-// wait exposes every pair, shrinks. Same products, their fp32 order into O_R swapped. kVarProd2 gives each stage's
-// boxes 4-7 their own producer thread, so B's refill does not queue behind A's (now later) release.
+// kVarPBFirst (33554432; session 14, h1; in the library since call B; with kVarPAReg, meant with kVarProd2): warpgroup
+// 1 issues P_B V_B[R] first and P_A' V_A[R] second (two commit groups), so wait_group 1 releases stage B's V[R] (boxes
+// 4-7) one P V (~512 tensor cycles) earlier and stage A's after wait_group 0: stage B's hold, which the next S_B's
+// box-4 wait exposes every pair, shrinks. Same products, their fp32 order into O_R swapped. kVarProd2 gives each
+// stage's boxes 4-7 their own producer thread, so B's refill does not queue behind A's (now later) release.
 constexpr int kVarPBFirst = 33554432;
 // kVarVis4 (67108864; session 14, h1; in the library since session 14's call A): the four "visibility" waits of
 // the consumer loop (boxes 0-3 of stage B in warpgroup 0, boxes 4-7 of stage A in warpgroup 1: complete already,
