@@ -26,6 +26,33 @@ C3, C4 = f'm{r2.BASE + B44}', f'm{r2.BASE + B45}'
 WHOLE = ((44, B44, C3), (45, B45, C4))  # candidates of one class over all 12 shapes
 
 
+def whole_class(lines, j, n, c):
+    """Appends to `lines` the report of candidate build `c` (labelled `bit n`), one class over all of j's shapes, and
+    returns its geomean time change against shipped (%) when it qualifies: timed (its checks passed), >= 0.5 % below
+    shipped's in the same process, no shape > 0.5 % slower; None otherwise. Also sparse_sm90_pick_s13r2.py's rule."""
+    b = {x['name']: x['us'] for x in j['builds']}
+    shapes, ship, us = j['shapes'], b['shipped'], b.get(c)
+    if us is None:
+        lines.append(f'bit {n} {c}: not timed (checks failed or no fatbin)')
+        return None
+    d = [100 * (u / s - 1) for u, s in zip(us, ship)]
+    geo = 100 * (r2.gm([u / s for u, s in zip(us, ship)]) - 1)
+    ok = geo <= -0.5 and max(d) <= 0.5
+    lines.append(f'bit {n} {c}: ' + ' '.join(f'{s} {a:.1f}->{u:.1f} ({x:+.2f} %)' for s, a, u, x in zip(shapes, ship, us, d)))
+    m1 = [i for i, s in enumerate(shapes) if s.startswith('M1 ') and ' h128 ' in s and '+' not in s]
+    if m1:
+        lines.append(f'bit {n} {c}: MODEL1 h_q 128 single cache ' + ', '.join(f'{d[i]:+.2f} %' for i in m1))
+    pair = [i for i, s in enumerate(shapes) if ' h128 ' in s]
+    if pair and len(pair) < len(shapes):
+        lines.append(f'bit {n} {c}: class geomeans: pair (h_q 128) {100 * (r2.gm([us[i] / ship[i] for i in pair]) - 1):+.2f} %, '
+                     f'one-CTA (h_q 64) {100 * (r2.gm([us[i] / ship[i] for i in range(len(shapes)) if i not in pair]) - 1):+.2f} %')
+    lines.append(f'bit {n} {c}: geomean time {geo:+.2f} % over {len(us)}, slowest {max(d):+.2f} %: {"qualifies" if ok else "no"}')
+    fm = j.get('flashmlaUs') or []
+    if fm and all(fm):
+        lines.append(f'{c}: geomean vs FlashMLA {r2.gm([f / u for f, u in zip(fm, us)]):.3f}')
+    return geo if ok else None
+
+
 def decide(j):
     lines, mode = r2.decide(j)
     drop = ('SHIP MODE', f'probe {C3}:', f'probe {C4}:')
@@ -46,26 +73,8 @@ def decide(j):
                         us[i] = src[i]
         gain[mode] = 100 * (r2.gm([u / s for u, s in zip(us, ship)]) - 1)
     for n, bit, c in WHOLE:
-        us = b.get(c)
-        if us is None:
-            lines.append(f'bit {n} {c}: not timed (checks failed or no fatbin)')
-            continue
-        d = [100 * (u / s - 1) for u, s in zip(us, ship)]
-        geo = 100 * (r2.gm([u / s for u, s in zip(us, ship)]) - 1)
-        ok = geo <= -0.5 and max(d) <= 0.5
-        lines.append(f'bit {n} {c}: ' + ' '.join(f'{s} {a:.1f}->{u:.1f} ({x:+.2f} %)' for s, a, u, x in zip(shapes, ship, us, d)))
-        m1 = [i for i, s in enumerate(shapes) if s.startswith('M1 ') and ' h128 ' in s and '+' not in s]
-        if m1:
-            lines.append(f'bit {n} {c}: MODEL1 h_q 128 single cache ' + ', '.join(f'{d[i]:+.2f} %' for i in m1))
-        pair = [i for i, s in enumerate(shapes) if ' h128 ' in s]
-        if pair and len(pair) < len(shapes):
-            lines.append(f'bit {n} {c}: class geomeans: pair (h_q 128) {100 * (r2.gm([us[i] / ship[i] for i in pair]) - 1):+.2f} %, '
-                         f'one-CTA (h_q 64) {100 * (r2.gm([us[i] / ship[i] for i in range(len(shapes)) if i not in pair]) - 1):+.2f} %')
-        lines.append(f'bit {n} {c}: geomean time {geo:+.2f} % over {len(us)}, slowest {max(d):+.2f} %: {"qualifies" if ok else "no"}')
-        fm = j.get('flashmlaUs') or []
-        if fm and all(fm):
-            lines.append(f'{c}: geomean vs FlashMLA {r2.gm([f / u for f, u in zip(fm, us)]):.3f}')
-        if ok:
+        geo = whole_class(lines, j, n, c)
+        if geo is not None:
             gain[r2.BASE + bit] = geo
     if gain:
         best = min(gain, key=gain.get)

@@ -11,45 +11,28 @@ Q before the epilogue) and bits 46 + 47 (m246567697965064: warpgroup 1 issues it
 is > 0.5 % slower. Of those that qualify, the larger 12-shape gain ships: `SHIP MODE n`; none: `KEEP`.
 """
 import json
-import math
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sparse_sm90_pick_s13 as s13  # noqa: E402  (the per-candidate rule and report: whole_class)
 
 BASE = 35461465432072
 CANDS = ((46, BASE + (1 << 46)), ('46+47', BASE + (1 << 46) + (1 << 47)))
 
 
-def gm(xs):
-    return math.exp(sum(math.log(x) for x in xs) / len(xs))
+gm = s13.r2.gm  # (sparse_sm90_probe_s14.py and s14_h5r2_rule.py import it from here)
 
 
 def decide(j):
-    b = {x['name']: x['us'] for x in j['builds']}
-    shapes, ship = j['shapes'], b['shipped']
+    ship = {x['name']: x['us'] for x in j['builds']}['shipped']
     lines, gain = [], {}
     fm = j.get('flashmlaUs') or []
     if fm and all(fm):
         lines.append(f'shipped: geomean vs FlashMLA {gm([f / u for f, u in zip(fm, ship)]):.3f}')
     for n, mode in CANDS:
-        c = f'm{mode}'
-        us = b.get(c)
-        if us is None:
-            lines.append(f'bit {n} {c}: not timed (checks failed or no fatbin)')
-            continue
-        d = [100 * (u / s - 1) for u, s in zip(us, ship)]
-        geo = 100 * (gm([u / s for u, s in zip(us, ship)]) - 1)
-        ok = geo <= -0.5 and max(d) <= 0.5
-        lines.append(f'bit {n} {c}: ' + ' '.join(f'{s} {a:.1f}->{u:.1f} ({x:+.2f} %)' for s, a, u, x in zip(shapes, ship, us, d)))
-        m1 = [i for i, s in enumerate(shapes) if s.startswith('M1 ') and ' h128 ' in s and '+' not in s]
-        if m1:
-            lines.append(f'bit {n} {c}: MODEL1 h_q 128 single cache ' + ', '.join(f'{d[i]:+.2f} %' for i in m1))
-        pair = [i for i, s in enumerate(shapes) if ' h128 ' in s]
-        if pair and len(pair) < len(shapes):
-            lines.append(f'bit {n} {c}: class geomeans: pair (h_q 128) {100 * (gm([us[i] / ship[i] for i in pair]) - 1):+.2f} %, '
-                         f'one-CTA (h_q 64) {100 * (gm([us[i] / ship[i] for i in range(len(shapes)) if i not in pair]) - 1):+.2f} %')
-        lines.append(f'bit {n} {c}: geomean time {geo:+.2f} % over {len(us)}, slowest {max(d):+.2f} %: {"qualifies" if ok else "no"}')
-        if fm and all(fm):
-            lines.append(f'{c}: geomean vs FlashMLA {gm([f / u for f, u in zip(fm, us)]):.3f}')
-        if ok:
+        geo = s13.whole_class(lines, j, n, f'm{mode}')
+        if geo is not None:
             gain[mode] = geo
     if gain:
         mode = min(gain, key=gain.get)
