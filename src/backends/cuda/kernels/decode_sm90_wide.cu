@@ -1,16 +1,17 @@
 // Split-KV MLA decode for Hopper (sm_90a only) with the query rows on the wgmma M dimension: rows >= 64 of one
 // KV head (rows = sQ * hQ / hKv; hKv = 1, page size 64). See docs/notes/cuda-hopper-decode.md, "Queries on M".
 //
-// One CTA per (SM part, KV head, tile of 64 query rows), 384 threads: two consumer warpgroups (setmaxnreg 232)
-// and a producer warpgroup (setmaxnreg 32) of which four threads work. The library's entries are v6 plus the bits
-// sessions 12-14 added (kLibVar: see the VAR bits below and docs/notes/cuda-hopper-decode.md, "Session 8" onward). The producer streams 64-key tiles (one
-// cache page: 64 x 576, 73,728 bytes) with TMA tensor copies, nine 64 x 64 boxes with the 128-byte swizzle, into two
-// stages, each box completing on its own "full" mbarrier (evict-first), so S starts on the first box while the rest
-// are in flight. A stage is handed back in three groups of boxes, each on its own "empty" mbarrier, by the
-// warpgroup that reads the group last: box 8 (the RoPE part) once S of the tile is done, boxes 4-7 (V[R]) after
-// warpgroup 1's P V, boxes 0-3 (V[L]) after warpgroup 0's; one producer thread a group (boxes 4-7: one a stage)
-// refills it at once, and S walks the boxes in the order they come back (B tiles 8, 4-7, 0-3; A tiles 8, 0-3, 4-7). Each box is a canonical SW128 wgmma operand: K-major for
-// S = Q K^T, and MN-major (transpose bit) for O += P V, since V is the first 512 columns of the same rows.
+// One CTA per (SM part, KV head, tile of 64 query rows), 384 threads: two consumer warpgroups (setmaxnreg 232) and a
+// producer warpgroup (setmaxnreg 32) of which four threads work. The library's entries are v6 plus the bits sessions
+// 12-14 added (kLibVar: see the VAR bits below and docs/notes/cuda-hopper-decode.md, "Session 8" onward). The
+// producer streams 64-key tiles (one cache page: 64 x 576, 73,728 bytes) with TMA tensor copies, nine 64 x 64 boxes
+// with the 128-byte swizzle, into two stages, each box completing on its own "full" mbarrier (evict-first), so S
+// starts on the first box while the rest are in flight. A stage is handed back in three groups of boxes, each on its
+// own "empty" mbarrier, by the warpgroup that reads the group last: box 8 (the RoPE part) once S of the tile is
+// done, boxes 4-7 (V[R]) after warpgroup 1's P V, boxes 0-3 (V[L]) after warpgroup 0's; one producer thread a group
+// (boxes 4-7: one a stage) refills it at once, and S walks the boxes in the order they come back (B tiles 8, 4-7,
+// 0-3; A tiles 8, 0-3, 4-7). Each box is a canonical SW128 wgmma operand: K-major for S = Q K^T, and MN-major
+// (transpose bit) for O += P V, since V is the first 512 columns of the same rows.
 //
 // Consumer warpgroup w owns output columns 256w..256w+255 of the 64 x 512 f32 accumulator (128 registers a
 // thread). Key tiles come in pairs (A, B); warpgroup 0 computes S for A, warpgroup 1 for B (36 m64n64k16, Q and
