@@ -5,7 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { f32ToBf16 } from '../core/dtype.js';
 import { type Fp8Format, fp8BlockStride, fp8Layouts, fp8TokenAddress } from '../core/fp8.js';
 import type { Backend } from '../core/problem.js';
-import { fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } from '../core/sparse.js';
+import { type SparsePrecision, fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } from '../core/sparse.js';
 import { flashMlaSparseWithKvcache } from '../core/sparse-api.js';
 import { type Tensor, fromArray } from '../core/tensor.js';
 import { UsageError, choiceArg, intArg, parse, stringArg } from './args.js';
@@ -50,10 +50,12 @@ Options:
   --grid NAME      flashmla (the 12 shapes) or small (the same with b = 1; the default on the CPU)
   --flashmla FILE  FlashMLA's results (anchors/flashmla-sparse/results-*.json): adds flashmla_us and
                    ratio_vs_flashmla (FlashMLA us / ours) to rows with the same format, b, h_q, s_q and top-k
+  --precision P    fast (default: P rounded to bf16 before P.V, as FlashMLA), exact (P as hi + lo on Hopper),
+                   or both (each shape twice; geomean_by_precision gives both geometric means)
   --reps N, --warmup N, --workers N, --out FILE, -q`;
 
 interface Row extends SparseShape {
-  kind: 'sparse_fp8'; d_qk: number; topk_total: number; us: number; TFLOPS: number; GBps: number; flop: number; bytes: number;
+  kind: 'sparse_fp8'; precision: SparsePrecision; d_qk: number; topk_total: number; us: number; TFLOPS: number; GBps: number; flop: number; bytes: number;
   flashmla_us?: number; ratio_vs_flashmla?: number;
 }
 
@@ -100,7 +102,7 @@ export function randomIndices(b: number, sQ: number, sK: number, topk: number, B
   return ind;
 }
 
-export async function runShape(backend: Backend, s: SparseShape, warmup: number, reps: number): Promise<Row> {
+export async function runShape(backend: Backend, s: SparseShape, warmup: number, reps: number, precision: SparsePrecision = 'fast'): Promise<Row> {
   const r = rng(s.b * 1000 + s.hQ + s.topk);
   const L = fp8Layouts[s.format];
   const owned: Tensor[] = [];
@@ -124,7 +126,7 @@ export async function runShape(backend: Backend, s: SparseShape, warmup: number,
   const meta = getSparseMlaMetadata({ b: s.b, sQ: s.sQ, hQ: s.hQ, topk: s.topk, extraTopk: s.extraTopk ?? 0, extraTopkLength: extra?.len, backend });
   const out = backend.empty('bf16', [s.b, s.sQ, s.hQ, 512]), lse = backend.empty('f32', [s.b, s.hQ, s.sQ]);
   owned.push(out, lse);
-  const opts = { attnSink: sink, extraKCache: extra?.k, extraIndices: extra?.indices, extraTopkLength: extra?.len, backend, out, lse };
+  const opts = { attnSink: sink, extraKCache: extra?.k, extraIndices: extra?.indices, extraTopkLength: extra?.len, backend, out, lse, precision };
   const times = await backend.timeMs(() => flashMlaSparseWithKvcache(q, k, indices, 512, meta, opts).then(() => undefined), { warmup, reps });
   await backend.synchronize();
   for (const t of owned) backend.free(t);
@@ -135,7 +137,7 @@ export async function runShape(backend: Backend, s: SparseShape, warmup: number,
   const flop = 2 * s.hQ * attended * (L.dQk + 512);
   const bytes = s.b * s.sQ * (s.topk + (s.extraTopk ?? 0)) * L.bytesPerToken + s.b * s.sQ * s.hQ * (L.dQk + 512) * 2;
   return {
-    ...s, kind: 'sparse_fp8', d_qk: L.dQk, topk_total: s.topk + (s.extraTopk ?? 0), us, flop, bytes, TFLOPS: flop / us / 1e6, GBps: bytes / us / 1e3,
+    ...s, kind: 'sparse_fp8', precision, d_qk: L.dQk, topk_total: s.topk + (s.extraTopk ?? 0), us, flop, bytes, TFLOPS: flop / us / 1e6, GBps: bytes / us / 1e3,
   };
 }
 
@@ -184,10 +186,13 @@ export async function benchSparse(argv: string[]): Promise<void> {
   const { values: v, help } = parse('bench', argv, {
     backend: { type: 'string' }, grid: { type: 'string' }, flashmla: { type: 'string' }, out: { type: 'string' },
     reps: { type: 'string' }, warmup: { type: 'string' }, workers: { type: 'string' }, quiet: { type: 'boolean', short: 'q' },
+    precision: { type: 'string' },
   });
   if (help) { console.log(sparseBenchHelp); return; }
   const backendName = choiceArg<BackendChoice>('backend', v.backend, backendChoices, 'best');
   const workers = v.workers === undefined ? undefined : intArg('workers', v.workers, 1, 1, 256);
+  const precArg = choiceArg('precision', v.precision, ['fast', 'exact', 'both'], 'fast');
+  const precisions: SparsePrecision[] = precArg === 'both' ? ['fast', 'exact'] : [precArg];
   const p = progress(v.quiet === true);
   const { backend } = await openBackend(backendName, workers);
   try {
@@ -201,14 +206,16 @@ export async function benchSparse(argv: string[]): Promise<void> {
       try { fm = (JSON.parse(readFileSync(fmFile, 'utf8')) as { rows: FlashMlaRow[] }).rows.filter((r) => r.kind === 'sparse_fp8'); } catch (e) { throw new UsageError(`--flashmla ${fmFile}: ${(e as Error).message}`); }
     }
     const rows: Row[] = [];
-    for (const [i, s] of shapes.entries()) {
-      p.update(`[${i + 1}/${shapes.length}] ${s.label} b=${s.b} h_q=${s.hQ} s_q=${s.sQ} topk=${s.topk}${s.extraTopk ? `+${s.extraTopk}` : ''}`);
-      const row = await runShape(backend, s, warmup, reps);
+    const runs = precisions.flatMap((precision) => shapes.map((s) => ({ s, precision })));
+    for (const [i, { s, precision }] of runs.entries()) {
+      const tag = precisions.length > 1 ? ` ${precision}` : '';
+      p.update(`[${i + 1}/${runs.length}] ${s.label} b=${s.b} h_q=${s.hQ} s_q=${s.sQ} topk=${s.topk}${s.extraTopk ? `+${s.extraTopk}` : ''}${tag}`);
+      const row = await runShape(backend, s, warmup, reps, precision);
       const f = fm?.find((x) => x.format === (s.format === 'v32' ? 'V3.2' : 'MODEL1') && x.b === s.b && x.h_q === s.hQ && x.s_q === s.sQ && x.topk === s.topk
         && (x.extra_topk ?? 0) === (s.extraTopk ?? 0) && (x.extra_block_size ?? 0) === (s.extraBlockSize ?? 0));
       if (f) { row.flashmla_us = f.us; row.ratio_vs_flashmla = f.us / row.us; }
       rows.push(row);
-      p.done(`[${i + 1}/${shapes.length}] ${s.label} b=${s.b} h_q=${s.hQ} s_q=${s.sQ} topk=${row.topk_total}: ${fmt(row.us)} us  ${fmt(row.TFLOPS)} TFLOPS${f ? `  ${row.ratio_vs_flashmla!.toFixed(3)}x FlashMLA` : ''}`);
+      p.done(`[${i + 1}/${runs.length}] ${s.label} b=${s.b} h_q=${s.hQ} s_q=${s.sQ} topk=${row.topk_total}${tag}: ${fmt(row.us)} us  ${fmt(row.TFLOPS)} TFLOPS${f ? `  ${row.ratio_vs_flashmla!.toFixed(3)}x FlashMLA` : ''}`);
     }
     const dense = [];
     for (const hQ of [16, 32]) {
@@ -218,17 +225,25 @@ export async function benchSparse(argv: string[]): Promise<void> {
       dense.push(d);
       p.done(`dense V3.2 FP8 b=${b} s_k=${sK} h_q=${hQ}: ${fmt(d.us)} us, bf16 ${fmt(d.bf16_us)} us, ${d.speedup_vs_bf16.toFixed(2)}x`);
     }
-    const ratios = rows.filter((r) => r.ratio_vs_flashmla !== undefined).map((r) => r.ratio_vs_flashmla!);
-    const geomean = ratios.length ? Math.exp(ratios.reduce((a, x) => a + Math.log(x), 0) / ratios.length) : undefined;
-    const result = { mode: 'sparse', backend: backend.kind, card: backend.info.device, commit: gitCommit(), date: new Date().toISOString(), grid, reps, warmup, geomean_ratio_vs_flashmla: geomean, rows, dense };
+    const geomeanOf = (precision: SparsePrecision) => {
+      const ratios = rows.filter((r) => r.precision === precision && r.ratio_vs_flashmla !== undefined).map((r) => r.ratio_vs_flashmla!);
+      return ratios.length ? Math.exp(ratios.reduce((a, x) => a + Math.log(x), 0) / ratios.length) : undefined;
+    };
+    // geomean_ratio_vs_flashmla: of the first precision run (the library's default, fast, unless --precision exact)
+    const byPrecision = Object.fromEntries(precisions.map((x) => [x, geomeanOf(x)]));
+    const geomean = byPrecision[precisions[0]];
+    const result = {
+      mode: 'sparse', backend: backend.kind, card: backend.info.device, commit: gitCommit(), date: new Date().toISOString(), grid, reps, warmup,
+      precision: precArg, geomean_ratio_vs_flashmla: geomean, geomean_by_precision: byPrecision, rows, dense,
+    };
     const out = resolve(stringArg(v.out) ?? resolve('bench/results', `${backend.kind}-sparse-${grid}-${result.date.replace(/[:.]/g, '-')}.json`));
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, JSON.stringify(result, null, 1) + '\n');
-    console.log(table([['shape', 'format', 'topk', 'us', 'TFLOPS', 'GB/s', 'FlashMLA/ours'], ...rows.map((r) => [
-      `${r.label} b=${r.b} h_q=${r.hQ} s_q=${r.sQ}`, r.format, String(r.topk_total), fmt(r.us), fmt(r.TFLOPS), fmt(r.GBps),
+    console.log(table([['shape', 'format', 'topk', 'precision', 'us', 'TFLOPS', 'GB/s', 'FlashMLA/ours'], ...rows.map((r) => [
+      `${r.label} b=${r.b} h_q=${r.hQ} s_q=${r.sQ}`, r.format, String(r.topk_total), r.precision, fmt(r.us), fmt(r.TFLOPS), fmt(r.GBps),
       r.ratio_vs_flashmla === undefined ? '-' : `${r.ratio_vs_flashmla.toFixed(3)}x`,
     ])]));
-    if (geomean !== undefined) console.log(`geometric mean vs FlashMLA: ${geomean.toFixed(3)}x`);
+    for (const x of precisions) if (byPrecision[x] !== undefined) console.log(`geometric mean vs FlashMLA (precision ${x}): ${byPrecision[x]!.toFixed(3)}x`);
     console.log(`wrote ${out}`);
   } finally {
     backend.dispose();

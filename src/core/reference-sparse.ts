@@ -46,6 +46,8 @@ export interface ReferenceSparseInputs {
 export interface ReferenceSparseOutput {
   out: Float64Array; // [b, sQ, hQ, dV]
   lse: Float64Array; // [b, hQ, sQ]
+  /** [b, sQ, hQ, dV]: sum p |v| / sum p times the sink's factor (ReferenceOutput.outAbs). */
+  outAbs: Float64Array;
 }
 
 function tokenReader(c: ReferenceSparseCache, dQk: number): (phys: number, dst: Float64Array) => void {
@@ -66,6 +68,7 @@ export function referenceSparseDecode(r: ReferenceSparseInputs): ReferenceSparse
   const dV = r.dV ?? dVDefault;
   const scale = r.softmaxScale ?? dQk ** -0.5;
   const out = new Float64Array(b * sQ * hQ * dV);
+  const outAbs = new Float64Array(b * sQ * hQ * dV);
   const lse = new Float64Array(b * hQ * sQ);
   const qf = decodeHalf(r.dtype, r.q);
   const readMain = tokenReader(r.cache, dQk);
@@ -98,14 +101,14 @@ export function referenceSparseDecode(r: ReferenceSparseInputs): ReferenceSparse
         for (let t = 0; t < keys.length; t++) {
           const p = Math.exp(scores[t] - max);
           sum += p;
-          for (let d = 0; d < dV; d++) out[oo + d] += p * keys[t][d];
+          for (let d = 0; d < dV; d++) { out[oo + d] += p * keys[t][d]; outAbs[oo + d] += p * Math.abs(keys[t][d]); }
         }
         const l = max + Math.log(sum);
         const factor = r.attnSink ? 1 / (1 + Math.exp(r.attnSink[h] - l)) : 1;
-        for (let d = 0; d < dV; d++) out[oo + d] = (out[oo + d] / sum) * factor;
+        for (let d = 0; d < dV; d++) { out[oo + d] = (out[oo + d] / sum) * factor; outAbs[oo + d] = (outAbs[oo + d] / sum) * factor; }
         lse[lo] = l;
       }
     }
   }
-  return { out, lse };
+  return { out, lse, outAbs };
 }

@@ -30,6 +30,9 @@ export interface ReferenceOutput {
   out: Float64Array;
   /** [b, hQ, sQ] (or [totalQ, hQ]); +Infinity where a row sees no key. */
   lse: Float64Array;
+  /** Optional, as out: the same softmax-weighted mean over |V| (sum p |v| / sum p, times a sink's factor): what a
+      relative error in each weight can move an element by, relative to itself. */
+  outAbs?: Float64Array;
 }
 
 export function referenceDecode(r: ReferenceInputs): ReferenceOutput {

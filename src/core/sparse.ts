@@ -40,6 +40,8 @@ export interface SparseProblem {
   hasTopkLength: boolean;
   hasExtraTopkLength: boolean;
   hasAttnSink: boolean;
+  /** How the softmax weights enter P·V: SparseDecodeOptions.precision, 'fast' unless asked otherwise. */
+  precision: SparsePrecision;
 }
 
 /** Everything a backend needs for one sparse decode; tensors live on the backend's device (index tensors may be host). */
@@ -212,9 +214,23 @@ function sameLengths(a?: Int32Array, b?: Int32Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
+/**
+ * How the softmax weights P enter the P·V product of sparse decode.
+ * - 'fast' (the default): a backend may round each weight to the query dtype first, as FlashMLA does. On bf16 that moves
+ *   a weight by at most 2^-8 of itself, so an output element by at most 2^-8 · Σ p|v| / Σ p (the weighted mean of the
+ *   |values| it averages) beyond the f32 accumulation. The Hopper CUDA kernel (sparse_sm90) does this.
+ * - 'exact': weights kept to 2^-16 or better (the Hopper kernel passes each as two bf16 parts, hi + lo: one more P·V
+ *   product, about 7 % more time on the H200). Worth it where a few tokens with large values carry most of the mass
+ *   and the output is a small difference of them.
+ * CPU, WebGPU and the CUDA kernels before sm_90 always compute at least as precisely as 'exact'.
+ */
+export type SparsePrecision = 'fast' | 'exact';
+
 export interface SparseDecodeOptions {
   /** Default dQk^-0.5 (FlashMLA's default). */
   softmaxScale?: number;
+  /** 'fast' (default, FlashMLA's rounding of P) or 'exact'; see SparsePrecision. */
+  precision?: SparsePrecision;
   /** [b] i32: only indices[i, :, :topkLength[i]] count. */
   topkLength?: Tensor;
   /** [hQ] f32: out *= 1 / (1 + exp(sink - lse)); lse unchanged; +Infinity gives out 0. */
@@ -292,6 +308,8 @@ export function validateSparseDecode(a: SparseInputs): SparseProblem {
   const etl = a.extraTopkLength && hostI32(a.extraTopkLength) ? lengths('extraTopkLength', a.extraTopkLength, b, extraTopk) : undefined;
   const softmaxScale = a.softmaxScale ?? dQk ** -0.5;
   if (!(Number.isFinite(softmaxScale) && softmaxScale > 0)) throw invalidArgument('softmaxScale', 'a finite number > 0', String(softmaxScale));
+  const precision = a.precision ?? 'fast';
+  if (precision !== 'fast' && precision !== 'exact') throw invalidArgument('precision', "'fast' or 'exact'", String(a.precision));
 
   // The plan: FlashMLA caches its schedule in the metadata object and trusts the caller to reuse it only for the
   // same shapes and lengths; here a mismatch is refused.
@@ -319,7 +337,7 @@ export function validateSparseDecode(a: SparseInputs): SparseProblem {
 
   return {
     b, sQ, hQ, dQk, dV: a.headDimV, topk, extraTopk, dtype: q.dtype as HalfDType, softmaxScale, numSmParts, cache, extraCache,
-    hasTopkLength: !!a.topkLength, hasExtraTopkLength: !!a.extraTopkLength, hasAttnSink: !!a.attnSink,
+    hasTopkLength: !!a.topkLength, hasExtraTopkLength: !!a.extraTopkLength, hasAttnSink: !!a.attnSink, precision,
   };
 }
 

@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { sparseMmaKernelName, chooseSparseMma } from '../../src/backends/cuda/kernels/sparse-mma-launch.js';
 import {
-  sparseSm90Entry, sparseSm90KernelName, sparseSm90Launch, sparseSm90Model1KernelName, sparseSm90Model1Smem, sparseSm90PairSuffix, sparseSm90Smem,
-  useSparseSm90,
+  sparseSm90Entry, sparseSm90KernelName, sparseSm90Launch, sparseSm90Model1KernelName, sparseSm90Model1Smem, sparseSm90PairSuffix, sparseSm90SinglePSuffix,
+  sparseSm90Smem, useSparseSm90,
 } from '../../src/backends/cuda/kernels/sparse-sm90-launch.js';
 import { SparseMmaRunner, type SparseMmaHost } from '../../src/backends/cuda/sparse.js';
 import type { SparseCall } from '../../src/core/sparse.js';
@@ -41,10 +41,14 @@ test('sparse_sm90: grid, block and the shared memory the .cu asserts', () => {
   const cu = readFileSync(fileURLToPath(new URL('../../src/backends/cuda/kernels/sparse_sm90.cu', import.meta.url)), 'utf8');
   assert.ok(cu.includes(`static_assert(mla::ssp::Fmt<false>::SMEM == ${sparseSm90Smem}`), 'sparse_sm90.cu asserts the same V3.2 SMEM');
   assert.ok(cu.includes(`static_assert(mla::ssp::Fmt<true>::SMEM == ${sparseSm90Model1Smem}`), 'sparse_sm90.cu asserts the same MODEL1 SMEM');
-  assert.ok(cu.includes(`void __launch_bounds__(384, 1) ${sparseSm90KernelName}(`), 'the V3.2 entry name and its block');
-  assert.ok(cu.includes(`void __launch_bounds__(384, 1) ${sparseSm90Model1KernelName}(`), 'the MODEL1 entry name and its block');
-  for (const name of [sparseSm90KernelName, sparseSm90Model1KernelName]) {
-    assert.ok(cu.includes(`void __launch_bounds__(384, 1) MLA_SPARSE_SM90_PAIR ${name}${sparseSm90PairSuffix}(`), `the pair entry of ${name}`);
+  // The eight entries: (V3.2, MODEL1) x (one CTA, pair) x (P as hi + lo, P as one bf16), each with its template arguments.
+  assert.match(cu, /MLA_SPARSE_SM90_ENTRY\(NAME, ATTR, M1, C2, SP\)\s*\\\s*extern "C" __global__ void __launch_bounds__\(384, 1\) ATTR NAME\(/, 'the entry macro and its block');
+  for (const [name, m1] of [[sparseSm90KernelName, 'false'], [sparseSm90Model1KernelName, 'true']] as const) {
+    for (const sp of [false, true]) {
+      const tail = sp ? sparseSm90SinglePSuffix : '';
+      assert.ok(cu.includes(`MLA_SPARSE_SM90_ENTRY(${name}${tail}, , ${m1}, false, ${sp})`), `the one-CTA entry ${name}${tail}`);
+      assert.ok(cu.includes(`MLA_SPARSE_SM90_ENTRY(${name}${sparseSm90PairSuffix}${tail}, MLA_SPARSE_SM90_PAIR, ${m1}, mla::ssp::kPairBit, ${sp})`), `the pair entry ${name}${sparseSm90PairSuffix}${tail}`);
+    }
   }
   // The shipped build mode (one line in the .cu): the whole-tile producer (bit 3) with none of the measurement-only
   // bits (2 no wgmma, 4 no token loads, 32 a single bf16 P, 128 MODEL1 scale decoded at its load, 131072 no producer;
@@ -64,9 +68,15 @@ test('sparse_sm90: grid, block and the shared memory the .cu asserts', () => {
 
 test('sparse_sm90: h_q a multiple of 128 takes the pair entry (2-CTA cluster along z), with the same shared memory', () => {
   for (const kind of ['v32', 'model1'] as const) {
-    const one = sparseSm90Entry(kind);
-    for (const hQ of [128, 256, 384]) assert.deepEqual(sparseSm90Entry(kind, hQ), { name: one.name + sparseSm90PairSuffix, smem: one.smem }, `${kind} hQ ${hQ}`);
-    for (const hQ of [64, 192, 320]) assert.deepEqual(sparseSm90Entry(kind, hQ), one, `${kind} hQ ${hQ}: an odd number of head tiles`);
+    const base = kind === 'v32' ? sparseSm90KernelName : sparseSm90Model1KernelName;
+    for (const precision of ['fast', 'exact'] as const) {
+      const tail = precision === 'fast' ? sparseSm90SinglePSuffix : '';
+      const one = sparseSm90Entry(kind, 64, precision);
+      assert.equal(one.name, base + tail, `${kind} ${precision}`);
+      for (const hQ of [128, 256, 384]) assert.deepEqual(sparseSm90Entry(kind, hQ, precision), { name: base + sparseSm90PairSuffix + tail, smem: one.smem }, `${kind} hQ ${hQ} ${precision}`);
+      for (const hQ of [64, 192, 320]) assert.deepEqual(sparseSm90Entry(kind, hQ, precision), one, `${kind} hQ ${hQ} ${precision}: an odd number of head tiles`);
+    }
+    assert.deepEqual(sparseSm90Entry(kind, 128), sparseSm90Entry(kind, 128, 'fast'), 'fast is the default');
   }
 });
 
@@ -74,12 +84,15 @@ test('sparse_sm90: the runner dispatches to it only on a Hopper build, else to s
   const host = (hopper: boolean): SparseMmaHost => ({
     drv: undefined as never, stream: 0n, maxSmem: sm90, hopper, load: () => 0n, fn: () => 0n, ptrOf: () => 0n,
   });
-  const call = (hQ: number, kind: 'v32' | 'model1' = 'v32') =>
-    ({ problem: { cache: { kind }, dtype: 'bf16', dQk: kind === 'v32' ? 576 : 512, hQ } }) as unknown as SparseCall;
+  const call = (hQ: number, kind: 'v32' | 'model1' = 'v32', precision: 'fast' | 'exact' = 'exact') =>
+    ({ problem: { cache: { kind }, dtype: 'bf16', dQk: kind === 'v32' ? 576 : 512, hQ, precision } }) as unknown as SparseCall;
   assert.equal(new SparseMmaRunner(host(true)).kernelForSparse(call(128)), sparseSm90KernelName + sparseSm90PairSuffix);
   assert.equal(new SparseMmaRunner(host(true)).kernelForSparse(call(64)), sparseSm90KernelName);
+  assert.equal(new SparseMmaRunner(host(true)).kernelForSparse(call(128, 'v32', 'fast')), sparseSm90KernelName + sparseSm90PairSuffix + sparseSm90SinglePSuffix);
+  assert.equal(new SparseMmaRunner(host(true)).kernelForSparse(call(64, 'model1', 'fast')), sparseSm90Model1KernelName + sparseSm90SinglePSuffix);
   const m64 = sparseMmaKernelName(chooseSparseMma('v32', 'bf16', 576, 64, sm90)!);
   assert.equal(new SparseMmaRunner(host(false)).kernelForSparse(call(128)), m64);
+  assert.equal(new SparseMmaRunner(host(false)).kernelForSparse(call(128, 'v32', 'fast')), m64, 'sparse_mma.cu keeps P exact either way');
   assert.equal(new SparseMmaRunner(host(true)).kernelForSparse(call(96)), m64, 'a partial 64-head tile');
   assert.equal(new SparseMmaRunner(host(true)).kernelForSparse(call(128, 'model1')), sparseSm90Model1KernelName + sparseSm90PairSuffix);
   assert.equal(new SparseMmaRunner(host(true)).kernelForSparse(call(64, 'model1')), sparseSm90Model1KernelName);
@@ -91,10 +104,11 @@ test('sparse_sm90: the runner dispatches to it only on a Hopper build, else to s
 test('sparse_sm90: the runner launches it from its own fatbin and merges split rows with sparse_mma.cu\'s combine', () => {
   const { launches: runs, host } = fakeSparseRunner({ 'sparse_sm90.fatbin': 'sm90' }, sm90);
   const dev = { device: 'cuda' } as never;
-  const call = (hQ: number, split: boolean, kind: 'v32' | 'model1' = 'v32'): SparseCall => ({
+  const call = (hQ: number, split: boolean, kind: 'v32' | 'model1' = 'v32', precision: 'fast' | 'exact' = 'exact'): SparseCall => ({
     problem: {
       b: 2, sQ: 1, hQ, dQk: kind === 'v32' ? 576 : 512, dV: 512, topk: 128, extraTopk: 0, dtype: 'bf16', softmaxScale: 0.04, numSmParts: 33,
       cache: { kind, pageBlockSize: 64, blockStride: kind === 'v32' ? 64 * 656 : 65 * 576 } as never, hasTopkLength: false, hasExtraTopkLength: false, hasAttnSink: false,
+      precision,
     },
     q: dev, kCache: dev, indices: dev, tileSchedulerMetadata: dev, numSplits: dev, out: dev, lse: dev,
     host: { tileSchedulerMetadata: new Int32Array(33 * 8), numSplits: split ? Int32Array.from([0, 2, 3]) : Int32Array.from([0, 1, 2]) },
@@ -122,4 +136,8 @@ test('sparse_sm90: the runner launches it from its own fatbin and merges split r
   runs.length = 0;
   assert.ok(new SparseMmaRunner(host(false)).sparse(call(128, false, 'model1')));
   assert.deepEqual(runs.map((l) => l.name.split(':')[0]), ['mma'], 'MODEL1 without a Hopper build: sparse_mma.cu');
+  runs.length = 0;
+  assert.ok(r.sparse(call(128, true, 'v32', 'fast')));
+  assert.deepEqual(runs.map((l) => l.name), [`sm90:${sparseSm90KernelName}${sparseSm90PairSuffix}${sparseSm90SinglePSuffix}`, 'mma:mla_sparse_mma_combine_bf16'],
+    "precision 'fast': the single-P entry, the same combine");
 });

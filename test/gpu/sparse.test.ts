@@ -12,11 +12,12 @@ import { flashMlaWithKvcache, getMlaMetadata } from '../../src/index.js';
 import { bf16ToF32, f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
 import { dequantizeToken, fp8Layouts, quantizeCache } from '../../src/core/fp8.js';
 import { referenceDecode } from '../../src/core/reference.js';
+import { referenceSparseDecode } from '../../src/core/reference-sparse.js';
 import { fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } from '../../src/core/sparse.js';
 import { flashMlaSparseWithKvcache } from '../../src/core/sparse-api.js';
 import { fromArray } from '../../src/core/tensor.js';
 import { compareOutputs, tolerances } from '../support/compare.js';
-import { goldenSparseSkip, loadSparseGolden, sparseGoldenNames } from '../support/golden-sparse.js';
+import { goldenSparseReferenceInputs, goldenSparseSkip, loadSparseGolden, sparseGoldenNames } from '../support/golden-sparse.js';
 import { Rng } from '../support/random.js';
 import { e4m3PatternsThrough, runRandomSparse } from '../support/sparse-random.js';
 import { runRandomDenseFp8 } from '../support/dense-fp8-random.js';
@@ -29,9 +30,11 @@ before(async () => {
 });
 after(() => cuda?.dispose());
 
+// Both precisions: 'fast' (the default; P rounded to bf16 as FlashMLA does) against the bound that rounding allows
+// (tolerances.cudaSparseFast, with the float64 reference's weighted |V|), 'exact' against tolerances.cuda.
 describe('cuda sparse: FlashMLA goldens', { skip: goldenSparseSkip() }, () => {
-  for (const name of sparseGoldenNames()) {
-    test(name, async () => {
+  for (const name of sparseGoldenNames()) for (const precision of ['fast', 'exact'] as const) {
+    test(`${name}, precision ${precision}`, async () => {
       const g = loadSparseGolden(name), p = g.params, A = g.arrays;
       const tl = A.topk_length ? fromArray('i32', [p.b], A.topk_length as Int32Array) : undefined;
       const etl = A.extra_topk_length ? fromArray('i32', [p.b], A.extra_topk_length as Int32Array) : undefined;
@@ -47,7 +50,7 @@ describe('cuda sparse: FlashMLA goldens', { skip: goldenSparseSkip() }, () => {
         softmaxScale: p.softmax_scale_passed ?? undefined, topkLength: tl,
         attnSink: A.attn_sink ? fromArray('f32', [p.h_q], A.attn_sink as Float32Array) : undefined,
         extraKCache: x, extraIndices: x && fromArray('i32', [p.b, p.s_q, p.extra_topk!], A.extra_indices as Int32Array), extraTopkLength: etl,
-        backend: cuda, out, lse,
+        backend: cuda, out, lse, precision,
       });
       await cuda.synchronize();
       const o = (await cuda.download(out)).host() as Uint16Array, l = (await cuda.download(lse)).host() as Float32Array;
@@ -56,9 +59,11 @@ describe('cuda sparse: FlashMLA goldens', { skip: goldenSparseSkip() }, () => {
       let dot = 0, xx = 0, yy = 0;
       for (let i = 0; i < ref.length; i++) { const v = bf16ToF32(o[i]); dot += v * ref[i]; xx += v * v; yy += ref[i] * ref[i]; }
       const cd = 1 - (2 * dot) / (xx + yy);
-      console.log(`# ${name}: cos diff ${cd.toExponential(3)}`);
+      console.log(`# ${name} ${precision}: cos diff ${cd.toExponential(3)}`);
       assert.ok(cd <= 5e-6, `cos diff ${cd}`);
-      const rep = compareOutputs(o, l, { out: ref, lse: A.ref_lse_f64 as Float64Array }, 'bf16', { b: p.b, sQ: p.s_q, hQ: p.h_q }, tolerances.cuda);
+      const outAbs = precision === 'fast' ? referenceSparseDecode(goldenSparseReferenceInputs(g)).outAbs : undefined;
+      const rep = compareOutputs(o, l, { out: ref, lse: A.ref_lse_f64 as Float64Array, outAbs }, 'bf16', { b: p.b, sQ: p.s_q, hQ: p.h_q },
+        precision === 'fast' ? tolerances.cudaSparseFast : tolerances.cuda);
       assert.ok(rep.ok, rep.message);
     });
   }
@@ -73,7 +78,7 @@ describe('cuda sparse: every e4m3 bit pattern and UE8M0 scale', () => {
 
 describe('cuda sparse: random cases vs the float64 reference', () => {
   test(`${nRandom} cases`, async () => {
-    for (let seed = 20000; seed < 20000 + nRandom; seed++) await runRandomSparse(seed, cuda, tolerances.cuda);
+    for (let seed = 20000; seed < 20000 + nRandom; seed++) await runRandomSparse(seed, cuda, tolerances.cudaSparseFast);
   });
 });
 
@@ -84,8 +89,9 @@ describe('cuda sparse: sinks far above lse', () => {
   const n = Number(process.env.FLASHMLA_GPU_SPARSE_SINK_CASES ?? 12);
   test(`${n} cases a kind, hQ 64 / 128 and any`, async () => {
     for (let seed = 85000; seed < 85000 + n; seed++) {
-      await runRandomSparse(seed, cuda, tolerances.cuda, ['v32', 'model1'], false, (r) => r.pick([64, 128]), { bigSinks: true });
-      await runRandomSparse(seed + 500, cuda, tolerances.cuda, undefined, true, undefined, { bigSinks: true });
+      await runRandomSparse(seed, cuda, tolerances.cudaSparseFast, ['v32', 'model1'], false, (r) => r.pick([64, 128]), { bigSinks: true });
+      await runRandomSparse(seed + 250, cuda, tolerances.cuda, ['v32', 'model1'], false, (r) => r.pick([64, 128]), { bigSinks: true, precision: 'exact' });
+      await runRandomSparse(seed + 500, cuda, tolerances.cudaSparseFast, undefined, true, undefined, { bigSinks: true });
     }
   });
 });
@@ -93,7 +99,7 @@ describe('cuda sparse: sinks far above lse', () => {
 describe('cuda sparse: random cases with many heads (full and partial 64-row tiles of sparse_mma.cu)', () => {
   const n = Math.max(1, Math.round(nRandom / 20)); // the float64 reference of 128 heads is slow on the host
   test(`${n} cases, hQ in 33..128`, async () => {
-    for (let seed = 40000; seed < 40000 + n; seed++) await runRandomSparse(seed, cuda, tolerances.cuda, undefined, false, (r) => r.pick([64, 128, 33, 48, 96]));
+    for (let seed = 40000; seed < 40000 + n; seed++) await runRandomSparse(seed, cuda, tolerances.cudaSparseFast, undefined, false, (r) => r.pick([64, 128, 33, 48, 96]));
   });
 });
 
@@ -107,7 +113,15 @@ for (const [kind, seed0] of [['v32', 60000], ['model1', 70000]] as const) {
     const first = seed0 + Number(process.env.FLASHMLA_GPU_SPARSE_SM90_SEED ?? 0);
     const heads = (process.env.FLASHMLA_GPU_SPARSE_SM90_HQ ?? '64,128').split(',').map(Number);
     test(`${n} cases, hQ 64 / 128`, async () => {
-      for (let seed = first; seed < first + n; seed++) await runRandomSparse(seed, cuda, tolerances.cuda, [kind], false, (r) => r.pick(heads));
+      for (let seed = first; seed < first + n; seed++) await runRandomSparse(seed, cuda, tolerances.cudaSparseFast, [kind], false, (r) => r.pick(heads));
+    });
+    // precision 'exact' (P as hi + lo) under the tight bound: FLASHMLA_GPU_SPARSE_SM90_EXACT_CASES (default a quarter of
+    // the 'fast' count, at least 1) per format, seeds of their own.
+    const nx = Number(process.env.FLASHMLA_GPU_SPARSE_SM90_EXACT_CASES ?? Math.max(1, Math.round(n / 4)));
+    test(`${nx} cases, precision exact, hQ 64 / 128`, async () => {
+      for (let seed = first + 5000; seed < first + 5000 + nx; seed++) {
+        await runRandomSparse(seed, cuda, tolerances.cuda, [kind], false, (r) => r.pick(heads), { precision: 'exact' });
+      }
     });
   });
 }
@@ -122,7 +136,7 @@ describe('cuda sparse: sm90 scores spread past 2^-126 (flush-to-zero exponential
   const first = 80000 + Number(process.env.FLASHMLA_GPU_SPARSE_SM90_SEED ?? 0);
   for (const kind of ['v32', 'model1'] as const) {
     test(`${n} cases, hQ 64 / 128, ${kind}, softmaxScale 16`, async () => {
-      for (let seed = first; seed < first + n; seed++) await runRandomSparse(seed, cuda, tolerances.cuda, [kind], false, (r) => r.pick([64, 128]), { softmaxScale: 16 });
+      for (let seed = first; seed < first + n; seed++) await runRandomSparse(seed, cuda, tolerances.cudaSparseFast, [kind], false, (r) => r.pick([64, 128]), { softmaxScale: 16 });
     });
   }
 });

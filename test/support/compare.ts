@@ -4,7 +4,10 @@
 import { type HalfDType, bf16ToF32, f16ToF32 } from '../../src/core/dtype.js';
 import type { ReferenceOutput } from '../../src/core/reference.js';
 
-/** How close a backend must be. Element bound: |x - r| <= ulps * ulp(r) + rowAbs * max|ref row|. */
+/**
+ * How close a backend must be. Element bound: |x - r| <= ulps * ulp(r) + rowAbs * max|ref row| (+ pRel * refAbs, where
+ * the reference gives refAbs, the same weighted mean over |values|).
+ */
 export interface Tolerance {
   /** 1 - 2<x,y>/(|x|^2+|y|^2) over the whole output. */
   cosDiff: number;
@@ -18,6 +21,11 @@ export interface Tolerance {
   /** |lse - ref lse| for rows that see keys. */
   lseAbs: number;
   /**
+   * A kernel that rounds each softmax weight to a 16-bit type before P·V moves it by up to pRel of itself (bf16: 2^-8),
+   * so an element by up to pRel * (sum p |v|) / (sum p): the reference's outAbs (the sparse reference gives it).
+   */
+  pRel?: number;
+  /**
    * The backend's f32 arithmetic may flush subnormals to zero (WGSL allows it; lavapipe does): an output of exactly 0
    * passes where |ref| is below f32's smallest normal, 2^-126 (e.g. a row scaled by a sink e^-90 above its lse).
    */
@@ -29,11 +37,13 @@ export interface Tolerance {
  * webgpu: fp32 accumulation with P rounded to the input dtype before P·V, as FlashMLA does; the bounds were set so
  * FlashMLA's own outputs in ../shared/golden pass with a margin (see test/backends/cpu.test.ts, "FlashMLA's out").
  */
-export const tolerances: Readonly<Record<'cpu' | 'cpuF32' | 'cuda' | 'webgpu', Tolerance>> = {
+export const tolerances: Readonly<Record<'cpu' | 'cpuF32' | 'cuda' | 'cudaSparseFast' | 'webgpu', Tolerance>> = {
   cpu: { cosDiff: 1e-5, ulps: 1, rowAbs: 2 ** -20, lseAbs: 1e-3 },
   // The CPU vector rungs (native, WebAssembly): f32 products and accumulators like FlashMLA's, but P stays f32.
   cpuF32: { cosDiff: 1e-5, ulps: 2, rowAbs: 2 ** -16, lseAbs: 1e-3 },
   cuda: { cosDiff: 1e-5, ulps: 2, rowAbs: 2 ** -8, lseAbs: 1e-3 },
+  // Sparse decode with precision 'fast' on the Hopper kernel: P rounded to bf16 (FlashMLA's arithmetic), see pRel.
+  cudaSparseFast: { cosDiff: 1e-5, ulps: 2, rowAbs: 2 ** -8, lseAbs: 1e-3, pRel: 2 ** -8 },
   webgpu: { cosDiff: 1e-5, ulps: 2, rowAbs: 2 ** -8, lseAbs: 1e-3, flushesSubnormals: true },
 };
 
@@ -109,7 +119,7 @@ export function compareOutputs(
       // checks those), and a case whose rows are all that small (sinks far above lse) has no direction to compare.
       if (Math.abs(r) >= minNormal) { dot += x * r; xx += x * x; yy += r * r; }
       const err = tol.flushesSubnormals && x === 0 && Math.abs(r) < f32MinNormal ? 0 : Math.abs(x - r);
-      const bound = tol.ulps * ulpOf(dtype, r) + tol.rowAbs * rowMax;
+      const bound = tol.ulps * ulpOf(dtype, r) + tol.rowAbs * rowMax + (tol.pRel && ref.outAbs ? tol.pRel * ref.outAbs[i] : 0);
       const ratio = err === 0 ? 0 : err / bound; // Inf error gives Infinity
       maxAbsErr = Math.max(maxAbsErr, err);
       if (ratio > worstRatio || Number.isNaN(ratio)) { worstRatio = Number.isNaN(ratio) ? Infinity : ratio; worstAt = i; }
@@ -120,7 +130,8 @@ export function compareOutputs(
   if (!(cosDiff < tol.cosDiff)) fail(`cosine difference ${cosDiff.toExponential(3)} >= ${tol.cosDiff}`);
   if (worstRatio > 1) {
     fail(`out ${where(worstAt)}: got ${dec(worstAt)}, reference ${ref.out[worstAt]} (|diff| ${Math.abs(dec(worstAt) - ref.out[worstAt]).toExponential(3)}, `
-      + `${worstRatio.toFixed(2)}x the bound ${tol.ulps} ulp + ${tol.rowAbs.toExponential(2)} * row max)`);
+      + `${worstRatio.toFixed(2)}x the bound ${tol.ulps} ulp + ${tol.rowAbs.toExponential(2)} * row max`
+      + `${tol.pRel && ref.outAbs ? ` + ${tol.pRel.toExponential(2)} * ${ref.outAbs[worstAt].toExponential(3)} (weighted |v|)` : ''})`);
   }
 
   // lse: +inf exactly where a row sees no key, NaN never.

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ReferenceSparseInputs } from '../../src/core/reference-sparse.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** $FLASHMLA_GOLDEN_SPARSE, ./shared/golden-sparse (GPU host copy), or ../shared/golden-sparse. */
@@ -59,4 +60,16 @@ export function loadSparseGolden(name: string): SparseGolden {
     }
   }
   return { name, params: meta.params, arrays, shapes };
+}
+
+/** A golden's inputs for referenceSparseDecode (the float64 oracle; its outAbs gives the 'fast' precision's bound). */
+export function goldenSparseReferenceInputs(g: SparseGolden): ReferenceSparseInputs {
+  const p = g.params, A = g.arrays, format = p.format, extra = A.extra_kcache !== undefined;
+  return {
+    q: A.q as Uint16Array, dtype: 'bf16', b: p.b, sQ: p.s_q, hQ: p.h_q, dQk: p.d_qk, softmaxScale: p.softmax_scale,
+    cache: { kind: format, data: A.kcache as Uint8Array, pageBlockSize: p.page_block_size }, indices: A.indices as Int32Array, topk: p.topk,
+    topkLength: A.topk_length as Int32Array | undefined, attnSink: A.attn_sink as Float32Array | undefined,
+    extraCache: extra ? { kind: format, data: A.extra_kcache as Uint8Array, pageBlockSize: p.extra_page_block_size! } : undefined,
+    extraIndices: A.extra_indices as Int32Array | undefined, extraTopk: p.extra_topk, extraTopkLength: A.extra_topk_length as Int32Array | undefined,
+  };
 }

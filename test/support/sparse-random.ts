@@ -6,7 +6,7 @@ import { type HalfDType, f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
 import { fp8TokenAddress, quantizeCache } from '../../src/core/fp8.js';
 import type { Backend } from '../../src/core/problem.js';
 import { type ReferenceSparseCache, referenceSparseDecode } from '../../src/core/reference-sparse.js';
-import { type SparseCacheKind, fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } from '../../src/core/sparse.js';
+import { type SparseCacheKind, type SparsePrecision, fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } from '../../src/core/sparse.js';
 import { flashMlaSparseWithKvcache } from '../../src/core/sparse-api.js';
 import { type Tensor, fromArray } from '../../src/core/tensor.js';
 import { type Tolerance, compareOutputs } from './compare.js';
@@ -87,9 +87,10 @@ export function randomSpec(rng: Rng, kinds: readonly SparseCacheKind[] = ['v32',
 /** Run one random case on `backend` and compare with the float64 reference (throws with the seed on failure).
     softmaxScale, if given, replaces the case's own (default or dQk^-0.55): large ones spread the scores far apart.
     bigSinks: every case has sinks, two heads in three of them 60..200 above a row's lse (whose scores are small at the
-    default scales), so the sink's factor 1 / (1 + e^(sink - lse)) runs from e^-60 through the subnormal range to 0. */
+    default scales), so the sink's factor 1 / (1 + e^(sink - lse)) runs from e^-60 through the subnormal range to 0.
+    precision: passed to the call (its default, 'fast', when absent); the tolerance should match it. */
 export async function runRandomSparse(seed: number, backend: Backend, tol: Tolerance, kinds?: readonly SparseCacheKind[], small = false, pickHQ?: (rng: Rng) => number,
-  { softmaxScale, bigSinks = false }: { softmaxScale?: number; bigSinks?: boolean } = {}): Promise<void> {
+  { softmaxScale, bigSinks = false, precision }: { softmaxScale?: number; bigSinks?: boolean; precision?: SparsePrecision } = {}): Promise<void> {
   const rng = new Rng(seed);
   const s = randomSpec(rng, kinds, small);
   if (bigSinks) s.sink = true;
@@ -116,7 +117,7 @@ export async function runRandomSparse(seed: number, backend: Backend, tol: Toler
   await flashMlaSparseWithKvcache(qD!, kD!, fromArray('i32', [s.b, s.sQ, s.topk], main.indices), 512, meta, {
     softmaxScale: scale, topkLength: main.len && fromArray('i32', [s.b], main.len), attnSink: sink && fromArray('f32', [s.hQ], sink),
     extraKCache: xD, extraIndices: extra && fromArray('i32', [s.b, s.sQ, extra.topk], extra.indices),
-    extraTopkLength: extra?.len && fromArray('i32', [s.b], extra.len), backend, out, lse,
+    extraTopkLength: extra?.len && fromArray('i32', [s.b], extra.len), backend, out, lse, precision,
   });
   await backend.synchronize();
   const outHost = (await backend.download(out!)).host() as Uint16Array, lseHost = (await backend.download(lse!)).host() as Float32Array;
@@ -130,7 +131,7 @@ export async function runRandomSparse(seed: number, backend: Backend, tol: Toler
     extraTopkLength: extra?.len,
   });
   const rep = compareOutputs(outHost, lseHost, ref, s.dtype, { b: s.b, sQ: s.sQ, hQ: s.hQ }, tol);
-  assert.ok(rep.ok, `seed ${seed} ${JSON.stringify(s)} dQk ${dQk}:\n${rep.message}`);
+  assert.ok(rep.ok, `seed ${seed} ${JSON.stringify(s)} dQk ${dQk}${precision ? ` precision ${precision}` : ''}:\n${rep.message}`);
 }
 
 

@@ -16,7 +16,7 @@ import { fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } from '../../src/
 import { flashMlaSparseWithKvcache } from '../../src/core/sparse-api.js';
 import { Tensor, fromArray } from '../../src/core/tensor.js';
 import { compareOutputs, tolerances } from '../support/compare.js';
-import { type SparseGolden, goldenSparseSkip, loadSparseGolden, sparseGoldenNames } from '../support/golden-sparse.js';
+import { type SparseGolden, goldenSparseReferenceInputs, goldenSparseSkip, loadSparseGolden, sparseGoldenNames } from '../support/golden-sparse.js';
 import { Rng } from '../support/random.js';
 import { e4m3PatternsThrough, runRandomSparse } from '../support/sparse-random.js';
 
@@ -115,13 +115,7 @@ function goldenInputs(g: SparseGolden): GoldenInputs {
   const extraKCache = extra ? fp8CacheTensor(format, p.extra_num_blocks!, p.extra_page_block_size!, A.extra_kcache as Uint8Array) : undefined;
   const extraIndices = extra ? fromArray('i32', [p.b, p.s_q, p.extra_topk!], A.extra_indices as Int32Array) : undefined;
   const extraTopkLength = A.extra_topk_length ? fromArray('i32', [p.b], A.extra_topk_length as Int32Array) : undefined;
-  const ref: ReferenceSparseInputs = {
-    q: A.q as Uint16Array, dtype: 'bf16', b: p.b, sQ: p.s_q, hQ: p.h_q, dQk: p.d_qk, softmaxScale: p.softmax_scale,
-    cache: { kind: format, data: A.kcache as Uint8Array, pageBlockSize: p.page_block_size }, indices: A.indices as Int32Array, topk: p.topk,
-    topkLength: A.topk_length as Int32Array | undefined, attnSink: A.attn_sink as Float32Array | undefined,
-    extraCache: extra ? { kind: format, data: A.extra_kcache as Uint8Array, pageBlockSize: p.extra_page_block_size! } : undefined,
-    extraIndices: A.extra_indices as Int32Array | undefined, extraTopk: p.extra_topk, extraTopkLength: A.extra_topk_length as Int32Array | undefined,
-  };
+  const ref = goldenSparseReferenceInputs(g);
   return { g, format, q, kCache, indices, topkLength, attnSink, extraKCache, extraIndices, extraTopkLength, ref };
 }
 
@@ -269,6 +263,39 @@ describe("the reference's bf16 dequantization (what the CUDA kernels' key tiles 
   });
 });
 
+describe("precision 'fast': the reference's weighted |V| and the bound it gives", () => {
+  // Two V3.2 tokens with opposite values of one magnitude: out is their weighted difference, outAbs their magnitude.
+  const L = fp8Layouts.v32, B = 2, bytes = new Uint8Array(fp8BlockStride('v32', B)), view = new DataView(bytes.buffer);
+  for (const slot of [0, 1]) {
+    const a = fp8TokenAddress('v32', B, 0, slot);
+    for (let d = 0; d < L.nope; d++) bytes[a.nope + d] = slot === 0 ? 0x38 : 0xb8; // e4m3 +1 / -1
+    for (let j = 0; j < 4; j++) view.setFloat32(a.scales + 4 * j, 2 ** j, true);
+  }
+  const q = new Uint16Array(576);
+  q[0] = f32ToBf16(0.25); // token 0 scores 0.25 * scale higher: weights p0 > p1
+  const ref = referenceSparseDecode({ q, dtype: 'bf16', b: 1, sQ: 1, hQ: 1, dQk: 576, cache: { kind: 'v32', data: bytes, pageBlockSize: B }, indices: Int32Array.of(0, 1), topk: 2 });
+  test('outAbs is sum p |v| / sum p, out the signed mean', () => {
+    const s0 = 0.25 * 576 ** -0.5, p0 = 1, p1 = Math.exp(-2 * s0), w0 = p0 / (p0 + p1), w1 = p1 / (p0 + p1);
+    for (const d of [0, 100, 200, 511]) {
+      const v = 2 ** (d >> 7);
+      assert.ok(Math.abs(ref.outAbs[d] - v) <= 1e-15 * v, `outAbs[${d}] ${ref.outAbs[d]} vs ${v}`);
+      assert.ok(Math.abs(ref.out[d] - (w0 - w1) * v) <= 1e-15 * v, `out[${d}]`);
+    }
+  });
+  test('element bound: an error of 0.9 pRel * outAbs passes tolerances.cudaSparseFast and fails tolerances.cuda; 2.2x fails both', () => {
+    // The whole row cancels (out ~ 0.01 * v), so errors this size also fail the cosine: switched off to test the element bound.
+    const el = (t: typeof tolerances.cuda) => ({ ...t, cosDiff: Infinity });
+    const within = new Float32Array(512), beyond = new Float32Array(512);
+    for (let d = 0; d < 512; d++) { within[d] = ref.out[d] + 0.9 * 2 ** -8 * ref.outAbs[d]; beyond[d] = ref.out[d] + 2.2 * 2 ** -8 * ref.outAbs[d]; }
+    const lse = Float32Array.from(ref.lse), at = { b: 1, sQ: 1, hQ: 1 };
+    const ok = (o: Float32Array, r: typeof ref | { out: Float64Array; lse: Float64Array }, t: typeof tolerances.cuda) => compareOutputs(o, lse, r, 'bf16', at, el(t)).ok;
+    assert.ok(ok(within, ref, tolerances.cudaSparseFast));
+    assert.ok(!ok(within, ref, tolerances.cuda));
+    assert.ok(!ok(beyond, ref, tolerances.cudaSparseFast));
+    assert.ok(!ok(within, { out: ref.out, lse: ref.lse }, tolerances.cudaSparseFast), 'without the reference\'s outAbs the bound is the tight one');
+  });
+});
+
 describe('random sparse cases vs the float64 reference (NaN-poisoned unreferenced tokens)', () => {
   test('30 cases in-thread: FP8 (V3.2, MODEL1) and bf16/f16 caches, any hQ, topkLength, sink, extra cache, split schedules', async () => {
     for (let seed = 1; seed <= 30; seed++) await runRandomSparse(seed, cpu, tolerances.cpu);
@@ -335,6 +362,8 @@ describe('sparse validation: typed errors before any work', () => {
   rejects('hKv other than 1', 'kCache',
     () => flashMlaSparseWithKvcache(q576, new Tensor('fp8_e4m3', [nb, B, 2, 656], new Uint8Array(nb * B * 2 * 656)), idx, 512, meta, { backend: trap }));
   rejects('headDimV other than 512', 'headDimV', () => flashMlaSparseWithKvcache(q576, v32, idx, 256, meta, { backend: trap }));
+  rejects('an unknown precision', 'precision',
+    () => flashMlaSparseWithKvcache(q576, v32, idx, 512, meta, { precision: 'bf16' as never, backend: trap }));
   rejects('metadata planned for another topkLength', 'metadata',
     () => flashMlaSparseWithKvcache(q576, v32, idx, 512, meta, { topkLength: fromArray('i32', [b], Int32Array.of(1, 2)), backend: trap }), 'metadata_mismatch');
   rejects('metadata planned for another hQ', 'metadata',

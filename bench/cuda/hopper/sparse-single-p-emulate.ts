@@ -11,8 +11,9 @@
 //            case where the item guard checks only |Q_nope| <= 65504, not exactness).
 // 64-entry tiles of the request's list (the main list padded to 64 when there is an extra list) with the running
 // maximum in base 2, as the kernel; splits and the f32 accumulation are not modelled (they add far less than 2^-9).
-// Each case is compared with the float64 reference under tolerances.cuda; prints the failures and the worst
-// element ratios (1 = the bound) a variant.
+// Each case is compared with the float64 reference under tolerances.cuda, and single also under
+// tolerances.cudaSparseFast (the bound of precision 'fast': + 2^-8 of the weighted mean of |V|, "single@fast"); prints
+// the failures and the worst element ratios (1 = the bound) a variant.
 //   node --import tsx bench/cuda/hopper/sparse-single-p-emulate.ts [CASES=100] [FIRST_SEED=72000]
 import { InlineCpuBackend } from '../../../src/backends/cpu/inline.js';
 import { bf16ToF32, decodeHalf, f16ToF32, f32ToBf16, f32ToF16 } from '../../../src/core/dtype.js';
@@ -25,8 +26,10 @@ import { runRandomSparse } from '../../../test/support/sparse-random.js';
 const cases = Number(process.argv[2] ?? 100), first = Number(process.argv[3] ?? 72000);
 const variants = ['hilo', 'single', 'single-l', 'f16', 'f16-l', 'f16q'] as const;
 type Variant = (typeof variants)[number];
-const worst = Object.fromEntries(variants.map((v) => [v, [] as number[]])) as Record<Variant, number[]>;
-const failed = Object.fromEntries(variants.map((v) => [v, [] as string[]])) as Record<Variant, string[]>;
+const reports = [...variants, 'single@fast'] as const;
+type Report = (typeof reports)[number];
+const worst = Object.fromEntries(reports.map((v) => [v, [] as number[]])) as Record<Report, number[]>;
+const failed = Object.fromEntries(reports.map((v) => [v, [] as string[]])) as Record<Report, string[]>;
 const bf16 = (x: number) => bf16ToF32(f32ToBf16(x));
 const f16 = (x: number) => f16ToF32(f32ToF16(x));
 let seed = 0;
@@ -103,8 +106,9 @@ function emulate(l: SparseCall): void {
       }
     }
   }
-  for (const v of variants) {
-    const rep = compareOutputs(outs[v].out, outs[v].lse, ref, 'bf16', { b, sQ, hQ }, tolerances.cuda);
+  for (const v of reports) {
+    const fast = v === 'single@fast', o = outs[fast ? 'single' : v];
+    const rep = compareOutputs(o.out, o.lse, ref, 'bf16', { b, sQ, hQ }, fast ? tolerances.cudaSparseFast : tolerances.cuda);
     worst[v].push(rep.worstRatio);
     if (!rep.ok) failed[v].push(`seed ${seed}: ${rep.failures[0]}`);
   }
@@ -124,7 +128,7 @@ for (seed = first; seed < first + cases; seed++) {
 }
 const pct = (a: number[], q: number) => [...a].sort((x, y) => x - y)[Math.min(a.length - 1, Math.floor(q * a.length))];
 console.log(`${cases} random sm90 cases (seeds ${first}..${first + cases - 1}), ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-for (const v of variants) {
-  console.log(`${v.padEnd(9)} fail ${failed[v].length}/${cases}; worst element / bound: max ${Math.max(...worst[v]).toFixed(3)}, p99 ${pct(worst[v], 0.99).toFixed(3)}, median ${pct(worst[v], 0.5).toFixed(3)}`);
+for (const v of reports) {
+  console.log(`${v.padEnd(11)} fail ${failed[v].length}/${cases}; worst element / bound: max ${Math.max(...worst[v]).toFixed(3)}, p99 ${pct(worst[v], 0.99).toFixed(3)}, median ${pct(worst[v], 0.5).toFixed(3)}`);
   for (const f of failed[v].slice(0, 3)) console.log(`  ${f}`);
 }

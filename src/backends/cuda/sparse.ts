@@ -4,7 +4,7 @@
 import type { DenseFp8Call } from '../../core/dense-fp8.js';
 import type { HalfDType } from '../../core/dtype.js';
 import { invalidArgument } from '../../core/errors.js';
-import type { SparseCacheKind, SparseCall } from '../../core/sparse.js';
+import type { SparseCacheKind, SparseCall, SparsePrecision } from '../../core/sparse.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { Driver } from './driver.js';
 import {
@@ -79,7 +79,7 @@ export class SparseMmaRunner {
 
   /** The kernel a sparse launch gets here: sparse_sm90.cu, a sparse_mma.cu variant, or undefined (sparse.cu). */
   kernelForSparse(l: SparseCall): string | undefined {
-    if (this.sm90Takes(l)) return sparseSm90Entry(l.problem.cache.kind, l.problem.hQ).name;
+    if (this.sm90Takes(l)) return sparseSm90Entry(l.problem.cache.kind, l.problem.hQ, l.problem.precision).name;
     const v = this.variantForSparse(l);
     return v && sparseMmaKernelName(v);
   }
@@ -98,7 +98,7 @@ export class SparseMmaRunner {
     const dev = this.stage([l.indices, l.extraIndices, l.topkLength, l.extraTopkLength, l.attnSink, l.tileSchedulerMetadata, l.numSplits],
       sparseMmaAccumElems(p.b, p.numSmParts, p.sQ, p.hQ));
     const q = this.h.ptrOf(l.q), out = this.h.ptrOf(l.out), k = this.h.ptrOf(l.kCache), x = l.extraKCache ? this.h.ptrOf(l.extraKCache) : 0n;
-    this.launch(this.kernel(sm90 ? undefined : v, p.dtype, p.cache.kind, p.hQ), {
+    this.launch(this.kernel(sm90 ? undefined : v, p.dtype, p.cache.kind, p.hQ, p.precision), {
       q, kCache: k, extraKCache: x, indices: dev[0], extraIndices: dev[1], topkLength: dev[2], extraTopkLength: dev[3], attnSink: dev[4],
       blockTable: 0n, cacheSeqlens: 0n, tileSchedulerMetadata: dev[5], numSplits: dev[6], out, lse: this.h.ptrOf(l.lse),
       oAccum: dev.oAccum, lseAccum: dev.lseAccum, b: p.b, sQ: p.sQ, hQ: p.hQ, topk: p.topk, extraTopk: p.extraTopk,
@@ -135,8 +135,8 @@ export class SparseMmaRunner {
    * The kernel a launch runs: a sparse_mma.cu variant, or (no variant) sparse_sm90.cu's entry for the cache format,
    * which takes the same parameters; dtype picks the combine of either one's split partials (sparse_mma.cu's).
    */
-  private kernel(v: SparseMmaVariant | undefined, dtype: HalfDType, kind: SparseCacheKind = 'v32', hQ = 64): SparseKernel {
-    if (!v) return { module: (this.sm90Module ??= this.h.load(sparseSm90Fatbin)), name: sparseSm90Entry(kind, hQ).name, dtype };
+  private kernel(v: SparseMmaVariant | undefined, dtype: HalfDType, kind: SparseCacheKind = 'v32', hQ = 64, precision: SparsePrecision = 'fast'): SparseKernel {
+    if (!v) return { module: (this.sm90Module ??= this.h.load(sparseSm90Fatbin)), name: sparseSm90Entry(kind, hQ, precision).name, dtype };
     return { module: (this.module ??= this.h.load('sparse_mma.fatbin')), name: sparseMmaKernelName(v), dtype };
   }
 

@@ -2,7 +2,7 @@
 // only): which problems it takes, its entries, grid and shared memory. It shares SparseMmaParams, the sparse scheduler and the
 // split combine (mla_sparse_mma_combine_*) with sparse_mma.cu; see docs/notes/cuda-sparse-decode.md.
 import type { HalfDType } from '../../../core/dtype.js';
-import type { SparseCacheKind } from '../../../core/sparse.js';
+import type { SparseCacheKind, SparsePrecision } from '../../../core/sparse.js';
 import type { SparseMmaGrid } from './sparse-mma-launch.js';
 
 /** The V3.2 entry. */
@@ -22,10 +22,15 @@ export const sparseSm90Model1Smem = 8 * 8192 * 3 + 2 * 8192 + 1024;
     shares each tile's dequantization (the build mode decides; with the bit clear they are the one-CTA kernel). */
 export const sparseSm90PairSuffix = '_c2';
 
-/** The entry of a cache format (only V3.2 and MODEL1 have one); h_q a multiple of 128 takes the pair entry. */
-export function sparseSm90Entry(kind: SparseCacheKind, hQ = 64): { name: string; smem: number } {
+/** The suffix of the entries that pass P as one bf16 (precision 'fast', FlashMLA's rounding); without it P is hi + lo. */
+export const sparseSm90SinglePSuffix = '_sp';
+
+/** The entry of a cache format (only V3.2 and MODEL1 have one); h_q a multiple of 128 takes the pair entry; precision
+    'fast' the single-P twin. */
+export function sparseSm90Entry(kind: SparseCacheKind, hQ = 64, precision: SparsePrecision = 'fast'): { name: string; smem: number } {
   const e = kind === 'model1' ? { name: sparseSm90Model1KernelName, smem: sparseSm90Model1Smem } : { name: sparseSm90KernelName, smem: sparseSm90Smem };
-  return hQ % (2 * sparseSm90Rows) === 0 ? { ...e, name: e.name + sparseSm90PairSuffix } : e;
+  const name = e.name + (hQ % (2 * sparseSm90Rows) === 0 ? sparseSm90PairSuffix : '') + (precision === 'fast' ? sparseSm90SinglePSuffix : '');
+  return { ...e, name };
 }
 
 /** What decides whether sparse_sm90.cu takes a sparse launch. */

@@ -73,8 +73,7 @@ template <bool M1> struct Fmt {
 static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & (81 | 3840)), "bits 0, 4, 6 and 8-11 are gone and bit 3 is required");
 static_assert(!(MLA_SPARSE_SM90_MODE & 244091581366272), "bits 41-44, 46 and 47 are gone");
 constexpr bool kNoMath = MLA_SPARSE_SM90_MODE & 2, kNoLoad = MLA_SPARSE_SM90_MODE & 4;
-// Bit 5 (measurement only): P as one bf16 (FlashMLA's rounding), no lo part: half the P V work, but sparse_mma.cu's
-// ladder found such weights over the element-wise bound on rare random cases.
+// Bit 5 (measurement only): every entry as its _sp twin (P as one bf16, below).
 constexpr bool kSingleP = MLA_SPARSE_SM90_MODE & 32;
 // Bit 7 (measurement only, MODEL1): decode the UE8M0 scale byte right after its u8 load, as session 8's first build
 // did (the producer then waits for that load before it stores the next tile).
@@ -419,9 +418,12 @@ __device__ __forceinline__ uint64_t descInter(uint32_t addr, uint32_t lbo, uint3
 }
 #endif
 
-template <bool M1, bool C2>
+// SP: P as one bf16 before P V (FlashMLA's rounding, a weight off by up to 2^-8 of itself; the _sp entries, the
+// library's default precision 'fast'); otherwise as hi + lo bf16 parts, exact to 2^-16 (precision 'exact').
+template <bool M1, bool C2, bool SP>
 struct Kernel {
   using F = Fmt<M1>;
+  static constexpr bool kSP = SP || kSingleP;
   static constexpr int kNB = F::kNB, kNope = F::kNope, kTile = F::kTile, kQ_OFF = F::kQ_OFF, kK_OFF = F::kK_OFF, kP_OFF = F::kP_OFF;
   /** Rounds of 16 tokens this CTA's producer dequantizes a tile (a cluster: rounds 2 rank, 2 rank + 1). */
   static constexpr int kRounds = C2 ? 2 : 4;
@@ -1108,7 +1110,7 @@ struct Kernel {
             for (int kk = 0; kk < 4; ++kk) {
               const uint32_t off = r * 128 + (((2 * kk + (mi >> 1)) ^ (lane & 7)) << 4);
               stMatrix4(pBase + off, hi[kk]);
-              if (!kSingleP) stMatrix4(pLo + off, lo[kk]);
+              if (!kSP) stMatrix4(pLo + off, lo[kk]);
             }
           } else
 #endif
@@ -1119,7 +1121,7 @@ struct Kernel {
               const int r = (e & 1) ? rB : rA, ch = 2 * kk + (e >> 1);
               const uint32_t off = r * 128 + ((ch ^ gq) << 4) + tq * 4;
               stShared(pBase + off, hi[kk][e]);
-              if (!kSingleP) stShared(pLo + off, lo[kk][e]);
+              if (!kSP) stShared(pLo + off, lo[kk][e]);
             }
           if (tq == 0) { rw.scale[rA] = scA; rw.scale[rB] = scB; }
           fenceProxyAsync();
@@ -1132,18 +1134,18 @@ struct Kernel {
 #pragma unroll
             for (int kk = 0; kk < 4; ++kk) if (!kNoMath) rs192(o, hi[kk], dV + kk * kVStep);
 #pragma unroll
-            for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) rs192(o, lo[kk], dV + kk * kVStep);
+            for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSP) rs192(o, lo[kk], dV + kk * kVStep);
           } else {
 #pragma unroll
             for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::rs256(o, hi[kk], dV + kk * kVStep);
 #pragma unroll
-            for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) Wg<__nv_bfloat16>::rs256(o, lo[kk], dV + kk * kVStep);
+            for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSP) Wg<__nv_bfloat16>::rs256(o, lo[kk], dV + kk * kVStep);
           }
 #else
 #pragma unroll
           for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::rs256(o, hi[kk], dV + kk * kVStep);
 #pragma unroll
-          for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) Wg<__nv_bfloat16>::rs256(o, lo[kk], dV + kk * kVStep);
+          for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSP) Wg<__nv_bfloat16>::rs256(o, lo[kk], dV + kk * kVStep);
 #endif
           wgCommit();
           wgWait<0>();
@@ -1171,14 +1173,14 @@ struct Kernel {
 #pragma unroll
           for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::ss256(o, dP + 2 * kk, dV + kk * kVStep);
 #pragma unroll
-          for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) Wg<__nv_bfloat16>::ss256(o, dL + 2 * kk, dV + kk * kVStep);
+          for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSP) Wg<__nv_bfloat16>::ss256(o, dL + 2 * kk, dV + kk * kVStep);
 #if MLA_SPARSE_SM90_MODE & 1048576
           if constexpr (kNb > 0) {
             const uint64_t dV2 = opaque(descSw128(kt + 7 * kBox, 8192, 1024)); // columns 448..511: box 7
 #pragma unroll
             for (int kk = 0; kk < 4; ++kk) if (!kNoMath) ss64t(o2, dP + 2 * kk, dV2 + ((kk * 2048) >> 4));
 #pragma unroll
-            for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSingleP) ss64t(o2, dL + 2 * kk, dV2 + ((kk * 2048) >> 4));
+            for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSP) ss64t(o2, dL + 2 * kk, dV2 + ((kk * 2048) >> 4));
           }
 #endif
           wgCommit();
@@ -1295,23 +1297,19 @@ static_assert(mla::ssp::Fmt<true>::SMEM == 214016, "MODEL1 shared memory differs
 #else
 #define MLA_SPARSE_SM90_PAIR
 #endif
-extern "C" __global__ void __launch_bounds__(384, 1) mla_sparse_sm90_v32_bf16(const SparseMmaParams p) {
+#define MLA_SPARSE_SM90_ENTRY(NAME, ATTR, M1, C2, SP)                                                                \
+  extern "C" __global__ void __launch_bounds__(384, 1) ATTR NAME(const SparseMmaParams p) { MLA_SPARSE_SM90_RUN(M1, C2, SP) }
 #ifdef MLA_SM90A_SPARSE
-  mla::ssp::Kernel<false, false>::run(p);
+#define MLA_SPARSE_SM90_RUN(M1, C2, SP) mla::ssp::Kernel<M1, C2, SP>::run(p);
+#else
+#define MLA_SPARSE_SM90_RUN(M1, C2, SP)
 #endif
-}
-extern "C" __global__ void __launch_bounds__(384, 1) mla_sparse_sm90_model1_bf16(const SparseMmaParams p) {
-#ifdef MLA_SM90A_SPARSE
-  mla::ssp::Kernel<true, false>::run(p);
-#endif
-}
-extern "C" __global__ void __launch_bounds__(384, 1) MLA_SPARSE_SM90_PAIR mla_sparse_sm90_v32_bf16_c2(const SparseMmaParams p) {
-#ifdef MLA_SM90A_SPARSE
-  mla::ssp::Kernel<false, mla::ssp::kPairBit>::run(p);
-#endif
-}
-extern "C" __global__ void __launch_bounds__(384, 1) MLA_SPARSE_SM90_PAIR mla_sparse_sm90_model1_bf16_c2(const SparseMmaParams p) {
-#ifdef MLA_SM90A_SPARSE
-  mla::ssp::Kernel<true, mla::ssp::kPairBit>::run(p);
-#endif
-}
+// Precision 'exact' (P as hi + lo) and, with the _sp suffix, 'fast' (P as one bf16).
+MLA_SPARSE_SM90_ENTRY(mla_sparse_sm90_v32_bf16, , false, false, false)
+MLA_SPARSE_SM90_ENTRY(mla_sparse_sm90_model1_bf16, , true, false, false)
+MLA_SPARSE_SM90_ENTRY(mla_sparse_sm90_v32_bf16_c2, MLA_SPARSE_SM90_PAIR, false, mla::ssp::kPairBit, false)
+MLA_SPARSE_SM90_ENTRY(mla_sparse_sm90_model1_bf16_c2, MLA_SPARSE_SM90_PAIR, true, mla::ssp::kPairBit, false)
+MLA_SPARSE_SM90_ENTRY(mla_sparse_sm90_v32_bf16_sp, , false, false, true)
+MLA_SPARSE_SM90_ENTRY(mla_sparse_sm90_model1_bf16_sp, , true, false, true)
+MLA_SPARSE_SM90_ENTRY(mla_sparse_sm90_v32_bf16_c2_sp, MLA_SPARSE_SM90_PAIR, false, mla::ssp::kPairBit, true)
+MLA_SPARSE_SM90_ENTRY(mla_sparse_sm90_model1_bf16_c2_sp, MLA_SPARSE_SM90_PAIR, true, mla::ssp::kPairBit, true)
