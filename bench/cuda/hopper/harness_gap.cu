@@ -84,6 +84,10 @@ MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gvis, __half, false, mla::sm90w::kLibVar | 
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpbfv, __nv_bfloat16, false, MLA_S14_PBF | mla::sm90w::kVarVis4)
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gpbfv, __half, false, MLA_S14_PBF | mla::sm90w::kVarVis4)
 #undef MLA_S14_PBF
+// Session 15 (h1): kVarPBEarly (warpgroup 1 issues P_B V_B[R] before its visibility waits and the c multiply, and
+// arrives at barrier 2 after both of its P V are issued) on the shipped bits ("pbe"), both dtypes.
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpbe, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarPBEarly)
+MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gpbe, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarPBEarly)
 // The library's bits before session 12 (x798: without kVarStAsync / kVarStSpread), for A/Bs against the new ones.
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_g798, __nv_bfloat16, false, 798)
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16_g798, __half, false, 798)
@@ -139,6 +143,7 @@ static bool kspecOf(const std::string& full, KSpec& k) {
   else if (n == "pbfw") { k.fn = mla_decode_sm90w_bf16_gpbfw; k.fn16 = mla_decode_sm90w_f16_gpbfw; }
   else if (n == "vis") { k.fn = mla_decode_sm90w_bf16_gvis; k.fn16 = mla_decode_sm90w_f16_gvis; }
   else if (n == "pbfv") { k.fn = mla_decode_sm90w_bf16_gpbfv; k.fn16 = mla_decode_sm90w_f16_gpbfv; }
+  else if (n == "pbe") { k.fn = mla_decode_sm90w_bf16_gpbe; k.fn16 = mla_decode_sm90w_f16_gpbe; }
   else if (n == "par") { k.fn = mla_decode_sm90w_bf16_gpar; k.fn16 = mla_decode_sm90w_f16_gpar; }
   else if (n == "x798") { k.fn = mla_decode_sm90w_bf16_g798; k.fn16 = mla_decode_sm90w_f16_g798; }
   else return false;

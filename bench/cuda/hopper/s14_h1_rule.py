@@ -4,7 +4,7 @@ run). Reads <out>/check.txt and <out>/ab.txt of s14_h1_slot.sh; prints one line 
 rule line last. Ratios are lib+w / entry from `abb` (> 1: the entry is faster). Other rounds (s14_h1r4_slot.sh): S14_ENTRIES
 (the candidates, in order of preference), S14_Q4 (candidate and lib of the Q_SCALE 4 check), S14_SAN (the memchecks;
 an entry not in call A's table needs its own, else the first), S14_BITS ("name=bits,...": an entry whose bits equal
-S14_LIB is an A/A control, never shipped)."""
+S14_LIB is an A/A control, never shipped), S14_TAG (the rule line's tag, default s14h1: session 15's s15_h1_slot.sh sets s15h1)."""
 import math, os, re, sys
 
 o = sys.argv[1]
@@ -12,6 +12,7 @@ rd = lambda f: open(os.path.join(o, f)).read() if os.path.exists(os.path.join(o,
 ab, chk = rd("ab.txt"), rd("check.txt")
 # S14_LIB: the harness's kLibVar (session 14 round 2: 77071134 = x9962270 | kVarVis4, so vis = lib and pbfv = pbf there)
 lib = int(os.environ.get("S14_LIB", "9962270"))
+TAG = os.environ.get("S14_TAG", "s14h1")
 ratio = {}  # entry -> [(rows, s_k, ratio)]
 for l in ab.splitlines():
     m = re.search(r"s_k=(\d+),h_q=\d+,s_q=\d+ rows=(\d+)", l)
@@ -58,7 +59,7 @@ bits = {"pbf": (pbf, "kLibVar | kVarPAReg | kVarProd2 | kVarPBFirst"), "pbfw": (
 bits.update({k: (v, "x%d" % v) for k, v in extra.items()})
 print("s14h1 Q_SCALE 4: " + Q4[0] + " %s, lib %s (ok %s); memcheck %s" % (q4, q4l, q4ok, memk))
 if best:
-    print("s14h1 rule: SHIP %s (geomean %.3f; library bits x%d = %s; the lead's final call must check the library build)" % (
+    print(TAG + " rule: SHIP %s (geomean %.3f; library bits x%d = %s; the lead's final call must check the library build)" % (
         best[0], best[1], bits[best[0]][0], bits[best[0]][1]))
 else:
-    print("s14h1 rule: KEEP (no candidate passes: geomean >= 1.010 over the six 128/256-row rows, each >= 0.990, 64-row within 1 %%, checks clean) -> library bits stay x%d" % lib)
+    print(TAG + " rule: KEEP (no candidate passes: geomean >= 1.010 over the six 128/256-row rows, each >= 0.990, 64-row within 1 %%, checks clean) -> library bits stay x%d" % lib)

@@ -13,14 +13,15 @@
 #    / 4096 / 8192 x 128 / 256 rows, and the 64-row control.
 # 3. "s14h1 rule: SHIP <entry> ..." or "s14h1 rule: KEEP ..." (the last line).
 # Other rounds' entries (session 14 round 4: s14_h1r4_slot.sh): S14_ENTRIES (checked, then A/B'd against lib+w),
-# S14_Q4 (the Q_SCALE 4 pair: candidate, then lib), S14_SAN (memcheck); s14_h1_rule.py reads the same variables.
+# S14_Q4 (the Q_SCALE 4 pair: candidate, then lib), S14_SAN (memcheck), S14_TAG (the rule line's tag; session 15:
+# s15_h1_slot.sh); s14_h1_rule.py reads the same variables.
 set -u
 S=$SECONDS; ts() { echo "[+$((SECONDS - S))s] $*"; }
 O=${OUT:-./out}/s14h1; mkdir -p "$O"
 HG=${HG:-.devstage/s14-h1}
 [ -f .gpu-host/enter.sh ] && source .gpu-host/enter.sh > /dev/null 2>&1
 G=/tmp/hg-s14h1/harness_gap; mkdir -p /tmp/hg-s14h1
-gunzip -c "$HG/harness_gap.gz" > $G && chmod +x $G || { echo "s14h1: no harness at $HG"; echo "s14h1 rule: KEEP (no harness)"; exit 2; }
+gunzip -c "$HG/harness_gap.gz" > $G && chmod +x $G || { echo "s14h1: no harness at $HG"; echo "${S14_TAG:-s14h1} rule: KEEP (no harness)"; exit 2; }
 echo "s14h1: $(sha256sum $G | cut -c1-16) $(nvidia-smi --query-gpu=name,clocks.sm,temperature.gpu,power.draw --format=csv,noheader 2>/dev/null)"
 
 # 1. checks, in parallel

@@ -297,6 +297,15 @@ constexpr int kVarPBFirst = 33554432;
 // instead of a `#pragma unroll 1` loop of four serial try_wait spins (~160 SM cycles a pair in each warpgroup in
 // session 13's ncu).
 constexpr int kVarVis4 = 67108864;
+// kVarPBEarly (268435456; session 15, h1; harness only; with kVarPAReg | kVarPBFirst): warpgroup 1 issues P_B V_B[R]
+// right after its softmax, before the visibility waits on stage A's V[R] and the c multiply of P_A', and publishes c /
+// m_B / P_B (barrier 2) only after both of its P V are issued. The order is: P_A's words read from the P tile, P_B
+// stored over them (with c, m_B and the proxy fence), P_B V_B[R] issued; the visibility waits and P_A' = c P_A while it
+// runs, P_A' V_A[R] issued; then barrier 2's arrive, the two waits and releases as before. The tensor queue keeps its
+// order (both of warpgroup 1's P V ahead of warpgroup 0's P_B V_B[L], which still follows barrier 2); what moves is
+// the first P V's issue, ~300-400 SM cycles a pair earlier into a pipe that sits idle there (ncu of x127451934).
+// Same products into O_R in the same order: results bit-identical to the library's.
+constexpr int kVarPBEarly = 268435456;
 // Four consecutive barriers (bar, bar + 8, + 16, + 24) on one parity: all four try_waits issued, then one test.
 __device__ __forceinline__ void mbarWait4(uint32_t bar, uint32_t parity) {
   asm volatile(
@@ -1058,6 +1067,49 @@ struct DecodeW {
             else scaleO(o, scA, scB);
           }
           mA_ = nA; mB_ = nB;
+          if constexpr ((VAR & kVarPBEarly) != 0) {
+            static_assert((VAR & kVarPAReg) != 0 && (VAR & kVarPBFirst) != 0 && (VAR & kVarVis4) != 0, "kVarPBEarly: with kVarPAReg | kVarPBFirst | kVarVis4");
+            if (hasB) { // (the A tile is not the item's last here: no zeroTail of stage A)
+              uint32_t pa[4][4]; // this thread's P_A words of the P tile, read before P_B goes over them
+#pragma unroll
+              for (int kk = 0; kk < 4; ++kk)
+#pragma unroll
+                for (int e = 0; e < 4; ++e) pa[kk][e] = ldShared32(pBase + ((e & 1) ? rB : rA) * 128 + (((2 * kk + (e >> 1)) ^ gq) << 4) + tq * 4);
+              storeP(pBase, a, rA, rB, gq, tq);
+              if (tq == 0) { rw.c[rA] = cA; rw.c[rB] = cB; rw.mB[rA] = nA; rw.mB[rB] = nB; }
+              fenceProxyAsync();
+              if (t + 1 == it.nTiles - 1) zeroTail(stB, t0B);
+              const uint64_t dvB = opaque(descSw128(kBase + stB * kTileBytes + 4 * kBox, vLbo, vSbo));
+              wgFence();
+#pragma unroll
+              for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, a[kk], dvB + ((kk * 2048) >> 4));
+              wgCommit();
+              mbarWait4(fullBar + kStageBars * stA + 8 * 4, (uA >> 1) & 1); // stage A's V[R]: complete already (warpgroup 0 saw them), for visibility
+              if (__any_sync(0xffffffffu, cA != 1.f || cB != 1.f)) {
+#pragma unroll
+                for (int kk = 0; kk < 4; ++kk)
+#pragma unroll
+                  for (int e = 0; e < 4; ++e) {
+                    float x, y;
+                    unpack2<T>(pa[kk][e], x, y);
+                    const float c = (e & 1) ? cB : cA;
+                    pa[kk][e] = pack2<T>(x * c, y * c);
+                  }
+              }
+              const uint64_t dvA = opaque(descSw128(kBase + stA * kTileBytes + 4 * kBox, vLbo, vSbo));
+              wgFence();
+#pragma unroll
+              for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, pa[kk], dvA + ((kk * 2048) >> 4));
+              wgCommit();
+              namedArrive(2, 256); // c, mB and P_B ready (both of this warpgroup's P V queued ahead of warpgroup 0's)
+              wgWait<1>(); // P_B V_B[R] done
+              release(stB, 1); // its V[R] read
+              wgWait<0>();
+              pinRegs<128>(o);
+              release(stA, 1);
+              continue;
+            }
+          }
           if constexpr ((VAR & kVarVis4) != 0) mbarWait4(fullBar + kStageBars * stA + 8 * 4, (uA >> 1) & 1);
           else {
 #pragma unroll 1
