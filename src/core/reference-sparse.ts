@@ -46,7 +46,7 @@ export interface ReferenceSparseInputs {
 export interface ReferenceSparseOutput {
   out: Float64Array; // [b, sQ, hQ, dV]
   lse: Float64Array; // [b, hQ, sQ]
-  /** [b, sQ, hQ, dV]: sum p |v| / sum p times the sink's factor (ReferenceOutput.outAbs). */
+  /** Shaped as out, [b, sQ, hQ, dV]. Each element: sum p |v| / sum p, times the sink's factor (ReferenceOutput.outAbs). */
   outAbs: Float64Array;
 }
 
