@@ -122,8 +122,8 @@ export async function flashMlaWithFp8Kvcache(
 
   const { indices, topk } = denseStepIndices(table, maxBlocksPerSeq, seqlens, sQ, pageBlockSize, opts.causal ?? true);
   const meta = getSparseMlaMetadata({ b, sQ, hQ, topk, backend: opts.backend });
-  // precision 'exact': the dense FP8 kernels keep P to 2^-11 or better (dense_fp8_sm90.cu: f16 P on exact tiles, else
-  // hi + lo), and this path is held to the same bound.
+  // precision 'exact': the dense FP8 kernels keep P to 2^-11 or better (dense_fp8_sm90.cu: f16 P on tiles whose values
+  // are exact in f16, else hi + lo), and this path is held to the same bound.
   return flashMlaSparseWithKvcache(q, kCache, fromArray('i32', [b, sQ, topk], indices), headDimV, meta, {
     softmaxScale: opts.softmaxScale, backend: opts.backend, out: opts.out, lse: opts.lse, precision: 'exact',
   });
