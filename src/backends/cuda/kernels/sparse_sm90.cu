@@ -52,7 +52,8 @@ template <bool M1> struct Fmt {
   static constexpr int kRaw = M1 ? 576 : 656;   // bytes of a token's row (V3.2: 512 e4m3, 4 f32 scales, 64 bf16 RoPE; MODEL1: 448 e4m3, 64 bf16)
   static constexpr int kRope = M1 ? 448 : 528;  // where the RoPE bytes start in the row
 };
-// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below: 35461465432072 = 277093343240 + bit 45 (the
+// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below: 599510930481160 = 35461465432072 + bits 40
+// and 49 (the early gather on the one-CTA MODEL1 entries) since session 16's first call, 35461465432072 = 277093343240 + bit 45 (the
 // softmax's exponentials as ex2.approx.ftz.f32) since session 13's first call, 277093343240 = 2215436296 + bit 38 (the V3.2
 // pair entry's validity flags computed in each CTA) since session 12's helper round, 2215436296 = 67952648 + bit 31 (the pair
 // entries' token-contiguous key tile, FlashMLA's layout) since session 11's helper round, 67952648 = 843784 + bit 26 (the
@@ -68,7 +69,7 @@ template <bool M1> struct Fmt {
 // Diagnostics: bit 1 consumers skip every wgmma (producer-bound time), bit 2 the producer skips the token loads
 // (consumer-bound time).
 #ifndef MLA_SPARSE_SM90_MODE
-#define MLA_SPARSE_SM90_MODE 35461465432072
+#define MLA_SPARSE_SM90_MODE 599510930481160
 #endif
 static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & (81 | 3840)), "bits 0, 4, 6 and 8-11 are gone and bit 3 is required");
 static_assert(!(MLA_SPARSE_SM90_MODE & 244091581366272), "bits 41-44, 46 and 47 are gone");
@@ -215,6 +216,12 @@ static_assert((MLA_SPARSE_SM90_MODE & 2147483648) && !(MLA_SPARSE_SM90_MODE & 42
 #if MLA_SPARSE_SM90_MODE & (549755813888 | 1099511627776)
 static_assert(!(MLA_SPARSE_SM90_MODE & (65536 | 131072 | 134217728 | 268435456 | 1073741824)), "bits 39 / 40 are not for 16, 17, 27, 28 or 30");
 constexpr bool kEarlyPair = MLA_SPARSE_SM90_MODE & 549755813888, kEarlyOne = MLA_SPARSE_SM90_MODE & 1099511627776;
+// Bit 49 (562949953421312, with 39 and / or 40; session 16; bit 48 was session 14's f16 key tile): the early gather on the
+// MODEL1 entries only. With precision 'fast' the V3.2 `_sp` entries spill with it (12 bytes the pair, 16 the one-CTA
+// entry), the MODEL1 ones do not.
+constexpr bool kEarlyM1Only = MLA_SPARSE_SM90_MODE & 562949953421312;
+#else
+static_assert(!(MLA_SPARSE_SM90_MODE & 562949953421312), "bit 49 comes with 39 or 40");
 #endif
 // Session 12, round 4 (the library builds without -ftz or fast math): every exp2f of the softmax is ex2.approx.f32, which
 // ptxas expands to FSETP (x < -126?), a predicated FMUL by 0.5, MUFU.EX2 and a predicated squaring FMUL, so that
@@ -822,7 +829,7 @@ struct Kernel {
         else
 #endif
 #if MLA_SPARSE_SM90_MODE & (549755813888 | 1099511627776)
-        if constexpr (C2 ? kEarlyPair : kEarlyOne) { // bits 39 / 40: round rnd of tile t + 1 loaded once round rnd of t is stored
+        if constexpr ((C2 ? kEarlyPair : kEarlyOne) && (M1 || !kEarlyM1Only)) { // bits 39 / 40: round rnd of tile t + 1 loaded once round rnd of t is stored
 #pragma unroll
           for (int rnd = 0; rnd < kRounds; ++rnd) {
             storeRound(d, kt, st, rnd, r0, k, rot, tokInRound, pe);
@@ -843,7 +850,7 @@ struct Kernel {
         fenceProxyAsync();
         mbarArrive(fullBar + 8 * st);
 #if MLA_SPARSE_SM90_MODE & (549755813888 | 1099511627776)
-        if constexpr (C2 ? kEarlyPair : kEarlyOne) { // bits 39 / 40: the last round's loads (the others are in flight)
+        if constexpr ((C2 ? kEarlyPair : kEarlyOne) && (M1 || !kEarlyM1Only)) { // bits 39 / 40: the last round's loads (the others are in flight)
           if (t + 1 < it.nTiles) loadRound(p, d, ids[kRounds - 1], kRounds - 1, k, rot);
         } else
 #endif
