@@ -498,6 +498,22 @@ struct Kernel {
     if constexpr (C2) stAsync(addr + pe.delta, v, pe.bar);
 #endif
   }
+  /** A 16-byte gather load of the producer (NoPE and RoPE chunks): `ld.global.nc`, or with bit 50 / 51 an L1 eviction
+      hint. Session 16: an SS wgmma m64n64k16 (S) reads 4 KB of operands in its ~32 tensor cycles, the shared memory's
+      128 bytes a clock; a gathered line that is filled into L1 (the same SRAM) competes with it. Bit 50
+      (1125899906842624): `.L1::no_allocate`; bit 51 (2251799813685248): `.L1::evict_first`. */
+  static __device__ __forceinline__ uint4 ldTok(const uint4* ptr) {
+#if MLA_SPARSE_SM90_MODE & (1125899906842624 | 2251799813685248)
+    uint4 v;
+    if constexpr ((MLA_SPARSE_SM90_MODE & 1125899906842624) != 0)
+      asm("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];\n" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(ptr));
+    else
+      asm("ld.global.nc.L1::evict_first.v4.u32 {%0, %1, %2, %3}, [%4];\n" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(ptr));
+    return v;
+#else
+    return __ldg(ptr);
+#endif
+  }
   /** Round rnd of a tile into d: the lane's NoPE share of token id, its scale, its RoPE chunk; an invalid id reads nothing. */
   static __device__ __forceinline__ void loadRound(const SparseMmaParams& p, TileRegs& d, Id id, int rnd, int k, int rot) {
     const Addr a = addrOf<M1>(p, id);
@@ -514,20 +530,20 @@ struct Kernel {
 #if MLA_SPARSE_SM90_MODE & (268435456 | 1073741824)
         if constexpr (kGrp) { // slot c: chunk c ^ rot (rot = bit 1 of the box here), stored in slot order
 #pragma unroll
-          for (int c = 0; c < 4; ++c) d.nope[rnd][c] = __ldg(reinterpret_cast<const uint4*>(tok + 64 * k) + (c ^ rot));
+          for (int c = 0; c < 4; ++c) d.nope[rnd][c] = ldTok(reinterpret_cast<const uint4*>(tok + 64 * k) + (c ^ rot));
         } else {
 #pragma unroll
-          for (int c = 0; c < 4; ++c) d.nope[rnd][c] = __ldg(reinterpret_cast<const uint4*>(tok + 64 * k) + ((c + rot) & 3));
+          for (int c = 0; c < 4; ++c) d.nope[rnd][c] = ldTok(reinterpret_cast<const uint4*>(tok + 64 * k) + ((c + rot) & 3));
         }
 #else
 #pragma unroll
-        for (int c = 0; c < 4; ++c) d.nope[rnd][c] = __ldg(reinterpret_cast<const uint4*>(tok + 64 * k) + ((c + rot) & 3));
+        for (int c = 0; c < 4; ++c) d.nope[rnd][c] = ldTok(reinterpret_cast<const uint4*>(tok + 64 * k) + ((c + rot) & 3));
 #endif
         if constexpr (M1 && kScaleAtLoad) d.sc[rnd] = ue8m0(__ldg(a.scl + k));
         else if constexpr (M1) d.sc[rnd] = __ldg(reinterpret_cast<const float*>(a.scl + (k & 4)));
         else d.sc[rnd] = __ldg(reinterpret_cast<const float*>(tok + 512) + (k >> 1));
       }
-      d.rope[rnd] = __ldg(reinterpret_cast<const uint4*>(tok + F::kRope) + k);
+      d.rope[rnd] = ldTok(reinterpret_cast<const uint4*>(tok + F::kRope) + k);
     }
   }
   /** Round rnd of d, dequantized, into key tile kt (stage st): 16 tokens, rows 16 (r0 + rnd).., and their validity
