@@ -223,6 +223,18 @@ constexpr bool kEarlyM1Only = MLA_SPARSE_SM90_MODE & 562949953421312;
 #else
 static_assert(!(MLA_SPARSE_SM90_MODE & 562949953421312), "bit 49 comes with 39 or 40");
 #endif
+// Bit 52 (4503599627370496; session 16; the one-CTA MODEL1 entries): the producer's gather loads a whole 128-byte line
+// of a token row an instruction. The shipped map gives lane k (of a token's eight) NoPE bytes 64k..64k+63 in four
+// 16-byte loads, so one load instruction of a quarter warp touches four lines 32 bytes each, sixteen a warp, and every
+// line is touched by four instructions: four times the L1 wavefronts of its bytes, in the SRAM that S's operand reads
+// (an SS m64n64k16 reads 128 bytes a clock) need (session 16, call B: the loads without L1 allocation took 16-24 %
+// longer, so that reuse is real). With the bit, load c of lane k takes bytes 128c + 16k..+15 (box 2c + k / 4, chunks
+// 2 (k % 4), + 1; lanes k >= 4 have three NoPE loads, c < 3), the scale row as one 8-byte load, and a quarter warp's
+// store writes the even chunks of box 2c (lanes k < 4) and the odd ones of box 2c + 1 (lanes k >= 4, hi first): eight
+// distinct bank groups, as the shipped map's two-way conflicts were not.
+constexpr bool kLineBit = (MLA_SPARSE_SM90_MODE & 4503599627370496) != 0;
+static_assert(!kLineBit || !(MLA_SPARSE_SM90_MODE & (4194304 | 8388608 | 16777216 | 268435456 | 1073741824 | 4294967296 | 137438953472 | 2097152 | 128)),
+              "bit 52 is not for 7, 21, 22-24, 28, 30, 32, 37");
 // Session 12, round 4 (the library builds without -ftz or fast math): every exp2f of the softmax is ex2.approx.f32, which
 // ptxas expands to FSETP (x < -126?), a predicated FMUL by 0.5, MUFU.EX2 and a predicated squaring FMUL, so that
 // results in 2^-149..2^-126 come out subnormal; FlashMLA (fast math) issues the MUFU alone. Bit 45 (35184372088832, every
@@ -431,6 +443,8 @@ template <bool M1, bool C2, bool SP>
 struct Kernel {
   using F = Fmt<M1>;
   static constexpr bool kSP = SP || kSingleP;
+  /** Bit 52: the line-coalesced gather (one-CTA MODEL1 entries). */
+  static constexpr bool kLine = kLineBit && M1 && !C2;
   static constexpr int kNB = F::kNB, kNope = F::kNope, kTile = F::kTile, kQ_OFF = F::kQ_OFF, kK_OFF = F::kK_OFF, kP_OFF = F::kP_OFF;
   /** Rounds of 16 tokens this CTA's producer dequantizes a tile (a cluster: rounds 2 rank, 2 rank + 1). */
   static constexpr int kRounds = C2 ? 2 : 4;
@@ -479,6 +493,7 @@ struct Kernel {
                            // load's zero-extension was one) waits for the load, outside the consumers' time
     uint4 rope[kRounds];
     bool live[kRounds];
+    uint2 sc8[kRounds];    // bit 52: the MODEL1 scale row (bytes 0..6 = boxes 0..6)
   };
   /** Where a cluster producer's stores go besides its own stage: the peer's shared::cluster addresses are ours plus
       delta (key tiles) and vDelta (validity flags); bar is the peer's `remote` mbarrier of the stage. */
@@ -525,6 +540,12 @@ struct Kernel {
       for (int c = 0; c < 4; ++c) d.nope[rnd][c] = make_uint4(k, k, k, k);
       d.sc[rnd] = M1 ? __uint_as_float(0x7f7f7f7fu) : 1.f; // scale 1
       d.rope[rnd] = make_uint4(k, k, k, k);
+    } else if constexpr (kLine) { // bit 52: load c = bytes 128c + 16k..+15 (none past byte 448)
+#pragma unroll
+      for (int c = 0; c < 4; ++c)
+        if (c < 3 || k < 4) d.nope[rnd][c] = ldTok(reinterpret_cast<const uint4*>(tok + 128 * c + 16 * k));
+      d.sc8[rnd] = __ldg(reinterpret_cast<const uint2*>(a.scl));
+      d.rope[rnd] = ldTok(reinterpret_cast<const uint4*>(tok + F::kRope) + k);
     } else {
       if (k < kNope) { // MODEL1: lane 7 of a token has no NoPE box
 #if MLA_SPARSE_SM90_MODE & (268435456 | 1073741824)
@@ -552,6 +573,27 @@ struct Kernel {
                                                     const Peer& pe) {
     const int r = (r0 + rnd) * 16 + tokInRound;
     const uint32_t row = kt + k * kBox + r * 128;
+    if constexpr (kLine) { // bit 52: 16 values at columns 128c + 16k: chunks 2 (k % 4), + 1 of box 2c + k / 4
+      const bool odd = k >= 4;
+      const int ch = 2 * (k & 3);
+#pragma unroll
+      for (int c = 0; c < 4; ++c) {
+        if (c == 3 && odd) continue;
+        uint4 lo = make_uint4(0, 0, 0, 0), hi = lo;
+        if (d.live[rnd]) {
+          const uint4 w = d.nope[rnd][c];
+          const uint32_t word = c < 2 ? d.sc8[rnd].x : d.sc8[rnd].y;
+          const float sc = ue8m0((word >> (8 * ((2 * c) & 3) + 8 * (k >> 2))) & 255u);
+          const uint32_t s2 = (__float_as_uint(sc) >> 16) * 0x10001u;
+          const uint2 a = dq4b(w.x, s2), b = dq4b(w.y, s2), e = dq4b(w.z, s2), f = dq4b(w.w, s2);
+          lo = make_uint4(a.x, a.y, b.x, b.y);
+          hi = make_uint4(e.x, e.y, f.x, f.y);
+        }
+        const uint32_t rowb = kt + (2 * c + (k >> 2)) * kBox + r * 128;
+        put(rowb + (((odd ? ch + 1 : ch) ^ (r & 7)) << 4), odd ? hi : lo, pe);
+        put(rowb + (((odd ? ch : ch + 1) ^ (r & 7)) << 4), odd ? lo : hi, pe);
+      }
+    } else
     if (k < kNope) {
 #pragma unroll
       for (int c = 0; c < 4; ++c) {
