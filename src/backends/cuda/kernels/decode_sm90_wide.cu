@@ -1085,7 +1085,7 @@ struct DecodeW {
             if (hasB) { // (the A tile is not the item's last here: no zeroTail of stage A)
               constexpr bool kCE = (VAR & kVarCEarly) != 0;
               uint32_t pa[4][4]; // this thread's P_A words of the P tile, read before P_B goes over them
-              if constexpr (!kCE) {
+              auto publish = [&]() { // P_A's words read, P_B / c / m_B stored over them, fenced for the async proxy
 #pragma unroll
                 for (int kk = 0; kk < 4; ++kk)
 #pragma unroll
@@ -1093,7 +1093,8 @@ struct DecodeW {
                 storeP(pBase, a, rA, rB, gq, tq);
                 if (tq == 0) { rw.c[rA] = cA; rw.c[rB] = cB; rw.mB[rA] = nA; rw.mB[rB] = nB; }
                 fenceProxyAsync();
-              }
+              };
+              if constexpr (!kCE) publish();
               if (t + 1 == it.nTiles - 1) zeroTail(stB, t0B);
               const uint64_t dvB = opaque(descSw128(kBase + stB * kTileBytes + 4 * kBox, vLbo, vSbo));
               wgFence();
@@ -1101,13 +1102,7 @@ struct DecodeW {
               for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, a[kk], dvB + ((kk * 2048) >> 4));
               wgCommit();
               if constexpr (kCE) { // kVarCEarly: the publication behind P_B V_B[R]'s issue, on barrier 3
-#pragma unroll
-                for (int kk = 0; kk < 4; ++kk)
-#pragma unroll
-                  for (int e = 0; e < 4; ++e) pa[kk][e] = ldShared32(pBase + ((e & 1) ? rB : rA) * 128 + (((2 * kk + (e >> 1)) ^ gq) << 4) + tq * 4);
-                storeP(pBase, a, rA, rB, gq, tq);
-                if (tq == 0) { rw.c[rA] = cA; rw.c[rB] = cB; rw.mB[rA] = nA; rw.mB[rB] = nB; }
-                fenceProxyAsync();
+                publish();
                 namedArrive(3, 256); // c, mB and P_B ready (warpgroup 0 does its pre-P-V work from here)
               }
               mbarWait4(fullBar + kStageBars * stA + 8 * 4, (uA >> 1) & 1); // stage A's V[R]: complete already (warpgroup 0 saw them), for visibility
