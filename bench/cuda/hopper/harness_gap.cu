@@ -15,7 +15,7 @@
 //   ./harness_gap abb b s_k h_q s_q          AB_KERNELS, short interleaved bursts (ROUNDS 8 x BURST 10 after IDLE_MS 150)
 //   ./harness_gap b2bn b s_k h_q s_q n name  one warm launch, 500 ms idle, n launches back to back (for ncu
 //                                            --launch-skip k --launch-count 1: k = 1 is the first after idle)
-// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), sa, satr (kVarStAsync: session 12), sa8, sa8tr (+ kVarStSpread), sas (+ kVarStShort), sf, sftr (lib + kVarStF32: session 12 round 2), ftz, ftzf (lib + kVarEx2Ftz, + kVarFoldScale: round 3), pa, patr (lib + kVarPAReg: session 13 round 2), x798 (the library's bits before session 12; since then lib = sa8), nar (decode_sm90.cu, <= 32 rows); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
+// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), sa, satr (kVarStAsync: session 12), sa8, sa8tr (+ kVarStSpread), sas (+ kVarStShort), sf, sftr (lib + kVarStF32: session 12 round 2), ftz (lib + kVarEx2Ftz: round 3), pa, patr (lib + kVarPAReg: session 13 round 2), pbe (+ kVarPBEarly: session 15), pbex (pbe + kVarCEarly: session 16), x798 (the library's bits before session 12; since then lib = sa8), nar (decode_sm90.cu, <= 32 rows); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
 // row) instead of combine; a suffix @c2 / @c4 launches the row tiles of a part as one cluster (placement only).
 // check takes f16 cases too where the kernel has an f16 entry (lib, lib+w, qe, qe+w).
 #define MLA_SM90W_TRACE 1
@@ -59,11 +59,10 @@ MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsf, __nv_bfloat16, false, mla::sm90w::kLi
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gsf, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarStF32)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsftr, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarStF32 | mla::sm90w::kVarTrace)
 // Session 12 round 3 (h2): the library's bits + kVarEx2Ftz (the softmax's exponentials as the ftz MUFU alone: 3
-// instructions fewer each), and + kVarFoldScale as well (the scale folded into the exponent's FFMA), both dtypes.
+// instructions fewer each), both dtypes. Its twin with kVarFoldScale ("ftzf", measured in session 13's call A, not
+// shipped) was removed in session 16 to keep the staged harness under 1.6 MB (main 7fef90d has it).
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gftz, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarEx2Ftz)
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gftz, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarEx2Ftz)
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gftzf, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarEx2Ftz | mla::sm90w::kVarFoldScale)
-MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gftzf, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarEx2Ftz | mla::sm90w::kVarFoldScale)
 // Session 13 round 2 (h2): the library's bits + kVarPAReg (warpgroup 1 keeps P_A' in registers: no drain of P_A V_A[R]
 // before P_B is published), both dtypes, and its trace twin.
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpa, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarPAReg)
@@ -88,6 +87,10 @@ MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gpbfv, __half, false, MLA_S14_PBF | mla::sm
 // arrives at barrier 2 after both of its P V are issued) on the shipped bits ("pbe"), both dtypes.
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpbe, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarPBEarly)
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gpbe, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarPBEarly)
+// Session 16 (h1): kVarCEarly on pbe ("pbex": warpgroup 1 issues P_B V_B[R] before it publishes P_B / c / m_B on
+// barrier 3; warpgroup 0 does its pre-P-V work between barrier 3 and barrier 2, then issues P_B V_B[L] at once), both dtypes.
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpbex, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarPBEarly | mla::sm90w::kVarCEarly)
+MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gpbex, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarPBEarly | mla::sm90w::kVarCEarly)
 // The library's bits before session 12 (x798: without kVarStAsync / kVarStSpread), for A/Bs against the new ones.
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_g798, __nv_bfloat16, false, 798)
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16_g798, __half, false, 798)
@@ -136,7 +139,6 @@ static bool kspecOf(const std::string& full, KSpec& k) {
   else if (n == "sf") { k.fn = mla_decode_sm90w_bf16_gsf; k.fn16 = mla_decode_sm90w_f16_gsf; }
   else if (n == "sftr") { k.fn = mla_decode_sm90w_bf16_gsftr; k.trace = true; }
   else if (n == "ftz") { k.fn = mla_decode_sm90w_bf16_gftz; k.fn16 = mla_decode_sm90w_f16_gftz; }
-  else if (n == "ftzf") { k.fn = mla_decode_sm90w_bf16_gftzf; k.fn16 = mla_decode_sm90w_f16_gftzf; }
   else if (n == "pa") { k.fn = mla_decode_sm90w_bf16_gpa; k.fn16 = mla_decode_sm90w_f16_gpa; }
   else if (n == "patr") { k.fn = mla_decode_sm90w_bf16_gpatr; k.trace = true; }
   else if (n == "pbf") { k.fn = mla_decode_sm90w_bf16_gpbf; k.fn16 = mla_decode_sm90w_f16_gpbf; }
@@ -144,6 +146,7 @@ static bool kspecOf(const std::string& full, KSpec& k) {
   else if (n == "vis") { k.fn = mla_decode_sm90w_bf16_gvis; k.fn16 = mla_decode_sm90w_f16_gvis; }
   else if (n == "pbfv") { k.fn = mla_decode_sm90w_bf16_gpbfv; k.fn16 = mla_decode_sm90w_f16_gpbfv; }
   else if (n == "pbe") { k.fn = mla_decode_sm90w_bf16_gpbe; k.fn16 = mla_decode_sm90w_f16_gpbe; }
+  else if (n == "pbex") { k.fn = mla_decode_sm90w_bf16_gpbex; k.fn16 = mla_decode_sm90w_f16_gpbex; }
   else if (n == "par") { k.fn = mla_decode_sm90w_bf16_gpar; k.fn16 = mla_decode_sm90w_f16_gpar; }
   else if (n == "x798") { k.fn = mla_decode_sm90w_bf16_g798; k.fn16 = mla_decode_sm90w_f16_g798; }
   else return false;

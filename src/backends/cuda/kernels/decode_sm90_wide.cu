@@ -306,6 +306,14 @@ constexpr int kVarVis4 = 67108864;
 // the first P V's issue, ~300-400 SM cycles a pair earlier into a pipe that sits idle there (ncu of x127451934).
 // Same products into O_R in the same order: results bit-identical to the library's.
 constexpr int kVarPBEarly = 268435456;
+// kVarCEarly (536870912; session 16, h1; harness only; with kVarPBEarly): barrier 2's two jobs split. Warpgroup 1, in a
+// pair with a B tile, issues P_B V_B[R] straight after its softmax (RS: P_B from its registers, so none of the P tile's
+// traffic ahead of it), then reads its P_A words, stores P_B / c / m_B over them, fences and arrives at barrier 3 (c,
+// m_B and P_B ready); then as kVarPBEarly, barrier 2's arrive last (queue order only). Warpgroup 0 waits at barrier 3
+// instead of 2 and does its pre-P-V work there (c, m_B, lA / lB *= c, scaleO, stage B's box waits, zeroTail, the
+// descriptors); barrier 2 then stands right before its P_B V_B[L], which it issues at once. The tensor queue keeps its
+// order; same products into O in the same order: results bit-identical to the library's.
+constexpr int kVarCEarly = 536870912;
 // Four consecutive barriers (bar, bar + 8, + 16, + 24) on one parity: all four try_waits issued, then one test.
 __device__ __forceinline__ void mbarWait4(uint32_t bar, uint32_t parity) {
   asm volatile(
@@ -398,6 +406,7 @@ struct DecodeW {
   static constexpr bool kWaitStamps = kItemStamps && (VAR & kVarEx2Ftz) != 0;
 #endif
   static_assert((VAR & kVarQEarly) == 0 || (VAR & (kVarSeesaw | kVarMcast)) == 0, "kVarQEarly: the x798 pair order only");
+  static_assert((VAR & kVarCEarly) == 0 || ((VAR & kVarPBEarly) != 0 && (VAR & kVarSeesaw) == 0), "kVarCEarly: with kVarPBEarly, the x798 pair order (barrier 3 is kVarSeesaw's there)");
   using H = Half<T>;
 
   // 2^x: exp2f, or with kVarEx2Ftz the flush-to-zero MUFU alone.
@@ -1009,7 +1018,10 @@ struct DecodeW {
 #ifdef MLA_SM90W_TRACE
           if constexpr (kWaitStamps) wT0 = clock64();
 #endif
-          namedSync(2, 256); // c, mB and P_B ready; warpgroup 1 is done reading P_A
+          if constexpr ((VAR & kVarCEarly) != 0) {
+            if (hasB) namedSync(3, 256); // kVarCEarly: c, mB and P_B ready; warpgroup 1 is done reading P_A
+            else namedSync(2, 256);
+          } else namedSync(2, 256); // c, mB and P_B ready; warpgroup 1 is done reading P_A
 #ifdef MLA_SM90W_TRACE
           if constexpr (kWaitStamps) wBar += clock64() - wT0;
 #endif
@@ -1029,6 +1041,7 @@ struct DecodeW {
             if (t + 1 == it.nTiles - 1) zeroTail(stB, t0B);
             const uint64_t dvB = opaque(descSw128(kBase + stB * kTileBytes, vLbo, vSbo));
             const uint64_t dP = opaque(descSw128(pBase, 16, 1024));
+            if constexpr ((VAR & kVarCEarly) != 0) namedSync(2, 256); // both of warpgroup 1's P V issued (queue order)
             wgFence();
 #pragma unroll
             for (int kk = 0; kk < 4; ++kk) Wg<T>::ss256(o, dP + ((32 * kk) >> 4), dvB + ((kk * 2048) >> 4));
@@ -1070,20 +1083,28 @@ struct DecodeW {
           if constexpr ((VAR & kVarPBEarly) != 0) {
             static_assert((VAR & kVarPAReg) != 0 && (VAR & kVarPBFirst) != 0 && (VAR & kVarVis4) != 0, "kVarPBEarly: with kVarPAReg | kVarPBFirst | kVarVis4");
             if (hasB) { // (the A tile is not the item's last here: no zeroTail of stage A)
+              constexpr bool kCE = (VAR & kVarCEarly) != 0;
               uint32_t pa[4][4]; // this thread's P_A words of the P tile, read before P_B goes over them
+              auto publish = [&]() { // P_A's words read, P_B / c / m_B stored over them, fenced for the async proxy
 #pragma unroll
-              for (int kk = 0; kk < 4; ++kk)
+                for (int kk = 0; kk < 4; ++kk)
 #pragma unroll
-                for (int e = 0; e < 4; ++e) pa[kk][e] = ldShared32(pBase + ((e & 1) ? rB : rA) * 128 + (((2 * kk + (e >> 1)) ^ gq) << 4) + tq * 4);
-              storeP(pBase, a, rA, rB, gq, tq);
-              if (tq == 0) { rw.c[rA] = cA; rw.c[rB] = cB; rw.mB[rA] = nA; rw.mB[rB] = nB; }
-              fenceProxyAsync();
+                  for (int e = 0; e < 4; ++e) pa[kk][e] = ldShared32(pBase + ((e & 1) ? rB : rA) * 128 + (((2 * kk + (e >> 1)) ^ gq) << 4) + tq * 4);
+                storeP(pBase, a, rA, rB, gq, tq);
+                if (tq == 0) { rw.c[rA] = cA; rw.c[rB] = cB; rw.mB[rA] = nA; rw.mB[rB] = nB; }
+                fenceProxyAsync();
+              };
+              if constexpr (!kCE) publish();
               if (t + 1 == it.nTiles - 1) zeroTail(stB, t0B);
               const uint64_t dvB = opaque(descSw128(kBase + stB * kTileBytes + 4 * kBox, vLbo, vSbo));
               wgFence();
 #pragma unroll
               for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, a[kk], dvB + ((kk * 2048) >> 4));
               wgCommit();
+              if constexpr (kCE) { // kVarCEarly: the publication behind P_B V_B[R]'s issue, on barrier 3
+                publish();
+                namedArrive(3, 256); // c, mB and P_B ready (warpgroup 0 does its pre-P-V work from here)
+              }
               mbarWait4(fullBar + kStageBars * stA + 8 * 4, (uA >> 1) & 1); // stage A's V[R]: complete already (warpgroup 0 saw them), for visibility
               if (__any_sync(0xffffffffu, cA != 1.f || cB != 1.f)) {
 #pragma unroll
@@ -1101,7 +1122,7 @@ struct DecodeW {
 #pragma unroll
               for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, pa[kk], dvA + ((kk * 2048) >> 4));
               wgCommit();
-              namedArrive(2, 256); // c, mB and P_B ready (both of this warpgroup's P V queued ahead of warpgroup 0's)
+              namedArrive(2, 256); // c, mB and P_B ready (kVarCEarly: queue order only); both of this warpgroup's P V queued ahead of warpgroup 0's
               wgWait<1>(); // P_B V_B[R] done
               release(stB, 1); // its V[R] read
               wgWait<0>();
