@@ -297,22 +297,24 @@ constexpr int kVarPBFirst = 33554432;
 // instead of a `#pragma unroll 1` loop of four serial try_wait spins (~160 SM cycles a pair in each warpgroup in
 // session 13's ncu).
 constexpr int kVarVis4 = 67108864;
-// kVarPBEarly (268435456; session 15, h1; harness only; with kVarPAReg | kVarPBFirst): warpgroup 1 issues P_B V_B[R]
-// right after its softmax, before the visibility waits on stage A's V[R] and the c multiply of P_A', and publishes c /
-// m_B / P_B (barrier 2) only after both of its P V are issued. The order is: P_A's words read from the P tile, P_B
-// stored over them (with c, m_B and the proxy fence), P_B V_B[R] issued; the visibility waits and P_A' = c P_A while it
-// runs, P_A' V_A[R] issued; then barrier 2's arrive, the two waits and releases as before. The tensor queue keeps its
-// order (both of warpgroup 1's P V ahead of warpgroup 0's P_B V_B[L], which still follows barrier 2); what moves is
-// the first P V's issue, ~300-400 SM cycles a pair earlier into a pipe that sits idle there (ncu of x127451934).
-// Same products into O_R in the same order: results bit-identical to the library's.
+// kVarPBEarly (268435456; session 15, h1; with kVarPAReg | kVarPBFirst; in the library since session 16, with
+// kVarCEarly): warpgroup 1 issues P_B V_B[R] right after its softmax, before the visibility waits on stage A's V[R] and
+// the c multiply of P_A', and publishes c / m_B / P_B (barrier 2) only after both of its P V are issued. The order is:
+// P_A's words read from the P tile, P_B stored over them (with c, m_B and the proxy fence), P_B V_B[R] issued; the
+// visibility waits and P_A' = c P_A while it runs, P_A' V_A[R] issued; then barrier 2's arrive, the two waits and
+// releases as before. The tensor queue keeps its order (both of warpgroup 1's P V ahead of warpgroup 0's P_B V_B[L],
+// which still follows barrier 2); what moves is the first P V's issue, ~300-400 SM cycles a pair earlier into a pipe
+// that sits idle there (ncu of x127451934). Same products into O_R in the same order: results bit-identical to the
+// library's.
 constexpr int kVarPBEarly = 268435456;
-// kVarCEarly (536870912; session 16, h1; harness only; with kVarPBEarly): barrier 2's two jobs split. Warpgroup 1, in a
-// pair with a B tile, issues P_B V_B[R] straight after its softmax (RS: P_B from its registers, so none of the P tile's
-// traffic ahead of it), then reads its P_A words, stores P_B / c / m_B over them, fences and arrives at barrier 3 (c,
-// m_B and P_B ready); then as kVarPBEarly, barrier 2's arrive last (queue order only). Warpgroup 0 waits at barrier 3
-// instead of 2 and does its pre-P-V work there (c, m_B, lA / lB *= c, scaleO, stage B's box waits, zeroTail, the
-// descriptors); barrier 2 then stands right before its P_B V_B[L], which it issues at once. The tensor queue keeps its
-// order; same products into O in the same order: results bit-identical to the library's.
+// kVarCEarly (536870912; session 16, h1; with kVarPBEarly; in the library since session 16): barrier 2's two jobs
+// split. Warpgroup 1, in a pair with a B tile, issues P_B V_B[R] straight after its softmax (RS: P_B from its
+// registers, so none of the P tile's traffic ahead of it), then reads its P_A words, stores P_B / c / m_B over them,
+// fences and arrives at barrier 3 (c, m_B and P_B ready); then as kVarPBEarly, barrier 2's arrive last (queue order
+// only). Warpgroup 0 waits at barrier 3 instead of 2 and does its pre-P-V work there (c, m_B, lA / lB *= c, scaleO,
+// stage B's box waits, zeroTail, the descriptors); barrier 2 then stands right before its P_B V_B[L], which it issues
+// at once. The tensor queue keeps its order; same products into O in the same order: results bit-identical to the
+// library's.
 constexpr int kVarCEarly = 536870912;
 // Four consecutive barriers (bar, bar + 8, + 16, + 24) on one parity: all four try_waits issued, then one test.
 __device__ __forceinline__ void mbarWait4(uint32_t bar, uint32_t parity) {
@@ -381,9 +383,11 @@ static_assert((kLibVar & kVarMcast) == 0, "the library launches without clusters
 // exponentials (session 13: x9962270; 1.022-1.029x at 128 / 256 rows in the harness A/B, level at 64 rows) + the four
 // visibility waits back to back (session 14: x77071134; 1.013-1.024x at 128 / 256 rows, 0.998 at 64 rows, call A) +
 // stage B's V[R] released first, P_A from registers, one refill thread a stage, S_A walking 8, 0-3, 4-7 (session 14:
-// x127451934; 1.001-1.005x at 128 rows, 1.003-1.039x at 256 rows, 0.999 at 64 rows against x77071134, call B)
+// x127451934; 1.001-1.005x at 128 rows, 1.003-1.039x at 256 rows, 0.999 at 64 rows against x77071134, call B) +
+// warpgroup 1's P_B V_B[R] issued before P_B is published, which barrier 3 carries (session 16: x932758302 =
+// kVarPBEarly | kVarCEarly; see docs/notes/cuda-hopper-decode.md, "Session 16 (h1)", for the call that measured it)
 constexpr int kLibVar = kVarGridX | kVarSleep | kVarSkip | kVarFull | kVarEarlyRel | kVarUnrollS | kVarStAsync | kVarStSpread | kVarEx2Ftz | kVarVis4
-    | kVarPAReg | kVarProd2 | kVarPBFirst | kVarWalkA;
+    | kVarPAReg | kVarProd2 | kVarPBFirst | kVarWalkA | kVarPBEarly | kVarCEarly;
 #endif
 
 template <int VAR> __device__ __forceinline__ int partIdx() { return (VAR & kVarGridX) ? blockIdx.z : blockIdx.x; }
