@@ -234,20 +234,6 @@ static_assert(!(MLA_SPARSE_SM90_MODE & 562949953421312), "bit 49 comes with 39 o
 // store writes the even chunks of box 2c (lanes k < 4) and the odd ones of box 2c + 1 (lanes k >= 4, hi first): eight
 // distinct bank groups, as the shipped map's two-way conflicts were not.
 constexpr bool kLineBit = (MLA_SPARSE_SM90_MODE & 4503599627370496) != 0;
-// Bit 53 (9007199254740992; session 16, with 31): the same line-coalesced gather in the pair entries, whose key tile then
-// takes the swizzled layout of the one-CTA entries instead of bit 31's token-contiguous one (a quarter warp's load is one
-// line of one token, so its stores are rows of one token). Bit 54 (18014398509481984, with 53): lanes k and k ^ 4 trade
-// half of each load's raw bytes (one 8-byte shuffle), so a quarter warp's two stores write box 2c's whole 128-byte row,
-// then box 2c + 1's: each `st.async` into the peer is one contiguous line, as bit 31's were; without it a quarter writes
-// half of two rows an instruction.
-constexpr bool kLinePairBit = (MLA_SPARSE_SM90_MODE & 9007199254740992) != 0, kLineXBit = (MLA_SPARSE_SM90_MODE & 18014398509481984) != 0;
-static_assert(!kLinePairBit || ((MLA_SPARSE_SM90_MODE & 2147483648) && !(MLA_SPARSE_SM90_MODE & (4194304 | 8388608 | 16777216 | 65536 | 131072 | 128 | 549755813888))),
-              "bit 53 needs 31 and is not for 7, 16, 17, 22-24, 39");
-static_assert(!kLineXBit || kLinePairBit, "bit 54 comes with 53");
-// Bit 55 (36028797018963968, with 53): 53 / 54 on the MODEL1 pair entry only (the V3.2 pair `_sp` entry spills 8 bytes
-// on the swizzled tile, with or without 53: mode 5102833532461064, 31 and 38 cleared, does too).
-constexpr bool kLinePairM1Only = (MLA_SPARSE_SM90_MODE & 36028797018963968) != 0;
-static_assert(!kLinePairM1Only || kLinePairBit, "bit 55 comes with 53");
 static_assert(!kLineBit || !(MLA_SPARSE_SM90_MODE & (4194304 | 8388608 | 16777216 | 268435456 | 1073741824 | 4294967296 | 137438953472 | 2097152 | 128)),
               "bit 52 is not for 7, 21, 22-24, 28, 30, 32, 37");
 // Session 12, round 4 (the library builds without -ftz or fast math): every exp2f of the softmax is ex2.approx.f32, which
@@ -421,18 +407,6 @@ __device__ __forceinline__ uint2 dq4b(uint32_t w, uint32_t s2) {
   asm("mul.rn.bf16x2 %0, %1, %2;\n" : "=r"(ry) : "r"(*reinterpret_cast<const uint32_t*>(&y)), "r"(s2));
   return make_uint2(rx, ry);
 }
-/** Eight e4m3 (two little-endian words) times s -> one 16-byte chunk of eight bf16: the bf16x2 multiply when s is a bf16
-    (UE8M0 always; a V3.2 f32 scale whose low 16 bits are 0), else the f32 multiplies (see storeRound). */
-__device__ __forceinline__ uint4 dq8(uint32_t x, uint32_t y, float s) {
-  uint2 a, b;
-  if ((__float_as_uint(s) & 0xffffu) == 0u) {
-    const uint32_t s2 = (__float_as_uint(s) >> 16) * 0x10001u;
-    a = dq4b(x, s2), b = dq4b(y, s2);
-  } else {
-    a = dq4(x, s), b = dq4(y, s);
-  }
-  return make_uint4(a.x, a.y, b.x, b.y);
-}
 #endif
 #if MLA_SPARSE_SM90_MODE & 262144
 /** stmatrix .x4 (bit 18): lanes 8m..8m+7 give the row addresses of matrix m; r[m] is this lane's pair of matrix m. */
@@ -471,10 +445,7 @@ struct Kernel {
   using F = Fmt<M1>;
   static constexpr bool kSP = SP || kSingleP;
   /** Bit 52: the line-coalesced gather (one-CTA MODEL1 entries). */
-  static constexpr bool kLineP = kLinePairBit && C2 && (M1 || !kLinePairM1Only);
-  static constexpr bool kLine = (kLineBit && M1 && !C2) || kLineP;
-  /** Bit 54: the pair's half-row trade (with kLine). */
-  static constexpr bool kLineX = kLine && C2 && kLineXBit;
+  static constexpr bool kLine = kLineBit && M1 && !C2;
   static constexpr int kNB = F::kNB, kNope = F::kNope, kTile = F::kTile, kQ_OFF = F::kQ_OFF, kK_OFF = F::kK_OFF, kP_OFF = F::kP_OFF;
   /** Rounds of 16 tokens this CTA's producer dequantizes a tile (a cluster: rounds 2 rank, 2 rank + 1). */
   static constexpr int kRounds = C2 ? 2 : 4;
@@ -492,7 +463,7 @@ struct Kernel {
   static constexpr int kEmpty = kEmptyCount * (C2 ? 2 : 1);
 #if MLA_SSP_TOK
   /** Bits 31 / 32: this entry's key tile is token-contiguous (see the bits). */
-  static constexpr bool kTok = C2 ? kTokPair && !kLineP : kTokOne;
+  static constexpr bool kTok = C2 ? kTokPair : kTokOne;
   /** A 16-byte chunk's address in a token-contiguous key tile kt: row r (token), box, chunk ch (8 columns) of the box. */
   static __device__ __forceinline__ uint32_t keyAt(uint32_t kt, int box, int ch, int r) { return kt + box * kBox + ch * 1024 + r * 16; }
 #endif
@@ -543,22 +514,6 @@ struct Kernel {
     if constexpr (C2) stAsync(addr + pe.delta, v, pe.bar);
 #endif
   }
-  /** A 16-byte gather load of the producer (NoPE and RoPE chunks): `ld.global.nc`, or with bit 50 / 51 an L1 eviction
-      hint. Session 16: an SS wgmma m64n64k16 (S) reads 4 KB of operands in its ~32 tensor cycles, the shared memory's
-      128 bytes a clock; a gathered line that is filled into L1 (the same SRAM) competes with it. Bit 50
-      (1125899906842624): `.L1::no_allocate`; bit 51 (2251799813685248): `.L1::evict_first`. */
-  static __device__ __forceinline__ uint4 ldTok(const uint4* ptr) {
-#if MLA_SPARSE_SM90_MODE & (1125899906842624 | 2251799813685248)
-    uint4 v;
-    if constexpr ((MLA_SPARSE_SM90_MODE & 1125899906842624) != 0)
-      asm("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];\n" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(ptr));
-    else
-      asm("ld.global.nc.L1::evict_first.v4.u32 {%0, %1, %2, %3}, [%4];\n" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(ptr));
-    return v;
-#else
-    return __ldg(ptr);
-#endif
-  }
   /** Round rnd of a tile into d: the lane's NoPE share of token id, its scale, its RoPE chunk; an invalid id reads nothing. */
   static __device__ __forceinline__ void loadRound(const SparseMmaParams& p, TileRegs& d, Id id, int rnd, int k, int rot) {
     const Addr a = addrOf<M1>(p, id);
@@ -573,29 +528,28 @@ struct Kernel {
     } else if constexpr (kLine) { // bit 52: load c = bytes 128c + 16k..+15 (none past byte 448)
 #pragma unroll
       for (int c = 0; c < 4; ++c)
-        if (!M1 || c < 3 || k < 4) d.nope[rnd][c] = ldTok(reinterpret_cast<const uint4*>(tok + 128 * c + 16 * k));
-      if constexpr (M1) d.sc8[rnd] = __ldg(reinterpret_cast<const uint2*>(a.scl));
-      else d.sc[rnd] = __ldg(reinterpret_cast<const float*>(tok + 512) + (k & 3)); // V3.2: scale k % 4, shuffled to its users
-      d.rope[rnd] = ldTok(reinterpret_cast<const uint4*>(tok + F::kRope) + k);
+        if (c < 3 || k < 4) d.nope[rnd][c] = __ldg(reinterpret_cast<const uint4*>(tok + 128 * c + 16 * k));
+      d.sc8[rnd] = __ldg(reinterpret_cast<const uint2*>(a.scl));
+      d.rope[rnd] = __ldg(reinterpret_cast<const uint4*>(tok + F::kRope) + k);
     } else {
       if (k < kNope) { // MODEL1: lane 7 of a token has no NoPE box
 #if MLA_SPARSE_SM90_MODE & (268435456 | 1073741824)
         if constexpr (kGrp) { // slot c: chunk c ^ rot (rot = bit 1 of the box here), stored in slot order
 #pragma unroll
-          for (int c = 0; c < 4; ++c) d.nope[rnd][c] = ldTok(reinterpret_cast<const uint4*>(tok + 64 * k) + (c ^ rot));
+          for (int c = 0; c < 4; ++c) d.nope[rnd][c] = __ldg(reinterpret_cast<const uint4*>(tok + 64 * k) + (c ^ rot));
         } else {
 #pragma unroll
-          for (int c = 0; c < 4; ++c) d.nope[rnd][c] = ldTok(reinterpret_cast<const uint4*>(tok + 64 * k) + ((c + rot) & 3));
+          for (int c = 0; c < 4; ++c) d.nope[rnd][c] = __ldg(reinterpret_cast<const uint4*>(tok + 64 * k) + ((c + rot) & 3));
         }
 #else
 #pragma unroll
-        for (int c = 0; c < 4; ++c) d.nope[rnd][c] = ldTok(reinterpret_cast<const uint4*>(tok + 64 * k) + ((c + rot) & 3));
+        for (int c = 0; c < 4; ++c) d.nope[rnd][c] = __ldg(reinterpret_cast<const uint4*>(tok + 64 * k) + ((c + rot) & 3));
 #endif
         if constexpr (M1 && kScaleAtLoad) d.sc[rnd] = ue8m0(__ldg(a.scl + k));
         else if constexpr (M1) d.sc[rnd] = __ldg(reinterpret_cast<const float*>(a.scl + (k & 4)));
         else d.sc[rnd] = __ldg(reinterpret_cast<const float*>(tok + 512) + (k >> 1));
       }
-      d.rope[rnd] = ldTok(reinterpret_cast<const uint4*>(tok + F::kRope) + k);
+      d.rope[rnd] = __ldg(reinterpret_cast<const uint4*>(tok + F::kRope) + k);
     }
   }
   /** Round rnd of d, dequantized, into key tile kt (stage st): 16 tokens, rows 16 (r0 + rnd).., and their validity
@@ -604,53 +558,21 @@ struct Kernel {
                                                     const Peer& pe) {
     const int r = (r0 + rnd) * 16 + tokInRound;
     const uint32_t row = kt + k * kBox + r * 128;
-    if constexpr (kLineX) { // bit 54: lanes k, k ^ 4 trade 8 raw bytes a load; both then write box 2c's row, then 2c + 1's
-      const bool odd = k >= 4;
-      const int chk = 2 * (k & 3) + (odd ? 1 : 0); // the chunk this lane writes in both rows
-#pragma unroll
-      for (int c = 0; c < 4; ++c) {
-        const uint4 w = M1 && c == 3 && odd ? make_uint4(0, 0, 0, 0) : d.nope[rnd][c]; // MODEL1: box 7 is RoPE
-        const uint32_t m0 = odd ? w.z : w.x, m1 = odd ? w.w : w.y, s0 = odd ? w.x : w.z, s1 = odd ? w.y : w.w;
-        const uint32_t t0 = __shfl_xor_sync(0xffffffffu, s0, 4), t1 = __shfl_xor_sync(0xffffffffu, s1, 4);
-        uint4 A = make_uint4(0, 0, 0, 0), B = A;
-        const float scV = M1 ? 0.f : __shfl_sync(0xffffffffu, d.sc[rnd], (threadIdx.x & 24) | c); // V3.2: lane c of the quarter has scale c
-        if (d.live[rnd]) {
-          float scA, scB;
-          if constexpr (M1) {
-            const uint32_t word = c < 2 ? d.sc8[rnd].x : d.sc8[rnd].y;
-            scA = ue8m0((word >> (8 * ((2 * c) & 3))) & 255u), scB = ue8m0((word >> (8 * ((2 * c + 1) & 3))) & 255u);
-          } else {
-            scA = scB = scV;
-          }
-          A = odd ? dq8(t0, t1, scA) : dq8(m0, m1, scA);
-          B = odd ? dq8(m0, m1, scB) : dq8(t0, t1, scB);
-        }
-        const uint32_t rowA = kt + 2 * c * kBox + r * 128;
-        put(rowA + ((chk ^ (r & 7)) << 4), A, pe);
-        if (!M1 || c < 3) put(rowA + kBox + ((chk ^ (r & 7)) << 4), B, pe);
-      }
-    } else if constexpr (kLine) { // bits 52 / 53: 16 values at columns 128c + 16k: chunks 2 (k % 4), + 1 of box 2c + k / 4
+    if constexpr (kLine) { // bit 52: 16 values at columns 128c + 16k: chunks 2 (k % 4), + 1 of box 2c + k / 4
       const bool odd = k >= 4;
       const int ch = 2 * (k & 3);
 #pragma unroll
       for (int c = 0; c < 4; ++c) {
-        if (M1 && c == 3 && odd) continue;
+        if (c == 3 && odd) continue;
         uint4 lo = make_uint4(0, 0, 0, 0), hi = lo;
-        float scV = 0.f;
-        if constexpr (!M1) scV = __shfl_sync(0xffffffffu, d.sc[rnd], (threadIdx.x & 24) | c); // lane c of the quarter has scale c
         if (d.live[rnd]) {
           const uint4 w = d.nope[rnd][c];
-          if constexpr (M1) {
-            const uint32_t word = c < 2 ? d.sc8[rnd].x : d.sc8[rnd].y;
-            const float sc = ue8m0((word >> (8 * ((2 * c) & 3) + 8 * (k >> 2))) & 255u);
-            const uint32_t s2 = (__float_as_uint(sc) >> 16) * 0x10001u;
-            const uint2 a = dq4b(w.x, s2), b = dq4b(w.y, s2), e = dq4b(w.z, s2), f = dq4b(w.w, s2);
-            lo = make_uint4(a.x, a.y, b.x, b.y);
-            hi = make_uint4(e.x, e.y, f.x, f.y);
-          } else {
-            lo = dq8(w.x, w.y, scV);
-            hi = dq8(w.z, w.w, scV);
-          }
+          const uint32_t word = c < 2 ? d.sc8[rnd].x : d.sc8[rnd].y;
+          const float sc = ue8m0((word >> (8 * ((2 * c) & 3) + 8 * (k >> 2))) & 255u);
+          const uint32_t s2 = (__float_as_uint(sc) >> 16) * 0x10001u;
+          const uint2 a = dq4b(w.x, s2), b = dq4b(w.y, s2), e = dq4b(w.z, s2), f = dq4b(w.w, s2);
+          lo = make_uint4(a.x, a.y, b.x, b.y);
+          hi = make_uint4(e.x, e.y, f.x, f.y);
         }
         const uint32_t rowb = kt + (2 * c + (k >> 2)) * kBox + r * 128;
         put(rowb + (((odd ? ch + 1 : ch) ^ (r & 7)) << 4), odd ? hi : lo, pe);
@@ -829,7 +751,7 @@ struct Kernel {
 #elif MLA_SSP_TOK
     // Bits 31 / 32 (kTok): lane l of warp w takes token 8 (w & 1) + l % 8 of each round and box 4 (w / 2) + l / 8, its
     // chunks in order (rot 0): a quarter warp is 8 consecutive tokens of one box. Other entries: bits 21 / 26 as below.
-    constexpr bool kMap = !kLine && ((MLA_SPARSE_SM90_MODE & 2097152) || (C2 && (MLA_SPARSE_SM90_MODE & 67108864)));
+    constexpr bool kMap = (MLA_SPARSE_SM90_MODE & 2097152) || (C2 && (MLA_SPARSE_SM90_MODE & 67108864));
     const int pt = threadIdx.x - 256, pq = (pt >> 3) & 3, pi = pt & 7;
 #if MLA_SPARSE_SM90_MODE & 137438953472
     constexpr bool kTokMap = kTok || !C2; // bit 37: the one-CTA entries take the map, not the layout
