@@ -406,12 +406,8 @@ struct SparseMma {
 
 /**
  * Merge the split partials of each split request (one warp per row (batch, j, h); a lane owns 16 of the 512
- * columns as four float4): lse = log(sum_s exp(lse_s)), out = sum_s exp(lse_s - lse) o_s, then the sink. The first
- * kCombineHoist splits' partials are loaded before the lse is known (session 16: each split was one more dependent
- * memory round trip after the lse's), so the lse values and those partials come in one round trip; each is then
- * selected by its weight (a split that saw no key has weight 0 and may have left its partial unwritten).
+ * columns as four float4): lse = log(sum_s exp(lse_s)), out = sum_s exp(lse_s - lse) o_s, then the sink.
  */
-constexpr int kCombineHoist = 4;
 template <typename T>
 __device__ void combine(const SparseMmaParams& p) {
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -419,19 +415,11 @@ __device__ void combine(const SparseMmaParams& p) {
   const int first = p.numSplits[batch], nSplit = p.numSplits[batch + 1] - first;
   if (nSplit <= 1 || h >= p.hQ) return;
   const int64_t row0 = (static_cast<int64_t>(first) * p.sQ + j) * p.hQ + h, slotStride = static_cast<int64_t>(p.sQ) * p.hQ;
-  const float* lseRow = p.lseAccum + row0;
-  const float* base = p.oAccum + row0 * kDV + lane * 4;
-  float4 v[kCombineHoist][4];
-#pragma unroll
-  for (int u = 0; u < kCombineHoist; ++u)
-#pragma unroll
-    for (int c = 0; c < 4; ++c)
-      v[u][c] = u < nSplit ? *reinterpret_cast<const float4*>(base + u * slotStride * kDV + c * 128) : make_float4(0.f, 0.f, 0.f, 0.f);
   float mx = -INFINITY;
-  for (int s = lane; s < nSplit; s += 32) mx = fmaxf(mx, lseRow[s * slotStride]);
+  for (int s = lane; s < nSplit; s += 32) mx = fmaxf(mx, p.lseAccum[row0 + s * slotStride]);
   mx = warpMax(mx);
   float sum = 0.f;
-  if (mx != -INFINITY) for (int s = lane; s < nSplit; s += 32) sum += __expf(lseRow[s * slotStride] - mx);
+  if (mx != -INFINITY) for (int s = lane; s < nSplit; s += 32) sum += __expf(p.lseAccum[row0 + s * slotStride] - mx);
   sum = warpSum(sum);
   const bool empty = mx == -INFINITY;
   const float lse = empty ? INFINITY : mx + __logf(sum);
@@ -439,23 +427,14 @@ __device__ void combine(const SparseMmaParams& p) {
 #pragma unroll
   for (int c = 0; c < 4; ++c) acc[c] = make_float4(0.f, 0.f, 0.f, 0.f);
   if (!empty) {
-#pragma unroll
-    for (int u = 0; u < kCombineHoist; ++u) {
-      const float w = u < nSplit ? __expf(lseRow[u * slotStride] - lse) : 0.f;
+    for (int s = 0; s < nSplit; ++s) {
+      const float w = __expf(p.lseAccum[row0 + s * slotStride] - lse);
       if (w == 0.f) continue; // an empty split contributes exactly nothing
+      const float* src = p.oAccum + (row0 + s * slotStride) * kDV + lane * 4;
 #pragma unroll
       for (int c = 0; c < 4; ++c) {
-        acc[c].x += w * v[u][c].x; acc[c].y += w * v[u][c].y; acc[c].z += w * v[u][c].z; acc[c].w += w * v[u][c].w;
-      }
-    }
-    for (int s = kCombineHoist; s < nSplit; ++s) {
-      const float w = __expf(lseRow[s * slotStride] - lse);
-      if (w == 0.f) continue;
-      const float* src = base + s * slotStride * kDV;
-#pragma unroll
-      for (int c = 0; c < 4; ++c) {
-        const float4 x = *reinterpret_cast<const float4*>(src + c * 128);
-        acc[c].x += w * x.x; acc[c].y += w * x.y; acc[c].z += w * x.z; acc[c].w += w * x.w;
+        const float4 v = *reinterpret_cast<const float4*>(src + c * 128);
+        acc[c].x += w * v.x; acc[c].y += w * v.y; acc[c].z += w * v.z; acc[c].w += w * v.w;
       }
     }
   }
