@@ -194,9 +194,11 @@ static_assert(!(MLA_SPARSE_SM90_MODE & 68719476736) || (MLA_SPARSE_SM90_MODE & 6
 // MODEL1 pair entry and the one-CTA entries compile the code of the mode without it. Round 2 measured bit 35 at
 // -2.4..-2.7 % on every V3.2 pair shape and -0.7..+1.0 % on the MODEL1 pair shapes, so the class rule refused it.
 #if MLA_SPARSE_SM90_MODE & 274877906944
+// (Bit 16 without 36 runs only the MODEL1 pair entry through produceDeep, whose flags stay the peer's; allowed with 38 since
+// session 16.)
 static_assert((MLA_SPARSE_SM90_MODE & 2147483648) && (MLA_SPARSE_SM90_MODE & 8192) &&
-                  !(MLA_SPARSE_SM90_MODE & (4194304 | 16777216 | 65536 | 34359738368)),
-              "bit 38 needs 31 and 13, not 22 / 24 / 16 / 35");
+                  !(MLA_SPARSE_SM90_MODE & (4194304 | 16777216 | 34359738368 | 68719476736)),
+              "bit 38 needs 31 and 13, not 22 / 24 / 35 / 36");
 #endif
 // Bit 37 (137438953472, with 31, not 32): the one-CTA entries take bit 31's producer lane map (a quarter warp = 8
 // consecutive tokens of one box, chunks in order) but keep the swizzled key tile and its consumers: the 8 rows of a
@@ -215,7 +217,8 @@ static_assert((MLA_SPARSE_SM90_MODE & 2147483648) && !(MLA_SPARSE_SM90_MODE & 42
 // the first rounds' latency hides under the later rounds' conversions and stores. Same registers, same instructions;
 // only their order. Not with 16, 17, 27, 28 or 30 (their own producer loops).
 #if MLA_SPARSE_SM90_MODE & (549755813888 | 1099511627776)
-static_assert(!(MLA_SPARSE_SM90_MODE & (65536 | 131072 | 134217728 | 268435456 | 1073741824)), "bits 39 / 40 are not for 16, 17, 27, 28 or 30");
+static_assert(!(MLA_SPARSE_SM90_MODE & (131072 | 134217728 | 268435456 | 1073741824)) && !((MLA_SPARSE_SM90_MODE & 65536) && (MLA_SPARSE_SM90_MODE & 549755813888)),
+              "bits 39 / 40 are not for 17, 27, 28 or 30, and 39 not for 16 (the pair's other producer loop; 40 is the one-CTA entries')");
 constexpr bool kEarlyPair = MLA_SPARSE_SM90_MODE & 549755813888, kEarlyOne = MLA_SPARSE_SM90_MODE & 1099511627776;
 // Bit 49 (562949953421312, with 39 and / or 40; session 16; bit 48 was session 14's f16 key tile): the early gather on the
 // MODEL1 entries only. With precision 'fast' the V3.2 `_sp` entries spill with it (12 bytes the pair, 16 the one-CTA
