@@ -3,7 +3,7 @@
 // generated once on the host and uploaded to each backend, the backends timed in interleaved rounds so that clock
 // and thermal drift fall on all of them alike. Ratios against FlashMLA's bench_sparse.py JSON of the same call.
 //   node build/bench/cuda/hopper/sparse-sm90-final-ab.js FLASHMLA.json shipped=dist/cuda m1544=/tmp/sab-m1544 ...
-//     [--reps N (10)] [--rounds N (2)] [--warmup N (3)] [--json FILE] [--shapes flashmla|m1items]
+//     [--reps N (10)] [--rounds N (2)] [--warmup N (3)] [--json FILE] [--shapes flashmla|m1items|v32h64]
 // --shapes m1items: the MODEL1 h_q 128 item probe instead of the 12 shapes (m1ItemShapes below: 32 tiles a part in 1, 2
 // or 4 items, and FlashMLA's b 148 topk 16384 "peak" case); the JSON then also gives each shape's largest part
 // (`sched`: items and 64-token tiles, from the host scheduler).
@@ -33,8 +33,11 @@ const m1ItemShapes: readonly SparseShape[] = [
   { label: 'MODEL1 items', format: 'model1', b: 128, hQ: 128, sQ: 2, sK: 16384, topk: 512, blockSize: 64 },
   { label: 'MODEL1 peak', format: 'model1', b: 148, hQ: 128, sQ: 2, sK: 32768, topk: 16384, blockSize: 64 },
 ];
-if (shapeSet !== 'flashmla' && shapeSet !== 'm1items') throw new Error(`--shapes ${shapeSet}: flashmla or m1items`);
-const shapes = shapeSet === 'm1items' ? m1ItemShapes : flashmlaSparseShapes;
+/** --shapes v32h64: FlashMLA's four V3.2 shapes at h_q 64 (the one-CTA entries; DeepSeek-V3.2's 128 heads over two GPUs),
+    timed by bench/cuda/hopper/flashmla_sparse_v32h64.py on FlashMLA's side. */
+const v32h64Shapes: readonly SparseShape[] = flashmlaSparseShapes.filter((s) => s.format === 'v32').map((s) => ({ ...s, label: 'V3.2 h64', hQ: 64 }));
+if (shapeSet !== 'flashmla' && shapeSet !== 'm1items' && shapeSet !== 'v32h64') throw new Error(`--shapes ${shapeSet}: flashmla, m1items or v32h64`);
+const shapes = shapeSet === 'm1items' ? m1ItemShapes : shapeSet === 'v32h64' ? v32h64Shapes : flashmlaSparseShapes;
 /** The largest part of a shape's schedule (most tiles, then most items), as the kernel walks it. */
 const largestPart = (s: SparseShape, len?: Tensor) => {
   const inp = { b: s.b, topk: s.topk, extraTopk: s.extraTopk ?? 0, extraTopkLength: len ? (len.host() as Int32Array) : undefined };
