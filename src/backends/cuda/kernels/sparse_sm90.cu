@@ -194,11 +194,9 @@ static_assert(!(MLA_SPARSE_SM90_MODE & 68719476736) || (MLA_SPARSE_SM90_MODE & 6
 // MODEL1 pair entry and the one-CTA entries compile the code of the mode without it. Round 2 measured bit 35 at
 // -2.4..-2.7 % on every V3.2 pair shape and -0.7..+1.0 % on the MODEL1 pair shapes, so the class rule refused it.
 #if MLA_SPARSE_SM90_MODE & 274877906944
-// (Bit 16 without 36 runs only the MODEL1 pair entry through produceDeep, whose flags stay the peer's; allowed with 38 since
-// session 16.)
 static_assert((MLA_SPARSE_SM90_MODE & 2147483648) && (MLA_SPARSE_SM90_MODE & 8192) &&
-                  !(MLA_SPARSE_SM90_MODE & (4194304 | 16777216 | 34359738368 | 68719476736)),
-              "bit 38 needs 31 and 13, not 22 / 24 / 35 / 36");
+                  !(MLA_SPARSE_SM90_MODE & (4194304 | 16777216 | 65536 | 34359738368)),
+              "bit 38 needs 31 and 13, not 22 / 24 / 16 / 35");
 #endif
 // Bit 37 (137438953472, with 31, not 32): the one-CTA entries take bit 31's producer lane map (a quarter warp = 8
 // consecutive tokens of one box, chunks in order) but keep the swizzled key tile and its consumers: the 8 rows of a
@@ -217,8 +215,7 @@ static_assert((MLA_SPARSE_SM90_MODE & 2147483648) && !(MLA_SPARSE_SM90_MODE & 42
 // the first rounds' latency hides under the later rounds' conversions and stores. Same registers, same instructions;
 // only their order. Not with 16, 17, 27, 28 or 30 (their own producer loops).
 #if MLA_SPARSE_SM90_MODE & (549755813888 | 1099511627776)
-static_assert(!(MLA_SPARSE_SM90_MODE & (131072 | 134217728 | 268435456 | 1073741824)) && !((MLA_SPARSE_SM90_MODE & 65536) && (MLA_SPARSE_SM90_MODE & 549755813888)),
-              "bits 39 / 40 are not for 17, 27, 28 or 30, and 39 not for 16 (the pair's other producer loop; 40 is the one-CTA entries')");
+static_assert(!(MLA_SPARSE_SM90_MODE & (65536 | 131072 | 134217728 | 268435456 | 1073741824)), "bits 39 / 40 are not for 16, 17, 27, 28 or 30");
 constexpr bool kEarlyPair = MLA_SPARSE_SM90_MODE & 549755813888, kEarlyOne = MLA_SPARSE_SM90_MODE & 1099511627776;
 // Bit 49 (562949953421312, with 39 and / or 40; session 16; bit 48 was session 14's f16 key tile): the early gather on the
 // MODEL1 entries only. With precision 'fast' the V3.2 `_sp` entries spill with it (12 bytes the pair, 16 the one-CTA
@@ -239,12 +236,6 @@ static_assert(!(MLA_SPARSE_SM90_MODE & 562949953421312), "bit 49 comes with 39 o
 constexpr bool kLineBit = (MLA_SPARSE_SM90_MODE & 4503599627370496) != 0;
 static_assert(!kLineBit || !(MLA_SPARSE_SM90_MODE & (4194304 | 8388608 | 16777216 | 268435456 | 1073741824 | 4294967296 | 137438953472 | 2097152 | 128)),
               "bit 52 is not for 7, 21, 22-24, 28, 30, 32, 37");
-// Bit 56 (72057594037927936; session 16): bit 52's gather for the V3.2 one-CTA entries (h_q 64: DeepSeek-V3.2 split over
-// two GPUs). Load c covers a whole 128-column scale group, so lane k loads scale k % 4 and the quarter warp shuffles it to
-// the lanes that need it (one register a round, as before).
-constexpr bool kLineV32Bit = (MLA_SPARSE_SM90_MODE & 72057594037927936) != 0;
-static_assert(!kLineV32Bit || !(MLA_SPARSE_SM90_MODE & (4194304 | 8388608 | 16777216 | 268435456 | 1073741824 | 4294967296 | 137438953472 | 2097152)),
-              "bit 56 is not for 21, 22-24, 28, 30, 32, 37");
 // Session 12, round 4 (the library builds without -ftz or fast math): every exp2f of the softmax is ex2.approx.f32, which
 // ptxas expands to FSETP (x < -126?), a predicated FMUL by 0.5, MUFU.EX2 and a predicated squaring FMUL, so that
 // results in 2^-149..2^-126 come out subnormal; FlashMLA (fast math) issues the MUFU alone. Bit 45 (35184372088832, every
@@ -416,18 +407,6 @@ __device__ __forceinline__ uint2 dq4b(uint32_t w, uint32_t s2) {
   asm("mul.rn.bf16x2 %0, %1, %2;\n" : "=r"(ry) : "r"(*reinterpret_cast<const uint32_t*>(&y)), "r"(s2));
   return make_uint2(rx, ry);
 }
-/** Eight e4m3 (two little-endian words) times a V3.2 scale s -> one 16-byte chunk of eight bf16: the bf16x2 multiply when
-    s is a bf16 (FlashMLA's power-of-two scales), else the f32 multiplies (storeRound's rule). */
-__device__ __forceinline__ uint4 dq8(uint32_t x, uint32_t y, float s) {
-  uint2 a, b;
-  if ((__float_as_uint(s) & 0xffffu) == 0u) {
-    const uint32_t s2 = (__float_as_uint(s) >> 16) * 0x10001u;
-    a = dq4b(x, s2), b = dq4b(y, s2);
-  } else {
-    a = dq4(x, s), b = dq4(y, s);
-  }
-  return make_uint4(a.x, a.y, b.x, b.y);
-}
 #endif
 #if MLA_SPARSE_SM90_MODE & 262144
 /** stmatrix .x4 (bit 18): lanes 8m..8m+7 give the row addresses of matrix m; r[m] is this lane's pair of matrix m. */
@@ -466,7 +445,7 @@ struct Kernel {
   using F = Fmt<M1>;
   static constexpr bool kSP = SP || kSingleP;
   /** Bit 52: the line-coalesced gather (one-CTA MODEL1 entries). */
-  static constexpr bool kLine = !C2 && (M1 ? kLineBit : kLineV32Bit);
+  static constexpr bool kLine = kLineBit && M1 && !C2;
   static constexpr int kNB = F::kNB, kNope = F::kNope, kTile = F::kTile, kQ_OFF = F::kQ_OFF, kK_OFF = F::kK_OFF, kP_OFF = F::kP_OFF;
   /** Rounds of 16 tokens this CTA's producer dequantizes a tile (a cluster: rounds 2 rank, 2 rank + 1). */
   static constexpr int kRounds = C2 ? 2 : 4;
@@ -549,9 +528,8 @@ struct Kernel {
     } else if constexpr (kLine) { // bit 52: load c = bytes 128c + 16k..+15 (none past byte 448)
 #pragma unroll
       for (int c = 0; c < 4; ++c)
-        if (!M1 || c < 3 || k < 4) d.nope[rnd][c] = __ldg(reinterpret_cast<const uint4*>(tok + 128 * c + 16 * k));
-      if constexpr (M1) d.sc8[rnd] = __ldg(reinterpret_cast<const uint2*>(a.scl));
-      else d.sc[rnd] = __ldg(reinterpret_cast<const float*>(tok + 512) + (k & 3)); // bit 56: scale k % 4, shuffled to its users
+        if (c < 3 || k < 4) d.nope[rnd][c] = __ldg(reinterpret_cast<const uint4*>(tok + 128 * c + 16 * k));
+      d.sc8[rnd] = __ldg(reinterpret_cast<const uint2*>(a.scl));
       d.rope[rnd] = __ldg(reinterpret_cast<const uint4*>(tok + F::kRope) + k);
     } else {
       if (k < kNope) { // MODEL1: lane 7 of a token has no NoPE box
@@ -585,25 +563,16 @@ struct Kernel {
       const int ch = 2 * (k & 3);
 #pragma unroll
       for (int c = 0; c < 4; ++c) {
-        if (M1 && c == 3 && odd) continue;
+        if (c == 3 && odd) continue;
         uint4 lo = make_uint4(0, 0, 0, 0), hi = lo;
-        if constexpr (M1) {
-          if (d.live[rnd]) {
-            const uint4 w = d.nope[rnd][c];
-            const uint32_t word = c < 2 ? d.sc8[rnd].x : d.sc8[rnd].y;
-            const float sc = ue8m0((word >> (8 * ((2 * c) & 3) + 8 * (k >> 2))) & 255u);
-            const uint32_t s2 = (__float_as_uint(sc) >> 16) * 0x10001u;
-            const uint2 a = dq4b(w.x, s2), b = dq4b(w.y, s2), e = dq4b(w.z, s2), f = dq4b(w.w, s2);
-            lo = make_uint4(a.x, a.y, b.x, b.y);
-            hi = make_uint4(e.x, e.y, f.x, f.y);
-          }
-        } else { // bit 56: scale c comes from lane c of the quarter (every lane shuffles, live or not)
-          const float sc = __shfl_sync(0xffffffffu, d.sc[rnd], (threadIdx.x & 24) | c);
-          if (d.live[rnd]) {
-            const uint4 w = d.nope[rnd][c];
-            lo = dq8(w.x, w.y, sc);
-            hi = dq8(w.z, w.w, sc);
-          }
+        if (d.live[rnd]) {
+          const uint4 w = d.nope[rnd][c];
+          const uint32_t word = c < 2 ? d.sc8[rnd].x : d.sc8[rnd].y;
+          const float sc = ue8m0((word >> (8 * ((2 * c) & 3) + 8 * (k >> 2))) & 255u);
+          const uint32_t s2 = (__float_as_uint(sc) >> 16) * 0x10001u;
+          const uint2 a = dq4b(w.x, s2), b = dq4b(w.y, s2), e = dq4b(w.z, s2), f = dq4b(w.w, s2);
+          lo = make_uint4(a.x, a.y, b.x, b.y);
+          hi = make_uint4(e.x, e.y, f.x, f.y);
         }
         const uint32_t rowb = kt + (2 * c + (k >> 2)) * kBox + r * 128;
         put(rowb + (((odd ? ch + 1 : ch) ^ (r & 7)) << 4), odd ? hi : lo, pe);
