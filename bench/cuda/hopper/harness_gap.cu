@@ -15,7 +15,7 @@
 //   ./harness_gap abb b s_k h_q s_q          AB_KERNELS, short interleaved bursts (ROUNDS 8 x BURST 10 after IDLE_MS 150)
 //   ./harness_gap b2bn b s_k h_q s_q n name  one warm launch, 500 ms idle, n launches back to back (for ncu
 //                                            --launch-skip k --launch-count 1: k = 1 is the first after idle)
-// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), sa, satr (kVarStAsync: session 12), sa8, sa8tr (+ kVarStSpread), sas (+ kVarStShort), sf, sftr (lib + kVarStF32: session 12 round 2), ftz (lib + kVarEx2Ftz: round 3), pa, patr (lib + kVarPAReg: session 13 round 2), pbe (+ kVarPBEarly: session 15), pbex (pbe + kVarCEarly: session 16), x798 (the library's bits before session 12; since then lib = sa8), nar (decode_sm90.cu, <= 32 rows); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
+// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), sa, satr (kVarStAsync: session 12), sa8, sa8tr (+ kVarStSpread), sf, sftr (lib + kVarStF32: session 12 round 2), ftz (lib + kVarEx2Ftz: round 3), pa, patr (lib + kVarPAReg: session 13 round 2), pbe (+ kVarPBEarly: session 15), mae (lib + kVarMAEarly: session 16 round 2), x798 (the library's bits before session 12; since then lib = sa8), nar (decode_sm90.cu, <= 32 rows); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
 // row) instead of combine; a suffix @c2 / @c4 launches the row tiles of a part as one cluster (placement only).
 // check takes f16 cases too where the kernel has an f16 entry (lib, lib+w, qe, qe+w).
 #define MLA_SM90W_TRACE 1
@@ -48,11 +48,11 @@ MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gqetr, __nv_bfloat16, false, mla::sm90w::k
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsa, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarStAsync)
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gsa, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarStAsync)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsatr, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarStAsync | mla::sm90w::kVarTrace)
-// kVarStSpread (every warp issues 8 rows' copies) and kVarStShort (the staged path only for items of <= 32 tiles).
+// kVarStSpread (every warp issues 8 rows' copies). Its diagnostic twin with kVarStShort ("sas", session 12, not
+// shipped) was removed in session 16 round 2 to keep the staged harness under 1.6 MB (main b0cc9f2 has it).
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsa8, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarStAsync | mla::sm90w::kVarStSpread)
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gsa8, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarStAsync | mla::sm90w::kVarStSpread)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsa8tr, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarStAsync | mla::sm90w::kVarStSpread | mla::sm90w::kVarTrace)
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsas, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarStAsync | mla::sm90w::kVarStShort)
 // Session 12 round 2 (h2): the library's bits + kVarStF32 (a split item's f32 partial rows through Q's region in two
 // halves and bulk copies), both dtypes (check), and its trace twin.
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsf, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarStF32)
@@ -87,10 +87,11 @@ MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gpbfv, __half, false, MLA_S14_PBF | mla::sm
 // arrives at barrier 2 after both of its P V are issued) on the shipped bits ("pbe"), both dtypes.
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpbe, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarPBEarly)
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gpbe, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarPBEarly)
-// Session 16 (h1): kVarCEarly on pbe ("pbex": warpgroup 1 issues P_B V_B[R] before it publishes P_B / c / m_B on
-// barrier 3; warpgroup 0 does its pre-P-V work between barrier 3 and barrier 2, then issues P_B V_B[L] at once), both dtypes.
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpbex, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarPBEarly | mla::sm90w::kVarCEarly)
-MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gpbex, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarPBEarly | mla::sm90w::kVarCEarly)
+// Session 16 (h1)'s "pbex" (pbe + kVarCEarly) shipped as the library's bits (x932758302) and was removed from the
+// harness in round 2 (now lib; pbe = lib too, an A/A control). Session 16 round 2 (h1): kVarMAEarly on the library
+// ("mae": warpgroup 0 publishes m_A on barrier 1 before its exponentials, P_A on barrier 8), both dtypes.
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gmae, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarMAEarly)
+MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gmae, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarMAEarly)
 // The library's bits before session 12 (x798: without kVarStAsync / kVarStSpread), for A/Bs against the new ones.
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_g798, __nv_bfloat16, false, 798)
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16_g798, __half, false, 798)
@@ -135,7 +136,6 @@ static bool kspecOf(const std::string& full, KSpec& k) {
   else if (n == "satr") { k.fn = mla_decode_sm90w_bf16_gsatr; k.trace = true; }
   else if (n == "sa8") { k.fn = mla_decode_sm90w_bf16_gsa8; k.fn16 = mla_decode_sm90w_f16_gsa8; }
   else if (n == "sa8tr") { k.fn = mla_decode_sm90w_bf16_gsa8tr; k.trace = true; }
-  else if (n == "sas") k.fn = mla_decode_sm90w_bf16_gsas;
   else if (n == "sf") { k.fn = mla_decode_sm90w_bf16_gsf; k.fn16 = mla_decode_sm90w_f16_gsf; }
   else if (n == "sftr") { k.fn = mla_decode_sm90w_bf16_gsftr; k.trace = true; }
   else if (n == "ftz") { k.fn = mla_decode_sm90w_bf16_gftz; k.fn16 = mla_decode_sm90w_f16_gftz; }
@@ -146,7 +146,7 @@ static bool kspecOf(const std::string& full, KSpec& k) {
   else if (n == "vis") { k.fn = mla_decode_sm90w_bf16_gvis; k.fn16 = mla_decode_sm90w_f16_gvis; }
   else if (n == "pbfv") { k.fn = mla_decode_sm90w_bf16_gpbfv; k.fn16 = mla_decode_sm90w_f16_gpbfv; }
   else if (n == "pbe") { k.fn = mla_decode_sm90w_bf16_gpbe; k.fn16 = mla_decode_sm90w_f16_gpbe; }
-  else if (n == "pbex") { k.fn = mla_decode_sm90w_bf16_gpbex; k.fn16 = mla_decode_sm90w_f16_gpbex; }
+  else if (n == "mae") { k.fn = mla_decode_sm90w_bf16_gmae; k.fn16 = mla_decode_sm90w_f16_gmae; }
   else if (n == "par") { k.fn = mla_decode_sm90w_bf16_gpar; k.fn16 = mla_decode_sm90w_f16_gpar; }
   else if (n == "x798") { k.fn = mla_decode_sm90w_bf16_g798; k.fn16 = mla_decode_sm90w_f16_g798; }
   else return false;

@@ -316,6 +316,13 @@ constexpr int kVarPBEarly = 268435456;
 // at once. The tensor queue keeps its order; same products into O in the same order: results bit-identical to the
 // library's.
 constexpr int kVarCEarly = 536870912;
+// kVarMAEarly (1073741824; session 16 round 2, h1; harness only, with kVarCEarly | kVarPAReg): barrier 1's two jobs
+// split. Warpgroup 0 stores m_A and arrives at barrier 1 right after its mask and row maxima, before expPack; P_A
+// (stored and fenced as before, still ahead of its P_A V_A[L]) gets barrier 8. Warpgroup 1 needs m_A for its softmax
+// and P_A only for the P_A' words it reads after its P_B V_B[R] issue (kVarCEarly's publication, or the no-B path's
+// loads), where it waits at barrier 8: its softmax and its first P V start about one softmax earlier. Same products
+// into each O in the same order (results bit-identical to the library's); only the two warpgroups' issue times move.
+constexpr int kVarMAEarly = 1073741824;
 // Four consecutive barriers (bar, bar + 8, + 16, + 24) on one parity: all four try_waits issued, then one test.
 __device__ __forceinline__ void mbarWait4(uint32_t bar, uint32_t parity) {
   asm volatile(
@@ -411,6 +418,7 @@ struct DecodeW {
 #endif
   static_assert((VAR & kVarQEarly) == 0 || (VAR & (kVarSeesaw | kVarMcast)) == 0, "kVarQEarly: the x798 pair order only");
   static_assert((VAR & kVarCEarly) == 0 || ((VAR & kVarPBEarly) != 0 && (VAR & kVarSeesaw) == 0), "kVarCEarly: with kVarPBEarly, the x798 pair order (barrier 3 is kVarSeesaw's there)");
+  static_assert((VAR & kVarMAEarly) == 0 || ((VAR & kVarCEarly) != 0 && (VAR & kVarPAReg) != 0), "kVarMAEarly: with kVarCEarly | kVarPAReg (warpgroup 1 reads P_A only by LDS, after barrier 8)");
   using H = Half<T>;
 
   // 2^x: exp2f, or with kVarEx2Ftz the flush-to-zero MUFU alone.
@@ -998,15 +1006,21 @@ struct DecodeW {
           const float nA = fmaxf(mA_, rmA), nB = fmaxf(mB_, rmB);
           const float bA = nA == -INFINITY ? 0.f : nA, bB = nB == -INFINITY ? 0.f : nB;
           const float scA = ex2(mA_ - bA), scB = ex2(mB_ - bB);
+          constexpr bool kME = (VAR & kVarMAEarly) != 0;
+          if constexpr (kME) { // kVarMAEarly: mA out before the exponentials (warpgroup 1's softmax needs mA only)
+            if (tq == 0) { rw.mA[rA] = nA; rw.mA[rB] = nB; }
+            namedArrive(1, 256); // mA ready
+          }
           float sumA = 0.f, sumB = 0.f;
           uint32_t a[4][4];
           expPack(s, bA, bB, sumA, sumB, a, p.scaleLog2);
           lA = lA * scA + sumA;
           lB = lB * scB + sumB;
           storeP(pBase, a, rA, rB, gq, tq);
-          if (tq == 0) { rw.mA[rA] = nA; rw.mA[rB] = nB; }
+          if constexpr (!kME)
+            if (tq == 0) { rw.mA[rA] = nA; rw.mA[rB] = nB; }
           fenceProxyAsync();
-          namedArrive(1, 256); // mA and P_A ready
+          namedArrive(kME ? 8 : 1, 256); // mA and P_A ready (kVarMAEarly: P_A, barrier 8)
           scaleO(o, scA, scB);
           if (t == it.nTiles - 1) zeroTail(stA, t0A);
           const uint64_t dvA = opaque(descSw128(kBase + stA * kTileBytes, vLbo, vSbo));
@@ -1090,6 +1104,7 @@ struct DecodeW {
               constexpr bool kCE = (VAR & kVarCEarly) != 0;
               uint32_t pa[4][4]; // this thread's P_A words of the P tile, read before P_B goes over them
               auto publish = [&]() { // P_A's words read, P_B / c / m_B stored over them, fenced for the async proxy
+                if constexpr ((VAR & kVarMAEarly) != 0) namedSync(8, 256); // P_A ready
 #pragma unroll
                 for (int kk = 0; kk < 4; ++kk)
 #pragma unroll
@@ -1143,6 +1158,7 @@ struct DecodeW {
           if (t == it.nTiles - 1) zeroTail(stA, t0A);
           if constexpr ((VAR & kVarPAReg) != 0) {
             // P_A' = c P_A into registers (this thread's words of the P tile), P_B over the same words, published.
+            if constexpr ((VAR & kVarMAEarly) != 0) namedSync(8, 256); // P_A ready
             uint32_t pa[4][4];
 #pragma unroll
             for (int kk = 0; kk < 4; ++kk)
