@@ -234,6 +234,23 @@ static_assert(!(MLA_SPARSE_SM90_MODE & 562949953421312), "bit 49 comes with 39 o
 // store writes the even chunks of box 2c (lanes k < 4) and the odd ones of box 2c + 1 (lanes k >= 4, hi first): eight
 // distinct bank groups, as the shipped map's two-way conflicts were not.
 constexpr bool kLineBit = (MLA_SPARSE_SM90_MODE & 4503599627370496) != 0;
+// Bit 57 (144115188075855872; session 16, helper h2; the one-CTA V3.2 entries) / bit 58 (288230376151711744; the one-CTA
+// MODEL1 entries, with 52): the producer's store phase as straight-line code. Without them every 16-value chunk of a
+// round sits in its own branch: `if (live)` (a per-lane condition, so each chunk is a divergent region of its own), and on
+// V3.2 a second per-lane test inside it, whether the f32 scale is a bf16 (then the bf16x2 multiply, else f32). ptxas
+// cannot move one chunk's conversions past another's branch, so the dequantization of a tile runs as 16 short chains (4
+// rounds x 4 chunks) with a reconvergence point between them, while FlashMLA's producer converts a round with no branch
+// at all (an invalid token's bytes are zeroed by a select and converted like the others). With the bits the chunks carry
+// no test: an invalid token's registers (never loaded) are replaced by zeros and its scale by 1 through selects, so its
+// chunks convert to the zeros that were stored before; on V3.2 one warp vote a round (every live lane's scale a bf16:
+// FlashMLA's quantizer's powers of two always are) picks the branch-free body, any other scale the shipped per-chunk code.
+// Same values stored, bit for bit. (Zeroing the registers in loadRound instead, or one vote a tile, spilled 16-20 bytes
+// in the V3.2 `_sp` entry.)
+constexpr bool kFlatV32 = (MLA_SPARSE_SM90_MODE & 144115188075855872) != 0, kFlatM1 = (MLA_SPARSE_SM90_MODE & 288230376151711744) != 0;
+static_assert(!kFlatM1 || kLineBit, "bit 58 comes with 52");
+static_assert(!(kFlatV32 || kFlatM1) || ((MLA_SPARSE_SM90_MODE & 524288) && !(MLA_SPARSE_SM90_MODE & (128 | 2097152 | 4194304 | 8388608 | 16777216 |
+              65536 | 131072 | 134217728 | 268435456 | 1073741824 | 4294967296 | 137438953472))),
+              "bits 57 / 58 need 19 and are not for 7, 16, 17, 21-24, 27, 28, 30, 32, 37");
 static_assert(!kLineBit || !(MLA_SPARSE_SM90_MODE & (4194304 | 8388608 | 16777216 | 268435456 | 1073741824 | 4294967296 | 137438953472 | 2097152 | 128)),
               "bit 52 is not for 7, 21, 22-24, 28, 30, 32, 37");
 // Session 12, round 4 (the library builds without -ftz or fast math): every exp2f of the softmax is ex2.approx.f32, which
@@ -446,6 +463,8 @@ struct Kernel {
   static constexpr bool kSP = SP || kSingleP;
   /** Bit 52: the line-coalesced gather (one-CTA MODEL1 entries). */
   static constexpr bool kLine = kLineBit && M1 && !C2;
+  /** Bits 57 / 58: the straight-line store phase (one-CTA V3.2 / MODEL1 entries). */
+  static constexpr bool kFlat = !C2 && (M1 ? kFlatM1 : kFlatV32);
   static constexpr int kNB = F::kNB, kNope = F::kNope, kTile = F::kTile, kQ_OFF = F::kQ_OFF, kK_OFF = F::kK_OFF, kP_OFF = F::kP_OFF;
   /** Rounds of 16 tokens this CTA's producer dequantizes a tile (a cluster: rounds 2 rank, 2 rank + 1). */
   static constexpr int kRounds = C2 ? 2 : 4;
@@ -554,6 +573,8 @@ struct Kernel {
   }
   /** Round rnd of d, dequantized, into key tile kt (stage st): 16 tokens, rows 16 (r0 + rnd).., and their validity
       flags; in a cluster into the peer's stage too. */
+  /** Flat (bits 57 / 58, kFlat entries only): no per-chunk test; V3.2's scales known to be bf16 (the caller's vote). */
+  template <bool Flat = false>
   static __device__ __forceinline__ void storeRound(const TileRegs& d, uint32_t kt, uint32_t st, int rnd, int r0, int k, int rot, int tokInRound,
                                                     const Peer& pe) {
     const int r = (r0 + rnd) * 16 + tokInRound;
@@ -565,9 +586,10 @@ struct Kernel {
       for (int c = 0; c < 4; ++c) {
         if (c == 3 && odd) continue;
         uint4 lo = make_uint4(0, 0, 0, 0), hi = lo;
-        if (d.live[rnd]) {
-          const uint4 w = d.nope[rnd][c];
-          const uint32_t word = c < 2 ? d.sc8[rnd].x : d.sc8[rnd].y;
+        if (Flat || d.live[rnd]) {
+          const bool z = Flat && !d.live[rnd]; // Flat: an invalid token's bytes (never loaded) converted as zeros, scale 1
+          const uint4 w = z ? make_uint4(0, 0, 0, 0) : d.nope[rnd][c];
+          const uint32_t word = z ? 0x7f7f7f7fu : c < 2 ? d.sc8[rnd].x : d.sc8[rnd].y;
           const float sc = ue8m0((word >> (8 * ((2 * c) & 3) + 8 * (k >> 2))) & 255u);
           const uint32_t s2 = (__float_as_uint(sc) >> 16) * 0x10001u;
           const uint2 a = dq4b(w.x, s2), b = dq4b(w.y, s2), e = dq4b(w.z, s2), f = dq4b(w.w, s2);
@@ -590,14 +612,15 @@ struct Kernel {
           hi = make_uint4(lo.y, lo.z, lo.w, lo.x);
         } else
 #endif
-        if (d.live[rnd]) {
-          const uint4 w = d.nope[rnd][c];
-          const float sc = M1 && !kScaleAtLoad ? ue8m0((__float_as_uint(d.sc[rnd]) >> (8 * (k & 3))) & 255u) : d.sc[rnd];
+        if (Flat || d.live[rnd]) {
+          const bool z = Flat && !d.live[rnd]; // Flat: an invalid token's bytes (never loaded) converted as zeros, scale 1
+          const uint4 w = z ? make_uint4(0, 0, 0, 0) : d.nope[rnd][c];
+          const float sc = z ? 1.f : M1 && !kScaleAtLoad ? ue8m0((__float_as_uint(d.sc[rnd]) >> (8 * (k & 3))) & 255u) : d.sc[rnd];
 #if MLA_SPARSE_SM90_MODE & 524288
           // bf16x2 scaling is exact when the scale is a bf16 (UE8M0 always is; a V3.2 f32 scale is when its low 16
           // bits are 0, as FlashMLA's quantizer's powers of two are); any other f32 scale takes the f32 multiplies.
           uint2 a, b, e, f;
-          if (M1 || (__float_as_uint(sc) & 0xffffu) == 0u) {
+          if (M1 || Flat || (__float_as_uint(sc) & 0xffffu) == 0u) {
             const uint32_t s2 = (__float_as_uint(sc) >> 16) * 0x10001u;
             a = dq4b(w.x, s2), b = dq4b(w.y, s2), e = dq4b(w.z, s2), f = dq4b(w.w, s2);
           } else {
@@ -875,11 +898,19 @@ struct Kernel {
         if constexpr ((C2 ? kEarlyPair : kEarlyOne) && (M1 || !kEarlyM1Only)) { // bits 39 / 40: round rnd of tile t + 1 loaded once round rnd of t is stored
 #pragma unroll
           for (int rnd = 0; rnd < kRounds; ++rnd) {
-            storeRound(d, kt, st, rnd, r0, k, rot, tokInRound, pe);
+            if constexpr (kFlat && M1) storeRound<true>(d, kt, st, rnd, r0, k, rot, tokInRound, pe); // bit 58 (no scale test on MODEL1)
+            else storeRound(d, kt, st, rnd, r0, k, rot, tokInRound, pe);
             if (rnd + 1 < kRounds && t + 1 < it.nTiles) loadRound(p, d, ids[rnd], rnd, k, rot);
           }
         } else
 #endif
+        if constexpr (kFlat) { // bits 57 / 58: a round's straight-line body when all its scales in the warp are bf16 (MODEL1: always)
+#pragma unroll
+          for (int rnd = 0; rnd < kRounds; ++rnd) {
+            if (M1 || __all_sync(0xffffffffu, !d.live[rnd] || (__float_as_uint(d.sc[rnd]) & 0xffffu) == 0u)) storeRound<true>(d, kt, st, rnd, r0, k, rot, tokInRound, pe);
+            else storeRound(d, kt, st, rnd, r0, k, rot, tokInRound, pe);
+          }
+        } else
 #pragma unroll
         for (int rnd = 0; rnd < kRounds; ++rnd) storeRound(d, kt, st, rnd, r0, k, rot, tokInRound, pe);
 #if MLA_SPARSE_SM90_MODE & (34359738368 | 274877906944)
