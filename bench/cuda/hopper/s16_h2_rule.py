@@ -16,6 +16,7 @@ ship anything (KEEP). Last line: SHIP <mode> or KEEP <shipped mode> with the rea
 import json, math, re, sys
 
 SHIPPED, A, B, C = 5103110557851656, 149218298633707528, 437448674785419272, 293333486709563400
+PROBE = 5103110566240264  # shipped + bit 23 (no conversion): logged, never decides
 
 
 def gm(xs):
@@ -67,6 +68,10 @@ def decide(ab12, abv, ab_txt, out=print):
             vs = " | vs FlashMLA %.3f -> %.3f" % (gm([f / s for f, s in zip(fm, sv)]), gm([f / t for f, t in zip(fm, tv)])) if len(fm) == len(sv) else ""
             out("%s V3.2 h64 one-CTA geomean time / shipped %.4f (%s): %s%s" % (tag, gv, " ".join("%.3f" % r for r in rv), "qualifies" if v else "no", vs))
         verdict[tag] = (v, m1)
+    tp = times(abv, "m%d" % PROBE)
+    if tp is not None and sv is not None:
+        rp = [t / s for t, s in zip(tp, sv)]
+        out("probe m%d (no conversion) V3.2 h64 time / shipped %.4f (%s)" % (PROBE, gm(rp), " ".join("%.3f" % r for r in rp)))
     v32 = verdict.get("A", (False, False))[0]
     m1 = verdict.get("B", (False, False))[1]
     if noisy:

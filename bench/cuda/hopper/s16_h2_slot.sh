@@ -6,10 +6,12 @@
 #   OUT=<dir> timeout 150 bash bench/cuda/hopper/s16_h2_slot.sh           (~100 s warm)
 # Stage: .devstage/s16-h2/fatbins.tar.xz (STAGE=...): sparse_sm90_m{5103110557851656,149218298633707528,
 # 437448674785419272}.fatbin + SHA256SUMS. If dist/cuda's sparse_sm90.fatbin is not the staged shipped build (a stale
-# .devstage/cuda), the staged one is swapped in first (logged), so "shipped" is main's mode either way.
+# .devstage/cuda), the staged one is swapped in first (logged), so "shipped" is main's mode either way. The stage also
+# holds the probe's fatbin (sparse_sm90_m5103110566240264.fatbin).
 # 1. sparse-sm90-final-ab.sh: checks of both candidates (FlashMLA's six goldens in both precisions, CASES random V3.2 +
 #    MODEL1 cases at h_q 64 / 128 each) and FlashMLA's 12 shapes, one process, ROUNDS rounds of REPS;
-# 2. FlashMLA's four V3.2 shapes at h_q 64 (sparse-sm90-final-ab.js --shapes v32h64), the candidates that passed;
+# 2. FlashMLA's four V3.2 shapes at h_q 64 (sparse-sm90-final-ab.js --shapes v32h64), the candidates that passed, and the
+#    probe m5103110566240264 (shipped + bit 23: the producer converts nothing; output garbage, not checked, not shippable);
 # 3. the rule; its line is the last one: SHIP <mode> or KEEP 5103110557851656.
 # FlashMLA's times are the JSONs of session 16's call F (results/gpu-host/bench/hopper/s16_callF/) unless
 # FRESH_FLASHMLA=1 (then bench_sparse.py and flashmla_sparse_v32h64.py run here first, ~45 s more); the rule compares
@@ -18,7 +20,7 @@ set -uo pipefail
 O=${OUT:?set OUT}; T0=$SECONDS; mkdir -p "$O"; : > "$O/log.txt"
 ts() { echo "[+$((SECONDS - T0))s] $*" | tee -a "$O/log.txt"; }
 . "$(dirname "${BASH_SOURCE[0]}")/sparse-sm90-modes.sh"
-SHIP=5103110557851656 MA=149218298633707528 MB=437448674785419272
+SHIP=5103110557851656 MA=149218298633707528 MB=437448674785419272 MP=5103110566240264
 STAGE=${STAGE:-.devstage/s16-h2} HB=/tmp/s16h2-hb
 rm -rf "$HB"; mkdir -p "$HB"
 if tar xJf "$STAGE/fatbins.tar.xz" -C "$HB" && (cd "$HB" && sha256sum -c --quiet SHA256SUMS); then ts "fatbins: $(ls "$HB" | grep -c fatbin) ok (SHA256SUMS)"
@@ -40,6 +42,7 @@ ts "A/B, 12 shapes: rc=$?"
 tee -a "$O/log.txt" < "$O/ab.txt"
 BV="shipped=$PWD/dist/cuda"
 for m in $MA $MB; do grep -qE "^m$m: checks pass [1-9][0-9]* fail 0 " "$O/ab.txt" && [ -d /tmp/sab-m$m ] && BV="$BV m$m=/tmp/sab-m$m"; done
+d=/tmp/sab-m$MP; rm -rf $d; mkdir -p $d; cp dist/cuda/* $d/ && sparse_sm90_swap "$HB/sparse_sm90_m$MP.fatbin" $d && BV="$BV m$MP=$d"
 timeout -k 5 60 node build/bench/cuda/hopper/sparse-sm90-final-ab.js "$FMV" $BV --shapes v32h64 --reps ${REPS:-10} --rounds 4 \
   --json "$O/ab-v32h64.json" > "$O/time-v32h64.txt" 2>&1
 ts "A/B, V3.2 h_q 64: rc=$? ($BV)"

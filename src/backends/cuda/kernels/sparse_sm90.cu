@@ -251,8 +251,10 @@ static_assert(!kFlatM1 || kLineBit, "bit 58 comes with 52");
 static_assert(!(kFlatV32 || kFlatM1) || ((MLA_SPARSE_SM90_MODE & 524288) && !(MLA_SPARSE_SM90_MODE & (128 | 2097152 | 4194304 | 8388608 | 16777216 |
               65536 | 131072 | 134217728 | 268435456 | 1073741824 | 4294967296 | 137438953472))),
               "bits 57 / 58 need 19 and are not for 7, 16, 17, 21-24, 27, 28, 30, 32, 37");
-static_assert(!kLineBit || !(MLA_SPARSE_SM90_MODE & (4194304 | 8388608 | 16777216 | 268435456 | 1073741824 | 4294967296 | 137438953472 | 2097152 | 128)),
-              "bit 52 is not for 7, 21, 22-24, 28, 30, 32, 37");
+// Bit 23 (the no-conversion probe) may come with 52 since session 16's helper h2: the one-CTA MODEL1 entries ignore it,
+// the other six honour it (its probe is of the V3.2 one-CTA entries).
+static_assert(!kLineBit || !(MLA_SPARSE_SM90_MODE & (4194304 | 16777216 | 268435456 | 1073741824 | 4294967296 | 137438953472 | 2097152 | 128)),
+              "bit 52 is not for 7, 21, 22, 24, 28, 30, 32, 37");
 // Session 12, round 4 (the library builds without -ftz or fast math): every exp2f of the softmax is ex2.approx.f32, which
 // ptxas expands to FSETP (x < -126?), a predicated FMUL by 0.5, MUFU.EX2 and a predicated squaring FMUL, so that
 // results in 2^-149..2^-126 come out subnormal; FlashMLA (fast math) issues the MUFU alone. Bit 45 (35184372088832, every
