@@ -248,6 +248,16 @@ constexpr bool kLineBit = (MLA_SPARSE_SM90_MODE & 4503599627370496) != 0;
 // in the V3.2 `_sp` entry.)
 constexpr bool kFlatV32 = (MLA_SPARSE_SM90_MODE & 144115188075855872) != 0, kFlatM1 = (MLA_SPARSE_SM90_MODE & 288230376151711744) != 0;
 static_assert(!kFlatM1 || kLineBit, "bit 58 comes with 52");
+// Bit 59 (576460752303423488; session 16, helper h2; the one-CTA V3.2 entries): FlashMLA's cache hints on the gather,
+// `ld.global.nc.L1::evict_last.L2::256B` for the NoPE bytes and `.L1::evict_last.L2::128B` for the scale and RoPE (ours
+// are plain `ld.global.nc`). The final call of session 16 found this path gather-bound (no token loads: 0.62 T) with 656-byte
+// rows, half of which start mid-sector; each 128-byte line of a row is read by four load instructions of a round (lane k
+// takes bytes 64k + 16c), a tile's 42 KB in flight beside only ~28 KB of L1 (the rest of the SM's 256 KB is the CTA's
+// shared memory), so a line can be evicted between its first and last reader, and an L2 miss fetches sector by sector.
+// evict_last keeps the lines, 256B makes L2 fetch a miss's whole 256-byte block. Bits 41 / 42 (L2::256B alone, session 13)
+// were level on the 12 shapes, which have no one-CTA V3.2 case (their one-CTA rows are MODEL1's 576 bytes, sector-aligned).
+constexpr bool kHintBit = (MLA_SPARSE_SM90_MODE & 576460752303423488) != 0;
+static_assert(!kHintBit || !(MLA_SPARSE_SM90_MODE & (4 | 268435456 | 1073741824)), "bit 59 is not for 2, 28, 30");
 static_assert(!(kFlatV32 || kFlatM1) || ((MLA_SPARSE_SM90_MODE & 524288) && !(MLA_SPARSE_SM90_MODE & (128 | 2097152 | 4194304 | 8388608 | 16777216 |
               65536 | 131072 | 134217728 | 268435456 | 1073741824 | 4294967296 | 137438953472))),
               "bits 57 / 58 need 19 and are not for 7, 16, 17, 21-24, 27, 28, 30, 32, 37");
@@ -405,6 +415,24 @@ __device__ __forceinline__ Addr addrOf(const SparseMmaParams& p, Id x) {
 __device__ __forceinline__ float ue8m0(uint32_t b) {
   return b == 255u ? __int_as_float(0x7fc00000) : b == 0u ? __uint_as_float(0x00400000u) : __uint_as_float(b << 23);
 }
+#if MLA_SPARSE_SM90_MODE & 576460752303423488
+/** Bit 59: FlashMLA's hinted read-only loads (16 bytes with a 256- or 128-byte L2 fetch; 4 bytes with 128). */
+__device__ __forceinline__ uint4 ldHint256(const void* a) {
+  uint4 v;
+  asm volatile("ld.global.nc.L1::evict_last.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];\n" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(a));
+  return v;
+}
+__device__ __forceinline__ uint4 ldHint128(const void* a) {
+  uint4 v;
+  asm volatile("ld.global.nc.L1::evict_last.L2::128B.v4.u32 {%0, %1, %2, %3}, [%4];\n" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(a));
+  return v;
+}
+__device__ __forceinline__ float ldHint128f(const void* a) {
+  float v;
+  asm volatile("ld.global.nc.L1::evict_last.L2::128B.f32 %0, [%1];\n" : "=f"(v) : "l"(a));
+  return v;
+}
+#endif
 /** Four e4m3 (little-endian) times s -> four bf16 (exact for a power-of-two s). */
 __device__ __forceinline__ uint2 dq4(uint32_t w, float s) {
   uint32_t h01, h23;
@@ -467,6 +495,8 @@ struct Kernel {
   static constexpr bool kLine = kLineBit && M1 && !C2;
   /** Bits 57 / 58: the straight-line store phase (one-CTA V3.2 / MODEL1 entries). */
   static constexpr bool kFlat = !C2 && (M1 ? kFlatM1 : kFlatV32);
+  /** Bit 59: FlashMLA's cache hints on the gather (one-CTA V3.2 entries). */
+  static constexpr bool kHint = kHintBit && !M1 && !C2;
   static constexpr int kNB = F::kNB, kNope = F::kNope, kTile = F::kTile, kQ_OFF = F::kQ_OFF, kK_OFF = F::kK_OFF, kP_OFF = F::kP_OFF;
   /** Rounds of 16 tokens this CTA's producer dequantizes a tile (a cluster: rounds 2 rank, 2 rank + 1). */
   static constexpr int kRounds = C2 ? 2 : 4;
@@ -563,13 +593,26 @@ struct Kernel {
           for (int c = 0; c < 4; ++c) d.nope[rnd][c] = __ldg(reinterpret_cast<const uint4*>(tok + 64 * k) + ((c + rot) & 3));
         }
 #else
+#if MLA_SPARSE_SM90_MODE & 576460752303423488
+        if constexpr (kHint) { // bit 59: FlashMLA's hints, same addresses (scale and RoPE below)
+#pragma unroll
+          for (int c = 0; c < 4; ++c) d.nope[rnd][c] = ldHint256(reinterpret_cast<const uint4*>(tok + 64 * k) + ((c + rot) & 3));
+        } else
+#endif
 #pragma unroll
         for (int c = 0; c < 4; ++c) d.nope[rnd][c] = __ldg(reinterpret_cast<const uint4*>(tok + 64 * k) + ((c + rot) & 3));
 #endif
         if constexpr (M1 && kScaleAtLoad) d.sc[rnd] = ue8m0(__ldg(a.scl + k));
         else if constexpr (M1) d.sc[rnd] = __ldg(reinterpret_cast<const float*>(a.scl + (k & 4)));
+#if MLA_SPARSE_SM90_MODE & 576460752303423488
+        else if constexpr (kHint) d.sc[rnd] = ldHint128f(reinterpret_cast<const float*>(tok + 512) + (k >> 1));
+#endif
         else d.sc[rnd] = __ldg(reinterpret_cast<const float*>(tok + 512) + (k >> 1));
       }
+#if MLA_SPARSE_SM90_MODE & 576460752303423488
+      if constexpr (kHint) d.rope[rnd] = ldHint128(reinterpret_cast<const uint4*>(tok + F::kRope) + k);
+      else
+#endif
       d.rope[rnd] = __ldg(reinterpret_cast<const uint4*>(tok + F::kRope) + k);
     }
   }
