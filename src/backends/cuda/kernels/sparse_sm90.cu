@@ -52,7 +52,9 @@ template <bool M1> struct Fmt {
   static constexpr int kRaw = M1 ? 576 : 656;   // bytes of a token's row (V3.2: 512 e4m3, 4 f32 scales, 64 bf16 RoPE; MODEL1: 448 e4m3, 64 bf16)
   static constexpr int kRope = M1 ? 448 : 528;  // where the RoPE bytes start in the row
 };
-// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below: 5103110557851656 = 599510930481160 + bit 52
+// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below: 1013909427088842760 = 5103110557851656 + bits
+// 57, 58 (the one-CTA producer's store phase without per-chunk branches, V3.2 / MODEL1) and 59 (FlashMLA's cache hints on the
+// one-CTA V3.2 gather) since session 16's call H, 5103110557851656 = 599510930481160 + bit 52
 // (the one-CTA MODEL1 entries' line-coalesced gather) since session 16's call C, 599510930481160 = 35461465432072 + bits 40
 // and 49 (the early gather on the one-CTA MODEL1 entries) since session 16's first call, 35461465432072 = 277093343240 + bit 45 (the
 // softmax's exponentials as ex2.approx.ftz.f32) since session 13's first call, 277093343240 = 2215436296 + bit 38 (the V3.2
@@ -70,7 +72,7 @@ template <bool M1> struct Fmt {
 // Diagnostics: bit 1 consumers skip every wgmma (producer-bound time), bit 2 the producer skips the token loads
 // (consumer-bound time).
 #ifndef MLA_SPARSE_SM90_MODE
-#define MLA_SPARSE_SM90_MODE 5103110557851656
+#define MLA_SPARSE_SM90_MODE 1013909427088842760
 #endif
 static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & (81 | 3840)), "bits 0, 4, 6 and 8-11 are gone and bit 3 is required");
 static_assert(!(MLA_SPARSE_SM90_MODE & 244091581366272), "bits 41-44, 46 and 47 are gone");
