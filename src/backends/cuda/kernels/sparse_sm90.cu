@@ -258,6 +258,8 @@ static_assert(!kFlatM1 || kLineBit, "bit 58 comes with 52");
 // shared memory), so a line can be evicted between its first and last reader, and an L2 miss fetches sector by sector.
 // evict_last keeps the lines, 256B makes L2 fetch a miss's whole 256-byte block. Bits 41 / 42 (L2::256B alone, session 13)
 // were level on the 12 shapes, which have no one-CTA V3.2 case (their one-CTA rows are MODEL1's 576 bytes, sector-aligned).
+// Measured (session 16, call H, H200, V3.2 at h_q 64): the hints -1.2 %, the straight-line store phase (57) -24 %: the
+// loads and the branchy conversions were one serial chain, which 57 broke; the hints ship with it (-1.4 % more).
 constexpr bool kHintBit = (MLA_SPARSE_SM90_MODE & 576460752303423488) != 0;
 static_assert(!kHintBit || !(MLA_SPARSE_SM90_MODE & (4 | 268435456 | 1073741824)), "bit 59 is not for 2, 28, 30");
 static_assert(!(kFlatV32 || kFlatM1) || ((MLA_SPARSE_SM90_MODE & 524288) && !(MLA_SPARSE_SM90_MODE & (128 | 2097152 | 4194304 | 8388608 | 16777216 |
