@@ -53,15 +53,19 @@ test('sparse_sm90: grid, block and the shared memory the .cu asserts', () => {
   // The shipped build mode (one line in the .cu): the whole-tile producer (bit 3) with none of the measurement-only
   // bits (2 no wgmma, 4 no token loads, 32 a single bf16 P, 128 MODEL1 scale decoded at its load, 131072 no producer;
   // session 10: 4194304 no producer stores, 8388608 no conversion, 16777216 no DSMEM key stores).
-  const mode = Number(/#define MLA_SPARSE_SM90_MODE (\d+)\n/.exec(cu)?.[1]);
-  assert.ok(mode & 8, `the shipped build mode ${mode} has the whole-tile producer (bit 3)`);
-  assert.equal(mode & (2 | 4 | 32 | 128 | 131072 | 4194304 | 8388608 | 16777216), 0, `the shipped build mode ${mode} has no measurement-only bit`);
+  // The mode is read as a BigInt: since session 16 it has bits above 2^53 (57-59), which a Number would round away.
+  const text = /#define MLA_SPARSE_SM90_MODE (\d+)\n/.exec(cu)?.[1];
+  assert.ok(text, 'the .cu defines MLA_SPARSE_SM90_MODE');
+  const mode = BigInt(text);
+  assert.ok(mode < 1n << 63n, `the shipped build mode ${mode} fits the preprocessor's signed 64-bit arithmetic`);
+  assert.equal(mode & 8n, 8n, `the shipped build mode ${mode} has the whole-tile producer (bit 3)`);
+  assert.equal(mode & (2n | 4n | 32n | 128n | 131072n | 4194304n | 8388608n | 16777216n), 0n, `the shipped build mode ${mode} has no measurement-only bit`);
   // Session 9: the h_q-128 pair entries run as 2-CTA clusters (bit 13, with its required bits 14 and 15).
-  assert.equal(mode & (8192 | 16384 | 32768), 8192 | 16384 | 32768, `the shipped build mode ${mode} has the pair bits 13-15`);
+  assert.equal(mode & (8192n | 16384n | 32768n), 8192n | 16384n | 32768n, `the shipped build mode ${mode} has the pair bits 13-15`);
   // Session 11: bits 33 / 34 (the no-swizzle descriptors' LBO / SBO exchanged) were first-call hedges, wrong on the H200.
-  assert.equal(BigInt(mode) & (8589934592n | 17179869184n), 0n, `the shipped build mode ${mode} has no descriptor hedge bit`);
+  assert.equal(mode & (8589934592n | 17179869184n), 0n, `the shipped build mode ${mode} has no descriptor hedge bit`);
   // Session 12: the V3.2 pair entry computes its validity flags in each CTA (bit 38, with the token-contiguous pair tile, 31).
-  assert.equal(BigInt(mode) & (274877906944n | 2147483648n), 274877906944n | 2147483648n, `the shipped build mode ${mode} has bits 31 and 38`);
+  assert.equal(mode & (274877906944n | 2147483648n), 274877906944n | 2147483648n, `the shipped build mode ${mode} has bits 31 and 38`);
   const build = readFileSync(fileURLToPath(new URL('../../scripts/build-kernels.mjs', import.meta.url)), 'utf8');
   assert.match(build, /'sparse_sm90\.cu': \['arch=compute_90a,code=sm_90a'\]/, 'built for sm_90a only');
 });
