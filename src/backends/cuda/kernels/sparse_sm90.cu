@@ -250,6 +250,10 @@ constexpr bool kLineBit = (MLA_SPARSE_SM90_MODE & 4503599627370496) != 0;
 // in the V3.2 `_sp` entry.)
 constexpr bool kFlatV32 = (MLA_SPARSE_SM90_MODE & 144115188075855872) != 0, kFlatM1 = (MLA_SPARSE_SM90_MODE & 288230376151711744) != 0;
 static_assert(!kFlatM1 || kLineBit, "bit 58 comes with 52");
+// Bits 60 (1152921504606846976, the V3.2 pair entries) / 61 (2305843009213693952, the MODEL1 pair entries; session 16,
+// written after the session's device time was spent, not measured): bits 57 / 58's straight-line store phase in the pair
+// entries, whose store rounds (two a CTA, into both CTAs' stages) still test `live` and, on V3.2, the scale per chunk.
+constexpr bool kFlatPairV32 = (MLA_SPARSE_SM90_MODE & 1152921504606846976) != 0, kFlatPairM1 = (MLA_SPARSE_SM90_MODE & 2305843009213693952) != 0;
 // Bit 59 (576460752303423488; session 16, helper h2; the one-CTA V3.2 entries): FlashMLA's cache hints on the gather,
 // `ld.global.nc.L1::evict_last.L2::256B` for the NoPE bytes and `.L1::evict_last.L2::128B` for the scale and RoPE (ours
 // are plain `ld.global.nc`). The final call of session 16 found this path gather-bound (no token loads: 0.62 T) with 656-byte
@@ -262,9 +266,9 @@ static_assert(!kFlatM1 || kLineBit, "bit 58 comes with 52");
 // loads and the branchy conversions were one serial chain, which 57 broke; the hints ship with it (-1.4 % more).
 constexpr bool kHintBit = (MLA_SPARSE_SM90_MODE & 576460752303423488) != 0;
 static_assert(!kHintBit || !(MLA_SPARSE_SM90_MODE & (4 | 268435456 | 1073741824)), "bit 59 is not for 2, 28, 30");
-static_assert(!(kFlatV32 || kFlatM1) || ((MLA_SPARSE_SM90_MODE & 524288) && !(MLA_SPARSE_SM90_MODE & (128 | 2097152 | 4194304 | 8388608 | 16777216 |
+static_assert(!(kFlatV32 || kFlatM1 || kFlatPairV32 || kFlatPairM1) || ((MLA_SPARSE_SM90_MODE & 524288) && !(MLA_SPARSE_SM90_MODE & (128 | 2097152 | 4194304 | 8388608 | 16777216 |
               65536 | 131072 | 134217728 | 268435456 | 1073741824 | 4294967296 | 137438953472))),
-              "bits 57 / 58 need 19 and are not for 7, 16, 17, 21-24, 27, 28, 30, 32, 37");
+              "bits 57 / 58 / 60 / 61 need 19 and are not for 7, 16, 17, 21-24, 27, 28, 30, 32, 37");
 // Bit 23 (the no-conversion probe) may come with 52 since session 16's helper h2: the one-CTA MODEL1 entries ignore it,
 // the other six honour it (its probe is of the V3.2 one-CTA entries).
 static_assert(!kLineBit || !(MLA_SPARSE_SM90_MODE & (4194304 | 16777216 | 268435456 | 1073741824 | 4294967296 | 137438953472 | 2097152 | 128)),
@@ -498,7 +502,7 @@ struct Kernel {
   /** Bit 52: the line-coalesced gather (one-CTA MODEL1 entries). */
   static constexpr bool kLine = kLineBit && M1 && !C2;
   /** Bits 57 / 58: the straight-line store phase (one-CTA V3.2 / MODEL1 entries). */
-  static constexpr bool kFlat = !C2 && (M1 ? kFlatM1 : kFlatV32);
+  static constexpr bool kFlat = C2 ? (M1 ? kFlatPairM1 : kFlatPairV32) : (M1 ? kFlatM1 : kFlatV32);
   /** Bit 59: FlashMLA's cache hints on the gather (one-CTA V3.2 entries). */
   static constexpr bool kHint = kHintBit && !M1 && !C2;
   static constexpr int kNB = F::kNB, kNope = F::kNope, kTile = F::kTile, kQ_OFF = F::kQ_OFF, kK_OFF = F::kK_OFF, kP_OFF = F::kP_OFF;
