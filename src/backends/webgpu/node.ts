@@ -21,7 +21,10 @@ function makeGpu(flags: string[], unlock: boolean): GPU {
   Object.assign(globalThis, globals);
   const enable: string[] = unlock ? [...unlockToggles] : [];
   const rest: string[] = [];
-  for (const f of flags) {
+  // FLASHMLA_DAWN_FLAGS: more Dawn options, space-separated (maintainers' probes, e.g.
+  // 'enable-dawn-features=disable_robustness'); they join `flags`.
+  const envFlags = (process.env.FLASHMLA_DAWN_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  for (const f of [...flags, ...envFlags]) {
     const m = /^enable-dawn-features=(.*)$/.exec(f);
     if (m) enable.push(...m[1].split(',').filter(Boolean));
     else rest.push(f);
