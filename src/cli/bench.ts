@@ -181,6 +181,9 @@ export async function bench(argv: string[]): Promise<void> {
     if (backend.kind === 'webgpu') {
       const { decodeKernelFor } = await import('../backends/webgpu/kernels/path.js');
       for (const r of result.rows) (r as { kernel_path?: unknown }).kernel_path = decodeKernelFor((backend as WebGpuBackend).decodePath, (r.s_q * r.h_q) / r.h_kv);
+      // Dawn's robust buffer access (createNodeWebGpuBackend's `robustness`; FLASHMLA_WEBGPU_ROBUSTNESS=0 turns it off).
+      const robust = backend.info.details?.robustness;
+      if (typeof robust === 'boolean') (result as { robustness?: boolean }).robustness = robust;
       // The matrix kernel's rows against the subgroup-matrix MAC ceiling measured now (kernels/decode-matrix.ts).
       const wb = backend as WebGpuBackend;
       if (ceilings && wb.decodePath.path === 'matrix' && !wb.decodePath.emulate && wb.caps.subgroupMatrixF16) {

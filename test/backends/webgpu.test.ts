@@ -62,6 +62,23 @@ async function bigCacheCase(be: WebGpuBackend, cacheBytes: number, seed: number)
   assertOutputsClose(o, l, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, tol, `cache of ${cacheBytes} bytes`);
 }
 
+describe('webgpu: robustness: false (Dawn without robust buffer access)', () => {
+  test('the backend makes its device without robustness, says so, and matches the reference', async (t) => {
+    if (!need(t)) return;
+    const fast = await createNodeWebGpuBackend({ robustness: false });
+    try {
+      assert.equal(fast.info.details?.robustness, false);
+      assert.equal(gpu.backend.info.details?.robustness, true);
+      await checkRandomWebGpu(fast, Number(process.env.WEBGPU_NOROBUST_CASES ?? 3), 0x70b5, 1000, () => 132);
+    } finally { fast.dispose(); }
+  });
+  test('it needs a device of its own: with a caller-provided device it is refused before any work', async (t) => {
+    if (!need(t)) return;
+    await assert.rejects(createNodeWebGpuBackend({ robustness: false, device: gpu.backend.device }),
+      (e: Error) => e.name === 'FlashMlaError' && /robustness/.test(e.message));
+  });
+});
+
 describe('webgpu: caches larger than a storage binding', () => {
   test('a cache over maxStorageBufferBindingSize decodes through several bindings', async (t) => {
     const be = need(t);
