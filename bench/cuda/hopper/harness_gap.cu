@@ -15,7 +15,7 @@
 //   ./harness_gap abb b s_k h_q s_q          AB_KERNELS, short interleaved bursts (ROUNDS 8 x BURST 10 after IDLE_MS 150)
 //   ./harness_gap b2bn b s_k h_q s_q n name  one warm launch, 500 ms idle, n launches back to back (for ncu
 //                                            --launch-skip k --launch-count 1: k = 1 is the first after idle)
-// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), sa, satr (kVarStAsync: session 12), sa8, sa8tr (+ kVarStSpread), sf, sftr (lib + kVarStF32: session 12 round 2), ftz (lib + kVarEx2Ftz: round 3), pa, patr (lib + kVarPAReg: session 13 round 2), pbe (+ kVarPBEarly: session 15), mae (lib + kVarMAEarly: session 16 round 2), x798 (the library's bits before session 12; since then lib = sa8), nar (decode_sm90.cu, <= 32 rows); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
+// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), sa, satr (kVarStAsync: session 12), sa8, sa8tr (+ kVarStSpread), sf, sftr (lib + kVarStF32: session 12 round 2), ftz (lib + kVarEx2Ftz: round 3), pa, patr (lib + kVarPAReg: session 13 round 2), pbe (+ kVarPBEarly: session 15), mae (lib + kVarMAEarly: session 16 round 2), pbl (lib + kVarPBLate: session 17; sa, sa8, satr, sa8tr, ftz, pa, patr, pbf, pbfw, par, vis, pbfv launch lib / libtr since session 17: their bits are kLibVar's), x798 (the library's bits before session 12; since then lib = sa8), nar (decode_sm90.cu, <= 32 rows); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
 // row) instead of combine; a suffix @c2 / @c4 launches the row tiles of a part as one cluster (placement only).
 // check takes f16 cases too where the kernel has an f16 entry (lib, lib+w, qe, qe+w).
 #define MLA_SM90W_TRACE 1
@@ -43,45 +43,21 @@ MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_g799tr, __nv_bfloat16, false, 799 | mla::s
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gqe, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarQEarly)
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gqe, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarQEarly)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gqetr, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarQEarly | mla::sm90w::kVarTrace)
-// Session 12 (h2): the library's bits + kVarStAsync (an unsplit item's output rows through shared memory and bulk
-// copies), both dtypes (check), and its trace twin.
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsa, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarStAsync)
-MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gsa, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarStAsync)
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsatr, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarStAsync | mla::sm90w::kVarTrace)
-// kVarStSpread (every warp issues 8 rows' copies). Its diagnostic twin with kVarStShort ("sas", session 12, not
-// shipped) was removed in session 16 round 2 to keep the staged harness under 1.6 MB (main b0cc9f2 has it).
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsa8, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarStAsync | mla::sm90w::kVarStSpread)
-MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gsa8, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarStAsync | mla::sm90w::kVarStSpread)
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsa8tr, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarStAsync | mla::sm90w::kVarStSpread | mla::sm90w::kVarTrace)
+// Session 12 (h2)'s sa / sa8 / satr / sa8tr (kVarStAsync, + kVarStSpread; its twin with kVarStShort, "sas", went in
+// session 16 round 2, main b0cc9f2 has it) were removed in session 17 (h2): their bits are kLibVar's; the names launch
+// lib / libtr (main b6d8fd8 has the entries).
 // Session 12 round 2 (h2): the library's bits + kVarStF32 (a split item's f32 partial rows through Q's region in two
 // halves and bulk copies), both dtypes (check), and its trace twin.
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsf, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarStF32)
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gsf, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarStF32)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsftr, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarStF32 | mla::sm90w::kVarTrace)
-// Session 12 round 3 (h2): the library's bits + kVarEx2Ftz (the softmax's exponentials as the ftz MUFU alone: 3
-// instructions fewer each), both dtypes. Its twin with kVarFoldScale ("ftzf", measured in session 13's call A, not
-// shipped) was removed in session 16 to keep the staged harness under 1.6 MB (main 7fef90d has it).
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gftz, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarEx2Ftz)
-MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gftz, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarEx2Ftz)
-// Session 13 round 2 (h2): the library's bits + kVarPAReg (warpgroup 1 keeps P_A' in registers: no drain of P_A V_A[R]
-// before P_B is published), both dtypes, and its trace twin.
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpa, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarPAReg)
-MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gpa, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarPAReg)
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpatr, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarPAReg | mla::sm90w::kVarTrace)
-// Session 14 (h1): kVarPBFirst (warpgroup 1 issues P_B V_B[R] before P_A' V_A[R] and releases stage B's V[R] first)
-// on kVarPAReg + kVarProd2 ("pbf"), + kVarWalkA ("pbfw"), and kVarPAReg + kVarProd2 without it ("par"), both dtypes.
-#define MLA_S14_PBF (mla::sm90w::kLibVar | mla::sm90w::kVarPAReg | mla::sm90w::kVarProd2 | mla::sm90w::kVarPBFirst)
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpbf, __nv_bfloat16, false, MLA_S14_PBF)
-MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gpbf, __half, false, MLA_S14_PBF)
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpbfw, __nv_bfloat16, false, MLA_S14_PBF | mla::sm90w::kVarWalkA)
-MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gpbfw, __half, false, MLA_S14_PBF | mla::sm90w::kVarWalkA)
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpar, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarPAReg | mla::sm90w::kVarProd2)
-MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gpar, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarPAReg | mla::sm90w::kVarProd2)
-// Session 14 (h1), candidate 2: kVarVis4 (the four visibility try_waits back to back) alone ("vis") and on pbf ("pbfv").
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gvis, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarVis4)
-MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gvis, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarVis4)
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpbfv, __nv_bfloat16, false, MLA_S14_PBF | mla::sm90w::kVarVis4)
-MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gpbfv, __half, false, MLA_S14_PBF | mla::sm90w::kVarVis4)
+// Session 17 (h2): the entries whose bits had become the library's own (kLibVar already holds kVarEx2Ftz, kVarPAReg,
+// kVarProd2, kVarPBFirst, kVarWalkA and kVarVis4): ftz, pa, patr, pbf, pbfw, par, vis, pbfv were 15 more compiled copies
+// of lib's (or libtr's) code, removed to keep the staged harness under 1.5 MB (main b6d8fd8 has them); their names
+// still launch lib (patr: libtr), so older slots run as A/A controls. Session 17 (h2): kVarPBLate on the library
+// ("pbl": warpgroup 1 stores c / m_B alone on barrier 3 and P_B only after P_A' V_A[R]'s issue), both dtypes.
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpbl, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarPBLate)
+MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gpbl, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarPBLate)
 #undef MLA_S14_PBF
 // Session 15 (h1): kVarPBEarly (warpgroup 1 issues P_B V_B[R] before its visibility waits and the c multiply, and
 // arrives at barrier 2 after both of its P V are issued) on the shipped bits ("pbe"), both dtypes.
@@ -132,22 +108,13 @@ static bool kspecOf(const std::string& full, KSpec& k) {
   else if (n == "x799tr") { k.fn = mla_decode_sm90w_bf16_g799tr; k.trace = true; }
   else if (n == "qe") { k.fn = mla_decode_sm90w_bf16_gqe; k.fn16 = mla_decode_sm90w_f16_gqe; }
   else if (n == "qetr") { k.fn = mla_decode_sm90w_bf16_gqetr; k.trace = true; }
-  else if (n == "sa") { k.fn = mla_decode_sm90w_bf16_gsa; k.fn16 = mla_decode_sm90w_f16_gsa; }
-  else if (n == "satr") { k.fn = mla_decode_sm90w_bf16_gsatr; k.trace = true; }
-  else if (n == "sa8") { k.fn = mla_decode_sm90w_bf16_gsa8; k.fn16 = mla_decode_sm90w_f16_gsa8; }
-  else if (n == "sa8tr") { k.fn = mla_decode_sm90w_bf16_gsa8tr; k.trace = true; }
   else if (n == "sf") { k.fn = mla_decode_sm90w_bf16_gsf; k.fn16 = mla_decode_sm90w_f16_gsf; }
   else if (n == "sftr") { k.fn = mla_decode_sm90w_bf16_gsftr; k.trace = true; }
-  else if (n == "ftz") { k.fn = mla_decode_sm90w_bf16_gftz; k.fn16 = mla_decode_sm90w_f16_gftz; }
-  else if (n == "pa") { k.fn = mla_decode_sm90w_bf16_gpa; k.fn16 = mla_decode_sm90w_f16_gpa; }
-  else if (n == "patr") { k.fn = mla_decode_sm90w_bf16_gpatr; k.trace = true; }
-  else if (n == "pbf") { k.fn = mla_decode_sm90w_bf16_gpbf; k.fn16 = mla_decode_sm90w_f16_gpbf; }
-  else if (n == "pbfw") { k.fn = mla_decode_sm90w_bf16_gpbfw; k.fn16 = mla_decode_sm90w_f16_gpbfw; }
-  else if (n == "vis") { k.fn = mla_decode_sm90w_bf16_gvis; k.fn16 = mla_decode_sm90w_f16_gvis; }
-  else if (n == "pbfv") { k.fn = mla_decode_sm90w_bf16_gpbfv; k.fn16 = mla_decode_sm90w_f16_gpbfv; }
   else if (n == "pbe") { k.fn = mla_decode_sm90w_bf16_gpbe; k.fn16 = mla_decode_sm90w_f16_gpbe; }
   else if (n == "mae") { k.fn = mla_decode_sm90w_bf16_gmae; k.fn16 = mla_decode_sm90w_f16_gmae; }
-  else if (n == "par") { k.fn = mla_decode_sm90w_bf16_gpar; k.fn16 = mla_decode_sm90w_f16_gpar; }
+  else if (n == "pbl") { k.fn = mla_decode_sm90w_bf16_gpbl; k.fn16 = mla_decode_sm90w_f16_gpbl; }
+  else if (n == "sa" || n == "sa8" || n == "ftz" || n == "pa" || n == "pbf" || n == "pbfw" || n == "par" || n == "vis" || n == "pbfv") { k.fn = mla_decode_sm90w_bf16; k.fn16 = mla_decode_sm90w_f16; } // their bits are kLibVar's (session 17: entries removed)
+  else if (n == "patr" || n == "satr" || n == "sa8tr") { k.fn = mla_decode_sm90w_bf16_gtr; k.trace = true; }
   else if (n == "x798") { k.fn = mla_decode_sm90w_bf16_g798; k.fn16 = mla_decode_sm90w_f16_g798; }
   else return false;
   return true;

@@ -323,6 +323,16 @@ constexpr int kVarCEarly = 536870912;
 // loads), where it waits at barrier 8: its softmax and its first P V start about one softmax earlier. Same products
 // into each O in the same order (results bit-identical to the library's); only the two warpgroups' issue times move.
 constexpr int kVarMAEarly = 1073741824;
+// kVarPBLate (32, the number of session 8's removed kVarOrder; session 17, h2; harness only, with kVarCEarly, not with
+// kVarMAEarly): warpgroup 1's publication split again, by what each reader needs when. Right after P_B V_B[R]'s issue it
+// stores c / m_B alone and arrives at barrier 3 (warpgroup 0's pre-P-V work needs only those: plain loads, ordered by
+// the barrier, no proxy fence), reads its P_A words, and issues P_A' V_A[R] as soon as the visibility waits and the c
+// multiply allow; P_B's stores over the P_A words and the proxy fence come only after that issue, before barrier 2
+// (which warpgroup 0 waits at right before its SS read of P_B). In the ncu of x932758302 (session 17, call A) the
+// P_B stores, the fence and the barrier-3 arrive kept P_A' V_A[R]'s issue ~730 SM cycles behind P_B V_B[R]'s, which
+// runs ~4 x 128: the tensor pipe idled between warpgroup 1's two P V every pair (wait_group 1 found P_B V_B[R] done).
+// Same products into each O in the same order: results bit-identical to the library's.
+constexpr int kVarPBLate = 32;
 // Four consecutive barriers (bar, bar + 8, + 16, + 24) on one parity: all four try_waits issued, then one test.
 __device__ __forceinline__ void mbarWait4(uint32_t bar, uint32_t parity) {
   asm volatile(
@@ -419,6 +429,7 @@ struct DecodeW {
   static_assert((VAR & kVarQEarly) == 0 || (VAR & (kVarSeesaw | kVarMcast)) == 0, "kVarQEarly: the x798 pair order only");
   static_assert((VAR & kVarCEarly) == 0 || ((VAR & kVarPBEarly) != 0 && (VAR & kVarSeesaw) == 0), "kVarCEarly: with kVarPBEarly, the x798 pair order (barrier 3 is kVarSeesaw's there)");
   static_assert((VAR & kVarMAEarly) == 0 || ((VAR & kVarCEarly) != 0 && (VAR & kVarPAReg) != 0), "kVarMAEarly: with kVarCEarly | kVarPAReg (warpgroup 1 reads P_A only by LDS, after barrier 8)");
+  static_assert((VAR & kVarPBLate) == 0 || ((VAR & kVarCEarly) != 0 && (VAR & kVarMAEarly) == 0), "kVarPBLate: with kVarCEarly, not kVarMAEarly");
   using H = Half<T>;
 
   // 2^x: exp2f, or with kVarEx2Ftz the flush-to-zero MUFU alone.
@@ -1103,7 +1114,7 @@ struct DecodeW {
             if (hasB) { // (the A tile is not the item's last here: no zeroTail of stage A)
               constexpr bool kCE = (VAR & kVarCEarly) != 0;
               uint32_t pa[4][4]; // this thread's P_A words of the P tile, read before P_B goes over them
-              auto publish = [&]() { // P_A's words read, P_B / c / m_B stored over them, fenced for the async proxy
+              [[maybe_unused]] auto publish = [&]() { // P_A's words read, P_B / c / m_B stored over them, fenced for the async proxy
                 if constexpr ((VAR & kVarMAEarly) != 0) namedSync(8, 256); // P_A ready
 #pragma unroll
                 for (int kk = 0; kk < 4; ++kk)
@@ -1120,7 +1131,15 @@ struct DecodeW {
 #pragma unroll
               for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, a[kk], dvB + ((kk * 2048) >> 4));
               wgCommit();
-              if constexpr (kCE) { // kVarCEarly: the publication behind P_B V_B[R]'s issue, on barrier 3
+              constexpr bool kPL = (VAR & kVarPBLate) != 0;
+              if constexpr (kPL) { // kVarPBLate: c / mB alone on barrier 3; P_A's words read; P_B stored after P_A' V_A[R]'s issue
+                if (tq == 0) { rw.c[rA] = cA; rw.c[rB] = cB; rw.mB[rA] = nA; rw.mB[rB] = nB; }
+                namedArrive(3, 256); // c and mB ready (warpgroup 0 does its pre-P-V work from here)
+#pragma unroll
+                for (int kk = 0; kk < 4; ++kk)
+#pragma unroll
+                  for (int e = 0; e < 4; ++e) pa[kk][e] = ldShared32(pBase + ((e & 1) ? rB : rA) * 128 + (((2 * kk + (e >> 1)) ^ gq) << 4) + tq * 4);
+              } else if constexpr (kCE) { // kVarCEarly: the publication behind P_B V_B[R]'s issue, on barrier 3
                 publish();
                 namedArrive(3, 256); // c, mB and P_B ready (warpgroup 0 does its pre-P-V work from here)
               }
@@ -1141,7 +1160,11 @@ struct DecodeW {
 #pragma unroll
               for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, pa[kk], dvA + ((kk * 2048) >> 4));
               wgCommit();
-              namedArrive(2, 256); // c, mB and P_B ready (kVarCEarly: queue order only); both of this warpgroup's P V queued ahead of warpgroup 0's
+              if constexpr (kPL) { // P_B over this thread's P_A words (read above), fenced for warpgroup 0's SS read
+                storeP(pBase, a, rA, rB, gq, tq);
+                fenceProxyAsync();
+              }
+              namedArrive(2, 256); // c, mB and P_B ready (kVarCEarly: queue order only; kVarPBLate: P_B ready); both of this warpgroup's P V queued ahead of warpgroup 0's
               wgWait<1>(); // P_B V_B[R] done
               release(stB, 1); // its V[R] read
               wgWait<0>();
