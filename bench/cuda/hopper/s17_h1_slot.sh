@@ -21,7 +21,7 @@ want=$(sha256sum < "$HB/sparse_sm90_m$SHIP.fatbin" | cut -c1-16); have=$(sha256s
 [ "$want" = "$have" ] || { sparse_sm90_swap "$HB/sparse_sm90_m$SHIP.fatbin" dist/cuda; ts "dist/cuda sparse_sm90 was $have: staged m$SHIP swapped in"; }
 PYTHONUNBUFFERED=1 timeout -k 5 45 python3 .gpu-host/anchors/flashmla-sparse/bench_sparse.py --out "$OUT/flashmla-sparse.json" > "$OUT/flashmla-sparse.txt" 2>&1
 ts "flashmla sparse rc=$?"
-OUT=$OUT HB=$HB CASES=${CASES:-40} REPS=${REPS:-10} ROUNDS=${ROUNDS:-3} TIME_TIMEOUT=${TIME_TIMEOUT:-70} CHECK_TIMEOUT=${CHECK_TIMEOUT:-50} \
+OUT=$OUT HB=$HB CASES=${CASES:-40} REPS=${REPS:-10} ROUNDS=${ROUNDS:-3} TIME_TIMEOUT=${TIME_TIMEOUT:-80} CHECK_TIMEOUT=${CHECK_TIMEOUT:-60} \
   timeout -k 5 130 bash bench/cuda/hopper/sparse-sm90-final-ab.sh "$OUT/flashmla-sparse.json" "$A $B $AB" > "$OUT/ab.txt" 2>&1
 ts "A/B rc=$?"; cat "$OUT/ab.txt" | tee -a "$OUT/log.txt"
 # the item probe: shipped and every candidate whose checks passed (their kernel folders are the A/B's /tmp/sab-m<mode>)
