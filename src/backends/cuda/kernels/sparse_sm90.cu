@@ -255,6 +255,28 @@ static_assert(!kFlatM1 || kLineBit, "bit 58 comes with 52");
 // written after the session's device time was spent, not measured): bits 57 / 58's straight-line store phase in the pair
 // entries, whose store rounds (two a CTA, into both CTAs' stages) still test `live` and, on V3.2, the scale per chunk.
 constexpr bool kFlatPairV32 = (MLA_SPARSE_SM90_MODE & 1152921504606846976) != 0, kFlatPairM1 = (MLA_SPARSE_SM90_MODE & 2305843009213693952) != 0;
+// Bit 62 (4611686018427387904; session 17, helper h1; the pair entries, both formats): the next item's Q from L2. At an
+// item boundary the consumers run the epilogue, then cp.async the next request's Q (64 KiB a CTA, all CTAs at once, from
+// DRAM) and wait for it, while the producer, a tile or more ahead, already has that item's first tiles stored. With the
+// bit, producer thread 0 of each CTA, on entering an item other than the part's first, prefetches that item's Q rows for
+// its CTA into L2 with one cp.async.bulk.prefetch.L2 (the consumers reach that Q after the current item's last tile or two
+// and its epilogue), so the consumers' cp.async reads L2. Same bytes: the output is bit-identical. (Loading the sinks
+// once before the item loop, FlashMLA's order, was tried with it: with bit 53 the MODEL1 pair `_sp` entry then spills.)
+constexpr bool kQEarlyBit = (MLA_SPARSE_SM90_MODE & 4611686018427387904) != 0;
+// Bit 53 (9007199254740992; reused: session 16's bit 53, the pair's line-coalesced gather, left the code after call D,
+// commit d605b45 has it; session 17, helper h1; the MODEL1 pair entries: the V3.2 pair `_sp` entry spills 16 bytes with
+// it): the epilogue's bf16 output through shared memory and
+// bulk copies, FlashMLA's way (it stages O in shared memory and stores it by TMA). Without it each consumer thread writes
+// its 2 x 32 bf16 pairs with 4-byte stores: a warp store instruction touches 8 rows' 16 bytes, 8 different lines, 512
+// such instructions a CTA (4096 half-sector writes) right before the next item's Q load, all CTAs at once. With it the
+// threads write the values into the Q region (free after the item's last S) and the P box (stageRowW: a warpgroup's 512
+// bytes of a row contiguous, rows 528 bytes apart so that every warp store is conflict-free; the layout with a rotation
+// inside 1024-byte rows made ptxas keep one address a store and spill 250-800 bytes), then one thread a row and warpgroup
+// issues one cp.async.bulk shared -> global copy of its 512 bytes and waits for its reads before the regions are written
+// again. Requests in one piece (bf16 out, 16-byte aligned) only; split partials keep the f32 stores. Same values, same
+// bytes in memory.
+constexpr bool kBulkOBit = (MLA_SPARSE_SM90_MODE & 9007199254740992) != 0;
+static_assert(!kBulkOBit || !(MLA_SPARSE_SM90_MODE & 1048576), "bit 53 is written for the 256 / 256 column split (not bit 20)");
 // Bit 59 (576460752303423488; session 16, helper h2; the one-CTA V3.2 entries): FlashMLA's cache hints on the gather,
 // `ld.global.nc.L1::evict_last.L2::256B` for the NoPE bytes and `.L1::evict_last.L2::128B` for the scale and RoPE (ours
 // are plain `ld.global.nc`). The final call of session 16 found this path gather-bound (no token loads: 0.62 T) with 656-byte
@@ -373,6 +395,21 @@ __device__ __forceinline__ void stAsync(uint32_t addr, uint32_t v, uint32_t bar)
 __device__ __forceinline__ void mbarArrivePeer(uint32_t clusterAddr) {
   asm volatile("mbarrier.arrive.shared::cluster.b64 _, [%0];\n" ::"r"(clusterAddr) : "memory");
 }
+#if MLA_SPARSE_SM90_MODE & 4611686018427387904
+/** Bit 62: a bulk prefetch of bytes (a multiple of 16, 16-byte aligned) at a global address into L2; nothing waits for it. */
+__device__ __forceinline__ void prefetchL2(const void* g, uint32_t bytes) {
+  asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(reinterpret_cast<uint64_t>(g)), "r"(bytes) : "memory");
+}
+#endif
+#if MLA_SPARSE_SM90_MODE & 9007199254740992
+/** Bit 53: bytes (a multiple of 16, both addresses 16-byte aligned) from shared memory to global by the bulk-copy unit, one
+    bulk group a call; bulkWaitRead: this thread's bulk copies have read their shared memory. */
+__device__ __forceinline__ void bulkToGlobal(void* g, uint32_t s, uint32_t bytes) {
+  asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;\n" ::"l"(reinterpret_cast<uint64_t>(g)), "r"(s), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void bulkCommit() { asm volatile("cp.async.bulk.commit_group;\n" ::: "memory"); }
+__device__ __forceinline__ void bulkWaitRead() { asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory"); }
+#endif
 __device__ __forceinline__ void clusterSync() {
   asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;\n" ::: "memory");
 }
@@ -506,6 +543,20 @@ struct Kernel {
   static constexpr bool kFlat = C2 ? (M1 ? kFlatPairM1 : kFlatPairV32) : (M1 ? kFlatM1 : kFlatV32);
   /** Bit 59: FlashMLA's cache hints on the gather (one-CTA V3.2 entries). */
   static constexpr bool kHint = kHintBit && !M1 && !C2;
+  /** Bit 62: the next item's Q prefetched into L2 by the producer (pair entries). */
+  static constexpr bool kQEarly = kQEarlyBit && C2;
+  /** Bit 53: the bf16 output staged in shared memory and stored by bulk copies (MODEL1 pair entries). */
+  static constexpr bool kBulkO = kBulkOBit && C2 && M1; // the V3.2 pair `_sp` entry spills 16 bytes with it
+#if MLA_SPARSE_SM90_MODE & 9007199254740992
+  /** Bit 53: where this warpgroup's 512 output bytes of row r are staged: rows 528 bytes apart (consecutive rows 16 bytes
+      apart modulo 128: every warp store conflict-free), warpgroup 0's 64 rows and warpgroup 1's rows 0..59 in the Q region
+      (64 KiB, MODEL1's size), warpgroup 1's rows 60..63 in the P box (free after the item's last P V), 64 bytes in. */
+  template <int W>
+  static __device__ __forceinline__ uint32_t stageRowW(uint32_t qBase, uint32_t pBase, int r) {
+    if constexpr (W == 0) return qBase + r * 528;
+    else return r < 60 ? qBase + (64 + r) * 528 : pBase + 64 + (r - 60) * 528;
+  }
+#endif
   static constexpr int kNB = F::kNB, kNope = F::kNope, kTile = F::kTile, kQ_OFF = F::kQ_OFF, kK_OFF = F::kK_OFF, kP_OFF = F::kP_OFF;
   /** Rounds of 16 tokens this CTA's producer dequantizes a tile (a cluster: rounds 2 rank, 2 rank + 1). */
   static constexpr int kRounds = C2 ? 2 : 4;
@@ -862,6 +913,14 @@ struct Kernel {
     uint32_t u = 0;
     for (int batch = beginReq; batch <= endReq && batch < p.b; ++batch) {
       const Item it = itemOf(p, meta, batch, beginReq, endReq);
+#if MLA_SPARSE_SM90_MODE & 4611686018427387904
+      if constexpr (kQEarly) { // bit 62: this item's Q rows for this CTA into L2 (the consumers load them after the last item's epilogue)
+        const int m0 = blockIdx.z * kBM, rows = min(kBM, p.hQ - m0);
+        if (pt == 0 && batch > beginReq && rows > 0)
+          prefetchL2(static_cast<const __nv_bfloat16*>(p.q) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0) * F::kDQK,
+                     static_cast<uint32_t>(rows) * F::kDQK * 2u);
+      }
+#endif
       if (it.nTiles == 0) continue;
 #if MLA_SPARSE_SM90_MODE & 131072
       // Bit 17 (probe): hand each stage straight back to the consumers, every token valid, nothing loaded or stored.
@@ -1356,6 +1415,33 @@ struct Kernel {
       }
       namedSync(3, 256); // output factors ready
       const float fA = rw.oScale[rA], fB = rw.oScale[rB];
+#if MLA_SPARSE_SM90_MODE & 9007199254740992
+      if constexpr (kBulkO) { // bit 53: stage this warpgroup's 256 columns (512 bytes a row), one bulk copy a row
+        if (it.noSplit && (reinterpret_cast<unsigned long long>(p.out) & 15ull) == 0) { // CTA-uniform
+          extern __shared__ unsigned char smemRaw[];
+          unsigned char* const gen = smemRaw - smemAddr(smemRaw); // + a shared address: its generic pointer
+#pragma unroll
+          for (int h2 = 0; h2 < 2; ++h2) {
+            const int r = h2 ? rB : rA;
+            const float f = h2 ? fB : fA;
+            unsigned char* const row = gen + stageRowW<W>(qBase, pBase, r) + 4 * tq;
+#pragma unroll
+            for (int i = 0; i < kNa / 4; ++i)
+              *reinterpret_cast<__nv_bfloat162*>(row + 16 * i) = __floats2bfloat162_rn(o[4 * i + 2 * h2] * f, o[4 * i + 2 * h2 + 1] * f);
+          }
+          fenceProxyAsync(); // the generic-proxy stores, before the bulk copies read them
+          namedSync(5 + W, 128);
+          if (wt < kBM && m0 + wt < p.hQ) {
+            bulkToGlobal(static_cast<__nv_bfloat16*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0 + wt) * kDV + kC0,
+                         stageRowW<W>(qBase, pBase, wt), 512u);
+            bulkCommit();
+            bulkWaitRead();
+          }
+          namedSync(3, 256); // every row read out before the next item's Q (and P) overwrite the regions
+          continue;
+        }
+      }
+#endif
 #pragma unroll
       for (int h2 = 0; h2 < 2; ++h2) {
         const int h = h2 ? hB : hA;

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Session 17, helper h1's sparse slot (docs/notes/cuda-sparse-decode.md, "Session 17, helper h1: the pair's item boundary"):
+# the MODEL1 h_q 128 pair's item boundary. Three candidates on the shipped 2166830931695689736 (prebuilt, stage
+# .devstage/s17-h1): A = + 62 (6778516950123077640: the next item's Q prefetched into L2 by the pair producer, both formats),
+# B = + 53 (2175838130950430728: the MODEL1 pair epilogue's output through shared memory and bulk copies), AB = + 62 + 53
+# (6787524149377818632). GPU host, the merged tree's root, .gpu-host entered, dist/cuda = the shipped kernels, build/ by tsc:
+#   OUT=$OUT timeout 150 bash bench/cuda/hopper/s17_h1_slot.sh         (~135 s warm)
+# Steps: FlashMLA's bench_sparse.py (same call); sparse-sm90-final-ab.sh on A, B, AB (checks side by side: goldens both
+# precisions, 40 + 40 random sm90 cases; then shipped and the candidates that passed on the 12 shapes, 3 rounds of 10); the
+# MODEL1 item probe (--shapes m1items, 2 rounds) on shipped and the checked candidates if <= 115 s have passed; the rule
+# (s17_h1_rule.py). If dist/cuda's sparse_sm90.fatbin is not the staged shipped build (the lead's .devstage/cuda may still
+# hold 1013909427088842760), the staged one is swapped in first and logged.
+# Last line: `SHIP <mode> (...)` or `KEEP 2166830931695689736 (...)`.
+set -uo pipefail
+OUT=${OUT:?}; S=$SECONDS; ts() { echo "[+$((SECONDS - S))s] $*" | tee -a "$OUT/log.txt"; }
+SHIP=2166830931695689736; A=6778516950123077640; B=2175838130950430728; AB=6787524149377818632
+STAGE=${STAGE:-.devstage/s17-h1}; HB=/tmp/s17h1-hb
+. bench/cuda/hopper/sparse-sm90-modes.sh
+sparse_slot_stage "$STAGE" $HB $SHIP $SHIP $A $B $AB
+want=$(sha256sum < "$HB/sparse_sm90_m$SHIP.fatbin" | cut -c1-16); have=$(sha256sum < dist/cuda/sparse_sm90.fatbin | cut -c1-16)
+[ "$want" = "$have" ] || { sparse_sm90_swap "$HB/sparse_sm90_m$SHIP.fatbin" dist/cuda; ts "dist/cuda sparse_sm90 was $have: staged m$SHIP swapped in"; }
+PYTHONUNBUFFERED=1 timeout -k 5 45 python3 .gpu-host/anchors/flashmla-sparse/bench_sparse.py --out "$OUT/flashmla-sparse.json" > "$OUT/flashmla-sparse.txt" 2>&1
+ts "flashmla sparse rc=$?"
+OUT=$OUT HB=$HB CASES=${CASES:-40} REPS=${REPS:-10} ROUNDS=${ROUNDS:-3} TIME_TIMEOUT=${TIME_TIMEOUT:-80} CHECK_TIMEOUT=${CHECK_TIMEOUT:-60} \
+  timeout -k 5 130 bash bench/cuda/hopper/sparse-sm90-final-ab.sh "$OUT/flashmla-sparse.json" "$A $B $AB" > "$OUT/ab.txt" 2>&1
+ts "A/B rc=$?"; cat "$OUT/ab.txt" | tee -a "$OUT/log.txt"
+# the item probe: shipped and every candidate whose checks passed (their kernel folders are the A/B's /tmp/sab-m<mode>)
+if [ $((SECONDS - S)) -le 115 ]; then
+  BL="shipped=$PWD/dist/cuda"
+  for m in $A $B $AB; do
+    python3 -c "import sys; sys.path.insert(0, 'bench/cuda/hopper'); from s16_h2_rule import checks_ok; sys.exit(0 if checks_ok(open('$OUT/ab.txt').read(), $m) else 1)" \
+      && [ -d /tmp/sab-m$m ] && BL="$BL m$m=/tmp/sab-m$m"
+  done
+  timeout -k 3 25 node build/bench/cuda/hopper/sparse-sm90-final-ab.js "$OUT/flashmla-sparse.json" $BL --shapes m1items --reps 10 --rounds 2 \
+    --json "$OUT/m1items.json" > "$OUT/m1items.txt" 2>&1
+  ts "m1items rc=$?"
+  grep -v '^\[+' "$OUT/m1items.txt" | tail -8 | tee -a "$OUT/log.txt"
+  timeout 10 python3 bench/cuda/hopper/sparse_sm90_items_s13.py "$OUT/m1items.json" 2>&1 | grep -E 'us an item|^FlashMLA' | tee -a "$OUT/log.txt"
+else
+  ts "m1items skipped (time)"
+fi
+python3 bench/cuda/hopper/s17_h1_rule.py "$OUT/sparse-sm90-final-ab.json" "$OUT/ab.txt" | tee "$OUT/rule.txt" | tee -a "$OUT/log.txt"
