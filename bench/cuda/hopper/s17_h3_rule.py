@@ -6,7 +6,7 @@ combine_trip only, for reference), written in docs/notes/cuda-hopper-decode.md (
   python3 bench/cuda/hopper/s17_h3_rule.py --self-test
 
 DIR holds: check-*.txt (combine_trip check, the library's and the three candidates' fatbins), memcheck.txt
-(compute-sanitizer memcheck of a check), sm90-c2.tap / sm90-c3.tap / sm90w-c2.tap / sm90w-c3.tap (the library's
+(compute-sanitizer memcheck of a check: 0 errors and the check's own line with 0 failures), sm90-c2.tap / sm90-c3.tap / sm90w-c2.tap / sm90w-c3.tap (the library's
 test/gpu/sm90.test.js and sm90-wide.test.js with FLASHMLA_CUDA_KERNELS at each candidate's kernel folder), time.txt
 (combine_trip time) and bench-<arm>-<n>.json (flashmla bench on s17_h3_configs.json: arm A = dist/cuda, c2, c3; two
 runs each, interleaved A c2 c3 c3 c2 A). A candidate counts only if every check passed: both check seeds 0 failures for it, memcheck 0
@@ -69,7 +69,8 @@ def probe_delta(d, k):
 
 def decide(d, out=print):
     mem = read(os.path.join(d, "memcheck.txt"))
-    mem_ok = bool(re.search(r"ERROR SUMMARY: 0 errors", mem))
+    # (the check under memcheck must have run to its end with 0 failures too, not just reported no errors)
+    mem_ok = bool(re.search(r"ERROR SUMMARY: 0 errors", mem)) and bool(re.search(r"^check \(fatbins, seed \d+\): .*failed: lib 0 c1 0 c2 0 c3 0 ", mem, re.M))
     out("memcheck: %s" % ("0 errors" if mem_ok else "FAILED or missing"))
     a, a_ok = bench(d, "A")
     if a is None:
@@ -122,7 +123,7 @@ def self_test():
             put("bench-c3-%d.json" % n, json.dumps({"rows": [row(x * f) for x, f in zip(base, c3)]}))
     for s in (1, 2):
         put("check-%d.txt" % s, "check (fatbins, seed %d): 35 cases, 999 rows a kernel, failed: lib 0 c1 0 c2 0 c3 0 (...), worst rel 2e-3\n" % s)
-    put("memcheck.txt", "========= ERROR SUMMARY: 0 errors\n")
+    put("memcheck.txt", "check (fatbins, seed 3): 35 cases, 999 rows a kernel, failed: lib 0 c1 0 c2 0 c3 0 (...), worst rel 2e-3\n========= ERROR SUMMARY: 0 errors\n")
     for k in CANDS:
         put("sm90-%s.tap" % k, "# pass 10\n# fail 0\n")
         put("sm90w-%s.tap" % k, "# pass 6\n# fail 0\n")
