@@ -7,10 +7,11 @@ combine_trip only, for reference), written in docs/notes/cuda-hopper-decode.md (
 
 DIR holds: check-*.txt (combine_trip check, the library's and the three candidates' fatbins), memcheck.txt
 (compute-sanitizer memcheck of a check: 0 errors and the check's own line with 0 failures), sm90-c2.tap / sm90-c3.tap / sm90w-c2.tap / sm90w-c3.tap (the library's
-test/gpu/sm90.test.js and sm90-wide.test.js with FLASHMLA_CUDA_KERNELS at each candidate's kernel folder), time.txt
+test/gpu/sm90.test.js and sm90-wide.test.js with FLASHMLA_CUDA_KERNELS at each candidate's kernel folder),
+libcheck-c2.json / libcheck-c3.json (flashmla bench --check 12 on s17_h3_check.json through each), time.txt
 (combine_trip time) and bench-<arm>-<n>.json (flashmla bench on s17_h3_configs.json: arm A = dist/cuda, c2, c3; two
 runs each, interleaved A c2 c3 c3 c2 A). A candidate counts only if every check passed: both check seeds 0 failures for it, memcheck 0
-errors, its two test files pass (fail 0, pass > 0), its bench rows all checked ok.
+errors, its two test files pass (fail 0, pass > 0), its libcheck and bench rows all checked ok.
 It qualifies if, on the library bench (mean of its two runs against the mean of A's two): b=1 <= 0.985, the uneven
 batch <= 1.000, and in combine_trip's back-to-back time it is >= 0.3 us faster than lib at b=1. Guard: the four
 controls (b=128 s_k 1024 / 8192 at 16 and 64 rows) run no changed code (no combine, or combineWarps): if any control
@@ -62,6 +63,15 @@ def bench(d, arm):
     return ms, ok
 
 
+def libcheck_ok(d, k):
+    """flashmla bench --check 12 on s17_h3_check.json through candidate k: all 5 configs checked ok."""
+    try:
+        rows = json.load(open(os.path.join(d, "libcheck-%s.json" % k)))["rows"]
+    except (OSError, ValueError, KeyError):
+        return False
+    return len(rows) == 5 and all((r.get("check") or {}).get("ok", False) for r in rows)
+
+
 def probe_delta(d, k):
     m = re.search(r"^time b=1 [^:]*: %s - lib = ([-+0-9.]+) us back to back" % k, read(os.path.join(d, "time.txt")), re.M)
     return float(m.group(1)) if m else None
@@ -79,7 +89,7 @@ def decide(d, out=print):
     ratios, quals = {}, []
     for k in CANDS:
         cf = check_fails(d, k)
-        tests = tap_ok(os.path.join(d, "sm90-%s.tap" % k)) and tap_ok(os.path.join(d, "sm90w-%s.tap" % k))
+        tests = tap_ok(os.path.join(d, "sm90-%s.tap" % k)) and tap_ok(os.path.join(d, "sm90w-%s.tap" % k)) and libcheck_ok(d, k)
         ms, ok = bench(d, k)
         dp = probe_delta(d, k)
         checks = cf == 0 and mem_ok and tests and ok
@@ -125,6 +135,7 @@ def self_test():
         put("check-%d.txt" % s, "check (fatbins, seed %d): 35 cases, 999 rows a kernel, failed: lib 0 c1 0 c2 0 c3 0 (...), worst rel 2e-3\n" % s)
     put("memcheck.txt", "check (fatbins, seed 3): 35 cases, 999 rows a kernel, failed: lib 0 c1 0 c2 0 c3 0 (...), worst rel 2e-3\n========= ERROR SUMMARY: 0 errors\n")
     for k in CANDS:
+        put("libcheck-%s.json" % k, json.dumps({"rows": [row(1.0)] * 5}))
         put("sm90-%s.tap" % k, "# pass 10\n# fail 0\n")
         put("sm90w-%s.tap" % k, "# pass 6\n# fail 0\n")
     put("time.txt", "time b=1 s_k 32768 16 rows (103 splits): c2 - lib = -1.20 us back to back, -1.3 one at a time\n"

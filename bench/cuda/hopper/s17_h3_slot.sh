@@ -6,7 +6,8 @@
 # GPU host, the merged tree's root, .gpu-host entered, dist/cuda = the shipped kernels, build/ by tsc:
 #   OUT=$OUT bash bench/cuda/hopper/s17_h3_slot.sh          (stage .devstage/s17-h3; ~110 s warm; run timeout 150)
 # Steps: 1 checks in parallel: combine_trip check (seeds 1, 2) on the four fatbins, memcheck of seed 3, the library's
-# sm90.test (goldens + 40 random) and sm90-wide.test (goldens + 24 random) with c2's and c3's kernel folders;
+# sm90.test (goldens + 40 random) and sm90-wide.test (goldens + 24 random) with c2's and c3's kernel folders, and the
+# library's float64 spot checks (flashmla bench --check 12) of s17_h3_check.json through each;
 # 2 quiet: combine_trip time (combine alone, lib / c1 / c2 / c3 interleaved) and floor (empty kernel, 38 / 61 MB cold
 # read), FlashMLA's bench_flashmla.py on the 6 configs, flashmla bench A c2 c3 c3 c2 A (A = dist/cuda); 3 the rule
 # (s17_h3_rule.py). $OUT: log.txt, h3.tgz (every log and JSON), flashmla.json. Last line: SHIP c<k> (...) or KEEP lib (...).
@@ -37,7 +38,9 @@ ts "step 1: checks (parallel)"
 for s in 1 2; do "${FB[@]}" timeout -k 5 40 "$W/combine_trip" check $s > "$W/check-$s.txt" 2> "$W/check-$s.err" & done
 "${FB[@]}" timeout -k 5 60 compute-sanitizer --tool memcheck --print-limit 20 "$W/combine_trip" check 3 > "$W/memcheck.txt" 2>&1 &
 R=(node --test --test-reporter=tap); G=build/test/gpu
-for k in c2 c3; do
+for k in c2 c3; do # + the library's float64 spot checks of s17_h3_check.json (seqlens 0/1/63/64/65, 103-128 splits)
+  FLASHMLA_CUDA_KERNELS=$W/k/$k timeout -k 5 50 node scripts/flashmla-dist.mjs build/src bench --backend cuda --configs bench/cuda/hopper/s17_h3_check.json \
+    --check 12 --reps 2 --warmup 1 --warm-ms 0 --idle-warm-ms 0 -q --out "$W/libcheck-$k.json" > "$W/libcheck-$k.txt" 2>&1 &
   FLASHMLA_CUDA_KERNELS=$W/k/$k FLASHMLA_SM90_CASES=40 timeout -k 5 60 "${R[@]}" $G/sm90.test.js > "$W/sm90-$k.tap" 2>&1 &
   FLASHMLA_CUDA_KERNELS=$W/k/$k FLASHMLA_SM90W_CASES=24 timeout -k 5 60 "${R[@]}" $G/sm90-wide.test.js > "$W/sm90w-$k.tap" 2>&1 &
 done
@@ -45,6 +48,7 @@ wait
 for s in 1 2; do cat "$W/check-$s.txt" | tee -a "$OUT/log.txt"; head -5 "$W/check-$s.err" | tee -a "$OUT/log.txt"; done
 grep -h "ERROR SUMMARY\|check (" "$W/memcheck.txt" | sed 's/^/memcheck: /' | tee -a "$OUT/log.txt"
 for f in sm90-c2 sm90w-c2 sm90-c3 sm90w-c3; do echo "$f: $(grep -h '^# pass\|^# fail' "$W/$f.tap" | tr '\n' ' ')" | tee -a "$OUT/log.txt"; done
+for k in c2 c3; do python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['rows']; print('libcheck $k: %d configs, %d checked ok: ' % (len(r), sum(1 for x in r if (x.get('check') or {}).get('ok'))) + ', '.join('%s %s' % (x.get('seqlens') or x.get('s_k'), (x.get('check') or {}).get('cos_diff')) for x in r))" "$W/libcheck-$k.json" 2>&1 | tee -a "$OUT/log.txt"; done
 save
 
 ts "step 2: timing (quiet)"
