@@ -23,14 +23,9 @@ chmod +x "$W/combine_trip"
   && ts "stage: sha256 ok (SHA256SUMS, UNPACKED.sha256)" || { ts "stage: sha256 MISMATCH"; cat "$W/sha.txt" | tee -a "$OUT/log.txt"; }
 ts "dist/cuda combine.fatbin $(sha256sum < dist/cuda/combine.fatbin | cut -c1-16) (shipped at b6d8fd8: $(cat "$STAGE/SHIPPED_COMBINE" 2>/dev/null))"
 # kernel folders: A = dist/cuda; c1 / c2 = dist/cuda with combine.fatbin swapped and manifest.json's hash updated
+. bench/cuda/hopper/sparse-sm90-modes.sh # sparse_sm90_rehash DIR FILE
 for k in c2 c3; do
-  cp -r dist/cuda "$W/k/$k" && cp "$W/combine_$k.fatbin" "$W/k/$k/combine.fatbin"
-  python3 - "$W/k/$k" <<'PY'
-import hashlib, json, sys
-d = sys.argv[1]; j = json.load(open(d + "/manifest.json"))
-j["files"]["combine.fatbin"] = hashlib.sha256(open(d + "/combine.fatbin", "rb").read()).hexdigest()
-json.dump(j, open(d + "/manifest.json", "w"), indent=1)
-PY
+  cp -r dist/cuda "$W/k/$k" && cp "$W/combine_$k.fatbin" "$W/k/$k/combine.fatbin" && sparse_sm90_rehash "$W/k/$k" combine.fatbin
 done
 FB=(env LIB_FATBIN=$PWD/dist/cuda/combine.fatbin C1_FATBIN=$W/combine_c1.fatbin C2_FATBIN=$W/combine_c2.fatbin C3_FATBIN=$W/combine_c3.fatbin)
 
