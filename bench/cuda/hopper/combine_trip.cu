@@ -211,6 +211,9 @@ static int check(int seed) {
   { Case c; c.splits = {200}; c.spare = 0; cases.push_back(c); } // request 0 past 128: combineRow after c2's loads
   { Case c; c.splits = {103}; c.spare = 30; cases.push_back(c); } // b=1 on 132 SMs: 133 slots
   { Case c; c.splits = {40, 2}; c.sQ = 3; c.qLens = {1, 3}; c.combineRows = 2; cases.push_back(c); }
+  { Case c; c.splits = {50}; c.sQ = 4; c.qLens = {3}; cases.push_back(c); } // b=1 (c2's early loads) varlen, a row past qLen
+  { Case c; c.splits = {90}; c.sQ = 2; c.combineRows = 3; cases.push_back(c); } // b=1, rows in turn
+  { Case c; c.splits = {128}; c.sQ = 1; c.hQ = 32; c.combineRows = 2; c.spare = 40; cases.push_back(c); } // b=1, 128 of 169 slots
   int fails = 0, rows = 0, fk[kKerns] = {0, 0, 0, 0}; double worst = 0;
   for (size_t i = 0; i < cases.size(); i++) {
     const int f = runCase(cases[i], rng, worst, rows, fk);

@@ -23,8 +23,9 @@ constexpr int kCombineLoads = 8; // float4 loads a lane has in flight
 // are loaded at once, instead of 8 partials a warp first, the lse by a loop, the weights' lse from L1 one by one,
 // then the next 8 partials. Same sums in the same order, so the same bits as combineRow. Registers: 16 float4
 // live, hence 2 CTAs an SM instead of 3 where it is built in (bench/cuda/hopper/combine_trip.cu times both).
-// MLA_COMBINE_ONE_TRIP=2: the same, and request 0's loads do not wait for numSplits either (kSpec below): at b = 1 the
-// whole merge is then one round trip (numSplits, every lse and every partial at once), then the stores.
+// MLA_COMBINE_ONE_TRIP=2: the same, and at b = 1 the request's loads do not wait for numSplits either (kSpec below):
+// the whole merge is then one round trip (numSplits, every lse and every partial at once), then the stores. (Only at
+// b = 1: with more requests, request 0's early loads would read up to 128 slots of the others' partials for nothing.)
 // MLA_COMBINE_ONE_TRIP=3: as 1 with 13 partials a lane (<= 104 splits: b = 1 s_k 32768's 103 on 132 SMs, the uneven
 // batch's 101), which fits the library's 80 registers, so 3 CTAs an SM as now (its kSpec twin spills 8 bytes).
 #ifndef MLA_COMBINE_ONE_TRIP
@@ -108,8 +109,8 @@ __device__ void combineRow(const MlaParams& p, int batch, int r, int chunk, floa
 
 // combineRow in one round trip (MLA_COMBINE_ONE_TRIP above): 8 warps, 2 <= nSplit <= 8 * kOneTripLoads.
 // kOneTripLoads: partials a lane loads at once (warp w: splits w, w + 8, ..., w + 120); kOneTripLse = ceil(kOneTripLoads / 4):
-// the lse values a lane holds (lane l: splits l, l + 32, l + 64, l + 96). kSpec (MLA_COMBINE_ONE_TRIP=2), request 0
-// only: its partials start at slot 0 whatever numSplits says, so they are loaded together with numSplits instead of
+// the lse values a lane holds (lane l: splits l, l + 32, l + 64, l + 96). kSpec (MLA_COMBINE_ONE_TRIP=2), b = 1
+// only: the request's partials start at slot 0 whatever numSplits says, so they are loaded together with numSplits instead of
 // after it, as many as the workspace has slots (b + numSmParts, src/core/scheduler.ts maxPartials) up to 128; the
 // splits past nSplit get weight 0 (their slots may hold anything). Returns 0 (row merged or past qLen), 1 (nSplit <= 1:
 // the decode wrote it), 2 (more splits than this path takes: combineRow's turn). Every return is CTA-uniform.
@@ -212,7 +213,7 @@ __device__ void combineOneTrip(const MlaParams& p) {
   const int batch = blockIdx.x;
   const int r0 = blockIdx.y * p.combineRows, r1 = min(r0 + p.combineRows, p.sQ * p.hQ);
   const bool eight = blockDim.x == 32 * kCombineMaxWarps;
-  if (kSpec && eight && batch == 0) { // loads first, numSplits beside them
+  if (kSpec && eight && p.b == 1) { // loads first, numSplits beside them (b = 1 only: every slot is the request's)
 #pragma unroll 1
     for (int r = r0; r < r1; ++r) {
       const int st = combineRowOneTrip<T, kOneTripLoads, true>(p, batch, r, blockIdx.z, part);
