@@ -8,13 +8,14 @@ sparse_sm90_build() {
     -fatbin -o "$2" src/backends/cuda/kernels/sparse_sm90.cu
 }
 
-# sparse_sm90_rehash DIR: DIR/manifest.json's sha256 of DIR/sparse_sm90.fatbin, recomputed.
+# sparse_sm90_rehash DIR [FILE=sparse_sm90.fatbin]: DIR/manifest.json's sha256 of DIR/FILE, recomputed (s17_h3_slot.sh
+# uses it for combine.fatbin).
 sparse_sm90_rehash() {
-  python3 - "$1" <<'PY'
+  python3 - "$1" "${2:-sparse_sm90.fatbin}" <<'PY'
 import hashlib, json, sys
-d = sys.argv[1]
+d, f = sys.argv[1], sys.argv[2]
 j = json.load(open(d + "/manifest.json"))
-j["files"]["sparse_sm90.fatbin"] = hashlib.sha256(open(d + "/sparse_sm90.fatbin", "rb").read()).hexdigest()
+j["files"][f] = hashlib.sha256(open(d + "/" + f, "rb").read()).hexdigest()
 json.dump(j, open(d + "/manifest.json", "w"), indent=1)
 PY
 }

@@ -17,6 +17,21 @@ namespace mla {
 constexpr int kCombineMaxWarps = 8;
 constexpr int kCombineLoads = 8; // float4 loads a lane has in flight
 
+// MLA_COMBINE_ONE_TRIP (session 17, h3; 0 in the library's build, so its code is unchanged): combine() merges a
+// row whose request has at most 128 splits (8 warps of 256 threads) in one memory round trip after numSplits: every
+// split's partial (16 a warp) and every split's lse (4 a lane, in registers; each warp's weights come by shuffle)
+// are loaded at once, instead of 8 partials a warp first, the lse by a loop, the weights' lse from L1 one by one,
+// then the next 8 partials. Same sums in the same order, so the same bits as combineRow. Registers: 16 float4
+// live, hence 2 CTAs an SM instead of 3 where it is built in (bench/cuda/hopper/combine_trip.cu times both).
+// MLA_COMBINE_ONE_TRIP=2: the same, and at b = 1 the request's loads do not wait for numSplits either (kSpec below):
+// the whole merge is then one round trip (numSplits, every lse and every partial at once), then the stores. (Only at
+// b = 1: with more requests, request 0's early loads would read up to 128 slots of the others' partials for nothing.)
+// MLA_COMBINE_ONE_TRIP=3: as 1 with 13 partials a lane (<= 104 splits: b = 1 s_k 32768's 103 on 132 SMs, the uneven
+// batch's 101), which fits the library's 80 registers, so 3 CTAs an SM as now (its kSpec twin spills 8 bytes).
+#ifndef MLA_COMBINE_ONE_TRIP
+#define MLA_COMBINE_ONE_TRIP 0
+#endif
+
 // The lse of a row over its nSplit split partials (lse_s at lseRow[s * slotStride]), by one warp: max, then sum.
 // empty: no split saw a key (a causal row with no visible key); its lse is +inf.
 __device__ __forceinline__ float splitLse(const float* lseRow, int64_t slotStride, int nSplit, int lane, bool& empty) {
@@ -92,6 +107,91 @@ __device__ void combineRow(const MlaParams& p, int batch, int r, int chunk, floa
   __syncthreads(); // part is reused by the next row
 }
 
+// combineRow in one round trip (MLA_COMBINE_ONE_TRIP above): 8 warps, 2 <= nSplit <= 8 * kOneTripLoads.
+// kOneTripLoads: partials a lane loads at once (warp w: splits w, w + 8, ..., w + 120); kOneTripLse = ceil(kOneTripLoads / 4):
+// the lse values a lane holds (lane l: splits l, l + 32, l + 64, l + 96). kSpec (MLA_COMBINE_ONE_TRIP=2), b = 1
+// only: the request's partials start at slot 0 whatever numSplits says, so they are loaded together with numSplits instead of
+// after it, as many as the workspace has slots (b + numSmParts, src/core/scheduler.ts maxPartials) up to 128; the
+// splits past nSplit get weight 0 (their slots may hold anything). Returns 0 (row merged or past qLen), 1 (nSplit <= 1:
+// the decode wrote it), 2 (more splits than this path takes: combineRow's turn). Every return is CTA-uniform.
+template <typename T, int kOneTripLoads, bool kSpec, int kOneTripLse = (kOneTripLoads + 3) / 4>
+__device__ int combineRowOneTrip(const MlaParams& p, int batch, int r, int chunk, float4 (*part)[32]) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int j = r / p.hQ, h = r - j * p.hQ;
+  const int first = kSpec ? 0 : p.numSplits[batch], nSplit = p.numSplits[batch + 1] - first; // kSpec: batch 0
+  const int bound = kSpec ? min(p.b + p.numSmParts, kCombineMaxWarps * kOneTripLoads) : nSplit; // slots loaded
+  int qStart, qLen;
+  if (!kSpec) { // (c1: as combineRow, the row's range before its loads)
+    queryRange(p, batch, qStart, qLen);
+    if (j >= qLen) return 0;
+  }
+
+  const int64_t row0 = (static_cast<int64_t>(first) * p.sQ + j) * p.hQ + h;
+  const int64_t slotStride = static_cast<int64_t>(p.sQ) * p.hQ;
+  const float* lseRow = p.lseAccum + row0;
+  const float* base = p.oAccum + row0 * kDV + chunk * 128 + lane * 4;
+  // (running pointers, not base + s * stride: a loop over rows would otherwise keep 16 hoisted offsets live)
+  float4 v[kOneTripLoads];
+  const float* at = base + warp * slotStride * kDV;
+#pragma unroll
+  for (int u = 0; u < kOneTripLoads; ++u, at += kCombineMaxWarps * slotStride * kDV) {
+    v[u] = warp + u * kCombineMaxWarps < bound ? *reinterpret_cast<const float4*>(at) : make_float4(0.f, 0.f, 0.f, 0.f);
+  }
+  float l[kOneTripLse];
+  const float* lat = lseRow + lane * slotStride;
+#pragma unroll
+  for (int i = 0; i < kOneTripLse; ++i, lat += 32 * slotStride) l[i] = lane + 32 * i < bound ? *lat : -INFINITY;
+  if (kSpec) {
+    if (nSplit <= 1) return 1;
+    if (nSplit > kCombineMaxWarps * kOneTripLoads) return 2;
+    queryRange(p, batch, qStart, qLen);
+    if (j >= qLen) return 0;
+#pragma unroll
+    for (int i = 0; i < kOneTripLse; ++i) l[i] = lane + 32 * i < nSplit ? l[i] : -INFINITY;
+  }
+  // splitLse's max and sum, in its order (a split past nSplit adds exp(-inf) = +0)
+  float mx = l[0];
+#pragma unroll
+  for (int i = 1; i < kOneTripLse; ++i) mx = fmaxf(mx, l[i]);
+  mx = warpMax(mx);
+  float sum = 0.f;
+  if (mx != -INFINITY) {
+#pragma unroll
+    for (int i = 0; i < kOneTripLse; ++i) sum += __expf(l[i] - mx);
+  }
+  sum = warpSum(sum);
+  const bool empty = mx == -INFINITY;
+  const float lse = empty ? INFINITY : mx + __logf(sum);
+
+  float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
+  if (!empty) {
+#pragma unroll
+    for (int u = 0; u < kOneTripLoads; ++u) { // split s = warp + 8u sits in lane s % 32, register s / 32 = u / 4
+      const int s = warp + u * kCombineMaxWarps;
+      const float ls = __shfl_sync(0xffffffffu, l[u / 4], warp + kCombineMaxWarps * (u % 4));
+      const float w = s < nSplit ? __expf(ls - lse) : 0.f;
+      if (w != 0.f) { acc.x += w * v[u].x; acc.y += w * v[u].y; acc.z += w * v[u].z; acc.w += w * v[u].w; } // weight 0: exactly nothing
+    }
+  }
+  part[warp][lane] = acc;
+  __syncthreads();
+  if (warp == 0) {
+#pragma unroll
+    for (int w = 1; w < kCombineMaxWarps; ++w) {
+      const float4 x = part[w][lane];
+      acc.x += x.x; acc.y += x.y; acc.z += x.z; acc.w += x.w;
+    }
+    using H = Half<T>;
+    using T2 = typename H::T2;
+    T* out = static_cast<T*>(p.out) + (static_cast<int64_t>(qStart + j) * p.hQ + h) * kDV + chunk * 128 + lane * 4;
+    reinterpret_cast<T2*>(out)[0] = H::pack(acc.x, acc.y);
+    reinterpret_cast<T2*>(out)[1] = H::pack(acc.z, acc.w);
+    if (chunk == 0 && lane == 0) p.lse[batch * p.lseStrideB + h * p.lseStrideH + (qStart + j) * p.lseStrideT] = lse;
+  }
+  __syncthreads(); // part is reused by the next row
+  return 0;
+}
+
 /** CTA (batch, y, chunk) merges rows y*combineRows .. +combineRows of request `batch`, columns chunk*128..+128. */
 template <typename T>
 __device__ void combine(const MlaParams& p) {
@@ -101,6 +201,35 @@ __device__ void combine(const MlaParams& p) {
   const int batch = blockIdx.x;
   if (p.numSplits[batch + 1] - p.numSplits[batch] <= 1) return; // written by the decode kernel
   const int r0 = blockIdx.y * p.combineRows, r1 = min(r0 + p.combineRows, p.sQ * p.hQ);
+  for (int r = r0; r < r1; ++r) combineRow<T>(p, batch, r, blockIdx.z, part);
+}
+
+/** combine() with combineRowOneTrip where it applies (8 warps, at most 128 splits), combineRow elsewhere. */
+template <typename T, int kOneTripLoads = 16, bool kSpec = false>
+__device__ void combineOneTrip(const MlaParams& p) {
+  __shared__ float4 part[kCombineMaxWarps][32];
+  pdlWait();
+  pdlLaunchDependents();
+  const int batch = blockIdx.x;
+  const int r0 = blockIdx.y * p.combineRows, r1 = min(r0 + p.combineRows, p.sQ * p.hQ);
+  const bool eight = blockDim.x == 32 * kCombineMaxWarps;
+  if (kSpec && eight && p.b == 1) { // loads first, numSplits beside them (b = 1 only: every slot is the request's)
+#pragma unroll 1
+    for (int r = r0; r < r1; ++r) {
+      const int st = combineRowOneTrip<T, kOneTripLoads, true>(p, batch, r, blockIdx.z, part);
+      if (st == 1) return; // written by the decode kernel
+      if (st == 2) break; // more than 128 splits
+      if (r == r1 - 1) return;
+    }
+  } else {
+    const int nSplit = p.numSplits[batch + 1] - p.numSplits[batch];
+    if (nSplit <= 1) return; // written by the decode kernel
+    if (eight && nSplit <= kCombineMaxWarps * kOneTripLoads) {
+#pragma unroll 1
+      for (int r = r0; r < r1; ++r) combineRowOneTrip<T, kOneTripLoads, false>(p, batch, r, blockIdx.z, part);
+      return;
+    }
+  }
   for (int r = r0; r < r1; ++r) combineRow<T>(p, batch, r, blockIdx.z, part);
 }
 
@@ -181,8 +310,16 @@ __device__ void combineWarps(const MlaParams& p) {
 // Launch: grid (b, ceil(sQ * hQ / combineRows), 4), 256 threads, no dynamic shared memory (launch.ts
 // combineLaunch). Three CTAs an SM (80 registers): the eight partials loaded ahead of the lse stay live across it,
 // and without a bound ptxas picked 32-48 registers and spilled them.
+#if MLA_COMBINE_ONE_TRIP == 3 // (a candidate's library build: 13 partials a lane, <= 104 splits in one trip, 80 registers)
+extern "C" __global__ void __launch_bounds__(256, 3) mla_combine_bf16(const MlaParams p) { mla::combineOneTrip<__nv_bfloat16, 13, false>(p); }
+extern "C" __global__ void __launch_bounds__(256, 3) mla_combine_f16(const MlaParams p) { mla::combineOneTrip<__half, 13, false>(p); }
+#elif MLA_COMBINE_ONE_TRIP // (1, 2: two CTAs an SM, the one-trip path's 16 float4 live; 2: kSpec)
+extern "C" __global__ void __launch_bounds__(256, 2) mla_combine_bf16(const MlaParams p) { mla::combineOneTrip<__nv_bfloat16, 16, MLA_COMBINE_ONE_TRIP == 2>(p); }
+extern "C" __global__ void __launch_bounds__(256, 2) mla_combine_f16(const MlaParams p) { mla::combineOneTrip<__half, 16, MLA_COMBINE_ONE_TRIP == 2>(p); }
+#else
 extern "C" __global__ void __launch_bounds__(256, 3) mla_combine_bf16(const MlaParams p) { mla::combine<__nv_bfloat16>(p); }
 extern "C" __global__ void __launch_bounds__(256, 3) mla_combine_f16(const MlaParams p) { mla::combine<__half>(p); }
+#endif
 // combineWarps (one warp a row): grid (b, ceil(sQ * hQ / 8)), 256 threads, no dynamic shared memory.
 extern "C" __global__ void __launch_bounds__(256, 2) mla_combine_warps_bf16(const MlaParams p) { mla::combineWarps<__nv_bfloat16>(p); }
 extern "C" __global__ void __launch_bounds__(256, 2) mla_combine_warps_f16(const MlaParams p) { mla::combineWarps<__half>(p); }
