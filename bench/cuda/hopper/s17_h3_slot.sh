@@ -17,7 +17,8 @@ STAGE=${STAGE:-.devstage/s17-h3}; W=/tmp/s17h3; rm -rf "$W"; mkdir -p "$W/k"
 save() { tar czf "$OUT/h3.tgz" -C "$W" --exclude=k --exclude=combine_trip --exclude='*.fatbin' . 2>/dev/null; }
 export PATH="$PATH:/usr/local/cuda/bin" CI=1 FLASHMLA_GOLDEN=$PWD/test/fixtures/golden
 CFG=bench/cuda/hopper/s17_h3_configs.json
-for f in combine_trip combine_c1.fatbin combine_c2.fatbin combine_c3.fatbin; do xz -dc "$STAGE/$f.xz" > "$W/$f" || { ts "stage: $f.xz missing"; echo "KEEP lib (stage incomplete)"; exit 1; }; done
+unxz() { if command -v xz > /dev/null; then xz -dc "$1"; else python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$1"; fi; } # the GPU host may lack xz
+for f in combine_trip combine_c1.fatbin combine_c2.fatbin combine_c3.fatbin; do unxz "$STAGE/$f.xz" > "$W/$f" || { ts "stage: $f.xz missing"; echo "KEEP lib (stage incomplete)"; exit 1; }; done
 chmod +x "$W/combine_trip"
 { (cd "$STAGE" && sha256sum -c --quiet SHA256SUMS) && (cd "$W" && sha256sum -c --quiet "$OLDPWD/$STAGE/UNPACKED.sha256"); } > "$W/sha.txt" 2>&1 \
   && ts "stage: sha256 ok (SHA256SUMS, UNPACKED.sha256)" || { ts "stage: sha256 MISMATCH"; cat "$W/sha.txt" | tee -a "$OUT/log.txt"; }
