@@ -17,7 +17,8 @@ namespace mla {
 constexpr int kCombineMaxWarps = 8;
 constexpr int kCombineLoads = 8; // float4 loads a lane has in flight
 
-// MLA_COMBINE_ONE_TRIP (session 17, h3; 0 in the library's build, so its code is unchanged): combine() merges a
+// MLA_COMBINE_ONE_TRIP (session 17, h3; 3 in the library's build since session 17's confirmation call, 0 = the previous
+// row code): combine() merges a
 // row whose request has at most 128 splits (8 warps of 256 threads) in one memory round trip after numSplits: every
 // split's partial (16 a warp) and every split's lse (4 a lane, in registers; each warp's weights come by shuffle)
 // are loaded at once, instead of 8 partials a warp first, the lse by a loop, the weights' lse from L1 one by one,
@@ -29,7 +30,7 @@ constexpr int kCombineLoads = 8; // float4 loads a lane has in flight
 // MLA_COMBINE_ONE_TRIP=3: as 1 with 13 partials a lane (<= 104 splits: b = 1 s_k 32768's 103 on 132 SMs, the uneven
 // batch's 101), which fits the library's 80 registers, so 3 CTAs an SM as now (its kSpec twin spills 8 bytes).
 #ifndef MLA_COMBINE_ONE_TRIP
-#define MLA_COMBINE_ONE_TRIP 0
+#define MLA_COMBINE_ONE_TRIP 3
 #endif
 
 // The lse of a row over its nSplit split partials (lse_s at lseRow[s * slotStride]), by one warp: max, then sum.
