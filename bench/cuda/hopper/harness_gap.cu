@@ -15,7 +15,7 @@
 //   ./harness_gap abb b s_k h_q s_q          AB_KERNELS, short interleaved bursts (ROUNDS 8 x BURST 10 after IDLE_MS 150)
 //   ./harness_gap b2bn b s_k h_q s_q n name  one warm launch, 500 ms idle, n launches back to back (for ncu
 //                                            --launch-skip k --launch-count 1: k = 1 is the first after idle)
-// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), sa, satr (kVarStAsync: session 12), sa8, sa8tr (+ kVarStSpread), sf, sftr (lib + kVarStF32: session 12 round 2), ftz (lib + kVarEx2Ftz: round 3), pa, patr (lib + kVarPAReg: session 13 round 2), pbe (+ kVarPBEarly: session 15), mae (lib + kVarMAEarly: session 16 round 2), pbl (lib + kVarPBLate: session 17; sa, sa8, satr, sa8tr, ftz, pa, patr, pbf, pbfw, par, vis, pbfv launch lib / libtr since session 17: their bits are kLibVar's), x798 (the library's bits before session 12; since then lib = sa8), nar (decode_sm90.cu, <= 32 rows); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
+// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), sa, satr (kVarStAsync: session 12), sa8, sa8tr (+ kVarStSpread), sf, sftr (lib + kVarStF32: session 12 round 2), ftz (lib + kVarEx2Ftz: round 3), pa, patr (lib + kVarPAReg: session 13 round 2), pbe (+ kVarPBEarly: session 15), nma, nexb, nmx (timing probes, bf16 only: session 17 round 2), b2l (lib + kVarB2Late, bf16), pbb (+ kVarPBLate: a probe; mae and pbl launch lib since then; sa, sa8, satr, sa8tr, ftz, pa, patr, pbf, pbfw, par, vis, pbfv launch lib / libtr since session 17: their bits are kLibVar's), x798 (the library's bits before session 12; since then lib = sa8), nar (decode_sm90.cu, <= 32 rows); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
 // row) instead of combine; a suffix @c2 / @c4 launches the row tiles of a part as one cluster (placement only).
 // check takes f16 cases too where the kernel has an f16 entry (lib, lib+w, qe, qe+w).
 #define MLA_SM90W_TRACE 1
@@ -54,20 +54,25 @@ MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsftr, __nv_bfloat16, false, mla::sm90w::k
 // Session 17 (h2): the entries whose bits had become the library's own (kLibVar already holds kVarEx2Ftz, kVarPAReg,
 // kVarProd2, kVarPBFirst, kVarWalkA and kVarVis4): ftz, pa, patr, pbf, pbfw, par, vis, pbfv were 15 more compiled copies
 // of lib's (or libtr's) code, removed to keep the staged harness under 1.5 MB (main b6d8fd8 has them); their names
-// still launch lib (patr: libtr), so older slots run as A/A controls. Session 17 (h2): kVarPBLate on the library
-// ("pbl": warpgroup 1 stores c / m_B alone on barrier 3 and P_B only after P_A' V_A[R]'s issue), both dtypes.
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpbl, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarPBLate)
-MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gpbl, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarPBLate)
+// still launch lib (patr: libtr), so older slots run as A/A controls. Session 17 (h2)'s "pbl" (kVarPBLate, 1.000 in
+// call C) and session 16 round 2's "mae" (kVarMAEarly, 1.000) were removed in session 17 round 2 (main 4726ae2 has
+// them); their names launch lib. Session 17 round 2 (h2): timing probes, bf16 only, NEVER shippable (wrong or
+// range-unsafe results): "nma" (kVarPrNoMA: warpgroup 1's softmax without waiting for m_A), "nexb" (kVarPrNoExB:
+// softmax B without its exponentials), "nmx" (both); and "b2l" (kVarB2Late: warpgroup 0 waits at barrier 2 only after
+// its P_B V_B[L] issue; results as lib's, bf16 only until it gains), "pbb" (lib | kVarPBLate | kVarB2Late: a timing
+// probe, wrong results: P_A' V_A[R] issued early and P_B V_B[L] not held behind the late P_B stores).
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gnma, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarPrNoMA)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gnexb, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarPrNoExB)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gnmx, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarPrNoMA | mla::sm90w::kVarPrNoExB)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gb2l, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarB2Late)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpbb, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarPBLate | mla::sm90w::kVarB2Late)
 #undef MLA_S14_PBF
 // Session 15 (h1): kVarPBEarly (warpgroup 1 issues P_B V_B[R] before its visibility waits and the c multiply, and
 // arrives at barrier 2 after both of its P V are issued) on the shipped bits ("pbe"), both dtypes.
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpbe, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarPBEarly)
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gpbe, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarPBEarly)
 // Session 16 (h1)'s "pbex" (pbe + kVarCEarly) shipped as the library's bits (x932758302) and was removed from the
-// harness in round 2 (now lib; pbe = lib too, an A/A control). Session 16 round 2 (h1): kVarMAEarly on the library
-// ("mae": warpgroup 0 publishes m_A on barrier 1 before its exponentials, P_A on barrier 8), both dtypes.
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gmae, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarMAEarly)
-MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gmae, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarMAEarly)
+// harness in round 2 (now lib; pbe = lib too, an A/A control).
 // The library's bits before session 12 (x798: without kVarStAsync / kVarStSpread), for A/Bs against the new ones.
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_g798, __nv_bfloat16, false, 798)
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16_g798, __half, false, 798)
@@ -111,9 +116,12 @@ static bool kspecOf(const std::string& full, KSpec& k) {
   else if (n == "sf") { k.fn = mla_decode_sm90w_bf16_gsf; k.fn16 = mla_decode_sm90w_f16_gsf; }
   else if (n == "sftr") { k.fn = mla_decode_sm90w_bf16_gsftr; k.trace = true; }
   else if (n == "pbe") { k.fn = mla_decode_sm90w_bf16_gpbe; k.fn16 = mla_decode_sm90w_f16_gpbe; }
-  else if (n == "mae") { k.fn = mla_decode_sm90w_bf16_gmae; k.fn16 = mla_decode_sm90w_f16_gmae; }
-  else if (n == "pbl") { k.fn = mla_decode_sm90w_bf16_gpbl; k.fn16 = mla_decode_sm90w_f16_gpbl; }
-  else if (n == "sa" || n == "sa8" || n == "ftz" || n == "pa" || n == "pbf" || n == "pbfw" || n == "par" || n == "vis" || n == "pbfv") { k.fn = mla_decode_sm90w_bf16; k.fn16 = mla_decode_sm90w_f16; } // their bits are kLibVar's (session 17: entries removed)
+  else if (n == "nma") k.fn = mla_decode_sm90w_bf16_gnma; // timing probes (bf16 only; never shippable)
+  else if (n == "nexb") k.fn = mla_decode_sm90w_bf16_gnexb;
+  else if (n == "nmx") k.fn = mla_decode_sm90w_bf16_gnmx;
+  else if (n == "b2l") k.fn = mla_decode_sm90w_bf16_gb2l;
+  else if (n == "pbb") k.fn = mla_decode_sm90w_bf16_gpbb;
+  else if (n == "sa" || n == "mae" || n == "pbl" || n == "sa8" || n == "ftz" || n == "pa" || n == "pbf" || n == "pbfw" || n == "par" || n == "vis" || n == "pbfv") { k.fn = mla_decode_sm90w_bf16; k.fn16 = mla_decode_sm90w_f16; } // their bits are kLibVar's (session 17: entries removed)
   else if (n == "patr" || n == "satr" || n == "sa8tr") { k.fn = mla_decode_sm90w_bf16_gtr; k.trace = true; }
   else if (n == "x798") { k.fn = mla_decode_sm90w_bf16_g798; k.fn16 = mla_decode_sm90w_f16_g798; }
   else return false;

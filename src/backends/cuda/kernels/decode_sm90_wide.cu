@@ -258,9 +258,10 @@ constexpr int kVarQEarly = 262144;
 constexpr int kVarStAsync = 524288;
 // kVarStSpread (1048576, with kVarStAsync): every consumer warp issues the bulk copies of 8 rows (lanes 0-7), not
 // warp 0 all 64 (a copy's issue is per lane: 64 in one warp serialise), and every consumer thread waits for its own.
-// kVarStShort (2097152, with kVarStAsync): the staged path only for items of at most 32 key tiles (a diagnostic:
-// whether long items lose by it at run time or by the code).
-constexpr int kVarStSpread = 1048576, kVarStShort = 2097152;
+// (2097152 was kVarStShort, the staged path only for items of at most 32 key tiles: a diagnostic whose entry went in
+// session 16 round 2; retired in session 17 round 2, main 4726ae2 has it. The number is kVarB2Late's now, below. Its
+// test stays, on 0: without it the front end shapes the item loop differently and the library's code would change.)
+constexpr int kVarStSpread = 1048576, kVarStShortGone = 0;
 constexpr int kORow = 1040; // kVarStAsync: bytes between two staged output rows (1024 + 16)
 static_assert(64 * kORow <= 9 * kBox, "kVarStAsync: the staged rows fit in Q's region");
 // kVarStF32 (4194304, with kVarStAsync | kVarStSpread; session 12 round 2, harness only so far): a split item's f32
@@ -333,6 +334,25 @@ constexpr int kVarMAEarly = 1073741824;
 // runs ~4 x 128: the tensor pipe idled between warpgroup 1's two P V every pair (wait_group 1 found P_B V_B[R] done).
 // Same products into each O in the same order: results bit-identical to the library's.
 constexpr int kVarPBLate = 32;
+// Timing probes (session 17 round 2, h2; harness only, NEVER shippable: kVarPrNoExB computes wrong results, kVarPrNoMA
+// is not range-safe; their entries are bf16 only). They measure what a dependency of the pair costs, as upper bounds for a
+// redesign. kVarPrNoMA (134217728): warpgroup 1 does not wait for m_A before its softmax: P_B against its own running
+// maximum m_B = max(m_prev, rowmax S_B), O_R and its sums rescaled from m_prev to m_B; barrier 1 (m_A and P_A) is waited
+// at only where it reads its P_A words, and c = 2^(m_A - m_B) (may exceed 1: P_A' and warpgroup 0's O_L are brought to
+// m_B, the pair's reference maximum) is taken there. Exact in real arithmetic; c > 1 can overflow f16 P_A' and is not
+// guarded (hence no f16 entry). kVarPrNoExB (INT_MIN, bit 31): warpgroup 1's softmax of S_B packs S_B - m instead of
+// 2^(S_B - m) (its 32 MUFU.EX2 a thread gone; P_B is garbage): what softmax B's exponentials cost.
+constexpr int kVarPrNoMA = 134217728;
+// kVarB2Late (2097152; session 17 round 2, h2; harness only, with kVarCEarly, not kVarPBLate): warpgroup 0 issues
+// P_B V_B[L] right after its pre-P-V work and waits at barrier 2 only after that issue. Under kVarCEarly P_B is
+// stored and fenced before barrier 3, so barrier 2 only kept warpgroup 1's P_A' V_A[R] ahead of P_B V_B[L] in the
+// tensor queue; without it the two go in whichever order they are issued (same products into each O in the same
+// order: results as the library's). Barrier 2 stays (after the issue) for its count and so that warpgroup 0 writes the
+// next P_A only after warpgroup 1's P_A' reads. With kVarPBLate (P_B stored only after barrier 3) it is a timing probe:
+// warpgroup 0's SS read may see P_A words (wrong results), what a P_B buffer of its own, published with c / m_B before
+// P_A' V_A[R]'s early issue, could gain at most.
+constexpr int kVarB2Late = 2097152;
+constexpr int kVarPrNoExB = static_cast<int>(0x80000000u);
 // Four consecutive barriers (bar, bar + 8, + 16, + 24) on one parity: all four try_waits issued, then one test.
 __device__ __forceinline__ void mbarWait4(uint32_t bar, uint32_t parity) {
   asm volatile(
@@ -430,6 +450,8 @@ struct DecodeW {
   static_assert((VAR & kVarCEarly) == 0 || ((VAR & kVarPBEarly) != 0 && (VAR & kVarSeesaw) == 0), "kVarCEarly: with kVarPBEarly, the x798 pair order (barrier 3 is kVarSeesaw's there)");
   static_assert((VAR & kVarMAEarly) == 0 || ((VAR & kVarCEarly) != 0 && (VAR & kVarPAReg) != 0), "kVarMAEarly: with kVarCEarly | kVarPAReg (warpgroup 1 reads P_A only by LDS, after barrier 8)");
   static_assert((VAR & kVarPBLate) == 0 || ((VAR & kVarCEarly) != 0 && (VAR & kVarMAEarly) == 0), "kVarPBLate: with kVarCEarly, not kVarMAEarly");
+  static_assert((VAR & kVarB2Late) == 0 || (VAR & kVarCEarly) != 0, "kVarB2Late: with kVarCEarly (P_B on barrier 3; with kVarPBLate a timing probe)");
+  static_assert((VAR & kVarPrNoMA) == 0 || ((VAR & (kVarCEarly | kVarPAReg | kVarPBEarly)) == (kVarCEarly | kVarPAReg | kVarPBEarly) && (VAR & (kVarMAEarly | kVarPBLate | kVarSeesaw)) == 0), "kVarPrNoMA: a probe on the library's pair order only");
   using H = Half<T>;
 
   // 2^x: exp2f, or with kVarEx2Ftz the flush-to-zero MUFU alone.
@@ -440,6 +462,8 @@ struct DecodeW {
   // P = exp2(S - base) straight into wgmma A fragments: a[kk][e] holds columns 16kk + 8(e/2) + 2tq (+1) of row
   // rB if e is odd, else rA (the S accumulator's own layout); the row sums of this thread's columns are added.
   // kVarFoldScale: s holds raw scores and sc is the scale (base 2); otherwise s is scaled already and sc unused.
+  // NoEx (kVarPrNoExB's probe only): no exponentials, S - base packed as it is.
+  template <bool NoEx = false>
   static __device__ __forceinline__ void expPack(const float (&s)[32], float bA, float bB, float& sumA, float& sumB, uint32_t (&a)[4][4], float sc = 1.f) {
 #pragma unroll
     for (int kk = 0; kk < 4; ++kk)
@@ -447,7 +471,10 @@ struct DecodeW {
       for (int h = 0; h < 2; ++h) {
         const int i = 2 * kk + h;
         float x0, x1, y0, y1;
-        if constexpr ((VAR & kVarFoldScale) != 0) {
+        if constexpr (NoEx) {
+          x0 = s[4 * i + 0] - bA, x1 = s[4 * i + 1] - bA;
+          y0 = s[4 * i + 2] - bB, y1 = s[4 * i + 3] - bB;
+        } else if constexpr ((VAR & kVarFoldScale) != 0) {
           x0 = ex2(fmaf(s[4 * i + 0], sc, -bA)), x1 = ex2(fmaf(s[4 * i + 1], sc, -bA));
           y0 = ex2(fmaf(s[4 * i + 2], sc, -bB)), y1 = ex2(fmaf(s[4 * i + 3], sc, -bB));
         } else {
@@ -543,7 +570,7 @@ struct DecodeW {
 #endif
     const float LA = rw.l[0][rA] + rw.l[1][rA], LB = rw.l[0][rB] + rw.l[1][rB];
     if constexpr ((VAR & kVarStAsync) != 0) {
-      if (noSplit && (reinterpret_cast<uintptr_t>(p.out) & 15) == 0 && (!(VAR & kVarStShort) || it.nTiles <= 32)) { // CTA-uniform
+      if (noSplit && (reinterpret_cast<uintptr_t>(p.out) & 15) == 0 && (!(VAR & kVarStShortGone) || it.nTiles <= 32)) { // CTA-uniform
         extern __shared__ unsigned char smemRaw[];
         const uint32_t oBase = ((smemAddr(smemRaw) + 1023) & ~1023u) + kQ_OFF;
         const int col0 = 256 * wg + 2 * tq;
@@ -1070,11 +1097,13 @@ struct DecodeW {
             if (t + 1 == it.nTiles - 1) zeroTail(stB, t0B);
             const uint64_t dvB = opaque(descSw128(kBase + stB * kTileBytes, vLbo, vSbo));
             const uint64_t dP = opaque(descSw128(pBase, 16, 1024));
-            if constexpr ((VAR & kVarCEarly) != 0) namedSync(2, 256); // both of warpgroup 1's P V issued (queue order)
+            constexpr bool kB2L = (VAR & kVarB2Late) != 0;
+            if constexpr ((VAR & kVarCEarly) != 0 && !kB2L) namedSync(2, 256); // both of warpgroup 1's P V issued (queue order)
             wgFence();
 #pragma unroll
             for (int kk = 0; kk < 4; ++kk) Wg<T>::ss256(o, dP + ((32 * kk) >> 4), dvB + ((kk * 2048) >> 4));
             wgCommit();
+            if constexpr (kB2L) namedSync(2, 256); // kVarB2Late: queue order dropped (P_B visible since barrier 3)
             if constexpr ((VAR & kVarQEarly) != 0) qEarly(p, it, t, batch, endIdx, rowTile, m0, qBase, wt); // Q's copy flies during P_B V_B[L]
             wgWait<0>();
             pinRegs<128>(o);
@@ -1087,19 +1116,34 @@ struct DecodeW {
 #ifdef MLA_SM90W_TRACE
           if constexpr (kWaitStamps) wT0 = clock64();
 #endif
-          namedSync(1, 256); // mA and P_A ready
+          constexpr bool kNM = (VAR & kVarPrNoMA) != 0; // probe: no m_A before the softmax (barrier 1 where P_A is read)
+          if constexpr (!kNM) namedSync(1, 256); // mA and P_A ready
 #ifdef MLA_SM90W_TRACE
           if constexpr (kWaitStamps) wBar += clock64() - wT0;
 #endif
-          const float pA0 = rw.mA[rA], pB0 = rw.mA[rB];
+          float pA0, pB0;
+          if constexpr (kNM) pA0 = mA_, pB0 = mB_;
+          else pA0 = rw.mA[rA], pB0 = rw.mA[rB];
           // Softmax of B against mA first (its registers free before any P V is in flight), P_B to shared memory.
-          const float nA = fmaxf(pA0, rmA), nB = fmaxf(pB0, rmB);
+          float nA = fmaxf(pA0, rmA), nB = fmaxf(pB0, rmB);
           const float bA = nA == -INFINITY ? 0.f : nA, bB = nB == -INFINITY ? 0.f : nB;
-          const float cA = ex2(pA0 - bA), cB = ex2(pB0 - bB);
+          float cA = ex2(pA0 - bA), cB = ex2(pB0 - bB);
+          // kVarPrNoMA: after barrier 1, c from m_A to this warpgroup's maximum (P_A' and warpgroup 0's O_L to m_B); a
+          // row with nothing here yet (m_B = -inf: O_R, P_B and these sums are 0) takes m_A as its reference
+          [[maybe_unused]] auto syncMA = [&]() {
+            if constexpr (kNM) {
+              namedSync(1, 256); // mA and P_A ready
+              const float mA0 = rw.mA[rA], mB0 = rw.mA[rB];
+              if (nA == -INFINITY) nA = mA0;
+              if (nB == -INFINITY) nB = mB0;
+              mA_ = nA; mB_ = nB;
+              cA = ex2(mA0 - (nA == -INFINITY ? 0.f : nA)), cB = ex2(mB0 - (nB == -INFINITY ? 0.f : nB));
+            }
+          };
           uint32_t a[4][4];
           {
             float sumA = 0.f, sumB = 0.f;
-            expPack(s, bA, bB, sumA, sumB, a, p.scaleLog2);
+            expPack<(VAR & kVarPrNoExB) != 0>(s, bA, bB, sumA, sumB, a, p.scaleLog2);
             // This warpgroup's sums and O_R: from the previous max to mA, then (below) by c to mB.
             const float baA = pA0 == -INFINITY ? 0.f : pA0, baB = pB0 == -INFINITY ? 0.f : pB0;
             const float scA = ex2(mA_ - baA), scB = ex2(mB_ - baB);
@@ -1116,6 +1160,7 @@ struct DecodeW {
               uint32_t pa[4][4]; // this thread's P_A words of the P tile, read before P_B goes over them
               [[maybe_unused]] auto publish = [&]() { // P_A's words read, P_B / c / m_B stored over them, fenced for the async proxy
                 if constexpr ((VAR & kVarMAEarly) != 0) namedSync(8, 256); // P_A ready
+                syncMA();
 #pragma unroll
                 for (int kk = 0; kk < 4; ++kk)
 #pragma unroll
@@ -1182,6 +1227,7 @@ struct DecodeW {
           if constexpr ((VAR & kVarPAReg) != 0) {
             // P_A' = c P_A into registers (this thread's words of the P tile), P_B over the same words, published.
             if constexpr ((VAR & kVarMAEarly) != 0) namedSync(8, 256); // P_A ready
+            syncMA();
             uint32_t pa[4][4];
 #pragma unroll
             for (int kk = 0; kk < 4; ++kk)
