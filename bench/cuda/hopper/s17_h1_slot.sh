@@ -16,11 +16,7 @@ OUT=${OUT:?}; S=$SECONDS; ts() { echo "[+$((SECONDS - S))s] $*" | tee -a "$OUT/l
 SHIP=2166830931695689736; A=6778516950123077640; B=2175838130950430728; AB=6787524149377818632
 STAGE=${STAGE:-.devstage/s17-h1}; HB=/tmp/s17h1-hb
 . bench/cuda/hopper/sparse-sm90-modes.sh
-sparse_slot_stage "$STAGE" $HB $SHIP $SHIP $A $B $AB
-want=$(sha256sum < "$HB/sparse_sm90_m$SHIP.fatbin" | cut -c1-16); have=$(sha256sum < dist/cuda/sparse_sm90.fatbin | cut -c1-16)
-[ "$want" = "$have" ] || { sparse_sm90_swap "$HB/sparse_sm90_m$SHIP.fatbin" dist/cuda; ts "dist/cuda sparse_sm90 was $have: staged m$SHIP swapped in"; }
-PYTHONUNBUFFERED=1 timeout -k 5 45 python3 .gpu-host/anchors/flashmla-sparse/bench_sparse.py --out "$OUT/flashmla-sparse.json" > "$OUT/flashmla-sparse.txt" 2>&1
-ts "flashmla sparse rc=$?"
+sparse_slot_begin "$STAGE" $HB $SHIP 45 $A $B $AB
 OUT=$OUT HB=$HB CASES=${CASES:-40} REPS=${REPS:-10} ROUNDS=${ROUNDS:-3} TIME_TIMEOUT=${TIME_TIMEOUT:-80} CHECK_TIMEOUT=${CHECK_TIMEOUT:-60} \
   timeout -k 5 130 bash bench/cuda/hopper/sparse-sm90-final-ab.sh "$OUT/flashmla-sparse.json" "$A $B $AB" > "$OUT/ab.txt" 2>&1
 ts "A/B rc=$?"; cat "$OUT/ab.txt" | tee -a "$OUT/log.txt"

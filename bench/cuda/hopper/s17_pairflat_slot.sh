@@ -15,11 +15,7 @@ set -uo pipefail
 OUT=${OUT:?}; S=$SECONDS; ts() { echo "[+$((SECONDS - S))s] $*" | tee -a "$OUT/log.txt"; }
 SHIP=1013909427088842760; CAND=4472673940909383688; STAGE=${STAGE:-.devstage/s17-pair}; HB=/tmp/s17pair-hb
 . bench/cuda/hopper/sparse-sm90-modes.sh
-sparse_slot_stage "$STAGE" $HB $SHIP $SHIP $CAND
-want=$(sha256sum < "$HB/sparse_sm90_m$SHIP.fatbin" | cut -c1-16); have=$(sha256sum < dist/cuda/sparse_sm90.fatbin | cut -c1-16)
-[ "$want" = "$have" ] || { sparse_sm90_swap "$HB/sparse_sm90_m$SHIP.fatbin" dist/cuda; ts "dist/cuda sparse_sm90 was $have: staged m$SHIP swapped in"; }
-PYTHONUNBUFFERED=1 timeout -k 5 60 python3 .gpu-host/anchors/flashmla-sparse/bench_sparse.py --out "$OUT/flashmla-sparse.json" > "$OUT/flashmla-sparse.txt" 2>&1
-ts "flashmla sparse rc=$?"
+sparse_slot_begin "$STAGE" $HB $SHIP 60 $CAND
 OUT=$OUT HB=$HB CASES=${CASES:-40} REPS=${REPS:-10} ROUNDS=${ROUNDS:-3} TIME_TIMEOUT=${TIME_TIMEOUT:-90} CHECK_TIMEOUT=${CHECK_TIMEOUT:-60} \
   timeout -k 5 170 bash bench/cuda/hopper/sparse-sm90-final-ab.sh "$OUT/flashmla-sparse.json" "$CAND" > "$OUT/ab.txt" 2>&1
 ts "A/B rc=$?"; cat "$OUT/ab.txt" | tee -a "$OUT/log.txt"

@@ -34,6 +34,18 @@ sparse_slot_stage() {
   rm -rf "$hb"; mkdir -p "$hb"
   tar xJf "$stage/fatbins.tar.xz" -C "$hb" && (cd "$hb" && sha256sum -c --quiet SHA256SUMS) \
     && ts "fatbins: $(ls "$hb" | grep -c fatbin) ok (SHA256SUMS)" || ts "fatbins: BAD STAGE"
-  echo "dist/cuda sparse_sm90 $(sha256sum < dist/cuda/sparse_sm90.fatbin | cut -c1-16) (expect 70b532dad3438: $base)" | tee -a "$OUT/log.txt"
+  echo "dist/cuda sparse_sm90 $(sha256sum < dist/cuda/sparse_sm90.fatbin | cut -c1-16) (the shipped build: m$base)" | tee -a "$OUT/log.txt"
   for m in "$@"; do echo "m$m $(sha256sum < "$hb/sparse_sm90_m$m.fatbin" | cut -c1-16)" | tee -a "$OUT/log.txt"; done
+}
+
+# sparse_slot_begin STAGE HB SHIP FM_TIMEOUT MODE...: a slot's whole prologue (the caller sets $OUT and `ts`): sparse_slot_stage,
+# the staged shipped build swapped into dist/cuda when dist/cuda holds another one (logged), then FlashMLA's bench_sparse.py
+# into $OUT/flashmla-sparse.json (its log $OUT/flashmla-sparse.txt) within FM_TIMEOUT seconds.
+sparse_slot_begin() {
+  local stage=$1 hb=$2 ship=$3 fmt=$4 want have; shift 4
+  sparse_slot_stage "$stage" "$hb" "$ship" "$ship" "$@"
+  want=$(sha256sum < "$hb/sparse_sm90_m$ship.fatbin" | cut -c1-16); have=$(sha256sum < dist/cuda/sparse_sm90.fatbin | cut -c1-16)
+  [ "$want" = "$have" ] || { sparse_sm90_swap "$hb/sparse_sm90_m$ship.fatbin" dist/cuda; ts "dist/cuda sparse_sm90 was $have: staged m$ship swapped in"; }
+  PYTHONUNBUFFERED=1 timeout -k 5 "$fmt" python3 .gpu-host/anchors/flashmla-sparse/bench_sparse.py --out "$OUT/flashmla-sparse.json" > "$OUT/flashmla-sparse.txt" 2>&1
+  ts "flashmla sparse rc=$?"
 }

@@ -46,6 +46,30 @@ __device__ __forceinline__ float splitLse(const float* lseRow, int64_t slotStrid
   return empty ? INFINITY : mx + __logf(sum);
 }
 
+// The end of a merged row, for both merges: each warp's sum of its splits into `part`, warp 0 adds them up and stores the
+// output chunk (128 values, 4 a lane) and, once a row, its lse. Two CTA barriers: part is reused by the next row.
+template <typename T>
+__device__ __forceinline__ void storeMergedRow(const MlaParams& p, float4 (*part)[32], float4 acc, int nWarps, int batch, int qStart, int j,
+                                               int h, int chunk, float lse) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  part[warp][lane] = acc;
+  __syncthreads();
+  if (warp == 0) {
+#pragma unroll
+    for (int w = 1; w < nWarps; ++w) {
+      const float4 x = part[w][lane];
+      acc.x += x.x; acc.y += x.y; acc.z += x.z; acc.w += x.w;
+    }
+    using H = Half<T>;
+    using T2 = typename H::T2;
+    T* out = static_cast<T*>(p.out) + (static_cast<int64_t>(qStart + j) * p.hQ + h) * kDV + chunk * 128 + lane * 4;
+    reinterpret_cast<T2*>(out)[0] = H::pack(acc.x, acc.y);
+    reinterpret_cast<T2*>(out)[1] = H::pack(acc.z, acc.w);
+    if (chunk == 0 && lane == 0) p.lse[batch * p.lseStrideB + h * p.lseStrideH + (qStart + j) * p.lseStrideT] = lse;
+  }
+  __syncthreads();
+}
+
 template <typename T>
 __device__ void combineRow(const MlaParams& p, int batch, int r, int chunk, float4 (*part)[32]) {
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, nWarps = blockDim.x / 32;
@@ -90,22 +114,7 @@ __device__ void combineRow(const MlaParams& p, int batch, int r, int chunk, floa
       }
     }
   }
-  part[warp][lane] = acc;
-  __syncthreads();
-  if (warp == 0) {
-#pragma unroll
-    for (int w = 1; w < nWarps; ++w) {
-      const float4 x = part[w][lane];
-      acc.x += x.x; acc.y += x.y; acc.z += x.z; acc.w += x.w;
-    }
-    using H = Half<T>;
-    using T2 = typename H::T2;
-    T* out = static_cast<T*>(p.out) + (static_cast<int64_t>(qStart + j) * p.hQ + h) * kDV + chunk * 128 + lane * 4;
-    reinterpret_cast<T2*>(out)[0] = H::pack(acc.x, acc.y);
-    reinterpret_cast<T2*>(out)[1] = H::pack(acc.z, acc.w);
-    if (chunk == 0 && lane == 0) p.lse[batch * p.lseStrideB + h * p.lseStrideH + (qStart + j) * p.lseStrideT] = lse;
-  }
-  __syncthreads(); // part is reused by the next row
+  storeMergedRow<T>(p, part, acc, nWarps, batch, qStart, j, h, chunk, lse);
 }
 
 // combineRow in one round trip (MLA_COMBINE_ONE_TRIP above): 8 warps, 2 <= nSplit <= 8 * kOneTripLoads.
@@ -174,22 +183,7 @@ __device__ int combineRowOneTrip(const MlaParams& p, int batch, int r, int chunk
       if (w != 0.f) { acc.x += w * v[u].x; acc.y += w * v[u].y; acc.z += w * v[u].z; acc.w += w * v[u].w; } // weight 0: exactly nothing
     }
   }
-  part[warp][lane] = acc;
-  __syncthreads();
-  if (warp == 0) {
-#pragma unroll
-    for (int w = 1; w < kCombineMaxWarps; ++w) {
-      const float4 x = part[w][lane];
-      acc.x += x.x; acc.y += x.y; acc.z += x.z; acc.w += x.w;
-    }
-    using H = Half<T>;
-    using T2 = typename H::T2;
-    T* out = static_cast<T*>(p.out) + (static_cast<int64_t>(qStart + j) * p.hQ + h) * kDV + chunk * 128 + lane * 4;
-    reinterpret_cast<T2*>(out)[0] = H::pack(acc.x, acc.y);
-    reinterpret_cast<T2*>(out)[1] = H::pack(acc.z, acc.w);
-    if (chunk == 0 && lane == 0) p.lse[batch * p.lseStrideB + h * p.lseStrideH + (qStart + j) * p.lseStrideT] = lse;
-  }
-  __syncthreads(); // part is reused by the next row
+  storeMergedRow<T>(p, part, acc, kCombineMaxWarps, batch, qStart, j, h, chunk, lse);
   return 0;
 }
 
