@@ -16,8 +16,7 @@ SHIP=6787524149377818632; C=6805538547887300616
 STAGE=${STAGE:-.devstage/s17-h1r2}; HB=/tmp/s17h1r2-hb; END=${END:-104} # seconds after the start by which all is done
 . bench/cuda/hopper/sparse-sm90-modes.sh
 sparse_slot_stage "$STAGE" $HB $SHIP $SHIP $C
-want=$(sha256sum < "$HB/sparse_sm90_m$SHIP.fatbin" | cut -c1-16); have=$(sha256sum < dist/cuda/sparse_sm90.fatbin | cut -c1-16)
-[ "$want" = "$have" ] || { sparse_sm90_swap "$HB/sparse_sm90_m$SHIP.fatbin" dist/cuda; ts "dist/cuda sparse_sm90 was $have: staged m$SHIP swapped in"; }
+sparse_slot_base $HB $SHIP
 PYTHONUNBUFFERED=1 timeout -k 3 40 python3 .gpu-host/anchors/flashmla-sparse/bench_sparse.py --out "$OUT/flashmla-sparse.json" > "$OUT/flashmla-sparse.txt" 2>&1
 ts "flashmla sparse rc=$?"
 left=$((END - (SECONDS - S)))

@@ -37,3 +37,11 @@ sparse_slot_stage() {
   echo "dist/cuda sparse_sm90 $(sha256sum < dist/cuda/sparse_sm90.fatbin | cut -c1-16) (expect 70b532dad3438: $base)" | tee -a "$OUT/log.txt"
   for m in "$@"; do echo "m$m $(sha256sum < "$hb/sparse_sm90_m$m.fatbin" | cut -c1-16)" | tee -a "$OUT/log.txt"; done
 }
+
+# sparse_slot_base HB BASE: after sparse_slot_stage, dist/cuda's sparse_sm90.fatbin becomes HB's staged build of the shipped
+# mode BASE if it is not that already (the lead's dist/cuda may hold an older shipped build); logged through `ts`.
+sparse_slot_base() {
+  local want have
+  want=$(sha256sum < "$1/sparse_sm90_m$2.fatbin" | cut -c1-16); have=$(sha256sum < dist/cuda/sparse_sm90.fatbin | cut -c1-16)
+  [ "$want" = "$have" ] || { sparse_sm90_swap "$1/sparse_sm90_m$2.fatbin" dist/cuda; ts "dist/cuda sparse_sm90 was $have: staged m$2 swapped in"; }
+}
