@@ -38,14 +38,21 @@ sparse_slot_stage() {
   for m in "$@"; do echo "m$m $(sha256sum < "$hb/sparse_sm90_m$m.fatbin" | cut -c1-16)" | tee -a "$OUT/log.txt"; done
 }
 
+# sparse_slot_base HB BASE: after sparse_slot_stage, dist/cuda's sparse_sm90.fatbin becomes HB's staged build of the shipped
+# mode BASE if it is not that already (the lead's dist/cuda may hold an older shipped build); logged through `ts`.
+sparse_slot_base() {
+  local want have
+  want=$(sha256sum < "$1/sparse_sm90_m$2.fatbin" | cut -c1-16); have=$(sha256sum < dist/cuda/sparse_sm90.fatbin | cut -c1-16)
+  [ "$want" = "$have" ] || { sparse_sm90_swap "$1/sparse_sm90_m$2.fatbin" dist/cuda; ts "dist/cuda sparse_sm90 was $have: staged m$2 swapped in"; }
+}
+
 # sparse_slot_begin STAGE HB SHIP FM_TIMEOUT MODE...: a slot's whole prologue (the caller sets $OUT and `ts`): sparse_slot_stage,
-# the staged shipped build swapped into dist/cuda when dist/cuda holds another one (logged), then FlashMLA's bench_sparse.py
-# into $OUT/flashmla-sparse.json (its log $OUT/flashmla-sparse.txt) within FM_TIMEOUT seconds.
+# sparse_slot_base, then FlashMLA's bench_sparse.py into $OUT/flashmla-sparse.json (its log $OUT/flashmla-sparse.txt) within
+# FM_TIMEOUT seconds.
 sparse_slot_begin() {
-  local stage=$1 hb=$2 ship=$3 fmt=$4 want have; shift 4
+  local stage=$1 hb=$2 ship=$3 fmt=$4; shift 4
   sparse_slot_stage "$stage" "$hb" "$ship" "$ship" "$@"
-  want=$(sha256sum < "$hb/sparse_sm90_m$ship.fatbin" | cut -c1-16); have=$(sha256sum < dist/cuda/sparse_sm90.fatbin | cut -c1-16)
-  [ "$want" = "$have" ] || { sparse_sm90_swap "$hb/sparse_sm90_m$ship.fatbin" dist/cuda; ts "dist/cuda sparse_sm90 was $have: staged m$ship swapped in"; }
+  sparse_slot_base "$hb" "$ship"
   PYTHONUNBUFFERED=1 timeout -k 5 "$fmt" python3 .gpu-host/anchors/flashmla-sparse/bench_sparse.py --out "$OUT/flashmla-sparse.json" > "$OUT/flashmla-sparse.txt" 2>&1
   ts "flashmla sparse rc=$?"
 }

@@ -279,6 +279,20 @@ constexpr bool kQEarlyBit = (MLA_SPARSE_SM90_MODE & 4611686018427387904) != 0;
 // bytes in memory.
 constexpr bool kBulkOBit = (MLA_SPARSE_SM90_MODE & 9007199254740992) != 0;
 static_assert(!kBulkOBit || !(MLA_SPARSE_SM90_MODE & 1048576), "bit 53 is written for the 256 / 256 column split (not bit 20)");
+// Bit 54 (18014398509481984; reused: session 16's bit 54, the pair gather's half-row trade, left the code after call D;
+// session 17, helper h1 round 2; the V3.2 pair entries): bit 53's epilogue in the V3.2 pair entries, in a form warpgroup 1
+// (160 registers) holds without spilling. Bit 53's form spilled there: warpgroup 1 then carries two output paths (the
+// staged one and the 4-byte stores to global for split partials or an unaligned `out`), and the second path's 64-bit
+// addresses are what does not fit. With bit 54 warpgroup 1 has one path: it always writes its 256 columns into the Q
+// region (V3.2's is 72 KiB) with 32-bit shared addresses — bf16 rows 64 + r, 528 bytes apart, for a request in one piece,
+// f32 rows r, 1040 bytes apart, for a split partial (both strides make every warp store conflict-free) — and leaves the
+// global side to warpgroup 0 (200 registers): for a request in one piece with a 16-byte aligned `out`, warpgroup 0 stages
+// its own rows 0..63 the same way and its 128 threads issue one 512-byte bulk copy each (thread wt: row wt & 63, columns
+// 256 (wt / 64)..); otherwise it copies warpgroup 1's rows to global with shared loads and coalesced stores, and writes its
+// own columns by the 4-byte / 8-byte stores as before. Named barrier 5 (256 threads): warpgroup 1's rows are staged;
+// barrier 3 (again): they have been read out, before the next item's Q overwrites the region. Same values, same bytes.
+constexpr bool kBulkVBit = (MLA_SPARSE_SM90_MODE & 18014398509481984) != 0;
+static_assert(!kBulkVBit || !(MLA_SPARSE_SM90_MODE & 1048576), "bit 54 is written for the 256 / 256 column split (not bit 20)");
 // Bit 59 (576460752303423488; session 16, helper h2; the one-CTA V3.2 entries): FlashMLA's cache hints on the gather,
 // `ld.global.nc.L1::evict_last.L2::256B` for the NoPE bytes and `.L1::evict_last.L2::128B` for the scale and RoPE (ours
 // are plain `ld.global.nc`). The final call of session 16 found this path gather-bound (no token loads: 0.62 T) with 656-byte
@@ -403,14 +417,33 @@ __device__ __forceinline__ void prefetchL2(const void* g, uint32_t bytes) {
   asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(reinterpret_cast<uint64_t>(g)), "r"(bytes) : "memory");
 }
 #endif
-#if MLA_SPARSE_SM90_MODE & 9007199254740992
-/** Bit 53: bytes (a multiple of 16, both addresses 16-byte aligned) from shared memory to global by the bulk-copy unit, one
+#if MLA_SPARSE_SM90_MODE & (9007199254740992 | 18014398509481984)
+/** Bits 53 / 54: bytes (a multiple of 16, both addresses 16-byte aligned) from shared memory to global by the bulk-copy unit, one
     bulk group a call; bulkWaitRead: this thread's bulk copies have read their shared memory. */
 __device__ __forceinline__ void bulkToGlobal(void* g, uint32_t s, uint32_t bytes) {
   asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;\n" ::"l"(reinterpret_cast<uint64_t>(g)), "r"(s), "r"(bytes) : "memory");
 }
 __device__ __forceinline__ void bulkCommit() { asm volatile("cp.async.bulk.commit_group;\n" ::: "memory"); }
 __device__ __forceinline__ void bulkWaitRead() { asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory"); }
+#endif
+#if MLA_SPARSE_SM90_MODE & 18014398509481984
+/** Bit 54: x, which the compiler cannot see through (what is computed from it is computed where it is written). */
+__device__ __forceinline__ int opaque32(int x) {
+  asm volatile("" : "+r"(x));
+  return x;
+}
+/** Bit 54: shared-memory stores and loads of the staged output. */
+__device__ __forceinline__ void stShared2f(uint32_t a, float x, float y) { asm volatile("st.shared.v2.f32 [%0], {%1, %2};\n" ::"r"(a), "f"(x), "f"(y) : "memory"); }
+__device__ __forceinline__ uint32_t ldShared32(uint32_t a) {
+  uint32_t v;
+  asm volatile("ld.shared.b32 %0, [%1];\n" : "=r"(v) : "r"(a) : "memory");
+  return v;
+}
+__device__ __forceinline__ float2 ldShared2f(uint32_t a) {
+  float2 v;
+  asm volatile("ld.shared.v2.f32 {%0, %1}, [%2];\n" : "=f"(v.x), "=f"(v.y) : "r"(a) : "memory");
+  return v;
+}
 #endif
 __device__ __forceinline__ void clusterSync() {
   asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;\n" ::: "memory");
@@ -549,6 +582,8 @@ struct Kernel {
   static constexpr bool kQEarly = kQEarlyBit && C2;
   /** Bit 53: the bf16 output staged in shared memory and stored by bulk copies (MODEL1 pair entries). */
   static constexpr bool kBulkO = kBulkOBit && C2 && M1; // the V3.2 pair `_sp` entry spills 16 bytes with it
+  /** Bit 54: the V3.2 pair entries' staged output (warpgroup 1 only stages; warpgroup 0 issues the global side). */
+  static constexpr bool kBulkV = kBulkVBit && C2 && !M1;
 #if MLA_SPARSE_SM90_MODE & 9007199254740992
   /** Bit 53: where this warpgroup's 512 output bytes of row r are staged: rows 528 bytes apart (consecutive rows 16 bytes
       apart modulo 128: every warp store conflict-free), warpgroup 0's 64 rows and warpgroup 1's rows 0..59 in the Q region
@@ -1417,6 +1452,73 @@ struct Kernel {
       }
       namedSync(3, 256); // output factors ready
       const float fA = rw.oScale[rA], fB = rw.oScale[rB];
+#if MLA_SPARSE_SM90_MODE & 18014398509481984
+      if constexpr (kBulkV) { // bit 54
+        if constexpr (W == 1) { // stage the 256 columns, nothing else: one path
+#pragma unroll
+          for (int h2 = 0; h2 < 2; ++h2) {
+            const int r = opaque32(h2 ? rB : rA); // opaque: the row addresses are formed here, not hoisted out of the item loop
+            const float f = h2 ? fB : fA;
+            if (it.noSplit) {
+              const uint32_t row = qBase + (64 + r) * 528 + 4 * tq;
+#pragma unroll
+              for (int i = 0; i < kNa / 4; ++i) {
+                const __nv_bfloat162 v = __floats2bfloat162_rn(o[4 * i + 2 * h2] * f, o[4 * i + 2 * h2 + 1] * f);
+                stShared(row + 16 * i, *reinterpret_cast<const uint32_t*>(&v));
+              }
+            } else {
+              const uint32_t row = qBase + r * 1040 + 8 * tq;
+#pragma unroll
+              for (int i = 0; i < kNa / 4; ++i) stShared2f(row + 32 * i, o[4 * i + 2 * h2] * f, o[4 * i + 2 * h2 + 1] * f);
+            }
+          }
+          fenceProxyAsync(); // the generic-proxy stores, before the bulk copies read them
+          namedArrive(5, 256); // staged
+          namedSync(3, 256);   // read out: the region is free for the next item's Q
+        } else if (it.noSplit && (reinterpret_cast<unsigned long long>(p.out) & 15ull) == 0) { // CTA-uniform
+#pragma unroll
+          for (int h2 = 0; h2 < 2; ++h2) {
+            const int r = opaque32(h2 ? rB : rA);
+            const float f = h2 ? fB : fA;
+            const uint32_t row = qBase + r * 528 + 4 * tq;
+#pragma unroll
+            for (int i = 0; i < kNa / 4; ++i) {
+              const __nv_bfloat162 v = __floats2bfloat162_rn(o[4 * i + 2 * h2] * f, o[4 * i + 2 * h2 + 1] * f);
+              stShared(row + 16 * i, *reinterpret_cast<const uint32_t*>(&v));
+            }
+          }
+          fenceProxyAsync();
+          namedSync(5, 256); // warpgroup 1's rows staged too
+          if (m0 + (wt & 63) < p.hQ) { // thread wt: row wt & 63, columns 256 (wt / 64).., staged at row wt
+            bulkToGlobal(static_cast<__nv_bfloat16*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0 + (wt & 63)) * kDV + 256 * (wt >> 6),
+                         qBase + wt * 528, 512u);
+            bulkCommit();
+            bulkWaitRead();
+          }
+          namedSync(3, 256); // every row read out before the next item's Q overwrites the region
+          continue;
+        } else { // warpgroup 1's rows to global by shared loads and coalesced stores; then ours as without the bit
+          namedSync(5, 256);
+          if (it.noSplit) { // bf16, 4-byte words: row k / 128, word k % 128
+#pragma unroll 4
+            for (int k = wt; k < 64 * 128; k += 128) {
+              const int r = k >> 7, w = k & 127;
+              if (m0 + r < p.hQ)
+                reinterpret_cast<uint32_t*>(static_cast<__nv_bfloat16*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0 + r) * kDV + 256)[w] =
+                    ldShared32(qBase + (64 + r) * 528 + 4 * w);
+            }
+          } else { // f32 pairs: row k / 128, pair k % 128
+#pragma unroll 4
+            for (int k = wt; k < 64 * 128; k += 128) {
+              const int r = k >> 7, c = k & 127;
+              if (m0 + r < p.hQ)
+                reinterpret_cast<float2*>(p.oAccum + ((static_cast<int64_t>(it.slot) * p.sQ + j) * p.hQ + m0 + r) * kDV + 256)[c] = ldShared2f(qBase + r * 1040 + 8 * c);
+            }
+          }
+          namedSync(3, 256);
+        }
+      }
+#endif
 #if MLA_SPARSE_SM90_MODE & 9007199254740992
       if constexpr (kBulkO) { // bit 53: stage this warpgroup's 256 columns (512 bytes a row), one bulk copy a row
         if (it.noSplit && (reinterpret_cast<unsigned long long>(p.out) & 15ull) == 0) { // CTA-uniform
@@ -1444,6 +1546,7 @@ struct Kernel {
         }
       }
 #endif
+      if constexpr (!(kBulkV && W == 1)) { // bit 54: warpgroup 1 has staged its columns above
 #pragma unroll
       for (int h2 = 0; h2 < 2; ++h2) {
         const int h = h2 ? hB : hA;
@@ -1473,6 +1576,7 @@ struct Kernel {
           for (int i = 0; i < kNb / 4; ++i) *reinterpret_cast<float2*>(acc + 2 * kNa + 8 * i) = make_float2(o2[4 * i + 2 * h2] * f, o2[4 * i + 2 * h2 + 1] * f);
 #endif
         }
+      }
       }
     }
   }
