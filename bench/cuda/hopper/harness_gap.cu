@@ -15,7 +15,7 @@
 //   ./harness_gap abb b s_k h_q s_q          AB_KERNELS, short interleaved bursts (ROUNDS 8 x BURST 10 after IDLE_MS 150)
 //   ./harness_gap b2bn b s_k h_q s_q n name  one warm launch, 500 ms idle, n launches back to back (for ncu
 //                                            --launch-skip k --launch-count 1: k = 1 is the first after idle)
-// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), sa, satr (kVarStAsync: session 12), sa8, sa8tr (+ kVarStSpread), sf, sftr (lib + kVarStF32: session 12 round 2), ftz (lib + kVarEx2Ftz: round 3), pa, patr (lib + kVarPAReg: session 13 round 2), pbe (+ kVarPBEarly: session 15), nma, nexb, nmx (timing probes, bf16 only: session 17 round 2), b2l (lib + kVarB2Late, bf16), pbb (+ kVarPBLate: a probe; mae and pbl launch lib since then; sa, sa8, satr, sa8tr, ftz, pa, patr, pbf, pbfw, par, vis, pbfv launch lib / libtr since session 17: their bits are kLibVar's), x798 (the library's bits before session 12; since then lib = sa8), nar (decode_sm90.cu, <= 32 rows); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
+// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), sa, satr (kVarStAsync: session 12), sa8, sa8tr (+ kVarStSpread), sf, sftr (lib + kVarStF32: session 12 round 2), ftz (lib + kVarEx2Ftz: round 3), pa, patr (lib + kVarPAReg: session 13 round 2), pbe (+ kVarPBEarly: session 15), pe4, pe2 (lib + kVarPolyExB, + kVarPolyHalf: session 17 round 3; session 17 round 2's probes nma, nexb, nmx, b2l, pbb and mae, pbl launch lib since then; sa, sa8, satr, sa8tr, ftz, pa, patr, pbf, pbfw, par, vis, pbfv launch lib / libtr since session 17: their bits are kLibVar's), x798 (the library's bits before session 12; since then lib = sa8), nar (decode_sm90.cu, <= 32 rows); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
 // row) instead of combine; a suffix @c2 / @c4 launches the row tiles of a part as one cluster (placement only).
 // check takes f16 cases too where the kernel has an f16 entry (lib, lib+w, qe, qe+w).
 #define MLA_SM90W_TRACE 1
@@ -56,16 +56,14 @@ MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsftr, __nv_bfloat16, false, mla::sm90w::k
 // of lib's (or libtr's) code, removed to keep the staged harness under 1.5 MB (main b6d8fd8 has them); their names
 // still launch lib (patr: libtr), so older slots run as A/A controls. Session 17 (h2)'s "pbl" (kVarPBLate, 1.000 in
 // call C) and session 16 round 2's "mae" (kVarMAEarly, 1.000) were removed in session 17 round 2 (main 4726ae2 has
-// them); their names launch lib. Session 17 round 2 (h2): timing probes, bf16 only, NEVER shippable (wrong or
-// range-unsafe results): "nma" (kVarPrNoMA: warpgroup 1's softmax without waiting for m_A), "nexb" (kVarPrNoExB:
-// softmax B without its exponentials), "nmx" (both); and "b2l" (kVarB2Late: warpgroup 0 waits at barrier 2 only after
-// its P_B V_B[L] issue; results as lib's, bf16 only until it gains), "pbb" (lib | kVarPBLate | kVarB2Late: a timing
-// probe, wrong results: P_A' V_A[R] issued early and P_B V_B[L] not held behind the late P_B stores).
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gnma, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarPrNoMA)
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gnexb, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarPrNoExB)
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gnmx, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarPrNoMA | mla::sm90w::kVarPrNoExB)
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gb2l, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarB2Late)
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpbb, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarPBLate | mla::sm90w::kVarB2Late)
+// them); their names launch lib. Session 17 round 2 (h2)'s timing probes nma, nexb, nmx, b2l, pbb (measured 1.001 /
+// 1.025 / 1.036 / 1.000 / 0.999 at 256 rows) were removed in round 3 (main 78aa87e has them; their names launch lib).
+// Session 17 round 3 (h2): "pe4" (lib | kVarPolyExB: a quarter of softmax B's exponentials as ex2Poly on the FMA pipe)
+// and "pe2" (+ kVarPolyHalf: a half), bf16 and f16.
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpe4, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarPolyExB)
+MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gpe4, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarPolyExB)
+MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpe2, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarPolyExB | mla::sm90w::kVarPolyHalf)
+MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gpe2, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarPolyExB | mla::sm90w::kVarPolyHalf)
 #undef MLA_S14_PBF
 // Session 15 (h1): kVarPBEarly (warpgroup 1 issues P_B V_B[R] before its visibility waits and the c multiply, and
 // arrives at barrier 2 after both of its P V are issued) on the shipped bits ("pbe"), both dtypes.
@@ -116,12 +114,9 @@ static bool kspecOf(const std::string& full, KSpec& k) {
   else if (n == "sf") { k.fn = mla_decode_sm90w_bf16_gsf; k.fn16 = mla_decode_sm90w_f16_gsf; }
   else if (n == "sftr") { k.fn = mla_decode_sm90w_bf16_gsftr; k.trace = true; }
   else if (n == "pbe") { k.fn = mla_decode_sm90w_bf16_gpbe; k.fn16 = mla_decode_sm90w_f16_gpbe; }
-  else if (n == "nma") k.fn = mla_decode_sm90w_bf16_gnma; // timing probes (bf16 only; never shippable)
-  else if (n == "nexb") k.fn = mla_decode_sm90w_bf16_gnexb;
-  else if (n == "nmx") k.fn = mla_decode_sm90w_bf16_gnmx;
-  else if (n == "b2l") k.fn = mla_decode_sm90w_bf16_gb2l;
-  else if (n == "pbb") k.fn = mla_decode_sm90w_bf16_gpbb;
-  else if (n == "sa" || n == "mae" || n == "pbl" || n == "sa8" || n == "ftz" || n == "pa" || n == "pbf" || n == "pbfw" || n == "par" || n == "vis" || n == "pbfv") { k.fn = mla_decode_sm90w_bf16; k.fn16 = mla_decode_sm90w_f16; } // their bits are kLibVar's (session 17: entries removed)
+  else if (n == "pe4") { k.fn = mla_decode_sm90w_bf16_gpe4; k.fn16 = mla_decode_sm90w_f16_gpe4; }
+  else if (n == "pe2") { k.fn = mla_decode_sm90w_bf16_gpe2; k.fn16 = mla_decode_sm90w_f16_gpe2; }
+  else if (n == "sa" || n == "mae" || n == "pbl" || n == "nma" || n == "nexb" || n == "nmx" || n == "b2l" || n == "pbb" || n == "sa8" || n == "ftz" || n == "pa" || n == "pbf" || n == "pbfw" || n == "par" || n == "vis" || n == "pbfv") { k.fn = mla_decode_sm90w_bf16; k.fn16 = mla_decode_sm90w_f16; } // their bits are kLibVar's (session 17: entries removed)
   else if (n == "patr" || n == "satr" || n == "sa8tr") { k.fn = mla_decode_sm90w_bf16_gtr; k.trace = true; }
   else if (n == "x798") { k.fn = mla_decode_sm90w_bf16_g798; k.fn16 = mla_decode_sm90w_f16_g798; }
   else return false;

@@ -259,7 +259,7 @@ constexpr int kVarStAsync = 524288;
 // kVarStSpread (1048576, with kVarStAsync): every consumer warp issues the bulk copies of 8 rows (lanes 0-7), not
 // warp 0 all 64 (a copy's issue is per lane: 64 in one warp serialise), and every consumer thread waits for its own.
 // (2097152 was kVarStShort, the staged path only for items of at most 32 key tiles: a diagnostic whose entry went in
-// session 16 round 2; retired in session 17 round 2, main 4726ae2 has it. The number is kVarB2Late's now, below. Its
+// session 16 round 2; retired in session 17 round 2, main 4726ae2 has it. The number was kVarB2Late's in session 17 round 2, kVarPolyHalf's since round 3. Its
 // test stays, on 0: without it the front end shapes the item loop differently and the library's code would change.)
 constexpr int kVarStSpread = 1048576, kVarStShortGone = 0;
 constexpr int kORow = 1040; // kVarStAsync: bytes between two staged output rows (1024 + 16)
@@ -334,25 +334,23 @@ constexpr int kVarMAEarly = 1073741824;
 // runs ~4 x 128: the tensor pipe idled between warpgroup 1's two P V every pair (wait_group 1 found P_B V_B[R] done).
 // Same products into each O in the same order: results bit-identical to the library's.
 constexpr int kVarPBLate = 32;
-// Timing probes (session 17 round 2, h2; harness only, NEVER shippable: kVarPrNoExB computes wrong results, kVarPrNoMA
-// is not range-safe; their entries are bf16 only). They measure what a dependency of the pair costs, as upper bounds for a
+// Timing probe (session 17 round 2, h2; harness only, NEVER shippable: kVarPrNoMA is not range-safe; no entry since
+// round 3). They measure what a dependency of the pair costs, as upper bounds for a
 // redesign. kVarPrNoMA (134217728): warpgroup 1 does not wait for m_A before its softmax: P_B against its own running
 // maximum m_B = max(m_prev, rowmax S_B), O_R and its sums rescaled from m_prev to m_B; barrier 1 (m_A and P_A) is waited
 // at only where it reads its P_A words, and c = 2^(m_A - m_B) (may exceed 1: P_A' and warpgroup 0's O_L are brought to
 // m_B, the pair's reference maximum) is taken there. Exact in real arithmetic; c > 1 can overflow f16 P_A' and is not
-// guarded (hence no f16 entry). kVarPrNoExB (INT_MIN, bit 31): warpgroup 1's softmax of S_B packs S_B - m instead of
-// 2^(S_B - m) (its 32 MUFU.EX2 a thread gone; P_B is garbage): what softmax B's exponentials cost.
+// guarded (hence no f16 entry).
 constexpr int kVarPrNoMA = 134217728;
-// kVarB2Late (2097152; session 17 round 2, h2; harness only, with kVarCEarly, not kVarPBLate): warpgroup 0 issues
-// P_B V_B[L] right after its pre-P-V work and waits at barrier 2 only after that issue. Under kVarCEarly P_B is
-// stored and fenced before barrier 3, so barrier 2 only kept warpgroup 1's P_A' V_A[R] ahead of P_B V_B[L] in the
-// tensor queue; without it the two go in whichever order they are issued (same products into each O in the same
-// order: results as the library's). Barrier 2 stays (after the issue) for its count and so that warpgroup 0 writes the
-// next P_A only after warpgroup 1's P_A' reads. With kVarPBLate (P_B stored only after barrier 3) it is a timing probe:
-// warpgroup 0's SS read may see P_A words (wrong results), what a P_B buffer of its own, published with c / m_B before
-// P_A' V_A[R]'s early issue, could gain at most.
-constexpr int kVarB2Late = 2097152;
-constexpr int kVarPrNoExB = static_cast<int>(0x80000000u);
+// (kVarB2Late, 2097152, and kVarPrNoExB, bit 31: session 17 round 2's b2l (measured 1.000) and nexb (the probe without
+// softmax B's exponentials: 1.025 at 256 rows, 1.019 at 128) retired in round 3; main 78aa87e has them. Their numbers are
+// kVarPolyHalf's and kVarPolyExB's now.)
+// kVarPolyExB (INT_MIN, bit 31; session 17 round 3, h2; harness only): warpgroup 1's softmax of S_B computes a share of
+// its 32 exponentials a thread with ex2Poly (FMA / ALU pipes) instead of MUFU.EX2, which nexb found on the pair's path
+// (softmax A's 32 and B's 32 a thread share each sub-partition's MUFU: 8 cycles a warp instruction). Share: a quarter
+// (column groups i = 3, 7 of expPack's eight: 8 a thread); with kVarPolyHalf (2097152) a half (i odd: 16 a thread).
+constexpr int kVarPolyExB = static_cast<int>(0x80000000u);
+constexpr int kVarPolyHalf = 2097152;
 // Four consecutive barriers (bar, bar + 8, + 16, + 24) on one parity: all four try_waits issued, then one test.
 __device__ __forceinline__ void mbarWait4(uint32_t bar, uint32_t parity) {
   asm volatile(
@@ -450,7 +448,7 @@ struct DecodeW {
   static_assert((VAR & kVarCEarly) == 0 || ((VAR & kVarPBEarly) != 0 && (VAR & kVarSeesaw) == 0), "kVarCEarly: with kVarPBEarly, the x798 pair order (barrier 3 is kVarSeesaw's there)");
   static_assert((VAR & kVarMAEarly) == 0 || ((VAR & kVarCEarly) != 0 && (VAR & kVarPAReg) != 0), "kVarMAEarly: with kVarCEarly | kVarPAReg (warpgroup 1 reads P_A only by LDS, after barrier 8)");
   static_assert((VAR & kVarPBLate) == 0 || ((VAR & kVarCEarly) != 0 && (VAR & kVarMAEarly) == 0), "kVarPBLate: with kVarCEarly, not kVarMAEarly");
-  static_assert((VAR & kVarB2Late) == 0 || (VAR & kVarCEarly) != 0, "kVarB2Late: with kVarCEarly (P_B on barrier 3; with kVarPBLate a timing probe)");
+  static_assert((VAR & kVarPolyHalf) == 0 || (VAR & kVarPolyExB) != 0, "kVarPolyHalf: the share of kVarPolyExB");
   static_assert((VAR & kVarPrNoMA) == 0 || ((VAR & (kVarCEarly | kVarPAReg | kVarPBEarly)) == (kVarCEarly | kVarPAReg | kVarPBEarly) && (VAR & (kVarMAEarly | kVarPBLate | kVarSeesaw)) == 0), "kVarPrNoMA: a probe on the library's pair order only");
   using H = Half<T>;
 
@@ -459,11 +457,24 @@ struct DecodeW {
     return exp2Sel<(VAR & kVarEx2Ftz) != 0>(x);
   }
 
+  // 2^x on the FMA / ALU pipes (kVarPolyExB): x = n + f with n = rint(x) (the 1.5 * 2^23 shift: n sits in t's low
+  // mantissa bits), f in [-1/2, 1/2]; 2^f by a degree-3 minimax polynomial of the relative error (<= 7.5e-5, 2^-13.7,
+  // inside bf16's 2^-9 and f16's 2^-12 rounding), times 2^n built from n's bits ((n + 127) << 23). x <= -127 (-inf: a
+  // masked column) gives 0 (2^n's bits are 0), as ex2.approx.ftz does for x < -126; NaN gives 0 (not reached).
+  static __device__ __forceinline__ float ex2Poly(float x) {
+    x = fmaxf(x, -127.f);
+    const float t = x + 12582912.f;
+    const float f = x - (t - 12582912.f);
+    const float q = fmaf(fmaf(fmaf(5.517166853e-02f, f, 2.426111251e-01f), f, 6.932609677e-01f), f, 9.999280572e-01f);
+    return q * __uint_as_float((__float_as_uint(t) + 127u) << 23);
+  }
+
   // P = exp2(S - base) straight into wgmma A fragments: a[kk][e] holds columns 16kk + 8(e/2) + 2tq (+1) of row
   // rB if e is odd, else rA (the S accumulator's own layout); the row sums of this thread's columns are added.
   // kVarFoldScale: s holds raw scores and sc is the scale (base 2); otherwise s is scaled already and sc unused.
-  // NoEx (kVarPrNoExB's probe only): no exponentials, S - base packed as it is.
-  template <bool NoEx = false>
+  // PolyEvery (kVarPolyExB, warpgroup 1's softmax B only): column group i (of 8) with i % PolyEvery == PolyEvery - 1
+  // takes ex2Poly instead of ex2 (0: none).
+  template <int PolyEvery = 0>
   static __device__ __forceinline__ void expPack(const float (&s)[32], float bA, float bB, float& sumA, float& sumB, uint32_t (&a)[4][4], float sc = 1.f) {
 #pragma unroll
     for (int kk = 0; kk < 4; ++kk)
@@ -471,9 +482,14 @@ struct DecodeW {
       for (int h = 0; h < 2; ++h) {
         const int i = 2 * kk + h;
         float x0, x1, y0, y1;
-        if constexpr (NoEx) {
-          x0 = s[4 * i + 0] - bA, x1 = s[4 * i + 1] - bA;
-          y0 = s[4 * i + 2] - bB, y1 = s[4 * i + 3] - bB;
+        bool poly = false; // (a constant once unrolled)
+        if constexpr (PolyEvery != 0) {
+          static_assert((VAR & kVarFoldScale) == 0, "kVarPolyExB: without kVarFoldScale (the library's path)");
+          poly = i % PolyEvery == PolyEvery - 1;
+        }
+        if (poly) {
+          x0 = ex2Poly(s[4 * i + 0] - bA), x1 = ex2Poly(s[4 * i + 1] - bA);
+          y0 = ex2Poly(s[4 * i + 2] - bB), y1 = ex2Poly(s[4 * i + 3] - bB);
         } else if constexpr ((VAR & kVarFoldScale) != 0) {
           x0 = ex2(fmaf(s[4 * i + 0], sc, -bA)), x1 = ex2(fmaf(s[4 * i + 1], sc, -bA));
           y0 = ex2(fmaf(s[4 * i + 2], sc, -bB)), y1 = ex2(fmaf(s[4 * i + 3], sc, -bB));
@@ -1097,13 +1113,11 @@ struct DecodeW {
             if (t + 1 == it.nTiles - 1) zeroTail(stB, t0B);
             const uint64_t dvB = opaque(descSw128(kBase + stB * kTileBytes, vLbo, vSbo));
             const uint64_t dP = opaque(descSw128(pBase, 16, 1024));
-            constexpr bool kB2L = (VAR & kVarB2Late) != 0;
-            if constexpr ((VAR & kVarCEarly) != 0 && !kB2L) namedSync(2, 256); // both of warpgroup 1's P V issued (queue order)
+            if constexpr ((VAR & kVarCEarly) != 0) namedSync(2, 256); // both of warpgroup 1's P V issued (queue order)
             wgFence();
 #pragma unroll
             for (int kk = 0; kk < 4; ++kk) Wg<T>::ss256(o, dP + ((32 * kk) >> 4), dvB + ((kk * 2048) >> 4));
             wgCommit();
-            if constexpr (kB2L) namedSync(2, 256); // kVarB2Late: queue order dropped (P_B visible since barrier 3)
             if constexpr ((VAR & kVarQEarly) != 0) qEarly(p, it, t, batch, endIdx, rowTile, m0, qBase, wt); // Q's copy flies during P_B V_B[L]
             wgWait<0>();
             pinRegs<128>(o);
@@ -1143,7 +1157,7 @@ struct DecodeW {
           uint32_t a[4][4];
           {
             float sumA = 0.f, sumB = 0.f;
-            expPack<(VAR & kVarPrNoExB) != 0>(s, bA, bB, sumA, sumB, a, p.scaleLog2);
+            expPack<(VAR & kVarPolyExB) == 0 ? 0 : (VAR & kVarPolyHalf) != 0 ? 2 : 4>(s, bA, bB, sumA, sumB, a, p.scaleLog2);
             // This warpgroup's sums and O_R: from the previous max to mA, then (below) by c to mB.
             const float baA = pA0 == -INFINITY ? 0.f : pA0, baB = pB0 == -INFINITY ? 0.f : pB0;
             const float scA = ex2(mA_ - baA), scB = ex2(mB_ - baB);
