@@ -16,7 +16,7 @@ one-CTA class (the four h64 shapes of the 12): B (+57 +58) against shipped, the 
 shipped mode is shipped + the winner's bits + 58 if MODEL1 qualifies (every such mode's entries are timed builds' code,
 compared offline). Last line: SHIP <mode> (...) or KEEP 5103110557851656 (...).
 """
-import json, math, re, sys
+import json, math, os, re, sys
 
 B57, B58, B59 = 1 << 57, 1 << 58, 1 << 59
 SHIPPED = 5103110557851656
@@ -127,6 +127,24 @@ def self_test():
     assert mk({"B": m1fast}, {"A": 0.96}, t="").startswith("KEEP")
     print("self-test ok")
 
+
+
+def slot_rule_main(self_test, decide, shipped, extra=None):
+    """A slot rule's command line: `--self-test`, else decide(AB.json, AB.txt text[, extra(argv)]) with KEEP <shipped> when
+    the timing JSON is missing (the A/B did not get that far). Shared by the session-17 rules."""
+    if sys.argv[1:] == ["--self-test"]:
+        self_test()
+        sys.exit(0)
+    try:
+        ab12 = json.load(open(sys.argv[1]))
+    except Exception as e:  # no timing file: the A/B did not get that far
+        print("KEEP %d (no timing: %s)" % (shipped, e.__class__.__name__))
+        sys.exit()
+    txt = open(sys.argv[2]).read() if len(sys.argv) > 2 and os.path.exists(sys.argv[2]) else ""
+    if extra is None:
+        decide(ab12, txt)
+    else:
+        decide(ab12, txt, extra(sys.argv))
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["--self-test"]:

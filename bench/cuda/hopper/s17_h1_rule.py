@@ -15,10 +15,10 @@ if it beats the better qualifying single-bit build by >= 0.3 %. Noise guard: the
 shipped's code in every build; if any of them moves > 1.5 % in any build: KEEP.
 Last line: SHIP <mode> (...) or KEEP 2166830931695689736 (...).
 """
-import json, os, sys
+import os, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from s16_h2_rule import checks_ok, gm, qualifies, times  # noqa: E402
+from s16_h2_rule import checks_ok, gm, qualifies, slot_rule_main, times  # noqa: E402
 
 SHIPPED = 2166830931695689736
 B62, B53 = 1 << 62, 1 << 53
@@ -103,13 +103,6 @@ def self_test():
     print("self-test ok")
 
 
+
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--self-test"]:
-        self_test()
-        sys.exit(0)
-    try:
-        ab12 = json.load(open(sys.argv[1]))
-    except Exception as e:  # no timing file: the A/B did not get that far
-        print("KEEP %d (no timing: %s)" % (SHIPPED, e.__class__.__name__))
-        sys.exit()
-    decide(ab12, open(sys.argv[2]).read() if len(sys.argv) > 2 and os.path.exists(sys.argv[2]) else "")
+    slot_rule_main(self_test, decide, SHIPPED)

@@ -15,10 +15,10 @@ ran, found 0 errors. Racecheck is reported, not judged (it does not model the bu
 V3.2 pair entry are counted on the SHIP line, to be classified before the #define moves.
 Last line: SHIP 6805538547887300616 (...) or KEEP 6787524149377818632 (...).
 """
-import json, os, re, sys
+import os, re, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from s16_h2_rule import checks_ok, gm, qualifies, times  # noqa: E402
+from s16_h2_rule import checks_ok, gm, qualifies, slot_rule_main, times  # noqa: E402
 
 SHIPPED = 6787524149377818632
 CAND = SHIPPED + (1 << 54)
@@ -100,14 +100,6 @@ def self_test():
     print("self-test ok")
 
 
+
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--self-test"]:
-        self_test()
-        sys.exit(0)
-    try:
-        ab12 = json.load(open(sys.argv[1]))
-    except Exception as e:  # no timing file: the A/B did not get that far
-        print("KEEP %d (no timing: %s)" % (SHIPPED, e.__class__.__name__))
-        sys.exit()
-    decide(ab12, open(sys.argv[2]).read() if len(sys.argv) > 2 and os.path.exists(sys.argv[2]) else "",
-           sanitizers(sys.argv[3] if len(sys.argv) > 3 else None))
+    slot_rule_main(self_test, decide, SHIPPED, lambda argv: sanitizers(argv[3] if len(argv) > 3 else None))
