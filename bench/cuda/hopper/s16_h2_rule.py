@@ -25,6 +25,12 @@ C = SHIPPED + B58  # never timed: its entries are the timed builds' (see the not
 PROBE = 5103110566240264  # shipped + bit 23 (no conversion): logged, never decides
 
 
+# FlashMLA's 12 sparse shapes as sparse-sm90-final-ab.js labels them (the rules' self-tests build their JSON from it).
+SHAPES12 = ("V3.2 b64 h128 s2 k2048", "V3.2 b128 h128 s2 k2048", "V3.2 b64 h128 s1 k2048", "V3.2 b128 h128 s1 k2048",
+            "M1 b128 h64 s2 k512", "M1 b128 h64 s2 k1024", "M1 b128 h128 s2 k512", "M1 b128 h128 s2 k1024",
+            "M1 b128 h64 s2 k128+512", "M1 b128 h128 s2 k128+1024", "M1 b128 h64 s2 k128+1024/2L", "M1 b128 h128 s2 k128+1024/2L")
+
+
 def gm(xs):
     return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else float("nan")
 
@@ -96,9 +102,7 @@ def decide(ab12, abv, ab_txt, out=print):
 
 
 def self_test():
-    shapes = ["V3.2 b64 h128 s2 k2048", "V3.2 b128 h128 s2 k2048", "V3.2 b64 h128 s1 k2048", "V3.2 b128 h128 s1 k2048",
-              "M1 b128 h64 s2 k512", "M1 b128 h64 s2 k1024", "M1 b128 h128 s2 k512", "M1 b128 h128 s2 k1024",
-              "M1 b128 h64 s2 k128+512", "M1 b128 h128 s2 k128+1024", "M1 b128 h64 s2 k128+1024/2L", "M1 b128 h128 s2 k128+1024/2L"]
+    shapes = list(SHAPES12)
     base = [200.0, 400, 110, 210, 86, 147, 129, 215, 101, 237, 126, 162]
     v = [171.5, 333.5, 110.1, 171.8]
     txt = "".join("m%d: checks pass 20 fail 0 (goldens 12/12, x) | g\n" % m for m in (A, B, D, E))

@@ -18,7 +18,7 @@ Last line: SHIP <mode> (...) or KEEP 2166830931695689736 (...).
 import os, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from s16_h2_rule import checks_ok, gm, qualifies, slot_rule_main, times  # noqa: E402
+from s16_h2_rule import SHAPES12, checks_ok, gm, qualifies, slot_rule_main, times  # noqa: E402
 
 SHIPPED = 2166830931695689736
 B62, B53 = 1 << 62, 1 << 53
@@ -71,9 +71,7 @@ def decide(ab12, ab_txt, out=print):
 
 
 def self_test():
-    shapes = ["V3.2 b64 h128 s2 k2048", "V3.2 b128 h128 s2 k2048", "V3.2 b64 h128 s1 k2048", "V3.2 b128 h128 s1 k2048",
-              "M1 b128 h64 s2 k512", "M1 b128 h64 s2 k1024", "M1 b128 h128 s2 k512", "M1 b128 h128 s2 k1024",
-              "M1 b128 h64 s2 k128+512", "M1 b128 h128 s2 k128+1024", "M1 b128 h64 s2 k128+1024/2L", "M1 b128 h128 s2 k128+1024/2L"]
+    shapes = list(SHAPES12)
     base = [204.0, 398, 107, 205, 84, 142, 128, 215, 98, 238, 122, 162]
     txt = "".join("m%d: checks pass 20 fail 0 (goldens 12/12, x) | g\n" % m for _, m in BUILDS)
     v32 = [1 if x.startswith("V3.2") else 0 for x in shapes]

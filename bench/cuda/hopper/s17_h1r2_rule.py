@@ -18,7 +18,7 @@ Last line: SHIP 6805538547887300616 (...) or KEEP 6787524149377818632 (...).
 import os, re, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from s16_h2_rule import checks_ok, gm, qualifies, slot_rule_main, times  # noqa: E402
+from s16_h2_rule import SHAPES12, checks_ok, gm, qualifies, slot_rule_main, times  # noqa: E402
 
 SHIPPED = 6787524149377818632
 CAND = SHIPPED + (1 << 54)
@@ -73,9 +73,7 @@ def decide(ab12, ab_txt, san=(None, "not run", None), out=print):
 
 
 def self_test():
-    shapes = ["V3.2 b64 h128 s2 k2048", "V3.2 b128 h128 s2 k2048", "V3.2 b64 h128 s1 k2048", "V3.2 b128 h128 s1 k2048",
-              "M1 b128 h64 s2 k512", "M1 b128 h64 s2 k1024", "M1 b128 h128 s2 k512", "M1 b128 h128 s2 k1024",
-              "M1 b128 h64 s2 k128+512", "M1 b128 h128 s2 k128+1024", "M1 b128 h64 s2 k128+1024/2L", "M1 b128 h128 s2 k128+1024/2L"]
+    shapes = list(SHAPES12)
     base = [189.0, 370, 100, 190, 84, 142, 115, 204, 98, 228, 122, 157]
     txt = "m%d: checks pass 20 fail 0 (goldens 12/12, x) | g\n" % CAND
 
