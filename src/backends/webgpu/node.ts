@@ -67,7 +67,8 @@ export interface NodeWebGpuBackendOptions extends CreateWebGpuBackendOptions {
 export async function createNodeWebGpuBackend(opts: NodeWebGpuBackendOptions = {}): Promise<WebGpuBackend> {
   const { dawnLog, unlockFeatures, robustness, ...rest } = opts;
   const robust = robustness ?? process.env.FLASHMLA_WEBGPU_ROBUSTNESS !== '0';
-  if (robustness === false && (rest.gpu || rest.adapter || rest.device)) {
+  const own = !(rest.gpu || rest.device || rest.adapter); // the backend makes its device (robustness applies only then)
+  if (robustness === false && !own) {
     throw invalidArgument('robustness', 'true (or unset) with a caller-provided gpu, adapter or device', 'false');
   }
   // FLASHMLA_WEBGPU_DECODE_PATH=matrix|f16|f32|auto: the decode kernel when the caller does not choose (benchmarks).
@@ -88,7 +89,6 @@ export async function createNodeWebGpuBackend(opts: NodeWebGpuBackendOptions = {
   // FLASHMLA_WEBGPU_MATRIX_LOOKAHEAD=1: v5's lookahead probe (kernels/decode-matrix5.ts `lookahead`; opt-in).
   const envAhead = process.env.FLASHMLA_WEBGPU_MATRIX_LOOKAHEAD === '1' ? true : undefined;
   const matrix = rest.matrix ?? (envVSplit || envVersion || envSubgroups || envLazy !== undefined || envTile16 || envPair || envAhead ? { vSplit: envVSplit, version: envVersion, subgroups: envSubgroups, lazy: envLazy, tile16: envTile16, pair: envPair, lookahead: envAhead } : undefined);
-  const own = !(rest.gpu || rest.device || rest.adapter);
   const be = await withDawnQuiet(
     async () => createWebGpuBackend({ ...rest, matrix, decodePath: rest.decodePath ?? envPath, gpu: rest.gpu ?? (own ? nodeGpu([], unlockFeatures, robust) : undefined) }),
     dawnLog ?? process.env.FLASHMLA_DAWN_LOG === '1',
