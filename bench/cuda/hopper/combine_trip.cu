@@ -25,7 +25,6 @@
 #include <vector>
 #include "../../../src/backends/cuda/kernels/combine.cu"
 
-// (c1 / c2 were built from combine.cu at commit 6a363f7: since then combine.cu keeps only c3, as MLA_COMBINE_ONE_TRIP=1.)
 // c1 / c2 / c3 = MLA_COMBINE_ONE_TRIP=1 / 2 / 3's entries (2: request 0's loads beside numSplits; 3: 13 loads, 3 CTAs an SM)
 extern "C" __global__ void __launch_bounds__(256, 2) mla_combine_c1_bf16(const MlaParams p) { mla::combineOneTrip<__nv_bfloat16, 16, false>(p); }
 extern "C" __global__ void __launch_bounds__(256, 2) mla_combine_c1_f16(const MlaParams p) { mla::combineOneTrip<__half, 16, false>(p); }

@@ -17,16 +17,20 @@ namespace mla {
 constexpr int kCombineMaxWarps = 8;
 constexpr int kCombineLoads = 8; // float4 loads a lane has in flight
 
-// MLA_COMBINE_ONE_TRIP (session 17, h3; 1 in the library's build since session 17's confirmation call, 0 = the previous
-// row code): combine() merges a row whose request has at most 104 splits in one memory round trip after numSplits: every
-// split's partial (13 a warp) and every split's lse (4 a lane, in registers; each warp's weights come by shuffle) are
-// loaded at once, instead of 8 partials a warp first, the lse by a loop, the weights' lse from L1 one by one, then the
-// next 8 partials. Same sums in the same order, so the same bits as combineRow. 13 partials a lane (<= 104 splits: b = 1
-// s_k 32768's 103 on 132 SMs, the uneven batch's 101) fit the library's 80 registers, so 3 CTAs an SM as before.
-// (Measured and not shipped, in commit 6a363f7: 16 partials a lane at 2 CTAs an SM, with and without b = 1's loads
-// issued beside numSplits; the slot's -DMLA_COMBINE_ONE_TRIP=1 / 2 / 3 builds, 3 being this one.)
+// MLA_COMBINE_ONE_TRIP (session 17, h3; 3 in the library's build since session 17's confirmation call, 0 = the previous
+// row code): combine() merges a
+// row whose request has at most 128 splits (8 warps of 256 threads) in one memory round trip after numSplits: every
+// split's partial (16 a warp) and every split's lse (4 a lane, in registers; each warp's weights come by shuffle)
+// are loaded at once, instead of 8 partials a warp first, the lse by a loop, the weights' lse from L1 one by one,
+// then the next 8 partials. Same sums in the same order, so the same bits as combineRow. Registers: 16 float4
+// live, hence 2 CTAs an SM instead of 3 where it is built in (bench/cuda/hopper/combine_trip.cu times both).
+// MLA_COMBINE_ONE_TRIP=2: the same, and at b = 1 the request's loads do not wait for numSplits either (kSpec below):
+// the whole merge is then one round trip (numSplits, every lse and every partial at once), then the stores. (Only at
+// b = 1: with more requests, request 0's early loads would read up to 128 slots of the others' partials for nothing.)
+// MLA_COMBINE_ONE_TRIP=3: as 1 with 13 partials a lane (<= 104 splits: b = 1 s_k 32768's 103 on 132 SMs, the uneven
+// batch's 101), which fits the library's 80 registers, so 3 CTAs an SM as now (its kSpec twin spills 8 bytes).
 #ifndef MLA_COMBINE_ONE_TRIP
-#define MLA_COMBINE_ONE_TRIP 1
+#define MLA_COMBINE_ONE_TRIP 3
 #endif
 
 // The lse of a row over its nSplit split partials (lse_s at lseRow[s * slotStride]), by one warp: max, then sum.
@@ -114,16 +118,23 @@ __device__ void combineRow(const MlaParams& p, int batch, int r, int chunk, floa
 }
 
 // combineRow in one round trip (MLA_COMBINE_ONE_TRIP above): 8 warps, 2 <= nSplit <= 8 * kOneTripLoads.
-// kOneTripLoads: partials a lane loads at once (warp w: splits w, w + 8, ...); kOneTripLse = ceil(kOneTripLoads / 4): the
-// lse values a lane holds (lane l: splits l, l + 32, l + 64, l + 96).
-template <typename T, int kOneTripLoads, int kOneTripLse = (kOneTripLoads + 3) / 4>
-__device__ void combineRowOneTrip(const MlaParams& p, int batch, int r, int chunk, float4 (*part)[32]) {
+// kOneTripLoads: partials a lane loads at once (warp w: splits w, w + 8, ..., w + 120); kOneTripLse = ceil(kOneTripLoads / 4):
+// the lse values a lane holds (lane l: splits l, l + 32, l + 64, l + 96). kSpec (MLA_COMBINE_ONE_TRIP=2), b = 1
+// only: the request's partials start at slot 0 whatever numSplits says, so they are loaded together with numSplits instead of
+// after it, as many as the workspace has slots (b + numSmParts, src/core/scheduler.ts maxPartials) up to 128; the
+// splits past nSplit get weight 0 (their slots may hold anything). Returns 0 (row merged or past qLen), 1 (nSplit <= 1:
+// the decode wrote it), 2 (more splits than this path takes: combineRow's turn). Every return is CTA-uniform.
+template <typename T, int kOneTripLoads, bool kSpec, int kOneTripLse = (kOneTripLoads + 3) / 4>
+__device__ int combineRowOneTrip(const MlaParams& p, int batch, int r, int chunk, float4 (*part)[32]) {
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int j = r / p.hQ, h = r - j * p.hQ;
-  const int first = p.numSplits[batch], nSplit = p.numSplits[batch + 1] - first;
+  const int first = kSpec ? 0 : p.numSplits[batch], nSplit = p.numSplits[batch + 1] - first; // kSpec: batch 0
+  const int bound = kSpec ? min(p.b + p.numSmParts, kCombineMaxWarps * kOneTripLoads) : nSplit; // slots loaded
   int qStart, qLen;
-  queryRange(p, batch, qStart, qLen); // (as combineRow, the row's range before its loads)
-  if (j >= qLen) return;
+  if (!kSpec) { // (c1: as combineRow, the row's range before its loads)
+    queryRange(p, batch, qStart, qLen);
+    if (j >= qLen) return 0;
+  }
 
   const int64_t row0 = (static_cast<int64_t>(first) * p.sQ + j) * p.hQ + h;
   const int64_t slotStride = static_cast<int64_t>(p.sQ) * p.hQ;
@@ -134,12 +145,20 @@ __device__ void combineRowOneTrip(const MlaParams& p, int batch, int r, int chun
   const float* at = base + warp * slotStride * kDV;
 #pragma unroll
   for (int u = 0; u < kOneTripLoads; ++u, at += kCombineMaxWarps * slotStride * kDV) {
-    v[u] = warp + u * kCombineMaxWarps < nSplit ? *reinterpret_cast<const float4*>(at) : make_float4(0.f, 0.f, 0.f, 0.f);
+    v[u] = warp + u * kCombineMaxWarps < bound ? *reinterpret_cast<const float4*>(at) : make_float4(0.f, 0.f, 0.f, 0.f);
   }
   float l[kOneTripLse];
   const float* lat = lseRow + lane * slotStride;
 #pragma unroll
-  for (int i = 0; i < kOneTripLse; ++i, lat += 32 * slotStride) l[i] = lane + 32 * i < nSplit ? *lat : -INFINITY;
+  for (int i = 0; i < kOneTripLse; ++i, lat += 32 * slotStride) l[i] = lane + 32 * i < bound ? *lat : -INFINITY;
+  if (kSpec) {
+    if (nSplit <= 1) return 1;
+    if (nSplit > kCombineMaxWarps * kOneTripLoads) return 2;
+    queryRange(p, batch, qStart, qLen);
+    if (j >= qLen) return 0;
+#pragma unroll
+    for (int i = 0; i < kOneTripLse; ++i) l[i] = lane + 32 * i < nSplit ? l[i] : -INFINITY;
+  }
   // splitLse's max and sum, in its order (a split past nSplit adds exp(-inf) = +0)
   float mx = l[0];
 #pragma unroll
@@ -165,6 +184,7 @@ __device__ void combineRowOneTrip(const MlaParams& p, int batch, int r, int chun
     }
   }
   storeMergedRow<T>(p, part, acc, kCombineMaxWarps, batch, qStart, j, h, chunk, lse);
+  return 0;
 }
 
 /** CTA (batch, y, chunk) merges rows y*combineRows .. +combineRows of request `batch`, columns chunk*128..+128. */
@@ -179,20 +199,31 @@ __device__ void combine(const MlaParams& p) {
   for (int r = r0; r < r1; ++r) combineRow<T>(p, batch, r, blockIdx.z, part);
 }
 
-/** combine() with combineRowOneTrip where it applies (8 warps, at most 8 * kOneTripLoads splits), combineRow elsewhere. */
-template <typename T, int kOneTripLoads>
+/** combine() with combineRowOneTrip where it applies (8 warps, at most 128 splits), combineRow elsewhere. */
+template <typename T, int kOneTripLoads = 16, bool kSpec = false>
 __device__ void combineOneTrip(const MlaParams& p) {
   __shared__ float4 part[kCombineMaxWarps][32];
   pdlWait();
   pdlLaunchDependents();
   const int batch = blockIdx.x;
   const int r0 = blockIdx.y * p.combineRows, r1 = min(r0 + p.combineRows, p.sQ * p.hQ);
-  const int nSplit = p.numSplits[batch + 1] - p.numSplits[batch];
-  if (nSplit <= 1) return; // written by the decode kernel
-  if (blockDim.x == 32 * kCombineMaxWarps && nSplit <= kCombineMaxWarps * kOneTripLoads) {
+  const bool eight = blockDim.x == 32 * kCombineMaxWarps;
+  if (kSpec && eight && p.b == 1) { // loads first, numSplits beside them (b = 1 only: every slot is the request's)
 #pragma unroll 1
-    for (int r = r0; r < r1; ++r) combineRowOneTrip<T, kOneTripLoads>(p, batch, r, blockIdx.z, part);
-    return;
+    for (int r = r0; r < r1; ++r) {
+      const int st = combineRowOneTrip<T, kOneTripLoads, true>(p, batch, r, blockIdx.z, part);
+      if (st == 1) return; // written by the decode kernel
+      if (st == 2) break; // more than 128 splits
+      if (r == r1 - 1) return;
+    }
+  } else {
+    const int nSplit = p.numSplits[batch + 1] - p.numSplits[batch];
+    if (nSplit <= 1) return; // written by the decode kernel
+    if (eight && nSplit <= kCombineMaxWarps * kOneTripLoads) {
+#pragma unroll 1
+      for (int r = r0; r < r1; ++r) combineRowOneTrip<T, kOneTripLoads, false>(p, batch, r, blockIdx.z, part);
+      return;
+    }
   }
   for (int r = r0; r < r1; ++r) combineRow<T>(p, batch, r, blockIdx.z, part);
 }
@@ -274,9 +305,12 @@ __device__ void combineWarps(const MlaParams& p) {
 // Launch: grid (b, ceil(sQ * hQ / combineRows), 4), 256 threads, no dynamic shared memory (launch.ts
 // combineLaunch). Three CTAs an SM (80 registers): the eight partials loaded ahead of the lse stay live across it,
 // and without a bound ptxas picked 32-48 registers and spilled them.
-#if MLA_COMBINE_ONE_TRIP // (13 partials a lane, <= 104 splits in one trip, 80 registers)
-extern "C" __global__ void __launch_bounds__(256, 3) mla_combine_bf16(const MlaParams p) { mla::combineOneTrip<__nv_bfloat16, 13>(p); }
-extern "C" __global__ void __launch_bounds__(256, 3) mla_combine_f16(const MlaParams p) { mla::combineOneTrip<__half, 13>(p); }
+#if MLA_COMBINE_ONE_TRIP == 3 // (a candidate's library build: 13 partials a lane, <= 104 splits in one trip, 80 registers)
+extern "C" __global__ void __launch_bounds__(256, 3) mla_combine_bf16(const MlaParams p) { mla::combineOneTrip<__nv_bfloat16, 13, false>(p); }
+extern "C" __global__ void __launch_bounds__(256, 3) mla_combine_f16(const MlaParams p) { mla::combineOneTrip<__half, 13, false>(p); }
+#elif MLA_COMBINE_ONE_TRIP // (1, 2: two CTAs an SM, the one-trip path's 16 float4 live; 2: kSpec)
+extern "C" __global__ void __launch_bounds__(256, 2) mla_combine_bf16(const MlaParams p) { mla::combineOneTrip<__nv_bfloat16, 16, MLA_COMBINE_ONE_TRIP == 2>(p); }
+extern "C" __global__ void __launch_bounds__(256, 2) mla_combine_f16(const MlaParams p) { mla::combineOneTrip<__half, 16, MLA_COMBINE_ONE_TRIP == 2>(p); }
 #else
 extern "C" __global__ void __launch_bounds__(256, 3) mla_combine_bf16(const MlaParams p) { mla::combine<__nv_bfloat16>(p); }
 extern "C" __global__ void __launch_bounds__(256, 3) mla_combine_f16(const MlaParams p) { mla::combine<__half>(p); }
