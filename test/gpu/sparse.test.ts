@@ -126,6 +126,19 @@ for (const [kind, seed0] of [['v32', 60000], ['model1', 70000]] as const) {
   });
 }
 
+// `out` as a view into a larger buffer: at 8 and 24 elements (16 / 48 bytes: sparse_sm90.cu's staged epilogues store
+// each row with bulk copies, whose global address must be a multiple of 16 bytes) it must match the reference and leave
+// the buffer's other elements alone; at 1 element (2 bytes) the launch refuses it with a typed error, so the kernels'
+// per-thread store path for an unaligned `out` is never reached through the library.
+describe('cuda sparse: out as a view at an element offset (hQ 64 / 128)', () => {
+  test('offsets 8 and 24 match the reference; offset 1 is refused', async () => {
+    for (let seed = 88000; seed < 88008; seed++) {
+      await runRandomSparse(seed, cuda, tolerances.cudaSparseFast, [seed % 2 ? 'v32' : 'model1'], false, (r) => r.pick([64, 128]), { outOffset: seed % 4 < 2 ? 8 : 24 });
+    }
+    await assert.rejects(runRandomSparse(88100, cuda, tolerances.cudaSparseFast, ['v32'], false, () => 64, { outOffset: 1 }), /q\/kCache\/out.*aligned to 16 bytes/s);
+  });
+});
+
 // Scores spread far past 126 in base 2 (softmaxScale 16 on these caches: about 80 a standard deviation of a row's
 // scores, base 2), so most P values and many rescale factors fall below 2^-126 and the row maximum often rises by more
 // than 126 from one tile to the next: the values that sparse_sm90.cu's bit 45 (ex2.approx.ftz) flushes to 0 where

@@ -8,7 +8,7 @@ import type { Backend } from '../../src/core/problem.js';
 import { type ReferenceSparseCache, referenceSparseDecode } from '../../src/core/reference-sparse.js';
 import { type SparseCacheKind, type SparsePrecision, fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } from '../../src/core/sparse.js';
 import { flashMlaSparseWithKvcache } from '../../src/core/sparse-api.js';
-import { type Tensor, fromArray } from '../../src/core/tensor.js';
+import { Tensor, fromArray } from '../../src/core/tensor.js';
 import { type Tolerance, compareOutputs } from './compare.js';
 import { Rng } from './random.js';
 
@@ -90,7 +90,7 @@ export function randomSpec(rng: Rng, kinds: readonly SparseCacheKind[] = ['v32',
     default scales), so the sink's factor 1 / (1 + e^(sink - lse)) runs from e^-60 through the subnormal range to 0.
     precision: passed to the call (its default, 'fast', when absent); the tolerance should match it. */
 export async function runRandomSparse(seed: number, backend: Backend, tol: Tolerance, kinds?: readonly SparseCacheKind[], small = false, pickHQ?: (rng: Rng) => number,
-  { softmaxScale, bigSinks = false, precision }: { softmaxScale?: number; bigSinks?: boolean; precision?: SparsePrecision } = {}): Promise<void> {
+  { softmaxScale, bigSinks = false, precision, outOffset = 0 }: { softmaxScale?: number; bigSinks?: boolean; precision?: SparsePrecision; outOffset?: number } = {}): Promise<void> {
   const rng = new Rng(seed);
   const s = randomSpec(rng, kinds, small);
   if (bigSinks) s.sink = true;
@@ -109,18 +109,26 @@ export async function runRandomSparse(seed: number, backend: Backend, tol: Toler
   const meta = getSparseMlaMetadata({
     b: s.b, sQ: s.sQ, hQ: s.hQ, topk: s.topk, topkLength: main.len, extraTopk: extra?.topk ?? 0, extraTopkLength: extra?.len, numSms: s.numSms,
   });
-  const outH = fromArray(s.dtype, [s.b, s.sQ, s.hQ, 512], new Uint16Array(s.b * s.sQ * s.hQ * 512).fill(nanBits[s.dtype]));
+  // outOffset: `out` is a view that many elements into a NaN-filled buffer with as many spare elements after it (a view
+  // whose address is not a multiple of 16 bytes must be refused; the bytes around an aligned one must stay NaN).
+  const nOut = s.b * s.sQ * s.hQ * 512;
+  const outH = fromArray(s.dtype, [nOut + 2 * outOffset], new Uint16Array(nOut + 2 * outOffset).fill(nanBits[s.dtype]));
   const lseH = fromArray('f32', [s.b, s.hQ, s.sQ], new Float32Array(s.b * s.hQ * s.sQ).fill(NaN));
   const dev = (t: Tensor) => (t.dtype === 'fp8_e4m3' ? uploadFp8Cache(backend, t) : backend.upload(t as Tensor<Uint16Array>));
   const owned = [dev(fromArray(s.dtype, [s.b, s.sQ, s.hQ, dQk], q)), dev(main.tensor), extra && dev(extra.tensor), backend.upload(outH), backend.upload(lseH)];
-  const [qD, kD, xD, out, lse] = owned;
+  const [qD, kD, xD, outBuf, lse] = owned;
+  const out = new Tensor(s.dtype, [s.b, s.sQ, s.hQ, 512], outBuf!.data, outOffset);
   await flashMlaSparseWithKvcache(qD!, kD!, fromArray('i32', [s.b, s.sQ, s.topk], main.indices), 512, meta, {
     softmaxScale: scale, topkLength: main.len && fromArray('i32', [s.b], main.len), attnSink: sink && fromArray('f32', [s.hQ], sink),
     extraKCache: xD, extraIndices: extra && fromArray('i32', [s.b, s.sQ, extra.topk], extra.indices),
     extraTopkLength: extra?.len && fromArray('i32', [s.b], extra.len), backend, out, lse, precision,
   });
   await backend.synchronize();
-  const outHost = (await backend.download(out!)).host() as Uint16Array, lseHost = (await backend.download(lse!)).host() as Float32Array;
+  const outAll = (await backend.download(outBuf!)).host() as Uint16Array;
+  for (let i = 0; i < outAll.length; i++) {
+    if ((i < outOffset || i >= outOffset + nOut) && outAll[i] !== nanBits[s.dtype]) assert.fail(`seed ${seed}: out's buffer element ${i} (view at ${outOffset}) was written`);
+  }
+  const outHost = outAll.subarray(outOffset, outOffset + nOut), lseHost = (await backend.download(lse!)).host() as Float32Array;
   if (backend.kind !== 'cpu') for (const t of owned) if (t) backend.free(t);
   const cacheOf = (sc: Scope): ReferenceSparseCache => ({
     kind: sc.kind, data: sc.data, pageBlockSize: sc.B, dequant: sc.oddScales && backend.kind === 'cuda' && s.dtype === 'bf16' ? 'bf16' : 'exact',

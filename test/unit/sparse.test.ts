@@ -306,6 +306,9 @@ describe('random sparse cases vs the float64 reference (NaN-poisoned unreference
   test('8 cases with sinks far above lse (factor e^-60 .. 0, through the subnormal range)', async () => {
     for (let seed = 1101; seed <= 1108; seed++) await runRandomSparse(seed, cpu, tolerances.cpu, undefined, true, undefined, { bigSinks: true });
   });
+  test('4 cases with out as a view at an odd element offset, in-thread and on workers (the buffer around it untouched)', async () => {
+    for (let seed = 1201; seed <= 1204; seed++) await runRandomSparse(seed, seed % 2 ? cpu : workers, tolerances.cpu, undefined, true, undefined, { outOffset: 3 + seed % 5 });
+  });
 });
 
 // ---------------------------------------------------------------- validation
