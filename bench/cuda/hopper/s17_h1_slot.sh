@@ -24,14 +24,9 @@ ts "A/B rc=$?"; cat "$OUT/ab.txt" | tee -a "$OUT/log.txt"
 if [ $((SECONDS - S)) -le 115 ]; then
   BL="shipped=$PWD/dist/cuda"
   for m in $A $B $AB; do
-    python3 -c "import sys; sys.path.insert(0, 'bench/cuda/hopper'); from s16_h2_rule import checks_ok; sys.exit(0 if checks_ok(open('$OUT/ab.txt').read(), $m) else 1)" \
-      && [ -d /tmp/sab-m$m ] && BL="$BL m$m=/tmp/sab-m$m"
+    sparse_slot_checked "$OUT/ab.txt" $m && [ -d /tmp/sab-m$m ] && BL="$BL m$m=/tmp/sab-m$m"
   done
-  timeout -k 3 25 node build/bench/cuda/hopper/sparse-sm90-final-ab.js "$OUT/flashmla-sparse.json" $BL --shapes m1items --reps 10 --rounds 2 \
-    --json "$OUT/m1items.json" > "$OUT/m1items.txt" 2>&1
-  ts "m1items rc=$?"
-  grep -v '^\[+' "$OUT/m1items.txt" | tail -8 | tee -a "$OUT/log.txt"
-  timeout 10 python3 bench/cuda/hopper/sparse_sm90_items_s13.py "$OUT/m1items.json" 2>&1 | grep -E 'us an item|^FlashMLA' | tee -a "$OUT/log.txt"
+  sparse_slot_m1items 25 $BL
 else
   ts "m1items skipped (time)"
 fi

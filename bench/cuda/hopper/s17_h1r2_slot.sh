@@ -25,17 +25,7 @@ OUT=$OUT HB=$HB CASES=${CASES:-20} REPS=10 ROUNDS=$([ $left -ge 66 ] && echo 3 |
 ts "A/B rc=$? (rounds $([ $left -ge 66 ] && echo 3 || echo 2))"; tee -a "$OUT/log.txt" < "$OUT/ab.txt"
 left=$((END - 2 - (SECONDS - S)))
 if [ $left -ge 20 ] && [ -d /tmp/sab-m$C ]; then
-  for tool in memcheck racecheck; do
-    FLASHMLA_CUDA_KERNELS=/tmp/sab-m$C FLASHMLA_GPU_SPARSE_CASES=0 FLASHMLA_GPU_DENSE90_CASES=0 FLASHMLA_GPU_SPARSE_SM90_CASES=2 FLASHMLA_GPU_SPARSE_SM90_HQ=128 \
-      timeout -k 2 $left compute-sanitizer --tool $tool --target-processes all --print-limit 20 \
-      node --test --test-reporter=tap --test-name-pattern='hQ 64 / 128$' build/test/gpu/sparse.test.js > "$OUT/san-$tool.txt" 2>&1 &
-  done
-  wait
-  for tool in memcheck racecheck; do
-    ts "san-$tool: $(grep -E '^# (pass|fail) ' "$OUT/san-$tool.txt" | tr -d '#' | xargs) $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$OUT/san-$tool.txt" | tail -1)"
-  done
-  grep -E 'Race reported' "$OUT/san-racecheck.txt" | sed -E 's/^(========= [A-Za-z]+: Race reported between [A-Za-z]+ access at [^ ]+).*/\1/' \
-    | LC_ALL=C sort | uniq -c | head -12 | tee -a "$OUT/log.txt"
+  sparse_slot_san /tmp/sab-m$C $left
 else
   ts "sanitizers skipped (time: $left s left)"
 fi

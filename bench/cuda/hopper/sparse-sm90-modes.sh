@@ -56,3 +56,38 @@ sparse_slot_begin() {
   PYTHONUNBUFFERED=1 timeout -k 5 "$fmt" python3 .gpu-host/anchors/flashmla-sparse/bench_sparse.py --out "$OUT/flashmla-sparse.json" > "$OUT/flashmla-sparse.txt" 2>&1
   ts "flashmla sparse rc=$?"
 }
+
+# sparse_slot_san KDIR SECONDS: memcheck and racecheck side by side (within SECONDS) on the kernel folder KDIR at h_q 128 (2
+# 'fast' cases a format: the pair entries), into $OUT/san-memcheck.txt / san-racecheck.txt; logs through the caller's `ts`
+# the pass counts and summaries, then the distinct race sites. (s17_h1r2_slot.sh, s18_h2_slot.sh.)
+sparse_slot_san() {
+  local tool
+  for tool in memcheck racecheck; do
+    FLASHMLA_CUDA_KERNELS=$1 FLASHMLA_GPU_SPARSE_CASES=0 FLASHMLA_GPU_DENSE90_CASES=0 FLASHMLA_GPU_SPARSE_SM90_CASES=2 FLASHMLA_GPU_SPARSE_SM90_HQ=128 \
+      timeout -k 2 "$2" compute-sanitizer --tool $tool --target-processes all --print-limit 20 \
+      node --test --test-reporter=tap --test-name-pattern='hQ 64 / 128$' build/test/gpu/sparse.test.js > "$OUT/san-$tool.txt" 2>&1 &
+  done
+  wait
+  for tool in memcheck racecheck; do
+    ts "san-$tool: $(grep -E '^# (pass|fail) ' "$OUT/san-$tool.txt" | tr -d '#' | xargs) $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$OUT/san-$tool.txt" | tail -1)"
+  done
+  grep -E 'Race reported' "$OUT/san-racecheck.txt" | sed -E 's/^(========= [A-Za-z]+: Race reported between [A-Za-z]+ access at [^ ]+).*/\1/' \
+    | LC_ALL=C sort | uniq -c | head -12 | tee -a "$OUT/log.txt"
+}
+
+# sparse_slot_m1items SECONDS BUILD...: the MODEL1 item probe (sparse-sm90-final-ab.js --shapes m1items, 2 rounds of 10) on the
+# builds (name=kernel folder) within SECONDS, into $OUT/m1items.json / m1items.txt; logs its rows and sparse_sm90_items_s13.py's
+# per-build lines (us an item, a tile, fixed at k512) and FlashMLA's. (s17_h1_slot.sh, s18_h2_slot.sh.)
+sparse_slot_m1items() {
+  local t=$1; shift
+  timeout -k 3 "$t" node build/bench/cuda/hopper/sparse-sm90-final-ab.js "$OUT/flashmla-sparse.json" "$@" --shapes m1items --reps 10 --rounds 2 \
+    --json "$OUT/m1items.json" > "$OUT/m1items.txt" 2>&1
+  ts "m1items rc=$?"
+  grep -v '^\[+' "$OUT/m1items.txt" | tail -8 | tee -a "$OUT/log.txt"
+  timeout 10 python3 bench/cuda/hopper/sparse_sm90_items_s13.py "$OUT/m1items.json" 2>&1 | grep -E 'us an item|^FlashMLA' | tee -a "$OUT/log.txt"
+}
+
+# sparse_slot_checked AB_TXT MODE: whether MODE's check line in AB_TXT (sparse-sm90-final-ab.sh's stdout) says all passed.
+sparse_slot_checked() {
+  python3 -c "import sys; sys.path.insert(0, 'bench/cuda/hopper'); from s16_h2_rule import checks_ok; sys.exit(0 if checks_ok(open('$1').read(), $2) else 1)"
+}

@@ -294,6 +294,22 @@ static_assert(!kBulkOBit || !(MLA_SPARSE_SM90_MODE & 1048576), "bit 53 is writte
 // barrier 3 (again): they have been read out, before the next item's Q overwrites the region. Same values, same bytes.
 constexpr bool kBulkVBit = (MLA_SPARSE_SM90_MODE & 18014398509481984) != 0;
 static_assert(!kBulkVBit || !(MLA_SPARSE_SM90_MODE & 1048576), "bit 54 is written for the 256 / 256 column split (not bit 20)");
+// Bit 55 (36028797018963968; reused: session 16's bit 55, bits 53 / 54's gather kept to the MODEL1 pair entry, left the
+// code after call D, commit d605b45 has it; session 18, helper h2; the MODEL1 pair entries): the stage written and handed
+// over in two halves of S's contraction on the token-contiguous tile (bit 31). A pair tile costs 2.80 us against FlashMLA's 2.37 while either half alone is
+// faster than 2.37 (session 17, call B): with two stages the consumers' S waits for the whole fill of a stage. With the
+// bit each producer thread stores, for both its rounds, chunks 0..3 of its box (columns 64k..64k+31: S's k-steps 0 and
+// 1), its RoPE chunk if k < 4 and the validity flags first, fences and arrives on full[s] (the peer's bytes of that half,
+// 32 x (7 x 64 + 64 + 4), complete remote[s]); then chunks 4..7 and the RoPE chunks k >= 4 (full1[s], remote1[s]: 32 x
+// (7 x 64 + 64) bytes). Warpgroup 0 issues S's k-steps 0, 1 of every box on the first half, waits for the second and
+// issues k-steps 2, 3 (one commit group); warpgroup 1 waits for both before its P V. No lane map change (bit 31's lane
+// writes all eight chunks of one box: the split only reorders its stores). Bit 28 did this on the swizzled tile with a
+// new lane map in session 11 (the map cost 8.8 %, the split itself about 0.4 % more). Same values; S's sums in another
+// order (k-steps 0, 1 of all boxes, then 2, 3), so the output differs from the shipped build's in the last bits.
+constexpr bool kHalfBit = (MLA_SPARSE_SM90_MODE & 36028797018963968) != 0;
+static_assert(!kHalfBit || ((MLA_SPARSE_SM90_MODE & 2147483648) && (MLA_SPARSE_SM90_MODE & 8192) &&
+                            !(MLA_SPARSE_SM90_MODE & (65536 | 131072 | 549755813888 | 2305843009213693952 | 34359738368 | 4194304 | 16777216))),
+              "bit 55 needs 31 and 13, and is not for 16, 17, 22, 24, 35, 39 or 61");
 // Bit 59 (576460752303423488; session 16, helper h2; the one-CTA V3.2 entries): FlashMLA's cache hints on the gather,
 // `ld.global.nc.L1::evict_last.L2::256B` for the NoPE bytes and `.L1::evict_last.L2::128B` for the scale and RoPE (ours
 // are plain `ld.global.nc`). The final call of session 16 found this path gather-bound (no token loads: 0.62 T) with 656-byte
@@ -361,6 +377,17 @@ struct Rows1 {
 };
 __device__ __forceinline__ Rows1& rows1() {
   __shared__ Rows1 r;
+  return r;
+}
+#endif
+#if MLA_SPARSE_SM90_MODE & 36028797018963968
+/** Bit 55: the second half's barriers of each stage (chunks 4..7 of every box), a variable of their own so that the
+    entries without the bit keep their shared-memory layout. */
+struct RowsH {
+  unsigned long long full1[2], remote1[2];
+};
+__device__ __forceinline__ RowsH& rowsH() {
+  __shared__ RowsH r;
   return r;
 }
 #endif
@@ -585,6 +612,10 @@ struct Kernel {
   static constexpr bool kBulkO = kBulkOBit && C2 && M1; // the V3.2 pair `_sp` entry spills 16 bytes with it
   /** Bit 54: the V3.2 pair entries' staged output (warpgroup 1 only stages; warpgroup 0 issues the global side). */
   static constexpr bool kBulkV = kBulkVBit && C2 && !M1;
+  /** Bit 55: the stage written and handed over in two halves of S's contraction (MODEL1 pair entries). */
+  static constexpr bool kHalf = kHalfBit && C2 && M1;
+  /** Bit 55: the peer's bytes of each half (chunks 0..3 of 7 NoPE boxes, RoPE chunks 0..3 and the flags; the rest). */
+  static constexpr uint32_t kPeerH0 = 32 * (F::kNope * 64 + 64 + 4), kPeerH1 = 32 * (F::kNope * 64 + 64);
 #if MLA_SPARSE_SM90_MODE & 9007199254740992
   /** Bit 53: where this warpgroup's 512 output bytes of row r are staged: rows 528 bytes apart (consecutive rows 16 bytes
       apart modulo 128: every warp store conflict-free), warpgroup 0's 64 rows and warpgroup 1's rows 0..59 in the Q region
@@ -609,6 +640,7 @@ struct Kernel {
 #else
   static constexpr uint32_t kPeerBytes = 32 * (kNope * 128 + 128 + 4);
 #endif
+  static_assert(!kHalf || kPeerH0 + kPeerH1 == kPeerBytes, "bit 55: the two halves are the whole peer share");
   static constexpr int kEmpty = kEmptyCount * (C2 ? 2 : 1);
 #if MLA_SSP_TOK
   /** Bits 31 / 32: this entry's key tile is token-contiguous (see the bits). */
@@ -716,10 +748,17 @@ struct Kernel {
   }
   /** Round rnd of d, dequantized, into key tile kt (stage st): 16 tokens, rows 16 (r0 + rnd).., and their validity
       flags; in a cluster into the peer's stage too. */
-  /** Flat (bits 57 / 58, kFlat entries only): no per-chunk test; V3.2's scales known to be bf16 (the caller's vote). */
-  template <bool Flat = false>
+  /** Flat (bits 57 / 58, kFlat entries only): no per-chunk test; V3.2's scales known to be bf16 (the caller's vote).
+      Half (bit 55, token-contiguous tile only): 0 = chunks 0..3 of the box, the RoPE chunk if k < 4 and the validity flag;
+      1 = chunks 4..7 and the RoPE chunk if k >= 4; -1 = all of them. */
+  template <bool Flat = false, int Half = -1>
   static __device__ __forceinline__ void storeRound(const TileRegs& d, uint32_t kt, uint32_t st, int rnd, int r0, int k, int rot, int tokInRound,
                                                     const Peer& pe) {
+#if MLA_SSP_TOK
+    static_assert(Half < 0 || (kTok && !kLine), "bit 55's halves are of the token-contiguous tile");
+#else
+    static_assert(Half < 0, "bit 55's halves are of the token-contiguous tile");
+#endif
     const int r = (r0 + rnd) * 16 + tokInRound;
     const uint32_t row = kt + k * kBox + r * 128;
     if constexpr (kLine) { // bit 52: 16 values at columns 128c + 16k: chunks 2 (k % 4), + 1 of box 2c + k / 4
@@ -747,6 +786,7 @@ struct Kernel {
     if (k < kNope) {
 #pragma unroll
       for (int c = 0; c < 4; ++c) {
+        if (Half >= 0 && (c >> 1) != Half) continue; // bit 55 (rot is 0 on the token-contiguous tile: slot c = chunks 2c, 2c + 1)
         const int ch = 2 * ((c + rot) & 3); // 16 values at columns 64k + 8ch: chunks ch, ch + 1 of box k
         uint4 lo = make_uint4(0, 0, 0, 0), hi = lo;
 #if MLA_SPARSE_SM90_MODE & 8388608
@@ -788,11 +828,12 @@ struct Kernel {
       }
     }
 #if MLA_SSP_TOK
-    if constexpr (kTok) put(keyAt(kt, kNB - 1, k, r), d.live[rnd] ? d.rope[rnd] : make_uint4(0, 0, 0, 0), pe);
-    else
+    if constexpr (kTok) {
+      if (Half < 0 || (k >> 2) == Half) put(keyAt(kt, kNB - 1, k, r), d.live[rnd] ? d.rope[rnd] : make_uint4(0, 0, 0, 0), pe);
+    } else
 #endif
     put(kt + (kNB - 1) * kBox + r * 128 + ((k ^ (r & 7)) << 4), d.live[rnd] ? d.rope[rnd] : make_uint4(0, 0, 0, 0), pe);
-    if (k == 0) {
+    if (Half != 1 && k == 0) {
       rows().valid[st][r] = d.live[rnd] ? 1 : 0;
 #if MLA_SPARSE_SM90_MODE & 4194304
       if constexpr (C2 && !kNoStore) stAsync(smemAddr(&rows().valid[st][r]) + pe.vDelta, d.live[rnd] ? 1u : 0u, pe.bar);
@@ -904,6 +945,9 @@ struct Kernel {
     const uint32_t kBase = smemBase() + kK_OFF;
     Rows& rw = rows();
     const uint32_t fullBar = smemAddr(&rw.full[0]), emptyBar = smemAddr(&rw.empty[0]), remoteBar = smemAddr(&rw.remote[0]);
+#if MLA_SPARSE_SM90_MODE & 36028797018963968
+    const uint32_t peerRemoteH = kHalf ? peerAddr(smemAddr(&rowsH().remote1[0]), clusterRank() ^ 1u) : 0u, fullHBar = smemAddr(&rowsH().full1[0]);
+#endif
 #if MLA_SPARSE_SM90_MODE & (268435456 | 1073741824)
     const uint32_t full1Bar = smemAddr(&rows1().full1[0]), remote1Bar = smemAddr(&rows1().remote1[0]);
     // Bits 28 / 30 (kGrp): lane l of warp w (quarter q = l / 8, i = l % 8) takes box (q & 1) + 4 (q / 2) + 2 (i / 4) and
@@ -1039,8 +1083,20 @@ struct Kernel {
 #endif
         // Cluster: the bytes the peer writes into this stage complete our `remote` barrier's phase (with this arrival);
         // the peer cannot write them before both CTAs' consumers handed the stage back (its empty barrier).
-        if (C2 && pt == 0) mbarExpectTx(remoteBar + 8 * st, kPeerBytes);
+        if (C2 && pt == 0) mbarExpectTx(remoteBar + 8 * st, kHalf ? kPeerH0 : kPeerBytes);
         const Peer pe{kDelta, vDelta, peerRemote + 8 * st};
+#if MLA_SPARSE_SM90_MODE & 36028797018963968
+        if constexpr (kHalf) { // bit 55: chunks 0..3 (and the flags) of both rounds, handed over; then chunks 4..7
+          if (pt == 0) mbarExpectTx(smemAddr(&rowsH().remote1[st]), kPeerH1);
+#pragma unroll
+          for (int rnd = 0; rnd < kRounds; ++rnd) storeRound<false, 0>(d, kt, st, rnd, r0, k, rot, tokInRound, pe);
+          fenceProxyAsync();
+          mbarArrive(fullBar + 8 * st);
+          const Peer pe1{kDelta, vDelta, peerRemoteH + 8 * st};
+#pragma unroll
+          for (int rnd = 0; rnd < kRounds; ++rnd) storeRound<false, 1>(d, kt, st, rnd, r0, k, rot, tokInRound, pe1);
+        } else
+#endif
 #if MLA_SPARSE_SM90_MODE & 134217728
         if constexpr (C2) storeTilePeerFirst(d, kt, st, r0, k, rot, tokInRound, pe);
         else
@@ -1073,6 +1129,10 @@ struct Kernel {
         for (int rnd = 0; rnd < kRounds; ++rnd) pv[rnd] = pn[rnd].phys >= 0, pn[rnd] = idOfPeer(t + 2, rnd);
 #endif
         fenceProxyAsync();
+#if MLA_SPARSE_SM90_MODE & 36028797018963968
+        if constexpr (kHalf) mbarArrive(fullHBar + 8 * st); // bit 55: the second half
+        else
+#endif
         mbarArrive(fullBar + 8 * st);
 #if MLA_SPARSE_SM90_MODE & (549755813888 | 1099511627776)
         if constexpr ((C2 ? kEarlyPair : kEarlyOne) && (M1 || !kEarlyM1Only)) { // bits 39 / 40: the last round's loads (the others are in flight)
@@ -1285,6 +1345,22 @@ struct Kernel {
               for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::ss64(s, dQ + b * (kBox >> 4) + 2 * kk, dK + b * (kBox >> 4) + kKStep * kk);
           }
 #else
+#if MLA_SPARSE_SM90_MODE & 36028797018963968
+          if constexpr (kHalf) { // bit 55: k-steps 0, 1 of every box on the first half, then the second half's
+#pragma unroll
+            for (int g = 0; g < 2; ++g) {
+              if (g == 1) {
+                mbarWait(smemAddr(&rowsH().full1[st]), par);
+                mbarWait(smemAddr(&rowsH().remote1[st]), par);
+                wgFence(); // after the wait's branch (ptxas would inject it: C7519); the first half's wgmmas stay in flight
+              }
+#pragma unroll
+              for (int b = 0; b < kNB; ++b)
+#pragma unroll
+                for (int kk = 2 * g; kk < 2 * g + 2; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::ss64(s, dQ + b * (kBox >> 4) + 2 * kk, dK + b * (kBox >> 4) + kKStep * kk);
+            }
+          } else
+#endif
 #pragma unroll
           for (int b = 0; b < kNB; ++b)
 #pragma unroll
@@ -1387,6 +1463,12 @@ struct Kernel {
           namedSync(1, 256); // P and the rescale factors ready
           mbarWait(fullBar + 8 * st, par); // complete already (warpgroup 0 waited): orders the producer's writes for us
           if constexpr (C2) mbarWait(remoteBar + 8 * st, par); // and the peer's
+#if MLA_SPARSE_SM90_MODE & 36028797018963968
+          if constexpr (kHalf) { // bit 55: and the second half's (both complete already)
+            mbarWait(smemAddr(&rowsH().full1[st]), par);
+            mbarWait(smemAddr(&rowsH().remote1[st]), par);
+          }
+#endif
 #if MLA_SPARSE_SM90_MODE & (268435456 | 1073741824)
           if constexpr (kSplit) { // bits 28 / 30: and the second half's
             mbarWait(full1Bar + 8 * st, par);
@@ -1593,6 +1675,12 @@ struct Kernel {
         if constexpr (kGrp) {
           mbarInit(smemAddr(&rows1().full1[s]), kFullCount);
           mbarInit(smemAddr(&rows1().remote1[s]), 1);
+        }
+#endif
+#if MLA_SPARSE_SM90_MODE & 36028797018963968
+        if constexpr (kHalf) {
+          mbarInit(smemAddr(&rowsH().full1[s]), kFullCount);
+          mbarInit(smemAddr(&rowsH().remote1[s]), 1);
         }
 #endif
       }
