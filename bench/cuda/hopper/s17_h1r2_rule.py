@@ -25,8 +25,8 @@ CAND = SHIPPED + (1 << 54)
 
 
 def sanitizers(d, entry="mla_sparse_sm90_v32_bf16_c2"):
-    """(memcheck errors or None if it did not finish, racecheck summary, reports naming `entry` (the V3.2 pair entries'
-    prefix by default) or None). Session 18's s18_h2_rule.py passes the MODEL1 pair prefix."""
+    """(memcheck errors or None if it did not finish, racecheck summary, reports naming `entry` (a regular expression; the
+    V3.2 pair entries by default) or None). Session 18's s18_h2_rule.py passes both pair entries."""
     mem = race = None
     rs, v32 = "not run", None
     if d and os.path.exists(os.path.join(d, "san-memcheck.txt")):
@@ -40,44 +40,37 @@ def sanitizers(d, entry="mla_sparse_sm90_v32_bf16_c2"):
     return mem, rs, v32
 
 
-def is_v32_pair(label):
-    return label.startswith("V3.2") and " h128 " in label
-
-
-def decide(ab12, ab_txt, san=(None, "not run", None), out=print, shipped=SHIPPED, cand=CAND, cls=is_v32_pair, name="V3.2 pair",
-           what="shipped + 54"):
-    """One candidate whose changed entries run the shapes cls(label) picks (the V3.2 pair by default); the other shapes run
-    shipped's code. Session 18's s18_h2_rule.py calls it for the MODEL1 pair."""
+def decide(ab12, ab_txt, san=(None, "not run", None), out=print):
     shapes = ab12.get("shapes", [])
-    s, t = times(ab12, "shipped"), times(ab12, "m%d" % cand)
-    chk = checks_ok(ab_txt, cand)
+    s, t = times(ab12, "shipped"), times(ab12, "m%d" % CAND)
+    chk = checks_ok(ab_txt, CAND)
     if not s or len(s) != len(shapes) or len(shapes) != 12 or not t or len(t) != 12:
-        out("m%d: checks %s, timing incomplete" % (cand, "pass" if chk else "FAIL/missing"))
-        out("KEEP %d (timing incomplete)" % shipped)
-        return shipped
+        out("m%d: checks %s, timing incomplete" % (CAND, "pass" if chk else "FAIL/missing"))
+        out("KEEP %d (timing incomplete)" % SHIPPED)
+        return SHIPPED
     r = [t[i] / s[i] for i in range(12)]
-    v32 = [i for i, x in enumerate(shapes) if cls(x)]
+    v32 = [i for i, x in enumerate(shapes) if x.startswith("V3.2") and " h128 " in x]
     other = [i for i in range(12) if i not in v32]
     dev = max(abs(r[i] - 1) for i in other)
     q = chk and qualifies([r[i] for i in v32])
     mem, rs, rv = san
-    out("m%d: checks %s | %s time / shipped %.4f (%s) | other shapes (same code) max |1 - r| %.4f | memcheck %s | racecheck %s%s -> %s"
-        % (cand, "pass" if chk else "FAIL/missing", name, gm([r[i] for i in v32]), " ".join("%.3f" % r[i] for i in v32), dev,
-           "not run" if mem is None else "%d errors" % mem, rs, "" if rv is None else " (%d name a %s entry)" % (rv, name),
+    out("m%d: checks %s | V3.2 pair time / shipped %.4f (%s) | other shapes (same code) max |1 - r| %.4f | memcheck %s | racecheck %s%s -> %s"
+        % (CAND, "pass" if chk else "FAIL/missing", gm([r[i] for i in v32]), " ".join("%.3f" % r[i] for i in v32), dev,
+           "not run" if mem is None else "%d errors" % mem, rs, "" if rv is None else " (%d name a V3.2 pair entry)" % rv,
            "qualifies" if q else "no"))
     if dev > 0.015:
-        out("KEEP %d (a shape on shipped's code moved > 1.5 %%: too noisy)" % shipped)
-        return shipped
+        out("KEEP %d (a shape on shipped's code moved > 1.5 %%: too noisy)" % SHIPPED)
+        return SHIPPED
     if not q:
-        out("KEEP %d (the candidate does not qualify)" % shipped)
-        return shipped
+        out("KEEP %d (the candidate does not qualify)" % SHIPPED)
+        return SHIPPED
     if mem:
-        out("KEEP %d (memcheck: %d errors in the candidate)" % (shipped, mem))
-        return shipped
-    out("SHIP %d (%s: %s geomean time / shipped %.4f; memcheck %s; racecheck %s)"
-        % (cand, what, name, gm([r[i] for i in v32]), "not run: full suite + sanitizers next session" if mem is None else "0 errors",
-           "not run" if rv is None else "%d reports name a %s entry" % (rv, name)))
-    return cand
+        out("KEEP %d (memcheck: %d errors in the candidate)" % (SHIPPED, mem))
+        return SHIPPED
+    out("SHIP %d (shipped + 54: V3.2 pair geomean time / shipped %.4f; memcheck %s; racecheck %s)"
+        % (CAND, gm([r[i] for i in v32]), "not run: full suite + sanitizers next session" if mem is None else "0 errors",
+           "not run" if rv is None else "%d reports name a V3.2 pair entry" % rv))
+    return CAND
 
 
 def self_test():

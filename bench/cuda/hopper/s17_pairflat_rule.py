@@ -21,26 +21,30 @@ B60, B61 = 1 << 60, 1 << 61
 CAND = SHIPPED + B60 + B61
 
 
-def decide(ab12, ab_txt, out=print):
+def decide(ab12, ab_txt, out=print, shipped=SHIPPED, cand=CAND, bits=(B60, B61), what="bits 60 / 61", mem=None):
+    """bits: the V3.2 pair class's bit and the MODEL1 pair class's (one build, cand, carries both; each class's entries are
+    code-identical to the build with its bit alone). mem: memcheck's error count on cand (None: not run); errors: KEEP.
+    Session 18's s18_h2_rule.py calls it for bits 56 / 55."""
+    SHIPPED, CAND = shipped, cand
     shapes = ab12.get("shapes", [])
     a, c = times(ab12, "shipped"), times(ab12, "m%d" % CAND)
     if not a or not c or len(a) != len(shapes) or len(c) != len(shapes):
         out("KEEP %d (timing incomplete)" % SHIPPED)
         return SHIPPED
     r = [c[i] / a[i] for i in range(len(shapes))]
-    ok = checks_ok(ab_txt, CAND)
+    ok = checks_ok(ab_txt, CAND) and not mem
     out("checks %s | time / shipped: %s" % ("pass" if ok else "FAIL/missing", " ".join("%.3f" % x for x in r)))
     one = [i for i, s in enumerate(shapes) if " h64 " in s]
     noise = max(abs(r[i] - 1) for i in one) > 0.015
     out("one-CTA (same code): max |1 - r| %.4f%s" % (max(abs(r[i] - 1) for i in one), " NOISE" if noise else ""))
     mode = SHIPPED
-    for name, prefix, bit in (("V3.2 pair", "V3.2", B60), ("MODEL1 pair", "M1", B61)):
+    for name, prefix, bit in (("V3.2 pair", "V3.2", bits[0]), ("MODEL1 pair", "M1", bits[1])):
         ix = [i for i, s in enumerate(shapes) if s.startswith(prefix) and " h128 " in s]
         q = ok and not noise and qualifies([r[i] for i in ix])
         out("%s: geomean %.4f max %.4f -> %s" % (name, gm([r[i] for i in ix]), max(r[i] for i in ix), "qualifies" if q else "no"))
         if q:
             mode += bit
-    out("SHIP %d (bits 60 / 61 as qualified)" % mode if mode != SHIPPED else "KEEP %d (no class qualifies)" % SHIPPED)
+    out("SHIP %d (%s as qualified)" % (mode, what) if mode != SHIPPED else "KEEP %d (no class qualifies%s)" % (SHIPPED, "; memcheck: %d errors" % mem if mem else ""))
     return mode
 
 

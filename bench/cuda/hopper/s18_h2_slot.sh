@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Session 18, helper h2's sparse slot (docs/notes/cuda-sparse-decode.md, "Session 18, helper h2"): bit 55, the MODEL1 pair
-# entries' stage written and handed over in two halves of S's contraction. One candidate on the shipped 6805538547887300616
-# (prebuilt, stage .devstage/s18-h2): 6841567344906264584 = shipped + 55; two probes for the item probe only (never checked,
-# never decide): the consumer-bound time C (bit 2: the producer loads no tokens but converts and stores) of shipped and of
-# the candidate, built without bit 59 (it is for the one-CTA V3.2 entries only and refuses bit 2).
+# Session 18, helper h2's sparse slot (docs/notes/cuda-sparse-decode.md, "Session 18, helper h2"): bits 55 / 56, the pair
+# entries' stage written and handed over in two halves of S's contraction (55 MODEL1, 56 V3.2). One candidate on the shipped
+# 6805538547887300616 (prebuilt, stage .devstage/s18-h2): 6913624938944192520 = shipped + 55 + 56, whose MODEL1 pair entries
+# are the + 55 build's code and V3.2 pair entries the + 56 build's (per-entry .text compared), so one timing judges both
+# classes; two probes for the item probe only (never checked, never decide): the consumer-bound time C (bit 2: the producer
+# loads no tokens but converts and stores) of shipped and of the candidate, built without bit 59 (it is for the one-CTA V3.2
+# entries only and refuses bit 2).
 # GPU host, the merged tree's root, .gpu-host entered, dist/cuda = the shipped kernels, build/ by tsc (main's is enough):
 #   OUT=$OUT timeout 150 bash bench/cuda/hopper/s18_h2_slot.sh         (~135 s warm)
 # Steps: the staged shipped fatbin swapped into dist/cuda if it is not there (logged); FlashMLA's bench_sparse.py (same call);
@@ -11,10 +13,11 @@
 # 'exact', + the 10 + 10 wide-score cases); then shipped and the candidate on the 12 shapes, 3 rounds of 10); memcheck and
 # racecheck side by side on the candidate's kernels at h_q 128 (2 'fast' cases a format); the MODEL1 item probe (--shapes
 # m1items, 2 rounds: shipped, the candidate if its checks passed, C of shipped, C of the candidate) if the time allows; the
-# rule (s18_h2_rule.py). Last line: `SHIP 6841567344906264584 (...)` or `KEEP 6805538547887300616 (...)`.
+# rule (s18_h2_rule.py). Last line: `SHIP <mode> (...)` (shipped + the qualifying classes' bits) or
+# `KEEP 6805538547887300616 (...)`.
 set -uo pipefail
 OUT=${OUT:?}; S=$SECONDS; ts() { echo "[+$((SECONDS - S))s] $*" | tee -a "$OUT/log.txt"; }
-SHIP=6805538547887300616; C=6841567344906264584; CS=6229077795583877132; CC=6265106592602841100 # C probes: shipped / candidate - 59 + 2
+SHIP=6805538547887300616; C=6913624938944192520; CS=6229077795583877132; CC=6337164186640769036 # C probes: shipped / candidate - 59 + 2
 STAGE=${STAGE:-.devstage/s18-h2}; HB=/tmp/s18h2-hb; END=${END:-146} # seconds after the start by which all is done
 . bench/cuda/hopper/sparse-sm90-modes.sh
 sparse_slot_begin "$STAGE" $HB $SHIP 40 $C $CS $CC

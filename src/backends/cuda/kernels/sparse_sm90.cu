@@ -306,10 +306,13 @@ static_assert(!kBulkVBit || !(MLA_SPARSE_SM90_MODE & 1048576), "bit 54 is writte
 // writes all eight chunks of one box: the split only reorders its stores). Bit 28 did this on the swizzled tile with a
 // new lane map in session 11 (the map cost 8.8 %, the split itself about 0.4 % more). Same values; S's sums in another
 // order (k-steps 0, 1 of all boxes, then 2, 3), so the output differs from the shipped build's in the last bits.
-constexpr bool kHalfBit = (MLA_SPARSE_SM90_MODE & 36028797018963968) != 0;
-static_assert(!kHalfBit || ((MLA_SPARSE_SM90_MODE & 2147483648) && (MLA_SPARSE_SM90_MODE & 8192) &&
-                            !(MLA_SPARSE_SM90_MODE & (65536 | 131072 | 549755813888 | 2305843009213693952 | 34359738368 | 4194304 | 16777216))),
-              "bit 55 needs 31 and 13, and is not for 16, 17, 22, 24, 35, 39 or 61");
+// Bit 56 (72057594037927936; reused: session 16's bit 56, the one-CTA V3.2 line-coalesced gather, left the code after its
+// call F; session 18, helper h2): bit 55's halves in the V3.2 pair entries (nine boxes: S's 36 wgmmas as 18 + 18; the
+// validity flags are each CTA's own there, bit 38; bit 60's per-round vote is taken again for each half).
+constexpr bool kHalfBit = (MLA_SPARSE_SM90_MODE & 36028797018963968) != 0, kHalfV32Bit = (MLA_SPARSE_SM90_MODE & 72057594037927936) != 0;
+static_assert(!(kHalfBit || kHalfV32Bit) || ((MLA_SPARSE_SM90_MODE & 2147483648) && (MLA_SPARSE_SM90_MODE & 8192) &&
+                            !(MLA_SPARSE_SM90_MODE & (65536 | 131072 | 549755813888 | 2305843009213693952 | 4194304 | 16777216))),
+              "bits 55 / 56 need 31 and 13, and are not for 16, 17, 22, 24, 39 or 61");
 // Bit 59 (576460752303423488; session 16, helper h2; the one-CTA V3.2 entries): FlashMLA's cache hints on the gather,
 // `ld.global.nc.L1::evict_last.L2::256B` for the NoPE bytes and `.L1::evict_last.L2::128B` for the scale and RoPE (ours
 // are plain `ld.global.nc`). The final call of session 16 found this path gather-bound (no token loads: 0.62 T) with 656-byte
@@ -380,7 +383,7 @@ __device__ __forceinline__ Rows1& rows1() {
   return r;
 }
 #endif
-#if MLA_SPARSE_SM90_MODE & 36028797018963968
+#if MLA_SPARSE_SM90_MODE & (36028797018963968 | 72057594037927936)
 /** Bit 55: the second half's barriers of each stage (chunks 4..7 of every box), a variable of their own so that the
     entries without the bit keep their shared-memory layout. */
 struct RowsH {
@@ -612,10 +615,11 @@ struct Kernel {
   static constexpr bool kBulkO = kBulkOBit && C2 && M1; // the V3.2 pair `_sp` entry spills 16 bytes with it
   /** Bit 54: the V3.2 pair entries' staged output (warpgroup 1 only stages; warpgroup 0 issues the global side). */
   static constexpr bool kBulkV = kBulkVBit && C2 && !M1;
-  /** Bit 55: the stage written and handed over in two halves of S's contraction (MODEL1 pair entries). */
-  static constexpr bool kHalf = kHalfBit && C2 && M1;
-  /** Bit 55: the peer's bytes of each half (chunks 0..3 of 7 NoPE boxes, RoPE chunks 0..3 and the flags; the rest). */
-  static constexpr uint32_t kPeerH0 = 32 * (F::kNope * 64 + 64 + 4), kPeerH1 = 32 * (F::kNope * 64 + 64);
+  /** Bits 55 / 56: the stage written and handed over in two halves of S's contraction (the MODEL1 / V3.2 pair entries). */
+  static constexpr bool kHalf = C2 && (M1 ? kHalfBit : kHalfV32Bit);
+  /** Bits 55 / 56: the peer's bytes of the second half (chunks 4..7 of the NoPE boxes, RoPE chunks 4..7); the first half's
+      are the rest (with the peer's validity flags where it sends them: MODEL1). */
+  static constexpr uint32_t kPeerH1 = 32 * (F::kNope * 64 + 64);
 #if MLA_SPARSE_SM90_MODE & 9007199254740992
   /** Bit 53: where this warpgroup's 512 output bytes of row r are staged: rows 528 bytes apart (consecutive rows 16 bytes
       apart modulo 128: every warp store conflict-free), warpgroup 0's 64 rows and warpgroup 1's rows 0..59 in the Q region
@@ -640,7 +644,8 @@ struct Kernel {
 #else
   static constexpr uint32_t kPeerBytes = 32 * (kNope * 128 + 128 + 4);
 #endif
-  static_assert(!kHalf || kPeerH0 + kPeerH1 == kPeerBytes, "bit 55: the two halves are the whole peer share");
+  static constexpr uint32_t kPeerH0 = kPeerBytes - kPeerH1;
+  static_assert(!kHalf || kPeerH0 == 32 * (F::kNope * 64 + 64 + (M1 ? 4 : 0)), "bits 55 / 56: the first half is the rest of the peer share");
   static constexpr int kEmpty = kEmptyCount * (C2 ? 2 : 1);
 #if MLA_SSP_TOK
   /** Bits 31 / 32: this entry's key tile is token-contiguous (see the bits). */
@@ -945,7 +950,7 @@ struct Kernel {
     const uint32_t kBase = smemBase() + kK_OFF;
     Rows& rw = rows();
     const uint32_t fullBar = smemAddr(&rw.full[0]), emptyBar = smemAddr(&rw.empty[0]), remoteBar = smemAddr(&rw.remote[0]);
-#if MLA_SPARSE_SM90_MODE & 36028797018963968
+#if MLA_SPARSE_SM90_MODE & (36028797018963968 | 72057594037927936)
     const uint32_t peerRemoteH = kHalf ? peerAddr(smemAddr(&rowsH().remote1[0]), clusterRank() ^ 1u) : 0u, fullHBar = smemAddr(&rowsH().full1[0]);
 #endif
 #if MLA_SPARSE_SM90_MODE & (268435456 | 1073741824)
@@ -1085,16 +1090,28 @@ struct Kernel {
         // the peer cannot write them before both CTAs' consumers handed the stage back (its empty barrier).
         if (C2 && pt == 0) mbarExpectTx(remoteBar + 8 * st, kHalf ? kPeerH0 : kPeerBytes);
         const Peer pe{kDelta, vDelta, peerRemote + 8 * st};
-#if MLA_SPARSE_SM90_MODE & 36028797018963968
-        if constexpr (kHalf) { // bit 55: chunks 0..3 (and the flags) of both rounds, handed over; then chunks 4..7
+#if MLA_SPARSE_SM90_MODE & (36028797018963968 | 72057594037927936)
+        if constexpr (kHalf) { // bits 55 / 56: chunks 0..3 (and the flags) of both rounds, handed over; then chunks 4..7
           if (pt == 0) mbarExpectTx(smemAddr(&rowsH().remote1[st]), kPeerH1);
-#pragma unroll
-          for (int rnd = 0; rnd < kRounds; ++rnd) storeRound<false, 0>(d, kt, st, rnd, r0, k, rot, tokInRound, pe);
-          fenceProxyAsync();
-          mbarArrive(fullBar + 8 * st);
           const Peer pe1{kDelta, vDelta, peerRemoteH + 8 * st};
 #pragma unroll
-          for (int rnd = 0; rnd < kRounds; ++rnd) storeRound<false, 1>(d, kt, st, rnd, r0, k, rot, tokInRound, pe1);
+          for (int g = 0; g < 2; ++g) {
+            if (g == 1) {
+              fenceProxyAsync();
+              mbarArrive(fullBar + 8 * st);
+            }
+#pragma unroll
+            for (int rnd = 0; rnd < kRounds; ++rnd) {
+              // V3.2 (bit 60): the round's straight-line body when all its scales in the warp are bf16, voted for each half
+              if (kFlat && (M1 || __all_sync(0xffffffffu, !d.live[rnd] || (__float_as_uint(d.sc[rnd]) & 0xffffu) == 0u))) {
+                if (g == 0) storeRound<true, 0>(d, kt, st, rnd, r0, k, rot, tokInRound, pe);
+                else storeRound<true, 1>(d, kt, st, rnd, r0, k, rot, tokInRound, pe1);
+              } else {
+                if (g == 0) storeRound<false, 0>(d, kt, st, rnd, r0, k, rot, tokInRound, pe);
+                else storeRound<false, 1>(d, kt, st, rnd, r0, k, rot, tokInRound, pe1);
+              }
+            }
+          }
         } else
 #endif
 #if MLA_SPARSE_SM90_MODE & 134217728
@@ -1129,8 +1146,8 @@ struct Kernel {
         for (int rnd = 0; rnd < kRounds; ++rnd) pv[rnd] = pn[rnd].phys >= 0, pn[rnd] = idOfPeer(t + 2, rnd);
 #endif
         fenceProxyAsync();
-#if MLA_SPARSE_SM90_MODE & 36028797018963968
-        if constexpr (kHalf) mbarArrive(fullHBar + 8 * st); // bit 55: the second half
+#if MLA_SPARSE_SM90_MODE & (36028797018963968 | 72057594037927936)
+        if constexpr (kHalf) mbarArrive(fullHBar + 8 * st); // bits 55 / 56: the second half
         else
 #endif
         mbarArrive(fullBar + 8 * st);
@@ -1345,8 +1362,8 @@ struct Kernel {
               for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::ss64(s, dQ + b * (kBox >> 4) + 2 * kk, dK + b * (kBox >> 4) + kKStep * kk);
           }
 #else
-#if MLA_SPARSE_SM90_MODE & 36028797018963968
-          if constexpr (kHalf) { // bit 55: k-steps 0, 1 of every box on the first half, then the second half's
+#if MLA_SPARSE_SM90_MODE & (36028797018963968 | 72057594037927936)
+          if constexpr (kHalf) { // bits 55 / 56: k-steps 0, 1 of every box on the first half, then the second half's
 #pragma unroll
             for (int g = 0; g < 2; ++g) {
               if (g == 1) {
@@ -1463,8 +1480,8 @@ struct Kernel {
           namedSync(1, 256); // P and the rescale factors ready
           mbarWait(fullBar + 8 * st, par); // complete already (warpgroup 0 waited): orders the producer's writes for us
           if constexpr (C2) mbarWait(remoteBar + 8 * st, par); // and the peer's
-#if MLA_SPARSE_SM90_MODE & 36028797018963968
-          if constexpr (kHalf) { // bit 55: and the second half's (both complete already)
+#if MLA_SPARSE_SM90_MODE & (36028797018963968 | 72057594037927936)
+          if constexpr (kHalf) { // bits 55 / 56: and the second half's (both complete already)
             mbarWait(smemAddr(&rowsH().full1[st]), par);
             mbarWait(smemAddr(&rowsH().remote1[st]), par);
           }
@@ -1677,7 +1694,7 @@ struct Kernel {
           mbarInit(smemAddr(&rows1().remote1[s]), 1);
         }
 #endif
-#if MLA_SPARSE_SM90_MODE & 36028797018963968
+#if MLA_SPARSE_SM90_MODE & (36028797018963968 | 72057594037927936)
         if constexpr (kHalf) {
           mbarInit(smemAddr(&rowsH().full1[s]), kFullCount);
           mbarInit(smemAddr(&rowsH().remote1[s]), 1);
