@@ -49,16 +49,8 @@ fi
 # 4. sanitizers, only for a SHIP
 if tail -1 "$OUT/rule.txt" | grep -q '^SHIP'; then
   LEFT=$(( ${SLOT_S:-106} - (SECONDS - S) )); [ $LEFT -gt 40 ] && LEFT=40
-  for tool in memcheck synccheck; do
-    # the session 13 final call's sanitizer cases (the two sm90 tests, `$`), at h_q 128 only: the pair entry, bit 48's
-    FLASHMLA_CUDA_KERNELS=$d FLASHMLA_GPU_SPARSE_CASES=0 FLASHMLA_GPU_DENSE90_CASES=0 FLASHMLA_GPU_SPARSE_SM90_CASES=2 FLASHMLA_GPU_SPARSE_SM90_HQ=128 \
-      timeout -k 3 $LEFT compute-sanitizer --tool $tool --target-processes all --print-limit 20 \
-      node --test --test-reporter=tap --test-name-pattern='hQ 64 / 128$' build/test/gpu/sparse.test.js > "$OUT/san-$tool.txt" 2>&1 &
-  done
-  wait
-  for tool in memcheck synccheck; do
-    ts "sanitizer $tool: $(grep -E 'ERROR SUMMARY' "$OUT/san-$tool.txt" | tail -1) $(grep -E '^# (pass|fail) ' "$OUT/san-$tool.txt" | tr -d '#' | xargs)"
-  done
+  # the session 13 final call's sanitizer cases (the two sm90 tests, `$`), at h_q 128 only: the pair entry, bit 48's
+  sparse_slot_san $d $LEFT "memcheck synccheck"
   if ! grep -qE 'ERROR SUMMARY: 0 errors' "$OUT/san-memcheck.txt" || ! grep -qE 'ERROR SUMMARY: 0 errors' "$OUT/san-synccheck.txt"; then
     echo "KEEP $BASE (bit 48: the timing rule passed but a sanitizer reported errors or did not finish)" | tee -a "$OUT/rule.txt" | tee -a "$OUT/log.txt"
   fi

@@ -372,25 +372,14 @@ __device__ __forceinline__ Rows& rows() {
   __shared__ Rows r;
   return r;
 }
-#if MLA_SPARSE_SM90_MODE & (268435456 | 1073741824)
-/** Bits 28 / 30: the second half's barriers of each stage (columns 32..63 of each box), a variable of their own so that
-    the entries without the bit keep their shared-memory layout (and their machine code). */
+#if MLA_SPARSE_SM90_MODE & (268435456 | 1073741824 | 36028797018963968 | 72057594037927936)
+/** Bits 28 / 30 (and 55 / 56, which exclude them): the second half's barriers of each stage (columns 32..63 of each box), a
+    variable of their own so that the entries without the bit keep their shared-memory layout (and their machine code). */
 struct Rows1 {
   unsigned long long full1[2], remote1[2];
 };
 __device__ __forceinline__ Rows1& rows1() {
   __shared__ Rows1 r;
-  return r;
-}
-#endif
-#if MLA_SPARSE_SM90_MODE & (36028797018963968 | 72057594037927936)
-/** Bit 55: the second half's barriers of each stage (chunks 4..7 of every box), a variable of their own so that the
-    entries without the bit keep their shared-memory layout. */
-struct RowsH {
-  unsigned long long full1[2], remote1[2];
-};
-__device__ __forceinline__ RowsH& rowsH() {
-  __shared__ RowsH r;
   return r;
 }
 #endif
@@ -951,7 +940,7 @@ struct Kernel {
     Rows& rw = rows();
     const uint32_t fullBar = smemAddr(&rw.full[0]), emptyBar = smemAddr(&rw.empty[0]), remoteBar = smemAddr(&rw.remote[0]);
 #if MLA_SPARSE_SM90_MODE & (36028797018963968 | 72057594037927936)
-    const uint32_t peerRemoteH = kHalf ? peerAddr(smemAddr(&rowsH().remote1[0]), clusterRank() ^ 1u) : 0u, fullHBar = smemAddr(&rowsH().full1[0]);
+    const uint32_t peerRemoteH = kHalf ? peerAddr(smemAddr(&rows1().remote1[0]), clusterRank() ^ 1u) : 0u, fullHBar = smemAddr(&rows1().full1[0]);
 #endif
 #if MLA_SPARSE_SM90_MODE & (268435456 | 1073741824)
     const uint32_t full1Bar = smemAddr(&rows1().full1[0]), remote1Bar = smemAddr(&rows1().remote1[0]);
@@ -1092,7 +1081,7 @@ struct Kernel {
         const Peer pe{kDelta, vDelta, peerRemote + 8 * st};
 #if MLA_SPARSE_SM90_MODE & (36028797018963968 | 72057594037927936)
         if constexpr (kHalf) { // bits 55 / 56: chunks 0..3 (and the flags) of both rounds, handed over; then chunks 4..7
-          if (pt == 0) mbarExpectTx(smemAddr(&rowsH().remote1[st]), kPeerH1);
+          if (pt == 0) mbarExpectTx(smemAddr(&rows1().remote1[st]), kPeerH1);
           const Peer pe1{kDelta, vDelta, peerRemoteH + 8 * st};
 #pragma unroll
           for (int g = 0; g < 2; ++g) {
@@ -1367,8 +1356,8 @@ struct Kernel {
 #pragma unroll
             for (int g = 0; g < 2; ++g) {
               if (g == 1) {
-                mbarWait(smemAddr(&rowsH().full1[st]), par);
-                mbarWait(smemAddr(&rowsH().remote1[st]), par);
+                mbarWait(smemAddr(&rows1().full1[st]), par);
+                mbarWait(smemAddr(&rows1().remote1[st]), par);
                 wgFence(); // after the wait's branch (ptxas would inject it: C7519); the first half's wgmmas stay in flight
               }
 #pragma unroll
@@ -1482,8 +1471,8 @@ struct Kernel {
           if constexpr (C2) mbarWait(remoteBar + 8 * st, par); // and the peer's
 #if MLA_SPARSE_SM90_MODE & (36028797018963968 | 72057594037927936)
           if constexpr (kHalf) { // bits 55 / 56: and the second half's (both complete already)
-            mbarWait(smemAddr(&rowsH().full1[st]), par);
-            mbarWait(smemAddr(&rowsH().remote1[st]), par);
+            mbarWait(smemAddr(&rows1().full1[st]), par);
+            mbarWait(smemAddr(&rows1().remote1[st]), par);
           }
 #endif
 #if MLA_SPARSE_SM90_MODE & (268435456 | 1073741824)
@@ -1696,8 +1685,8 @@ struct Kernel {
 #endif
 #if MLA_SPARSE_SM90_MODE & (36028797018963968 | 72057594037927936)
         if constexpr (kHalf) {
-          mbarInit(smemAddr(&rowsH().full1[s]), kFullCount);
-          mbarInit(smemAddr(&rowsH().remote1[s]), 1);
+          mbarInit(smemAddr(&rows1().full1[s]), kFullCount);
+          mbarInit(smemAddr(&rows1().remote1[s]), 1);
         }
 #endif
       }
