@@ -217,7 +217,14 @@ __device__ __forceinline__ Item itemOf(const MlaParams& p, const int* meta, int 
 // resident at once (one CTA an SM, numSmParts <= the SM count; the library would need a cooperative launch). At
 // b = 1 this replaces the combine launch (5.5 us back to back, four dependent round trips) by a spin and ~2 round
 // trips.
-constexpr int kNVarQEarly = 1, kNVarSplitOut = 2;
+// Bit 4 (kNVarEntryPre; session 18 h3, a library-visible build variant: -DMLA_SM90_LIB_VAR=7, not shipped): the
+// first copy of a part still follows the consumers' first Q^T copies (the CTA barrier, as bit 1 wants), but no longer
+// a dependent read after them: (a) the producer thread reads its first item's page and length (block table, seqlens)
+// before the CTA barrier, beside the consumers' Q^T issue, instead of after it; (b) Q^T's copies are issued as 64
+// bytes of each of 8 rows a warp instruction (8 cache lines) instead of 32 bytes of each of 16 rows (16 lines), without
+// the division by nGroups where an item's rows are consecutive in q (hQ == nGroups: one KV head). Session 9's x9 (Q^T after the
+// barrier, the producer not held) is not this: there Q^T landed behind the grid's first burst.
+constexpr int kNVarQEarly = 1, kNVarSplitOut = 2, kNVarEntryPre = 4;
 // Bit 32 (kNVarEx2Ftz, the exponentials as ex2.approx.ftz.f32: session 12 round 4) was measured 0.971x at b 128
 // s_k 8192 in session 13's call A and removed in session 14 (docs/notes/cuda-hopper-decode.md, "Session 13 call A").
 #ifdef MLA_SM90_VARIANTS
@@ -242,13 +249,34 @@ struct DecodeT {
   static __device__ __forceinline__ void loadQ(const MlaParams& p, unsigned char* sq, int g, int qStart, int liveRows) {
 #ifdef MLA_SM90A
     const T* q = static_cast<const T*>(p.q);
-    for (int c = threadIdx.x; c < NR * (kDQk / 8); c += 128 * CW) {
-      const int r = c % NR, ch = c / NR;
-      const bool live = r < liveRows;
-      const int j = live ? r / p.nGroups : 0, h = g * p.nGroups + (r - j * p.nGroups);
-      cpAsync16(sq + canonOff<NR>(r, ch * 8), live ? q + (static_cast<int64_t>(qStart + j) * p.hQ + h) * kDQk + ch * 8 : q, live ? 16 : 0);
+    if constexpr ((VAR & kNVarEntryPre) != 0) {
+      // Chunk c: column chunk 4 (c / 4NR) + c % 4 of row (c / 4) % NR, so a warp copies 64 bytes of each of 8 rows
+      // (and writes 4 runs of 8 rows x 16 bytes, 128 contiguous bytes each, into the canonical layout).
+      if (p.hQ == p.nGroups) { // one KV head (g = 0): row r of the item is q's row qStart * hQ + r
+        const T* q0 = q + (static_cast<int64_t>(qStart) * p.hQ + g * p.nGroups) * kDQk;
+        for (unsigned c = threadIdx.x; c < NR * (kDQk / 8); c += 128 * CW) {
+          const int r = (c >> 2) % NR, ch = (c / (4 * NR)) * 4 + (c & 3);
+          const bool live = r < liveRows;
+          cpAsync16(sq + canonOff<NR>(r, ch * 8), live ? q0 + r * kDQk + ch * 8 : q, live ? 16 : 0);
+        }
+      } else {
+        for (int c = threadIdx.x; c < NR * (kDQk / 8); c += 128 * CW) {
+          const int r = (c >> 2) % NR, ch = (c / (4 * NR)) * 4 + (c & 3);
+          const bool live = r < liveRows;
+          const int j = live ? r / p.nGroups : 0, h = g * p.nGroups + (r - j * p.nGroups);
+          cpAsync16(sq + canonOff<NR>(r, ch * 8), live ? q + (static_cast<int64_t>(qStart + j) * p.hQ + h) * kDQk + ch * 8 : q, live ? 16 : 0);
+        }
+      }
+      cpAsyncCommit();
+    } else {
+      for (int c = threadIdx.x; c < NR * (kDQk / 8); c += 128 * CW) {
+        const int r = c % NR, ch = c / NR;
+        const bool live = r < liveRows;
+        const int j = live ? r / p.nGroups : 0, h = g * p.nGroups + (r - j * p.nGroups);
+        cpAsync16(sq + canonOff<NR>(r, ch * 8), live ? q + (static_cast<int64_t>(qStart + j) * p.hQ + h) * kDQk + ch * 8 : q, live ? 16 : 0);
+      }
+      cpAsyncCommit();
     }
-    cpAsyncCommit();
 #endif
   }
 
@@ -408,6 +436,13 @@ struct DecodeT {
       queryRange(p, beginIdx, qStart, qLen);
       loadQ(p, sq, g, qStart, min(p.rows, qLen * p.nGroups));
     }
+    // kNVarEntryPre: the producer thread's first item (its page and its length), read here, before the barrier.
+    int prePage = 0;
+    Item pre{};
+    if ((VAR & kNVarEntryPre) && threadIdx.x == 128 * CW && beginIdx <= endIdx) {
+      prePage = p.maxBlocksPerSeq > 0 ? p.blockTable[static_cast<int64_t>(beginIdx) * p.maxBlocksPerSeq + min(meta[kMetaBeginSeqlen] >> 6, p.maxBlocksPerSeq - 1)] : 0;
+      pre = itemOf(p, meta, beginIdx, beginIdx, endIdx);
+    }
     __syncthreads(); // the last CTA-wide barrier: from here on the roles sync only among themselves
 
     // The role test on a warp-uniform value (lane 0's warpgroup), so ptxas sees one role per warpgroup.
@@ -422,8 +457,9 @@ struct DecodeT {
           // The item's first page, read before its length is known (one memory round trip fewer before the first
           // copy of a call); the index is clamped into the request's row, and unused where the item has no tile.
           const int kb = batch == beginIdx ? meta[kMetaBeginSeqlen] : 0;
-          const int firstPage = p.maxBlocksPerSeq > 0 ? bt[min(kb >> 6, p.maxBlocksPerSeq - 1)] : 0;
-          const Item itm = itemOf(p, meta, batch, beginIdx, endIdx);
+          const bool early = (VAR & kNVarEntryPre) && batch == beginIdx;
+          const int firstPage = early ? prePage : p.maxBlocksPerSeq > 0 ? bt[min(kb >> 6, p.maxBlocksPerSeq - 1)] : 0;
+          const Item itm = early ? pre : itemOf(p, meta, batch, beginIdx, endIdx);
           for (int t = 0; t < itm.nTiles; ++t) {
             const int row0 = (t == 0 ? firstPage : bt[(itm.kBegin >> 6) + t]) * kBN; // page 64, one KV head: the page's first cache row
             for (int c = 0; c < kChunks; ++c, ++n) {

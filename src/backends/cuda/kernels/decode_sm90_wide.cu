@@ -1398,6 +1398,18 @@ struct DecodeW {
     asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(kMap)) : "memory");
     const int* meta = p.tileSchedulerMetadata + partIdx<VAR>() * kMetaFields;
     const uint64_t policy = (VAR & kVarL2) && rowTiles<VAR>() > 1 ? evictNormalPolicy() : evictFirstPolicy();
+#ifdef MLA_SM90W_PAGE0
+    // MLA_SM90W_PAGE0 (session 18 h3, a build variant, not in the library): the first item's first page is read
+    // beside the item's length (both follow the metadata alone), not after it, so the part's first copy follows two
+    // dependent reads instead of three (decode_sm90.cu's producer does the same). The index is clamped into the
+    // request's row and unused where the item has no tile; a part without work reads nothing.
+    const int b0 = meta[kMetaBeginIdx];
+    int page0 = 0;
+    if (b0 <= meta[kMetaEndIdx] && p.maxBlocksPerSeq > 0) {
+      const int* a = p.blockTable + static_cast<int64_t>(b0) * p.maxBlocksPerSeq + min(meta[kMetaBeginSeqlen] / kBN, p.maxBlocksPerSeq - 1);
+      asm volatile("ld.global.b32 %0, [%1];\n" : "=r"(page0) : "l"(a) : "memory"); // issued here, before the item's reads are used
+    }
+#endif
     uint32_t u = 0;
     for (int batch = meta[kMetaBeginIdx]; batch <= meta[kMetaEndIdx]; ++batch) {
       Item it;
@@ -1410,7 +1422,11 @@ struct DecodeW {
         if ((VAR & kVarSleep) && (VAR & kVarSeesaw)) mbarWaitSleepImm(emptyBar + 24 * st, ((u >> 1) & 1) ^ 1);
         else if (VAR & kVarSleep) mbarWaitSleep(emptyBar + 24 * st, ((u >> 1) & 1) ^ 1);
         else mbarWait(emptyBar + 24 * st, ((u >> 1) & 1) ^ 1);
+#ifdef MLA_SM90W_PAGE0
+        const int row = (batch == b0 && t == 0 ? page0 : (VAR & kVarSeesaw) ? p.blockTable[btOff + t] : bt[t]) * kBN;
+#else
         const int row = ((VAR & kVarSeesaw) ? p.blockTable[btOff + t] : bt[t]) * kBN;
+#endif
         if (VAR & kVarMcast) { // every box of the group lands here; this CTA issues the ones of its parity for both
 #pragma unroll 1
           for (int c = box0; c < box0 + nBox; ++c) mbarExpectTx(fullBar + kStageBars * st + 8 * c, kBox);

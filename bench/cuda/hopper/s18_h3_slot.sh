@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Session 18, helper h3 (docs/notes/cuda-hopper-decode.md, "Session 18 (h3)"): the short calls' entry. Arm P = dist/cuda
+# with decode_sm90.fatbin built -DMLA_SM90_LIB_VAR=7 (kNVarProdEntry: the producer arrives at the CTA barrier at entry
+# instead of waiting there for the consumers' Q^T copies) and decode_sm90_wide.fatbin built -DMLA_SM90W_PAGE0 (the wide
+# producer reads the first page beside the item's length); A = dist/cuda (main's shipped fatbins).
+# GPU host, the merged tree's root, .gpu-host entered, dist/cuda = the shipped kernels, build/ by tsc (stage18):
+#   OUT=$OUT bash bench/cuda/hopper/s18_h3_slot.sh          (stage .devstage/s18-h3; ~100 s warm; budget 120 s)
+# Steps: 1 checks through P in parallel: sm90.test (goldens + 40 random), sm90-wide.test (goldens + 24 random),
+# cuda.test (80 random), compute-sanitizer synccheck of sm90.test (2 random), flashmla bench --check 12 on
+# s17_h3_check.json; 2 quiet: FlashMLA's bench_flashmla.py on s17_h3_configs.json, then flashmla bench --check 2 runs
+# A P P A; 3 the rule (s18_h3_rule.py). $OUT: log.txt, h3.tgz (logs, taps, JSON). Last line: SHIP ... or KEEP lib (...).
+set -uo pipefail
+OUT=${OUT:?}; S=$SECONDS; ts() { echo "[+$((SECONDS - S))s] $*" | tee -a "$OUT/log.txt"; }
+STAGE=${STAGE:-.devstage/s18-h3}; W=/tmp/s18h3; rm -rf "$W"; mkdir -p "$W/k"
+save() { tar czf "$OUT/h3.tgz" -C "$W" --exclude=k --exclude='*.fatbin' . 2>/dev/null; }
+export PATH="$PATH:/usr/local/cuda/bin" CI=1 FLASHMLA_GOLDEN=$PWD/test/fixtures/golden
+CFG=bench/cuda/hopper/s17_h3_configs.json
+for f in decode_sm90_p.fatbin decode_sm90_wide_p.fatbin; do
+  python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' "$STAGE/$f.xz" "$W/$f" \
+    || { ts "stage: $f.xz missing"; echo "KEEP lib (stage incomplete)"; exit 1; }
+done
+(cd "$W" && sha256sum -c --quiet "$OLDPWD/$STAGE/UNPACKED.sha256") > "$W/sha.txt" 2>&1 && ts "stage: sha256 ok" \
+  || { ts "stage: sha256 MISMATCH"; cat "$W/sha.txt" | tee -a "$OUT/log.txt"; echo "KEEP lib (stage sha256 mismatch)"; exit 1; }
+ts "dist/cuda decode_sm90 $(sha256sum < dist/cuda/decode_sm90.fatbin | cut -c1-16), decode_sm90_wide $(sha256sum < dist/cuda/decode_sm90_wide.fatbin | cut -c1-16) (built from: $(cat "$STAGE/SHIPPED" 2>/dev/null))"
+. bench/cuda/hopper/sparse-sm90-modes.sh # sparse_sm90_rehash DIR FILE
+P=$W/k/P; cp -r dist/cuda "$P"
+cp "$W/decode_sm90_p.fatbin" "$P/decode_sm90.fatbin" && sparse_sm90_rehash "$P" decode_sm90.fatbin
+cp "$W/decode_sm90_wide_p.fatbin" "$P/decode_sm90_wide.fatbin" && sparse_sm90_rehash "$P" decode_sm90_wide.fatbin
+
+ts "step 1: checks through P (parallel)"
+R=(node --test --test-reporter=tap); G=build/test/gpu; export FLASHMLA_CUDA_KERNELS=$P
+FLASHMLA_SM90_CASES=40 timeout -k 5 55 "${R[@]}" $G/sm90.test.js > "$W/sm90.tap" 2>&1 &
+FLASHMLA_SM90W_CASES=24 timeout -k 5 55 "${R[@]}" $G/sm90-wide.test.js > "$W/sm90w.tap" 2>&1 &
+FLASHMLA_GPU_CASES=80 timeout -k 5 60 "${R[@]}" $G/cuda.test.js > "$W/cuda.tap" 2>&1 &
+FLASHMLA_SM90_CASES=2 timeout -k 5 60 compute-sanitizer --target-processes all --print-limit 20 --tool synccheck "${R[@]}" $G/sm90.test.js > "$W/sync.txt" 2>&1 &
+timeout -k 5 45 node scripts/flashmla-dist.mjs build/src bench --backend cuda --configs bench/cuda/hopper/s17_h3_check.json \
+  --check 12 --reps 2 --warmup 1 --warm-ms 0 --idle-warm-ms 0 -q --out "$W/libcheck.json" > "$W/libcheck.txt" 2>&1 &
+wait
+unset FLASHMLA_CUDA_KERNELS
+for f in sm90.tap sm90w.tap cuda.tap sync.txt; do echo "$f: $(grep -h '^# pass\|^# fail\|ERROR SUMMARY' "$W/$f" | tr '\n' ' ')" | tee -a "$OUT/log.txt"; done
+grep -h "^not ok" "$W"/*.tap | head -5 | tee -a "$OUT/log.txt"
+python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['rows']; print('libcheck: %d configs, %d checked ok' % (len(r), sum(1 for x in r if (x.get('check') or {}).get('ok'))))" "$W/libcheck.json" 2>&1 | tee -a "$OUT/log.txt"
+save
+
+ts "step 2: timing (quiet)"
+PYTHONUNBUFFERED=1 timeout -k 5 30 python3 .gpu-host/anchors/bench_flashmla.py --configs "$CFG" --out "$W/flashmla.json" --no-triton > "$W/flashmla.txt" 2>&1
+ts "flashmla rc=$?"; cp "$W/flashmla.json" "$OUT/" 2>/dev/null
+FM=(); [ -s "$W/flashmla.json" ] && FM=(--flashmla "$W/flashmla.json")
+n=0
+for arm in A P P A; do
+  n=$((n + 1)); d=$PWD/dist/cuda; [ $arm = A ] || d=$P
+  FLASHMLA_CUDA_KERNELS=$d timeout -k 5 20 node scripts/flashmla-dist.mjs build/src bench --backend cuda --configs "$CFG" --check 2 \
+    --warm-ms 200 --idle-warm-ms 1500 -q "${FM[@]}" --out "$W/bench-$arm-$n.json" > "$W/bench-$arm-$n.txt" 2>&1
+  ts "bench $arm ($n) rc=$?"
+done
+python3 - "$W" <<'PY' | tee -a "$OUT/log.txt"
+import json, os, sys
+sys.path.insert(0, "bench/cuda/hopper")
+from s18_h3_rule import NAMES, runs
+d = sys.argv[1]
+fm = {}
+print("library bench (us, each run; FlashMLA; FlashMLA / arm mean):")
+for i, n in enumerate(NAMES):
+    cells, f = [], None
+    for arm in ("A", "P"):
+        rs = runs(d, arm)
+        xs = [r[i]["ms"] * 1e3 for r in rs]
+        f = f or next((r[i].get("flashmla_ms") for r in rs if r[i].get("flashmla_ms")), None)
+        m = sum(xs) / len(xs) if xs else float("nan")
+        cells.append("%s %s" % (arm, "/".join("%.1f" % x for x in xs)) + ("" if f is None else " (%.3fx)" % (f * 1e3 / m)))
+    print("  %-24s FlashMLA %s | %s" % (n, "-" if f is None else "%.1f" % (f * 1e3), " | ".join(cells)))
+PY
+save
+
+ts "step 3: the rule"
+python3 bench/cuda/hopper/s18_h3_rule.py "$W" > "$W/rule.txt" 2>&1
+tail -n 1 "$W/rule.txt" | grep -q '^SHIP \|^KEEP ' || echo "KEEP lib (the rule script failed: see rule.txt)" >> "$W/rule.txt"
+cat "$W/rule.txt" >> "$OUT/log.txt"
+ts "done"
+save
+tail -n 6 "$W/rule.txt"
