@@ -17,18 +17,11 @@ ts() { echo "[+$((SECONDS - S))s] $*" | tee -a "$O/log.txt"; }
 rm -rf build && tar xJf "$STAGE/build.tar.xz" && mkdir -p dist && cp -r build/src/. dist/
 ts "stage: build/ of $(cat build/COMMIT 2>/dev/null || echo '?') unpacked, dist/ refreshed"
 export FLASHMLA_GOLDEN=${FLASHMLA_GOLDEN:-$PWD/test/fixtures/golden}
-CLI=(node scripts/flashmla-dist.mjs dist)
-"${CLI[@]}" bench --grid full --emit-configs "$O/configs.json" > /dev/null 2>&1
-run() { local tag=$1; shift
-  env "$@" timeout -k 3 ${WG_T:-14} "${CLI[@]}" bench --backend webgpu --configs "$O/configs.json" --only 16,22,24,25 --reps 10 --warmup 2 \
-    --check 0 --no-ceilings --out "$O/$tag.json" > "$O/$tag.txt" 2>&1
-  ts "webgpu $tag rc=$?"; grep -E '^b=|FAILED|rror' "$O/$tag.txt" | head -6 | sed "s/^/  $tag: /" | tee -a "$O/log.txt"
-}
-run base0 FLASHMLA_WEBGPU_MATRIX_BOUNDED=
-run bnd FLASHMLA_WEBGPU_MATRIX_BOUNDED=1
-run base-norob FLASHMLA_WEBGPU_MATRIX_BOUNDED= FLASHMLA_WEBGPU_ROBUSTNESS=0
-run bnd-norob FLASHMLA_WEBGPU_MATRIX_BOUNDED=1 FLASHMLA_WEBGPU_ROBUSTNESS=0
-run base1 FLASHMLA_WEBGPU_MATRIX_BOUNDED=
+WG_T=${WG_T:-13} WG_CEIL=--no-ceilings; . scripts/webgpu-tools/h200-variant-run.sh # CLI, $O/configs.json, run TAG [VAR=VALUE ...]
+for v in base0: bnd:FLASHMLA_WEBGPU_MATRIX_BOUNDED=1 base-norob:FLASHMLA_WEBGPU_ROBUSTNESS=0 \
+  "bnd-norob:FLASHMLA_WEBGPU_MATRIX_BOUNDED=1 FLASHMLA_WEBGPU_ROBUSTNESS=0" base1:; do
+  run ${v%%:*} FLASHMLA_DAWN_FLAGS= FLASHMLA_WEBGPU_MATRIX_BOUNDED= FLASHMLA_WEBGPU_ROBUSTNESS= ${v#*:} | tee -a "$O/log.txt"
+done
 left=$((END - (SECONDS - S))); [ $left -lt 8 ] && left=8
 # The suite on the candidate (robust, the default device) beside the SPIR-V dumps (CPU only; nothing timed now).
 FLASHMLA_MATRIX_TEST_BOUNDED=1 FLASHMLA_GPU_CASES=${CASES:-100} timeout -k 2 $left node --test --test-reporter=tap build/test/gpu/webgpu-matrix.test.js > "$O/suite-bnd.tap" 2>&1 &
