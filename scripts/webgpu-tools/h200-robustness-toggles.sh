@@ -6,14 +6,7 @@
 # with dist/ and build/ in place:   source .gpu-host/enter.sh; OUT=<dir> bash scripts/webgpu-tools/h200-robustness-toggles.sh  (~60 s)
 # Results: results/gpu-host/bench/webgpu-robustness-h200-2026-12-01-s17/, docs/notes/webgpu-tensor-core.md.
 O=${OUT:?}/webgpu; mkdir -p $O; S=$SECONDS
-CLI=(node scripts/flashmla-dist.mjs dist)
-"${CLI[@]}" bench --grid full --emit-configs $O/configs.json > /dev/null 2>&1
-run() { local tag=$1 chk=0; shift
-  case " $* " in *" WG_CHECK=1 "*) chk=1;; esac
-  env "$@" timeout -k 5 ${WG_T:-40} "${CLI[@]}" bench --backend webgpu --configs $O/configs.json --only 16,22,24,25 --reps 10 --warmup 2 \
-    --check $chk --out $O/$tag.json > $O/$tag.txt 2>&1
-  echo "[+$((SECONDS - S))s] webgpu $tag rc=$?"; grep -E '^b=|FAILED|rror' $O/$tag.txt | head -8 | sed "s/^/  $tag: /"
-}
+. "$(dirname "${BASH_SOURCE[0]}")/h200-variant-run.sh" # CLI, $O/configs.json, run TAG [VAR=VALUE ...]
 SAFE=vulkan_use_buffer_robust_access_2,enable_integer_range_analysis_in_robustness,vulkan_use_cooperative_matrix_robust_access
 run base0 FLASHMLA_DAWN_FLAGS=
 run safe FLASHMLA_DAWN_FLAGS=enable-dawn-features=$SAFE WG_CHECK=1

@@ -4,7 +4,11 @@
 // round 2"). Needs a device with subgroup matrices (the H200); runs the compiled tree ($FLASHMLA_DIST, default build/src).
 //   node scripts/webgpu-tools/lazy-spirv.mjs OUTDIR [v5,lazy,every,scratch]
 // Writes OUTDIR/<variant>.wgsl and OUTDIR/<variant>.spvasm (Dawn's dump_shaders text). Each variant runs in a child
-// process: Dawn prints the dump to stdout.
+// process: Dawn prints the dump to stdout. Session 18: `trim` (the default, lazy + trim) and `bnd` (+ bounded, the
+// candidate that lets Tint's range analysis drop robustness's clamps), and after each dump the counts of what Dawn's
+// robustness adds (UMin clamps, the saturating adds IAddCarry and selects of a predicated matrix load, matrix loads).
+// FLASHMLA_SPIRV_EMULATE=1 dumps the emulated kernel (4 subgroups) instead: a device without subgroup matrices
+// (lavapipe, off-line) then shows the scalar clamps, not the matrix loads'.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -13,16 +17,17 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const self = fileURLToPath(import.meta.url);
 const [outDir, list = 'v5,lazy,every,scratch', role] = process.argv.slice(2);
 const dist = resolve(dirname(self), '..', '..', process.env.FLASHMLA_DIST ?? 'build/src');
-const specOf = { v5: {}, lazy: { lazy: true }, every: { lazy: true, every: true }, scratch: { lazy: 'scratch' }, side: { lazy: 'side' } };
+const specOf = { v5: {}, lazy: { lazy: true }, every: { lazy: true, every: true }, scratch: { lazy: 'scratch' }, side: { lazy: 'side' }, trim: { lazy: true, trim: true }, bnd: { lazy: true, trim: true, bounded: true } };
+const emulate = process.env.FLASHMLA_SPIRV_EMULATE === '1';
 
 if (role === 'child') {
   const { createNodeWebGpuBackend, nodeGpu } = await import(pathToFileURL(`${dist}/backends/webgpu/node.js`).href);
   const { decodeMatrix5Program } = await import(pathToFileURL(`${dist}/backends/webgpu/kernels/decode-matrix5.js`).href);
   nodeGpu(['enable-dawn-features=dump_shaders']);
   const be = await createNodeWebGpuBackend({});
-  const config = be.caps.subgroupMatrixF16;
+  const config = be.caps.subgroupMatrixF16 ?? (emulate ? { m: 16, n: 16, k: 16, result: 'f32' } : undefined);
   if (!config) { console.log('ERROR no subgroup matrices on this device'); process.exit(0); }
-  const code = decodeMatrix5Program.source({ dtype: 'bf16', segs: 1, config, emulate: false, subgroups: 8, ...specOf[list] });
+  const code = decodeMatrix5Program.source({ dtype: 'bf16', segs: 1, config, emulate, subgroups: emulate ? 4 : 8, ...specOf[list] });
   writeFileSync(resolve(outDir, `${list}.wgsl`), code);
   const device = be.device;
   device.pushErrorScope('validation');
@@ -46,5 +51,7 @@ for (const name of list.split(',')) {
   let asm = text.slice(at + '/* Dumped SPIRV disassembly */'.length);
   asm = asm.slice(0, asm.lastIndexOf('OpFunctionEnd') + 'OpFunctionEnd'.length);
   writeFileSync(resolve(outDir, `${name}.spvasm`), `${asm}\n`);
-  console.log(`${name}: ${asm.length} characters of SPIR-V${text.includes('ERROR ') ? ` (${text.slice(text.indexOf('ERROR ')).split('\n')[0]})` : ''}`);
+  const count = (re) => (asm.match(re) ?? []).length;
+  const counts = `lines ${asm.split('\n').length} UMin ${count(/ UMin /g)} IAddCarry ${count(/OpIAddCarry/g)} OpSelect ${count(/OpSelect /g)} matrix-loads ${count(/OpCooperativeMatrixLoadKHR/g)}`;
+  console.log(`${name}: ${asm.length} characters of SPIR-V; ${counts}${text.includes('ERROR ') ? ` (${text.slice(text.indexOf('ERROR ')).split('\n')[0]})` : ''}`);
 }

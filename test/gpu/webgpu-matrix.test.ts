@@ -54,6 +54,13 @@ if (trimProbe) {
   decodeMatrix5Program.source = (spec) => source.call(decodeMatrix5Program, spec.lazy && !spec.pair ? { ...spec, ...trimProbe } : spec);
   decodeMatrix5Program.key = (spec) => key.call(decodeMatrix5Program, spec.lazy && !spec.pair ? { ...spec, ...trimProbe } : spec);
 }
+// FLASHMLA_MATRIX_TEST_BOUNDED=1: v5's bounded-index candidate (session 18) in every v5 pipeline of this process that
+// can take it (not tile16, not pair).
+if (process.env.FLASHMLA_MATRIX_TEST_BOUNDED === '1') {
+  const { source, key } = decodeMatrix5Program;
+  decodeMatrix5Program.source = (spec) => source.call(decodeMatrix5Program, !spec.tile16 && !spec.pair ? { ...spec, bounded: true } : spec);
+  decodeMatrix5Program.key = (spec) => key.call(decodeMatrix5Program, !spec.tile16 && !spec.pair ? { ...spec, bounded: true } : spec);
+}
 const bes: { v1?: WebGpuBackend; v2?: WebGpuBackend; s8?: WebGpuBackend; auto?: WebGpuBackend } = {};
 const all = () => [bes.v1, bes.v2, bes.s8, bes.auto];
 let why = '';

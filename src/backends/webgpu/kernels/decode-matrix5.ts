@@ -135,6 +135,16 @@ export interface DecodeMatrix5Spec {
    * (matrix5TrimOn).
    */
   trim?: boolean;
+  /**
+   * Candidate (session 18, issue #13; opt-in): the same kernel with its workgroup-memory indices and subgroup-matrix
+   * offsets written so that Tint's integer range analysis bounds them (lane indices through \`min\` / \`%\` of
+   * constants, QK's part start without \`select\`, the softmax's key slot below 8), so that Dawn's robustness
+   * transform, which stays on, has no clamp or predicate to add in the tile loop: a matrix load whose offset it cannot
+   * bound is predicated (offset 0 and stride 16 when out of range: a stride that is no longer a constant), a scalar
+   * index clamped by a \`min\`. Not with tile16 or pair (their own lets); the computed values are v5's, so the
+   * results are bit for bit those of the same spec without it (docs/notes/webgpu-tensor-core.md, "Session 18").
+   */
+  bounded?: boolean;
 }
 
 /** Whether v5 rescales O lazily unless told (WebGpuBackendOptions.matrix.lazy, FLASHMLA_WEBGPU_MATRIX_LAZY). */
@@ -180,6 +190,8 @@ export interface Matrix5Choice {
   lookahead?: boolean;
   /** v5's trim (two barriers fewer a tile): on by default where it applies (lazy, without pair, lookahead, tile16). */
   trim?: boolean;
+  /** v5's bounded indices (session 18 candidate, opt-in): see DecodeMatrix5Spec.bounded. */
+  bounded?: boolean;
 }
 
 /** The specialisation for a device: 8 subgroups where the workgroup memory allows (48 KiB), else 4. */
@@ -191,6 +203,10 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
     throw new FlashMlaError('invalid_argument', 'matrix.trim runs with the lazy rescale, without pair, lookahead and tile16', 'matrix.trim', 'false (or unset) with these options', 'true');
   }
   const trim = o.trim ?? (matrix5TrimDefault && trimFits);
+  const bounded = !!o.bounded;
+  if (bounded && (tile16 || pair)) {
+    throw new FlashMlaError('invalid_argument', 'matrix.bounded runs without tile16 and pair', 'matrix.bounded', 'false (or unset) with tile16 or pair', 'true');
+  }
   const limit = caps.maxComputeWorkgroupStorageSize;
   if (tile16 && subgroups === 4) {
     throw new FlashMlaError('invalid_argument', 'matrix.tile16 runs 8 subgroups a workgroup', 'matrix.subgroups', '8 (or unset) with tile16', '4');
@@ -209,7 +225,7 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
     throw new FlashMlaError('backend_unavailable', `decodePath matrix (v5): the kernel needs the 16x16x16 configuration, the device offers ${config.m}x${config.n}x${config.k}`,
       'decodePath', '16x16x16 with f32 results', `${config.m}x${config.n}x${config.k}`);
   }
-  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}) };
+  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}) };
 }
 
 /** Specs pipeline-stats.mjs reports (the driver's register counts). */
@@ -263,7 +279,7 @@ export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // 
 
 export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   name: 'mla_decode_matrix5',
-  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${s.bounded ? '.bnd' : ''}`,
   source(s) {
     if (!s.emulate && !matrix5ConfigUsable(s.config)) throw new Error(`decode-matrix5: unusable configuration ${JSON.stringify(s.config)}`);
     const g = matrix5Layout(s.subgroups, !!s.tile16);
@@ -282,9 +298,13 @@ export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
     // wrong scores there (session 10, H200; correct under emulation on lavapipe).
     const growFlag = 'rowC[0]';
     const trim = matrix5TrimOn(s);
+    const bnd = !!s.bounded;
+    if (bnd && (t16 || s.pair)) throw new Error('decode-matrix5: bounded runs without tile16 and pair');
+    // bounded: lanes t < nT index the per-key arrays through tk (= t there, in [0, nT) for Tint's range analysis).
+    const tIdx = bnd ? 'tk' : 't';
     // a slot's j-th key
     const keyOf = (j: number) => `slot * ${kpl}u + ${j}u`;
-    const keyReset = `if (t < ${nT}u) { atomicStore(&kMax[t], 0u); atomicStore(&kMaxR[t], 0u); atomicStore(&kNan[t], 0u); }`;
+    const keyReset = `if (t < ${nT}u) { atomicStore(&kMax[${tIdx}], 0u); atomicStore(&kMaxR[${tIdx}], 0u); atomicStore(&kNan[${tIdx}], 0u); }`;
     const pad = s.pad ?? 0;
     if (pad % 4 !== 0 || pad < 0) throw new Error(`decode-matrix5: pad ${pad} is not a count of u32`);
     const nanWord = s.dtype === 'bf16' ? '0x7fc07fc0u' : '0x7e007e00u';
@@ -303,7 +323,10 @@ export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
 }`;
     // Steps [from, to) of the QK product: the part's columns cs + 16 st (a part of fewer steps skips the rest; cp is
     // uniform within a subgroup, so the branches are too).
-    const qkSteps = (from: number, to: number) => range(to - from).map((i) => from + i).map((st) => `mc = subgroupMatrixMultiplyAccumulate(subgroupMatrixLoad<${L16}>(&Kt, kb * ${16 * kStride}u + cs + ${16 * st}u, false, ${kStride}u), qm${st}, mc);`).join(' ');
+    // bounded: steps past the RoPE part's 4 run only for cp < 3 (cs <= 352), step 10 only for cp < 2 (cs <= 176):
+    // cs3 / cs2 are cs there, and bounded so that the range analysis proves each load's 16 rows inside Kt.
+    const qkBase = (st: number) => (!bnd || t16 ? 'cs' : st >= partSteps[2] ? 'cs2' : st >= partSteps[3] ? 'cs3' : 'cs');
+    const qkSteps = (from: number, to: number) => range(to - from).map((i) => from + i).map((st) => `mc = subgroupMatrixMultiplyAccumulate(subgroupMatrixLoad<${L16}>(&Kt, kb * ${16 * kStride}u + ${qkBase(st)} + ${16 * st}u, false, ${kStride}u), qm${st}, mc);`).join(' ');
     const qkProduct = s.emulate
       ? `for (var e = l; e < 256u; e += 32u) {
      let kk = e / 16u; let rr = e % 16u;
@@ -461,9 +484,9 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\]/g, 'keyRow[o]').repl
     } else {
      keySeg[o] = NONE;
     }
-${trim ? '' : `    atomicStore(&kMax[t], 0u);
-    atomicStore(&kMaxR[t], 0u);
-    atomicStore(&kNan[t], 0u);
+${trim ? '' : `    atomicStore(&kMax[${tIdx}], 0u);
+    atomicStore(&kMaxR[${tIdx}], 0u);
+    atomicStore(&kNan[${tIdx}], 0u);
 `}   }
 `;
     const defaultAfter = `   par = 1u - par;\n   ${s.noPrefetch ? '' : s.late ? '// (late: the next tile\'s loads after the softmax)' : nextLoad}`;
@@ -548,20 +571,25 @@ ${metaRowLets('mb')}
  let kvh = wid.y;
  let mBase = wid.z * ${matrix5Rows}u;
  let sg = t / 32u;   // subgroup
- let l = t % 32u;    // lane in it
+ let l = ${bnd ? 'min(t % 32u, 31u)' : 't % 32u'};    // lane in it
 ${t16 ? ` let kb = 0u;       // QK: one key block
  let cp = sg;        // QK: its contraction part (0..6 latent, 7 RoPE)
  let cs = select(select(80u * cp, 320u + 64u * (cp - 4u), cp >= 4u), 512u, cp == 7u); // the part's first column
  let ce = cs + select(80u, 64u, cp >= 4u);     // its end
  let cq4 = select(cs, 0u, cp >= 4u);           // step 4's Qᵀ (parts 4..7 have none): a column inside Qᵀ` : ` let kb = sg / 4u;   // QK: its key block
- let cp = sg % 4u;   // QK: its contraction part
-${qkPartLetsWgsl}`}
- let r = t % 16u;    // softmax (lanes < 128): row
- let slot = t / 16u; // softmax (lanes < 128): keys ${kpl} slot ..
- let cc = l % 16u;   // PV: this lane's column of a 16-column result
- let hh = l / 16u;   // PV: its rows 8 hh .. 8 hh + 7
+ let cp = ${bnd ? 'min(sg % 4u, 3u)' : 'sg % 4u'};   // QK: its contraction part
+${bnd ? ` let cl = min(cp, 2u) * 176u;                 // the part's first column (cp < 3) ...
+ let cs = cl + (cp / 3u) * 160u;              // ... and RoPE's (512) for cp 3, with no select (bounded: in [0, 512])
+ let cs3 = min(cs, 352u);                     // cs where cp < 3
+ let cs2 = min(cs, 176u);                     // cs where cp < 2
+ let ce = select(cl + 176u, 576u, cp >= 2u) - select(0u, 64u, cp == 2u); // its end: 176, 352, 512, 576
+ let tk = min(t, ${nT - 1}u);                 // t where t < ${nT}` : qkPartLetsWgsl}`}
+ let r = ${bnd ? 'min(t % 16u, 15u)' : 't % 16u'};    // softmax (lanes < 128): row
+ let slot = ${bnd ? 'min(t, 127u) / 16u' : 't / 16u'}; // softmax (lanes < 128): keys ${kpl} slot ..${bnd ? ' (bounded: t / 16u there, below 8)' : ''}
+ let cc = ${bnd ? 'min(l % 16u, 15u)' : 'l % 16u'};   // PV: this lane's column of a 16-column result
+ let hh = ${bnd ? 'min(l / 16u, 1u)' : 'l / 16u'};   // PV: its rows 8 hh .. 8 hh + 7
  let lk = t / ${lpk}u;    // tile load: key
- let lj = t % ${lpk}u;    // tile load: words lj, lj + ${lpk}, ...
+ let lj = ${bnd ? `min(t % ${lpk}u, ${lpk - 1}u)` : `t % ${lpk}u`};    // tile load: words lj, lj + ${lpk}, ...
 ${pad ? ` for (var i = t; i < ${pad / 4}u; i += ${lanes}u) { padW[i] = 0u; }\n` : ''}
 ${itemLoopHead}
 ${matrixItemRowsHead('slotAcc', matrix5Rows)}
