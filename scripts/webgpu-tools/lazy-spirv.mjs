@@ -4,9 +4,10 @@
 // round 2"). Needs a device with subgroup matrices (the H200); runs the compiled tree ($FLASHMLA_DIST, default build/src).
 //   node scripts/webgpu-tools/lazy-spirv.mjs OUTDIR [v5,lazy,every,scratch]
 // Writes OUTDIR/<variant>.wgsl and OUTDIR/<variant>.spvasm (Dawn's dump_shaders text). Each variant runs in a child
-// process: Dawn prints the dump to stdout. Session 18: `trim` (the default, lazy + trim) and `bnd` (+ bounded, the
-// candidate that lets Tint's range analysis drop robustness's clamps), and after each dump the counts of what Dawn's
-// robustness adds (UMin clamps, the saturating adds IAddCarry and selects of a predicated matrix load, matrix loads).
+// process: Dawn prints the dump to stdout. Session 18: `trim` (lazy + trim, session 17's default) and `bnd` (+ bounded,
+// the default since session 18, that lets Tint's range analysis drop robustness's clamps), and after each dump the
+// counts of what Dawn's robustness adds (UMin clamps, the saturating adds IAddCarry and selects of a predicated
+// matrix load, matrix loads).
 // FLASHMLA_SPIRV_EMULATE=1 dumps the emulated kernel (4 subgroups) instead: a device without subgroup matrices
 // (lavapipe, off-line) then shows the scalar clamps, not the matrix loads'.
 import { execFileSync } from 'node:child_process';

@@ -64,9 +64,10 @@ export interface WebGpuBackendOptions {
    * 8 subgroups, QK in 8 contraction parts, ~29 KiB of workgroup memory; `pair` (v5, opt-in candidate): two tiles an
    * iteration, their loads and lookups issued together; `lookahead` (v5, opt-in probe): each tile's block-table
    * lookup an iteration earlier (docs/notes/webgpu-matrix-tile16.md). `trim` (v5 lazy, on by default; false: off):
-   * two barriers fewer a tile, 0.96-0.98x (docs/notes/webgpu-matrix-trim.md). `bounded` (v5, opt-in candidate of
-   * session 18): the same values with indices Tint's range analysis bounds, so that Dawn's robustness leaves the tile
-   * loop unclamped (docs/notes/webgpu-tensor-core.md, "Session 18").
+   * two barriers fewer a tile, 0.96-0.98x (docs/notes/webgpu-matrix-trim.md). `bounded` (v5, on by default where
+   * trim runs since session 18; false: off; true with tile16 or pair: refused): the same values with indices Tint's
+   * range analysis bounds, so that Dawn's robustness leaves the tile loop unclamped, 0.87-0.94x trim's time on the
+   * H200 (docs/notes/webgpu-tensor-core.md, "Session 18").
    */
   matrix?: MatrixKnobs & { emulate?: boolean };
 }
