@@ -40,6 +40,7 @@ import { FlashMlaError } from '../../../core/errors.js';
 import type { MlaProblem } from '../../../core/problem.js';
 import type { DeviceCaps, Dispatch, Program } from '../program.js';
 import type { SubgroupMatrixF16 } from './path.js';
+import { finiteLoopsWgsl } from './finite-loops.js';
 import { decodeBindingsWgsl, itemLoopHead, keyRowLookup, matrixItemRowsHead, metaRowLets, packWgsl, segmentLoader } from './decode.js';
 import { scaleHelpersWgsl, unpackWgsl } from './decode-matrix.js';
 
@@ -147,6 +148,13 @@ export interface DecodeMatrix5Spec {
    * 0.87-0.94x its time on the H200 with Dawn's robustness (docs/notes/webgpu-tensor-core.md, "Session 18").
    */
   bounded?: boolean;
+  /**
+   * Probe (session 18, round 2; opt-in): the loops with a runtime bound or a step other than 1 outside the tile loop
+   * (the work-item loop, the q prologue's, the epilogue's) written so that Tint proves them finite
+   * (kernels/finite-loops.ts), so that Dawn's robustness adds no iteration counter to them; the tile loop keeps its
+   * own (free at b = 128, measured). The same iterations in the same order.
+   */
+  finite?: boolean;
 }
 
 /** Whether v5 rescales O lazily unless told (WebGpuBackendOptions.matrix.lazy, FLASHMLA_WEBGPU_MATRIX_LAZY). */
@@ -208,6 +216,8 @@ export interface Matrix5Choice {
    * or without trim; refused with tile16 and pair. See DecodeMatrix5Spec.bounded.
    */
   bounded?: boolean;
+  /** v5's finite-loop probe (and the combine's), opt-in: see DecodeMatrix5Spec.finite. */
+  finite?: boolean;
 }
 
 /** The specialisation for a device: 8 subgroups where the workgroup memory allows (48 KiB), else 4. */
@@ -241,7 +251,7 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
     throw new FlashMlaError('backend_unavailable', `decodePath matrix (v5): the kernel needs the 16x16x16 configuration, the device offers ${config.m}x${config.n}x${config.k}`,
       'decodePath', '16x16x16 with f32 results', `${config.m}x${config.n}x${config.k}`);
   }
-  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}) };
+  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}) };
 }
 
 /** Specs pipeline-stats.mjs reports (the driver's register counts). */
@@ -296,8 +306,13 @@ export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // 
 
 export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   name: 'mla_decode_matrix5',
-  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}`,
   source(s) {
+    return s.finite ? finiteLoopsWgsl(matrix5Source(s), ['k0']) : matrix5Source(s);
+  },
+};
+
+function matrix5Source(s: DecodeMatrix5Spec): string {
     if (!s.emulate && !matrix5ConfigUsable(s.config)) throw new Error(`decode-matrix5: unusable configuration ${JSON.stringify(s.config)}`);
     const g = matrix5Layout(s.subgroups, !!s.tile16);
     const { nT, lanes, vCols, nbs, pStride, kpl, lpk, parts, words } = g;
@@ -729,5 +744,4 @@ ${tileBody({ kt: 'k0', top: s.lookahead ? aheadTop : defaultTop, unpack: unpackL
  }
 }
 `;
-  },
-};
+}
