@@ -4,7 +4,8 @@
 # the combine's three loops over the splits and v5's work-item, q-prologue and epilogue loops in the form Tint proves
 # finite, so that Dawn's robustness gives them no iteration counter). From the merged tree's root after the lead's frame
 # (stage18 unpacked, .gpu-host entered; carry .gpu-host enter.sh node.xz node_modules gl anchors + .devstage/s18-h1):
-#   OUT=$OUT timeout 75 bash scripts/webgpu-tools/h200-s18-finite.sh        (~70 s warm)
+#   OUT=$OUT timeout 75 bash scripts/webgpu-tools/h200-s18-finite.sh        (~70 s warm: two bench processes of
+# at most 9 s, then the suite with the rest of 70 s and at least 50)
 # Steps: build/ of this branch from the stage (dist/ refreshed from it); b1 s_k 32768 and uneven b4 (--only 24,25: where
 # the robust cost is left), one process a variant: base, fin (FLASHMLA_WEBGPU_MATRIX_FINITE=1) (no second base run:
 # the suite's 50 s leave no room for it; the rule checks base against call C's bnd instead); then
@@ -12,12 +13,12 @@
 # its own, beside Dawn's SPIR-V of bnd and fin (lazy-spirv.mjs: loop guards, clamps); the rule
 # (scripts/webgpu-tools/s18_finite_rule.py). Last line: `SHIP finite (...)` or `KEEP bounded (...)`.
 set -uo pipefail
-O=${OUT:?}; S=$SECONDS; END=${END:-73}; STAGE=${STAGE:-.devstage/s18-h1}
+O=${OUT:?}; S=$SECONDS; END=${END:-70}; STAGE=${STAGE:-.devstage/s18-h1}
 ts() { echo "[+$((SECONDS - S))s] $*" | tee -a "$O/log.txt"; }
 rm -rf build && tar xJf "$STAGE/build.tar.xz" && mkdir -p dist && cp -r build/src/. dist/
 ts "stage: build/ of $(cat build/COMMIT 2>/dev/null || echo '?') unpacked, dist/ refreshed"
 export FLASHMLA_GOLDEN=${FLASHMLA_GOLDEN:-$PWD/test/fixtures/golden}
-WG_T=${WG_T:-10} WG_ONLY=${WG_ONLY:-24,25} WG_CEIL=--no-ceilings; . scripts/webgpu-tools/h200-variant-run.sh
+WG_T=${WG_T:-9} WG_ONLY=${WG_ONLY:-24,25} WG_CEIL=--no-ceilings; . scripts/webgpu-tools/h200-variant-run.sh
 for v in base: fin:FLASHMLA_WEBGPU_MATRIX_FINITE=1; do
   run ${v%%:*} FLASHMLA_DAWN_FLAGS= FLASHMLA_WEBGPU_MATRIX_BOUNDED= FLASHMLA_WEBGPU_MATRIX_FINITE= FLASHMLA_WEBGPU_ROBUSTNESS= ${v#*:} | tee -a "$O/log.txt"
 done

@@ -12,25 +12,16 @@ when
 Else KEEP bounded. Either way it prints fin / base and the share of the robustness gap left after bounded that fin
 closes, against call C's numbers: (bnd - fin') / (bnd - base-norob) with fin' = fin * (call C bnd / base).
 """
-import json
 import os
 import re
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from s18_bounded_rule import bench_ms, suite_counts  # noqa: E402
+
 d = sys.argv[1]
 CALL_C = {"bnd": [0.1247, 0.3441], "base-norob": [0.1002, 0.3127]}
-ms = {}
-names = []
-for t in ("base", "fin"):
-    try:
-        rows = json.load(open(os.path.join(d, t + ".json")))["rows"]
-    except Exception as e:  # noqa: BLE001 - a missing run is reported, not fatal
-        print(f"{t}: no json ({e})")
-        continue
-    ms[t] = [r["ms"] for r in rows]
-    names = [f"b{r['b']} s{r.get('s_k', 'var')} h{r['h_q']} q{r['s_q']}" for r in rows]
-for t, v in ms.items():
-    print(f"{t:5s}", " | ".join(f"{n}: {m:.4f}" for n, m in zip(names, v)))
+ms = bench_ms(d, ("base", "fin"), 5)
 
 why = []
 ratios = []
@@ -51,16 +42,7 @@ if all(len(ms.get(t, [])) == 2 for t in ("base", "fin")):
 else:
     why.append("bench runs missing")
 
-tap = ""
-for name in ("suite-fin.tap",):
-    try:
-        tap = open(os.path.join(d, name)).read()
-    except OSError:
-        pass
-npass = int((re.search(r"^# pass (\d+)", tap, re.M) or [0, 0])[1])
-nfail = int((re.search(r"^# fail (\d+)", tap, re.M) or [0, -1])[1])
-rnd = re.search(r"(\d+) random cases vs the float64 reference", tap)
-ncases = int(rnd[1]) if rnd else 0
+npass, nfail, ncases = suite_counts(os.path.join(d, "suite-fin.tap"))
 print(f"suite fin (robust): pass {npass} fail {nfail}, {ncases} random cases")
 if nfail != 0 or npass == 0 or ncases < 100:
     why.append(f"suite pass {npass} fail {nfail} cases {ncases}")
