@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Session 18's dense FP8 slot (helper s18-h4; <= 90 s warm, ~35-45 s expected): three consumer warpgroups at 16 rows
+# Session 18's dense FP8 slot (helper s18-h4; <= 90 s warm, ~35-45 s expected, ~60-75 s with the ncu step): three consumer warpgroups at 16 rows
 # (dense_fp8_sm90.cu bit 2199023255552; docs/notes/cuda-dense-fp8.md, "Session 18 (helper s18-h4)") against the
 # shipped v2550171200 and bf16. From the merged tree's root on the GPU host with .gpu-host/enter.sh sourced, dist/cuda
 # (the shipped kernels) and build/ (tsc) in place, the stage in $HB (default .devstage/s18-h4: the prebuilt fatbins
@@ -18,6 +18,7 @@
 #    1024x32x1: the same 32-row code, SAME CODE .text) t <= 1.02. Then 240 dense90 cases (4 shards), memcheck and
 #    synccheck on 3 cases (0 errors) and racecheck's class rule (pick-checks.sh raceGate: no hazard class the shipped
 #    build does not show). No extra checks without an eligible candidate (a hung kernel would overrun the budget).
+# 3. Diagnostic, never gating: ncu on the candidate (8192x16x1) if it was timed and >= 35 s of the budget are left.
 # Last line: `SHIP v2201573426752` or `KEEP the shipped build (why)`.
 set -uo pipefail
 V=2201573426752
@@ -59,11 +60,26 @@ print(f"# {sys.argv[2]}: " + ("eligible" if not bad else "not eligible: " + ", "
 print("none" if bad else sys.argv[2])
 PY
 )
-if [ "$pick" = none ] || [ -z "$pick" ]; then echo "pick: none"; echo "KEEP the shipped build (v$V did not pass the rule above)"; exit 0; fi
-. "$(dirname "${BASH_SOURCE[0]}")/pick-checks.sh"
-pickFolder "$pick"
-SAN_CASES=3 pickChecks s18h4 "$c" "$d"
-raceGate
-echo "[s18-h4 $((SECONDS - T0))s] checks of $c done"
-if [ $ok = 1 ]; then echo "SHIP $pick"
-else echo "KEEP the shipped build ($pick failed the checks above)"; fi
+if [ "$pick" = none ] || [ -z "$pick" ]; then
+  echo "pick: none"; verdict="KEEP the shipped build (v$V did not pass the rule above)"
+else
+  . "$(dirname "${BASH_SOURCE[0]}")/pick-checks.sh"
+  pickFolder "$pick"
+  SAN_CASES=3 pickChecks s18h4 "$c" "$d"
+  raceGate
+  echo "[s18-h4 $((SECONDS - T0))s] checks of $c done"
+  if [ $ok = 1 ]; then verdict="SHIP $pick"; else verdict="KEEP the shipped build ($pick failed the checks above)"; fi
+fi
+# 3. Diagnostic only (never gating): ncu on the candidate at 8192x16x1 when it was timed (so it does not hang) and the
+#    budget allows (started by 45 s, at most 35 s): issue busy, active / eligible warps a scheduler, DRAM throughput —
+#    whether the next limit is issue or the 4-page ring. Report in $OUT/ncu-v$V.txt.
+left=$((80 - (SECONDS - T0)))
+if grep -q "\"v$V\"" "$OUT/dense-fp8-ab.json" 2>/dev/null && [ $left -ge 35 ] && command -v ncu > /dev/null; then
+  timeout -k 3 35 ncu --target-processes all --kernel-name regex:mla_dense_fp8_sm90 --launch-skip 2 --launch-count 1 \
+    --section SpeedOfLight --section WarpStateStats --section SchedulerStats --section LaunchStats \
+    node build/bench/cuda/dense-fp8/ab.js v$V=/tmp/dab-v$V --ncu --shapes 8192x16x1 > "$OUT/ncu-v$V.txt" 2>&1
+  echo "[s18-h4 $((SECONDS - T0))s] ncu v$V rc $?: $(grep -E 'Block Size|Registers Per Thread|Duration|DRAM Throughput|Issue Slots Busy|Active Warps Per Scheduler|Eligible Warps Per Scheduler|No Eligible|Warp Cycles Per Issued' "$OUT/ncu-v$V.txt" | tr -s ' ' | head -10 | tr '\n' ';')"
+else
+  echo "[s18-h4 $((SECONDS - T0))s] ncu skipped (candidate not timed, under 35 s left, or no ncu)"
+fi
+echo "$verdict"
