@@ -726,13 +726,13 @@ struct DenseFp8 {
 // second pass never gets the bit). The consumers take an item's tiles round-robin (three tiles in flight), each with its
 // own running maxima, sums and O^T, merged at the item's end three ways (through Q^T's region, four rounds); 512
 // threads (the producer warpgroup is the fourth: setmaxnreg 32 / 160, 128 x 32 + 384 x 160 = 65536), the O^T groups
-// serial and the S^T groups one k-step each, double-buffered, without the next batch's prefetch (MLA_DFP8_W3_SER: with
-// serial S^T groups 0 bytes spilled too; double-buffered O^T groups spill at 160 registers). The ring keeps 4 pages (a fifth is over 227 KiB) but gets 8
-// full barriers (tile n: page n % 4, full barrier n % 8): with three consumers a waiter would otherwise be only one
-// tile past the last one it consumed, and a parity wait on a barrier whose previous phase has not completed yet
-// returns at once; with 8 the previous phase of a waited barrier belongs to tile n - 8, whose page was released (so
-// landed) before tile n - 4 was issued. Launch: 512 threads at 16 rows (the kernel folder's manifest.json says so:
-// denseFp8Sm90Threads16, dense-fp8-sm90-launch.ts).
+// serial and the S^T groups one k-step each, double-buffered (MLA_DFP8_W3_SER: with serial S^T groups 0 bytes spilled
+// too; double-buffered O^T groups, or S^T groups of two k-steps even with both serial, spill at 160 registers); the S phase's next-batch
+// prefetch stays. The ring keeps 4 pages (a fifth is over 227 KiB) but gets 8 full barriers (tile n: page n % 4, full
+// barrier n % 8): with three consumers a waiter would otherwise be only one tile past the last one it consumed, and a
+// parity wait on a barrier whose previous phase has not completed yet returns at once; with 8 the previous phase of a
+// waited barrier belongs to tile n - 8, whose page was released (so landed) before tile n - 4 was issued. Launch: 512
+// threads at 16 rows (the kernel folder's manifest.json says so: denseFp8Sm90Threads16, dense-fp8-sm90-launch.ts).
 #define MLA_DFP8_W3 ((MLA_DENSE_FP8_VAR & 2199023255552) != 0)
 [[maybe_unused]] constexpr bool kAlt3 = MLA_DFP8_W3;
 #define MLA_DFP8_N16_THREADS (MLA_DFP8_W3 ? 512 : 384)
@@ -874,7 +874,7 @@ struct DenseFp8Alt {
   static constexpr int OS = MLA_DFP8_ALT_OS, OK = 8 / OS; // O groups a k-step, slices a group
   // The S phase loads the next raw batch before building the current one's operand (16 rows; at 32 rows that takes
   // 8 registers too many).
-  static constexpr bool SPF = (NR == 16 && !(kAlt3 && NR == 16)) || kAltSpf32; // (bit 268435456: at 32 rows too; bit 2199023255552: not at 16 rows)
+  static constexpr bool SPF = NR == 16 || kAltSpf32; // (bit 268435456: at 32 rows too)
   static constexpr bool MSH = kAltMaxSmem && NR == 32;
   static constexpr bool W3 = kAlt3 && NR == 16;  // bit 2199023255552: three consumer warpgroups
   static constexpr int NC = W3 ? 3 : 2, FB = L::FULL;
