@@ -5,8 +5,8 @@
   python3 bench/cuda/hopper/s18_h3_rule.py DIR          (s18_h3_slot.sh's work folder)
   python3 bench/cuda/hopper/s18_h3_rule.py --self-test
 
-Arm P = dist/cuda with two fatbins swapped: decode_sm90.fatbin built with -DMLA_SM90_LIB_VAR=7 (kNVarProdEntry: the
-producer does not wait at the CTA barrier for the consumers' Q^T copies) and decode_sm90_wide.fatbin built with
+Arm P = dist/cuda with two fatbins swapped: decode_sm90.fatbin built with -DMLA_SM90_LIB_VAR=7 (kNVarEntryPre: the
+producer reads its first page and length before the CTA barrier, beside the consumers' Q^T issue) and decode_sm90_wide.fatbin built with
 -DMLA_SM90W_PAGE0 (the wide producer's first page read beside the item's length). The two parts are judged apart: the
 narrow one on b=1 s_k 32768 (16 rows) and the two 16-row controls, the wide one on the uneven batch (64 rows) and the
 two 64-row controls (the controls run the changed kernels too: every part's entry).
@@ -25,11 +25,11 @@ import json, os, re, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from s17_h3_rule import NAMES, read, tap_ok  # noqa: E402  (the same six configs, s17_h3_configs.json)
 
-PARTS = (("narrow", "MLA_SM90_LIB_VAR=7 (kNVarProdEntry) in decode_sm90.cu", 0, (2, 3), 0.985),
+PARTS = (("narrow", "MLA_SM90_LIB_VAR=7 (kNVarEntryPre) in decode_sm90.cu", 0, (2, 3), 0.985),
          ("wide", "MLA_SM90W_PAGE0 in decode_sm90_wide.cu", 1, (4, 5), 0.990))
 
 
-def runs(d, arm):
+def runs(d, arm, n_rows=len(NAMES)):
     out = []
     for n in range(1, 9):
         f = os.path.join(d, "bench-%s-%d.json" % (arm, n))
@@ -38,14 +38,15 @@ def runs(d, arm):
                 out.append(json.load(open(f))["rows"])
             except (OSError, ValueError, KeyError):
                 pass
-    return [r for r in out if len(r) == len(NAMES)]
+    return [r for r in out if len(r) == n_rows]
 
 
 def mean_ms(rs, i):
     return sum(r[i]["ms"] for r in rs) / len(rs)
 
 
-def decide(d, out=print):
+def checks(d, names=NAMES, out=print):
+    """The checks through P (the test files, synccheck, libcheck, P's bench rows): (all passed, A's runs, P's runs)."""
     tests = {k: tap_ok(os.path.join(d, k + ".tap")) for k in ("sm90", "sm90w", "cuda")}
     sync = read(os.path.join(d, "sync.txt"))
     sync_ok = bool(re.search(r"ERROR SUMMARY: 0 errors", sync)) and tap_ok(os.path.join(d, "sync.txt"))
@@ -54,16 +55,21 @@ def decide(d, out=print):
         lc_ok = len(lc) == 5 and all((r.get("check") or {}).get("ok", False) for r in lc)
     except (OSError, ValueError, KeyError):
         lc_ok = False
-    a, p = runs(d, "A"), runs(d, "P")
+    a, p = runs(d, "A", len(names)), runs(d, "P", len(names))
     bench_ok = len(p) >= 1 and all((row.get("check") or {}).get("ok", False) for r in p for row in r)
     out("checks: " + ", ".join("%s %s" % (k, "pass" if v else "FAIL/missing") for k, v in tests.items())
         + ", synccheck %s, libcheck %s, P's bench rows %s" % ("0 errors" if sync_ok else "FAILED/missing", "ok" if lc_ok else "FAIL/missing",
                                                               "checked ok" if bench_ok else "FAIL/missing"))
+    return all(tests.values()) and sync_ok and lc_ok and bench_ok, a, p
+
+
+def decide(d, out=print):
+    ok, a, p = checks(d, out=out)
     if len(a) < 2 or len(p) < 2:
         return "KEEP lib (bench runs missing: A %d, P %d of 2)" % (len(a), len(p))
     r = [mean_ms(p, i) / mean_ms(a, i) for i in range(len(NAMES))]
     out("P / A: " + ", ".join("%s %.3f (%.1f vs %.1f us)" % (n, x, mean_ms(p, i) * 1e3, mean_ms(a, i) * 1e3) for i, (n, x) in enumerate(zip(NAMES, r))))
-    if not (all(tests.values()) and sync_ok and lc_ok and bench_ok):
+    if not ok:
         return "KEEP lib (a check failed or is missing)"
     ships = []
     for name, what, i, ctl, lim in PARTS:

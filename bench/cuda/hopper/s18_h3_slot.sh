@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
 # Session 18, helper h3 (docs/notes/cuda-hopper-decode.md, "Session 18 (h3)"): the short calls' entry. Arm P = dist/cuda
-# with decode_sm90.fatbin built -DMLA_SM90_LIB_VAR=7 (kNVarProdEntry: the producer arrives at the CTA barrier at entry
-# instead of waiting there for the consumers' Q^T copies) and decode_sm90_wide.fatbin built -DMLA_SM90W_PAGE0 (the wide
-# producer reads the first page beside the item's length); A = dist/cuda (main's shipped fatbins).
+# with decode_sm90.fatbin built -DMLA_SM90_LIB_VAR=7 (kNVarEntryPre: the producer reads its first page and length before
+# the CTA barrier) and decode_sm90_wide.fatbin built -DMLA_SM90W_PAGE0 (the wide producer reads the first page beside
+# the item's length); A = dist/cuda (main's shipped fatbins).
+# Round 2 (s18_h3r2_slot.sh) sets H3_WIDE=0 (P keeps main's wide fatbin), H3_CONFIGS, H3_RULE (a module in this
+# folder with NAMES, runs(DIR, ARM) and a command line DIR -> the verdict), H3_FLASHMLA=0 (no FlashMLA run) and
+# H3_BUDGET (seconds: a bench run that would end past it is skipped, so the rule and $OUT still come back).
 # GPU host, the merged tree's root, .gpu-host entered, dist/cuda = the shipped kernels, build/ by tsc (stage18):
 #   OUT=$OUT bash bench/cuda/hopper/s18_h3_slot.sh          (stage .devstage/s18-h3; ~100 s warm; budget 120 s)
 # Steps: 1 checks through P in parallel: sm90.test (goldens + 40 random), sm90-wide.test (goldens + 24 random),
 # cuda.test (80 random), compute-sanitizer synccheck of sm90.test (2 random), flashmla bench --check 12 on
 # s17_h3_check.json; 2 quiet: FlashMLA's bench_flashmla.py on s17_h3_configs.json, then flashmla bench --check 2 runs
-# A P P A; 3 the rule (s18_h3_rule.py). $OUT: log.txt, h3.tgz (logs, taps, JSON). Last line: SHIP ... or KEEP lib (...).
+# A P P A; 3 the rule (s18_h3_rule.py, or $H3_RULE.py). $OUT: log.txt, h3.tgz (logs, taps, JSON). Last line: SHIP ... or KEEP lib (...).
 set -uo pipefail
 OUT=${OUT:?}; S=$SECONDS; ts() { echo "[+$((SECONDS - S))s] $*" | tee -a "$OUT/log.txt"; }
 STAGE=${STAGE:-.devstage/s18-h3}; W=/tmp/s18h3; rm -rf "$W"; mkdir -p "$W/k"
 save() { tar czf "$OUT/h3.tgz" -C "$W" --exclude=k --exclude='*.fatbin' . 2>/dev/null; }
 export PATH="$PATH:/usr/local/cuda/bin" CI=1 FLASHMLA_GOLDEN=$PWD/test/fixtures/golden
-CFG=bench/cuda/hopper/s17_h3_configs.json
+CFG=${H3_CONFIGS:-bench/cuda/hopper/s17_h3_configs.json}; export H3_RULE=${H3_RULE:-s18_h3_rule}; H3_WIDE=${H3_WIDE:-1}
+H3_FLASHMLA=${H3_FLASHMLA:-1}; H3_BUDGET=${H3_BUDGET:-0}
 for f in decode_sm90_p.fatbin decode_sm90_wide_p.fatbin; do
   python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' "$STAGE/$f.xz" "$W/$f" \
     || { ts "stage: $f.xz missing"; echo "KEEP lib (stage incomplete)"; exit 1; }
@@ -25,7 +29,8 @@ ts "dist/cuda decode_sm90 $(sha256sum < dist/cuda/decode_sm90.fatbin | cut -c1-1
 . bench/cuda/hopper/sparse-sm90-modes.sh # sparse_sm90_rehash DIR FILE
 P=$W/k/P; cp -r dist/cuda "$P"
 cp "$W/decode_sm90_p.fatbin" "$P/decode_sm90.fatbin" && sparse_sm90_rehash "$P" decode_sm90.fatbin
-cp "$W/decode_sm90_wide_p.fatbin" "$P/decode_sm90_wide.fatbin" && sparse_sm90_rehash "$P" decode_sm90_wide.fatbin
+[ "$H3_WIDE" = 1 ] && cp "$W/decode_sm90_wide_p.fatbin" "$P/decode_sm90_wide.fatbin" && sparse_sm90_rehash "$P" decode_sm90_wide.fatbin
+ts "arm P: decode_sm90 $(sha256sum < "$P/decode_sm90.fatbin" | cut -c1-16), decode_sm90_wide $(sha256sum < "$P/decode_sm90_wide.fatbin" | cut -c1-16); configs $CFG; rule $H3_RULE"
 
 ts "step 1: checks through P (parallel)"
 R=(node --test --test-reporter=tap); G=build/test/gpu; export FLASHMLA_CUDA_KERNELS=$P
@@ -43,21 +48,26 @@ python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['rows']; print('libc
 save
 
 ts "step 2: timing (quiet)"
-PYTHONUNBUFFERED=1 timeout -k 5 30 python3 .gpu-host/anchors/bench_flashmla.py --configs "$CFG" --out "$W/flashmla.json" --no-triton > "$W/flashmla.txt" 2>&1
-ts "flashmla rc=$?"; cp "$W/flashmla.json" "$OUT/" 2>/dev/null
+if [ "$H3_FLASHMLA" = 1 ]; then
+  PYTHONUNBUFFERED=1 timeout -k 5 30 python3 .gpu-host/anchors/bench_flashmla.py --configs "$CFG" --out "$W/flashmla.json" --no-triton > "$W/flashmla.txt" 2>&1
+  ts "flashmla rc=$?"; cp "$W/flashmla.json" "$OUT/" 2>/dev/null
+fi
 FM=(); [ -s "$W/flashmla.json" ] && FM=(--flashmla "$W/flashmla.json")
-n=0
+n=0; dt=15
 for arm in A P P A; do
   n=$((n + 1)); d=$PWD/dist/cuda; [ $arm = A ] || d=$P
-  FLASHMLA_CUDA_KERNELS=$d timeout -k 5 20 node scripts/flashmla-dist.mjs build/src bench --backend cuda --configs "$CFG" --check 2 \
+  if [ "$H3_BUDGET" -gt 0 ] && [ $((SECONDS - S + dt + 3)) -gt "$H3_BUDGET" ]; then ts "bench $arm ($n) skipped: it would end past ${H3_BUDGET}s"; continue; fi
+  t0=$SECONDS
+  FLASHMLA_CUDA_KERNELS=$d timeout -k 5 25 node scripts/flashmla-dist.mjs build/src bench --backend cuda --configs "$CFG" --check 2 \
     --warm-ms 200 --idle-warm-ms 1500 -q "${FM[@]}" --out "$W/bench-$arm-$n.json" > "$W/bench-$arm-$n.txt" 2>&1
-  ts "bench $arm ($n) rc=$?"
+  ts "bench $arm ($n) rc=$?"; dt=$((SECONDS - t0))
 done
 python3 - "$W" <<'PY' | tee -a "$OUT/log.txt"
 import json, os, sys
 sys.path.insert(0, "bench/cuda/hopper")
-from s18_h3_rule import NAMES, runs
-d = sys.argv[1]
+from importlib import import_module
+m = import_module(os.environ["H3_RULE"])
+NAMES, runs, d = m.NAMES, m.runs, sys.argv[1]
 fm = {}
 print("library bench (us, each run; FlashMLA; FlashMLA / arm mean):")
 for i, n in enumerate(NAMES):
@@ -68,12 +78,12 @@ for i, n in enumerate(NAMES):
         f = f or next((r[i].get("flashmla_ms") for r in rs if r[i].get("flashmla_ms")), None)
         m = sum(xs) / len(xs) if xs else float("nan")
         cells.append("%s %s" % (arm, "/".join("%.1f" % x for x in xs)) + ("" if f is None else " (%.3fx)" % (f * 1e3 / m)))
-    print("  %-24s FlashMLA %s | %s" % (n, "-" if f is None else "%.1f" % (f * 1e3), " | ".join(cells)))
+    print("  %-28s FlashMLA %s | %s" % (n, "-" if f is None else "%.1f" % (f * 1e3), " | ".join(cells)))
 PY
 save
 
 ts "step 3: the rule"
-python3 bench/cuda/hopper/s18_h3_rule.py "$W" > "$W/rule.txt" 2>&1
+python3 "bench/cuda/hopper/$H3_RULE.py" "$W" > "$W/rule.txt" 2>&1
 tail -n 1 "$W/rule.txt" | grep -q '^SHIP \|^KEEP ' || echo "KEEP lib (the rule script failed: see rule.txt)" >> "$W/rule.txt"
 cat "$W/rule.txt" >> "$OUT/log.txt"
 ts "done"

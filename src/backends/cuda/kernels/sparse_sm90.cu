@@ -80,7 +80,7 @@ template <bool M1> struct Fmt {
 #define MLA_SPARSE_SM90_MODE 6877596141925228552
 #endif
 static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & (81 | 3840)), "bits 0, 4, 6 and 8-11 are gone and bit 3 is required");
-static_assert(!(MLA_SPARSE_SM90_MODE & 244091581366272), "bits 41-44, 46 and 47 are gone");
+static_assert(!(MLA_SPARSE_SM90_MODE & 228698418577408), "bits 44, 46 and 47 are gone (41-43 are new probes)");
 constexpr bool kNoMath = MLA_SPARSE_SM90_MODE & 2, kNoLoad = MLA_SPARSE_SM90_MODE & 4;
 // Bit 5 (measurement only): every entry as its _sp twin (P as one bf16, below).
 constexpr bool kSingleP = MLA_SPARSE_SM90_MODE & 32;
@@ -314,6 +314,20 @@ constexpr bool kHalfBit = (MLA_SPARSE_SM90_MODE & 36028797018963968) != 0, kHalf
 static_assert(!(kHalfBit || kHalfV32Bit) || ((MLA_SPARSE_SM90_MODE & 2147483648) && (MLA_SPARSE_SM90_MODE & 8192) &&
                             !(MLA_SPARSE_SM90_MODE & (65536 | 131072 | 549755813888 | 2305843009213693952 | 4194304 | 16777216))),
               "bits 55 / 56 need 31 and 13, and are not for 16, 17, 22, 24, 39 or 61");
+// Bits 41-43 (probes, never shipped; session 18, helper h2 round 2; the MODEL1 pair entries, with bit 55; reused numbers:
+// session 13's bits 41-43 left the code in session 14, commit d39f109 has them). Call B (session 18) measured the MODEL1
+// pair tile 0.57 us slower with bit 55 (0.18 us in the no-token-load probe C) while the V3.2 pair gained 2 % with bit 56;
+// these split bit 55's change into its parts, timed side by side by the item probe:
+// bit 41: the gather issued in bit 55's half order (slots 0, 1, the scale word and the RoPE chunk if k < 4 of both rounds,
+//   then slots 2, 3 and the RoPE chunk if k >= 4). The SASS says it cannot matter: every gather load of a tile sets one
+//   scoreboard (SB5) and the first conversion waits for all of them (no partial DEPBAR), in shipped and with bit 55 alike.
+// bit 42: warpgroup 0 waits for both halves before S's first wgmma (bit 55's producer, S not started early);
+// bit 43 (with 42): and the producer's fence between the halves is dropped (the arrival stays; nothing reads the first half
+//   before the second's fence then): bit 55's store order and extra arrival alone.
+constexpr bool kHalfLoadBit = (MLA_SPARSE_SM90_MODE & 2199023255552) != 0, kHalfWaitBit = (MLA_SPARSE_SM90_MODE & 4398046511104) != 0,
+               kHalfNoFenceBit = (MLA_SPARSE_SM90_MODE & 8796093022208) != 0;
+static_assert(!(kHalfLoadBit || kHalfWaitBit) || (MLA_SPARSE_SM90_MODE & 36028797018963968), "bits 41 / 42 are bit 55's");
+static_assert(!kHalfNoFenceBit || kHalfWaitBit, "bit 43 needs 42 (S reads the first half only after the second's fence)");
 // Bit 59 (576460752303423488; session 16, helper h2; the one-CTA V3.2 entries): FlashMLA's cache hints on the gather,
 // `ld.global.nc.L1::evict_last.L2::256B` for the NoPE bytes and `.L1::evict_last.L2::128B` for the scale and RoPE (ours
 // are plain `ld.global.nc`). The final call of session 16 found this path gather-bound (no token loads: 0.62 T) with 656-byte
@@ -607,6 +621,9 @@ struct Kernel {
   static constexpr bool kBulkV = kBulkVBit && C2 && !M1;
   /** Bits 55 / 56: the stage written and handed over in two halves of S's contraction (the MODEL1 / V3.2 pair entries). */
   static constexpr bool kHalf = C2 && (M1 ? kHalfBit : kHalfV32Bit);
+  /** Bits 41-43 (probes, MODEL1 pair entries): the gather in bit 55's half order; S waits for both halves; no fence between. */
+  static constexpr bool kHalfLoad = kHalf && M1 && kHalfLoadBit && !kNoLoad, kHalfWait = kHalf && M1 && kHalfWaitBit,
+                        kHalfNoFence = kHalfWait && kHalfNoFenceBit;
   /** Bits 55 / 56: the peer's bytes of the second half (chunks 4..7 of the NoPE boxes, RoPE chunks 4..7); the first half's
       are the rest (with the peer's validity flags where it sends them: MODEL1). */
   static constexpr uint32_t kPeerH1 = 32 * (F::kNope * 64 + 64);
@@ -741,6 +758,23 @@ struct Kernel {
       d.rope[rnd] = __ldg(reinterpret_cast<const uint4*>(tok + F::kRope) + k);
     }
   }
+#if MLA_SPARSE_SM90_MODE & 2199023255552
+  /** Bit 41 (MODEL1 pair entries, bit 55's token-contiguous tile, rot 0): half h of round rnd's loads: slots 2h, 2h + 1,
+      the scale word (h 0) and the RoPE chunk if k / 4 == h; loadRound's addresses (a: addrOf, computed once a round). */
+  template <int H>
+  static __device__ __forceinline__ void loadRoundHalf(TileRegs& d, const Addr& a, int rnd, int k) {
+    static_assert(M1 && !kScaleAtLoad, "bit 41: the MODEL1 scale word");
+    const unsigned char* tok = a.tok;
+    if (H == 0) d.live[rnd] = tok != nullptr;
+    if (!tok) return;
+    if (k < kNope) {
+#pragma unroll
+      for (int c = 2 * H; c < 2 * H + 2; ++c) d.nope[rnd][c] = __ldg(reinterpret_cast<const uint4*>(tok + 64 * k) + c);
+      if (H == 0) d.sc[rnd] = __ldg(reinterpret_cast<const float*>(a.scl + (k & 4)));
+    }
+    if ((k >> 2) == H) d.rope[rnd] = __ldg(reinterpret_cast<const uint4*>(tok + F::kRope) + k);
+  }
+#endif
   /** Round rnd of d, dequantized, into key tile kt (stage st): 16 tokens, rows 16 (r0 + rnd).., and their validity
       flags; in a cluster into the peer's stage too. */
   /** Flat (bits 57 / 58, kFlat entries only): no per-chunk test; V3.2's scales known to be bf16 (the caller's vote).
@@ -1029,6 +1063,15 @@ struct Kernel {
 #endif
       TileRegs d;
       auto load = [&](const Id (&ids)[kRounds]) {
+#if MLA_SPARSE_SM90_MODE & 2199023255552
+        if constexpr (kHalfLoad) { // bit 41: both rounds' first halves, then their second halves
+          Addr a[kRounds];
+#pragma unroll
+          for (int rnd = 0; rnd < kRounds; ++rnd) a[rnd] = addrOf<M1>(p, ids[rnd]), loadRoundHalf<0>(d, a[rnd], rnd, k);
+#pragma unroll
+          for (int rnd = 0; rnd < kRounds; ++rnd) loadRoundHalf<1>(d, a[rnd], rnd, k);
+        } else
+#endif
 #pragma unroll
         for (int rnd = 0; rnd < kRounds; ++rnd) loadRound(p, d, ids[rnd], rnd, k, rot);
       };
@@ -1087,7 +1130,7 @@ struct Kernel {
 #pragma unroll
           for (int g = 0; g < 2; ++g) {
             if (g == 1) {
-              fenceProxyAsync();
+              if (!kHalfNoFence) fenceProxyAsync(); // bit 43 (probe): not with it
               mbarArrive(fullBar + 8 * st);
             }
 #pragma unroll
@@ -1354,6 +1397,13 @@ struct Kernel {
 #else
 #if MLA_SPARSE_SM90_MODE & (36028797018963968 | 72057594037927936)
           if constexpr (kHalf) { // bits 55 / 56: k-steps 0, 1 of every box on the first half, then the second half's
+#if MLA_SPARSE_SM90_MODE & 4398046511104
+            if constexpr (kHalfWait) { // bit 42 (probe): both halves before the first wgmma
+              mbarWait(smemAddr(&rows1().full1[st]), par);
+              mbarWait(smemAddr(&rows1().remote1[st]), par);
+              wgFence();
+            }
+#endif
 #pragma unroll
             for (int g = 0; g < 2; ++g) {
               if (g == 1) {
