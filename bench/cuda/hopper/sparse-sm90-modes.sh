@@ -58,13 +58,13 @@ sparse_slot_begin() {
 }
 
 # sparse_slot_san KDIR SECONDS [TOOLS]: compute-sanitizer's TOOLS (default "memcheck racecheck") side by side (within
-# SECONDS) on the kernel folder KDIR at h_q 128 (2 'fast' cases a format: the pair entries), into $OUT/san-<tool>.txt; logs
-# through the caller's `ts` the pass counts and summaries, then racecheck's distinct race sites if it ran.
-# (run_s14_h5r2.sh, s17_h1r2_slot.sh, s18_h2_slot.sh.)
+# SECONDS) on the kernel folder KDIR at h_q 128 (2 'fast' cases a format: the pair entries; SAN_HQ=64: the one-CTA entries),
+# into $OUT/san-<tool>.txt; logs through the caller's `ts` the pass counts and summaries, then racecheck's distinct race
+# sites if it ran. (run_s14_h5r2.sh, s17_h1r2_slot.sh, s18_h2_slot.sh, s18_h2r3_slot.sh.)
 sparse_slot_san() {
   local tool tools=${3:-memcheck racecheck}
   for tool in $tools; do
-    FLASHMLA_CUDA_KERNELS=$1 FLASHMLA_GPU_SPARSE_CASES=0 FLASHMLA_GPU_DENSE90_CASES=0 FLASHMLA_GPU_SPARSE_SM90_CASES=2 FLASHMLA_GPU_SPARSE_SM90_HQ=128 \
+    FLASHMLA_CUDA_KERNELS=$1 FLASHMLA_GPU_SPARSE_CASES=0 FLASHMLA_GPU_DENSE90_CASES=0 FLASHMLA_GPU_SPARSE_SM90_CASES=2 FLASHMLA_GPU_SPARSE_SM90_HQ=${SAN_HQ:-128} \
       timeout -k 2 "$2" compute-sanitizer --tool $tool --target-processes all --print-limit 20 \
       node --test --test-reporter=tap --test-name-pattern='hQ 64 / 128$' build/test/gpu/sparse.test.js > "$OUT/san-$tool.txt" 2>&1 &
   done

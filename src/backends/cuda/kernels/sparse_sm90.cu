@@ -340,6 +340,20 @@ static_assert(!kHalfNoFenceBit || kHalfWaitBit, "bit 43 needs 42 (S reads the fi
 // loads and the branchy conversions were one serial chain, which 57 broke; the hints ship with it (-1.4 % more).
 constexpr bool kHintBit = (MLA_SPARSE_SM90_MODE & 576460752303423488) != 0;
 static_assert(!kHintBit || !(MLA_SPARSE_SM90_MODE & (4 | 268435456 | 1073741824)), "bit 59 is not for 2, 28, 30");
+// Bits 48 / 50 (session 18, helper h2 round 3; the one-CTA V3.2 entries, with 57: FlashMLA's h_q 64 producer details read
+// in session 16, "Session 16, helper h2" in docs/notes/cuda-sparse-decode.md):
+// bit 48 (281474976710656): a token's row address with unsigned 32-bit arithmetic. addrOf divides the physical id by the
+//   page block size as a signed int (the sign fix-ups of the emulated division beside the unsigned core) and forms the
+//   slot's byte offset in 64 bits; the id is known to be >= 0 there (-1 returned before), so the quotient, the slot and
+//   the slot's offset (< B x 656 bytes) are the same as unsigned 32-bit values; only the block's offset stays 64-bit.
+// bit 50 (1125899906842624): the tile's 64 validity flags written by one warp after the rounds, FlashMLA's hand-off:
+//   producer warp 0's lane l holds the ids of tokens 2l, 2l + 1 (loaded a tile ahead, as the rounds' ids are) and, after
+//   the fence and before the arrival, stores both flags with one 8-byte store; the rounds' store bodies then carry no
+//   flag store (without the bit: a k == 0 lane's store in each of the 4 rounds, in all four warps).
+// Same bytes stored, the same flags: the output is bit-identical to the build without the bits.
+constexpr bool kAddr32Bit = (MLA_SPARSE_SM90_MODE & 281474976710656) != 0, kWarpFlagsBit = (MLA_SPARSE_SM90_MODE & 1125899906842624) != 0;
+static_assert(!(kAddr32Bit || kWarpFlagsBit) || (kFlatV32 && !(MLA_SPARSE_SM90_MODE & (2 | 4 | 4194304 | 8388608 | 16777216 | 131072 | 4294967296 | 137438953472 | 268435456 | 1073741824))),
+              "bits 48 / 50 need 57 and are not for 1, 2, 17, 22-24, 28, 30, 32, 37");
 static_assert(!(kFlatV32 || kFlatM1 || kFlatPairV32 || kFlatPairM1) || ((MLA_SPARSE_SM90_MODE & 524288) && !(MLA_SPARSE_SM90_MODE & (128 | 2097152 | 4194304 | 8388608 | 16777216 |
               65536 | 131072 | 134217728 | 268435456 | 1073741824 | 4294967296 | 137438953472))),
               "bits 57 / 58 / 60 / 61 need 19 and are not for 7, 16, 17, 21-24, 27, 28, 30, 32, 37");
@@ -518,10 +532,15 @@ struct Addr {
   const unsigned char* tok;
   const unsigned char* scl;
 };
-template <bool M1>
+template <bool M1, bool U32 = false>
 __device__ __forceinline__ Addr addrOf(const SparseMmaParams& p, Id x) {
   if (x.phys < 0) return Addr{nullptr, nullptr};
   const int B = x.extra ? p.extraPageBlockSize : p.pageBlockSize;
+  if constexpr (U32) { // bit 48: the id is >= 0 here, so the same quotient and slot as unsigned 32-bit values
+    const uint32_t ub = static_cast<uint32_t>(B), ux = static_cast<uint32_t>(x.phys), blk = ux / ub, slot = ux - blk * ub;
+    const unsigned char* base = (x.extra ? p.extraKCache : p.kCache) + static_cast<int64_t>(blk) * (x.extra ? p.extraBlockStride : p.blockStride);
+    return Addr{base + slot * static_cast<uint32_t>(Fmt<M1>::kRaw), nullptr};
+  }
   const int blk = x.phys / B, slot = x.phys - blk * B;
   const unsigned char* base = (x.extra ? p.extraKCache : p.kCache) + static_cast<int64_t>(blk) * (x.extra ? p.extraBlockStride : p.blockStride);
   const unsigned char* tok = base + static_cast<int64_t>(slot) * Fmt<M1>::kRaw;
@@ -613,6 +632,8 @@ struct Kernel {
   static constexpr bool kFlat = C2 ? (M1 ? kFlatPairM1 : kFlatPairV32) : (M1 ? kFlatM1 : kFlatV32);
   /** Bit 59: FlashMLA's cache hints on the gather (one-CTA V3.2 entries). */
   static constexpr bool kHint = kHintBit && !M1 && !C2;
+  /** Bits 48 / 50: the unsigned 32-bit row address; the tile's flags by producer warp 0 after the rounds (one-CTA V3.2). */
+  static constexpr bool kAddr32 = kAddr32Bit && !M1 && !C2, kWarpFlags = kWarpFlagsBit && !M1 && !C2;
   /** Bit 62: the next item's Q prefetched into L2 by the producer (pair entries). */
   static constexpr bool kQEarly = kQEarlyBit && C2;
   /** Bit 53: the bf16 output staged in shared memory and stored by bulk copies (MODEL1 pair entries). */
@@ -709,7 +730,7 @@ struct Kernel {
   }
   /** Round rnd of a tile into d: the lane's NoPE share of token id, its scale, its RoPE chunk; an invalid id reads nothing. */
   static __device__ __forceinline__ void loadRound(const SparseMmaParams& p, TileRegs& d, Id id, int rnd, int k, int rot) {
-    const Addr a = addrOf<M1>(p, id);
+    const Addr a = addrOf<M1, kAddr32>(p, id);
     const unsigned char* tok = a.tok;
     d.live[rnd] = tok != nullptr;
     if (!tok) return;
@@ -862,7 +883,7 @@ struct Kernel {
     } else
 #endif
     put(kt + (kNB - 1) * kBox + r * 128 + ((k ^ (r & 7)) << 4), d.live[rnd] ? d.rope[rnd] : make_uint4(0, 0, 0, 0), pe);
-    if (Half != 1 && k == 0) {
+    if (Half != 1 && k == 0 && !kWarpFlags) { // bit 50: producer warp 0 writes the tile's flags after the rounds
       rows().valid[st][r] = d.live[rnd] ? 1 : 0;
 #if MLA_SPARSE_SM90_MODE & 4194304
       if constexpr (C2 && !kNoStore) stAsync(smemAddr(&rows().valid[st][r]) + pe.vDelta, d.live[rnd] ? 1u : 0u, pe.bar);
@@ -1081,6 +1102,12 @@ struct Kernel {
       load(ids);
 #pragma unroll
       for (int rnd = 0; rnd < kRounds; ++rnd) ids[rnd] = idOf(1, rnd);
+#if MLA_SPARSE_SM90_MODE & 1125899906842624
+      // Bit 50: producer warp 0's lane pt holds the ids of tokens 2 pt, 2 pt + 1 of the next tile to be stored.
+      auto idFl = [&](int t, int i) { return t < it.nTiles ? idAt(p, it, rowQ, it.eBegin + t * kBN + 2 * pt + i) : Id{-1, false}; };
+      Id fid[2] = {Id{-1, false}, Id{-1, false}};
+      if (kWarpFlags && pt < 32) fid[0] = idFl(0, 0), fid[1] = idFl(0, 1);
+#endif
 #if MLA_SPARSE_SM90_MODE & (34359738368 | 274877906944)
       // Bits 35 / 38 (kOwnFlags): lanes with k == 1 (the same 16 tokens a round as the k == 0 lanes) write the flags of
       // the peer's two rounds; their index loads run a tile ahead (pv: tile t's flags, pn: tile t + 1's ids).
@@ -1179,6 +1206,12 @@ struct Kernel {
         for (int rnd = 0; rnd < kRounds; ++rnd) pv[rnd] = pn[rnd].phys >= 0, pn[rnd] = idOfPeer(t + 2, rnd);
 #endif
         fenceProxyAsync();
+#if MLA_SPARSE_SM90_MODE & 1125899906842624
+        if (kWarpFlags && pt < 32) { // bit 50: the tile's 64 flags, one 8-byte store a lane; then the next tile's ids
+          *reinterpret_cast<int2*>(&rw.valid[st][2 * pt]) = make_int2(fid[0].phys >= 0 ? 1 : 0, fid[1].phys >= 0 ? 1 : 0);
+          fid[0] = idFl(t + 1, 0), fid[1] = idFl(t + 1, 1);
+        }
+#endif
 #if MLA_SPARSE_SM90_MODE & (36028797018963968 | 72057594037927936)
         if constexpr (kHalf) mbarArrive(fullHBar + 8 * st); // bits 55 / 56: the second half
         else
