@@ -20,7 +20,7 @@ chmod +x "$HT"
   || { ts "stage: sha256 MISMATCH"; cat "$W/sha.txt" | tee -a "$OUT/log.txt"; echo "KEEP lib (trace: stage sha256 mismatch)"; exit 1; }
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu --format=csv,noheader 2>&1 | tee -a "$OUT/log.txt"
 # The traced build against the float64 reference first (its own random cases; the stamps must not change a result).
-timeout -k 3 15 "$HT" check 12 5 > "$W/check.txt" 2>&1; ts "check (trace build, 12 random cases) rc=$?: $(grep -i 'failed\|cases' "$W/check.txt" | tail -1)"
+timeout -k 2 10 "$HT" check 12 5 > "$W/check.txt" 2>&1; ts "check (trace build, 12 random cases) rc=$?: $(grep -i 'failed\|cases' "$W/check.txt" | tail -1)"
 for cfg in "1 32768 16 1 7" "128 1024 16 1 5"; do
   set -- $cfg
   timeout -k 3 20 "$HT" tracecall $cfg "$W/csv" > "$W/tracecall_b$1.txt" 2>&1
