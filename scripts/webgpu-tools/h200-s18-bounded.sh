@@ -18,8 +18,10 @@ rm -rf build && tar xJf "$STAGE/build.tar.xz" && mkdir -p dist && cp -r build/sr
 ts "stage: build/ of $(cat build/COMMIT 2>/dev/null || echo '?') unpacked, dist/ refreshed"
 export FLASHMLA_GOLDEN=${FLASHMLA_GOLDEN:-$PWD/test/fixtures/golden}
 WG_T=${WG_T:-13} WG_CEIL=--no-ceilings; . scripts/webgpu-tools/h200-variant-run.sh # CLI, $O/configs.json, run TAG [VAR=VALUE ...]
-for v in base0: bnd:FLASHMLA_WEBGPU_MATRIX_BOUNDED=1 base-norob:FLASHMLA_WEBGPU_ROBUSTNESS=0 \
-  "bnd-norob:FLASHMLA_WEBGPU_MATRIX_BOUNDED=1 FLASHMLA_WEBGPU_ROBUSTNESS=0" base1:; do
+# (base: FLASHMLA_WEBGPU_MATRIX_BOUNDED=0 since bounded became the default after this slot's calls C / D.)
+for v in base0:FLASHMLA_WEBGPU_MATRIX_BOUNDED=0 bnd:FLASHMLA_WEBGPU_MATRIX_BOUNDED=1 \
+  "base-norob:FLASHMLA_WEBGPU_MATRIX_BOUNDED=0 FLASHMLA_WEBGPU_ROBUSTNESS=0" \
+  "bnd-norob:FLASHMLA_WEBGPU_MATRIX_BOUNDED=1 FLASHMLA_WEBGPU_ROBUSTNESS=0" base1:FLASHMLA_WEBGPU_MATRIX_BOUNDED=0; do
   run ${v%%:*} FLASHMLA_DAWN_FLAGS= FLASHMLA_WEBGPU_MATRIX_BOUNDED= FLASHMLA_WEBGPU_ROBUSTNESS= ${v#*:} | tee -a "$O/log.txt"
 done
 left=$((END - (SECONDS - S))); [ $left -lt 8 ] && left=8

@@ -4,9 +4,11 @@
 // round 2"). Needs a device with subgroup matrices (the H200); runs the compiled tree ($FLASHMLA_DIST, default build/src).
 //   node scripts/webgpu-tools/lazy-spirv.mjs OUTDIR [v5,lazy,every,scratch]
 // Writes OUTDIR/<variant>.wgsl and OUTDIR/<variant>.spvasm (Dawn's dump_shaders text). Each variant runs in a child
-// process: Dawn prints the dump to stdout. Session 18: `trim` (the default, lazy + trim) and `bnd` (+ bounded, the
-// candidate that lets Tint's range analysis drop robustness's clamps), and after each dump the counts of what Dawn's
-// robustness adds (UMin clamps, the saturating adds IAddCarry and selects of a predicated matrix load, matrix loads).
+// process: Dawn prints the dump to stdout. Session 18: `trim` (lazy + trim, session 17's default) and `bnd` (+ bounded,
+// the default since session 18, that lets Tint's range analysis drop robustness's clamps), and after each dump the
+// counts of what Dawn's robustness adds (UMin clamps, the saturating adds IAddCarry and selects of a predicated
+// matrix load, matrix loads, the infinite-loop guards' OpAll); `fin` (+ finite, session 18 round 2's probe:
+// kernels/finite-loops.ts).
 // FLASHMLA_SPIRV_EMULATE=1 dumps the emulated kernel (4 subgroups) instead: a device without subgroup matrices
 // (lavapipe, off-line) then shows the scalar clamps, not the matrix loads'.
 import { execFileSync } from 'node:child_process';
@@ -17,7 +19,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const self = fileURLToPath(import.meta.url);
 const [outDir, list = 'v5,lazy,every,scratch', role] = process.argv.slice(2);
 const dist = resolve(dirname(self), '..', '..', process.env.FLASHMLA_DIST ?? 'build/src');
-const specOf = { v5: {}, lazy: { lazy: true }, every: { lazy: true, every: true }, scratch: { lazy: 'scratch' }, side: { lazy: 'side' }, trim: { lazy: true, trim: true }, bnd: { lazy: true, trim: true, bounded: true } };
+const specOf = { v5: {}, lazy: { lazy: true }, every: { lazy: true, every: true }, scratch: { lazy: 'scratch' }, side: { lazy: 'side' }, trim: { lazy: true, trim: true }, bnd: { lazy: true, trim: true, bounded: true }, fin: { lazy: true, trim: true, bounded: true, finite: true } };
 const emulate = process.env.FLASHMLA_SPIRV_EMULATE === '1';
 
 if (role === 'child') {
@@ -52,6 +54,6 @@ for (const name of list.split(',')) {
   asm = asm.slice(0, asm.lastIndexOf('OpFunctionEnd') + 'OpFunctionEnd'.length);
   writeFileSync(resolve(outDir, `${name}.spvasm`), `${asm}\n`);
   const count = (re) => (asm.match(re) ?? []).length;
-  const counts = `lines ${asm.split('\n').length} UMin ${count(/ UMin /g)} IAddCarry ${count(/OpIAddCarry/g)} OpSelect ${count(/OpSelect /g)} matrix-loads ${count(/OpCooperativeMatrixLoadKHR/g)}`;
+  const counts = `lines ${asm.split('\n').length} UMin ${count(/ UMin /g)} IAddCarry ${count(/OpIAddCarry/g)} OpSelect ${count(/OpSelect /g)} matrix-loads ${count(/OpCooperativeMatrixLoadKHR/g)} loop-guards ${count(/OpAll /g)}`;
   console.log(`${name}: ${asm.length} characters of SPIR-V; ${counts}${text.includes('ERROR ') ? ` (${text.slice(text.indexOf('ERROR ')).split('\n')[0]})` : ''}`);
 }

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { f32ToBf16, bf16ToF32, fp8e4m3ToF32 } from '../../src/core/dtype.js';
 import {
-  denseFp8Sm90KernelName, denseFp8Sm90Launch, denseFp8Sm90Nr, denseFp8Sm90Smem, useDenseFp8Sm90,
+  denseFp8Sm90KernelName, denseFp8Sm90Launch, denseFp8Sm90Nr, denseFp8Sm90Smem, denseFp8Sm90Threads16, useDenseFp8Sm90,
 } from '../../src/backends/cuda/kernels/dense-fp8-sm90-launch.js';
 import { chooseSparseMma, sparseMmaKernelName } from '../../src/backends/cuda/kernels/sparse-mma-launch.js';
 import { SparseMmaRunner } from '../../src/backends/cuda/sparse.js';
@@ -160,6 +160,11 @@ test('dispatch: V3.2, bf16, page 64 contiguous, sQ * hQ <= 32 on sm_90 builds on
   assert.equal(denseFp8Sm90KernelName(32), 'mla_dense_fp8_sm90_v32_bf16_n32');
   assert.ok(src.includes('mla_dense_fp8_sm90_v32_bf16_n16(') && src.includes('mla_dense_fp8_sm90_v32_bf16_n32('));
   assert.deepEqual(denseFp8Sm90Launch(132, 16), { grid: [132, 1, 1], block: [384, 1, 1], smem: denseFp8Sm90Smem(16) });
+  // a three-consumer A/B folder (manifest denseFp8Sm90Threads16 512): 512 threads at 16 rows only
+  assert.deepEqual(denseFp8Sm90Launch(132, 16, 512).block, [512, 1, 1]);
+  assert.deepEqual(denseFp8Sm90Launch(132, 32, 512).block, [384, 1, 1]);
+  assert.throws(() => denseFp8Sm90Launch(132, 16, 256), RangeError);
+  assert.ok(src.includes('__launch_bounds__(MLA_DFP8_N16_THREADS, 1) mla_dense_fp8_sm90_v32_bf16_n16(') && src.includes('#define MLA_DFP8_N16_THREADS (MLA_DFP8_W3 ? 512 : 384)'));
 });
 
 test('shared memory sizes match the kernel\'s static_assert', () => {
@@ -179,6 +184,7 @@ test('build variants: the shipped build is MLA_DENSE_FP8_SHIPPED (the alternatin
   assert.ok(mask, 'the bit mask assert is there');
   const within = (v: bigint) => (v & ~BigInt(mask![1])) === 0n; // (bits past 2^31: BigInt, not 32-bit JS bit operations)
   assert.ok(within(BigInt(ship![1])));
+  assert.equal(denseFp8Sm90Threads16, (BigInt(ship![1]) & 2199023255552n) !== 0n ? 512 : 384, 'the launch\'s 16-row threads are the shipped build\'s');
   const ab = readFileSync(new URL('../../bench/cuda/dense-fp8/ab.sh', import.meta.url), 'utf8');
   assert.ok(ab.includes("SHIP=$(sed -n 's/^#define MLA_DENSE_FP8_SHIPPED"), 'ab.sh reads the shipped bits from the kernel');
   const lists = [ab.match(/VARS=\$\{1:-\$\{VARS:-([\d ]+)\}\}/), ab.match(/for v in \$SHIP \$\{3:-([\d ]+)\}/)];
@@ -220,4 +226,9 @@ test('the runner launches dense_fp8_sm90.cu from its own fatbin for the shapes i
   launches.length = 0;
   assert.ok(new SparseMmaRunner(host(false)).dense(call(1, 16, false)));
   assert.equal(launches[0].name.split(':')[0], 'mma', 'no Hopper build: sparse_mma.cu');
+  // a kernel folder whose manifest names 512 threads at 16 rows (ab.sh's three-consumer build): 512 there, 384 at 32 rows
+  launches.length = 0;
+  const r3 = new SparseMmaRunner(fakeHost(true, { denseFp8Sm90: true, denseFp8Sm90Threads16: 512 }));
+  assert.ok(r3.dense(call(1, 16, false)) && r3.dense(call(2, 16, false)));
+  assert.deepEqual(launches.map((l) => [l.name, l.block]), [[`dense90:${denseFp8Sm90KernelName(16)}`, 512], [`dense90:${denseFp8Sm90KernelName(32)}`, 384]]);
 });

@@ -1,16 +1,21 @@
-// v5's bounded-index candidate (kernels/decode-matrix5.ts `bounded`; docs/notes/webgpu-tensor-core.md, "Session 18"),
-// fast: off it leaves the shipped WGSL byte for byte; on it keys its pipeline apart, declares the same workgroup memory,
+// v5's bounded indices (kernels/decode-matrix5.ts `bounded`, the default where trim runs since session 18;
+// docs/notes/webgpu-tensor-core.md, "Session 18"), fast: off it leaves session 17's WGSL byte for byte; on it keys its
+// pipeline apart, declares the same workgroup memory,
 // computes every lane index and offset v5 computes on the lanes that use it, and (in a model of Tint's range analysis,
 // test/support/wgsl-ranges.ts) leaves the robustness transform no matrix load to predicate and no clamp in the tile loop
-// but the parity-indexed key lookups; its GPU WGSL (stubbed builtins) and emulated WGSL compile through Tint.
+// but the parity-indexed key lookups; its GPU WGSL (stubbed builtins) and emulated WGSL compile through Tint; on
+// lavapipe (products emulated) the default and `bounded: false` give the same bits.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
-import { type DecodeMatrix5Spec, decodeMatrix5Spec } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
+import { type DecodeMatrix5Spec, decodeMatrix5Program, decodeMatrix5Spec, matrix5BoundedDefault, matrix5BoundedOn } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
 import type { DeviceCaps } from '../../src/backends/webgpu/program.js';
 import { FlashMlaError } from '../../src/core/errors.js';
+import { flashMlaWithKvcache } from '../../src/index.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
 import { stubbedMatrixWgsl } from '../support/matrix-stub.js';
+import { runCase } from '../support/random.js';
+import { growingCase } from '../support/webgpu-matrix.js';
 import { key5 as key, src5 as src, wgBytes } from '../support/matrix5-spec.js';
 import { rangeOf, workgroupAccesses } from '../support/wgsl-ranges.js';
 
@@ -91,12 +96,60 @@ describe('webgpu matrix v5 bounded (WGSL)', () => {
     }
   });
 
-  test('refused with tile16 and pair', () => {
+  test('the default where trim runs; false turns it off; refused only when asked for with tile16 or pair', () => {
     const caps = { maxComputeWorkgroupStorageSize: 49152, subgroupMatrixF16: { m: 16, n: 16, k: 16, result: 'f32' } } as unknown as DeviceCaps;
-    assert.equal(decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, false).bounded, undefined);
-    assert.equal(decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, false, { bounded: true }).bounded, true);
+    const spec = (o = {}) => decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, false, o);
+    assert.equal(matrix5BoundedDefault, true);
+    assert.equal(spec().bounded, true);
+    assert.equal(spec({ subgroups: 4 }).bounded, true);
+    assert.equal(spec({ bounded: false }).bounded, undefined);
+    assert.equal(spec({ bounded: true }).bounded, true);
+    // where trim does not run (the eager rescale, trim off, lookahead, tile16, pair): off unless asked for
+    for (const o of [{ lazy: false }, { trim: false }, { lookahead: true }, { tile16: true }, { pair: true }, { tile16: true, pair: true }]) {
+      assert.equal(spec(o).bounded, undefined, JSON.stringify(o));
+    }
+    for (const o of [{ lazy: false }, { trim: false }, { lookahead: true }]) assert.equal(spec({ ...o, bounded: true }).bounded, true, JSON.stringify(o));
     for (const o of [{ tile16: true }, { pair: true }]) {
-      assert.throws(() => decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, false, { ...o, bounded: true }), (e: unknown) => e instanceof FlashMlaError && e.argument === 'matrix.bounded');
+      assert.throws(() => spec({ ...o, bounded: true }), (e: unknown) => e instanceof FlashMlaError && e.argument === 'matrix.bounded');
+      assert.equal(spec({ ...o, bounded: false }).bounded, undefined);
+    }
+  });
+
+  test('a tile16 or pair probe on top of the default runs without it (its WGSL and key those of the spec without it)', () => {
+    for (const o of [{ tile16: true }, { pair: true }, { tile16: true, pair: true }, { pair: true, lazy: true as const }]) {
+      assert.equal(matrix5BoundedOn({ ...o, bounded: true }), false);
+      assert.equal(src({ ...o, bounded: true }), src(o), JSON.stringify(o));
+      assert.equal(key({ ...o, bounded: true }), key(o), JSON.stringify(o));
+    }
+    assert.equal(matrix5BoundedOn({ bounded: true }), true);
+  });
+});
+
+describe('webgpu matrix v5 bounded and not on lavapipe (products emulated, 4 subgroups, lazy + trim)', () => {
+  const bes: { on?: WebGpuBackend; off?: WebGpuBackend } = {};
+  let why = '';
+  const keys = new Set<string>();
+  const { key: key0 } = decodeMatrix5Program;
+  before(async () => {
+    decodeMatrix5Program.key = (s) => { const k = key0.call(decodeMatrix5Program, s); keys.add(k); return k; };
+    try {
+      bes.on = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true, subgroups: 4 } });
+      bes.off = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true, subgroups: 4, bounded: false } });
+    } catch (e) { why = `no WebGPU adapter with shader-f16 (${(e as Error).message.split('\n')[0]})`; }
+  });
+  after(() => { decodeMatrix5Program.key = key0; bes.on?.dispose(); bes.off?.dispose(); });
+  test('the same bits either way: keys growing along the sequence, split (132 SMs) and unsplit (1 SM)', async (t) => {
+    if (!bes.on || !bes.off) { if (process.env.CI) assert.fail(why); t.skip(why); return; }
+    const c = growingCase([130, 33]);
+    for (const numSms of [132, 1]) {
+      keys.clear();
+      const a = await runCase(c, bes.on, flashMlaWithKvcache, { numSms });
+      assert.ok([...keys].some((k) => k.endsWith('.lazy.trim.bnd')), [...keys].join(' '));
+      keys.clear();
+      const b = await runCase(c, bes.off, flashMlaWithKvcache, { numSms });
+      assert.ok([...keys].some((k) => k.endsWith('.lazy.trim')) && ![...keys].some((k) => k.endsWith('.bnd')), [...keys].join(' '));
+      assert.deepEqual(a.out, b.out, `out, ${numSms} SMs`);
+      assert.deepEqual(new Uint32Array(a.lse.buffer, a.lse.byteOffset, a.lse.length), new Uint32Array(b.lse.buffer, b.lse.byteOffset, b.lse.length), `lse, ${numSms} SMs`);
     }
   });
 });

@@ -22,6 +22,7 @@ import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
 import { probeSubgroupAddressing, probeSubgroupMatrix } from '../../src/bench/webgpu-ceilings-matrix.js';
 import { decodeMatrixProgram } from '../../src/backends/webgpu/kernels/decode-matrix.js';
 import { decodeMatrix4Program } from '../../src/backends/webgpu/kernels/decode-matrix4.js';
+import { combineProgram } from '../../src/backends/webgpu/kernels/combine.js';
 import { decodeMatrix5Program, decodeMatrix5Spec } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
 import { decodeMatrix6Program, decodeMatrix6Spec } from '../../src/backends/webgpu/kernels/decode-matrix6.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
@@ -54,12 +55,23 @@ if (trimProbe) {
   decodeMatrix5Program.source = (spec) => source.call(decodeMatrix5Program, spec.lazy && !spec.pair ? { ...spec, ...trimProbe } : spec);
   decodeMatrix5Program.key = (spec) => key.call(decodeMatrix5Program, spec.lazy && !spec.pair ? { ...spec, ...trimProbe } : spec);
 }
-// FLASHMLA_MATRIX_TEST_BOUNDED=1: v5's bounded-index candidate (session 18) in every v5 pipeline of this process that
-// can take it (not tile16, not pair).
-if (process.env.FLASHMLA_MATRIX_TEST_BOUNDED === '1') {
+// FLASHMLA_MATRIX_TEST_BOUNDED=1|0: v5's bounded indices (session 18; the default where trim runs) in every v5
+// pipeline of this process that can take them (not tile16, not pair), or in none (0: session 17's kernel).
+const boundedTest = ({ 1: true, 0: false } as const)[process.env.FLASHMLA_MATRIX_TEST_BOUNDED as '1' | '0'];
+if (boundedTest !== undefined) {
   const { source, key } = decodeMatrix5Program;
-  decodeMatrix5Program.source = (spec) => source.call(decodeMatrix5Program, !spec.tile16 && !spec.pair ? { ...spec, bounded: true } : spec);
-  decodeMatrix5Program.key = (spec) => key.call(decodeMatrix5Program, !spec.tile16 && !spec.pair ? { ...spec, bounded: true } : spec);
+  decodeMatrix5Program.source = (spec) => source.call(decodeMatrix5Program, { ...spec, bounded: boundedTest });
+  decodeMatrix5Program.key = (spec) => key.call(decodeMatrix5Program, { ...spec, bounded: boundedTest });
+}
+// FLASHMLA_MATRIX_TEST_FINITE=1: the finite-loop probe (session 18, round 2; kernels/finite-loops.ts) in every v5 and
+// combine pipeline of this process.
+if (process.env.FLASHMLA_MATRIX_TEST_FINITE === '1') {
+  const { source, key } = decodeMatrix5Program;
+  decodeMatrix5Program.source = (spec) => source.call(decodeMatrix5Program, { ...spec, finite: true });
+  decodeMatrix5Program.key = (spec) => key.call(decodeMatrix5Program, { ...spec, finite: true });
+  const c = { source: combineProgram.source, key: combineProgram.key };
+  combineProgram.source = (spec) => c.source.call(combineProgram, { ...spec, finite: true });
+  combineProgram.key = (spec) => c.key.call(combineProgram, { ...spec, finite: true });
 }
 const bes: { v1?: WebGpuBackend; v2?: WebGpuBackend; s8?: WebGpuBackend; auto?: WebGpuBackend } = {};
 const all = () => [bes.v1, bes.v2, bes.s8, bes.auto];
@@ -141,7 +153,7 @@ describe('webgpu matrix kernel: golden cases', () => {
 function be0Kernel(be: WebGpuBackend): string {
   if (v6) return `v6 (32 rows a workgroup, pvPair ${decodeMatrix6Spec({ dtype: 'bf16' }, be.caps, 1, emulate).pvPair})${emulate ? ' (emulated)' : ''}`;
   const spec = decodeMatrix5Spec({ dtype: 'bf16' }, be.caps, 1, emulate, { subgroups: tile16 ? 8 : onlySubgroups, lazy, tile16, pair, lookahead });
-  return `v5 with ${spec.subgroups} subgroups${spec.lazy ? `, lazy rescale${spec.lazy === true ? '' : ` (${spec.lazy})`}` : ''}${spec.tile16 ? ', tile16' : ''}${spec.pair ? ', pair' : ''}${spec.lookahead ? ', lookahead' : ''}${emulate ? ' (emulated)' : ''}`;
+  return `v5 with ${spec.subgroups} subgroups${spec.lazy ? `, lazy rescale${spec.lazy === true ? '' : ` (${spec.lazy})`}` : ''}${spec.tile16 ? ', tile16' : ''}${spec.pair ? ', pair' : ''}${spec.lookahead ? ', lookahead' : ''}${(boundedTest ?? spec.bounded) && !spec.tile16 && !spec.pair ? ', bounded' : ''}${process.env.FLASHMLA_MATRIX_TEST_FINITE === '1' ? ', finite loops' : ''}${emulate ? ' (emulated)' : ''}`;
 }
 
 describe(`webgpu matrix kernel: ${nRandom} random cases vs the float64 reference`, () => {

@@ -1,6 +1,7 @@
 # Sourced by the dense FP8 slots (s13.sh, s13r2.sh): the pick's extra checks, side by side.
 # pickChecks TAG C DIR: MORE (default 240) dense90 cases in 4 shards (seeds 90000 ..; the first CASES are ab.sh's
-# again), memcheck and synccheck on 2 cases, racecheck on 1 case of C (kernels in DIR) and of the shipped dist/cuda.
+# again), memcheck and synccheck on SAN_CASES (default 2) cases, racecheck on 1 case of C (kernels in DIR) and of the
+# shipped dist/cuda.
 # Prints one line a shard and a tool; sets ok (1 = every shard and both tools clean) and rc / rs (the racecheck logs
 # of C and of the shipped build), whose rule each slot states itself. Logs: $OUT/TAG-*.
 # pickFolder PICK: prints the pick; sets c (the pick, or with none the first of VARS, for the record) and d (its
@@ -18,7 +19,7 @@ pickChecks() {
     FLASHMLA_CUDA_KERNELS=$d timeout -k 5 50 node build/test/gpu/sparse-count.js $more cuda dense90 $s/4 > "$OUT/$tag-$c-c$s.txt" 2>&1 &
   done
   for t in memcheck synccheck; do
-    FLASHMLA_CUDA_KERNELS=$d timeout -k 5 55 compute-sanitizer --tool $t node build/test/gpu/sparse-count.js 2 cuda dense90 > "$OUT/$tag-$t-$c.txt" 2>&1 &
+    FLASHMLA_CUDA_KERNELS=$d timeout -k 5 55 compute-sanitizer --tool $t node build/test/gpu/sparse-count.js ${SAN_CASES:-2} cuda dense90 > "$OUT/$tag-$t-$c.txt" 2>&1 &
   done
   for k in $c shipped; do
     kd=$d; [ $k = shipped ] && kd=$PWD/dist/cuda
@@ -35,4 +36,24 @@ pickChecks() {
     echo "$r" | grep -qE 'dense90: ([1-9][0-9]*)/\1 pass.*ERROR SUMMARY: 0 errors' || ok=0
   done
   rc=$OUT/$tag-racecheck-$c.txt rs=$OUT/$tag-racecheck-shipped.txt
+}
+# raceGate (after pickChecks): racecheck gates on hazard classes, not counts (session 13 call C's rule). A class is
+# (kernel entry, the two access kinds of a reported pair, unordered) over the mla_dense_fp8 reports; C passes when every
+# class it shows is one the shipped build shows too (else ok=0). Not gating when either run printed no summary.
+raceClasses() { # hazard classes: (entry, {access kind of the first report line, of each "and" line})
+  awk '/Race reported between/ { split($0, a, "Race reported between "); split(a[2], w, " "); k = w[1]; e = a[2]; sub(/.* at /, "", e); sub(/\+.*/, "", e); next }
+       /^=========     and / && k != "" { split($0, a, "and "); split(a[2], w, " "); x = (k < w[1]) ? k "/" w[1] : w[1] "/" k; print e " " x; next }
+       { k = "" }' "$1" | grep mla_dense_fp8 | sort -u
+}
+raceGate() {
+  local h hs cc cs new
+  if grep -q 'RACECHECK SUMMARY' "$rc" && grep -q 'RACECHECK SUMMARY' "$rs"; then
+    h=$(grep -cE 'Race reported.*mla_dense_fp8' "$rc") hs=$(grep -cE 'Race reported.*mla_dense_fp8' "$rs")
+    cc=$(raceClasses "$rc" | tr '\n' ';') cs=$(raceClasses "$rs" | tr '\n' ';')
+    new=$(comm -23 <(raceClasses "$rc") <(raceClasses "$rs") | tr '\n' ';')
+    echo "$c racecheck: $(grep 'RACECHECK SUMMARY' "$rc" | tail -1 | tr -s ' '); reports in mla_dense_fp8 kernels: $h (shipped: $hs); classes: $cc (shipped: $cs); new classes: ${new:-none}"
+    [ -z "$new" ] || ok=0
+  else
+    echo "$c racecheck: no summary from both runs (timed out?), not gating: $(tail -1 "$rc" | cut -c1-120) / $(tail -1 "$rs" | cut -c1-120)"
+  fi
 }

@@ -95,21 +95,7 @@ PY
 . "$(dirname "${BASH_SOURCE[0]}")/pick-checks.sh"
 pickFolder "$pick"
 pickChecks s13r2 "$c" "$d"
-# hazard classes: (entry, {access kind of the first report line, of each "and" line}) of the mla_dense_fp8 reports
-classes() {
-  awk '/Race reported between/ { split($0, a, "Race reported between "); split(a[2], w, " "); k = w[1]; e = a[2]; sub(/.* at /, "", e); sub(/\+.*/, "", e); next }
-       /^=========     and / && k != "" { split($0, a, "and "); split(a[2], w, " "); x = (k < w[1]) ? k "/" w[1] : w[1] "/" k; print e " " x; next }
-       { k = "" }' "$1" | grep mla_dense_fp8 | sort -u
-}
-if grep -q 'RACECHECK SUMMARY' "$rc" && grep -q 'RACECHECK SUMMARY' "$rs"; then
-  h=$(grep -cE 'Race reported.*mla_dense_fp8' "$rc") hs=$(grep -cE 'Race reported.*mla_dense_fp8' "$rs")
-  cc=$(classes "$rc" | tr '\n' ';') cs=$(classes "$rs" | tr '\n' ';')
-  new=$(comm -23 <(classes "$rc") <(classes "$rs") | tr '\n' ';')
-  echo "$c racecheck: $(grep 'RACECHECK SUMMARY' "$rc" | tail -1 | tr -s ' '); reports in mla_dense_fp8 kernels: $h (shipped: $hs); classes: $cc (shipped: $cs); new classes: ${new:-none}"
-  [ -z "$new" ] || ok=0
-else
-  echo "$c racecheck: no summary from both runs (timed out?), not gating: $(tail -1 "$rc" | cut -c1-120) / $(tail -1 "$rs" | cut -c1-120)"
-fi
+raceGate # (pick-checks.sh: racecheck gates on hazard classes)
 echo "[s13r2 $((SECONDS - T0))s] checks of $c done"
 if [ "$pick" = none ] || [ -z "$pick" ]; then echo "KEEP the shipped build (no candidate passed the pick rule above)"
 elif [ $ok = 1 ]; then echo "SHIP $pick"

@@ -151,6 +151,7 @@ class CudaBackendImpl implements CudaBackend {
       this.sparseSm90 = hopper && Boolean(manifest.files['sparse_sm90.fatbin']) && process.env.FLASHMLA_CUDA_SPARSE !== 'mma';
       // dense_fp8_sm90.cu for dense V3.2 FP8 decode (loaded on first use); FLASHMLA_CUDA_DENSE_FP8=mma keeps sparse_mma.cu (A/B runs).
       this.denseFp8Sm90 = hopper && Boolean(manifest.files['dense_fp8_sm90.fatbin']) && process.env.FLASHMLA_CUDA_DENSE_FP8 !== 'mma';
+      this.denseFp8Sm90Threads16 = manifest.denseFp8Sm90Threads16;
       this.params = drv.pinnedParams(mlaParamsLayout.size, 1); // maps[0]: the KV cache's tensor map for TMA kernels
       const paramsView = this.params.view;
       this.ws = new Workspace(drv, this.stream, 1.25);
@@ -237,13 +238,14 @@ class CudaBackendImpl implements CudaBackend {
   private get sparseMma(): SparseMmaRunner {
     return (this.sparseMmaRunner ??= new SparseMmaRunner({
       drv: this.drv, stream: this.stream, maxSmem: this.maxSmem, load: (f) => this.loadKernels(f), hopper: this.sparseSm90,
-      denseFp8Sm90: this.denseFp8Sm90,
+      denseFp8Sm90: this.denseFp8Sm90, denseFp8Sm90Threads16: this.denseFp8Sm90Threads16,
       fn: (m, name, smem) => this.kernels.fn(m, name, smem), ptrOf: (t) => this.ptrOf(t),
     }));
   }
   private sparseMmaRunner?: SparseMmaRunner;
   private sparseSm90 = false;
   private denseFp8Sm90 = false;
+  private denseFp8Sm90Threads16?: number;
 
   // ---------------------------------------------------------------- tensors
   empty(dtype: DType, shape: readonly number[]): Tensor {

@@ -15,7 +15,13 @@ export function findKernelDir(explicit?: string): string | undefined {
   return tried.find((d) => existsSync(join(d, 'manifest.json')));
 }
 
-export interface Manifest { nvcc: string; files: Record<string, string> }
+export interface Manifest {
+  nvcc: string;
+  files: Record<string, string>;
+  /** Threads of dense_fp8_sm90.cu's 16-row entry in an A/B folder (bench/cuda/dense-fp8/ab.sh writes it: 512 for a
+      three-consumer build, bit 2199023255552, else 384); absent: the shipped build's (dense-fp8-sm90-launch.ts). */
+  denseFp8Sm90Threads16?: number;
+}
 
 export function loadImage(dir: string, manifest: Manifest, file: string): Uint8Array {
   const path = join(dir, file);

@@ -25,6 +25,8 @@ export interface SparseMmaHost {
   readonly hopper?: boolean;
   /** dense_fp8_sm90.cu may run: an sm_90 device whose build has dense_fp8_sm90.fatbin, and no other kernel asked for. */
   readonly denseFp8Sm90?: boolean;
+  /** dense_fp8_sm90.cu's 16-row threads where the kernel folder's manifest names them (absent: the shipped build's). */
+  readonly denseFp8Sm90Threads16?: number;
   /** dense_fp8_sm90.cu's L2 prefetch distance in pages (tuning runs; absent or 0: the kernel's default, -1: none). */
   readonly denseFp8Prefetch?: number;
   /** A kernel of a module, with its dynamic shared memory limit raised to smem (cached by name). */
@@ -127,7 +129,7 @@ export class SparseMmaRunner {
       out: this.h.ptrOf(l.out), lse: this.h.ptrOf(l.lse), oAccum: dev.oAccum, lseAccum: dev.lseAccum,
       b: l.b, sQ: l.sQ, hQ: l.hQ, topk: 0, extraTopk: sm90 ? this.h.denseFp8Prefetch ?? 0 : 0, pageBlockSize: l.pageBlockSize, extraPageBlockSize: 1, blockStride: l.blockStride,
       extraBlockStride: 0, maxBlocksPerSeq: l.maxBlocksPerSeq, dense: 1, causal: l.causal ? 1 : 0, scaleLog2: l.softmaxScale * Math.LOG2E,
-    }, sm90 ? denseFp8Sm90Launch(l.numSmParts, nr) : sparseMmaLaunch(v!, l.numSmParts, l.sQ, l.hQ, true), l.b, l.sQ, l.hQ, ns ? ns[l.b] !== l.b : true);
+    }, sm90 ? denseFp8Sm90Launch(l.numSmParts, nr, this.h.denseFp8Sm90Threads16) : sparseMmaLaunch(v!, l.numSmParts, l.sQ, l.hQ, true), l.b, l.sQ, l.hQ, ns ? ns[l.b] !== l.b : true);
     return true;
   }
 

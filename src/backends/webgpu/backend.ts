@@ -64,9 +64,11 @@ export interface WebGpuBackendOptions {
    * 8 subgroups, QK in 8 contraction parts, ~29 KiB of workgroup memory; `pair` (v5, opt-in candidate): two tiles an
    * iteration, their loads and lookups issued together; `lookahead` (v5, opt-in probe): each tile's block-table
    * lookup an iteration earlier (docs/notes/webgpu-matrix-tile16.md). `trim` (v5 lazy, on by default; false: off):
-   * two barriers fewer a tile, 0.96-0.98x (docs/notes/webgpu-matrix-trim.md). `bounded` (v5, opt-in candidate of
-   * session 18): the same values with indices Tint's range analysis bounds, so that Dawn's robustness leaves the tile
-   * loop unclamped (docs/notes/webgpu-tensor-core.md, "Session 18").
+   * two barriers fewer a tile, 0.96-0.98x (docs/notes/webgpu-matrix-trim.md). `bounded` (v5, on by default where
+   * trim runs since session 18; false: off; true with tile16 or pair: refused): the same values with indices Tint's
+   * range analysis bounds, so that Dawn's robustness leaves the tile loop unclamped, 0.87-0.94x trim's time on the
+   * H200 (docs/notes/webgpu-tensor-core.md, "Session 18"). `finite` (probe, opt-in): v5's and the combine's loops
+   * with a runtime bound in a form Tint proves finite, so that robustness adds no iteration counter to them.
    */
   matrix?: MatrixKnobs & { emulate?: boolean };
 }
@@ -423,7 +425,8 @@ export class WebGpuBackend implements Backend {
       { caps: this.caps, path: this.decodePath, mulAdd: this.mulAdd, tuning: this.decodeTuning, matrix: this.opts.matrix });
     const dec = this.programs.get(kernel.program, kernel.spec);
     const decKey = kernel.label;
-    const comb = this.programs.get(combineProgram, { dtype: p.dtype });
+    const combSpec = { dtype: p.dtype, ...(this.opts.matrix?.finite ? { finite: true } : {}) };
+    const comb = this.programs.get(combineProgram, combSpec);
 
     // The workspace layout is the plan's (core/plan.ts): index words blockTable | seqlens | qIndptr | metadata |
     // numSplits; accumulators lseAccum | oAccum.
@@ -472,7 +475,7 @@ export class WebGpuBackend implements Backend {
     const decBg = this.bindGroup(decKey, dec.layout, [
       whole(this.decodeUniform), whole(this.idx), whole(q.buffer), whole(out.buffer), whole(lse.buffer), whole(this.accum), ...segs,
     ]);
-    const combBg = this.bindGroup(combineProgram.name + p.dtype, comb.layout, [
+    const combBg = this.bindGroup(combineProgram.name + combineProgram.key(combSpec), comb.layout, [
       whole(this.combineUniform), whole(this.idx), whole(this.accum), whole(out.buffer), whole(lse.buffer),
     ]);
 

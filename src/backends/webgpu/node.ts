@@ -88,9 +88,12 @@ export async function createNodeWebGpuBackend(opts: NodeWebGpuBackendOptions = {
   const envPair = process.env.FLASHMLA_WEBGPU_MATRIX_PAIR === '1' ? true : undefined;
   // FLASHMLA_WEBGPU_MATRIX_LOOKAHEAD=1: v5's lookahead probe (kernels/decode-matrix5.ts `lookahead`; opt-in).
   const envAhead = process.env.FLASHMLA_WEBGPU_MATRIX_LOOKAHEAD === '1' ? true : undefined;
-  // FLASHMLA_WEBGPU_MATRIX_BOUNDED=1: v5's bounded-index candidate (kernels/decode-matrix5.ts `bounded`; opt-in).
-  const envBounded = process.env.FLASHMLA_WEBGPU_MATRIX_BOUNDED === '1' ? true : undefined;
-  const matrix = rest.matrix ?? (envVSplit || envVersion || envSubgroups || envLazy !== undefined || envTile16 || envPair || envAhead || envBounded ? { vSplit: envVSplit, version: envVersion, subgroups: envSubgroups, lazy: envLazy, tile16: envTile16, pair: envPair, lookahead: envAhead, bounded: envBounded } : undefined);
+  // FLASHMLA_WEBGPU_MATRIX_BOUNDED=0|1: v5's bounded indices off (A/B) or on (kernels/decode-matrix5.ts `bounded`; on
+  // by default where trim runs).
+  const envBounded = ({ 1: true, 0: false } as const)[process.env.FLASHMLA_WEBGPU_MATRIX_BOUNDED as '1' | '0'];
+  // FLASHMLA_WEBGPU_MATRIX_FINITE=1: v5's and the combine's finite-loop probe (kernels/finite-loops.ts; opt-in).
+  const envFinite = process.env.FLASHMLA_WEBGPU_MATRIX_FINITE === '1' ? true : undefined;
+  const matrix = rest.matrix ?? (envVSplit || envVersion || envSubgroups || envLazy !== undefined || envTile16 || envPair || envAhead || envBounded !== undefined || envFinite ? { vSplit: envVSplit, version: envVersion, subgroups: envSubgroups, lazy: envLazy, tile16: envTile16, pair: envPair, lookahead: envAhead, bounded: envBounded, finite: envFinite } : undefined);
   const be = await withDawnQuiet(
     async () => createWebGpuBackend({ ...rest, matrix, decodePath: rest.decodePath ?? envPath, gpu: rest.gpu ?? (own ? nodeGpu([], unlockFeatures, robust) : undefined) }),
     dawnLog ?? process.env.FLASHMLA_DAWN_LOG === '1',

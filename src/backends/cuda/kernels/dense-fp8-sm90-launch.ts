@@ -46,7 +46,16 @@ export function denseFp8Sm90KernelName(nr: 16 | 32): string {
   return `mla_dense_fp8_sm90_v32_bf16_n${nr}`;
 }
 
-/** Grid (numSmParts, 1, 1), 384 threads (two consumer warpgroups and a producer warpgroup). */
-export function denseFp8Sm90Launch(numSmParts: number, nr: 16 | 32): SparseMmaGrid {
-  return { grid: [numSmParts, 1, 1], block: [384, 1, 1], smem: denseFp8Sm90Smem(nr) };
+/** The shipped build's 16-row threads: 384, or 512 where MLA_DENSE_FP8_SHIPPED has bit 2199023255552 (three consumer
+    warpgroups; a host test ties the two). */
+export const denseFp8Sm90Threads16 = 384;
+
+/**
+ * Grid (numSmParts, 1, 1), 384 threads (two consumer warpgroups and a producer warpgroup). threads16: the 16-row
+ * entry's threads, where a kernel folder's manifest names them (A/B folders: ab.sh writes 512 for a build with bit
+ * 2199023255552 of dense_fp8_sm90.cu, 384 for any other), else the shipped build's; the 32-row entry always takes 384.
+ */
+export function denseFp8Sm90Launch(numSmParts: number, nr: 16 | 32, threads16 = denseFp8Sm90Threads16): SparseMmaGrid {
+  if (threads16 !== 384 && threads16 !== 512) throw new RangeError(`denseFp8Sm90Launch: threads16 ${threads16} is not 384 or 512`);
+  return { grid: [numSmParts, 1, 1], block: [nr === 16 ? threads16 : 384, 1, 1], smem: denseFp8Sm90Smem(nr) };
 }

@@ -87,7 +87,7 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif
-static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & ~4294967295LL), "MLA_DENSE_FP8_VAR: bits 1 .. 2147483648 only (bits 4294967296 .. 1099511627776 were removed in session 14, last at 2fc111a)");
+static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & ~2203318222847LL), "MLA_DENSE_FP8_VAR: bits 1 .. 2147483648 and 2199023255552 (2203318222847 = 4294967295 | 2199023255552) only (bits 4294967296 .. 1099511627776 were removed in session 14, last at 2fc111a)");
 static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 134152192LL), "MLA_DENSE_FP8_VAR: bits 65536 .. 67108864 (the converter-fed design) were removed (last at 431fcc5)");
 static_assert(!(MLA_DENSE_FP8_VAR & (32 | 128 | 256 | 536870912)), "MLA_DENSE_FP8_VAR: bits 32, 128, 256 and 536870912 were removed in session 14 (last at 2fc111a)");
 [[maybe_unused]] constexpr bool kOwnP = MLA_DENSE_FP8_VAR & 1;
@@ -722,6 +722,20 @@ struct DenseFp8 {
 // the page ring is full. Here each consumer thread keeps one row (tid % NR) and issues all its 4-byte copies at once
 // (LDGSTS, rows past the query's count zero-filled), then waits once.
 #define MLA_DFP8_QA ((MLA_DENSE_FP8_VAR & 2147483648) != 0)
+// Bit 2199023255552 (with 64; session 18, helper s18-h4): three consumer warpgroups at 16 rows (32 rows unchanged: the
+// second pass never gets the bit). The consumers take an item's tiles round-robin (three tiles in flight), each with its
+// own running maxima, sums and O^T, merged at the item's end three ways (through Q^T's region, four rounds); 512
+// threads (the producer warpgroup is the fourth: setmaxnreg 32 / 160, 128 x 32 + 384 x 160 = 65536), the O^T groups
+// serial and the S^T groups one k-step each, double-buffered (MLA_DFP8_W3_SER: with serial S^T groups 0 bytes spilled
+// too; double-buffered O^T groups, or S^T groups of two k-steps even with both serial, spill at 160 registers); the S phase's next-batch
+// prefetch stays. The ring keeps 4 pages (a fifth is over 227 KiB) but gets 8 full barriers (tile n: page n % 4, full
+// barrier n % 8): with three consumers a waiter would otherwise be only one tile past the last one it consumed, and a
+// parity wait on a barrier whose previous phase has not completed yet returns at once; with 8 the previous phase of a
+// waited barrier belongs to tile n - 8, whose page was released (so landed) before tile n - 4 was issued. Launch: 512
+// threads at 16 rows (the kernel folder's manifest.json says so: denseFp8Sm90Threads16, dense-fp8-sm90-launch.ts).
+#define MLA_DFP8_W3 ((MLA_DENSE_FP8_VAR & 2199023255552) != 0)
+[[maybe_unused]] constexpr bool kAlt3 = MLA_DFP8_W3;
+#define MLA_DFP8_N16_THREADS (MLA_DFP8_W3 ? 512 : 384)
 [[maybe_unused]] constexpr bool kAltScan = MLA_DFP8_SCAN;
 // Removed in session 14 (measured, not shipped; docs/notes/cuda-dense-fp8.md; the last commit with them is 2fc111a):
 // 536870912 (one softmax barrier a tile: level, session 12 round 2), 4294967296 (bit 2147483648 in the 32-row pass
@@ -735,11 +749,13 @@ template <int NR> struct AltLayout {
   static constexpr int Q_OFF = RAW_OFF + RAW_SLOTS * kRawBytes; // Q^T, 36 k-steps (qDimAlt order), canonical K-major
   static constexpr int P_OFF = Q_OFF + NR * 576 * 2;             // per warpgroup: P^T (32 N rows, stacked) or hi, lo
   static constexpr int P_BYTES = 2 * NR * kBN * 2;
-  static constexpr int RED_OFF = P_OFF + 2 * P_BYTES;            // [warpgroup][4 warps][NR] f32
+  static constexpr int NCW = kAlt3 && NR == 16 ? 3 : 2;          // consumer warpgroups (bit 2199023255552: 3 at 16 rows)
+  static constexpr int FULL = NCW == 3 ? 2 * RAW_SLOTS : RAW_SLOTS; // full barriers (tile n: full[n % FULL])
+  static constexpr int RED_OFF = P_OFF + NCW * P_BYTES;          // [warpgroup][4 warps][NR] f32
   static constexpr int RED_BYTES = 4 * NR * 4;
-  static constexpr int ML_OFF = RED_OFF + 2 * RED_BYTES;         // the merge's maxima and sums
-  static constexpr int BAR_OFF = ML_OFF + 3 * NR * 4;            // full[RAW_SLOTS], empty[RAW_SLOTS]
-  static constexpr int MS_OFF = BAR_OFF + 16 * RAW_SLOTS;        // bit 2048: [warpgroup][parity][NR] running maxima
+  static constexpr int ML_OFF = RED_OFF + NCW * RED_BYTES;       // the merge's maxima and sums
+  static constexpr int BAR_OFF = ML_OFF + (NCW == 3 ? 6 : 3) * NR * 4; // full[FULL], empty[RAW_SLOTS]
+  static constexpr int MS_OFF = BAR_OFF + 8 * (FULL + RAW_SLOTS); // bit 2048: [warpgroup][parity][NR] running maxima
   static constexpr int CK_OFF = MS_OFF + (kAltMaxSmem ? 2 * 2 * NR * 4 : 0); // bit 8192: checked[RAW_SLOTS], flags[RAW_SLOTS][4]
   static constexpr int SC_OFF = CK_OFF + (kAltScan ? 8 * RAW_SLOTS + 16 * RAW_SLOTS : 0); // bit 16384: [slot] S scales [4][64] bf16, V scales [4][64] f16
   static constexpr int SMEM = SC_OFF + (kAltScanSc ? 1024 * RAW_SLOTS : 0) + 1024;
@@ -853,13 +869,24 @@ struct DenseFp8Alt {
 #ifndef MLA_DFP8_ALT_OS
 #define MLA_DFP8_ALT_OS (NR == 32 ? 4 : 2)
 #endif
-  static constexpr int SS = MLA_DFP8_ALT_SS, SK = 4 / SS; // S groups a raw batch, k-steps a group
+  static constexpr int SS = kAlt3 && NR == 16 ? 4 : MLA_DFP8_ALT_SS, SK = 4 / SS; // S groups a raw batch, k-steps a group
+  // (bit 2199023255552: groups of one k-step at 16 rows; with two, 160 registers spill 4 bytes)
   static constexpr int OS = MLA_DFP8_ALT_OS, OK = 8 / OS; // O groups a k-step, slices a group
   // The S phase loads the next raw batch before building the current one's operand (16 rows; at 32 rows that takes
   // 8 registers too many).
   static constexpr bool SPF = NR == 16 || kAltSpf32; // (bit 268435456: at 32 rows too)
   static constexpr bool MSH = kAltMaxSmem && NR == 32;
-  static constexpr bool SER_S = NR == 32 && kAltSerial32, SER_O = NR == 32 && (kAltSerial32 || kAltSerialO32);
+  static constexpr bool W3 = kAlt3 && NR == 16;  // bit 2199023255552: three consumer warpgroups
+  static constexpr int NC = W3 ? 3 : 2, FB = L::FULL;
+#ifndef MLA_DFP8_W3_SER
+#define MLA_DFP8_W3_SER 2 // (bit 1: serial S^T groups, bit 2: serial O^T groups; 2: 0 bytes spilled at 160 registers, 1 and 0 spill)
+#endif
+  static_assert(!W3 || 4 * NI * 4 * 128 * 4 <= NR * 576 * 2, "the three-way merge's four buffers fit in Q^T's region");
+  static constexpr bool SER_S = (NR == 32 && kAltSerial32) || (W3 && (MLA_DFP8_W3_SER & 1)), SER_O = (NR == 32 && (kAltSerial32 || kAltSerialO32)) || (W3 && (MLA_DFP8_W3_SER & 2));
+  static __device__ __forceinline__ void cSync() { // all consumer warpgroups (bar 4 with three: 1 + wg takes 1 .. 3)
+    if constexpr (W3) asm volatile("bar.sync 4, 384;\n" ::: "memory");
+    else consumersSync();
+  }
 
 #ifdef MLA_SM90A
   // S^T of one tile into sAcc (issued, committed; the caller waits). EXACT: the cvt path, each group waited.
@@ -1141,7 +1168,7 @@ struct DenseFp8Alt {
     unsigned char* const smem = smemRaw + (((rawAddr + 1023u) & ~1023u) - rawAddr);
     const uint32_t base = smemAddr(smem);
     const uint32_t rawBase = base + L::RAW_OFF, qBase = base + L::Q_OFF;
-    const uint32_t fullBar = base + L::BAR_OFF, emptyBar = fullBar + 8 * RS;
+    const uint32_t fullBar = base + L::BAR_OFF, emptyBar = fullBar + 8 * FB;
     const int part = blockIdx.x;
     const int lane = threadIdx.x % 32, gq = lane / 4, tq = lane % 4;
     const int wg = threadIdx.x / 128;
@@ -1154,14 +1181,17 @@ struct DenseFp8Alt {
         mbarInit(base + L::CK_OFF + 8 * s, 3); // the producer's three screening warps
 #endif
       }
+      if constexpr (W3)
+        for (int s = RS; s < FB; ++s) mbarInit(fullBar + 8 * s, 1);
       asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     }
     const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
     const int beginIdx = meta[kMetaBeginIdx], endIdx = min(meta[kMetaEndIdx], p.b - 1);
     __syncthreads();
 
-    if (__shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x) / 128, 0) == 2) {
-      asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
+    if (__shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x) / 128, 0) == NC) {
+      if constexpr (W3) asm volatile("setmaxnreg.dec.sync.aligned.u32 32;\n" ::: "memory"); // (128 x 32 + 384 x 160 = 65536)
+      else asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
 #if MLA_DFP8_SCAN
       // (a warp-uniform condition: with `else if (threadIdx.x >= 288)` ptxas spilled 72-132 bytes)
       if (__shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x) / 32, 0) >= 9) {
@@ -1169,7 +1199,7 @@ struct DenseFp8Alt {
         return;
       }
 #endif
-      if (threadIdx.x == 256) {
+      if (threadIdx.x == 128 * NC) {
         const uint64_t policy = evictFirstPolicy();
         const int pf = p.extraTopk > 0 ? p.extraTopk : p.extraTopk < 0 ? 0 : kPrefetchPages;
         uint32_t n = 0;
@@ -1183,14 +1213,16 @@ struct DenseFp8Alt {
             const int page = bt[first + t];
             const uint32_t slot = n % RS;
             mbarWait(emptyBar + 8 * slot, ((n / RS) & 1) ^ 1);
-            mbarExpectTx(fullBar + 8 * slot, kRawBytes);
-            bulkLoad(rawBase + slot * kRawBytes, p.kCache + static_cast<int64_t>(page) * p.blockStride, kRawBytes, fullBar + 8 * slot, policy);
+            const uint32_t fs = W3 ? n % FB : slot;
+            mbarExpectTx(fullBar + 8 * fs, kRawBytes);
+            bulkLoad(rawBase + slot * kRawBytes, p.kCache + static_cast<int64_t>(page) * p.blockStride, kRawBytes, fullBar + 8 * fs, policy);
           }
         }
       }
       return;
     }
-    asm volatile("setmaxnreg.inc.sync.aligned.u32 240;\n" ::: "memory");
+    if constexpr (W3) asm volatile("setmaxnreg.inc.sync.aligned.u32 160;\n" ::: "memory");
+    else asm volatile("setmaxnreg.inc.sync.aligned.u32 240;\n" ::: "memory");
     const uint32_t pBase = base + L::P_OFF + wg * L::P_BYTES;
     unsigned char* const pw = smem + L::P_OFF + wg * L::P_BYTES;
     float* const red = reinterpret_cast<float*>(smem + L::RED_OFF + wg * L::RED_BYTES); // [4][NR]
@@ -1211,7 +1243,7 @@ struct DenseFp8Alt {
 #pragma unroll
         for (int b = 0; b < 2; ++b) jPack |= static_cast<uint64_t>(min((8 * i + 2 * tq + b) / p.hQ, 63)) << (6 * (2 * i + b));
 #if MLA_DFP8_QA
-      {
+      if (!W3 || wg < 2) { // (three warpgroups: the first two fill)
         // (bit 2147483648) element e = threadIdx.x + 256 k of the fill: row r = threadIdx.x % NR, pair pr = e / NR. The
         // thread index goes through an opaque move in each item, so that the 36 / 18 addresses are not hoisted out of the
         // item loop into as many live registers (484 bytes of spills at 32 rows).
@@ -1246,7 +1278,7 @@ struct DenseFp8Alt {
         fenceProxyAsync();
       }
 #endif
-      consumersSync();
+      cSync();
 
       float o[8][NI * 4]; // O^T slice s: element 4i + e, as [i][e] of the wgmma fragment
 #pragma unroll
@@ -1261,12 +1293,13 @@ struct DenseFp8Alt {
       const uint32_t mshA = smemAddr(msh), redA = smemAddr(red);
       if (MSH && tid < NR) msh[tid] = -INFINITY; // (ordered before the first read by the tile's first groupSync)
 
-      for (int it = wg; it < itm.nTiles; it += 2, ++kc) {
+      for (int it = wg; it < itm.nTiles; it += NC, ++kc) {
         const int t0 = kBegin + it * kBN;
         const uint32_t n = n0 + it, slot = n % RS;
         const uint32_t raw = rawBase + slot * kRawBytes;
         const int live = min(kBN, tileEnd - t0);
-        mbarWait(fullBar + 8 * slot, (n / RS) & 1);
+        if constexpr (W3) mbarWait(fullBar + 8 * (n % FB), (n / FB) & 1);
+        else mbarWait(fullBar + 8 * slot, (n / RS) & 1);
 
         float sAcc[NI * 4];
 #ifndef MLA_DFP8_ALT_OVERLAP
@@ -1454,6 +1487,7 @@ struct DenseFp8Alt {
       float* const xb = reinterpret_cast<float*>(smem + L::Q_OFF);
       float* const ml = reinterpret_cast<float*>(smem + L::ML_OFF);
       float* const l0x = xb + 4 * NI * 4 * 128;
+      if constexpr (!W3) {
       consumersSync(); // both warpgroups' tiles are done: Q^T is free
       if (warp == 0 && gq == 0)
 #pragma unroll
@@ -1501,13 +1535,65 @@ struct DenseFp8Alt {
             }
         consumersSync();
       }
-      // This warpgroup's slices 4wg..4wg+3: columns 128 warp + 16 gq + 8 wg + 0..7 of each row.
+      } else {
+        // Bit 2199023255552: the three-way merge. Each warpgroup's maxima and sums, then all O^T rescaled to the common
+        // maximum; in round rd (0..3) slice rd goes to warpgroup 0 (from 1 and 2) and slice 4 + rd to warpgroup 1 (from 0
+        // and 2), through four 1024-float buffers in Q^T's region: [0] 0's slice 4 + rd, [1] 1's slice rd, [2] 2's slice
+        // rd, [3] 2's slice 4 + rd.
+        cSync(); // every warpgroup's tiles are done: Q^T is free
+        if (warp == 0 && gq == 0)
+#pragma unroll
+          for (int i = 0; i < NI; ++i)
+#pragma unroll
+            for (int b = 0; b < 2; ++b) {
+              const int r = 8 * i + 2 * tq + b;
+              ml[wg * NR + r] = mRow[i][b];
+              ml[(3 + wg) * NR + r] = lRow[i][b];
+            }
+        cSync();
+#pragma unroll
+        for (int i = 0; i < NI; ++i)
+#pragma unroll
+          for (int b = 0; b < 2; ++b) {
+            const int r = 8 * i + 2 * tq + b;
+            const float m0 = ml[r], m1 = ml[NR + r], m2 = ml[2 * NR + r], mNew = fmaxf(fmaxf(m0, m1), m2);
+            const float bse = mNew == -INFINITY ? 0.f : mNew;
+            const float a = exp2f(mRow[i][b] - bse);
+#pragma unroll
+            for (int s = 0; s < 8; ++s) o[s][4 * i + b] *= a, o[s][4 * i + 2 + b] *= a;
+            lRow[i][b] = exp2f(m0 - bse) * ml[3 * NR + r] + exp2f(m1 - bse) * ml[4 * NR + r] + exp2f(m2 - bse) * ml[5 * NR + r];
+            mRow[i][b] = mNew;
+          }
+        const auto xAt = [&](int buf, int i, int e) { return ((buf * NI + i) * 4 + e) * 128 + tid; };
+#pragma unroll
+        for (int rd = 0; rd < 4; ++rd) {
+#pragma unroll
+          for (int i = 0; i < NI; ++i)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+              if (wg == 0) xb[xAt(0, i, e)] = o[4 + rd][4 * i + e];
+              else if (wg == 1) xb[xAt(1, i, e)] = o[rd][4 * i + e];
+              else xb[xAt(2, i, e)] = o[rd][4 * i + e], xb[xAt(3, i, e)] = o[4 + rd][4 * i + e];
+            }
+          cSync();
+#pragma unroll
+          for (int i = 0; i < NI; ++i)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+              if (wg == 0) o[rd][4 * i + e] += xb[xAt(1, i, e)] + xb[xAt(2, i, e)];
+              else if (wg == 1) o[4 + rd][4 * i + e] += xb[xAt(0, i, e)] + xb[xAt(3, i, e)];
+            }
+          cSync();
+        }
+      }
+      // This warpgroup's slices 4wg..4wg+3: columns 128 warp + 16 gq + 8 wg + 0..7 of each row (bit 2199023255552:
+      // warpgroup 2 stores nothing).
 #pragma unroll
       for (int i = 0; i < NI; ++i)
 #pragma unroll
         for (int b = 0; b < 2; ++b) {
           const int r = 8 * i + 2 * tq + b;
-          if (r >= rows) continue;
+          if (r >= rows || (W3 && wg == 2)) continue;
           const float l = lRow[i][b];
           const int j = r / p.hQ, h = r - j * p.hQ;
           const bool empty = l == 0.f;
@@ -1538,7 +1624,7 @@ struct DenseFp8Alt {
             if (wg == 0 && warp == 0 && gq == 0) p.lseAccum[row] = lse;
           }
         }
-      consumersSync(); // Q^T, red and ml are free for the next item
+      cSync(); // Q^T, red and ml are free for the next item
     }
 #endif
   }
@@ -1561,7 +1647,7 @@ static_assert(mla::dfp8::Layout<16>::SMEM <= 231984 && mla::dfp8::Layout<32>::SM
 // memory (the lockstep design's, VAR 0; the shipped alternating-tile design uses less: AltLayout<NR>::SMEM);
 // rows = sQ * hQ <= NR, V3.2 cache, page 64, bf16 queries, sm_90a only (elsewhere the entries are empty).
 #ifndef MLA_DFP8_PASS2
-extern "C" __global__ void __launch_bounds__(384, 1) mla_dense_fp8_sm90_v32_bf16_n16(const SparseMmaParams p) {
+extern "C" __global__ void __launch_bounds__(MLA_DFP8_N16_THREADS, 1) mla_dense_fp8_sm90_v32_bf16_n16(const SparseMmaParams p) {
   if constexpr (mla::MLA_DFP8_NS::kAlt) mla::MLA_DFP8_NS::DenseFp8Alt<16>::run(p);
   else mla::MLA_DFP8_NS::DenseFp8<16>::run(p);
 }

@@ -7,6 +7,7 @@ import type { MlaProblem } from '../../../core/problem.js';
 import { defineParams } from '../params.js';
 import { type DeviceCaps, type Dispatch, type Program, foldDispatch, linearWorkgroupWgsl } from '../program.js';
 import { negBig, packWgsl } from './decode.js';
+import { finiteLoopsWgsl } from './finite-loops.js';
 import { nanWgsl } from './nan.js';
 
 export const combineParams = defineParams('CombineParams', [
@@ -17,7 +18,8 @@ export const combineParams = defineParams('CombineParams', [
   ['qiOff', 'u32'], ['nsOff', 'u32'], ['posInfBits', 'u32'],
 ]);
 
-export interface CombineSpec { dtype: HalfDType }
+/** finite: its three loops over the splits in the form Tint proves finite (kernels/finite-loops.ts; probe, opt-in). */
+export interface CombineSpec { dtype: HalfDType; finite?: boolean }
 
 export function combineDispatch(p: MlaProblem, caps: DeviceCaps): Dispatch {
   return foldDispatch(p.b * p.sQ * p.hQ, caps.maxComputeWorkgroupsPerDimension);
@@ -25,8 +27,11 @@ export function combineDispatch(p: MlaProblem, caps: DeviceCaps): Dispatch {
 
 export const combineProgram: Program<CombineSpec> = {
   name: 'mla_combine',
-  key: (s) => s.dtype,
-  source: (s) => `${combineParams.wgsl}
+  key: (s) => `${s.dtype}${s.finite ? '.fin' : ''}`,
+  source: (s) => (s.finite ? finiteLoopsWgsl(combineSource(s)) : combineSource(s)),
+};
+
+const combineSource = (s: CombineSpec): string => `${combineParams.wgsl}
 @group(0) @binding(0) var<uniform> u: CombineParams;
 @group(0) @binding(1) var<storage, read> idx: array<i32>;
 @group(0) @binding(2) var<storage, read> acc: array<f32>;
@@ -100,6 +105,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   out[o + 128u + t * 2u] = pack2(hi.xy); out[o + 128u + t * 2u + 1u] = pack2(hi.zw);
   if (t == 0u) { lse[lo0] = total; }
 }
-`,
-};
+`;
 

@@ -40,6 +40,7 @@ import { FlashMlaError } from '../../../core/errors.js';
 import type { MlaProblem } from '../../../core/problem.js';
 import type { DeviceCaps, Dispatch, Program } from '../program.js';
 import type { SubgroupMatrixF16 } from './path.js';
+import { finiteLoopsWgsl } from './finite-loops.js';
 import { decodeBindingsWgsl, itemLoopHead, keyRowLookup, matrixItemRowsHead, metaRowLets, packWgsl, segmentLoader } from './decode.js';
 import { scaleHelpersWgsl, unpackWgsl } from './decode-matrix.js';
 
@@ -136,15 +137,24 @@ export interface DecodeMatrix5Spec {
    */
   trim?: boolean;
   /**
-   * Candidate (session 18, issue #13; opt-in): the same kernel with its workgroup-memory indices and subgroup-matrix
+   * Session 18 (issue #13): the same kernel with its workgroup-memory indices and subgroup-matrix
    * offsets written so that Tint's integer range analysis bounds them (lane indices through \`min\` / \`%\` of
    * constants, QK's part start without \`select\`, the softmax's key slot below 8), so that Dawn's robustness
    * transform, which stays on, has no clamp or predicate to add in the tile loop: a matrix load whose offset it cannot
    * bound is predicated (offset 0 and stride 16 when out of range: a stride that is no longer a constant), a scalar
-   * index clamped by a \`min\`. Not with tile16 or pair (their own lets); the computed values are v5's, so the
-   * results are bit for bit those of the same spec without it (docs/notes/webgpu-tensor-core.md, "Session 18").
+   * index clamped by a \`min\`. Not with tile16 or pair (their own lets; a spec that asks for it with them, e.g. a
+   * probe on top of the default, runs them without it: matrix5BoundedOn); the computed values are v5's, so the results
+   * are bit for bit those of the same spec without it. The default where trim runs (matrix5BoundedDefault):
+   * 0.87-0.94x its time on the H200 with Dawn's robustness (docs/notes/webgpu-tensor-core.md, "Session 18").
    */
   bounded?: boolean;
+  /**
+   * Probe (session 18, round 2; opt-in): the loops with a runtime bound or a step other than 1 outside the tile loop
+   * (the work-item loop, the q prologue's, the epilogue's) written so that Tint proves them finite
+   * (kernels/finite-loops.ts), so that Dawn's robustness adds no iteration counter to them; the tile loop keeps its
+   * own (free at b = 128, measured). The same iterations in the same order.
+   */
+  finite?: boolean;
 }
 
 /** Whether v5 rescales O lazily unless told (WebGpuBackendOptions.matrix.lazy, FLASHMLA_WEBGPU_MATRIX_LAZY). */
@@ -156,6 +166,12 @@ export const matrix5LookaheadDefault = false;
  * 100 random cases, twice) and 0.96-0.98x v5 lazy's time at every shape timed (docs/notes/webgpu-matrix-trim.md).
  */
 export const matrix5TrimDefault = true;
+/**
+ * Whether v5 runs bounded unless told (WebGpuBackendOptions.matrix.bounded), where trim runs (lazy, without pair,
+ * lookahead, tile16: the kernel measured): correct on the H200 (GPU suite 25/25 with 200 random cases) and 0.87-0.94x
+ * trim's time there with Dawn's robustness, the same without it (docs/notes/webgpu-tensor-core.md, "Session 18").
+ */
+export const matrix5BoundedDefault = true;
 /** A row's reference moves when its tile maximum of x + log2 ks passes it by more than this (log2 units): P' <= 2^8. */
 const lazyBound = 8;
 
@@ -181,6 +197,11 @@ export function matrix5TrimOn(s: Pick<DecodeMatrix5Spec, 'trim' | 'lazy' | 'pair
   return !!s.trim && (s.lazy === true || s.lazy === 'side' || s.lazy === 'scratch') && !s.pair && !s.lookahead && !s.tile16;
 }
 
+/** Whether a spec runs bounded: asked for, without tile16 and pair (which keep their own lets). */
+export function matrix5BoundedOn(s: Pick<DecodeMatrix5Spec, 'bounded' | 'pair' | 'tile16'>): boolean {
+  return !!s.bounded && !s.pair && !s.tile16;
+}
+
 /** The choices a caller may make for v5 (WebGpuBackendOptions.matrix); unset ones take the defaults below. */
 export interface Matrix5Choice {
   subgroups?: 4 | 8;
@@ -190,8 +211,13 @@ export interface Matrix5Choice {
   lookahead?: boolean;
   /** v5's trim (two barriers fewer a tile): on by default where it applies (lazy, without pair, lookahead, tile16). */
   trim?: boolean;
-  /** v5's bounded indices (session 18 candidate, opt-in): see DecodeMatrix5Spec.bounded. */
+  /**
+   * v5's bounded indices: on by default where trim runs; false: off (A/B); true also with the eager rescale, lookahead
+   * or without trim; refused with tile16 and pair. See DecodeMatrix5Spec.bounded.
+   */
   bounded?: boolean;
+  /** v5's finite-loop probe (and the combine's), opt-in: see DecodeMatrix5Spec.finite. */
+  finite?: boolean;
 }
 
 /** The specialisation for a device: 8 subgroups where the workgroup memory allows (48 KiB), else 4. */
@@ -203,10 +229,10 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
     throw new FlashMlaError('invalid_argument', 'matrix.trim runs with the lazy rescale, without pair, lookahead and tile16', 'matrix.trim', 'false (or unset) with these options', 'true');
   }
   const trim = o.trim ?? (matrix5TrimDefault && trimFits);
-  const bounded = !!o.bounded;
-  if (bounded && (tile16 || pair)) {
+  if (o.bounded && (tile16 || pair)) {
     throw new FlashMlaError('invalid_argument', 'matrix.bounded runs without tile16 and pair', 'matrix.bounded', 'false (or unset) with tile16 or pair', 'true');
   }
+  const bounded = o.bounded ?? (matrix5BoundedDefault && trim);
   const limit = caps.maxComputeWorkgroupStorageSize;
   if (tile16 && subgroups === 4) {
     throw new FlashMlaError('invalid_argument', 'matrix.tile16 runs 8 subgroups a workgroup', 'matrix.subgroups', '8 (or unset) with tile16', '4');
@@ -225,17 +251,18 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
     throw new FlashMlaError('backend_unavailable', `decodePath matrix (v5): the kernel needs the 16x16x16 configuration, the device offers ${config.m}x${config.n}x${config.k}`,
       'decodePath', '16x16x16 with f32 results', `${config.m}x${config.n}x${config.k}`);
   }
-  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}) };
+  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}) };
 }
 
 /** Specs pipeline-stats.mjs reports (the driver's register counts). */
 export const statsSpecs = { sg4: 4, sg8: 8 } as const;
 /**
- * v5's probes and candidates pipeline-stats.mjs reports too (fields on top of the 8-subgroup default, lazy, trim: so
- * nopf, lean, nl and tlate are trim + that knob; t16 and t16nopf run without trim). Session 13's register slot
+ * v5's probes and candidates pipeline-stats.mjs reports too (fields on top of the 8-subgroup default, lazy, trim and,
+ * since session 18, bounded: so nopf, lean, nl and tlate are trim + bounded + that knob; t16, t16nopf, pair and t16pair
+ * run without trim and bounded; unbounded: session 17's default). Session 13's register slot
  * (docs/notes/webgpu-matrix-trim.md, "Session 13's register slot") reads the ones that lower live registers.
  */
-export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true } } as const;
+export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, unbounded: { bounded: undefined } } as const;
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const mark = (name: string, code: string) => `// <${name}>\n   ${code}\n   // </${name}>`;
@@ -279,8 +306,13 @@ export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // 
 
 export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   name: 'mla_decode_matrix5',
-  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${s.bounded ? '.bnd' : ''}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}`,
   source(s) {
+    return s.finite ? finiteLoopsWgsl(matrix5Source(s), ['k0']) : matrix5Source(s);
+  },
+};
+
+function matrix5Source(s: DecodeMatrix5Spec): string {
     if (!s.emulate && !matrix5ConfigUsable(s.config)) throw new Error(`decode-matrix5: unusable configuration ${JSON.stringify(s.config)}`);
     const g = matrix5Layout(s.subgroups, !!s.tile16);
     const { nT, lanes, vCols, nbs, pStride, kpl, lpk, parts, words } = g;
@@ -298,8 +330,7 @@ export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
     // wrong scores there (session 10, H200; correct under emulation on lavapipe).
     const growFlag = 'rowC[0]';
     const trim = matrix5TrimOn(s);
-    const bnd = !!s.bounded;
-    if (bnd && (t16 || s.pair)) throw new Error('decode-matrix5: bounded runs without tile16 and pair');
+    const bnd = matrix5BoundedOn(s);
     // bounded: lanes t < nT index the per-key arrays through tk (= t there, in [0, nT) for Tint's range analysis).
     const tIdx = bnd ? 'tk' : 't';
     // a slot's j-th key
@@ -713,5 +744,4 @@ ${tileBody({ kt: 'k0', top: s.lookahead ? aheadTop : defaultTop, unpack: unpackL
  }
 }
 `;
-  },
-};
+}
