@@ -9,6 +9,8 @@
 //   ./harness once b s_k h_q s_q [pdl]  two calls of one configuration (for ncu)
 //   ./harness_trace trace [b s_k h_q s_q]  built with -DMLA_SM90_TRACE: one call's per-CTA timeline (decode_sm90.cu's
 //                                    trace slots): where a short call's decode time goes, tile by tile
+//   ./harness_trace tracecall b s_k h_q s_q [reps [dir]]  the same build: the decode and the library's combine, one
+//                                    cold call at a time, both traced on one time axis (fill, tail, the kernel gap)
 //   ./harness ab [json]              AB_KERNS (default "lib prev": the library's entry, the -DMLA_SM90_OLD_FILE build's;
 //                                    also xN, decode_sm90.cu's VAR bits) interleaved ROUNDS (3) times on AB_CFG's
 //                                    configurations (decode + combine, median); CHECK_KERNEL=prev|xN for check
@@ -298,6 +300,204 @@ static int traceOne(int b, int sk, int hQ, int sQ) {
   freeDev(d);
   return 0;
 }
+
+// `tracecall`: one library call (the decode, then the library's combine: combine.cu's CTA merge, or combineWarps where
+// a combine CTA would take more than one row, launch.ts combinePick; no PDL, the library's default) with both
+// kernels' stamps on, on a copy of the problem not touched since the other copies ran (copies rotated, the cache
+// read from memory as `flashmla bench` and a lone decode step read it), `reps` times. The CTAs' clock64 stamps go on
+// one time axis through one µs-a-cycle figure (the median over the CTAs of (globaltimer span) / (clock span)) and
+// each CTA's offset (the mean of its two globaltimer readings against its clock), the combine's through the clock
+// of the decode CTA that ran on the same SM. Prints, per rep and as medians over the reps, where the call's time
+// goes (µs from the first decode CTA's entry); per-CTA and per-tile rows go to <dir>/tracecall_<cfg>_{cta,tile}.csv.
+static void combineLib(const Dev& d) {
+  const MlaParams& p = d.p;
+  if (p.combineRows > 1) mla_combine_warps_bf16<<<dim3(p.b, (p.sQ * p.hQ + 7) / 8, 1), 256>>>(p);
+  else mla_combine_bf16<<<dim3(p.b, (p.sQ * p.hQ + p.combineRows - 1) / p.combineRows, 4), 256>>>(p);
+}
+static dim3 combineGrid(const MlaParams& p) {
+  return p.combineRows > 1 ? dim3(p.b, (p.sQ * p.hQ + 7) / 8, 1) : dim3(p.b, (p.sQ * p.hQ + p.combineRows - 1) / p.combineRows, 4);
+}
+static void callLib(const Dev& d) {
+  launchSm90(d, false, false);
+  if (d.hNs[d.p.b] != d.p.b) combineLib(d);
+}
+static int traceCall(int b, int sk, int hQ, int sQ, int reps, const char* dir) {
+  using mla::sm90::kTraceSlots;
+  const int copies = b == 1 ? 4 : 2; // 4 x 38 MB or 2 x 151 MB: each traced copy was evicted by the others
+  std::vector<Dev> ds(copies);
+  for (int i = 0; i < copies; i++) {
+    std::mt19937 rng(11 + i);
+    Problem pr;
+    pr.b = b; pr.hQ = hQ; pr.sQ = sQ;
+    pr.seqlens.assign(b, sk);
+    setup(pr, ds[i], rng);
+  }
+  const MlaParams& p0 = ds[0].p;
+  const int parts = p0.numSmParts;
+  const bool split = ds[0].hNs[b] != b;
+  const dim3 cg = combineGrid(p0);
+  const int nComb = split ? static_cast<int>(cg.x * cg.y * cg.z) : 0;
+  unsigned long long *buf, *cbuf;
+  CK(cudaMalloc(&buf, static_cast<size_t>(parts) * kTraceSlots * 8));
+  CK(cudaMalloc(&cbuf, static_cast<size_t>(std::max(1, nComb)) * mla::kCombineTraceSlots * 8));
+  for (int i = 0; i < 2 * copies; i++) callLib(ds[i % copies]); // warm, trace off
+  CK(cudaDeviceSynchronize());
+  cudaEvent_t e0, e1;
+  CK(cudaEventCreate(&e0));
+  CK(cudaEventCreate(&e1));
+  // The same call untraced, one at a time (the stream idle before it), for the trace's overhead.
+  std::vector<double> plain;
+  for (int r = 0; r < 3 * copies; r++) {
+    CK(cudaDeviceSynchronize());
+    CK(cudaEventRecord(e0));
+    callLib(ds[r % copies]);
+    CK(cudaEventRecord(e1));
+    CK(cudaEventSynchronize(e1));
+    float ms;
+    CK(cudaEventElapsedTime(&ms, e0, e1));
+    plain.push_back(ms * 1000.0);
+  }
+  char cfg[64];
+  snprintf(cfg, sizeof cfg, "b%d_sk%d_h%d_s%d", b, sk, hQ, sQ);
+  std::string base = dir ? std::string(dir) + "/tracecall_" + cfg : std::string();
+  FILE* fc = dir ? fopen((base + "_cta.csv").c_str(), "w") : nullptr;
+  FILE* ft = dir ? fopen((base + "_tile.csv").c_str(), "w") : nullptr;
+  if (fc) fprintf(fc, "rep,kind,cta,sm,work,entry,meta,first_copy,last_copy,q_in,first_in_wg0,first_in_wg1,last_o,stores_wg0,stores_wg1,end_wg0,end_wg1\n");
+  if (ft) fprintf(ft, "rep,cta,wg,k,in,s,p,o\n");
+  auto med = [](std::vector<double> v) { if (v.empty()) return -1.0; std::sort(v.begin(), v.end()); return v[v.size() / 2]; };
+  auto mn = [](const std::vector<double>& v) { return v.empty() ? -1.0 : *std::min_element(v.begin(), v.end()); };
+  auto mx = [](const std::vector<double>& v) { return v.empty() ? -1.0 : *std::max_element(v.begin(), v.end()); };
+  printf("tracecall b=%d s_k=%d h_q=%d s_q=%d parts=%d splits=%d combine %s grid %ux%ux%u (%d CTAs); untraced one at a time: median %.2f us\n", b, sk, hQ, sQ, parts,
+         ds[0].hNs[b], !split ? "none" : p0.combineRows > 1 ? "combineWarps" : "combine (CTA a row)", cg.x, cg.y, cg.z, nComb, med(plain));
+  // Per rep: the figures below; their medians over the reps at the end.
+  const char* const names[] = {"event (e0 -> e1)", "decode entry, last CTA", "first copy issued (median CTA)", "first copy issued (last CTA)",
+                               "Q^T in (median CTA)", "first tile in (first CTA)", "first tile in (median CTA)", "first tile in (last CTA)",
+                               "last tile O^T done (median CTA)", "last tile O^T done (last CTA)", "partial stores done (median CTA)",
+                               "decode CTA end (median)", "decode last CTA end", "combine first CTA entry", "combine median CTA entry",
+                               "combine last CTA entry", "combine median CTA end", "combine last CTA end"};
+  const int nNames = sizeof(names) / sizeof(names[0]);
+  std::vector<std::vector<double>> fig(nNames);
+  std::vector<double> landedAll; // every tile-in time of every rep (for the landed-bytes curve)
+  std::vector<double> qGap;      // per CTA and rep: warpgroup 0's first chunks-in stamp minus its Q^T-in stamp
+  int qGated = 0;                // ... under 0.1 us: the tile's chunks were in before Q^T (Q^T gated the first tile)
+  int coarse = 0, gvals = 0;
+  for (int rep = 0; rep < reps; rep++) {
+    const int c = rep % copies;
+    const Dev& d = ds[c];
+    for (int i = 1; i < copies; i++) callLib(ds[(c + i) % copies]); // the others evict this copy
+    CK(cudaDeviceSynchronize());
+    CK(cudaMemset(buf, 0, static_cast<size_t>(parts) * kTraceSlots * 8));
+    if (nComb) CK(cudaMemset(cbuf, 0, static_cast<size_t>(nComb) * mla::kCombineTraceSlots * 8));
+    CK(cudaMemcpyToSymbol(mla::sm90::mlaTrace, &buf, sizeof(buf)));
+    CK(cudaMemcpyToSymbol(mla::mlaCombineTrace, &cbuf, sizeof(cbuf)));
+    CK(cudaDeviceSynchronize());
+    CK(cudaEventRecord(e0));
+    callLib(d);
+    CK(cudaEventRecord(e1));
+    CK(cudaEventSynchronize(e1));
+    float ms;
+    CK(cudaEventElapsedTime(&ms, e0, e1));
+    unsigned long long* none = nullptr;
+    CK(cudaMemcpyToSymbol(mla::sm90::mlaTrace, &none, sizeof(none)));
+    CK(cudaMemcpyToSymbol(mla::mlaCombineTrace, &none, sizeof(none)));
+    std::vector<unsigned long long> h(static_cast<size_t>(parts) * kTraceSlots), hc(static_cast<size_t>(std::max(1, nComb)) * mla::kCombineTraceSlots);
+    CK(cudaMemcpy(h.data(), buf, h.size() * 8, cudaMemcpyDeviceToHost));
+    if (nComb) CK(cudaMemcpy(hc.data(), cbuf, hc.size() * 8, cudaMemcpyDeviceToHost));
+    // One ns-a-cycle figure: the median over the CTAs of globaltimer span / clock span (entry to warpgroup 0's end).
+    std::vector<double> ks;
+    for (int x = 0; x < parts; x++) {
+      const unsigned long long* t = &h[x * kTraceSlots];
+      if (t[93] > t[92] && t[5] > t[0]) ks.push_back(static_cast<double>(t[93] - t[92]) / static_cast<double>(t[5] - t[0]));
+      for (int s : {92, 93}) if (t[s]) { gvals++; coarse += t[s] % 1000 == 0; }
+    }
+    const double k = med(ks); // ns a cycle
+    std::vector<double> off(parts, 0.0);
+    std::vector<int> smCta(1024, -1);
+    double g0 = 1e300;
+    for (int x = 0; x < parts; x++) {
+      const unsigned long long* t = &h[x * kTraceSlots];
+      const double a = static_cast<double>(t[92]) - k * static_cast<double>(t[0]);
+      off[x] = t[93] ? 0.5 * (a + static_cast<double>(t[93]) - k * static_cast<double>(t[5])) : a;
+      g0 = std::min(g0, off[x] + k * static_cast<double>(t[0]));
+      if (t[95] < 1024) smCta[t[95]] = x;
+    }
+    auto at = [&](int x, int slot) { const unsigned long long v = h[x * kTraceSlots + slot]; return v ? (off[x] + k * static_cast<double>(v) - g0) / 1000.0 : -1.0; };
+    std::vector<double> entry, firstCopy, qIn, firstIn, lastO, stores, endC, endAll;
+    for (int x = 0; x < parts; x++) {
+      const unsigned long long* t = &h[x * kTraceSlots];
+      const bool work = t[8] != 0;
+      const double e = std::max(at(x, 5), at(x, 6));
+      endAll.push_back(e);
+      entry.push_back(at(x, 0));
+      const double lo = std::max(at(x, 90), at(x, 91)), st = std::max(at(x, 7), at(x, 94));
+      if (work) {
+        qGap.push_back(at(x, 8) - at(x, 4));
+        qGated += at(x, 8) - at(x, 4) < 0.1;
+        firstCopy.push_back(at(x, 2)); qIn.push_back(at(x, 4)); firstIn.push_back(std::min(at(x, 8), at(x, 48) > 0 ? at(x, 48) : 1e30));
+        lastO.push_back(lo); stores.push_back(st); endC.push_back(e);
+        for (int w = 0; w < 2; w++)
+          for (int kk = 0; kk < 10; kk++) {
+            const int s0 = 8 + 40 * w + 4 * kk;
+            if (!t[s0]) break;
+            landedAll.push_back(at(x, s0));
+            if (ft) fprintf(ft, "%d,%d,%d,%d,%.3f,%.3f,%.3f,%.3f\n", rep, x, w, kk, at(x, s0), at(x, s0 + 1), at(x, s0 + 2), at(x, s0 + 3));
+          }
+      }
+      if (fc) fprintf(fc, "%d,decode,%d,%llu,%d,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f\n", rep, x, t[95], work ? 1 : 0, at(x, 0), at(x, 1), at(x, 2), at(x, 3),
+                      at(x, 4), at(x, 8), at(x, 48), lo, at(x, 7), at(x, 94), at(x, 5), at(x, 6));
+    }
+    std::vector<double> cIn, cEnd;
+    for (int y = 0; y < nComb; y++) {
+      const unsigned long long* t = &hc[static_cast<size_t>(y) * mla::kCombineTraceSlots];
+      if (!t[0]) continue;
+      const int x = t[4] < 1024 ? smCta[t[4]] : -1;
+      double ti, te;
+      if (x >= 0) { ti = (off[x] + k * static_cast<double>(t[1]) - g0) / 1000.0; te = (off[x] + k * static_cast<double>(t[3]) - g0) / 1000.0; }
+      else { ti = (static_cast<double>(t[0]) - g0) / 1000.0; te = (static_cast<double>(t[2]) - g0) / 1000.0; }
+      gvals += 2; coarse += (t[0] % 1000 == 0) + (t[2] % 1000 == 0);
+      const int batch = y % cg.x;
+      const bool work = ds[c].hNs[batch + 1] - ds[c].hNs[batch] > 1;
+      if (work) { cIn.push_back(ti); cEnd.push_back(te); }
+      if (fc) fprintf(fc, "%d,combine,%d,%llu,%d,%.3f,,,,,,,,,,%.3f,\n", rep, y, t[4], work ? 1 : 0, ti, te);
+    }
+    const double vals[] = {ms * 1000.0, mx(entry), med(firstCopy), mx(firstCopy), med(qIn), mn(firstIn), med(firstIn), mx(firstIn), med(lastO), mx(lastO), med(stores),
+                           med(endC), mx(endAll), mn(cIn), med(cIn), mx(cIn), med(cEnd), mx(cEnd)};
+    for (int i = 0; i < nNames; i++) fig[i].push_back(vals[i]);
+    printf("  rep %d (copy %d, %.3f ns a cycle): event %.2f | decode entry last %.2f, first copy med %.2f, Q^T in med %.2f, first tile in %.2f / %.2f / %.2f, "
+           "last O^T med %.2f max %.2f, stores med %.2f, end med %.2f last %.2f | combine in %.2f / %.2f / %.2f, end med %.2f last %.2f\n",
+           rep, c, k, vals[0], vals[1], vals[2], vals[4], vals[5], vals[6], vals[7], vals[8], vals[9], vals[10], vals[11], vals[12], vals[13], vals[14], vals[15], vals[16], vals[17]);
+  }
+  printf("  medians over %d reps (us from the first decode CTA's entry; event = e0 -> e1 of the traced call):\n", reps);
+  for (int i = 0; i < nNames; i++) printf("    %-34s %7.2f\n", names[i], med(fig[i]));
+  const double dEnd = med(fig[12]), cEnd = med(fig[17]), ev = med(fig[0]);
+  printf("  pieces: launch + teardown (event - last combine end) %.2f | entry -> first copy %.2f | first copy -> first tile in (median CTA) %.2f | "
+         "first tile in -> last O^T (median CTA) %.2f | last O^T -> stores (median) %.2f | median CTA end -> last CTA end %.2f | "
+         "decode end -> combine first entry %.2f | combine first entry -> last end %.2f\n",
+         ev - cEnd, med(fig[2]), med(fig[6]) - med(fig[2]), med(fig[8]) - med(fig[6]), med(fig[10]) - med(fig[8]), dEnd - med(fig[11]), med(fig[13]) - dEnd, cEnd - med(fig[13]));
+  printf("  Q^T: warpgroup 0 waited for its first tile's chunks a median %.2f us after Q^T was in (CTAs x reps: %zu); under 0.1 us, i.e. the "
+         "chunks were in first and Q^T gated the first tile, in %d\n", med(qGap), qGap.size(), qGated);
+  // Tiles landed over time (all reps pooled; a tile = 64 keys x 576 x 2 bytes): MB a µs bin and the rate.
+  if (!landedAll.empty()) {
+    const double tb = 73728.0 / 1e6; // MB a tile
+    double last = 0;
+    for (double v : landedAll) last = std::max(last, v);
+    const int bins = static_cast<int>(last) + 1;
+    std::vector<int> cnt(bins, 0);
+    for (double v : landedAll) if (v >= 0) cnt[static_cast<int>(v)]++;
+    printf("  tiles landed a 1-us bin (MB a rep, = TB/s): ");
+    for (int i = 0; i < bins; i++) printf("%d:%.2f ", i, cnt[i] * tb / reps);
+    printf("\n");
+  }
+  printf("  globaltimer: %d of %d readings are whole microseconds%s\n", coarse, gvals, coarse == gvals ? " (1-us resolution: CTA offsets are +-0.5 us)" : "");
+  if (fc) fclose(fc);
+  if (ft) fclose(ft);
+  CK(cudaEventDestroy(e0));
+  CK(cudaEventDestroy(e1));
+  cudaFree(buf);
+  cudaFree(cbuf);
+  for (auto& d : ds) freeDev(d);
+  return 0;
+}
 #endif
 
 // "lib", "prev" (MLA_SM90_OLD_FILE) or "xN" (VAR bits N) to a kernel.
@@ -356,6 +556,10 @@ int main(int argc, char** argv) {
     traceOne(1, 32768, 16, 1);
     traceOne(128, 1024, 32, 1);
     return 0;
+  }
+  if (mode == "tracecall") { // tracecall b s_k h_q s_q [reps [dir]]: decode + combine as the library calls them, traced
+    if (argc < 6) { fprintf(stderr, "usage: harness_trace tracecall b s_k h_q s_q [reps [dir]]\n"); return 2; }
+    return traceCall(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]), argc > 6 ? std::max(1, atoi(argv[6])) : 5, argc > 7 ? argv[7] : nullptr);
   }
 #endif
   if (mode == "tail") {

@@ -300,13 +300,42 @@ __device__ void combineWarps(const MlaParams& p) {
   if (lane == 0) p.lse[batch * p.lseStrideB + h * p.lseStrideH + (qStart + j) * p.lseStrideT] = lse;
 }
 
+// The harness's trace build (bench/cuda/hopper/harness.cu `tracecall`, compiled with MLA_SM90_TRACE): each CTA's
+// %globaltimer and clock64 at entry and once all its threads are done, and its SM, into
+// mlaCombineTrace[linear block][kCombineTraceSlots] (null: nothing recorded). Without the macro nothing is compiled.
+#ifdef MLA_SM90_TRACE
+constexpr int kCombineTraceSlots = 8; // 0 / 1 globaltimer / clock64 at entry, 2 / 3 at the end, 4 %smid
+__device__ unsigned long long* mlaCombineTrace = nullptr;
+__device__ __forceinline__ void combineTrace(int at) {
+  if (at) __syncthreads(); // every thread of the CTA has returned from the merge
+  if (threadIdx.x != 0 || !mlaCombineTrace) return;
+  unsigned long long g, c;
+  unsigned int sm, bx, by, bz, gx, gy; // read afresh (asm volatile), so no index stays live across the merge
+  asm volatile("mov.u64 %0, %%globaltimer;\n" : "=l"(g));
+  asm volatile("mov.u64 %0, %%clock64;\n" : "=l"(c));
+  asm volatile("mov.u32 %0, %%smid;\n" : "=r"(sm));
+  asm volatile("mov.u32 %0, %%ctaid.x;\n" : "=r"(bx));
+  asm volatile("mov.u32 %0, %%ctaid.y;\n" : "=r"(by));
+  asm volatile("mov.u32 %0, %%ctaid.z;\n" : "=r"(bz));
+  asm volatile("mov.u32 %0, %%nctaid.x;\n" : "=r"(gx));
+  asm volatile("mov.u32 %0, %%nctaid.y;\n" : "=r"(gy));
+  unsigned long long* t = mlaCombineTrace + (bx + static_cast<unsigned long long>(gx) * (by + gy * bz)) * kCombineTraceSlots;
+  t[2 * at] = g;
+  t[2 * at + 1] = c;
+  t[4] = sm;
+}
+#define MLA_COMBINE_TRACE(at) mla::combineTrace(at)
+#else
+#define MLA_COMBINE_TRACE(at) do { } while (0)
+#endif
+
 } // namespace mla
 
 // Launch: grid (b, ceil(sQ * hQ / combineRows), 4), 256 threads, no dynamic shared memory (launch.ts
 // combineLaunch). Three CTAs an SM (80 registers): the eight partials loaded ahead of the lse stay live across it,
 // and without a bound ptxas picked 32-48 registers and spilled them.
 #if MLA_COMBINE_ONE_TRIP == 3 // (a candidate's library build: 13 partials a lane, <= 104 splits in one trip, 80 registers)
-extern "C" __global__ void __launch_bounds__(256, 3) mla_combine_bf16(const MlaParams p) { mla::combineOneTrip<__nv_bfloat16, 13, false>(p); }
+extern "C" __global__ void __launch_bounds__(256, 3) mla_combine_bf16(const MlaParams p) { MLA_COMBINE_TRACE(0); mla::combineOneTrip<__nv_bfloat16, 13, false>(p); MLA_COMBINE_TRACE(1); }
 extern "C" __global__ void __launch_bounds__(256, 3) mla_combine_f16(const MlaParams p) { mla::combineOneTrip<__half, 13, false>(p); }
 #elif MLA_COMBINE_ONE_TRIP // (1, 2: two CTAs an SM, the one-trip path's 16 float4 live; 2: kSpec)
 extern "C" __global__ void __launch_bounds__(256, 2) mla_combine_bf16(const MlaParams p) { mla::combineOneTrip<__nv_bfloat16, 16, MLA_COMBINE_ONE_TRIP == 2>(p); }
@@ -316,5 +345,5 @@ extern "C" __global__ void __launch_bounds__(256, 3) mla_combine_bf16(const MlaP
 extern "C" __global__ void __launch_bounds__(256, 3) mla_combine_f16(const MlaParams p) { mla::combine<__half>(p); }
 #endif
 // combineWarps (one warp a row): grid (b, ceil(sQ * hQ / 8)), 256 threads, no dynamic shared memory.
-extern "C" __global__ void __launch_bounds__(256, 2) mla_combine_warps_bf16(const MlaParams p) { mla::combineWarps<__nv_bfloat16>(p); }
+extern "C" __global__ void __launch_bounds__(256, 2) mla_combine_warps_bf16(const MlaParams p) { MLA_COMBINE_TRACE(0); mla::combineWarps<__nv_bfloat16>(p); MLA_COMBINE_TRACE(1); }
 extern "C" __global__ void __launch_bounds__(256, 2) mla_combine_warps_f16(const MlaParams p) { mla::combineWarps<__half>(p); }

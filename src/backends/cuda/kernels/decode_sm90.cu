@@ -45,7 +45,9 @@ namespace sm90 {
 // 0 entry, 1 metadata read, 2 / 3 the producer's first / last copy issued, 4 Q^T in (first item), 5 / 6 warpgroup
 // 0 / 1 done, 8 + 40 w + 4 k + e for warpgroup w's k-th tile (k < 10): e = 0 its chunks in, 1 S^T done, 2 P^T
 // ready, 3 O^T done; 88 / 89 warpgroup 0's row sums / merge done (last item: 88 + its stores, 7); 92 / 93 globaltimer
-// at entry / warpgroup 0's end. Without the macro the events compile to nothing.
+// at entry / warpgroup 0's end; 90 / 91 warpgroup 0 / 1's latest tile's O^T done (every tile, no limit: the CTA's last
+// tile), 94 warpgroup 1's stores done (last item), 95 the SM's id (%smid, a value: the combine's stamps are put on
+// the decode's time axis through the clock of the SM they ran on). Without the macro the events compile to nothing.
 #ifdef MLA_SM90_TRACE
 constexpr int kTraceSlots = 96;
 __device__ unsigned long long* mlaTrace = nullptr;
@@ -53,7 +55,10 @@ __device__ __forceinline__ unsigned long long traceClock() { unsigned long long 
 __device__ __forceinline__ unsigned long long traceGlobal() { unsigned long long t; asm volatile("mov.u64 %0, %%globaltimer;\n" : "=l"(t)); return t; }
 #define MLA_TRACE(cond, slot) do { if ((cond) && mla::sm90::mlaTrace) mla::sm90::mlaTrace[blockIdx.x * mla::sm90::kTraceSlots + (slot)] = mla::sm90::traceClock(); } while (0)
 #define MLA_TRACE_GLOBAL(cond, slot) do { if ((cond) && mla::sm90::mlaTrace) mla::sm90::mlaTrace[blockIdx.x * mla::sm90::kTraceSlots + (slot)] = mla::sm90::traceGlobal(); } while (0)
+__device__ __forceinline__ unsigned long long traceSmId() { unsigned int s; asm volatile("mov.u32 %0, %%smid;\n" : "=r"(s)); return s; }
+#define MLA_TRACE_SMID(cond, slot) do { if ((cond) && mla::sm90::mlaTrace) mla::sm90::mlaTrace[blockIdx.x * mla::sm90::kTraceSlots + (slot)] = mla::sm90::traceSmId(); } while (0)
 #else
+#define MLA_TRACE_SMID(cond, slot) do { } while (0)
 #define MLA_TRACE(cond, slot) do { } while (0)
 #define MLA_TRACE_GLOBAL(cond, slot) do { } while (0)
 #endif
@@ -416,6 +421,7 @@ struct DecodeT {
     const int tid = threadIdx.x % 128, warp = tid / 32; // within the warpgroup
     MLA_TRACE_GLOBAL(threadIdx.x == 0, 92);
     MLA_TRACE(threadIdx.x == 0, 0);
+    MLA_TRACE_SMID(threadIdx.x == 0, 95);
     if (threadIdx.x == 0) {
       for (int s = 0; s < S; ++s) {
         mbarInit(fullBar + 8 * s, 1);
@@ -615,6 +621,7 @@ struct DecodeT {
 #pragma unroll
         for (int s = 0; s < 8; ++s) pinRegs<NI * 4>(&o[s][0][0]);
         MLA_TRACE(tracer && traceK < 10, 11 + 40 * wg + 4 * traceK);
+        MLA_TRACE(tracer, 90 + wg);
 #ifdef MLA_SM90_TRACE
         ++traceK;
 #endif
@@ -783,6 +790,7 @@ struct DecodeT {
         }
       groupSync(wg); // the next item overwrites red
       MLA_TRACE(tracer && wg == 0, 7);
+      MLA_TRACE(tracer && wg == 1, 94);
     }
 #ifdef MLA_SM90_VARIANTS
     if constexpr ((VAR & kNVarFuse) != 0) {
