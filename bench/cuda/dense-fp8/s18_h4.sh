@@ -23,8 +23,8 @@
 # Last line: `SHIP v2201573426752` or `KEEP the shipped build (why)`.
 # Round 2 (s18_h4r2.sh) runs this script with V (the candidate's bits), HB (its stage), LIM (the rule's limits, shape=t
 # pairs), W3ALL=1 (the extra checks on a copy of the candidate's folder whose manifest sends every 16-row launch to the
-# n16w3 entry: denseFp8Sm90W3Tiles 0) and NCU=0 with DIAG_SHAPES (step 3 times shipped against that copy at those
-# shapes instead of ncu); unset, they are call G's.
+# n16w3 entry: denseFp8Sm90W3Tiles 0), H4_NCU=0 with DIAG_SHAPES (step 3 times shipped against that copy at those
+# shapes instead of ncu) and STALLS=1 (then ncu's stall reasons of the shipped n16 and of n16w3); unset, they are call G's.
 set -uo pipefail
 V=${V:-2201573426752}
 LIM=${LIM:-8192x16x1=0.93 1024x16x1=1.00 8192x32x1=1.02 8192x16x2=1.02 1024x32x1=1.02}
@@ -88,10 +88,21 @@ else verdict="KEEP the shipped build ($pick failed the checks above)"; fi
 #    budget allows (started by 45 s, at most 35 s): issue busy, active / eligible warps a scheduler, DRAM throughput —
 #    whether the next limit is issue or the 4-page ring. Report in $OUT/ncu-v$V.txt.
 left=$((80 - (SECONDS - T0)))
-if [ $timed = 1 ] && [ "${NCU:-1}" = 0 ] && [ -n "${DIAG_SHAPES:-}" ]; then
+if [ $timed = 1 ] && [ "${H4_NCU:-1}" = 0 ] && [ -n "${DIAG_SHAPES:-}" ]; then
   timeout -k 3 25 node build/bench/cuda/dense-fp8/ab.js shipped=$PWD/dist/cuda ${c}=$d --no-bf16 --shapes "$DIAG_SHAPES" > "$OUT/diag-$c.txt" 2>&1
   echo "[s18-h4 $((SECONDS - T0))s] diag rc $? ($c: every 16-row launch on n16w3): $(grep -E '^(shipped|v[0-9a-z]+):' "$OUT/diag-$c.txt" | tr '\n' ';')"
-elif [ $timed = 1 ] && [ "${NCU:-1}" = 1 ] && [ $left -ge 35 ] && command -v ncu > /dev/null; then
+  # 4. (round 2, STALLS=1) stall reasons, never gating: ncu on the shipped n16 and on n16w3 at 8192x16x1 (each <= 15 s,
+  #    only while >= 16 s of the 80 are left): which waits fill a consumer warp's cycles (call G printed summaries only).
+  for k in shipped $c; do
+    left=$((80 - (SECONDS - T0)))
+    if [ "${STALLS:-0}" != 1 ] || [ $left -lt 16 ] || ! command -v ncu > /dev/null; then echo "[s18-h4 $((SECONDS - T0))s] stalls $k skipped"; continue; fi
+    kd=$d; [ $k = shipped ] && kd=$PWD/dist/cuda
+    timeout -k 3 15 ncu --target-processes all --kernel-name regex:mla_dense_fp8_sm90 --launch-skip 2 --launch-count 1 \
+      --section WarpStateStats --section SchedulerStats --metrics 'regex:smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio' \
+      node build/bench/cuda/dense-fp8/ab.js $k=$kd --ncu --shapes 8192x16x1 > "$OUT/stalls-$k.txt" 2>&1
+    echo "[s18-h4 $((SECONDS - T0))s] stalls $k rc $?: $(grep -E 'Warp Cycles Per Issued|Eligible Warps Per' "$OUT/stalls-$k.txt" | tr -s ' ' | tr '\n' ';') $(awk '/smsp__average_warps_issue_stalled_.*_per_issue_active/ { n = $1; sub(/smsp__average_warps_issue_stalled_/, "", n); sub(/_per_issue_active.*/, "", n); print $NF, n }' "$OUT/stalls-$k.txt" | sort -gr | head -9 | awk '{ printf "%s %s; ", $2, $1 }')"
+  done
+elif [ $timed = 1 ] && [ "${H4_NCU:-1}" = 1 ] && [ $left -ge 35 ] && command -v ncu > /dev/null; then
   timeout -k 3 35 ncu --target-processes all --kernel-name regex:mla_dense_fp8_sm90 --launch-skip 2 --launch-count 1 \
     --section SpeedOfLight --section WarpStateStats --section SchedulerStats --section LaunchStats \
     node build/bench/cuda/dense-fp8/ab.js v$V=/tmp/dab-v$V --ncu --shapes 8192x16x1 > "$OUT/ncu-v$V.txt" 2>&1

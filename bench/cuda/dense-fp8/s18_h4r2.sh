@@ -13,8 +13,10 @@
 #   t(1024x16x1) <= 1.01 (there the dispatch runs the shipped n16 code) and t <= 1.02 on the 32-row shapes; then on a
 #   copy of the folder with every 16-row launch on n16w3 (W3ALL): 240 dense90 cases, memcheck and synccheck on 3 cases
 #   (0 errors), racecheck's class rule (n16w3 counted as the 16-row entry) -> `SHIP v4400596682304`, else `KEEP ...`;
-# - instead of ncu (the n16w3 code is call G's, already profiled), a diagnostic, never gating: shipped against that
-#   copy at 2048x16x1 and 4096x16x1 (~31 and ~62 tiles an SM part: where the threshold should sit).
+# - instead of call G's ncu summary, a diagnostic, never gating: shipped against that
+#   copy at 2048x16x1 and 4096x16x1 (~31 and ~62 tiles an SM part: where the threshold should sit); then (STALLS=1)
+#   ncu's stall reasons an issued instruction of the shipped n16 and of n16w3 at 8192x16x1 (each <= 15 s, only while
+#   >= 16 s of the slot's 80 are left): what fills a consumer warp's cycles. Report: $OUT/stalls-{shipped,v...all}.txt.
 here=$(dirname "${BASH_SOURCE[0]}")
-V=4400596682304 HB=${HB:-$PWD/.devstage/s18-h4/r2} W3TILES=${W3TILES:-48} W3ALL=1 NCU=0 DIAG_SHAPES=2048x16x1,4096x16x1 \
+V=4400596682304 HB=${HB:-$PWD/.devstage/s18-h4/r2} W3TILES=${W3TILES:-48} W3ALL=1 H4_NCU=0 STALLS=1 DIAG_SHAPES=2048x16x1,4096x16x1 \
   LIM="8192x16x1=0.96 1024x16x1=1.01 8192x32x1=1.02 8192x16x2=1.02 1024x32x1=1.02" exec bash "$here/s18_h4.sh"
