@@ -21,7 +21,8 @@ STAGE=${STAGE:-.devstage/s18-h2/r4}; HB=/tmp/s18h2r4-hb; END=${END:-96} # second
 . bench/cuda/hopper/sparse-sm90-modes.sh
 sparse_slot_begin "$STAGE" $HB $SHIP 24 $AB $A $B
 FM=$OUT/flashmla-sparse.json
-[ -s "$FM" ] || { FM=results/gpu-host/bench/hopper/s18_callB/h2/flashmla-sparse.json; ts "FlashMLA: session 18 call B's JSON instead"; }
+[ -s "$FM" ] || { FM=results/gpu-host/bench/hopper/s18_callB/h2/flashmla-sparse.json; ts "FlashMLA: session 18 call B's JSON instead"
+  echo '{"rows": []}' > "$OUT/flashmla-sparse.json"; } # the item probe reads this file: an empty FlashMLA column there
 cp "$STAGE/sparse-sm90-final-ab.js" build/bench/cuda/hopper/s18-h2r4-final-ab.js || ts "no staged final-ab.js"
 # 1. checks at h_q 128 (final-ab.sh makes /tmp/sab-m<mode>), then memcheck of the three side by side
 FLASHMLA_GPU_SPARSE_SM90_HQ=128 OUT=$OUT HB=$HB CASES=${CASES:-30} TIME_TIMEOUT=1 CHECK_TIMEOUT=40 \
@@ -36,8 +37,8 @@ for m in $AB $A $B; do ts "m$m san-memcheck: $(grep -hE '^# (pass|fail) ' "$OUT/
 # 2. the MODEL1 pair shapes (and the guard), the four builds interleaved
 BL="shipped=$PWD/dist/cuda"
 for m in $AB $A $B; do [ -d /tmp/sab-m$m ] && BL="$BL m$m=/tmp/sab-m$m"; done
-left=$((END - (SECONDS - S)))
-timeout -k 3 $((left > 44 ? 30 : left * 2 / 3)) node build/bench/cuda/hopper/s18-h2r4-final-ab.js "$FM" $BL --shapes m1pair \
+left=$((END - 2 - (SECONDS - S))); left=$((left > 36 ? 36 : left < 1 ? 1 : left)) # the item probe takes what is left after
+timeout -k 3 $left node build/bench/cuda/hopper/s18-h2r4-final-ab.js "$FM" $BL --shapes m1pair \
   --reps 10 --rounds ${PROUNDS:-2} --json "$OUT/ab-m1pair.json" > "$OUT/time-m1pair.txt" 2>&1
 ts "MODEL1 pair shapes: rc=$?"; grep -v '^\[+' "$OUT/time-m1pair.txt" | tee -a "$OUT/log.txt"
 # 3. the item probe (logged: each build's steady tile)
