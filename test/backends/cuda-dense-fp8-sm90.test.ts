@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { f32ToBf16, bf16ToF32, fp8e4m3ToF32 } from '../../src/core/dtype.js';
 import {
-  denseFp8Sm90KernelName, denseFp8Sm90Launch, denseFp8Sm90Nr, denseFp8Sm90Smem, denseFp8Sm90Threads16, useDenseFp8Sm90,
+  denseFp8Sm90Entry, denseFp8Sm90KernelName, denseFp8Sm90Launch, denseFp8Sm90Nr, denseFp8Sm90Smem, denseFp8Sm90Threads16, denseFp8Sm90TilesPerPart,
+  denseFp8Sm90W3Name, denseFp8Sm90W3Tiles, useDenseFp8Sm90,
 } from '../../src/backends/cuda/kernels/dense-fp8-sm90-launch.js';
 import { chooseSparseMma, sparseMmaKernelName } from '../../src/backends/cuda/kernels/sparse-mma-launch.js';
 import { SparseMmaRunner } from '../../src/backends/cuda/sparse.js';
@@ -185,6 +186,7 @@ test('build variants: the shipped build is MLA_DENSE_FP8_SHIPPED (the alternatin
   const within = (v: bigint) => (v & ~BigInt(mask![1])) === 0n; // (bits past 2^31: BigInt, not 32-bit JS bit operations)
   assert.ok(within(BigInt(ship![1])));
   assert.equal(denseFp8Sm90Threads16, (BigInt(ship![1]) & 2199023255552n) !== 0n ? 512 : 384, 'the launch\'s 16-row threads are the shipped build\'s');
+  assert.equal(denseFp8Sm90W3Tiles !== undefined, (BigInt(ship![1]) & 4398046511104n) !== 0n, 'a dispatch threshold exactly where the shipped build has the n16w3 entry');
   const ab = readFileSync(new URL('../../bench/cuda/dense-fp8/ab.sh', import.meta.url), 'utf8');
   assert.ok(ab.includes("SHIP=$(sed -n 's/^#define MLA_DENSE_FP8_SHIPPED"), 'ab.sh reads the shipped bits from the kernel');
   const lists = [ab.match(/VARS=\$\{1:-\$\{VARS:-([\d ]+)\}\}/), ab.match(/for v in \$SHIP \$\{3:-([\d ]+)\}/)];
@@ -231,4 +233,22 @@ test('the runner launches dense_fp8_sm90.cu from its own fatbin for the shapes i
   const r3 = new SparseMmaRunner(fakeHost(true, { denseFp8Sm90: true, denseFp8Sm90Threads16: 512 }));
   assert.ok(r3.dense(call(1, 16, false)) && r3.dense(call(2, 16, false)));
   assert.deepEqual(launches.map((l) => [l.name, l.block]), [[`dense90:${denseFp8Sm90KernelName(16)}`, 512], [`dense90:${denseFp8Sm90KernelName(32)}`, 384]]);
+  // a dispatch folder (bit 4398046511104, manifest denseFp8Sm90W3Tiles): n16w3 with 512 threads from that many tiles an
+  // SM part at 16 rows (host lengths 200 and 100: 4 + 2 tiles over 33 parts), the shipped entries otherwise
+  for (const [w3, want] of [[0.1, denseFp8Sm90W3Name], [0.2, denseFp8Sm90KernelName(16)]] as const) {
+    launches.length = 0;
+    const rd = new SparseMmaRunner(fakeHost(true, { denseFp8Sm90: true, denseFp8Sm90W3Tiles: w3 }));
+    assert.ok(rd.dense(call(1, 16, false)) && rd.dense(call(2, 16, false)));
+    assert.deepEqual(launches.map((l) => [l.name, l.block]), [[`dense90:${want}`, want === denseFp8Sm90W3Name ? 512 : 384], [`dense90:${denseFp8Sm90KernelName(32)}`, 384]]);
+    assert.equal(rd.kernelForDense(call(1, 16, false)), want);
+  }
+});
+
+test('the 16-row dispatch: tiles an SM part, the n16w3 entry from the threshold', () => {
+  assert.equal(denseFp8Sm90TilesPerPart(128, 132, 128), 128 * 128 / 132);
+  assert.equal(denseFp8Sm90TilesPerPart(2, 1, 99, Int32Array.of(65, 0)), 2);
+  assert.deepEqual(denseFp8Sm90Entry(16, 124, 48), { name: denseFp8Sm90W3Name, threads16: 512 });
+  assert.deepEqual(denseFp8Sm90Entry(16, 15.5, 48), { name: denseFp8Sm90KernelName(16), threads16: 384 });
+  assert.deepEqual(denseFp8Sm90Entry(32, 124, 48), { name: denseFp8Sm90KernelName(32), threads16: 384 });
+  assert.ok(src.includes(`__launch_bounds__(512, 1) ${denseFp8Sm90W3Name}(`));
 });

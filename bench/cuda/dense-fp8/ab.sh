@@ -53,13 +53,16 @@ BUILDS="shipped=$PWD/dist/cuda"
 for v in $VARS $MEASURE; do
   [ -s "$L/v$v.fatbin" ] || { echo "v$v: no fatbin ($(grep -m2 -E 'error' "$L/nvcc-v$v.txt" 2>/dev/null | tr '\n' ' '))"; continue; }
   d=/tmp/dab-v$v; rm -rf $d; mkdir -p $d; cp dist/cuda/* $d/; cp "$L/v$v.fatbin" $d/dense_fp8_sm90.fatbin
-  python3 - "$d" "$v" <<'PY'
+  python3 - "$d" "$v" "${W3TILES:-48}" <<'PY'
 import hashlib, json, sys
 d = sys.argv[1]
 j = json.load(open(d + "/manifest.json"))
 j["files"]["dense_fp8_sm90.fatbin"] = hashlib.sha256(open(d + "/dense_fp8_sm90.fatbin", "rb").read()).hexdigest()
 # the 16-row entry's threads, which the launch takes from here: 512 with three consumer warpgroups (bit 2199023255552)
 j["denseFp8Sm90Threads16"] = 512 if int(sys.argv[2]) & 2199023255552 else 384
+# the dispatch build (bit 4398046511104): its n16w3 entry from W3TILES tiles an SM part (default 48)
+if int(sys.argv[2]) & 4398046511104:
+    j["denseFp8Sm90W3Tiles"] = int(sys.argv[3])
 json.dump(j, open(d + "/manifest.json", "w"), indent=1)
 PY
   BUILDS="$BUILDS v$v=$d"

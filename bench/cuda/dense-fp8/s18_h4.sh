@@ -21,8 +21,13 @@
 #    never on a candidate that failed ab.sh's cases (a hung kernel would overrun the budget).
 # 3. Diagnostic, never gating: ncu on the candidate (8192x16x1) if it was timed and >= 35 s of the budget are left.
 # Last line: `SHIP v2201573426752` or `KEEP the shipped build (why)`.
+# Round 2 (s18_h4r2.sh) runs this script with V (the candidate's bits), HB (its stage), LIM (the rule's limits, shape=t
+# pairs), W3ALL=1 (the extra checks on a copy of the candidate's folder whose manifest sends every 16-row launch to the
+# n16w3 entry: denseFp8Sm90W3Tiles 0), H4_NCU=0 with DIAG_SHAPES (step 3 times shipped against that copy at those
+# shapes instead of ncu) and STALLS=1 (then ncu's stall reasons of the shipped n16 and of n16w3); unset, they are call G's.
 set -uo pipefail
-V=2201573426752
+V=${V:-2201573426752}
+LIM=${LIM:-8192x16x1=0.93 1024x16x1=1.00 8192x32x1=1.02 8192x16x2=1.02 1024x32x1=1.02}
 VARS=$V
 OUT=${OUT:-/tmp}
 mkdir -p "$OUT"
@@ -39,7 +44,7 @@ for v in 2550171200 $V; do
 done
 CASES=${CASES:-120} CHECK_TIMEOUT=${CHECK_TIMEOUT:-30} TIME_TIMEOUT=${TIME_TIMEOUT:-35} MEASURE= OUT=$OUT bash bench/cuda/dense-fp8/ab.sh "$VARS"
 echo "[s18-h4 $((SECONDS - T0))s] ab.sh done"
-pick=$(python3 - "$OUT/dense-fp8-ab.json" "v$V" <<'PY'
+pick=$(python3 - "$OUT/dense-fp8-ab.json" "v$V" "$LIM" <<'PY'
 import json, sys
 try:
     j = json.load(open(sys.argv[1]))
@@ -55,7 +60,7 @@ if not s or not c:
 t = {k: cu / su for k, cu, su in zip(sh, c["us"], s["us"])}
 for k, bu, su, cu in zip(sh, j["bf16_us"], s["us"], c["us"]):
     print(f"#   {k}: {bu:.1f} / {su:.1f} / {cu:.1f} us; {cu / su:.3f}; {bu / cu:.2f}x bf16 (shipped {bu / su:.2f}x)", file=err)
-lim = {"8192x16x1": 0.93, "1024x16x1": 1.00, "8192x32x1": 1.02, "8192x16x2": 1.02, "1024x32x1": 1.02}
+lim = {k: float(x) for k, x in (w.split("=") for w in sys.argv[3].split())}
 bad = [f"{k} {t[k]:.3f} > {x}" for k, x in lim.items() if not t[k] <= x]
 print(f"# {sys.argv[2]}: " + ("eligible" if not bad else "not eligible: " + ", ".join(bad)), file=err)
 print("none" if bad else sys.argv[2])
@@ -68,6 +73,10 @@ echo "pick: $pick"
 if [ $timed = 1 ]; then
   . "$(dirname "${BASH_SOURCE[0]}")/pick-checks.sh"
   c=v$V d=/tmp/dab-v$V
+  if [ "${W3ALL:-0}" = 1 ]; then # every 16-row launch on n16w3 (the dispatch build's three-consumer entry)
+    c=v${V}all d=/tmp/dab-v${V}all; rm -rf $d; cp -r /tmp/dab-v$V $d
+    python3 -c "import json,sys; f=sys.argv[1]; j=json.load(open(f)); j['denseFp8Sm90W3Tiles']=0; json.dump(j,open(f,'w'),indent=1)" $d/manifest.json
+  fi
   SAN_CASES=3 pickChecks s18h4 "$c" "$d"
   raceGate
   echo "[s18-h4 $((SECONDS - T0))s] checks of $c done"
@@ -79,7 +88,21 @@ else verdict="KEEP the shipped build ($pick failed the checks above)"; fi
 #    budget allows (started by 45 s, at most 35 s): issue busy, active / eligible warps a scheduler, DRAM throughput —
 #    whether the next limit is issue or the 4-page ring. Report in $OUT/ncu-v$V.txt.
 left=$((80 - (SECONDS - T0)))
-if [ $timed = 1 ] && [ $left -ge 35 ] && command -v ncu > /dev/null; then
+if [ $timed = 1 ] && [ "${H4_NCU:-1}" = 0 ] && [ -n "${DIAG_SHAPES:-}" ]; then
+  timeout -k 3 25 node build/bench/cuda/dense-fp8/ab.js shipped=$PWD/dist/cuda ${c}=$d --no-bf16 --shapes "$DIAG_SHAPES" > "$OUT/diag-$c.txt" 2>&1
+  echo "[s18-h4 $((SECONDS - T0))s] diag rc $? ($c: every 16-row launch on n16w3): $(grep -E '^(shipped|v[0-9a-z]+):' "$OUT/diag-$c.txt" | tr '\n' ';')"
+  # 4. (round 2, STALLS=1) stall reasons, never gating: ncu on the shipped n16 and on n16w3 at 8192x16x1 (each <= 15 s,
+  #    only while >= 16 s of the 80 are left): which waits fill a consumer warp's cycles (call G printed summaries only).
+  for k in shipped $c; do
+    left=$((80 - (SECONDS - T0)))
+    if [ "${STALLS:-0}" != 1 ] || [ $left -lt 16 ] || ! command -v ncu > /dev/null; then echo "[s18-h4 $((SECONDS - T0))s] stalls $k skipped"; continue; fi
+    kd=$d; [ $k = shipped ] && kd=$PWD/dist/cuda
+    timeout -k 3 15 ncu --target-processes all --kernel-name regex:mla_dense_fp8_sm90 --launch-skip 2 --launch-count 1 \
+      --section WarpStateStats --section SchedulerStats --metrics 'regex:smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio' \
+      node build/bench/cuda/dense-fp8/ab.js $k=$kd --ncu --shapes 8192x16x1 > "$OUT/stalls-$k.txt" 2>&1
+    echo "[s18-h4 $((SECONDS - T0))s] stalls $k rc $?: $(grep -E 'Warp Cycles Per Issued|Eligible Warps Per' "$OUT/stalls-$k.txt" | tr -s ' ' | tr '\n' ';') $(awk '/smsp__average_warps_issue_stalled_.*_per_issue_active/ { n = $1; sub(/smsp__average_warps_issue_stalled_/, "", n); sub(/_per_issue_active.*/, "", n); print $NF, n }' "$OUT/stalls-$k.txt" | sort -gr | head -9 | awk '{ printf "%s %s; ", $2, $1 }')"
+  done
+elif [ $timed = 1 ] && [ "${H4_NCU:-1}" = 1 ] && [ $left -ge 35 ] && command -v ncu > /dev/null; then
   timeout -k 3 35 ncu --target-processes all --kernel-name regex:mla_dense_fp8_sm90 --launch-skip 2 --launch-count 1 \
     --section SpeedOfLight --section WarpStateStats --section SchedulerStats --section LaunchStats \
     node build/bench/cuda/dense-fp8/ab.js v$V=/tmp/dab-v$V --ncu --shapes 8192x16x1 > "$OUT/ncu-v$V.txt" 2>&1

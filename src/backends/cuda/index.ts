@@ -152,6 +152,7 @@ class CudaBackendImpl implements CudaBackend {
       // dense_fp8_sm90.cu for dense V3.2 FP8 decode (loaded on first use); FLASHMLA_CUDA_DENSE_FP8=mma keeps sparse_mma.cu (A/B runs).
       this.denseFp8Sm90 = hopper && Boolean(manifest.files['dense_fp8_sm90.fatbin']) && process.env.FLASHMLA_CUDA_DENSE_FP8 !== 'mma';
       this.denseFp8Sm90Threads16 = manifest.denseFp8Sm90Threads16;
+      this.denseFp8Sm90W3Tiles = manifest.denseFp8Sm90W3Tiles;
       this.params = drv.pinnedParams(mlaParamsLayout.size, 1); // maps[0]: the KV cache's tensor map for TMA kernels
       const paramsView = this.params.view;
       this.ws = new Workspace(drv, this.stream, 1.25);
@@ -238,7 +239,7 @@ class CudaBackendImpl implements CudaBackend {
   private get sparseMma(): SparseMmaRunner {
     return (this.sparseMmaRunner ??= new SparseMmaRunner({
       drv: this.drv, stream: this.stream, maxSmem: this.maxSmem, load: (f) => this.loadKernels(f), hopper: this.sparseSm90,
-      denseFp8Sm90: this.denseFp8Sm90, denseFp8Sm90Threads16: this.denseFp8Sm90Threads16,
+      denseFp8Sm90: this.denseFp8Sm90, denseFp8Sm90Threads16: this.denseFp8Sm90Threads16, denseFp8Sm90W3Tiles: this.denseFp8Sm90W3Tiles,
       fn: (m, name, smem) => this.kernels.fn(m, name, smem), ptrOf: (t) => this.ptrOf(t),
     }));
   }
@@ -246,6 +247,7 @@ class CudaBackendImpl implements CudaBackend {
   private sparseSm90 = false;
   private denseFp8Sm90 = false;
   private denseFp8Sm90Threads16?: number;
+  private denseFp8Sm90W3Tiles?: number;
 
   // ---------------------------------------------------------------- tensors
   empty(dtype: DType, shape: readonly number[]): Tensor {

@@ -21,6 +21,9 @@ export interface Manifest {
   /** Threads of dense_fp8_sm90.cu's 16-row entry in an A/B folder (bench/cuda/dense-fp8/ab.sh writes it: 512 for a
       three-consumer build, bit 2199023255552, else 384); absent: the shipped build's (dense-fp8-sm90-launch.ts). */
   denseFp8Sm90Threads16?: number;
+  /** dense_fp8_sm90.cu's dispatch threshold in an A/B folder of a build with bit 4398046511104 (ab.sh writes it): tiles
+      an SM part from which a 16-row launch takes the n16w3 entry; absent: the shipped build's (none). */
+  denseFp8Sm90W3Tiles?: number;
 }
 
 export function loadImage(dir: string, manifest: Manifest, file: string): Uint8Array {

@@ -11,7 +11,7 @@ import {
   type SparseMmaGrid, type SparseMmaVariant, chooseSparseMma, sparseMmaAccumElems, sparseMmaCombineLaunch, sparseMmaKernelName, sparseMmaLaunch,
 } from './kernels/sparse-mma-launch.js';
 import { sparseSm90Entry, sparseSm90Fatbin, sparseSm90Launch, useSparseSm90 } from './kernels/sparse-sm90-launch.js';
-import { denseFp8Sm90Fatbin, denseFp8Sm90KernelName, denseFp8Sm90Launch, denseFp8Sm90Nr, useDenseFp8Sm90 } from './kernels/dense-fp8-sm90-launch.js';
+import { denseFp8Sm90Entry, denseFp8Sm90Fatbin, denseFp8Sm90Launch, denseFp8Sm90Nr, denseFp8Sm90TilesPerPart, useDenseFp8Sm90 } from './kernels/dense-fp8-sm90-launch.js';
 import { compilePacker, sparseMmaParamsLayout } from './params.js';
 
 /** What the runner needs from the backend that owns it. */
@@ -27,6 +27,9 @@ export interface SparseMmaHost {
   readonly denseFp8Sm90?: boolean;
   /** dense_fp8_sm90.cu's 16-row threads where the kernel folder's manifest names them (absent: the shipped build's). */
   readonly denseFp8Sm90Threads16?: number;
+  /** dense_fp8_sm90.cu's dispatch threshold where the kernel folder's manifest names one (tiles an SM part from which a
+      16-row launch takes the n16w3 entry; absent: the shipped build's). */
+  readonly denseFp8Sm90W3Tiles?: number;
   /** dense_fp8_sm90.cu's L2 prefetch distance in pages (tuning runs; absent or 0: the kernel's default, -1: none). */
   readonly denseFp8Prefetch?: number;
   /** A kernel of a module, with its dynamic shared memory limit raised to smem (cached by name). */
@@ -74,7 +77,7 @@ export class SparseMmaRunner {
 
   /** The kernel a dense FP8 launch gets here: dense_fp8_sm90.cu, a sparse_mma.cu variant, or undefined. */
   kernelForDense(l: DenseFp8Call): string | undefined {
-    if (useDenseFp8Sm90(l, this.h.denseFp8Sm90 ?? false, this.h.maxSmem)) return denseFp8Sm90KernelName(denseFp8Sm90Nr(l.sQ * l.hQ) ?? 16);
+    if (useDenseFp8Sm90(l, this.h.denseFp8Sm90 ?? false, this.h.maxSmem)) return this.denseSm90Entry(l).name;
     const v = chooseSparseMma(l.format, l.dtype, l.dQk, l.sQ * l.hQ, this.h.maxSmem);
     return v && sparseMmaKernelName(v);
   }
@@ -120,8 +123,9 @@ export class SparseMmaRunner {
     const dev = this.stage([l.blockTable, l.cacheSeqlens, l.tileSchedulerMetadata, l.numSplits], sparseMmaAccumElems(l.b, l.numSmParts, l.sQ, l.hQ));
     const ns = l.numSplits.device === 'cpu' ? (l.numSplits.host() as Int32Array) : undefined;
     const nr = denseFp8Sm90Nr(l.sQ * l.hQ) ?? 16;
+    const e = this.denseSm90Entry(l);
     const k: SparseKernel = sm90
-      ? { module: (this.denseSm90Module ??= this.h.load(denseFp8Sm90Fatbin)), name: denseFp8Sm90KernelName(nr), dtype: l.dtype }
+      ? { module: (this.denseSm90Module ??= this.h.load(denseFp8Sm90Fatbin)), name: e.name, dtype: l.dtype }
       : this.kernel(v, v!.dtype);
     this.launch(k, {
       q: this.h.ptrOf(l.q), kCache: this.h.ptrOf(l.kCache), extraKCache: 0n, indices: 0n, extraIndices: 0n, topkLength: 0n, extraTopkLength: 0n,
@@ -129,8 +133,17 @@ export class SparseMmaRunner {
       out: this.h.ptrOf(l.out), lse: this.h.ptrOf(l.lse), oAccum: dev.oAccum, lseAccum: dev.lseAccum,
       b: l.b, sQ: l.sQ, hQ: l.hQ, topk: 0, extraTopk: sm90 ? this.h.denseFp8Prefetch ?? 0 : 0, pageBlockSize: l.pageBlockSize, extraPageBlockSize: 1, blockStride: l.blockStride,
       extraBlockStride: 0, maxBlocksPerSeq: l.maxBlocksPerSeq, dense: 1, causal: l.causal ? 1 : 0, scaleLog2: l.softmaxScale * Math.LOG2E,
-    }, sm90 ? denseFp8Sm90Launch(l.numSmParts, nr, this.h.denseFp8Sm90Threads16) : sparseMmaLaunch(v!, l.numSmParts, l.sQ, l.hQ, true), l.b, l.sQ, l.hQ, ns ? ns[l.b] !== l.b : true);
+    }, sm90 ? denseFp8Sm90Launch(l.numSmParts, nr, e.threads16) : sparseMmaLaunch(v!, l.numSmParts, l.sQ, l.hQ, true), l.b, l.sQ, l.hQ, ns ? ns[l.b] !== l.b : true);
     return true;
+  }
+
+  /** dense_fp8_sm90.cu's entry for a call (and its 16-row threads): n16w3 at 16 rows where the kernel folder names a
+      dispatch threshold and the call carries at least that many tiles an SM part, else the entry for its rows. */
+  private denseSm90Entry(l: DenseFp8Call): { name: string; threads16: number } {
+    const nr = denseFp8Sm90Nr(l.sQ * l.hQ) ?? 16;
+    const seqlens = l.cacheSeqlens.device === 'cpu' ? (l.cacheSeqlens.host() as Int32Array) : undefined;
+    const tiles = nr === 16 && this.h.denseFp8Sm90W3Tiles !== undefined ? denseFp8Sm90TilesPerPart(l.b, l.numSmParts, l.maxBlocksPerSeq, seqlens) : 0;
+    return denseFp8Sm90Entry(nr, tiles, this.h.denseFp8Sm90W3Tiles, this.h.denseFp8Sm90Threads16);
   }
 
   /**

@@ -50,6 +50,28 @@ export function denseFp8Sm90KernelName(nr: 16 | 32): string {
     warpgroups; a host test ties the two). */
 export const denseFp8Sm90Threads16 = 384;
 
+/** A dispatch build's (dense_fp8_sm90.cu bit 4398046511104) three-consumer 16-row entry, 512 threads. */
+export const denseFp8Sm90W3Name = 'mla_dense_fp8_sm90_v32_bf16_n16w3';
+/** The shipped build's dispatch threshold (tiles an SM part from which a 16-row launch takes the n16w3 entry):
+    undefined, as the shipped build has no such entry; an A/B folder's manifest may name one (denseFp8Sm90W3Tiles). */
+export const denseFp8Sm90W3Tiles: number | undefined = undefined;
+
+/** Tiles (64-token pages) an SM part carries on average: from the sequence lengths where the host has them, else from
+    the block table's width for every request (an upper bound). */
+export function denseFp8Sm90TilesPerPart(b: number, numSmParts: number, maxBlocksPerSeq: number, seqlens?: Int32Array): number {
+  let tiles = 0;
+  if (seqlens) for (let i = 0; i < b; i++) tiles += Math.ceil(Math.max(0, seqlens[i]) / 64);
+  else tiles = b * maxBlocksPerSeq;
+  return tiles / Math.max(1, numSmParts);
+}
+
+/** The entry a launch takes and its 16-row threads: n16w3 (512 threads) where a threshold is set and a 16-row launch
+    carries at least that many tiles an SM part, else denseFp8Sm90KernelName(nr) with threads16. */
+export function denseFp8Sm90Entry(nr: 16 | 32, tilesPerPart: number, w3Tiles = denseFp8Sm90W3Tiles, threads16 = denseFp8Sm90Threads16): { name: string; threads16: number } {
+  if (nr === 16 && w3Tiles !== undefined && tilesPerPart >= w3Tiles) return { name: denseFp8Sm90W3Name, threads16: 512 };
+  return { name: denseFp8Sm90KernelName(nr), threads16 };
+}
+
 /**
  * Grid (numSmParts, 1, 1), 384 threads (two consumer warpgroups and a producer warpgroup). threads16: the 16-row
  * entry's threads, where a kernel folder's manifest names them (A/B folders: ab.sh writes 512 for a build with bit

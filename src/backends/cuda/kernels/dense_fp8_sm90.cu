@@ -87,7 +87,7 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif
-static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & ~2203318222847LL), "MLA_DENSE_FP8_VAR: bits 1 .. 2147483648 and 2199023255552 (2203318222847 = 4294967295 | 2199023255552) only (bits 4294967296 .. 1099511627776 were removed in session 14, last at 2fc111a)");
+static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & ~6601364733951LL), "MLA_DENSE_FP8_VAR: bits 1 .. 2147483648, 2199023255552 and 4398046511104 (6601364733951 = 4294967295 | 2199023255552 | 4398046511104) only (bits 4294967296 .. 1099511627776 were removed in session 14, last at 2fc111a)");
 static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 134152192LL), "MLA_DENSE_FP8_VAR: bits 65536 .. 67108864 (the converter-fed design) were removed (last at 431fcc5)");
 static_assert(!(MLA_DENSE_FP8_VAR & (32 | 128 | 256 | 536870912)), "MLA_DENSE_FP8_VAR: bits 32, 128, 256 and 536870912 were removed in session 14 (last at 2fc111a)");
 [[maybe_unused]] constexpr bool kOwnP = MLA_DENSE_FP8_VAR & 1;
@@ -1646,16 +1646,44 @@ static_assert(mla::dfp8::Layout<16>::SMEM <= 231984 && mla::dfp8::Layout<32>::SM
 // Launch (dense-fp8-sm90-launch.ts): grid (numSmParts, 1, 1), 384 threads, Layout<NR>::SMEM bytes of dynamic shared
 // memory (the lockstep design's, VAR 0; the shipped alternating-tile design uses less: AltLayout<NR>::SMEM);
 // rows = sQ * hQ <= NR, V3.2 cache, page 64, bf16 queries, sm_90a only (elsewhere the entries are empty).
-#ifndef MLA_DFP8_PASS2
+#if !defined(MLA_DFP8_PASS2) && !defined(MLA_DFP8_IN_PASS3)
 extern "C" __global__ void __launch_bounds__(MLA_DFP8_N16_THREADS, 1) mla_dense_fp8_sm90_v32_bf16_n16(const SparseMmaParams p) {
   if constexpr (mla::MLA_DFP8_NS::kAlt) mla::MLA_DFP8_NS::DenseFp8Alt<16>::run(p);
   else mla::MLA_DFP8_NS::DenseFp8<16>::run(p);
 }
+#elif !defined(MLA_DFP8_PASS2)
+// (the third pass, bit 4398046511104: the three-consumer 16-row code under its own name, 512 threads)
+extern "C" __global__ void __launch_bounds__(512, 1) mla_dense_fp8_sm90_v32_bf16_n16w3(const SparseMmaParams p) {
+  static_assert(mla::MLA_DFP8_NS::kAlt3, "the n16w3 entry is the three-consumer build");
+  mla::MLA_DFP8_NS::DenseFp8Alt<16>::run(p);
+}
+#endif
+// Bit 4398046511104 (session 18 round 2, helper s18-h4: the 16-row dispatch by tiles an SM): this pass's 16-row entry
+// stays the two-consumer code (384 threads) and a third pass over this file (namespace dfp8w, the same bits with
+// 2199023255552 in place of 4398046511104) adds the three-consumer code as mla_dense_fp8_sm90_v32_bf16_n16w3 (512
+// threads); the host takes it where a 16-row launch has at least the manifest's denseFp8Sm90W3Tiles tiles an SM part
+// (dense-fp8-sm90-launch.ts denseFp8Sm90N16Entry). Only with the shipped bits (2550171200): the third pass's bits are
+// spelled out below.
+#if !defined(MLA_DFP8_PASS2) && !defined(MLA_DFP8_IN_PASS3) && (MLA_DENSE_FP8_VAR & 4398046511104)
+static_assert(MLA_DENSE_FP8_VAR == 2550171200 + 4398046511104, "bit 4398046511104 goes with the shipped bits 2550171200 only");
+#define MLA_DFP8_IN_PASS3 1
+#undef MLA_DENSE_FP8_VAR
+#define MLA_DENSE_FP8_VAR (2550171200 + 2199023255552)
+#undef MLA_DFP8_NS
+#define MLA_DFP8_NS dfp8w
+#undef MLA_DFP8_SC_NEXT
+#include "dense_fp8_sm90.cu"
+#undef MLA_DENSE_FP8_VAR
+#define MLA_DENSE_FP8_VAR (2550171200 + 4398046511104)
+#undef MLA_DFP8_NS
+#define MLA_DFP8_NS dfp8
+#undef MLA_DFP8_SC_NEXT
+#undef MLA_DFP8_IN_PASS3
 #endif
 // Bit 32768 (rows dispatch): the 32-row entry comes from a second pass over this file with MLA_DENSE_FP8_VAR 31296
 // (576 + 2048 + 4096 + 8192 + 16384: session 11's fastest 32-row build) in namespace dfp8r, while the 16-row entry
 // keeps this pass's bits (v34368 = v1600's 16-row code + v31296's 32-row code).
-#if !defined(MLA_DFP8_PASS2) && (MLA_DENSE_FP8_VAR & 32768)
+#if !defined(MLA_DFP8_PASS2) && !defined(MLA_DFP8_IN_PASS3) && (MLA_DENSE_FP8_VAR & 32768)
 #define MLA_DFP8_PASS2 1
 // (31296 plus this build's session-12 bits 134217728, 268435456 and 2147483648; 1073741824 takes 4096 out of it)
 #if MLA_DENSE_FP8_VAR & 134217728
@@ -1684,7 +1712,7 @@ extern "C" __global__ void __launch_bounds__(MLA_DFP8_N16_THREADS, 1) mla_dense_
 #define MLA_DFP8_NS dfp8r
 #undef MLA_DFP8_SC_NEXT
 #include "dense_fp8_sm90.cu"
-#else
+#elif !defined(MLA_DFP8_IN_PASS3)
 extern "C" __global__ void __launch_bounds__(384, 1) mla_dense_fp8_sm90_v32_bf16_n32(const SparseMmaParams p) {
   if constexpr (mla::MLA_DFP8_NS::kAlt) mla::MLA_DFP8_NS::DenseFp8Alt<32>::run(p);
   else mla::MLA_DFP8_NS::DenseFp8<32>::run(p);
