@@ -3,7 +3,7 @@
 // generated once on the host and uploaded to each backend, the backends timed in interleaved rounds so that clock
 // and thermal drift fall on all of them alike. Ratios against FlashMLA's bench_sparse.py JSON of the same call.
 //   node build/bench/cuda/hopper/sparse-sm90-final-ab.js FLASHMLA.json shipped=dist/cuda m1544=/tmp/sab-m1544 ...
-//     [--reps N (10)] [--rounds N (2)] [--warmup N (3)] [--json FILE] [--shapes flashmla|m1items|v32h64]
+//     [--reps N (10)] [--rounds N (2)] [--warmup N (3)] [--json FILE] [--shapes flashmla|m1items|v32h64|m1pair]
 // --shapes m1items: the MODEL1 h_q 128 item probe instead of the 12 shapes (m1ItemShapes below: 32 tiles a part in 1, 2
 // or 4 items, and FlashMLA's b 148 topk 16384 "peak" case); the JSON then also gives each shape's largest part
 // (`sched`: items and 64-token tiles, from the host scheduler).
@@ -36,8 +36,15 @@ const m1ItemShapes: readonly SparseShape[] = [
 /** --shapes v32h64: FlashMLA's four V3.2 shapes at h_q 64 (the one-CTA entries; DeepSeek-V3.2's 128 heads over two GPUs),
     timed by bench/cuda/hopper/flashmla_sparse_v32h64.py on FlashMLA's side. */
 const v32h64Shapes: readonly SparseShape[] = flashmlaSparseShapes.filter((s) => s.format === 'v32').map((s) => ({ ...s, label: 'V3.2 h64', hQ: 64 }));
-if (shapeSet !== 'flashmla' && shapeSet !== 'm1items' && shapeSet !== 'v32h64') throw new Error(`--shapes ${shapeSet}: flashmla, m1items or v32h64`);
-const shapes = shapeSet === 'm1items' ? m1ItemShapes : shapeSet === 'v32h64' ? v32h64Shapes : flashmlaSparseShapes;
+/** --shapes m1pair: FlashMLA's four MODEL1 shapes at h_q 128 (the MODEL1 pair entries), then its MODEL1 h_q 64 k1024 shape
+    (a one-CTA entry: the same code in every build of a MODEL1-pair change, a noise guard); FlashMLA's column from
+    bench_sparse.py. */
+const m1PairShapes: readonly SparseShape[] = [
+  ...flashmlaSparseShapes.filter((s) => s.format === 'model1' && s.hQ === 128),
+  ...flashmlaSparseShapes.filter((s) => s.format === 'model1' && s.hQ === 64 && s.topk === 1024 && !s.extraTopk),
+];
+if (!['flashmla', 'm1items', 'v32h64', 'm1pair'].includes(shapeSet)) throw new Error(`--shapes ${shapeSet}: flashmla, m1items, v32h64 or m1pair`);
+const shapes = shapeSet === 'm1items' ? m1ItemShapes : shapeSet === 'v32h64' ? v32h64Shapes : shapeSet === 'm1pair' ? m1PairShapes : flashmlaSparseShapes;
 /** The largest part of a shape's schedule (most tiles, then most items), as the kernel walks it. */
 const largestPart = (s: SparseShape, len?: Tensor) => {
   const inp = { b: s.b, topk: s.topk, extraTopk: s.extraTopk ?? 0, extraTopkLength: len ? (len.host() as Int32Array) : undefined };

@@ -82,7 +82,7 @@ template <bool M1> struct Fmt {
 #define MLA_SPARSE_SM90_MODE 6879003516808781832
 #endif
 static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & (81 | 3840)), "bits 0, 4, 6 and 8-11 are gone and bit 3 is required");
-static_assert(!(MLA_SPARSE_SM90_MODE & 228698418577408), "bits 44, 46 and 47 are gone (41-43 are new probes)");
+static_assert(!(MLA_SPARSE_SM90_MODE & 211106232532992), "bits 46 and 47 are gone (41-43 are new probes; 44 is new again)");
 constexpr bool kNoMath = MLA_SPARSE_SM90_MODE & 2, kNoLoad = MLA_SPARSE_SM90_MODE & 4;
 // Bit 5 (measurement only): every entry as its _sp twin (P as one bf16, below).
 constexpr bool kSingleP = MLA_SPARSE_SM90_MODE & 32;
@@ -356,6 +356,21 @@ static_assert(!kHintBit || !(MLA_SPARSE_SM90_MODE & (4 | 268435456 | 1073741824)
 constexpr bool kAddr32Bit = (MLA_SPARSE_SM90_MODE & 281474976710656) != 0, kWarpFlagsBit = (MLA_SPARSE_SM90_MODE & 1125899906842624) != 0;
 static_assert(!(kAddr32Bit || kWarpFlagsBit) || (kFlatV32 && !(MLA_SPARSE_SM90_MODE & (2 | 4 | 4194304 | 8388608 | 16777216 | 131072 | 4294967296 | 137438953472 | 268435456 | 1073741824))),
               "bits 48 / 50 need 57 and are not for 1, 2, 17, 22-24, 28, 30, 32, 37");
+// Bits 51 / 44 (session 18, helper h2 round 4; the MODEL1 pair entries, shipped's plain loop: the producer's own store and
+// load chain, bits 48 / 50's two details carried over from the one-CTA V3.2 entries, where they measured -0.9 / -1.5 %):
+// bit 51 (2251799813685248): the token's row and its 8-byte scale row addressed in unsigned 32-bit arithmetic (the id is
+//   >= 0 there: the same quotient, slot, slot offset (< B x 576) and scale offset (B x 576 + 8 slot) as before), only
+//   the block's offset 64-bit; two rows a tile a thread.
+// bit 44 (17592186044416; a new number, session 13's bit 44 left the code): the CTA's 32 validity flags a tile written by
+//   producer warp 0 after the rounds (lane l: row 16 r0 + l, its id loaded a tile ahead, the flag stored here and by
+//   st.async into the peer's stage, the same 4 bytes counted on the peer's barrier as before); the rounds' store bodies
+//   then carry no flag store (without the bit: a k == 0 lane's local store and st.async in each round, in all four warps).
+// Same bytes and flags stored: the output is bit-identical to the build without the bits.
+constexpr bool kAddr32M1PairBit = (MLA_SPARSE_SM90_MODE & 2251799813685248) != 0, kWarpFlagsM1PairBit = (MLA_SPARSE_SM90_MODE & 17592186044416) != 0;
+static_assert(!(kAddr32M1PairBit || kWarpFlagsM1PairBit) || ((MLA_SPARSE_SM90_MODE & 2147483648) && (MLA_SPARSE_SM90_MODE & 8192) &&
+              !(MLA_SPARSE_SM90_MODE & (2 | 4 | 65536 | 131072 | 4194304 | 8388608 | 16777216 | 134217728 | 268435456 | 1073741824 | 34359738368 |
+                                        549755813888 | 36028797018963968 | 2305843009213693952))),
+              "bits 51 / 44 are for the MODEL1 pair's plain loop: with 13 and 31, not with 1, 2, 16, 17, 22-24, 27, 28, 30, 35, 39, 55, 61");
 static_assert(!(kFlatV32 || kFlatM1 || kFlatPairV32 || kFlatPairM1) || ((MLA_SPARSE_SM90_MODE & 524288) && !(MLA_SPARSE_SM90_MODE & (128 | 2097152 | 4194304 | 8388608 | 16777216 |
               65536 | 131072 | 134217728 | 268435456 | 1073741824 | 4294967296 | 137438953472))),
               "bits 57 / 58 / 60 / 61 need 19 and are not for 7, 16, 17, 21-24, 27, 28, 30, 32, 37");
@@ -538,10 +553,10 @@ template <bool M1, bool U32 = false>
 __device__ __forceinline__ Addr addrOf(const SparseMmaParams& p, Id x) {
   if (x.phys < 0) return Addr{nullptr, nullptr};
   const int B = x.extra ? p.extraPageBlockSize : p.pageBlockSize;
-  if constexpr (U32) { // bit 48: the id is >= 0 here, so the same quotient and slot as unsigned 32-bit values
+  if constexpr (U32) { // bits 48 / 51: the id is >= 0 here, so the same quotient and slot as unsigned 32-bit values
     const uint32_t ub = static_cast<uint32_t>(B), ux = static_cast<uint32_t>(x.phys), blk = ux / ub, slot = ux - blk * ub;
     const unsigned char* base = (x.extra ? p.extraKCache : p.kCache) + static_cast<int64_t>(blk) * (x.extra ? p.extraBlockStride : p.blockStride);
-    return Addr{base + slot * static_cast<uint32_t>(Fmt<M1>::kRaw), nullptr};
+    return Addr{base + slot * static_cast<uint32_t>(Fmt<M1>::kRaw), M1 ? base + (ub * 576u + slot * 8u) : nullptr};
   }
   const int blk = x.phys / B, slot = x.phys - blk * B;
   const unsigned char* base = (x.extra ? p.extraKCache : p.kCache) + static_cast<int64_t>(blk) * (x.extra ? p.extraBlockStride : p.blockStride);
@@ -635,7 +650,8 @@ struct Kernel {
   /** Bit 59: FlashMLA's cache hints on the gather (one-CTA V3.2 entries). */
   static constexpr bool kHint = kHintBit && !M1 && !C2;
   /** Bits 48 / 50: the unsigned 32-bit row address; the tile's flags by producer warp 0 after the rounds (one-CTA V3.2). */
-  static constexpr bool kAddr32 = kAddr32Bit && !M1 && !C2, kWarpFlags = kWarpFlagsBit && !M1 && !C2;
+  static constexpr bool kAddr32 = (kAddr32Bit && !M1 && !C2) || (kAddr32M1PairBit && M1 && C2),
+                        kWarpFlags = (kWarpFlagsBit && !M1 && !C2) || (kWarpFlagsM1PairBit && M1 && C2);
   /** Bit 62: the next item's Q prefetched into L2 by the producer (pair entries). */
   static constexpr bool kQEarly = kQEarlyBit && C2;
   /** Bit 53: the bf16 output staged in shared memory and stored by bulk copies (MODEL1 pair entries). */
@@ -1104,11 +1120,17 @@ struct Kernel {
       load(ids);
 #pragma unroll
       for (int rnd = 0; rnd < kRounds; ++rnd) ids[rnd] = idOf(1, rnd);
-#if MLA_SPARSE_SM90_MODE & 1125899906842624
-      // Bit 50: producer warp 0's lane pt holds the ids of tokens 2 pt, 2 pt + 1 of the next tile to be stored.
-      auto idFl = [&](int t, int i) { return t < it.nTiles ? idAt(p, it, rowQ, it.eBegin + t * kBN + 2 * pt + i) : Id{-1, false}; };
+#if MLA_SPARSE_SM90_MODE & (1125899906842624 | 17592186044416)
+      // Bit 50: producer warp 0's lane pt holds the ids of tokens 2 pt, 2 pt + 1 of the next tile to be stored (bit 44,
+      // the MODEL1 pair: of row 16 r0 + pt, fid[0] only).
+      auto idFl = [&](int t, int i) {
+        return t < it.nTiles ? idAt(p, it, rowQ, it.eBegin + t * kBN + (C2 ? 16 * r0 + pt : 2 * pt + i)) : Id{-1, false};
+      };
       Id fid[2] = {Id{-1, false}, Id{-1, false}};
-      if (kWarpFlags && pt < 32) fid[0] = idFl(0, 0), fid[1] = idFl(0, 1);
+      if (kWarpFlags && pt < 32) {
+        fid[0] = idFl(0, 0);
+        if (!C2) fid[1] = idFl(0, 1);
+      }
 #endif
 #if MLA_SPARSE_SM90_MODE & (34359738368 | 274877906944)
       // Bits 35 / 38 (kOwnFlags): lanes with k == 1 (the same 16 tokens a round as the k == 0 lanes) write the flags of
@@ -1208,10 +1230,18 @@ struct Kernel {
         for (int rnd = 0; rnd < kRounds; ++rnd) pv[rnd] = pn[rnd].phys >= 0, pn[rnd] = idOfPeer(t + 2, rnd);
 #endif
         fenceProxyAsync();
-#if MLA_SPARSE_SM90_MODE & 1125899906842624
-        if (kWarpFlags && pt < 32) { // bit 50: the tile's 64 flags, one 8-byte store a lane; then the next tile's ids
-          *reinterpret_cast<int2*>(&rw.valid[st][2 * pt]) = make_int2(fid[0].phys >= 0 ? 1 : 0, fid[1].phys >= 0 ? 1 : 0);
-          fid[0] = idFl(t + 1, 0), fid[1] = idFl(t + 1, 1);
+#if MLA_SPARSE_SM90_MODE & (1125899906842624 | 17592186044416)
+        if (kWarpFlags && pt < 32) {
+          if constexpr (C2) { // bit 44: the CTA's 32 flags, here and in the peer's stage; then the next tile's id
+            const int r = 16 * r0 + pt;
+            const uint32_t v = fid[0].phys >= 0 ? 1u : 0u;
+            rw.valid[st][r] = static_cast<int>(v);
+            stAsync(smemAddr(&rw.valid[st][r]) + pe.vDelta, v, pe.bar);
+            fid[0] = idFl(t + 1, 0);
+          } else { // bit 50: the tile's 64 flags, one 8-byte store a lane; then the next tile's ids
+            *reinterpret_cast<int2*>(&rw.valid[st][2 * pt]) = make_int2(fid[0].phys >= 0 ? 1 : 0, fid[1].phys >= 0 ? 1 : 0);
+            fid[0] = idFl(t + 1, 0), fid[1] = idFl(t + 1, 1);
+          }
         }
 #endif
 #if MLA_SPARSE_SM90_MODE & (36028797018963968 | 72057594037927936)
