@@ -52,7 +52,8 @@ template <bool M1> struct Fmt {
   static constexpr int kRaw = M1 ? 576 : 656;   // bytes of a token's row (V3.2: 512 e4m3, 4 f32 scales, 64 bf16 RoPE; MODEL1: 448 e4m3, 64 bf16)
   static constexpr int kRope = M1 ? 448 : 528;  // where the RoPE bytes start in the row
 };
-// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below: 6879003516808781832 = 6877596141925228552 + bits
+// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below: 6881255316622467080 = 6879003516808781832 + bit 51
+// (32-bit unsigned row addresses in the MODEL1 pair producer) since session 18's call K, 6879003516808781832 = 6877596141925228552 + bits
 // 48 (32-bit unsigned row addresses) and 50 (the validity flags stored by one producer warp) in the one-CTA V3.2 entries since
 // session 18's call I, 6877596141925228552 = 6805538547887300616 + bit
 // 56 (the V3.2 pair's stage handed to S in two halves of its contraction) since session 18's call B, 6805538547887300616 = 6787524149377818632 + bit
@@ -79,7 +80,7 @@ template <bool M1> struct Fmt {
 // Diagnostics: bit 1 consumers skip every wgmma (producer-bound time), bit 2 the producer skips the token loads
 // (consumer-bound time).
 #ifndef MLA_SPARSE_SM90_MODE
-#define MLA_SPARSE_SM90_MODE 6879003516808781832
+#define MLA_SPARSE_SM90_MODE 6881255316622467080
 #endif
 static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & (81 | 3840)), "bits 0, 4, 6 and 8-11 are gone and bit 3 is required");
 static_assert(!(MLA_SPARSE_SM90_MODE & 211106232532992), "bits 46 and 47 are gone (41-43 are new probes; 44 is new again)");
