@@ -242,6 +242,16 @@ test('the runner launches dense_fp8_sm90.cu from its own fatbin for the shapes i
     assert.deepEqual(launches.map((l) => [l.name, l.block]), [[`dense90:${want}`, want === denseFp8Sm90W3Name ? 512 : 384], [`dense90:${denseFp8Sm90KernelName(32)}`, 384]]);
     assert.equal(rd.kernelForDense(call(1, 16, false)), want);
   }
+  // the shipped build (since session 18: the n16w3 entry) takes denseFp8Sm90W3Tiles where the manifest names none; a
+  // folder whose manifest writes null (ab.sh, a build without the entry) never takes n16w3
+  assert.equal(denseFp8Sm90W3Tiles, 48);
+  const long = (sQ: number): DenseFp8Call => ({ ...call(sQ, 16, false), numSmParts: 1, cacheSeqlens: fromArray('i32', [2], Int32Array.of(48 * 64, 64)) });
+  for (const [w3, want] of [[undefined, denseFp8Sm90W3Name], [null, denseFp8Sm90KernelName(16)], [50, denseFp8Sm90KernelName(16)]] as const) {
+    launches.length = 0;
+    const rs = new SparseMmaRunner(fakeHost(true, { denseFp8Sm90: true, denseFp8Sm90W3Tiles: w3 }));
+    assert.ok(rs.dense(long(1)) && rs.dense(long(2)));
+    assert.deepEqual(launches.map((l) => [l.name, l.block]), [[`dense90:${want}`, want === denseFp8Sm90W3Name ? 512 : 384], [`dense90:${denseFp8Sm90KernelName(32)}`, 384]], `manifest threshold ${w3}`);
+  }
 });
 
 test('the 16-row dispatch: tiles an SM part, the n16w3 entry from the threshold', () => {

@@ -61,8 +61,8 @@ j["files"]["dense_fp8_sm90.fatbin"] = hashlib.sha256(open(d + "/dense_fp8_sm90.f
 # the 16-row entry's threads, which the launch takes from here: 512 with three consumer warpgroups (bit 2199023255552)
 j["denseFp8Sm90Threads16"] = 512 if int(sys.argv[2]) & 2199023255552 else 384
 # the dispatch build (bit 4398046511104): its n16w3 entry from W3TILES tiles an SM part (default 48)
-if int(sys.argv[2]) & 4398046511104:
-    j["denseFp8Sm90W3Tiles"] = int(sys.argv[3])
+# null for a build without it (the shipped build has it since session 18, so an absent key means 48)
+j["denseFp8Sm90W3Tiles"] = int(sys.argv[3]) if int(sys.argv[2]) & 4398046511104 else None
 json.dump(j, open(d + "/manifest.json", "w"), indent=1)
 PY
   BUILDS="$BUILDS v$v=$d"

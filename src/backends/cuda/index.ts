@@ -247,7 +247,7 @@ class CudaBackendImpl implements CudaBackend {
   private sparseSm90 = false;
   private denseFp8Sm90 = false;
   private denseFp8Sm90Threads16?: number;
-  private denseFp8Sm90W3Tiles?: number;
+  private denseFp8Sm90W3Tiles?: number | null;
 
   // ---------------------------------------------------------------- tensors
   empty(dtype: DType, shape: readonly number[]): Tensor {

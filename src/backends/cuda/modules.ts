@@ -22,8 +22,9 @@ export interface Manifest {
       three-consumer build, bit 2199023255552, else 384); absent: the shipped build's (dense-fp8-sm90-launch.ts). */
   denseFp8Sm90Threads16?: number;
   /** dense_fp8_sm90.cu's dispatch threshold in an A/B folder of a build with bit 4398046511104 (ab.sh writes it): tiles
-      an SM part from which a 16-row launch takes the n16w3 entry; absent: the shipped build's (none). */
-  denseFp8Sm90W3Tiles?: number;
+      an SM part from which a 16-row launch takes the n16w3 entry; null in a folder of a build without that entry (ab.sh
+      writes it); absent: the shipped build's (dense-fp8-sm90-launch.ts, 48 since session 18). */
+  denseFp8Sm90W3Tiles?: number | null;
 }
 
 export function loadImage(dir: string, manifest: Manifest, file: string): Uint8Array {

@@ -52,9 +52,10 @@ export const denseFp8Sm90Threads16 = 384;
 
 /** A dispatch build's (dense_fp8_sm90.cu bit 4398046511104) three-consumer 16-row entry, 512 threads. */
 export const denseFp8Sm90W3Name = 'mla_dense_fp8_sm90_v32_bf16_n16w3';
-/** The shipped build's dispatch threshold (tiles an SM part from which a 16-row launch takes the n16w3 entry):
-    undefined, as the shipped build has no such entry; an A/B folder's manifest may name one (denseFp8Sm90W3Tiles). */
-export const denseFp8Sm90W3Tiles: number | undefined = undefined;
+/** The shipped build's dispatch threshold (tiles an SM part from which a 16-row launch takes the n16w3 entry): 48 since
+    session 18 (MLA_DENSE_FP8_SHIPPED has bit 4398046511104; call J measured the build with 48, docs/notes/cuda-dense-fp8.md);
+    an A/B folder's manifest may name another (denseFp8Sm90W3Tiles), undefined where a build has no n16w3 entry. */
+export const denseFp8Sm90W3Tiles: number | undefined = 48;
 
 /** Tiles (64-token pages) an SM part carries on average: from the sequence lengths where the host has them, else from
     the block table's width for every request (an upper bound). */

@@ -62,12 +62,14 @@ constexpr int kRawBytes = kBN * kTok;        // 41,984 bytes a page
 constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE + 2 RoPE
 [[maybe_unused]] constexpr int kPrefetchPages = 6;            // pages an item's producer prefetches into L2 ahead of its copies
 
-// Build-time variants (-DMLA_DENSE_FP8_VAR=n, bits). The shipped build is MLA_DENSE_FP8_SHIPPED = 2550171200 since session
-// 12: 34368 (session 11: 1600 + 32768, 16 rows run 1600 = 64 + 512 + 1024, the alternating-tile design DenseFp8Alt below
+// Build-time variants (-DMLA_DENSE_FP8_VAR=n, bits). The shipped build was MLA_DENSE_FP8_SHIPPED = 2550171200 from session
+// 12 to 17: 34368 (session 11: 1600 + 32768, 16 rows run 1600 = 64 + 512 + 1024, the alternating-tile design DenseFp8Alt below
 // with f16 V and P; 32 rows run 31296 = 64 + 512 + 2048 + 4096 + 8192 + 16384 from the file's second pass, see the
 // entries at the end) + 134217728 (stale row maxima, both row counts) + 268435456 (the S phase's batch prefetch at 32
 // rows): H200 5.5-7.2 % faster at 16 rows, 9.9-10.4 % at 32; + 2147483648 (the Q^T fill by cp.async, both row counts):
-// 2.0-14.9 % faster again (docs/notes/cuda-dense-fp8.md, session 12). 0 is the
+// 2.0-14.9 % faster again (docs/notes/cuda-dense-fp8.md, session 12). Since session 18 the shipped build is
+// 4400596682304 = 2550171200 + 4398046511104 (the 16-row dispatch: the n16w3 entry, three consumer warpgroups, which
+// the host takes from 48 tiles an SM part; H200 call J: 8192x16x1 0.944 of the time before, the rest level). 0 is the
 // lockstep design of session 9 (DenseFp8, its code unchanged: scripts/compare-fatbins.py), bits 1-32 its variants.
 // Each bit's design and prediction: docs/notes/cuda-dense-fp8.md; bench/cuda/dense-fp8/ab.sh builds, checks and times
 // them against the shipped build.
@@ -83,7 +85,7 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 //  64 and up: the alternating-tile design (see DenseFp8Alt); 32768 the rows dispatch (the entries). Bits 65536 ..
 //      67108864 were the converter-fed design (DenseFp8Cv) and its probes: dropped after session 12's probe (its
 //      consumers alone took 2.15 us a tile, docs/notes/cuda-dense-fp8.md) and removed; the last commit with it is 431fcc5.
-#define MLA_DENSE_FP8_SHIPPED 2550171200
+#define MLA_DENSE_FP8_SHIPPED 4400596682304
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif
