@@ -228,6 +228,35 @@ __device__ void combineOneTrip(const MlaParams& p) {
   for (int r = r0; r < r1; ++r) combineRow<T>(p, batch, r, blockIdx.z, part);
 }
 
+// The harness's trace build (bench/cuda/hopper/harness.cu `tracecall`, compiled with MLA_SM90_TRACE): each CTA's
+// %globaltimer and clock64 at entry and once all its threads are done, and its SM, into
+// mlaCombineTrace[linear block][kCombineTraceSlots] (null: nothing recorded). Without the macro nothing is compiled.
+#ifdef MLA_SM90_TRACE
+constexpr int kCombineTraceSlots = 8; // 0 / 1 globaltimer / clock64 at entry, 2 / 3 at the end, 4 %smid
+__device__ unsigned long long* mlaCombineTrace = nullptr;
+__device__ __forceinline__ void combineTrace(int at) {
+  if (at) __syncthreads(); // every thread of the CTA has returned from the merge
+  if (threadIdx.x != 0 || !mlaCombineTrace) return;
+  unsigned long long g, c;
+  unsigned int sm, bx, by, bz, gx, gy; // read afresh (asm volatile), so no index stays live across the merge
+  asm volatile("mov.u64 %0, %%globaltimer;\n" : "=l"(g));
+  asm volatile("mov.u64 %0, %%clock64;\n" : "=l"(c));
+  asm volatile("mov.u32 %0, %%smid;\n" : "=r"(sm));
+  asm volatile("mov.u32 %0, %%ctaid.x;\n" : "=r"(bx));
+  asm volatile("mov.u32 %0, %%ctaid.y;\n" : "=r"(by));
+  asm volatile("mov.u32 %0, %%ctaid.z;\n" : "=r"(bz));
+  asm volatile("mov.u32 %0, %%nctaid.x;\n" : "=r"(gx));
+  asm volatile("mov.u32 %0, %%nctaid.y;\n" : "=r"(gy));
+  unsigned long long* t = mlaCombineTrace + (bx + static_cast<unsigned long long>(gx) * (by + gy * bz)) * kCombineTraceSlots;
+  t[2 * at] = g;
+  t[2 * at + 1] = c;
+  t[4] = sm;
+}
+#define MLA_COMBINE_TRACE(at) mla::combineTrace(at)
+#else
+#define MLA_COMBINE_TRACE(at) do { } while (0)
+#endif
+
 // combineWarps: one warp a row (session 11). combine() above gives a CTA combineRows rows in turn, each through two
 // CTA barriers and a shared-memory reduction, which suits few rows with many splits (b = 1: one request over every
 // SM part) but not a large batch: at b = 128 with 128 rows (combineRows 32) it took 186-192 us of a 692 us call
@@ -299,35 +328,6 @@ __device__ void combineWarps(const MlaParams& p) {
   }
   if (lane == 0) p.lse[batch * p.lseStrideB + h * p.lseStrideH + (qStart + j) * p.lseStrideT] = lse;
 }
-
-// The harness's trace build (bench/cuda/hopper/harness.cu `tracecall`, compiled with MLA_SM90_TRACE): each CTA's
-// %globaltimer and clock64 at entry and once all its threads are done, and its SM, into
-// mlaCombineTrace[linear block][kCombineTraceSlots] (null: nothing recorded). Without the macro nothing is compiled.
-#ifdef MLA_SM90_TRACE
-constexpr int kCombineTraceSlots = 8; // 0 / 1 globaltimer / clock64 at entry, 2 / 3 at the end, 4 %smid
-__device__ unsigned long long* mlaCombineTrace = nullptr;
-__device__ __forceinline__ void combineTrace(int at) {
-  if (at) __syncthreads(); // every thread of the CTA has returned from the merge
-  if (threadIdx.x != 0 || !mlaCombineTrace) return;
-  unsigned long long g, c;
-  unsigned int sm, bx, by, bz, gx, gy; // read afresh (asm volatile), so no index stays live across the merge
-  asm volatile("mov.u64 %0, %%globaltimer;\n" : "=l"(g));
-  asm volatile("mov.u64 %0, %%clock64;\n" : "=l"(c));
-  asm volatile("mov.u32 %0, %%smid;\n" : "=r"(sm));
-  asm volatile("mov.u32 %0, %%ctaid.x;\n" : "=r"(bx));
-  asm volatile("mov.u32 %0, %%ctaid.y;\n" : "=r"(by));
-  asm volatile("mov.u32 %0, %%ctaid.z;\n" : "=r"(bz));
-  asm volatile("mov.u32 %0, %%nctaid.x;\n" : "=r"(gx));
-  asm volatile("mov.u32 %0, %%nctaid.y;\n" : "=r"(gy));
-  unsigned long long* t = mlaCombineTrace + (bx + static_cast<unsigned long long>(gx) * (by + gy * bz)) * kCombineTraceSlots;
-  t[2 * at] = g;
-  t[2 * at + 1] = c;
-  t[4] = sm;
-}
-#define MLA_COMBINE_TRACE(at) mla::combineTrace(at)
-#else
-#define MLA_COMBINE_TRACE(at) do { } while (0)
-#endif
 
 } // namespace mla
 
