@@ -150,17 +150,20 @@ def slot_rule_main(self_test, decide, shipped, extra=None):
     else:
         decide(ab12, txt, extra(sys.argv))
 
+def load_arg(i):
+    """The JSON file named by sys.argv[i], or {} (said on stdout) when it is missing or cut off: that step was not timed."""
+    try:
+        return json.load(open(sys.argv[i]))
+    except Exception as e:
+        print("no %s (%s)" % (sys.argv[i] if len(sys.argv) > i else "file", e.__class__.__name__))
+        return {}
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["--self-test"]:
         self_test()
         sys.exit(0)
 
-    def load(i):
-        try:
-            return json.load(open(sys.argv[i]))
-        except Exception as e:  # a missing or cut-off JSON: that side was not timed
-            print("no %s (%s)" % (sys.argv[i] if len(sys.argv) > i else "file", e.__class__.__name__))
-            return {}
-    ab12, abv = load(1), load(2)
+    ab12, abv = load_arg(1), load_arg(2)
     ab_txt = open(sys.argv[3]).read() if len(sys.argv) > 3 else ""
     print(decide(ab12, abv, ab_txt))

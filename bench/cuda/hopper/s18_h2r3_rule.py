@@ -17,7 +17,7 @@ not timed or their geomean (the same code) is off by > 1.5 % (noise). Last line:
 import json, os, re, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from s16_h2_rule import SHAPES12, checks_ok, gm, qualifies, times  # noqa: E402
+from s16_h2_rule import SHAPES12, checks_ok, gm, load_arg, qualifies, times  # noqa: E402
 
 SHIPPED = 6877596141925228552
 B48, B50 = 1 << 48, 1 << 50
@@ -108,12 +108,7 @@ if __name__ == "__main__":
         self_test()
         sys.exit(0)
 
-    def load(i):
-        try:
-            return json.load(open(sys.argv[i]))
-        except Exception as e:  # a missing or cut-off JSON: that step was not timed
-            print("no %s (%s)" % (sys.argv[i] if len(sys.argv) > i else "file", e.__class__.__name__))
-            return {}
+    load = load_arg
     abv, ab12 = load(1), load(2)
     ab_txt = open(sys.argv[3]).read() if len(sys.argv) > 3 and os.path.exists(sys.argv[3]) else ""
     d = sys.argv[4] if len(sys.argv) > 4 else None

@@ -20,7 +20,7 @@ build (noise). Last line: SHIP <mode> (...) or KEEP 6879003516808781832 (...).
 import json, os, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from s16_h2_rule import checks_ok, gm, qualifies, times  # noqa: E402
+from s16_h2_rule import checks_ok, gm, load_arg, qualifies, times  # noqa: E402
 from s18_h2r3_rule import memcheck  # noqa: E402
 from s18_h2r2_rule import tiles  # noqa: E402
 
@@ -106,12 +106,7 @@ if __name__ == "__main__":
         self_test()
         sys.exit(0)
 
-    def load(i):
-        try:
-            return json.load(open(sys.argv[i]))
-        except Exception as e:  # a missing or cut-off JSON: that step was not timed
-            print("no %s (%s)" % (sys.argv[i] if len(sys.argv) > i else "file", e.__class__.__name__))
-            return {}
+    load = load_arg
     abp = load(1)
     ab_txt = open(sys.argv[2]).read() if len(sys.argv) > 2 and os.path.exists(sys.argv[2]) else ""
     d = sys.argv[3] if len(sys.argv) > 3 else None
