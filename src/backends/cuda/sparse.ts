@@ -122,9 +122,8 @@ export class SparseMmaRunner {
     if (!v && !sm90) return false;
     const dev = this.stage([l.blockTable, l.cacheSeqlens, l.tileSchedulerMetadata, l.numSplits], sparseMmaAccumElems(l.b, l.numSmParts, l.sQ, l.hQ));
     const ns = l.numSplits.device === 'cpu' ? (l.numSplits.host() as Int32Array) : undefined;
-    const nr = denseFp8Sm90Nr(l.sQ * l.hQ) ?? 16;
-    const e = this.denseSm90Entry(l);
-    const k: SparseKernel = sm90
+    const e = sm90 ? this.denseSm90Entry(l) : undefined; // (the mma.sync path needs none of it)
+    const k: SparseKernel = e
       ? { module: (this.denseSm90Module ??= this.h.load(denseFp8Sm90Fatbin)), name: e.name, dtype: l.dtype }
       : this.kernel(v, v!.dtype);
     this.launch(k, {
@@ -133,19 +132,19 @@ export class SparseMmaRunner {
       out: this.h.ptrOf(l.out), lse: this.h.ptrOf(l.lse), oAccum: dev.oAccum, lseAccum: dev.lseAccum,
       b: l.b, sQ: l.sQ, hQ: l.hQ, topk: 0, extraTopk: sm90 ? this.h.denseFp8Prefetch ?? 0 : 0, pageBlockSize: l.pageBlockSize, extraPageBlockSize: 1, blockStride: l.blockStride,
       extraBlockStride: 0, maxBlocksPerSeq: l.maxBlocksPerSeq, dense: 1, causal: l.causal ? 1 : 0, scaleLog2: l.softmaxScale * Math.LOG2E,
-    }, sm90 ? denseFp8Sm90Launch(l.numSmParts, nr, e.threads16) : sparseMmaLaunch(v!, l.numSmParts, l.sQ, l.hQ, true), l.b, l.sQ, l.hQ, ns ? ns[l.b] !== l.b : true);
+    }, e ? denseFp8Sm90Launch(l.numSmParts, e.nr, e.threads16) : sparseMmaLaunch(v!, l.numSmParts, l.sQ, l.hQ, true), l.b, l.sQ, l.hQ, ns ? ns[l.b] !== l.b : true);
     return true;
   }
 
   /** dense_fp8_sm90.cu's entry for a call (and its 16-row threads): n16w3 at 16 rows where the kernel folder names a
       dispatch threshold and the call carries at least that many tiles an SM part, else the entry for its rows. */
-  private denseSm90Entry(l: DenseFp8Call): { name: string; threads16: number } {
+  private denseSm90Entry(l: DenseFp8Call): { name: string; threads16: number; nr: 16 | 32 } {
     const nr = denseFp8Sm90Nr(l.sQ * l.hQ) ?? 16;
     const seqlens = l.cacheSeqlens.device === 'cpu' ? (l.cacheSeqlens.host() as Int32Array) : undefined;
     // the manifest's threshold (null: a build without the n16w3 entry), else (absent) the shipped build's
     const w3 = this.h.denseFp8Sm90W3Tiles === undefined ? denseFp8Sm90W3Tiles : this.h.denseFp8Sm90W3Tiles ?? undefined;
     const tiles = nr === 16 && w3 !== undefined ? denseFp8Sm90TilesPerPart(l.b, l.numSmParts, l.maxBlocksPerSeq, seqlens) : 0;
-    return denseFp8Sm90Entry(nr, tiles, w3, this.h.denseFp8Sm90Threads16);
+    return { ...denseFp8Sm90Entry(nr, tiles, w3, this.h.denseFp8Sm90Threads16), nr };
   }
 
   /**

@@ -272,7 +272,6 @@ struct DecodeT {
           cpAsync16(sq + canonOff<NR>(r, ch * 8), live ? q + (static_cast<int64_t>(qStart + j) * p.hQ + h) * kDQk + ch * 8 : q, live ? 16 : 0);
         }
       }
-      cpAsyncCommit();
     } else {
       for (int c = threadIdx.x; c < NR * (kDQk / 8); c += 128 * CW) {
         const int r = c % NR, ch = c / NR;
@@ -280,8 +279,8 @@ struct DecodeT {
         const int j = live ? r / p.nGroups : 0, h = g * p.nGroups + (r - j * p.nGroups);
         cpAsync16(sq + canonOff<NR>(r, ch * 8), live ? q + (static_cast<int64_t>(qStart + j) * p.hQ + h) * kDQk + ch * 8 : q, live ? 16 : 0);
       }
-      cpAsyncCommit();
     }
+    cpAsyncCommit();
 #endif
   }
 
