@@ -25,10 +25,11 @@
 # pairs), W3ALL=1 (the extra checks on a copy of the candidate's folder whose manifest sends every 16-row launch to the
 # n16w3 entry: denseFp8Sm90W3Tiles 0), H4_NCU=0 with DIAG_SHAPES (step 3 times shipped against that copy at those
 # shapes instead of ncu) and STALLS=1 (then ncu's stall reasons of the shipped n16 and of n16w3); unset, they are call G's.
+# Session 19's s19_fp8.sh adds EXTRA_VARS (see VARS below).
 set -uo pipefail
 V=${V:-2201573426752}
 LIM=${LIM:-8192x16x1=0.93 1024x16x1=1.00 8192x32x1=1.02 8192x16x2=1.02 1024x32x1=1.02}
-VARS=$V
+VARS="$V ${EXTRA_VARS:-}" # (EXTRA_VARS: more builds checked and timed beside V by ab.sh, for the record; the rule reads V only)
 OUT=${OUT:-/tmp}
 mkdir -p "$OUT"
 export HB=${HB:-$PWD/.devstage/s18-h4}

@@ -89,7 +89,9 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif
-static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & ~6601364733951LL), "MLA_DENSE_FP8_VAR: bits 1 .. 2147483648, 2199023255552 and 4398046511104 (6601364733951 = 4294967295 | 2199023255552 | 4398046511104) only (bits 4294967296 .. 1099511627776 were removed in session 14, last at 2fc111a)");
+static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & ~32989643800575LL), "MLA_DENSE_FP8_VAR: bits 1 .. 2147483648 and 2199023255552 .. 17592186044416 (32989643800575 = 4294967295 | 2199023255552 | 4398046511104 | 8796093022208 | 17592186044416) only (bits 4294967296 .. 1099511627776 were removed in session 14, last at 2fc111a)");
+static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 26388279066624LL) || (static_cast<long long>(MLA_DENSE_FP8_VAR) & 6597069766656LL),
+              "bits 8796093022208 and 17592186044416 shape the three-consumer code: with 4398046511104 (or 2199023255552) only");
 static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 134152192LL), "MLA_DENSE_FP8_VAR: bits 65536 .. 67108864 (the converter-fed design) were removed (last at 431fcc5)");
 static_assert(!(MLA_DENSE_FP8_VAR & (32 | 128 | 256 | 536870912)), "MLA_DENSE_FP8_VAR: bits 32, 128, 256 and 536870912 were removed in session 14 (last at 2fc111a)");
 [[maybe_unused]] constexpr bool kOwnP = MLA_DENSE_FP8_VAR & 1;
@@ -738,6 +740,15 @@ struct DenseFp8 {
 #define MLA_DFP8_W3 ((MLA_DENSE_FP8_VAR & 2199023255552) != 0)
 [[maybe_unused]] constexpr bool kAlt3 = MLA_DFP8_W3;
 #define MLA_DFP8_N16_THREADS (MLA_DFP8_W3 ? 512 : 384)
+// Bits 8796093022208 and 17592186044416 (session 18, helper s18-h6, for session 19; only with 4400596682304, where
+// they reach the third pass's n16w3 code and nothing else): a three-consumer warpgroup's own chain in larger wgmma
+// groups. 8796093022208: the S^T operand in groups of two k-steps (18 a tile instead of 36), double-buffered as at
+// the two-consumer 16 rows (0 bytes spilled at 160 registers with the O^T groups serial; with serial S^T groups too,
+// 4 bytes spill). 17592186044416: the O^T operand of a k-step in one group of 8 slices (4 groups a tile instead of 8,
+// each still waited before the next is built). docs/notes/cuda-dense-fp8.md, "Session 18, round 3 (helper s18-h6)".
+#define MLA_DFP8_W3G2 ((MLA_DENSE_FP8_VAR & 8796093022208) != 0)
+#define MLA_DFP8_W3O1 ((MLA_DENSE_FP8_VAR & 17592186044416) != 0)
+[[maybe_unused]] constexpr bool kW3G2 = MLA_DFP8_W3G2, kW3O1 = MLA_DFP8_W3O1;
 [[maybe_unused]] constexpr bool kAltScan = MLA_DFP8_SCAN;
 // Removed in session 14 (measured, not shipped; docs/notes/cuda-dense-fp8.md; the last commit with them is 2fc111a):
 // 536870912 (one softmax barrier a tile: level, session 12 round 2), 4294967296 (bit 2147483648 in the 32-row pass
@@ -871,9 +882,15 @@ struct DenseFp8Alt {
 #ifndef MLA_DFP8_ALT_OS
 #define MLA_DFP8_ALT_OS (NR == 32 ? 4 : 2)
 #endif
-  static constexpr int SS = kAlt3 && NR == 16 ? 4 : MLA_DFP8_ALT_SS, SK = 4 / SS; // S groups a raw batch, k-steps a group
+#ifndef MLA_DFP8_W3_SS
+#define MLA_DFP8_W3_SS 4 // (a probe's override of the three-consumer S^T groups a raw batch; bit 8796093022208 says 2)
+#endif
+  static constexpr int SS = kAlt3 && NR == 16 ? (kW3G2 ? 2 : MLA_DFP8_W3_SS) : MLA_DFP8_ALT_SS, SK = 4 / SS; // S groups a raw batch, k-steps a group
   // (bit 2199023255552: groups of one k-step at 16 rows; with two, 160 registers spill 4 bytes)
-  static constexpr int OS = MLA_DFP8_ALT_OS, OK = 8 / OS; // O groups a k-step, slices a group
+#ifndef MLA_DFP8_W3_OS
+#define MLA_DFP8_W3_OS MLA_DFP8_ALT_OS // (a probe's override of the three-consumer O^T groups a k-step; bit 17592186044416 says 1)
+#endif
+  static constexpr int OS = kAlt3 && NR == 16 ? (kW3O1 ? 1 : MLA_DFP8_W3_OS) : MLA_DFP8_ALT_OS, OK = 8 / OS; // O groups a k-step, slices a group
   // The S phase loads the next raw batch before building the current one's operand (16 rows; at 32 rows that takes
   // 8 registers too many).
   static constexpr bool SPF = NR == 16 || kAltSpf32; // (bit 268435456: at 32 rows too)
@@ -1667,16 +1684,27 @@ extern "C" __global__ void __launch_bounds__(512, 1) mla_dense_fp8_sm90_v32_bf16
 // (dense-fp8-sm90-launch.ts denseFp8Sm90N16Entry). Only with the shipped bits (2550171200): the third pass's bits are
 // spelled out below.
 #if !defined(MLA_DFP8_PASS2) && !defined(MLA_DFP8_IN_PASS3) && (MLA_DENSE_FP8_VAR & 4398046511104)
-static_assert(MLA_DENSE_FP8_VAR == 2550171200 + 4398046511104, "bit 4398046511104 goes with the shipped bits 2550171200 only");
+// (bits 8796093022208 and 17592186044416 go through to the third pass: its n16w3 code's wgmma groups)
+#if MLA_DENSE_FP8_VAR & 8796093022208
+#define MLA_DFP8_P3A 8796093022208
+#else
+#define MLA_DFP8_P3A 0
+#endif
+#if MLA_DENSE_FP8_VAR & 17592186044416
+#define MLA_DFP8_P3B 17592186044416
+#else
+#define MLA_DFP8_P3B 0
+#endif
+static_assert(MLA_DENSE_FP8_VAR == 2550171200 + 4398046511104 + MLA_DFP8_P3A + MLA_DFP8_P3B, "bit 4398046511104 goes with the shipped bits 2550171200 only");
 #define MLA_DFP8_IN_PASS3 1
 #undef MLA_DENSE_FP8_VAR
-#define MLA_DENSE_FP8_VAR (2550171200 + 2199023255552)
+#define MLA_DENSE_FP8_VAR (2550171200 + 2199023255552 + MLA_DFP8_P3A + MLA_DFP8_P3B)
 #undef MLA_DFP8_NS
 #define MLA_DFP8_NS dfp8w
 #undef MLA_DFP8_SC_NEXT
 #include "dense_fp8_sm90.cu"
 #undef MLA_DENSE_FP8_VAR
-#define MLA_DENSE_FP8_VAR (2550171200 + 4398046511104)
+#define MLA_DENSE_FP8_VAR (2550171200 + 4398046511104 + MLA_DFP8_P3A + MLA_DFP8_P3B)
 #undef MLA_DFP8_NS
 #define MLA_DFP8_NS dfp8
 #undef MLA_DFP8_SC_NEXT
