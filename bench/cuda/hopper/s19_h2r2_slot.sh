@@ -13,7 +13,7 @@
 set -uo pipefail
 OUT=${OUT:?}; S=$SECONDS; mkdir -p "$OUT"; : > "$OUT/log.txt"; ts() { echo "[+$((SECONDS - S))s] $*" | tee -a "$OUT/log.txt"; }
 SHIP=6881325685366644744; P47=6881396054110822408
-STAGE=${STAGE:-.devstage/s19-h2/r2}; HB=/tmp/s19h2r2-hb; END=${END:-116}
+STAGE=${STAGE:-.devstage/s19-h2/r2}; HB=/tmp/s19h2r2-hb; END=${END:-114}
 FM=${FM:-results/gpu-host/bench/hopper/s18_callA/flashmla-sparse.json}
 . bench/cuda/hopper/sparse-sm90-modes.sh
 sparse_slot_stage "$STAGE" $HB $SHIP $SHIP $P47 ${SHIP}_p1 ${SHIP}_p2 ${SHIP}_p3 ${SHIP}_p4 ${SHIP}_p5
@@ -29,14 +29,16 @@ items() { # NAME SECONDS BUILD...: the item probe, 3 rounds of 10, into $OUT/NAM
   local n=$1 t=$2; shift 2
   timeout -k 3 "$t" node build/bench/cuda/hopper/sparse-sm90-final-ab.js "$OUT/flashmla-sparse.json" "$@" --shapes m1items --reps 10 \
     --rounds ${IROUNDS:-3} --json "$OUT/$n.json" > "$OUT/$n.txt" 2>&1
-  ts "$n rc=$?"
+  local rc=$?; ts "$n rc=$rc"
   timeout 10 python3 bench/cuda/hopper/sparse_sm90_items_s13.py "$OUT/$n.json" 2>&1 | grep -E 'us an item|^FlashMLA' | tee -a "$OUT/log.txt"
+  return $rc
 }
 # 1. the steady tile: shipped, the producer alone, no P V, no S, the consumers alone (the pair's synchronization unchanged)
 items m1items 40 "${B[0]}" "${B[1]}" "${B[2]}" "${B[3]}" "${B[6]}"
 # 2. the same for the two synchronization probes (shipped again beside them)
-items m1items-sync 26 "${B[0]}" "${B[4]}" "${B[5]}"
-# 3. the MODEL1 pair shapes (+ the h_q 64 guard, the same code in all), 2 rounds, all builds, with what time is left
+items m1items-sync 26 "${B[0]}" "${B[4]}" "${B[5]}" || { B=("${B[@]:0:4}" "${B[6]}"); ts "p3 / p4 left out of the MODEL1 pair shapes"; }
+# 3. the MODEL1 pair shapes (+ the h_q 64 guard, the same code in all), 2 rounds, all builds (not p3 / p4 if their step
+#    failed), with what time is left
 left=$((END - 4 - (SECONDS - S)))
 if [ $left -ge 12 ]; then
   timeout -k 2 $left node build/bench/cuda/hopper/sparse-sm90-final-ab.js "$OUT/flashmla-sparse.json" "${B[@]}" --shapes m1pair \
