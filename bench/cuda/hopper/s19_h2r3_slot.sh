@@ -17,7 +17,7 @@ SHIP=6881325685366644744; CAND=6881325685400199176
 STAGE=${STAGE:-.devstage/s19-h2/r3}; HB=/tmp/s19h2r3-hb; END=${END:-106} # seconds after the start by which all is done
 FM=${FM:-results/gpu-host/bench/hopper/s18_callA/flashmla-sparse.json}
 left() { echo $((END - (SECONDS - S))); }
-cut() { local l; l=$(left); [ "$1" -lt "$l" ] && echo "$1" || echo "$l"; } # a step's timeout: its own, or what is left
+cap() { local l; l=$(left); [ "$1" -lt "$l" ] && echo "$1" || echo "$l"; } # a step's timeout: its own, or what is left
 . bench/cuda/hopper/sparse-sm90-modes.sh
 if [ -z "${FLASHMLA_GOLDEN_SPARSE:-}" ] && [ -f .gpu-host/golden-sparse.tar.xz ]; then # the goldens carried packed
   tar xJf .gpu-host/golden-sparse.tar.xz -C .gpu-host && [ -d .gpu-host/golden-sparse ] && export FLASHMLA_GOLDEN_SPARSE=$PWD/.gpu-host/golden-sparse
@@ -40,7 +40,7 @@ wait
 for h in 64 128; do ts "m$CAND san-memcheck h_q $h: $(grep -hE '^# (pass|fail) ' "$OUT/san$h/san-m$CAND/san-memcheck.txt" 2>/dev/null | tr -d '#' | xargs) $(grep -hE 'ERROR SUMMARY' "$OUT/san$h/san-m$CAND/san-memcheck.txt" 2>/dev/null | tail -1)"; done
 if sparse_slot_checked "$OUT/ab.txt" $CAND; then
   # 2. the MODEL1 pair shapes (+ the guard), 6 rounds of 10
-  t=$(cut 30)
+  t=$(cap 30)
   timeout -k 2 $t node build/bench/cuda/hopper/sparse-sm90-final-ab.js "$FM" "${B[@]}" --shapes m1pair --reps 10 --rounds ${PROUNDS:-6} \
     --json "$OUT/ab-m1pair.json" > "$OUT/time-m1pair.txt" 2>&1
   ts "MODEL1 pair shapes (6 rounds): rc=$?"; grep -v '^\[+' "$OUT/time-m1pair.txt" | tee -a "$OUT/log.txt"
