@@ -12,7 +12,7 @@ OUT_DIR/san128). It changes only the MODEL1 pair entries. It qualifies when
       shape > 1.005 (s16_h2_rule.qualifies), the guard shape (MODEL1 h_q 64 k1024, the same code) within 1.5 %;
   (b) AB12.json (FlashMLA's 12 shapes, 2 rounds): the eight shapes of the same code within 1 % (else noise), and the four
       MODEL1 pair shapes (6, 7, 9, 11) at a geomean <= 1.000 (the short run does not contradict (a)).
-M1ITEMS.json (the item probe, logged only): T (shipped) and T25 a tile.
+M1ITEMS.json (the item probe, logged only): T (shipped), T25 and pair probe 6's tile (p6: bit 25's order taken to the end).
 Last line: SHIP 6881325685400199176 (...) or KEEP 6881325685366644744 (...).
 """
 import os, sys
@@ -33,10 +33,11 @@ def items(j, out):
     except Exception as e:
         out("item probe: not read (%s)" % e.__class__.__name__)
         return
-    t, c = x.get("shipped"), x.get("m%d" % CAND)
+    t, c, p6 = x.get("shipped"), x.get("m%d" % CAND), x.get("p6")
     if t and c:
-        out("item probe: shipped %.3f us a tile (%.2f an item), bit 25 %.3f (%.2f an item): drop %.3f us a tile" % (
-            t[0], t[1], c[0], c[1], t[0] - c[0]))
+        out("item probe: shipped %.3f us a tile (%.2f an item), bit 25 %.3f (%.2f an item): drop %.3f us a tile%s" % (
+            t[0], t[1], c[0], c[1], t[0] - c[0],
+            "; pair probe 6 (both rounds' peer copies first) %.3f (%.2f an item): drop %.3f" % (p6[0], p6[1], t[0] - p6[0]) if p6 else ""))
     else:
         out("item probe: not timed")
 

@@ -5,7 +5,8 @@
 #  1. checks at h_q 64 / 128 (sparse-sm90-final-ab.sh: FlashMLA's sparse goldens both precisions + CASES random sm90 cases a
 #     format; needs $FLASHMLA_GOLDEN_SPARSE, i.e. .gpu-host/golden-sparse, as call B had), memcheck at h_q 64 and at h_q 128;
 #  2. if the checks passed: --shapes m1pair (the four MODEL1 pair shapes + the h_q 64 guard), 6 rounds of 10; FlashMLA's
-#     12 shapes, 2 rounds; the item probe (T against T25 a tile), 3 rounds, with what is left.
+#     12 shapes, 2 rounds; the item probe (T against T25 a tile, and pair probe 6: bit 25's order taken to the end, both
+#     rounds' peer copies first, the conversions done twice; a diagnostic), 3 rounds, with what is left.
 # FlashMLA's column: session 18 call A's JSON (not re-run). Prebuilt (stage .devstage/s19-h2/r3: fatbins.tar.xz with
 # SHA256SUMS). GPU host, the merged tree's root, .gpu-host entered, dist/cuda = the shipped kernels (an older sparse_sm90 is
 # swapped for the staged shipped 631dd888), build/ by tsc (main's 778559e is enough):
@@ -23,11 +24,12 @@ if [ -z "${FLASHMLA_GOLDEN_SPARSE:-}" ] && [ -f .gpu-host/golden-sparse.tar.xz ]
   tar xJf .gpu-host/golden-sparse.tar.xz -C .gpu-host && [ -d .gpu-host/golden-sparse ] && export FLASHMLA_GOLDEN_SPARSE=$PWD/.gpu-host/golden-sparse
 fi
 ts "goldens: ${FLASHMLA_GOLDEN_SPARSE:-none (the checks will not pass: the rule needs the goldens)}"
-sparse_slot_stage "$STAGE" $HB $SHIP $SHIP $CAND
+sparse_slot_stage "$STAGE" $HB $SHIP $SHIP $CAND ${CAND}_p6
 sparse_slot_base $HB $SHIP
 cp "$FM" "$OUT/flashmla-sparse.json" # the item probe reads its FlashMLA column from here
 K=/tmp/s19h2r3-k; rm -rf $K
 mkdir -p $K/m$CAND && cp dist/cuda/* $K/m$CAND/ && sparse_sm90_swap $HB/sparse_sm90_m$CAND.fatbin $K/m$CAND
+mkdir -p $K/p6 && cp dist/cuda/* $K/p6/ && sparse_sm90_swap $HB/sparse_sm90_m${CAND}_p6.fatbin $K/p6
 B=(shipped=$PWD/dist/cuda m$CAND=$K/m$CAND)
 # 1. checks at h_q 64 / 128, then memcheck at each (side by side)
 OUT=$OUT HB=$HB CASES=${CASES:-30} TIME_TIMEOUT=1 CHECK_TIMEOUT=40 \
@@ -56,7 +58,7 @@ if sparse_slot_checked "$OUT/ab.txt" $CAND; then
   # 4. the item probe (logged only), with what is left
   l=$(left)
   if [ $l -ge 11 ]; then
-    timeout -k 2 $((l - 1)) node build/bench/cuda/hopper/sparse-sm90-final-ab.js "$OUT/flashmla-sparse.json" "${B[@]}" --shapes m1items --reps 10 \
+    timeout -k 2 $((l - 1)) node build/bench/cuda/hopper/sparse-sm90-final-ab.js "$OUT/flashmla-sparse.json" "${B[@]}" p6=$K/p6 --shapes m1items --reps 10 \
       --rounds $([ $l -ge 15 ] && echo 3 || echo 2) --json "$OUT/m1items.json" > "$OUT/m1items.txt" 2>&1
     ts "m1items rc=$?"
     timeout 5 python3 bench/cuda/hopper/sparse_sm90_items_s13.py "$OUT/m1items.json" 2>&1 | grep -E 'us an item|^FlashMLA' | tee -a "$OUT/log.txt"

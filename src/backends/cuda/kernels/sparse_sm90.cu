@@ -409,7 +409,12 @@ static_assert(!kPeerFirstBit || ((MLA_SPARSE_SM90_MODE & (8192 | 2147483648)) ==
               !(MLA_SPARSE_SM90_MODE & (65536 | 131072 | 4194304 | 8388608 | 16777216 | 134217728 | 268435456 | 1073741824 |
                                          549755813888 | 17592186044416 | 34359738368 | 36028797018963968 | 2305843009213693952))),
               "bit 25 is for the MODEL1 pair's plain store loop: with 13 and 31, not with 16, 17, 22-24, 27, 28, 30, 35, 39, 44, 55, 61");
-static_assert(MLA_SPARSE_SM90_PAIR_PROBE >= 0 && MLA_SPARSE_SM90_PAIR_PROBE <= 5, "pair probes 1-5");
+static_assert(MLA_SPARSE_SM90_PAIR_PROBE >= 0 && MLA_SPARSE_SM90_PAIR_PROBE <= 6, "pair probes 1-6");
+// Pair probe 6 (session 19, helper h2, round 3; with bit 25; the output is correct, the build is a diagnostic): bit 25's
+// order taken to the end, both rounds' peer copies before any own store, the own copies converted again (holding both
+// rounds' converted values spills 40 bytes): how much more of probe 4's 0.076 us the full order takes, net of 320
+// more conversion instructions a tile.
+static_assert(MLA_SPARSE_SM90_PAIR_PROBE != 6 || (MLA_SPARSE_SM90_MODE & 33554432), "pair probe 6 is bit 25's full order");
 static_assert(MLA_SPARSE_SM90_PAIR_PROBE == 0 || ((MLA_SPARSE_SM90_MODE & (8192 | 2147483648)) == (8192 | 2147483648) &&
               !(MLA_SPARSE_SM90_MODE & (2 | 4 | 65536 | 131072 | 134217728 | 268435456 | 1073741824 | 36028797018963968 | 140737488355328))),
               "the pair probes are for the MODEL1 pair's plain loop: with 13 and 31, not with 1, 2, 16, 17, 27, 28, 30, 47, 55");
@@ -783,14 +788,14 @@ struct Kernel {
   struct Peer {
     uint32_t delta, vDelta, bar;
   };
-  /** Dest (bit 25): 0 both copies, 1 the peer's copy only, 2 this CTA's only. */
+  /** Dest (bit 25): 0 both copies, 1 the peer's copy only, 2 / 3 this CTA's only. */
   template <int Dest = 0>
   static __device__ __forceinline__ void put(uint32_t addr, uint4 v, const Peer& pe) {
 #if MLA_SPARSE_SM90_MODE & 33554432
     if constexpr (Dest == 1) {
       stAsync(addr + pe.delta, v, pe.bar);
       return;
-    } else if constexpr (Dest == 2) {
+    } else if constexpr (Dest >= 2) {
       stShared(addr, v);
       return;
     }
@@ -919,7 +924,7 @@ struct Kernel {
         const int ch = 2 * ((c + rot) & 3); // 16 values at columns 64k + 8ch: chunks ch, ch + 1 of box k
         uint4 lo = make_uint4(0, 0, 0, 0), hi = lo;
 #if MLA_SPARSE_SM90_MODE & 33554432
-        if constexpr (Dest == 2) { // bit 25: the values the peer pass converted (cv: 8 chunks a round, in registers)
+        if constexpr (Dest == 2) { // bit 25: the values the peer pass converted (cv: 8 chunks a round, in registers; 3: converted again)
           lo = cv[2 * c];
           hi = cv[2 * c + 1];
         } else
@@ -951,7 +956,9 @@ struct Kernel {
           hi = make_uint4(e.x, e.y, f.x, f.y);
         }
 #if MLA_SPARSE_SM90_MODE & 33554432
-        if constexpr (Dest == 1) cv[2 * c] = lo, cv[2 * c + 1] = hi; // kept for this CTA's pass
+        if constexpr (Dest == 1) {
+          if (cv) cv[2 * c] = lo, cv[2 * c + 1] = hi; // kept for this CTA's pass (pair probe 6: not kept)
+        }
 #endif
 #if MLA_SSP_TOK
         if constexpr (kTok) {
@@ -974,7 +981,7 @@ struct Kernel {
     if (Half != 1 && k == 0 && !kWarpFlags) { // bit 50: producer warp 0 writes the tile's flags after the rounds
 #if MLA_SPARSE_SM90_MODE & 33554432
       if constexpr (Dest != 0) { // bit 25: this pass's copy of the flag only
-        if constexpr (Dest == 2) rows().valid[st][r] = d.live[rnd] ? 1 : 0;
+        if constexpr (Dest >= 2) rows().valid[st][r] = d.live[rnd] ? 1 : 0;
         else stAsync(smemAddr(&rows().valid[st][r]) + pe.vDelta, d.live[rnd] ? 1u : 0u, pe.bar);
         return;
       }
@@ -1290,6 +1297,14 @@ struct Kernel {
         } else
 #endif
 #if MLA_SPARSE_SM90_MODE & 33554432
+#if MLA_SPARSE_SM90_PAIR_PROBE == 6
+        if constexpr (kPeerFirst && kPairProbe == 6) { // pair probe 6: both rounds' peer copies first, then both own copies converted again
+#pragma unroll
+          for (int rnd = 0; rnd < kRounds; ++rnd) storeRound<false, -1, 1>(d, kt, st, rnd, r0, k, rot, tokInRound, pe);
+#pragma unroll
+          for (int rnd = 0; rnd < kRounds; ++rnd) storeRound<false, -1, 3>(d, kt, st, rnd, r0, k, rot, tokInRound, pe);
+        } else
+#endif
         if constexpr (kPeerFirst) { // bit 25: round 0's peer copy, round 1 (both copies), round 0's own copy
           static_assert(kRounds == 2, "bit 25: the pair's two rounds");
           uint4 cv[8]; // round 0's converted NoPE chunks, converted once (holding both rounds' spills 40 bytes)
