@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Session 19 (h1) ship rule for kVarBNoProd (the wide dense kernel without its producer warpgroup), written in
 docs/notes/cuda-hopper-decode.md, "Session 19 (h1)", before any run. Reads <out>/check.txt and <out>/ab.txt of
-s19_h1_slot.sh; prints one line per A/B row, then the rule line last.
+s14_h1_slot.sh (run by s19_h1_slot.sh with S14_ENTRIES=np) and the SASS lines s19_h1_slot.sh wrote; prints one line per
+A/B row, then the rule line last.
 
-  python3 bench/cuda/hopper/s19_h1_rule.py OUT_DIR        (or --self-test)
+  python3 bench/cuda/hopper/s19_h1_rule.py S14_OUT_DIR SASS_TXT        (or --self-test)
 
 r = np time / lib time (abb prints lib / np; r is its inverse: < 1, np is faster). SHIP np if: the float64 check ran >= 20
-cases with 0 failures (f16 among them) and exit 0; memcheck 0 errors; the SASS (where cuobjdump ran) shows np's bf16
+cases with 0 failures (f16 among them) and exit 0, its Q_SCALE 4 twin too (>= 5 cases, 0 failures); memcheck 0 errors; the SASS (where cuobjdump ran) shows np's bf16
 entry with as many HGMMA as lib's and no LDL / STL; all seven A/B rows are there; the geomean of r over the two 256-row
 rows <= 0.970; no 128-row row (four) has r > 1.010; the 64-row control r <= 1.010. Else KEEP lib.
 """
@@ -26,6 +27,8 @@ def decide(chk, ab, out=print):
         out("s19h1 A/B rows %s s_k %s h_q %s s_q %s: lib %s us, np %s us, np/lib %.4f" % (m.group(4), m.group(1), m.group(2), m.group(3), lib.group(1), x.group(1), r))
     c = re.search(r"check np\+w: (\d+) cases, (\d+) failed, worst rel ([0-9.e+-]+); f16 ok: (\d+);.*?rc=(\d+)", chk)
     check_ok = bool(c and int(c.group(1)) >= 20 and int(c.group(2)) == 0 and int(c.group(4)) >= 1 and int(c.group(5)) == 0)
+    q4 = re.search(r"checkq4 np\+w: (\d+) cases, (\d+) failed, worst rel ([0-9.e+-]+);.*?rc=(\d+)", chk)
+    check_ok = check_ok and bool(q4 and int(q4.group(1)) >= 5 and int(q4.group(2)) == 0 and int(q4.group(4)) == 0)
     mem_ok = re.search(r"memcheck np\+w: .*ERROR SUMMARY: 0 errors.*rc=0", chk) is not None
     sass = {m.group(1): (int(m.group(2)), int(m.group(3)), int(m.group(4)), int(m.group(7)))
             for m in re.finditer(r"sass (\S+): HGMMA (\d+) LDL (\d+) STL (\d+) UTMALDG (\d+) WARPGROUP.DEPBAR (\d+) lines (\d+)", chk)}
@@ -61,7 +64,9 @@ def decide(chk, ab, out=print):
 
 
 def self_test():
-    chk = ("check np+w: 24 cases, 0 failed, worst rel 2.1e-03; f16 ok: 5; split ok: 9; rc=0 \n"
+    chk = ("check np+w: 24 cases, 0 failed, worst rel 2.1e-03; f16 ok: 5; rc=0 \n"
+           "checkq4 np+w: 6 cases, 0 failed, worst rel 2.5e-03; rc=0\n"
+           "checkq4 lib+w: 6 cases, 0 failed, worst rel 2.5e-03; rc=0\n"
            "memcheck np+w: ========= ERROR SUMMARY: 0 errors check (np+w): 2 cases run, 0 failed  rc=0\n"
            "sass mla_decode_sm90w_bf16: HGMMA 92 LDL 0 STL 0 UTMALDG 1 WARPGROUP.DEPBAR 30 lines 9000\n"
            "sass mla_decode_sm90w_bf16_gnp: HGMMA 92 LDL 0 STL 0 UTMALDG 40 WARPGROUP.DEPBAR 30 lines 9000\n")
@@ -80,6 +85,7 @@ def self_test():
     assert decide(chk, ab(0.95, 1.0, 1.02), q) is False
     assert decide(chk.replace("0 failed", "1 failed"), ab(0.95, 1.0, 1.0), q) is False
     assert decide(chk.replace("ERROR SUMMARY: 0", "ERROR SUMMARY: 3"), ab(0.95, 1.0, 1.0), q) is False
+    assert decide(chk.replace("checkq4 np+w: 6 cases, 0 failed", "checkq4 np+w: 6 cases, 2 failed"), ab(0.95, 1.0, 1.0), q) is False
     assert decide(chk.replace("_gnp: HGMMA 92", "_gnp: HGMMA 91"), ab(0.95, 1.0, 1.0), q) is False
     assert decide(chk, ab(0.95, 1.0, 1.0).split("\n", 1)[1], q) is False
     assert decide(chk, "", q) is False
@@ -90,6 +96,5 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["--self-test"]:
         self_test()
         sys.exit(0)
-    o = sys.argv[1]
-    rd = lambda f: open(os.path.join(o, f)).read() if os.path.exists(os.path.join(o, f)) else ""
-    decide(rd("check.txt"), rd("ab.txt"))
+    rd = lambda f: open(f).read() if os.path.exists(f) else ""
+    decide(rd(os.path.join(sys.argv[1], "check.txt")) + rd(sys.argv[2] if len(sys.argv) > 2 else ""), rd(os.path.join(sys.argv[1], "ab.txt")))
