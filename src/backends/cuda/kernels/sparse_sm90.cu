@@ -83,7 +83,6 @@ template <bool M1> struct Fmt {
 #define MLA_SPARSE_SM90_MODE 6881255316622467080
 #endif
 static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & (81 | 3840)), "bits 0, 4, 6 and 8-11 are gone and bit 3 is required");
-static_assert(!(MLA_SPARSE_SM90_MODE & 211106232532992), "bits 46 and 47 are gone (41-43 are new probes; 44 is new again)");
 constexpr bool kNoMath = MLA_SPARSE_SM90_MODE & 2, kNoLoad = MLA_SPARSE_SM90_MODE & 4;
 // Bit 5 (measurement only): every entry as its _sp twin (P as one bf16, below).
 constexpr bool kSingleP = MLA_SPARSE_SM90_MODE & 32;
@@ -372,6 +371,18 @@ static_assert(!(kAddr32M1PairBit || kWarpFlagsM1PairBit) || ((MLA_SPARSE_SM90_MO
               !(MLA_SPARSE_SM90_MODE & (2 | 4 | 65536 | 131072 | 4194304 | 8388608 | 16777216 | 134217728 | 268435456 | 1073741824 | 34359738368 |
                                         549755813888 | 36028797018963968 | 2305843009213693952))),
               "bits 51 / 44 are for the MODEL1 pair's plain loop: with 13 and 31, not with 1, 2, 16, 17, 22-24, 27, 28, 30, 35, 39, 55, 61");
+// Bits 46 / 47 (session 19, helper h2; new numbers: session 13's bits 46 / 47 left the code in session 14):
+// bit 46 (70368744177664): bits 48 / 51's unsigned 32-bit row address (addrOf<M1, true>) in the two entry kinds that still
+//   divide signed with 64-bit offsets: the V3.2 pair entries and the one-CTA MODEL1 entries (with 52's line gather there:
+//   the token's row and its 8-byte scale row). The same addresses: the output is bit-identical to the build without it.
+// bit 47 (140737488355328; a probe, the output is garbage): the MODEL1 pair entries' consumers skip S, the softmax, P and
+//   P V: each warpgroup waits for the tile (full, then the peer's bytes) and hands the stage back at once, so the tile's
+//   time is the producer chain's alone (gather, conversions, local stores, st.async into the peer, the arrivals, and the
+//   wait for both CTAs' hand-back). Bit 1 (no wgmma) keeps the softmax and the P hand-over between the warpgroups.
+constexpr bool kAddr32RestBit = (MLA_SPARSE_SM90_MODE & 70368744177664) != 0, kProdAloneBit = (MLA_SPARSE_SM90_MODE & 140737488355328) != 0;
+static_assert(!kAddr32RestBit || kAddr32Bit, "bit 46 extends 48 (and 51) to the V3.2 pair and one-CTA MODEL1 entries: with 48");
+static_assert(!kProdAloneBit || ((MLA_SPARSE_SM90_MODE & 8192) && !(MLA_SPARSE_SM90_MODE & (268435456 | 1073741824 | 36028797018963968))),
+              "bit 47 (probe) is for the MODEL1 pair's plain loop: with 13, not with 28, 30, 55");
 static_assert(!(kFlatV32 || kFlatM1 || kFlatPairV32 || kFlatPairM1) || ((MLA_SPARSE_SM90_MODE & 524288) && !(MLA_SPARSE_SM90_MODE & (128 | 2097152 | 4194304 | 8388608 | 16777216 |
               65536 | 131072 | 134217728 | 268435456 | 1073741824 | 4294967296 | 137438953472))),
               "bits 57 / 58 / 60 / 61 need 19 and are not for 7, 16, 17, 21-24, 27, 28, 30, 32, 37");
@@ -651,8 +662,10 @@ struct Kernel {
   /** Bit 59: FlashMLA's cache hints on the gather (one-CTA V3.2 entries). */
   static constexpr bool kHint = kHintBit && !M1 && !C2;
   /** Bits 48 / 50: the unsigned 32-bit row address; the tile's flags by producer warp 0 after the rounds (one-CTA V3.2). */
-  static constexpr bool kAddr32 = (kAddr32Bit && !M1 && !C2) || (kAddr32M1PairBit && M1 && C2),
+  static constexpr bool kAddr32 = (kAddr32Bit && !M1 && !C2) || (kAddr32M1PairBit && M1 && C2) || (kAddr32RestBit && M1 != C2),
                         kWarpFlags = (kWarpFlagsBit && !M1 && !C2) || (kWarpFlagsM1PairBit && M1 && C2);
+  /** Bit 47 (probe): the consumers only wait for each tile and hand it back (MODEL1 pair entries). */
+  static constexpr bool kProdAlone = kProdAloneBit && M1 && C2;
   /** Bit 62: the next item's Q prefetched into L2 by the producer (pair entries). */
   static constexpr bool kQEarly = kQEarlyBit && C2;
   /** Bit 53: the bf16 output staged in shared memory and stored by bulk copies (MODEL1 pair entries). */
@@ -1425,7 +1438,11 @@ struct Kernel {
         const uint64_t dV = opaque(descSw128(kt + (kC0 / 64) * kBox, 8192, 1024));
         constexpr int kVStep = 128, kKStep = 2;
 #endif
-        if constexpr (W == 0) {
+        if constexpr (kProdAlone) { // bit 47 (probe): the tile waited for and handed back, nothing computed
+          mbarWait(fullBar + 8 * st, par);
+          mbarWait(remoteBar + 8 * st, par);
+          releaseStage<C2>(emptyBar + 8 * st, emptyPeer + 8 * st, wt, lane);
+        } else if constexpr (W == 0) {
           mbarWait(fullBar + 8 * st, par);
           if constexpr (C2) mbarWait(remoteBar + 8 * st, par); // the peer's half of the tile (st.async, counted in bytes)
           float s[32];
