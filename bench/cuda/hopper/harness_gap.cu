@@ -67,6 +67,11 @@ MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsftr, __nv_bfloat16, false, mla::sm90w::k
 // the releasing consumer thread), both dtypes.
 MLA_SM90W_ENTRY_NP(mla_decode_sm90w_bf16_gnp, __nv_bfloat16, mla::sm90w::kLibVar)
 MLA_SM90W_ENTRY_NP(mla_decode_sm90w_f16_gnp, __half, mla::sm90w::kLibVar)
+// Session 19 round 2 (h1): "tl" = the library's bits with kVarBTimeline (VARB 2: %clock stamps of each wgmma group's
+// issue and wait, the S walks' box waits and the named barriers, thread 0 of each consumer warpgroup; 384 threads).
+extern "C" __global__ void __launch_bounds__(384, 1) mla_decode_sm90w_bf16_gtl(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) {
+  mla::sm90w::DecodeW<__nv_bfloat16, false, mla::sm90w::kLibVar, mla::sm90w::kVarBTimeline>::run(p, &kMap);
+}
 // Session 16 (h1)'s "pbex" (pbe + kVarCEarly) shipped as the library's bits (x932758302) and was removed from the
 // harness in round 2 (now lib; pbe = lib too, an A/A control).
 // The library's bits before session 12 (x798: without kVarStAsync / kVarStSpread), for A/Bs against the new ones.
@@ -112,6 +117,7 @@ static bool kspecOf(const std::string& full, KSpec& k) {
   else if (n == "qetr") { k.fn = mla_decode_sm90w_bf16_gqetr; k.trace = true; }
   else if (n == "sf") { k.fn = mla_decode_sm90w_bf16_gsf; k.fn16 = mla_decode_sm90w_f16_gsf; }
   else if (n == "sftr") { k.fn = mla_decode_sm90w_bf16_gsftr; k.trace = true; }
+  else if (n == "tl") k.fn = mla_decode_sm90w_bf16_gtl;
   else if (n == "np") { k.fn = mla_decode_sm90w_bf16_gnp; k.fn16 = mla_decode_sm90w_f16_gnp; k.threads = 256; }
   else if (n == "pbe" || n == "pe4" || n == "pe2" || n == "sa" || n == "mae" || n == "pbl" || n == "nma" || n == "nexb" || n == "nmx" || n == "b2l" || n == "pbb" || n == "sa8" || n == "ftz" || n == "pa" || n == "pbf" || n == "pbfw" || n == "par" || n == "vis" || n == "pbfv") { k.fn = mla_decode_sm90w_bf16; k.fn16 = mla_decode_sm90w_f16; } // their bits are kLibVar's (session 17: entries removed)
   else if (n == "patr" || n == "satr" || n == "sa8tr") { k.fn = mla_decode_sm90w_bf16_gtr; k.trace = true; }
@@ -492,6 +498,40 @@ int main(int argc, char** argv) {
     printf("abb %s rows=%d burst=%d rounds=%d", shape.c_str(), pr.sQ * pr.hQ, burst, rounds);
     for (size_t i = 0; i < names.size(); ++i) printf(" | %s %.1f us %.3f", names[i].c_str(), med(t[i]), med(t[0]) / med(t[i]));
     printf("\n");
+  } else if (mode == "tl") {
+    // Session 19 round 2: TL_REPS (2) traced launches of "tl+w" after 3 warm ones, each after TL_IDLE_MS (20) idle and
+    // a zeroed buffer; each rep's stamps to TL_FILE.<rep> (int32 header: ctas, kTlPairs, kTlEv, kTlSkip; then the u32
+    // words, [cta][warpgroup][kTlPairs + 1][kTlEv]).
+    KSpec k;
+    kspecOf("tl+w", k);
+    namespace W = mla::sm90w;
+    const int ctas = ((pr.sQ * pr.hQ + 63) / 64) * d.p.numSmParts;
+    if (ctas > W::kTraceCtas) { fprintf(stderr, "tl: %d CTAs > %d\n", ctas, W::kTraceCtas); return 2; }
+    const size_t nw = static_cast<size_t>(W::kTraceCtas) * 2 * (W::kTlPairs + 1) * W::kTlEv;
+    std::vector<unsigned> buf(nw, 0);
+    for (int i = 0; i < 3; ++i) launchK(d, k);
+    CK(cudaDeviceSynchronize());
+    const int reps = getenv("TL_REPS") ? atoi(getenv("TL_REPS")) : 2, idle = getenv("TL_IDLE_MS") ? atoi(getenv("TL_IDLE_MS")) : 20;
+    const std::string file = getenv("TL_FILE") ? getenv("TL_FILE") : "tl.bin";
+    for (int r = 0; r < reps; ++r) {
+      std::fill(buf.begin(), buf.end(), 0u);
+      CK(cudaMemcpyToSymbol(W::mlaSm90wTl, buf.data(), sizeof(unsigned) * nw));
+      launchK(d, k); // warm: the one before it ran back to back with nothing between but the copy
+      CK(cudaDeviceSynchronize());
+      sleepMs(idle);
+      CK(cudaMemcpyToSymbol(W::mlaSm90wTl, buf.data(), sizeof(unsigned) * nw));
+      launchK(d, k);
+      CK(cudaDeviceSynchronize());
+      CK(cudaMemcpyFromSymbol(buf.data(), W::mlaSm90wTl, sizeof(unsigned) * nw));
+      const std::string fn = file + "." + std::to_string(r);
+      FILE* fo = fopen(fn.c_str(), "wb");
+      if (!fo) { fprintf(stderr, "tl: cannot write %s\n", fn.c_str()); return 2; }
+      const int hdr[4] = {ctas, W::kTlPairs, W::kTlEv, W::kTlSkip};
+      fwrite(hdr, sizeof(int), 4, fo);
+      fwrite(buf.data(), sizeof(unsigned), static_cast<size_t>(ctas) * 2 * (W::kTlPairs + 1) * W::kTlEv, fo);
+      fclose(fo);
+      printf("tl %s rows=%d ctas=%d parts=%d rep=%d -> %s\n", shape.c_str(), pr.sQ * pr.hQ, ctas, d.p.numSmParts, r, fn.c_str());
+    }
   } else if (mode == "b2bn") {
     KSpec k;
     if (argc < 8 || !kspecOf(argv[7], k)) { fprintf(stderr, "b2bn needs n and a kernel name\n"); return 2; }

@@ -419,6 +419,26 @@ __device__ __forceinline__ void traceClk(int base) {
   const unsigned long long n = tr[6];
   if (n < 8) tr[base + n] = static_cast<unsigned long long>(clock64());
 }
+// kVarBTimeline (VARB 2; session 19 round 2, h1; trace builds only, the library's pair order): thread 0 of each
+// consumer warpgroup writes %clock (SM cycles, 32 bits) at each wgmma group's issue end, each wgmma wait's end, each box
+// wait of the S walk (first, last) and each named barrier (issue-past: a BAR.SYNC blocks at the next shared load, so
+// those stamps are lower bounds) of the CTA's pairs kTlSkip .. kTlSkip + kTlPairs - 1, into mlaSm90wTl: per CTA and
+// warpgroup kTlPairs + 1 rows (the last takes every pair outside the window) of kTlEv words; word 15 of a row is the
+// pair's t | nTiles << 16 | hasB << 31. Events: 0 pair top, 1 / 2 S's first / last box landed, 3 S issued, 4 S done,
+// then warpgroup 0: 5 barrier 1 arrived (P_A, m_A out), 6 P_A V_A[L] issued, 7 its wait, 8 barrier 3, 12 stage B's
+// visibility waits, 9 barrier 2, 10 P_B V_B[L] issued, 11 its wait; warpgroup 1: 5 barrier 1, 6 P_B V_B[R] issued,
+// 7 publication + barrier 3 arrived, 12 stage A's V[R] visibility waits, 8 P_A' V_A[R] issued, 9 barrier 2 arrived,
+// 10 wait_group 1 (P_B V_B[R]), 11 wait_group 0 (P_A' V_A[R]).
+constexpr int kVarBTimeline = 2;
+constexpr int kTlPairs = 32, kTlSkip = 4, kTlEv = 16;
+__device__ unsigned mlaSm90wTl[kTraceCtas * 2 * (kTlPairs + 1) * kTlEv];
+__device__ __forceinline__ unsigned* tlSlot(int w, int row) {
+  const int cta = blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z);
+  return mlaSm90wTl + ((cta * 2 + w) * (kTlPairs + 1) + row) * kTlEv;
+}
+#define MLA_TL(e) do { if constexpr (kTL) if (wt == 0) tlSlot(W, tlRow)[e] = static_cast<unsigned>(clock()); } while (0)
+#else
+#define MLA_TL(e) ((void)0)
 #endif
 // MLA_SM90W_LIB_VAR (a build of a candidate's bits for an A/B through the library; never set by build-kernels).
 #ifdef MLA_SM90W_LIB_VAR
@@ -456,6 +476,9 @@ struct DecodeW {
   // Session 13 round 2: the hand-off wait sums (words 120..143) in the trace twins of the current library's bits only
   // (libtr, patr: kVarEx2Ftz set); x799tr spilled 40 bytes with them.
   static constexpr bool kWaitStamps = kItemStamps && (VAR & kVarEx2Ftz) != 0;
+  static constexpr bool kTL = (VARB & kVarBTimeline) != 0; // session 19 round 2: the per-pair timeline stamps
+  static_assert(!kTL || (!kNP && (VAR & (kVarPBEarly | kVarCEarly | kVarPAReg | kVarPBFirst | kVarVis4 | kVarEarlyRel | kVarUnrollS)) == (kVarPBEarly | kVarCEarly | kVarPAReg | kVarPBFirst | kVarVis4 | kVarEarlyRel | kVarUnrollS)
+                && (VAR & (kVarPBLate | kVarMAEarly | kVarSeesaw | kVarQEarly | kVarSPipe | kVarPrNoMA | kVarTrace)) == 0), "kVarBTimeline: the library's pair order");
 #endif
   static_assert((VAR & kVarQEarly) == 0 || (VAR & (kVarSeesaw | kVarMcast)) == 0, "kVarQEarly: the x798 pair order only");
   static_assert((VAR & kVarCEarly) == 0 || ((VAR & kVarPBEarly) != 0 && (VAR & kVarSeesaw) == 0), "kVarCEarly: with kVarPBEarly, the x798 pair order (barrier 3 is kVarSeesaw's there)");
@@ -925,6 +948,9 @@ struct DecodeW {
       }
     };
 
+#ifdef MLA_SM90W_TRACE
+    [[maybe_unused]] int tlRow = kTlPairs, tlPc = 0; // kVarBTimeline: this pair's row, pairs so far
+#endif
     for (int batch = beginIdx; batch <= endIdx; ++batch) {
       Item it;
       if (!itemOf(p, meta, batch, rowTile, it, (VAR & kVarMcast) != 0)) continue; // CTA-uniform
@@ -1019,6 +1045,8 @@ struct DecodeW {
             const int box = (VAR & kVarQ8G) ? (b < 2 ? h0 + b : (b == 2 ? 8 : (b < 5 ? h0 + b - 1 : (h0 ^ 4) + b - 5)))
                                             : (b == 0 ? 8 : ((VAR & kVarWalkA) && w0 ? b - 1 : (b < 5 ? b + 3 : b - 5)));
             mbarWait(fullS + 8 * box, par);
+            if (b == 0) MLA_TL(1);
+            if (b == 8) MLA_TL(2);
             const uint64_t q = opaque(dQ + box * (kBox >> 4)), k = opaque(dK + box * (kBox >> 4));
             if ((VAR & kVarSeesaw) && box == 8) {
 #pragma unroll
@@ -1052,6 +1080,14 @@ struct DecodeW {
         const uint32_t uA = u, stA = u & 1, stB = (u + 1) & 1;
         u += hasB ? 2 : 1; // tiles consumed, as the producer counts them
         const int t0A = it.kBegin + t * kBN, t0B = t0A + kBN;
+#ifdef MLA_SM90W_TRACE
+        if constexpr (kTL) {
+          tlRow = static_cast<unsigned>(tlPc - kTlSkip) < static_cast<unsigned>(kTlPairs) ? tlPc - kTlSkip : kTlPairs;
+          ++tlPc;
+          MLA_TL(0);
+          if (wt == 0) tlSlot(W, tlRow)[15] = static_cast<unsigned>(t) | (static_cast<unsigned>(it.nTiles) << 16) | (hasB ? 0x80000000u : 0u);
+        }
+#endif
         if constexpr (kNP) { // the rows of tiles t + 2 and t + 3 (loaded now, used at the releases; every thread, no branch)
           const int* bt = p.blockTable + static_cast<int64_t>(batch) * p.maxBlocksPerSeq + it.kBegin / kBN;
           stAc = stA;
@@ -1112,12 +1148,14 @@ struct DecodeW {
 #endif
         if (ownTile) {
           if (!((VAR & kVarSPipe) && sPre)) issueS(stS, ((uA + (w0 ? 0 : 1)) >> 1) & 1);
+          MLA_TL(3);
           sPre = false;
 #ifdef MLA_SM90W_TRACE
           if constexpr (kItemStamps)
             if (W == 0 && wt == 0 && t == 0) traceClk(40);
 #endif
           wgWait<0>();
+          MLA_TL(4);
 #ifdef MLA_SM90W_TRACE
           if constexpr (kItemStamps)
             if (W == 0 && wt == 0 && t == 0) traceClk(48);
@@ -1150,6 +1188,7 @@ struct DecodeW {
             if (tq == 0) { rw.mA[rA] = nA; rw.mA[rB] = nB; }
           fenceProxyAsync();
           namedArrive(kME ? 8 : 1, 256); // mA and P_A ready (kVarMAEarly: P_A, barrier 8)
+          MLA_TL(5);
           scaleO(o, scA, scB);
           if (t == it.nTiles - 1) zeroTail(stA, t0A);
           const uint64_t dvA = opaque(descSw128(kBase + stA * kTileBytes, vLbo, vSbo));
@@ -1157,8 +1196,10 @@ struct DecodeW {
 #pragma unroll
           for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, a[kk], dvA + ((kk * 2048) >> 4));
           wgCommit();
+          MLA_TL(6);
           if (VAR & kVarEarlyRel) { // V_A[L] back to the producer before the wait for P_B (usually the longer one)
             wgWait<0>();
+            MLA_TL(7);
             pinRegs<128>(o);
             release(stA, 2);
           }
@@ -1169,6 +1210,7 @@ struct DecodeW {
             if (hasB) namedSync(3, 256); // kVarCEarly: c, mB and P_B ready; warpgroup 1 is done reading P_A
             else namedSync(2, 256);
           } else namedSync(2, 256); // c, mB and P_B ready; warpgroup 1 is done reading P_A
+          MLA_TL(8);
 #ifdef MLA_SM90W_TRACE
           if constexpr (kWaitStamps) wBar += clock64() - wT0;
 #endif
@@ -1188,13 +1230,17 @@ struct DecodeW {
             if (t + 1 == it.nTiles - 1) zeroTail(stB, t0B);
             const uint64_t dvB = opaque(descSw128(kBase + stB * kTileBytes, vLbo, vSbo));
             const uint64_t dP = opaque(descSw128(pBase, 16, 1024));
+            MLA_TL(12);
             if constexpr ((VAR & kVarCEarly) != 0) namedSync(2, 256); // both of warpgroup 1's P V issued (queue order)
+            MLA_TL(9);
             wgFence();
 #pragma unroll
             for (int kk = 0; kk < 4; ++kk) Wg<T>::ss256(o, dP + ((32 * kk) >> 4), dvB + ((kk * 2048) >> 4));
             wgCommit();
+            MLA_TL(10);
             if constexpr ((VAR & kVarQEarly) != 0) qEarly(p, it, t, batch, endIdx, rowTile, m0, qBase, wt); // Q's copy flies during P_B V_B[L]
             wgWait<0>();
+            MLA_TL(11);
             pinRegs<128>(o);
             release(stB, 2); // V_B[L] read
           }
@@ -1207,6 +1253,7 @@ struct DecodeW {
 #endif
           constexpr bool kNM = (VAR & kVarPrNoMA) != 0; // probe: no m_A before the softmax (barrier 1 where P_A is read)
           if constexpr (!kNM) namedSync(1, 256); // mA and P_A ready
+          MLA_TL(5);
 #ifdef MLA_SM90W_TRACE
           if constexpr (kWaitStamps) wBar += clock64() - wT0;
 #endif
@@ -1265,6 +1312,7 @@ struct DecodeW {
 #pragma unroll
               for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, a[kk], dvB + ((kk * 2048) >> 4));
               wgCommit();
+              MLA_TL(6);
               constexpr bool kPL = (VAR & kVarPBLate) != 0;
               if constexpr (kPL) { // kVarPBLate: c / mB alone on barrier 3; P_A's words read; P_B stored after P_A' V_A[R]'s issue
                 if (tq == 0) { rw.c[rA] = cA; rw.c[rB] = cB; rw.mB[rA] = nA; rw.mB[rB] = nB; }
@@ -1276,8 +1324,10 @@ struct DecodeW {
               } else if constexpr (kCE) { // kVarCEarly: the publication behind P_B V_B[R]'s issue, on barrier 3
                 publish();
                 namedArrive(3, 256); // c, mB and P_B ready (warpgroup 0 does its pre-P-V work from here)
+                MLA_TL(7);
               }
               mbarWait4(fullBar + kStageBars * stA + 8 * 4, (uA >> 1) & 1); // stage A's V[R]: complete already (warpgroup 0 saw them), for visibility
+              MLA_TL(12);
               if (__any_sync(0xffffffffu, cA != 1.f || cB != 1.f)) {
 #pragma unroll
                 for (int kk = 0; kk < 4; ++kk)
@@ -1294,14 +1344,18 @@ struct DecodeW {
 #pragma unroll
               for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, pa[kk], dvA + ((kk * 2048) >> 4));
               wgCommit();
+              MLA_TL(8);
               if constexpr (kPL) { // P_B over this thread's P_A words (read above), fenced for warpgroup 0's SS read
                 storeP(pBase, a, rA, rB, gq, tq);
                 fenceProxyAsync();
               }
               namedArrive(2, 256); // c, mB and P_B ready (kVarCEarly: queue order only; kVarPBLate: P_B ready); both of this warpgroup's P V queued ahead of warpgroup 0's
+              MLA_TL(9);
               wgWait<1>(); // P_B V_B[R] done
+              MLA_TL(10);
               release(stB, 1); // its V[R] read
               wgWait<0>();
+              MLA_TL(11);
               pinRegs<128>(o);
               release(stA, 1);
               continue;
