@@ -1,7 +1,7 @@
 #!/bin/bash
 # Session 19 round 2 (h1): the per-pair timeline of the wide dense kernel (decode_sm90_wide.cu, VARB kVarBTimeline:
 # %clock stamps by thread 0 of each consumer warpgroup around every wgmma group's issue and wait, the S walks' first /
-# last box and the named barriers, pairs 4..35 of every CTA) at 256 rows (b 128 s_k 8192 h_q 128 s_q 2) and 128 rows
+# last box and the named barriers, pairs 40..71 of every CTA) at 256 rows (b 128 s_k 8192 h_q 128 s_q 2) and 128 rows
 # (h_q 128 s_q 1). Harness entry "tl" (harness_gap.cu) = the shipped bits x932758302 + the stamps, 384 threads.
 # Measurement only: ships nothing. Prediction and reading rule: docs/notes/cuda-hopper-decode.md, "Session 19 round 2
 # (h1)", written before any run. Harness only (needs neither dist/cuda, build/ nor Node). From the merged tree's root:

@@ -4,7 +4,7 @@ kVarBTimeline stamps, thread 0 of each consumer warpgroup, SM %clock) and say wh
 
   python3 bench/cuda/hopper/s19_h1r2_tl.py TAG FILE [FILE ...]     (FILE: tl.bin.<rep>; pure Python, no numpy)
 
-Per pair (the CTA's pairs 4..35, those with a tile B, not an item's first pair: Q's load is in it), on warpgroup 0's
+Per pair (the CTA's pairs 40..71, those with a tile B, not an item's first pair: Q's load is in it), on warpgroup 0's
 pair top T (event 0): the six wgmma groups of the library's pair order, each in flight from its start to the end of
 the wait that retires it:
   SA  (wg0) S_A' from its first box landed (1) to its wait (4)          1152 tensor cycles at 256 rows a CTA

@@ -430,7 +430,7 @@ __device__ __forceinline__ void traceClk(int base) {
 // 7 publication + barrier 3 arrived, 12 stage A's V[R] visibility waits, 8 P_A' V_A[R] issued, 9 barrier 2 arrived,
 // 10 wait_group 1 (P_B V_B[R]), 11 wait_group 0 (P_A' V_A[R]).
 constexpr int kVarBTimeline = 2;
-constexpr int kTlPairs = 32, kTlSkip = 4, kTlEv = 16;
+constexpr int kTlPairs = 32, kTlSkip = 40, kTlEv = 16; // pairs 40..71: ~130-250 µs into a 256-row launch of 877 µs, away from its start
 __device__ unsigned mlaSm90wTl[kTraceCtas * 2 * (kTlPairs + 1) * kTlEv];
 __device__ __forceinline__ unsigned* tlSlot(int w, int row) {
   const int cta = blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z);
