@@ -15,7 +15,7 @@
 //   ./harness_gap abb b s_k h_q s_q          AB_KERNELS, short interleaved bursts (ROUNDS 8 x BURST 10 after IDLE_MS 150)
 //   ./harness_gap b2bn b s_k h_q s_q n name  one warm launch, 500 ms idle, n launches back to back (for ncu
 //                                            --launch-skip k --launch-count 1: k = 1 is the first after idle)
-// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), sa, satr (kVarStAsync: session 12), sa8, sa8tr (+ kVarStSpread), sf, sftr (lib + kVarStF32: session 12 round 2), ftz (lib + kVarEx2Ftz: round 3), pa, patr (lib + kVarPAReg: session 13 round 2), pbe (+ kVarPBEarly: session 15), pe4, pe2 (lib + kVarPolyExB, + kVarPolyHalf: session 17 round 3; session 17 round 2's probes nma, nexb, nmx, b2l, pbb and mae, pbl launch lib since then; sa, sa8, satr, sa8tr, ftz, pa, patr, pbf, pbfw, par, vis, pbfv launch lib / libtr since session 17: their bits are kLibVar's), x798 (the library's bits before session 12; since then lib = sa8), nar (decode_sm90.cu, <= 32 rows); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
+// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), sa, satr (kVarStAsync: session 12), sa8, sa8tr (+ kVarStSpread), sf, sftr (lib + kVarStF32: session 12 round 2), ftz (lib + kVarEx2Ftz: round 3), pa, patr (lib + kVarPAReg: session 13 round 2), pbe (+ kVarPBEarly: session 15), pe4, pe2 (lib + kVarPolyExB, + kVarPolyHalf: session 17 round 3; session 17 round 2's probes nma, nexb, nmx, b2l, pbb and mae, pbl launch lib since then; sa, sa8, satr, sa8tr, ftz, pa, patr, pbf, pbfw, par, vis, pbfv launch lib / libtr since session 17: their bits are kLibVar's), np (lib + kVarBNoProd: no producer warpgroup, 256 threads; session 19 h1), x798 (the library's bits before session 12; since then lib = sa8), nar (decode_sm90.cu, <= 32 rows); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
 // row) instead of combine; a suffix @c2 / @c4 launches the row tiles of a part as one cluster (placement only).
 // check takes f16 cases too where the kernel has an f16 entry (lib, lib+w, qe, qe+w).
 #define MLA_SM90W_TRACE 1
@@ -60,15 +60,18 @@ MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gsftr, __nv_bfloat16, false, mla::sm90w::k
 // 1.025 / 1.036 / 1.000 / 0.999 at 256 rows) were removed in round 3 (main 78aa87e has them; their names launch lib).
 // Session 17 round 3 (h2): "pe4" (lib | kVarPolyExB: a quarter of softmax B's exponentials as ex2Poly on the FMA pipe)
 // and "pe2" (+ kVarPolyHalf: a half), bf16 and f16.
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpe4, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarPolyExB)
-MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gpe4, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarPolyExB)
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpe2, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarPolyExB | mla::sm90w::kVarPolyHalf)
-MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gpe2, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarPolyExB | mla::sm90w::kVarPolyHalf)
+// (pe4 / pe2 were measured slower in session 17's call E and removed in session 19 (h1), main 15f76a5 has them: their
+// names launch lib. pbe = kLibVar | kVarPBEarly was lib's code since session 16: removed too, the name launches lib.)
 #undef MLA_S14_PBF
-// Session 15 (h1): kVarPBEarly (warpgroup 1 issues P_B V_B[R] before its visibility waits and the c multiply, and
-// arrives at barrier 2 after both of its P V are issued) on the shipped bits ("pbe"), both dtypes.
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_gpbe, __nv_bfloat16, false, mla::sm90w::kLibVar | mla::sm90w::kVarPBEarly)
-MLA_SM90W_ENTRY(mla_decode_sm90w_f16_gpbe, __half, false, mla::sm90w::kLibVar | mla::sm90w::kVarPBEarly)
+// Session 19 (h1): "np" = the library's bits with kVarBNoProd (no producer warpgroup: 256 threads, the copies issued by
+// the releasing consumer thread), both dtypes.
+MLA_SM90W_ENTRY_NP(mla_decode_sm90w_bf16_gnp, __nv_bfloat16, mla::sm90w::kLibVar)
+MLA_SM90W_ENTRY_NP(mla_decode_sm90w_f16_gnp, __half, mla::sm90w::kLibVar)
+// Session 19 round 2 (h1): "tl" = the library's bits with kVarBTimeline (VARB 2: %clock stamps of each wgmma group's
+// issue and wait, the S walks' box waits and the named barriers, thread 0 of each consumer warpgroup; 384 threads).
+extern "C" __global__ void __launch_bounds__(384, 1) mla_decode_sm90w_bf16_gtl(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) {
+  mla::sm90w::DecodeW<__nv_bfloat16, false, mla::sm90w::kLibVar, mla::sm90w::kVarBTimeline>::run(p, &kMap);
+}
 // Session 16 (h1)'s "pbex" (pbe + kVarCEarly) shipped as the library's bits (x932758302) and was removed from the
 // harness in round 2 (now lib; pbe = lib too, an A/A control).
 // The library's bits before session 12 (x798: without kVarStAsync / kVarStSpread), for A/Bs against the new ones.
@@ -89,6 +92,7 @@ struct KSpec {
   int cluster = 1;
   int warps = 0;       // "+w" (4) / "+w2" (2): combine.cu's combineWarps (one warp a row, that many splits ahead)
   bool narrow = false; // "nar": decode_sm90.cu's library entries (<= 32 rows), not the wide kernel
+  int threads = 384;   // the CTA (kVarBNoProd's "np": 256)
 };
 
 static bool kspecOf(const std::string& full, KSpec& k) {
@@ -113,10 +117,9 @@ static bool kspecOf(const std::string& full, KSpec& k) {
   else if (n == "qetr") { k.fn = mla_decode_sm90w_bf16_gqetr; k.trace = true; }
   else if (n == "sf") { k.fn = mla_decode_sm90w_bf16_gsf; k.fn16 = mla_decode_sm90w_f16_gsf; }
   else if (n == "sftr") { k.fn = mla_decode_sm90w_bf16_gsftr; k.trace = true; }
-  else if (n == "pbe") { k.fn = mla_decode_sm90w_bf16_gpbe; k.fn16 = mla_decode_sm90w_f16_gpbe; }
-  else if (n == "pe4") { k.fn = mla_decode_sm90w_bf16_gpe4; k.fn16 = mla_decode_sm90w_f16_gpe4; }
-  else if (n == "pe2") { k.fn = mla_decode_sm90w_bf16_gpe2; k.fn16 = mla_decode_sm90w_f16_gpe2; }
-  else if (n == "sa" || n == "mae" || n == "pbl" || n == "nma" || n == "nexb" || n == "nmx" || n == "b2l" || n == "pbb" || n == "sa8" || n == "ftz" || n == "pa" || n == "pbf" || n == "pbfw" || n == "par" || n == "vis" || n == "pbfv") { k.fn = mla_decode_sm90w_bf16; k.fn16 = mla_decode_sm90w_f16; } // their bits are kLibVar's (session 17: entries removed)
+  else if (n == "tl") k.fn = mla_decode_sm90w_bf16_gtl;
+  else if (n == "np") { k.fn = mla_decode_sm90w_bf16_gnp; k.fn16 = mla_decode_sm90w_f16_gnp; k.threads = 256; }
+  else if (n == "pbe" || n == "pe4" || n == "pe2" || n == "sa" || n == "mae" || n == "pbl" || n == "nma" || n == "nexb" || n == "nmx" || n == "b2l" || n == "pbb" || n == "sa8" || n == "ftz" || n == "pa" || n == "pbf" || n == "pbfw" || n == "par" || n == "vis" || n == "pbfv") { k.fn = mla_decode_sm90w_bf16; k.fn16 = mla_decode_sm90w_f16; } // their bits are kLibVar's (session 17: entries removed)
   else if (n == "patr" || n == "satr" || n == "sa8tr") { k.fn = mla_decode_sm90w_bf16_gtr; k.trace = true; }
   else if (n == "x798") { k.fn = mla_decode_sm90w_bf16_g798; k.fn16 = mla_decode_sm90w_f16_g798; }
   else return false;
@@ -160,7 +163,7 @@ static bool launchK(const Dev& d, const KSpec& k, bool noCombine = false, bool f
     if (tiles % k.cluster != 0) return false;
     cudaLaunchConfig_t cfg = {};
     cfg.gridDim = grid;
-    cfg.blockDim = dim3(384, 1, 1);
+    cfg.blockDim = dim3(k.threads, 1, 1);
     cfg.dynamicSmemBytes = mla::sm90w::SMEM;
     cudaLaunchAttribute at[1];
     at[0].id = cudaLaunchAttributeClusterDimension;
@@ -169,7 +172,7 @@ static bool launchK(const Dev& d, const KSpec& k, bool noCombine = false, bool f
     cfg.numAttrs = 1;
     CK(cudaLaunchKernelEx(&cfg, fn, p, *reinterpret_cast<const mla::sm90w::TmaMap*>(&d.tm)));
   } else {
-    fn<<<grid, 384, mla::sm90w::SMEM>>>(p, *reinterpret_cast<const mla::sm90w::TmaMap*>(&d.tm));
+    fn<<<grid, k.threads, mla::sm90w::SMEM>>>(p, *reinterpret_cast<const mla::sm90w::TmaMap*>(&d.tm));
   }
   if (noCombine) { CK(cudaGetLastError()); return true; }
   return combineK(d, k, f16);
@@ -495,6 +498,40 @@ int main(int argc, char** argv) {
     printf("abb %s rows=%d burst=%d rounds=%d", shape.c_str(), pr.sQ * pr.hQ, burst, rounds);
     for (size_t i = 0; i < names.size(); ++i) printf(" | %s %.1f us %.3f", names[i].c_str(), med(t[i]), med(t[0]) / med(t[i]));
     printf("\n");
+  } else if (mode == "tl") {
+    // Session 19 round 2: TL_REPS (2) traced launches of "tl+w" after 3 warm ones, each after TL_IDLE_MS (20) idle and
+    // a zeroed buffer; each rep's stamps to TL_FILE.<rep> (int32 header: ctas, kTlPairs, kTlEv, kTlSkip; then the u32
+    // words, [cta][warpgroup][kTlPairs + 1][kTlEv]).
+    KSpec k;
+    kspecOf("tl+w", k);
+    namespace W = mla::sm90w;
+    const int ctas = ((pr.sQ * pr.hQ + 63) / 64) * d.p.numSmParts;
+    if (ctas > W::kTraceCtas) { fprintf(stderr, "tl: %d CTAs > %d\n", ctas, W::kTraceCtas); return 2; }
+    const size_t nw = static_cast<size_t>(W::kTraceCtas) * 2 * (W::kTlPairs + 1) * W::kTlEv;
+    std::vector<unsigned> buf(nw, 0);
+    for (int i = 0; i < 3; ++i) launchK(d, k);
+    CK(cudaDeviceSynchronize());
+    const int reps = getenv("TL_REPS") ? atoi(getenv("TL_REPS")) : 2, idle = getenv("TL_IDLE_MS") ? atoi(getenv("TL_IDLE_MS")) : 20;
+    const std::string file = getenv("TL_FILE") ? getenv("TL_FILE") : "tl.bin";
+    for (int r = 0; r < reps; ++r) {
+      std::fill(buf.begin(), buf.end(), 0u);
+      CK(cudaMemcpyToSymbol(W::mlaSm90wTl, buf.data(), sizeof(unsigned) * nw));
+      launchK(d, k); // warm: the one before it ran back to back with nothing between but the copy
+      CK(cudaDeviceSynchronize());
+      sleepMs(idle);
+      CK(cudaMemcpyToSymbol(W::mlaSm90wTl, buf.data(), sizeof(unsigned) * nw));
+      launchK(d, k);
+      CK(cudaDeviceSynchronize());
+      CK(cudaMemcpyFromSymbol(buf.data(), W::mlaSm90wTl, sizeof(unsigned) * nw));
+      const std::string fn = file + "." + std::to_string(r);
+      FILE* fo = fopen(fn.c_str(), "wb");
+      if (!fo) { fprintf(stderr, "tl: cannot write %s\n", fn.c_str()); return 2; }
+      const int hdr[4] = {ctas, W::kTlPairs, W::kTlEv, W::kTlSkip};
+      fwrite(hdr, sizeof(int), 4, fo);
+      fwrite(buf.data(), sizeof(unsigned), static_cast<size_t>(ctas) * 2 * (W::kTlPairs + 1) * W::kTlEv, fo);
+      fclose(fo);
+      printf("tl %s rows=%d ctas=%d parts=%d rep=%d -> %s\n", shape.c_str(), pr.sQ * pr.hQ, ctas, d.p.numSmParts, r, fn.c_str());
+    }
   } else if (mode == "b2bn") {
     KSpec k;
     if (argc < 8 || !kspecOf(argv[7], k)) { fprintf(stderr, "b2bn needs n and a kernel name\n"); return 2; }

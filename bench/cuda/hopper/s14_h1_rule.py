@@ -60,6 +60,6 @@ bits.update({k: (v, "x%d" % v) for k, v in extra.items()})
 print("s14h1 Q_SCALE 4: " + Q4[0] + " %s, lib %s (ok %s); memcheck %s" % (q4, q4l, q4ok, memk))
 if best:
     print(TAG + " rule: SHIP %s (geomean %.3f; library bits x%d = %s; the lead's final call must check the library build)" % (
-        best[0], best[1], bits[best[0]][0], bits[best[0]][1]))
+        best[0], best[1], bits.get(best[0], (lib, "?"))[0], bits.get(best[0], (lib, "? (S14_BITS names no bits for it)"))[1]))
 else:
     print(TAG + " rule: KEEP (no candidate passes: geomean >= 1.010 over the six 128/256-row rows, each >= 0.990, 64-row within 1 %%, checks clean) -> library bits stay x%d" % lib)

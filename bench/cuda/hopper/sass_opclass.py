@@ -8,6 +8,17 @@ masked). Good for the difference between two builds of one source, not a disasse
 
 Prints, for each .text.<kernel> of the sm_90 cubins (those whose name contains a substring, if any are given):
 instructions (NOPs excluded) and the FSETP / FMUL / FFMA / FADD / MUFU counts.
+
+  python3 bench/cuda/hopper/sass_opclass.py --pair FILE_A KERNEL_A FILE_B KERNEL_B
+
+Two kernels side by side (e.g. a library entry against a variant of it, from two builds or one; session 19 h5r2 used
+it on the decode entry against branch s19-fused's fused entry): registers (.nv.info
+REGCOUNT), instructions, the named memory / sync ops below, the HGMMA span (first to last HGMMA: the tile loop's
+core), and the opcode differences B - A over the whole kernel and over the span, with difflib's similarity of the
+opcode sequences. Names beyond OPS were read off small sm_90a kernels (nvcc 13.0: __threadfence, atomicAdd with and
+without its result, ld.acquire.gpu, __syncthreads, __nanosleep); HGMMA is 0x1f0 by count (68 in the two-warpgroup
+decode = 36 Q K^T k-steps of 16 over 576 + 32 V^T P^T). The integer opcodes (0x010 IADD3, 0x011 LEA, 0x024 IMAD,
+0x002 MOV, 0x082 UMOV, 0x036 VIADD) follow the usual sm_7x-9x encoding and are printed as numbers.
 """
 import importlib.util, os, struct, sys
 
@@ -43,6 +54,67 @@ def cubins(path):
     return blobs
 
 
+MEM = {0x192: "MEMBAR", 0x1A8: "ATOMG", 0x18E: "RED", 0x181: "LDG", 0x186: "STG", 0x11D: "BAR", 0x15D: "NANOSLEEP",
+       0x14D: "EXIT", 0x1F0: "HGMMA"}
+
+
+def regcounts(elf):
+    """{kernel: registers} from .nv.info's EIATTR_REGCOUNT (0x2f: symbol index, count) and .symtab."""
+    shoff = struct.unpack_from("<Q", elf, 0x28)[0]
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", elf, 0x3A)
+    sh = [struct.unpack_from("<IIQQQQIIQQ", elf, shoff + i * shentsize) for i in range(shnum)]
+    cstr = lambda sec, off: elf[sec[4] + off:elf.index(b"\0", sec[4] + off)].decode()
+    syms, info = [], b""
+    for s in sh:
+        if s[1] == 2:  # SHT_SYMTAB
+            syms = [cstr(sh[s[6]], struct.unpack_from("<I", elf, s[4] + i * 24)[0]) for i in range(s[5] // 24)]
+        if cstr(sh[shstrndx], s[0]) == ".nv.info":
+            info = elf[s[4]:s[4] + s[5]]
+    regs, at = {}, 0
+    while at + 4 <= len(info):
+        fmt, attr, size = struct.unpack_from("<BBH", info, at)
+        if fmt != 4:  # EIFMT_SVAL carries a payload; the others are 4 bytes
+            at += 4
+            continue
+        if attr == 0x2F:
+            sym, n = struct.unpack_from("<II", info, at + 4)
+            regs[syms[sym]] = n
+        at += 4 + size
+    return regs
+
+
+def kernel(path, name):
+    for elf in cubins(path):
+        code = cf.elf_sections(elf).get(".text." + name)
+        if code is not None:
+            ops = [struct.unpack_from("<Q", code, i)[0] & 0x1FF for i in range(0, len(code) - 15, 16)]
+            return [op for op in ops if op != NOP], regcounts(elf).get(name)
+    sys.exit("no kernel %s in %s" % (name, path))
+
+
+def pair(fa, ka, fb, kb):
+    import collections, difflib
+    (a, ra), (b, rb) = kernel(fa, ka), kernel(fb, kb)
+    span = lambda o: o[o.index(0x1F0):len(o) - o[::-1].index(0x1F0)] if 0x1F0 in o else []  # [] without HGMMA
+
+    def diff(x, y):
+        cx, cy = collections.Counter(x), collections.Counter(y)
+        return " ".join("%03x %+d" % (k, cy[k] - cx[k]) for k in sorted(set(cx) | set(cy)) if cy[k] != cx[k])
+
+    for o, k, r in ((a, ka, ra), (b, kb, rb)):
+        c = collections.Counter(o)
+        print("pair %-34s %s registers, %d instructions, HGMMA span %d | " % (k, r, len(o), len(span(o)))
+              + " ".join("%s %d" % (n, c[op]) for op, n in MEM.items()))
+    sim = lambda x, y: difflib.SequenceMatcher(None, x, y, autojunk=False).ratio()
+    print("pair whole kernel B - A (similarity %.3f): %s" % (sim(a, b), diff(a, b) or "none"))
+    print("pair HGMMA span B - A (similarity %.3f): %s" % (sim(span(a), span(b)), diff(span(a), span(b)) or "none"))
+
+
+if sys.argv[1:2] == ["--pair"]:
+    if len(sys.argv) != 6:
+        sys.exit("usage: sass_opclass.py --pair FILE_A KERNEL_A FILE_B KERNEL_B")
+    pair(*sys.argv[2:6])
+    sys.exit(0)
 want = sys.argv[2:]
 for elf in cubins(sys.argv[1]):
     for name, code in sorted(cf.elf_sections(elf).items()):

@@ -351,6 +351,17 @@ constexpr int kVarPrNoMA = 134217728;
 // (column groups i = 3, 7 of expPack's eight: 8 a thread); with kVarPolyHalf (2097152) a half (i odd: 16 a thread).
 constexpr int kVarPolyExB = static_cast<int>(0x80000000u);
 constexpr int kVarPolyHalf = 2097152;
+// VARB, a second word of variant bits (all 32 of VAR are spoken for); 0 in the library's entries.
+// kVarBNoProd (1; session 19, h1; harness only, with the library's pair order): no producer warpgroup, FlashMLA's shape.
+// The CTA is the two consumer warpgroups (256 threads, __launch_bounds__(256, 1): up to 255 registers a thread without
+// setmaxnreg, where the 384-thread CTA gives them 232). The copies the producer's four threads issued are issued by the
+// thread that used to hand the group back: thread 0 of the warpgroup that reads it last, right where it arrived on the
+// group's empty barrier (its wgmma reads are waited for there), refills the group with the tile two ahead (tile u + 2
+// goes where tile u was: stage u & 1). The empty barriers are not used. The page rows it needs are loaded ahead: at a
+// pair's start thread 0 of each warpgroup loads the rows of tiles t + 2 and t + 3 (t + 2 / t + 3 past the item's end:
+// the first two tiles of the items after it, found once an item while its Q is in flight); thread 0 of the CTA issues
+// the CTA's first two tiles before the consumers start. Same products in the same order: results bit-identical.
+constexpr int kVarBNoProd = 1;
 // Four consecutive barriers (bar, bar + 8, + 16, + 24) on one parity: all four try_waits issued, then one test.
 __device__ __forceinline__ void mbarWait4(uint32_t bar, uint32_t parity) {
   asm volatile(
@@ -408,6 +419,26 @@ __device__ __forceinline__ void traceClk(int base) {
   const unsigned long long n = tr[6];
   if (n < 8) tr[base + n] = static_cast<unsigned long long>(clock64());
 }
+// kVarBTimeline (VARB 2; session 19 round 2, h1; trace builds only, the library's pair order): thread 0 of each
+// consumer warpgroup writes %clock (SM cycles, 32 bits) at each wgmma group's issue end, each wgmma wait's end, each box
+// wait of the S walk (first, last) and each named barrier (issue-past: a BAR.SYNC blocks at the next shared load, so
+// those stamps are lower bounds) of the CTA's pairs kTlSkip .. kTlSkip + kTlPairs - 1, into mlaSm90wTl: per CTA and
+// warpgroup kTlPairs + 1 rows (the last takes every pair outside the window) of kTlEv words; word 15 of a row is the
+// pair's t | nTiles << 16 | hasB << 31. Events: 0 pair top, 1 / 2 S's first / last box landed, 3 S issued, 4 S done,
+// then warpgroup 0: 5 barrier 1 arrived (P_A, m_A out), 6 P_A V_A[L] issued, 7 its wait, 8 barrier 3, 12 stage B's
+// visibility waits, 9 barrier 2, 10 P_B V_B[L] issued, 11 its wait; warpgroup 1: 5 barrier 1, 6 P_B V_B[R] issued,
+// 7 publication + barrier 3 arrived, 12 stage A's V[R] visibility waits, 8 P_A' V_A[R] issued, 9 barrier 2 arrived,
+// 10 wait_group 1 (P_B V_B[R]), 11 wait_group 0 (P_A' V_A[R]).
+constexpr int kVarBTimeline = 2;
+constexpr int kTlPairs = 32, kTlSkip = 40, kTlEv = 16; // pairs 40..71: ~130-250 µs into a 256-row launch of 877 µs, away from its start
+__device__ unsigned mlaSm90wTl[kTraceCtas * 2 * (kTlPairs + 1) * kTlEv];
+__device__ __forceinline__ unsigned* tlSlot(int w, int row) {
+  const int cta = blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z);
+  return mlaSm90wTl + ((cta * 2 + w) * (kTlPairs + 1) + row) * kTlEv;
+}
+#define MLA_TL(e) do { if constexpr (kTL) if (wt == 0) tlSlot(W, tlRow)[e] = static_cast<unsigned>(clock()); } while (0)
+#else
+#define MLA_TL(e) ((void)0)
 #endif
 // MLA_SM90W_LIB_VAR (a build of a candidate's bits for an A/B through the library; never set by build-kernels).
 #ifdef MLA_SM90W_LIB_VAR
@@ -434,8 +465,10 @@ template <int VAR> __device__ __forceinline__ int rowTiles() { return (VAR & kVa
 template <bool On> struct QFlag {};
 template <> struct QFlag<true> { bool v = false; };
 
-template <typename T, bool SWAPV, int VAR = kLibVar>
+template <typename T, bool SWAPV, int VAR = kLibVar, int VARB = 0>
 struct DecodeW {
+  static constexpr bool kNP = (VARB & kVarBNoProd) != 0; // no producer warpgroup (256 threads)
+  static_assert(!kNP || (VAR & (kVarSeesaw | kVarMcast | kVarQEarly | kVarPf | kVarPfNext)) == 0, "kVarBNoProd: the library's pair order, no clusters");
 #ifdef MLA_SM90W_TRACE
   // Session 11 round 4: the clock64 stamps inside an item (words 40..111; not with kVarQEarly, whose trace twin would
   // spill 16 bytes with them). Word 7 says whether a launch wrote them.
@@ -443,6 +476,9 @@ struct DecodeW {
   // Session 13 round 2: the hand-off wait sums (words 120..143) in the trace twins of the current library's bits only
   // (libtr, patr: kVarEx2Ftz set); x799tr spilled 40 bytes with them.
   static constexpr bool kWaitStamps = kItemStamps && (VAR & kVarEx2Ftz) != 0;
+  static constexpr bool kTL = (VARB & kVarBTimeline) != 0; // session 19 round 2: the per-pair timeline stamps
+  static_assert(!kTL || (!kNP && (VAR & (kVarPBEarly | kVarCEarly | kVarPAReg | kVarPBFirst | kVarVis4 | kVarEarlyRel | kVarUnrollS)) == (kVarPBEarly | kVarCEarly | kVarPAReg | kVarPBFirst | kVarVis4 | kVarEarlyRel | kVarUnrollS)
+                && (VAR & (kVarPBLate | kVarMAEarly | kVarSeesaw | kVarQEarly | kVarSPipe | kVarPrNoMA | kVarTrace)) == 0), "kVarBTimeline: the library's pair order");
 #endif
   static_assert((VAR & kVarQEarly) == 0 || (VAR & (kVarSeesaw | kVarMcast)) == 0, "kVarQEarly: the x798 pair order only");
   static_assert((VAR & kVarCEarly) == 0 || ((VAR & kVarPBEarly) != 0 && (VAR & kVarSeesaw) == 0), "kVarCEarly: with kVarPBEarly, the x798 pair order (barrier 3 is kVarSeesaw's there)");
@@ -825,12 +861,60 @@ struct DecodeW {
     }
   }
 
+  // kVarBNoProd: boxes box0 .. box0 + nBox - 1 of the tile at cache row `row` into stage st, each on its full barrier,
+  // where `on` (the expect_tx and the copy predicated inside the asm: no branch in the consumer's code for them).
+  static __device__ __forceinline__ void issueBoxes(bool on, const TmaMap* kMap, uint32_t kBase, uint32_t fullBar, uint32_t st, int box0, int nBox, int row) {
+#ifdef MLA_SM90A_WIDE
+    const uint64_t policy = (VAR & kVarL2) && rowTiles<VAR>() > 1 ? evictNormalPolicy() : evictFirstPolicy();
+#pragma unroll
+    for (int c = box0; c < box0 + nBox; ++c) {
+      const uint32_t bar = fullBar + kStageBars * st + 8 * c;
+      asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %6, 0;\n"
+                   "@p mbarrier.arrive.expect_tx.shared::cta.b64 _, [%4], %7;\n"
+                   "@p cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint [%0], [%1, {%2, %3}], [%4], %5;\n}\n"
+                   ::"r"(kBase + st * kTileBytes + c * kBox), "l"(reinterpret_cast<uint64_t>(kMap)), "r"(64 * c), "r"(row), "r"(bar), "l"(policy),
+                   "r"(static_cast<int>(on)), "n"(kBox) : "memory");
+    }
+#endif
+  }
+  // kVarBNoProd: the cache rows of the first two key tiles of the items after item `after` (r0, r1; -1: none), the
+  // order the consumers walk them in (as the producer counted its tiles u).
+  static __device__ __forceinline__ void rowsAfter(const MlaParams& p, const int* meta, int after, int endIdx, int rowTile, int& r0, int& r1) {
+    r0 = r1 = -1;
+    int k = 0;
+    for (int nb = after + 1; nb <= endIdx && k < 2; ++nb) {
+      Item nx;
+      if (!itemOf(p, meta, nb, rowTile, nx)) continue;
+      const int* bt = p.blockTable + static_cast<int64_t>(nb) * p.maxBlocksPerSeq + nx.kBegin / kBN;
+      for (int j = 0; j < nx.nTiles && k < 2; ++j, ++k) (k == 0 ? r0 : r1) = bt[j] * kBN;
+    }
+  }
+  // kVarBNoProd: thread 0 of the CTA, before the consumers start: the CTA's first two tiles, every box (stage 0 in
+  // the order an A tile's S walks them, stage 1 in a B tile's).
+  static __device__ __forceinline__ void prologue(const MlaParams& p, const TmaMap* kMap) {
+#ifdef MLA_SM90A_WIDE
+    asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(kMap)) : "memory");
+    extern __shared__ unsigned char smemRaw[];
+    const uint32_t kBase = ((smemAddr(smemRaw) + 1023) & ~1023u) + kK_OFF;
+    const uint32_t fullBar = smemAddr(&rows().full[0][0]);
+    const int* meta = p.tileSchedulerMetadata + partIdx<VAR>() * kMetaFields;
+    int r0, r1;
+    rowsAfter(p, meta, meta[kMetaBeginIdx] - 1, meta[kMetaEndIdx], rowTileIdx<VAR>(), r0, r1);
+    if (r0 >= 0) { issueBoxes(true, kMap, kBase, fullBar, 0, 8, 1, r0); issueBoxes(true, kMap, kBase, fullBar, 0, 0, 4, r0); issueBoxes(true, kMap, kBase, fullBar, 0, 4, 4, r0); }
+    if (r1 >= 0) { issueBoxes(true, kMap, kBase, fullBar, 1, 8, 1, r1); issueBoxes(true, kMap, kBase, fullBar, 1, 4, 4, r1); issueBoxes(true, kMap, kBase, fullBar, 1, 0, 4, r1); }
+#endif
+  }
+
   // Consumer warpgroup W (its own copy of the loop: the two keep their accumulators in unrelated registers).
   template <int W>
-  static __device__ __forceinline__ void consume(const MlaParams& p) {
+  static __device__ __forceinline__ void consume(const MlaParams& p, [[maybe_unused]] const TmaMap* kMap) {
     // kVarSeesaw with Q's box 8 held in registers: 240 (and the producer 24); kVarQ8G fits the usual 232 / 32 with
-    // 0 bytes of spill (at 240 / 24 the producer's loop spilled 8).
-    if constexpr ((VAR & kVarSeesaw) != 0 && (VAR & kVarQ8G) == 0) asm volatile("setmaxnreg.inc.sync.aligned.u32 240;\n" ::: "memory");
+    // 0 bytes of spill (at 240 / 24 the producer's loop spilled 8). kVarBNoProd: no setmaxnreg (256 threads: 255 each).
+    if constexpr (kNP) {
+      // kVarBNoProd: no setmaxnreg, but an aligned warpgroup instruction first: without one (or a setmaxnreg) ptxas took
+      // the consumer's code for divergent and serialised every wgmma of the kernel (C7520), whatever the register cap.
+      wgFence();
+    } else if constexpr ((VAR & kVarSeesaw) != 0 && (VAR & kVarQ8G) == 0) asm volatile("setmaxnreg.inc.sync.aligned.u32 240;\n" ::: "memory");
     else asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");
     extern __shared__ unsigned char smemRaw[];
     const uint32_t sBase = (smemAddr(smemRaw) + 1023) & ~1023u; // shared-window addresses: no 64-bit pointers
@@ -850,13 +934,23 @@ struct DecodeW {
     QFlag<(VAR & kVarQEarly) != 0> qPre; // kVarQEarly: this item's Q was issued by warpgroup 0 at the end of the previous item
     // Hands group g (0: box 8, 1: boxes 4-7, 2: boxes 0-3) of stage st back to the producer.
     const uint32_t peer = (VAR & kVarMcast) ? clusterRank() ^ 1u : 0u;
+    // kVarBNoProd (thread 0 of the warpgroup): the cache rows of the tiles two ahead of the pair's A (nxA) and B (nxB),
+    // the pair's stage A, and the rows of the first two tiles after the item (nr0, nr1).
+    [[maybe_unused]] int nxA = -1, nxB = -1, nr0 = -1, nr1 = -1;
+    [[maybe_unused]] uint32_t stAc = 0;
     auto release = [&](uint32_t st, int g) {
-      if (wt == 0) {
+      if constexpr (kNP) { // kVarBNoProd: thread 0 refills the group with the tile two ahead at once (no branch: see issueBoxes)
+        const int row = st == stAc ? nxA : nxB;
+        issueBoxes(wt == 0 && row >= 0, kMap, kBase, fullBar, st, g == 0 ? 8 : (g == 1 ? 4 : 0), g == 0 ? 1 : 4, row);
+      } else if (wt == 0) {
         mbarArrive(emptyBar + 24 * st + 8 * g);
         if (VAR & kVarMcast) mbarArriveRemote(emptyBar + 24 * st + 8 * g, peer); // the sibling's producer writes here too
       }
     };
 
+#ifdef MLA_SM90W_TRACE
+    [[maybe_unused]] int tlRow = kTlPairs, tlPc = 0; // kVarBTimeline: this pair's row, pairs so far
+#endif
     for (int batch = beginIdx; batch <= endIdx; ++batch) {
       Item it;
       if (!itemOf(p, meta, batch, rowTile, it, (VAR & kVarMcast) != 0)) continue; // CTA-uniform
@@ -891,6 +985,7 @@ struct DecodeW {
         cpAsync16(qBase + (ch / 8) * kBox + sw128(r, (ch % 8) * 8), live ? qRows + static_cast<int64_t>(r) * kDQk + ch * 8 : p.q, live ? 16 : 0);
       }
       }
+      if constexpr (kNP) rowsAfter(p, meta, batch, endIdx, rowTile, nr0, nr1); // while Q is in flight (every thread: the same loads, no branch)
       cpAsyncWaitAll();
       fenceProxyAsync();
       namedSync(4, 256);
@@ -950,6 +1045,8 @@ struct DecodeW {
             const int box = (VAR & kVarQ8G) ? (b < 2 ? h0 + b : (b == 2 ? 8 : (b < 5 ? h0 + b - 1 : (h0 ^ 4) + b - 5)))
                                             : (b == 0 ? 8 : ((VAR & kVarWalkA) && w0 ? b - 1 : (b < 5 ? b + 3 : b - 5)));
             mbarWait(fullS + 8 * box, par);
+            if (b == 0) MLA_TL(1);
+            if (b == 8) MLA_TL(2);
             const uint64_t q = opaque(dQ + box * (kBox >> 4)), k = opaque(dK + box * (kBox >> 4));
             if ((VAR & kVarSeesaw) && box == 8) {
 #pragma unroll
@@ -983,6 +1080,20 @@ struct DecodeW {
         const uint32_t uA = u, stA = u & 1, stB = (u + 1) & 1;
         u += hasB ? 2 : 1; // tiles consumed, as the producer counts them
         const int t0A = it.kBegin + t * kBN, t0B = t0A + kBN;
+#ifdef MLA_SM90W_TRACE
+        if constexpr (kTL) {
+          tlRow = static_cast<unsigned>(tlPc - kTlSkip) < static_cast<unsigned>(kTlPairs) ? tlPc - kTlSkip : kTlPairs;
+          ++tlPc;
+          MLA_TL(0);
+          if (wt == 0) tlSlot(W, tlRow)[15] = static_cast<unsigned>(t) | (static_cast<unsigned>(it.nTiles) << 16) | (hasB ? 0x80000000u : 0u);
+        }
+#endif
+        if constexpr (kNP) { // the rows of tiles t + 2 and t + 3 (loaded now, used at the releases; every thread, no branch)
+          const int* bt = p.blockTable + static_cast<int64_t>(batch) * p.maxBlocksPerSeq + it.kBegin / kBN;
+          stAc = stA;
+          nxA = t + 2 < it.nTiles ? __ldg(bt + t + 2) * kBN : (t + 2 == it.nTiles ? nr0 : nr1);
+          nxB = !hasB ? -1 : t + 3 < it.nTiles ? __ldg(bt + t + 3) * kBN : (t + 3 == it.nTiles ? nr0 : nr1);
+        }
         // Zero the V rows (this WG's 4 boxes) of keys past the item's end in its last tile.
         auto zeroTail = [&](uint32_t st, int t0) {
           const int live = it.tileEnd - t0;
@@ -1037,12 +1148,14 @@ struct DecodeW {
 #endif
         if (ownTile) {
           if (!((VAR & kVarSPipe) && sPre)) issueS(stS, ((uA + (w0 ? 0 : 1)) >> 1) & 1);
+          MLA_TL(3);
           sPre = false;
 #ifdef MLA_SM90W_TRACE
           if constexpr (kItemStamps)
             if (W == 0 && wt == 0 && t == 0) traceClk(40);
 #endif
           wgWait<0>();
+          MLA_TL(4);
 #ifdef MLA_SM90W_TRACE
           if constexpr (kItemStamps)
             if (W == 0 && wt == 0 && t == 0) traceClk(48);
@@ -1075,6 +1188,7 @@ struct DecodeW {
             if (tq == 0) { rw.mA[rA] = nA; rw.mA[rB] = nB; }
           fenceProxyAsync();
           namedArrive(kME ? 8 : 1, 256); // mA and P_A ready (kVarMAEarly: P_A, barrier 8)
+          MLA_TL(5);
           scaleO(o, scA, scB);
           if (t == it.nTiles - 1) zeroTail(stA, t0A);
           const uint64_t dvA = opaque(descSw128(kBase + stA * kTileBytes, vLbo, vSbo));
@@ -1082,8 +1196,10 @@ struct DecodeW {
 #pragma unroll
           for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, a[kk], dvA + ((kk * 2048) >> 4));
           wgCommit();
+          MLA_TL(6);
           if (VAR & kVarEarlyRel) { // V_A[L] back to the producer before the wait for P_B (usually the longer one)
             wgWait<0>();
+            MLA_TL(7);
             pinRegs<128>(o);
             release(stA, 2);
           }
@@ -1094,6 +1210,7 @@ struct DecodeW {
             if (hasB) namedSync(3, 256); // kVarCEarly: c, mB and P_B ready; warpgroup 1 is done reading P_A
             else namedSync(2, 256);
           } else namedSync(2, 256); // c, mB and P_B ready; warpgroup 1 is done reading P_A
+          MLA_TL(8);
 #ifdef MLA_SM90W_TRACE
           if constexpr (kWaitStamps) wBar += clock64() - wT0;
 #endif
@@ -1113,13 +1230,17 @@ struct DecodeW {
             if (t + 1 == it.nTiles - 1) zeroTail(stB, t0B);
             const uint64_t dvB = opaque(descSw128(kBase + stB * kTileBytes, vLbo, vSbo));
             const uint64_t dP = opaque(descSw128(pBase, 16, 1024));
+            MLA_TL(12);
             if constexpr ((VAR & kVarCEarly) != 0) namedSync(2, 256); // both of warpgroup 1's P V issued (queue order)
+            MLA_TL(9);
             wgFence();
 #pragma unroll
             for (int kk = 0; kk < 4; ++kk) Wg<T>::ss256(o, dP + ((32 * kk) >> 4), dvB + ((kk * 2048) >> 4));
             wgCommit();
+            MLA_TL(10);
             if constexpr ((VAR & kVarQEarly) != 0) qEarly(p, it, t, batch, endIdx, rowTile, m0, qBase, wt); // Q's copy flies during P_B V_B[L]
             wgWait<0>();
+            MLA_TL(11);
             pinRegs<128>(o);
             release(stB, 2); // V_B[L] read
           }
@@ -1132,6 +1253,7 @@ struct DecodeW {
 #endif
           constexpr bool kNM = (VAR & kVarPrNoMA) != 0; // probe: no m_A before the softmax (barrier 1 where P_A is read)
           if constexpr (!kNM) namedSync(1, 256); // mA and P_A ready
+          MLA_TL(5);
 #ifdef MLA_SM90W_TRACE
           if constexpr (kWaitStamps) wBar += clock64() - wT0;
 #endif
@@ -1190,6 +1312,7 @@ struct DecodeW {
 #pragma unroll
               for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, a[kk], dvB + ((kk * 2048) >> 4));
               wgCommit();
+              MLA_TL(6);
               constexpr bool kPL = (VAR & kVarPBLate) != 0;
               if constexpr (kPL) { // kVarPBLate: c / mB alone on barrier 3; P_A's words read; P_B stored after P_A' V_A[R]'s issue
                 if (tq == 0) { rw.c[rA] = cA; rw.c[rB] = cB; rw.mB[rA] = nA; rw.mB[rB] = nB; }
@@ -1201,8 +1324,10 @@ struct DecodeW {
               } else if constexpr (kCE) { // kVarCEarly: the publication behind P_B V_B[R]'s issue, on barrier 3
                 publish();
                 namedArrive(3, 256); // c, mB and P_B ready (warpgroup 0 does its pre-P-V work from here)
+                MLA_TL(7);
               }
               mbarWait4(fullBar + kStageBars * stA + 8 * 4, (uA >> 1) & 1); // stage A's V[R]: complete already (warpgroup 0 saw them), for visibility
+              MLA_TL(12);
               if (__any_sync(0xffffffffu, cA != 1.f || cB != 1.f)) {
 #pragma unroll
                 for (int kk = 0; kk < 4; ++kk)
@@ -1219,14 +1344,18 @@ struct DecodeW {
 #pragma unroll
               for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, pa[kk], dvA + ((kk * 2048) >> 4));
               wgCommit();
+              MLA_TL(8);
               if constexpr (kPL) { // P_B over this thread's P_A words (read above), fenced for warpgroup 0's SS read
                 storeP(pBase, a, rA, rB, gq, tq);
                 fenceProxyAsync();
               }
               namedArrive(2, 256); // c, mB and P_B ready (kVarCEarly: queue order only; kVarPBLate: P_B ready); both of this warpgroup's P V queued ahead of warpgroup 0's
+              MLA_TL(9);
               wgWait<1>(); // P_B V_B[R] done
+              MLA_TL(10);
               release(stB, 1); // its V[R] read
               wgWait<0>();
+              MLA_TL(11);
               pinRegs<128>(o);
               release(stA, 1);
               continue;
@@ -1473,9 +1602,15 @@ struct DecodeW {
     if (VAR & kVarMcast) clusterSync(); // the sibling's barriers exist before anything arrives on them or lands
     else __syncthreads();
     const int wg = threadIdx.x / 128;
-    if (wg == 2) produce(p, kMap);
-    else if (wg == 0) consume<0>(p);
-    else consume<1>(p);
+    if constexpr (kNP) { // kVarBNoProd: 256 threads; thread 0 issues the first two tiles
+      if (threadIdx.x == 0) prologue(p, kMap);
+      if (wg == 0) consume<0>(p, kMap);
+      else consume<1>(p, kMap);
+    } else {
+      if (wg == 2) produce(p, kMap);
+      else if (wg == 0) consume<0>(p, kMap);
+      else consume<1>(p, kMap);
+    }
     if (VAR & kVarMcast) clusterSync(); // no CTA leaves while its sibling may still arrive on its barriers
 #endif
   }
@@ -1494,6 +1629,11 @@ static_assert(mla::sm90w::SMEM == 230400 && sizeof(mla::sm90w::Rows) == 1472, "s
   }
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16, __nv_bfloat16, false, mla::sm90w::kLibVar)
 MLA_SM90W_ENTRY(mla_decode_sm90w_f16, __half, false, mla::sm90w::kLibVar)
+// kVarBNoProd's entries (VARB = 1): 256 threads, the same grid and shared memory (harness only so far).
+#define MLA_SM90W_ENTRY_NP(NAME, TY, VAR)                                                                      \
+  extern "C" __global__ void __launch_bounds__(256, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \
+    mla::sm90w::DecodeW<TY, false, VAR, mla::sm90w::kVarBNoProd>::run(p, &kMap);                                     \
+  }
 #ifdef MLA_SM90W_SWAP_PROBE // the harness's extra entries: the swapped V descriptor, and the variants (VAR bits) timed beside the library's
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_swapv, __nv_bfloat16, true, mla::sm90w::kLibVar)
 MLA_SM90W_ENTRY(mla_decode_sm90w_bf16_x0, __nv_bfloat16, false, 0)
