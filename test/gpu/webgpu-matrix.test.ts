@@ -73,6 +73,14 @@ if (process.env.FLASHMLA_MATRIX_TEST_FINITE === '1') {
   combineProgram.source = (spec) => c.source.call(combineProgram, { ...spec, finite: true });
   combineProgram.key = (spec) => c.key.call(combineProgram, { ...spec, finite: true });
 }
+// FLASHMLA_MATRIX_TEST_COMBINE=4|8: the wide combine with that many lane groups (session 19 candidate; kernels/combine.ts
+// `groups`) in every combine pipeline of this process.
+const combineTest = ({ 4: 4, 8: 8 } as const)[process.env.FLASHMLA_MATRIX_TEST_COMBINE as '4' | '8'];
+if (combineTest) {
+  const c = { source: combineProgram.source, key: combineProgram.key };
+  combineProgram.source = (spec) => c.source.call(combineProgram, { ...spec, finite: undefined, groups: combineTest });
+  combineProgram.key = (spec) => c.key.call(combineProgram, { ...spec, finite: undefined, groups: combineTest });
+}
 const bes: { v1?: WebGpuBackend; v2?: WebGpuBackend; s8?: WebGpuBackend; auto?: WebGpuBackend } = {};
 const all = () => [bes.v1, bes.v2, bes.s8, bes.auto];
 let why = '';

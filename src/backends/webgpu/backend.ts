@@ -69,6 +69,8 @@ export interface WebGpuBackendOptions {
    * range analysis bounds, so that Dawn's robustness leaves the tile loop unclamped, 0.87-0.94x trim's time on the
    * H200 (docs/notes/webgpu-tensor-core.md, "Session 18"). `finite` (probe, opt-in): v5's and the combine's loops
    * with a runtime bound in a form Tint proves finite, so that robustness adds no iteration counter to them.
+   * `combine` (4 or 8; session 19 candidate, opt-in): the wide split-KV combine (kernels/combine.ts), on every decode
+   * path; the combine's `finite` form is then not used.
    */
   matrix?: MatrixKnobs & { emulate?: boolean };
 }
@@ -425,7 +427,8 @@ export class WebGpuBackend implements Backend {
       { caps: this.caps, path: this.decodePath, mulAdd: this.mulAdd, tuning: this.decodeTuning, matrix: this.opts.matrix });
     const dec = this.programs.get(kernel.program, kernel.spec);
     const decKey = kernel.label;
-    const combSpec = { dtype: p.dtype, ...(this.opts.matrix?.finite ? { finite: true } : {}) };
+    const mk = this.opts.matrix;
+    const combSpec = { dtype: p.dtype, ...(mk?.combine ? { groups: mk.combine } : mk?.finite ? { finite: true } : {}) };
     const comb = this.programs.get(combineProgram, combSpec);
 
     // The workspace layout is the plan's (core/plan.ts): index words blockTable | seqlens | qIndptr | metadata |

@@ -10,6 +10,7 @@ import { decodeDispatch, decodeProgram } from './kernels/decode.js';
 import { decodeF16Dispatch, decodeF16Program } from './kernels/decode-f16.js';
 import { decodeMatrixDispatch, decodeMatrixProgram, decodeMatrixSpec } from './kernels/decode-matrix.js';
 import { decodeMatrix4Dispatch, decodeMatrix4Program, decodeMatrix4Spec } from './kernels/decode-matrix4.js';
+import type { CombineGroups } from './kernels/combine.js';
 import { type Matrix5Choice, decodeMatrix5Dispatch, decodeMatrix5Program, decodeMatrix5Spec } from './kernels/decode-matrix5.js';
 import { decodeMatrix6Dispatch, decodeMatrix6Program, decodeMatrix6Spec } from './kernels/decode-matrix6.js';
 import { type DecodePathChoice, decodeKernelFor } from './kernels/path.js';
@@ -27,6 +28,11 @@ export interface MatrixKnobs extends Matrix5Choice {
    * 6 (opt-in: 32 rows a workgroup, kernels/decode-matrix6.ts).
    */
   version?: 3 | 4 | 5 | 6;
+  /**
+   * The split-KV combine (every decode path's, not the matrix kernel's own): 4 or 8 for the wide combine
+   * (kernels/combine.ts CombineSpec.groups; session 19 candidate, opt-in), unset for the default.
+   */
+  combine?: CombineGroups;
 }
 
 /** The backend settings a kernel choice depends on besides the plan (each may be reassigned between launches). */
