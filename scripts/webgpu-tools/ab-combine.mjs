@@ -7,7 +7,9 @@
 // runs on the fastest arm. Runs the compiled tree ($FLASHMLA_DIST, default build/src).
 //   node scripts/webgpu-tools/ab-combine.mjs --configs FILE.json [--only 16,22,24,25] [--reps 10] [--out FILE.json]
 // Prints one line per arm as it is timed, then per config each variant's mean of its two arms (ms) and its ratio to base.
-// VARIANTS (comma-separated, default base,w4,w8) picks the arms.
+// VARIANTS (comma-separated, default base,w4,w8,nocomb) picks the arms. nocomb is a timing probe, not a kernel: the
+// default combine patched to return at once (its bindings kept, its results wrong), so base - nocomb is what the
+// combine's work costs inside the timed span (decode pass start to combine pass end).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,13 +27,23 @@ if (!v.configs) throw new Error('ab-combine: --configs FILE is required');
 const { createNodeWebGpuBackend } = await imp('backends/webgpu/node.js');
 const { parseConfigs, runConfigs, describe } = await imp('cli/harness.js');
 const { median } = await imp('bench/stats.js');
+const { combineProgram } = await imp('backends/webgpu/kernels/combine.js');
 let raw = JSON.parse(readFileSync(v.configs, 'utf8'));
 if (v.only) raw = v.only.split(',').map((i) => raw[Number(i)]);
 const configs = parseConfigs(raw, v.configs);
 const matrix = {}; // the backend keeps this object: an arm sets matrix.combine, read at each launch
 const backend = await createNodeWebGpuBackend({ matrix });
 console.log(`device: ${backend.info.device}; robustness ${backend.info.details?.robustness}; ${configs.length} configs`);
-let current, pipeline = '';
+let current, pipeline = '', nocomb = false;
+const { source, key } = combineProgram;
+combineProgram.source = (spec) => {
+  const src = source.call(combineProgram, spec);
+  if (!nocomb) return src;
+  const head = '  let g = linearWorkgroup(wid, nwg);';
+  if (!src.includes(head)) throw new Error('ab-combine: the combine has no linearWorkgroup line to return before');
+  return src.replace(head, `  if (u.b != 4294967295u) { return; } // nocomb probe: no work, the bindings kept\n${head}`);
+};
+combineProgram.key = (spec) => `${key.call(combineProgram, spec)}${nocomb ? '.nocomb' : ''}`;
 const get = backend.programs.get.bind(backend.programs);
 backend.programs.get = (p, spec) => { if (p.name === 'mla_combine') pipeline = `${p.name}:${p.key(spec)}`; return get(p, spec); };
 const timeMs = backend.timeMs.bind(backend);
@@ -40,13 +52,14 @@ backend.timeMs = async (run, o) => {
   if (current) console.log(`  ${current}: ${median(times).toFixed(4)} ms  [${pipeline}]`);
   return times;
 };
-const all = [['base', undefined], ['w4', 4], ['w8', 8]];
-const variants = all.filter(([l]) => (process.env.VARIANTS ?? 'base,w4,w8').split(',').includes(l));
+const all = [['base', undefined], ['w4', 4], ['w8', 8], ['nocomb', 'probe']];
+const variants = all.filter(([l]) => (process.env.VARIANTS ?? 'base,w4,w8,nocomb').split(',').includes(l));
 const arm = ([label, g], round, c) => ({
   label: `${label}${round ? ' again' : ''}`,
-  enter: () => { if (g) matrix.combine = g; else delete matrix.combine; current = `${describe(c)} ${label}${round ? ' again' : ''}`; },
-  exit: () => { delete matrix.combine; current = undefined; },
+  enter: () => { nocomb = g === 'probe'; if (typeof g === 'number') matrix.combine = g; else delete matrix.combine; current = `${describe(c)} ${label}${round ? ' again' : ''}`; },
+  exit: () => { nocomb = false; delete matrix.combine; current = undefined; },
 });
+if (Number(v.check) > 0 && variants.some(([l]) => l === 'nocomb')) throw new Error('ab-combine: --check 0 with the nocomb probe (the spot check runs on the fastest arm)');
 const rows = [];
 try {
   await runConfigs(backend, configs, {
@@ -62,5 +75,7 @@ try {
     },
   });
 } finally {
+  combineProgram.source = source;
+  combineProgram.key = key;
   backend.dispose?.();
 }

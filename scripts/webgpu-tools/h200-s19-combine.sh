@@ -8,8 +8,8 @@
 #   OUT=$OUT timeout 75 bash scripts/webgpu-tools/h200-s19-combine.sh        (~70 s warm)
 # Steps: build/ of this branch from the stage (dist/ refreshed from it); scripts/webgpu-tools/ab-combine.mjs on
 # --only 24,25,16,22 of the full grid (b1 s_k 32768, uneven b4, b128 s_k 8192 h16 / h128: the ones that matter first, so a
-# time-out keeps them; ab.json is written after each config), arms base / w4 / w8 in two
-# alternating rounds, 10 reps, 2 warm-ups, no spot check (the suite checks); then test/gpu/webgpu-matrix.test.ts with
+# time-out keeps them; ab.json is written after each config), arms base / w4 / w8 / nocomb (timing
+# probe: the combine returning at once) in two alternating rounds, 10 reps, 2 warm-ups, no spot check (the suite checks); then test/gpu/webgpu-matrix.test.ts with
 # FLASHMLA_MATRIX_TEST_COMBINE=8 and 100 random cases, with what is left of END (at least 45 s); the rule
 # (scripts/webgpu-tools/s19_combine_rule.py). Dry run on lavapipe (plumbing only): AB_CONFIGS=<small configs> WG_ONLY=0,1,0,1
 # FLASHMLA_MATRIX_TEST_EMULATE=1 CASES=2 STAGE=<this stage>. Last line: `SHIP wide combine g8 (...)` or `KEEP default combine (...)`.
@@ -20,7 +20,7 @@ rm -rf build && tar xJf "$STAGE/build.tar.xz" && mkdir -p dist && cp -r build/sr
 ts "stage: build/ of $(cat build/COMMIT 2>/dev/null || echo '?') unpacked, dist/ refreshed"
 export FLASHMLA_GOLDEN=${FLASHMLA_GOLDEN:-$PWD/test/fixtures/golden}
 node scripts/flashmla-dist.mjs build/src bench --grid full --emit-configs "$O/configs.json" > /dev/null 2>&1
-timeout -k 3 ${AB_T:-26} node scripts/webgpu-tools/ab-combine.mjs --configs "${AB_CONFIGS:-$O/configs.json}" --only ${WG_ONLY:-24,25,16,22} \
+timeout -k 3 ${AB_T:-27} node scripts/webgpu-tools/ab-combine.mjs --configs "${AB_CONFIGS:-$O/configs.json}" --only ${WG_ONLY:-24,25,16,22} \
   --reps 10 --warmup 2 --check 0 --out "$O/ab.json" > "$O/ab.txt" 2>&1
 ts "ab rc=$?"; grep -E '^device|^ROW|rror' "$O/ab.txt" | cut -c1-260 | tee -a "$O/log.txt"
 left=$((END - (SECONDS - S))); [ $left -lt 45 ] && left=45

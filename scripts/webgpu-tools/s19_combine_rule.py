@@ -33,9 +33,13 @@ names = [f"b{r['b']} s{r.get('s_k', 'var')} h{r['h_q']} q{r['s_q']}" for r in ro
 ratios = []
 for n, r in zip(names, rows):
     m = r["mean_ms"]
-    ratios.append({k: m[k] / m["base"] for k in m if k != "base"})
+    ratios.append({k: m[k] / m["base"] for k in m if k != "base"})  # nocomb is printed, never ruled on
     print(f"{n:24s} base {m['base']:.4f} ms  " + "  ".join(f"{k} {m[k]:.4f} ({ratios[-1][k]:.3f})" for k in m if k != "base")
           + f"  base drift {100 * r['drift']['base']:+.1f} %")
+    if "nocomb" in m and "w8" in m:  # the probe: the default combine returning at once (timing only)
+        work = m["base"] - m["nocomb"]
+        print(f"{'':24s} the combine's work (base - nocomb) {1000 * work:.1f} us = {work / m['base']:.3f} of base;"
+              f" w8 removes {(m['base'] - m['w8']) / work if work > 0 else float('nan'):.2f} of it")
 # w8 / base limits by batch: b1 (many splits a row) 0.95, the uneven b4 1.00, b128 (one split a row) 1.02
 limit = {1: 0.95, 4: 1.00, 128: 1.02}
 if sorted(r["b"] for r in rows) != [1, 4, 128, 128]:
