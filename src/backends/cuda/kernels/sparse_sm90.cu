@@ -52,7 +52,9 @@ template <bool M1> struct Fmt {
   static constexpr int kRaw = M1 ? 576 : 656;   // bytes of a token's row (V3.2: 512 e4m3, 4 f32 scales, 64 bf16 RoPE; MODEL1: 448 e4m3, 64 bf16)
   static constexpr int kRope = M1 ? 448 : 528;  // where the RoPE bytes start in the row
 };
-// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below: 6881255316622467080 = 6879003516808781832 + bit 51
+// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below: 6881325685366644744 = 6881255316622467080 + bit 46
+// (48 / 51's 32-bit unsigned row addresses in the V3.2 pair and one-CTA MODEL1 entries) since session 19's call B,
+// 6881255316622467080 = 6879003516808781832 + bit 51
 // (32-bit unsigned row addresses in the MODEL1 pair producer) since session 18's call K, 6879003516808781832 = 6877596141925228552 + bits
 // 48 (32-bit unsigned row addresses) and 50 (the validity flags stored by one producer warp) in the one-CTA V3.2 entries since
 // session 18's call I, 6877596141925228552 = 6805538547887300616 + bit
@@ -80,10 +82,9 @@ template <bool M1> struct Fmt {
 // Diagnostics: bit 1 consumers skip every wgmma (producer-bound time), bit 2 the producer skips the token loads
 // (consumer-bound time).
 #ifndef MLA_SPARSE_SM90_MODE
-#define MLA_SPARSE_SM90_MODE 6881255316622467080
+#define MLA_SPARSE_SM90_MODE 6881325685366644744
 #endif
 static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & (81 | 3840)), "bits 0, 4, 6 and 8-11 are gone and bit 3 is required");
-static_assert(!(MLA_SPARSE_SM90_MODE & 211106232532992), "bits 46 and 47 are gone (41-43 are new probes; 44 is new again)");
 constexpr bool kNoMath = MLA_SPARSE_SM90_MODE & 2, kNoLoad = MLA_SPARSE_SM90_MODE & 4;
 // Bit 5 (measurement only): every entry as its _sp twin (P as one bf16, below).
 constexpr bool kSingleP = MLA_SPARSE_SM90_MODE & 32;
@@ -372,6 +373,32 @@ static_assert(!(kAddr32M1PairBit || kWarpFlagsM1PairBit) || ((MLA_SPARSE_SM90_MO
               !(MLA_SPARSE_SM90_MODE & (2 | 4 | 65536 | 131072 | 4194304 | 8388608 | 16777216 | 134217728 | 268435456 | 1073741824 | 34359738368 |
                                         549755813888 | 36028797018963968 | 2305843009213693952))),
               "bits 51 / 44 are for the MODEL1 pair's plain loop: with 13 and 31, not with 1, 2, 16, 17, 22-24, 27, 28, 30, 35, 39, 55, 61");
+// Bits 46 / 47 (session 19, helper h2; new numbers: session 13's bits 46 / 47 left the code in session 14):
+// bit 46 (70368744177664): bits 48 / 51's unsigned 32-bit row address (addrOf<M1, true>) in the two entry kinds that still
+//   divide signed with 64-bit offsets: the V3.2 pair entries and the one-CTA MODEL1 entries (with 52's line gather there:
+//   the token's row and its 8-byte scale row). The same addresses: the output is bit-identical to the build without it.
+// bit 47 (140737488355328; a probe, the output is garbage): the MODEL1 pair entries' consumers skip S, the softmax, P and
+//   P V: each warpgroup waits for the tile (full, then the peer's bytes) and hands the stage back at once, so the tile's
+//   time is the producer chain's alone (gather, conversions, local stores, st.async into the peer, the arrivals, and the
+//   wait for both CTAs' hand-back). Bit 1 (no wgmma) keeps the softmax and the P hand-over between the warpgroups.
+constexpr bool kAddr32RestBit = (MLA_SPARSE_SM90_MODE & 70368744177664) != 0, kProdAloneBit = (MLA_SPARSE_SM90_MODE & 140737488355328) != 0;
+static_assert(!kAddr32RestBit || kAddr32Bit, "bit 46 extends 48 (and 51) to the V3.2 pair and one-CTA MODEL1 entries: with 48");
+static_assert(!kProdAloneBit || ((MLA_SPARSE_SM90_MODE & 8192) && !(MLA_SPARSE_SM90_MODE & (268435456 | 1073741824 | 36028797018963968))),
+              "bit 47 (probe) is for the MODEL1 pair's plain loop: with 13, not with 28, 30, 55");
+// MLA_SPARSE_SM90_PAIR_PROBE (session 19, helper h2, round 2; diagnostic builds only, the output is garbage; 0, the
+// default: no probe): what in the MODEL1 pair entries' coupling costs (bit 47 measured the producer alone at 0.715 of the
+// tile). 1: the consumers skip P V's wgmmas (S, the softmax, P and every hand-over kept); 2: warpgroup 0 skips S's wgmmas
+// (the softmax on zeros; P V kept); 3: each warpgroup hands the stage back to its own CTA only (no arrival on the peer's
+// empty barrier, which counts 2): a producer waits for its own consumers alone; 4: the consumers wait for the peer's bytes
+// (remote) only after the tile's math, right before the hand-back (so the barrier's phases stay ordered); 5: the producer
+// hands each stage straight over (every token valid, nothing loaded or stored: bit 17's probe), the consumers alone.
+#ifndef MLA_SPARSE_SM90_PAIR_PROBE
+#define MLA_SPARSE_SM90_PAIR_PROBE 0
+#endif
+static_assert(MLA_SPARSE_SM90_PAIR_PROBE >= 0 && MLA_SPARSE_SM90_PAIR_PROBE <= 5, "pair probes 1-5");
+static_assert(MLA_SPARSE_SM90_PAIR_PROBE == 0 || ((MLA_SPARSE_SM90_MODE & (8192 | 2147483648)) == (8192 | 2147483648) &&
+              !(MLA_SPARSE_SM90_MODE & (2 | 4 | 65536 | 131072 | 134217728 | 268435456 | 1073741824 | 36028797018963968 | 140737488355328))),
+              "the pair probes are for the MODEL1 pair's plain loop: with 13 and 31, not with 1, 2, 16, 17, 27, 28, 30, 47, 55");
 static_assert(!(kFlatV32 || kFlatM1 || kFlatPairV32 || kFlatPairM1) || ((MLA_SPARSE_SM90_MODE & 524288) && !(MLA_SPARSE_SM90_MODE & (128 | 2097152 | 4194304 | 8388608 | 16777216 |
               65536 | 131072 | 134217728 | 268435456 | 1073741824 | 4294967296 | 137438953472))),
               "bits 57 / 58 / 60 / 61 need 19 and are not for 7, 16, 17, 21-24, 27, 28, 30, 32, 37");
@@ -651,8 +678,14 @@ struct Kernel {
   /** Bit 59: FlashMLA's cache hints on the gather (one-CTA V3.2 entries). */
   static constexpr bool kHint = kHintBit && !M1 && !C2;
   /** Bits 48 / 50: the unsigned 32-bit row address; the tile's flags by producer warp 0 after the rounds (one-CTA V3.2). */
-  static constexpr bool kAddr32 = (kAddr32Bit && !M1 && !C2) || (kAddr32M1PairBit && M1 && C2),
+  static constexpr bool kAddr32 = (kAddr32Bit && !M1 && !C2) || (kAddr32M1PairBit && M1 && C2) || (kAddr32RestBit && M1 != C2),
                         kWarpFlags = (kWarpFlagsBit && !M1 && !C2) || (kWarpFlagsM1PairBit && M1 && C2);
+  /** Bit 47 (probe): the consumers only wait for each tile and hand it back (MODEL1 pair entries). */
+  static constexpr bool kProdAlone = kProdAloneBit && M1 && C2;
+  /** MLA_SPARSE_SM90_PAIR_PROBE (diagnostic; MODEL1 pair entries): 1 no P V, 2 no S, 3 no peer release, 4 the peer's bytes
+      waited for after the math, 5 the consumers alone. */
+  static constexpr int kPairProbe = M1 && C2 ? MLA_SPARSE_SM90_PAIR_PROBE : 0;
+  static constexpr bool kNoS = kNoMath || kPairProbe == 2, kNoPV = kNoMath || kPairProbe == 1, kPeerRelease = C2 && kPairProbe != 3;
   /** Bit 62: the next item's Q prefetched into L2 by the producer (pair entries). */
   static constexpr bool kQEarly = kQEarlyBit && C2;
   /** Bit 53: the bf16 output staged in shared memory and stored by bulk copies (MODEL1 pair entries). */
@@ -693,7 +726,7 @@ struct Kernel {
 #endif
   static constexpr uint32_t kPeerH0 = kPeerBytes - kPeerH1;
   static_assert(!kHalf || kPeerH0 == 32 * (F::kNope * 64 + 64 + (M1 ? 4 : 0)), "bits 55 / 56: the first half is the rest of the peer share");
-  static constexpr int kEmpty = kEmptyCount * (C2 ? 2 : 1);
+  static constexpr int kEmpty = kEmptyCount * (kPeerRelease ? 2 : 1);
 #if MLA_SSP_TOK
   /** Bits 31 / 32: this entry's key tile is token-contiguous (see the bits). */
   static constexpr bool kTok = C2 ? kTokPair : kTokOne;
@@ -1073,20 +1106,20 @@ struct Kernel {
       }
 #endif
       if (it.nTiles == 0) continue;
-#if MLA_SPARSE_SM90_MODE & 131072
-      // Bit 17 (probe): hand each stage straight back to the consumers, every token valid, nothing loaded or stored.
+      if constexpr ((MLA_SPARSE_SM90_MODE & 131072) != 0 || kPairProbe == 5) {
+        // Bit 17 / pair probe 5: hand each stage straight back to the consumers, every token valid, nothing loaded or stored.
 #pragma unroll 1
-      for (int t = 0; t < it.nTiles; ++t, ++u) {
-        const uint32_t st = u & 1;
-        mbarWait(emptyBar + 8 * st, ((u >> 1) & 1) ^ 1);
-        if (k == 0)
+        for (int t = 0; t < it.nTiles; ++t, ++u) {
+          const uint32_t st = u & 1;
+          mbarWait(emptyBar + 8 * st, ((u >> 1) & 1) ^ 1);
+          if (k == 0)
 #pragma unroll
-          for (int rnd = 0; rnd < 4; ++rnd) rw.valid[st][rnd * 16 + tokInRound] = 1;
-        if (C2 && pt == 0) mbarArrive(remoteBar + 8 * st);
-        mbarArrive(fullBar + 8 * st);
+            for (int rnd = 0; rnd < 4; ++rnd) rw.valid[st][rnd * 16 + tokInRound] = 1;
+          if (C2 && pt == 0) mbarArrive(remoteBar + 8 * st);
+          mbarArrive(fullBar + 8 * st);
+        }
+        continue;
       }
-      continue;
-#endif
       const int64_t rowQ = static_cast<int64_t>(batch) * p.sQ + j;
       auto idOf = [&](int t, int rnd) {
         return t < it.nTiles ? idAt(p, it, rowQ, it.eBegin + t * kBN + (r0 + rnd) * 16 + tokInRound) : Id{-1, false};
@@ -1425,9 +1458,13 @@ struct Kernel {
         const uint64_t dV = opaque(descSw128(kt + (kC0 / 64) * kBox, 8192, 1024));
         constexpr int kVStep = 128, kKStep = 2;
 #endif
-        if constexpr (W == 0) {
+        if constexpr (kProdAlone) { // bit 47 (probe): the tile waited for and handed back, nothing computed
           mbarWait(fullBar + 8 * st, par);
-          if constexpr (C2) mbarWait(remoteBar + 8 * st, par); // the peer's half of the tile (st.async, counted in bytes)
+          mbarWait(remoteBar + 8 * st, par);
+          releaseStage<C2>(emptyBar + 8 * st, emptyPeer + 8 * st, wt, lane);
+        } else if constexpr (W == 0) {
+          mbarWait(fullBar + 8 * st, par);
+          if constexpr (C2 && kPairProbe != 4) mbarWait(remoteBar + 8 * st, par); // the peer's half of the tile (st.async, counted in bytes)
           float s[32];
 #pragma unroll
           for (int i = 0; i < 32; ++i) s[i] = 0.f;
@@ -1452,13 +1489,13 @@ struct Kernel {
 #pragma unroll
               for (int b = 0; b < kNB; ++b)
 #pragma unroll
-                for (int kk = 2 * g; kk < 2 * g + 2; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::ss64(s, dQ + b * (kBox >> 4) + 2 * kk, dK + b * (kBox >> 4) + kKStep * kk);
+                for (int kk = 2 * g; kk < 2 * g + 2; ++kk) if (!kNoS) Wg<__nv_bfloat16>::ss64(s, dQ + b * (kBox >> 4) + 2 * kk, dK + b * (kBox >> 4) + kKStep * kk);
             }
           } else {
 #pragma unroll
             for (int b = 0; b < kNB; ++b)
 #pragma unroll
-              for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::ss64(s, dQ + b * (kBox >> 4) + 2 * kk, dK + b * (kBox >> 4) + kKStep * kk);
+              for (int kk = 0; kk < 4; ++kk) if (!kNoS) Wg<__nv_bfloat16>::ss64(s, dQ + b * (kBox >> 4) + 2 * kk, dK + b * (kBox >> 4) + kKStep * kk);
           }
 #else
 #if MLA_SPARSE_SM90_MODE & (36028797018963968 | 72057594037927936)
@@ -1480,14 +1517,14 @@ struct Kernel {
 #pragma unroll
               for (int b = 0; b < kNB; ++b)
 #pragma unroll
-                for (int kk = 2 * g; kk < 2 * g + 2; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::ss64(s, dQ + b * (kBox >> 4) + 2 * kk, dK + b * (kBox >> 4) + kKStep * kk);
+                for (int kk = 2 * g; kk < 2 * g + 2; ++kk) if (!kNoS) Wg<__nv_bfloat16>::ss64(s, dQ + b * (kBox >> 4) + 2 * kk, dK + b * (kBox >> 4) + kKStep * kk);
             }
           } else
 #endif
 #pragma unroll
           for (int b = 0; b < kNB; ++b)
 #pragma unroll
-            for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::ss64(s, dQ + b * (kBox >> 4) + 2 * kk, dK + b * (kBox >> 4) + kKStep * kk);
+            for (int kk = 0; kk < 4; ++kk) if (!kNoS) Wg<__nv_bfloat16>::ss64(s, dQ + b * (kBox >> 4) + 2 * kk, dK + b * (kBox >> 4) + kKStep * kk);
 #endif
           wgCommit();
           wgWait<0>();
@@ -1563,29 +1600,30 @@ struct Kernel {
 #if MLA_SPARSE_SM90_MODE & 1048576
           if constexpr (kNa == 96) {
 #pragma unroll
-            for (int kk = 0; kk < 4; ++kk) if (!kNoMath) rs192(o, hi[kk], dV + kk * kVStep);
+            for (int kk = 0; kk < 4; ++kk) if (!kNoPV) rs192(o, hi[kk], dV + kk * kVStep);
 #pragma unroll
-            for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSP) rs192(o, lo[kk], dV + kk * kVStep);
+            for (int kk = 0; kk < 4; ++kk) if (!kNoPV && !kSP) rs192(o, lo[kk], dV + kk * kVStep);
           } else {
 #pragma unroll
-            for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::rs256(o, hi[kk], dV + kk * kVStep);
+            for (int kk = 0; kk < 4; ++kk) if (!kNoPV) Wg<__nv_bfloat16>::rs256(o, hi[kk], dV + kk * kVStep);
 #pragma unroll
-            for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSP) Wg<__nv_bfloat16>::rs256(o, lo[kk], dV + kk * kVStep);
+            for (int kk = 0; kk < 4; ++kk) if (!kNoPV && !kSP) Wg<__nv_bfloat16>::rs256(o, lo[kk], dV + kk * kVStep);
           }
 #else
 #pragma unroll
-          for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::rs256(o, hi[kk], dV + kk * kVStep);
+          for (int kk = 0; kk < 4; ++kk) if (!kNoPV) Wg<__nv_bfloat16>::rs256(o, hi[kk], dV + kk * kVStep);
 #pragma unroll
-          for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSP) Wg<__nv_bfloat16>::rs256(o, lo[kk], dV + kk * kVStep);
+          for (int kk = 0; kk < 4; ++kk) if (!kNoPV && !kSP) Wg<__nv_bfloat16>::rs256(o, lo[kk], dV + kk * kVStep);
 #endif
           wgCommit();
           wgWait<0>();
           pinRegs<kNa>(o);
-          releaseStage<C2>(emptyBar + 8 * st, emptyPeer + 8 * st, wt, lane);
+          if constexpr (kPairProbe == 4) mbarWait(remoteBar + 8 * st, par); // pair probe 4: the peer's bytes, after the math
+          releaseStage<kPeerRelease>(emptyBar + 8 * st, emptyPeer + 8 * st, wt, lane);
         } else {
           namedSync(1, 256); // P and the rescale factors ready
           mbarWait(fullBar + 8 * st, par); // complete already (warpgroup 0 waited): orders the producer's writes for us
-          if constexpr (C2) mbarWait(remoteBar + 8 * st, par); // and the peer's
+          if constexpr (C2 && kPairProbe != 4) mbarWait(remoteBar + 8 * st, par); // and the peer's
 #if MLA_SPARSE_SM90_MODE & (36028797018963968 | 72057594037927936)
           if constexpr (kHalf) { // bits 55 / 56: and the second half's (both complete already)
             mbarWait(smemAddr(&rows1().full1[st]), par);
@@ -1608,16 +1646,16 @@ struct Kernel {
           const uint64_t dP = opaque(descSw128(pBase, 16, 1024)), dL = opaque(descSw128(pLo, 16, 1024));
           wgFence();
 #pragma unroll
-          for (int kk = 0; kk < 4; ++kk) if (!kNoMath) Wg<__nv_bfloat16>::ss256(o, dP + 2 * kk, dV + kk * kVStep);
+          for (int kk = 0; kk < 4; ++kk) if (!kNoPV) Wg<__nv_bfloat16>::ss256(o, dP + 2 * kk, dV + kk * kVStep);
 #pragma unroll
-          for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSP) Wg<__nv_bfloat16>::ss256(o, dL + 2 * kk, dV + kk * kVStep);
+          for (int kk = 0; kk < 4; ++kk) if (!kNoPV && !kSP) Wg<__nv_bfloat16>::ss256(o, dL + 2 * kk, dV + kk * kVStep);
 #if MLA_SPARSE_SM90_MODE & 1048576
           if constexpr (kNb > 0) {
             const uint64_t dV2 = opaque(descSw128(kt + 7 * kBox, 8192, 1024)); // columns 448..511: box 7
 #pragma unroll
-            for (int kk = 0; kk < 4; ++kk) if (!kNoMath) ss64t(o2, dP + 2 * kk, dV2 + ((kk * 2048) >> 4));
+            for (int kk = 0; kk < 4; ++kk) if (!kNoPV) ss64t(o2, dP + 2 * kk, dV2 + ((kk * 2048) >> 4));
 #pragma unroll
-            for (int kk = 0; kk < 4; ++kk) if (!kNoMath && !kSP) ss64t(o2, dL + 2 * kk, dV2 + ((kk * 2048) >> 4));
+            for (int kk = 0; kk < 4; ++kk) if (!kNoPV && !kSP) ss64t(o2, dL + 2 * kk, dV2 + ((kk * 2048) >> 4));
           }
 #endif
           wgCommit();
@@ -1626,7 +1664,8 @@ struct Kernel {
 #if MLA_SPARSE_SM90_MODE & 1048576
           if constexpr (kNb > 0) pinRegs<kNb>(o2);
 #endif
-          releaseStage<C2>(emptyBar + 8 * st, emptyPeer + 8 * st, wt, lane);
+          if constexpr (kPairProbe == 4) mbarWait(remoteBar + 8 * st, par); // pair probe 4: the peer's bytes, after the math
+          releaseStage<kPeerRelease>(emptyBar + 8 * st, emptyPeer + 8 * st, wt, lane);
           if (t + 1 < it.nTiles) namedArrive(2, 256); // the P box and scales are free again
         }
       }
