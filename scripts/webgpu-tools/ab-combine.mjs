@@ -7,9 +7,11 @@
 // runs on the fastest arm. Runs the compiled tree ($FLASHMLA_DIST, default build/src).
 //   node scripts/webgpu-tools/ab-combine.mjs --configs FILE.json [--only 16,22,24,25] [--reps 10] [--out FILE.json]
 // Prints one line per arm as it is timed, then per config each variant's mean of its two arms (ms) and its ratio to base.
-// VARIANTS (comma-separated, default base,w4,w8,nocomb) picks the arms. nocomb is a timing probe, not a kernel: the
-// default combine patched to return at once (its bindings kept, its results wrong), so base - nocomb is what the
-// combine's work costs inside the timed span (decode pass start to combine pass end).
+// VARIANTS (comma-separated, default base,w4,w8,nocomb) picks the arms: base is the opt-out (`combine: 0`: the default
+// combine on every launch, as before session 19), new the backend's default choice (combine unset: kernels/combine.ts
+// chooseCombine, no combine pass where no request is split), w4 / w8 the wide combine forced. nocomb is a timing probe,
+// not a kernel: base's combine patched to return at once (its bindings kept, its results wrong), so base - nocomb is
+// what the combine's work costs inside the timed span (decode pass start to combine pass end).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -34,7 +36,8 @@ const configs = parseConfigs(raw, v.configs);
 const matrix = {}; // the backend keeps this object: an arm sets matrix.combine, read at each launch
 const backend = await createNodeWebGpuBackend({ matrix });
 console.log(`device: ${backend.info.device}; robustness ${backend.info.details?.robustness}; ${configs.length} configs`);
-let current, pipeline = '', nocomb = false;
+let current, currentLabel, pipeline = '', nocomb = false;
+let pipes = {}; // arm label -> the combine pipeline its timed runs used (reset per config)
 const { source, key } = combineProgram;
 combineProgram.source = (spec) => {
   const src = source.call(combineProgram, spec);
@@ -49,14 +52,18 @@ backend.programs.get = (p, spec) => { if (p.name === 'mla_combine') pipeline = `
 const timeMs = backend.timeMs.bind(backend);
 backend.timeMs = async (run, o) => {
   const times = await timeMs(run, o);
-  if (current) console.log(`  ${current}: ${median(times).toFixed(4)} ms  [${pipeline}]`);
+  if (current) { console.log(`  ${current}: ${median(times).toFixed(4)} ms  [${pipeline}]`); pipes[currentLabel] = pipeline; }
   return times;
 };
-const all = [['base', undefined], ['w4', 4], ['w8', 8], ['nocomb', 'probe']];
+const all = [['base', 0], ['new', undefined], ['w4', 4], ['w8', 8], ['nocomb', 'probe']];
 const variants = all.filter(([l]) => (process.env.VARIANTS ?? 'base,w4,w8,nocomb').split(',').includes(l));
 const arm = ([label, g], round, c) => ({
   label: `${label}${round ? ' again' : ''}`,
-  enter: () => { nocomb = g === 'probe'; if (typeof g === 'number') matrix.combine = g; else delete matrix.combine; current = `${describe(c)} ${label}${round ? ' again' : ''}`; },
+  enter: () => {
+    nocomb = g === 'probe'; pipeline = 'no combine pass';
+    if (g === undefined) delete matrix.combine; else matrix.combine = nocomb ? 0 : g;
+    currentLabel = `${label}${round ? ' again' : ''}`; current = `${describe(c)} ${currentLabel}`;
+  },
   exit: () => { nocomb = false; delete matrix.combine; current = undefined; },
 });
 if (Number(v.check) > 0 && variants.some(([l]) => l === 'nocomb')) throw new Error('ab-combine: --check 0 with the nocomb probe (the spot check runs on the fastest arm)');
@@ -70,7 +77,8 @@ try {
       const mean = Object.fromEntries(variants.map(([l]) => [l, (ms(l) + ms(`${l} again`)) / 2]));
       const drift = Object.fromEntries(variants.map(([l]) => [l, ms(`${l} again`) / ms(l) - 1]));
       console.log(`ROW ${describe(configs[index]).padEnd(40)} ${variants.map(([l]) => `${l} ${mean[l].toFixed(4)} ms (${(mean[l] / mean.base).toFixed(3)})`).join('  ')}  [arms ${row.arms.map((a) => a.ms.toFixed(4)).join(' / ')}]${row.check ? `  check (${row.arm}): ${JSON.stringify(row.check)}` : ''}`);
-      rows.push({ ...row, mean_ms: mean, drift });
+      rows.push({ ...row, mean_ms: mean, drift, pipelines: pipes });
+      pipes = {};
       if (v.out) writeFileSync(v.out, JSON.stringify({ kind: 'webgpu-combine-ab', device: backend.info.device, robustness: backend.info.details?.robustness, rows }, null, 1));
     },
   });

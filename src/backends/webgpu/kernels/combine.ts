@@ -3,6 +3,7 @@
 // A partial lse is finite, NEG (the split saw no key of the row), -inf (it saw keys, all scored -inf) or NaN
 // (it saw a NaN or +inf score); the merge gives what the float64 reference gives for the whole row.
 import type { HalfDType } from '../../../core/dtype.js';
+import type { DecodePlan } from '../../../core/plan.js';
 import type { MlaProblem } from '../../../core/problem.js';
 import { defineParams } from '../params.js';
 import { type DeviceCaps, type Dispatch, type Program, foldDispatch, linearWorkgroupWgsl } from '../program.js';
@@ -20,12 +21,35 @@ export const combineParams = defineParams('CombineParams', [
 
 /**
  * finite: its three loops over the splits in the form Tint proves finite (kernels/finite-loops.ts; probe, opt-in).
- * groups (session 19 candidate, opt-in; docs/notes/webgpu-tensor-core.md, "Session 19"): the wide combine, 256 lanes a
+ * groups (session 19; the default where a request has many splits: chooseCombine; docs/notes/webgpu-tensor-core.md,
+ * "Session 19"): the wide combine, 256 lanes a
  * row instead of 64, the splits' lse read by all lanes at once and reduced in workgroup memory, O merged by `groups`
  * (4 or 8) groups of lanes that each take every groups-th split with unconditional vector loads, then summed.
  */
 export interface CombineSpec { dtype: HalfDType; finite?: boolean; groups?: CombineGroups }
 export type CombineGroups = 4 | 8;
+/** The backend's `matrix.combine` knob: 0 the default combine always (session 18's launch), 4 / 8 the wide one always. */
+export type CombineKnob = 0 | CombineGroups;
+
+/**
+ * The fewest splits of one request for which the default decode takes the wide combine (8 groups): the longest row
+ * then gives every lane group of its O pass a split. H200 (docs/notes/webgpu-tensor-core.md, "Session 19"): 103 splits
+ * a row 0.573x, the uneven batch (101 in its longest rows) 0.745x; 2 splits a row (b = 128 h128 s_k 8192, 62 of 128
+ * requests) 1.021x, where 64 lanes merge 2 splits in one short chain and the wide workgroup idles 6 of its 8 groups
+ * behind ~10 barriers.
+ */
+export const wideCombineMinSplits = 8;
+
+/**
+ * Which combine a decode of `plan` runs: `knob` 4 / 8 forces the wide one, 0 the default one; unset, the wide one with
+ * 8 groups when some request has at least wideCombineMinSplits splits (the plan's maxSplits, from numSplits on the
+ * host; without it, the mean the scheduler can make, (b + numSmParts) / b, stands in), else the default one.
+ */
+export function chooseCombine(plan: Pick<DecodePlan, 'b' | 'numSmParts' | 'maxSplits'>, knob?: CombineKnob): CombineGroups | undefined {
+  if (knob !== undefined) return knob === 0 ? undefined : knob;
+  const most = plan.maxSplits ?? Math.floor((plan.b + plan.numSmParts) / plan.b);
+  return most >= wideCombineMinSplits ? 8 : undefined;
+}
 
 export function combineDispatch(p: MlaProblem, caps: DeviceCaps): Dispatch {
   return foldDispatch(p.b * p.sQ * p.hQ, caps.maxComputeWorkgroupsPerDimension);
