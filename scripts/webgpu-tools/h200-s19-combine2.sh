@@ -12,7 +12,7 @@
 # written after each config), two alternating rounds, 20 reps, 2 warm-ups, no spot check (the suites check); then the
 # matrix suite (100 random cases) and webgpu.test.ts (100 random cases, a 5 GB cache) at once with what is left of END
 # (at least 40 s); the rule (scripts/webgpu-tools/s19_combine2_rule.py). Dry run on lavapipe (plumbing only):
-# AB_CONFIGS=<small configs> WG_ONLY=0,1 FLASHMLA_MATRIX_TEST_EMULATE=1 CASES=2 WG_CASES=2 BIG=0 STAGE=<this stage>.
+# AB_CONFIGS=<small configs> WG_ONLY=0,1 FLASHMLA_MATRIX_TEST_EMULATE=1 CASES=2 WG_CASES=2 BIG=default STAGE=<this stage>.
 # Last line: `SHIP new default combine choice (...)` or `KEEP opt-out behaviour (...)`.
 set -uo pipefail
 O=${OUT:?}; S=$SECONDS; END=${END:-72}; STAGE=${STAGE:-.devstage/s19-h4}
@@ -28,7 +28,8 @@ left=$((END - (SECONDS - S))); [ $left -lt 40 ] && left=40
 ts "suites (new default, robust), side by side: ${left} s"
 R=(timeout -k 2 $left node --test --test-reporter=tap)
 FLASHMLA_GPU_CASES=${CASES:-100} "${R[@]}" build/test/gpu/webgpu-matrix.test.js > "$O/suite-matrix.tap" 2>&1 &
-WEBGPU_RANDOM_CASES=${WG_CASES:-100} WEBGPU_BIG_CACHE_BYTES=${BIG:-5000000000} "${R[@]}" build/test/backends/webgpu.test.js > "$O/suite-webgpu.tap" 2>&1 &
+big=(WEBGPU_BIG_CACHE_BYTES=${BIG:-5000000000}); [ "${BIG:-}" = default ] && big=()
+env WEBGPU_RANDOM_CASES=${WG_CASES:-100} "${big[@]}" "${R[@]}" build/test/backends/webgpu.test.js > "$O/suite-webgpu.tap" 2>&1 &
 wait
 for f in matrix webgpu; do
   ts "suite-$f: $(grep -E '^# (pass|fail|skipped) ' "$O/suite-$f.tap" | tr -d '#' | xargs) $(grep -m3 '^not ok' "$O/suite-$f.tap" | tr '\n' ' ')"
