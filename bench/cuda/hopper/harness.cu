@@ -381,6 +381,27 @@ static int traceCall(int b, int sk, int hQ, int sQ, int reps, const char* dir) {
   std::vector<double> qGap;      // per CTA and rep: warpgroup 0's first chunks-in stamp minus its Q^T-in stamp
   int qGated = 0;                // ... under 0.1 us: the tile's chunks were in before Q^T (Q^T gated the first tile)
   int coarse = 0, gvals = 0;
+  // The entry chain of a CTA's first item in clock64 cycles of that CTA (exact within it: no cross-CTA axis), CTAs with
+  // work: slot pairs (from, to) of decode_sm90.cu's trace slots, and each stamp's cycles from the CTA's entry.
+  static const int kChainFrom[] = {0, 1, 96, 97, 98, 99, 2, 97, 101, 2, 102, 8, 103, 4};
+  static const int kChainTo[] = {1, 96, 97, 98, 99, 2, 100, 101, 4, 102, 8, 103, 9, 8};
+  static const char* const kChainNames[] = {"entry -> metadata in", "metadata -> Q^T range known (thread 0)", "Q^T range -> Q^T copies issued (thread 0)",
+                                            "Q^T issued (thread 0) -> producer past the CTA barrier", "barrier -> first page + item length in (producer)",
+                                            "first page in -> first KV copy issued", "first KV copy -> first tile's 9th copy issued",
+                                            "Q^T issued -> thread 0's own Q^T copies landed", "thread 0's Q^T landed -> Q^T in (all consumers)",
+                                            "first KV copy issued -> first chunk in (wg 0)", "first chunk in -> first tile's 9 chunks in",
+                                            "first tile in -> first S^T wgmma issued", "first S^T wgmma issued -> S^T done", "Q^T in -> first tile in (< 0: Q^T last)"};
+  constexpr int kChain = sizeof(kChainFrom) / sizeof(kChainFrom[0]);
+  static const int kStamps[] = {1, 96, 97, 98, 99, 2, 100, 101, 4, 102, 8, 103, 9};
+  constexpr int kNStamps = sizeof(kStamps) / sizeof(kStamps[0]);
+  std::vector<std::vector<double>> chain(kChain), stampCyc(kNStamps);
+  std::vector<double> kAll;
+  FILE* fe = dir ? fopen((base + "_entry.csv").c_str(), "w") : nullptr;
+  if (fe) {
+    fprintf(fe, "rep,cta,sm,ns_per_cycle");
+    for (int i = 0; i < kNStamps; i++) fprintf(fe, ",c%d", kStamps[i]);
+    fprintf(fe, "\n");
+  }
   for (int rep = 0; rep < reps; rep++) {
     const int c = rep % copies;
     const Dev& d = ds[c];
@@ -411,6 +432,20 @@ static int traceCall(int b, int sk, int hQ, int sQ, int reps, const char* dir) {
       for (int s : {92, 93}) if (t[s]) { gvals++; coarse += t[s] % 1000 == 0; }
     }
     const double k = med(ks); // ns a cycle
+    kAll.push_back(k);
+    for (int x = 0; x < parts; x++) {
+      const unsigned long long* t = &h[x * kTraceSlots];
+      if (!t[8] || !t[0]) continue;
+      for (int i = 0; i < kChain; i++)
+        if (t[kChainFrom[i]] && t[kChainTo[i]]) chain[i].push_back(static_cast<double>(static_cast<long long>(t[kChainTo[i]] - t[kChainFrom[i]])));
+      if (fe) fprintf(fe, "%d,%d,%llu,%.4f", rep, x, t[95], k);
+      for (int i = 0; i < kNStamps; i++) {
+        const long long v = t[kStamps[i]] ? static_cast<long long>(t[kStamps[i]] - t[0]) : -1;
+        if (v >= 0) stampCyc[i].push_back(static_cast<double>(v));
+        if (fe) fprintf(fe, ",%lld", v);
+      }
+      if (fe) fprintf(fe, "\n");
+    }
     std::vector<double> off(parts, 0.0);
     std::vector<int> smCta(1024, -1);
     double g0 = 1e300;
@@ -488,6 +523,16 @@ static int traceCall(int b, int sk, int hQ, int sQ, int reps, const char* dir) {
     for (int i = 0; i < bins; i++) printf("%d:%.2f ", i, cnt[i] * tb / reps);
     printf("\n");
   }
+  {
+    const double kk = med(kAll);
+    auto pct = [](std::vector<double> v, double q) { if (v.empty()) return -1.0; std::sort(v.begin(), v.end()); return v[static_cast<size_t>(q * (v.size() - 1))]; };
+    printf("  entry chain (first item, CTAs with work x reps, clock64 cycles within a CTA; ns at %.4f ns a cycle): median [p10 p90] cycles = median ns\n", kk);
+    for (int i = 0; i < kNStamps; i++)
+      printf("    stamp %3d from entry %8.0f [%8.0f %8.0f] = %7.0f ns\n", kStamps[i], pct(stampCyc[i], 0.5), pct(stampCyc[i], 0.1), pct(stampCyc[i], 0.9), pct(stampCyc[i], 0.5) * kk);
+    for (int i = 0; i < kChain; i++)
+      printf("    %-58s %8.0f [%8.0f %8.0f] = %7.0f ns (n %zu)\n", kChainNames[i], pct(chain[i], 0.5), pct(chain[i], 0.1), pct(chain[i], 0.9), pct(chain[i], 0.5) * kk, chain[i].size());
+  }
+  if (fe) fclose(fe);
   printf("  globaltimer: %d of %d readings are whole microseconds%s\n", coarse, gvals, coarse == gvals ? " (1-us resolution: CTA offsets are +-0.5 us)" : "");
   if (fc) fclose(fc);
   if (ft) fclose(ft);

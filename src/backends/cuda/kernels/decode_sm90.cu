@@ -47,9 +47,13 @@ namespace sm90 {
 // ready, 3 O^T done; 88 / 89 warpgroup 0's row sums / merge done (last item: 88 + its stores, 7); 92 / 93 globaltimer
 // at entry / warpgroup 0's end; 90 / 91 warpgroup 0 / 1's latest tile's O^T done (every tile, no limit: the CTA's last
 // tile), 94 warpgroup 1's stores done (last item), 95 the SM's id (%smid, a value: the combine's stamps are put on
-// the decode's time axis through the clock of the SM they ran on). Without the macro the events compile to nothing.
+// the decode's time axis through the clock of the SM they ran on). The entry chain of the first item (session 19 h5,
+// cycles within one CTA): 96 / 97 thread 0's Q^T range known / its Q^T copies issued, 98 the producer past the CTA
+// barrier, 99 its first page and item length in (block table, seqlens), 100 its ninth copy issued (the first tile's
+// last), 101 thread 0's own Q^T copies landed, 102 warpgroup 0's first tile's first chunk in, 103 its first S^T wgmma
+// issued. Without the macro the events compile to nothing.
 #ifdef MLA_SM90_TRACE
-constexpr int kTraceSlots = 96;
+constexpr int kTraceSlots = 104;
 __device__ unsigned long long* mlaTrace = nullptr;
 __device__ __forceinline__ unsigned long long traceClock() { unsigned long long t; asm volatile("mov.u64 %0, %%clock64;\n" : "=l"(t)); return t; }
 __device__ __forceinline__ unsigned long long traceGlobal() { unsigned long long t; asm volatile("mov.u64 %0, %%globaltimer;\n" : "=l"(t)); return t; }
@@ -439,7 +443,9 @@ struct DecodeT {
     if ((VAR & kNVarQEarly) && threadIdx.x < 128 * CW && beginIdx <= endIdx) {
       int qStart, qLen;
       queryRange(p, beginIdx, qStart, qLen);
+      MLA_TRACE(threadIdx.x == 0 && qStart + qLen >= -1, 96);
       loadQ(p, sq, g, qStart, min(p.rows, qLen * p.nGroups));
+      MLA_TRACE(threadIdx.x == 0, 97);
     }
     // kNVarEntryPre: the producer thread's first item (its page and its length), read here, before the barrier.
     int prePage = 0;
@@ -449,6 +455,7 @@ struct DecodeT {
       pre = itemOf(p, meta, beginIdx, beginIdx, endIdx);
     }
     __syncthreads(); // the last CTA-wide barrier: from here on the roles sync only among themselves
+    MLA_TRACE(threadIdx.x == 128 * CW, 98);
 
     // The role test on a warp-uniform value (lane 0's warpgroup), so ptxas sees one role per warpgroup.
     if (__shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x) / 128, 0) == CW) {
@@ -465,6 +472,7 @@ struct DecodeT {
           const bool early = (VAR & kNVarEntryPre) && batch == beginIdx;
           const int firstPage = early ? prePage : p.maxBlocksPerSeq > 0 ? bt[min(kb >> 6, p.maxBlocksPerSeq - 1)] : 0;
           const Item itm = early ? pre : itemOf(p, meta, batch, beginIdx, endIdx);
+          MLA_TRACE(batch == beginIdx && firstPage + itm.nTiles >= -1, 99);
           for (int t = 0; t < itm.nTiles; ++t) {
             const int row0 = (t == 0 ? firstPage : bt[(itm.kBegin >> 6) + t]) * kBN; // page 64, one KV head: the page's first cache row
             for (int c = 0; c < kChunks; ++c, ++n) {
@@ -473,6 +481,7 @@ struct DecodeT {
               mbarExpectTx(fullBar + 8 * slot, kChunkBytes);
               tmaLoad(ring + slot * kChunkBytes, tm, 64 * c, row0, fullBar + 8 * slot, policy);
               MLA_TRACE(n == 0, 2);
+              MLA_TRACE(n == kChunks - 1, 100);
             }
           }
         }
@@ -514,6 +523,7 @@ struct DecodeT {
           loadQ(p, sq, g, itm.qStart, liveRows);
         }
         cpAsyncWait<0>();
+        MLA_TRACE(threadIdx.x == 0 && batch == beginIdx, 101);
         fenceProxyAsync();
       }
       consumersSync<CW>();
@@ -537,6 +547,12 @@ struct DecodeT {
 
         // S^T = K Q^T: 36 wgmma in one group, once the tile's 9 chunks are in (a wait between wgmma would be a
         // branch in the wgmma sequence, which ptxas answers by serializing them).
+#ifdef MLA_SM90_TRACE
+        if (wg == 0 && traceK == 0) { // the first chunk alone first (the loop's wait on it then passes at once)
+          mbarWait(fullBar + 8 * (n % S), (n / S) & 1);
+          MLA_TRACE(tracer, 102);
+        }
+#endif
 #pragma unroll 1
         for (int c = 0; c < kChunks; ++c) mbarWait(fullBar + 8 * ((n + c) % S), ((n + c) / S) & 1);
         MLA_TRACE(tracer && traceK < 10, 8 + 40 * wg + 4 * traceK);
@@ -551,6 +567,7 @@ struct DecodeT {
             Wg<T, NR, 0>::mma(reinterpret_cast<float(&)[NI * 4]>(sAcc), descSw128(slotAddr[c] + kk * 32), descOf<NR>(qBase + (4 * c + kk) * 2 * NR * 16), c + kk > 0);
         }
         wgCommit();
+        MLA_TRACE(tracer && wg == 0 && traceK == 0, 103);
         wgWait<0>();
         pinRegs<NI * 4>(sAcc);
         MLA_TRACE(tracer && traceK < 10, 9 + 40 * wg + 4 * traceK);
