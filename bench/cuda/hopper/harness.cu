@@ -14,6 +14,8 @@
 //   ./harness ab [json]              AB_KERNS (default "lib prev": the library's entry, the -DMLA_SM90_OLD_FILE build's;
 //                                    also xN, decode_sm90.cu's VAR bits) interleaved ROUNDS (3) times on AB_CFG's
 //                                    configurations (decode + combine, median); CHECK_KERNEL=prev|xN for check
+//   ./harness qtma b s_k h_q s_q [rounds]  the library's call against the same with the kNVarQTma decode (x11; CHECK_KERNEL=x11
+//                                    checks it, TRACE_KERN=x11 traces it in tracecall), copies rotated, interleaved rounds
 //   ./harness tail [json]            where a short call's time goes: decode alone, combine alone, both, both with
 //                                    PDL, back to back and one call at a time (b=1 s_k=32768 and the s_k=1024 rows)
 // See bench/cuda/hopper/run.sh and docs/notes/cuda-hopper-decode.md.
@@ -74,11 +76,30 @@
 using namespace mla;
 #include "harness_common.cuh"
 
-enum Kern { kNew, kNew1, kOld, kPrev, kX0, kX1, kX3, kX17 };
-static const int kXVar[] = {0, 1, 3, 17}; // VAR bits of kX0.. (decode_sm90.cu's MLA_SM90_VARIANTS entries) // sm90 two consumer warpgroups (the library's), sm90 one warpgroup, mma.sync, MLA_SM90_OLD_FILE's
+enum Kern { kNew, kNew1, kOld, kPrev, kX0, kX1, kX3, kX17, kX11 };
+static const int kXVar[] = {0, 1, 3, 17, 11}; // VAR bits of kX0.. (decode_sm90.cu's MLA_SM90_VARIANTS entries) // sm90 two consumer warpgroups (the library's), sm90 one warpgroup, mma.sync, MLA_SM90_OLD_FILE's
 
+// kX11 (decode_sm90.cu kNVarQTma): the decode alone, with Q's tensor map (encoded on first use for this problem's
+// box height).
+static bool launchX11(const Dev& d) {
+  const MlaParams& p = d.p;
+  if (p.rows > 32 || p.hKv != 1 || p.pageBlockSize != 64) return false;
+  const int nr = p.rows <= 16 ? 16 : 32;
+  if (d.tqRows != nr) { d.tq = encodeCacheMap(p.q, static_cast<size_t>(p.b) * p.sQ * p.hQ, nr); d.tqRows = nr; }
+  using Fn = void (*)(MlaParams, CUtensorMap, CUtensorMap);
+  const Fn fn = nr == 16 ? mla_decode_sm90_x11_bf16_n16 : mla_decode_sm90_x11_bf16_n32;
+  const int smem = nr == 16 ? mla::sm90::Layout<16, 2>::SMEM : mla::sm90::Layout<32, 2>::SMEM;
+  static bool raised[2] = {};
+  if (!raised[nr == 32]) { CK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, smem)); raised[nr == 32] = true; }
+  fn<<<dim3(p.numSmParts, p.hKv), mla::sm90::threadsOf<2>(), smem>>>(p, d.tm, d.tq);
+  return true;
+}
 static bool launch(const Dev& d, bool f16, Kern which) {
   const MlaParams& p = d.p;
+  if (which == kX11) {
+    if (f16 || !launchX11(d)) return false;
+    return finishLaunch(d, f16);
+  }
   if (which == kNew || which == kNew1 || which == kPrev || which >= kX0) {
     if (p.rows > 32 || p.hKv != 1 || p.pageBlockSize != 64) return false;
     const int nr = p.rows <= 16 ? 16 : 32;
@@ -219,6 +240,13 @@ static void tailOne(int b, int sk, int hQ, int sQ, FILE* js) {
   for (auto& d : ds) freeDev(d);
 }
 
+// The library's combine for a call (used by `tracecall` and `qtma`): combine.cu's CTA merge, or combineWarps where a
+// combine CTA would take more than one row (launch.ts combinePick).
+static void combineLib(const Dev& d) {
+  const MlaParams& p = d.p;
+  if (p.combineRows > 1) mla_combine_warps_bf16<<<dim3(p.b, (p.sQ * p.hQ + 7) / 8, 1), 256>>>(p);
+  else mla_combine_bf16<<<dim3(p.b, (p.sQ * p.hQ + p.combineRows - 1) / p.combineRows, 4), 256>>>(p);
+}
 #ifdef MLA_SM90_TRACE
 // One plain call of the library's entry with the trace on; prints, in microseconds from the earliest CTA entry
 // (globaltimer), what the CTAs with work spent where: entry spread, metadata, first copy issued, first chunks in,
@@ -309,16 +337,12 @@ static int traceOne(int b, int sk, int hQ, int sQ) {
 // each CTA's offset (the mean of its two globaltimer readings against its clock), the combine's through the clock
 // of the decode CTA that ran on the same SM. Prints, per rep and as medians over the reps, where the call's time
 // goes (µs from the first decode CTA's entry); per-CTA and per-tile rows go to <dir>/tracecall_<cfg>_{cta,tile}.csv.
-static void combineLib(const Dev& d) {
-  const MlaParams& p = d.p;
-  if (p.combineRows > 1) mla_combine_warps_bf16<<<dim3(p.b, (p.sQ * p.hQ + 7) / 8, 1), 256>>>(p);
-  else mla_combine_bf16<<<dim3(p.b, (p.sQ * p.hQ + p.combineRows - 1) / p.combineRows, 4), 256>>>(p);
-}
 static dim3 combineGrid(const MlaParams& p) {
   return p.combineRows > 1 ? dim3(p.b, (p.sQ * p.hQ + 7) / 8, 1) : dim3(p.b, (p.sQ * p.hQ + p.combineRows - 1) / p.combineRows, 4);
 }
 static void callLib(const Dev& d) {
-  launchSm90(d, false, false);
+  static const bool x11 = getenv("TRACE_KERN") && std::string(getenv("TRACE_KERN")) == "x11"; // the kNVarQTma candidate's decode
+  if (!(x11 && launchX11(d))) launchSm90(d, false, false);
   if (d.hNs[d.p.b] != d.p.b) combineLib(d);
 }
 static int traceCall(int b, int sk, int hQ, int sQ, int reps, const char* dir) {
@@ -545,6 +569,72 @@ static int traceCall(int b, int sk, int hQ, int sQ, int reps, const char* dir) {
 }
 #endif
 
+// `qtma b s_k h_q s_q [rounds]`: the library's call (decode + the library's combine, no PDL) against the same call
+// with the kNVarQTma decode (x11), on copies rotated as `tail` does (the cache read from memory), interleaved `rounds`
+// times: a round is, for each arm, 20 calls back to back (median of 3 bursts) and 11 calls one at a time (median).
+// Prints each arm's medians over the rounds and x11 / lib, back to back and one at a time.
+static void qtmaCall(const Dev& d, bool x11) {
+  if (!(x11 && launchX11(d))) launchSm90(d, false, false);
+  if (d.hNs[d.p.b] != d.p.b) combineLib(d);
+}
+static int qtmaOne(int b, int sk, int hQ, int sQ, int rounds) {
+  const int copies = b == 1 ? 4 : 2;
+  std::vector<Dev> ds(copies);
+  for (int c = 0; c < copies; c++) {
+    std::mt19937 rng(99 + c + sk + hQ);
+    Problem pr;
+    pr.b = b; pr.hQ = hQ; pr.sQ = sQ;
+    pr.seqlens.assign(b, sk);
+    setup(pr, ds[c], rng);
+  }
+  cudaEvent_t e0, e1;
+  CK(cudaEventCreate(&e0));
+  CK(cudaEventCreate(&e1));
+  for (int i = 0; i < 4 * copies; i++) qtmaCall(ds[i % copies], i & 1); // warm both
+  CK(cudaDeviceSynchronize());
+  CK(cudaGetLastError());
+  auto med = [](std::vector<double> v) { std::sort(v.begin(), v.end()); return v[v.size() / 2]; };
+  std::vector<double> burst[2], single[2];
+  for (int r = 0; r < rounds; r++)
+    for (int arm = 0; arm < 2; arm++) {
+      const bool x = (arm ^ r) & 1; // alternate which arm goes first
+      std::vector<double> bu, si;
+      for (int rep = 0; rep < 3; rep++) {
+        CK(cudaEventRecord(e0));
+        for (int i = 0; i < 20; i++) qtmaCall(ds[i % copies], x);
+        CK(cudaEventRecord(e1));
+        CK(cudaEventSynchronize(e1));
+        float ms;
+        CK(cudaEventElapsedTime(&ms, e0, e1));
+        bu.push_back(ms * 1000.0 / 20);
+      }
+      for (int rep = 0; rep < 11; rep++) {
+        CK(cudaDeviceSynchronize());
+        CK(cudaEventRecord(e0));
+        qtmaCall(ds[rep % copies], x);
+        CK(cudaEventRecord(e1));
+        CK(cudaEventSynchronize(e1));
+        float ms;
+        CK(cudaEventElapsedTime(&ms, e0, e1));
+        si.push_back(ms * 1000.0);
+      }
+      burst[x].push_back(med(bu));
+      single[x].push_back(med(si));
+    }
+  CK(cudaGetLastError());
+  const double lb = med(burst[0]), xb = med(burst[1]), ls = med(single[0]), xs = med(single[1]);
+  printf("qtma b=%d s_k=%d h_q=%d s_q=%d rounds=%d | lib back to back %.2f one at a time %.2f | x11 back to back %.2f one at a time %.2f | x11/lib back to back %.4f one at a time %.4f\n",
+         b, sk, hQ, sQ, rounds, lb, ls, xb, xs, xb / lb, xs / ls);
+  printf("  rounds (back to back lib/x11, one at a time lib/x11):");
+  for (int r = 0; r < rounds; r++) printf(" %.2f/%.2f,%.2f/%.2f", burst[0][r], burst[1][r], single[0][r], single[1][r]);
+  printf("\n");
+  fflush(stdout);
+  CK(cudaEventDestroy(e0));
+  CK(cudaEventDestroy(e1));
+  for (auto& d : ds) freeDev(d);
+  return 0;
+}
+
 // "lib", "prev" (MLA_SM90_OLD_FILE) or "xN" (VAR bits N) to a kernel.
 static Kern kernOf(const std::string& n) {
   for (int i = 0; i < static_cast<int>(sizeof(kXVar) / sizeof(kXVar[0])); ++i)
@@ -607,6 +697,10 @@ int main(int argc, char** argv) {
     return traceCall(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]), argc > 6 ? std::max(1, atoi(argv[6])) : 5, argc > 7 ? argv[7] : nullptr);
   }
 #endif
+  if (mode == "qtma") { // qtma b s_k h_q s_q [rounds]
+    if (argc < 6) { fprintf(stderr, "usage: harness qtma b s_k h_q s_q [rounds]\n"); return 2; }
+    return qtmaOne(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]), argc > 6 ? std::max(1, atoi(argv[6])) : 5);
+  }
   if (mode == "tail") {
     FILE* js = argc > 2 ? fopen(argv[2], "w") : nullptr;
     const int grid[][4] = {{1, 32768, 16, 1}, {1, 8192, 16, 1}, {128, 1024, 16, 1}, {128, 1024, 32, 1}};

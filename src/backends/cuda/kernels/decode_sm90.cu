@@ -171,6 +171,13 @@ __device__ __forceinline__ void tmaLoad(uint32_t dst, const CUtensorMap* tm, int
                ::"r"(dst), "l"(reinterpret_cast<uint64_t>(tm)), "r"(x0), "r"(y0), "r"(bar), "l"(policy)
                : "memory");
 }
+// kNVarQTma: one 64 x rows box of Q (2-D map {576, all query rows}, 128-byte swizzle), no cache hint (every part of
+// a request reads the same Q).
+__device__ __forceinline__ void tmaLoadQ(uint32_t dst, const CUtensorMap* tm, int x0, int y0, uint32_t bar) {
+  asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n"
+               ::"r"(dst), "l"(reinterpret_cast<uint64_t>(tm)), "r"(x0), "r"(y0), "r"(bar)
+               : "memory");
+}
 __device__ __forceinline__ uint64_t evictFirstPolicy() {
   uint64_t p;
   asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(p));
@@ -233,7 +240,14 @@ __device__ __forceinline__ Item itemOf(const MlaParams& p, const int* meta, int 
 // bytes of each of 8 rows a warp instruction (8 cache lines) instead of 32 bytes of each of 16 rows (16 lines), without
 // the division by nGroups where an item's rows are consecutive in q (hQ == nGroups: one KV head). Session 9's x9 (Q^T after the
 // barrier, the producer not held) is not this: there Q^T landed behind the grid's first burst.
-constexpr int kNVarQEarly = 1, kNVarSplitOut = 2, kNVarEntryPre = 4;
+// Bit 8 (kNVarQTma; session 19 h5, harness candidate, entries _x11 with a second tensor map, of Q): the first item's
+// Q^T comes by nine TMA boxes (64 columns x NR rows, 128-byte swizzle: the SW128 K-major layout, as the cache's
+// chunks) that the producer thread issues on its own mbarrier (past the ring's, in the layout's alignment slack)
+// right after the metadata read, before the CTA barrier and its first KV copy; the consumers issue no Q^T copy
+// before the barrier and wait on that mbarrier at the first item. Later items' Q^T: the consumers' cp.async as
+// before, placed in the swizzled layout. S^T's B descriptor is SW128 for every item. Rows past the item's rows are
+// the next request's (or zeros past the tensor): their columns are never stored and never meet a live column.
+constexpr int kNVarQEarly = 1, kNVarSplitOut = 2, kNVarEntryPre = 4, kNVarQTma = 8;
 // Bit 32 (kNVarEx2Ftz, the exponentials as ex2.approx.ftz.f32: session 12 round 4) was measured 0.971x at b 128
 // s_k 8192 in session 13's call A and removed in session 14 (docs/notes/cuda-hopper-decode.md, "Session 13 call A").
 #ifdef MLA_SM90_VARIANTS
@@ -258,7 +272,16 @@ struct DecodeT {
   static __device__ __forceinline__ void loadQ(const MlaParams& p, unsigned char* sq, int g, int qStart, int liveRows) {
 #ifdef MLA_SM90A
     const T* q = static_cast<const T*>(p.q);
-    if constexpr ((VAR & kNVarEntryPre) != 0) {
+    if constexpr ((VAR & kNVarQTma) != 0) {
+      // The SW128 K-major layout (kNVarQTma): 128-byte column chunk ch / 8 of row r at (ch / 8) NR 128 + 128 r, its
+      // 16-byte unit ch % 8 at position (ch % 8) ^ (r % 8).
+      for (int c = threadIdx.x; c < NR * (kDQk / 8); c += 128 * CW) {
+        const int r = c % NR, ch = c / NR;
+        const bool live = r < liveRows;
+        const int j = live ? r / p.nGroups : 0, h = g * p.nGroups + (r - j * p.nGroups);
+        cpAsync16(sq + (ch >> 3) * NR * 128 + r * 128 + (((ch & 7) ^ (r & 7)) << 4), live ? q + (static_cast<int64_t>(qStart + j) * p.hQ + h) * kDQk + ch * 8 : q, live ? 16 : 0);
+      }
+    } else if constexpr ((VAR & kNVarEntryPre) != 0) {
       // Chunk c: column chunk 4 (c / 4NR) + c % 4 of row (c / 4) % NR, so a warp copies 64 bytes of each of 8 rows
       // (and writes 4 runs of 8 rows x 16 bytes, 128 contiguous bytes each, into the canonical layout).
       if (p.hQ == p.nGroups) { // one KV head (g = 0): row r of the item is q's row qStart * hQ + r
@@ -410,7 +433,7 @@ struct DecodeT {
   static __device__ __noinline__ void fuseMergeCall(const MlaParams& p) { fuseMerge(p); }
 #endif
 
-  static __device__ void run(const MlaParams& p, const CUtensorMap* tm) {
+  static __device__ void run(const MlaParams& p, const CUtensorMap* tm, const CUtensorMap* qMap = nullptr) {
 #ifdef MLA_SM90A
     extern __shared__ __align__(1024) unsigned char smemRaw[];
     const uint32_t rawAddr = smemAddr(smemRaw);
@@ -440,7 +463,24 @@ struct DecodeT {
     const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
     const int beginIdx = meta[kMetaBeginIdx], endIdx = meta[kMetaEndIdx];
     MLA_TRACE(threadIdx.x == 0 && beginIdx + endIdx >= -1, 1); // (the condition uses the reads: recorded once they are in)
-    if ((VAR & kNVarQEarly) && threadIdx.x < 128 * CW && beginIdx <= endIdx) {
+    // kNVarQTma: the Q mbarrier is 8 bytes past the ring's barriers, fullBar + 16 S (inside the 1024 bytes of
+    // alignment slack: the base moves at most 1008 bytes from a 16-byte aligned start).
+    if constexpr ((VAR & kNVarQTma) != 0) {
+      static_assert(CW == 2, "kNVarQTma: two consumer warpgroups");
+      const uint32_t qBar = fullBar + 16 * S;
+      if (threadIdx.x == 128 * CW && beginIdx <= endIdx) {
+        int qStart, qLen;
+        queryRange(p, beginIdx, qStart, qLen);
+        if (min(p.rows, qLen * p.nGroups) > 0) { // the consumers' test for a live item (itemOf's liveRows)
+          mbarInit(qBar, 1);
+          asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+          mbarExpectTx(qBar, L::Q_BYTES);
+          for (int c = 0; c < kChunks; ++c) tmaLoadQ(qBase + c * NR * 128, qMap, 64 * c, qStart * p.hQ + g * p.nGroups, qBar);
+          MLA_TRACE(true, 97);
+        }
+      }
+    }
+    if ((VAR & kNVarQEarly) && !(VAR & kNVarQTma) && threadIdx.x < 128 * CW && beginIdx <= endIdx) {
       int qStart, qLen;
       queryRange(p, beginIdx, qStart, qLen);
       MLA_TRACE(threadIdx.x == 0 && qStart + qLen >= -1, 96);
@@ -518,7 +558,10 @@ struct DecodeT {
       // cp.async: every chunk of the thread in flight at once (a load-then-store loop waited a memory round trip per
       // chunk, each behind the producer's first burst of tile copies: Q landed ~8 us into a call, trace of session 9).
       {
-        if (!((VAR & kNVarQEarly) && batch == beginIdx)) {
+        if constexpr ((VAR & kNVarQTma) != 0) {
+          if (batch == beginIdx) mbarWait(fullBar + 16 * S, 0); // the producer's boxes (a skipped first item had none)
+          else loadQ(p, sq, g, itm.qStart, liveRows);
+        } else if (!((VAR & kNVarQEarly) && batch == beginIdx)) {
           if (VAR & kNVarQEarly) cpAsyncWait<0>(); // an early copy of a skipped first item must land before these
           loadQ(p, sq, g, itm.qStart, liveRows);
         }
@@ -564,7 +607,8 @@ struct DecodeT {
         for (int c = 0; c < kChunks; ++c) {
 #pragma unroll
           for (int kk = 0; kk < 4; ++kk)
-            Wg<T, NR, 0>::mma(reinterpret_cast<float(&)[NI * 4]>(sAcc), descSw128(slotAddr[c] + kk * 32), descOf<NR>(qBase + (4 * c + kk) * 2 * NR * 16), c + kk > 0);
+            Wg<T, NR, 0>::mma(reinterpret_cast<float(&)[NI * 4]>(sAcc), descSw128(slotAddr[c] + kk * 32),
+                              (VAR & kNVarQTma) ? descSw128(qBase + c * NR * 128 + kk * 32) : descOf<NR>(qBase + (4 * c + kk) * 2 * NR * 16), c + kk > 0);
         }
         wgCommit();
         MLA_TRACE(tracer && wg == 0 && traceK == 0, 103);
@@ -856,6 +900,13 @@ MLA_SM90_X(1)
 MLA_SM90_X(3)
 MLA_SM90_X(17)
 #undef MLA_SM90_X
+// kNVarQTma (VAR 11 = the library's bits | 8): a second tensor map, of Q (harness_common.cuh encodeQMap).
+extern "C" __global__ void __launch_bounds__(384, 1) mla_decode_sm90_x11_bf16_n16(const MlaParams p, const __grid_constant__ CUtensorMap tm, const __grid_constant__ CUtensorMap tq) {
+  mla::sm90::DecodeT<__nv_bfloat16, 16, 2, 2, mla::sm90::kNLibVar | mla::sm90::kNVarQTma>::run(p, &tm, &tq);
+}
+extern "C" __global__ void __launch_bounds__(384, 1) mla_decode_sm90_x11_bf16_n32(const MlaParams p, const __grid_constant__ CUtensorMap tm, const __grid_constant__ CUtensorMap tq) {
+  mla::sm90::DecodeT<__nv_bfloat16, 32, 2, 2, mla::sm90::kNLibVar | mla::sm90::kNVarQTma>::run(p, &tm, &tq);
+}
 #endif
 #ifdef MLA_SM90_EARLY_TRIGGER // harness only: the dependents scheduled at entry (measured against the library's)
 extern "C" __global__ void __launch_bounds__(384, 1) mla_decode_sm90_early_bf16_n16(const MlaParams p, const __grid_constant__ CUtensorMap tm) {
