@@ -188,16 +188,23 @@ static void tailLaunch(const Dev& d, TailMode m) {
 // Median microseconds a call: back to back (20 calls between two events, rotating over the copies so a problem
 // under the L2 size is read from memory, as `flashmla bench` rotates page sets) and one call at a time (the
 // stream idle before it: what a lone step pays, launch latency included).
-static void tailOne(int b, int sk, int hQ, int sQ, FILE* js) {
-  const int copies = b == 1 ? 4 : 2; // 4 x 38 MB (b=1) or 2 x ~160 MB: over the 50 MB L2 when rotated
+// Copies of one problem (copy c from seed seed0 + c) to rotate over: 4 x 38 MB at b=1 or 2 x ~150 MB, so each copy
+// was evicted from the 50 MB L2 by the others when its turn comes.
+static std::vector<Dev> rotatedCopies(int b, int sk, int hQ, int sQ, unsigned seed0) {
+  const int copies = b == 1 ? 4 : 2;
   std::vector<Dev> ds(copies);
   for (int c = 0; c < copies; c++) {
-    std::mt19937 rng(99 + c + sk + hQ);
+    std::mt19937 rng(seed0 + c);
     Problem pr;
     pr.b = b; pr.hQ = hQ; pr.sQ = sQ;
     pr.seqlens.assign(b, sk);
     setup(pr, ds[c], rng);
   }
+  return ds;
+}
+static void tailOne(int b, int sk, int hQ, int sQ, FILE* js) {
+  std::vector<Dev> ds = rotatedCopies(b, sk, hQ, sQ, 99 + sk + hQ);
+  const int copies = static_cast<int>(ds.size());
   cudaEvent_t e0, e1;
   CK(cudaEventCreate(&e0));
   CK(cudaEventCreate(&e1));
@@ -347,15 +354,8 @@ static void callLib(const Dev& d) {
 }
 static int traceCall(int b, int sk, int hQ, int sQ, int reps, const char* dir) {
   using mla::sm90::kTraceSlots;
-  const int copies = b == 1 ? 4 : 2; // 4 x 38 MB or 2 x 151 MB: each traced copy was evicted by the others
-  std::vector<Dev> ds(copies);
-  for (int i = 0; i < copies; i++) {
-    std::mt19937 rng(11 + i);
-    Problem pr;
-    pr.b = b; pr.hQ = hQ; pr.sQ = sQ;
-    pr.seqlens.assign(b, sk);
-    setup(pr, ds[i], rng);
-  }
+  std::vector<Dev> ds = rotatedCopies(b, sk, hQ, sQ, 11); // each traced copy was evicted by the others
+  const int copies = static_cast<int>(ds.size());
   const MlaParams& p0 = ds[0].p;
   const int parts = p0.numSmParts;
   const bool split = ds[0].hNs[b] != b;
@@ -578,15 +578,8 @@ static void qtmaCall(const Dev& d, bool x11) {
   if (d.hNs[d.p.b] != d.p.b) combineLib(d);
 }
 static int qtmaOne(int b, int sk, int hQ, int sQ, int rounds) {
-  const int copies = b == 1 ? 4 : 2;
-  std::vector<Dev> ds(copies);
-  for (int c = 0; c < copies; c++) {
-    std::mt19937 rng(99 + c + sk + hQ);
-    Problem pr;
-    pr.b = b; pr.hQ = hQ; pr.sQ = sQ;
-    pr.seqlens.assign(b, sk);
-    setup(pr, ds[c], rng);
-  }
+  std::vector<Dev> ds = rotatedCopies(b, sk, hQ, sQ, 99 + sk + hQ);
+  const int copies = static_cast<int>(ds.size());
   cudaEvent_t e0, e1;
   CK(cudaEventCreate(&e0));
   CK(cudaEventCreate(&e1));

@@ -25,8 +25,9 @@ done
 H=$W/harness; HT=$W/harness_trace
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem,temperature.gpu --format=csv,noheader 2>&1 | tee -a "$OUT/log.txt"
 # The candidate against the float64 reference (bf16, 12 random cases), then the trace build (its stamps must not change a result).
-CHECK_KERNEL=x11 timeout -k 1 8 "$H" check 12 5 > "$W/check_x11.txt" 2>&1; ts "check x11 rc=$?: $(grep -i 'cases run\|error\|failed:' "$W/check_x11.txt" | tail -1)"
-timeout -k 1 8 "$HT" check 12 5 > "$W/check_trace.txt" 2>&1; ts "check trace build rc=$?: $(grep -i 'cases run\|error' "$W/check_trace.txt" | tail -1)"
+said() { grep -i 'cases run' "$1" | tail -1 | grep . || tail -1 "$1"; } # the check's summary, or its last line (an error)
+CHECK_KERNEL=x11 timeout -k 1 8 "$H" check 12 5 > "$W/check_x11.txt" 2>&1; ts "check x11 rc=$?: $(said "$W/check_x11.txt")"
+timeout -k 1 8 "$HT" check 12 5 > "$W/check_trace.txt" 2>&1; ts "check trace build rc=$?: $(said "$W/check_trace.txt")"
 XOK=0; grep -q 'cases run, 0 failed' "$W/check_x11.txt" && XOK=1
 # (a) the entry chain, the library's call and the candidate's (the latter only if its check passed).
 for cfg in "1 32768 16 1 7" "128 1024 16 1 5"; do
