@@ -12,6 +12,11 @@
 // chooseCombine, no combine pass where no request is split), w4 / w8 the wide combine forced. nocomb is a timing probe,
 // not a kernel: base's combine patched to return at once (its bindings kept, its results wrong), so base - nocomb is
 // what the combine's work costs inside the timed span (decode pass start to combine pass end).
+// main / fill (session 19, round 3): the default combine choice with the split-KV plan forced per arm (the harness
+// plans each arm's decoders with MlaDecoder's `schedule`): main FlashMLA's plan (main's behaviour before round 3, the
+// opt-out), fill the WebGPU backend's own plan (core/scheduler.ts 'fill'). Ratios are to the first variant; each row
+// records the most splits a request has under both plans (`splits`). mainnc / fillnc: the nocomb probe on either plan
+// (the decode pass alone, plus an empty combine launch).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -30,6 +35,8 @@ const { createNodeWebGpuBackend } = await imp('backends/webgpu/node.js');
 const { parseConfigs, runConfigs, describe } = await imp('cli/harness.js');
 const { median } = await imp('bench/stats.js');
 const { combineProgram } = await imp('backends/webgpu/kernels/combine.js');
+const { planSchedule, numSmPartsFor } = await imp('core/scheduler.js');
+const { seqlensOf } = await imp('cli/harness.js');
 let raw = JSON.parse(readFileSync(v.configs, 'utf8'));
 if (v.only) raw = v.only.split(',').map((i) => raw[Number(i)]);
 const configs = parseConfigs(raw, v.configs);
@@ -55,10 +62,12 @@ backend.timeMs = async (run, o) => {
   if (current) { console.log(`  ${current}: ${median(times).toFixed(4)} ms  [${pipeline}]`); pipes[currentLabel] = pipeline; }
   return times;
 };
-const all = [['base', 0], ['new', undefined], ['w4', 4], ['w8', 8], ['nocomb', 'probe']];
+const all = [['base', 0], ['new', undefined], ['w4', 4], ['w8', 8], ['nocomb', 'probe'], ['main', undefined, 'flashmla'], ['fill', undefined, 'fill'],
+  ['mainnc', 'probe', 'flashmla'], ['fillnc', 'probe', 'fill']];
 const variants = all.filter(([l]) => (process.env.VARIANTS ?? 'base,w4,w8,nocomb').split(',').includes(l));
-const arm = ([label, g], round, c) => ({
+const arm = ([label, g, schedule], round, c) => ({
   label: `${label}${round ? ' again' : ''}`,
+  ...(schedule ? { schedule } : {}),
   enter: () => {
     nocomb = g === 'probe'; pipeline = 'no combine pass';
     if (g === undefined) delete matrix.combine; else matrix.combine = nocomb ? 0 : g;
@@ -66,7 +75,7 @@ const arm = ([label, g], round, c) => ({
   },
   exit: () => { nocomb = false; delete matrix.combine; current = undefined; },
 });
-if (Number(v.check) > 0 && variants.some(([l]) => l === 'nocomb')) throw new Error('ab-combine: --check 0 with the nocomb probe (the spot check runs on the fastest arm)');
+if (Number(v.check) > 0 && variants.some(([, g]) => g === 'probe')) throw new Error('ab-combine: --check 0 with the nocomb probe (the spot check runs on the fastest arm)');
 const rows = [];
 try {
   await runConfigs(backend, configs, {
@@ -76,8 +85,14 @@ try {
       const ms = (l) => row.arms.find((a) => a.label === l).ms;
       const mean = Object.fromEntries(variants.map(([l]) => [l, (ms(l) + ms(`${l} again`)) / 2]));
       const drift = Object.fromEntries(variants.map(([l]) => [l, ms(`${l} again`) / ms(l) - 1]));
-      console.log(`ROW ${describe(configs[index]).padEnd(40)} ${variants.map(([l]) => `${l} ${mean[l].toFixed(4)} ms (${(mean[l] / mean.base).toFixed(3)})`).join('  ')}  [arms ${row.arms.map((a) => a.ms.toFixed(4)).join(' / ')}]${row.check ? `  check (${row.arm}): ${JSON.stringify(row.check)}` : ''}`);
-      rows.push({ ...row, mean_ms: mean, drift, pipelines: pipes });
+      const ref = mean[variants[0][0]];
+      const c = configs[index], seq = seqlensOf(c), parts = numSmPartsFor(backend.info.numSms, (c.s_q * c.h_q) / (c.h_kv ?? 1), c.h_kv ?? 1);
+      const splits = Object.fromEntries(['flashmla', 'fill'].map((k) => {
+        const ns = planSchedule(seq, parts, k).numSplits;
+        return [k, Math.max(...Array.from(ns.subarray(1), (x, i) => x - ns[i]))];
+      }));
+      console.log(`ROW ${describe(c).padEnd(40)} ${variants.map(([l]) => `${l} ${mean[l].toFixed(4)} ms (${(mean[l] / ref).toFixed(3)})`).join('  ')}  [arms ${row.arms.map((a) => a.ms.toFixed(4)).join(' / ')}]  splits flashmla ${splits.flashmla} fill ${splits.fill}${row.check ? `  check (${row.arm}): ${JSON.stringify(row.check)}` : ''}`);
+      rows.push({ ...row, mean_ms: mean, drift, pipelines: pipes, splits, num_sm_parts: parts });
       pipes = {};
       if (v.out) writeFileSync(v.out, JSON.stringify({ kind: 'webgpu-combine-ab', device: backend.info.device, robustness: backend.info.details?.robustness, rows }, null, 1));
     },

@@ -11,6 +11,7 @@ import { median } from '../bench/stats.js';
 import type { WebGpuCeilings } from '../bench/webgpu-ceilings.js';
 import { MlaDecoder } from '../core/api.js';
 import type { Backend } from '../core/problem.js';
+import type { ScheduleKind } from '../core/scheduler.js';
 import { Tensor, fromArray } from '../core/tensor.js';
 import { UsageError } from './args.js';
 import { type CheckResult, checkPasses, checkSample } from './check.js';
@@ -213,6 +214,8 @@ export interface RunOptions {
 export interface BenchArm {
   label: string;
   numSms?: number;
+  /** The split-KV plan its decoders make (DecoderConfig.schedule; default: the backend's). */
+  schedule?: ScheduleKind;
   enter?: () => void;
   exit?: () => void;
 }
@@ -270,18 +273,19 @@ export async function runConfigs(backend: Backend, configs: readonly BenchConfig
       const kCache = viewOf(pool, [poolBlocks, page, hKv, 576]);
       const qHost = fillNormal('bf16', seed + 7919 * (index + 1), new Uint16Array(b * c.s_q * c.h_q * 576));
       const q = backend.upload(fromArray('bf16', [b, c.s_q, c.h_q, 576], qHost));
-      // One set of planned decoders per SM count the arms ask for (undefined: the backend's own).
-      const planned = new Map<number | undefined, { decoders: MlaDecoder[]; parts: number }>();
-      const decodersFor = (numSms: number | undefined) => {
-        let e = planned.get(numSms);
+      // One set of planned decoders per SM count and plan the arms ask for (undefined: the backend's own).
+      const planned = new Map<string, { decoders: MlaDecoder[]; parts: number }>();
+      const decodersFor = (numSms: number | undefined, schedule?: ScheduleKind) => {
+        const key = `${numSms ?? ''}/${schedule ?? ''}`;
+        let e = planned.get(key);
         if (!e) {
           let parts = 0;
           const decoders = tables.map((t) => {
-            const d = new MlaDecoder(backend, { hQ: c.h_q, hKv, dtype: 'bf16', numSms });
+            const d = new MlaDecoder(backend, { hQ: c.h_q, hKv, dtype: 'bf16', numSms, ...(schedule ? { schedule } : {}) });
             parts = d.plan(seqlens, fromArray('i32', [b, maxBlocks], t), { sQ: c.s_q }).numSmParts;
             return d;
           });
-          planned.set(numSms, e = { decoders, parts });
+          planned.set(key, e = { decoders, parts });
         }
         return e;
       };
@@ -289,7 +293,7 @@ export async function runConfigs(backend: Backend, configs: readonly BenchConfig
       try {
         const timed: { label: string; ms: number; num_sm_parts: number; kernel?: string; arm: BenchArm }[] = [];
         for (const arm of arms) {
-          const { decoders, parts } = decodersFor(arm.numSms);
+          const { decoders, parts } = decodersFor(arm.numSms, arm.schedule);
           say(`${label}${o.arms ? ` ${arm.label}` : ''}: timing (${copies} page set${copies > 1 ? 's' : ''}, ${o.warmup} warm-up + ${o.reps} reps)`);
           arm.enter?.();
           try {
@@ -323,7 +327,7 @@ export async function runConfigs(backend: Backend, configs: readonly BenchConfig
           say(`${label}: checking ${o.check} rows against the float64 reference`);
           chosen.arm.enter?.();
           try {
-            const r = await spotCheck(backend, decodersFor(chosen.arm.numSms).decoders[0], q, qHost, kCache, seqlens, tables[0], maxBlocks, p, c, seed, o.check);
+            const r = await spotCheck(backend, decodersFor(chosen.arm.numSms, chosen.arm.schedule).decoders[0], q, qHost, kCache, seqlens, tables[0], maxBlocks, p, c, seed, o.check);
             row.check = { rows: r.rows, cos_diff: r.cosDiff, max_lse_error: r.maxLseError, ok: checkPasses(r) };
           } finally {
             chosen.arm.exit?.();

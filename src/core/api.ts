@@ -6,7 +6,7 @@ import { FlashMlaError, invalidArgument } from './errors.js';
 import type { Backend, DecodeCall, MlaProblem } from './problem.js';
 import { dQk, dV, defaultNumSms, metadataFields } from './constants.js';
 import { type DecodePlan, planDecode, planFits } from './plan.js';
-import { numSmPartsFor, planSchedule } from './scheduler.js';
+import { type ScheduleKind, numSmPartsFor, planSchedule, scheduleKinds } from './scheduler.js';
 import { type DeviceStorage, Tensor, fromArray, isHostTensor } from './tensor.js';
 import { type DecodeInputs, checkOutputs, checkPositiveInt, checkSeqlens, hostI32, validateDecode } from './validate.js';
 
@@ -23,6 +23,12 @@ export interface MetadataOptions {
   /** Processors to plan for (FlashMLA: the device's SM count). Default: backend.info.numSms, else 132. */
   numSms?: number;
   backend?: Backend;
+  /**
+   * Which plan (core/scheduler.ts): 'flashmla' (the default: FlashMLA's get_mla_metadata, whatever the backend) or
+   * 'fill' (session 19: the payload floor lowered to one overhead and one block, what the WebGPU backend plans for
+   * itself in MlaDecoder; the same plan as FlashMLA's wherever the total work gives every part 5 blocks or more).
+   */
+  schedule?: ScheduleKind;
 }
 
 /**
@@ -50,7 +56,9 @@ export function getMlaMetadata(
   checkPositiveInt('numHeadsK', numHeadsK);
   const numSms = opts.numSms ?? opts.backend?.info.numSms ?? defaultNumSms;
   checkPositiveInt('numSms', numSms, 65536); // it sizes the metadata: [numSmParts, 8]
-  const s = planSchedule(seqlens, numSmPartsFor(numSms, numHeadsPerHeadK, numHeadsK));
+  const kind = opts.schedule ?? 'flashmla';
+  if (!scheduleKinds.includes(kind)) throw invalidArgument('schedule', scheduleKinds.map((k) => `'${k}'`).join(' or '), String(kind));
+  const s = planSchedule(seqlens, numSmPartsFor(numSms, numHeadsPerHeadK, numHeadsK), kind);
   return {
     tileSchedulerMetadata: fromArray('i32', [s.numSmParts, metadataFields], s.tileSchedulerMetadata),
     numSplits: fromArray('i32', [seqlens.length + 1], s.numSplits),
@@ -149,6 +157,11 @@ export interface DecoderConfig {
   causal?: boolean;
   /** Default: backend.info.numSms. */
   numSms?: number;
+  /**
+   * The split-KV plan of each step (getMlaMetadata's `schedule`). Default: backend.info.schedule (the WebGPU
+   * backend: 'fill'; its `schedule: 'flashmla'` option or FLASHMLA_WEBGPU_SCHEDULE=flashmla opts out), else 'flashmla'.
+   */
+  schedule?: ScheduleKind;
 }
 
 /** One decode step's plan: what it was planned for, and its device-side index tensors. */
@@ -158,6 +171,8 @@ export interface StepPlan {
   cacheSeqlens: Int32Array;
   qIndptr?: Int32Array;
   numSmParts: number;
+  /** The split-KV plan it runs (DecoderConfig.schedule). */
+  schedule: ScheduleKind;
 }
 
 /**
@@ -200,7 +215,8 @@ export class MlaDecoder {
       for (let i = 0; i < b; i++) sQ = Math.max(sQ, opts.qIndptr[i + 1] - opts.qIndptr[i]);
     }
     checkPositiveInt('sQ', sQ);
-    const md = getMlaMetadata(cacheSeqlens, (sQ * this.hQ) / this.hKv, this.hKv, { numSms: this.config.numSms, backend: this.backend });
+    const schedule = this.config.schedule ?? this.backend.info.schedule ?? 'flashmla';
+    const md = getMlaMetadata(cacheSeqlens, (sQ * this.hQ) / this.hKv, this.hKv, { numSms: this.config.numSms, backend: this.backend, schedule });
     const seq = fromArray('i32', [b], Int32Array.from(cacheSeqlens));
     const indptr = opts.qIndptr ? fromArray('i32', [b + 1], Int32Array.from(opts.qIndptr)) : undefined;
     const host = {
@@ -208,7 +224,7 @@ export class MlaDecoder {
     };
     const dev = <T extends Tensor>(t: T): Tensor => this.backend.upload(t as Tensor<Int32Array>);
     this.release();
-    const plan: StepPlan = { b, sQ, cacheSeqlens: host.cacheSeqlens, qIndptr: host.qIndptr, numSmParts: md.tileSchedulerMetadata.shape[0] };
+    const plan: StepPlan = { b, sQ, cacheSeqlens: host.cacheSeqlens, qIndptr: host.qIndptr, numSmParts: md.tileSchedulerMetadata.shape[0], schedule };
     const decode = planDecode({
       b, sQ, hQ: this.hQ, hKv: this.hKv, numSmParts: plan.numSmParts, maxBlocksPerSeq: blockTable.shape[1] ?? 0, varlen: host.qIndptr !== undefined,
     }, host.numSplits);

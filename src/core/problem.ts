@@ -5,6 +5,7 @@ import type { DeviceKind, Tensor } from './tensor.js';
 import type { DecodePlan } from './plan.js';
 import type { SparseCall } from './sparse.js';
 import type { DenseFp8Call } from './dense-fp8.js';
+import type { ScheduleKind } from './scheduler.js';
 
 import { dQk, dV } from './constants.js';
 
@@ -99,6 +100,11 @@ export interface BackendInfo {
   device: string;
   /** Processor count used to plan SM parts by default. */
   numSms: number;
+  /**
+   * The split-KV schedule MlaDecoder plans for this backend unless its config names one (default 'flashmla':
+   * getMlaMetadata's; the WebGPU backend: 'fill', core/scheduler.ts). Metadata a caller passes is run as given.
+   */
+  schedule?: ScheduleKind;
   details?: Record<string, unknown>;
 }
 

@@ -24,11 +24,21 @@ export interface Schedule {
   numSmParts: number;
 }
 
+/** Which split-KV plan: FlashMLA's (the default) or 'fill' (a lower payload floor; see the header). */
+export type ScheduleKind = 'flashmla' | 'fill';
+export const scheduleKinds: readonly ScheduleKind[] = ['flashmla', 'fill'];
+
+/** The smallest payload (blocks, overhead included) a schedule plans. */
+export function minPayloadBlocks(kind: ScheduleKind): number {
+  return kind === 'fill' ? fixedOverheadNumBlocks + 1 : 2 * fixedOverheadNumBlocks;
+}
+
 /**
- * Plan the split-KV work exactly as FlashMLA's get_mla_metadata kernel does for `numSmParts` parts.
- * `seqlens` are the keys of each sequence (non-negative; validated by the caller).
+ * Plan the split-KV work exactly as FlashMLA's get_mla_metadata kernel does for `numSmParts` parts (with `kind`
+ * 'fill', the same walk with a lower payload floor). `seqlens` are the keys of each sequence (non-negative;
+ * validated by the caller).
  */
-export function planSchedule(seqlens: ArrayLike<number>, numSmParts: number): Schedule {
+export function planSchedule(seqlens: ArrayLike<number>, numSmParts: number, kind: ScheduleKind = 'flashmla'): Schedule {
   const b = seqlens.length;
   const numBlocks = new Int32Array(b);
   let total = 0;
@@ -36,8 +46,9 @@ export function planSchedule(seqlens: ArrayLike<number>, numSmParts: number): Sc
     numBlocks[i] = Math.ceil(seqlens[i] / blockSizeN);
     total += numBlocks[i] + fixedOverheadNumBlocks;
   }
-  // A split piece is worth at least as much work as its overhead: never plan payloads under two overheads.
-  const payload = Math.max(Math.ceil(total / numSmParts) + fixedOverheadNumBlocks, 2 * fixedOverheadNumBlocks);
+  // A split piece is worth at least as much work as its overhead: FlashMLA never plans payloads under two overheads
+  // ('fill': one overhead and one block, so every split piece still gets at least one block).
+  const payload = Math.max(Math.ceil(total / numSmParts) + fixedOverheadNumBlocks, minPayloadBlocks(kind));
   const meta = new Int32Array(numSmParts * metadataFields);
   const numSplits = new Int32Array(b + 1);
 

@@ -3,7 +3,7 @@
 import type { HalfDType } from './dtype.js';
 import { FlashMlaError, fmtShape, invalidArgument } from './errors.js';
 import { type MatmulCall, type MlaProblem, dQkDefault, dVDefault, lseStrides } from './problem.js';
-import { Meta, metadataFields, planSchedule } from './scheduler.js';
+import { Meta, type Schedule, metadataFields, planSchedule } from './scheduler.js';
 import type { Tensor } from './tensor.js';
 
 export function checkDtype(name: string, t: Tensor, allowed: readonly string[]): void {
@@ -183,10 +183,17 @@ function sameValues(a: Int32Array, b: Int32Array): boolean {
 }
 
 function replayMetadata(seqlens: Int32Array, meta: Int32Array, numSplits: Int32Array, numSmParts: number): void {
-  const want = planSchedule(seqlens, numSmParts);
+  // FlashMLA's plan (getMlaMetadata's default) first; a caller may also pass the 'fill' plan (getMlaMetadata's
+  // schedule option, what the WebGPU backend plans for itself): accepted when it is that plan exactly.
+  const first = mismatch(planSchedule(seqlens, numSmParts), meta, numSplits, numSmParts);
+  if (!first || !mismatch(planSchedule(seqlens, numSmParts, 'fill'), meta, numSplits, numSmParts)) return;
+  throw first;
+}
+
+function mismatch(want: Schedule, meta: Int32Array, numSplits: Int32Array, numSmParts: number): FlashMlaError | undefined {
   for (let i = 0; i < want.numSplits.length; i++) {
     if (want.numSplits[i] !== numSplits[i]) {
-      throw new FlashMlaError('metadata_mismatch',
+      return new FlashMlaError('metadata_mismatch',
         `numSplits: planned for other cacheSeqlens (numSplits[${i}] is ${numSplits[i]}, these seqlens give ${want.numSplits[i]}); call getMlaMetadata again`,
         'numSplits', String(want.numSplits[i]), String(numSplits[i]));
     }
@@ -195,12 +202,13 @@ function replayMetadata(seqlens: Int32Array, meta: Int32Array, numSplits: Int32A
     for (let f = Meta.BeginIdx; f <= Meta.BeginNSplitIdx; f++) {
       const k = p * metadataFields + f;
       if (want.tileSchedulerMetadata[k] !== meta[k]) {
-        throw new FlashMlaError('metadata_mismatch',
+        return new FlashMlaError('metadata_mismatch',
           `tileSchedulerMetadata: planned for other cacheSeqlens (entry [${p}, ${f}] is ${meta[k]}, these seqlens give ${want.tileSchedulerMetadata[k]}); call getMlaMetadata again`,
           'tileSchedulerMetadata', String(want.tileSchedulerMetadata[k]), String(meta[k]));
       }
     }
   }
+  return undefined;
 }
 
 /** Check caller-provided output tensors (the decoder reuses them across layers). */

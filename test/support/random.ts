@@ -4,6 +4,7 @@
 import { getMlaMetadata, type MlaMetadata } from '../../src/index.js';
 import { type HalfDType, f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
 import type { Backend } from '../../src/core/problem.js';
+import type { ScheduleKind } from '../../src/core/scheduler.js';
 import { type ReferenceInputs, type ReferenceOutput, referenceDecode } from '../../src/core/reference.js';
 import { type HostTensor, type Tensor, fromArray } from '../../src/core/tensor.js';
 
@@ -193,9 +194,19 @@ export function caseTensors(c: DecodeCase): { q: HostTensor; kCache: HostTensor;
   };
 }
 
-/** FlashMLA's schedule for this case (default 132 SMs, an H100). */
-export function caseMetadata(c: DecodeCase, numSms = 132): MlaMetadata {
-  return getMlaMetadata(c.cacheSeqlens, c.numHeadsPerHeadK, c.hKv, { numSms });
+/**
+ * The case's metadata (default 132 SMs, an H100): getMlaMetadata's default plan (FlashMLA's), or `schedule` when given, else the one
+ * FLASHMLA_TEST_SCHEDULE names (flashmla | fill: the GPU suites on the WebGPU backend's own plan).
+ */
+export function caseMetadata(c: DecodeCase, numSms = 132, schedule = testSchedule()): MlaMetadata {
+  return getMlaMetadata(c.cacheSeqlens, c.numHeadsPerHeadK, c.hKv, { numSms, ...(schedule ? { schedule } : {}) });
+}
+
+export function testSchedule(): ScheduleKind | undefined {
+  const v = process.env.FLASHMLA_TEST_SCHEDULE;
+  if (v === undefined || v === '') return undefined;
+  if (v !== 'flashmla' && v !== 'fill') throw new Error(`FLASHMLA_TEST_SCHEDULE=${v}: flashmla or fill`);
+  return v;
 }
 
 export function referenceInputs(c: DecodeCase): ReferenceInputs {
@@ -240,10 +251,10 @@ export async function runCase(
   c: DecodeCase,
   backend: Backend,
   decode: typeof import('../../src/index.js').flashMlaWithKvcache,
-  opts: { numSms?: number } = {},
+  opts: { numSms?: number; schedule?: ScheduleKind } = {},
 ): Promise<{ out: Uint16Array; lse: Float32Array }> {
   const t = caseTensors(c);
-  const md = caseMetadata(c, opts.numSms ?? backend.info.numSms);
+  const md = caseMetadata(c, opts.numSms ?? backend.info.numSms, opts.schedule ?? testSchedule());
   const poison = poisonedOutputs(c);
   const out = backend.empty(c.dtype, c.outShape), lse = backend.empty('f32', c.lseShape);
   backend.write(out, poison.out);

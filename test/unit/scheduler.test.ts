@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { getMlaMetadata } from '../../src/index.js';
 import { FlashMlaError } from '../../src/core/errors.js';
-import { Meta, blockSizeN, maxPartials, metadataFields, numSmPartsFor, partWork, planSchedule } from '../../src/core/scheduler.js';
+import { Meta, type ScheduleKind, blockSizeN, fixedOverheadNumBlocks, maxPartials, metadataFields, minPayloadBlocks, numSmPartsFor, partWork, planSchedule } from '../../src/core/scheduler.js';
+import { validateDecode } from '../../src/core/validate.js';
+import { fromArray } from '../../src/core/tensor.js';
 import { goldenCaseNames, loadGolden, loadMetadataCases } from '../support/golden.js';
 import { Rng } from '../support/random.js';
 
@@ -62,9 +64,9 @@ describe('numSmPartsFor', () => {
  * - empty sequences still get an item (the kernel writes their zeros and +inf there);
  * - slots stay below maxPartials(b, numSmParts), the rows the accumulators are sized for.
  */
-function checkSchedule(seqlens: Int32Array, numSmParts: number): number {
+function checkSchedule(seqlens: Int32Array, numSmParts: number, kind: ScheduleKind = 'flashmla'): number {
   const b = seqlens.length;
-  const s = planSchedule(seqlens, numSmParts);
+  const s = planSchedule(seqlens, numSmParts, kind);
   assert.equal(s.numSmParts, numSmParts);
   assert.equal(s.tileSchedulerMetadata.length, numSmParts * metadataFields, 'at most numSmParts parts');
   assert.equal(s.numSplits.length, b + 1);
@@ -147,6 +149,77 @@ describe('schedule properties on random seqlens', () => {
   test('all-empty batch: each sequence still one noSplit item', () => {
     const seqlens = new Int32Array(10);
     assert.equal(checkSchedule(seqlens, 132), 10);
+  });
+});
+
+describe("the 'fill' schedule (session 19: the WebGPU backend's own plan)", () => {
+  const splitsOf = (seqlens: number[], parts: number, kind: ScheduleKind) => planSchedule(Int32Array.from(seqlens), parts, kind).numSplits;
+  test('floors: FlashMLA two overheads, fill one overhead and one block', () => {
+    assert.equal(minPayloadBlocks('flashmla'), 2 * fixedOverheadNumBlocks);
+    assert.equal(minPayloadBlocks('fill'), fixedOverheadNumBlocks + 1);
+  });
+  test('b = 1 on 132 parts: s_k 32768 103 -> 128 splits (5 -> 4 blocks), s_k 8192 26 -> 64 (5 -> 2)', () => {
+    assert.equal(splitsOf([32768], 132, 'flashmla')[1], 103);
+    assert.equal(splitsOf([32768], 132, 'fill')[1], 128);
+    assert.equal(splitsOf([8192], 132, 'flashmla')[1], 26);
+    assert.equal(splitsOf([8192], 132, 'fill')[1], 64);
+    assert.equal(splitsOf([16384], 132, 'fill')[1], 128);
+    // every split piece of the fill plan has at least one block
+    const s = planSchedule(Int32Array.of(32768), 132, 'fill');
+    for (let p = 0; p < 132; p++) for (const w of partWork(s.tileSchedulerMetadata, s.numSplits, [32768], p)) assert.ok(w.kEnd - w.kBegin >= blockSizeN || w.kEnd === 32768);
+  });
+  test('the same plan as FlashMLA where every part gets >= 5 blocks: the uneven batch, b = 128 s_k 8192 (h16, h128)', () => {
+    for (const [seqlens, parts] of [[[4641, 45118, 1730, 1696], 132], [Array(128).fill(8192), 132], [Array(128).fill(8192), 66]] as const) {
+      const a = planSchedule(Int32Array.from(seqlens), parts), f = planSchedule(Int32Array.from(seqlens), parts, 'fill');
+      assert.deepEqual(f, a);
+    }
+  });
+  test('400 random batches: coverage, split slots, part count, maxPartials (fill)', () => {
+    const rng = new Rng(2025);
+    let differ = 0;
+    for (let k = 0; k < 400; k++) {
+      const b = rng.pick([1, 1, 1, 2, 3, 5, 8, 16, 33, 128]);
+      const style = k % 4;
+      const seqlens = Int32Array.from({ length: b }, () =>
+        style === 0 ? rng.int(0, 200) : style === 1 ? rng.int(0, 70000) : style === 2 ? rng.pick([0, 1, 63, 64, 65, 128, 129]) : rng.int(0, 9000));
+      const numSmParts = rng.pick([1, 2, 3, 5, 8, 16, 33, 66, 132, 264]);
+      checkSchedule(seqlens, numSmParts, 'fill');
+      const a = planSchedule(seqlens, numSmParts).numSplits, f = planSchedule(seqlens, numSmParts, 'fill').numSplits;
+      if (a.some((x, i) => x !== f[i])) differ++;
+    }
+    assert.ok(differ > 50, `the fill plan differs from FlashMLA's on ${differ} batches`);
+  });
+  test('seqlens 0 / 1 / 63 / 64 / 65 over 132 and 8 parts', () => {
+    for (const parts of [132, 8]) {
+      checkSchedule(Int32Array.of(0, 1, 63, 64, 65), parts, 'fill');
+      checkSchedule(Int32Array.of(65), parts, 'fill');
+    }
+    assert.equal(splitsOf([65], 132, 'fill')[1], 2, '65 keys: 2 blocks, split in 2 at one block');
+    assert.equal(splitsOf([65], 132, 'flashmla')[1], 1);
+  });
+  test("getMlaMetadata: FlashMLA's plan unless schedule 'fill' is asked for; bad names refused", () => {
+    const seq = Int32Array.of(32768);
+    assert.equal(getMlaMetadata(seq, 16, 1).numSplits.host()[1], 103);
+    assert.equal(getMlaMetadata(seq, 16, 1, { schedule: 'flashmla' }).numSplits.host()[1], 103);
+    assert.equal(getMlaMetadata(seq, 16, 1, { schedule: 'fill' }).numSplits.host()[1], 128);
+    assert.throws(() => getMlaMetadata(seq, 16, 1, { schedule: 'even' as ScheduleKind }), (e: unknown) => e instanceof FlashMlaError && e.argument === 'schedule');
+  });
+  test("validation accepts FlashMLA's plan and the fill plan, and still refuses a stale one", () => {
+    const seqlens = Int32Array.of(640, 0, 65);
+    const page = 64, pages = 12, w = 10;
+    const table = Int32Array.from({ length: 3 * w }, (_, i) => (i < 10 ? i : i >= 2 * w && i < 2 * w + 2 ? 10 + i - 2 * w : 0));
+    const args = (md: ReturnType<typeof getMlaMetadata>, seq = seqlens) => ({
+      q: fromArray('bf16', [3, 1, 16, 576], new Uint16Array(3 * 16 * 576)), kCache: fromArray('bf16', [pages, page, 1, 576], new Uint16Array(pages * page * 576)),
+      blockTable: fromArray('i32', [3, w], table),
+      cacheSeqlens: fromArray('i32', [3], seq), headDimV: 512, tileSchedulerMetadata: md.tileSchedulerMetadata, numSplits: md.numSplits,
+    });
+    for (const schedule of ['flashmla', 'fill'] as const) {
+      const md = getMlaMetadata(seqlens, 16, 1, { numSms: 132, schedule });
+      assert.equal(md.numSplits.host()[3] - md.numSplits.host()[2], schedule === 'fill' ? 2 : 1);
+      validateDecode(args(md));
+      const stale = Int32Array.of(576, 0, 65);
+      assert.throws(() => validateDecode(args(md, stale)), (e: unknown) => e instanceof FlashMlaError && e.code === 'metadata_mismatch', schedule);
+    }
   });
 });
 

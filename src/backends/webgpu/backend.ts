@@ -5,6 +5,7 @@ import { type DType, type HostArray, dtypeBytes, hostArrayFor } from '../../core
 import { FlashMlaError, fmtBytes, invalidArgument, outOfMemory } from '../../core/errors.js';
 import type { Backend, BackendInfo, DecodeCall, MatmulCall, MlaProblem } from '../../core/problem.js';
 import type { DecodePlan } from '../../core/plan.js';
+import { type ScheduleKind, scheduleKinds } from '../../core/scheduler.js';
 import { type DeviceStorage, Tensor, isHostTensor, numelOf } from '../../core/tensor.js';
 import { checkMatmul, checkWrite } from '../../core/validate.js';
 import { chooseCombine, combineDispatch, combineParams, combineProgram } from './kernels/combine.js';
@@ -34,6 +35,13 @@ export class WebGpuStorage implements DeviceStorage {
 export interface WebGpuBackendOptions {
   /** Processor count the scheduler plans for (WebGPU does not expose it). */
   numSms?: number;
+  /**
+   * The split-KV plan MlaDecoder makes for this backend when it plans a step itself (BackendInfo.schedule; session
+   * 19): 'fill' (the default: core/scheduler.ts, FlashMLA's walk with the payload floor lowered to one overhead and
+   * one block, so b = 1 fills the parts with fewer tiles each) or 'flashmla' (opt-out: getMlaMetadata's plan).
+   * Metadata a caller passes to flashMlaWithKvcache is run as given, whichever plan it is.
+   */
+  schedule?: ScheduleKind;
   /** Largest GPUBuffer to allocate (default: the device limit); lower it to exercise multi-buffer tensors. */
   maxBufferBytes?: number;
   /** Largest storage binding to use (default: the device limit). */
@@ -112,6 +120,9 @@ export class WebGpuBackend implements Backend {
   decodePath: DecodePathChoice;
 
   constructor(readonly device: GPUDevice, readonly caps: DeviceCaps, description: string, private readonly opts: WebGpuBackendOptions = {}) {
+    if (opts.schedule !== undefined && !scheduleKinds.includes(opts.schedule)) {
+      throw invalidArgument('schedule', scheduleKinds.map((k) => `'${k}'`).join(' or '), String(opts.schedule));
+    }
     this.programs = new ProgramManager(device);
     this.mulAdd = opts.mulAdd ?? false;
     this.decodeTuning = opts.decodeTuning ?? {};
@@ -119,7 +130,7 @@ export class WebGpuBackend implements Backend {
     this.maxBufferBytes = Math.min(opts.maxBufferBytes ?? caps.maxBufferSize, caps.maxBufferSize);
     this.maxBindingBytes = Math.min(opts.maxBindingBytes ?? caps.maxStorageBufferBindingSize, caps.maxStorageBufferBindingSize, this.maxBufferBytes);
     this.info = {
-      kind: 'webgpu', device: description, numSms: opts.numSms ?? defaultNumSms,
+      kind: 'webgpu', device: description, numSms: opts.numSms ?? defaultNumSms, schedule: opts.schedule ?? 'fill',
       details: { ...caps, decodePath: this.decodePath.path, decodePathWhy: this.decodePath.why },
     };
     this.idx = this.buffer('flashmla.idx', idxCapacityInit * 4, Usage.STORAGE | Usage.COPY_DST);

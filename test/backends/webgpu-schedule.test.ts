@@ -1,0 +1,110 @@
+// The WebGPU backend's own split-KV plan (session 19: `schedule: 'fill'`, core/scheduler.ts; docs/notes/webgpu-tensor-core.md,
+// "Session 19, round 3"), on lavapipe: the backend reports it, MlaDecoder plans it for the backend unless told otherwise
+// (the opt-out, `schedule: 'flashmla'`, plans getMlaMetadata's), metadata a caller passes runs as given (both plans),
+// and both plans give the float64 reference's results on split sequences (b = 1 long, uneven causal sQ 4 f16, varlen
+// with an empty request, seqlens 0 / 1 / 63 / 64 / 65) at 132 and 8 SM parts, and on the NaN / -inf split cases.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
+import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
+import { MlaDecoder, flashMlaWithKvcache } from '../../src/index.js';
+import { FlashMlaError } from '../../src/core/errors.js';
+import type { ScheduleKind } from '../../src/core/scheduler.js';
+import { fromArray } from '../../src/core/tensor.js';
+import { assertOutputsClose, tolerances } from '../support/compare.js';
+import { buildDenseNanCase, negInfTileCases, runDense } from '../support/nan-dense.js';
+import { caseMetadata, caseReference, caseTensors, makeCase, runCase } from '../support/random.js';
+import { specialsMismatch } from '../support/specials.js';
+import { matrixTol } from '../support/webgpu-matrix.js';
+
+const kinds: ScheduleKind[] = ['flashmla', 'fill'];
+const splitsOf = (ns: Int32Array) => Math.max(...Array.from(ns.subarray(1), (x, i) => x - ns[i]));
+
+describe('schedule on lavapipe (the WebGPU backend\'s own plan)', () => {
+  let be: WebGpuBackend | undefined, off: WebGpuBackend | undefined;
+  let why = '';
+  before(async () => {
+    try {
+      be = await createNodeWebGpuBackend();
+      off = await createNodeWebGpuBackend({ schedule: 'flashmla' });
+    } catch (e) { why = `no WebGPU adapter (${(e as Error).message.split('\n')[0]})`; }
+  });
+  after(() => { be?.dispose(); off?.dispose(); });
+  // the f32 kernel on lavapipe; v5 (the matrix path) on a GPU, with the GPU matrix suite's lse bar
+  const tol = () => (be!.decodePath.path === 'matrix' ? matrixTol : tolerances.webgpu);
+  const need = (t: { skip: (m?: string) => void }) => {
+    if (be) return true;
+    if (process.env.CI) assert.fail(why);
+    t.skip(why);
+    return false;
+  };
+
+  test("info.schedule: 'fill' by default (unless FLASHMLA_WEBGPU_SCHEDULE says), the opt-out 'flashmla'; a bad name refused", async (t) => {
+    if (!need(t)) return;
+    const env = process.env.FLASHMLA_WEBGPU_SCHEDULE;
+    assert.equal(be!.info.schedule, env === 'flashmla' ? 'flashmla' : 'fill');
+    assert.equal(off!.info.schedule, 'flashmla');
+    await assert.rejects(createNodeWebGpuBackend({ schedule: 'even' as ScheduleKind }), (e: unknown) => e instanceof FlashMlaError && e.argument === 'schedule');
+  });
+
+  const cases = [
+    { name: 'b=1, one long sequence, 16 heads', spec: { dtype: 'bf16' as const, hQ: 16, hKv: 1, seqlens: [3000], sQ: 1, pageBlockSize: 64, causal: false }, sms: [132, 8] },
+    { name: 'uneven batch, causal sQ = 4, f16', spec: { dtype: 'f16' as const, hQ: 4, hKv: 1, seqlens: [460, 4500, 170, 0], sQ: 4, pageBlockSize: 16, causal: true }, sms: [132, 8] },
+    { name: 'varlen with an empty request, two KV heads', spec: { dtype: 'bf16' as const, hQ: 6, hKv: 2, seqlens: [2100, 0, 900], sQ: 1, qLens: [3, 2, 1], pageBlockSize: 64, causal: true }, sms: [132, 8] },
+    { name: 'seqlens 0 / 1 / 63 / 64 / 65, causal sQ = 2', spec: { dtype: 'bf16' as const, hQ: 16, hKv: 1, seqlens: [0, 1, 63, 64, 65], sQ: 2, pageBlockSize: 64, causal: true }, sms: [132, 8] },
+    { name: 'seqlen 65 alone (fill: 2 splits of one block)', spec: { dtype: 'f16' as const, hQ: 3, hKv: 1, seqlens: [65], sQ: 1, pageBlockSize: 16, causal: false }, sms: [132] },
+  ];
+  for (const [n, cs] of cases.entries()) {
+    test(`caller's metadata, both plans: ${cs.name}`, async (t) => {
+      if (!need(t)) return;
+      const c = makeCase({ ...cs.spec, name: cs.name }, 0x19f0 + n);
+      const ref = caseReference(c);
+      for (const numSms of cs.sms) {
+        const most = Object.fromEntries(kinds.map((k) => [k, splitsOf(caseMetadata(c, numSms, k).numSplits.host() as Int32Array)]));
+        assert.ok(most.fill >= most.flashmla, `fill splits at least as much: ${JSON.stringify(most)}`);
+        if (numSms === 132) assert.ok(most.fill > most.flashmla, `fill splits more at 132 parts: ${JSON.stringify(most)}`);
+        for (const schedule of kinds) {
+          const r = await runCase(c, be!, flashMlaWithKvcache, { numSms, schedule });
+          assertOutputsClose(r.out, r.lse, ref, c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ, qIndptr: c.qIndptr }, tol(), `${cs.name}, ${numSms} SMs, ${schedule} (${most[schedule]} splits)`);
+        }
+      }
+    });
+  }
+
+  test('MlaDecoder plans fill for the backend, flashmla with the opt-out or when told; both equal the reference', async (t) => {
+    if (!need(t)) return;
+    const c = makeCase({ name: 'decoder', dtype: 'bf16', hQ: 16, hKv: 1, seqlens: [2500, 65], sQ: 1, pageBlockSize: 64, causal: false }, 0x19fa);
+    const ref = caseReference(c), tt = caseTensors(c);
+    const want = be!.info.schedule;
+    for (const [backend, schedule, expect] of [[be!, undefined, want], [off!, undefined, 'flashmla'], [be!, 'flashmla', 'flashmla'], [off!, 'fill', 'fill']] as const) {
+      const d = new MlaDecoder(backend, { hQ: c.hQ, hKv: 1, dtype: 'bf16', numSms: 132, ...(schedule ? { schedule } : {}) });
+      const step = d.plan(c.cacheSeqlens, fromArray('i32', tt.blockTable.shape, tt.blockTable.host() as Int32Array));
+      assert.equal(step.schedule, expect);
+      const q = backend.upload(tt.q), k = backend.upload(tt.kCache);
+      try {
+        const o = await d.run(q, k);
+        await backend.synchronize();
+        const out = Uint16Array.from((await backend.download(o.out)).host() as Uint16Array), lse = Float32Array.from((await backend.download(o.lse)).host() as Float32Array);
+        assertOutputsClose(out, lse, ref, c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, tol(), `decoder ${expect}`);
+      } finally {
+        backend.free(q); backend.free(k); d.dispose();
+      }
+    }
+  });
+
+  for (const [n, dc] of negInfTileCases.entries()) {
+    test(`NaN / -inf on the fill plan: ${dc.name}`, async (t) => {
+      if (!need(t)) return;
+      const saved = process.env.FLASHMLA_TEST_SCHEDULE;
+      process.env.FLASHMLA_TEST_SCHEDULE = 'fill';
+      try {
+        const { c, ref } = buildDenseNanCase(dc, 1950 + n);
+        const got = await runDense(c, be!, dc.numSms);
+        const bad = specialsMismatch(got.out, got.lse, ref, c.dtype, tol());
+        assert.equal(bad, undefined, `fill: ${bad}`);
+      } finally {
+        if (saved === undefined) delete process.env.FLASHMLA_TEST_SCHEDULE; else process.env.FLASHMLA_TEST_SCHEDULE = saved;
+      }
+    });
+  }
+});
