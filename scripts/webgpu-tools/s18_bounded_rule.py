@@ -46,6 +46,24 @@ def suite_counts(path):
     return npass, nfail, int(rnd[1]) if rnd else 0
 
 
+def suite_verdict(d, f, label, cases_min, what):
+    """Print one suite's line (TAP file f under d); return why it fails the slot rules' bar, or None: every test passes,
+    none skipped, no top-level `not ok` (a file that fails to load counts no failed test), >= cases_min random cases."""
+    p = os.path.join(d, f)
+    npass, nfail, ncases = suite_counts(p)
+    try:
+        tap = open(p).read()
+    except OSError:
+        tap = ""
+    notok = len(re.findall(r"^not ok", tap, re.M))
+    skipped = int((re.search(r"^# skipped (\d+)", tap, re.M) or [0, 0])[1])
+    print(f"{label} ({what}): pass {npass} fail {nfail} skipped {skipped}, {notok} top-level 'not ok'"
+          + (f", {ncases} random cases" if cases_min else ""))
+    if nfail != 0 or npass == 0 or notok or skipped or ncases < cases_min:
+        return f"{label} pass {npass} fail {nfail} skipped {skipped}" + (f" cases {ncases}" if cases_min else "")
+    return None
+
+
 def main():
     d = sys.argv[1]
     ms = bench_ms(d, ("base0", "bnd", "base-norob", "bnd-norob", "base1"))

@@ -21,11 +21,10 @@ Else KEEP the flashmla schedule (main's behaviour). Either way it prints fill / 
 """
 import json
 import os
-import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from s18_bounded_rule import suite_counts  # noqa: E402
+from s18_bounded_rule import suite_verdict  # noqa: E402
 
 d = sys.argv[1]
 why = []
@@ -81,18 +80,9 @@ if sorted(name(r) for r in rows) != sorted(EXPECT):
 
 for f, label, cases_min in (("suite-matrix.tap", "GPU matrix suite", 100), ("suite-webgpu.tap", "webgpu.test.ts", 0),
                             ("suite-schedule.tap", "webgpu-schedule.test.ts", 0)):
-    p = os.path.join(d, f)
-    npass, nfail, ncases = suite_counts(p)
-    try:
-        tap = open(p).read()
-    except OSError:
-        tap = ""
-    notok = len(re.findall(r"^not ok", tap, re.M))
-    skipped = int((re.search(r"^# skipped (\d+)", tap, re.M) or [0, 0])[1])
-    print(f"{label} (fill plan, robust): pass {npass} fail {nfail} skipped {skipped}, {notok} top-level 'not ok'"
-          + (f", {ncases} random cases" if cases_min else ""))
-    if nfail != 0 or npass == 0 or notok or skipped or ncases < cases_min:
-        why.append(f"{label} pass {npass} fail {nfail} skipped {skipped}" + (f" cases {ncases}" if cases_min else ""))
+    bad = suite_verdict(d, f, label, cases_min, "fill plan, robust")
+    if bad:
+        why.append(bad)
 
 s = " ".join(summary) or "-"
 if not why:
