@@ -1311,6 +1311,8 @@ struct DecodeW {
               mA_ = nA; mB_ = nB;
               wgWait<0>(); // P_B V_B[R] retired (where there is one): O_R and the P_B fragments free
               pinRegs<128>(o);
+#pragma unroll
+              for (int kk = 0; kk < 4; ++kk) asm volatile("" : "+r"(a[kk][0]), "+r"(a[kk][1]), "+r"(a[kk][2]), "+r"(a[kk][3])); // (after the wait)
               lA *= dA; lB *= dB;
               scaleO(o, dA, dB);
               if (__any_sync(0xffffffffu, dA != 1.f || dB != 1.f)) {
