@@ -41,6 +41,11 @@ export interface DecodePlan extends PlanShape {
    * is not on the host, since then nobody can tell without reading the device.
    */
   combine: boolean;
+  /**
+   * The most partial results of one request (numSplits' largest step) when numSplits is on the host; absent when it
+   * is not. The WebGPU backend picks its combine kernel by it (kernels/combine.ts chooseCombine).
+   */
+  maxSplits?: number;
 }
 
 /** The plan for a decode of this shape; `numSplits` (host, [b + 1]) decides whether a combine runs. */
@@ -57,7 +62,14 @@ export function planDecode(s: PlanShape, numSplits?: Int32Array): DecodePlan {
       lseAccum: 0, oAccum, accumFloats: oAccum + lseElems * dV,
     },
     combine: numSplits === undefined || numSplits[s.b] !== s.b,
+    ...(numSplits === undefined ? {} : { maxSplits: mostSplits(numSplits, s.b) }),
   };
+}
+
+function mostSplits(numSplits: Int32Array, b: number): number {
+  let most = 0;
+  for (let i = 0; i < b; i++) most = Math.max(most, numSplits[i + 1] - numSplits[i]);
+  return most;
 }
 
 /** True when `plan` was made for this problem's shape (a launch must never use another shape's plan). */

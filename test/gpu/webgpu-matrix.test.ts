@@ -64,14 +64,22 @@ if (boundedTest !== undefined) {
   decodeMatrix5Program.key = (spec) => key.call(decodeMatrix5Program, { ...spec, bounded: boundedTest });
 }
 // FLASHMLA_MATRIX_TEST_FINITE=1: the finite-loop probe (session 18, round 2; kernels/finite-loops.ts) in every v5 and
-// combine pipeline of this process.
+// default-combine pipeline of this process (the wide combine, chosen where a request has many splits, has no finite form).
 if (process.env.FLASHMLA_MATRIX_TEST_FINITE === '1') {
   const { source, key } = decodeMatrix5Program;
   decodeMatrix5Program.source = (spec) => source.call(decodeMatrix5Program, { ...spec, finite: true });
   decodeMatrix5Program.key = (spec) => key.call(decodeMatrix5Program, { ...spec, finite: true });
   const c = { source: combineProgram.source, key: combineProgram.key };
-  combineProgram.source = (spec) => c.source.call(combineProgram, { ...spec, finite: true });
-  combineProgram.key = (spec) => c.key.call(combineProgram, { ...spec, finite: true });
+  combineProgram.source = (spec) => c.source.call(combineProgram, { ...spec, finite: !spec.groups });
+  combineProgram.key = (spec) => c.key.call(combineProgram, { ...spec, finite: !spec.groups });
+}
+// FLASHMLA_MATRIX_TEST_COMBINE=4|8: the wide combine with that many lane groups (session 19; kernels/combine.ts
+// `groups`; by default chosen by the plan: chooseCombine) in every combine pipeline of this process.
+const combineTest = ({ 4: 4, 8: 8 } as const)[process.env.FLASHMLA_MATRIX_TEST_COMBINE as '4' | '8'];
+if (combineTest) {
+  const c = { source: combineProgram.source, key: combineProgram.key };
+  combineProgram.source = (spec) => c.source.call(combineProgram, { ...spec, finite: undefined, groups: combineTest });
+  combineProgram.key = (spec) => c.key.call(combineProgram, { ...spec, finite: undefined, groups: combineTest });
 }
 const bes: { v1?: WebGpuBackend; v2?: WebGpuBackend; s8?: WebGpuBackend; auto?: WebGpuBackend } = {};
 const all = () => [bes.v1, bes.v2, bes.s8, bes.auto];

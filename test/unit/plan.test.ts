@@ -43,6 +43,14 @@ test('combine runs exactly when some request is split', () => {
   assert.ok(long.numSplits[1] > 1);
   assert.equal(planDecode({ ...shape, b: 1, numSmParts: 8 }, long.numSplits).combine, true);
   assert.equal(planDecode({ ...shape, b: 1, numSmParts: 8 }).combine, true, 'numSplits not on the host: combine');
+  // maxSplits: numSplits' largest step when on the host (the WebGPU backend picks its combine by it), else absent
+  assert.equal(planDecode({ ...shape, b: 1, numSmParts: 8 }, long.numSplits).maxSplits, long.numSplits[1]);
+  assert.equal(planDecode({ ...shape, b: 2, numSmParts: 2 }, one.numSplits).maxSplits, Math.max(one.numSplits[1], one.numSplits[2] - one.numSplits[1]));
+  const uneven = planSchedule(Int32Array.from([64, 20000, 0, 640]), 32);
+  const steps = Array.from({ length: 4 }, (_, i) => uneven.numSplits[i + 1] - uneven.numSplits[i]);
+  assert.ok(steps[1] > steps[0] && steps[1] > 1, steps.join(' '));
+  assert.equal(planDecode({ ...shape, b: 4, numSmParts: 32 }, uneven.numSplits).maxSplits, steps[1]);
+  assert.equal(planDecode({ ...shape, b: 1, numSmParts: 8 }).maxSplits, undefined);
 });
 
 /** A CPU backend that records reserve() and the plan each decode gets. */

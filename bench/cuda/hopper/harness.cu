@@ -14,6 +14,8 @@
 //   ./harness ab [json]              AB_KERNS (default "lib prev": the library's entry, the -DMLA_SM90_OLD_FILE build's;
 //                                    also xN, decode_sm90.cu's VAR bits) interleaved ROUNDS (3) times on AB_CFG's
 //                                    configurations (decode + combine, median); CHECK_KERNEL=prev|xN for check
+//   ./harness qtma b s_k h_q s_q [rounds]  the library's call against the same with the kNVarQTma decode (x11; CHECK_KERNEL=x11
+//                                    checks it, TRACE_KERN=x11 traces it in tracecall), copies rotated, interleaved rounds
 //   ./harness tail [json]            where a short call's time goes: decode alone, combine alone, both, both with
 //                                    PDL, back to back and one call at a time (b=1 s_k=32768 and the s_k=1024 rows)
 // See bench/cuda/hopper/run.sh and docs/notes/cuda-hopper-decode.md.
@@ -74,11 +76,30 @@
 using namespace mla;
 #include "harness_common.cuh"
 
-enum Kern { kNew, kNew1, kOld, kPrev, kX0, kX1, kX3, kX17 };
-static const int kXVar[] = {0, 1, 3, 17}; // VAR bits of kX0.. (decode_sm90.cu's MLA_SM90_VARIANTS entries) // sm90 two consumer warpgroups (the library's), sm90 one warpgroup, mma.sync, MLA_SM90_OLD_FILE's
+enum Kern { kNew, kNew1, kOld, kPrev, kX0, kX1, kX3, kX17, kX11 };
+static const int kXVar[] = {0, 1, 3, 17, 11}; // VAR bits of kX0.. (decode_sm90.cu's MLA_SM90_VARIANTS entries) // sm90 two consumer warpgroups (the library's), sm90 one warpgroup, mma.sync, MLA_SM90_OLD_FILE's
 
+// kX11 (decode_sm90.cu kNVarQTma): the decode alone, with Q's tensor map (encoded on first use for this problem's
+// box height).
+static bool launchX11(const Dev& d) {
+  const MlaParams& p = d.p;
+  if (p.rows > 32 || p.hKv != 1 || p.pageBlockSize != 64) return false;
+  const int nr = p.rows <= 16 ? 16 : 32;
+  if (d.tqRows != nr) { d.tq = encodeCacheMap(p.q, static_cast<size_t>(p.b) * p.sQ * p.hQ, nr); d.tqRows = nr; }
+  using Fn = void (*)(MlaParams, CUtensorMap, CUtensorMap);
+  const Fn fn = nr == 16 ? mla_decode_sm90_x11_bf16_n16 : mla_decode_sm90_x11_bf16_n32;
+  const int smem = nr == 16 ? mla::sm90::Layout<16, 2>::SMEM : mla::sm90::Layout<32, 2>::SMEM;
+  static bool raised[2] = {};
+  if (!raised[nr == 32]) { CK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, smem)); raised[nr == 32] = true; }
+  fn<<<dim3(p.numSmParts, p.hKv), mla::sm90::threadsOf<2>(), smem>>>(p, d.tm, d.tq);
+  return true;
+}
 static bool launch(const Dev& d, bool f16, Kern which) {
   const MlaParams& p = d.p;
+  if (which == kX11) {
+    if (f16 || !launchX11(d)) return false;
+    return finishLaunch(d, f16);
+  }
   if (which == kNew || which == kNew1 || which == kPrev || which >= kX0) {
     if (p.rows > 32 || p.hKv != 1 || p.pageBlockSize != 64) return false;
     const int nr = p.rows <= 16 ? 16 : 32;
@@ -167,16 +188,23 @@ static void tailLaunch(const Dev& d, TailMode m) {
 // Median microseconds a call: back to back (20 calls between two events, rotating over the copies so a problem
 // under the L2 size is read from memory, as `flashmla bench` rotates page sets) and one call at a time (the
 // stream idle before it: what a lone step pays, launch latency included).
-static void tailOne(int b, int sk, int hQ, int sQ, FILE* js) {
-  const int copies = b == 1 ? 4 : 2; // 4 x 38 MB (b=1) or 2 x ~160 MB: over the 50 MB L2 when rotated
+// Copies of one problem (copy c from seed seed0 + c) to rotate over: 4 x 38 MB at b=1 or 2 x ~150 MB, so each copy
+// was evicted from the 50 MB L2 by the others when its turn comes.
+static std::vector<Dev> rotatedCopies(int b, int sk, int hQ, int sQ, unsigned seed0) {
+  const int copies = b == 1 ? 4 : 2;
   std::vector<Dev> ds(copies);
   for (int c = 0; c < copies; c++) {
-    std::mt19937 rng(99 + c + sk + hQ);
+    std::mt19937 rng(seed0 + c);
     Problem pr;
     pr.b = b; pr.hQ = hQ; pr.sQ = sQ;
     pr.seqlens.assign(b, sk);
     setup(pr, ds[c], rng);
   }
+  return ds;
+}
+static void tailOne(int b, int sk, int hQ, int sQ, FILE* js) {
+  std::vector<Dev> ds = rotatedCopies(b, sk, hQ, sQ, 99 + sk + hQ);
+  const int copies = static_cast<int>(ds.size());
   cudaEvent_t e0, e1;
   CK(cudaEventCreate(&e0));
   CK(cudaEventCreate(&e1));
@@ -219,6 +247,13 @@ static void tailOne(int b, int sk, int hQ, int sQ, FILE* js) {
   for (auto& d : ds) freeDev(d);
 }
 
+// The library's combine for a call (used by `tracecall` and `qtma`): combine.cu's CTA merge, or combineWarps where a
+// combine CTA would take more than one row (launch.ts combinePick).
+static void combineLib(const Dev& d) {
+  const MlaParams& p = d.p;
+  if (p.combineRows > 1) mla_combine_warps_bf16<<<dim3(p.b, (p.sQ * p.hQ + 7) / 8, 1), 256>>>(p);
+  else mla_combine_bf16<<<dim3(p.b, (p.sQ * p.hQ + p.combineRows - 1) / p.combineRows, 4), 256>>>(p);
+}
 #ifdef MLA_SM90_TRACE
 // One plain call of the library's entry with the trace on; prints, in microseconds from the earliest CTA entry
 // (globaltimer), what the CTAs with work spent where: entry spread, metadata, first copy issued, first chunks in,
@@ -309,29 +344,18 @@ static int traceOne(int b, int sk, int hQ, int sQ) {
 // each CTA's offset (the mean of its two globaltimer readings against its clock), the combine's through the clock
 // of the decode CTA that ran on the same SM. Prints, per rep and as medians over the reps, where the call's time
 // goes (µs from the first decode CTA's entry); per-CTA and per-tile rows go to <dir>/tracecall_<cfg>_{cta,tile}.csv.
-static void combineLib(const Dev& d) {
-  const MlaParams& p = d.p;
-  if (p.combineRows > 1) mla_combine_warps_bf16<<<dim3(p.b, (p.sQ * p.hQ + 7) / 8, 1), 256>>>(p);
-  else mla_combine_bf16<<<dim3(p.b, (p.sQ * p.hQ + p.combineRows - 1) / p.combineRows, 4), 256>>>(p);
-}
 static dim3 combineGrid(const MlaParams& p) {
   return p.combineRows > 1 ? dim3(p.b, (p.sQ * p.hQ + 7) / 8, 1) : dim3(p.b, (p.sQ * p.hQ + p.combineRows - 1) / p.combineRows, 4);
 }
 static void callLib(const Dev& d) {
-  launchSm90(d, false, false);
+  static const bool x11 = getenv("TRACE_KERN") && std::string(getenv("TRACE_KERN")) == "x11"; // the kNVarQTma candidate's decode
+  if (!(x11 && launchX11(d))) launchSm90(d, false, false);
   if (d.hNs[d.p.b] != d.p.b) combineLib(d);
 }
 static int traceCall(int b, int sk, int hQ, int sQ, int reps, const char* dir) {
   using mla::sm90::kTraceSlots;
-  const int copies = b == 1 ? 4 : 2; // 4 x 38 MB or 2 x 151 MB: each traced copy was evicted by the others
-  std::vector<Dev> ds(copies);
-  for (int i = 0; i < copies; i++) {
-    std::mt19937 rng(11 + i);
-    Problem pr;
-    pr.b = b; pr.hQ = hQ; pr.sQ = sQ;
-    pr.seqlens.assign(b, sk);
-    setup(pr, ds[i], rng);
-  }
+  std::vector<Dev> ds = rotatedCopies(b, sk, hQ, sQ, 11); // each traced copy was evicted by the others
+  const int copies = static_cast<int>(ds.size());
   const MlaParams& p0 = ds[0].p;
   const int parts = p0.numSmParts;
   const bool split = ds[0].hNs[b] != b;
@@ -381,6 +405,27 @@ static int traceCall(int b, int sk, int hQ, int sQ, int reps, const char* dir) {
   std::vector<double> qGap;      // per CTA and rep: warpgroup 0's first chunks-in stamp minus its Q^T-in stamp
   int qGated = 0;                // ... under 0.1 us: the tile's chunks were in before Q^T (Q^T gated the first tile)
   int coarse = 0, gvals = 0;
+  // The entry chain of a CTA's first item in clock64 cycles of that CTA (exact within it: no cross-CTA axis), CTAs with
+  // work: slot pairs (from, to) of decode_sm90.cu's trace slots, and each stamp's cycles from the CTA's entry.
+  static const int kChainFrom[] = {0, 1, 96, 97, 98, 99, 2, 97, 101, 2, 102, 8, 103, 4};
+  static const int kChainTo[] = {1, 96, 97, 98, 99, 2, 100, 101, 4, 102, 8, 103, 9, 8};
+  static const char* const kChainNames[] = {"entry -> metadata in", "metadata -> Q^T range known (thread 0)", "Q^T range -> Q^T copies issued (thread 0)",
+                                            "Q^T issued (thread 0) -> producer past the CTA barrier", "barrier -> first page + item length in (producer)",
+                                            "first page in -> first KV copy issued", "first KV copy -> first tile's 9th copy issued",
+                                            "Q^T issued -> thread 0's own Q^T copies landed", "thread 0's Q^T landed -> Q^T in (all consumers)",
+                                            "first KV copy issued -> first chunk in (wg 0)", "first chunk in -> first tile's 9 chunks in",
+                                            "first tile in -> first S^T wgmma issued", "first S^T wgmma issued -> S^T done", "Q^T in -> first tile in (< 0: Q^T last)"};
+  constexpr int kChain = sizeof(kChainFrom) / sizeof(kChainFrom[0]);
+  static const int kStamps[] = {1, 96, 97, 98, 99, 2, 100, 101, 4, 102, 8, 103, 9};
+  constexpr int kNStamps = sizeof(kStamps) / sizeof(kStamps[0]);
+  std::vector<std::vector<double>> chain(kChain), stampCyc(kNStamps);
+  std::vector<double> kAll;
+  FILE* fe = dir ? fopen((base + "_entry.csv").c_str(), "w") : nullptr;
+  if (fe) {
+    fprintf(fe, "rep,cta,sm,ns_per_cycle");
+    for (int i = 0; i < kNStamps; i++) fprintf(fe, ",c%d", kStamps[i]);
+    fprintf(fe, "\n");
+  }
   for (int rep = 0; rep < reps; rep++) {
     const int c = rep % copies;
     const Dev& d = ds[c];
@@ -411,6 +456,20 @@ static int traceCall(int b, int sk, int hQ, int sQ, int reps, const char* dir) {
       for (int s : {92, 93}) if (t[s]) { gvals++; coarse += t[s] % 1000 == 0; }
     }
     const double k = med(ks); // ns a cycle
+    kAll.push_back(k);
+    for (int x = 0; x < parts; x++) {
+      const unsigned long long* t = &h[x * kTraceSlots];
+      if (!t[8] || !t[0]) continue;
+      for (int i = 0; i < kChain; i++)
+        if (t[kChainFrom[i]] && t[kChainTo[i]]) chain[i].push_back(static_cast<double>(static_cast<long long>(t[kChainTo[i]] - t[kChainFrom[i]])));
+      if (fe) fprintf(fe, "%d,%d,%llu,%.4f", rep, x, t[95], k);
+      for (int i = 0; i < kNStamps; i++) {
+        const long long v = t[kStamps[i]] ? static_cast<long long>(t[kStamps[i]] - t[0]) : -1;
+        if (v >= 0) stampCyc[i].push_back(static_cast<double>(v));
+        if (fe) fprintf(fe, ",%lld", v);
+      }
+      if (fe) fprintf(fe, "\n");
+    }
     std::vector<double> off(parts, 0.0);
     std::vector<int> smCta(1024, -1);
     double g0 = 1e300;
@@ -488,6 +547,16 @@ static int traceCall(int b, int sk, int hQ, int sQ, int reps, const char* dir) {
     for (int i = 0; i < bins; i++) printf("%d:%.2f ", i, cnt[i] * tb / reps);
     printf("\n");
   }
+  {
+    const double kk = med(kAll);
+    auto pct = [](std::vector<double> v, double q) { if (v.empty()) return -1.0; std::sort(v.begin(), v.end()); return v[static_cast<size_t>(q * (v.size() - 1))]; };
+    printf("  entry chain (first item, CTAs with work x reps, clock64 cycles within a CTA; ns at %.4f ns a cycle): median [p10 p90] cycles = median ns\n", kk);
+    for (int i = 0; i < kNStamps; i++)
+      printf("    stamp %3d from entry %8.0f [%8.0f %8.0f] = %7.0f ns\n", kStamps[i], pct(stampCyc[i], 0.5), pct(stampCyc[i], 0.1), pct(stampCyc[i], 0.9), pct(stampCyc[i], 0.5) * kk);
+    for (int i = 0; i < kChain; i++)
+      printf("    %-58s %8.0f [%8.0f %8.0f] = %7.0f ns (n %zu)\n", kChainNames[i], pct(chain[i], 0.5), pct(chain[i], 0.1), pct(chain[i], 0.9), pct(chain[i], 0.5) * kk, chain[i].size());
+  }
+  if (fe) fclose(fe);
   printf("  globaltimer: %d of %d readings are whole microseconds%s\n", coarse, gvals, coarse == gvals ? " (1-us resolution: CTA offsets are +-0.5 us)" : "");
   if (fc) fclose(fc);
   if (ft) fclose(ft);
@@ -499,6 +568,65 @@ static int traceCall(int b, int sk, int hQ, int sQ, int reps, const char* dir) {
   return 0;
 }
 #endif
+
+// `qtma b s_k h_q s_q [rounds]`: the library's call (decode + the library's combine, no PDL) against the same call
+// with the kNVarQTma decode (x11), on copies rotated as `tail` does (the cache read from memory), interleaved `rounds`
+// times: a round is, for each arm, 20 calls back to back (median of 3 bursts) and 11 calls one at a time (median).
+// Prints each arm's medians over the rounds and x11 / lib, back to back and one at a time.
+static void qtmaCall(const Dev& d, bool x11) {
+  if (!(x11 && launchX11(d))) launchSm90(d, false, false);
+  if (d.hNs[d.p.b] != d.p.b) combineLib(d);
+}
+static int qtmaOne(int b, int sk, int hQ, int sQ, int rounds) {
+  std::vector<Dev> ds = rotatedCopies(b, sk, hQ, sQ, 99 + sk + hQ);
+  const int copies = static_cast<int>(ds.size());
+  cudaEvent_t e0, e1;
+  CK(cudaEventCreate(&e0));
+  CK(cudaEventCreate(&e1));
+  for (int i = 0; i < 4 * copies; i++) qtmaCall(ds[i % copies], i & 1); // warm both
+  CK(cudaDeviceSynchronize());
+  CK(cudaGetLastError());
+  auto med = [](std::vector<double> v) { std::sort(v.begin(), v.end()); return v[v.size() / 2]; };
+  std::vector<double> burst[2], single[2];
+  for (int r = 0; r < rounds; r++)
+    for (int arm = 0; arm < 2; arm++) {
+      const bool x = (arm ^ r) & 1; // alternate which arm goes first
+      std::vector<double> bu, si;
+      for (int rep = 0; rep < 3; rep++) {
+        CK(cudaEventRecord(e0));
+        for (int i = 0; i < 20; i++) qtmaCall(ds[i % copies], x);
+        CK(cudaEventRecord(e1));
+        CK(cudaEventSynchronize(e1));
+        float ms;
+        CK(cudaEventElapsedTime(&ms, e0, e1));
+        bu.push_back(ms * 1000.0 / 20);
+      }
+      for (int rep = 0; rep < 11; rep++) {
+        CK(cudaDeviceSynchronize());
+        CK(cudaEventRecord(e0));
+        qtmaCall(ds[rep % copies], x);
+        CK(cudaEventRecord(e1));
+        CK(cudaEventSynchronize(e1));
+        float ms;
+        CK(cudaEventElapsedTime(&ms, e0, e1));
+        si.push_back(ms * 1000.0);
+      }
+      burst[x].push_back(med(bu));
+      single[x].push_back(med(si));
+    }
+  CK(cudaGetLastError());
+  const double lb = med(burst[0]), xb = med(burst[1]), ls = med(single[0]), xs = med(single[1]);
+  printf("qtma b=%d s_k=%d h_q=%d s_q=%d rounds=%d | lib back to back %.2f one at a time %.2f | x11 back to back %.2f one at a time %.2f | x11/lib back to back %.4f one at a time %.4f\n",
+         b, sk, hQ, sQ, rounds, lb, ls, xb, xs, xb / lb, xs / ls);
+  printf("  rounds (back to back lib/x11, one at a time lib/x11):");
+  for (int r = 0; r < rounds; r++) printf(" %.2f/%.2f,%.2f/%.2f", burst[0][r], burst[1][r], single[0][r], single[1][r]);
+  printf("\n");
+  fflush(stdout);
+  CK(cudaEventDestroy(e0));
+  CK(cudaEventDestroy(e1));
+  for (auto& d : ds) freeDev(d);
+  return 0;
+}
 
 // "lib", "prev" (MLA_SM90_OLD_FILE) or "xN" (VAR bits N) to a kernel.
 static Kern kernOf(const std::string& n) {
@@ -562,6 +690,10 @@ int main(int argc, char** argv) {
     return traceCall(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]), argc > 6 ? std::max(1, atoi(argv[6])) : 5, argc > 7 ? argv[7] : nullptr);
   }
 #endif
+  if (mode == "qtma") { // qtma b s_k h_q s_q [rounds]
+    if (argc < 6) { fprintf(stderr, "usage: harness qtma b s_k h_q s_q [rounds]\n"); return 2; }
+    return qtmaOne(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]), argc > 6 ? std::max(1, atoi(argv[6])) : 5);
+  }
   if (mode == "tail") {
     FILE* js = argc > 2 ? fopen(argv[2], "w") : nullptr;
     const int grid[][4] = {{1, 32768, 16, 1}, {1, 8192, 16, 1}, {128, 1024, 16, 1}, {128, 1024, 32, 1}};

@@ -90,15 +90,18 @@ struct Dev {
   int parts = 0, nPages = 0;
   std::vector<int> hNs;
   CUtensorMap tm{}; // the cache as {576 columns, pages * 64 rows}, 64 x 64 boxes, 128-byte swizzle
+  mutable CUtensorMap tq{}; // Q as {576 columns, b s_q h_q rows}, 64 x tqRows boxes (decode_sm90.cu kNVarQTma), made on first use
+  mutable int tqRows = 0;
 };
 
 // The Hopper kernels' tensor map of the cache (page 64, one KV head; launch.ts sm90CacheMap): 16-bit elements,
 // {576 columns, rows}, 64 x 64 boxes, 128-byte swizzle.
-static CUtensorMap encodeCacheMap(const void* k, size_t rows) {
+// boxRows 64: the cache's map; NR: Q's (decode_sm90.cu kNVarQTma, the same layout over the query rows).
+static CUtensorMap encodeCacheMap(const void* k, size_t rows, unsigned boxRows = 64) {
   CUtensorMap tm;
   const cuuint64_t dims[2] = {static_cast<cuuint64_t>(kDQk), static_cast<cuuint64_t>(rows)};
   const cuuint64_t strides[1] = {static_cast<cuuint64_t>(kDQk) * 2};
-  const cuuint32_t box[2] = {64, 64}, estr[2] = {1, 1};
+  const cuuint32_t box[2] = {64, boxRows}, estr[2] = {1, 1};
   // The driver's encoder through the runtime (no -lcuda at link time).
   using Encode = CUresult (*)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*, const cuuint64_t*, const cuuint64_t*, const cuuint32_t*, const cuuint32_t*,
                               CUtensorMapInterleave, CUtensorMapSwizzle, CUtensorMapL2promotion, CUtensorMapFloatOOBfill);

@@ -7,7 +7,7 @@ import type { Backend, BackendInfo, DecodeCall, MatmulCall, MlaProblem } from '.
 import type { DecodePlan } from '../../core/plan.js';
 import { type DeviceStorage, Tensor, isHostTensor, numelOf } from '../../core/tensor.js';
 import { checkMatmul, checkWrite } from '../../core/validate.js';
-import { combineDispatch, combineParams, combineProgram } from './kernels/combine.js';
+import { chooseCombine, combineDispatch, combineParams, combineProgram } from './kernels/combine.js';
 import { chooseMatmulSpec, matmulDispatch, matmulParams, matmulProgram } from './kernels/matmul.js';
 import { type DecodeTuning, decodeParams } from './kernels/decode.js';
 import { DecodeKernelCache, type MatrixKnobs } from './decode-kernel.js';
@@ -69,6 +69,10 @@ export interface WebGpuBackendOptions {
    * range analysis bounds, so that Dawn's robustness leaves the tile loop unclamped, 0.87-0.94x trim's time on the
    * H200 (docs/notes/webgpu-tensor-core.md, "Session 18"). `finite` (probe, opt-in): v5's and the combine's loops
    * with a runtime bound in a form Tint proves finite, so that robustness adds no iteration counter to them.
+   * `combine` (session 19; every decode path's): unset, the wide split-KV combine (kernels/combine.ts, 8 lane groups)
+   * where some request has >= 8 splits, the default one elsewhere, and no combine pass where no request is split
+   * (chooseCombine); 0 (opt-out): the default combine on every launch, as before; 4 or 8: the wide one on every launch.
+   * The combine's `finite` form runs where the default combine does.
    */
   matrix?: MatrixKnobs & { emulate?: boolean };
 }
@@ -425,8 +429,13 @@ export class WebGpuBackend implements Backend {
       { caps: this.caps, path: this.decodePath, mulAdd: this.mulAdd, tuning: this.decodeTuning, matrix: this.opts.matrix });
     const dec = this.programs.get(kernel.program, kernel.spec);
     const decKey = kernel.label;
-    const combSpec = { dtype: p.dtype, ...(this.opts.matrix?.finite ? { finite: true } : {}) };
-    const comb = this.programs.get(combineProgram, combSpec);
+    const mk = this.opts.matrix;
+    // The combine (kernels/combine.ts chooseCombine): left out where the plan knows no request is split (every row is
+    // then the decode kernel's own), unless the opt-out (combine 0) keeps the old launch.
+    const groups = chooseCombine(l.plan, mk?.combine);
+    const combSpec = { dtype: p.dtype, ...(groups ? { groups } : mk?.finite ? { finite: true } : {}) };
+    const combinePass = l.plan.combine || mk?.combine !== undefined;
+    const comb = combinePass ? this.programs.get(combineProgram, combSpec) : undefined;
 
     // The workspace layout is the plan's (core/plan.ts): index words blockTable | seqlens | qIndptr | metadata |
     // numSplits; accumulators lseAccum | oAccum.
@@ -475,14 +484,13 @@ export class WebGpuBackend implements Backend {
     const decBg = this.bindGroup(decKey, dec.layout, [
       whole(this.decodeUniform), whole(this.idx), whole(q.buffer), whole(out.buffer), whole(lse.buffer), whole(this.accum), ...segs,
     ]);
-    const combBg = this.bindGroup(combineProgram.name + combineProgram.key(combSpec), comb.layout, [
-      whole(this.combineUniform), whole(this.idx), whole(this.accum), whole(out.buffer), whole(lse.buffer),
-    ]);
 
     const tw = this.timing;
     const pass1 = enc.beginComputePass({
       label: 'flashmla.decode',
-      timestampWrites: tw && !tw.begun ? { querySet: tw.set, beginningOfPassWriteIndex: 2 * tw.slot } : undefined,
+      timestampWrites: tw && (!tw.begun || !combinePass) ? {
+        querySet: tw.set, ...(tw.begun ? {} : { beginningOfPassWriteIndex: 2 * tw.slot }), ...(combinePass ? {} : { endOfPassWriteIndex: 2 * tw.slot + 1 }),
+      } : undefined,
     });
     if (tw) tw.begun = true;
     pass1.setPipeline(dec.pipeline);
@@ -490,6 +498,13 @@ export class WebGpuBackend implements Backend {
     const [x, y, z] = kernel.dispatch;
     pass1.dispatchWorkgroups(x, y, z);
     pass1.end();
+    if (!comb) {
+      this.device.queue.submit([enc.finish()]);
+      return;
+    }
+    const combBg = this.bindGroup(combineProgram.name + combineProgram.key(combSpec), comb.layout, [
+      whole(this.combineUniform), whole(this.idx), whole(this.accum), whole(out.buffer), whole(lse.buffer),
+    ]);
     const pass2 = enc.beginComputePass({
       label: 'flashmla.combine',
       timestampWrites: tw ? { querySet: tw.set, endOfPassWriteIndex: 2 * tw.slot + 1 } : undefined,
@@ -625,7 +640,8 @@ export class WebGpuBackend implements Backend {
 
   /**
    * Device time of each repetition: a timestamp at the start of its first decode pass and at the end of its
-   * last combine pass (timestamp-query), else the wall clock around a synchronized run.
+   * last combine pass (its last decode pass where the combine is left out; timestamp-query), else the wall clock around
+   * a synchronized run.
    */
   async timeMs(run: (rep: number) => void | Promise<void>, opts: { warmup: number; reps: number }): Promise<number[]> {
     this.live();

@@ -10,6 +10,7 @@ import { decodeDispatch, decodeProgram } from './kernels/decode.js';
 import { decodeF16Dispatch, decodeF16Program } from './kernels/decode-f16.js';
 import { decodeMatrixDispatch, decodeMatrixProgram, decodeMatrixSpec } from './kernels/decode-matrix.js';
 import { decodeMatrix4Dispatch, decodeMatrix4Program, decodeMatrix4Spec } from './kernels/decode-matrix4.js';
+import type { CombineKnob } from './kernels/combine.js';
 import { type Matrix5Choice, decodeMatrix5Dispatch, decodeMatrix5Program, decodeMatrix5Spec } from './kernels/decode-matrix5.js';
 import { decodeMatrix6Dispatch, decodeMatrix6Program, decodeMatrix6Spec } from './kernels/decode-matrix6.js';
 import { type DecodePathChoice, decodeKernelFor } from './kernels/path.js';
@@ -27,6 +28,13 @@ export interface MatrixKnobs extends Matrix5Choice {
    * 6 (opt-in: 32 rows a workgroup, kernels/decode-matrix6.ts).
    */
   version?: 3 | 4 | 5 | 6;
+  /**
+   * The split-KV combine (every decode path's, not the matrix kernel's own; kernels/combine.ts chooseCombine): unset,
+   * the wide combine (8 groups) where some request has >= 8 splits and the default one elsewhere, the combine pass left
+   * out where no request is split (session 19); 0 the default combine on every launch, as before session 19 (opt-out);
+   * 4 or 8 the wide combine with that many lane groups on every launch.
+   */
+  combine?: CombineKnob;
 }
 
 /** The backend settings a kernel choice depends on besides the plan (each may be reassigned between launches). */

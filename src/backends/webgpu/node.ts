@@ -93,7 +93,10 @@ export async function createNodeWebGpuBackend(opts: NodeWebGpuBackendOptions = {
   const envBounded = ({ 1: true, 0: false } as const)[process.env.FLASHMLA_WEBGPU_MATRIX_BOUNDED as '1' | '0'];
   // FLASHMLA_WEBGPU_MATRIX_FINITE=1: v5's and the combine's finite-loop probe (kernels/finite-loops.ts; opt-in).
   const envFinite = process.env.FLASHMLA_WEBGPU_MATRIX_FINITE === '1' ? true : undefined;
-  const matrix = rest.matrix ?? (envVSplit || envVersion || envSubgroups || envLazy !== undefined || envTile16 || envPair || envAhead || envBounded !== undefined || envFinite ? { vSplit: envVSplit, version: envVersion, subgroups: envSubgroups, lazy: envLazy, tile16: envTile16, pair: envPair, lookahead: envAhead, bounded: envBounded, finite: envFinite } : undefined);
+  // FLASHMLA_WEBGPU_COMBINE=0|4|8: 0 the default combine on every launch (the opt-out of session 19's choice), 4 / 8 the
+  // wide combine with that many lane groups on every launch (kernels/combine.ts chooseCombine; unset: chosen by the plan).
+  const envCombine = ({ 0: 0, 4: 4, 8: 8 } as const)[process.env.FLASHMLA_WEBGPU_COMBINE as '0' | '4' | '8'];
+  const matrix = rest.matrix ?? (envVSplit || envVersion || envSubgroups || envLazy !== undefined || envTile16 || envPair || envAhead || envBounded !== undefined || envFinite || envCombine !== undefined ? { vSplit: envVSplit, version: envVersion, subgroups: envSubgroups, lazy: envLazy, tile16: envTile16, pair: envPair, lookahead: envAhead, bounded: envBounded, finite: envFinite, combine: envCombine } : undefined);
   const be = await withDawnQuiet(
     async () => createWebGpuBackend({ ...rest, matrix, decodePath: rest.decodePath ?? envPath, gpu: rest.gpu ?? (own ? nodeGpu([], unlockFeatures, robust) : undefined) }),
     dawnLog ?? process.env.FLASHMLA_DAWN_LOG === '1',

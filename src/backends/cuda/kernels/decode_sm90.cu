@@ -47,9 +47,13 @@ namespace sm90 {
 // ready, 3 O^T done; 88 / 89 warpgroup 0's row sums / merge done (last item: 88 + its stores, 7); 92 / 93 globaltimer
 // at entry / warpgroup 0's end; 90 / 91 warpgroup 0 / 1's latest tile's O^T done (every tile, no limit: the CTA's last
 // tile), 94 warpgroup 1's stores done (last item), 95 the SM's id (%smid, a value: the combine's stamps are put on
-// the decode's time axis through the clock of the SM they ran on). Without the macro the events compile to nothing.
+// the decode's time axis through the clock of the SM they ran on). The entry chain of the first item (session 19 h5,
+// cycles within one CTA): 96 / 97 thread 0's Q^T range known / its Q^T copies issued, 98 the producer past the CTA
+// barrier, 99 its first page and item length in (block table, seqlens), 100 its ninth copy issued (the first tile's
+// last), 101 thread 0's own Q^T copies landed, 102 warpgroup 0's first tile's first chunk in, 103 its first S^T wgmma
+// issued. Without the macro the events compile to nothing.
 #ifdef MLA_SM90_TRACE
-constexpr int kTraceSlots = 96;
+constexpr int kTraceSlots = 104;
 __device__ unsigned long long* mlaTrace = nullptr;
 __device__ __forceinline__ unsigned long long traceClock() { unsigned long long t; asm volatile("mov.u64 %0, %%clock64;\n" : "=l"(t)); return t; }
 __device__ __forceinline__ unsigned long long traceGlobal() { unsigned long long t; asm volatile("mov.u64 %0, %%globaltimer;\n" : "=l"(t)); return t; }
@@ -167,6 +171,13 @@ __device__ __forceinline__ void tmaLoad(uint32_t dst, const CUtensorMap* tm, int
                ::"r"(dst), "l"(reinterpret_cast<uint64_t>(tm)), "r"(x0), "r"(y0), "r"(bar), "l"(policy)
                : "memory");
 }
+// kNVarQTma: one 64 x rows box of Q (2-D map {576, all query rows}, 128-byte swizzle), no cache hint (every part of
+// a request reads the same Q).
+__device__ __forceinline__ void tmaLoadQ(uint32_t dst, const CUtensorMap* tm, int x0, int y0, uint32_t bar) {
+  asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n"
+               ::"r"(dst), "l"(reinterpret_cast<uint64_t>(tm)), "r"(x0), "r"(y0), "r"(bar)
+               : "memory");
+}
 __device__ __forceinline__ uint64_t evictFirstPolicy() {
   uint64_t p;
   asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(p));
@@ -229,7 +240,14 @@ __device__ __forceinline__ Item itemOf(const MlaParams& p, const int* meta, int 
 // bytes of each of 8 rows a warp instruction (8 cache lines) instead of 32 bytes of each of 16 rows (16 lines), without
 // the division by nGroups where an item's rows are consecutive in q (hQ == nGroups: one KV head). Session 9's x9 (Q^T after the
 // barrier, the producer not held) is not this: there Q^T landed behind the grid's first burst.
-constexpr int kNVarQEarly = 1, kNVarSplitOut = 2, kNVarEntryPre = 4;
+// Bit 8 (kNVarQTma; session 19 h5, harness candidate, entries _x11 with a second tensor map, of Q): the first item's
+// Q^T comes by nine TMA boxes (64 columns x NR rows, 128-byte swizzle: the SW128 K-major layout, as the cache's
+// chunks) that the producer thread issues on its own mbarrier (past the ring's, in the layout's alignment slack)
+// right after the metadata read, before the CTA barrier and its first KV copy; the consumers issue no Q^T copy
+// before the barrier and wait on that mbarrier at the first item. Later items' Q^T: the consumers' cp.async as
+// before, placed in the swizzled layout. S^T's B descriptor is SW128 for every item. Rows past the item's rows are
+// the next request's (or zeros past the tensor): their columns are never stored and never meet a live column.
+constexpr int kNVarQEarly = 1, kNVarSplitOut = 2, kNVarEntryPre = 4, kNVarQTma = 8;
 // Bit 32 (kNVarEx2Ftz, the exponentials as ex2.approx.ftz.f32: session 12 round 4) was measured 0.971x at b 128
 // s_k 8192 in session 13's call A and removed in session 14 (docs/notes/cuda-hopper-decode.md, "Session 13 call A").
 #ifdef MLA_SM90_VARIANTS
@@ -254,7 +272,16 @@ struct DecodeT {
   static __device__ __forceinline__ void loadQ(const MlaParams& p, unsigned char* sq, int g, int qStart, int liveRows) {
 #ifdef MLA_SM90A
     const T* q = static_cast<const T*>(p.q);
-    if constexpr ((VAR & kNVarEntryPre) != 0) {
+    if constexpr ((VAR & kNVarQTma) != 0) {
+      // The SW128 K-major layout (kNVarQTma): 128-byte column chunk ch / 8 of row r at (ch / 8) NR 128 + 128 r, its
+      // 16-byte unit ch % 8 at position (ch % 8) ^ (r % 8).
+      for (int c = threadIdx.x; c < NR * (kDQk / 8); c += 128 * CW) {
+        const int r = c % NR, ch = c / NR;
+        const bool live = r < liveRows;
+        const int j = live ? r / p.nGroups : 0, h = g * p.nGroups + (r - j * p.nGroups);
+        cpAsync16(sq + (ch >> 3) * NR * 128 + r * 128 + (((ch & 7) ^ (r & 7)) << 4), live ? q + (static_cast<int64_t>(qStart + j) * p.hQ + h) * kDQk + ch * 8 : q, live ? 16 : 0);
+      }
+    } else if constexpr ((VAR & kNVarEntryPre) != 0) {
       // Chunk c: column chunk 4 (c / 4NR) + c % 4 of row (c / 4) % NR, so a warp copies 64 bytes of each of 8 rows
       // (and writes 4 runs of 8 rows x 16 bytes, 128 contiguous bytes each, into the canonical layout).
       if (p.hQ == p.nGroups) { // one KV head (g = 0): row r of the item is q's row qStart * hQ + r
@@ -406,7 +433,7 @@ struct DecodeT {
   static __device__ __noinline__ void fuseMergeCall(const MlaParams& p) { fuseMerge(p); }
 #endif
 
-  static __device__ void run(const MlaParams& p, const CUtensorMap* tm) {
+  static __device__ void run(const MlaParams& p, const CUtensorMap* tm, const CUtensorMap* qMap = nullptr) {
 #ifdef MLA_SM90A
     extern __shared__ __align__(1024) unsigned char smemRaw[];
     const uint32_t rawAddr = smemAddr(smemRaw);
@@ -436,10 +463,29 @@ struct DecodeT {
     const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
     const int beginIdx = meta[kMetaBeginIdx], endIdx = meta[kMetaEndIdx];
     MLA_TRACE(threadIdx.x == 0 && beginIdx + endIdx >= -1, 1); // (the condition uses the reads: recorded once they are in)
-    if ((VAR & kNVarQEarly) && threadIdx.x < 128 * CW && beginIdx <= endIdx) {
+    // kNVarQTma: the Q mbarrier is 8 bytes past the ring's barriers, fullBar + 16 S (inside the 1024 bytes of
+    // alignment slack: the base moves at most 1008 bytes from a 16-byte aligned start).
+    if constexpr ((VAR & kNVarQTma) != 0) {
+      static_assert(CW == 2, "kNVarQTma: two consumer warpgroups");
+      const uint32_t qBar = fullBar + 16 * S;
+      if (threadIdx.x == 128 * CW && beginIdx <= endIdx) {
+        int qStart, qLen;
+        queryRange(p, beginIdx, qStart, qLen);
+        if (min(p.rows, qLen * p.nGroups) > 0) { // the consumers' test for a live item (itemOf's liveRows)
+          mbarInit(qBar, 1);
+          asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+          mbarExpectTx(qBar, L::Q_BYTES);
+          for (int c = 0; c < kChunks; ++c) tmaLoadQ(qBase + c * NR * 128, qMap, 64 * c, qStart * p.hQ + g * p.nGroups, qBar);
+          MLA_TRACE(true, 97);
+        }
+      }
+    }
+    if ((VAR & kNVarQEarly) && !(VAR & kNVarQTma) && threadIdx.x < 128 * CW && beginIdx <= endIdx) {
       int qStart, qLen;
       queryRange(p, beginIdx, qStart, qLen);
+      MLA_TRACE(threadIdx.x == 0 && qStart + qLen >= -1, 96);
       loadQ(p, sq, g, qStart, min(p.rows, qLen * p.nGroups));
+      MLA_TRACE(threadIdx.x == 0, 97);
     }
     // kNVarEntryPre: the producer thread's first item (its page and its length), read here, before the barrier.
     int prePage = 0;
@@ -449,6 +495,7 @@ struct DecodeT {
       pre = itemOf(p, meta, beginIdx, beginIdx, endIdx);
     }
     __syncthreads(); // the last CTA-wide barrier: from here on the roles sync only among themselves
+    MLA_TRACE(threadIdx.x == 128 * CW, 98);
 
     // The role test on a warp-uniform value (lane 0's warpgroup), so ptxas sees one role per warpgroup.
     if (__shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x) / 128, 0) == CW) {
@@ -465,6 +512,7 @@ struct DecodeT {
           const bool early = (VAR & kNVarEntryPre) && batch == beginIdx;
           const int firstPage = early ? prePage : p.maxBlocksPerSeq > 0 ? bt[min(kb >> 6, p.maxBlocksPerSeq - 1)] : 0;
           const Item itm = early ? pre : itemOf(p, meta, batch, beginIdx, endIdx);
+          MLA_TRACE(batch == beginIdx && firstPage + itm.nTiles >= -1, 99);
           for (int t = 0; t < itm.nTiles; ++t) {
             const int row0 = (t == 0 ? firstPage : bt[(itm.kBegin >> 6) + t]) * kBN; // page 64, one KV head: the page's first cache row
             for (int c = 0; c < kChunks; ++c, ++n) {
@@ -473,6 +521,7 @@ struct DecodeT {
               mbarExpectTx(fullBar + 8 * slot, kChunkBytes);
               tmaLoad(ring + slot * kChunkBytes, tm, 64 * c, row0, fullBar + 8 * slot, policy);
               MLA_TRACE(n == 0, 2);
+              MLA_TRACE(n == kChunks - 1, 100);
             }
           }
         }
@@ -509,11 +558,15 @@ struct DecodeT {
       // cp.async: every chunk of the thread in flight at once (a load-then-store loop waited a memory round trip per
       // chunk, each behind the producer's first burst of tile copies: Q landed ~8 us into a call, trace of session 9).
       {
-        if (!((VAR & kNVarQEarly) && batch == beginIdx)) {
+        if constexpr ((VAR & kNVarQTma) != 0) {
+          if (batch == beginIdx) mbarWait(fullBar + 16 * S, 0); // the producer's boxes (a skipped first item had none)
+          else loadQ(p, sq, g, itm.qStart, liveRows);
+        } else if (!((VAR & kNVarQEarly) && batch == beginIdx)) {
           if (VAR & kNVarQEarly) cpAsyncWait<0>(); // an early copy of a skipped first item must land before these
           loadQ(p, sq, g, itm.qStart, liveRows);
         }
         cpAsyncWait<0>();
+        MLA_TRACE(threadIdx.x == 0 && batch == beginIdx, 101);
         fenceProxyAsync();
       }
       consumersSync<CW>();
@@ -537,6 +590,12 @@ struct DecodeT {
 
         // S^T = K Q^T: 36 wgmma in one group, once the tile's 9 chunks are in (a wait between wgmma would be a
         // branch in the wgmma sequence, which ptxas answers by serializing them).
+#ifdef MLA_SM90_TRACE
+        if (wg == 0 && traceK == 0) { // the first chunk alone first (the loop's wait on it then passes at once)
+          mbarWait(fullBar + 8 * (n % S), (n / S) & 1);
+          MLA_TRACE(tracer, 102);
+        }
+#endif
 #pragma unroll 1
         for (int c = 0; c < kChunks; ++c) mbarWait(fullBar + 8 * ((n + c) % S), ((n + c) / S) & 1);
         MLA_TRACE(tracer && traceK < 10, 8 + 40 * wg + 4 * traceK);
@@ -548,9 +607,11 @@ struct DecodeT {
         for (int c = 0; c < kChunks; ++c) {
 #pragma unroll
           for (int kk = 0; kk < 4; ++kk)
-            Wg<T, NR, 0>::mma(reinterpret_cast<float(&)[NI * 4]>(sAcc), descSw128(slotAddr[c] + kk * 32), descOf<NR>(qBase + (4 * c + kk) * 2 * NR * 16), c + kk > 0);
+            Wg<T, NR, 0>::mma(reinterpret_cast<float(&)[NI * 4]>(sAcc), descSw128(slotAddr[c] + kk * 32),
+                              (VAR & kNVarQTma) ? descSw128(qBase + c * NR * 128 + kk * 32) : descOf<NR>(qBase + (4 * c + kk) * 2 * NR * 16), c + kk > 0);
         }
         wgCommit();
+        MLA_TRACE(tracer && wg == 0 && traceK == 0, 103);
         wgWait<0>();
         pinRegs<NI * 4>(sAcc);
         MLA_TRACE(tracer && traceK < 10, 9 + 40 * wg + 4 * traceK);
@@ -839,6 +900,13 @@ MLA_SM90_X(1)
 MLA_SM90_X(3)
 MLA_SM90_X(17)
 #undef MLA_SM90_X
+// kNVarQTma (VAR 11 = the library's bits | 8): a second tensor map, of Q (harness_common.cuh encodeQMap).
+extern "C" __global__ void __launch_bounds__(384, 1) mla_decode_sm90_x11_bf16_n16(const MlaParams p, const __grid_constant__ CUtensorMap tm, const __grid_constant__ CUtensorMap tq) {
+  mla::sm90::DecodeT<__nv_bfloat16, 16, 2, 2, mla::sm90::kNLibVar | mla::sm90::kNVarQTma>::run(p, &tm, &tq);
+}
+extern "C" __global__ void __launch_bounds__(384, 1) mla_decode_sm90_x11_bf16_n32(const MlaParams p, const __grid_constant__ CUtensorMap tm, const __grid_constant__ CUtensorMap tq) {
+  mla::sm90::DecodeT<__nv_bfloat16, 32, 2, 2, mla::sm90::kNLibVar | mla::sm90::kNVarQTma>::run(p, &tm, &tq);
+}
 #endif
 #ifdef MLA_SM90_EARLY_TRIGGER // harness only: the dependents scheduled at entry (measured against the library's)
 extern "C" __global__ void __launch_bounds__(384, 1) mla_decode_sm90_early_bf16_n16(const MlaParams p, const __grid_constant__ CUtensorMap tm) {

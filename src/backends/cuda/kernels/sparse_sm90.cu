@@ -395,7 +395,26 @@ static_assert(!kProdAloneBit || ((MLA_SPARSE_SM90_MODE & 8192) && !(MLA_SPARSE_S
 #ifndef MLA_SPARSE_SM90_PAIR_PROBE
 #define MLA_SPARSE_SM90_PAIR_PROBE 0
 #endif
-static_assert(MLA_SPARSE_SM90_PAIR_PROBE >= 0 && MLA_SPARSE_SM90_PAIR_PROBE <= 5, "pair probes 1-5");
+// Bit 25 (33554432; reused: session 10's bit 25, the half tile forwarded by bulk copies, left the code, commit 1082919 has
+// it; session 19, helper h2, round 3; the MODEL1 pair entries): pair probe 4 (the consumers not waiting for the peer's
+// bytes before S) measured 0.076 us a tile of the consumers' wait on `remote` past `full`: each producer's last st.async
+// into the peer lands about a DSMEM round trip after its last local store. With the bit the producer sends round 0's peer
+// copy (NoPE chunks, RoPE chunk, validity flag: storeRound's Dest 1) before any local store, then stores round 1 as before
+// (each chunk here, then into the peer), then round 0's own copy (Dest 2) from the 32 registers the first pass kept: the
+// peer's last bytes leave 9 local 16-byte stores a thread before the `full` arrival instead of none. Same stores, same
+// values, same addresses: bit-identical output. (Both rounds' peer copies first: holding 64 converted registers spills 40
+// bytes; converting twice instead costs 320 instructions a tile.)
+constexpr bool kPeerFirstBit = (MLA_SPARSE_SM90_MODE & 33554432) != 0;
+static_assert(!kPeerFirstBit || ((MLA_SPARSE_SM90_MODE & (8192 | 2147483648)) == (8192 | 2147483648) &&
+              !(MLA_SPARSE_SM90_MODE & (65536 | 131072 | 4194304 | 8388608 | 16777216 | 134217728 | 268435456 | 1073741824 |
+                                         549755813888 | 17592186044416 | 34359738368 | 36028797018963968 | 2305843009213693952))),
+              "bit 25 is for the MODEL1 pair's plain store loop: with 13 and 31, not with 16, 17, 22-24, 27, 28, 30, 35, 39, 44, 55, 61");
+static_assert(MLA_SPARSE_SM90_PAIR_PROBE >= 0 && MLA_SPARSE_SM90_PAIR_PROBE <= 6, "pair probes 1-6");
+// Pair probe 6 (session 19, helper h2, round 3; with bit 25; the output is correct, the build is a diagnostic): bit 25's
+// order taken to the end, both rounds' peer copies before any own store, the own copies converted again (holding both
+// rounds' converted values spills 40 bytes): how much more of probe 4's 0.076 us the full order takes, net of 320
+// more conversion instructions a tile.
+static_assert(MLA_SPARSE_SM90_PAIR_PROBE != 6 || (MLA_SPARSE_SM90_MODE & 33554432), "pair probe 6 is bit 25's full order");
 static_assert(MLA_SPARSE_SM90_PAIR_PROBE == 0 || ((MLA_SPARSE_SM90_MODE & (8192 | 2147483648)) == (8192 | 2147483648) &&
               !(MLA_SPARSE_SM90_MODE & (2 | 4 | 65536 | 131072 | 134217728 | 268435456 | 1073741824 | 36028797018963968 | 140737488355328))),
               "the pair probes are for the MODEL1 pair's plain loop: with 13 and 31, not with 1, 2, 16, 17, 27, 28, 30, 47, 55");
@@ -685,6 +704,8 @@ struct Kernel {
   /** MLA_SPARSE_SM90_PAIR_PROBE (diagnostic; MODEL1 pair entries): 1 no P V, 2 no S, 3 no peer release, 4 the peer's bytes
       waited for after the math, 5 the consumers alone. */
   static constexpr int kPairProbe = M1 && C2 ? MLA_SPARSE_SM90_PAIR_PROBE : 0;
+  /** Bit 25: the MODEL1 pair producer sends round 0 to the peer before any own store, its own copy of round 0 last. */
+  static constexpr bool kPeerFirst = kPeerFirstBit && M1 && C2;
   static constexpr bool kNoS = kNoMath || kPairProbe == 2, kNoPV = kNoMath || kPairProbe == 1, kPeerRelease = C2 && kPairProbe != 3;
   /** Bit 62: the next item's Q prefetched into L2 by the producer (pair entries). */
   static constexpr bool kQEarly = kQEarlyBit && C2;
@@ -767,7 +788,18 @@ struct Kernel {
   struct Peer {
     uint32_t delta, vDelta, bar;
   };
+  /** Dest (bit 25): 0 both copies, 1 the peer's copy only, 2 / 3 this CTA's only. */
+  template <int Dest = 0>
   static __device__ __forceinline__ void put(uint32_t addr, uint4 v, const Peer& pe) {
+#if MLA_SPARSE_SM90_MODE & 33554432
+    if constexpr (Dest == 1) {
+      stAsync(addr + pe.delta, v, pe.bar);
+      return;
+    } else if constexpr (Dest >= 2) {
+      stShared(addr, v);
+      return;
+    }
+#endif
 #if MLA_SPARSE_SM90_MODE & (4194304 | 16777216)
     if constexpr (kNoStore) {
       asm volatile("" ::"r"(addr), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w)); // computed, not stored (bit 22)
@@ -853,9 +885,9 @@ struct Kernel {
   /** Flat (bits 57 / 58, kFlat entries only): no per-chunk test; V3.2's scales known to be bf16 (the caller's vote).
       Half (bit 55, token-contiguous tile only): 0 = chunks 0..3 of the box, the RoPE chunk if k < 4 and the validity flag;
       1 = chunks 4..7 and the RoPE chunk if k >= 4; -1 = all of them. */
-  template <bool Flat = false, int Half = -1>
+  template <bool Flat = false, int Half = -1, int Dest = 0>
   static __device__ __forceinline__ void storeRound(const TileRegs& d, uint32_t kt, uint32_t st, int rnd, int r0, int k, int rot, int tokInRound,
-                                                    const Peer& pe) {
+                                                    const Peer& pe, uint4* cv = nullptr) {
 #if MLA_SSP_TOK
     static_assert(Half < 0 || (kTok && !kLine), "bit 55's halves are of the token-contiguous tile");
 #else
@@ -891,6 +923,12 @@ struct Kernel {
         if (Half >= 0 && (c >> 1) != Half) continue; // bit 55 (rot is 0 on the token-contiguous tile: slot c = chunks 2c, 2c + 1)
         const int ch = 2 * ((c + rot) & 3); // 16 values at columns 64k + 8ch: chunks ch, ch + 1 of box k
         uint4 lo = make_uint4(0, 0, 0, 0), hi = lo;
+#if MLA_SPARSE_SM90_MODE & 33554432
+        if constexpr (Dest == 2) { // bit 25: the values the peer pass converted (cv: 8 chunks a round, in registers; 3: converted again)
+          lo = cv[2 * c];
+          hi = cv[2 * c + 1];
+        } else
+#endif
 #if MLA_SPARSE_SM90_MODE & 8388608
         if (kNoConv && d.live[rnd]) { // bit 23: the raw words, no conversion
           lo = d.nope[rnd][c];
@@ -917,10 +955,15 @@ struct Kernel {
           lo = make_uint4(a.x, a.y, b.x, b.y);
           hi = make_uint4(e.x, e.y, f.x, f.y);
         }
+#if MLA_SPARSE_SM90_MODE & 33554432
+        if constexpr (Dest == 1) {
+          if (cv) cv[2 * c] = lo, cv[2 * c + 1] = hi; // kept for this CTA's pass (pair probe 6: not kept)
+        }
+#endif
 #if MLA_SSP_TOK
         if constexpr (kTok) {
-          put(keyAt(kt, k, ch, r), lo, pe);
-          put(keyAt(kt, k, ch + 1, r), hi, pe);
+          put<Dest>(keyAt(kt, k, ch, r), lo, pe);
+          put<Dest>(keyAt(kt, k, ch + 1, r), hi, pe);
         } else
 #endif
         {
@@ -931,11 +974,18 @@ struct Kernel {
     }
 #if MLA_SSP_TOK
     if constexpr (kTok) {
-      if (Half < 0 || (k >> 2) == Half) put(keyAt(kt, kNB - 1, k, r), d.live[rnd] ? d.rope[rnd] : make_uint4(0, 0, 0, 0), pe);
+      if (Half < 0 || (k >> 2) == Half) put<Dest>(keyAt(kt, kNB - 1, k, r), d.live[rnd] ? d.rope[rnd] : make_uint4(0, 0, 0, 0), pe);
     } else
 #endif
     put(kt + (kNB - 1) * kBox + r * 128 + ((k ^ (r & 7)) << 4), d.live[rnd] ? d.rope[rnd] : make_uint4(0, 0, 0, 0), pe);
     if (Half != 1 && k == 0 && !kWarpFlags) { // bit 50: producer warp 0 writes the tile's flags after the rounds
+#if MLA_SPARSE_SM90_MODE & 33554432
+      if constexpr (Dest != 0) { // bit 25: this pass's copy of the flag only
+        if constexpr (Dest >= 2) rows().valid[st][r] = d.live[rnd] ? 1 : 0;
+        else stAsync(smemAddr(&rows().valid[st][r]) + pe.vDelta, d.live[rnd] ? 1u : 0u, pe.bar);
+        return;
+      }
+#endif
       rows().valid[st][r] = d.live[rnd] ? 1 : 0;
 #if MLA_SPARSE_SM90_MODE & 4194304
       if constexpr (C2 && !kNoStore) stAsync(smemAddr(&rows().valid[st][r]) + pe.vDelta, d.live[rnd] ? 1u : 0u, pe.bar);
@@ -1244,6 +1294,23 @@ struct Kernel {
             else storeRound(d, kt, st, rnd, r0, k, rot, tokInRound, pe);
             if (rnd + 1 < kRounds && t + 1 < it.nTiles) loadRound(p, d, ids[rnd], rnd, k, rot);
           }
+        } else
+#endif
+#if MLA_SPARSE_SM90_MODE & 33554432
+#if MLA_SPARSE_SM90_PAIR_PROBE == 6
+        if constexpr (kPeerFirst && kPairProbe == 6) { // pair probe 6: both rounds' peer copies first, then both own copies converted again
+#pragma unroll
+          for (int rnd = 0; rnd < kRounds; ++rnd) storeRound<false, -1, 1>(d, kt, st, rnd, r0, k, rot, tokInRound, pe);
+#pragma unroll
+          for (int rnd = 0; rnd < kRounds; ++rnd) storeRound<false, -1, 3>(d, kt, st, rnd, r0, k, rot, tokInRound, pe);
+        } else
+#endif
+        if constexpr (kPeerFirst) { // bit 25: round 0's peer copy, round 1 (both copies), round 0's own copy
+          static_assert(kRounds == 2, "bit 25: the pair's two rounds");
+          uint4 cv[8]; // round 0's converted NoPE chunks, converted once (holding both rounds' spills 40 bytes)
+          storeRound<false, -1, 1>(d, kt, st, 0, r0, k, rot, tokInRound, pe, cv);
+          storeRound(d, kt, st, 1, r0, k, rot, tokInRound, pe);
+          storeRound<false, -1, 2>(d, kt, st, 0, r0, k, rot, tokInRound, pe, cv);
         } else
 #endif
         if constexpr (kFlat) { // bits 57 / 58: a round's straight-line body when all its scales in the warp are bf16 (MODEL1: always)

@@ -3,6 +3,7 @@
 // A partial lse is finite, NEG (the split saw no key of the row), -inf (it saw keys, all scored -inf) or NaN
 // (it saw a NaN or +inf score); the merge gives what the float64 reference gives for the whole row.
 import type { HalfDType } from '../../../core/dtype.js';
+import type { DecodePlan } from '../../../core/plan.js';
 import type { MlaProblem } from '../../../core/problem.js';
 import { defineParams } from '../params.js';
 import { type DeviceCaps, type Dispatch, type Program, foldDispatch, linearWorkgroupWgsl } from '../program.js';
@@ -18,8 +19,37 @@ export const combineParams = defineParams('CombineParams', [
   ['qiOff', 'u32'], ['nsOff', 'u32'], ['posInfBits', 'u32'],
 ]);
 
-/** finite: its three loops over the splits in the form Tint proves finite (kernels/finite-loops.ts; probe, opt-in). */
-export interface CombineSpec { dtype: HalfDType; finite?: boolean }
+/**
+ * finite: its three loops over the splits in the form Tint proves finite (kernels/finite-loops.ts; probe, opt-in).
+ * groups (session 19; the default where a request has many splits: chooseCombine; docs/notes/webgpu-tensor-core.md,
+ * "Session 19"): the wide combine, 256 lanes a
+ * row instead of 64, the splits' lse read by all lanes at once and reduced in workgroup memory, O merged by `groups`
+ * (4 or 8) groups of lanes that each take every groups-th split with unconditional vector loads, then summed.
+ */
+export interface CombineSpec { dtype: HalfDType; finite?: boolean; groups?: CombineGroups }
+export type CombineGroups = 4 | 8;
+/** The backend's `matrix.combine` knob: 0 the default combine always (session 18's launch), 4 / 8 the wide one always. */
+export type CombineKnob = 0 | CombineGroups;
+
+/**
+ * The fewest splits of one request for which the default decode takes the wide combine (8 groups): the longest row
+ * then gives every lane group of its O pass a split. H200 (docs/notes/webgpu-tensor-core.md, "Session 19"): 103 splits
+ * a row 0.573x, the uneven batch (101 in its longest rows) 0.745x; 2 splits a row (b = 128 h128 s_k 8192, 62 of 128
+ * requests) 1.021x, where 64 lanes merge 2 splits in one short chain and the wide workgroup idles 6 of its 8 groups
+ * behind ~10 barriers.
+ */
+export const wideCombineMinSplits = 8;
+
+/**
+ * Which combine a decode of `plan` runs: `knob` 4 / 8 forces the wide one, 0 the default one; unset, the wide one with
+ * 8 groups when some request has at least wideCombineMinSplits splits (the plan's maxSplits, from numSplits on the
+ * host; without it, the mean the scheduler can make, (b + numSmParts) / b, stands in), else the default one.
+ */
+export function chooseCombine(plan: Pick<DecodePlan, 'b' | 'numSmParts' | 'maxSplits'>, knob?: CombineKnob): CombineGroups | undefined {
+  if (knob !== undefined) return knob === 0 ? undefined : knob;
+  const most = plan.maxSplits ?? Math.floor((plan.b + plan.numSmParts) / plan.b);
+  return most >= wideCombineMinSplits ? 8 : undefined;
+}
 
 export function combineDispatch(p: MlaProblem, caps: DeviceCaps): Dispatch {
   return foldDispatch(p.b * p.sQ * p.hQ, caps.maxComputeWorkgroupsPerDimension);
@@ -27,8 +57,14 @@ export function combineDispatch(p: MlaProblem, caps: DeviceCaps): Dispatch {
 
 export const combineProgram: Program<CombineSpec> = {
   name: 'mla_combine',
-  key: (s) => `${s.dtype}${s.finite ? '.fin' : ''}`,
-  source: (s) => (s.finite ? finiteLoopsWgsl(combineSource(s)) : combineSource(s)),
+  key: (s) => `${s.dtype}${s.finite ? '.fin' : ''}${s.groups ? `.g${s.groups}` : ''}`,
+  source: (s) => {
+    if (s.groups) {
+      if (s.finite) throw new Error('combine: the wide combine (groups) runs without finite');
+      return wideCombineSource(s.dtype, s.groups);
+    }
+    return s.finite ? finiteLoopsWgsl(combineSource(s)) : combineSource(s);
+  },
 };
 
 const combineSource = (s: CombineSpec): string => `${combineParams.wgsl}
@@ -107,3 +143,123 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }
 `;
 
+
+const rng = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/**
+ * The wide combine (CombineSpec.groups; same bindings, params, dispatch and results up to the order of the sums): one
+ * workgroup of 256 lanes a row. The default combine's 64 lanes walk the row's splits three times in a dependent chain
+ * (a uniform lse load an iteration, then O's loads behind a branch on it): at b = 1 on the H200 that is ~100 splits
+ * x 3 round trips through L2 for each of the 16 rows. Here: (1) every lane reads the lse of splits t, t + 256, ..., and
+ * the row's maximum and NaN / -inf flags reduce in workgroup memory (4-way, 4 levels); (2) the same for the sum of
+ * exp(lse - max); (3) lane group g (of `groups`) merges splits g, g + groups, ... into 512 / (256 / groups) columns a
+ * lane with vec4 loads issued whatever the split's lse (a split that saw no key of the row is selected out, as the
+ * default combine skips it: its O is not added, so a stale NaN there cannot leak); the groups' sums are added in group
+ * order through workgroup memory. A row's special cases (NaN, every key -inf, no key) are the default combine's.
+ */
+function wideCombineSource(dtype: HalfDType, groups: CombineGroups): string {
+  const L = 256 / groups; // column lanes a group
+  const V = 128 / L; // vec4 columns a lane: v = cl + L k
+  // 256 lane values to [0] in 4 levels of 4-way merges; the last level's barrier is the uniform load's that follows.
+  const reduce = (arrs: [string, (a: string, b: string) => string][]) => [64, 16, 4, 1].map((st) => `if (t < ${st}u) {${arrs.map(([arr, op]) => `
+    ${arr}[t] = ${op(op(`${arr}[t]`, `${arr}[t + ${st}u]`), op(`${arr}[t + ${2 * st}u]`, `${arr}[t + ${3 * st}u]`))};`).join('')}
+  }${st > 1 ? '\n  workgroupBarrier();' : ''}`).join('\n  ');
+  return `${combineParams.wgsl}
+@group(0) @binding(0) var<uniform> u: CombineParams;
+@group(0) @binding(1) var<storage, read> idx: array<i32>;
+@group(0) @binding(2) var<storage, read> acc: array<vec4<f32>>; // lseAccum at 0, oAccum from a 256-byte boundary (core/plan.ts)
+@group(0) @binding(3) var<storage, read_write> out: array<u32>;
+@group(0) @binding(4) var<storage, read_write> lse: array<f32>;
+const NEG: f32 = ${negBig};
+${packWgsl(dtype)}
+${nanWgsl(dtype, 'u.posInfBits')}
+${linearWorkgroupWgsl}
+var<workgroup> rM: array<f32, 256>;   // lanes' lse maxima, then the row's at [0]
+var<workgroup> rF: array<u32, 256>;   // lanes' flags (1: a NaN lse, 2: a -inf lse), then the row's at [0]
+var<workgroup> rS: array<f32, 256>;   // lanes' sums of exp(lse - max), then the row's at [0]
+var<workgroup> rO: array<vec4<f32>, ${(groups - 1) * L * V}>; // groups 1.. : their O sums
+
+fn lseAt(i: u32) -> f32 { return acc[i / 4u][i % 4u]; }
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+  let g = linearWorkgroup(wid, nwg);
+  let perBatch = u.sQ * u.hQ;
+  let batch = g / perBatch;
+  if (batch >= u.b) { return; }
+  let rr = g % perBatch; // j * hQ + h
+  let j = rr / u.hQ;
+  let h = rr % u.hQ;
+  let base = idx[u.nsOff + batch];
+  let n = idx[u.nsOff + batch + 1u] - base;
+  if (n <= 1) { return; } // written by the decode kernel directly
+  var qStart = batch * u.sQ;
+  var qLen = u.sQ;
+  if (u.varlen != 0u) {
+    qStart = u32(idx[u.qiOff + batch]);
+    qLen = u32(idx[u.qiOff + batch + 1u]) - qStart;
+  }
+  if (j >= qLen) { return; }
+  // (1) the row's largest finite lse and its NaN / -inf flags
+  var mx = NEG;
+  var fl = 0u;
+  for (var s = i32(t); s < n; s += 256) {
+    let ls = lseAt(u32(base + s) * u.rowStride + rr);
+    fl = fl | select(0u, 1u, isNan(ls)) | select(0u, 2u, isNegInf(ls));
+    mx = max(mx, select(ls, NEG, nonFinite(ls)));
+  }
+  rM[t] = mx;
+  rF[t] = fl;
+  workgroupBarrier();
+  ${reduce([['rM', (a, b) => `max(${a}, ${b})`], ['rF', (a, b) => `(${a} | ${b})`]])}
+  let rowMx = workgroupUniformLoad(&rM[0]);
+  let rowFl = workgroupUniformLoad(&rF[0]);
+  let o = u.outOff + (((qStart + j) * u.hQ + h) * 512u) / 2u;
+  let lo0 = u.lseOff + batch * u.lseStrideB + h * u.lseStrideH + (qStart + j) * u.lseStrideT;
+  if ((rowFl & 1u) != 0u || ((rowFl & 2u) != 0u && rowMx <= NEG * 0.5)) { // a poisoned row, or every key of the row scored -inf: NaN
+    out[o + t] = nanPair();
+    if (t == 0u) { lse[lo0] = nanF32(); }
+    return;
+  }
+  if (rowMx <= NEG * 0.5) { // no split saw a key: the contract's empty row
+    out[o + t] = 0u;
+    if (t == 0u) { lse[lo0] = bitcast<f32>(u.posInfBits); }
+    return;
+  }
+  // (2) the sum of exp(lse - max) over the splits that saw a key
+  var sum = 0.0;
+  for (var s = i32(t); s < n; s += 256) {
+    let ls = lseAt(u32(base + s) * u.rowStride + rr);
+    if (ls > NEG * 0.5) { sum += exp(ls - rowMx); }
+  }
+  rS[t] = sum;
+  workgroupBarrier();
+  ${reduce([['rS', (a, b) => `(${a} + ${b})`]])}
+  let total = rowMx + log(workgroupUniformLoad(&rS[0]));
+  // (3) O: group gq merges splits gq, gq + ${groups}, ...; lane cl holds columns 4 (cl + ${L} k) .. + 3, k < ${V}
+  let gq = t / ${L}u;
+  let cl = t % ${L}u;
+  ${rng(V).map((k) => `var o${k} = vec4<f32>(0.0);`).join(' ')}
+  for (var s = i32(gq); s < n; s += ${groups}) {
+    let slot = u32(base + s);
+    let ls = lseAt(slot * u.rowStride + rr);
+    let a = (u.oAccOff + (slot * u.rowStride + rr) * 512u) / 4u + cl;
+    ${rng(V).map((k) => `let x${k} = acc[a + ${k * L}u];`).join(' ')}
+    // A split that saw no key of the row is left out; one whose keys all scored -inf weighs 0, but its o carries the
+    // NaN of 0 * inf (as the reference's sum).
+    let keep = !(ls <= NEG * 0.5 && !isNegInf(ls));
+    let w = select(exp(ls - total), 0.0, isNegInf(ls));
+    ${rng(V).map((k) => `o${k} += select(vec4<f32>(0.0), w * x${k}, keep);`).join(' ')}
+  }
+  if (gq > 0u) {
+    ${rng(V).map((k) => `rO[((gq - 1u) * ${L}u + cl) * ${V}u + ${k}u] = o${k};`).join(' ')}
+  }
+  workgroupBarrier();
+  if (gq == 0u) {
+    ${rng(groups - 1).map((g1) => rng(V).map((k) => `o${k} += rO[(${g1 * L}u + cl) * ${V}u + ${k}u];`).join(' ')).join('\n    ')}
+    ${rng(V).map((k) => `out[o + 2u * (cl + ${k * L}u)] = pack2(o${k}.xy); out[o + 2u * (cl + ${k * L}u) + 1u] = pack2(o${k}.zw);`).join('\n    ')}
+    if (t == 0u) { lse[lo0] = total; }
+  }
+}
+`;
+}
