@@ -751,17 +751,20 @@ struct DenseFp8 {
 #define MLA_DFP8_W3G2 ((MLA_DENSE_FP8_VAR & 8796093022208) != 0)
 #define MLA_DFP8_W3O1 ((MLA_DENSE_FP8_VAR & 17592186044416) != 0)
 [[maybe_unused]] constexpr bool kW3G2 = MLA_DFP8_W3G2, kW3O1 = MLA_DFP8_W3O1;
-// Bit 35184372088832 (session 19, helper s19-h3): the f16 score path at 16 rows. Once an item, after the Q^T fill, the
-// consumers find the largest |q| of the item's rows (all 576 dims; one redux a warp, the warps' maxima through ml) and
-// scale Q^T by 2^e, e = 141 - its bf16 exponent (so the largest |q| 2^e lies in [2^14, 2^15), inside f16's range;
-// e <= 100): the NoPE k-steps become f16 (exact for |q| 2^e >= 2^-14), the RoPE k-steps stay bf16 times 2^e (exact).
-// Then a tile's NoPE operand is the bytes alone, e4m3 -> f16x2 by one cvt a register (no scale multiply, no bit
-// trick), into four per-group S^T accumulators (f16 wgmma; the RoPE k-steps, bf16, into sAcc), and after the wait
-// S^T = sAcc + sum_g scale_g(token) acc_g (f32 FFMA: any f32 scale, NaN bytes and scales propagate as in the exact
-// path, so the S side never needs sPhaseExact; the O side keeps its checks); the softmax takes scaleLog2 2^-e. An
-// item whose Q holds an infinity or NaN (bf16 exponent 255) keeps the bf16 Q^T and the bf16 S phase. Only in the pass
-// whose 16-row entry is the two-consumer code (bit 70368744177664 hands it to the third pass's n16w3 code as
-// 35184372088832). docs/notes/cuda-dense-fp8.md, "Session 19 (helper s19-h3)".
+// Bit 35184372088832 (session 19, helper s19-h3): the f16 score path at 16 rows. The Q^T fill also writes a second
+// Q^T whose NoPE k-steps are f16 (RoPE stays bf16), and the consumers learn in the fill's barrier (bar.red.and) whether
+// every NoPE q of the item is under 2^15 in magnitude; where one is not (or is infinite / NaN: rare, a uniform branch),
+// both Q^T are made again as q 2^-e (e = the largest finite q's bf16 exponent - 141) and the scores' factor becomes
+// scaleLog2 2^e (kept in shared memory, read once a tile). Then a NoPE register of the score operand is one cvt
+// (e4m3x2 -> f16x2, exact) and one f16x2 multiply by the token's scale in f16 (exact on the fast path's scales, powers
+// of two in 2^-15 .. 2^7: e4m3 x scale lies in [2^-24, 57,344]), two instructions where the bf16 path takes four
+// (prmt, shift, and, bf16x2 multiply); the S^T groups are one k-step each (with two, the two-consumer entry spills).
+// A tile the checks send to the exact path reads the bf16 Q^T as the shipped build does (bf16-rounded K, FlashMLA's
+// dequantization). Precision: f16 holds a bf16 q exactly from 2^-14 up; below, q rounds to f16's subnormals, at most
+// 2^-25 off (2^-39 of the item's largest q after a rescale). Only in the pass whose 16-row entry is the two-consumer
+// code; bit 70368744177664 hands it to the third pass's n16w3 code as 35184372088832. (The folded-scale form, four
+// per-group S^T accumulators, spilled at both entries' 168 / 160 registers.) docs/notes/cuda-dense-fp8.md, "Session 19
+// (helper s19-h3)".
 #define MLA_DFP8_SF16 ((MLA_DENSE_FP8_VAR & 35184372088832) != 0)
 #undef MLA_DFP8_SL
 #if MLA_DFP8_SF16
