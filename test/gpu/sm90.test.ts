@@ -67,3 +67,25 @@ test(`${nRandom} random cases of the shapes the sm90 kernel takes`, async () => 
   console.log(`# ${onSm90} of ${specs.length} cases ran the sm90 kernel`);
   if (cuda.info.details?.cc === '9.0') assert.equal(onSm90, specs.length);
 });
+
+// Since session 19 the library's entries read q through a tensor map (launch.ts sm90QMap) that starts at the view's
+// first element: a view 8 elements (16 bytes) or one token row into its allocation must give q's own results; a
+// view off the 16-byte grid is a typed error before any launch. Shapes: 16 and 32 rows with the map, 5 rows with too
+// few rows in q for a box (the _ld entry), bf16 and f16.
+test('q as a view at an element offset, with and without q\'s tensor map', async () => {
+  const base = caseMatrix(4, 0x51a)[0];
+  const shapes: Partial<CaseSpec>[] = [
+    { seqlens: [65, 3001, 0], sQ: 1, hQ: 16, dtype: 'bf16' }, { seqlens: [2049, 128], sQ: 2, hQ: 16, dtype: 'f16' },
+    { seqlens: [4097], sQ: 1, hQ: 5, dtype: 'bf16' }, { seqlens: [129, 2000], sQ: 3, hQ: 10, dtype: 'bf16' },
+  ];
+  for (const [k, sh] of shapes.entries()) {
+    const spec: CaseSpec = { ...base, hKv: 1, pageBlockSize: 64, qLens: undefined, causal: sh.sQ! > 1, ...sh };
+    const c = makeCase(spec, 70_000 + k);
+    const ref = caseReference(c);
+    for (const qOffset of [0, 8, 576 * c.hQ]) {
+      const r = await runCase(c, cuda, flashMlaWithKvcache, { qOffset });
+      assertOutputsClose(r.out, r.lse, ref, c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, tolerances.cuda, `${specName(spec, k)} q offset ${qOffset}`);
+    }
+    await assert.rejects(runCase(c, cuda, flashMlaWithKvcache, { qOffset: 4 }), /aligned to 16 bytes/);
+  }
+});
