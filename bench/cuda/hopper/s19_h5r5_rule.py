@@ -18,16 +18,12 @@ Last line: SHIP qtma (...) or KEEP lib (...).
 """
 import glob, json, os, re, sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from s17_h3_rule import read  # noqa: E402  (a file's text, or "" where it is missing)
+
 NAMES = ("b=1 s_k 32768 h16", "b=1 s_k 8192 h16", "uneven b=4 h16", "b=128 s_k 1024 h16", "b=128 s_k 8192 h16",
          "b=128 s_k 1024 h32", "b=128 s_k 8192 h32")
 LIMITS = (0.95, 1.01, 1.01, 1.01, 1.01, 1.01, 1.01)
-
-
-def read(p):
-    try:
-        return open(p).read()
-    except OSError:
-        return ""
 
 
 def tap(d, name):
