@@ -69,7 +69,9 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 // rows): H200 5.5-7.2 % faster at 16 rows, 9.9-10.4 % at 32; + 2147483648 (the Q^T fill by cp.async, both row counts):
 // 2.0-14.9 % faster again (docs/notes/cuda-dense-fp8.md, session 12). Since session 18 the shipped build is
 // 4400596682304 = 2550171200 + 4398046511104 (the 16-row dispatch: the n16w3 entry, three consumer warpgroups, which
-// the host takes from 48 tiles an SM part; H200 call J: 8192x16x1 0.944 of the time before, the rest level). 0 is the
+// the host takes from 48 tiles an SM part; H200 call J: 8192x16x1 0.944 of the time before, the rest level). Since session
+// 19 it is 109953712948800 = 4400596682304 + 35184372088832 + 70368744177664 (the f16 score path in the two-consumer n16
+// and the n16w3 entries; H200 call G: 8192x16x1 0.942 of the time before, 1024x16x1 0.979, 32 rows level). 0 is the
 // lockstep design of session 9 (DenseFp8, its code unchanged: scripts/compare-fatbins.py), bits 1-32 its variants.
 // Each bit's design and prediction: docs/notes/cuda-dense-fp8.md; bench/cuda/dense-fp8/ab.sh builds, checks and times
 // them against the shipped build.
@@ -85,7 +87,7 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 //  64 and up: the alternating-tile design (see DenseFp8Alt); 32768 the rows dispatch (the entries). Bits 65536 ..
 //      67108864 were the converter-fed design (DenseFp8Cv) and its probes: dropped after session 12's probe (its
 //      consumers alone took 2.15 us a tile, docs/notes/cuda-dense-fp8.md) and removed; the last commit with it is 431fcc5.
-#define MLA_DENSE_FP8_SHIPPED 4400596682304
+#define MLA_DENSE_FP8_SHIPPED 109953712948800
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif
