@@ -3,6 +3,7 @@
 // lengths, at most 32 rows per KV head), each checked against the float64 reference, with NaN in every unused cache
 // slot and poisoned outputs. Needs an sm_90 GPU and built kernels; run by scripts/gpu-host-run.sh sm90.
 //   FLASHMLA_SM90_CASES=n   random cases (default 300)
+//   FLASHMLA_SM90_SHARD=i/n only random case k with k % n == i (the same cases, split over n processes)
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type CudaBackend, createCudaBackend } from '../../src/backends/cuda/index.js';
@@ -13,6 +14,7 @@ import { goldenCaseNames, loadGolden, runGolden } from '../support/golden.js';
 import { type CaseSpec, caseMatrix, caseReference, makeCase, runCase, specName } from '../support/random.js';
 
 const nRandom = Number(process.env.FLASHMLA_SM90_CASES ?? 300);
+const [shard, shards] = (process.env.FLASHMLA_SM90_SHARD ?? '0/1').split('/').map(Number);
 let cuda: CudaBackend;
 before(async () => { cuda = await createCudaBackend({ kernel: 'sm90' }); });
 after(() => cuda?.dispose());
@@ -58,12 +60,37 @@ test(`${nRandom} random cases of the shapes the sm90 kernel takes`, async () => 
     return { ...s, hKv: 1, pageBlockSize: 64, qLens: undefined, sQ, hQ: Math.max(1, Math.min(s.hQ, Math.floor(32 / sQ))) };
   });
   let onSm90 = 0;
+  let ran = 0;
   for (let i = 0; i < specs.length; i++) {
+    if (i % shards !== shard) continue;
+    ran++;
     const c = makeCase(specs[i], 50_000 + i);
     if (/sm90/.test(kernelFor(c.dtype, c.sQ * c.hQ))) onSm90++;
     const r = await runCase(c, cuda, flashMlaWithKvcache, { numSms: i % 3 === 0 ? 132 : i % 3 === 1 ? 16 : 1 });
     assertOutputsClose(r.out, r.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, tolerances.cuda, specName(specs[i], i));
   }
-  console.log(`# ${onSm90} of ${specs.length} cases ran the sm90 kernel`);
-  if (cuda.info.details?.cc === '9.0') assert.equal(onSm90, specs.length);
+  console.log(`# ${onSm90} of ${ran} cases ran the sm90 kernel (shard ${shard}/${shards} of ${specs.length})`);
+  if (cuda.info.details?.cc === '9.0') assert.equal(onSm90, ran);
+});
+
+// Since session 19 the library's entries read q through a tensor map (launch.ts sm90QMap) that starts at the view's
+// first element: a view 8 elements (16 bytes) or one token row into its allocation must give q's own results; a
+// view off the 16-byte grid is a typed error before any launch. Shapes: 16 and 32 rows with the map, 5 rows with too
+// few rows in q for a box (the _ld entry), bf16 and f16.
+test('q as a view at an element offset, with and without q\'s tensor map', async () => {
+  const base = caseMatrix(4, 0x51a)[0];
+  const shapes: Partial<CaseSpec>[] = [
+    { seqlens: [65, 3001, 0], sQ: 1, hQ: 16, dtype: 'bf16' }, { seqlens: [2049, 128], sQ: 2, hQ: 16, dtype: 'f16' },
+    { seqlens: [4097], sQ: 1, hQ: 5, dtype: 'bf16' }, { seqlens: [129, 2000], sQ: 3, hQ: 10, dtype: 'bf16' },
+  ];
+  for (const [k, sh] of shapes.entries()) {
+    const spec: CaseSpec = { ...base, hKv: 1, pageBlockSize: 64, qLens: undefined, causal: sh.sQ! > 1, ...sh };
+    const c = makeCase(spec, 70_000 + k);
+    const ref = caseReference(c);
+    for (const qOffset of [0, 8, 576 * c.hQ]) {
+      const r = await runCase(c, cuda, flashMlaWithKvcache, { qOffset });
+      assertOutputsClose(r.out, r.lse, ref, c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, tolerances.cuda, `${specName(spec, k)} q offset ${qOffset}`);
+    }
+    await assert.rejects(runCase(c, cuda, flashMlaWithKvcache, { qOffset: 4 }), /aligned to 16 bytes/);
+  }
 });

@@ -6,7 +6,7 @@ import { type HalfDType, f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
 import type { Backend } from '../../src/core/problem.js';
 import type { ScheduleKind } from '../../src/core/scheduler.js';
 import { type ReferenceInputs, type ReferenceOutput, referenceDecode } from '../../src/core/reference.js';
-import { type HostTensor, type Tensor, fromArray } from '../../src/core/tensor.js';
+import { type HostTensor, Tensor, fromArray } from '../../src/core/tensor.js';
 
 // ---------------------------------------------------------------- seeded randomness
 
@@ -251,7 +251,7 @@ export async function runCase(
   c: DecodeCase,
   backend: Backend,
   decode: typeof import('../../src/index.js').flashMlaWithKvcache,
-  opts: { numSms?: number; schedule?: ScheduleKind } = {},
+  opts: { numSms?: number; schedule?: ScheduleKind; qOffset?: number } = {},
 ): Promise<{ out: Uint16Array; lse: Float32Array }> {
   const t = caseTensors(c);
   const md = caseMetadata(c, opts.numSms ?? backend.info.numSms, opts.schedule ?? testSchedule());
@@ -259,7 +259,8 @@ export async function runCase(
   const out = backend.empty(c.dtype, c.outShape), lse = backend.empty('f32', c.lseShape);
   backend.write(out, poison.out);
   backend.write(lse, poison.lse);
-  const q = backend.upload(t.q), kCache = backend.upload(t.kCache);
+  // qOffset: q as a view that starts qOffset elements into a larger allocation (freeing the view frees it).
+  const q = opts.qOffset ? viewAt(backend, t.q, opts.qOffset) : backend.upload(t.q), kCache = backend.upload(t.kCache);
   try {
     await decode(q, kCache, t.blockTable, t.cacheSeqlens, dV, md.tileSchedulerMetadata, md.numSplits, {
       softmaxScale: c.explicitScale ? c.softmaxScale : undefined, causal: c.causal, qIndptr: t.qIndptr, backend, out, lse,
@@ -270,6 +271,13 @@ export async function runCase(
   } finally {
     for (const x of [q, kCache, out, lse]) if (x !== t.q && x !== t.kCache) backend.free(x);
   }
+}
+
+/** A device copy of host tensor t that starts `offset` elements into an allocation of offset + numel + 64 elements. */
+function viewAt(backend: Backend, t: HostTensor, offset: number): Tensor {
+  const buf = backend.empty(t.dtype, [offset + t.numel + 64]);
+  backend.write(buf, new Tensor(t.dtype, [t.numel], t.data), offset);
+  return new Tensor(t.dtype, t.shape, buf.data, offset);
 }
 
 // ---------------------------------------------------------------- the matrix

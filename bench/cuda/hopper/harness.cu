@@ -26,6 +26,11 @@
 #include "../../../src/backends/cuda/kernels/decode.cu"
 #define MLA_SM90_VARIANTS // the _xN entries (VAR bits of decode_sm90.cu), timed and checked by `ab` / CHECK_KERNEL
 #define MLA_SM90_EARLY_TRIGGER // the _early entries (PDL dependents scheduled at entry), timed by `tail`
+// The library's entries since session 19 take q's map (bits 1 | 2 | 8); the harness times and checks the two-parameter
+// entries as before (bits 1 | 2; their code is the library's _ld entries'), and x11 as the library's new one.
+#ifndef MLA_SM90_LIB_VAR
+#define MLA_SM90_LIB_VAR 3
+#endif
 #include "../../../src/backends/cuda/kernels/decode_sm90.cu"
 #include "../../../src/backends/cuda/kernels/combine.cu"
 // A second version of the narrow kernel beside the library's, for an interleaved A/B in one process (`ab` mode):

@@ -21,6 +21,11 @@
 #define MLA_SM90W_TRACE 1
 #include "../../../src/backends/cuda/kernels/params.h"
 #include "../../../src/backends/cuda/kernels/decode_sm90_wide.cu"
+// The library's entries since session 19 take q's map (bits 1 | 2 | 8); the harness times and checks the two-parameter
+// entries as before (bits 1 | 2; their code is the library's _ld entries'), and x11 as the library's new one.
+#ifndef MLA_SM90_LIB_VAR
+#define MLA_SM90_LIB_VAR 3
+#endif
 #include "../../../src/backends/cuda/kernels/decode_sm90.cu"
 #include "../../../src/backends/cuda/kernels/combine.cu"
 #include <cuda.h>
@@ -72,6 +77,19 @@ MLA_SM90W_ENTRY_NP(mla_decode_sm90w_f16_gnp, __half, mla::sm90w::kLibVar)
 extern "C" __global__ void __launch_bounds__(384, 1) mla_decode_sm90w_bf16_gtl(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) {
   mla::sm90w::DecodeW<__nv_bfloat16, false, mla::sm90w::kLibVar, mla::sm90w::kVarBTimeline>::run(p, &kMap);
 }
+// Session 19 round 3 (h1): tensor work under softmax A (VARB, 384 threads, both dtypes): "om" = kVarBOwnMax (warpgroup
+// 1's softmax B against its own maximum, P_B V_B[R] issued before barrier 1; exact: c, d <= 1), "sg" = om + kVarBStag
+// (warpgroup 0's S walk behind warpgroup 1's whole walk), "s5" = om + kVarBStag5 (behind its first five boxes).
+#define MLA_SM90W_ENTRY_VB(NAME, TY, VARB)                                                                     \
+  extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \
+    mla::sm90w::DecodeW<TY, false, mla::sm90w::kLibVar, VARB>::run(p, &kMap);                                        \
+  }
+MLA_SM90W_ENTRY_VB(mla_decode_sm90w_bf16_gom, __nv_bfloat16, mla::sm90w::kVarBOwnMax)
+MLA_SM90W_ENTRY_VB(mla_decode_sm90w_f16_gom, __half, mla::sm90w::kVarBOwnMax)
+MLA_SM90W_ENTRY_VB(mla_decode_sm90w_bf16_gsg, __nv_bfloat16, mla::sm90w::kVarBOwnMax | mla::sm90w::kVarBStag)
+MLA_SM90W_ENTRY_VB(mla_decode_sm90w_f16_gsg, __half, mla::sm90w::kVarBOwnMax | mla::sm90w::kVarBStag)
+MLA_SM90W_ENTRY_VB(mla_decode_sm90w_bf16_gs5, __nv_bfloat16, mla::sm90w::kVarBOwnMax | mla::sm90w::kVarBStag5)
+MLA_SM90W_ENTRY_VB(mla_decode_sm90w_f16_gs5, __half, mla::sm90w::kVarBOwnMax | mla::sm90w::kVarBStag5)
 // Session 16 (h1)'s "pbex" (pbe + kVarCEarly) shipped as the library's bits (x932758302) and was removed from the
 // harness in round 2 (now lib; pbe = lib too, an A/A control).
 // The library's bits before session 12 (x798: without kVarStAsync / kVarStSpread), for A/Bs against the new ones.
@@ -118,6 +136,9 @@ static bool kspecOf(const std::string& full, KSpec& k) {
   else if (n == "sf") { k.fn = mla_decode_sm90w_bf16_gsf; k.fn16 = mla_decode_sm90w_f16_gsf; }
   else if (n == "sftr") { k.fn = mla_decode_sm90w_bf16_gsftr; k.trace = true; }
   else if (n == "tl") k.fn = mla_decode_sm90w_bf16_gtl;
+  else if (n == "om") { k.fn = mla_decode_sm90w_bf16_gom; k.fn16 = mla_decode_sm90w_f16_gom; }
+  else if (n == "sg") { k.fn = mla_decode_sm90w_bf16_gsg; k.fn16 = mla_decode_sm90w_f16_gsg; }
+  else if (n == "s5") { k.fn = mla_decode_sm90w_bf16_gs5; k.fn16 = mla_decode_sm90w_f16_gs5; }
   else if (n == "np") { k.fn = mla_decode_sm90w_bf16_gnp; k.fn16 = mla_decode_sm90w_f16_gnp; k.threads = 256; }
   else if (n == "pbe" || n == "pe4" || n == "pe2" || n == "sa" || n == "mae" || n == "pbl" || n == "nma" || n == "nexb" || n == "nmx" || n == "b2l" || n == "pbb" || n == "sa8" || n == "ftz" || n == "pa" || n == "pbf" || n == "pbfw" || n == "par" || n == "vis" || n == "pbfv") { k.fn = mla_decode_sm90w_bf16; k.fn16 = mla_decode_sm90w_f16; } // their bits are kLibVar's (session 17: entries removed)
   else if (n == "patr" || n == "satr" || n == "sa8tr") { k.fn = mla_decode_sm90w_bf16_gtr; k.trace = true; }

@@ -3,7 +3,7 @@
 // generated once on the host and uploaded to each backend, the backends timed in interleaved rounds so that clock
 // and thermal drift fall on all of them alike. Ratios against FlashMLA's bench_sparse.py JSON of the same call.
 //   node build/bench/cuda/hopper/sparse-sm90-final-ab.js FLASHMLA.json shipped=dist/cuda m1544=/tmp/sab-m1544 ...
-//     [--reps N (10)] [--rounds N (2)] [--warmup N (3)] [--json FILE] [--shapes flashmla|m1items|v32h64|m1pair]
+//     [--reps N (10)] [--rounds N (2)] [--warmup N (3)] [--json FILE] [--shapes flashmla|m1items|v32h64|m1pair|m1h64|v32items|m1h64items]
 // --shapes m1items: the MODEL1 h_q 128 item probe instead of the 12 shapes (m1ItemShapes below: 32 tiles a part in 1, 2
 // or 4 items, and FlashMLA's b 148 topk 16384 "peak" case); the JSON then also gives each shape's largest part
 // (`sched`: items and 64-token tiles, from the host scheduler).
@@ -43,8 +43,30 @@ const m1PairShapes: readonly SparseShape[] = [
   ...flashmlaSparseShapes.filter((s) => s.format === 'model1' && s.hQ === 128),
   ...flashmlaSparseShapes.filter((s) => s.format === 'model1' && s.hQ === 64 && s.topk === 1024 && !s.extraTopk),
 ];
-if (!['flashmla', 'm1items', 'v32h64', 'm1pair'].includes(shapeSet)) throw new Error(`--shapes ${shapeSet}: flashmla, m1items, v32h64 or m1pair`);
-const shapes = shapeSet === 'm1items' ? m1ItemShapes : shapeSet === 'v32h64' ? v32h64Shapes : shapeSet === 'm1pair' ? m1PairShapes : flashmlaSparseShapes;
+/** --shapes m1h64: FlashMLA's four MODEL1 h_q 64 shapes (the one-CTA MODEL1 entries), then its MODEL1 h_q 128 k512 shape (a
+    pair entry: the same code in every build of a one-CTA MODEL1 change, a noise guard). */
+const m1H64Shapes: readonly SparseShape[] = [
+  ...flashmlaSparseShapes.filter((s) => s.format === 'model1' && s.hQ === 64),
+  ...flashmlaSparseShapes.filter((s) => s.format === 'model1' && s.hQ === 128 && s.topk === 512 && !s.extraTopk),
+];
+/** --shapes v32items / m1h64items (session 19, h2 round 4): m1items' fit for the V3.2 pair entries (h_q 128, 33 parts) and the
+    one-CTA MODEL1 entries (h_q 64, 66 parts): the largest part holds 32 tiles as 1, 2 or 4 items (s_k 8192: less host
+    data to generate), then FlashMLA's b 148 topk 16384 peak case (s_k 32768, as its JSON's row); v32items then FlashMLA's
+    V3.2 b 128 s_q 2 shape (its class shape: the gap split; m1h64's second shape is the one-CTA MODEL1 class's). */
+const itemShapes = (format: 'v32' | 'model1', hQ: number, b: number): SparseShape[] => {
+  const name = format === 'v32' ? 'V3.2' : 'MODEL1';
+  return [
+    ...[2048, 1024, 512].map((topk, i) => ({ label: `${name} items`, format, b: b << i, hQ, sQ: 2, sK: 8192, topk, blockSize: 64 })),
+    { label: `${name} peak`, format, b: 148, hQ, sQ: 2, sK: 32768, topk: 16384, blockSize: 64 },
+  ];
+};
+const v32ItemShapes = [...itemShapes('v32', 128, 33), flashmlaSparseShapes[1]], m1H64ItemShapes = itemShapes('model1', 64, 66);
+const shapeSets: Record<string, readonly SparseShape[]> = {
+  flashmla: flashmlaSparseShapes, m1items: m1ItemShapes, v32h64: v32h64Shapes, m1pair: m1PairShapes, m1h64: m1H64Shapes,
+  v32items: v32ItemShapes, m1h64items: m1H64ItemShapes,
+};
+if (!(shapeSet in shapeSets)) throw new Error(`--shapes ${shapeSet}: ${Object.keys(shapeSets).join(', ')}`);
+const shapes = shapeSets[shapeSet];
 /** The largest part of a shape's schedule (most tiles, then most items), as the kernel walks it. */
 const largestPart = (s: SparseShape, len?: Tensor) => {
   const inp = { b: s.b, topk: s.topk, extraTopk: s.extraTopk ?? 0, extraTopkLength: len ? (len.host() as Int32Array) : undefined };

@@ -23,7 +23,7 @@ import { createCudaLayerOps } from './layer.js';
 import { SparseMmaRunner } from './sparse.js';
 import type { DenseFp8Call } from '../../core/dense-fp8.js';
 import { type CudaGraph, captureGraph } from './graphs.js';
-import { KernelCache } from './shape-kernels.js';
+import { KernelCache, QMapSlot } from './shape-kernels.js';
 import type { KernelArgs } from './tensor-map.js';
 import { IndexStaging } from './staging.js';
 import { LaunchEx, pdlSupport } from './pdl.js';
@@ -102,6 +102,8 @@ class CudaBackendImpl implements CudaBackend {
   private readonly modules: bigint[] = [];
   private readonly live = new Set<bigint>();
   private readonly params: KernelArgs;
+  /** q's tensor map (maps[1]) for the narrow Hopper kernel's library entries. */
+  private readonly qMap: QMapSlot;
   private readonly loadKernels: (file: string) => bigint;
   /** Kernel handles and the per-shape launches (shape-kernels.ts). */
   private readonly kernels: KernelCache;
@@ -153,7 +155,9 @@ class CudaBackendImpl implements CudaBackend {
       this.denseFp8Sm90 = hopper && Boolean(manifest.files['dense_fp8_sm90.fatbin']) && process.env.FLASHMLA_CUDA_DENSE_FP8 !== 'mma';
       this.denseFp8Sm90Threads16 = manifest.denseFp8Sm90Threads16;
       this.denseFp8Sm90W3Tiles = manifest.denseFp8Sm90W3Tiles;
-      this.params = drv.pinnedParams(mlaParamsLayout.size, 1); // maps[0]: the KV cache's tensor map for TMA kernels
+      // maps[0]: the KV cache's tensor map for TMA kernels; maps[1]: q's, for decode_sm90.cu's library entries (sm90QMap)
+      this.params = drv.pinnedParams(mlaParamsLayout.size, 2);
+      this.qMap = new QMapSlot(this.params.maps[1]);
       const paramsView = this.params.view;
       this.ws = new Workspace(drv, this.stream, 1.25);
       this.sparseWs = new Workspace(drv, this.stream, 2);
@@ -324,7 +328,8 @@ class CudaBackendImpl implements CudaBackend {
     this.staging.placeIndices(l, sk.accumBytes, sk.lseBytes);
 
     const launcher = this.launcher, stream = this.stream, argv = this.params.argv;
-    const d = sk.decode;
+    // The narrow Hopper kernel reads q through a map too; where the driver refuses it, the same kernel without it.
+    const d = sk.decode?.qMap !== undefined && !this.qMap.ready(p, q, sk.decode.qMap) ? sk.decodeLd : sk.decode;
     let rc = d ? launcher.launch(d, stream, argv, d.pdl === true) : 0;
     if (rc !== 0) this.drv.check(rc, `cuLaunchKernel(${d!.what})`);
     // Every request in one piece (the plan says no combine): the decode kernel wrote everything.

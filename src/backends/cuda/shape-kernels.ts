@@ -7,9 +7,10 @@ import type { MlaProblem } from '../../core/problem.js';
 import type { DecodePlan } from '../../core/plan.js';
 import type { Driver } from './driver.js';
 import {
-  type DecodeVariant, type Launch, chooseDecodeVariant, combinePick, combineRows, decodeVariants, sm90Launch, sm90WideLaunch, sameVariant, decodeKernelName, decodeLaunch, naiveLaunch,
+  type DecodeVariant, type Launch, chooseDecodeVariant, combinePick, combineRows, decodeVariants, sm90Launch, sm90QMap, sm90QMapFits, sm90WideLaunch, sameVariant, decodeKernelName, decodeLaunch, naiveLaunch,
 } from './kernels/launch.js';
 import { compilePacker, mlaParamsLayout } from './params.js';
+import type { TensorMapSlot } from './tensor-map.js';
 
 /** One kernel launch, resolved: function handle, grid, block, dynamic shared memory. */
 export interface KernelLaunch {
@@ -21,6 +22,12 @@ export interface KernelLaunch {
    * be launched as a programmatic dependent of the kernel before it (pdl.ts): combine.cu and decode_sm90.cu.
    */
   pdl?: boolean;
+  /**
+   * The kernel also reads q through a tensor map, its third parameter, of boxes of this many rows (decode_sm90.cu's
+   * library entries since session 19: launch.ts sm90QMap). Where the call's map cannot be encoded, the caller
+   * launches ShapeKernels.decodeLd instead.
+   */
+  qMap?: 16 | 32;
 }
 
 /** The kernels a decode of one problem shape launches, resolved; reused while the shape repeats (the parameter block holds its scalars). */
@@ -30,6 +37,12 @@ export interface ShapeKernels extends Pick<MlaProblem, 'b' | 'sQ' | 'totalQ' | '
   accumBytes: number;
   /** Undefined where a grid would be empty (never for a validated problem: b, hKv and rows are >= 1). */
   decode?: KernelLaunch;
+  /**
+   * The narrow Hopper kernel's entry without q's map (decode_sm90.cu's _ld entries: Q^T by the consumers' copies), where
+   * `decode` takes one (decode.qMap): launched when the call's map is refused. Also `decode` itself where the shape
+   * leaves no map to make (fewer query rows in q than the box).
+   */
+  decodeLd?: KernelLaunch;
   combine?: KernelLaunch;
 }
 
@@ -96,7 +109,7 @@ export class KernelCache {
     const launchOf = (fn: bigint, ln: Launch, what: string): KernelLaunch | undefined =>
       ln.grid[0] === 0 || ln.grid[1] === 0 || ln.grid[2] === 0 ? undefined
         : { fn, gx: ln.grid[0], gy: ln.grid[1], gz: ln.grid[2], threads: ln.block[0], smem: ln.smem, what };
-    let decode: KernelLaunch | undefined, combine: KernelLaunch | undefined;
+    let decode: KernelLaunch | undefined, decodeLd: KernelLaunch | undefined, combine: KernelLaunch | undefined;
     // combine.cu's one-warp-a-row combine for large batches (launch.ts combinePick); FLASHMLA_CUDA_COMBINE=cta keeps
     // the CTA-a-row-group combine everywhere (A/B runs).
     const cp = combinePick(p, v.combineRows as number, process.env.FLASHMLA_CUDA_COMBINE !== 'cta');
@@ -106,6 +119,13 @@ export class KernelCache {
     } else if (hopper) {
       decode = launchOf(this.fn(hopper.module, hopper.name, hopper.smem), hopper, hopper.name);
       if (decode) { decode.cacheMap = true; decode.pdl = hopper.module === this.h.sm90Module; }
+      // The narrow kernel of a build whose library entries take q's map (they come with _ld entries; an older
+      // decode_sm90.fatbin has none and its entries take no map: the extra argv entry is ignored).
+      const ld = decode && hopper.ldName !== undefined ? this.ldFn(hopper.module, hopper.ldName, hopper.smem) : undefined;
+      if (decode && ld !== undefined) {
+        decodeLd = { ...decode, fn: ld, what: hopper.ldName! };
+        if (sm90QMapFits(p, hopper.nr!)) decode.qMap = hopper.nr; else decode = decodeLd;
+      }
       combine = launchOf(this.fn(this.h.combineModule, `${cp.name}_${dt}`, 0), cp.launch, 'combine');
     } else {
       const variant = this.variantFor(p);
@@ -118,21 +138,34 @@ export class KernelCache {
       b: p.b, sQ: p.sQ, totalQ: p.totalQ, hQ: p.hQ, hKv: p.hKv, dtype: p.dtype, pageBlockSize: p.pageBlockSize,
       maxBlocksPerSeq: p.maxBlocksPerSeq, numSmParts: p.numSmParts, causal: p.causal, varlen: p.varlen,
       softmaxScale: p.softmaxScale, lseStrideB: p.lseStrideB, lseStrideH: p.lseStrideH, lseStrideT: p.lseStrideT,
-      lseBytes, accumBytes: dp.workspace.accumFloats * 4, decode, combine,
+      lseBytes, accumBytes: dp.workspace.accumFloats * 4, decode, decodeLd, combine,
     };
     return this.shape;
   }
 
   decodeKernel(p: MlaProblem): string {
     if (this.h.kernel === 'naive') return `mla_naive_${p.dtype}`;
-    return this.hopperLaunch(p)?.name ?? decodeKernelName(p.dtype, this.variantFor(p));
+    const h = this.hopperLaunch(p);
+    if (!h) return decodeKernelName(p.dtype, this.variantFor(p));
+    return h.ldName !== undefined && p.totalQ * p.hQ < h.nr! && this.ldFn(h.module, h.ldName, h.smem) !== undefined ? h.ldName : h.name;
+  }
+
+  private readonly ldFns = new Map<string, bigint | undefined>();
+  /** An _ld entry's function, or undefined where the module has none (a build before q's map: cuModuleGetFunction refuses). */
+  private ldFn(module: bigint, name: string, smem: number): bigint | undefined {
+    if (!this.ldFns.has(name)) {
+      let f: bigint | undefined;
+      try { f = this.fn(module, name, smem); } catch (e) { if (!(e instanceof FlashMlaError) || e.code !== 'driver_error') throw e; }
+      this.ldFns.set(name, f);
+    }
+    return this.ldFns.get(name);
   }
 
   /**
    * The Hopper kernel that takes p's shape (decode_sm90.cu up to 32 rows, decode_sm90_wide.cu from 64) where its
    * module is loaded and no mma.sync variant is forced.
    */
-  private hopperLaunch(p: MlaProblem): (Launch & { name: string; module: bigint }) | undefined {
+  private hopperLaunch(p: MlaProblem): (Launch & { name: string; module: bigint; ldName?: string; nr?: 16 | 32 }) | undefined {
     if (this.h.kernel === 'naive' || this.forcedVariant) return undefined;
     const narrow = this.h.sm90Module !== undefined ? sm90Launch(p) : undefined;
     if (narrow) return { ...narrow, module: this.h.sm90Module! };
@@ -156,5 +189,34 @@ export class KernelCache {
       this.fns.set(name, f);
     }
     return f;
+  }
+}
+
+/**
+ * q's tensor map for the narrow Hopper kernel (launch.ts sm90QMap) in its slot of the decode's argument block, encoded
+ * again only when q moves or its shape changes (a layer loop with one q buffer encodes once). `ready` is false where
+ * the map cannot be made: fewer query rows than the box, or tensor-map.ts's checks or the driver refused it; the
+ * caller then launches ShapeKernels.decodeLd (the same kernel without the map). A fault is not a refusal: it throws.
+ */
+export class QMapSlot {
+  private last?: { base: bigint; rows: number; nr: 16 | 32; dtype: MlaProblem['dtype']; ok: boolean };
+  constructor(private readonly slot: TensorMapSlot) {}
+
+  ready(p: Pick<MlaProblem, 'dtype' | 'totalQ' | 'hQ'>, q: bigint, nr: 16 | 32): boolean {
+    const m = this.last, rows = p.totalQ * p.hQ;
+    if (m && m.base === q && m.rows === rows && m.nr === nr && m.dtype === p.dtype) return m.ok;
+    this.last = undefined;
+    let ok = false;
+    const spec = sm90QMap(p, q, nr);
+    if (spec) {
+      try {
+        this.slot.set(spec);
+        ok = true;
+      } catch (e) {
+        if (!(e instanceof FlashMlaError) || (e.code !== 'invalid_argument' && e.code !== 'driver_error')) throw e;
+      }
+    }
+    this.last = { base: q, rows, nr, dtype: p.dtype, ok };
+    return ok;
   }
 }

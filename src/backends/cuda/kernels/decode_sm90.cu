@@ -240,7 +240,8 @@ __device__ __forceinline__ Item itemOf(const MlaParams& p, const int* meta, int 
 // bytes of each of 8 rows a warp instruction (8 cache lines) instead of 32 bytes of each of 16 rows (16 lines), without
 // the division by nGroups where an item's rows are consecutive in q (hQ == nGroups: one KV head). Session 9's x9 (Q^T after the
 // barrier, the producer not held) is not this: there Q^T landed behind the grid's first burst.
-// Bit 8 (kNVarQTma; session 19 h5, harness candidate, entries _x11 with a second tensor map, of Q): the first item's
+// Bit 8 (kNVarQTma; session 19 h5, shipped after call D2: x11/lib 0.896 at b=1 s_k 32768 back to back, 0.990 at b=128
+// s_k 1024; the library's entries take a second tensor map, of Q: launch.ts sm90QMap): the first item's
 // Q^T comes by nine TMA boxes (64 columns x NR rows, 128-byte swizzle: the SW128 K-major layout, as the cache's
 // chunks) that the producer thread issues on its own mbarrier (past the ring's, in the layout's alignment slack)
 // right after the metadata read, before the CTA barrier and its first KV copy; the consumers issue no Q^T copy
@@ -255,12 +256,15 @@ constexpr int kNVarFuse = 16;
 constexpr int kFuseMaxB = 4096;
 __device__ unsigned mlaSm90FuseCount[kFuseMaxB]; // zero at module load; each request's is reset by its last part
 #endif
-// The library's two-warpgroup entries: MLA_SM90_LIB_VAR (a harness A/B build) or the shipped bits.
-#ifdef MLA_SM90_LIB_VAR
-constexpr int kNLibVar = MLA_SM90_LIB_VAR;
-#else
-constexpr int kNLibVar = kNVarQEarly | kNVarSplitOut;
+// The library's two-warpgroup entries: MLA_SM90_LIB_VAR (a harness A/B build) or the shipped bits (1 | 2 | 8 since
+// session 19: Q^T by TMA shipped by call D2's rule; the entries then take the Q map as a third parameter).
+#ifndef MLA_SM90_LIB_VAR
+#define MLA_SM90_LIB_VAR 11
 #endif
+constexpr int kNLibVar = MLA_SM90_LIB_VAR;
+// The library's fallback entries (_ld): the same bits without kNVarQTma (Q^T by the consumers' cp.async, two
+// parameters), for a call whose Q map cannot be made (launch.ts sm90QMap: fewer query rows in q than the box).
+constexpr int kNLibVarLd = kNLibVar & ~kNVarQTma;
 template <typename T, int NR, int CW, int TRIG = 2, int VAR = 0>
 struct DecodeT {
   using L = Layout<NR, CW>;
@@ -871,7 +875,8 @@ struct DecodeT {
 static_assert(mla::sm90::Layout<16, 2>::SMEM == 229456 && mla::sm90::Layout<32, 2>::SMEM == 228064 && mla::sm90::Layout<16, 1>::SMEM == 226960 && mla::sm90::Layout<32, 1>::SMEM == 231280, "shared memory differs from launch.ts sm90Smem");
 
 // Launch: grid (numSmParts, hKv = 1), threadsOf<CW>() threads, Layout<NR, CW>::SMEM bytes of dynamic shared
-// memory, the tensor map of the cache as the second parameter (launch.ts sm90Launch / sm90CacheMap); rows <= NR,
+// memory, the tensor map of the cache as the second parameter (launch.ts sm90Launch / sm90CacheMap) and, for the
+// library's two-warpgroup entries with kNVarQTma, q's as the third (sm90QMap; the _ld entries take none); rows <= NR,
 // page 64, sm_90a only (elsewhere the entries compile to nothing and must not be launched). The library launches
 // the two-warpgroup entries; the _1wg ones are the one-warpgroup version the harness times beside them.
 #define MLA_SM90_ENTRY(NR, CW, SUFFIX, VAR)                                                                                   \
@@ -883,8 +888,25 @@ static_assert(mla::sm90::Layout<16, 2>::SMEM == 229456 && mla::sm90::Layout<32, 
       mla_decode_sm90##SUFFIX##_f16_n##NR(const MlaParams p, const __grid_constant__ CUtensorMap tm) {                       \
     mla::sm90::DecodeT<__half, NR, CW, 2, VAR>::run(p, &tm);                                                                  \
   }
+#if (MLA_SM90_LIB_VAR & 8) // kNVarQTma: the Q map (launch.ts sm90QMap) as the third parameter
+#define MLA_SM90_ENTRY_Q(NR, SUFFIX, VAR)                                                                                        \
+  extern "C" __global__ void __launch_bounds__(mla::sm90::threadsOf<2>(), 1) mla_decode_sm90##SUFFIX##_bf16_n##NR(             \
+      const MlaParams p, const __grid_constant__ CUtensorMap tm, const __grid_constant__ CUtensorMap tq) {                     \
+    mla::sm90::DecodeT<__nv_bfloat16, NR, 2, 2, VAR>::run(p, &tm, &tq);                                                       \
+  }                                                                                                                           \
+  extern "C" __global__ void __launch_bounds__(mla::sm90::threadsOf<2>(), 1) mla_decode_sm90##SUFFIX##_f16_n##NR(              \
+      const MlaParams p, const __grid_constant__ CUtensorMap tm, const __grid_constant__ CUtensorMap tq) {                     \
+    mla::sm90::DecodeT<__half, NR, 2, 2, VAR>::run(p, &tm, &tq);                                                              \
+  }
+MLA_SM90_ENTRY_Q(16, , mla::sm90::kNLibVar)
+MLA_SM90_ENTRY_Q(32, , mla::sm90::kNLibVar)
+#undef MLA_SM90_ENTRY_Q
+MLA_SM90_ENTRY(16, 2, _ld, mla::sm90::kNLibVarLd)
+MLA_SM90_ENTRY(32, 2, _ld, mla::sm90::kNLibVarLd)
+#else
 MLA_SM90_ENTRY(16, 2, , mla::sm90::kNLibVar)
 MLA_SM90_ENTRY(32, 2, , mla::sm90::kNLibVar)
+#endif
 MLA_SM90_ENTRY(16, 1, _1wg, 0)
 MLA_SM90_ENTRY(32, 1, _1wg, 0)
 #ifdef MLA_SM90_VARIANTS // harness only: VAR bits (see DecodeT), bf16

@@ -430,6 +430,18 @@ __device__ __forceinline__ void traceClk(int base) {
 // 7 publication + barrier 3 arrived, 12 stage A's V[R] visibility waits, 8 P_A' V_A[R] issued, 9 barrier 2 arrived,
 // 10 wait_group 1 (P_B V_B[R]), 11 wait_group 0 (P_A' V_A[R]).
 constexpr int kVarBTimeline = 2;
+#endif
+// Session 19 round 3 (h1): tensor work under softmax A (the timeline's gap_a, call C3). kVarBOwnMax (VARB 4): warpgroup 1's
+// softmax B against its own running maximum (no wait for m_A: kVarPrNoMA's order), P_B V_B[R] issued straight after it;
+// at barrier 1 (read with the publication, after that issue) the pair's maximum max(m_A, m_B), one unconditional
+// wait_group 0 (P_B V_B[R] retired), O_R / its sums / the P_B words brought down by d = 2^(m_B - max) <= 1 where it moved
+// (a warp-uniform skip when every d is 1), c = 2^(m_A - max) <= 1 published as before: exact as the library's order, c
+// and d never above 1 (f16 as bf16), V_B[R] handed back at that wait. kVarBStag (VARB 8): warpgroup 0's S walk waits
+// (barrier 9) until warpgroup 1 has issued its whole S walk, so S_B' ends first and softmax B (and P_B V_B[R]) run
+// under S_A'; kVarBStag5 (VARB 16): the same after the first five boxes of warpgroup 1's walk (8, 4-7: the boxes handed
+// back early; 0-3, handed back at the previous pair's end, walked by both). Both need kVarBOwnMax; harness only.
+constexpr int kVarBOwnMax = 4, kVarBStag = 8, kVarBStag5 = 16;
+#ifdef MLA_SM90W_TRACE
 constexpr int kTlPairs = 32, kTlSkip = 40, kTlEv = 16; // pairs 40..71: ~130-250 µs into a 256-row launch of 877 µs, away from its start
 __device__ unsigned mlaSm90wTl[kTraceCtas * 2 * (kTlPairs + 1) * kTlEv];
 __device__ __forceinline__ unsigned* tlSlot(int w, int row) {
@@ -456,6 +468,14 @@ constexpr int kLibVar = kVarGridX | kVarSleep | kVarSkip | kVarFull | kVarEarlyR
     | kVarPAReg | kVarProd2 | kVarPBFirst | kVarWalkA | kVarPBEarly | kVarCEarly;
 #endif
 
+// The library's VARB bits (session 19 round 3): 0; a ship of a VARB candidate sets its bits here (kVarBOwnMax 4, + kVarBStag
+// 12, + kVarBStag5 20: 384 threads and the same shared memory, launch.ts unchanged). MLA_SM90W_LIB_VARB: a build of such a
+// candidate's bits through the library (the staged fatbins of round 3), never set by build-kernels.
+#ifdef MLA_SM90W_LIB_VARB
+constexpr int kLibVarB = MLA_SM90W_LIB_VARB;
+#else
+constexpr int kLibVarB = 0;
+#endif
 template <int VAR> __device__ __forceinline__ int partIdx() { return (VAR & kVarGridX) ? blockIdx.z : blockIdx.x; }
 template <int VAR> __device__ __forceinline__ int rowTileIdx() { return (VAR & kVarGridX) ? blockIdx.x : blockIdx.z; }
 template <int VAR> __device__ __forceinline__ int rowTiles() { return (VAR & kVarGridX) ? gridDim.x : gridDim.z; }
@@ -481,6 +501,11 @@ struct DecodeW {
                 && (VAR & (kVarPBLate | kVarMAEarly | kVarSeesaw | kVarQEarly | kVarSPipe | kVarPrNoMA | kVarTrace)) == 0), "kVarBTimeline: the library's pair order");
 #endif
   static_assert((VAR & kVarQEarly) == 0 || (VAR & (kVarSeesaw | kVarMcast)) == 0, "kVarQEarly: the x798 pair order only");
+  static constexpr bool kOM = (VARB & kVarBOwnMax) != 0; // session 19 round 3: warpgroup 1's own maximum, exact
+  static constexpr bool kStag = (VARB & (kVarBStag | kVarBStag5)) != 0, kStag5 = (VARB & kVarBStag5) != 0;
+  static_assert(!kOM || (!kNP && (VAR & (kVarPBEarly | kVarCEarly | kVarPAReg | kVarPBFirst | kVarVis4 | kVarEarlyRel | kVarUnrollS)) == (kVarPBEarly | kVarCEarly | kVarPAReg | kVarPBFirst | kVarVis4 | kVarEarlyRel | kVarUnrollS)
+                && (VAR & (kVarPBLate | kVarMAEarly | kVarSeesaw | kVarQEarly | kVarSPipe | kVarPrNoMA | kVarPolyExB | kVarMcast)) == 0), "kVarBOwnMax: the library's pair order");
+  static_assert(!kStag || (kOM && ((VARB & kVarBStag) == 0 || (VARB & kVarBStag5) == 0)), "kVarBStag / kVarBStag5: with kVarBOwnMax, one of them");
   static_assert((VAR & kVarCEarly) == 0 || ((VAR & kVarPBEarly) != 0 && (VAR & kVarSeesaw) == 0), "kVarCEarly: with kVarPBEarly, the x798 pair order (barrier 3 is kVarSeesaw's there)");
   static_assert((VAR & kVarMAEarly) == 0 || ((VAR & kVarCEarly) != 0 && (VAR & kVarPAReg) != 0), "kVarMAEarly: with kVarCEarly | kVarPAReg (warpgroup 1 reads P_A only by LDS, after barrier 8)");
   static_assert((VAR & kVarPBLate) == 0 || ((VAR & kVarCEarly) != 0 && (VAR & kVarMAEarly) == 0), "kVarPBLate: with kVarCEarly, not kVarMAEarly");
@@ -1044,6 +1069,8 @@ struct DecodeW {
             constexpr int h0 = (VAR & kVarWalkA) && w0 ? 0 : 4;
             const int box = (VAR & kVarQ8G) ? (b < 2 ? h0 + b : (b == 2 ? 8 : (b < 5 ? h0 + b - 1 : (h0 ^ 4) + b - 5)))
                                             : (b == 0 ? 8 : ((VAR & kVarWalkA) && w0 ? b - 1 : (b < 5 ? b + 3 : b - 5)));
+            if constexpr (kStag5)
+              if (!w0 && b == 5) namedArrive(9, 256); // kVarBStag5: warpgroup 0's walk may start (boxes 8, 4-7 issued)
             mbarWait(fullS + 8 * box, par);
             if (b == 0) MLA_TL(1);
             if (b == 8) MLA_TL(2);
@@ -1112,6 +1139,7 @@ struct DecodeW {
         if (!ownTile) {
 #pragma unroll
           for (int i = 0; i < 32; ++i) s[i] = -INFINITY; // no tile B: P_B = 0
+          if constexpr (kStag) namedArrive(9, 256); // (warpgroup 1: no S_B' this pair)
         }
         float rmA = -INFINITY, rmB = -INFINITY;
         // Mask by selection, scale to base 2, row maxima over this thread's quad. With kVarFull a tile whose 64 keys
@@ -1146,8 +1174,12 @@ struct DecodeW {
         if constexpr (kItemStamps)
           if (W == 0 && wt == 0 && t > 0 && t + 2 >= it.nTiles) traceClk(64);
 #endif
+        if constexpr (kStag) // kVarBStag(5): warpgroup 0's S walk behind warpgroup 1's (or its first five boxes)
+          if (w0) namedSync(9, 256);
         if (ownTile) {
           if (!((VAR & kVarSPipe) && sPre)) issueS(stS, ((uA + (w0 ? 0 : 1)) >> 1) & 1);
+          if constexpr (kStag && !kStag5)
+            if (!w0) namedArrive(9, 256);
           MLA_TL(3);
           sPre = false;
 #ifdef MLA_SM90W_TRACE
@@ -1251,7 +1283,7 @@ struct DecodeW {
 #ifdef MLA_SM90W_TRACE
           if constexpr (kWaitStamps) wT0 = clock64();
 #endif
-          constexpr bool kNM = (VAR & kVarPrNoMA) != 0; // probe: no m_A before the softmax (barrier 1 where P_A is read)
+          constexpr bool kNM = (VAR & kVarPrNoMA) != 0 || kOM; // probe: no m_A before the softmax (barrier 1 where P_A is read); kVarBOwnMax: exact
           if constexpr (!kNM) namedSync(1, 256); // mA and P_A ready
           MLA_TL(5);
 #ifdef MLA_SM90W_TRACE
@@ -1266,8 +1298,35 @@ struct DecodeW {
           float cA = ex2(pA0 - bA), cB = ex2(pB0 - bB);
           // kVarPrNoMA: after barrier 1, c from m_A to this warpgroup's maximum (P_A' and warpgroup 0's O_L to m_B); a
           // row with nothing here yet (m_B = -inf: O_R, P_B and these sums are 0) takes m_A as its reference
+          uint32_t a[4][4];
           [[maybe_unused]] auto syncMA = [&]() {
-            if constexpr (kNM) {
+            if constexpr (kOM) { // kVarBOwnMax: the pair's maximum; O_R, its sums and P_B down to it (d <= 1), c <= 1
+              namedSync(1, 256); // mA and P_A ready
+              const float mA0 = rw.mA[rA], mB0 = rw.mA[rB];
+              const float xA = fmaxf(mA0, nA), xB = fmaxf(mB0, nB);
+              const float bxA = xA == -INFINITY ? 0.f : xA, bxB = xB == -INFINITY ? 0.f : xB;
+              cA = ex2(mA0 - bxA), cB = ex2(mB0 - bxB);
+              const float dA = ex2(nA - bxA), dB = ex2(nB - bxB);
+              nA = xA; nB = xB;
+              mA_ = nA; mB_ = nB;
+              wgWait<0>(); // P_B V_B[R] retired (where there is one): O_R and the P_B fragments free
+              pinRegs<128>(o);
+#pragma unroll
+              for (int kk = 0; kk < 4; ++kk) asm volatile("" : "+r"(a[kk][0]), "+r"(a[kk][1]), "+r"(a[kk][2]), "+r"(a[kk][3])); // (after the wait)
+              lA *= dA; lB *= dB;
+              scaleO(o, dA, dB);
+              if (__any_sync(0xffffffffu, dA != 1.f || dB != 1.f)) {
+#pragma unroll
+                for (int kk = 0; kk < 4; ++kk)
+#pragma unroll
+                  for (int e = 0; e < 4; ++e) {
+                    float x, y;
+                    unpack2<T>(a[kk][e], x, y);
+                    const float d = (e & 1) ? dB : dA;
+                    a[kk][e] = pack2<T>(x * d, y * d);
+                  }
+              }
+            } else if constexpr (kNM) {
               namedSync(1, 256); // mA and P_A ready
               const float mA0 = rw.mA[rA], mB0 = rw.mA[rB];
               if (nA == -INFINITY) nA = mA0;
@@ -1276,7 +1335,6 @@ struct DecodeW {
               cA = ex2(mA0 - (nA == -INFINITY ? 0.f : nA)), cB = ex2(mB0 - (nB == -INFINITY ? 0.f : nB));
             }
           };
-          uint32_t a[4][4];
           {
             float sumA = 0.f, sumB = 0.f;
             expPack<(VAR & kVarPolyExB) == 0 ? 0 : (VAR & kVarPolyHalf) != 0 ? 2 : 4>(s, bA, bB, sumA, sumB, a, p.scaleLog2);
@@ -1325,6 +1383,7 @@ struct DecodeW {
                 publish();
                 namedArrive(3, 256); // c, mB and P_B ready (warpgroup 0 does its pre-P-V work from here)
                 MLA_TL(7);
+                if constexpr (kOM) release(stB, 1); // V_B[R] read (P_B V_B[R] retired in syncMA)
               }
               mbarWait4(fullBar + kStageBars * stA + 8 * 4, (uA >> 1) & 1); // stage A's V[R]: complete already (warpgroup 0 saw them), for visibility
               MLA_TL(12);
@@ -1353,7 +1412,7 @@ struct DecodeW {
               MLA_TL(9);
               wgWait<1>(); // P_B V_B[R] done
               MLA_TL(10);
-              release(stB, 1); // its V[R] read
+              if constexpr (!kOM) release(stB, 1); // its V[R] read
               wgWait<0>();
               MLA_TL(11);
               pinRegs<128>(o);
@@ -1627,8 +1686,13 @@ static_assert(mla::sm90w::SMEM == 230400 && sizeof(mla::sm90w::Rows) == 1472, "s
   extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \
     mla::sm90w::DecodeW<TY, SWAP, VAR>::run(p, &kMap);                                                               \
   }
-MLA_SM90W_ENTRY(mla_decode_sm90w_bf16, __nv_bfloat16, false, mla::sm90w::kLibVar)
-MLA_SM90W_ENTRY(mla_decode_sm90w_f16, __half, false, mla::sm90w::kLibVar)
+// The library's entries: kLibVar and the VARB bits kLibVarB (0 so far: DecodeW<T, false, kLibVar, 0>, as before).
+#define MLA_SM90W_ENTRY_LIB(NAME, TY)                                                                          \
+  extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \
+    mla::sm90w::DecodeW<TY, false, mla::sm90w::kLibVar, mla::sm90w::kLibVarB>::run(p, &kMap);                      \
+  }
+MLA_SM90W_ENTRY_LIB(mla_decode_sm90w_bf16, __nv_bfloat16)
+MLA_SM90W_ENTRY_LIB(mla_decode_sm90w_f16, __half)
 // kVarBNoProd's entries (VARB = 1): 256 threads, the same grid and shared memory (harness only so far).
 #define MLA_SM90W_ENTRY_NP(NAME, TY, VAR)                                                                      \
   extern "C" __global__ void __launch_bounds__(256, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \

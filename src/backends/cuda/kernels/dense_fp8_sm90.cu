@@ -69,7 +69,9 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 // rows): H200 5.5-7.2 % faster at 16 rows, 9.9-10.4 % at 32; + 2147483648 (the Q^T fill by cp.async, both row counts):
 // 2.0-14.9 % faster again (docs/notes/cuda-dense-fp8.md, session 12). Since session 18 the shipped build is
 // 4400596682304 = 2550171200 + 4398046511104 (the 16-row dispatch: the n16w3 entry, three consumer warpgroups, which
-// the host takes from 48 tiles an SM part; H200 call J: 8192x16x1 0.944 of the time before, the rest level). 0 is the
+// the host takes from 48 tiles an SM part; H200 call J: 8192x16x1 0.944 of the time before, the rest level). Since session
+// 19 it is 109953712948800 = 4400596682304 + 35184372088832 + 70368744177664 (the f16 score path in the two-consumer n16
+// and the n16w3 entries; H200 call G: 8192x16x1 0.942 of the time before, 1024x16x1 0.979, 32 rows level). 0 is the
 // lockstep design of session 9 (DenseFp8, its code unchanged: scripts/compare-fatbins.py), bits 1-32 its variants.
 // Each bit's design and prediction: docs/notes/cuda-dense-fp8.md; bench/cuda/dense-fp8/ab.sh builds, checks and times
 // them against the shipped build.
@@ -85,11 +87,13 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 //  64 and up: the alternating-tile design (see DenseFp8Alt); 32768 the rows dispatch (the entries). Bits 65536 ..
 //      67108864 were the converter-fed design (DenseFp8Cv) and its probes: dropped after session 12's probe (its
 //      consumers alone took 2.15 us a tile, docs/notes/cuda-dense-fp8.md) and removed; the last commit with it is 431fcc5.
-#define MLA_DENSE_FP8_SHIPPED 4400596682304
+#define MLA_DENSE_FP8_SHIPPED 109953712948800
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif
-static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & ~32989643800575LL), "MLA_DENSE_FP8_VAR: bits 1 .. 2147483648 and 2199023255552 .. 17592186044416 (32989643800575 = 4294967295 | 2199023255552 | 4398046511104 | 8796093022208 | 17592186044416) only (bits 4294967296 .. 1099511627776 were removed in session 14, last at 2fc111a)");
+static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & ~138542760067071LL), "MLA_DENSE_FP8_VAR: bits 1 .. 2147483648 and 2199023255552 .. 70368744177664 (138542760067071 = 4294967295 | 2199023255552 | .. | 70368744177664) only (bits 4294967296 .. 1099511627776 were removed in session 14, last at 2fc111a)");
+static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 105553116266496LL) || ((static_cast<long long>(MLA_DENSE_FP8_VAR) & 2147483712LL) == 2147483712LL),
+              "bits 35184372088832 / 70368744177664 (the f16 score path) go with the alternating design (64) and the Q^T fill by cp.async (2147483648)");
 static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 26388279066624LL) || (static_cast<long long>(MLA_DENSE_FP8_VAR) & 6597069766656LL),
               "bits 8796093022208 and 17592186044416 shape the three-consumer code: with 4398046511104 (or 2199023255552) only");
 static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 134152192LL), "MLA_DENSE_FP8_VAR: bits 65536 .. 67108864 (the converter-fed design) were removed (last at 431fcc5)");
@@ -749,6 +753,27 @@ struct DenseFp8 {
 #define MLA_DFP8_W3G2 ((MLA_DENSE_FP8_VAR & 8796093022208) != 0)
 #define MLA_DFP8_W3O1 ((MLA_DENSE_FP8_VAR & 17592186044416) != 0)
 [[maybe_unused]] constexpr bool kW3G2 = MLA_DFP8_W3G2, kW3O1 = MLA_DFP8_W3O1;
+// Bit 35184372088832 (session 19, helper s19-h3): the f16 score path at 16 rows. The Q^T fill also writes a second
+// Q^T whose NoPE k-steps are f16 (RoPE stays bf16), and the consumers learn in the fill's barrier (bar.red.and) whether
+// every NoPE q of the item is under 2^15 in magnitude; where one is not (or is infinite / NaN: rare, a uniform branch),
+// both Q^T are made again as q 2^-e (e = the largest finite q's bf16 exponent - 141) and the scores' factor becomes
+// scaleLog2 2^e (kept in shared memory, read once a tile). Then a NoPE register of the score operand is one cvt
+// (e4m3x2 -> f16x2, exact) and one f16x2 multiply by the token's scale in f16 (exact on the fast path's scales, powers
+// of two in 2^-15 .. 2^7: e4m3 x scale lies in [2^-24, 57,344]), two instructions where the bf16 path takes four
+// (prmt, shift, and, bf16x2 multiply); the S^T groups are one k-step each (with two, the two-consumer entry spills).
+// A tile the checks send to the exact path reads the bf16 Q^T as the shipped build does (bf16-rounded K, FlashMLA's
+// dequantization). Precision: f16 holds a bf16 q exactly from 2^-14 up; below, q rounds to f16's subnormals, at most
+// 2^-25 off (2^-39 of the item's largest q after a rescale). Only in the pass whose 16-row entry is the two-consumer
+// code; bit 70368744177664 hands it to the third pass's n16w3 code as 35184372088832. (The folded-scale form, four
+// per-group S^T accumulators, spilled at both entries' 168 / 160 registers.) docs/notes/cuda-dense-fp8.md, "Session 19
+// (helper s19-h3)".
+#define MLA_DFP8_SF16 ((MLA_DENSE_FP8_VAR & 35184372088832) != 0)
+#undef MLA_DFP8_SL
+#if MLA_DFP8_SF16
+#define MLA_DFP8_SL sl // (bit 35184372088832: the item's factor, scaleLog2 or scaleLog2 2^e after a rescale, loaded once a tile)
+#else
+#define MLA_DFP8_SL p.scaleLog2
+#endif
 [[maybe_unused]] constexpr bool kAltScan = MLA_DFP8_SCAN;
 // Removed in session 14 (measured, not shipped; docs/notes/cuda-dense-fp8.md; the last commit with them is 2fc111a):
 // 536870912 (one softmax barrier a tile: level, session 12 round 2), 4294967296 (bit 2147483648 in the 32-row pass
@@ -771,7 +796,13 @@ template <int NR> struct AltLayout {
   static constexpr int MS_OFF = BAR_OFF + 8 * (FULL + RAW_SLOTS); // bit 2048: [warpgroup][parity][NR] running maxima
   static constexpr int CK_OFF = MS_OFF + (kAltMaxSmem ? 2 * 2 * NR * 4 : 0); // bit 8192: checked[RAW_SLOTS], flags[RAW_SLOTS][4]
   static constexpr int SC_OFF = CK_OFF + (kAltScan ? 8 * RAW_SLOTS + 16 * RAW_SLOTS : 0); // bit 16384: [slot] S scales [4][64] bf16, V scales [4][64] f16
+#if MLA_DFP8_SF16
+  static constexpr int Q16_OFF = (SC_OFF + (kAltScanSc ? 1024 * RAW_SLOTS : 0) + 127) / 128 * 128; // bit 35184372088832: Q^T with f16 NoPE k-steps
+  static constexpr int SL_OFF = Q16_OFF + (NR == 16 ? NR * 576 * 2 : 0); // the item's score factor (f32), then 8 warps' maxima
+  static constexpr int SMEM = SL_OFF + 64 + 1024;
+#else
   static constexpr int SMEM = SC_OFF + (kAltScanSc ? 1024 * RAW_SLOTS : 0) + 1024;
+#endif
   static_assert(4 * (NR / 8) * 4 * 128 * 4 + NR * 4 <= NR * 576 * 2, "the merge's exchange fits in Q^T's region");
 };
 
@@ -854,6 +885,22 @@ template <> struct WgRsH<32> {
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b));
   }
 };
+#if MLA_DFP8_SF16
+// Bit 35184372088832: bytes 0, 1 (H = 0) or 2, 3 (H = 1) of w -> f16x2 of the two e4m3 values (exact; NaN stays NaN).
+template <int H> __device__ __forceinline__ uint32_t e4m3x2F16(uint32_t w) {
+  uint32_t d;
+  if constexpr (H == 0) asm("{\n .reg .b16 l, h;\n mov.b32 {l, h}, %1;\n cvt.rn.f16x2.e4m3x2 %0, l;\n}\n" : "=r"(d) : "r"(w));
+  else asm("{\n .reg .b16 l, h;\n mov.b32 {l, h}, %1;\n cvt.rn.f16x2.e4m3x2 %0, h;\n}\n" : "=r"(d) : "r"(w));
+  return d;
+}
+// D (m64 x 16 f32) (+)= A (registers, f16) . B (descriptor, f16, K-major); acc 0: D = A . B
+__device__ __forceinline__ void wgRsH16(float (&d)[8], const uint32_t (&a)[4], uint64_t b, int acc) {
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %13, 0;\nwgmma.mma_async.sync.aligned.m64n16k16.f32.f16.f16 "
+               "{%0,%1,%2,%3,%4,%5,%6,%7}, {%8,%9,%10,%11}, %12, p, 1, 1, 0;\n}\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(acc));
+}
+#endif
 __device__ __forceinline__ uint32_t nanBytes(uint4 v) { // bit 7 of a byte set: that byte of some word is S.1111.111
   return ((v.x & 0x7f7f7f7fu) + 0x01010101u) | ((v.y & 0x7f7f7f7fu) + 0x01010101u) | ((v.z & 0x7f7f7f7fu) + 0x01010101u) |
          ((v.w & 0x7f7f7f7fu) + 0x01010101u);
@@ -902,6 +949,16 @@ struct DenseFp8Alt {
 #endif
   static_assert(!W3 || 4 * NI * 4 * 128 * 4 <= NR * 576 * 2, "the three-way merge's four buffers fit in Q^T's region");
   static constexpr bool SER_S = (NR == 32 && kAltSerial32) || (W3 && (MLA_DFP8_W3_SER & 1)), SER_O = (NR == 32 && (kAltSerial32 || kAltSerialO32)) || (W3 && (MLA_DFP8_W3_SER & 2));
+#if MLA_DFP8_SF16
+  static __device__ __forceinline__ bool cSyncAll(bool x) { // cSync, and whether x holds in every consumer thread
+    uint32_t r;
+    if constexpr (W3)
+      asm volatile("{\n.reg .pred p, q;\nsetp.ne.u32 p, %1, 0;\nbar.red.and.pred q, 4, 384, p;\nselp.u32 %0, 1, 0, q;\n}\n" : "=r"(r) : "r"(static_cast<uint32_t>(x)) : "memory");
+    else
+      asm volatile("{\n.reg .pred p, q;\nsetp.ne.u32 p, %1, 0;\nbar.red.and.pred q, 3, 256, p;\nselp.u32 %0, 1, 0, q;\n}\n" : "=r"(r) : "r"(static_cast<uint32_t>(x)) : "memory");
+    return r != 0;
+  }
+#endif
   static __device__ __forceinline__ void cSync() { // all consumer warpgroups (bar 4 with three: 1 + wg takes 1 .. 3)
     if constexpr (W3) asm volatile("bar.sync 4, 384;\n" ::: "memory");
     else consumersSync();
@@ -990,6 +1047,78 @@ struct DenseFp8Alt {
     }
     return (!dead0 && !ok0) || (!dead1 && !ok1) || (((dead0 ? 0u : nan0) | (dead1 ? 0u : nan1)) & 0x80808080u) != 0;
   }
+
+#if MLA_DFP8_SF16
+  static_assert(NR == 16 && !MLA_DFP8_SCAN, "the f16 score path: 16 rows, without the screening warps");
+  // Bit 35184372088832: S^T of one tile on the f16 Q^T (scaled by 2^e): a NoPE register is one cvt (e4m3x2 -> f16x2,
+  // exact) and one f16x2 multiply by the token's scale in f16 (exact where the tile takes the fast path: a power of two
+  // in 2^-15 .. 2^7, the O side's condition, so e4m3 x scale is at most 57,344 and at least 2^-24, both exact in f16);
+  // the RoPE k-steps stay bf16. Issued and committed, the caller waits. The raw loads, their order and the checks are
+  // sPhase's, and decide both sides' path as there.
+#ifndef MLA_DFP8_SF16_SS
+#define MLA_DFP8_SF16_SS 4 // (groups of one k-step, double-buffered: with two, the two-consumer entry spills 4 bytes)
+#endif
+  static constexpr int SSH = MLA_DFP8_SF16_SS, SKH = 4 / SSH; // (sPhaseH's groups a raw batch; a probe's override)
+  static __device__ __forceinline__ bool sPhaseH(float (&sAcc)[NI * 4], uint32_t raw, int r0, int tq, int live, uint64_t qDesc) {
+    const uint32_t tokA0 = raw + r0 * kTok, tokA1 = tokA0 + 8 * kTok;
+    const bool dead0 = r0 >= live, dead1 = r0 + 8 >= live;
+    bool ok0 = true, ok1 = true;
+    uint32_t nan0 = 0, nan1 = 0;
+    uint32_t A[2][SKH][4];
+    uint4 w0 = lds128(tokA0 + 32 * tq), w1 = lds128(tokA1 + 32 * tq);
+    uint32_t sb0 = lds32(tokA0 + 512), sb1 = lds32(tokA1 + 512);
+#pragma unroll
+    for (int b = 0; b < 9; ++b) {
+      const uint4 c0 = w0, c1 = w1;
+      const uint32_t cs0 = sb0, cs1 = sb1;
+      if (b + 1 < 8) {
+        const int off = 128 * ((b + 1) >> 1) + 32 * tq + 16 * ((b + 1) & 1);
+        w0 = lds128(tokA0 + off), w1 = lds128(tokA1 + off);
+        if ((b & 1) == 1) sb0 = lds32(tokA0 + 512 + 4 * ((b + 1) >> 1)), sb1 = lds32(tokA1 + 512 + 4 * ((b + 1) >> 1));
+      } else if (b + 1 == 8) { // RoPE, first 16 bytes of each token's 32
+        w0 = lds128(tokA0 + 528 + 32 * tq), w1 = lds128(tokA1 + 528 + 32 * tq);
+      }
+      uint4 r1a, r1b; // RoPE, second 16 bytes
+      if (b == 8) r1a = lds128(tokA0 + 544 + 32 * tq), r1b = lds128(tokA1 + 544 + 32 * tq);
+      uint32_t s0 = 0, s1 = 0;
+      if (b < 8) {
+        nan0 |= nanBytes(c0), nan1 |= nanBytes(c1);
+        if ((b & 1) == 0) ok0 = ok0 && scaleFast(cs0), ok1 = ok1 && scaleFast(cs1);
+        s0 = static_cast<uint32_t>(__half_as_ushort(__float2half_rn(__uint_as_float(cs0)))) * 0x10001u;
+        s1 = static_cast<uint32_t>(__half_as_ushort(__float2half_rn(__uint_as_float(cs1)))) * 0x10001u;
+      }
+#pragma unroll
+      for (int h = 0; h < SSH; ++h) {
+        const int grp = SSH * b + h;
+        if (!SER_S && grp >= 2) wgWait<1>(); // group grp - 2 has read this buffer
+        uint32_t(&a)[SKH][4] = A[grp & 1];
+#pragma unroll
+        for (int jj = 0; jj < SKH; ++jj) {
+          const int j = SKH * h + jj; // k-step 4b + j, word j of the 16 bytes
+          if (b < 8) {
+            a[jj][0] = mulF16x2(e4m3x2F16<0>(wordOf(c0, j)), s0), a[jj][2] = mulF16x2(e4m3x2F16<1>(wordOf(c0, j)), s0);
+            a[jj][1] = mulF16x2(e4m3x2F16<0>(wordOf(c1, j)), s1), a[jj][3] = mulF16x2(e4m3x2F16<1>(wordOf(c1, j)), s1);
+          } else {
+            const int u = j & 1;
+            const uint4 t0 = j < 2 ? c0 : r1a, t1 = j < 2 ? c1 : r1b;
+            a[jj][0] = wordOf(t0, 2 * u), a[jj][2] = wordOf(t0, 2 * u + 1);
+            a[jj][1] = wordOf(t1, 2 * u), a[jj][3] = wordOf(t1, 2 * u + 1);
+          }
+        }
+        wgFence();
+#pragma unroll
+        for (int jj = 0; jj < SKH; ++jj) {
+          const int ks = 4 * b + SKH * h + jj;
+          if (b < 8) wgRsH16(sAcc, a[jj], qDesc + ((ks * 2 * NR * 16) >> 4), ks > 0);
+          else WgRs<NR>::mma(sAcc, a[jj], qDesc + ((ks * 2 * NR * 16) >> 4), 1);
+        }
+        wgCommit();
+        if (SER_S) wgWait<0>();
+      }
+    }
+    return (!dead0 && !ok0) || (!dead1 && !ok1) || (((dead0 ? 0u : nan0) | (dead1 ? 0u : nan1)) & 0x80808080u) != 0;
+  }
+#endif
 
   // The exact paths (a tile with a scale or byte the bit trick does not cover): one k-step (S^T) or one slice of a
   // k-step (O^T) at a time, each waited; few registers (they share the loop with the 128 of O^T at 32 rows).
@@ -1188,6 +1317,9 @@ struct DenseFp8Alt {
     const uint32_t base = smemAddr(smem);
     const uint32_t rawBase = base + L::RAW_OFF, qBase = base + L::Q_OFF;
     const uint32_t fullBar = base + L::BAR_OFF, emptyBar = fullBar + 8 * FB;
+#if MLA_DFP8_SF16
+    const uint32_t q16Base = base + L::Q16_OFF;
+#endif
     const int part = blockIdx.x;
     const int lane = threadIdx.x % 32, gq = lane / 4, tq = lane % 4;
     const int wg = threadIdx.x / 128;
@@ -1247,7 +1379,11 @@ struct DenseFp8Alt {
     float* const red = reinterpret_cast<float*>(smem + L::RED_OFF + wg * L::RED_BYTES); // [4][NR]
     const int r0 = 16 * warp + gq;
     const int rows = p.sQ * p.hQ;
+#if MLA_DFP8_SF16
+    const uint64_t qDesc = descOf<NR>(q16Base), pDesc = descOf<NR>(pBase); // (bit 35184372088832: the f16 Q^T; the bf16 one below it)
+#else
     const uint64_t qDesc = descOf<NR>(qBase), pDesc = descOf<NR>(pBase);
+#endif
 
     uint32_t n0 = 0;
     for (int batch = beginIdx; batch <= endIdx; ++batch) {
@@ -1261,6 +1397,9 @@ struct DenseFp8Alt {
       for (int i = 0; i < NI; ++i)
 #pragma unroll
         for (int b = 0; b < 2; ++b) jPack |= static_cast<uint64_t>(min((8 * i + 2 * tq + b) / p.hQ, 63)) << (6 * (2 * i + b));
+#if MLA_DFP8_SF16
+      bool qFit = true;
+#endif
 #if MLA_DFP8_QA
       if (!W3 || wg < 2) { // (three warpgroups: the first two fill)
         // (bit 2147483648) element e = threadIdx.x + 256 k of the fill: row r = threadIdx.x % NR, pair pr = e / NR. The
@@ -1280,6 +1419,25 @@ struct DenseFp8Alt {
                        : "memory");
         }
         cpAsyncWaitAll();
+#if MLA_DFP8_SF16
+        // (bit 35184372088832) the same words again into the f16 Q^T (NoPE k-steps as f16, RoPE as they are), and
+        // whether every NoPE q of this thread is under 2^15 in magnitude (f16's range; no infinity or NaN)
+        uint32_t qmx = 0;
+#pragma unroll
+        for (int k = 0; k < NR * 36 * 8 / 256; ++k) {
+          const int pr = pr0 + 256 / NR * k, ks = pr / 8, c2 = 2 * (pr % 8);
+          const uint32_t off = canonOff<NR>(r, 16 * ks + c2), v = lds32(qBase + off);
+          uint32_t y = v;
+          if (k < 16) { // NoPE (k-steps 0 .. 31; k >= 16 are the RoPE k-steps)
+            qmx = max(qmx, max(v & 0x7fffu, (v >> 16) & 0x7fffu)); // (an infinity or NaN fails the test below too)
+            const __half2 h = __floats2half2_rn(__uint_as_float(v << 16), __uint_as_float(v & 0xffff0000u));
+            y = *reinterpret_cast<const uint32_t*>(&h);
+          }
+          stShared(q16Base + off, y);
+        }
+        qFit = qmx < (142u << 7);
+        if (threadIdx.x == 0) sts32f(base + L::SL_OFF, p.scaleLog2);
+#endif
         fenceProxyAsync();
       }
 #else
@@ -1297,7 +1455,59 @@ struct DenseFp8Alt {
         fenceProxyAsync();
       }
 #endif
+#if MLA_DFP8_SF16
+      // (bit 35184372088832) where some NoPE q of the item is not under 2^15 (rare: a uniform branch), the f16 Q^T is
+      // made again as q 2^-e, e = the largest finite q's bf16 exponent - 141 (every finite q 2^-e under 2^15; an
+      // infinity or NaN stays one, in its own row only), RoPE as bf16 q 2^-e, and the scores' factor becomes
+      // scaleLog2 2^e. (Under 2^-14 after the scaling a q rounds to f16's subnormals: at most 2^-25 off, 2^-39 of the
+      // item's largest.)
+      if (!cSyncAll(qFit)) {
+        uint32_t mx = 0;
+        if (!W3 || wg < 2) {
+          int tq0;
+          asm volatile("mov.b32 %0, %1;\n" : "=r"(tq0) : "r"(static_cast<int>(threadIdx.x)));
+          const int r = tq0 % NR, pr0 = tq0 / NR;
+#pragma unroll 1
+          for (int k = 0; k < NR * 36 * 8 / 256; ++k) {
+            const int pr = pr0 + 256 / NR * k, ks = pr / 8, c2 = 2 * (pr % 8);
+            const uint32_t v = lds32(qBase + canonOff<NR>(r, 16 * ks + c2)), lo = v & 0x7fffu, hi = (v >> 16) & 0x7fffu;
+            mx = max(mx, max(lo < 0x7f80u ? lo : 0u, hi < 0x7f80u ? hi : 0u));
+          }
+          mx = __reduce_max_sync(0xffffffffu, mx);
+          if (lane == 0) stShared(base + L::SL_OFF + 4 + 4 * (threadIdx.x / 32), mx);
+        }
+        cSync();
+        mx = 0;
+#pragma unroll 1
+        for (int w = 0; w < 8; ++w) mx = max(mx, lds32(base + L::SL_OFF + 4 + 4 * w));
+        const int e = max(0, static_cast<int>(mx >> 7) - 141); // 0 .. 113
+        if (!W3 || wg < 2) {
+          int tq0;
+          asm volatile("mov.b32 %0, %1;\n" : "=r"(tq0) : "r"(static_cast<int>(threadIdx.x)));
+          const int r = tq0 % NR, pr0 = tq0 / NR;
+          const float f = __int_as_float((127 - e) << 23);
+          const uint32_t fb = (__float_as_uint(f) >> 16) * 0x10001u;
+#pragma unroll 1
+          for (int k = 0; k < NR * 36 * 8 / 256; ++k) {
+            const int pr = pr0 + 256 / NR * k, ks = pr / 8, c2 = 2 * (pr % 8);
+            const uint32_t off = canonOff<NR>(r, 16 * ks + c2), v = lds32(qBase + off);
+            const uint32_t b = mulBf16x2(v, fb); // (the bf16 Q^T too, which the exact S path reads: both S^T in 2^-e units)
+            uint32_t y = b;
+            if (k < 16) {
+              const __half2 h = __floats2half2_rn(__uint_as_float(v << 16) * f, __uint_as_float(v & 0xffff0000u) * f);
+              y = *reinterpret_cast<const uint32_t*>(&h);
+            }
+            stShared(q16Base + off, y);
+            stShared(qBase + off, b);
+          }
+          if (threadIdx.x == 0) sts32f(base + L::SL_OFF, p.scaleLog2 * __int_as_float((127 + e) << 23));
+          fenceProxyAsync();
+        }
+        cSync();
+      }
+#else
       cSync();
+#endif
 
       float o[8][NI * 4]; // O^T slice s: element 4i + e, as [i][e] of the wgmma fragment
 #pragma unroll
@@ -1332,6 +1542,8 @@ struct DenseFp8Alt {
         if (!kAltScanSc) mbarWait(base + L::CK_OFF + 8 * slot, (n / RS) & 1);
         const uint4 f = lds128(base + L::CK_OFF + 8 * RS + 16 * slot);
         const bool bad = (f.x | f.y | f.z) != 0;
+#elif MLA_DFP8_SF16
+        const bool bad = groupAny(wg, sPhaseH(sAcc, raw, r0, tq, live, qDesc));
 #else
         const bool bad = groupAny(wg, sPhase(sAcc, raw, r0, tq, live, qDesc));
 #endif
@@ -1340,11 +1552,18 @@ struct DenseFp8Alt {
 #pragma unroll
         for (int s = 0; s < 8; ++s) pinRegs<NI * 4>(o[s]);
         if (bad) {
+#if MLA_DFP8_SF16
+          sPhaseExact(sAcc, raw, r0, tq, qDesc - ((L::Q16_OFF - L::Q_OFF) >> 4)); // (the bf16 Q^T, as the shipped build)
+#else
           sPhaseExact(sAcc, raw, r0, tq, qDesc);
+#endif
           pinRegs<NI * 4>(sAcc);
         }
 
         const int key0 = t0 + r0;
+#if MLA_DFP8_SF16
+        const float sl = lds32f(base + L::SL_OFF);
+#endif
         // Row r's P values p0, p1 (keys r0, r0 + 8) into the P tile: one f16 P^T, or bf16 hi + lo.
         const auto putP = [&](int r, float p0, float p1) {
           if (kAltF16 && !bad && MSH) {
@@ -1408,8 +1627,8 @@ struct DenseFp8Alt {
             float& s0 = sAcc[i * 4 + b];
             float& s1 = sAcc[i * 4 + 2 + b];
             const int lim = min(tileEnd, lim0 + static_cast<int>((jPack >> (6 * (2 * i + b))) & 63));
-            s0 = key0 < lim ? s0 * p.scaleLog2 : -INFINITY;
-            s1 = key0 + 8 < lim ? s1 * p.scaleLog2 : -INFINITY;
+            s0 = key0 < lim ? s0 * MLA_DFP8_SL : -INFINITY;
+            s1 = key0 + 8 < lim ? s1 * MLA_DFP8_SL : -INFINITY;
             const float mOld = MSH ? lds32f(mshA + 4 * ((kc & 1) * NR + 8 * i + 2 * tq + b)) : mRow[i][b];
             grow = grow || fmaxf(s0, s1) > mOld + kLazyTau; // (mOld = -inf: any finite score; NaN: never)
           }
@@ -1449,8 +1668,8 @@ struct DenseFp8Alt {
             float& s0 = sAcc[i * 4 + b];
             float& s1 = sAcc[i * 4 + 2 + b];
             const int lim = min(tileEnd, lim0 + static_cast<int>((jPack >> (6 * (2 * i + b))) & 63));
-            s0 = key0 < lim ? s0 * p.scaleLog2 : -INFINITY;
-            s1 = key0 + 8 < lim ? s1 * p.scaleLog2 : -INFINITY;
+            s0 = key0 < lim ? s0 * MLA_DFP8_SL : -INFINITY;
+            s1 = key0 + 8 < lim ? s1 * MLA_DFP8_SL : -INFINITY;
             publishMax(i, b, fmaxf(s0, s1));
           }
         groupSync(wg);
@@ -1695,16 +1914,28 @@ extern "C" __global__ void __launch_bounds__(512, 1) mla_dense_fp8_sm90_v32_bf16
 #else
 #define MLA_DFP8_P3B 0
 #endif
-static_assert(MLA_DENSE_FP8_VAR == 2550171200 + 4398046511104 + MLA_DFP8_P3A + MLA_DFP8_P3B, "bit 4398046511104 goes with the shipped bits 2550171200 only");
+// (bit 70368744177664 hands the f16 score path to the third pass as 35184372088832; 35184372088832 itself stays here)
+#if MLA_DENSE_FP8_VAR & 70368744177664
+#define MLA_DFP8_P3C 35184372088832
+#else
+#define MLA_DFP8_P3C 0
+#endif
+#if MLA_DENSE_FP8_VAR & 35184372088832
+#define MLA_DFP8_P1A 35184372088832
+#else
+#define MLA_DFP8_P1A 0
+#endif
+#define MLA_DFP8_P1H (MLA_DFP8_P1A + MLA_DFP8_P3C + MLA_DFP8_P3C)
+static_assert(MLA_DENSE_FP8_VAR == 2550171200 + 4398046511104 + MLA_DFP8_P3A + MLA_DFP8_P3B + MLA_DFP8_P1H, "bit 4398046511104 goes with the shipped bits 2550171200 only");
 #define MLA_DFP8_IN_PASS3 1
 #undef MLA_DENSE_FP8_VAR
-#define MLA_DENSE_FP8_VAR (2550171200 + 2199023255552 + MLA_DFP8_P3A + MLA_DFP8_P3B)
+#define MLA_DENSE_FP8_VAR (2550171200 + 2199023255552 + MLA_DFP8_P3A + MLA_DFP8_P3B + MLA_DFP8_P3C)
 #undef MLA_DFP8_NS
 #define MLA_DFP8_NS dfp8w
 #undef MLA_DFP8_SC_NEXT
 #include "dense_fp8_sm90.cu"
 #undef MLA_DENSE_FP8_VAR
-#define MLA_DENSE_FP8_VAR (2550171200 + 4398046511104 + MLA_DFP8_P3A + MLA_DFP8_P3B)
+#define MLA_DENSE_FP8_VAR (2550171200 + 4398046511104 + MLA_DFP8_P3A + MLA_DFP8_P3B + MLA_DFP8_P1H)
 #undef MLA_DFP8_NS
 #define MLA_DFP8_NS dfp8
 #undef MLA_DFP8_SC_NEXT

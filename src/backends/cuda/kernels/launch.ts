@@ -158,12 +158,17 @@ export function sm90Smem(nr: 16 | 32, cw: 1 | 2 = sm90Warpgroups[nr]): number {
  * The sm90 kernel for p, or undefined where it does not take the shape: only what was checked on the H200
  * (bench/cuda/hopper/harness.cu): at most 32 rows, one KV head, page size 64, uniform query lengths.
  */
-export function sm90Launch(p: MlaProblem): (Launch & { name: string; nr: 16 | 32 }) | undefined {
+export function sm90Launch(p: MlaProblem): (Launch & { name: string; ldName: string; nr: 16 | 32 }) | undefined {
   const rows = p.sQ * p.nGroups;
   const nr = sm90RowTiles.find((n) => rows <= n);
   if (nr === undefined || p.hKv !== 1 || p.pageBlockSize !== 64 || p.varlen) return undefined;
   const cw = sm90Warpgroups[nr];
-  return { name: `mla_decode_sm90${cw === 1 ? '_1wg' : ''}_${p.dtype}_n${nr}`, nr, grid: [p.numSmParts, p.hKv, 1], block: [sm90Threads(cw), 1, 1], smem: sm90Smem(nr, cw) };
+  // name: the library's entry (since session 19 it also takes q's tensor map, sm90QMap, as its third parameter);
+  // ldName: the same kernel without that map (Q^T by the consumers' copies) for a call whose map cannot be made.
+  return {
+    name: `mla_decode_sm90${cw === 1 ? '_1wg' : ''}_${p.dtype}_n${nr}`, ldName: `mla_decode_sm90_ld_${p.dtype}_n${nr}`, nr,
+    grid: [p.numSmParts, p.hKv, 1], block: [sm90Threads(cw), 1, 1], smem: sm90Smem(nr, cw),
+  };
 }
 
 /**
@@ -191,6 +196,24 @@ export function sm90WideLaunch(p: MlaProblem): (Launch & { name: string }) | und
  */
 export function sm90CacheMap(p: Pick<MlaProblem, 'dtype' | 'numBlocks' | 'pageBlockSize'>, kCache: bigint): TiledTensorMapSpec {
   return { dtype: p.dtype, base: kCache, dims: [dQk, p.numBlocks * p.pageBlockSize], strides: [dQk * 2], box: [64, 64], swizzle: '128B', l2Promotion: '256B' };
+}
+
+/**
+ * The narrow kernel's view of q (decode_sm90.cu kNVarQTma, shipped in session 19): a 2-D tensor of b * sQ * hQ query
+ * rows of dQk elements (one KV head: a work item's rows are consecutive rows of q), copied in boxes of 64 columns x
+ * nr rows (one 128-byte column chunk of an item's rows) with the 128-byte swizzle; box rows past the tensor read as
+ * zero. Undefined where the box does not fit in the tensor (fewer query rows in q than nr: b = 1 with 8 heads, say):
+ * the library then launches the entry without the map (sm90Launch's ldName). `q` is the address of q's element 0
+ * (a view's offset included), 16-byte aligned (CudaBackend.decode checks it first); the row stride is dQk elements
+ * (tensors are contiguous).
+ */
+export function sm90QMap(p: Pick<MlaProblem, 'dtype' | 'totalQ' | 'hQ'>, q: bigint, nr: 16 | 32): TiledTensorMapSpec | undefined {
+  if (!sm90QMapFits(p, nr)) return undefined;
+  return { dtype: p.dtype, base: q, dims: [dQk, p.totalQ * p.hQ], strides: [dQk * 2], box: [64, nr], swizzle: '128B', l2Promotion: '256B' };
+}
+/** Whether q's map (sm90QMap) can be made for p's shape: at least nr query rows in q. */
+export function sm90QMapFits(p: Pick<MlaProblem, 'totalQ' | 'hQ'>, nr: 16 | 32): boolean {
+  return p.totalQ * p.hQ >= nr;
 }
 
 /** naive.cu: a CTA of 4 warps per (request, query j, head h). */

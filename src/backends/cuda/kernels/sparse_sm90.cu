@@ -52,7 +52,9 @@ template <bool M1> struct Fmt {
   static constexpr int kRaw = M1 ? 576 : 656;   // bytes of a token's row (V3.2: 512 e4m3, 4 f32 scales, 64 bf16 RoPE; MODEL1: 448 e4m3, 64 bf16)
   static constexpr int kRope = M1 ? 448 : 528;  // where the RoPE bytes start in the row
 };
-// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below: 6881325685366644744 = 6881255316622467080 + bit 46
+// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below: 6881325685400199176 = 6881325685366644744 + bit 25
+// (the MODEL1 pair producer sends round 0's peer copy before its own stores) since session 19's call C4,
+// 6881325685366644744 = 6881255316622467080 + bit 46
 // (48 / 51's 32-bit unsigned row addresses in the V3.2 pair and one-CTA MODEL1 entries) since session 19's call B,
 // 6881255316622467080 = 6879003516808781832 + bit 51
 // (32-bit unsigned row addresses in the MODEL1 pair producer) since session 18's call K, 6879003516808781832 = 6877596141925228552 + bits
@@ -82,7 +84,7 @@ template <bool M1> struct Fmt {
 // Diagnostics: bit 1 consumers skip every wgmma (producer-bound time), bit 2 the producer skips the token loads
 // (consumer-bound time).
 #ifndef MLA_SPARSE_SM90_MODE
-#define MLA_SPARSE_SM90_MODE 6881325685366644744
+#define MLA_SPARSE_SM90_MODE 6881325685400199176
 #endif
 static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & (81 | 3840)), "bits 0, 4, 6 and 8-11 are gone and bit 3 is required");
 constexpr bool kNoMath = MLA_SPARSE_SM90_MODE & 2, kNoLoad = MLA_SPARSE_SM90_MODE & 4;
@@ -318,7 +320,7 @@ constexpr bool kHalfBit = (MLA_SPARSE_SM90_MODE & 36028797018963968) != 0, kHalf
 static_assert(!(kHalfBit || kHalfV32Bit) || ((MLA_SPARSE_SM90_MODE & 2147483648) && (MLA_SPARSE_SM90_MODE & 8192) &&
                             !(MLA_SPARSE_SM90_MODE & (65536 | 131072 | 549755813888 | 2305843009213693952 | 4194304 | 16777216))),
               "bits 55 / 56 need 31 and 13, and are not for 16, 17, 22, 24, 39 or 61");
-// Bits 41-43 (probes, never shipped; session 18, helper h2 round 2; the MODEL1 pair entries, with bit 55; reused numbers:
+// Bits 41 / 42 (probes, never shipped; session 18, helper h2 round 2; the MODEL1 pair entries, with bit 55; reused numbers:
 // session 13's bits 41-43 left the code in session 14, commit d39f109 has them). Call B (session 18) measured the MODEL1
 // pair tile 0.57 us slower with bit 55 (0.18 us in the no-token-load probe C) while the V3.2 pair gained 2 % with bit 56;
 // these split bit 55's change into its parts, timed side by side by the item probe:
@@ -326,12 +328,10 @@ static_assert(!(kHalfBit || kHalfV32Bit) || ((MLA_SPARSE_SM90_MODE & 2147483648)
 //   then slots 2, 3 and the RoPE chunk if k >= 4). The SASS says it cannot matter: every gather load of a tile sets one
 //   scoreboard (SB5) and the first conversion waits for all of them (no partial DEPBAR), in shipped and with bit 55 alike.
 // bit 42: warpgroup 0 waits for both halves before S's first wgmma (bit 55's producer, S not started early);
-// bit 43 (with 42): and the producer's fence between the halves is dropped (the arrival stays; nothing reads the first half
-//   before the second's fence then): bit 55's store order and extra arrival alone.
-constexpr bool kHalfLoadBit = (MLA_SPARSE_SM90_MODE & 2199023255552) != 0, kHalfWaitBit = (MLA_SPARSE_SM90_MODE & 4398046511104) != 0,
-               kHalfNoFenceBit = (MLA_SPARSE_SM90_MODE & 8796093022208) != 0;
+// (Session 18's bit 43, with 42: the producer's fence between the halves dropped, left the code in session 19's helper
+// h2 round 4, which reuses the number below; commit 24f6cbf has it.)
+constexpr bool kHalfLoadBit = (MLA_SPARSE_SM90_MODE & 2199023255552) != 0, kHalfWaitBit = (MLA_SPARSE_SM90_MODE & 4398046511104) != 0;
 static_assert(!(kHalfLoadBit || kHalfWaitBit) || (MLA_SPARSE_SM90_MODE & 36028797018963968), "bits 41 / 42 are bit 55's");
-static_assert(!kHalfNoFenceBit || kHalfWaitBit, "bit 43 needs 42 (S reads the first half only after the second's fence)");
 // Bit 59 (576460752303423488; session 16, helper h2; the one-CTA V3.2 entries): FlashMLA's cache hints on the gather,
 // `ld.global.nc.L1::evict_last.L2::256B` for the NoPE bytes and `.L1::evict_last.L2::128B` for the scale and RoPE (ours
 // are plain `ld.global.nc`). The final call of session 16 found this path gather-bound (no token loads: 0.62 T) with 656-byte
@@ -369,6 +369,15 @@ static_assert(!(kAddr32Bit || kWarpFlagsBit) || (kFlatV32 && !(MLA_SPARSE_SM90_M
 //   then carry no flag store (without the bit: a k == 0 lane's local store and st.async in each round, in all four warps).
 // Same bytes and flags stored: the output is bit-identical to the build without the bits.
 constexpr bool kAddr32M1PairBit = (MLA_SPARSE_SM90_MODE & 2251799813685248) != 0, kWarpFlagsM1PairBit = (MLA_SPARSE_SM90_MODE & 17592186044416) != 0;
+// Bit 43 (8796093022208; reused, see bits 41 / 42; session 19, helper h2 round 4; the one-CTA MODEL1 entries, with 52 / 58
+// and bit 40's early gather): bit 50 there, the tile's 64 validity flags written by producer warps 0 and 1 after the
+// rounds' stores and the fence, before the arrival (lane l of the two: token l, its id loaded a tile ahead; one 4-byte
+// store; bit 50's two ids a lane of warp 0 spill 4 bytes in the `_sp` entry), instead of a k == 0 lane's store in each
+// of the 4 rounds in all four warps. No peer (bit 44's cost on the pair was its st.async on warp 0's path). The same
+// flags: the output is bit-identical to the build without it.
+constexpr bool kWarpFlagsM1OneBit = (MLA_SPARSE_SM90_MODE & 8796093022208) != 0;
+static_assert(!kWarpFlagsM1OneBit || (kFlatM1 && kLineBit && !(MLA_SPARSE_SM90_MODE & (2 | 4 | 4194304 | 8388608 | 16777216 | 131072 | 268435456 | 1073741824 | 36028797018963968))),
+              "bit 43 is for the one-CTA MODEL1 entries with 52 / 58, not with 1, 2, 17, 22-24, 28, 30, 55");
 static_assert(!(kAddr32M1PairBit || kWarpFlagsM1PairBit) || ((MLA_SPARSE_SM90_MODE & 2147483648) && (MLA_SPARSE_SM90_MODE & 8192) &&
               !(MLA_SPARSE_SM90_MODE & (2 | 4 | 65536 | 131072 | 4194304 | 8388608 | 16777216 | 134217728 | 268435456 | 1073741824 | 34359738368 |
                                         549755813888 | 36028797018963968 | 2305843009213693952))),
@@ -698,7 +707,7 @@ struct Kernel {
   static constexpr bool kHint = kHintBit && !M1 && !C2;
   /** Bits 48 / 50: the unsigned 32-bit row address; the tile's flags by producer warp 0 after the rounds (one-CTA V3.2). */
   static constexpr bool kAddr32 = (kAddr32Bit && !M1 && !C2) || (kAddr32M1PairBit && M1 && C2) || (kAddr32RestBit && M1 != C2),
-                        kWarpFlags = (kWarpFlagsBit && !M1 && !C2) || (kWarpFlagsM1PairBit && M1 && C2);
+                        kWarpFlags = (kWarpFlagsBit && !M1 && !C2) || (kWarpFlagsM1PairBit && M1 && C2) || (kWarpFlagsM1OneBit && M1 && !C2);
   /** Bit 47 (probe): the consumers only wait for each tile and hand it back (MODEL1 pair entries). */
   static constexpr bool kProdAlone = kProdAloneBit && M1 && C2;
   /** MLA_SPARSE_SM90_PAIR_PROBE (diagnostic; MODEL1 pair entries): 1 no P V, 2 no S, 3 no peer release, 4 the peer's bytes
@@ -715,9 +724,8 @@ struct Kernel {
   static constexpr bool kBulkV = kBulkVBit && C2 && !M1;
   /** Bits 55 / 56: the stage written and handed over in two halves of S's contraction (the MODEL1 / V3.2 pair entries). */
   static constexpr bool kHalf = C2 && (M1 ? kHalfBit : kHalfV32Bit);
-  /** Bits 41-43 (probes, MODEL1 pair entries): the gather in bit 55's half order; S waits for both halves; no fence between. */
-  static constexpr bool kHalfLoad = kHalf && M1 && kHalfLoadBit && !kNoLoad, kHalfWait = kHalf && M1 && kHalfWaitBit,
-                        kHalfNoFence = kHalfWait && kHalfNoFenceBit;
+  /** Bits 41 / 42 (probes, MODEL1 pair entries): the gather in bit 55's half order; S waits for both halves. */
+  static constexpr bool kHalfLoad = kHalf && M1 && kHalfLoadBit && !kNoLoad, kHalfWait = kHalf && M1 && kHalfWaitBit;
   /** Bits 55 / 56: the peer's bytes of the second half (chunks 4..7 of the NoPE boxes, RoPE chunks 4..7); the first half's
       are the rest (with the peer's validity flags where it sends them: MODEL1). */
   static constexpr uint32_t kPeerH1 = 32 * (F::kNope * 64 + 64);
@@ -1204,16 +1212,19 @@ struct Kernel {
       load(ids);
 #pragma unroll
       for (int rnd = 0; rnd < kRounds; ++rnd) ids[rnd] = idOf(1, rnd);
-#if MLA_SPARSE_SM90_MODE & (1125899906842624 | 17592186044416)
+#if MLA_SPARSE_SM90_MODE & (1125899906842624 | 17592186044416 | 8796093022208)
       // Bit 50: producer warp 0's lane pt holds the ids of tokens 2 pt, 2 pt + 1 of the next tile to be stored (bit 44,
-      // the MODEL1 pair: of row 16 r0 + pt, fid[0] only).
+      // the MODEL1 pair: of row 16 r0 + pt, fid[0] only; bit 43, the one-CTA MODEL1 entries: warps 0 and 1, lane pt the id
+      // of token pt, fid[0] only: two ids a lane spill 4 bytes there).
+      constexpr bool kFl1 = M1 && !C2;
+      constexpr int kFlLanes = kFl1 ? 64 : 32;
       auto idFl = [&](int t, int i) {
-        return t < it.nTiles ? idAt(p, it, rowQ, it.eBegin + t * kBN + (C2 ? 16 * r0 + pt : 2 * pt + i)) : Id{-1, false};
+        return t < it.nTiles ? idAt(p, it, rowQ, it.eBegin + t * kBN + (C2 ? 16 * r0 + pt : kFl1 ? pt : 2 * pt + i)) : Id{-1, false};
       };
       Id fid[2] = {Id{-1, false}, Id{-1, false}};
-      if (kWarpFlags && pt < 32) {
+      if (kWarpFlags && pt < kFlLanes) {
         fid[0] = idFl(0, 0);
-        if (!C2) fid[1] = idFl(0, 1);
+        if (!C2 && !kFl1) fid[1] = idFl(0, 1);
       }
 #endif
 #if MLA_SPARSE_SM90_MODE & (34359738368 | 274877906944)
@@ -1265,7 +1276,7 @@ struct Kernel {
 #pragma unroll
           for (int g = 0; g < 2; ++g) {
             if (g == 1) {
-              if (!kHalfNoFence) fenceProxyAsync(); // bit 43 (probe): not with it
+              fenceProxyAsync();
               mbarArrive(fullBar + 8 * st);
             }
 #pragma unroll
@@ -1331,9 +1342,12 @@ struct Kernel {
         for (int rnd = 0; rnd < kRounds; ++rnd) pv[rnd] = pn[rnd].phys >= 0, pn[rnd] = idOfPeer(t + 2, rnd);
 #endif
         fenceProxyAsync();
-#if MLA_SPARSE_SM90_MODE & (1125899906842624 | 17592186044416)
-        if (kWarpFlags && pt < 32) {
-          if constexpr (C2) { // bit 44: the CTA's 32 flags, here and in the peer's stage; then the next tile's id
+#if MLA_SPARSE_SM90_MODE & (1125899906842624 | 17592186044416 | 8796093022208)
+        if (kWarpFlags && pt < kFlLanes) {
+          if constexpr (kFl1) { // bit 43: the tile's 64 flags, one 4-byte store a lane of warps 0 and 1; then the next tile's id
+            rw.valid[st][pt] = fid[0].phys >= 0 ? 1 : 0;
+            fid[0] = idFl(t + 1, 0);
+          } else if constexpr (C2) { // bit 44: the CTA's 32 flags, here and in the peer's stage; then the next tile's id
             const int r = 16 * r0 + pt;
             const uint32_t v = fid[0].phys >= 0 ? 1u : 0u;
             rw.valid[st][r] = static_cast<int>(v);

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Session 19 h5 round 5 (docs/notes/cuda-hopper-decode.md, "Session 19 h5 round 5"): Q^T by TMA through the library.
+# Arm N = dist/cuda with this branch's decode_sm90.fatbin (kNLibVar = 1 | 2 | 8: the narrow entries take q's tensor map,
+# launch.ts sm90QMap; _ld entries for calls without one), A = dist/cuda (main's shipped fatbins). Both run the
+# branch's tsc output (the stage's build.tar.xz, unpacked over build/).
+# GPU host, the merged tree's root, .gpu-host entered, dist/cuda = the shipped kernels:
+#   OUT=$OUT timeout 100 bash bench/cuda/hopper/s19_h5r5_slot.sh      (stage .devstage/s19-h5/r5; ~85-90 s warm)
+# Steps: 0 unpack and sha256; 1 checks through N in parallel: test/gpu/sm90.test (goldens + 200 random in two shards + q views),
+# test/gpu/cuda.test (80 random), compute-sanitizer memcheck and synccheck of flashmla bench --check 2 on
+# s19_h5r5_san.json (3 sm90 cases: 16 rows with the map, 32 rows (s_q 2) with an empty request, 10 heads at b=2: the
+# second item's box runs past q); 2 quiet: flashmla bench --check 2 of s19_h5r5_configs.json, arms A N N A N A (a
+# run that would end past H5_BUDGET s, default 84, is skipped); 3 the rule (s19_h5r5_rule.py).
+# $OUT: log.txt, h5r5.tgz (taps, sanitizer logs, bench JSON). Last line: SHIP qtma (...) or KEEP lib (...).
+set -uo pipefail
+OUT=${OUT:?}; S=$SECONDS; ts() { echo "[+$((SECONDS - S))s] $*" | tee -a "$OUT/log.txt"; }
+STAGE=${STAGE:-.devstage/s19-h5/r5}; W=/tmp/s19h5r5; rm -rf "$W"; mkdir -p "$W/k"; BUDGET=${H5_BUDGET:-84}
+save() { tar czf "$OUT/h5r5.tgz" -C "$W" --exclude=k . 2>/dev/null; }
+export PATH="$PATH:/usr/local/cuda/bin" CI=1 FLASHMLA_GOLDEN=$PWD/test/fixtures/golden
+unxz() { if command -v xz > /dev/null; then xz -dc "$1"; else python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$1"; fi; }
+(cd "$STAGE" && sha256sum -c --quiet SHA256SUMS) > "$W/sha.txt" 2>&1 && ts "stage: sha256 ok" \
+  || { ts "stage: sha256 MISMATCH"; tee -a "$OUT/log.txt" < "$W/sha.txt"; echo "KEEP lib (stage damaged)"; exit 1; }
+unxz "$STAGE/build.tar.xz" | tar xf - || { ts "stage: build.tar.xz failed"; echo "KEEP lib (stage incomplete)"; exit 1; }
+cp -r dist/cuda/. "$W/k/" && unxz "$STAGE/decode_sm90.fatbin.xz" > "$W/k/decode_sm90.fatbin"
+(cd "$W/k" && sha256sum -c --quiet "$OLDPWD/$STAGE/UNPACKED.sha256") > /dev/null 2>&1 && ts "N's decode_sm90.fatbin sha256 ok" \
+  || { ts "N's decode_sm90.fatbin sha256 MISMATCH"; echo "KEEP lib (stage damaged)"; exit 1; }
+. bench/cuda/hopper/sparse-sm90-modes.sh # sparse_sm90_rehash DIR FILE
+sparse_sm90_rehash "$W/k" decode_sm90.fatbin
+ts "A: dist/cuda decode_sm90 $(sha256sum < dist/cuda/decode_sm90.fatbin | cut -c1-16) (main's: 9623028fd3aafce9); N: $(sha256sum < "$W/k/decode_sm90.fatbin" | cut -c1-16)"
+R=(node --test --test-reporter=tap); G=build/test/gpu; B=(node scripts/flashmla-dist.mjs build/src bench --backend cuda)
+
+ts "step 1: checks through N (parallel)"
+export FLASHMLA_CUDA_KERNELS=$W/k
+# sm90.test's 200 random cases in two shards: 0 (the whole file) and 1 (the random test alone)
+FLASHMLA_SM90_CASES=200 FLASHMLA_SM90_SHARD=0/2 timeout -k 5 50 "${R[@]}" $G/sm90.test.js > "$W/sm90-0.tap" 2>&1 &
+FLASHMLA_SM90_CASES=200 FLASHMLA_SM90_SHARD=1/2 timeout -k 5 50 "${R[@]}" --test-name-pattern 'random cases' $G/sm90.test.js > "$W/sm90-1.tap" 2>&1 &
+FLASHMLA_GPU_CASES=80 timeout -k 5 50 "${R[@]}" $G/cuda.test.js > "$W/cuda.tap" 2>&1 &
+for tool in memcheck synccheck; do
+  (timeout -k 5 50 compute-sanitizer --tool $tool --print-limit 20 "${B[@]}" --configs bench/cuda/hopper/s19_h5r5_san.json --check 2 --reps 1 \
+     --warmup 0 --warm-ms 0 --idle-warm-ms 0 -q --out "$W/san-$tool.json" > "$W/san-$tool.txt" 2>&1; echo $? > "$W/san-$tool.rc") &
+done
+wait
+unset FLASHMLA_CUDA_KERNELS
+for f in sm90-0 sm90-1 cuda; do echo "$f.test: $(grep -h '^# pass\|^# fail\|^# skipped' "$W/$f.tap" | tr '\n' ' ')" | tee -a "$OUT/log.txt"; done
+grep -h "^not ok\|ran the sm90 kernel" "$W/sm90-0.tap" "$W/sm90-1.tap" "$W/cuda.tap" | head -6 | tee -a "$OUT/log.txt"
+for tool in memcheck synccheck; do echo "$tool rc=$(cat "$W/san-$tool.rc" 2>/dev/null) $(grep -h 'ERROR SUMMARY' "$W/san-$tool.txt" | tail -1)" | tee -a "$OUT/log.txt"; done
+save
+
+ts "step 2: timing (quiet), arms A N N A N A"
+n=0; dt=12
+for arm in A N N A N A; do
+  n=$((n + 1)); d=$PWD/dist/cuda; [ $arm = A ] || d=$W/k
+  [ $((SECONDS - S + dt)) -gt "$BUDGET" ] && { ts "bench $arm ($n) skipped: it would end past ${BUDGET} s"; continue; }
+  t0=$SECONDS
+  FLASHMLA_CUDA_KERNELS=$d timeout -k 5 25 "${B[@]}" --configs bench/cuda/hopper/s19_h5r5_configs.json --check 2 --warm-ms 200 \
+    --idle-warm-ms 1500 -q --out "$W/bench-$arm-$n.json" > "$W/bench-$arm-$n.txt" 2>&1
+  ts "bench $arm ($n) rc=$?"; dt=$((SECONDS - t0))
+done
+save
+
+ts "step 3: the rule"
+python3 bench/cuda/hopper/s19_h5r5_rule.py "$W" > "$W/rule.txt" 2>&1
+tail -n 1 "$W/rule.txt" | grep -q '^SHIP \|^KEEP ' || echo "KEEP lib (the rule script failed: see rule.txt)" >> "$W/rule.txt"
+cat "$W/rule.txt" >> "$OUT/log.txt"
+ts "done"
+save
+tail -n 14 "$W/rule.txt"
