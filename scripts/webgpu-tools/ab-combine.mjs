@@ -13,8 +13,8 @@
 // not a kernel: base's combine patched to return at once (its bindings kept, its results wrong), so base - nocomb is
 // what the combine's work costs inside the timed span (decode pass start to combine pass end).
 // main / fill (session 19, round 3): the default combine choice with the split-KV plan forced per arm (the harness
-// plans each arm's decoders with MlaDecoder's `schedule`): main FlashMLA's plan (main's behaviour before round 3, the
-// opt-out), fill the WebGPU backend's own plan (core/scheduler.ts 'fill'). Ratios are to the first variant; each row
+// plans each arm's decoders with MlaDecoder's `schedule`): main FlashMLA's plan (the WebGPU backend's default; call W3
+// kept it), fill the opt-in plan (core/scheduler.ts 'fill'). Ratios are to the first variant; each row
 // records the most splits a request has under both plans (`splits`). mainnc / fillnc: the nocomb probe on either plan
 // (the decode pass alone, plus an empty combine launch).
 import { readFileSync, writeFileSync } from 'node:fs';

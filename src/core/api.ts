@@ -25,8 +25,9 @@ export interface MetadataOptions {
   backend?: Backend;
   /**
    * Which plan (core/scheduler.ts): 'flashmla' (the default: FlashMLA's get_mla_metadata, whatever the backend) or
-   * 'fill' (session 19: the payload floor lowered to one overhead and one block, what the WebGPU backend plans for
-   * itself in MlaDecoder; the same plan as FlashMLA's wherever the total work gives every part 5 blocks or more).
+   * 'fill' (session 19: the payload floor lowered to one overhead and one block, what a WebGPU backend created with
+   * `schedule: 'fill'` plans for itself in MlaDecoder; the same plan as FlashMLA's wherever the total work gives every
+   * part 5 blocks or more).
    */
   schedule?: ScheduleKind;
 }
@@ -158,8 +159,8 @@ export interface DecoderConfig {
   /** Default: backend.info.numSms. */
   numSms?: number;
   /**
-   * The split-KV plan of each step (getMlaMetadata's `schedule`). Default: backend.info.schedule (the WebGPU
-   * backend: 'fill'; its `schedule: 'flashmla'` option or FLASHMLA_WEBGPU_SCHEDULE=flashmla opts out), else 'flashmla'.
+   * The split-KV plan of each step (getMlaMetadata's `schedule`). Default: backend.info.schedule ('flashmla'
+   * on every backend unless the WebGPU backend was created with `schedule: 'fill'` or FLASHMLA_WEBGPU_SCHEDULE=fill).
    */
   schedule?: ScheduleKind;
 }

@@ -1,8 +1,11 @@
-// The WebGPU backend's own split-KV plan (session 19: `schedule: 'fill'`, core/scheduler.ts; docs/notes/webgpu-tensor-core.md,
-// "Session 19, round 3"), on lavapipe: the backend reports it, MlaDecoder plans it for the backend unless told otherwise
-// (the opt-out, `schedule: 'flashmla'`, plans getMlaMetadata's), metadata a caller passes runs as given (both plans),
-// and both plans give the float64 reference's results on split sequences (b = 1 long, uneven causal sQ 4 f16, varlen
-// with an empty request, seqlens 0 / 1 / 63 / 64 / 65) at 132 and 8 SM parts, and on the NaN / -inf split cases.
+// The WebGPU backend's opt-in split-KV plan (session 19: `schedule: 'fill'`, core/scheduler.ts; docs/notes/
+// webgpu-tensor-core.md, "Session 19, round 3" and "call W3"), on lavapipe: the backend reports 'flashmla' by default
+// and 'fill' when created with it, MlaDecoder plans the backend's unless told otherwise, metadata a caller passes runs
+// as given (both plans), and both plans give the float64 reference's results on split sequences (b = 1 long, uneven
+// causal sQ 4 f16, varlen with an empty request, seqlens 0 / 1 / 63 / 64 / 65) at 132 and 8 SM parts, and on the
+// NaN / -inf split cases. On a GPU's matrix path (v5) the NaN / -inf cases v5 is known to give differently
+// (support/nan-dense.ts matrixV5Differs) run as `todo` with the reason; the last describe pins those differences on
+// v5 with its products emulated (lavapipe), under both plans.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
@@ -12,7 +15,7 @@ import { FlashMlaError } from '../../src/core/errors.js';
 import type { ScheduleKind } from '../../src/core/scheduler.js';
 import { fromArray } from '../../src/core/tensor.js';
 import { assertOutputsClose, tolerances } from '../support/compare.js';
-import { buildDenseNanCase, negInfTileCases, runDense } from '../support/nan-dense.js';
+import { buildDenseNanCase, matrixV5Differs, maskedKeyCases, mismatchKind, negInfTileCases, runDense } from '../support/nan-dense.js';
 import { caseMetadata, caseReference, caseTensors, makeCase, runCase } from '../support/random.js';
 import { specialsMismatch } from '../support/specials.js';
 import { matrixTol } from '../support/webgpu-matrix.js';
@@ -20,16 +23,17 @@ import { matrixTol } from '../support/webgpu-matrix.js';
 const kinds: ScheduleKind[] = ['flashmla', 'fill'];
 const splitsOf = (ns: Int32Array) => Math.max(...Array.from(ns.subarray(1), (x, i) => x - ns[i]));
 
-describe('schedule on lavapipe (the WebGPU backend\'s own plan)', () => {
-  let be: WebGpuBackend | undefined, off: WebGpuBackend | undefined;
+describe('schedule on lavapipe (the WebGPU backend\'s opt-in \'fill\' plan)', () => {
+  // be: the default (FlashMLA's plan unless FLASHMLA_WEBGPU_SCHEDULE says), opt: created with the opt-in 'fill'
+  let be: WebGpuBackend | undefined, opt: WebGpuBackend | undefined;
   let why = '';
   before(async () => {
     try {
       be = await createNodeWebGpuBackend();
-      off = await createNodeWebGpuBackend({ schedule: 'flashmla' });
+      opt = await createNodeWebGpuBackend({ schedule: 'fill' });
     } catch (e) { why = `no WebGPU adapter (${(e as Error).message.split('\n')[0]})`; }
   });
-  after(() => { be?.dispose(); off?.dispose(); });
+  after(() => { be?.dispose(); opt?.dispose(); });
   // the f32 kernel on lavapipe; v5 (the matrix path) on a GPU, with the GPU matrix suite's lse bar
   const tol = () => (be!.decodePath.path === 'matrix' ? matrixTol : tolerances.webgpu);
   const need = (t: { skip: (m?: string) => void }) => {
@@ -39,11 +43,11 @@ describe('schedule on lavapipe (the WebGPU backend\'s own plan)', () => {
     return false;
   };
 
-  test("info.schedule: 'fill' by default (unless FLASHMLA_WEBGPU_SCHEDULE says), the opt-out 'flashmla'; a bad name refused", async (t) => {
+  test("info.schedule: 'flashmla' by default (unless FLASHMLA_WEBGPU_SCHEDULE says), the opt-in 'fill'; a bad name refused", async (t) => {
     if (!need(t)) return;
     const env = process.env.FLASHMLA_WEBGPU_SCHEDULE;
-    assert.equal(be!.info.schedule, env === 'flashmla' ? 'flashmla' : 'fill');
-    assert.equal(off!.info.schedule, 'flashmla');
+    assert.equal(be!.info.schedule, env === 'fill' ? 'fill' : 'flashmla');
+    assert.equal(opt!.info.schedule, 'fill');
     await assert.rejects(createNodeWebGpuBackend({ schedule: 'even' as ScheduleKind }), (e: unknown) => e instanceof FlashMlaError && e.argument === 'schedule');
   });
 
@@ -71,12 +75,12 @@ describe('schedule on lavapipe (the WebGPU backend\'s own plan)', () => {
     });
   }
 
-  test('MlaDecoder plans fill for the backend, flashmla with the opt-out or when told; both equal the reference', async (t) => {
+  test('MlaDecoder plans the backend\'s schedule (flashmla by default, fill opted in) or the one it is told; both equal the reference', async (t) => {
     if (!need(t)) return;
     const c = makeCase({ name: 'decoder', dtype: 'bf16', hQ: 16, hKv: 1, seqlens: [2500, 65], sQ: 1, pageBlockSize: 64, causal: false }, 0x19fa);
     const ref = caseReference(c), tt = caseTensors(c);
     const want = be!.info.schedule;
-    for (const [backend, schedule, expect] of [[be!, undefined, want], [off!, undefined, 'flashmla'], [be!, 'flashmla', 'flashmla'], [off!, 'fill', 'fill']] as const) {
+    for (const [backend, schedule, expect] of [[be!, undefined, want], [opt!, undefined, 'fill'], [be!, 'fill', 'fill'], [opt!, 'flashmla', 'flashmla']] as const) {
       const d = new MlaDecoder(backend, { hQ: c.hQ, hKv: 1, dtype: 'bf16', numSms: 132, ...(schedule ? { schedule } : {}) });
       const step = d.plan(c.cacheSeqlens, fromArray('i32', tt.blockTable.shape, tt.blockTable.host() as Int32Array));
       assert.equal(step.schedule, expect);
@@ -93,15 +97,50 @@ describe('schedule on lavapipe (the WebGPU backend\'s own plan)', () => {
   });
 
   for (const [n, dc] of negInfTileCases.entries()) {
-    test(`NaN / -inf on the fill plan: ${dc.name}`, async (t) => {
-      if (!need(t)) return;
+    for (const schedule of kinds) {
+      test(`NaN / -inf on the ${schedule} plan: ${dc.name}`, async (t) => {
+        if (!need(t)) return;
+        const known = be!.decodePath.path === 'matrix' && matrixV5Differs[dc.name]?.plans.includes(schedule) ? matrixV5Differs[dc.name] : undefined;
+        if (known) t.todo(`v5 (the matrix path) gives '${known.got}' here, a known difference (support/nan-dense.ts matrixV5Differs)`);
+        const saved = process.env.FLASHMLA_TEST_SCHEDULE;
+        process.env.FLASHMLA_TEST_SCHEDULE = schedule;
+        try {
+          const { c, ref } = buildDenseNanCase(dc, 1950 + n);
+          const got = await runDense(c, be!, dc.numSms);
+          const bad = specialsMismatch(got.out, got.lse, ref, c.dtype, tol());
+          assert.equal(bad, undefined, `${schedule}: ${bad}`);
+        } finally {
+          if (saved === undefined) delete process.env.FLASHMLA_TEST_SCHEDULE; else process.env.FLASHMLA_TEST_SCHEDULE = saved;
+        }
+      });
+    }
+  }
+});
+
+describe('v5 emulated (lavapipe): the NaN / -inf cases on both plans, its known differences pinned', () => {
+  let v5: WebGpuBackend | undefined;
+  let why = '';
+  before(async () => {
+    try {
+      v5 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true } });
+    } catch (e) { why = `no WebGPU adapter with shader-f16 (${(e as Error).message.split('\n')[0]})`; }
+  });
+  after(() => v5?.dispose());
+  for (const [n, dc] of [...negInfTileCases, ...maskedKeyCases].entries()) {
+    test(dc.name, async (t) => {
+      if (!v5) { if (process.env.CI) assert.fail(why); t.skip(why); return; }
       const saved = process.env.FLASHMLA_TEST_SCHEDULE;
-      process.env.FLASHMLA_TEST_SCHEDULE = 'fill';
       try {
-        const { c, ref } = buildDenseNanCase(dc, 1950 + n);
-        const got = await runDense(c, be!, dc.numSms);
-        const bad = specialsMismatch(got.out, got.lse, ref, c.dtype, tol());
-        assert.equal(bad, undefined, `fill: ${bad}`);
+        for (const schedule of kinds) {
+          process.env.FLASHMLA_TEST_SCHEDULE = schedule;
+          const { c, ref } = buildDenseNanCase(dc, 1950 + n);
+          const got = await runDense(c, v5, dc.numSms);
+          const bad = specialsMismatch(got.out, got.lse, ref, c.dtype, matrixTol);
+          const known = matrixV5Differs[dc.name]?.plans.includes(schedule) ? matrixV5Differs[dc.name].got : undefined;
+          // a known difference that went away: v5 was fixed, so matrixV5Differs (and the note, the README) should say so
+          if (known) assert.equal(bad && mismatchKind(bad), known, `${schedule}: v5 was known to give '${known}' here, now: ${bad ?? 'the reference'}`);
+          else assert.equal(bad, undefined, `${schedule}: ${bad}`);
+        }
       } finally {
         if (saved === undefined) delete process.env.FLASHMLA_TEST_SCHEDULE; else process.env.FLASHMLA_TEST_SCHEDULE = saved;
       }

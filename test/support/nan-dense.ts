@@ -5,9 +5,10 @@ import assert from 'node:assert/strict';
 import { flashMlaWithKvcache } from '../../src/index.js';
 import type { HalfDType } from '../../src/core/dtype.js';
 import type { Backend } from '../../src/core/problem.js';
+import type { ScheduleKind } from '../../src/core/scheduler.js';
 import type { ReferenceOutput } from '../../src/core/reference.js';
 import { fromArray } from '../../src/core/tensor.js';
-import { type CaseSpec, type DecodeCase, caseMetadata, caseReference, caseTensors, makeCase, nanBits } from './random.js';
+import { type CaseSpec, type DecodeCase, caseMetadata, caseReference, caseTensors, makeCase, nanBits, testSchedule } from './random.js';
 import { nanRows } from './specials.js';
 
 export const bits = {
@@ -120,3 +121,47 @@ export const maskedKeyCases: DenseNanCase[] = [
   { name: 'split sequence, causal sQ = 2, NaN in the last key: only the query that sees it NaN', spec: { dtype: 'bf16', hQ: 2, seqlens: [900], sQ: 2 }, numSms: 8,
     nanRows: [2, 3], minSplits: 2, poison: (c, b) => { c.kCache[keyAt(c, 0, 899, 5)] = b.nan; } },
 ];
+
+/**
+ * Where v5, the matrix path (kernels/decode-matrix5.ts), differs from the float64 reference on the cases above, by
+ * case name: the plans it differs on and what it gives. Found on the H200 (call W3, fill plan: exactly the 7 fill
+ * entries) and reproduced with v5's products emulated on lavapipe (both plans; webgpu-schedule.test.ts pins it).
+ * - 'empty': v5 has no "keys seen, all scored -inf" state: a row whose visible keys all score -inf ends with a row
+ *   sum of 0 and is written as a row that saw no key (out 0, lse +inf; a split's partial "no key"), where the
+ *   reference (and the f32 kernel) make it NaN.
+ * - 'nan': v5 converts a key's infinite V value as it is (NaN is zeroed, inf is not) and multiplies it by P = 0 in a
+ *   row that may not see the key (causal), so 0 x inf = NaN lands in a row the reference leaves finite or empty.
+ * - 'finite': the fill plan cuts a split out of -inf-scored keys only; v5 writes it as a split with no key (the
+ *   'empty' behaviour), so the combine drops its 0 x inf NaN columns (FlashMLA's plan keeps those keys in a split
+ *   with finite ones, where the NaN survives).
+ */
+export const matrixV5Differs: Record<string, { plans: ScheduleKind[]; got: 'empty' | 'nan' | 'finite' }> = {
+  'one split, the first 64-key tile scored -inf with an infinite V column': { plans: ['fill'], got: 'finite' },
+  'one split, a middle tile scored -inf with an infinite V column': { plans: ['fill'], got: 'finite' },
+  'one split, every tile scored -inf: the row NaN (3 tiles)': { plans: ['flashmla', 'fill'], got: 'empty' },
+  'split sequence, every split scored -inf with an infinite V column: the row NaN': { plans: ['flashmla', 'fill'], got: 'empty' },
+  'split sequence, every split scored -inf, causal sQ = 2: both queries NaN': { plans: ['flashmla', 'fill'], got: 'empty' },
+  'split sequence, causal sQ = 2: the keys of query 0 all -inf, query 1 sees one finite key': { plans: ['flashmla', 'fill'], got: 'empty' },
+  'causal sQ = 2, one key scored -inf: query 0 sees no key (empty), query 1 only that key (NaN)': { plans: ['flashmla', 'fill'], got: 'nan' },
+  'causal sQ = 3, hQ = 5, the last key scored -inf with an infinite V column: that column NaN for the query that sees it': { plans: ['flashmla', 'fill'], got: 'nan' },
+  // webgpu-nan.test.ts's own dense cases (the same two behaviours; emulated, both plans)
+  'the last key scored -inf with an infinite V column, causal sQ = 2: that column NaN for the query that sees it': { plans: ['flashmla', 'fill'], got: 'nan' },
+  'every key scored -inf: the row NaN': { plans: ['flashmla', 'fill'], got: 'empty' },
+  'split sequence, every key scored -inf: the combine gives NaN': { plans: ['flashmla', 'fill'], got: 'empty' },
+};
+
+/** The known v5 difference of case `name` on `be` under the tests' plan (FLASHMLA_TEST_SCHEDULE, else FlashMLA's), if `be` runs the matrix path. */
+export function matrixV5Known(be: Backend, name: string): { plans: ScheduleKind[]; got: 'empty' | 'nan' | 'finite' } | undefined {
+  const path = (be.info.details as { decodePath?: string } | undefined)?.decodePath;
+  const k = matrixV5Differs[name];
+  return be.info.kind === 'webgpu' && path === 'matrix' && k?.plans.includes(testSchedule() ?? 'flashmla') ? k : undefined;
+}
+
+/** specialsMismatch's first disagreement read as one of matrixV5Differs's kinds (undefined: another kind). */
+export function mismatchKind(bad: string): 'empty' | 'nan' | 'finite' | undefined {
+  const m = /got (\S+), reference (\S+)$/.exec(bad);
+  if (!m) return undefined;
+  if (m[1] === 'NaN' && m[2] !== 'NaN') return 'nan';
+  if (m[2] !== 'NaN') return undefined;
+  return m[1] === '0' ? 'empty' : Number.isFinite(Number(m[1])) ? 'finite' : undefined;
+}

@@ -152,7 +152,7 @@ describe('schedule properties on random seqlens', () => {
   });
 });
 
-describe("the 'fill' schedule (session 19: the WebGPU backend's own plan)", () => {
+describe("the 'fill' schedule (session 19: the WebGPU backend's opt-in plan)", () => {
   const splitsOf = (seqlens: number[], parts: number, kind: ScheduleKind) => planSchedule(Int32Array.from(seqlens), parts, kind).numSplits;
   test('floors: FlashMLA two overheads, fill one overhead and one block', () => {
     assert.equal(minPayloadBlocks('flashmla'), 2 * fixedOverheadNumBlocks);

@@ -37,8 +37,10 @@ export interface WebGpuBackendOptions {
   numSms?: number;
   /**
    * The split-KV plan MlaDecoder makes for this backend when it plans a step itself (BackendInfo.schedule; session
-   * 19): 'fill' (the default: core/scheduler.ts, FlashMLA's walk with the payload floor lowered to one overhead and
-   * one block, so b = 1 fills the parts with fewer tiles each) or 'flashmla' (opt-out: getMlaMetadata's plan).
+   * 19): 'flashmla' (the default: getMlaMetadata's plan) or 'fill' (opt-in: core/scheduler.ts, FlashMLA's walk with
+   * the payload floor lowered to one overhead and one block, so b = 1 fills the parts with fewer tiles each; on the
+   * H200 0.915x at b = 1 s_k 32768, 0.714x at s_k 8192, but on the matrix path it can cut a split made only of
+   * -inf-scored keys, whose 0 x inf NaN columns v5 then drops: docs/notes/webgpu-tensor-core.md, "call W3").
    * Metadata a caller passes to flashMlaWithKvcache is run as given, whichever plan it is.
    */
   schedule?: ScheduleKind;
@@ -130,7 +132,7 @@ export class WebGpuBackend implements Backend {
     this.maxBufferBytes = Math.min(opts.maxBufferBytes ?? caps.maxBufferSize, caps.maxBufferSize);
     this.maxBindingBytes = Math.min(opts.maxBindingBytes ?? caps.maxStorageBufferBindingSize, caps.maxStorageBufferBindingSize, this.maxBufferBytes);
     this.info = {
-      kind: 'webgpu', device: description, numSms: opts.numSms ?? defaultNumSms, schedule: opts.schedule ?? 'fill',
+      kind: 'webgpu', device: description, numSms: opts.numSms ?? defaultNumSms, schedule: opts.schedule ?? 'flashmla',
       details: { ...caps, decodePath: this.decodePath.path, decodePathWhy: this.decodePath.why },
     };
     this.idx = this.buffer('flashmla.idx', idxCapacityInit * 4, Usage.STORAGE | Usage.COPY_DST);

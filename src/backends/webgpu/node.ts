@@ -97,8 +97,8 @@ export async function createNodeWebGpuBackend(opts: NodeWebGpuBackendOptions = {
   // wide combine with that many lane groups on every launch (kernels/combine.ts chooseCombine; unset: chosen by the plan).
   const envCombine = ({ 0: 0, 4: 4, 8: 8 } as const)[process.env.FLASHMLA_WEBGPU_COMBINE as '0' | '4' | '8'];
   const matrix = rest.matrix ?? (envVSplit || envVersion || envSubgroups || envLazy !== undefined || envTile16 || envPair || envAhead || envBounded !== undefined || envFinite || envCombine !== undefined ? { vSplit: envVSplit, version: envVersion, subgroups: envSubgroups, lazy: envLazy, tile16: envTile16, pair: envPair, lookahead: envAhead, bounded: envBounded, finite: envFinite, combine: envCombine } : undefined);
-  // FLASHMLA_WEBGPU_SCHEDULE=flashmla|fill: the plan MlaDecoder makes for this backend (default 'fill'; flashmla: the
-  // opt-out, getMlaMetadata's plan).
+  // FLASHMLA_WEBGPU_SCHEDULE=flashmla|fill: the plan MlaDecoder makes for this backend (default 'flashmla',
+  // getMlaMetadata's plan; fill: the opt-in, core/scheduler.ts).
   const envSchedule = ({ flashmla: 'flashmla', fill: 'fill' } as const)[process.env.FLASHMLA_WEBGPU_SCHEDULE as 'flashmla' | 'fill'];
   const be = await withDawnQuiet(
     async () => createWebGpuBackend({ ...rest, matrix, schedule: rest.schedule ?? envSchedule, decodePath: rest.decodePath ?? envPath, gpu: rest.gpu ?? (own ? nodeGpu([], unlockFeatures, robust) : undefined) }),
