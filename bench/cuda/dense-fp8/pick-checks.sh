@@ -58,3 +58,18 @@ raceGate() {
     echo "$c racecheck: no summary from both runs (timed out?), not gating: $(tail -1 "$rc" | cut -c1-120) / $(tail -1 "$rs" | cut -c1-120)"
   fi
 }
+# w3Folder DIR W3TILES [FATBIN]: a copy of dist/cuda whose manifest names the 16-row dispatch threshold W3TILES (json:
+# a number, 0 = every 16-row launch on n16w3, null = never) and 384 threads at 16 rows; with FATBIN, that
+# dense_fp8_sm90.fatbin instead of the shipped one (the manifest's sha256 follows it). (The s19-h3 slots.)
+w3Folder() {
+  rm -rf "$1"; mkdir -p "$1"; cp dist/cuda/* "$1/"; [ -n "${3:-}" ] && cp "$3" "$1/dense_fp8_sm90.fatbin"
+  python3 - "$1" "$2" <<'PY'
+import hashlib, json, sys
+d = sys.argv[1]
+j = json.load(open(d + "/manifest.json"))
+j["files"]["dense_fp8_sm90.fatbin"] = hashlib.sha256(open(d + "/dense_fp8_sm90.fatbin", "rb").read()).hexdigest()
+j["denseFp8Sm90Threads16"] = 384
+j["denseFp8Sm90W3Tiles"] = json.loads(sys.argv[2])
+json.dump(j, open(d + "/manifest.json", "w"), indent=1)
+PY
+}

@@ -1,55 +1,54 @@
 #!/usr/bin/env python3
-"""Rule of session 19's dense FP8 threshold slot (s19_h3.sh; docs/notes/cuda-dense-fp8.md, "Session 19 (helper s19-h3)",
-written before any run). Inputs: the two passes' ab.js JSON (builds shipped, n16, sw3, vw3; shapes s_k x 16 x 1 at b 128)
-and ok (1 = vw3's checks passed). us = mean of the two passes. Tiles an SM part x = 128 * ceil(s_k / 64) / 132.
-r_c(x) = c's n16w3 us / n16 us (c = S, the shipped n16w3 = sw3; c = V = vw3).
-Crossover T_c: k = the first shape from which r_c <= 1 at every larger shape; T_c = the linear crossing of r_c = 1 between
-shape k-1 and k, rounded up, kept within (floor(x_{k-1}), floor(x_k)]; floor(x_0) when k = 0; none when r_c(x_last) > 1.
-Dispatch time D_c,T(x) = n16(x) where x < T, else c's n16w3 us.
-1. The code: V when its 240 dense90 cases, memcheck, synccheck and racecheck's class rule pass (ok), and over the shapes
-   with x >= min(T_V, 31) the geomean of vw3 / sw3 is <= 0.99 and none is > 1.005; else S.
-2. The threshold for that code: T_c when the geomean over all seven shapes of D_c,T_c / D_c,48 is <= 0.995, else 48.
-Last line: `SHIP v30788875748928 denseFp8Sm90W3Tiles=T` (code V, any T), `SHIP denseFp8Sm90W3Tiles=T (shipped build)`
-(code S, T != 48), else `KEEP the shipped build (why)`."""
+"""Rule of slot 1 (s19_h3.sh), re-targeted at session 19's end to the shipped F (109953712948800): the 16-row dispatch
+threshold for F's own n16 and n16w3 codes (docs/notes/cuda-dense-fp8.md, "Next session's plan (dense FP8, written at
+session 19's end)", written before any run). Inputs: the two passes' ab.js JSON (builds shipped, n16, sw3; shapes
+s_k x 16 x 1 at b 128). us = the two passes' mean. Tiles an SM part x = 128 ceil(s_k / 64) / 132.
+r(x) = sw3 us / n16 us (F's n16w3 against F's n16).
+Crossover T: k = the first shape from which r <= 1 at every larger shape; T = the linear crossing of r = 1 between
+shape k-1 and k, rounded up, kept within (floor(x_{k-1}), floor(x_k)]; floor(x_0) when k = 0; none when r(x_last) > 1.
+Dispatch time D_T(x) = n16 us where x < T, else sw3 us. The shapes T changes: those with (x >= T) != (x >= 48).
+Move the threshold to T when T exists, differs from 48, changes at least one shape, and over the changed shapes the
+geomean of D_T / D_48 is <= 0.995, none is > 1.005, and each pass alone gives a geomean < 1.
+Last line: `SHIP denseFp8Sm90W3Tiles=T (shipped build)`, else `KEEP denseFp8Sm90W3Tiles=48 (why)`.
+Diagnostics (not gating): a least-squares line us = fixed + per tile x of n16 and of sw3 over x >= 46; the noise check,
+`shipped` against the same-code folder (n16 below 48 tiles, sw3 from 48)."""
 import json, math, sys
 
 def load(f):
     try:
-        j = json.load(open(f))
+        return json.load(open(f))
     except (OSError, ValueError):
         return None
-    return j
+
+def geo(v):
+    return math.exp(sum(math.log(t) for t in v) / len(v)) if v else math.nan
 
 def main():
-    js = [j for j in (load(sys.argv[1]), load(sys.argv[2])) if j]
-    ok = sys.argv[3] == "1"
+    js = [j for j in (load(a) for a in sys.argv[1:3]) if j]
     if not js:
-        print("KEEP the shipped build (no timing)"); return
+        print("KEEP denseFp8Sm90W3Tiles=48 (no timing)"); return
     shapes = js[0]["shapes"]
+    per = []  # per pass: {name: [us]}
+    for j in js:
+        per.append({b["name"]: b["us"] for b in j["builds"] if b.get("us") and all(isinstance(u, (int, float)) and u == u for u in b["us"])})
     us = {}
-    for name in ("shipped", "n16", "sw3", "vw3"):
-        rows = [next((b["us"] for b in j["builds"] if b["name"] == name), None) for j in js]
-        rows = [r for r in rows if r]
+    for name in ("shipped", "n16", "sw3"):
+        rows = [p[name] for p in per if name in p]
         if rows:
             us[name] = [sum(r[k] for r in rows) / len(rows) for k in range(len(shapes))]
     if "n16" not in us or "sw3" not in us:
-        print("KEEP the shipped build (n16 / sw3 not timed)"); return
-    sk = [int(s.split("x")[0]) for s in shapes]
-    x = [128 * math.ceil(s / 64) / 132 for s in sk]
-    bf = js[0].get("bf16_us") or [math.nan] * len(shapes)
-    geo = lambda v: math.exp(sum(math.log(t) for t in v) / len(v)) if v else math.nan
-    spread = {n: [abs(js[0]["builds"][[b["name"] for b in js[0]["builds"]].index(n)]["us"][k] -
-                      js[1]["builds"][[b["name"] for b in js[1]["builds"]].index(n)]["us"][k]) / us[n][k] for k in range(len(shapes))]
-              for n in us} if len(js) == 2 else {}
-    print("# shape      tiles    bf16  shipped     n16     sw3     vw3 | r_S   r_V   V/S  | pass spread (max of builds)")
-    r = {"S": [a / b for a, b in zip(us["sw3"], us["n16"])]}
-    if "vw3" in us:
-        r["V"] = [a / b for a, b in zip(us["vw3"], us["n16"])]
+        print("KEEP denseFp8Sm90W3Tiles=48 (n16 / sw3 not timed)"); return
+    x = [128 * math.ceil(int(s.split("x")[0]) / 64) / 132 for s in shapes]
+    bf = [v if isinstance(v, (int, float)) else math.nan for v in (js[0].get("bf16_us") or [None] * len(shapes))]
+    r = [a / b for a, b in zip(us["sw3"], us["n16"])]
+    sp = [max((abs(per[0][n][k] - per[1][n][k]) / us[n][k] for n in us if len(per) == 2 and n in per[0] and n in per[1]),
+              default=math.nan) for k in range(len(shapes))]
+    print("# shape      tiles    bf16  shipped     n16     sw3 | r=sw3/n16 | shipped/same code | pass spread")
     for k, s in enumerate(shapes):
-        v = us.get("vw3", [math.nan] * len(shapes))[k]
-        sp = max((spread[n][k] for n in spread), default=math.nan)
-        print(f"# {s:<10} {x[k]:5.1f} {bf[k]:7.1f} {us['shipped'][k] if 'shipped' in us else math.nan:8.1f} {us['n16'][k]:7.1f} "
-              f"{us['sw3'][k]:7.1f} {v:7.1f} | {r['S'][k]:.3f} {r.get('V', [math.nan] * 9)[k]:.3f} {v / us['sw3'][k]:.3f} | {sp:.3f}")
+        sh = us.get("shipped", [math.nan] * len(shapes))[k]
+        same = us["n16"][k] if x[k] < 48 else us["sw3"][k]
+        print(f"# {s:<10} {x[k]:5.1f} {bf[k]:7.1f} {sh:8.1f} {us['n16'][k]:7.1f} {us['sw3'][k]:7.1f} | {r[k]:.3f}     | {sh / same:.3f}"
+              f"             | {sp[k]:.3f}")
 
     def cross(rc):
         if rc[-1] > 1:
@@ -62,35 +61,32 @@ def main():
         t = x[k - 1] + (x[k] - x[k - 1]) * (rc[k - 1] - 1) / (rc[k - 1] - rc[k])
         return max(math.floor(x[k - 1]) + 1, min(math.floor(x[k]), math.ceil(t)))
 
-    def disp(c, t):
-        w = us["sw3" if c == "S" else "vw3"]
-        return [w[k] if t is not None and x[k] >= t else us["n16"][k] for k in range(len(shapes))]
-
-    T = {c: cross(r[c]) for c in r}
-    print(f"# crossover T_S {T['S']}, T_V {T.get('V')} (tiles an SM part; shipped 48)")
-    code = "S"
-    if "vw3" in us:
-        lo = min(T["V"] if T["V"] is not None else 31, 31)
-        vs = [us["vw3"][k] / us["sw3"][k] for k in range(len(shapes)) if x[k] >= lo]
-        g, m = geo(vs), max(vs) if vs else math.nan
-        good = ok and g <= 0.99 and m <= 1.005
-        print(f"# code: V vs S over x >= {lo}: geomean {g:.3f} (<= 0.99), max {m:.3f} (<= 1.005), checks {'pass' if ok else 'FAIL/not run'} -> {'V' if good else 'S'}")
-        if good:
-            code = "V"
-    t = T[code]
-    gain = geo([a / b for a, b in zip(disp(code, t), disp(code, 48))]) if t is not None else math.nan
-    move = t is not None and t != 48 and gain <= 0.995
-    print(f"# threshold for {code}: T {t}, geomean D(T)/D(48) {gain:.3f} (<= 0.995) -> {t if move else 48}")
-    tf = t if move else 48
-    d = disp(code, tf)
-    base = disp("S", 48)
-    print("# shipped (modelled: n16 below 48, sw3 from 48) -> chosen: " + ", ".join(
-        f"{s} {b:.1f}->{a:.1f} ({a / b:.3f}; {bf[k] / a:.2f}x bf16)" for k, (s, a, b) in enumerate(zip(shapes, d, base))))
-    if code == "V":
-        print(f"SHIP v30788875748928 denseFp8Sm90W3Tiles={tf}")
-    elif move:
-        print(f"SHIP denseFp8Sm90W3Tiles={tf} (shipped build)")
+    def fit(u):  # least squares us = a + b x over the shapes with x >= 46 (a diagnostic: the fixed part and the per-tile cost)
+        ks = [k for k in range(len(shapes)) if x[k] >= 46]
+        if len(ks) < 2:
+            return math.nan, math.nan
+        mx, mu = sum(x[k] for k in ks) / len(ks), sum(u[k] for k in ks) / len(ks)
+        b = sum((x[k] - mx) * (u[k] - mu) for k in ks) / sum((x[k] - mx) ** 2 for k in ks)
+        return mu - b * mx, b
+    print("# fit over x >= 46 (us = fixed + per tile x): " + "; ".join(f"{n} {a:.1f} + {b:.3f} x" for n, (a, b) in
+                                                                      ((n, fit(us[n])) for n in ("n16", "sw3"))))
+    T = cross(r)
+    print(f"# crossover T {T} (tiles an SM part; shipped 48)")
+    if T is None:
+        print(f"KEEP denseFp8Sm90W3Tiles=48 (no crossover up to {x[-1]:.1f} tiles: n16 at least as fast everywhere measured)"); return
+    ch = [k for k in range(len(shapes)) if (x[k] >= T) != (x[k] >= 48)]
+    d = lambda u, t, k: u["n16"][k] if x[k] < t else u["sw3"][k]
+    q = [d(us, T, k) / d(us, 48, k) for k in ch]
+    qp = [geo([d(p, T, k) / d(p, 48, k) for k in ch]) for p in per if "n16" in p and "sw3" in p]
+    g, m = geo(q), max(q) if q else math.nan
+    print(f"# T {T} changes {', '.join(shapes[k] for k in ch) or 'no shape'}: D_T/D_48 " + ", ".join(f"{v:.3f}" for v in q) +
+          f"; geomean {g:.3f} (<= 0.995), max {m:.3f} (<= 1.005), per pass " + ", ".join(f"{v:.3f}" for v in qp) + " (< 1)")
+    print("# shipped (48) -> T: " + ", ".join(
+        f"{s} {d(us, 48, k):.1f}->{d(us, T, k):.1f} ({bf[k] / d(us, T, k):.2f}x bf16)" for k, s in enumerate(shapes)))
+    if T != 48 and ch and g <= 0.995 and m <= 1.005 and all(v < 1 for v in qp):
+        print(f"SHIP denseFp8Sm90W3Tiles={T} (shipped build)")
     else:
-        print("KEEP the shipped build (V not better by the rule, threshold stays 48)")
+        why = "T is 48" if T == 48 else "no measured shape changes" if not ch else f"gain {g:.3f} / worst {m:.3f} / passes {qp} not by the rule"
+        print(f"KEEP denseFp8Sm90W3Tiles=48 ({why})")
 
 main()

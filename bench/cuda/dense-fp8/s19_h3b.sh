@@ -35,19 +35,8 @@ for f in $T; do
   mkdir -p "$keep/$(dirname $f)"; cp "build/$f" "$keep/$f" && cp "$HB/build/$f" "build/$f" || { echo "KEEP the shipped build (no $HB/build/$f)"; exit 0; }
 done
 trap 'for f in $T; do cp "$keep/$f" "build/$f"; done; rm -rf "$keep"' EXIT
-mkfolder() { # DIR W3TILES(json)
-  rm -rf "$1"; mkdir -p "$1"; cp dist/cuda/* "$1/"; cp "$HB/dense_fp8_sm90_v$V.fatbin" "$1/dense_fp8_sm90.fatbin"
-  python3 - "$1" "$2" <<'PY'
-import hashlib, json, sys
-d = sys.argv[1]
-j = json.load(open(d + "/manifest.json"))
-j["files"]["dense_fp8_sm90.fatbin"] = hashlib.sha256(open(d + "/dense_fp8_sm90.fatbin", "rb").read()).hexdigest()
-j["denseFp8Sm90Threads16"] = 384
-j["denseFp8Sm90W3Tiles"] = json.loads(sys.argv[2])
-json.dump(j, open(d + "/manifest.json", "w"), indent=1)
-PY
-}
-mkfolder /tmp/h3b-f48 48; mkfolder /tmp/h3b-fall 0; mkfolder /tmp/h3b-fn16 null
+. "$here/pick-checks.sh"
+F="$HB/dense_fp8_sm90_v$V.fatbin"; w3Folder /tmp/h3b-f48 48 "$F"; w3Folder /tmp/h3b-fall 0 "$F"; w3Folder /tmp/h3b-fn16 null "$F"
 # 1. dense90q, three builds side by side
 for b in f48=/tmp/h3b-f48 fall=/tmp/h3b-fall shipped=$PWD/dist/cuda; do
   FLASHMLA_CUDA_KERNELS=${b#*=} timeout -k 5 ${Q_TIMEOUT:-30} node build/test/gpu/sparse-count.js ${QCASES:-60} cuda dense90q > "$OUT/q-${b%%=*}.txt" 2>&1 &

@@ -9,6 +9,11 @@ masked). Good for the difference between two builds of one source, not a disasse
 Prints, for each .text.<kernel> of the sm_90 cubins (those whose name contains a substring, if any are given):
 instructions (NOPs excluded) and the FSETP / FMUL / FFMA / FADD / MUFU counts.
 
+  python3 bench/cuda/hopper/sass_opclass.py --text FILE [name-substring ...]
+
+Per kernel the sha256 of its .text, bytes, registers, instructions and HGMMA span (session 19 h1 round 4: the harness's
+lib entry against the shipped library's, and A/A twins: two names, one code).
+
   python3 bench/cuda/hopper/sass_opclass.py --pair FILE_A KERNEL_A FILE_B KERNEL_B
 
 Two kernels side by side (e.g. a library entry against a variant of it, from two builds or one; session 19 h5r2 used
@@ -110,6 +115,27 @@ def pair(fa, ka, fb, kb):
     print("pair HGMMA span B - A (similarity %.3f): %s" % (sim(span(a), span(b)), diff(span(a), span(b)) or "none"))
 
 
+def text(path, want):
+    """Per kernel: sha256 of its .text (the instruction bytes alone: the same code under two names or in two builds
+    prints the same hash), bytes, registers, instructions (NOPs excluded) and the HGMMA span."""
+    import hashlib
+    for elf in cubins(path):
+        regs = regcounts(elf)
+        for name, code in sorted(cf.elf_sections(elf).items()):
+            k = name[6:]
+            if not name.startswith(".text.") or (want and not any(w in k for w in want)):
+                continue
+            ops = [op for op in (struct.unpack_from("<Q", code, i)[0] & 0x1FF for i in range(0, len(code) - 15, 16)) if op != NOP]
+            span = len(ops) - ops.index(0x1F0) - ops[::-1].index(0x1F0) if 0x1F0 in ops else 0
+            print("text %-40s sha256 %s  %6d bytes  %s registers  %5d instructions  HGMMA span %d"
+                  % (k, hashlib.sha256(code).hexdigest()[:16], len(code), regs.get(k), len(ops), span))
+
+
+if sys.argv[1:2] == ["--text"]:
+    if len(sys.argv) < 3:
+        sys.exit("usage: sass_opclass.py --text FILE [name-substring ...]")
+    text(sys.argv[2], sys.argv[3:])
+    sys.exit(0)
 if sys.argv[1:2] == ["--pair"]:
     if len(sys.argv) != 6:
         sys.exit("usage: sass_opclass.py --pair FILE_A KERNEL_A FILE_B KERNEL_B")
