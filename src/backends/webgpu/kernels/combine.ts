@@ -67,20 +67,9 @@ export const combineProgram: Program<CombineSpec> = {
   },
 };
 
-const combineSource = (s: CombineSpec): string => `${combineParams.wgsl}
-@group(0) @binding(0) var<uniform> u: CombineParams;
-@group(0) @binding(1) var<storage, read> idx: array<i32>;
-@group(0) @binding(2) var<storage, read> acc: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<u32>;
-@group(0) @binding(4) var<storage, read_write> lse: array<f32>;
-const NEG: f32 = ${negBig};
-${packWgsl(s.dtype)}
-${nanWgsl(s.dtype, 'u.posInfBits')}
-${linearWorkgroupWgsl}
-
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
-  let g = linearWorkgroup(wid, nwg);
+// A combine workgroup's row: its request, query and head, the request's splits at idx[base ..] (n), and the early
+// returns (rows a single split wrote directly, query rows past the request's own length). Shared by both combines.
+const combineRowWgsl = `  let g = linearWorkgroup(wid, nwg);
   let perBatch = u.sQ * u.hQ;
   let batch = g / perBatch;
   if (batch >= u.b) { return; }
@@ -96,7 +85,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     qStart = u32(idx[u.qiOff + batch]);
     qLen = u32(idx[u.qiOff + batch + 1u]) - qStart;
   }
-  if (j >= qLen) { return; }
+  if (j >= qLen) { return; }`;
+
+const combineSource = (s: CombineSpec): string => `${combineParams.wgsl}
+@group(0) @binding(0) var<uniform> u: CombineParams;
+@group(0) @binding(1) var<storage, read> idx: array<i32>;
+@group(0) @binding(2) var<storage, read> acc: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<u32>;
+@group(0) @binding(4) var<storage, read_write> lse: array<f32>;
+const NEG: f32 = ${negBig};
+${packWgsl(s.dtype)}
+${nanWgsl(s.dtype, 'u.posInfBits')}
+${linearWorkgroupWgsl}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+${combineRowWgsl}
   var mx = NEG;
   var nan = false;
   var negInf = false;
@@ -183,23 +187,7 @@ fn lseAt(i: u32) -> f32 { return acc[i / 4u][i % 4u]; }
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
-  let g = linearWorkgroup(wid, nwg);
-  let perBatch = u.sQ * u.hQ;
-  let batch = g / perBatch;
-  if (batch >= u.b) { return; }
-  let rr = g % perBatch; // j * hQ + h
-  let j = rr / u.hQ;
-  let h = rr % u.hQ;
-  let base = idx[u.nsOff + batch];
-  let n = idx[u.nsOff + batch + 1u] - base;
-  if (n <= 1) { return; } // written by the decode kernel directly
-  var qStart = batch * u.sQ;
-  var qLen = u.sQ;
-  if (u.varlen != 0u) {
-    qStart = u32(idx[u.qiOff + batch]);
-    qLen = u32(idx[u.qiOff + batch + 1u]) - qStart;
-  }
-  if (j >= qLen) { return; }
+${combineRowWgsl}
   // (1) the row's largest finite lse and its NaN / -inf flags
   var mx = NEG;
   var fl = 0u;
