@@ -203,7 +203,8 @@ export function caseMetadata(c: DecodeCase, numSms = 132, schedule = testSchedul
 }
 
 export function testSchedule(): ScheduleKind | undefined {
-  const v = process.env.FLASHMLA_TEST_SCHEDULE;
+  // This module also runs bundled in a browser page (test/long/cpu-wasm-browser.test.ts), where there is no process.
+  const v = typeof process === 'undefined' ? undefined : process.env.FLASHMLA_TEST_SCHEDULE;
   if (v === undefined || v === '') return undefined;
   if (v !== 'flashmla' && v !== 'fill') throw new Error(`FLASHMLA_TEST_SCHEDULE=${v}: flashmla or fill`);
   return v;
