@@ -6,9 +6,9 @@ import { FlashMlaError, invalidArgument } from './errors.js';
 import type { Backend, DecodeCall, MlaProblem } from './problem.js';
 import { dQk, dV, defaultNumSms, metadataFields } from './constants.js';
 import { type DecodePlan, planDecode, planFits } from './plan.js';
-import { type ScheduleKind, numSmPartsFor, planSchedule, scheduleKinds } from './scheduler.js';
+import { type ScheduleKind, numSmPartsFor, planSchedule } from './scheduler.js';
 import { type DeviceStorage, Tensor, fromArray, isHostTensor } from './tensor.js';
-import { type DecodeInputs, checkOutputs, checkPositiveInt, checkSeqlens, hostI32, validateDecode } from './validate.js';
+import { type DecodeInputs, checkOutputs, checkPositiveInt, checkSchedule, checkSeqlens, hostI32, validateDecode } from './validate.js';
 
 export { defaultNumSms } from './constants.js';
 
@@ -58,7 +58,7 @@ export function getMlaMetadata(
   const numSms = opts.numSms ?? opts.backend?.info.numSms ?? defaultNumSms;
   checkPositiveInt('numSms', numSms, 65536); // it sizes the metadata: [numSmParts, 8]
   const kind = opts.schedule ?? 'flashmla';
-  if (!scheduleKinds.includes(kind)) throw invalidArgument('schedule', scheduleKinds.map((k) => `'${k}'`).join(' or '), String(kind));
+  checkSchedule(kind);
   const s = planSchedule(seqlens, numSmPartsFor(numSms, numHeadsPerHeadK, numHeadsK), kind);
   return {
     tileSchedulerMetadata: fromArray('i32', [s.numSmParts, metadataFields], s.tileSchedulerMetadata),

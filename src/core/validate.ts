@@ -3,7 +3,7 @@
 import type { HalfDType } from './dtype.js';
 import { FlashMlaError, fmtShape, invalidArgument } from './errors.js';
 import { type MatmulCall, type MlaProblem, dQkDefault, dVDefault, lseStrides } from './problem.js';
-import { Meta, type Schedule, metadataFields, planSchedule } from './scheduler.js';
+import { Meta, type Schedule, type ScheduleKind, metadataFields, planSchedule, scheduleKinds } from './scheduler.js';
 import type { Tensor } from './tensor.js';
 
 export function checkDtype(name: string, t: Tensor, allowed: readonly string[]): void {
@@ -22,6 +22,11 @@ export function checkRank(name: string, t: Tensor, rank: number, names: string):
 
 export function checkPositiveInt(name: string, v: number, max = Number.MAX_SAFE_INTEGER): void {
   if (!Number.isInteger(v) || v < 1 || v > max) throw invalidArgument(name, `an integer in 1..${max}`, String(v));
+}
+
+/** A split-KV plan's name (getMlaMetadata's `schedule`, a backend's `schedule` option): one of scheduleKinds. */
+export function checkSchedule(v: ScheduleKind): void {
+  if (!scheduleKinds.includes(v)) throw invalidArgument('schedule', scheduleKinds.map((k) => `'${k}'`).join(' or '), String(v));
 }
 
 export function checkIndexDevice(name: string, t: Tensor | undefined, device: string): void {

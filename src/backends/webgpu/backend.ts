@@ -5,9 +5,9 @@ import { type DType, type HostArray, dtypeBytes, hostArrayFor } from '../../core
 import { FlashMlaError, fmtBytes, invalidArgument, outOfMemory } from '../../core/errors.js';
 import type { Backend, BackendInfo, DecodeCall, MatmulCall, MlaProblem } from '../../core/problem.js';
 import type { DecodePlan } from '../../core/plan.js';
-import { type ScheduleKind, scheduleKinds } from '../../core/scheduler.js';
+import type { ScheduleKind } from '../../core/scheduler.js';
 import { type DeviceStorage, Tensor, isHostTensor, numelOf } from '../../core/tensor.js';
-import { checkMatmul, checkWrite } from '../../core/validate.js';
+import { checkMatmul, checkSchedule, checkWrite } from '../../core/validate.js';
 import { chooseCombine, combineDispatch, combineParams, combineProgram } from './kernels/combine.js';
 import { chooseMatmulSpec, matmulDispatch, matmulParams, matmulProgram } from './kernels/matmul.js';
 import { type DecodeTuning, decodeParams } from './kernels/decode.js';
@@ -122,9 +122,7 @@ export class WebGpuBackend implements Backend {
   decodePath: DecodePathChoice;
 
   constructor(readonly device: GPUDevice, readonly caps: DeviceCaps, description: string, private readonly opts: WebGpuBackendOptions = {}) {
-    if (opts.schedule !== undefined && !scheduleKinds.includes(opts.schedule)) {
-      throw invalidArgument('schedule', scheduleKinds.map((k) => `'${k}'`).join(' or '), String(opts.schedule));
-    }
+    if (opts.schedule !== undefined) checkSchedule(opts.schedule);
     this.programs = new ProgramManager(device);
     this.mulAdd = opts.mulAdd ?? false;
     this.decodeTuning = opts.decodeTuning ?? {};

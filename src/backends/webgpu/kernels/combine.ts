@@ -67,6 +67,19 @@ export const combineProgram: Program<CombineSpec> = {
   },
 };
 
+// Both combines' bindings (the same buffers; `acc` read as f32 or as vec4, its declaration's tail given), constants and
+// helpers.
+const combineHeaderWgsl = (dtype: HalfDType, acc: string): string => `${combineParams.wgsl}
+@group(0) @binding(0) var<uniform> u: CombineParams;
+@group(0) @binding(1) var<storage, read> idx: array<i32>;
+@group(0) @binding(2) var<storage, read> acc: ${acc}
+@group(0) @binding(3) var<storage, read_write> out: array<u32>;
+@group(0) @binding(4) var<storage, read_write> lse: array<f32>;
+const NEG: f32 = ${negBig};
+${packWgsl(dtype)}
+${nanWgsl(dtype, 'u.posInfBits')}
+${linearWorkgroupWgsl}`;
+
 // A combine workgroup's row: its request, query and head, the request's splits at idx[base ..] (n), and the early
 // returns (rows a single split wrote directly, query rows past the request's own length). Shared by both combines.
 const combineRowWgsl = `  let g = linearWorkgroup(wid, nwg);
@@ -87,16 +100,7 @@ const combineRowWgsl = `  let g = linearWorkgroup(wid, nwg);
   }
   if (j >= qLen) { return; }`;
 
-const combineSource = (s: CombineSpec): string => `${combineParams.wgsl}
-@group(0) @binding(0) var<uniform> u: CombineParams;
-@group(0) @binding(1) var<storage, read> idx: array<i32>;
-@group(0) @binding(2) var<storage, read> acc: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<u32>;
-@group(0) @binding(4) var<storage, read_write> lse: array<f32>;
-const NEG: f32 = ${negBig};
-${packWgsl(s.dtype)}
-${nanWgsl(s.dtype, 'u.posInfBits')}
-${linearWorkgroupWgsl}
+const combineSource = (s: CombineSpec): string => `${combineHeaderWgsl(s.dtype, 'array<f32>;')}
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
@@ -168,16 +172,7 @@ function wideCombineSource(dtype: HalfDType, groups: CombineGroups): string {
   const reduce = (arrs: [string, (a: string, b: string) => string][]) => [64, 16, 4, 1].map((st) => `if (t < ${st}u) {${arrs.map(([arr, op]) => `
     ${arr}[t] = ${op(op(`${arr}[t]`, `${arr}[t + ${st}u]`), op(`${arr}[t + ${2 * st}u]`, `${arr}[t + ${3 * st}u]`))};`).join('')}
   }${st > 1 ? '\n  workgroupBarrier();' : ''}`).join('\n  ');
-  return `${combineParams.wgsl}
-@group(0) @binding(0) var<uniform> u: CombineParams;
-@group(0) @binding(1) var<storage, read> idx: array<i32>;
-@group(0) @binding(2) var<storage, read> acc: array<vec4<f32>>; // lseAccum at 0, oAccum from a 256-byte boundary (core/plan.ts)
-@group(0) @binding(3) var<storage, read_write> out: array<u32>;
-@group(0) @binding(4) var<storage, read_write> lse: array<f32>;
-const NEG: f32 = ${negBig};
-${packWgsl(dtype)}
-${nanWgsl(dtype, 'u.posInfBits')}
-${linearWorkgroupWgsl}
+  return `${combineHeaderWgsl(dtype, 'array<vec4<f32>>; // lseAccum at 0, oAccum from a 256-byte boundary (core/plan.ts)')}
 var<workgroup> rM: array<f32, 256>;   // lanes' lse maxima, then the row's at [0]
 var<workgroup> rF: array<u32, 256>;   // lanes' flags (1: a NaN lse, 2: a -inf lse), then the row's at [0]
 var<workgroup> rS: array<f32, 256>;   // lanes' sums of exp(lse - max), then the row's at [0]
