@@ -25,10 +25,7 @@ FM=${FM:-results/gpu-host/bench/hopper/s18_callA/flashmla-sparse.json}
 left() { echo $((END - (SECONDS - S))); }
 cap() { local l; l=$(left); [ "$1" -lt "$l" ] && echo "$1" || echo "$l"; } # a step's timeout: its own, or what is left
 . bench/cuda/hopper/sparse-sm90-modes.sh
-if [ -z "${FLASHMLA_GOLDEN_SPARSE:-}" ] && [ -f .gpu-host/golden-sparse.tar.xz ]; then # the goldens carried packed
-  tar xJf .gpu-host/golden-sparse.tar.xz -C .gpu-host && [ -d .gpu-host/golden-sparse ] && export FLASHMLA_GOLDEN_SPARSE=$PWD/.gpu-host/golden-sparse
-fi
-ts "goldens: ${FLASHMLA_GOLDEN_SPARSE:-none (the checks will not pass: the rule needs the goldens)}"
+sparse_slot_goldens
 tar xJf "$STAGE/build.tar.xz" && ts "build/: sparse-sm90-final-ab.js unpacked ($(sha256sum < build/bench/cuda/hopper/sparse-sm90-final-ab.js | cut -c1-16))" \
   || ts "build/: STAGED FILE MISSING (the tree's own build/ is used)"
 sparse_slot_stage "$STAGE" $HB $SHIP $SHIP $A $AB
