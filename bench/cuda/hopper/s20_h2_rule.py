@@ -14,6 +14,14 @@ h_q 128 k512, a pair entry: the same code) within 1.5 %. If both qualify, AB shi
 The item fit (logged only; M1H64ITEMS.json): y = us an item, x = us a tile per build (s19_h2r4_rule.fit), expected: y
 falls, x unchanged.
 Last line: SHIP <mode> (...) or KEEP 6881325685400199176 (...).
+
+  python3 bench/cuda/hopper/s20_h2_rule.py --v32 AB.txt OUT_DIR V32H64_1.json V32H64_2.json     (s20_h2v_slot.sh)
+
+Slot 2: V = + bit 11 (bit 9's block in the one-CTA V3.2 entries). It counts on the same checks and memcheck terms; it
+qualifies when the four V3.2 h_q 64 shapes (--shapes v32h64, two processes of 3 rounds with the builds' order swapped)
+give a geomean time / shipped <= 0.99 over the pooled ratios (each shape: the mean of its two runs' ratios), no shape
+> 1.005, and each run's own geomean <= 0.995 (no same-code guard in that set: the swapped second run stands in).
+Last line: SHIP 6881325685400201224 (...) or KEEP 6881325685400199176 (...).
 """
 import os, sys
 
@@ -25,6 +33,7 @@ from s19_h2r4_rule import cls_time, fit  # noqa: E402
 SHIPPED = 6881325685400199176
 A = SHIPPED + (1 << 9)
 AB = SHIPPED + (1 << 9) + (1 << 10)
+V = SHIPPED + (1 << 11)
 CANDS = ((A, "A (bit 9)"), (AB, "AB (bits 9 + 10)"))
 GM_MAX, ONE_MAX, GUARD, AB_EDGE = 0.99, 1.005, 0.015, 0.005
 
@@ -86,6 +95,55 @@ def decide(ab_txt, d, m1h=None, m1i=None, out=print):
         pick, dict(CANDS)[pick], good[pick], "; A %.4f, AB %.4f" % (good[A], good[AB]) if len(good) == 2 else "")
 
 
+def decide_v32(ab_txt, d, j1=None, j2=None, out=print):
+    ok = checks_ok(ab_txt, V)
+    m64, m128 = memcheck(os.path.join(d, "san64") if d else None, V), memcheck(os.path.join(d, "san128") if d else None, V)
+    counts = ok and m64 == 0 and m128 == 0
+    out("V (bit 11) m%d: checks %s | memcheck h_q 64 %s, h_q 128 %s -> %s" % (
+        V, "pass" if ok else "FAIL/missing", *("not finished" if m is None else "%d errors" % m for m in (m64, m128)),
+        "counts" if counts else "does not count"))
+    runs = []
+    for k, j in enumerate((j1, j2)):
+        sp, cp = times(j or {}, "shipped"), times(j or {}, "m%d" % V)
+        if sp and cp and len(sp) >= 4 and len(cp) >= 4 and None not in sp[:4] + cp[:4]:
+            r = [c / x for c, x in zip(cp[:4], sp[:4])]
+            runs.append(r)
+            out("V3.2 h_q 64 run %d (%s first): time / shipped %.4f (%s)" % (k + 1, "shipped" if k == 0 else "V", gm(r), " ".join("%.3f" % x for x in r)))
+        else:
+            out("V3.2 h_q 64 run %d: not timed" % (k + 1))
+    if len(runs) < 2:
+        return "KEEP %d (V: %s)" % (SHIPPED, "V3.2 h_q 64 not timed twice" if counts else "does not count")
+    pooled = [(a + b) / 2 for a, b in zip(*runs)]
+    q = gm(pooled) <= GM_MAX and max(pooled) <= ONE_MAX and all(gm(r) <= 0.995 for r in runs)
+    tag = "V3.2 h_q 64 %.4f of shipped (%s; runs %.4f / %.4f)" % (gm(pooled), " ".join("%.3f" % x for x in pooled), gm(runs[0]), gm(runs[1]))
+    if counts and q:
+        return "SHIP %d (V qualifies: %s)" % (V, tag)
+    return "KEEP %d (V %s: %s)" % (SHIPPED, "does not count" if not counts else "does not qualify", tag)
+
+
+def self_test_v32():
+    import tempfile
+    d = tempfile.mkdtemp()
+    for h in ("san64", "san128"):
+        os.makedirs(os.path.join(d, h, "san-m%d" % V))
+        open(os.path.join(d, h, "san-m%d" % V, "san-memcheck.txt"), "w").write("========= ERROR SUMMARY: 0 errors\n")
+    txt = "m%d: checks pass 21 fail 0 (goldens 12/12, x) | not timed\n" % V
+    vs = [127.3, 245.3, 84.9, 127.3]
+    quiet = lambda *_: None
+
+    def j(f):
+        f = f if isinstance(f, list) else [f] * 4
+        return {"builds": [{"name": "shipped", "us": vs}, {"name": "m%d" % V, "us": [x * y for x, y in zip(vs, f)]}]}
+    assert decide_v32(txt, d, j(0.98), j(0.985), out=quiet).startswith("SHIP %d " % V)
+    assert decide_v32(txt, d, j(0.98), j(0.998), out=quiet).startswith("KEEP")  # the swapped run did not confirm
+    assert decide_v32(txt, d, j(0.992), j(0.992), out=quiet).startswith("KEEP")
+    assert decide_v32(txt, d, j([0.97, 0.97, 0.97, 1.01]), j([0.97, 0.97, 0.97, 1.01]), out=quiet).startswith("KEEP")
+    assert decide_v32(txt.replace("fail 0", "fail 1"), d, j(0.98), j(0.98), out=quiet).startswith("KEEP")
+    assert decide_v32(txt, None, j(0.98), j(0.98), out=quiet).startswith("KEEP")
+    assert decide_v32(txt, d, j(0.98), None, out=quiet).startswith("KEEP")
+    assert decide_v32("", None, out=quiet).startswith("KEEP")
+
+
 def self_test():
     import tempfile
     d = tempfile.mkdtemp()
@@ -127,12 +185,20 @@ def self_test():
     r = items(m1i, m1h, quiet)
     assert abs(r["shipped"][0] - 7.2) < 1e-6 and abs(r["m%d" % A][0] - 5.0) < 1e-6 and abs(r["m%d" % A][1] - 3.576) < 1e-6, r
     assert "m%d" % AB not in r
+    self_test_v32()
     print("self-test ok")
 
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["--self-test"]:
         self_test()
+        sys.exit(0)
+    if sys.argv[1:2] == ["--v32"]:
+        a = sys.argv[2:]
+        ab_txt = open(a[0]).read() if a and os.path.exists(a[0]) else ""
+        j1 = load_arg(4) if len(sys.argv) > 4 else None
+        j2 = load_arg(5) if len(sys.argv) > 5 else None
+        print(decide_v32(ab_txt, a[1] if len(a) > 1 else None, j1, j2))
         sys.exit(0)
     ab_txt = open(sys.argv[1]).read() if len(sys.argv) > 1 and os.path.exists(sys.argv[1]) else ""
     m1h = load_arg(3) if len(sys.argv) > 3 else {}
