@@ -26,6 +26,15 @@ sparse_sm90_swap() {
   cp "$1" "$d/sparse_sm90.fatbin" && sparse_sm90_rehash "$d"
 }
 
+# sparse_slot_goldens: $FLASHMLA_GOLDEN_SPARSE from .gpu-host/golden-sparse.tar.xz when it is unset and the archive was
+# carried (calls B / C4 / E of session 19 carried it packed); logged through the caller's `ts`.
+sparse_slot_goldens() {
+  if [ -z "${FLASHMLA_GOLDEN_SPARSE:-}" ] && [ -f .gpu-host/golden-sparse.tar.xz ]; then
+    tar xJf .gpu-host/golden-sparse.tar.xz -C .gpu-host && [ -d .gpu-host/golden-sparse ] && export FLASHMLA_GOLDEN_SPARSE=$PWD/.gpu-host/golden-sparse
+  fi
+  ts "goldens: ${FLASHMLA_GOLDEN_SPARSE:-none (the checks will not pass: the rule needs the goldens)}"
+}
+
 # sparse_slot_stage STAGE HB BASE MODE...: a slot's prologue. Unpacks STAGE/fatbins.tar.xz into HB (emptied first),
 # checks its SHA256SUMS, and logs (through the caller's `ts` and $OUT/log.txt) dist/cuda's sparse_sm90 hash against
 # the shipped mode BASE and each candidate MODE's fatbin hash.

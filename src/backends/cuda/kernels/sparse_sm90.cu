@@ -77,7 +77,7 @@ template <bool M1> struct Fmt {
 // before). Bit 3 is the whole-tile producer (produceTile);
 // the versions measured slower on the H200 have left the code (the round pipeline with and without L2 prefetch: bits
 // 0 and 3 clear; the integer dequantization: bit 4; the 2-CTA cluster: bit 6; session 8's per-round reload, bit 8, and
-// item-boundary overlap, bits 9-11: commit 6c7d876 has them), so bit 3 must be set and the note's mode numbers keep
+// item-boundary overlap, bits 9-11: commit 6c7d876 has them; bits 9-11 have new meanings since session 19's end), so bit 3 must be set and the note's mode numbers keep
 // their meaning. Measured in sessions 12-13 and not shipped, removed in session 14 (commit d39f109 has them; the note
 // has the measurements): bits 41-43 (the producer's gather loads with .L2::256B, and .L1::evict_last), 44, 46 and 47
 // (the next item's Q issued in the last tile, or before the epilogue by warpgroup 0 or 1).
@@ -86,7 +86,7 @@ template <bool M1> struct Fmt {
 #ifndef MLA_SPARSE_SM90_MODE
 #define MLA_SPARSE_SM90_MODE 6881325685400199176
 #endif
-static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & (81 | 3840)), "bits 0, 4, 6 and 8-11 are gone and bit 3 is required");
+static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & (81 | 256)), "bits 0, 4, 6 and 8 are gone and bit 3 is required");
 constexpr bool kNoMath = MLA_SPARSE_SM90_MODE & 2, kNoLoad = MLA_SPARSE_SM90_MODE & 4;
 // Bit 5 (measurement only): every entry as its _sp twin (P as one bf16, below).
 constexpr bool kSingleP = MLA_SPARSE_SM90_MODE & 32;
@@ -301,6 +301,21 @@ static_assert(!kBulkOBit || !(MLA_SPARSE_SM90_MODE & 1048576), "bit 53 is writte
 // barrier 3 (again): they have been read out, before the next item's Q overwrites the region. Same values, same bytes.
 constexpr bool kBulkVBit = (MLA_SPARSE_SM90_MODE & 18014398509481984) != 0;
 static_assert(!kBulkVBit || !(MLA_SPARSE_SM90_MODE & 1048576), "bit 54 is written for the 256 / 256 column split (not bit 20)");
+// Bits 9 / 10 (512 / 1024; reused: session 8's item-boundary overlap bits 9-11 left the code long ago, commit 6c7d876 has
+// them; helper s20-h2 at session 19's end; the one-CTA MODEL1 entries `model1_bf16` / `_sp`): the pair's item boundary in the
+// one-CTA MODEL1 entries, whose item measured 7.20 us against the MODEL1 pair's 5.26 (session 19, call E).
+// Bit 9: bit 53's epilogue there (the bf16 output of a request in one piece, 16-byte aligned `out`, staged by each
+// warpgroup in the Q region and the P box with stageRowW's 528-byte rows, then one 512-byte cp.async.bulk a row and
+// warpgroup, waited for its reads before the next item's Q; split partials keep the f32 stores). Bit 53's code as it is
+// (generic-pointer stores, row addresses hoisted out of the item loop) spills 12 / 4 bytes in `model1_bf16` / `_sp`; this
+// form stores with 32-bit shared addresses formed in the epilogue (opaque32, bit 54's device) and builds with 0 spills.
+// Bit 10: bit 62's L2 prefetch of the next item's Q there (producer thread 0, on entering an item other than the part's
+// first). Bit 11 (2048; reused as 9 / 10): bit 9's block in the one-CTA V3.2 entries `v32_bf16` / `_sp` (the same
+// stageRowW rows: V3.2's 72 KiB Q region would hold all 128, the P box's rows 60..63 are as free there, P lo lives in the
+// stage's RoPE box). Same values, same bytes: the output is bit-identical to the build without them.
+constexpr bool kBulkOOneBit = (MLA_SPARSE_SM90_MODE & 512) != 0, kQEarlyOneBit = (MLA_SPARSE_SM90_MODE & 1024) != 0,
+               kBulkOV32OneBit = (MLA_SPARSE_SM90_MODE & 2048) != 0;
+static_assert(!(kBulkOOneBit || kBulkOV32OneBit) || !(MLA_SPARSE_SM90_MODE & 1048576), "bits 9 / 11 are bit 53's form (not with bit 20)");
 // Bit 55 (36028797018963968; reused: session 16's bit 55, bits 53 / 54's gather kept to the MODEL1 pair entry, left the
 // code after call D, commit d605b45 has it; session 18, helper h2; the MODEL1 pair entries): the stage written and handed
 // over in two halves of S's contraction on the token-contiguous tile (bit 31). A pair tile costs 2.80 us against FlashMLA's 2.37 while either half alone is
@@ -533,13 +548,13 @@ __device__ __forceinline__ void stAsync(uint32_t addr, uint32_t v, uint32_t bar)
 __device__ __forceinline__ void mbarArrivePeer(uint32_t clusterAddr) {
   asm volatile("mbarrier.arrive.shared::cluster.b64 _, [%0];\n" ::"r"(clusterAddr) : "memory");
 }
-#if MLA_SPARSE_SM90_MODE & 4611686018427387904
+#if MLA_SPARSE_SM90_MODE & (4611686018427387904 | 1024)
 /** Bit 62: a bulk prefetch of bytes (a multiple of 16, 16-byte aligned) at a global address into L2; nothing waits for it. */
 __device__ __forceinline__ void prefetchL2(const void* g, uint32_t bytes) {
   asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(reinterpret_cast<uint64_t>(g)), "r"(bytes) : "memory");
 }
 #endif
-#if MLA_SPARSE_SM90_MODE & (9007199254740992 | 18014398509481984)
+#if MLA_SPARSE_SM90_MODE & (9007199254740992 | 18014398509481984 | 512 | 2048)
 /** Bits 53 / 54: bytes (a multiple of 16, both addresses 16-byte aligned) from shared memory to global by the bulk-copy unit, one
     bulk group a call; bulkWaitRead: this thread's bulk copies have read their shared memory. */
 __device__ __forceinline__ void bulkToGlobal(void* g, uint32_t s, uint32_t bytes) {
@@ -548,8 +563,8 @@ __device__ __forceinline__ void bulkToGlobal(void* g, uint32_t s, uint32_t bytes
 __device__ __forceinline__ void bulkCommit() { asm volatile("cp.async.bulk.commit_group;\n" ::: "memory"); }
 __device__ __forceinline__ void bulkWaitRead() { asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory"); }
 #endif
-#if MLA_SPARSE_SM90_MODE & 18014398509481984
-/** Bit 54: x, which the compiler cannot see through (what is computed from it is computed where it is written). */
+#if MLA_SPARSE_SM90_MODE & (18014398509481984 | 512 | 2048)
+/** Bit 54 (and bit 9): x, which the compiler cannot see through (what is computed from it is computed where it is written). */
 __device__ __forceinline__ int opaque32(int x) {
   asm volatile("" : "+r"(x));
   return x;
@@ -716,10 +731,14 @@ struct Kernel {
   /** Bit 25: the MODEL1 pair producer sends round 0 to the peer before any own store, its own copy of round 0 last. */
   static constexpr bool kPeerFirst = kPeerFirstBit && M1 && C2;
   static constexpr bool kNoS = kNoMath || kPairProbe == 2, kNoPV = kNoMath || kPairProbe == 1, kPeerRelease = C2 && kPairProbe != 3;
-  /** Bit 62: the next item's Q prefetched into L2 by the producer (pair entries). */
-  static constexpr bool kQEarly = kQEarlyBit && C2;
-  /** Bit 53: the bf16 output staged in shared memory and stored by bulk copies (MODEL1 pair entries). */
+  /** Bit 62: the next item's Q prefetched into L2 by the producer (pair entries; bit 10: the one-CTA MODEL1 entries). */
+  static constexpr bool kQEarly = (kQEarlyBit && C2) || (kQEarlyOneBit && M1 && !C2);
+  /** Bit 53: the bf16 output staged in shared memory and stored by bulk copies (MODEL1 pair entries; bit 9: the one-CTA
+      MODEL1 entries). */
   static constexpr bool kBulkO = kBulkOBit && C2 && M1; // the V3.2 pair `_sp` entry spills 16 bytes with it
+  /** Bits 9 / 11: bit 53's staged output in the one-CTA MODEL1 / V3.2 entries (32-bit shared stores, row addresses formed
+      in place). */
+  static constexpr bool kBulkO1 = (M1 ? kBulkOOneBit : kBulkOV32OneBit) && !C2;
   /** Bit 54: the V3.2 pair entries' staged output (warpgroup 1 only stages; warpgroup 0 issues the global side). */
   static constexpr bool kBulkV = kBulkVBit && C2 && !M1;
   /** Bits 55 / 56: the stage written and handed over in two halves of S's contraction (the MODEL1 / V3.2 pair entries). */
@@ -729,8 +748,8 @@ struct Kernel {
   /** Bits 55 / 56: the peer's bytes of the second half (chunks 4..7 of the NoPE boxes, RoPE chunks 4..7); the first half's
       are the rest (with the peer's validity flags where it sends them: MODEL1). */
   static constexpr uint32_t kPeerH1 = 32 * (F::kNope * 64 + 64);
-#if MLA_SPARSE_SM90_MODE & 9007199254740992
-  /** Bit 53: where this warpgroup's 512 output bytes of row r are staged: rows 528 bytes apart (consecutive rows 16 bytes
+#if MLA_SPARSE_SM90_MODE & (9007199254740992 | 512 | 2048)
+  /** Bit 53 (and bit 9): where this warpgroup's 512 output bytes of row r are staged: rows 528 bytes apart (consecutive rows 16 bytes
       apart modulo 128: every warp store conflict-free), warpgroup 0's 64 rows and warpgroup 1's rows 0..59 in the Q region
       (64 KiB, MODEL1's size), warpgroup 1's rows 60..63 in the P box (free after the item's last P V), 64 bytes in. */
   template <int W>
@@ -1155,7 +1174,7 @@ struct Kernel {
     uint32_t u = 0;
     for (int batch = beginReq; batch <= endReq && batch < p.b; ++batch) {
       const Item it = itemOf(p, meta, batch, beginReq, endReq);
-#if MLA_SPARSE_SM90_MODE & 4611686018427387904
+#if MLA_SPARSE_SM90_MODE & (4611686018427387904 | 1024)
       if constexpr (kQEarly) { // bit 62: this item's Q rows for this CTA into L2 (the consumers load them after the last item's epilogue)
         const int m0 = blockIdx.z * kBM, rows = min(kBM, p.hQ - m0);
         if (pt == 0 && batch > beginReq && rows > 0)
@@ -1845,7 +1864,7 @@ struct Kernel {
         }
       }
 #endif
-#if MLA_SPARSE_SM90_MODE & 9007199254740992
+#if MLA_SPARSE_SM90_MODE & (9007199254740992 | 512 | 2048)
       if constexpr (kBulkO) { // bit 53: stage this warpgroup's 256 columns (512 bytes a row), one bulk copy a row
         if (it.noSplit && (reinterpret_cast<unsigned long long>(p.out) & 15ull) == 0) { // CTA-uniform
           extern __shared__ unsigned char smemRaw[];
@@ -1864,6 +1883,34 @@ struct Kernel {
           if (wt < kBM && m0 + wt < p.hQ) {
             bulkToGlobal(static_cast<__nv_bfloat16*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0 + wt) * kDV + kC0,
                          stageRowW<W>(qBase, pBase, wt), 512u);
+            bulkCommit();
+            bulkWaitRead();
+          }
+          namedSync(3, 256); // every row read out before the next item's Q (and P) overwrite the regions
+          continue;
+        }
+      }
+#endif
+#if MLA_SPARSE_SM90_MODE & (512 | 2048)
+      if constexpr (kBulkO1) { // bit 9: bit 53's staging in the one-CTA MODEL1 entries, 32-bit shared addresses formed here
+        if (it.noSplit && (reinterpret_cast<unsigned long long>(p.out) & 15ull) == 0) { // CTA-uniform
+#pragma unroll
+          for (int h2 = 0; h2 < 2; ++h2) {
+            const int r = opaque32(h2 ? rB : rA); // opaque: not hoisted out of the item loop (bit 53's form spills here)
+            const float f = h2 ? fB : fA;
+            const uint32_t row = stageRowW<W>(qBase, pBase, r) + 4 * tq;
+#pragma unroll
+            for (int i = 0; i < kNa / 4; ++i) {
+              const __nv_bfloat162 v = __floats2bfloat162_rn(o[4 * i + 2 * h2] * f, o[4 * i + 2 * h2 + 1] * f);
+              stShared(row + 16 * i, *reinterpret_cast<const uint32_t*>(&v));
+            }
+          }
+          fenceProxyAsync(); // the generic-proxy stores, before the bulk copies read them
+          namedSync(5 + W, 128);
+          const int r = opaque32(wt);
+          if (r < kBM && m0 + r < p.hQ) {
+            bulkToGlobal(static_cast<__nv_bfloat16*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0 + r) * kDV + kC0,
+                         stageRowW<W>(qBase, pBase, r), 512u);
             bulkCommit();
             bulkWaitRead();
           }
