@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Session 20's dense FP8 slot (helper s20-h3, prepared in session 19 without a device; <= 120 s warm, ~80-100 s expected):
+# slot 1 (s19_h3.sh, the n16w3 threshold for the shipped codes, on main since session 19) and step 2 of the plan, the O
+# side by cvt: candidate C = 250691201304128 = 109953712948800 (shipped) + 140737488355328 (all three entries: n16,
+# n16w3, n32). docs/notes/cuda-dense-fp8.md, "Session 20 (helper s20-h3)": the prediction and this rule, written before
+# any run. From the tree's root (branch s20-h3 merged, or checked out) on the GPU host with .gpu-host/enter.sh sourced,
+# dist/cuda = main's shipped fatbins (session 19's end: 109953712948800), build/ = tsc of main (session 19's end or later)
+# and the stage in $HB (default .devstage/s20-h3: the fatbins of C and of the shipped bits, the tsc outputs of the launch
+# path; sha256 in its README):
+#   OUT=$OUT/h3 timeout 120 bash bench/cuda/dense-fp8/s20_h3.sh 2>&1 | tee $OUT/h3-s20.txt
+# 1. Slot 1: s19_h3.sh as it is (its own rule, s19_h3_rule.py); its verdict is printed as `slot 1: SHIP/KEEP ...`.
+# 2. dense90q on C (60 cases each: C with the shipped dispatch, C with every 16-row launch on n16w3) and on the shipped
+#    build as the control; then s18_h4.sh with V = C: ab.sh (v109953712948800 from the stage vs dist/cuda: SAME CODE;
+#    120 dense90 cases on C: n16 and n32; the timing against shipped and bf16, b 128), the limits LIM, the extra checks on
+#    C with every 16-row launch on n16w3 (240 dense90 cases, memcheck / synccheck on 3 cases, racecheck's class rule),
+#    the diagnostic (2048 / 4096 x 16 x 1 on C's n16w3 and 2048 / 4096 x 32 x 1 on C's n32 against shipped: the 32-row
+#    line the plan asks for) and the stall reasons of the shipped and C's n16w3 at 8192x16x1.
+# 3. Diagnostic, never gating, only with >= 30 s of the 115 left: slot 1's frame on C's fatbin (C's own n16 against its
+#    n16w3 at 31 .. 124 tiles: where C's threshold would sit), its passes cut to fit.
+# The rule: `SHIP v250691201304128` when s18_h4.sh says SHIP (120 dense90 cases; t = C / shipped: 8192x16x1 <= 0.98,
+# 8192x32x1 <= 1.00, 8192x16x2 <= 1.00, 1024x16x1 <= 1.01, 1024x32x1 <= 1.01; the extra checks) and each C folder
+# passes at least as many of the 60 dense90q cases as the shipped control (all 60 where the control printed no count);
+# else `KEEP the shipped build (why)`. The last line is this verdict; slot 1's is the line `slot 1: ...` above it. (One
+# bit, all three entries: a 32-row shape merely level does not block a 16-row gain, a slower one does.)
+set -uo pipefail
+OUT=${OUT:-/tmp}; mkdir -p "$OUT"
+export HB=${HB:-$PWD/.devstage/s20-h3}
+V=250691201304128
+T0=$SECONDS; el() { echo "[s20-h3 $((SECONDS - T0))s] $*"; }
+here=$(dirname "${BASH_SOURCE[0]}")
+# 1. slot 1 (the shipped codes' threshold), ~20-30 s
+OUT=$OUT/s1 TIME_TIMEOUT=${S1_TIMEOUT:-25} timeout -k 3 55 bash "$here/s19_h3.sh" > "$OUT/h3-s19.txt" 2>&1
+grep -vE '^$' "$OUT/h3-s19.txt" | tail -22
+s1=$(tail -1 "$OUT/h3-s19.txt")
+el "slot 1 done"
+[ -f "$HB/dense_fp8_sm90_v$V.fatbin" ] || { echo "slot 1: $s1"; echo "KEEP the shipped build (no $HB/dense_fp8_sm90_v$V.fatbin)"; exit 0; }
+# 2. C: dense90q, three folders side by side (~12 s), then s18_h4.sh (~45 s)
+. "$here/pick-checks.sh"
+C="$HB/dense_fp8_sm90_v$V.fatbin"; w3Folder /tmp/h3c-f48 48 "$C"; w3Folder /tmp/h3c-fall 0 "$C"
+for b in c48=/tmp/h3c-f48 call=/tmp/h3c-fall shipped=$PWD/dist/cuda; do
+  FLASHMLA_CUDA_KERNELS=${b#*=} timeout -k 5 ${Q_TIMEOUT:-25} node build/test/gpu/sparse-count.js ${QCASES:-60} cuda dense90q > "$OUT/q-${b%%=*}.txt" 2>&1 &
+done
+wait
+qpass() { sed -nE 's/.*dense90q: ([0-9]+)\/[0-9]+ pass.*/\1/p' "$OUT/q-$1.txt" | head -1; }
+for n in c48 call shipped; do
+  l=$(grep -E 'dense90q' "$OUT/q-$n.txt" | head -1); echo "dense90q $n: ${l:-no result ($(tail -1 "$OUT/q-$n.txt" | cut -c1-160))}"
+  grep -E '^  ' "$OUT/q-$n.txt" | head -2 | cut -c1-300
+done
+qs=$(qpass shipped) qc=$(qpass c48) qa=$(qpass call)
+qok=0; [ -n "$qc" ] && [ -n "$qa" ] && [ "$qc" -ge "${qs:-${QCASES:-60}}" ] && [ "$qa" -ge "${qs:-${QCASES:-60}}" ] && qok=1
+el "dense90q done: C folders pass ${qc:-?} / ${qa:-?}, the shipped control ${qs:-?} (C ok: $qok)"
+V=$V HB=$HB W3ALL=1 H4_NCU=0 STALLS=${STALLS:-1} DIAG_SHAPES=2048x16x1,4096x16x1,2048x32x1,4096x32x1 TIME_TIMEOUT=${TIME_TIMEOUT:-30} CHECK_TIMEOUT=${CHECK_TIMEOUT:-30} \
+  LIM="8192x16x1=0.98 8192x32x1=1.00 8192x16x2=1.00 1024x16x1=1.01 1024x32x1=1.01" bash "$here/s18_h4.sh" > "$OUT/h4.txt" 2>&1
+grep -vE '^$' "$OUT/h4.txt" | tail -40 | cut -c1-400
+v4=$(tail -1 "$OUT/h4.txt")
+el "s18_h4.sh: $v4"
+# 3. C's own threshold (diagnostic), only with >= 30 s of 115 left
+left=$((115 - (SECONDS - T0)))
+if [ $left -ge 30 ]; then
+  FF=$C OUT=$OUT/c1 TIME_TIMEOUT=$(((left - 6) / 2)) REPS=${C1_REPS:-10} ROUNDS=${C1_ROUNDS:-3} timeout -k 3 $((left - 3)) bash "$here/s19_h3.sh" > "$OUT/h3c-s19.txt" 2>&1
+  grep -E '^# ' "$OUT/h3c-s19.txt" | grep -vE '^# [0-9]+x' | head -14 | sed 's/^/C: /' 
+  el "C's own threshold (diagnostic, C's n16 vs C's n16w3): $(tail -1 "$OUT/h3c-s19.txt")"
+else
+  el "C's own threshold skipped ($left s left)"
+fi
+echo "slot 1: $s1"
+if [ "$v4" = "SHIP v$V" ] && [ $qok = 1 ]; then echo "SHIP v$V"
+elif [ "$v4" = "SHIP v$V" ]; then echo "KEEP the shipped build (v$V failed dense90q above)"
+else echo "KEEP the shipped build: ${v4#KEEP the shipped build } (dense90q C folders ok $qok)"; fi
