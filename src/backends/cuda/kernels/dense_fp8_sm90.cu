@@ -91,7 +91,7 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif
-static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & ~279280248422399LL), "MLA_DENSE_FP8_VAR: bits 1 .. 2147483648 and 2199023255552 .. 140737488355328 (279280248422399 = 4294967295 | 2199023255552 | .. | 140737488355328) only (bits 4294967296 .. 1099511627776 were removed in session 14, last at 2fc111a)");
+static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & ~560755225133055LL), "MLA_DENSE_FP8_VAR: bits 1 .. 2147483648 and 2199023255552 .. 281474976710656 (560755225133055 = 4294967295 | 2199023255552 | .. | 281474976710656) only (bits 4294967296 .. 1099511627776 were removed in session 14, last at 2fc111a)");
 static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 105553116266496LL) || ((static_cast<long long>(MLA_DENSE_FP8_VAR) & 2147483712LL) == 2147483712LL),
               "bits 35184372088832 / 70368744177664 (the f16 score path) go with the alternating design (64) and the Q^T fill by cp.async (2147483648)");
 static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 26388279066624LL) || (static_cast<long long>(MLA_DENSE_FP8_VAR) & 6597069766656LL),
@@ -778,7 +778,11 @@ struct DenseFp8 {
 // finite, and a dead key's zero scale killed it), so on an item's last tile (live < 64, a uniform branch) the dead
 // keys' words are zeroed before the prmt. At 32 rows (bit 16384) the screening warps write f16(scale) instead of
 // f16(scale x 2^8). docs/notes/cuda-dense-fp8.md, "Session 20 (helper s20-h3)".
+// Bit 281474976710656 (with 140737488355328): the second pass (n32) without it — the O side by cvt at 16 rows only
+// (n16 and n16w3 as with 140737488355328 alone, n32 the shipped code), for the case where 32 rows do not gain.
 #define MLA_DFP8_OCVT ((MLA_DENSE_FP8_VAR & 140737488355328) != 0)
+static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 281474976710656LL) || (static_cast<long long>(MLA_DENSE_FP8_VAR) & 140737488355328LL),
+              "bit 281474976710656 (16 rows only) goes with bit 140737488355328");
 #undef MLA_DFP8_SL
 #if MLA_DFP8_SF16
 #define MLA_DFP8_SL sl // (bit 35184372088832: the item's factor, scaleLog2 or scaleLog2 2^e after a rescale, loaded once a tile)
@@ -1977,7 +1981,13 @@ extern "C" __global__ void __launch_bounds__(512, 1) mla_dense_fp8_sm90_v32_bf16
 #else
 #define MLA_DFP8_P3D 0
 #endif
-static_assert(MLA_DENSE_FP8_VAR == 2550171200 + 4398046511104 + MLA_DFP8_P3A + MLA_DFP8_P3B + MLA_DFP8_P1H + MLA_DFP8_P3D, "bit 4398046511104 goes with the shipped bits 2550171200 only");
+// (bit 281474976710656 stays in this pass, where only the second pass reads it)
+#if MLA_DENSE_FP8_VAR & 281474976710656
+#define MLA_DFP8_P1X 281474976710656
+#else
+#define MLA_DFP8_P1X 0
+#endif
+static_assert(MLA_DENSE_FP8_VAR == 2550171200 + 4398046511104 + MLA_DFP8_P3A + MLA_DFP8_P3B + MLA_DFP8_P1H + MLA_DFP8_P3D + MLA_DFP8_P1X, "bit 4398046511104 goes with the shipped bits 2550171200 only");
 #define MLA_DFP8_IN_PASS3 1
 #undef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR (2550171200 + 2199023255552 + MLA_DFP8_P3A + MLA_DFP8_P3B + MLA_DFP8_P3C + MLA_DFP8_P3D)
@@ -1986,7 +1996,7 @@ static_assert(MLA_DENSE_FP8_VAR == 2550171200 + 4398046511104 + MLA_DFP8_P3A + M
 #undef MLA_DFP8_SC_NEXT
 #include "dense_fp8_sm90.cu"
 #undef MLA_DENSE_FP8_VAR
-#define MLA_DENSE_FP8_VAR (2550171200 + 4398046511104 + MLA_DFP8_P3A + MLA_DFP8_P3B + MLA_DFP8_P1H + MLA_DFP8_P3D)
+#define MLA_DENSE_FP8_VAR (2550171200 + 4398046511104 + MLA_DFP8_P3A + MLA_DFP8_P3B + MLA_DFP8_P1H + MLA_DFP8_P3D + MLA_DFP8_P1X)
 #undef MLA_DFP8_NS
 #define MLA_DFP8_NS dfp8
 #undef MLA_DFP8_SC_NEXT
@@ -2018,7 +2028,7 @@ static_assert(MLA_DENSE_FP8_VAR == 2550171200 + 4398046511104 + MLA_DFP8_P3A + M
 #else
 #define MLA_DFP8_P2E 0
 #endif
-#if MLA_DENSE_FP8_VAR & 140737488355328
+#if (MLA_DENSE_FP8_VAR & 140737488355328) && !(MLA_DENSE_FP8_VAR & 281474976710656)
 #define MLA_DFP8_P2F 140737488355328
 #else
 #define MLA_DFP8_P2F 0
