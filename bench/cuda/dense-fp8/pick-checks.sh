@@ -73,3 +73,19 @@ j["denseFp8Sm90W3Tiles"] = json.loads(sys.argv[2])
 json.dump(j, open(d + "/manifest.json", "w"), indent=1)
 PY
 }
+# dense90qSide NAME=DIR ...: QCASES (default 60) dense90q cases on each kernel folder, side by side ($OUT/q-NAME.txt;
+# Q_TIMEOUT, default 30 s, each), then a line a folder and its first two failure lines; qpass NAME: that run's pass
+# count. (The f16 score path's suite: s19_h3b.sh, s20_h3.sh.)
+dense90qSide() {
+  local b n l
+  for b in "$@"; do
+    FLASHMLA_CUDA_KERNELS=${b#*=} timeout -k 5 ${Q_TIMEOUT:-30} node build/test/gpu/sparse-count.js ${QCASES:-60} cuda dense90q > "$OUT/q-${b%%=*}.txt" 2>&1 &
+  done
+  wait
+  for b in "$@"; do
+    n=${b%%=*}
+    l=$(grep -E 'dense90q' "$OUT/q-$n.txt" | head -1); echo "dense90q $n: ${l:-no result ($(tail -1 "$OUT/q-$n.txt" | cut -c1-160))}"
+    grep -E '^  ' "$OUT/q-$n.txt" | head -2 | cut -c1-300
+  done
+}
+qpass() { sed -nE 's/.*dense90q: ([0-9]+)\/[0-9]+ pass.*/\1/p' "$OUT/q-$1.txt" | head -1; }

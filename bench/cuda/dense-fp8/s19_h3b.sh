@@ -38,15 +38,7 @@ trap 'for f in $T; do cp "$keep/$f" "build/$f"; done; rm -rf "$keep"' EXIT
 . "$here/pick-checks.sh"
 F="$HB/dense_fp8_sm90_v$V.fatbin"; w3Folder /tmp/h3b-f48 48 "$F"; w3Folder /tmp/h3b-fall 0 "$F"; w3Folder /tmp/h3b-fn16 null "$F"
 # 1. dense90q, three builds side by side
-for b in f48=/tmp/h3b-f48 fall=/tmp/h3b-fall shipped=$PWD/dist/cuda; do
-  FLASHMLA_CUDA_KERNELS=${b#*=} timeout -k 5 ${Q_TIMEOUT:-30} node build/test/gpu/sparse-count.js ${QCASES:-60} cuda dense90q > "$OUT/q-${b%%=*}.txt" 2>&1 &
-done
-wait
-qpass() { sed -nE 's/.*dense90q: ([0-9]+)\/[0-9]+ pass.*/\1/p' "$OUT/q-$1.txt" | head -1; }
-for n in f48 fall shipped; do
-  l=$(grep -E 'dense90q' "$OUT/q-$n.txt" | head -1); echo "dense90q $n: ${l:-no result ($(tail -1 "$OUT/q-$n.txt" | cut -c1-160))}"
-  grep -E '^  ' "$OUT/q-$n.txt" | head -2 | cut -c1-300
-done
+dense90qSide f48=/tmp/h3b-f48 fall=/tmp/h3b-fall shipped=$PWD/dist/cuda
 qs=$(qpass shipped) qf=$(qpass f48) qa=$(qpass fall)
 qok=0; [ -n "$qf" ] && [ -n "$qa" ] && [ "$qf" -ge "${qs:-${QCASES:-60}}" ] && [ "$qa" -ge "${qs:-${QCASES:-60}}" ] && qok=1
 el "dense90q done: F folders pass ${qf:-?} / ${qa:-?}, the shipped control ${qs:-?} (F ok: $qok, each at least the control's count, all of them without one)"

@@ -91,7 +91,7 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif
-static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & ~138542760067071LL), "MLA_DENSE_FP8_VAR: bits 1 .. 2147483648 and 2199023255552 .. 70368744177664 (138542760067071 = 4294967295 | 2199023255552 | .. | 70368744177664) only (bits 4294967296 .. 1099511627776 were removed in session 14, last at 2fc111a)");
+static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & ~560755225133055LL), "MLA_DENSE_FP8_VAR: bits 1 .. 2147483648 and 2199023255552 .. 281474976710656 (560755225133055 = 4294967295 | 2199023255552 | .. | 281474976710656) only (bits 4294967296 .. 1099511627776 were removed in session 14, last at 2fc111a)");
 static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 105553116266496LL) || ((static_cast<long long>(MLA_DENSE_FP8_VAR) & 2147483712LL) == 2147483712LL),
               "bits 35184372088832 / 70368744177664 (the f16 score path) go with the alternating design (64) and the Q^T fill by cp.async (2147483648)");
 static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 26388279066624LL) || (static_cast<long long>(MLA_DENSE_FP8_VAR) & 6597069766656LL),
@@ -768,6 +768,21 @@ struct DenseFp8 {
 // per-group S^T accumulators, spilled at both entries' 168 / 160 registers.) docs/notes/cuda-dense-fp8.md, "Session 19
 // (helper s19-h3)".
 #define MLA_DFP8_SF16 ((MLA_DENSE_FP8_VAR & 35184372088832) != 0)
+// Bit 140737488355328 (session 20, helper s20-h3; with 512, every pass: the two-consumer n16, the third pass's n16w3 and
+// the second pass's n32 get it): the O side by cvt. On fast tiles a thread's two value rows of a slice are the adjacent
+// bytes d, d + 1 (d = 2 (s & 1)) of its 16-byte run, so one prmt gathers both keys' bytes of both columns ({x0.b_d,
+// x1.b_d} low, {x0.b_d+1, x1.b_d+1} high) and two cvt.rn.f16x2.e4m3x2 make the two A registers (exact), each then one
+// f16x2 multiply by the keys' packed pair of f16(scale) (not scale x 2^8: exact on the fast path's scales, powers of
+// two 2^-15 .. 2^7, products in [2^-24, 57,344], the same values as the bit trick's): 2.5 instructions a register
+// instead of 4 (prmt, shift, and, multiply), -192 a thread and tile. cvt keeps a NaN byte NaN (the bit trick made it
+// finite, and a dead key's zero scale killed it), so on an item's last tile (live < 64, a uniform branch) the dead
+// keys' words are zeroed before the prmt. At 32 rows (bit 16384) the screening warps write f16(scale) instead of
+// f16(scale x 2^8). docs/notes/cuda-dense-fp8.md, "Session 20 (helper s20-h3)".
+// Bit 281474976710656 (with 140737488355328): the second pass (n32) without it — the O side by cvt at 16 rows only
+// (n16 and n16w3 as with 140737488355328 alone, n32 the shipped code), for the case where 32 rows do not gain.
+#define MLA_DFP8_OCVT ((MLA_DENSE_FP8_VAR & 140737488355328) != 0)
+static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 281474976710656LL) || (static_cast<long long>(MLA_DENSE_FP8_VAR) & 140737488355328LL),
+              "bit 281474976710656 (16 rows only) goes with bit 140737488355328");
 #undef MLA_DFP8_SL
 #if MLA_DFP8_SF16
 #define MLA_DFP8_SL sl // (bit 35184372088832: the item's factor, scaleLog2 or scaleLog2 2^e after a rescale, loaded once a tile)
@@ -861,6 +876,18 @@ template <uint32_t SEL> __device__ __forceinline__ uint32_t e4m3Pair2H(uint32_t 
   asm("prmt.b32 %0, %1, %2, %3;\n" : "=r"(x) : "r"(a), "r"(b), "n"(SEL));
   return (x << 7) & 0xbf80bf80u;
 }
+#if MLA_DFP8_OCVT
+static_assert(MLA_DENSE_FP8_VAR & 512, "bit 140737488355328 (the O side by cvt) replaces bit 512's f16 conversion");
+// Bit 140737488355328: bytes {a.b_D, b.b_D, a.b_D+1, b.b_D+1} of (a, b) (SEL 0x5140: D = 0, 0x7362: D = 2) -> f16x2 of
+// the two keys' column D (lo) and column D + 1 (hi), exact (NaN stays NaN).
+template <uint32_t SEL> __device__ __forceinline__ void e4m3Pair2C(uint32_t a, uint32_t b, uint32_t& lo, uint32_t& hi) {
+  uint32_t x;
+  asm("prmt.b32 %0, %1, %2, %3;\n" : "=r"(x) : "r"(a), "r"(b), "n"(SEL));
+  asm("{\n .reg .b16 l, h;\n mov.b32 {l, h}, %2;\n cvt.rn.f16x2.e4m3x2 %0, l;\n cvt.rn.f16x2.e4m3x2 %1, h;\n}\n" : "=r"(lo), "=r"(hi) : "r"(x));
+}
+// f16 of an f32 scale (exact for the fast path's powers of two 2^-15 .. 2^7; 2^-15 is an f16 subnormal)
+__device__ __forceinline__ uint32_t scaleF16(uint32_t sb) { return __half_as_ushort(__float2half_rn(__uint_as_float(sb))); }
+#endif
 __device__ __forceinline__ uint32_t mulF16x2(uint32_t a, uint32_t b) {
   uint32_t d;
   asm("mul.rn.f16x2 %0, %1, %2;\n" : "=r"(d) : "r"(a), "r"(b));
@@ -1210,12 +1237,23 @@ struct DenseFp8Alt {
         (void)T;
         if (k == 0) sp01 = sc[0];
         if (k == 2) sp23 = sc[2];
+#elif MLA_DFP8_OCVT
+        const uint32_t s = T >= live ? 0u : scaleF16(sc[k]); // (bit 140737488355328: f16(scale))
+        if (k < 2) sp01 |= s << (16 * k);
+        else sp23 |= s << (16 * (k - 2));
 #else
         const uint32_t s = T >= live ? 0u : kAltF16 ? scale16h(sc[k]) : scale16(sc[k]);
         if (k < 2) sp01 |= s << (16 * k);
         else sp23 |= s << (16 * (k - 2));
 #endif
       }
+#if MLA_DFP8_OCVT
+      if (live < kBN) { // (bit 140737488355328) an item's last tile: the dead keys' words -> 0 (cvt keeps NaN; NaN x 0 is NaN)
+#pragma unroll
+        for (int k = 0; k < 4; ++k)
+          if (16 * kk + 2 * tq + (k & 1) + 8 * (k >> 1) >= live) cv[k] = make_uint4(0u, 0u, 0u, 0u);
+      }
+#endif
 #pragma unroll
       for (int hs = 0; hs < OS; ++hs) {
         const int grp = OS * kk + hs;
@@ -1225,6 +1263,12 @@ struct DenseFp8Alt {
         for (int ss = 0; ss < OK; ++ss) {
           const int s = OK * hs + ss, wd = s >> 1;
           const uint32_t x0 = wordOf(cv[0], wd), x1 = wordOf(cv[1], wd), x2 = wordOf(cv[2], wd), x3 = wordOf(cv[3], wd);
+#if MLA_DFP8_OCVT
+          uint32_t c0, c1, c2, c3;
+          if (s & 1) e4m3Pair2C<0x7362>(x0, x1, c0, c1), e4m3Pair2C<0x7362>(x2, x3, c2, c3);
+          else e4m3Pair2C<0x5140>(x0, x1, c0, c1), e4m3Pair2C<0x5140>(x2, x3, c2, c3);
+          a[ss][0] = mulF16x2(c0, sp01), a[ss][1] = mulF16x2(c1, sp01), a[ss][2] = mulF16x2(c2, sp23), a[ss][3] = mulF16x2(c3, sp23);
+#else
           if (kAltF16 && (s & 1)) {
             a[ss][0] = mulF16x2(e4m3Pair2H<0xE6A2>(x0, x1), sp01), a[ss][1] = mulF16x2(e4m3Pair2H<0xF7B3>(x0, x1), sp01);
             a[ss][2] = mulF16x2(e4m3Pair2H<0xE6A2>(x2, x3), sp23), a[ss][3] = mulF16x2(e4m3Pair2H<0xF7B3>(x2, x3), sp23);
@@ -1238,6 +1282,7 @@ struct DenseFp8Alt {
             a[ss][0] = mulBf16x2(e4m3Pair2<0xC480>(x0, x1), sp01), a[ss][1] = mulBf16x2(e4m3Pair2<0xD591>(x0, x1), sp01);
             a[ss][2] = mulBf16x2(e4m3Pair2<0xC480>(x2, x3), sp23), a[ss][3] = mulBf16x2(e4m3Pair2<0xD591>(x2, x3), sp23);
           }
+#endif
         }
         if (hs == OS - 1) {
           if (kk < 3) load(kk + 1);
@@ -1295,7 +1340,11 @@ struct DenseFp8Alt {
           for (int g = 0; g < 4; ++g) {
             const uint32_t sb = wordOf(sc, g);
             sts16(scs + 128 * g, static_cast<uint16_t>(st < live ? scale16(sb) : 0u));
+#if MLA_DFP8_OCVT
+            sts16(scs + 512 + 128 * g, static_cast<uint16_t>(st < live ? scaleF16(sb) : 0u)); // (bit 140737488355328: f16(scale))
+#else
             sts16(scs + 512 + 128 * g, static_cast<uint16_t>(st < live ? (kAltF16 ? scale16h(sb) : scale16(sb)) : 0u));
+#endif
           }
         }
         const bool bad = __any_sync(0xffffffffu, (nan & 0x80808080u) != 0 || !ok);
@@ -1926,16 +1975,28 @@ extern "C" __global__ void __launch_bounds__(512, 1) mla_dense_fp8_sm90_v32_bf16
 #define MLA_DFP8_P1A 0
 #endif
 #define MLA_DFP8_P1H (MLA_DFP8_P1A + MLA_DFP8_P3C + MLA_DFP8_P3C)
-static_assert(MLA_DENSE_FP8_VAR == 2550171200 + 4398046511104 + MLA_DFP8_P3A + MLA_DFP8_P3B + MLA_DFP8_P1H, "bit 4398046511104 goes with the shipped bits 2550171200 only");
+// (bit 140737488355328, the O side by cvt, goes to every pass as itself)
+#if MLA_DENSE_FP8_VAR & 140737488355328
+#define MLA_DFP8_P3D 140737488355328
+#else
+#define MLA_DFP8_P3D 0
+#endif
+// (bit 281474976710656 stays in this pass, where only the second pass reads it)
+#if MLA_DENSE_FP8_VAR & 281474976710656
+#define MLA_DFP8_P1X 281474976710656
+#else
+#define MLA_DFP8_P1X 0
+#endif
+static_assert(MLA_DENSE_FP8_VAR == 2550171200 + 4398046511104 + MLA_DFP8_P3A + MLA_DFP8_P3B + MLA_DFP8_P1H + MLA_DFP8_P3D + MLA_DFP8_P1X, "bit 4398046511104 goes with the shipped bits 2550171200 only");
 #define MLA_DFP8_IN_PASS3 1
 #undef MLA_DENSE_FP8_VAR
-#define MLA_DENSE_FP8_VAR (2550171200 + 2199023255552 + MLA_DFP8_P3A + MLA_DFP8_P3B + MLA_DFP8_P3C)
+#define MLA_DENSE_FP8_VAR (2550171200 + 2199023255552 + MLA_DFP8_P3A + MLA_DFP8_P3B + MLA_DFP8_P3C + MLA_DFP8_P3D)
 #undef MLA_DFP8_NS
 #define MLA_DFP8_NS dfp8w
 #undef MLA_DFP8_SC_NEXT
 #include "dense_fp8_sm90.cu"
 #undef MLA_DENSE_FP8_VAR
-#define MLA_DENSE_FP8_VAR (2550171200 + 4398046511104 + MLA_DFP8_P3A + MLA_DFP8_P3B + MLA_DFP8_P1H)
+#define MLA_DENSE_FP8_VAR (2550171200 + 4398046511104 + MLA_DFP8_P3A + MLA_DFP8_P3B + MLA_DFP8_P1H + MLA_DFP8_P3D + MLA_DFP8_P1X)
 #undef MLA_DFP8_NS
 #define MLA_DFP8_NS dfp8
 #undef MLA_DFP8_SC_NEXT
@@ -1967,8 +2028,13 @@ static_assert(MLA_DENSE_FP8_VAR == 2550171200 + 4398046511104 + MLA_DFP8_P3A + M
 #else
 #define MLA_DFP8_P2E 0
 #endif
+#if (MLA_DENSE_FP8_VAR & 140737488355328) && !(MLA_DENSE_FP8_VAR & 281474976710656)
+#define MLA_DFP8_P2F 140737488355328
+#else
+#define MLA_DFP8_P2F 0
+#endif
 #undef MLA_DENSE_FP8_VAR
-#define MLA_DENSE_FP8_VAR (31296 + MLA_DFP8_P2A + MLA_DFP8_P2B + MLA_DFP8_P2D + MLA_DFP8_P2E)
+#define MLA_DENSE_FP8_VAR (31296 + MLA_DFP8_P2A + MLA_DFP8_P2B + MLA_DFP8_P2D + MLA_DFP8_P2E + MLA_DFP8_P2F)
 #undef MLA_DFP8_NS
 #define MLA_DFP8_NS dfp8r
 #undef MLA_DFP8_SC_NEXT
