@@ -87,7 +87,7 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 //  64 and up: the alternating-tile design (see DenseFp8Alt); 32768 the rows dispatch (the entries). Bits 65536 ..
 //      67108864 were the converter-fed design (DenseFp8Cv) and its probes: dropped after session 12's probe (its
 //      consumers alone took 2.15 us a tile, docs/notes/cuda-dense-fp8.md) and removed; the last commit with it is 431fcc5.
-#define MLA_DENSE_FP8_SHIPPED 109953712948800
+#define MLA_DENSE_FP8_SHIPPED 250691201304128
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif

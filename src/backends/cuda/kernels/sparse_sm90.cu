@@ -84,7 +84,7 @@ template <bool M1> struct Fmt {
 // Diagnostics: bit 1 consumers skip every wgmma (producer-bound time), bit 2 the producer skips the token loads
 // (consumer-bound time).
 #ifndef MLA_SPARSE_SM90_MODE
-#define MLA_SPARSE_SM90_MODE 6881325685400199176
+#define MLA_SPARSE_SM90_MODE 6881325685400201736
 #endif
 static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & (81 | 256)), "bits 0, 4, 6 and 8 are gone and bit 3 is required");
 constexpr bool kNoMath = MLA_SPARSE_SM90_MODE & 2, kNoLoad = MLA_SPARSE_SM90_MODE & 4;
