@@ -15,7 +15,7 @@
 //   ./harness_gap abb b s_k h_q s_q          AB_KERNELS, short interleaved bursts (ROUNDS 8 x BURST 10 after IDLE_MS 150)
 //   ./harness_gap b2bn b s_k h_q s_q n name  one warm launch, 500 ms idle, n launches back to back (for ncu
 //                                            --launch-skip k --launch-count 1: k = 1 is the first after idle)
-// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), sa, satr (kVarStAsync: session 12), sa8, sa8tr (+ kVarStSpread), sf, sftr (lib + kVarStF32: session 12 round 2), ftz (lib + kVarEx2Ftz: round 3), pa, patr (lib + kVarPAReg: session 13 round 2), pbe (+ kVarPBEarly: session 15), pe4, pe2 (lib + kVarPolyExB, + kVarPolyHalf: session 17 round 3; session 17 round 2's probes nma, nexb, nmx, b2l, pbb and mae, pbl launch lib since then; sa, sa8, satr, sa8tr, ftz, pa, patr, pbf, pbfw, par, vis, pbfv launch lib / libtr since session 17: their bits are kLibVar's), np (lib + kVarBNoProd: no producer warpgroup, 256 threads; session 19 h1), aa, pz, pi1, pi2, po1, po2, pnp, px (session 20 h1: lib under a second name, lib + never-executed FFMAs, lib + executed FFMAs in the producer; bf16 only), x798 (the library's bits before session 12; since then lib = sa8), nar (decode_sm90.cu, <= 32 rows); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
+// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), sa, satr (kVarStAsync: session 12), sa8, sa8tr (+ kVarStSpread), sf, sftr (lib + kVarStF32: session 12 round 2), ftz (lib + kVarEx2Ftz: round 3), pa, patr (lib + kVarPAReg: session 13 round 2), pbe (+ kVarPBEarly: session 15), pe4, pe2 (lib + kVarPolyExB, + kVarPolyHalf: session 17 round 3; session 17 round 2's probes nma, nexb, nmx, b2l, pbb and mae, pbl launch lib since then; sa, sa8, satr, sa8tr, ftz, pa, patr, pbf, pbfw, par, vis, pbfv launch lib / libtr since session 17: their bits are kLibVar's), np (lib + kVarBNoProd: no producer warpgroup, 256 threads; session 19 h1), aa, pz, pi1, pi2, po1, po2, pnp, px (session 20 h1: lib under a second name, lib + never-executed FFMAs, lib + executed FFMAs in the producer; bf16 only; since w1 all but aa launch lib), fs, fg, gm, o2 (session 20 w1: lib + kVarFoldScale, + kVarBGuardMax, kVarBGuardMax alone; om + kVarBOwnMax2), x798 (the library's bits before session 12; since then lib = sa8), nar (decode_sm90.cu, <= 32 rows); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
 // row) instead of combine; a suffix @c2 / @c4 launches the row tiles of a part as one cluster (placement only).
 // check takes f16 cases too where the kernel has an f16 entry (lib, lib+w, qe, qe+w).
 #define MLA_SM90W_TRACE 1
@@ -95,15 +95,26 @@ MLA_SM90W_ENTRY_VB(mla_decode_sm90w_f16_gom, __half, mla::sm90w::kVarBOwnMax)
 // "po2" = the same pads after the item loop (the span unchanged); "pnp" = lib padded to np's size (604 inside, 777
 // after: ~8318 instructions, span ~5217); "px" = 375 DFMAs *executed* once a pair by a producer thread (om's size in
 // bytes fetched every pair, off the consumers' path).
-#define MLA_S20_PAD(IN, OUT) ((IN) << mla::sm90w::kVarBPadInShift | (OUT) << mla::sm90w::kVarBPadOutShift)
+// (Session 20 (h1)'s pad entries pz, pi1, pi2, po1, po2, pnp, px were measured in session 20's first call (reading
+// (A): the size costs nothing) and removed in session 20 (w1) for build time; branch s20-h1 (a980737) has them; their
+// names launch lib. "aa" stays: lib's code under a second name, the A/A guard.)
 MLA_SM90W_ENTRY_VB(mla_decode_sm90w_bf16_gaa, __nv_bfloat16, 0)
-MLA_SM90W_ENTRY_VB(mla_decode_sm90w_bf16_gpz, __nv_bfloat16, MLA_S20_PAD(4, 0))
-MLA_SM90W_ENTRY_VB(mla_decode_sm90w_bf16_gpi1, __nv_bfloat16, MLA_S20_PAD(130, 0))
-MLA_SM90W_ENTRY_VB(mla_decode_sm90w_bf16_gpi2, __nv_bfloat16, MLA_S20_PAD(375, 0))
-MLA_SM90W_ENTRY_VB(mla_decode_sm90w_bf16_gpo1, __nv_bfloat16, MLA_S20_PAD(0, 130))
-MLA_SM90W_ENTRY_VB(mla_decode_sm90w_bf16_gpo2, __nv_bfloat16, MLA_S20_PAD(0, 375))
-MLA_SM90W_ENTRY_VB(mla_decode_sm90w_bf16_gpnp, __nv_bfloat16, MLA_S20_PAD(604, 777))
-MLA_SM90W_ENTRY_VB(mla_decode_sm90w_bf16_gpx, __nv_bfloat16, MLA_S20_PAD(375, 0) | mla::sm90w::kVarBPadExec)
+// Session 20 (w1): the softmax with fewer instructions (both dtypes). "fs" = the library's bits + kVarFoldScale (the
+// scale folded into the exponent's FFMA; the row maximum taken raw and scaled once); "fg" = fs + kVarBGuardMax (VARB 32:
+// the exponent bases' -inf guards as one FMNMX each); "gm" = the library's bits + kVarBGuardMax alone.
+#define MLA_SM90W_ENTRY_V2(NAME, TY, VAR, VARB)                                                                 \
+  extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \
+    mla::sm90w::DecodeW<TY, false, VAR, VARB>::run(p, &kMap);                                                  \
+  }
+MLA_SM90W_ENTRY_V2(mla_decode_sm90w_bf16_gfs, __nv_bfloat16, mla::sm90w::kLibVar | mla::sm90w::kVarFoldScale, 0)
+MLA_SM90W_ENTRY_V2(mla_decode_sm90w_f16_gfs, __half, mla::sm90w::kLibVar | mla::sm90w::kVarFoldScale, 0)
+MLA_SM90W_ENTRY_V2(mla_decode_sm90w_bf16_gfg, __nv_bfloat16, mla::sm90w::kLibVar | mla::sm90w::kVarFoldScale, mla::sm90w::kVarBGuardMax)
+MLA_SM90W_ENTRY_V2(mla_decode_sm90w_f16_gfg, __half, mla::sm90w::kLibVar | mla::sm90w::kVarFoldScale, mla::sm90w::kVarBGuardMax)
+MLA_SM90W_ENTRY_V2(mla_decode_sm90w_bf16_ggm, __nv_bfloat16, mla::sm90w::kLibVar, mla::sm90w::kVarBGuardMax)
+// Session 20 (w1): "o2" = om + kVarBOwnMax2 (VARB 64: P_B x d published from a copy before the wait for P_B V_B[R];
+// O_R brought down by d after it), both dtypes.
+MLA_SM90W_ENTRY_VB(mla_decode_sm90w_bf16_go2, __nv_bfloat16, mla::sm90w::kVarBOwnMax | mla::sm90w::kVarBOwnMax2)
+MLA_SM90W_ENTRY_VB(mla_decode_sm90w_f16_go2, __half, mla::sm90w::kVarBOwnMax | mla::sm90w::kVarBOwnMax2)
 // Session 16 (h1)'s "pbex" (pbe + kVarCEarly) shipped as the library's bits (x932758302) and was removed from the
 // harness in round 2 (now lib; pbe = lib too, an A/A control).
 // The library's bits before session 12 (x798: without kVarStAsync / kVarStSpread), for A/Bs against the new ones.
@@ -153,13 +164,11 @@ static bool kspecOf(const std::string& full, KSpec& k) {
   else if (n == "om") { k.fn = mla_decode_sm90w_bf16_gom; k.fn16 = mla_decode_sm90w_f16_gom; }
   else if (n == "sg" || n == "s5") { k.fn = mla_decode_sm90w_bf16_gom; k.fn16 = mla_decode_sm90w_f16_gom; } // removed in session 20: om's code
   else if (n == "aa") k.fn = mla_decode_sm90w_bf16_gaa; // session 20 (h1): the code-size probe (bf16 only)
-  else if (n == "pz") k.fn = mla_decode_sm90w_bf16_gpz;
-  else if (n == "pi1") k.fn = mla_decode_sm90w_bf16_gpi1;
-  else if (n == "pi2") k.fn = mla_decode_sm90w_bf16_gpi2;
-  else if (n == "po1") k.fn = mla_decode_sm90w_bf16_gpo1;
-  else if (n == "po2") k.fn = mla_decode_sm90w_bf16_gpo2;
-  else if (n == "pnp") k.fn = mla_decode_sm90w_bf16_gpnp;
-  else if (n == "px") k.fn = mla_decode_sm90w_bf16_gpx;
+  else if (n == "pz" || n == "pi1" || n == "pi2" || n == "po1" || n == "po2" || n == "pnp" || n == "px") { k.fn = mla_decode_sm90w_bf16; k.fn16 = mla_decode_sm90w_f16; } // removed in session 20 (w1): lib
+  else if (n == "fs") { k.fn = mla_decode_sm90w_bf16_gfs; k.fn16 = mla_decode_sm90w_f16_gfs; } // session 20 (w1): the softmax
+  else if (n == "fg") { k.fn = mla_decode_sm90w_bf16_gfg; k.fn16 = mla_decode_sm90w_f16_gfg; }
+  else if (n == "gm") k.fn = mla_decode_sm90w_bf16_ggm;
+  else if (n == "o2") { k.fn = mla_decode_sm90w_bf16_go2; k.fn16 = mla_decode_sm90w_f16_go2; }
   else if (n == "np") { k.fn = mla_decode_sm90w_bf16_gnp; k.fn16 = mla_decode_sm90w_f16_gnp; k.threads = 256; }
   else if (n == "pbe" || n == "pe4" || n == "pe2" || n == "sa" || n == "mae" || n == "pbl" || n == "nma" || n == "nexb" || n == "nmx" || n == "b2l" || n == "pbb" || n == "sa8" || n == "ftz" || n == "pa" || n == "pbf" || n == "pbfw" || n == "par" || n == "vis" || n == "pbfv") { k.fn = mla_decode_sm90w_bf16; k.fn16 = mla_decode_sm90w_f16; } // their bits are kLibVar's (session 17: entries removed)
   else if (n == "patr" || n == "satr" || n == "sa8tr") { k.fn = mla_decode_sm90w_bf16_gtr; k.trace = true; }

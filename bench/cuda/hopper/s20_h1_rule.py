@@ -45,12 +45,32 @@ def rows_of(ab):
     return out
 
 
-def decide(chk, ab, sass_txt, text_txt, out=print):
-    R = rows_of(ab)
+def sass_text_of(sass_txt, text_txt):
+    """The slot's "sass K: HGMMA n LDL n STL n ..." lines -> {K: (HGMMA, LDL, STL)}, and sass_opclass.py --text's lines
+    -> {K: (.text sha256, bytes, instructions, HGMMA span)} (s20_w1_rule.py reads them the same way)."""
     sass = {m.group(1): (int(m.group(2)), int(m.group(3)), int(m.group(4)))
             for m in re.finditer(r"sass (\S+): HGMMA (\d+) LDL (\d+) STL (\d+)", sass_txt)}
     text = {m.group(1): (m.group(2), int(m.group(3)), int(m.group(4)), int(m.group(5)))
             for m in re.finditer(r"text (\S+)\s+sha256 (\w+)\s+(\d+) bytes\s+\d+ registers\s+(\d+) instructions\s+HGMMA span (\d+)", text_txt)}
+    return sass, text
+
+
+def ab_text(names, rs, ctl=None):
+    """Self-tests: abb lines at ROWS with lib+w and each entry at r = rs.get(entry, 1) (the 64-row control: ctl's)."""
+    s = ""
+    for n, k in ROWS:
+        hq, sq = {256: (128, 2), 128: (128, 1), 64: (64, 1)}[n]
+        s += "abb b=128,s_k=%d,h_q=%d,s_q=%d rows=%d burst=10 rounds=8 | lib+w 1000.0 us 1.000" % (k, hq, sq, n)
+        for e in names:
+            r = (ctl if ctl is not None and n == 64 else rs).get(e, 1.0)
+            s += " | %s+w %.1f us %.4f" % (e, 1000 * r, 1 / r)
+        s += "\n"
+    return s
+
+
+def decide(chk, ab, sass_txt, text_txt, out=print):
+    R = rows_of(ab)
+    sass, text = sass_text_of(sass_txt, text_txt)
     lib_t = text.get("mla_decode_sm90w_bf16")
     why = []
     for e in ("aa",) + PADS + ("np", "om"):
@@ -113,16 +133,7 @@ def self_test():
     text = "text mla_decode_sm90w_bf16  sha256 ee73bf4e1df65a6a  111104 bytes  168 registers   6923 instructions  HGMMA span 4608\n" \
            "text mla_decode_sm90w_bf16_gaa  sha256 ee73bf4e1df65a6a  111104 bytes  168 registers   6923 instructions  HGMMA span 4608\n"
 
-    def ab(rs):  # entry -> r at every row
-        s = ""
-        for n, k in ROWS:
-            hq, sq = {256: (128, 2), 128: (128, 1), 64: (64, 1)}[n]
-            s += "abb b=128,s_k=%d,h_q=%d,s_q=%d rows=%d burst=10 rounds=8 | lib+w 1000.0 us 1.000" % (k, hq, sq, n)
-            for e in names:
-                r = rs.get(e, 1.0)
-                s += " | %s+w %.1f us %.4f" % (e, 1000 * r, 1 / r)
-            s += "\n"
-        return s
+    ab = lambda rs: ab_text(names, rs)
     q = lambda *a, **k: None
     assert decide(chk, ab({}), sass, text, q) == "A"
     assert decide(chk, ab({"pi2": 1.05, "np": 1.056, "om": 1.05}), sass, text, q) == "B-image-loop"

@@ -26,19 +26,12 @@ S=$SECONDS; ts() { echo "[+$((SECONDS - S))s] $*"; }
 O=${OUT:-./out}/s20h1; mkdir -p "$O"
 HG=${HG:-.devstage/s20-h1}
 export PATH=$PATH:/usr/local/cuda/bin
-D=/tmp/hg-s20h1; G=$D/harness_gap; mkdir -p $D
-xz -dc "$HG/harness_gap.xz" > $G && chmod +x $G || { echo "s20h1: no harness at $HG"; echo "KEEP lib (size probe: no harness)"; exit 2; }
-(U=$(cd "$HG" && pwd)/UNPACKED.sha256; cd $D && sha256sum -c "$U" > /dev/null 2>&1) && echo "s20h1: harness sha256 ok" || echo "s20h1: harness sha256 MISMATCH"
-echo "s20h1: $(sha256sum $G | cut -c1-16) $(nvidia-smi --query-gpu=name,clocks.sm,temperature.gpu,power.draw --format=csv,noheader 2>/dev/null)"
+. bench/cuda/hopper/hg-slot-lib.sh
+HG_NOHG="size probe: no harness" hg_unpack s20h1
 
 EN=${EN:-aa pz pi1 pi2 po1 po2 px pnp np om}
-( for f in mla_decode_sm90w_bf16 mla_decode_sm90w_bf16_gaa mla_decode_sm90w_bf16_gpz mla_decode_sm90w_bf16_gpi1 mla_decode_sm90w_bf16_gpi2 \
-           mla_decode_sm90w_bf16_gpo1 mla_decode_sm90w_bf16_gpo2 mla_decode_sm90w_bf16_gpx mla_decode_sm90w_bf16_gpnp; do
-    timeout 12 cuobjdump -sass -fun $f $G > $D/sass_$f.txt 2>&1
-    echo "sass $f: HGMMA $(grep -c 'HGMMA' $D/sass_$f.txt) LDL $(grep -c 'LDL' $D/sass_$f.txt) STL $(grep -c 'STL' $D/sass_$f.txt) DFMA $(grep -c 'DFMA' $D/sass_$f.txt) lines $(wc -l < $D/sass_$f.txt)"
-  done > "$O/sass.txt" 2>&1
-  timeout 20 python3 bench/cuda/hopper/sass_opclass.py --text $G mla_decode_sm90w_bf16 > "$O/text.txt" 2>&1 ) &
-psass=$!
+hg_sass_text "$O" mla_decode_sm90w_bf16 mla_decode_sm90w_bf16_gaa mla_decode_sm90w_bf16_gpz mla_decode_sm90w_bf16_gpi1 mla_decode_sm90w_bf16_gpi2 \
+  mla_decode_sm90w_bf16_gpo1 mla_decode_sm90w_bf16_gpo2 mla_decode_sm90w_bf16_gpx mla_decode_sm90w_bf16_gpnp
 gzip -1 -c $G > $D/harness_gap.gz
 S14_ENTRIES="$EN" S14_Q4="aa lib" S14_SAN="px" S14_LIB=932758302 S14_TAG=s20h1-s14 HG=$D CHECK_N=${CHECK_N:-4} CHECK_NQ=${CHECK_NQ:-3} \
   CHECK_S=${CHECK_S:-10} SAN_S=${SAN_S:-10} AB_S=${AB_S:-7} ROUNDS=${ROUNDS:-8} IDLE_MS=${IDLE_MS:-40} \

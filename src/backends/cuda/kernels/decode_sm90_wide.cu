@@ -451,6 +451,21 @@ constexpr int kVarBOwnMax = 4, kVarBStag = 8, kVarBStag5 = 16;
 // away): the same bytes fetched every pair, off the consumers' path. The pads are DFMAs (the FP64 pipe): with FFMAs ptxas
 // moved ~100 of the loop's integer moves between the FMA and ALU pipes (IMAD against IADD3 / MOV) to balance them.
 constexpr int kVarBPadInShift = 8, kVarBPadOutShift = 20, kVarBPadExec = 1 << 30;
+// Session 20 (w1): the softmax with fewer instructions (harness only so far; the plan's item 2, branch (A)). The scale
+// fold is session 9's kVarFoldScale (VAR 2048: raw scores through the mask and the row maximum, the maximum scaled once,
+// expPack's subtraction an FFMA s * scaleLog2 - base) on the library's bits. kVarBGuardMax (VARB 32): the -inf guards of
+// the exponent bases (base = max == -inf ? 0 : max, an FSETP and an FSEL a row: two in softmax A, four in softmax B) as
+// one FMNMX, base = max(max, -FLT_MAX). Exact: a base is -FLT_MAX only where its maximum is -inf, and there every score
+// and every previous maximum it meets is -inf too (-inf - (-FLT_MAX) = -inf, as -inf - 0), so every exponential,
+// factor and sum is the library's, bit for bit; only an all-NaN maximum (never formed from finite or infinite inputs by
+// fmaxf) would read differently. No branch: the uniform per-pair test of the plan is not needed for an exact base.
+constexpr int kVarBGuardMax = 32;
+// kVarBOwnMax2 (VARB 64, with kVarBOwnMax; session 20 (w1), the plan's "om2"; harness only): om without its
+// wait_group 0 before the publication. Where P_B V_B[R] is in flight, warpgroup 1 publishes P_B x d from scaled copies
+// of the fragments (16 registers; the wgmma still reads the originals), arrives at barrier 3 at once, and only then
+// waits for P_B V_B[R], brings O_R down by d and hands V_B[R] back, before P_A' V_A[R]. The same products and
+// roundings as om (O_R x d after P_B V_B[R] either way); the no-B pair keeps om's order.
+constexpr int kVarBOwnMax2 = 64;
 #ifdef MLA_SM90W_TRACE
 constexpr int kTlPairs = 32, kTlSkip = 40, kTlEv = 16; // pairs 40..71: ~130-250 µs into a 256-row launch of 877 µs, away from its start
 __device__ unsigned mlaSm90wTl[kTraceCtas * 2 * (kTlPairs + 1) * kTlEv];
@@ -513,11 +528,20 @@ struct DecodeW {
   static_assert((VAR & kVarQEarly) == 0 || (VAR & (kVarSeesaw | kVarMcast)) == 0, "kVarQEarly: the x798 pair order only");
   static constexpr bool kOM = (VARB & kVarBOwnMax) != 0; // session 19 round 3: warpgroup 1's own maximum, exact
   static constexpr bool kStag = (VARB & (kVarBStag | kVarBStag5)) != 0, kStag5 = (VARB & kVarBStag5) != 0;
+  static constexpr bool kOM2 = (VARB & kVarBOwnMax2) != 0; // session 20 (w1): om without the wait before the publication
+  static_assert(!kOM2 || kOM, "kVarBOwnMax2: with kVarBOwnMax");
   static_assert(!kOM || (!kNP && (VAR & (kVarPBEarly | kVarCEarly | kVarPAReg | kVarPBFirst | kVarVis4 | kVarEarlyRel | kVarUnrollS)) == (kVarPBEarly | kVarCEarly | kVarPAReg | kVarPBFirst | kVarVis4 | kVarEarlyRel | kVarUnrollS)
                 && (VAR & (kVarPBLate | kVarMAEarly | kVarSeesaw | kVarQEarly | kVarSPipe | kVarPrNoMA | kVarPolyExB | kVarMcast)) == 0), "kVarBOwnMax: the library's pair order");
   static_assert(!kStag || (kOM && ((VARB & kVarBStag) == 0 || (VARB & kVarBStag5) == 0)), "kVarBStag / kVarBStag5: with kVarBOwnMax, one of them");
   static constexpr int kPadIn = (VARB >> kVarBPadInShift) & 0xfff, kPadOut = (VARB >> kVarBPadOutShift) & 0x3ff; // session 20: the code-size probe (bits 8-19, 20-29)
   static constexpr bool kPadExec = (VARB & kVarBPadExec) != 0;
+  static constexpr bool kGM = (VARB & kVarBGuardMax) != 0; // session 20 (w1): the bases' -inf guards as one FMNMX
+  static_assert(!kGM || (VAR & (kVarSeesaw | kVarPrNoMA)) == 0, "kVarBGuardMax: the library's pair order");
+  // The exponent base of a row maximum m: 0 where m = -inf (the library), or kVarBGuardMax's max(m, -FLT_MAX).
+  static __device__ __forceinline__ float baseOf(float m) {
+    if constexpr (kGM) return fmaxf(m, -3.402823466e+38f);
+    else return m == -INFINITY ? 0.f : m;
+  }
   static_assert((kPadIn == 0 && kPadOut == 0 && !kPadExec) || ((VARB & 0xff) == 0 && (VAR & (kVarSeesaw | kVarMcast)) == 0), "the pad probe: the library's code (VARB 0) plus the pad only");
   // Session 20 (h1): K dependent DFMAs behind a branch that is never taken (p.b >= 1), their result stored so that
   // ptxas keeps them: the probe's never-executed code.
@@ -1244,7 +1268,7 @@ struct DecodeW {
         } else if (w0) {
           // Softmax of A against the running max; P_A to shared memory with mA, then P_A V_A[L] from registers.
           const float nA = fmaxf(mA_, rmA), nB = fmaxf(mB_, rmB);
-          const float bA = nA == -INFINITY ? 0.f : nA, bB = nB == -INFINITY ? 0.f : nB;
+          const float bA = baseOf(nA), bB = baseOf(nB);
           const float scA = ex2(mA_ - bA), scB = ex2(mB_ - bB);
           constexpr bool kME = (VAR & kVarMAEarly) != 0;
           if constexpr (kME) { // kVarMAEarly: mA out before the exponentials (warpgroup 1's softmax needs mA only)
@@ -1335,21 +1359,39 @@ struct DecodeW {
           else pA0 = rw.mA[rA], pB0 = rw.mA[rB];
           // Softmax of B against mA first (its registers free before any P V is in flight), P_B to shared memory.
           float nA = fmaxf(pA0, rmA), nB = fmaxf(pB0, rmB);
-          const float bA = nA == -INFINITY ? 0.f : nA, bB = nB == -INFINITY ? 0.f : nB;
+          const float bA = baseOf(nA), bB = baseOf(nB);
           float cA = ex2(pA0 - bA), cB = ex2(pB0 - bB);
           // kVarPrNoMA: after barrier 1, c from m_A to this warpgroup's maximum (P_A' and warpgroup 0's O_L to m_B); a
           // row with nothing here yet (m_B = -inf: O_R, P_B and these sums are 0) takes m_A as its reference
           uint32_t a[4][4];
-          [[maybe_unused]] auto syncMA = [&]() {
+          [[maybe_unused]] uint32_t aPub[4][4]; // kVarBOwnMax2: a copy of P_B made before its wgmma (PTX: no access to an in-flight A), x d
+          [[maybe_unused]] float dA = 1.f, dB = 1.f; // kVarBOwnMax2: O_R's factor, applied after the wait
+          // defer (kVarBOwnMax2 where P_B V_B[R] is in flight): no wait here; aPub x d, O_R scaled after the publication.
+          [[maybe_unused]] auto syncMA = [&]([[maybe_unused]] const bool defer) {
             if constexpr (kOM) { // kVarBOwnMax: the pair's maximum; O_R, its sums and P_B down to it (d <= 1), c <= 1
               namedSync(1, 256); // mA and P_A ready
               const float mA0 = rw.mA[rA], mB0 = rw.mA[rB];
               const float xA = fmaxf(mA0, nA), xB = fmaxf(mB0, nB);
               const float bxA = xA == -INFINITY ? 0.f : xA, bxB = xB == -INFINITY ? 0.f : xB;
               cA = ex2(mA0 - bxA), cB = ex2(mB0 - bxB);
-              const float dA = ex2(nA - bxA), dB = ex2(nB - bxB);
+              dA = ex2(nA - bxA), dB = ex2(nB - bxB);
               nA = xA; nB = xB;
               mA_ = nA; mB_ = nB;
+              if (kOM2 && defer) {
+                lA *= dA; lB *= dB;
+                if (__any_sync(0xffffffffu, dA != 1.f || dB != 1.f)) {
+#pragma unroll
+                  for (int kk = 0; kk < 4; ++kk)
+#pragma unroll
+                    for (int e = 0; e < 4; ++e) {
+                      float x, y;
+                      unpack2<T>(aPub[kk][e], x, y);
+                      const float d = (e & 1) ? dB : dA;
+                      aPub[kk][e] = pack2<T>(x * d, y * d);
+                    }
+                }
+                return;
+              }
               wgWait<0>(); // P_B V_B[R] retired (where there is one): O_R and the P_B fragments free
               pinRegs<128>(o);
 #pragma unroll
@@ -1380,7 +1422,7 @@ struct DecodeW {
             float sumA = 0.f, sumB = 0.f;
             expPack<(VAR & kVarPolyExB) == 0 ? 0 : (VAR & kVarPolyHalf) != 0 ? 2 : 4>(s, bA, bB, sumA, sumB, a, p.scaleLog2);
             // This warpgroup's sums and O_R: from the previous max to mA, then (below) by c to mB.
-            const float baA = pA0 == -INFINITY ? 0.f : pA0, baB = pB0 == -INFINITY ? 0.f : pB0;
+            const float baA = baseOf(pA0), baB = baseOf(pB0);
             const float scA = ex2(mA_ - baA), scB = ex2(mB_ - baB);
             lA = lA * scA * cA + sumA;
             lB = lB * scB * cB + sumB;
@@ -1395,18 +1437,26 @@ struct DecodeW {
               uint32_t pa[4][4]; // this thread's P_A words of the P tile, read before P_B goes over them
               [[maybe_unused]] auto publish = [&]() { // P_A's words read, P_B / c / m_B stored over them, fenced for the async proxy
                 if constexpr ((VAR & kVarMAEarly) != 0) namedSync(8, 256); // P_A ready
-                syncMA();
+                syncMA(true);
 #pragma unroll
                 for (int kk = 0; kk < 4; ++kk)
 #pragma unroll
                   for (int e = 0; e < 4; ++e) pa[kk][e] = ldShared32(pBase + ((e & 1) ? rB : rA) * 128 + (((2 * kk + (e >> 1)) ^ gq) << 4) + tq * 4);
-                storeP(pBase, a, rA, rB, gq, tq);
+                if constexpr (kOM2) storeP(pBase, aPub, rA, rB, gq, tq);
+                else storeP(pBase, a, rA, rB, gq, tq);
                 if (tq == 0) { rw.c[rA] = cA; rw.c[rB] = cB; rw.mB[rA] = nA; rw.mB[rB] = nB; }
                 fenceProxyAsync();
               };
               if constexpr (!kCE) publish();
               if (t + 1 == it.nTiles - 1) zeroTail(stB, t0B);
               const uint64_t dvB = opaque(descSw128(kBase + stB * kTileBytes + 4 * kBox, vLbo, vSbo));
+              if constexpr (kOM2) { // P_B's copy for the publication, in registers of its own
+                static_assert((VAR & kVarCEarly) != 0, "kVarBOwnMax2: the publication after P_B V_B[R]'s issue");
+#pragma unroll
+                for (int kk = 0; kk < 4; ++kk)
+#pragma unroll
+                  for (int e = 0; e < 4; ++e) asm volatile("mov.b32 %0, %1;\n" : "=r"(aPub[kk][e]) : "r"(a[kk][e]));
+              }
               wgFence();
 #pragma unroll
               for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, a[kk], dvB + ((kk * 2048) >> 4));
@@ -1424,7 +1474,12 @@ struct DecodeW {
                 publish();
                 namedArrive(3, 256); // c, mB and P_B ready (warpgroup 0 does its pre-P-V work from here)
                 MLA_TL(7);
-                if constexpr (kOM) release(stB, 1); // V_B[R] read (P_B V_B[R] retired in syncMA)
+                if constexpr (kOM2) { // P_B V_B[R] retired now; O_R down by d (its sums were in syncMA)
+                  wgWait<0>();
+                  pinRegs<128>(o);
+                  scaleO(o, dA, dB);
+                }
+                if constexpr (kOM) release(stB, 1); // V_B[R] read (P_B V_B[R] retired in syncMA; kVarBOwnMax2: just above)
               }
               mbarWait4(fullBar + kStageBars * stA + 8 * 4, (uA >> 1) & 1); // stage A's V[R]: complete already (warpgroup 0 saw them), for visibility
               MLA_TL(12);
@@ -1470,7 +1525,7 @@ struct DecodeW {
           if constexpr ((VAR & kVarPAReg) != 0) {
             // P_A' = c P_A into registers (this thread's words of the P tile), P_B over the same words, published.
             if constexpr ((VAR & kVarMAEarly) != 0) namedSync(8, 256); // P_A ready
-            syncMA();
+            syncMA(false);
             uint32_t pa[4][4];
 #pragma unroll
             for (int kk = 0; kk < 4; ++kk)
