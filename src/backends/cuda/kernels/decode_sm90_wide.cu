@@ -657,6 +657,22 @@ struct DecodeW {
     for (int i = 0; i < 32; ++i) { o[4 * i + 0] *= fa; o[4 * i + 1] *= fa; o[4 * i + 2] *= fb; o[4 * i + 3] *= fb; }
   }
 
+  // P fragments (a[kk][e]: row rB where e is odd, else rA) times fa / fb, skipped (uniform in the warp, exact) where
+  // every factor of the warp is 1: P_A' = c P_A (warpgroup 1) and kVarBOwnMax's P_B x d.
+  static __device__ __forceinline__ void scaleP(uint32_t (&a)[4][4], float fa, float fb) {
+    if (__any_sync(0xffffffffu, fa != 1.f || fb != 1.f)) {
+#pragma unroll
+      for (int kk = 0; kk < 4; ++kk)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          float x, y;
+          unpack2<T>(a[kk][e], x, y);
+          const float f = (e & 1) ? fb : fa;
+          a[kk][e] = pack2<T>(x * f, y * f);
+        }
+    }
+  }
+
 #ifdef MLA_SM90A_WIDE
   // This thread's P fragments (a[kk][e]: columns 16kk + 8(e/2) + 2tq (+1) of row e%2 ? rB : rA) into the shared
   // 64 x 64 P tile, 128-byte swizzled rows (the layout of a K-major wgmma operand).
@@ -1379,17 +1395,7 @@ struct DecodeW {
               mA_ = nA; mB_ = nB;
               if (kOM2 && defer) {
                 lA *= dA; lB *= dB;
-                if (__any_sync(0xffffffffu, dA != 1.f || dB != 1.f)) {
-#pragma unroll
-                  for (int kk = 0; kk < 4; ++kk)
-#pragma unroll
-                    for (int e = 0; e < 4; ++e) {
-                      float x, y;
-                      unpack2<T>(aPub[kk][e], x, y);
-                      const float d = (e & 1) ? dB : dA;
-                      aPub[kk][e] = pack2<T>(x * d, y * d);
-                    }
-                }
+                scaleP(aPub, dA, dB);
                 return;
               }
               wgWait<0>(); // P_B V_B[R] retired (where there is one): O_R and the P_B fragments free
@@ -1398,17 +1404,7 @@ struct DecodeW {
               for (int kk = 0; kk < 4; ++kk) asm volatile("" : "+r"(a[kk][0]), "+r"(a[kk][1]), "+r"(a[kk][2]), "+r"(a[kk][3])); // (after the wait)
               lA *= dA; lB *= dB;
               scaleO(o, dA, dB);
-              if (__any_sync(0xffffffffu, dA != 1.f || dB != 1.f)) {
-#pragma unroll
-                for (int kk = 0; kk < 4; ++kk)
-#pragma unroll
-                  for (int e = 0; e < 4; ++e) {
-                    float x, y;
-                    unpack2<T>(a[kk][e], x, y);
-                    const float d = (e & 1) ? dB : dA;
-                    a[kk][e] = pack2<T>(x * d, y * d);
-                  }
-              }
+              scaleP(a, dA, dB);
             } else if constexpr (kNM) {
               namedSync(1, 256); // mA and P_A ready
               const float mA0 = rw.mA[rA], mB0 = rw.mA[rB];
@@ -1483,17 +1479,7 @@ struct DecodeW {
               }
               mbarWait4(fullBar + kStageBars * stA + 8 * 4, (uA >> 1) & 1); // stage A's V[R]: complete already (warpgroup 0 saw them), for visibility
               MLA_TL(12);
-              if (__any_sync(0xffffffffu, cA != 1.f || cB != 1.f)) {
-#pragma unroll
-                for (int kk = 0; kk < 4; ++kk)
-#pragma unroll
-                  for (int e = 0; e < 4; ++e) {
-                    float x, y;
-                    unpack2<T>(pa[kk][e], x, y);
-                    const float c = (e & 1) ? cB : cA;
-                    pa[kk][e] = pack2<T>(x * c, y * c);
-                  }
-              }
+              scaleP(pa, cA, cB);
               const uint64_t dvA = opaque(descSw128(kBase + stA * kTileBytes + 4 * kBox, vLbo, vSbo));
               wgFence();
 #pragma unroll
@@ -1531,17 +1517,7 @@ struct DecodeW {
             for (int kk = 0; kk < 4; ++kk)
 #pragma unroll
               for (int e = 0; e < 4; ++e) pa[kk][e] = ldShared32(pBase + ((e & 1) ? rB : rA) * 128 + (((2 * kk + (e >> 1)) ^ gq) << 4) + tq * 4);
-            if (__any_sync(0xffffffffu, cA != 1.f || cB != 1.f)) {
-#pragma unroll
-              for (int kk = 0; kk < 4; ++kk)
-#pragma unroll
-                for (int e = 0; e < 4; ++e) {
-                  float x, y;
-                  unpack2<T>(pa[kk][e], x, y);
-                  const float c = (e & 1) ? cB : cA;
-                  pa[kk][e] = pack2<T>(x * c, y * c);
-                }
-            }
+            scaleP(pa, cA, cB);
             if (hasB) storeP(pBase, a, rA, rB, gq, tq);
             if (tq == 0) { rw.c[rA] = cA; rw.c[rB] = cB; rw.mB[rA] = nA; rw.mB[rB] = nB; }
             fenceProxyAsync();
