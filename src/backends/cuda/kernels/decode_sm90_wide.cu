@@ -441,6 +441,16 @@ constexpr int kVarBTimeline = 2;
 // under S_A'; kVarBStag5 (VARB 16): the same after the first five boxes of warpgroup 1's walk (8, 4-7: the boxes handed
 // back early; 0-3, handed back at the previous pair's end, walked by both). Both need kVarBOwnMax; harness only.
 constexpr int kVarBOwnMax = 4, kVarBStag = 8, kVarBStag5 = 16;
+// Session 20 (h1): the code-size probe (harness only, the library's code plus never-executed DFMAs behind a test of
+// p.b < 0). VARB bits 8-19 (kVarBPadInShift): that many at the end of warpgroup 1's pair, inside the kernel's HGMMA span
+// (ptxas lays warpgroup 1's loop out before warpgroup 0's); bits 20-29 (kVarBPadOutShift): that many after warpgroup 0's
+// item loop (the last code, outside the span). They make the image (and, inside, the hot loop's address range) longer;
+// ptxas re-schedules the rest as for any change (the 4-DFMA twin "pz" is that control).
+// kVarBPadExec (VARB 1 << 30): the bits-8-19 count is instead *executed* once a pair by the producer thread of stage 0's
+// boxes 4-7 (warp 9), after its copies are issued (three DFMA chains, ~1000 cycles of a thread whose next copy is a pair
+// away): the same bytes fetched every pair, off the consumers' path. The pads are DFMAs (the FP64 pipe): with FFMAs ptxas
+// moved ~100 of the loop's integer moves between the FMA and ALU pipes (IMAD against IADD3 / MOV) to balance them.
+constexpr int kVarBPadInShift = 8, kVarBPadOutShift = 20, kVarBPadExec = 1 << 30;
 #ifdef MLA_SM90W_TRACE
 constexpr int kTlPairs = 32, kTlSkip = 40, kTlEv = 16; // pairs 40..71: ~130-250 µs into a 256-row launch of 877 µs, away from its start
 __device__ unsigned mlaSm90wTl[kTraceCtas * 2 * (kTlPairs + 1) * kTlEv];
@@ -506,6 +516,37 @@ struct DecodeW {
   static_assert(!kOM || (!kNP && (VAR & (kVarPBEarly | kVarCEarly | kVarPAReg | kVarPBFirst | kVarVis4 | kVarEarlyRel | kVarUnrollS)) == (kVarPBEarly | kVarCEarly | kVarPAReg | kVarPBFirst | kVarVis4 | kVarEarlyRel | kVarUnrollS)
                 && (VAR & (kVarPBLate | kVarMAEarly | kVarSeesaw | kVarQEarly | kVarSPipe | kVarPrNoMA | kVarPolyExB | kVarMcast)) == 0), "kVarBOwnMax: the library's pair order");
   static_assert(!kStag || (kOM && ((VARB & kVarBStag) == 0 || (VARB & kVarBStag5) == 0)), "kVarBStag / kVarBStag5: with kVarBOwnMax, one of them");
+  static constexpr int kPadIn = (VARB >> kVarBPadInShift) & 0xfff, kPadOut = (VARB >> kVarBPadOutShift) & 0x3ff; // session 20: the code-size probe (bits 8-19, 20-29)
+  static constexpr bool kPadExec = (VARB & kVarBPadExec) != 0;
+  static_assert((kPadIn == 0 && kPadOut == 0 && !kPadExec) || ((VARB & 0xff) == 0 && (VAR & (kVarSeesaw | kVarMcast)) == 0), "the pad probe: the library's code (VARB 0) plus the pad only");
+  // Session 20 (h1): K dependent DFMAs behind a branch that is never taken (p.b >= 1), their result stored so that
+  // ptxas keeps them: the probe's never-executed code.
+  template <int K> static __device__ __forceinline__ void padNever(const MlaParams& p) {
+    if constexpr (K > 0) {
+      if (p.b < 0) {
+        double x = p.scaleLog2;
+#pragma unroll
+        for (int i = 0; i < K; ++i) asm volatile("fma.rn.f64 %0, %0, %1, %1;\n" : "+d"(x) : "d"(static_cast<double>(p.scaleLog2)));
+        p.lse[0] = static_cast<float>(x);
+      }
+    }
+  }
+  // kVarBPadExec: K DFMAs that run (NC independent chains: more spill at the producer's 32 registers), their sum
+  // stored only where p.b < 0 (never).
+  template <int K, int NC> static __device__ __forceinline__ void padExec(const MlaParams& p) {
+    if constexpr (K > 0) {
+      const double y = p.scaleLog2;
+      double x[NC];
+#pragma unroll
+      for (int c = 0; c < NC; ++c) x[c] = y + c;
+#pragma unroll
+      for (int i = 0; i < K; ++i) asm volatile("fma.rn.f64 %0, %0, %1, %1;\n" : "+d"(x[i % NC]) : "d"(y));
+      double z = x[0];
+#pragma unroll
+      for (int c = 1; c < NC; ++c) z += x[c];
+      if (p.b < 0) p.lse[0] = static_cast<float>(z);
+    }
+  }
   static_assert((VAR & kVarCEarly) == 0 || ((VAR & kVarPBEarly) != 0 && (VAR & kVarSeesaw) == 0), "kVarCEarly: with kVarPBEarly, the x798 pair order (barrier 3 is kVarSeesaw's there)");
   static_assert((VAR & kVarMAEarly) == 0 || ((VAR & kVarCEarly) != 0 && (VAR & kVarPAReg) != 0), "kVarMAEarly: with kVarCEarly | kVarPAReg (warpgroup 1 reads P_A only by LDS, after barrier 8)");
   static_assert((VAR & kVarPBLate) == 0 || ((VAR & kVarCEarly) != 0 && (VAR & kVarMAEarly) == 0), "kVarPBLate: with kVarCEarly, not kVarMAEarly");
@@ -1485,6 +1526,7 @@ struct DecodeW {
               pinRegs<128>(o);
               release(stA, 1);
             }
+            padNever<kPadExec ? 0 : kPadIn>(p); // session 20: the code-size probe (the end of warpgroup 1's pair, between the two HGMMA ranges)
             continue;
           }
           const uint64_t dvA = opaque(descSw128(kBase + stA * kTileBytes + 4 * kBox, vLbo, vSbo));
@@ -1549,6 +1591,7 @@ struct DecodeW {
         }
 #endif
     }
+    if constexpr (W == 0) padNever<kPadOut>(p); // session 20: the code-size probe (after the item loop; warpgroup 0's code is laid out last)
     if constexpr ((VAR & kVarStAsync) != 0)
       if ((VAR & kVarStSpread) ? (wt % 32) < 8 : (W == 0 && wt < 32)) bulkWaitRead0(); // shared memory stays the CTA's until the last copy has read it
 #ifdef MLA_SM90W_TRACE
@@ -1628,6 +1671,8 @@ struct DecodeW {
             mbarExpectTx(bar, kBox);
             tmaLoad2d(kBase + st * kTileBytes + c * kBox, kMap, 64 * c, row, bar, policy);
           }
+          if constexpr (kPadExec)
+            if (g == 1 && onlySt == 0) padExec<kPadIn, 3>(p); // session 20: the executed pad (warp 9, stage 0's boxes 4-7: once a pair, after its copies are issued)
         }
         // kVarPf / kVarPfNext: the box-8 thread runs a pair ahead of the V boxes' refills (box 8 comes free right
         // after S): it asks L2 for this tile's page, or the next one's, as a whole (pages are contiguous).
