@@ -7,8 +7,8 @@
 # .gpu-host entered; carry .gpu-host enter.sh node.xz node_modules gl anchors + .devstage/s20-h4; no goldens needed):
 #   OUT=$OUT timeout 75 bash scripts/webgpu-tools/h200-s20-infsafe.sh        (~70 s warm)
 # Steps: build/ of this branch from the stage (dist/ refreshed from it); the four robustness configs (b128 s_k 8192
-# h16 / h128, b1 s_k 32768, uneven b4: --only 16,22,24,25, 10 reps), one process a variant, base then fix (WG_T 12 s
-# each); then the three suites at once with what is left of END (at least 40 s); the rule
+# h16 / h128, b1 s_k 32768, uneven b4: --only 16,22,24,25, 10 reps), one process a variant, base then fix (WG_T
+# 15 s each); then the three suites at once with what is left of END (at least 40 s); the rule
 # (scripts/webgpu-tools/s20_infsafe_rule.py). Last line: `SHIP infSafe (...)` or `KEEP ... (...)`.
 set -uo pipefail
 O=${OUT:?}; S=$SECONDS; END=${END:-70}; STAGE=${STAGE:-.devstage/s20-h4}
@@ -16,7 +16,7 @@ ts() { echo "[+$((SECONDS - S))s] $*" | tee -a "$O/log.txt"; }
 rm -rf build && tar xJf "$STAGE/build.tar.xz" && mkdir -p dist && cp -r build/src/. dist/
 ts "stage: build/ of $(cat build/COMMIT 2>/dev/null || echo '?') unpacked, dist/ refreshed"
 export FLASHMLA_GOLDEN=${FLASHMLA_GOLDEN:-$PWD/test/fixtures/golden}
-WG_T=${WG_T:-12} WG_CEIL=--no-ceilings; . scripts/webgpu-tools/h200-variant-run.sh
+WG_T=${WG_T:-15} WG_CEIL=--no-ceilings; . scripts/webgpu-tools/h200-variant-run.sh
 for v in base:FLASHMLA_WEBGPU_MATRIX_INFSAFE=0 fix:FLASHMLA_WEBGPU_MATRIX_INFSAFE=; do
   run ${v%%:*} FLASHMLA_DAWN_FLAGS= FLASHMLA_WEBGPU_ROBUSTNESS= ${v#*:} | tee -a "$O/log.txt"
 done
