@@ -117,14 +117,14 @@ describe('schedule on lavapipe (the WebGPU backend\'s opt-in \'fill\' plan)', ()
   }
 });
 
-// v5 as it runs by default (its infinite-input fixes, s20-h4: every case equals the reference) and without them
-// (matrix.infSafe false: v5's WGSL before, whose differences matrixV5Differs pins).
+// v5 with its opt-in infinite-input fixes (matrix.infSafe, s20-h4: every case equals the reference) and without them
+// (its default: the WGSL whose differences matrixV5Differs pins).
 for (const infSafe of [true, false]) describe(`v5 emulated (lavapipe)${infSafe ? '' : ', infSafe off'}: the NaN / -inf cases on both plans${infSafe ? '' : ', its known differences pinned'}`, () => {
   let v5: WebGpuBackend | undefined;
   let why = '';
   before(async () => {
     try {
-      v5 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true, ...(infSafe ? {} : { infSafe: false }) } });
+      v5 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true, infSafe } });
     } catch (e) { why = `no WebGPU adapter with shader-f16 (${(e as Error).message.split('\n')[0]})`; }
   });
   after(() => v5?.dispose());

@@ -123,8 +123,8 @@ export const maskedKeyCases: DenseNanCase[] = [
 ];
 
 /**
- * Where v5 without its infinite-input fixes (matrix.infSafe false, FLASHMLA_WEBGPU_MATRIX_INFSAFE=0: v5 before s20-h4,
- * whose fixes are the default since) differs from the float64 reference on the cases above, by case name: the plans
+ * Where v5 without its infinite-input fixes (its default; they are opt-in: matrix.infSafe true,
+ * FLASHMLA_WEBGPU_MATRIX_INFSAFE=1, s20-h4) differs from the float64 reference on the cases above, by case name: the plans
  * it differs on and what it gives. With the fixes v5 equals the reference on every case (emulated on lavapipe). Found on the H200 (call W3, fill plan: exactly the 7 fill
  * entries) and reproduced with v5's products emulated on lavapipe (both plans; webgpu-schedule.test.ts pins it).
  * - 'empty': v5 has no "keys seen, all scored -inf" state: a row whose visible keys all score -inf ends with a row
@@ -152,11 +152,12 @@ export const matrixV5Differs: Record<string, { plans: ScheduleKind[]; got: 'empt
 };
 
 /**
- * Whether the tests' WebGPU backends run v5 without its infinite-input fixes (FLASHMLA_WEBGPU_MATRIX_INFSAFE=0; the
- * fixes, s20-h4, are v5's default): only then do matrixV5Differs's differences apply. Read only where process exists.
+ * Whether the tests' WebGPU backends run v5 without its infinite-input fixes (the default: the fixes, s20-h4, are
+ * opt-in, FLASHMLA_WEBGPU_MATRIX_INFSAFE=1): only then do matrixV5Differs's differences apply. Read only where process
+ * exists (elsewhere: the default, off).
  */
 export function matrixV5InfSafeOff(): boolean {
-  return typeof process !== 'undefined' && process.env?.FLASHMLA_WEBGPU_MATRIX_INFSAFE === '0';
+  return typeof process === 'undefined' || process.env?.FLASHMLA_WEBGPU_MATRIX_INFSAFE !== '1';
 }
 
 /** The known v5 difference of case `name` on `be` under the tests' plan (FLASHMLA_TEST_SCHEDULE, else FlashMLA's), if `be` runs the matrix path without its infinite-input fixes. */

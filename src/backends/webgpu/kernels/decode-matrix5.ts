@@ -228,12 +228,12 @@ export interface Matrix5Choice {
   bounded?: boolean;
   /** v5's finite-loop probe (and the combine's), opt-in: see DecodeMatrix5Spec.finite. */
   finite?: boolean;
-  /** v5's infinite-input fixes (s20-h4): on by default; false: v5's WGSL as before. See DecodeMatrix5Spec.infSafe. */
+  /** v5's infinite-input fixes (s20-h4), opt-in: they cost 6-7 % on the H200 (session 20 call C); unset / false: v5's WGSL as before. See DecodeMatrix5Spec.infSafe. */
   infSafe?: boolean;
 }
 
 /** Whether v5 takes the infinite-input fixes unless told (Matrix5Choice.infSafe, FLASHMLA_WEBGPU_MATRIX_INFSAFE). */
-export const matrix5InfSafeDefault = true;
+export const matrix5InfSafeDefault = false;
 
 /** The specialisation for a device: 8 subgroups where the workgroup memory allows (48 KiB), else 4. */
 export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps, segs: number, emulate: boolean, o: Matrix5Choice = {}): DecodeMatrix5Spec {
