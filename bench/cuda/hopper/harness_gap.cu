@@ -100,7 +100,7 @@ MLA_SM90W_ENTRY_VB(mla_decode_sm90w_f16_gom, __half, mla::sm90w::kVarBOwnMax)
 // names launch lib. "aa" stays: lib's code under a second name, the A/A guard.)
 MLA_SM90W_ENTRY_VB(mla_decode_sm90w_bf16_gaa, __nv_bfloat16, 0)
 // Session 20 (w1): the softmax with fewer instructions (both dtypes). "fs" = the library's bits + kVarFoldScale (the
-// scale folded into the exponent's FFMA; the row maximum taken raw and scaled once); "fg" = fs + kVarBGuardMax (VARB 32:
+// scale folded into the exponent's FFMA; the row maximum taken raw and scaled once); "fg" = fs + kVarBGuardMax (VARB 64:
 // the exponent bases' -inf guards as one FMNMX each); "gm" = the library's bits + kVarBGuardMax alone.
 #define MLA_SM90W_ENTRY_V2(NAME, TY, VAR, VARB)                                                                 \
   extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \
@@ -111,7 +111,7 @@ MLA_SM90W_ENTRY_V2(mla_decode_sm90w_f16_gfs, __half, mla::sm90w::kLibVar | mla::
 MLA_SM90W_ENTRY_V2(mla_decode_sm90w_bf16_gfg, __nv_bfloat16, mla::sm90w::kLibVar | mla::sm90w::kVarFoldScale, mla::sm90w::kVarBGuardMax)
 MLA_SM90W_ENTRY_V2(mla_decode_sm90w_f16_gfg, __half, mla::sm90w::kLibVar | mla::sm90w::kVarFoldScale, mla::sm90w::kVarBGuardMax)
 MLA_SM90W_ENTRY_V2(mla_decode_sm90w_bf16_ggm, __nv_bfloat16, mla::sm90w::kLibVar, mla::sm90w::kVarBGuardMax)
-// Session 20 (w1): "o2" = om + kVarBOwnMax2 (VARB 64: P_B x d published from a copy before the wait for P_B V_B[R];
+// Session 20 (w1): "o2" = om + kVarBOwnMax2 (VARB 128: P_B x d published from a copy before the wait for P_B V_B[R];
 // O_R brought down by d after it), both dtypes.
 MLA_SM90W_ENTRY_VB(mla_decode_sm90w_bf16_go2, __nv_bfloat16, mla::sm90w::kVarBOwnMax | mla::sm90w::kVarBOwnMax2)
 MLA_SM90W_ENTRY_VB(mla_decode_sm90w_f16_go2, __half, mla::sm90w::kVarBOwnMax | mla::sm90w::kVarBOwnMax2)

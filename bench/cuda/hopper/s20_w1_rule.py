@@ -20,8 +20,8 @@ A candidate (fg, fs, o2, gm: in that order of preference; om is printed, never s
   - gw <= G (fs / fg / gm: 0.995, the same products with fewer instructions; o2: 0.990, a new order), every wide
     row <= 1.002, and the 64-row control <= 1.010.
 SHIP the first that passes, unless a later one passes with gw lower by more than 0.004 (then that one). Else KEEP lib.
-Library bits of each: fs = kLibVar | kVarFoldScale (x932760350, VARB 0); fg = x932760350 with VARB kVarBGuardMax (32);
-gm = x932758302 with VARB 32; o2 = x932758302 with VARB 68 (kVarBOwnMax | kVarBOwnMax2).
+Library bits of each: fs = kLibVar | kVarFoldScale (x932760350, VARB 0); fg = x932760350 with VARB kVarBGuardMax (64);
+gm = x932758302 with VARB 64; o2 = x932758302 with VARB 132 (kVarBOwnMax | kVarBOwnMax2).
 """
 import importlib.util, os, re, sys
 
@@ -35,8 +35,8 @@ ROWS = h1.ROWS  # (256, 8192), (256, 4096), (128, 8192), (64, 8192)
 WIDE = ROWS[:3]
 CANDS = ("fg", "fs", "o2", "gm")
 GATE = {"fg": 0.995, "fs": 0.995, "gm": 0.995, "o2": 0.990}
-BITS = {"fs": "VAR x932760350 (kLibVar | kVarFoldScale), VARB 0", "fg": "VAR x932760350 (kLibVar | kVarFoldScale), VARB 32 (kVarBGuardMax)",
-        "gm": "VAR x932758302 (kLibVar), VARB 32 (kVarBGuardMax)", "o2": "VAR x932758302 (kLibVar), VARB 68 (kVarBOwnMax | kVarBOwnMax2)"}
+BITS = {"fs": "VAR x932760350 (kLibVar | kVarFoldScale), VARB 0", "fg": "VAR x932760350 (kLibVar | kVarFoldScale), VARB 64 (kVarBGuardMax)",
+        "gm": "VAR x932758302 (kLibVar), VARB 64 (kVarBGuardMax)", "o2": "VAR x932758302 (kLibVar), VARB 132 (kVarBOwnMax | kVarBOwnMax2)"}
 
 
 def chk_of(chk, tag):

@@ -4,9 +4,9 @@
 # x932758302 plus):
 #   fs = kVarFoldScale (VAR 2048): raw scores through the mask and the row maximum, the maximum scaled once, the
 #        exponent's argument one FFMA s * scaleLog2 - base (32 FMULs a thread out of each softmax); bf16 + f16
-#   fg = fs + kVarBGuardMax (VARB 32): the exponent bases' -inf guards (FSETP + FSEL) as one FMNMX; bf16 + f16
+#   fg = fs + kVarBGuardMax (VARB 64): the exponent bases' -inf guards (FSETP + FSEL) as one FMNMX; bf16 + f16
 #   gm = kVarBGuardMax alone (bf16); aa = lib's code under a second name (the A/A guard)
-#   o2 = om (session 19's kVarBOwnMax) + kVarBOwnMax2 (VARB 68): P_B x d published from a copy before the wait for
+#   o2 = om (session 19's kVarBOwnMax) + kVarBOwnMax2 (VARB 132): P_B x d published from a copy before the wait for
 #        P_B V_B[R], O_R brought down after it (the plan's "om2"); bf16 + f16; om timed beside it (printed only)
 # Predictions and the ship rule: docs/notes/cuda-hopper-decode.md, "Session 20 (w1)", written before any run. Harness
 # only (needs neither dist/cuda, build/ nor Node; cuobjdump / compute-sanitizer from /usr/local/cuda/bin). From the

@@ -138,6 +138,11 @@ __device__ __forceinline__ void tmaLoad2d(uint32_t dst, const TmaMap* map, int c
   asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint [%0], [%1, {%2, %3}], [%4], %5;\n"
                ::"r"(dst), "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(bar), "l"(policy) : "memory");
 }
+// kVarBQTma: one 64 x 64 box of q (no cache hint: every part of a request reads the same Q).
+__device__ __forceinline__ void tmaLoadQ(uint32_t dst, const TmaMap* map, int c0, int c1, uint32_t bar) {
+  asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n"
+               ::"r"(dst), "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(bar) : "memory");
+}
 #endif
 
 template <typename T> __device__ __forceinline__ uint32_t pack2(float a, float b) {
@@ -451,21 +456,31 @@ constexpr int kVarBOwnMax = 4, kVarBStag = 8, kVarBStag5 = 16;
 // away): the same bytes fetched every pair, off the consumers' path. The pads are DFMAs (the FP64 pipe): with FFMAs ptxas
 // moved ~100 of the loop's integer moves between the FMA and ALU pipes (IMAD against IADD3 / MOV) to balance them.
 constexpr int kVarBPadInShift = 8, kVarBPadOutShift = 20, kVarBPadExec = 1 << 30;
+// kVarBQTma (VARB 32; session 20 h5, decode_sm90.cu's kNVarQTma for this kernel; a library candidate: MLA_SM90W_LIB_VARB=32
+// gives the library's entries a third parameter, q's tensor map, launch.ts sm90QMap with 64-row boxes, and _ld entries
+// without it): the first item's Q (nine 64 x 64 boxes, 128-byte swizzle: exactly the layout of Q's region) comes by TMA,
+// issued by the producer's thread 256 right after the metadata and the first item's query range are read, before the
+// CTA barrier, on its own mbarrier (8 bytes past the P box: inside the 1024 bytes of alignment slack, no new shared
+// memory). The consumers wait on it (parity 0) at the first item instead of issuing 18 cp.async a thread after the
+// barrier and the item's reads. Later items keep the cp.async. Box rows past the item's live rows are the next
+// request's rows (zeros past q's end), not zeros: dead rows' scores are masked to -inf by their limit 0 whatever Q
+// holds, and never stored.
+constexpr int kVarBQTma = 32;
 // Session 20 (w1): the softmax with fewer instructions (harness only so far; the plan's item 2, branch (A)). The scale
 // fold is session 9's kVarFoldScale (VAR 2048: raw scores through the mask and the row maximum, the maximum scaled once,
-// expPack's subtraction an FFMA s * scaleLog2 - base) on the library's bits. kVarBGuardMax (VARB 32): the -inf guards of
+// expPack's subtraction an FFMA s * scaleLog2 - base) on the library's bits. kVarBGuardMax (VARB 64): the -inf guards of
 // the exponent bases (base = max == -inf ? 0 : max, an FSETP and an FSEL a row: two in softmax A, four in softmax B) as
 // one FMNMX, base = max(max, -FLT_MAX). Exact: a base is -FLT_MAX only where its maximum is -inf, and there every score
 // and every previous maximum it meets is -inf too (-inf - (-FLT_MAX) = -inf, as -inf - 0), so every exponential,
 // factor and sum is the library's, bit for bit; only an all-NaN maximum (never formed from finite or infinite inputs by
 // fmaxf) would read differently. No branch: the uniform per-pair test of the plan is not needed for an exact base.
-constexpr int kVarBGuardMax = 32;
-// kVarBOwnMax2 (VARB 64, with kVarBOwnMax; session 20 (w1), the plan's "om2"; harness only): om without its
+constexpr int kVarBGuardMax = 64;
+// kVarBOwnMax2 (VARB 128, with kVarBOwnMax; session 20 (w1), the plan's "om2"; harness only): om without its
 // wait_group 0 before the publication. Where P_B V_B[R] is in flight, warpgroup 1 publishes P_B x d from scaled copies
 // of the fragments (16 registers; the wgmma still reads the originals), arrives at barrier 3 at once, and only then
 // waits for P_B V_B[R], brings O_R down by d and hands V_B[R] back, before P_A' V_A[R]. The same products and
 // roundings as om (O_R x d after P_B V_B[R] either way); the no-B pair keeps om's order.
-constexpr int kVarBOwnMax2 = 64;
+constexpr int kVarBOwnMax2 = 128;
 #ifdef MLA_SM90W_TRACE
 constexpr int kTlPairs = 32, kTlSkip = 40, kTlEv = 16; // pairs 40..71: ~130-250 µs into a 256-row launch of 877 µs, away from its start
 __device__ unsigned mlaSm90wTl[kTraceCtas * 2 * (kTlPairs + 1) * kTlEv];
@@ -527,6 +542,8 @@ struct DecodeW {
 #endif
   static_assert((VAR & kVarQEarly) == 0 || (VAR & (kVarSeesaw | kVarMcast)) == 0, "kVarQEarly: the x798 pair order only");
   static constexpr bool kOM = (VARB & kVarBOwnMax) != 0; // session 19 round 3: warpgroup 1's own maximum, exact
+  static constexpr bool kQT = (VARB & kVarBQTma) != 0; // session 20 h5: the first item's Q by TMA
+  static_assert(!kQT || (!kNP && (VAR & (kVarQEarly | kVarMcast | kVarSeesaw)) == 0), "kVarBQTma: the producer warpgroup, no clusters, Q in shared memory");
   static constexpr bool kStag = (VARB & (kVarBStag | kVarBStag5)) != 0, kStag5 = (VARB & kVarBStag5) != 0;
   static constexpr bool kOM2 = (VARB & kVarBOwnMax2) != 0; // session 20 (w1): om without the wait before the publication
   static_assert(!kOM2 || kOM, "kVarBOwnMax2: with kVarBOwnMax");
@@ -1084,6 +1101,8 @@ struct DecodeW {
       if constexpr ((VAR & kVarQEarly) != 0) {
         if (!qPre.v) qLoad(p, it.qStart, it.liveRows, m0, qBase, tid, 256);
         qPre.v = it.nTiles > 0; // for the next item: this item's last pair (below) loads its Q
+      } else if (kQT && batch == beginIdx) {
+        mbarWait(qBase + kP_OFF - kQ_OFF + kBox, 0); // kVarBQTma: the producer's boxes (a skipped first item had none)
       } else {
       for (int c = tid; c < 64 * kChunks; c += 256) {
         const int r = c / kChunks, ch = c % kChunks;
@@ -1716,7 +1735,7 @@ struct DecodeW {
 #endif
   }
 
-  static __device__ void run(const MlaParams& p, const TmaMap* kMap) {
+  static __device__ void run(const MlaParams& p, const TmaMap* kMap, [[maybe_unused]] const TmaMap* qMap = nullptr) {
 #ifdef MLA_SM90A_WIDE
     asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory"); // the combine (PDL, pdl.cuh) may be scheduled now; it waits for this grid's end
     if (threadIdx.x == 0) {
@@ -1725,6 +1744,28 @@ struct DecodeW {
       for (int s = 0; s < 6; ++s) mbarInit(smemAddr(&rw.empty[0][0]) + 8 * s, (VAR & kVarMcast) ? 2 : 1);
       asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     }
+    // kVarBQTma: the first item's Q, by the producer's thread 256, if that item has live rows in this row tile (the
+    // consumers' itemOf test: min(rows, qLen nGroups) > m0). Its mbarrier: 8 bytes past the P box (sBase moves at most
+    // 1008 bytes from a 16-byte aligned start, so sBase + kP_OFF + kBox + 8 stays inside SMEM's 1024 bytes of slack).
+    if constexpr (kQT)
+      if (threadIdx.x == 256) {
+        const int* meta = p.tileSchedulerMetadata + partIdx<VAR>() * kMetaFields;
+        const int b0 = meta[kMetaBeginIdx];
+        if (b0 <= meta[kMetaEndIdx]) {
+          int qStart, qLen;
+          queryRange(p, b0, qStart, qLen);
+          const int m0 = rowTileIdx<VAR>() * kRowsPerCta;
+          if (min(p.rows, qLen * p.nGroups) > m0) {
+            extern __shared__ unsigned char smemRaw[];
+            const uint32_t sBase = (smemAddr(smemRaw) + 1023) & ~1023u, qBar = sBase + kP_OFF + kBox;
+            mbarInit(qBar, 1);
+            asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+            mbarExpectTx(qBar, 9 * kBox);
+#pragma unroll 1
+            for (int c = 0; c < 9; ++c) tmaLoadQ(sBase + kQ_OFF + c * kBox, qMap, 64 * c, qStart * p.hQ + m0, qBar); // a loop: the entry stays small
+          }
+        }
+      }
 #ifdef MLA_SM90W_TRACE
     if constexpr ((VAR & kVarTrace) != 0)
       if (threadIdx.x == 0) {
@@ -1767,8 +1808,27 @@ static_assert(mla::sm90w::SMEM == 230400 && sizeof(mla::sm90w::Rows) == 1472, "s
   extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \
     mla::sm90w::DecodeW<TY, false, mla::sm90w::kLibVar, mla::sm90w::kLibVarB>::run(p, &kMap);                      \
   }
+#if defined(MLA_SM90W_LIB_VARB) && (MLA_SM90W_LIB_VARB & 32)
+// kVarBQTma in the library's bits (a candidate build, MLA_SM90W_LIB_VARB=32): the entries take q's tensor map (launch.ts
+// sm90QMap, 64-row boxes) as the third parameter; the _ld entries (the same bits without kVarBQTma, two parameters) serve
+// a call whose map the driver refuses.
+#define MLA_SM90W_ENTRY_LIBQ(NAME, TY)                                                                         \
+  extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap, \
+                                                            const __grid_constant__ mla::sm90w::TmaMap qMap) {               \
+    mla::sm90w::DecodeW<TY, false, mla::sm90w::kLibVar, mla::sm90w::kLibVarB>::run(p, &kMap, &qMap);               \
+  }
+#define MLA_SM90W_ENTRY_LIBLD(NAME, TY)                                                                        \
+  extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \
+    mla::sm90w::DecodeW<TY, false, mla::sm90w::kLibVar, (mla::sm90w::kLibVarB & ~mla::sm90w::kVarBQTma)>::run(p, &kMap);         \
+  }
+MLA_SM90W_ENTRY_LIBQ(mla_decode_sm90w_bf16, __nv_bfloat16)
+MLA_SM90W_ENTRY_LIBQ(mla_decode_sm90w_f16, __half)
+MLA_SM90W_ENTRY_LIBLD(mla_decode_sm90w_ld_bf16, __nv_bfloat16)
+MLA_SM90W_ENTRY_LIBLD(mla_decode_sm90w_ld_f16, __half)
+#else
 MLA_SM90W_ENTRY_LIB(mla_decode_sm90w_bf16, __nv_bfloat16)
 MLA_SM90W_ENTRY_LIB(mla_decode_sm90w_f16, __half)
+#endif
 // kVarBNoProd's entries (VARB = 1): 256 threads, the same grid and shared memory (harness only so far).
 #define MLA_SM90W_ENTRY_NP(NAME, TY, VAR)                                                                      \
   extern "C" __global__ void __launch_bounds__(256, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \
