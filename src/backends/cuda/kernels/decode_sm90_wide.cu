@@ -503,18 +503,20 @@ static_assert((kLibVar & kVarMcast) == 0, "the library launches without clusters
 // stage B's V[R] released first, P_A from registers, one refill thread a stage, S_A walking 8, 0-3, 4-7 (session 14:
 // x127451934; 1.001-1.005x at 128 rows, 1.003-1.039x at 256 rows, 0.999 at 64 rows against x77071134, call B) +
 // warpgroup 1's P_B V_B[R] issued before P_B is published, which barrier 3 carries (session 16: x932758302 =
-// kVarPBEarly | kVarCEarly; see docs/notes/cuda-hopper-decode.md, "Session 16 (h1)", for the call that measured it)
+// kVarPBEarly | kVarCEarly; see docs/notes/cuda-hopper-decode.md, "Session 16 (h1)", for the call that measured it) +
+// the scale folded into the exponent's FFMA (session 20 w1: x932760350 = + kVarFoldScale, with VARB kVarBGuardMax below;
+// 0.989 of the time at 128 / 256 rows, 1.000 at 64 rows, call G)
 constexpr int kLibVar = kVarGridX | kVarSleep | kVarSkip | kVarFull | kVarEarlyRel | kVarUnrollS | kVarStAsync | kVarStSpread | kVarEx2Ftz | kVarVis4
-    | kVarPAReg | kVarProd2 | kVarPBFirst | kVarWalkA | kVarPBEarly | kVarCEarly;
+    | kVarPAReg | kVarProd2 | kVarPBFirst | kVarWalkA | kVarPBEarly | kVarCEarly | kVarFoldScale;
 #endif
 
-// The library's VARB bits (session 19 round 3): 0; a ship of a VARB candidate sets its bits here (kVarBOwnMax 4, + kVarBStag
-// 12, + kVarBStag5 20: 384 threads and the same shared memory, launch.ts unchanged). MLA_SM90W_LIB_VARB: a build of such a
-// candidate's bits through the library (the staged fatbins of round 3), never set by build-kernels.
+// The library's VARB bits: kVarBGuardMax (64) since session 20 (w1's fg: each exponent base's -inf guard as one max with
+// -FLT_MAX; with kVarFoldScale above). MLA_SM90W_LIB_VARB: a build of a candidate's bits through the library (the staged
+// fatbins of session 19 round 3, session 20 h5), never set by build-kernels.
 #ifdef MLA_SM90W_LIB_VARB
 constexpr int kLibVarB = MLA_SM90W_LIB_VARB;
 #else
-constexpr int kLibVarB = 0;
+constexpr int kLibVarB = kVarBGuardMax;
 #endif
 template <int VAR> __device__ __forceinline__ int partIdx() { return (VAR & kVarGridX) ? blockIdx.z : blockIdx.x; }
 template <int VAR> __device__ __forceinline__ int rowTileIdx() { return (VAR & kVarGridX) ? blockIdx.x : blockIdx.z; }
@@ -1803,7 +1805,7 @@ static_assert(mla::sm90w::SMEM == 230400 && sizeof(mla::sm90w::Rows) == 1472, "s
   extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \
     mla::sm90w::DecodeW<TY, SWAP, VAR>::run(p, &kMap);                                                               \
   }
-// The library's entries: kLibVar and the VARB bits kLibVarB (0 so far: DecodeW<T, false, kLibVar, 0>, as before).
+// The library's entries: kLibVar and the VARB bits kLibVarB (kVarBGuardMax since session 20).
 #define MLA_SM90W_ENTRY_LIB(NAME, TY)                                                                          \
   extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \
     mla::sm90w::DecodeW<TY, false, mla::sm90w::kLibVar, mla::sm90w::kLibVarB>::run(p, &kMap);                      \
