@@ -2,12 +2,13 @@
 // the map launch.ts builds (bf16 / f16, one to many query rows, views), when the shape leaves no map to make, the
 // slot that encodes it once per q (QMapSlot) and answers false where tensor-map.ts or the driver refuses it, and the
 // kernel cache's choice between an entry with the map and its _ld twin (Q^T by the consumers' copies). An older
-// decode_sm90.fatbin has no _ld entries and its entries take no map: the cache then never asks for one.
+// decode_sm90.fatbin has no _ld entries and its entries take no map: the cache then never asks for one. Session 20 (h5):
+// the wide kernel the same way (decode_sm90_wide.cu kVarBQTma, 64-row boxes) where its fatbin has _ld entries.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import koffi from 'koffi';
 import { FlashMlaError } from '../../src/core/errors.js';
-import { sm90Launch, sm90QMap, sm90QMapFits } from '../../src/backends/cuda/kernels/launch.js';
+import { sm90Launch, sm90QMap, sm90QMapFits, sm90WideLaunch } from '../../src/backends/cuda/kernels/launch.js';
 import { KernelCache, type KernelCacheHost, QMapSlot } from '../../src/backends/cuda/shape-kernels.js';
 import { type TiledTensorMapArgs, kernelArgs, tiledMapArgs } from '../../src/backends/cuda/tensor-map.js';
 import { mlaParamsLayout } from '../../src/backends/cuda/params.js';
@@ -42,6 +43,20 @@ test('sm90QMap: b * sQ * hQ rows of 576 elements, boxes of 64 columns x the row 
     assert.deepEqual([m.dims, m.box], [[576, b * sQ * hQ], [64, nr]], `b ${b} sQ ${sQ} hQ ${hQ}`);
     assert.doesNotThrow(() => tiledMapArgs(m));
   }
+});
+
+test('sm90QMap for the wide kernel: 64-row boxes (its Q region: nine 64 x 64 SW128 boxes), every shape it takes has a map', () => {
+  for (const [b, sQ, hQ] of [[1, 1, 64], [4, 4, 16], [128, 2, 32], [128, 1, 64], [128, 1, 128], [128, 2, 128], [2, 3, 30]] as const) {
+    const p = problem(b, sQ, hQ), w = sm90WideLaunch(p)!;
+    assert.equal(sm90Launch(p), undefined);
+    assert.deepEqual([w.nr, w.ldName], [64, 'mla_decode_sm90w_ld_bf16']);
+    assert.equal(sm90QMapFits(p, 64), true);
+    const m = sm90QMap(p, base, 64)!;
+    assert.deepEqual([m.dims, m.box, m.strides, m.swizzle], [[576, b * sQ * hQ], [64, 64], [1152], '128B'], `b ${b} sQ ${sQ} hQ ${hQ}`);
+    assert.deepEqual(Array.from(tiledMapArgs(m).boxDim), [64, 64]);
+  }
+  assert.equal(sm90WideLaunch(problem(1, 1, 64, { dtype: 'f16', kvDtype: 'f16' }))!.ldName, 'mla_decode_sm90w_ld_f16');
+  assert.equal(sm90QMapFits(problem(1, 1, 32), 64), false);
 });
 
 test('sm90QMap: no map where q has fewer rows than the box (the _ld entry runs)', () => {
@@ -147,11 +162,18 @@ test('KernelCache: the narrow entries take q\'s map (box = the row tile), with t
     assert.equal(sk.decode?.qMap, undefined);
     assert.equal(kc.decodeKernel(p), `mla_decode_sm90_ld_bf16_n${nr}`);
   }
-  // The wide kernel reads q its own way: no map, no twin.
-  const wide = kc.shapeKernels(problem(2, 1, 64), planOf(problem(2, 1, 64)));
-  assert.equal(wide.decode?.what, 'mla_decode_sm90w_bf16');
-  assert.equal(wide.decode?.qMap, undefined);
-  assert.equal(wide.decodeLd, undefined);
+  // The wide kernel of a build with _ld entries (kVarBQTma): 64-row boxes, its _ld twin beside it, no PDL either way.
+  for (const [b, sQ, hQ, dtype] of [[2, 1, 64, 'bf16'], [4, 4, 16, 'bf16'], [128, 2, 128, 'f16']] as const) {
+    const p = problem(b, sQ, hQ, { dtype, kvDtype: dtype });
+    const wide = kc.shapeKernels(p, planOf(p));
+    assert.equal(wide.decode?.what, `mla_decode_sm90w_${dtype}`);
+    assert.equal(wide.decode?.qMap, 64);
+    assert.equal(wide.decodeLd?.what, `mla_decode_sm90w_ld_${dtype}`);
+    assert.equal(wide.decodeLd?.qMap, undefined);
+    assert.deepEqual([wide.decodeLd?.gx, wide.decodeLd?.gz, wide.decodeLd?.threads, wide.decodeLd?.smem, wide.decodeLd?.pdl, wide.decodeLd?.cacheMap],
+      [wide.decode?.gx, wide.decode?.gz, 384, wide.decode?.smem, false, true]);
+    assert.equal(kc.decodeKernel(p), `mla_decode_sm90w_${dtype}`);
+  }
 });
 
 test('KernelCache: a decode_sm90.fatbin without _ld entries (before q\'s map) launches its entries without one', () => {
@@ -165,4 +187,17 @@ test('KernelCache: a decode_sm90.fatbin without _ld entries (before q\'s map) la
     assert.equal(kc.decodeKernel(p), 'mla_decode_sm90_bf16_n16');
   }
   assert.equal(asked.filter((n) => n === 'mla_decode_sm90_ld_bf16_n16').length, 1, 'a missing _ld entry is looked up once');
+});
+
+test('KernelCache: the shipped decode_sm90_wide.fatbin (no _ld entries) launches its entries without a map', () => {
+  const { kc, asked } = cache(false);
+  for (const [b, sQ, hQ] of [[2, 1, 64], [4, 4, 16]] as const) {
+    const p = problem(b, sQ, hQ);
+    const sk = kc.shapeKernels(p, planOf(p));
+    assert.equal(sk.decode?.what, 'mla_decode_sm90w_bf16');
+    assert.equal(sk.decode?.qMap, undefined);
+    assert.equal(sk.decodeLd, undefined);
+    assert.equal(kc.decodeKernel(p), 'mla_decode_sm90w_bf16');
+  }
+  assert.equal(asked.filter((n) => n === 'mla_decode_sm90w_ld_bf16').length, 1, 'a missing _ld entry is looked up once');
 });

@@ -13,7 +13,9 @@ const shape = (sQ: number, hQ: number, hKv: number, extra: object = {}): Shape =
   ({ sQ, hQ, hKv, nGroups: hQ / hKv, numSmParts: 33, dtype: 'bf16', pageBlockSize: 64, varlen: false, numBlocks: 10, ...extra }) as unknown as Shape;
 
 test('sm90WideLaunch: >= 64 rows of one KV head, page 64, uniform query lengths; 64-row tiles on grid x, SM parts on z', () => {
-  assert.deepEqual(sm90WideLaunch(shape(1, 64, 1)), { name: 'mla_decode_sm90w_bf16', grid: [1, 1, 33], block: [384, 1, 1], smem: sm90WideSmem });
+  assert.deepEqual(sm90WideLaunch(shape(1, 64, 1)), {
+    name: 'mla_decode_sm90w_bf16', ldName: 'mla_decode_sm90w_ld_bf16', nr: 64, grid: [1, 1, 33], block: [384, 1, 1], smem: sm90WideSmem,
+  });
   assert.deepEqual(sm90WideLaunch(shape(2, 128, 1))?.grid, [4, 1, 33]);
   assert.deepEqual(sm90WideLaunch(shape(3, 32, 1))?.grid, [2, 1, 33]); // 96 rows: a half-empty second tile
   assert.equal(sm90WideLaunch(shape(4, 16, 1, { dtype: 'f16' }))?.name, 'mla_decode_sm90w_f16');

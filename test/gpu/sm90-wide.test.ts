@@ -68,6 +68,29 @@ describe('golden cases with >= 64 rows', () => {
   }
 });
 
+// Session 20 (h5): a build with kVarBQTma (decode_sm90_wide.cu; MLA_SM90W_LIB_VARB=32) reads the first item's Q through
+// q's tensor map (launch.ts sm90QMap, 64-row boxes) from the view's first element. A view 8 elements (16 bytes) or one
+// token row in must give q's own results, one off the 16-byte grid is a typed error. 96 rows: tile 1's box holds 32 of
+// the next request's rows (and runs past q for the last request). The shipped build (no map) runs the same cases.
+test('q as a view at an element offset (the wide kernel; q\'s tensor map where the build takes one)', async () => {
+  const base = caseMatrix(4, 0x51b)[0];
+  const shapes: Partial<CaseSpec>[] = [
+    { seqlens: [65, 1500, 0], sQ: 1, hQ: 64, dtype: 'bf16' }, { seqlens: [700, 129], sQ: 3, hQ: 32, dtype: 'f16' },
+    { seqlens: [1000], sQ: 2, hQ: 64, dtype: 'bf16' },
+  ];
+  for (const [k, sh] of shapes.entries()) {
+    const spec: CaseSpec = { ...base, hKv: 1, pageBlockSize: 64, qLens: undefined, causal: sh.sQ! > 1, ...sh };
+    const c = makeCase(spec, 71_000 + k);
+    if (onSm90()) assert.match(kernelFor(c.dtype, c.sQ, c.hQ), /sm90w/);
+    const ref = caseReference(c);
+    for (const qOffset of [0, 8, 576 * c.hQ]) {
+      const r = await runCase(c, cuda, flashMlaWithKvcache, { qOffset });
+      assertOutputsClose(r.out, r.lse, ref, c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, tolerances.cuda, `${specName(spec, k)} q offset ${qOffset}`);
+    }
+    await assert.rejects(runCase(c, cuda, flashMlaWithKvcache, { qOffset: 4 }), /aligned to 16 bytes/);
+  }
+});
+
 /** A matrix case moved onto the kernel's shapes: one KV head, page 64, uniform sQ, 64..256 rows, within the budget. */
 function wideSpec(s: CaseSpec, i: number): CaseSpec {
   const sQ = [1, 2, 3, 4][i % 4];

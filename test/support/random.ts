@@ -4,7 +4,7 @@
 import { getMlaMetadata, type MlaMetadata } from '../../src/index.js';
 import { type HalfDType, f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
 import type { Backend } from '../../src/core/problem.js';
-import type { ScheduleKind } from '../../src/core/scheduler.js';
+import { type ScheduleKind, scheduleKinds } from '../../src/core/scheduler.js';
 import { type ReferenceInputs, type ReferenceOutput, referenceDecode } from '../../src/core/reference.js';
 import { type HostTensor, Tensor, fromArray } from '../../src/core/tensor.js';
 
@@ -206,8 +206,8 @@ export function testSchedule(): ScheduleKind | undefined {
   // This module also runs bundled in a browser page (test/long/cpu-wasm-browser.test.ts), where there is no process.
   const v = typeof process === 'undefined' ? undefined : process.env.FLASHMLA_TEST_SCHEDULE;
   if (v === undefined || v === '') return undefined;
-  if (v !== 'flashmla' && v !== 'fill') throw new Error(`FLASHMLA_TEST_SCHEDULE=${v}: flashmla or fill`);
-  return v;
+  if (!(scheduleKinds as readonly string[]).includes(v)) throw new Error(`FLASHMLA_TEST_SCHEDULE=${v}: one of ${scheduleKinds.join(', ')}`);
+  return v as ScheduleKind;
 }
 
 export function referenceInputs(c: DecodeCase): ReferenceInputs {

@@ -15,7 +15,7 @@
 //   ./harness_gap abb b s_k h_q s_q          AB_KERNELS, short interleaved bursts (ROUNDS 8 x BURST 10 after IDLE_MS 150)
 //   ./harness_gap b2bn b s_k h_q s_q n name  one warm launch, 500 ms idle, n launches back to back (for ncu
 //                                            --launch-skip k --launch-count 1: k = 1 is the first after idle)
-// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), sa, satr (kVarStAsync: session 12), sa8, sa8tr (+ kVarStSpread), sf, sftr (lib + kVarStF32: session 12 round 2), ftz (lib + kVarEx2Ftz: round 3), pa, patr (lib + kVarPAReg: session 13 round 2), pbe (+ kVarPBEarly: session 15), pe4, pe2 (lib + kVarPolyExB, + kVarPolyHalf: session 17 round 3; session 17 round 2's probes nma, nexb, nmx, b2l, pbb and mae, pbl launch lib since then; sa, sa8, satr, sa8tr, ftz, pa, patr, pbf, pbfw, par, vis, pbfv launch lib / libtr since session 17: their bits are kLibVar's), np (lib + kVarBNoProd: no producer warpgroup, 256 threads; session 19 h1), x798 (the library's bits before session 12; since then lib = sa8), nar (decode_sm90.cu, <= 32 rows); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
+// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), sa, satr (kVarStAsync: session 12), sa8, sa8tr (+ kVarStSpread), sf, sftr (lib + kVarStF32: session 12 round 2), ftz (lib + kVarEx2Ftz: round 3), pa, patr (lib + kVarPAReg: session 13 round 2), pbe (+ kVarPBEarly: session 15), pe4, pe2 (lib + kVarPolyExB, + kVarPolyHalf: session 17 round 3; session 17 round 2's probes nma, nexb, nmx, b2l, pbb and mae, pbl launch lib since then; sa, sa8, satr, sa8tr, ftz, pa, patr, pbf, pbfw, par, vis, pbfv launch lib / libtr since session 17: their bits are kLibVar's), np (lib + kVarBNoProd: no producer warpgroup, 256 threads; session 19 h1), aa, pz, pi1, pi2, po1, po2, pnp, px (session 20 h1: lib under a second name, lib + never-executed FFMAs, lib + executed FFMAs in the producer; bf16 only), x798 (the library's bits before session 12; since then lib = sa8), nar (decode_sm90.cu, <= 32 rows); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
 // row) instead of combine; a suffix @c2 / @c4 launches the row tiles of a part as one cluster (placement only).
 // check takes f16 cases too where the kernel has an f16 entry (lib, lib+w, qe, qe+w).
 #define MLA_SM90W_TRACE 1
@@ -86,10 +86,24 @@ extern "C" __global__ void __launch_bounds__(384, 1) mla_decode_sm90w_bf16_gtl(c
   }
 MLA_SM90W_ENTRY_VB(mla_decode_sm90w_bf16_gom, __nv_bfloat16, mla::sm90w::kVarBOwnMax)
 MLA_SM90W_ENTRY_VB(mla_decode_sm90w_f16_gom, __half, mla::sm90w::kVarBOwnMax)
-MLA_SM90W_ENTRY_VB(mla_decode_sm90w_bf16_gsg, __nv_bfloat16, mla::sm90w::kVarBOwnMax | mla::sm90w::kVarBStag)
-MLA_SM90W_ENTRY_VB(mla_decode_sm90w_f16_gsg, __half, mla::sm90w::kVarBOwnMax | mla::sm90w::kVarBStag)
-MLA_SM90W_ENTRY_VB(mla_decode_sm90w_bf16_gs5, __nv_bfloat16, mla::sm90w::kVarBOwnMax | mla::sm90w::kVarBStag5)
-MLA_SM90W_ENTRY_VB(mla_decode_sm90w_f16_gs5, __half, mla::sm90w::kVarBOwnMax | mla::sm90w::kVarBStag5)
+// (sg / s5, measured in call F of session 19 (1.094 / 1.049 at 256 rows), were removed in session 20 (h1) for the pad
+// probe's room; main cbbd951 has them; their names launch om.)
+// Session 20 (h1): the code-size probe (bf16 only; decode_sm90_wide.cu's kVarBPadInShift / kVarBPadOutShift /
+// kVarBPadExec; the pads are DFMAs). "aa" = the library's code under a second name (its .text is lib's, byte for byte);
+// "pz" = lib + 4 never-executed DFMAs inside the pair loop (the branch and ptxas's re-schedule alone); "pi1" / "pi2" =
+// + 130 / 375 inside (pe2 / tl's and om's sizes, ~7060 / ~7305 instructions, the HGMMA span grown by the pad); "po1" /
+// "po2" = the same pads after the item loop (the span unchanged); "pnp" = lib padded to np's size (604 inside, 777
+// after: ~8318 instructions, span ~5217); "px" = 375 DFMAs *executed* once a pair by a producer thread (om's size in
+// bytes fetched every pair, off the consumers' path).
+#define MLA_S20_PAD(IN, OUT) ((IN) << mla::sm90w::kVarBPadInShift | (OUT) << mla::sm90w::kVarBPadOutShift)
+MLA_SM90W_ENTRY_VB(mla_decode_sm90w_bf16_gaa, __nv_bfloat16, 0)
+MLA_SM90W_ENTRY_VB(mla_decode_sm90w_bf16_gpz, __nv_bfloat16, MLA_S20_PAD(4, 0))
+MLA_SM90W_ENTRY_VB(mla_decode_sm90w_bf16_gpi1, __nv_bfloat16, MLA_S20_PAD(130, 0))
+MLA_SM90W_ENTRY_VB(mla_decode_sm90w_bf16_gpi2, __nv_bfloat16, MLA_S20_PAD(375, 0))
+MLA_SM90W_ENTRY_VB(mla_decode_sm90w_bf16_gpo1, __nv_bfloat16, MLA_S20_PAD(0, 130))
+MLA_SM90W_ENTRY_VB(mla_decode_sm90w_bf16_gpo2, __nv_bfloat16, MLA_S20_PAD(0, 375))
+MLA_SM90W_ENTRY_VB(mla_decode_sm90w_bf16_gpnp, __nv_bfloat16, MLA_S20_PAD(604, 777))
+MLA_SM90W_ENTRY_VB(mla_decode_sm90w_bf16_gpx, __nv_bfloat16, MLA_S20_PAD(375, 0) | mla::sm90w::kVarBPadExec)
 // Session 16 (h1)'s "pbex" (pbe + kVarCEarly) shipped as the library's bits (x932758302) and was removed from the
 // harness in round 2 (now lib; pbe = lib too, an A/A control).
 // The library's bits before session 12 (x798: without kVarStAsync / kVarStSpread), for A/Bs against the new ones.
@@ -137,8 +151,15 @@ static bool kspecOf(const std::string& full, KSpec& k) {
   else if (n == "sftr") { k.fn = mla_decode_sm90w_bf16_gsftr; k.trace = true; }
   else if (n == "tl") k.fn = mla_decode_sm90w_bf16_gtl;
   else if (n == "om") { k.fn = mla_decode_sm90w_bf16_gom; k.fn16 = mla_decode_sm90w_f16_gom; }
-  else if (n == "sg") { k.fn = mla_decode_sm90w_bf16_gsg; k.fn16 = mla_decode_sm90w_f16_gsg; }
-  else if (n == "s5") { k.fn = mla_decode_sm90w_bf16_gs5; k.fn16 = mla_decode_sm90w_f16_gs5; }
+  else if (n == "sg" || n == "s5") { k.fn = mla_decode_sm90w_bf16_gom; k.fn16 = mla_decode_sm90w_f16_gom; } // removed in session 20: om's code
+  else if (n == "aa") k.fn = mla_decode_sm90w_bf16_gaa; // session 20 (h1): the code-size probe (bf16 only)
+  else if (n == "pz") k.fn = mla_decode_sm90w_bf16_gpz;
+  else if (n == "pi1") k.fn = mla_decode_sm90w_bf16_gpi1;
+  else if (n == "pi2") k.fn = mla_decode_sm90w_bf16_gpi2;
+  else if (n == "po1") k.fn = mla_decode_sm90w_bf16_gpo1;
+  else if (n == "po2") k.fn = mla_decode_sm90w_bf16_gpo2;
+  else if (n == "pnp") k.fn = mla_decode_sm90w_bf16_gpnp;
+  else if (n == "px") k.fn = mla_decode_sm90w_bf16_gpx;
   else if (n == "np") { k.fn = mla_decode_sm90w_bf16_gnp; k.fn16 = mla_decode_sm90w_f16_gnp; k.threads = 256; }
   else if (n == "pbe" || n == "pe4" || n == "pe2" || n == "sa" || n == "mae" || n == "pbl" || n == "nma" || n == "nexb" || n == "nmx" || n == "b2l" || n == "pbb" || n == "sa8" || n == "ftz" || n == "pa" || n == "pbf" || n == "pbfw" || n == "par" || n == "vis" || n == "pbfv") { k.fn = mla_decode_sm90w_bf16; k.fn16 = mla_decode_sm90w_f16; } // their bits are kLibVar's (session 17: entries removed)
   else if (n == "patr" || n == "satr" || n == "sa8tr") { k.fn = mla_decode_sm90w_bf16_gtr; k.trace = true; }

@@ -32,21 +32,23 @@ def tap(d, name):
     return g("pass"), g("fail"), g("skipped")
 
 
-def runs(d, arm):
+def runs(d, arm, nrows=len(NAMES)):
     out = []
     for f in sorted(glob.glob(os.path.join(d, "bench-%s-*.json" % arm))):
         try:
             rows = json.load(open(f))["rows"]
         except (OSError, ValueError, KeyError):
             continue
-        if len(rows) == len(NAMES):
+        if len(rows) == nrows:
             out.append(rows)
     return out
 
 
-def decide(d, out=print):
+def checks(d, taps, nrows, out):
+    """The checks of a library A/B slot (s19_h5r5_slot.sh, s20_h5_slot.sh): each tap file fail 0 with pass > 0, memcheck
+    and synccheck rc 0 with 0 errors, every bench row of both arms checked ok. Returns (fails, A's runs, N's runs)."""
     fails = []
-    for name in ("sm90-0", "sm90-1", "cuda"):
+    for name in taps:
         r = tap(d, name)
         out("%s.test: pass/fail/skipped = %s" % (name, r))
         if r[0] < 1 or r[1] != 0:
@@ -57,24 +59,35 @@ def decide(d, out=print):
         out("%s: rc %s, 0 errors: %s" % (tool, rc or "?", zero))
         if rc != "0" or not zero:
             fails.append("%s rc %s" % (tool, rc or "?"))
-    a, n = runs(d, "A"), runs(d, "N")
+    a, n = runs(d, "A", nrows), runs(d, "N", nrows)
     chk = all((row.get("check") or {}).get("ok", False) for r in a + n for row in r)
     out("bench rows checked: %s (A %d runs, N %d runs)" % ("all ok" if chk else "FAILED", len(a), len(n)))
     if not chk:
         fails.append("a bench row's check failed")
+    return fails, a, n
+
+
+def ratios(a, n, names, limits, fails, out):
+    """N / A of each row (the mean of each arm's runs), printed with every run's time; a row over its limit joins fails."""
+    qs = []
+    for i, (nm, lim) in enumerate(zip(names, limits)):
+        xa, xn = [r[i]["ms"] * 1e3 for r in a], [r[i]["ms"] * 1e3 for r in n]
+        q = (sum(xn) / len(xn)) / (sum(xa) / len(xa))
+        qs.append(q)
+        out("  %-20s A %s | N %s | N/A %.3f (limit %.2f) %s" % (nm, "/".join("%.1f" % x for x in xa), "/".join("%.1f" % x for x in xn),
+                                                             q, lim, "ok" if q <= lim else "OVER"))
+        if q > lim:
+            fails.append("%s N/A %.3f > %.2f" % (nm, q, lim))
+    return qs
+
+
+def decide(d, out=print):
+    fails, a, n = checks(d, ("sm90-0", "sm90-1", "cuda"), len(NAMES), out)
     if len(a) < 2 or len(n) < 2:
         fails.append("too few bench runs (A %d, N %d of 2)" % (len(a), len(n)))
         return "KEEP lib (" + "; ".join(fails[:3]) + ")"
     out("library bench (us, each run), N / A:")
-    worst = []
-    for i, (nm, lim) in enumerate(zip(NAMES, LIMITS)):
-        xa, xn = [r[i]["ms"] * 1e3 for r in a], [r[i]["ms"] * 1e3 for r in n]
-        q = (sum(xn) / len(xn)) / (sum(xa) / len(xa))
-        out("  %-20s A %s | N %s | N/A %.3f (limit %.2f) %s" % (nm, "/".join("%.1f" % x for x in xa), "/".join("%.1f" % x for x in xn),
-                                                             q, lim, "ok" if q <= lim else "OVER"))
-        worst.append("%s %.3f" % (nm.split(" h")[0] if i < 5 else nm, q))
-        if q > lim:
-            fails.append("%s N/A %.3f > %.2f" % (nm, q, lim))
+    worst = ["%s %.3f" % (nm.split(" h")[0] if i < 5 else nm, q) for i, (nm, q) in enumerate(zip(NAMES, ratios(a, n, NAMES, LIMITS, fails, out)))]
     if fails:
         return "KEEP lib (" + "; ".join(fails[:3]) + ")"
     return "SHIP qtma (checks pass; N/A " + ", ".join(worst) + ")"

@@ -24,6 +24,7 @@ cp -r dist/cuda/. "$W/k/" && unxz "$STAGE/decode_sm90.fatbin.xz" > "$W/k/decode_
 (cd "$W/k" && sha256sum -c --quiet "$OLDPWD/$STAGE/UNPACKED.sha256") > /dev/null 2>&1 && ts "N's decode_sm90.fatbin sha256 ok" \
   || { ts "N's decode_sm90.fatbin sha256 MISMATCH"; echo "KEEP lib (stage damaged)"; exit 1; }
 . bench/cuda/hopper/sparse-sm90-modes.sh # sparse_sm90_rehash DIR FILE
+. bench/cuda/hopper/lib-ab.sh # lib_ab_san, lib_ab_report, lib_ab_bench
 sparse_sm90_rehash "$W/k" decode_sm90.fatbin
 ts "A: dist/cuda decode_sm90 $(sha256sum < dist/cuda/decode_sm90.fatbin | cut -c1-16) (main's: 9623028fd3aafce9); N: $(sha256sum < "$W/k/decode_sm90.fatbin" | cut -c1-16)"
 R=(node --test --test-reporter=tap); G=build/test/gpu; B=(node scripts/flashmla-dist.mjs build/src bench --backend cuda)
@@ -34,27 +35,14 @@ export FLASHMLA_CUDA_KERNELS=$W/k
 FLASHMLA_SM90_CASES=200 FLASHMLA_SM90_SHARD=0/2 timeout -k 5 50 "${R[@]}" $G/sm90.test.js > "$W/sm90-0.tap" 2>&1 &
 FLASHMLA_SM90_CASES=200 FLASHMLA_SM90_SHARD=1/2 timeout -k 5 50 "${R[@]}" --test-name-pattern 'random cases' $G/sm90.test.js > "$W/sm90-1.tap" 2>&1 &
 FLASHMLA_GPU_CASES=80 timeout -k 5 50 "${R[@]}" $G/cuda.test.js > "$W/cuda.tap" 2>&1 &
-for tool in memcheck synccheck; do
-  (timeout -k 5 50 compute-sanitizer --tool $tool --print-limit 20 "${B[@]}" --configs bench/cuda/hopper/s19_h5r5_san.json --check 2 --reps 1 \
-     --warmup 0 --warm-ms 0 --idle-warm-ms 0 -q --out "$W/san-$tool.json" > "$W/san-$tool.txt" 2>&1; echo $? > "$W/san-$tool.rc") &
-done
+lib_ab_san bench/cuda/hopper/s19_h5r5_san.json
 wait
 unset FLASHMLA_CUDA_KERNELS
-for f in sm90-0 sm90-1 cuda; do echo "$f.test: $(grep -h '^# pass\|^# fail\|^# skipped' "$W/$f.tap" | tr '\n' ' ')" | tee -a "$OUT/log.txt"; done
-grep -h "^not ok\|ran the sm90 kernel" "$W/sm90-0.tap" "$W/sm90-1.tap" "$W/cuda.tap" | head -6 | tee -a "$OUT/log.txt"
-for tool in memcheck synccheck; do echo "$tool rc=$(cat "$W/san-$tool.rc" 2>/dev/null) $(grep -h 'ERROR SUMMARY' "$W/san-$tool.txt" | tail -1)" | tee -a "$OUT/log.txt"; done
+lib_ab_report 'ran the sm90 kernel' sm90-0 sm90-1 cuda
 save
 
 ts "step 2: timing (quiet), arms A N N A N A"
-n=0; dt=12
-for arm in A N N A N A; do
-  n=$((n + 1)); d=$PWD/dist/cuda; [ $arm = A ] || d=$W/k
-  [ $((SECONDS - S + dt)) -gt "$BUDGET" ] && { ts "bench $arm ($n) skipped: it would end past ${BUDGET} s"; continue; }
-  t0=$SECONDS
-  FLASHMLA_CUDA_KERNELS=$d timeout -k 5 25 "${B[@]}" --configs bench/cuda/hopper/s19_h5r5_configs.json --check 2 --warm-ms 200 \
-    --idle-warm-ms 1500 -q --out "$W/bench-$arm-$n.json" > "$W/bench-$arm-$n.txt" 2>&1
-  ts "bench $arm ($n) rc=$?"; dt=$((SECONDS - t0))
-done
+lib_ab_bench bench/cuda/hopper/s19_h5r5_configs.json 12 1500
 save
 
 ts "step 3: the rule"

@@ -24,10 +24,10 @@ export interface KernelLaunch {
   pdl?: boolean;
   /**
    * The kernel also reads q through a tensor map, its third parameter, of boxes of this many rows (decode_sm90.cu's
-   * library entries since session 19: launch.ts sm90QMap). Where the call's map cannot be encoded, the caller
+   * library entries since session 19; 64: decode_sm90_wide.cu's in a kVarBQTma build: launch.ts sm90QMap). Where the call's map cannot be encoded, the caller
    * launches ShapeKernels.decodeLd instead.
    */
-  qMap?: 16 | 32;
+  qMap?: 16 | 32 | 64;
 }
 
 /** The kernels a decode of one problem shape launches, resolved; reused while the shape repeats (the parameter block holds its scalars). */
@@ -120,7 +120,8 @@ export class KernelCache {
       decode = launchOf(this.fn(hopper.module, hopper.name, hopper.smem), hopper, hopper.name);
       if (decode) { decode.cacheMap = true; decode.pdl = hopper.module === this.h.sm90Module; }
       // The narrow kernel of a build whose library entries take q's map (they come with _ld entries; an older
-      // decode_sm90.fatbin has none and its entries take no map: the extra argv entry is ignored).
+      // decode_sm90.fatbin has none and its entries take no map: the extra argv entry is ignored). The wide kernel the
+      // same way (a kVarBQTma build of decode_sm90_wide.fatbin has _ld entries; the shipped one has none).
       const ld = decode && hopper.ldName !== undefined ? this.ldFn(hopper.module, hopper.ldName, hopper.smem) : undefined;
       if (decode && ld !== undefined) {
         decodeLd = { ...decode, fn: ld, what: hopper.ldName! };
@@ -165,7 +166,7 @@ export class KernelCache {
    * The Hopper kernel that takes p's shape (decode_sm90.cu up to 32 rows, decode_sm90_wide.cu from 64) where its
    * module is loaded and no mma.sync variant is forced.
    */
-  private hopperLaunch(p: MlaProblem): (Launch & { name: string; module: bigint; ldName?: string; nr?: 16 | 32 }) | undefined {
+  private hopperLaunch(p: MlaProblem): (Launch & { name: string; module: bigint; ldName?: string; nr?: 16 | 32 | 64 }) | undefined {
     if (this.h.kernel === 'naive' || this.forcedVariant) return undefined;
     const narrow = this.h.sm90Module !== undefined ? sm90Launch(p) : undefined;
     if (narrow) return { ...narrow, module: this.h.sm90Module! };
@@ -199,10 +200,10 @@ export class KernelCache {
  * caller then launches ShapeKernels.decodeLd (the same kernel without the map). A fault is not a refusal: it throws.
  */
 export class QMapSlot {
-  private last?: { base: bigint; rows: number; nr: 16 | 32; dtype: MlaProblem['dtype']; ok: boolean };
+  private last?: { base: bigint; rows: number; nr: 16 | 32 | 64; dtype: MlaProblem['dtype']; ok: boolean };
   constructor(private readonly slot: TensorMapSlot) {}
 
-  ready(p: Pick<MlaProblem, 'dtype' | 'totalQ' | 'hQ'>, q: bigint, nr: 16 | 32): boolean {
+  ready(p: Pick<MlaProblem, 'dtype' | 'totalQ' | 'hQ'>, q: bigint, nr: 16 | 32 | 64): boolean {
     const m = this.last, rows = p.totalQ * p.hQ;
     if (m && m.base === q && m.rows === rows && m.nr === nr && m.dtype === p.dtype) return m.ok;
     this.last = undefined;

@@ -96,7 +96,10 @@ export async function createNodeWebGpuBackend(opts: NodeWebGpuBackendOptions = {
   // FLASHMLA_WEBGPU_COMBINE=0|4|8: 0 the default combine on every launch (the opt-out of session 19's choice), 4 / 8 the
   // wide combine with that many lane groups on every launch (kernels/combine.ts chooseCombine; unset: chosen by the plan).
   const envCombine = ({ 0: 0, 4: 4, 8: 8 } as const)[process.env.FLASHMLA_WEBGPU_COMBINE as '0' | '4' | '8'];
-  const matrix = rest.matrix ?? (envVSplit || envVersion || envSubgroups || envLazy !== undefined || envTile16 || envPair || envAhead || envBounded !== undefined || envFinite || envCombine !== undefined ? { vSplit: envVSplit, version: envVersion, subgroups: envSubgroups, lazy: envLazy, tile16: envTile16, pair: envPair, lookahead: envAhead, bounded: envBounded, finite: envFinite, combine: envCombine } : undefined);
+  // FLASHMLA_WEBGPU_MATRIX_INFSAFE=0|1: v5's infinite-input fixes off (the default: v5's WGSL without them) or on
+  // (opt-in, 6-7 % slower on the H200; kernels/decode-matrix5.ts `infSafe`).
+  const envInfSafe = ({ 1: true, 0: false } as const)[process.env.FLASHMLA_WEBGPU_MATRIX_INFSAFE as '1' | '0'];
+  const matrix = rest.matrix ?? (envVSplit || envVersion || envSubgroups || envLazy !== undefined || envTile16 || envPair || envAhead || envBounded !== undefined || envFinite || envCombine !== undefined || envInfSafe !== undefined ? { vSplit: envVSplit, version: envVersion, subgroups: envSubgroups, lazy: envLazy, tile16: envTile16, pair: envPair, lookahead: envAhead, bounded: envBounded, finite: envFinite, combine: envCombine, infSafe: envInfSafe } : undefined);
   // FLASHMLA_WEBGPU_SCHEDULE=flashmla|fill: the plan MlaDecoder makes for this backend (default 'flashmla',
   // getMlaMetadata's plan; fill: the opt-in, core/scheduler.ts).
   const envSchedule = ({ flashmla: 'flashmla', fill: 'fill' } as const)[process.env.FLASHMLA_WEBGPU_SCHEDULE as 'flashmla' | 'fill'];

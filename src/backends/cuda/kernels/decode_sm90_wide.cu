@@ -138,6 +138,11 @@ __device__ __forceinline__ void tmaLoad2d(uint32_t dst, const TmaMap* map, int c
   asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint [%0], [%1, {%2, %3}], [%4], %5;\n"
                ::"r"(dst), "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(bar), "l"(policy) : "memory");
 }
+// kVarBQTma: one 64 x 64 box of q (no cache hint: every part of a request reads the same Q).
+__device__ __forceinline__ void tmaLoadQ(uint32_t dst, const TmaMap* map, int c0, int c1, uint32_t bar) {
+  asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n"
+               ::"r"(dst), "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(bar) : "memory");
+}
 #endif
 
 template <typename T> __device__ __forceinline__ uint32_t pack2(float a, float b) {
@@ -441,6 +446,26 @@ constexpr int kVarBTimeline = 2;
 // under S_A'; kVarBStag5 (VARB 16): the same after the first five boxes of warpgroup 1's walk (8, 4-7: the boxes handed
 // back early; 0-3, handed back at the previous pair's end, walked by both). Both need kVarBOwnMax; harness only.
 constexpr int kVarBOwnMax = 4, kVarBStag = 8, kVarBStag5 = 16;
+// Session 20 (h1): the code-size probe (harness only, the library's code plus never-executed DFMAs behind a test of
+// p.b < 0). VARB bits 8-19 (kVarBPadInShift): that many at the end of warpgroup 1's pair, inside the kernel's HGMMA span
+// (ptxas lays warpgroup 1's loop out before warpgroup 0's); bits 20-29 (kVarBPadOutShift): that many after warpgroup 0's
+// item loop (the last code, outside the span). They make the image (and, inside, the hot loop's address range) longer;
+// ptxas re-schedules the rest as for any change (the 4-DFMA twin "pz" is that control).
+// kVarBPadExec (VARB 1 << 30): the bits-8-19 count is instead *executed* once a pair by the producer thread of stage 0's
+// boxes 4-7 (warp 9), after its copies are issued (three DFMA chains, ~1000 cycles of a thread whose next copy is a pair
+// away): the same bytes fetched every pair, off the consumers' path. The pads are DFMAs (the FP64 pipe): with FFMAs ptxas
+// moved ~100 of the loop's integer moves between the FMA and ALU pipes (IMAD against IADD3 / MOV) to balance them.
+constexpr int kVarBPadInShift = 8, kVarBPadOutShift = 20, kVarBPadExec = 1 << 30;
+// kVarBQTma (VARB 32; session 20 h5, decode_sm90.cu's kNVarQTma for this kernel; a library candidate: MLA_SM90W_LIB_VARB=32
+// gives the library's entries a third parameter, q's tensor map, launch.ts sm90QMap with 64-row boxes, and _ld entries
+// without it): the first item's Q (nine 64 x 64 boxes, 128-byte swizzle: exactly the layout of Q's region) comes by TMA,
+// issued by the producer's thread 256 right after the metadata and the first item's query range are read, before the
+// CTA barrier, on its own mbarrier (8 bytes past the P box: inside the 1024 bytes of alignment slack, no new shared
+// memory). The consumers wait on it (parity 0) at the first item instead of issuing 18 cp.async a thread after the
+// barrier and the item's reads. Later items keep the cp.async. Box rows past the item's live rows are the next
+// request's rows (zeros past q's end), not zeros: dead rows' scores are masked to -inf by their limit 0 whatever Q
+// holds, and never stored.
+constexpr int kVarBQTma = 32;
 #ifdef MLA_SM90W_TRACE
 constexpr int kTlPairs = 32, kTlSkip = 40, kTlEv = 16; // pairs 40..71: ~130-250 µs into a 256-row launch of 877 µs, away from its start
 __device__ unsigned mlaSm90wTl[kTraceCtas * 2 * (kTlPairs + 1) * kTlEv];
@@ -502,10 +527,43 @@ struct DecodeW {
 #endif
   static_assert((VAR & kVarQEarly) == 0 || (VAR & (kVarSeesaw | kVarMcast)) == 0, "kVarQEarly: the x798 pair order only");
   static constexpr bool kOM = (VARB & kVarBOwnMax) != 0; // session 19 round 3: warpgroup 1's own maximum, exact
+  static constexpr bool kQT = (VARB & kVarBQTma) != 0; // session 20 h5: the first item's Q by TMA
+  static_assert(!kQT || (!kNP && (VAR & (kVarQEarly | kVarMcast | kVarSeesaw)) == 0), "kVarBQTma: the producer warpgroup, no clusters, Q in shared memory");
   static constexpr bool kStag = (VARB & (kVarBStag | kVarBStag5)) != 0, kStag5 = (VARB & kVarBStag5) != 0;
   static_assert(!kOM || (!kNP && (VAR & (kVarPBEarly | kVarCEarly | kVarPAReg | kVarPBFirst | kVarVis4 | kVarEarlyRel | kVarUnrollS)) == (kVarPBEarly | kVarCEarly | kVarPAReg | kVarPBFirst | kVarVis4 | kVarEarlyRel | kVarUnrollS)
                 && (VAR & (kVarPBLate | kVarMAEarly | kVarSeesaw | kVarQEarly | kVarSPipe | kVarPrNoMA | kVarPolyExB | kVarMcast)) == 0), "kVarBOwnMax: the library's pair order");
   static_assert(!kStag || (kOM && ((VARB & kVarBStag) == 0 || (VARB & kVarBStag5) == 0)), "kVarBStag / kVarBStag5: with kVarBOwnMax, one of them");
+  static constexpr int kPadIn = (VARB >> kVarBPadInShift) & 0xfff, kPadOut = (VARB >> kVarBPadOutShift) & 0x3ff; // session 20: the code-size probe (bits 8-19, 20-29)
+  static constexpr bool kPadExec = (VARB & kVarBPadExec) != 0;
+  static_assert((kPadIn == 0 && kPadOut == 0 && !kPadExec) || ((VARB & 0xff) == 0 && (VAR & (kVarSeesaw | kVarMcast)) == 0), "the pad probe: the library's code (VARB 0) plus the pad only");
+  // Session 20 (h1): K dependent DFMAs behind a branch that is never taken (p.b >= 1), their result stored so that
+  // ptxas keeps them: the probe's never-executed code.
+  template <int K> static __device__ __forceinline__ void padNever(const MlaParams& p) {
+    if constexpr (K > 0) {
+      if (p.b < 0) {
+        double x = p.scaleLog2;
+#pragma unroll
+        for (int i = 0; i < K; ++i) asm volatile("fma.rn.f64 %0, %0, %1, %1;\n" : "+d"(x) : "d"(static_cast<double>(p.scaleLog2)));
+        p.lse[0] = static_cast<float>(x);
+      }
+    }
+  }
+  // kVarBPadExec: K DFMAs that run (NC independent chains: more spill at the producer's 32 registers), their sum
+  // stored only where p.b < 0 (never).
+  template <int K, int NC> static __device__ __forceinline__ void padExec(const MlaParams& p) {
+    if constexpr (K > 0) {
+      const double y = p.scaleLog2;
+      double x[NC];
+#pragma unroll
+      for (int c = 0; c < NC; ++c) x[c] = y + c;
+#pragma unroll
+      for (int i = 0; i < K; ++i) asm volatile("fma.rn.f64 %0, %0, %1, %1;\n" : "+d"(x[i % NC]) : "d"(y));
+      double z = x[0];
+#pragma unroll
+      for (int c = 1; c < NC; ++c) z += x[c];
+      if (p.b < 0) p.lse[0] = static_cast<float>(z);
+    }
+  }
   static_assert((VAR & kVarCEarly) == 0 || ((VAR & kVarPBEarly) != 0 && (VAR & kVarSeesaw) == 0), "kVarCEarly: with kVarPBEarly, the x798 pair order (barrier 3 is kVarSeesaw's there)");
   static_assert((VAR & kVarMAEarly) == 0 || ((VAR & kVarCEarly) != 0 && (VAR & kVarPAReg) != 0), "kVarMAEarly: with kVarCEarly | kVarPAReg (warpgroup 1 reads P_A only by LDS, after barrier 8)");
   static_assert((VAR & kVarPBLate) == 0 || ((VAR & kVarCEarly) != 0 && (VAR & kVarMAEarly) == 0), "kVarPBLate: with kVarCEarly, not kVarMAEarly");
@@ -1003,6 +1061,8 @@ struct DecodeW {
       if constexpr ((VAR & kVarQEarly) != 0) {
         if (!qPre.v) qLoad(p, it.qStart, it.liveRows, m0, qBase, tid, 256);
         qPre.v = it.nTiles > 0; // for the next item: this item's last pair (below) loads its Q
+      } else if (kQT && batch == beginIdx) {
+        mbarWait(qBase + kP_OFF - kQ_OFF + kBox, 0); // kVarBQTma: the producer's boxes (a skipped first item had none)
       } else {
       for (int c = tid; c < 64 * kChunks; c += 256) {
         const int r = c / kChunks, ch = c % kChunks;
@@ -1485,6 +1545,7 @@ struct DecodeW {
               pinRegs<128>(o);
               release(stA, 1);
             }
+            padNever<kPadExec ? 0 : kPadIn>(p); // session 20: the code-size probe (the end of warpgroup 1's pair, between the two HGMMA ranges)
             continue;
           }
           const uint64_t dvA = opaque(descSw128(kBase + stA * kTileBytes + 4 * kBox, vLbo, vSbo));
@@ -1549,6 +1610,7 @@ struct DecodeW {
         }
 #endif
     }
+    if constexpr (W == 0) padNever<kPadOut>(p); // session 20: the code-size probe (after the item loop; warpgroup 0's code is laid out last)
     if constexpr ((VAR & kVarStAsync) != 0)
       if ((VAR & kVarStSpread) ? (wt % 32) < 8 : (W == 0 && wt < 32)) bulkWaitRead0(); // shared memory stays the CTA's until the last copy has read it
 #ifdef MLA_SM90W_TRACE
@@ -1628,6 +1690,8 @@ struct DecodeW {
             mbarExpectTx(bar, kBox);
             tmaLoad2d(kBase + st * kTileBytes + c * kBox, kMap, 64 * c, row, bar, policy);
           }
+          if constexpr (kPadExec)
+            if (g == 1 && onlySt == 0) padExec<kPadIn, 3>(p); // session 20: the executed pad (warp 9, stage 0's boxes 4-7: once a pair, after its copies are issued)
         }
         // kVarPf / kVarPfNext: the box-8 thread runs a pair ahead of the V boxes' refills (box 8 comes free right
         // after S): it asks L2 for this tile's page, or the next one's, as a whole (pages are contiguous).
@@ -1640,7 +1704,7 @@ struct DecodeW {
 #endif
   }
 
-  static __device__ void run(const MlaParams& p, const TmaMap* kMap) {
+  static __device__ void run(const MlaParams& p, const TmaMap* kMap, [[maybe_unused]] const TmaMap* qMap = nullptr) {
 #ifdef MLA_SM90A_WIDE
     asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory"); // the combine (PDL, pdl.cuh) may be scheduled now; it waits for this grid's end
     if (threadIdx.x == 0) {
@@ -1649,6 +1713,28 @@ struct DecodeW {
       for (int s = 0; s < 6; ++s) mbarInit(smemAddr(&rw.empty[0][0]) + 8 * s, (VAR & kVarMcast) ? 2 : 1);
       asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     }
+    // kVarBQTma: the first item's Q, by the producer's thread 256, if that item has live rows in this row tile (the
+    // consumers' itemOf test: min(rows, qLen nGroups) > m0). Its mbarrier: 8 bytes past the P box (sBase moves at most
+    // 1008 bytes from a 16-byte aligned start, so sBase + kP_OFF + kBox + 8 stays inside SMEM's 1024 bytes of slack).
+    if constexpr (kQT)
+      if (threadIdx.x == 256) {
+        const int* meta = p.tileSchedulerMetadata + partIdx<VAR>() * kMetaFields;
+        const int b0 = meta[kMetaBeginIdx];
+        if (b0 <= meta[kMetaEndIdx]) {
+          int qStart, qLen;
+          queryRange(p, b0, qStart, qLen);
+          const int m0 = rowTileIdx<VAR>() * kRowsPerCta;
+          if (min(p.rows, qLen * p.nGroups) > m0) {
+            extern __shared__ unsigned char smemRaw[];
+            const uint32_t sBase = (smemAddr(smemRaw) + 1023) & ~1023u, qBar = sBase + kP_OFF + kBox;
+            mbarInit(qBar, 1);
+            asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+            mbarExpectTx(qBar, 9 * kBox);
+#pragma unroll 1
+            for (int c = 0; c < 9; ++c) tmaLoadQ(sBase + kQ_OFF + c * kBox, qMap, 64 * c, qStart * p.hQ + m0, qBar); // a loop: the entry stays small
+          }
+        }
+      }
 #ifdef MLA_SM90W_TRACE
     if constexpr ((VAR & kVarTrace) != 0)
       if (threadIdx.x == 0) {
@@ -1691,8 +1777,27 @@ static_assert(mla::sm90w::SMEM == 230400 && sizeof(mla::sm90w::Rows) == 1472, "s
   extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \
     mla::sm90w::DecodeW<TY, false, mla::sm90w::kLibVar, mla::sm90w::kLibVarB>::run(p, &kMap);                      \
   }
+#if defined(MLA_SM90W_LIB_VARB) && (MLA_SM90W_LIB_VARB & 32)
+// kVarBQTma in the library's bits (a candidate build, MLA_SM90W_LIB_VARB=32): the entries take q's tensor map (launch.ts
+// sm90QMap, 64-row boxes) as the third parameter; the _ld entries (the same bits without kVarBQTma, two parameters) serve
+// a call whose map the driver refuses.
+#define MLA_SM90W_ENTRY_LIBQ(NAME, TY)                                                                         \
+  extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap, \
+                                                            const __grid_constant__ mla::sm90w::TmaMap qMap) {               \
+    mla::sm90w::DecodeW<TY, false, mla::sm90w::kLibVar, mla::sm90w::kLibVarB>::run(p, &kMap, &qMap);               \
+  }
+#define MLA_SM90W_ENTRY_LIBLD(NAME, TY)                                                                        \
+  extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \
+    mla::sm90w::DecodeW<TY, false, mla::sm90w::kLibVar, (mla::sm90w::kLibVarB & ~mla::sm90w::kVarBQTma)>::run(p, &kMap);         \
+  }
+MLA_SM90W_ENTRY_LIBQ(mla_decode_sm90w_bf16, __nv_bfloat16)
+MLA_SM90W_ENTRY_LIBQ(mla_decode_sm90w_f16, __half)
+MLA_SM90W_ENTRY_LIBLD(mla_decode_sm90w_ld_bf16, __nv_bfloat16)
+MLA_SM90W_ENTRY_LIBLD(mla_decode_sm90w_ld_f16, __half)
+#else
 MLA_SM90W_ENTRY_LIB(mla_decode_sm90w_bf16, __nv_bfloat16)
 MLA_SM90W_ENTRY_LIB(mla_decode_sm90w_f16, __half)
+#endif
 // kVarBNoProd's entries (VARB = 1): 256 threads, the same grid and shared memory (harness only so far).
 #define MLA_SM90W_ENTRY_NP(NAME, TY, VAR)                                                                      \
   extern "C" __global__ void __launch_bounds__(256, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \

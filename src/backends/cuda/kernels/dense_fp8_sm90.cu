@@ -71,7 +71,9 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 // 4400596682304 = 2550171200 + 4398046511104 (the 16-row dispatch: the n16w3 entry, three consumer warpgroups, which
 // the host takes from 48 tiles an SM part; H200 call J: 8192x16x1 0.944 of the time before, the rest level). Since session
 // 19 it is 109953712948800 = 4400596682304 + 35184372088832 + 70368744177664 (the f16 score path in the two-consumer n16
-// and the n16w3 entries; H200 call G: 8192x16x1 0.942 of the time before, 1024x16x1 0.979, 32 rows level). 0 is the
+// and the n16w3 entries; H200 call G: 8192x16x1 0.942 of the time before, 1024x16x1 0.979, 32 rows level). Since session
+// 20 it is 250691201304128 = 109953712948800 + 140737488355328 (the O side by cvt in n16, n16w3 and n32; H200 session 20
+// call A: 8192x16x1 0.977, 32 rows 0.970, 1024 shapes 0.971-0.973 of the time before). 0 is the
 // lockstep design of session 9 (DenseFp8, its code unchanged: scripts/compare-fatbins.py), bits 1-32 its variants.
 // Each bit's design and prediction: docs/notes/cuda-dense-fp8.md; bench/cuda/dense-fp8/ab.sh builds, checks and times
 // them against the shipped build.

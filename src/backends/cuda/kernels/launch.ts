@@ -183,11 +183,16 @@ export const sm90WideSmem = 9 * 8192 + 2 * 9 * 8192 + 8192 + 1024;
  * (bench/cuda/hopper/harness_wide.cu, test/gpu/sm90-wide.test.ts): at least 64 rows, one KV head, page size 64,
  * uniform query lengths. Its launch carries the KV cache's tensor map after MlaParams (sm90CacheMap).
  */
-export function sm90WideLaunch(p: MlaProblem): (Launch & { name: string }) | undefined {
+export function sm90WideLaunch(p: MlaProblem): (Launch & { name: string; ldName: string; nr: 64 }) | undefined {
   const rows = p.sQ * p.nGroups;
   if (rows < 64 || p.hKv !== 1 || p.pageBlockSize !== 64 || p.varlen) return undefined;
   // Row tiles on grid x, SM parts on z: a part's row tiles are neighbouring CTAs (decode_sm90_wide.cu kVarGridX).
-  return { name: `mla_decode_sm90w_${p.dtype}`, grid: [Math.ceil(rows / 64), p.hKv, p.numSmParts], block: [384, 1, 1], smem: sm90WideSmem };
+  // ldName: a build whose library entries take q's map (decode_sm90_wide.cu kVarBQTma, MLA_SM90W_LIB_VARB=32: 64-row
+  // boxes, sm90QMap) has these entries without it; a build without them (the shipped one) takes no map and ignores it.
+  return {
+    name: `mla_decode_sm90w_${p.dtype}`, ldName: `mla_decode_sm90w_ld_${p.dtype}`, nr: 64,
+    grid: [Math.ceil(rows / 64), p.hKv, p.numSmParts], block: [384, 1, 1], smem: sm90WideSmem,
+  };
 }
 
 /**
@@ -202,17 +207,18 @@ export function sm90CacheMap(p: Pick<MlaProblem, 'dtype' | 'numBlocks' | 'pageBl
  * The narrow kernel's view of q (decode_sm90.cu kNVarQTma, shipped in session 19): a 2-D tensor of b * sQ * hQ query
  * rows of dQk elements (one KV head: a work item's rows are consecutive rows of q), copied in boxes of 64 columns x
  * nr rows (one 128-byte column chunk of an item's rows) with the 128-byte swizzle; box rows past the tensor read as
- * zero. Undefined where the box does not fit in the tensor (fewer query rows in q than nr: b = 1 with 8 heads, say):
+ * zero. nr 64: the wide kernel's boxes (decode_sm90_wide.cu kVarBQTma: its Q region is nine such boxes; it takes >= 64
+ * rows, so the box always fits). Undefined where the box does not fit in the tensor (fewer query rows in q than nr: b = 1 with 8 heads, say):
  * the library then launches the entry without the map (sm90Launch's ldName). `q` is the address of q's element 0
  * (a view's offset included), 16-byte aligned (CudaBackend.decode checks it first); the row stride is dQk elements
  * (tensors are contiguous).
  */
-export function sm90QMap(p: Pick<MlaProblem, 'dtype' | 'totalQ' | 'hQ'>, q: bigint, nr: 16 | 32): TiledTensorMapSpec | undefined {
+export function sm90QMap(p: Pick<MlaProblem, 'dtype' | 'totalQ' | 'hQ'>, q: bigint, nr: 16 | 32 | 64): TiledTensorMapSpec | undefined {
   if (!sm90QMapFits(p, nr)) return undefined;
   return { dtype: p.dtype, base: q, dims: [dQk, p.totalQ * p.hQ], strides: [dQk * 2], box: [64, nr], swizzle: '128B', l2Promotion: '256B' };
 }
 /** Whether q's map (sm90QMap) can be made for p's shape: at least nr query rows in q. */
-export function sm90QMapFits(p: Pick<MlaProblem, 'totalQ' | 'hQ'>, nr: 16 | 32): boolean {
+export function sm90QMapFits(p: Pick<MlaProblem, 'totalQ' | 'hQ'>, nr: 16 | 32 | 64): boolean {
   return p.totalQ * p.hQ >= nr;
 }
 

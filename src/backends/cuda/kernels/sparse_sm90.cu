@@ -52,7 +52,9 @@ template <bool M1> struct Fmt {
   static constexpr int kRaw = M1 ? 576 : 656;   // bytes of a token's row (V3.2: 512 e4m3, 4 f32 scales, 64 bf16 RoPE; MODEL1: 448 e4m3, 64 bf16)
   static constexpr int kRope = M1 ? 448 : 528;  // where the RoPE bytes start in the row
 };
-// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below: 6881325685400199176 = 6881325685366644744 + bit 25
+// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below: 6881325685400201736 = 6881325685400199176 + bits 9
+// and 11 (the one-CTA MODEL1 / V3.2 entries stage O in shared memory and store it by bulk copies) since session 20's call B,
+// 6881325685400199176 = 6881325685366644744 + bit 25
 // (the MODEL1 pair producer sends round 0's peer copy before its own stores) since session 19's call C4,
 // 6881325685366644744 = 6881255316622467080 + bit 46
 // (48 / 51's 32-bit unsigned row addresses in the V3.2 pair and one-CTA MODEL1 entries) since session 19's call B,

@@ -155,6 +155,16 @@ export interface DecodeMatrix5Spec {
    * own (free at b = 128, measured). The same iterations in the same order.
    */
   finite?: boolean;
+  /**
+   * Session 20 candidate (s20-h4; the default on its branch): v5's three infinite-input behaviours of session 19's
+   * call W3 fixed (docs/notes/webgpu-tensor-core.md, "s20-h4"). (1) A row whose visible keys all score -inf is the
+   * f32 kernel's third state: out NaN and lse NaN, a split's partial lse -inf (its out the 0 x V sums), no longer "no
+   * key". (2) With the lazy rescale: a tile whose V columns hold an infinity (flagged in the key maxima's pass) takes
+   * the moved-reference branch; there each lane adds the infinities back to its elements of O for the rows that see
+   * the key (P' > 0: the infinity, P' = 0: NaN), then the tile's infinite V values are zeroed before PV, so rows that
+   * may not see the key get no 0 x inf. Without lazy only (1) applies. false: v5's WGSL as before (A/B).
+   */
+  infSafe?: boolean;
 }
 
 /** Whether v5 rescales O lazily unless told (WebGpuBackendOptions.matrix.lazy, FLASHMLA_WEBGPU_MATRIX_LAZY). */
@@ -218,7 +228,12 @@ export interface Matrix5Choice {
   bounded?: boolean;
   /** v5's finite-loop probe (and the combine's), opt-in: see DecodeMatrix5Spec.finite. */
   finite?: boolean;
+  /** v5's infinite-input fixes (s20-h4), opt-in: they cost 6-7 % on the H200 (session 20 call C); unset / false: v5's WGSL as before. See DecodeMatrix5Spec.infSafe. */
+  infSafe?: boolean;
 }
+
+/** Whether v5 takes the infinite-input fixes unless told (Matrix5Choice.infSafe, FLASHMLA_WEBGPU_MATRIX_INFSAFE). */
+export const matrix5InfSafeDefault = false;
 
 /** The specialisation for a device: 8 subgroups where the workgroup memory allows (48 KiB), else 4. */
 export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps, segs: number, emulate: boolean, o: Matrix5Choice = {}): DecodeMatrix5Spec {
@@ -251,7 +266,7 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
     throw new FlashMlaError('backend_unavailable', `decodePath matrix (v5): the kernel needs the 16x16x16 configuration, the device offers ${config.m}x${config.n}x${config.k}`,
       'decodePath', '16x16x16 with f32 results', `${config.m}x${config.n}x${config.k}`);
   }
-  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}) };
+  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...(o.infSafe ?? matrix5InfSafeDefault ? { infSafe: true } : {}) };
 }
 
 /** Specs pipeline-stats.mjs reports (the driver's register counts). */
@@ -306,7 +321,7 @@ export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // 
 
 export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   name: 'mla_decode_matrix5',
-  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}${s.infSafe ? '.inf' : ''}`,
   source(s) {
     return s.finite ? finiteLoopsWgsl(matrix5Source(s), ['k0']) : matrix5Source(s);
   },
@@ -329,6 +344,12 @@ function matrix5Source(s: DecodeMatrix5Spec): string {
     // subgroups declares 49 088 of the H200's 49 152 B, and the first lazy build, which added a u32 of its own, computed
     // wrong scores there (session 10, H200; correct under emulation on lavapipe).
     const growFlag = 'rowC[0]';
+    // infSafe (s20-h4): (1) the epilogue's "keys seen, all -inf" state; (2), lazy only: "a V column of this tile holds
+    // an infinity" in rowC[1] (unused inside the loop like rowC[0]: no byte more), which forces the moved-reference
+    // branch, where O gets the infinities of the keys each row sees and the tile's infinite V values are zeroed.
+    const inf1 = !!s.infSafe;
+    const inf2 = inf1 && lazy;
+    const infFlag = 'rowC[1]';
     const trim = matrix5TrimOn(s);
     const bnd = matrix5BoundedOn(s);
     // bounded: lanes t < nT index the per-key arrays through tk (= t there, in [0, nT) for Tint's range analysis).
@@ -389,18 +410,30 @@ function matrix5Source(s: DecodeMatrix5Spec): string {
     // Lazy, with matrices: on a tile where some row's reference moved (grew, workgroup-uniform) each result goes through
     // this subgroup's scratch once, times its row's factor 2^(old - new reference) (rowA); then the tile's products
     // accumulate into O's result matrices with no scratch and no barrier.
-    const pvLazy = `${s.every ? '{ // probe: every tile' : 'if (grew) {'}
+    // infSafe: an element's fix-up (row hh * 8 + i, this lane's column of result nb), and the zeroing of the tile's
+    // infinite V values after every lane has read them (with the flag's reset, before the barrier PV waits on).
+    // (One call site a result: a loop over the lane's 8 rows, through this subgroup's scratch Sc.)
+    const infLoop = (kt: string, nb: number, op: '=' | '+=') => `for (var i = 0u; i < 8u; i++) { Sc[sg * 256u + 16u * i + hh * 128u + cc] ${op} infFix(hh * 8u + i, sg * ${vCols}u + ${16 * nb}u + cc, ${kt}, u32(clamp(kEnd - ${kt}, 0, ${nT}))); }`;
+    const sAt = (i: number) => `Sc[sg * 256u + ${16 * i}u + hh * 128u + cc]`;
+    const infZero = `for (var w = t; w < ${nT * 512}u; w += ${lanes}u) { let a = (w / 512u) * ${kStride}u + w % 512u; if (isInfF(f32(Kt[a]))) { Kt[a] = f16(0.0); } }
+    if (t == 0u) { ${infFlag} = 0.0; }
+    workgroupBarrier();`;
+    const pvLazyOf = (kt: string) => `${s.every ? '{ // probe: every tile' : 'if (grew) {'}${inf2 ? `
+    let infT = workgroupUniformLoad(&${infFlag}) != 0.0; // infSafe: a V column of this tile holds an infinity` : ''}
     ${range(8).map((i) => `let ra${i} = rowA[hh * 8u + ${i}u];`).join(' ')}
     ${range(nbs).map((nb) => side ? `subgroupMatrixStore(&Sc, sg * 256u, om${nb}, false, 16u);
     workgroupBarrier();
-    ${range(8).map((i) => `o${nb}_${i} = (o${nb}_${i} + Sc[sg * 256u + ${16 * i}u + hh * 128u + cc]) * ra${i};`).join(' ')}
+    ${range(8).map((i) => `o${nb}_${i} = (o${nb}_${i} + Sc[sg * 256u + ${16 * i}u + hh * 128u + cc]) * ra${i};`).join(' ')}${inf2 ? `
+    if (infT) { ${infLoop(kt, nb, '=')} ${range(8).map((i) => `o${nb}_${i} += ${sAt(i)};`).join(' ')} }` : ''}
     om${nb} = ${RES}();
     workgroupBarrier();` : `subgroupMatrixStore(&Sc, sg * 256u, om${nb}, false, 16u);
     workgroupBarrier();
-    ${range(8).map((i) => `Sc[sg * 256u + ${16 * i}u + hh * 128u + cc] *= ra${i};`).join(' ')}
+    ${range(8).map((i) => `Sc[sg * 256u + ${16 * i}u + hh * 128u + cc] *= ra${i};`).join(' ')}${inf2 ? `
+    if (infT) { ${infLoop(kt, nb, '+=')} }` : ''}
     workgroupBarrier();
     om${nb} = subgroupMatrixLoad<${RES}>(&Sc, sg * 256u, false, 16u);
-    workgroupBarrier();`).join('\n    ')}
+    workgroupBarrier();`).join('\n    ')}${inf2 ? `
+    if (infT) { ${infZero} }` : ''}
    }
    ${mark('pv-product', range(nbs).map((nb) => range(g.kb).map((b) => `om${nb} = subgroupMatrixMultiplyAccumulate(pl${b}, subgroupMatrixLoad<${R16}>(&Kt, ${b * 16 * kStride}u + sg * ${vCols}u + ${16 * nb}u, false, ${kStride}u), om${nb});`).join(' ')).join('\n   '))}`;
     const pv = range(nbs).map((nb) => `
@@ -436,7 +469,8 @@ ${o.top}   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key l
     let nan = any(${range(words).map((i) => `isNan4(a${i}) | isNan4(b${i})`).join(' | ')});
     atomicMax(&kMax[lk], max(max(mb4.x, mb4.y), max(mb4.z, mb4.w)));
     atomicMax(&kMaxR[lk], max(max(mr4.x, mr4.y), max(mr4.z, mr4.w)));
-    if (nan) { atomicOr(&kNan[lk], 1u); }
+    if (nan) { atomicOr(&kNan[lk], 1u); }${inf2 ? `
+    if (any(${range(words - 1).map((i) => `isInf4(a${i}) | isInf4(b${i})`).join(' | ')})) { ${infFlag} = 1.0; } // infSafe` : ''}
    }`)}
    workgroupBarrier();${trim ? `\n   if (t == 0u) { ${growFlag} = 0.0; } // trim: a barrier after the last uniform load, two before the softmax sets it` : ''}
    ${mark('tile-convert', `{${s.lean ? `\n    ${unpackLets}` : ''}
@@ -497,7 +531,7 @@ ${o.after}
     lsum = lsum * alpha + part;
     m = mNew;
     ${lazy ? `if (slot == 0u) { rowA[r] = exp2(yref - yr); }
-    if (grow) { ${growFlag} = 1.0; }
+    if (grow${inf2 ? ` || ${infFlag} != 0.0` : ''}) { ${growFlag} = 1.0; }
     yref = yr;` : 'if (slot == 0u) { rowA[r] = alpha; rowC[r] = exp2(yMax - mNew); }'}
    }
    // </softmax>${trim ? `\n   ${keyReset} // trim: the softmax's first half was the last reader` : ''}
@@ -505,7 +539,15 @@ ${o.after}
    // ---- O = O * alpha + (P' V) * 2^(y - m), 16 columns a result; lane: column cc, rows 8 hh .. 8 hh + 7.${lazy ? `
    // Lazy: O = O * 2^(old - new reference) where a reference moved (rare), + P' V.` : ''}
    ${pLeft}
-   ${lazyMx ? pvLazy : `${range(8).map((i) => lazy ? `let ra${i} = select(1.0, rowA[hh * 8u + ${i}u], grew); let rc${i} = 1.0;` : `let ra${i} = rowA[hh * 8u + ${i}u]; let rc${i} = rowC[hh * 8u + ${i}u];`).join('\n   ')}
+   ${lazyMx ? pvLazyOf(o.kt) : `${range(8).map((i) => lazy ? `${inf2 ? 'var' : 'let'} ra${i} = select(1.0, rowA[hh * 8u + ${i}u], grew); let rc${i} = 1.0;` : `let ra${i} = rowA[hh * 8u + ${i}u]; let rc${i} = rowC[hh * 8u + ${i}u];`).join('\n   ')}${inf2 ? `
+   // infSafe: O rescaled here (its factors then 1) and given the tile's infinities before they are zeroed.
+   if (grew) { if (workgroupUniformLoad(&${infFlag}) != 0.0) {
+    ${range(nbs).map((nb) => `${infLoop(o.kt, nb, '=')}
+    ${range(8).map((i) => `o${nb}_${i} = o${nb}_${i} * ra${i} + ${sAt(i)};`).join(' ')}`).join('\n    ')}
+    ${range(8).map((i) => `ra${i} = 1.0;`).join(' ')}
+    workgroupBarrier();
+    ${infZero}
+   } }` : ''}
 ${pv}`}`;
     const defaultTop = `   if (t < ${nT}u) {
     let key = k0 + ${nT} + i32(t);
@@ -593,7 +635,22 @@ ${segmentLoader(s.segs)}
 
 ${scaleHelpersWgsl}
 ${pow2MulWgsl}
-${s.emulate ? qAt : ''}
+${s.emulate ? qAt : ''}${inf2 ? `
+fn isInfF(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u; }
+fn isInf4(v: vec4<f32>) -> vec4<bool> { return (bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu)) == vec4<u32>(0x7f800000u); }
+// infSafe: what the tile from key k0 adds to O at (row rr, column c) through infinite V values: for each key the row
+// sees whose V value there is infinite, that infinity where P' > 0, NaN where P' = 0 (0 x inf, as in the reference).
+// kn: the tile's keys, min(kEnd - k0, ${nT}), a runtime bound (a constant one gets the loop unrolled at every call
+// site: minutes of shader compilation on lavapipe).
+fn infFix(rr: u32, c: u32, k0: i32, kn: u32) -> f32 {
+  var f = 0.0;
+  let vis = rowVis[rr];
+  for (var k = 0u; k < kn; k++) {
+    let v = f32(Kt[k * ${kStride}u + c]);
+    if (isInfF(v) && k0 + i32(k) < vis) { f += select(qNan(), v, f32(Ph[rr * ${pStride}u + k]) > 0.0); }
+  }
+  return f;
+}` : ''}
 
 @compute @workgroup_size(${lanes})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
@@ -694,7 +751,12 @@ ${tileBody({ kt: 'k0', top: s.lookahead ? aheadTop : defaultTop, unpack: unpackL
    redY[r * 8u + slot] = lsum;
    if (slot == 0u) { rowA[r] = m; rowC[r] = select(0.0, 1.0, nanRow);${lazy ? ' redM[r * 8u] = exp2(yref - m);' : ''} }
   }
-  workgroupBarrier();${lazy ? `
+  workgroupBarrier();${inf1 ? `
+  // infSafe: a row that saw keys, all scored -inf (row sum 0), is NaN as out (and lse) where the item is not split.
+  if (!isSplit && t < ${matrix5Rows}u) {
+   if (${range(8).map((j) => `redY[t * 8u + ${j}u]`).join(' + ')} == 0.0 && rowVis[t] > kBegin) { rowC[t] = 1.0; }
+  }
+  workgroupBarrier();` : ''}${lazy ? `
   // Lazy: O times its row's 2^(reference - m) (redM), into the lanes' o registers (column cc, rows 8 hh ..).
   ${lazyMx ? range(nbs).map((nb) => `subgroupMatrixStore(&Sc, sg * 256u, om${nb}, false, 16u);
   workgroupBarrier();
@@ -737,7 +799,7 @@ ${tileBody({ kt: 'k0', top: s.lookahead ? aheadTop : defaultTop, unpack: unpackL
     if (!isSplit) {
      lse[u.lseOff + batch * u.lseStrideB + h * u.lseStrideH + (qStart + j) * u.lseStrideT] = select(bitcast<f32>(u.posInfBits), v, lsT > 0.0 || nr);
     } else {
-     acc[slotAcc * u.rowStride + j * u.hQ + h] = select(NEG, v, lsT > 0.0 || nr);
+     acc[slotAcc * u.rowStride + j * u.hQ + h] = select(NEG, v, lsT > 0.0 || nr${inf1 ? ' || rowVis[t] > kBegin' : ''});${inf1 ? ' // infSafe: keys seen, all -inf: -inf' : ''}
     }
    }
   }
