@@ -13,7 +13,7 @@ candidate first) give
   - the four MODEL1 pair shapes a pooled geomean time / shipped <= 0.99 (each shape: the mean of its two runs' ratios),
   - no pooled shape > 1.005, each run's own geomean <= 0.995,
   - the guard (MODEL1 h_q 64 k1024, a one-CTA entry: the same code) within 1.5 % in each run (else noise: KEEP).
-M1ITEMS.json (the item fit, logged only): us a tile and an item per build (s18_h2r2_rule.tiles).
+M1ITEMS.json (the item fit, logged only): us a tile and an item per build (s19_h2r3_rule.items).
 Last line: SHIP 6881325685400201752 (...) or KEEP 6881325685400201736 (...).
 """
 import os, re, sys
@@ -21,25 +21,11 @@ import os, re, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from s16_h2_rule import checks_ok, gm, load_arg, times  # noqa: E402
 from s18_h2r3_rule import memcheck  # noqa: E402
-from s18_h2r2_rule import tiles  # noqa: E402
+from s19_h2r3_rule import items  # noqa: E402
 
 SHIPPED = 6881325685400201736
 CAND = SHIPPED + (1 << 4)
 GM_MAX, ONE_MAX, RUN_MAX, GUARD = 0.99, 1.005, 0.995, 0.015
-
-
-def items(j, out):
-    try:
-        x = tiles(j)
-    except Exception as e:
-        out("item probe: not read (%s)" % e.__class__.__name__)
-        return
-    t, c = x.get("shipped"), x.get("m%d" % CAND)
-    if t and c:
-        out("item probe: shipped %.3f us a tile (%.2f an item), bit 4 %.3f (%.2f an item): drop %.3f us a tile" % (
-            t[0], t[1], c[0], c[1], t[0] - c[0]))
-    else:
-        out("item probe: not timed")
 
 
 def bitexact(d):
@@ -51,7 +37,7 @@ def bitexact(d):
 
 def decide(ab_txt, d, j1=None, j2=None, m1i=None, out=print):
     if m1i:
-        items(m1i, out)
+        items(m1i, out, CAND, "bit 4")
     else:
         out("item probe: not timed")
     ok = checks_ok(ab_txt, CAND)
