@@ -35,29 +35,18 @@ G="$HB/dense_fp8_sm90_v$V.fatbin"
 python3 bench/cuda/hopper/sass_opclass.py --text "$G" | sed 's#^text #G: #' | cut -c1-110
 # 1. dense90q on G's two folders and the shipped control
 . "$here/pick-checks.sh"
-w3Folder /tmp/f1g-f48 48 "$G"; w3Folder /tmp/f1g-fall 0 "$G"
-Q_TIMEOUT=${Q_TIMEOUT:-25} dense90qSide g48=/tmp/f1g-f48 gall=/tmp/f1g-fall shipped=$PWD/dist/cuda
-qs=$(qpass shipped) qg=$(qpass g48) qa=$(qpass gall)
-qok=0; [ -n "$qg" ] && [ -n "$qa" ] && [ "$qg" -ge "${qs:-${QCASES:-60}}" ] && [ "$qa" -ge "${qs:-${QCASES:-60}}" ] && qok=1
-el "dense90q done: G folders pass ${qg:-?} / ${qa:-?}, the shipped control ${qs:-?} (G ok: $qok)"
+dense90qGate "$G" G
+el "dense90q step done"
 # 2. s18_h4.sh with V = G
-V=$V HB=$HB W3ALL=1 H4_NCU=0 STALLS=${STALLS:-1} DIAG_SHAPES=2048x16x1,4096x16x1,2048x32x1,4096x32x1 TIME_TIMEOUT=${TIME_TIMEOUT:-30} CHECK_TIMEOUT=${CHECK_TIMEOUT:-30} \
-  LIM="8192x16x1=0.99 1024x16x1=1.01" bash "$here/s18_h4.sh" > "$OUT/h4.txt" 2>&1
-grep -vE '^$' "$OUT/h4.txt" | tail -40 | cut -c1-400
-v4=$(tail -1 "$OUT/h4.txt")
+h4Run $V "8192x16x1=0.99 1024x16x1=1.01"
 el "s18_h4.sh (the rule's limits): $v4"
 # 3. G's own threshold (diagnostic), only with >= 30 s of 95 left
 left=$((95 - (SECONDS - T0)))
 if ! grep -q "\"v$V\"" "$OUT/dense-fp8-ab.json" 2>/dev/null; then
   el "G's own threshold skipped (G was not timed: its checks failed)"
 elif [ $left -ge 30 ]; then
-  FF=$G OUT=$OUT/g1 SH=2048x16x1,4096x16x1,6144x16x1,8192x16x1 TIME_TIMEOUT=$(((left - 6) / 2)) REPS=10 ROUNDS=3 \
-    timeout -k 3 $((left - 3)) bash "$here/s19_h3.sh" > "$OUT/g1-s19.txt" 2>&1
-  grep -E '^# ' "$OUT/g1-s19.txt" | head -10 | sed 's/^/G: /'
-  el "G's own threshold (diagnostic, G's n16 vs G's n16w3): $(tail -1 "$OUT/g1-s19.txt")"
+  ownThreshold "$G" G $left 2048x16x1,4096x16x1,6144x16x1,8192x16x1
 else
   el "G's own threshold skipped ($left s left)"
 fi
-if [ "$v4" = "SHIP v$V" ] && [ $qok = 1 ]; then echo "SHIP v$V"
-elif [ "$v4" = "SHIP v$V" ]; then echo "KEEP the shipped build (v$V failed dense90q above: ${qg:-?} / ${qa:-?} vs ${qs:-?})"
-else echo "KEEP the shipped build: ${v4#KEEP the shipped build } (dense90q G folders ok $qok)"; fi
+h4Verdict $V "$v4" G
