@@ -481,7 +481,7 @@ constexpr int kVarBGuardMax = 64;
 // waits for P_B V_B[R], brings O_R down by d and hands V_B[R] back, before P_A' V_A[R]. The same products and
 // roundings as om (O_R x d after P_B V_B[R] either way); the no-B pair keeps om's order.
 constexpr int kVarBOwnMax2 = 128;
-// Session 20 (w2): the lazy reference maximum (harness only so far; FlashAttention-4's rescale threshold on the library's
+// Session 20 (w2): the lazy reference maximum (the library's since call H; FlashAttention-4's rescale threshold on the library's
 // pair order). kVarBLazyA (VARB 1 << 18): warpgroup 0's softmax A keeps the running maximum mA_ as its exponent
 // reference wherever every thread of the warp finds its own (unreduced) maximum of the tile, times the scale, at most
 // kLazyTau above it (one vote a pair, warp-uniform); then no quad shuffles, no new bases, no factor exponentials (the
@@ -524,12 +524,13 @@ constexpr int kLibVar = kVarGridX | kVarSleep | kVarSkip | kVarFull | kVarEarlyR
 #endif
 
 // The library's VARB bits: kVarBGuardMax (64) since session 20 (w1's fg: each exponent base's -inf guard as one max with
-// -FLT_MAX; with kVarFoldScale above). MLA_SM90W_LIB_VARB: a build of a candidate's bits through the library (the staged
+// -FLT_MAX; with kVarFoldScale above) + kVarBLazyA | kVarBLazyB (w2's lb, the lazy reference maximum: 0.968 of fg's time
+// at 128 / 256 rows, 1.005 at 64, call H). MLA_SM90W_LIB_VARB: a build of a candidate's bits through the library (the staged
 // fatbins of session 19 round 3, session 20 h5), never set by build-kernels.
 #ifdef MLA_SM90W_LIB_VARB
 constexpr int kLibVarB = MLA_SM90W_LIB_VARB;
 #else
-constexpr int kLibVarB = kVarBGuardMax;
+constexpr int kLibVarB = kVarBGuardMax | kVarBLazyA | kVarBLazyB;
 #endif
 template <int VAR> __device__ __forceinline__ int partIdx() { return (VAR & kVarGridX) ? blockIdx.z : blockIdx.x; }
 template <int VAR> __device__ __forceinline__ int rowTileIdx() { return (VAR & kVarGridX) ? blockIdx.x : blockIdx.z; }
@@ -1851,7 +1852,7 @@ static_assert(mla::sm90w::SMEM == 230400 && sizeof(mla::sm90w::Rows) == 1472, "s
   extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \
     mla::sm90w::DecodeW<TY, SWAP, VAR>::run(p, &kMap);                                                               \
   }
-// The library's entries: kLibVar and the VARB bits kLibVarB (kVarBGuardMax since session 20).
+// The library's entries: kLibVar and the VARB bits kLibVarB (kVarBGuardMax, kVarBLazyA, kVarBLazyB since session 20).
 #define MLA_SM90W_ENTRY_LIB(NAME, TY)                                                                          \
   extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \
     mla::sm90w::DecodeW<TY, false, mla::sm90w::kLibVar, mla::sm90w::kLibVarB>::run(p, &kMap);                      \
