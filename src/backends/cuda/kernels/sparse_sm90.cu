@@ -88,7 +88,18 @@ template <bool M1> struct Fmt {
 #ifndef MLA_SPARSE_SM90_MODE
 #define MLA_SPARSE_SM90_MODE 6881325685400201736
 #endif
-static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & (65 | 256)), "bits 0, 6 and 8 are gone and bit 3 is required");
+static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & 65), "bits 0 and 6 are gone and bit 3 is required");
+// Bit 8 (256; reused: session 8's per-round reload left the code long ago; session 20, helper s20-l1; every entry, the
+// consumers' softmax is one code): the lazy reference maximum (FlashAttention-4's rescale threshold; the dense wide
+// kernel's lb, session 20 call H). Warpgroup 0 votes once a tile and warp (__all_sync) whether every thread's own masked
+// row maxima (no quad shuffle) stay within kLazyTau (2^8 in base 2) of the running maxima mA / mB; where they do, mA / mB
+// stay the exponent references: no quad maxima, no factor exponentials, factors exactly 1 and no O rescale in
+// warpgroup 0; warpgroup 1 votes scA == scB == 1 over its warp's rows (the same rows as warpgroup 0's warp) and skips its
+// O rescale too. Else the exact path as without the bit. P <= 2^8 (bf16 hi + lo hold it; sums and O are f32); lse =
+// m + log2(l) holds for any reference m, a row with no valid key keeps m = -inf, l = 0 (out 0, lse +inf / -inf).
+#if MLA_SPARSE_SM90_MODE & 256
+constexpr float kLazyTau = 8.f;
+#endif
 constexpr bool kNoMath = MLA_SPARSE_SM90_MODE & 2, kNoLoad = MLA_SPARSE_SM90_MODE & 4;
 // Bit 5 (measurement only): every entry as its _sp twin (P as one bf16, below).
 constexpr bool kSingleP = MLA_SPARSE_SM90_MODE & 32;
@@ -1687,6 +1698,25 @@ struct Kernel {
               s[4 * i + e] = v;
               if (e & 2) rmB = fmaxf(rmB, v); else rmA = fmaxf(rmA, v);
             }
+#if MLA_SPARSE_SM90_MODE & 256
+          // Bit 8: the lazy reference maximum (one vote a warp; its 16 rows' quads are all in it).
+          const bool lazy = __all_sync(0xffffffffu, rmA <= mA + kLazyTau && rmB <= mB + kLazyTau);
+          float bA, bB, scA = 1.f, scB = 1.f;
+          if (lazy) {
+            bA = mA == -INFINITY ? 0.f : mA;
+            bB = mB == -INFINITY ? 0.f : mB;
+          } else {
+            rmA = quadMax(rmA);
+            rmB = quadMax(rmB);
+            const float nA = fmaxf(mA, rmA), nB = fmaxf(mB, rmB);
+            bA = nA == -INFINITY ? 0.f : nA;
+            bB = nB == -INFINITY ? 0.f : nB;
+            scA = ex2s(mA - bA);
+            scB = ex2s(mB - bB);
+            mA = nA;
+            mB = nB;
+          }
+#else
           rmA = quadMax(rmA);
           rmB = quadMax(rmB);
           const float nA = fmaxf(mA, rmA), nB = fmaxf(mB, rmB);
@@ -1694,6 +1724,7 @@ struct Kernel {
           const float scA = ex2s(mA - bA), scB = ex2s(mB - bB);
           mA = nA;
           mB = nB;
+#endif
           // P = hi + lo in wgmma A fragments: a[kk][e] holds keys 16kk + 8(e/2) + 2tq (+1) of row e odd ? rB : rA.
           uint32_t hi[4][4], lo[4][4];
           float sumA = 0.f, sumB = 0.f;
@@ -1741,6 +1772,9 @@ struct Kernel {
           if (tq == 0) { rw.scale[rA] = scA; rw.scale[rB] = scB; }
           fenceProxyAsync();
           namedArrive(1, 256); // P and the rescale factors ready
+#if MLA_SPARSE_SM90_MODE & 256
+          if (!lazy) // bit 8: factors exactly 1 on the lazy path
+#endif
 #pragma unroll
           for (int i = 0; i < kNa / 4; ++i) { o[4 * i + 0] *= scA; o[4 * i + 1] *= scA; o[4 * i + 2] *= scB; o[4 * i + 3] *= scB; }
           wgFence();
@@ -1784,11 +1818,18 @@ struct Kernel {
           }
 #endif
           const float scA = rw.scale[rA], scB = rw.scale[rB];
+#if MLA_SPARSE_SM90_MODE & 256
+          // Bit 8: skip when the warp's 16 factors are all 1; MODEL1 only (the V3.2 entries spill 12-44 bytes with the branch).
+          if (!M1 || !__all_sync(0xffffffffu, scA == 1.f && scB == 1.f)) {
+#endif
 #pragma unroll
           for (int i = 0; i < kNa / 4; ++i) { o[4 * i + 0] *= scA; o[4 * i + 1] *= scA; o[4 * i + 2] *= scB; o[4 * i + 3] *= scB; }
 #if MLA_SPARSE_SM90_MODE & 1048576
 #pragma unroll
           for (int i = 0; i < kNb / 4; ++i) { o2[4 * i + 0] *= scA; o2[4 * i + 1] *= scA; o2[4 * i + 2] *= scB; o2[4 * i + 3] *= scB; }
+#endif
+#if MLA_SPARSE_SM90_MODE & 256
+          }
 #endif
           const uint64_t dP = opaque(descSw128(pBase, 16, 1024)), dL = opaque(descSw128(pLo, 16, 1024));
           wgFence();
