@@ -89,3 +89,38 @@ dense90qSide() {
   done
 }
 qpass() { sed -nE 's/.*dense90q: ([0-9]+)\/[0-9]+ pass.*/\1/p' "$OUT/q-$1.txt" | head -1; }
+# dense90qGate FATBIN NAME: the f16 score path's gate (s19_h3b.sh, s20_h3.sh, s20_f1.sh): two folders of FATBIN,
+# /tmp/NAME-f48 (dispatch 48) and /tmp/NAME-fall (every 16-row launch on n16w3), and the shipped dist/cuda as the
+# control through dense90qSide (Q_TIMEOUT default 25 s here); sets qs / q48 / qall (pass counts) and qok (1 = each folder
+# passes at least as many as the control, all QCASES where the control printed no count); prints the summary line.
+dense90qGate() {
+  w3Folder /tmp/$2-f48 48 "$1"; w3Folder /tmp/$2-fall 0 "$1"
+  Q_TIMEOUT=${Q_TIMEOUT:-25} dense90qSide "${2}48=/tmp/$2-f48" "${2}all=/tmp/$2-fall" shipped=$PWD/dist/cuda
+  qs=$(qpass shipped) q48=$(qpass "${2}48") qall=$(qpass "${2}all")
+  qok=0; [ -n "$q48" ] && [ -n "$qall" ] && [ "$q48" -ge "${qs:-${QCASES:-60}}" ] && [ "$qall" -ge "${qs:-${QCASES:-60}}" ] && qok=1
+  echo "dense90q done: $2 folders pass ${q48:-?} / ${qall:-?}, the shipped control ${qs:-?} ($2 ok: $qok)"
+}
+# ownThreshold FATBIN NAME LEFT [SHAPES]: a candidate's own n16 against its n16w3 (s19_h3.sh's frame with FF = FATBIN:
+# all three folders take it), a diagnostic that never gates, in LEFT seconds at most (two passes, 10 reps x 3 rounds);
+# $OUT/NAME-s19.txt, its `# ` lines prefixed `NAME: `, then its verdict line. (s20_h3.sh, s20_f1.sh.)
+ownThreshold() {
+  FF=$1 OUT=$OUT/$2 SH=${4:-2048x16x1,3072x16x1,4096x16x1,5120x16x1,6144x16x1,7168x16x1,8192x16x1} TIME_TIMEOUT=$((($3 - 6) / 2)) \
+    REPS=10 ROUNDS=3 timeout -k 3 $(($3 - 3)) bash "$(dirname "${BASH_SOURCE[0]}")/s19_h3.sh" > "$OUT/$2-s19.txt" 2>&1
+  grep -E '^# ' "$OUT/$2-s19.txt" | head -14 | sed "s/^/$2: /"
+  echo "$2's own threshold (diagnostic, its n16 vs its n16w3): $(tail -1 "$OUT/$2-s19.txt")"
+}
+# h4Verdict V V4 NAME: the last line of a slot gated by s18_h4.sh (V4 its last line) and dense90qGate's qok.
+h4Verdict() {
+  if [ "$2" = "SHIP v$1" ] && [ "$qok" = 1 ]; then echo "SHIP v$1"
+  elif [ "$2" = "SHIP v$1" ]; then echo "KEEP the shipped build (v$1 failed dense90q above)"
+  else echo "KEEP the shipped build: ${2#KEEP the shipped build } (dense90q $3 folders ok $qok)"; fi
+}
+# h4Run V LIM: s18_h4.sh on candidate V (stage $HB) with the rule's limits LIM, every 16-row launch on n16w3 for the
+# extra checks, the diagnostic at 2048 / 4096 x 16 x 1 and x 32 x 1 and the stall reasons (STALLS, default 1); $OUT/h4.txt,
+# its last 40 lines printed; sets v4 (its verdict line). (s20_h3.sh, s20_f1.sh.)
+h4Run() {
+  V=$1 HB=$HB W3ALL=1 H4_NCU=0 STALLS=${STALLS:-1} DIAG_SHAPES=2048x16x1,4096x16x1,2048x32x1,4096x32x1 TIME_TIMEOUT=${TIME_TIMEOUT:-30} \
+    CHECK_TIMEOUT=${CHECK_TIMEOUT:-30} LIM="$2" bash "$(dirname "${BASH_SOURCE[0]}")/s18_h4.sh" > "$OUT/h4.txt" 2>&1
+  grep -vE '^$' "$OUT/h4.txt" | tail -40 | cut -c1-400
+  v4=$(tail -1 "$OUT/h4.txt")
+}

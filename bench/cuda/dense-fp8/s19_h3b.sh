@@ -36,12 +36,10 @@ for f in $T; do
 done
 trap 'for f in $T; do cp "$keep/$f" "build/$f"; done; rm -rf "$keep"' EXIT
 . "$here/pick-checks.sh"
-F="$HB/dense_fp8_sm90_v$V.fatbin"; w3Folder /tmp/h3b-f48 48 "$F"; w3Folder /tmp/h3b-fall 0 "$F"; w3Folder /tmp/h3b-fn16 null "$F"
+F="$HB/dense_fp8_sm90_v$V.fatbin"; w3Folder /tmp/h3b-fn16 null "$F"
 # 1. dense90q, three builds side by side
-dense90qSide f48=/tmp/h3b-f48 fall=/tmp/h3b-fall shipped=$PWD/dist/cuda
-qs=$(qpass shipped) qf=$(qpass f48) qa=$(qpass fall)
-qok=0; [ -n "$qf" ] && [ -n "$qa" ] && [ "$qf" -ge "${qs:-${QCASES:-60}}" ] && [ "$qa" -ge "${qs:-${QCASES:-60}}" ] && qok=1
-el "dense90q done: F folders pass ${qf:-?} / ${qa:-?}, the shipped control ${qs:-?} (F ok: $qok, each at least the control's count, all of them without one)"
+Q_TIMEOUT=${Q_TIMEOUT:-30} dense90qGate "$F" F # (folders /tmp/F-f48, /tmp/F-fall; sets qok: each at least the control's count, all of them without one)
+el "dense90q step done"
 # 2. s18_h4.sh's steps
 V=$V HB=$HB W3TILES=48 W3ALL=1 H4_NCU=0 STALLS=${STALLS:-1} DIAG_SHAPES=1024x16x1,2048x16x1,4096x16x1 TIME_TIMEOUT=${TIME_TIMEOUT:-35} CHECK_TIMEOUT=${CHECK_TIMEOUT:-35} \
   LIM="8192x16x1=0.975 1024x16x1=1.00 8192x32x1=1.02 8192x16x2=1.02 1024x32x1=1.02" bash "$here/s18_h4.sh" > "$OUT/h4.txt" 2>&1
@@ -50,12 +48,10 @@ v4=$(tail -1 "$OUT/h4.txt")
 el "s18_h4.sh: $v4"
 # 3. F's n16 against its n16w3 (diagnostic)
 if [ $((SECONDS - T0)) -le 75 ]; then
-  timeout -k 3 12 node build/bench/cuda/dense-fp8/ab.js shipped=$PWD/dist/cuda fn16=/tmp/h3b-fn16 fall=/tmp/h3b-fall --no-bf16 \
+  timeout -k 3 12 node build/bench/cuda/dense-fp8/ab.js shipped=$PWD/dist/cuda fn16=/tmp/h3b-fn16 fall=/tmp/F-fall --no-bf16 \
     --shapes 1024x16x1,2048x16x1,4096x16x1,8192x16x1 > "$OUT/diag-fn16.txt" 2>&1
   el "diag rc $? (F's n16 / F's n16w3 / shipped): $(grep -E '^(shipped|fn16|fall):' "$OUT/diag-fn16.txt" | tr '\n' ';')"
 else
   el "diag skipped (over 75 s)"
 fi
-if [ "$v4" = "SHIP v$V" ] && [ $qok = 1 ]; then echo "SHIP v$V"
-elif [ "$v4" = "SHIP v$V" ]; then echo "KEEP the shipped build (v$V failed dense90q above)"
-else echo "KEEP the shipped build: ${v4#KEEP the shipped build } (dense90q F folders ok $qok)"; fi
+h4Verdict $V "$v4" F

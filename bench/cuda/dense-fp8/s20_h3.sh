@@ -39,15 +39,10 @@ el "slot 1 done"
 [ -f "$HB/dense_fp8_sm90_v$V.fatbin" ] || { echo "slot 1: $s1"; echo "KEEP the shipped build (no $HB/dense_fp8_sm90_v$V.fatbin)"; exit 0; }
 # 2. C: dense90q, three folders side by side (~12 s), then s18_h4.sh (~45 s)
 . "$here/pick-checks.sh"
-C="$HB/dense_fp8_sm90_v$V.fatbin"; w3Folder /tmp/h3c-f48 48 "$C"; w3Folder /tmp/h3c-fall 0 "$C"
-Q_TIMEOUT=${Q_TIMEOUT:-25} dense90qSide c48=/tmp/h3c-f48 call=/tmp/h3c-fall shipped=$PWD/dist/cuda
-qs=$(qpass shipped) qc=$(qpass c48) qa=$(qpass call)
-qok=0; [ -n "$qc" ] && [ -n "$qa" ] && [ "$qc" -ge "${qs:-${QCASES:-60}}" ] && [ "$qa" -ge "${qs:-${QCASES:-60}}" ] && qok=1
-el "dense90q done: C folders pass ${qc:-?} / ${qa:-?}, the shipped control ${qs:-?} (C ok: $qok)"
-V=$V HB=$HB W3ALL=1 H4_NCU=0 STALLS=${STALLS:-1} DIAG_SHAPES=2048x16x1,4096x16x1,2048x32x1,4096x32x1 TIME_TIMEOUT=${TIME_TIMEOUT:-30} CHECK_TIMEOUT=${CHECK_TIMEOUT:-30} \
-  LIM="8192x16x1=0.98 1024x16x1=1.01" bash "$here/s18_h4.sh" > "$OUT/h4.txt" 2>&1
-grep -vE '^$' "$OUT/h4.txt" | tail -40 | cut -c1-400
-v4=$(tail -1 "$OUT/h4.txt")
+C="$HB/dense_fp8_sm90_v$V.fatbin"
+dense90qGate "$C" C # (folders /tmp/C-f48, /tmp/C-fall; sets qok)
+el "dense90q step done"
+h4Run $V "8192x16x1=0.98 1024x16x1=1.01"
 el "s18_h4.sh (the 16-row limits): $v4"
 # C's 32-row shapes (n32) against their limits: all within -> C; else D = C's 16-row entries with the shipped n32
 t32=$(python3 - "$OUT/dense-fp8-ab.json" "v$V" <<'PY'
@@ -74,9 +69,7 @@ left=$((115 - (SECONDS - T0)))
 if ! grep -q "\"v$V\"" "$OUT/dense-fp8-ab.json" 2>/dev/null; then
   el "C's own threshold skipped (C was not timed: its checks failed)"
 elif [ $left -ge 30 ]; then
-  FF=$C OUT=$OUT/c1 TIME_TIMEOUT=$(((left - 6) / 2)) REPS=${C1_REPS:-10} ROUNDS=${C1_ROUNDS:-3} timeout -k 3 $((left - 3)) bash "$here/s19_h3.sh" > "$OUT/h3c-s19.txt" 2>&1
-  grep -E '^# ' "$OUT/h3c-s19.txt" | head -14 | sed 's/^/C: /'
-  el "C's own threshold (diagnostic, C's n16 vs C's n16w3): $(tail -1 "$OUT/h3c-s19.txt")"
+  ownThreshold "$C" C $left
 else
   el "C's own threshold skipped ($left s left)"
 fi

@@ -27,16 +27,17 @@ CAND = SHIPPED + (1 << 25)
 CHANGED, SAME = (6, 7, 9, 11), (0, 1, 2, 3, 4, 5, 8, 10)
 
 
-def items(j, out):
+def items(j, out, cand=CAND, tag="bit 25"):
+    """The item probe's tiles: shipped against the candidate (and pair probe 6 if timed). s20_s1_rule reuses it."""
     try:
         x = tiles(j)
     except Exception as e:
         out("item probe: not read (%s)" % e.__class__.__name__)
         return
-    t, c, p6 = x.get("shipped"), x.get("m%d" % CAND), x.get("p6")
+    t, c, p6 = x.get("shipped"), x.get("m%d" % cand), x.get("p6")
     if t and c:
-        out("item probe: shipped %.3f us a tile (%.2f an item), bit 25 %.3f (%.2f an item): drop %.3f us a tile%s" % (
-            t[0], t[1], c[0], c[1], t[0] - c[0],
+        out("item probe: shipped %.3f us a tile (%.2f an item), %s %.3f (%.2f an item): drop %.3f us a tile%s" % (
+            t[0], t[1], tag, c[0], c[1], t[0] - c[0],
             "; pair probe 6 (both rounds' peer copies first) %.3f (%.2f an item): drop %.3f" % (p6[0], p6[1], t[0] - p6[0]) if p6 else ""))
     else:
         out("item probe: not timed")

@@ -26,6 +26,11 @@ sparse_sm90_swap() {
   cp "$1" "$d/sparse_sm90.fatbin" && sparse_sm90_rehash "$d"
 }
 
+# slot_left / slot_cap N: a slot's seconds left before $END (counted from the caller's start $S), and a step's timeout: its
+# own N, or what is left (s20_s1_slot.sh; the earlier slots define the same as left / cap).
+slot_left() { echo $((END - (SECONDS - S))); }
+slot_cap() { local l; l=$(slot_left); [ "$1" -lt "$l" ] && echo "$1" || echo "$l"; }
+
 # sparse_slot_goldens: $FLASHMLA_GOLDEN_SPARSE from .gpu-host/golden-sparse.tar.xz when it is unset and the archive was
 # carried (calls B / C4 / E of session 19 carried it packed); logged through the caller's `ts`.
 sparse_slot_goldens() {

@@ -93,7 +93,7 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif
-static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & ~560755225133055LL), "MLA_DENSE_FP8_VAR: bits 1 .. 2147483648 and 2199023255552 .. 281474976710656 (560755225133055 = 4294967295 | 2199023255552 | .. | 281474976710656) only (bits 4294967296 .. 1099511627776 were removed in session 14, last at 2fc111a)");
+static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & ~2249605085396991LL), "MLA_DENSE_FP8_VAR: bits 1 .. 2147483648 and 2199023255552 .. 1125899906842624 (2249605085396991 = 4294967295 | 2199023255552 | .. | 1125899906842624) only (bits 4294967296 .. 1099511627776 were removed in session 14, last at 2fc111a)");
 static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 105553116266496LL) || ((static_cast<long long>(MLA_DENSE_FP8_VAR) & 2147483712LL) == 2147483712LL),
               "bits 35184372088832 / 70368744177664 (the f16 score path) go with the alternating design (64) and the Q^T fill by cp.async (2147483648)");
 static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 26388279066624LL) || (static_cast<long long>(MLA_DENSE_FP8_VAR) & 6597069766656LL),
@@ -785,6 +785,23 @@ struct DenseFp8 {
 #define MLA_DFP8_OCVT ((MLA_DENSE_FP8_VAR & 140737488355328) != 0)
 static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 281474976710656LL) || (static_cast<long long>(MLA_DENSE_FP8_VAR) & 140737488355328LL),
               "bit 281474976710656 (16 rows only) goes with bit 140737488355328");
+// Bit 562949953421312 (session 20, helper s20-f1; with 35184372088832, in the pass where that bit is): the S side's
+// scale multiply folded (step 3 of docs/notes/cuda-dense-fp8.md's plan written at session 19's end). A NoPE register of
+// the score operand is the cvt alone (e4m3x2 -> f16x2, exact); NoPE group g's eight k-steps go into one f32
+// accumulator (8 registers), and group g + 1's first k-step waits for all of the thread's wgmma (wgWait<0> where it was
+// <1>), reads the two keys' scales of group g again from the raw slot and folds S += scale_g(key) x acc in f32 (8 FFMA)
+// before it overwrites the accumulator; the RoPE k-steps accumulate into S after group 2's fold, and group 3's fold
+// follows the caller's wait. -128 f16 multiplies and -8 scale conversions a thread and tile, +32 FFMA / FMUL, +8 LDS,
+// three drains of the warpgroup's own S^T chain. (The plan's form, two accumulators rolling, spills: 12-52 bytes in
+// n16w3, 16 in n16; MLA_DFP8_SFOLD_NACC 2 builds it.) On the fast path (power-of-two scales 2^-15 .. 2^7) every product
+// e4m3 x q and its scaling are exact in f32, so only the summation order moves. The checks and the exact path are
+// sPhaseH's. Bit 1125899906842624 hands it to the third pass's n16w3 code as 562949953421312 (it needs the f16 score
+// path there too: bit 70368744177664). docs/notes/cuda-dense-fp8.md, "Session 20 (helper s20-f1)".
+#define MLA_DFP8_SFOLD ((MLA_DENSE_FP8_VAR & 562949953421312) != 0)
+static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 562949953421312LL) || (static_cast<long long>(MLA_DENSE_FP8_VAR) & 35184372088832LL),
+              "bit 562949953421312 (the S side's scale multiply folded) goes with the f16 score path (35184372088832)");
+static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 1125899906842624LL) || (static_cast<long long>(MLA_DENSE_FP8_VAR) & 70368744177664LL),
+              "bit 1125899906842624 (the folded scales in n16w3) goes with bit 70368744177664 (the f16 score path in n16w3)");
 // MLA_DFP8_STAMP (a -D switch, not a VAR bit; measurement only, session 20 s20-f2, docs/notes/cuda-dense-fp8.md
 // "Session 20, f2"): thread 0 stores %clock / %globaltimer stamps of the part's first item into the 16 lse words of
 // its request, over its lse (WRONG lse), the producer the %clock of its last bulk copy. Words: 0 smid,
@@ -1105,7 +1122,22 @@ struct DenseFp8Alt {
 #define MLA_DFP8_SF16_SS 4 // (groups of one k-step, double-buffered: with two, the two-consumer entry spills 4 bytes)
 #endif
   static constexpr int SSH = MLA_DFP8_SF16_SS, SKH = 4 / SSH; // (sPhaseH's groups a raw batch; a probe's override)
+#if MLA_DFP8_SFOLD
+#ifndef MLA_DFP8_SFOLD_NACC
+#define MLA_DFP8_SFOLD_NACC 1 // (group accumulators: with two, rolling, both 16-row entries spill 16-52 bytes)
+#endif
+#ifndef MLA_DFP8_SFOLD_LATE
+#define MLA_DFP8_SFOLD_LATE 1 // (the fold's scales read after the wait in sPhaseH: 0 spills in n16w3, where before it 4 bytes; 2: in the caller too, 4 bytes)
+#endif
+  static constexpr int NFA = MLA_DFP8_SFOLD_NACC;
+  // (bit 562949953421312: NoPE group g into an accumulator, folded into sAcc with its scales (read again) after a wait
+  // in group g + 1; on return group 3 is in flight in acc[NFA - 1]: the caller waits, then folds it)
+  static_assert(MLA_DFP8_SF16_SS == 4 && !SER_S, "bit 562949953421312: S^T groups of one k-step, double-buffered");
+  static_assert(NFA == 1 || NFA == 2, "bit 562949953421312: one or two group accumulators");
+  static __device__ __forceinline__ bool sPhaseH(float (&sAcc)[NI * 4], float (&acc)[NFA][NI * 4], uint32_t raw, int r0, int tq, int live, uint64_t qDesc) {
+#else
   static __device__ __forceinline__ bool sPhaseH(float (&sAcc)[NI * 4], uint32_t raw, int r0, int tq, int live, uint64_t qDesc) {
+#endif
     const uint32_t tokA0 = raw + r0 * kTok, tokA1 = tokA0 + 8 * kTok;
     const bool dead0 = r0 >= live, dead1 = r0 + 8 >= live;
     bool ok0 = true, ok1 = true;
@@ -1130,20 +1162,50 @@ struct DenseFp8Alt {
       if (b < 8) {
         nan0 |= nanBytes(c0), nan1 |= nanBytes(c1);
         if ((b & 1) == 0) ok0 = ok0 && scaleFast(cs0), ok1 = ok1 && scaleFast(cs1);
+#if !MLA_DFP8_SFOLD
         s0 = static_cast<uint32_t>(__half_as_ushort(__float2half_rn(__uint_as_float(cs0)))) * 0x10001u;
         s1 = static_cast<uint32_t>(__half_as_ushort(__float2half_rn(__uint_as_float(cs1)))) * 0x10001u;
+#endif
       }
+#if MLA_DFP8_SFOLD
+      (void)s0, (void)s1;
+#endif
 #pragma unroll
       for (int h = 0; h < SSH; ++h) {
         const int grp = SSH * b + h;
+#if MLA_DFP8_SFOLD
+        // (one accumulator: group g's first k-step waits for all, then folds group g - 1; two: group g's second k-step
+        // waits as always, then folds group g - 1 from the other accumulator)
+        const bool foldHere = (b & 1) == 0 && b >= 2 && b < 8 && h == (NFA == 1 ? 0 : 1);
+        float pf0 = 0.f, pf1 = 0.f; // (group b / 2 - 1's scales, read again here: fewer registers than keeping them)
+        const auto foldScales = [&] { pf0 = __uint_as_float(lds32(tokA0 + 512 + 4 * ((b >> 1) - 1))), pf1 = __uint_as_float(lds32(tokA1 + 512 + 4 * ((b >> 1) - 1))); };
+        if (foldHere && !(MLA_DFP8_SFOLD_LATE & 1)) foldScales();
+        if (NFA == 1 && foldHere) wgWait<0>();
+        else if (grp >= 2) wgWait<1>(); // group grp - 2 has read this buffer
+        if (foldHere && (MLA_DFP8_SFOLD_LATE & 1)) foldScales();
+        if (foldHere) { // k-step 4b - 1, the last of NoPE group b / 2 - 1, is done: fold it
+          const float(&x)[NI * 4] = acc[NFA == 1 ? 0 : ((b >> 1) - 1) & 1];
+#pragma unroll
+          for (int e = 0; e < NI * 4; ++e) {
+            const float f = (e & 2) ? pf1 : pf0; // fragment rows gq (key r0) and gq + 8 (key r0 + 8)
+            sAcc[e] = b == 2 ? x[e] * f : fmaf(x[e], f, sAcc[e]);
+          }
+        }
+#else
         if (!SER_S && grp >= 2) wgWait<1>(); // group grp - 2 has read this buffer
+#endif
         uint32_t(&a)[SKH][4] = A[grp & 1];
 #pragma unroll
         for (int jj = 0; jj < SKH; ++jj) {
           const int j = SKH * h + jj; // k-step 4b + j, word j of the 16 bytes
           if (b < 8) {
+#if MLA_DFP8_SFOLD
+            a[jj][0] = e4m3x2F16<0>(wordOf(c0, j)), a[jj][2] = e4m3x2F16<1>(wordOf(c0, j));
+            a[jj][1] = e4m3x2F16<0>(wordOf(c1, j)), a[jj][3] = e4m3x2F16<1>(wordOf(c1, j));
+#else
             a[jj][0] = mulF16x2(e4m3x2F16<0>(wordOf(c0, j)), s0), a[jj][2] = mulF16x2(e4m3x2F16<1>(wordOf(c0, j)), s0);
             a[jj][1] = mulF16x2(e4m3x2F16<0>(wordOf(c1, j)), s1), a[jj][3] = mulF16x2(e4m3x2F16<1>(wordOf(c1, j)), s1);
+#endif
           } else {
             const int u = j & 1;
             const uint4 t0 = j < 2 ? c0 : r1a, t1 = j < 2 ? c1 : r1b;
@@ -1155,7 +1217,11 @@ struct DenseFp8Alt {
 #pragma unroll
         for (int jj = 0; jj < SKH; ++jj) {
           const int ks = 4 * b + SKH * h + jj;
+#if MLA_DFP8_SFOLD
+          if (b < 8) wgRsH16(acc[NFA == 1 ? 0 : (b >> 1) & 1], a[jj], qDesc + ((ks * 2 * NR * 16) >> 4), (ks & 7) > 0);
+#else
           if (b < 8) wgRsH16(sAcc, a[jj], qDesc + ((ks * 2 * NR * 16) >> 4), ks > 0);
+#endif
           else WgRs<NR>::mma(sAcc, a[jj], qDesc + ((ks * 2 * NR * 16) >> 4), 1);
         }
         wgCommit();
@@ -1629,12 +1695,23 @@ struct DenseFp8Alt {
         if (!kAltScanSc) mbarWait(base + L::CK_OFF + 8 * slot, (n / RS) & 1);
         const uint4 f = lds128(base + L::CK_OFF + 8 * RS + 16 * slot);
         const bool bad = (f.x | f.y | f.z) != 0;
+#elif MLA_DFP8_SFOLD
+        float sGrp[DenseFp8Alt::NFA][NI * 4]; // (bit 562949953421312: the NoPE group accumulators)
+        const bool bad = groupAny(wg, sPhaseH(sAcc, sGrp, raw, r0, tq, live, qDesc));
+        float f30 = 0.f, f31 = 0.f; // group 3's scales
+        const auto f3 = [&] { f30 = __uint_as_float(lds32(raw + r0 * kTok + 512 + 12)), f31 = __uint_as_float(lds32(raw + (r0 + 8) * kTok + 512 + 12)); };
+        if (!(MLA_DFP8_SFOLD_LATE & 2)) f3();
 #elif MLA_DFP8_SF16
         const bool bad = groupAny(wg, sPhaseH(sAcc, raw, r0, tq, live, qDesc));
 #else
         const bool bad = groupAny(wg, sPhase(sAcc, raw, r0, tq, live, qDesc));
 #endif
         wgWait<0>(); // S^T, and this warpgroup's previous O^T product
+#if MLA_DFP8_SFOLD && !MLA_DFP8_SCAN
+        if (MLA_DFP8_SFOLD_LATE & 2) f3();
+#pragma unroll
+        for (int e = 0; e < NI * 4; ++e) sAcc[e] = fmaf(sGrp[NFA - 1][e], (e & 2) ? f31 : f30, sAcc[e]); // NoPE group 3's fold
+#endif
         pinRegs<NI * 4>(sAcc);
 #pragma unroll
         for (int s = 0; s < 8; ++s) pinRegs<NI * 4>(o[s]);
@@ -2047,16 +2124,28 @@ extern "C" __global__ void __launch_bounds__(512, 1) mla_dense_fp8_sm90_v32_bf16
 #else
 #define MLA_DFP8_P1X 0
 #endif
-static_assert(MLA_DENSE_FP8_VAR == 2550171200 + 4398046511104 + MLA_DFP8_P3A + MLA_DFP8_P3B + MLA_DFP8_P1H + MLA_DFP8_P3D + MLA_DFP8_P1X, "bit 4398046511104 goes with the shipped bits 2550171200 only");
+// (bit 1125899906842624 hands the folded S-side scales to the third pass as 562949953421312; 562949953421312 itself stays here)
+#if MLA_DENSE_FP8_VAR & 1125899906842624
+#define MLA_DFP8_P3E 562949953421312
+#else
+#define MLA_DFP8_P3E 0
+#endif
+#if MLA_DENSE_FP8_VAR & 562949953421312
+#define MLA_DFP8_P1F 562949953421312
+#else
+#define MLA_DFP8_P1F 0
+#endif
+#define MLA_DFP8_P1Y (MLA_DFP8_P1X + MLA_DFP8_P1F + MLA_DFP8_P3E + MLA_DFP8_P3E)
+static_assert(MLA_DENSE_FP8_VAR == 2550171200 + 4398046511104 + MLA_DFP8_P3A + MLA_DFP8_P3B + MLA_DFP8_P1H + MLA_DFP8_P3D + MLA_DFP8_P1Y, "bit 4398046511104 goes with the shipped bits 2550171200 only");
 #define MLA_DFP8_IN_PASS3 1
 #undef MLA_DENSE_FP8_VAR
-#define MLA_DENSE_FP8_VAR (2550171200 + 2199023255552 + MLA_DFP8_P3A + MLA_DFP8_P3B + MLA_DFP8_P3C + MLA_DFP8_P3D)
+#define MLA_DENSE_FP8_VAR (2550171200 + 2199023255552 + MLA_DFP8_P3A + MLA_DFP8_P3B + MLA_DFP8_P3C + MLA_DFP8_P3D + MLA_DFP8_P3E)
 #undef MLA_DFP8_NS
 #define MLA_DFP8_NS dfp8w
 #undef MLA_DFP8_SC_NEXT
 #include "dense_fp8_sm90.cu"
 #undef MLA_DENSE_FP8_VAR
-#define MLA_DENSE_FP8_VAR (2550171200 + 4398046511104 + MLA_DFP8_P3A + MLA_DFP8_P3B + MLA_DFP8_P1H + MLA_DFP8_P3D + MLA_DFP8_P1X)
+#define MLA_DENSE_FP8_VAR (2550171200 + 4398046511104 + MLA_DFP8_P3A + MLA_DFP8_P3B + MLA_DFP8_P1H + MLA_DFP8_P3D + MLA_DFP8_P1Y)
 #undef MLA_DFP8_NS
 #define MLA_DFP8_NS dfp8
 #undef MLA_DFP8_SC_NEXT

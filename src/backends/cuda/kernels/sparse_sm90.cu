@@ -88,7 +88,7 @@ template <bool M1> struct Fmt {
 #ifndef MLA_SPARSE_SM90_MODE
 #define MLA_SPARSE_SM90_MODE 6881325685400201736
 #endif
-static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & (81 | 256)), "bits 0, 4, 6 and 8 are gone and bit 3 is required");
+static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & (65 | 256)), "bits 0, 6 and 8 are gone and bit 3 is required");
 constexpr bool kNoMath = MLA_SPARSE_SM90_MODE & 2, kNoLoad = MLA_SPARSE_SM90_MODE & 4;
 // Bit 5 (measurement only): every entry as its _sp twin (P as one bf16, below).
 constexpr bool kSingleP = MLA_SPARSE_SM90_MODE & 32;
@@ -431,6 +431,19 @@ static_assert(!kProdAloneBit || ((MLA_SPARSE_SM90_MODE & 8192) && !(MLA_SPARSE_S
 // values, same addresses: bit-identical output. (Both rounds' peer copies first: holding 64 converted registers spills 40
 // bytes; converting twice instead costs 320 instructions a tile.)
 constexpr bool kPeerFirstBit = (MLA_SPARSE_SM90_MODE & 33554432) != 0;
+// Bit 4 (16; reused: the gone bit 4 of the session-8 modes; session 20, helper s20-s1; the MODEL1 pair entries, with 25):
+// the census of the MODEL1 pair producer's tile loop (sass_opclass on the shipped build) finds 320 of its ~855
+// instructions in the e4m3 -> bf16 conversions (a 4-value word: 2 F2FP unpacks, 4 HADD2.F32, 2 F2FP packs, 2 bf16 muls).
+// With the bit a pair of values takes PRMT (each byte with its sign replicated into the byte above), SHF, LOP3 and the
+// bf16 multiply (dq4x): the byte's 7 low bits put at bf16 bits 10..4 and its sign at 15 are the e4m3 value times 2^-120
+// exactly, subnormals included (bf16 keeps e4m3's subnormals as its own), so one multiply by 2^(s - 7) (a UE8M0 byte s)
+// gives the same single rounding of v x 2^(s - 127) as the bf16(v) x bf16(2^(s - 127)) product without the bit. 2^(s - 7)
+// is a bf16 for s <= 134 only: a tile whose warp holds a live token with a larger (or NaN) scale takes the old conversions
+// (one vote a tile). Output bit-identical for every finite e4m3 byte; an e4m3 NaN byte (0x7f / 0xff) of a read token
+// decodes to +-480 x scale instead of NaN (FlashMLA's quantizer never writes one). 320 -> 256 conversion instructions a
+// tile a thread.
+constexpr bool kCvtBitsBit = (MLA_SPARSE_SM90_MODE & 16) != 0;
+static_assert(!kCvtBitsBit || kPeerFirstBit, "bit 4 is written for bit 25's store order (the MODEL1 pair entries)");
 static_assert(!kPeerFirstBit || ((MLA_SPARSE_SM90_MODE & (8192 | 2147483648)) == (8192 | 2147483648) &&
               !(MLA_SPARSE_SM90_MODE & (65536 | 131072 | 4194304 | 8388608 | 16777216 | 134217728 | 268435456 | 1073741824 |
                                          549755813888 | 17592186044416 | 34359738368 | 36028797018963968 | 2305843009213693952))),
@@ -667,6 +680,19 @@ __device__ __forceinline__ uint2 dq4(uint32_t w, float s) {
   return make_uint2(*reinterpret_cast<const uint32_t*>(&x), *reinterpret_cast<const uint32_t*>(&y));
 }
 
+#if MLA_SPARSE_SM90_MODE & 16
+/** Bit 4: four e4m3 (little-endian) -> four bf16 times 2^(s - 7), f2 that factor twice as bf16 (s <= 134), by bit operations:
+    prmt gives each half 0xSSbb (byte b, its sign replicated above it), << 4 and the mask leave the sign at bit 15 and b's
+    7 low bits at 10..4: b's value x 2^-120 as a bf16 (its subnormals too); the multiply by 2^(s - 7) rounds once. */
+__device__ __forceinline__ uint2 dq4x(uint32_t w, uint32_t f2) {
+  uint32_t t01, t23, r01, r23;
+  asm("prmt.b32 %0, %1, 0, 0x9180;\n" : "=r"(t01) : "r"(w));
+  asm("prmt.b32 %0, %1, 0, 0xB3A2;\n" : "=r"(t23) : "r"(w));
+  asm("mul.rn.bf16x2 %0, %1, %2;\n" : "=r"(r01) : "r"((t01 << 4) & 0x87f087f0u), "r"(f2));
+  asm("mul.rn.bf16x2 %0, %1, %2;\n" : "=r"(r23) : "r"((t23 << 4) & 0x87f087f0u), "r"(f2));
+  return make_uint2(r01, r23);
+}
+#endif
 #if MLA_SPARSE_SM90_MODE & 524288
 /** dq4 with the scale applied in bf16x2 (bit 19): s2 is the scale twice as bf16. */
 __device__ __forceinline__ uint2 dq4b(uint32_t w, uint32_t s2) {
@@ -732,6 +758,8 @@ struct Kernel {
   static constexpr int kPairProbe = M1 && C2 ? MLA_SPARSE_SM90_PAIR_PROBE : 0;
   /** Bit 25: the MODEL1 pair producer sends round 0 to the peer before any own store, its own copy of round 0 last. */
   static constexpr bool kPeerFirst = kPeerFirstBit && M1 && C2;
+  /** Bit 4: the conversions by bit operations (dq4x) in bit 25's store order (MODEL1 pair entries). */
+  static constexpr bool kCvtBits = kCvtBitsBit && M1 && C2;
   static constexpr bool kNoS = kNoMath || kPairProbe == 2, kNoPV = kNoMath || kPairProbe == 1, kPeerRelease = C2 && kPairProbe != 3;
   /** Bit 62: the next item's Q prefetched into L2 by the producer (pair entries; bit 10: the one-CTA MODEL1 entries). */
   static constexpr bool kQEarly = (kQEarlyBit && C2) || (kQEarlyOneBit && M1 && !C2);
@@ -914,7 +942,7 @@ struct Kernel {
   /** Flat (bits 57 / 58, kFlat entries only): no per-chunk test; V3.2's scales known to be bf16 (the caller's vote).
       Half (bit 55, token-contiguous tile only): 0 = chunks 0..3 of the box, the RoPE chunk if k < 4 and the validity flag;
       1 = chunks 4..7 and the RoPE chunk if k >= 4; -1 = all of them. */
-  template <bool Flat = false, int Half = -1, int Dest = 0>
+  template <bool Flat = false, int Half = -1, int Dest = 0, bool Bits = false>
   static __device__ __forceinline__ void storeRound(const TileRegs& d, uint32_t kt, uint32_t st, int rnd, int r0, int k, int rot, int tokInRound,
                                                     const Peer& pe, uint4* cv = nullptr) {
 #if MLA_SSP_TOK
@@ -972,6 +1000,12 @@ struct Kernel {
           // bf16x2 scaling is exact when the scale is a bf16 (UE8M0 always is; a V3.2 f32 scale is when its low 16
           // bits are 0, as FlashMLA's quantizer's powers of two are); any other f32 scale takes the f32 multiplies.
           uint2 a, b, e, f;
+#if MLA_SPARSE_SM90_MODE & 16
+          if constexpr (Bits) { // bit 4: the caller's vote found every live scale byte of the warp <= 134
+            const uint32_t f2 = ((((__float_as_uint(d.sc[rnd]) >> (8 * (k & 3))) & 255u) + 120u) << 7) * 0x10001u;
+            a = dq4x(w.x, f2), b = dq4x(w.y, f2), e = dq4x(w.z, f2), f = dq4x(w.w, f2);
+          } else
+#endif
           if (M1 || Flat || (__float_as_uint(sc) & 0xffffu) == 0u) {
             const uint32_t s2 = (__float_as_uint(sc) >> 16) * 0x10001u;
             a = dq4b(w.x, s2), b = dq4b(w.y, s2), e = dq4b(w.z, s2), f = dq4b(w.w, s2);
@@ -1340,9 +1374,20 @@ struct Kernel {
         if constexpr (kPeerFirst) { // bit 25: round 0's peer copy, round 1 (both copies), round 0's own copy
           static_assert(kRounds == 2, "bit 25: the pair's two rounds");
           uint4 cv[8]; // round 0's converted NoPE chunks, converted once (holding both rounds' spills 40 bytes)
+#if MLA_SPARSE_SM90_MODE & 16
+          // bit 4: the bit-operation conversions when no live token of the warp has a scale byte over 134 (one vote a tile)
+          auto small = [&](int rnd) { return k >= kNope || !d.live[rnd] || ((__float_as_uint(d.sc[rnd]) >> (8 * (k & 3))) & 255u) <= 134u; };
+          if (kCvtBits && __all_sync(0xffffffffu, small(0) && small(1))) {
+            storeRound<false, -1, 1, true>(d, kt, st, 0, r0, k, rot, tokInRound, pe, cv);
+            storeRound<false, -1, 0, true>(d, kt, st, 1, r0, k, rot, tokInRound, pe);
+            storeRound<false, -1, 2>(d, kt, st, 0, r0, k, rot, tokInRound, pe, cv);
+          } else
+#endif
+          {
           storeRound<false, -1, 1>(d, kt, st, 0, r0, k, rot, tokInRound, pe, cv);
           storeRound(d, kt, st, 1, r0, k, rot, tokInRound, pe);
           storeRound<false, -1, 2>(d, kt, st, 0, r0, k, rot, tokInRound, pe, cv);
+          }
         } else
 #endif
         if constexpr (kFlat) { // bits 57 / 58: a round's straight-line body when all its scales in the warp are bf16 (MODEL1: always)
