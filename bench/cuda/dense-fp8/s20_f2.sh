@@ -9,8 +9,8 @@
 #   OUT=$OUT/f2 timeout 45 bash bench/cuda/dense-fp8/s20_f2.sh 2>&1 | tee $OUT/f2-s20.txt
 # Three kernel folders (pick-checks.sh w3Folder): ship (the shipped code, dispatch 48), ship0 (the shipped code, every
 # 16-row launch on n16w3), stamp0 (the stamp build, every 16-row launch on n16w3). One process (s20_f2_stamps.js)
-# times them at b 128 on 64 / 1024 / 2048 / 4096 / 8192 x 16 x 1 and 8192 x 32 x 1 (events, medians of 3 x 10), then
-# runs stamp0 once a shape and splits its time per part from the stamps. The last line: `KEEP the shipped build (probe
+# times them and the bf16 path (on ship's backend) at b 128 on 8192 x 16 x 1, 8192 x 32 x 1, 64 / 1024 / 2048 / 4096 x 16 x 1
+# (events, medians of 3 x 10), then runs stamp0 once a shape and splits its time per part from the stamps. The last line: `KEEP the shipped build (probe
 # only: ...)` with the largest piece of the 8192x16x1 fixed part; never SHIP.
 set -uo pipefail
 OUT=${OUT:-/tmp}; mkdir -p "$OUT"
@@ -27,7 +27,7 @@ added=0; [ -f $JS ] || { cp "$HB/$JS" $JS; added=1; }
 trap '[ $added = 1 ] && rm -f $JS' EXIT
 el "folders ready"
 timeout -k 3 ${F2_TIMEOUT:-38} node $JS ship=/tmp/f2-ship ship0=/tmp/f2-ship0 stamp0=/tmp/f2-stamp0 \
-  --shapes ${F2_SHAPES:-64x16x1,1024x16x1,2048x16x1,4096x16x1,8192x16x1,8192x32x1} --json "$OUT/f2-stamps.json" > "$OUT/f2-stamps.txt" 2>&1
+  --shapes ${F2_SHAPES:-8192x16x1,8192x32x1,64x16x1,1024x16x1,2048x16x1,4096x16x1} --json "$OUT/f2-stamps.json" > "$OUT/f2-stamps.txt" 2>&1
 rc=$?
 cat "$OUT/f2-stamps.txt" | cut -c1-400
 el "stamps rc $rc"
@@ -41,7 +41,7 @@ by = {s["shape"]: s for s in j["shapes"]}
 for name, s in by.items():
     if "split" not in s: continue
     us = dict(zip(s["builds"], s["us"]))
-    print(f"# {name}: ship {us.get('ship', float('nan')):.1f} ship0 {us['ship0']:.1f} stamp0 {us['stamp0']:.1f} us "
+    print(f"# {name}: bf16 {s.get('bf16Us', float('nan')):.1f} ship {us.get('ship', float('nan')):.1f} ship0 {us['ship0']:.1f} stamp0 {us['stamp0']:.1f} us "
           f"(stamp0 / ship0 {us['stamp0'] / us['ship0']:.3f}); steady {s['rate']:.3f} us a tile x {s['tiles']} -> fixed {s['fixed']:.1f}: "
           + ", ".join(f"{k} {v:.1f}" for k, v in s["split"].items()))
 s = by.get("8192x16x1")

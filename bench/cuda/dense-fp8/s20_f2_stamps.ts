@@ -44,6 +44,12 @@ for (const sK of [...new Set(shapes.map((s) => s.sK))]) {
   const hostK = fp8CacheTensor('v32', nb, B, randomCache('v32', nb, B, r));
   const per = backends.map((be) => ({ table: be.upload(fromArray('i32', [b, pages], Int32Array.from({ length: nb }, (_, i) => i))),
     lens: be.upload(fromArray('i32', [b], seqlens)), k: uploadFp8Cache(be, hostK) as Tensor }));
+  // the bf16 dense path (decode_sm90.cu) on the first folder's backend, the same lengths (ab.ts's repeated random tile):
+  // its time at one tile a part (64x16x1) and its slope say how much of the fixed part is the FP8 kernel's own
+  const bf = new Uint16Array(nb * B * 576), tile = Math.min(bf.length, 64 * B * 576);
+  for (let i = 0; i < tile; i++) bf[i] = f32ToBf16((r() - 0.5) * 0.2);
+  for (let i = tile; i < bf.length; i += tile) bf.copyWithin(i, 0, Math.min(tile, bf.length - i));
+  const kBf16 = backends[0].upload(fromArray('bf16', [nb, B, 1, 576], bf));
   for (const sh of shapes) {
     if (sh.sK !== sK) continue;
     const { hQ, sQ } = sh;
@@ -56,14 +62,20 @@ for (const sK of [...new Set(shapes.map((s) => s.sK))]) {
         { backend: be, out: o, lse, causal: true }).then(() => undefined);
       return { run, lse, free: () => { for (const x of [qq, o, lse]) be.free(x); } };
     });
-    const times: number[][] = builds.map(() => []);
+    const qb = backends[0].upload(hostQ), ob = backends[0].empty('bf16', [b, sQ, hQ, 512]), lb = backends[0].empty('f32', [b, hQ, sQ]);
+    const bfRun = () => flashMlaWithKvcache(qb, kBf16, per[0].table, per[0].lens, 512, md.tileSchedulerMetadata, md.numSplits,
+      { backend: backends[0], out: ob, lse: lb, causal: true }).then(() => undefined);
+    const times: number[][] = builds.map(() => []), bfTimes: number[] = [];
     for (let round = 0; round < rounds; round++) {
       for (let i = 0; i < backends.length; i++) {
         times[i].push(...(await backends[i].timeMs(runs[i].run, { warmup, reps })));
         await backends[i].synchronize();
       }
+      bfTimes.push(...(await backends[0].timeMs(bfRun, { warmup, reps })));
+      await backends[0].synchronize();
     }
-    const us = times.map((t) => median(t) * 1e3);
+    for (const x of [qb, ob, lb]) backends[0].free(x);
+    const us = times.map((t) => median(t) * 1e3), bf16Us = median(bfTimes) * 1e3;
     // the stamp build once more, alone (its lse zeroed first), then its lse words
     await backends[si].synchronize();
     backends[si].write(runs[si].lse, fromArray('f32', [b, hQ, sQ], new Float32Array(b * hQ * sQ)));
@@ -81,8 +93,8 @@ for (const sK of [...new Set(shapes.map((s) => s.sK))]) {
       cta.push({ sm: x[0], g0: d32(ref, x[1]), g1: d32(ref, x[12]), c: Array.from(x.subarray(3, 12)), tiles: x[14], cp: x[15] });
     }
     console.log(`# ${sh.name}: splits ${ns[b]} for b ${b} (${ns[b] === b ? 'no split, no combine launch' : 'split: combine launched'}), ${parts} parts, stamped parts ${cta.length}; ` +
-      builds.map((x, i) => `${x.name} ${f(us[i])}`).join(', ') + ' us (events)');
-    if (cta.length === 0) { out.push({ shape: sh.name, us, stamped: 0 }); save(); continue; }
+      builds.map((x, i) => `${x.name} ${f(us[i])}`).join(', ') + `, bf16 ${f(bf16Us)} us (events)`);
+    if (cta.length === 0) { out.push({ shape: sh.name, us, bf16Us, stamped: 0 }); save(); continue; }
     // clock rate from each part's own pair (globaltimer ns, clock cycles), median over parts
     const ghz = median(cta.map((x) => d32(x.c[0], x.c[8]) / Math.max(1, x.g1 - x.g0)));
     const cu = (cyc: number) => cyc / ghz / 1e3; // cycles -> us
@@ -109,12 +121,13 @@ for (const sK of [...new Set(shapes.map((s) => s.sK))]) {
     };
     console.log(`#   split of the fixed part (events ${f(us[si])} - steady x tiles ${f(rate * tiles)} = ${f(fixed)} us): ` +
       Object.entries(split).map(([k, v]) => `${k} ${f(v)}`).join(', '));
-    out.push({ shape: sh.name, builds: builds.map((x) => x.name), us, splits: ns[b], parts, ghz, tiles, rate, span, fixed, split,
+    out.push({ shape: sh.name, builds: builds.map((x) => x.name), us, bf16Us, splits: ns[b], parts, ghz, tiles, rate, span, fixed, split,
       phases: Object.fromEntries(phases.map((p) => [p.name, { median: median(p.v), p10: q(p.v, 0.1), p90: q(p.v, 0.9), max: Math.max(...p.v) }])),
       starts: { median: median(starts), max: Math.max(...starts) }, ends: { min: Math.min(...ends), median: median(ends), max: Math.max(...ends) },
       sms: cta.map((x) => x.sm), raw: cta.map((x) => [x.sm, x.g0 - gMin, x.g1 - gMin, ...x.c.map((c) => d32(x.c[0], c)), x.tiles, d32(x.c[0], x.cp)]) }); // (ns from the first entry; cycles from the part's own entry)
     save();
   }
   per.forEach((x, i) => { for (const t of Object.values(x)) backends[i].free(t); });
+  backends[0].free(kBf16);
 }
 for (const be of backends) be.dispose();
