@@ -15,7 +15,7 @@
 //   ./harness_gap abb b s_k h_q s_q          AB_KERNELS, short interleaved bursts (ROUNDS 8 x BURST 10 after IDLE_MS 150)
 //   ./harness_gap b2bn b s_k h_q s_q n name  one warm launch, 500 ms idle, n launches back to back (for ncu
 //                                            --launch-skip k --launch-count 1: k = 1 is the first after idle)
-// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), sa, satr (kVarStAsync: session 12), sa8, sa8tr (+ kVarStSpread), sf, sftr (lib + kVarStF32: session 12 round 2), ftz (lib + kVarEx2Ftz: round 3), pa, patr (lib + kVarPAReg: session 13 round 2), pbe (+ kVarPBEarly: session 15), pe4, pe2 (lib + kVarPolyExB, + kVarPolyHalf: session 17 round 3; session 17 round 2's probes nma, nexb, nmx, b2l, pbb and mae, pbl launch lib since then; sa, sa8, satr, sa8tr, ftz, pa, patr, pbf, pbfw, par, vis, pbfv launch lib / libtr since session 17: their bits are kLibVar's), np (lib + kVarBNoProd: no producer warpgroup, 256 threads; session 19 h1), aa, pz, pi1, pi2, po1, po2, pnp, px (session 20 h1: lib under a second name, lib + never-executed FFMAs, lib + executed FFMAs in the producer; bf16 only; since w1 all but aa launch lib), fs, fg, gm, o2 (session 20 w1: lib + kVarFoldScale, + kVarBGuardMax, kVarBGuardMax alone; om + kVarBOwnMax2), x798 (the library's bits before session 12; since then lib = sa8), nar (decode_sm90.cu, <= 32 rows); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
+// Kernel names: lib, libtr, x799, x799tr, qe, qetr (kVarQEarly: session 11 round 2), sa, satr (kVarStAsync: session 12), sa8, sa8tr (+ kVarStSpread), sf, sftr (lib + kVarStF32: session 12 round 2), ftz (lib + kVarEx2Ftz: round 3), pa, patr (lib + kVarPAReg: session 13 round 2), pbe (+ kVarPBEarly: session 15), pe4, pe2 (lib + kVarPolyExB, + kVarPolyHalf: session 17 round 3; session 17 round 2's probes nma, nexb, nmx, b2l, pbb and mae, pbl launch lib since then; sa, sa8, satr, sa8tr, ftz, pa, patr, pbf, pbfw, par, vis, pbfv launch lib / libtr since session 17: their bits are kLibVar's), np (lib + kVarBNoProd: no producer warpgroup, 256 threads; session 19 h1), aa, pz, pi1, pi2, po1, po2, pnp, px (session 20 h1: lib under a second name, lib + never-executed FFMAs, lib + executed FFMAs in the producer; bf16 only; since w1 all but aa launch lib), fs, fg, gm, o2 (session 20 w1: lib + kVarFoldScale, + kVarBGuardMax, kVarBGuardMax alone; om + kVarBOwnMax2; since w2 they and om launch lib), la, lb (session 20 w2: lib + kVarBLazyA, + kVarBLazyB), x798 (the library's bits before session 12; since then lib = sa8), nar (decode_sm90.cu, <= 32 rows); "+w" / "+w2" after the name: the combine is combine.cu's combineWarps (one warp a
 // row) instead of combine; a suffix @c2 / @c4 launches the row tiles of a part as one cluster (placement only).
 // check takes f16 cases too where the kernel has an f16 entry (lib, lib+w, qe, qe+w).
 #define MLA_SM90W_TRACE 1
@@ -84,8 +84,8 @@ extern "C" __global__ void __launch_bounds__(384, 1) mla_decode_sm90w_bf16_gtl(c
   extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \
     mla::sm90w::DecodeW<TY, false, mla::sm90w::kLibVar, VARB>::run(p, &kMap);                                        \
   }
-MLA_SM90W_ENTRY_VB(mla_decode_sm90w_bf16_gom, __nv_bfloat16, mla::sm90w::kVarBOwnMax)
-MLA_SM90W_ENTRY_VB(mla_decode_sm90w_f16_gom, __half, mla::sm90w::kVarBOwnMax)
+// (om was re-measured beside o2 in session 20's call G (1.055) and removed in session 20 (w2); main d8cc5b1 has it; the
+// names om, sg, s5 launch lib since then.)
 // (sg / s5, measured in call F of session 19 (1.094 / 1.049 at 256 rows), were removed in session 20 (h1) for the pad
 // probe's room; main cbbd951 has them; their names launch om.)
 // Session 20 (h1): the code-size probe (bf16 only; decode_sm90_wide.cu's kVarBPadInShift / kVarBPadOutShift /
@@ -98,7 +98,7 @@ MLA_SM90W_ENTRY_VB(mla_decode_sm90w_f16_gom, __half, mla::sm90w::kVarBOwnMax)
 // (Session 20 (h1)'s pad entries pz, pi1, pi2, po1, po2, pnp, px were measured in session 20's first call (reading
 // (A): the size costs nothing) and removed in session 20 (w1) for build time; branch s20-h1 (a980737) has them; their
 // names launch lib. "aa" stays: lib's code under a second name, the A/A guard.)
-MLA_SM90W_ENTRY_VB(mla_decode_sm90w_bf16_gaa, __nv_bfloat16, 0)
+MLA_SM90W_ENTRY_VB(mla_decode_sm90w_bf16_gaa, __nv_bfloat16, mla::sm90w::kLibVarB) // (VARB 0 until session 20 (w2): kLibVarB since fg shipped)
 // Session 20 (w1): the softmax with fewer instructions (both dtypes). "fs" = the library's bits + kVarFoldScale (the
 // scale folded into the exponent's FFMA; the row maximum taken raw and scaled once); "fg" = fs + kVarBGuardMax (VARB 64:
 // the exponent bases' -inf guards as one FMNMX each); "gm" = the library's bits + kVarBGuardMax alone.
@@ -106,15 +106,16 @@ MLA_SM90W_ENTRY_VB(mla_decode_sm90w_bf16_gaa, __nv_bfloat16, 0)
   extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \
     mla::sm90w::DecodeW<TY, false, VAR, VARB>::run(p, &kMap);                                                  \
   }
-MLA_SM90W_ENTRY_V2(mla_decode_sm90w_bf16_gfs, __nv_bfloat16, mla::sm90w::kLibVar | mla::sm90w::kVarFoldScale, 0)
-MLA_SM90W_ENTRY_V2(mla_decode_sm90w_f16_gfs, __half, mla::sm90w::kLibVar | mla::sm90w::kVarFoldScale, 0)
-MLA_SM90W_ENTRY_V2(mla_decode_sm90w_bf16_gfg, __nv_bfloat16, mla::sm90w::kLibVar | mla::sm90w::kVarFoldScale, mla::sm90w::kVarBGuardMax)
-MLA_SM90W_ENTRY_V2(mla_decode_sm90w_f16_gfg, __half, mla::sm90w::kLibVar | mla::sm90w::kVarFoldScale, mla::sm90w::kVarBGuardMax)
-MLA_SM90W_ENTRY_V2(mla_decode_sm90w_bf16_ggm, __nv_bfloat16, mla::sm90w::kLibVar, mla::sm90w::kVarBGuardMax)
-// Session 20 (w1): "o2" = om + kVarBOwnMax2 (VARB 128: P_B x d published from a copy before the wait for P_B V_B[R];
-// O_R brought down by d after it), both dtypes.
-MLA_SM90W_ENTRY_VB(mla_decode_sm90w_bf16_go2, __nv_bfloat16, mla::sm90w::kVarBOwnMax | mla::sm90w::kVarBOwnMax2)
-MLA_SM90W_ENTRY_VB(mla_decode_sm90w_f16_go2, __half, mla::sm90w::kVarBOwnMax | mla::sm90w::kVarBOwnMax2)
+// (fs / fg / gm / o2 were measured in session 20's call G (fg shipped: the library's bits since then); removed in session
+// 20 (w2), main d8cc5b1 has them; their names launch lib.)
+// Session 20 (w2): the lazy reference maximum (FlashAttention-4's rescale threshold; decode_sm90_wide.cu's kVarBLazyA /
+// kVarBLazyB) on the library's bits (kLibVar, VARB kVarBGuardMax), both dtypes. "la" = softmax A keeps mA_ as its
+// exponent reference where the warp's vote holds (no quad shuffles, bases or factor exponentials); "lb" = la + the
+// same in softmax B against m_A (c = 1 there).
+MLA_SM90W_ENTRY_V2(mla_decode_sm90w_bf16_gla, __nv_bfloat16, mla::sm90w::kLibVar, mla::sm90w::kLibVarB | mla::sm90w::kVarBLazyA)
+MLA_SM90W_ENTRY_V2(mla_decode_sm90w_f16_gla, __half, mla::sm90w::kLibVar, mla::sm90w::kLibVarB | mla::sm90w::kVarBLazyA)
+MLA_SM90W_ENTRY_V2(mla_decode_sm90w_bf16_glb, __nv_bfloat16, mla::sm90w::kLibVar, mla::sm90w::kLibVarB | mla::sm90w::kVarBLazyA | mla::sm90w::kVarBLazyB)
+MLA_SM90W_ENTRY_V2(mla_decode_sm90w_f16_glb, __half, mla::sm90w::kLibVar, mla::sm90w::kLibVarB | mla::sm90w::kVarBLazyA | mla::sm90w::kVarBLazyB)
 // Session 16 (h1)'s "pbex" (pbe + kVarCEarly) shipped as the library's bits (x932758302) and was removed from the
 // harness in round 2 (now lib; pbe = lib too, an A/A control).
 // The library's bits before session 12 (x798: without kVarStAsync / kVarStSpread), for A/Bs against the new ones.
@@ -161,14 +162,11 @@ static bool kspecOf(const std::string& full, KSpec& k) {
   else if (n == "sf") { k.fn = mla_decode_sm90w_bf16_gsf; k.fn16 = mla_decode_sm90w_f16_gsf; }
   else if (n == "sftr") { k.fn = mla_decode_sm90w_bf16_gsftr; k.trace = true; }
   else if (n == "tl") k.fn = mla_decode_sm90w_bf16_gtl;
-  else if (n == "om") { k.fn = mla_decode_sm90w_bf16_gom; k.fn16 = mla_decode_sm90w_f16_gom; }
-  else if (n == "sg" || n == "s5") { k.fn = mla_decode_sm90w_bf16_gom; k.fn16 = mla_decode_sm90w_f16_gom; } // removed in session 20: om's code
   else if (n == "aa") k.fn = mla_decode_sm90w_bf16_gaa; // session 20 (h1): the code-size probe (bf16 only)
   else if (n == "pz" || n == "pi1" || n == "pi2" || n == "po1" || n == "po2" || n == "pnp" || n == "px") { k.fn = mla_decode_sm90w_bf16; k.fn16 = mla_decode_sm90w_f16; } // removed in session 20 (w1): lib
-  else if (n == "fs") { k.fn = mla_decode_sm90w_bf16_gfs; k.fn16 = mla_decode_sm90w_f16_gfs; } // session 20 (w1): the softmax
-  else if (n == "fg") { k.fn = mla_decode_sm90w_bf16_gfg; k.fn16 = mla_decode_sm90w_f16_gfg; }
-  else if (n == "gm") k.fn = mla_decode_sm90w_bf16_ggm;
-  else if (n == "o2") { k.fn = mla_decode_sm90w_bf16_go2; k.fn16 = mla_decode_sm90w_f16_go2; }
+  else if (n == "om" || n == "sg" || n == "s5" || n == "fs" || n == "fg" || n == "gm" || n == "o2") { k.fn = mla_decode_sm90w_bf16; k.fn16 = mla_decode_sm90w_f16; } // removed in session 20 (w2): lib
+  else if (n == "la") { k.fn = mla_decode_sm90w_bf16_gla; k.fn16 = mla_decode_sm90w_f16_gla; } // session 20 (w2): the lazy reference
+  else if (n == "lb") { k.fn = mla_decode_sm90w_bf16_glb; k.fn16 = mla_decode_sm90w_f16_glb; }
   else if (n == "np") { k.fn = mla_decode_sm90w_bf16_gnp; k.fn16 = mla_decode_sm90w_f16_gnp; k.threads = 256; }
   else if (n == "pbe" || n == "pe4" || n == "pe2" || n == "sa" || n == "mae" || n == "pbl" || n == "nma" || n == "nexb" || n == "nmx" || n == "b2l" || n == "pbb" || n == "sa8" || n == "ftz" || n == "pa" || n == "pbf" || n == "pbfw" || n == "par" || n == "vis" || n == "pbfv") { k.fn = mla_decode_sm90w_bf16; k.fn16 = mla_decode_sm90w_f16; } // their bits are kLibVar's (session 17: entries removed)
   else if (n == "patr" || n == "satr" || n == "sa8tr") { k.fn = mla_decode_sm90w_bf16_gtr; k.trace = true; }

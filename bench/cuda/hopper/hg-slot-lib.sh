@@ -22,3 +22,16 @@ hg_sass_text() {
     timeout 20 python3 bench/cuda/hopper/sass_opclass.py --text $G mla_decode_sm90w_bf16 > "$o/text.txt" 2>&1 ) &
   psass=$!
 }
+# hg_s14 DIR TAG ENTRIES Q4 SAN LIB: s14_h1_slot.sh on the unpacked harness ($D) with the session-20 knobs (CHECK_N 8,
+# CHECK_NQ 4, CHECK_S / SAN_S 12, AB_S 8, ROUNDS 10, IDLE_MS 40; the four rows of w1 / w2), its log in DIR/s14.txt, the
+# lines other than its own rule printed; then the SASS lines of hg_sass_text (waited for). Session 20 (w2).
+hg_s14() {
+  local o=$1 tag=$2
+  gzip -1 -c $G > $D/harness_gap.gz
+  S14_ENTRIES="$3" S14_Q4="$4" S14_SAN="$5" S14_LIB=$6 S14_TAG=$tag-s14 HG=$D CHECK_N=${CHECK_N:-8} CHECK_NQ=${CHECK_NQ:-4} \
+    CHECK_S=${CHECK_S:-12} SAN_S=${SAN_S:-12} AB_S=${AB_S:-8} ROUNDS=${ROUNDS:-10} IDLE_MS=${IDLE_MS:-40} \
+    AB_SHAPES="${AB_SHAPES:-128,8192,128,2 128,4096,128,2 128,8192,128,1 128,8192,64,1}" \
+    bash bench/cuda/hopper/s14_h1_slot.sh > "$o/s14.txt" 2>&1
+  grep -v "^s14h1 \|^$tag-s14 rule" "$o/s14.txt"
+  wait $psass; cat "$o/sass.txt" "$o/text.txt"
+}

@@ -44,18 +44,26 @@ def chk_of(chk, tag):
     return (int(m.group(1)), int(m.group(2)), float(m.group(3)), int(m.group(4) or 0), int(m.group(5))) if m else None
 
 
-def decide(chk, ab, sass_txt, text_txt, out=print):
+# The rule's parameters (session 20 w2's s20_w2_rule.py passes its own): candidates in order of preference, their gates
+# and library bits, the entries printed but never shipped, the line tag, the Q_SCALE 4 entry, the memcheck entry of
+# each candidate, and whether a candidate's check needs f16 cases.
+W1 = dict(cands=CANDS, gate=GATE, bits=BITS, printed=("om",), tag="s20w1", q4="fg", mem=lambda e: "o2" if e == "o2" else "fg",
+          noq4=("o2",), f16=lambda e: e != "gm", fail="gw <= 0.995 (o2: 0.990) over the three 128 / 256-row rows, each <= 1.002, 64-row <= 1.010, checks clean")
+
+
+def decide(chk, ab, sass_txt, text_txt, out=print, cfg=W1):
+    CANDS, GATE, BITS, tag = cfg["cands"], cfg["gate"], cfg["bits"], cfg["tag"]
     R = rows_of(ab)
     sass, text = h1.sass_text_of(sass_txt, text_txt)
     lib_t = text.get("mla_decode_sm90w_bf16")
-    for e in ("aa",) + CANDS + ("om",):
+    for e in ("aa",) + CANDS + cfg["printed"]:
         r = R.get(e, {})
         t = text.get("mla_decode_sm90w_bf16_g" + e)
-        out("s20w1 %-3s %s | gw %.4f%s" % (e, " ".join("%d/%d %.4f" % (n, k // 1024, r[(n, k)]) if (n, k) in r else "%d/%d -" % (n, k // 1024) for n, k in ROWS),
+        out("%s %-3s %s | gw %.4f%s" % (tag, e, " ".join("%d/%d %.4f" % (n, k // 1024, r[(n, k)]) if (n, k) in r else "%d/%d -" % (n, k // 1024) for n, k in ROWS),
                                           gmean([r[x] for x in WIDE if x in r]),
                                           " | %d instructions, %d bytes, span %d" % (t[2], t[1], t[3]) if t else ""))
     if lib_t:
-        out("s20w1 lib | %d instructions, %d bytes, span %d, .text %s" % (lib_t[2], lib_t[1], lib_t[3], lib_t[0]))
+        out("%s lib | %d instructions, %d bytes, span %d, .text %s" % (tag, lib_t[2], lib_t[1], lib_t[3], lib_t[0]))
     why = []
     aa_t = text.get("mla_decode_sm90w_bf16_gaa")
     if lib_t and aa_t and aa_t[0] != lib_t[0]:
@@ -68,28 +76,28 @@ def decide(chk, ab, sass_txt, text_txt, out=print):
     if why:
         out("KEEP lib (void: %s)" % "; ".join(why))
         return None
-    q4, q4l = chk_of(chk, "checkq4 fg+w"), chk_of(chk, "checkq4 lib+w")
+    q4, q4l = chk_of(chk, "checkq4 %s+w" % cfg["q4"]), chk_of(chk, "checkq4 lib+w")
     q4ok = bool(q4 and q4l and q4[0] >= 3 and q4[1] == 0 and q4[4] == 0 and q4[2] <= max(1.5 * q4l[2], 3e-3))
-    mem = {k: re.search(r"memcheck %s\+w: .*ERROR SUMMARY: 0 errors.*rc=0" % k, chk) is not None for k in ("fg", "o2")}
+    mem = {k: re.search(r"memcheck %s\+w: .*ERROR SUMMARY: 0 errors.*rc=0" % k, chk) is not None for k in set(map(cfg["mem"], CANDS))}
     ls = sass.get("mla_decode_sm90w_bf16")
     passed = []
     for e in CANDS:
         c = chk_of(chk, "check %s+w" % e)
         s = sass.get("mla_decode_sm90w_bf16_g" + e)
         sass_ok = not (s and ls and ls[0] > 0 and (s[0] != ls[0] or s[1] or s[2]))
-        m = mem["o2" if e == "o2" else "fg"]
-        clean = bool(c and c[0] >= 6 and c[1] == 0 and c[4] == 0 and c[3] >= (1 if e != "gm" else 0)) and (q4ok or e == "o2") and m and sass_ok
+        m = mem[cfg["mem"](e)]
+        clean = bool(c and c[0] >= 6 and c[1] == 0 and c[4] == 0 and c[3] >= (1 if cfg["f16"](e) else 0)) and (q4ok or e in cfg["noq4"]) and m and sass_ok
         r = R.get(e, {})
         full = all(x in r for x in ROWS)
         gw = gmean([r[x] for x in WIDE]) if full else 0.0
         ok = clean and full and gw <= GATE[e] and max(r[x] for x in WIDE) <= 1.002 and r[ROWS[3]] <= 1.010
-        out("s20w1 %s: checks clean %s (check %s, q4 %s / lib %s, memcheck %s, sass %s), gw %.4f, worst wide %s, 64-row %s -> %s" % (
-            e, clean, c, q4, q4l, m, s, gw, "%.4f" % max(r[x] for x in WIDE) if full else "-", "%.4f" % r[ROWS[3]] if full else "-",
+        out("%s %s: checks clean %s (check %s, q4 %s / lib %s, memcheck %s, sass %s), gw %.4f, worst wide %s, 64-row %s -> %s" % (
+            tag, e, clean, c, q4, q4l, m, s, gw, "%.4f" % max(r[x] for x in WIDE) if full else "-", "%.4f" % r[ROWS[3]] if full else "-",
             "passes" if ok else "fails"))
         if ok:
             passed.append((e, gw))
     if not passed:
-        out("KEEP lib (no candidate passes: gw <= 0.995 (o2: 0.990) over the three 128 / 256-row rows, each <= 1.002, 64-row <= 1.010, checks clean)")
+        out("KEEP lib (no candidate passes: %s)" % cfg["fail"])
         return None
     best = passed[0]
     for e, gw in passed[1:]:

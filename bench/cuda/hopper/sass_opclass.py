@@ -14,6 +14,11 @@ instructions (NOPs excluded) and the FSETP / FMUL / FFMA / FADD / MUFU counts.
 Per kernel the sha256 of its .text, bytes, registers, instructions and HGMMA span (session 19 h1 round 4: the harness's
 lib entry against the shipped library's, and A/A twins: two names, one code).
 
+  python3 bench/cuda/hopper/sass_opclass.py --gaps FILE KERNEL [LO HI]
+
+The HGMMA span's stretches between HGMMA runs (>= 20 instructions) by opcode class (session 20 w2: softmax A / B's
+census); LO HI: the opcode sequence of span[LO:HI].
+
   python3 bench/cuda/hopper/sass_opclass.py --pair FILE_A KERNEL_A FILE_B KERNEL_B
 
 Two kernels side by side (e.g. a library entry against a variant of it, from two builds or one; session 19 h5r2 used
@@ -131,6 +136,40 @@ def text(path, want):
                   % (k, hashlib.sha256(code).hexdigest()[:16], len(code), regs.get(k), len(ops), span))
 
 
+# Session 20 (w2): more opcode classes (read off small sm_90a kernels, nvcc 13.0), for --gaps.
+CLS = {0x1F0: "HGMMA", 0x108: "MUFU", 0x023: "FFMA", 0x020: "FMUL", 0x021: "FADD", 0x009: "FMNMX", 0x189: "SHFL", 0x03E: "F2FP",
+       0x016: "PRMT", 0x008: "FSEL", 0x00B: "FSETP", 0x00C: "ISETP", 0x01C: "PLOP3", 0x006: "VOTE", 0x007: "SEL", 0x147: "BRA",
+       0x11D: "BAR", 0x184: "LDS", 0x188: "STS", 0x192: "MEMBAR", 0x010: "IADD3", 0x011: "LEA", 0x024: "IMAD", 0x002: "MOV",
+       0x036: "VIADD", 0x012: "LOP3", 0x019: "SHF"}
+
+
+def gaps(path, name, lo=None, hi=None):
+    """The HGMMA span cut at its HGMMA runs: per stretch between two runs (>= 20 instructions) its start (index in the
+    span), length and opcode classes (session 20 w2's census of softmax A / B); with lo / hi the opcode sequence of
+    span[lo:hi] too."""
+    import collections
+    ops, _ = kernel(path, name)
+    i0 = ops.index(0x1F0)
+    span = ops[i0:len(ops) - ops[::-1].index(0x1F0)]
+    at = 0
+    while at < len(span):
+        end = at
+        while end < len(span) and (span[end] == 0x1F0) == (span[at] == 0x1F0):
+            end += 1
+        if span[at] != 0x1F0 and end - at >= 20:
+            c = collections.Counter(span[at:end])
+            print("gap @%d len %d: %s | other %d" % (at, end - at, " ".join("%s %d" % (CLS[k], c[k]) for k in CLS if c[k]),
+                                                    sum(v for k, v in c.items() if k not in CLS)))
+        at = end
+    if lo is not None:
+        print(" ".join(CLS.get(o, "%03x" % o) for o in span[lo:hi]))
+
+
+if sys.argv[1:2] == ["--gaps"]:
+    if len(sys.argv) not in (4, 6):
+        sys.exit("usage: sass_opclass.py --gaps FILE KERNEL [LO HI]")
+    gaps(sys.argv[2], sys.argv[3], *map(int, sys.argv[4:6]))
+    sys.exit(0)
 if sys.argv[1:2] == ["--text"]:
     if len(sys.argv) < 3:
         sys.exit("usage: sass_opclass.py --text FILE [name-substring ...]")

@@ -481,6 +481,19 @@ constexpr int kVarBGuardMax = 64;
 // waits for P_B V_B[R], brings O_R down by d and hands V_B[R] back, before P_A' V_A[R]. The same products and
 // roundings as om (O_R x d after P_B V_B[R] either way); the no-B pair keeps om's order.
 constexpr int kVarBOwnMax2 = 128;
+// Session 20 (w2): the lazy reference maximum (the library's since call H; FlashAttention-4's rescale threshold on the library's
+// pair order). kVarBLazyA (VARB 1 << 18): warpgroup 0's softmax A keeps the running maximum mA_ as its exponent
+// reference wherever every thread of the warp finds its own (unreduced) maximum of the tile, times the scale, at most
+// kLazyTau above it (one vote a pair, warp-uniform); then no quad shuffles, no new bases, no factor exponentials (the
+// factors are exactly 1: no O rescale and no test of it), and m_A published is mA_. Else the library's exact path. A
+// row's P is then at most 2^kLazyTau (256: bf16 / f16 hold it, sums and O are f32); every reader uses the published
+// reference, so the products are the same up to P's rounding at another exponent, and lse = m + log2(l) holds for any
+// reference. kVarBLazyB (VARB 1 << 19, with kVarBLazyA): the same in warpgroup 1's softmax B, its vote taken before
+// barrier 1 against its own previous maximum mA_ (<= m_A): where it holds, m_B = m_A and c = 1 exactly (no quad
+// shuffles, no c exponentials, no P_A' rescale test; warpgroup 0's O rescale test by c then skips). Bits 18 / 19 were
+// the code-size probe's (bits 8-19 of kVarBPadInShift; its pads, at most 604, now take bits 8-17).
+constexpr int kVarBLazyA = 1 << 18, kVarBLazyB = 1 << 19;
+constexpr float kLazyTau = 8.f;
 #ifdef MLA_SM90W_TRACE
 constexpr int kTlPairs = 32, kTlSkip = 40, kTlEv = 16; // pairs 40..71: ~130-250 µs into a 256-row launch of 877 µs, away from its start
 __device__ unsigned mlaSm90wTl[kTraceCtas * 2 * (kTlPairs + 1) * kTlEv];
@@ -511,12 +524,13 @@ constexpr int kLibVar = kVarGridX | kVarSleep | kVarSkip | kVarFull | kVarEarlyR
 #endif
 
 // The library's VARB bits: kVarBGuardMax (64) since session 20 (w1's fg: each exponent base's -inf guard as one max with
-// -FLT_MAX; with kVarFoldScale above). MLA_SM90W_LIB_VARB: a build of a candidate's bits through the library (the staged
+// -FLT_MAX; with kVarFoldScale above) + kVarBLazyA | kVarBLazyB (w2's lb, the lazy reference maximum: 0.968 of fg's time
+// at 128 / 256 rows, 1.005 at 64, call H). MLA_SM90W_LIB_VARB: a build of a candidate's bits through the library (the staged
 // fatbins of session 19 round 3, session 20 h5), never set by build-kernels.
 #ifdef MLA_SM90W_LIB_VARB
 constexpr int kLibVarB = MLA_SM90W_LIB_VARB;
 #else
-constexpr int kLibVarB = kVarBGuardMax;
+constexpr int kLibVarB = kVarBGuardMax | kVarBLazyA | kVarBLazyB;
 #endif
 template <int VAR> __device__ __forceinline__ int partIdx() { return (VAR & kVarGridX) ? blockIdx.z : blockIdx.x; }
 template <int VAR> __device__ __forceinline__ int rowTileIdx() { return (VAR & kVarGridX) ? blockIdx.x : blockIdx.z; }
@@ -552,10 +566,14 @@ struct DecodeW {
   static_assert(!kOM || (!kNP && (VAR & (kVarPBEarly | kVarCEarly | kVarPAReg | kVarPBFirst | kVarVis4 | kVarEarlyRel | kVarUnrollS)) == (kVarPBEarly | kVarCEarly | kVarPAReg | kVarPBFirst | kVarVis4 | kVarEarlyRel | kVarUnrollS)
                 && (VAR & (kVarPBLate | kVarMAEarly | kVarSeesaw | kVarQEarly | kVarSPipe | kVarPrNoMA | kVarPolyExB | kVarMcast)) == 0), "kVarBOwnMax: the library's pair order");
   static_assert(!kStag || (kOM && ((VARB & kVarBStag) == 0 || (VARB & kVarBStag5) == 0)), "kVarBStag / kVarBStag5: with kVarBOwnMax, one of them");
-  static constexpr int kPadIn = (VARB >> kVarBPadInShift) & 0xfff, kPadOut = (VARB >> kVarBPadOutShift) & 0x3ff; // session 20: the code-size probe (bits 8-19, 20-29)
+  static constexpr int kPadIn = (VARB >> kVarBPadInShift) & 0x3ff, kPadOut = (VARB >> kVarBPadOutShift) & 0x3ff; // session 20: the code-size probe (bits 8-17, 20-29)
   static constexpr bool kPadExec = (VARB & kVarBPadExec) != 0;
   static constexpr bool kGM = (VARB & kVarBGuardMax) != 0; // session 20 (w1): the bases' -inf guards as one FMNMX
   static_assert(!kGM || (VAR & (kVarSeesaw | kVarPrNoMA)) == 0, "kVarBGuardMax: the library's pair order");
+  static constexpr bool kLzA = (VARB & kVarBLazyA) != 0, kLzB = (VARB & kVarBLazyB) != 0; // session 20 (w2): the lazy reference maximum
+  static_assert(!kLzA || (!kOM && !kNP && (VAR & (kVarSeesaw | kVarPrNoMA | kVarMAEarly | kVarPBLate | kVarFoldScale | kVarPBEarly | kVarCEarly | kVarPAReg))
+                                              == (kVarFoldScale | kVarPBEarly | kVarCEarly | kVarPAReg)), "kVarBLazyA: the library's pair order (with kVarFoldScale)");
+  static_assert(!kLzB || kLzA, "kVarBLazyB: with kVarBLazyA");
   // The exponent base of a row maximum m: 0 where m = -inf (the library), or kVarBGuardMax's max(m, -FLT_MAX).
   static __device__ __forceinline__ float baseOf(float m) {
     if constexpr (kGM) return fmaxf(m, -3.402823466e+38f);
@@ -1244,9 +1262,22 @@ struct DecodeW {
           if constexpr (kStag) namedArrive(9, 256); // (warpgroup 1: no S_B' this pair)
         }
         float rmA = -INFINITY, rmB = -INFINITY;
+        constexpr bool kLazy = w0 ? kLzA : kLzB; // session 20 (w2): this warpgroup's softmax keeps a lazy reference
         // Mask by selection, scale to base 2, row maxima over this thread's quad. With kVarFull a tile whose 64 keys
         // are all visible to both of this thread's rows (all but an item's last tile, and the causal edge) skips
         // the per-key compare and select.
+        // The quad's row maxima, scaled (kVarFoldScale); with kVarBLazyA / B (kLazy: this warpgroup's softmax) only on
+        // the exact path, after the vote.
+        auto quadRow = [&]() {
+          rmA = quadMax(rmA);
+          rmB = quadMax(rmB);
+          if (VAR & kVarFoldScale) rmA *= p.scaleLog2, rmB *= p.scaleLog2; // scale > 0: the max commutes with it
+        };
+        // kVarBLazyA / B: whether every thread of the warp finds its own tile maximum (raw, times the scale) at most
+        // kLazyTau above the reference of its rows (warp-uniform).
+        [[maybe_unused]] auto lazyVote = [&](float refA, float refB) {
+          return __all_sync(0xffffffffu, rmA * p.scaleLog2 <= refA + kLazyTau && rmB * p.scaleLog2 <= refB + kLazyTau);
+        };
         auto maskS = [&]() {
           if ((VAR & kVarFull) && t0S + kBN <= limA && t0S + kBN <= limB) {
 #pragma unroll
@@ -1268,9 +1299,7 @@ struct DecodeW {
                 if (e & 2) rmB = fmaxf(rmB, v); else rmA = fmaxf(rmA, v);
               }
           }
-          rmA = quadMax(rmA);
-          rmB = quadMax(rmB);
-          if (VAR & kVarFoldScale) rmA *= p.scaleLog2, rmB *= p.scaleLog2; // scale > 0: the max commutes with it
+          if constexpr (!kLazy) quadRow();
         };
 #ifdef MLA_SM90W_TRACE
         if constexpr (kItemStamps)
@@ -1304,9 +1333,17 @@ struct DecodeW {
                         release, zeroTail, issueS, sPre);
         } else if (w0) {
           // Softmax of A against the running max; P_A to shared memory with mA, then P_A V_A[L] from registers.
-          const float nA = fmaxf(mA_, rmA), nB = fmaxf(mB_, rmB);
+          float nA, nB, scA, scB;
+          bool lazy = false; // kVarBLazyA: mA_ stays the reference (factors exactly 1)
+          if constexpr (kLazy) lazy = lazyVote(mA_, mB_);
+          if (lazy) nA = mA_, nB = mB_;
+          else {
+            if constexpr (kLazy) quadRow();
+            nA = fmaxf(mA_, rmA), nB = fmaxf(mB_, rmB);
+          }
           const float bA = baseOf(nA), bB = baseOf(nB);
-          const float scA = ex2(mA_ - bA), scB = ex2(mB_ - bB);
+          if (lazy) scA = 1.f, scB = 1.f;
+          else scA = ex2(mA_ - bA), scB = ex2(mB_ - bB);
           constexpr bool kME = (VAR & kVarMAEarly) != 0;
           if constexpr (kME) { // kVarMAEarly: mA out before the exponentials (warpgroup 1's softmax needs mA only)
             if (tq == 0) { rw.mA[rA] = nA; rw.mA[rB] = nB; }
@@ -1323,7 +1360,7 @@ struct DecodeW {
           fenceProxyAsync();
           namedArrive(kME ? 8 : 1, 256); // mA and P_A ready (kVarMAEarly: P_A, barrier 8)
           MLA_TL(5);
-          scaleO(o, scA, scB);
+          if (!lazy) scaleO(o, scA, scB);
           if (t == it.nTiles - 1) zeroTail(stA, t0A);
           const uint64_t dvA = opaque(descSw128(kBase + stA * kTileBytes, vLbo, vSbo));
           wgFence();
@@ -1386,6 +1423,10 @@ struct DecodeW {
           if constexpr (kWaitStamps) wT0 = clock64();
 #endif
           constexpr bool kNM = (VAR & kVarPrNoMA) != 0 || kOM; // probe: no m_A before the softmax (barrier 1 where P_A is read); kVarBOwnMax: exact
+          // kVarBLazyB: the vote before barrier 1, against this warpgroup's previous maximum mA_ (<= m_A, so where it holds
+          // every score is at most kLazyTau above m_A too): after the barrier only m_A's load stands before the exponentials.
+          bool lazy = false; // kVarBLazyB: m_A stays the reference (c exactly 1)
+          if constexpr (kLazy) lazy = lazyVote(mA_, mB_);
           if constexpr (!kNM) namedSync(1, 256); // mA and P_A ready
           MLA_TL(5);
 #ifdef MLA_SM90W_TRACE
@@ -1395,9 +1436,15 @@ struct DecodeW {
           if constexpr (kNM) pA0 = mA_, pB0 = mB_;
           else pA0 = rw.mA[rA], pB0 = rw.mA[rB];
           // Softmax of B against mA first (its registers free before any P V is in flight), P_B to shared memory.
-          float nA = fmaxf(pA0, rmA), nB = fmaxf(pB0, rmB);
+          float nA, nB, cA, cB;
+          if (lazy) nA = pA0, nB = pB0;
+          else {
+            if constexpr (kLazy) quadRow();
+            nA = fmaxf(pA0, rmA), nB = fmaxf(pB0, rmB);
+          }
           const float bA = baseOf(nA), bB = baseOf(nB);
-          float cA = ex2(pA0 - bA), cB = ex2(pB0 - bB);
+          if (lazy) cA = 1.f, cB = 1.f;
+          else cA = ex2(pA0 - bA), cB = ex2(pB0 - bB);
           // kVarPrNoMA: after barrier 1, c from m_A to this warpgroup's maximum (P_A' and warpgroup 0's O_L to m_B); a
           // row with nothing here yet (m_B = -inf: O_R, P_B and these sums are 0) takes m_A as its reference
           uint32_t a[4][4];
@@ -1500,7 +1547,7 @@ struct DecodeW {
               }
               mbarWait4(fullBar + kStageBars * stA + 8 * 4, (uA >> 1) & 1); // stage A's V[R]: complete already (warpgroup 0 saw them), for visibility
               MLA_TL(12);
-              scaleP(pa, cA, cB);
+              if (!lazy) scaleP(pa, cA, cB);
               const uint64_t dvA = opaque(descSw128(kBase + stA * kTileBytes + 4 * kBox, vLbo, vSbo));
               wgFence();
 #pragma unroll
@@ -1805,7 +1852,7 @@ static_assert(mla::sm90w::SMEM == 230400 && sizeof(mla::sm90w::Rows) == 1472, "s
   extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \
     mla::sm90w::DecodeW<TY, SWAP, VAR>::run(p, &kMap);                                                               \
   }
-// The library's entries: kLibVar and the VARB bits kLibVarB (kVarBGuardMax since session 20).
+// The library's entries: kLibVar and the VARB bits kLibVarB (kVarBGuardMax, kVarBLazyA, kVarBLazyB since session 20).
 #define MLA_SM90W_ENTRY_LIB(NAME, TY)                                                                          \
   extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \
     mla::sm90w::DecodeW<TY, false, mla::sm90w::kLibVar, mla::sm90w::kLibVarB>::run(p, &kMap);                      \
