@@ -15,6 +15,8 @@ candidate first) give
   - the guard (MODEL1 h_q 64 k1024, a one-CTA entry: the same code) within 1.5 % in each run (else noise: KEEP).
 M1ITEMS.json (the item fit, logged only): us a tile and an item per build (s19_h2r3_rule.items).
 Last line: SHIP 6881325685400201752 (...) or KEEP 6881325685400201736 (...).
+S20_RULE_BIT=6 (s20_s2_slot.sh): the same rule for bit 6 (m6881325685400201800, the MODEL1 pair producer's division by a
+magic number and one index load a round): CAND = shipped + 2^S20_RULE_BIT, the lines name that bit.
 """
 import os, re, sys
 
@@ -24,7 +26,9 @@ from s18_h2r3_rule import memcheck  # noqa: E402
 from s19_h2r3_rule import items  # noqa: E402
 
 SHIPPED = 6881325685400201736
-CAND = SHIPPED + (1 << 4)
+BIT = int(os.environ.get("S20_RULE_BIT", "4"))
+CAND = SHIPPED + (1 << BIT)
+NAME = "bit %d" % BIT
 GM_MAX, ONE_MAX, RUN_MAX, GUARD = 0.99, 1.005, 0.995, 0.015
 
 
@@ -37,15 +41,15 @@ def bitexact(d):
 
 def decide(ab_txt, d, j1=None, j2=None, m1i=None, out=print):
     if m1i:
-        items(m1i, out, CAND, "bit 4")
+        items(m1i, out, CAND, NAME)
     else:
         out("item probe: not timed")
     ok = checks_ok(ab_txt, CAND)
     m128 = memcheck(os.path.join(d, "san128") if d else None, CAND)
     bx = bitexact(d)
     counts = ok and m128 == 0 and bx is not None and bx[1] > 0 and bx[0] == bx[1]
-    out("bit 4 m%d: checks %s | memcheck h_q 128 %s | bitexact %s -> %s" % (
-        CAND, "pass" if ok else "FAIL/missing", "not finished" if m128 is None else "%d errors" % m128,
+    out("%s m%d: checks %s | memcheck h_q 128 %s | bitexact %s -> %s" % (
+        NAME, CAND, "pass" if ok else "FAIL/missing", "not finished" if m128 is None else "%d errors" % m128,
         "not finished" if bx is None else "%d of %d identical" % bx,
         "counts" if counts else "does not count"))
     runs, noisy = [], False
@@ -59,22 +63,22 @@ def decide(ab_txt, d, j1=None, j2=None, m1i=None, out=print):
             fm = (j or {}).get("flashmlaUs") or []
             vs = ""
             if len(fm) >= 4 and all(isinstance(f, (int, float)) for f in fm[:4]):
-                vs = " | vs FlashMLA shipped %.4f, bit 4 %.4f" % (gm([f / s for f, s in zip(fm[:4], sp[:4])]), gm([f / c for f, c in zip(fm[:4], cp[:4])]))
-            out("MODEL1 pair run %d (%s first): time / shipped %.4f (%s), guard %.3f | us shipped %s, bit 4 %s%s" % (
-                k + 1, "shipped" if k == 0 else "bit 4", gm(r), " ".join("%.3f" % x for x in r), g,
-                " ".join("%.1f" % x for x in sp[:4]), " ".join("%.1f" % x for x in cp[:4]), vs))
+                vs = " | vs FlashMLA shipped %.4f, %s %.4f" % (gm([f / s for f, s in zip(fm[:4], sp[:4])]), NAME, gm([f / c for f, c in zip(fm[:4], cp[:4])]))
+            out("MODEL1 pair run %d (%s first): time / shipped %.4f (%s), guard %.3f | us shipped %s, %s %s%s" % (
+                k + 1, "shipped" if k == 0 else NAME, gm(r), " ".join("%.3f" % x for x in r), g,
+                " ".join("%.1f" % x for x in sp[:4]), NAME, " ".join("%.1f" % x for x in cp[:4]), vs))
         else:
             out("MODEL1 pair run %d: not timed" % (k + 1))
     if len(runs) < 2:
-        return "KEEP %d (bit 4: %s)" % (SHIPPED, "the MODEL1 pair shapes not timed twice" if counts else "does not count")
+        return "KEEP %d (%s: %s)" % (SHIPPED, NAME, "the MODEL1 pair shapes not timed twice" if counts else "does not count")
     pooled = [(a + b) / 2 for a, b in zip(*runs)]
     tag = "MODEL1 pair %.4f of shipped (%s; runs %.4f / %.4f)" % (gm(pooled), " ".join("%.3f" % x for x in pooled), gm(runs[0]), gm(runs[1]))
     if noisy:
         return "KEEP %d (noise: the guard moved > 1.5 %%; %s)" % (SHIPPED, tag)
     q = gm(pooled) <= GM_MAX and max(pooled) <= ONE_MAX and all(gm(r) <= RUN_MAX for r in runs)
     if counts and q:
-        return "SHIP %d (bit 4 qualifies: %s)" % (CAND, tag)
-    return "KEEP %d (bit 4 %s: %s)" % (SHIPPED, "does not count" if not counts else "does not qualify", tag)
+        return "SHIP %d (%s qualifies: %s)" % (CAND, NAME, tag)
+    return "KEEP %d (%s %s: %s)" % (SHIPPED, NAME, "does not count" if not counts else "does not qualify", tag)
 
 
 def self_test():

@@ -16,9 +16,10 @@
 # sparse_sm90 is swapped for the staged shipped, logged), build/ by tsc:
 #   OUT=$OUT timeout 100 bash bench/cuda/hopper/s20_s1_slot.sh          (~80 s warm; every step ends by +96 s)
 # Last line: `SHIP 6881325685400201752 (...)` or `KEEP 6881325685400201736 (...)` (s20_s1_rule.py).
+# s20_s2_slot.sh runs this frame for bit 6 (env CAND, STAGE, S20_RULE_BIT for the rule, BITEXACT_ARGS for the bitexact tool).
 set -uo pipefail
 OUT=${OUT:?}; S=$SECONDS; mkdir -p "$OUT"; : > "$OUT/log.txt"; ts() { echo "[+$((SECONDS - S))s] $*" | tee -a "$OUT/log.txt"; }
-SHIP=6881325685400201736; CAND=6881325685400201752
+SHIP=6881325685400201736; CAND=${CAND:-6881325685400201752}
 STAGE=${STAGE:-.devstage/s20-s1}; HB=/tmp/s20s1-hb; END=${END:-96} # seconds after the start by which all is done
 FM=${FM:-results/gpu-host/bench/hopper/s18_callA/flashmla-sparse.json}
 . bench/cuda/hopper/sparse-sm90-modes.sh # sparse_slot_*, slot_left, slot_cap
@@ -36,7 +37,7 @@ OUT=$OUT HB=$HB CASES=${CASES:-30} TIME_TIMEOUT=1 CHECK_TIMEOUT=40 \
 ts "checks rc=$?"; grep -E '^m[0-9]+: |^\s*not ok|seed [0-9]+' "$OUT/ab.txt" | tee -a "$OUT/log.txt"
 mkdir -p "$OUT/san128/san-m$CAND"; (OUT=$OUT/san128/san-m$CAND SAN_HQ=128 sparse_slot_san $K/m$CAND $(slot_cap 15) memcheck > /dev/null) &
 # beside it: shipped and candidate on the same MODEL1 h_q 128 inputs (scale bytes 0..150, every finite e4m3 byte), out / lse byte for byte
-timeout -k 2 $(slot_cap 15) node build/bench/cuda/hopper/sparse-sm90-bitexact.js shipped=$PWD/dist/cuda m$CAND=$K/m$CAND > "$OUT/bitexact.txt" 2>&1
+timeout -k 2 $(slot_cap 15) node build/bench/cuda/hopper/sparse-sm90-bitexact.js shipped=$PWD/dist/cuda m$CAND=$K/m$CAND ${BITEXACT_ARGS:-} > "$OUT/bitexact.txt" 2>&1
 ts "bitexact rc=$?: $(tail -1 "$OUT/bitexact.txt")"; grep -E 'DIFFERS|Error' "$OUT/bitexact.txt" | head -4 | tee -a "$OUT/log.txt"
 wait
 ts "m$CAND san-memcheck h_q 128: $(grep -hE '^# (pass|fail) ' "$OUT/san128/san-m$CAND/san-memcheck.txt" 2>/dev/null | tr -d '#' | xargs) $(grep -hE 'ERROR SUMMARY' "$OUT/san128/san-m$CAND/san-memcheck.txt" 2>/dev/null | tail -1)"

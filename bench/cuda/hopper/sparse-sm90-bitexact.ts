@@ -3,7 +3,10 @@
 // caches whose scale bytes span UE8M0 0..134 (and, in every third page block, one scale byte of 135..150: the tiles that
 // bit 4 hands back to the old conversions) and every finite e4m3 byte (subnormals and -0 too; 0x7f / 0xff, NaN, left out);
 // `out` and `lse` compared byte for byte.
-//   node build/bench/cuda/hopper/sparse-sm90-bitexact.js A=KERNEL_DIR B=KERNEL_DIR [--cases N (8)]
+//   node build/bench/cuda/hopper/sparse-sm90-bitexact.js A=KERNEL_DIR B=KERNEL_DIR [--cases N (8)] [--pages B,B,..] [--extra]
+// --pages (s20-s2, bit 6's division by the page block size): case c's page block size is the list's entry c mod its length
+// (default 64); --extra: every other case (c odd) also reads an extra cache (page block size 2, 37, 64, 13 by turns,
+// extraTopk 128 with a topkLength-style random extraTopkLength in cases 3 mod 4).
 // Prints one line a case (`case k: ... identical` or the first differing element) and last
 // `bitexact: N of M identical`; exit status 0 only when all are.
 import { createCudaBackend } from '../../../src/backends/cuda/index.js';
@@ -17,6 +20,7 @@ import { type Tensor, fromArray } from '../../../src/core/tensor.js';
 
 const args = process.argv.slice(2);
 const ci = args.indexOf('--cases'), nCases = ci >= 0 ? Number(args[ci + 1]) : 8;
+const pi = args.indexOf('--pages'), pages = pi >= 0 ? args[pi + 1].split(',').map(Number) : [64], withExtra = args.includes('--extra');
 const builds = args.filter((a) => /^[\w.-]+=/.test(a)).map((a) => ({ name: a.slice(0, a.indexOf('=')), dir: a.slice(a.indexOf('=') + 1) }));
 if (builds.length !== 2) throw new Error('usage: sparse-sm90-bitexact.js A=KERNEL_DIR B=KERNEL_DIR [--cases N]');
 
@@ -37,7 +41,7 @@ const backends = await Promise.all(builds.map((b) => createCudaBackend({ kernelD
 let same = 0, total = 0;
 for (let c = 0; c < nCases; c++) {
   const r = rng(9100 + c);
-  const B = 64, b = 8 + 8 * (c % 3), sQ = 2, hQ = 128, topk = [512, 1024, 256, 2048][c % 4], sK = 4096;
+  const B = pages[c % pages.length], b = 8 + 8 * (c % 3), sQ = 2, hQ = 128, topk = [512, 1024, 256, 2048][c % 4], sK = 4096;
   const precision = c % 2 ? 'exact' : 'fast';
   const nb = b * Math.ceil(sK / B);
   const q = fromArray('bf16', [b, sQ, hQ, 512], Uint16Array.from({ length: b * sQ * hQ * 512 }, () => f32ToBf16(r() * 2 - 1)));
@@ -45,19 +49,27 @@ for (let c = 0; c < nCases; c++) {
   const ind = randomIndices(b, sQ, sK, topk, B, r);
   for (let i = 0; i < ind.length; i += 37) if (r() < 0.3) ind[i] = -1; // some invalid entries
   const indices = fromArray('i32', [b, sQ, topk], ind);
-  const meta = getSparseMlaMetadata({ b, sQ, hQ, topk, extraTopk: 0, numSms: 132 });
+  const xB = [2, 37, 64, 13][(c >> 1) % 4], xTopk = withExtra && c % 2 ? 128 : 0, xSK = 1024, xnb = b * Math.ceil(xSK / xB);
+  const xk = xTopk ? fp8CacheTensor('model1', xnb, xB, cache(xnb, xB, r)) : undefined;
+  const xind = xTopk ? randomIndices(b, sQ, xSK, xTopk, xB, r) : undefined;
+  if (xind) for (let i = 0; i < xind.length; i += 29) if (r() < 0.3) xind[i] = -1;
+  const xIndices = xind ? fromArray('i32', [b, sQ, xTopk], xind) : undefined;
+  const xLen = xTopk && c % 4 === 3 ? fromArray('i32', [b], Int32Array.from({ length: b }, () => Math.floor(r() * (xTopk + 1)))) : undefined;
+  const meta = getSparseMlaMetadata({ b, sQ, hQ, topk, extraTopk: xTopk, extraTopkLength: xLen, numSms: 132 });
   const outs: Uint8Array[][] = [];
   for (const be of backends) {
     const owned: Tensor[] = [uploadFp8Cache(be, k), be.upload(q), be.upload(indices)];
+    const extra = xk && xIndices ? { extraKCache: uploadFp8Cache(be, xk), extraIndices: be.upload(xIndices), extraTopkLength: xLen } : {};
+    if (xk && xIndices) owned.push(extra.extraKCache!, extra.extraIndices!);
     const out = be.empty('bf16', [b, sQ, hQ, 512]), lse = be.empty('f32', [b, hQ, sQ]);
-    await flashMlaSparseWithKvcache(owned[1], owned[0], owned[2], 512, meta, { backend: be, out, lse, precision });
+    await flashMlaSparseWithKvcache(owned[1], owned[0], owned[2], 512, meta, { backend: be, out, lse, precision, ...extra });
     const bytes = async (t: Tensor) => { const h = (await be.download(t)).host(); return new Uint8Array(h.buffer.slice(h.byteOffset, h.byteOffset + h.byteLength)); };
     outs.push([await bytes(out), await bytes(lse)]);
     for (const t of [...owned, out, lse]) be.free(t);
   }
   total++;
   const diff = [0, 1].map((w) => outs[0][w].findIndex((x, i) => x !== outs[1][w][i]));
-  const tag = `case ${c}: b ${b} topk ${topk} ${precision} (block stride ${fp8BlockStride('model1', B)})`;
+  const tag = `case ${c}: b ${b} topk ${topk} ${precision} page ${B} (block stride ${fp8BlockStride('model1', B)})${xTopk ? ` extra ${xTopk} page ${xB}${xLen ? ' L' : ''}` : ''}`;
   if (diff[0] < 0 && diff[1] < 0 && outs[0][0].length === outs[1][0].length) { same++; console.log(`${tag}: identical`); }
   else console.log(`${tag}: DIFFERS (out byte ${diff[0]}, lse byte ${diff[1]})`);
 }

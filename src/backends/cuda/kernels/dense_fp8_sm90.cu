@@ -802,6 +802,23 @@ static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 562949953421312LL) |
               "bit 562949953421312 (the S side's scale multiply folded) goes with the f16 score path (35184372088832)");
 static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 1125899906842624LL) || (static_cast<long long>(MLA_DENSE_FP8_VAR) & 70368744177664LL),
               "bit 1125899906842624 (the folded scales in n16w3) goes with bit 70368744177664 (the f16 score path in n16w3)");
+// MLA_DFP8_STAMP (a -D switch, not a VAR bit; measurement only, session 20 s20-f2, docs/notes/cuda-dense-fp8.md
+// "Session 20, f2"): thread 0 stores %clock / %globaltimer stamps of the part's first item into the 16 lse words of
+// its request, over its lse (WRONG lse), the producer the %clock of its last bulk copy. Words: 0 smid,
+// 1 / 2 globaltimer at entry, 3 clock at entry, 4 Q^T filled, 5 warpgroup 0's first page in, 6 unused, 7 its last
+// page in, 8 its tiles done, 9 every warpgroup's tiles done, 10 merged, 11 stored, 12 / 13 globaltimer at
+// the item's end, 14 the item's tiles, 15 the producer's last copy issued. 0 (the default): the code as without it.
+#ifndef MLA_DFP8_STAMP
+#define MLA_DFP8_STAMP 0
+#endif
+#if MLA_DFP8_STAMP
+#define MLA_DFP8_ST(k, v) (reinterpret_cast<volatile uint32_t*>(p.lse) + static_cast<int64_t>(beginIdx) * p.hQ * p.sQ)[k] = (v)
+// (the stamps go to 64 bytes of shared memory past the layout, which the launch's 229,408 bytes or more leave
+// free, and thread 0 copies them out at the item's end: stores to global memory inside the tile loop made ptxas spill)
+#define MLA_DFP8_SS(k) stShared(base + L::SMEM - 1024 + 4 * (k), stClk())
+__device__ __forceinline__ uint32_t stClk() { uint32_t c; asm volatile("mov.u32 %0, %%clock;" : "=r"(c)); return c; }
+__device__ __forceinline__ uint64_t stGt() { uint64_t t; asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t)); return t; }
+#endif
 #undef MLA_DFP8_SL
 #if MLA_DFP8_SF16
 #define MLA_DFP8_SL sl // (bit 35184372088832: the item's factor, scaleLog2 or scaleLog2 2^e after a rescale, loaded once a tile)
@@ -1434,6 +1451,15 @@ struct DenseFp8Alt {
     const uint32_t base = smemAddr(smem);
     const uint32_t rawBase = base + L::RAW_OFF, qBase = base + L::Q_OFF;
     const uint32_t fullBar = base + L::BAR_OFF, emptyBar = fullBar + 8 * FB;
+#if MLA_DFP8_STAMP
+    if (threadIdx.x == 0) {
+      MLA_DFP8_SS(3);
+      const uint64_t g = stGt();
+      uint32_t smid;
+      asm volatile("mov.u32 %0, %%smid;" : "=r"(smid));
+      stShared(base + L::SMEM - 1024, smid), stShared(base + L::SMEM - 1020, static_cast<uint32_t>(g)), stShared(base + L::SMEM - 1016, static_cast<uint32_t>(g >> 32));
+    }
+#endif
 #if MLA_DFP8_SF16
     const uint32_t q16Base = base + L::Q16_OFF;
 #endif
@@ -1486,6 +1512,9 @@ struct DenseFp8Alt {
             bulkLoad(rawBase + slot * kRawBytes, p.kCache + static_cast<int64_t>(page) * p.blockStride, kRawBytes, fullBar + 8 * fs, policy);
           }
         }
+#if MLA_DFP8_STAMP
+        MLA_DFP8_SS(15);
+#endif
       }
       return;
     }
@@ -1625,6 +1654,9 @@ struct DenseFp8Alt {
 #else
       cSync();
 #endif
+#if MLA_DFP8_STAMP
+      if (threadIdx.x == 0) MLA_DFP8_SS(4);
+#endif
 
       float o[8][NI * 4]; // O^T slice s: element 4i + e, as [i][e] of the wgmma fragment
 #pragma unroll
@@ -1646,6 +1678,10 @@ struct DenseFp8Alt {
         const int live = min(kBN, tileEnd - t0);
         if constexpr (W3) mbarWait(fullBar + 8 * (n % FB), (n / FB) & 1);
         else mbarWait(fullBar + 8 * slot, (n / RS) & 1);
+#if MLA_DFP8_STAMP
+        if (threadIdx.x == 0 && kc == 0) MLA_DFP8_SS(5);
+        if (threadIdx.x == 0 && it + NC >= itm.nTiles) MLA_DFP8_SS(7);
+#endif
 
         float sAcc[NI * 4];
 #ifndef MLA_DFP8_ALT_OVERLAP
@@ -1824,6 +1860,9 @@ struct DenseFp8Alt {
 #pragma unroll
       for (int s = 0; s < 8; ++s) pinRegs<NI * 4>(o[s]);
       n0 += itm.nTiles;
+#if MLA_DFP8_STAMP
+      if (threadIdx.x == 0) MLA_DFP8_SS(8);
+#endif
 
       // Row sums over the 8 key lanes and the 4 warps, then the two warpgroups merge (decode_sm90.cu's split stores).
 #pragma unroll
@@ -1855,6 +1894,9 @@ struct DenseFp8Alt {
       float* const l0x = xb + 4 * NI * 4 * 128;
       if constexpr (!W3) {
       consumersSync(); // both warpgroups' tiles are done: Q^T is free
+#if MLA_DFP8_STAMP
+      if (threadIdx.x == 0) MLA_DFP8_SS(9);
+#endif
       if (warp == 0 && gq == 0)
 #pragma unroll
         for (int i = 0; i < NI; ++i)
@@ -1907,6 +1949,9 @@ struct DenseFp8Alt {
         // and 2), through four 1024-float buffers in Q^T's region: [0] 0's slice 4 + rd, [1] 1's slice rd, [2] 2's slice
         // rd, [3] 2's slice 4 + rd.
         cSync(); // every warpgroup's tiles are done: Q^T is free
+#if MLA_DFP8_STAMP
+        if (threadIdx.x == 0) MLA_DFP8_SS(9);
+#endif
         if (warp == 0 && gq == 0)
 #pragma unroll
           for (int i = 0; i < NI; ++i)
@@ -1952,6 +1997,9 @@ struct DenseFp8Alt {
           cSync();
         }
       }
+#if MLA_DFP8_STAMP
+      if (threadIdx.x == 0) MLA_DFP8_SS(10);
+#endif
       // This warpgroup's slices 4wg..4wg+3: columns 128 warp + 16 gq + 8 wg + 0..7 of each row (bit 2199023255552:
       // warpgroup 2 stores nothing).
 #pragma unroll
@@ -1991,6 +2039,16 @@ struct DenseFp8Alt {
           }
         }
       cSync(); // Q^T, red and ml are free for the next item
+#if MLA_DFP8_STAMP
+      static_assert(L::SMEM + 64 <= 229408, "the stamps' 64 bytes past the layout fit the launch's shared memory");
+      if (threadIdx.x == 0 && batch == beginIdx && p.hQ * p.sQ >= 16) {
+        const uint32_t c = stClk();
+        const uint64_t g = stGt();
+        for (int k = 0; k < 11; ++k) MLA_DFP8_ST(k, lds32(base + L::SMEM - 1024 + 4 * k));
+        MLA_DFP8_ST(11, c), MLA_DFP8_ST(12, static_cast<uint32_t>(g)), MLA_DFP8_ST(13, static_cast<uint32_t>(g >> 32)), MLA_DFP8_ST(14, n0); // (n0: the first item's tiles; itm.nTiles kept live through the merge spilled)
+        MLA_DFP8_ST(15, lds32(base + L::SMEM - 1024 + 60));
+      }
+#endif
     }
 #endif
   }

@@ -79,7 +79,7 @@ template <bool M1> struct Fmt {
 // before). Bit 3 is the whole-tile producer (produceTile);
 // the versions measured slower on the H200 have left the code (the round pipeline with and without L2 prefetch: bits
 // 0 and 3 clear; the integer dequantization: bit 4; the 2-CTA cluster: bit 6; session 8's per-round reload, bit 8, and
-// item-boundary overlap, bits 9-11: commit 6c7d876 has them; bits 9-11 have new meanings since session 19's end), so bit 3 must be set and the note's mode numbers keep
+// item-boundary overlap, bits 9-11: commit 6c7d876 has them; bits 9-11 have new meanings since session 19's end, bits 4, 6 and 8 since session 20), so bit 3 must be set and the note's mode numbers keep
 // their meaning. Measured in sessions 12-13 and not shipped, removed in session 14 (commit d39f109 has them; the note
 // has the measurements): bits 41-43 (the producer's gather loads with .L2::256B, and .L1::evict_last), 44, 46 and 47
 // (the next item's Q issued in the last tile, or before the epilogue by warpgroup 0 or 1).
@@ -88,7 +88,7 @@ template <bool M1> struct Fmt {
 #ifndef MLA_SPARSE_SM90_MODE
 #define MLA_SPARSE_SM90_MODE 6881325685400201736
 #endif
-static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & 65), "bits 0 and 6 are gone and bit 3 is required");
+static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & 1), "bit 0 is gone and bit 3 is required");
 // Bit 8 (256; reused: session 8's per-round reload left the code long ago; session 20, helper s20-l1; every entry, the
 // consumers' softmax is one code): the lazy reference maximum (FlashAttention-4's rescale threshold; the dense wide
 // kernel's lb, session 20 call H). Warpgroup 0 votes once a tile and warp (__all_sync) whether every thread's own masked
@@ -459,6 +459,19 @@ static_assert(!kPeerFirstBit || ((MLA_SPARSE_SM90_MODE & (8192 | 2147483648)) ==
               !(MLA_SPARSE_SM90_MODE & (65536 | 131072 | 4194304 | 8388608 | 16777216 | 134217728 | 268435456 | 1073741824 |
                                          549755813888 | 17592186044416 | 34359738368 | 36028797018963968 | 2305843009213693952))),
               "bit 25 is for the MODEL1 pair's plain store loop: with 13 and 31, not with 16, 17, 22-24, 27, 28, 30, 35, 39, 44, 55, 61");
+// Bit 6 (64; reused: session 8's 2-CTA cluster bit left the code; session 20, helper s20-s2; the MODEL1 pair entries, with
+// 51 and 25): addrOf's unsigned 32-bit division of the token id by the page block size B (two a tile a producer thread:
+// I2F, MUFU.RCP, F2I and a dozen integer fix-ups each) as a multiply-high by a magic number formed once a thread before
+// the item loop (divMagic, for the main and the extra cache's B): q = umulhi(2 x, m) >> s with s = ceil(log2 B) and
+// m = ceil(2^(31 + s) / B) (< 2^32), exact for every x < 2^31 (the id is an int >= 0 there): x m / 2^(31 + s) = x / B
+// + x e / (B 2^(31 + s)) with e = m B - 2^(31 + s) < B, an excess below 2^-s <= 1 / B. And idAt's two guarded index
+// loads (main or extra list, three nested tests) as one load with its base, offset and bound selected: entry e is read
+// iff e < (e >= mainRegion ? eEnd : min(eEnd, mainLen)) (eEnd <= mainRegion + extraLen, so e < eEnd covers the extra
+// list's length; t >= nTiles gives e >= eEnd, so idOf's tile test goes). The same ids, quotient, slot and addresses:
+// bit-identical output (NaN bytes untouched: no value path changes). Tile loop 855 -> 821 / 819 static (_sp / exact).
+constexpr bool kDivMagicBit = (MLA_SPARSE_SM90_MODE & 64) != 0;
+static_assert(!kDivMagicBit || ((MLA_SPARSE_SM90_MODE & (8192 | 2147483648 | 2251799813685248 | 33554432)) == (8192 | 2147483648 | 2251799813685248 | 33554432)),
+              "bit 6 is for the MODEL1 pair's plain loop with 51 and 25 (and 13, 31)");
 static_assert(MLA_SPARSE_SM90_PAIR_PROBE >= 0 && MLA_SPARSE_SM90_PAIR_PROBE <= 6, "pair probes 1-6");
 // Pair probe 6 (session 19, helper h2, round 3; with bit 25; the output is correct, the build is a diagnostic): bit 25's
 // order taken to the end, both rounds' peer copies before any own store, the own copies converted again (holding both
@@ -660,6 +673,26 @@ __device__ __forceinline__ Addr addrOf(const SparseMmaParams& p, Id x) {
   const unsigned char* tok = base + static_cast<int64_t>(slot) * Fmt<M1>::kRaw;
   return Addr{tok, M1 ? base + static_cast<int64_t>(B) * 576 + slot * 8 : nullptr};
 }
+/** Bit 6: the magic numbers of the two page block sizes (m, s: main cache; mx, sx: extra cache). */
+struct DivM {
+  uint32_t m, s, mx, sx;
+};
+#if MLA_SPARSE_SM90_MODE & 64
+/** Bit 6: s = ceil(log2 b), m = ceil(2^(31 + s) / b) (b = 1: s 0, m 2^31; b = 0, an absent cache: m 0, never used). */
+__device__ __forceinline__ void divMagic(uint32_t b, uint32_t& m, uint32_t& s) {
+  s = b > 1u ? 32u - static_cast<uint32_t>(__clz(b - 1u)) : 0u;
+  m = b ? static_cast<uint32_t>(((1ull << (31u + s)) + b - 1u) / b) : 0u;
+}
+/** Bit 6: addrOf<M1, true>'s row and scale row, the quotient by divMagic's numbers. */
+template <bool M1>
+__device__ __forceinline__ Addr addrOfM(const SparseMmaParams& p, Id x, const DivM& dm) {
+  if (x.phys < 0) return Addr{nullptr, nullptr};
+  const uint32_t ub = static_cast<uint32_t>(x.extra ? p.extraPageBlockSize : p.pageBlockSize), ux = static_cast<uint32_t>(x.phys);
+  const uint32_t blk = __umulhi(ux << 1, x.extra ? dm.mx : dm.m) >> (x.extra ? dm.sx : dm.s), slot = ux - blk * ub;
+  const unsigned char* base = (x.extra ? p.extraKCache : p.kCache) + static_cast<int64_t>(blk) * (x.extra ? p.extraBlockStride : p.blockStride);
+  return Addr{base + slot * static_cast<uint32_t>(Fmt<M1>::kRaw), M1 ? base + (ub * 576u + slot * 8u) : nullptr};
+}
+#endif
 /** A UE8M0 scale byte as a float: 2^(b - 127); 0 is 2^-127 (a subnormal), 255 is NaN. */
 __device__ __forceinline__ float ue8m0(uint32_t b) {
   return b == 255u ? __int_as_float(0x7fc00000) : b == 0u ? __uint_as_float(0x00400000u) : __uint_as_float(b << 23);
@@ -771,6 +804,8 @@ struct Kernel {
   static constexpr bool kPeerFirst = kPeerFirstBit && M1 && C2;
   /** Bit 4: the conversions by bit operations (dq4x) in bit 25's store order (MODEL1 pair entries). */
   static constexpr bool kCvtBits = kCvtBitsBit && M1 && C2;
+  /** Bit 6: addrOf's division by a magic-number multiply and idAt as one selected load (MODEL1 pair entries). */
+  static constexpr bool kDivMagic = kDivMagicBit && M1 && C2;
   static constexpr bool kNoS = kNoMath || kPairProbe == 2, kNoPV = kNoMath || kPairProbe == 1, kPeerRelease = C2 && kPairProbe != 3;
   /** Bit 62: the next item's Q prefetched into L2 by the producer (pair entries; bit 10: the one-CTA MODEL1 entries). */
   static constexpr bool kQEarly = (kQEarlyBit && C2) || (kQEarlyOneBit && M1 && !C2);
@@ -881,8 +916,12 @@ struct Kernel {
 #endif
   }
   /** Round rnd of a tile into d: the lane's NoPE share of token id, its scale, its RoPE chunk; an invalid id reads nothing. */
-  static __device__ __forceinline__ void loadRound(const SparseMmaParams& p, TileRegs& d, Id id, int rnd, int k, int rot) {
+  static __device__ __forceinline__ void loadRound(const SparseMmaParams& p, TileRegs& d, Id id, int rnd, int k, int rot, const DivM& dm = DivM{}) {
+#if MLA_SPARSE_SM90_MODE & 64
+    const Addr a = kDivMagic ? addrOfM<M1>(p, id, dm) : addrOf<M1, kAddr32>(p, id);
+#else
     const Addr a = addrOf<M1, kAddr32>(p, id);
+#endif
     const unsigned char* tok = a.tok;
     d.live[rnd] = tok != nullptr;
     if (!tok) return;
@@ -1218,6 +1257,13 @@ struct Kernel {
 #endif
     const int* meta = p.tileSchedulerMetadata + blockIdx.x * kMetaFields;
     const int beginReq = meta[kSparseMetaBeginReqIdx], endReq = meta[kSparseMetaEndReqIdx];
+    DivM dm{0u, 0u, 0u, 0u};
+#if MLA_SPARSE_SM90_MODE & 64
+    if constexpr (kDivMagic) { // bit 6: once a thread, before the items
+      divMagic(static_cast<uint32_t>(p.pageBlockSize), dm.m, dm.s);
+      divMagic(static_cast<uint32_t>(p.extraPageBlockSize), dm.mx, dm.sx);
+    }
+#endif
     uint32_t u = 0;
     for (int batch = beginReq; batch <= endReq && batch < p.b; ++batch) {
       const Item it = itemOf(p, meta, batch, beginReq, endReq);
@@ -1245,9 +1291,26 @@ struct Kernel {
         continue;
       }
       const int64_t rowQ = static_cast<int64_t>(batch) * p.sQ + j;
+#if MLA_SPARSE_SM90_MODE & 64
+      const int eMain = min(it.eEnd, it.mainLen);
+      auto idOf = [&](int t, int rnd) {
+        if constexpr (kDivMagic) { // bit 6: idAt as one index load, its pointer and bound selected (no t < nTiles test)
+          const int e = it.eBegin + t * kBN + (r0 + rnd) * 16 + tokInRound;
+          const bool ex = e >= it.mainRegion;
+          const int64_t off = ex ? rowQ * p.extraTopk + (e - it.mainRegion) : rowQ * p.topk + e;
+          const int* base = ex ? p.extraIndices : p.indices;
+          Id x{-1, ex};
+          if (e < (ex ? it.eEnd : eMain)) x.phys = base[off];
+          return x;
+        } else {
+          return t < it.nTiles ? idAt(p, it, rowQ, it.eBegin + t * kBN + (r0 + rnd) * 16 + tokInRound) : Id{-1, false};
+        }
+      };
+#else
       auto idOf = [&](int t, int rnd) {
         return t < it.nTiles ? idAt(p, it, rowQ, it.eBegin + t * kBN + (r0 + rnd) * 16 + tokInRound) : Id{-1, false};
       };
+#endif
 #if MLA_SPARSE_SM90_MODE & 65536
 #if MLA_SPARSE_SM90_MODE & 68719476736
       if constexpr (C2) { // bit 36: both pair entries
@@ -1270,7 +1333,7 @@ struct Kernel {
         } else
 #endif
 #pragma unroll
-        for (int rnd = 0; rnd < kRounds; ++rnd) loadRound(p, d, ids[rnd], rnd, k, rot);
+        for (int rnd = 0; rnd < kRounds; ++rnd) loadRound(p, d, ids[rnd], rnd, k, rot, dm);
       };
       Id ids[kRounds];
 #pragma unroll
