@@ -94,8 +94,9 @@ static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & 1), "bit 0 
 // kernel's lb, session 20 call H). Warpgroup 0 votes once a tile and warp (__all_sync) whether every thread's own masked
 // row maxima (no quad shuffle) stay within kLazyTau (2^8 in base 2) of the running maxima mA / mB; where they do, mA / mB
 // stay the exponent references: no quad maxima, no factor exponentials, factors exactly 1 and no O rescale in
-// warpgroup 0; warpgroup 1 votes scA == scB == 1 over its warp's rows (the same rows as warpgroup 0's warp) and skips its
-// O rescale too. Else the exact path as without the bit. P <= 2^8 (bf16 hi + lo hold it; sums and O are f32); lse =
+// warpgroup 0; in the MODEL1 entries warpgroup 1 votes scA == scB == 1 over its warp's rows (the same rows as warpgroup
+// 0's warp) and skips its O rescale too (the V3.2 entries spill 12-44 bytes with that branch, so their warpgroup 1
+// multiplies by the factors as without the bit). Else the exact path as without the bit. P <= 2^8 (bf16 hi + lo hold it; sums and O are f32); lse =
 // m + log2(l) holds for any reference m, a row with no valid key keeps m = -inf, l = 0 (out 0, lse +inf / -inf).
 #if MLA_SPARSE_SM90_MODE & 256
 constexpr float kLazyTau = 8.f;
