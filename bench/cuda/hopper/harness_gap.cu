@@ -112,10 +112,19 @@ MLA_SM90W_ENTRY_VB(mla_decode_sm90w_bf16_gaa, __nv_bfloat16, mla::sm90w::kLibVar
 // kVarBLazyB) on the library's bits (kLibVar, VARB kVarBGuardMax), both dtypes. "la" = softmax A keeps mA_ as its
 // exponent reference where the warp's vote holds (no quad shuffles, bases or factor exponentials); "lb" = la + the
 // same in softmax B against m_A (c = 1 there).
-MLA_SM90W_ENTRY_V2(mla_decode_sm90w_bf16_gla, __nv_bfloat16, mla::sm90w::kLibVar, mla::sm90w::kLibVarB | mla::sm90w::kVarBLazyA)
-MLA_SM90W_ENTRY_V2(mla_decode_sm90w_f16_gla, __half, mla::sm90w::kLibVar, mla::sm90w::kLibVarB | mla::sm90w::kVarBLazyA)
-MLA_SM90W_ENTRY_V2(mla_decode_sm90w_bf16_glb, __nv_bfloat16, mla::sm90w::kLibVar, mla::sm90w::kLibVarB | mla::sm90w::kVarBLazyA | mla::sm90w::kVarBLazyB)
-MLA_SM90W_ENTRY_V2(mla_decode_sm90w_f16_glb, __half, mla::sm90w::kLibVar, mla::sm90w::kLibVarB | mla::sm90w::kVarBLazyA | mla::sm90w::kVarBLazyB)
+// (la / lb were measured in session 20's call H (lb shipped: the library's bits since then); removed in session 20 (w3),
+// main be0a470 has them; their names launch lib.)
+// Session 20 (w3): on lb (kLibVarB), both dtypes. "lt" = kVarBTreeMax (the own row maxima by pairwise trees); "lc" =
+// kVarBLazyC (softmax B's second vote: O_R's factor not computed in the steady pair); "pf" = kVarBArriveLate (P_A's
+// proxy fence and barrier-1 arrive after P_A V_A[L]'s issue); "lx" = all three. Each bit for bit lb's results.
+MLA_SM90W_ENTRY_V2(mla_decode_sm90w_bf16_glt, __nv_bfloat16, mla::sm90w::kLibVar, mla::sm90w::kLibVarB | mla::sm90w::kVarBTreeMax)
+MLA_SM90W_ENTRY_V2(mla_decode_sm90w_f16_glt, __half, mla::sm90w::kLibVar, mla::sm90w::kLibVarB | mla::sm90w::kVarBTreeMax)
+MLA_SM90W_ENTRY_V2(mla_decode_sm90w_bf16_glc, __nv_bfloat16, mla::sm90w::kLibVar, mla::sm90w::kLibVarB | mla::sm90w::kVarBLazyC)
+MLA_SM90W_ENTRY_V2(mla_decode_sm90w_f16_glc, __half, mla::sm90w::kLibVar, mla::sm90w::kLibVarB | mla::sm90w::kVarBLazyC)
+MLA_SM90W_ENTRY_V2(mla_decode_sm90w_bf16_gpf, __nv_bfloat16, mla::sm90w::kLibVar, mla::sm90w::kLibVarB | mla::sm90w::kVarBArriveLate)
+MLA_SM90W_ENTRY_V2(mla_decode_sm90w_f16_gpf, __half, mla::sm90w::kLibVar, mla::sm90w::kLibVarB | mla::sm90w::kVarBArriveLate)
+MLA_SM90W_ENTRY_V2(mla_decode_sm90w_bf16_glx, __nv_bfloat16, mla::sm90w::kLibVar, mla::sm90w::kLibVarB | mla::sm90w::kVarBTreeMax | mla::sm90w::kVarBLazyC | mla::sm90w::kVarBArriveLate)
+MLA_SM90W_ENTRY_V2(mla_decode_sm90w_f16_glx, __half, mla::sm90w::kLibVar, mla::sm90w::kLibVarB | mla::sm90w::kVarBTreeMax | mla::sm90w::kVarBLazyC | mla::sm90w::kVarBArriveLate)
 // Session 16 (h1)'s "pbex" (pbe + kVarCEarly) shipped as the library's bits (x932758302) and was removed from the
 // harness in round 2 (now lib; pbe = lib too, an A/A control).
 // The library's bits before session 12 (x798: without kVarStAsync / kVarStSpread), for A/Bs against the new ones.
@@ -164,9 +173,11 @@ static bool kspecOf(const std::string& full, KSpec& k) {
   else if (n == "tl") k.fn = mla_decode_sm90w_bf16_gtl;
   else if (n == "aa") k.fn = mla_decode_sm90w_bf16_gaa; // session 20 (h1): the code-size probe (bf16 only)
   else if (n == "pz" || n == "pi1" || n == "pi2" || n == "po1" || n == "po2" || n == "pnp" || n == "px") { k.fn = mla_decode_sm90w_bf16; k.fn16 = mla_decode_sm90w_f16; } // removed in session 20 (w1): lib
-  else if (n == "om" || n == "sg" || n == "s5" || n == "fs" || n == "fg" || n == "gm" || n == "o2") { k.fn = mla_decode_sm90w_bf16; k.fn16 = mla_decode_sm90w_f16; } // removed in session 20 (w2): lib
-  else if (n == "la") { k.fn = mla_decode_sm90w_bf16_gla; k.fn16 = mla_decode_sm90w_f16_gla; } // session 20 (w2): the lazy reference
-  else if (n == "lb") { k.fn = mla_decode_sm90w_bf16_glb; k.fn16 = mla_decode_sm90w_f16_glb; }
+  else if (n == "om" || n == "sg" || n == "s5" || n == "fs" || n == "fg" || n == "gm" || n == "o2" || n == "la" || n == "lb") { k.fn = mla_decode_sm90w_bf16; k.fn16 = mla_decode_sm90w_f16; } // removed in session 20 (w2) / (w3: la, lb): lib
+  else if (n == "lt") { k.fn = mla_decode_sm90w_bf16_glt; k.fn16 = mla_decode_sm90w_f16_glt; } // session 20 (w3): tree maxima / B's second vote
+  else if (n == "lc") { k.fn = mla_decode_sm90w_bf16_glc; k.fn16 = mla_decode_sm90w_f16_glc; }
+  else if (n == "pf") { k.fn = mla_decode_sm90w_bf16_gpf; k.fn16 = mla_decode_sm90w_f16_gpf; }
+  else if (n == "lx") { k.fn = mla_decode_sm90w_bf16_glx; k.fn16 = mla_decode_sm90w_f16_glx; }
   else if (n == "np") { k.fn = mla_decode_sm90w_bf16_gnp; k.fn16 = mla_decode_sm90w_f16_gnp; k.threads = 256; }
   else if (n == "pbe" || n == "pe4" || n == "pe2" || n == "sa" || n == "mae" || n == "pbl" || n == "nma" || n == "nexb" || n == "nmx" || n == "b2l" || n == "pbb" || n == "sa8" || n == "ftz" || n == "pa" || n == "pbf" || n == "pbfw" || n == "par" || n == "vis" || n == "pbfv") { k.fn = mla_decode_sm90w_bf16; k.fn16 = mla_decode_sm90w_f16; } // their bits are kLibVar's (session 17: entries removed)
   else if (n == "patr" || n == "satr" || n == "sa8tr") { k.fn = mla_decode_sm90w_bf16_gtr; k.trace = true; }

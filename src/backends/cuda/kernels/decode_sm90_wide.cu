@@ -448,7 +448,8 @@ constexpr int kVarBTimeline = 2;
 constexpr int kVarBOwnMax = 4, kVarBStag = 8, kVarBStag5 = 16;
 // Session 20 (h1): the code-size probe (harness only, the library's code plus never-executed DFMAs behind a test of
 // p.b < 0). VARB bits 8-19 (kVarBPadInShift): that many at the end of warpgroup 1's pair, inside the kernel's HGMMA span
-// (ptxas lays warpgroup 1's loop out before warpgroup 0's); bits 20-29 (kVarBPadOutShift): that many after warpgroup 0's
+// (ptxas lays warpgroup 1's loop out before warpgroup 0's); bits 20-26 (kVarBPadOutShift; 20-29 until session 20 w3, whose
+// bits 27-29 took the top three: pads after the loop of at most 127 now, po2's / pnp's need branch s20-h1): that many after warpgroup 0's
 // item loop (the last code, outside the span). They make the image (and, inside, the hot loop's address range) longer;
 // ptxas re-schedules the rest as for any change (the 4-DFMA twin "pz" is that control).
 // kVarBPadExec (VARB 1 << 30): the bits-8-19 count is instead *executed* once a pair by the producer thread of stage 0's
@@ -494,6 +495,20 @@ constexpr int kVarBOwnMax2 = 128;
 // the code-size probe's (bits 8-19 of kVarBPadInShift; its pads, at most 604, now take bits 8-17).
 constexpr int kVarBLazyA = 1 << 18, kVarBLazyB = 1 << 19;
 constexpr float kLazyTau = 8.f;
+// Session 20 (w3; harness only, on lb): kVarBTreeMax (VARB 1 << 28): each softmax's own row maxima (16 scores a row
+// and thread) as a pairwise tree (depth 4, then the running -inf start) instead of one dependent FMNMX chain of 16 a
+// row: the same count, a quarter of the latency ahead of the lazy vote (the max is exact and, NaNs ignored as fmaxf
+// does, order-free: bit for bit lb's results but for the sign of a zero maximum). kVarBLazyC (VARB 1 << 29, with
+// kVarBLazyB): where softmax B's lazy vote holds, a second warp vote after barrier 1 whether m_A equals this
+// warpgroup's previous maximum for both rows (warpgroup 0 kept its reference too: the steady pair); then O_R's factor
+// 2^(mA_ - m_A) is exactly 1 and is neither computed (2 MUFU, 2 FADD, the product with c) nor tested (scaleO's vote):
+// lA += sumA as lb's lA * 1 * 1 + sumA. Rows at -inf (equal too) have lA = 0 and O_R = 0, so lb's factor 0 changes nothing.
+// kVarBArriveLate (VARB 1 << 27): warpgroup 0 issues P_A V_A[L] (RS: P_A from its registers) right after P_A's and
+// m_A's stores and the O rescale, and only then fences P_A for the async proxy and arrives at barrier 1: the proxy
+// fence (which waits for the 16 STS) leaves the path between softmax A and the tensor work (gap_a); warpgroup 1 waits
+// at barrier 1 the four HGMMA issues longer. The stores read a[] before the wgmma is issued (PTX: no access to an
+// in-flight wgmma's A registers); the same products in the same order (bit for bit lb's results).
+constexpr int kVarBTreeMax = 1 << 28, kVarBLazyC = 1 << 29, kVarBArriveLate = 1 << 27;
 #ifdef MLA_SM90W_TRACE
 constexpr int kTlPairs = 32, kTlSkip = 40, kTlEv = 16; // pairs 40..71: ~130-250 µs into a 256-row launch of 877 µs, away from its start
 __device__ unsigned mlaSm90wTl[kTraceCtas * 2 * (kTlPairs + 1) * kTlEv];
@@ -566,7 +581,7 @@ struct DecodeW {
   static_assert(!kOM || (!kNP && (VAR & (kVarPBEarly | kVarCEarly | kVarPAReg | kVarPBFirst | kVarVis4 | kVarEarlyRel | kVarUnrollS)) == (kVarPBEarly | kVarCEarly | kVarPAReg | kVarPBFirst | kVarVis4 | kVarEarlyRel | kVarUnrollS)
                 && (VAR & (kVarPBLate | kVarMAEarly | kVarSeesaw | kVarQEarly | kVarSPipe | kVarPrNoMA | kVarPolyExB | kVarMcast)) == 0), "kVarBOwnMax: the library's pair order");
   static_assert(!kStag || (kOM && ((VARB & kVarBStag) == 0 || (VARB & kVarBStag5) == 0)), "kVarBStag / kVarBStag5: with kVarBOwnMax, one of them");
-  static constexpr int kPadIn = (VARB >> kVarBPadInShift) & 0x3ff, kPadOut = (VARB >> kVarBPadOutShift) & 0x3ff; // session 20: the code-size probe (bits 8-17, 20-29)
+  static constexpr int kPadIn = (VARB >> kVarBPadInShift) & 0x3ff, kPadOut = (VARB >> kVarBPadOutShift) & 0x7f; // session 20: the code-size probe (bits 8-17, 20-26)
   static constexpr bool kPadExec = (VARB & kVarBPadExec) != 0;
   static constexpr bool kGM = (VARB & kVarBGuardMax) != 0; // session 20 (w1): the bases' -inf guards as one FMNMX
   static_assert(!kGM || (VAR & (kVarSeesaw | kVarPrNoMA)) == 0, "kVarBGuardMax: the library's pair order");
@@ -574,6 +589,11 @@ struct DecodeW {
   static_assert(!kLzA || (!kOM && !kNP && (VAR & (kVarSeesaw | kVarPrNoMA | kVarMAEarly | kVarPBLate | kVarFoldScale | kVarPBEarly | kVarCEarly | kVarPAReg))
                                               == (kVarFoldScale | kVarPBEarly | kVarCEarly | kVarPAReg)), "kVarBLazyA: the library's pair order (with kVarFoldScale)");
   static_assert(!kLzB || kLzA, "kVarBLazyB: with kVarBLazyA");
+  static constexpr bool kTree = (VARB & kVarBTreeMax) != 0, kLzC = (VARB & kVarBLazyC) != 0; // session 20 (w3)
+  static_assert(!kLzC || kLzB, "kVarBLazyC: with kVarBLazyB");
+  static constexpr bool kAL = (VARB & kVarBArriveLate) != 0;
+  static_assert(!kAL || (kLzA && (VAR & kVarMAEarly) == 0), "kVarBArriveLate: on the library's order (lb), not kVarMAEarly");
+  static_assert(!kTree || (VAR & kVarFoldScale) != 0, "kVarBTreeMax: with kVarFoldScale (raw scores through the mask)");
   // The exponent base of a row maximum m: 0 where m = -inf (the library), or kVarBGuardMax's max(m, -FLT_MAX).
   static __device__ __forceinline__ float baseOf(float m) {
     if constexpr (kGM) return fmaxf(m, -3.402823466e+38f);
@@ -1278,8 +1298,20 @@ struct DecodeW {
         [[maybe_unused]] auto lazyVote = [&](float refA, float refB) {
           return __all_sync(0xffffffffu, rmA * p.scaleLog2 <= refA + kLazyTau && rmB * p.scaleLog2 <= refB + kLazyTau);
         };
+        // kVarBTreeMax: this thread's maxima of rows rA (s[4i], s[4i + 1]) and rB (s[4i + 2], s[4i + 3]) by pairwise trees.
+        [[maybe_unused]] auto treeMax = [&]() { // (one array a level, constant trip counts: registers, no stack)
+          float a8[8], b8[8], a4[4], b4[4];
+#pragma unroll
+          for (int i = 0; i < 8; ++i) a8[i] = fmaxf(s[4 * i], s[4 * i + 1]), b8[i] = fmaxf(s[4 * i + 2], s[4 * i + 3]);
+#pragma unroll
+          for (int i = 0; i < 4; ++i) a4[i] = fmaxf(a8[i], a8[i + 4]), b4[i] = fmaxf(b8[i], b8[i + 4]);
+          rmA = fmaxf(rmA, fmaxf(fmaxf(a4[0], a4[2]), fmaxf(a4[1], a4[3])));
+          rmB = fmaxf(rmB, fmaxf(fmaxf(b4[0], b4[2]), fmaxf(b4[1], b4[3])));
+        };
         auto maskS = [&]() {
           if ((VAR & kVarFull) && t0S + kBN <= limA && t0S + kBN <= limB) {
+            if constexpr (kTree) treeMax(); // (kVarFoldScale: the raw scores stay)
+            else {
 #pragma unroll
             for (int i = 0; i < 8; ++i)
 #pragma unroll
@@ -1288,6 +1320,16 @@ struct DecodeW {
                 s[4 * i + e] = v;
                 if (e & 2) rmB = fmaxf(rmB, v); else rmA = fmaxf(rmA, v);
               }
+            }
+          } else if constexpr (kTree) {
+#pragma unroll
+            for (int i = 0; i < 8; ++i)
+#pragma unroll
+              for (int e = 0; e < 4; ++e) {
+                const int key = t0S + 8 * i + 2 * tq + (e & 1);
+                s[4 * i + e] = key < ((e & 2) ? limB : limA) ? s[4 * i + e] : -INFINITY;
+              }
+            treeMax();
           } else {
 #pragma unroll
             for (int i = 0; i < 8; ++i)
@@ -1357,8 +1399,10 @@ struct DecodeW {
           storeP(pBase, a, rA, rB, gq, tq);
           if constexpr (!kME)
             if (tq == 0) { rw.mA[rA] = nA; rw.mA[rB] = nB; }
-          fenceProxyAsync();
-          namedArrive(kME ? 8 : 1, 256); // mA and P_A ready (kVarMAEarly: P_A, barrier 8)
+          if constexpr (!kAL) {
+            fenceProxyAsync();
+            namedArrive(kME ? 8 : 1, 256); // mA and P_A ready (kVarMAEarly: P_A, barrier 8)
+          }
           MLA_TL(5);
           if (!lazy) scaleO(o, scA, scB);
           if (t == it.nTiles - 1) zeroTail(stA, t0A);
@@ -1367,6 +1411,10 @@ struct DecodeW {
 #pragma unroll
           for (int kk = 0; kk < 4; ++kk) Wg<T>::rs256(o, a[kk], dvA + ((kk * 2048) >> 4));
           wgCommit();
+          if constexpr (kAL) { // kVarBArriveLate: P_A's fence and barrier 1 behind P_A V_A[L]'s issue
+            fenceProxyAsync();
+            namedArrive(1, 256); // mA and P_A ready
+          }
           MLA_TL(6);
           if (VAR & kVarEarlyRel) { // V_A[L] back to the producer before the wait for P_B (usually the longer one)
             wgWait<0>();
@@ -1486,12 +1534,20 @@ struct DecodeW {
             float sumA = 0.f, sumB = 0.f;
             expPack<(VAR & kVarPolyExB) == 0 ? 0 : (VAR & kVarPolyHalf) != 0 ? 2 : 4>(s, bA, bB, sumA, sumB, a, p.scaleLog2);
             // This warpgroup's sums and O_R: from the previous max to mA, then (below) by c to mB.
+            // kVarBLazyC: the steady pair (both warpgroups kept the reference): O_R's factor is exactly 1, not computed.
+            bool same = false;
+            if constexpr (kLzC) same = __all_sync(0xffffffffu, lazy && pA0 == mA_ && pB0 == mB_);
+            if (same) {
+              lA += sumA;
+              lB += sumB;
+            } else {
             const float baA = baseOf(pA0), baB = baseOf(pB0);
             const float scA = ex2(mA_ - baA), scB = ex2(mB_ - baB);
             lA = lA * scA * cA + sumA;
             lB = lB * scB * cB + sumB;
             if constexpr ((VAR & kVarPAReg) != 0) scaleO(o, scA * cA, scB * cB); // once: P_A is rescaled by c below
             else scaleO(o, scA, scB);
+            }
           }
           mA_ = nA; mB_ = nB;
           if constexpr ((VAR & kVarPBEarly) != 0) {
