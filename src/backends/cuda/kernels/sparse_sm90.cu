@@ -52,7 +52,9 @@ template <bool M1> struct Fmt {
   static constexpr int kRaw = M1 ? 576 : 656;   // bytes of a token's row (V3.2: 512 e4m3, 4 f32 scales, 64 bf16 RoPE; MODEL1: 448 e4m3, 64 bf16)
   static constexpr int kRope = M1 ? 448 : 528;  // where the RoPE bytes start in the row
 };
-// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below: 6881325685400201736 = 6881325685400199176 + bits 9
+// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below: 6881325685400201992 = 6881325685400201736 + bit 8
+// (the consumers' lazy reference maximum, FlashAttention-4's rescale threshold) since session 20's call K,
+// 6881325685400201736 = 6881325685400199176 + bits 9
 // and 11 (the one-CTA MODEL1 / V3.2 entries stage O in shared memory and store it by bulk copies) since session 20's call B,
 // 6881325685400199176 = 6881325685366644744 + bit 25
 // (the MODEL1 pair producer sends round 0's peer copy before its own stores) since session 19's call C4,
@@ -86,7 +88,7 @@ template <bool M1> struct Fmt {
 // Diagnostics: bit 1 consumers skip every wgmma (producer-bound time), bit 2 the producer skips the token loads
 // (consumer-bound time).
 #ifndef MLA_SPARSE_SM90_MODE
-#define MLA_SPARSE_SM90_MODE 6881325685400201736
+#define MLA_SPARSE_SM90_MODE 6881325685400201992
 #endif
 static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & 1), "bit 0 is gone and bit 3 is required");
 // Bit 8 (256; reused: session 8's per-round reload left the code long ago; session 20, helper s20-l1; every entry, the
