@@ -60,6 +60,12 @@ export interface KernelCacheHost {
   readonly sm90Module?: bigint;
   /** decode_sm90_wide.fatbin where it was loaded (sm_90 GPUs, kernel 'sm90'). */
   readonly sm90WideModule?: bigint;
+  /**
+   * Whether decode_sm90_wide.fatbin is a build whose entries take q's map, with _ld twins (decode_sm90_wide.cu kVarBQTma,
+   * MLA_SM90W_LIB_VARB=32; measured and not shipped in session 20). The shipped build has neither, so its _ld entries are
+   * not looked up (a failed cuModuleGetFunction is an API error that compute-sanitizer reports). FLASHMLA_CUDA_SM90W_QMAP=1.
+   */
+  readonly sm90WideQMap?: boolean;
   /** The decode parameter block (MlaParams) the scalars are packed into. */
   readonly paramsView: DataView;
   /** Called after the parameter block was repacked (the packer overwrote the accumulator pointers too). */
@@ -171,7 +177,10 @@ export class KernelCache {
     const narrow = this.h.sm90Module !== undefined ? sm90Launch(p) : undefined;
     if (narrow) return { ...narrow, module: this.h.sm90Module! };
     const wide = this.h.sm90WideModule !== undefined ? sm90WideLaunch(p) : undefined;
-    return wide && { ...wide, module: this.h.sm90WideModule! };
+    if (!wide) return undefined;
+    if (this.h.sm90WideQMap) return { ...wide, module: this.h.sm90WideModule! };
+    const { ldName: _ld, nr: _nr, ...plain } = wide; // the shipped build: no map, no _ld twins to look up
+    return { ...plain, module: this.h.sm90WideModule! };
   }
 
   private variantFor(p: MlaProblem): DecodeVariant {
