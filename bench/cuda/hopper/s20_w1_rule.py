@@ -143,10 +143,16 @@ def self_test():
     print("self-test ok")
 
 
-if __name__ == "__main__":
-    if sys.argv[1:] == ["--self-test"]:
+def cli(decide, self_test, argv=None):
+    """The rules' command line (s20_w1 / w2 / w3_rule.py): --self-test, or OUT_DIR [SASS_TXT [TEXT_TXT]]."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv == ["--self-test"]:
         self_test()
-        sys.exit(0)
+        return
     rd = lambda p: open(p).read() if os.path.exists(p) else ""
-    d = sys.argv[1]
-    decide(rd(d + "/check.txt"), rd(d + "/ab.txt"), rd(sys.argv[2]) if len(sys.argv) > 2 else "", rd(sys.argv[3]) if len(sys.argv) > 3 else "")
+    d = argv[0]
+    decide(rd(d + "/check.txt"), rd(d + "/ab.txt"), rd(argv[1]) if len(argv) > 1 else "", rd(argv[2]) if len(argv) > 2 else "")
+
+
+if __name__ == "__main__":
+    cli(decide, self_test)

@@ -65,9 +65,4 @@ def self_test():
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--self-test"]:
-        self_test()
-        sys.exit(0)
-    rd = lambda p: open(p).read() if os.path.exists(p) else ""
-    d = sys.argv[1]
-    decide(rd(d + "/check.txt"), rd(d + "/ab.txt"), rd(sys.argv[2]) if len(sys.argv) > 2 else "", rd(sys.argv[3]) if len(sys.argv) > 3 else "")
+    w1.cli(decide, self_test)
