@@ -5,6 +5,7 @@ import type { WebGpuBackend } from './backend.js';
 import { type CreateWebGpuBackendOptions, createWebGpuBackend } from './index.js';
 import { withDawnQuiet } from './quiet.js';
 import { invalidArgument } from '../../core/errors.js';
+import { scheduleKinds } from '../../core/scheduler.js';
 
 /**
  * Dawn features asked for by default: `allow_unsafe_apis` exposes experimental features (subgroup matrices) and
@@ -100,9 +101,9 @@ export async function createNodeWebGpuBackend(opts: NodeWebGpuBackendOptions = {
   // (opt-in, 6-7 % slower on the H200; kernels/decode-matrix5.ts `infSafe`).
   const envInfSafe = ({ 1: true, 0: false } as const)[process.env.FLASHMLA_WEBGPU_MATRIX_INFSAFE as '1' | '0'];
   const matrix = rest.matrix ?? (envVSplit || envVersion || envSubgroups || envLazy !== undefined || envTile16 || envPair || envAhead || envBounded !== undefined || envFinite || envCombine !== undefined || envInfSafe !== undefined ? { vSplit: envVSplit, version: envVersion, subgroups: envSubgroups, lazy: envLazy, tile16: envTile16, pair: envPair, lookahead: envAhead, bounded: envBounded, finite: envFinite, combine: envCombine, infSafe: envInfSafe } : undefined);
-  // FLASHMLA_WEBGPU_SCHEDULE=flashmla|fill: the plan MlaDecoder makes for this backend (default 'flashmla',
-  // getMlaMetadata's plan; fill: the opt-in, core/scheduler.ts).
-  const envSchedule = ({ flashmla: 'flashmla', fill: 'fill' } as const)[process.env.FLASHMLA_WEBGPU_SCHEDULE as 'flashmla' | 'fill'];
+  // FLASHMLA_WEBGPU_SCHEDULE=<one of scheduleKinds>: the plan MlaDecoder makes for this backend (default 'flashmla',
+  // getMlaMetadata's plan; fill: the opt-in, core/scheduler.ts); another value is ignored, as before.
+  const envSchedule = scheduleKinds.find((k) => k === process.env.FLASHMLA_WEBGPU_SCHEDULE);
   const be = await withDawnQuiet(
     async () => createWebGpuBackend({ ...rest, matrix, schedule: rest.schedule ?? envSchedule, decodePath: rest.decodePath ?? envPath, gpu: rest.gpu ?? (own ? nodeGpu([], unlockFeatures, robust) : undefined) }),
     dawnLog ?? process.env.FLASHMLA_DAWN_LOG === '1',
