@@ -91,6 +91,30 @@ test('q as a view at an element offset (the wide kernel; q\'s tensor map where t
   }
 });
 
+// Session 21 (n3): parts holding many items (few SMs), so a part walks split and unsplit requests, empty ones (no key
+// tile) and ones with an odd tile count back to back. A build with kVarBQAll (decode_sm90_wide.cu) loads each item's Q by
+// TMA: in the previous item's last pair where that item's output does not go through Q's region (split), else at the
+// item's start; these cases walk every such hand-off. Any build runs them.
+test('parts of many items: split, unsplit and empty requests in a row (each item\'s Q)', async () => {
+  const base = caseMatrix(4, 0x5a3)[0];
+  const shapes: Partial<CaseSpec>[] = [
+    { seqlens: [300, 0, 65, 500, 64, 1, 350, 129, 1000, 5, 64, 200], sQ: 1, hQ: 64, dtype: 'bf16', causal: false },
+    { seqlens: [500, 64, 0, 130, 350, 33, 700, 64], sQ: 2, hQ: 64, dtype: 'f16', causal: true },
+    { seqlens: [260, 0, 450, 64, 129, 150], sQ: 2, hQ: 128, dtype: 'bf16', causal: true },
+    { seqlens: [129, 350, 0, 1, 550, 200, 63], sQ: 3, hQ: 32, dtype: 'f16', causal: true },
+  ];
+  for (const [k, sh] of shapes.entries()) {
+    const spec: CaseSpec = { ...base, hKv: 1, pageBlockSize: 64, qLens: undefined, softmaxScale: undefined, ...sh };
+    const c = makeCase(spec, 72_000 + k);
+    if (onSm90()) assert.match(kernelFor(c.dtype, c.sQ, c.hQ), /sm90w/);
+    const ref = caseReference(c);
+    for (const numSms of [2, 7, 20]) {
+      const r = await runCase(c, cuda, flashMlaWithKvcache, { numSms });
+      assertOutputsClose(r.out, r.lse, ref, c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, tolerances.cuda, `${specName(spec, k)} numSms ${numSms}`);
+    }
+  }
+});
+
 /** A matrix case moved onto the kernel's shapes: one KV head, page 64, uniform sQ, 64..256 rows, within the budget. */
 function wideSpec(s: CaseSpec, i: number): CaseSpec {
   const sQ = [1, 2, 3, 4][i % 4];

@@ -448,8 +448,9 @@ constexpr int kVarBTimeline = 2;
 constexpr int kVarBOwnMax = 4, kVarBStag = 8, kVarBStag5 = 16;
 // Session 20 (h1): the code-size probe (harness only, the library's code plus never-executed DFMAs behind a test of
 // p.b < 0). VARB bits 8-19 (kVarBPadInShift): that many at the end of warpgroup 1's pair, inside the kernel's HGMMA span
-// (ptxas lays warpgroup 1's loop out before warpgroup 0's); bits 20-26 (kVarBPadOutShift; 20-29 until session 20 w3, whose
-// bits 27-29 took the top three: pads after the loop of at most 127 now, po2's / pnp's need branch s20-h1): that many after warpgroup 0's
+// (ptxas lays warpgroup 1's loop out before warpgroup 0's); bits 20-25 (kVarBPadOutShift; 20-29 until session 20 w3, whose
+// bits 27-29 took the top three, and 20-26 until session 21 n3, whose kVarBQAll took bit 26: pads after the loop of at
+// most 63 now, po1's / po2's / pnp's need branch s20-h1): that many after warpgroup 0's
 // item loop (the last code, outside the span). They make the image (and, inside, the hot loop's address range) longer;
 // ptxas re-schedules the rest as for any change (the 4-DFMA twin "pz" is that control).
 // kVarBPadExec (VARB 1 << 30): the bits-8-19 count is instead *executed* once a pair by the producer thread of stage 0's
@@ -467,6 +468,19 @@ constexpr int kVarBPadInShift = 8, kVarBPadOutShift = 20, kVarBPadExec = 1 << 30
 // request's rows (zeros past q's end), not zeros: dead rows' scores are masked to -inf by their limit 0 whatever Q
 // holds, and never stored.
 constexpr int kVarBQTma = 32;
+// kVarBQAll (VARB 1 << 26, with kVarBQTma; session 21 n3, a library candidate: MLA_SM90W_LIB_VARB = the library's bits |
+// 32 | 1 << 26): every item's Q by TMA, not only the first's. Thread 0 (warpgroup 0) issues the nine boxes of q's map on
+// the same mbarrier (one phase an item; each consumer thread counts the phases it waited). Where it issues them:
+//   - the item after one whose output does not go through Q's region (a split item: the f32 partials are stored
+//     directly; or an out pointer not 16-byte aligned): in that item's last pair, as soon as both warpgroups' last S
+//     has read Q (warpgroup 0 past barrier 3, or barrier 2 without a B tile: warpgroup 1's S_B was waited before its
+//     softmax), right behind P_B V_B[L]'s issue; the copy flies during the last P V and the epilogue's stores;
+//   - otherwise (the staged output rows are in Q's region until their bulk copies have read them; an item without
+//     tiles) at the item's start, after the barrier that follows those reads, where the cp.async fill stood.
+// Thread 0 finds the next item with live rows in this row tile while the item's own Q is in flight (itemOf's test, from
+// the query ranges only). The first item stays the producer's (kVarBQTma), whose thread 256 now initialises the
+// mbarrier whether or not it issues. The consumers' fill of 18 cp.async a thread, its wait_all, go.
+constexpr int kVarBQAll = 1 << 26;
 // Session 20 (w1): the softmax with fewer instructions (harness only so far; the plan's item 2, branch (A)). The scale
 // fold is session 9's kVarFoldScale (VAR 2048: raw scores through the mask and the row maximum, the maximum scaled once,
 // expPack's subtraction an FFMA s * scaleLog2 - base) on the library's bits. kVarBGuardMax (VARB 64): the -inf guards of
@@ -575,13 +589,16 @@ struct DecodeW {
   static constexpr bool kOM = (VARB & kVarBOwnMax) != 0; // session 19 round 3: warpgroup 1's own maximum, exact
   static constexpr bool kQT = (VARB & kVarBQTma) != 0; // session 20 h5: the first item's Q by TMA
   static_assert(!kQT || (!kNP && (VAR & (kVarQEarly | kVarMcast | kVarSeesaw)) == 0), "kVarBQTma: the producer warpgroup, no clusters, Q in shared memory");
+  static constexpr bool kQA = (VARB & kVarBQAll) != 0; // session 21 n3: every item's Q by TMA
+  static_assert(!kQA || (kQT && (VAR & (kVarStF32 | kVarCEarly | kVarStAsync)) == (kVarCEarly | kVarStAsync)),
+                "kVarBQAll: with kVarBQTma, on the library's order (barrier 3), split items' partials not through Q's region");
   static constexpr bool kStag = (VARB & (kVarBStag | kVarBStag5)) != 0, kStag5 = (VARB & kVarBStag5) != 0;
   static constexpr bool kOM2 = (VARB & kVarBOwnMax2) != 0; // session 20 (w1): om without the wait before the publication
   static_assert(!kOM2 || kOM, "kVarBOwnMax2: with kVarBOwnMax");
   static_assert(!kOM || (!kNP && (VAR & (kVarPBEarly | kVarCEarly | kVarPAReg | kVarPBFirst | kVarVis4 | kVarEarlyRel | kVarUnrollS)) == (kVarPBEarly | kVarCEarly | kVarPAReg | kVarPBFirst | kVarVis4 | kVarEarlyRel | kVarUnrollS)
                 && (VAR & (kVarPBLate | kVarMAEarly | kVarSeesaw | kVarQEarly | kVarSPipe | kVarPrNoMA | kVarPolyExB | kVarMcast)) == 0), "kVarBOwnMax: the library's pair order");
   static_assert(!kStag || (kOM && ((VARB & kVarBStag) == 0 || (VARB & kVarBStag5) == 0)), "kVarBStag / kVarBStag5: with kVarBOwnMax, one of them");
-  static constexpr int kPadIn = (VARB >> kVarBPadInShift) & 0x3ff, kPadOut = (VARB >> kVarBPadOutShift) & 0x7f; // session 20: the code-size probe (bits 8-17, 20-26)
+  static constexpr int kPadIn = (VARB >> kVarBPadInShift) & 0x3ff, kPadOut = (VARB >> kVarBPadOutShift) & 0x3f; // session 20: the code-size probe (bits 8-17, 20-25)
   static constexpr bool kPadExec = (VARB & kVarBPadExec) != 0;
   static constexpr bool kGM = (VARB & kVarBGuardMax) != 0; // session 20 (w1): the bases' -inf guards as one FMNMX
   static_assert(!kGM || (VAR & (kVarSeesaw | kVarPrNoMA)) == 0, "kVarBGuardMax: the library's pair order");
@@ -767,6 +784,21 @@ struct DecodeW {
     for (; nb <= endIdx; ++nb)
       if (itemOf(p, meta, nb, rowTile, nx, (VAR & kVarMcast) != 0)) break;
     if (nb <= endIdx) qLoad(p, nx.qStart, nx.liveRows, m0, qBase, wt, 128);
+  }
+  // kVarBQAll: the nine Q boxes of q rows row.. (q's map, 64-row boxes) into Q's region, completing on qBar.
+  static __device__ __forceinline__ void issueQ(const TmaMap* qMap, uint32_t qBase, int row, uint32_t qBar) {
+    mbarExpectTx(qBar, 9 * kBox);
+#pragma unroll 1
+    for (int c = 0; c < 9; ++c) tmaLoadQ(qBase + c * kBox, qMap, 64 * c, row, qBar); // a loop: as the producer's first item
+  }
+  // kVarBQAll: the first q row of the next item after `batch` with live rows in the row tile at m0 (itemOf's test), or -1.
+  static __device__ __forceinline__ int nextQRow(const MlaParams& p, int batch, int endIdx, int m0) {
+    for (int nb = batch + 1; nb <= endIdx; ++nb) {
+      int qStart, qLen;
+      queryRange(p, nb, qStart, qLen);
+      if (min(p.rows, qLen * p.nGroups) > m0) return qStart * p.hQ + m0;
+    }
+    return -1;
   }
 
   // The epilogue of an item: row sums over the quad and both warpgroups, then O / l (and the lse) of this thread's
@@ -1070,7 +1102,7 @@ struct DecodeW {
 
   // Consumer warpgroup W (its own copy of the loop: the two keep their accumulators in unrelated registers).
   template <int W>
-  static __device__ __forceinline__ void consume(const MlaParams& p, [[maybe_unused]] const TmaMap* kMap) {
+  static __device__ __forceinline__ void consume(const MlaParams& p, [[maybe_unused]] const TmaMap* kMap, [[maybe_unused]] const TmaMap* qMap) {
     // kVarSeesaw with Q's box 8 held in registers: 240 (and the producer 24); kVarQ8G fits the usual 232 / 32 with
     // 0 bytes of spill (at 240 / 24 the producer's loop spilled 8). kVarBNoProd: no setmaxnreg (256 threads: 255 each).
     if constexpr (kNP) {
@@ -1095,6 +1127,11 @@ struct DecodeW {
     const uint32_t vLbo = SWAPV ? 1024 : 8192, vSbo = SWAPV ? 8192 : 1024;
     uint32_t u = 0;
     QFlag<(VAR & kVarQEarly) != 0> qPre; // kVarQEarly: this item's Q was issued by warpgroup 0 at the end of the previous item
+    // kVarBQAll: this item's Q was issued in the previous item's last pair (qPreA); the phases of Q's mbarrier waited so
+    // far (qPh); thread 0: the next live item's first q row (qNx, -1: none).
+    [[maybe_unused]] bool qPreA = false;
+    [[maybe_unused]] uint32_t qPh = 0;
+    [[maybe_unused]] int qNx = -1;
     // Hands group g (0: box 8, 1: boxes 4-7, 2: boxes 0-3) of stage st back to the producer.
     const uint32_t peer = (VAR & kVarMcast) ? clusterRank() ^ 1u : 0u;
     // kVarBNoProd (thread 0 of the warpgroup): the cache rows of the tiles two ahead of the pair's A (nxA) and B (nxB),
@@ -1120,6 +1157,9 @@ struct DecodeW {
       const int slot = p.numSplits[batch] + (batch == beginIdx ? meta[kMetaBeginNSplitIdx] : 0);
       const bool noSplit = p.numSplits[batch + 1] - p.numSplits[batch] == 1;
       const int m0 = rowTile * kRowsPerCta;
+      // kVarBQAll: whether the next item's Q may be issued in this item's last pair (its output rows are not staged in
+      // Q's region: storeRows' test for the staged path).
+      [[maybe_unused]] const bool qEarlyA = kQA && it.nTiles > 0 && !((VAR & kVarStAsync) && noSplit && (reinterpret_cast<uintptr_t>(p.out) & 15) == 0);
       const int limA = rA < it.liveRows ? min(it.kEnd, visibleKeys(p, it.seqlen, it.qLen, (m0 + rA) / p.nGroups)) : 0;
       const int limB = rB < it.liveRows ? min(it.kEnd, visibleKeys(p, it.seqlen, it.qLen, (m0 + rB) / p.nGroups)) : 0;
 
@@ -1141,6 +1181,14 @@ struct DecodeW {
       if constexpr ((VAR & kVarQEarly) != 0) {
         if (!qPre.v) qLoad(p, it.qStart, it.liveRows, m0, qBase, tid, 256);
         qPre.v = it.nTiles > 0; // for the next item: this item's last pair (below) loads its Q
+      } else if constexpr (kQA) { // kVarBQAll: the first item's boxes are the producer's, later ones thread 0's
+        const uint32_t qBar = qBase + kP_OFF - kQ_OFF + kBox;
+        if (w0 && wt == 0) {
+          if (!qPreA && batch != beginIdx) issueQ(qMap, qBase, it.qStart * p.hQ + m0, qBar); // (Q's region free: barrier 4 above)
+          qNx = nextQRow(p, batch, endIdx, m0); // while this item's Q flies
+        }
+        mbarWait(qBar, qPh);
+        qPh ^= 1;
       } else if (kQT && batch == beginIdx) {
         mbarWait(qBase + kP_OFF - kQ_OFF + kBox, 0); // kVarBQTma: the producer's boxes (a skipped first item had none)
       } else {
@@ -1458,6 +1506,8 @@ struct DecodeW {
             wgCommit();
             MLA_TL(10);
             if constexpr ((VAR & kVarQEarly) != 0) qEarly(p, it, t, batch, endIdx, rowTile, m0, qBase, wt); // Q's copy flies during P_B V_B[L]
+            if constexpr (kQA) // kVarBQAll: the next item's Q (warpgroup 1's last S_B was waited before barrier 3)
+              if (wt == 0 && t + 2 >= it.nTiles && qEarlyA && qNx >= 0) issueQ(qMap, qBase, qNx, qBase + kP_OFF - kQ_OFF + kBox);
             wgWait<0>();
             MLA_TL(11);
             pinRegs<128>(o);
@@ -1465,6 +1515,8 @@ struct DecodeW {
           }
           if constexpr ((VAR & kVarQEarly) != 0)
             if (!hasB) qEarly(p, it, t, batch, endIdx, rowTile, m0, qBase, wt);
+          if constexpr (kQA) // kVarBQAll: no B tile: warpgroup 1's last S was in an earlier pair (barrier 2 above)
+            if (!hasB && wt == 0 && t + 2 >= it.nTiles && qEarlyA && qNx >= 0) issueQ(qMap, qBase, qNx, qBase + kP_OFF - kQ_OFF + kBox);
           wgWait<0>(); // unconditional: ptxas then sees every path wait before the accumulators are read
         } else {
 #ifdef MLA_SM90W_TRACE
@@ -1735,6 +1787,7 @@ struct DecodeW {
 #endif
 
       storeRows(p, it, batch, slot, noSplit, m0, wg, tq, rA, rB, o, lA, lB, mA_, mB_);
+      if constexpr (kQA) qPreA = qEarlyA; // the next live item's Q was issued in this item's last pair
 #ifdef MLA_SM90W_TRACE
       if constexpr ((VAR & kVarTrace) != 0)
         if (W == 0 && wt == 0) {
@@ -1852,6 +1905,12 @@ struct DecodeW {
     // kVarBQTma: the first item's Q, by the producer's thread 256, if that item has live rows in this row tile (the
     // consumers' itemOf test: min(rows, qLen nGroups) > m0). Its mbarrier: 8 bytes past the P box (sBase moves at most
     // 1008 bytes from a 16-byte aligned start, so sBase + kP_OFF + kBox + 8 stays inside SMEM's 1024 bytes of slack).
+    if constexpr (kQA)
+      if (threadIdx.x == 256) { // kVarBQAll: the mbarrier serves every item (thread 0 issues later ones): initialised here always
+        extern __shared__ unsigned char smemRaw[];
+        mbarInit(((smemAddr(smemRaw) + 1023) & ~1023u) + kP_OFF + kBox, 1);
+        asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+      }
     if constexpr (kQT)
       if (threadIdx.x == 256) {
         const int* meta = p.tileSchedulerMetadata + partIdx<VAR>() * kMetaFields;
@@ -1863,8 +1922,10 @@ struct DecodeW {
           if (min(p.rows, qLen * p.nGroups) > m0) {
             extern __shared__ unsigned char smemRaw[];
             const uint32_t sBase = (smemAddr(smemRaw) + 1023) & ~1023u, qBar = sBase + kP_OFF + kBox;
-            mbarInit(qBar, 1);
-            asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+            if constexpr (!kQA) {
+              mbarInit(qBar, 1);
+              asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+            }
             mbarExpectTx(qBar, 9 * kBox);
 #pragma unroll 1
             for (int c = 0; c < 9; ++c) tmaLoadQ(sBase + kQ_OFF + c * kBox, qMap, 64 * c, qStart * p.hQ + m0, qBar); // a loop: the entry stays small
@@ -1885,12 +1946,12 @@ struct DecodeW {
     const int wg = threadIdx.x / 128;
     if constexpr (kNP) { // kVarBNoProd: 256 threads; thread 0 issues the first two tiles
       if (threadIdx.x == 0) prologue(p, kMap);
-      if (wg == 0) consume<0>(p, kMap);
-      else consume<1>(p, kMap);
+      if (wg == 0) consume<0>(p, kMap, qMap);
+      else consume<1>(p, kMap, qMap);
     } else {
       if (wg == 2) produce(p, kMap);
-      else if (wg == 0) consume<0>(p, kMap);
-      else consume<1>(p, kMap);
+      else if (wg == 0) consume<0>(p, kMap, qMap);
+      else consume<1>(p, kMap, qMap);
     }
     if (VAR & kVarMcast) clusterSync(); // no CTA leaves while its sibling may still arrive on its barriers
 #endif
@@ -1924,7 +1985,7 @@ static_assert(mla::sm90w::SMEM == 230400 && sizeof(mla::sm90w::Rows) == 1472, "s
   }
 #define MLA_SM90W_ENTRY_LIBLD(NAME, TY)                                                                        \
   extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \
-    mla::sm90w::DecodeW<TY, false, mla::sm90w::kLibVar, (mla::sm90w::kLibVarB & ~mla::sm90w::kVarBQTma)>::run(p, &kMap);         \
+    mla::sm90w::DecodeW<TY, false, mla::sm90w::kLibVar, (mla::sm90w::kLibVarB & ~(mla::sm90w::kVarBQTma | mla::sm90w::kVarBQAll))>::run(p, &kMap); \
   }
 MLA_SM90W_ENTRY_LIBQ(mla_decode_sm90w_bf16, __nv_bfloat16)
 MLA_SM90W_ENTRY_LIBQ(mla_decode_sm90w_f16, __half)
