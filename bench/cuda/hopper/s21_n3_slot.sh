@@ -4,7 +4,8 @@
 # library's VARB bits 786496 | kVarBQTma 32 | kVarBQAll 1 << 26: the wide entries take q's tensor map, launch.ts
 # sm90QMap with 64-row boxes; _ld entries without both bits, whose .text is the shipped entries'); arm F = the same with
 # -DMLA_SM90W_LIB_VARB=786528 (the first item's Q only: session 20 h5's bit on today's bits); A = dist/cuda (the shipped
-# fatbins: no map). N and F run with FLASHMLA_CUDA_SM90W_QMAP=1 (the _ld lookup), A without it. All arms run build/ as
+# fatbins: no map). N and F run with FLASHMLA_CUDA_SM90W_QMAP=1 (the _ld lookup), A with 0 (none, also under this branch's
+# ship commit, where the q-map launch is the default). All arms run build/ as
 # it is (main's tsc output: this branch changes no TS); the checks run the stage's sm90-wide.test.js (this branch's test
 # file, with the many-item parts test) as build/test/gpu/sm90-wide-n3.test.js.
 # GPU host, the tree's root (main or this branch), .gpu-host entered, dist/cuda = the shipped kernels, build/ = main's:
@@ -58,7 +59,7 @@ for arm in ${N3_ARMS:-A N F N A F N A}; do
   [ $((SECONDS - S + dt)) -gt "$BUDGET" ] && { ts "bench $arm ($n) skipped: it would end past ${BUDGET} s"; continue; }
   t0=$SECONDS
   if [ "$arm" = A ]; then
-    FLASHMLA_CUDA_KERNELS=$PWD/dist/cuda timeout -k 5 25 "${B[@]}" --configs bench/cuda/hopper/s21_n3_configs.json --check 2 --warm-ms 200 \
+    FLASHMLA_CUDA_SM90W_QMAP=0 FLASHMLA_CUDA_KERNELS=$PWD/dist/cuda timeout -k 5 25 "${B[@]}" --configs bench/cuda/hopper/s21_n3_configs.json --check 2 --warm-ms 200 \
       --idle-warm-ms 1000 -q --out "$W/bench-$arm-$n.json" > "$W/bench-$arm-$n.txt" 2>&1
   else
     FLASHMLA_CUDA_SM90W_QMAP=1 FLASHMLA_CUDA_KERNELS=$W/k$arm timeout -k 5 25 "${B[@]}" --configs bench/cuda/hopper/s21_n3_configs.json --check 2 \
