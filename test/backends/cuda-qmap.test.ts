@@ -189,7 +189,7 @@ test('KernelCache: a decode_sm90.fatbin without _ld entries (before q\'s map) la
   assert.equal(asked.filter((n) => n === 'mla_decode_sm90_ld_bf16_n16').length, 1, 'a missing _ld entry is looked up once');
 });
 
-test('KernelCache: the shipped decode_sm90_wide.fatbin (no _ld entries) launches its entries without a map', () => {
+test('KernelCache: a decode_sm90_wide.fatbin without _ld entries (before session 21) launches its entries without a map', () => {
   for (const qMapBuild of [false, true]) { // told it is a q-map build or not: a missing _ld entry never breaks the launch
   const { kc, asked } = cache(false, qMapBuild);
   for (const [b, sQ, hQ] of [[2, 1, 64], [4, 4, 16]] as const) {

@@ -68,10 +68,10 @@ describe('golden cases with >= 64 rows', () => {
   }
 });
 
-// Session 20 (h5): a build with kVarBQTma (decode_sm90_wide.cu; MLA_SM90W_LIB_VARB=32) reads the first item's Q through
+// Session 20 (h5): a build with kVarBQTma (decode_sm90_wide.cu; shipped since session 21 with kVarBQAll) reads Q through
 // q's tensor map (launch.ts sm90QMap, 64-row boxes) from the view's first element. A view 8 elements (16 bytes) or one
 // token row in must give q's own results, one off the 16-byte grid is a typed error. 96 rows: tile 1's box holds 32 of
-// the next request's rows (and runs past q for the last request). The shipped build (no map) runs the same cases.
+// the next request's rows (and runs past q for the last request). A build without a map runs the same cases.
 test('q as a view at an element offset (the wide kernel; q\'s tensor map where the build takes one)', async () => {
   const base = caseMatrix(4, 0x51b)[0];
   const shapes: Partial<CaseSpec>[] = [

@@ -166,7 +166,7 @@ class CudaBackendImpl implements CudaBackend {
       });
       this.kernels = new KernelCache({
         drv, maxSmem: this.maxSmem, numSms, kernel: opts.kernel, decodeModule, combineModule, naiveModule, sm90Module, sm90WideModule,
-        sm90WideQMap: process.env.FLASHMLA_CUDA_SM90W_QMAP === '1', paramsView, repacked: () => this.staging.repacked(),
+        sm90WideQMap: process.env.FLASHMLA_CUDA_SM90W_QMAP !== '0', paramsView, repacked: () => this.staging.repacked(),
       });
       this.timer = new EventTimer(drv, this.stream);
       this.launcher = new LaunchEx(drv, pdlSupport({

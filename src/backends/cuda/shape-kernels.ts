@@ -61,9 +61,10 @@ export interface KernelCacheHost {
   /** decode_sm90_wide.fatbin where it was loaded (sm_90 GPUs, kernel 'sm90'). */
   readonly sm90WideModule?: bigint;
   /**
-   * Whether decode_sm90_wide.fatbin is a build whose entries take q's map, with _ld twins (decode_sm90_wide.cu kVarBQTma,
-   * MLA_SM90W_LIB_VARB=32; measured and not shipped in session 20). The shipped build has neither, so its _ld entries are
-   * not looked up (a failed cuModuleGetFunction is an API error that compute-sanitizer reports). FLASHMLA_CUDA_SM90W_QMAP=1.
+   * Whether decode_sm90_wide.fatbin is a build whose entries take q's map, with _ld twins (decode_sm90_wide.cu kVarBQTma |
+   * kVarBQAll, shipped since session 21). A build without them (before session 21, or a candidate without the bits) is
+   * run with FLASHMLA_CUDA_SM90W_QMAP=0, so its _ld entries are not looked up (a failed cuModuleGetFunction is an API
+   * error that compute-sanitizer reports; the launch itself is right either way).
    */
   readonly sm90WideQMap?: boolean;
   /** The decode parameter block (MlaParams) the scalars are packed into. */

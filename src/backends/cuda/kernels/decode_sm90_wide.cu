@@ -554,12 +554,13 @@ constexpr int kLibVar = kVarGridX | kVarSleep | kVarSkip | kVarFull | kVarEarlyR
 
 // The library's VARB bits: kVarBGuardMax (64) since session 20 (w1's fg: each exponent base's -inf guard as one max with
 // -FLT_MAX; with kVarFoldScale above) + kVarBLazyA | kVarBLazyB (w2's lb, the lazy reference maximum: 0.968 of fg's time
-// at 128 / 256 rows, 1.005 at 64, call H). MLA_SM90W_LIB_VARB: a build of a candidate's bits through the library (the staged
-// fatbins of session 19 round 3, session 20 h5), never set by build-kernels.
+// at 128 / 256 rows, 1.005 at 64, call H) + kVarBQTma | kVarBQAll since session 21 (n3: every item's Q by TMA; the entries
+// take q's tensor map, with _ld twins without both bits). MLA_SM90W_LIB_VARB: a build of a candidate's bits through the
+// library (the staged fatbins of session 19 round 3, session 20 h5, session 21 n3), never set by build-kernels.
 #ifdef MLA_SM90W_LIB_VARB
 constexpr int kLibVarB = MLA_SM90W_LIB_VARB;
 #else
-constexpr int kLibVarB = kVarBGuardMax | kVarBLazyA | kVarBLazyB;
+constexpr int kLibVarB = kVarBGuardMax | kVarBLazyA | kVarBLazyB | kVarBQTma | kVarBQAll;
 #endif
 template <int VAR> __device__ __forceinline__ int partIdx() { return (VAR & kVarGridX) ? blockIdx.z : blockIdx.x; }
 template <int VAR> __device__ __forceinline__ int rowTileIdx() { return (VAR & kVarGridX) ? blockIdx.x : blockIdx.z; }
@@ -1969,15 +1970,15 @@ static_assert(mla::sm90w::SMEM == 230400 && sizeof(mla::sm90w::Rows) == 1472, "s
   extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \
     mla::sm90w::DecodeW<TY, SWAP, VAR>::run(p, &kMap);                                                               \
   }
-// The library's entries: kLibVar and the VARB bits kLibVarB (kVarBGuardMax, kVarBLazyA, kVarBLazyB since session 20).
+// The library's entries without q's map: kLibVar and the VARB bits of a candidate build without kVarBQTma.
 #define MLA_SM90W_ENTRY_LIB(NAME, TY)                                                                          \
   extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \
     mla::sm90w::DecodeW<TY, false, mla::sm90w::kLibVar, mla::sm90w::kLibVarB>::run(p, &kMap);                      \
   }
-#if defined(MLA_SM90W_LIB_VARB) && (MLA_SM90W_LIB_VARB & 32)
-// kVarBQTma in the library's bits (a candidate build, MLA_SM90W_LIB_VARB=32): the entries take q's tensor map (launch.ts
-// sm90QMap, 64-row boxes) as the third parameter; the _ld entries (the same bits without kVarBQTma, two parameters) serve
-// a call whose map the driver refuses.
+#if !defined(MLA_SM90W_LIB_VARB) || (MLA_SM90W_LIB_VARB & 32)
+// kVarBQTma in the library's bits (the default since session 21; a candidate build with MLA_SM90W_LIB_VARB & 32): the
+// entries take q's tensor map (launch.ts sm90QMap, 64-row boxes) as the third parameter; the _ld entries (the same bits
+// without kVarBQTma / kVarBQAll, two parameters) serve a call whose map the driver refuses.
 #define MLA_SM90W_ENTRY_LIBQ(NAME, TY)                                                                         \
   extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap, \
                                                             const __grid_constant__ mla::sm90w::TmaMap qMap) {               \

@@ -187,8 +187,8 @@ export function sm90WideLaunch(p: MlaProblem): (Launch & { name: string; ldName:
   const rows = p.sQ * p.nGroups;
   if (rows < 64 || p.hKv !== 1 || p.pageBlockSize !== 64 || p.varlen) return undefined;
   // Row tiles on grid x, SM parts on z: a part's row tiles are neighbouring CTAs (decode_sm90_wide.cu kVarGridX).
-  // ldName: a build whose library entries take q's map (decode_sm90_wide.cu kVarBQTma, MLA_SM90W_LIB_VARB=32: 64-row
-  // boxes, sm90QMap) has these entries without it; a build without them (the shipped one) takes no map and ignores it.
+  // ldName: a build whose library entries take q's map (decode_sm90_wide.cu kVarBQTma | kVarBQAll, shipped since session
+  // 21: 64-row boxes, sm90QMap) has these entries without it; a build without them takes no map and ignores it.
   return {
     name: `mla_decode_sm90w_${p.dtype}`, ldName: `mla_decode_sm90w_ld_${p.dtype}`, nr: 64,
     grid: [Math.ceil(rows / 64), p.hKv, p.numSmParts], block: [384, 1, 1], smem: sm90WideSmem,
