@@ -11,7 +11,7 @@ import {
   type SparseMmaGrid, type SparseMmaVariant, chooseSparseMma, sparseMmaAccumElems, sparseMmaCombineLaunch, sparseMmaKernelName, sparseMmaLaunch,
 } from './kernels/sparse-mma-launch.js';
 import { sparseSm90Entry, sparseSm90Fatbin, sparseSm90Launch, useSparseSm90 } from './kernels/sparse-sm90-launch.js';
-import { denseFp8Sm90Entry, denseFp8Sm90Fatbin, denseFp8Sm90Launch, denseFp8Sm90Nr, denseFp8Sm90TilesPerPart, denseFp8Sm90W3Tiles, useDenseFp8Sm90 } from './kernels/dense-fp8-sm90-launch.js';
+import { denseFp8Sm90Entry, denseFp8Sm90Fatbin, denseFp8Sm90Launch, denseFp8Sm90Nr, denseFp8Sm90Prefetch, denseFp8Sm90TilesPerPart, denseFp8Sm90W3Tiles, useDenseFp8Sm90 } from './kernels/dense-fp8-sm90-launch.js';
 import { compilePacker, sparseMmaParamsLayout } from './params.js';
 
 /** What the runner needs from the backend that owns it. */
@@ -30,7 +30,7 @@ export interface SparseMmaHost {
   /** dense_fp8_sm90.cu's dispatch threshold where the kernel folder's manifest names one (tiles an SM part from which a
       16-row launch takes the n16w3 entry; absent: the shipped build's). */
   readonly denseFp8Sm90W3Tiles?: number | null;
-  /** dense_fp8_sm90.cu's L2 prefetch distance in pages (tuning runs; absent or 0: the kernel's default, -1: none). */
+  /** dense_fp8_sm90.cu's L2 prefetch distance in pages (tuning runs; absent: denseFp8Sm90Prefetch, 0: the kernel's own, -1: none). */
   readonly denseFp8Prefetch?: number;
   /** A kernel of a module, with its dynamic shared memory limit raised to smem (cached by name). */
   fn(module: bigint, name: string, smem: number): bigint;
@@ -130,7 +130,7 @@ export class SparseMmaRunner {
       q: this.h.ptrOf(l.q), kCache: this.h.ptrOf(l.kCache), extraKCache: 0n, indices: 0n, extraIndices: 0n, topkLength: 0n, extraTopkLength: 0n,
       attnSink: 0n, blockTable: dev[0], cacheSeqlens: dev[1], tileSchedulerMetadata: dev[2], numSplits: dev[3],
       out: this.h.ptrOf(l.out), lse: this.h.ptrOf(l.lse), oAccum: dev.oAccum, lseAccum: dev.lseAccum,
-      b: l.b, sQ: l.sQ, hQ: l.hQ, topk: 0, extraTopk: sm90 ? this.h.denseFp8Prefetch ?? 0 : 0, pageBlockSize: l.pageBlockSize, extraPageBlockSize: 1, blockStride: l.blockStride,
+      b: l.b, sQ: l.sQ, hQ: l.hQ, topk: 0, extraTopk: sm90 ? this.h.denseFp8Prefetch ?? denseFp8Sm90Prefetch : 0, pageBlockSize: l.pageBlockSize, extraPageBlockSize: 1, blockStride: l.blockStride,
       extraBlockStride: 0, maxBlocksPerSeq: l.maxBlocksPerSeq, dense: 1, causal: l.causal ? 1 : 0, scaleLog2: l.softmaxScale * Math.LOG2E,
     }, e ? denseFp8Sm90Launch(l.numSmParts, e.nr, e.threads16) : sparseMmaLaunch(v!, l.numSmParts, l.sQ, l.hQ, true), l.b, l.sQ, l.hQ, ns ? ns[l.b] !== l.b : true);
     return true;

@@ -56,6 +56,11 @@ export const denseFp8Sm90W3Name = 'mla_dense_fp8_sm90_v32_bf16_n16w3';
     session 18 (MLA_DENSE_FP8_SHIPPED has bit 4398046511104; call J measured the build with 48, docs/notes/cuda-dense-fp8.md);
     an A/B folder's manifest may name another (denseFp8Sm90W3Tiles), undefined where a build has no n16w3 entry. */
 export const denseFp8Sm90W3Tiles: number | undefined = 48;
+/** The producer's L2 prefetch distance in pages passed to dense_fp8_sm90.cu (its `extraTopk` argument): -1 none, 0 the
+    kernel's own (6 pages), n > 0 n pages. None since session 21: on the H200 the kernel's 6-page prefetch doubled each
+    part's opening burst of DRAM requests, so the first page and Q^T landed ~10 us after entry, and at 8192 x 16 rows
+    the call took 206.5 us against 188.6 us without it (docs/notes/cuda-dense-fp8.md, "Session 21"). */
+export const denseFp8Sm90Prefetch = -1;
 
 /** Tiles (64-token pages) an SM part carries on average: from the sequence lengths where the host has them, else from
     the block table's width for every request (an upper bound). */
