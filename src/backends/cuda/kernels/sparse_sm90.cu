@@ -480,13 +480,13 @@ static_assert(!kDivMagicBit || ((MLA_SPARSE_SM90_MODE & (8192 | 2147483648 | 225
 // lane l: row 32 rank + 8 w + l % 8, quarter q = l / 8), one round a tile: lane q holds the 16 bytes 64 d + 16 q of every
 // box d (chunks 2q, 2q + 1 of box d: 7 loads), RoPE chunks q and q + 4, and the token's 8-byte scale row, whose 7
 // bytes become bf16x2 factors by one byte permute each (the UE8M0 decode of ue8m0(): 2^(b - 127), 0 -> 2^-127, 255 ->
-// NaN, done on the two words at once). An invalid entry reads kQuadZero (zeros, scale bytes 0) instead of a row: +0
+// NaN, done on the two words at once). An invalid entry reads kQuadZero (zeros, scale bytes 127) instead of a row: +0
 // stored, as without the bit, and no predicated load or select. Stores: the peer's RoPE chunks and flag (q = 0) first,
 // then box d's peer copy before this CTA's copy of box d - 2 (MLA_SPARSE_SM90_QUAD_LAG; holding all seven boxes for bit
 // 25's full order spills ~100 bytes). The conversions are dq4b's (an e4m3 NaN byte stays NaN, as in FlashMLA's cvt
 // path), the same values at the same addresses: bit-identical output. Census (session 21, sass_opclass --loops): the
-// tile loop 855 static instructions -> 512 (FlashMLA's h_q 128 MODEL1 kernel: 638); conversions 320 -> 280, control
-// 183 -> 36, integer / address 211 -> 110.
+// tile loop 857 static instructions -> 512 (FlashMLA's h_q 128 MODEL1 kernel: 638); conversions 320 -> 280, control
+// 183 -> 38, integer / address 211 -> 111.
 constexpr bool kQuadBit = (MLA_SPARSE_SM90_MODE & 17592186044416) != 0;
 static_assert(!kQuadBit || ((MLA_SPARSE_SM90_MODE & (8192 | 2147483648 | 33554432 | 2251799813685248)) == (8192 | 2147483648 | 33554432 | 2251799813685248) &&
               !(MLA_SPARSE_SM90_MODE & (2 | 4 | 16 | 64 | 128 | 65536 | 131072 | 4194304 | 8388608 | 16777216 | 34359738368 | 140737488355328)) &&
@@ -718,8 +718,15 @@ __device__ __forceinline__ Addr addrOfM(const SparseMmaParams& p, Id x, const Di
 }
 #endif
 #if MLA_SPARSE_SM90_MODE & 17592186044416
-/** Bit 44: a zero token row (576 bytes) and scale row (8 bytes: 2^-127 each), what an invalid entry reads. */
-__device__ const uint4 kQuadZero[37] = {};
+/** Bit 44: what an invalid entry reads: a zero token row (576 bytes) and a scale row of bytes 127 (factor 1) at byte 576
+    (initialized data: the module image holds the bytes, not a zero-filled section). */
+__device__ const uint4 kQuadZero[37] = {{0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u},
+                                        {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u},
+                                        {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u},
+                                        {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u},
+                                        {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u},
+                                        {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u},
+                                        {0x7f7f7f7fu, 0x7f7f7f7fu, 0u, 0u}};
 #endif
 /** A UE8M0 scale byte as a float: 2^(b - 127); 0 is 2^-127 (a subnormal), 255 is NaN. */
 __device__ __forceinline__ float ue8m0(uint32_t b) {
@@ -1551,7 +1558,7 @@ struct Kernel {
 
 #if MLA_SPARSE_SM90_MODE & 17592186044416
   /** Bit 44: a thread's share of a tile, one token (FlashMLA's map): bytes 64 b + 16 q of NoPE box b, RoPE chunks q and
-      q + 4, the 8-byte scale row; live: the entry is valid (else the registers hold kQuadZero's zeros). */
+      q + 4, the 8-byte scale row; live: the entry is valid (else the registers hold kQuadZero's zeros and bytes 127). */
   struct QuadRegs {
     uint4 nope[7];
     uint4 rope[2];
@@ -1561,11 +1568,11 @@ struct Kernel {
   static __device__ __forceinline__ void loadQuad(const SparseMmaParams& p, QuadRegs& d, Id id, int q) {
     const Addr a = addrOf<M1, kAddr32>(p, id);
     d.live = a.tok != nullptr;
-    // An invalid entry reads kQuadZero instead of its row (zeros, scale bytes 0: +0 stored, as without the bit): the loads
+    // An invalid entry reads kQuadZero instead of its row (zeros times 1: +0 stored, as without the bit): the loads
     // need no predicate and the registers no select (a zeroing of the 38 registers costs 38 selects a tile even when
     // every token is valid: ptxas if-converts it).
     const unsigned char* tok = d.live ? a.tok : reinterpret_cast<const unsigned char*>(kQuadZero);
-    const unsigned char* scl = d.live ? a.scl : reinterpret_cast<const unsigned char*>(kQuadZero);
+    const unsigned char* scl = d.live ? a.scl : reinterpret_cast<const unsigned char*>(kQuadZero + 36);
 #pragma unroll
     for (int b = 0; b < 7; ++b) d.nope[b] = __ldg(reinterpret_cast<const uint4*>(tok + 64 * b) + q);
     d.rope[0] = __ldg(reinterpret_cast<const uint4*>(tok + F::kRope) + q);
