@@ -19,6 +19,13 @@ lib entry against the shipped library's, and A/A twins: two names, one code).
 The HGMMA span's stretches between HGMMA runs (>= 20 instructions) by opcode class (session 20 w2: softmax A / B's
 census); LO HI: the opcode sequence of span[LO:HI].
 
+  python3 bench/cuda/hopper/sass_opclass.py --loops FILE KERNEL [LO HI]
+
+The kernel's loops that hold st.async (STAS, 0x1bd): each backward BRA's span (instruction indices, NOPs counted),
+innermost last; with LO HI the span's instructions (NOPs out) by class (session 21 s3: the MODEL1 pair producer's tile
+loop against FlashMLA's). A BRA's byte offset from the next instruction: the signed bits 34.. of the first word times
+1024 plus bits 16..23 times 4 (read off a one-loop kernel; s20-s1 counted the same way).
+
   python3 bench/cuda/hopper/sass_opclass.py --pair FILE_A KERNEL_A FILE_B KERNEL_B
 
 Two kernels side by side (e.g. a library entry against a variant of it, from two builds or one; session 19 h5r2 used
@@ -165,6 +172,52 @@ def gaps(path, name, lo=None, hi=None):
         print(" ".join(CLS.get(o, "%03x" % o) for o in span[lo:hi]))
 
 
+# Session 21 (s3): classes of a producer loop (--loops); opcodes named by compiling one-instruction kernels (s20-s1's list).
+LOOP_CLS = [("conversion", {0x03E: "F2FP", 0x030: "HADD2.F32", 0x032: "HMUL2.BF16", 0x035: "HMUL2.BF16'"}),
+            ("integer / address", {0x024: "IMAD", 0x025: "IMAD.WIDE", 0x027: "IMAD.HI", 0x010: "IADD3", 0x011: "LEA", 0x036: "VIADD",
+                                   0x012: "LOP3", 0x019: "SHF", 0x016: "PRMT", 0x106: "I2F", 0x108: "MUFU", 0x105: "F2I"}),
+            ("control", {0x00C: "ISETP", 0x147: "BRA", 0x145: "BSSY", 0x141: "BSYNC", 0x007: "SEL", 0x005: "0x005", 0x01C: "PLOP3", 0x006: "VOTE"}),
+            ("moves", {0x002: "MOV", 0x082: "UMOV"}), ("shared stores", {0x188: "STS", 0x1BD: "STAS"}),
+            ("loads", {0x181: "LDG", 0x182: "LDC", 0x184: "LDS"})]
+
+
+def loops(path, name, lo=None, hi=None):
+    for elf in cubins(path):
+        code = cf.elf_sections(elf).get(".text." + name)
+        if code is not None:
+            break
+    else:
+        sys.exit("no kernel %s in %s" % (name, path))
+    words = [struct.unpack_from("<Q", code, i)[0] for i in range(0, len(code) - 15, 16)]
+    ops = [w & 0x1FF for w in words]
+    stas = [i for i, o in enumerate(ops) if o == 0x1BD]
+    print("loops %s: %d instructions with NOPs, %d STAS" % (name, len(ops), len(stas)))
+    for i, w in enumerate(words):
+        if ops[i] != 0x147:
+            continue
+        up = w >> 34
+        up -= (1 << 30) if up >> 29 else 0
+        t = i + 1 + ((up << 10) | (((w >> 16) & 0xFF) << 2)) // 16
+        n = sum(1 for x in stas if t <= x <= i)
+        if t <= i and n:
+            print("loop %d..%d: %d instructions, %d STAS" % (t, i, i - t + 1, n))
+    if lo is not None:
+        import collections
+        c = collections.Counter(o for o in ops[lo:hi + 1] if o != NOP)
+        print("span %d..%d: %d instructions (NOPs out)" % (lo, hi, sum(c.values())))
+        seen = set()
+        for g, names in LOOP_CLS:
+            seen |= set(names)
+            print("  %-17s %4d: %s" % (g, sum(c[o] for o in names), " ".join("%s %d" % (n, c[o]) for o, n in names.items() if c[o])))
+        rest = {o: v for o, v in c.items() if o not in seen}
+        print("  %-17s %4d: %s" % ("rest", sum(rest.values()), " ".join("%03x %d" % kv for kv in sorted(rest.items(), key=lambda kv: -kv[1]))))
+
+
+if sys.argv[1:2] == ["--loops"]:
+    if len(sys.argv) not in (4, 6):
+        sys.exit("usage: sass_opclass.py --loops FILE KERNEL [LO HI]")
+    loops(sys.argv[2], sys.argv[3], *map(int, sys.argv[4:6]))
+    sys.exit(0)
 if sys.argv[1:2] == ["--gaps"]:
     if len(sys.argv) not in (4, 6):
         sys.exit("usage: sass_opclass.py --gaps FILE KERNEL [LO HI]")

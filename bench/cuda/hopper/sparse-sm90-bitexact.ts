@@ -7,6 +7,10 @@
 // --pages (s20-s2, bit 6's division by the page block size): case c's page block size is the list's entry c mod its length
 // (default 64); --extra: every other case (c odd) also reads an extra cache (page block size 2, 37, 64, 13 by turns,
 // extraTopk 128 with a topkLength-style random extraTopkLength in cases 3 mod 4).
+// --nan (s21-s3, bit 44's scale decode and NaN bytes): in every case, in the lists of batches 0, 4, 8, .. (s_q 0 only), 1 in
+// 64 named tokens gets an e4m3 NaN byte (0x7f or 0xff) at a random NoPE position, 1 in 64 a UE8M0 scale byte 255 (NaN)
+// and 1 in 64 a scale byte 0 (2^-127): both builds must write the same bytes, NaNs compared as NaN (any payload: the
+// CPU backend's own two runs give NaN rows different payloads) and reported (`NaN out A / B`: bf16 NaNs in each out).
 // Prints one line a case (`case k: ... identical` or the first differing element) and last
 // `bitexact: N of M identical`; exit status 0 only when all are.
 import { createCudaBackend } from '../../../src/backends/cuda/index.js';
@@ -21,6 +25,7 @@ import { type Tensor, fromArray } from '../../../src/core/tensor.js';
 const args = process.argv.slice(2);
 const ci = args.indexOf('--cases'), nCases = ci >= 0 ? Number(args[ci + 1]) : 8;
 const pi = args.indexOf('--pages'), pages = pi >= 0 ? args[pi + 1].split(',').map(Number) : [64], withExtra = args.includes('--extra');
+const withNan = args.includes('--nan');
 const builds = args.filter((a) => /^[\w.-]+=/.test(a)).map((a) => ({ name: a.slice(0, a.indexOf('=')), dir: a.slice(a.indexOf('=') + 1) }));
 if (builds.length !== 2) throw new Error('usage: sparse-sm90-bitexact.js A=KERNEL_DIR B=KERNEL_DIR [--cases N]');
 
@@ -37,6 +42,18 @@ function cache(nb: number, B: number, r: () => number): Uint8Array {
   return bytes;
 }
 
+/** bf16 NaNs in an output's bytes (exponent all ones, mantissa not 0). */
+const nanCount = (u8: Uint8Array) => {
+  let n = 0;
+  for (let i = 0; i + 1 < u8.length; i += 2) if ((((u8[i + 1] << 8) | u8[i]) & 0x7fff) > 0x7f80) n++;
+  return n;
+};
+/** --nan: every bf16 NaN of out as 0x7fff, every f32 NaN of lse as 0x7fffffff (in place). */
+const canonNan = (out: Uint8Array, lse: Uint8Array) => {
+  for (let i = 0; i + 1 < out.length; i += 2) if ((((out[i + 1] << 8) | out[i]) & 0x7fff) > 0x7f80) out[i] = 0xff, out[i + 1] = 0x7f;
+  const v = new DataView(lse.buffer, lse.byteOffset, lse.byteLength);
+  for (let i = 0; i + 3 < lse.length; i += 4) if (Number.isNaN(v.getFloat32(i, true))) v.setUint32(i, 0x7fffffff, true);
+};
 const backends = await Promise.all(builds.map((b) => createCudaBackend({ kernelDir: b.dir })));
 let same = 0, total = 0;
 for (let c = 0; c < nCases; c++) {
@@ -45,9 +62,23 @@ for (let c = 0; c < nCases; c++) {
   const precision = c % 2 ? 'exact' : 'fast';
   const nb = b * Math.ceil(sK / B);
   const q = fromArray('bf16', [b, sQ, hQ, 512], Uint16Array.from({ length: b * sQ * hQ * 512 }, () => f32ToBf16(r() * 2 - 1)));
-  const k = fp8CacheTensor('model1', nb, B, cache(nb, B, r));
+  const kBytes = cache(nb, B, r);
+  const k = fp8CacheTensor('model1', nb, B, kBytes);
   const ind = randomIndices(b, sQ, sK, topk, B, r);
   for (let i = 0; i < ind.length; i += 37) if (r() < 0.3) ind[i] = -1; // some invalid entries
+  let poisoned = 0;
+  if (withNan) { // tokens the lists name (a token's id is block * B + slot): NaN NoPE bytes, scale bytes 255 and 0
+    for (let bi = 0; bi < b; bi += 4) {
+      for (let e = 0; e < topk; e++) {
+        const id = ind[bi * sQ * topk + e], u = r();
+        if (id < 0 || u >= 3 / 64) continue;
+        const a = fp8TokenAddress('model1', B, Math.floor(id / B), id % B);
+        if (u < 1 / 64) kBytes[a.nope + Math.floor(r() * 448)] = r() < 0.5 ? 0x7f : 0xff;
+        else kBytes[a.scales + Math.floor(r() * 7)] = u < 2 / 64 ? 255 : 0;
+        poisoned++;
+      }
+    }
+  }
   const indices = fromArray('i32', [b, sQ, topk], ind);
   const xB = [2, 37, 64, 13][(c >> 1) % 4], xTopk = withExtra && c % 2 ? 128 : 0, xSK = 1024, xnb = b * Math.ceil(xSK / xB);
   const xk = xTopk ? fp8CacheTensor('model1', xnb, xB, cache(xnb, xB, r)) : undefined;
@@ -68,8 +99,10 @@ for (let c = 0; c < nCases; c++) {
     for (const t of [...owned, out, lse]) be.free(t);
   }
   total++;
+  if (withNan) for (const o of outs) canonNan(o[0], o[1]);
   const diff = [0, 1].map((w) => outs[0][w].findIndex((x, i) => x !== outs[1][w][i]));
-  const tag = `case ${c}: b ${b} topk ${topk} ${precision} page ${B} (block stride ${fp8BlockStride('model1', B)})${xTopk ? ` extra ${xTopk} page ${xB}${xLen ? ' L' : ''}` : ''}`;
+  const tag = `case ${c}: b ${b} topk ${topk} ${precision} page ${B} (block stride ${fp8BlockStride('model1', B)})${xTopk ? ` extra ${xTopk} page ${xB}${xLen ? ' L' : ''}` : ''}`
+    + (withNan ? ` poisoned ${poisoned}, NaN out ${nanCount(outs[0][0])} / ${nanCount(outs[1][0])}` : '');
   if (diff[0] < 0 && diff[1] < 0 && outs[0][0].length === outs[1][0].length) { same++; console.log(`${tag}: identical`); }
   else console.log(`${tag}: DIFFERS (out byte ${diff[0]}, lse byte ${diff[1]})`);
 }

@@ -3,7 +3,7 @@
 // generated once on the host and uploaded to each backend, the backends timed in interleaved rounds so that clock
 // and thermal drift fall on all of them alike. Ratios against FlashMLA's bench_sparse.py JSON of the same call.
 //   node build/bench/cuda/hopper/sparse-sm90-final-ab.js FLASHMLA.json shipped=dist/cuda m1544=/tmp/sab-m1544 ...
-//     [--reps N (10)] [--rounds N (2)] [--warmup N (3)] [--json FILE] [--shapes flashmla|m1items|v32h64|m1pair|m1h64|v32items|m1h64items|pair]
+//     [--reps N (10)] [--rounds N (2)] [--warmup N (3)] [--json FILE] [--shapes flashmla|m1items|v32h64|m1pair|m1h64|v32items|m1h64items|pair|m1pairv]
 // --shapes m1items: the MODEL1 h_q 128 item probe instead of the 12 shapes (m1ItemShapes below: 32 tiles a part in 1, 2
 // or 4 items, and FlashMLA's b 148 topk 16384 "peak" case); the JSON then also gives each shape's largest part
 // (`sched`: items and 64-token tiles, from the host scheduler).
@@ -64,9 +64,15 @@ const v32ItemShapes = [...itemShapes('v32', 128, 33), flashmlaSparseShapes[1]], 
 /** --shapes pair (session 20, helper s20-l1): FlashMLA's four V3.2 shapes (h_q 128: the V3.2 pair entries), then m1pair's five
     (the four MODEL1 pair shapes and the one-CTA MODEL1 h_q 64 k1024 shape): a consumer change every entry shares. */
 const pairShapes: readonly SparseShape[] = [...flashmlaSparseShapes.filter((s) => s.format === 'v32' && s.hQ === 128), ...m1PairShapes];
+/** --shapes m1pairv (session 21, helper s3): the four MODEL1 pair shapes, then FlashMLA's two V3.2 b 64 shapes (s_q 2, 1: the
+    V3.2 pair entries, the same code in every build of a MODEL1-pair change, the noise guards; the b 64 ones for their
+    smaller host caches). */
+const m1PairVShapes: readonly SparseShape[] = [
+  ...m1PairShapes.filter((s) => s.hQ === 128), ...flashmlaSparseShapes.filter((s) => s.format === 'v32' && s.b === 64),
+];
 const shapeSets: Record<string, readonly SparseShape[]> = {
   flashmla: flashmlaSparseShapes, m1items: m1ItemShapes, v32h64: v32h64Shapes, m1pair: m1PairShapes, m1h64: m1H64Shapes,
-  v32items: v32ItemShapes, m1h64items: m1H64ItemShapes, pair: pairShapes,
+  v32items: v32ItemShapes, m1h64items: m1H64ItemShapes, pair: pairShapes, m1pairv: m1PairVShapes,
 };
 if (!(shapeSet in shapeSets)) throw new Error(`--shapes ${shapeSet}: ${Object.keys(shapeSets).join(', ')}`);
 const shapes = shapeSets[shapeSet];

@@ -389,17 +389,15 @@ static_assert(!kHintBit || !(MLA_SPARSE_SM90_MODE & (4 | 268435456 | 1073741824)
 constexpr bool kAddr32Bit = (MLA_SPARSE_SM90_MODE & 281474976710656) != 0, kWarpFlagsBit = (MLA_SPARSE_SM90_MODE & 1125899906842624) != 0;
 static_assert(!(kAddr32Bit || kWarpFlagsBit) || (kFlatV32 && !(MLA_SPARSE_SM90_MODE & (2 | 4 | 4194304 | 8388608 | 16777216 | 131072 | 4294967296 | 137438953472 | 268435456 | 1073741824))),
               "bits 48 / 50 need 57 and are not for 1, 2, 17, 22-24, 28, 30, 32, 37");
-// Bits 51 / 44 (session 18, helper h2 round 4; the MODEL1 pair entries, shipped's plain loop: the producer's own store and
+// Bit 51 (session 18, helper h2 round 4; the MODEL1 pair entries, shipped's plain loop: the producer's own store and
 // load chain, bits 48 / 50's two details carried over from the one-CTA V3.2 entries, where they measured -0.9 / -1.5 %):
 // bit 51 (2251799813685248): the token's row and its 8-byte scale row addressed in unsigned 32-bit arithmetic (the id is
 //   >= 0 there: the same quotient, slot, slot offset (< B x 576) and scale offset (B x 576 + 8 slot) as before), only
 //   the block's offset 64-bit; two rows a tile a thread.
-// bit 44 (17592186044416; a new number, session 13's bit 44 left the code): the CTA's 32 validity flags a tile written by
-//   producer warp 0 after the rounds (lane l: row 16 r0 + l, its id loaded a tile ahead, the flag stored here and by
-//   st.async into the peer's stage, the same 4 bytes counted on the peer's barrier as before); the rounds' store bodies
-//   then carry no flag store (without the bit: a k == 0 lane's local store and st.async in each round, in all four warps).
-// Same bytes and flags stored: the output is bit-identical to the build without the bits.
-constexpr bool kAddr32M1PairBit = (MLA_SPARSE_SM90_MODE & 2251799813685248) != 0, kWarpFlagsM1PairBit = (MLA_SPARSE_SM90_MODE & 17592186044416) != 0;
+// (Bit 44 here, the CTA's 32 flags by producer warp 0, measured slower in session 18 call K and closed by session 19's
+// plan, left the code in session 21; the number is bit 44 below.)
+// Same bytes and flags stored: the output is bit-identical to the build without the bit.
+constexpr bool kAddr32M1PairBit = (MLA_SPARSE_SM90_MODE & 2251799813685248) != 0;
 // Bit 43 (8796093022208; reused, see bits 41 / 42; session 19, helper h2 round 4; the one-CTA MODEL1 entries, with 52 / 58
 // and bit 40's early gather): bit 50 there, the tile's 64 validity flags written by producer warps 0 and 1 after the
 // rounds' stores and the fence, before the arrival (lane l of the two: token l, its id loaded a tile ahead; one 4-byte
@@ -409,10 +407,10 @@ constexpr bool kAddr32M1PairBit = (MLA_SPARSE_SM90_MODE & 2251799813685248) != 0
 constexpr bool kWarpFlagsM1OneBit = (MLA_SPARSE_SM90_MODE & 8796093022208) != 0;
 static_assert(!kWarpFlagsM1OneBit || (kFlatM1 && kLineBit && !(MLA_SPARSE_SM90_MODE & (2 | 4 | 4194304 | 8388608 | 16777216 | 131072 | 268435456 | 1073741824 | 36028797018963968))),
               "bit 43 is for the one-CTA MODEL1 entries with 52 / 58, not with 1, 2, 17, 22-24, 28, 30, 55");
-static_assert(!(kAddr32M1PairBit || kWarpFlagsM1PairBit) || ((MLA_SPARSE_SM90_MODE & 2147483648) && (MLA_SPARSE_SM90_MODE & 8192) &&
+static_assert(!kAddr32M1PairBit || ((MLA_SPARSE_SM90_MODE & 2147483648) && (MLA_SPARSE_SM90_MODE & 8192) &&
               !(MLA_SPARSE_SM90_MODE & (2 | 4 | 65536 | 131072 | 4194304 | 8388608 | 16777216 | 134217728 | 268435456 | 1073741824 | 34359738368 |
                                         549755813888 | 36028797018963968 | 2305843009213693952))),
-              "bits 51 / 44 are for the MODEL1 pair's plain loop: with 13 and 31, not with 1, 2, 16, 17, 22-24, 27, 28, 30, 35, 39, 55, 61");
+              "bit 51 is for the MODEL1 pair's plain loop: with 13 and 31, not with 1, 2, 16, 17, 22-24, 27, 28, 30, 35, 39, 55, 61");
 // Bits 46 / 47 (session 19, helper h2; new numbers: session 13's bits 46 / 47 left the code in session 14):
 // bit 46 (70368744177664): bits 48 / 51's unsigned 32-bit row address (addrOf<M1, true>) in the two entry kinds that still
 //   divide signed with 64-bit offsets: the V3.2 pair entries and the one-CTA MODEL1 entries (with 52's line gather there:
@@ -460,8 +458,8 @@ constexpr bool kCvtBitsBit = (MLA_SPARSE_SM90_MODE & 16) != 0;
 static_assert(!kCvtBitsBit || kPeerFirstBit, "bit 4 is written for bit 25's store order (the MODEL1 pair entries)");
 static_assert(!kPeerFirstBit || ((MLA_SPARSE_SM90_MODE & (8192 | 2147483648)) == (8192 | 2147483648) &&
               !(MLA_SPARSE_SM90_MODE & (65536 | 131072 | 4194304 | 8388608 | 16777216 | 134217728 | 268435456 | 1073741824 |
-                                         549755813888 | 17592186044416 | 34359738368 | 36028797018963968 | 2305843009213693952))),
-              "bit 25 is for the MODEL1 pair's plain store loop: with 13 and 31, not with 16, 17, 22-24, 27, 28, 30, 35, 39, 44, 55, 61");
+                                         549755813888 | 34359738368 | 36028797018963968 | 2305843009213693952))),
+              "bit 25 is for the MODEL1 pair's plain store loop: with 13 and 31, not with 16, 17, 22-24, 27, 28, 30, 35, 39, 55, 61");
 // Bit 6 (64; reused: session 8's 2-CTA cluster bit left the code; session 20, helper s20-s2; the MODEL1 pair entries, with
 // 51 and 25): addrOf's unsigned 32-bit division of the token id by the page block size B (two a tile a producer thread:
 // I2F, MUFU.RCP, F2I and a dozen integer fix-ups each) as a multiply-high by a magic number formed once a thread before
@@ -475,6 +473,29 @@ static_assert(!kPeerFirstBit || ((MLA_SPARSE_SM90_MODE & (8192 | 2147483648)) ==
 constexpr bool kDivMagicBit = (MLA_SPARSE_SM90_MODE & 64) != 0;
 static_assert(!kDivMagicBit || ((MLA_SPARSE_SM90_MODE & (8192 | 2147483648 | 2251799813685248 | 33554432)) == (8192 | 2147483648 | 2251799813685248 | 33554432)),
               "bit 6 is for the MODEL1 pair's plain loop with 51 and 25 (and 13, 31)");
+// Bit 44 (17592186044416; reused, see bit 51; session 21, helper s3; the MODEL1 pair entries, with 25, 51, 13 and 31):
+// FlashMLA's producer map. Without the bit a token is 8 lanes, 16 tokens a round, two rounds a tile: lane k < 7 holds
+// box k's 64 NoPE bytes, lane 7 none (its warp issues every conversion and NoPE store with 1 lane in 8 idle), and each
+// round forms its own row address, index load, scale byte and `live` branches. With the bit a token is 4 lanes (warp w,
+// lane l: row 32 rank + 8 w + l % 8, quarter q = l / 8), one round a tile: lane q holds the 16 bytes 64 d + 16 q of every
+// box d (chunks 2q, 2q + 1 of box d: 7 loads), RoPE chunks q and q + 4, and the token's 8-byte scale row, whose 7
+// bytes become bf16x2 factors by one byte permute each (the UE8M0 decode of ue8m0(): 2^(b - 127), 0 -> 2^-127, 255 ->
+// NaN, done on the two words at once). An invalid entry reads kQuadZero (zeros, scale bytes 127) instead of a row: +0
+// stored, as without the bit, and no predicated load or select. Stores: the peer's RoPE chunks and flag (q = 0) first,
+// then box d's peer copy before this CTA's copy of box d - 2 (MLA_SPARSE_SM90_QUAD_LAG; holding all seven boxes for bit
+// 25's full order spills ~100 bytes). The conversions are dq4b's (an e4m3 NaN byte stays NaN, as in FlashMLA's cvt
+// path), the same values at the same addresses: bit-identical output. Census (session 21, sass_opclass --loops): the
+// tile loop 857 static instructions -> 512 (FlashMLA's h_q 128 MODEL1 kernel: 638); conversions 320 -> 280, control
+// 183 -> 38, integer / address 211 -> 111.
+constexpr bool kQuadBit = (MLA_SPARSE_SM90_MODE & 17592186044416) != 0;
+static_assert(!kQuadBit || ((MLA_SPARSE_SM90_MODE & (8192 | 2147483648 | 33554432 | 2251799813685248)) == (8192 | 2147483648 | 33554432 | 2251799813685248) &&
+              !(MLA_SPARSE_SM90_MODE & (2 | 4 | 16 | 64 | 128 | 65536 | 131072 | 4194304 | 8388608 | 16777216 | 34359738368 | 140737488355328)) &&
+              MLA_SPARSE_SM90_PAIR_PROBE == 0),
+              "bit 44 is for the MODEL1 pair's plain loop with 13, 31, 25 and 51; not with 1, 2, 4, 6, 7, 16, 17, 22-24, 35, 47 or a pair probe");
+#ifndef MLA_SPARSE_SM90_QUAD_LAG
+#define MLA_SPARSE_SM90_QUAD_LAG 2
+#endif
+static_assert(MLA_SPARSE_SM90_QUAD_LAG >= 0 && MLA_SPARSE_SM90_QUAD_LAG <= 7, "bit 44's lag: 0..7 boxes");
 static_assert(MLA_SPARSE_SM90_PAIR_PROBE >= 0 && MLA_SPARSE_SM90_PAIR_PROBE <= 6, "pair probes 1-6");
 // Pair probe 6 (session 19, helper h2, round 3; with bit 25; the output is correct, the build is a diagnostic): bit 25's
 // order taken to the end, both rounds' peer copies before any own store, the own copies converted again (holding both
@@ -696,6 +717,17 @@ __device__ __forceinline__ Addr addrOfM(const SparseMmaParams& p, Id x, const Di
   return Addr{base + slot * static_cast<uint32_t>(Fmt<M1>::kRaw), M1 ? base + (ub * 576u + slot * 8u) : nullptr};
 }
 #endif
+#if MLA_SPARSE_SM90_MODE & 17592186044416
+/** Bit 44: what an invalid entry reads: a zero token row (576 bytes) and a scale row of bytes 127 (factor 1) at byte 576
+    (initialized data: the module image holds the bytes, not a zero-filled section). */
+__device__ const uint4 kQuadZero[37] = {{0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u},
+                                        {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u},
+                                        {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u},
+                                        {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u},
+                                        {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u},
+                                        {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u},
+                                        {0x7f7f7f7fu, 0x7f7f7f7fu, 0u, 0u}};
+#endif
 /** A UE8M0 scale byte as a float: 2^(b - 127); 0 is 2^-127 (a subnormal), 255 is NaN. */
 __device__ __forceinline__ float ue8m0(uint32_t b) {
   return b == 255u ? __int_as_float(0x7fc00000) : b == 0u ? __uint_as_float(0x00400000u) : __uint_as_float(b << 23);
@@ -797,7 +829,7 @@ struct Kernel {
   static constexpr bool kHint = kHintBit && !M1 && !C2;
   /** Bits 48 / 50: the unsigned 32-bit row address; the tile's flags by producer warp 0 after the rounds (one-CTA V3.2). */
   static constexpr bool kAddr32 = (kAddr32Bit && !M1 && !C2) || (kAddr32M1PairBit && M1 && C2) || (kAddr32RestBit && M1 != C2),
-                        kWarpFlags = (kWarpFlagsBit && !M1 && !C2) || (kWarpFlagsM1PairBit && M1 && C2) || (kWarpFlagsM1OneBit && M1 && !C2);
+                        kWarpFlags = (kWarpFlagsBit && !M1 && !C2) || (kWarpFlagsM1OneBit && M1 && !C2);
   /** Bit 47 (probe): the consumers only wait for each tile and hand it back (MODEL1 pair entries). */
   static constexpr bool kProdAlone = kProdAloneBit && M1 && C2;
   /** MLA_SPARSE_SM90_PAIR_PROBE (diagnostic; MODEL1 pair entries): 1 no P V, 2 no S, 3 no peer release, 4 the peer's bytes
@@ -809,6 +841,8 @@ struct Kernel {
   static constexpr bool kCvtBits = kCvtBitsBit && M1 && C2;
   /** Bit 6: addrOf's division by a magic-number multiply and idAt as one selected load (MODEL1 pair entries). */
   static constexpr bool kDivMagic = kDivMagicBit && M1 && C2;
+  /** Bit 44: FlashMLA's producer map, four lanes a token, one round a tile (MODEL1 pair entries). */
+  static constexpr bool kQuad = kQuadBit && M1 && C2;
   static constexpr bool kNoS = kNoMath || kPairProbe == 2, kNoPV = kNoMath || kPairProbe == 1, kPeerRelease = C2 && kPairProbe != 3;
   /** Bit 62: the next item's Q prefetched into L2 by the producer (pair entries; bit 10: the one-CTA MODEL1 entries). */
   static constexpr bool kQEarly = (kQEarlyBit && C2) || (kQEarlyOneBit && M1 && !C2);
@@ -1324,6 +1358,12 @@ struct Kernel {
         continue;
       }
 #endif
+#if MLA_SPARSE_SM90_MODE & 17592186044416
+      if constexpr (kQuad) { // bit 44: FlashMLA's map, one token a thread
+        produceQuad(p, it, rowQ, u, kBase, fullBar, emptyBar, remoteBar, pt, rank, kDelta, vDelta, peerRemote);
+        continue;
+      }
+#endif
       TileRegs d;
       auto load = [&](const Id (&ids)[kRounds]) {
 #if MLA_SPARSE_SM90_MODE & 2199023255552
@@ -1344,19 +1384,19 @@ struct Kernel {
       load(ids);
 #pragma unroll
       for (int rnd = 0; rnd < kRounds; ++rnd) ids[rnd] = idOf(1, rnd);
-#if MLA_SPARSE_SM90_MODE & (1125899906842624 | 17592186044416 | 8796093022208)
-      // Bit 50: producer warp 0's lane pt holds the ids of tokens 2 pt, 2 pt + 1 of the next tile to be stored (bit 44,
-      // the MODEL1 pair: of row 16 r0 + pt, fid[0] only; bit 43, the one-CTA MODEL1 entries: warps 0 and 1, lane pt the id
-      // of token pt, fid[0] only: two ids a lane spill 4 bytes there).
+#if MLA_SPARSE_SM90_MODE & (1125899906842624 | 8796093022208)
+      // Bit 50: producer warp 0's lane pt holds the ids of tokens 2 pt, 2 pt + 1 of the next tile to be stored (bit 43,
+      // the one-CTA MODEL1 entries: warps 0 and 1, lane pt the id of token pt, fid[0] only: two ids a lane spill 4 bytes
+      // there). One-CTA entries only.
       constexpr bool kFl1 = M1 && !C2;
       constexpr int kFlLanes = kFl1 ? 64 : 32;
       auto idFl = [&](int t, int i) {
-        return t < it.nTiles ? idAt(p, it, rowQ, it.eBegin + t * kBN + (C2 ? 16 * r0 + pt : kFl1 ? pt : 2 * pt + i)) : Id{-1, false};
+        return t < it.nTiles ? idAt(p, it, rowQ, it.eBegin + t * kBN + (kFl1 ? pt : 2 * pt + i)) : Id{-1, false};
       };
       Id fid[2] = {Id{-1, false}, Id{-1, false}};
       if (kWarpFlags && pt < kFlLanes) {
         fid[0] = idFl(0, 0);
-        if (!C2 && !kFl1) fid[1] = idFl(0, 1);
+        if (!kFl1) fid[1] = idFl(0, 1);
       }
 #endif
 #if MLA_SPARSE_SM90_MODE & (34359738368 | 274877906944)
@@ -1485,16 +1525,10 @@ struct Kernel {
         for (int rnd = 0; rnd < kRounds; ++rnd) pv[rnd] = pn[rnd].phys >= 0, pn[rnd] = idOfPeer(t + 2, rnd);
 #endif
         fenceProxyAsync();
-#if MLA_SPARSE_SM90_MODE & (1125899906842624 | 17592186044416 | 8796093022208)
+#if MLA_SPARSE_SM90_MODE & (1125899906842624 | 8796093022208)
         if (kWarpFlags && pt < kFlLanes) {
           if constexpr (kFl1) { // bit 43: the tile's 64 flags, one 4-byte store a lane of warps 0 and 1; then the next tile's id
             rw.valid[st][pt] = fid[0].phys >= 0 ? 1 : 0;
-            fid[0] = idFl(t + 1, 0);
-          } else if constexpr (C2) { // bit 44: the CTA's 32 flags, here and in the peer's stage; then the next tile's id
-            const int r = 16 * r0 + pt;
-            const uint32_t v = fid[0].phys >= 0 ? 1u : 0u;
-            rw.valid[st][r] = static_cast<int>(v);
-            stAsync(smemAddr(&rw.valid[st][r]) + pe.vDelta, v, pe.bar);
             fid[0] = idFl(t + 1, 0);
           } else { // bit 50: the tile's 64 flags, one 8-byte store a lane; then the next tile's ids
             *reinterpret_cast<int2*>(&rw.valid[st][2 * pt]) = make_int2(fid[0].phys >= 0 ? 1 : 0, fid[1].phys >= 0 ? 1 : 0);
@@ -1522,6 +1556,92 @@ struct Kernel {
     }
   }
 
+#if MLA_SPARSE_SM90_MODE & 17592186044416
+  /** Bit 44: a thread's share of a tile, one token (FlashMLA's map): bytes 64 b + 16 q of NoPE box b, RoPE chunks q and
+      q + 4, the 8-byte scale row; live: the entry is valid (else the registers hold kQuadZero's zeros and bytes 127). */
+  struct QuadRegs {
+    uint4 nope[7];
+    uint4 rope[2];
+    uint2 scl;
+    bool live;
+  };
+  static __device__ __forceinline__ void loadQuad(const SparseMmaParams& p, QuadRegs& d, Id id, int q) {
+    const Addr a = addrOf<M1, kAddr32>(p, id);
+    d.live = a.tok != nullptr;
+    // An invalid entry reads kQuadZero instead of its row (zeros times 1: +0 stored, as without the bit): the loads
+    // need no predicate and the registers no select (a zeroing of the 38 registers costs 38 selects a tile even when
+    // every token is valid: ptxas if-converts it).
+    const unsigned char* tok = d.live ? a.tok : reinterpret_cast<const unsigned char*>(kQuadZero);
+    const unsigned char* scl = d.live ? a.scl : reinterpret_cast<const unsigned char*>(kQuadZero + 36);
+#pragma unroll
+    for (int b = 0; b < 7; ++b) d.nope[b] = __ldg(reinterpret_cast<const uint4*>(tok + 64 * b) + q);
+    d.rope[0] = __ldg(reinterpret_cast<const uint4*>(tok + F::kRope) + q);
+    d.rope[1] = __ldg(reinterpret_cast<const uint4*>(tok + F::kRope) + q + 4);
+    d.scl = __ldg(reinterpret_cast<const uint2*>(scl));
+  }
+  /** Bit 44: d converted into key tile kt (stage st), row r. The peer's copies lead (bit 25's purpose: its bytes complete
+      its barrier earlier): its RoPE chunks and flag first, then box b's peer copy before this CTA's copy of box b - kLag
+      (kLag boxes held converted in registers; all seven spill about 100 bytes). */
+  static constexpr int kLag = MLA_SPARSE_SM90_QUAD_LAG;
+  static __device__ __forceinline__ void storeQuad(const QuadRegs& d, uint32_t kt, uint32_t st, int r, int q, const Peer& pe) {
+    // Scale byte s of box b as a bf16 pair, s << 7 with bit 6 set where s is 0 or 255 (ue8m0's 2^-127 and NaN): lo[w] /
+    // hi[w] hold the low / high bytes of the four 16-bit values of word w, one byte permute picks box b's.
+    uint32_t lo[2], hi[2];
+#pragma unroll
+    for (int w = 0; w < 2; ++w) {
+      const uint32_t x = w ? d.scl.y : d.scl.x;
+      const uint32_t e = (x ^ (x >> 1)) & 0x7f7f7f7fu;            // a byte is 0 iff its scale byte is 0 or 255
+      const uint32_t z = ~((e + 0x7f7f7f7fu) | e) & 0x80808080u;  // 0x80 in those bytes (no carry: e's bytes are < 0x80)
+      lo[w] = ((x << 7) & 0x80808080u) | (z >> 1);
+      hi[w] = (x >> 1) & 0x7f7f7f7fu;
+    }
+    stAsync(keyAt(kt, kNB - 1, q, r) + pe.delta, d.rope[0], pe.bar);
+    stAsync(keyAt(kt, kNB - 1, q + 4, r) + pe.delta, d.rope[1], pe.bar);
+    const uint32_t flag = smemAddr(&rows().valid[st][r]);
+    if (q == 0) stAsync(flag + pe.vDelta, d.live ? 1u : 0u, pe.bar);
+    uint4 cv[14];
+#pragma unroll
+    for (int b = 0; b < 7 + kLag; ++b) {
+      if (b < 7) {
+        const uint32_t i = b & 3, f2 = __byte_perm(lo[b >> 2], hi[b >> 2], i | (i + 4) << 4 | i << 8 | (i + 4) << 12);
+        const uint4 w = d.nope[b];
+        const uint2 a = dq4b(w.x, f2), c = dq4b(w.y, f2), e = dq4b(w.z, f2), f = dq4b(w.w, f2);
+        cv[2 * b] = make_uint4(a.x, a.y, c.x, c.y);
+        cv[2 * b + 1] = make_uint4(e.x, e.y, f.x, f.y);
+        stAsync(keyAt(kt, b, 2 * q, r) + pe.delta, cv[2 * b], pe.bar);
+        stAsync(keyAt(kt, b, 2 * q + 1, r) + pe.delta, cv[2 * b + 1], pe.bar);
+      }
+      if (b >= kLag) {
+        stShared(keyAt(kt, b - kLag, 2 * q, r), cv[2 * (b - kLag)]);
+        stShared(keyAt(kt, b - kLag, 2 * q + 1, r), cv[2 * (b - kLag) + 1]);
+      }
+    }
+    stShared(keyAt(kt, kNB - 1, q, r), d.rope[0]);
+    stShared(keyAt(kt, kNB - 1, q + 4, r), d.rope[1]);
+    if (q == 0) stShared(flag, d.live ? 1u : 0u);
+  }
+  /** Bit 44: one item's tiles, the producer loop of produceTile with one token a thread (row 32 rank + 8 w + l % 8). */
+  static __device__ __forceinline__ void produceQuad(const SparseMmaParams& p, const Item& it, int64_t rowQ, uint32_t& u, uint32_t kBase,
+                                                     uint32_t fullBar, uint32_t emptyBar, uint32_t remoteBar, int pt, uint32_t rank,
+                                                     uint32_t kDelta, uint32_t vDelta, uint32_t peerRemote) {
+    const int q = (pt & 31) >> 3, r = 32 * static_cast<int>(rank) + 8 * (pt >> 5) + (pt & 7);
+    auto idOf = [&](int t) { return t < it.nTiles ? idAt(p, it, rowQ, it.eBegin + t * kBN + r) : Id{-1, false}; };
+    QuadRegs d;
+    loadQuad(p, d, idOf(0), q);
+    Id id = idOf(1);
+#pragma unroll 1
+    for (int t = 0; t < it.nTiles; ++t, ++u) {
+      const uint32_t st = u & 1, kt = kBase + st * kTile;
+      mbarWait(emptyBar + 8 * st, ((u >> 1) & 1) ^ 1);
+      if (pt == 0) mbarExpectTx(remoteBar + 8 * st, kPeerBytes);
+      storeQuad(d, kt, st, r, q, Peer{kDelta, vDelta, peerRemote + 8 * st});
+      fenceProxyAsync();
+      mbarArrive(fullBar + 8 * st);
+      if (t + 1 < it.nTiles) loadQuad(p, d, id, q); // tile t + 1: in flight while the consumers work on t
+      id = idOf(t + 2);
+    }
+  }
+#endif
 #if MLA_SPARSE_SM90_MODE & 65536
   // Bit 16 (MODEL1 pair only): one item's tiles with two register sets alternating, so tile t + 2's gather is in flight while
   // the consumers work on tiles t and t + 1. Peer addresses are formed with mapa where they are used (registers).
