@@ -88,7 +88,7 @@ def decide(text, out=print):
     elif c["check_x75"]["worst"] > max(1.5 * (c["check_x11"] or {}).get("worst", 0), 3e-3):
         why.append("worst rel %.3e against x11's %s" % (c["check_x75"]["worst"], (c["check_x11"] or {}).get("worst")))
     if not c["short_x75"] or c["short_x75"]["n"] < 8 or c["short_x75"]["fail"] or not c["short_x75"]["rc0"] or c["short_x75"]["empty"] < 1:
-        why.append("short check %s" % c["short_x75"])
+        why.append("short check %s (x11: %s)" % (c["short_x75"], chk.get("short_x11")))
     if not c["q4_x75"] or c["q4_x75"]["n"] < 6 or c["q4_x75"]["fail"] or not c["q4_x75"]["rc0"] or \
             c["q4_x75"]["worst"] > max(1.5 * (c["q4_x11"] or {}).get("worst", 0), 3e-3):
         why.append("Q_SCALE 4 check %s (x11: %s)" % (c["q4_x75"], c["q4_x11"]))
