@@ -16,6 +16,9 @@
 //                                    configurations (decode + combine, median); CHECK_KERNEL=prev|xN for check
 //   ./harness qtma b s_k h_q s_q [rounds]  the library's call against the same with the kNVarQTma decode (x11; CHECK_KERNEL=x11
 //                                    checks it, TRACE_KERN=x11 traces it in tracecall), copies rotated, interleaved rounds
+//   ./harness abq                    session 21 n1: ABQ_KERNS (x11 x75 xaa: decode_sm90.cu's Q-map entries, the library's
+//                                    code, + kNVarLazy, the library's code again) interleaved on ABQ_CFG, copies rotated;
+//                                    CHECK_KERNEL=x11|x75|xaa checks them (bf16 and f16)
 //   ./harness tail [json]            where a short call's time goes: decode alone, combine alone, both, both with
 //                                    PDL, back to back and one call at a time (b=1 s_k=32768 and the s_k=1024 rows)
 // See bench/cuda/hopper/run.sh and docs/notes/cuda-hopper-decode.md.
@@ -81,28 +84,35 @@
 using namespace mla;
 #include "harness_common.cuh"
 
-enum Kern { kNew, kNew1, kOld, kPrev, kX0, kX1, kX3, kX17, kX11 };
-static const int kXVar[] = {0, 1, 3, 17, 11}; // VAR bits of kX0.. (decode_sm90.cu's MLA_SM90_VARIANTS entries) // sm90 two consumer warpgroups (the library's), sm90 one warpgroup, mma.sync, MLA_SM90_OLD_FILE's
+enum Kern { kNew, kNew1, kOld, kPrev, kX0, kX1, kX3, kX17, kX11, kX75, kXaa };
+static const int kXVar[] = {0, 1, 3, 17, 11, 75}; // VAR bits of kX0.. (decode_sm90.cu's MLA_SM90_VARIANTS entries) // sm90 two consumer warpgroups (the library's), sm90 one warpgroup, mma.sync, MLA_SM90_OLD_FILE's
 
-// kX11 (decode_sm90.cu kNVarQTma): the decode alone, with Q's tensor map (encoded on first use for this problem's
-// box height).
-static bool launchX11(const Dev& d) {
+// The entries with Q's tensor map (decode_sm90.cu kNVarQTma), bf16 and f16: kX11 (the library's code), kX75 (+ kNVarLazy,
+// session 21 n1), kXaa (kX11's code under a second name): the decode alone, the map encoded on first use for this
+// problem's box height.
+static bool launchXq(const Dev& d, bool f16, Kern which = kX11) {
   const MlaParams& p = d.p;
   if (p.rows > 32 || p.hKv != 1 || p.pageBlockSize != 64) return false;
   const int nr = p.rows <= 16 ? 16 : 32;
   if (d.tqRows != nr) { d.tq = encodeCacheMap(p.q, static_cast<size_t>(p.b) * p.sQ * p.hQ, nr); d.tqRows = nr; }
   using Fn = void (*)(MlaParams, CUtensorMap, CUtensorMap);
-  const Fn fn = nr == 16 ? mla_decode_sm90_x11_bf16_n16 : mla_decode_sm90_x11_bf16_n32;
+  // [kernel][f16][n32]
+  static const Fn fns[3][2][2] = {{{mla_decode_sm90_x11_bf16_n16, mla_decode_sm90_x11_bf16_n32}, {mla_decode_sm90_x11_f16_n16, mla_decode_sm90_x11_f16_n32}},
+                                  {{mla_decode_sm90_x75_bf16_n16, mla_decode_sm90_x75_bf16_n32}, {mla_decode_sm90_x75_f16_n16, mla_decode_sm90_x75_f16_n32}},
+                                  {{mla_decode_sm90_xaa_bf16_n16, mla_decode_sm90_xaa_bf16_n32}, {mla_decode_sm90_xaa_f16_n16, mla_decode_sm90_xaa_f16_n32}}};
+  const int k = which == kX75 ? 1 : which == kXaa ? 2 : 0;
+  const Fn fn = fns[k][f16][nr == 32];
   const int smem = nr == 16 ? mla::sm90::Layout<16, 2>::SMEM : mla::sm90::Layout<32, 2>::SMEM;
-  static bool raised[2] = {};
-  if (!raised[nr == 32]) { CK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, smem)); raised[nr == 32] = true; }
+  static bool raised[3][2][2] = {};
+  if (!raised[k][f16][nr == 32]) { CK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, smem)); raised[k][f16][nr == 32] = true; }
   fn<<<dim3(p.numSmParts, p.hKv), mla::sm90::threadsOf<2>(), smem>>>(p, d.tm, d.tq);
   return true;
 }
+static bool launchX11(const Dev& d) { return launchXq(d, false); }
 static bool launch(const Dev& d, bool f16, Kern which) {
   const MlaParams& p = d.p;
-  if (which == kX11) {
-    if (f16 || !launchX11(d)) return false;
+  if (which == kX11 || which == kX75 || which == kXaa) {
+    if (!launchXq(d, f16, which)) return false;
     return finishLaunch(d, f16);
   }
   if (which == kNew || which == kNew1 || which == kPrev || which >= kX0) {
@@ -633,18 +643,108 @@ static int qtmaOne(int b, int sk, int hQ, int sQ, int rounds) {
   return 0;
 }
 
+// `abq` (session 21 n1): ABQ_KERNS (default "x11 x75 xaa": the library's code, + kNVarLazy, the library's code under a
+// second name; the first is the reference of the ratios) on ABQ_CFG's configurations ("b,s_k,h_q,s_q ...", s_k either
+// one length for all b requests or b lengths joined by ':', an uneven batch), each call the decode with Q's map and the
+// library's combine (combineLib) where a request was split, bf16, on copies rotated as `tail` does (the cache read from
+// memory). ROUNDS (8) interleaved rounds, the kernels' order reversed every other round (A B C, C B A, ...); in a round
+// each kernel runs 3 bursts of 20 calls back to back (median) and 7 calls one at a time (median). Prints per
+// configuration each kernel's median over the rounds (back to back, one at a time) and its ratio time / the first's.
+static void abqCall(const Dev& d, Kern k) {
+  launchXq(d, false, k);
+  if (d.hNs[d.p.b] != d.p.b) combineLib(d);
+}
+static int abqOne(int b, const std::vector<int>& seqlens, int hQ, int sQ, const std::vector<std::string>& names, const std::vector<Kern>& ks, int rounds) {
+  const int copies = b == 1 ? 4 : 2;
+  std::vector<Dev> ds(copies);
+  long total = 0;
+  for (int x : seqlens) total += x;
+  for (int c = 0; c < copies; c++) {
+    std::mt19937 rng(99 + static_cast<unsigned>(total) + hQ + c);
+    Problem pr;
+    pr.b = b; pr.hQ = hQ; pr.sQ = sQ;
+    pr.seqlens = seqlens;
+    setup(pr, ds[c], rng);
+  }
+  if (ds[0].p.rows > 32) { printf("abq b=%d: %d rows, not the narrow kernel's\n", b, ds[0].p.rows); for (auto& d : ds) freeDev(d); return 1; }
+  cudaEvent_t e0, e1;
+  CK(cudaEventCreate(&e0));
+  CK(cudaEventCreate(&e1));
+  const size_t nk = ks.size();
+  for (int i = 0; i < 2 * copies; i++)
+    for (size_t k = 0; k < nk; k++) abqCall(ds[i % copies], ks[k]); // warm every kernel
+  CK(cudaDeviceSynchronize());
+  CK(cudaGetLastError());
+  auto med = [](std::vector<double> v) { std::sort(v.begin(), v.end()); return v[v.size() / 2]; };
+  std::vector<std::vector<double>> burst(nk), single(nk);
+  for (int r = 0; r < rounds; r++)
+    for (size_t j = 0; j < nk; j++) {
+      const size_t k = (r & 1) ? nk - 1 - j : j;
+      std::vector<double> bu, si;
+      for (int rep = 0; rep < 3; rep++) {
+        CK(cudaEventRecord(e0));
+        for (int i = 0; i < 20; i++) abqCall(ds[i % copies], ks[k]);
+        CK(cudaEventRecord(e1));
+        CK(cudaEventSynchronize(e1));
+        float ms;
+        CK(cudaEventElapsedTime(&ms, e0, e1));
+        bu.push_back(ms * 1000.0 / 20);
+      }
+      for (int rep = 0; rep < 7; rep++) {
+        CK(cudaDeviceSynchronize());
+        CK(cudaEventRecord(e0));
+        abqCall(ds[rep % copies], ks[k]);
+        CK(cudaEventRecord(e1));
+        CK(cudaEventSynchronize(e1));
+        float ms;
+        CK(cudaEventElapsedTime(&ms, e0, e1));
+        si.push_back(ms * 1000.0);
+      }
+      burst[k].push_back(med(bu));
+      single[k].push_back(med(si));
+    }
+  CK(cudaGetLastError());
+  std::string sk = std::to_string(seqlens[0]);
+  for (size_t i = 1; i < seqlens.size(); i++) sk += ":" + std::to_string(seqlens[i]);
+  bool same = true;
+  for (int x : seqlens) same = same && x == seqlens[0];
+  if (same) sk = std::to_string(seqlens[0]);
+  const double bytes = 2.0 * (static_cast<double>(total) * 576 + static_cast<double>(b) * sQ * hQ * 576 + static_cast<double>(b) * sQ * hQ * 512);
+  const double b0 = med(burst[0]), s0 = med(single[0]);
+  printf("abq b=%d s_k=%s h_q=%d s_q=%d rows=%d rounds=%d", b, sk.c_str(), hQ, sQ, sQ * hQ, rounds);
+  for (size_t k = 0; k < nk; k++) {
+    const double bk = med(burst[k]), sk1 = med(single[k]);
+    printf(" | %s %.2f us %.0f GB/s r %.4f single %.2f r %.4f", names[k].c_str(), bk, bytes / bk / 1e3, bk / b0, sk1, sk1 / s0);
+  }
+  printf("\n  rounds (back to back):");
+  for (int r = 0; r < rounds; r++) {
+    printf(" ");
+    for (size_t k = 0; k < nk; k++) printf("%s%.2f", k ? "/" : "", burst[k][r]);
+  }
+  printf("\n");
+  fflush(stdout);
+  CK(cudaEventDestroy(e0));
+  CK(cudaEventDestroy(e1));
+  for (auto& d : ds) freeDev(d);
+  return 0;
+}
+
 // "lib", "prev" (MLA_SM90_OLD_FILE) or "xN" (VAR bits N) to a kernel.
 static Kern kernOf(const std::string& n) {
   for (int i = 0; i < static_cast<int>(sizeof(kXVar) / sizeof(kXVar[0])); ++i)
     if (n == "x" + std::to_string(kXVar[i])) return static_cast<Kern>(kX0 + i);
+  if (n == "xaa") return kXaa;
   return n == "prev" ? kPrev : kNew;
 }
 
 static int check(int cases, unsigned seed, Kern which) {
   const int shapes[][2] = {{16, 1}, {8, 2}, {32, 1}, {16, 2}, {10, 3}, {4, 4}, {1, 1}, {3, 5}};
   if (which == kNew && getenv("CHECK_KERNEL")) which = kernOf(getenv("CHECK_KERNEL")); // bf16 cases only for xN
-  return checkCases(cases, seed, shapes, 8, 20000, which == kNew ? "sm90 2 warpgroups" : which == kNew1 ? "sm90 1 warpgroup" : getenv("CHECK_KERNEL"),
-                    [which](const Dev& d, bool f16) { return launch(d, f16, which); }, which >= kX0);
+  const bool bothDtypes = which == kX11 || which == kX75 || which == kXaa; // the Q-map entries have f16 twins
+  // CHECK_LONG (default 20000): the longest sequence a case draws (session 21 n1: shorter under compute-sanitizer)
+  const int longMax = getenv("CHECK_LONG") ? std::max(1, atoi(getenv("CHECK_LONG"))) : 20000;
+  return checkCases(cases, seed, shapes, 8, longMax, which == kNew ? "sm90 2 warpgroups" : which == kNew1 ? "sm90 1 warpgroup" : getenv("CHECK_KERNEL"),
+                    [which](const Dev& d, bool f16) { return launch(d, f16, which); }, which >= kX0 && !bothDtypes);
 }
 
 static void timeOne(int b, int sk, int hQ, int sQ, FILE* js) {
@@ -698,6 +798,38 @@ int main(int argc, char** argv) {
   if (mode == "qtma") { // qtma b s_k h_q s_q [rounds]
     if (argc < 6) { fprintf(stderr, "usage: harness qtma b s_k h_q s_q [rounds]\n"); return 2; }
     return qtmaOne(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]), argc > 6 ? std::max(1, atoi(argv[6])) : 5);
+  }
+  if (mode == "abq") { // session 21 n1: the Q-map entries interleaved (see abqOne)
+    std::vector<std::string> names;
+    {
+      std::string v = getenv("ABQ_KERNS") ? getenv("ABQ_KERNS") : "x11 x75 xaa", w;
+      for (char ch : v + " ") { if (ch == ' ') { if (!w.empty()) names.push_back(w); w.clear(); } else w += ch; }
+    }
+    std::vector<Kern> ks;
+    for (const auto& n : names) {
+      const Kern k = kernOf(n);
+      if (k != kX11 && k != kX75 && k != kXaa) { fprintf(stderr, "abq: %s is not a Q-map entry (x11 x75 xaa)\n", n.c_str()); return 2; }
+      ks.push_back(k);
+    }
+    const int rounds = getenv("ROUNDS") ? std::max(1, atoi(getenv("ROUNDS"))) : 8;
+    const std::string cfg = getenv("ABQ_CFG") ? getenv("ABQ_CFG") : "128,8192,32,1 128,8192,16,2 128,8192,16,1";
+    int rc = 0;
+    size_t pos = 0;
+    while (pos < cfg.size()) {
+      size_t e = cfg.find(' ', pos);
+      if (e == std::string::npos) e = cfg.size();
+      const std::string item = cfg.substr(pos, e - pos);
+      pos = e + 1;
+      int b, hQ, sQ;
+      char lens[512];
+      if (item.empty() || sscanf(item.c_str(), "%d,%511[0-9:],%d,%d", &b, lens, &hQ, &sQ) != 4) continue;
+      std::vector<int> seqlens;
+      for (char* t = strtok(lens, ":"); t; t = strtok(nullptr, ":")) seqlens.push_back(atoi(t));
+      if (seqlens.size() == 1) seqlens.assign(b, seqlens[0]);
+      if (static_cast<int>(seqlens.size()) != b) { fprintf(stderr, "abq: %s: %zu lengths for b=%d\n", item.c_str(), seqlens.size(), b); rc = 2; continue; }
+      rc |= abqOne(b, seqlens, hQ, sQ, names, ks, rounds);
+    }
+    return rc;
   }
   if (mode == "tail") {
     FILE* js = argc > 2 ? fopen(argv[2], "w") : nullptr;

@@ -187,6 +187,12 @@ __device__ __forceinline__ void fenceProxyAsync() { asm volatile("fence.proxy.as
 // Named barriers: 1 + w among the 128 threads of consumer warpgroup w; 3 among all consumer threads (the producer
 // never waits on either).
 __device__ __forceinline__ void groupSync(int w) { asm volatile("bar.sync %0, 128;\n" ::"r"(1 + w) : "memory"); }
+// kNVarLazy: groupSync that also returns whether v holds in every thread of the warpgroup.
+__device__ __forceinline__ bool groupAll(int w, bool v) {
+  int r;
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %1, 0;\nbar.red.and.pred p, %2, 128, p;\nselp.s32 %0, 1, 0, p;\n}\n" : "=r"(r) : "r"(static_cast<int>(v)), "r"(1 + w) : "memory");
+  return r != 0;
+}
 template <int CW> __device__ __forceinline__ void consumersSync() { asm volatile("bar.sync 3, %0;\n" ::"n"(128 * CW) : "memory"); }
 #endif
 
@@ -249,6 +255,19 @@ __device__ __forceinline__ Item itemOf(const MlaParams& p, const int* meta, int 
 // before, placed in the swizzled layout. S^T's B descriptor is SW128 for every item. Rows past the item's rows are
 // the next request's (or zeros past the tensor): their columns are never stored and never meet a live column.
 constexpr int kNVarQEarly = 1, kNVarSplitOut = 2, kNVarEntryPre = 4, kNVarQTma = 8;
+// Bit 64 (kNVarLazy; session 21 n1, a library-visible build variant: -DMLA_SM90_LIB_VAR=75, not shipped): the lazy
+// reference maximum (decode_sm90_wide.cu's kVarBLazyA / B, shipped there in session 20). Here a row's 64 keys of a tile
+// are spread over the warpgroup's 4 warps (keys on M), so the vote is warpgroup-wide, and it is the barrier the tile
+// already passes (bar.red.and where the exact path has bar.sync): every thread tests its own masked, scaled scores
+// against its rows' running maxima, s <= mRow + kNLazyTau. Where every thread's test holds, mRow stays the exponent
+// reference: no quad shuffles, no maxima through shared memory, no second barrier, no factor exponential and no O^T /
+// sum rescale (the factor is exactly 1). Else the exact path (the tile's maxima, the rescale) as without the bit.
+// P is then at most 2^kNLazyTau (256: bf16 / f16 hold it; the sums and O^T are f32); the warpgroups' merge and the
+// stores read mRow as the reference the sums were taken against (lse = mRow + log2 l holds for any reference). The
+// exponent base is max(mRow, -FLT_MAX): a row without a visible key so far (mRow = -inf) votes lazy on a tile of -inf
+// scores and gets P = 2^-inf = 0, as before; a NaN or +inf score fails the test (the exact path's values).
+constexpr int kNVarLazy = 64;
+constexpr float kNLazyTau = 8.f;
 // Bit 32 (kNVarEx2Ftz, the exponentials as ex2.approx.ftz.f32: session 12 round 4) was measured 0.971x at b 128
 // s_k 8192 in session 13's call A and removed in session 14 (docs/notes/cuda-hopper-decode.md, "Session 13 call A").
 #ifdef MLA_SM90_VARIANTS
@@ -625,42 +644,101 @@ struct DecodeT {
 
         // Mask by selection (scaled to base 2), column maxima over this warp's 16 keys, then over the 4 warps.
         const int key0 = t0 + 16 * warp + gq;
+        if constexpr ((VAR & kNVarLazy) != 0) {
+          // kNVarLazy: mask and scale as below, then one vote (the barrier) whether every score of the warpgroup's tile
+          // is within 2^kNLazyTau of its row's reference. (The exact path is written out again here rather than
+          // shared with the code below: any change of that code's shape changes the default build's SASS.)
+          bool fits = true;
 #pragma unroll
-        for (int i = 0; i < NI; ++i)
+          for (int i = 0; i < NI; ++i)
 #pragma unroll
-          for (int b = 0; b < 2; ++b) {
-            float& s0 = sAcc[i * 4 + b];
-            float& s1 = sAcc[i * 4 + 2 + b];
-            const int lim = min(tileEnd, lim0 + static_cast<int>((jPack >> (6 * (2 * i + b))) & 63));
-            s0 = key0 < lim ? s0 * p.scaleLog2 : -INFINITY;
-            s1 = key0 + 8 < lim ? s1 * p.scaleLog2 : -INFINITY;
-            float x = fmaxf(s0, s1);
-            x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 4));
-            x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 8));
-            x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 16));
-            if (gq == 0) red[warp * NR + 8 * i + 2 * tq + b] = x;
+            for (int b = 0; b < 2; ++b) {
+              float& s0 = sAcc[i * 4 + b];
+              float& s1 = sAcc[i * 4 + 2 + b];
+              const int lim = min(tileEnd, lim0 + static_cast<int>((jPack >> (6 * (2 * i + b))) & 63));
+              s0 = key0 < lim ? s0 * p.scaleLog2 : -INFINITY;
+              s1 = key0 + 8 < lim ? s1 * p.scaleLog2 : -INFINITY;
+              fits &= fmaxf(s0, s1) <= mRow[i][b] + kNLazyTau;
+            }
+          // The vote is the tile's barrier (every warp's S^T wgmma has finished reading the slots). Where it fails, the
+          // exact path: the tile's maxima over the warpgroup (a second barrier), new references, O^T and sums rescaled.
+          if (!groupAll(wg, fits)) {
+#pragma unroll
+            for (int i = 0; i < NI; ++i)
+#pragma unroll
+              for (int b = 0; b < 2; ++b) {
+                float x = fmaxf(sAcc[i * 4 + b], sAcc[i * 4 + 2 + b]);
+                x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 4));
+                x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 8));
+                x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 16));
+                if (gq == 0) red[warp * NR + 8 * i + 2 * tq + b] = x;
+              }
+            groupSync(wg);
+#pragma unroll
+            for (int i = 0; i < NI; ++i)
+#pragma unroll
+              for (int b = 0; b < 2; ++b) {
+                const int r = 8 * i + 2 * tq + b;
+                const float x = fmaxf(fmaxf(red[r], red[NR + r]), fmaxf(red[2 * NR + r], red[3 * NR + r]));
+                const float mNew = fmaxf(mRow[i][b], x);
+                const float alpha = exp2f(mRow[i][b] - (mNew == -INFINITY ? 0.f : mNew));
+#pragma unroll
+                for (int s = 0; s < 8; ++s) o[s][i][b] *= alpha, o[s][i][2 + b] *= alpha;
+                lPart[i][b] *= alpha;
+                mRow[i][b] = mNew;
+              }
           }
-        groupSync(wg); // every warp's maxima are in; every warp's S^T wgmma has finished reading the slots
+          // P against the references (a row still at -inf: base -FLT_MAX, every exponential 2^-inf = 0).
+#pragma unroll
+          for (int i = 0; i < NI; ++i)
+#pragma unroll
+            for (int b = 0; b < 2; ++b) {
+              const int r = 8 * i + 2 * tq + b;
+              const float base = fmaxf(mRow[i][b], -3.402823466e+38f);
+              const float p0 = exp2f(sAcc[i * 4 + b] - base), p1 = exp2f(sAcc[i * 4 + 2 + b] - base);
+              lPart[i][b] += p0 + p1;
+              const int k0 = 16 * warp + gq;
+              *reinterpret_cast<T*>(sp + canonOff<NR>(r, k0)) = H::fromF(p0);
+              *reinterpret_cast<T*>(sp + canonOff<NR>(r, k0 + 8)) = H::fromF(p1);
+            }
+        } else {
+#pragma unroll
+          for (int i = 0; i < NI; ++i)
+#pragma unroll
+            for (int b = 0; b < 2; ++b) {
+              float& s0 = sAcc[i * 4 + b];
+              float& s1 = sAcc[i * 4 + 2 + b];
+              const int lim = min(tileEnd, lim0 + static_cast<int>((jPack >> (6 * (2 * i + b))) & 63));
+              s0 = key0 < lim ? s0 * p.scaleLog2 : -INFINITY;
+              s1 = key0 + 8 < lim ? s1 * p.scaleLog2 : -INFINITY;
+              float x = fmaxf(s0, s1);
+              x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 4));
+              x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 8));
+              x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 16));
+              if (gq == 0) red[warp * NR + 8 * i + 2 * tq + b] = x;
+            }
+          groupSync(wg); // every warp's maxima are in; every warp's S^T wgmma has finished reading the slots
 
 #pragma unroll
-        for (int i = 0; i < NI; ++i)
+          for (int i = 0; i < NI; ++i)
 #pragma unroll
-          for (int b = 0; b < 2; ++b) {
-            const int r = 8 * i + 2 * tq + b;
-            const float x = fmaxf(fmaxf(red[r], red[NR + r]), fmaxf(red[2 * NR + r], red[3 * NR + r]));
-            const float mNew = fmaxf(mRow[i][b], x);
-            const float base = mNew == -INFINITY ? 0.f : mNew; // no key yet: every exp2 below is exp2(-inf) = 0
-            // O^T's column r is rescaled here (no wgmma is in flight: the last one waited), so no alpha is kept.
-            const float alpha = exp2f(mRow[i][b] - base);
+            for (int b = 0; b < 2; ++b) {
+              const int r = 8 * i + 2 * tq + b;
+              const float x = fmaxf(fmaxf(red[r], red[NR + r]), fmaxf(red[2 * NR + r], red[3 * NR + r]));
+              const float mNew = fmaxf(mRow[i][b], x);
+              const float base = mNew == -INFINITY ? 0.f : mNew; // no key yet: every exp2 below is exp2(-inf) = 0
+              // O^T's column r is rescaled here (no wgmma is in flight: the last one waited), so no alpha is kept.
+              const float alpha = exp2f(mRow[i][b] - base);
 #pragma unroll
-            for (int s = 0; s < 8; ++s) o[s][i][b] *= alpha, o[s][i][2 + b] *= alpha;
-            mRow[i][b] = mNew;
-            const float p0 = exp2f(sAcc[i * 4 + b] - base), p1 = exp2f(sAcc[i * 4 + 2 + b] - base);
-            lPart[i][b] = lPart[i][b] * alpha + p0 + p1;
-            const int k0 = 16 * warp + gq;
-            *reinterpret_cast<T*>(sp + canonOff<NR>(r, k0)) = H::fromF(p0);
-            *reinterpret_cast<T*>(sp + canonOff<NR>(r, k0 + 8)) = H::fromF(p1);
-          }
+              for (int s = 0; s < 8; ++s) o[s][i][b] *= alpha, o[s][i][2 + b] *= alpha;
+              mRow[i][b] = mNew;
+              const float p0 = exp2f(sAcc[i * 4 + b] - base), p1 = exp2f(sAcc[i * 4 + 2 + b] - base);
+              lPart[i][b] = lPart[i][b] * alpha + p0 + p1;
+              const int k0 = 16 * warp + gq;
+              *reinterpret_cast<T*>(sp + canonOff<NR>(r, k0)) = H::fromF(p0);
+              *reinterpret_cast<T*>(sp + canonOff<NR>(r, k0 + 8)) = H::fromF(p1);
+            }
+        }
         // Value rows this tile holds past tileEnd (the rest of the last page: stale, maybe NaN) become zeros.
         const int live = min(kBN, tileEnd - t0);
         if (live < kBN) {
@@ -673,6 +751,14 @@ struct DecodeT {
         groupSync(wg); // P^T complete (and visible to the tensor cores)
         MLA_TRACE(tracer && traceK < 10, 10 + 40 * wg + 4 * traceK);
 
+        if constexpr ((VAR & kNVarLazy) != 0) {
+          // The value chunks' slots again, from a copy of n the compiler cannot see through: not kept live across the
+          // softmax (with the lazy path's code beside the exact one, n32 would otherwise spill 12 bytes at 168 registers).
+          uint32_t nn = n;
+          asm volatile("" : "+r"(nn));
+#pragma unroll
+          for (int c = 0; c < 8; ++c) slotAddr[c] = ring + ((nn + c) % S) * kChunkBytes;
+        }
         // O^T += V^T P^T: slice s = chunk s, 4 k-steps of 16 keys (two 8-key groups of 1024 bytes each).
         wgFence();
 #pragma unroll
@@ -922,13 +1008,26 @@ MLA_SM90_X(1)
 MLA_SM90_X(3)
 MLA_SM90_X(17)
 #undef MLA_SM90_X
-// kNVarQTma (VAR 11 = the library's bits | 8): a second tensor map, of Q (harness_common.cuh encodeQMap).
-extern "C" __global__ void __launch_bounds__(384, 1) mla_decode_sm90_x11_bf16_n16(const MlaParams p, const __grid_constant__ CUtensorMap tm, const __grid_constant__ CUtensorMap tq) {
-  mla::sm90::DecodeT<__nv_bfloat16, 16, 2, 2, mla::sm90::kNLibVar | mla::sm90::kNVarQTma>::run(p, &tm, &tq);
-}
-extern "C" __global__ void __launch_bounds__(384, 1) mla_decode_sm90_x11_bf16_n32(const MlaParams p, const __grid_constant__ CUtensorMap tm, const __grid_constant__ CUtensorMap tq) {
-  mla::sm90::DecodeT<__nv_bfloat16, 32, 2, 2, mla::sm90::kNLibVar | mla::sm90::kNVarQTma>::run(p, &tm, &tq);
-}
+// kNVarQTma (VAR 11 = the library's bits | 8): a second tensor map, of Q (harness_common.cuh encodeQMap). Both dtypes
+// (session 21 n1): x11 = the shipped library entries' code, x75 = + kNVarLazy (the -DMLA_SM90_LIB_VAR=75 build's),
+// xaa = x11's code under a second name (the A/A guard of an interleaved A/B).
+#define MLA_SM90_XQ(NAME, V)                                                                                                    \
+  extern "C" __global__ void __launch_bounds__(384, 1) mla_decode_sm90_##NAME##_bf16_n16(const MlaParams p, const __grid_constant__ CUtensorMap tm, const __grid_constant__ CUtensorMap tq) { \
+    mla::sm90::DecodeT<__nv_bfloat16, 16, 2, 2, V>::run(p, &tm, &tq);                                                         \
+  }                                                                                                                             \
+  extern "C" __global__ void __launch_bounds__(384, 1) mla_decode_sm90_##NAME##_bf16_n32(const MlaParams p, const __grid_constant__ CUtensorMap tm, const __grid_constant__ CUtensorMap tq) { \
+    mla::sm90::DecodeT<__nv_bfloat16, 32, 2, 2, V>::run(p, &tm, &tq);                                                         \
+  }                                                                                                                             \
+  extern "C" __global__ void __launch_bounds__(384, 1) mla_decode_sm90_##NAME##_f16_n16(const MlaParams p, const __grid_constant__ CUtensorMap tm, const __grid_constant__ CUtensorMap tq) { \
+    mla::sm90::DecodeT<__half, 16, 2, 2, V>::run(p, &tm, &tq);                                                                \
+  }                                                                                                                             \
+  extern "C" __global__ void __launch_bounds__(384, 1) mla_decode_sm90_##NAME##_f16_n32(const MlaParams p, const __grid_constant__ CUtensorMap tm, const __grid_constant__ CUtensorMap tq) { \
+    mla::sm90::DecodeT<__half, 32, 2, 2, V>::run(p, &tm, &tq);                                                                \
+  }
+MLA_SM90_XQ(x11, mla::sm90::kNLibVar | mla::sm90::kNVarQTma)
+MLA_SM90_XQ(x75, mla::sm90::kNLibVar | mla::sm90::kNVarQTma | mla::sm90::kNVarLazy)
+MLA_SM90_XQ(xaa, mla::sm90::kNLibVar | mla::sm90::kNVarQTma)
+#undef MLA_SM90_XQ
 #endif
 #ifdef MLA_SM90_EARLY_TRIGGER // harness only: the dependents scheduled at entry (measured against the library's)
 extern "C" __global__ void __launch_bounds__(384, 1) mla_decode_sm90_early_bf16_n16(const MlaParams p, const __grid_constant__ CUtensorMap tm) {
