@@ -98,14 +98,14 @@ el "timing done"
 JS=build/bench/cuda/dense-fp8/s20_f2_stamps.js
 for st in ship:$FS:$HB/dense_fp8_sm90_stamp_v$SV.fatbin B:$FB:$HB/dense_fp8_sm90_stamp_v$B.fatbin; do
   IFS=: read -r n f0 f1 <<< "$st"
-  [ "$(left)" -ge 14 ] || { echo "stamps $n: skipped ($(left) s left)"; continue; }
+  [ "$(left)" -ge 10 ] || { echo "stamps $n: skipped ($(left) s left)"; continue; }
   [ -f "$f1" ] && { [ -f $JS ] || [ -f "$HB/$JS" ]; } || { echo "stamps $n: no stamp fatbin or no $JS"; continue; }
   d=/tmp/f3-st-$n; rm -rf $d; mkdir -p $d/build/bench/cuda/dense-fp8
   cp "$f0" $d/dense_fp8_sm90_stamp0.fatbin; cp "$f1" $d/dense_fp8_sm90_stamp1.fatbin
   cp "$( [ -f $JS ] && echo $JS || echo "$HB/$JS")" $d/$JS
   mkdir -p "$OUT/f3-st-$n"
-  HB=$d OUT=$OUT/f3-st-$n F2_TIMEOUT=$(( $(left) - 4 < 12 ? $(left) - 4 : 12 )) F2_SHAPES=${F2_SHAPES:-8192x16x1,8192x32x1,64x16x1} \
-    timeout -k 2 $(( $(left) - 2 )) bash "$here/s20_f2.sh" > "$OUT/f3-st-$n/f2.txt" 2>&1
+  HB=$d OUT=$OUT/f3-st-$n F2_TIMEOUT=$(( $(left) - 3 < 12 ? $(left) - 3 : 12 )) F2_SHAPES=${F2_SHAPES:-8192x16x1,8192x32x1,64x16x1} \
+    timeout -k 2 $(( $(left) - 1 )) bash "$here/s20_f2.sh" > "$OUT/f3-st-$n/f2.txt" 2>&1
   grep -E '^# [0-9]+x[0-9]+x[0-9]+: bf16' "$OUT/f3-st-$n/f2.txt" | sed "s/^/stamps $n /" | cut -c1-300
   (cd "$OUT" && tar czf f3-st-$n.tgz f3-st-$n && rm -rf f3-st-$n)
   el "stamps $n done"
