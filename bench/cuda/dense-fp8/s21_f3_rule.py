@@ -17,10 +17,11 @@ Ratios t (candidate us / reference us, one process):
 Checks (the slot's lines): X needs dense90 B and Aall (every shard), dense90q Aall and B >= the shipped control's count
 (60 where the control printed none), memcheck B; Y needs dense90 B and memcheck B; Z needs dense90 Ball, dense90q Ball,
 memcheck and synccheck Ball.
-Verdict: X ships when it gains, or when Y gains and X is eligible (Y's bit needs X's), with X's checks clean; Y and Z
-ship only with X, each when it gains and its checks are clean. `SHIP v<shipped + bits> (...)` (every combination is
-prebuilt in the stage: v2502491014989376 X, v7006090642359872 X+Y, v11509690269730368 X+Z, v16013289897100864 X+Y+Z)
-or `KEEP the shipped build (why)`.
+Verdict: X ships when it gains and its checks are clean; Y likewise, with or without X (its bit alone gives n32 the
+fill, n16 / n16w3 the shipped .text); Z only with X (it was measured on top of X), when it gains and its checks are
+clean. `SHIP v<shipped + bits> (...)` (every combination is prebuilt in the stage and its .text is A's, B's or the
+shipped build's: v2502491014989376 X, v4754290828674624 Y, v7006090642359872 X+Y, v11509690269730368 X+Z,
+v16013289897100864 X+Y+Z) or `KEEP the shipped build (why)`.
 """
 import json, math, sys
 
@@ -97,28 +98,32 @@ def main():
     print(f"Z (B / A, n16w3): " + ", ".join(f"{s} {v:.3f}" for s, v in tz.items()) + f"; mean {mz:.3f} -> gains {zGain} "
           f"(1024x16x1, the same n16 .text: {t('B', 'A', '1024x16x1'):.3f})")
 
-    shipX = (xGain or (yGain and xElig)) and chX
-    shipY = shipX and yGain and chY
+    shipX = xGain and chX
+    shipY = yGain and chY
     shipZ = shipX and zGain and chZ
-    if not shipX:
+    if not (shipX or shipY):
         why = []
-        if not xElig:
-            why.append("X over 1.005 at a 16-row shape" if tx else "X not timed")
-        elif not xGain and not yGain:
-            why.append(f"X 8192x16x1 {tx.get('8192x16x1', math.nan):.3f} / geomean {gx:.3f} above 0.99 and Y geomean {gy:.3f} above 0.99")
-        if not chX:
+        if not xGain:
+            why.append(f"X: 8192x16x1 {tx.get('8192x16x1', math.nan):.3f}, geomean {gx:.3f}" + ("" if xElig else ", over 1.005 at a shape"))
+        elif not chX:
             why.append("X's checks not clean")
-        print(f"KEEP the shipped build ({'; '.join(why) or 'no gain'}; Z {'gains' if zGain else 'no gain'} on top of X)")
+        if not yGain:
+            why.append(f"Y: geomean {gy:.3f}")
+        elif not chY:
+            why.append("Y's checks not clean")
+        print(f"KEEP the shipped build ({'; '.join(why)}; Z {'gains' if zGain else 'no gain'} on top of X)")
         return
-    v = SV + X + (Y if shipY else 0) + (Z if shipZ else 0)
+    v = SV + (X if shipX else 0) + (Y if shipY else 0) + (Z if shipZ else 0)
     est = {}
     for s in us["A"]:  # each shape's time under the shipped bits' build: the arm that ran the same .text
         if s.endswith("x32x1"):
             est[s] = us["B" if shipY else "shipped"][s]
-        else:
+        elif shipX:
             est[s] = us["B" if shipZ and not s.startswith("1024") else "A"][s]
-    bits = ["X" if xGain else "X (eligible, for Y)"] + (["Y"] if shipY else []) + (["Z"] if shipZ else [])
-    left = [n for n, k in (("Y", shipY), ("Z", shipZ)) if not k]
+        else:
+            est[s] = us["shipped"][s]
+    bits = [n for n, k in (("X", shipX), ("Y", shipY), ("Z", shipZ)) if k]
+    left = [n for n, k in (("X", shipX), ("Y", shipY), ("Z", shipZ)) if not k]
     msg = ", ".join(f"{s} {est[s]:.1f} us ({bf.get(s, math.nan) / est[s]:.2f}x bf16)" for s in est)
     print(f"SHIP v{v} ({' + '.join(bits)}{'; not ' + ', '.join(left) if left else ''}; measured: {msg})")
 

@@ -805,7 +805,8 @@ static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 562949953421312LL) |
 static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 1125899906842624LL) || (static_cast<long long>(MLA_DENSE_FP8_VAR) & 70368744177664LL),
               "bit 1125899906842624 (the folded scales in n16w3) goes with bit 70368744177664 (the f16 score path in n16w3)");
 // Bit 2251799813685248 (session 21, helper s21-f3; with 2147483648): the item's Q^T fill by 16-byte loads, in the 16-row
-// entries (n16 and the third pass's n16w3; bit 4503599627370496 adds the second pass's n32). The cp.async fill issues
+// entries (n16 and the third pass's n16w3; bit 4503599627370496 gives it to the second pass's n32, with or without
+// 2251799813685248). The cp.async fill issues
 // 18 (16 rows) / 36 (32 rows) 4-byte copies a thread whose 32 lanes touch 16-32 sectors of 16 rows each: 4,608 / 9,216
 // sector requests a part and item for 18 / 36 KB, sent into the opening burst of the ring's pages (session 21 call A:
 // Q^T filled 9.8 us after entry at 8192 x 16 rows, 4.5 us with one page a part). Here a warp takes a unit of 8 rows x
@@ -818,8 +819,8 @@ static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 1125899906842624LL) 
 #define MLA_DFP8_QV ((MLA_DENSE_FP8_VAR & 2251799813685248) != 0)
 static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 2251799813685248LL) || (static_cast<long long>(MLA_DENSE_FP8_VAR) & 2147483712LL) == 2147483712LL,
               "bit 2251799813685248 (the Q^T fill by 16-byte loads) goes with the alternating design (64) and 2147483648");
-static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 4503599627370496LL) || (static_cast<long long>(MLA_DENSE_FP8_VAR) & 2251799813685248LL),
-              "bit 4503599627370496 (the 16-byte Q^T fill in n32 too) goes with bit 2251799813685248");
+static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 4503599627370496LL) || (static_cast<long long>(MLA_DENSE_FP8_VAR) & 32768LL),
+              "bit 4503599627370496 (the 16-byte Q^T fill in n32) goes with the rows dispatch (32768), whose second pass reads it");
 // Bit 9007199254740992 (session 21, helper s21-f3; the third pass's n16w3 only, with the f16 score path there): the
 // three-way merge's four rounds as two phases of two rounds, round rd's buffers in Q^T's region (rd even) or the f16
 // Q^T's (rd odd, free too once every warpgroup's tiles are done), each thread's four values of a (buffer, i) one
