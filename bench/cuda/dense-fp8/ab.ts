@@ -4,7 +4,9 @@
 // drift fall on all of them alike. The first build (the shipped one) also times the bf16 dense path (decode_sm90.cu)
 // on a bf16 cache of the same lengths, so every build gets its ratio against bf16 too.
 //   node build/bench/cuda/dense-fp8/ab.js shipped=dist/cuda v1=/tmp/dab-v1 ... [--reps N (10)] [--rounds N (3)]
-//     [--warmup N (3)] [--shapes 8192x16x1,8192x32x1,...] [--no-bf16] [--json FILE]
+//     [--warmup N (3)] [--shapes 8192x16x1,8192x32x1,...] [--no-bf16] [--abba] [--json FILE]
+//     --abba: odd rounds time the builds in reverse order (A B C, C B A, ...), so that a build's place in a round
+//     falls on each build alike.
 //   node build/bench/cuda/dense-fp8/ab.js v4=/tmp/dab-v4 --ncu [--shapes 8192x16x1]: each build runs the first shape
 //     4 times and nothing else (for ncu: --launch-skip 2 --launch-count 1 catches the third launch).
 //   node --import tsx bench/cuda/dense-fp8/ab.ts a=x b=y --cpu --b 2 --shapes 256x16x1,128x8x4 --reps 1 --rounds 1: a dry run
@@ -25,6 +27,7 @@ import { type Tensor, fromArray } from '../../../src/core/tensor.js';
 const args = process.argv.slice(2);
 const opt = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
 const reps = Number(opt('--reps') ?? 10), rounds = Number(opt('--rounds') ?? 3), warmup = Number(opt('--warmup') ?? 3);
+const abba = args.includes('--abba');
 const jsonOut = opt('--json'), ncu = args.includes('--ncu'), withBf16 = !args.includes('--no-bf16') && !ncu, cpu = args.includes('--cpu');
 const shapes = (opt('--shapes') ?? '8192x16x1,8192x32x1,8192x16x2,1024x16x1,1024x32x1').split(',').map((s) => {
   const [sK, hQ, sQ] = s.split('x').map(Number);
@@ -87,7 +90,8 @@ for (const sK of [...new Set(shapes.map((s) => s.sK))]) {
     const bf16Run = kBf16 && onBackend(0, kBf16);
     const times: number[][] = builds.map(() => []), bf16Times: number[] = [];
     for (let round = 0; round < rounds; round++) {
-      for (let i = 0; i < backends.length; i++) {
+      for (let k = 0; k < backends.length; k++) {
+        const i = abba && round % 2 === 1 ? backends.length - 1 - k : k;
         times[i].push(...(await backends[i].timeMs(runs[i].run, { warmup, reps })));
         await backends[i].synchronize();
       }

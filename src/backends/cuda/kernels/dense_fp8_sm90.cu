@@ -95,7 +95,7 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif
-static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & ~2249605085396991LL), "MLA_DENSE_FP8_VAR: bits 1 .. 2147483648 and 2199023255552 .. 1125899906842624 (2249605085396991 = 4294967295 | 2199023255552 | .. | 1125899906842624) only (bits 4294967296 .. 1099511627776 were removed in session 14, last at 2fc111a)");
+static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & ~18012203781193727LL), "MLA_DENSE_FP8_VAR: bits 1 .. 2147483648 and 2199023255552 .. 9007199254740992 (18012203781193727 = 4294967295 | 2199023255552 | .. | 9007199254740992) only (bits 4294967296 .. 1099511627776 were removed in session 14, last at 2fc111a)");
 static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 105553116266496LL) || ((static_cast<long long>(MLA_DENSE_FP8_VAR) & 2147483712LL) == 2147483712LL),
               "bits 35184372088832 / 70368744177664 (the f16 score path) go with the alternating design (64) and the Q^T fill by cp.async (2147483648)");
 static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 26388279066624LL) || (static_cast<long long>(MLA_DENSE_FP8_VAR) & 6597069766656LL),
@@ -804,6 +804,32 @@ static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 562949953421312LL) |
               "bit 562949953421312 (the S side's scale multiply folded) goes with the f16 score path (35184372088832)");
 static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 1125899906842624LL) || (static_cast<long long>(MLA_DENSE_FP8_VAR) & 70368744177664LL),
               "bit 1125899906842624 (the folded scales in n16w3) goes with bit 70368744177664 (the f16 score path in n16w3)");
+// Bit 2251799813685248 (session 21, helper s21-f3; with 2147483648): the item's Q^T fill by 16-byte loads, in the 16-row
+// entries (n16 and the third pass's n16w3; bit 4503599627370496 gives it to the second pass's n32, with or without
+// 2251799813685248). The cp.async fill issues
+// 18 (16 rows) / 36 (32 rows) 4-byte copies a thread whose 32 lanes touch 16-32 sectors of 16 rows each: 4,608 / 9,216
+// sector requests a part and item for 18 / 36 KB, sent into the opening burst of the ring's pages (session 21 call A:
+// Q^T filled 9.8 us after entry at 8192 x 16 rows, 4.5 us with one page a part). Here a warp takes a unit of 8 rows x
+// one NoPE group (256 bytes a row: 4 consecutive 16-byte loads a lane) or 8 rows x the RoPE part (128 bytes a row: 2
+// loads); lane (gq, tq) holds row 8 rb + gq and the 64 (32) bytes of thread column tq, so each 16-byte chunk is the
+// four words of two k-steps of that column and every store of the warp hits 32 different banks (word 4 r + tq mod 32).
+// All of a warp's loads go out before its first store; rows past the query's count are zero. With the f16 score path
+// (35184372088832) the same words go to the f16 Q^T (NoPE as f16) in the same pass, and qFit comes from them. Every
+// consumer warp fills (10 / 20 units over 8 or 12 warps); the rare rescale path reads the bf16 Q^T as before.
+#define MLA_DFP8_QV ((MLA_DENSE_FP8_VAR & 2251799813685248) != 0)
+static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 2251799813685248LL) || (static_cast<long long>(MLA_DENSE_FP8_VAR) & 2147483712LL) == 2147483712LL,
+              "bit 2251799813685248 (the Q^T fill by 16-byte loads) goes with the alternating design (64) and 2147483648");
+static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 4503599627370496LL) || (static_cast<long long>(MLA_DENSE_FP8_VAR) & 32768LL),
+              "bit 4503599627370496 (the 16-byte Q^T fill in n32) goes with the rows dispatch (32768), whose second pass reads it");
+// Bit 9007199254740992 (session 21, helper s21-f3; the third pass's n16w3 only, with the f16 score path there): the
+// three-way merge's four rounds as two phases of two rounds, round rd's buffers in Q^T's region (rd even) or the f16
+// Q^T's (rd odd, free too once every warpgroup's tiles are done), each thread's four values of a (buffer, i) one
+// 16-byte store / load (4 STS.128 / LDS.128 a phase where the rounds took 16 / 32 4-byte ones): 3 barriers after the
+// maxima's two instead of 8 (the item's last barrier, after the stores, orders phase 1's reads before the next item's
+// Q^T fill). Session 21 call A: merge 3.7 us of 8192 x 16 rows' ~23 us fixed part.
+#define MLA_DFP8_MV ((MLA_DENSE_FP8_VAR & 9007199254740992) != 0 && (MLA_DENSE_FP8_VAR & 2199023255552) != 0)
+static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 9007199254740992LL) || (static_cast<long long>(MLA_DENSE_FP8_VAR) & 4398046511104LL) || (static_cast<long long>(MLA_DENSE_FP8_VAR) & 35184372088832LL),
+              "bit 9007199254740992 (the merge in two phases) goes with the dispatch build (4398046511104) and its f16 score path");
 // MLA_DFP8_STAMP (a -D switch, not a VAR bit; measurement only, session 20 s20-f2, docs/notes/cuda-dense-fp8.md
 // "Session 20, f2"): thread 0 stores %clock / %globaltimer stamps of the part's first item into the 16 lse words of
 // its request, over its lse (WRONG lse), the producer the %clock of its last bulk copy. Words: 0 smid,
@@ -1548,7 +1574,62 @@ struct DenseFp8Alt {
 #if MLA_DFP8_SF16
       bool qFit = true;
 #endif
-#if MLA_DFP8_QA
+#if MLA_DFP8_QV
+      {
+        // (bit 2251799813685248) unit u of the fill (warp-uniform): u < 4 NR / 8 the NoPE group u % 4 of rows 8 (u / 4)
+        // .. + 7, then the RoPE part of rows 8 (u - 4 NR / 8) .. + 7; lane (gq, tq) loads chunks 16 g + 4 tq + m (RoPE
+        // 64 + 2 tq + m) of its row, each the words (ks0, tq), (ks0, tq + 4), (ks0 + 1, tq), (ks0 + 1, tq + 4) of Q^T.
+        constexpr int NU = 5 * NR / 8, NW = 4 * NC, UPW = (NU + NW - 1) / NW;
+        const int cw = threadIdx.x / 32;
+        uint4 qv[UPW][4];
+#pragma unroll
+        for (int k = 0; k < UPW; ++k) {
+          const int u = cw + NW * k;
+          const bool rope = u >= 4 * NI;
+          const int r = 8 * (rope ? u - 4 * NI : u >> 2) + gq;
+          const bool on = u < NU && r < rows;
+          const uint4* const src = reinterpret_cast<const uint4*>(static_cast<const __nv_bfloat16*>(p.q) + (static_cast<int64_t>(batch) * rows + r) * 576) +
+                                   (rope ? 64 + 2 * tq : 16 * (u & 3) + 4 * tq);
+#pragma unroll
+          for (int m = 0; m < 4; ++m) qv[k][m] = on && (!rope || m < 2) ? __ldg(src + m) : make_uint4(0u, 0u, 0u, 0u);
+        }
+#if MLA_DFP8_SF16
+        uint32_t qmx = 0;
+#endif
+#pragma unroll
+        for (int k = 0; k < UPW; ++k) {
+          const int u = cw + NW * k;
+          if (u >= NU) continue;
+          const bool rope = u >= 4 * NI;
+          const int r = 8 * (rope ? u - 4 * NI : u >> 2) + gq;
+#pragma unroll
+          for (int m = 0; m < 4; ++m) {
+            if (rope && m >= 2) continue;
+            const int ks0 = rope ? 32 + 2 * m : 8 * (u & 3) + 2 * m;
+            const uint32_t w4[4] = {qv[k][m].x, qv[k][m].y, qv[k][m].z, qv[k][m].w};
+#pragma unroll
+            for (int x = 0; x < 4; ++x) {
+              const uint32_t off = ((2 * (ks0 + (x >> 1)) + (x & 1)) * NR + r) * 16 + 4 * tq, v = w4[x];
+              stShared(qBase + off, v);
+#if MLA_DFP8_SF16
+              uint32_t y = v;
+              if (!rope) {
+                qmx = max(qmx, max(v & 0x7fffu, (v >> 16) & 0x7fffu));
+                const __half2 h = __floats2half2_rn(__uint_as_float(v << 16), __uint_as_float(v & 0xffff0000u));
+                y = *reinterpret_cast<const uint32_t*>(&h);
+              }
+              stShared(q16Base + off, y);
+#endif
+            }
+          }
+        }
+#if MLA_DFP8_SF16
+        qFit = qmx < (142u << 7);
+        if (threadIdx.x == 0) sts32f(base + L::SL_OFF, p.scaleLog2);
+#endif
+        fenceProxyAsync();
+      }
+#elif MLA_DFP8_QA
       if (!W3 || wg < 2) { // (three warpgroups: the first two fill)
         // (bit 2147483648) element e = threadIdx.x + 256 k of the fill: row r = threadIdx.x % NR, pair pr = e / NR. The
         // thread index goes through an opaque move in each item, so that the 36 / 18 addresses are not hoisted out of the
@@ -1977,6 +2058,35 @@ struct DenseFp8Alt {
             lRow[i][b] = exp2f(m0 - bse) * ml[3 * NR + r] + exp2f(m1 - bse) * ml[4 * NR + r] + exp2f(m2 - bse) * ml[5 * NR + r];
             mRow[i][b] = mNew;
           }
+#if MLA_DFP8_MV
+        // (bit 9007199254740992) the four rounds as two phases of two, round rd's four buffers in Q^T's region (rd even)
+        // or the f16 Q^T's (rd odd), a thread's four values of (buffer, i) one 16-byte word: 3 barriers instead of 8
+        static_assert(4 * NI * 128 * 16 <= NR * 576 * 2, "a round's four buffers fit in either Q^T region");
+        const auto x4 = [&](int rd, int buf, int i) { return reinterpret_cast<float4*>(smem + ((rd & 1) ? L::Q16_OFF : L::Q_OFF)) + (buf * NI + i) * 128 + tid; };
+        const auto f4 = [&](int s, int i) { return make_float4(o[s][4 * i], o[s][4 * i + 1], o[s][4 * i + 2], o[s][4 * i + 3]); };
+#pragma unroll
+        for (int ph = 0; ph < 2; ++ph) {
+#pragma unroll
+          for (int rd = 2 * ph; rd < 2 * ph + 2; ++rd)
+#pragma unroll
+            for (int i = 0; i < NI; ++i) {
+              if (wg == 0) *x4(rd, 0, i) = f4(4 + rd, i);
+              else if (wg == 1) *x4(rd, 1, i) = f4(rd, i);
+              else *x4(rd, 2, i) = f4(rd, i), *x4(rd, 3, i) = f4(4 + rd, i);
+            }
+          cSync();
+#pragma unroll
+          for (int rd = 2 * ph; rd < 2 * ph + 2; ++rd)
+#pragma unroll
+            for (int i = 0; i < NI; ++i) {
+              if (wg == 2) continue;
+              const float4 a = *x4(rd, wg == 0 ? 1 : 0, i), b = *x4(rd, wg == 0 ? 2 : 3, i);
+              if (wg == 0) o[rd][4 * i] += a.x + b.x, o[rd][4 * i + 1] += a.y + b.y, o[rd][4 * i + 2] += a.z + b.z, o[rd][4 * i + 3] += a.w + b.w;
+              else o[4 + rd][4 * i] += a.x + b.x, o[4 + rd][4 * i + 1] += a.y + b.y, o[4 + rd][4 * i + 2] += a.z + b.z, o[4 + rd][4 * i + 3] += a.w + b.w;
+            }
+          if (ph == 0) cSync();
+        }
+#else
         const auto xAt = [&](int buf, int i, int e) { return ((buf * NI + i) * 4 + e) * 128 + tid; };
 #pragma unroll
         for (int rd = 0; rd < 4; ++rd) {
@@ -1998,6 +2108,7 @@ struct DenseFp8Alt {
             }
           cSync();
         }
+#endif
       }
 #if MLA_DFP8_STAMP
       if (threadIdx.x == 0) MLA_DFP8_SS(10);
@@ -2138,16 +2249,35 @@ extern "C" __global__ void __launch_bounds__(512, 1) mla_dense_fp8_sm90_v32_bf16
 #define MLA_DFP8_P1F 0
 #endif
 #define MLA_DFP8_P1Y (MLA_DFP8_P1X + MLA_DFP8_P1F + MLA_DFP8_P3E + MLA_DFP8_P3E)
-static_assert(MLA_DENSE_FP8_VAR == 2550171200 + 4398046511104 + MLA_DFP8_P3A + MLA_DFP8_P3B + MLA_DFP8_P1H + MLA_DFP8_P3D + MLA_DFP8_P1Y, "bit 4398046511104 goes with the shipped bits 2550171200 only");
+// (bit 2251799813685248, the 16-byte Q^T fill, goes to the third pass as itself; 4503599627370496 stays here, where
+// the second pass reads it)
+#if MLA_DENSE_FP8_VAR & 2251799813685248
+#define MLA_DFP8_P3G 2251799813685248
+#else
+#define MLA_DFP8_P3G 0
+#endif
+#if MLA_DENSE_FP8_VAR & 4503599627370496
+#define MLA_DFP8_P1G 4503599627370496
+#else
+#define MLA_DFP8_P1G 0
+#endif
+// (bit 9007199254740992, the merge in two phases, goes to the third pass as itself: only its n16w3 code reads it)
+#if MLA_DENSE_FP8_VAR & 9007199254740992
+#define MLA_DFP8_P3H 9007199254740992
+#else
+#define MLA_DFP8_P3H 0
+#endif
+#define MLA_DFP8_P1Z (MLA_DFP8_P1Y + MLA_DFP8_P3G + MLA_DFP8_P1G + MLA_DFP8_P3H)
+static_assert(MLA_DENSE_FP8_VAR == 2550171200 + 4398046511104 + MLA_DFP8_P3A + MLA_DFP8_P3B + MLA_DFP8_P1H + MLA_DFP8_P3D + MLA_DFP8_P1Z, "bit 4398046511104 goes with the shipped bits 2550171200 only");
 #define MLA_DFP8_IN_PASS3 1
 #undef MLA_DENSE_FP8_VAR
-#define MLA_DENSE_FP8_VAR (2550171200 + 2199023255552 + MLA_DFP8_P3A + MLA_DFP8_P3B + MLA_DFP8_P3C + MLA_DFP8_P3D + MLA_DFP8_P3E)
+#define MLA_DENSE_FP8_VAR (2550171200 + 2199023255552 + MLA_DFP8_P3A + MLA_DFP8_P3B + MLA_DFP8_P3C + MLA_DFP8_P3D + MLA_DFP8_P3E + MLA_DFP8_P3G + MLA_DFP8_P3H)
 #undef MLA_DFP8_NS
 #define MLA_DFP8_NS dfp8w
 #undef MLA_DFP8_SC_NEXT
 #include "dense_fp8_sm90.cu"
 #undef MLA_DENSE_FP8_VAR
-#define MLA_DENSE_FP8_VAR (2550171200 + 4398046511104 + MLA_DFP8_P3A + MLA_DFP8_P3B + MLA_DFP8_P1H + MLA_DFP8_P3D + MLA_DFP8_P1Y)
+#define MLA_DENSE_FP8_VAR (2550171200 + 4398046511104 + MLA_DFP8_P3A + MLA_DFP8_P3B + MLA_DFP8_P1H + MLA_DFP8_P3D + MLA_DFP8_P1Z)
 #undef MLA_DFP8_NS
 #define MLA_DFP8_NS dfp8
 #undef MLA_DFP8_SC_NEXT
@@ -2184,8 +2314,14 @@ static_assert(MLA_DENSE_FP8_VAR == 2550171200 + 4398046511104 + MLA_DFP8_P3A + M
 #else
 #define MLA_DFP8_P2F 0
 #endif
+// (bit 4503599627370496 hands the 16-byte Q^T fill to the second pass as 2251799813685248)
+#if MLA_DENSE_FP8_VAR & 4503599627370496
+#define MLA_DFP8_P2G 2251799813685248
+#else
+#define MLA_DFP8_P2G 0
+#endif
 #undef MLA_DENSE_FP8_VAR
-#define MLA_DENSE_FP8_VAR (31296 + MLA_DFP8_P2A + MLA_DFP8_P2B + MLA_DFP8_P2D + MLA_DFP8_P2E + MLA_DFP8_P2F)
+#define MLA_DENSE_FP8_VAR (31296 + MLA_DFP8_P2A + MLA_DFP8_P2B + MLA_DFP8_P2D + MLA_DFP8_P2E + MLA_DFP8_P2F + MLA_DFP8_P2G)
 #undef MLA_DFP8_NS
 #define MLA_DFP8_NS dfp8r
 #undef MLA_DFP8_SC_NEXT
