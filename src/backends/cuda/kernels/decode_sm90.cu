@@ -255,7 +255,7 @@ __device__ __forceinline__ Item itemOf(const MlaParams& p, const int* meta, int 
 // before, placed in the swizzled layout. S^T's B descriptor is SW128 for every item. Rows past the item's rows are
 // the next request's (or zeros past the tensor): their columns are never stored and never meet a live column.
 constexpr int kNVarQEarly = 1, kNVarSplitOut = 2, kNVarEntryPre = 4, kNVarQTma = 8;
-// Bit 64 (kNVarLazy; session 21 n1, a library-visible build variant: -DMLA_SM90_LIB_VAR=75, not shipped): the lazy
+// Bit 64 (kNVarLazy; session 21 n1, shipped: the library's bits are 75 since then, its _ld entries' 67): the lazy
 // reference maximum (decode_sm90_wide.cu's kVarBLazyA / B, shipped there in session 20). Here a row's 64 keys of a tile
 // are spread over the warpgroup's 4 warps (keys on M), so the vote is warpgroup-wide, and it is the barrier the tile
 // already passes (bar.red.and where the exact path has bar.sync): every thread tests its own masked, scaled scores
@@ -276,9 +276,10 @@ constexpr int kFuseMaxB = 4096;
 __device__ unsigned mlaSm90FuseCount[kFuseMaxB]; // zero at module load; each request's is reset by its last part
 #endif
 // The library's two-warpgroup entries: MLA_SM90_LIB_VAR (a harness A/B build) or the shipped bits (1 | 2 | 8 since
-// session 19: Q^T by TMA shipped by call D2's rule; the entries then take the Q map as a third parameter).
+// session 19: Q^T by TMA shipped by call D2's rule; the entries then take the Q map as a third parameter; | 64 since
+// session 21: kNVarLazy, shipped by the s21_n1 slot's rule, docs/notes/cuda-hopper-decode.md "Session 21 (n1)").
 #ifndef MLA_SM90_LIB_VAR
-#define MLA_SM90_LIB_VAR 11
+#define MLA_SM90_LIB_VAR 75
 #endif
 constexpr int kNLibVar = MLA_SM90_LIB_VAR;
 // The library's fallback entries (_ld): the same bits without kNVarQTma (Q^T by the consumers' cp.async, two
