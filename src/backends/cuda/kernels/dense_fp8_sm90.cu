@@ -75,7 +75,10 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 // 19 it is 109953712948800 = 4400596682304 + 35184372088832 + 70368744177664 (the f16 score path in the two-consumer n16
 // and the n16w3 entries; H200 call G: 8192x16x1 0.942 of the time before, 1024x16x1 0.979, 32 rows level). Since session
 // 20 it is 250691201304128 = 109953712948800 + 140737488355328 (the O side by cvt in n16, n16w3 and n32; H200 session 20
-// call A: 8192x16x1 0.977, 32 rows 0.970, 1024 shapes 0.971-0.973 of the time before). 0 is the
+// call A: 8192x16x1 0.977, 32 rows 0.970, 1024 shapes 0.971-0.973 of the time before). Since session 21 it is
+// 16013289897100864 = 250691201304128 + 2251799813685248 + 4503599627370496 + 9007199254740992 (X: Q^T filled by 16-byte
+// loads in n16 / n16w3; Y: the same in n32; Z: n16w3's merge in two phases; H200 session 21 call D, no L2 prefetch:
+// 8192x16x1 0.962, 8192x32x1 0.971, 4096x16x1 0.932, 1024x16x1 0.929, 1024x32x1 0.878 of the time before). 0 is the
 // lockstep design of session 9 (DenseFp8, its code unchanged: scripts/compare-fatbins.py), bits 1-32 its variants.
 // Each bit's design and prediction: docs/notes/cuda-dense-fp8.md; bench/cuda/dense-fp8/ab.sh builds, checks and times
 // them against the shipped build.
@@ -91,7 +94,7 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 //  64 and up: the alternating-tile design (see DenseFp8Alt); 32768 the rows dispatch (the entries). Bits 65536 ..
 //      67108864 were the converter-fed design (DenseFp8Cv) and its probes: dropped after session 12's probe (its
 //      consumers alone took 2.15 us a tile, docs/notes/cuda-dense-fp8.md) and removed; the last commit with it is 431fcc5.
-#define MLA_DENSE_FP8_SHIPPED 250691201304128
+#define MLA_DENSE_FP8_SHIPPED 16013289897100864
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif
