@@ -26,6 +26,12 @@ innermost last; with LO HI the span's instructions (NOPs out) by class (session 
 loop against FlashMLA's). A BRA's byte offset from the next instruction: the signed bits 34.. of the first word times
 1024 plus bits 16..23 times 4 (read off a one-loop kernel; s20-s1 counted the same way).
 
+  python3 bench/cuda/hopper/sass_opclass.py --bbs FILE KERNEL LO HI
+  python3 bench/cuda/hopper/sass_opclass.py --path FILE KERNEL LO-HI[,LO-HI...]
+
+Basic blocks of span [LO, HI] (size, branch target and guard, classes), and the opcode classes summed over chosen ranges:
+a steady path read off the --bbs listing (session 21 w4: the wide kernel's pair loop against FlashMLA's, by role).
+
   python3 bench/cuda/hopper/sass_opclass.py --pair FILE_A KERNEL_A FILE_B KERNEL_B
 
 Two kernels side by side (e.g. a library entry against a variant of it, from two builds or one; session 19 h5r2 used
@@ -211,6 +217,76 @@ def loops(path, name, lo=None, hi=None):
             print("  %-17s %4d: %s" % (g, sum(c[o] for o in names), " ".join("%s %d" % (n, c[o]) for o, n in names.items() if c[o])))
         rest = {o: v for o, v in c.items() if o not in seen}
         print("  %-17s %4d: %s" % ("rest", sum(rest.values()), " ".join("%03x %d" % kv for kv in sorted(rest.items(), key=lambda kv: -kv[1]))))
+
+
+# Session 21 (w4): a kernel's basic blocks (--bbs) and opcode classes over chosen instruction ranges (--path: a steady
+# path read off the --bbs listing, e.g. one warpgroup's pair loop with the branches it takes in the steady state).
+# Indices count NOPs, as --loops prints them. A branch's guard: bits 12..15 of the first word (predicate 7 = always,
+# bit 3 = negated); a predicate-writing compare's destination: bits 17..19 of the second word.
+PATH_CLS = [("HGMMA", {0x1F0}), ("FFMA/FMUL/FADD", {0x023, 0x020, 0x021}), ("MUFU", {0x108}), ("FMNMX", {0x009}), ("SHFL", {0x189}),
+            ("conversion", {0x03E, 0x016}), ("FSETP/FSEL", {0x00B, 0x008}), ("shared ld/st", {0x184, 0x188, 0x044, 0x1BD}),
+            ("BAR/MEMBAR/fence", {0x11D, 0x192, 0x1C6}), ("mbarrier/wgmma sync", {0x1A7, 0x1C5, 0x148, 0x0CA}),
+            ("uniform", {0x090, 0x082, 0x092, 0x097, 0x099, 0x08C, 0x0A4, 0x091, 0x086, 0x087, 0x02F, 0x1B4, 0x0B9}),
+            ("address/integer", {0x010, 0x011, 0x024, 0x025, 0x027, 0x036, 0x012, 0x019, 0x002, 0x013, 0x106, 0x105}),
+            ("predicate/branch/vote", {0x00C, 0x01C, 0x006, 0x007, 0x147, 0x145, 0x141})]
+
+
+def words_of(path, name):
+    for elf in cubins(path):
+        code = cf.elf_sections(elf).get(".text." + name)
+        if code is not None:
+            return [struct.unpack_from("<QQ", code, i) for i in range(0, len(code) - 15, 16)]
+    sys.exit("no kernel %s in %s" % (name, path))
+
+
+def bra_target(i, w):
+    up = w >> 34
+    up -= (1 << 30) if up >> 29 else 0
+    return i + 1 + ((up << 10) | (((w >> 16) & 0xFF) << 2)) // 16
+
+
+def bbs(path, name, lo, hi):
+    import collections
+    ws = words_of(path, name)
+    ops = [w & 0x1FF for w, _ in ws]
+    starts = {lo, hi + 1}
+    for i in range(lo, hi + 1):
+        if ops[i] == 0x147:
+            starts |= {i + 1, bra_target(i, ws[i][0])}
+    starts = sorted(x for x in starts if lo <= x <= hi + 1)
+    for a, b in zip(starts, starts[1:]):
+        c = collections.Counter(CLS.get(o, "%03x" % o) for o in ops[a:b] if o != NOP)
+        br = ""
+        if ops[b - 1] == 0x147:
+            g = (ws[b - 1][0] >> 12) & 0xF
+            br = " -> %d%s" % (bra_target(b - 1, ws[b - 1][0]), "" if g == 7 else " if %sP%d" % ("!" if g & 8 else "", g & 7))
+        print("bb %d..%d (%d)%s: %s" % (a, b - 1, sum(c.values()), br, " ".join("%s %d" % kv for kv in c.most_common())))
+
+
+def path_classes(path, name, ranges):
+    import collections
+    ops = [w & 0x1FF for w, _ in words_of(path, name)]
+    c = collections.Counter(o for a, b in ranges for o in ops[a:b + 1] if o != NOP)
+    seen, row = set(), []
+    for g, s in PATH_CLS:
+        row.append((g, sum(c[o] for o in s)))
+        seen |= s
+    rest = {o: v for o, v in c.items() if o not in seen}
+    row += [("other", sum(rest.values())), ("total", sum(c.values()))]
+    print("path %s %s: " % (name[:40], ",".join("%d-%d" % r for r in ranges)) + " | ".join("%s %d" % kv for kv in row)
+          + ("  (other: %s)" % " ".join("%03x %d" % kv for kv in sorted(rest.items(), key=lambda kv: -kv[1])) if rest else ""))
+
+
+if sys.argv[1:2] == ["--bbs"]:
+    if len(sys.argv) != 6:
+        sys.exit("usage: sass_opclass.py --bbs FILE KERNEL LO HI")
+    bbs(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+    sys.exit(0)
+if sys.argv[1:2] == ["--path"]:
+    if len(sys.argv) != 5:
+        sys.exit("usage: sass_opclass.py --path FILE KERNEL LO-HI[,LO-HI...]")
+    path_classes(sys.argv[2], sys.argv[3], [tuple(map(int, r.split("-"))) for r in sys.argv[4].split(",")])
+    sys.exit(0)
 
 
 if sys.argv[1:2] == ["--loops"]:
