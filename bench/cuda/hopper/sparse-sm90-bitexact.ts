@@ -11,6 +11,10 @@
 // 64 named tokens gets an e4m3 NaN byte (0x7f or 0xff) at a random NoPE position, 1 in 64 a UE8M0 scale byte 255 (NaN)
 // and 1 in 64 a scale byte 0 (2^-127): both builds must write the same bytes, NaNs compared as NaN (any payload: the
 // CPU backend's own two runs give NaN rows different payloads) and reported (`NaN out A / B`: bf16 NaNs in each out).
+// --v32 (s21-s4, bit 10: bit 44's map in the V3.2 pair entries): V3.2 h_q 128 cases instead (d_qk 576): f32 scales 2^e over
+// 2^-20..2^2, and in every third page block one token's scale is not a bf16 (low mantissa bits set: the per-slot f32
+// multiply, dq4, the tile's vote hands back to); with --nan 1 in 64 named tokens gets an e4m3 NaN byte, 1 in 64 an f32 NaN
+// scale and 1 in 64 a scale that is not a bf16.
 // Prints one line a case (`case k: ... identical` or the first differing element) and last
 // `bitexact: N of M identical`; exit status 0 only when all are.
 import { createCudaBackend } from '../../../src/backends/cuda/index.js';
@@ -26,11 +30,13 @@ const args = process.argv.slice(2);
 const ci = args.indexOf('--cases'), nCases = ci >= 0 ? Number(args[ci + 1]) : 8;
 const pi = args.indexOf('--pages'), pages = pi >= 0 ? args[pi + 1].split(',').map(Number) : [64], withExtra = args.includes('--extra');
 const withNan = args.includes('--nan');
+const fmt: 'v32' | 'model1' = args.includes('--v32') ? 'v32' : 'model1', dQk = fmt === 'v32' ? 576 : 512;
 const builds = args.filter((a) => /^[\w.-]+=/.test(a)).map((a) => ({ name: a.slice(0, a.indexOf('=')), dir: a.slice(a.indexOf('=') + 1) }));
 if (builds.length !== 2) throw new Error('usage: sparse-sm90-bitexact.js A=KERNEL_DIR B=KERNEL_DIR [--cases N]');
 
 /** A MODEL1 page-block cache with randomCache's e4m3 bytes and scale bytes drawn over 0..134 (one of 135..150 a third block). */
 function cache(nb: number, B: number, r: () => number): Uint8Array {
+  if (fmt === 'v32') return cacheV32(nb, B, r);
   const bytes = randomCache('model1', nb, B, r);
   for (let blk = 0; blk < nb; blk++) {
     for (let s = 0; s < B; s++) {
@@ -39,6 +45,21 @@ function cache(nb: number, B: number, r: () => number): Uint8Array {
       if (blk % 3 === 1 && s === 5) bytes[a.scales + Math.floor(r() * 7)] = 135 + Math.floor(r() * 16);
     }
   }
+  return bytes;
+}
+
+/** --v32: randomCache's V3.2 bytes with f32 scales 2^e, e in -20..2, and in every third block one token's scale not a bf16. */
+function cacheV32(nb: number, B: number, r: () => number): Uint8Array {
+  const bytes = randomCache('v32', nb, B, r), v = new DataView(bytes.buffer);
+  for (let blk = 0; blk < Math.min(nb, 64); blk++) { // randomCache repeats its first 64 blocks; so do these scales
+    for (let s = 0; s < B; s++) {
+      const a = fp8TokenAddress('v32', B, blk, s);
+      for (let j = 0; j < 4; j++) v.setFloat32(a.scales + 4 * j, 2 ** (Math.floor(r() * 23) - 20), true);
+      if (blk % 3 === 1 && s === 5 % B) v.setFloat32(a.scales + 4 * Math.floor(r() * 4), 2 ** -8 * (1 + Math.floor(r() * 255 + 1) / 65536), true);
+    }
+  }
+  const stride = fp8BlockStride('v32', B), distinct = Math.min(nb, 64);
+  for (let blk = distinct; blk < nb; blk += distinct) bytes.copyWithin(blk * stride, 0, Math.min(distinct, nb - blk) * stride);
   return bytes;
 }
 
@@ -61,9 +82,9 @@ for (let c = 0; c < nCases; c++) {
   const B = pages[c % pages.length], b = 8 + 8 * (c % 3), sQ = 2, hQ = 128, topk = [512, 1024, 256, 2048][c % 4], sK = 4096;
   const precision = c % 2 ? 'exact' : 'fast';
   const nb = b * Math.ceil(sK / B);
-  const q = fromArray('bf16', [b, sQ, hQ, 512], Uint16Array.from({ length: b * sQ * hQ * 512 }, () => f32ToBf16(r() * 2 - 1)));
+  const q = fromArray('bf16', [b, sQ, hQ, dQk], Uint16Array.from({ length: b * sQ * hQ * dQk }, () => f32ToBf16(r() * 2 - 1)));
   const kBytes = cache(nb, B, r);
-  const k = fp8CacheTensor('model1', nb, B, kBytes);
+  const k = fp8CacheTensor(fmt, nb, B, kBytes);
   const ind = randomIndices(b, sQ, sK, topk, B, r);
   for (let i = 0; i < ind.length; i += 37) if (r() < 0.3) ind[i] = -1; // some invalid entries
   let poisoned = 0;
@@ -72,8 +93,9 @@ for (let c = 0; c < nCases; c++) {
       for (let e = 0; e < topk; e++) {
         const id = ind[bi * sQ * topk + e], u = r();
         if (id < 0 || u >= 3 / 64) continue;
-        const a = fp8TokenAddress('model1', B, Math.floor(id / B), id % B);
-        if (u < 1 / 64) kBytes[a.nope + Math.floor(r() * 448)] = r() < 0.5 ? 0x7f : 0xff;
+        const a = fp8TokenAddress(fmt, B, Math.floor(id / B), id % B);
+        if (u < 1 / 64) kBytes[a.nope + Math.floor(r() * (fmt === 'v32' ? 512 : 448))] = r() < 0.5 ? 0x7f : 0xff;
+        else if (fmt === 'v32') new DataView(kBytes.buffer).setUint32(a.scales + 4 * Math.floor(r() * 4), u < 2 / 64 ? 0x7fc00000 : 0x3b800123, true);
         else kBytes[a.scales + Math.floor(r() * 7)] = u < 2 / 64 ? 255 : 0;
         poisoned++;
       }
@@ -81,7 +103,7 @@ for (let c = 0; c < nCases; c++) {
   }
   const indices = fromArray('i32', [b, sQ, topk], ind);
   const xB = [2, 37, 64, 13][(c >> 1) % 4], xTopk = withExtra && c % 2 ? 128 : 0, xSK = 1024, xnb = b * Math.ceil(xSK / xB);
-  const xk = xTopk ? fp8CacheTensor('model1', xnb, xB, cache(xnb, xB, r)) : undefined;
+  const xk = xTopk ? fp8CacheTensor(fmt, xnb, xB, cache(xnb, xB, r)) : undefined;
   const xind = xTopk ? randomIndices(b, sQ, xSK, xTopk, xB, r) : undefined;
   if (xind) for (let i = 0; i < xind.length; i += 29) if (r() < 0.3) xind[i] = -1;
   const xIndices = xind ? fromArray('i32', [b, sQ, xTopk], xind) : undefined;
@@ -101,7 +123,7 @@ for (let c = 0; c < nCases; c++) {
   total++;
   if (withNan) for (const o of outs) canonNan(o[0], o[1]);
   const diff = [0, 1].map((w) => outs[0][w].findIndex((x, i) => x !== outs[1][w][i]));
-  const tag = `case ${c}: b ${b} topk ${topk} ${precision} page ${B} (block stride ${fp8BlockStride('model1', B)})${xTopk ? ` extra ${xTopk} page ${xB}${xLen ? ' L' : ''}` : ''}`
+  const tag = `case ${c}: ${fmt} b ${b} topk ${topk} ${precision} page ${B} (block stride ${fp8BlockStride(fmt, B)})${xTopk ? ` extra ${xTopk} page ${xB}${xLen ? ' L' : ''}` : ''}`
     + (withNan ? ` poisoned ${poisoned}, NaN out ${nanCount(outs[0][0])} / ${nanCount(outs[1][0])}` : '');
   if (diff[0] < 0 && diff[1] < 0 && outs[0][0].length === outs[1][0].length) { same++; console.log(`${tag}: identical`); }
   else console.log(`${tag}: DIFFERS (out byte ${diff[0]}, lse byte ${diff[1]})`);

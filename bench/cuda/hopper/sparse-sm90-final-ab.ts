@@ -3,7 +3,7 @@
 // generated once on the host and uploaded to each backend, the backends timed in interleaved rounds so that clock
 // and thermal drift fall on all of them alike. Ratios against FlashMLA's bench_sparse.py JSON of the same call.
 //   node build/bench/cuda/hopper/sparse-sm90-final-ab.js FLASHMLA.json shipped=dist/cuda m1544=/tmp/sab-m1544 ...
-//     [--reps N (10)] [--rounds N (2)] [--warmup N (3)] [--json FILE] [--shapes flashmla|m1items|v32h64|m1pair|m1h64|v32items|m1h64items|pair|m1pairv]
+//     [--reps N (10)] [--rounds N (2)] [--warmup N (3)] [--json FILE] [--shapes flashmla|m1items|v32h64|m1pair|m1h64|v32items|m1h64items|pair|m1pairv|v32pairm]
 // --shapes m1items: the MODEL1 h_q 128 item probe instead of the 12 shapes (m1ItemShapes below: 32 tiles a part in 1, 2
 // or 4 items, and FlashMLA's b 148 topk 16384 "peak" case); the JSON then also gives each shape's largest part
 // (`sched`: items and 64-token tiles, from the host scheduler).
@@ -70,9 +70,16 @@ const pairShapes: readonly SparseShape[] = [...flashmlaSparseShapes.filter((s) =
 const m1PairVShapes: readonly SparseShape[] = [
   ...m1PairShapes.filter((s) => s.hQ === 128), ...flashmlaSparseShapes.filter((s) => s.format === 'v32' && s.b === 64),
 ];
+/** --shapes v32pairm (session 21, helper s4): FlashMLA's four V3.2 shapes (h_q 128: the V3.2 pair entries), then its MODEL1
+    h_q 128 k512 and k1024 shapes (the MODEL1 pair entries, the same code in every build of a V3.2-pair change: the noise
+    guards). */
+const v32PairMShapes: readonly SparseShape[] = [
+  ...flashmlaSparseShapes.filter((s) => s.format === 'v32' && s.hQ === 128), ...m1PairShapes.filter((s) => s.hQ === 128 && !s.extraTopk).slice(0, 2),
+];
 const shapeSets: Record<string, readonly SparseShape[]> = {
   flashmla: flashmlaSparseShapes, m1items: m1ItemShapes, v32h64: v32h64Shapes, m1pair: m1PairShapes, m1h64: m1H64Shapes,
   v32items: v32ItemShapes, m1h64items: m1H64ItemShapes, pair: pairShapes, m1pairv: m1PairVShapes,
+  v32pairm: v32PairMShapes,
 };
 if (!(shapeSet in shapeSets)) throw new Error(`--shapes ${shapeSet}: ${Object.keys(shapeSets).join(', ')}`);
 const shapes = shapeSets[shapeSet];

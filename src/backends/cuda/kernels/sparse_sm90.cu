@@ -327,11 +327,11 @@ static_assert(!kBulkVBit || !(MLA_SPARSE_SM90_MODE & 1048576), "bit 54 is writte
 // warpgroup, waited for its reads before the next item's Q; split partials keep the f32 stores). Bit 53's code as it is
 // (generic-pointer stores, row addresses hoisted out of the item loop) spills 12 / 4 bytes in `model1_bf16` / `_sp`; this
 // form stores with 32-bit shared addresses formed in the epilogue (opaque32, bit 54's device) and builds with 0 spills.
-// Bit 10: bit 62's L2 prefetch of the next item's Q there (producer thread 0, on entering an item other than the part's
-// first). Bit 11 (2048; reused as 9 / 10): bit 9's block in the one-CTA V3.2 entries `v32_bf16` / `_sp` (the same
+// (Bit 10, bit 62's L2 prefetch of the next item's Q there, added nothing in session 20's call B and left the code in
+// session 21; the number is bit 10 below.) Bit 11 (2048; reused as 9 / 10): bit 9's block in the one-CTA V3.2 entries `v32_bf16` / `_sp` (the same
 // stageRowW rows: V3.2's 72 KiB Q region would hold all 128, the P box's rows 60..63 are as free there, P lo lives in the
 // stage's RoPE box). Same values, same bytes: the output is bit-identical to the build without them.
-constexpr bool kBulkOOneBit = (MLA_SPARSE_SM90_MODE & 512) != 0, kQEarlyOneBit = (MLA_SPARSE_SM90_MODE & 1024) != 0,
+constexpr bool kBulkOOneBit = (MLA_SPARSE_SM90_MODE & 512) != 0,
                kBulkOV32OneBit = (MLA_SPARSE_SM90_MODE & 2048) != 0;
 static_assert(!(kBulkOOneBit || kBulkOV32OneBit) || !(MLA_SPARSE_SM90_MODE & 1048576), "bits 9 / 11 are bit 53's form (not with bit 20)");
 // Bit 55 (36028797018963968; reused: session 16's bit 55, bits 53 / 54's gather kept to the MODEL1 pair entry, left the
@@ -494,6 +494,28 @@ static_assert(!kQuadBit || ((MLA_SPARSE_SM90_MODE & (8192 | 2147483648 | 3355443
               !(MLA_SPARSE_SM90_MODE & (2 | 4 | 16 | 64 | 128 | 65536 | 131072 | 4194304 | 8388608 | 16777216 | 34359738368 | 140737488355328)) &&
               MLA_SPARSE_SM90_PAIR_PROBE == 0),
               "bit 44 is for the MODEL1 pair's plain loop with 13, 31, 25 and 51; not with 1, 2, 4, 6, 7, 16, 17, 22-24, 35, 47 or a pair probe");
+// Bit 10 (1024; reused: session 20's bit 10, the one-CTA MODEL1 entries' L2 prefetch of the next Q, left the code in session
+// 21; session 21, helper s4; the V3.2 pair entries, with 13, 31, 38, 46, 56 and 60): bit 44's map in the V3.2 pair producer.
+// Without the bit a thread holds box k's 64 bytes of two tokens (two rounds of 16) and each round forms its own index
+// load, row address (an unsigned division), scale load, warp vote and `live` branches, in each of bit 56's two halves:
+// the common path of the tile loop is about 780 static instructions against FlashMLA's 638 (its V3.2 h_q 128 kernel,
+// sass_opclass --loops; the conversions are 320 in both). With the bit a token is 4 lanes (warp w, lane l: row
+// 32 rank + 8 w + l % 8, quarter q = l / 8), one round a tile: 8 NoPE loads of 16 bytes, the row's four f32 scales in one
+// load, RoPE chunks q and q + 4; one index load, one address, one vote a tile. So that bit 56's halves stay whole, lane q
+// takes of box b the 16 bytes 64 b + 16 ((q & 1) + 2 ((b & 1) ^ (q >> 1))): its register slot j < 4 is box
+// 2 j + (q >> 1) in chunks 2 (q & 1), + 1 (columns < 32, the first half), slot j >= 4 is box 2 (j - 4) + 1 - (q >> 1) in
+// chunks 4 + 2 (q & 1), + 1; slot j's scale is scale j & 3 whatever the lane. The four lanes of a token still read each
+// box's 64 bytes, and a quarter warp's 16-byte stores are one chunk of 8 consecutive rows (one 128-byte line, bit 31).
+// Flags: lane q = 0 writes its row's, lane q = 1 the peer's row's (its index loaded a tile ahead, bit 38's own flags),
+// before the first half's arrival. An invalid entry reads kQuadZeroV (zeros, scales 1) instead of a row: +0 stored, as
+// without the bit. The warp's vote (every lane's four scales bf16: FlashMLA's quantizer's powers of two) picks dq4b for
+// the tile, else each slot tests its scale as storeRound does (dq4 for a scale with more than 8 significant bits). Same
+// values at the same addresses: bit-identical output (an e4m3 NaN byte stays NaN: dq4b / dq4 as without the bit).
+constexpr bool kQuadVBit = (MLA_SPARSE_SM90_MODE & 1024) != 0;
+static_assert(!kQuadVBit || ((MLA_SPARSE_SM90_MODE & (8192 | 2147483648 | 274877906944 | 70368744177664 | 72057594037927936 | 1152921504606846976 | 524288)) ==
+                             (8192 | 2147483648 | 274877906944 | 70368744177664 | 72057594037927936 | 1152921504606846976 | 524288) &&
+                             !(MLA_SPARSE_SM90_MODE & (2 | 4 | 65536 | 131072 | 4194304 | 8388608 | 16777216 | 68719476736 | 134217728 | 268435456 | 1073741824))),
+              "bit 10 is for the V3.2 pair's plain loop with 13, 19, 31, 38, 46, 56 and 60; not with 1, 2, 16, 17, 22-24, 27, 28, 30, 36");
 #ifndef MLA_SPARSE_SM90_QUAD_LAG
 #define MLA_SPARSE_SM90_QUAD_LAG 2
 #endif
@@ -613,7 +635,7 @@ __device__ __forceinline__ void stAsync(uint32_t addr, uint32_t v, uint32_t bar)
 __device__ __forceinline__ void mbarArrivePeer(uint32_t clusterAddr) {
   asm volatile("mbarrier.arrive.shared::cluster.b64 _, [%0];\n" ::"r"(clusterAddr) : "memory");
 }
-#if MLA_SPARSE_SM90_MODE & (4611686018427387904 | 1024)
+#if MLA_SPARSE_SM90_MODE & 4611686018427387904
 /** Bit 62: a bulk prefetch of bytes (a multiple of 16, 16-byte aligned) at a global address into L2; nothing waits for it. */
 __device__ __forceinline__ void prefetchL2(const void* g, uint32_t bytes) {
   asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(reinterpret_cast<uint64_t>(g)), "r"(bytes) : "memory");
@@ -730,6 +752,17 @@ __device__ const uint4 kQuadZero[37] = {{0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u,
                                         {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u},
                                         {0x7f7f7f7fu, 0x7f7f7f7fu, 0u, 0u}};
 #endif
+#if MLA_SPARSE_SM90_MODE & 1024
+/** Bit 10: what an invalid V3.2 entry reads: a zero token row (656 bytes) whose four f32 scales (byte 512) are 1. */
+__device__ const uint4 kQuadZeroV[41] = {{0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u},
+                                         {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u},
+                                         {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u},
+                                         {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u},
+                                         {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u},
+                                         {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0x3f800000u, 0x3f800000u, 0x3f800000u, 0x3f800000u},
+                                         {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u},
+                                         {0u, 0u, 0u, 0u}, {0u, 0u, 0u, 0u}};
+#endif
 /** A UE8M0 scale byte as a float: 2^(b - 127); 0 is 2^-127 (a subnormal), 255 is NaN. */
 __device__ __forceinline__ float ue8m0(uint32_t b) {
   return b == 255u ? __int_as_float(0x7fc00000) : b == 0u ? __uint_as_float(0x00400000u) : __uint_as_float(b << 23);
@@ -845,9 +878,11 @@ struct Kernel {
   static constexpr bool kDivMagic = kDivMagicBit && M1 && C2;
   /** Bit 44: FlashMLA's producer map, four lanes a token, one round a tile (MODEL1 pair entries). */
   static constexpr bool kQuad = kQuadBit && M1 && C2;
+  /** Bit 10: bit 44's map, with bit 56's halves kept, in the V3.2 pair entries. */
+  static constexpr bool kQuadV = kQuadVBit && !M1 && C2;
   static constexpr bool kNoS = kNoMath || kPairProbe == 2, kNoPV = kNoMath || kPairProbe == 1, kPeerRelease = C2 && kPairProbe != 3;
-  /** Bit 62: the next item's Q prefetched into L2 by the producer (pair entries; bit 10: the one-CTA MODEL1 entries). */
-  static constexpr bool kQEarly = (kQEarlyBit && C2) || (kQEarlyOneBit && M1 && !C2);
+  /** Bit 62: the next item's Q prefetched into L2 by the producer (pair entries). */
+  static constexpr bool kQEarly = kQEarlyBit && C2;
   /** Bit 53: the bf16 output staged in shared memory and stored by bulk copies (MODEL1 pair entries; bit 9: the one-CTA
       MODEL1 entries). */
   static constexpr bool kBulkO = kBulkOBit && C2 && M1; // the V3.2 pair `_sp` entry spills 16 bytes with it
@@ -1306,7 +1341,7 @@ struct Kernel {
     uint32_t u = 0;
     for (int batch = beginReq; batch <= endReq && batch < p.b; ++batch) {
       const Item it = itemOf(p, meta, batch, beginReq, endReq);
-#if MLA_SPARSE_SM90_MODE & (4611686018427387904 | 1024)
+#if MLA_SPARSE_SM90_MODE & 4611686018427387904
       if constexpr (kQEarly) { // bit 62: this item's Q rows for this CTA into L2 (the consumers load them after the last item's epilogue)
         const int m0 = blockIdx.z * kBM, rows = min(kBM, p.hQ - m0);
         if (pt == 0 && batch > beginReq && rows > 0)
@@ -1363,6 +1398,12 @@ struct Kernel {
 #if MLA_SPARSE_SM90_MODE & 17592186044416
       if constexpr (kQuad) { // bit 44: FlashMLA's map, one token a thread
         produceQuad(p, it, rowQ, u, kBase, fullBar, emptyBar, remoteBar, pt, rank, kDelta, vDelta, peerRemote);
+        continue;
+      }
+#endif
+#if MLA_SPARSE_SM90_MODE & 1024
+      if constexpr (kQuadV) { // bit 10: bit 44's map in the V3.2 pair, bit 56's halves kept
+        produceQuadV(p, it, rowQ, u, kBase, fullBar, emptyBar, remoteBar, peerRemoteH, fullHBar, pt, rank, kDelta, peerRemote);
         continue;
       }
 #endif
@@ -1641,6 +1682,94 @@ struct Kernel {
       mbarArrive(fullBar + 8 * st);
       if (t + 1 < it.nTiles) loadQuad(p, d, id, q); // tile t + 1: in flight while the consumers work on t
       id = idOf(t + 2);
+    }
+  }
+#endif
+#if MLA_SPARSE_SM90_MODE & 1024
+  /** Bit 10: a thread's share of a V3.2 tile, one token: NoPE slots j (see the bit: j < 4 the first half's columns), the
+      row's four f32 scales, RoPE chunks q and q + 4; live: the entry is valid (else kQuadZeroV's bytes). */
+  struct QuadRegsV {
+    uint4 nope[8];
+    uint4 scl;
+    uint4 rope[2];
+    bool live;
+  };
+  static __device__ __forceinline__ void loadQuadV(const SparseMmaParams& p, QuadRegsV& d, Id id, int q) {
+    const Addr a = addrOf<false, kAddr32>(p, id);
+    d.live = a.tok != nullptr;
+    const unsigned char* tok = d.live ? a.tok : reinterpret_cast<const unsigned char*>(kQuadZeroV);
+    // slot j < 4: box 2 j + h at 64 (2 j + h) + 16 (q & 1); slot j >= 4: box 2 (j - 4) + 1 - h at that + 32 (h = q >> 1)
+    const unsigned char* t0 = tok + 64 * (q >> 1) + 16 * (q & 1);
+    const unsigned char* t1 = tok + 64 * (1 - (q >> 1)) + 16 * (q & 1) + 32;
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      d.nope[j] = __ldg(reinterpret_cast<const uint4*>(t0 + 128 * j));
+      d.nope[4 + j] = __ldg(reinterpret_cast<const uint4*>(t1 + 128 * j));
+    }
+    d.scl = __ldg(reinterpret_cast<const uint4*>(tok + 512));
+    d.rope[0] = __ldg(reinterpret_cast<const uint4*>(tok + F::kRope) + q);
+    d.rope[1] = __ldg(reinterpret_cast<const uint4*>(tok + F::kRope) + q + 4);
+  }
+  /** Bit 10: half g of d (slots 4 g..4 g + 3 and RoPE chunk q + 4 g) converted into key tile kt and the peer's copy. Bf:
+      every scale of the warp is a bf16 (the tile's vote); else each slot picks dq4b or dq4 by its scale, as storeRound. */
+  template <bool Bf>
+  static __device__ __forceinline__ void storeQuadVHalf(const QuadRegsV& d, uint32_t kt, int g, int r, int q, const Peer& pe) {
+    const uint32_t sw[4] = {d.scl.x, d.scl.y, d.scl.z, d.scl.w};
+    // slot j's box: 2 (j & 3) + ((j >> 2) ^ h), chunks 2 (q & 1) + 4 (j >> 2), + 1
+    const uint32_t base = keyAt(kt, g ^ (q >> 1), 2 * (q & 1) + 4 * g, r);
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const uint4 w = d.nope[4 * g + i];
+      uint2 a, b, e, f;
+      if (Bf || (sw[i] & 0xffffu) == 0u) {
+        const uint32_t s2 = (sw[i] >> 16) * 0x10001u;
+        a = dq4b(w.x, s2), b = dq4b(w.y, s2), e = dq4b(w.z, s2), f = dq4b(w.w, s2);
+      } else {
+        const float sc = __uint_as_float(sw[i]);
+        a = dq4(w.x, sc), b = dq4(w.y, sc), e = dq4(w.z, sc), f = dq4(w.w, sc);
+      }
+      const uint4 lo = make_uint4(a.x, a.y, b.x, b.y), hi = make_uint4(e.x, e.y, f.x, f.y);
+      const uint32_t at = base + 2 * i * kBox;
+      put(at, lo, pe);
+      put(at + 1024, hi, pe);
+    }
+    put(keyAt(kt, kNB - 1, q + 4 * g, r), d.rope[g], pe);
+  }
+  /** Bit 10: one item's tiles, the V3.2 pair producer with one token a thread (row 32 rank + 8 w + l % 8) and bit 56's two
+      hand-offs; lanes q = 0 / 1 write the flags of their row / the peer's row (rf). */
+  static __device__ __forceinline__ void produceQuadV(const SparseMmaParams& p, const Item& it, int64_t rowQ, uint32_t& u, uint32_t kBase,
+                                                      uint32_t fullBar, uint32_t emptyBar, uint32_t remoteBar, uint32_t peerRemoteH,
+                                                      uint32_t fullHBar, int pt, uint32_t rank, uint32_t kDelta, uint32_t peerRemote) {
+    const int q = (pt & 31) >> 3, r = 32 * static_cast<int>(rank) + 8 * (pt >> 5) + (pt & 7), rf = q == 1 ? r ^ 32 : r;
+    auto idOf = [&](int t, int row) { return t < it.nTiles ? idAt(p, it, rowQ, it.eBegin + t * kBN + row) : Id{-1, false}; };
+    QuadRegsV d;
+    loadQuadV(p, d, idOf(0, r), q);
+    Id id = idOf(1, r);
+    bool fl = idOf(0, rf).phys >= 0;
+    Id fid = idOf(1, rf);
+#pragma unroll 1
+    for (int t = 0; t < it.nTiles; ++t, ++u) {
+      const uint32_t st = u & 1, kt = kBase + st * kTile;
+      mbarWait(emptyBar + 8 * st, ((u >> 1) & 1) ^ 1);
+      if (pt == 0) {
+        mbarExpectTx(remoteBar + 8 * st, kPeerH0);
+        mbarExpectTx(smemAddr(&rows1().remote1[st]), kPeerH1);
+      }
+      const Peer pe{kDelta, 0u, peerRemote + 8 * st}, pe1{kDelta, 0u, peerRemoteH + 8 * st};
+      const bool bf = __all_sync(0xffffffffu, ((d.scl.x | d.scl.y | d.scl.z | d.scl.w) & 0xffffu) == 0u);
+      if (q < 2) rows().valid[st][rf] = fl ? 1 : 0;
+      if (bf) storeQuadVHalf<true>(d, kt, 0, r, q, pe);
+      else storeQuadVHalf<false>(d, kt, 0, r, q, pe);
+      fenceProxyAsync();
+      mbarArrive(fullBar + 8 * st);
+      if (bf) storeQuadVHalf<true>(d, kt, 1, r, q, pe1);
+      else storeQuadVHalf<false>(d, kt, 1, r, q, pe1);
+      fenceProxyAsync();
+      mbarArrive(fullHBar + 8 * st);
+      if (t + 1 < it.nTiles) loadQuadV(p, d, id, q); // tile t + 1: in flight while the consumers work on t
+      id = idOf(t + 2, r);
+      fl = fid.phys >= 0;
+      fid = idOf(t + 2, rf);
     }
   }
 #endif
