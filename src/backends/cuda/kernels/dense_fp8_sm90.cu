@@ -98,7 +98,7 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif
-static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & ~18012203781193727LL), "MLA_DENSE_FP8_VAR: bits 1 .. 2147483648 and 2199023255552 .. 9007199254740992 (18012203781193727 = 4294967295 | 2199023255552 | .. | 9007199254740992) only (bits 4294967296 .. 1099511627776 were removed in session 14, last at 2fc111a)");
+static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & ~72055399309639679LL), "MLA_DENSE_FP8_VAR: bits 1 .. 2147483648 and 2199023255552 .. 36028797018963968 (72055399309639679 = 4294967295 | 2199023255552 | .. | 36028797018963968) only (bits 4294967296 .. 1099511627776 were removed in session 14, last at 2fc111a)");
 static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 105553116266496LL) || ((static_cast<long long>(MLA_DENSE_FP8_VAR) & 2147483712LL) == 2147483712LL),
               "bits 35184372088832 / 70368744177664 (the f16 score path) go with the alternating design (64) and the Q^T fill by cp.async (2147483648)");
 static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 26388279066624LL) || (static_cast<long long>(MLA_DENSE_FP8_VAR) & 6597069766656LL),
@@ -833,6 +833,32 @@ static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 4503599627370496LL) 
 #define MLA_DFP8_MV ((MLA_DENSE_FP8_VAR & 9007199254740992) != 0 && (MLA_DENSE_FP8_VAR & 2199023255552) != 0)
 static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 9007199254740992LL) || (static_cast<long long>(MLA_DENSE_FP8_VAR) & 4398046511104LL) || (static_cast<long long>(MLA_DENSE_FP8_VAR) & 35184372088832LL),
               "bit 9007199254740992 (the merge in two phases) goes with the dispatch build (4398046511104) and its f16 score path");
+// Bit 18014398509481984 (session 21, helper s21-f4; read by the second pass's n32 code only, so the 16-row entries are
+// unchanged): an unsplit item's output leaves through shared memory and bulk copies. The direct stores are 16 bytes a
+// thread and row with the other warpgroup's 16 bytes beside them, so a warp instruction writes 32 half sectors of 4 rows,
+// 8 such instructions a thread at 32 rows (session 21 call D's stamps: merged -> stored 10.0 us at 8192 x 32 rows, 1.8 at
+// 16; decode_sm90_wide.cu's kVarStAsync found the same pattern at 7 us an item). Here, once the merge is done (Q^T's
+// region free), each thread writes its 16 bytes a row there, rows 1040 bytes apart, fence.proxy.async, the consumers'
+// barrier, then lanes 0-3 of each of the 8 consumer warps copy one row each (1 KB, cp.async.bulk shared -> global: the
+// item's rows are contiguous in out) and wait until the copy has read shared memory before the item's last barrier
+// (after which the next item's Q^T is written there) and before the CTA exits. The lse and split items' f32 partials keep
+// their direct stores; an out pointer that is not 16-byte aligned too (CTA-uniform). docs/notes/cuda-dense-fp8.md,
+// "Session 21 (f4)".
+// Bit 36028797018963968 (with 18014398509481984; helper s21-f4): the staged rows' loop without the direct stores' work
+// (the out index and its division by hQ only where the lse is stored; 1 / l by rcp.approx, 1 ulp, where the direct
+// stores divide; every row staged, the copies take the live ones): tells whether the 32-row end costs its stores or
+// its instructions (cold code at an item's end).
+#undef MLA_DFP8_BO
+#undef MLA_DFP8_BO2
+#if defined(MLA_DFP8_PASS2) && (MLA_DENSE_FP8_VAR & 18014398509481984)
+#define MLA_DFP8_BO 1
+#define MLA_DFP8_BO2 ((MLA_DENSE_FP8_VAR & 36028797018963968) != 0)
+#else
+#define MLA_DFP8_BO 0
+#define MLA_DFP8_BO2 0
+#endif
+static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 36028797018963968LL) || (static_cast<long long>(MLA_DENSE_FP8_VAR) & 18014398509481984LL),
+              "bit 36028797018963968 goes with 18014398509481984 (the staged output of n32)");
 // MLA_DFP8_STAMP (a -D switch, not a VAR bit; measurement only, session 20 s20-f2, docs/notes/cuda-dense-fp8.md
 // "Session 20, f2"): thread 0 stores %clock / %globaltimer stamps of the part's first item into the 16 lse words of
 // its request, over its lse (WRONG lse), the producer the %clock of its last bulk copy. Words: 0 smid,
@@ -1009,6 +1035,16 @@ __device__ __forceinline__ void sts16(uint32_t a, uint16_t v) { asm volatile("st
 __device__ __forceinline__ uint32_t wordOf(const uint4& v, int j) { return j == 0 ? v.x : j == 1 ? v.y : j == 2 ? v.z : v.w; }
 #endif
 
+#if MLA_DFP8_BO
+// (bit 18014398509481984) the staged output rows: bytes between two rows in Q^T's region (1024 + 16: a warp's 16-byte
+// stores of 4 rows x 8 columns fall on at most 2-way conflicting banks) and the bulk copy of one row to global memory
+constexpr int kORow = 1040;
+__device__ __forceinline__ void bulkStoreRowF(void* dst, uint32_t src, uint32_t bytes) {
+  asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;\n" ::"l"(dst), "r"(src), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void bulkCommitF() { asm volatile("cp.async.bulk.commit_group;\n" ::: "memory"); }
+__device__ __forceinline__ void bulkWaitReadF0() { asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory"); }
+#endif
 template <int NR>
 struct DenseFp8Alt {
   using L = AltLayout<NR>;
@@ -2118,6 +2154,36 @@ struct DenseFp8Alt {
 #endif
       // This warpgroup's slices 4wg..4wg+3: columns 128 warp + 16 gq + 8 wg + 0..7 of each row (bit 2199023255552:
       // warpgroup 2 stores nothing).
+#if MLA_DFP8_BO
+      static_assert(NR == 32 && !W3 && NR * kORow <= NR * 576 * 2, "bit 18014398509481984: n32 only; the staged rows fit in Q^T's region");
+      const bool staged = noSplit && (reinterpret_cast<uintptr_t>(p.out) & 15) == 0;
+#endif
+#if MLA_DFP8_BO2
+      if (staged) {
+#pragma unroll
+        for (int i = 0; i < NI; ++i)
+#pragma unroll
+          for (int b = 0; b < 2; ++b) {
+            const int r = 8 * i + 2 * tq + b, col0 = 128 * warp + 16 * gq + 8 * wg;
+            const float l = lRow[i][b];
+            float inv;
+            asm("rcp.approx.ftz.f32 %0, %1;\n" : "=f"(inv) : "f"(l));
+            inv = l == 0.f ? 0.f : inv;
+            uint32_t u[4];
+#pragma unroll
+            for (int s = 0; s < 4; ++s) { // (selects: a runtime index would put o in local memory)
+              const __nv_bfloat162 t = __floats2bfloat162_rn((wg == 0 ? o[s][4 * i + b] : o[4 + s][4 * i + b]) * inv,
+                                                             (wg == 0 ? o[s][4 * i + 2 + b] : o[4 + s][4 * i + 2 + b]) * inv);
+              u[s] = *reinterpret_cast<const uint32_t*>(&t);
+            }
+            stShared(qBase + r * kORow + 2 * col0, make_uint4(u[0], u[1], u[2], u[3]));
+            if (wg == 0 && warp == 0 && gq == 0 && r < rows) {
+              const int j = r / p.hQ, h = r - j * p.hQ;
+              p.lse[(static_cast<int64_t>(batch) * p.hQ + h) * p.sQ + j] = l == 0.f ? INFINITY : (mRow[i][b] + log2f(l)) * 0.69314718055994531f;
+            }
+          }
+      } else {
+#endif
 #pragma unroll
       for (int i = 0; i < NI; ++i)
 #pragma unroll
@@ -2144,6 +2210,10 @@ struct DenseFp8Alt {
             t = __floats2bfloat162_rn(x[2], x[3]), u.y = *reinterpret_cast<uint32_t*>(&t);
             t = __floats2bfloat162_rn(x[4], x[5]), u.z = *reinterpret_cast<uint32_t*>(&t);
             t = __floats2bfloat162_rn(x[6], x[7]), u.w = *reinterpret_cast<uint32_t*>(&t);
+#if MLA_DFP8_BO
+            if (staged) stShared(qBase + r * kORow + 2 * col0, u); // (row r of the item, 16 bytes at its column col0)
+            else
+#endif
             *reinterpret_cast<uint4*>(out) = u;
             if (wg == 0 && warp == 0 && gq == 0) p.lse[(static_cast<int64_t>(batch) * p.hQ + h) * p.sQ + j] = lse;
           } else {
@@ -2154,6 +2224,21 @@ struct DenseFp8Alt {
             if (wg == 0 && warp == 0 && gq == 0) p.lseAccum[row] = lse;
           }
         }
+#if MLA_DFP8_BO2
+      }
+#endif
+#if MLA_DFP8_BO
+      if (staged) {
+        fenceProxyAsync(); // (the rows' generic-proxy writes, before the bulk copies read them)
+        cSync();
+        const int r = 4 * (4 * wg + warp) + lane; // (rows are consecutive in out: row r of the item is out row batch x rows + r)
+        if (lane < 4 && r < rows) {
+          bulkStoreRowF(static_cast<__nv_bfloat16*>(p.out) + (static_cast<int64_t>(batch) * rows + r) * kDV, qBase + r * kORow, kDV * 2);
+          bulkCommitF();
+          bulkWaitReadF0(); // (shared memory read: Q^T's region may be refilled after the barrier below)
+        }
+      }
+#endif
       cSync(); // Q^T, red and ml are free for the next item
 #if MLA_DFP8_STAMP
       static_assert(L::SMEM + 64 <= 229408, "the stamps' 64 bytes past the layout fit the launch's shared memory");
@@ -2270,7 +2355,15 @@ extern "C" __global__ void __launch_bounds__(512, 1) mla_dense_fp8_sm90_v32_bf16
 #else
 #define MLA_DFP8_P3H 0
 #endif
-#define MLA_DFP8_P1Z (MLA_DFP8_P1Y + MLA_DFP8_P3G + MLA_DFP8_P1G + MLA_DFP8_P3H)
+// (bits 18014398509481984 / 36028797018963968, the staged output of n32, stay in this pass, where only the second pass reads them)
+#if MLA_DENSE_FP8_VAR & 36028797018963968
+#define MLA_DFP8_P1E (18014398509481984 + 36028797018963968)
+#elif MLA_DENSE_FP8_VAR & 18014398509481984
+#define MLA_DFP8_P1E 18014398509481984
+#else
+#define MLA_DFP8_P1E 0
+#endif
+#define MLA_DFP8_P1Z (MLA_DFP8_P1Y + MLA_DFP8_P3G + MLA_DFP8_P1G + MLA_DFP8_P3H + MLA_DFP8_P1E)
 static_assert(MLA_DENSE_FP8_VAR == 2550171200 + 4398046511104 + MLA_DFP8_P3A + MLA_DFP8_P3B + MLA_DFP8_P1H + MLA_DFP8_P3D + MLA_DFP8_P1Z, "bit 4398046511104 goes with the shipped bits 2550171200 only");
 #define MLA_DFP8_IN_PASS3 1
 #undef MLA_DENSE_FP8_VAR
@@ -2323,8 +2416,16 @@ static_assert(MLA_DENSE_FP8_VAR == 2550171200 + 4398046511104 + MLA_DFP8_P3A + M
 #else
 #define MLA_DFP8_P2G 0
 #endif
+// (bits 18014398509481984 / 36028797018963968 go to the second pass as themselves: only its n32 code reads them)
+#if MLA_DENSE_FP8_VAR & 36028797018963968
+#define MLA_DFP8_P2H (18014398509481984 + 36028797018963968)
+#elif MLA_DENSE_FP8_VAR & 18014398509481984
+#define MLA_DFP8_P2H 18014398509481984
+#else
+#define MLA_DFP8_P2H 0
+#endif
 #undef MLA_DENSE_FP8_VAR
-#define MLA_DENSE_FP8_VAR (31296 + MLA_DFP8_P2A + MLA_DFP8_P2B + MLA_DFP8_P2D + MLA_DFP8_P2E + MLA_DFP8_P2F + MLA_DFP8_P2G)
+#define MLA_DENSE_FP8_VAR (31296 + MLA_DFP8_P2A + MLA_DFP8_P2B + MLA_DFP8_P2D + MLA_DFP8_P2E + MLA_DFP8_P2F + MLA_DFP8_P2G + MLA_DFP8_P2H)
 #undef MLA_DFP8_NS
 #define MLA_DFP8_NS dfp8r
 #undef MLA_DFP8_SC_NEXT
