@@ -98,7 +98,7 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif
-static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & ~18012203781193727LL), "MLA_DENSE_FP8_VAR: bits 1 .. 2147483648 and 2199023255552 .. 9007199254740992 (18012203781193727 = 4294967295 | 2199023255552 | .. | 9007199254740992) only (bits 4294967296 .. 1099511627776 were removed in session 14, last at 2fc111a)");
+static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & ~144112993347567615LL), "MLA_DENSE_FP8_VAR: bits 1 .. 2147483648 and 2199023255552 .. 72057594037927936 (144112993347567615 = 4294967295 | 2199023255552 | .. | 72057594037927936) only (bits 4294967296 .. 1099511627776 were removed in session 14, last at 2fc111a)");
 static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 105553116266496LL) || ((static_cast<long long>(MLA_DENSE_FP8_VAR) & 2147483712LL) == 2147483712LL),
               "bits 35184372088832 / 70368744177664 (the f16 score path) go with the alternating design (64) and the Q^T fill by cp.async (2147483648)");
 static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 26388279066624LL) || (static_cast<long long>(MLA_DENSE_FP8_VAR) & 6597069766656LL),
@@ -775,6 +775,18 @@ struct DenseFp8 {
 // per-group S^T accumulators, spilled at both entries' 168 / 160 registers.) docs/notes/cuda-dense-fp8.md, "Session 19
 // (helper s19-h3)".
 #define MLA_DFP8_SF16 ((MLA_DENSE_FP8_VAR & 35184372088832) != 0)
+// Bit 72057594037927936 (session 21, helper s21-f4; the second pass's n32 only, which then also gets 35184372088832): the
+// f16 score path at 32 rows. n32 has the screening warps (8192 + 16384), so its S phase (sPhaseH with MLA_DFP8_SCAN) takes
+// no checks and reads each token's f16(scale) from the slot's V-scale array (the same values the O side multiplies by;
+// the screening warps' flags send a tile to the exact path as before, which reads the bf16 Q^T). The f16 Q^T (36 KB at 32
+// rows) fits only with a 3-page ring at 32 rows (AltLayout<32>: 222,272 bytes of the launch's 229,408). The item's
+// qFit / rescale as at 16 rows. docs/notes/cuda-dense-fp8.md, "Session 21 (f4)".
+#undef MLA_DFP8_S32H
+#if defined(MLA_DFP8_PASS2) && (MLA_DENSE_FP8_VAR & 72057594037927936)
+#define MLA_DFP8_S32H 1
+#else
+#define MLA_DFP8_S32H 0
+#endif
 // Bit 140737488355328 (session 20, helper s20-h3; with 512, every pass: the two-consumer n16, the third pass's n16w3 and
 // the second pass's n32 get it): the O side by cvt. On fast tiles a thread's two value rows of a slice are the adjacent
 // bytes d, d + 1 (d = 2 (s & 1)) of its 16-byte run, so one prmt gathers both keys' bytes of both columns ({x0.b_d,
@@ -833,6 +845,32 @@ static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 4503599627370496LL) 
 #define MLA_DFP8_MV ((MLA_DENSE_FP8_VAR & 9007199254740992) != 0 && (MLA_DENSE_FP8_VAR & 2199023255552) != 0)
 static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 9007199254740992LL) || (static_cast<long long>(MLA_DENSE_FP8_VAR) & 4398046511104LL) || (static_cast<long long>(MLA_DENSE_FP8_VAR) & 35184372088832LL),
               "bit 9007199254740992 (the merge in two phases) goes with the dispatch build (4398046511104) and its f16 score path");
+// Bit 18014398509481984 (session 21, helper s21-f4; read by the second pass's n32 code only, so the 16-row entries are
+// unchanged): an unsplit item's output leaves through shared memory and bulk copies. The direct stores are 16 bytes a
+// thread and row with the other warpgroup's 16 bytes beside them, so a warp instruction writes 32 half sectors of 4 rows,
+// 8 such instructions a thread at 32 rows (session 21 call D's stamps: merged -> stored 10.0 us at 8192 x 32 rows, 1.8 at
+// 16; decode_sm90_wide.cu's kVarStAsync found the same pattern at 7 us an item). Here, once the merge is done (Q^T's
+// region free), each thread writes its 16 bytes a row there, rows 1040 bytes apart, fence.proxy.async, the consumers'
+// barrier, then lanes 0-3 of each of the 8 consumer warps copy one row each (1 KB, cp.async.bulk shared -> global: the
+// item's rows are contiguous in out) and wait until the copy has read shared memory before the item's last barrier
+// (after which the next item's Q^T is written there) and before the CTA exits. The lse and split items' f32 partials keep
+// their direct stores; an out pointer that is not 16-byte aligned too (CTA-uniform). docs/notes/cuda-dense-fp8.md,
+// "Session 21 (f4)".
+// Bit 36028797018963968 (with 18014398509481984; helper s21-f4): the staged rows' loop without the direct stores' work
+// (the out index and its division by hQ only where the lse is stored; 1 / l by rcp.approx, 1 ulp, where the direct
+// stores divide; every row staged, the copies take the live ones): tells whether the 32-row end costs its stores or
+// its instructions (cold code at an item's end).
+#undef MLA_DFP8_BO
+#undef MLA_DFP8_BO2
+#if defined(MLA_DFP8_PASS2) && (MLA_DENSE_FP8_VAR & 18014398509481984)
+#define MLA_DFP8_BO 1
+#define MLA_DFP8_BO2 ((MLA_DENSE_FP8_VAR & 36028797018963968) != 0)
+#else
+#define MLA_DFP8_BO 0
+#define MLA_DFP8_BO2 0
+#endif
+static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 36028797018963968LL) || (static_cast<long long>(MLA_DENSE_FP8_VAR) & 18014398509481984LL),
+              "bit 36028797018963968 goes with 18014398509481984 (the staged output of n32)");
 // MLA_DFP8_STAMP (a -D switch, not a VAR bit; measurement only, session 20 s20-f2, docs/notes/cuda-dense-fp8.md
 // "Session 20, f2"): thread 0 stores %clock / %globaltimer stamps of the part's first item into the 16 lse words of
 // its request, over its lse (WRONG lse), the producer the %clock of its last bulk copy. Words: 0 smid,
@@ -864,7 +902,7 @@ __device__ __forceinline__ uint64_t stGt() { uint64_t t; asm volatile("mov.u64 %
 // shape in call C) and the probes 137438953472 .. 1099511627776 (NCS, NCO, NPV, NSM; session 13 call C).
 
 template <int NR> struct AltLayout {
-  static constexpr int RAW_SLOTS = 4;
+  static constexpr int RAW_SLOTS = MLA_DFP8_S32H && NR == 32 ? 3 : 4; // (bit 72057594037927936: 3 at 32 rows, for the f16 Q^T)
   static constexpr int RAW_OFF = 0;
   static constexpr int Q_OFF = RAW_OFF + RAW_SLOTS * kRawBytes; // Q^T, 36 k-steps (qDimAlt order), canonical K-major
   static constexpr int P_OFF = Q_OFF + NR * 576 * 2;             // per warpgroup: P^T (32 N rows, stacked) or hi, lo
@@ -880,7 +918,7 @@ template <int NR> struct AltLayout {
   static constexpr int SC_OFF = CK_OFF + (kAltScan ? 8 * RAW_SLOTS + 16 * RAW_SLOTS : 0); // bit 16384: [slot] S scales [4][64] bf16, V scales [4][64] f16
 #if MLA_DFP8_SF16
   static constexpr int Q16_OFF = (SC_OFF + (kAltScanSc ? 1024 * RAW_SLOTS : 0) + 127) / 128 * 128; // bit 35184372088832: Q^T with f16 NoPE k-steps
-  static constexpr int SL_OFF = Q16_OFF + (NR == 16 ? NR * 576 * 2 : 0); // the item's score factor (f32), then 8 warps' maxima
+  static constexpr int SL_OFF = Q16_OFF + (NR == 16 || MLA_DFP8_S32H ? NR * 576 * 2 : 0); // the item's score factor (f32), then 8 warps' maxima
   static constexpr int SMEM = SL_OFF + 64 + 1024;
 #else
   static constexpr int SMEM = SC_OFF + (kAltScanSc ? 1024 * RAW_SLOTS : 0) + 1024;
@@ -994,6 +1032,16 @@ __device__ __forceinline__ void wgRsH16(float (&d)[8], const uint32_t (&a)[4], u
                : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7])
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(acc));
 }
+#if MLA_DFP8_S32H
+// (bit 72057594037927936) D (m64 x 32 f32) (+)= A (registers, f16) . B (descriptor, f16, K-major); acc 0: D = A . B
+__device__ __forceinline__ void wgRsH32(float (&d)[16], const uint32_t (&a)[4], uint64_t b, int acc) {
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %21, 0;\nwgmma.mma_async.sync.aligned.m64n32k16.f32.f16.f16 "
+               "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15}, {%16,%17,%18,%19}, %20, p, 1, 1, 0;\n}\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
+                 "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(acc));
+}
+#endif
 #endif
 __device__ __forceinline__ uint32_t nanBytes(uint4 v) { // bit 7 of a byte set: that byte of some word is S.1111.111
   return ((v.x & 0x7f7f7f7fu) + 0x01010101u) | ((v.y & 0x7f7f7f7fu) + 0x01010101u) | ((v.z & 0x7f7f7f7fu) + 0x01010101u) |
@@ -1009,6 +1057,16 @@ __device__ __forceinline__ void sts16(uint32_t a, uint16_t v) { asm volatile("st
 __device__ __forceinline__ uint32_t wordOf(const uint4& v, int j) { return j == 0 ? v.x : j == 1 ? v.y : j == 2 ? v.z : v.w; }
 #endif
 
+#if MLA_DFP8_BO
+// (bit 18014398509481984) the staged output rows: bytes between two rows in Q^T's region (1024 + 16: a warp's 16-byte
+// stores of 4 rows x 8 columns fall on at most 2-way conflicting banks) and the bulk copy of one row to global memory
+constexpr int kORow = 1040;
+__device__ __forceinline__ void bulkStoreRowF(void* dst, uint32_t src, uint32_t bytes) {
+  asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;\n" ::"l"(dst), "r"(src), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void bulkCommitF() { asm volatile("cp.async.bulk.commit_group;\n" ::: "memory"); }
+__device__ __forceinline__ void bulkWaitReadF0() { asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory"); }
+#endif
 template <int NR>
 struct DenseFp8Alt {
   using L = AltLayout<NR>;
@@ -1143,7 +1201,7 @@ struct DenseFp8Alt {
   }
 
 #if MLA_DFP8_SF16
-  static_assert(NR == 16 && !MLA_DFP8_SCAN, "the f16 score path: 16 rows, without the screening warps");
+  static_assert((NR == 16 && !MLA_DFP8_SCAN) || (MLA_DFP8_S32H && NR == 32 && kAltScanSc), "the f16 score path: 16 rows without the screening warps, or (bit 72057594037927936) 32 rows with them");
   // Bit 35184372088832: S^T of one tile on the f16 Q^T (scaled by 2^e): a NoPE register is one cvt (e4m3x2 -> f16x2,
   // exact) and one f16x2 multiply by the token's scale in f16 (exact where the tile takes the fast path: a power of two
   // in 2^-15 .. 2^7, the O side's condition, so e4m3 x scale is at most 57,344 and at least 2^-24, both exact in f16);
@@ -1166,6 +1224,9 @@ struct DenseFp8Alt {
   static_assert(MLA_DFP8_SF16_SS == 4 && !SER_S, "bit 562949953421312: S^T groups of one k-step, double-buffered");
   static_assert(NFA == 1 || NFA == 2, "bit 562949953421312: one or two group accumulators");
   static __device__ __forceinline__ bool sPhaseH(float (&sAcc)[NI * 4], float (&acc)[NFA][NI * 4], uint32_t raw, int r0, int tq, int live, uint64_t qDesc) {
+#elif MLA_DFP8_S32H
+  // (bit 72057594037927936: scs = the slot's screened scales; no checks, the screening warps decide)
+  static __device__ __forceinline__ bool sPhaseH(float (&sAcc)[NI * 4], uint32_t raw, int r0, int tq, int live, uint64_t qDesc, uint32_t scs) {
 #else
   static __device__ __forceinline__ bool sPhaseH(float (&sAcc)[NI * 4], uint32_t raw, int r0, int tq, int live, uint64_t qDesc) {
 #endif
@@ -1175,7 +1236,13 @@ struct DenseFp8Alt {
     uint32_t nan0 = 0, nan1 = 0;
     uint32_t A[2][SKH][4];
     uint4 w0 = lds128(tokA0 + 32 * tq), w1 = lds128(tokA1 + 32 * tq);
+#if MLA_DFP8_S32H
+    (void)live, (void)ok0, (void)ok1, (void)nan0, (void)nan1, (void)dead0, (void)dead1;
+    // (bit 72057594037927936) f16(scale) of group g, token r at scs + 512 + 2 (64 g + r): the screening warps' V scales
+    uint32_t sb0 = lds16u(scs + 512 + 2 * r0), sb1 = lds16u(scs + 512 + 2 * (r0 + 8));
+#else
     uint32_t sb0 = lds32(tokA0 + 512), sb1 = lds32(tokA1 + 512);
+#endif
 #pragma unroll
     for (int b = 0; b < 9; ++b) {
       const uint4 c0 = w0, c1 = w1;
@@ -1183,7 +1250,11 @@ struct DenseFp8Alt {
       if (b + 1 < 8) {
         const int off = 128 * ((b + 1) >> 1) + 32 * tq + 16 * ((b + 1) & 1);
         w0 = lds128(tokA0 + off), w1 = lds128(tokA1 + off);
+#if MLA_DFP8_S32H
+        if ((b & 1) == 1) sb0 = lds16u(scs + 512 + 2 * (64 * ((b + 1) >> 1) + r0)), sb1 = lds16u(scs + 512 + 2 * (64 * ((b + 1) >> 1) + r0 + 8));
+#else
         if ((b & 1) == 1) sb0 = lds32(tokA0 + 512 + 4 * ((b + 1) >> 1)), sb1 = lds32(tokA1 + 512 + 4 * ((b + 1) >> 1));
+#endif
       } else if (b + 1 == 8) { // RoPE, first 16 bytes of each token's 32
         w0 = lds128(tokA0 + 528 + 32 * tq), w1 = lds128(tokA1 + 528 + 32 * tq);
       }
@@ -1191,9 +1262,13 @@ struct DenseFp8Alt {
       if (b == 8) r1a = lds128(tokA0 + 544 + 32 * tq), r1b = lds128(tokA1 + 544 + 32 * tq);
       uint32_t s0 = 0, s1 = 0;
       if (b < 8) {
+#if MLA_DFP8_S32H
+        s0 = cs0 * 0x10001u, s1 = cs1 * 0x10001u;
+#else
         nan0 |= nanBytes(c0), nan1 |= nanBytes(c1);
         if ((b & 1) == 0) ok0 = ok0 && scaleFast(cs0), ok1 = ok1 && scaleFast(cs1);
-#if !MLA_DFP8_SFOLD
+#endif
+#if !MLA_DFP8_SFOLD && !MLA_DFP8_S32H
         s0 = static_cast<uint32_t>(__half_as_ushort(__float2half_rn(__uint_as_float(cs0)))) * 0x10001u;
         s1 = static_cast<uint32_t>(__half_as_ushort(__float2half_rn(__uint_as_float(cs1)))) * 0x10001u;
 #endif
@@ -1250,6 +1325,8 @@ struct DenseFp8Alt {
           const int ks = 4 * b + SKH * h + jj;
 #if MLA_DFP8_SFOLD
           if (b < 8) wgRsH16(acc[NFA == 1 ? 0 : (b >> 1) & 1], a[jj], qDesc + ((ks * 2 * NR * 16) >> 4), (ks & 7) > 0);
+#elif MLA_DFP8_S32H
+          if (b < 8) wgRsH32(sAcc, a[jj], qDesc + ((ks * 2 * NR * 16) >> 4), ks > 0);
 #else
           if (b < 8) wgRsH16(sAcc, a[jj], qDesc + ((ks * 2 * NR * 16) >> 4), ks > 0);
 #endif
@@ -1725,7 +1802,7 @@ struct DenseFp8Alt {
             const uint32_t off = canonOff<NR>(r, 16 * ks + c2), v = lds32(qBase + off);
             const uint32_t b = mulBf16x2(v, fb); // (the bf16 Q^T too, which the exact S path reads: both S^T in 2^-e units)
             uint32_t y = b;
-            if (k < 16) {
+            if (k < (NR == 16 ? 16 : 32)) { // (the NoPE k-steps: ks = 2 k + .. at 16 rows, k at 32)
               const __half2 h = __floats2half2_rn(__uint_as_float(v << 16) * f, __uint_as_float(v & 0xffff0000u) * f);
               y = *reinterpret_cast<const uint32_t*>(&h);
             }
@@ -1777,7 +1854,11 @@ struct DenseFp8Alt {
         // the screening warps' answer for this page (the flags of its three warps)
         const uint32_t scs = base + L::SC_OFF + 1024 * slot;
         if (kAltScanSc) mbarWait(base + L::CK_OFF + 8 * slot, (n / RS) & 1); // (the S phase reads its scale arrays)
+#if MLA_DFP8_S32H
+        sPhaseH(sAcc, raw, r0, tq, live, qDesc, scs); // (bit 72057594037927936: the f16 Q^T)
+#else
         sPhase(sAcc, raw, r0, tq, live, qDesc, scs);
+#endif
         if (!kAltScanSc) mbarWait(base + L::CK_OFF + 8 * slot, (n / RS) & 1);
         const uint4 f = lds128(base + L::CK_OFF + 8 * RS + 16 * slot);
         const bool bad = (f.x | f.y | f.z) != 0;
@@ -2118,6 +2199,36 @@ struct DenseFp8Alt {
 #endif
       // This warpgroup's slices 4wg..4wg+3: columns 128 warp + 16 gq + 8 wg + 0..7 of each row (bit 2199023255552:
       // warpgroup 2 stores nothing).
+#if MLA_DFP8_BO
+      static_assert(NR == 32 && !W3 && NR * kORow <= NR * 576 * 2, "bit 18014398509481984: n32 only; the staged rows fit in Q^T's region");
+      const bool staged = noSplit && (reinterpret_cast<uintptr_t>(p.out) & 15) == 0;
+#endif
+#if MLA_DFP8_BO2
+      if (staged) {
+#pragma unroll
+        for (int i = 0; i < NI; ++i)
+#pragma unroll
+          for (int b = 0; b < 2; ++b) {
+            const int r = 8 * i + 2 * tq + b, col0 = 128 * warp + 16 * gq + 8 * wg;
+            const float l = lRow[i][b];
+            float inv;
+            asm("rcp.approx.ftz.f32 %0, %1;\n" : "=f"(inv) : "f"(l));
+            inv = l == 0.f ? 0.f : inv;
+            uint32_t u[4];
+#pragma unroll
+            for (int s = 0; s < 4; ++s) { // (selects: a runtime index would put o in local memory)
+              const __nv_bfloat162 t = __floats2bfloat162_rn((wg == 0 ? o[s][4 * i + b] : o[4 + s][4 * i + b]) * inv,
+                                                             (wg == 0 ? o[s][4 * i + 2 + b] : o[4 + s][4 * i + 2 + b]) * inv);
+              u[s] = *reinterpret_cast<const uint32_t*>(&t);
+            }
+            stShared(qBase + r * kORow + 2 * col0, make_uint4(u[0], u[1], u[2], u[3]));
+            if (wg == 0 && warp == 0 && gq == 0 && r < rows) {
+              const int j = r / p.hQ, h = r - j * p.hQ;
+              p.lse[(static_cast<int64_t>(batch) * p.hQ + h) * p.sQ + j] = l == 0.f ? INFINITY : (mRow[i][b] + log2f(l)) * 0.69314718055994531f;
+            }
+          }
+      } else {
+#endif
 #pragma unroll
       for (int i = 0; i < NI; ++i)
 #pragma unroll
@@ -2144,6 +2255,10 @@ struct DenseFp8Alt {
             t = __floats2bfloat162_rn(x[2], x[3]), u.y = *reinterpret_cast<uint32_t*>(&t);
             t = __floats2bfloat162_rn(x[4], x[5]), u.z = *reinterpret_cast<uint32_t*>(&t);
             t = __floats2bfloat162_rn(x[6], x[7]), u.w = *reinterpret_cast<uint32_t*>(&t);
+#if MLA_DFP8_BO
+            if (staged) stShared(qBase + r * kORow + 2 * col0, u); // (row r of the item, 16 bytes at its column col0)
+            else
+#endif
             *reinterpret_cast<uint4*>(out) = u;
             if (wg == 0 && warp == 0 && gq == 0) p.lse[(static_cast<int64_t>(batch) * p.hQ + h) * p.sQ + j] = lse;
           } else {
@@ -2154,6 +2269,21 @@ struct DenseFp8Alt {
             if (wg == 0 && warp == 0 && gq == 0) p.lseAccum[row] = lse;
           }
         }
+#if MLA_DFP8_BO2
+      }
+#endif
+#if MLA_DFP8_BO
+      if (staged) {
+        fenceProxyAsync(); // (the rows' generic-proxy writes, before the bulk copies read them)
+        cSync();
+        const int r = 4 * (4 * wg + warp) + lane; // (rows are consecutive in out: row r of the item is out row batch x rows + r)
+        if (lane < 4 && r < rows) {
+          bulkStoreRowF(static_cast<__nv_bfloat16*>(p.out) + (static_cast<int64_t>(batch) * rows + r) * kDV, qBase + r * kORow, kDV * 2);
+          bulkCommitF();
+          bulkWaitReadF0(); // (shared memory read: Q^T's region may be refilled after the barrier below)
+        }
+      }
+#endif
       cSync(); // Q^T, red and ml are free for the next item
 #if MLA_DFP8_STAMP
       static_assert(L::SMEM + 64 <= 229408, "the stamps' 64 bytes past the layout fit the launch's shared memory");
@@ -2270,7 +2400,20 @@ extern "C" __global__ void __launch_bounds__(512, 1) mla_dense_fp8_sm90_v32_bf16
 #else
 #define MLA_DFP8_P3H 0
 #endif
-#define MLA_DFP8_P1Z (MLA_DFP8_P1Y + MLA_DFP8_P3G + MLA_DFP8_P1G + MLA_DFP8_P3H)
+// (bits 18014398509481984 / 36028797018963968, the staged output of n32, stay in this pass, where only the second pass reads them)
+#if MLA_DENSE_FP8_VAR & 36028797018963968
+#define MLA_DFP8_P1E (18014398509481984 + 36028797018963968)
+#elif MLA_DENSE_FP8_VAR & 18014398509481984
+#define MLA_DFP8_P1E 18014398509481984
+#else
+#define MLA_DFP8_P1E 0
+#endif
+#if MLA_DENSE_FP8_VAR & 72057594037927936
+#define MLA_DFP8_P1K 72057594037927936
+#else
+#define MLA_DFP8_P1K 0
+#endif
+#define MLA_DFP8_P1Z (MLA_DFP8_P1Y + MLA_DFP8_P3G + MLA_DFP8_P1G + MLA_DFP8_P3H + MLA_DFP8_P1E + MLA_DFP8_P1K)
 static_assert(MLA_DENSE_FP8_VAR == 2550171200 + 4398046511104 + MLA_DFP8_P3A + MLA_DFP8_P3B + MLA_DFP8_P1H + MLA_DFP8_P3D + MLA_DFP8_P1Z, "bit 4398046511104 goes with the shipped bits 2550171200 only");
 #define MLA_DFP8_IN_PASS3 1
 #undef MLA_DENSE_FP8_VAR
@@ -2323,8 +2466,22 @@ static_assert(MLA_DENSE_FP8_VAR == 2550171200 + 4398046511104 + MLA_DFP8_P3A + M
 #else
 #define MLA_DFP8_P2G 0
 #endif
+// (bits 18014398509481984 / 36028797018963968 go to the second pass as themselves: only its n32 code reads them)
+#if MLA_DENSE_FP8_VAR & 36028797018963968
+#define MLA_DFP8_P2H (18014398509481984 + 36028797018963968)
+#elif MLA_DENSE_FP8_VAR & 18014398509481984
+#define MLA_DFP8_P2H 18014398509481984
+#else
+#define MLA_DFP8_P2H 0
+#endif
+// (bit 72057594037927936 goes to the second pass as itself, with the f16 score path's 35184372088832)
+#if MLA_DENSE_FP8_VAR & 72057594037927936
+#define MLA_DFP8_P2K (72057594037927936 + 35184372088832)
+#else
+#define MLA_DFP8_P2K 0
+#endif
 #undef MLA_DENSE_FP8_VAR
-#define MLA_DENSE_FP8_VAR (31296 + MLA_DFP8_P2A + MLA_DFP8_P2B + MLA_DFP8_P2D + MLA_DFP8_P2E + MLA_DFP8_P2F + MLA_DFP8_P2G)
+#define MLA_DENSE_FP8_VAR (31296 + MLA_DFP8_P2A + MLA_DFP8_P2B + MLA_DFP8_P2D + MLA_DFP8_P2E + MLA_DFP8_P2F + MLA_DFP8_P2G + MLA_DFP8_P2H + MLA_DFP8_P2K)
 #undef MLA_DFP8_NS
 #define MLA_DFP8_NS dfp8r
 #undef MLA_DFP8_SC_NEXT
