@@ -85,7 +85,7 @@ el "checks done"
 
 # 2. timing (a candidate whose dense90 failed is still timed: a wrong result does not hang the kernel, and the rule
 # gates on the checks)
-timeout -k 3 ${TIME_TIMEOUT:-35} node $AB shipped=/tmp/f4-ship E=/tmp/f4-E E2=/tmp/f4-E2 F=/tmp/f4-F --abba --rounds 6 --reps 10 \
+timeout -k 3 ${TIME_TIMEOUT:-35} node $AB ${F4_AB_ARMS:-shipped=/tmp/f4-ship E=/tmp/f4-E E2=/tmp/f4-E2 F=/tmp/f4-F} --abba --rounds 6 --reps 10 \
   --shapes ${SHAPES:-8192x32x1,8192x16x2,4096x32x1,1024x32x1,8192x16x1} --json "$OUT/f4-ab.json" > "$LOG/ab.txt" 2>&1
 echo "ab rc $?"; grep -vE '^\s*$' "$LOG/ab.txt" | tail -14 | cut -c1-220
 el "timing done"
