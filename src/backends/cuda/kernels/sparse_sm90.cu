@@ -52,7 +52,9 @@ template <bool M1> struct Fmt {
   static constexpr int kRaw = M1 ? 576 : 656;   // bytes of a token's row (V3.2: 512 e4m3, 4 f32 scales, 64 bf16 RoPE; MODEL1: 448 e4m3, 64 bf16)
   static constexpr int kRope = M1 ? 448 : 528;  // where the RoPE bytes start in the row
 };
-// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below: 6881343277586246408 = 6881325685400201992 +
+// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below: 6881343277586247432 = 6881343277586246408 +
+// bit 10 (bit 44's map in the V3.2 pair entries) since session 21's call E (V3.2 pair 0.959 of the time before),
+// 6881343277586246408 = 6881325685400201992 +
 // bit 44 (FlashMLA's producer map in the MODEL1 pair entries: four lanes a token, one round a tile) since session 21's
 // call C2 (MODEL1 pair 0.905 of the time before), 6881325685400201992 = 6881325685400201736 + bit 8
 // (the consumers' lazy reference maximum, FlashAttention-4's rescale threshold) since session 20's call K,
@@ -83,14 +85,14 @@ template <bool M1> struct Fmt {
 // before). Bit 3 is the whole-tile producer (produceTile);
 // the versions measured slower on the H200 have left the code (the round pipeline with and without L2 prefetch: bits
 // 0 and 3 clear; the integer dequantization: bit 4; the 2-CTA cluster: bit 6; session 8's per-round reload, bit 8, and
-// item-boundary overlap, bits 9-11: commit 6c7d876 has them; bits 9-11 have new meanings since session 19's end, bits 4, 6 and 8 since session 20, bit 44 since session 21), so bit 3 must be set and the note's mode numbers keep
+// item-boundary overlap, bits 9-11: commit 6c7d876 has them; bits 9-11 have new meanings since session 19's end, bits 4, 6 and 8 since session 20, bits 10 and 44 since session 21), so bit 3 must be set and the note's mode numbers keep
 // their meaning. Measured in sessions 12-13 and not shipped, removed in session 14 (commit d39f109 has them; the note
 // has the measurements): bits 41-43 (the producer's gather loads with .L2::256B, and .L1::evict_last), 44, 46 and 47
 // (the next item's Q issued in the last tile, or before the epilogue by warpgroup 0 or 1).
 // Diagnostics: bit 1 consumers skip every wgmma (producer-bound time), bit 2 the producer skips the token loads
 // (consumer-bound time).
 #ifndef MLA_SPARSE_SM90_MODE
-#define MLA_SPARSE_SM90_MODE 6881343277586246408
+#define MLA_SPARSE_SM90_MODE 6881343277586247432
 #endif
 static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & 1), "bit 0 is gone and bit 3 is required");
 // Bit 8 (256; reused: session 8's per-round reload left the code long ago; session 20, helper s20-l1; every entry, the
