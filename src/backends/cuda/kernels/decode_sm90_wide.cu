@@ -448,9 +448,9 @@ constexpr int kVarBTimeline = 2;
 constexpr int kVarBOwnMax = 4, kVarBStag = 8, kVarBStag5 = 16;
 // Session 20 (h1): the code-size probe (harness only, the library's code plus never-executed DFMAs behind a test of
 // p.b < 0). VARB bits 8-19 (kVarBPadInShift): that many at the end of warpgroup 1's pair, inside the kernel's HGMMA span
-// (ptxas lays warpgroup 1's loop out before warpgroup 0's); bits 20-24 (kVarBPadOutShift; 20-29 until session 20 w3, whose
+// (ptxas lays warpgroup 1's loop out before warpgroup 0's); bits 20-23 (kVarBPadOutShift; 20-29 until session 20 w3, whose
 // bits 27-29 took the top three, 20-26 until session 21 n3, whose kVarBQAll took bit 26, and 20-25 until w5, whose
-// kVarBStK took bit 25: pads after the loop of at most 31 now, po1's / po2's / pnp's need branch s20-h1): that many after warpgroup 0's
+// kVarBStK / kVarBStKPf took bits 25 / 24: pads after the loop of at most 15 now, po1's / po2's / pnp's need branch s20-h1): that many after warpgroup 0's
 // item loop (the last code, outside the span). They make the image (and, inside, the hot loop's address range) longer;
 // ptxas re-schedules the rest as for any change (the 4-DFMA twin "pz" is that control).
 // kVarBPadExec (VARB 1 << 30): the bits-8-19 count is instead *executed* once a pair by the producer thread of stage 0's
@@ -489,8 +489,13 @@ constexpr int kVarBQAll = 1 << 26;
 // item's start, after the barrier that follows the copies' reads (wait_group.read), so the producer's refill of that
 // stage (the next item's second tile) waits for the output instead of the next S waiting for Q's round trip. An item
 // without tiles keeps its rows in Q's region (its successor's Q at that item's start, as before). The code-size
-// probe's pad-after-the-loop field shrinks to bits 20-24 (at most 31).
+// probe's pad-after-the-loop field shrinks to bits 20-23 (at most 15; kVarBStKPf took bit 24).
 constexpr int kVarBStK = 1 << 25;
+// kVarBStKPf (VARB 1 << 24, with kVarBStK; session 21 w5, the slot's second candidate): the producer's box-8 thread, right
+// after it issues an item's first tile, asks L2 for the whole page of the item's second tile (one bulk prefetch of
+// 73,728 bytes; a used page: the item has two tiles or more), so the copy into the held stage, issued only once the
+// previous item's output is read out, finds it in L2.
+constexpr int kVarBStKPf = 1 << 24;
 // Session 20 (w1): the softmax with fewer instructions (harness only so far; the plan's item 2, branch (A)). The scale
 // fold is session 9's kVarFoldScale (VAR 2048: raw scores through the mask and the row maximum, the maximum scaled once,
 // expPack's subtraction an FFMA s * scaleLog2 - base) on the library's bits. kVarBGuardMax (VARB 64): the -inf guards of
@@ -604,6 +609,8 @@ struct DecodeW {
   static_assert(!kQA || (kQT && (VAR & (kVarStF32 | kVarCEarly | kVarStAsync)) == (kVarCEarly | kVarStAsync)),
                 "kVarBQAll: with kVarBQTma, on the library's order (barrier 3), split items' partials not through Q's region");
   static constexpr bool kSK = (VARB & kVarBStK) != 0; // session 21 w5: staged output rows in the last tile's stage
+  static constexpr bool kSKP = (VARB & kVarBStKPf) != 0; // session 21 w5: + the second tile's page into L2
+  static_assert(!kSKP || kSK, "kVarBStKPf: with kVarBStK");
   static_assert(!kSK || (kQA && !kNP && (VAR & (kVarStAsync | kVarStSpread | kVarMcast | kVarSeesaw)) == (kVarStAsync | kVarStSpread)),
                 "kVarBStK: with kVarBQAll and the staged rows (kVarStAsync | kVarStSpread), the producer warpgroup, no clusters");
   static constexpr bool kStag = (VARB & (kVarBStag | kVarBStag5)) != 0, kStag5 = (VARB & kVarBStag5) != 0;
@@ -612,7 +619,7 @@ struct DecodeW {
   static_assert(!kOM || (!kNP && (VAR & (kVarPBEarly | kVarCEarly | kVarPAReg | kVarPBFirst | kVarVis4 | kVarEarlyRel | kVarUnrollS)) == (kVarPBEarly | kVarCEarly | kVarPAReg | kVarPBFirst | kVarVis4 | kVarEarlyRel | kVarUnrollS)
                 && (VAR & (kVarPBLate | kVarMAEarly | kVarSeesaw | kVarQEarly | kVarSPipe | kVarPrNoMA | kVarPolyExB | kVarMcast)) == 0), "kVarBOwnMax: the library's pair order");
   static_assert(!kStag || (kOM && ((VARB & kVarBStag) == 0 || (VARB & kVarBStag5) == 0)), "kVarBStag / kVarBStag5: with kVarBOwnMax, one of them");
-  static constexpr int kPadIn = (VARB >> kVarBPadInShift) & 0x3ff, kPadOut = (VARB >> kVarBPadOutShift) & 0x1f; // session 20: the code-size probe (bits 8-17, 20-24)
+  static constexpr int kPadIn = (VARB >> kVarBPadInShift) & 0x3ff, kPadOut = (VARB >> kVarBPadOutShift) & 0xf; // session 20: the code-size probe (bits 8-17, 20-23)
   static constexpr bool kPadExec = (VARB & kVarBPadExec) != 0;
   static constexpr bool kGM = (VARB & kVarBGuardMax) != 0; // session 20 (w1): the bases' -inf guards as one FMNMX
   static_assert(!kGM || (VAR & (kVarSeesaw | kVarPrNoMA)) == 0, "kVarBGuardMax: the library's pair order");
@@ -1918,6 +1925,8 @@ struct DecodeW {
           const int pt = (VAR & kVarPfNext) ? t + 1 : t;
           if (pt < it.nTiles) prefetchL2(static_cast<const unsigned char*>(p.kCache) + static_cast<int64_t>(bt[pt]) * kTileBytes, kTileBytes);
         }
+        if constexpr (kSKP) // kVarBStKPf: the item's second tile (the held stage's next copy) into L2
+          if (g == 0 && t == 0 && it.nTiles > 1) prefetchL2(static_cast<const unsigned char*>(p.kCache) + static_cast<int64_t>(bt[1]) * kTileBytes, kTileBytes);
       }
     }
 #endif
@@ -2015,7 +2024,7 @@ static_assert(mla::sm90w::SMEM == 230400 && sizeof(mla::sm90w::Rows) == 1472, "s
   }
 #define MLA_SM90W_ENTRY_LIBLD(NAME, TY)                                                                        \
   extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \
-    mla::sm90w::DecodeW<TY, false, mla::sm90w::kLibVar, (mla::sm90w::kLibVarB & ~(mla::sm90w::kVarBQTma | mla::sm90w::kVarBQAll | mla::sm90w::kVarBStK))>::run(p, &kMap); \
+    mla::sm90w::DecodeW<TY, false, mla::sm90w::kLibVar, (mla::sm90w::kLibVarB & ~(mla::sm90w::kVarBQTma | mla::sm90w::kVarBQAll | mla::sm90w::kVarBStK | mla::sm90w::kVarBStKPf))>::run(p, &kMap); \
   }
 MLA_SM90W_ENTRY_LIBQ(mla_decode_sm90w_bf16, __nv_bfloat16)
 MLA_SM90W_ENTRY_LIBQ(mla_decode_sm90w_f16, __half)
