@@ -448,9 +448,9 @@ constexpr int kVarBTimeline = 2;
 constexpr int kVarBOwnMax = 4, kVarBStag = 8, kVarBStag5 = 16;
 // Session 20 (h1): the code-size probe (harness only, the library's code plus never-executed DFMAs behind a test of
 // p.b < 0). VARB bits 8-19 (kVarBPadInShift): that many at the end of warpgroup 1's pair, inside the kernel's HGMMA span
-// (ptxas lays warpgroup 1's loop out before warpgroup 0's); bits 20-25 (kVarBPadOutShift; 20-29 until session 20 w3, whose
-// bits 27-29 took the top three, and 20-26 until session 21 n3, whose kVarBQAll took bit 26: pads after the loop of at
-// most 63 now, po1's / po2's / pnp's need branch s20-h1): that many after warpgroup 0's
+// (ptxas lays warpgroup 1's loop out before warpgroup 0's); bits 20-23 (kVarBPadOutShift; 20-29 until session 20 w3, whose
+// bits 27-29 took the top three, 20-26 until session 21 n3, whose kVarBQAll took bit 26, and 20-25 until w5, whose
+// kVarBStK / kVarBStKPf took bits 25 / 24: pads after the loop of at most 15 now, po1's / po2's / pnp's need branch s20-h1): that many after warpgroup 0's
 // item loop (the last code, outside the span). They make the image (and, inside, the hot loop's address range) longer;
 // ptxas re-schedules the rest as for any change (the 4-DFMA twin "pz" is that control).
 // kVarBPadExec (VARB 1 << 30): the bits-8-19 count is instead *executed* once a pair by the producer thread of stage 0's
@@ -481,6 +481,21 @@ constexpr int kVarBQTma = 32;
 // the query ranges only). The first item stays the producer's (kVarBQTma), whose thread 256 now initialises the
 // mbarrier whether or not it issues. The consumers' fill of 18 cp.async a thread, its wait_all, go.
 constexpr int kVarBQAll = 1 << 26;
+// kVarBStK (VARB 1 << 25, with kVarBQAll; session 21 w5, a library candidate: MLA_SM90W_LIB_VARB = the library's bits |
+// 1 << 25): an unsplit item's staged output rows (kVarStAsync) go into the stage of the item's last key tile instead of
+// Q's region (FlashMLA stages its O in a K buffer too), so Q's region is free once the last S has read it and every
+// item with tiles issues the next item's Q in its last pair (kVarBQAll's early issue, so far only after split items).
+// The stage's three groups are not handed back in that pair: thread 0 of warpgroup 0 hands them back at the next
+// item's start, after the barrier that follows the copies' reads (wait_group.read), so the producer's refill of that
+// stage (the next item's second tile) waits for the output instead of the next S waiting for Q's round trip. An item
+// without tiles keeps its rows in Q's region (its successor's Q at that item's start, as before). The code-size
+// probe's pad-after-the-loop field shrinks to bits 20-23 (at most 15; kVarBStKPf took bit 24).
+constexpr int kVarBStK = 1 << 25;
+// kVarBStKPf (VARB 1 << 24, with kVarBStK; session 21 w5, the slot's second candidate): the producer's box-8 thread, right
+// after it issues an item's first tile, asks L2 for the whole page of the item's second tile (one bulk prefetch of
+// 73,728 bytes; a used page: the item has two tiles or more), so the copy into the held stage, issued only once the
+// previous item's output is read out, finds it in L2.
+constexpr int kVarBStKPf = 1 << 24;
 // Session 20 (w1): the softmax with fewer instructions (harness only so far; the plan's item 2, branch (A)). The scale
 // fold is session 9's kVarFoldScale (VAR 2048: raw scores through the mask and the row maximum, the maximum scaled once,
 // expPack's subtraction an FFMA s * scaleLog2 - base) on the library's bits. kVarBGuardMax (VARB 64): the -inf guards of
@@ -593,13 +608,18 @@ struct DecodeW {
   static constexpr bool kQA = (VARB & kVarBQAll) != 0; // session 21 n3: every item's Q by TMA
   static_assert(!kQA || (kQT && (VAR & (kVarStF32 | kVarCEarly | kVarStAsync)) == (kVarCEarly | kVarStAsync)),
                 "kVarBQAll: with kVarBQTma, on the library's order (barrier 3), split items' partials not through Q's region");
+  static constexpr bool kSK = (VARB & kVarBStK) != 0; // session 21 w5: staged output rows in the last tile's stage
+  static constexpr bool kSKP = (VARB & kVarBStKPf) != 0; // session 21 w5: + the second tile's page into L2
+  static_assert(!kSKP || kSK, "kVarBStKPf: with kVarBStK");
+  static_assert(!kSK || (kQA && !kNP && (VAR & (kVarStAsync | kVarStSpread | kVarMcast | kVarSeesaw)) == (kVarStAsync | kVarStSpread)),
+                "kVarBStK: with kVarBQAll and the staged rows (kVarStAsync | kVarStSpread), the producer warpgroup, no clusters");
   static constexpr bool kStag = (VARB & (kVarBStag | kVarBStag5)) != 0, kStag5 = (VARB & kVarBStag5) != 0;
   static constexpr bool kOM2 = (VARB & kVarBOwnMax2) != 0; // session 20 (w1): om without the wait before the publication
   static_assert(!kOM2 || kOM, "kVarBOwnMax2: with kVarBOwnMax");
   static_assert(!kOM || (!kNP && (VAR & (kVarPBEarly | kVarCEarly | kVarPAReg | kVarPBFirst | kVarVis4 | kVarEarlyRel | kVarUnrollS)) == (kVarPBEarly | kVarCEarly | kVarPAReg | kVarPBFirst | kVarVis4 | kVarEarlyRel | kVarUnrollS)
                 && (VAR & (kVarPBLate | kVarMAEarly | kVarSeesaw | kVarQEarly | kVarSPipe | kVarPrNoMA | kVarPolyExB | kVarMcast)) == 0), "kVarBOwnMax: the library's pair order");
   static_assert(!kStag || (kOM && ((VARB & kVarBStag) == 0 || (VARB & kVarBStag5) == 0)), "kVarBStag / kVarBStag5: with kVarBOwnMax, one of them");
-  static constexpr int kPadIn = (VARB >> kVarBPadInShift) & 0x3ff, kPadOut = (VARB >> kVarBPadOutShift) & 0x3f; // session 20: the code-size probe (bits 8-17, 20-25)
+  static constexpr int kPadIn = (VARB >> kVarBPadInShift) & 0x3ff, kPadOut = (VARB >> kVarBPadOutShift) & 0xf; // session 20: the code-size probe (bits 8-17, 20-23)
   static constexpr bool kPadExec = (VARB & kVarBPadExec) != 0;
   static constexpr bool kGM = (VARB & kVarBGuardMax) != 0; // session 20 (w1): the bases' -inf guards as one FMNMX
   static_assert(!kGM || (VAR & (kVarSeesaw | kVarPrNoMA)) == 0, "kVarBGuardMax: the library's pair order");
@@ -805,7 +825,7 @@ struct DecodeW {
   // The epilogue of an item: row sums over the quad and both warpgroups, then O / l (and the lse) of this thread's
   // two rows to out/lse (unsplit request) or to the f32 partial rows.
   static __device__ __forceinline__ void storeRows(const MlaParams& p, const Item& it, int batch, int slot, bool noSplit, int m0, int wg, int tq, int rA,
-                                                   int rB, const float (&o)[128], float lA, float lB, float mA_, float mB_) {
+                                                   int rB, const float (&o)[128], float lA, float lB, float mA_, float mB_, uint32_t oOff = kQ_OFF) {
     Rows& rw = rows();
     // Row sums: the quad, then both warpgroups.
     lA = quadSum(lA);
@@ -820,7 +840,7 @@ struct DecodeW {
     if constexpr ((VAR & kVarStAsync) != 0) {
       if (noSplit && (reinterpret_cast<uintptr_t>(p.out) & 15) == 0 && (!(VAR & kVarStShortGone) || it.nTiles <= 32)) { // CTA-uniform
         extern __shared__ unsigned char smemRaw[];
-        const uint32_t oBase = ((smemAddr(smemRaw) + 1023) & ~1023u) + kQ_OFF;
+        const uint32_t oBase = ((smemAddr(smemRaw) + 1023) & ~1023u) + oOff; // Q's region (kVarBStK: or a stage)
         const int col0 = 256 * wg + 2 * tq;
 #pragma unroll
         for (int h2 = 0; h2 < 2; ++h2) {
@@ -1133,6 +1153,9 @@ struct DecodeW {
     [[maybe_unused]] bool qPreA = false;
     [[maybe_unused]] uint32_t qPh = 0;
     [[maybe_unused]] int qNx = -1;
+    // kVarBStK: the stage whose groups this pair keeps (the item's last tile, its output rows staged there; 2: none),
+    // and the stage still held from the previous item (handed back at this item's start).
+    [[maybe_unused]] uint32_t holdSt = 2u, heldSt = 2u;
     // Hands group g (0: box 8, 1: boxes 4-7, 2: boxes 0-3) of stage st back to the producer.
     const uint32_t peer = (VAR & kVarMcast) ? clusterRank() ^ 1u : 0u;
     // kVarBNoProd (thread 0 of the warpgroup): the cache rows of the tiles two ahead of the pair's A (nxA) and B (nxB),
@@ -1140,6 +1163,8 @@ struct DecodeW {
     [[maybe_unused]] int nxA = -1, nxB = -1, nr0 = -1, nr1 = -1;
     [[maybe_unused]] uint32_t stAc = 0;
     auto release = [&](uint32_t st, int g) {
+      if constexpr (kSK)
+        if (st == holdSt) return; // kVarBStK: handed back after the output rows staged there are read out
       if constexpr (kNP) { // kVarBNoProd: thread 0 refills the group with the tile two ahead at once (no branch: see issueBoxes)
         const int row = st == stAc ? nxA : nxB;
         issueBoxes(wt == 0 && row >= 0, kMap, kBase, fullBar, st, g == 0 ? 8 : (g == 1 ? 4 : 0), g == 0 ? 1 : 4, row);
@@ -1160,7 +1185,9 @@ struct DecodeW {
       const int m0 = rowTile * kRowsPerCta;
       // kVarBQAll: whether the next item's Q may be issued in this item's last pair (its output rows are not staged in
       // Q's region: storeRows' test for the staged path).
-      [[maybe_unused]] const bool qEarlyA = kQA && it.nTiles > 0 && !((VAR & kVarStAsync) && noSplit && (reinterpret_cast<uintptr_t>(p.out) & 15) == 0);
+      [[maybe_unused]] const bool qEarlyA = kQA && it.nTiles > 0 && (kSK || !((VAR & kVarStAsync) && noSplit && (reinterpret_cast<uintptr_t>(p.out) & 15) == 0));
+      // kVarBStK: this item's output rows are staged (storeRows' test), in the stage of its last tile.
+      [[maybe_unused]] const bool stagedK = kSK && noSplit && (reinterpret_cast<uintptr_t>(p.out) & 15) == 0;
       const int limA = rA < it.liveRows ? min(it.kEnd, visibleKeys(p, it.seqlen, it.qLen, (m0 + rA) / p.nGroups)) : 0;
       const int limB = rB < it.liveRows ? min(it.kEnd, visibleKeys(p, it.seqlen, it.qLen, (m0 + rB) / p.nGroups)) : 0;
 
@@ -1168,6 +1195,12 @@ struct DecodeW {
       if constexpr ((VAR & kVarStAsync) != 0)
         if ((VAR & kVarStSpread) ? (wt % 32) < 8 : (W == 0 && wt < 32)) bulkWaitRead0(); // the previous item's staged rows are read out of Q's region
       namedSync(4, 256); // the previous item is done with Q and the row arrays
+      if constexpr (kSK) { // kVarBStK: the previous item's staged rows are read out of its last tile's stage: hand it back
+        if (w0 && wt == 0 && heldSt < 2u)
+#pragma unroll
+          for (int g = 0; g < 3; ++g) mbarArrive(emptyBar + 24 * heldSt + 8 * g);
+        heldSt = 2u;
+      }
 #ifdef MLA_SM90W_TRACE
       if constexpr ((VAR & kVarTrace) != 0)
         if (W == 0 && wt == 0) {
@@ -1295,6 +1328,7 @@ struct DecodeW {
         const bool hasB = t + 1 < it.nTiles;
         const uint32_t uA = u, stA = u & 1, stB = (u + 1) & 1;
         u += hasB ? 2 : 1; // tiles consumed, as the producer counts them
+        if constexpr (kSK) holdSt = stagedK && t + 2 >= it.nTiles ? (hasB ? stB : stA) : 2u; // kVarBStK: the last tile's stage stays
         const int t0A = it.kBegin + t * kBN, t0B = t0A + kBN;
 #ifdef MLA_SM90W_TRACE
         if constexpr (kTL) {
@@ -1787,7 +1821,9 @@ struct DecodeW {
         }
 #endif
 
-      storeRows(p, it, batch, slot, noSplit, m0, wg, tq, rA, rB, o, lA, lB, mA_, mB_);
+      storeRows(p, it, batch, slot, noSplit, m0, wg, tq, rA, rB, o, lA, lB, mA_, mB_,
+                kSK && holdSt < 2u ? kK_OFF + holdSt * kTileBytes : kQ_OFF); // kVarBStK: the staged rows in the last tile's stage
+      if constexpr (kSK) { heldSt = holdSt; holdSt = 2u; }
       if constexpr (kQA) qPreA = qEarlyA; // the next live item's Q was issued in this item's last pair
 #ifdef MLA_SM90W_TRACE
       if constexpr ((VAR & kVarTrace) != 0)
@@ -1889,6 +1925,8 @@ struct DecodeW {
           const int pt = (VAR & kVarPfNext) ? t + 1 : t;
           if (pt < it.nTiles) prefetchL2(static_cast<const unsigned char*>(p.kCache) + static_cast<int64_t>(bt[pt]) * kTileBytes, kTileBytes);
         }
+        if constexpr (kSKP) // kVarBStKPf: the item's second tile (the held stage's next copy) into L2
+          if (g == 0 && t == 0 && it.nTiles > 1) prefetchL2(static_cast<const unsigned char*>(p.kCache) + static_cast<int64_t>(bt[1]) * kTileBytes, kTileBytes);
       }
     }
 #endif
@@ -1986,7 +2024,7 @@ static_assert(mla::sm90w::SMEM == 230400 && sizeof(mla::sm90w::Rows) == 1472, "s
   }
 #define MLA_SM90W_ENTRY_LIBLD(NAME, TY)                                                                        \
   extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \
-    mla::sm90w::DecodeW<TY, false, mla::sm90w::kLibVar, (mla::sm90w::kLibVarB & ~(mla::sm90w::kVarBQTma | mla::sm90w::kVarBQAll))>::run(p, &kMap); \
+    mla::sm90w::DecodeW<TY, false, mla::sm90w::kLibVar, (mla::sm90w::kLibVarB & ~(mla::sm90w::kVarBQTma | mla::sm90w::kVarBQAll | mla::sm90w::kVarBStK | mla::sm90w::kVarBStKPf))>::run(p, &kMap); \
   }
 MLA_SM90W_ENTRY_LIBQ(mla_decode_sm90w_bf16, __nv_bfloat16)
 MLA_SM90W_ENTRY_LIBQ(mla_decode_sm90w_f16, __half)
