@@ -24,11 +24,8 @@ from s16_h2_rule import checks_ok, gm, load_arg, times  # noqa: E402
 from s18_h2r3_rule import memcheck  # noqa: E402
 from s19_h2r3_rule import items  # noqa: E402
 
-SHIPPED = 6881325685400201992
-CAND = SHIPPED + (1 << 44)
-NAME = "bit 44"
 GM_MAX, ONE_MAX, RUN_MAX, GUARD = 0.985, 1.005, 0.99, 0.015
-N_M1, N_ALL = 4, 6
+N_CLS, N_ALL = 4, 6
 
 
 def bitexact(d):
@@ -38,89 +35,100 @@ def bitexact(d):
     return (int(m.group(1)), int(m.group(2))) if m else None
 
 
-def decide(ab_txt, d, j1=None, j2=None, m1i=None, out=print):
-    if m1i:
-        items(m1i, out, CAND, NAME)
-    else:
-        out("item probe: not timed")
-    ok = checks_ok(ab_txt, CAND)
-    m128 = memcheck(os.path.join(d, "san128") if d else None, CAND)
-    bx = bitexact(d)
-    counts = ok and m128 == 0 and bx is not None and bx[1] > 0 and bx[0] == bx[1]
-    out("%s m%d: checks %s | memcheck h_q 128 %s | bitexact %s -> %s" % (
-        NAME, CAND, "pass" if ok else "FAIL/missing", "not finished" if m128 is None else "%d errors" % m128,
-        "not finished" if bx is None else "%d of %d identical" % bx, "counts" if counts else "does not count"))
-    runs, noisy = [], False
-    for k, j in enumerate((j1, j2)):
-        sp, cp = times(j or {}, "shipped"), times(j or {}, "m%d" % CAND)
-        if sp and cp and len(sp) >= N_ALL and len(cp) >= N_ALL and None not in sp[:N_ALL] + cp[:N_ALL]:
-            r = [c / s for c, s in zip(cp[:N_M1], sp[:N_M1])]
-            g = [c / s for c, s in zip(cp[N_M1:N_ALL], sp[N_M1:N_ALL])]
-            noisy = noisy or any(abs(x - 1) > GUARD for x in g)
-            runs.append(r)
-            fm = (j or {}).get("flashmlaUs") or []
-            vs = ""
-            if len(fm) >= N_M1 and all(isinstance(f, (int, float)) for f in fm[:N_M1]):
-                vs = " | MODEL1 pair vs FlashMLA: shipped %.4f, %s %.4f" % (
-                    gm([f / s for f, s in zip(fm[:N_M1], sp[:N_M1])]), NAME, gm([f / c for f, c in zip(fm[:N_M1], cp[:N_M1])]))
-            out("m1pairv run %d (%s first): MODEL1 pair time / shipped %.4f (%s), V3.2 guards %s | us shipped %s, %s %s%s" % (
-                k + 1, "shipped" if k == 0 else NAME, gm(r), " ".join("%.3f" % x for x in r), " ".join("%.3f" % x for x in g),
-                " ".join("%.1f" % x for x in sp[:N_M1]), NAME, " ".join("%.1f" % x for x in cp[:N_M1]), vs))
+class PairRule:
+    """One candidate bit on one pair class: shapes 1-4 of the timed set are the class (cls, e.g. "MODEL1 pair"), shapes 5-6
+    the other class's guards (guard, e.g. "V3.2"); runs are named after the shape set (shapes, e.g. "m1pairv"). vs / fm:
+    the self-test's shipped and FlashMLA microseconds of the six shapes. s21_s4_rule.py makes the V3.2 pair's rule."""
+
+    def __init__(self, shipped, bit, cls, guard, shapes, vs, fm):
+        self.shipped, self.cand, self.name = shipped, shipped + (1 << bit), "bit %d" % bit
+        self.cls, self.guard, self.shapes, self.vs, self.fm = cls, guard, shapes, vs, fm
+
+    def decide(self, ab_txt, d, j1=None, j2=None, it=None, out=print):
+        SHIPPED, CAND, NAME, CLS = self.shipped, self.cand, self.name, self.cls
+        if it:
+            items(it, out, CAND, NAME)
         else:
-            out("m1pairv run %d: not timed" % (k + 1))
-    if len(runs) < 2:
-        return "KEEP %d (%s: %s)" % (SHIPPED, NAME, "the MODEL1 pair shapes not timed twice" if counts else "does not count")
-    pooled = [(a + b) / 2 for a, b in zip(*runs)]
-    tag = "MODEL1 pair %.4f of shipped (%s; runs %.4f / %.4f)" % (gm(pooled), " ".join("%.3f" % x for x in pooled), gm(runs[0]), gm(runs[1]))
-    if noisy:
-        return "KEEP %d (noise: a V3.2 guard moved > 1.5 %%; %s)" % (SHIPPED, tag)
-    q = gm(pooled) <= GM_MAX and max(pooled) <= ONE_MAX and all(gm(r) <= RUN_MAX for r in runs)
-    if counts and q:
-        return "SHIP %d (%s qualifies: %s)" % (CAND, NAME, tag)
-    return "KEEP %d (%s %s: %s)" % (SHIPPED, NAME, "does not count" if not counts else "does not qualify", tag)
+            out("item probe: not timed")
+        ok = checks_ok(ab_txt, CAND)
+        m128 = memcheck(os.path.join(d, "san128") if d else None, CAND)
+        bx = bitexact(d)
+        counts = ok and m128 == 0 and bx is not None and bx[1] > 0 and bx[0] == bx[1]
+        out("%s m%d: checks %s | memcheck h_q 128 %s | bitexact %s -> %s" % (
+            NAME, CAND, "pass" if ok else "FAIL/missing", "not finished" if m128 is None else "%d errors" % m128,
+            "not finished" if bx is None else "%d of %d identical" % bx, "counts" if counts else "does not count"))
+        runs, noisy = [], False
+        for k, j in enumerate((j1, j2)):
+            sp, cp = times(j or {}, "shipped"), times(j or {}, "m%d" % CAND)
+            if sp and cp and len(sp) >= N_ALL and len(cp) >= N_ALL and None not in sp[:N_ALL] + cp[:N_ALL]:
+                r = [c / s for c, s in zip(cp[:N_CLS], sp[:N_CLS])]
+                g = [c / s for c, s in zip(cp[N_CLS:N_ALL], sp[N_CLS:N_ALL])]
+                noisy = noisy or any(abs(x - 1) > GUARD for x in g)
+                runs.append(r)
+                fm = (j or {}).get("flashmlaUs") or []
+                vs = ""
+                if len(fm) >= N_CLS and all(isinstance(f, (int, float)) for f in fm[:N_CLS]):
+                    vs = " | %s vs FlashMLA: shipped %.4f, %s %.4f" % (
+                        CLS, gm([f / s for f, s in zip(fm[:N_CLS], sp[:N_CLS])]), NAME, gm([f / c for f, c in zip(fm[:N_CLS], cp[:N_CLS])]))
+                out("%s run %d (%s first): %s time / shipped %.4f (%s), %s guards %s | us shipped %s, %s %s%s" % (
+                    self.shapes, k + 1, "shipped" if k == 0 else NAME, CLS, gm(r), " ".join("%.3f" % x for x in r), self.guard,
+                    " ".join("%.3f" % x for x in g), " ".join("%.1f" % x for x in sp[:N_CLS]), NAME, " ".join("%.1f" % x for x in cp[:N_CLS]), vs))
+            else:
+                out("%s run %d: not timed" % (self.shapes, k + 1))
+        if len(runs) < 2:
+            return "KEEP %d (%s: %s)" % (SHIPPED, NAME, "the %s shapes not timed twice" % CLS if counts else "does not count")
+        pooled = [(a + b) / 2 for a, b in zip(*runs)]
+        tag = "%s %.4f of shipped (%s; runs %.4f / %.4f)" % (CLS, gm(pooled), " ".join("%.3f" % x for x in pooled), gm(runs[0]), gm(runs[1]))
+        if noisy:
+            return "KEEP %d (noise: a %s guard moved > 1.5 %%; %s)" % (SHIPPED, self.guard, tag)
+        q = gm(pooled) <= GM_MAX and max(pooled) <= ONE_MAX and all(gm(r) <= RUN_MAX for r in runs)
+        if counts and q:
+            return "SHIP %d (%s qualifies: %s)" % (CAND, NAME, tag)
+        return "KEEP %d (%s %s: %s)" % (SHIPPED, NAME, "does not count" if not counts else "does not qualify", tag)
+
+    def self_test(self):
+        import tempfile
+        CAND, SHIPPED, decide, vs, fm = self.cand, self.shipped, self.decide, self.vs, self.fm
+
+        def outdir(bx):
+            d = tempfile.mkdtemp()
+            os.makedirs(os.path.join(d, "san128", "san-m%d" % CAND))
+            open(os.path.join(d, "san128", "san-m%d" % CAND, "san-memcheck.txt"), "w").write("========= ERROR SUMMARY: 0 errors\n")
+            open(os.path.join(d, "bitexact.txt"), "w").write(bx)
+            return d
+        d = outdir("case 0: identical\nbitexact: 8 of 8 identical\n")
+        d2 = outdir("case 3: DIFFERS (out byte 12, lse byte -1)\nbitexact: 7 of 8 identical\n")
+        txt = "m%d: checks pass 21 fail 0 (goldens 12/12, x) | not timed\n" % CAND
+        quiet = lambda *_: None
+
+        def j(f, g=1.0):
+            f = f if isinstance(f, list) else [f] * N_CLS
+            return {"flashmlaUs": fm, "builds": [{"name": "shipped", "us": vs},
+                                                 {"name": "m%d" % CAND, "us": [x * y for x, y in zip(vs, f)] + [vs[4] * g, vs[5]]}]}
+        assert decide(txt, d, j(0.95), j(0.96), out=quiet).startswith("SHIP %d " % CAND)
+        assert decide(txt, d, j(0.98), j(0.983), out=quiet).startswith("SHIP %d " % CAND)
+        assert decide(txt, d, j(0.97), j(0.995), out=quiet).startswith("KEEP")  # the swapped run did not confirm
+        assert decide(txt, d, j(0.988), j(0.988), out=quiet).startswith("KEEP")  # not 1.5 % faster
+        assert decide(txt, d, j([0.95, 0.95, 0.95, 1.01]), j([0.95, 0.95, 0.95, 1.01]), out=quiet).startswith("KEEP")  # one shape slower
+        assert decide(txt, d, j(0.95, g=1.02), j(0.95), out=quiet).startswith("KEEP %d (noise" % SHIPPED)
+        assert decide(txt.replace("fail 0", "fail 1"), d, j(0.95), j(0.95), out=quiet).startswith("KEEP")
+        assert decide(txt, None, j(0.95), j(0.95), out=quiet).startswith("KEEP")  # memcheck missing
+        assert decide(txt, d2, j(0.95), j(0.95), out=quiet).startswith("KEEP")  # one case's bytes differ
+        assert decide(txt, d, j(0.95), None, out=quiet).startswith("KEEP")
+        assert decide("", None, out=quiet).startswith("KEEP")
+        print("self-test ok")
+
+    def main(self, argv):
+        if argv == ["--self-test"]:
+            self.self_test()
+            return
+        ab_txt = open(argv[0]).read() if argv and os.path.exists(argv[0]) else ""
+        load = lambda i: load_arg(i + 1) if len(argv) > i else None
+        print(self.decide(ab_txt, argv[1] if len(argv) > 1 else None, load(2), load(3), load(4)))
 
 
-def self_test():
-    import tempfile
-
-    def outdir(bx):
-        d = tempfile.mkdtemp()
-        os.makedirs(os.path.join(d, "san128", "san-m%d" % CAND))
-        open(os.path.join(d, "san128", "san-m%d" % CAND, "san-memcheck.txt"), "w").write("========= ERROR SUMMARY: 0 errors\n")
-        open(os.path.join(d, "bitexact.txt"), "w").write(bx)
-        return d
-    d = outdir("case 0: identical\nbitexact: 8 of 8 identical\n")
-    d2 = outdir("case 3: DIFFERS (out byte 12, lse byte -1)\nbitexact: 7 of 8 identical\n")
-    txt = "m%d: checks pass 21 fail 0 (goldens 12/12, x) | not timed\n" % CAND
-    vs = [115.6, 202.8, 224.6, 157.3, 150.1, 90.2]
-    fm = [102.5, 175.6, 203.4, 149.2, 145.0, 87.0]
-    quiet = lambda *_: None
-
-    def j(f, g=1.0):
-        f = f if isinstance(f, list) else [f] * N_M1
-        return {"flashmlaUs": fm, "builds": [{"name": "shipped", "us": vs},
-                                             {"name": "m%d" % CAND, "us": [x * y for x, y in zip(vs, f)] + [vs[4] * g, vs[5]]}]}
-    assert decide(txt, d, j(0.95), j(0.96), out=quiet).startswith("SHIP %d " % CAND)
-    assert decide(txt, d, j(0.98), j(0.983), out=quiet).startswith("SHIP %d " % CAND)
-    assert decide(txt, d, j(0.97), j(0.995), out=quiet).startswith("KEEP")  # the swapped run did not confirm
-    assert decide(txt, d, j(0.988), j(0.988), out=quiet).startswith("KEEP")  # not 1.5 % faster
-    assert decide(txt, d, j([0.95, 0.95, 0.95, 1.01]), j([0.95, 0.95, 0.95, 1.01]), out=quiet).startswith("KEEP")  # one shape slower
-    assert decide(txt, d, j(0.95, g=1.02), j(0.95), out=quiet).startswith("KEEP %d (noise" % SHIPPED)
-    assert decide(txt.replace("fail 0", "fail 1"), d, j(0.95), j(0.95), out=quiet).startswith("KEEP")
-    assert decide(txt, None, j(0.95), j(0.95), out=quiet).startswith("KEEP")  # memcheck missing
-    assert decide(txt, d2, j(0.95), j(0.95), out=quiet).startswith("KEEP")  # one case's bytes differ
-    assert decide(txt, d, j(0.95), None, out=quiet).startswith("KEEP")
-    assert decide("", None, out=quiet).startswith("KEEP")
-    print("self-test ok")
-
+RULE = PairRule(6881325685400201992, 44, "MODEL1 pair", "V3.2", "m1pairv",
+                [115.6, 202.8, 224.6, 157.3, 150.1, 90.2], [102.5, 175.6, 203.4, 149.2, 145.0, 87.0])
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--self-test"]:
-        self_test()
-        sys.exit(0)
-    a = sys.argv[1:]
-    ab_txt = open(a[0]).read() if a and os.path.exists(a[0]) else ""
-    j1 = load_arg(3) if len(sys.argv) > 3 else None
-    j2 = load_arg(4) if len(sys.argv) > 4 else None
-    m1i = load_arg(5) if len(sys.argv) > 5 else None
-    print(decide(ab_txt, a[1] if len(a) > 1 else None, j1, j2, m1i))
+    RULE.main(sys.argv[1:])
