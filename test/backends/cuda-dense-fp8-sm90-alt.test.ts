@@ -277,17 +277,43 @@ test('bits 8192 and 16384: the checked barriers, flags and scale arrays fit the 
   // everything on: the raw ring, Q^T, P^T, red, ml, full / empty, bit 2048's maxima, bit 8192's barriers and flags, bit 16384's scale arrays
   const layout = (nr: number) => 4 * 64 * 656 + nr * 576 * 2 + 2 * (2 * nr * 64 * 2) + 2 * 4 * nr * 4 + 3 * nr * 4 + 16 * 4 + 2 * 2 * nr * 4 + 4 * 8 + 4 * 16 + 4 * 1024 + 1024;
   for (const nr of [16, 32] as const) assert.ok(layout(nr) <= denseFp8Sm90Smem(nr), `rows ${nr}: ${layout(nr)} <= ${denseFp8Sm90Smem(nr)}`);
-  for (const s of ['static constexpr int SC_OFF = CK_OFF + (kAltScan ? 8 * RAW_SLOTS + 16 * RAW_SLOTS : 0);',
+  for (const s of ['static constexpr int CKF_OFF = (CK_OFF + 8 * RAW_SLOTS + 15) / 16 * 16;',
+    'static constexpr int SC_OFF = kAltScan ? CKF_OFF + 16 * RAW_SLOTS : CK_OFF;',
     'static constexpr int SMEM = SC_OFF + (kAltScanSc ? 1024 * RAW_SLOTS : 0) + 1024;']) assert.ok(src.includes(s), `dense_fp8_sm90.cu contains ${s}`);
+});
+
+test('bits 8192 and 16384: the flags (one 16-byte load a slot) are 16-byte aligned with 4 slots and with 3 (bit 72057594037927936)', () => {
+  // AltLayout<nr> of the second pass (n32: bits 2048, 8192, 16384; two consumer warpgroups) with rs raw slots. Session 21's
+  // F read the flags at CK_OFF + 8 rs, 8 mod 16 with 3 slots (CUDA_ERROR_MISALIGNED_ADDRESS); CKF_OFF rounds it up.
+  const alt = (nr: number, rs: number) => {
+    const qOff = rs * 64 * 656, pOff = qOff + nr * 576 * 2, redOff = pOff + 2 * (2 * nr * 64 * 2), mlOff = redOff + 2 * 4 * nr * 4;
+    const barOff = mlOff + 3 * nr * 4, msOff = barOff + 8 * (rs + rs), ckOff = msOff + 2 * 2 * nr * 4;
+    const old = ckOff + 8 * rs, ckf = Math.ceil((ckOff + 8 * rs) / 16) * 16, sc = ckf + 16 * rs;
+    return { ckOff, old, ckf, sc, oldSc: ckOff + 24 * rs };
+  };
+  for (const nr of [16, 32]) {
+    const a4 = alt(nr, 4);
+    assert.equal(a4.ckf, a4.old, `rows ${nr}, 4 slots: the flags where they were (the default build unchanged)`);
+    assert.equal(a4.sc, a4.oldSc, `rows ${nr}, 4 slots: the scale arrays where they were`);
+    assert.equal(a4.ckf % 16, 0);
+  }
+  const a3 = alt(32, 3);
+  assert.equal(a3.old % 16, 8, 'the fault: 3 slots put the flags at 8 mod 16');
+  assert.equal(a3.ckf % 16, 0, 'CKF_OFF: 16-byte aligned with 3 slots');
+  assert.equal(a3.ckf + 16 * 3 <= a3.sc, true);
+  assert.equal(a3.ckOff + 8 * 3 <= a3.ckf, true, 'the checked barriers before the flags');
+  for (const s of ['const uint4 f = lds128(base + L::CKF_OFF + 16 * slot);',
+    'stShared(ck + (L::CKF_OFF - L::CK_OFF) + 16 * slot + 4 * w, static_cast<uint32_t>(bad));',
+    'static_assert(CKF_OFF % 16 == 0 && SC_OFF % 16 == 0,']) assert.ok(src.includes(s), `dense_fp8_sm90.cu contains ${s}`);
 });
 
 test('bit 16384: the scale arrays the screening warps write give each consumer thread the operands it computed before', () => {
   for (const s of ['sts16(scs + 128 * g, static_cast<uint16_t>(st < live ? scale16(sb) : 0u));',
     'sts16(scs + 512 + 128 * g, static_cast<uint16_t>(st < live ? (kAltF16 ? scale16h(sb) : scale16(sb)) : 0u));',
-    'const uint32_t scs = ck + 24 * RS + 1024 * slot + 2 * st;', 'const uint32_t scs = base + L::SC_OFF + 1024 * slot;',
+    'const uint32_t scs = ck + (L::SC_OFF - L::CK_OFF) + 1024 * slot + 2 * st;', 'const uint32_t scs = base + L::SC_OFF + 1024 * slot;',
     'return kAltScanSc ? lds16u(scs + 2 * (64 * g + r)) : lds32(tokA + 512 + 4 * g);',
     'if ((k & 1) == 0) sc[k] = lds32(scs + 512 + 2 * (64 * warp + T));', 'if (kAltScanSc) s0 = cs0 * 0x10001u, s1 = cs1 * 0x10001u;',
-    'static constexpr int SC_OFF = CK_OFF + (kAltScan ? 8 * RAW_SLOTS + 16 * RAW_SLOTS : 0);']) {
+    'static constexpr int SC_OFF = kAltScan ? CKF_OFF + 16 * RAW_SLOTS : CK_OFF;']) {
     assert.ok(src.includes(s), `dense_fp8_sm90.cu contains ${s}`);
   }
   const { view, w32 } = randomPage(23);

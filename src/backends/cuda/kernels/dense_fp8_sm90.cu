@@ -915,7 +915,10 @@ template <int NR> struct AltLayout {
   static constexpr int BAR_OFF = ML_OFF + (NCW == 3 ? 6 : 3) * NR * 4; // full[FULL], empty[RAW_SLOTS]
   static constexpr int MS_OFF = BAR_OFF + 8 * (FULL + RAW_SLOTS); // bit 2048: [warpgroup][parity][NR] running maxima
   static constexpr int CK_OFF = MS_OFF + (kAltMaxSmem ? 2 * 2 * NR * 4 : 0); // bit 8192: checked[RAW_SLOTS], flags[RAW_SLOTS][4]
-  static constexpr int SC_OFF = CK_OFF + (kAltScan ? 8 * RAW_SLOTS + 16 * RAW_SLOTS : 0); // bit 16384: [slot] S scales [4][64] bf16, V scales [4][64] f16
+  // (the flags, 16 bytes a slot, read by one 16-byte load: 16-byte aligned; with 4 slots right after the 4 barriers,
+  // with 3 (bit 72057594037927936) 8 bytes later: session 21's F read them at 8 mod 16, CUDA_ERROR_MISALIGNED_ADDRESS)
+  static constexpr int CKF_OFF = (CK_OFF + 8 * RAW_SLOTS + 15) / 16 * 16;
+  static constexpr int SC_OFF = kAltScan ? CKF_OFF + 16 * RAW_SLOTS : CK_OFF; // bit 16384: [slot] S scales [4][64] bf16, V scales [4][64] f16
 #if MLA_DFP8_SF16
   static constexpr int Q16_OFF = (SC_OFF + (kAltScanSc ? 1024 * RAW_SLOTS : 0) + 127) / 128 * 128; // bit 35184372088832: Q^T with f16 NoPE k-steps
   static constexpr int SL_OFF = Q16_OFF + (NR == 16 || MLA_DFP8_S32H ? NR * 576 * 2 : 0); // the item's score factor (f32), then 8 warps' maxima
@@ -924,6 +927,14 @@ template <int NR> struct AltLayout {
   static constexpr int SMEM = SC_OFF + (kAltScanSc ? 1024 * RAW_SLOTS : 0) + 1024;
 #endif
   static_assert(4 * (NR / 8) * 4 * 128 * 4 + NR * 4 <= NR * 576 * 2, "the merge's exchange fits in Q^T's region");
+  // (alignments: the raw slots, Q^T and P^T are bulk-copy targets or wgmma operands (16 bytes, the pages' 1024 kept);
+  // mbarriers 8; the screening flags one 16-byte load a slot; the scale arrays 4-byte loads; the f16 Q^T 128)
+  static_assert(RAW_OFF % 1024 == 0 && kRawBytes % 1024 == 0 && Q_OFF % 1024 == 0 && P_OFF % 16 == 0 && P_BYTES % 16 == 0, "raw slots, Q^T, P^T aligned");
+  static_assert(RED_OFF % 16 == 0 && ML_OFF % 4 == 0 && BAR_OFF % 8 == 0 && MS_OFF % 8 == 0 && CK_OFF % 8 == 0, "reductions and barriers aligned");
+  static_assert(CKF_OFF % 16 == 0 && SC_OFF % 16 == 0, "the screening flags (one 16-byte load a slot) and scale arrays aligned");
+#if MLA_DFP8_SF16
+  static_assert(Q16_OFF % 128 == 0 && SL_OFF % 16 == 0, "the f16 Q^T and the score factor aligned");
+#endif
 };
 
 // The cache dimension behind element c (0..15) of k-step ks (0..35) of the alt S^T: thread column tq = (c & 7) / 2
@@ -1528,7 +1539,7 @@ struct DenseFp8Alt {
           ok = scaleFast(sc.x) && scaleFast(sc.y) && scaleFast(sc.z) && scaleFast(sc.w);
         }
         if (kAltScanSc && st < kBN) { // token st's converted scales, 0 if dead (garbage where !ok: the tile takes the exact path)
-          const uint32_t scs = ck + 24 * RS + 1024 * slot + 2 * st;
+          const uint32_t scs = ck + (L::SC_OFF - L::CK_OFF) + 1024 * slot + 2 * st;
 #pragma unroll
           for (int g = 0; g < 4; ++g) {
             const uint32_t sb = wordOf(sc, g);
@@ -1543,7 +1554,7 @@ struct DenseFp8Alt {
         const bool bad = __any_sync(0xffffffffu, (nan & 0x80808080u) != 0 || !ok);
         __syncwarp(); // the warp's scale stores before lane 0's (releasing) arrival
         if ((st & 31) == 0) {
-          stShared(ck + 8 * RS + 16 * slot + 4 * w, static_cast<uint32_t>(bad));
+          stShared(ck + (L::CKF_OFF - L::CK_OFF) + 16 * slot + 4 * w, static_cast<uint32_t>(bad));
           mbarArrive(ck + 8 * slot);
         }
       }
@@ -1860,7 +1871,7 @@ struct DenseFp8Alt {
         sPhase(sAcc, raw, r0, tq, live, qDesc, scs);
 #endif
         if (!kAltScanSc) mbarWait(base + L::CK_OFF + 8 * slot, (n / RS) & 1);
-        const uint4 f = lds128(base + L::CK_OFF + 8 * RS + 16 * slot);
+        const uint4 f = lds128(base + L::CKF_OFF + 16 * slot);
         const bool bad = (f.x | f.y | f.z) != 0;
 #elif MLA_DFP8_SFOLD
         float sGrp[DenseFp8Alt::NFA][NI * 4]; // (bit 562949953421312: the NoPE group accumulators)
