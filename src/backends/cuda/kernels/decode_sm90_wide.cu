@@ -509,14 +509,14 @@ constexpr int kVarBStK = 1 << 25;
 constexpr int kVarBStKPf = 1 << 24;
 // kVarBStKNx (VARB 1 << 23, with kVarBStK; session 21 w6, prepared for session 22): kVarBStK's hold moved off the
 // consumers' pair loop, and only where the part has a next item. An unsplit item's rows go into its last tile's stage
-// only when a later item of the part has live rows in this row tile (nextQRow's test, by every consumer thread at the
-// item's start; the part's last item stages in Q's region as shipped). The consumers hand every group back in the pair
-// as shipped (no per-release test in the loop: the pair loop's source is the shipped one); instead thread 0 of
-// warpgroup 0, at the next item's start (after the barrier that follows the copies' reads), stores the count of stages
-// read out so far (st.release) into the 4 bytes 8 past Q's mbarrier (the slack's last 8 bytes), and each producer
-// thread, before it refills a stage that held rows, waits (ld.acquire) until the count reaches that hold's number. The
-// producer learns the hold when it reaches the next live item (the same test), so the two sides agree without a word.
-// A count, not an mbarrier's parity: a one-tile item between two holds leaves two pending at once.
+// only when a later item of the part has live rows in this row tile (nextQRow's test, by every consumer thread after
+// the pair loop, so nothing new is live across it; the part's last item stages in Q's region as shipped). The
+// consumers hand every group back in the pair as shipped (the pair loop's source is the shipped one). Instead thread 0
+// of warpgroup 0 counts the holds it staged (the word 12 past Q's mbarrier, in the alignment slack) and, at the next
+// item's start (after the barrier that follows the copies' reads), stores that count with st.release into the word 8
+// past it; each producer thread, before it refills a stage that held rows, waits (ld.acquire) until that count reaches
+// the hold's number. The producer numbers a hold when it reaches the next live item (the same test), so both sides
+// count the same holds. A count, not an mbarrier's parity: a one-tile item between two holds leaves two pending at once.
 constexpr int kVarBStKNx = 1 << 23;
 // Session 20 (w1): the softmax with fewer instructions (harness only so far; the plan's item 2, branch (A)). The scale
 // fold is session 9's kVarFoldScale (VAR 2048: raw scores through the mask and the row maximum, the maximum scaled once,
