@@ -119,6 +119,16 @@ __device__ __forceinline__ uint32_t ldShared32(uint32_t addr) {
   asm volatile("ld.shared.b32 %0, [%1];\n" : "=r"(v) : "r"(addr) : "memory");
   return v;
 }
+// kVarBStKNx: the counts of held stages (one writer; the producer's threads read the first).
+__device__ __forceinline__ void stShared32(uint32_t addr, uint32_t v) { asm volatile("st.shared.u32 [%0], %1;\n" ::"r"(addr), "r"(v) : "memory"); }
+__device__ __forceinline__ void stRelease32(uint32_t addr, uint32_t v) {
+  asm volatile("st.release.cta.shared::cta.u32 [%0], %1;\n" ::"r"(addr), "r"(v) : "memory");
+}
+__device__ __forceinline__ uint32_t ldAcquire32(uint32_t addr) {
+  uint32_t v;
+  asm volatile("ld.acquire.cta.shared::cta.u32 %0, [%1];\n" : "=r"(v) : "r"(addr) : "memory");
+  return v;
+}
 // m64n64k16 with A from registers (the A-fragment layout of the S accumulator) and B K-major from shared memory:
 // box 8 of S with Q's RoPE box in registers (kVarSeesaw).
 template <typename T> struct WgRs;
@@ -448,9 +458,10 @@ constexpr int kVarBTimeline = 2;
 constexpr int kVarBOwnMax = 4, kVarBStag = 8, kVarBStag5 = 16;
 // Session 20 (h1): the code-size probe (harness only, the library's code plus never-executed DFMAs behind a test of
 // p.b < 0). VARB bits 8-19 (kVarBPadInShift): that many at the end of warpgroup 1's pair, inside the kernel's HGMMA span
-// (ptxas lays warpgroup 1's loop out before warpgroup 0's); bits 20-23 (kVarBPadOutShift; 20-29 until session 20 w3, whose
-// bits 27-29 took the top three, 20-26 until session 21 n3, whose kVarBQAll took bit 26, and 20-25 until w5, whose
-// kVarBStK / kVarBStKPf took bits 25 / 24: pads after the loop of at most 15 now, po1's / po2's / pnp's need branch s20-h1): that many after warpgroup 0's
+// (ptxas lays warpgroup 1's loop out before warpgroup 0's); bits 20-22 (kVarBPadOutShift; 20-29 until session 20 w3, whose
+// bits 27-29 took the top three, 20-26 until session 21 n3, whose kVarBQAll took bit 26, 20-25 until w5, whose
+// kVarBStK / kVarBStKPf took bits 25 / 24, and 20-23 until w6, whose kVarBStKNx took bit 23: pads after the loop of at
+// most 7 now, po1's / po2's / pnp's need branch s20-h1): that many after warpgroup 0's
 // item loop (the last code, outside the span). They make the image (and, inside, the hot loop's address range) longer;
 // ptxas re-schedules the rest as for any change (the 4-DFMA twin "pz" is that control).
 // kVarBPadExec (VARB 1 << 30): the bits-8-19 count is instead *executed* once a pair by the producer thread of stage 0's
@@ -496,6 +507,17 @@ constexpr int kVarBStK = 1 << 25;
 // 73,728 bytes; a used page: the item has two tiles or more), so the copy into the held stage, issued only once the
 // previous item's output is read out, finds it in L2.
 constexpr int kVarBStKPf = 1 << 24;
+// kVarBStKNx (VARB 1 << 23, with kVarBStK; session 21 w6, prepared for session 22): kVarBStK's hold moved off the
+// consumers' pair loop, and only where the part has a next item. An unsplit item's rows go into its last tile's stage
+// only when a later item of the part has live rows in this row tile (nextQRow's test, by every consumer thread after
+// the pair loop, so nothing new is live across it; the part's last item stages in Q's region as shipped). The
+// consumers hand every group back in the pair as shipped (the pair loop's source is the shipped one). Instead thread 0
+// of warpgroup 0 counts the holds it staged (the word 12 past Q's mbarrier, in the alignment slack) and, at the next
+// item's start (after the barrier that follows the copies' reads), stores that count with st.release into the word 8
+// past it; each producer thread, before it refills a stage that held rows, waits (ld.acquire) until that count reaches
+// the hold's number. The producer numbers a hold when it reaches the next live item (the same test), so both sides
+// count the same holds. A count, not an mbarrier's parity: a one-tile item between two holds leaves two pending at once.
+constexpr int kVarBStKNx = 1 << 23;
 // Session 20 (w1): the softmax with fewer instructions (harness only so far; the plan's item 2, branch (A)). The scale
 // fold is session 9's kVarFoldScale (VAR 2048: raw scores through the mask and the row maximum, the maximum scaled once,
 // expPack's subtraction an FFMA s * scaleLog2 - base) on the library's bits. kVarBGuardMax (VARB 64): the -inf guards of
@@ -611,6 +633,8 @@ struct DecodeW {
   static constexpr bool kSK = (VARB & kVarBStK) != 0; // session 21 w5: staged output rows in the last tile's stage
   static constexpr bool kSKP = (VARB & kVarBStKPf) != 0; // session 21 w5: + the second tile's page into L2
   static_assert(!kSKP || kSK, "kVarBStKPf: with kVarBStK");
+  static constexpr bool kSN = (VARB & kVarBStKNx) != 0; // session 21 w6: the hold the producer's, only before a next item
+  static_assert(!kSN || (kSK && (VAR & kVarStShortGone) == 0), "kVarBStKNx: with kVarBStK, every unsplit item staged");
   static_assert(!kSK || (kQA && !kNP && (VAR & (kVarStAsync | kVarStSpread | kVarMcast | kVarSeesaw)) == (kVarStAsync | kVarStSpread)),
                 "kVarBStK: with kVarBQAll and the staged rows (kVarStAsync | kVarStSpread), the producer warpgroup, no clusters");
   static constexpr bool kStag = (VARB & (kVarBStag | kVarBStag5)) != 0, kStag5 = (VARB & kVarBStag5) != 0;
@@ -619,7 +643,7 @@ struct DecodeW {
   static_assert(!kOM || (!kNP && (VAR & (kVarPBEarly | kVarCEarly | kVarPAReg | kVarPBFirst | kVarVis4 | kVarEarlyRel | kVarUnrollS)) == (kVarPBEarly | kVarCEarly | kVarPAReg | kVarPBFirst | kVarVis4 | kVarEarlyRel | kVarUnrollS)
                 && (VAR & (kVarPBLate | kVarMAEarly | kVarSeesaw | kVarQEarly | kVarSPipe | kVarPrNoMA | kVarPolyExB | kVarMcast)) == 0), "kVarBOwnMax: the library's pair order");
   static_assert(!kStag || (kOM && ((VARB & kVarBStag) == 0 || (VARB & kVarBStag5) == 0)), "kVarBStag / kVarBStag5: with kVarBOwnMax, one of them");
-  static constexpr int kPadIn = (VARB >> kVarBPadInShift) & 0x3ff, kPadOut = (VARB >> kVarBPadOutShift) & 0xf; // session 20: the code-size probe (bits 8-17, 20-23)
+  static constexpr int kPadIn = (VARB >> kVarBPadInShift) & 0x3ff, kPadOut = (VARB >> kVarBPadOutShift) & 0x7; // session 20: the code-size probe (bits 8-17, 20-22)
   static constexpr bool kPadExec = (VARB & kVarBPadExec) != 0;
   static constexpr bool kGM = (VARB & kVarBGuardMax) != 0; // session 20 (w1): the bases' -inf guards as one FMNMX
   static_assert(!kGM || (VAR & (kVarSeesaw | kVarPrNoMA)) == 0, "kVarBGuardMax: the library's pair order");
@@ -1163,7 +1187,7 @@ struct DecodeW {
     [[maybe_unused]] int nxA = -1, nxB = -1, nr0 = -1, nr1 = -1;
     [[maybe_unused]] uint32_t stAc = 0;
     auto release = [&](uint32_t st, int g) {
-      if constexpr (kSK)
+      if constexpr (kSK && !kSN)
         if (st == holdSt) return; // kVarBStK: handed back after the output rows staged there are read out
       if constexpr (kNP) { // kVarBNoProd: thread 0 refills the group with the tile two ahead at once (no branch: see issueBoxes)
         const int row = st == stAc ? nxA : nxB;
@@ -1187,7 +1211,7 @@ struct DecodeW {
       // Q's region: storeRows' test for the staged path).
       [[maybe_unused]] const bool qEarlyA = kQA && it.nTiles > 0 && (kSK || !((VAR & kVarStAsync) && noSplit && (reinterpret_cast<uintptr_t>(p.out) & 15) == 0));
       // kVarBStK: this item's output rows are staged (storeRows' test), in the stage of its last tile.
-      [[maybe_unused]] const bool stagedK = kSK && noSplit && (reinterpret_cast<uintptr_t>(p.out) & 15) == 0;
+      [[maybe_unused]] const bool stagedK = !kSN && kSK && noSplit && (reinterpret_cast<uintptr_t>(p.out) & 15) == 0; // (kVarBStKNx: after the loop)
       const int limA = rA < it.liveRows ? min(it.kEnd, visibleKeys(p, it.seqlen, it.qLen, (m0 + rA) / p.nGroups)) : 0;
       const int limB = rB < it.liveRows ? min(it.kEnd, visibleKeys(p, it.seqlen, it.qLen, (m0 + rB) / p.nGroups)) : 0;
 
@@ -1195,7 +1219,9 @@ struct DecodeW {
       if constexpr ((VAR & kVarStAsync) != 0)
         if ((VAR & kVarStSpread) ? (wt % 32) < 8 : (W == 0 && wt < 32)) bulkWaitRead0(); // the previous item's staged rows are read out of Q's region
       namedSync(4, 256); // the previous item is done with Q and the row arrays
-      if constexpr (kSK) { // kVarBStK: the previous item's staged rows are read out of its last tile's stage: hand it back
+      if constexpr (kSN) { // kVarBStKNx: every stage that held rows so far is read out: the producer may refill it
+        if (w0 && wt == 0) stRelease32(qBase + kP_OFF - kQ_OFF + kBox + 8, ldShared32(qBase + kP_OFF - kQ_OFF + kBox + 12));
+      } else if constexpr (kSK) { // kVarBStK: the previous item's staged rows are read out of its last tile's stage: hand it back
         if (w0 && wt == 0 && heldSt < 2u)
 #pragma unroll
           for (int g = 0; g < 3; ++g) mbarArrive(emptyBar + 24 * heldSt + 8 * g);
@@ -1328,7 +1354,7 @@ struct DecodeW {
         const bool hasB = t + 1 < it.nTiles;
         const uint32_t uA = u, stA = u & 1, stB = (u + 1) & 1;
         u += hasB ? 2 : 1; // tiles consumed, as the producer counts them
-        if constexpr (kSK) holdSt = stagedK && t + 2 >= it.nTiles ? (hasB ? stB : stA) : 2u; // kVarBStK: the last tile's stage stays
+        if constexpr (kSK && !kSN) holdSt = stagedK && t + 2 >= it.nTiles ? (hasB ? stB : stA) : 2u; // kVarBStK: the last tile's stage stays
         const int t0A = it.kBegin + t * kBN, t0B = t0A + kBN;
 #ifdef MLA_SM90W_TRACE
         if constexpr (kTL) {
@@ -1821,9 +1847,18 @@ struct DecodeW {
         }
 #endif
 
+      if constexpr (kSN) { // kVarBStKNx: decided here, so nothing new is live across the pair loop
+        const bool inK = noSplit && (reinterpret_cast<uintptr_t>(p.out) & 15) == 0 && it.nTiles > 0 && nextQRow(p, batch, endIdx, m0) >= 0;
+        storeRows(p, it, batch, slot, noSplit, m0, wg, tq, rA, rB, o, lA, lB, mA_, mB_, inK ? kK_OFF + ((u - 1) & 1) * kTileBytes : kQ_OFF);
+        if (inK && w0 && wt == 0) { // holds staged so far (the word after the count)
+          const uint32_t h = qBase + kP_OFF - kQ_OFF + kBox + 12;
+          stShared32(h, ldShared32(h) + 1);
+        }
+      } else {
       storeRows(p, it, batch, slot, noSplit, m0, wg, tq, rA, rB, o, lA, lB, mA_, mB_,
                 kSK && holdSt < 2u ? kK_OFF + holdSt * kTileBytes : kQ_OFF); // kVarBStK: the staged rows in the last tile's stage
       if constexpr (kSK) { heldSt = holdSt; holdSt = 2u; }
+      }
       if constexpr (kQA) qPreA = qEarlyA; // the next live item's Q was issued in this item's last pair
 #ifdef MLA_SM90W_TRACE
       if constexpr ((VAR & kVarTrace) != 0)
@@ -1887,9 +1922,19 @@ struct DecodeW {
     }
 #endif
     uint32_t u = 0;
+    // kVarBStKNx: the hand-back count each stage's next refill waits for (need0 / need1), holds so far (nHold), the count
+    // last read (seen), and the previous live item's last stage where its rows are staged there if a live item follows
+    // (prevSt; -1: not staged).
+    [[maybe_unused]] uint32_t need0 = 0, need1 = 0, nHold = 0, seen = 0;
+    [[maybe_unused]] int prevSt = -1;
     for (int batch = meta[kMetaBeginIdx]; batch <= meta[kMetaEndIdx]; ++batch) {
       Item it;
       if (!itemOf(p, meta, batch, rowTile, it, (VAR & kVarMcast) != 0)) continue;
+      if constexpr (kSN) { // a live item follows prevSt's: its rows are in that stage until the consumers' count passes nHold
+        if (prevSt >= 0) (prevSt ? need1 : need0) = ++nHold;
+        const bool noSplit = p.numSplits[batch + 1] - p.numSplits[batch] == 1;
+        prevSt = noSplit && (reinterpret_cast<uintptr_t>(p.out) & 15) == 0 && it.nTiles > 0 ? static_cast<int>((u + it.nTiles - 1) & 1) : -1;
+      }
       const int* bt = p.blockTable + static_cast<int64_t>(batch) * p.maxBlocksPerSeq + it.kBegin / kBN;
       const int btOff = (VAR & kVarSeesaw) ? batch * p.maxBlocksPerSeq + it.kBegin / kBN : 0; // kVarSeesaw: an index, not a 64-bit pointer (24 registers)
       for (int t = 0; t < it.nTiles; ++t, ++u) {
@@ -1898,6 +1943,12 @@ struct DecodeW {
         if ((VAR & kVarSleep) && (VAR & kVarSeesaw)) mbarWaitSleepImm(emptyBar + 24 * st, ((u >> 1) & 1) ^ 1);
         else if (VAR & kVarSleep) mbarWaitSleep(emptyBar + 24 * st, ((u >> 1) & 1) ^ 1);
         else mbarWait(emptyBar + 24 * st, ((u >> 1) & 1) ^ 1);
+        if constexpr (kSN) { // kVarBStKNx: a stage that held an item's rows is refilled once they are read out
+          const uint32_t nd = st ? need1 : need0;
+          if (nd > seen) {
+            do seen = ldAcquire32(kBase - kK_OFF + kP_OFF + kBox + 8); while (seen < nd);
+          }
+        }
 #ifdef MLA_SM90W_PAGE0
         const int row = (batch == b0 && t == 0 ? page0 : (VAR & kVarSeesaw) ? p.blockTable[btOff + t] : bt[t]) * kBN;
 #else
@@ -1948,6 +1999,10 @@ struct DecodeW {
       if (threadIdx.x == 256) { // kVarBQAll: the mbarrier serves every item (thread 0 issues later ones): initialised here always
         extern __shared__ unsigned char smemRaw[];
         mbarInit(((smemAddr(smemRaw) + 1023) & ~1023u) + kP_OFF + kBox, 1);
+        if constexpr (kSN) { // kVarBStKNx: the counts of stages read out and of holds staged
+          stRelease32(((smemAddr(smemRaw) + 1023) & ~1023u) + kP_OFF + kBox + 8, 0u);
+          stRelease32(((smemAddr(smemRaw) + 1023) & ~1023u) + kP_OFF + kBox + 12, 0u);
+        }
         asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
       }
     if constexpr (kQT)
@@ -2024,7 +2079,7 @@ static_assert(mla::sm90w::SMEM == 230400 && sizeof(mla::sm90w::Rows) == 1472, "s
   }
 #define MLA_SM90W_ENTRY_LIBLD(NAME, TY)                                                                        \
   extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \
-    mla::sm90w::DecodeW<TY, false, mla::sm90w::kLibVar, (mla::sm90w::kLibVarB & ~(mla::sm90w::kVarBQTma | mla::sm90w::kVarBQAll | mla::sm90w::kVarBStK | mla::sm90w::kVarBStKPf))>::run(p, &kMap); \
+    mla::sm90w::DecodeW<TY, false, mla::sm90w::kLibVar, (mla::sm90w::kLibVarB & ~(mla::sm90w::kVarBQTma | mla::sm90w::kVarBQAll | mla::sm90w::kVarBStK | mla::sm90w::kVarBStKPf | mla::sm90w::kVarBStKNx))>::run(p, &kMap); \
   }
 MLA_SM90W_ENTRY_LIBQ(mla_decode_sm90w_bf16, __nv_bfloat16)
 MLA_SM90W_ENTRY_LIBQ(mla_decode_sm90w_f16, __half)
