@@ -15,6 +15,10 @@
 // 2^-20..2^2, and in every third page block one token's scale is not a bf16 (low mantissa bits set: the per-slot f32
 // multiply, dq4, the tile's vote hands back to); with --nan 1 in 64 named tokens gets an e4m3 NaN byte, 1 in 64 an f32 NaN
 // scale and 1 in 64 a scale that is not a bf16.
+// --items (s21-s5, bit 43: the pair producer's tiles as one stream over a part's items): many short items a part instead
+// (b 40 / 64 / 88 at s_q 2 over the 33 pair parts: 2-6 items a part; topk 64, 192, 128, 320: 1-5 tiles an item), and in
+// cases 2, 3 mod 4 a random topkLength (0..topk: items of one tile, some whose list is empty), so that item boundaries,
+// one-tile items and split items meet the stream; s_k 512 (smaller host caches); with --extra as above.
 // Prints one line a case (`case k: ... identical` or the first differing element) and last
 // `bitexact: N of M identical`; exit status 0 only when all are.
 import { createCudaBackend } from '../../../src/backends/cuda/index.js';
@@ -29,7 +33,7 @@ import { type Tensor, fromArray } from '../../../src/core/tensor.js';
 const args = process.argv.slice(2);
 const ci = args.indexOf('--cases'), nCases = ci >= 0 ? Number(args[ci + 1]) : 8;
 const pi = args.indexOf('--pages'), pages = pi >= 0 ? args[pi + 1].split(',').map(Number) : [64], withExtra = args.includes('--extra');
-const withNan = args.includes('--nan');
+const withNan = args.includes('--nan'), manyItems = args.includes('--items');
 const fmt: 'v32' | 'model1' = args.includes('--v32') ? 'v32' : 'model1', dQk = fmt === 'v32' ? 576 : 512;
 const builds = args.filter((a) => /^[\w.-]+=/.test(a)).map((a) => ({ name: a.slice(0, a.indexOf('=')), dir: a.slice(a.indexOf('=') + 1) }));
 if (builds.length !== 2) throw new Error('usage: sparse-sm90-bitexact.js A=KERNEL_DIR B=KERNEL_DIR [--cases N]');
@@ -79,7 +83,8 @@ const backends = await Promise.all(builds.map((b) => createCudaBackend({ kernelD
 let same = 0, total = 0;
 for (let c = 0; c < nCases; c++) {
   const r = rng(9100 + c);
-  const B = pages[c % pages.length], b = 8 + 8 * (c % 3), sQ = 2, hQ = 128, topk = [512, 1024, 256, 2048][c % 4], sK = 4096;
+  const B = pages[c % pages.length], sQ = 2, hQ = 128, sK = manyItems ? 512 : 4096;
+  const b = manyItems ? 40 + 24 * (c % 3) : 8 + 8 * (c % 3), topk = (manyItems ? [64, 192, 128, 320] : [512, 1024, 256, 2048])[c % 4];
   const precision = c % 2 ? 'exact' : 'fast';
   const nb = b * Math.ceil(sK / B);
   const q = fromArray('bf16', [b, sQ, hQ, dQk], Uint16Array.from({ length: b * sQ * hQ * dQk }, () => f32ToBf16(r() * 2 - 1)));
@@ -108,14 +113,15 @@ for (let c = 0; c < nCases; c++) {
   if (xind) for (let i = 0; i < xind.length; i += 29) if (r() < 0.3) xind[i] = -1;
   const xIndices = xind ? fromArray('i32', [b, sQ, xTopk], xind) : undefined;
   const xLen = xTopk && c % 4 === 3 ? fromArray('i32', [b], Int32Array.from({ length: b }, () => Math.floor(r() * (xTopk + 1)))) : undefined;
-  const meta = getSparseMlaMetadata({ b, sQ, hQ, topk, extraTopk: xTopk, extraTopkLength: xLen, numSms: 132 });
+  const len = manyItems && c % 4 >= 2 ? fromArray('i32', [b], Int32Array.from({ length: b }, () => Math.floor(r() * (topk + 1)))) : undefined;
+  const meta = getSparseMlaMetadata({ b, sQ, hQ, topk, topkLength: len, extraTopk: xTopk, extraTopkLength: xLen, numSms: 132 });
   const outs: Uint8Array[][] = [];
   for (const be of backends) {
     const owned: Tensor[] = [uploadFp8Cache(be, k), be.upload(q), be.upload(indices)];
     const extra = xk && xIndices ? { extraKCache: uploadFp8Cache(be, xk), extraIndices: be.upload(xIndices), extraTopkLength: xLen } : {};
     if (xk && xIndices) owned.push(extra.extraKCache!, extra.extraIndices!);
     const out = be.empty('bf16', [b, sQ, hQ, 512]), lse = be.empty('f32', [b, hQ, sQ]);
-    await flashMlaSparseWithKvcache(owned[1], owned[0], owned[2], 512, meta, { backend: be, out, lse, precision, ...extra });
+    await flashMlaSparseWithKvcache(owned[1], owned[0], owned[2], 512, meta, { backend: be, out, lse, precision, topkLength: len, ...extra });
     const bytes = async (t: Tensor) => { const h = (await be.download(t)).host(); return new Uint8Array(h.buffer.slice(h.byteOffset, h.byteOffset + h.byteLength)); };
     outs.push([await bytes(out), await bytes(lse)]);
     for (const t of [...owned, out, lse]) be.free(t);
@@ -124,7 +130,7 @@ for (let c = 0; c < nCases; c++) {
   if (withNan) for (const o of outs) canonNan(o[0], o[1]);
   const diff = [0, 1].map((w) => outs[0][w].findIndex((x, i) => x !== outs[1][w][i]));
   const tag = `case ${c}: ${fmt} b ${b} topk ${topk} ${precision} page ${B} (block stride ${fp8BlockStride(fmt, B)})${xTopk ? ` extra ${xTopk} page ${xB}${xLen ? ' L' : ''}` : ''}`
-    + (withNan ? ` poisoned ${poisoned}, NaN out ${nanCount(outs[0][0])} / ${nanCount(outs[1][0])}` : '');
+    + (len ? ' topkLength' : '') + (withNan ? ` poisoned ${poisoned}, NaN out ${nanCount(outs[0][0])} / ${nanCount(outs[1][0])}` : '');
   if (diff[0] < 0 && diff[1] < 0 && outs[0][0].length === outs[1][0].length) { same++; console.log(`${tag}: identical`); }
   else console.log(`${tag}: DIFFERS (out byte ${diff[0]}, lse byte ${diff[1]})`);
 }

@@ -85,7 +85,7 @@ template <bool M1> struct Fmt {
 // before). Bit 3 is the whole-tile producer (produceTile);
 // the versions measured slower on the H200 have left the code (the round pipeline with and without L2 prefetch: bits
 // 0 and 3 clear; the integer dequantization: bit 4; the 2-CTA cluster: bit 6; session 8's per-round reload, bit 8, and
-// item-boundary overlap, bits 9-11: commit 6c7d876 has them; bits 9-11 have new meanings since session 19's end, bits 4, 6 and 8 since session 20, bits 10 and 44 since session 21), so bit 3 must be set and the note's mode numbers keep
+// item-boundary overlap, bits 9-11: commit 6c7d876 has them; bits 9-11 have new meanings since session 19's end, bits 4, 6 and 8 since session 20, bits 10, 43 and 44 since session 21), so bit 3 must be set and the note's mode numbers keep
 // their meaning. Measured in sessions 12-13 and not shipped, removed in session 14 (commit d39f109 has them; the note
 // has the measurements): bits 41-43 (the producer's gather loads with .L2::256B, and .L1::evict_last), 44, 46 and 47
 // (the next item's Q issued in the last tile, or before the epilogue by warpgroup 0 or 1).
@@ -402,15 +402,8 @@ static_assert(!(kAddr32Bit || kWarpFlagsBit) || (kFlatV32 && !(MLA_SPARSE_SM90_M
 // plan, left the code in session 21; the number is bit 44 below.)
 // Same bytes and flags stored: the output is bit-identical to the build without the bit.
 constexpr bool kAddr32M1PairBit = (MLA_SPARSE_SM90_MODE & 2251799813685248) != 0;
-// Bit 43 (8796093022208; reused, see bits 41 / 42; session 19, helper h2 round 4; the one-CTA MODEL1 entries, with 52 / 58
-// and bit 40's early gather): bit 50 there, the tile's 64 validity flags written by producer warps 0 and 1 after the
-// rounds' stores and the fence, before the arrival (lane l of the two: token l, its id loaded a tile ahead; one 4-byte
-// store; bit 50's two ids a lane of warp 0 spill 4 bytes in the `_sp` entry), instead of a k == 0 lane's store in each
-// of the 4 rounds in all four warps. No peer (bit 44's cost on the pair was its st.async on warp 0's path). The same
-// flags: the output is bit-identical to the build without it.
-constexpr bool kWarpFlagsM1OneBit = (MLA_SPARSE_SM90_MODE & 8796093022208) != 0;
-static_assert(!kWarpFlagsM1OneBit || (kFlatM1 && kLineBit && !(MLA_SPARSE_SM90_MODE & (2 | 4 | 4194304 | 8388608 | 16777216 | 131072 | 268435456 | 1073741824 | 36028797018963968))),
-              "bit 43 is for the one-CTA MODEL1 entries with 52 / 58, not with 1, 2, 17, 22-24, 28, 30, 55");
+// (Bit 43 here, bit 50's flags by producer warps 0 and 1 in the one-CTA MODEL1 entries, measured at the rule's edge in
+// session 19 call E (0.9954, KEEP) and closed there, left the code in session 21; the number is bit 43 below.)
 static_assert(!kAddr32M1PairBit || ((MLA_SPARSE_SM90_MODE & 2147483648) && (MLA_SPARSE_SM90_MODE & 8192) &&
               !(MLA_SPARSE_SM90_MODE & (2 | 4 | 65536 | 131072 | 4194304 | 8388608 | 16777216 | 134217728 | 268435456 | 1073741824 | 34359738368 |
                                         549755813888 | 36028797018963968 | 2305843009213693952))),
@@ -518,6 +511,19 @@ static_assert(!kQuadVBit || ((MLA_SPARSE_SM90_MODE & (8192 | 2147483648 | 274877
                              (8192 | 2147483648 | 274877906944 | 70368744177664 | 72057594037927936 | 1152921504606846976 | 524288) &&
                              !(MLA_SPARSE_SM90_MODE & (2 | 4 | 65536 | 131072 | 4194304 | 8388608 | 16777216 | 68719476736 | 134217728 | 268435456 | 1073741824))),
               "bit 10 is for the V3.2 pair's plain loop with 13, 19, 31, 38, 46, 56 and 60; not with 1, 2, 16, 17, 22-24, 27, 28, 30, 36");
+// Bit 43 (8796093022208; reused, see bit 50; session 21, helper s5; the pair entries that run bit 44's or bit 10's producer):
+// the part's items as one stream of tiles for the producer. Without the bit each item starts cold: the producer stores an
+// item's last tile with no load in flight, then reads the next item's schedule fields (itemOf: numSplits, topkLength),
+// then its first tile's indices, then gathers that tile: three dependent global loads before its first store (in the
+// middle of an item only the gather is waited for: the indices are read a tile ahead). With the bit the producer holds
+// the next item with tiles (its fields read when the current item starts), so the stream position t + 1 a tile's step
+// loads, and t + 2 whose indices it reads, run on into the next item: the next item's first tile is gathered while the
+// consumers work on the current item's last tiles, as any tile of an item. Bit 62's L2 prefetch of a batch's Q is
+// issued where the producer passes the batch, as without the bit. Same tiles in the same stages, the same bytes: the
+// output is bit-identical to the build without the bit.
+constexpr bool kXItemBit = (MLA_SPARSE_SM90_MODE & 8796093022208) != 0;
+static_assert(!kXItemBit || ((MLA_SPARSE_SM90_MODE & (17592186044416 | 1024)) && (MLA_SPARSE_SM90_MODE & 8192)),
+              "bit 43 is for the pair producers of bits 44 / 10");
 #ifndef MLA_SPARSE_SM90_QUAD_LAG
 #define MLA_SPARSE_SM90_QUAD_LAG 2
 #endif
@@ -866,7 +872,7 @@ struct Kernel {
   static constexpr bool kHint = kHintBit && !M1 && !C2;
   /** Bits 48 / 50: the unsigned 32-bit row address; the tile's flags by producer warp 0 after the rounds (one-CTA V3.2). */
   static constexpr bool kAddr32 = (kAddr32Bit && !M1 && !C2) || (kAddr32M1PairBit && M1 && C2) || (kAddr32RestBit && M1 != C2),
-                        kWarpFlags = (kWarpFlagsBit && !M1 && !C2) || (kWarpFlagsM1OneBit && M1 && !C2);
+                        kWarpFlags = kWarpFlagsBit && !M1 && !C2;
   /** Bit 47 (probe): the consumers only wait for each tile and hand it back (MODEL1 pair entries). */
   static constexpr bool kProdAlone = kProdAloneBit && M1 && C2;
   /** MLA_SPARSE_SM90_PAIR_PROBE (diagnostic; MODEL1 pair entries): 1 no P V, 2 no S, 3 no peer release, 4 the peer's bytes
@@ -882,6 +888,8 @@ struct Kernel {
   static constexpr bool kQuad = kQuadBit && M1 && C2;
   /** Bit 10: bit 44's map, with bit 56's halves kept, in the V3.2 pair entries. */
   static constexpr bool kQuadV = kQuadVBit && !M1 && C2;
+  /** Bit 43: the part's items as one stream of tiles in those producers (produceStream). */
+  static constexpr bool kXItem = kXItemBit && (kQuad || kQuadV);
   static constexpr bool kNoS = kNoMath || kPairProbe == 2, kNoPV = kNoMath || kPairProbe == 1, kPeerRelease = C2 && kPairProbe != 3;
   /** Bit 62: the next item's Q prefetched into L2 by the producer (pair entries). */
   static constexpr bool kQEarly = kQEarlyBit && C2;
@@ -1341,6 +1349,28 @@ struct Kernel {
     }
 #endif
     uint32_t u = 0;
+#if MLA_SPARSE_SM90_MODE & 8796093022208
+    if constexpr (kXItem) { // bit 43: one stream of tiles over the part's items
+      const int q = (pt & 31) >> 3, r = 32 * static_cast<int>(rank) + 8 * (pt >> 5) + (pt & 7);
+#if MLA_SPARSE_SM90_MODE & 17592186044416
+      if constexpr (kQuad) {
+        produceStream<false, QuadRegs>(p, meta, beginReq, endReq, u, emptyBar, pt, r, r, [&](QuadRegs& d, Id id) { loadQuad(p, d, id, q); },
+                                       [&](const QuadRegs& d, uint32_t st, bool) {
+                                         stepQuad(d, st, kBase, fullBar, remoteBar, pt, r, q, kDelta, vDelta, peerRemote);
+                                       });
+      }
+#endif
+#if MLA_SPARSE_SM90_MODE & 1024
+      if constexpr (kQuadV) {
+        const int rf = q == 1 ? r ^ 32 : r;
+        produceStream<true, QuadRegsV>(p, meta, beginReq, endReq, u, emptyBar, pt, r, rf, [&](QuadRegsV& d, Id id) { loadQuadV(p, d, id, q); },
+                                       [&](const QuadRegsV& d, uint32_t st, bool fl) {
+                                         stepQuadV(d, st, fl, kBase, fullBar, remoteBar, peerRemoteH, fullHBar, pt, r, rf, q, kDelta, peerRemote);
+                                       });
+      }
+#endif
+    } else
+#endif
     for (int batch = beginReq; batch <= endReq && batch < p.b; ++batch) {
       const Item it = itemOf(p, meta, batch, beginReq, endReq);
 #if MLA_SPARSE_SM90_MODE & 4611686018427387904
@@ -1429,20 +1459,12 @@ struct Kernel {
       load(ids);
 #pragma unroll
       for (int rnd = 0; rnd < kRounds; ++rnd) ids[rnd] = idOf(1, rnd);
-#if MLA_SPARSE_SM90_MODE & (1125899906842624 | 8796093022208)
-      // Bit 50: producer warp 0's lane pt holds the ids of tokens 2 pt, 2 pt + 1 of the next tile to be stored (bit 43,
-      // the one-CTA MODEL1 entries: warps 0 and 1, lane pt the id of token pt, fid[0] only: two ids a lane spill 4 bytes
-      // there). One-CTA entries only.
-      constexpr bool kFl1 = M1 && !C2;
-      constexpr int kFlLanes = kFl1 ? 64 : 32;
-      auto idFl = [&](int t, int i) {
-        return t < it.nTiles ? idAt(p, it, rowQ, it.eBegin + t * kBN + (kFl1 ? pt : 2 * pt + i)) : Id{-1, false};
-      };
+#if MLA_SPARSE_SM90_MODE & 1125899906842624
+      // Bit 50: producer warp 0's lane pt holds the ids of tokens 2 pt, 2 pt + 1 of the next tile to be stored. One-CTA
+      // V3.2 entries only.
+      auto idFl = [&](int t, int i) { return t < it.nTiles ? idAt(p, it, rowQ, it.eBegin + t * kBN + 2 * pt + i) : Id{-1, false}; };
       Id fid[2] = {Id{-1, false}, Id{-1, false}};
-      if (kWarpFlags && pt < kFlLanes) {
-        fid[0] = idFl(0, 0);
-        if (!kFl1) fid[1] = idFl(0, 1);
-      }
+      if (kWarpFlags && pt < 32) fid[0] = idFl(0, 0), fid[1] = idFl(0, 1);
 #endif
 #if MLA_SPARSE_SM90_MODE & (34359738368 | 274877906944)
       // Bits 35 / 38 (kOwnFlags): lanes with k == 1 (the same 16 tokens a round as the k == 0 lanes) write the flags of
@@ -1570,15 +1592,10 @@ struct Kernel {
         for (int rnd = 0; rnd < kRounds; ++rnd) pv[rnd] = pn[rnd].phys >= 0, pn[rnd] = idOfPeer(t + 2, rnd);
 #endif
         fenceProxyAsync();
-#if MLA_SPARSE_SM90_MODE & (1125899906842624 | 8796093022208)
-        if (kWarpFlags && pt < kFlLanes) {
-          if constexpr (kFl1) { // bit 43: the tile's 64 flags, one 4-byte store a lane of warps 0 and 1; then the next tile's id
-            rw.valid[st][pt] = fid[0].phys >= 0 ? 1 : 0;
-            fid[0] = idFl(t + 1, 0);
-          } else { // bit 50: the tile's 64 flags, one 8-byte store a lane; then the next tile's ids
-            *reinterpret_cast<int2*>(&rw.valid[st][2 * pt]) = make_int2(fid[0].phys >= 0 ? 1 : 0, fid[1].phys >= 0 ? 1 : 0);
-            fid[0] = idFl(t + 1, 0), fid[1] = idFl(t + 1, 1);
-          }
+#if MLA_SPARSE_SM90_MODE & 1125899906842624
+        if (kWarpFlags && pt < 32) { // bit 50: the tile's 64 flags, one 8-byte store a lane; then the next tile's ids
+          *reinterpret_cast<int2*>(&rw.valid[st][2 * pt]) = make_int2(fid[0].phys >= 0 ? 1 : 0, fid[1].phys >= 0 ? 1 : 0);
+          fid[0] = idFl(t + 1, 0), fid[1] = idFl(t + 1, 1);
         }
 #endif
 #if MLA_SPARSE_SM90_MODE & (36028797018963968 | 72057594037927936)
@@ -1676,15 +1693,20 @@ struct Kernel {
     Id id = idOf(1);
 #pragma unroll 1
     for (int t = 0; t < it.nTiles; ++t, ++u) {
-      const uint32_t st = u & 1, kt = kBase + st * kTile;
+      const uint32_t st = u & 1;
       mbarWait(emptyBar + 8 * st, ((u >> 1) & 1) ^ 1);
-      if (pt == 0) mbarExpectTx(remoteBar + 8 * st, kPeerBytes);
-      storeQuad(d, kt, st, r, q, Peer{kDelta, vDelta, peerRemote + 8 * st});
-      fenceProxyAsync();
-      mbarArrive(fullBar + 8 * st);
+      stepQuad(d, st, kBase, fullBar, remoteBar, pt, r, q, kDelta, vDelta, peerRemote);
       if (t + 1 < it.nTiles) loadQuad(p, d, id, q); // tile t + 1: in flight while the consumers work on t
       id = idOf(t + 2);
     }
+  }
+  /** Bit 44: tile d into stage st once it is free: the peer's expected bytes, the stores, the arrival. */
+  static __device__ __forceinline__ void stepQuad(const QuadRegs& d, uint32_t st, uint32_t kBase, uint32_t fullBar, uint32_t remoteBar, int pt,
+                                                  int r, int q, uint32_t kDelta, uint32_t vDelta, uint32_t peerRemote) {
+    if (pt == 0) mbarExpectTx(remoteBar + 8 * st, kPeerBytes);
+    storeQuad(d, kBase + st * kTile, st, r, q, Peer{kDelta, vDelta, peerRemote + 8 * st});
+    fenceProxyAsync();
+    mbarArrive(fullBar + 8 * st);
   }
 #endif
 #if MLA_SPARSE_SM90_MODE & 1024
@@ -1772,6 +1794,99 @@ struct Kernel {
       id = idOf(t + 2, r);
       fl = fid.phys >= 0;
       fid = idOf(t + 2, rf);
+    }
+  }
+  /** Bit 10: tile d into stage st once it is free (fl: row rf's flag): the peer's expected bytes, the two halves, each with
+      its arrival; produceQuadV's step, for bit 43's stream (produceQuadV keeps its inline copy: calling this changes its
+      code). */
+  static __device__ __forceinline__ void stepQuadV(const QuadRegsV& d, uint32_t st, bool fl, uint32_t kBase, uint32_t fullBar, uint32_t remoteBar,
+                                                   uint32_t peerRemoteH, uint32_t fullHBar, int pt, int r, int rf, int q, uint32_t kDelta,
+                                                   uint32_t peerRemote) {
+    const uint32_t kt = kBase + st * kTile;
+    if (pt == 0) {
+      mbarExpectTx(remoteBar + 8 * st, kPeerH0);
+      mbarExpectTx(smemAddr(&rows1().remote1[st]), kPeerH1);
+    }
+    const Peer pe{kDelta, 0u, peerRemote + 8 * st}, pe1{kDelta, 0u, peerRemoteH + 8 * st};
+    const bool bf = __all_sync(0xffffffffu, ((d.scl.x | d.scl.y | d.scl.z | d.scl.w) & 0xffffu) == 0u);
+    if (q < 2) rows().valid[st][rf] = fl ? 1 : 0;
+    if (bf) storeQuadVHalf<true>(d, kt, 0, r, q, pe);
+    else storeQuadVHalf<false>(d, kt, 0, r, q, pe);
+    fenceProxyAsync();
+    mbarArrive(fullBar + 8 * st);
+    if (bf) storeQuadVHalf<true>(d, kt, 1, r, q, pe1);
+    else storeQuadVHalf<false>(d, kt, 1, r, q, pe1);
+    fenceProxyAsync();
+    mbarArrive(fullHBar + 8 * st);
+  }
+#endif
+#if MLA_SPARSE_SM90_MODE & 8796093022208
+  /** Bit 43: batch `batch`'s item (it.nTiles 0: past the part's last batch). cursorAt issues its fields' loads and does not
+      wait for them (no branch on them); onward() then skips items without tiles, where the stream first needs them. */
+  struct Cursor {
+    Item it;
+    int batch;
+  };
+  static __device__ __forceinline__ Cursor cursorAt(const SparseMmaParams& p, const int* meta, int b, int beginReq, int endReq) {
+    Cursor c{Item{0, 0, 0, 0, 0, 0, 0, true}, b};
+    if (b <= min(endReq, p.b - 1)) c.it = itemOf(p, meta, b, beginReq, endReq);
+    return c;
+  }
+  static __device__ __forceinline__ void onward(const SparseMmaParams& p, const int* meta, Cursor& c, int beginReq, int endReq) {
+#pragma unroll 1
+    while (c.it.nTiles == 0 && c.batch <= min(endReq, p.b - 1)) c = cursorAt(p, meta, c.batch + 1, beginReq, endReq);
+  }
+  /** Bit 43: entry `row` of tile s of the stream cur, nxt (s >= cur's tiles: nxt's tile s - cur's). A branch, not selects
+      of the two items' fields: inside the current item nothing waits for the next item's loads. */
+  static __device__ __forceinline__ Id streamId(const SparseMmaParams& p, const Cursor& cur, const Cursor& nxt, int s, int row) {
+    if (s < cur.it.nTiles) return idAt(p, cur.it, static_cast<int64_t>(cur.batch) * p.sQ + blockIdx.y, cur.it.eBegin + s * kBN + row);
+    s -= cur.it.nTiles;
+    if (s < nxt.it.nTiles) return idAt(p, nxt.it, static_cast<int64_t>(nxt.batch) * p.sQ + blockIdx.y, nxt.it.eBegin + s * kBN + row);
+    return Id{-1, false};
+  }
+  /** Bit 43: the producer over the part's items (bits 44 / 10): tile t of the current item stored (step), then the stream's
+      tile t + 1 loaded (load) and tile t + 2's indices read, across the item's end. Fl: row rf's flag travels with the
+      tile (bit 10's peer-row flags). */
+  template <bool Fl, typename Regs, typename Load, typename Step>
+  static __device__ __forceinline__ void produceStream(const SparseMmaParams& p, const int* meta, int beginReq, int endReq, uint32_t& u,
+                                                       uint32_t emptyBar, int pt, int r, int rf, const Load& load, const Step& step) {
+    const int last = min(endReq, p.b - 1);
+    auto prefetchQ = [&](int from, int to) { // bit 62: each batch's Q rows into L2 when the producer passes the batch
+      if constexpr (kQEarly) {
+        const int m0 = blockIdx.z * kBM, rows = min(kBM, p.hQ - m0);
+        if (pt == 0 && rows > 0)
+#pragma unroll 1
+          for (int b = from; b <= min(to, last); ++b)
+            prefetchL2(static_cast<const __nv_bfloat16*>(p.q) + ((static_cast<int64_t>(b) * p.sQ + blockIdx.y) * p.hQ + m0) * F::kDQK,
+                       static_cast<uint32_t>(rows) * F::kDQK * 2u);
+      }
+    };
+    Cursor cur = cursorAt(p, meta, beginReq, beginReq, endReq);
+    onward(p, meta, cur, beginReq, endReq);
+    prefetchQ(beginReq + 1, cur.batch);
+    Cursor nxt = cursorAt(p, meta, cur.batch + 1, beginReq, endReq);
+    onward(p, meta, nxt, beginReq, endReq);
+    Regs d;
+    load(d, streamId(p, cur, nxt, 0, r));
+    Id id = streamId(p, cur, nxt, 1, r);
+    bool fl = Fl && streamId(p, cur, nxt, 0, rf).phys >= 0;
+    Id fid = Fl ? streamId(p, cur, nxt, 1, rf) : Id{-1, false};
+#pragma unroll 1
+    while (cur.it.nTiles > 0) {
+#pragma unroll 1
+      for (int t = 0; t < cur.it.nTiles; ++t, ++u) {
+        const uint32_t st = u & 1;
+        mbarWait(emptyBar + 8 * st, ((u >> 1) & 1) ^ 1);
+        step(d, st, fl);
+        if (t + 1 >= cur.it.nTiles) onward(p, meta, nxt, beginReq, endReq); // a one-tile item: the next one is needed now
+        if (t + 1 < cur.it.nTiles + nxt.it.nTiles) load(d, id); // the stream's next tile: this item's or the next item's first
+        if (t + 2 >= cur.it.nTiles) onward(p, meta, nxt, beginReq, endReq);
+        id = streamId(p, cur, nxt, t + 2, r);
+        if constexpr (Fl) fl = fid.phys >= 0, fid = streamId(p, cur, nxt, t + 2, rf);
+      }
+      prefetchQ(cur.batch + 1, nxt.batch);
+      cur = nxt;
+      nxt = cursorAt(p, meta, cur.batch + 1, beginReq, endReq); // waited for where the stream reaches it (onward)
     }
   }
 #endif
