@@ -109,6 +109,12 @@ def self_test():
                 json.dump({"rows": rows}, open(os.path.join(d, "bench-%s-%d.json" % (arm, k)), "w"))
     cases = [((), "SHIP"), ({"n32": 0.96}, "KEEP"), ({"other": 1.02}, "KEEP"), ({"fail": 1}, "KEEP"), ({"san": 1}, "KEEP"),
              ({"nruns": 1}, "KEEP"), ({"check": False}, "KEEP"), ({"n32": 0.949, "other": 1.009}, "SHIP")]
+    run_cases(decide, make, cases)
+
+
+def run_cases(decide, make, cases):
+    """A library A/B rule's self-test: each (make's keywords, the verdict's start) in a fresh folder, then an empty one."""
+    import tempfile
     for kw, want in cases:
         with tempfile.TemporaryDirectory() as d:
             make(d, **dict(kw))
@@ -119,8 +125,13 @@ def self_test():
     print("self-test ok (%d cases)" % (len(cases) + 1))
 
 
-if __name__ == "__main__":
+def main(decide, self_test):
+    """`RULE.py DIR` prints the verdict on DIR; `RULE.py --self-test` runs the self-test."""
     if sys.argv[1:] == ["--self-test"]:
         self_test()
     else:
         print(decide(sys.argv[1]))
+
+
+if __name__ == "__main__":
+    main(decide, self_test)

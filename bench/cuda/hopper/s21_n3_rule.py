@@ -21,7 +21,7 @@ KEEP lib (...).
 import math, os, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from s19_h5r5_rule import checks, runs  # noqa: E402  (the checks, and each arm's runs)
+from s19_h5r5_rule import checks, main, run_cases, runs  # noqa: E402  (the checks, and each arm's runs)
 
 NAMES = ("s_k 1024 64 rows", "s_k 1024 h64 s_q 2", "s_k 1024 h128", "s_k 1024 256 rows", "s_k 8192 256 rows", "s_k 8192 64 rows")
 LIMIT = 1.005
@@ -85,18 +85,8 @@ def self_test():
     cases = [((), "SHIP"), ({"short": 0.99}, "KEEP"), ({"long": 1.006}, "KEEP"), ({"one": (0, 1.01)}, "KEEP"),
              ({"one": (4, 1.005)}, "SHIP"), ({"short": 0.985, "long": 1.005}, "SHIP"), ({"fail": 1}, "KEEP"), ({"san": 1}, "KEEP"),
              ({"nruns": 1}, "KEEP"), ({"check": False}, "KEEP"), ({"fr": 0}, "SHIP")]
-    for kw, want in cases:
-        with tempfile.TemporaryDirectory() as d:
-            make(d, **dict(kw))
-            got = decide(d, out=lambda *_: None)
-            assert got.startswith(want), (kw, got)
-    with tempfile.TemporaryDirectory() as d:
-        assert decide(d, out=lambda *_: None).startswith("KEEP")  # nothing there
-    print("self-test ok (%d cases)" % (len(cases) + 1))
+    run_cases(decide, make, cases)
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--self-test"]:
-        self_test()
-    else:
-        print(decide(sys.argv[1]))
+    main(decide, self_test)

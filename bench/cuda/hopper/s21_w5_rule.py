@@ -22,7 +22,7 @@ stk-wide when N passes; otherwise KEEP lib, with the first failed conditions. Th
 import math, os, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from s19_h5r5_rule import checks, runs  # noqa: E402  (the checks, and each arm's runs)
+from s19_h5r5_rule import checks, main, run_cases, runs  # noqa: E402  (the checks, and each arm's runs)
 
 NAMES = ("s_k 1024 256 rows", "s_k 1024 h128 s_q 1", "s_k 1024 h64 s_q 2", "s_k 4096 256 rows", "s_k 8192 256 rows")
 TARGET = 0      # the row under 0.95 of FlashMLA (issue #12)
@@ -114,18 +114,8 @@ def self_test():
              ({"nruns": 1}, "KEEP"), ({"check": False}, "KEEP"), ({"pt": 0.965}, "SHIP stkpf-wide"), ({"pt": 0.972}, "SHIP stk-wide"),
              ({"pt": 0.965, "psan": 1}, "SHIP stk-wide"), ({"target": 0.99, "pt": 0.984}, "SHIP stkpf-wide"), ({"pt": 0.965, "pruns": 1}, "SHIP stk-wide"),
              ({"pt": 0.965, "prest": 1.006}, "SHIP stk-wide"), ({"pruns": 0}, "SHIP stk-wide")]
-    for kw, want in cases:
-        with tempfile.TemporaryDirectory() as d:
-            make(d, **dict(kw))
-            got = decide(d, out=lambda *_: None)
-            assert got.startswith(want), (kw, got)
-    with tempfile.TemporaryDirectory() as d:
-        assert decide(d, out=lambda *_: None).startswith("KEEP")  # nothing there
-    print("self-test ok (%d cases)" % (len(cases) + 1))
+    run_cases(decide, make, cases)
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--self-test"]:
-        self_test()
-    else:
-        print(decide(sys.argv[1]))
+    main(decide, self_test)

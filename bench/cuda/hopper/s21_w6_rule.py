@@ -22,7 +22,7 @@ Last line: SHIP stknx-wide (...) or KEEP lib (...).
 import os, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from s19_h5r5_rule import runs, tap  # noqa: E402  (each arm's runs; a tap file's pass / fail / skipped)
+from s19_h5r5_rule import main, run_cases, runs, tap  # noqa: E402  (each arm's runs; a tap file's pass / fail / skipped)
 from s17_h3_rule import read  # noqa: E402
 
 NAMES = ("s_k 1024 256 rows", "s_k 1024 h128 s_q 1", "s_k 1024 h64 s_q 2", "s_k 4096 256 rows", "s_k 8192 256 rows")
@@ -119,18 +119,8 @@ def self_test():
              ({"one": (4, 1.005)}, "SHIP"), ({"one": (1, 1.01)}, "KEEP"), ({"rest": 1.006}, "KEEP"), ({"fail": 1}, "KEEP"),
              ({"san": 1}, "KEEP"), ({"runs_a": 2}, "KEEP"), ({"runs_w": 2}, "KEEP"), ({"check": False}, "KEEP"),
              ({"build": 1}, "KEEP lib (W's build"), ({"runs_n": 0}, "SHIP"), ({"ncheck": False}, "SHIP"), ({"runs_w": 0}, "KEEP")]
-    for kw, want in cases:
-        with tempfile.TemporaryDirectory() as d:
-            make(d, **dict(kw))
-            got = decide(d, out=lambda *_: None)
-            assert got.startswith(want), (kw, got)
-    with tempfile.TemporaryDirectory() as d:
-        assert decide(d, out=lambda *_: None).startswith("KEEP")  # nothing there
-    print("self-test ok (%d cases)" % (len(cases) + 1))
+    run_cases(decide, make, cases)
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--self-test"]:
-        self_test()
-    else:
-        print(decide(sys.argv[1]))
+    main(decide, self_test)
