@@ -1878,7 +1878,16 @@ struct Kernel {
         const uint32_t st = u & 1;
         mbarWait(emptyBar + 8 * st, ((u >> 1) & 1) ^ 1);
         step(d, st, fl);
-        if (t + 1 >= cur.it.nTiles) onward(p, meta, nxt, beginReq, endReq); // a one-tile item: the next one is needed now
+        if (t + 1 >= cur.it.nTiles) { // a one-tile item: the next one is needed now
+          onward(p, meta, nxt, beginReq, endReq);
+          // Session 22 (call A's bug): a one-tile item's id / fid (stream position 1) were read one item back, when this
+          // item was the next one, as position n + 1 of that frame: past the two cursors, so Id{-1}.
+          // Position 1 is the next item's tile 0: read it here, before the load. (At the part's first item, the same ids.)
+          if (t == 0) {
+            id = nxt.it.nTiles > 0 ? idAt(p, nxt.it, static_cast<int64_t>(nxt.batch) * p.sQ + blockIdx.y, nxt.it.eBegin + r) : Id{-1, false};
+            if constexpr (Fl) fid = nxt.it.nTiles > 0 ? idAt(p, nxt.it, static_cast<int64_t>(nxt.batch) * p.sQ + blockIdx.y, nxt.it.eBegin + rf) : Id{-1, false};
+          }
+        }
         if (t + 1 < cur.it.nTiles + nxt.it.nTiles) load(d, id); // the stream's next tile: this item's or the next item's first
         if (t + 2 >= cur.it.nTiles) onward(p, meta, nxt, beginReq, endReq);
         id = streamId(p, cur, nxt, t + 2, r);
