@@ -880,6 +880,16 @@ static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 36028797018963968LL)
 #ifndef MLA_DFP8_STAMP
 #define MLA_DFP8_STAMP 0
 #endif
+// MLA_DFP8_PROBE (a -D switch, not a VAR bit; measurement only, session 22 f6, docs/notes/cuda-dense-fp8.md "Session 22
+// (f6)"; WRONG RESULTS, timed without checks): parts of the alternating design's tile left out, in every entry (n16,
+// n16w3, n32). Bit 1: no O side (no O^T product, no exact O path, no O^T rescale; the raw slot is released after the
+// softmax's barrier). Bit 2: no S side (no S^T product, no exact S path, no softmax; P^T is not written, the barrier
+// that hands it over stays). Bit 4: no DRAM (the ring is zeroed once at entry, the producer arrives on a slot's full
+// barrier instead of copying a page, the screening warps still run but their flags read clean). 0 (the default): the
+// code as without it.
+#ifndef MLA_DFP8_PROBE
+#define MLA_DFP8_PROBE 0
+#endif
 #if MLA_DFP8_STAMP
 #define MLA_DFP8_ST(k, v) (reinterpret_cast<volatile uint32_t*>(p.lse) + static_cast<int64_t>(beginIdx) * p.hQ * p.sQ)[k] = (v)
 // (the stamps go to 64 bytes of shared memory past the layout, which the launch's 229,408 bytes or more leave
@@ -1551,7 +1561,12 @@ struct DenseFp8Alt {
 #endif
           }
         }
+#if MLA_DFP8_PROBE & 4
+        const bool bad = false; // (probe: no DRAM, the zeroed ring's scales are not fast-path scales)
+        (void)nan, (void)ok;
+#else
         const bool bad = __any_sync(0xffffffffu, (nan & 0x80808080u) != 0 || !ok);
+#endif
         __syncwarp(); // the warp's scale stores before lane 0's (releasing) arrival
         if ((st & 31) == 0) {
           stShared(ck + (L::CKF_OFF - L::CK_OFF) + 16 * slot + 4 * w, static_cast<uint32_t>(bad));
@@ -1600,6 +1615,9 @@ struct DenseFp8Alt {
     }
     const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
     const int beginIdx = meta[kMetaBeginIdx], endIdx = min(meta[kMetaEndIdx], p.b - 1);
+#if MLA_DFP8_PROBE & 4
+    for (int i = threadIdx.x; i < RS * kRawBytes / 16; i += blockDim.x) stShared(rawBase + 16 * i, make_uint4(0u, 0u, 0u, 0u)); // (probe: no DRAM)
+#endif
     __syncthreads();
 
     if (__shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x) / 128, 0) == NC) {
@@ -1627,8 +1645,13 @@ struct DenseFp8Alt {
             const uint32_t slot = n % RS;
             mbarWait(emptyBar + 8 * slot, ((n / RS) & 1) ^ 1);
             const uint32_t fs = W3 ? n % FB : slot;
+#if MLA_DFP8_PROBE & 4
+            (void)page, (void)policy;
+            mbarArrive(fullBar + 8 * fs); // (probe: no DRAM)
+#else
             mbarExpectTx(fullBar + 8 * fs, kRawBytes);
             bulkLoad(rawBase + slot * kRawBytes, p.kCache + static_cast<int64_t>(page) * p.blockStride, kRawBytes, fullBar + 8 * fs, policy);
+#endif
           }
         }
 #if MLA_DFP8_STAMP
@@ -1861,7 +1884,19 @@ struct DenseFp8Alt {
 #ifndef MLA_DFP8_ALT_OVERLAP
         wgWait<0>(); // this warpgroup's previous O^T product (left in flight, ptxas serializes the wgmma: C7514)
 #endif
+#if MLA_DFP8_PROBE & 2
+        // (probe bit 2: no S side) the screening warps' flags where the entry has them, else the fast path
 #if MLA_DFP8_SCAN
+        const uint32_t scs = base + L::SC_OFF + 1024 * slot;
+        mbarWait(base + L::CK_OFF + 8 * slot, (n / RS) & 1);
+        const uint4 f = lds128(base + L::CKF_OFF + 16 * slot);
+        const bool bad = (f.x | f.y | f.z) != 0;
+#else
+        const bool bad = false;
+#endif
+#pragma unroll
+        for (int e = 0; e < NI * 4; ++e) sAcc[e] = 0.f;
+#elif MLA_DFP8_SCAN
         // the screening warps' answer for this page (the flags of its three warps)
         const uint32_t scs = base + L::SC_OFF + 1024 * slot;
         if (kAltScanSc) mbarWait(base + L::CK_OFF + 8 * slot, (n / RS) & 1); // (the S phase reads its scale arrays)
@@ -1885,7 +1920,7 @@ struct DenseFp8Alt {
         const bool bad = groupAny(wg, sPhase(sAcc, raw, r0, tq, live, qDesc));
 #endif
         wgWait<0>(); // S^T, and this warpgroup's previous O^T product
-#if MLA_DFP8_SFOLD && !MLA_DFP8_SCAN
+#if MLA_DFP8_SFOLD && !MLA_DFP8_SCAN && !(MLA_DFP8_PROBE & 2)
         if (MLA_DFP8_SFOLD_LATE & 2) f3();
 #pragma unroll
         for (int e = 0; e < NI * 4; ++e) sAcc[e] = fmaf(sGrp[NFA - 1][e], (e & 2) ? f31 : f30, sAcc[e]); // NoPE group 3's fold
@@ -1893,6 +1928,7 @@ struct DenseFp8Alt {
         pinRegs<NI * 4>(sAcc);
 #pragma unroll
         for (int s = 0; s < 8; ++s) pinRegs<NI * 4>(o[s]);
+#if !(MLA_DFP8_PROBE & 2)
         if (bad) {
 #if MLA_DFP8_SF16
           sPhaseExact(sAcc, raw, r0, tq, qDesc - ((L::Q16_OFF - L::Q_OFF) >> 4)); // (the bf16 Q^T, as the shipped build)
@@ -1901,7 +1937,11 @@ struct DenseFp8Alt {
 #endif
           pinRegs<NI * 4>(sAcc);
         }
+#endif
 
+#if MLA_DFP8_PROBE & 2
+        (void)lim0, (void)jPack, (void)r0, (void)t0;
+#else
         const int key0 = t0 + r0;
 #if MLA_DFP8_SF16
         const float sl = lds32f(base + L::SL_OFF);
@@ -1952,8 +1992,10 @@ struct DenseFp8Alt {
           const float mNew = fmaxf(mOld, x);
           const float bse = mNew == -INFINITY ? 0.f : mNew;
           const float alpha = exp2f(mOld - bse);
+#if !(MLA_DFP8_PROBE & 1)
 #pragma unroll
           for (int s = 0; s < 8; ++s) o[s][4 * i + b] *= alpha, o[s][4 * i + 2 + b] *= alpha;
+#endif
           if (!MSH) mRow[i][b] = mNew;
           else if (warp == 0 && gq == 0) sts32f(mshA + 4 * (((kc + 1) & 1) * NR + r), mNew); // read by the next tile after this tile's barriers
           p0 = exp2f(sAcc[i * 4 + b] - bse), p1 = exp2f(sAcc[i * 4 + 2 + b] - bse);
@@ -2024,14 +2066,21 @@ struct DenseFp8Alt {
             putP(8 * i + 2 * tq + b, p0, p1);
           }
 #endif
+#endif
         fenceProxyAsync();
         groupSync(wg); // P^T complete (and visible to the tensor cores); red is free
 
+#if MLA_DFP8_PROBE & 1
+        (void)bad; // (probe bit 1: no O side; the slot goes back here)
+        __syncwarp();
+        if (lane == 0) mbarArrive(emptyBar + 8 * slot);
+#else
         if (bad) oPhaseExact(o, raw, warp, gq, tq, lane, live, pDesc, emptyBar + 8 * slot);
 #if MLA_DFP8_SCAN
         else oPhase(o, raw, warp, gq, tq, lane, live, pDesc, emptyBar + 8 * slot, scs);
 #else
         else oPhase(o, raw, warp, gq, tq, lane, live, pDesc, emptyBar + 8 * slot);
+#endif
 #endif
       }
       wgWait<0>();
