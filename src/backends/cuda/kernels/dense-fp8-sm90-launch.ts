@@ -73,17 +73,20 @@ export function denseFp8Sm90TilesPerPart(b: number, numSmParts: number, maxBlock
 
 /** A build with dense_fp8_sm90.cu bit 144115188075855872 (session 22, not shipped) has a fourth entry: the 32-row item
     with V split between two O warpgroups and the K side on two S warpgroups, 640 threads (docs/notes/cuda-dense-fp8.md,
-    "Session 22 (f6)"). A launch takes it only where the kernel folder's manifest says denseFp8Sm90Split32 (A/B folders). */
+    "Session 22 (f6)"). */
 export const denseFp8Sm90SplitName = 'mla_dense_fp8_sm90_v32_bf16_n32s';
 export const denseFp8Sm90SplitThreads = 640;
+/** The shipped build's threshold for n32s (tiles an SM part from which a 32-row launch takes it): none, the shipped
+    build has no n32s entry; an A/B folder's manifest may name one (denseFp8Sm90SplitTiles, 0 = every 32-row launch). */
+export const denseFp8Sm90SplitTiles: number | undefined = undefined;
 
 /** The entry a launch takes and its 16-row threads: n16w3 (512 threads) where a threshold is set and a 16-row launch
-    carries at least that many tiles an SM part; the V-split n32s (threads32 640) for 32 rows where split32 (a folder's
-    manifest) asks for it; else denseFp8Sm90KernelName(nr) with threads16. */
+    carries at least that many tiles an SM part; the V-split n32s (threads32 640) where splitTiles is set and a 32-row
+    launch carries at least that many; else denseFp8Sm90KernelName(nr) with threads16. */
 export function denseFp8Sm90Entry(nr: 16 | 32, tilesPerPart: number, w3Tiles = denseFp8Sm90W3Tiles, threads16 = denseFp8Sm90Threads16,
-  split32 = false): { name: string; threads16: number; threads32?: number } {
+  splitTiles = denseFp8Sm90SplitTiles): { name: string; threads16: number; threads32?: number } {
   if (nr === 16 && w3Tiles !== undefined && tilesPerPart >= w3Tiles) return { name: denseFp8Sm90W3Name, threads16: 512 };
-  if (nr === 32 && split32) return { name: denseFp8Sm90SplitName, threads16, threads32: denseFp8Sm90SplitThreads };
+  if (nr === 32 && splitTiles !== undefined && tilesPerPart >= splitTiles) return { name: denseFp8Sm90SplitName, threads16, threads32: denseFp8Sm90SplitThreads };
   return { name: denseFp8Sm90KernelName(nr), threads16 };
 }
 

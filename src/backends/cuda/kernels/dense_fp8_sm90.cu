@@ -790,7 +790,7 @@ struct DenseFp8 {
 // Bit 144115188075855872 (session 22, helper f6; read by the second pass only): a fourth entry,
 // mla_dense_fp8_sm90_v32_bf16_n32s (640 threads), the 32-row item with V split between two O warpgroups and the K side
 // on two S warpgroups (DenseFp8Split, after DenseFp8Alt). n16, n16w3 and n32 keep their code; the launch takes n32s only
-// where the kernel folder's manifest says denseFp8Sm90Split32 (dense-fp8-sm90-launch.ts). docs/notes/cuda-dense-fp8.md,
+// where the kernel folder's manifest names a threshold, denseFp8Sm90SplitTiles (dense-fp8-sm90-launch.ts). docs/notes/cuda-dense-fp8.md,
 // "Session 22 (f6)".
 #undef MLA_DFP8_VS
 #if defined(MLA_DFP8_PASS2) && (MLA_DENSE_FP8_VAR & 144115188075855872)
