@@ -12,8 +12,9 @@
 # 1. builds (ship = the default bits, compared with dist/cuda: SAME CODE; C), and tsc where build/ lacks the launch;
 # 2. checks side by side: dense90 (CASES, default 160, two shards) and dense90q (60) on C, dense90q on the shipped
 #    control, memcheck and synccheck (SAN_CASES, default 4: seeds 90001-90003 are 31 / 32 / 32 rows) on C;
-# 3. only if C's checks pass: ab.js --abba in one process, shipped and C (with bf16) at 8192x32x1, 8192x16x2, 4096x32x1,
-#    1024x32x1 and the guard 8192x16x1, 6 rounds of 10 reps, odd rounds reversed;
+# 3. if C's checks pass (or, as a diagnostic, if they fail without a fault or hang): ab.js --abba in one process,
+#    shipped and C (with bf16) at 8192x32x1, 8192x16x2, 4096x32x1, 1024x32x1 and the guard 8192x16x1, 6 rounds of 10
+#    reps, odd rounds reversed;
 # 4. s22_f6_rule.py: the last line `SHIP v160128477972956736 (...)` or `KEEP the shipped build (why)`.
 # Files: $OUT/f6-ab.json, $OUT/f6-checks.txt, $OUT/f6-logs.tgz (nvcc, tsc, checks, ab).
 set -uo pipefail
@@ -23,7 +24,7 @@ T0=$SECONDS; el() { echo "[s22-f6 $((SECONDS - T0))s] $*"; }
 left() { echo $((LIMIT - (SECONDS - T0))); }
 here=$(dirname "${BASH_SOURCE[0]}")
 SV=16013289897100864 C=160128477972956736
-LOG=$OUT/f6-logs; rm -rf "$LOG"; mkdir -p "$LOG"
+LOG=$OUT/f6-logs; rm -rf "$LOG"; mkdir -p "$LOG"; rm -f "$OUT/f6-ab.json"
 W=/tmp/f6-build; rm -rf $W; mkdir -p $W
 NVCC=${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
 SRC=src/backends/cuda/kernels/dense_fp8_sm90.cu
@@ -98,8 +99,13 @@ for t in memcheck synccheck; do
 done
 el "checks done"
 
-# 3. timing, only with clean checks (a fault or a hang would take every arm of the process with it)
-if python3 "$here/s22_f6_rule.py" --checks "$CK"; then
+# 3. timing, with clean checks; or, as a diagnostic that cannot ship, where C's checks fail but both dense90 shards
+# finished (wrong values, no fault or hang: whether the design is fast at all is then still worth the 30 s)
+diag=0
+if ! python3 "$here/s22_f6_rule.py" --checks "$CK" && [ "$(grep -cE '^dense90 C [01] [01] cuda dense90 shard' "$CK")" = 2 ]; then
+  diag=1; echo "C's checks fail without a fault: timing anyway, as a DIAGNOSTIC (the rule keeps the shipped build)"
+fi
+if [ $diag = 1 ] || python3 "$here/s22_f6_rule.py" --checks "$CK" > /dev/null; then
   T=$(( $(left) - 5 )); [ $T -gt 50 ] && T=50
   if [ $T -ge 20 ]; then
     timeout -k 3 $T node $AB shipped=$PWD/dist/cuda C=/tmp/f6-C --abba --rounds ${ROUNDS:-6} --reps ${REPS:-10} \
