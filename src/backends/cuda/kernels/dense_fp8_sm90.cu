@@ -98,7 +98,7 @@ constexpr int kKSteps = 18;                  // S^T k-steps a warpgroup: 16 NoPE
 #ifndef MLA_DENSE_FP8_VAR
 #define MLA_DENSE_FP8_VAR MLA_DENSE_FP8_SHIPPED
 #endif
-static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & ~144112993347567615LL), "MLA_DENSE_FP8_VAR: bits 1 .. 2147483648 and 2199023255552 .. 72057594037927936 (144112993347567615 = 4294967295 | 2199023255552 | .. | 72057594037927936) only (bits 4294967296 .. 1099511627776 were removed in session 14, last at 2fc111a)");
+static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & ~288228181423423487LL), "MLA_DENSE_FP8_VAR: bits 1 .. 2147483648 and 2199023255552 .. 144115188075855872 (288228181423423487 = 4294967295 | 2199023255552 | .. | 144115188075855872) only (bits 4294967296 .. 1099511627776 were removed in session 14, last at 2fc111a)");
 static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 105553116266496LL) || ((static_cast<long long>(MLA_DENSE_FP8_VAR) & 2147483712LL) == 2147483712LL),
               "bits 35184372088832 / 70368744177664 (the f16 score path) go with the alternating design (64) and the Q^T fill by cp.async (2147483648)");
 static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 26388279066624LL) || (static_cast<long long>(MLA_DENSE_FP8_VAR) & 6597069766656LL),
@@ -787,6 +787,21 @@ struct DenseFp8 {
 #else
 #define MLA_DFP8_S32H 0
 #endif
+// Bit 144115188075855872 (session 22, helper f6; read by the second pass only): a fourth entry,
+// mla_dense_fp8_sm90_v32_bf16_n32s (640 threads), the 32-row item with V split between two O warpgroups and the K side
+// on two S warpgroups (DenseFp8Split, after DenseFp8Alt). n16, n16w3 and n32 keep their code; the launch takes n32s only
+// where the kernel folder's manifest names a threshold, denseFp8Sm90SplitTiles (dense-fp8-sm90-launch.ts). docs/notes/cuda-dense-fp8.md,
+// "Session 22 (f6)".
+#undef MLA_DFP8_VS
+#if defined(MLA_DFP8_PASS2) && (MLA_DENSE_FP8_VAR & 144115188075855872)
+#define MLA_DFP8_VS 1
+#else
+#define MLA_DFP8_VS 0
+#endif
+#if !defined(MLA_DFP8_PASS2) && !defined(MLA_DFP8_IN_PASS3)
+static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 144115188075855872LL) || (static_cast<long long>(MLA_DENSE_FP8_VAR) & 32768LL),
+              "bit 144115188075855872 (the n32s entry) goes with the rows dispatch (32768), whose second pass reads it");
+#endif
 // Bit 140737488355328 (session 20, helper s20-h3; with 512, every pass: the two-consumer n16, the third pass's n16w3 and
 // the second pass's n32 get it): the O side by cvt. On fast tiles a thread's two value rows of a slice are the adjacent
 // bytes d, d + 1 (d = 2 (s & 1)) of its 16-byte run, so one prmt gathers both keys' bytes of both columns ({x0.b_d,
@@ -879,6 +894,16 @@ static_assert(!(static_cast<long long>(MLA_DENSE_FP8_VAR) & 36028797018963968LL)
 // the item's end, 14 the item's tiles, 15 the producer's last copy issued. 0 (the default): the code as without it.
 #ifndef MLA_DFP8_STAMP
 #define MLA_DFP8_STAMP 0
+#endif
+// MLA_DFP8_PROBE (a -D switch, not a VAR bit; measurement only, session 22 f6, docs/notes/cuda-dense-fp8.md "Session 22
+// (f6)"; WRONG RESULTS, timed without checks): parts of the alternating design's tile left out, in every entry (n16,
+// n16w3, n32). Bit 1: no O side (no O^T product, no exact O path, no O^T rescale; the raw slot is released after the
+// softmax's barrier). Bit 2: no S side (no S^T product, no exact S path, no softmax; P^T is not written, the barrier
+// that hands it over stays). Bit 4: no DRAM (the ring is zeroed once at entry, the producer arrives on a slot's full
+// barrier instead of copying a page, the screening warps still run but their flags read clean). 0 (the default): the
+// code as without it.
+#ifndef MLA_DFP8_PROBE
+#define MLA_DFP8_PROBE 0
 #endif
 #if MLA_DFP8_STAMP
 #define MLA_DFP8_ST(k, v) (reinterpret_cast<volatile uint32_t*>(p.lse) + static_cast<int64_t>(beginIdx) * p.hQ * p.sQ)[k] = (v)
@@ -1551,7 +1576,12 @@ struct DenseFp8Alt {
 #endif
           }
         }
+#if MLA_DFP8_PROBE & 4
+        const bool bad = false; // (probe: no DRAM, the zeroed ring's scales are not fast-path scales)
+        (void)nan, (void)ok;
+#else
         const bool bad = __any_sync(0xffffffffu, (nan & 0x80808080u) != 0 || !ok);
+#endif
         __syncwarp(); // the warp's scale stores before lane 0's (releasing) arrival
         if ((st & 31) == 0) {
           stShared(ck + (L::CKF_OFF - L::CK_OFF) + 16 * slot + 4 * w, static_cast<uint32_t>(bad));
@@ -1600,6 +1630,9 @@ struct DenseFp8Alt {
     }
     const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
     const int beginIdx = meta[kMetaBeginIdx], endIdx = min(meta[kMetaEndIdx], p.b - 1);
+#if MLA_DFP8_PROBE & 4
+    for (int i = threadIdx.x; i < RS * kRawBytes / 16; i += blockDim.x) stShared(rawBase + 16 * i, make_uint4(0u, 0u, 0u, 0u)); // (probe: no DRAM)
+#endif
     __syncthreads();
 
     if (__shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x) / 128, 0) == NC) {
@@ -1627,8 +1660,13 @@ struct DenseFp8Alt {
             const uint32_t slot = n % RS;
             mbarWait(emptyBar + 8 * slot, ((n / RS) & 1) ^ 1);
             const uint32_t fs = W3 ? n % FB : slot;
+#if MLA_DFP8_PROBE & 4
+            (void)page, (void)policy;
+            mbarArrive(fullBar + 8 * fs); // (probe: no DRAM)
+#else
             mbarExpectTx(fullBar + 8 * fs, kRawBytes);
             bulkLoad(rawBase + slot * kRawBytes, p.kCache + static_cast<int64_t>(page) * p.blockStride, kRawBytes, fullBar + 8 * fs, policy);
+#endif
           }
         }
 #if MLA_DFP8_STAMP
@@ -1861,7 +1899,19 @@ struct DenseFp8Alt {
 #ifndef MLA_DFP8_ALT_OVERLAP
         wgWait<0>(); // this warpgroup's previous O^T product (left in flight, ptxas serializes the wgmma: C7514)
 #endif
+#if MLA_DFP8_PROBE & 2
+        // (probe bit 2: no S side) the screening warps' flags where the entry has them, else the fast path
 #if MLA_DFP8_SCAN
+        const uint32_t scs = base + L::SC_OFF + 1024 * slot;
+        mbarWait(base + L::CK_OFF + 8 * slot, (n / RS) & 1);
+        const uint4 f = lds128(base + L::CKF_OFF + 16 * slot);
+        const bool bad = (f.x | f.y | f.z) != 0;
+#else
+        const bool bad = false;
+#endif
+#pragma unroll
+        for (int e = 0; e < NI * 4; ++e) sAcc[e] = 0.f;
+#elif MLA_DFP8_SCAN
         // the screening warps' answer for this page (the flags of its three warps)
         const uint32_t scs = base + L::SC_OFF + 1024 * slot;
         if (kAltScanSc) mbarWait(base + L::CK_OFF + 8 * slot, (n / RS) & 1); // (the S phase reads its scale arrays)
@@ -1885,7 +1935,7 @@ struct DenseFp8Alt {
         const bool bad = groupAny(wg, sPhase(sAcc, raw, r0, tq, live, qDesc));
 #endif
         wgWait<0>(); // S^T, and this warpgroup's previous O^T product
-#if MLA_DFP8_SFOLD && !MLA_DFP8_SCAN
+#if MLA_DFP8_SFOLD && !MLA_DFP8_SCAN && !(MLA_DFP8_PROBE & 2)
         if (MLA_DFP8_SFOLD_LATE & 2) f3();
 #pragma unroll
         for (int e = 0; e < NI * 4; ++e) sAcc[e] = fmaf(sGrp[NFA - 1][e], (e & 2) ? f31 : f30, sAcc[e]); // NoPE group 3's fold
@@ -1893,6 +1943,7 @@ struct DenseFp8Alt {
         pinRegs<NI * 4>(sAcc);
 #pragma unroll
         for (int s = 0; s < 8; ++s) pinRegs<NI * 4>(o[s]);
+#if !(MLA_DFP8_PROBE & 2)
         if (bad) {
 #if MLA_DFP8_SF16
           sPhaseExact(sAcc, raw, r0, tq, qDesc - ((L::Q16_OFF - L::Q_OFF) >> 4)); // (the bf16 Q^T, as the shipped build)
@@ -1901,7 +1952,11 @@ struct DenseFp8Alt {
 #endif
           pinRegs<NI * 4>(sAcc);
         }
+#endif
 
+#if MLA_DFP8_PROBE & 2
+        (void)lim0, (void)jPack, (void)r0, (void)t0;
+#else
         const int key0 = t0 + r0;
 #if MLA_DFP8_SF16
         const float sl = lds32f(base + L::SL_OFF);
@@ -1952,8 +2007,10 @@ struct DenseFp8Alt {
           const float mNew = fmaxf(mOld, x);
           const float bse = mNew == -INFINITY ? 0.f : mNew;
           const float alpha = exp2f(mOld - bse);
+#if !(MLA_DFP8_PROBE & 1)
 #pragma unroll
           for (int s = 0; s < 8; ++s) o[s][4 * i + b] *= alpha, o[s][4 * i + 2 + b] *= alpha;
+#endif
           if (!MSH) mRow[i][b] = mNew;
           else if (warp == 0 && gq == 0) sts32f(mshA + 4 * (((kc + 1) & 1) * NR + r), mNew); // read by the next tile after this tile's barriers
           p0 = exp2f(sAcc[i * 4 + b] - bse), p1 = exp2f(sAcc[i * 4 + 2 + b] - bse);
@@ -2024,14 +2081,21 @@ struct DenseFp8Alt {
             putP(8 * i + 2 * tq + b, p0, p1);
           }
 #endif
+#endif
         fenceProxyAsync();
         groupSync(wg); // P^T complete (and visible to the tensor cores); red is free
 
+#if MLA_DFP8_PROBE & 1
+        (void)bad; // (probe bit 1: no O side; the slot goes back here)
+        __syncwarp();
+        if (lane == 0) mbarArrive(emptyBar + 8 * slot);
+#else
         if (bad) oPhaseExact(o, raw, warp, gq, tq, lane, live, pDesc, emptyBar + 8 * slot);
 #if MLA_DFP8_SCAN
         else oPhase(o, raw, warp, gq, tq, lane, live, pDesc, emptyBar + 8 * slot, scs);
 #else
         else oPhase(o, raw, warp, gq, tq, lane, live, pDesc, emptyBar + 8 * slot);
+#endif
 #endif
       }
       wgWait<0>();
@@ -2311,6 +2375,512 @@ struct DenseFp8Alt {
   }
 };
 
+#if MLA_DFP8_VS
+// Bit 144115188075855872 (session 22, helper f6; the second pass only: a fourth entry, mla_dense_fp8_sm90_v32_bf16_n32s,
+// beside n32, which keeps its code): the 32-row item with V split between two O warpgroups. 640 threads, five warpgroups:
+//   wg 0, 1  "S": alternate tiles of an item (tile it: wg it & 1), each the K side of its tile as n32 does it (the
+//            screened bf16 S phase, its exact path), the lazy softmax against ONE running maximum shared by both (tile
+//            it reads tile it - 1's maxima, written by the other S warpgroup, after named barrier 11 + wg), and hands P^T
+//            (f16, or bf16 hi + lo on a tile the screening sends to the exact path) with the tile's flags and 32 row
+//            factors to the O warpgroups through its own buffer (P^T 8 KB + 144 bytes; buffer = S warpgroup = tile
+//            parity): named barriers 7 + wg (full: 128 arrive, 256 sync) and 9 + wg (empty: 256 arrive, 128 sync).
+//   wg 2, 3  "O": every tile of the item, O warpgroup j the value columns of O^T slices 4j .. 4j + 3 (n32's slices,
+//            one 8-byte load a token instead of 16): rescale by the row factors where the tile grew the maxima, then
+//            V dequantized (the screened f16 scales, cvt) into O^T (64 registers) on wgmma, or the exact path.
+//   wg 4     the producer lane and the three screening warps, as n32's.
+// Each S warpgroup keeps the row sums of its own tiles against the maxima of its own last tile; at the item's end both
+// publish (l, m) a row (double-buffered by item parity), all 512 consumer threads meet (named barrier 5), and each O
+// warpgroup stores its 8 columns of every row (n32's stores: no merge of O^T). The raw slot goes back after 12 warps'
+// arrivals (the S warpgroup's 4, both O warpgroups' 8). The math is n32's (dequantization, P rounding, wgmma types); the
+// order differs: one running maximum instead of one a warpgroup, and one O^T accumulator instead of two merged.
+// docs/notes/cuda-dense-fp8.md, "Session 22 (f6)".
+struct SplitLayout {
+  static constexpr int NR = 32, RAW_SLOTS = 4;
+  static constexpr int RAW_OFF = 0;
+  static constexpr int Q_OFF = RAW_OFF + RAW_SLOTS * kRawBytes;   // Q^T, as n32's (qDimAlt order, canonical K-major)
+  static constexpr int P_OFF = Q_OFF + NR * 576 * 2;              // [S warpgroup] P^T: f16, or bf16 hi then lo
+  static constexpr int P_BYTES = 2 * NR * kBN * 2;
+  static constexpr int PH_OFF = P_OFF + 2 * P_BYTES;              // [S warpgroup] the tile's flags (1 exact, 2 grown), then NR row factors
+  static constexpr int PH_BYTES = 16 + NR * 4;
+  static constexpr int RED_OFF = PH_OFF + 2 * PH_BYTES;           // [S warpgroup][4 warps][NR] f32
+  static constexpr int RED_BYTES = 4 * NR * 4;
+  static constexpr int MS_OFF = RED_OFF + 2 * RED_BYTES;          // [tile parity][NR] the running maxima
+  static constexpr int LM_OFF = MS_OFF + 2 * NR * 4;              // [item parity][S warpgroup][l, m][NR]
+  static constexpr int BAR_OFF = LM_OFF + 2 * 2 * 2 * NR * 4;     // full[4], empty[4]
+  static constexpr int CK_OFF = BAR_OFF + 16 * RAW_SLOTS;         // the screening: checked[4], flags[4][4], scales [4][1024 B]
+  static constexpr int CKF_OFF = (CK_OFF + 8 * RAW_SLOTS + 15) / 16 * 16;
+  static constexpr int SC_OFF = CKF_OFF + 16 * RAW_SLOTS;
+  static constexpr int SMEM = SC_OFF + 1024 * RAW_SLOTS + 1024;
+  static_assert(Q_OFF % 1024 == 0 && P_OFF % 16 == 0 && PH_OFF % 16 == 0 && RED_OFF % 16 == 0 && BAR_OFF % 8 == 0 && CKF_OFF % 16 == 0 && SC_OFF % 16 == 0, "aligned");
+  static_assert(SC_OFF - CK_OFF == AltLayout<32>::SC_OFF - AltLayout<32>::CK_OFF && CKF_OFF - CK_OFF == AltLayout<32>::CKF_OFF - AltLayout<32>::CK_OFF &&
+                AltLayout<32>::RAW_SLOTS == RAW_SLOTS, "DenseFp8Alt<32>::screen's offsets");
+  static_assert(SMEM <= 229408, "the 32-row launch's shared memory (dense-fp8-sm90-launch.ts)");
+};
+#ifndef MLA_DFP8_VS_SREG
+#define MLA_DFP8_VS_SREG 104 // (setmaxnreg of the S / O warpgroups: 640 x 96 at launch = 128 x 24 + 256 x (S + O) at most)
+#endif
+#ifndef MLA_DFP8_VS_OREG
+#define MLA_DFP8_VS_OREG 120
+#endif
+#ifndef MLA_DFP8_VS_OK
+#define MLA_DFP8_VS_OK 2 // (O^T slices a wgmma group, of the O warpgroup's 4 a k-step)
+#endif
+#ifndef MLA_DFP8_VS_OSER
+#define MLA_DFP8_VS_OSER 0 // (1: each O^T group waited before the next is built; 0: double-buffered)
+#endif
+static_assert(24 * 128 + 256 * (MLA_DFP8_VS_SREG + MLA_DFP8_VS_OREG) <= 96 * 640, "the registers given back at launch");
+struct DenseFp8Split {
+  using Alt = DenseFp8Alt<32>;
+  using L = SplitLayout;
+  static constexpr int NR = 32, NI = 4, RS = 4;
+  static constexpr int OKV = MLA_DFP8_VS_OK, OSV = 4 / OKV; // slices a group, groups a k-step
+  static constexpr bool SERV = MLA_DFP8_VS_OSER;
+  static_assert(kAltScanSc && MLA_DFP8_OCVT && MLA_DFP8_QV && MLA_DFP8_LAZY && !MLA_DFP8_SF16 && !MLA_DFP8_BO && !MLA_DFP8_STAMP && (MLA_DENSE_FP8_VAR & 512),
+                "bit 144115188075855872: n32's shipped path (screened scales, the O side by cvt, the 16-byte Q^T fill, stale maxima), no stamps");
+#ifdef MLA_SM90A
+  static __device__ __forceinline__ void nbSync(int id, int n) { asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(n) : "memory"); }
+  static __device__ __forceinline__ void nbArrive(int id, int n) { asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(n) : "memory"); }
+
+  // O warpgroup j's O^T (slices 4j .. 4j + 3 of n32's eight) += V^T P^T of one tile, fast path (n32's oPhase with bit
+  // 140737488355328 on half the columns); issued, committed, waited by the caller; the raw slot goes back after the loads.
+  static __device__ __forceinline__ void oPhaseV(float (&o)[4][NI * 4], uint32_t raw, int oj, int warp, int gq, int tq, int lane, int live,
+                                                 uint64_t pDesc, uint32_t emptySlot, uint32_t scs) {
+    const uint32_t colOff = 128 * warp + 16 * gq + 8 * oj;
+    uint32_t A[2][OKV][4];
+    uint2 v[4];
+    uint32_t sc[2];
+    const auto load = [&](int kk) {
+#pragma unroll
+      for (int k = 0; k < 4; ++k) {
+        const int T = 16 * kk + 2 * tq + (k & 1) + 8 * (k >> 1);
+        v[k] = lds64(raw + T * kTok + colOff);
+        if ((k & 1) == 0) sc[k >> 1] = lds32(scs + 512 + 2 * (64 * warp + T)); // tokens T, T + 1: the packed pair, dead ones 0
+      }
+    };
+    load(0);
+#pragma unroll
+    for (int kk = 0; kk < 4; ++kk) {
+      uint2 cv[4];
+#pragma unroll
+      for (int k = 0; k < 4; ++k) cv[k] = v[k];
+      const uint32_t sp01 = sc[0], sp23 = sc[1];
+      if (live < kBN) { // an item's last tile: the dead keys' words -> 0 (cvt keeps NaN; NaN x 0 is NaN)
+#pragma unroll
+        for (int k = 0; k < 4; ++k)
+          if (16 * kk + 2 * tq + (k & 1) + 8 * (k >> 1) >= live) cv[k] = make_uint2(0u, 0u);
+      }
+#pragma unroll
+      for (int hs = 0; hs < OSV; ++hs) {
+        const int grp = OSV * kk + hs;
+        if (!SERV && grp >= 2) wgWait<1>();
+        uint32_t(&a)[OKV][4] = A[grp & 1];
+#pragma unroll
+        for (int ss = 0; ss < OKV; ++ss) {
+          const int sl = OKV * hs + ss; // slice 4 oj + sl of n32's: bytes 2 sl, 2 sl + 1 of the 8 (word sl >> 1)
+          const uint32_t x0 = (sl >> 1) ? cv[0].y : cv[0].x, x1 = (sl >> 1) ? cv[1].y : cv[1].x;
+          const uint32_t x2 = (sl >> 1) ? cv[2].y : cv[2].x, x3 = (sl >> 1) ? cv[3].y : cv[3].x;
+          uint32_t c0, c1, c2, c3;
+          if (sl & 1) e4m3Pair2C<0x7362>(x0, x1, c0, c1), e4m3Pair2C<0x7362>(x2, x3, c2, c3);
+          else e4m3Pair2C<0x5140>(x0, x1, c0, c1), e4m3Pair2C<0x5140>(x2, x3, c2, c3);
+          a[ss][0] = mulF16x2(c0, sp01), a[ss][1] = mulF16x2(c1, sp01), a[ss][2] = mulF16x2(c2, sp23), a[ss][3] = mulF16x2(c3, sp23);
+        }
+        if (hs == OSV - 1) {
+          if (kk < 3) load(kk + 1);
+          else {
+            __syncwarp();
+            if (lane == 0) mbarArrive(emptySlot); // every raw byte this warp reads of the tile is in registers
+          }
+        }
+        wgFence();
+#pragma unroll
+        for (int ss = 0; ss < OKV; ++ss) WgRsH<32>::mma(o[OKV * hs + ss], a[ss], pDesc + ((kk * 2 * NR * 16) >> 4));
+        wgCommit();
+        if (SERV) wgWait<0>();
+      }
+    }
+  }
+  // The exact path of the O side (n32's oPhaseExact on slices 4 oj .. 4 oj + 3): bf16 V of the f32 scale, P^T hi + lo.
+  static __device__ __forceinline__ void oPhaseExactV(float (&o)[4][NI * 4], uint32_t raw, int oj, int warp, int gq, int tq, int lane, int live,
+                                                      uint64_t pDesc, uint32_t emptySlot) {
+    const uint32_t colOff = 128 * warp + 16 * gq;
+#pragma unroll
+    for (int sl = 0; sl < 4; ++sl) {
+      const uint32_t wordOff = colOff + 4 * (2 * oj + (sl >> 1)); // word (4 oj + sl) >> 1 of the 16-byte run
+#pragma unroll 1
+      for (int kk = 0; kk < 4; ++kk) {
+        uint32_t x[4];
+        float f[4];
+#pragma unroll
+        for (int k = 0; k < 4; ++k) {
+          const int T = 16 * kk + 2 * tq + (k & 1) + 8 * (k >> 1);
+          const bool dead = T >= live;
+          x[k] = dead ? 0u : lds32(raw + T * kTok + wordOff);
+          f[k] = dead ? 0.f : __uint_as_float(lds32(raw + T * kTok + 512 + 4 * warp));
+        }
+        const int pp = 2 * (sl & 1);
+        uint32_t a[4];
+        a[0] = e4m3Pair2Exact(x[0], x[1], pp, f[0], f[1]), a[1] = e4m3Pair2Exact(x[0], x[1], pp + 1, f[0], f[1]);
+        a[2] = e4m3Pair2Exact(x[2], x[3], pp, f[2], f[3]), a[3] = e4m3Pair2Exact(x[2], x[3], pp + 1, f[2], f[3]);
+        wgFence();
+        WgRs<32>::mma(o[sl], a, pDesc + ((kk * 2 * NR * 16) >> 4), 1);
+        WgRs<32>::mma(o[sl], a, pDesc + ((NR * kBN * 2 + kk * 2 * NR * 16) >> 4), 1);
+        wgCommit();
+        wgWait<0>();
+      }
+    }
+    __syncwarp();
+    if (lane == 0) mbarArrive(emptySlot);
+  }
+
+  // An S warpgroup (s = 0, 1): the tiles it = s, s + 2, .. of every item.
+  static __device__ __forceinline__ void runS(const SparseMmaParams& p, const int* meta, int beginIdx, int endIdx, unsigned char* smem, uint32_t base, int s) {
+    const int lane = threadIdx.x % 32, gq = lane / 4, tq = lane % 4, tid = threadIdx.x % 128, warp = tid / 32;
+    const uint32_t rawBase = base + L::RAW_OFF, qBase = base + L::Q_OFF, fullBar = base + L::BAR_OFF, emptyBar = fullBar + 8 * RS;
+    const uint32_t pBase = base + L::P_OFF + s * L::P_BYTES, ph = base + L::PH_OFF + s * L::PH_BYTES;
+    const uint32_t redA = base + L::RED_OFF + s * L::RED_BYTES, mshA = base + L::MS_OFF;
+    const int r0 = 16 * warp + gq;
+    const int rows = p.sQ * p.hQ;
+    const uint64_t qDesc = descOf<NR>(qBase);
+    uint32_t n0 = 0;
+    int ip = 0;           // item parity (the (l, m) buffers)
+    bool usedP = false;   // this warpgroup's P^T buffer has been handed over before (then wait for it back first)
+    for (int batch = beginIdx; batch <= endIdx; ++batch) {
+      const Item itm = itemOf(p, meta, batch, beginIdx, endIdx);
+      const int kBegin = itm.kBegin, tileEnd = itm.tileEnd;
+      const int lim0 = p.causal ? itm.seqlen - p.sQ + 1 : (1 << 30);
+      uint64_t jPack = 0;
+#pragma unroll
+      for (int i = 0; i < NI; ++i)
+#pragma unroll
+        for (int b = 0; b < 2; ++b) jPack |= static_cast<uint64_t>(min((8 * i + 2 * tq + b) / p.hQ, 63)) << (6 * (2 * i + b));
+      {
+        // Q^T by 16-byte loads (n32's bit 2251799813685248 fill), over the 8 warps of the two S warpgroups
+        constexpr int NU = 5 * NR / 8, NW = 8, UPW = (NU + NW - 1) / NW;
+        const int cw = threadIdx.x / 32;
+        uint4 qv[UPW][4];
+#pragma unroll
+        for (int k = 0; k < UPW; ++k) {
+          const int u = cw + NW * k;
+          const bool rope = u >= 4 * NI;
+          const int r = 8 * (rope ? u - 4 * NI : u >> 2) + gq;
+          const bool on = u < NU && r < rows;
+          const uint4* const src = reinterpret_cast<const uint4*>(static_cast<const __nv_bfloat16*>(p.q) + (static_cast<int64_t>(batch) * rows + r) * 576) +
+                                   (rope ? 64 + 2 * tq : 16 * (u & 3) + 4 * tq);
+#pragma unroll
+          for (int m = 0; m < 4; ++m) qv[k][m] = on && (!rope || m < 2) ? __ldg(src + m) : make_uint4(0u, 0u, 0u, 0u);
+        }
+#pragma unroll
+        for (int k = 0; k < UPW; ++k) {
+          const int u = cw + NW * k;
+          if (u >= NU) continue;
+          const bool rope = u >= 4 * NI;
+          const int r = 8 * (rope ? u - 4 * NI : u >> 2) + gq;
+#pragma unroll
+          for (int m = 0; m < 4; ++m) {
+            if (rope && m >= 2) continue;
+            const int ks0 = rope ? 32 + 2 * m : 8 * (u & 3) + 2 * m;
+            const uint32_t w4[4] = {qv[k][m].x, qv[k][m].y, qv[k][m].z, qv[k][m].w};
+#pragma unroll
+            for (int x = 0; x < 4; ++x) stShared(qBase + ((2 * (ks0 + (x >> 1)) + (x & 1)) * NR + r) * 16 + 4 * tq, w4[x]);
+          }
+        }
+        fenceProxyAsync();
+      }
+      nbSync(6, 256); // Q^T filled (both S warpgroups)
+
+      float mRef[NI][2], lPart[NI][2]; // this warpgroup's row sums, against the maxima of its own last tile
+#pragma unroll
+      for (int i = 0; i < NI; ++i) mRef[i][0] = mRef[i][1] = -INFINITY, lPart[i][0] = lPart[i][1] = 0.f;
+      for (int it = s; it < itm.nTiles; it += 2) {
+        const int t0 = kBegin + it * kBN;
+        const uint32_t n = n0 + it, slot = n % RS;
+        const uint32_t raw = rawBase + slot * kRawBytes;
+        const int live = min(kBN, tileEnd - t0);
+        mbarWait(fullBar + 8 * slot, (n / RS) & 1);
+        float sAcc[NI * 4];
+        const uint32_t scs = base + L::SC_OFF + 1024 * slot;
+        mbarWait(base + L::CK_OFF + 8 * slot, (n / RS) & 1); // the screening warps' answer and scales for this page
+        Alt::sPhase(sAcc, raw, r0, tq, live, qDesc, scs);
+        const uint4 f = lds128(base + L::CKF_OFF + 16 * slot);
+        const bool bad = (f.x | f.y | f.z) != 0;
+        wgWait<0>();
+        pinRegs<NI * 4>(sAcc);
+        if (bad) {
+          Alt::sPhaseExact(sAcc, raw, r0, tq, qDesc);
+          pinRegs<NI * 4>(sAcc);
+        }
+        __syncwarp();
+        if (lane == 0) mbarArrive(emptyBar + 8 * slot); // the S side's reads of the page are done
+
+        const int key0 = t0 + r0;
+#pragma unroll
+        for (int i = 0; i < NI; ++i)
+#pragma unroll
+          for (int b = 0; b < 2; ++b) {
+            float& s0 = sAcc[i * 4 + b];
+            float& s1 = sAcc[i * 4 + 2 + b];
+            const int lim = min(tileEnd, lim0 + static_cast<int>((jPack >> (6 * (2 * i + b))) & 63));
+            s0 = key0 < lim ? s0 * p.scaleLog2 : -INFINITY;
+            s1 = key0 + 8 < lim ? s1 * p.scaleLog2 : -INFINITY;
+          }
+        // The running maxima before this tile: tile it - 1's (the other S warpgroup's), or none at an item's first tile.
+        float mOld[NI][2];
+        if (it > 0) nbSync(11 + s, 256);
+#pragma unroll
+        for (int i = 0; i < NI; ++i)
+#pragma unroll
+          for (int b = 0; b < 2; ++b) mOld[i][b] = it > 0 ? lds32f(mshA + 4 * (((it - 1) & 1) * NR + 8 * i + 2 * tq + b)) : -INFINITY;
+        // Stale maxima (bit 134217728): keep them unless some score passes one by more than kLazyTau.
+        bool grow = false;
+#pragma unroll
+        for (int i = 0; i < NI; ++i)
+#pragma unroll
+          for (int b = 0; b < 2; ++b) grow = grow || fmaxf(sAcc[i * 4 + b], sAcc[i * 4 + 2 + b]) > mOld[i][b] + kLazyTau;
+        const bool grown = groupAny(s, grow);
+        float mNew[NI][2];
+        if (grown) {
+#pragma unroll
+          for (int i = 0; i < NI; ++i)
+#pragma unroll
+            for (int b = 0; b < 2; ++b) {
+              float x = fmaxf(sAcc[i * 4 + b], sAcc[i * 4 + 2 + b]);
+              x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 4));
+              x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 8));
+              x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 16));
+              if (gq == 0) sts32f(redA + 4 * (warp * NR + 8 * i + 2 * tq + b), x);
+            }
+          groupSync(s);
+#pragma unroll
+          for (int i = 0; i < NI; ++i)
+#pragma unroll
+            for (int b = 0; b < 2; ++b) {
+              const int r = 8 * i + 2 * tq + b;
+              const float x = fmaxf(fmaxf(lds32f(redA + 4 * r), lds32f(redA + 4 * (NR + r))), fmaxf(lds32f(redA + 4 * (2 * NR + r)), lds32f(redA + 4 * (3 * NR + r))));
+              mNew[i][b] = fmaxf(mOld[i][b], x);
+            }
+        } else {
+#pragma unroll
+          for (int i = 0; i < NI; ++i) mNew[i][0] = mOld[i][0], mNew[i][1] = mOld[i][1];
+        }
+        if (warp == 0 && gq == 0)
+#pragma unroll
+          for (int i = 0; i < NI; ++i)
+#pragma unroll
+            for (int b = 0; b < 2; ++b) sts32f(mshA + 4 * ((it & 1) * NR + 8 * i + 2 * tq + b), mNew[i][b]);
+        if (it + 1 < itm.nTiles) nbArrive(11 + (1 - s), 256); // tile it + 1 may read them
+
+        // P^T and the row factors into this warpgroup's buffer, once the O warpgroups have given it back.
+        if (usedP) nbSync(9 + s, 384);
+        usedP = true;
+#pragma unroll
+        for (int i = 0; i < NI; ++i)
+#pragma unroll
+          for (int b = 0; b < 2; ++b) {
+            const int r = 8 * i + 2 * tq + b;
+            const float bse = mNew[i][b] == -INFINITY ? 0.f : mNew[i][b];
+            const float p0 = exp2f(sAcc[i * 4 + b] - bse), p1 = exp2f(sAcc[i * 4 + 2 + b] - bse);
+            lPart[i][b] = lPart[i][b] * exp2f(mRef[i][b] - bse) + p0 + p1;
+            mRef[i][b] = mNew[i][b];
+            if (grown && warp == 0 && gq == 0) sts32f(ph + 16 + 4 * r, exp2f(mOld[i][b] - bse)); // O^T's factor
+            if (!bad) {
+              sts16(pBase + canonOff<NR>(r, r0), __half_as_ushort(__float2half_rn(p0)));
+              sts16(pBase + canonOff<NR>(r, r0 + 8), __half_as_ushort(__float2half_rn(p1)));
+            } else {
+              const __nv_bfloat16 h0 = __float2bfloat16_rn(p0), h1 = __float2bfloat16_rn(p1);
+              const __nv_bfloat16 l0 = __float2bfloat16_rn(p0 - __bfloat162float(h0)), l1 = __float2bfloat16_rn(p1 - __bfloat162float(h1));
+              sts16(pBase + canonOff<NR>(r, r0), __bfloat16_as_ushort(h0));
+              sts16(pBase + canonOff<NR>(r, r0 + 8), __bfloat16_as_ushort(h1));
+              sts16(pBase + NR * kBN * 2 + canonOff<NR>(r, r0), __bfloat16_as_ushort(l0));
+              sts16(pBase + NR * kBN * 2 + canonOff<NR>(r, r0 + 8), __bfloat16_as_ushort(l1));
+            }
+          }
+        if (tid == 0) stShared(ph, (bad ? 1u : 0u) | (grown ? 2u : 0u));
+        fenceProxyAsync(); // P^T visible to the tensor cores
+        nbArrive(7 + s, 384);
+      }
+      // The item's end: this warpgroup's row sums over its 8 key lanes and 4 warps, with the maxima they are against.
+      groupSync(s); // (the last tile's reads of red are done)
+#pragma unroll
+      for (int i = 0; i < NI; ++i)
+#pragma unroll
+        for (int b = 0; b < 2; ++b) {
+          float x = lPart[i][b];
+          x += __shfl_xor_sync(0xffffffffu, x, 4);
+          x += __shfl_xor_sync(0xffffffffu, x, 8);
+          x += __shfl_xor_sync(0xffffffffu, x, 16);
+          if (gq == 0) sts32f(redA + 4 * (warp * NR + 8 * i + 2 * tq + b), x);
+        }
+      groupSync(s);
+      if (warp == 0 && gq == 0) {
+        const uint32_t lm = base + L::LM_OFF + 4 * ((ip * 2 + s) * 2 * NR);
+#pragma unroll
+        for (int i = 0; i < NI; ++i)
+#pragma unroll
+          for (int b = 0; b < 2; ++b) {
+            const int r = 8 * i + 2 * tq + b;
+            sts32f(lm + 4 * r, lds32f(redA + 4 * r) + lds32f(redA + 4 * (NR + r)) + lds32f(redA + 4 * (2 * NR + r)) + lds32f(redA + 4 * (3 * NR + r)));
+            sts32f(lm + 4 * (NR + r), mRef[i][b]);
+          }
+      }
+      nbSync(5, 512); // every consumer warpgroup at the item's end
+      n0 += itm.nTiles;
+      ip ^= 1;
+    }
+    if (usedP) nbSync(9 + s, 384); // (the O warpgroups' last hand-back of this buffer)
+    (void)smem;
+  }
+
+  // An O warpgroup (oj = 0, 1): every tile of every item, O^T slices 4 oj .. 4 oj + 3.
+  static __device__ __forceinline__ void runO(const SparseMmaParams& p, const int* meta, int beginIdx, int endIdx, uint32_t base, int oj) {
+    const int lane = threadIdx.x % 32, gq = lane / 4, tq = lane % 4, tid = threadIdx.x % 128, warp = tid / 32;
+    (void)tid;
+    const uint32_t rawBase = base + L::RAW_OFF, fullBar = base + L::BAR_OFF, emptyBar = fullBar + 8 * RS;
+    const int rows = p.sQ * p.hQ;
+    uint32_t n0 = 0;
+    int ip = 0;
+    for (int batch = beginIdx; batch <= endIdx; ++batch) {
+      const Item itm = itemOf(p, meta, batch, beginIdx, endIdx);
+      const int slotOut = p.numSplits[batch] + (batch == beginIdx ? meta[kMetaBeginNSplitIdx] : 0);
+      const bool noSplit = p.numSplits[batch + 1] - p.numSplits[batch] == 1;
+      float o[4][NI * 4];
+#pragma unroll
+      for (int s = 0; s < 4; ++s)
+#pragma unroll
+        for (int e = 0; e < NI * 4; ++e) o[s][e] = 0.f;
+      for (int it = 0; it < itm.nTiles; ++it) {
+        const int t0 = itm.kBegin + it * kBN;
+        const uint32_t n = n0 + it, slot = n % RS;
+        const uint32_t raw = rawBase + slot * kRawBytes;
+        const int live = min(kBN, itm.tileEnd - t0);
+        const int pb = it & 1; // the S warpgroup of this tile, and its P^T buffer
+        nbSync(7 + pb, 384);
+        // (the page and its screened scales: both phases are complete already, the S warpgroup waited for them)
+        mbarWait(fullBar + 8 * slot, (n / RS) & 1);
+        mbarWait(base + L::CK_OFF + 8 * slot, (n / RS) & 1);
+        const uint32_t ph = base + L::PH_OFF + pb * L::PH_BYTES;
+        const uint32_t fl = lds32(ph);
+        if (fl & 2u) { // the maxima grew: O^T to the new ones
+#pragma unroll
+          for (int i = 0; i < NI; ++i)
+#pragma unroll
+            for (int b = 0; b < 2; ++b) {
+              const float alpha = lds32f(ph + 16 + 4 * (8 * i + 2 * tq + b));
+#pragma unroll
+              for (int s = 0; s < 4; ++s) o[s][4 * i + b] *= alpha, o[s][4 * i + 2 + b] *= alpha;
+            }
+        }
+#pragma unroll
+        for (int s = 0; s < 4; ++s) pinRegs<NI * 4>(o[s]);
+        const uint64_t pDesc = descOf<NR>(base + L::P_OFF + pb * L::P_BYTES);
+        if (fl & 1u) oPhaseExactV(o, raw, oj, warp, gq, tq, lane, live, pDesc, emptyBar + 8 * slot);
+        else oPhaseV(o, raw, oj, warp, gq, tq, lane, live, pDesc, emptyBar + 8 * slot, base + L::SC_OFF + 1024 * slot);
+        wgWait<0>();
+#pragma unroll
+        for (int s = 0; s < 4; ++s) pinRegs<NI * 4>(o[s]);
+        nbArrive(9 + pb, 384); // the buffer goes back to its S warpgroup
+      }
+      nbSync(5, 512); // both S warpgroups' (l, m) of the item are in
+      const uint32_t lm = base + L::LM_OFF + 4 * (ip * 2 * 2 * NR);
+#pragma unroll
+      for (int i = 0; i < NI; ++i)
+#pragma unroll
+        for (int b = 0; b < 2; ++b) {
+          const int r = 8 * i + 2 * tq + b;
+          if (r >= rows) continue;
+          const float l0 = lds32f(lm + 4 * r), m0 = lds32f(lm + 4 * (NR + r)), l1 = lds32f(lm + 4 * (2 * NR + r)), m1 = lds32f(lm + 4 * (3 * NR + r));
+          const float mNew = fmaxf(m0, m1), bse = mNew == -INFINITY ? 0.f : mNew;
+          const float l = exp2f(m0 - bse) * l0 + exp2f(m1 - bse) * l1; // (O^T is against mNew: the last tile's maxima)
+          const int j = r / p.hQ, h = r - j * p.hQ;
+          const bool empty = l == 0.f;
+          const float inv = empty ? 0.f : 1.f / l;
+          const float lse = empty ? (noSplit ? INFINITY : -INFINITY) : (mNew + log2f(l)) * 0.69314718055994531f;
+          const int col0 = 128 * warp + 16 * gq + 8 * oj;
+          float x[8];
+#pragma unroll
+          for (int s = 0; s < 4; ++s) x[2 * s] = o[s][4 * i + b] * inv, x[2 * s + 1] = o[s][4 * i + 2 + b] * inv;
+          if (noSplit) {
+            __nv_bfloat16* out = static_cast<__nv_bfloat16*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + h) * kDV + col0;
+            uint4 u;
+            __nv_bfloat162 t;
+            t = __floats2bfloat162_rn(x[0], x[1]), u.x = *reinterpret_cast<uint32_t*>(&t);
+            t = __floats2bfloat162_rn(x[2], x[3]), u.y = *reinterpret_cast<uint32_t*>(&t);
+            t = __floats2bfloat162_rn(x[4], x[5]), u.z = *reinterpret_cast<uint32_t*>(&t);
+            t = __floats2bfloat162_rn(x[6], x[7]), u.w = *reinterpret_cast<uint32_t*>(&t);
+            *reinterpret_cast<uint4*>(out) = u;
+            if (oj == 0 && warp == 0 && gq == 0) p.lse[(static_cast<int64_t>(batch) * p.hQ + h) * p.sQ + j] = lse;
+          } else {
+            const int64_t row = (static_cast<int64_t>(slotOut) * p.sQ + j) * p.hQ + h;
+            float4* acc = reinterpret_cast<float4*>(p.oAccum + row * kDV + col0);
+            acc[0] = make_float4(x[0], x[1], x[2], x[3]);
+            acc[1] = make_float4(x[4], x[5], x[6], x[7]);
+            if (oj == 0 && warp == 0 && gq == 0) p.lseAccum[row] = lse;
+          }
+        }
+      n0 += itm.nTiles;
+      ip ^= 1;
+    }
+  }
+#endif
+
+  static __device__ void run(const SparseMmaParams& p) {
+#ifdef MLA_SM90A
+    extern __shared__ __align__(1024) unsigned char smemRaw[];
+    const uint32_t rawAddr = smemAddr(smemRaw);
+    unsigned char* const smem = smemRaw + (((rawAddr + 1023u) & ~1023u) - rawAddr);
+    const uint32_t base = smemAddr(smem);
+    const uint32_t rawBase = base + L::RAW_OFF, fullBar = base + L::BAR_OFF, emptyBar = fullBar + 8 * RS;
+    const int part = blockIdx.x;
+    if (threadIdx.x == 0) {
+      for (int s = 0; s < RS; ++s) {
+        mbarInit(fullBar + 8 * s, 1);
+        mbarInit(emptyBar + 8 * s, 12); // the S warpgroup's 4 warps and both O warpgroups' 8
+        mbarInit(base + L::CK_OFF + 8 * s, 3); // the three screening warps
+      }
+      asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    }
+    const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
+    const int beginIdx = meta[kMetaBeginIdx], endIdx = min(meta[kMetaEndIdx], p.b - 1);
+    __syncthreads();
+    const int wgu = __shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x) / 128, 0);
+    if (wgu == 4) {
+      asm volatile("setmaxnreg.dec.sync.aligned.u32 24;\n" ::: "memory");
+      if (__shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x) / 32, 0) >= 17) {
+        Alt::screen(p, meta, beginIdx, endIdx, rawBase, fullBar, base + L::CK_OFF, static_cast<int>(threadIdx.x) - 544);
+        return;
+      }
+      if (threadIdx.x == 512) { // n32's producer (no L2 prefetch unless the launch asks)
+        const uint64_t policy = evictFirstPolicy();
+        const int pf = p.extraTopk > 0 ? p.extraTopk : p.extraTopk < 0 ? 0 : kPrefetchPages;
+        uint32_t n = 0;
+        for (int batch = beginIdx; batch <= endIdx; ++batch) {
+          const int* bt = p.blockTable + static_cast<int64_t>(batch) * p.maxBlocksPerSeq;
+          const Item itm = itemOf(p, meta, batch, beginIdx, endIdx);
+          const int first = itm.kBegin >> 6;
+          for (int t = 0; t < itm.nTiles; ++t, ++n) {
+            const int ahead = t + pf;
+            if (pf > 0 && ahead < itm.nTiles) prefetchL2(p.kCache + static_cast<int64_t>(bt[first + ahead]) * p.blockStride, kRawBytes);
+            const int page = bt[first + t];
+            const uint32_t slot = n % RS;
+            mbarWait(emptyBar + 8 * slot, ((n / RS) & 1) ^ 1);
+            mbarExpectTx(fullBar + 8 * slot, kRawBytes);
+            bulkLoad(rawBase + slot * kRawBytes, p.kCache + static_cast<int64_t>(page) * p.blockStride, kRawBytes, fullBar + 8 * slot, policy);
+          }
+        }
+      }
+      return;
+    }
+    if (wgu < 2) {
+      asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(MLA_DFP8_VS_SREG) : "memory");
+      runS(p, meta, beginIdx, endIdx, smem, base, wgu);
+    } else {
+      asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(MLA_DFP8_VS_OREG) : "memory");
+      runO(p, meta, beginIdx, endIdx, base, wgu - 2);
+    }
+#endif
+  }
+};
+#endif
+
 } // namespace MLA_DFP8_NS
 } // namespace mla
 
@@ -2424,7 +2994,12 @@ extern "C" __global__ void __launch_bounds__(512, 1) mla_dense_fp8_sm90_v32_bf16
 #else
 #define MLA_DFP8_P1K 0
 #endif
-#define MLA_DFP8_P1Z (MLA_DFP8_P1Y + MLA_DFP8_P3G + MLA_DFP8_P1G + MLA_DFP8_P3H + MLA_DFP8_P1E + MLA_DFP8_P1K)
+#if MLA_DENSE_FP8_VAR & 144115188075855872
+#define MLA_DFP8_P1S 144115188075855872
+#else
+#define MLA_DFP8_P1S 0
+#endif
+#define MLA_DFP8_P1Z (MLA_DFP8_P1Y + MLA_DFP8_P3G + MLA_DFP8_P1G + MLA_DFP8_P3H + MLA_DFP8_P1E + MLA_DFP8_P1K + MLA_DFP8_P1S)
 static_assert(MLA_DENSE_FP8_VAR == 2550171200 + 4398046511104 + MLA_DFP8_P3A + MLA_DFP8_P3B + MLA_DFP8_P1H + MLA_DFP8_P3D + MLA_DFP8_P1Z, "bit 4398046511104 goes with the shipped bits 2550171200 only");
 #define MLA_DFP8_IN_PASS3 1
 #undef MLA_DENSE_FP8_VAR
@@ -2491,8 +3066,14 @@ static_assert(MLA_DENSE_FP8_VAR == 2550171200 + 4398046511104 + MLA_DFP8_P3A + M
 #else
 #define MLA_DFP8_P2K 0
 #endif
+// (bit 144115188075855872 goes to the second pass as itself: the n32s entry)
+#if MLA_DENSE_FP8_VAR & 144115188075855872
+#define MLA_DFP8_P2S 144115188075855872
+#else
+#define MLA_DFP8_P2S 0
+#endif
 #undef MLA_DENSE_FP8_VAR
-#define MLA_DENSE_FP8_VAR (31296 + MLA_DFP8_P2A + MLA_DFP8_P2B + MLA_DFP8_P2D + MLA_DFP8_P2E + MLA_DFP8_P2F + MLA_DFP8_P2G + MLA_DFP8_P2H + MLA_DFP8_P2K)
+#define MLA_DENSE_FP8_VAR (31296 + MLA_DFP8_P2A + MLA_DFP8_P2B + MLA_DFP8_P2D + MLA_DFP8_P2E + MLA_DFP8_P2F + MLA_DFP8_P2G + MLA_DFP8_P2H + MLA_DFP8_P2K + MLA_DFP8_P2S)
 #undef MLA_DFP8_NS
 #define MLA_DFP8_NS dfp8r
 #undef MLA_DFP8_SC_NEXT
@@ -2502,4 +3083,10 @@ extern "C" __global__ void __launch_bounds__(384, 1) mla_dense_fp8_sm90_v32_bf16
   if constexpr (mla::MLA_DFP8_NS::kAlt) mla::MLA_DFP8_NS::DenseFp8Alt<32>::run(p);
   else mla::MLA_DFP8_NS::DenseFp8<32>::run(p);
 }
+#if MLA_DFP8_VS
+// (bit 144115188075855872) the V-split 32-row entry: 640 threads (S warpgroups 0, 1; O warpgroups 2, 3; producer 4)
+extern "C" __global__ void __launch_bounds__(640, 1) mla_dense_fp8_sm90_v32_bf16_n32s(const SparseMmaParams p) {
+  mla::MLA_DFP8_NS::DenseFp8Split::run(p);
+}
+#endif
 #endif
