@@ -2429,6 +2429,27 @@ struct SplitLayout {
 #define MLA_DFP8_VS_OSER 0 // (1: each O^T group waited before the next is built; 0: double-buffered)
 #endif
 static_assert(24 * 128 + 256 * (MLA_DFP8_VS_SREG + MLA_DFP8_VS_OREG) <= 96 * 640, "the registers given back at launch");
+// MLA_DFP8_VS_STAMP (a -D switch, not a VAR bit; measurement only, session 22 f7, docs/notes/cuda-dense-fp8.md "Session 22
+// (f7)"; WRONG lse): where n32s's roles wait. Thread 0 of S warpgroup 0, of O warpgroup 0 and the producer lane add
+// %clock differences into 16 words of shared memory past the layout (zeroed at entry); O warpgroup 0's thread 0 copies
+// them over the part's first request's lse words at the part's end (after its last item's stores). Words (the layout of
+// s20_f2_stamps.js's 16 words: 0 smid, 1 / 2 globaltimer at entry, 3 zero, 12 / 13 globaltimer at the end, 14 the part's
+// tiles): 4 S0 cycles in its tiles (page wait to P^T handed over), 5 S0 waiting for pages (full + checked), 6 S0
+// waiting for the previous tile's maxima (11), 7 S0 waiting for its P^T buffer back (9), 8 S0 in the S phase (issue,
+// wgmma wait, exact path), 9 O0 cycles in its tiles (P^T wait to buffer handed back), 10 O0 waiting for P^T (7 + pb),
+// 11 the producer waiting for empty slots, 15 O0's entry-to-end cycles. 0 (the default): the code as without it.
+#ifndef MLA_DFP8_VS_STAMP
+#define MLA_DFP8_VS_STAMP 0
+#endif
+#if MLA_DFP8_VS_STAMP
+__device__ __forceinline__ uint32_t vsClk() { uint32_t c; asm volatile("mov.u32 %0, %%clock;" : "=r"(c)); return c; }
+#define MLA_VS_T(v) const uint32_t v = vsClk()
+#define MLA_VS_ADD(on, k, t0) \
+  if (on) { const uint32_t a_ = base + L::SMEM - 1024 + 4 * (k); stShared(a_, lds32(a_) + (vsClk() - (t0))); }
+#else
+#define MLA_VS_T(v)
+#define MLA_VS_ADD(on, k, t0)
+#endif
 struct DenseFp8Split {
   using Alt = DenseFp8Alt<32>;
   using L = SplitLayout;
@@ -2438,8 +2459,12 @@ struct DenseFp8Split {
   static_assert(kAltScanSc && MLA_DFP8_OCVT && MLA_DFP8_QV && MLA_DFP8_LAZY && !MLA_DFP8_SF16 && !MLA_DFP8_BO && !MLA_DFP8_STAMP && (MLA_DENSE_FP8_VAR & 512),
                 "bit 144115188075855872: n32's shipped path (screened scales, the O side by cvt, the 16-byte Q^T fill, stale maxima), no stamps");
 #ifdef MLA_SM90A
-  static __device__ __forceinline__ void nbSync(int id, int n) { asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(n) : "memory"); }
-  static __device__ __forceinline__ void nbArrive(int id, int n) { asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(n) : "memory"); }
+  // Named barriers in the non-aligned forms (barrier.sync / barrier.arrive, not bar.*): the S and O warpgroups reach
+  // barriers 5 and 7 .. 12 from different instructions (barrier 5, the item's end, from a bar.sync in runS and another
+  // in runO: compute-sanitizer synccheck's 704 "Divergent thread(s) in block" at +0x3970 in session 22's call B, the
+  // O warps at runO's copy), which the .aligned forms do not allow (decode_sm90_wide.cu's namedSync, session 6).
+  static __device__ __forceinline__ void nbSync(int id, int n) { asm volatile("barrier.sync %0, %1;\n" ::"r"(id), "r"(n) : "memory"); }
+  static __device__ __forceinline__ void nbArrive(int id, int n) { asm volatile("barrier.arrive %0, %1;\n" ::"r"(id), "r"(n) : "memory"); }
 
   // O warpgroup j's O^T (slices 4j .. 4j + 3 of n32's eight) += V^T P^T of one tile, fast path (n32's oPhase with bit
   // 140737488355328 on half the columns); issued, committed, waited by the caller; the raw slot goes back after the loads.
@@ -2544,6 +2569,9 @@ struct DenseFp8Split {
     uint32_t n0 = 0;
     int ip = 0;           // item parity (the (l, m) buffers)
     bool usedP = false;   // this warpgroup's P^T buffer has been handed over before (then wait for it back first)
+#if MLA_DFP8_VS_STAMP
+    const bool vsOn = s == 0 && tid == 0;
+#endif
     for (int batch = beginIdx; batch <= endIdx; ++batch) {
       const Item itm = itemOf(p, meta, batch, beginIdx, endIdx);
       const int kBegin = itm.kBegin, tileEnd = itm.tileEnd;
@@ -2596,10 +2624,13 @@ struct DenseFp8Split {
         const uint32_t n = n0 + it, slot = n % RS;
         const uint32_t raw = rawBase + slot * kRawBytes;
         const int live = min(kBN, tileEnd - t0);
+        MLA_VS_T(vsTile);
         mbarWait(fullBar + 8 * slot, (n / RS) & 1);
         float sAcc[NI * 4];
         const uint32_t scs = base + L::SC_OFF + 1024 * slot;
         mbarWait(base + L::CK_OFF + 8 * slot, (n / RS) & 1); // the screening warps' answer and scales for this page
+        MLA_VS_ADD(vsOn, 5, vsTile);
+        MLA_VS_T(vsS);
         Alt::sPhase(sAcc, raw, r0, tq, live, qDesc, scs);
         const uint4 f = lds128(base + L::CKF_OFF + 16 * slot);
         const bool bad = (f.x | f.y | f.z) != 0;
@@ -2609,6 +2640,7 @@ struct DenseFp8Split {
           Alt::sPhaseExact(sAcc, raw, r0, tq, qDesc);
           pinRegs<NI * 4>(sAcc);
         }
+        MLA_VS_ADD(vsOn, 8, vsS);
         __syncwarp();
         if (lane == 0) mbarArrive(emptyBar + 8 * slot); // the S side's reads of the page are done
 
@@ -2625,7 +2657,11 @@ struct DenseFp8Split {
           }
         // The running maxima before this tile: tile it - 1's (the other S warpgroup's), or none at an item's first tile.
         float mOld[NI][2];
-        if (it > 0) nbSync(11 + s, 256);
+        {
+          MLA_VS_T(vsM);
+          if (it > 0) nbSync(11 + s, 256);
+          MLA_VS_ADD(vsOn, 6, vsM);
+        }
 #pragma unroll
         for (int i = 0; i < NI; ++i)
 #pragma unroll
@@ -2670,7 +2706,11 @@ struct DenseFp8Split {
         if (it + 1 < itm.nTiles) nbArrive(11 + (1 - s), 256); // tile it + 1 may read them
 
         // P^T and the row factors into this warpgroup's buffer, once the O warpgroups have given it back.
-        if (usedP) nbSync(9 + s, 384);
+        {
+          MLA_VS_T(vsP);
+          if (usedP) nbSync(9 + s, 384);
+          MLA_VS_ADD(vsOn, 7, vsP);
+        }
         usedP = true;
 #pragma unroll
         for (int i = 0; i < NI; ++i)
@@ -2697,6 +2737,7 @@ struct DenseFp8Split {
         if (tid == 0) stShared(ph, (bad ? 1u : 0u) | (grown ? 2u : 0u));
         fenceProxyAsync(); // P^T visible to the tensor cores
         nbArrive(7 + s, 384);
+        MLA_VS_ADD(vsOn, 4, vsTile);
       }
       // The item's end: this warpgroup's row sums over its 8 key lanes and 4 warps, with the maxima they are against.
       groupSync(s); // (the last tile's reads of red are done)
@@ -2738,6 +2779,10 @@ struct DenseFp8Split {
     const int rows = p.sQ * p.hQ;
     uint32_t n0 = 0;
     int ip = 0;
+#if MLA_DFP8_VS_STAMP
+    const bool vsOn = oj == 0 && tid == 0;
+    MLA_VS_T(vsEntry);
+#endif
     for (int batch = beginIdx; batch <= endIdx; ++batch) {
       const Item itm = itemOf(p, meta, batch, beginIdx, endIdx);
       const int slotOut = p.numSplits[batch] + (batch == beginIdx ? meta[kMetaBeginNSplitIdx] : 0);
@@ -2753,7 +2798,9 @@ struct DenseFp8Split {
         const uint32_t raw = rawBase + slot * kRawBytes;
         const int live = min(kBN, itm.tileEnd - t0);
         const int pb = it & 1; // the S warpgroup of this tile, and its P^T buffer
+        MLA_VS_T(vsTile);
         nbSync(7 + pb, 384);
+        MLA_VS_ADD(vsOn, 10, vsTile);
         // (the page and its screened scales: both phases are complete already, the S warpgroup waited for them)
         mbarWait(fullBar + 8 * slot, (n / RS) & 1);
         mbarWait(base + L::CK_OFF + 8 * slot, (n / RS) & 1);
@@ -2778,6 +2825,7 @@ struct DenseFp8Split {
 #pragma unroll
         for (int s = 0; s < 4; ++s) pinRegs<NI * 4>(o[s]);
         nbArrive(9 + pb, 384); // the buffer goes back to its S warpgroup
+        MLA_VS_ADD(vsOn, 9, vsTile);
       }
       nbSync(5, 512); // both S warpgroups' (l, m) of the item are in
       const uint32_t lm = base + L::LM_OFF + 4 * (ip * 2 * 2 * NR);
@@ -2819,6 +2867,19 @@ struct DenseFp8Split {
       n0 += itm.nTiles;
       ip ^= 1;
     }
+#if MLA_DFP8_VS_STAMP
+    static_assert(L::SMEM + 64 <= 229408, "the stamps' 64 bytes past the layout fit the launch's shared memory");
+    __syncwarp();
+    if (vsOn && endIdx >= beginIdx && rows == 32) {
+      const uint32_t w = base + L::SMEM - 1024;
+      const uint32_t c = vsClk() - vsEntry;
+      uint64_t g;
+      asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(g));
+      volatile uint32_t* const st = reinterpret_cast<volatile uint32_t*>(p.lse) + static_cast<int64_t>(beginIdx) * rows;
+      for (int k = 0; k < 12; ++k) st[k] = lds32(w + 4 * k);
+      st[3] = 0u, st[12] = static_cast<uint32_t>(g), st[13] = static_cast<uint32_t>(g >> 32), st[14] = n0, st[15] = c;
+    }
+#endif
   }
 #endif
 
@@ -2837,6 +2898,14 @@ struct DenseFp8Split {
         mbarInit(base + L::CK_OFF + 8 * s, 3); // the three screening warps
       }
       asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+#if MLA_DFP8_VS_STAMP
+      for (int k = 0; k < 16; ++k) stShared(base + L::SMEM - 1024 + 4 * k, 0u);
+      uint32_t smid;
+      uint64_t g;
+      asm volatile("mov.u32 %0, %%smid;" : "=r"(smid));
+      asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(g));
+      stShared(base + L::SMEM - 1024, smid), stShared(base + L::SMEM - 1020, static_cast<uint32_t>(g)), stShared(base + L::SMEM - 1016, static_cast<uint32_t>(g >> 32));
+#endif
     }
     const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
     const int beginIdx = meta[kMetaBeginIdx], endIdx = min(meta[kMetaEndIdx], p.b - 1);
@@ -2861,7 +2930,9 @@ struct DenseFp8Split {
             if (pf > 0 && ahead < itm.nTiles) prefetchL2(p.kCache + static_cast<int64_t>(bt[first + ahead]) * p.blockStride, kRawBytes);
             const int page = bt[first + t];
             const uint32_t slot = n % RS;
+            MLA_VS_T(vsE);
             mbarWait(emptyBar + 8 * slot, ((n / RS) & 1) ^ 1);
+            MLA_VS_ADD(true, 11, vsE);
             mbarExpectTx(fullBar + 8 * slot, kRawBytes);
             bulkLoad(rawBase + slot * kRawBytes, p.kCache + static_cast<int64_t>(page) * p.blockStride, kRawBytes, fullBar + 8 * slot, policy);
           }
