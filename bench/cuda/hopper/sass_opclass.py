@@ -26,6 +26,13 @@ innermost last; with LO HI the span's instructions (NOPs out) by class (session 
 loop against FlashMLA's). A BRA's byte offset from the next instruction: the signed bits 34.. of the first word times
 1024 plus bits 16..23 times 4 (read off a one-loop kernel; s20-s1 counted the same way).
 
+  python3 bench/cuda/hopper/sass_opclass.py --waits FILE KERNEL
+
+For each loop of --loops that holds a gather (a run of >= 8 LDG, 0x181, at most 3 apart): the scoreboard the run sets
+(the control bits of the second word: write barrier bits 46..48, wait mask bits 52..57) and every instruction between
+the run and the loop's back edge that waits on it, with the LDGs issued after the run (session 22 s7: a wait there,
+before the next index load, serializes that load behind the gather; read off sm_90 code by the Volta+ control layout).
+
   python3 bench/cuda/hopper/sass_opclass.py --bbs FILE KERNEL LO HI
   python3 bench/cuda/hopper/sass_opclass.py --path FILE KERNEL LO-HI[,LO-HI...]
 
@@ -219,6 +226,44 @@ def loops(path, name, lo=None, hi=None):
         print("  %-17s %4d: %s" % ("rest", sum(rest.values()), " ".join("%03x %d" % kv for kv in sorted(rest.items(), key=lambda kv: -kv[1]))))
 
 
+def waits(path, name):
+    for elf in cubins(path):
+        code = cf.elf_sections(elf).get(".text." + name)
+        if code is not None:
+            break
+    else:
+        sys.exit("no kernel %s in %s" % (name, path))
+    pairs = [struct.unpack_from("<QQ", code, i) for i in range(0, len(code) - 15, 16)]
+    ops = [a & 0x1FF for a, _ in pairs]
+    wb = [(b >> 46) & 7 for _, b in pairs]
+    wm = [(b >> 52) & 0x3F for _, b in pairs]
+    for i, (w, _) in enumerate(pairs):
+        if ops[i] != 0x147:
+            continue
+        up = w >> 34
+        up -= (1 << 30) if up >> 29 else 0
+        t = i + 1 + ((up << 10) | (((w >> 16) & 0xFF) << 2)) // 16
+        if not (t <= i and any(ops[x] == 0x1BD for x in range(t, i + 1))):
+            continue
+        j = t
+        while j <= i:
+            if ops[j] != 0x181:
+                j += 1
+                continue
+            k = j
+            while k + 1 <= i and any(ops[x] == 0x181 for x in range(k + 1, min(k + 4, i + 1))):
+                k = next(x for x in range(k + 1, min(k + 4, i + 1)) if ops[x] == 0x181)
+            n = sum(1 for x in range(j, k + 1) if ops[x] == 0x181)
+            if n >= 8:
+                sb = wb[j]
+                after = [x for x in range(k + 1, i + 1) if wm[x] >> sb & 1]
+                later = [x for x in range(k + 1, i + 1) if ops[x] == 0x181]
+                print("loop %d..%d (%d): gather %d..%d (%d LDG, scoreboard %d); waits on it before the back edge: %s; LDGs after it: %s"
+                      % (t, i, i - t + 1, j, k, n, sb, " ".join("%d(%03x)" % (x, ops[x]) for x in after) or "none",
+                         " ".join("%d(sb %d)" % (x, wb[x]) for x in later) or "none"))
+            j = k + 1
+
+
 # Session 21 (w4): a kernel's basic blocks (--bbs) and opcode classes over chosen instruction ranges (--path: a steady
 # path read off the --bbs listing, e.g. one warpgroup's pair loop with the branches it takes in the steady state).
 # Indices count NOPs, as --loops prints them. A branch's guard: bits 12..15 of the first word (predicate 7 = always,
@@ -293,6 +338,11 @@ if sys.argv[1:2] == ["--loops"]:
     if len(sys.argv) not in (4, 6):
         sys.exit("usage: sass_opclass.py --loops FILE KERNEL [LO HI]")
     loops(sys.argv[2], sys.argv[3], *map(int, sys.argv[4:6]))
+    sys.exit(0)
+if sys.argv[1:2] == ["--waits"]:
+    if len(sys.argv) != 4:
+        sys.exit("usage: sass_opclass.py --waits FILE KERNEL")
+    waits(sys.argv[2], sys.argv[3])
     sys.exit(0)
 if sys.argv[1:2] == ["--gaps"]:
     if len(sys.argv) not in (4, 6):

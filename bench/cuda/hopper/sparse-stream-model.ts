@@ -6,8 +6,11 @@
 //
 //   node --import tsx bench/cuda/hopper/sparse-stream-model.ts [--as-ran] [--cases N (2000)] [--seed S]
 //
-// --as-ran: the producer as call A ran it (without the fix's re-read of stream position 1 at a one-tile item's tile): the bug.
-// Without it: the fixed producer. Prints the first mismatches and a summary line; exits 1 on any mismatch.
+// --as-ran: the producer as call A ran it (one loop, two cursors, without s6's re-read of stream position 1 at a one-tile
+// item's tile): the bug. Without it: session 22 s7's producer (tiles 0..n-3 in shipped's loop, then the next item's cursor
+// and the last two tiles as the stream's tail, s6's re-read at a one-tile item). (s6's fixed single loop, which call B ran
+// correctly, is not modelled any more.) The kernel forms the tail's next item with cursorOf(aheadAt(b)), itemOf's expressions
+// for b > beginReq; the model has one cursor function for both (the GPU's --items bitexact runs check that equivalence). Prints the first mismatches and a summary line; exits 1 on any mismatch.
 import { planSparseSchedule, sparseListLength, sparseMainRegion, sparseNumSmParts, SparseMeta } from '../../../src/core/sparse-scheduler.js';
 
 const kBN = 64, kBlk = 64;
@@ -72,33 +75,61 @@ function producerSeq({ beginReq, endReq, b: nb, itemOf }: Part): { d: string[]; 
   const out = { d: [] as string[], fl: [] as string[] };
   const cur = cursorAt(beginReq);
   onward(cur);
-  const nxt = cursorAt(cur.batch + 1);
-  onward(nxt);
-  let d: Id = streamId(cur, nxt, 0); // load(d, streamId(0))
-  let id = streamId(cur, nxt, 1);
-  let fl: Id = streamId(cur, nxt, 0);
-  let fid = streamId(cur, nxt, 1);
   let guard = 0;
-  while (cur.it.nTiles > 0) {
-    for (let t = 0; t < cur.it.nTiles; ++t) {
-      if (++guard > 1e6) throw new Error('no end');
-      out.d.push(str(d)); // step(d, st, fl)
-      out.fl.push(str(fl));
-      if (t + 1 >= cur.it.nTiles) {
-        onward(nxt);
-        if (!asRan && t === 0) { // the fix: a one-tile item's position 1 is the next item's tile 0
-          id = nxt.it.nTiles > 0 ? { batch: nxt.batch, tile: 0 } : null;
-          fid = nxt.it.nTiles > 0 ? { batch: nxt.batch, tile: 0 } : null;
-        }
+  const store = () => {
+    if (++guard > 1e6) throw new Error('no end');
+    out.d.push(str(d)); // step(d, st, fl)
+    out.fl.push(str(fl));
+  };
+  let d: Id, id: Id, fl: Id, fid: Id;
+  if (asRan) { // call A's producer: one loop over the stream, two cursors, without the one-tile re-read
+    const nxt = cursorAt(cur.batch + 1);
+    onward(nxt);
+    d = streamId(cur, nxt, 0), id = streamId(cur, nxt, 1), fl = streamId(cur, nxt, 0), fid = streamId(cur, nxt, 1);
+    while (cur.it.nTiles > 0) {
+      for (let t = 0; t < cur.it.nTiles; ++t) {
+        store();
+        if (t + 1 >= cur.it.nTiles) onward(nxt);
+        if (t + 1 < cur.it.nTiles + nxt.it.nTiles) d = id; // load(d, id)
+        if (t + 2 >= cur.it.nTiles) onward(nxt);
+        id = streamId(cur, nxt, t + 2);
+        fl = fid;
+        fid = streamId(cur, nxt, t + 2);
       }
-      if (t + 1 < cur.it.nTiles + nxt.it.nTiles) d = id; // load(d, id)
-      if (t + 2 >= cur.it.nTiles) onward(nxt);
+      Object.assign(cur, nxt);
+      Object.assign(nxt, cursorAt(cur.batch + 1));
+    }
+    return out;
+  }
+  // Session 22 (s7): the first item's positions 0 and 1 against no next item (a one-tile item's position 1 is read in the
+  // tail); per item tiles 0..n-3 in shipped's loop (this item's ids only), then the next item's cursor and the last two
+  // tiles as the stream's tail (onward after the store; a one-tile item re-reads position 1, the s6 fix).
+  const none: Cursor = { it: { eBegin: 0, eEnd: 0, nTiles: 0 }, batch: cur.batch + 1 };
+  d = streamId(cur, none, 0), id = streamId(cur, none, 1), fl = streamId(cur, none, 0), fid = streamId(cur, none, 1);
+  while (cur.it.nTiles > 0) {
+    const n = cur.it.nTiles;
+    let t = 0;
+    for (; t + 2 < n; ++t) {
+      store();
+      d = id; // load(d, id)
+      id = { batch: cur.batch, tile: t + 2 }; // idAt(cur.it, t + 2)
+      fl = fid;
+      fid = { batch: cur.batch, tile: t + 2 };
+    }
+    const nxt = cursorAt(cur.batch + 1);
+    for (; t < n; ++t) {
+      store();
+      onward(nxt);
+      if (n === 1) {
+        id = streamId(cur, nxt, 1);
+        fid = streamId(cur, nxt, 1);
+      }
+      d = id; // load(d, id), unconditional (past the part's last tile: none, never stored)
       id = streamId(cur, nxt, t + 2);
       fl = fid;
       fid = streamId(cur, nxt, t + 2);
     }
     Object.assign(cur, nxt);
-    Object.assign(nxt, cursorAt(cur.batch + 1));
   }
   return out;
 }
@@ -168,6 +199,6 @@ for (let c = 0; c < nCases; ++c) {
   ++parts, stages += r.stages, bad += r.bad;
   if (r.bad) ++badShapes;
 }
-console.log(`${asRan ? 'as call A ran it' : 'fixed'}: ${shapes.length} shapes + ${nCases} synthetic parts, ${parts} parts, ${stages} stages; ${bad} mismatched stages in ${badShapes} shapes`
+console.log(`${asRan ? 'as call A ran it' : 'fixed (s7: steady loop + tail)'}: ${shapes.length} shapes + ${nCases} synthetic parts, ${parts} parts, ${stages} stages; ${bad} mismatched stages in ${badShapes} shapes`
   + ` (${wrongTile} of them another item's tile, the rest no tile); items of 0 / 1 / 2+ tiles: ${items.join(' / ')}`);
 process.exit(bad ? 1 : 0);

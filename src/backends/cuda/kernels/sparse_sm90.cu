@@ -515,10 +515,11 @@ static_assert(!kQuadVBit || ((MLA_SPARSE_SM90_MODE & (8192 | 2147483648 | 274877
 // the part's items as one stream of tiles for the producer. Without the bit each item starts cold: the producer stores an
 // item's last tile with no load in flight, then reads the next item's schedule fields (itemOf: numSplits, topkLength),
 // then its first tile's indices, then gathers that tile: three dependent global loads before its first store (in the
-// middle of an item only the gather is waited for: the indices are read a tile ahead). With the bit the producer holds
-// the next item with tiles (its fields read when the current item starts), so the stream position t + 1 a tile's step
-// loads, and t + 2 whose indices it reads, run on into the next item: the next item's first tile is gathered while the
-// consumers work on the current item's last tiles, as any tile of an item. Bit 62's L2 prefetch of a batch's Q is
+// middle of an item only the gather is waited for: the indices are read a tile ahead). With the bit an item's tiles
+// 0..n-3 run the shipped loop and its last two a tail that holds the next item with tiles (its fields loaded as the tail
+// begins), so the stream position t + 1 a tile's step loads, and t + 2 whose indices it reads, run on into the next
+// item: the next item's first tile is gathered while the consumers work on the current item's last tiles, as any tile
+// of an item (session 22, s7: the single loop of s5 / s6 made ptxas wait for each gather before the next index read). Bit 62's L2 prefetch of a batch's Q is
 // issued where the producer passes the batch, as without the bit. Same tiles in the same stages, the same bytes: the
 // output is bit-identical to the build without the bit.
 constexpr bool kXItemBit = (MLA_SPARSE_SM90_MODE & 8796093022208) != 0;
@@ -1832,6 +1833,38 @@ struct Kernel {
     if (b <= min(endReq, p.b - 1)) c.it = itemOf(p, meta, b, beginReq, endReq);
     return c;
   }
+  /** Bit 43 (session 22, s7): the next item's loads, issued together as an item's tail begins: its two lengths and, at
+      the part's last batch, its end block; cursorOf forms its Item from them (itemOf's expressions; batch > beginReq, as
+      the part's first batch is never a next item: eBegin 0). cursorAt (itemOf) there issued the end block's load only
+      after waiting for the lengths: two load latencies in a row at every item's tail. */
+  struct Ahead {
+    int batch, len, xLen, endBlk;
+  };
+  static __device__ __forceinline__ Ahead aheadAt(const SparseMmaParams& p, const int* meta, int b, int endReq) {
+    Ahead a{b, p.topk, p.extraTopk, 0};
+    if (b <= min(endReq, p.b - 1)) {
+      if (p.topkLength) a.len = p.topkLength[b];
+      if (p.extraIndices && p.extraTopkLength) a.xLen = p.extraTopkLength[b];
+      if (b == endReq) a.endBlk = meta[kSparseMetaEndBlockIdx];
+    }
+    return a;
+  }
+  static __device__ __forceinline__ Cursor cursorOf(const SparseMmaParams& p, const Ahead& a, int endReq) {
+    Cursor c{Item{0, 0, 0, 0, 0, 0, 0, true}, a.batch};
+    if (a.batch <= min(endReq, p.b - 1)) {
+      Item& it = c.it;
+      it.mainLen = min(a.len, p.topk);
+      it.extraLen = p.extraIndices ? min(a.xLen, p.extraTopk) : 0;
+      const int n = max(it.mainLen, 1);
+      it.mainRegion = p.extraIndices ? (n + kSparseBlockTopk - 1) / kSparseBlockTopk * kSparseBlockTopk : n;
+      const int listLen = it.mainRegion + it.extraLen;
+      const int nBlocks = (listLen + kSparseBlockTopk - 1) / kSparseBlockTopk;
+      it.eBegin = 0;
+      it.eEnd = min((a.batch == endReq ? a.endBlk : nBlocks) * kSparseBlockTopk, listLen);
+      it.nTiles = it.eEnd > it.eBegin ? (it.eEnd - it.eBegin + kBN - 1) / kBN : 0;
+    }
+    return c;
+  }
   static __device__ __forceinline__ void onward(const SparseMmaParams& p, const int* meta, Cursor& c, int beginReq, int endReq) {
 #pragma unroll 1
     while (c.it.nTiles == 0 && c.batch <= min(endReq, p.b - 1)) c = cursorAt(p, meta, c.batch + 1, beginReq, endReq);
@@ -1846,7 +1879,14 @@ struct Kernel {
   }
   /** Bit 43: the producer over the part's items (bits 44 / 10): tile t of the current item stored (step), then the stream's
       tile t + 1 loaded (load) and tile t + 2's indices read, across the item's end. Fl: row rf's flag travels with the
-      tile (bit 10's peer-row flags). */
+      tile (bit 10's peer-row flags). Session 22 (s7): an item's tiles 0..n-3 run shipped's loop (produceQuad's /
+      produceQuadV's, the load and the index read unconditional, only the current item held), its last two tiles (one
+      for a one-tile item) the stream's tail, for which the next item's fields are loaded as the tail begins. In call B's
+      single loop the one-tile item's re-read of id and the skippable load left, on one path, an index load in flight
+      into id's register at its next write: ptxas put a wait on the scoreboard that the tile's gather shares before
+      that write, on every tile, so t + 2's index was read only after t + 1's gather had landed and the next tile
+      waited for that read too (+0.56 us a MODEL1 tile). The loads here are unconditional (past the part's last tile
+      id is Id{-1}: the zero row is read), so every index load's register is read before it is written again. */
   template <bool Fl, typename Regs, typename Load, typename Step>
   static __device__ __forceinline__ void produceStream(const SparseMmaParams& p, const int* meta, int beginReq, int endReq, uint32_t& u,
                                                        uint32_t emptyBar, int pt, int r, int rf, const Load& load, const Step& step) {
@@ -1864,38 +1904,51 @@ struct Kernel {
     Cursor cur = cursorAt(p, meta, beginReq, beginReq, endReq);
     onward(p, meta, cur, beginReq, endReq);
     prefetchQ(beginReq + 1, cur.batch);
-    Cursor nxt = cursorAt(p, meta, cur.batch + 1, beginReq, endReq);
-    onward(p, meta, nxt, beginReq, endReq);
     Regs d;
-    load(d, streamId(p, cur, nxt, 0, r));
-    Id id = streamId(p, cur, nxt, 1, r);
-    bool fl = Fl && streamId(p, cur, nxt, 0, rf).phys >= 0;
-    Id fid = Fl ? streamId(p, cur, nxt, 1, rf) : Id{-1, false};
+    const Cursor none{Item{0, 0, 0, 0, 0, 0, 0, true}, cur.batch + 1}; // a one-tile first item's position 1: the tail reads it
+    load(d, streamId(p, cur, none, 0, r));
+    Id id = streamId(p, cur, none, 1, r);
+    bool fl = Fl && streamId(p, cur, none, 0, rf).phys >= 0;
+    Id fid = Fl ? streamId(p, cur, none, 1, rf) : Id{-1, false};
 #pragma unroll 1
     while (cur.it.nTiles > 0) {
+      const int n = cur.it.nTiles;
+      const int64_t rowQ = static_cast<int64_t>(cur.batch) * p.sQ + blockIdx.y;
+      int t = 0;
+      // Tiles 0..n-3: store t, gather t + 1, read t + 2's indices, all of this item (produceQuad's / produceQuadV's loop).
 #pragma unroll 1
-      for (int t = 0; t < cur.it.nTiles; ++t, ++u) {
+      for (; t + 2 < n; ++t, ++u) {
         const uint32_t st = u & 1;
         mbarWait(emptyBar + 8 * st, ((u >> 1) & 1) ^ 1);
         step(d, st, fl);
-        if (t + 1 >= cur.it.nTiles) { // a one-tile item: the next one is needed now
-          onward(p, meta, nxt, beginReq, endReq);
-          // Session 22 (call A's bug): a one-tile item's id / fid (stream position 1) were read one item back, when this
-          // item was the next one, as position n + 1 of that frame: past the two cursors, so Id{-1}.
-          // Position 1 is the next item's tile 0: read it here, before the load. (At the part's first item, the same ids.)
-          if (t == 0) {
-            id = nxt.it.nTiles > 0 ? idAt(p, nxt.it, static_cast<int64_t>(nxt.batch) * p.sQ + blockIdx.y, nxt.it.eBegin + r) : Id{-1, false};
-            if constexpr (Fl) fid = nxt.it.nTiles > 0 ? idAt(p, nxt.it, static_cast<int64_t>(nxt.batch) * p.sQ + blockIdx.y, nxt.it.eBegin + rf) : Id{-1, false};
-          }
+        load(d, id);
+        id = idAt(p, cur.it, rowQ, cur.it.eBegin + (t + 2) * kBN + r);
+        if constexpr (Fl) fl = fid.phys >= 0, fid = idAt(p, cur.it, rowQ, cur.it.eBegin + (t + 2) * kBN + rf);
+      }
+      // The last two tiles: positions t + 1 and t + 2 run on into the next item with tiles. Its loads are issued here, all
+      // at once, just after the gather of tile n - 2 (aheadAt), and waited for with it (ptxas: one scoreboard), where the
+      // tail's first step waits for that gather anyway; onward, after the step, skips items without tiles.
+      Cursor nxt = cursorOf(p, aheadAt(p, meta, cur.batch + 1, endReq), endReq);
+#pragma unroll 1
+      for (; t < n; ++t, ++u) {
+        const uint32_t st = u & 1;
+        mbarWait(emptyBar + 8 * st, ((u >> 1) & 1) ^ 1);
+        step(d, st, fl);
+        onward(p, meta, nxt, beginReq, endReq);
+        if (n == 1) {
+          // Session 22 (call A's bug): a one-tile item's position 1, read one item back as none (the item after the
+          // two cursors of then), is the next item's tile 0: read it here, before the load (this read's latency is the
+          // one-tile item's own; the part's first item read it as none too). Here, not before the tail: there the V3.2
+          // pair's steady loop lost registers (thread-index values re-read with S2R, +24 instructions a tile).
+          id = streamId(p, cur, nxt, 1, r);
+          if constexpr (Fl) fid = streamId(p, cur, nxt, 1, rf);
         }
-        if (t + 1 < cur.it.nTiles + nxt.it.nTiles) load(d, id); // the stream's next tile: this item's or the next item's first
-        if (t + 2 >= cur.it.nTiles) onward(p, meta, nxt, beginReq, endReq);
+        load(d, id); // past the stream's end id is Id{-1}: the zero row is read into d, which is not stored again
         id = streamId(p, cur, nxt, t + 2, r);
         if constexpr (Fl) fl = fid.phys >= 0, fid = streamId(p, cur, nxt, t + 2, rf);
       }
       prefetchQ(cur.batch + 1, nxt.batch);
       cur = nxt;
-      nxt = cursorAt(p, meta, cur.batch + 1, beginReq, endReq); // waited for where the stream reaches it (onward)
     }
   }
 #endif
