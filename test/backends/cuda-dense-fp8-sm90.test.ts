@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { f32ToBf16, bf16ToF32, fp8e4m3ToF32 } from '../../src/core/dtype.js';
 import {
   denseFp8Sm90Entry, denseFp8Sm90KernelName, denseFp8Sm90Launch, denseFp8Sm90Nr, denseFp8Sm90Smem, denseFp8Sm90Threads16, denseFp8Sm90TilesPerPart,
-  denseFp8Sm90W3Name, denseFp8Sm90W3Tiles, useDenseFp8Sm90, denseFp8Sm90SplitName, denseFp8Sm90SplitThreads, denseFp8Sm90SplitTiles,
+  denseFp8Sm90W3Name, denseFp8Sm90W3Tiles, useDenseFp8Sm90,
 } from '../../src/backends/cuda/kernels/dense-fp8-sm90-launch.js';
 import { chooseSparseMma, sparseMmaKernelName } from '../../src/backends/cuda/kernels/sparse-mma-launch.js';
 import { SparseMmaRunner } from '../../src/backends/cuda/sparse.js';
@@ -261,38 +261,4 @@ test('the 16-row dispatch: tiles an SM part, the n16w3 entry from the threshold'
   assert.deepEqual(denseFp8Sm90Entry(16, 15.5, 48), { name: denseFp8Sm90KernelName(16), threads16: 384 });
   assert.deepEqual(denseFp8Sm90Entry(32, 124, 48), { name: denseFp8Sm90KernelName(32), threads16: 384 });
   assert.ok(src.includes(`__launch_bounds__(512, 1) ${denseFp8Sm90W3Name}(`));
-});
-
-test('the V-split 32-row entry (bit 144115188075855872, session 22): only where a folder\'s manifest names a threshold, 640 threads', () => {
-  assert.equal(denseFp8Sm90SplitName, 'mla_dense_fp8_sm90_v32_bf16_n32s');
-  assert.ok(src.includes(`__launch_bounds__(${denseFp8Sm90SplitThreads}, 1) ${denseFp8Sm90SplitName}(`), 'the entry and its threads');
-  assert.match(src, /#if MLA_DFP8_VS\n\/\/ [^\n]*\nextern "C" __global__ void __launch_bounds__\(640, 1\) mla_dense_fp8_sm90_v32_bf16_n32s/, 'built only with the bit');
-  const ship = BigInt(src.match(/#define MLA_DENSE_FP8_SHIPPED (\d+)/)![1]);
-  assert.equal(denseFp8Sm90SplitTiles !== undefined, (ship & 144115188075855872n) !== 0n, 'a threshold exactly where the shipped build has the n32s entry');
-  assert.deepEqual(denseFp8Sm90Entry(32, 124, 48, 384, 0), { name: denseFp8Sm90SplitName, threads16: 384, threads32: 640 });
-  assert.deepEqual(denseFp8Sm90Entry(32, 124, 48, 384, 48), { name: denseFp8Sm90SplitName, threads16: 384, threads32: 640 });
-  assert.deepEqual(denseFp8Sm90Entry(32, 15.5, 48, 384, 48), { name: denseFp8Sm90KernelName(32), threads16: 384 });
-  assert.deepEqual(denseFp8Sm90Entry(32, 124, 48, 384, undefined), { name: denseFp8Sm90KernelName(32), threads16: 384 });
-  assert.deepEqual(denseFp8Sm90Entry(16, 124, 48, 384, 0), { name: denseFp8Sm90W3Name, threads16: 512 }, '16 rows unchanged');
-  assert.deepEqual(denseFp8Sm90Entry(16, 1, 48, 384, 0), { name: denseFp8Sm90KernelName(16), threads16: 384 });
-  assert.deepEqual(denseFp8Sm90Launch(132, 32, 384, 640), { grid: [132, 1, 1], block: [640, 1, 1], smem: denseFp8Sm90Smem(32) });
-  assert.deepEqual(denseFp8Sm90Launch(132, 16, 384, 640).block, [384, 1, 1]);
-  assert.throws(() => denseFp8Sm90Launch(132, 32, 384, 512), RangeError);
-  const { launches, host: fakeHost } = fakeSparseRunner({ 'dense_fp8_sm90.fatbin': 'dense90' }, 232448);
-  const dev = { device: 'cuda' } as never;
-  const call = (sQ: number, hQ: number): DenseFp8Call => ({
-    format: 'v32', dtype: 'bf16', b: 2, sQ, hQ, dQk: 576, pageBlockSize: 64, maxBlocksPerSeq: 4, blockStride: 64 * 656, numSmParts: 33,
-    causal: true, softmaxScale: 0.04, q: dev, kCache: dev, out: dev, lse: dev,
-    blockTable: fromArray('i32', [2, 4], new Int32Array(8)), cacheSeqlens: fromArray('i32', [2], Int32Array.of(200, 100)),
-    tileSchedulerMetadata: fromArray('i32', [33, 8], new Int32Array(33 * 8)), numSplits: fromArray('i32', [3], Int32Array.of(0, 1, 2)),
-  });
-  // host lengths 200 and 100: 4 + 2 tiles over 33 parts
-  for (const [split, want, threads] of [[0, denseFp8Sm90SplitName, 640], [0.1, denseFp8Sm90SplitName, 640], [0.2, denseFp8Sm90KernelName(32), 384],
-    [null, denseFp8Sm90KernelName(32), 384], [undefined, denseFp8Sm90KernelName(32), 384]] as const) {
-    launches.length = 0;
-    const r = new SparseMmaRunner(fakeHost(true, { denseFp8Sm90: true, denseFp8Sm90SplitTiles: split }));
-    assert.ok(r.dense(call(1, 32)) && r.dense(call(1, 16)));
-    assert.deepEqual(launches.map((l) => [l.name, l.block, l.smem]), [[`dense90:${want}`, threads, denseFp8Sm90Smem(32)], [`dense90:${denseFp8Sm90KernelName(16)}`, 384, denseFp8Sm90Smem(16)]], `manifest split ${split}`);
-    assert.equal(r.kernelForDense(call(2, 16)), want);
-  }
 });

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# RECORD ONLY: n32s left the tree after session 22 call C (KEEP twice); this slot builds it only at commit 2067f81 (merged into main as
+# 4bb3f39), where it ran in calls B / C. docs/notes/cuda-dense-fp8.md "Session 22 (f6)" / "(f7)" and their call sections.
 # Session 22, helper f6: the V-split 32-row entry n32s (bit 144115188075855872), checked, then timed (<= 150 s with the
 # builds; ~80-110 s expected). From the tree's root (branch s22-f6 merged) on the GPU host with .gpu-host/enter.sh sourced,
 # dist/cuda = the shipped fatbins (v16013289897100864), compute-sanitizer; nothing carried:

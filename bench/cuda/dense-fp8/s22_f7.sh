@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# RECORD ONLY: n32s left the tree after session 22 call C (KEEP twice); this slot builds it only at commit 2067f81 (merged into main as
+# 4bb3f39), where it ran in calls B / C. docs/notes/cuda-dense-fp8.md "Session 22 (f6)" / "(f7)" and their call sections.
 # Session 22, helper f7: n32s (bit 144115188075855872) with its named barriers in the non-aligned forms (call B's
 # synccheck: 704 "Divergent thread(s) in block" at +0x3970, barrier 5 reached from runS's and runO's copies), checked
 # (synccheck included) before it is timed against the shipped build and bf16, then n32s's wait stamps read once.

@@ -155,7 +155,6 @@ class CudaBackendImpl implements CudaBackend {
       this.denseFp8Sm90 = hopper && Boolean(manifest.files['dense_fp8_sm90.fatbin']) && process.env.FLASHMLA_CUDA_DENSE_FP8 !== 'mma';
       this.denseFp8Sm90Threads16 = manifest.denseFp8Sm90Threads16;
       this.denseFp8Sm90W3Tiles = manifest.denseFp8Sm90W3Tiles;
-      this.denseFp8Sm90SplitTiles = manifest.denseFp8Sm90SplitTiles;
       // maps[0]: the KV cache's tensor map for TMA kernels; maps[1]: q's, for decode_sm90.cu's library entries (sm90QMap)
       this.params = drv.pinnedParams(mlaParamsLayout.size, 2);
       this.qMap = new QMapSlot(this.params.maps[1]);
@@ -245,7 +244,7 @@ class CudaBackendImpl implements CudaBackend {
     return (this.sparseMmaRunner ??= new SparseMmaRunner({
       drv: this.drv, stream: this.stream, maxSmem: this.maxSmem, load: (f) => this.loadKernels(f), hopper: this.sparseSm90,
       denseFp8Sm90: this.denseFp8Sm90, denseFp8Sm90Threads16: this.denseFp8Sm90Threads16, denseFp8Sm90W3Tiles: this.denseFp8Sm90W3Tiles,
-      denseFp8Sm90SplitTiles: this.denseFp8Sm90SplitTiles, fn: (m, name, smem) => this.kernels.fn(m, name, smem), ptrOf: (t) => this.ptrOf(t),
+      fn: (m, name, smem) => this.kernels.fn(m, name, smem), ptrOf: (t) => this.ptrOf(t),
     }));
   }
   private sparseMmaRunner?: SparseMmaRunner;
@@ -253,7 +252,6 @@ class CudaBackendImpl implements CudaBackend {
   private denseFp8Sm90 = false;
   private denseFp8Sm90Threads16?: number;
   private denseFp8Sm90W3Tiles?: number | null;
-  private denseFp8Sm90SplitTiles?: number | null;
 
   // ---------------------------------------------------------------- tensors
   empty(dtype: DType, shape: readonly number[]): Tensor {

@@ -25,10 +25,6 @@ export interface Manifest {
       an SM part from which a 16-row launch takes the n16w3 entry; null in a folder of a build without that entry (ab.sh
       writes it); absent: the shipped build's (dense-fp8-sm90-launch.ts, 48 since session 18). */
   denseFp8Sm90W3Tiles?: number | null;
-  /** In an A/B folder of a dense_fp8_sm90.cu build with bit 144115188075855872 (session 22, bench/cuda/dense-fp8/
-      s22_f6.sh writes it): tiles an SM part from which a 32-row launch takes the V-split entry
-      mla_dense_fp8_sm90_v32_bf16_n32s (640 threads), 0 = every one; null: never; absent: the shipped build's (none). */
-  denseFp8Sm90SplitTiles?: number | null;
 }
 
 export function loadImage(dir: string, manifest: Manifest, file: string): Uint8Array {

@@ -11,7 +11,7 @@ import {
   type SparseMmaGrid, type SparseMmaVariant, chooseSparseMma, sparseMmaAccumElems, sparseMmaCombineLaunch, sparseMmaKernelName, sparseMmaLaunch,
 } from './kernels/sparse-mma-launch.js';
 import { sparseSm90Entry, sparseSm90Fatbin, sparseSm90Launch, useSparseSm90 } from './kernels/sparse-sm90-launch.js';
-import { denseFp8Sm90Entry, denseFp8Sm90Fatbin, denseFp8Sm90Launch, denseFp8Sm90Nr, denseFp8Sm90Prefetch, denseFp8Sm90SplitTiles, denseFp8Sm90TilesPerPart, denseFp8Sm90W3Tiles, useDenseFp8Sm90 } from './kernels/dense-fp8-sm90-launch.js';
+import { denseFp8Sm90Entry, denseFp8Sm90Fatbin, denseFp8Sm90Launch, denseFp8Sm90Nr, denseFp8Sm90Prefetch, denseFp8Sm90TilesPerPart, denseFp8Sm90W3Tiles, useDenseFp8Sm90 } from './kernels/dense-fp8-sm90-launch.js';
 import { compilePacker, sparseMmaParamsLayout } from './params.js';
 
 /** What the runner needs from the backend that owns it. */
@@ -30,9 +30,6 @@ export interface SparseMmaHost {
   /** dense_fp8_sm90.cu's dispatch threshold where the kernel folder's manifest names one (tiles an SM part from which a
       16-row launch takes the n16w3 entry; absent: the shipped build's). */
   readonly denseFp8Sm90W3Tiles?: number | null;
-  /** dense_fp8_sm90.cu's threshold for the V-split 32-row entry n32s where the kernel folder's manifest names one (tiles
-      an SM part; session 22 A/B folders of a build with bit 144115188075855872; null: never; absent: the shipped build's). */
-  readonly denseFp8Sm90SplitTiles?: number | null;
   /** dense_fp8_sm90.cu's L2 prefetch distance in pages (tuning runs; absent: denseFp8Sm90Prefetch, 0: the kernel's own, -1: none). */
   readonly denseFp8Prefetch?: number;
   /** A kernel of a module, with its dynamic shared memory limit raised to smem (cached by name). */
@@ -135,21 +132,19 @@ export class SparseMmaRunner {
       out: this.h.ptrOf(l.out), lse: this.h.ptrOf(l.lse), oAccum: dev.oAccum, lseAccum: dev.lseAccum,
       b: l.b, sQ: l.sQ, hQ: l.hQ, topk: 0, extraTopk: sm90 ? this.h.denseFp8Prefetch ?? denseFp8Sm90Prefetch : 0, pageBlockSize: l.pageBlockSize, extraPageBlockSize: 1, blockStride: l.blockStride,
       extraBlockStride: 0, maxBlocksPerSeq: l.maxBlocksPerSeq, dense: 1, causal: l.causal ? 1 : 0, scaleLog2: l.softmaxScale * Math.LOG2E,
-    }, e ? denseFp8Sm90Launch(l.numSmParts, e.nr, e.threads16, e.threads32) : sparseMmaLaunch(v!, l.numSmParts, l.sQ, l.hQ, true), l.b, l.sQ, l.hQ, ns ? ns[l.b] !== l.b : true);
+    }, e ? denseFp8Sm90Launch(l.numSmParts, e.nr, e.threads16) : sparseMmaLaunch(v!, l.numSmParts, l.sQ, l.hQ, true), l.b, l.sQ, l.hQ, ns ? ns[l.b] !== l.b : true);
     return true;
   }
 
   /** dense_fp8_sm90.cu's entry for a call (and its 16-row threads): n16w3 at 16 rows where the kernel folder names a
       dispatch threshold and the call carries at least that many tiles an SM part, else the entry for its rows. */
-  private denseSm90Entry(l: DenseFp8Call): { name: string; threads16: number; threads32?: number; nr: 16 | 32 } {
+  private denseSm90Entry(l: DenseFp8Call): { name: string; threads16: number; nr: 16 | 32 } {
     const nr = denseFp8Sm90Nr(l.sQ * l.hQ) ?? 16;
     const seqlens = l.cacheSeqlens.device === 'cpu' ? (l.cacheSeqlens.host() as Int32Array) : undefined;
     // the manifest's threshold (null: a build without the n16w3 entry), else (absent) the shipped build's
     const w3 = this.h.denseFp8Sm90W3Tiles === undefined ? denseFp8Sm90W3Tiles : this.h.denseFp8Sm90W3Tiles ?? undefined;
-    // (the same for the V-split 32-row entry's threshold)
-    const sp = this.h.denseFp8Sm90SplitTiles === undefined ? denseFp8Sm90SplitTiles : this.h.denseFp8Sm90SplitTiles ?? undefined;
-    const tiles = (nr === 16 && w3 !== undefined) || (nr === 32 && sp !== undefined) ? denseFp8Sm90TilesPerPart(l.b, l.numSmParts, l.maxBlocksPerSeq, seqlens) : 0;
-    return { ...denseFp8Sm90Entry(nr, tiles, w3, this.h.denseFp8Sm90Threads16, sp), nr };
+    const tiles = nr === 16 && w3 !== undefined ? denseFp8Sm90TilesPerPart(l.b, l.numSmParts, l.maxBlocksPerSeq, seqlens) : 0;
+    return { ...denseFp8Sm90Entry(nr, tiles, w3, this.h.denseFp8Sm90Threads16), nr };
   }
 
   /**

@@ -71,33 +71,19 @@ export function denseFp8Sm90TilesPerPart(b: number, numSmParts: number, maxBlock
   return tiles / Math.max(1, numSmParts);
 }
 
-/** A build with dense_fp8_sm90.cu bit 144115188075855872 (session 22, not shipped) has a fourth entry: the 32-row item
-    with V split between two O warpgroups and the K side on two S warpgroups, 640 threads (docs/notes/cuda-dense-fp8.md,
-    "Session 22 (f6)"). */
-export const denseFp8Sm90SplitName = 'mla_dense_fp8_sm90_v32_bf16_n32s';
-export const denseFp8Sm90SplitThreads = 640;
-/** The shipped build's threshold for n32s (tiles an SM part from which a 32-row launch takes it): none, the shipped
-    build has no n32s entry; an A/B folder's manifest may name one (denseFp8Sm90SplitTiles, 0 = every 32-row launch). */
-export const denseFp8Sm90SplitTiles: number | undefined = undefined;
-
 /** The entry a launch takes and its 16-row threads: n16w3 (512 threads) where a threshold is set and a 16-row launch
-    carries at least that many tiles an SM part; the V-split n32s (threads32 640) where splitTiles is set and a 32-row
-    launch carries at least that many; else denseFp8Sm90KernelName(nr) with threads16. */
-export function denseFp8Sm90Entry(nr: 16 | 32, tilesPerPart: number, w3Tiles = denseFp8Sm90W3Tiles, threads16 = denseFp8Sm90Threads16,
-  splitTiles = denseFp8Sm90SplitTiles): { name: string; threads16: number; threads32?: number } {
+    carries at least that many tiles an SM part, else denseFp8Sm90KernelName(nr) with threads16. */
+export function denseFp8Sm90Entry(nr: 16 | 32, tilesPerPart: number, w3Tiles = denseFp8Sm90W3Tiles, threads16 = denseFp8Sm90Threads16): { name: string; threads16: number } {
   if (nr === 16 && w3Tiles !== undefined && tilesPerPart >= w3Tiles) return { name: denseFp8Sm90W3Name, threads16: 512 };
-  if (nr === 32 && splitTiles !== undefined && tilesPerPart >= splitTiles) return { name: denseFp8Sm90SplitName, threads16, threads32: denseFp8Sm90SplitThreads };
   return { name: denseFp8Sm90KernelName(nr), threads16 };
 }
 
 /**
  * Grid (numSmParts, 1, 1), 384 threads (two consumer warpgroups and a producer warpgroup). threads16: the 16-row
  * entry's threads, where a kernel folder's manifest names them (A/B folders: ab.sh writes 512 for a build with bit
- * 2199023255552 of dense_fp8_sm90.cu, 384 for any other), else the shipped build's; threads32: the 32-row entry's, 384,
- * or 640 for the V-split n32s (denseFp8Sm90Entry's threads32).
+ * 2199023255552 of dense_fp8_sm90.cu, 384 for any other), else the shipped build's; the 32-row entry always takes 384.
  */
-export function denseFp8Sm90Launch(numSmParts: number, nr: 16 | 32, threads16 = denseFp8Sm90Threads16, threads32 = 384): SparseMmaGrid {
+export function denseFp8Sm90Launch(numSmParts: number, nr: 16 | 32, threads16 = denseFp8Sm90Threads16): SparseMmaGrid {
   if (threads16 !== 384 && threads16 !== 512) throw new RangeError(`denseFp8Sm90Launch: threads16 ${threads16} is not 384 or 512`);
-  if (threads32 !== 384 && threads32 !== denseFp8Sm90SplitThreads) throw new RangeError(`denseFp8Sm90Launch: threads32 ${threads32} is not 384 or 640`);
-  return { grid: [numSmParts, 1, 1], block: [nr === 16 ? threads16 : threads32, 1, 1], smem: denseFp8Sm90Smem(nr) };
+  return { grid: [numSmParts, 1, 1], block: [nr === 16 ? threads16 : 384, 1, 1], smem: denseFp8Sm90Smem(nr) };
 }
