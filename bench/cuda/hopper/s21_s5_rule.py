@@ -26,8 +26,9 @@ from s18_h2r3_rule import memcheck  # noqa: E402
 from s19_h2r3_rule import items  # noqa: E402
 
 SHIPPED = 6881343277586247432
-CAND = SHIPPED + (1 << 43)
-NAME = "bit 43"
+CAND = int(os.environ.get("CAND") or SHIPPED + (1 << 43))  # session 22 (s8): the slot's CAND (default bit 43's mode)
+_bits = [b for b in range(64) if (CAND ^ SHIPPED) >> b & 1]
+NAME = "bit%s %s" % ("s" if len(_bits) > 1 else "", " + ".join(map(str, _bits))) if CAND > SHIPPED else "m%d" % CAND
 GM_MAX, ONE_MAX, RUN_MAX, GUARD = 0.995, 1.005, 0.997, 0.01
 N_V, N_PAIR, N_ALL = 4, 8, 9
 BITEXACT = ("m1", "v32", "m1items", "v32items")

@@ -195,9 +195,9 @@ static_assert(!(MLA_SPARSE_SM90_MODE & 536870912), "bit 29 comes with bit 28 or 
 // (S, K-major) and V (P V, MN-major) through no-swizzle descriptors: K-major LBO 1024 (next 8 columns), SBO 128
 // (next 8 tokens); MN-major LBO 128 (next 8 tokens), SBO 1024 (next 8 columns). Box b still holds columns 64b..64b+63
 // (8 KiB), so V's halves, the V3.2 RoPE box that P lo reuses and the byte counts are where they were.
-// Bit 31 (2147483648): the pair entries; bit 32 (4294967296): the one-CTA entries. Bits 33 / 34 (8589934592 /
-// 17179869184, diagnostics for the first device call): LBO and SBO exchanged in V's / K's descriptor (whichever
-// reading of the descriptor fields the hardware takes passes the checks). Not with 16, 20, 27, 28, 30. Entries without
+// Bit 31 (2147483648): the pair entries; bit 32 (4294967296): the one-CTA entries. (Session 11's bits 33 / 34, diagnostics
+// for its first device call, LBO and SBO exchanged in V's / K's descriptor, failed every check and left the code in
+// session 22, helper s8, which reuses bit 33 below; bit 34 is free.) Not with 16, 20, 27, 28, 30. Entries without
 // their bit compile the code of the mode without it (if constexpr), so a class ships alone.
 // Session 11's H200 A/B: 31 takes 7.7-9.1 % off every pair shape (ncu: the DSMEM stores move 304 MB in 9.5 M sectors
 // instead of 573 MB in 17.9 M, FlashMLA's 302 MB / 9.4 M) and ships; 32 is 2.5-4.2 % slower on the one-CTA MODEL1
@@ -214,9 +214,6 @@ static_assert(!(MLA_SPARSE_SM90_MODE & 536870912), "bit 29 comes with bit 28 or 
 static_assert(!(MLA_SPARSE_SM90_MODE & (1048576 | 134217728 | 268435456 | 1073741824)), "bits 31 / 32 are not for 20, 27, 28, 30");
 static_assert(!(MLA_SPARSE_SM90_MODE & 65536) || (MLA_SPARSE_SM90_MODE & 2147483648), "bit 16 with the token-contiguous tile: the pair's bit 31");
 constexpr bool kTokPair = MLA_SPARSE_SM90_MODE & 2147483648, kTokOne = MLA_SPARSE_SM90_MODE & 4294967296;
-constexpr bool kSwapV = MLA_SPARSE_SM90_MODE & 8589934592, kSwapK = MLA_SPARSE_SM90_MODE & 17179869184;
-#else
-static_assert(!(MLA_SPARSE_SM90_MODE & (8589934592 | 17179869184)), "bits 33 / 34 come with 31 or 32");
 #endif
 #if MLA_SPARSE_SM90_MODE & 34359738368
 static_assert((MLA_SPARSE_SM90_MODE & 2147483648) && (MLA_SPARSE_SM90_MODE & 8192) && !(MLA_SPARSE_SM90_MODE & (4194304 | 16777216)),
@@ -523,6 +520,21 @@ static_assert(!kQuadVBit || ((MLA_SPARSE_SM90_MODE & (8192 | 2147483648 | 274877
 // issued where the producer passes the batch, as without the bit. Same tiles in the same stages, the same bytes: the
 // output is bit-identical to the build without the bit.
 constexpr bool kXItemBit = (MLA_SPARSE_SM90_MODE & 8796093022208) != 0;
+// Bit 33 (8589934592; reused: session 11's descriptor diagnostic, see bit 31; session 22, helper s8; the pair entries): the
+// next item's first loads prefetched, the tile loop untouched. Without the bit (and without 43) an item starts cold: after
+// its last tile is stored the producer reads the next item's schedule fields (itemOf), then its first tile's indices, then
+// gathers: three dependent global loads before its tile 0 can be stored. With the bit, producer thread 0 of each CTA, as
+// it enters an item (right before the item's own itemOf loads), issues prefetch.global.L2 of what the part's next item
+// (batch + 1, if it belongs to the part) reads first: the words itemOf reads for it (numSplits[batch + 2],
+// topkLength[batch + 1], extraTopkLength[batch + 1]; numSplits[batch + 1] and the metadata row are this item's) and the
+// lines holding entries 0 and 63 of its main index row (batch + 1) sQ + j, its tile 0's indices (a later item of a part
+// starts at entry 0, and tile 0 is main: mainRegion >= 64; a row of a multiple of 32 entries is 128-byte aligned, so the two
+// lines are all 64). This placement and set leave the tile loops' SASS as they are (sass_opclass: the same instructions
+// in the same order, only scoreboard numbers and LDG stall counts swapped); after the item's itemOf, or with a third line
+// or the extra index row's first line, ptxas rescheduled the V3.2 pair tile loop (+1 instruction, +4 waits). No register
+// takes a value from a prefetch and nothing waits for one: bit-identical output. Not with 43 (its stream reads ahead).
+constexpr bool kPrefNextBit = (MLA_SPARSE_SM90_MODE & 8589934592) != 0;
+static_assert(!kPrefNextBit || ((MLA_SPARSE_SM90_MODE & 8192) && !(MLA_SPARSE_SM90_MODE & 8796093022208)), "bit 33 is for the pair entries (13), not with 43");
 static_assert(!kXItemBit || ((MLA_SPARSE_SM90_MODE & (17592186044416 | 1024)) && (MLA_SPARSE_SM90_MODE & 8192)),
               "bit 43 is for the pair producers of bits 44 / 10");
 #ifndef MLA_SPARSE_SM90_QUAD_LAG
@@ -648,6 +660,12 @@ __device__ __forceinline__ void mbarArrivePeer(uint32_t clusterAddr) {
 /** Bit 62: a bulk prefetch of bytes (a multiple of 16, 16-byte aligned) at a global address into L2; nothing waits for it. */
 __device__ __forceinline__ void prefetchL2(const void* g, uint32_t bytes) {
   asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;\n" ::"l"(reinterpret_cast<uint64_t>(g)), "r"(bytes) : "memory");
+}
+#endif
+#if MLA_SPARSE_SM90_MODE & 8589934592
+/** Bit 33: a prefetch of the line holding a global address into L2 (a hint: nothing waits for it, no register takes a value). */
+__device__ __forceinline__ void prefetchL2Line(const void* g) {
+  asm volatile("prefetch.global.L2 [%0];\n" ::"l"(reinterpret_cast<uint64_t>(g)));
 }
 #endif
 #if MLA_SPARSE_SM90_MODE & (9007199254740992 | 18014398509481984 | 512 | 2048)
@@ -894,6 +912,8 @@ struct Kernel {
   static constexpr bool kNoS = kNoMath || kPairProbe == 2, kNoPV = kNoMath || kPairProbe == 1, kPeerRelease = C2 && kPairProbe != 3;
   /** Bit 62: the next item's Q prefetched into L2 by the producer (pair entries). */
   static constexpr bool kQEarly = kQEarlyBit && C2;
+  /** Bit 33: the next item's schedule words and first indices prefetched into L2 at an item's start (pair entries). */
+  static constexpr bool kPrefNext = kPrefNextBit && C2;
   /** Bit 53: the bf16 output staged in shared memory and stored by bulk copies (MODEL1 pair entries; bit 9: the one-CTA
       MODEL1 entries). */
   static constexpr bool kBulkO = kBulkOBit && C2 && M1; // the V3.2 pair `_sp` entry spills 16 bytes with it
@@ -1373,6 +1393,19 @@ struct Kernel {
     } else
 #endif
     for (int batch = beginReq; batch <= endReq && batch < p.b; ++batch) {
+#if MLA_SPARSE_SM90_MODE & 8589934592
+      if constexpr (kPrefNext) { // bit 33: the next item's itemOf words and tile-0 indices into L2 (no register waits on them)
+        const int nb = batch + 1;
+        if (pt == 0 && nb <= endReq && nb < p.b) {
+          prefetchL2Line(p.numSplits + nb + 1);
+          if (p.topkLength) prefetchL2Line(p.topkLength + nb);
+          if (p.extraTopkLength) prefetchL2Line(p.extraTopkLength + nb);
+          const int* ix = p.indices + (static_cast<int64_t>(nb) * p.sQ + j) * p.topk;
+          prefetchL2Line(ix); // entries 0 and min(topk, 64) - 1: both lines of a 128-byte aligned row's 64 entries
+          prefetchL2Line(ix + min(p.topk, 64) - 1);
+        }
+      }
+#endif
       const Item it = itemOf(p, meta, batch, beginReq, endReq);
 #if MLA_SPARSE_SM90_MODE & 4611686018427387904
       if constexpr (kQEarly) { // bit 62: this item's Q rows for this CTA into L2 (the consumers load them after the last item's epilogue)
@@ -2104,7 +2137,7 @@ struct Kernel {
 #if MLA_SSP_TOK
         // Bits 31 / 32: V MN-major without swizzle: LBO 128 (next 8 tokens), SBO 1024 (next 8 columns); 16 tokens a k-step.
         uint64_t dV;
-        if constexpr (kTok) dV = opaque(kSwapV ? descInter(kt + (kC0 / 64) * kBox, 1024, 128) : descInter(kt + (kC0 / 64) * kBox, 128, 1024));
+        if constexpr (kTok) dV = opaque(descInter(kt + (kC0 / 64) * kBox, 128, 1024));
         else dV = opaque(descSw128(kt + (kC0 / 64) * kBox, 8192, 1024));
         constexpr int kVStep = kTok ? 16 : 128; // descriptor units (16 bytes) a k-step of 16 tokens
         constexpr int kKStep = kTok ? 128 : 2;  // S: a k-step of 16 columns
@@ -2125,7 +2158,7 @@ struct Kernel {
 #if MLA_SSP_TOK
           const uint64_t dQ = opaque(descSw128(qBase, 16, 1024));
           uint64_t dK;
-          if constexpr (kTok) dK = opaque(kSwapK ? descInter(kt, 128, 1024) : descInter(kt, 1024, 128));
+          if constexpr (kTok) dK = opaque(descInter(kt, 1024, 128));
           else dK = opaque(descSw128(kt, 16, 1024));
 #else
           const uint64_t dQ = opaque(descSw128(qBase, 16, 1024)), dK = opaque(descSw128(kt, 16, 1024));
