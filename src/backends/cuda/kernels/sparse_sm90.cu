@@ -197,7 +197,7 @@ static_assert(!(MLA_SPARSE_SM90_MODE & 536870912), "bit 29 comes with bit 28 or 
 // (8 KiB), so V's halves, the V3.2 RoPE box that P lo reuses and the byte counts are where they were.
 // Bit 31 (2147483648): the pair entries; bit 32 (4294967296): the one-CTA entries. (Session 11's bits 33 / 34, diagnostics
 // for its first device call, LBO and SBO exchanged in V's / K's descriptor, failed every check and left the code in
-// session 22, helper s8, which reuses bit 33 below; bit 34 is free.) Not with 16, 20, 27, 28, 30. Entries without
+// session 22, helper s8, which reuses bit 33 below; bit 34 restricts it, below.) Not with 16, 20, 27, 28, 30. Entries without
 // their bit compile the code of the mode without it (if constexpr), so a class ships alone.
 // Session 11's H200 A/B: 31 takes 7.7-9.1 % off every pair shape (ncu: the DSMEM stores move 304 MB in 9.5 M sectors
 // instead of 573 MB in 17.9 M, FlashMLA's 302 MB / 9.4 M) and ships; 32 is 2.5-4.2 % slower on the one-CTA MODEL1
@@ -534,6 +534,10 @@ constexpr bool kXItemBit = (MLA_SPARSE_SM90_MODE & 8796093022208) != 0;
 // or the extra index row's first line, ptxas rescheduled the V3.2 pair tile loop (+1 instruction, +4 waits). No register
 // takes a value from a prefetch and nothing waits for one: bit-identical output. Not with 43 (its stream reads ahead).
 constexpr bool kPrefNextBit = (MLA_SPARSE_SM90_MODE & 8589934592) != 0;
+// Bit 34 (17179869184; session 22, after call E: bit 33 measured V3.2 pair 0.987-0.990, MODEL1 pair 1.000-1.004): bit 33
+// in the V3.2 pair entries only (the MODEL1 pair entries compile as without bit 33). Only with 33.
+constexpr bool kPrefNextV32Only = (MLA_SPARSE_SM90_MODE & 17179869184) != 0;
+static_assert(!kPrefNextV32Only || kPrefNextBit, "bit 34 restricts bit 33");
 static_assert(!kPrefNextBit || ((MLA_SPARSE_SM90_MODE & 8192) && !(MLA_SPARSE_SM90_MODE & 8796093022208)), "bit 33 is for the pair entries (13), not with 43");
 static_assert(!kXItemBit || ((MLA_SPARSE_SM90_MODE & (17592186044416 | 1024)) && (MLA_SPARSE_SM90_MODE & 8192)),
               "bit 43 is for the pair producers of bits 44 / 10");
@@ -913,7 +917,7 @@ struct Kernel {
   /** Bit 62: the next item's Q prefetched into L2 by the producer (pair entries). */
   static constexpr bool kQEarly = kQEarlyBit && C2;
   /** Bit 33: the next item's schedule words and first indices prefetched into L2 at an item's start (pair entries). */
-  static constexpr bool kPrefNext = kPrefNextBit && C2;
+  static constexpr bool kPrefNext = kPrefNextBit && C2 && !(kPrefNextV32Only && M1);
   /** Bit 53: the bf16 output staged in shared memory and stored by bulk copies (MODEL1 pair entries; bit 9: the one-CTA
       MODEL1 entries). */
   static constexpr bool kBulkO = kBulkOBit && C2 && M1; // the V3.2 pair `_sp` entry spills 16 bytes with it
