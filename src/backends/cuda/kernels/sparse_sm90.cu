@@ -52,7 +52,9 @@ template <bool M1> struct Fmt {
   static constexpr int kRaw = M1 ? 576 : 656;   // bytes of a token's row (V3.2: 512 e4m3, 4 f32 scales, 64 bf16 RoPE; MODEL1: 448 e4m3, 64 bf16)
   static constexpr int kRope = M1 ? 448 : 528;  // where the RoPE bytes start in the row
 };
-// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below: 6881343277586247432 = 6881343277586246408 +
+// Build modes (-DMLA_SPARSE_SM90_MODE=n; the shipped build is the #define below: 6881343303356051208 = 6881343277586247432 +
+// bits 33 + 34 (the next item's schedule words and tile-0 index lines prefetched into L2, V3.2 pair entries only) since
+// session 22's call F (V3.2 pair 0.988 of the time before), 6881343277586247432 = 6881343277586246408 +
 // bit 10 (bit 44's map in the V3.2 pair entries) since session 21's call E (V3.2 pair 0.959 of the time before),
 // 6881343277586246408 = 6881325685400201992 +
 // bit 44 (FlashMLA's producer map in the MODEL1 pair entries: four lanes a token, one round a tile) since session 21's
@@ -92,7 +94,7 @@ template <bool M1> struct Fmt {
 // Diagnostics: bit 1 consumers skip every wgmma (producer-bound time), bit 2 the producer skips the token loads
 // (consumer-bound time).
 #ifndef MLA_SPARSE_SM90_MODE
-#define MLA_SPARSE_SM90_MODE 6881343277586247432
+#define MLA_SPARSE_SM90_MODE 6881343303356051208
 #endif
 static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & 1), "bit 0 is gone and bit 3 is required");
 // Bit 8 (256; reused: session 8's per-round reload left the code long ago; session 20, helper s20-l1; every entry, the
