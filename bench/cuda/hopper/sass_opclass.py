@@ -195,13 +195,7 @@ LOOP_CLS = [("conversion", {0x03E: "F2FP", 0x030: "HADD2.F32", 0x032: "HMUL2.BF1
 
 
 def loops(path, name, lo=None, hi=None):
-    for elf in cubins(path):
-        code = cf.elf_sections(elf).get(".text." + name)
-        if code is not None:
-            break
-    else:
-        sys.exit("no kernel %s in %s" % (name, path))
-    words = [struct.unpack_from("<Q", code, i)[0] for i in range(0, len(code) - 15, 16)]
+    words = [a for a, _ in words_of(path, name)]
     ops = [w & 0x1FF for w in words]
     stas = [i for i, o in enumerate(ops) if o == 0x1BD]
     print("loops %s: %d instructions with NOPs, %d STAS" % (name, len(ops), len(stas)))
@@ -227,13 +221,7 @@ def loops(path, name, lo=None, hi=None):
 
 
 def waits(path, name):
-    for elf in cubins(path):
-        code = cf.elf_sections(elf).get(".text." + name)
-        if code is not None:
-            break
-    else:
-        sys.exit("no kernel %s in %s" % (name, path))
-    pairs = [struct.unpack_from("<QQ", code, i) for i in range(0, len(code) - 15, 16)]
+    pairs = words_of(path, name)
     ops = [a & 0x1FF for a, _ in pairs]
     wb = [(b >> 46) & 7 for _, b in pairs]
     wm = [(b >> 52) & 0x3F for _, b in pairs]
