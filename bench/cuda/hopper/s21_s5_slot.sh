@@ -20,12 +20,14 @@
 # GPU host, the merged tree's root, .gpu-host entered (Node), build/ by tsc (this branch's sparse-sm90-bitexact.js: --items),
 # dist/cuda = the library's kernels, nvcc 13.0 on PATH or at /usr/local/cuda/bin; nothing staged:
 #   OUT=$OUT timeout 150 bash bench/cuda/hopper/s21_s5_slot.sh          (~130 s; every step ends by +144 s)
-# or with another candidate (session 22, s8: CAND, default bit 43's 6881352073679269640; s21_s5_rule.py reads $CAND):
+# with a candidate (session 22, s8: CAND, required since bit 43 left the code; s21_s5_rule.py reads $CAND):
 #   CAND=6881343286176182024 OUT=$OUT timeout 150 bash bench/cuda/hopper/s21_s5_slot.sh
 # Last line: `SHIP 6881352073679269640 (...)` or `KEEP 6881343277586247432 (...)` (s21_s5_rule.py).
 set -uo pipefail
 OUT=${OUT:?}; S=$SECONDS; mkdir -p "$OUT"; : > "$OUT/log.txt"; ts() { echo "[+$((SECONDS - S))s] $*" | tee -a "$OUT/log.txt"; }
-SHIP=6881343277586247432; CAND=${CAND:-6881352073679269640} # session 22 (s8): CAND=<mode> picks the candidate (the rule reads it too)
+# SHIP: the shipped mode until session 22's call F (6881343303356051208 since); bit 43's mode, the old default, left the
+# code in session 22 (commit ea972ca has it), so CAND is now required.
+SHIP=6881343277586247432; CAND=${CAND:?CAND=<mode> picks the candidate (the rule reads it too)}
 export CAND
 HB=/tmp/s21s5-hb; END=${END:-144} # seconds after the start by which all is done
 FM=${FM:-results/gpu-host/bench/hopper/s18_callA/flashmla-sparse.json}

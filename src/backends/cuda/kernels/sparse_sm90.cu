@@ -510,20 +510,11 @@ static_assert(!kQuadVBit || ((MLA_SPARSE_SM90_MODE & (8192 | 2147483648 | 274877
                              (8192 | 2147483648 | 274877906944 | 70368744177664 | 72057594037927936 | 1152921504606846976 | 524288) &&
                              !(MLA_SPARSE_SM90_MODE & (2 | 4 | 65536 | 131072 | 4194304 | 8388608 | 16777216 | 68719476736 | 134217728 | 268435456 | 1073741824))),
               "bit 10 is for the V3.2 pair's plain loop with 13, 19, 31, 38, 46, 56 and 60; not with 1, 2, 16, 17, 22-24, 27, 28, 30, 36");
-// Bit 43 (8796093022208; reused, see bit 50; session 21, helper s5; the pair entries that run bit 44's or bit 10's producer):
-// the part's items as one stream of tiles for the producer. Without the bit each item starts cold: the producer stores an
-// item's last tile with no load in flight, then reads the next item's schedule fields (itemOf: numSplits, topkLength),
-// then its first tile's indices, then gathers that tile: three dependent global loads before its first store (in the
-// middle of an item only the gather is waited for: the indices are read a tile ahead). With the bit an item's tiles
-// 0..n-3 run the shipped loop and its last two a tail that holds the next item with tiles (its fields loaded as the tail
-// begins), so the stream position t + 1 a tile's step loads, and t + 2 whose indices it reads, run on into the next
-// item: the next item's first tile is gathered while the consumers work on the current item's last tiles, as any tile
-// of an item (session 22, s7: the single loop of s5 / s6 made ptxas wait for each gather before the next index read). Bit 62's L2 prefetch of a batch's Q is
-// issued where the producer passes the batch, as without the bit. Same tiles in the same stages, the same bytes: the
-// output is bit-identical to the build without the bit.
-constexpr bool kXItemBit = (MLA_SPARSE_SM90_MODE & 8796093022208) != 0;
+// Bit 43 (8796093022208; session 21 s5, session 22 s6 / s7: the pair producers walking a part's items as one stream of
+// tiles, the next item's first tile gathered during the current item's last) measured 1.126x and then 1.025x the time
+// (docs/notes/cuda-sparse-decode.md) and left the code in session 22; commit ea972ca has it. Bit 43 is free.
 // Bit 33 (8589934592; reused: session 11's descriptor diagnostic, see bit 31; session 22, helper s8; the pair entries): the
-// next item's first loads prefetched, the tile loop untouched. Without the bit (and without 43) an item starts cold: after
+// next item's first loads prefetched, the tile loop untouched. Without the bit an item starts cold: after
 // its last tile is stored the producer reads the next item's schedule fields (itemOf), then its first tile's indices, then
 // gathers: three dependent global loads before its tile 0 can be stored. With the bit, producer thread 0 of each CTA, as
 // it enters an item (right before the item's own itemOf loads), issues prefetch.global.L2 of what the part's next item
@@ -534,15 +525,13 @@ constexpr bool kXItemBit = (MLA_SPARSE_SM90_MODE & 8796093022208) != 0;
 // lines are all 64). This placement and set leave the tile loops' SASS as they are (sass_opclass: the same instructions
 // in the same order, only scoreboard numbers and LDG stall counts swapped); after the item's itemOf, or with a third line
 // or the extra index row's first line, ptxas rescheduled the V3.2 pair tile loop (+1 instruction, +4 waits). No register
-// takes a value from a prefetch and nothing waits for one: bit-identical output. Not with 43 (its stream reads ahead).
+// takes a value from a prefetch and nothing waits for one: bit-identical output.
 constexpr bool kPrefNextBit = (MLA_SPARSE_SM90_MODE & 8589934592) != 0;
 // Bit 34 (17179869184; session 22, after call E: bit 33 measured V3.2 pair 0.987-0.990, MODEL1 pair 1.000-1.004): bit 33
 // in the V3.2 pair entries only (the MODEL1 pair entries compile as without bit 33). Only with 33.
 constexpr bool kPrefNextV32Only = (MLA_SPARSE_SM90_MODE & 17179869184) != 0;
 static_assert(!kPrefNextV32Only || kPrefNextBit, "bit 34 restricts bit 33");
-static_assert(!kPrefNextBit || ((MLA_SPARSE_SM90_MODE & 8192) && !(MLA_SPARSE_SM90_MODE & 8796093022208)), "bit 33 is for the pair entries (13), not with 43");
-static_assert(!kXItemBit || ((MLA_SPARSE_SM90_MODE & (17592186044416 | 1024)) && (MLA_SPARSE_SM90_MODE & 8192)),
-              "bit 43 is for the pair producers of bits 44 / 10");
+static_assert(!kPrefNextBit || ((MLA_SPARSE_SM90_MODE & 8192)), "bit 33 is for the pair entries (13)");
 #ifndef MLA_SPARSE_SM90_QUAD_LAG
 #define MLA_SPARSE_SM90_QUAD_LAG 2
 #endif
@@ -913,8 +902,6 @@ struct Kernel {
   static constexpr bool kQuad = kQuadBit && M1 && C2;
   /** Bit 10: bit 44's map, with bit 56's halves kept, in the V3.2 pair entries. */
   static constexpr bool kQuadV = kQuadVBit && !M1 && C2;
-  /** Bit 43: the part's items as one stream of tiles in those producers (produceStream). */
-  static constexpr bool kXItem = kXItemBit && (kQuad || kQuadV);
   static constexpr bool kNoS = kNoMath || kPairProbe == 2, kNoPV = kNoMath || kPairProbe == 1, kPeerRelease = C2 && kPairProbe != 3;
   /** Bit 62: the next item's Q prefetched into L2 by the producer (pair entries). */
   static constexpr bool kQEarly = kQEarlyBit && C2;
@@ -1376,28 +1363,6 @@ struct Kernel {
     }
 #endif
     uint32_t u = 0;
-#if MLA_SPARSE_SM90_MODE & 8796093022208
-    if constexpr (kXItem) { // bit 43: one stream of tiles over the part's items
-      const int q = (pt & 31) >> 3, r = 32 * static_cast<int>(rank) + 8 * (pt >> 5) + (pt & 7);
-#if MLA_SPARSE_SM90_MODE & 17592186044416
-      if constexpr (kQuad) {
-        produceStream<false, QuadRegs>(p, meta, beginReq, endReq, u, emptyBar, pt, r, r, [&](QuadRegs& d, Id id) { loadQuad(p, d, id, q); },
-                                       [&](const QuadRegs& d, uint32_t st, bool) {
-                                         stepQuad(d, st, kBase, fullBar, remoteBar, pt, r, q, kDelta, vDelta, peerRemote);
-                                       });
-      }
-#endif
-#if MLA_SPARSE_SM90_MODE & 1024
-      if constexpr (kQuadV) {
-        const int rf = q == 1 ? r ^ 32 : r;
-        produceStream<true, QuadRegsV>(p, meta, beginReq, endReq, u, emptyBar, pt, r, rf, [&](QuadRegsV& d, Id id) { loadQuadV(p, d, id, q); },
-                                       [&](const QuadRegsV& d, uint32_t st, bool fl) {
-                                         stepQuadV(d, st, fl, kBase, fullBar, remoteBar, peerRemoteH, fullHBar, pt, r, rf, q, kDelta, peerRemote);
-                                       });
-      }
-#endif
-    } else
-#endif
     for (int batch = beginReq; batch <= endReq && batch < p.b; ++batch) {
 #if MLA_SPARSE_SM90_MODE & 8589934592
       if constexpr (kPrefNext) { // bit 33: the next item's itemOf words and tile-0 indices into L2 (no register waits on them)
@@ -1834,160 +1799,6 @@ struct Kernel {
       id = idOf(t + 2, r);
       fl = fid.phys >= 0;
       fid = idOf(t + 2, rf);
-    }
-  }
-  /** Bit 10: tile d into stage st once it is free (fl: row rf's flag): the peer's expected bytes, the two halves, each with
-      its arrival; produceQuadV's step, for bit 43's stream (produceQuadV keeps its inline copy: calling this changes its
-      code). */
-  static __device__ __forceinline__ void stepQuadV(const QuadRegsV& d, uint32_t st, bool fl, uint32_t kBase, uint32_t fullBar, uint32_t remoteBar,
-                                                   uint32_t peerRemoteH, uint32_t fullHBar, int pt, int r, int rf, int q, uint32_t kDelta,
-                                                   uint32_t peerRemote) {
-    const uint32_t kt = kBase + st * kTile;
-    if (pt == 0) {
-      mbarExpectTx(remoteBar + 8 * st, kPeerH0);
-      mbarExpectTx(smemAddr(&rows1().remote1[st]), kPeerH1);
-    }
-    const Peer pe{kDelta, 0u, peerRemote + 8 * st}, pe1{kDelta, 0u, peerRemoteH + 8 * st};
-    const bool bf = __all_sync(0xffffffffu, ((d.scl.x | d.scl.y | d.scl.z | d.scl.w) & 0xffffu) == 0u);
-    if (q < 2) rows().valid[st][rf] = fl ? 1 : 0;
-    if (bf) storeQuadVHalf<true>(d, kt, 0, r, q, pe);
-    else storeQuadVHalf<false>(d, kt, 0, r, q, pe);
-    fenceProxyAsync();
-    mbarArrive(fullBar + 8 * st);
-    if (bf) storeQuadVHalf<true>(d, kt, 1, r, q, pe1);
-    else storeQuadVHalf<false>(d, kt, 1, r, q, pe1);
-    fenceProxyAsync();
-    mbarArrive(fullHBar + 8 * st);
-  }
-#endif
-#if MLA_SPARSE_SM90_MODE & 8796093022208
-  /** Bit 43: batch `batch`'s item (it.nTiles 0: past the part's last batch). cursorAt issues its fields' loads and does not
-      wait for them (no branch on them); onward() then skips items without tiles, where the stream first needs them. */
-  struct Cursor {
-    Item it;
-    int batch;
-  };
-  static __device__ __forceinline__ Cursor cursorAt(const SparseMmaParams& p, const int* meta, int b, int beginReq, int endReq) {
-    Cursor c{Item{0, 0, 0, 0, 0, 0, 0, true}, b};
-    if (b <= min(endReq, p.b - 1)) c.it = itemOf(p, meta, b, beginReq, endReq);
-    return c;
-  }
-  /** Bit 43 (session 22, s7): the next item's loads, issued together as an item's tail begins: its two lengths and, at
-      the part's last batch, its end block; cursorOf forms its Item from them (itemOf's expressions; batch > beginReq, as
-      the part's first batch is never a next item: eBegin 0). cursorAt (itemOf) there issued the end block's load only
-      after waiting for the lengths: two load latencies in a row at every item's tail. */
-  struct Ahead {
-    int batch, len, xLen, endBlk;
-  };
-  static __device__ __forceinline__ Ahead aheadAt(const SparseMmaParams& p, const int* meta, int b, int endReq) {
-    Ahead a{b, p.topk, p.extraTopk, 0};
-    if (b <= min(endReq, p.b - 1)) {
-      if (p.topkLength) a.len = p.topkLength[b];
-      if (p.extraIndices && p.extraTopkLength) a.xLen = p.extraTopkLength[b];
-      if (b == endReq) a.endBlk = meta[kSparseMetaEndBlockIdx];
-    }
-    return a;
-  }
-  static __device__ __forceinline__ Cursor cursorOf(const SparseMmaParams& p, const Ahead& a, int endReq) {
-    Cursor c{Item{0, 0, 0, 0, 0, 0, 0, true}, a.batch};
-    if (a.batch <= min(endReq, p.b - 1)) {
-      Item& it = c.it;
-      it.mainLen = min(a.len, p.topk);
-      it.extraLen = p.extraIndices ? min(a.xLen, p.extraTopk) : 0;
-      const int n = max(it.mainLen, 1);
-      it.mainRegion = p.extraIndices ? (n + kSparseBlockTopk - 1) / kSparseBlockTopk * kSparseBlockTopk : n;
-      const int listLen = it.mainRegion + it.extraLen;
-      const int nBlocks = (listLen + kSparseBlockTopk - 1) / kSparseBlockTopk;
-      it.eBegin = 0;
-      it.eEnd = min((a.batch == endReq ? a.endBlk : nBlocks) * kSparseBlockTopk, listLen);
-      it.nTiles = it.eEnd > it.eBegin ? (it.eEnd - it.eBegin + kBN - 1) / kBN : 0;
-    }
-    return c;
-  }
-  static __device__ __forceinline__ void onward(const SparseMmaParams& p, const int* meta, Cursor& c, int beginReq, int endReq) {
-#pragma unroll 1
-    while (c.it.nTiles == 0 && c.batch <= min(endReq, p.b - 1)) c = cursorAt(p, meta, c.batch + 1, beginReq, endReq);
-  }
-  /** Bit 43: entry `row` of tile s of the stream cur, nxt (s >= cur's tiles: nxt's tile s - cur's). A branch, not selects
-      of the two items' fields: inside the current item nothing waits for the next item's loads. */
-  static __device__ __forceinline__ Id streamId(const SparseMmaParams& p, const Cursor& cur, const Cursor& nxt, int s, int row) {
-    if (s < cur.it.nTiles) return idAt(p, cur.it, static_cast<int64_t>(cur.batch) * p.sQ + blockIdx.y, cur.it.eBegin + s * kBN + row);
-    s -= cur.it.nTiles;
-    if (s < nxt.it.nTiles) return idAt(p, nxt.it, static_cast<int64_t>(nxt.batch) * p.sQ + blockIdx.y, nxt.it.eBegin + s * kBN + row);
-    return Id{-1, false};
-  }
-  /** Bit 43: the producer over the part's items (bits 44 / 10): tile t of the current item stored (step), then the stream's
-      tile t + 1 loaded (load) and tile t + 2's indices read, across the item's end. Fl: row rf's flag travels with the
-      tile (bit 10's peer-row flags). Session 22 (s7): an item's tiles 0..n-3 run shipped's loop (produceQuad's /
-      produceQuadV's, the load and the index read unconditional, only the current item held), its last two tiles (one
-      for a one-tile item) the stream's tail, for which the next item's fields are loaded as the tail begins. In call B's
-      single loop the one-tile item's re-read of id and the skippable load left, on one path, an index load in flight
-      into id's register at its next write: ptxas put a wait on the scoreboard that the tile's gather shares before
-      that write, on every tile, so t + 2's index was read only after t + 1's gather had landed and the next tile
-      waited for that read too (+0.56 us a MODEL1 tile). The loads here are unconditional (past the part's last tile
-      id is Id{-1}: the zero row is read), so every index load's register is read before it is written again. */
-  template <bool Fl, typename Regs, typename Load, typename Step>
-  static __device__ __forceinline__ void produceStream(const SparseMmaParams& p, const int* meta, int beginReq, int endReq, uint32_t& u,
-                                                       uint32_t emptyBar, int pt, int r, int rf, const Load& load, const Step& step) {
-    const int last = min(endReq, p.b - 1);
-    auto prefetchQ = [&](int from, int to) { // bit 62: each batch's Q rows into L2 when the producer passes the batch
-      if constexpr (kQEarly) {
-        const int m0 = blockIdx.z * kBM, rows = min(kBM, p.hQ - m0);
-        if (pt == 0 && rows > 0)
-#pragma unroll 1
-          for (int b = from; b <= min(to, last); ++b)
-            prefetchL2(static_cast<const __nv_bfloat16*>(p.q) + ((static_cast<int64_t>(b) * p.sQ + blockIdx.y) * p.hQ + m0) * F::kDQK,
-                       static_cast<uint32_t>(rows) * F::kDQK * 2u);
-      }
-    };
-    Cursor cur = cursorAt(p, meta, beginReq, beginReq, endReq);
-    onward(p, meta, cur, beginReq, endReq);
-    prefetchQ(beginReq + 1, cur.batch);
-    Regs d;
-    const Cursor none{Item{0, 0, 0, 0, 0, 0, 0, true}, cur.batch + 1}; // a one-tile first item's position 1: the tail reads it
-    load(d, streamId(p, cur, none, 0, r));
-    Id id = streamId(p, cur, none, 1, r);
-    bool fl = Fl && streamId(p, cur, none, 0, rf).phys >= 0;
-    Id fid = Fl ? streamId(p, cur, none, 1, rf) : Id{-1, false};
-#pragma unroll 1
-    while (cur.it.nTiles > 0) {
-      const int n = cur.it.nTiles;
-      const int64_t rowQ = static_cast<int64_t>(cur.batch) * p.sQ + blockIdx.y;
-      int t = 0;
-      // Tiles 0..n-3: store t, gather t + 1, read t + 2's indices, all of this item (produceQuad's / produceQuadV's loop).
-#pragma unroll 1
-      for (; t + 2 < n; ++t, ++u) {
-        const uint32_t st = u & 1;
-        mbarWait(emptyBar + 8 * st, ((u >> 1) & 1) ^ 1);
-        step(d, st, fl);
-        load(d, id);
-        id = idAt(p, cur.it, rowQ, cur.it.eBegin + (t + 2) * kBN + r);
-        if constexpr (Fl) fl = fid.phys >= 0, fid = idAt(p, cur.it, rowQ, cur.it.eBegin + (t + 2) * kBN + rf);
-      }
-      // The last two tiles: positions t + 1 and t + 2 run on into the next item with tiles. Its loads are issued here, all
-      // at once, just after the gather of tile n - 2 (aheadAt), and waited for with it (ptxas: one scoreboard), where the
-      // tail's first step waits for that gather anyway; onward, after the step, skips items without tiles.
-      Cursor nxt = cursorOf(p, aheadAt(p, meta, cur.batch + 1, endReq), endReq);
-#pragma unroll 1
-      for (; t < n; ++t, ++u) {
-        const uint32_t st = u & 1;
-        mbarWait(emptyBar + 8 * st, ((u >> 1) & 1) ^ 1);
-        step(d, st, fl);
-        onward(p, meta, nxt, beginReq, endReq);
-        if (n == 1) {
-          // Session 22 (call A's bug): a one-tile item's position 1, read one item back as none (the item after the
-          // two cursors of then), is the next item's tile 0: read it here, before the load (this read's latency is the
-          // one-tile item's own; the part's first item read it as none too). Here, not before the tail: there the V3.2
-          // pair's steady loop lost registers (thread-index values re-read with S2R, +24 instructions a tile).
-          id = streamId(p, cur, nxt, 1, r);
-          if constexpr (Fl) fid = streamId(p, cur, nxt, 1, rf);
-        }
-        load(d, id); // past the stream's end id is Id{-1}: the zero row is read into d, which is not stored again
-        id = streamId(p, cur, nxt, t + 2, r);
-        if constexpr (Fl) fl = fid.phys >= 0, fid = streamId(p, cur, nxt, t + 2, rf);
-      }
-      prefetchQ(cur.batch + 1, nxt.batch);
-      cur = nxt;
     }
   }
 #endif
