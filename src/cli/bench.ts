@@ -148,7 +148,7 @@ export async function bench(argv: string[]): Promise<void> {
     const result: BenchResult = {
       backend: backend.kind,
       card: onCpu ? `${backend.info.device} on ${cpus()[0]?.model?.trim() ?? 'unknown CPU'}` : backend.info.device,
-      commit: gitCommit(), date: new Date().toISOString(), grid,
+      commit: gitCommit(), date: new Date().toISOString(), grid, schedule: backend.info.schedule ?? 'flashmla',
       warmup: warmup ?? (onCpu ? 1 : 10), reps: reps ?? (onCpu ? 5 : 50), rows: [],
     };
     if (onCpu) result.cpu_kernel = `${backend.info.details?.kernel} (${backend.info.details?.kernelDetail})`;

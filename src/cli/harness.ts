@@ -167,6 +167,8 @@ export interface BenchResult {
   commit: string;
   date: string;
   grid: string;
+  /** The split-KV plan the rows' decoders made (the backend's: BackendInfo.schedule) unless an arm named another. */
+  schedule?: ScheduleKind;
   warmup: number;
   reps: number;
   /** GPU: ms of untimed runs before each config, and after an idle gap (RunOptions.warmMs, idleWarmMs). */

@@ -24,10 +24,11 @@ export interface MetadataOptions {
   numSms?: number;
   backend?: Backend;
   /**
-   * Which plan (core/scheduler.ts): 'flashmla' (the default: FlashMLA's get_mla_metadata, whatever the backend) or
+   * Which plan (core/scheduler.ts): 'flashmla' (the default: FlashMLA's get_mla_metadata, whatever the backend),
    * 'fill' (session 19: the payload floor lowered to one overhead and one block, what a WebGPU backend created with
    * `schedule: 'fill'` plans for itself in MlaDecoder; the same plan as FlashMLA's wherever the total work gives every
-   * part 5 blocks or more).
+   * part 5 blocks or more) or 'auto' (session 23: 'fill' where it was measured faster on the H200's Hopper kernels,
+   * FlashMLA's elsewhere, core/scheduler.ts autoSchedule; what the CUDA backend plans for itself on sm_90).
    */
   schedule?: ScheduleKind;
 }
@@ -59,7 +60,7 @@ export function getMlaMetadata(
   checkPositiveInt('numSms', numSms, 65536); // it sizes the metadata: [numSmParts, 8]
   const kind = opts.schedule ?? 'flashmla';
   checkSchedule(kind);
-  const s = planSchedule(seqlens, numSmPartsFor(numSms, numHeadsPerHeadK, numHeadsK), kind);
+  const s = planSchedule(seqlens, numSmPartsFor(numSms, numHeadsPerHeadK, numHeadsK), kind, numHeadsPerHeadK);
   return {
     tileSchedulerMetadata: fromArray('i32', [s.numSmParts, metadataFields], s.tileSchedulerMetadata),
     numSplits: fromArray('i32', [seqlens.length + 1], s.numSplits),
@@ -159,8 +160,9 @@ export interface DecoderConfig {
   /** Default: backend.info.numSms. */
   numSms?: number;
   /**
-   * The split-KV plan of each step (getMlaMetadata's `schedule`). Default: backend.info.schedule ('flashmla'
-   * on every backend unless the WebGPU backend was created with `schedule: 'fill'` or FLASHMLA_WEBGPU_SCHEDULE=fill).
+   * The split-KV plan of each step (getMlaMetadata's `schedule`). Default: backend.info.schedule ('auto' on the
+   * CUDA backend's Hopper kernels, 'flashmla' elsewhere unless the backend was created with another `schedule` or
+   * FLASHMLA_CUDA_SCHEDULE / FLASHMLA_WEBGPU_SCHEDULE name one).
    */
   schedule?: ScheduleKind;
 }

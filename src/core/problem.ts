@@ -102,7 +102,8 @@ export interface BackendInfo {
   numSms: number;
   /**
    * The split-KV schedule MlaDecoder plans for this backend unless its config names one (default 'flashmla':
-   * getMlaMetadata's; the WebGPU backend's opt-in: 'fill', core/scheduler.ts). Metadata a caller passes is run as given.
+   * getMlaMetadata's; the CUDA backend on sm_90: 'auto'; the WebGPU backend's opt-in: 'fill'; core/scheduler.ts).
+   * Metadata a caller passes is run as given.
    */
   schedule?: ScheduleKind;
   details?: Record<string, unknown>;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { combineLaunch, combinePick, combineRows, combineWarpsLaunch } from '../../src/backends/cuda/kernels/launch.js';
+import { combineEntry, combineLaunch, combineOneTripSplits, combinePick, combineRows, combineWarpsLaunch } from '../../src/backends/cuda/kernels/launch.js';
 
 type Shape = Parameters<typeof combineRows>[0];
 const shape = (b: number, sQ: number, hQ: number): Shape => ({ b, sQ, hQ, hKv: 1, nGroups: hQ }) as unknown as Shape;
@@ -20,6 +20,27 @@ test('combinePick: combineWarps only when asked and a combine CTA would merge mo
   assert.deepEqual(combinePick(one, 1, true), { name: 'mla_combine', launch: combineLaunch(one, 1) });
   // 256 rows (sQ 2): 32 CTAs of 8 rows a request
   assert.deepEqual(combineWarpsLaunch(shape(128, 2, 128)).grid, [128, 32, 1]);
+});
+
+test('combineEntry: the 16-partials-a-lane entry only for mla_combine and a request in more than 104 pieces', () => {
+  assert.equal(combineOneTripSplits, 104);
+  assert.equal(combineEntry('mla_combine', undefined), 'mla_combine'); // numSplits not on the host
+  assert.equal(combineEntry('mla_combine', 2), 'mla_combine');
+  assert.equal(combineEntry('mla_combine', 104), 'mla_combine');
+  assert.equal(combineEntry('mla_combine', 105), 'mla_combine_t128');
+  assert.equal(combineEntry('mla_combine', 128), 'mla_combine_t128');
+  assert.equal(combineEntry('mla_combine', 133), 'mla_combine_t128'); // two trips either way; the wider one takes fewer
+  assert.equal(combineEntry('mla_combine_warps', 128), 'mla_combine_warps');
+});
+
+test('combine.cu: mla_combine merges <= 104 pieces in one trip (13 partials a lane), mla_combine_t128 <= 128 (16)', () => {
+  const src = readFileSync(fileURLToPath(new URL('../../src/backends/cuda/kernels/combine.cu', import.meta.url)), 'utf8');
+  const lib = src.slice(src.indexOf('#if MLA_COMBINE_ONE_TRIP == 3'), src.indexOf('#elif MLA_COMBINE_ONE_TRIP'));
+  assert.match(lib, /mla_combine_bf16\(const MlaParams p\) \{[^}]*combineOneTrip<__nv_bfloat16, 13, false>/);
+  assert.equal(13 * 8, combineOneTripSplits);
+  assert.match(src, /__launch_bounds__\(256, 2\) mla_combine_t128_bf16\(const MlaParams p\) \{ mla::combineOneTrip<__nv_bfloat16, 16, false>\(p\); \}/);
+  assert.match(src, /__launch_bounds__\(256, 2\) mla_combine_t128_f16\(const MlaParams p\) \{ mla::combineOneTrip<__half, 16, false>\(p\); \}/);
+  assert.match(src, /#define MLA_COMBINE_ONE_TRIP 3\n/);
 });
 
 test('combineWarpsLaunch: 8 warps a CTA cover every row j * hQ + h of a request exactly once', () => {
@@ -83,7 +104,7 @@ test('combineWarps arithmetic: the softmax-weighted merge, splits that saw no ke
 
 test('combine.cu has both combines for both dtypes, combineWarps without shared memory or CTA barriers', () => {
   const src = readFileSync(fileURLToPath(new URL('../../src/backends/cuda/kernels/combine.cu', import.meta.url)), 'utf8');
-  for (const n of ['mla_combine_bf16', 'mla_combine_f16', 'mla_combine_warps_bf16', 'mla_combine_warps_f16']) {
+  for (const n of ['mla_combine_bf16', 'mla_combine_f16', 'mla_combine_t128_bf16', 'mla_combine_t128_f16', 'mla_combine_warps_bf16', 'mla_combine_warps_f16']) {
     assert.match(src, new RegExp(`extern "C" __global__ void __launch_bounds__\\(256, \\d\\) ${n}\\(const MlaParams p\\)`));
   }
   const body = src.slice(src.indexOf('__device__ void combineWarps'), src.indexOf('} // namespace mla'));

@@ -92,3 +92,24 @@ test('only the Hopper launches read the cache through a tensor map; grids, threa
     assert.ok((asked.find((a) => a.name === name && a.smem !== undefined)?.smem ?? 0) > 48 * 1024, name);
   }
 });
+
+test('the 128-piece combine: where combine is mla_combine, shapeKernels also resolves mla_combine_t128 (same launch)', () => {
+  const { kc, asked } = cache(true);
+  const one = problem(1, 16, { b: 1, totalQ: 1, numSmParts: 132 });
+  const sk = kc.shapeKernels(one, planOf(one));
+  assert.ok(sk.combine && sk.combineLong);
+  assert.deepEqual({ ...sk.combineLong, fn: 0n }, { ...sk.combine, fn: 0n });
+  assert.notEqual(sk.combineLong.fn, sk.combine.fn);
+  assert.ok(asked.some((a) => a.name === 'mla_combine_t128_bf16') && asked.some((a) => a.name === 'mla_combine_bf16'));
+  // a large batch merges one warp a row (mla_combine_warps): no t128 twin
+  const big = problem(1, 128, { b: 128, totalQ: 128, numSmParts: 66 });
+  assert.equal(kc.shapeKernels(big, planOf(big)).combineLong, undefined);
+});
+
+test("createCudaBackend: a schedule that is not 'flashmla', 'fill' or 'auto' is refused before the driver is touched", async () => {
+  const { createCudaBackend, cudaScheduleDefault } = await import('../../src/backends/cuda/index.js');
+  const { FlashMlaError } = await import('../../src/core/errors.js');
+  await assert.rejects(createCudaBackend({ schedule: 'even' as 'fill' }), (e: unknown) => e instanceof FlashMlaError && e.code === 'invalid_argument' && e.argument === 'schedule');
+  assert.equal(cudaScheduleDefault(true), 'auto');
+  assert.equal(cudaScheduleDefault(false), 'flashmla');
+});

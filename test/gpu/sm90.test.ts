@@ -7,11 +7,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type CudaBackend, createCudaBackend } from '../../src/backends/cuda/index.js';
-import { flashMlaWithKvcache } from '../../src/index.js';
+import { MlaDecoder, flashMlaWithKvcache } from '../../src/index.js';
+import { FlashMlaError } from '../../src/core/errors.js';
+import { autoSchedule } from '../../src/core/scheduler.js';
+import { fromArray } from '../../src/core/tensor.js';
 import type { MlaProblem } from '../../src/core/problem.js';
 import { assertOutputsClose, tolerances } from '../support/compare.js';
 import { goldenCaseNames, loadGolden, runGolden } from '../support/golden.js';
-import { type CaseSpec, caseMatrix, caseReference, makeCase, runCase, specName } from '../support/random.js';
+import { type CaseSpec, caseMatrix, caseMetadata, caseReference, makeCase, runCase, specName } from '../support/random.js';
 
 const nRandom = Number(process.env.FLASHMLA_SM90_CASES ?? 300);
 const [shard, shards] = (process.env.FLASHMLA_SM90_SHARD ?? '0/1').split('/').map(Number);
@@ -92,5 +95,39 @@ test('q as a view at an element offset, with and without q\'s tensor map', async
       assertOutputsClose(r.out, r.lse, ref, c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, tolerances.cuda, `${specName(spec, k)} q offset ${qOffset}`);
     }
     await assert.rejects(runCase(c, cuda, flashMlaWithKvcache, { qOffset: 4 }), /aligned to 16 bytes/);
+  }
+});
+
+// Session 23: on sm_90 the backend plans 'auto' for MlaDecoder (core/scheduler.ts autoSchedule: 'fill' where its even
+// share is <= 3 blocks a part, or 4 at <= 32 rows), and a request in more than 104 pieces is merged by
+// mla_combine_t128 (launch.ts combineEntry). These shapes take both: fill with 64-128 pieces, FlashMLA's plan with 125.
+test("the 'auto' plan and the 128-piece combine: MlaDecoder's default on sm_90 and caller metadata", async (t) => {
+  if (cuda.info.details?.cc !== '9.0') return t.skip(`not an sm_90 GPU (${String(cuda.info.details?.cc)})`);
+  const byDefault = await createCudaBackend();
+  try { assert.equal(byDefault.info.schedule, 'auto'); } finally { byDefault.dispose(); }
+  const splitkv = await createCudaBackend({ kernel: 'splitkv' });
+  try { assert.equal(splitkv.info.schedule, 'flashmla'); } finally { splitkv.dispose(); }
+  const fill = await createCudaBackend({ schedule: 'fill' });
+  try { assert.equal(fill.info.schedule, 'fill'); } finally { fill.dispose(); }
+  await assert.rejects(createCudaBackend({ schedule: 'even' as 'fill' }), (e: unknown) => e instanceof FlashMlaError && e.argument === 'schedule');
+  const base = caseMatrix(4, 0x523)[0];
+  const shapes: Partial<CaseSpec>[] = [
+    { seqlens: [16384], sQ: 1, hQ: 16, dtype: 'bf16', causal: false }, // fill: 128 pieces (t128)
+    { seqlens: [8192], sQ: 1, hQ: 16, dtype: 'f16', causal: false }, // fill: 64 pieces
+    { seqlens: [9000, 7000], sQ: 2, hQ: 16, dtype: 'bf16', causal: true }, // fill at 32 rows
+    { seqlens: [5000, 63, 4000], sQ: 1, hQ: 32, dtype: 'f16', causal: false }, // fill
+    { seqlens: [40000], sQ: 1, hQ: 16, dtype: 'bf16', causal: false }, // FlashMLA's plan: 125 pieces (t128)
+  ];
+  const dec = new MlaDecoder(cuda, { hQ: 16, dtype: 'bf16' });
+  try { assert.equal(dec.plan(Int32Array.of(8192), fromArray('i32', [1, 128], new Int32Array(128))).schedule, 'auto'); } finally { dec.dispose(); }
+  for (const [k, sh] of shapes.entries()) {
+    const spec: CaseSpec = { ...base, hKv: 1, pageBlockSize: 64, qLens: undefined, softmaxScale: undefined, ...sh };
+    const c = makeCase(spec, 73_000 + k);
+    const ref = caseReference(c);
+    const md = caseMetadata(c, 132, 'auto');
+    const pieces = Math.max(...Array.from({ length: c.b }, (_, i) => md.numSplits.host()[i + 1] - md.numSplits.host()[i]));
+    console.log(`# ${specName(spec, k)}: 'auto' plans ${autoSchedule(c.cacheSeqlens, 132, c.sQ * c.hQ)}, ${pieces} pieces in the largest request`);
+    const r = await runCase(c, cuda, flashMlaWithKvcache, { numSms: 132, schedule: 'auto' });
+    assertOutputsClose(r.out, r.lse, ref, c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, tolerances.cuda, `${specName(spec, k)} auto`);
   }
 });

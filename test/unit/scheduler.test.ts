@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { getMlaMetadata } from '../../src/index.js';
 import { FlashMlaError } from '../../src/core/errors.js';
-import { Meta, type ScheduleKind, blockSizeN, fixedOverheadNumBlocks, maxPartials, metadataFields, minPayloadBlocks, numSmPartsFor, partWork, planSchedule } from '../../src/core/scheduler.js';
+import { Meta, type ScheduleKind, autoSchedule, blockSizeN, fixedOverheadNumBlocks, maxPartials, metadataFields, minPayloadBlocks, numSmPartsFor, partWork, planSchedule, scheduleKinds } from '../../src/core/scheduler.js';
 import { validateDecode } from '../../src/core/validate.js';
 import { fromArray } from '../../src/core/tensor.js';
 import { goldenCaseNames, loadGolden, loadMetadataCases } from '../support/golden.js';
@@ -220,6 +220,47 @@ describe("the 'fill' schedule (session 19: the WebGPU backend's opt-in plan)", (
       const stale = Int32Array.of(576, 0, 65);
       assert.throws(() => validateDecode(args(md, stale)), (e: unknown) => e instanceof FlashMlaError && e.code === 'metadata_mismatch', schedule);
     }
+  });
+});
+
+describe("the 'auto' schedule (session 23: the CUDA backend's plan on sm_90)", () => {
+  const kindOf = (seqlens: number[], parts: number, rows?: number) => autoSchedule(Int32Array.from(seqlens), parts, rows);
+  test('fill where the even share is <= 3 blocks a part, or 4 at <= 32 rows; FlashMLA elsewhere', () => {
+    // the shapes session 23 timed (docs/notes/cuda-hopper-decode.md), 132 parts unless said
+    assert.equal(kindOf([32768], 132, 16), 'fill'); // share 4 at 16 rows: level on the H200
+    assert.equal(kindOf([32768], 132, 64), 'flashmla'); // share 4 at 64 rows: fill 2 % slower
+    assert.equal(kindOf([32768], 132), 'flashmla'); // rows unknown: more than 32
+    assert.equal(kindOf([8192, 8192, 8192], 132, 16), 'fill'); // share 4: fill 6.6 % faster
+    assert.equal(kindOf([24576], 132, 64), 'fill'); // share 3
+    assert.equal(kindOf([8192], 66, 128), 'fill'); // share 3 on 66 parts (128 rows)
+    assert.equal(kindOf([4096], 33, 256), 'fill');
+    assert.equal(kindOf([65536], 132, 16), 'flashmla'); // share 8: the plans are the same
+    assert.equal(kindOf(Array(128).fill(1024), 132, 16), 'flashmla'); // share 21
+    assert.equal(kindOf([4641, 45118, 1730, 1696], 132, 64), 'flashmla'); // share 7
+    assert.equal(kindOf([0], 132, 16), 'fill'); // share 1: nothing to split either way
+  });
+  test("planSchedule 'auto' is exactly the plan autoSchedule names, on 600 random batches", () => {
+    const rng = new Rng(2323);
+    const seen = new Set<string>();
+    for (let k = 0; k < 600; k++) {
+      const b = rng.pick([1, 1, 1, 2, 3, 5, 8, 16, 33, 128]);
+      const seqlens = Int32Array.from({ length: b }, () => (k % 3 === 0 ? rng.int(0, 70000) : k % 3 === 1 ? rng.int(0, 9000) : rng.pick([0, 1, 63, 64, 65, 4096, 32768])));
+      const parts = rng.pick([1, 8, 33, 66, 132]);
+      const rows = rng.pick([1, 16, 32, 33, 64, 128, 256]);
+      const kind = autoSchedule(seqlens, parts, rows);
+      seen.add(kind);
+      assert.deepEqual(planSchedule(seqlens, parts, 'auto', rows), planSchedule(seqlens, parts, kind));
+      checkSchedule(seqlens, parts, kind);
+    }
+    assert.deepEqual([...seen].sort(), ['fill', 'flashmla']);
+  });
+  test("getMlaMetadata schedule 'auto' reads the rows: b = 1 s_k 32768 128 splits at 16 rows, 103 at 64", () => {
+    assert.deepEqual(scheduleKinds, ['flashmla', 'fill', 'auto']);
+    const seq = Int32Array.of(32768);
+    assert.equal(getMlaMetadata(seq, 16, 1, { schedule: 'auto' }).numSplits.host()[1], 128);
+    assert.equal(getMlaMetadata(seq, 64, 1, { schedule: 'auto' }).numSplits.host()[1], 103);
+    assert.equal(getMlaMetadata(Int32Array.of(8192), 64, 1, { schedule: 'auto' }).numSplits.host()[1], 64);
+    assert.throws(() => getMlaMetadata(seq, 16, 1, { schedule: 'Auto' as ScheduleKind }), (e: unknown) => e instanceof FlashMlaError && e.argument === 'schedule' && /'auto'/.test(e.message));
   });
 });
 

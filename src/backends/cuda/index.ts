@@ -11,13 +11,14 @@ import { FlashMlaError, invalidArgument } from '../../core/errors.js';
 import type { Backend, BackendInfo, DecodeCall, MatmulCall, MlaProblem } from '../../core/problem.js';
 import type { DecodePlan } from '../../core/plan.js';
 import { type DeviceStorage, Tensor, numelOf } from '../../core/tensor.js';
-import { checkMatmul, checkWrite } from '../../core/validate.js';
+import { checkMatmul, checkSchedule, checkWrite } from '../../core/validate.js';
+import { type ScheduleKind, scheduleKinds } from '../../core/scheduler.js';
 import { Attr, Driver } from './driver.js';
 import { type Manifest, findKernelDir, loadImage } from './modules.js';
 import type { DecodeVariant } from './kernels/launch.js';
 import { mlaParamsLayout, packParams, sparseParamsLayout } from './params.js';
 import type { SparseCall } from '../../core/sparse.js';
-import { sm90CacheMap, sparseKernelName, sparseLaunch } from './kernels/launch.js';
+import { combineEntry, sm90CacheMap, sparseKernelName, sparseLaunch } from './kernels/launch.js';
 import type { MlaDeviceOps } from '../../core/mla/device.js';
 import { createCudaLayerOps } from './layer.js';
 import { SparseMmaRunner } from './sparse.js';
@@ -59,6 +60,24 @@ export interface CudaBackendOptions {
    * follow each other directly, not in a single call. info.details.pdl says whether it is on, and why.
    */
   pdl?: boolean;
+  /**
+   * The split-KV plan MlaDecoder makes for this backend when it plans a step itself (BackendInfo.schedule):
+   * 'flashmla' (getMlaMetadata's plan), 'fill' (core/scheduler.ts: FlashMLA's walk with the payload floor lowered to
+   * one overhead and one block, so a small batch spreads over more SMs with fewer tiles each) or 'auto' ('fill' where
+   * it was measured faster on the H200, else FlashMLA's: core/scheduler.ts autoSchedule). Default: 'auto' where the
+   * Hopper kernels run, 'flashmla' elsewhere (cudaScheduleDefault; also FLASHMLA_CUDA_SCHEDULE=flashmla | fill |
+   * auto). Metadata a caller passes to flashMlaWithKvcache is run as given, whichever plan it is.
+   */
+  schedule?: ScheduleKind;
+}
+
+/**
+ * The plan MlaDecoder makes when the caller names none: 'auto' where the Hopper kernels run (sm_90 with the default
+ * `kernel`; measured on the H200, docs/notes/cuda-hopper-decode.md, "Session 23"), FlashMLA's elsewhere (the
+ * mma.sync kernel was not measured on the other plans).
+ */
+export function cudaScheduleDefault(hopperKernels: boolean): ScheduleKind {
+  return hopperKernels ? 'auto' : 'flashmla';
 }
 
 export interface CudaBackend extends Backend {
@@ -80,6 +99,7 @@ export interface CudaBackend extends Backend {
 }
 
 export async function createCudaBackend(opts: CudaBackendOptions = {}): Promise<CudaBackend> {
+  if (opts.schedule !== undefined) checkSchedule(opts.schedule);
   const drv = await Driver.load();
   const count = drv.deviceCount();
   if (count < 1) throw new FlashMlaError('backend_unavailable', 'cuda: the driver sees no GPU');
@@ -174,10 +194,14 @@ class CudaBackendImpl implements CudaBackend {
         hasLaunchEx: drv.api.cuLaunchKernelEx !== undefined, option: opts.pdl, env: process.env.FLASHMLA_CUDA_PDL,
       }));
       if (opts.variant) this.setDecodeVariant(opts.variant);
+      // FLASHMLA_CUDA_SCHEDULE=flashmla | fill | auto: the plan MlaDecoder makes (another value is ignored).
+      const envSchedule = scheduleKinds.find((k) => k === process.env.FLASHMLA_CUDA_SCHEDULE);
+      const schedule = opts.schedule ?? envSchedule ?? cudaScheduleDefault(hopper);
       this.info = {
         kind: 'cuda',
         device: name,
         numSms,
+        schedule,
         details: {
           name, cc, memoryBytes: drv.totalMem(this.dev), driverVersion: drv.driverVersion(), numSms,
           l2Bytes: drv.attribute(this.dev, Attr.L2CacheSize), maxSharedMemoryPerBlock: this.maxSmem,
@@ -333,7 +357,8 @@ class CudaBackendImpl implements CudaBackend {
     let rc = d ? launcher.launch(d, stream, argv, d.pdl === true) : 0;
     if (rc !== 0) this.drv.check(rc, `cuLaunchKernel(${d!.what})`);
     // Every request in one piece (the plan says no combine): the decode kernel wrote everything.
-    const c = sk.combine;
+    // A request in more than 104 pieces: the 16-partials-a-lane entry where the plan says so (launch.ts combineEntry).
+    const c = sk.combineLong && combineEntry('mla_combine', l.plan.maxSplits) !== 'mla_combine' ? sk.combineLong : sk.combine;
     if (c && l.plan.combine) {
       rc = launcher.launch(c, stream, argv, true);
       if (rc !== 0) this.drv.check(rc, 'cuLaunchKernel(combine)');

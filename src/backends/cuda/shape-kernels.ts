@@ -7,7 +7,7 @@ import type { MlaProblem } from '../../core/problem.js';
 import type { DecodePlan } from '../../core/plan.js';
 import type { Driver } from './driver.js';
 import {
-  type DecodeVariant, type Launch, chooseDecodeVariant, combinePick, combineRows, decodeVariants, sm90Launch, sm90QMap, sm90QMapFits, sm90WideLaunch, sameVariant, decodeKernelName, decodeLaunch, naiveLaunch,
+  type DecodeVariant, type Launch, chooseDecodeVariant, combineEntry, combinePick, combineRows, decodeVariants, sm90Launch, sm90QMap, sm90QMapFits, sm90WideLaunch, sameVariant, decodeKernelName, decodeLaunch, naiveLaunch,
 } from './kernels/launch.js';
 import { compilePacker, mlaParamsLayout } from './params.js';
 import type { TensorMapSlot } from './tensor-map.js';
@@ -44,6 +44,8 @@ export interface ShapeKernels extends Pick<MlaProblem, 'b' | 'sQ' | 'totalQ' | '
    */
   decodeLd?: KernelLaunch;
   combine?: KernelLaunch;
+  /** combine's launch through mla_combine_t128 (launch.ts combineEntry), where combine is mla_combine. */
+  combineLong?: KernelLaunch;
 }
 
 /** What the cache needs from the backend that owns it. */
@@ -142,11 +144,13 @@ export class KernelCache {
       combine = launchOf(this.fn(this.h.combineModule, `${cp.name}_${dt}`, 0), cp.launch, 'combine');
     }
     if (combine) combine.pdl = true;
+    const longName = combineEntry(cp.name, Infinity);
+    const combineLong = combine && longName !== cp.name ? { ...combine, fn: this.fn(this.h.combineModule, `${longName}_${dt}`, 0), what: 'combine' } : undefined;
     this.shape = {
       b: p.b, sQ: p.sQ, totalQ: p.totalQ, hQ: p.hQ, hKv: p.hKv, dtype: p.dtype, pageBlockSize: p.pageBlockSize,
       maxBlocksPerSeq: p.maxBlocksPerSeq, numSmParts: p.numSmParts, causal: p.causal, varlen: p.varlen,
       softmaxScale: p.softmaxScale, lseStrideB: p.lseStrideB, lseStrideH: p.lseStrideH, lseStrideT: p.lseStrideT,
-      lseBytes, accumBytes: dp.workspace.accumFloats * 4, decode, decodeLd, combine,
+      lseBytes, accumBytes: dp.workspace.accumFloats * 4, decode, decodeLd, combine, combineLong,
     };
     return this.shape;
   }

@@ -344,6 +344,11 @@ extern "C" __global__ void __launch_bounds__(256, 2) mla_combine_f16(const MlaPa
 extern "C" __global__ void __launch_bounds__(256, 3) mla_combine_bf16(const MlaParams p) { mla::combine<__nv_bfloat16>(p); }
 extern "C" __global__ void __launch_bounds__(256, 3) mla_combine_f16(const MlaParams p) { mla::combine<__half>(p); }
 #endif
+// The same launch with 16 partials a lane (<= 128 splits in one trip; two CTAs an SM): what launch.ts combineFor runs
+// where a request has more than 104 splits (session 23: b = 1 from s_k ~34K on FlashMLA's plan, and the 'fill' /
+// 'auto' plans' 105-128-piece requests), where the 13-lane entry above takes two round trips.
+extern "C" __global__ void __launch_bounds__(256, 2) mla_combine_t128_bf16(const MlaParams p) { mla::combineOneTrip<__nv_bfloat16, 16, false>(p); }
+extern "C" __global__ void __launch_bounds__(256, 2) mla_combine_t128_f16(const MlaParams p) { mla::combineOneTrip<__half, 16, false>(p); }
 // combineWarps (one warp a row): grid (b, ceil(sQ * hQ / 8)), 256 threads, no dynamic shared memory.
 extern "C" __global__ void __launch_bounds__(256, 2) mla_combine_warps_bf16(const MlaParams p) { MLA_COMBINE_TRACE(0); mla::combineWarps<__nv_bfloat16>(p); MLA_COMBINE_TRACE(1); }
 extern "C" __global__ void __launch_bounds__(256, 2) mla_combine_warps_f16(const MlaParams p) { mla::combineWarps<__half>(p); }

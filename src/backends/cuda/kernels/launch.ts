@@ -130,6 +130,20 @@ export function combinePick(p: MlaProblem, rows: number, warps: boolean): { name
   return warps && rows > 1 ? { name: 'mla_combine_warps', launch: combineWarpsLaunch(p) } : { name: 'mla_combine', launch: combineLaunch(p, rows) };
 }
 
+/** Splits of one request that combine.cu's mla_combine merges in one memory round trip (13 partials a lane, 8 warps). */
+export const combineOneTripSplits = 104;
+
+/**
+ * The entry that merges a step whose largest request has `maxSplits` pieces (DecodePlan.maxSplits; undefined when
+ * numSplits is not on the host) where combinePick chose mla_combine: mla_combine_t128 (16 partials a lane, one round
+ * trip up to 128 pieces, two CTAs an SM) above combineOneTripSplits, else mla_combine (three CTAs an SM). Session 23
+ * (H200): 1.3 us less at b = 1 s_k 65536 (128 pieces), and the 'fill' plan's 128-piece b = 1 steps level or faster
+ * instead of 5 % slower; the t128 entry was 0.1-1.6 us slower than mla_combine where pieces are few, hence the pick.
+ */
+export function combineEntry(name: string, maxSplits: number | undefined): string {
+  return name === 'mla_combine' && maxSplits !== undefined && maxSplits > combineOneTripSplits ? 'mla_combine_t128' : name;
+}
+
 /**
  * decode_sm90.cu (sm_90a only; the default on sm_90 for the shapes it takes): one CTA per (SM part, KV head) of
  * `cw` consumer warpgroups and a producer warp (a producer warpgroup when cw = 2), taking all rows <= nr at once;
