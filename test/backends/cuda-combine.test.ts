@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { combineEntry, combineLaunch, combineOneTripSplits, combinePick, combineRows, combineWarpsLaunch } from '../../src/backends/cuda/kernels/launch.js';
+import { combineEntry, combineLaunch, combineOneTripSplits, combinePick, combineRows, combineWaves, combineWarpsLaunch, combineWarpsSplits } from '../../src/backends/cuda/kernels/launch.js';
 
 type Shape = Parameters<typeof combineRows>[0];
 const shape = (b: number, sQ: number, hQ: number): Shape => ({ b, sQ, hQ, hKv: 1, nGroups: hQ }) as unknown as Shape;
@@ -22,15 +22,23 @@ test('combinePick: combineWarps only when asked and a combine CTA would merge mo
   assert.deepEqual(combineWarpsLaunch(shape(128, 2, 128)).grid, [128, 32, 1]);
 });
 
-test('combineEntry: the 16-partials-a-lane entry only for mla_combine and a request in more than 104 pieces', () => {
+test('combineEntry: t128 above 104 pieces, one warp a row for <= 16 pieces over more than one wave, else the CTA merge', () => {
   assert.equal(combineOneTripSplits, 104);
-  assert.equal(combineEntry('mla_combine', undefined), 'mla_combine'); // numSplits not on the host
+  assert.equal(combineWarpsSplits, 16);
+  assert.equal(combineEntry('mla_combine', undefined, 9), 'mla_combine'); // numSplits not on the host
   assert.equal(combineEntry('mla_combine', 2), 'mla_combine');
-  assert.equal(combineEntry('mla_combine', 104), 'mla_combine');
-  assert.equal(combineEntry('mla_combine', 105), 'mla_combine_t128');
-  assert.equal(combineEntry('mla_combine', 128), 'mla_combine_t128');
-  assert.equal(combineEntry('mla_combine', 133), 'mla_combine_t128'); // two trips either way; the wider one takes fewer
-  assert.equal(combineEntry('mla_combine_warps', 128), 'mla_combine_warps');
+  assert.equal(combineEntry('mla_combine', 104, 0.2), 'mla_combine');
+  assert.equal(combineEntry('mla_combine', 105, 0.2), 'mla_combine_t128');
+  assert.equal(combineEntry('mla_combine', 128, 5), 'mla_combine_t128');
+  assert.equal(combineEntry('mla_combine', 133, 5), 'mla_combine_t128'); // two trips either way; the wider one takes fewer
+  assert.equal(combineEntry('mla_combine', 16, 1.01), 'mla_combine_warps');
+  assert.equal(combineEntry('mla_combine', 16, 1), 'mla_combine'); // one wave: the CTA merge
+  assert.equal(combineEntry('mla_combine', 17, 4), 'mla_combine');
+  assert.equal(combineEntry('mla_combine_warps', 128, 5), 'mla_combine_warps');
+  // session 23's shapes on 132 SMs: b = 16 h16 (1024 CTAs, 2.6 waves), b = 8 (512 CTAs, 1.3), b = 1 (64 CTAs, 0.16)
+  assert.equal(combineWaves(combineLaunch(shape(16, 1, 16), 1), 132), 1024 / 396);
+  assert.ok(combineWaves(combineLaunch(shape(8, 1, 16), 1), 132) > 1);
+  assert.ok(combineWaves(combineLaunch(shape(1, 1, 16), 1), 132) < 1);
 });
 
 test('combine.cu: mla_combine merges <= 104 pieces in one trip (13 partials a lane), mla_combine_t128 <= 128 (16)', () => {

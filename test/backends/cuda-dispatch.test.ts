@@ -93,17 +93,21 @@ test('only the Hopper launches read the cache through a tensor map; grids, threa
   }
 });
 
-test('the 128-piece combine: where combine is mla_combine, shapeKernels also resolves mla_combine_t128 (same launch)', () => {
+test('where combine is mla_combine, shapeKernels also resolves its t128 twin (same launch) and one-warp-a-row twin', () => {
   const { kc, asked } = cache(true);
   const one = problem(1, 16, { b: 1, totalQ: 1, numSmParts: 132 });
   const sk = kc.shapeKernels(one, planOf(one));
-  assert.ok(sk.combine && sk.combineLong);
+  assert.ok(sk.combine && sk.combineLong && sk.combineShort);
   assert.deepEqual({ ...sk.combineLong, fn: 0n }, { ...sk.combine, fn: 0n });
   assert.notEqual(sk.combineLong.fn, sk.combine.fn);
-  assert.ok(asked.some((a) => a.name === 'mla_combine_t128_bf16') && asked.some((a) => a.name === 'mla_combine_bf16'));
-  // a large batch merges one warp a row (mla_combine_warps): no t128 twin
+  assert.deepEqual([sk.combineShort.gx, sk.combineShort.gy, sk.combineShort.gz, sk.combineShort.threads, sk.combineShort.pdl], [1, 2, 1, 256, true]);
+  assert.equal(sk.combineWaves, 64 / 396);
+  for (const n of ['mla_combine_bf16', 'mla_combine_t128_bf16', 'mla_combine_warps_bf16']) assert.ok(asked.some((a) => a.name === n), n);
+  // a large batch merges one warp a row already (mla_combine_warps): no twins
   const big = problem(1, 128, { b: 128, totalQ: 128, numSmParts: 66 });
-  assert.equal(kc.shapeKernels(big, planOf(big)).combineLong, undefined);
+  const bk = kc.shapeKernels(big, planOf(big));
+  assert.equal(bk.combineLong, undefined);
+  assert.equal(bk.combineShort, undefined);
 });
 
 test("createCudaBackend: a schedule that is not 'flashmla', 'fill' or 'auto' is refused before the driver is touched", async () => {

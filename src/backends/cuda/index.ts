@@ -357,8 +357,10 @@ class CudaBackendImpl implements CudaBackend {
     let rc = d ? launcher.launch(d, stream, argv, d.pdl === true) : 0;
     if (rc !== 0) this.drv.check(rc, `cuLaunchKernel(${d!.what})`);
     // Every request in one piece (the plan says no combine): the decode kernel wrote everything.
-    // A request in more than 104 pieces: the 16-partials-a-lane entry where the plan says so (launch.ts combineEntry).
-    const c = sk.combineLong && combineEntry('mla_combine', l.plan.maxSplits) !== 'mla_combine' ? sk.combineLong : sk.combine;
+    // The shape's merge, or one of its twins by the step's pieces (launch.ts combineEntry): mla_combine_t128 for a
+    // request in more than 104 pieces, one warp a row for few pieces over more than one wave of CTAs.
+    const entry = sk.combineLong ? combineEntry('mla_combine', l.plan.maxSplits, sk.combineWaves) : 'mla_combine';
+    const c = (entry === 'mla_combine_t128' ? sk.combineLong : entry === 'mla_combine_warps' ? sk.combineShort : undefined) ?? sk.combine;
     if (c && l.plan.combine) {
       rc = launcher.launch(c, stream, argv, true);
       if (rc !== 0) this.drv.check(rc, 'cuLaunchKernel(combine)');

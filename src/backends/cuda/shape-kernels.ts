@@ -7,7 +7,7 @@ import type { MlaProblem } from '../../core/problem.js';
 import type { DecodePlan } from '../../core/plan.js';
 import type { Driver } from './driver.js';
 import {
-  type DecodeVariant, type Launch, chooseDecodeVariant, combineEntry, combinePick, combineRows, decodeVariants, sm90Launch, sm90QMap, sm90QMapFits, sm90WideLaunch, sameVariant, decodeKernelName, decodeLaunch, naiveLaunch,
+  type DecodeVariant, type Launch, chooseDecodeVariant, combinePick, combineWarpsLaunch, combineWaves, combineRows, decodeVariants, sm90Launch, sm90QMap, sm90QMapFits, sm90WideLaunch, sameVariant, decodeKernelName, decodeLaunch, naiveLaunch,
 } from './kernels/launch.js';
 import { compilePacker, mlaParamsLayout } from './params.js';
 import type { TensorMapSlot } from './tensor-map.js';
@@ -44,8 +44,13 @@ export interface ShapeKernels extends Pick<MlaProblem, 'b' | 'sQ' | 'totalQ' | '
    */
   decodeLd?: KernelLaunch;
   combine?: KernelLaunch;
-  /** combine's launch through mla_combine_t128 (launch.ts combineEntry), where combine is mla_combine. */
+  /**
+   * Where combine is mla_combine: its twins through mla_combine_t128 (the same grid) and mla_combine_warps (its own
+   * grid), and the waves combine's grid makes; launch.ts combineEntry picks one per step by its pieces.
+   */
   combineLong?: KernelLaunch;
+  combineShort?: KernelLaunch;
+  combineWaves?: number;
 }
 
 /** What the cache needs from the backend that owns it. */
@@ -119,9 +124,12 @@ export class KernelCache {
       ln.grid[0] === 0 || ln.grid[1] === 0 || ln.grid[2] === 0 ? undefined
         : { fn, gx: ln.grid[0], gy: ln.grid[1], gz: ln.grid[2], threads: ln.block[0], smem: ln.smem, what };
     let decode: KernelLaunch | undefined, decodeLd: KernelLaunch | undefined, combine: KernelLaunch | undefined;
-    // combine.cu's one-warp-a-row combine for large batches (launch.ts combinePick); FLASHMLA_CUDA_COMBINE=cta keeps
-    // the CTA-a-row-group combine everywhere (A/B runs).
-    const cp = combinePick(p, v.combineRows as number, process.env.FLASHMLA_CUDA_COMBINE !== 'cta');
+    // combine.cu's one-warp-a-row combine for large batches (launch.ts combinePick), and where the shape takes the
+    // CTA-a-row-group combine its twins, picked per step (index.ts decode, launch.ts combineEntry). A/B runs:
+    // FLASHMLA_CUDA_COMBINE=cta the CTA-a-row-group combine everywhere, =warps the one-warp-a-row combine everywhere,
+    // =lib combinePick's choice without the twins (the library before session 23).
+    const combineEnv = process.env.FLASHMLA_CUDA_COMBINE;
+    const cp = combinePick(p, combineEnv === 'warps' ? Math.max(2, v.combineRows as number) : v.combineRows as number, combineEnv !== 'cta');
     const hopper = this.hopperLaunch(p);
     if (this.h.kernel === 'naive') {
       decode = launchOf(this.fn(this.h.naiveModule, `mla_naive_${dt}`, 0), naiveLaunch(p), 'naive');
@@ -144,13 +152,16 @@ export class KernelCache {
       combine = launchOf(this.fn(this.h.combineModule, `${cp.name}_${dt}`, 0), cp.launch, 'combine');
     }
     if (combine) combine.pdl = true;
-    const longName = combineEntry(cp.name, Infinity);
-    const combineLong = combine && longName !== cp.name ? { ...combine, fn: this.fn(this.h.combineModule, `${longName}_${dt}`, 0), what: 'combine' } : undefined;
+    const twins = combine && cp.name === 'mla_combine' && !combineEnv;
+    const combineLong = twins ? { ...combine!, fn: this.fn(this.h.combineModule, `mla_combine_t128_${dt}`, 0) } : undefined;
+    const combineShort = twins ? launchOf(this.fn(this.h.combineModule, `mla_combine_warps_${dt}`, 0), combineWarpsLaunch(p), 'combine') : undefined;
+    if (combineShort) combineShort.pdl = true;
     this.shape = {
       b: p.b, sQ: p.sQ, totalQ: p.totalQ, hQ: p.hQ, hKv: p.hKv, dtype: p.dtype, pageBlockSize: p.pageBlockSize,
       maxBlocksPerSeq: p.maxBlocksPerSeq, numSmParts: p.numSmParts, causal: p.causal, varlen: p.varlen,
       softmaxScale: p.softmaxScale, lseStrideB: p.lseStrideB, lseStrideH: p.lseStrideH, lseStrideT: p.lseStrideT,
-      lseBytes, accumBytes: dp.workspace.accumFloats * 4, decode, decodeLd, combine, combineLong,
+      lseBytes, accumBytes: dp.workspace.accumFloats * 4, decode, decodeLd, combine, combineLong, combineShort,
+      ...(twins ? { combineWaves: combineWaves(cp.launch, this.h.numSms) } : {}),
     };
     return this.shape;
   }

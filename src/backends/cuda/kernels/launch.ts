@@ -133,15 +133,29 @@ export function combinePick(p: MlaProblem, rows: number, warps: boolean): { name
 /** Splits of one request that combine.cu's mla_combine merges in one memory round trip (13 partials a lane, 8 warps). */
 export const combineOneTripSplits = 104;
 
+/** Most pieces a request may have for combineEntry to move a CTA-a-row merge of more than one wave to one warp a row. */
+export const combineWarpsSplits = 16;
+
 /**
  * The entry that merges a step whose largest request has `maxSplits` pieces (DecodePlan.maxSplits; undefined when
- * numSplits is not on the host) where combinePick chose mla_combine: mla_combine_t128 (16 partials a lane, one round
- * trip up to 128 pieces, two CTAs an SM) above combineOneTripSplits, else mla_combine (three CTAs an SM). Session 23
- * (H200): 1.3 us less at b = 1 s_k 65536 (128 pieces), and the 'fill' plan's 128-piece b = 1 steps level or faster
- * instead of 5 % slower; the t128 entry was 0.1-1.6 us slower than mla_combine where pieces are few, hence the pick.
+ * numSplits is not on the host) where combinePick chose mla_combine, whose grid is `waves` full waves of three CTAs an
+ * SM: mla_combine_t128 (16 partials a lane, one round trip up to 128 pieces, two CTAs an SM) above
+ * combineOneTripSplits; mla_combine_warps (one warp a row, 8 rows a CTA) where the pieces are few (<=
+ * combineWarpsSplits) and the CTA merge would take more than one wave; else mla_combine. Session 23 (H200): t128 1.3 us
+ * less at b = 1 s_k 65536 (128 pieces) and the 'fill' plan's 128-piece b = 1 steps level instead of 5 % slower, but
+ * 0.1-1.6 us slower than mla_combine with few pieces; one warp a row 5-12 us less at b = 16-32 (2-7 pieces, 1024-2048
+ * CTAs), 1.2 us at b = 8 (11 pieces, 512 CTAs), 0.9 us more at b = 4 s_q 2 (22 pieces) and 20 us more at b = 1 s_k
+ * 32768 (128 pieces).
  */
-export function combineEntry(name: string, maxSplits: number | undefined): string {
-  return name === 'mla_combine' && maxSplits !== undefined && maxSplits > combineOneTripSplits ? 'mla_combine_t128' : name;
+export function combineEntry(name: string, maxSplits: number | undefined, waves = 0): string {
+  if (name !== 'mla_combine' || maxSplits === undefined) return name;
+  if (maxSplits > combineOneTripSplits) return 'mla_combine_t128';
+  return maxSplits <= combineWarpsSplits && waves > 1 ? 'mla_combine_warps' : name;
+}
+
+/** Full waves of three CTAs an SM that a combine launch makes on `numSms` SMs. */
+export function combineWaves(l: Launch, numSms: number): number {
+  return (l.grid[0] * l.grid[1] * l.grid[2]) / (3 * numSms);
 }
 
 /**
