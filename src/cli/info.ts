@@ -21,7 +21,7 @@ export async function info(argv: string[]): Promise<void> {
   for (const r of report) {
     if (r.available) {
       const d = r.info.details ? `  ${JSON.stringify(r.info.details)}` : '';
-      console.log(`  ${r.kind.padEnd(7)} available: ${r.info.device} (plans for ${r.info.numSms} SM parts)${d}`);
+      console.log(`  ${r.kind.padEnd(7)} available: ${r.info.device} (plans for ${r.info.numSms} SM parts, split-KV plan '${r.info.schedule ?? 'flashmla'}')${d}`);
       if (r.kind === 'webgpu' && r.info.details?.decodePathWhy) console.log(`          decode kernel: ${String(r.info.details.decodePathWhy)}`);
       if (r.kind === 'cpu' && r.info.details?.kernel) {
         const k = r.info.details;

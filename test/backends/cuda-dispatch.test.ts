@@ -114,6 +114,7 @@ test("createCudaBackend: a schedule that is not 'flashmla', 'fill' or 'auto' is 
   const { createCudaBackend, cudaScheduleDefault } = await import('../../src/backends/cuda/index.js');
   const { FlashMlaError } = await import('../../src/core/errors.js');
   await assert.rejects(createCudaBackend({ schedule: 'even' as 'fill' }), (e: unknown) => e instanceof FlashMlaError && e.code === 'invalid_argument' && e.argument === 'schedule');
-  assert.equal(cudaScheduleDefault(true), 'auto');
-  assert.equal(cudaScheduleDefault(false), 'flashmla');
+  assert.equal(cudaScheduleDefault('9.0'), 'auto');
+  assert.equal(cudaScheduleDefault('8.9'), 'flashmla');
+  assert.equal(cudaScheduleDefault('10.0'), 'flashmla');
 });

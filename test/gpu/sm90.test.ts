@@ -98,7 +98,7 @@ test('q as a view at an element offset, with and without q\'s tensor map', async
   }
 });
 
-// Session 23: on sm_90 the backend plans 'auto' for MlaDecoder (core/scheduler.ts autoSchedule: 'fill' where its even
+// Session 23: on sm_90 the backend plans 'auto' for MlaDecoder (whichever kernel) (core/scheduler.ts autoSchedule: 'fill' where its even
 // share is <= 3 blocks a part, or 4 at <= 32 rows), and a request in more than 104 pieces is merged by
 // mla_combine_t128 (launch.ts combineEntry). These shapes take both: fill with 64-128 pieces, FlashMLA's plan with 125.
 test("the 'auto' plan and the 128-piece combine: MlaDecoder's default on sm_90 and caller metadata", async (t) => {
@@ -106,7 +106,7 @@ test("the 'auto' plan and the 128-piece combine: MlaDecoder's default on sm_90 a
   const byDefault = await createCudaBackend();
   try { assert.equal(byDefault.info.schedule, 'auto'); } finally { byDefault.dispose(); }
   const splitkv = await createCudaBackend({ kernel: 'splitkv' });
-  try { assert.equal(splitkv.info.schedule, 'flashmla'); } finally { splitkv.dispose(); }
+  try { assert.equal(splitkv.info.schedule, 'auto'); } finally { splitkv.dispose(); } // sm_90: the mma.sync kernel too
   const fill = await createCudaBackend({ schedule: 'fill' });
   try { assert.equal(fill.info.schedule, 'fill'); } finally { fill.dispose(); }
   await assert.rejects(createCudaBackend({ schedule: 'even' as 'fill' }), (e: unknown) => e instanceof FlashMlaError && e.argument === 'schedule');

@@ -64,20 +64,20 @@ export interface CudaBackendOptions {
    * The split-KV plan MlaDecoder makes for this backend when it plans a step itself (BackendInfo.schedule):
    * 'flashmla' (getMlaMetadata's plan), 'fill' (core/scheduler.ts: FlashMLA's walk with the payload floor lowered to
    * one overhead and one block, so a small batch spreads over more SMs with fewer tiles each) or 'auto' ('fill' where
-   * it was measured faster on the H200, else FlashMLA's: core/scheduler.ts autoSchedule). Default: 'auto' where the
-   * Hopper kernels run, 'flashmla' elsewhere (cudaScheduleDefault; also FLASHMLA_CUDA_SCHEDULE=flashmla | fill |
-   * auto). Metadata a caller passes to flashMlaWithKvcache is run as given, whichever plan it is.
+   * it was measured faster on the H200, else FlashMLA's: core/scheduler.ts autoSchedule). Default: 'auto' on sm_90,
+   * 'flashmla' on other GPUs (cudaScheduleDefault; also FLASHMLA_CUDA_SCHEDULE=flashmla | fill | auto). Metadata a
+   * caller passes to flashMlaWithKvcache is run as given, whichever plan it is.
    */
   schedule?: ScheduleKind;
 }
 
 /**
- * The plan MlaDecoder makes when the caller names none: 'auto' where the Hopper kernels run (sm_90 with the default
- * `kernel`; measured on the H200, docs/notes/cuda-hopper-decode.md, "Session 23"), FlashMLA's elsewhere (the
- * mma.sync kernel was not measured on the other plans).
+ * The plan MlaDecoder makes when the caller names none: 'auto' on sm_90 (compute capability "9.0"; measured on the
+ * H200 with both the Hopper kernels and the mma.sync kernel, docs/notes/cuda-hopper-decode.md, "Session 23"),
+ * FlashMLA's on other GPUs (not measured there).
  */
-export function cudaScheduleDefault(hopperKernels: boolean): ScheduleKind {
-  return hopperKernels ? 'auto' : 'flashmla';
+export function cudaScheduleDefault(cc: string): ScheduleKind {
+  return cc === '9.0' ? 'auto' : 'flashmla';
 }
 
 export interface CudaBackend extends Backend {
@@ -196,7 +196,7 @@ class CudaBackendImpl implements CudaBackend {
       if (opts.variant) this.setDecodeVariant(opts.variant);
       // FLASHMLA_CUDA_SCHEDULE=flashmla | fill | auto: the plan MlaDecoder makes (another value is ignored).
       const envSchedule = scheduleKinds.find((k) => k === process.env.FLASHMLA_CUDA_SCHEDULE);
-      const schedule = opts.schedule ?? envSchedule ?? cudaScheduleDefault(hopper);
+      const schedule = opts.schedule ?? envSchedule ?? cudaScheduleDefault(cc);
       this.info = {
         kind: 'cuda',
         device: name,
