@@ -27,7 +27,7 @@ export interface MetadataOptions {
    * Which plan (core/scheduler.ts): 'flashmla' (the default: FlashMLA's get_mla_metadata, whatever the backend),
    * 'fill' (session 19: the payload floor lowered to one overhead and one block, what a WebGPU backend created with
    * `schedule: 'fill'` plans for itself in MlaDecoder; the same plan as FlashMLA's wherever the total work gives every
-   * part 5 blocks or more) or 'auto' (session 23: 'fill' where it was measured faster on the H200's Hopper kernels,
+   * part 5 blocks or more) or 'auto' (session 23: 'fill' where it was measured faster on the H200,
    * FlashMLA's elsewhere, core/scheduler.ts autoSchedule; what the CUDA backend plans for itself on sm_90).
    */
   schedule?: ScheduleKind;

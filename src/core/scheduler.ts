@@ -37,8 +37,8 @@ export function minPayloadBlocks(kind: Exclude<ScheduleKind, 'auto'>): number {
 }
 
 /**
- * The plan 'auto' makes (session 23, measured on the H200's Hopper kernels; docs/notes/cuda-hopper-decode.md,
- * "Session 23"). The two plans differ only where the even share of the work, T = ceil(total / numSmParts) blocks with
+ * The plan 'auto' makes (session 23, measured on the H200 with the Hopper kernels and the mma.sync kernel;
+ * docs/notes/cuda-hopper-decode.md, "Session 23"). The two plans differ only where the even share of the work, T = ceil(total / numSmParts) blocks with
  * the overheads, is under FlashMLA's floor of 5 blocks a part: there FlashMLA's plan gives fewer parts 5 blocks each
  * and 'fill' gives more parts T blocks each (more split pieces to merge). 'fill' wherever T <= 3 (3 to 24 % faster
  * at every such shape timed, 16 to 256 rows); at T = 4 only for at most 32 rows a KV head, whose split pieces are

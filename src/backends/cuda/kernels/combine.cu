@@ -344,7 +344,7 @@ extern "C" __global__ void __launch_bounds__(256, 2) mla_combine_f16(const MlaPa
 extern "C" __global__ void __launch_bounds__(256, 3) mla_combine_bf16(const MlaParams p) { mla::combine<__nv_bfloat16>(p); }
 extern "C" __global__ void __launch_bounds__(256, 3) mla_combine_f16(const MlaParams p) { mla::combine<__half>(p); }
 #endif
-// The same launch with 16 partials a lane (<= 128 splits in one trip; two CTAs an SM): what launch.ts combineFor runs
+// The same launch with 16 partials a lane (<= 128 splits in one trip; two CTAs an SM): what launch.ts combineEntry picks
 // where a request has more than 104 splits (session 23: b = 1 from s_k ~34K on FlashMLA's plan, and the 'fill' /
 // 'auto' plans' 105-128-piece requests), where the 13-lane entry above takes two round trips.
 extern "C" __global__ void __launch_bounds__(256, 2) mla_combine_t128_bf16(const MlaParams p) { mla::combineOneTrip<__nv_bfloat16, 16, false>(p); }
