@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { combineEntry, combineLaunch, combineOneTripSplits, combinePick, combineRows, combineWaves, combineWarpsLaunch, combineWarpsSplits } from '../../src/backends/cuda/kernels/launch.js';
+import { combineEntry, combineLaunch, combineOneTripSplits, combinePick, combineRows, combineWaves, combineWarpsLaunch, combineWarpsSplitsPerWave } from '../../src/backends/cuda/kernels/launch.js';
 
 type Shape = Parameters<typeof combineRows>[0];
 const shape = (b: number, sQ: number, hQ: number): Shape => ({ b, sQ, hQ, hKv: 1, nGroups: hQ }) as unknown as Shape;
@@ -22,18 +22,22 @@ test('combinePick: combineWarps only when asked and a combine CTA would merge mo
   assert.deepEqual(combineWarpsLaunch(shape(128, 2, 128)).grid, [128, 32, 1]);
 });
 
-test('combineEntry: t128 above 104 pieces, one warp a row for <= 16 pieces over more than one wave, else the CTA merge', () => {
+test('combineEntry: t128 above 104 pieces, one warp a row for <= 9 pieces a wave over more than one wave, else the CTA merge', () => {
   assert.equal(combineOneTripSplits, 104);
-  assert.equal(combineWarpsSplits, 16);
+  assert.equal(combineWarpsSplitsPerWave, 9);
   assert.equal(combineEntry('mla_combine', undefined, 9), 'mla_combine'); // numSplits not on the host
   assert.equal(combineEntry('mla_combine', 2), 'mla_combine');
   assert.equal(combineEntry('mla_combine', 104, 0.2), 'mla_combine');
   assert.equal(combineEntry('mla_combine', 105, 0.2), 'mla_combine_t128');
   assert.equal(combineEntry('mla_combine', 128, 5), 'mla_combine_t128');
   assert.equal(combineEntry('mla_combine', 133, 5), 'mla_combine_t128'); // two trips either way; the wider one takes fewer
-  assert.equal(combineEntry('mla_combine', 16, 1.01), 'mla_combine_warps');
-  assert.equal(combineEntry('mla_combine', 16, 1), 'mla_combine'); // one wave: the CTA merge
-  assert.equal(combineEntry('mla_combine', 17, 4), 'mla_combine');
+  assert.equal(combineEntry('mla_combine', 2, 1), 'mla_combine'); // one wave: the CTA merge
+  // session 23's thirteen shapes (pieces, waves of 396 CTAs): one warp a row where it measured faster, else the CTA merge
+  const w = 'mla_combine_warps', c = 'mla_combine';
+  for (const [pieces, ctas, want] of [[6, 1024, w], [2, 2048, w], [11, 512, w], [22, 512, c], [7, 2048, w], [16, 448, c], [16, 768, w],
+    [14, 512, c], [22, 640, c], [26, 512, c], [32, 512, c], [4, 1536, w], [13, 2048, w]] as const) {
+    assert.equal(combineEntry('mla_combine', pieces, ctas / 396), want, `${pieces} pieces, ${ctas} CTAs`);
+  }
   assert.equal(combineEntry('mla_combine_warps', 128, 5), 'mla_combine_warps');
   // session 23's shapes on 132 SMs: b = 16 h16 (1024 CTAs, 2.6 waves), b = 8 (512 CTAs, 1.3), b = 1 (64 CTAs, 0.16)
   assert.equal(combineWaves(combineLaunch(shape(16, 1, 16), 1), 132), 1024 / 396);

@@ -133,24 +133,28 @@ export function combinePick(p: MlaProblem, rows: number, warps: boolean): { name
 /** Splits of one request that combine.cu's mla_combine merges in one memory round trip (13 partials a lane, 8 warps). */
 export const combineOneTripSplits = 104;
 
-/** Most pieces a request may have for combineEntry to move a CTA-a-row merge of more than one wave to one warp a row. */
-export const combineWarpsSplits = 16;
+/**
+ * Pieces a request may have per wave of the CTA-a-row merge for combineEntry to move that merge to one warp a row:
+ * the CTA merge's time grows with its waves, the one-warp merge's (one wave) with the pieces a warp walks.
+ */
+export const combineWarpsSplitsPerWave = 9;
 
 /**
  * The entry that merges a step whose largest request has `maxSplits` pieces (DecodePlan.maxSplits; undefined when
  * numSplits is not on the host) where combinePick chose mla_combine, whose grid is `waves` full waves of three CTAs an
  * SM: mla_combine_t128 (16 partials a lane, one round trip up to 128 pieces, two CTAs an SM) above
- * combineOneTripSplits; mla_combine_warps (one warp a row, 8 rows a CTA) where the pieces are few (<=
- * combineWarpsSplits) and the CTA merge would take more than one wave; else mla_combine. Session 23 (H200): t128 1.3 us
- * less at b = 1 s_k 65536 (128 pieces) and the 'fill' plan's 128-piece b = 1 steps level instead of 5 % slower, but
- * 0.1-1.6 us slower than mla_combine with few pieces; one warp a row 5-12 us less at b = 16-32 (2-7 pieces, 1024-2048
- * CTAs), 1.2 us at b = 8 (11 pieces, 512 CTAs), 0.9 us more at b = 4 s_q 2 (22 pieces) and 20 us more at b = 1 s_k
- * 32768 (128 pieces).
+ * combineOneTripSplits; mla_combine_warps (one warp a row, 8 rows a CTA) where the CTA merge would take more than one
+ * wave and the pieces are at most combineWarpsSplitsPerWave per wave; else mla_combine. Session 23 (H200; calls E, F,
+ * I of docs/notes/cuda-hopper-decode.md): t128 1.3 us less at b = 1 s_k 65536 (128 pieces) and the 'fill' plan's
+ * 128-piece b = 1 steps level instead of 5 % slower, but 0.1-1.6 us slower than mla_combine with few pieces. One warp a
+ * row: 0.60-0.79x the merge-inclusive time at 2-7 pieces over 2.6-5.2 waves, 0.77x at 13 pieces over 5.2 waves, 0.94-0.98x
+ * at 11-16 pieces over 1.3-1.9 waves; 1.02-1.03x at 14-16 pieces over 1.1-1.3 waves, 1.04-1.11x at 22-32 pieces over
+ * 1.3-1.6 waves. The bound (9 pieces a wave) separates all thirteen shapes measured; it was fitted on them.
  */
 export function combineEntry(name: string, maxSplits: number | undefined, waves = 0): string {
   if (name !== 'mla_combine' || maxSplits === undefined) return name;
   if (maxSplits > combineOneTripSplits) return 'mla_combine_t128';
-  return maxSplits <= combineWarpsSplits && waves > 1 ? 'mla_combine_warps' : name;
+  return waves > 1 && maxSplits <= combineWarpsSplitsPerWave * waves ? 'mla_combine_warps' : name;
 }
 
 /** Full waves of three CTAs an SM that a combine launch makes on `numSms` SMs. */
