@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { combineEntry, combineLaunch, combineOneTripSplits, combinePick, combineRows, combineWaves, combineWarpsLaunch, combineWarpsSplitsPerWave } from '../../src/backends/cuda/kernels/launch.js';
+import { combineEntry, combineLaunch, combineOneTripSplits, combinePick, combineRows, combineWaves, combineWarpsLaunch, combineWarpsSplits, combineWarpsSplitsPerWave } from '../../src/backends/cuda/kernels/launch.js';
 
 type Shape = Parameters<typeof combineRows>[0];
 const shape = (b: number, sQ: number, hQ: number): Shape => ({ b, sQ, hQ, hKv: 1, nGroups: hQ }) as unknown as Shape;
@@ -22,9 +22,11 @@ test('combinePick: combineWarps only when asked and a combine CTA would merge mo
   assert.deepEqual(combineWarpsLaunch(shape(128, 2, 128)).grid, [128, 32, 1]);
 });
 
-test('combineEntry: t128 above 104 pieces, one warp a row for <= 9 pieces a wave over more than one wave, else the CTA merge', () => {
+test('combineEntry: t128 above 104 pieces, one warp a row for <= 9 pieces a wave (and <= 16) over more than one wave, else the CTA merge', () => {
   assert.equal(combineOneTripSplits, 104);
   assert.equal(combineWarpsSplitsPerWave, 9);
+  assert.equal(combineWarpsSplits, 16);
+  assert.equal(combineEntry('mla_combine', 17, 9), 'mla_combine'); // more than 16 pieces: never timed with one warp a row
   assert.equal(combineEntry('mla_combine', undefined, 9), 'mla_combine'); // numSplits not on the host
   assert.equal(combineEntry('mla_combine', 2), 'mla_combine');
   assert.equal(combineEntry('mla_combine', 104, 0.2), 'mla_combine');

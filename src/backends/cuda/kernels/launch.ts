@@ -138,23 +138,25 @@ export const combineOneTripSplits = 104;
  * the CTA merge's time grows with its waves, the one-warp merge's (one wave) with the pieces a warp walks.
  */
 export const combineWarpsSplitsPerWave = 9;
+/** The most pieces combineEntry moves to one warp a row however many waves (the most timed there: 16). */
+export const combineWarpsSplits = 16;
 
 /**
  * The entry that merges a step whose largest request has `maxSplits` pieces (DecodePlan.maxSplits; undefined when
  * numSplits is not on the host) where combinePick chose mla_combine, whose grid is `waves` full waves of three CTAs an
  * SM: mla_combine_t128 (16 partials a lane, one round trip up to 128 pieces, two CTAs an SM) above
  * combineOneTripSplits; mla_combine_warps (one warp a row, 8 rows a CTA) where the CTA merge would take more than one
- * wave and the pieces are at most combineWarpsSplitsPerWave per wave; else mla_combine. Session 23 (H200; calls E, F,
+ * wave and the pieces are at most combineWarpsSplitsPerWave per wave and at most combineWarpsSplits; else mla_combine. Session 23 (H200; calls E, F,
  * I of docs/notes/cuda-hopper-decode.md): t128 1.3 us less at b = 1 s_k 65536 (128 pieces) and the 'fill' plan's
  * 128-piece b = 1 steps level instead of 5 % slower, but 0.1-1.6 us slower than mla_combine with few pieces. One warp a
  * row: 0.60-0.79x the merge-inclusive time at 2-7 pieces over 2.6-5.2 waves, 0.77x at 13 pieces over 5.2 waves, 0.94-0.98x
  * at 11-16 pieces over 1.3-1.9 waves; 1.02-1.03x at 14-16 pieces over 1.1-1.3 waves, 1.04-1.11x at 22-32 pieces over
- * 1.3-1.6 waves. The bound (9 pieces a wave) separates all thirteen shapes measured; it was fitted on them.
+ * 1.3-1.6 waves. The bounds (9 pieces a wave, 16 in all) separate all thirteen shapes measured; fitted on them.
  */
 export function combineEntry(name: string, maxSplits: number | undefined, waves = 0): string {
   if (name !== 'mla_combine' || maxSplits === undefined) return name;
   if (maxSplits > combineOneTripSplits) return 'mla_combine_t128';
-  return waves > 1 && maxSplits <= combineWarpsSplitsPerWave * waves ? 'mla_combine_warps' : name;
+  return waves > 1 && maxSplits <= Math.min(combineWarpsSplits, combineWarpsSplitsPerWave * waves) ? 'mla_combine_warps' : name;
 }
 
 /** Full waves of three CTAs an SM that a combine launch makes on `numSms` SMs. */
