@@ -48,7 +48,11 @@ export function minPayloadBlocks(kind: Exclude<ScheduleKind, 'auto'>): number {
 export function autoSchedule(seqlens: ArrayLike<number>, numSmParts: number, rowsPerKvHead = Infinity): 'flashmla' | 'fill' {
   let total = 0;
   for (let i = 0; i < seqlens.length; i++) total += Math.ceil(seqlens[i] / blockSizeN) + fixedOverheadNumBlocks;
-  const share = Math.ceil(total / numSmParts);
+  return autoKind(Math.ceil(total / numSmParts), rowsPerKvHead);
+}
+
+/** autoSchedule's rule on the even share (blocks a part, overheads included) and the rows a KV head. */
+function autoKind(share: number, rowsPerKvHead = Infinity): 'flashmla' | 'fill' {
   return share <= 3 || (share === 4 && rowsPerKvHead <= 32) ? 'fill' : 'flashmla';
 }
 
@@ -58,7 +62,6 @@ export function autoSchedule(seqlens: ArrayLike<number>, numSmParts: number, row
  * `rowsPerKvHead`). `seqlens` are the keys of each sequence (non-negative; validated by the caller).
  */
 export function planSchedule(seqlens: ArrayLike<number>, numSmParts: number, kind: ScheduleKind = 'flashmla', rowsPerKvHead?: number): Schedule {
-  if (kind === 'auto') kind = autoSchedule(seqlens, numSmParts, rowsPerKvHead);
   const b = seqlens.length;
   const numBlocks = new Int32Array(b);
   let total = 0;
@@ -68,7 +71,8 @@ export function planSchedule(seqlens: ArrayLike<number>, numSmParts: number, kin
   }
   // A split piece is worth at least as much work as its overhead: FlashMLA never plans payloads under two overheads
   // ('fill': one overhead and one block, so every split piece still gets at least one block).
-  const payload = Math.max(Math.ceil(total / numSmParts) + fixedOverheadNumBlocks, minPayloadBlocks(kind));
+  const share = Math.ceil(total / numSmParts);
+  const payload = Math.max(share + fixedOverheadNumBlocks, minPayloadBlocks(kind === 'auto' ? autoKind(share, rowsPerKvHead) : kind));
   const meta = new Int32Array(numSmParts * metadataFields);
   const numSplits = new Int32Array(b + 1);
 

@@ -129,7 +129,7 @@ export class KernelCache {
     // FLASHMLA_CUDA_COMBINE=cta the CTA-a-row-group combine everywhere, =warps the one-warp-a-row combine everywhere,
     // =lib combinePick's choice without the twins (the library before session 23).
     const combineEnv = process.env.FLASHMLA_CUDA_COMBINE;
-    const cp = combinePick(p, combineEnv === 'warps' ? Math.max(2, v.combineRows as number) : v.combineRows as number, combineEnv !== 'cta');
+    const cp = combineEnv === 'warps' ? { name: 'mla_combine_warps', launch: combineWarpsLaunch(p) } : combinePick(p, v.combineRows as number, combineEnv !== 'cta');
     const hopper = this.hopperLaunch(p);
     if (this.h.kernel === 'naive') {
       decode = launchOf(this.fn(this.h.naiveModule, `mla_naive_${dt}`, 0), naiveLaunch(p), 'naive');
