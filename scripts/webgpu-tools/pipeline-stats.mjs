@@ -47,6 +47,8 @@ if (role === 'child') {
   device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } });
   const err = await device.popErrorScope();
   if (err) console.log(`ERROR ${err.message}`);
+  // CHILD_WAIT_MS: time for the driver to write its shader disk cache before the process ends (glcache-sass.py reads it)
+  await new Promise((r) => setTimeout(r, Number(process.env.CHILD_WAIT_MS ?? 0)));
   process.exit(0);
 }
 

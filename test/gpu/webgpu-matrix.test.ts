@@ -55,6 +55,14 @@ if (trimProbe) {
   decodeMatrix5Program.source = (spec) => source.call(decodeMatrix5Program, spec.lazy && !spec.pair ? { ...spec, ...trimProbe } : spec);
   decodeMatrix5Program.key = (spec) => key.call(decodeMatrix5Program, spec.lazy && !spec.pair ? { ...spec, ...trimProbe } : spec);
 }
+// FLASHMLA_MATRIX_TEST_PMAX=1|0: v5's packedMax (session 24; the default) in every v5 pipeline of this process, or in
+// none. (Session 24's call E ran =pk, a packConvert candidate since removed: the driver's code was the same.)
+const packedTest = ({ 1: { packedMax: true }, 0: { packedMax: false } } as const)[process.env.FLASHMLA_MATRIX_TEST_PMAX as '1' | '0'];
+if (packedTest !== undefined) {
+  const { source, key } = decodeMatrix5Program;
+  decodeMatrix5Program.source = (spec) => source.call(decodeMatrix5Program, { ...spec, ...packedTest });
+  decodeMatrix5Program.key = (spec) => key.call(decodeMatrix5Program, { ...spec, ...packedTest });
+}
 // FLASHMLA_MATRIX_TEST_BOUNDED=1|0: v5's bounded indices (session 18; the default where trim runs) in every v5
 // pipeline of this process that can take them (not tile16, not pair), or in none (0: session 17's kernel).
 const boundedTest = ({ 1: true, 0: false } as const)[process.env.FLASHMLA_MATRIX_TEST_BOUNDED as '1' | '0'];

@@ -113,6 +113,17 @@ export interface DecodeMatrix5Spec {
    * more than one workgroup an SM can be resident and the per-tile latency chain is half as long.
    */
   tile16?: boolean;
+  /**
+   * Candidate (issue #13, session 24; bf16 caches, not with tile16 or pair): the key maxima from the loaded words as
+   * integers (a bf16 half's magnitude is the upper half of an f32's bits), two values a word, and the conversion without
+   * a NaN test a value: only a lane whose maximum is at or above 0x7f800000 (a NaN or an infinity among its words)
+   * unpacks them for the finite maxima and the NaN flag, and only a key with that flag has its NaN halves zeroed (in the
+   * words) before the conversion. The same bits as without it wherever it runs (kernels/decode-matrix5.ts `magMax`);
+   * the unpacked f32 values are then never held across the key-maxima barrier (as `lean`). The driver's SASS of the
+   * default kernel (session 24, scripts/webgpu-tools/glcache-sass.py) spends ~5.5 instructions a value on the maxima
+   * and ~4 on the conversion, of ~1 400 a subgroup and tile.
+   */
+  packedMax?: boolean;
   /** Probe: load a tile's words at the top of its own iteration instead of one tile ahead (fewer live registers). */
   noPrefetch?: boolean;
   /**
@@ -211,6 +222,10 @@ export function matrix5TrimOn(s: Pick<DecodeMatrix5Spec, 'trim' | 'lazy' | 'pair
 export function matrix5BoundedOn(s: Pick<DecodeMatrix5Spec, 'bounded' | 'pair' | 'tile16'>): boolean {
   return !!s.bounded && !s.pair && !s.tile16;
 }
+/** Whether a spec runs `packedMax` (bf16 caches, not with tile16 or pair: their loads differ). */
+export function matrix5PackedOn(s: Pick<DecodeMatrix5Spec, 'packedMax' | 'dtype' | 'pair' | 'tile16'>): boolean {
+  return !!s.packedMax && s.dtype === 'bf16' && !s.pair && !s.tile16;
+}
 
 /** The choices a caller may make for v5 (WebGpuBackendOptions.matrix); unset ones take the defaults below. */
 export interface Matrix5Choice {
@@ -230,7 +245,12 @@ export interface Matrix5Choice {
   finite?: boolean;
   /** v5's infinite-input fixes (s20-h4), opt-in: they cost 6-7 % on the H200 (session 20 call C); unset / false: v5's WGSL as before. See DecodeMatrix5Spec.infSafe. */
   infSafe?: boolean;
+  /** v5's packedMax (session 24; bf16, not with tile16 / pair): on by default (matrix5PackedDefault). See DecodeMatrix5Spec.packedMax. */
+  packedMax?: boolean;
 }
+
+/** Whether v5 takes packedMax unless told (Matrix5Choice.packedMax, FLASHMLA_WEBGPU_MATRIX_PACKED). */
+export const matrix5PackedDefault = true;
 
 /** Whether v5 takes the infinite-input fixes unless told (Matrix5Choice.infSafe, FLASHMLA_WEBGPU_MATRIX_INFSAFE). */
 export const matrix5InfSafeDefault = false;
@@ -266,7 +286,7 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
     throw new FlashMlaError('backend_unavailable', `decodePath matrix (v5): the kernel needs the 16x16x16 configuration, the device offers ${config.m}x${config.n}x${config.k}`,
       'decodePath', '16x16x16 with f32 results', `${config.m}x${config.n}x${config.k}`);
   }
-  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...(o.infSafe ?? matrix5InfSafeDefault ? { infSafe: true } : {}) };
+  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...(o.infSafe ?? matrix5InfSafeDefault ? { infSafe: true } : {}), ...(o.packedMax ?? matrix5PackedDefault ? { packedMax: true } : {}) };
 }
 
 /** Specs pipeline-stats.mjs reports (the driver's register counts). */
@@ -277,7 +297,7 @@ export const statsSpecs = { sg4: 4, sg8: 8 } as const;
  * run without trim and bounded; unbounded: session 17's default). Session 13's register slot
  * (docs/notes/webgpu-matrix-trim.md, "Session 13's register slot") reads the ones that lower live registers.
  */
-export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, unbounded: { bounded: undefined } } as const;
+export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, unbounded: { bounded: undefined }, pmax: { packedMax: true } } as const;
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const mark = (name: string, code: string) => `// <${name}>\n   ${code}\n   // </${name}>`;
@@ -321,7 +341,7 @@ export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // 
 
 export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   name: 'mla_decode_matrix5',
-  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}${s.infSafe ? '.inf' : ''}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${matrix5PackedOn(s) ? '.pmax' : ''}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}${s.infSafe ? '.inf' : ''}`,
   source(s) {
     return s.finite ? finiteLoopsWgsl(matrix5Source(s), ['k0']) : matrix5Source(s);
   },
@@ -352,6 +372,9 @@ function matrix5Source(s: DecodeMatrix5Spec): string {
     const infFlag = 'rowC[1]';
     const trim = matrix5TrimOn(s);
     const bnd = matrix5BoundedOn(s);
+    const pm = matrix5PackedOn(s);
+    // Unpacked where each block uses them (lean, packedMax) or once before the key maxima.
+    const leanU = !!s.lean || pm;
     // bounded: lanes t < nT index the per-key arrays through tk (= t there, in [0, nT) for Tint's range analysis).
     const tIdx = bnd ? 'tk' : 't';
     // a slot's j-th key
@@ -461,9 +484,25 @@ ${o.top}   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key l
     ${range(words).map((i) => `w${i} = vec4<u32>(0u);`).join(' ')}
     ${mark('tile-load', `if (ls != NONE) { ${loadWords} }`)}
    }
-   ` : ''}${s.lean ? '// (lean: unpacked in each block below)' : o.unpack}
+   ` : ''}${leanU ? `// (${pm ? 'packedMax' : 'lean'}: unpacked in each block below)` : o.unpack}
    ${trim ? '// (trim: the key maxima were reset after the last tile\'s softmax)' : 'workgroupBarrier();'}
-   ${mark('tile-max', `{${s.lean ? `\n    ${unpackLets}` : ''}
+   ${mark('tile-max', pm ? `{ // packedMax: the magnitudes' maxima from the words; a NaN or an infinity (rare) unpacks them
+    var mb = ${range(words - 1).map((i) => `magMax(w${i})`).reduce((x, y) => `max(${x}, ${y})`)};
+    var mr = magMax(w${words - 1});
+    var nan = false;
+    if (max(mb, mr) >= 0x7f800000u) {
+     ${unpackLets}
+     let mb4 = ${range(words - 1).map((i) => `max(finiteBits4(a${i}), finiteBits4(b${i}))`).reduce((x, y) => `max(${x}, ${y})`)};
+     let mr4 = max(finiteBits4(a${words - 1}), finiteBits4(b${words - 1}));
+     mb = max(max(mb4.x, mb4.y), max(mb4.z, mb4.w));
+     mr = max(max(mr4.x, mr4.y), max(mr4.z, mr4.w));
+     nan = any(${range(words).map((i) => `isNan4(a${i}) | isNan4(b${i})`).join(' | ')});${inf2 ? `
+     if (any(${range(words - 1).map((i) => `isInf4(a${i}) | isInf4(b${i})`).join(' | ')})) { ${infFlag} = 1.0; } // infSafe` : ''}
+    }
+    atomicMax(&kMax[lk], mb);
+    atomicMax(&kMaxR[lk], mr);
+    if (nan) { atomicOr(&kNan[lk], 1u); }
+   }` : `{${s.lean ? `\n    ${unpackLets}` : ''}
     let mb4 = ${range(words - 1).map((i) => `max(finiteBits4(a${i}), finiteBits4(b${i}))`).reduce((x, y) => `max(${x}, ${y})`)};
     let mr4 = max(finiteBits4(a${words - 1}), finiteBits4(b${words - 1}));
     let nan = any(${range(words).map((i) => `isNan4(a${i}) | isNan4(b${i})`).join(' | ')});
@@ -473,11 +512,12 @@ ${o.top}   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key l
     if (any(${range(words - 1).map((i) => `isInf4(a${i}) | isInf4(b${i})`).join(' | ')})) { ${infFlag} = 1.0; } // infSafe` : ''}
    }`)}
    workgroupBarrier();${trim ? `\n   if (t == 0u) { ${growFlag} = 0.0; } // trim: a barrier after the last uniform load, two before the softmax sets it` : ''}
-   ${mark('tile-convert', `{${s.lean ? `\n    ${unpackLets}` : ''}
+   ${mark('tile-convert', `{${pm ? `
+    if (atomicLoad(&kNan[lk]) != 0u) { ${range(words).map((i) => `w${i} = zeroNan4(w${i});`).join(' ')} } // packedMax: a NaN key's NaN halves zeroed (rare)` : ''}${leanU ? `\n    ${unpackLets}` : ''}
     let down = downOf(expOf(atomicLoad(&kMax[lk])));
     let downR = downOf(expOf(atomicLoad(&kMaxR[lk])));
     let o = lk * ${kStride}u + lj * 8u;
-    ${range(words).map((i) => [i, i === words - 1 ? 'downR' : 'down'] as const).map(([i, d]) => `${t16 && i === words - 1 ? 'if (lj < 8u) ' : ''}{ let ha = vec4<f16>(select(a${i} * ${d}, vec4<f32>(0.0), isNan4(a${i}))); let hb = vec4<f16>(select(b${i} * ${d}, vec4<f32>(0.0), isNan4(b${i})));
+    ${range(words).map((i) => [i, i === words - 1 ? 'downR' : 'down'] as const).map(([i, d]) => `${t16 && i === words - 1 ? 'if (lj < 8u) ' : ''}{ ${pm ? `let ha = vec4<f16>(a${i} * ${d}); let hb = vec4<f16>(b${i} * ${d});` : `let ha = vec4<f16>(select(a${i} * ${d}, vec4<f32>(0.0), isNan4(a${i}))); let hb = vec4<f16>(select(b${i} * ${d}, vec4<f32>(0.0), isNan4(b${i})));`}
      ${range(4).map((x) => `Kt[o + ${8 * lpk * i + x}u] = ${half('ha', x)};`).join(' ')} ${range(4).map((x) => `Kt[o + ${8 * lpk * i + 4 + x}u] = ${half('hb', x)};`).join(' ')} }`).join('\n    ')}
    }`)}
    workgroupBarrier();
@@ -635,7 +675,15 @@ ${segmentLoader(s.segs)}
 
 ${scaleHelpersWgsl}
 ${pow2MulWgsl}
-${s.emulate ? qAt : ''}${inf2 ? `
+${s.emulate ? qAt : ''}${pm ? `
+// packedMax (bf16): the largest magnitude of a vec4's eight halves as f32 bits (a half's magnitude is an f32's upper bits)
+fn magMax(w: vec4<u32>) -> u32 { let h = max(w & vec4<u32>(0x7fff0000u), (w << vec4<u32>(16u)) & vec4<u32>(0x7fff0000u)); return max(max(h.x, h.y), max(h.z, h.w)); }
+// ... and the words with their NaN halves zeroed (+0), the others as they are
+fn zeroNan4(w: vec4<u32>) -> vec4<u32> {
+  let hi = select(w & vec4<u32>(0xffff0000u), vec4<u32>(0u), (w & vec4<u32>(0x7fff0000u)) > vec4<u32>(0x7f800000u));
+  let lo = select(w & vec4<u32>(0xffffu), vec4<u32>(0u), (w & vec4<u32>(0x7fffu)) > vec4<u32>(0x7f80u));
+  return hi | lo;
+}` : ''}${inf2 ? `
 fn isInfF(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u; }
 fn isInf4(v: vec4<f32>) -> vec4<bool> { return (bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu)) == vec4<u32>(0x7f800000u); }
 // infSafe: what the tile from key k0 adds to O at (row rr, column c) through infinite V values: for each key the row

@@ -1,0 +1,111 @@
+// v5's packedMax (kernels/decode-matrix5.ts `packedMax`, the default since session 24; docs/notes/webgpu-matrix-kernel.md,
+// "Session 24"): the key maxima from the loaded words as integers, and the conversion without a NaN test a value. Fast:
+// its WGSL (its own key; bf16 only, not with tile16 or pair; no finite-maximum or NaN test a value outside the branch a
+// NaN or an infinity takes; the same workgroup memory), and the GPU WGSL (stubbed builtins) through Tint. On lavapipe
+// (products emulated): on and off give the same bits, also for keys that hold NaN and +-inf, split and unsplit.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
+import { decodeMatrix5Program, decodeMatrix5Spec, matrix5PackedDefault, matrix5PackedOn } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
+import type { DeviceCaps } from '../../src/backends/webgpu/program.js';
+import { flashMlaWithKvcache } from '../../src/index.js';
+import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
+import { stubbedMatrixWgsl } from '../support/matrix-stub.js';
+import { makeCase, runCase } from '../support/random.js';
+import { growingCase, infKeyCase, nanRowsCase } from '../support/webgpu-matrix.js';
+import { key5 as key, m16, src5 as src, wgBytes } from '../support/matrix5-spec.js';
+
+const dflt = { lazy: true, trim: true, bounded: true } as const;
+/** infKeyCase's +inf in a RoPE column of key 3, and -inf in a latent (V) column of key 20. */
+function infMixCase(): ReturnType<typeof infKeyCase> {
+  const c = infKeyCase();
+  c.kCache[(c.blockTable[1] * 16 + 4) * 576 + 100] = 0xff80;
+  return c;
+} // the default v5 on the H200 before packedMax
+const block = (s: string, name: string) => s.slice(s.indexOf(`// <${name}>`), s.indexOf(`// </${name}>`));
+
+describe('webgpu matrix v5 packedMax (WGSL)', () => {
+  test('the default; its own key; bf16 only, not with tile16 or pair', () => {
+    assert.equal(matrix5PackedDefault, true);
+    const caps = { maxComputeWorkgroupStorageSize: 49152, subgroupMatrixF16: m16 } as unknown as DeviceCaps;
+    assert.equal(decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, false).packedMax, true);
+    assert.equal(decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, false, { packedMax: false }).packedMax, undefined);
+    assert.notEqual(key({ ...dflt, packedMax: true }), key(dflt));
+    assert.match(key({ ...dflt, packedMax: true }), /\.pmax\./);
+    for (const o of [{ dtype: 'f16' as const }, { tile16: true }, { pair: true }]) {
+      assert.equal(matrix5PackedOn({ dtype: 'bf16', packedMax: true, ...o }), false, JSON.stringify(o));
+      assert.equal(key({ packedMax: true, lazy: true, ...o }), key({ lazy: true, ...o }));
+      assert.equal(src({ packedMax: true, lazy: true, ...o }), src({ lazy: true, ...o }));
+    }
+  });
+
+  test('no finite-maximum or NaN test a value outside the NaN / infinity branch; the same workgroup memory', () => {
+    for (const subgroups of [4, 8] as const) {
+      const on = src({ ...dflt, subgroups, packedMax: true }), off = src({ ...dflt, subgroups });
+      assert.equal(wgBytes(on), wgBytes(off));
+      const mx = block(on, 'tile-max');
+      const rare = mx.slice(mx.indexOf('if (max(mb, mr) >= 0x7f800000u) {'));
+      assert.ok(rare.length > 0 && /magMax\(w0\)/.test(mx));
+      const common = mx.slice(0, mx.indexOf('if (max(mb, mr) >= 0x7f800000u) {'));
+      assert.doesNotMatch(common, /finiteBits4|isNan4|unpack2/);
+      assert.match(rare, /finiteBits4\(a0\)/);
+      const cv = block(on, 'tile-convert');
+      assert.match(cv, /if \(atomicLoad\(&kNan\[lk\]\) != 0u\) \{ w0 = zeroNan4\(w0\);/);
+      assert.doesNotMatch(cv, /isNan4|select\(/);
+      assert.match(block(off, 'tile-convert'), /isNan4\(a0\)/);
+      // the words are not unpacked before the key maxima (as `lean`): no 72 f32 values held across their barrier
+      const top = on.slice(on.indexOf('// ---- The tile:'), on.indexOf('// <tile-max>'));
+      assert.doesNotMatch(top, /let a0 = /);
+    }
+  });
+
+  test('the GPU\'s WGSL (stubbed builtins) compiles through Tint', async (t) => {
+    let be: WebGpuBackend | undefined;
+    try { be = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true } }); } catch (e) {
+      if (process.env.CI) assert.fail(String(e)); t.skip(`no WebGPU adapter (${(e as Error).message.split('\n')[0]})`); return;
+    }
+    try {
+      for (const o of [{ ...dflt, packedMax: true }, { ...dflt, packedMax: true, subgroups: 4 as const }, { lazy: true, packedMax: true, infSafe: true }]) {
+        const code = stubbedMatrixWgsl(src(o));
+        await be.programs.check({ name: `v5 ${key(o)}`, key: () => key(o), source: () => code }, undefined);
+      }
+    } finally { be.dispose(); }
+  });
+});
+
+describe('webgpu matrix v5 packedMax on lavapipe (products emulated, 4 subgroups): the same bits on and off', () => {
+  const bes: { on?: WebGpuBackend; off?: WebGpuBackend } = {};
+  let why = '';
+  const keys = new Set<string>();
+  const { key: key0 } = decodeMatrix5Program;
+  before(async () => {
+    decodeMatrix5Program.key = (s) => { const k = key0.call(decodeMatrix5Program, s); keys.add(k); return k; };
+    try {
+      bes.on = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true, subgroups: 4 } });
+      bes.off = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true, subgroups: 4, packedMax: false } });
+    } catch (e) { why = `no WebGPU adapter with shader-f16 (${(e as Error).message.split('\n')[0]})`; }
+  });
+  after(() => { decodeMatrix5Program.key = key0; bes.on?.dispose(); bes.off?.dispose(); });
+  const same = async (name: string, c: ReturnType<typeof growingCase>, numSms: number) => {
+    keys.clear();
+    const a = await runCase(c, bes.on!, flashMlaWithKvcache, { numSms });
+    assert.ok([...keys].some((k) => k.includes('.pmax.')), `${name}: ${[...keys].join(' ')}`);
+    keys.clear();
+    const b = await runCase(c, bes.off!, flashMlaWithKvcache, { numSms });
+    assert.ok(![...keys].some((k) => k.includes('.pmax')), `${name}: ${[...keys].join(' ')}`);
+    const bits = (x: Float32Array) => new Uint32Array(x.buffer, x.byteOffset, x.length);
+    assert.deepEqual(bits(a.lse), bits(b.lse), `${name}: lse, ${numSms} SMs`);
+    if (a.out instanceof Float32Array && b.out instanceof Float32Array) assert.deepEqual(bits(a.out), bits(b.out), `${name}: out, ${numSms} SMs`);
+    else assert.deepEqual(a.out, b.out, `${name}: out, ${numSms} SMs`);
+  };
+  test('keys growing along the sequence, a random case; keys holding NaN, keys holding +-inf (split and unsplit)', async (t) => {
+    if (!bes.on || !bes.off) { if (process.env.CI) assert.fail(why); t.skip(why); return; }
+    const cases: [string, ReturnType<typeof growingCase>][] = [
+      ['growing keys', growingCase([130, 33])],
+      ['random', makeCase({ name: 'random', sQ: 2, hQ: 5, hKv: 1, seqlens: [70, 1], pageBlockSize: 64, dtype: 'bf16', causal: true }, 2424)],
+      ['NaN keys', nanRowsCase()],
+      ['+-inf keys', infMixCase()],
+    ];
+    for (const [name, c] of cases) for (const numSms of [132, 1]) await same(name, c, numSms);
+  });
+});
