@@ -8,14 +8,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
-import { type DecodeMatrix5Spec, decodeMatrix5Program, decodeMatrix5Spec, matrix5BoundedDefault, matrix5BoundedOn } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
+import { type DecodeMatrix5Spec, decodeMatrix5Spec, matrix5BoundedDefault, matrix5BoundedOn } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
 import type { DeviceCaps } from '../../src/backends/webgpu/program.js';
 import { FlashMlaError } from '../../src/core/errors.js';
 import { flashMlaWithKvcache } from '../../src/index.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
 import { stubbedMatrixWgsl } from '../support/matrix-stub.js';
 import { runCase } from '../support/random.js';
-import { growingCase } from '../support/webgpu-matrix.js';
+import { growingCase, onOffMatrixBackends } from '../support/webgpu-matrix.js';
 import { key5 as key, src5 as src, wgBytes } from '../support/matrix5-spec.js';
 import { rangeOf, workgroupAccesses } from '../support/wgsl-ranges.js';
 
@@ -126,20 +126,12 @@ describe('webgpu matrix v5 bounded (WGSL)', () => {
 });
 
 describe('webgpu matrix v5 bounded and not on lavapipe (products emulated, 4 subgroups, lazy + trim)', () => {
-  const bes: { on?: WebGpuBackend; off?: WebGpuBackend } = {};
-  let why = '';
-  const keys = new Set<string>();
-  const { key: key0 } = decodeMatrix5Program;
-  before(async () => {
-    decodeMatrix5Program.key = (s) => { const k = key0.call(decodeMatrix5Program, s); keys.add(k); return k; };
-    try {
-      bes.on = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true, subgroups: 4 } });
-      bes.off = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true, subgroups: 4, bounded: false } });
-    } catch (e) { why = `no WebGPU adapter with shader-f16 (${(e as Error).message.split('\n')[0]})`; }
-  });
-  after(() => { decodeMatrix5Program.key = key0; bes.on?.dispose(); bes.off?.dispose(); });
+  const bes = onOffMatrixBackends({}, { bounded: false });
+  const keys = bes.keys;
+  before(() => bes.setup());
+  after(() => bes.teardown());
   test('the same bits either way: keys growing along the sequence, split (132 SMs) and unsplit (1 SM)', async (t) => {
-    if (!bes.on || !bes.off) { if (process.env.CI) assert.fail(why); t.skip(why); return; }
+    if (!bes.on || !bes.off) { if (process.env.CI) assert.fail(bes.why); t.skip(bes.why); return; }
     const c = growingCase([130, 33]);
     for (const numSms of [132, 1]) {
       keys.clear();

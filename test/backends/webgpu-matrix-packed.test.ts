@@ -6,13 +6,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
-import { decodeMatrix5Program, decodeMatrix5Spec, matrix5PackedDefault, matrix5PackedOn } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
+import { decodeMatrix5Spec, matrix5PackedDefault, matrix5PackedOn } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
 import type { DeviceCaps } from '../../src/backends/webgpu/program.js';
 import { flashMlaWithKvcache } from '../../src/index.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
 import { stubbedMatrixWgsl } from '../support/matrix-stub.js';
 import { makeCase, runCase } from '../support/random.js';
-import { growingCase, infKeyCase, nanRowsCase } from '../support/webgpu-matrix.js';
+import { growingCase, infKeyCase, nanRowsCase, onOffMatrixBackends } from '../support/webgpu-matrix.js';
 import { key5 as key, m16, src5 as src, wgBytes } from '../support/matrix5-spec.js';
 
 const dflt = { lazy: true, trim: true, bounded: true } as const;
@@ -74,18 +74,10 @@ describe('webgpu matrix v5 packedMax (WGSL)', () => {
 });
 
 describe('webgpu matrix v5 packedMax on lavapipe (products emulated, 4 subgroups): the same bits on and off', () => {
-  const bes: { on?: WebGpuBackend; off?: WebGpuBackend } = {};
-  let why = '';
-  const keys = new Set<string>();
-  const { key: key0 } = decodeMatrix5Program;
-  before(async () => {
-    decodeMatrix5Program.key = (s) => { const k = key0.call(decodeMatrix5Program, s); keys.add(k); return k; };
-    try {
-      bes.on = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true, subgroups: 4 } });
-      bes.off = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true, subgroups: 4, packedMax: false } });
-    } catch (e) { why = `no WebGPU adapter with shader-f16 (${(e as Error).message.split('\n')[0]})`; }
-  });
-  after(() => { decodeMatrix5Program.key = key0; bes.on?.dispose(); bes.off?.dispose(); });
+  const bes = onOffMatrixBackends({}, { packedMax: false });
+  const keys = bes.keys;
+  before(() => bes.setup());
+  after(() => bes.teardown());
   const same = async (name: string, c: ReturnType<typeof growingCase>, numSms: number) => {
     keys.clear();
     const a = await runCase(c, bes.on!, flashMlaWithKvcache, { numSms });
@@ -99,7 +91,7 @@ describe('webgpu matrix v5 packedMax on lavapipe (products emulated, 4 subgroups
     else assert.deepEqual(a.out, b.out, `${name}: out, ${numSms} SMs`);
   };
   test('keys growing along the sequence, a random case; keys holding NaN, keys holding +-inf (split and unsplit)', async (t) => {
-    if (!bes.on || !bes.off) { if (process.env.CI) assert.fail(why); t.skip(why); return; }
+    if (!bes.on || !bes.off) { if (process.env.CI) assert.fail(bes.why); t.skip(bes.why); return; }
     const cases: [string, ReturnType<typeof growingCase>][] = [
       ['growing keys', growingCase([130, 33])],
       ['random', makeCase({ name: 'random', sQ: 2, hQ: 5, hKv: 1, seqlens: [70, 1], pageBlockSize: 64, dtype: 'bf16', causal: true }, 2424)],

@@ -3,6 +3,9 @@
 // the NaN-row check.
 import assert from 'node:assert/strict';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
+import type { MatrixKnobs } from '../../src/backends/webgpu/decode-kernel.js';
+import { decodeMatrix5Program } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
+import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
 import { flashMlaWithKvcache } from '../../src/index.js';
 import { f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
 import { type Tolerance, assertOutputsClose, tolerances } from './compare.js';
@@ -171,4 +174,24 @@ export function growingCase(seqlens: number[] = [300, 129], every = 48, seed = 4
   c.softmaxScale = 4 / (Math.sqrt(576) * 2 ** (Math.max(...seqlens) / every));
   c.explicitScale = true;
   return c;
+}
+
+/**
+ * Two v5 backends on lavapipe (products emulated, 4 subgroups) that differ in one choice, for the "same bits either
+ * way" tests of a v5 option; `keys` collects the pipeline keys v5 resolves while a test runs. Call `setup` in
+ * `before` and `teardown` in `after`; `why` says why there is no adapter.
+ */
+export function onOffMatrixBackends(on: MatrixKnobs, off: MatrixKnobs) {
+  const st: { on?: WebGpuBackend; off?: WebGpuBackend; why: string; keys: Set<string> } = { why: '', keys: new Set<string>() };
+  const { key: key0 } = decodeMatrix5Program;
+  return Object.assign(st, {
+    async setup(): Promise<void> {
+      decodeMatrix5Program.key = (s) => { const k = key0.call(decodeMatrix5Program, s); st.keys.add(k); return k; };
+      try {
+        st.on = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true, subgroups: 4, ...on } });
+        st.off = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true, subgroups: 4, ...off } });
+      } catch (e) { st.why = `no WebGPU adapter with shader-f16 (${(e as Error).message.split('\n')[0]})`; }
+    },
+    teardown(): void { decodeMatrix5Program.key = key0; st.on?.dispose(); st.off?.dispose(); },
+  });
 }
