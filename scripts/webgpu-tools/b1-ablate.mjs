@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+// Session 24 (issue #13): where a v5 workgroup's fixed time goes (b = 1: ~20 µs a call beyond an empty pass). The default
+// kernel's WGSL with parts cut out as text (results wrong on purpose: timing only, no checks), each an arm of the bench
+// harness in one process, two rounds:
+//   base     the default kernel
+//   noepi    no epilogue (row sums, O through the scratch, out / partials, lse)
+//   noq      no q prologue (q's maxima and its conversion into Qᵀ; the barriers stay)
+//   notile   no tile (the tile loop runs no iteration; its first lookups and loads stay)
+//   nofirst  no first lookups / loads before the loop either (with notile)
+//   none     noepi + noq + notile + nofirst: the item loop's skeleton
+// Runs the compiled tree ($FLASHMLA_DIST, default build/src).
+//   node scripts/webgpu-tools/b1-ablate.mjs [--configs FILE.json] [--reps 30] [--out FILE.json]   (ARMS picks arms)
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const dist = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', process.env.FLASHMLA_DIST ?? 'build/src');
+const imp = (p) => import(pathToFileURL(`${dist}/${p}`).href);
+const { values: v } = parseArgs({ options: { configs: { type: 'string' }, reps: { type: 'string', default: '30' }, out: { type: 'string' } } });
+const { createNodeWebGpuBackend } = await imp('backends/webgpu/node.js');
+const { parseConfigs, runConfigs, describe } = await imp('cli/harness.js');
+const { median } = await imp('bench/stats.js');
+const { decodeMatrix5Program } = await imp('backends/webgpu/kernels/decode-matrix5.js');
+
+const shapes = [{ b: 1, s_k: 1, h_q: 16, s_q: 1 }, { b: 1, s_k: 64, h_q: 16, s_q: 1 }, { b: 1, s_k: 32768, h_q: 16, s_q: 1 }];
+const configs = parseConfigs(v.configs ? JSON.parse(readFileSync(v.configs, 'utf8')) : shapes, v.configs ?? 'b = 1 shapes');
+
+/** text between the first `from` and the first `to` after it (both found, or the cut throws: the source moved). */
+function cut(src, from, to, keep = '') {
+  const a = src.indexOf(from), b = src.indexOf(to, a + from.length);
+  if (a < 0 || b < 0) throw new Error(`b1-ablate: cut markers not found: ${JSON.stringify(from)} .. ${JSON.stringify(to)}`);
+  return src.slice(0, a) + keep + src.slice(b);
+}
+const cuts = {
+  noepi: (s) => cut(s, '  // Row sums, maxima and NaN flags', '\n }\n}\n', '  workgroupBarrier();'),
+  noq: (s) => cut(s, "  // q: each row's largest finite magnitude", '  let qm0 = ', 'workgroupBarrier();\n  '),
+  notile: (s) => s.replace(/for \(var k0 = kBegin; k0 < kEnd;/, 'for (var k0 = kEnd; k0 < kEnd;'),
+  nofirst: (s) => cut(s, "  // The first tile's keys and words;", '  var par = 0u;', `  workgroupBarrier();\n  ${Array.from({ length: 9 }, (_, i) => `var w${i} = vec4<u32>(0u);`).join(' ')}\n`),
+};
+const kernels = { base: [], noepi: ['noepi'], noq: ['noq'], notile: ['notile'], nofirst: ['notile', 'nofirst'], none: ['noepi', 'noq', 'notile', 'nofirst'] };
+const pick = (process.env.ARMS ?? Object.keys(kernels).join(',')).split(',');
+const arms = Object.keys(kernels).filter((k) => k === 'base' || pick.includes(k));
+
+const backend = await createNodeWebGpuBackend({ decodePath: 'matrix' });
+console.log(`device: ${backend.info.device}; arms ${arms.join(', ')}`);
+let cur = 'base', pipeline = '';
+const { source, key } = decodeMatrix5Program;
+decodeMatrix5Program.source = (spec) => kernels[cur].reduce((s, c) => cuts[c](s), source.call(decodeMatrix5Program, spec));
+decodeMatrix5Program.key = (spec) => `${key.call(decodeMatrix5Program, spec)}${cur === 'base' ? '' : `.cut-${cur}`}`;
+const get = backend.programs.get.bind(backend.programs);
+backend.programs.get = (p, spec) => { if (p.name.startsWith('mla_decode_matrix')) pipeline = `${p.name}:${p.key(spec)}`; return get(p, spec); };
+const enter = (k) => { cur = k; backend.decodeTuning = {}; };
+const rows = [];
+try {
+  await runConfigs(backend, configs, {
+    warmup: 3, reps: Number(v.reps), warmMs: 100, idleWarmMs: 2000, check: 0,
+    arms: () => [0, 1].flatMap((round) => arms.map((k) => ({ label: `${k}${round ? ' again' : ''}`, enter: () => enter(k), exit: () => enter('base') }))),
+    onRow: (row, index) => {
+      const ms = (l) => row.arms.find((a) => a.label === l).ms;
+      const us = Object.fromEntries(arms.map((k) => [k, ((ms(k) + ms(`${k} again`)) / 2) * 1000]));
+      console.log(`TIME ${describe(configs[index]).padEnd(26)} ${arms.map((k) => `${k} ${us[k].toFixed(1)} us`).join('  ')}  [${pipeline}]`);
+      rows.push({ config: configs[index], us });
+      if (v.out) writeFileSync(v.out, JSON.stringify({ kind: 'webgpu-matrix5-b1-ablate', device: backend.info.device, rows }, null, 1));
+    },
+  });
+} finally {
+  decodeMatrix5Program.source = source;
+  decodeMatrix5Program.key = key;
+  backend.dispose?.();
+}
+void median;
