@@ -14,6 +14,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { bindingNames } from './matrix-ablations.mjs';
 
 const dist = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', process.env.FLASHMLA_DIST ?? 'build/src');
 const imp = (p) => import(pathToFileURL(`${dist}/${p}`).href);
@@ -46,7 +47,13 @@ const backend = await createNodeWebGpuBackend({ decodePath: 'matrix' });
 console.log(`device: ${backend.info.device}; arms ${arms.join(', ')}`);
 let cur = 'base', pipeline = '';
 const { source, key } = decodeMatrix5Program;
-decodeMatrix5Program.source = (spec) => kernels[cur].reduce((s, c) => cuts[c](s), source.call(decodeMatrix5Program, spec));
+// Every binding of the base stays statically used (a cut can remove the last use of one: the auto layout would then
+// lack it and the base's bind group would not fit; matrix-ablations.mjs does the same).
+const keepBindings = (s) => s.replace(/\n(fn main\([^\n]*\) \{)\n/, (_, h) => `\n${h}\n ${bindingNames(s).map((b) => `_ = &${b.name};`).join(' ')}\n`);
+decodeMatrix5Program.source = (spec) => {
+  const s = source.call(decodeMatrix5Program, spec);
+  return cur === 'base' ? s : keepBindings(kernels[cur].reduce((x, c) => cuts[c](x), s));
+};
 decodeMatrix5Program.key = (spec) => `${key.call(decodeMatrix5Program, spec)}${cur === 'base' ? '' : `.cut-${cur}`}`;
 const get = backend.programs.get.bind(backend.programs);
 backend.programs.get = (p, spec) => { if (p.name.startsWith('mla_decode_matrix')) pipeline = `${p.name}:${p.key(spec)}`; return get(p, spec); };
