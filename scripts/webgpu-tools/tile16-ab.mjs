@@ -24,6 +24,7 @@
 //   pmax          the default (trim, bounded) + packedMax (session 24: the key maxima from the words), 132 parts
 //   dflt          the backend's default kernel as it is, 132 parts
 //   nopm          the default without packedMax (the default before session 24), 132 parts
+//   q1            the default + qOnce (a work item's q loaded once, all of a lane's words together), 132 parts
 //   sg4-264       trim with 4 subgroups (16-key tiles, 25 KiB, 128 lanes), 264 parts: two workgroups an SM at 255
 //                 registers (session 13's register slot, docs/notes/webgpu-matrix-trim.md)
 // Runs the compiled tree ($FLASHMLA_DIST, default build/src; test helpers from build/test/support).
@@ -74,6 +75,7 @@ const kernels = {
   pmax: { packedMax: true }, // on top of the backend's default (trim, bounded, lazy)
   dflt: {}, // the backend's default as it is (packedMax on since session 24)
   nopm: { packedMax: false }, // the default before session 24
+  q1: { qOnce: true }, // the default + qOnce (session 24)
 };
 // arms: label, kernel, SM parts
 const allArms = [
@@ -81,7 +83,7 @@ const allArms = [
   ['nopf-264', 'nopf', 264], ['nopf-396', 'nopf', 396], ['pair', 'pair', 132], ['pair-264', 'pair', 264], ['t16pair', 't16pair', 132],
   ['ahead', 'ahead', 132], ['trim', 'trim', 132], ['tlate', 'tlate', 132],
   ['tnopf', 'tnopf', 132], ['tlean', 'tlean', 132], ['tnl', 'tnl', 132], ['sg4-264', 'sg4', 264],
-  ['pmax', 'pmax', 132], ['dflt', 'dflt', 132], ['nopm', 'nopm', 132]
+  ['pmax', 'pmax', 132], ['dflt', 'dflt', 132], ['nopm', 'nopm', 132], ['q1', 'q1', 132],
 ];
 const pick = (process.env.ARMS ?? allArms.map((x) => x[0]).join(',')).split(',');
 const arms = allArms.filter(([l]) => l === 'v5' || pick.includes(l));
@@ -183,7 +185,7 @@ const says = [];
 if (results.v5?.fail) says.push('v5 itself FAILED: the harness or the device is at fault, nothing else here can be read');
 else {
   const cand = timed.filter(([l]) => l !== 'v5' && l !== 'v5-264').map(([l]) => [l, geo(l)]).sort((a, b) => a[1] - b[1]);
-  for (const k of ['t16', 'nopf', 'pair', 't16pair', 'ahead', 'trim', 'tlate', 'tnopf', 'tlean', 'tnl', 'sg4', 'pmax', 'dflt', 'nopm']) if (results[k]?.fail) says.push(`${k} FAILS its checks`);
+  for (const k of ['t16', 'nopf', 'pair', 't16pair', 'ahead', 'trim', 'tlate', 'tnopf', 'tlean', 'tnl', 'sg4', 'pmax', 'dflt', 'nopm', 'q1']) if (results[k]?.fail) says.push(`${k} FAILS its checks`);
   if (cand.length) {
     const [best, g] = cand[0];
     says.push(g < 0.9 ? `CANDIDATE ${best}: ${g.toFixed(3)}x v5 (geomean over the configs); run the GPU suite on it before any default` : `best ${best} ${g.toFixed(3)}x v5: no step`);

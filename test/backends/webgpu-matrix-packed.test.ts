@@ -3,6 +3,7 @@
 // its WGSL (its own key; bf16 only, not with tile16 or pair; no finite-maximum or NaN test a value outside the branch a
 // NaN or an infinity takes; the same workgroup memory), and the GPU WGSL (stubbed builtins) through Tint. On lavapipe
 // (products emulated): on and off give the same bits, also for keys that hold NaN and +-inf, split and unsplit.
+// And qOnce (session 24, opt-in): a work item's q words loaded once; its WGSL, and its q maxima on lavapipe.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
@@ -65,11 +66,27 @@ describe('webgpu matrix v5 packedMax (WGSL)', () => {
       if (process.env.CI) assert.fail(String(e)); t.skip(`no WebGPU adapter (${(e as Error).message.split('\n')[0]})`); return;
     }
     try {
-      for (const o of [{ ...dflt, packedMax: true }, { ...dflt, packedMax: true, subgroups: 4 as const }, { lazy: true, packedMax: true, infSafe: true }]) {
+      for (const o of [{ ...dflt, packedMax: true }, { ...dflt, packedMax: true, subgroups: 4 as const }, { lazy: true, packedMax: true, infSafe: true }, { ...dflt, packedMax: true, qOnce: true }, { ...dflt, packedMax: true, qOnce: true, subgroups: 4 as const }]) {
         const code = stubbedMatrixWgsl(src(o));
         await be.programs.check({ name: `v5 ${key(o)}`, key: () => key(o), source: () => code }, undefined);
       }
     } finally { be.dispose(); }
+  });
+});
+
+describe('webgpu matrix v5 qOnce (WGSL)', () => {
+  test('its own key; off, the source is the default\'s; on, each q word is loaded once, before the first atomic', () => {
+    assert.notEqual(key({ ...dflt, qOnce: true }), key(dflt));
+    assert.equal(src({ ...dflt, qOnce: false }), src(dflt));
+    for (const subgroups of [4, 8] as const) {
+      const on = src({ ...dflt, subgroups, qOnce: true });
+      const pro = on.slice(on.indexOf("// q: each row's"), on.indexOf('let qm0 = '));
+      const loads = [...pro.matchAll(/= q\[/g)].map((m) => m.index!), atomics = [...pro.matchAll(/atomicMax\(&qMax/g)].map((m) => m.index!);
+      assert.equal(loads.length, Math.ceil((16 * 72) / (32 * subgroups)));
+      assert.ok(atomics.length === loads.length && Math.max(...loads) < Math.min(...atomics));
+      assert.doesNotMatch(pro, /for \(var w = t;/);
+      assert.equal(wgBytes(on), wgBytes(src({ ...dflt, subgroups })));
+    }
   });
 });
 
@@ -99,5 +116,23 @@ describe('webgpu matrix v5 packedMax on lavapipe (products emulated, 4 subgroups
       ['+-inf keys', infMixCase()],
     ];
     for (const [name, c] of cases) for (const numSms of [132, 1]) await same(name, c, numSms);
+  });
+});
+
+describe('webgpu matrix v5 qOnce on lavapipe (products emulated, 4 subgroups; its q maxima): the same bits on and off', () => {
+  const bes = onOffMatrixBackends({ qOnce: true }, {});
+  before(() => bes.setup());
+  after(() => bes.teardown());
+  test('a random case with odd heads and a short query block; NaN rows', async (t) => {
+    if (!bes.on || !bes.off) { if (process.env.CI) assert.fail(bes.why); t.skip(bes.why); return; }
+    const bits = (x: Float32Array) => new Uint32Array(x.buffer, x.byteOffset, x.length);
+    for (const c of [makeCase({ name: 'random', sQ: 3, hQ: 5, hKv: 1, seqlens: [70, 2], pageBlockSize: 64, dtype: 'bf16', causal: true }, 99), nanRowsCase()]) {
+      bes.keys.clear();
+      const a = await runCase(c, bes.on, flashMlaWithKvcache, { numSms: 132 });
+      assert.ok([...bes.keys].some((k) => k.includes('.q1.')), [...bes.keys].join(' '));
+      const b = await runCase(c, bes.off, flashMlaWithKvcache, { numSms: 132 });
+      assert.deepEqual(bits(a.lse), bits(b.lse));
+      assert.deepEqual(a.out, b.out);
+    }
   });
 });

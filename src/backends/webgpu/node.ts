@@ -102,7 +102,9 @@ export async function createNodeWebGpuBackend(opts: NodeWebGpuBackendOptions = {
   const envInfSafe = ({ 1: true, 0: false } as const)[process.env.FLASHMLA_WEBGPU_MATRIX_INFSAFE as '1' | '0'];
   // FLASHMLA_WEBGPU_MATRIX_PACKED=0|1: v5's packedMax off or on (kernels/decode-matrix5.ts `packedMax`; session 24).
   const envPacked = ({ 1: true, 0: false } as const)[process.env.FLASHMLA_WEBGPU_MATRIX_PACKED as '1' | '0'];
-  const matrix = rest.matrix ?? (envVSplit || envVersion || envSubgroups || envLazy !== undefined || envTile16 || envPair || envAhead || envBounded !== undefined || envFinite || envCombine !== undefined || envInfSafe !== undefined || envPacked !== undefined ? { vSplit: envVSplit, version: envVersion, subgroups: envSubgroups, lazy: envLazy, tile16: envTile16, pair: envPair, lookahead: envAhead, bounded: envBounded, finite: envFinite, combine: envCombine, infSafe: envInfSafe, packedMax: envPacked } : undefined);
+  // FLASHMLA_WEBGPU_MATRIX_QONCE=0|1: v5's qOnce off or on (kernels/decode-matrix5.ts `qOnce`; session 24).
+  const envQOnce = ({ 1: true, 0: false } as const)[process.env.FLASHMLA_WEBGPU_MATRIX_QONCE as '1' | '0'];
+  const matrix = rest.matrix ?? (envVSplit || envVersion || envSubgroups || envLazy !== undefined || envTile16 || envPair || envAhead || envBounded !== undefined || envFinite || envCombine !== undefined || envInfSafe !== undefined || envPacked !== undefined || envQOnce !== undefined ? { vSplit: envVSplit, version: envVersion, subgroups: envSubgroups, lazy: envLazy, tile16: envTile16, pair: envPair, lookahead: envAhead, bounded: envBounded, finite: envFinite, combine: envCombine, infSafe: envInfSafe, packedMax: envPacked, qOnce: envQOnce } : undefined);
   // FLASHMLA_WEBGPU_SCHEDULE=<one of scheduleKinds>: the plan MlaDecoder makes for this backend (default 'flashmla',
   // getMlaMetadata's plan; fill: the opt-in, core/scheduler.ts); another value is ignored, as before.
   const envSchedule = scheduleKinds.find((k) => k === process.env.FLASHMLA_WEBGPU_SCHEDULE);

@@ -124,6 +124,13 @@ export interface DecodeMatrix5Spec {
    * and ~4 on the conversion, of ~1 400 a subgroup and tile.
    */
   packedMax?: boolean;
+  /**
+   * Candidate (issue #13, session 24): a work item's q words are loaded once, all of a lane's together, before the
+   * rows' maxima, and converted into Qᵀ from the same registers. The loops of before loaded a word, took its atomic
+   * maximum, then the next word (the compiler keeps loads after an atomic), and loaded every word again to convert it:
+   * ~10 µs of a b = 1 call on the H200 (session 24's ablation, scripts/webgpu-tools/b1-ablate.mjs). The same bits.
+   */
+  qOnce?: boolean;
   /** Probe: load a tile's words at the top of its own iteration instead of one tile ahead (fewer live registers). */
   noPrefetch?: boolean;
   /**
@@ -247,7 +254,12 @@ export interface Matrix5Choice {
   infSafe?: boolean;
   /** v5's packedMax (session 24; bf16, not with tile16 / pair): on by default (matrix5PackedDefault). See DecodeMatrix5Spec.packedMax. */
   packedMax?: boolean;
+  /** v5's qOnce (session 24): off by default until measured (matrix5QOnceDefault). See DecodeMatrix5Spec.qOnce. */
+  qOnce?: boolean;
 }
+
+/** Whether v5 takes qOnce unless told (Matrix5Choice.qOnce, FLASHMLA_WEBGPU_MATRIX_QONCE). */
+export const matrix5QOnceDefault = false;
 
 /** Whether v5 takes packedMax unless told (Matrix5Choice.packedMax, FLASHMLA_WEBGPU_MATRIX_PACKED). */
 export const matrix5PackedDefault = true;
@@ -286,7 +298,7 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
     throw new FlashMlaError('backend_unavailable', `decodePath matrix (v5): the kernel needs the 16x16x16 configuration, the device offers ${config.m}x${config.n}x${config.k}`,
       'decodePath', '16x16x16 with f32 results', `${config.m}x${config.n}x${config.k}`);
   }
-  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...(o.infSafe ?? matrix5InfSafeDefault ? { infSafe: true } : {}), ...(o.packedMax ?? matrix5PackedDefault ? { packedMax: true } : {}) };
+  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...(o.infSafe ?? matrix5InfSafeDefault ? { infSafe: true } : {}), ...(o.packedMax ?? matrix5PackedDefault ? { packedMax: true } : {}), ...(o.qOnce ?? matrix5QOnceDefault ? { qOnce: true } : {}) };
 }
 
 /** Specs pipeline-stats.mjs reports (the driver's register counts). */
@@ -297,7 +309,7 @@ export const statsSpecs = { sg4: 4, sg8: 8 } as const;
  * run without trim and bounded; unbounded: session 17's default). Session 13's register slot
  * (docs/notes/webgpu-matrix-trim.md, "Session 13's register slot") reads the ones that lower live registers.
  */
-export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, unbounded: { bounded: undefined }, pmax: { packedMax: true } } as const;
+export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, unbounded: { bounded: undefined }, pmax: { packedMax: true }, q1: { qOnce: true } } as const;
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const mark = (name: string, code: string) => `// <${name}>\n   ${code}\n   // </${name}>`;
@@ -341,7 +353,7 @@ export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // 
 
 export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   name: 'mla_decode_matrix5',
-  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${matrix5PackedOn(s) ? '.pmax' : ''}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}${s.infSafe ? '.inf' : ''}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${matrix5PackedOn(s) ? '.pmax' : ''}${s.qOnce ? '.q1' : ''}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}${s.infSafe ? '.inf' : ''}`,
   source(s) {
     return s.finite ? finiteLoopsWgsl(matrix5Source(s), ['k0']) : matrix5Source(s);
   },
@@ -441,6 +453,59 @@ function matrix5Source(s: DecodeMatrix5Spec): string {
     const infZero = `for (var w = t; w < ${nT * 512}u; w += ${lanes}u) { let a = (w / 512u) * ${kStride}u + w % 512u; if (isInfF(f32(Kt[a]))) { Kt[a] = f16(0.0); } }
     if (t == 0u) { ${infFlag} = 0.0; }
     workgroupBarrier();`;
+    const half = (w: string, i: number) => `${w}.${'xyzw'[i]}`;
+    // The work item's q prologue as it was before qOnce (two passes over q's words, a load per iteration).
+    const qTwiceWgsl = `  for (var w = t; w < ${matrix5Rows * 72}u; w += ${lanes}u) {
+   let qm = mBase + w / 72u;
+   if (qm < qLen * u.nGroups) {
+    let x = q[((qStart + qm / u.nGroups) * u.hQ + kvh * u.nGroups + qm % u.nGroups) * 72u + u.qOff + w % 72u];
+    let a = vec4<f32>(unpack2(x.x), unpack2(x.y)); let b = vec4<f32>(unpack2(x.z), unpack2(x.w));
+    let mb4 = max(finiteBits4(a), finiteBits4(b));
+    let nan = any(isNan4(a) | isNan4(b));
+    atomicMax(&qMax[w / 72u], max(max(mb4.x, mb4.y), max(mb4.z, mb4.w)));
+    if (nan) { atomicOr(&qNanF[w / 72u], 1u); }
+   }
+  }
+  workgroupBarrier();
+  ${s.emulate ? '' : `for (var w = t; w < ${matrix5Rows * 72}u; w += ${lanes}u) {
+   let row = w / 72u;
+   let qm = mBase + row;
+   var x = vec4<u32>(0u);
+   if (qm < qLen * u.nGroups) { x = q[((qStart + qm / u.nGroups) * u.hQ + kvh * u.nGroups + qm % u.nGroups) * 72u + u.qOff + w % 72u]; }
+   let down = downOf(expOf(atomicLoad(&qMax[row])));
+   let a = vec4<f32>(unpack2(x.x), unpack2(x.y)); let b = vec4<f32>(unpack2(x.z), unpack2(x.w));
+   let ha = vec4<f16>(select(a * down, vec4<f32>(0.0), isNan4(a)));
+   let hb = vec4<f16>(select(b * down, vec4<f32>(0.0), isNan4(b)));
+   let o = (w % 72u) * ${8 * qtStride}u + row;
+   ${range(4).map((i) => `Kt[o + ${i * qtStride}u] = ${half('ha', i)};`).join(' ')}
+   ${range(4).map((i) => `Kt[o + ${(i + 4) * qtStride}u] = ${half('hb', i)};`).join(' ')}
+  }
+  workgroupBarrier();`}
+`;
+    // qOnce: a lane's words w = t + lanes i, all loaded before the first atomic, then converted from the same registers.
+    const qIters = Math.ceil((matrix5Rows * 72) / lanes);
+    const qWord = (i: number) => `let w = t + ${lanes * i}u; let qm = mBase + w / 72u;`;
+    const qOnceWgsl = `  ${range(qIters).map((i) => `var qx${i} = vec4<u32>(0u);`).join(' ')}
+  ${range(qIters).map((i) => `{ ${qWord(i)} if (w < ${matrix5Rows * 72}u && qm < qLen * u.nGroups) { qx${i} = q[((qStart + qm / u.nGroups) * u.hQ + kvh * u.nGroups + qm % u.nGroups) * 72u + u.qOff + w % 72u]; } }`).join('\n  ')}
+  ${range(qIters).map((i) => `{ ${qWord(i)} if (w < ${matrix5Rows * 72}u && qm < qLen * u.nGroups) {
+   let a = vec4<f32>(unpack2(qx${i}.x), unpack2(qx${i}.y)); let b = vec4<f32>(unpack2(qx${i}.z), unpack2(qx${i}.w));
+   let mb4 = max(finiteBits4(a), finiteBits4(b));
+   atomicMax(&qMax[w / 72u], max(max(mb4.x, mb4.y), max(mb4.z, mb4.w)));
+   if (any(isNan4(a) | isNan4(b))) { atomicOr(&qNanF[w / 72u], 1u); }
+  } }`).join('\n  ')}
+  workgroupBarrier();
+  ${s.emulate ? '' : `${range(qIters).map((i) => `{ let w = t + ${lanes * i}u; if (w < ${matrix5Rows * 72}u) {
+   let row = w / 72u;
+   let down = downOf(expOf(atomicLoad(&qMax[row])));
+   let a = vec4<f32>(unpack2(qx${i}.x), unpack2(qx${i}.y)); let b = vec4<f32>(unpack2(qx${i}.z), unpack2(qx${i}.w));
+   let ha = vec4<f16>(select(a * down, vec4<f32>(0.0), isNan4(a)));
+   let hb = vec4<f16>(select(b * down, vec4<f32>(0.0), isNan4(b)));
+   let o = (w % 72u) * ${8 * qtStride}u + row;
+   ${range(4).map((x) => `Kt[o + ${x * qtStride}u] = ${half('ha', x)};`).join(' ')}
+   ${range(4).map((x) => `Kt[o + ${(x + 4) * qtStride}u] = ${half('hb', x)};`).join(' ')}
+  } }`).join('\n  ')}
+  workgroupBarrier();`}
+`;
     const pvLazyOf = (kt: string) => `${s.every ? '{ // probe: every tile' : 'if (grew) {'}${inf2 ? `
     let infT = workgroupUniformLoad(&${infFlag}) != 0.0; // infSafe: a V column of this tile holds an infinity` : ''}
     ${range(8).map((i) => `let ra${i} = rowA[hh * 8u + ${i}u];`).join(' ')}
@@ -471,7 +536,6 @@ function matrix5Source(s: DecodeMatrix5Spec): string {
     ${range(words).map((i) => `w${i} = vec4<u32>(0u);`).join(' ')}
     ${mark('tile-load', `if (ls != NONE) { ${loadWords} }`)}
    }`;
-    const half = (w: string, i: number) => `${w}.${'xyzw'[i]}`;
     // One tile of the loop (o.kt: its first key; o.top: after its first barrier, the lookups and the key maxima reset;
     // o.unpack: its words unpacked; o.after: after its conversion's barrier, the next loads).
     const tileBody = (o: { kt: string; top: string; unpack: string; after: string }) => `${trim ? '   // (trim: no barrier at the top)' : '   workgroupBarrier();'}${lazy && !trim ? `\n   if (t == 0u) { ${growFlag} = 0.0; }` : ''}
@@ -734,33 +798,7 @@ ${matrixItemRowsHead('slotAcc', matrix5Rows)}
   }
   workgroupBarrier();
   // q: each row's largest finite magnitude (and a NaN flag), then Qᵀ converted into the tile's memory.
-  for (var w = t; w < ${matrix5Rows * 72}u; w += ${lanes}u) {
-   let qm = mBase + w / 72u;
-   if (qm < qLen * u.nGroups) {
-    let x = q[((qStart + qm / u.nGroups) * u.hQ + kvh * u.nGroups + qm % u.nGroups) * 72u + u.qOff + w % 72u];
-    let a = vec4<f32>(unpack2(x.x), unpack2(x.y)); let b = vec4<f32>(unpack2(x.z), unpack2(x.w));
-    let mb4 = max(finiteBits4(a), finiteBits4(b));
-    let nan = any(isNan4(a) | isNan4(b));
-    atomicMax(&qMax[w / 72u], max(max(mb4.x, mb4.y), max(mb4.z, mb4.w)));
-    if (nan) { atomicOr(&qNanF[w / 72u], 1u); }
-   }
-  }
-  workgroupBarrier();
-  ${s.emulate ? '' : `for (var w = t; w < ${matrix5Rows * 72}u; w += ${lanes}u) {
-   let row = w / 72u;
-   let qm = mBase + row;
-   var x = vec4<u32>(0u);
-   if (qm < qLen * u.nGroups) { x = q[((qStart + qm / u.nGroups) * u.hQ + kvh * u.nGroups + qm % u.nGroups) * 72u + u.qOff + w % 72u]; }
-   let down = downOf(expOf(atomicLoad(&qMax[row])));
-   let a = vec4<f32>(unpack2(x.x), unpack2(x.y)); let b = vec4<f32>(unpack2(x.z), unpack2(x.w));
-   let ha = vec4<f16>(select(a * down, vec4<f32>(0.0), isNan4(a)));
-   let hb = vec4<f16>(select(b * down, vec4<f32>(0.0), isNan4(b)));
-   let o = (w % 72u) * ${8 * qtStride}u + row;
-   ${range(4).map((i) => `Kt[o + ${i * qtStride}u] = ${half('ha', i)};`).join(' ')}
-   ${range(4).map((i) => `Kt[o + ${(i + 4) * qtStride}u] = ${half('hb', i)};`).join(' ')}
-  }
-  workgroupBarrier();`}
-  ${qLoad}
+${s.qOnce ? qOnceWgsl : qTwiceWgsl}  ${qLoad}
   let eq = i32(expOf(atomicLoad(&qMax[r])));
   let qBad = atomicLoad(&qNanF[r]) != 0u;${lazyMx ? `\n  ${range(nbs).map((nb) => `var om${nb} = ${RES}();`).join(' ')}` : ''}
   ${!lazyMx || side ? range(nbs).map((nb) => range(8).map((i) => `var o${nb}_${i} = 0.0;`).join(' ')).join('\n  ') : ''}
