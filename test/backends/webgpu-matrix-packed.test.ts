@@ -3,11 +3,11 @@
 // its WGSL (its own key; bf16 only, not with tile16 or pair; no finite-maximum or NaN test a value outside the branch a
 // NaN or an infinity takes; the same workgroup memory), and the GPU WGSL (stubbed builtins) through Tint. On lavapipe
 // (products emulated): on and off give the same bits, also for keys that hold NaN and +-inf, split and unsplit.
-// And qOnce (session 24, opt-in): a work item's q words loaded once; its WGSL, and its q maxima on lavapipe.
+// And qOnce (session 24, the default too): a work item's q words loaded once; its WGSL, and its q maxima on lavapipe.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
-import { decodeMatrix5Spec, matrix5PackedDefault, matrix5PackedOn } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
+import { decodeMatrix5Spec, matrix5PackedDefault, matrix5PackedOn, matrix5QOnceDefault } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
 import type { DeviceCaps } from '../../src/backends/webgpu/program.js';
 import { flashMlaWithKvcache } from '../../src/index.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
@@ -77,6 +77,7 @@ describe('webgpu matrix v5 packedMax (WGSL)', () => {
 describe('webgpu matrix v5 qOnce (WGSL)', () => {
   test('its own key; off, the source is the default\'s; on, each q word is loaded once, before the first atomic', () => {
     assert.notEqual(key({ ...dflt, qOnce: true }), key(dflt));
+    assert.equal(matrix5QOnceDefault, true);
     assert.equal(src({ ...dflt, qOnce: false }), src(dflt));
     for (const subgroups of [4, 8] as const) {
       const on = src({ ...dflt, subgroups, qOnce: true });
@@ -120,7 +121,7 @@ describe('webgpu matrix v5 packedMax on lavapipe (products emulated, 4 subgroups
 });
 
 describe('webgpu matrix v5 qOnce on lavapipe (products emulated, 4 subgroups; its q maxima): the same bits on and off', () => {
-  const bes = onOffMatrixBackends({ qOnce: true }, {});
+  const bes = onOffMatrixBackends({}, { qOnce: false });
   before(() => bes.setup());
   after(() => bes.teardown());
   test('a random case with odd heads and a short query block; NaN rows', async (t) => {

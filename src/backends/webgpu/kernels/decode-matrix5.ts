@@ -125,10 +125,11 @@ export interface DecodeMatrix5Spec {
    */
   packedMax?: boolean;
   /**
-   * Candidate (issue #13, session 24): a work item's q words are loaded once, all of a lane's together, before the
+   * The default since session 24 (issue #13): a work item's q words are loaded once, all of a lane's together, before the
    * rows' maxima, and converted into Qᵀ from the same registers. The loops of before loaded a word, took its atomic
    * maximum, then the next word (the compiler keeps loads after an atomic), and loaded every word again to convert it:
-   * ~10 µs of a b = 1 call on the H200 (session 24's ablation, scripts/webgpu-tools/b1-ablate.mjs). The same bits.
+   * ~10 µs of a b = 1 call on the H200 (session 24's ablation, scripts/webgpu-tools/b1-ablate.mjs). The same bits;
+   * 0.96x the time at b = 1 s_k = 32768, 0.98x on the uneven batch, level at b = 128 (call K).
    */
   qOnce?: boolean;
   /** Probe: load a tile's words at the top of its own iteration instead of one tile ahead (fewer live registers). */
@@ -254,12 +255,12 @@ export interface Matrix5Choice {
   infSafe?: boolean;
   /** v5's packedMax (session 24; bf16, not with tile16 / pair): on by default (matrix5PackedDefault). See DecodeMatrix5Spec.packedMax. */
   packedMax?: boolean;
-  /** v5's qOnce (session 24): off by default until measured (matrix5QOnceDefault). See DecodeMatrix5Spec.qOnce. */
+  /** v5's qOnce (session 24): on by default (matrix5QOnceDefault). See DecodeMatrix5Spec.qOnce. */
   qOnce?: boolean;
 }
 
 /** Whether v5 takes qOnce unless told (Matrix5Choice.qOnce, FLASHMLA_WEBGPU_MATRIX_QONCE). */
-export const matrix5QOnceDefault = false;
+export const matrix5QOnceDefault = true;
 
 /** Whether v5 takes packedMax unless told (Matrix5Choice.packedMax, FLASHMLA_WEBGPU_MATRIX_PACKED). */
 export const matrix5PackedDefault = true;
