@@ -8,6 +8,8 @@
 //   notile   no tile (the tile loop runs no iteration; its first lookups and loads stay)
 //   nofirst  no first lookups / loads before the loop either (with notile)
 //   none     noepi + noq + notile + nofirst: the item loop's skeleton
+//   noqatom / noqst / noqload   no atomics of the q prologue / no Qᵀ stores / no Qᵀ matrix loads (zero matrices)
+//   noout / nolse               no out stores / no lse stores in the epilogue
 // Runs the compiled tree ($FLASHMLA_DIST, default build/src).
 //   node scripts/webgpu-tools/b1-ablate.mjs [--configs FILE.json] [--reps 30] [--out FILE.json]   (ARMS picks arms)
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -39,7 +41,24 @@ const cuts = {
   notile: (s) => s.replace(/for \(var k0 = kBegin; k0 < kEnd;/, 'for (var k0 = kEnd; k0 < kEnd;'),
   nofirst: (s) => cut(s, "  // The first tile's keys and words;", '  var par = 0u;', `  workgroupBarrier();\n  ${Array.from({ length: 9 }, (_, i) => `var w${i} = vec4<u32>(0u);`).join(' ')}\n`),
 };
-const kernels = { base: [], noepi: ['noepi'], noq: ['noq'], notile: ['notile'], nofirst: ['notile', 'nofirst'], none: ['noepi', 'noq', 'notile', 'nofirst'] };
+/** fn applied to the text between the first `from` and the first `to` after it only. */
+function within(src, from, to, fn) {
+  const a = src.indexOf(from), b = src.indexOf(to, a + from.length);
+  if (a < 0 || b < 0) throw new Error(`b1-ablate: range markers not found: ${JSON.stringify(from)} .. ${JSON.stringify(to)}`);
+  return src.slice(0, a) + fn(src.slice(a, b)) + src.slice(b);
+}
+const qPart = (fn) => (s) => within(s, "  // q: each row's largest finite magnitude", '  let qm0 = ', fn);
+const epiPart = (fn) => (s) => within(s, '  // Row sums, maxima and NaN flags', '\n }\n}\n', fn);
+const gone = (re) => (x) => { const y = x.replace(re, ''); if (y === x) throw new Error(`b1-ablate: nothing matched ${re}`); return y; };
+// finer cuts (session 24, after qOnce): the q prologue's atomics, its Qᵀ stores, the Qᵀ matrix loads; the epilogue's out
+// and lse stores
+cuts.noqatom = qPart(gone(/atomicMax\(&qMax\[w \/ 72u\][^;]*;|if \(any\(isNan4\(a\) \| isNan4\(b\)\)\) \{ atomicOr\(&qNanF\[w \/ 72u\], 1u\); \}|if \(nan\) \{ atomicOr\(&qNanF\[w \/ 72u\], 1u\); \}/g));
+cuts.noqst = qPart(gone(/Kt\[o \+ \d+u\] = h[ab]\.[xyzw];/g));
+cuts.noqload = (s) => s.replace(/let (qm\d+) = subgroupMatrixLoad<(subgroup_matrix_right<f16, 16, 16>)>\([^;]*\);/g, 'let $1 = $2();');
+cuts.noout = epiPart(gone(/out\[ob\] = [^;]*;/g));
+cuts.nolse = epiPart(gone(/lse\[u\.lseOff[^;]*;/g));
+const kernels = { base: [], noepi: ['noepi'], noq: ['noq'], notile: ['notile'], nofirst: ['notile', 'nofirst'], none: ['noepi', 'noq', 'notile', 'nofirst'],
+  noqatom: ['noqatom'], noqst: ['noqst'], noqload: ['noqload'], noout: ['noout'], nolse: ['nolse'] };
 const pick = (process.env.ARMS ?? Object.keys(kernels).join(',')).split(',');
 const arms = Object.keys(kernels).filter((k) => k === 'base' || pick.includes(k));
 
