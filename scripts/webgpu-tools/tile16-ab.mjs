@@ -76,6 +76,7 @@ const kernels = {
   dflt: {}, // the backend's default as it is (packedMax on since session 24)
   nopm: { packedMax: false }, // the default before session 24
   q1: { qOnce: true }, // the default + qOnce (session 24)
+  q2: { qOnce: true, qRowLanes: true }, // + the q prologue's lanes row-fastest (session 24)
 };
 // arms: label, kernel, SM parts
 const allArms = [
@@ -83,7 +84,7 @@ const allArms = [
   ['nopf-264', 'nopf', 264], ['nopf-396', 'nopf', 396], ['pair', 'pair', 132], ['pair-264', 'pair', 264], ['t16pair', 't16pair', 132],
   ['ahead', 'ahead', 132], ['trim', 'trim', 132], ['tlate', 'tlate', 132],
   ['tnopf', 'tnopf', 132], ['tlean', 'tlean', 132], ['tnl', 'tnl', 132], ['sg4-264', 'sg4', 264],
-  ['pmax', 'pmax', 132], ['dflt', 'dflt', 132], ['nopm', 'nopm', 132], ['q1', 'q1', 132],
+  ['pmax', 'pmax', 132], ['dflt', 'dflt', 132], ['nopm', 'nopm', 132], ['q1', 'q1', 132], ['q2', 'q2', 132],
 ];
 const pick = (process.env.ARMS ?? allArms.map((x) => x[0]).join(',')).split(',');
 const arms = allArms.filter(([l]) => l === 'v5' || pick.includes(l));
@@ -185,7 +186,7 @@ const says = [];
 if (results.v5?.fail) says.push('v5 itself FAILED: the harness or the device is at fault, nothing else here can be read');
 else {
   const cand = timed.filter(([l]) => l !== 'v5' && l !== 'v5-264').map(([l]) => [l, geo(l)]).sort((a, b) => a[1] - b[1]);
-  for (const k of ['t16', 'nopf', 'pair', 't16pair', 'ahead', 'trim', 'tlate', 'tnopf', 'tlean', 'tnl', 'sg4', 'pmax', 'dflt', 'nopm', 'q1']) if (results[k]?.fail) says.push(`${k} FAILS its checks`);
+  for (const k of ['t16', 'nopf', 'pair', 't16pair', 'ahead', 'trim', 'tlate', 'tnopf', 'tlean', 'tnl', 'sg4', 'pmax', 'dflt', 'nopm', 'q1', 'q2']) if (results[k]?.fail) says.push(`${k} FAILS its checks`);
   if (cand.length) {
     const [best, g] = cand[0];
     says.push(g < 0.9 ? `CANDIDATE ${best}: ${g.toFixed(3)}x v5 (geomean over the configs); run the GPU suite on it before any default` : `best ${best} ${g.toFixed(3)}x v5: no step`);

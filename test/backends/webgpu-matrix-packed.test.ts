@@ -120,8 +120,8 @@ describe('webgpu matrix v5 packedMax on lavapipe (products emulated, 4 subgroups
   });
 });
 
-describe('webgpu matrix v5 qOnce on lavapipe (products emulated, 4 subgroups; its q maxima): the same bits on and off', () => {
-  const bes = onOffMatrixBackends({}, { qOnce: false });
+for (const [name, on] of [['qOnce', {}], ['qRowLanes', { qRowLanes: true }]] as const) describe(`webgpu matrix v5 ${name} on lavapipe (products emulated, 4 subgroups; its q maxima): the same bits on and off`, () => {
+  const bes = onOffMatrixBackends(on, { qOnce: false });
   before(() => bes.setup());
   after(() => bes.teardown());
   test('a random case with odd heads and a short query block; NaN rows', async (t) => {
@@ -130,7 +130,7 @@ describe('webgpu matrix v5 qOnce on lavapipe (products emulated, 4 subgroups; it
     for (const c of [makeCase({ name: 'random', sQ: 3, hQ: 5, hKv: 1, seqlens: [70, 2], pageBlockSize: 64, dtype: 'bf16', causal: true }, 99), nanRowsCase()]) {
       bes.keys.clear();
       const a = await runCase(c, bes.on, flashMlaWithKvcache, { numSms: 132 });
-      assert.ok([...bes.keys].some((k) => k.includes('.q1.')), [...bes.keys].join(' '));
+      assert.ok([...bes.keys].some((k) => k.includes(name === 'qOnce' ? '.q1.' : '.q2.')), [...bes.keys].join(' '));
       const b = await runCase(c, bes.off, flashMlaWithKvcache, { numSms: 132 });
       assert.deepEqual(bits(a.lse), bits(b.lse));
       assert.deepEqual(a.out, b.out);

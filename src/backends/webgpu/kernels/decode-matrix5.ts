@@ -132,6 +132,13 @@ export interface DecodeMatrix5Spec {
    * 0.96x the time at b = 1 s_k = 32768, 0.98x on the uneven batch, level at b = 128 (call K).
    */
   qOnce?: boolean;
+  /**
+   * Candidate (session 24, with qOnce): the q prologue's lanes walk q row-fastest (lane t: row t % 16, words t / 16 +
+   * lanes / 16 i), so a lane's words are one row's: its maximum over them goes to one atomic, its row offset is computed
+   * once, and its Qᵀ stores land 2 B apart across 16 lanes instead of 256 B (32-way bank conflicts; session 24's
+   * ablation put ~5 µs of a b = 1 call in those stores). The same bits.
+   */
+  qRowLanes?: boolean;
   /** Probe: load a tile's words at the top of its own iteration instead of one tile ahead (fewer live registers). */
   noPrefetch?: boolean;
   /**
@@ -257,6 +264,8 @@ export interface Matrix5Choice {
   packedMax?: boolean;
   /** v5's qOnce (session 24): on by default (matrix5QOnceDefault). See DecodeMatrix5Spec.qOnce. */
   qOnce?: boolean;
+  /** v5's qRowLanes (session 24, with qOnce): off by default. See DecodeMatrix5Spec.qRowLanes. */
+  qRowLanes?: boolean;
 }
 
 /** Whether v5 takes qOnce unless told (Matrix5Choice.qOnce, FLASHMLA_WEBGPU_MATRIX_QONCE). */
@@ -299,7 +308,7 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
     throw new FlashMlaError('backend_unavailable', `decodePath matrix (v5): the kernel needs the 16x16x16 configuration, the device offers ${config.m}x${config.n}x${config.k}`,
       'decodePath', '16x16x16 with f32 results', `${config.m}x${config.n}x${config.k}`);
   }
-  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...(o.infSafe ?? matrix5InfSafeDefault ? { infSafe: true } : {}), ...(o.packedMax ?? matrix5PackedDefault ? { packedMax: true } : {}), ...(o.qOnce ?? matrix5QOnceDefault ? { qOnce: true } : {}) };
+  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...(o.infSafe ?? matrix5InfSafeDefault ? { infSafe: true } : {}), ...(o.packedMax ?? matrix5PackedDefault ? { packedMax: true } : {}), ...(o.qOnce ?? matrix5QOnceDefault ? { qOnce: true, ...(o.qRowLanes ? { qRowLanes: true } : {}) } : {}) };
 }
 
 /** Specs pipeline-stats.mjs reports (the driver's register counts). */
@@ -310,7 +319,7 @@ export const statsSpecs = { sg4: 4, sg8: 8 } as const;
  * run without trim and bounded; unbounded: session 17's default). Session 13's register slot
  * (docs/notes/webgpu-matrix-trim.md, "Session 13's register slot") reads the ones that lower live registers.
  */
-export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, unbounded: { bounded: undefined }, pmax: { packedMax: true }, q1: { qOnce: true } } as const;
+export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, unbounded: { bounded: undefined }, pmax: { packedMax: true }, q1: { qOnce: true }, q2: { qOnce: true, qRowLanes: true } } as const;
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const mark = (name: string, code: string) => `// <${name}>\n   ${code}\n   // </${name}>`;
@@ -354,7 +363,7 @@ export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // 
 
 export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   name: 'mla_decode_matrix5',
-  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${matrix5PackedOn(s) ? '.pmax' : ''}${s.qOnce ? '.q1' : ''}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}${s.infSafe ? '.inf' : ''}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${matrix5PackedOn(s) ? '.pmax' : ''}${s.qOnce ? (s.qRowLanes ? '.q2' : '.q1') : ''}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}${s.infSafe ? '.inf' : ''}`,
   source(s) {
     return s.finite ? finiteLoopsWgsl(matrix5Source(s), ['k0']) : matrix5Source(s);
   },
@@ -486,6 +495,34 @@ function matrix5Source(s: DecodeMatrix5Spec): string {
     // qOnce: a lane's words w = t + lanes i, all loaded before the first atomic, then converted from the same registers.
     const qIters = Math.ceil((matrix5Rows * 72) / lanes);
     const qWord = (i: number) => `let w = t + ${lanes * i}u; let qm = mBase + w / 72u;`;
+    // qRowLanes: lane t takes row t % 16, words wc = t / 16 + (lanes / 16) i; one maximum and one atomic a lane.
+    const qCols = lanes / 16, qRowIters = Math.ceil(72 / qCols);
+    const qRowWgsl = `  let qr = t % 16u; // q row of this lane
+  let qmR = mBase + qr;
+  let qOk = qmR < qLen * u.nGroups;
+  let qBase = ((qStart + qmR / u.nGroups) * u.hQ + kvh * u.nGroups + qmR % u.nGroups) * 72u + u.qOff;
+  ${range(qRowIters).map((i) => `var qx${i} = vec4<u32>(0u);`).join(' ')}
+  ${range(qRowIters).map((i) => `{ let wc = t / 16u + ${qCols * i}u; if (qOk && wc < 72u) { qx${i} = q[qBase + wc]; } }`).join('\n  ')}
+  var qmb = 0u;
+  var qnan = false;
+  ${range(qRowIters).map((i) => `{ let a = vec4<f32>(unpack2(qx${i}.x), unpack2(qx${i}.y)); let b = vec4<f32>(unpack2(qx${i}.z), unpack2(qx${i}.w));
+   let mb4 = max(finiteBits4(a), finiteBits4(b)); qmb = max(qmb, max(max(mb4.x, mb4.y), max(mb4.z, mb4.w)));
+   if (any(isNan4(a) | isNan4(b))) { qnan = true; } }`).join('\n  ')}
+  if (qOk) { atomicMax(&qMax[qr], qmb); if (qnan) { atomicOr(&qNanF[qr], 1u); } }
+  workgroupBarrier();
+  ${s.emulate ? '' : `{
+   let down = downOf(expOf(atomicLoad(&qMax[qr])));
+   ${range(qRowIters).map((i) => `{ let wc = t / 16u + ${qCols * i}u; if (wc < 72u) {
+    let a = vec4<f32>(unpack2(qx${i}.x), unpack2(qx${i}.y)); let b = vec4<f32>(unpack2(qx${i}.z), unpack2(qx${i}.w));
+    let ha = vec4<f16>(select(a * down, vec4<f32>(0.0), isNan4(a)));
+    let hb = vec4<f16>(select(b * down, vec4<f32>(0.0), isNan4(b)));
+    let o = wc * ${8 * qtStride}u + qr;
+    ${range(4).map((x) => `Kt[o + ${x * qtStride}u] = ${half('ha', x)};`).join(' ')}
+    ${range(4).map((x) => `Kt[o + ${(x + 4) * qtStride}u] = ${half('hb', x)};`).join(' ')}
+   } }`).join('\n   ')}
+  }
+  workgroupBarrier();`}
+`;
     const qOnceWgsl = `  ${range(qIters).map((i) => `var qx${i} = vec4<u32>(0u);`).join(' ')}
   ${range(qIters).map((i) => `{ ${qWord(i)} if (w < ${matrix5Rows * 72}u && qm < qLen * u.nGroups) { qx${i} = q[((qStart + qm / u.nGroups) * u.hQ + kvh * u.nGroups + qm % u.nGroups) * 72u + u.qOff + w % 72u]; } }`).join('\n  ')}
   ${range(qIters).map((i) => `{ ${qWord(i)} if (w < ${matrix5Rows * 72}u && qm < qLen * u.nGroups) {
@@ -799,7 +836,7 @@ ${matrixItemRowsHead('slotAcc', matrix5Rows)}
   }
   workgroupBarrier();
   // q: each row's largest finite magnitude (and a NaN flag), then Qᵀ converted into the tile's memory.
-${s.qOnce ? qOnceWgsl : qTwiceWgsl}  ${qLoad}
+${s.qOnce ? (s.qRowLanes ? qRowWgsl : qOnceWgsl) : qTwiceWgsl}  ${qLoad}
   let eq = i32(expOf(atomicLoad(&qMax[r])));
   let qBad = atomicLoad(&qNanF[r]) != 0u;${lazyMx ? `\n  ${range(nbs).map((nb) => `var om${nb} = ${RES}();`).join(' ')}` : ''}
   ${!lazyMx || side ? range(nbs).map((nb) => range(8).map((i) => `var o${nb}_${i} = 0.0;`).join(' ')).join('\n  ') : ''}
