@@ -136,7 +136,8 @@ export interface DecodeMatrix5Spec {
    * Candidate (session 24, with qOnce): the q prologue's lanes walk q row-fastest (lane t: row t % 16, words t / 16 +
    * lanes / 16 i), so a lane's words are one row's: its maximum over them goes to one atomic, its row offset is computed
    * once, and its Qᵀ stores land 2 B apart across 16 lanes instead of 256 B (32-way bank conflicts; session 24's
-   * ablation put ~5 µs of a b = 1 call in those stores). The same bits.
+   * ablation put ~5 µs of a b = 1 call in those stores). The same bits (lavapipe: the maxima); not yet run on a GPU
+   * (docs/notes/webgpu-matrix-kernel.md, "Call M, and qRowLanes").
    */
   qRowLanes?: boolean;
   /** Probe: load a tile's words at the top of its own iteration instead of one tile ahead (fewer live registers). */
