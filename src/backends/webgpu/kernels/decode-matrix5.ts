@@ -357,6 +357,25 @@ fn pow2Mul(x: f32, e: i32) -> f32 {
   return x * bitcast<f32>(u32(e1 + 127) << 23u) * bitcast<f32>(u32(e - e1 + 127) << 23u);
 }`;
 
+/**
+ * The matrix kernels' (v5 before qOnce, v6) q maxima: a word of q a lane an iteration, each row's largest finite
+ * magnitude by atomicMax into qMax and its NaN flag into qNanF (rows 0..rows - 1 of the work item).
+ */
+export function qMaxLoopWgsl(rows: number, lanes: number): string {
+  return `  for (var w = t; w < ${rows * 72}u; w += ${lanes}u) {
+   let qm = mBase + w / 72u;
+   if (qm < qLen * u.nGroups) {
+    let x = q[((qStart + qm / u.nGroups) * u.hQ + kvh * u.nGroups + qm % u.nGroups) * 72u + u.qOff + w % 72u];
+    let a = vec4<f32>(unpack2(x.x), unpack2(x.y)); let b = vec4<f32>(unpack2(x.z), unpack2(x.w));
+    let mb4 = max(finiteBits4(a), finiteBits4(b));
+    let nan = any(isNan4(a) | isNan4(b));
+    atomicMax(&qMax[w / 72u], max(max(mb4.x, mb4.y), max(mb4.z, mb4.w)));
+    if (nan) { atomicOr(&qNanF[w / 72u], 1u); }
+   }
+  }
+`;
+}
+
 /** QK's contraction part cp (0..3) of the 576 columns: its first column cl, its RoPE start cs, its end ce (v5, v6). */
 export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // the part's first column (cp < 3) ...
  let cs = select(cl, 512u, cp == 3u);         // ... and RoPE's for cp 3
@@ -466,18 +485,7 @@ function matrix5Source(s: DecodeMatrix5Spec): string {
     workgroupBarrier();`;
     const half = (w: string, i: number) => `${w}.${'xyzw'[i]}`;
     // The work item's q prologue as it was before qOnce (two passes over q's words, a load per iteration).
-    const qTwiceWgsl = `  for (var w = t; w < ${matrix5Rows * 72}u; w += ${lanes}u) {
-   let qm = mBase + w / 72u;
-   if (qm < qLen * u.nGroups) {
-    let x = q[((qStart + qm / u.nGroups) * u.hQ + kvh * u.nGroups + qm % u.nGroups) * 72u + u.qOff + w % 72u];
-    let a = vec4<f32>(unpack2(x.x), unpack2(x.y)); let b = vec4<f32>(unpack2(x.z), unpack2(x.w));
-    let mb4 = max(finiteBits4(a), finiteBits4(b));
-    let nan = any(isNan4(a) | isNan4(b));
-    atomicMax(&qMax[w / 72u], max(max(mb4.x, mb4.y), max(mb4.z, mb4.w)));
-    if (nan) { atomicOr(&qNanF[w / 72u], 1u); }
-   }
-  }
-  workgroupBarrier();
+    const qTwiceWgsl = `${qMaxLoopWgsl(matrix5Rows, lanes)}  workgroupBarrier();
   ${s.emulate ? '' : `for (var w = t; w < ${matrix5Rows * 72}u; w += ${lanes}u) {
    let row = w / 72u;
    let qm = mBase + row;

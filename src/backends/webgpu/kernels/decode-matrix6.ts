@@ -29,7 +29,7 @@ import type { DeviceCaps, Dispatch, Program } from '../program.js';
 import type { SubgroupMatrixF16 } from './path.js';
 import { decodeBindingsWgsl, itemLoopHead, keyRowLookup, matrixItemRowsHead, metaRowLets, packWgsl, segmentLoader } from './decode.js';
 import { scaleHelpersWgsl, unpackWgsl } from './decode-matrix.js';
-import { matrix5ConfigUsable, matrixRowStateWgsl, pow2MulWgsl, qkPartLetsWgsl } from './decode-matrix5.js';
+import { matrix5ConfigUsable, matrixRowStateWgsl, pow2MulWgsl, qMaxLoopWgsl, qkPartLetsWgsl } from './decode-matrix5.js';
 
 export const matrix6Rows = 32;
 export const matrix6Keys = 16; // keys a tile
@@ -218,18 +218,7 @@ ${matrixItemRowsHead('slotAcc', R)}
   }
   workgroupBarrier();
   // q: each row's largest finite magnitude (and a NaN flag), then Qᵀ converted block by block.
-  for (var w = t; w < ${R * 72}u; w += ${lanes}u) {
-   let qm = mBase + w / 72u;
-   if (qm < qLen * u.nGroups) {
-    let x = q[((qStart + qm / u.nGroups) * u.hQ + kvh * u.nGroups + qm % u.nGroups) * 72u + u.qOff + w % 72u];
-    let a = vec4<f32>(unpack2(x.x), unpack2(x.y)); let b = vec4<f32>(unpack2(x.z), unpack2(x.w));
-    let mb4 = max(finiteBits4(a), finiteBits4(b));
-    let nan = any(isNan4(a) | isNan4(b));
-    atomicMax(&qMax[w / 72u], max(max(mb4.x, mb4.y), max(mb4.z, mb4.w)));
-    if (nan) { atomicOr(&qNanF[w / 72u], 1u); }
-   }
-  }
-  workgroupBarrier();
+${qMaxLoopWgsl(R, lanes)}  workgroupBarrier();
   ${qLoad}
   let eq = i32(expOf(atomicLoad(&qMax[r])));
   let qBad = atomicLoad(&qNanF[r]) != 0u;
