@@ -376,6 +376,27 @@ export function qMaxLoopWgsl(rows: number, lanes: number): string {
 `;
 }
 
+/**
+ * The matrix kernels' (v5 before qOnce, v6) Qᵀ staging: `rows` rows of q from row `first` of the work item (v5: from 0,
+ * written without it), a word a lane an iteration, times its row's power of two (qMax), NaN as 0, into the tile's memory as [column][16] (Kt).
+ */
+export function qStageLoopWgsl(rows: number, first: number | undefined, lanes: number): string {
+  const x = 'xyzw';
+  return `for (var w = t; w < ${rows * 72}u; w += ${lanes}u) {
+   let row = ${first === undefined ? '' : `${first}u + `}w / 72u;
+   let qm = mBase + row;
+   var x = vec4<u32>(0u);
+   if (qm < qLen * u.nGroups) { x = q[((qStart + qm / u.nGroups) * u.hQ + kvh * u.nGroups + qm % u.nGroups) * 72u + u.qOff + w % 72u]; }
+   let down = downOf(expOf(atomicLoad(&qMax[row])));
+   let a = vec4<f32>(unpack2(x.x), unpack2(x.y)); let b = vec4<f32>(unpack2(x.z), unpack2(x.w));
+   let ha = vec4<f16>(select(a * down, vec4<f32>(0.0), isNan4(a)));
+   let hb = vec4<f16>(select(b * down, vec4<f32>(0.0), isNan4(b)));
+   let o = (w % 72u) * ${8 * qtStride}u + ${first === undefined ? 'row' : 'w / 72u'};
+   ${range(4).map((i) => `Kt[o + ${i * qtStride}u] = ha.${x[i]};`).join(' ')}
+   ${range(4).map((i) => `Kt[o + ${(i + 4) * qtStride}u] = hb.${x[i]};`).join(' ')}
+  }`;
+}
+
 /** QK's contraction part cp (0..3) of the 576 columns: its first column cl, its RoPE start cs, its end ce (v5, v6). */
 export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // the part's first column (cp < 3) ...
  let cs = select(cl, 512u, cp == 3u);         // ... and RoPE's for cp 3
@@ -486,19 +507,7 @@ function matrix5Source(s: DecodeMatrix5Spec): string {
     const half = (w: string, i: number) => `${w}.${'xyzw'[i]}`;
     // The work item's q prologue as it was before qOnce (two passes over q's words, a load per iteration).
     const qTwiceWgsl = `${qMaxLoopWgsl(matrix5Rows, lanes)}  workgroupBarrier();
-  ${s.emulate ? '' : `for (var w = t; w < ${matrix5Rows * 72}u; w += ${lanes}u) {
-   let row = w / 72u;
-   let qm = mBase + row;
-   var x = vec4<u32>(0u);
-   if (qm < qLen * u.nGroups) { x = q[((qStart + qm / u.nGroups) * u.hQ + kvh * u.nGroups + qm % u.nGroups) * 72u + u.qOff + w % 72u]; }
-   let down = downOf(expOf(atomicLoad(&qMax[row])));
-   let a = vec4<f32>(unpack2(x.x), unpack2(x.y)); let b = vec4<f32>(unpack2(x.z), unpack2(x.w));
-   let ha = vec4<f16>(select(a * down, vec4<f32>(0.0), isNan4(a)));
-   let hb = vec4<f16>(select(b * down, vec4<f32>(0.0), isNan4(b)));
-   let o = (w % 72u) * ${8 * qtStride}u + row;
-   ${range(4).map((i) => `Kt[o + ${i * qtStride}u] = ${half('ha', i)};`).join(' ')}
-   ${range(4).map((i) => `Kt[o + ${(i + 4) * qtStride}u] = ${half('hb', i)};`).join(' ')}
-  }
+  ${s.emulate ? '' : `${qStageLoopWgsl(matrix5Rows, undefined, lanes)}
   workgroupBarrier();`}
 `;
     // qOnce: a lane's words w = t + lanes i, all loaded before the first atomic, then converted from the same registers.

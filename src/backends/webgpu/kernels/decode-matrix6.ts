@@ -29,7 +29,7 @@ import type { DeviceCaps, Dispatch, Program } from '../program.js';
 import type { SubgroupMatrixF16 } from './path.js';
 import { decodeBindingsWgsl, itemLoopHead, keyRowLookup, matrixItemRowsHead, metaRowLets, packWgsl, segmentLoader } from './decode.js';
 import { scaleHelpersWgsl, unpackWgsl } from './decode-matrix.js';
-import { matrix5ConfigUsable, matrixRowStateWgsl, pow2MulWgsl, qMaxLoopWgsl, qkPartLetsWgsl } from './decode-matrix5.js';
+import { matrix5ConfigUsable, matrixRowStateWgsl, pow2MulWgsl, qMaxLoopWgsl, qStageLoopWgsl, qkPartLetsWgsl } from './decode-matrix5.js';
 
 export const matrix6Rows = 32;
 export const matrix6Keys = 16; // keys a tile
@@ -149,19 +149,7 @@ export const decodeMatrix6Program: Program<DecodeMatrix6Spec> = {
    ${mark('pv-fma', `{ ${rbs.map((b, j) => range(8).map((i) => `${preload ? '' : rowLets(b, i)} o${nb}_${b}_${i} = fma(o${nb}_${b}_${i}, ra${b}_${i}, Sc[${scBase} + ${256 * j + 16 * i}u + hh * 128u + cc] * rc${b}_${i});`).join(' ')).join('\n   ')} }`)}
    ${ri + 1 < rounds.length ? mark('pv-sync', 'workgroupBarrier();') : ''}`).join('');
     // Qᵀ staging, row block b: converted into the tile's memory [col][16], then loaded by the subgroups of block b.
-    const qStage = (b: number) => `for (var w = t; w < ${16 * 72}u; w += ${lanes}u) {
-   let row = ${16 * b}u + w / 72u;
-   let qm = mBase + row;
-   var x = vec4<u32>(0u);
-   if (qm < qLen * u.nGroups) { x = q[((qStart + qm / u.nGroups) * u.hQ + kvh * u.nGroups + qm % u.nGroups) * 72u + u.qOff + w % 72u]; }
-   let down = downOf(expOf(atomicLoad(&qMax[row])));
-   let a = vec4<f32>(unpack2(x.x), unpack2(x.y)); let b = vec4<f32>(unpack2(x.z), unpack2(x.w));
-   let ha = vec4<f16>(select(a * down, vec4<f32>(0.0), isNan4(a)));
-   let hb = vec4<f16>(select(b * down, vec4<f32>(0.0), isNan4(b)));
-   let o = (w % 72u) * ${8 * qtStride}u + w / 72u;
-   ${range(4).map((i) => `Kt[o + ${i * qtStride}u] = ha.${'xyzw'[i]};`).join(' ')}
-   ${range(4).map((i) => `Kt[o + ${(i + 4) * qtStride}u] = hb.${'xyzw'[i]};`).join(' ')}
-  }
+    const qStage = (b: number) => `${qStageLoopWgsl(16, 16 * b, lanes)}
   workgroupBarrier();
   if (rb == ${b}u) {
    ${range(maxSteps).map((st) => `qm${st} = subgroupMatrixLoad<${R16}>(&Kt, (${st < partSteps[3] ? 'cs' : 'cl'} + ${16 * st}u) * ${qtStride}u, false, ${qtStride}u);`).join('\n   ')}
