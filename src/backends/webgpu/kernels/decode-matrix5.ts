@@ -114,22 +114,23 @@ export interface DecodeMatrix5Spec {
    */
   tile16?: boolean;
   /**
-   * Candidate (issue #13, session 24; bf16 caches, not with tile16 or pair): the key maxima from the loaded words as
+   * The default since session 24 (issue #13; bf16 caches, not with tile16 or pair): the key maxima from the loaded words as
    * integers (a bf16 half's magnitude is the upper half of an f32's bits), two values a word, and the conversion without
    * a NaN test a value: only a lane whose maximum is at or above 0x7f800000 (a NaN or an infinity among its words)
    * unpacks them for the finite maxima and the NaN flag, and only a key with that flag has its NaN halves zeroed (in the
    * words) before the conversion. The same bits as without it wherever it runs (kernels/decode-matrix5.ts `magMax`);
    * the unpacked f32 values are then never held across the key-maxima barrier (as `lean`). The driver's SASS of the
    * default kernel (session 24, scripts/webgpu-tools/glcache-sass.py) spends ~5.5 instructions a value on the maxima
-   * and ~4 on the conversion, of ~1 400 a subgroup and tile.
+   * and ~4 on the conversion, of ~1 400 a subgroup and tile; with packedMax 0.76-0.78x the time at b = 128.
    */
   packedMax?: boolean;
   /**
    * The default since session 24 (issue #13): a work item's q words are loaded once, all of a lane's together, before the
    * rows' maxima, and converted into Qᵀ from the same registers. The loops of before loaded a word, took its atomic
-   * maximum, then the next word (the compiler keeps loads after an atomic), and loaded every word again to convert it:
-   * ~10 µs of a b = 1 call on the H200 (session 24's ablation, scripts/webgpu-tools/b1-ablate.mjs). The same bits;
-   * 0.96x the time at b = 1 s_k = 32768, 0.98x on the uneven batch, level at b = 128 (call K).
+   * maximum, then the next word (the compiler keeps loads after an atomic), and loaded every word again to convert it.
+   * The q prologue costs ~10 µs of a b = 1 call on the H200 (session 24's ablation, scripts/webgpu-tools/b1-ablate.mjs);
+   * qOnce takes ~3 of them: 0.96x the time at b = 1 s_k = 32768, 0.98x on the uneven batch, level at b = 128 (call K).
+   * The same bits.
    */
   qOnce?: boolean;
   /**
