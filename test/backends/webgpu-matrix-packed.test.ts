@@ -16,13 +16,13 @@ import { makeCase, runCase } from '../support/random.js';
 import { growingCase, infKeyCase, nanRowsCase, onOffMatrixBackends } from '../support/webgpu-matrix.js';
 import { key5 as key, m16, src5 as src, wgBytes } from '../support/matrix5-spec.js';
 
-const dflt = { lazy: true, trim: true, bounded: true } as const;
+const dflt = { lazy: true, trim: true, bounded: true } as const; // the default v5 on the H200 before packedMax
 /** infKeyCase's +inf in a RoPE column of key 3, and -inf in a latent (V) column of key 20. */
 function infMixCase(): ReturnType<typeof infKeyCase> {
   const c = infKeyCase();
   c.kCache[(c.blockTable[1] * 16 + 4) * 576 + 100] = 0xff80;
   return c;
-} // the default v5 on the H200 before packedMax
+}
 const block = (s: string, name: string) => s.slice(s.indexOf(`// <${name}>`), s.indexOf(`// </${name}>`));
 
 describe('webgpu matrix v5 packedMax (WGSL)', () => {
