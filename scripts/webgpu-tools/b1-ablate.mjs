@@ -16,14 +16,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { bindingNames } from './matrix-ablations.mjs';
+import { keepBindings } from './matrix-ablations.mjs';
 
 const dist = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', process.env.FLASHMLA_DIST ?? 'build/src');
 const imp = (p) => import(pathToFileURL(`${dist}/${p}`).href);
 const { values: v } = parseArgs({ options: { configs: { type: 'string' }, reps: { type: 'string', default: '30' }, out: { type: 'string' } } });
 const { createNodeWebGpuBackend } = await imp('backends/webgpu/node.js');
 const { parseConfigs, runConfigs, describe } = await imp('cli/harness.js');
-const { median } = await imp('bench/stats.js');
 const { decodeMatrix5Program } = await imp('backends/webgpu/kernels/decode-matrix5.js');
 
 const shapes = [{ b: 1, s_k: 1, h_q: 16, s_q: 1 }, { b: 1, s_k: 64, h_q: 16, s_q: 1 }, { b: 1, s_k: 32768, h_q: 16, s_q: 1 }];
@@ -66,9 +65,8 @@ const backend = await createNodeWebGpuBackend({ decodePath: 'matrix' });
 console.log(`device: ${backend.info.device}; arms ${arms.join(', ')}`);
 let cur = 'base', pipeline = '';
 const { source, key } = decodeMatrix5Program;
-// Every binding of the base stays statically used (a cut can remove the last use of one: the auto layout would then
-// lack it and the base's bind group would not fit; matrix-ablations.mjs does the same).
-const keepBindings = (s) => s.replace(/\n(fn main\([^\n]*\) \{)\n/, (_, h) => `\n${h}\n ${bindingNames(s).map((b) => `_ = &${b.name};`).join(' ')}\n`);
+// Every binding of the base stays statically used (keepBindings: a cut can remove the last use of one, and the auto
+// layout would then lack it).
 decodeMatrix5Program.source = (spec) => {
   const s = source.call(decodeMatrix5Program, spec);
   return cur === 'base' ? s : keepBindings(kernels[cur].reduce((x, c) => cuts[c](x), s));
@@ -95,4 +93,3 @@ try {
   decodeMatrix5Program.key = key;
   backend.dispose?.();
 }
-void median;

@@ -55,6 +55,11 @@ export function ablateSource(src, names) {
     if (!re.test(src)) throw new Error(`matrix ablation: no part named ${n}`);
     src = src.replace(re, `// (${n} cut)`);
   }
+  return keepBindings(src);
+}
+
+/** src with a phony use of each binding it declares at the top of main() (why: ablateSource). */
+export function keepBindings(src) {
   const head = /\n(fn main\([^\n]*\) \{)\n/;
   if (!head.test(src)) throw new Error('matrix ablation: no one-line head `fn main(...) {` to keep the bindings in');
   const keep = bindingNames(src).map((b) => `_ = &${b.name};`).join(' ');

@@ -378,23 +378,31 @@ export function qMaxLoopWgsl(rows: number, lanes: number): string {
 }
 
 /**
+ * One q word `x` (8 columns) times `down` (its row's power of two), NaN as 0, into the Qᵀ staging (Kt, [column][16]) at
+ * column offset `o` (an expression for (word column) * 8 * 16 + row); each line indented by `ind`.
+ */
+function qWordToKtWgsl(x: string, o: string, ind: string): string {
+  const c = 'xyzw';
+  return `${ind}let a = vec4<f32>(unpack2(${x}.x), unpack2(${x}.y)); let b = vec4<f32>(unpack2(${x}.z), unpack2(${x}.w));
+${ind}let ha = vec4<f16>(select(a * down, vec4<f32>(0.0), isNan4(a)));
+${ind}let hb = vec4<f16>(select(b * down, vec4<f32>(0.0), isNan4(b)));
+${ind}let o = ${o};
+${ind}${range(4).map((i) => `Kt[o + ${i * qtStride}u] = ha.${c[i]};`).join(' ')}
+${ind}${range(4).map((i) => `Kt[o + ${(i + 4) * qtStride}u] = hb.${c[i]};`).join(' ')}`;
+}
+
+/**
  * The matrix kernels' (v5 before qOnce, v6) Qᵀ staging: `rows` rows of q from row `first` of the work item (v5: from 0,
  * written without it), a word a lane an iteration, times its row's power of two (qMax), NaN as 0, into the tile's memory as [column][16] (Kt).
  */
 export function qStageLoopWgsl(rows: number, first: number | undefined, lanes: number): string {
-  const x = 'xyzw';
   return `for (var w = t; w < ${rows * 72}u; w += ${lanes}u) {
    let row = ${first === undefined ? '' : `${first}u + `}w / 72u;
    let qm = mBase + row;
    var x = vec4<u32>(0u);
    if (qm < qLen * u.nGroups) { x = q[((qStart + qm / u.nGroups) * u.hQ + kvh * u.nGroups + qm % u.nGroups) * 72u + u.qOff + w % 72u]; }
    let down = downOf(expOf(atomicLoad(&qMax[row])));
-   let a = vec4<f32>(unpack2(x.x), unpack2(x.y)); let b = vec4<f32>(unpack2(x.z), unpack2(x.w));
-   let ha = vec4<f16>(select(a * down, vec4<f32>(0.0), isNan4(a)));
-   let hb = vec4<f16>(select(b * down, vec4<f32>(0.0), isNan4(b)));
-   let o = (w % 72u) * ${8 * qtStride}u + ${first === undefined ? 'row' : 'w / 72u'};
-   ${range(4).map((i) => `Kt[o + ${i * qtStride}u] = ha.${x[i]};`).join(' ')}
-   ${range(4).map((i) => `Kt[o + ${(i + 4) * qtStride}u] = hb.${x[i]};`).join(' ')}
+${qWordToKtWgsl('x', `(w % 72u) * ${8 * qtStride}u + ${first === undefined ? 'row' : 'w / 72u'}`, '   ')}
   }`;
 }
 
@@ -532,12 +540,7 @@ function matrix5Source(s: DecodeMatrix5Spec): string {
   ${s.emulate ? '' : `{
    let down = downOf(expOf(atomicLoad(&qMax[qr])));
    ${range(qRowIters).map((i) => `{ let wc = t / 16u + ${qCols * i}u; if (wc < 72u) {
-    let a = vec4<f32>(unpack2(qx${i}.x), unpack2(qx${i}.y)); let b = vec4<f32>(unpack2(qx${i}.z), unpack2(qx${i}.w));
-    let ha = vec4<f16>(select(a * down, vec4<f32>(0.0), isNan4(a)));
-    let hb = vec4<f16>(select(b * down, vec4<f32>(0.0), isNan4(b)));
-    let o = wc * ${8 * qtStride}u + qr;
-    ${range(4).map((x) => `Kt[o + ${x * qtStride}u] = ${half('ha', x)};`).join(' ')}
-    ${range(4).map((x) => `Kt[o + ${(x + 4) * qtStride}u] = ${half('hb', x)};`).join(' ')}
+${qWordToKtWgsl(`qx${i}`, `wc * ${8 * qtStride}u + qr`, '    ')}
    } }`).join('\n   ')}
   }
   workgroupBarrier();`}
@@ -554,12 +557,7 @@ function matrix5Source(s: DecodeMatrix5Spec): string {
   ${s.emulate ? '' : `${range(qIters).map((i) => `{ let w = t + ${lanes * i}u; if (w < ${matrix5Rows * 72}u) {
    let row = w / 72u;
    let down = downOf(expOf(atomicLoad(&qMax[row])));
-   let a = vec4<f32>(unpack2(qx${i}.x), unpack2(qx${i}.y)); let b = vec4<f32>(unpack2(qx${i}.z), unpack2(qx${i}.w));
-   let ha = vec4<f16>(select(a * down, vec4<f32>(0.0), isNan4(a)));
-   let hb = vec4<f16>(select(b * down, vec4<f32>(0.0), isNan4(b)));
-   let o = (w % 72u) * ${8 * qtStride}u + row;
-   ${range(4).map((x) => `Kt[o + ${x * qtStride}u] = ${half('ha', x)};`).join(' ')}
-   ${range(4).map((x) => `Kt[o + ${(x + 4) * qtStride}u] = ${half('hb', x)};`).join(' ')}
+${qWordToKtWgsl(`qx${i}`, `(w % 72u) * ${8 * qtStride}u + row`, '   ')}
   } }`).join('\n  ')}
   workgroupBarrier();`}
 `;
