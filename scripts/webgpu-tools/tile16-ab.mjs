@@ -25,6 +25,13 @@
 //   dflt          the backend's default kernel as it is, 132 parts
 //   nopm          the default without packedMax (the default before session 24), 132 parts
 //   q1            the default + qOnce (a work item's q loaded once, all of a lane's words together), 132 parts
+//   q2            the default + qRowLanes (the q prologue's lanes row-fastest), 132 parts
+//   inf           the default + infSafe (session 20's infinite-input fixes), 132 parts
+//   fill, inff, q2f, q2if   dflt / inf / q2 / q2 + infSafe on the 'fill' plan (core/scheduler.ts), 132 parts
+//   seen, seenf   the default + infSafe 'seen' (the epilogue's third state alone), FlashMLA's / the 'fill' plan
+//   old           the default kernel with the combine as before session 25 (a row whole)
+//   c1s           the combine sliced ('auto'); (c1p, the combine in the decode's pass, ran in calls 2 of session 25)
+//   sfc           seen + fill + c1s; all: sfc + q2
 //   sg4-264       trim with 4 subgroups (16-key tiles, 25 KiB, 128 lanes), 264 parts: two workgroups an SM at 255
 //                 registers (session 13's register slot, docs/notes/webgpu-matrix-trim.md)
 // Runs the compiled tree ($FLASHMLA_DIST, default build/src; test helpers from build/test/support).
@@ -77,7 +84,15 @@ const kernels = {
   nopm: { packedMax: false }, // the default before session 24
   q1: { qOnce: true }, // the default + qOnce (session 24)
   q2: { qOnce: true, qRowLanes: true }, // + the q prologue's lanes row-fastest (session 24)
+  inf: { infSafe: true }, // the default + session 20's infinite-input fixes (session 25)
+  q2i: { qOnce: true, qRowLanes: true, infSafe: true },
+  seen: { infSafe: 'seen' },
+  q2s: { qOnce: true, qRowLanes: true, infSafe: 'seen' },
 };
+// arms whose backend knobs (WebGpuBackendOptions.matrix) differ from the backend's: label -> knobs
+// (onePass, the combine's dispatch in the decode's pass, ran in session 25 call 2 (1.00-1.01x) and was removed after it)
+const c1s = { combineCols: 'auto' };
+const knobsOf = { old: { combineCols: 1 }, c1s, sfc: c1s, all: c1s };
 // arms: label, kernel, SM parts
 const allArms = [
   ['v5', 'v5', 132], ['v5-264', 'v5', 264], ['t16', 't16', 132], ['t16-264', 't16', 264], ['t16-396', 't16', 396],
@@ -85,10 +100,15 @@ const allArms = [
   ['ahead', 'ahead', 132], ['trim', 'trim', 132], ['tlate', 'tlate', 132],
   ['tnopf', 'tnopf', 132], ['tlean', 'tlean', 132], ['tnl', 'tnl', 132], ['sg4-264', 'sg4', 264],
   ['pmax', 'pmax', 132], ['dflt', 'dflt', 132], ['nopm', 'nopm', 132], ['q1', 'q1', 132], ['q2', 'q2', 132],
+  ['inf', 'inf', 132], ['fill', 'dflt', 132, 'fill'], ['inff', 'inf', 132, 'fill'], ['q2f', 'q2', 132, 'fill'], ['q2if', 'q2i', 132, 'fill'],
+  ['seen', 'seen', 132], ['seenf', 'seen', 132, 'fill'], ['old', 'dflt', 132], ['c1s', 'dflt', 132],
+  ['sfc', 'seen', 132, 'fill'], ['all', 'q2s', 132, 'fill'],
 ];
 const pick = (process.env.ARMS ?? allArms.map((x) => x[0]).join(',')).split(',');
 const arms = allArms.filter(([l]) => l === 'v5' || pick.includes(l));
-const usedKernels = [...new Set(arms.map((a) => a[1]))];
+// kernels checked, each on the plans its arms use: [kernel, schedule]
+const usedKernels = [...new Map(arms.map((a) => [`${a[1]}/${a[3] ?? ''}/${knobsOf[a[0]] ? a[0] : ''}`, [a[1], a[3], knobsOf[a[0]] ? a[0] : undefined]])).values()];
+const checkKey = (k, schedule, label) => [k, schedule, label].filter(Boolean).join('/');
 
 const matrix = emulate ? { version: 5, emulate: true, subgroups: 4, lazy: true } : { version: 5, lazy: true };
 const backend = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix });
@@ -99,7 +119,11 @@ decodeMatrix5Program.source = (spec) => source.call(decodeMatrix5Program, { ...s
 decodeMatrix5Program.key = (spec) => key.call(decodeMatrix5Program, { ...spec, ...probe });
 const get = backend.programs.get.bind(backend.programs);
 backend.programs.get = (p, spec) => { if (p.name.startsWith('mla_decode_matrix')) pipeline = `${p.name}:${p.key(spec)}`; return get(p, spec); };
-const enter = (k) => { probe = kernels[k]; backend.decodeTuning = {}; }; // a new tuning object: the backend resolves its kernel again
+const baseMatrix = { ...backend.opts.matrix };
+const enter = (k, label) => { // a new tuning object: the backend resolves its kernel again
+  probe = kernels[k]; backend.decodeTuning = {};
+  backend.opts.matrix = { ...baseMatrix, ...(knobsOf[label] ?? {}) };
+};
 const leave = () => enter('v5');
 
 // ---- 1. correctness: a few cases a kernel, each compared with the float64 reference (never throws).
@@ -112,8 +136,9 @@ const cases = [
 const golden = goldenName ? loadGolden(goldenName) : undefined;
 const results = {};
 async function checkAll() {
-for (const k of usedKernels) {
-  enter(k);
+for (const [k, schedule, label] of usedKernels) {
+  enter(k, label);
+  const ck = checkKey(k, schedule, label);
   const t0 = performance.now();
   const r = { pass: 0, fail: 0, cos: 0, lse: 0, first: '', pipeline: '' };
   const note = (name, rep) => {
@@ -123,7 +148,7 @@ for (const k of usedKernels) {
   };
   try {
     for (const { name, dc, numSms, ref } of cases) {
-      const got = await runCase(dc, backend, flashMlaWithKvcache, { numSms });
+      const got = await runCase(dc, backend, flashMlaWithKvcache, { numSms, ...(schedule ? { schedule } : {}) });
       note(name, compareOutputs(got.out, got.lse, ref, dc.dtype, { b: dc.b, sQ: dc.sQ, hQ: dc.hQ, qIndptr: dc.qIndptr }, matrixTol));
       r.pipeline = pipeline;
     }
@@ -135,8 +160,8 @@ for (const k of usedKernels) {
   } catch (e) {
     r.fail++; r.first ||= `threw: ${String(e?.message ?? e).split('\n')[0]}`;
   }
-  results[k] = r;
-  console.log(`CHECK ${k.padEnd(6)} ${r.fail ? 'FAIL' : 'pass'} ${r.pass}/${r.pass + r.fail}  worst cos ${r.cos.toExponential(2)}  lse ${r.lse.toExponential(2)}  ${((performance.now() - t0) / 1e3).toFixed(1)} s  [${r.pipeline}]${r.first ? `  first: ${r.first.slice(0, 220)}` : ''}`);
+  results[ck] = r;
+  console.log(`CHECK ${ck.padEnd(6)} ${r.fail ? 'FAIL' : 'pass'} ${r.pass}/${r.pass + r.fail}  worst cos ${r.cos.toExponential(2)}  lse ${r.lse.toExponential(2)}  ${((performance.now() - t0) / 1e3).toFixed(1)} s  [${r.pipeline}]${r.first ? `  first: ${r.first.slice(0, 220)}` : ''}`);
 }
 leave();
 }
@@ -146,7 +171,7 @@ const timeFirst = process.env.TIME_FIRST === '1';
 if (!timeFirst) await checkAll();
 
 // ---- 2. timing: v5 and every arm whose kernel passed, two rounds of arms a config.
-const timed = arms.filter(([, k]) => timeFirst || results[k]?.fail === 0);
+const timed = arms.filter(([l, k, , sc]) => timeFirst || results[checkKey(k, sc, knobsOf[l] ? l : undefined)]?.fail === 0);
 let current;
 const timeMs = backend.timeMs.bind(backend);
 backend.timeMs = async (run, o) => {
@@ -159,9 +184,9 @@ const ratio = {};
 try {
   await runConfigs(backend, configs, {
     warmup: Number(v.warmup), reps: Number(v.reps), warmMs: 100, idleWarmMs: 2000, check: 1,
-    arms: (c) => [0, 1].flatMap((round) => timed.map(([l, k, n]) => ({
-      label: `${l}${round ? ' again' : ''}`, numSms: n,
-      enter: () => { enter(k); current = `${describe(c)} ${l}${round ? ' again' : ''} (${n} parts)`; },
+    arms: (c) => [0, 1].flatMap((round) => timed.map(([l, k, n, sc]) => ({
+      label: `${l}${round ? ' again' : ''}`, numSms: n, ...(sc ? { schedule: sc } : {}),
+      enter: () => { enter(k, l); current = `${describe(c)} ${l}${round ? ' again' : ''} (${n} parts)`; },
       exit: () => { leave(); current = undefined; },
     }))),
     onRow: (row, index) => {
@@ -186,7 +211,7 @@ const says = [];
 if (results.v5?.fail) says.push('v5 itself FAILED: the harness or the device is at fault, nothing else here can be read');
 else {
   const cand = timed.filter(([l]) => l !== 'v5' && l !== 'v5-264').map(([l]) => [l, geo(l)]).sort((a, b) => a[1] - b[1]);
-  for (const k of ['t16', 'nopf', 'pair', 't16pair', 'ahead', 'trim', 'tlate', 'tnopf', 'tlean', 'tnl', 'sg4', 'pmax', 'dflt', 'nopm', 'q1', 'q2']) if (results[k]?.fail) says.push(`${k} FAILS its checks`);
+  for (const k of ['t16', 'nopf', 'pair', 't16pair', 'ahead', 'trim', 'tlate', 'tnopf', 'tlean', 'tnl', 'sg4', 'pmax', 'dflt', 'nopm', 'q1', 'q2', 'inf', 'q2i', 'dflt/fill', 'inf/fill', 'q2/fill', 'q2i/fill', 'seen', 'seen/fill', 'dflt/old', 'dflt/c1s', 'seen/fill/sfc', 'q2s/fill/all']) if (results[k]?.fail) says.push(`${k} FAILS its checks`);
   if (cand.length) {
     const [best, g] = cand[0];
     says.push(g < 0.9 ? `CANDIDATE ${best}: ${g.toFixed(3)}x v5 (geomean over the configs); run the GPU suite on it before any default` : `best ${best} ${g.toFixed(3)}x v5: no step`);

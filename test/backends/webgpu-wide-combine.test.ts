@@ -4,19 +4,22 @@
 // opt-out, `combine: 0`, keeps the default combine and its launch everywhere), and a backend running it (the f32 decode
 // kernel on lavapipe; the combine is every path's) gives the float64 reference's results on split sequences (up to 282
 // splits a row: more than the 256 lanes of its lse pass), on varlen and causal batches with empty rows, on a batch with
-// no split (no combine pass by default), and on the NaN / -inf split cases that the default combine handles.
+// no split (no combine pass by default), and on the NaN / -inf split cases that the default combine handles. Session 25:
+// the same for its column slices (`cols`: a workgroup a row and slice; chooseCombineCols, the default), forced and
+// chosen.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
-import { type CombineGroups, chooseCombine, combineProgram, wideCombineMinSplits } from '../../src/backends/webgpu/kernels/combine.js';
+import { type CombineCols, type CombineGroups, chooseCombine, chooseCombineCols, combineDispatch, combineSlicedDefault, combineProgram, wideCombineMinSplits } from '../../src/backends/webgpu/kernels/combine.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
 import { flashMlaWithKvcache } from '../../src/index.js';
 import { assertOutputsClose, tolerances } from '../support/compare.js';
-import { buildDenseNanCase, negInfTileCases, runDense } from '../support/nan-dense.js';
+import { buildDenseNanCase, matrixV5Known, negInfTileCases, runDense } from '../support/nan-dense.js';
 import { caseMetadata, caseReference, makeCase, runCase } from '../support/random.js';
 import { specialsMismatch } from '../support/specials.js';
 
 const groups: CombineGroups[] = [4, 8];
+const slices: CombineCols[] = [2, 4, 8];
 
 describe('wide combine (WGSL)', () => {
   test('off: the default combine byte for byte; on: its own key; not with finite', () => {
@@ -27,6 +30,46 @@ describe('wide combine (WGSL)', () => {
       assert.equal(combineProgram.key({ dtype: 'f16', groups: g }), `f16.g${g}`);
       assert.match(combineProgram.source({ dtype: 'bf16', groups: g }), /@workgroup_size\(256\)/);
       assert.throws(() => combineProgram.source({ dtype: 'bf16', groups: g, finite: true }), /without finite/);
+      assert.equal(combineProgram.source({ dtype: 'bf16', groups: g, cols: 1 }), combineProgram.source({ dtype: 'bf16', groups: g }), 'cols 1: the row whole, as before');
+      assert.equal(combineProgram.key({ dtype: 'bf16', groups: g, cols: 1 }), `bf16.g${g}`);
+      for (const c of slices) {
+        assert.equal(combineProgram.key({ dtype: 'bf16', groups: g, cols: c }), `bf16.g${g}.c${c}`);
+        const src = combineProgram.source({ dtype: 'bf16', groups: g, cols: c });
+        assert.match(src, new RegExp(`let cs = linearWorkgroup\\(wid, nwg\\) % ${c}u;`));
+        // the slice's lanes: a lane group never holds more column lanes than the slice has vec4 columns
+        const lanes = Number(/let cl = t % (\d+)u;/.exec(src)![1]);
+        assert.ok(lanes <= 128 / c, `${lanes} column lanes for ${128 / c} vec4 columns`);
+        // every lane issues at least 4 vec4 loads an iteration of the O pass
+        assert.ok((src.match(/= acc\[a\d+ \+/g) ?? []).length >= 4, 'loads an iteration');
+      }
+    }
+    assert.throws(() => combineProgram.source({ dtype: 'bf16', cols: 4 }), /wide combine/);
+  });
+});
+
+describe('wide combine: the column slices (chooseCombineCols) and the dispatch', () => {
+  test('the fewest slices that give the combine a workgroup an SM part; 1 without the wide combine; forced by the knob', () => {
+    assert.equal(chooseCombineCols(16, 132, 8, 'auto'), 8, 'b = 1 h_q = 16 on the H200: 128 workgroups');
+    assert.equal(chooseCombineCols(64, 132, 8, 'auto'), 4);
+    assert.equal(chooseCombineCols(128, 132, 8, 'auto'), 2, 'b = 8 h_q = 16');
+    assert.equal(chooseCombineCols(132, 132, 8, 'auto'), 1);
+    assert.equal(chooseCombineCols(256, 132, 8, 'auto'), 1, 'the uneven batch: 256 rows');
+    assert.equal(chooseCombineCols(1, 132, 4, 'auto'), 8, 'at most 8 slices');
+    assert.equal(chooseCombineCols(16, 132, 8), combineSlicedDefault ? 8 : 1, 'unset: combineSlicedDefault');
+    assert.equal(chooseCombineCols(16, 132, undefined, 'auto'), 1, 'the default combine: no slices');
+    assert.equal(chooseCombineCols(16, 132, undefined, 4), 1, 'the knob applies to the wide combine only');
+    assert.equal(chooseCombineCols(256, 132, 8, 4), 4);
+    assert.equal(chooseCombineCols(16, 132, 8, 1), 1);
+  });
+  test('the dispatch: a workgroup a row and slice', () => {
+    const caps = { maxComputeWorkgroupsPerDimension: 65535 } as Parameters<typeof combineDispatch>[1];
+    const p = { b: 3, sQ: 2, hQ: 5 } as Parameters<typeof combineDispatch>[0];
+    assert.deepEqual(combineDispatch(p, caps), [30, 1, 1]);
+    assert.deepEqual(combineDispatch(p, caps, 8), [240, 1, 1]);
+  });
+  test('a bad knob is refused before any launch, naming it', async () => {
+    for (const [k, v] of [['combineCols', 3], ['combineCols', 0], ['combineCols', 'all']] as const) {
+      await assert.rejects(createNodeWebGpuBackend({ matrix: { [k]: v } as never }), (e: Error & { argument?: string }) => e.argument === `matrix.${k}`);
     }
   });
 });
@@ -56,7 +99,7 @@ describe('wide combine: the choice (chooseCombine)', () => {
 
 describe('wide combine on lavapipe (f32 decode kernel, split sequences)', () => {
   // off: the opt-out (the default combine on every launch); auto: the default choice; 4 / 8: forced
-  const bes: Partial<Record<'off' | 'auto' | CombineGroups, WebGpuBackend>> = {};
+  const bes: Partial<Record<'off' | 'auto' | 'one' | CombineGroups | `c${CombineCols}`, WebGpuBackend>> = {};
   let why = '';
   const keys = new Set<string>();
   const { key: ckey0 } = combineProgram;
@@ -65,7 +108,9 @@ describe('wide combine on lavapipe (f32 decode kernel, split sequences)', () => 
     try {
       bes.off = await createNodeWebGpuBackend({ matrix: { combine: 0 } });
       bes.auto = await createNodeWebGpuBackend({ matrix: {} });
-      for (const g of groups) bes[g] = await createNodeWebGpuBackend({ matrix: { combine: g } });
+      for (const g of groups) bes[g] = await createNodeWebGpuBackend({ matrix: { combine: g, combineCols: 1 } });
+      for (const c of slices) bes[`c${c}`] = await createNodeWebGpuBackend({ matrix: { combine: 8, combineCols: c } });
+      bes.one = await createNodeWebGpuBackend({ matrix: { combineCols: 1 } });
     } catch (e) { why = `no WebGPU adapter (${(e as Error).message.split('\n')[0]})`; }
   });
   after(() => { combineProgram.key = ckey0; for (const b of Object.values(bes)) b?.dispose(); });
@@ -78,7 +123,10 @@ describe('wide combine on lavapipe (f32 decode kernel, split sequences)', () => 
 
   test('the WGSL of both group counts and dtypes compiles through Tint', async (t) => {
     if (!need(t)) return;
-    for (const g of groups) for (const dtype of ['bf16', 'f16'] as const) await bes.off!.programs.check(combineProgram, { dtype, groups: g });
+    for (const g of groups) for (const dtype of ['bf16', 'f16'] as const) {
+      await bes.off!.programs.check(combineProgram, { dtype, groups: g });
+      for (const c of slices) await bes.off!.programs.check(combineProgram, { dtype, groups: g, cols: c });
+    }
   });
 
   const cases = [
@@ -101,7 +149,9 @@ describe('wide combine on lavapipe (f32 decode kernel, split sequences)', () => 
         assert.deepEqual([...keys], [c.dtype], 'the opt-out: the default combine');
         keys.clear();
         const auto = await runCase(c, bes.auto!, flashMlaWithKvcache, { numSms });
-        assert.deepEqual([...keys], [most >= wideCombineMinSplits ? `${c.dtype}.g8` : c.dtype], `the choice at ${most} splits`);
+        const autoCols = chooseCombineCols(c.b * c.sQ * c.hQ, numSms, most >= wideCombineMinSplits ? 8 : undefined);
+        const slicedCols = chooseCombineCols(c.b * c.sQ * c.hQ, numSms, most >= wideCombineMinSplits ? 8 : undefined, 'auto');
+        assert.deepEqual([...keys], [most >= wideCombineMinSplits ? `${c.dtype}.g8${autoCols > 1 ? `.c${autoCols}` : ''}` : c.dtype], `the choice at ${most} splits`);
         assertOutputsClose(auto.out, auto.lse, ref, c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ, qIndptr: c.qIndptr }, tolerances.webgpu, `${cs.name}, ${numSms} SMs, the default choice`);
         for (const g of groups) {
           keys.clear();
@@ -112,6 +162,19 @@ describe('wide combine on lavapipe (f32 decode kernel, split sequences)', () => 
           let worst = 0;
           for (let i = 0; i < r.lse.length; i++) if (Number.isFinite(base.lse[i])) worst = Math.max(worst, Math.abs(r.lse[i] - base.lse[i]));
           assert.ok(worst < 1e-5, `lse against the default combine: ${worst}`);
+        }
+        // the column slices, forced, and the combine in a pass of its own: the reference, and the lse of the default combine
+        // 'auto' slices (the default, auto above) chose slicedCols
+        assert.equal(autoCols, slicedCols, 'combineSlicedDefault');
+        for (const k of [...slices.map((x) => `c${x}` as const), 'one'] as const) {
+          keys.clear();
+          const r = await runCase(c, bes[k]!, flashMlaWithKvcache, { numSms });
+          if (k === 'one') assert.deepEqual([...keys], [most >= wideCombineMinSplits ? `${c.dtype}.g8` : c.dtype], 'a row whole (combineCols 1)');
+          else assert.ok(keys.has(`${c.dtype}.g8.${k}`), [...keys].join(' '));
+          assertOutputsClose(r.out, r.lse, ref, c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ, qIndptr: c.qIndptr }, tolerances.webgpu, `${cs.name}, ${numSms} SMs, ${k}`);
+          let worst = 0;
+          for (let i = 0; i < r.lse.length; i++) if (Number.isFinite(base.lse[i])) worst = Math.max(worst, Math.abs(r.lse[i] - base.lse[i]));
+          assert.ok(worst < 1e-5, `${k}: lse against the default combine: ${worst}`);
         }
       }
     });
@@ -136,7 +199,10 @@ describe('wide combine on lavapipe (f32 decode kernel, split sequences)', () => 
     test(`NaN / -inf: ${dc.name}`, async (t) => {
       if (!need(t)) return;
       const { c, ref } = buildDenseNanCase(dc, 1900 + n);
-      for (const g of [...groups, 'auto'] as const) {
+      // On a GPU's matrix path (v5) the decode kernel's known differences (support/nan-dense.ts matrixV5Differs) are todo.
+      const known = matrixV5Known(bes.auto!, dc.name);
+      if (known) t.todo(`v5 (the matrix path) gives '${known.got}' here, a known difference (support/nan-dense.ts matrixV5Differs)`);
+      for (const g of [...groups, ...slices.map((x) => `c${x}` as const), 'one', 'auto'] as const) {
         const got = await runDense(c, bes[g]!, dc.numSms);
         const bad = specialsMismatch(got.out, got.lse, ref, c.dtype, tolerances.webgpu);
         assert.equal(bad, undefined, `${g === 'auto' ? 'the default choice' : `${g} groups`}: ${bad}`);

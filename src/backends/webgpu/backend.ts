@@ -8,7 +8,7 @@ import type { DecodePlan } from '../../core/plan.js';
 import type { ScheduleKind } from '../../core/scheduler.js';
 import { type DeviceStorage, Tensor, isHostTensor, numelOf } from '../../core/tensor.js';
 import { checkMatmul, checkSchedule, checkWrite } from '../../core/validate.js';
-import { chooseCombine, combineDispatch, combineParams, combineProgram } from './kernels/combine.js';
+import { chooseCombine, chooseCombineCols, combineDispatch, combineParams, combineProgram } from './kernels/combine.js';
 import { chooseMatmulSpec, matmulDispatch, matmulParams, matmulProgram } from './kernels/matmul.js';
 import { type DecodeTuning, decodeParams } from './kernels/decode.js';
 import { DecodeKernelCache, type MatrixKnobs } from './decode-kernel.js';
@@ -123,6 +123,8 @@ export class WebGpuBackend implements Backend {
 
   constructor(readonly device: GPUDevice, readonly caps: DeviceCaps, description: string, private readonly opts: WebGpuBackendOptions = {}) {
     if (opts.schedule !== undefined) checkSchedule(opts.schedule);
+    const cc = opts.matrix?.combineCols;
+    if (cc !== undefined && ![1, 2, 4, 8, 'auto'].includes(cc)) throw invalidArgument('matrix.combineCols', "1, 2, 4, 8 or 'auto'", String(cc));
     this.programs = new ProgramManager(device);
     this.mulAdd = opts.mulAdd ?? false;
     this.decodeTuning = opts.decodeTuning ?? {};
@@ -444,7 +446,8 @@ export class WebGpuBackend implements Backend {
     // The combine (kernels/combine.ts chooseCombine): left out where the plan knows no request is split (every row is
     // then the decode kernel's own), unless the opt-out (combine 0) keeps the old launch.
     const groups = chooseCombine(l.plan, mk?.combine);
-    const combSpec = { dtype: p.dtype, ...(groups ? { groups } : mk?.finite ? { finite: true } : {}) };
+    const cols = chooseCombineCols(p.b * p.sQ * p.hQ, l.plan.numSmParts, groups, mk?.combineCols);
+    const combSpec = { dtype: p.dtype, ...(groups ? { groups, ...(cols > 1 ? { cols } : {}) } : mk?.finite ? { finite: true } : {}) };
     const combinePass = l.plan.combine || mk?.combine !== undefined;
     const comb = combinePass ? this.programs.get(combineProgram, combSpec) : undefined;
 
@@ -522,7 +525,7 @@ export class WebGpuBackend implements Backend {
     });
     pass2.setPipeline(comb.pipeline);
     pass2.setBindGroup(0, combBg);
-    pass2.dispatchWorkgroups(...combineDispatch(p, this.caps));
+    pass2.dispatchWorkgroups(...combineDispatch(p, this.caps, cols));
     pass2.end();
     this.device.queue.submit([enc.finish()]);
   }

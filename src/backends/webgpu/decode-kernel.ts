@@ -10,7 +10,7 @@ import { decodeDispatch, decodeProgram } from './kernels/decode.js';
 import { decodeF16Dispatch, decodeF16Program } from './kernels/decode-f16.js';
 import { decodeMatrixDispatch, decodeMatrixProgram, decodeMatrixSpec } from './kernels/decode-matrix.js';
 import { decodeMatrix4Dispatch, decodeMatrix4Program, decodeMatrix4Spec } from './kernels/decode-matrix4.js';
-import type { CombineKnob } from './kernels/combine.js';
+import type { CombineCols, CombineKnob } from './kernels/combine.js';
 import { type Matrix5Choice, decodeMatrix5Dispatch, decodeMatrix5Program, decodeMatrix5Spec } from './kernels/decode-matrix5.js';
 import { decodeMatrix6Dispatch, decodeMatrix6Program, decodeMatrix6Spec } from './kernels/decode-matrix6.js';
 import { type DecodePathChoice, decodeKernelFor } from './kernels/path.js';
@@ -35,6 +35,12 @@ export interface MatrixKnobs extends Matrix5Choice {
    * 4 or 8 the wide combine with that many lane groups on every launch.
    */
   combine?: CombineKnob;
+  /**
+   * The wide combine's column slices (session 25; kernels/combine.ts chooseCombineCols): 'auto' (unset: the default,
+   * combineSlicedDefault), chosen so that the combine has at least as many workgroups as the plan has SM parts (b = 1
+   * h_q = 16: 8 slices); 1 a row whole (session 24's combine); 2 / 4 / 8 forced. Applies only where the wide combine runs.
+   */
+  combineCols?: CombineCols | 'auto';
 }
 
 /** The backend settings a kernel choice depends on besides the plan (each may be reassigned between launches). */

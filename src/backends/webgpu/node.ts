@@ -99,12 +99,15 @@ export async function createNodeWebGpuBackend(opts: NodeWebGpuBackendOptions = {
   const envCombine = ({ 0: 0, 4: 4, 8: 8 } as const)[process.env.FLASHMLA_WEBGPU_COMBINE as '0' | '4' | '8'];
   // FLASHMLA_WEBGPU_MATRIX_INFSAFE=0|1: v5's infinite-input fixes off (the default: v5's WGSL without them) or on
   // (opt-in, 6-7 % slower on the H200; kernels/decode-matrix5.ts `infSafe`).
-  const envInfSafe = ({ 1: true, 0: false } as const)[process.env.FLASHMLA_WEBGPU_MATRIX_INFSAFE as '1' | '0'];
+  const envInfSafe = ({ 1: true, 0: false, seen: 'seen' } as const)[process.env.FLASHMLA_WEBGPU_MATRIX_INFSAFE as '1' | '0' | 'seen'];
   // FLASHMLA_WEBGPU_MATRIX_PACKED=0|1: v5's packedMax off or on (kernels/decode-matrix5.ts `packedMax`; session 24).
   const envPacked = ({ 1: true, 0: false } as const)[process.env.FLASHMLA_WEBGPU_MATRIX_PACKED as '1' | '0'];
   // FLASHMLA_WEBGPU_MATRIX_QONCE=0|1: v5's qOnce off or on (kernels/decode-matrix5.ts `qOnce`; session 24).
   const envQOnce = ({ 1: true, 0: false } as const)[process.env.FLASHMLA_WEBGPU_MATRIX_QONCE as '1' | '0'];
-  const matrix = rest.matrix ?? (envVSplit || envVersion || envSubgroups || envLazy !== undefined || envTile16 || envPair || envAhead || envBounded !== undefined || envFinite || envCombine !== undefined || envInfSafe !== undefined || envPacked !== undefined || envQOnce !== undefined ? { vSplit: envVSplit, version: envVersion, subgroups: envSubgroups, lazy: envLazy, tile16: envTile16, pair: envPair, lookahead: envAhead, bounded: envBounded, finite: envFinite, combine: envCombine, infSafe: envInfSafe, packedMax: envPacked, qOnce: envQOnce } : undefined);
+  // FLASHMLA_WEBGPU_COMBINE_COLS=auto|1|2|4|8: the wide combine's column slices chosen by the plan (auto,
+  // kernels/combine.ts chooseCombineCols) or forced (1: a row whole; unset: combineSlicedDefault says which).
+  const envCols = ({ auto: 'auto', 1: 1, 2: 2, 4: 4, 8: 8 } as const)[process.env.FLASHMLA_WEBGPU_COMBINE_COLS as 'auto' | '1' | '2' | '4' | '8'];
+  const matrix = rest.matrix ?? (envVSplit || envVersion || envSubgroups || envLazy !== undefined || envTile16 || envPair || envAhead || envBounded !== undefined || envFinite || envCombine !== undefined || envInfSafe !== undefined || envPacked !== undefined || envQOnce !== undefined || envCols !== undefined ? { vSplit: envVSplit, version: envVersion, subgroups: envSubgroups, lazy: envLazy, tile16: envTile16, pair: envPair, lookahead: envAhead, bounded: envBounded, finite: envFinite, combine: envCombine, infSafe: envInfSafe, packedMax: envPacked, qOnce: envQOnce, combineCols: envCols } : undefined);
   // FLASHMLA_WEBGPU_SCHEDULE=<one of scheduleKinds>: the plan MlaDecoder makes for this backend (default 'flashmla',
   // getMlaMetadata's plan; fill: the opt-in, core/scheduler.ts); another value is ignored, as before.
   const envSchedule = scheduleKinds.find((k) => k === process.env.FLASHMLA_WEBGPU_SCHEDULE);

@@ -26,8 +26,19 @@ export const combineParams = defineParams('CombineParams', [
  * row instead of 64, the splits' lse read by all lanes at once and reduced in workgroup memory, O merged by `groups`
  * (4 or 8) groups of lanes that each take every groups-th split with unconditional vector loads, then summed.
  */
-export interface CombineSpec { dtype: HalfDType; finite?: boolean; groups?: CombineGroups }
+export interface CombineSpec {
+  dtype: HalfDType;
+  finite?: boolean;
+  groups?: CombineGroups;
+  /**
+   * The wide combine only (session 25): its rows' 512 columns cut into `cols` slices, a workgroup a (row, slice), so that a
+   * step with few rows to merge (b = 1: 16) spreads the partials' reads over cols times as many SMs. Unset: 1, the row
+   * whole (session 19's kernel, WGSL byte for byte).
+   */
+  cols?: CombineCols;
+}
 export type CombineGroups = 4 | 8;
+export type CombineCols = 1 | 2 | 4 | 8;
 /** The backend's `matrix.combine` knob: 0 the default combine always (session 18's launch), 4 / 8 the wide one always. */
 export type CombineKnob = 0 | CombineGroups;
 
@@ -51,17 +62,38 @@ export function chooseCombine(plan: Pick<DecodePlan, 'b' | 'numSmParts' | 'maxSp
   return most >= wideCombineMinSplits ? 8 : undefined;
 }
 
-export function combineDispatch(p: MlaProblem, caps: DeviceCaps): Dispatch {
-  return foldDispatch(p.b * p.sQ * p.hQ, caps.maxComputeWorkgroupsPerDimension);
+/**
+ * Whether the wide combine cuts its rows into column slices unless told (matrix.combineCols; session 25): yes. On the
+ * H200 (docs/notes/webgpu-matrix-kernel.md, "Session 25", call 3) 0.945x the time at b = 1 s_k 32768 / 65536, 0.963 at
+ * 16384, 0.986 at 4096, 0.978 at b = 2 (32 rows), 0.988 at b = 4 h_q 32 (128 rows); the same pipelines elsewhere.
+ */
+export const combineSlicedDefault = true;
+
+/**
+ * How many column slices the wide combine cuts a row into (CombineSpec.cols): 'auto' (or unset where
+ * combineSlicedDefault) the fewest of 1, 2, 4, 8 that give the combine at least as many workgroups as the plan has SM
+ * parts (rows = b * sQ * hQ, a workgroup a row before), so a step with few rows (b = 1, h_q = 16: 16 rows, 8 slices)
+ * reads its partials on as many SMs as wrote them; a number forces it. 1 where the wide combine does not run.
+ */
+export function chooseCombineCols(rows: number, numSmParts: number, groups: CombineGroups | undefined, knob: CombineCols | 'auto' | undefined = combineSlicedDefault ? 'auto' : 1): CombineCols {
+  if (!groups) return 1;
+  if (knob !== 'auto') return knob;
+  for (const c of [1, 2, 4] as const) if (rows * c >= numSmParts) return c;
+  return 8;
+}
+
+export function combineDispatch(p: MlaProblem, caps: DeviceCaps, cols: CombineCols = 1): Dispatch {
+  return foldDispatch(p.b * p.sQ * p.hQ * cols, caps.maxComputeWorkgroupsPerDimension);
 }
 
 export const combineProgram: Program<CombineSpec> = {
   name: 'mla_combine',
-  key: (s) => `${s.dtype}${s.finite ? '.fin' : ''}${s.groups ? `.g${s.groups}` : ''}`,
+  key: (s) => `${s.dtype}${s.finite ? '.fin' : ''}${s.groups ? `.g${s.groups}` : ''}${s.cols && s.cols > 1 ? `.c${s.cols}` : ''}`,
   source: (s) => {
+    if (s.cols && s.cols > 1 && !s.groups) throw new Error('combine: column slices (cols) are the wide combine\'s (groups)');
     if (s.groups) {
       if (s.finite) throw new Error('combine: the wide combine (groups) runs without finite');
-      return wideCombineSource(s.dtype, s.groups);
+      return wideCombineSource(s.dtype, s.groups, s.cols ?? 1);
     }
     return s.finite ? finiteLoopsWgsl(combineSource(s)) : combineSource(s);
   },
@@ -82,7 +114,7 @@ ${linearWorkgroupWgsl}`;
 
 // A combine workgroup's row: its request, query and head, the request's splits at idx[base ..] (n), and the early
 // returns (rows a single split wrote directly, query rows past the request's own length). Shared by both combines.
-const combineRowWgsl = `  let g = linearWorkgroup(wid, nwg);
+const combineRowWgsl = (g: string) => `  let g = ${g};
   let perBatch = u.sQ * u.hQ;
   let batch = g / perBatch;
   if (batch >= u.b) { return; }
@@ -104,7 +136,7 @@ const combineSource = (s: CombineSpec): string => `${combineHeaderWgsl(s.dtype, 
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
-${combineRowWgsl}
+${combineRowWgsl('linearWorkgroup(wid, nwg)')}
   var mx = NEG;
   var nan = false;
   var negInf = false;
@@ -165,9 +197,15 @@ const rng = (n: number) => Array.from({ length: n }, (_, i) => i);
  * default combine skips it: its O is not added, so a stale NaN there cannot leak); the groups' sums are added in group
  * order through workgroup memory. A row's special cases (NaN, every key -inf, no key) are the default combine's.
  */
-function wideCombineSource(dtype: HalfDType, groups: CombineGroups): string {
+function wideCombineSource(dtype: HalfDType, groups0: CombineGroups, cols: CombineCols): string {
+  // cols > 1: workgroup w merges row w / cols, its vec4 columns (w % cols) * 128 / cols .. (a slice); the lane groups
+  // grow so that a group's lanes do not outnumber the slice's vec4 columns.
+  const groups = Math.max(groups0, 2 * cols);
   const L = 256 / groups; // column lanes a group
-  const V = 128 / L; // vec4 columns a lane: v = cl + L k
+  const V = 128 / cols / L; // vec4 columns a lane: v = cl + L k (of the slice)
+  const sliced = cols > 1;
+  const sl = sliced ? `cs * ${128 / cols}u + ` : ''; // the slice's first vec4 column
+  const U = sliced ? Math.max(1, 4 / V) : 1; // splits a lane loads an iteration of the O pass (at least 4 vec4 in flight)
   // 256 lane values to [0] in 4 levels of 4-way merges; the last level's barrier is the uniform load's that follows.
   const reduce = (arrs: [string, (a: string, b: string) => string][]) => [64, 16, 4, 1].map((st) => `if (t < ${st}u) {${arrs.map(([arr, op]) => `
     ${arr}[t] = ${op(op(`${arr}[t]`, `${arr}[t + ${st}u]`), op(`${arr}[t + ${2 * st}u]`, `${arr}[t + ${3 * st}u]`))};`).join('')}
@@ -182,7 +220,8 @@ fn lseAt(i: u32) -> f32 { return acc[i / 4u][i % 4u]; }
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
-${combineRowWgsl}
+${sliced ? `  let cs = linearWorkgroup(wid, nwg) % ${cols}u; // the column slice
+${combineRowWgsl(`linearWorkgroup(wid, nwg) / ${cols}u`)}` : combineRowWgsl('linearWorkgroup(wid, nwg)')}
   // (1) the row's largest finite lse and its NaN / -inf flags
   var mx = NEG;
   var fl = 0u;
@@ -200,13 +239,13 @@ ${combineRowWgsl}
   let o = u.outOff + (((qStart + j) * u.hQ + h) * 512u) / 2u;
   let lo0 = u.lseOff + batch * u.lseStrideB + h * u.lseStrideH + (qStart + j) * u.lseStrideT;
   if ((rowFl & 1u) != 0u || ((rowFl & 2u) != 0u && rowMx <= NEG * 0.5)) { // a poisoned row, or every key of the row scored -inf: NaN
-    out[o + t] = nanPair();
-    if (t == 0u) { lse[lo0] = nanF32(); }
+    ${sliced ? `if (t < ${256 / cols}u) { out[o + cs * ${256 / cols}u + t] = nanPair(); }` : 'out[o + t] = nanPair();'}
+    if (t == 0u${sliced ? ' && cs == 0u' : ''}) { lse[lo0] = nanF32(); }
     return;
   }
   if (rowMx <= NEG * 0.5) { // no split saw a key: the contract's empty row
-    out[o + t] = 0u;
-    if (t == 0u) { lse[lo0] = bitcast<f32>(u.posInfBits); }
+    ${sliced ? `if (t < ${256 / cols}u) { out[o + cs * ${256 / cols}u + t] = 0u; }` : 'out[o + t] = 0u;'}
+    if (t == 0u${sliced ? ' && cs == 0u' : ''}) { lse[lo0] = bitcast<f32>(u.posInfBits); }
     return;
   }
   // (2) the sum of exp(lse - max) over the splits that saw a key
@@ -223,25 +262,40 @@ ${combineRowWgsl}
   let gq = t / ${L}u;
   let cl = t % ${L}u;
   ${rng(V).map((k) => `var o${k} = vec4<f32>(0.0);`).join(' ')}
-  for (var s = i32(gq); s < n; s += ${groups}) {
+  ${U === 1 ? `for (var s = i32(gq); s < n; s += ${groups}) {
     let slot = u32(base + s);
     let ls = lseAt(slot * u.rowStride + rr);
-    let a = (u.oAccOff + (slot * u.rowStride + rr) * 512u) / 4u + cl;
+    let a = (u.oAccOff + (slot * u.rowStride + rr) * 512u) / 4u + ${sl}cl;
     ${rng(V).map((k) => `let x${k} = acc[a + ${k * L}u];`).join(' ')}
     // A split that saw no key of the row is left out; one whose keys all scored -inf weighs 0, but its o carries the
     // NaN of 0 * inf (as the reference's sum).
     let keep = !(ls <= NEG * 0.5 && !isNegInf(ls));
     let w = select(exp(ls - total), 0.0, isNegInf(ls));
     ${rng(V).map((k) => `o${k} += select(vec4<f32>(0.0), w * x${k}, keep);`).join(' ')}
-  }
+  }` : `// ${U} splits an iteration (s + ${groups} j), every load issued before any is used; one past n reads split s again
+  // and is left out.
+  for (var s = i32(gq); s < n; s += ${groups * U}) {
+    ${rng(U).map((j) => `let ok${j} = s + ${groups * j} < n;
+    let slot${j} = u32(base + select(s, s + ${groups * j}, ok${j}));
+    let ls${j} = lseAt(slot${j} * u.rowStride + rr);
+    let a${j} = (u.oAccOff + (slot${j} * u.rowStride + rr) * 512u) / 4u + ${sl}cl;
+    ${rng(V).map((k) => `let x${j}_${k} = acc[a${j} + ${k * L}u];`).join(' ')}`).join('\n    ')}
+    // A split that saw no key of the row is left out; one whose keys all scored -inf weighs 0, but its o carries the
+    // NaN of 0 * inf (as the reference's sum).
+    ${rng(U).map((j) => `{
+     let keep = ok${j} && !(ls${j} <= NEG * 0.5 && !isNegInf(ls${j}));
+     let w = select(exp(ls${j} - total), 0.0, isNegInf(ls${j}));
+     ${rng(V).map((k) => `o${k} += select(vec4<f32>(0.0), w * x${j}_${k}, keep);`).join(' ')}
+    }`).join('\n    ')}
+  }`}
   if (gq > 0u) {
     ${rng(V).map((k) => `rO[((gq - 1u) * ${L}u + cl) * ${V}u + ${k}u] = o${k};`).join(' ')}
   }
   workgroupBarrier();
   if (gq == 0u) {
     ${rng(groups - 1).map((g1) => rng(V).map((k) => `o${k} += rO[(${g1 * L}u + cl) * ${V}u + ${k}u];`).join(' ')).join('\n    ')}
-    ${rng(V).map((k) => `out[o + 2u * (cl + ${k * L}u)] = pack2(o${k}.xy); out[o + 2u * (cl + ${k * L}u) + 1u] = pack2(o${k}.zw);`).join('\n    ')}
-    if (t == 0u) { lse[lo0] = total; }
+    ${rng(V).map((k) => `out[o + 2u * (${sl}cl + ${k * L}u)] = pack2(o${k}.xy); out[o + 2u * (${sl}cl + ${k * L}u) + 1u] = pack2(o${k}.zw);`).join('\n    ')}
+    if (t == 0u${sliced ? ' && cs == 0u' : ''}) { lse[lo0] = total; }
   }
 }
 `;

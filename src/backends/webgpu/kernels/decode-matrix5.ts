@@ -190,9 +190,10 @@ export interface DecodeMatrix5Spec {
    * key". (2) With the lazy rescale: a tile whose V columns hold an infinity (flagged in the key maxima's pass) takes
    * the moved-reference branch; there each lane adds the infinities back to its elements of O for the rows that see
    * the key (P' > 0: the infinity, P' = 0: NaN), then the tile's infinite V values are zeroed before PV, so rows that
-   * may not see the key get no 0 x inf. Without lazy only (1) applies. false: v5's WGSL as before (A/B).
+   * may not see the key get no 0 x inf. Without lazy only (1) applies. false: v5's WGSL as before (A/B). 'seen'
+   * (session 25): (1) alone, the epilogue's third state, without (2)'s branch in the tile loop.
    */
-  infSafe?: boolean;
+  infSafe?: boolean | 'seen';
 }
 
 /** Whether v5 rescales O lazily unless told (WebGpuBackendOptions.matrix.lazy, FLASHMLA_WEBGPU_MATRIX_LAZY). */
@@ -260,8 +261,8 @@ export interface Matrix5Choice {
   bounded?: boolean;
   /** v5's finite-loop probe (and the combine's), opt-in: see DecodeMatrix5Spec.finite. */
   finite?: boolean;
-  /** v5's infinite-input fixes (s20-h4), opt-in: they cost 6-7 % on the H200 (session 20 call C); unset / false: v5's WGSL as before. See DecodeMatrix5Spec.infSafe. */
-  infSafe?: boolean;
+  /** v5's infinite-input fixes (s20-h4), opt-in: they cost 6-7 % on the H200 (session 20 call C), 4-5 % on the packedMax kernel (session 25 call 1); 'seen': the epilogue's part alone; unset / false: v5's WGSL as before. See DecodeMatrix5Spec.infSafe. */
+  infSafe?: boolean | 'seen';
   /** v5's packedMax (session 24; bf16, not with tile16 / pair): on by default (matrix5PackedDefault). See DecodeMatrix5Spec.packedMax. */
   packedMax?: boolean;
   /** v5's qOnce (session 24): on by default (matrix5QOnceDefault). See DecodeMatrix5Spec.qOnce. */
@@ -277,7 +278,7 @@ export const matrix5QOnceDefault = true;
 export const matrix5PackedDefault = true;
 
 /** Whether v5 takes the infinite-input fixes unless told (Matrix5Choice.infSafe, FLASHMLA_WEBGPU_MATRIX_INFSAFE). */
-export const matrix5InfSafeDefault = false;
+export const matrix5InfSafeDefault: boolean | 'seen' = false;
 
 /** The specialisation for a device: 8 subgroups where the workgroup memory allows (48 KiB), else 4. */
 export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps, segs: number, emulate: boolean, o: Matrix5Choice = {}): DecodeMatrix5Spec {
@@ -310,7 +311,7 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
     throw new FlashMlaError('backend_unavailable', `decodePath matrix (v5): the kernel needs the 16x16x16 configuration, the device offers ${config.m}x${config.n}x${config.k}`,
       'decodePath', '16x16x16 with f32 results', `${config.m}x${config.n}x${config.k}`);
   }
-  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...(o.infSafe ?? matrix5InfSafeDefault ? { infSafe: true } : {}), ...(o.packedMax ?? matrix5PackedDefault ? { packedMax: true } : {}), ...(o.qOnce ?? matrix5QOnceDefault ? { qOnce: true, ...(o.qRowLanes ? { qRowLanes: true } : {}) } : {}) };
+  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...((o.infSafe ?? matrix5InfSafeDefault) ? { infSafe: o.infSafe ?? matrix5InfSafeDefault } : {}), ...(o.packedMax ?? matrix5PackedDefault ? { packedMax: true } : {}), ...(o.qOnce ?? matrix5QOnceDefault ? { qOnce: true, ...(o.qRowLanes ? { qRowLanes: true } : {}) } : {}) };
 }
 
 /** Specs pipeline-stats.mjs reports (the driver's register counts). */
@@ -413,7 +414,7 @@ export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // 
 
 export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   name: 'mla_decode_matrix5',
-  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${matrix5PackedOn(s) ? '.pmax' : ''}${s.qOnce ? (s.qRowLanes ? '.q2' : '.q1') : ''}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}${s.infSafe ? '.inf' : ''}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${matrix5PackedOn(s) ? '.pmax' : ''}${s.qOnce ? (s.qRowLanes ? '.q2' : '.q1') : ''}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}${s.infSafe ? (s.infSafe === 'seen' ? '.infs' : '.inf') : ''}`,
   source(s) {
     return s.finite ? finiteLoopsWgsl(matrix5Source(s), ['k0']) : matrix5Source(s);
   },
@@ -440,7 +441,7 @@ function matrix5Source(s: DecodeMatrix5Spec): string {
     // an infinity" in rowC[1] (unused inside the loop like rowC[0]: no byte more), which forces the moved-reference
     // branch, where O gets the infinities of the keys each row sees and the tile's infinite V values are zeroed.
     const inf1 = !!s.infSafe;
-    const inf2 = inf1 && lazy;
+    const inf2 = s.infSafe === true && lazy;
     const infFlag = 'rowC[1]';
     const trim = matrix5TrimOn(s);
     const bnd = matrix5BoundedOn(s);
