@@ -32,6 +32,7 @@
 //   old           the default kernel with the combine as before session 25 (a row whole)
 //   c1s           the combine sliced ('auto'); (c1p, the combine in the decode's pass, ran in calls 2 of session 25)
 //   sfc           seen + fill + c1s; all: sfc + q2
+//   q2a           qRowLanes 'auto' (the backend picks it by the plan's mean keys a work item)
 //   sg4-264       trim with 4 subgroups (16-key tiles, 25 KiB, 128 lanes), 264 parts: two workgroups an SM at 255
 //                 registers (session 13's register slot, docs/notes/webgpu-matrix-trim.md)
 // Runs the compiled tree ($FLASHMLA_DIST, default build/src; test helpers from build/test/support).
@@ -92,7 +93,7 @@ const kernels = {
 // arms whose backend knobs (WebGpuBackendOptions.matrix) differ from the backend's: label -> knobs
 // (onePass, the combine's dispatch in the decode's pass, ran in session 25 call 2 (1.00-1.01x) and was removed after it)
 const c1s = { combineCols: 'auto' };
-const knobsOf = { old: { combineCols: 1 }, c1s, sfc: c1s, all: c1s };
+const knobsOf = { old: { combineCols: 1 }, c1s, sfc: c1s, all: c1s, q2a: { qRowLanes: 'auto' } };
 // arms: label, kernel, SM parts
 const allArms = [
   ['v5', 'v5', 132], ['v5-264', 'v5', 264], ['t16', 't16', 132], ['t16-264', 't16', 264], ['t16-396', 't16', 396],
@@ -102,7 +103,7 @@ const allArms = [
   ['pmax', 'pmax', 132], ['dflt', 'dflt', 132], ['nopm', 'nopm', 132], ['q1', 'q1', 132], ['q2', 'q2', 132],
   ['inf', 'inf', 132], ['fill', 'dflt', 132, 'fill'], ['inff', 'inf', 132, 'fill'], ['q2f', 'q2', 132, 'fill'], ['q2if', 'q2i', 132, 'fill'],
   ['seen', 'seen', 132], ['seenf', 'seen', 132, 'fill'], ['old', 'dflt', 132], ['c1s', 'dflt', 132],
-  ['sfc', 'seen', 132, 'fill'], ['all', 'q2s', 132, 'fill'],
+  ['sfc', 'seen', 132, 'fill'], ['all', 'q2s', 132, 'fill'], ['q2a', 'dflt', 132],
 ];
 const pick = (process.env.ARMS ?? allArms.map((x) => x[0]).join(',')).split(',');
 const arms = allArms.filter(([l]) => l === 'v5' || pick.includes(l));
@@ -211,7 +212,7 @@ const says = [];
 if (results.v5?.fail) says.push('v5 itself FAILED: the harness or the device is at fault, nothing else here can be read');
 else {
   const cand = timed.filter(([l]) => l !== 'v5' && l !== 'v5-264').map(([l]) => [l, geo(l)]).sort((a, b) => a[1] - b[1]);
-  for (const k of ['t16', 'nopf', 'pair', 't16pair', 'ahead', 'trim', 'tlate', 'tnopf', 'tlean', 'tnl', 'sg4', 'pmax', 'dflt', 'nopm', 'q1', 'q2', 'inf', 'q2i', 'dflt/fill', 'inf/fill', 'q2/fill', 'q2i/fill', 'seen', 'seen/fill', 'dflt/old', 'dflt/c1s', 'seen/fill/sfc', 'q2s/fill/all']) if (results[k]?.fail) says.push(`${k} FAILS its checks`);
+  for (const k of ['t16', 'nopf', 'pair', 't16pair', 'ahead', 'trim', 'tlate', 'tnopf', 'tlean', 'tnl', 'sg4', 'pmax', 'dflt', 'nopm', 'q1', 'q2', 'inf', 'q2i', 'dflt/fill', 'inf/fill', 'q2/fill', 'q2i/fill', 'seen', 'seen/fill', 'dflt/old', 'dflt/c1s', 'seen/fill/sfc', 'q2s/fill/all', 'dflt/q2a']) if (results[k]?.fail) says.push(`${k} FAILS its checks`);
   if (cand.length) {
     const [best, g] = cand[0];
     says.push(g < 0.9 ? `CANDIDATE ${best}: ${g.toFixed(3)}x v5 (geomean over the configs); run the GPU suite on it before any default` : `best ${best} ${g.toFixed(3)}x v5: no step`);

@@ -147,7 +147,7 @@ function callOf(problem: MlaProblem, a: DecodeInputs, out: Tensor, lse: Tensor):
   const host = seqlens && meta && ns ? { cacheSeqlens: seqlens, tileSchedulerMetadata: meta, numSplits: ns, qIndptr: hostI32(a.qIndptr) } : undefined;
   return {
     problem, q: a.q, kCache: a.kCache, blockTable: a.blockTable, cacheSeqlens: a.cacheSeqlens, qIndptr: a.qIndptr,
-    tileSchedulerMetadata: a.tileSchedulerMetadata, numSplits: a.numSplits, out, lse, host, plan: planDecode(problem, host?.numSplits),
+    tileSchedulerMetadata: a.tileSchedulerMetadata, numSplits: a.numSplits, out, lse, host, plan: planDecode(problem, host?.numSplits, host?.cacheSeqlens),
   };
 }
 
@@ -230,7 +230,7 @@ export class MlaDecoder {
     const plan: StepPlan = { b, sQ, cacheSeqlens: host.cacheSeqlens, qIndptr: host.qIndptr, numSmParts: md.tileSchedulerMetadata.shape[0], schedule };
     const decode = planDecode({
       b, sQ, hQ: this.hQ, hKv: this.hKv, numSmParts: plan.numSmParts, maxBlocksPerSeq: blockTable.shape[1] ?? 0, varlen: host.qIndptr !== undefined,
-    }, host.numSplits);
+    }, host.numSplits, host.cacheSeqlens);
     this.planned = {
       plan, host, decode,
       blockTable: dev(blockTable), cacheSeqlens: dev(seq), qIndptr: indptr && dev(indptr),

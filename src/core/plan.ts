@@ -46,10 +46,18 @@ export interface DecodePlan extends PlanShape {
    * is not. The WebGPU backend picks its combine kernel by it (kernels/combine.ts chooseCombine).
    */
   maxSplits?: number;
+  /**
+   * The mean keys of a work item (the cache lengths' sum over numSplits[b]) when both are on the host; absent when
+   * not. The WebGPU backend picks the v5 matrix kernel's q prologue by it (kernels/decode-matrix5.ts matrix5QRowLanesFor).
+   */
+  keysPerSplit?: number;
 }
 
-/** The plan for a decode of this shape; `numSplits` (host, [b + 1]) decides whether a combine runs. */
-export function planDecode(s: PlanShape, numSplits?: Int32Array): DecodePlan {
+/**
+ * The plan for a decode of this shape; `numSplits` (host, [b + 1]) decides whether a combine runs, and with
+ * `seqlens` (cacheSeqlens on the host, [b]) gives the mean keys of a work item.
+ */
+export function planDecode(s: PlanShape, numSplits?: Int32Array, seqlens?: Int32Array): DecodePlan {
   const accumSlots = maxPartials(s.b, s.numSmParts), rowsPerSlot = s.sQ * s.hQ;
   const blockTable = 0, cacheSeqlens = blockTable + s.b * s.maxBlocksPerSeq, qIndptr = cacheSeqlens + s.b;
   const tileSchedulerMetadata = qIndptr + (s.varlen ? s.b + 1 : 0), numSplitsAt = tileSchedulerMetadata + s.numSmParts * metadataFields;
@@ -63,7 +71,14 @@ export function planDecode(s: PlanShape, numSplits?: Int32Array): DecodePlan {
     },
     combine: numSplits === undefined || numSplits[s.b] !== s.b,
     ...(numSplits === undefined ? {} : { maxSplits: mostSplits(numSplits, s.b) }),
+    ...(numSplits !== undefined && seqlens !== undefined && numSplits[s.b] > 0 ? { keysPerSplit: sumOf(seqlens, s.b) / numSplits[s.b] } : {}),
   };
+}
+
+function sumOf(a: Int32Array, n: number): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += Math.max(a[i], 0);
+  return s;
 }
 
 function mostSplits(numSplits: Int32Array, b: number): number {

@@ -7,7 +7,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
-import { decodeMatrix5Spec, matrix5PackedDefault, matrix5PackedOn, matrix5QOnceDefault } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
+import { decodeMatrix5Spec, matrix5PackedDefault, matrix5PackedOn, matrix5QOnceDefault, matrix5QRowLanesAuto, matrix5QRowLanesFor, matrix5QRowLanesMaxKeys } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
+import { resolveDecodeKernel } from '../../src/backends/webgpu/decode-kernel.js';
+import { planDecode } from '../../src/core/plan.js';
+import { planSchedule } from '../../src/core/scheduler.js';
 import type { DeviceCaps } from '../../src/backends/webgpu/program.js';
 import { flashMlaWithKvcache } from '../../src/index.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
@@ -91,6 +94,39 @@ describe('webgpu matrix v5 qOnce (WGSL)', () => {
   });
 });
 
+describe('webgpu matrix v5 qRowLanes by the plan (matrix5QRowLanesFor, session 25)', () => {
+  test('the knob as told; \'auto\' (the default) where a work item holds at most 1024 keys on the mean; off without the plan\'s figure', () => {
+    assert.equal(matrix5QRowLanesAuto, true);
+    assert.equal(matrix5QRowLanesMaxKeys, 1024);
+    for (const k of [undefined, 'auto'] as const) {
+      assert.equal(matrix5QRowLanesFor(k, 318), true, 'b = 1 s_k 32768 on 132 parts');
+      assert.equal(matrix5QRowLanesFor(k, 1024), true, 'b = 128 s_k 1024');
+      assert.equal(matrix5QRowLanesFor(k, 1025), false);
+      assert.equal(matrix5QRowLanesFor(k, 8192), false, 'b = 128 s_k 8192');
+      assert.equal(matrix5QRowLanesFor(k, undefined), false, 'numSplits or seqlens not on the host');
+    }
+    assert.equal(matrix5QRowLanesFor(true, 8192), true);
+    assert.equal(matrix5QRowLanesFor(false, 64), false);
+  });
+  test('the backend\'s kernel for a plan: q2 on short work items, q1 on long ones, as the knob says when told', () => {
+    const caps = { maxComputeWorkgroupStorageSize: 49152, subgroupMatrixF16: m16, subgroups: true } as unknown as DeviceCaps;
+    const at = (b: number, sk: number) => {
+      const seq = new Int32Array(b).fill(sk);
+      const ns = planSchedule(seq, 132).numSplits;
+      return planDecode({ b, sQ: 1, hQ: 16, hKv: 1, numSmParts: 132, maxBlocksPerSeq: Math.ceil(sk / 64), varlen: false }, ns, seq);
+    };
+    const settings = (matrix = {}) => ({ caps, path: { path: 'matrix' as const, why: '' }, mulAdd: false, tuning: {}, matrix });
+    const spec = (plan: ReturnType<typeof at>, m = {}) => resolveDecodeKernel(plan, 'bf16', 1, settings(m)).spec as { qRowLanes?: boolean; qOnce?: boolean };
+    assert.equal(spec(at(1, 32768)).qRowLanes, true);
+    assert.equal(spec(at(128, 8192)).qRowLanes, undefined);
+    assert.equal(spec(at(128, 8192), { qRowLanes: true }).qRowLanes, true);
+    assert.equal(spec(at(1, 32768), { qRowLanes: false }).qRowLanes, undefined);
+    assert.equal(spec(at(1, 32768), { qOnce: false }).qRowLanes, undefined, 'qRowLanes rides on qOnce');
+    const noHost = planDecode({ b: 1, sQ: 1, hQ: 16, hKv: 1, numSmParts: 132, maxBlocksPerSeq: 512, varlen: false });
+    assert.equal(spec(noHost).qRowLanes, undefined);
+  });
+});
+
 describe('webgpu matrix v5 packedMax on lavapipe (products emulated, 4 subgroups): the same bits on and off', () => {
   const bes = onOffMatrixBackends({}, { packedMax: false });
   const keys = bes.keys;
@@ -120,7 +156,7 @@ describe('webgpu matrix v5 packedMax on lavapipe (products emulated, 4 subgroups
   });
 });
 
-for (const [name, on] of [['qOnce', {}], ['qRowLanes', { qRowLanes: true }]] as const) describe(`webgpu matrix v5 ${name} on lavapipe (products emulated, 4 subgroups; its q maxima): the same bits on and off`, () => {
+for (const [name, on] of [['qOnce', { qRowLanes: false }], ['qRowLanes', { qRowLanes: true }]] as const) describe(`webgpu matrix v5 ${name} on lavapipe (products emulated, 4 subgroups; its q maxima): the same bits on and off`, () => {
   const bes = onOffMatrixBackends(on, { qOnce: false });
   before(() => bes.setup());
   after(() => bes.teardown());

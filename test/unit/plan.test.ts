@@ -76,3 +76,14 @@ test('MlaDecoder: one plan a step, reserved at plan(), the same object in every 
   const p = be.reserved[0];
   assert.deepEqual([p.b, p.sQ, p.hQ, p.maxBlocksPerSeq, p.varlen], [3, 1, 16, 16, false]);
 });
+
+test('keysPerSplit: the cache lengths\' sum over numSplits[b] when both are on the host, absent otherwise', () => {
+  const shape = { b: 3, sQ: 1, hQ: 16, hKv: 1, numSmParts: 8, maxBlocksPerSeq: 40, varlen: false };
+  const seq = Int32Array.from([1000, 0, 2500]);
+  const ns = planSchedule(seq, 8).numSplits;
+  const p = planDecode(shape, ns, seq);
+  assert.equal(p.keysPerSplit, 3500 / ns[3]);
+  assert.ok(ns[3] >= 3, `numSplits ${ns.join(' ')}`);
+  assert.equal(planDecode(shape, ns).keysPerSplit, undefined, 'no seqlens');
+  assert.equal(planDecode(shape, undefined, seq).keysPerSplit, undefined, 'no numSplits');
+});

@@ -107,7 +107,10 @@ export async function createNodeWebGpuBackend(opts: NodeWebGpuBackendOptions = {
   // FLASHMLA_WEBGPU_COMBINE_COLS=auto|1|2|4|8: the wide combine's column slices chosen by the plan (auto,
   // kernels/combine.ts chooseCombineCols) or forced (1: a row whole; unset: combineSlicedDefault says which).
   const envCols = ({ auto: 'auto', 1: 1, 2: 2, 4: 4, 8: 8 } as const)[process.env.FLASHMLA_WEBGPU_COMBINE_COLS as 'auto' | '1' | '2' | '4' | '8'];
-  const matrix = rest.matrix ?? (envVSplit || envVersion || envSubgroups || envLazy !== undefined || envTile16 || envPair || envAhead || envBounded !== undefined || envFinite || envCombine !== undefined || envInfSafe !== undefined || envPacked !== undefined || envQOnce !== undefined || envCols !== undefined ? { vSplit: envVSplit, version: envVersion, subgroups: envSubgroups, lazy: envLazy, tile16: envTile16, pair: envPair, lookahead: envAhead, bounded: envBounded, finite: envFinite, combine: envCombine, infSafe: envInfSafe, packedMax: envPacked, qOnce: envQOnce, combineCols: envCols } : undefined);
+  // FLASHMLA_WEBGPU_MATRIX_QROWLANES=0|1|auto: v5's qRowLanes off, on, or by the plan (kernels/decode-matrix5.ts
+  // matrix5QRowLanesFor; unset: matrix5QRowLanesAuto says which).
+  const envQRow = ({ 1: true, 0: false, auto: 'auto' } as const)[process.env.FLASHMLA_WEBGPU_MATRIX_QROWLANES as '1' | '0' | 'auto'];
+  const matrix = rest.matrix ?? (envVSplit || envVersion || envSubgroups || envLazy !== undefined || envTile16 || envPair || envAhead || envBounded !== undefined || envFinite || envCombine !== undefined || envInfSafe !== undefined || envPacked !== undefined || envQOnce !== undefined || envCols !== undefined || envQRow !== undefined ? { vSplit: envVSplit, version: envVersion, subgroups: envSubgroups, lazy: envLazy, tile16: envTile16, pair: envPair, lookahead: envAhead, bounded: envBounded, finite: envFinite, combine: envCombine, infSafe: envInfSafe, packedMax: envPacked, qOnce: envQOnce, combineCols: envCols, qRowLanes: envQRow } : undefined);
   // FLASHMLA_WEBGPU_SCHEDULE=<one of scheduleKinds>: the plan MlaDecoder makes for this backend (default 'flashmla',
   // getMlaMetadata's plan; fill: the opt-in, core/scheduler.ts); another value is ignored, as before.
   const envSchedule = scheduleKinds.find((k) => k === process.env.FLASHMLA_WEBGPU_SCHEDULE);

@@ -134,11 +134,11 @@ export interface DecodeMatrix5Spec {
    */
   qOnce?: boolean;
   /**
-   * Candidate (session 24, with qOnce): the q prologue's lanes walk q row-fastest (lane t: row t % 16, words t / 16 +
-   * lanes / 16 i), so a lane's words are one row's: its maximum over them goes to one atomic, its row offset is computed
-   * once, and its Qᵀ stores land 2 B apart across 16 lanes instead of 256 B (32-way bank conflicts; session 24's
-   * ablation put ~5 µs of a b = 1 call in those stores). The same bits (lavapipe: the maxima); not yet run on a GPU
-   * (docs/notes/webgpu-matrix-kernel.md, "Call M, and qRowLanes").
+   * Session 24 (with qOnce): the q prologue's lanes walk q row-fastest (lane t: row t % 16, words t / 16 + lanes / 16 i),
+   * so a lane's words are one row's: its maximum over them goes to one atomic, its row offset is computed once, and its
+   * Qᵀ stores land 2 B apart across 16 lanes instead of 256 B (32-way bank conflicts; session 24's ablation put ~5 µs of
+   * a b = 1 call in those stores). The same bits. The backend takes it where the plan's work items are short
+   * (matrix5QRowLanesFor, since session 25): on the H200 0.93-0.98x the time there, 1.01-1.03x on long items.
    */
   qRowLanes?: boolean;
   /** Probe: load a tile's words at the top of its own iteration instead of one tile ahead (fewer live registers). */
@@ -267,8 +267,26 @@ export interface Matrix5Choice {
   packedMax?: boolean;
   /** v5's qOnce (session 24): on by default (matrix5QOnceDefault). See DecodeMatrix5Spec.qOnce. */
   qOnce?: boolean;
-  /** v5's qRowLanes (session 24, with qOnce): off by default. See DecodeMatrix5Spec.qRowLanes. */
-  qRowLanes?: boolean;
+  /**
+   * v5's qRowLanes (session 24, with qOnce): off by default (matrix5QRowLanesAuto); 'auto' takes it where a work item is
+   * short (matrix5QRowLanesFor). See DecodeMatrix5Spec.qRowLanes.
+   */
+  qRowLanes?: boolean | 'auto';
+}
+
+/**
+ * Whether v5 picks qRowLanes by the plan unless told (Matrix5Choice.qRowLanes 'auto'): yes, since session 25. On the
+ * H200 qRowLanes is 0.93-0.98x the time where a work item holds <= 1024 keys (small batches, the uneven batch) and
+ * 1.01-1.03x where it holds >= 2048 (calls 1, 3); the rule, fitted there, held on five hold-out shapes (call 5:
+ * geomean 0.976, none above 1.003; docs/notes/webgpu-matrix-kernel.md, "Session 25").
+ */
+export const matrix5QRowLanesAuto = true;
+/** The most mean keys of a work item (DecodePlan.keysPerSplit) at which 'auto' takes qRowLanes. */
+export const matrix5QRowLanesMaxKeys = 1024;
+/** qRowLanes for a plan under the knob: true / false as told; 'auto' by the plan's mean keys a work item (absent: off). */
+export function matrix5QRowLanesFor(knob: boolean | 'auto' | undefined, keysPerSplit: number | undefined): boolean {
+  const k = knob ?? (matrix5QRowLanesAuto ? 'auto' : false);
+  return k === 'auto' ? keysPerSplit !== undefined && keysPerSplit <= matrix5QRowLanesMaxKeys : k;
 }
 
 /** Whether v5 takes qOnce unless told (Matrix5Choice.qOnce, FLASHMLA_WEBGPU_MATRIX_QONCE). */
@@ -322,7 +340,7 @@ export const statsSpecs = { sg4: 4, sg8: 8 } as const;
  * run without trim and bounded; unbounded: session 17's default). Session 13's register slot
  * (docs/notes/webgpu-matrix-trim.md, "Session 13's register slot") reads the ones that lower live registers.
  */
-export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, unbounded: { bounded: undefined }, pmax: { packedMax: true }, q1: { qOnce: true }, q2: { qOnce: true, qRowLanes: true } } as const;
+export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, unbounded: { bounded: undefined }, pmax: { packedMax: true }, q1: { qOnce: true }, q2: { qOnce: true, qRowLanes: true }, seen: { infSafe: 'seen' } } as const;
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const mark = (name: string, code: string) => `// <${name}>\n   ${code}\n   // </${name}>`;
