@@ -82,7 +82,10 @@ export interface WebGpuBackendOptions {
    * `combine` (session 19; every decode path's): unset, the wide split-KV combine (kernels/combine.ts, 8 lane groups)
    * where some request has >= 8 splits, the default one elsewhere, and no combine pass where no request is split
    * (chooseCombine); 0 (opt-out): the default combine on every launch, as before; 4 or 8: the wide one on every launch.
-   * The combine's `finite` form runs where the default combine does.
+   * The combine's `finite` form runs where the default combine does. `combineCols` (session 25): the wide combine's
+   * column slices, chosen by the plan unless set (kernels/combine.ts chooseCombineCols; 1 keeps rows whole). The v5
+   * fields packedMax, qOnce, qRowLanes ('auto' by default: by the plan's mean keys a work item) and infSafe: see
+   * kernels/decode-matrix5.ts Matrix5Choice.
    */
   matrix?: MatrixKnobs & { emulate?: boolean };
 }
