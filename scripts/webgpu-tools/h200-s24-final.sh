@@ -4,11 +4,11 @@
 # (bench/webgpu-grid-configs.json), ceilings measured by WGSL in the same run; then the GPU suites on the default
 # (test/gpu/webgpu-matrix.test.ts, 300 random cases; test/backends/webgpu.test.ts, 100).
 # From the tree's root, .gpu-host (with webgpu and the anchors) and build/ carried; FLASHMLA_COMMIT set by the caller.
-#   OUT=$OUT bash scripts/webgpu-tools/h200-s24-final.sh
+#   OUT=$OUT bash scripts/webgpu-tools/h200-s24-final.sh        (W_DIR: its folder; NO_TAR=1: leave it for a caller)
 set -u
 source .gpu-host/enter.sh >/dev/null
 export FLASHMLA_GOLDEN=$PWD/test/fixtures/golden
-W=/tmp/s24-final; rm -rf "$W"; mkdir -p "$W"
+W=${W_DIR:-/tmp/s24-final}; rm -rf "$W"; mkdir -p "$W"
 cfg=bench/webgpu-grid-configs.json
 PYTHONUNBUFFERED=1 timeout ${FM_TIMEOUT:-120} python3 .gpu-host/anchors/bench_flashmla.py --configs "$cfg" --out "$W/flashmla.json" --no-triton > "$W/flashmla.txt" 2>&1
 echo "flashmla rc $?"; tail -3 "$W/flashmla.txt"
@@ -18,4 +18,4 @@ FLASHMLA_GPU_CASES=${CASES:-300} timeout ${SUITE_TIMEOUT:-150} node --test build
 echo "matrix suite rc $?"; grep -E '^# (tests|pass|fail|skipped)|^not ok' "$W/suite.txt" | head
 [ -n "${NO_BACKEND_SUITE:-}" ] || { WEBGPU_RANDOM_CASES=${BACKEND_CASES:-100} timeout ${SUITE_TIMEOUT:-200} node --test build/test/backends/webgpu.test.js > "$W/webgpu-suite.txt" 2>&1
 echo "webgpu suite rc $?"; grep -E '^# (tests|pass|fail|skipped)|^not ok' "$W/webgpu-suite.txt" | head; }
-tar czf "$OUT/all.tgz" -C "$W" .
+[ -n "${NO_TAR:-}" ] || tar czf "$OUT/all.tgz" -C "$W" .

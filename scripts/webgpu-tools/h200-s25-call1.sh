@@ -6,22 +6,15 @@
 # with infSafe on and the 'fill' plan as the backend's. Predictions and rules: results/gpu-host/bench/hopper/s25_webgpu/
 # predictions.txt (written before the run). From the tree's root, .gpu-host (webgpu) and build/ carried:
 #   OUT=$OUT bash scripts/webgpu-tools/h200-s25-call1.sh
-set -u
-source .gpu-host/enter.sh >/dev/null
-export FLASHMLA_GOLDEN=$PWD/test/fixtures/golden
-W=/tmp/s25-c1; rm -rf "$W"; mkdir -p "$W"
+source scripts/webgpu-tools/h200-s25-common.sh; ab_frame /tmp/s25-c1
 cfg=${CONFIGS:-'[{"b":1,"s_k":64,"h_q":16,"s_q":1},{"b":1,"s_k":8192,"h_q":16,"s_q":1},{"b":1,"s_k":32768,"h_q":16,"s_q":1},{"b":128,"s_k":8192,"h_q":16,"s_q":1},{"b":128,"s_k":1024,"h_q":16,"s_q":1},{"b":128,"s_k":8192,"h_q":128,"s_q":1},{"b":4,"seqlens":[4641,45118,1730,1696],"h_q":16,"s_q":4}]'}
-echo "$cfg" > "$W/cfg.json"
-ARMS=${ARMS:-dflt,q2,inf,fill,inff,q2f,q2if} ISO_RANDOM=${ISO_RANDOM:-6} timeout ${AB_TIMEOUT:-240} node scripts/webgpu-tools/tile16-ab.mjs --configs "$W/cfg.json" --reps 10 --out "$W/ab.json" > "$W/ab.txt" 2>&1
-echo "ab rc $?"; grep -E '^(CHECK|TIME|DECISION|BEST|device)' "$W/ab.txt"
+ab_run "${ARMS:-dflt,q2,inf,fill,inff,q2f,q2if}" "$cfg" ab 10
 if [ -z "${NO_SUITE:-}" ]; then
   R=(timeout -k 2 ${SUITE_TIMEOUT:-150} node --test --test-reporter=tap)
   FLASHMLA_MATRIX_TEST_PMAX=q2 FLASHMLA_GPU_CASES=${CASES:-100} "${R[@]}" build/test/gpu/webgpu-matrix.test.js > "$W/suite-matrix-q2.tap" 2>&1 &
   FLASHMLA_WEBGPU_MATRIX_INFSAFE=1 FLASHMLA_WEBGPU_SCHEDULE=fill "${R[@]}" build/test/backends/webgpu-nan.test.js > "$W/suite-nan-inff.tap" 2>&1 &
   FLASHMLA_WEBGPU_MATRIX_INFSAFE=1 FLASHMLA_WEBGPU_SCHEDULE=fill "${R[@]}" build/test/backends/webgpu-schedule.test.js > "$W/suite-schedule-inff.tap" 2>&1 &
   wait
-  for f in matrix-q2 nan-inff schedule-inff; do
-    echo "suite-$f: $(grep -E '^# (pass|fail|skipped|todo) ' "$W/suite-$f.tap" | tr -d '#' | xargs) $(grep -m3 '^not ok' "$W/suite-$f.tap" | tr '\n' ' ')"
-  done
+  for f in matrix-q2 nan-inff schedule-inff; do suite_line "$W/suite-$f.tap"; done
 fi
 tar czf "$OUT/all.tgz" -C "$W" .

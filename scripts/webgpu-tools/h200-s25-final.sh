@@ -1,29 +1,18 @@
 #!/usr/bin/env bash
-# Session 25 (issue #13): the recorded WebGPU run on the H200 — FlashMLA (bench_flashmla.py, build 9241ae3) and the
-# WebGPU backend's default (v5 with packedMax and qOnce; the split-KV combine cut into column slices at few rows) on FlashMLA's grid plus b=1 s_k=32768 and the uneven batch
-# (bench/webgpu-grid-configs.json), ceilings measured by WGSL in the same run; then the GPU suites on the default
-# (test/gpu/webgpu-matrix.test.ts, 300 random cases; test/backends/webgpu.test.ts, 100).
-# From the tree's root, .gpu-host (with webgpu and the anchors) and build/ carried; FLASHMLA_COMMIT set by the caller.
-# Also the small-batch set (bench/webgpu-small-batch-configs.json) the same way, and the wide combine's suite.
-#   OUT=$OUT bash scripts/webgpu-tools/h200-s25-final.sh
+# Session 25 (issue #13): the recorded WebGPU run on the H200 — session 24's (h200-s24-final.sh: FlashMLA's grid plus b=1
+# and the uneven batch, FlashMLA 9241ae3 and the WebGPU default in the same call, the WGSL ceilings, the GPU matrix suite
+# with 300 random cases and the backend suite), then the small-batch set (bench/webgpu-small-batch-configs.json) the same
+# way and the wide combine's suite. From the tree's root, .gpu-host (with webgpu and the anchors) and build/ carried;
+# FLASHMLA_COMMIT set by the caller:   OUT=$OUT bash scripts/webgpu-tools/h200-s25-final.sh
 set -u
+W=/tmp/s25-final
+W_DIR=$W NO_TAR=1 bash scripts/webgpu-tools/h200-s24-final.sh
 source .gpu-host/enter.sh >/dev/null
-export FLASHMLA_GOLDEN=$PWD/test/fixtures/golden
-W=/tmp/s25-final; rm -rf "$W"; mkdir -p "$W"
-cfg=bench/webgpu-grid-configs.json
-PYTHONUNBUFFERED=1 timeout ${FM_TIMEOUT:-120} python3 .gpu-host/anchors/bench_flashmla.py --configs "$cfg" --out "$W/flashmla.json" --no-triton > "$W/flashmla.txt" 2>&1
-echo "flashmla rc $?"; tail -3 "$W/flashmla.txt"
-timeout ${BENCH_TIMEOUT:-320} node scripts/flashmla-dist.mjs build/src bench --backend webgpu --configs "$cfg" --flashmla "$W/flashmla.json" --warmup 2 --reps 10 --check 1 --out "$W/webgpu.json" > "$W/bench.txt" 2>&1
-echo "bench rc $?"; grep -E '^b=|ceiling|copy|matrix' "$W/bench.txt" | head -40
 sb=bench/webgpu-small-batch-configs.json
 PYTHONUNBUFFERED=1 timeout ${FM_TIMEOUT:-120} python3 .gpu-host/anchors/bench_flashmla.py --configs "$sb" --out "$W/flashmla-small.json" --no-triton > "$W/flashmla-small.txt" 2>&1
 echo "flashmla small rc $?"
 timeout ${BENCH_TIMEOUT:-320} node scripts/flashmla-dist.mjs build/src bench --backend webgpu --configs "$sb" --flashmla "$W/flashmla-small.json" --no-ceilings --warmup 2 --reps 20 --check 1 --out "$W/webgpu-small.json" > "$W/bench-small.txt" 2>&1
 echo "bench small rc $?"; grep -E '^b=' "$W/bench-small.txt" | head -10
-FLASHMLA_GPU_CASES=${CASES:-300} timeout ${SUITE_TIMEOUT:-150} node --test build/test/gpu/webgpu-matrix.test.js > "$W/suite.txt" 2>&1
-echo "matrix suite rc $?"; grep -E '^# (tests|pass|fail|skipped)|^not ok' "$W/suite.txt" | head
-[ -n "${NO_BACKEND_SUITE:-}" ] || { WEBGPU_RANDOM_CASES=${BACKEND_CASES:-100} timeout ${SUITE_TIMEOUT:-200} node --test build/test/backends/webgpu.test.js > "$W/webgpu-suite.txt" 2>&1
-echo "webgpu suite rc $?"; grep -E '^# (tests|pass|fail|skipped)|^not ok' "$W/webgpu-suite.txt" | head; }
 timeout ${SUITE_TIMEOUT:-150} node --test build/test/backends/webgpu-wide-combine.test.js > "$W/wide-suite.txt" 2>&1
 echo "wide-combine suite rc $?"; grep -E '^# (tests|pass|fail|skipped|todo)|^not ok' "$W/wide-suite.txt" | head
 tar czf "$OUT/all.tgz" -C "$W" .
