@@ -33,6 +33,8 @@
 //   c1s           the combine sliced ('auto'); (c1p, the combine in the decode's pass, ran in calls 2 of session 25)
 //   sfc           seen + fill + c1s; all: sfc + q2
 //   q2a           qRowLanes 'auto' (the backend picks it by the plan's mean keys a work item)
+//   fl, auto      the default kernel on FlashMLA's / the 'auto' plan (with 'seen' where 'auto' cuts under the floor);
+//   fillns        the 'fill' plan without 'seen' (what 'seen' costs there)
 //   sg4-264       trim with 4 subgroups (16-key tiles, 25 KiB, 128 lanes), 264 parts: two workgroups an SM at 255
 //                 registers (session 13's register slot, docs/notes/webgpu-matrix-trim.md)
 // Runs the compiled tree ($FLASHMLA_DIST, default build/src; test helpers from build/test/support).
@@ -89,6 +91,7 @@ const kernels = {
   q2i: { qOnce: true, qRowLanes: true, infSafe: true },
   seen: { infSafe: 'seen' },
   q2s: { qOnce: true, qRowLanes: true, infSafe: 'seen' },
+  nos: { infSafe: false }, // no infSafe whatever the plan (the library takes 'seen' on plans cut under the floor)
 };
 // arms whose backend knobs (WebGpuBackendOptions.matrix) differ from the backend's: label -> knobs
 // (onePass, the combine's dispatch in the decode's pass, ran in session 25 call 2 (1.00-1.01x) and was removed after it)
@@ -104,6 +107,7 @@ const allArms = [
   ['inf', 'inf', 132], ['fill', 'dflt', 132, 'fill'], ['inff', 'inf', 132, 'fill'], ['q2f', 'q2', 132, 'fill'], ['q2if', 'q2i', 132, 'fill'],
   ['seen', 'seen', 132], ['seenf', 'seen', 132, 'fill'], ['old', 'dflt', 132], ['c1s', 'dflt', 132],
   ['sfc', 'seen', 132, 'fill'], ['all', 'q2s', 132, 'fill'], ['q2a', 'dflt', 132],
+  ['fl', 'dflt', 132, 'flashmla'], ['auto', 'dflt', 132, 'auto'], ['fillns', 'nos', 132, 'fill'],
 ];
 const pick = (process.env.ARMS ?? allArms.map((x) => x[0]).join(',')).split(',');
 const arms = allArms.filter(([l]) => l === 'v5' || pick.includes(l));
@@ -212,7 +216,7 @@ const says = [];
 if (results.v5?.fail) says.push('v5 itself FAILED: the harness or the device is at fault, nothing else here can be read');
 else {
   const cand = timed.filter(([l]) => l !== 'v5' && l !== 'v5-264').map(([l]) => [l, geo(l)]).sort((a, b) => a[1] - b[1]);
-  for (const k of ['t16', 'nopf', 'pair', 't16pair', 'ahead', 'trim', 'tlate', 'tnopf', 'tlean', 'tnl', 'sg4', 'pmax', 'dflt', 'nopm', 'q1', 'q2', 'inf', 'q2i', 'dflt/fill', 'inf/fill', 'q2/fill', 'q2i/fill', 'seen', 'seen/fill', 'dflt/old', 'dflt/c1s', 'seen/fill/sfc', 'q2s/fill/all', 'dflt/q2a']) if (results[k]?.fail) says.push(`${k} FAILS its checks`);
+  for (const k of ['t16', 'nopf', 'pair', 't16pair', 'ahead', 'trim', 'tlate', 'tnopf', 'tlean', 'tnl', 'sg4', 'pmax', 'dflt', 'nopm', 'q1', 'q2', 'inf', 'q2i', 'dflt/fill', 'inf/fill', 'q2/fill', 'q2i/fill', 'seen', 'seen/fill', 'dflt/old', 'dflt/c1s', 'seen/fill/sfc', 'q2s/fill/all', 'dflt/q2a', 'dflt/flashmla', 'dflt/auto', 'nos/fill']) if (results[k]?.fail) says.push(`${k} FAILS its checks`);
   if (cand.length) {
     const [best, g] = cand[0];
     says.push(g < 0.9 ? `CANDIDATE ${best}: ${g.toFixed(3)}x v5 (geomean over the configs); run the GPU suite on it before any default` : `best ${best} ${g.toFixed(3)}x v5: no step`);

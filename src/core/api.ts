@@ -6,7 +6,7 @@ import { FlashMlaError, invalidArgument } from './errors.js';
 import type { Backend, DecodeCall, MlaProblem } from './problem.js';
 import { dQk, dV, defaultNumSms, metadataFields } from './constants.js';
 import { type DecodePlan, planDecode, planFits } from './plan.js';
-import { type ScheduleKind, numSmPartsFor, planSchedule } from './scheduler.js';
+import { type ScheduleKind, cutsUnderFloor, numSmPartsFor, planSchedule } from './scheduler.js';
 import { type DeviceStorage, Tensor, fromArray, isHostTensor } from './tensor.js';
 import { type DecodeInputs, checkOutputs, checkPositiveInt, checkSchedule, checkSeqlens, hostI32, validateDecode } from './validate.js';
 
@@ -161,7 +161,7 @@ export interface DecoderConfig {
   numSms?: number;
   /**
    * The split-KV plan of each step (getMlaMetadata's `schedule`). Default: backend.info.schedule ('auto' on the
-   * CUDA backend on sm_90, 'flashmla' elsewhere unless the backend was created with another `schedule` or
+   * CUDA backend on sm_90 and on WebGPU since session 25, 'flashmla' elsewhere unless the backend was created with another `schedule` or
    * FLASHMLA_CUDA_SCHEDULE / FLASHMLA_WEBGPU_SCHEDULE name one).
    */
   schedule?: ScheduleKind;
@@ -230,7 +230,7 @@ export class MlaDecoder {
     const plan: StepPlan = { b, sQ, cacheSeqlens: host.cacheSeqlens, qIndptr: host.qIndptr, numSmParts: md.tileSchedulerMetadata.shape[0], schedule };
     const decode = planDecode({
       b, sQ, hQ: this.hQ, hKv: this.hKv, numSmParts: plan.numSmParts, maxBlocksPerSeq: blockTable.shape[1] ?? 0, varlen: host.qIndptr !== undefined,
-    }, host.numSplits, host.cacheSeqlens);
+    }, host.numSplits, host.cacheSeqlens, cutsUnderFloor(host.cacheSeqlens, plan.numSmParts, schedule, (sQ * this.hQ) / this.hKv));
     this.planned = {
       plan, host, decode,
       blockTable: dev(blockTable), cacheSeqlens: dev(seq), qIndptr: indptr && dev(indptr),

@@ -51,13 +51,19 @@ export interface DecodePlan extends PlanShape {
    * not. The WebGPU backend picks the v5 matrix kernel's q prologue by it (kernels/decode-matrix5.ts matrix5QRowLanesFor).
    */
   keysPerSplit?: number;
+  /**
+   * True when the planner made this plan with split pieces under FlashMLA's floor (core/scheduler.ts cutsUnderFloor:
+   * 'fill', or 'auto' where it picks 'fill'); absent for a caller's metadata. The WebGPU backend's matrix kernel then
+   * takes its "keys seen, all -inf" state.
+   */
+  underFloor?: boolean;
 }
 
 /**
  * The plan for a decode of this shape; `numSplits` (host, [b + 1]) decides whether a combine runs, and with
  * `seqlens` (cacheSeqlens on the host, [b]) gives the mean keys of a work item.
  */
-export function planDecode(s: PlanShape, numSplits?: Int32Array, seqlens?: Int32Array): DecodePlan {
+export function planDecode(s: PlanShape, numSplits?: Int32Array, seqlens?: Int32Array, underFloor?: boolean): DecodePlan {
   const accumSlots = maxPartials(s.b, s.numSmParts), rowsPerSlot = s.sQ * s.hQ;
   const blockTable = 0, cacheSeqlens = blockTable + s.b * s.maxBlocksPerSeq, qIndptr = cacheSeqlens + s.b;
   const tileSchedulerMetadata = qIndptr + (s.varlen ? s.b + 1 : 0), numSplitsAt = tileSchedulerMetadata + s.numSmParts * metadataFields;
@@ -72,6 +78,7 @@ export function planDecode(s: PlanShape, numSplits?: Int32Array, seqlens?: Int32
     combine: numSplits === undefined || numSplits[s.b] !== s.b,
     ...(numSplits === undefined ? {} : { maxSplits: mostSplits(numSplits, s.b) }),
     ...(numSplits !== undefined && seqlens !== undefined && numSplits[s.b] > 0 ? { keysPerSplit: sumOf(seqlens, s.b) / numSplits[s.b] } : {}),
+    ...(underFloor ? { underFloor } : {}),
   };
 }
 

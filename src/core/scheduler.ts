@@ -51,6 +51,20 @@ export function autoSchedule(seqlens: ArrayLike<number>, numSmParts: number, row
   return autoKind(Math.ceil(total / numSmParts), rowsPerKvHead);
 }
 
+/**
+ * Whether a plan of `kind` cuts split pieces under FlashMLA's floor (two overheads a part): 'fill' (or 'auto' where it
+ * picks 'fill') where the even share is under 5 blocks; elsewhere the plan is FlashMLA's. The WebGPU backend's matrix
+ * kernel then takes its "keys seen, all -inf" state (kernels/decode-matrix5.ts infSafe 'seen'), which such pieces need.
+ */
+export function cutsUnderFloor(seqlens: ArrayLike<number>, numSmParts: number, kind: ScheduleKind, rowsPerKvHead = Infinity): boolean {
+  if (kind === 'flashmla') return false;
+  let total = 0;
+  for (let i = 0; i < seqlens.length; i++) total += Math.ceil(seqlens[i] / blockSizeN) + fixedOverheadNumBlocks;
+  const share = Math.ceil(total / numSmParts);
+  const k = kind === 'auto' ? autoKind(share, rowsPerKvHead) : kind;
+  return k === 'fill' && share + fixedOverheadNumBlocks < minPayloadBlocks('flashmla');
+}
+
 /** autoSchedule's rule on the even share (blocks a part, overheads included) and the rows a KV head. */
 function autoKind(share: number, rowsPerKvHead = Infinity): 'flashmla' | 'fill' {
   return share <= 3 || (share === 4 && rowsPerKvHead <= 32) ? 'fill' : 'flashmla';

@@ -2,7 +2,7 @@
 // poisons the outputs first, and the cases where whole 64-key tiles or whole splits of a row score -inf (issue
 // #10). Used by test/backends/webgpu-nan.test.ts (scalar CPU + WebGPU) and cpu-inf.test.ts (every CPU rung).
 import assert from 'node:assert/strict';
-import { flashMlaWithKvcache } from '../../src/index.js';
+import { MlaDecoder, flashMlaWithKvcache } from '../../src/index.js';
 import type { HalfDType } from '../../src/core/dtype.js';
 import type { Backend } from '../../src/core/problem.js';
 import type { ScheduleKind } from '../../src/core/scheduler.js';
@@ -43,6 +43,24 @@ export async function runDense(c: DecodeCase, be: Backend, numSms: number): Prom
     return { out: Uint16Array.from((await be.download(out)).host() as Uint16Array), lse: Float32Array.from((await be.download(lse)).host() as Float32Array) };
   } finally {
     for (const x of [q, k, out, lse]) if (x !== t.q && x !== t.kCache) be.free(x);
+  }
+}
+
+/**
+ * runDense's case through MlaDecoder (the planner's own metadata, here of `schedule`: the backend's plan-dependent
+ * choices, e.g. the WebGPU matrix kernel's infSafe 'seen' on plans cut under FlashMLA's floor, apply).
+ */
+export async function runDecoderDense(c: DecodeCase, be: Backend, numSms: number, schedule: ScheduleKind): Promise<{ out: Uint16Array; lse: Float32Array }> {
+  const t = caseTensors(c);
+  const d = new MlaDecoder(be, { hQ: c.hQ, hKv: c.hKv, dtype: c.dtype, numSms, causal: c.causal, schedule });
+  d.plan(c.cacheSeqlens, fromArray('i32', t.blockTable.shape, t.blockTable.host() as Int32Array), { sQ: c.sQ });
+  const q = be.upload(t.q), k = be.upload(t.kCache);
+  try {
+    const o = await d.run(q, k);
+    await be.synchronize();
+    return { out: Uint16Array.from((await be.download(o.out)).host() as Uint16Array), lse: Float32Array.from((await be.download(o.lse)).host() as Float32Array) };
+  } finally {
+    be.free(q); be.free(k); d.dispose();
   }
 }
 

@@ -36,12 +36,13 @@ export interface WebGpuBackendOptions {
   /** Processor count the scheduler plans for (WebGPU does not expose it). */
   numSms?: number;
   /**
-   * The split-KV plan MlaDecoder makes for this backend when it plans a step itself (BackendInfo.schedule; session
-   * 19): 'flashmla' (the default: getMlaMetadata's plan) or 'fill' (opt-in: core/scheduler.ts, FlashMLA's walk with
-   * the payload floor lowered to one overhead and one block, so b = 1 fills the parts with fewer tiles each; on the
-   * H200 0.915x at b = 1 s_k 32768, 0.714x at s_k 8192, but on the matrix path it can cut a split made only of
-   * -inf-scored keys, whose 0 x inf NaN columns v5 then drops: docs/notes/webgpu-tensor-core.md, "call W3").
-   * Metadata a caller passes to flashMlaWithKvcache is run as given, whichever plan it is.
+   * The split-KV plan MlaDecoder makes for this backend when it plans a step itself (BackendInfo.schedule): 'auto'
+   * (the default since session 25, webgpuScheduleDefault: 'fill' where FlashMLA's floor of five blocks a part leaves
+   * SM parts idle, FlashMLA's plan elsewhere), 'flashmla' (getMlaMetadata's plan, the default before) or 'fill'
+   * (core/scheduler.ts: FlashMLA's walk with the payload floor lowered to one overhead and one block). Where a plan
+   * cuts pieces under FlashMLA's floor, the matrix kernel takes infSafe 'seen' (a piece made only of -inf-scored keys
+   * is then "keys seen, all -inf", not "no key": docs/notes/webgpu-tensor-core.md, "call W3"). Metadata a caller passes
+   * to flashMlaWithKvcache is run as given, whichever plan it is (with the kernel's default infSafe).
    */
   schedule?: ScheduleKind;
   /** Largest GPUBuffer to allocate (default: the device limit); lower it to exercise multi-buffer tensors. */
@@ -90,6 +91,14 @@ export interface WebGpuBackendOptions {
   matrix?: MatrixKnobs & { emulate?: boolean };
 }
 
+/**
+ * The split-KV plan MlaDecoder makes for a WebGPU backend unless told (WebGpuBackendOptions.schedule, session 25):
+ * 'auto', CUDA's rule (core/scheduler.ts autoSchedule: 'fill' where the even share is under FlashMLA's floor by 2
+ * blocks, or by 1 at <= 32 rows a KV head). Where it picks 'fill' the matrix kernel takes infSafe 'seen'
+ * (DecodePlan.underFloor), which 'fill''s short split pieces need for keys scored -inf.
+ */
+export const webgpuScheduleDefault: ScheduleKind = 'auto';
+
 const idxCapacityInit = 1 << 14;
 const rowBytes = dQk * 2;
 
@@ -135,7 +144,7 @@ export class WebGpuBackend implements Backend {
     this.maxBufferBytes = Math.min(opts.maxBufferBytes ?? caps.maxBufferSize, caps.maxBufferSize);
     this.maxBindingBytes = Math.min(opts.maxBindingBytes ?? caps.maxStorageBufferBindingSize, caps.maxStorageBufferBindingSize, this.maxBufferBytes);
     this.info = {
-      kind: 'webgpu', device: description, numSms: opts.numSms ?? defaultNumSms, schedule: opts.schedule ?? 'flashmla',
+      kind: 'webgpu', device: description, numSms: opts.numSms ?? defaultNumSms, schedule: opts.schedule ?? webgpuScheduleDefault,
       details: { ...caps, decodePath: this.decodePath.path, decodePathWhy: this.decodePath.why },
     };
     this.idx = this.buffer('flashmla.idx', idxCapacityInit * 4, Usage.STORAGE | Usage.COPY_DST);

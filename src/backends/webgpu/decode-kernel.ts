@@ -74,7 +74,7 @@ export function resolveDecodeKernel(plan: DecodePlan, dtype: HalfDType, cacheBin
     return make(decodeMatrix6Program, decodeMatrix6Spec({ dtype }, s.caps, cacheBindings, s.path.emulate === true), decodeMatrix6Dispatch(shape));
   }
   if (kernel === 'matrix' && (m.version ?? 5) === 5) {
-    const spec = decodeMatrix5Spec({ dtype }, s.caps, cacheBindings, s.path.emulate === true, { ...m, qRowLanes: matrix5QRowLanesFor(m.qRowLanes, plan.keysPerSplit) });
+    const spec = decodeMatrix5Spec({ dtype }, s.caps, cacheBindings, s.path.emulate === true, { ...m, qRowLanes: matrix5QRowLanesFor(m.qRowLanes, plan.keysPerSplit), infSafe: m.infSafe ?? (plan.underFloor ? 'seen' : undefined) });
     return make(decodeMatrix5Program, spec, decodeMatrix5Dispatch(shape));
   }
   if (kernel === 'matrix' && m.version !== 3) {
