@@ -161,7 +161,7 @@ export interface DecoderConfig {
   numSms?: number;
   /**
    * The split-KV plan of each step (getMlaMetadata's `schedule`). Default: backend.info.schedule ('auto' on the
-   * CUDA backend on sm_90 and on WebGPU since session 25, 'flashmla' elsewhere unless the backend was created with another `schedule` or
+   * CUDA backend on sm_90, 'flashmla' elsewhere unless the backend was created with another `schedule` or
    * FLASHMLA_CUDA_SCHEDULE / FLASHMLA_WEBGPU_SCHEDULE name one).
    */
   schedule?: ScheduleKind;

@@ -46,11 +46,11 @@ describe('schedule on lavapipe (the WebGPU backend\'s opt-in \'fill\' plan)', ()
     return false;
   };
 
-  test("info.schedule: 'auto' by default since session 25 (unless FLASHMLA_WEBGPU_SCHEDULE says), 'fill' when asked; a bad name refused", async (t) => {
+  test("info.schedule: 'flashmla' by default (unless FLASHMLA_WEBGPU_SCHEDULE says), 'fill' when asked; a bad name refused", async (t) => {
     if (!need(t)) return;
     const env = process.env.FLASHMLA_WEBGPU_SCHEDULE;
-    assert.equal(webgpuScheduleDefault, 'auto');
-    assert.equal(be!.info.schedule, env === 'fill' || env === 'flashmla' ? env : 'auto');
+    assert.equal(webgpuScheduleDefault, 'flashmla');
+    assert.equal(be!.info.schedule, env === 'fill' || env === 'auto' ? env : 'flashmla');
     assert.equal(opt!.info.schedule, 'fill');
     await assert.rejects(createNodeWebGpuBackend({ schedule: 'even' as ScheduleKind }), (e: unknown) => e instanceof FlashMlaError && e.argument === 'schedule');
   });
@@ -154,10 +154,10 @@ for (const infSafe of [true, false]) describe(`v5 emulated (lavapipe)${infSafe ?
   }
 });
 
-// Session 25: the WebGPU backend plans 'auto' by default, and where a plan it makes cuts split pieces under FlashMLA's
-// floor ('fill', or 'auto' where it picks 'fill': DecodePlan.underFloor) its matrix kernel takes infSafe 'seen'. So
-// through MlaDecoder v5 (emulated, its default infSafe) gives the reference on every case whose known difference was
-// 'empty' or 'finite' on the fill plan; only the 'nan' behaviour stays (infSafe true fixes that one).
+// Session 25: where a plan MlaDecoder makes cuts split pieces under FlashMLA's floor ('fill', or 'auto' where it picks
+// 'fill': DecodePlan.underFloor) the WebGPU matrix kernel takes infSafe 'seen'. So through MlaDecoder v5 (emulated, its
+// default infSafe) gives the reference on every case whose known difference was 'empty' or 'finite' on the fill plan;
+// only the 'nan' behaviour stays (infSafe true fixes that one).
 describe('v5 emulated (lavapipe), MlaDecoder on plans cut under the floor: infSafe \'seen\' by the plan', () => {
   let v5: WebGpuBackend | undefined;
   let why = '';

@@ -36,10 +36,11 @@ export interface WebGpuBackendOptions {
   /** Processor count the scheduler plans for (WebGPU does not expose it). */
   numSms?: number;
   /**
-   * The split-KV plan MlaDecoder makes for this backend when it plans a step itself (BackendInfo.schedule): 'auto'
-   * (the default since session 25, webgpuScheduleDefault: 'fill' where FlashMLA's floor of five blocks a part leaves
-   * SM parts idle, FlashMLA's plan elsewhere), 'flashmla' (getMlaMetadata's plan, the default before) or 'fill'
-   * (core/scheduler.ts: FlashMLA's walk with the payload floor lowered to one overhead and one block). Where a plan
+   * The split-KV plan MlaDecoder makes for this backend when it plans a step itself (BackendInfo.schedule): 'flashmla'
+   * (the default, webgpuScheduleDefault: getMlaMetadata's plan), 'auto' (opt-in: 'fill' where FlashMLA's floor of five
+   * blocks a part leaves SM parts idle, FlashMLA's plan elsewhere; on the H200 0.59-0.93x the time at 16 rows and b <= 8,
+   * 1.12x at 64 rows) or 'fill' (core/scheduler.ts: FlashMLA's walk with the payload floor lowered to one overhead and
+   * one block). Where a plan
    * cuts pieces under FlashMLA's floor, the matrix kernel takes infSafe 'seen' (a piece made only of -inf-scored keys
    * is then "keys seen, all -inf", not "no key": docs/notes/webgpu-tensor-core.md, "call W3"). Metadata a caller passes
    * to flashMlaWithKvcache is run as given, whichever plan it is (with the kernel's default infSafe).
@@ -92,12 +93,13 @@ export interface WebGpuBackendOptions {
 }
 
 /**
- * The split-KV plan MlaDecoder makes for a WebGPU backend unless told (WebGpuBackendOptions.schedule, session 25):
- * 'auto', CUDA's rule (core/scheduler.ts autoSchedule: 'fill' where the even share is under FlashMLA's floor by 2
- * blocks, or by 1 at <= 32 rows a KV head). Where it picks 'fill' the matrix kernel takes infSafe 'seen'
- * (DecodePlan.underFloor), which 'fill''s short split pieces need for keys scored -inf.
+ * The split-KV plan MlaDecoder makes for a WebGPU backend unless told (WebGpuBackendOptions.schedule): FlashMLA's.
+ * Session 25 measured 'auto' (CUDA's rule) on the H200: 0.59-0.93x the time at 16 rows a KV head and b <= 8, but
+ * 1.12x at b = 1 h_q = 64 (64 rows: four row blocks a part already fill the SMs), so it stays opt-in
+ * (docs/notes/webgpu-matrix-kernel.md, "Session 25", call 6). Where a plan cuts pieces under FlashMLA's floor ('fill',
+ * or 'auto' where it picks 'fill') the matrix kernel takes infSafe 'seen' (DecodePlan.underFloor).
  */
-export const webgpuScheduleDefault: ScheduleKind = 'auto';
+export const webgpuScheduleDefault: ScheduleKind = 'flashmla';
 
 const idxCapacityInit = 1 << 14;
 const rowBytes = dQk * 2;
