@@ -107,6 +107,10 @@ describe('webgpu matrix v5 qRowLanes by the plan (matrix5QRowLanesFor, session 2
     }
     assert.equal(matrix5QRowLanesFor(true, 8192), true);
     assert.equal(matrix5QRowLanesFor(false, 64), false);
+    // decodeMatrix5Spec has no plan: 'auto' there is not a yes
+    const caps = { maxComputeWorkgroupStorageSize: 49152, subgroupMatrixF16: m16 } as unknown as DeviceCaps;
+    assert.equal(decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, false, { qRowLanes: 'auto' }).qRowLanes, undefined);
+    assert.equal(decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, false, { qRowLanes: true }).qRowLanes, true);
   });
   test('the backend\'s kernel for a plan: q2 on short work items, q1 on long ones, as the knob says when told', () => {
     const caps = { maxComputeWorkgroupStorageSize: 49152, subgroupMatrixF16: m16, subgroups: true } as unknown as DeviceCaps;

@@ -40,10 +40,10 @@ export interface WebGpuBackendOptions {
    * (the default, webgpuScheduleDefault: getMlaMetadata's plan), 'auto' (opt-in: 'fill' where FlashMLA's floor of five
    * blocks a part leaves SM parts idle, FlashMLA's plan elsewhere; on the H200 0.59-0.93x the time at 16 rows and b <= 8,
    * 1.12x at 64 rows) or 'fill' (core/scheduler.ts: FlashMLA's walk with the payload floor lowered to one overhead and
-   * one block). Where a plan
-   * cuts pieces under FlashMLA's floor, the matrix kernel takes infSafe 'seen' (a piece made only of -inf-scored keys
-   * is then "keys seen, all -inf", not "no key": docs/notes/webgpu-tensor-core.md, "call W3"). Metadata a caller passes
-   * to flashMlaWithKvcache is run as given, whichever plan it is (with the kernel's default infSafe).
+   * one block). Where a plan cuts pieces under FlashMLA's floor, the matrix kernel takes infSafe 'seen' (a piece made
+   * only of -inf-scored keys is then "keys seen, all -inf", not "no key": docs/notes/webgpu-tensor-core.md, "call
+   * W3"). Metadata a caller passes to flashMlaWithKvcache is run as given, whichever plan it is (with the kernel's
+   * default infSafe).
    */
   schedule?: ScheduleKind;
   /** Largest GPUBuffer to allocate (default: the device limit); lower it to exercise multi-buffer tensors. */

@@ -268,8 +268,9 @@ export interface Matrix5Choice {
   /** v5's qOnce (session 24): on by default (matrix5QOnceDefault). See DecodeMatrix5Spec.qOnce. */
   qOnce?: boolean;
   /**
-   * v5's qRowLanes (session 24, with qOnce): off by default (matrix5QRowLanesAuto); 'auto' takes it where a work item is
-   * short (matrix5QRowLanesFor). See DecodeMatrix5Spec.qRowLanes.
+   * v5's qRowLanes (session 24, with qOnce): 'auto' (the default, matrix5QRowLanesAuto) takes it where the plan's work
+   * items are short (matrix5QRowLanesFor, resolved by the backend per plan; decodeMatrix5Spec itself, with no plan,
+   * takes it only for true). See DecodeMatrix5Spec.qRowLanes.
    */
   qRowLanes?: boolean | 'auto';
 }
@@ -329,7 +330,7 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
     throw new FlashMlaError('backend_unavailable', `decodePath matrix (v5): the kernel needs the 16x16x16 configuration, the device offers ${config.m}x${config.n}x${config.k}`,
       'decodePath', '16x16x16 with f32 results', `${config.m}x${config.n}x${config.k}`);
   }
-  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...((o.infSafe ?? matrix5InfSafeDefault) ? { infSafe: o.infSafe ?? matrix5InfSafeDefault } : {}), ...(o.packedMax ?? matrix5PackedDefault ? { packedMax: true } : {}), ...(o.qOnce ?? matrix5QOnceDefault ? { qOnce: true, ...(o.qRowLanes ? { qRowLanes: true } : {}) } : {}) };
+  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...((o.infSafe ?? matrix5InfSafeDefault) ? { infSafe: o.infSafe ?? matrix5InfSafeDefault } : {}), ...(o.packedMax ?? matrix5PackedDefault ? { packedMax: true } : {}), ...(o.qOnce ?? matrix5QOnceDefault ? { qOnce: true, ...(o.qRowLanes === true ? { qRowLanes: true } : {}) } : {}) };
 }
 
 /** Specs pipeline-stats.mjs reports (the driver's register counts). */
