@@ -46,9 +46,14 @@ export function minPayloadBlocks(kind: Exclude<ScheduleKind, 'auto'>): number {
  * `rowsPerKvHead` (sQ * hQ / hKv) unknown counts as more than 32.
  */
 export function autoSchedule(seqlens: ArrayLike<number>, numSmParts: number, rowsPerKvHead = Infinity): 'flashmla' | 'fill' {
+  return autoKind(evenShare(seqlens, numSmParts), rowsPerKvHead);
+}
+
+/** The even share of a batch's work, T = ceil(total / numSmParts) blocks a part, each request's overhead included. */
+function evenShare(seqlens: ArrayLike<number>, numSmParts: number): number {
   let total = 0;
   for (let i = 0; i < seqlens.length; i++) total += Math.ceil(seqlens[i] / blockSizeN) + fixedOverheadNumBlocks;
-  return autoKind(Math.ceil(total / numSmParts), rowsPerKvHead);
+  return Math.ceil(total / numSmParts);
 }
 
 /**
@@ -58,9 +63,7 @@ export function autoSchedule(seqlens: ArrayLike<number>, numSmParts: number, row
  */
 export function cutsUnderFloor(seqlens: ArrayLike<number>, numSmParts: number, kind: ScheduleKind, rowsPerKvHead = Infinity): boolean {
   if (kind === 'flashmla') return false;
-  let total = 0;
-  for (let i = 0; i < seqlens.length; i++) total += Math.ceil(seqlens[i] / blockSizeN) + fixedOverheadNumBlocks;
-  const share = Math.ceil(total / numSmParts);
+  const share = evenShare(seqlens, numSmParts);
   const k = kind === 'auto' ? autoKind(share, rowsPerKvHead) : kind;
   return k === 'fill' && share + fixedOverheadNumBlocks < minPayloadBlocks('flashmla');
 }

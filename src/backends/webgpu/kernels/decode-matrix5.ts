@@ -326,11 +326,12 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
       'decodePath', `maxComputeWorkgroupStorageSize >= ${need}`, String(limit));
   }
   const config = caps.subgroupMatrixF16 ?? { m: 16, n: 16, k: 16, result: 'f32' as const };
+  const infSafe = o.infSafe ?? matrix5InfSafeDefault;
   if (!emulate && !matrix5ConfigUsable(config)) {
     throw new FlashMlaError('backend_unavailable', `decodePath matrix (v5): the kernel needs the 16x16x16 configuration, the device offers ${config.m}x${config.n}x${config.k}`,
       'decodePath', '16x16x16 with f32 results', `${config.m}x${config.n}x${config.k}`);
   }
-  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...((o.infSafe ?? matrix5InfSafeDefault) ? { infSafe: o.infSafe ?? matrix5InfSafeDefault } : {}), ...(o.packedMax ?? matrix5PackedDefault ? { packedMax: true } : {}), ...(o.qOnce ?? matrix5QOnceDefault ? { qOnce: true, ...(o.qRowLanes === true ? { qRowLanes: true } : {}) } : {}) };
+  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...(infSafe ? { infSafe } : {}), ...(o.packedMax ?? matrix5PackedDefault ? { packedMax: true } : {}), ...(o.qOnce ?? matrix5QOnceDefault ? { qOnce: true, ...(o.qRowLanes === true ? { qRowLanes: true } : {}) } : {}) };
 }
 
 /** Specs pipeline-stats.mjs reports (the driver's register counts). */
