@@ -28,7 +28,8 @@ export interface MetadataOptions {
    * 'fill' (session 19: the payload floor lowered to one overhead and one block, what a WebGPU backend created with
    * `schedule: 'fill'` plans for itself in MlaDecoder; the same plan as FlashMLA's wherever the total work gives every
    * part 5 blocks or more) or 'auto' (session 23: 'fill' where it was measured faster on the H200,
-   * FlashMLA's elsewhere, core/scheduler.ts autoSchedule; what the CUDA backend plans for itself on sm_90).
+   * FlashMLA's elsewhere, core/scheduler.ts autoSchedule, by the backend's rule (BackendInfo.autoRule; CUDA's where
+   * none is given); what the CUDA backend plans for itself on sm_90).
    */
   schedule?: ScheduleKind;
 }
@@ -60,7 +61,7 @@ export function getMlaMetadata(
   checkPositiveInt('numSms', numSms, 65536); // it sizes the metadata: [numSmParts, 8]
   const kind = opts.schedule ?? 'flashmla';
   checkSchedule(kind);
-  const s = planSchedule(seqlens, numSmPartsFor(numSms, numHeadsPerHeadK, numHeadsK), kind, numHeadsPerHeadK);
+  const s = planSchedule(seqlens, numSmPartsFor(numSms, numHeadsPerHeadK, numHeadsK), kind, numHeadsPerHeadK, opts.backend?.info.autoRule);
   return {
     tileSchedulerMetadata: fromArray('i32', [s.numSmParts, metadataFields], s.tileSchedulerMetadata),
     numSplits: fromArray('i32', [seqlens.length + 1], s.numSplits),
@@ -230,7 +231,7 @@ export class MlaDecoder {
     const plan: StepPlan = { b, sQ, cacheSeqlens: host.cacheSeqlens, qIndptr: host.qIndptr, numSmParts: md.tileSchedulerMetadata.shape[0], schedule };
     const decode = planDecode({
       b, sQ, hQ: this.hQ, hKv: this.hKv, numSmParts: plan.numSmParts, maxBlocksPerSeq: blockTable.shape[1] ?? 0, varlen: host.qIndptr !== undefined,
-    }, host.numSplits, host.cacheSeqlens, cutsUnderFloor(host.cacheSeqlens, plan.numSmParts, schedule, (sQ * this.hQ) / this.hKv));
+    }, host.numSplits, host.cacheSeqlens, cutsUnderFloor(host.cacheSeqlens, plan.numSmParts, schedule, (sQ * this.hQ) / this.hKv, this.backend.info.autoRule));
     this.planned = {
       plan, host, decode,
       blockTable: dev(blockTable), cacheSeqlens: dev(seq), qIndptr: indptr && dev(indptr),

@@ -5,7 +5,7 @@ import type { DeviceKind, Tensor } from './tensor.js';
 import type { DecodePlan } from './plan.js';
 import type { SparseCall } from './sparse.js';
 import type { DenseFp8Call } from './dense-fp8.js';
-import type { ScheduleKind } from './scheduler.js';
+import type { AutoRule, ScheduleKind } from './scheduler.js';
 
 import { dQk, dV } from './constants.js';
 
@@ -106,6 +106,11 @@ export interface BackendInfo {
    * Metadata a caller passes is run as given.
    */
   schedule?: ScheduleKind;
+  /**
+   * Where this backend's 'auto' plan takes 'fill' (core/scheduler.ts AutoRule), measured with its kernels; absent:
+   * the CUDA backend's rule (autoRuleCuda).
+   */
+  autoRule?: AutoRule;
   details?: Record<string, unknown>;
 }
 

@@ -45,9 +45,22 @@ export function minPayloadBlocks(kind: Exclude<ScheduleKind, 'auto'>): number {
  * small (level to 6.6 % faster there, and 2 % slower at 64 rows, b = 1 s_k 32768); FlashMLA's elsewhere.
  * `rowsPerKvHead` (sQ * hQ / hKv) unknown counts as more than 32.
  */
-export function autoSchedule(seqlens: ArrayLike<number>, numSmParts: number, rowsPerKvHead = Infinity): 'flashmla' | 'fill' {
-  return autoKind(evenShare(seqlens, numSmParts), rowsPerKvHead);
+export function autoSchedule(seqlens: ArrayLike<number>, numSmParts: number, rowsPerKvHead = Infinity, rule: AutoRule = autoRuleCuda): 'flashmla' | 'fill' {
+  return autoKind(evenShare(seqlens, numSmParts), rowsPerKvHead, rule);
 }
+
+/**
+ * Where 'auto' takes 'fill', by the even share T (blocks a part, overheads included): T <= `anyRows` at any rows a KV
+ * head, T <= `fewRows` at most `fewRowsMax` rows a KV head. A backend states its own (BackendInfo.autoRule), measured
+ * with its kernels; getMlaMetadata and MlaDecoder read it from the backend they plan for.
+ */
+export interface AutoRule {
+  readonly anyRows: number;
+  readonly fewRows: number;
+  readonly fewRowsMax: number;
+}
+/** The rule of session 23 (the CUDA backend's Hopper and mma.sync kernels on the H200), and the default. */
+export const autoRuleCuda: AutoRule = { anyRows: 3, fewRows: 4, fewRowsMax: 32 };
 
 /** The even share of a batch's work, T = ceil(total / numSmParts) blocks a part, each request's overhead included. */
 function evenShare(seqlens: ArrayLike<number>, numSmParts: number): number {
@@ -61,24 +74,24 @@ function evenShare(seqlens: ArrayLike<number>, numSmParts: number): number {
  * picks 'fill') where the even share is under 5 blocks; elsewhere the plan is FlashMLA's. The WebGPU backend's matrix
  * kernel then takes its "keys seen, all -inf" state (kernels/decode-matrix5.ts infSafe 'seen'), which such pieces need.
  */
-export function cutsUnderFloor(seqlens: ArrayLike<number>, numSmParts: number, kind: ScheduleKind, rowsPerKvHead = Infinity): boolean {
+export function cutsUnderFloor(seqlens: ArrayLike<number>, numSmParts: number, kind: ScheduleKind, rowsPerKvHead = Infinity, rule: AutoRule = autoRuleCuda): boolean {
   if (kind === 'flashmla') return false;
   const share = evenShare(seqlens, numSmParts);
-  const k = kind === 'auto' ? autoKind(share, rowsPerKvHead) : kind;
+  const k = kind === 'auto' ? autoKind(share, rowsPerKvHead, rule) : kind;
   return k === 'fill' && share + fixedOverheadNumBlocks < minPayloadBlocks('flashmla');
 }
 
 /** autoSchedule's rule on the even share (blocks a part, overheads included) and the rows a KV head. */
-function autoKind(share: number, rowsPerKvHead = Infinity): 'flashmla' | 'fill' {
-  return share <= 3 || (share === 4 && rowsPerKvHead <= 32) ? 'fill' : 'flashmla';
+function autoKind(share: number, rowsPerKvHead = Infinity, rule: AutoRule = autoRuleCuda): 'flashmla' | 'fill' {
+  return share <= rule.anyRows || (share <= rule.fewRows && rowsPerKvHead <= rule.fewRowsMax) ? 'fill' : 'flashmla';
 }
 
 /**
  * Plan the split-KV work exactly as FlashMLA's get_mla_metadata kernel does for `numSmParts` parts (with `kind`
  * 'fill', the same walk with a lower payload floor; 'auto': one of the two by autoSchedule, which reads
- * `rowsPerKvHead`). `seqlens` are the keys of each sequence (non-negative; validated by the caller).
+ * `rowsPerKvHead` and `rule`, default autoRuleCuda). `seqlens` are the keys of each sequence (non-negative; validated by the caller).
  */
-export function planSchedule(seqlens: ArrayLike<number>, numSmParts: number, kind: ScheduleKind = 'flashmla', rowsPerKvHead?: number): Schedule {
+export function planSchedule(seqlens: ArrayLike<number>, numSmParts: number, kind: ScheduleKind = 'flashmla', rowsPerKvHead?: number, rule?: AutoRule): Schedule {
   const b = seqlens.length;
   const numBlocks = new Int32Array(b);
   let total = 0;
@@ -89,7 +102,7 @@ export function planSchedule(seqlens: ArrayLike<number>, numSmParts: number, kin
   // A split piece is worth at least as much work as its overhead: FlashMLA never plans payloads under two overheads
   // ('fill': one overhead and one block, so every split piece still gets at least one block).
   const share = Math.ceil(total / numSmParts);
-  const payload = Math.max(share + fixedOverheadNumBlocks, minPayloadBlocks(kind === 'auto' ? autoKind(share, rowsPerKvHead) : kind));
+  const payload = Math.max(share + fixedOverheadNumBlocks, minPayloadBlocks(kind === 'auto' ? autoKind(share, rowsPerKvHead, rule) : kind));
   const meta = new Int32Array(numSmParts * metadataFields);
   const numSplits = new Int32Array(b + 1);
 

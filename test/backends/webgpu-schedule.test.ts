@@ -175,7 +175,7 @@ describe('v5 emulated (lavapipe), MlaDecoder on plans cut under the floor: infSa
       if (!v5) { if (process.env.CI) assert.fail(why); t.skip(why); return; }
       const { c, ref } = buildDenseNanCase(dc, 1950 + n);
       for (const schedule of ['fill', 'auto', 'flashmla'] as const) {
-        const under = cutsUnderFloor(c.cacheSeqlens, dc.numSms, schedule, (c.sQ * c.hQ) / c.hKv);
+        const under = cutsUnderFloor(c.cacheSeqlens, dc.numSms, schedule, (c.sQ * c.hQ) / c.hKv, v5.info.autoRule);
         keys.clear();
         const got = await runDecoderDense(c, v5, dc.numSms, schedule);
         assert.equal([...keys].some((k) => k.endsWith('.infs')), under, `${schedule}: 'seen' ${under ? 'taken' : 'not taken'} (${[...keys].join(' ')})`);

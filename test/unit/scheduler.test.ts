@@ -4,8 +4,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { getMlaMetadata } from '../../src/index.js';
 import { FlashMlaError } from '../../src/core/errors.js';
-import { Meta, type ScheduleKind, autoSchedule, blockSizeN, fixedOverheadNumBlocks, maxPartials, metadataFields, minPayloadBlocks, numSmPartsFor, partWork, planSchedule, scheduleKinds } from '../../src/core/scheduler.js';
+import { Meta, type ScheduleKind, autoRuleCuda, autoSchedule, cutsUnderFloor, blockSizeN, fixedOverheadNumBlocks, maxPartials, metadataFields, minPayloadBlocks, numSmPartsFor, partWork, planSchedule, scheduleKinds } from '../../src/core/scheduler.js';
 import { validateDecode } from '../../src/core/validate.js';
+import { autoRuleWebGpu } from '../../src/backends/webgpu/backend.js';
+import type { Backend } from '../../src/core/problem.js';
 import { fromArray } from '../../src/core/tensor.js';
 import { goldenCaseNames, loadGolden, loadMetadataCases } from '../support/golden.js';
 import { Rng } from '../support/random.js';
@@ -238,6 +240,32 @@ describe("the 'auto' schedule (session 23: the CUDA backend's plan on sm_90)", (
     assert.equal(kindOf(Array(128).fill(1024), 132, 16), 'flashmla'); // share 21
     assert.equal(kindOf([4641, 45118, 1730, 1696], 132, 64), 'flashmla'); // share 7
     assert.equal(kindOf([0], 132, 16), 'fill'); // share 1: nothing to split either way
+  });
+  test('a backend\'s own rule (BackendInfo.autoRule): the WebGPU backend\'s takes fill only at <= 16 rows, shares <= 4', () => {
+    const web = autoRuleWebGpu;
+    const at = (seqlens: number[], parts: number, rows: number) => autoSchedule(Int32Array.from(seqlens), parts, rows, web);
+    assert.equal(at([32768], 132, 16), 'fill'); // share 4
+    assert.equal(at([2048], 132, 16), 'fill'); // share 1
+    assert.equal(at([8192], 132, 64), 'flashmla'); // 64 rows: 1.12x on the H200 (session 25 call 6)
+    assert.equal(at([8192], 132, 32), 'flashmla');
+    assert.equal(at([8192], 132, 17), 'flashmla');
+    assert.equal(at([40960], 132, 16), 'flashmla'); // share 5: the plans are the same
+    assert.equal(at([2048], 132, 5), 'fill'); // 5 rows: one row block
+    for (const [seq, parts, rows] of [[[32768], 132, 16], [[8192], 132, 64], [[24576], 132, 64]] as const) {
+      const kind = at([...seq], parts, rows);
+      assert.deepEqual(planSchedule(Int32Array.from(seq), parts, 'auto', rows, web), planSchedule(Int32Array.from(seq), parts, kind));
+      assert.equal(cutsUnderFloor(Int32Array.from(seq), parts, 'auto', rows, web), kind === 'fill');
+    }
+    // the default rule is CUDA's: at 64 rows share 3 takes fill there, not on the WebGPU rule
+    assert.equal(autoSchedule(Int32Array.of(24576), 132, 64), 'fill');
+    assert.equal(autoSchedule(Int32Array.of(24576), 132, 64, autoRuleCuda), 'fill');
+    assert.equal(at([24576], 132, 64), 'flashmla');
+  });
+  test('getMlaMetadata \'auto\' plans by the backend\'s rule', () => {
+    const be = { info: { kind: 'webgpu', device: 'x', numSms: 132, autoRule: autoRuleWebGpu } } as unknown as Backend;
+    assert.equal(getMlaMetadata(Int32Array.of(8192), 64, 1, { schedule: 'auto', backend: be }).numSplits.host()[1], 26);
+    assert.equal(getMlaMetadata(Int32Array.of(8192), 64, 1, { schedule: 'auto' }).numSplits.host()[1], 64);
+    assert.equal(getMlaMetadata(Int32Array.of(8192), 16, 1, { schedule: 'auto', backend: be }).numSplits.host()[1], 64);
   });
   test("planSchedule 'auto' is exactly the plan autoSchedule names, on 600 random batches", () => {
     const rng = new Rng(2323);

@@ -5,7 +5,7 @@ import { type DType, type HostArray, dtypeBytes, hostArrayFor } from '../../core
 import { FlashMlaError, fmtBytes, invalidArgument, outOfMemory } from '../../core/errors.js';
 import type { Backend, BackendInfo, DecodeCall, MatmulCall, MlaProblem } from '../../core/problem.js';
 import type { DecodePlan } from '../../core/plan.js';
-import type { ScheduleKind } from '../../core/scheduler.js';
+import type { AutoRule, ScheduleKind } from '../../core/scheduler.js';
 import { type DeviceStorage, Tensor, isHostTensor, numelOf } from '../../core/tensor.js';
 import { checkMatmul, checkSchedule, checkWrite } from '../../core/validate.js';
 import { chooseCombine, chooseCombineCols, combineDispatch, combineParams, combineProgram } from './kernels/combine.js';
@@ -86,7 +86,7 @@ export interface WebGpuBackendOptions {
    * (chooseCombine); 0 (opt-out): the default combine on every launch, as before; 4 or 8: the wide one on every launch.
    * The combine's `finite` form runs where the default combine does. `combineCols` (session 25): the wide combine's
    * column slices, chosen by the plan unless set (kernels/combine.ts chooseCombineCols; 1 keeps rows whole). The v5
-   * fields packedMax, qOnce, qRowLanes ('auto' by default: by the plan's mean keys a work item) and infSafe: see
+   * fields packedMax, qOnce, qRowLanes ('auto' by default: by the plan's mean keys a work item), keyFactors and infSafe: see
    * kernels/decode-matrix5.ts Matrix5Choice.
    */
   matrix?: MatrixKnobs & { emulate?: boolean };
@@ -100,6 +100,14 @@ export interface WebGpuBackendOptions {
  * or 'auto' where it picks 'fill') the matrix kernel takes infSafe 'seen' (DecodePlan.underFloor).
  */
 export const webgpuScheduleDefault: ScheduleKind = 'flashmla';
+
+/**
+ * Where the WebGPU backend's 'auto' plan takes 'fill' (BackendInfo.autoRule): only at <= 16 rows a KV head (one row
+ * block of the matrix kernel a part), for even shares up to 4 blocks. Session 25 call 6 on the H200: 'fill' 0.59-0.93x
+ * the time at 16 rows and b <= 8, but 1.12x at 64 rows (b = 1 h_q 64: four row blocks a part already fill the SMs on
+ * FlashMLA's plan); session 26 times it on shapes not used to fit it (docs/notes/webgpu-matrix-kernel.md).
+ */
+export const autoRuleWebGpu: AutoRule = { anyRows: 0, fewRows: 4, fewRowsMax: 16 };
 
 const idxCapacityInit = 1 << 14;
 const rowBytes = dQk * 2;
@@ -146,7 +154,7 @@ export class WebGpuBackend implements Backend {
     this.maxBufferBytes = Math.min(opts.maxBufferBytes ?? caps.maxBufferSize, caps.maxBufferSize);
     this.maxBindingBytes = Math.min(opts.maxBindingBytes ?? caps.maxStorageBufferBindingSize, caps.maxStorageBufferBindingSize, this.maxBufferBytes);
     this.info = {
-      kind: 'webgpu', device: description, numSms: opts.numSms ?? defaultNumSms, schedule: opts.schedule ?? webgpuScheduleDefault,
+      kind: 'webgpu', device: description, numSms: opts.numSms ?? defaultNumSms, schedule: opts.schedule ?? webgpuScheduleDefault, autoRule: autoRuleWebGpu,
       details: { ...caps, decodePath: this.decodePath.path, decodePathWhy: this.decodePath.why },
     };
     this.idx = this.buffer('flashmla.idx', idxCapacityInit * 4, Usage.STORAGE | Usage.COPY_DST);
