@@ -16,7 +16,7 @@ import type { ScheduleKind } from '../../src/core/scheduler.js';
 import { fromArray } from '../../src/core/tensor.js';
 import { assertOutputsClose, tolerances } from '../support/compare.js';
 import { buildDenseNanCase, matrixV5Differs, matrixV5InfSafeOff, maskedKeyCases, mismatchKind, negInfTileCases, runDecoderDense, runDense } from '../support/nan-dense.js';
-import { webgpuScheduleDefault } from '../../src/backends/webgpu/backend.js';
+import { autoRuleWebGpu, webgpuScheduleDefault } from '../../src/backends/webgpu/backend.js';
 import { decodeMatrix5Program } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
 import { cutsUnderFloor } from '../../src/core/scheduler.js';
 import { caseMetadata, caseReference, caseTensors, makeCase, runCase } from '../support/random.js';
@@ -46,11 +46,12 @@ describe('schedule on lavapipe (the WebGPU backend\'s opt-in \'fill\' plan)', ()
     return false;
   };
 
-  test("info.schedule: 'flashmla' by default (unless FLASHMLA_WEBGPU_SCHEDULE says), 'fill' when asked; a bad name refused", async (t) => {
+  test("info.schedule: 'auto' by default (unless FLASHMLA_WEBGPU_SCHEDULE says), with the WebGPU rule; 'fill' when asked; a bad name refused", async (t) => {
     if (!need(t)) return;
     const env = process.env.FLASHMLA_WEBGPU_SCHEDULE;
-    assert.equal(webgpuScheduleDefault, 'flashmla');
-    assert.equal(be!.info.schedule, env === 'fill' || env === 'auto' ? env : 'flashmla');
+    assert.equal(webgpuScheduleDefault, 'auto');
+    assert.equal(be!.info.schedule, env === 'fill' || env === 'flashmla' ? env : 'auto');
+    assert.deepEqual(be!.info.autoRule, autoRuleWebGpu);
     assert.equal(opt!.info.schedule, 'fill');
     await assert.rejects(createNodeWebGpuBackend({ schedule: 'even' as ScheduleKind }), (e: unknown) => e instanceof FlashMlaError && e.argument === 'schedule');
   });

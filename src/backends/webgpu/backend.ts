@@ -36,11 +36,11 @@ export interface WebGpuBackendOptions {
   /** Processor count the scheduler plans for (WebGPU does not expose it). */
   numSms?: number;
   /**
-   * The split-KV plan MlaDecoder makes for this backend when it plans a step itself (BackendInfo.schedule): 'flashmla'
-   * (the default, webgpuScheduleDefault: getMlaMetadata's plan), 'auto' (opt-in: 'fill' where FlashMLA's floor of five
-   * blocks a part leaves SM parts idle, FlashMLA's plan elsewhere; on the H200 0.59-0.93x the time at 16 rows and b <= 8,
-   * 1.12x at 64 rows) or 'fill' (core/scheduler.ts: FlashMLA's walk with the payload floor lowered to one overhead and
-   * one block). Where a plan cuts pieces under FlashMLA's floor, the matrix kernel takes infSafe 'seen' (a piece made
+   * The split-KV plan MlaDecoder makes for this backend when it plans a step itself (BackendInfo.schedule): 'auto' (the
+   * default since session 26, webgpuScheduleDefault: 'fill' at <= 16 rows a KV head where FlashMLA's floor of five blocks
+   * a part leaves SM parts idle, FlashMLA's plan elsewhere (autoRuleWebGpu); on the H200 0.58-0.96x the time of
+   * FlashMLA's plan where it differs), 'flashmla' (getMlaMetadata's plan) or 'fill' (core/scheduler.ts: FlashMLA's walk
+   * with the payload floor lowered to one overhead and one block). Where a plan cuts pieces under FlashMLA's floor, the matrix kernel takes infSafe 'seen' (a piece made
    * only of -inf-scored keys is then "keys seen, all -inf", not "no key": docs/notes/webgpu-tensor-core.md, "call
    * W3"). Metadata a caller passes to flashMlaWithKvcache is run as given, whichever plan it is (with the kernel's
    * default infSafe).
@@ -93,19 +93,19 @@ export interface WebGpuBackendOptions {
 }
 
 /**
- * The split-KV plan MlaDecoder makes for a WebGPU backend unless told (WebGpuBackendOptions.schedule): FlashMLA's.
- * Session 25 measured 'auto' (CUDA's rule) on the H200: 0.59-0.93x the time at 16 rows a KV head and b <= 8, but
- * 1.12x at b = 1 h_q = 64 (64 rows: four row blocks a part already fill the SMs), so it stays opt-in
- * (docs/notes/webgpu-matrix-kernel.md, "Session 25", call 6). Where a plan cuts pieces under FlashMLA's floor ('fill',
- * or 'auto' where it picks 'fill') the matrix kernel takes infSafe 'seen' (DecodePlan.underFloor).
+ * The split-KV plan MlaDecoder makes for a WebGPU backend unless told (WebGpuBackendOptions.schedule): 'auto', by the
+ * backend's own rule (autoRuleWebGpu: 'fill' at <= 16 rows a KV head where the even share is <= 4 blocks, FlashMLA's
+ * plan elsewhere). Session 25 measured CUDA's rule on the H200 (1.12x at b = 1 h_q = 64: four row blocks a part already
+ * fill the SMs); session 26 call 1 the WebGPU rule on nine shapes not used to fit it: 0.575-0.955x the time of FlashMLA's
+ * plan (geomean 0.750), the shapes it leaves on FlashMLA's plan level (docs/notes/webgpu-matrix-kernel.md, "Session 26").
+ * Where a plan cuts pieces under FlashMLA's floor the matrix kernel takes infSafe 'seen' (DecodePlan.underFloor).
  */
-export const webgpuScheduleDefault: ScheduleKind = 'flashmla';
+export const webgpuScheduleDefault: ScheduleKind = 'auto';
 
 /**
  * Where the WebGPU backend's 'auto' plan takes 'fill' (BackendInfo.autoRule): only at <= 16 rows a KV head (one row
- * block of the matrix kernel a part), for even shares up to 4 blocks. Session 25 call 6 on the H200: 'fill' 0.59-0.93x
- * the time at 16 rows and b <= 8, but 1.12x at 64 rows (b = 1 h_q 64: four row blocks a part already fill the SMs on
- * FlashMLA's plan); session 26 times it on shapes not used to fit it (docs/notes/webgpu-matrix-kernel.md).
+ * block of the matrix kernel a part), for even shares up to 4 blocks. Fitted on session 25's call 6 ('fill' 0.59-0.93x
+ * the time at 16 rows and b <= 8, but 1.12x at 64 rows); held on session 26's hold-out shapes (call 1, geomean 0.750).
  */
 export const autoRuleWebGpu: AutoRule = { anyRows: 0, fewRows: 4, fewRowsMax: 16 };
 

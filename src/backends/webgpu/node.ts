@@ -113,7 +113,7 @@ export async function createNodeWebGpuBackend(opts: NodeWebGpuBackendOptions = {
   // FLASHMLA_WEBGPU_MATRIX_KEYFACTORS=0|1: v5's keyFactors off or on (kernels/decode-matrix5.ts `keyFactors`; session 26).
   const envKf = ({ 1: true, 0: false } as const)[process.env.FLASHMLA_WEBGPU_MATRIX_KEYFACTORS as '1' | '0'];
   const matrix = rest.matrix ?? (envVSplit || envVersion || envSubgroups || envLazy !== undefined || envTile16 || envPair || envAhead || envBounded !== undefined || envFinite || envCombine !== undefined || envInfSafe !== undefined || envPacked !== undefined || envQOnce !== undefined || envCols !== undefined || envQRow !== undefined || envKf !== undefined ? { vSplit: envVSplit, version: envVersion, subgroups: envSubgroups, lazy: envLazy, tile16: envTile16, pair: envPair, lookahead: envAhead, bounded: envBounded, finite: envFinite, combine: envCombine, infSafe: envInfSafe, packedMax: envPacked, qOnce: envQOnce, combineCols: envCols, qRowLanes: envQRow, keyFactors: envKf } : undefined);
-  // FLASHMLA_WEBGPU_SCHEDULE=<one of scheduleKinds>: the plan MlaDecoder makes for this backend (default 'flashmla',
+  // FLASHMLA_WEBGPU_SCHEDULE=<one of scheduleKinds>: the plan MlaDecoder makes for this backend (default 'auto',
   // getMlaMetadata's plan; fill: the opt-in, core/scheduler.ts); another value is ignored, as before.
   const envSchedule = scheduleKinds.find((k) => k === process.env.FLASHMLA_WEBGPU_SCHEDULE);
   const be = await withDawnQuiet(

@@ -721,21 +721,27 @@ ${kfStore}${o.after}
     var my = NEG;
     var bad = false;${kf ? `
     let kfFast = rowTame && rowC[2] == 0.0; // keyFactors: this row and the tile's keys tame` : ''}
-    ${range(kpl).map((j) => kf ? `{
-     let key = ${keyOf(j)};
-     let base = (key / 16u) * ${nParts * 256}u + (key % 16u) * 16u + r;
-     let sLat = ${range(nParts - 1).map((p) => (p ? `Sc[base + ${256 * p}u]` : 'Sc[base]')).join(' + ')};
-     let sRope = Sc[base + ${256 * (nParts - 1)}u];
-     let fa = bitcast<f32>(atomicLoad(&kMax[key]));
-     let fb = bitcast<f32>(atomicLoad(&kMaxR[key]));
-     let fe = bitcast<f32>(atomicLoad(&kNan[key]));
-     var sv = ((sLat * fa + sRope * fb) * frow) * u.scaleLog2;
-     if (!kfFast) { sv = (pow2Mul(sLat, eq + i32(bitcast<u32>(fa) >> 23u) - 254) + pow2Mul(sRope, eq + i32(bitcast<u32>(fb) >> 23u) - 254)) * u.scaleLog2; }
-     let seen = ${o.kt} + i32(key) < vis;
-     x${j} = select(NEG, select(sv, qNan(), qBad || isNan(fe)), seen);
-     y${j} = select(NEG, x${j} + fe - 127.0, seen);
+    ${kf ? `// keyFactors: every key's sums and factors first, then one branch for the four scores (a branch a key would
+    // keep the compiler from interleaving their chains), then each key as the default
+    ${range(kpl).map((j) => `let key${j} = ${keyOf(j)};
+    let base${j} = (key${j} / 16u) * ${nParts * 256}u + (key${j} % 16u) * 16u + r;
+    let sLat${j} = ${range(nParts - 1).map((p) => (p ? `Sc[base${j} + ${256 * p}u]` : `Sc[base${j}]`)).join(' + ')};
+    let sRope${j} = Sc[base${j} + ${256 * (nParts - 1)}u];
+    let fa${j} = bitcast<f32>(atomicLoad(&kMax[key${j}]));
+    let fb${j} = bitcast<f32>(atomicLoad(&kMaxR[key${j}]));
+    let fe${j} = bitcast<f32>(atomicLoad(&kNan[key${j}]));`).join('\n    ')}
+    ${range(kpl).map((j) => `var sv${j}: f32;`).join(' ')}
+    if (kfFast) {
+     ${range(kpl).map((j) => `sv${j} = ((sLat${j} * fa${j} + sRope${j} * fb${j}) * frow) * u.scaleLog2;`).join('\n     ')}
+    } else {
+     ${range(kpl).map((j) => `sv${j} = (pow2Mul(sLat${j}, eq + i32(bitcast<u32>(fa${j}) >> 23u) - 254) + pow2Mul(sRope${j}, eq + i32(bitcast<u32>(fb${j}) >> 23u) - 254)) * u.scaleLog2;`).join('\n     ')}
+    }
+    ${range(kpl).map((j) => `{
+     let seen = ${o.kt} + i32(key${j}) < vis;
+     x${j} = select(NEG, select(sv${j}, qNan(), qBad || isNan(fe${j})), seen);
+     y${j} = select(NEG, x${j} + fe${j} - 127.0, seen);
      if (isNan(x${j})) { bad = true; } else { mx = max(mx, x${j}); my = max(my, y${j}); }
-    }` : `{
+    }`).join('\n    ')}` : range(kpl).map((j) => `{
      let key = ${keyOf(j)};
      let base = (key / 16u) * ${nParts * 256}u + (key % 16u) * 16u + r;
      let sLat = ${range(nParts - 1).map((p) => (p ? `Sc[base + ${256 * p}u]` : 'Sc[base]')).join(' + ')};
