@@ -86,7 +86,7 @@ export interface WebGpuBackendOptions {
    * (chooseCombine); 0 (opt-out): the default combine on every launch, as before; 4 or 8: the wide one on every launch.
    * The combine's `finite` form runs where the default combine does. `combineCols` (session 25): the wide combine's
    * column slices, chosen by the plan unless set (kernels/combine.ts chooseCombineCols; 1 keeps rows whole). The v5
-   * fields packedMax, qOnce, qRowLanes ('auto' by default: by the plan's mean keys a work item), keyFactors and infSafe: see
+   * fields packedMax, qOnce, qRowLanes ('auto' by default: by the plan's mean keys a work item) and infSafe: see
    * kernels/decode-matrix5.ts Matrix5Choice.
    */
   matrix?: MatrixKnobs & { emulate?: boolean };

@@ -194,19 +194,6 @@ export interface DecodeMatrix5Spec {
    * (session 25): (1) alone, the epilogue's third state, without (2)'s branch in the tile loop.
    */
   infSafe?: boolean | 'seen';
-  /**
-   * Session 26 candidate (issue #13; with trim): each key's scale factors formed once a tile instead of once a key and
-   * row. After the conversion's barrier the last subgroup's lanes overwrite the tile's key maxima with 2^(ek - 127) and
-   * 2^(er - 127) (f32 bits) and its NaN flag with f32(ek) (NaN for a NaN key); the softmax then forms a score as
-   * ((accLat * 2^(ek-127) + accRope * 2^(er-127)) * 2^(eq-127)) * scaleLog2, a multiply-add and two multiplies, where
-   * the default forms each term with pow2Mul (two clamped power-of-two factors, ~8 instructions) and the key's
-   * exponents from the maxima. Every factor is a power of two, so the rounding is the default's and the bits are too,
-   * where the values are tame: the key's nonzero maxima at or above 2^-78, its larger exponent at most 2^114 and, with
-   * the item's largest q exponent, at most 2^113 together; the row's nonzero q maximum at or above 2^-78. A tile with a
-   * key outside that range, or a row outside it, takes the default's arithmetic (pow2Mul) from the same factors. The
-   * flag lives in rowC[2], which the lazy rescale leaves unused inside the loop (no byte more workgroup memory).
-   */
-  keyFactors?: boolean;
 }
 
 /** Whether v5 rescales O lazily unless told (WebGpuBackendOptions.matrix.lazy, FLASHMLA_WEBGPU_MATRIX_LAZY). */
@@ -253,10 +240,6 @@ export function matrix5TrimOn(s: Pick<DecodeMatrix5Spec, 'trim' | 'lazy' | 'pair
 export function matrix5BoundedOn(s: Pick<DecodeMatrix5Spec, 'bounded' | 'pair' | 'tile16'>): boolean {
   return !!s.bounded && !s.pair && !s.tile16;
 }
-/** Whether a spec runs keyFactors: asked for, where trim runs (its flag and resets are trim's). */
-export function matrix5KeyFactorsOn(s: Pick<DecodeMatrix5Spec, 'keyFactors' | 'trim' | 'lazy' | 'pair' | 'lookahead' | 'tile16'>): boolean {
-  return !!s.keyFactors && matrix5TrimOn(s);
-}
 /** Whether a spec runs `packedMax` (bf16 caches, not with tile16 or pair: their loads differ). */
 export function matrix5PackedOn(s: Pick<DecodeMatrix5Spec, 'packedMax' | 'dtype' | 'pair' | 'tile16'>): boolean {
   return !!s.packedMax && s.dtype === 'bf16' && !s.pair && !s.tile16;
@@ -290,8 +273,6 @@ export interface Matrix5Choice {
    * takes it only for true). See DecodeMatrix5Spec.qRowLanes.
    */
   qRowLanes?: boolean | 'auto';
-  /** v5's keyFactors (session 26; with trim): off by default (matrix5KeyFactorsDefault). See DecodeMatrix5Spec.keyFactors. */
-  keyFactors?: boolean;
 }
 
 /**
@@ -314,9 +295,6 @@ export const matrix5QOnceDefault = true;
 
 /** Whether v5 takes packedMax unless told (Matrix5Choice.packedMax, FLASHMLA_WEBGPU_MATRIX_PACKED). */
 export const matrix5PackedDefault = true;
-
-/** Whether v5 takes keyFactors unless told (Matrix5Choice.keyFactors, FLASHMLA_WEBGPU_MATRIX_KEYFACTORS), where trim runs. */
-export const matrix5KeyFactorsDefault = false;
 
 /** Whether v5 takes the infinite-input fixes unless told (Matrix5Choice.infSafe, FLASHMLA_WEBGPU_MATRIX_INFSAFE). */
 export const matrix5InfSafeDefault: boolean | 'seen' = false;
@@ -349,15 +327,11 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
   }
   const config = caps.subgroupMatrixF16 ?? { m: 16, n: 16, k: 16, result: 'f32' as const };
   const infSafe = o.infSafe ?? matrix5InfSafeDefault;
-  if (o.keyFactors && !trim) {
-    throw new FlashMlaError('invalid_argument', 'matrix.keyFactors runs with trim (the lazy rescale, without pair, lookahead and tile16)', 'matrix.keyFactors', 'false (or unset) without trim', 'true');
-  }
-  const keyFactors = o.keyFactors ?? (matrix5KeyFactorsDefault && trim);
   if (!emulate && !matrix5ConfigUsable(config)) {
     throw new FlashMlaError('backend_unavailable', `decodePath matrix (v5): the kernel needs the 16x16x16 configuration, the device offers ${config.m}x${config.n}x${config.k}`,
       'decodePath', '16x16x16 with f32 results', `${config.m}x${config.n}x${config.k}`);
   }
-  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...(infSafe ? { infSafe } : {}), ...(o.packedMax ?? matrix5PackedDefault ? { packedMax: true } : {}), ...(o.qOnce ?? matrix5QOnceDefault ? { qOnce: true, ...(o.qRowLanes === true ? { qRowLanes: true } : {}) } : {}), ...(keyFactors ? { keyFactors: true } : {}) };
+  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...(infSafe ? { infSafe } : {}), ...(o.packedMax ?? matrix5PackedDefault ? { packedMax: true } : {}), ...(o.qOnce ?? matrix5QOnceDefault ? { qOnce: true, ...(o.qRowLanes === true ? { qRowLanes: true } : {}) } : {}) };
 }
 
 /** Specs pipeline-stats.mjs reports (the driver's register counts). */
@@ -368,7 +342,7 @@ export const statsSpecs = { sg4: 4, sg8: 8 } as const;
  * run without trim and bounded; unbounded: session 17's default). Session 13's register slot
  * (docs/notes/webgpu-matrix-trim.md, "Session 13's register slot") reads the ones that lower live registers.
  */
-export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, unbounded: { bounded: undefined }, pmax: { packedMax: true }, q1: { qOnce: true }, q2: { qOnce: true, qRowLanes: true }, seen: { infSafe: 'seen' }, kf: { keyFactors: true } } as const;
+export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, unbounded: { bounded: undefined }, pmax: { packedMax: true }, q1: { qOnce: true }, q2: { qOnce: true, qRowLanes: true }, seen: { infSafe: 'seen' } } as const;
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const mark = (name: string, code: string) => `// <${name}>\n   ${code}\n   // </${name}>`;
@@ -460,7 +434,7 @@ export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // 
 
 export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   name: 'mla_decode_matrix5',
-  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${matrix5PackedOn(s) ? '.pmax' : ''}${s.qOnce ? (s.qRowLanes ? '.q2' : '.q1') : ''}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}${s.infSafe ? (s.infSafe === 'seen' ? '.infs' : '.inf') : ''}${matrix5KeyFactorsOn(s) ? '.kf' : ''}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${matrix5PackedOn(s) ? '.pmax' : ''}${s.qOnce ? (s.qRowLanes ? '.q2' : '.q1') : ''}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}${s.infSafe ? (s.infSafe === 'seen' ? '.infs' : '.inf') : ''}`,
   source(s) {
     return s.finite ? finiteLoopsWgsl(matrix5Source(s), ['k0']) : matrix5Source(s);
   },
@@ -492,35 +466,13 @@ function matrix5Source(s: DecodeMatrix5Spec): string {
     const trim = matrix5TrimOn(s);
     const bnd = matrix5BoundedOn(s);
     const pm = matrix5PackedOn(s);
-    const kf = matrix5KeyFactorsOn(s);
-    // keyFactors: the lanes of the last subgroup form the tile's key factors (kfLane: key t - kfFirst).
-    const kfFirst = lanes - 32;
     // Unpacked where each block uses them (lean, packedMax) or once before the key maxima.
     const leanU = !!s.lean || pm;
     // bounded: lanes t < nT index the per-key arrays through tk (= t there, in [0, nT) for Tint's range analysis).
     const tIdx = bnd ? 'tk' : 't';
     // a slot's j-th key
     const keyOf = (j: number) => `slot * ${kpl}u + ${j}u`;
-    const keyReset = `if (t < ${nT}u) { atomicStore(&kMax[${tIdx}], 0u); atomicStore(&kMaxR[${tIdx}], 0u); atomicStore(&kNan[${tIdx}], 0u); }${kf ? ' if (t == 0u) { rowC[2] = 0.0; } // keyFactors: the tile\'s "wild" flag' : ''}`;
-    // keyFactors, after the conversion's barrier (the maxima's last reader until the softmax): the tile's key factors
-    // 2^(ek - 127), 2^(er - 127) and f32(ek) (NaN for a NaN key) in place of the maxima and the NaN flag, and rowC[2] set
-    // where a key is outside the range in which the softmax's short form rounds as pow2Mul does.
-    const kfStore = !kf ? '' : `   if (t >= ${kfFirst}u) { // keyFactors
-    let kk = ${bnd ? `min(t - ${kfFirst}u, ${nT - 1}u)` : `t - ${kfFirst}u`};
-    ${nT < 32 ? `if (t - ${kfFirst}u < ${nT}u) ` : ''}{
-     let mk = atomicLoad(&kMax[kk]);
-     let mr = atomicLoad(&kMaxR[kk]);
-     let ek = expOf(mk);
-     let er = expOf(mr);
-     let em = max(ek, er);
-     if ((mk != 0u && ek < 49u) || (mr != 0u && er < 49u) || em > 241u || em + eqMaxI > 367u) { rowC[2] = 1.0; }
-     let nanK = atomicLoad(&kNan[kk]) != 0u;
-     atomicStore(&kMax[kk], ek << 23u);
-     atomicStore(&kMaxR[kk], er << 23u);
-     atomicStore(&kNan[kk], select(bitcast<u32>(f32(ek)), 0x7fc00000u, nanK));
-    }
-   }
-`;
+    const keyReset = `if (t < ${nT}u) { atomicStore(&kMax[${tIdx}], 0u); atomicStore(&kMaxR[${tIdx}], 0u); atomicStore(&kNan[${tIdx}], 0u); }`;
     const pad = s.pad ?? 0;
     if (pad % 4 !== 0 || pad < 0) throw new Error(`decode-matrix5: pad ${pad} is not a count of u32`);
     const nanWord = s.dtype === 'bf16' ? '0x7fc07fc0u' : '0x7e007e00u';
@@ -709,7 +661,7 @@ ${o.top}   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key l
      ${range(4).map((x) => `Kt[o + ${8 * lpk * i + x}u] = ${half('ha', x)};`).join(' ')} ${range(4).map((x) => `Kt[o + ${8 * lpk * i + 4 + x}u] = ${half('hb', x)};`).join(' ')} }`).join('\n    ')}
    }`)}
    workgroupBarrier();
-${kfStore}${o.after}
+${o.after}
    // ---- Sᵀ (keys x rows), this subgroup's key block and contraction part.
    ${mark('qk-product', qkProduct)}
    workgroupBarrier();
@@ -719,29 +671,8 @@ ${kfStore}${o.after}
    if (t < 128u) {
     var mx = NEG;
     var my = NEG;
-    var bad = false;${kf ? `
-    let kfFast = rowTame && rowC[2] == 0.0; // keyFactors: this row and the tile's keys tame` : ''}
-    ${kf ? `// keyFactors: every key's sums and factors first, then one branch for the four scores (a branch a key would
-    // keep the compiler from interleaving their chains), then each key as the default
-    ${range(kpl).map((j) => `let key${j} = ${keyOf(j)};
-    let base${j} = (key${j} / 16u) * ${nParts * 256}u + (key${j} % 16u) * 16u + r;
-    let sLat${j} = ${range(nParts - 1).map((p) => (p ? `Sc[base${j} + ${256 * p}u]` : `Sc[base${j}]`)).join(' + ')};
-    let sRope${j} = Sc[base${j} + ${256 * (nParts - 1)}u];
-    let fa${j} = bitcast<f32>(atomicLoad(&kMax[key${j}]));
-    let fb${j} = bitcast<f32>(atomicLoad(&kMaxR[key${j}]));
-    let fe${j} = bitcast<f32>(atomicLoad(&kNan[key${j}]));`).join('\n    ')}
-    ${range(kpl).map((j) => `var sv${j}: f32;`).join(' ')}
-    if (kfFast) {
-     ${range(kpl).map((j) => `sv${j} = ((sLat${j} * fa${j} + sRope${j} * fb${j}) * frow) * u.scaleLog2;`).join('\n     ')}
-    } else {
-     ${range(kpl).map((j) => `sv${j} = (pow2Mul(sLat${j}, eq + i32(bitcast<u32>(fa${j}) >> 23u) - 254) + pow2Mul(sRope${j}, eq + i32(bitcast<u32>(fb${j}) >> 23u) - 254)) * u.scaleLog2;`).join('\n     ')}
-    }
+    var bad = false;
     ${range(kpl).map((j) => `{
-     let seen = ${o.kt} + i32(key${j}) < vis;
-     x${j} = select(NEG, select(sv${j}, qNan(), qBad || isNan(fe${j})), seen);
-     y${j} = select(NEG, x${j} + fe${j} - 127.0, seen);
-     if (isNan(x${j})) { bad = true; } else { mx = max(mx, x${j}); my = max(my, y${j}); }
-    }`).join('\n    ')}` : range(kpl).map((j) => `{
      let key = ${keyOf(j)};
      let base = (key / 16u) * ${nParts * 256}u + (key % 16u) * 16u + r;
      let sLat = ${range(nParts - 1).map((p) => (p ? `Sc[base + ${256 * p}u]` : 'Sc[base]')).join(' + ')};
@@ -945,12 +876,7 @@ ${matrixItemRowsHead('slotAcc', matrix5Rows)}
   // q: each row's largest finite magnitude (and a NaN flag), then Qᵀ converted into the tile's memory.
 ${s.qOnce ? (s.qRowLanes ? qRowWgsl : qOnceWgsl) : qTwiceWgsl}  ${qLoad}
   let eq = i32(expOf(atomicLoad(&qMax[r])));
-  let qBad = atomicLoad(&qNanF[r]) != 0u;${kf ? `
-  // keyFactors: the item's largest q exponent (the key lanes' range test), this row's factor 2^(eq - 127), and
-  // whether the row is tame (q zero, or its maximum at or above 2^-78)
-  let eqMaxI = expOf(${range(matrix5Rows).map((i) => `atomicLoad(&qMax[${i}u])`).reduce((a, b) => `max(${a}, ${b})`)});
-  let frow = upOf(u32(eq));
-  let rowTame = atomicLoad(&qMax[r]) == 0u || eq >= 49;` : ''}${lazyMx ? `\n  ${range(nbs).map((nb) => `var om${nb} = ${RES}();`).join(' ')}` : ''}
+  let qBad = atomicLoad(&qNanF[r]) != 0u;${lazyMx ? `\n  ${range(nbs).map((nb) => `var om${nb} = ${RES}();`).join(' ')}` : ''}
   ${!lazyMx || side ? range(nbs).map((nb) => range(8).map((i) => `var o${nb}_${i} = 0.0;`).join(' ')).join('\n  ') : ''}
   var m = NEG;${lazy ? '\n  var yref = NEG; // lazy: the row\'s reference of x + log2 ks (softmax lanes)' : ''}
   var lsum = 0.0;
