@@ -194,6 +194,14 @@ export interface DecodeMatrix5Spec {
    * (session 25): (1) alone, the epilogue's third state, without (2)'s branch in the tile loop.
    */
   infSafe?: boolean | 'seen';
+  /**
+   * Session 26 candidate (issue #13; with trim and qOnce, not noPrefetch): a work item's first tile looked up in its q
+   * prologue, right after q's loads are issued (so the block table's round trip overlaps q's), and its words loaded
+   * right after the prologue's first barrier (so their memory round trip overlaps Qᵀ's conversion and matrix loads),
+   * with the keys' maxima reset there too: the two barriers and the round trip that followed the prologue go. The
+   * same values in the same order: the same bits.
+   */
+  firstEarly?: boolean;
 }
 
 /** Whether v5 rescales O lazily unless told (WebGpuBackendOptions.matrix.lazy, FLASHMLA_WEBGPU_MATRIX_LAZY). */
@@ -240,6 +248,10 @@ export function matrix5TrimOn(s: Pick<DecodeMatrix5Spec, 'trim' | 'lazy' | 'pair
 export function matrix5BoundedOn(s: Pick<DecodeMatrix5Spec, 'bounded' | 'pair' | 'tile16'>): boolean {
   return !!s.bounded && !s.pair && !s.tile16;
 }
+/** Whether a spec runs firstEarly: asked for, with trim and qOnce, without noPrefetch (the loop's first words are its). */
+export function matrix5FirstEarlyOn(s: Pick<DecodeMatrix5Spec, 'firstEarly' | 'trim' | 'lazy' | 'pair' | 'lookahead' | 'tile16' | 'qOnce' | 'noPrefetch'>): boolean {
+  return !!s.firstEarly && matrix5TrimOn(s) && !!s.qOnce && !s.noPrefetch;
+}
 /** Whether a spec runs `packedMax` (bf16 caches, not with tile16 or pair: their loads differ). */
 export function matrix5PackedOn(s: Pick<DecodeMatrix5Spec, 'packedMax' | 'dtype' | 'pair' | 'tile16'>): boolean {
   return !!s.packedMax && s.dtype === 'bf16' && !s.pair && !s.tile16;
@@ -273,6 +285,8 @@ export interface Matrix5Choice {
    * takes it only for true). See DecodeMatrix5Spec.qRowLanes.
    */
   qRowLanes?: boolean | 'auto';
+  /** v5's firstEarly (session 26; with trim and qOnce): off by default (matrix5FirstEarlyDefault). See DecodeMatrix5Spec.firstEarly. */
+  firstEarly?: boolean;
 }
 
 /**
@@ -295,6 +309,9 @@ export const matrix5QOnceDefault = true;
 
 /** Whether v5 takes packedMax unless told (Matrix5Choice.packedMax, FLASHMLA_WEBGPU_MATRIX_PACKED). */
 export const matrix5PackedDefault = true;
+
+/** Whether v5 takes firstEarly unless told (Matrix5Choice.firstEarly, FLASHMLA_WEBGPU_MATRIX_FIRSTEARLY), where it runs. */
+export const matrix5FirstEarlyDefault = false;
 
 /** Whether v5 takes the infinite-input fixes unless told (Matrix5Choice.infSafe, FLASHMLA_WEBGPU_MATRIX_INFSAFE). */
 export const matrix5InfSafeDefault: boolean | 'seen' = false;
@@ -327,11 +344,16 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
   }
   const config = caps.subgroupMatrixF16 ?? { m: 16, n: 16, k: 16, result: 'f32' as const };
   const infSafe = o.infSafe ?? matrix5InfSafeDefault;
+  const qOnce = o.qOnce ?? matrix5QOnceDefault;
+  if (o.firstEarly && !(trim && qOnce)) {
+    throw new FlashMlaError('invalid_argument', 'matrix.firstEarly runs with trim and qOnce', 'matrix.firstEarly', 'false (or unset) without trim or qOnce', 'true');
+  }
+  const firstEarly = o.firstEarly ?? (matrix5FirstEarlyDefault && trim && qOnce);
   if (!emulate && !matrix5ConfigUsable(config)) {
     throw new FlashMlaError('backend_unavailable', `decodePath matrix (v5): the kernel needs the 16x16x16 configuration, the device offers ${config.m}x${config.n}x${config.k}`,
       'decodePath', '16x16x16 with f32 results', `${config.m}x${config.n}x${config.k}`);
   }
-  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...(infSafe ? { infSafe } : {}), ...(o.packedMax ?? matrix5PackedDefault ? { packedMax: true } : {}), ...(o.qOnce ?? matrix5QOnceDefault ? { qOnce: true, ...(o.qRowLanes === true ? { qRowLanes: true } : {}) } : {}) };
+  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...(infSafe ? { infSafe } : {}), ...(o.packedMax ?? matrix5PackedDefault ? { packedMax: true } : {}), ...(qOnce ? { qOnce: true, ...(o.qRowLanes === true ? { qRowLanes: true } : {}) } : {}), ...(firstEarly ? { firstEarly: true } : {}) };
 }
 
 /** Specs pipeline-stats.mjs reports (the driver's register counts). */
@@ -342,7 +364,7 @@ export const statsSpecs = { sg4: 4, sg8: 8 } as const;
  * run without trim and bounded; unbounded: session 17's default). Session 13's register slot
  * (docs/notes/webgpu-matrix-trim.md, "Session 13's register slot") reads the ones that lower live registers.
  */
-export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, unbounded: { bounded: undefined }, pmax: { packedMax: true }, q1: { qOnce: true }, q2: { qOnce: true, qRowLanes: true }, seen: { infSafe: 'seen' } } as const;
+export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, unbounded: { bounded: undefined }, pmax: { packedMax: true }, q1: { qOnce: true }, q2: { qOnce: true, qRowLanes: true }, seen: { infSafe: 'seen' }, fe: { firstEarly: true } } as const;
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const mark = (name: string, code: string) => `// <${name}>\n   ${code}\n   // </${name}>`;
@@ -434,7 +456,7 @@ export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // 
 
 export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   name: 'mla_decode_matrix5',
-  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${matrix5PackedOn(s) ? '.pmax' : ''}${s.qOnce ? (s.qRowLanes ? '.q2' : '.q1') : ''}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}${s.infSafe ? (s.infSafe === 'seen' ? '.infs' : '.inf') : ''}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${matrix5PackedOn(s) ? '.pmax' : ''}${s.qOnce ? (s.qRowLanes ? '.q2' : '.q1') : ''}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}${s.infSafe ? (s.infSafe === 'seen' ? '.infs' : '.inf') : ''}${matrix5FirstEarlyOn(s) ? '.fe' : ''}`,
   source(s) {
     return s.finite ? finiteLoopsWgsl(matrix5Source(s), ['k0']) : matrix5Source(s);
   },
@@ -466,6 +488,7 @@ function matrix5Source(s: DecodeMatrix5Spec): string {
     const trim = matrix5TrimOn(s);
     const bnd = matrix5BoundedOn(s);
     const pm = matrix5PackedOn(s);
+    const fe = matrix5FirstEarlyOn(s);
     // Unpacked where each block uses them (lean, packedMax) or once before the key maxima.
     const leanU = !!s.lean || pm;
     // bounded: lanes t < nT index the per-key arrays through tk (= t there, in [0, nT) for Tint's range analysis).
@@ -478,6 +501,27 @@ function matrix5Source(s: DecodeMatrix5Spec): string {
     const nanWord = s.dtype === 'bf16' ? '0x7fc07fc0u' : '0x7e007e00u';
     // The lane's loads of a key's words lj + lpk i (tile16: the last, RoPE's, on lanes lj < 8 only).
     const loadWords = range(words).map((i) => (t16 && i === words - 1 ? `if (lj < 8u) { w${i} = loadK(ls, lr + lj + ${lpk * i}u); }` : `w${i} = loadK(ls, lr + lj + ${lpk * i}u);`)).join(' ');
+    // firstEarly: the first tile's cache rows looked up right after q's loads are issued (and the keys' maxima reset),
+    // its words loaded right after the prologue's first barrier.
+    const earlyLookup = !fe ? '' : `  // firstEarly: the first tile's cache rows (the block table's round trip beside q's), the keys' maxima reset
+  if (t < ${nT}u) {
+   let key = kBegin + i32(t);
+   if (key < kEnd) {
+${keyRowLookup(s.segs, 'kvh', 'blkId')}
+   } else {
+    keySeg[t] = NONE;
+   }
+  }
+  ${keyReset}
+`;
+    const earlyWords = !fe ? '' : `  // firstEarly: the first tile's words, in flight while Qᵀ is converted and loaded
+  ${range(words).map((i) => `var w${i} = vec4<u32>(0u);`).join(' ')}
+  {
+   let ls = keySeg[lk];
+   let lr = keyRow[lk];
+   ${mark('tile-load', `if (ls != NONE) { ${loadWords} }`)}
+  }
+`;
     const unpackLets = range(words).map((i) => `let a${i} = vec4<f32>(unpack2(w${i}.x), unpack2(w${i}.y)); let b${i} = vec4<f32>(unpack2(w${i}.z), unpack2(w${i}.w));`).join('\n   ');
     // q's value (row rr, column cc) as the prologue converts it (emulation only).
     const qAt = `fn qAt(rr: u32, cc: u32, qStart: u32, qLen: u32, kvh: u32, mBase: u32) -> f32 {
@@ -551,14 +595,14 @@ function matrix5Source(s: DecodeMatrix5Spec): string {
   let qBase = ((qStart + qmR / u.nGroups) * u.hQ + kvh * u.nGroups + qmR % u.nGroups) * 72u + u.qOff;
   ${range(qRowIters).map((i) => `var qx${i} = vec4<u32>(0u);`).join(' ')}
   ${range(qRowIters).map((i) => `{ let wc = t / 16u + ${qCols * i}u; if (qOk && wc < 72u) { qx${i} = q[qBase + wc]; } }`).join('\n  ')}
-  var qmb = 0u;
+${earlyLookup}  var qmb = 0u;
   var qnan = false;
   ${range(qRowIters).map((i) => `{ let a = vec4<f32>(unpack2(qx${i}.x), unpack2(qx${i}.y)); let b = vec4<f32>(unpack2(qx${i}.z), unpack2(qx${i}.w));
    let mb4 = max(finiteBits4(a), finiteBits4(b)); qmb = max(qmb, max(max(mb4.x, mb4.y), max(mb4.z, mb4.w)));
    if (any(isNan4(a) | isNan4(b))) { qnan = true; } }`).join('\n  ')}
   if (qOk) { atomicMax(&qMax[qr], qmb); if (qnan) { atomicOr(&qNanF[qr], 1u); } }
   workgroupBarrier();
-  ${s.emulate ? '' : `{
+${earlyWords}  ${s.emulate ? '' : `{
    let down = downOf(expOf(atomicLoad(&qMax[qr])));
    ${range(qRowIters).map((i) => `{ let wc = t / 16u + ${qCols * i}u; if (wc < 72u) {
 ${qWordToKtWgsl(`qx${i}`, `wc * ${8 * qtStride}u + qr`, '    ')}
@@ -568,14 +612,14 @@ ${qWordToKtWgsl(`qx${i}`, `wc * ${8 * qtStride}u + qr`, '    ')}
 `;
     const qOnceWgsl = `  ${range(qIters).map((i) => `var qx${i} = vec4<u32>(0u);`).join(' ')}
   ${range(qIters).map((i) => `{ ${qWord(i)} if (w < ${matrix5Rows * 72}u && qm < qLen * u.nGroups) { qx${i} = q[((qStart + qm / u.nGroups) * u.hQ + kvh * u.nGroups + qm % u.nGroups) * 72u + u.qOff + w % 72u]; } }`).join('\n  ')}
-  ${range(qIters).map((i) => `{ ${qWord(i)} if (w < ${matrix5Rows * 72}u && qm < qLen * u.nGroups) {
+${earlyLookup}  ${range(qIters).map((i) => `{ ${qWord(i)} if (w < ${matrix5Rows * 72}u && qm < qLen * u.nGroups) {
    let a = vec4<f32>(unpack2(qx${i}.x), unpack2(qx${i}.y)); let b = vec4<f32>(unpack2(qx${i}.z), unpack2(qx${i}.w));
    let mb4 = max(finiteBits4(a), finiteBits4(b));
    atomicMax(&qMax[w / 72u], max(max(mb4.x, mb4.y), max(mb4.z, mb4.w)));
    if (any(isNan4(a) | isNan4(b))) { atomicOr(&qNanF[w / 72u], 1u); }
   } }`).join('\n  ')}
   workgroupBarrier();
-  ${s.emulate ? '' : `${range(qIters).map((i) => `{ let w = t + ${lanes * i}u; if (w < ${matrix5Rows * 72}u) {
+${earlyWords}  ${s.emulate ? '' : `${range(qIters).map((i) => `{ let w = t + ${lanes * i}u; if (w < ${matrix5Rows * 72}u) {
    let row = w / 72u;
    let down = downOf(expOf(atomicLoad(&qMax[row])));
 ${qWordToKtWgsl(`qx${i}`, `(w % 72u) * ${8 * qtStride}u + row`, '   ')}
@@ -883,7 +927,10 @@ ${s.qOnce ? (s.qRowLanes ? qRowWgsl : qOnceWgsl) : qTwiceWgsl}  ${qLoad}
   var nanRow = false;
   let vis = rowVis[r];
 
-${s.pair ? pairLoop : `  // The first tile's keys and words; every tile then looks up and loads the next one's while it computes.${trim ? `\n  ${keyReset}` : ''}
+${s.pair ? pairLoop : fe ? `  // firstEarly: the first tile's keys were looked up in the q prologue and its words loaded after its first barrier.
+  var par = 0u;
+  for (var k0 = kBegin; k0 < kEnd; k0 += ${nT}) {
+${tileBody({ kt: 'k0', top: defaultTop, unpack: unpackLets, after: defaultAfter })}` : `  // The first tile's keys and words; every tile then looks up and loads the next one's while it computes.${trim ? `\n  ${keyReset}` : ''}
   workgroupBarrier();
   if (t < ${nT}u) {
    let key = kBegin + i32(t);

@@ -1,0 +1,94 @@
+// v5's firstEarly (kernels/decode-matrix5.ts `firstEarly`, session 26; docs/notes/webgpu-matrix-kernel.md, "Session
+// 26"): a work item's first tile looked up beside q's loads and its words loaded right after the q prologue's first
+// barrier. Fast: its WGSL (its own key; only with trim and qOnce; the lookup before the prologue's first barrier, the
+// words after it, no barrier between the prologue and the tile loop), and the GPU WGSL (stubbed builtins) through
+// Tint. On lavapipe (products emulated): on and off give the same bits, with one part walking many work items too.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
+import { decodeMatrix5Spec, matrix5FirstEarlyDefault, matrix5FirstEarlyOn } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
+import type { DeviceCaps } from '../../src/backends/webgpu/program.js';
+import { flashMlaWithKvcache } from '../../src/index.js';
+import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
+import { stubbedMatrixWgsl } from '../support/matrix-stub.js';
+import { type DecodeCase, makeCase, runCase } from '../support/random.js';
+import { growingCase, infKeyCase, nanRowsCase, onOffMatrixBackends } from '../support/webgpu-matrix.js';
+import { key5 as key, m16, src5 as src } from '../support/matrix5-spec.js';
+
+const dflt = { lazy: true, trim: true, bounded: true, packedMax: true, qOnce: true } as const; // v5's default on the H200
+
+describe('webgpu matrix v5 firstEarly (WGSL)', () => {
+  test('off by default; its own key; only with trim and qOnce (refused by the spec builder elsewhere)', () => {
+    assert.equal(matrix5FirstEarlyDefault, false);
+    const caps = { maxComputeWorkgroupStorageSize: 49152, subgroupMatrixF16: m16 } as unknown as DeviceCaps;
+    assert.equal(decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, false).firstEarly, undefined);
+    assert.equal(decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, false, { firstEarly: true }).firstEarly, true);
+    assert.match(key({ ...dflt, firstEarly: true }), /\.fe$/);
+    assert.equal(src({ ...dflt, firstEarly: false }), src(dflt));
+    for (const o of [{ qOnce: undefined }, { lazy: undefined }, { pair: true }, { noPrefetch: true }]) {
+      assert.equal(matrix5FirstEarlyOn({ ...dflt, firstEarly: true, ...o }), false, JSON.stringify(o));
+      assert.equal(src({ ...dflt, firstEarly: true, ...o }), src({ ...dflt, ...o }), JSON.stringify(o));
+    }
+    for (const o of [{ qOnce: false }, { trim: false }, { lazy: false }, { tile16: true }]) {
+      assert.throws(() => decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, false, { firstEarly: true, ...o }), /matrix\.firstEarly/, JSON.stringify(o));
+    }
+  });
+
+  test('the lookup beside q\'s loads, the words after the first barrier, no barrier before the tile loop', () => {
+    for (const qRowLanes of [false, true]) {
+      for (const subgroups of [4, 8] as const) {
+        const on = src({ ...dflt, subgroups, qRowLanes, firstEarly: true });
+        const lookup = on.indexOf('// firstEarly: the first tile\'s cache rows'), words = on.indexOf('// firstEarly: the first tile\'s words');
+        const qLoad = on.lastIndexOf('= q[', lookup), firstBar = on.indexOf('workgroupBarrier();', lookup), loop = on.indexOf('for (var k0 = kBegin;');
+        assert.ok(qLoad > 0 && qLoad < lookup && lookup < firstBar && firstBar < words && words < loop, `order, qRowLanes ${qRowLanes}`);
+        assert.equal(on.indexOf('atomicMax(&qMax', lookup) > lookup, true, 'the lookup before the q maxima');
+        const between = on.slice(on.indexOf('let qm0 = '), loop);
+        assert.doesNotMatch(between, /workgroupBarrier\(\)/, 'no barrier from Qᵀ\'s matrix loads to the loop');
+        assert.equal([...on.matchAll(/keySeg\[t\] = NONE;/g)].length, 1, 'one first-tile lookup');
+      }
+    }
+  });
+
+  test('the GPU\'s WGSL (stubbed builtins) compiles through Tint', async (t) => {
+    let be: WebGpuBackend | undefined;
+    try { be = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true } }); } catch (e) {
+      if (process.env.CI) assert.fail(String(e)); t.skip(`no WebGPU adapter (${(e as Error).message.split('\n')[0]})`); return;
+    }
+    try {
+      for (const o of [{ ...dflt, firstEarly: true }, { ...dflt, firstEarly: true, subgroups: 4 as const }, { ...dflt, firstEarly: true, qRowLanes: true, infSafe: 'seen' as const }]) {
+        const code = stubbedMatrixWgsl(src(o));
+        await be.programs.check({ name: `v5 ${key(o)}`, key: () => key(o), source: () => code }, undefined);
+      }
+    } finally { be.dispose(); }
+  });
+});
+
+for (const [name, on] of [['qOnce', { qRowLanes: false }], ['qRowLanes', { qRowLanes: true }]] as const) {
+  describe(`webgpu matrix v5 firstEarly on lavapipe (products emulated, 4 subgroups; ${name}): the same bits on and off`, () => {
+    const bes = onOffMatrixBackends({ ...on, firstEarly: true }, { ...on, firstEarly: false });
+    before(() => bes.setup());
+    after(() => bes.teardown());
+    const bits = (x: Float32Array) => new Uint32Array(x.buffer, x.byteOffset, x.length);
+    test('a random case with odd heads and empty requests, keys growing along the sequence, NaN rows, an +inf key; 132 parts and one', async (t) => {
+      if (!bes.on || !bes.off) { if (process.env.CI) assert.fail(bes.why); t.skip(bes.why); return; }
+      const cases: [string, DecodeCase][] = [
+        ['random', makeCase({ name: 'random', sQ: 2, hQ: 5, hKv: 1, seqlens: [70, 0, 1, 65], pageBlockSize: 16, dtype: 'bf16', causal: true }, 2727)],
+        ['growing keys', growingCase([130, 33])],
+        ['NaN rows', nanRowsCase()],
+        ['+inf key', infKeyCase()],
+      ];
+      for (const [n, c] of cases) {
+        for (const numSms of [132, 1]) {
+          bes.keys.clear();
+          const a = await runCase(c, bes.on!, flashMlaWithKvcache, { numSms });
+          assert.ok([...bes.keys].some((k) => k.endsWith('.fe')), `${n}: ${[...bes.keys].join(' ')}`);
+          bes.keys.clear();
+          const b = await runCase(c, bes.off!, flashMlaWithKvcache, { numSms });
+          assert.ok(![...bes.keys].some((k) => k.endsWith('.fe')), `${n}: ${[...bes.keys].join(' ')}`);
+          assert.deepEqual(bits(a.lse), bits(b.lse), `${n}: lse, ${numSms} SMs`);
+          assert.deepEqual(a.out, b.out, `${n}: out, ${numSms} SMs`);
+        }
+      }
+    });
+  });
+}
