@@ -6,7 +6,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
-import { decodeMatrix5Spec, matrix5FirstEarlyDefault, matrix5FirstEarlyOn } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
+import { decodeMatrix5Spec, matrix5FirstEarlyAuto, matrix5FirstEarlyFor, matrix5FirstEarlyOn } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
+import { resolveDecodeKernel } from '../../src/backends/webgpu/decode-kernel.js';
+import { planDecode } from '../../src/core/plan.js';
+import { planSchedule } from '../../src/core/scheduler.js';
 import type { DeviceCaps } from '../../src/backends/webgpu/program.js';
 import { flashMlaWithKvcache } from '../../src/index.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
@@ -18,10 +21,19 @@ import { key5 as key, m16, src5 as src } from '../support/matrix5-spec.js';
 const dflt = { lazy: true, trim: true, bounded: true, packedMax: true, qOnce: true } as const; // v5's default on the H200
 
 describe('webgpu matrix v5 firstEarly (WGSL)', () => {
-  test('off by default; its own key; only with trim and qOnce (refused by the spec builder elsewhere)', () => {
-    assert.equal(matrix5FirstEarlyDefault, false);
+  test('by the plan by default (\'auto\': short work items, as qRowLanes); its own key; only with trim and qOnce', () => {
+    assert.equal(matrix5FirstEarlyAuto, true);
+    for (const k of [undefined, 'auto'] as const) {
+      assert.equal(matrix5FirstEarlyFor(k, 318), true, 'b = 1 s_k 32768');
+      assert.equal(matrix5FirstEarlyFor(k, 1024), true);
+      assert.equal(matrix5FirstEarlyFor(k, 1025), false);
+      assert.equal(matrix5FirstEarlyFor(k, undefined), false);
+    }
+    assert.equal(matrix5FirstEarlyFor(true, 8192), true);
+    assert.equal(matrix5FirstEarlyFor(false, 64), false);
     const caps = { maxComputeWorkgroupStorageSize: 49152, subgroupMatrixF16: m16 } as unknown as DeviceCaps;
-    assert.equal(decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, false).firstEarly, undefined);
+    assert.equal(decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, false).firstEarly, undefined, 'no plan: \'auto\' is not a yes');
+    assert.equal(decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, false, { firstEarly: 'auto' }).firstEarly, undefined);
     assert.equal(decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, false, { firstEarly: true }).firstEarly, true);
     assert.match(key({ ...dflt, firstEarly: true }), /\.fe$/);
     assert.equal(src({ ...dflt, firstEarly: false }), src(dflt));
@@ -30,8 +42,22 @@ describe('webgpu matrix v5 firstEarly (WGSL)', () => {
       assert.equal(src({ ...dflt, firstEarly: true, ...o }), src({ ...dflt, ...o }), JSON.stringify(o));
     }
     for (const o of [{ qOnce: false }, { trim: false }, { lazy: false }, { tile16: true }]) {
-      assert.throws(() => decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, false, { firstEarly: true, ...o }), /matrix\.firstEarly/, JSON.stringify(o));
+      assert.equal(decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, false, { firstEarly: true, ...o }).firstEarly, undefined, `rides on trim and qOnce: ${JSON.stringify(o)}`);
     }
+  });
+  test('the backend\'s kernel for a plan: firstEarly on short work items, not on long ones, as the knob says when told', () => {
+    const caps = { maxComputeWorkgroupStorageSize: 49152, subgroupMatrixF16: m16, subgroups: true } as unknown as DeviceCaps;
+    const at = (b: number, sk: number) => {
+      const seq = new Int32Array(b).fill(sk);
+      return planDecode({ b, sQ: 1, hQ: 16, hKv: 1, numSmParts: 132, maxBlocksPerSeq: Math.ceil(sk / 64), varlen: false }, planSchedule(seq, 132).numSplits, seq);
+    };
+    const settings = (matrix = {}) => ({ caps, path: { path: 'matrix' as const, why: '' }, mulAdd: false, tuning: {}, matrix });
+    const spec = (plan: ReturnType<typeof at>, m = {}) => resolveDecodeKernel(plan, 'bf16', 1, settings(m)).spec as { firstEarly?: boolean };
+    assert.equal(spec(at(1, 32768)).firstEarly, true);
+    assert.equal(spec(at(128, 8192)).firstEarly, undefined);
+    assert.equal(spec(at(128, 8192), { firstEarly: true }).firstEarly, true);
+    assert.equal(spec(at(1, 32768), { firstEarly: false }).firstEarly, undefined);
+    assert.equal(spec(at(1, 32768), { qOnce: false }).firstEarly, undefined, 'rides on qOnce');
   });
 
   test('the lookup beside q\'s loads, the words after the first barrier, no barrier before the tile loop', () => {

@@ -110,8 +110,9 @@ export async function createNodeWebGpuBackend(opts: NodeWebGpuBackendOptions = {
   // FLASHMLA_WEBGPU_MATRIX_QROWLANES=0|1|auto: v5's qRowLanes off, on, or by the plan (kernels/decode-matrix5.ts
   // matrix5QRowLanesFor; unset: matrix5QRowLanesAuto says which).
   const envQRow = ({ 1: true, 0: false, auto: 'auto' } as const)[process.env.FLASHMLA_WEBGPU_MATRIX_QROWLANES as '1' | '0' | 'auto'];
-  // FLASHMLA_WEBGPU_MATRIX_FIRSTEARLY=0|1: v5's firstEarly off or on (kernels/decode-matrix5.ts `firstEarly`; session 26).
-  const envEarly = ({ 1: true, 0: false } as const)[process.env.FLASHMLA_WEBGPU_MATRIX_FIRSTEARLY as '1' | '0'];
+  // FLASHMLA_WEBGPU_MATRIX_FIRSTEARLY=0|1|auto: v5's firstEarly off, on, or by the plan (kernels/decode-matrix5.ts
+  // matrix5FirstEarlyFor; unset: matrix5FirstEarlyAuto says which; session 26).
+  const envEarly = ({ 1: true, 0: false, auto: 'auto' } as const)[process.env.FLASHMLA_WEBGPU_MATRIX_FIRSTEARLY as '1' | '0' | 'auto'];
   const matrix = rest.matrix ?? (envVSplit || envVersion || envSubgroups || envLazy !== undefined || envTile16 || envPair || envAhead || envBounded !== undefined || envFinite || envCombine !== undefined || envInfSafe !== undefined || envPacked !== undefined || envQOnce !== undefined || envCols !== undefined || envQRow !== undefined || envEarly !== undefined ? { vSplit: envVSplit, version: envVersion, subgroups: envSubgroups, lazy: envLazy, tile16: envTile16, pair: envPair, lookahead: envAhead, bounded: envBounded, finite: envFinite, combine: envCombine, infSafe: envInfSafe, packedMax: envPacked, qOnce: envQOnce, combineCols: envCols, qRowLanes: envQRow, firstEarly: envEarly } : undefined);
   // FLASHMLA_WEBGPU_SCHEDULE=<one of scheduleKinds>: the plan MlaDecoder makes for this backend (default 'auto', the
   // backend's own rule; flashmla: getMlaMetadata's plan; fill; core/scheduler.ts); another value is ignored, as before.

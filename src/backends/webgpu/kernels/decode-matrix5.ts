@@ -285,8 +285,12 @@ export interface Matrix5Choice {
    * takes it only for true). See DecodeMatrix5Spec.qRowLanes.
    */
   qRowLanes?: boolean | 'auto';
-  /** v5's firstEarly (session 26; with trim and qOnce): off by default (matrix5FirstEarlyDefault). See DecodeMatrix5Spec.firstEarly. */
-  firstEarly?: boolean;
+  /**
+   * v5's firstEarly (session 26; rides on trim and qOnce, like qRowLanes on qOnce): 'auto' (the default,
+   * matrix5FirstEarlyAuto) takes it where the plan's work items are short, as qRowLanes (matrix5FirstEarlyFor, resolved
+   * by the backend per plan; decodeMatrix5Spec itself, with no plan, takes it only for true). See DecodeMatrix5Spec.firstEarly.
+   */
+  firstEarly?: boolean | 'auto';
 }
 
 /**
@@ -310,8 +314,18 @@ export const matrix5QOnceDefault = true;
 /** Whether v5 takes packedMax unless told (Matrix5Choice.packedMax, FLASHMLA_WEBGPU_MATRIX_PACKED). */
 export const matrix5PackedDefault = true;
 
-/** Whether v5 takes firstEarly unless told (Matrix5Choice.firstEarly, FLASHMLA_WEBGPU_MATRIX_FIRSTEARLY), where it runs. */
-export const matrix5FirstEarlyDefault = false;
+/**
+ * Whether v5 picks firstEarly by the plan unless told (Matrix5Choice.firstEarly 'auto'). Session 26 call 3 on the H200:
+ * 0.947-0.985x the time where a work item holds <= 1024 keys on the mean (the b = 1 shapes, b = 16 / 128 s_k 1024, the
+ * uneven batch, b = 8 h_q 64), 1.009 / 1.013x at b = 128 s_k 8192 (2048 and more: the pattern qRowLanes showed), so it
+ * rides on qRowLanes' rule (matrix5QRowLanesMaxKeys); call 4 times that rule on shapes not used to fit it.
+ */
+export const matrix5FirstEarlyAuto = true;
+/** firstEarly for a plan under the knob: true / false as told; 'auto' by the plan's mean keys a work item (absent: off). */
+export function matrix5FirstEarlyFor(knob: boolean | 'auto' | undefined, keysPerSplit: number | undefined): boolean {
+  const k = knob ?? (matrix5FirstEarlyAuto ? 'auto' : false);
+  return k === 'auto' ? keysPerSplit !== undefined && keysPerSplit <= matrix5QRowLanesMaxKeys : k;
+}
 
 /** Whether v5 takes the infinite-input fixes unless told (Matrix5Choice.infSafe, FLASHMLA_WEBGPU_MATRIX_INFSAFE). */
 export const matrix5InfSafeDefault: boolean | 'seen' = false;
@@ -345,10 +359,7 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
   const config = caps.subgroupMatrixF16 ?? { m: 16, n: 16, k: 16, result: 'f32' as const };
   const infSafe = o.infSafe ?? matrix5InfSafeDefault;
   const qOnce = o.qOnce ?? matrix5QOnceDefault;
-  if (o.firstEarly && !(trim && qOnce)) {
-    throw new FlashMlaError('invalid_argument', 'matrix.firstEarly runs with trim and qOnce', 'matrix.firstEarly', 'false (or unset) without trim or qOnce', 'true');
-  }
-  const firstEarly = o.firstEarly ?? (matrix5FirstEarlyDefault && trim && qOnce);
+  const firstEarly = o.firstEarly === true && trim && qOnce; // 'auto' is the backend's, per plan
   if (!emulate && !matrix5ConfigUsable(config)) {
     throw new FlashMlaError('backend_unavailable', `decodePath matrix (v5): the kernel needs the 16x16x16 configuration, the device offers ${config.m}x${config.n}x${config.k}`,
       'decodePath', '16x16x16 with f32 results', `${config.m}x${config.n}x${config.k}`);
