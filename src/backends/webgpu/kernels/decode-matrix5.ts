@@ -202,15 +202,6 @@ export interface DecodeMatrix5Spec {
    * same values in the same order: the same bits.
    */
   firstEarly?: boolean;
-  /**
-   * Session 26 candidate (issue #13; with trim, not noPrefetch): the tile after next brought into the L2 while this one
-   * computes. The last subgroup's lanes (one a key) look its cache rows up at the tile's top and, after the conversion,
-   * touch each 128-byte line of their key (9 loads of a word); the words are folded into a register a tile later (so no
-   * lane waits on them) and written nowhere (behind a test of a uniform the kernel cannot know to be false). The words
-   * loaded one tile ahead into registers then come from the L2: where every SM streams its part in step (b = 1) a tile's
-   * loads wait on the whole grid's burst of DRAM requests. The same results.
-   */
-  l2Ahead?: boolean;
 }
 
 /** Whether v5 rescales O lazily unless told (WebGpuBackendOptions.matrix.lazy, FLASHMLA_WEBGPU_MATRIX_LAZY). */
@@ -300,8 +291,6 @@ export interface Matrix5Choice {
    * by the backend per plan; decodeMatrix5Spec itself, with no plan, takes it only for true). See DecodeMatrix5Spec.firstEarly.
    */
   firstEarly?: boolean | 'auto';
-  /** v5's l2Ahead (session 26; with trim): off by default (matrix5L2AheadDefault). See DecodeMatrix5Spec.l2Ahead. */
-  l2Ahead?: boolean;
 }
 
 /**
@@ -324,13 +313,6 @@ export const matrix5QOnceDefault = true;
 
 /** Whether v5 takes packedMax unless told (Matrix5Choice.packedMax, FLASHMLA_WEBGPU_MATRIX_PACKED). */
 export const matrix5PackedDefault = true;
-
-/** Whether v5 takes l2Ahead unless told (Matrix5Choice.l2Ahead, FLASHMLA_WEBGPU_MATRIX_L2AHEAD), where trim runs. */
-export const matrix5L2AheadDefault = false;
-/** Whether a spec runs l2Ahead: asked for, with trim, without noPrefetch. */
-export function matrix5L2AheadOn(s: Pick<DecodeMatrix5Spec, 'l2Ahead' | 'trim' | 'lazy' | 'pair' | 'lookahead' | 'tile16' | 'noPrefetch'>): boolean {
-  return !!s.l2Ahead && matrix5TrimOn(s) && !s.noPrefetch;
-}
 
 /**
  * Whether v5 picks firstEarly by the plan unless told (Matrix5Choice.firstEarly 'auto'). Session 26 call 3 on the H200:
@@ -378,12 +360,11 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
   const infSafe = o.infSafe ?? matrix5InfSafeDefault;
   const qOnce = o.qOnce ?? matrix5QOnceDefault;
   const firstEarly = o.firstEarly === true && trim && qOnce; // 'auto' is the backend's, per plan
-  const l2Ahead = (o.l2Ahead ?? matrix5L2AheadDefault) && trim;
   if (!emulate && !matrix5ConfigUsable(config)) {
     throw new FlashMlaError('backend_unavailable', `decodePath matrix (v5): the kernel needs the 16x16x16 configuration, the device offers ${config.m}x${config.n}x${config.k}`,
       'decodePath', '16x16x16 with f32 results', `${config.m}x${config.n}x${config.k}`);
   }
-  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...(infSafe ? { infSafe } : {}), ...(o.packedMax ?? matrix5PackedDefault ? { packedMax: true } : {}), ...(qOnce ? { qOnce: true, ...(o.qRowLanes === true ? { qRowLanes: true } : {}) } : {}), ...(firstEarly ? { firstEarly: true } : {}), ...(l2Ahead ? { l2Ahead: true } : {}) };
+  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...(infSafe ? { infSafe } : {}), ...(o.packedMax ?? matrix5PackedDefault ? { packedMax: true } : {}), ...(qOnce ? { qOnce: true, ...(o.qRowLanes === true ? { qRowLanes: true } : {}) } : {}), ...(firstEarly ? { firstEarly: true } : {}) };
 }
 
 /** Specs pipeline-stats.mjs reports (the driver's register counts). */
@@ -394,7 +375,7 @@ export const statsSpecs = { sg4: 4, sg8: 8 } as const;
  * run without trim and bounded; unbounded: session 17's default). Session 13's register slot
  * (docs/notes/webgpu-matrix-trim.md, "Session 13's register slot") reads the ones that lower live registers.
  */
-export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, unbounded: { bounded: undefined }, pmax: { packedMax: true }, q1: { qOnce: true }, q2: { qOnce: true, qRowLanes: true }, seen: { infSafe: 'seen' }, fe: { firstEarly: true }, l2a: { l2Ahead: true } } as const;
+export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, unbounded: { bounded: undefined }, pmax: { packedMax: true }, q1: { qOnce: true }, q2: { qOnce: true, qRowLanes: true }, seen: { infSafe: 'seen' }, fe: { firstEarly: true } } as const;
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const mark = (name: string, code: string) => `// <${name}>\n   ${code}\n   // </${name}>`;
@@ -486,7 +467,7 @@ export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // 
 
 export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   name: 'mla_decode_matrix5',
-  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${matrix5PackedOn(s) ? '.pmax' : ''}${s.qOnce ? (s.qRowLanes ? '.q2' : '.q1') : ''}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}${s.infSafe ? (s.infSafe === 'seen' ? '.infs' : '.inf') : ''}${matrix5FirstEarlyOn(s) ? '.fe' : ''}${matrix5L2AheadOn(s) ? '.l2a' : ''}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${matrix5PackedOn(s) ? '.pmax' : ''}${s.qOnce ? (s.qRowLanes ? '.q2' : '.q1') : ''}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}${s.infSafe ? (s.infSafe === 'seen' ? '.infs' : '.inf') : ''}${matrix5FirstEarlyOn(s) ? '.fe' : ''}`,
   source(s) {
     return s.finite ? finiteLoopsWgsl(matrix5Source(s), ['k0']) : matrix5Source(s);
   },
@@ -519,10 +500,6 @@ function matrix5Source(s: DecodeMatrix5Spec): string {
     const bnd = matrix5BoundedOn(s);
     const pm = matrix5PackedOn(s);
     const fe = matrix5FirstEarlyOn(s);
-    const l2a = matrix5L2AheadOn(s);
-    // l2Ahead: lanes pfFirst .. pfFirst + nT - 1 (the last subgroup's), one a key of the tile after next.
-    const pfFirst = lanes - 32;
-    const pfLane = `t >= ${pfFirst}u${nT < 32 ? ` && t < ${pfFirst + nT}u` : ''}`;
     // Unpacked where each block uses them (lean, packedMax) or once before the key maxima.
     const leanU = !!s.lean || pm;
     // bounded: lanes t < nT index the per-key arrays through tk (= t there, in [0, nT) for Tint's range analysis).
@@ -820,22 +797,7 @@ ${trim ? '' : `    atomicStore(&kMax[${tIdx}], 0u);
     atomicStore(&kNan[${tIdx}], 0u);
 `}   }
 `;
-    const defaultAfter = `   par = 1u - par;\n   ${s.noPrefetch ? '' : s.late ? '// (late: the next tile\'s loads after the softmax)' : nextLoad}${l2a ? `
-   if (${pfLane} && pfSeg != NONE) { // l2Ahead: one word of each 128-byte line of this lane's key of the tile after next
-    ${range(9).map((i) => `pf${i} = loadK(pfSeg, pfRow + ${8 * i}u).x;`).join(' ')}
-   }` : ''}`;
-    // l2Ahead, at the tile's top: last tile's words folded in (they have had a tile to arrive), the next rows looked up.
-    const pfVars = !l2a ? '' : `  var pfAcc = 0u; var pfRow = 0u; var pfSeg = NONE; ${range(9).map((i) => `var pf${i} = 0u;`).join(' ')} // l2Ahead
-`;
-    const pfTop = !l2a ? '' : `   if (${pfLane}) {
-    pfAcc = pfAcc ^ ${range(9).map((i) => `pf${i}`).join(' ^ ')};
-    let key = k0 + ${2 * nT} + i32(t - ${pfFirst}u);
-    pfSeg = NONE;
-    if (key < kEnd) {
-${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\] =/g, 'pfRow =').replace(/keySeg\[t\] =/g, 'pfSeg =')}
-    }
-   }
-`;
+    const defaultAfter = `   par = 1u - par;\n   ${s.noPrefetch ? '' : s.late ? '// (late: the next tile\'s loads after the softmax)' : nextLoad}`;
     // pair: two tiles an iteration. The second tile's conversion is followed by the next pair's loads (both tiles'
     // words, from the rows looked up one pair ahead) and the lookups of the pair after it (into registers, stored at
     // the next pair's top), so one global round trip is in flight when the pair's barriers wait, not four.
@@ -977,9 +939,9 @@ ${s.qOnce ? (s.qRowLanes ? qRowWgsl : qOnceWgsl) : qTwiceWgsl}  ${qLoad}
   let vis = rowVis[r];
 
 ${s.pair ? pairLoop : fe ? `  // firstEarly: the first tile's keys were looked up in the q prologue and its words loaded after its first barrier.
-${pfVars}  var par = 0u;
+  var par = 0u;
   for (var k0 = kBegin; k0 < kEnd; k0 += ${nT}) {
-${tileBody({ kt: 'k0', top: defaultTop + pfTop, unpack: unpackLets, after: defaultAfter })}` : `  // The first tile's keys and words; every tile then looks up and loads the next one's while it computes.${trim ? `\n  ${keyReset}` : ''}
+${tileBody({ kt: 'k0', top: defaultTop, unpack: unpackLets, after: defaultAfter })}` : `  // The first tile's keys and words; every tile then looks up and loads the next one's while it computes.${trim ? `\n  ${keyReset}` : ''}
   workgroupBarrier();
   if (t < ${nT}u) {
    let key = kBegin + i32(t);
@@ -999,11 +961,10 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId')}
 ${s.lookahead ? `  var nxRow = 0u;
   var nxSeg = NONE;
   ${nxLookup(`kBegin + ${nT}`).replace(`if (t < ${2 * nT}u)`, `if (t < ${nT}u)`)}
-` : ''}${pfVars}  var par = 0u;
+` : ''}  var par = 0u;
   for (var k0 = kBegin; k0 < kEnd; k0 += ${nT}) {
-${tileBody({ kt: 'k0', top: s.lookahead ? aheadTop : defaultTop + pfTop, unpack: unpackLets, after: defaultAfter })}`}
-  }${l2a ? `
-  if (u.posInfBits == 0u) { lse[u.lseOff] = bitcast<f32>(pfAcc); } // l2Ahead: never (posInfBits is +inf's), but the words stay loaded` : ''}
+${tileBody({ kt: 'k0', top: s.lookahead ? aheadTop : defaultTop, unpack: unpackLets, after: defaultAfter })}`}
+  }
   // Row sums, maxima and NaN flags to every lane; then out (through Sc, in bf16 pairs) or the f32 partials.
   workgroupBarrier();
   if (t < 128u) {
