@@ -6,8 +6,11 @@
 # .gpu-host (webgpu and the anchors) and build/ carried; FLASHMLA_COMMIT set:
 #   OUT=$OUT bash scripts/webgpu-tools/h200-s26-final.sh
 set -u
-OUT=$OUT bash scripts/webgpu-tools/h200-s25-final.sh 2>&1 | grep -v '^$'
+[ -n "${SUITES_ONLY:-}" ] || OUT=$OUT bash scripts/webgpu-tools/h200-s25-final.sh 2>&1 | grep -v '^$'
+mkdir -p /tmp/s25-final
 source scripts/webgpu-tools/h200-s25-common.sh
+source .gpu-host/enter.sh >/dev/null # (the first run of this script lacked this line: its two suites found no node)
+export FLASHMLA_GOLDEN=$PWD/test/fixtures/golden
 W=/tmp/s25-final
 R=(timeout -k 2 ${SUITE_TIMEOUT:-150} node --test --test-reporter=tap)
 "${R[@]}" build/test/backends/webgpu-schedule.test.js > "$W/schedule.tap" 2>&1 &
