@@ -512,26 +512,30 @@ function matrix5Source(s: DecodeMatrix5Spec): string {
     const nanWord = s.dtype === 'bf16' ? '0x7fc07fc0u' : '0x7e007e00u';
     // The lane's loads of a key's words lj + lpk i (tile16: the last, RoPE's, on lanes lj < 8 only).
     const loadWords = range(words).map((i) => (t16 && i === words - 1 ? `if (lj < 8u) { w${i} = loadK(ls, lr + lj + ${lpk * i}u); }` : `w${i} = loadK(ls, lr + lj + ${lpk * i}u);`)).join(' ');
-    // firstEarly: the first tile's cache rows looked up right after q's loads are issued (and the keys' maxima reset),
-    // its words loaded right after the prologue's first barrier.
-    const earlyLookup = !fe ? '' : `  // firstEarly: the first tile's cache rows (the block table's round trip beside q's), the keys' maxima reset
-  if (t < ${nT}u) {
+    // A work item's first tile: its cache rows (lanes t < nT), the word registers, and every lane's words of its key.
+    const firstLookup = `  if (t < ${nT}u) {
    let key = kBegin + i32(t);
    if (key < kEnd) {
 ${keyRowLookup(s.segs, 'kvh', 'blkId')}
    } else {
     keySeg[t] = NONE;
    }
-  }
-  ${keyReset}
-`;
-    const earlyWords = !fe ? '' : `  // firstEarly: the first tile's words, in flight while Qᵀ is converted and loaded
-  ${range(words).map((i) => `var w${i} = vec4<u32>(0u);`).join(' ')}
-  {
+  }`;
+    const wordVars = range(words).map((i) => `var w${i} = vec4<u32>(0u);`).join(' ');
+    const firstWords = `{
    let ls = keySeg[lk];
    let lr = keyRow[lk];
    ${mark('tile-load', `if (ls != NONE) { ${loadWords} }`)}
-  }
+  }`;
+    // firstEarly: the first tile's cache rows looked up right after q's loads are issued (and the keys' maxima reset),
+    // its words loaded right after the prologue's first barrier.
+    const earlyLookup = !fe ? '' : `  // firstEarly: the first tile's cache rows (the block table's round trip beside q's), the keys' maxima reset
+${firstLookup}
+  ${keyReset}
+`;
+    const earlyWords = !fe ? '' : `  // firstEarly: the first tile's words, in flight while Qᵀ is converted and loaded
+  ${wordVars}
+  ${firstWords}
 `;
     const unpackLets = range(words).map((i) => `let a${i} = vec4<f32>(unpack2(w${i}.x), unpack2(w${i}.y)); let b${i} = vec4<f32>(unpack2(w${i}.z), unpack2(w${i}.w));`).join('\n   ');
     // q's value (row rr, column cc) as the prologue converts it (emulation only).
@@ -943,21 +947,10 @@ ${s.pair ? pairLoop : fe ? `  // firstEarly: the first tile's keys were looked u
   for (var k0 = kBegin; k0 < kEnd; k0 += ${nT}) {
 ${tileBody({ kt: 'k0', top: defaultTop, unpack: unpackLets, after: defaultAfter })}` : `  // The first tile's keys and words; every tile then looks up and loads the next one's while it computes.${trim ? `\n  ${keyReset}` : ''}
   workgroupBarrier();
-  if (t < ${nT}u) {
-   let key = kBegin + i32(t);
-   if (key < kEnd) {
-${keyRowLookup(s.segs, 'kvh', 'blkId')}
-   } else {
-    keySeg[t] = NONE;
-   }
-  }
+${firstLookup}
   workgroupBarrier();
-  ${range(words).map((i) => `var w${i} = vec4<u32>(0u);`).join(' ')}
-  ${s.noPrefetch ? '// (noPrefetch: each tile loads its own words at the top of its iteration)' : `{
-   let ls = keySeg[lk];
-   let lr = keyRow[lk];
-   ${mark('tile-load', `if (ls != NONE) { ${loadWords} }`)}
-  }`}
+  ${wordVars}
+  ${s.noPrefetch ? '// (noPrefetch: each tile loads its own words at the top of its iteration)' : firstWords}
 ${s.lookahead ? `  var nxRow = 0u;
   var nxSeg = NONE;
   ${nxLookup(`kBegin + ${nT}`).replace(`if (t < ${2 * nT}u)`, `if (t < ${nT}u)`)}
