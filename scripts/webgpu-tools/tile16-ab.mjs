@@ -94,6 +94,7 @@ const kernels = {
   nos: { infSafe: false }, // no infSafe whatever the plan (the library takes 'seen' on plans cut under the floor)
   fe: { firstEarly: true }, // the default + a work item's first tile looked up and loaded in its q prologue (session 26)
   nofe: { firstEarly: false }, // the default without it (since session 26 the default takes it by the plan)
+  fo: { freshO: true }, // the default + no rescale of O on a work item's first tile (session 26)
 };
 // arms whose backend knobs (WebGpuBackendOptions.matrix) differ from the backend's: label -> knobs
 // (onePass, the combine's dispatch in the decode's pass, ran in session 25 call 2 (1.00-1.01x) and was removed after it)
@@ -110,7 +111,7 @@ const allArms = [
   ['seen', 'seen', 132], ['seenf', 'seen', 132, 'fill'], ['old', 'dflt', 132], ['c1s', 'dflt', 132],
   ['sfc', 'seen', 132, 'fill'], ['all', 'q2s', 132, 'fill'], ['q2a', 'dflt', 132],
   ['fl', 'dflt', 132, 'flashmla'], ['auto', 'dflt', 132, 'auto'], ['fillns', 'nos', 132, 'fill'],
-  ['fe', 'fe', 132], ['nofe', 'nofe', 132],
+  ['fe', 'fe', 132], ['nofe', 'nofe', 132], ['fo', 'fo', 132],
 ];
 const pick = (process.env.ARMS ?? allArms.map((x) => x[0]).join(',')).split(',');
 const arms = allArms.filter(([l]) => l === 'v5' || pick.includes(l));

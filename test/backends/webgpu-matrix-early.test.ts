@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
-import { decodeMatrix5Spec, matrix5FirstEarlyAuto, matrix5FirstEarlyFor, matrix5FirstEarlyOn } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
+import { decodeMatrix5Spec, matrix5FirstEarlyAuto, matrix5FirstEarlyFor, matrix5FirstEarlyOn, matrix5FreshODefault, matrix5FreshOOn } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
 import { resolveDecodeKernel } from '../../src/backends/webgpu/decode-kernel.js';
 import { planDecode } from '../../src/core/plan.js';
 import { planSchedule } from '../../src/core/scheduler.js';
@@ -118,3 +118,39 @@ for (const [name, on] of [['qOnce', { qRowLanes: false }], ['qRowLanes', { qRowL
     });
   });
 }
+
+// freshO (session 26): a work item's first tile takes no rescale of O (still zero) when its references first move.
+describe('webgpu matrix v5 freshO (WGSL)', () => {
+  test('off by default; its own key; with the lazy rescale, not with infSafe true; the first tile\'s test in both O forms', () => {
+    assert.equal(matrix5FreshODefault, false);
+    const caps = { maxComputeWorkgroupStorageSize: 49152, subgroupMatrixF16: m16 } as unknown as DeviceCaps;
+    assert.equal(decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, false, { freshO: true }).freshO, true);
+    assert.equal(decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, false, { freshO: true, lazy: false }).freshO, undefined);
+    assert.match(key({ ...dflt, freshO: true }), /\.fo$/);
+    assert.equal(src({ ...dflt, freshO: false }), src(dflt));
+    assert.equal(matrix5FreshOOn({ ...dflt, freshO: true, infSafe: true }), false);
+    assert.equal(matrix5FreshOOn({ ...dflt, freshO: true, infSafe: 'seen' }), true);
+    assert.equal([...src({ ...dflt, freshO: true }).matchAll(/if \(grew && k0 != kBegin\) \{/g)].length, 1, 'the result matrices\' rescale');
+    assert.equal([...src({ ...dflt, freshO: true, emulate: true, subgroups: 4 }).matchAll(/select\(1\.0, rowA\[hh \* 8u \+ \du\], grew && k0 != kBegin\)/g)].length, 8, 'the registers\' factors (emulation)');
+  });
+});
+
+describe('webgpu matrix v5 freshO on lavapipe (products emulated, 4 subgroups): the same bits on and off', () => {
+  const bes = onOffMatrixBackends({ freshO: true }, { freshO: false });
+  before(() => bes.setup());
+  after(() => bes.teardown());
+  const bits = (x: Float32Array) => new Uint32Array(x.buffer, x.byteOffset, x.length);
+  test('keys growing along the sequence, a random case, NaN rows, an +inf key; 132 parts and one', async (t) => {
+    if (!bes.on || !bes.off) { if (process.env.CI) assert.fail(bes.why); t.skip(bes.why); return; }
+    for (const [n, c] of [['growing keys', growingCase([130, 33])], ['random', makeCase({ name: 'random', sQ: 2, hQ: 5, hKv: 1, seqlens: [70, 0, 65], pageBlockSize: 16, dtype: 'bf16', causal: true }, 2828)], ['NaN rows', nanRowsCase()], ['+inf key', infKeyCase()]] as [string, DecodeCase][]) {
+      for (const numSms of [132, 1]) {
+        bes.keys.clear();
+        const a = await runCase(c, bes.on!, flashMlaWithKvcache, { numSms });
+        assert.ok([...bes.keys].some((k) => /\.fo(\.|$)/.test(k)), `${n}: ${[...bes.keys].join(' ')}`);
+        const b = await runCase(c, bes.off!, flashMlaWithKvcache, { numSms });
+        assert.deepEqual(bits(a.lse), bits(b.lse), `${n}: lse, ${numSms} SMs`);
+        assert.deepEqual(a.out, b.out, `${n}: out, ${numSms} SMs`);
+      }
+    }
+  });
+});

@@ -202,6 +202,13 @@ export interface DecodeMatrix5Spec {
    * same values in the same order: the same bits.
    */
   firstEarly?: boolean;
+  /**
+   * Session 26 candidate (issue #13; with the lazy rescale, not infSafe true): a work item's first tile skips the
+   * rescale of O that its reference's first move asks for (every row's reference moves there, from -inf), since O is
+   * still zero: 0 times a finite factor is 0. The same bits; one pass of O through the scratch (4 rounds of store,
+   * barrier, scale, load) fewer an item, which matters where items are a few tiles (b = 1).
+   */
+  freshO?: boolean;
 }
 
 /** Whether v5 rescales O lazily unless told (WebGpuBackendOptions.matrix.lazy, FLASHMLA_WEBGPU_MATRIX_LAZY). */
@@ -291,6 +298,8 @@ export interface Matrix5Choice {
    * by the backend per plan; decodeMatrix5Spec itself, with no plan, takes it only for true). See DecodeMatrix5Spec.firstEarly.
    */
   firstEarly?: boolean | 'auto';
+  /** v5's freshO (session 26; with lazy): off by default (matrix5FreshODefault). See DecodeMatrix5Spec.freshO. */
+  freshO?: boolean;
 }
 
 /**
@@ -327,6 +336,13 @@ export function matrix5FirstEarlyFor(knob: boolean | 'auto' | undefined, keysPer
   return k === 'auto' ? keysPerSplit !== undefined && keysPerSplit <= matrix5QRowLanesMaxKeys : k;
 }
 
+/** Whether v5 takes freshO unless told (Matrix5Choice.freshO, FLASHMLA_WEBGPU_MATRIX_FRESHO), where the lazy rescale runs. */
+export const matrix5FreshODefault = false;
+/** Whether a spec runs freshO: asked for, with the lazy rescale, not with infSafe true (whose branch needs every move). */
+export function matrix5FreshOOn(s: Pick<DecodeMatrix5Spec, 'freshO' | 'lazy' | 'infSafe' | 'every'>): boolean {
+  return !!s.freshO && (s.lazy === true || s.lazy === 'side' || s.lazy === 'scratch') && s.infSafe !== true && !s.every;
+}
+
 /** Whether v5 takes the infinite-input fixes unless told (Matrix5Choice.infSafe, FLASHMLA_WEBGPU_MATRIX_INFSAFE). */
 export const matrix5InfSafeDefault: boolean | 'seen' = false;
 
@@ -360,11 +376,12 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
   const infSafe = o.infSafe ?? matrix5InfSafeDefault;
   const qOnce = o.qOnce ?? matrix5QOnceDefault;
   const firstEarly = o.firstEarly === true && trim && qOnce; // 'auto' is the backend's, per plan
+  const freshO = (o.freshO ?? matrix5FreshODefault) && !!lazy;
   if (!emulate && !matrix5ConfigUsable(config)) {
     throw new FlashMlaError('backend_unavailable', `decodePath matrix (v5): the kernel needs the 16x16x16 configuration, the device offers ${config.m}x${config.n}x${config.k}`,
       'decodePath', '16x16x16 with f32 results', `${config.m}x${config.n}x${config.k}`);
   }
-  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...(infSafe ? { infSafe } : {}), ...(o.packedMax ?? matrix5PackedDefault ? { packedMax: true } : {}), ...(qOnce ? { qOnce: true, ...(o.qRowLanes === true ? { qRowLanes: true } : {}) } : {}), ...(firstEarly ? { firstEarly: true } : {}) };
+  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...(infSafe ? { infSafe } : {}), ...(o.packedMax ?? matrix5PackedDefault ? { packedMax: true } : {}), ...(qOnce ? { qOnce: true, ...(o.qRowLanes === true ? { qRowLanes: true } : {}) } : {}), ...(firstEarly ? { firstEarly: true } : {}), ...(freshO ? { freshO: true } : {}) };
 }
 
 /** Specs pipeline-stats.mjs reports (the driver's register counts). */
@@ -375,7 +392,7 @@ export const statsSpecs = { sg4: 4, sg8: 8 } as const;
  * run without trim and bounded; unbounded: session 17's default). Session 13's register slot
  * (docs/notes/webgpu-matrix-trim.md, "Session 13's register slot") reads the ones that lower live registers.
  */
-export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, unbounded: { bounded: undefined }, pmax: { packedMax: true }, q1: { qOnce: true }, q2: { qOnce: true, qRowLanes: true }, seen: { infSafe: 'seen' }, fe: { firstEarly: true } } as const;
+export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, unbounded: { bounded: undefined }, pmax: { packedMax: true }, q1: { qOnce: true }, q2: { qOnce: true, qRowLanes: true }, seen: { infSafe: 'seen' }, fe: { firstEarly: true }, fo: { freshO: true } } as const;
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const mark = (name: string, code: string) => `// <${name}>\n   ${code}\n   // </${name}>`;
@@ -467,7 +484,7 @@ export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // 
 
 export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   name: 'mla_decode_matrix5',
-  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${matrix5PackedOn(s) ? '.pmax' : ''}${s.qOnce ? (s.qRowLanes ? '.q2' : '.q1') : ''}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}${s.infSafe ? (s.infSafe === 'seen' ? '.infs' : '.inf') : ''}${matrix5FirstEarlyOn(s) ? '.fe' : ''}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${matrix5PackedOn(s) ? '.pmax' : ''}${s.qOnce ? (s.qRowLanes ? '.q2' : '.q1') : ''}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}${s.infSafe ? (s.infSafe === 'seen' ? '.infs' : '.inf') : ''}${matrix5FirstEarlyOn(s) ? '.fe' : ''}${matrix5FreshOOn(s) ? '.fo' : ''}`,
   source(s) {
     return s.finite ? finiteLoopsWgsl(matrix5Source(s), ['k0']) : matrix5Source(s);
   },
@@ -500,6 +517,9 @@ function matrix5Source(s: DecodeMatrix5Spec): string {
     const bnd = matrix5BoundedOn(s);
     const pm = matrix5PackedOn(s);
     const fe = matrix5FirstEarlyOn(s);
+    // freshO: the first tile of an item (O still zero) takes no rescale when its references first move
+    const fresh = matrix5FreshOOn(s);
+    const grewNow = (kt: string) => (fresh ? `grew && ${kt} != kBegin` : 'grew');
     // Unpacked where each block uses them (lean, packedMax) or once before the key maxima.
     const leanU = !!s.lean || pm;
     // bounded: lanes t < nT index the per-key arrays through tk (= t there, in [0, nT) for Tint's range analysis).
@@ -641,7 +661,7 @@ ${qWordToKtWgsl(`qx${i}`, `(w % 72u) * ${8 * qtStride}u + row`, '   ')}
   } }`).join('\n  ')}
   workgroupBarrier();`}
 `;
-    const pvLazyOf = (kt: string) => `${s.every ? '{ // probe: every tile' : 'if (grew) {'}${inf2 ? `
+    const pvLazyOf = (kt: string) => `${s.every ? '{ // probe: every tile' : `if (${grewNow(kt)}) {`}${inf2 ? `
     let infT = workgroupUniformLoad(&${infFlag}) != 0.0; // infSafe: a V column of this tile holds an infinity` : ''}
     ${range(8).map((i) => `let ra${i} = rowA[hh * 8u + ${i}u];`).join(' ')}
     ${range(nbs).map((nb) => side ? `subgroupMatrixStore(&Sc, sg * 256u, om${nb}, false, 16u);
@@ -778,7 +798,7 @@ ${o.after}
    // ---- O = O * alpha + (P' V) * 2^(y - m), 16 columns a result; lane: column cc, rows 8 hh .. 8 hh + 7.${lazy ? `
    // Lazy: O = O * 2^(old - new reference) where a reference moved (rare), + P' V.` : ''}
    ${pLeft}
-   ${lazyMx ? pvLazyOf(o.kt) : `${range(8).map((i) => lazy ? `${inf2 ? 'var' : 'let'} ra${i} = select(1.0, rowA[hh * 8u + ${i}u], grew); let rc${i} = 1.0;` : `let ra${i} = rowA[hh * 8u + ${i}u]; let rc${i} = rowC[hh * 8u + ${i}u];`).join('\n   ')}${inf2 ? `
+   ${lazyMx ? pvLazyOf(o.kt) : `${range(8).map((i) => lazy ? `${inf2 ? 'var' : 'let'} ra${i} = select(1.0, rowA[hh * 8u + ${i}u], ${grewNow(o.kt)}); let rc${i} = 1.0;` : `let ra${i} = rowA[hh * 8u + ${i}u]; let rc${i} = rowC[hh * 8u + ${i}u];`).join('\n   ')}${inf2 ? `
    // infSafe: O rescaled here (its factors then 1) and given the tile's infinities before they are zeroed.
    if (grew) { if (workgroupUniformLoad(&${infFlag}) != 0.0) {
     ${range(nbs).map((nb) => `${infLoop(o.kt, nb, '=')}
