@@ -203,7 +203,7 @@ export interface DecodeMatrix5Spec {
    */
   firstEarly?: boolean;
   /**
-   * Session 26 candidate (issue #13; with the lazy rescale, not infSafe true): a work item's first tile skips the
+   * The default since session 26 (issue #13; with the lazy rescale, not infSafe true): a work item's first tile skips the
    * rescale of O that its reference's first move asks for (every row's reference moves there, from -inf), since O is
    * still zero: 0 times a finite factor is 0. The same bits; one pass of O through the scratch (4 rounds of store,
    * barrier, scale, load) fewer an item, which matters where items are a few tiles (b = 1).
@@ -298,7 +298,7 @@ export interface Matrix5Choice {
    * by the backend per plan; decodeMatrix5Spec itself, with no plan, takes it only for true). See DecodeMatrix5Spec.firstEarly.
    */
   firstEarly?: boolean | 'auto';
-  /** v5's freshO (session 26; with lazy): off by default (matrix5FreshODefault). See DecodeMatrix5Spec.freshO. */
+  /** v5's freshO (session 26; with lazy): on by default (matrix5FreshODefault). See DecodeMatrix5Spec.freshO. */
   freshO?: boolean;
 }
 
@@ -336,8 +336,12 @@ export function matrix5FirstEarlyFor(knob: boolean | 'auto' | undefined, keysPer
   return k === 'auto' ? keysPerSplit !== undefined && keysPerSplit <= matrix5QRowLanesMaxKeys : k;
 }
 
-/** Whether v5 takes freshO unless told (Matrix5Choice.freshO, FLASHMLA_WEBGPU_MATRIX_FRESHO), where the lazy rescale runs. */
-export const matrix5FreshODefault = false;
+/**
+ * Whether v5 takes freshO unless told (Matrix5Choice.freshO, FLASHMLA_WEBGPU_MATRIX_FRESHO), where the lazy rescale runs:
+ * yes, since session 26's call 5 on the H200 (0.953-0.985x the time at b = 1, b = 16 / 128 s_k 1024 and the uneven
+ * batch, level at b = 128 s_k 8192; the same bits).
+ */
+export const matrix5FreshODefault = true;
 /** Whether a spec runs freshO: asked for, with the lazy rescale, not with infSafe true (whose branch needs every move). */
 export function matrix5FreshOOn(s: Pick<DecodeMatrix5Spec, 'freshO' | 'lazy' | 'infSafe' | 'every'>): boolean {
   return !!s.freshO && (s.lazy === true || s.lazy === 'side' || s.lazy === 'scratch') && s.infSafe !== true && !s.every;
