@@ -32,7 +32,7 @@ for (const tile16 of [false]) {
       try {
         for (const numSms of [132, 264, 1]) await close(b, growingCase(), numSms, `growing keys, ${numSms} SMs`);
       } finally { b.programs.get = get; }
-      assert.match(seen, tile16 ? /\.sg8\.emu\.q[12]\.lazy\.t16\.pair$/ : /\.sg4\.emu\.q[12]\.lazy\.pair$/); // q1 / q2: qOnce, the default since session 24, with qRowLanes where the plan's work items are short (session 25)
+      assert.match(seen, tile16 ? /\.sg8\.emu\.q[12]\.lazy\.t16\.pair(\.fo)?$/ : /\.sg4\.emu\.q[12]\.lazy\.pair(\.fo)?$/); // q1 / q2: qOnce, the default since session 24, with qRowLanes where the plan's work items are short (session 25); fo: freshO (session 26)
     });
 
     // No WGSL mutant here: llvmpipe took more than 7 minutes to compile one (the pair kernel is not a candidate to ship:

@@ -29,7 +29,7 @@ describe('webgpu matrix v5 tile16 (emulated products)', () => {
     const get = b.programs.get.bind(b.programs);
     b.programs.get = ((p, spec) => { if (p.name === 'mla_decode_matrix5') seen = p.key(spec); return get(p, spec); }) as typeof b.programs.get;
     try { await close(b, growingCase(), 132, 'growing keys, 132 SMs'); } finally { b.programs.get = get; }
-    assert.match(seen, /\.sg8\.emu\.q[12]\.lazy\.t16$/); // q1 / q2: qOnce, the default since session 24, with qRowLanes where the plan's work items are short (session 25)
+    assert.match(seen, /\.sg8\.emu\.q[12]\.lazy\.t16(\.fo)?$/); // q1 / q2: qOnce, the default since session 24, with qRowLanes where the plan's work items are short (session 25); fo: freshO (session 26)
   });
 
   // (noPrefetch, a probe, passed the growing keys at 132 and 1 SM parts here and 8/8 checks on the H200; not repeated
