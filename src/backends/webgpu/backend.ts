@@ -40,10 +40,10 @@ export interface WebGpuBackendOptions {
    * default since session 26, webgpuScheduleDefault: 'fill' at <= 16 rows a KV head where FlashMLA's floor of five blocks
    * a part leaves SM parts idle, FlashMLA's plan elsewhere (autoRuleWebGpu); on the H200 0.58-0.96x the time of
    * FlashMLA's plan where it differs), 'flashmla' (getMlaMetadata's plan) or 'fill' (core/scheduler.ts: FlashMLA's walk
-   * with the payload floor lowered to one overhead and one block). Where a plan cuts pieces under FlashMLA's floor, the matrix kernel takes infSafe 'seen' (a piece made
-   * only of -inf-scored keys is then "keys seen, all -inf", not "no key": docs/notes/webgpu-tensor-core.md, "call
-   * W3"). Metadata a caller passes to flashMlaWithKvcache is run as given, whichever plan it is (with the kernel's
-   * default infSafe).
+   * with the payload floor lowered to one overhead and one block). Where a plan cuts pieces under FlashMLA's floor, the
+   * matrix kernel takes infSafe 'seen' (a piece made only of -inf-scored keys is then "keys seen, all -inf", not "no
+   * key": docs/notes/webgpu-tensor-core.md, "call W3"). Metadata a caller passes to flashMlaWithKvcache is run as given,
+   * whichever plan it is (with the kernel's default infSafe).
    */
   schedule?: ScheduleKind;
   /** Largest GPUBuffer to allocate (default: the device limit); lower it to exercise multi-buffer tensors. */

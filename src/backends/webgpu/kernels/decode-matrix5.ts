@@ -243,12 +243,17 @@ export function decodeMatrix5SharedBytes(subgroups: 4 | 8, tile16 = false): numb
   return 2 * g.nT * kStride + 4 * subgroups * 256 + 2 * matrix5Rows * g.pStride + 4 * g.nT * 7 + 4 * matrix5Rows * 5 + 4 * 2 * matrix5Rows * 8;
 }
 
+/** Whether a spec's `lazy` is one of the lazy rescale's forms (true, 'side', 'scratch'). */
+function matrix5LazyOn(lazy: DecodeMatrix5Spec['lazy']): boolean {
+  return lazy === true || lazy === 'side' || lazy === 'scratch';
+}
+
 /**
  * Whether a spec runs trim: asked for, with the lazy rescale, without pair, lookahead and tile16 (which keep their own
  * tops; a spec that asks for trim with them, e.g. a probe on top of the default, runs them without it).
  */
 export function matrix5TrimOn(s: Pick<DecodeMatrix5Spec, 'trim' | 'lazy' | 'pair' | 'lookahead' | 'tile16'>): boolean {
-  return !!s.trim && (s.lazy === true || s.lazy === 'side' || s.lazy === 'scratch') && !s.pair && !s.lookahead && !s.tile16;
+  return !!s.trim && matrix5LazyOn(s.lazy) && !s.pair && !s.lookahead && !s.tile16;
 }
 
 /** Whether a spec runs bounded: asked for, without tile16 and pair (which keep their own lets). */
@@ -313,8 +318,11 @@ export const matrix5QRowLanesAuto = true;
 export const matrix5QRowLanesMaxKeys = 1024;
 /** qRowLanes for a plan under the knob: true / false as told; 'auto' by the plan's mean keys a work item (absent: off). */
 export function matrix5QRowLanesFor(knob: boolean | 'auto' | undefined, keysPerSplit: number | undefined): boolean {
-  const k = knob ?? (matrix5QRowLanesAuto ? 'auto' : false);
-  return k === 'auto' ? keysPerSplit !== undefined && keysPerSplit <= matrix5QRowLanesMaxKeys : k;
+  return forShortItems(knob ?? (matrix5QRowLanesAuto ? 'auto' : false), keysPerSplit);
+}
+/** A knob taken by the plan: true / false as told; 'auto' where a work item holds <= matrix5QRowLanesMaxKeys on the mean. */
+function forShortItems(knob: boolean | 'auto', keysPerSplit: number | undefined): boolean {
+  return knob === 'auto' ? keysPerSplit !== undefined && keysPerSplit <= matrix5QRowLanesMaxKeys : knob;
 }
 
 /** Whether v5 takes qOnce unless told (Matrix5Choice.qOnce, FLASHMLA_WEBGPU_MATRIX_QONCE). */
@@ -332,8 +340,7 @@ export const matrix5PackedDefault = true;
 export const matrix5FirstEarlyAuto = true;
 /** firstEarly for a plan under the knob: true / false as told; 'auto' by the plan's mean keys a work item (absent: off). */
 export function matrix5FirstEarlyFor(knob: boolean | 'auto' | undefined, keysPerSplit: number | undefined): boolean {
-  const k = knob ?? (matrix5FirstEarlyAuto ? 'auto' : false);
-  return k === 'auto' ? keysPerSplit !== undefined && keysPerSplit <= matrix5QRowLanesMaxKeys : k;
+  return forShortItems(knob ?? (matrix5FirstEarlyAuto ? 'auto' : false), keysPerSplit);
 }
 
 /**
@@ -344,7 +351,7 @@ export function matrix5FirstEarlyFor(knob: boolean | 'auto' | undefined, keysPer
 export const matrix5FreshODefault = true;
 /** Whether a spec runs freshO: asked for, with the lazy rescale, not with infSafe true (whose branch needs every move). */
 export function matrix5FreshOOn(s: Pick<DecodeMatrix5Spec, 'freshO' | 'lazy' | 'infSafe' | 'every'>): boolean {
-  return !!s.freshO && (s.lazy === true || s.lazy === 'side' || s.lazy === 'scratch') && s.infSafe !== true && !s.every;
+  return !!s.freshO && matrix5LazyOn(s.lazy) && s.infSafe !== true && !s.every;
 }
 
 /** Whether v5 takes the infinite-input fixes unless told (Matrix5Choice.infSafe, FLASHMLA_WEBGPU_MATRIX_INFSAFE). */
@@ -501,7 +508,7 @@ function matrix5Source(s: DecodeMatrix5Spec): string {
     const t16 = g.tile16;
     const nParts = parts.length;
     const maxSteps = Math.max(...parts.map((x) => x[1]));
-    const lazy = s.lazy === true || s.lazy === 'side' || s.lazy === 'scratch';
+    const lazy = matrix5LazyOn(s.lazy);
     // Lazy with matrices: O in result matrices om0.. (the emulation keeps O in the lanes' o registers, as the default);
     // 'side' adds the lanes' o registers as a second accumulator that a moved reference flushes the matrices into.
     const lazyMx = lazy && !s.emulate && s.lazy !== 'scratch';
