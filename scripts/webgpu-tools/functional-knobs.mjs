@@ -4,7 +4,7 @@
 // against the float64 reference on keys growing along the sequence: trim with the register knobs of the register slot
 // (docs/notes/webgpu-matrix-trim.md, "Session 13's register slot"). Slow (each lane computes its subgroup's whole
 // product; ~5 min a case on a loaded 2-core machine): small cases only. `mut` is trim + noPrefetch loading the other
-// parity's key rows (it must FAIL). `dp` (session 27): direct, alone. `bnd` (session 18): trim + bounded (docs/notes/webgpu-tensor-core.md, "Session 18"). Runs the tsc output (build/, as `tsc -p tsconfig.json --outDir build`).
+// parity's key rows (it must FAIL). `bnd` (session 18): trim + bounded (docs/notes/webgpu-tensor-core.md, "Session 18"). Runs the tsc output (build/, as `tsc -p tsconfig.json --outDir build`).
 //   PROBES=trim,nopf,lean,nl,mut SMS=1 SEQ='[40]' node scripts/webgpu-tools/functional-knobs.mjs
 const root = new URL('../../build', import.meta.url).pathname;
 const { createNodeWebGpuBackend } = await import(root + '/src/backends/webgpu/node.js');
@@ -13,12 +13,10 @@ const { functionalMatrixWgsl } = await import(root + '/test/support/matrix-stub.
 const { closeToReference } = await import(root + '/test/support/matrix-emu.js');
 const { growingCase } = await import(root + '/test/support/webgpu-matrix.js');
 const m16 = { m: 16, n: 16, k: 16, result: 'f32' };
-const probes = (process.env.PROBES ?? 'trim,nopf,lean,nl').split(',');
-// dp (session 27): trim + direct (split items' result matrices stored raw into the accumulators, the combine's row
-// factors); the backend then plans direct for every probe of the run (its combine takes the factors): run it alone.
-const b = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true, lazy: true, subgroups: 4, ...(probes.includes('dp') ? { direct: true } : {}) } });
+const b = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true, lazy: true, subgroups: 4 } });
 const { source, key } = decodeMatrix5Program;
-const P = { trim: {}, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, mut: { noPrefetch: true }, bnd: { bounded: true }, dp: { direct: true } };
+const probes = (process.env.PROBES ?? 'trim,nopf,lean,nl').split(',');
+const P = { trim: {}, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, mut: { noPrefetch: true }, bnd: { bounded: true } };
 for (const name of probes) {
   const probe = { trim: true, ...P[name] };
   decodeMatrix5Program.source = (s) => {

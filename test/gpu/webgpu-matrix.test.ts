@@ -59,8 +59,6 @@ if (trimProbe) {
 // none, or qOnce (session 24) on top of the default. (Session 24's call E ran =pk, a packConvert candidate since removed: the driver's code was the same.)
 // fe / fo: firstEarly / freshO (session 26) on top of the default, where they run.
 const packedTest = ({ 1: { packedMax: true }, 0: { packedMax: false }, q1: { qOnce: true }, q2: { qOnce: true, qRowLanes: true }, fe: { firstEarly: true }, fo: { freshO: true } } as const)[process.env.FLASHMLA_MATRIX_TEST_PMAX as '1' | '0' | 'q1' | 'q2' | 'fe' | 'fo'];
-// dp: direct partials (session 27), a backend knob (its combine takes the row factors): the v5 backends plan it where it fits.
-const directTest = process.env.FLASHMLA_MATRIX_TEST_PMAX === 'dp' ? { direct: true } : {};
 if (packedTest !== undefined) {
   const { source, key } = decodeMatrix5Program;
   decodeMatrix5Program.source = (spec) => source.call(decodeMatrix5Program, { ...spec, ...packedTest });
@@ -100,8 +98,8 @@ let pool: RefPool | undefined;
 before(async () => {
   try {
     // v1: v5 in its default layout (or FLASHMLA_MATRIX_TEST_SUBGROUPS), v2: v5 with 4 subgroups, s8: v4 with 8.
-    bes.v1 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: v6 ? { emulate, version: 6 } : { emulate, subgroups: tile16 ? 8 : onlySubgroups, lazy, tile16, pair, lookahead, ...directTest } });
-    bes.v2 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate, subgroups: 4, lazy, ...directTest } });
+    bes.v1 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: v6 ? { emulate, version: 6 } : { emulate, subgroups: tile16 ? 8 : onlySubgroups, lazy, tile16, pair, lookahead } });
+    bes.v2 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate, subgroups: 4, lazy } });
     bes.s8 = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate, version: 4, subgroups: 8 } });
     bes.auto = await createNodeWebGpuBackend();
     const d = bes.v1.info.details!;

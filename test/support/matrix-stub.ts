@@ -15,7 +15,6 @@ export function stubbedMatrixWgsl(src: string): string {
     .replace(/subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>>\(&Kt, /g, 'loadR_Kt(')
     .replace(/subgroupMatrixLoad<subgroup_matrix_result<f32, 16, 16>>\(&Sc, /g, 'loadC_Sc(')
     .replace(/subgroupMatrixStore\(&Sc, /g, 'store_Sc(')
-    .replace(/subgroupMatrixStore\(&acc, /g, 'store_acc(')
     .replace(/subgroupMatrixMultiplyAccumulate\(/g, 'mma(')
     .replace(/subgroup_matrix_left<f16, 16, 16>/g, 'SmLeft')
     .replace(/subgroup_matrix_right<f16, 16, 16>/g, 'SmRight')
@@ -31,7 +30,6 @@ fn loadR_Kt(off: u32, colMajor: bool, stride: u32) -> SmRight { return SmRight(K
 fn loadC_Sc(off: u32, colMajor: bool, stride: u32) -> SmResult { return SmResult(Sc[off + stride]); }
 fn mma(a: SmLeft, b: SmRight, c: SmResult) -> SmResult { return SmResult(f32(a.x * b.x) + c.x); }
 fn store_Sc(off: u32, m: SmResult, colMajor: bool, stride: u32) { Sc[off + stride] = m.x; }
-fn store_acc(off: u32, m: SmResult, colMajor: bool, stride: u32) { acc[off + stride] = m.x; }
 `;
 }
 
@@ -80,9 +78,6 @@ fn mma(a: SmLeft, b: SmRight, c: SmResult) -> SmResult {
 }
 fn store_Sc(off: u32, m: SmResult, colMajor: bool, stride: u32) {
   for (var i = smLane; i < smN * smN; i += 32u) { Sc[smAt(off, i, colMajor, stride)] = m.v[i]; }
-}
-fn store_acc(off: u32, m: SmResult, colMajor: bool, stride: u32) {
-  for (var i = smLane; i < smN * smN; i += 32u) { acc[smAt(off, i, colMajor, stride)] = m.v[i]; }
 }
 `;
 }

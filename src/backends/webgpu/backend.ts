@@ -438,8 +438,7 @@ export class WebGpuBackend implements Backend {
 
   /** Grow the index and accumulator buffers to the plan's sizes; bind groups naming the old buffers are dropped. */
   private ensureWorkspace(plan: DecodePlan): void {
-    // The accumulators past the plan's layout: the row factors of raw partials (v5 direct), laid out as lseAccum.
-    const idxLen = plan.workspace.indexWords, accBytes = (plan.workspace.accumFloats + plan.accumSlots * plan.rowsPerSlot) * 4;
+    const idxLen = plan.workspace.indexWords, accBytes = plan.workspace.accumFloats * 4;
     if (idxLen > this.idxCap) {
       this.idx.destroy();
       this.idxCap = Math.max(idxLen, this.idxCap * 2);
@@ -470,7 +469,7 @@ export class WebGpuBackend implements Backend {
     // then the decode kernel's own), unless the opt-out (combine 0) keeps the old launch.
     const groups = chooseCombine(l.plan, mk?.combine);
     const cols = chooseCombineCols(p.b * p.sQ * p.hQ, l.plan.numSmParts, groups, mk?.combineCols);
-    const combSpec = { dtype: p.dtype, ...(groups ? { groups, ...(cols > 1 ? { cols } : {}) } : mk?.finite ? { finite: true } : {}), ...(kernel.rawPartials ? { factors: true } : {}) };
+    const combSpec = { dtype: p.dtype, ...(groups ? { groups, ...(cols > 1 ? { cols } : {}) } : mk?.finite ? { finite: true } : {}) };
     const combinePass = l.plan.combine || mk?.combine !== undefined;
     const comb = combinePass ? this.programs.get(combineProgram, combSpec) : undefined;
 
@@ -479,7 +478,7 @@ export class WebGpuBackend implements Backend {
     const w = l.plan.workspace;
     const btOff = w.blockTable, seqOff = w.cacheSeqlens, qiOff = w.qIndptr, metaOff = w.tileSchedulerMetadata, nsOff = w.numSplits;
     this.ensureWorkspace(l.plan);
-    const rowStride = l.plan.rowsPerSlot, oAccOff = w.oAccum, fAccOff = w.accumFloats;
+    const rowStride = l.plan.rowsPerSlot, oAccOff = w.oAccum;
 
     const q = this.single(l.q, 'q'), out = this.single(l.out, 'out'), lse = this.single(l.lse, 'lse');
     if (q.byteOffset % 16 !== 0) throw invalidArgument('q', 'a 16-byte aligned offset', `${q.byteOffset}`);
@@ -507,12 +506,12 @@ export class WebGpuBackend implements Backend {
       b: p.b, hQ: p.hQ, hKv: p.hKv, nGroups: p.nGroups, sQ: p.sQ, varlen: p.varlen ? 1 : 0, causal: p.causal ? 1 : 0,
       pageBlockSize: p.pageBlockSize, maxBlocksPerSeq: p.maxBlocksPerSeq, pagesPerSeg, scaleLog2: p.softmaxScale * Math.LOG2E,
       lseStrideB: p.lseStrideB, lseStrideH: p.lseStrideH, lseStrideT: p.lseStrideT,
-      qOff: q.byteOffset / 16, outOff: out.byteOffset / 4, lseOff: lse.byteOffset / 4, rowStride, oAccOff, fAccOff,
+      qOff: q.byteOffset / 16, outOff: out.byteOffset / 4, lseOff: lse.byteOffset / 4, rowStride, oAccOff,
       btOff, seqOff, qiOff, metaOff, nsOff, posInfBits,
     }, this.decodeView);
     combineParams.pack({
       b: p.b, hQ: p.hQ, sQ: p.sQ, varlen: p.varlen ? 1 : 0, rowStride, lseStrideB: p.lseStrideB, lseStrideH: p.lseStrideH,
-      lseStrideT: p.lseStrideT, outOff: out.byteOffset / 4, lseOff: lse.byteOffset / 4, oAccOff, fAccOff, qiOff, nsOff, posInfBits,
+      lseStrideT: p.lseStrideT, outOff: out.byteOffset / 4, lseOff: lse.byteOffset / 4, oAccOff, qiOff, nsOff, posInfBits,
     }, this.combineView);
     this.device.queue.writeBuffer(this.decodeUniform, 0, this.decodeBytes);
     this.device.queue.writeBuffer(this.combineUniform, 0, this.combineBytes);

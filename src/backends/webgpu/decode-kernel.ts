@@ -11,7 +11,7 @@ import { decodeF16Dispatch, decodeF16Program } from './kernels/decode-f16.js';
 import { decodeMatrixDispatch, decodeMatrixProgram, decodeMatrixSpec } from './kernels/decode-matrix.js';
 import { decodeMatrix4Dispatch, decodeMatrix4Program, decodeMatrix4Spec } from './kernels/decode-matrix4.js';
 import type { CombineCols, CombineKnob } from './kernels/combine.js';
-import { type Matrix5Choice, decodeMatrix5Dispatch, decodeMatrix5Program, decodeMatrix5Spec, matrix5DirectFor, matrix5FirstEarlyFor, matrix5QRowLanesFor } from './kernels/decode-matrix5.js';
+import { type Matrix5Choice, decodeMatrix5Dispatch, decodeMatrix5Program, decodeMatrix5Spec, matrix5FirstEarlyFor, matrix5QRowLanesFor } from './kernels/decode-matrix5.js';
 import { decodeMatrix6Dispatch, decodeMatrix6Program, decodeMatrix6Spec } from './kernels/decode-matrix6.js';
 import { type DecodePathChoice, decodeKernelFor } from './kernels/path.js';
 
@@ -61,8 +61,6 @@ export interface DecodeKernel {
   /** Program name + pipeline key: names the pipeline's bind groups. */
   label: string;
   dispatch: Dispatch;
-  /** Whether its split items write raw partials with row factors (v5 direct): the combine then takes CombineSpec.factors. */
-  rawPartials?: boolean;
 }
 
 export function resolveDecodeKernel(plan: DecodePlan, dtype: HalfDType, cacheBindings: number, s: DecodeKernelSettings): DecodeKernel {
@@ -76,8 +74,8 @@ export function resolveDecodeKernel(plan: DecodePlan, dtype: HalfDType, cacheBin
     return make(decodeMatrix6Program, decodeMatrix6Spec({ dtype }, s.caps, cacheBindings, s.path.emulate === true), decodeMatrix6Dispatch(shape));
   }
   if (kernel === 'matrix' && (m.version ?? 5) === 5) {
-    const spec = decodeMatrix5Spec({ dtype }, s.caps, cacheBindings, s.path.emulate === true, { ...m, qRowLanes: matrix5QRowLanesFor(m.qRowLanes, plan.keysPerSplit), firstEarly: matrix5FirstEarlyFor(m.firstEarly, plan.keysPerSplit), infSafe: m.infSafe ?? (plan.underFloor ? 'seen' : undefined), direct: matrix5DirectFor(m.direct, plan) && m.lazy !== 'side' });
-    return { ...make(decodeMatrix5Program, spec, decodeMatrix5Dispatch(shape)), ...(spec.direct ? { rawPartials: true } : {}) };
+    const spec = decodeMatrix5Spec({ dtype }, s.caps, cacheBindings, s.path.emulate === true, { ...m, qRowLanes: matrix5QRowLanesFor(m.qRowLanes, plan.keysPerSplit), firstEarly: matrix5FirstEarlyFor(m.firstEarly, plan.keysPerSplit), infSafe: m.infSafe ?? (plan.underFloor ? 'seen' : undefined) });
+    return make(decodeMatrix5Program, spec, decodeMatrix5Dispatch(shape));
   }
   if (kernel === 'matrix' && m.version !== 3) {
     const spec = decodeMatrix4Spec({ dtype }, s.caps, cacheBindings, s.path.emulate === true, m.subgroups);

@@ -16,7 +16,6 @@ export const combineParams = defineParams('CombineParams', [
   ['rowStride', 'u32', 'partial rows per split slot: sQ * hQ'],
   ['lseStrideB', 'u32'], ['lseStrideH', 'u32'], ['lseStrideT', 'u32'],
   ['outOff', 'u32'], ['lseOff', 'u32'], ['oAccOff', 'u32'],
-  ['fAccOff', 'u32', 'f32 offset of the row factors of raw partials (factors only)'],
   ['qiOff', 'u32'], ['nsOff', 'u32'], ['posInfBits', 'u32'],
 ]);
 
@@ -37,11 +36,6 @@ export interface CombineSpec {
    * whole (session 19's kernel, WGSL byte for byte).
    */
   cols?: CombineCols;
-  /**
-   * Session 27 (the v5 matrix kernel's `direct`): the partial O of a split is raw, and its row's factor (at fAccOff, laid
-   * out as the partial lse) multiplies the split's weight. A NaN factor belongs to a row whose lse is NaN.
-   */
-  factors?: boolean;
 }
 export type CombineGroups = 4 | 8;
 export type CombineCols = 1 | 2 | 4 | 8;
@@ -94,12 +88,12 @@ export function combineDispatch(p: MlaProblem, caps: DeviceCaps, cols: CombineCo
 
 export const combineProgram: Program<CombineSpec> = {
   name: 'mla_combine',
-  key: (s) => `${s.dtype}${s.finite ? '.fin' : ''}${s.groups ? `.g${s.groups}` : ''}${s.cols && s.cols > 1 ? `.c${s.cols}` : ''}${s.factors ? '.f' : ''}`,
+  key: (s) => `${s.dtype}${s.finite ? '.fin' : ''}${s.groups ? `.g${s.groups}` : ''}${s.cols && s.cols > 1 ? `.c${s.cols}` : ''}`,
   source: (s) => {
     if (s.cols && s.cols > 1 && !s.groups) throw new Error('combine: column slices (cols) are the wide combine\'s (groups)');
     if (s.groups) {
       if (s.finite) throw new Error('combine: the wide combine (groups) runs without finite');
-      return wideCombineSource(s.dtype, s.groups, s.cols ?? 1, !!s.factors);
+      return wideCombineSource(s.dtype, s.groups, s.cols ?? 1);
     }
     return s.finite ? finiteLoopsWgsl(combineSource(s)) : combineSource(s);
   },
@@ -178,7 +172,7 @@ ${combineRowWgsl('linearWorkgroup(wid, nwg)')}
     let ls = acc[slot * u.rowStride + rr];
     if (ls <= NEG * 0.5 && !isNegInf(ls)) { continue; } // this split saw no key of the row
     // A split whose keys all scored -inf weighs 0, but its o carries the NaN of 0 * inf (as the reference's sum).
-    let w = select(exp(ls - total), 0.0, isNegInf(ls))${s.factors ? ' * acc[u.fAccOff + slot * u.rowStride + rr]' : ''};
+    let w = select(exp(ls - total), 0.0, isNegInf(ls));
     let a = u.oAccOff + (slot * u.rowStride + rr) * 512u;
     lo += w * vec4<f32>(acc[a + c], acc[a + c + 1u], acc[a + c + 2u], acc[a + c + 3u]);
     hi += w * vec4<f32>(acc[a + 256u + c], acc[a + 257u + c], acc[a + 258u + c], acc[a + 259u + c]);
@@ -203,7 +197,7 @@ const rng = (n: number) => Array.from({ length: n }, (_, i) => i);
  * default combine skips it: its O is not added, so a stale NaN there cannot leak); the groups' sums are added in group
  * order through workgroup memory. A row's special cases (NaN, every key -inf, no key) are the default combine's.
  */
-function wideCombineSource(dtype: HalfDType, groups0: CombineGroups, cols: CombineCols, factors: boolean): string {
+function wideCombineSource(dtype: HalfDType, groups0: CombineGroups, cols: CombineCols): string {
   // cols > 1: workgroup w merges row w / cols, its vec4 columns (w % cols) * 128 / cols .. (a slice); the lane groups
   // grow so that a group's lanes do not outnumber the slice's vec4 columns.
   const groups = Math.max(groups0, 2 * cols);
@@ -276,7 +270,7 @@ ${combineRowWgsl(`linearWorkgroup(wid, nwg) / ${cols}u`)}` : combineRowWgsl('lin
     // A split that saw no key of the row is left out; one whose keys all scored -inf weighs 0, but its o carries the
     // NaN of 0 * inf (as the reference's sum).
     let keep = !(ls <= NEG * 0.5 && !isNegInf(ls));
-    let w = select(exp(ls - total), 0.0, isNegInf(ls))${factors ? ' * lseAt(u.fAccOff + slot * u.rowStride + rr)' : ''};
+    let w = select(exp(ls - total), 0.0, isNegInf(ls));
     ${rng(V).map((k) => `o${k} += select(vec4<f32>(0.0), w * x${k}, keep);`).join(' ')}
   }` : `// ${U} splits an iteration (s + ${groups} j), every load issued before any is used; one past n reads split s again
   // and is left out.
@@ -290,7 +284,7 @@ ${combineRowWgsl(`linearWorkgroup(wid, nwg) / ${cols}u`)}` : combineRowWgsl('lin
     // NaN of 0 * inf (as the reference's sum).
     ${rng(U).map((j) => `{
      let keep = ok${j} && !(ls${j} <= NEG * 0.5 && !isNegInf(ls${j}));
-     let w = select(exp(ls${j} - total), 0.0, isNegInf(ls${j}))${factors ? ` * lseAt(u.fAccOff + slot${j} * u.rowStride + rr)` : ''};
+     let w = select(exp(ls${j} - total), 0.0, isNegInf(ls${j}));
      ${rng(V).map((k) => `o${k} += select(vec4<f32>(0.0), w * x${j}_${k}, keep);`).join(' ')}
     }`).join('\n    ')}
   }`}

@@ -209,16 +209,6 @@ export interface DecodeMatrix5Spec {
    * barrier, scale, load) fewer an item, which matters where items are a few tiles (b = 1).
    */
   freshO?: boolean;
-  /**
-   * Session 27 candidate (issue #13): a split work item writes its partial O raw (not yet times its row's lazy factor
-   * and 1 / row sum) and that per-row factor beside the partial lse (DecodeParams.fAccOff), which the combine multiplies
-   * into its split weights (CombineSpec.factors). With the lazy rescale's result matrices the epilogue of a split item
-   * stores them straight into the accumulator buffer (subgroupMatrixStore to storage, a row stride of 512): none of the
-   * four rounds of O through the scratch (store, barrier, scale, load, barrier), none of the 32 scalar stores a lane. The
-   * 16 rows of a row block must be 16 consecutive partial rows of one slot: the backend takes it only where the plan's
-   * rows a KV head are a multiple of 16 and hKv = 1 or sQ = 1 (matrix5DirectFits). Not with lazy 'side'.
-   */
-  direct?: boolean;
 }
 
 /** Whether v5 rescales O lazily unless told (WebGpuBackendOptions.matrix.lazy, FLASHMLA_WEBGPU_MATRIX_LAZY). */
@@ -315,12 +305,6 @@ export interface Matrix5Choice {
   firstEarly?: boolean | 'auto';
   /** v5's freshO (session 26; with lazy): on by default (matrix5FreshODefault). See DecodeMatrix5Spec.freshO. */
   freshO?: boolean;
-  /**
-   * v5's direct partials (session 27): 'auto' (unset: matrix5DirectAuto) takes them where the plan's row blocks fit
-   * (matrix5DirectFor, resolved by the backend per plan; decodeMatrix5Spec itself, with no plan, takes them only for
-   * true). See DecodeMatrix5Spec.direct.
-   */
-  direct?: boolean | 'auto';
 }
 
 /**
@@ -370,21 +354,6 @@ export function matrix5FreshOOn(s: Pick<DecodeMatrix5Spec, 'freshO' | 'lazy' | '
   return !!s.freshO && matrix5LazyOn(s.lazy) && s.infSafe !== true && !s.every;
 }
 
-/** Whether v5 writes split items' partials raw where they fit unless told (Matrix5Choice.direct 'auto'). */
-export const matrix5DirectAuto = false;
-/**
- * Whether a plan's row blocks are 16 consecutive partial rows of a slot: its rows a KV head (sQ * hQ / hKv) a multiple
- * of 16, and hKv = 1 (row j * hQ + h is then the block's row) or sQ = 1 (row kvh * nGroups + m).
- */
-export function matrix5DirectFits(s: { sQ: number; hQ: number; hKv: number }): boolean {
-  return (s.sQ * s.hQ / s.hKv) % 16 === 0 && (s.hKv === 1 || s.sQ === 1);
-}
-/** direct for a plan under the knob: false as told; true / 'auto' (the latter only where matrix5DirectAuto) where it fits. */
-export function matrix5DirectFor(knob: boolean | 'auto' | undefined, s: { sQ: number; hQ: number; hKv: number }): boolean {
-  const want = knob === undefined || knob === 'auto' ? matrix5DirectAuto : knob;
-  return want && matrix5DirectFits(s);
-}
-
 /** Whether v5 takes the infinite-input fixes unless told (Matrix5Choice.infSafe, FLASHMLA_WEBGPU_MATRIX_INFSAFE). */
 export const matrix5InfSafeDefault: boolean | 'seen' = false;
 
@@ -419,15 +388,11 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
   const qOnce = o.qOnce ?? matrix5QOnceDefault;
   const firstEarly = o.firstEarly === true && trim && qOnce; // 'auto' is the backend's, per plan
   const freshO = (o.freshO ?? matrix5FreshODefault) && !!lazy;
-  if (o.direct === true && lazy === 'side') {
-    throw new FlashMlaError('invalid_argument', 'matrix.direct runs without lazy \'side\'', 'matrix.direct', 'false (or unset) with lazy \'side\'', 'true');
-  }
-  const direct = o.direct === true; // 'auto' is the backend's, per plan
   if (!emulate && !matrix5ConfigUsable(config)) {
     throw new FlashMlaError('backend_unavailable', `decodePath matrix (v5): the kernel needs the 16x16x16 configuration, the device offers ${config.m}x${config.n}x${config.k}`,
       'decodePath', '16x16x16 with f32 results', `${config.m}x${config.n}x${config.k}`);
   }
-  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...(infSafe ? { infSafe } : {}), ...(o.packedMax ?? matrix5PackedDefault ? { packedMax: true } : {}), ...(qOnce ? { qOnce: true, ...(o.qRowLanes === true ? { qRowLanes: true } : {}) } : {}), ...(firstEarly ? { firstEarly: true } : {}), ...(freshO ? { freshO: true } : {}), ...(direct ? { direct: true } : {}) };
+  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...(infSafe ? { infSafe } : {}), ...(o.packedMax ?? matrix5PackedDefault ? { packedMax: true } : {}), ...(qOnce ? { qOnce: true, ...(o.qRowLanes === true ? { qRowLanes: true } : {}) } : {}), ...(firstEarly ? { firstEarly: true } : {}), ...(freshO ? { freshO: true } : {}) };
 }
 
 /** Specs pipeline-stats.mjs reports (the driver's register counts). */
@@ -438,7 +403,7 @@ export const statsSpecs = { sg4: 4, sg8: 8 } as const;
  * run without trim and bounded; unbounded: session 17's default). Session 13's register slot
  * (docs/notes/webgpu-matrix-trim.md, "Session 13's register slot") reads the ones that lower live registers.
  */
-export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, unbounded: { bounded: undefined }, pmax: { packedMax: true }, q1: { qOnce: true }, q2: { qOnce: true, qRowLanes: true }, seen: { infSafe: 'seen' }, fe: { firstEarly: true }, fo: { freshO: true }, dp: { direct: true } } as const;
+export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, unbounded: { bounded: undefined }, pmax: { packedMax: true }, q1: { qOnce: true }, q2: { qOnce: true, qRowLanes: true }, seen: { infSafe: 'seen' }, fe: { firstEarly: true }, fo: { freshO: true } } as const;
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const mark = (name: string, code: string) => `// <${name}>\n   ${code}\n   // </${name}>`;
@@ -530,7 +495,7 @@ export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // 
 
 export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   name: 'mla_decode_matrix5',
-  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${matrix5PackedOn(s) ? '.pmax' : ''}${s.qOnce ? (s.qRowLanes ? '.q2' : '.q1') : ''}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}${s.infSafe ? (s.infSafe === 'seen' ? '.infs' : '.inf') : ''}${matrix5FirstEarlyOn(s) ? '.fe' : ''}${matrix5FreshOOn(s) ? '.fo' : ''}${s.direct ? '.dp' : ''}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${matrix5PackedOn(s) ? '.pmax' : ''}${s.qOnce ? (s.qRowLanes ? '.q2' : '.q1') : ''}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}${s.infSafe ? (s.infSafe === 'seen' ? '.infs' : '.inf') : ''}${matrix5FirstEarlyOn(s) ? '.fe' : ''}${matrix5FreshOOn(s) ? '.fo' : ''}`,
   source(s) {
     return s.finite ? finiteLoopsWgsl(matrix5Source(s), ['k0']) : matrix5Source(s);
   },
@@ -566,8 +531,6 @@ function matrix5Source(s: DecodeMatrix5Spec): string {
     // freshO: the first tile of an item (O still zero) takes no rescale when its references first move
     const fresh = matrix5FreshOOn(s);
     const grewNow = (kt: string) => (fresh ? `grew && ${kt} != kBegin` : 'grew');
-    // direct (session 27): a split item's O raw, its row factor beside its lse (the combine's CombineSpec.factors)
-    const direct = !!s.direct && !side;
     // Unpacked where each block uses them (lean, packedMax) or once before the key maxima.
     const leanU = !!s.lean || pm;
     // bounded: lanes t < nT index the per-key arrays through tk (= t there, in [0, nT) for Tint's range analysis).
@@ -927,59 +890,6 @@ ${tileBody({ kt: 'k1', top: resetTop, unpack: wordsOf('v')(unpackLets), after: `
    ${pairLoads('v', `${nT}u + lk`)}
    ${nxLookup(`k0 + ${4 * nT}`)}` })}
    }`; // (the loop's closing brace is the shared one below)
-    // The epilogue's O: the lazy factors (redM) into the lanes' o registers, 1 / row sum, then a split item's f32
-    // partials or out through the scratch in bf16 pairs; direct: a split item's O raw, its row factor beside its lse.
-    const lazyRound = lazy ? `
-  // Lazy: O times its row's 2^(reference - m) (redM), into the lanes' o registers (column cc, rows 8 hh ..).
-  ${lazyMx ? range(nbs).map((nb) => `subgroupMatrixStore(&Sc, sg * 256u, om${nb}, false, 16u);
-  workgroupBarrier();
-  ${range(8).map((i) => side ? `o${nb}_${i} = (o${nb}_${i} + Sc[sg * 256u + ${16 * i}u + hh * 128u + cc]) * redM[(hh * 8u + ${i}u) * 8u];` : `let o${nb}_${i} = Sc[sg * 256u + ${16 * i}u + hh * 128u + cc] * redM[(hh * 8u + ${i}u) * 8u];`).join(' ')}
-  workgroupBarrier();`).join('\n  ') : range(nbs).map((nb) => range(8).map((i) => `o${nb}_${i} *= redM[(hh * 8u + ${i}u) * 8u];`).join(' ')).join('\n  ')}` : '';
-    const invLets = range(8).map((i) => `let ls${i} = ${range(8).map((j) => `redY[(hh * 8u + ${i}u) * 8u + ${j}u]`).join(' + ')}; let inv${i} = select(0.0, 1.0 / ls${i}, ls${i} > 0.0);`).join('\n  ');
-    const splitRows = (store: (nb: number, i: number) => string) => range(8).map((i) => `{
-    let mm = mBase + hh * 8u + ${i}u;
-    if (mm < qLen * u.nGroups) {
-     let a = u.oAccOff + (slotAcc * u.rowStride + (mm / u.nGroups) * u.hQ + kvh * u.nGroups + mm % u.nGroups) * 512u + sg * ${vCols}u + cc;
-     ${direct ? '' : `let nr = rowC[hh * 8u + ${i}u] != 0.0;
-     `}${range(nbs).map((nb) => store(nb, i)).join(' ')}
-    }
-   }`).join('\n   ');
-    const outRounds = range(nbs).map((nb) => `
-   workgroupBarrier();
-   ${range(8).map((i) => `Sc[sg * 256u + ${16 * i}u + hh * 128u + cc] = o${nb}_${i} * inv${i};`).join(' ')}
-   workgroupBarrier();
-   for (var pi = l; pi < 128u; pi += 32u) {
-    let row = pi / 8u;
-    let mm = mBase + row;
-    if (mm < qLen * u.nGroups) {
-     let ob = u.outOff + ((qStart + mm / u.nGroups) * u.hQ + kvh * u.nGroups + mm % u.nGroups) * 256u + (sg * ${vCols}u + ${16 * nb}u) / 2u + pi % 8u;
-     let v = vec2<f32>(Sc[sg * 256u + row * 16u + 2u * (pi % 8u)], Sc[sg * 256u + row * 16u + 2u * (pi % 8u) + 1u]);
-     out[ob] = select(pack2(v), ${nanWord}, rowC[row] != 0.0);
-    }
-   }`).join('');
-    const epilogueWgsl = !direct ? `${lazyRound}
-  ${invLets}
-  if (isSplit) {
-   ${splitRows((nb, i) => `acc[a + ${16 * nb}u] = select(o${nb}_${i} * inv${i}, qNan(), nr);`)}
-  } else {
-   ${outRounds}
-  }` : lazyMx ? `
-  if (isSplit) {
-   // direct: the result matrices raw into the block's 16 partial rows (consecutive: matrix5DirectFits), 512 apart
-   let dA = u.oAccOff + (slotAcc * u.rowStride + (mBase / u.nGroups) * u.hQ + kvh * u.nGroups + mBase % u.nGroups) * 512u + sg * ${vCols}u;
-   ${range(nbs).map((nb) => `subgroupMatrixStore(&acc, dA + ${16 * nb}u, om${nb}, false, 512u);`).join('\n   ')}
-  } else {
-  ${lazyRound}
-  ${invLets}
-   ${outRounds}
-  }` : `${lazyRound}
-  if (isSplit) {
-   // direct: O raw into the partial rows (its row factor beside the lse)
-   ${splitRows((nb, i) => `acc[a + ${16 * nb}u] = o${nb}_${i};`)}
-  } else {
-  ${invLets}
-   ${outRounds}
-  }`;
     return `enable f16;
 ${s.emulate ? '' : 'enable chromium_experimental_subgroup_matrix;\ndiagnostic(off, chromium.subgroup_matrix_uniformity);'}
 ${decodeBindingsWgsl(s.segs)}
@@ -1090,7 +1000,37 @@ ${tileBody({ kt: 'k0', top: s.lookahead ? aheadTop : defaultTop, unpack: unpackL
   if (!isSplit && t < ${matrix5Rows}u) {
    if (${range(8).map((j) => `redY[t * 8u + ${j}u]`).join(' + ')} == 0.0 && rowVis[t] > kBegin) { rowC[t] = 1.0; }
   }
-  workgroupBarrier();` : ''}${epilogueWgsl}
+  workgroupBarrier();` : ''}${lazy ? `
+  // Lazy: O times its row's 2^(reference - m) (redM), into the lanes' o registers (column cc, rows 8 hh ..).
+  ${lazyMx ? range(nbs).map((nb) => `subgroupMatrixStore(&Sc, sg * 256u, om${nb}, false, 16u);
+  workgroupBarrier();
+  ${range(8).map((i) => side ? `o${nb}_${i} = (o${nb}_${i} + Sc[sg * 256u + ${16 * i}u + hh * 128u + cc]) * redM[(hh * 8u + ${i}u) * 8u];` : `let o${nb}_${i} = Sc[sg * 256u + ${16 * i}u + hh * 128u + cc] * redM[(hh * 8u + ${i}u) * 8u];`).join(' ')}
+  workgroupBarrier();`).join('\n  ') : range(nbs).map((nb) => range(8).map((i) => `o${nb}_${i} *= redM[(hh * 8u + ${i}u) * 8u];`).join(' ')).join('\n  ')}` : ''}
+  ${range(8).map((i) => `let ls${i} = ${range(8).map((j) => `redY[(hh * 8u + ${i}u) * 8u + ${j}u]`).join(' + ')}; let inv${i} = select(0.0, 1.0 / ls${i}, ls${i} > 0.0);`).join('\n  ')}
+  if (isSplit) {
+   ${range(8).map((i) => `{
+    let mm = mBase + hh * 8u + ${i}u;
+    if (mm < qLen * u.nGroups) {
+     let a = u.oAccOff + (slotAcc * u.rowStride + (mm / u.nGroups) * u.hQ + kvh * u.nGroups + mm % u.nGroups) * 512u + sg * ${vCols}u + cc;
+     let nr = rowC[hh * 8u + ${i}u] != 0.0;
+     ${range(nbs).map((nb) => `acc[a + ${16 * nb}u] = select(o${nb}_${i} * inv${i}, qNan(), nr);`).join(' ')}
+    }
+   }`).join('\n   ')}
+  } else {
+   ${range(nbs).map((nb) => `
+   workgroupBarrier();
+   ${range(8).map((i) => `Sc[sg * 256u + ${16 * i}u + hh * 128u + cc] = o${nb}_${i} * inv${i};`).join(' ')}
+   workgroupBarrier();
+   for (var pi = l; pi < 128u; pi += 32u) {
+    let row = pi / 8u;
+    let mm = mBase + row;
+    if (mm < qLen * u.nGroups) {
+     let ob = u.outOff + ((qStart + mm / u.nGroups) * u.hQ + kvh * u.nGroups + mm % u.nGroups) * 256u + (sg * ${vCols}u + ${16 * nb}u) / 2u + pi % 8u;
+     let v = vec2<f32>(Sc[sg * 256u + row * 16u + 2u * (pi % 8u)], Sc[sg * 256u + row * 16u + 2u * (pi % 8u) + 1u]);
+     out[ob] = select(pack2(v), ${nanWord}, rowC[row] != 0.0);
+    }
+   }`).join('')}
+  }
   if (t < ${matrix5Rows}u) {
    let mm = mBase + t;
    if (mm < qLen * u.nGroups) {
@@ -1103,9 +1043,7 @@ ${tileBody({ kt: 'k0', top: s.lookahead ? aheadTop : defaultTop, unpack: unpackL
     if (!isSplit) {
      lse[u.lseOff + batch * u.lseStrideB + h * u.lseStrideH + (qStart + j) * u.lseStrideT] = select(bitcast<f32>(u.posInfBits), v, lsT > 0.0 || nr);
     } else {
-     acc[slotAcc * u.rowStride + j * u.hQ + h] = select(NEG, v, lsT > 0.0 || nr${inf1 ? ' || rowVis[t] > kBegin' : ''});${inf1 ? ' // infSafe: keys seen, all -inf: -inf' : ''}${direct ? `
-     // direct: the factor that makes the raw partial O: ${lazyMx ? "the row's lazy 2^(reference - m) times " : ''}1 / row sum (NaN: a NaN row)
-     acc[u.fAccOff + slotAcc * u.rowStride + j * u.hQ + h] = select(${lazyMx ? 'redM[t * 8u] * ' : ''}select(0.0, 1.0 / lsT, lsT > 0.0), qNan(), nr);` : ''}
+     acc[slotAcc * u.rowStride + j * u.hQ + h] = select(NEG, v, lsT > 0.0 || nr${inf1 ? ' || rowVis[t] > kBegin' : ''});${inf1 ? ' // infSafe: keys seen, all -inf: -inf' : ''}
     }
    }
   }

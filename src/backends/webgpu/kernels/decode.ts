@@ -39,7 +39,6 @@ export const decodeParams = defineParams('DecodeParams', [
   ['outOff', 'u32', 'u32-word offset of out[0]'], ['lseOff', 'u32', 'f32 offset of lse[0]'],
   ['rowStride', 'u32', 'partial rows per split slot: sQ * hQ'],
   ['oAccOff', 'u32', 'f32 offset of oAccum in the accumulator buffer (lseAccum starts at 0)'],
-  ['fAccOff', 'u32', 'f32 offset of the row factors of raw partials (v5 direct; past oAccum)'],
   ['btOff', 'u32'], ['seqOff', 'u32'], ['qiOff', 'u32'], ['metaOff', 'u32'], ['nsOff', 'u32'],
   ['posInfBits', 'u32', '0x7f800000: +inf for the lse of an empty row, a runtime value so no constant overflows'],
 ]);
