@@ -35,7 +35,6 @@
 //   q2a           qRowLanes 'auto' (the backend picks it by the plan's mean keys a work item)
 //   fl, auto      the default kernel on FlashMLA's / the 'auto' plan (with 'seen' where 'auto' cuts under the floor);
 //   fillns        the 'fill' plan without 'seen' (what 'seen' costs there)
-//   con, coff     the default kernel with the wide combine in one pass / in three (session 27; a backend knob)
 //   sg4-264       trim with 4 subgroups (16-key tiles, 25 KiB, 128 lanes), 264 parts: two workgroups an SM at 255
 //                 registers (session 13's register slot, docs/notes/webgpu-matrix-trim.md)
 // Runs the compiled tree ($FLASHMLA_DIST, default build/src; test helpers from build/test/support).
@@ -100,7 +99,7 @@ const kernels = {
 // arms whose backend knobs (WebGpuBackendOptions.matrix) differ from the backend's: label -> knobs
 // (onePass, the combine's dispatch in the decode's pass, ran in session 25 call 2 (1.00-1.01x) and was removed after it)
 const c1s = { combineCols: 'auto' };
-const knobsOf = { old: { combineCols: 1 }, c1s, sfc: c1s, all: c1s, q2a: { qRowLanes: 'auto' }, con: { combineOnline: true }, coff: { combineOnline: false } };
+const knobsOf = { old: { combineCols: 1 }, c1s, sfc: c1s, all: c1s, q2a: { qRowLanes: 'auto' } };
 // arms: label, kernel, SM parts
 const allArms = [
   ['v5', 'v5', 132], ['v5-264', 'v5', 264], ['t16', 't16', 132], ['t16-264', 't16', 264], ['t16-396', 't16', 396],
@@ -112,7 +111,7 @@ const allArms = [
   ['seen', 'seen', 132], ['seenf', 'seen', 132, 'fill'], ['old', 'dflt', 132], ['c1s', 'dflt', 132],
   ['sfc', 'seen', 132, 'fill'], ['all', 'q2s', 132, 'fill'], ['q2a', 'dflt', 132],
   ['fl', 'dflt', 132, 'flashmla'], ['auto', 'dflt', 132, 'auto'], ['fillns', 'nos', 132, 'fill'],
-  ['fe', 'fe', 132], ['nofe', 'nofe', 132], ['fo', 'fo', 132], ['con', 'dflt', 132], ['coff', 'dflt', 132],
+  ['fe', 'fe', 132], ['nofe', 'nofe', 132], ['fo', 'fo', 132],
 ];
 const pick = (process.env.ARMS ?? allArms.map((x) => x[0]).join(',')).split(',');
 const arms = allArms.filter(([l]) => l === 'v5' || pick.includes(l));

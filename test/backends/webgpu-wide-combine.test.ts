@@ -6,11 +6,11 @@
 // splits a row: more than the 256 lanes of its lse pass), on varlen and causal batches with empty rows, on a batch with
 // no split (no combine pass by default), and on the NaN / -inf split cases that the default combine handles. Session 25:
 // the same for its column slices (`cols`: a workgroup a row and slice; chooseCombineCols, the default), forced and
-// chosen. Session 27: the same for its one-pass form (`online`: a running maximum a lane group, the groups met once).
+// chosen.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
-import { type CombineCols, type CombineGroups, chooseCombine, chooseCombineCols, combineDispatch, combineOnlineDefault, combineSlicedDefault, combineProgram, wideCombineMinSplits } from '../../src/backends/webgpu/kernels/combine.js';
+import { type CombineCols, type CombineGroups, chooseCombine, chooseCombineCols, combineDispatch, combineSlicedDefault, combineProgram, wideCombineMinSplits } from '../../src/backends/webgpu/kernels/combine.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
 import { flashMlaWithKvcache } from '../../src/index.js';
 import { assertOutputsClose, tolerances } from '../support/compare.js';
@@ -44,20 +44,6 @@ describe('wide combine (WGSL)', () => {
       }
     }
     assert.throws(() => combineProgram.source({ dtype: 'bf16', cols: 4 }), /wide combine/);
-  });
-  test('online: its own key and source where the wide combine runs (rows whole or sliced); the default combine ignores it', () => {
-    assert.equal(combineProgram.key({ dtype: 'bf16', online: true }), 'bf16');
-    assert.equal(combineProgram.source({ dtype: 'bf16', online: true }), combineProgram.source({ dtype: 'bf16' }));
-    for (const g of groups) {
-      for (const c of [1, ...slices] as CombineCols[]) {
-        const three = combineProgram.source({ dtype: 'bf16', groups: g, cols: c }), one = combineProgram.source({ dtype: 'bf16', groups: g, cols: c, online: true });
-        assert.equal(combineProgram.key({ dtype: 'bf16', groups: g, cols: c, online: true }), `bf16.g${g}${c > 1 ? `.c${c}` : ''}.on`);
-        assert.notEqual(one, three);
-        assert.equal((one.match(/workgroupBarrier\(\)/g) ?? []).length, 1, 'one barrier: the groups meet once');
-        assert.ok((three.match(/workgroupBarrier\(\)/g) ?? []).length >= 4);
-        assert.equal((one.match(/let cl = t % \d+u;/) ?? [''])[0], (three.match(/let cl = t % \d+u;/) ?? [''])[0], 'the same lane groups');
-      }
-    }
   });
 });
 
@@ -113,9 +99,7 @@ describe('wide combine: the choice (chooseCombine)', () => {
 
 describe('wide combine on lavapipe (f32 decode kernel, split sequences)', () => {
   // off: the opt-out (the default combine on every launch); auto: the default choice; 4 / 8: forced
-  // on / on1 / on4: the one-pass form (session 27) with the slices chosen, with rows whole, with 4 groups
-  const bes: Partial<Record<'off' | 'auto' | 'one' | 'on' | 'on1' | 'on4' | CombineGroups | `c${CombineCols}`, WebGpuBackend>> = {};
-  const online = ['on', 'on1', 'on4'] as const;
+  const bes: Partial<Record<'off' | 'auto' | 'one' | CombineGroups | `c${CombineCols}`, WebGpuBackend>> = {};
   let why = '';
   const keys = new Set<string>();
   const { key: ckey0 } = combineProgram;
@@ -127,9 +111,6 @@ describe('wide combine on lavapipe (f32 decode kernel, split sequences)', () => 
       for (const g of groups) bes[g] = await createNodeWebGpuBackend({ matrix: { combine: g, combineCols: 1 } });
       for (const c of slices) bes[`c${c}`] = await createNodeWebGpuBackend({ matrix: { combine: 8, combineCols: c } });
       bes.one = await createNodeWebGpuBackend({ matrix: { combineCols: 1 } });
-      bes.on = await createNodeWebGpuBackend({ matrix: { combine: 8, combineOnline: true } });
-      bes.on1 = await createNodeWebGpuBackend({ matrix: { combine: 8, combineCols: 1, combineOnline: true } });
-      bes.on4 = await createNodeWebGpuBackend({ matrix: { combine: 4, combineCols: 1, combineOnline: true } });
     } catch (e) { why = `no WebGPU adapter (${(e as Error).message.split('\n')[0]})`; }
   });
   after(() => { combineProgram.key = ckey0; for (const b of Object.values(bes)) b?.dispose(); });
@@ -145,7 +126,6 @@ describe('wide combine on lavapipe (f32 decode kernel, split sequences)', () => 
     for (const g of groups) for (const dtype of ['bf16', 'f16'] as const) {
       await bes.off!.programs.check(combineProgram, { dtype, groups: g });
       for (const c of slices) await bes.off!.programs.check(combineProgram, { dtype, groups: g, cols: c });
-      for (const c of [1, ...slices] as CombineCols[]) await bes.off!.programs.check(combineProgram, { dtype, groups: g, cols: c, online: true });
     }
   });
 
@@ -171,7 +151,7 @@ describe('wide combine on lavapipe (f32 decode kernel, split sequences)', () => 
         const auto = await runCase(c, bes.auto!, flashMlaWithKvcache, { numSms });
         const autoCols = chooseCombineCols(c.b * c.sQ * c.hQ, numSms, most >= wideCombineMinSplits ? 8 : undefined);
         const slicedCols = chooseCombineCols(c.b * c.sQ * c.hQ, numSms, most >= wideCombineMinSplits ? 8 : undefined, 'auto');
-        assert.deepEqual([...keys], [most >= wideCombineMinSplits ? `${c.dtype}.g8${autoCols > 1 ? `.c${autoCols}` : ''}${combineOnlineDefault ? '.on' : ''}` : c.dtype], `the choice at ${most} splits`);
+        assert.deepEqual([...keys], [most >= wideCombineMinSplits ? `${c.dtype}.g8${autoCols > 1 ? `.c${autoCols}` : ''}` : c.dtype], `the choice at ${most} splits`);
         assertOutputsClose(auto.out, auto.lse, ref, c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ, qIndptr: c.qIndptr }, tolerances.webgpu, `${cs.name}, ${numSms} SMs, the default choice`);
         for (const g of groups) {
           keys.clear();
@@ -189,18 +169,8 @@ describe('wide combine on lavapipe (f32 decode kernel, split sequences)', () => 
         for (const k of [...slices.map((x) => `c${x}` as const), 'one'] as const) {
           keys.clear();
           const r = await runCase(c, bes[k]!, flashMlaWithKvcache, { numSms });
-          if (k === 'one') assert.deepEqual([...keys], [most >= wideCombineMinSplits ? `${c.dtype}.g8${combineOnlineDefault ? '.on' : ''}` : c.dtype], 'a row whole (combineCols 1)');
-          else assert.ok(keys.has(`${c.dtype}.g8.${k}${combineOnlineDefault ? '.on' : ''}`), [...keys].join(' '));
-          assertOutputsClose(r.out, r.lse, ref, c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ, qIndptr: c.qIndptr }, tolerances.webgpu, `${cs.name}, ${numSms} SMs, ${k}`);
-          let worst = 0;
-          for (let i = 0; i < r.lse.length; i++) if (Number.isFinite(base.lse[i])) worst = Math.max(worst, Math.abs(r.lse[i] - base.lse[i]));
-          assert.ok(worst < 1e-5, `${k}: lse against the default combine: ${worst}`);
-        }
-        // the one-pass form: the reference, and the default combine's lse and out up to the order of the sums
-        for (const k of online) {
-          keys.clear();
-          const r = await runCase(c, bes[k]!, flashMlaWithKvcache, { numSms });
-          assert.ok([...keys].every((x) => x.endsWith('.on')), `${k}: ${[...keys].join(' ')}`);
+          if (k === 'one') assert.deepEqual([...keys], [most >= wideCombineMinSplits ? `${c.dtype}.g8` : c.dtype], 'a row whole (combineCols 1)');
+          else assert.ok(keys.has(`${c.dtype}.g8.${k}`), [...keys].join(' '));
           assertOutputsClose(r.out, r.lse, ref, c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ, qIndptr: c.qIndptr }, tolerances.webgpu, `${cs.name}, ${numSms} SMs, ${k}`);
           let worst = 0;
           for (let i = 0; i < r.lse.length; i++) if (Number.isFinite(base.lse[i])) worst = Math.max(worst, Math.abs(r.lse[i] - base.lse[i]));
@@ -232,7 +202,7 @@ describe('wide combine on lavapipe (f32 decode kernel, split sequences)', () => 
       // On a GPU's matrix path (v5) the decode kernel's known differences (support/nan-dense.ts matrixV5Differs) are todo.
       const known = matrixV5Known(bes.auto!, dc.name);
       if (known) t.todo(`v5 (the matrix path) gives '${known.got}' here, a known difference (support/nan-dense.ts matrixV5Differs)`);
-      for (const g of [...groups, ...slices.map((x) => `c${x}` as const), 'one', 'auto', ...online] as const) {
+      for (const g of [...groups, ...slices.map((x) => `c${x}` as const), 'one', 'auto'] as const) {
         const got = await runDense(c, bes[g]!, dc.numSms);
         const bad = specialsMismatch(got.out, got.lse, ref, c.dtype, tolerances.webgpu);
         assert.equal(bad, undefined, `${g === 'auto' ? 'the default choice' : `${g} groups`}: ${bad}`);

@@ -90,13 +90,6 @@ if (combineTest) {
   combineProgram.source = (spec) => c.source.call(combineProgram, { ...spec, finite: undefined, groups: combineTest });
   combineProgram.key = (spec) => c.key.call(combineProgram, { ...spec, finite: undefined, groups: combineTest });
 }
-// FLASHMLA_MATRIX_TEST_ONLINE=1: the wide combine in one pass (session 27; kernels/combine.ts `online`) wherever the wide
-// combine runs in this process.
-if (process.env.FLASHMLA_MATRIX_TEST_ONLINE === '1') {
-  const c = { source: combineProgram.source, key: combineProgram.key };
-  combineProgram.source = (spec) => c.source.call(combineProgram, { ...spec, online: true });
-  combineProgram.key = (spec) => c.key.call(combineProgram, { ...spec, online: true });
-}
 const bes: { v1?: WebGpuBackend; v2?: WebGpuBackend; s8?: WebGpuBackend; auto?: WebGpuBackend } = {};
 const all = () => [bes.v1, bes.v2, bes.s8, bes.auto];
 let why = '';

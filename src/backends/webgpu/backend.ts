@@ -8,7 +8,7 @@ import type { DecodePlan } from '../../core/plan.js';
 import type { AutoRule, ScheduleKind } from '../../core/scheduler.js';
 import { type DeviceStorage, Tensor, isHostTensor, numelOf } from '../../core/tensor.js';
 import { checkMatmul, checkSchedule, checkWrite } from '../../core/validate.js';
-import { chooseCombine, chooseCombineCols, combineDispatch, combineOnlineDefault, combineParams, combineProgram } from './kernels/combine.js';
+import { chooseCombine, chooseCombineCols, combineDispatch, combineParams, combineProgram } from './kernels/combine.js';
 import { chooseMatmulSpec, matmulDispatch, matmulParams, matmulProgram } from './kernels/matmul.js';
 import { type DecodeTuning, decodeParams } from './kernels/decode.js';
 import { DecodeKernelCache, type MatrixKnobs } from './decode-kernel.js';
@@ -147,8 +147,6 @@ export class WebGpuBackend implements Backend {
     if (opts.schedule !== undefined) checkSchedule(opts.schedule);
     const cc = opts.matrix?.combineCols;
     if (cc !== undefined && ![1, 2, 4, 8, 'auto'].includes(cc)) throw invalidArgument('matrix.combineCols', "1, 2, 4, 8 or 'auto'", String(cc));
-    const co = opts.matrix?.combineOnline;
-    if (co !== undefined && typeof co !== 'boolean') throw invalidArgument('matrix.combineOnline', 'true or false', String(co));
     this.programs = new ProgramManager(device);
     this.mulAdd = opts.mulAdd ?? false;
     this.decodeTuning = opts.decodeTuning ?? {};
@@ -471,8 +469,7 @@ export class WebGpuBackend implements Backend {
     // then the decode kernel's own), unless the opt-out (combine 0) keeps the old launch.
     const groups = chooseCombine(l.plan, mk?.combine);
     const cols = chooseCombineCols(p.b * p.sQ * p.hQ, l.plan.numSmParts, groups, mk?.combineCols);
-    const online = !!groups && (mk?.combineOnline ?? combineOnlineDefault);
-    const combSpec = { dtype: p.dtype, ...(groups ? { groups, ...(cols > 1 ? { cols } : {}), ...(online ? { online } : {}) } : mk?.finite ? { finite: true } : {}) };
+    const combSpec = { dtype: p.dtype, ...(groups ? { groups, ...(cols > 1 ? { cols } : {}) } : mk?.finite ? { finite: true } : {}) };
     const combinePass = l.plan.combine || mk?.combine !== undefined;
     const comb = combinePass ? this.programs.get(combineProgram, combSpec) : undefined;
 

@@ -41,11 +41,6 @@ export interface MatrixKnobs extends Matrix5Choice {
    * h_q = 16: 8 slices); 1 a row whole (session 24's combine); 2 / 4 / 8 forced. Applies only where the wide combine runs.
    */
   combineCols?: CombineCols | 'auto';
-  /**
-   * The wide combine in one pass (session 27; kernels/combine.ts CombineSpec.online): unset, combineOnlineDefault; true /
-   * false forced. Applies only where the wide combine runs.
-   */
-  combineOnline?: boolean;
 }
 
 /** The backend settings a kernel choice depends on besides the plan (each may be reassigned between launches). */

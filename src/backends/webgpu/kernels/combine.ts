@@ -36,13 +36,6 @@ export interface CombineSpec {
    * whole (session 19's kernel, WGSL byte for byte).
    */
   cols?: CombineCols;
-  /**
-   * The wide combine only (session 27): one pass over the splits. Each lane group keeps a running maximum of its splits'
-   * lse, the sum of exp(lse - that maximum) and its O sum, rescaled when the maximum moves (online softmax), with every
-   * load of a split (lse and O) issued together; the groups meet once in workgroup memory. Unset: the three passes of
-   * session 19 (the row's maximum, then the sum, then O, each reduced over the workgroup).
-   */
-  online?: boolean;
 }
 export type CombineGroups = 4 | 8;
 export type CombineCols = 1 | 2 | 4 | 8;
@@ -76,9 +69,6 @@ export function chooseCombine(plan: Pick<DecodePlan, 'b' | 'numSmParts' | 'maxSp
  */
 export const combineSlicedDefault = true;
 
-/** Whether the wide combine runs in one pass (CombineSpec.online) unless told (matrix.combineOnline, FLASHMLA_WEBGPU_COMBINE_ONLINE). */
-export const combineOnlineDefault = false;
-
 /**
  * How many column slices the wide combine cuts a row into (CombineSpec.cols): 'auto' (or unset where
  * combineSlicedDefault) the fewest of 1, 2, 4, 8 that give the combine at least as many workgroups as the plan has SM
@@ -98,12 +88,12 @@ export function combineDispatch(p: MlaProblem, caps: DeviceCaps, cols: CombineCo
 
 export const combineProgram: Program<CombineSpec> = {
   name: 'mla_combine',
-  key: (s) => `${s.dtype}${s.finite ? '.fin' : ''}${s.groups ? `.g${s.groups}` : ''}${s.cols && s.cols > 1 ? `.c${s.cols}` : ''}${s.online && s.groups ? '.on' : ''}`,
+  key: (s) => `${s.dtype}${s.finite ? '.fin' : ''}${s.groups ? `.g${s.groups}` : ''}${s.cols && s.cols > 1 ? `.c${s.cols}` : ''}`,
   source: (s) => {
     if (s.cols && s.cols > 1 && !s.groups) throw new Error('combine: column slices (cols) are the wide combine\'s (groups)');
     if (s.groups) {
       if (s.finite) throw new Error('combine: the wide combine (groups) runs without finite');
-      return s.online ? onlineCombineSource(s.dtype, s.groups, s.cols ?? 1) : wideCombineSource(s.dtype, s.groups, s.cols ?? 1);
+      return wideCombineSource(s.dtype, s.groups, s.cols ?? 1);
     }
     return s.finite ? finiteLoopsWgsl(combineSource(s)) : combineSource(s);
   },
@@ -207,20 +197,15 @@ const rng = (n: number) => Array.from({ length: n }, (_, i) => i);
  * default combine skips it: its O is not added, so a stale NaN there cannot leak); the groups' sums are added in group
  * order through workgroup memory. A row's special cases (NaN, every key -inf, no key) are the default combine's.
  */
-// The wide combines' lane geometry. cols > 1: workgroup w merges row w / cols, its vec4 columns (w % cols) * 128 / cols ..
-// (a slice); the lane groups grow so that a group's lanes do not outnumber the slice's vec4 columns.
-function wideGeometry(groups0: CombineGroups, cols: CombineCols) {
+function wideCombineSource(dtype: HalfDType, groups0: CombineGroups, cols: CombineCols): string {
+  // cols > 1: workgroup w merges row w / cols, its vec4 columns (w % cols) * 128 / cols .. (a slice); the lane groups
+  // grow so that a group's lanes do not outnumber the slice's vec4 columns.
   const groups = Math.max(groups0, 2 * cols);
   const L = 256 / groups; // column lanes a group
   const V = 128 / cols / L; // vec4 columns a lane: v = cl + L k (of the slice)
   const sliced = cols > 1;
   const sl = sliced ? `cs * ${128 / cols}u + ` : ''; // the slice's first vec4 column
   const U = sliced ? Math.max(1, 4 / V) : 1; // splits a lane loads an iteration of the O pass (at least 4 vec4 in flight)
-  return { groups, L, V, sliced, sl, U };
-}
-
-function wideCombineSource(dtype: HalfDType, groups0: CombineGroups, cols: CombineCols): string {
-  const { groups, L, V, sliced, sl, U } = wideGeometry(groups0, cols);
   // 256 lane values to [0] in 4 levels of 4-way merges; the last level's barrier is the uniform load's that follows.
   const reduce = (arrs: [string, (a: string, b: string) => string][]) => [64, 16, 4, 1].map((st) => `if (t < ${st}u) {${arrs.map(([arr, op]) => `
     ${arr}[t] = ${op(op(`${arr}[t]`, `${arr}[t + ${st}u]`), op(`${arr}[t + ${2 * st}u]`, `${arr}[t + ${3 * st}u]`))};`).join('')}
@@ -311,89 +296,6 @@ ${combineRowWgsl(`linearWorkgroup(wid, nwg) / ${cols}u`)}` : combineRowWgsl('lin
     ${rng(groups - 1).map((g1) => rng(V).map((k) => `o${k} += rO[(${g1 * L}u + cl) * ${V}u + ${k}u];`).join(' ')).join('\n    ')}
     ${rng(V).map((k) => `out[o + 2u * (${sl}cl + ${k * L}u)] = pack2(o${k}.xy); out[o + 2u * (${sl}cl + ${k * L}u) + 1u] = pack2(o${k}.zw);`).join('\n    ')}
     if (t == 0u${sliced ? ' && cs == 0u' : ''}) { lse[lo0] = total; }
-  }
-}
-`;
-}
-
-/**
- * The wide combine in one pass (CombineSpec.online; the same bindings, params, dispatch, lane groups and column slices,
- * results up to the order of the sums). Group gq takes splits gq, gq + groups, ... (U an iteration, every load issued
- * first) and keeps m (its largest finite lse so far), s (the sum of exp(lse - m)) and O (the sum of exp(lse - m) o),
- * both scaled by exp(m_old - m) when m moves; a split whose keys all scored -inf adds 0 * o (the NaN of 0 * inf, as the
- * reference's sum), one that saw no key adds nothing, and a NaN lse flags the row. Then the groups' m, s and flags meet
- * in workgroup memory (one barrier), every lane takes the row's special cases as the three-pass combine does, and group 0
- * adds the groups' O scaled by exp(m_g - M) and divides by the row's sum.
- */
-function onlineCombineSource(dtype: HalfDType, groups0: CombineGroups, cols: CombineCols): string {
-  const { groups, L, V, sliced, sl, U } = wideGeometry(groups0, cols);
-  return `${combineHeaderWgsl(dtype, 'array<vec4<f32>>; // lseAccum at 0, oAccum from a 256-byte boundary (core/plan.ts)')}
-var<workgroup> gM: array<f32, ${groups}>;  // a group's largest finite lse
-var<workgroup> gS: array<f32, ${groups}>;  // its sum of exp(lse - gM)
-var<workgroup> gF: array<u32, ${groups}>;  // its flags (1: a NaN lse, 2: a -inf lse)
-var<workgroup> rO: array<vec4<f32>, ${(groups - 1) * L * V}>; // groups 1.. : their O sums
-
-fn lseAt(i: u32) -> f32 { return acc[i / 4u][i % 4u]; }
-
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
-${sliced ? `  let cs = linearWorkgroup(wid, nwg) % ${cols}u; // the column slice
-${combineRowWgsl(`linearWorkgroup(wid, nwg) / ${cols}u`)}` : combineRowWgsl('linearWorkgroup(wid, nwg)')}
-  // group gq merges splits gq, gq + ${groups}, ...; lane cl holds columns 4 (cl + ${L} k) .. + 3, k < ${V}
-  let gq = t / ${L}u;
-  let cl = t % ${L}u;
-  var m = NEG;
-  var sum = 0.0;
-  var fl = 0u;
-  ${rng(V).map((k) => `var o${k} = vec4<f32>(0.0);`).join(' ')}
-  // ${U} split${U > 1 ? 's' : ''} an iteration (s + ${groups} j), every load issued before any is used${U > 1 ? '; one past n reads split s again and is left out' : ''}.
-  for (var s = i32(gq); s < n; s += ${groups * U}) {
-    ${rng(U).map((j) => `let ok${j} = ${j === 0 ? 'true' : `s + ${groups * j} < n`};
-    let slot${j} = u32(base + ${j === 0 ? 's' : `select(s, s + ${groups * j}, ok${j})`});
-    let ls${j} = lseAt(slot${j} * u.rowStride + rr);
-    let a${j} = (u.oAccOff + (slot${j} * u.rowStride + rr) * 512u) / 4u + ${sl}cl;
-    ${rng(V).map((k) => `let x${j}_${k} = acc[a${j} + ${k * L}u];`).join(' ')}`).join('\n    ')}
-    ${rng(U).map((j) => `{
-     let fin = ok${j} && !nonFinite(ls${j}) && ls${j} > NEG * 0.5; // a split that saw keys of the row, finite
-     let ninf = ok${j} && isNegInf(ls${j});
-     fl = fl | select(0u, 1u, ok${j} && isNan(ls${j})) | select(0u, 2u, ninf);
-     let mn = select(m, max(m, ls${j}), fin);
-     let sc = exp(m - mn);
-     let w = select(0.0, exp(ls${j} - mn), fin);
-     ${rng(V).map((k) => `o${k} = o${k} * sc + select(vec4<f32>(0.0), w * x${j}_${k}, fin || ninf);`).join(' ')}
-     sum = sum * sc + w;
-     m = mn;
-    }`).join('\n    ')}
-  }
-  if (cl == 0u) { gM[gq] = m; gS[gq] = sum; gF[gq] = fl; }
-  if (gq > 0u) {
-    ${rng(V).map((k) => `rO[((gq - 1u) * ${L}u + cl) * ${V}u + ${k}u] = o${k};`).join(' ')}
-  }
-  workgroupBarrier();
-  var rowMx = NEG;
-  var rowFl = 0u;
-  for (var g = 0u; g < ${groups}u; g++) { rowMx = max(rowMx, gM[g]); rowFl = rowFl | gF[g]; }
-  let o = u.outOff + (((qStart + j) * u.hQ + h) * 512u) / 2u;
-  let lo0 = u.lseOff + batch * u.lseStrideB + h * u.lseStrideH + (qStart + j) * u.lseStrideT;
-  if ((rowFl & 1u) != 0u || ((rowFl & 2u) != 0u && rowMx <= NEG * 0.5)) { // a poisoned row, or every key of the row scored -inf: NaN
-    ${sliced ? `if (t < ${256 / cols}u) { out[o + cs * ${256 / cols}u + t] = nanPair(); }` : 'out[o + t] = nanPair();'}
-    if (t == 0u${sliced ? ' && cs == 0u' : ''}) { lse[lo0] = nanF32(); }
-    return;
-  }
-  if (rowMx <= NEG * 0.5) { // no split saw a key: the contract's empty row
-    ${sliced ? `if (t < ${256 / cols}u) { out[o + cs * ${256 / cols}u + t] = 0u; }` : 'out[o + t] = 0u;'}
-    if (t == 0u${sliced ? ' && cs == 0u' : ''}) { lse[lo0] = bitcast<f32>(u.posInfBits); }
-    return;
-  }
-  if (gq == 0u) {
-    var total = 0.0;
-    for (var g = 0u; g < ${groups}u; g++) { total += gS[g] * exp(gM[g] - rowMx); }
-    let inv = 1.0 / total;
-    let f0 = exp(m - rowMx) * inv;
-    ${rng(V).map((k) => `o${k} = o${k} * f0;`).join(' ')}
-    ${rng(groups - 1).map((g1) => `{ let f = exp(gM[${g1 + 1}u] - rowMx) * inv; ${rng(V).map((k) => `o${k} += rO[(${g1 * L}u + cl) * ${V}u + ${k}u] * f;`).join(' ')} }`).join('\n    ')}
-    ${rng(V).map((k) => `out[o + 2u * (${sl}cl + ${k * L}u)] = pack2(o${k}.xy); out[o + 2u * (${sl}cl + ${k * L}u) + 1u] = pack2(o${k}.zw);`).join('\n    ')}
-    if (t == 0u${sliced ? ' && cs == 0u' : ''}) { lse[lo0] = rowMx + log(total); }
   }
 }
 `;
