@@ -10,6 +10,7 @@ import { type DecodeSize, decodeBytes, decodeFlop, roofline } from '../bench/for
 import { median } from '../bench/stats.js';
 import type { WebGpuCeilings } from '../bench/webgpu-ceilings.js';
 import { MlaDecoder } from '../core/api.js';
+import type { HalfDType } from '../core/dtype.js';
 import type { Backend } from '../core/problem.js';
 import type { ScheduleKind } from '../core/scheduler.js';
 import { Tensor, fromArray } from '../core/tensor.js';
@@ -28,6 +29,8 @@ export interface BenchConfig {
   seqlens?: number[];
   seed?: number;
   page_block_size?: number;
+  /** q's and the cache's dtype (default bf16, FlashMLA's grid); f16 rows are not matched to FlashMLA's (bf16) rows. */
+  dtype?: HalfDType;
 }
 
 const flashmlaGrid: BenchConfig[] = [];
@@ -56,7 +59,7 @@ export const grids: Readonly<Record<string, readonly BenchConfig[]>> = {
   ],
 };
 
-const keys = new Set(['b', 's_k', 'h_q', 's_q', 'h_kv', 'varlen', 'seqlens', 'seed', 'page_block_size']);
+const keys = new Set(['b', 's_k', 'h_q', 's_q', 'h_kv', 'varlen', 'seqlens', 'seed', 'page_block_size', 'dtype']);
 
 /** Check a configs file's contents; messages name the entry and the field. */
 export function parseConfigs(x: unknown, source: string): BenchConfig[] {
@@ -83,6 +86,7 @@ export function parseConfigs(x: unknown, source: string): BenchConfig[] {
       int('b', 1, 1 << 16); int('s_k', 0, 1 << 24);
     }
     if (r.varlen !== undefined && typeof r.varlen !== 'boolean') throw new UsageError(`${where}.varlen: expected true or false`);
+    if (r.dtype !== undefined && r.dtype !== 'bf16' && r.dtype !== 'f16') throw new UsageError(`${where}.dtype: expected "bf16" or "f16", got ${JSON.stringify(r.dtype)}`);
     return { ...(c as BenchConfig), b: r.seqlens ? (r.seqlens as number[]).length : (r.b as number) };
   });
 }
@@ -130,6 +134,8 @@ export interface BenchRow {
   h_kv: number;
   s_q: number;
   page_block_size: number;
+  /** Present for f16 rows only (BenchConfig.dtype). */
+  dtype?: HalfDType;
   total_seqlen: number;
   /** The decode kernel that ran (Backend.decodeKernel: e.g. mla_decode_sm90_bf16_n16, webgpu-f32, cpu-native). */
   kernel?: string;
@@ -242,14 +248,19 @@ export async function runConfigs(backend: Backend, configs: readonly BenchConfig
   });
   const poolElems = Math.max(Math.ceil(rotateBytes / 2), ...plans.map((p) => p.pages * p.pageElems));
 
-  say(`filling a ${(poolElems * 2 / 1e6).toFixed(0)} MB page pool on ${backend.info.device}`);
-  const pool = backend.empty('bf16', [poolElems]);
-  const chunk = 1 << 22;
-  const buf = new Uint16Array(chunk);
-  for (let start = 0; start < poolElems; start += chunk) {
-    const n = Math.min(chunk, poolElems - start);
-    fillNormal('bf16', seed, buf.subarray(0, n), start);
-    backend.write(pool, fromArray('bf16', [n], buf.subarray(0, n)), start);
+  // One page pool a dtype the configs ask for (bf16 unless a config says f16), filled from the same normal stream.
+  const pools = new Map<HalfDType, Tensor>();
+  for (const dt of new Set(configs.map((c) => c.dtype ?? 'bf16'))) {
+    say(`filling a ${(poolElems * 2 / 1e6).toFixed(0)} MB ${dt} page pool on ${backend.info.device}`);
+    const pool = backend.empty(dt, [poolElems]);
+    pools.set(dt, pool);
+    const chunk = 1 << 22;
+    const buf = new Uint16Array(chunk);
+    for (let start = 0; start < poolElems; start += chunk) {
+      const n = Math.min(chunk, poolElems - start);
+      fillNormal(dt, seed, buf.subarray(0, n), start);
+      backend.write(pool, fromArray(dt, [n], buf.subarray(0, n)), start);
+    }
   }
   await backend.synchronize(); // queued uploads (WebGPU) must not overlap the first config's timing
 
@@ -272,9 +283,10 @@ export async function runConfigs(backend: Backend, configs: readonly BenchConfig
         for (let i = 0; i < b; i++) for (let j = 0; j < p.pagesPer[i]; j++) t[i * maxBlocks + j] = perm[next++];
         tables.push(t);
       }
-      const kCache = viewOf(pool, [poolBlocks, page, hKv, 576]);
-      const qHost = fillNormal('bf16', seed + 7919 * (index + 1), new Uint16Array(b * c.s_q * c.h_q * 576));
-      const q = backend.upload(fromArray('bf16', [b, c.s_q, c.h_q, 576], qHost));
+      const dtype = c.dtype ?? 'bf16';
+      const kCache = viewOf(pools.get(dtype)!, [poolBlocks, page, hKv, 576]);
+      const qHost = fillNormal(dtype, seed + 7919 * (index + 1), new Uint16Array(b * c.s_q * c.h_q * 576));
+      const q = backend.upload(fromArray(dtype, [b, c.s_q, c.h_q, 576], qHost));
       // One set of planned decoders per SM count and plan the arms ask for (undefined: the backend's own).
       const planned = new Map<string, { decoders: MlaDecoder[]; parts: number }>();
       const decodersFor = (numSms: number | undefined, schedule?: ScheduleKind) => {
@@ -283,7 +295,7 @@ export async function runConfigs(backend: Backend, configs: readonly BenchConfig
         if (!e) {
           let parts = 0;
           const decoders = tables.map((t) => {
-            const d = new MlaDecoder(backend, { hQ: c.h_q, hKv, dtype: 'bf16', numSms, ...(schedule ? { schedule } : {}) });
+            const d = new MlaDecoder(backend, { hQ: c.h_q, hKv, dtype, numSms, ...(schedule ? { schedule } : {}) });
             parts = d.plan(seqlens, fromArray('i32', [b, maxBlocks], t), { sQ: c.s_q }).numSmParts;
             return d;
           });
@@ -320,7 +332,7 @@ export async function runConfigs(backend: Backend, configs: readonly BenchConfig
         const total = seqlens.reduce((a, x) => a + x, 0);
         const row: BenchRow = {
           b, ...(c.seqlens || c.varlen ? { seqlens: Array.from(seqlens) } : { s_k: c.s_k }), ...(c.varlen ? { varlen: true } : {}),
-          h_q: c.h_q, h_kv: hKv, s_q: c.s_q, page_block_size: page, total_seqlen: total, ...(kernel ? { kernel } : {}), ms,
+          h_q: c.h_q, h_kv: hKv, s_q: c.s_q, page_block_size: page, ...(dtype !== 'bf16' ? { dtype } : {}), total_seqlen: total, ...(kernel ? { kernel } : {}), ms,
           GBps: bytesOf(c, total) / ms / 1e6, TFLOPS: flopOf(c, total) / ms / 1e9, copies, rotated_bytes: copies * copyBytes,
           ...(o.ceilings ? roofline(o.ceilings, flopOf(c, total), bytesOf(c, total), ms) : {}),
           ...(o.arms ? { arms: timed.map(({ label, ms, num_sm_parts }) => ({ label, ms, num_sm_parts })), arm: chosen.label } : {}),
@@ -343,7 +355,7 @@ export async function runConfigs(backend: Backend, configs: readonly BenchConfig
       }
     }
   } finally {
-    backend.free(pool);
+    for (const pool of pools.values()) backend.free(pool);
   }
   return rows;
 }
@@ -358,12 +370,12 @@ async function spotCheck(
   const lse = (await backend.download(r.lse)).host() as Float32Array;
   const pageBuf = new Uint16Array(p.pageElems);
   return checkSample({
-    b: seqlens.length, sQ: c.s_q, hQ: c.h_q, hKv: p.hKv, dtype: 'bf16', seqlens, q: qHost, out, lse,
+    b: seqlens.length, sQ: c.s_q, hQ: c.h_q, hKv: p.hKv, dtype: c.dtype ?? 'bf16', seqlens, q: qHost, out, lse,
     keysOf(i, g) {
       // Rebuild the sequence's pages from the pool's stream rather than read the device.
       const keys = new Uint16Array(seqlens[i] * 576);
       for (let j = 0; j * p.page < seqlens[i]; j++) {
-        fillNormal('bf16', seed, pageBuf, table[i * maxBlocks + j] * p.pageElems);
+        fillNormal(c.dtype ?? 'bf16', seed, pageBuf, table[i * maxBlocks + j] * p.pageElems);
         for (let t = j * p.page; t < Math.min(seqlens[i], (j + 1) * p.page); t++) {
           const row = ((t - j * p.page) * p.hKv + g) * 576;
           keys.set(pageBuf.subarray(row, row + 576), t * 576);
@@ -394,7 +406,8 @@ export function describe(c: BenchConfig | BenchRow): string {
   const len = 's_k' in c && c.s_k !== undefined && !c.varlen ? `s_k=${c.s_k}` : `seqlens~${c.s_k ?? Math.round((c.seqlens ?? []).reduce((a, x) => a + x, 0) / b)}${c.varlen ? ' varlen' : ''}`;
   const hkv = (c.h_kv ?? 1) !== 1 ? ` h_kv=${c.h_kv}` : '';
   const page = (c.page_block_size ?? 64) !== 64 ? ` page=${c.page_block_size}` : '';
-  return `b=${b} ${len} h_q=${c.h_q}${hkv} s_q=${c.s_q}${page}`;
+  const dt = c.dtype && c.dtype !== 'bf16' ? ` ${c.dtype}` : '';
+  return `b=${b} ${len} h_q=${c.h_q}${hkv} s_q=${c.s_q}${page}${dt}`;
 }
 
 /** FlashMLA's rows (bench_flashmla.py output) matched to ours by b, h_q, s_q, h_kv and the total of the seqlens. */
@@ -409,6 +422,7 @@ export function mergeFlashMla(result: BenchResult, flashmla: unknown, source: st
   }
   let matched = 0;
   for (const row of result.rows) {
+    if (row.dtype && row.dtype !== 'bf16') continue; // FlashMLA's rows are bf16
     const t = theirs.get(key(row));
     if (!t) continue;
     matched++;

@@ -209,6 +209,15 @@ export interface DecodeMatrix5Spec {
    * barrier, scale, load) fewer an item, which matters where items are a few tiles (b = 1).
    */
   freshO?: boolean;
+  /**
+   * Session 27 candidate (issue #13; f16 caches, not with tile16, pair, lean or infSafe true): an f16 cache's values are
+   * already f16, so its keys enter the tile at scale 1, as loaded: no key maxima (their atomics), no unpacking, no
+   * scaling, no conversion; a lane's words stored as they are (bit for bit). A lane that holds a NaN half (rare) zeroes
+   * it and flags its key, as before. The softmax takes every key's exponent as 127 (factor 1). The values in the tile
+   * are then exactly the cache's (before, each key was scaled to its largest magnitude, and values far below it could
+   * round); P' differs from before in its f16 rounding (a key's factor no longer moves it).
+   */
+  f16Direct?: boolean;
 }
 
 /** Whether v5 rescales O lazily unless told (WebGpuBackendOptions.matrix.lazy, FLASHMLA_WEBGPU_MATRIX_LAZY). */
@@ -305,6 +314,8 @@ export interface Matrix5Choice {
   firstEarly?: boolean | 'auto';
   /** v5's freshO (session 26; with lazy): on by default (matrix5FreshODefault). See DecodeMatrix5Spec.freshO. */
   freshO?: boolean;
+  /** v5's f16Direct (session 27; f16 caches): matrix5F16DirectDefault unless set. See DecodeMatrix5Spec.f16Direct. */
+  f16Direct?: boolean;
 }
 
 /**
@@ -354,6 +365,13 @@ export function matrix5FreshOOn(s: Pick<DecodeMatrix5Spec, 'freshO' | 'lazy' | '
   return !!s.freshO && matrix5LazyOn(s.lazy) && s.infSafe !== true && !s.every;
 }
 
+/** Whether v5 takes f16Direct on f16 caches unless told (Matrix5Choice.f16Direct, FLASHMLA_WEBGPU_MATRIX_F16DIRECT). */
+export const matrix5F16DirectDefault = false;
+/** Whether a spec runs f16Direct: asked for, an f16 cache, not with tile16, pair, lean or infSafe true. */
+export function matrix5F16DirectOn(s: Pick<DecodeMatrix5Spec, 'f16Direct' | 'dtype' | 'tile16' | 'pair' | 'lean' | 'infSafe'>): boolean {
+  return !!s.f16Direct && s.dtype === 'f16' && !s.tile16 && !s.pair && !s.lean && s.infSafe !== true;
+}
+
 /** Whether v5 takes the infinite-input fixes unless told (Matrix5Choice.infSafe, FLASHMLA_WEBGPU_MATRIX_INFSAFE). */
 export const matrix5InfSafeDefault: boolean | 'seen' = false;
 
@@ -388,11 +406,12 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
   const qOnce = o.qOnce ?? matrix5QOnceDefault;
   const firstEarly = o.firstEarly === true && trim && qOnce; // 'auto' is the backend's, per plan
   const freshO = (o.freshO ?? matrix5FreshODefault) && !!lazy;
+  const f16Direct = matrix5F16DirectOn({ f16Direct: o.f16Direct ?? matrix5F16DirectDefault, dtype: p.dtype, tile16, pair, infSafe });
   if (!emulate && !matrix5ConfigUsable(config)) {
     throw new FlashMlaError('backend_unavailable', `decodePath matrix (v5): the kernel needs the 16x16x16 configuration, the device offers ${config.m}x${config.n}x${config.k}`,
       'decodePath', '16x16x16 with f32 results', `${config.m}x${config.n}x${config.k}`);
   }
-  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...(infSafe ? { infSafe } : {}), ...(o.packedMax ?? matrix5PackedDefault ? { packedMax: true } : {}), ...(qOnce ? { qOnce: true, ...(o.qRowLanes === true ? { qRowLanes: true } : {}) } : {}), ...(firstEarly ? { firstEarly: true } : {}), ...(freshO ? { freshO: true } : {}) };
+  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...(infSafe ? { infSafe } : {}), ...(o.packedMax ?? matrix5PackedDefault ? { packedMax: true } : {}), ...(qOnce ? { qOnce: true, ...(o.qRowLanes === true ? { qRowLanes: true } : {}) } : {}), ...(firstEarly ? { firstEarly: true } : {}), ...(freshO ? { freshO: true } : {}), ...(f16Direct ? { f16Direct: true } : {}) };
 }
 
 /** Specs pipeline-stats.mjs reports (the driver's register counts). */
@@ -403,7 +422,7 @@ export const statsSpecs = { sg4: 4, sg8: 8 } as const;
  * run without trim and bounded; unbounded: session 17's default). Session 13's register slot
  * (docs/notes/webgpu-matrix-trim.md, "Session 13's register slot") reads the ones that lower live registers.
  */
-export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, unbounded: { bounded: undefined }, pmax: { packedMax: true }, q1: { qOnce: true }, q2: { qOnce: true, qRowLanes: true }, seen: { infSafe: 'seen' }, fe: { firstEarly: true }, fo: { freshO: true } } as const;
+export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, unbounded: { bounded: undefined }, pmax: { packedMax: true }, q1: { qOnce: true }, q2: { qOnce: true, qRowLanes: true }, seen: { infSafe: 'seen' }, fe: { firstEarly: true }, fo: { freshO: true }, f16d: { f16Direct: true } } as const;
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const mark = (name: string, code: string) => `// <${name}>\n   ${code}\n   // </${name}>`;
@@ -495,7 +514,7 @@ export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // 
 
 export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   name: 'mla_decode_matrix5',
-  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${matrix5PackedOn(s) ? '.pmax' : ''}${s.qOnce ? (s.qRowLanes ? '.q2' : '.q1') : ''}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}${s.infSafe ? (s.infSafe === 'seen' ? '.infs' : '.inf') : ''}${matrix5FirstEarlyOn(s) ? '.fe' : ''}${matrix5FreshOOn(s) ? '.fo' : ''}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${matrix5PackedOn(s) ? '.pmax' : ''}${s.qOnce ? (s.qRowLanes ? '.q2' : '.q1') : ''}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}${s.infSafe ? (s.infSafe === 'seen' ? '.infs' : '.inf') : ''}${matrix5FirstEarlyOn(s) ? '.fe' : ''}${matrix5FreshOOn(s) ? '.fo' : ''}${matrix5F16DirectOn(s) ? '.f16d' : ''}`,
   source(s) {
     return s.finite ? finiteLoopsWgsl(matrix5Source(s), ['k0']) : matrix5Source(s);
   },
@@ -531,8 +550,10 @@ function matrix5Source(s: DecodeMatrix5Spec): string {
     // freshO: the first tile of an item (O still zero) takes no rescale when its references first move
     const fresh = matrix5FreshOOn(s);
     const grewNow = (kt: string) => (fresh ? `grew && ${kt} != kBegin` : 'grew');
-    // Unpacked where each block uses them (lean, packedMax) or once before the key maxima.
-    const leanU = !!s.lean || pm;
+    // f16Direct (session 27): an f16 cache's words into the tile as they are (no maxima, no conversion)
+    const f16d = matrix5F16DirectOn(s);
+    // Unpacked where each block uses them (lean, packedMax) or once before the key maxima (f16Direct: never).
+    const leanU = !!s.lean || pm || f16d;
     // bounded: lanes t < nT index the per-key arrays through tk (= t there, in [0, nT) for Tint's range analysis).
     const tIdx = bnd ? 'tk' : 't';
     // a slot's j-th key
@@ -716,7 +737,12 @@ ${o.top}   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key l
    }
    ` : ''}${leanU ? `// (${pm ? 'packedMax' : 'lean'}: unpacked in each block below)` : o.unpack}
    ${trim ? '// (trim: the key maxima were reset after the last tile\'s softmax)' : 'workgroupBarrier();'}
-   ${mark('tile-max', pm ? `{ // packedMax: the magnitudes' maxima from the words; a NaN or an infinity (rare) unpacks them
+   ${mark('tile-max', f16d ? `{ // f16Direct: no maxima (every key at scale 1); a lane with a NaN half (rare) zeroes it and flags its key
+    if (${range(words).map((i) => `nanMax16(w${i})`).reduce((x, y) => `max(${x}, ${y})`)} > 0x7c00u) {
+     ${range(words).map((i) => `w${i} = zeroNan16(w${i});`).join(' ')}
+     atomicOr(&kNan[lk], 1u);
+    }
+   }` : pm ? `{ // packedMax: the magnitudes' maxima from the words; a NaN or an infinity (rare) unpacks them
     var mb = ${range(words - 1).map((i) => `magMax(w${i})`).reduce((x, y) => `max(${x}, ${y})`)};
     var mr = magMax(w${words - 1});
     var nan = false;
@@ -742,7 +768,11 @@ ${o.top}   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key l
     if (any(${range(words - 1).map((i) => `isInf4(a${i}) | isInf4(b${i})`).join(' | ')})) { ${infFlag} = 1.0; } // infSafe` : ''}
    }`)}
    workgroupBarrier();${trim ? `\n   if (t == 0u) { ${growFlag} = 0.0; } // trim: a barrier after the last uniform load, two before the softmax sets it` : ''}
-   ${mark('tile-convert', `{${pm ? `
+   ${mark('tile-convert', f16d ? `{ // f16Direct: the words as they are (x: the low half, the earlier column)
+    let o = lk * ${kStride}u + lj * 8u;
+    ${range(words).map((i) => `{ ${range(4).map((c) => `let p${c} = bitcast<vec2<f16>>(w${i}.${'xyzw'[c]});`).join(' ')}
+     ${range(8).map((x) => `Kt[o + ${8 * lpk * i + x}u] = p${x >> 1}.${'xy'[x & 1]};`).join(' ')} }`).join('\n    ')}
+   }` : `{${pm ? `
     if (atomicLoad(&kNan[lk]) != 0u) { ${range(words).map((i) => `w${i} = zeroNan4(w${i});`).join(' ')} } // packedMax: a NaN key's NaN halves zeroed (rare)` : ''}${leanU ? `\n    ${unpackLets}` : ''}
     let down = downOf(expOf(atomicLoad(&kMax[lk])));
     let downR = downOf(expOf(atomicLoad(&kMaxR[lk])));
@@ -766,8 +796,8 @@ ${o.after}
      let key = ${keyOf(j)};
      let base = (key / 16u) * ${nParts * 256}u + (key % 16u) * 16u + r;
      let sLat = ${range(nParts - 1).map((p) => (p ? `Sc[base + ${256 * p}u]` : 'Sc[base]')).join(' + ')};
-     let ek = expOf(atomicLoad(&kMax[key]));
-     let er = expOf(atomicLoad(&kMaxR[key]));
+     let ek = ${f16d ? '127u; // f16Direct: every key at scale 1' : 'expOf(atomicLoad(&kMax[key]));'}
+     let er = ${f16d ? '127u;' : 'expOf(atomicLoad(&kMaxR[key]));'}
      let sv = (pow2Mul(sLat, eq + i32(ek) - 254) + pow2Mul(Sc[base + ${256 * (nParts - 1)}u], eq + i32(er) - 254)) * u.scaleLog2;
      let seen = ${o.kt} + i32(key) < vis;
      x${j} = select(NEG, select(sv, qNan(), qBad || atomicLoad(&kNan[key]) != 0u), seen);
@@ -905,7 +935,14 @@ ${segmentLoader(s.segs)}
 
 ${scaleHelpersWgsl}
 ${pow2MulWgsl}
-${s.emulate ? qAt : ''}${pm ? `
+${s.emulate ? qAt : ''}${f16d ? `
+// f16Direct: a word vector's largest half magnitude (above 0x7c00: a NaN), and the words with their NaN halves zeroed (+0)
+fn nanMax16(w: vec4<u32>) -> u32 { let h = max(w & vec4<u32>(0x7fffu), (w >> vec4<u32>(16u)) & vec4<u32>(0x7fffu)); return max(max(h.x, h.y), max(h.z, h.w)); }
+fn zeroNan16(w: vec4<u32>) -> vec4<u32> {
+  let hi = select(w & vec4<u32>(0xffff0000u), vec4<u32>(0u), (w & vec4<u32>(0x7fff0000u)) > vec4<u32>(0x7c000000u));
+  let lo = select(w & vec4<u32>(0xffffu), vec4<u32>(0u), (w & vec4<u32>(0x7fffu)) > vec4<u32>(0x7c00u));
+  return hi | lo;
+}` : ''}${pm ? `
 // packedMax (bf16): the largest magnitude of a vec4's eight halves as f32 bits (a half's magnitude is an f32's upper bits)
 fn magMax(w: vec4<u32>) -> u32 { let h = max(w & vec4<u32>(0x7fff0000u), (w << vec4<u32>(16u)) & vec4<u32>(0x7fff0000u)); return max(max(h.x, h.y), max(h.z, h.w)); }
 // ... and the words with their NaN halves zeroed (+0), the others as they are
