@@ -210,7 +210,7 @@ export interface DecodeMatrix5Spec {
    */
   freshO?: boolean;
   /**
-   * Session 27 candidate (issue #13; f16 caches, not with tile16, pair, lean or infSafe true): an f16 cache's values are
+   * The default since session 27 (issue #13; f16 caches, not with tile16, pair, lean or infSafe true): an f16 cache's values are
    * already f16, so its keys enter the tile at scale 1, as loaded: no key maxima (their atomics), no unpacking, no
    * scaling, no conversion; a lane's words stored as they are (bit for bit). A lane that holds a NaN half (rare) zeroes
    * it and flags its key, as before. The softmax takes every key's exponent as 127 (factor 1). The values in the tile
@@ -365,8 +365,12 @@ export function matrix5FreshOOn(s: Pick<DecodeMatrix5Spec, 'freshO' | 'lazy' | '
   return !!s.freshO && matrix5LazyOn(s.lazy) && s.infSafe !== true && !s.every;
 }
 
-/** Whether v5 takes f16Direct on f16 caches unless told (Matrix5Choice.f16Direct, FLASHMLA_WEBGPU_MATRIX_F16DIRECT). */
-export const matrix5F16DirectDefault = false;
+/**
+ * Whether v5 takes f16Direct on f16 caches unless told (Matrix5Choice.f16Direct, FLASHMLA_WEBGPU_MATRIX_F16DIRECT): yes,
+ * since session 27's call 3 on the H200 (0.69-0.74x the time at b = 128 with 16 to 128 rows, 0.75x on the uneven batch,
+ * 0.85-0.89x at b = 1 and b = 16; docs/notes/webgpu-matrix-kernel.md, "Session 27").
+ */
+export const matrix5F16DirectDefault = true;
 /** Whether a spec runs f16Direct: asked for, an f16 cache, not with tile16, pair, lean or infSafe true. */
 export function matrix5F16DirectOn(s: Pick<DecodeMatrix5Spec, 'f16Direct' | 'dtype' | 'tile16' | 'pair' | 'lean' | 'infSafe'>): boolean {
   return !!s.f16Direct && s.dtype === 'f16' && !s.tile16 && !s.pair && !s.lean && s.infSafe !== true;
