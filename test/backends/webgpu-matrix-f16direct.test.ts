@@ -11,10 +11,8 @@ import { decodeMatrix5Program, decodeMatrix5Spec, matrix5F16DirectDefault, matri
 import type { DeviceCaps } from '../../src/backends/webgpu/program.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
 import { flashMlaWithKvcache } from '../../src/index.js';
-import { compareOutputs } from '../support/compare.js';
-import { stubbedMatrixWgsl } from '../support/matrix-stub.js';
 import { type CaseSpec, type DecodeCase, caseMetadata, caseReference, makeCase, runCase } from '../support/random.js';
-import { matrixTol, onOffMatrixBackends, scaledCase } from '../support/webgpu-matrix.js';
+import { assertMatrixCase, checkV5ThroughTint, onOffMatrixBackends, scaledCase } from '../support/webgpu-matrix.js';
 import { key5 as key, m16, src5 as src } from '../support/matrix5-spec.js';
 
 const dflt = { lazy: true, trim: true, bounded: true, packedMax: true, qOnce: true, freshO: true } as const; // v5's default on the H200
@@ -52,16 +50,7 @@ describe('webgpu matrix v5 f16Direct (WGSL)', () => {
   });
 
   test('the GPU\'s WGSL (stubbed builtins) compiles through Tint', async (t) => {
-    let be: WebGpuBackend | undefined;
-    try { be = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true } }); } catch (e) {
-      if (process.env.CI) assert.fail(String(e)); t.skip(`no WebGPU adapter (${(e as Error).message.split('\n')[0]})`); return;
-    }
-    try {
-      for (const o of [{ ...f16, f16Direct: true }, { ...f16, f16Direct: true, subgroups: 4 as const }, { ...f16, f16Direct: true, firstEarly: true, qRowLanes: true, infSafe: 'seen' as const }]) {
-        const code = stubbedMatrixWgsl(src(o));
-        await be.programs.check({ name: `v5 ${key(o)}`, key: () => key(o), source: () => code }, undefined);
-      }
-    } finally { be.dispose(); }
+    await checkV5ThroughTint(t, [{ ...f16, f16Direct: true }, { ...f16, f16Direct: true, subgroups: 4 }, { ...f16, f16Direct: true, firstEarly: true, qRowLanes: true, infSafe: 'seen' }]);
   });
 });
 
@@ -69,12 +58,7 @@ describe('webgpu matrix v5 f16Direct on lavapipe (products emulated, 4 subgroups
   const bes = onOffMatrixBackends({ f16Direct: true }, { f16Direct: false });
   before(() => bes.setup());
   after(() => bes.teardown());
-  const check = async (be: WebGpuBackend, c: DecodeCase, numSms: number, what: string, schedule?: 'fill') => {
-    const got = await runCase(c, be, flashMlaWithKvcache, { numSms, ...(schedule ? { schedule } : {}) });
-    const rep = compareOutputs(got.out, got.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ, qIndptr: c.qIndptr }, matrixTol);
-    assert.ok(rep.ok, `${what}, ${numSms} SMs${schedule ? ' fill' : ''}: ${rep.failures[0] ?? rep.message}`);
-    return got;
-  };
+  const check = assertMatrixCase;
   const base: CaseSpec = { name: 'f16', dtype: 'f16', hQ: 16, hKv: 1, pageBlockSize: 16, seqlens: [130, 1], sQ: 1, causal: false };
   test('random f16 cases (odd heads, two KV heads, seqlens 0 / 1 / 63 / 64 / 65, causal), split and unsplit', async (t) => {
     if (!bes.on) { if (process.env.CI) assert.fail(bes.why); t.skip(bes.why); return; }

@@ -13,9 +13,8 @@ import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
 import { flashMlaWithKvcache } from '../../src/index.js';
 import { bf16ToF32, f32ToBf16 } from '../../src/core/dtype.js';
 import { compareOutputs } from '../support/compare.js';
-import { stubbedMatrixWgsl } from '../support/matrix-stub.js';
 import { type CaseSpec, type DecodeCase, caseReference, makeCase, nanBits, runCase } from '../support/random.js';
-import { checkInfKeyRows, checkNanRows, extremeCases, growingCase, matrixTol, mixedBlockCase, onOffMatrixBackends, scaledCase } from '../support/webgpu-matrix.js';
+import { assertMatrixCase, checkInfKeyRows, checkNanRows, checkV5ThroughTint, extremeCases, growingCase, matrixTol, mixedBlockCase, onOffMatrixBackends, scaledCase } from '../support/webgpu-matrix.js';
 import { key5 as key, m16, src5 as src } from '../support/matrix5-spec.js';
 
 const dflt = { lazy: true, trim: true, bounded: true, packedMax: true, qOnce: true, freshO: true } as const; // v5's default on the H200
@@ -62,16 +61,7 @@ describe('webgpu matrix v5 rebias (WGSL)', () => {
   });
 
   test('the GPU\'s WGSL (stubbed builtins) compiles through Tint', async (t) => {
-    let be: WebGpuBackend | undefined;
-    try { be = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true } }); } catch (e) {
-      if (process.env.CI) assert.fail(String(e)); t.skip(`no WebGPU adapter (${(e as Error).message.split('\n')[0]})`); return;
-    }
-    try {
-      for (const o of [{ ...dflt, rebias: true }, { ...dflt, rebias: true, subgroups: 4 as const }, { ...dflt, rebias: true, firstEarly: true, qRowLanes: true, infSafe: 'seen' as const }, { ...dflt, rebias: true, infSafe: true }]) {
-        const code = stubbedMatrixWgsl(src(o));
-        await be.programs.check({ name: `v5 ${key(o)}`, key: () => key(o), source: () => code }, undefined);
-      }
-    } finally { be.dispose(); }
+    await checkV5ThroughTint(t, [{ ...dflt, rebias: true }, { ...dflt, rebias: true, subgroups: 4 }, { ...dflt, rebias: true, firstEarly: true, qRowLanes: true, infSafe: 'seen' }, { ...dflt, rebias: true, infSafe: true }]);
   });
 });
 
@@ -81,11 +71,7 @@ describe('webgpu matrix v5 rebias on lavapipe (products emulated, 4 subgroups)',
   after(() => bes.teardown());
   const bits = (x: Float32Array) => new Uint32Array(x.buffer, x.byteOffset, x.length);
   const base: CaseSpec = { name: 'bf16', dtype: 'bf16', hQ: 16, hKv: 1, pageBlockSize: 16, seqlens: [130, 33], sQ: 1, causal: false };
-  const close = async (be: WebGpuBackend, c: DecodeCase, numSms: number, what: string, schedule?: 'fill') => {
-    const got = await runCase(c, be, flashMlaWithKvcache, { numSms, ...(schedule ? { schedule } : {}) });
-    const rep = compareOutputs(got.out, got.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ, qIndptr: c.qIndptr }, matrixTol);
-    assert.ok(rep.ok, `${what}, ${numSms} SMs${schedule ? ' fill' : ''}: ${rep.failures[0] ?? rep.message}`);
-  };
+  const close = assertMatrixCase;
   test('the same bits as without it where every value lies within 2^14 of its key\'s largest (132 parts and one)', async (t) => {
     if (!bes.on || !bes.off) { if (process.env.CI) assert.fail(bes.why); t.skip(bes.why); return; }
     const cases: [string, DecodeCase][] = [

@@ -8,7 +8,10 @@ import { decodeMatrix5Program } from '../../src/backends/webgpu/kernels/decode-m
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
 import { flashMlaWithKvcache } from '../../src/index.js';
 import { f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
-import { type Tolerance, assertOutputsClose, tolerances } from './compare.js';
+import { type Tolerance, assertOutputsClose, compareOutputs, tolerances } from './compare.js';
+import type { DecodeMatrix5Spec } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
+import { stubbedMatrixWgsl } from './matrix-stub.js';
+import { key5, src5 } from './matrix5-spec.js';
 import { type CaseSpec, type DecodeCase, caseMetadata, caseReference, makeCase, nanBits, runCase } from './random.js';
 
 /**
@@ -194,4 +197,30 @@ export function onOffMatrixBackends(on: MatrixKnobs, off: MatrixKnobs) {
     },
     teardown(): void { decodeMatrix5Program.key = key0; st.on?.dispose(); st.off?.dispose(); },
   });
+}
+
+/**
+ * v5's GPU WGSL (the matrix builtins stubbed: test/support/matrix-stub.ts) of each spec (over matrix5-spec.ts's bf16
+ * 8-subgroup base) through Tint, on an adapter without subgroup matrices; skips without an adapter (fails in CI).
+ */
+export async function checkV5ThroughTint(t: { skip: (m?: string) => void }, specs: Partial<DecodeMatrix5Spec>[]): Promise<void> {
+  let be: WebGpuBackend | undefined;
+  try { be = await createNodeWebGpuBackend({ decodePath: 'matrix', matrix: { emulate: true } }); } catch (e) {
+    if (process.env.CI) assert.fail(String(e));
+    t.skip(`no WebGPU adapter (${(e as Error).message.split('\n')[0]})`);
+    return;
+  }
+  try {
+    for (const o of specs) {
+      const code = stubbedMatrixWgsl(src5(o));
+      await be.programs.check({ name: `v5 ${key5(o)}`, key: () => key5(o), source: () => code }, undefined);
+    }
+  } finally { be.dispose(); }
+}
+
+/** A case on `be` against the float64 reference within matrixTol (`schedule`: the plan, e.g. 'fill' to split small cases). */
+export async function assertMatrixCase(be: WebGpuBackend, c: DecodeCase, numSms: number, what: string, schedule?: 'fill'): Promise<void> {
+  const got = await runCase(c, be, flashMlaWithKvcache, { numSms, ...(schedule ? { schedule } : {}) });
+  const rep = compareOutputs(got.out, got.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ, qIndptr: c.qIndptr }, matrixTol);
+  assert.ok(rep.ok, `${what}, ${numSms} SMs${schedule ? ` ${schedule}` : ''}: ${rep.failures[0] ?? rep.message}`);
 }
