@@ -37,7 +37,8 @@ Options:
   --grid NAME          ${Object.keys(grids).map((g) => `${g} (${grids[g].length} configs)`).join(', ')}; default: cpu on the CPU,
                        small on a software WebGPU adapter (lavapipe, SwiftShader), flashmla otherwise
   --configs FILE       configs as JSON, bench_flashmla.py's format: [{"b", "s_k", "h_q", "s_q", "h_kv"?,
-                       "varlen"?, "seqlens"?, "seed"?, "page_block_size"?}, ...]
+                       "varlen"?, "seqlens"?, "seed"?, "page_block_size"?, "dtype"? ("bf16" | "f16": ours only;
+                       FlashMLA's rows are bf16)}, ...]
   --only LIST          only these configs of the grid or file, by index from 0 (e.g. 0,1,2,9)
   --flashmla FILE      a bench_flashmla.py result: adds flashmla_ms and ratio_vs_flashmla (FlashMLA ms / ours)
                        to rows with the same b, h_q, s_q, h_kv and sum(seqlens) (FlashMLA's pages are always 64)

@@ -162,6 +162,29 @@ describe('flashmla CLI', () => {
     assert.equal(JSON.parse(readFileSync(full, 'utf8')).length, 24);
   });
 
+  it('benchmarks an f16 config ("dtype") and keeps it out of the FlashMLA match (bf16 rows)', () => {
+    const configs = join(tmp, 'f16.json');
+    writeFileSync(configs, JSON.stringify([{ b: 2, s_k: 130, h_q: 8, s_q: 2, dtype: 'f16' }, { b: 2, s_k: 130, h_q: 8, s_q: 2 }]));
+    const fm = join(tmp, 'fm16.json');
+    writeFileSync(fm, JSON.stringify({ device: 'NVIDIA H200', sms: 132, rows: [
+      { b: 2, s_k: 130, h_q: 8, s_q: 2, total_seqlen: 260, flashmla: { ms: 0.01, GBps: 100, TFLOPS: 1 } },
+    ] }));
+    const out = join(tmp, 'res', 'f16.json');
+    const r = flashmla('bench', '--backend', 'cpu', '--configs', configs, '--flashmla', fm, '--out', out, '--reps', '2', '--warmup', '0', '--rotate-mb', '1', '--check', '2', '--numpy', 'none');
+    assert.equal(r.code, 0, r.stderr);
+    const [f16, bf16] = JSON.parse(readFileSync(out, 'utf8')).rows;
+    assert.equal(f16.dtype, 'f16');
+    assert.equal(f16.check.ok, true, JSON.stringify(f16.check));
+    assert.equal(f16.flashmla_ms, undefined, 'FlashMLA\'s rows are bf16');
+    assert.equal(bf16.dtype, undefined);
+    assert.equal(bf16.flashmla_ms, 0.01);
+    const bad = join(tmp, 'f32.json');
+    writeFileSync(bad, JSON.stringify([{ b: 2, s_k: 64, h_q: 16, s_q: 1, dtype: 'f32' }]));
+    const e = flashmla('bench', '--configs', bad);
+    assert.equal(e.code, 2);
+    assert.match(e.stderr, /\[0\]\.dtype: expected "bf16" or "f16", got "f32"/);
+  });
+
   const bad: [string, string[], RegExp][] = [
     ['unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
     ['unknown flag', ['demo', '--bogus'], /Unknown option '--bogus'/],
