@@ -218,17 +218,6 @@ export interface DecodeMatrix5Spec {
    * round); P' differs from before in its f16 rounding (a key's factor no longer moves it).
    */
   f16Direct?: boolean;
-  /**
-   * Session 27 candidate (issue #13; bf16 caches with packedMax, not tile16 / pair / lean): a key's values enter the
-   * tile scaled so that its largest magnitude lands in f16's top binade, [2^15, 2^16), instead of [1, 2), and a lane
-   * converts its words by integer arithmetic: a word's two bf16 magnitudes less a per-key constant, shifted, the sign
-   * kept (~5 integer operations a word). A lane whose words hold an infinity or a NaN, whose key's largest is below
-   * 2^-98, or one of whose values would land under f16's normal range (a zero among them) converts by the float path
-   * instead, with the same factor. The scores take 2^-15 in their exponent and the output 2^-15 in its 1 / row sum, both
-   * exact: where every value lies within 2^14 of its key's largest, the same bits as before; values further below it,
-   * which rounded in f16's subnormals, are now exact.
-   */
-  rebias?: boolean;
 }
 
 /** Whether v5 rescales O lazily unless told (WebGpuBackendOptions.matrix.lazy, FLASHMLA_WEBGPU_MATRIX_LAZY). */
@@ -327,8 +316,6 @@ export interface Matrix5Choice {
   freshO?: boolean;
   /** v5's f16Direct (session 27; f16 caches): matrix5F16DirectDefault unless set. See DecodeMatrix5Spec.f16Direct. */
   f16Direct?: boolean;
-  /** v5's rebias (session 27; bf16 with packedMax): matrix5RebiasDefault unless set. See DecodeMatrix5Spec.rebias. */
-  rebias?: boolean;
 }
 
 /**
@@ -389,13 +376,6 @@ export function matrix5F16DirectOn(s: Pick<DecodeMatrix5Spec, 'f16Direct' | 'dty
   return !!s.f16Direct && s.dtype === 'f16' && !s.tile16 && !s.pair && !s.lean && s.infSafe !== true;
 }
 
-/** Whether v5 takes rebias on bf16 caches unless told (Matrix5Choice.rebias, FLASHMLA_WEBGPU_MATRIX_REBIAS). */
-export const matrix5RebiasDefault = false;
-/** Whether a spec runs rebias: asked for, with packedMax (bf16, not tile16 / pair), not lean. */
-export function matrix5RebiasOn(s: Pick<DecodeMatrix5Spec, 'rebias' | 'packedMax' | 'dtype' | 'pair' | 'tile16' | 'lean'>): boolean {
-  return !!s.rebias && matrix5PackedOn(s) && !s.lean;
-}
-
 /** Whether v5 takes the infinite-input fixes unless told (Matrix5Choice.infSafe, FLASHMLA_WEBGPU_MATRIX_INFSAFE). */
 export const matrix5InfSafeDefault: boolean | 'seen' = false;
 
@@ -431,12 +411,11 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
   const firstEarly = o.firstEarly === true && trim && qOnce; // 'auto' is the backend's, per plan
   const freshO = (o.freshO ?? matrix5FreshODefault) && !!lazy;
   const f16Direct = matrix5F16DirectOn({ f16Direct: o.f16Direct ?? matrix5F16DirectDefault, dtype: p.dtype, tile16, pair, infSafe });
-  const rebias = matrix5RebiasOn({ rebias: o.rebias ?? matrix5RebiasDefault, packedMax: o.packedMax ?? matrix5PackedDefault, dtype: p.dtype, tile16, pair });
   if (!emulate && !matrix5ConfigUsable(config)) {
     throw new FlashMlaError('backend_unavailable', `decodePath matrix (v5): the kernel needs the 16x16x16 configuration, the device offers ${config.m}x${config.n}x${config.k}`,
       'decodePath', '16x16x16 with f32 results', `${config.m}x${config.n}x${config.k}`);
   }
-  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...(infSafe ? { infSafe } : {}), ...(o.packedMax ?? matrix5PackedDefault ? { packedMax: true } : {}), ...(qOnce ? { qOnce: true, ...(o.qRowLanes === true ? { qRowLanes: true } : {}) } : {}), ...(firstEarly ? { firstEarly: true } : {}), ...(freshO ? { freshO: true } : {}), ...(f16Direct ? { f16Direct: true } : {}), ...(rebias ? { rebias: true } : {}) };
+  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...(infSafe ? { infSafe } : {}), ...(o.packedMax ?? matrix5PackedDefault ? { packedMax: true } : {}), ...(qOnce ? { qOnce: true, ...(o.qRowLanes === true ? { qRowLanes: true } : {}) } : {}), ...(firstEarly ? { firstEarly: true } : {}), ...(freshO ? { freshO: true } : {}), ...(f16Direct ? { f16Direct: true } : {}) };
 }
 
 /** Specs pipeline-stats.mjs reports (the driver's register counts). */
@@ -447,7 +426,7 @@ export const statsSpecs = { sg4: 4, sg8: 8 } as const;
  * run without trim and bounded; unbounded: session 17's default). Session 13's register slot
  * (docs/notes/webgpu-matrix-trim.md, "Session 13's register slot") reads the ones that lower live registers.
  */
-export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, unbounded: { bounded: undefined }, pmax: { packedMax: true }, q1: { qOnce: true }, q2: { qOnce: true, qRowLanes: true }, seen: { infSafe: 'seen' }, fe: { firstEarly: true }, fo: { freshO: true }, f16d: { f16Direct: true }, rb: { rebias: true } } as const;
+export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, unbounded: { bounded: undefined }, pmax: { packedMax: true }, q1: { qOnce: true }, q2: { qOnce: true, qRowLanes: true }, seen: { infSafe: 'seen' }, fe: { firstEarly: true }, fo: { freshO: true }, f16d: { f16Direct: true } } as const;
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const mark = (name: string, code: string) => `// <${name}>\n   ${code}\n   // </${name}>`;
@@ -539,7 +518,7 @@ export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // 
 
 export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   name: 'mla_decode_matrix5',
-  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${matrix5PackedOn(s) ? '.pmax' : ''}${s.qOnce ? (s.qRowLanes ? '.q2' : '.q1') : ''}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}${s.infSafe ? (s.infSafe === 'seen' ? '.infs' : '.inf') : ''}${matrix5FirstEarlyOn(s) ? '.fe' : ''}${matrix5FreshOOn(s) ? '.fo' : ''}${matrix5F16DirectOn(s) ? '.f16d' : ''}${matrix5RebiasOn(s) ? '.rb' : ''}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${matrix5PackedOn(s) ? '.pmax' : ''}${s.qOnce ? (s.qRowLanes ? '.q2' : '.q1') : ''}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}${s.infSafe ? (s.infSafe === 'seen' ? '.infs' : '.inf') : ''}${matrix5FirstEarlyOn(s) ? '.fe' : ''}${matrix5FreshOOn(s) ? '.fo' : ''}${matrix5F16DirectOn(s) ? '.f16d' : ''}`,
   source(s) {
     return s.finite ? finiteLoopsWgsl(matrix5Source(s), ['k0']) : matrix5Source(s);
   },
@@ -577,8 +556,6 @@ function matrix5Source(s: DecodeMatrix5Spec): string {
     const grewNow = (kt: string) => (fresh ? `grew && ${kt} != kBegin` : 'grew');
     // f16Direct (session 27): an f16 cache's words into the tile as they are (no maxima, no conversion)
     const f16d = matrix5F16DirectOn(s);
-    // rebias (session 27): bf16 keys scaled to f16's top binade, converted by integer arithmetic (a float path beside it)
-    const rb = matrix5RebiasOn(s);
     // Unpacked where each block uses them (lean, packedMax) or once before the key maxima (f16Direct: never).
     const leanU = !!s.lean || pm || f16d;
     // bounded: lanes t < nT index the per-key arrays through tk (= t there, in [0, nT) for Tint's range analysis).
@@ -764,15 +741,14 @@ ${o.top}   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key l
    }
    ` : ''}${leanU ? `// (${pm ? 'packedMax' : 'lean'}: unpacked in each block below)` : o.unpack}
    ${trim ? '// (trim: the key maxima were reset after the last tile\'s softmax)' : 'workgroupBarrier();'}
-   ${rb ? 'var laneFin = true; // rebias: this lane\'s words hold no infinity or NaN\n   ' : ''}${mark('tile-max', f16d ? `{ // f16Direct: no maxima (every key at scale 1); a lane with a NaN half (rare) zeroes it and flags its key
+   ${mark('tile-max', f16d ? `{ // f16Direct: no maxima (every key at scale 1); a lane with a NaN half (rare) zeroes it and flags its key
     if (${range(words).map((i) => `nanMax16(w${i})`).reduce((x, y) => `max(${x}, ${y})`)} > 0x7c00u) {
      ${range(words).map((i) => `w${i} = zeroNan16(w${i});`).join(' ')}
      atomicOr(&kNan[lk], 1u);
     }
    }` : pm ? `{ // packedMax: the magnitudes' maxima from the words; a NaN or an infinity (rare) unpacks them
     var mb = ${range(words - 1).map((i) => `magMax(w${i})`).reduce((x, y) => `max(${x}, ${y})`)};
-    var mr = magMax(w${words - 1});${rb ? `
-    laneFin = max(mb, mr) < 0x7f800000u;` : ''}
+    var mr = magMax(w${words - 1});
     var nan = false;
     if (max(mb, mr) >= 0x7f800000u) {
      ${unpackLets}
@@ -800,29 +776,6 @@ ${o.top}   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key l
     let o = lk * ${kStride}u + lj * 8u;
     ${range(words).map((i) => `{ ${range(4).map((c) => `let p${c} = bitcast<vec2<f16>>(w${i}.${'xyzw'[c]});`).join(' ')}
      ${range(8).map((x) => `Kt[o + ${8 * lpk * i + x}u] = p${x >> 1}.${'xy'[x & 1]};`).join(' ')} }`).join('\n    ')}
-   }` : rb ? `{
-    if (atomicLoad(&kNan[lk]) != 0u) { ${range(words).map((i) => `w${i} = zeroNan4(w${i});`).join(' ')} } // packedMax: a NaN key's NaN halves zeroed (rare)
-    // rebias: the key's largest magnitude (bf16 exponent e) to f16's top binade: an f16 magnitude is the bf16 one less
-    // (e - 29) << 7, times 8, plus 0x400 (its exponent e' - e + 30, its 7 bits of mantissa shifted in); two halves a word.
-    let e = max(expOf(atomicLoad(&kMax[lk])), 15u);
-    let eR = max(expOf(atomicLoad(&kMaxR[lk])), 15u);
-    let o = lk * ${kStride}u + lj * 8u;
-    var fast = laneFin && min(e, eR) >= 29u;
-    if (fast) {
-     let kL = vec4<u32>(((e - 29u) << 7u) * 0x10001u);
-     let kR = vec4<u32>(((eR - 29u) << 7u) * 0x10001u);
-     var und = vec4<u32>(0u);
-     ${range(words).map((i) => `{ let d = (w${i} & vec4<u32>(0x7fff7fffu)) - ${i === words - 1 ? 'kR' : 'kL'}; und = und | d; let h = (d * vec4<u32>(8u) + vec4<u32>(0x04000400u)) | (w${i} & vec4<u32>(0x80008000u)); ${range(4).map((c) => `let p${c} = bitcast<vec2<f16>>(h.${'xyzw'[c]});`).join(' ')}
-      ${range(8).map((x) => `Kt[o + ${8 * lpk * i + x}u] = p${x >> 1}.${'xy'[x & 1]};`).join(' ')} }`).join('\n     ')}
-     fast = ((und.x | und.y | und.z | und.w) & 0x80008000u) == 0u; // no half under f16's normal range (a zero, or far below the largest)
-    }
-    if (!fast) { // the float path, the same factor 2^(142 - e): an infinity, a NaN's zeroed half, a tiny key or value (rare)
-     ${unpackLets}
-     let down = bitcast<f32>((269u - e) << 23u);
-     let downR = bitcast<f32>((269u - eR) << 23u);
-     ${range(words).map((i) => [i, i === words - 1 ? 'downR' : 'down'] as const).map(([i, d]) => `{ let ha = vec4<f16>(a${i} * ${d}); let hb = vec4<f16>(b${i} * ${d});
-      ${range(4).map((x) => `Kt[o + ${8 * lpk * i + x}u] = ${half('ha', x)};`).join(' ')} ${range(4).map((x) => `Kt[o + ${8 * lpk * i + 4 + x}u] = ${half('hb', x)};`).join(' ')} }`).join('\n     ')}
-    }
    }` : `{${pm ? `
     if (atomicLoad(&kNan[lk]) != 0u) { ${range(words).map((i) => `w${i} = zeroNan4(w${i});`).join(' ')} } // packedMax: a NaN key's NaN halves zeroed (rare)` : ''}${leanU ? `\n    ${unpackLets}` : ''}
     let down = downOf(expOf(atomicLoad(&kMax[lk])));
@@ -847,9 +800,9 @@ ${o.after}
      let key = ${keyOf(j)};
      let base = (key / 16u) * ${nParts * 256}u + (key % 16u) * 16u + r;
      let sLat = ${range(nParts - 1).map((p) => (p ? `Sc[base + ${256 * p}u]` : 'Sc[base]')).join(' + ')};
-     let ek = ${f16d ? '127u; // f16Direct: every key at scale 1' : rb ? 'max(expOf(atomicLoad(&kMax[key])), 15u); // rebias: the tile holds v 2^(142 - ek)' : 'expOf(atomicLoad(&kMax[key]));'}
-     let er = ${f16d ? '127u;' : rb ? 'max(expOf(atomicLoad(&kMaxR[key])), 15u);' : 'expOf(atomicLoad(&kMaxR[key]));'}
-     let sv = (pow2Mul(sLat, eq + i32(ek) - ${rb ? 269 : 254}) + pow2Mul(Sc[base + ${256 * (nParts - 1)}u], eq + i32(er) - ${rb ? 269 : 254})) * u.scaleLog2;
+     let ek = ${f16d ? '127u; // f16Direct: every key at scale 1' : 'expOf(atomicLoad(&kMax[key]));'}
+     let er = ${f16d ? '127u;' : 'expOf(atomicLoad(&kMaxR[key]));'}
+     let sv = (pow2Mul(sLat, eq + i32(ek) - 254) + pow2Mul(Sc[base + ${256 * (nParts - 1)}u], eq + i32(er) - 254)) * u.scaleLog2;
      let seen = ${o.kt} + i32(key) < vis;
      x${j} = select(NEG, select(sv, qNan(), qBad || atomicLoad(&kNan[key]) != 0u), seen);
      y${j} = select(NEG, x${j} + f32(ek) - 127.0, seen);
@@ -1094,7 +1047,7 @@ ${tileBody({ kt: 'k0', top: s.lookahead ? aheadTop : defaultTop, unpack: unpackL
   workgroupBarrier();
   ${range(8).map((i) => side ? `o${nb}_${i} = (o${nb}_${i} + Sc[sg * 256u + ${16 * i}u + hh * 128u + cc]) * redM[(hh * 8u + ${i}u) * 8u];` : `let o${nb}_${i} = Sc[sg * 256u + ${16 * i}u + hh * 128u + cc] * redM[(hh * 8u + ${i}u) * 8u];`).join(' ')}
   workgroupBarrier();`).join('\n  ') : range(nbs).map((nb) => range(8).map((i) => `o${nb}_${i} *= redM[(hh * 8u + ${i}u) * 8u];`).join(' ')).join('\n  ')}` : ''}
-  ${range(8).map((i) => `let ls${i} = ${range(8).map((j) => `redY[(hh * 8u + ${i}u) * 8u + ${j}u]`).join(' + ')}; let inv${i} = select(0.0, ${rb ? '0.000030517578125' : '1.0'} / ls${i}, ls${i} > 0.0);`).join('\n  ')}${rb ? ' // rebias: O is 2^15 times larger' : ''}
+  ${range(8).map((i) => `let ls${i} = ${range(8).map((j) => `redY[(hh * 8u + ${i}u) * 8u + ${j}u]`).join(' + ')}; let inv${i} = select(0.0, 1.0 / ls${i}, ls${i} > 0.0);`).join('\n  ')}
   if (isSplit) {
    ${range(8).map((i) => `{
     let mm = mBase + hh * 8u + ${i}u;
