@@ -12,11 +12,11 @@ import { decodeProgram } from '../../src/backends/webgpu/kernels/decode.js';
 import { decodeF16Program } from '../../src/backends/webgpu/kernels/decode-f16.js';
 import { decodeMatrixProgram } from '../../src/backends/webgpu/kernels/decode-matrix.js';
 import { decodeMatrix4Program } from '../../src/backends/webgpu/kernels/decode-matrix4.js';
-import { decodeMatrix5Program } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
+import { decodeMatrix5Program, decodeMatrix5Spec, type Matrix5Choice } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
 import { decodeMatrix6Program } from '../../src/backends/webgpu/kernels/decode-matrix6.js';
 import { combineProgram } from '../../src/backends/webgpu/kernels/combine.js';
 import { sparseProgram } from '../../src/backends/webgpu/kernels/sparse.js';
-import type { Program } from '../../src/backends/webgpu/program.js';
+import type { DeviceCaps, Program } from '../../src/backends/webgpu/program.js';
 
 const dumpAt = process.argv.indexOf('--dump');
 const dumpDir = dumpAt > 0 ? process.argv[dumpAt + 1] : undefined;
@@ -31,6 +31,12 @@ function add<S>(program: Program<S>, spec: S): void {
 }
 
 const dtypes = ['bf16', 'f16'] as const;
+// A device with v5's needs (48 KiB, the 16x16x16 float configuration), for decodeMatrix5Spec.
+const v5Caps = { f16: true, subgroups: true, subgroupMatrixF16: { m: 16, n: 16, k: 16, result: 'f32' }, subgroupMinSize: 32, timestamps: true,
+  maxStorageBufferBindingSize: 2 ** 31, maxBufferSize: 2 ** 31, maxStorageBuffersPerShaderStage: 10, maxComputeWorkgroupStorageSize: 49152,
+  maxComputeInvocationsPerWorkgroup: 1024, maxComputeWorkgroupsPerDimension: 65535 } as DeviceCaps;
+const v5Choices: Matrix5Choice[] = [{}, { subgroups: 4 }, { qRowLanes: true }, { qRowLanes: true, firstEarly: true }, { infSafe: 'seen' }, { infSafe: true },
+  { packedMax: false }, { qOnce: false }, { freshO: false }, { f16Direct: false }];
 // The decode spec from named knobs (this mapping is the one line to adapt when the spec's fields change; the
 // output is keyed by the pipeline key, so runs before and after such a change still compare).
 const decodeSpecOf = (k: Knobs) => ({
@@ -63,6 +69,10 @@ for (const dtype of dtypes) {
       for (const subgroups of [4, 8] as const) add(decodeMatrix4Program, { dtype, segs, config: { m: 16, n: 16, k: 16, result: 'f32' }, emulate, subgroups });
     for (const emulate of [true, false])
       for (const subgroups of [4, 8] as const) add(decodeMatrix5Program, { dtype, segs, config: { m: 16, n: 16, k: 16, result: 'f32' }, emulate, subgroups });
+    // v5 as the backend resolves it (decodeMatrix5Spec: the shipped defaults — lazy, trim, bounded, packedMax, qOnce,
+    // freshO, f16Direct — and the per-plan picks qRowLanes / firstEarly, infSafe 'seen', and the knobs turned off).
+    for (const emulate of [true, false])
+      for (const choice of v5Choices) add(decodeMatrix5Program, decodeMatrix5Spec({ dtype }, v5Caps, segs, emulate, choice));
     for (const emulate of [true, false])
       for (const pvPair of [1, 2] as const) add(decodeMatrix6Program, { dtype, segs, config: { m: 16, n: 16, k: 16, result: 'f32' }, emulate, pvPair });
   }

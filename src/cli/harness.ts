@@ -33,6 +33,11 @@ export interface BenchConfig {
   dtype?: HalfDType;
 }
 
+/** A config's (or row's) dtype: bf16 unless it says f16. */
+export function dtypeOf(c: Pick<BenchConfig, 'dtype'>): HalfDType {
+  return c.dtype ?? 'bf16';
+}
+
 const flashmlaGrid: BenchConfig[] = [];
 for (const s_k of [1024, 4096, 8192]) for (const h_q of [16, 32, 64, 128]) for (const s_q of [1, 2]) flashmlaGrid.push({ b: 128, s_k, h_q, s_q });
 
@@ -250,7 +255,7 @@ export async function runConfigs(backend: Backend, configs: readonly BenchConfig
 
   // One page pool a dtype the configs ask for (bf16 unless a config says f16), filled from the same normal stream.
   const pools = new Map<HalfDType, Tensor>();
-  for (const dt of new Set(configs.map((c) => c.dtype ?? 'bf16'))) {
+  for (const dt of new Set(configs.map(dtypeOf))) {
     say(`filling a ${(poolElems * 2 / 1e6).toFixed(0)} MB ${dt} page pool on ${backend.info.device}`);
     const pool = backend.empty(dt, [poolElems]);
     pools.set(dt, pool);
@@ -283,7 +288,7 @@ export async function runConfigs(backend: Backend, configs: readonly BenchConfig
         for (let i = 0; i < b; i++) for (let j = 0; j < p.pagesPer[i]; j++) t[i * maxBlocks + j] = perm[next++];
         tables.push(t);
       }
-      const dtype = c.dtype ?? 'bf16';
+      const dtype = dtypeOf(c);
       const kCache = viewOf(pools.get(dtype)!, [poolBlocks, page, hKv, 576]);
       const qHost = fillNormal(dtype, seed + 7919 * (index + 1), new Uint16Array(b * c.s_q * c.h_q * 576));
       const q = backend.upload(fromArray(dtype, [b, c.s_q, c.h_q, 576], qHost));
@@ -370,12 +375,12 @@ async function spotCheck(
   const lse = (await backend.download(r.lse)).host() as Float32Array;
   const pageBuf = new Uint16Array(p.pageElems);
   return checkSample({
-    b: seqlens.length, sQ: c.s_q, hQ: c.h_q, hKv: p.hKv, dtype: c.dtype ?? 'bf16', seqlens, q: qHost, out, lse,
+    b: seqlens.length, sQ: c.s_q, hQ: c.h_q, hKv: p.hKv, dtype: dtypeOf(c), seqlens, q: qHost, out, lse,
     keysOf(i, g) {
       // Rebuild the sequence's pages from the pool's stream rather than read the device.
       const keys = new Uint16Array(seqlens[i] * 576);
       for (let j = 0; j * p.page < seqlens[i]; j++) {
-        fillNormal(c.dtype ?? 'bf16', seed, pageBuf, table[i * maxBlocks + j] * p.pageElems);
+        fillNormal(dtypeOf(c), seed, pageBuf, table[i * maxBlocks + j] * p.pageElems);
         for (let t = j * p.page; t < Math.min(seqlens[i], (j + 1) * p.page); t++) {
           const row = ((t - j * p.page) * p.hKv + g) * 576;
           keys.set(pageBuf.subarray(row, row + 576), t * 576);
@@ -406,7 +411,7 @@ export function describe(c: BenchConfig | BenchRow): string {
   const len = 's_k' in c && c.s_k !== undefined && !c.varlen ? `s_k=${c.s_k}` : `seqlens~${c.s_k ?? Math.round((c.seqlens ?? []).reduce((a, x) => a + x, 0) / b)}${c.varlen ? ' varlen' : ''}`;
   const hkv = (c.h_kv ?? 1) !== 1 ? ` h_kv=${c.h_kv}` : '';
   const page = (c.page_block_size ?? 64) !== 64 ? ` page=${c.page_block_size}` : '';
-  const dt = c.dtype && c.dtype !== 'bf16' ? ` ${c.dtype}` : '';
+  const dt = dtypeOf(c) !== 'bf16' ? ` ${dtypeOf(c)}` : '';
   return `b=${b} ${len} h_q=${c.h_q}${hkv} s_q=${c.s_q}${page}${dt}`;
 }
 
@@ -422,7 +427,7 @@ export function mergeFlashMla(result: BenchResult, flashmla: unknown, source: st
   }
   let matched = 0;
   for (const row of result.rows) {
-    if (row.dtype && row.dtype !== 'bf16') continue; // FlashMLA's rows are bf16
+    if (dtypeOf(row) !== 'bf16') continue; // FlashMLA's rows are bf16
     const t = theirs.get(key(row));
     if (!t) continue;
     matched++;

@@ -429,6 +429,19 @@ export const statsSpecs = { sg4: 4, sg8: 8 } as const;
 export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, unbounded: { bounded: undefined }, pmax: { packedMax: true }, q1: { qOnce: true }, q2: { qOnce: true, qRowLanes: true }, seen: { infSafe: 'seen' }, fe: { firstEarly: true }, fo: { freshO: true }, f16d: { f16Direct: true } } as const;
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+/**
+ * WGSL `fn name(w: vec4<u32>) -> vec4<u32>`: the words with their NaN halves zeroed (+0), the others as they are, for a
+ * 16-bit format whose infinity's bits are `infBits` (bf16 0x7f80, f16 0x7c00): a half is NaN where its magnitude's bits
+ * are above them.
+ */
+function zeroNanWgsl(name: string, infBits: number): string {
+  const hex = (v: number) => `0x${v.toString(16)}u`;
+  return `fn ${name}(w: vec4<u32>) -> vec4<u32> {
+  let hi = select(w & vec4<u32>(0xffff0000u), vec4<u32>(0u), (w & vec4<u32>(0x7fff0000u)) > vec4<u32>(${hex(infBits * 0x10000)}));
+  let lo = select(w & vec4<u32>(0xffffu), vec4<u32>(0u), (w & vec4<u32>(0x7fffu)) > vec4<u32>(${hex(infBits)}));
+  return hi | lo;
+}`;
+}
 const mark = (name: string, code: string) => `// <${name}>\n   ${code}\n   // </${name}>`;
 const L16 = 'subgroup_matrix_left<f16, 16, 16>';
 const R16 = 'subgroup_matrix_right<f16, 16, 16>';
@@ -942,19 +955,11 @@ ${pow2MulWgsl}
 ${s.emulate ? qAt : ''}${f16d ? `
 // f16Direct: a word vector's largest half magnitude (above 0x7c00: a NaN), and the words with their NaN halves zeroed (+0)
 fn nanMax16(w: vec4<u32>) -> u32 { let h = max(w & vec4<u32>(0x7fffu), (w >> vec4<u32>(16u)) & vec4<u32>(0x7fffu)); return max(max(h.x, h.y), max(h.z, h.w)); }
-fn zeroNan16(w: vec4<u32>) -> vec4<u32> {
-  let hi = select(w & vec4<u32>(0xffff0000u), vec4<u32>(0u), (w & vec4<u32>(0x7fff0000u)) > vec4<u32>(0x7c000000u));
-  let lo = select(w & vec4<u32>(0xffffu), vec4<u32>(0u), (w & vec4<u32>(0x7fffu)) > vec4<u32>(0x7c00u));
-  return hi | lo;
-}` : ''}${pm ? `
+${zeroNanWgsl('zeroNan16', 0x7c00)}` : ''}${pm ? `
 // packedMax (bf16): the largest magnitude of a vec4's eight halves as f32 bits (a half's magnitude is an f32's upper bits)
 fn magMax(w: vec4<u32>) -> u32 { let h = max(w & vec4<u32>(0x7fff0000u), (w << vec4<u32>(16u)) & vec4<u32>(0x7fff0000u)); return max(max(h.x, h.y), max(h.z, h.w)); }
 // ... and the words with their NaN halves zeroed (+0), the others as they are
-fn zeroNan4(w: vec4<u32>) -> vec4<u32> {
-  let hi = select(w & vec4<u32>(0xffff0000u), vec4<u32>(0u), (w & vec4<u32>(0x7fff0000u)) > vec4<u32>(0x7f800000u));
-  let lo = select(w & vec4<u32>(0xffffu), vec4<u32>(0u), (w & vec4<u32>(0x7fffu)) > vec4<u32>(0x7f80u));
-  return hi | lo;
-}` : ''}${inf2 ? `
+${zeroNanWgsl('zeroNan4', 0x7f80)}` : ''}${inf2 ? `
 fn isInfF(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u; }
 fn isInf4(v: vec4<f32>) -> vec4<bool> { return (bitcast<vec4<u32>>(v) & vec4<u32>(0x7fffffffu)) == vec4<u32>(0x7f800000u); }
 // infSafe: what the tile from key k0 adds to O at (row rr, column c) through infinite V values: for each key the row
