@@ -10,6 +10,8 @@
 //     --check   fail if params.h in the tree differs from what the description generates (CI), instead of updating it
 //     --gencode G  build for G only (e.g. arch=compute_90a,code=sm_90a), a smaller dist/cuda for one card; sources
 //                  whose gencodeOnly list lacks G are skipped (the backend then runs without them)
+//     --define D   pass -DD to nvcc (repeatable): maintainer builds only, e.g. MLA_RACECHECK_STRICT, the
+//                  verification build of docs/notes/sanitizers.md; the manifest records the defines
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -24,6 +26,7 @@ const launchJs = resolve(root, opt('--launch', 'dist/backends/cuda/kernels/launc
 const outDir = resolve(root, opt('--out', 'dist/cuda'));
 const check = args.includes('--check');
 const only = opt('--gencode', '');
+const defines = args.flatMap((a, i) => (a === '--define' && args[i + 1] ? [`-D${args[i + 1]}`] : []));
 
 /** The architectures we ship machine code for, and the PTX that newer GPUs compile at load. */
 export const gencode = [
@@ -89,14 +92,14 @@ async function main() {
   }
   const files = {};
   for (const r of results) files[r.out] = createHash('sha256').update(readFileSync(join(outDir, r.out))).digest('hex');
-  const manifest = { nvcc: found.version, gencode: only ? [only] : gencode, flags, files };
+  const manifest = { nvcc: found.version, gencode: only ? [only] : gencode, flags: [...flags, ...defines], files };
   writeFileSync(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 1) + '\n');
   console.log(`build-kernels: ${Object.keys(files).join(', ')} -> ${outDir} (${found.version})`);
 }
 
 function compile(nvcc, src, targets) {
   const out = src.replace(/\.cu$/, '.fatbin');
-  const argv = [...flags, ...targets.flatMap((g) => ['-gencode', g]), '-fatbin', '-o', join(outDir, out), join(kernelsDir, src)];
+  const argv = [...flags, ...defines, ...targets.flatMap((g) => ['-gencode', g]), '-fatbin', '-o', join(outDir, out), join(kernelsDir, src)];
   return new Promise((res) => {
     const p = spawn(nvcc, argv, { cwd: kernelsDir });
     let log = '';

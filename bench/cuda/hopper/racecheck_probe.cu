@@ -4,22 +4,87 @@
 // for warpgroup 1) before each round, as decode_sm90.cu did when an item had an odd tile count. Modes 4 and 5 are
 // decode_sm90_wide.cu's P hand-off: both warpgroups write the same buffer in turn, ordered by a producer's
 // `barrier.arrive` and a consumer's `barrier.sync` on barriers 1 and 2 (mode 4), or by `barrier.sync` on both
-// sides (mode 5). A tool that models the barriers reports no hazard for any mode. On the H200 modes 0, 2 and 3
-// reported 0 hazards; 4 and 5 were written after the last device call of 2026-11-29 (not run yet).
+// sides (mode 5). A tool that models the barriers reports no hazard for any mode. On the H200 modes 0, 2, 3 and 5
+// reported 0 hazards, mode 4 reported RAW hazards on every word (session 7): racecheck does not take an arrive as the
+// release half of a named-barrier pair.
+// Modes 6-9 (session 28) are the other hand-offs the Hopper kernels use, the same exchange in turn (warpgroup 1 writes,
+// 0 reads, then 0 writes and 1 reads, each direction a "full" and a reverse "empty" step):
+//   6  mbarriers, every thread of the writing warpgroup arrives (count 128), the reader waits on the phase;
+//   7  mbarriers, each writing warp __syncwarp()s and its lane 0 arrives (count 4; sparse_sm90.cu bit 12, dense_fp8's
+//      hand-backs);
+//   8  mbarriers, one thread a warpgroup arrives after a bar.sync of that warpgroup (count 1);
+//   9  mbarriers, one thread a warpgroup arrives with no barrier before it (count 1; sparse_sm90.cu without bit 12:
+//      the other threads' reads are ordered before the arrival only by the kernel's wgmma, not by anything the tool
+//      sees);
+//   10 a bar.red.or.pred vote of both warpgroups (barrier 3, 256 threads) as the only ordering (dense_fp8's votes).
+// A mode with reports says which hand-off racecheck does not model; modes 6-8 and 10 are correct by the PTX memory
+// model, mode 9 is not (by the tool's view: nothing orders lanes other than the arriving one).
 //   nvcc -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -o probe racecheck_probe.cu
 //   compute-sanitizer --tool racecheck --racecheck-report all ./probe
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 __device__ __forceinline__ void sync256() { asm volatile("bar.sync 3, 256;\n" ::: "memory"); }
 __device__ __forceinline__ void arriveN(int id) { asm volatile("barrier.arrive %0, 256;\n" ::"r"(id) : "memory"); }
 __device__ __forceinline__ void syncN(int id) { asm volatile("barrier.sync %0, 256;\n" ::"r"(id) : "memory"); }
+__device__ __forceinline__ uint32_t sa(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
+__device__ __forceinline__ void mbInit(uint64_t* b, int n) { asm volatile("mbarrier.init.shared.b64 [%0], %1;\n" ::"r"(sa(b)), "r"(n) : "memory"); }
+__device__ __forceinline__ void mbArrive(uint64_t* b) { asm volatile("mbarrier.arrive.shared.b64 _, [%0];\n" ::"r"(sa(b)) : "memory"); }
+__device__ __forceinline__ void mbWait(uint64_t* b, uint32_t parity) {
+  asm volatile("{\n.reg .pred p;\nW: mbarrier.try_wait.parity.shared.b64 p, [%0], %1;\n@!p bra W;\n}\n" ::"r"(sa(b)), "r"(parity) : "memory");
+}
+__device__ __forceinline__ bool vote3(bool x) { // bar.red.or.pred on barrier 3 over 256 threads
+  uint32_t r;
+  asm volatile("{\n.reg .pred p, q;\nsetp.ne.u32 p, %1, 0;\nbar.red.or.pred q, 3, 256, p;\nselp.u32 %0, 1, 0, q;\n}\n" : "=r"(r) : "r"(static_cast<uint32_t>(x)) : "memory");
+  return r != 0;
+}
+/** Modes 6-9: the arrival of warpgroup wg's threads on mbarrier b, in the mode's form. */
+template <int MODE> __device__ __forceinline__ void handOff(uint64_t* b, int wg, int t) {
+  if constexpr (MODE == 6) mbArrive(b);
+  else if constexpr (MODE == 7) { __syncwarp(); if (t % 32 == 0) mbArrive(b); }
+  else if constexpr (MODE == 8) { asm volatile("bar.sync %0, 128;\n" ::"r"(1 + wg) : "memory"); if (t == 0) mbArrive(b); }
+  else { if (t == 0) mbArrive(b); }
+}
 template <int MODE> __global__ void __launch_bounds__(384, 1) k(float* out) {
   __shared__ float buf[128];
+  __shared__ uint64_t mb[4]; // modes 6-9: [0] full 1 -> 0, [1] empty 0 -> 1, [2] full 0 -> 1, [3] empty 1 -> 0
   const int wg = threadIdx.x / 128, t = threadIdx.x % 128;
+  if constexpr (MODE >= 6 && MODE <= 9) {
+    constexpr int n = MODE == 6 ? 128 : MODE == 7 ? 4 : 1;
+    if (threadIdx.x == 0) for (int i = 0; i < 4; ++i) mbInit(&mb[i], n);
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    __syncthreads();
+  }
   if (MODE != 2 && wg == 2) { if (MODE == 1) __syncthreads(); return; }
   float acc = 0.f;
   for (int round = 0; round < 4; ++round) {
     if (MODE == 2) { if (wg == 1) buf[t] = t + round; __syncthreads(); if (wg == 0) acc += buf[t]; __syncthreads(); continue; }
+    if constexpr (MODE >= 6 && MODE <= 9) { // in turn through mbarriers: 1 writes, 0 reads; 0 writes, 1 reads
+      const uint32_t ph = round & 1;
+      if (wg == 1) {
+        if (round > 0) mbWait(&mb[3], ph ^ 1); // warpgroup 0 is done reading the last round's value
+        buf[t] = t + round;
+        handOff<MODE>(&mb[0], 1, t);           // full 1 -> 0
+        mbWait(&mb[2], ph);                    // full 0 -> 1
+        acc += buf[t];
+        handOff<MODE>(&mb[3], 1, t);           // empty: warpgroup 0 may write
+      } else {
+        mbWait(&mb[0], ph);
+        acc += buf[t];
+        handOff<MODE>(&mb[1], 0, t);           // (empty 0 -> 1: unused by the writer, kept for symmetry of counts)
+        buf[t] = t - round;
+        handOff<MODE>(&mb[2], 0, t);
+        mbWait(&mb[3], ph);                    // warpgroup 1 has read it before the next round's write
+      }
+      continue;
+    }
+    if constexpr (MODE == 10) { // the vote as the only ordering: 1 writes, vote, 0 reads, vote
+      if (wg == 1) buf[t] = t + round;
+      vote3(t == 0);
+      if (wg == 0) acc += buf[t];
+      vote3(false);
+      continue;
+    }
     if (MODE == 4 || MODE == 5) { // in turn, as the wide kernel's P tile: 0 writes, 1 reads and writes, 0 reads
       if (wg == 0) {
         buf[t] = t + round;
@@ -50,7 +115,18 @@ int main() {
   const char* only = getenv("PROBE_MODE");
   if (only) {
     const int m = atoi(only);
-    if (m == 4) k<4><<<4, 384>>>(d); else if (m == 5) k<5><<<4, 384>>>(d); else if (m == 2) k<2><<<4, 384>>>(d); else if (m == 3) k<3><<<4, 384>>>(d); else k<0><<<4, 384>>>(d);
+    switch (m) {
+      case 2: k<2><<<4, 384>>>(d); break;
+      case 3: k<3><<<4, 384>>>(d); break;
+      case 4: k<4><<<4, 384>>>(d); break;
+      case 5: k<5><<<4, 384>>>(d); break;
+      case 6: k<6><<<4, 384>>>(d); break;
+      case 7: k<7><<<4, 384>>>(d); break;
+      case 8: k<8><<<4, 384>>>(d); break;
+      case 9: k<9><<<4, 384>>>(d); break;
+      case 10: k<10><<<4, 384>>>(d); break;
+      default: k<0><<<4, 384>>>(d);
+    }
     cudaMemcpy(h, d, sizeof h, cudaMemcpyDeviceToHost);
     printf("probe mode %d alone: out[5] = %g, %s\n", m, h[5], cudaGetErrorString(cudaGetLastError()));
     return 0;

@@ -118,7 +118,11 @@ constexpr bool kScaleAtLoad = MLA_SPARSE_SM90_MODE & 128;
 // Bit 12: each consumer warp hands a stage back itself (__syncwarp, then lane 0 arrives: eight arrivals), so every
 // lane's reads of the stage are ordered before the release; clear, one thread a warpgroup arrives after the
 // warpgroup's wgmma wait (compute-sanitizer racecheck reports that hand-back for MODEL1's stage flags).
+#ifdef MLA_RACECHECK_STRICT
+constexpr bool kWarpRelease = true; // the verification build (hopper_ops.cuh): every lane's reads ordered before the release
+#else
 constexpr bool kWarpRelease = MLA_SPARSE_SM90_MODE & 4096;
+#endif
 // Bit 13: the pair entries (h_q a multiple of 128, *_c2) run as 2-CTA clusters along z: the two head tiles of one
 // (part, query) walk the same tokens, so each CTA's producer dequantizes half of every tile (32 tokens) and writes it
 // into both CTAs' stages, the peer's by st.async (complete_tx on the peer's `remote` mbarrier, no release fence on
