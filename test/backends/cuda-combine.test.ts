@@ -22,11 +22,12 @@ test('combinePick: combineWarps only when asked and a combine CTA would merge mo
   assert.deepEqual(combineWarpsLaunch(shape(128, 2, 128)).grid, [128, 32, 1]);
 });
 
-test('combineEntry: t128 above 104 pieces, one warp a row for <= 9 pieces a wave (and <= 16) over more than one wave, else the CTA merge', () => {
+test('combineEntry: t128 above 104 pieces, one warp a row for <= 10 pieces a wave (and <= 24) over more than one wave, else the CTA merge', () => {
   assert.equal(combineOneTripSplits, 104);
-  assert.equal(combineWarpsSplitsPerWave, 9);
-  assert.equal(combineWarpsSplits, 16);
-  assert.equal(combineEntry('mla_combine', 17, 9), 'mla_combine'); // more than 16 pieces: never timed with one warp a row
+  assert.equal(combineWarpsSplitsPerWave, 10);
+  assert.equal(combineWarpsSplits, 24);
+  assert.equal(combineEntry('mla_combine', 25, 9), 'mla_combine'); // more than 24 pieces: never timed with one warp a row
+  assert.equal(combineEntry('mla_combine', 24, 2.59), 'mla_combine_warps');
   assert.equal(combineEntry('mla_combine', undefined, 9), 'mla_combine'); // numSplits not on the host
   assert.equal(combineEntry('mla_combine', 2), 'mla_combine');
   assert.equal(combineEntry('mla_combine', 104, 0.2), 'mla_combine');
@@ -39,6 +40,11 @@ test('combineEntry: t128 above 104 pieces, one warp a row for <= 9 pieces a wave
   for (const [pieces, ctas, want] of [[6, 1024, w], [2, 2048, w], [11, 512, w], [22, 512, c], [7, 2048, w], [16, 448, c], [16, 768, w],
     [14, 512, c], [22, 640, c], [26, 512, c], [32, 512, c], [4, 1536, w], [13, 2048, w]] as const) {
     assert.equal(combineEntry('mla_combine', pieces, ctas / 396), want, `${pieces} pieces, ${ctas} CTAs`);
+  }
+  // session 28's hold-out of call 1 (pieces, waves): one warp a row measured 0.89-0.99x the CTA merge on every one
+  for (const [pieces, waves] of [[12, 1.45], [13, 1.45], [12, 1.62], [16, 1.94], [15, 2.59], [16, 2.26], [14, 1.45], [12, 1.29], [19, 1.94],
+    [19, 2.26], [22, 2.59], [22, 3.23]] as const) {
+    assert.equal(combineEntry('mla_combine', pieces, waves), w, `${pieces} pieces, ${waves} waves`);
   }
   assert.equal(combineEntry('mla_combine_warps', 128, 5), 'mla_combine_warps');
   // session 23's shapes on 132 SMs: b = 16 h16 (1024 CTAs, 2.6 waves), b = 8 (512 CTAs, 1.3), b = 1 (64 CTAs, 0.16)

@@ -135,11 +135,12 @@ export const combineOneTripSplits = 104;
 
 /**
  * Pieces a request may have per wave of the CTA-a-row merge for combineEntry to move that merge to one warp a row:
- * the CTA merge's time grows with its waves, the one-warp merge's (one wave) with the pieces a warp walks.
+ * the CTA merge's time grows with its waves, the one-warp merge's (one wave) with the pieces a warp walks. 10 since
+ * session 28 (session 23 fitted 9; session 28's hold-outs: one warp a row faster up to 9.8 a wave, slower from 10.85).
  */
-export const combineWarpsSplitsPerWave = 9;
-/** The most pieces combineEntry moves to one warp a row however many waves (the most timed there: 16). */
-export const combineWarpsSplits = 16;
+export const combineWarpsSplitsPerWave = 10;
+/** The most pieces combineEntry moves to one warp a row however many waves (session 28: 24; the most timed there: 24). */
+export const combineWarpsSplits = 24;
 
 /**
  * The entry that merges a step whose largest request has `maxSplits` pieces (DecodePlan.maxSplits; undefined when
@@ -151,7 +152,9 @@ export const combineWarpsSplits = 16;
  * 128-piece b = 1 steps level instead of 5 % slower, but 0.1-1.6 us slower than mla_combine with few pieces. One warp a
  * row: 0.60-0.79x the merge-inclusive time at 2-7 pieces over 2.6-5.2 waves, 0.77x at 13 pieces over 5.2 waves, 0.94-0.98x
  * at 11-16 pieces over 1.3-1.9 waves; 1.02-1.03x at 14-16 pieces over 1.1-1.3 waves, 1.04-1.11x at 22-32 pieces over
- * 1.3-1.6 waves. The bounds (9 pieces a wave, 16 in all) separate all thirteen shapes measured; fitted on them.
+ * 1.3-1.6 waves. Session 28's hold-out (call 1, twelve shapes): 0.89-0.99x at 12-22 pieces, 5.8-9.8 a wave, 1.3-3.2
+ * waves, including three the bound of 9 sent to the CTA merge and three past the cap of 16. The bounds (10 a wave, 24
+ * in all) separate all 25 shapes of both sessions.
  */
 export function combineEntry(name: string, maxSplits: number | undefined, waves = 0): string {
   if (name !== 'mla_combine' || maxSplits === undefined) return name;
