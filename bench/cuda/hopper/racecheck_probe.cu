@@ -17,7 +17,17 @@
 //      the other threads' reads are ordered before the arrival only by the kernel's wgmma, not by anything the tool
 //      sees);
 //   10 a bar.red.or.pred vote of both warpgroups (barrier 3, 256 threads) as the only ordering (dense_fp8's votes).
-// A mode with reports says which hand-off racecheck does not model; modes 6-8 and 10 are correct by the PTX memory
+//   11 named barriers only, all syncs, as decode_sm90_wide.cu's pair hand-off of c / m_B compiles: warpgroup 1 writes,
+//      then barrier.sync 3 and barrier.sync 2; warpgroup 0 runs `@p barrier.sync 2` / `@!p barrier.sync 3` with p false
+//      (the B-tile test), reads, then barrier.sync 2. Correct (barrier 3 orders the read after the write, barrier 2 the
+//      next round's write after the read); reports would mean the tool counts a predicated-off barrier.
+//   12 mode 0's exchange (bar.sync 3, 256 on both sides) with a per-warpgroup `bar.sync R, 128` before it whose barrier
+//      id is in a register (1 + the warpgroup), as decode_sm90.cu's and dense_fp8_sm90.cu's groupSync compile;
+//   13 the same with a per-warpgroup `bar.red.or.pred` vote on a register id instead (dense_fp8_sm90.cu's votes).
+//   14 mode 0 with the third warpgroup alive (it stores to its own words and sleeps while the others exchange, as a
+//      producer warpgroup does) instead of returning at once;
+//   15 mode 14 with setmaxnreg (the third warpgroup down to 40 registers, the others up to 232), as the kernels do.
+// A mode with reports says which hand-off racecheck does not model; modes 6-8 and 10-15 are correct by the PTX memory
 // model, mode 9 is not (by the tool's view: nothing orders lanes other than the arriving one).
 //   nvcc -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -o probe racecheck_probe.cu
 //   compute-sanitizer --tool racecheck --racecheck-report all ./probe
@@ -55,6 +65,13 @@ template <int MODE> __global__ void __launch_bounds__(384, 1) k(float* out) {
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     __syncthreads();
   }
+  __shared__ float own[128];
+  if ((MODE == 14 || MODE == 15) && wg == 2) { // an active third warpgroup that takes no part in barrier 3
+    if constexpr (MODE == 15) asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n" ::: "memory");
+    for (int i = 0; i < 64; ++i) { own[t] = static_cast<float>(i); __nanosleep(200); }
+    return;
+  }
+  if constexpr (MODE == 15) asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");
   if (MODE != 2 && wg == 2) { if (MODE == 1) __syncthreads(); return; }
   float acc = 0.f;
   for (int round = 0; round < 4; ++round) {
@@ -75,6 +92,40 @@ template <int MODE> __global__ void __launch_bounds__(384, 1) k(float* out) {
         buf[t] = t - round;
         handOff<MODE>(&mb[2], 0, t);
         mbWait(&mb[3], ph);                    // warpgroup 1 has read it before the next round's write
+      }
+      continue;
+    }
+    if constexpr (MODE == 14 || MODE == 15) { // mode 0's exchange beside the active third warpgroup
+      if (wg == 1) buf[t] = t + round;
+      sync256();
+      if (wg == 0) acc += buf[t];
+      sync256();
+      continue;
+    }
+    if constexpr (MODE == 12 || MODE == 13) { // a per-warpgroup barrier on a register id, then mode 0's exchange
+      const int id = 1 + wg;
+      if constexpr (MODE == 12) asm volatile("bar.sync %0, 128;\n" ::"r"(id) : "memory");
+      else {
+        uint32_t r;
+        asm volatile("{\n.reg .pred p, q;\nsetp.ne.u32 p, %1, 0;\nbar.red.or.pred q, %2, 128, p;\nselp.u32 %0, 1, 0, q;\n}\n" : "=r"(r) : "r"(static_cast<uint32_t>(t == 0)), "r"(id) : "memory");
+        acc += r;
+      }
+      if (wg == 1) buf[t] = t + round;
+      sync256();
+      if (wg == 0) acc += buf[t];
+      sync256();
+      continue;
+    }
+    if constexpr (MODE == 11) { // predicated barriers, as the wide kernel's c / m_B read
+      if (wg == 1) {
+        buf[t] = t + round;
+        syncN(3);
+        syncN(2);
+      } else {
+        const uint32_t hasNoB = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(out) & 1); // 0 at run time, unknown to the compiler
+        asm volatile("{\n.reg .pred p;\nsetp.ne.u32 p, %0, 0;\n@p barrier.sync 2, 256;\n@!p barrier.sync 3, 256;\n}\n" ::"r"(hasNoB) : "memory");
+        acc += buf[t];
+        syncN(2);
       }
       continue;
     }
@@ -125,6 +176,11 @@ int main() {
       case 8: k<8><<<4, 384>>>(d); break;
       case 9: k<9><<<4, 384>>>(d); break;
       case 10: k<10><<<4, 384>>>(d); break;
+      case 11: k<11><<<4, 384>>>(d); break;
+      case 12: k<12><<<4, 384>>>(d); break;
+      case 13: k<13><<<4, 384>>>(d); break;
+      case 14: k<14><<<4, 384>>>(d); break;
+      case 15: k<15><<<4, 384>>>(d); break;
       default: k<0><<<4, 384>>>(d);
     }
     cudaMemcpy(h, d, sizeof h, cudaMemcpyDeviceToHost);
