@@ -10,6 +10,9 @@
 #   test             the CUDA suite (cuda) and the WebGPU suite (webgpu); each also runs alone
 #   sanitize         compute-sanitizer memcheck, racecheck, synccheck on a few CUDA cases; sanitize-sparse likewise;
 #                    hopper-sanitize: racecheck + synccheck of the Hopper kernels' harnesses (bench/cuda/hopper)
+#   racecheck-verify racecheck_probe.cu's hand-off forms (one process a mode) and racecheck through the library on the
+#                    shipped kernels and on their verification build (dist-strict/cuda, built here with
+#                    MLA_RACECHECK_STRICT when absent), reports grouped by kernel (docs/notes/sanitizers.md)
 #   bench            FlashMLA (bench_flashmla.py) on GRID (default full), then `flashmla bench` on each of
 #                    BENCH_BACKENDS (default "cuda webgpu") with FlashMLA's times merged: $OUT/bench-<backend>-<card>.json
 #   bench-compare    "nothing slower": `flashmla bench` of two builds, BEFORE (default dist-before) and AFTER
@@ -137,6 +140,35 @@ for step in "${steps[@]}"; do
       done
       run racecheck-probe 60 compute-sanitizer --tool racecheck --racecheck-report all "$hb/racecheck_probe"
       grep -E 'SUMMARY|probe:' "$LOG/racecheck-probe-$card.txt" ;;
+    racecheck-verify)
+      hb=$LOG/rprobe; nvcc -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -o "$hb" bench/cuda/hopper/racecheck_probe.cu > "$LOG/build-rprobe-$card.txt" 2>&1 \
+        || { summary+=("racecheck-verify: the probe does not build"); continue; }
+      for m in 0 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do
+        ( PROBE_MODE=$m timeout -k 5 60 compute-sanitizer --tool racecheck --racecheck-report all "$hb" > "$LOG/probe-$m-$card.txt" 2>&1 ) &
+      done
+      wait
+      for m in 0 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do echo "probe $m: $(grep -E 'probe mode' "$LOG/probe-$m-$card.txt" | head -1) | $(grep -E 'RACECHECK SUMMARY' "$LOG/probe-$m-$card.txt" | tail -1)"; done
+      [ -d dist-strict/cuda ] || node scripts/build-kernels.mjs --gencode arch=compute_90a,code=sm_90a --define MLA_RACECHECK_STRICT --out dist-strict/cuda > "$LOG/build-strict-$card.txt" 2>&1 \
+        || { summary+=("racecheck-verify: the verification build failed"); continue; }
+      kd=${FLASHMLA_CUDA_KERNELS:-dist/cuda}
+      rv() { # tag kernels-dir configs-json
+        echo "$3" > "$LOG/rv-$1.json"
+        ( FLASHMLA_CUDA_KERNELS=$2 timeout -k 5 150 compute-sanitizer --tool racecheck --racecheck-report all --print-limit 60 "${CLI[@]}" dist bench --backend cuda \
+            --configs "$LOG/rv-$1.json" --reps 1 --warmup 0 --warm-ms 0 --idle-warm-ms 0 --check 2 --rotate-mb 1 -q --out "$LOG/rv-$1-out.json" > "$LOG/rc-$1-$card.txt" 2>&1 ) &
+      }
+      for b in ship strict; do
+        k=$kd; [ $b = strict ] && k=dist-strict/cuda
+        rv "wide64-$b" "$k" '[{"b": 1, "s_k": 8192, "h_q": 64, "s_q": 1}]'
+        rv "wide256-$b" "$k" '[{"b": 2, "s_k": 1024, "h_q": 128, "s_q": 2}]'
+        ( FLASHMLA_CUDA_KERNELS=$k timeout -k 5 150 compute-sanitizer --tool racecheck --racecheck-report all --print-limit 60 node build/test/gpu/sparse-count.js 3 cuda random,heads > "$LOG/rc-sparse-$b-$card.txt" 2>&1 ) &
+      done
+      rv n16 "$kd" '[{"b": 4, "s_k": 2048, "h_q": 16, "s_q": 1}]'
+      rv n32 "$kd" '[{"b": 2, "s_k": 1024, "h_q": 32, "s_q": 1}]'
+      ( FLASHMLA_CUDA_KERNELS=$kd timeout -k 5 150 compute-sanitizer --tool racecheck --racecheck-report all --print-limit 60 node build/test/gpu/sparse-count.js 1 cuda dense90 > "$LOG/rc-dense90-$card.txt" 2>&1 ) &
+      wait
+      for f in "$LOG"/rc-*-"$card".txt; do echo "$(basename "$f" "-$card.txt"): $(grep -E 'RACECHECK SUMMARY' "$f" | tail -1)"; done
+      python3 bench/cuda/hopper/s28_race_classes.py "$LOG"/rc-*-"$card".txt > "$LOG/race-classes-$card.txt"
+      summary+=("racecheck-verify: see probe-*, rc-* and race-classes in logs.tgz") ;;
     sanitize-sparse)
       FLASHMLA_GPU_SPARSE_CASES=${SANITIZE_CASES:-6} run sanitize-sparse "${SANITIZE_TIMEOUT:-150}" compute-sanitizer --tool memcheck \
         --target-processes all --print-limit 20 node --test --test-reporter=tap build/test/gpu/sparse.test.js

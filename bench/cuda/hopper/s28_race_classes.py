@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Session 28: compute-sanitizer racecheck logs -> their reports by class.
 
-A class is (kernel, the two access kinds, unordered); per class the report count and the code offsets. Usage:
+A class is (kernel, the two access kinds, unordered) for the default report ("Race reported between ..."), and
+(kernel, hazard type) for --racecheck-report all / hazard ("Potential RAW hazard detected ..." with the two threads);
+per class the report count and the code offsets. Usage:
   python3 bench/cuda/hopper/s28_race_classes.py rc-*.txt
 Self-test: python3 bench/cuda/hopper/s28_race_classes.py --self-test
 """
@@ -11,6 +13,8 @@ from collections import defaultdict
 
 HEAD = re.compile(r'Race reported between (\w+) access at (?:0x[0-9a-f]+ in )?([A-Za-z_][\w:<>, ]*?)\+(0x[0-9a-f]+)')
 AND = re.compile(r'^=+\s+and (\w+) access at (?:0x[0-9a-f]+ in )?([A-Za-z_][\w:<>, ]*?)\+(0x[0-9a-f]+)')
+HAZARD = re.compile(r'Potential (RAW|WAR|WAW) hazard detected at __shared__ (0x[0-9a-f]+) in block (\([0-9,]+\))')
+THREAD = re.compile(r'^=+\s+(Read|Write) Thread \((\d+),\d+,\d+\) at (?:0x[0-9a-f]+ in )?([A-Za-z_][\w:<>, ]*?)\+(0x[0-9a-f]+)')
 SUMMARY = re.compile(r'RACECHECK SUMMARY: (\d+) hazards? displayed \((\d+) errors?, (\d+) warnings?\)')
 
 
@@ -18,7 +22,19 @@ def classes(text):
     """{(kernel, kinds): [offsets]} and the summary (displayed, errors, warnings) or None."""
     out = defaultdict(list)
     head = None
+    hz, th = None, []
     for line in text.splitlines():
+        h = HAZARD.search(line)
+        if h:
+            hz, th = h.group(1), []
+            continue
+        tm = THREAD.search(line)
+        if tm and hz:
+            th.append(tm.groups())
+            if len(th) == 2:
+                out[(th[0][2], hz)].append(f'{th[0][3]}~{th[1][3]} (threads {th[0][1]} -> {th[1][1]})')
+                hz = None
+            continue
         m = HEAD.search(line)
         if m:
             head = m.groups()
@@ -58,6 +74,13 @@ def self_test():
     assert cl[('mla_decode_sm90w_bf16', 'Read/Write')] == ['0x7170~0x11100'], cl
     assert cl[('mla_sparse_sm90_v32_bf16_sp', 'Read/Write')] == ['0x2300~0x11d90'], cl
     assert classes('========= RACECHECK SUMMARY: 0 hazards displayed (0 errors, 0 warnings)')[1] == (0, 0, 0)
+    h = """========= Error: Potential RAW hazard detected at __shared__ 0x560 in block (1,0,7) :
+=========     Write Thread (160,0,0) at mla_decode_sm90w_bf16+0x7180
+=========     Read Thread (32,0,0) at mla_decode_sm90w_bf16+0x11100
+=========     Current Value : 0
+"""
+    cl, _ = classes(h)
+    assert cl[('mla_decode_sm90w_bf16', 'RAW')] == ['0x7180~0x11100 (threads 160 -> 32)'], cl
     print('self-test ok')
 
 
