@@ -27,7 +27,9 @@
 //   14 mode 0 with the third warpgroup alive (it stores to its own words and sleeps while the others exchange, as a
 //      producer warpgroup does) instead of returning at once;
 //   15 mode 14 with setmaxnreg (the third warpgroup down to 40 registers, the others up to 232), as the kernels do.
-// A mode with reports says which hand-off racecheck does not model; modes 6-8 and 10-15 are correct by the PTX memory
+//   16 mode 3 at scale: 132 CTAs, 32 rounds, the unequal per-warpgroup barriers on odd rounds only (as an item with
+//      an odd tile count comes now and then), to see how often racecheck reports mode 3's race-free exchange.
+// A mode with reports says which hand-off racecheck does not model; modes 6-8 and 10-16 are correct by the PTX memory
 // model, mode 9 is not (by the tool's view: nothing orders lanes other than the arriving one).
 //   nvcc -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -o probe racecheck_probe.cu
 //   compute-sanitizer --tool racecheck --racecheck-report all ./probe
@@ -74,7 +76,16 @@ template <int MODE> __global__ void __launch_bounds__(384, 1) k(float* out) {
   if constexpr (MODE == 15) asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");
   if (MODE != 2 && wg == 2) { if (MODE == 1) __syncthreads(); return; }
   float acc = 0.f;
-  for (int round = 0; round < 4; ++round) {
+  constexpr int kRounds = MODE == 16 ? 32 : 4;
+  for (int round = 0; round < kRounds; ++round) {
+    if constexpr (MODE == 16) { // mode 3's barriers on odd rounds, then mode 0's exchange
+      if (round & 1) { if (wg == 0) { asm volatile("bar.sync 1, 128;" ::: "memory"); asm volatile("bar.sync 1, 128;" ::: "memory"); } else asm volatile("bar.sync 2, 128;" ::: "memory"); }
+      if (wg == 1) buf[t] = t + round;
+      sync256();
+      if (wg == 0) acc += buf[t];
+      sync256();
+      continue;
+    }
     if (MODE == 2) { if (wg == 1) buf[t] = t + round; __syncthreads(); if (wg == 0) acc += buf[t]; __syncthreads(); continue; }
     if constexpr (MODE >= 6 && MODE <= 9) { // in turn through mbarriers: 1 writes, 0 reads; 0 writes, 1 reads
       const uint32_t ph = round & 1;
@@ -160,7 +171,7 @@ template <int MODE> __global__ void __launch_bounds__(384, 1) k(float* out) {
   if (wg == 0) out[blockIdx.x * 128 + t] = acc;
 }
 int main() {
-  float* d; cudaMalloc(&d, 4 * 128 * 4);
+  float* d; cudaMalloc(&d, 132 * 128 * 4);
   float h[128];
   // PROBE_MODE=m: mode m alone (one racecheck report a mode); unset: all modes.
   const char* only = getenv("PROBE_MODE");
@@ -181,6 +192,7 @@ int main() {
       case 13: k<13><<<4, 384>>>(d); break;
       case 14: k<14><<<4, 384>>>(d); break;
       case 15: k<15><<<4, 384>>>(d); break;
+      case 16: k<16><<<132, 384>>>(d); break;
       default: k<0><<<4, 384>>>(d);
     }
     cudaMemcpy(h, d, sizeof h, cudaMemcpyDeviceToHost);
