@@ -14,7 +14,7 @@ from collections import defaultdict
 HEAD = re.compile(r'Race reported between (\w+) access at (?:0x[0-9a-f]+ in )?([A-Za-z_][\w:<>, ]*?)\+(0x[0-9a-f]+)')
 AND = re.compile(r'^=+\s+and (\w+) access at (?:0x[0-9a-f]+ in )?([A-Za-z_][\w:<>, ]*?)\+(0x[0-9a-f]+)')
 HAZARD = re.compile(r'Potential (RAW|WAR|WAW) hazard detected at __shared__ (0x[0-9a-f]+) in block (\([0-9,]+\))')
-THREAD = re.compile(r'^=+\s+(Read|Write) Thread \((\d+),\d+,\d+\) at (?:0x[0-9a-f]+ in )?([A-Za-z_][\w:<>, ]*?)\+(0x[0-9a-f]+)')
+THREAD = re.compile(r'^=+\s+(Read|Write) Thread \((\d+),\d+,\d+\) at (?:0x[0-9a-f]+ in )?(.+?)\+(0x[0-9a-f]+)\s*$')
 SUMMARY = re.compile(r'RACECHECK SUMMARY: (\d+) hazards? displayed \((\d+) errors?, (\d+) warnings?\)')
 
 
