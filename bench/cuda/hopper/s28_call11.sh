@@ -18,5 +18,8 @@ for c in "1t:1:4096" "1t:3:1024" "2t:4:2048" "2t:8:1024" "2t:1:8192" "13t:16:102
   ( timeout -k 5 150 compute-sanitizer --tool racecheck --print-limit 10 "${CLI[@]}" "${BQ[@]}" --configs "$OUT/f/c-$tag-$b-$sk.json" --out "$OUT/f/o-$tag-$b-$sk.json" > "$OUT/f/rc-$tag-$b-$sk.txt" 2>&1 ) &
 done
 wait
-for f in "$OUT"/f/rc-*.txt; do echo "$(basename "$f" .txt): $(grep -E 'RACECHECK SUMMARY' "$f" | tail -1) | kernel: $(python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print([(r['kernel'], r['check']['ok']) for r in d['rows']])" "${f/rc-/o-}" 2>/dev/null | sed 's/.txt//')"; done
+for f in "$OUT"/f/rc-*.txt; do
+  t=$(basename "$f" .txt); t=${t#rc-}
+  echo "$t: $(grep -E 'RACECHECK SUMMARY' "$f" | tail -1) | $(python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print([(r['kernel'], r['check']['ok']) for r in d['rows']])" "$OUT/f/o-$t.json" 2>&1 | tail -1)"
+done
 tar czf "$OUT/s28c11-files.tgz" -C "$OUT" f && rm -rf "$OUT/f"
