@@ -164,6 +164,7 @@ for step in "${steps[@]}"; do
       done
       rv n16 "$kd" '[{"b": 4, "s_k": 2048, "h_q": 16, "s_q": 1}]'
       rv n32 "$kd" '[{"b": 2, "s_k": 1024, "h_q": 32, "s_q": 1}]'
+      rv n32-strict dist-strict/cuda '[{"b": 2, "s_k": 1024, "h_q": 32, "s_q": 1}]'
       ( FLASHMLA_CUDA_KERNELS=$kd timeout -k 5 150 compute-sanitizer --tool racecheck --racecheck-report all --print-limit 60 node build/test/gpu/sparse-count.js 1 cuda dense90 > "$LOG/rc-dense90-$card.txt" 2>&1 ) &
       wait
       for f in "$LOG"/rc-*-"$card".txt; do echo "$(basename "$f" "-$card.txt"): $(grep -E 'RACECHECK SUMMARY' "$f" | tail -1)"; done

@@ -35,9 +35,14 @@ test('MLA_RACECHECK_STRICT: namedArrive is a barrier.sync under the define, a ba
   }
 });
 
-test('MLA_RACECHECK_STRICT: sparse_sm90.cu hands stages back per warp under it; build-kernels passes and records --define', () => {
+test('MLA_RACECHECK_STRICT: sparse_sm90.cu hands stages back per warp, decode_sm90.cu evens its warpgroups\' barrier passes; build-kernels passes and records --define', () => {
   const sparse = readFileSync(join(kernels, 'sparse_sm90.cu'), 'utf8');
   assert.match(sparse, /#ifdef MLA_RACECHECK_STRICT\nconstexpr bool kWarpRelease = true;[^\n]*\n#else\nconstexpr bool kWarpRelease = MLA_SPARSE_SM90_MODE & 4096;\n#endif/);
+  // decode_sm90.cu: the warpgroups' passes of their own barriers counted and evened before each merge, under the define only
+  const narrow = readFileSync(join(kernels, 'decode_sm90.cu'), 'utf8');
+  assert.equal(narrow.match(/#ifdef MLA_RACECHECK_STRICT/g)?.length, 2);
+  assert.match(narrow, /auto groupSync = \[&\]\(int w\) \{ \+\+gsN; ::mla::sm90::groupSync\(w\); \};/);
+  assert.match(narrow, /while \(gsN < other\) groupSync\(wg\);/);
   const build = readFileSync(fileURLToPath(new URL('../../scripts/build-kernels.mjs', import.meta.url)), 'utf8');
   assert.match(build, /a === '--define' && args\[i \+ 1\] \? \[`-D\$\{args\[i \+ 1\]\}`\]/);
   assert.match(build, /const argv = \[\.\.\.flags, \.\.\.defines,/);

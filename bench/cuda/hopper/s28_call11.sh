@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Session 28, call 11 (H200): racecheck on the <= 32-row kernel's 32-row entry at shapes whose items all have one tile
-# (the warpgroups then run different numbers of per-warpgroup barriers: reports predicted), all two tiles (equal
-# numbers: clean predicted) and a mix of one and three. Carry .gpu-host and .devstage/s28c7.tar.xz.
+# Session 28, call 11 (prepared, not run: the session's device time ran out): racecheck on the <= 32-row kernel's
+# 32-row entry at shapes whose items all have one tile (the warpgroups then run different numbers of per-warpgroup
+# barriers: reports predicted), all two tiles (equal numbers: clean predicted) and a mix of one and three, on the
+# shipped build and on the verification build (dist-strict/cuda: MLA_RACECHECK_STRICT, which now also evens the
+# warpgroups' barrier passes before each merge: clean predicted everywhere). Carry .gpu-host and a pack with build/,
+# dist/cuda and dist-strict/cuda (as .devstage/s28c7.tar.xz plus dist-strict; or run gpu-host-run.sh racecheck-verify).
 #   OUT=$OUT bash bench/cuda/hopper/s28_call11.sh
 set -uo pipefail
 PACK=${PACK:-.devstage/s28c7.tar.xz}
@@ -16,6 +19,7 @@ for c in "1t:1:4096" "1t:3:1024" "2t:4:2048" "2t:8:1024" "2t:1:8192" "13t:16:102
   IFS=: read -r tag b sk <<<"$c"
   echo "[{\"b\": $b, \"s_k\": $sk, \"h_q\": 32, \"s_q\": 1}]" > "$OUT/f/c-$tag-$b-$sk.json"
   ( timeout -k 5 150 compute-sanitizer --tool racecheck --print-limit 10 "${CLI[@]}" "${BQ[@]}" --configs "$OUT/f/c-$tag-$b-$sk.json" --out "$OUT/f/o-$tag-$b-$sk.json" > "$OUT/f/rc-$tag-$b-$sk.txt" 2>&1 ) &
+  [ -d dist-strict/cuda ] && ( FLASHMLA_CUDA_KERNELS=dist-strict/cuda timeout -k 5 150 compute-sanitizer --tool racecheck --print-limit 10 "${CLI[@]}" "${BQ[@]}" --configs "$OUT/f/c-$tag-$b-$sk.json" --out "$OUT/f/o-strict-$tag-$b-$sk.json" > "$OUT/f/rc-strict-$tag-$b-$sk.txt" 2>&1 ) &
 done
 wait
 for f in "$OUT"/f/rc-*.txt; do

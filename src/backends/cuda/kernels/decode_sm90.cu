@@ -558,6 +558,16 @@ struct DecodeT {
     const uint32_t pBase = smemAddr(sp);
 
     uint32_t n0 = 0; // chunks of earlier items (the producer's sequence)
+#ifdef MLA_RACECHECK_STRICT
+    // The racecheck verification build (docs/notes/sanitizers.md): each warpgroup counts the passes of its own barrier
+    // (groupSync, and groupAll's vote), and before an item's merge the one with fewer passes its barrier until both are
+    // equal. compute-sanitizer's racecheck reports race-free exchanges through barrier 3 when the warpgroups have passed
+    // their own barriers unequally often (bench/cuda/hopper/racecheck_probe.cu modes 3 and 16); this kernel does, where
+    // a warpgroup's failed lazy vote costs it one more pass. Never shipped: extra barriers, nothing else changes.
+    unsigned gsN = 0;
+    auto groupSync = [&](int w) { ++gsN; ::mla::sm90::groupSync(w); };
+    auto groupAll = [&](int w, bool v) { ++gsN; return ::mla::sm90::groupAll(w, v); };
+#endif
 #ifdef MLA_SM90_TRACE
     int traceK = 0; // this warpgroup's tiles so far
     const bool tracer = tid == 0;
@@ -817,6 +827,16 @@ struct DecodeT {
         float* const xb = reinterpret_cast<float*>(sq);
         float* const ml = reinterpret_cast<float*>(smem + L::ML_OFF);
         float* const l0x = xb + 4 * NI * 4 * 128; // x3: warpgroup 0's sums, past the exchange block (still in Q^T's region)
+#ifdef MLA_RACECHECK_STRICT
+        { // the verification build: even the warpgroups' passes of their own barriers (ml is free until the merge's writes)
+          volatile unsigned* const cnt = reinterpret_cast<volatile unsigned*>(ml);
+          if (tid == 0) cnt[wg] = gsN;
+          consumersSync<CW>();
+          const unsigned other = cnt[1 - wg];
+          while (gsN < other) groupSync(wg);
+          consumersSync<CW>(); // both read the counts before the merge writes ml
+        }
+#endif
         consumersSync<CW>(); // every tile of both warpgroups is done: Q^T is no longer read
         if (warp == 0 && gq == 0)
 #pragma unroll
