@@ -8,10 +8,7 @@
 #   OUT=$OUT bash bench/cuda/hopper/s28_call11.sh
 set -uo pipefail
 PACK=${PACK:-.devstage/s28c7.tar.xz}
-[ -f "$PACK" ] && { python3 -c 'import lzma,tarfile,sys; tarfile.open(fileobj=lzma.open(sys.argv[1])).extractall(".devstage/s28")' "$PACK"
-  rm -rf build; mkdir -p dist; mv .devstage/s28/build build; rm -rf dist/cuda; mv .devstage/s28/dist/cuda dist/cuda; }
-source .gpu-host/enter.sh >/dev/null 2>&1
-export FLASHMLA_CUDA_KERNELS=dist/cuda
+source bench/cuda/hopper/s28_common.sh && s28_unpack "$PACK"
 OUT=${OUT:-/tmp/s28}; mkdir -p "$OUT/f"
 CLI=(node scripts/flashmla-dist.mjs build/src)
 BQ=(bench --backend cuda --reps 1 --warmup 0 --warm-ms 0 --idle-warm-ms 0 --check 2 --rotate-mb 1 -q)

@@ -7,11 +7,7 @@
 #   OUT=$OUT bash bench/cuda/hopper/s28_call4.sh
 set -uo pipefail
 PACK=${PACK:-.devstage/s28c2.tar.xz}
-[ -f "$PACK" ] && { python3 -c 'import lzma,tarfile,sys; tarfile.open(fileobj=lzma.open(sys.argv[1])).extractall(".devstage/s28")' "$PACK"
-  rm -rf build dist-strict; mkdir -p dist dist-strict/cuda; mv .devstage/s28/build build; rm -rf dist/cuda; mv .devstage/s28/dist/cuda dist/cuda
-  cp dist/cuda/*.fatbin dist-strict/cuda/ && cp .devstage/s28/strict/* dist-strict/cuda/; }
-source .gpu-host/enter.sh >/dev/null 2>&1
-export FLASHMLA_CUDA_KERNELS=dist/cuda
+source bench/cuda/hopper/s28_common.sh && s28_unpack "$PACK"
 OUT=${OUT:-/tmp/s28}; mkdir -p "$OUT/f"
 T0=$(date +%s); ts() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
 CLI=(node scripts/flashmla-dist.mjs build/src)

@@ -6,10 +6,8 @@
 #   OUT=$OUT bash bench/cuda/hopper/s28_call7.sh
 set -uo pipefail
 PACK=${PACK:-.devstage/s28c7.tar.xz}
-[ -f "$PACK" ] && { python3 -c 'import lzma,tarfile,sys; tarfile.open(fileobj=lzma.open(sys.argv[1])).extractall(".devstage/s28")' "$PACK"
-  rm -rf build; mkdir -p dist; mv .devstage/s28/build build; rm -rf dist/cuda; mv .devstage/s28/dist/cuda dist/cuda; }
-source .gpu-host/enter.sh >/dev/null 2>&1
-export FLASHMLA_CUDA_KERNELS=dist/cuda FLASHMLA_COMMIT=${FLASHMLA_COMMIT:-unknown}
+source bench/cuda/hopper/s28_common.sh && s28_unpack "$PACK"
+export FLASHMLA_COMMIT=${FLASHMLA_COMMIT:-unknown}
 OUT=${OUT:-/tmp/s28}; mkdir -p "$OUT/f"
 T0=$(date +%s); ts() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
 CLI=(node scripts/flashmla-dist.mjs build/src)
