@@ -12,7 +12,7 @@ import { Tensor, numelOf } from '../../core/tensor.js';
 import { checkMatmul, checkPositiveInt } from '../../core/validate.js';
 import type { DecodePlan } from '../../core/plan.js';
 import { cpuArgs, reserveAccum, wallClockTimes, writeHost } from './inline.js';
-import type { CpuKernel } from './item.js';
+import type { CpuKernel, CpuKernelName } from './item.js';
 import { type CpuDecodeArgs, decodeUnits } from './kernel.js';
 import { type CpuKernelChoice, type CpuKernelPick, chooseCpuKernel } from './paths.js';
 import { cpuSparseArgs } from './sparse.js';
@@ -37,17 +37,23 @@ type ArrayTypeName = keyof typeof arrayTypes;
  * Start one worker: the compiled worker.js, or worker.ts from source. Node 20 does not apply --import loader
  * hooks to a worker's entry module, so from source a small bootstrap registers tsx inside the worker first.
  */
-function startWorker(): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url));
+function startWorker(kernel: CpuKernelName): Worker {
+  const workerData = { kernel };
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { workerData });
   const api = JSON.stringify(import.meta.resolve('tsx/esm/api'));
   const target = JSON.stringify(new URL('./worker.ts', import.meta.url).href);
-  return new Worker(`import(${api}).then((m) => { m.register(); return import(${target}); });`, { eval: true });
+  return new Worker(`import(${api}).then((m) => { m.register(); return import(${target}); });`, { eval: true, workerData });
 }
 
-/** A started worker, its "ready" awaited; rejects with a typed error if it dies first. */
-function readyWorker(): Promise<Worker> {
+/**
+ * A started worker, its "ready" awaited; rejects with a typed error if it dies first. The worker loads `kernel` (the
+ * rung the main thread chose) before it reports ready, so a worker is never terminated (a crash of another call,
+ * dispose()) while it is still loading the native library: terminating a thread inside koffi's addon initialisation
+ * aborts the whole process (seen 2026-12-02: "FATAL ERROR: Error::ThrowAsJavaScriptException napi_throw").
+ */
+function readyWorker(kernel: CpuKernelName): Promise<Worker> {
   return new Promise<Worker>((resolve, reject) => {
-    const w = startWorker();
+    const w = startWorker(kernel);
     const fail = (why: string) => reject(new FlashMlaError('backend_unavailable', `CPU worker could not start: ${why}`));
     const onError = (e: Error) => { w.off('exit', onExit); fail(e.message); };
     const onExit = (code: number) => { w.off('error', onError); fail(`exited with code ${code}`); };
@@ -263,7 +269,7 @@ class CpuBackend implements Backend {
     for (let i = 0; i < this.slots.length; i++) {
       if (!this.slots[i].dead) continue;
       try {
-        const w = await readyWorker();
+        const w = await readyWorker(this.kernel.name);
         if (this.disposed) { void w.terminate(); throw disposedError(); }
         this.slots[i] = new WorkerSlot(w);
       } catch (e) {
@@ -330,7 +336,7 @@ export async function createCpuBackend(opts: CpuBackendOptions = {}): Promise<Ba
   const n = opts.workers ?? Math.max(1, availableParallelism());
   checkPositiveInt('workers', n, 256);
   const pick = await chooseCpuKernel(opts.kernel);
-  const started = await Promise.allSettled(Array.from({ length: n }, () => readyWorker()));
+  const started = await Promise.allSettled(Array.from({ length: n }, () => readyWorker(pick.kernel.name)));
   const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) {
     for (const r of started) if (r.status === 'fulfilled') void r.value.terminate();

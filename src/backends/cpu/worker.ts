@@ -1,5 +1,5 @@
 // A CPU decode worker: takes units from a shared counter until none are left, then reports.
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import type { MlaProblem } from '../../core/problem.js';
 import { gemmColumns } from '../../core/mla/gemm.js';
 import type { CpuKernelName } from './item.js';
@@ -96,4 +96,8 @@ parentPort?.on('message', async (job: WorkerJob | GemmJob | SparseWorkerJob) => 
   }
 });
 
+// The rung the main thread chose, loaded before "ready" (index.ts readyWorker: never terminated inside the native
+// library's load); a rung that fails to load here fails the first job with its reason, as before.
+const preload = (workerData as { kernel?: CpuKernelName } | undefined)?.kernel;
+if (preload) await cpuKernelByName(preload).catch(() => undefined);
 parentPort?.postMessage({ ready: true });
