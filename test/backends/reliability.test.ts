@@ -140,7 +140,10 @@ describe('dispose() during work', () => {
     const be = await createCpuBackend({ workers: 2 });
     const cases = concurrentSpecs(8, 33, false).map((s, i) => makeCase({ ...s, seqlens: s.seqlens.map((x) => x + 100) }, 900 + i));
     const calls = cases.map((c) => runCase(c, be, flashMlaWithKvcache));
-    await new Promise((r) => setTimeout(r, 5)); // let the first call reach the workers
+    // One turn of the event loop: the first call reaches the workers, the other seven stay queued (each needs worker
+    // round trips, which take more than a turn). A fixed 5 ms was not enough once the workers load their kernel before
+    // they report ready: all eight small calls then finished first on this machine (2026-12-02).
+    await new Promise((r) => setImmediate(r));
     be.dispose();
     const settled = await within(Promise.allSettled(calls), 10_000, 'calls after dispose()');
     let rejected = 0;
