@@ -411,7 +411,8 @@ export function describe(c: BenchConfig | BenchRow): string {
   const len = 's_k' in c && c.s_k !== undefined && !c.varlen ? `s_k=${c.s_k}` : `seqlens~${c.s_k ?? Math.round((c.seqlens ?? []).reduce((a, x) => a + x, 0) / b)}${c.varlen ? ' varlen' : ''}`;
   const hkv = (c.h_kv ?? 1) !== 1 ? ` h_kv=${c.h_kv}` : '';
   const page = (c.page_block_size ?? 64) !== 64 ? ` page=${c.page_block_size}` : '';
-  const dt = dtypeOf(c) !== 'bf16' ? ` ${dtypeOf(c)}` : '';
+  const dtype = dtypeOf(c);
+  const dt = dtype !== 'bf16' ? ` ${dtype}` : '';
   return `b=${b} ${len} h_q=${c.h_q}${hkv} s_q=${c.s_q}${page}${dt}`;
 }
 
