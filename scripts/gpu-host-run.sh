@@ -162,10 +162,15 @@ for step in "${steps[@]}"; do
         rv "wide256-$b" "$k" '[{"b": 2, "s_k": 1024, "h_q": 128, "s_q": 2}]'
         ( FLASHMLA_CUDA_KERNELS=$k timeout -k 5 150 compute-sanitizer --tool racecheck --racecheck-report all --print-limit 60 node build/test/gpu/sparse-count.js 3 cuda random,heads > "$LOG/rc-sparse-$b-$card.txt" 2>&1 ) &
       done
-      rv n16 "$kd" '[{"b": 4, "s_k": 2048, "h_q": 16, "s_q": 1}]'
-      rv n32 "$kd" '[{"b": 2, "s_k": 1024, "h_q": 32, "s_q": 1}]'
-      rv n32-strict dist-strict/cuda '[{"b": 2, "s_k": 1024, "h_q": 32, "s_q": 1}]'
-      ( FLASHMLA_CUDA_KERNELS=$kd timeout -k 5 150 compute-sanitizer --tool racecheck --racecheck-report all --print-limit 60 node build/test/gpu/sparse-count.js 1 cuda dense90 > "$LOG/rc-dense90-$card.txt" 2>&1 ) &
+      for b in ship strict; do
+        k=$kd; [ $b = strict ] && k=dist-strict/cuda
+        rv "n16-$b" "$k" '[{"b": 4, "s_k": 2048, "h_q": 16, "s_q": 1}]'
+        rv "n16-1t-$b" "$k" '[{"b": 1, "s_k": 4096, "h_q": 16, "s_q": 1}]' # items of one tile (session 29)
+        rv "n32-$b" "$k" '[{"b": 2, "s_k": 1024, "h_q": 32, "s_q": 1}]'
+        rv "n32-13t-$b" "$k" '[{"b": 16, "s_k": 1024, "h_q": 32, "s_q": 1}]'
+        ( FLASHMLA_CUDA_KERNELS=$k timeout -k 5 150 compute-sanitizer --tool racecheck --racecheck-report all --print-limit 60 node build/test/gpu/sparse-count.js 3 cuda dense90,dense90q > "$LOG/rc-dense90-$b-$card.txt" 2>&1 ) &
+      done
+      rv wide128b-strict dist-strict/cuda '[{"b": 4, "s_k": 4096, "h_q": 64, "s_q": 2}]'
       wait
       for f in "$LOG"/rc-*-"$card".txt; do echo "$(basename "$f" "-$card.txt"): $(grep -E 'RACECHECK SUMMARY' "$f" | tail -1)"; done
       python3 bench/cuda/hopper/s28_race_classes.py "$LOG"/rc-*-"$card".txt > "$LOG/race-classes-$card.txt"

@@ -194,6 +194,27 @@ __device__ __forceinline__ bool groupAll(int w, bool v) {
   return r != 0;
 }
 template <int CW> __device__ __forceinline__ void consumersSync() { asm volatile("bar.sync 3, %0;\n" ::"n"(128 * CW) : "memory"); }
+#ifdef MLA_RACECHECK_STRICT
+// The verification build only: how many of the 128 CW consumer threads hold v (a vote on barrier 3, which racecheck
+// models: racecheck_probe.cu mode 10), and from it the largest of the consumer warpgroups' values c (each uniform over
+// its warpgroup, below 2^21), 7 bits a vote a warpgroup.
+template <int CW> __device__ __forceinline__ unsigned consumersPopc(bool v) {
+  unsigned r;
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %1, 0;\nbar.red.popc.u32 %0, 3, %2, p;\n}\n" : "=r"(r) : "r"(static_cast<int>(v)), "n"(128 * CW) : "memory");
+  return r;
+}
+template <int CW> __device__ __forceinline__ unsigned consumersMax(unsigned c, int wg, int tid) {
+  unsigned mx = 0;
+#pragma unroll 1
+  for (int w = 0; w < CW; ++w) {
+    unsigned x = 0;
+#pragma unroll 1
+    for (int d = 0; d < 3; ++d) x |= consumersPopc<CW>(wg == w && static_cast<unsigned>(tid) < ((c >> (7 * d)) & 127u)) << (7 * d);
+    mx = max(mx, x);
+  }
+  return mx;
+}
+#endif
 #endif
 
 // What both roles derive from one work item, identically (so their slot sequences agree).
@@ -795,6 +816,19 @@ struct DecodeT {
       n0 += itm.nTiles * kChunks;
       // The combine launched after this kernel may be scheduled from now on (it waits for this grid's end itself).
       if (TRIG == 2 && batch == endIdx) pdlLaunchDependents();
+#ifdef MLA_SM90_SOLO
+      // An item of one tile (or none): warpgroup 1 ran no tile, so there is nothing to merge. Warpgroup 0 keeps the
+      // whole row and stores all of it; warpgroup 1 goes on to the next item once warpgroup 0's S^T has read Q^T (the
+      // barrier below: the next item's Q^T overwrites it). CTA-uniform. MLA_SM90_SOLO=2: only the CTA's last item (a
+      // next item's first tile, warpgroup 0's, would wait for the whole store).
+      const bool solo = CW == 2 && itm.nTiles <= 1 && (MLA_SM90_SOLO != 2 || batch == endIdx);
+      if (solo) {
+        consumersSync<CW>();
+        if (wg == 1) continue;
+      }
+#else
+      constexpr bool solo = false;
+#endif
       // With an odd tile count warpgroup 1 ran one tile (two groupSyncs) fewer: pass its barrier twice more, so both
       // warpgroups pass their own barriers equally often an item (harmless; tried against v5's racecheck report:
       // docs/notes/cuda-hopper-decode.md).
@@ -821,20 +855,18 @@ struct DecodeT {
           const int r = 8 * i + 2 * tq + b;
           lRow[i][b] = red[r] + red[NR + r] + red[2 * NR + r] + red[3 * NR + r];
         }
-      if (CW == 2) {
+      if (CW == 2 && !solo) {
         // Merge warpgroup 1's (m, l, O^T) into warpgroup 0's, through the Q^T region (free once both are done),
         // four slices a round; a thread of warpgroup 1 hands over exactly the elements its twin in 0 holds.
         float* const xb = reinterpret_cast<float*>(sq);
         float* const ml = reinterpret_cast<float*>(smem + L::ML_OFF);
         float* const l0x = xb + 4 * NI * 4 * 128; // x3: warpgroup 0's sums, past the exchange block (still in Q^T's region)
 #ifdef MLA_RACECHECK_STRICT
-        { // the verification build: even the warpgroups' passes of their own barriers (ml is free until the merge's writes)
-          volatile unsigned* const cnt = reinterpret_cast<volatile unsigned*>(ml);
-          if (tid == 0) cnt[wg] = gsN;
-          consumersSync<CW>();
-          const unsigned other = cnt[1 - wg];
-          while (gsN < other) groupSync(wg);
-          consumersSync<CW>(); // both read the counts before the merge writes ml
+        { // the verification build: even the warpgroups' passes of their own barriers since the last merge, the counts
+          // exchanged by votes (a count written to shared memory and read by the other warpgroup was itself reported)
+          const unsigned mx = consumersMax<CW>(gsN, wg, tid);
+          while (gsN < mx) groupSync(wg);
+          gsN = 0;
         }
 #endif
         consumersSync<CW>(); // every tile of both warpgroups is done: Q^T is no longer read
@@ -942,7 +974,7 @@ struct DecodeT {
             T* out = static_cast<T*>(p.out) + (static_cast<int64_t>(itm.qStart + j) * p.hQ + h) * kDV + col0;
 #pragma unroll
             for (int s = 0; s < 8; ++s) {
-              if ((VAR & kNVarSplitOut) && CW == 2 && (s >> 2) != wg) continue; // the other warpgroup's half
+              if ((VAR & kNVarSplitOut) && CW == 2 && !solo && (s >> 2) != wg) continue; // the other warpgroup's half
               out[64 * s] = H::fromF(o[s][i][b] * inv);
               out[64 * s + 8] = H::fromF(o[s][i][2 + b] * inv);
             }
@@ -952,7 +984,7 @@ struct DecodeT {
             float* acc = p.oAccum + row * kDV + col0;
 #pragma unroll
             for (int s = 0; s < 8; ++s) {
-              if ((VAR & kNVarSplitOut) && CW == 2 && (s >> 2) != wg) continue;
+              if ((VAR & kNVarSplitOut) && CW == 2 && !solo && (s >> 2) != wg) continue;
               acc[64 * s] = o[s][i][b] * inv;
               acc[64 * s + 8] = o[s][i][2 + b] * inv;
             }

@@ -973,6 +973,19 @@ __device__ __forceinline__ bool groupAny(int w, bool x) {
                : "=r"(r) : "r"(static_cast<uint32_t>(x)), "r"(1 + w) : "memory");
   return r != 0;
 }
+// A consumer warp hands a raw slot back (after its __syncwarp): lane 0 arrives for the warp (the slot's empty barrier
+// counts 4 warps). The racecheck verification build (docs/notes/sanitizers.md) has every lane arrive (count 128):
+// racecheck does not carry the other lanes' reads through __syncwarp into lane 0's arrival (racecheck_probe.cu mode 7)
+// and reported the producer's next bulk copy into the slot against them.
+#ifdef MLA_RACECHECK_STRICT
+[[maybe_unused]] constexpr int kEmptyArrivals = 128, kCheckArrivals = 96; // (and the screening warps' check barrier: every lane)
+__device__ __forceinline__ void releaseSlot(uint32_t bar, int) { mbarArrive(bar); }
+#else
+[[maybe_unused]] constexpr int kEmptyArrivals = 4, kCheckArrivals = 3;
+__device__ __forceinline__ void releaseSlot(uint32_t bar, int lane) {
+  if (lane == 0) mbarArrive(bar);
+}
+#endif
 // Two bytes of (a, b) by selector SEL (byte and sign-copy nibbles) -> bf16x2 of e4m3 * 2^-120 (see e4m3PairScaled).
 template <uint32_t SEL> __device__ __forceinline__ uint32_t e4m3Pair2(uint32_t a, uint32_t b) {
   uint32_t x;
@@ -1130,6 +1143,16 @@ struct DenseFp8Alt {
     else
       asm volatile("{\n.reg .pred p, q;\nsetp.ne.u32 p, %1, 0;\nbar.red.and.pred q, 3, 256, p;\nselp.u32 %0, 1, 0, q;\n}\n" : "=r"(r) : "r"(static_cast<uint32_t>(x)) : "memory");
     return r != 0;
+  }
+#endif
+#ifdef MLA_RACECHECK_STRICT
+  static __device__ __forceinline__ unsigned cPopc(bool x) { // (verification build) consumer threads where x holds, a vote
+    unsigned r;
+    if constexpr (W3)
+      asm volatile("{\n.reg .pred p;\nsetp.ne.u32 p, %1, 0;\nbar.red.popc.u32 %0, 4, 384, p;\n}\n" : "=r"(r) : "r"(static_cast<uint32_t>(x)) : "memory");
+    else
+      asm volatile("{\n.reg .pred p;\nsetp.ne.u32 p, %1, 0;\nbar.red.popc.u32 %0, 3, 256, p;\n}\n" : "=r"(r) : "r"(static_cast<uint32_t>(x)) : "memory");
+    return r;
   }
 #endif
   static __device__ __forceinline__ void cSync() { // all consumer warpgroups (bar 4 with three: 1 + wg takes 1 .. 3)
@@ -1411,7 +1434,7 @@ struct DenseFp8Alt {
       }
     }
     __syncwarp();
-    if (lane == 0) mbarArrive(emptySlot);
+    releaseSlot(emptySlot, lane);
   }
 
   // O^T += V^T P^T of one tile (issued and committed, left in flight); the raw slot goes back after the last loads.
@@ -1502,7 +1525,7 @@ struct DenseFp8Alt {
           if (kk < 3) load(kk + 1);
           else {
             __syncwarp();
-            if (lane == 0) mbarArrive(emptySlot); // every raw byte of this tile is in registers
+            releaseSlot(emptySlot, lane); // every raw byte of this tile is in registers
           }
         }
         wgFence();
@@ -1570,8 +1593,15 @@ struct DenseFp8Alt {
         __syncwarp(); // the warp's scale stores before lane 0's (releasing) arrival
         if ((st & 31) == 0) {
           stShared(ck + (L::CKF_OFF - L::CK_OFF) + 16 * slot + 4 * w, static_cast<uint32_t>(bad));
+#ifndef MLA_RACECHECK_STRICT
           mbarArrive(ck + 8 * slot);
+#endif
         }
+#ifdef MLA_RACECHECK_STRICT
+        // (verification build: every lane arrives, count 96, after lane 0's flag store; racecheck_probe.cu mode 7)
+        __syncwarp();
+        mbarArrive(ck + 8 * slot);
+#endif
       }
     }
   }
@@ -1604,9 +1634,9 @@ struct DenseFp8Alt {
     if (threadIdx.x == 0) {
       for (int s = 0; s < RS; ++s) {
         mbarInit(fullBar + 8 * s, 1);
-        mbarInit(emptyBar + 8 * s, 4); // the 4 warps of the warpgroup that consumes the page
+        mbarInit(emptyBar + 8 * s, kEmptyArrivals); // the 4 warps of the warpgroup that consumes the page (releaseSlot)
 #if MLA_DFP8_SCAN
-        mbarInit(base + L::CK_OFF + 8 * s, 3); // the producer's three screening warps
+        mbarInit(base + L::CK_OFF + 8 * s, kCheckArrivals); // the producer's three screening warps
 #endif
       }
       if constexpr (W3)
@@ -1673,6 +1703,27 @@ struct DenseFp8Alt {
     const uint64_t qDesc = descOf<NR>(qBase), pDesc = descOf<NR>(pBase);
 #endif
 
+#ifdef MLA_RACECHECK_STRICT
+    // The racecheck verification build (docs/notes/sanitizers.md; decode_sm90.cu does the same): each consumer
+    // warpgroup counts the passes of its own barrier, and before an item's merge the ones with fewer pass it until all
+    // are equal. The tiles alternate between the warpgroups and each tile's votes may add a pass, so the counts differ
+    // (racecheck_probe.cu mode 16: racecheck then reports the race-free exchanges of the merge). Never shipped.
+    unsigned gsN = 0;
+    auto groupSync = [&](int w) { ++gsN; ::mla::MLA_DFP8_NS::groupSync(w); };
+    auto groupAny = [&](int w, bool x) { ++gsN; return ::mla::MLA_DFP8_NS::groupAny(w, x); };
+    auto evenPasses = [&]() { // the counts since the last merge exchanged by votes (racecheck models votes: probe mode 10)
+      unsigned mx = 0;
+#pragma unroll 1
+      for (int w = 0; w < NC; ++w) {
+        unsigned x = 0;
+#pragma unroll 1
+        for (int d = 0; d < 3; ++d) x |= cPopc(wg == w && static_cast<unsigned>(tid) < ((gsN >> (7 * d)) & 127u)) << (7 * d);
+        mx = max(mx, x);
+      }
+      while (gsN < mx) groupSync(wg);
+      gsN = 0;
+    };
+#endif
     uint32_t n0 = 0;
     for (int batch = beginIdx; batch <= endIdx; ++batch) {
       const Item itm = itemOf(p, meta, batch, beginIdx, endIdx);
@@ -1798,6 +1849,11 @@ struct DenseFp8Alt {
         fenceProxyAsync();
       }
 #endif
+      // Bit 2048: this warpgroup's running maxima start at -inf before the barrier below: the lazy vote of the item's
+      // first tile reads them before any barrier of the warpgroup (written after this barrier until session 29, where
+      // racecheck on the verification build reported the write against that read; the previous item read them before
+      // its last barrier).
+      if (MSH && tid < NR) reinterpret_cast<float*>(smem + L::MS_OFF)[wg * 2 * NR + tid] = -INFINITY;
 #if MLA_DFP8_SF16
       // (bit 35184372088832) where some NoPE q of the item is not under 2^15 (rare: a uniform branch), the f16 Q^T is
       // made again as q 2^-e, e = the largest finite q's bf16 exponent - 141 (every finite q 2^-e under 2^15; an
@@ -1866,7 +1922,6 @@ struct DenseFp8Alt {
       float* const msh = reinterpret_cast<float*>(smem + L::MS_OFF) + wg * 2 * NR; // bit 2048: [parity][NR]
       int kc = 0; // this warpgroup's tiles of the item so far (bit 2048's buffer parity)
       const uint32_t mshA = smemAddr(msh), redA = smemAddr(red);
-      if (MSH && tid < NR) msh[tid] = -INFINITY; // (ordered before the first read by the tile's first groupSync)
 
       for (int it = wg; it < itm.nTiles; it += NC, ++kc) {
         const int t0 = kBegin + it * kBN;
@@ -2073,7 +2128,7 @@ struct DenseFp8Alt {
 #if MLA_DFP8_PROBE & 1
         (void)bad; // (probe bit 1: no O side; the slot goes back here)
         __syncwarp();
-        if (lane == 0) mbarArrive(emptyBar + 8 * slot);
+        releaseSlot(emptyBar + 8 * slot, lane);
 #else
         if (bad) oPhaseExact(o, raw, warp, gq, tq, lane, live, pDesc, emptyBar + 8 * slot);
 #if MLA_DFP8_SCAN
@@ -2119,6 +2174,9 @@ struct DenseFp8Alt {
       float* const xb = reinterpret_cast<float*>(smem + L::Q_OFF);
       float* const ml = reinterpret_cast<float*>(smem + L::ML_OFF);
       float* const l0x = xb + 4 * NI * 4 * 128;
+#ifdef MLA_RACECHECK_STRICT
+      evenPasses();
+#endif
       if constexpr (!W3) {
       consumersSync(); // both warpgroups' tiles are done: Q^T is free
 #if MLA_DFP8_STAMP
