@@ -7,19 +7,12 @@
 # (bench/cuda/hopper/s29_common.sh s29_pack, builds solo strict solostrict):
 #   OUT=$OUT bash bench/cuda/hopper/s29_call1.sh
 set -uo pipefail
-PACK=${PACK:-.devstage/s29c1.tar.xz}
-source bench/cuda/hopper/s29_common.sh && s29_unpack "$PACK"
-OUT=${OUT:-/tmp/s29}; mkdir -p "$OUT/f"
-T0=$(date +%s); ts() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
+source bench/cuda/hopper/s29_common.sh && s29_setup "${PACK:-.devstage/s29c1.tar.xz}"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,temperature.gpu --format=csv,noheader
-CLI=(node scripts/flashmla-dist.mjs build/src)
-BQ=(bench --backend cuda --reps 1 --warmup 0 --warm-ms 0 --idle-warm-ms 0 --check 2 --rotate-mb 1 -q)
-jobs_=()
 rc() { # tag kernels-dir command...
   local tag=$1 k=$2; shift 2
   echo "FLASHMLA_CUDA_KERNELS=$k timeout -k 5 170 compute-sanitizer --tool racecheck --racecheck-report all --print-limit 40 $* > $OUT/f/rc-$tag.txt 2>&1" >> "$OUT/jobs.txt"
 }
-: > "$OUT/jobs.txt"
 for c in "1t:1:4096" "1t:3:1024" "2t:4:2048" "2t:8:1024" "2t:1:8192" "13t:16:1024"; do
   IFS=: read -r tag b sk <<<"$c"
   echo "[{\"b\": $b, \"s_k\": $sk, \"h_q\": 32, \"s_q\": 1}]" > "$OUT/f/c-$tag-$b-$sk.json"
@@ -47,13 +40,7 @@ for f in sorted(glob.glob(os.path.join(sys.argv[1], 'o-*.json'))):
     except Exception as e: print(os.path.basename(f), 'unreadable', e)
 P
 # A/B: 59 small-batch shapes + FlashMLA's 9 b=128 16/32-row configurations, arms interleaved, one process each
-python3 - "$OUT/ab.json" <<'P'
-import json, sys
-a = json.load(open('bench/cuda/small-batch.json')); b = json.load(open('bench/cuda/combine-holdout.json'))
-u = a + [x for x in b if x not in a]
-u += [{"b": 128, "s_k": sk, "h_q": hq, "s_q": sq} for sk in (1024, 4096, 8192) for hq, sq in ((16, 1), (16, 2), (32, 1))]
-json.dump(u, open(sys.argv[1], 'w'))
-P
+s29_ab_configs "$OUT/ab.json"
 mkdir -p "$OUT/f/ab"; i=0
 for arm in ship solo strict solo ship strict; do
   i=$((i + 1)); k=dist/cuda; [ $arm != ship ] && k=dist-$arm/cuda

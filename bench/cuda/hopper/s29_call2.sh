@@ -4,15 +4,9 @@
 # results/gpu-host/bench/hopper/s29/predictions.txt. Carry .gpu-host and .devstage/s29c2.tar.xz (s29_pack ... strict):
 #   OUT=$OUT bash bench/cuda/hopper/s29_call2.sh
 set -uo pipefail
-PACK=${PACK:-.devstage/s29c2.tar.xz}
-source bench/cuda/hopper/s29_common.sh && s29_unpack "$PACK"
-OUT=${OUT:-/tmp/s29}; mkdir -p "$OUT/f"
-T0=$(date +%s); ts() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
-CLI=(node scripts/flashmla-dist.mjs build/src)
-BQ=(bench --backend cuda --reps 1 --warmup 0 --warm-ms 0 --idle-warm-ms 0 --check 2 --rotate-mb 1 -q)
-: > "$OUT/jobs.txt"
-rc() { echo "FLASHMLA_CUDA_KERNELS=$2 timeout -k 5 170 compute-sanitizer --tool racecheck --racecheck-report all --print-limit 400 ${*:3} > $OUT/f/rc-$1.txt 2>&1" >> "$OUT/jobs.txt"; }
-cfg() { echo "[{\"b\": $2, \"s_k\": $3, \"h_q\": $4, \"s_q\": ${5:-1}}]" > "$OUT/f/c-$1.json"; }
+source bench/cuda/hopper/s29_common.sh && s29_setup "${PACK:-.devstage/s29c2.tar.xz}"
+rc() { s29_rc "$@"; }
+cfg() { s29_cfg "$@"; }
 for c in "1t:1:4096" "1t:3:1024" "2t:4:2048" "2t:8:1024" "2t:1:8192" "13t:16:1024"; do
   IFS=: read -r tag b sk <<<"$c"; cfg "n32-$tag-$b-$sk" "$b" "$sk" 32
   rc "strict-n32-$tag-$b-$sk" dist-strict/cuda "${CLI[*]} ${BQ[*]} --configs $OUT/f/c-n32-$tag-$b-$sk.json --out $OUT/f/o-strict-n32-$tag-$b-$sk.json"
@@ -27,18 +21,7 @@ rc strict-dense90 dist-strict/cuda node build/test/gpu/sparse-count.js 3 cuda de
 rc strict-sparse dist-strict/cuda node build/test/gpu/sparse-count.js 3 cuda random,heads
 ( FLASHMLA_CUDA_KERNELS=dist-strict/cuda timeout -k 5 200 node --test --test-reporter=tap build/test/gpu/sm90.test.js > "$OUT/f/sm90-strict.txt" 2>&1; echo "exit $?" >> "$OUT/f/sm90-strict.txt" ) &
 ( FLASHMLA_CUDA_KERNELS=dist-strict/cuda timeout -k 5 200 node build/test/gpu/sparse-count.js 40 cuda dense90,dense90q > "$OUT/f/dense90-strict.txt" 2>&1; echo "exit $?" >> "$OUT/f/dense90-strict.txt" ) &
-xargs -P 14 -I{} bash -c '{}' < "$OUT/jobs.txt"
-ts "racecheck done"
-wait
-ts "tests done"
+s29_run_jobs 14
 grep -E '^# (pass|fail)' "$OUT/f/sm90-strict.txt" | tr '\n' ' '; echo; grep -E 'pass|exit' "$OUT/f/dense90-strict.txt"
-for f in "$OUT"/f/rc-*.txt; do echo "$(basename "$f" .txt): $(grep -E 'RACECHECK SUMMARY' "$f" | tail -1) $(grep -E ' pass' "$f" | tr '\n' ' ')"; done | sort
-python3 bench/cuda/hopper/s28_race_classes.py "$OUT"/f/rc-*.txt 2>&1 | grep -v '^\s*$' | head -60
-python3 - "$OUT/f" <<'P'
-import json, glob, os, sys
-for f in sorted(glob.glob(os.path.join(sys.argv[1], 'o-*.json'))):
-    d = json.load(open(f)); print(os.path.basename(f), [(r['kernel'], r['check']['ok']) for r in d['rows']])
-P
-for f in "$OUT"/f/rc-*.txt; do xz -T4 "$f"; done
-tar cf "$OUT/s29c2-files.tar" -C "$OUT" f && rm -rf "$OUT/f"
+s29_race_report s29c2-files
 ts end

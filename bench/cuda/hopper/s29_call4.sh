@@ -4,19 +4,10 @@
 # same shapes; the sm90 suite on "last". Predictions and rule: results/gpu-host/bench/hopper/s29/predictions.txt.
 # Carry .gpu-host and .devstage/s29c4.tar.xz (s29_pack ... last solo):   OUT=$OUT bash bench/cuda/hopper/s29_call4.sh
 set -uo pipefail
-PACK=${PACK:-.devstage/s29c4.tar.xz}
-source bench/cuda/hopper/s29_common.sh && s29_unpack "$PACK"
-OUT=${OUT:-/tmp/s29}; mkdir -p "$OUT/f/ab"
-T0=$(date +%s); ts() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
+source bench/cuda/hopper/s29_common.sh && s29_setup "${PACK:-.devstage/s29c4.tar.xz}"
+mkdir -p "$OUT/f/ab"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,temperature.gpu --format=csv,noheader
-CLI=(node scripts/flashmla-dist.mjs build/src)
-python3 - "$OUT/ab.json" <<'P'
-import json, sys
-a = json.load(open('bench/cuda/small-batch.json')); b = json.load(open('bench/cuda/combine-holdout.json'))
-u = a + [x for x in b if x not in a]
-u += [{"b": 128, "s_k": sk, "h_q": hq, "s_q": sq} for sk in (1024, 4096, 8192) for hq, sq in ((16, 1), (16, 2), (32, 1))]
-json.dump(u, open(sys.argv[1], 'w'))
-P
+s29_ab_configs "$OUT/ab.json"
 ( FLASHMLA_CUDA_KERNELS=dist-last/cuda timeout -k 5 200 node --test --test-reporter=tap build/test/gpu/sm90.test.js > "$OUT/f/sm90-last.txt" 2>&1; echo "exit $?" >> "$OUT/f/sm90-last.txt" ) 
 ts "sm90 last: $(grep -E '^# (pass|fail)' "$OUT/f/sm90-last.txt" | tr '\n' ' ')"
 i=0

@@ -4,13 +4,9 @@
 # `bench --mode sparse` before / after. Predictions: results/gpu-host/bench/hopper/s29/predictions.txt.
 # Carry .gpu-host and .devstage/s29c6.tar.xz (s29_pack ... new strict):   OUT=$OUT bash bench/cuda/hopper/s29_call6.sh
 set -uo pipefail
-PACK=${PACK:-.devstage/s29c6.tar.xz}
-source bench/cuda/hopper/s29_common.sh && s29_unpack "$PACK"
-OUT=${OUT:-/tmp/s29}; mkdir -p "$OUT/f/ab"
-T0=$(date +%s); ts() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
-CLI=(node scripts/flashmla-dist.mjs build/src)
-: > "$OUT/jobs.txt"
-rc() { echo "FLASHMLA_CUDA_KERNELS=$2 timeout -k 5 170 compute-sanitizer --tool racecheck --racecheck-report all --print-limit 400 ${*:3} > $OUT/f/rc-$1.txt 2>&1" >> "$OUT/jobs.txt"; }
+source bench/cuda/hopper/s29_common.sh && s29_setup "${PACK:-.devstage/s29c6.tar.xz}"
+mkdir -p "$OUT/f/ab"
+rc() { s29_rc "$@"; }
 for s in 0/2 1/2; do rc "strict-dense90-${s%/*}" dist-strict/cuda node build/test/gpu/sparse-count.js 6 cuda dense90,dense90q $s; done
 rc new-dense90 dist-new/cuda node build/test/gpu/sparse-count.js 3 cuda dense90
 for s in 0/4 1/4 2/4 3/4; do echo "FLASHMLA_CUDA_KERNELS=dist-new/cuda timeout -k 5 200 node build/test/gpu/sparse-count.js 200 cuda dense90,dense90q $s > $OUT/f/dense90-new-${s%/*}.txt 2>&1" >> "$OUT/jobs.txt"; done

@@ -29,3 +29,50 @@ s29_pack() {
   done
   tar cf - -C "$st" . | xz -T2 -6 > "$out"; rm -rf "$st"; ls -la "$out"
 }
+# Racecheck jobs of calls 2, 3 and 6: s29_rc TAG KERNELS-DIR COMMAND... appends one compute-sanitizer run to
+# $OUT/jobs.txt (run later with xargs -P), its log $OUT/f/rc-TAG.txt; s29_cfg NAME B S_K H_Q [S_Q] writes a one-config
+# file $OUT/f/c-NAME.json.
+s29_rc() { echo "FLASHMLA_CUDA_KERNELS=$2 timeout -k 5 170 compute-sanitizer --tool racecheck --racecheck-report all --print-limit 400 ${*:3} > $OUT/f/rc-$1.txt 2>&1" >> "$OUT/jobs.txt"; }
+s29_cfg() { echo "[{\"b\": $2, \"s_k\": $3, \"h_q\": $4, \"s_q\": ${5:-1}}]" > "$OUT/f/c-$1.json"; }
+# s29_race_report NAME: each racecheck log's summary (and the seeded cases' pass counts it printed), the reports
+# grouped by kernel and class, each bench output's reference check; the logs xz'd and $OUT/f packed as $OUT/NAME.tar.
+s29_race_report() {
+  local f
+  for f in "$OUT"/f/rc-*.txt; do echo "$(basename "$f" .txt): $(grep -E 'RACECHECK SUMMARY' "$f" | tail -1) $(grep -E ' pass' "$f" | tr '\n' ' ')"; done | sort
+  python3 bench/cuda/hopper/s28_race_classes.py "$OUT"/f/rc-*.txt 2>&1 | grep -v '^\s*$' | head -60
+  python3 - "$OUT/f" <<'P'
+import json, glob, os, sys
+for f in sorted(glob.glob(os.path.join(sys.argv[1], 'o-*.json'))):
+    d = json.load(open(f)); print(os.path.basename(f), [(r['kernel'], r['check']['ok']) for r in d['rows']])
+P
+  for f in "$OUT"/f/rc-*.txt; do xz -T4 "$f"; done
+  tar cf "$OUT/$1.tar" -C "$OUT" f && rm -rf "$OUT/f"
+}
+# s29_setup PACK: s29_unpack, then what every call uses: OUT (default /tmp/s29) with OUT/f, an empty OUT/jobs.txt, the
+# CLI of build/ (CLI), a one-repetition bench for sanitizer runs (BQ) and ts (seconds since setup, then the words).
+s29_setup() {
+  s29_unpack "$1"
+  OUT=${OUT:-/tmp/s29}; mkdir -p "$OUT/f"; : > "$OUT/jobs.txt"
+  T0=$(date +%s)
+  CLI=(node scripts/flashmla-dist.mjs build/src)
+  BQ=(bench --backend cuda --reps 1 --warmup 0 --warm-ms 0 --idle-warm-ms 0 --check 2 --rotate-mb 1 -q)
+}
+ts() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
+# s29_ab_configs FILE: the A/B shapes of calls 1 and 4 (bench/cuda/small-batch.json, combine-holdout.json's shapes
+# not in it, and FlashMLA's nine b=128 16/32-row configurations) as one configs file.
+s29_ab_configs() {
+  python3 - "$1" <<'P'
+import json, sys
+a = json.load(open('bench/cuda/small-batch.json')); b = json.load(open('bench/cuda/combine-holdout.json'))
+u = a + [x for x in b if x not in a]
+u += [{"b": 128, "s_k": sk, "h_q": hq, "s_q": sq} for sk in (1024, 4096, 8192) for hq, sq in ((16, 1), (16, 2), (32, 1))]
+json.dump(u, open(sys.argv[1], 'w'))
+P
+}
+# s29_run_jobs N: OUT/jobs.txt N at a time, then whatever the call started in the background.
+s29_run_jobs() {
+  xargs -P "$1" -I{} bash -c '{}' < "$OUT/jobs.txt"
+  ts "racecheck done"
+  wait
+  ts "tests done"
+}
