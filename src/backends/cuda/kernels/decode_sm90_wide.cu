@@ -1373,17 +1373,7 @@ struct DecodeW {
         // Zero the V rows (this WG's 4 boxes) of keys past the item's end in its last tile.
         auto zeroTail = [&](uint32_t st, int t0) {
           const int live = it.tileEnd - t0;
-#ifdef MLA_RACECHECK_STRICT
-          // (verification build: the barrier is passed on whole last tiles too. racecheck reported the c / m_B hand-off
-          // of a pair exactly where an item's last tile is a whole B tile of a causal step and this barrier was skipped:
-          // session 29, docs/notes/sanitizers.md.)
-          if (live >= kBN) {
-            namedSync(5 + wg, 128);
-            return;
-          }
-#else
           if (live >= kBN) return;
-#endif
           const uint32_t base = kBase + st * kTileBytes + 4 * wg * kBox;
           for (int c = wt; c < 4 * (kBN - live) * 8; c += 128) {
             const int box = c / ((kBN - live) * 8), rem = c % ((kBN - live) * 8), r = live + rem / 8, ch = rem % 8;
