@@ -194,27 +194,6 @@ __device__ __forceinline__ bool groupAll(int w, bool v) {
   return r != 0;
 }
 template <int CW> __device__ __forceinline__ void consumersSync() { asm volatile("bar.sync 3, %0;\n" ::"n"(128 * CW) : "memory"); }
-#ifdef MLA_RACECHECK_STRICT
-// The verification build only: how many of the 128 CW consumer threads hold v (a vote on barrier 3, which racecheck
-// models: racecheck_probe.cu mode 10), and from it the largest of the consumer warpgroups' values c (each uniform over
-// its warpgroup, below 2^21), 7 bits a vote a warpgroup.
-template <int CW> __device__ __forceinline__ unsigned consumersPopc(bool v) {
-  unsigned r;
-  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %1, 0;\nbar.red.popc.u32 %0, 3, %2, p;\n}\n" : "=r"(r) : "r"(static_cast<int>(v)), "n"(128 * CW) : "memory");
-  return r;
-}
-template <int CW> __device__ __forceinline__ unsigned consumersMax(unsigned c, int wg, int tid) {
-  unsigned mx = 0;
-#pragma unroll 1
-  for (int w = 0; w < CW; ++w) {
-    unsigned x = 0;
-#pragma unroll 1
-    for (int d = 0; d < 3; ++d) x |= consumersPopc<CW>(wg == w && static_cast<unsigned>(tid) < ((c >> (7 * d)) & 127u)) << (7 * d);
-    mx = max(mx, x);
-  }
-  return mx;
-}
-#endif
 #endif
 
 // What both roles derive from one work item, identically (so their slot sequences agree).
@@ -864,7 +843,7 @@ struct DecodeT {
 #ifdef MLA_RACECHECK_STRICT
         { // the verification build: even the warpgroups' passes of their own barriers since the last merge, the counts
           // exchanged by votes (a count written to shared memory and read by the other warpgroup was itself reported)
-          const unsigned mx = consumersMax<CW>(gsN, wg, tid);
+          const unsigned mx = narrow::maxByVotes<CW, 3, 128 * CW>(gsN, wg, tid);
           while (gsN < mx) groupSync(wg);
           gsN = 0;
         }

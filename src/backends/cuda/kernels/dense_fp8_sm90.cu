@@ -1145,16 +1145,6 @@ struct DenseFp8Alt {
     return r != 0;
   }
 #endif
-#ifdef MLA_RACECHECK_STRICT
-  static __device__ __forceinline__ unsigned cPopc(bool x) { // (verification build) consumer threads where x holds, a vote
-    unsigned r;
-    if constexpr (W3)
-      asm volatile("{\n.reg .pred p;\nsetp.ne.u32 p, %1, 0;\nbar.red.popc.u32 %0, 4, 384, p;\n}\n" : "=r"(r) : "r"(static_cast<uint32_t>(x)) : "memory");
-    else
-      asm volatile("{\n.reg .pred p;\nsetp.ne.u32 p, %1, 0;\nbar.red.popc.u32 %0, 3, 256, p;\n}\n" : "=r"(r) : "r"(static_cast<uint32_t>(x)) : "memory");
-    return r;
-  }
-#endif
   static __device__ __forceinline__ void cSync() { // all consumer warpgroups (bar 4 with three: 1 + wg takes 1 .. 3)
     if constexpr (W3) asm volatile("bar.sync 4, 384;\n" ::: "memory");
     else consumersSync();
@@ -1711,15 +1701,8 @@ struct DenseFp8Alt {
     unsigned gsN = 0;
     auto groupSync = [&](int w) { ++gsN; ::mla::MLA_DFP8_NS::groupSync(w); };
     auto groupAny = [&](int w, bool x) { ++gsN; return ::mla::MLA_DFP8_NS::groupAny(w, x); };
-    auto evenPasses = [&]() { // the counts since the last merge exchanged by votes (racecheck models votes: probe mode 10)
-      unsigned mx = 0;
-#pragma unroll 1
-      for (int w = 0; w < NC; ++w) {
-        unsigned x = 0;
-#pragma unroll 1
-        for (int d = 0; d < 3; ++d) x |= cPopc(wg == w && static_cast<unsigned>(tid) < ((gsN >> (7 * d)) & 127u)) << (7 * d);
-        mx = max(mx, x);
-      }
+    auto evenPasses = [&]() { // the counts since the last merge, exchanged by votes (sm90_narrow.cuh maxByVotes)
+      const unsigned mx = W3 ? narrow::maxByVotes<3, 4, 384>(gsN, wg, tid) : narrow::maxByVotes<2, 3, 256>(gsN, wg, tid);
       while (gsN < mx) groupSync(wg);
       gsN = 0;
     };
