@@ -148,6 +148,18 @@ __device__ __forceinline__ void tmaLoad2d(uint32_t dst, const TmaMap* map, int c
   asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint [%0], [%1, {%2, %3}], [%4], %5;\n"
                ::"r"(dst), "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(bar), "l"(policy) : "memory");
 }
+// kVarBQPf: one 64 x 64 box of q into L2 (no completion).
+__device__ __forceinline__ void tmaPrefetchQ(const TmaMap* map, int c0, int c1) {
+  asm volatile("cp.async.bulk.prefetch.tensor.2d.L2.global.tile [%0, {%1, %2}];\n" ::"l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1) : "memory");
+}
+__device__ __forceinline__ uint4 ldShared128(uint32_t addr) {
+  uint4 v;
+  asm volatile("ld.shared.v4.b32 {%0, %1, %2, %3}, [%4];\n" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "r"(addr) : "memory");
+  return v;
+}
+__device__ __forceinline__ void stGlobal128(void* g, uint4 v) {
+  asm volatile("st.global.v4.b32 [%0], {%1, %2, %3, %4};\n" ::"l"(reinterpret_cast<uint64_t>(g)), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w) : "memory");
+}
 // kVarBQTma: one 64 x 64 box of q (no cache hint: every part of a request reads the same Q).
 __device__ __forceinline__ void tmaLoadQ(uint32_t dst, const TmaMap* map, int c0, int c1, uint32_t bar) {
   asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\n"
@@ -412,13 +424,18 @@ constexpr int kVarTrace = 131072;
 // start), [80..87] warpgroup 1's loop end, [88..95] storeRows past its barrier (both warpgroups' row sums in),
 // [96..103] Q in shared memory (as [24..31]), [104..111] the item's end (as [8..15]); [7] 1 where these are written.
 constexpr int kTraceCtas = 1024; // launches of up to this many CTAs are traced
-constexpr int kTraceWords = 144; // session 12 round 2: [112..119] 1 where item k is split (f32 partials), else 0
+constexpr int kTraceWords = 216; // session 12 round 2: [112..119] 1 where item k is split (f32 partials), else 0
 // Session 13 round 2 (x798 pair order, kItemStamps): SM cycles summed over item k's pairs (thread 0 of each warpgroup)
 // of [120..127] warpgroup 0 waiting on barrier 2 (P_B, c), [128..135] warpgroup 1 waiting on barrier 1 (P_A, m_A),
 // [136..143] warpgroup 1's first wgmma wait after barrier 1 (the library: the drain of P_A V_A[R] before P_B is
 // stored; kVarPAReg: wait_group 1, P_A' V_A[R] done behind P_B's publication). The two barrier sums read too little:
 // the warps issue past a deferred-blocking BAR.SYNC and stall at the first shared load after it, outside the stamps
 // (ncu of session 13's call A: ~1270 cycles a pair at barrier 2 where these read 2); the drain sums agree with ncu.
+// Session 30 (kItemStamps, clock64 by warpgroup 0's thread 0, items 0..7): storeRows' staged path [144..151] its shared
+// stores done, [152..159] past the barrier after the proxy fence, [160..167] its bulk copy issued and committed; the
+// item's start [176..183] the previous item's copies read (bulkWaitRead0), [184..191] past the first barrier 4,
+// [192..199] Q's mbarrier waited (kVarBQAll); [168..175] the split path's stores done; the producer's boxes-0-3 thread,
+// item k's first tile: [200..207] before its wait for the free stage, [208..215] its copies issued.
 __device__ unsigned long long mlaSm90wTrace[kTraceCtas * kTraceWords];
 __device__ __forceinline__ unsigned long long* traceCta() {
   return mlaSm90wTrace + kTraceWords * (blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z));
@@ -427,6 +444,10 @@ __device__ __forceinline__ unsigned long long traceNs() {
   unsigned long long g;
   asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(g));
   return g;
+}
+// clock64 into word base + k (the producer's own item count), first 8 items.
+__device__ __forceinline__ void traceClkAt(int base, int k) {
+  if (k < 8) traceCta()[base + k] = static_cast<unsigned long long>(clock64());
 }
 // clock64 into word base + (the CTA's items so far), first 8 items; by the caller's one thread.
 __device__ __forceinline__ void traceClk(int base) {
@@ -518,6 +539,16 @@ constexpr int kVarBStKPf = 1 << 24;
 // the hold's number. The producer numbers a hold when it reaches the next live item (the same test), so both sides
 // count the same holds. A count, not an mbarrier's parity: a one-tile item between two holds leaves two pending at once.
 constexpr int kVarBStKNx = 1 << 23;
+// Session 30 (call 4's stamps: an unsplit item's 64 bulk row copies take ~1.6 us to issue, the TMA unit taking them one
+// 1 KB copy at a time, and the next item's start waits ~0.6 us more for them to be read, then ~2 us for Q's round
+// trip). kVarBStLds (VARB 1 << 22): the staged output rows (still in Q's region, kVarStAsync) go out by the consumers
+// themselves, each warp reading half a row a step (16-byte shared loads, conflict-free) and storing it to `out` as one
+// coalesced 512-byte warp store: 16 steps a thread, no bulk copies, nothing to wait for at the next item's start (the
+// loads are done once their stores have issued). kVarBQPf (VARB 1 << 21, with kVarBQAll): where the next item's Q is
+// not issued in the last pair (its rows are staged in Q's region), thread 0 asks L2 for its nine boxes at the last
+// pair's start (tensor prefetches of q's map), so the copy at the next item's start finds them there. The code-size
+// probe's pad-after-the-loop field shrinks to bit 20 (at most 1).
+constexpr int kVarBStLds = 1 << 22, kVarBQPf = 1 << 21;
 // Session 20 (w1): the softmax with fewer instructions (harness only so far; the plan's item 2, branch (A)). The scale
 // fold is session 9's kVarFoldScale (VAR 2048: raw scores through the mask and the row maximum, the maximum scaled once,
 // expPack's subtraction an FFMA s * scaleLog2 - base) on the library's bits. kVarBGuardMax (VARB 64): the -inf guards of
@@ -599,6 +630,14 @@ constexpr int kLibVarB = MLA_SM90W_LIB_VARB;
 #else
 constexpr int kLibVarB = kVarBGuardMax | kVarBLazyA | kVarBLazyB | kVarBQTma | kVarBQAll;
 #endif
+// MLA_SM90W_LIB_TRACE (with MLA_SM90W_TRACE; session 30, a measurement build through the library, never set by
+// build-kernels): the library's q-map entries with kVarTrace, so a library call leaves mlaSm90wTrace's per-item stamps
+// (bench/cuda/hopper/s30_trace.ts reads them). Default builds: kLibVarE is kLibVar.
+#if defined(MLA_SM90W_TRACE) && defined(MLA_SM90W_LIB_TRACE)
+constexpr int kLibVarE = kLibVar | kVarTrace;
+#else
+constexpr int kLibVarE = kLibVar;
+#endif
 template <int VAR> __device__ __forceinline__ int partIdx() { return (VAR & kVarGridX) ? blockIdx.z : blockIdx.x; }
 template <int VAR> __device__ __forceinline__ int rowTileIdx() { return (VAR & kVarGridX) ? blockIdx.x : blockIdx.z; }
 template <int VAR> __device__ __forceinline__ int rowTiles() { return (VAR & kVarGridX) ? gridDim.x : gridDim.z; }
@@ -631,6 +670,9 @@ struct DecodeW {
   static_assert(!kQA || (kQT && (VAR & (kVarStF32 | kVarCEarly | kVarStAsync)) == (kVarCEarly | kVarStAsync)),
                 "kVarBQAll: with kVarBQTma, on the library's order (barrier 3), split items' partials not through Q's region");
   static constexpr bool kSK = (VARB & kVarBStK) != 0; // session 21 w5: staged output rows in the last tile's stage
+  static_assert(!(VARB & kVarBStLds) || ((VAR & (kVarStAsync | kVarStSpread)) == (kVarStAsync | kVarStSpread) && (VARB & kVarBStK) == 0),
+                "kVarBStLds: the staged rows (kVarStAsync | kVarStSpread) in Q's region (not kVarBStK)");
+  static_assert(!(VARB & kVarBQPf) || (VARB & kVarBQAll) != 0, "kVarBQPf: with kVarBQAll");
   static constexpr bool kSKP = (VARB & kVarBStKPf) != 0; // session 21 w5: + the second tile's page into L2
   static_assert(!kSKP || kSK, "kVarBStKPf: with kVarBStK");
   static constexpr bool kSN = (VARB & kVarBStKNx) != 0; // session 21 w6: the hold the producer's, only before a next item
@@ -643,7 +685,9 @@ struct DecodeW {
   static_assert(!kOM || (!kNP && (VAR & (kVarPBEarly | kVarCEarly | kVarPAReg | kVarPBFirst | kVarVis4 | kVarEarlyRel | kVarUnrollS)) == (kVarPBEarly | kVarCEarly | kVarPAReg | kVarPBFirst | kVarVis4 | kVarEarlyRel | kVarUnrollS)
                 && (VAR & (kVarPBLate | kVarMAEarly | kVarSeesaw | kVarQEarly | kVarSPipe | kVarPrNoMA | kVarPolyExB | kVarMcast)) == 0), "kVarBOwnMax: the library's pair order");
   static_assert(!kStag || (kOM && ((VARB & kVarBStag) == 0 || (VARB & kVarBStag5) == 0)), "kVarBStag / kVarBStag5: with kVarBOwnMax, one of them");
-  static constexpr int kPadIn = (VARB >> kVarBPadInShift) & 0x3ff, kPadOut = (VARB >> kVarBPadOutShift) & 0x7; // session 20: the code-size probe (bits 8-17, 20-22)
+  static constexpr int kPadIn = (VARB >> kVarBPadInShift) & 0x3ff, kPadOut = (VARB >> kVarBPadOutShift) & 0x1; // session 20: the code-size probe (bits 8-17, 20; 21-22 since session 30)
+  static constexpr bool kSL = (VARB & kVarBStLds) != 0; // session 30: the staged rows out by shared loads and warp stores
+  static constexpr bool kQP = (VARB & kVarBQPf) != 0; // session 30: the next item's Q into L2 at the last pair
   static constexpr bool kPadExec = (VARB & kVarBPadExec) != 0;
   static constexpr bool kGM = (VARB & kVarBGuardMax) != 0; // session 20 (w1): the bases' -inf guards as one FMNMX
   static_assert(!kGM || (VAR & (kVarSeesaw | kVarPrNoMA)) == 0, "kVarBGuardMax: the library's pair order");
@@ -880,9 +924,31 @@ struct DecodeW {
           if (wg == 0 && tq == 0)
             p.lse[batch * p.lseStrideB + h * p.lseStrideH + (it.qStart + j) * p.lseStrideT] = empty ? INFINITY : (mx + log2f(l)) * 0.69314718055994531f;
         }
+#ifdef MLA_SM90W_TRACE
+        if constexpr (kItemStamps)
+          if (wg == 0 && rA == 0 && tq == 0) traceClk(144);
+#endif
         fenceProxyAsync();
         namedSync(4, 256);
+#ifdef MLA_SM90W_TRACE
+        if constexpr (kItemStamps)
+          if (wg == 0 && rA == 0 && tq == 0) traceClk(152);
+#endif
         const int wt = threadIdx.x % 128;
+        if constexpr (kSL) { // session 30: half a row a warp a step, 16 bytes a lane, to `out` by coalesced warp stores
+          const int c0 = wt + 128 * wg; // 16-byte chunk c0 + 256 k: row (c0 + 256 k) / 64, chunk (c0 % 64) of it
+          unsigned char* const out = reinterpret_cast<unsigned char*>(static_cast<T*>(p.out) + (static_cast<int64_t>(it.qStart) * p.hQ + m0) * kDV);
+#pragma unroll
+          for (int k = 0; k < 16; ++k) {
+            const int r = (c0 >> 6) + 4 * k, ch = c0 & 63;
+            if (r < it.liveRows) stGlobal128(out + static_cast<int64_t>(r) * (kDV * sizeof(T)) + ch * 16, ldShared128(oBase + r * kORow + ch * 16));
+          }
+#ifdef MLA_SM90W_TRACE
+          if constexpr (kItemStamps)
+            if (wg == 0 && rA == 0 && tq == 0) traceClk(160);
+#endif
+          return; // Q's region is read out: the next item's barrier 4 (every thread's stores issued) orders its Q after these loads
+        }
         if ((VAR & kVarStSpread) != 0) {
           const int lane = wt % 32, r = 8 * (4 * wg + wt / 32) + lane;
           if (lane < 8) {
@@ -892,6 +958,10 @@ struct DecodeW {
             }
             bulkCommit();
           }
+#ifdef MLA_SM90W_TRACE
+          if constexpr (kItemStamps)
+            if (wg == 0 && rA == 0 && tq == 0) traceClk(160);
+#endif
         } else if (wg == 0 && wt < 32) {
           T* out = static_cast<T*>(p.out) + (static_cast<int64_t>(it.qStart) * p.hQ + m0) * kDV; // hKv = 1: row m0 + r is qStart * hQ + m0 + r
 #pragma unroll
@@ -977,6 +1047,10 @@ struct DecodeW {
         if (wg == 0 && tq == 0) p.lseAccum[row] = lse;
       }
     }
+#ifdef MLA_SM90W_TRACE
+    if constexpr (kItemStamps)
+      if (wg == 0 && rA == 0 && tq == 0) traceClk(168);
+#endif
   }
 
   // kVarSeesaw: one pair (tiles A, B) of warpgroup W after its S and mask (s: its scores, rmA / rmB: their row maxima).
@@ -1218,7 +1292,15 @@ struct DecodeW {
       // Q rows m0.. (hKv = 1: contiguous from row qStart * hQ) into 9 swizzled boxes; rows past liveRows are zeros.
       if constexpr ((VAR & kVarStAsync) != 0)
         if ((VAR & kVarStSpread) ? (wt % 32) < 8 : (W == 0 && wt < 32)) bulkWaitRead0(); // the previous item's staged rows are read out of Q's region
+#ifdef MLA_SM90W_TRACE
+      if constexpr (kItemStamps)
+        if (W == 0 && wt == 0) traceClk(176);
+#endif
       namedSync(4, 256); // the previous item is done with Q and the row arrays
+#ifdef MLA_SM90W_TRACE
+      if constexpr (kItemStamps)
+        if (W == 0 && wt == 0) traceClk(184);
+#endif
       if constexpr (kSN) { // kVarBStKNx: every stage that held rows so far is read out: the producer may refill it
         if (w0 && wt == 0) stRelease32(qBase + kP_OFF - kQ_OFF + kBox + 8, ldShared32(qBase + kP_OFF - kQ_OFF + kBox + 12));
       } else if constexpr (kSK) { // kVarBStK: the previous item's staged rows are read out of its last tile's stage: hand it back
@@ -1249,6 +1331,10 @@ struct DecodeW {
         }
         mbarWait(qBar, qPh);
         qPh ^= 1;
+#ifdef MLA_SM90W_TRACE
+        if constexpr (kItemStamps)
+          if (W == 0 && wt == 0) traceClk(192);
+#endif
       } else if (kQT && batch == beginIdx) {
         mbarWait(qBase + kP_OFF - kQ_OFF + kBox, 0); // kVarBQTma: the producer's boxes (a skipped first item had none)
       } else {
@@ -1355,6 +1441,10 @@ struct DecodeW {
         const uint32_t uA = u, stA = u & 1, stB = (u + 1) & 1;
         u += hasB ? 2 : 1; // tiles consumed, as the producer counts them
         if constexpr (kSK && !kSN) holdSt = stagedK && t + 2 >= it.nTiles ? (hasB ? stB : stA) : 2u; // kVarBStK: the last tile's stage stays
+        if constexpr (kQP) // kVarBQPf: the next item's Q into L2 where it is not issued in this item's last pair
+          if (w0 && wt == 0 && t + 2 >= it.nTiles && !qEarlyA && qNx >= 0)
+#pragma unroll 1
+            for (int c = 0; c < 9; ++c) tmaPrefetchQ(qMap, 64 * c, qNx);
         const int t0A = it.kBegin + t * kBN, t0B = t0A + kBN;
 #ifdef MLA_SM90W_TRACE
         if constexpr (kTL) {
@@ -1927,9 +2017,15 @@ struct DecodeW {
     // (prevSt; -1: not staged).
     [[maybe_unused]] uint32_t need0 = 0, need1 = 0, nHold = 0, seen = 0;
     [[maybe_unused]] int prevSt = -1;
+#ifdef MLA_SM90W_TRACE
+    int pItem = -1; // kItemStamps: live items so far
+#endif
     for (int batch = meta[kMetaBeginIdx]; batch <= meta[kMetaEndIdx]; ++batch) {
       Item it;
       if (!itemOf(p, meta, batch, rowTile, it, (VAR & kVarMcast) != 0)) continue;
+#ifdef MLA_SM90W_TRACE
+      ++pItem;
+#endif
       if constexpr (kSN) { // a live item follows prevSt's: its rows are in that stage until the consumers' count passes nHold
         if (prevSt >= 0) (prevSt ? need1 : need0) = ++nHold;
         const bool noSplit = p.numSplits[batch + 1] - p.numSplits[batch] == 1;
@@ -1940,6 +2036,10 @@ struct DecodeW {
       for (int t = 0; t < it.nTiles; ++t, ++u) {
         const uint32_t st = u & 1;
         if ((VAR & kVarProd2) && onlySt >= 0 && static_cast<int>(st) != onlySt) continue; // the other stage's thread
+#ifdef MLA_SM90W_TRACE
+        if constexpr (kItemStamps)
+          if (g == 2 && t == 0) traceClkAt(200, pItem);
+#endif
         if ((VAR & kVarSleep) && (VAR & kVarSeesaw)) mbarWaitSleepImm(emptyBar + 24 * st, ((u >> 1) & 1) ^ 1);
         else if (VAR & kVarSleep) mbarWaitSleep(emptyBar + 24 * st, ((u >> 1) & 1) ^ 1);
         else mbarWait(emptyBar + 24 * st, ((u >> 1) & 1) ^ 1);
@@ -1967,6 +2067,10 @@ struct DecodeW {
             mbarExpectTx(bar, kBox);
             tmaLoad2d(kBase + st * kTileBytes + c * kBox, kMap, 64 * c, row, bar, policy);
           }
+#ifdef MLA_SM90W_TRACE
+          if constexpr (kItemStamps)
+            if (g == 2 && t == 0) traceClkAt(208, pItem);
+#endif
           if constexpr (kPadExec)
             if (g == 1 && onlySt == 0) padExec<kPadIn, 3>(p); // session 20: the executed pad (warp 9, stage 0's boxes 4-7: once a pair, after its copies are issued)
         }
@@ -2075,11 +2179,11 @@ static_assert(mla::sm90w::SMEM == 230400 && sizeof(mla::sm90w::Rows) == 1472, "s
 #define MLA_SM90W_ENTRY_LIBQ(NAME, TY)                                                                         \
   extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap, \
                                                             const __grid_constant__ mla::sm90w::TmaMap qMap) {               \
-    mla::sm90w::DecodeW<TY, false, mla::sm90w::kLibVar, mla::sm90w::kLibVarB>::run(p, &kMap, &qMap);               \
+    mla::sm90w::DecodeW<TY, false, mla::sm90w::kLibVarE, mla::sm90w::kLibVarB>::run(p, &kMap, &qMap);              \
   }
 #define MLA_SM90W_ENTRY_LIBLD(NAME, TY)                                                                        \
   extern "C" __global__ void __launch_bounds__(384, 1) NAME(const MlaParams p, const __grid_constant__ mla::sm90w::TmaMap kMap) { \
-    mla::sm90w::DecodeW<TY, false, mla::sm90w::kLibVar, (mla::sm90w::kLibVarB & ~(mla::sm90w::kVarBQTma | mla::sm90w::kVarBQAll | mla::sm90w::kVarBStK | mla::sm90w::kVarBStKPf | mla::sm90w::kVarBStKNx))>::run(p, &kMap); \
+    mla::sm90w::DecodeW<TY, false, mla::sm90w::kLibVar, (mla::sm90w::kLibVarB & ~(mla::sm90w::kVarBQTma | mla::sm90w::kVarBQAll | mla::sm90w::kVarBStK | mla::sm90w::kVarBStKPf | mla::sm90w::kVarBStKNx | mla::sm90w::kVarBQPf))>::run(p, &kMap); \
   }
 MLA_SM90W_ENTRY_LIBQ(mla_decode_sm90w_bf16, __nv_bfloat16)
 MLA_SM90W_ENTRY_LIBQ(mla_decode_sm90w_f16, __half)
