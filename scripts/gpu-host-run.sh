@@ -143,11 +143,11 @@ for step in "${steps[@]}"; do
     racecheck-verify)
       hb=$LOG/rprobe; nvcc -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -o "$hb" bench/cuda/hopper/racecheck_probe.cu > "$LOG/build-rprobe-$card.txt" 2>&1 \
         || { summary+=("racecheck-verify: the probe does not build"); continue; }
-      for m in 0 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do
+      for m in 0 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17; do
         ( PROBE_MODE=$m timeout -k 5 60 compute-sanitizer --tool racecheck --racecheck-report all "$hb" > "$LOG/probe-$m-$card.txt" 2>&1 ) &
       done
       wait
-      for m in 0 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do echo "probe $m: $(grep -E 'probe mode' "$LOG/probe-$m-$card.txt" | head -1) | $(grep -E 'RACECHECK SUMMARY' "$LOG/probe-$m-$card.txt" | tail -1)"; done
+      for m in 0 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17; do echo "probe $m: $(grep -E 'probe mode' "$LOG/probe-$m-$card.txt" | head -1) | $(grep -E 'RACECHECK SUMMARY' "$LOG/probe-$m-$card.txt" | tail -1)"; done
       [ -d dist-strict/cuda ] || node scripts/build-kernels.mjs --gencode arch=compute_90a,code=sm_90a --define MLA_RACECHECK_STRICT --out dist-strict/cuda > "$LOG/build-strict-$card.txt" 2>&1 \
         || { summary+=("racecheck-verify: the verification build failed"); continue; }
       kd=${FLASHMLA_CUDA_KERNELS:-dist/cuda}

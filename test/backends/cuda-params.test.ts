@@ -48,13 +48,13 @@ test('variant choice follows shared memory: Hopper, A100, and 99 KiB parts', () 
 
 test('sm90 kernel: shared memory as decode_sm90.cu asserts, row tiles 16 / 32, nothing above 32 rows', () => {
   // The same numbers are static_asserts in decode_sm90.cu (Layout<NR>::SMEM), which the sm_90a build compiles.
-  assert.equal(sm90Smem(16, 2), 229456);
-  assert.equal(sm90Smem(32, 2), 228064);
-  assert.equal(sm90Smem(16, 1), 226960);
-  assert.equal(sm90Smem(32, 1), 231280);
+  assert.equal(sm90Smem(16, 2), 229488);
+  assert.equal(sm90Smem(32, 2), 228096);
+  assert.equal(sm90Smem(16, 1), 226992);
+  assert.equal(sm90Smem(32, 1), 231312);
   for (const nr of [16, 32] as const) for (const cw of [1, 2] as const) assert.ok(sm90Smem(nr, cw) <= 232448, 'within the 227 KB a block may have on sm_90');
   const src = readFileSync(fileURLToPath(new URL('../../src/backends/cuda/kernels/decode_sm90.cu', import.meta.url)), 'utf8');
-  assert.match(src, /Layout<16, 2>::SMEM == 229456 && mla::sm90::Layout<32, 2>::SMEM == 228064 && mla::sm90::Layout<16, 1>::SMEM == 226960 && mla::sm90::Layout<32, 1>::SMEM == 231280/);
+  assert.match(src, /Layout<16, 2>::SMEM == 229488 && mla::sm90::Layout<32, 2>::SMEM == 228096 && mla::sm90::Layout<16, 1>::SMEM == 226992 && mla::sm90::Layout<32, 1>::SMEM == 231312/);
   const shape = (sQ: number, hQ: number, hKv: number, extra: object = {}) =>
     ({ sQ, hQ, hKv, nGroups: hQ / hKv, numSmParts: 132, dtype: 'bf16', pageBlockSize: 64, varlen: false, ...extra }) as unknown as Parameters<typeof sm90Launch>[0];
   assert.equal(sm90Launch(shape(1, 16, 1))?.name, 'mla_decode_sm90_bf16_n16');

@@ -70,3 +70,20 @@ test('MLA_RACECHECK_STRICT: the <= 32-row and dense FP8 kernels even their barri
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('decode_sm90.cu: the lazy vote\'s exact path syncs on a per-warpgroup mbarrier, so named-barrier passes agree (session 30)', () => {
+  const src = readFileSync(join(kernels, 'decode_sm90.cu'), 'utf8');
+  // two mbarriers of 128 arrivals past Q's, one per consumer warpgroup, in the layout's 32 bytes after the ring's barriers
+  assert.match(src, /if constexpr \(CW == 2\) \{ mbarInit\(fullBar \+ 16 \* S \+ 8, 128\); mbarInit\(fullBar \+ 16 \* S \+ 16, 128\); \}/);
+  assert.match(src, /const uint32_t exBar = fullBar \+ 16 \* S \+ 8 \+ 8 \* wg;/);
+  assert.match(src, /static constexpr int SMEM = BAR_OFF \+ 16 \* SLOTS \+ 32 \+ 1024;/);
+  // the failed vote: the maxima into red, then the warpgroup meets on exBar (not groupSync: a named-barrier pass)
+  const exact = src.slice(src.indexOf('if (!groupAll(wg, fits)) {'), src.indexOf('mRow[i][b] = mNew;'));
+  assert.match(exact, /red\[warp \* NR \+ 8 \* i \+ 2 \* tq \+ b\] = x;\s*\}\s*mbarArrive\(exBar\);[^\n]*\n\s*mbarWait\(exBar, exPh\);\s*exPh \^= 1;/);
+  assert.doesNotMatch(exact, /groupSync\(wg\)/);
+  // the item end's evening of an odd tile count stays (each tile: the vote and P^T's sync, two passes)
+  assert.match(src, /if \(CW == 2 && wg == 1 && \(itm\.nTiles & 1\)\) \{ groupSync\(wg\); groupSync\(wg\); \}/);
+  // racecheck_probe.cu's mode 17: mode 16's unequal syncs on mbarriers
+  const probe = readFileSync(fileURLToPath(new URL('../../bench/cuda/hopper/racecheck_probe.cu', import.meta.url)), 'utf8');
+  assert.match(probe, /case 17: k<17><<<132, 384>>>\(d\); break;/);
+});

@@ -29,6 +29,9 @@
 //   15 mode 14 with setmaxnreg (the third warpgroup down to 40 registers, the others up to 232), as the kernels do.
 //   16 mode 3 at scale: 132 CTAs, 32 rounds, the unequal per-warpgroup barriers on odd rounds only (as an item with
 //      an odd tile count comes now and then), to see how often racecheck reports mode 3's race-free exchange.
+//   17 mode 16 with the unequal per-warpgroup syncs made by per-warpgroup mbarriers (every thread arrives, then waits on
+//      the phase) instead of named barriers, so both warpgroups pass the same named barriers (session 30: would the
+//      <= 32-row kernel's failed-vote sync on an mbarrier keep racecheck from mode 16's reports?).
 // A mode with reports says which hand-off racecheck does not model; modes 6-8 and 10-16 are correct by the PTX memory
 // model, mode 9 is not (by the tool's view: nothing orders lanes other than the arriving one).
 //   nvcc -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -o probe racecheck_probe.cu
@@ -67,6 +70,13 @@ template <int MODE> __global__ void __launch_bounds__(384, 1) k(float* out) {
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     __syncthreads();
   }
+  __shared__ uint64_t mbw[2]; // mode 17: one per working warpgroup, 128 arrivals
+  if constexpr (MODE == 17) {
+    if (threadIdx.x == 0) { mbInit(&mbw[0], 128); mbInit(&mbw[1], 128); }
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+    __syncthreads();
+  }
+  uint32_t wph = 0; // mode 17: this thread's phase of its warpgroup's mbarrier
   __shared__ float own[128];
   if ((MODE == 14 || MODE == 15) && wg == 2) { // an active third warpgroup that takes no part in barrier 3
     if constexpr (MODE == 15) asm volatile("setmaxnreg.dec.sync.aligned.u32 40;\n" ::: "memory");
@@ -76,8 +86,17 @@ template <int MODE> __global__ void __launch_bounds__(384, 1) k(float* out) {
   if constexpr (MODE == 15) asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");
   if (MODE != 2 && wg == 2) { if (MODE == 1) __syncthreads(); return; }
   float acc = 0.f;
-  constexpr int kRounds = MODE == 16 ? 32 : 4;
+  constexpr int kRounds = MODE == 16 || MODE == 17 ? 32 : 4;
   for (int round = 0; round < kRounds; ++round) {
+    if constexpr (MODE == 17) { // mode 16 with the odd rounds' extra syncs on mbarriers (two for 0, one for 1)
+      if (round & 1)
+        for (int i = 0; i < (wg == 0 ? 2 : 1); ++i) { mbArrive(&mbw[wg]); mbWait(&mbw[wg], wph); wph ^= 1; }
+      if (wg == 1) buf[t] = t + round;
+      sync256();
+      if (wg == 0) acc += buf[t];
+      sync256();
+      continue;
+    }
     if constexpr (MODE == 16) { // mode 3's barriers on odd rounds, then mode 0's exchange
       if (round & 1) { if (wg == 0) { asm volatile("bar.sync 1, 128;" ::: "memory"); asm volatile("bar.sync 1, 128;" ::: "memory"); } else asm volatile("bar.sync 2, 128;" ::: "memory"); }
       if (wg == 1) buf[t] = t + round;
@@ -193,6 +212,7 @@ int main() {
       case 14: k<14><<<4, 384>>>(d); break;
       case 15: k<15><<<4, 384>>>(d); break;
       case 16: k<16><<<132, 384>>>(d); break;
+      case 17: k<17><<<132, 384>>>(d); break;
       default: k<0><<<4, 384>>>(d);
     }
     cudaMemcpy(h, d, sizeof h, cudaMemcpyDeviceToHost);

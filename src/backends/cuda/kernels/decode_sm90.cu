@@ -87,8 +87,8 @@ template <int NR, int CW> struct Layout {
   static constexpr int P_OFF = Q_OFF + Q_BYTES;
   static constexpr int RED_OFF = P_OFF + CW * P_BYTES;
   static constexpr int ML_OFF = RED_OFF + CW * RED_BYTES; // row maxima of both warpgroups and 1's sums, for the merge
-  static constexpr int BAR_OFF = ML_OFF + (CW - 1) * 3 * NR * 4; // full[SLOTS], empty[SLOTS]
-  static constexpr int SMEM = BAR_OFF + 16 * SLOTS + 1024; // + up to 1023 bytes to align the base
+  static constexpr int BAR_OFF = ML_OFF + (CW - 1) * 3 * NR * 4; // full[SLOTS], empty[SLOTS], Q's, the exact paths' two
+  static constexpr int SMEM = BAR_OFF + 16 * SLOTS + 32 + 1024; // + up to 1023 bytes to align the base
 };
 
 using narrow::canonOff; // Q^T's and P^T's canonical layout and its descriptor (sm90_narrow.cuh)
@@ -477,6 +477,7 @@ struct DecodeT {
         mbarInit(fullBar + 8 * s, 1);
         mbarInit(emptyBar + 8 * s, 4);
       }
+      if constexpr (CW == 2) { mbarInit(fullBar + 16 * S + 8, 128); mbarInit(fullBar + 16 * S + 16, 128); } // the exact paths' (exBar)
       asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     }
     if (threadIdx.x == 128 * CW) asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(tm)) : "memory");
@@ -487,8 +488,8 @@ struct DecodeT {
     const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
     const int beginIdx = meta[kMetaBeginIdx], endIdx = meta[kMetaEndIdx];
     MLA_TRACE(threadIdx.x == 0 && beginIdx + endIdx >= -1, 1); // (the condition uses the reads: recorded once they are in)
-    // kNVarQTma: the Q mbarrier is 8 bytes past the ring's barriers, fullBar + 16 S (inside the 1024 bytes of
-    // alignment slack: the base moves at most 1008 bytes from a 16-byte aligned start).
+    // kNVarQTma: the Q mbarrier is 8 bytes past the ring's barriers, fullBar + 16 S (the layout's 32 bytes after them
+    // hold it and the exact paths' two since session 30; before, it sat in the 1024 bytes of alignment slack).
     if constexpr ((VAR & kNVarQTma) != 0) {
       static_assert(CW == 2, "kNVarQTma: two consumer warpgroups");
       const uint32_t qBar = fullBar + 16 * S;
@@ -558,12 +559,22 @@ struct DecodeT {
     const uint32_t pBase = smemAddr(sp);
 
     uint32_t n0 = 0; // chunks of earlier items (the producer's sequence)
+    // Session 30: the lazy vote's exact path syncs the warpgroup on an mbarrier of its own (every thread arrives, then
+    // waits on the phase; 8 and 16 bytes past Q's mbarrier) instead of its named barrier, so each warpgroup passes its
+    // named barriers exactly twice a tile (the vote, P^T) whatever the data, and with the odd-count evening at the item's
+    // end the two warpgroups' counts agree at every merge. compute-sanitizer's racecheck reports race-free exchanges
+    // through barrier 3 when they do not (racecheck_probe.cu mode 16; mode 17, the same syncs on mbarriers, is clean);
+    // the exact path runs on a warpgroup's first tile of an item and rarely after (H200: level, 1.0004x over 68 shapes;
+    // docs/notes/sanitizers.md, session 30).
+    const uint32_t exBar = fullBar + 16 * S + 8 + 8 * wg;
+    uint32_t exPh = 0;
 #ifdef MLA_RACECHECK_STRICT
     // The racecheck verification build (docs/notes/sanitizers.md): each warpgroup counts the passes of its own barrier
     // (groupSync, and groupAll's vote), and before an item's merge the one with fewer passes its barrier until both are
     // equal. compute-sanitizer's racecheck reports race-free exchanges through barrier 3 when the warpgroups have passed
-    // their own barriers unequally often (bench/cuda/hopper/racecheck_probe.cu modes 3 and 16); this kernel does, where
-    // a warpgroup's failed lazy vote costs it one more pass. Never shipped: extra barriers, nothing else changes.
+    // their own barriers unequally often (bench/cuda/hopper/racecheck_probe.cu modes 3 and 16); this kernel did until
+    // session 30, where a warpgroup's failed lazy vote cost it one more pass (now an mbarrier sync: exBar), so here the
+    // counts already agree and the evening adds nothing. Never shipped: extra votes, nothing else changes.
     unsigned gsN = 0;
     auto groupSync = [&](int w) { ++gsN; ::mla::sm90::groupSync(w); };
     auto groupAll = [&](int w, bool v) { ++gsN; return ::mla::sm90::groupAll(w, v); };
@@ -684,7 +695,9 @@ struct DecodeT {
                 x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 16));
                 if (gq == 0) red[warp * NR + 8 * i + 2 * tq + b] = x;
               }
-            groupSync(wg);
+            mbarArrive(exBar); // the warpgroup's maxima are in (an mbarrier, not its named barrier: see exBar)
+            mbarWait(exBar, exPh);
+            exPh ^= 1;
 #pragma unroll
             for (int i = 0; i < NI; ++i)
 #pragma unroll
@@ -990,7 +1003,7 @@ struct DecodeT {
 } // namespace sm90
 } // namespace mla
 
-static_assert(mla::sm90::Layout<16, 2>::SMEM == 229456 && mla::sm90::Layout<32, 2>::SMEM == 228064 && mla::sm90::Layout<16, 1>::SMEM == 226960 && mla::sm90::Layout<32, 1>::SMEM == 231280, "shared memory differs from launch.ts sm90Smem");
+static_assert(mla::sm90::Layout<16, 2>::SMEM == 229488 && mla::sm90::Layout<32, 2>::SMEM == 228096 && mla::sm90::Layout<16, 1>::SMEM == 226992 && mla::sm90::Layout<32, 1>::SMEM == 231312, "shared memory differs from launch.ts sm90Smem");
 
 // Launch: grid (numSmParts, hKv = 1), threadsOf<CW>() threads, Layout<NR, CW>::SMEM bytes of dynamic shared
 // memory, the tensor map of the cache as the second parameter (launch.ts sm90Launch / sm90CacheMap) and, for the

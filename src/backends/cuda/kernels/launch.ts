@@ -185,7 +185,7 @@ export function sm90Slots(nr: 16 | 32, cw: 1 | 2): number {
 }
 export function sm90Smem(nr: 16 | 32, cw: 1 | 2 = sm90Warpgroups[nr]): number {
   const slots = sm90Slots(nr, cw);
-  return slots * 64 * 128 + nr * dQk * 2 + cw * (nr * 64 * 2 + 4 * nr * 4) + (cw - 1) * 3 * nr * 4 + 16 * slots + 1024;
+  return slots * 64 * 128 + nr * dQk * 2 + cw * (nr * 64 * 2 + 4 * nr * 4) + (cw - 1) * 3 * nr * 4 + 16 * slots + 32 + 1024;
 }
 /**
  * The sm90 kernel's view of the cache (page 64, one KV head): a 2-D tensor of numBlocks * 64 rows of dQk
