@@ -88,17 +88,13 @@ template <int MODE> __global__ void __launch_bounds__(384, 1) k(float* out) {
   float acc = 0.f;
   constexpr int kRounds = MODE == 16 || MODE == 17 ? 32 : 4;
   for (int round = 0; round < kRounds; ++round) {
-    if constexpr (MODE == 17) { // mode 16 with the odd rounds' extra syncs on mbarriers (two for 0, one for 1)
-      if (round & 1)
-        for (int i = 0; i < (wg == 0 ? 2 : 1); ++i) { mbArrive(&mbw[wg]); mbWait(&mbw[wg], wph); wph ^= 1; }
-      if (wg == 1) buf[t] = t + round;
-      sync256();
-      if (wg == 0) acc += buf[t];
-      sync256();
-      continue;
-    }
-    if constexpr (MODE == 16) { // mode 3's barriers on odd rounds, then mode 0's exchange
-      if (round & 1) { if (wg == 0) { asm volatile("bar.sync 1, 128;" ::: "memory"); asm volatile("bar.sync 1, 128;" ::: "memory"); } else asm volatile("bar.sync 2, 128;" ::: "memory"); }
+    if constexpr (MODE == 16 || MODE == 17) { // mode 3's barriers on odd rounds (17: on mbarriers), then mode 0's exchange
+      if (round & 1) {
+        if constexpr (MODE == 17) // two syncs for warpgroup 0, one for 1, each on its own warpgroup's mbarrier
+          for (int i = 0; i < (wg == 0 ? 2 : 1); ++i) { mbArrive(&mbw[wg]); mbWait(&mbw[wg], wph); wph ^= 1; }
+        else if (wg == 0) { asm volatile("bar.sync 1, 128;" ::: "memory"); asm volatile("bar.sync 1, 128;" ::: "memory"); }
+        else asm volatile("bar.sync 2, 128;" ::: "memory");
+      }
       if (wg == 1) buf[t] = t + round;
       sync256();
       if (wg == 0) acc += buf[t];

@@ -25,16 +25,16 @@ function lcg(seed: number): () => number {
   let x = seed >>> 0;
   return () => { x = (Math.imul(x, 1664525) + 1013904223) >>> 0; return x; };
 }
-/** bf16 words of values in about [-1, 1). */
+/** bf16 words of random sign and magnitude in [2^-7, 2). */
 function randBf16(n: number, seed: number): Uint16Array {
   const r = lcg(seed), a = new Uint16Array(n);
-  for (let i = 0; i < n; i++) { const v = r(); a[i] = (v & 0x8000) | (0x3c00 + ((v >>> 16) & 0x3ff)) >>> 0; } // |v| in [2^-7, 2^-6) * (1 + m) ... small
+  for (let i = 0; i < n; i++) { const v = r(); a[i] = (v & 0x8000) | (0x3c00 + ((v >>> 16) & 0x3ff)); } // exponent 120..127, 7 mantissa bits
   return a;
 }
 
 const med = (v: number[]): number => { if (!v.length) return NaN; const s = [...v].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 
-async function traceOne(be: CudaBackend, c: Cfg, tag: string): Promise<void> {
+async function traceOne(be: CudaBackend, c: Cfg): Promise<void> {
   const rows = c.s_q * c.h_q, pages = Math.ceil(c.s_k / 64), numBlocks = c.b * pages;
   const qh = fromArray('bf16', [c.b, c.s_q, c.h_q, 576], randBf16(c.b * c.s_q * c.h_q * 576, 1));
   const kh = fromArray('bf16', [numBlocks, 64, 1, 576], randBf16(numBlocks * 64 * 576, 2));
@@ -63,6 +63,7 @@ async function traceOne(be: CudaBackend, c: Cfg, tag: string): Promise<void> {
   bi.drv.api.cuStreamSynchronize(bi.stream);
   for (const t of [q, k, btT, sl, meta, ns]) be.free(t);
   const W = (cta: number, i: number): number => Number(words[cta * kTraceWords + i]);
+  /** Word b minus word a of a CTA's stamps, signed. */
   const D = (cta: number, a: number, b: number): number => Number(BigInt.asIntN(64, words[cta * kTraceWords + b] - words[cta * kTraceWords + a]));
   const acc: Record<string, number[]> = {};
   const add = (n: string, v: number) => { (acc[n] ??= []).push(v); };
@@ -73,13 +74,13 @@ async function traceOne(be: CudaBackend, c: Cfg, tag: string): Promise<void> {
     const n = Math.min(W(cta, 6), 8);
     const dns = D(cta, 1, 3); if (dns > 0) mhz.push(D(cta, 2, 4) / dns * 1000);
     if (dns > 0) add('cta_ns', dns);
-    if (n > 0) { add('pro', D(cta, 2, 96)); add('tail', Number(BigInt.asIntN(64, words[cta * kTraceWords + 4] - words[cta * kTraceWords + 104 + n - 1]))); }
+    if (n > 0) { add('pro', D(cta, 2, 96)); add('tail', D(cta, 104 + n - 1, 4)); }
     add('items', n);
     for (let j = 0; j < n; j++) {
       itemsSeen++;
       const nt = W(cta, 32 + j), pairs = Math.floor((nt + 1) / 2);
-      const cy = (a: number, b: number) => Number(BigInt.asIntN(64, words[cta * kTraceWords + b + j] - words[cta * kTraceWords + a + j]));
-      if (j + 1 < n) add('gap', Number(BigInt.asIntN(64, words[cta * kTraceWords + 96 + j + 1] - words[cta * kTraceWords + 104 + j])));
+      const cy = (a: number, b: number) => D(cta, a + j, b + j); // item j's stamps
+      if (j + 1 < n) add('gap', D(cta, 104 + j, 96 + j + 1));
       if (pairs < 3) continue;
       const pr = cy(56, 64) / (pairs - 2);
       add('keys', cy(96, 40)); add('s0', cy(40, 48)); add('pair0', cy(96, 56)); add('pair', pr); add('pairX', cy(96, 56) - pr);
@@ -90,21 +91,21 @@ async function traceOne(be: CudaBackend, c: Cfg, tag: string): Promise<void> {
       if (W(cta, 112 + j) === 0) { add('st.sts', cy(88, 144)); add('st.fence+bar', cy(144, 152)); add('st.bulk', cy(152, 160)); add('st.ret', cy(160, 104)); }
       else add('st.split', cy(88, 168));
       if (j + 1 < n) {
-        const nx = (a: number, b: number) => Number(BigInt.asIntN(64, words[cta * kTraceWords + b + j + 1] - words[cta * kTraceWords + a + j + 1]));
-        add('nx.readwait', Number(BigInt.asIntN(64, words[cta * kTraceWords + 176 + j + 1] - words[cta * kTraceWords + 104 + j])));
+        const nx = (a: number, b: number) => D(cta, a + j + 1, b + j + 1); // the next item's stamps
+        add('nx.readwait', D(cta, 104 + j, 176 + j + 1));
         add('nx.bar4', nx(176, 184)); add('nx.qwait', nx(184, 192)); add('nx.qin', nx(192, 96));
         // the producer's boxes-0-3 thread and the next item's first tile, against this item's loop end (word 72)
-        const vsEnd = (w: number) => Number(BigInt.asIntN(64, words[cta * kTraceWords + w + j + 1] - words[cta * kTraceWords + 72 + j]));
+        const vsEnd = (w: number) => D(cta, 72 + j, w + j + 1);
         add('pr.waitstart-loopend', vsEnd(200)); add('pr.issued-loopend', vsEnd(208)); add('nx.firstS-loopend', vsEnd(40));
       }
     }
   }
   const f = 1 / med(mhz);
   const line = Object.entries(acc).map(([n, v]) => n === 'items' || n === 'tiles' ? `${n}=${med(v)}` : n === 'cta_ns' ? `cta_us=${(med(v) / 1000).toFixed(1)}/max ${(Math.max(...v) / 1000).toFixed(1)}` : `${n}=${med(v).toFixed(0)}/${(med(v) * f).toFixed(2)}`).join(' ');
-  console.log(`trace b=${c.b} s_k=${c.s_k} h_q=${c.h_q} s_q=${c.s_q} ${tag} ${kind} parts=${parts} ctas=${ctas} items_traced=${itemsSeen} mhz=${med(mhz).toFixed(0)} | ${line}`);
+  console.log(`trace b=${c.b} s_k=${c.s_k} h_q=${c.h_q} s_q=${c.s_q} lib ${kind} parts=${parts} ctas=${ctas} items_traced=${itemsSeen} mhz=${med(mhz).toFixed(0)} | ${line}`);
 }
 
 const be = await createCudaBackend();
 try {
-  for (const c of configs) await traceOne(be, c, 'lib');
+  for (const c of configs) await traceOne(be, c);
 } finally { be.dispose(); }

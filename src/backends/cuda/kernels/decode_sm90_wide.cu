@@ -450,11 +450,7 @@ __device__ __forceinline__ void traceClkAt(int base, int k) {
   if (k < 8) traceCta()[base + k] = static_cast<unsigned long long>(clock64());
 }
 // clock64 into word base + (the CTA's items so far), first 8 items; by the caller's one thread.
-__device__ __forceinline__ void traceClk(int base) {
-  unsigned long long* tr = traceCta();
-  const unsigned long long n = tr[6];
-  if (n < 8) tr[base + n] = static_cast<unsigned long long>(clock64());
-}
+__device__ __forceinline__ void traceClk(int base) { traceClkAt(base, static_cast<int>(min(traceCta()[6], 8ull))); }
 // kVarBTimeline (VARB 2; session 19 round 2, h1; trace builds only, the library's pair order): thread 0 of each
 // consumer warpgroup writes %clock (SM cycles, 32 bits) at each wgmma group's issue end, each wgmma wait's end, each box
 // wait of the S walk (first, last) and each named barrier (issue-past: a BAR.SYNC blocks at the next shared load, so
