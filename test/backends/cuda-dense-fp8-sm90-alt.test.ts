@@ -275,11 +275,13 @@ test('bit 8192: the screening warps (96 threads) decide the fast path exactly as
 
 test('bits 8192 and 16384: the checked barriers, flags and scale arrays fit the launch', () => {
   // everything on: the raw ring, Q^T, P^T, red, ml, full / empty, bit 2048's maxima, bit 8192's barriers and flags, bit 16384's scale arrays
-  const layout = (nr: number) => 4 * 64 * 656 + nr * 576 * 2 + 2 * (2 * nr * 64 * 2) + 2 * 4 * nr * 4 + 3 * nr * 4 + 16 * 4 + 2 * 2 * nr * 4 + 4 * 8 + 4 * 16 + 4 * 1024 + 1024;
+  // (and since session 31 the consumer warpgroups' exact-path mbarriers: 8 bytes each, three at most, 8-byte aligned)
+  const layout = (nr: number) => 4 * 64 * 656 + nr * 576 * 2 + 2 * (2 * nr * 64 * 2) + 2 * 4 * nr * 4 + 3 * nr * 4 + 16 * 4 + 2 * 2 * nr * 4 + 4 * 8 + 4 * 16 + 4 * 1024 + 8 + 3 * 8 + 1024;
   for (const nr of [16, 32] as const) assert.ok(layout(nr) <= denseFp8Sm90Smem(nr), `rows ${nr}: ${layout(nr)} <= ${denseFp8Sm90Smem(nr)}`);
   for (const s of ['static constexpr int CKF_OFF = (CK_OFF + 8 * RAW_SLOTS + 15) / 16 * 16;',
     'static constexpr int SC_OFF = kAltScan ? CKF_OFF + 16 * RAW_SLOTS : CK_OFF;',
-    'static constexpr int SMEM = SC_OFF + (kAltScanSc ? 1024 * RAW_SLOTS : 0) + 1024;']) assert.ok(src.includes(s), `dense_fp8_sm90.cu contains ${s}`);
+    'static constexpr int EX_OFF = (SC_OFF + (kAltScanSc ? 1024 * RAW_SLOTS : 0) + 7) / 8 * 8;',
+    'static constexpr int SMEM = EX_OFF + 8 * NCW + 1024;']) assert.ok(src.includes(s), `dense_fp8_sm90.cu contains ${s}`);
 });
 
 test('bits 8192 and 16384: the flags (one 16-byte load a slot) are 16-byte aligned with 4 slots and with 3 (bit 72057594037927936)', () => {

@@ -87,3 +87,21 @@ test('decode_sm90.cu: the lazy vote\'s exact path syncs on a per-warpgroup mbarr
   const probe = readFileSync(fileURLToPath(new URL('../../bench/cuda/hopper/racecheck_probe.cu', import.meta.url)), 'utf8');
   assert.match(probe, /case 17: k<17><<<132, 384>>>\(d\); break;/);
 });
+
+test('dense_fp8_sm90.cu: the exact path syncs on a per-warpgroup mbarrier, short warpgroups pass for their missing tile, every lane hands a slot back (session 31)', () => {
+  const src = readFileSync(join(kernels, 'dense_fp8_sm90.cu'), 'utf8');
+  // one mbarrier of 128 arrivals per consumer warpgroup (two or three), in the layout past the score factor
+  assert.match(src, /for \(int w = 0; w < NC; \+\+w\) mbarInit\(base \+ L::EX_OFF \+ 8 \* w, 128\);/);
+  assert.match(src, /const uint32_t exBar = base \+ L::EX_OFF \+ 8 \* wg;/);
+  assert.match(src, /static constexpr int SMEM = EX_OFF \+ 8 \* NCW \+ 1024;/);
+  // the failed lazy vote: the four warps' maxima into red, then the warpgroup meets on exBar, not on its named barrier
+  const exact = src.slice(src.indexOf('if (groupAny(wg, grow)) {'), src.indexOf('} else {', src.indexOf('if (groupAny(wg, grow)) {')));
+  assert.match(exact, /publishMax\(i, b, [^\n]*\n\s*mbarArrive\(exBar\);[^\n]*\n\s*mbarWait\(exBar, exPh\);\s*exPh \^= 1;/);
+  assert.doesNotMatch(exact, /groupSync\(wg\)/);
+  // a warpgroup that ran fewer of the item's tiles than warpgroup 0 passes its barrier kTilePasses times for the missing one
+  assert.match(src, /constexpr int kTilePasses = \(MLA_DFP8_PROBE & 2\) \? 1 : MLA_DFP8_SCAN \? 2 : 3;/);
+  assert.match(src, /for \(int k = kc, k0 = \(itm\.nTiles \+ NC - 1\) \/ NC; k < k0; \+\+k\)\n#pragma unroll\n\s*for \(int q = 0; q < kTilePasses; \+\+q\) groupSync\(wg\);/);
+  // every lane arrives on a raw slot's empty barrier (and the screening warps on the check barrier); lane 0 only under a
+  // measurement switch
+  assert.match(src, /#ifdef MLA_DFP8_LANE0_RELEASE\n[^\n]*kEmptyArrivals = 4, kCheckArrivals = 3;[\s\S]*?#else\n[^\n]*kEmptyArrivals = 128, kCheckArrivals = 96;\n__device__ __forceinline__ void releaseSlot\(uint32_t bar, int\) \{ mbarArrive\(bar\); \}\n#endif/);
+});

@@ -932,15 +932,16 @@ template <int NR> struct AltLayout {
 #if MLA_DFP8_SF16
   static constexpr int Q16_OFF = (SC_OFF + (kAltScanSc ? 1024 * RAW_SLOTS : 0) + 127) / 128 * 128; // bit 35184372088832: Q^T with f16 NoPE k-steps
   static constexpr int SL_OFF = Q16_OFF + (NR == 16 || MLA_DFP8_S32H ? NR * 576 * 2 : 0); // the item's score factor (f32), then 8 warps' maxima
-  static constexpr int SMEM = SL_OFF + 64 + 1024;
+  static constexpr int EX_OFF = SL_OFF + 64;
 #else
-  static constexpr int SMEM = SC_OFF + (kAltScanSc ? 1024 * RAW_SLOTS : 0) + 1024;
+  static constexpr int EX_OFF = (SC_OFF + (kAltScanSc ? 1024 * RAW_SLOTS : 0) + 7) / 8 * 8;
 #endif
+  static constexpr int SMEM = EX_OFF + 8 * NCW + 1024; // EX_OFF: each consumer warpgroup's exact-path mbarrier (exBar)
   static_assert(4 * (NR / 8) * 4 * 128 * 4 + NR * 4 <= NR * 576 * 2, "the merge's exchange fits in Q^T's region");
   // (alignments: the raw slots, Q^T and P^T are bulk-copy targets or wgmma operands (16 bytes, the pages' 1024 kept);
   // mbarriers 8; the screening flags one 16-byte load a slot; the scale arrays 4-byte loads; the f16 Q^T 128)
   static_assert(RAW_OFF % 1024 == 0 && kRawBytes % 1024 == 0 && Q_OFF % 1024 == 0 && P_OFF % 16 == 0 && P_BYTES % 16 == 0, "raw slots, Q^T, P^T aligned");
-  static_assert(RED_OFF % 16 == 0 && ML_OFF % 4 == 0 && BAR_OFF % 8 == 0 && MS_OFF % 8 == 0 && CK_OFF % 8 == 0, "reductions and barriers aligned");
+  static_assert(RED_OFF % 16 == 0 && ML_OFF % 4 == 0 && BAR_OFF % 8 == 0 && MS_OFF % 8 == 0 && CK_OFF % 8 == 0 && EX_OFF % 8 == 0, "reductions and barriers aligned");
   static_assert(CKF_OFF % 16 == 0 && SC_OFF % 16 == 0, "the screening flags (one 16-byte load a slot) and scale arrays aligned");
 #if MLA_DFP8_SF16
   static_assert(Q16_OFF % 128 == 0 && SL_OFF % 16 == 0, "the f16 Q^T and the score factor aligned");
@@ -973,18 +974,19 @@ __device__ __forceinline__ bool groupAny(int w, bool x) {
                : "=r"(r) : "r"(static_cast<uint32_t>(x)), "r"(1 + w) : "memory");
   return r != 0;
 }
-// A consumer warp hands a raw slot back (after its __syncwarp): lane 0 arrives for the warp (the slot's empty barrier
-// counts 4 warps). The racecheck verification build (docs/notes/sanitizers.md) has every lane arrive (count 128):
-// racecheck does not carry the other lanes' reads through __syncwarp into lane 0's arrival (racecheck_probe.cu mode 7)
-// and reported the producer's next bulk copy into the slot against them.
-#ifdef MLA_RACECHECK_STRICT
-[[maybe_unused]] constexpr int kEmptyArrivals = 128, kCheckArrivals = 96; // (and the screening warps' check barrier: every lane)
-__device__ __forceinline__ void releaseSlot(uint32_t bar, int) { mbarArrive(bar); }
-#else
+// A consumer warp hands a raw slot back (after its __syncwarp): every lane arrives (the slot's empty barrier counts the
+// warpgroup's 128 threads), and so do the producer's screening warps on the check barrier (96). Until session 31 lane 0
+// arrived for its warp (counts 4 and 3): race-free, but compute-sanitizer's racecheck does not carry the other lanes'
+// reads through __syncwarp into lane 0's arrival (racecheck_probe.cu mode 7) and reported the producer's next bulk copy
+// into the slot against them. MLA_DFP8_LANE0_RELEASE (a -D switch, measurement only) builds the old form.
+#ifdef MLA_DFP8_LANE0_RELEASE
 [[maybe_unused]] constexpr int kEmptyArrivals = 4, kCheckArrivals = 3;
 __device__ __forceinline__ void releaseSlot(uint32_t bar, int lane) {
   if (lane == 0) mbarArrive(bar);
 }
+#else
+[[maybe_unused]] constexpr int kEmptyArrivals = 128, kCheckArrivals = 96;
+__device__ __forceinline__ void releaseSlot(uint32_t bar, int) { mbarArrive(bar); }
 #endif
 // Two bytes of (a, b) by selector SEL (byte and sign-copy nibbles) -> bf16x2 of e4m3 * 2^-120 (see e4m3PairScaled).
 template <uint32_t SEL> __device__ __forceinline__ uint32_t e4m3Pair2(uint32_t a, uint32_t b) {
@@ -1580,16 +1582,15 @@ struct DenseFp8Alt {
 #else
         const bool bad = __any_sync(0xffffffffu, (nan & 0x80808080u) != 0 || !ok);
 #endif
-        __syncwarp(); // the warp's scale stores before lane 0's (releasing) arrival
+        __syncwarp(); // the warp's scale stores before the (releasing) arrivals
         if ((st & 31) == 0) {
           stShared(ck + (L::CKF_OFF - L::CK_OFF) + 16 * slot + 4 * w, static_cast<uint32_t>(bad));
-#ifndef MLA_RACECHECK_STRICT
+#ifdef MLA_DFP8_LANE0_RELEASE
           mbarArrive(ck + 8 * slot);
 #endif
         }
-#ifdef MLA_RACECHECK_STRICT
-        // (verification build: every lane arrives, count 96, after lane 0's flag store; racecheck_probe.cu mode 7)
-        __syncwarp();
+#ifndef MLA_DFP8_LANE0_RELEASE
+        __syncwarp(); // every lane arrives (count 96), after lane 0's flag store (see releaseSlot)
         mbarArrive(ck + 8 * slot);
 #endif
       }
@@ -1624,13 +1625,14 @@ struct DenseFp8Alt {
     if (threadIdx.x == 0) {
       for (int s = 0; s < RS; ++s) {
         mbarInit(fullBar + 8 * s, 1);
-        mbarInit(emptyBar + 8 * s, kEmptyArrivals); // the 4 warps of the warpgroup that consumes the page (releaseSlot)
+        mbarInit(emptyBar + 8 * s, kEmptyArrivals); // the threads of the warpgroup that consumes the page (releaseSlot)
 #if MLA_DFP8_SCAN
         mbarInit(base + L::CK_OFF + 8 * s, kCheckArrivals); // the producer's three screening warps
 #endif
       }
       if constexpr (W3)
         for (int s = RS; s < FB; ++s) mbarInit(fullBar + 8 * s, 1);
+      for (int w = 0; w < NC; ++w) mbarInit(base + L::EX_OFF + 8 * w, 128); // (exBar)
       asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     }
     const int* meta = p.tileSchedulerMetadata + part * kMetaFields;
@@ -1693,11 +1695,19 @@ struct DenseFp8Alt {
     const uint64_t qDesc = descOf<NR>(qBase), pDesc = descOf<NR>(pBase);
 #endif
 
+    // Session 31 (decode_sm90.cu's session 30 form): where the lazy vote fails, the warpgroup's exact path shares its four
+    // warps' maxima through an mbarrier of its own (exBar: every thread arrives, then waits on the phase) instead of its
+    // named barrier, so each warpgroup passes its named barrier kTilePasses times a tile whatever the data; at the item's
+    // end the warpgroups that ran fewer tiles pass it for the missing ones, and the counts agree at every merge.
+    // compute-sanitizer's racecheck reports the merge's race-free exchanges when they do not (racecheck_probe.cu modes 16
+    // and 17); the exact path runs on a warpgroup's first tile of an item and rarely after.
+    constexpr int kTilePasses = (MLA_DFP8_PROBE & 2) ? 1 : MLA_DFP8_SCAN ? 2 : 3; // the S vote (unless screened), the lazy vote or the maxima's barrier, P^T
+    const uint32_t exBar = base + L::EX_OFF + 8 * wg;
+    uint32_t exPh = 0;
 #ifdef MLA_RACECHECK_STRICT
-    // The racecheck verification build (docs/notes/sanitizers.md; decode_sm90.cu does the same): each consumer
-    // warpgroup counts the passes of its own barrier, and before an item's merge the ones with fewer pass it until all
-    // are equal. The tiles alternate between the warpgroups and each tile's votes may add a pass, so the counts differ
-    // (racecheck_probe.cu mode 16: racecheck then reports the race-free exchanges of the merge). Never shipped.
+    // The racecheck verification build (docs/notes/sanitizers.md): each consumer warpgroup counts the passes of its own
+    // barrier, and before an item's merge the ones with fewer pass it until all are equal (exchanged by votes). Since
+    // session 31 the shipped code's counts agree already and this adds nothing; it stays as the check of that. Never shipped.
     unsigned gsN = 0;
     auto groupSync = [&](int w) { ++gsN; ::mla::MLA_DFP8_NS::groupSync(w); };
     auto groupAny = [&](int w, bool x) { ++gsN; return ::mla::MLA_DFP8_NS::groupAny(w, x); };
@@ -2059,7 +2069,9 @@ struct DenseFp8Alt {
           for (int i = 0; i < NI; ++i)
 #pragma unroll
             for (int b = 0; b < 2; ++b) publishMax(i, b, fmaxf(sAcc[i * 4 + b], sAcc[i * 4 + 2 + b]));
-          groupSync(wg);
+          mbarArrive(exBar); // the warpgroup's maxima are in (an mbarrier, not its named barrier: see exBar)
+          mbarWait(exBar, exPh);
+          exPh ^= 1;
 #pragma unroll
           for (int i = 0; i < NI; ++i)
 #pragma unroll
@@ -2129,6 +2141,10 @@ struct DenseFp8Alt {
       if (threadIdx.x == 0) MLA_DFP8_SS(8);
 #endif
 
+      // A warpgroup that ran fewer of the item's tiles than warpgroup 0 passes its barrier for the missing one (see exBar).
+      for (int k = kc, k0 = (itm.nTiles + NC - 1) / NC; k < k0; ++k)
+#pragma unroll
+        for (int q = 0; q < kTilePasses; ++q) groupSync(wg);
       // Row sums over the 8 key lanes and the 4 warps, then the two warpgroups merge (decode_sm90.cu's split stores).
 #pragma unroll
       for (int i = 0; i < NI; ++i)
