@@ -25,10 +25,21 @@ test('sm90WideLaunch: >= 64 rows of one KV head, page 64, uniform query lengths;
   assert.equal(sm90WideLaunch(shape(1, 64, 1, { varlen: true })), undefined);
 });
 
-test('sm90WideSmem is what the .cu asserts, and fits sm_90 with the static 1472 bytes', () => {
+test('sm90WideSmem is what the .cu asserts, and fits sm_90 with the static 1496 bytes', () => {
   const src = readFileSync(fileURLToPath(new URL('../../src/backends/cuda/kernels/decode_sm90_wide.cu', import.meta.url)), 'utf8');
-  assert.match(src, new RegExp(`SMEM == ${sm90WideSmem} && sizeof\\(mla::sm90w::Rows\\) == 1472`));
-  assert.ok(sm90WideSmem + 1472 <= 227 * 1024);
+  // 1472 bytes of row arrays and stage mbarriers, and (MLA_SM90W_MBHAND, the default since session 31) three hand-offs
+  assert.match(src, new RegExp(`SMEM == ${sm90WideSmem} && sizeof\\(mla::sm90w::Rows\\) == 1472 \\+ \\(MLA_SM90W_MBHAND \\? 24 : 0\\)`));
+  assert.match(src, /#ifndef MLA_SM90W_MBHAND[^\n]*\n#define MLA_SM90W_MBHAND 1\n#endif\nstruct Rows \{/);
+  assert.ok(sm90WideSmem + 1472 + 24 <= 227 * 1024);
+});
+
+test('decode_sm90_wide.cu: the pair\'s one-way hand-offs are mbarriers of 128 arrivals in the library\'s order (session 31)', () => {
+  const src = readFileSync(fileURLToPath(new URL('../../src/backends/cuda/kernels/decode_sm90_wide.cu', import.meta.url)), 'utf8');
+  assert.match(src, /for \(int s = 0; s < 3; \+\+s\) mbarInit\(smemAddr\(&rw\.hand\[s\]\), 128\);/);
+  // warpgroup 0 hands over on 1 and waits on 3 (or 2) and 2; warpgroup 1 waits on 1 and hands over on 3 and 2
+  for (const s of ['else handArrive<1>(); // mA and P_A ready', 'if (hasB) handWait<3>(hPh);', 'else handWait<2>(hPh);',
+    'if constexpr ((VAR & kVarCEarly) != 0) handWait<2>(hPh);', 'if constexpr (!kNM) handWait<1>(hPh);', 'handArrive<3>(); // c, mB and P_B ready',
+    'handArrive<2>(); // c, mB and P_B ready (kVarCEarly']) assert.ok(src.includes(s), s);
 });
 
 test('sm90CacheMap (both Hopper kernels): a valid 2-D map of the cache rows, 64 x 64 boxes of 128 bytes, 128-byte swizzle', () => {

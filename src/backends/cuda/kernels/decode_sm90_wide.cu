@@ -56,6 +56,9 @@ constexpr int kK_OFF = kQ_OFF + 9 * kBox;   // 2 stages
 constexpr int kP_OFF = kK_OFF + 2 * kTileBytes; // P (P_A, then P_B): 64 x 64, K-major SW128
 constexpr int SMEM = kP_OFF + kBox + 1024;  // dynamic: + alignment slack (swizzled boxes need 1024-byte alignment)
 // Static shared memory beside it: the row arrays and the mbarriers (addressed without pointer registers).
+#ifndef MLA_SM90W_MBHAND // (the hand-offs on mbarriers, session 31: see handArrive)
+#define MLA_SM90W_MBHAND 1
+#endif
 struct Rows {
   float mA[64], c[64], mB[64], l[2][64];
   unsigned long long full[2][9]; // one a box
@@ -63,6 +66,9 @@ struct Rows {
   // stage while the rest is still in use: [0] box 8 (RoPE: after S of the tile), [1] boxes 4-7 (V[R]: after
   // warpgroup 1's P V), [2] boxes 0-3 (V[L]: after warpgroup 0's P V).
   unsigned long long empty[2][3];
+#if MLA_SM90W_MBHAND
+  unsigned long long hand[3]; // session 31: the pair's one-way hand-offs 1, 2, 3 (see handArrive)
+#endif
 };
 static_assert(SMEM + sizeof(Rows) <= 232448, "over the 227 KiB a block may opt in to");
 
@@ -159,6 +165,9 @@ __device__ __forceinline__ uint4 ldShared128(uint32_t addr) {
 }
 __device__ __forceinline__ void stGlobal128(void* g, uint4 v) {
   asm volatile("st.global.v4.b32 [%0], {%1, %2, %3, %4};\n" ::"l"(reinterpret_cast<uint64_t>(g)), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w) : "memory");
+}
+__device__ __forceinline__ void stGlobal64(void* g, uint32_t x, uint32_t y) {
+  asm volatile("st.global.v2.b32 [%0], {%1, %2};\n" ::"l"(reinterpret_cast<uint64_t>(g)), "r"(x), "r"(y) : "memory");
 }
 // kVarBQTma: one 64 x 64 box of q (no cache hint: every part of a request reads the same Q).
 __device__ __forceinline__ void tmaLoadQ(uint32_t dst, const TmaMap* map, int c0, int c1, uint32_t bar) {
@@ -545,6 +554,27 @@ constexpr int kVarBStKNx = 1 << 23;
 // pair's start (tensor prefetches of q's map), so the copy at the next item's start finds them there. The code-size
 // probe's pad-after-the-loop field shrinks to bit 20 (at most 1).
 constexpr int kVarBStLds = 1 << 22, kVarBQPf = 1 << 21;
+// Session 31 (MLA_SM90W_STREG, a -D switch: VARB has no free bit): an unsplit item's output rows go from the
+// accumulators straight to `out` (no staging in Q's region, no bulk copies), each quad writing 32 contiguous bytes a
+// store (one xor-1 shuffle a pair of 8-column chunks: even lanes keep chunk i, odd lanes chunk i + 1, 8 bytes each), so
+// Q's region is free at the last pair and every item's successor Q is issued there (kVarBQAll's early issue, until now
+// split items only). Session 30 measured the unsplit boundary at ~6 us (staging ~1 us, the copies ~1.5 us, Q's round trip
+// ~2 us) and the split one, which already stores from registers and issues Q early, at ~3.1 us.
+#ifndef MLA_SM90W_STREG
+#define MLA_SM90W_STREG 0
+#endif
+// Session 31: the library pair order's three one-way hand-offs between the consumer warpgroups (barrier 1: m_A and
+// P_A, warpgroup 0 -> 1; 3: c, m_B and P_B; 2: P V issued, 1 -> 0) are mbarriers of 128 arrivals (every thread of the
+// handing warpgroup arrives, the other waits on the phase) instead of named-barrier arrive / sync pairs.
+// compute-sanitizer's racecheck does not take barrier.arrive as a release (racecheck_probe.cu mode 4: 68-69 k reports a
+// shape on this kernel until then) and models the mbarrier form (mode 6): racecheck 0 on 17 shapes (H200, session 31
+// call 4; docs/notes/sanitizers.md). Each arrive has exactly one wait, in order, as the named pairs had (a second arrival
+// before the other side's wait would have broken those too: each side's next arrival follows its wait on the other's),
+// so one parity bit a barrier and waiter is enough. -DMLA_SM90W_MBHAND=0 builds the named-barrier form (measurement).
+// MLA_SM90W_HANDSLEEP (a -D switch, measurement): the waits with a suspend-time hint (mbarWaitSleepImm).
+#ifndef MLA_SM90W_HANDSLEEP
+#define MLA_SM90W_HANDSLEEP 0
+#endif
 // Session 20 (w1): the softmax with fewer instructions (harness only so far; the plan's item 2, branch (A)). The scale
 // fold is session 9's kVarFoldScale (VAR 2048: raw scores through the mask and the row maximum, the maximum scaled once,
 // expPack's subtraction an FFMA s * scaleLog2 - base) on the library's bits. kVarBGuardMax (VARB 64): the -inf guards of
@@ -684,6 +714,29 @@ struct DecodeW {
   static constexpr int kPadIn = (VARB >> kVarBPadInShift) & 0x3ff, kPadOut = (VARB >> kVarBPadOutShift) & 0x1; // session 20: the code-size probe (bits 8-17, 20; 21-22 since session 30)
   static constexpr bool kSL = (VARB & kVarBStLds) != 0; // session 30: the staged rows out by shared loads and warp stores
   static constexpr bool kQP = (VARB & kVarBQPf) != 0; // session 30: the next item's Q into L2 at the last pair
+  static constexpr bool kSR = MLA_SM90W_STREG != 0 && (VAR & kVarStAsync) != 0 && !kSK && !kSL; // session 31: rows from registers
+  // session 31: the hand-offs on mbarriers (MLA_SM90W_MBHAND), in the library's pair order only
+  static constexpr bool kMH = MLA_SM90W_MBHAND != 0 && (VAR & (kVarSeesaw | kVarMAEarly | kVarPBLate | kVarQEarly | kVarMcast | kVarPrNoMA)) == 0 && (VAR & (kVarPBEarly | kVarCEarly | kVarPAReg)) == (kVarPBEarly | kVarCEarly | kVarPAReg)
+                                && (VARB & (kVarBArriveLate | kVarBOwnMax | kVarBStag | kVarBStag5 | kVarBNoProd)) == 0;
+  // Hand-off K (1, 2 or 3) given: every thread of the handing warpgroup arrives (kMH), or its named-barrier arrive.
+  template <int K> static __device__ __forceinline__ void handArrive() {
+#if MLA_SM90W_MBHAND
+    if constexpr (kMH) { mbarArrive(smemAddr(&rows().hand[K - 1])); return; }
+#endif
+    namedArrive(K, 256);
+  }
+  // Hand-off K taken: wait on the phase whose parity is bit K of ph (then flip it), or the named-barrier sync.
+  template <int K> static __device__ __forceinline__ void handWait([[maybe_unused]] uint32_t& ph) {
+#if MLA_SM90W_MBHAND
+    if constexpr (kMH) {
+      if constexpr (MLA_SM90W_HANDSLEEP != 0) mbarWaitSleepImm(smemAddr(&rows().hand[K - 1]), (ph >> K) & 1u);
+      else mbarWait(smemAddr(&rows().hand[K - 1]), (ph >> K) & 1u);
+      ph ^= 1u << K;
+      return;
+    }
+#endif
+    namedSync(K, 256);
+  }
   static constexpr bool kPadExec = (VARB & kVarBPadExec) != 0;
   static constexpr bool kGM = (VARB & kVarBGuardMax) != 0; // session 20 (w1): the bases' -inf guards as one FMNMX
   static_assert(!kGM || (VAR & (kVarSeesaw | kVarPrNoMA)) == 0, "kVarBGuardMax: the library's pair order");
@@ -903,6 +956,32 @@ struct DecodeW {
     const float LA = rw.l[0][rA] + rw.l[1][rA], LB = rw.l[0][rB] + rw.l[1][rB];
     if constexpr ((VAR & kVarStAsync) != 0) {
       if (noSplit && (reinterpret_cast<uintptr_t>(p.out) & 15) == 0 && (!(VAR & kVarStShortGone) || it.nTiles <= 32)) { // CTA-uniform
+        if constexpr (kSR) { // session 31: from registers, 32 contiguous bytes a quad a store
+          const int col0 = 256 * wg + 2 * tq;
+          const bool odd = (tq & 1) != 0;
+#pragma unroll
+          for (int h2 = 0; h2 < 2; ++h2) {
+            const int r = h2 ? rB : rA;
+            const bool live = r < it.liveRows; // (the same in the quad: the shuffles below run in every lane)
+            const float l = h2 ? LB : LA, mx = h2 ? mB_ : mA_;
+            const int m = m0 + r, j = m / p.nGroups, h = m - j * p.nGroups;
+            const bool empty = l == 0.f;
+            const float inv = empty ? 0.f : 1.f / l;
+            T* const out = static_cast<T*>(p.out) + (static_cast<int64_t>(it.qStart + j) * p.hQ + h) * kDV + col0;
+#pragma unroll
+            for (int i = 0; i < 32; i += 2) {
+              const uint32_t a = pack2<T>(o[4 * i + 2 * h2] * inv, o[4 * i + 2 * h2 + 1] * inv);
+              const uint32_t b = pack2<T>(o[4 * (i + 1) + 2 * h2] * inv, o[4 * (i + 1) + 2 * h2 + 1] * inv);
+              const uint32_t x = __shfl_xor_sync(0xffffffffu, odd ? a : b, 1);
+              // even tq: chunk i, columns 2 tq .. 2 tq + 3 (its a, then its odd neighbour's a); odd tq: chunk i + 1,
+              // columns 2 tq - 2 .. 2 tq + 1 (its even neighbour's b, then its b)
+              if (live) stGlobal64(odd ? out + 8 * (i + 1) - 2 : out + 8 * i, odd ? x : a, odd ? b : x);
+            }
+            if (live && wg == 0 && tq == 0)
+              p.lse[batch * p.lseStrideB + h * p.lseStrideH + (it.qStart + j) * p.lseStrideT] = empty ? INFINITY : (mx + log2f(l)) * 0.69314718055994531f;
+          }
+          return; // Q's region untouched: this item's last pair issued the next item's Q (qEarlyA)
+        }
         extern __shared__ unsigned char smemRaw[];
         const uint32_t oBase = ((smemAddr(smemRaw) + 1023) & ~1023u) + oOff; // Q's region (kVarBStK: or a stage)
         const int col0 = 256 * wg + 2 * tq;
@@ -1246,6 +1325,7 @@ struct DecodeW {
     // far (qPh); thread 0: the next live item's first q row (qNx, -1: none).
     [[maybe_unused]] bool qPreA = false;
     [[maybe_unused]] uint32_t qPh = 0;
+    [[maybe_unused]] uint32_t hPh = 0; // kMH: bit K, the parity of this warpgroup's next wait on hand-off K
     [[maybe_unused]] int qNx = -1;
     // kVarBStK: the stage whose groups this pair keeps (the item's last tile, its output rows staged there; 2: none),
     // and the stage still held from the previous item (handed back at this item's start).
@@ -1279,7 +1359,7 @@ struct DecodeW {
       const int m0 = rowTile * kRowsPerCta;
       // kVarBQAll: whether the next item's Q may be issued in this item's last pair (its output rows are not staged in
       // Q's region: storeRows' test for the staged path).
-      [[maybe_unused]] const bool qEarlyA = kQA && it.nTiles > 0 && (kSK || !((VAR & kVarStAsync) && noSplit && (reinterpret_cast<uintptr_t>(p.out) & 15) == 0));
+      [[maybe_unused]] const bool qEarlyA = kQA && it.nTiles > 0 && (kSK || kSR || !((VAR & kVarStAsync) && noSplit && (reinterpret_cast<uintptr_t>(p.out) & 15) == 0));
       // kVarBStK: this item's output rows are staged (storeRows' test), in the stage of its last tile.
       [[maybe_unused]] const bool stagedK = !kSN && kSK && noSplit && (reinterpret_cast<uintptr_t>(p.out) & 15) == 0; // (kVarBStKNx: after the loop)
       const int limA = rA < it.liveRows ? min(it.kEnd, visibleKeys(p, it.seqlen, it.qLen, (m0 + rA) / p.nGroups)) : 0;
@@ -1596,7 +1676,8 @@ struct DecodeW {
             if (tq == 0) { rw.mA[rA] = nA; rw.mA[rB] = nB; }
           if constexpr (!kAL) {
             fenceProxyAsync();
-            namedArrive(kME ? 8 : 1, 256); // mA and P_A ready (kVarMAEarly: P_A, barrier 8)
+            if constexpr (kME) namedArrive(8, 256); // P_A ready (kVarMAEarly: barrier 8)
+            else handArrive<1>(); // mA and P_A ready
           }
           MLA_TL(5);
           if (!lazy) scaleO(o, scA, scB);
@@ -1621,9 +1702,9 @@ struct DecodeW {
           if constexpr (kWaitStamps) wT0 = clock64();
 #endif
           if constexpr ((VAR & kVarCEarly) != 0) {
-            if (hasB) namedSync(3, 256); // kVarCEarly: c, mB and P_B ready; warpgroup 1 is done reading P_A
-            else namedSync(2, 256);
-          } else namedSync(2, 256); // c, mB and P_B ready; warpgroup 1 is done reading P_A
+            if (hasB) handWait<3>(hPh); // kVarCEarly: c, mB and P_B ready; warpgroup 1 is done reading P_A
+            else handWait<2>(hPh);
+          } else handWait<2>(hPh); // c, mB and P_B ready; warpgroup 1 is done reading P_A
           MLA_TL(8);
 #ifdef MLA_SM90W_TRACE
           if constexpr (kWaitStamps) wBar += clock64() - wT0;
@@ -1645,7 +1726,7 @@ struct DecodeW {
             const uint64_t dvB = opaque(descSw128(kBase + stB * kTileBytes, vLbo, vSbo));
             const uint64_t dP = opaque(descSw128(pBase, 16, 1024));
             MLA_TL(12);
-            if constexpr ((VAR & kVarCEarly) != 0) namedSync(2, 256); // both of warpgroup 1's P V issued (queue order)
+            if constexpr ((VAR & kVarCEarly) != 0) handWait<2>(hPh); // both of warpgroup 1's P V issued (queue order)
             MLA_TL(9);
             wgFence();
 #pragma unroll
@@ -1674,7 +1755,7 @@ struct DecodeW {
           // every score is at most kLazyTau above m_A too): after the barrier only m_A's load stands before the exponentials.
           bool lazy = false; // kVarBLazyB: m_A stays the reference (c exactly 1)
           if constexpr (kLazy) lazy = lazyVote(mA_, mB_);
-          if constexpr (!kNM) namedSync(1, 256); // mA and P_A ready
+          if constexpr (!kNM) handWait<1>(hPh); // mA and P_A ready
           MLA_TL(5);
 #ifdef MLA_SM90W_TRACE
           if constexpr (kWaitStamps) wBar += clock64() - wT0;
@@ -1791,7 +1872,7 @@ struct DecodeW {
                   for (int e = 0; e < 4; ++e) pa[kk][e] = ldShared32(pBase + ((e & 1) ? rB : rA) * 128 + (((2 * kk + (e >> 1)) ^ gq) << 4) + tq * 4);
               } else if constexpr (kCE) { // kVarCEarly: the publication behind P_B V_B[R]'s issue, on barrier 3
                 publish();
-                namedArrive(3, 256); // c, mB and P_B ready (warpgroup 0 does its pre-P-V work from here)
+                handArrive<3>(); // c, mB and P_B ready (warpgroup 0 does its pre-P-V work from here)
                 MLA_TL(7);
                 if constexpr (kOM2) { // P_B V_B[R] retired now; O_R down by d (its sums were in syncMA)
                   wgWait<0>();
@@ -1813,7 +1894,7 @@ struct DecodeW {
                 storeP(pBase, a, rA, rB, gq, tq);
                 fenceProxyAsync();
               }
-              namedArrive(2, 256); // c, mB and P_B ready (kVarCEarly: queue order only; kVarPBLate: P_B ready); both of this warpgroup's P V queued ahead of warpgroup 0's
+              handArrive<2>(); // c, mB and P_B ready (kVarCEarly: queue order only; kVarPBLate: P_B ready); both of this warpgroup's P V queued ahead of warpgroup 0's
               MLA_TL(9);
               wgWait<1>(); // P_B V_B[R] done
               MLA_TL(10);
@@ -1844,7 +1925,7 @@ struct DecodeW {
             if (hasB) storeP(pBase, a, rA, rB, gq, tq);
             if (tq == 0) { rw.c[rA] = cA; rw.c[rB] = cB; rw.mB[rA] = nA; rw.mB[rB] = nB; }
             fenceProxyAsync();
-            namedArrive(2, 256); // c, mB and P_B ready
+            handArrive<2>(); // c, mB and P_B ready
             if (hasB && t + 1 == it.nTiles - 1) zeroTail(stB, t0B);
             const uint64_t dvA = opaque(descSw128(kBase + stA * kTileBytes + 4 * kBox, vLbo, vSbo));
             constexpr bool kPBFirst = (VAR & kVarPBFirst) != 0; // P_B V_B[R] first where there is a B
@@ -2090,6 +2171,10 @@ struct DecodeW {
       Rows& rw = rows();
       for (int s = 0; s < 18; ++s) mbarInit(smemAddr(&rw.full[0][0]) + 8 * s, 1);
       for (int s = 0; s < 6; ++s) mbarInit(smemAddr(&rw.empty[0][0]) + 8 * s, (VAR & kVarMcast) ? 2 : 1);
+#if MLA_SM90W_MBHAND
+      if constexpr (kMH)
+        for (int s = 0; s < 3; ++s) mbarInit(smemAddr(&rw.hand[s]), 128);
+#endif
       asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     }
     // kVarBQTma: the first item's Q, by the producer's thread 256, if that item has live rows in this row tile (the
@@ -2155,7 +2240,7 @@ struct DecodeW {
 } // namespace sm90w
 } // namespace mla
 
-static_assert(mla::sm90w::SMEM == 230400 && sizeof(mla::sm90w::Rows) == 1472, "shared memory differs from launch.ts sm90WideSmem");
+static_assert(mla::sm90w::SMEM == 230400 && sizeof(mla::sm90w::Rows) == 1472 + (MLA_SM90W_MBHAND ? 24 : 0), "shared memory differs from launch.ts sm90WideSmem");
 
 // Launch: grid (ceil(rows / 64), hKv = 1, numSmParts) (kVarGridX in kLibVar), 384 threads, mla::sm90w::SMEM bytes of dynamic shared
 // memory, the cache's tensor map after the params; sm_90a only (elsewhere the entries compile to nothing).

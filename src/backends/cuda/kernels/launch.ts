@@ -212,7 +212,7 @@ export function sm90Launch(p: MlaProblem): (Launch & { name: string; ldName: str
  * decode_sm90_wide.cu (sm_90a only): 64 query rows of one KV head a CTA on the wgmma M dimension, two consumer
  * warpgroups and a TMA producer warpgroup (384 threads). Dynamic shared memory (asserted in the .cu): Q (9 boxes of
  * 64 x 64), two 64-key stages (9 boxes each), the P tile, 1024 bytes of alignment slack; the row arrays and
- * mbarriers are static (1472 bytes).
+ * mbarriers are static (1496 bytes: 1472 and, since session 31, the three hand-off mbarriers).
  */
 export const sm90WideSmem = 9 * 8192 + 2 * 9 * 8192 + 8192 + 1024;
 /**
