@@ -53,6 +53,8 @@ P
 s29_setup() {
   s29_unpack "$1"
   OUT=${OUT:-/tmp/s29}; mkdir -p "$OUT/f"; : > "$OUT/jobs.txt"
+  export FLASHMLA_GOLDEN=test/fixtures/golden # (since session 31; the GPU suites' goldens in the tree)
+  nvidia-smi --query-gpu=name,driver_version,clocks.sm,temperature.gpu --format=csv,noheader 2>/dev/null
   T0=$(date +%s)
   CLI=(node scripts/flashmla-dist.mjs build/src)
   BQ=(bench --backend cuda --reps 1 --warmup 0 --warm-ms 0 --idle-warm-ms 0 --check 2 --rotate-mb 1 -q)
@@ -76,3 +78,47 @@ s29_run_jobs() {
   wait
   ts "tests done"
 }
+# The >= 64-row kernel's checks of session 30 call 5 and session 31 calls 3 / 4: s29_wide_checks V queues memcheck
+# and synccheck of dist-V/cuda on four shapes (one-repetition benches, checked outputs) and starts sm90-wide.test (100
+# random cases) on it in the background; s29_wide_checks_report V prints their summaries after s29_run_jobs.
+s29_wide_checks() {
+  local t c
+  s29_cfg chk256 4 1024 128 2; s29_cfg chk128 16 2048 64 2; s29_cfg chk64 8 1000 64 1; s29_cfg chk256b 3 1500 128 2
+  for t in memcheck synccheck; do
+    for c in chk256 chk128 chk64 chk256b; do
+      echo "FLASHMLA_CUDA_KERNELS=dist-$1/cuda timeout -k 5 120 compute-sanitizer --tool $t --print-limit 50 ${CLI[*]} ${BQ[*]} --configs $OUT/f/c-$c.json --out $OUT/f/o-$t-$c.json > $OUT/f/san-$t-$c.txt 2>&1" >> "$OUT/jobs.txt"
+    done
+  done
+  ( FLASHMLA_CUDA_KERNELS=dist-$1/cuda FLASHMLA_SM90W_CASES=100 timeout -k 5 200 node --test --test-reporter=tap build/test/gpu/sm90-wide.test.js > "$OUT/f/sm90-wide-$1.txt" 2>&1; echo "exit $?" >> "$OUT/f/sm90-wide-$1.txt" ) &
+}
+s29_wide_checks_report() {
+  local f
+  for f in "$OUT"/f/san-*.txt; do echo "$(basename "$f" .txt): $(grep -E 'ERROR SUMMARY' "$f" | tail -1)"; done
+  grep -E '^# (pass|fail)|^not ok|ran the sm90w' "$OUT/f/sm90-wide-$1.txt" | tr '\n' ' '; echo
+}
+# s29_ab_arms BASE CONFIGS ARM... (sessions 30-31): one `bench` of CONFIGS an arm, in the order given (BASE runs
+# dist/cuda, any other arm V dist-V/cuda; 30 repetitions, checked), BASE's files renamed to 'ship' for
+# s29_ab_read.py, then its reading of the other arms; the charts dropped.
+s29_ab_arms() {
+  local base=$1 cfg=$2 i=0 arm k f; shift 2
+  mkdir -p "$OUT/f/ab"
+  for arm in "$@"; do
+    i=$((i + 1)); k=dist/cuda; [ "$arm" != "$base" ] && k=dist-$arm/cuda
+    FLASHMLA_CUDA_KERNELS=$k timeout -k 5 100 "${CLI[@]}" bench --backend cuda --configs "$cfg" --reps 30 --check 1 -q --out "$OUT/f/ab/ab-$i-$arm.json" > "$OUT/f/ab/ab-$i-$arm.txt" 2>&1 || echo "ab $arm rc $?"
+    ts "arm $i $arm"
+  done
+  for f in "$OUT"/f/ab/ab-*-"$base".json; do mv "$f" "${f%-"$base".json}-ship.json"; done
+  python3 bench/cuda/hopper/s29_ab_read.py "$OUT/f/ab" $(printf '%s\n' "$@" | grep -vx "$base" | awk '!s[$0]++') | tee "$OUT/f/ab.txt"
+  rm -f "$OUT"/f/ab/*.svg "$OUT"/f/*.svg
+}
+# s29_traces CONFIGS_JSON V...: bench/cuda/hopper/s30_trace.ts on each trace build dist-V/cuda, its lines tagged V.
+s29_traces() {
+  local cfg=$1 v; shift
+  for v in "$@"; do
+    FLASHMLA_CUDA_KERNELS=dist-$v/cuda timeout -k 5 100 node build/bench/cuda/hopper/s30_trace.js "$cfg" > "$OUT/f/$v.txt" 2>&1; echo "$v rc $?"
+    sed "s/ lib / $v /" "$OUT/f/$v.txt" | cut -c1-400
+  done
+  ts "traces done"
+}
+# s29_wide_checked V N: s29_wide_checks V, every queued job N at a time (s29_run_jobs), then the checks' summaries.
+s29_wide_checked() { s29_wide_checks "$1"; s29_run_jobs "$2"; s29_wide_checks_report "$1"; }

@@ -10,8 +10,6 @@
 # s29_pack ... F FL FS F3):   OUT=$OUT bash bench/cuda/hopper/s31_call1.sh
 set -uo pipefail
 source bench/cuda/hopper/s29_common.sh && s29_setup "${PACK:-.devstage/s31c1.tar.xz}"
-export FLASHMLA_GOLDEN=test/fixtures/golden
-nvidia-smi --query-gpu=name,driver_version,clocks.sm,temperature.gpu --format=csv,noheader
 rc() { s29_rc "$@"; }
 for s in 0/2 1/2; do
   rc "F-d90-${s%/*}" dist-F/cuda node build/test/gpu/sparse-count.js 6 cuda dense90,dense90q $s

@@ -6,8 +6,6 @@
 #   OUT=$OUT bash bench/cuda/hopper/s31_call2.sh
 set -uo pipefail
 source bench/cuda/hopper/s29_common.sh && s29_setup "${PACK:-.devstage/s31c1.tar.xz}"
-export FLASHMLA_GOLDEN=test/fixtures/golden
-nvidia-smi --query-gpu=name,driver_version,clocks.sm,temperature.gpu --format=csv,noheader
 san() { echo "FLASHMLA_CUDA_KERNELS=$2 timeout -k 5 170 compute-sanitizer --tool $3 --print-limit 40 ${*:4} > $OUT/f/$3-$1.txt 2>&1" >> "$OUT/jobs.txt"; }
 for k in F F3; do
   san "$k" "dist-$k/cuda" memcheck node build/test/gpu/sparse-count.js 4 cuda dense90,dense90q

@@ -6,9 +6,6 @@
 # ... S N):   OUT=$OUT bash bench/cuda/hopper/s31_call5.sh
 set -uo pipefail
 source bench/cuda/hopper/s29_common.sh && s29_setup "${PACK:-.devstage/s31c5.tar.xz}"
-export FLASHMLA_GOLDEN=test/fixtures/golden
-mkdir -p "$OUT/f/ab"
-nvidia-smi --query-gpu=name,driver_version,clocks.sm,temperature.gpu --format=csv,noheader
 for c in "n16-1t:1:4096:16:1" "n32-1t:1:4096:32:1" "n32-13t:16:1024:32:1" "wa:2:1024:128:2" "w64:1:8192:64:1"; do
   IFS=: read -r tag b sk hq sq <<<"$c"; s29_cfg "$tag" "$b" "$sk" "$hq" "$sq"
   s29_rc "lib-$tag" dist/cuda "${CLI[*]} ${BQ[*]} --configs $OUT/f/c-$tag.json --out $OUT/f/o-lib-$tag.json"
@@ -25,16 +22,7 @@ for f in sm90 cuda sm90-wide; do echo "$f: $(grep -E '^# (pass|fail)|^not ok|ran
 cat "$OUT"/f/cases-*.txt | grep -E 'pass|fail|Error' | head
 mkdir -p "$OUT/keep"; cp "$OUT"/f/sm90.txt "$OUT"/f/cuda.txt "$OUT"/f/sm90-wide.txt "$OUT"/f/cases-*.txt "$OUT/keep/"
 s29_race_report s31c5-race
-mkdir -p "$OUT/f/ab"
-i=0
-for arm in N L S S L N; do
-  i=$((i + 1)); k=dist/cuda; [ $arm != L ] && k=dist-$arm/cuda
-  FLASHMLA_CUDA_KERNELS=$k timeout -k 5 100 "${CLI[@]}" bench --backend cuda --configs bench/cuda/hopper/s30_wide_e.json --reps 30 --check 1 -q --out "$OUT/f/ab/ab-$i-$arm.json" > "$OUT/f/ab/ab-$i-$arm.txt" 2>&1 || echo "ab $arm rc $?"
-  ts "arm $i $arm"
-done
-for f in "$OUT"/f/ab/ab-*-L.json; do mv "$f" "${f%-L.json}-ship.json"; done
-python3 bench/cuda/hopper/s29_ab_read.py "$OUT/f/ab" S N | tee "$OUT/f/ab.txt"
-rm -f "$OUT"/f/ab/*.svg "$OUT"/f/*.svg
+s29_ab_arms L bench/cuda/hopper/s30_wide_e.json N L S S L N
 mv "$OUT/keep" "$OUT/f/"
 tar czf "$OUT/s31c5-files.tgz" -C "$OUT" f && rm -rf "$OUT/f"
 ts end

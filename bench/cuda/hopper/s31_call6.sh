@@ -5,7 +5,6 @@
 # and .devstage (s31c6.tar.xz from s29_pack):   OUT=$OUT bash bench/cuda/hopper/s31_call6.sh
 set -uo pipefail
 source bench/cuda/hopper/s29_common.sh && s29_setup "${PACK:-.devstage/s31c6.tar.xz}"
-nvidia-smi --query-gpu=name,driver_version,clocks.sm,temperature.gpu --format=csv,noheader
 R=cuda-h200-2026-12-03-s31-final
 "${CLI[@]}" bench --grid full --emit-configs "$OUT/configs.json" > /dev/null
 PYTHONUNBUFFERED=1 timeout 240 python3 .gpu-host/anchors/bench_flashmla.py --configs "$OUT/configs.json" --out "$OUT/flashmla-h200.json" --no-triton 2>&1 | tail -8

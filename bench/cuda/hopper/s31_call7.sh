@@ -5,8 +5,6 @@
 #   OUT=$OUT bash bench/cuda/hopper/s31_call7.sh
 set -uo pipefail
 source bench/cuda/hopper/s29_common.sh && s29_setup "${PACK:-.devstage/s31c7.tar.xz}"
-export FLASHMLA_GOLDEN=test/fixtures/golden
-nvidia-smi --query-gpu=name,driver_version,clocks.sm,temperature.gpu --format=csv,noheader
 t() { echo "timeout -k 5 280 $*" >> "$OUT/jobs.txt"; }
 for s in 0 1 2 3; do
   t "env FLASHMLA_SM90W_CASES=1000 FLASHMLA_SM90W_SHARD=$s/4 node --test --test-reporter=tap build/test/gpu/sm90-wide.test.js > $OUT/f/sm90-wide-$s.txt 2>&1"
