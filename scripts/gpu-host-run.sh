@@ -51,8 +51,9 @@ run() { # name, timeout, command...
 }
 # The CLI of one build (dist/ or a second build carried beside it): "${CLI[@]}" DIST flashmla-arguments...
 CLI=(node scripts/flashmla-dist.mjs)
-flashmla_times() { # configs.json, out.json: FlashMLA on the same configs, same call
-  PYTHONUNBUFFERED=1 timeout "${FLASHMLA_TIMEOUT:-240}" python3 .gpu-host/anchors/bench_flashmla.py --configs "$1" --out "$2" --no-triton 2>&1 | tail -30
+flashmla_times() { # configs.json, out.json: FlashMLA on the same configs, same call, under do_bench's protocol and back to back
+  # (bench/cuda/flashmla_protocols.py: bench_flashmla.py's inputs and do_bench, plus our harness's back-to-back loop)
+  PYTHONUNBUFFERED=1 timeout "${FLASHMLA_TIMEOUT:-240}" python3 bench/cuda/flashmla_protocols.py .gpu-host/anchors --configs "$1" --out "$2" 2>&1 | tail -30
 }
 steps=()
 for step in "$@"; do [ "$step" = test ] && steps+=(cuda webgpu) || steps+=("$step"); done
@@ -64,9 +65,15 @@ for step in "${steps[@]}"; do
       "${CLI[@]}" dist bench --grid "${GRID:-full}" --emit-configs "$LOG/configs.json" >/dev/null || { summary+=("bench: no configs"); continue; }
       flashmla_times "$LOG/configs.json" "$OUT/flashmla-$card.json" | tee "$LOG/flashmla-$card.txt"
       for be in ${BENCH_BACKENDS:-cuda webgpu}; do
+        # back to back against FlashMLA back to back; CUDA also under do_bench's protocol on both sides (--flush-mb 256)
         run "bench-$be" "${BENCH_TIMEOUT:-300}" "${CLI[@]}" dist bench --backend "$be" --configs "$LOG/configs.json" \
           --flashmla "$OUT/flashmla-$card.json" --out "$OUT/bench-$be-$card.json" ${BENCH_ARGS:-}
         grep -vE 'artificially' "$LOG/bench-$be-$card.txt" | tail -35
+        if [ "$be" = cuda ]; then
+          run "bench-$be-flush" "${BENCH_TIMEOUT:-300}" "${CLI[@]}" dist bench --backend "$be" --configs "$LOG/configs.json" \
+            --flashmla "$OUT/flashmla-$card.json" --flush-mb 256 --out "$OUT/bench-$be-flush-$card.json" ${BENCH_ARGS:-}
+          grep -vE 'artificially' "$LOG/bench-$be-flush-$card.txt" | tail -35
+        fi
       done ;;
     bench-compare)
       be=${COMPARE_BACKEND:-cuda} before=${BEFORE:-dist-before} after=${AFTER:-dist}

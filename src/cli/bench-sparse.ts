@@ -50,6 +50,9 @@ Options:
   --grid NAME      flashmla (the 12 shapes) or small (the same with b = 1; the default on the CPU)
   --flashmla FILE  FlashMLA's results (anchors/flashmla-sparse/results-*.json): adds flashmla_us and
                    ratio_vs_flashmla (FlashMLA us / ours) to rows with the same format, b, h_q, s_q and top-k
+  --flush-mb N     CUDA: write N MB of a scratch buffer before every repetition, outside its timing (triton do_bench's
+                   protocol: 256); ours is then compared with FlashMLA's us_do_bench, back to back (default) with its
+                   us_b2b where the file has it (bench/cuda/flashmla_sparse_protocols.py), else with its us (kineto)
   --precision P    fast (default: P rounded to bf16 before P.V, as FlashMLA), exact (P as hi + lo on Hopper),
                    or both (each shape twice; geomean_by_precision gives both geometric means)
   --reps N, --warmup N, --workers N, --out FILE, -q`;
@@ -102,7 +105,7 @@ export function randomIndices(b: number, sQ: number, sK: number, topk: number, B
   return ind;
 }
 
-export async function runShape(backend: Backend, s: SparseShape, warmup: number, reps: number, precision: SparsePrecision = 'fast'): Promise<Row> {
+export async function runShape(backend: Backend, s: SparseShape, warmup: number, reps: number, precision: SparsePrecision = 'fast', flushBytes = 0): Promise<Row> {
   const r = rng(s.b * 1000 + s.hQ + s.topk);
   const L = fp8Layouts[s.format];
   const owned: Tensor[] = [];
@@ -127,7 +130,7 @@ export async function runShape(backend: Backend, s: SparseShape, warmup: number,
   const out = backend.empty('bf16', [s.b, s.sQ, s.hQ, 512]), lse = backend.empty('f32', [s.b, s.hQ, s.sQ]);
   owned.push(out, lse);
   const opts = { attnSink: sink, extraKCache: extra?.k, extraIndices: extra?.indices, extraTopkLength: extra?.len, backend, out, lse, precision };
-  const times = await backend.timeMs(() => flashMlaSparseWithKvcache(q, k, indices, 512, meta, opts).then(() => undefined), { warmup, reps });
+  const times = await backend.timeMs(() => flashMlaSparseWithKvcache(q, k, indices, 512, meta, opts).then(() => undefined), { warmup, reps, flushBytes });
   await backend.synchronize();
   for (const t of owned) backend.free(t);
   times.sort((a, b) => a - b);
@@ -146,7 +149,7 @@ export async function runShape(backend: Backend, s: SparseShape, warmup: number,
  * memory-bound configs (16 and 32 query rows a KV head). The FP8 path runs through the sparse kernel with
  * indices built on the host each call where the backend cannot read the cache by block table (src/core/dense-fp8.ts).
  */
-async function runDense(backend: Backend, b: number, sK: number, hQ: number, warmup: number, reps: number) {
+async function runDense(backend: Backend, b: number, sK: number, hQ: number, warmup: number, reps: number, flushBytes = 0) {
   const { flashMlaWithKvcache, getMlaMetadata } = await import('../core/api.js');
   const r = rng(b * 7 + sK + hQ), B = 64, pages = Math.ceil(sK / B), nb = b * pages;
   const seqlens = new Int32Array(b).fill(sK);
@@ -170,7 +173,7 @@ async function runDense(backend: Backend, b: number, sK: number, hQ: number, war
   const out = backend.empty('bf16', [b, 1, hQ, 512]), lse = backend.empty('f32', [b, hQ, 1]);
   const time = async (k: Tensor, table: Tensor, lens: Tensor) => {
     const t = await backend.timeMs(() => flashMlaWithKvcache(q, k, table, lens, 512, md.tileSchedulerMetadata, md.numSplits,
-      { backend, out, lse }).then(() => undefined), { warmup, reps });
+      { backend, out, lse }).then(() => undefined), { warmup, reps, flushBytes });
     await backend.synchronize();
     t.sort((x, y) => x - y);
     return t[Math.floor(t.length / 2)] * 1e3;
@@ -180,15 +183,31 @@ async function runDense(backend: Backend, b: number, sK: number, hQ: number, war
   return { kind: 'dense_fp8', format: 'v32', b, s_k: sK, h_q: hQ, s_q: 1, us: fp8Us, bf16_us: bf16Us, speedup_vs_bf16: bf16Us / fp8Us };
 }
 
-interface FlashMlaRow { kind: string; format: string; b: number; h_q: number; s_q: number; topk: number; extra_topk: number | null; extra_block_size: number | null; us: number }
+/**
+ * A row of FlashMLA's sparse results: bench_sparse.py's `us` (FlashMLA's kernelkit kineto method: 8 GB zeroed before
+ * each call, the mean) and `us_do_bench` (triton do_bench: 256 MB zeroed before each repetition, the median), and
+ * bench/cuda/flashmla_sparse_protocols.py's `us_b2b` (this bench's protocol: back to back, the median).
+ */
+interface FlashMlaRow { kind: string; format: string; b: number; h_q: number; s_q: number; topk: number; extra_topk: number | null; extra_block_size: number | null; us: number; us_do_bench?: number; us_b2b?: number }
+
+/**
+ * Which of FlashMLA's times ours is compared with: the same protocol where the file has it (back to back: `us_b2b`;
+ * --flush-mb: `us_do_bench`), else `us` (kineto), and whether the two protocols match.
+ */
+export function sparseProtocol(fm: readonly FlashMlaRow[], flushMb: number): { field: 'us' | 'us_do_bench' | 'us_b2b'; flashmla: string; matched: boolean } {
+  if (flushMb > 0 && fm.some((r) => typeof r.us_do_bench === 'number')) return { field: 'us_do_bench', flashmla: 'do_bench', matched: true };
+  if (flushMb === 0 && fm.some((r) => typeof r.us_b2b === 'number')) return { field: 'us_b2b', flashmla: 'back-to-back', matched: true };
+  return { field: 'us', flashmla: 'kineto (8 GB zeroed before each call, mean)', matched: false };
+}
 
 export async function benchSparse(argv: string[]): Promise<void> {
   const { values: v, help } = parse('bench', argv, {
     backend: { type: 'string' }, grid: { type: 'string' }, flashmla: { type: 'string' }, out: { type: 'string' },
     reps: { type: 'string' }, warmup: { type: 'string' }, workers: { type: 'string' }, quiet: { type: 'boolean', short: 'q' },
-    precision: { type: 'string' },
+    precision: { type: 'string' }, 'flush-mb': { type: 'string' },
   });
   if (help) { console.log(sparseBenchHelp); return; }
+  const flushMb = intArg('flush-mb', v['flush-mb'], 0, 0, 1 << 16);
   const backendName = choiceArg<BackendChoice>('backend', v.backend, backendChoices, 'best');
   const workers = v.workers === undefined ? undefined : intArg('workers', v.workers, 1, 1, 256);
   const precArg = choiceArg('precision', v.precision, ['fast', 'exact', 'both'], 'fast');
@@ -197,6 +216,7 @@ export async function benchSparse(argv: string[]): Promise<void> {
   const { backend } = await openBackend(backendName, workers);
   try {
     const onCpu = backend.kind === 'cpu';
+    if (flushMb > 0 && backend.kind !== 'cuda') throw new UsageError(`--flush-mb: the CUDA backend's only (this run has the ${backend.kind} backend)`);
     const grid = choiceArg('grid', v.grid, ['flashmla', 'small'], onCpu ? 'small' : 'flashmla');
     const shapes = grid === 'small' ? flashmlaSparseShapes.map((s) => ({ ...s, b: 1 })) : flashmlaSparseShapes;
     const reps = intArg('reps', v.reps, onCpu ? 1 : 50, 1, 100000), warmup = intArg('warmup', v.warmup, onCpu ? 0 : 10, 0, 100000);
@@ -205,23 +225,26 @@ export async function benchSparse(argv: string[]): Promise<void> {
     if (fmFile) {
       try { fm = (JSON.parse(readFileSync(fmFile, 'utf8')) as { rows: FlashMlaRow[] }).rows.filter((r) => r.kind === 'sparse_fp8'); } catch (e) { throw new UsageError(`--flashmla ${fmFile}: ${(e as Error).message}`); }
     }
+    const proto = fm ? sparseProtocol(fm, flushMb) : undefined;
+    if (proto && !proto.matched) p.done(`warning: FlashMLA's times are ${proto.flashmla}, ours ${flushMb ? `with ${flushMb} MB written before each repetition` : 'back to back'}: the ratios mix two protocols (bench/cuda/flashmla_sparse_protocols.py adds FlashMLA back to back)`);
     const rows: Row[] = [];
     const runs = precisions.flatMap((precision) => shapes.map((s) => ({ s, precision })));
     for (const [i, { s, precision }] of runs.entries()) {
       const tag = precisions.length > 1 ? ` ${precision}` : '';
       p.update(`[${i + 1}/${runs.length}] ${s.label} b=${s.b} h_q=${s.hQ} s_q=${s.sQ} topk=${s.topk}${s.extraTopk ? `+${s.extraTopk}` : ''}${tag}`);
-      const row = await runShape(backend, s, warmup, reps, precision);
+      const row = await runShape(backend, s, warmup, reps, precision, flushMb * 1e6);
       const f = fm?.find((x) => x.format === (s.format === 'v32' ? 'V3.2' : 'MODEL1') && x.b === s.b && x.h_q === s.hQ && x.s_q === s.sQ && x.topk === s.topk
         && (x.extra_topk ?? 0) === (s.extraTopk ?? 0) && (x.extra_block_size ?? 0) === (s.extraBlockSize ?? 0));
-      if (f) { row.flashmla_us = f.us; row.ratio_vs_flashmla = f.us / row.us; }
+      const fu = f && proto ? f[proto.field] : undefined;
+      if (typeof fu === 'number') { row.flashmla_us = fu; row.ratio_vs_flashmla = fu / row.us; }
       rows.push(row);
-      p.done(`[${i + 1}/${runs.length}] ${s.label} b=${s.b} h_q=${s.hQ} s_q=${s.sQ} topk=${row.topk_total}${tag}: ${fmt(row.us)} us  ${fmt(row.TFLOPS)} TFLOPS${f ? `  ${row.ratio_vs_flashmla!.toFixed(3)}x FlashMLA` : ''}`);
+      p.done(`[${i + 1}/${runs.length}] ${s.label} b=${s.b} h_q=${s.hQ} s_q=${s.sQ} topk=${row.topk_total}${tag}: ${fmt(row.us)} us  ${fmt(row.TFLOPS)} TFLOPS${row.ratio_vs_flashmla !== undefined ? `  ${row.ratio_vs_flashmla.toFixed(3)}x FlashMLA` : ''}`);
     }
     const dense = [];
     for (const hQ of [16, 32]) {
       const b = grid === 'small' ? 1 : 128, sK = grid === 'small' ? 1024 : 8192;
       p.update(`dense FP8 (V3.2) vs bf16, b=${b} s_k=${sK} h_q=${hQ}`);
-      const d = await runDense(backend, b, sK, hQ, warmup, reps);
+      const d = await runDense(backend, b, sK, hQ, warmup, reps, flushMb * 1e6);
       dense.push(d);
       p.done(`dense V3.2 FP8 b=${b} s_k=${sK} h_q=${hQ}: ${fmt(d.us)} us, bf16 ${fmt(d.bf16_us)} us, ${d.speedup_vs_bf16.toFixed(2)}x`);
     }
@@ -234,7 +257,9 @@ export async function benchSparse(argv: string[]): Promise<void> {
     const geomean = byPrecision[precisions[0]];
     const result = {
       mode: 'sparse', backend: backend.kind, card: backend.info.device, commit: gitCommit(), date: new Date().toISOString(), grid, reps, warmup,
-      precision: precArg, geomean_ratio_vs_flashmla: geomean, geomean_by_precision: byPrecision, rows, dense,
+      precision: precArg, geomean_ratio_vs_flashmla: geomean, geomean_by_precision: byPrecision,
+      protocol: flushMb ? 'flush' : 'back-to-back', ...(flushMb ? { flush_mb: flushMb } : {}),
+      ...(proto ? { flashmla_protocol: proto.flashmla, protocol_matched: proto.matched } : {}), rows, dense,
     };
     const out = resolve(stringArg(v.out) ?? resolve('bench/results', `${backend.kind}-sparse-${grid}-${result.date.replace(/[:.]/g, '-')}.json`));
     mkdirSync(dirname(out), { recursive: true });

@@ -41,7 +41,9 @@ Options:
                        FlashMLA's rows are bf16)}, ...]
   --only LIST          only these configs of the grid or file, by index from 0 (e.g. 0,1,2,9)
   --flashmla FILE      a bench_flashmla.py result: adds flashmla_ms and ratio_vs_flashmla (FlashMLA ms / ours)
-                       to rows with the same b, h_q, s_q, h_kv and sum(seqlens) (FlashMLA's pages are always 64)
+                       to rows with the same b, h_q, s_q, h_kv and sum(seqlens) (FlashMLA's pages are always 64);
+                       a bench/cuda/flashmla_protocols.py result also has FlashMLA back to back, which a run
+                       without --flush-mb is compared with (the JSON's protocol fields say which)
   --out FILE           result JSON (default ./flashmla-bench-<backend>-<grid>-<date>.json); the SVG goes beside it
   --reps N             timed repetitions (default 5 on the CPU, 50 on a GPU)
   --warmup N           untimed repetitions first (default 1 on the CPU, 10 on a GPU)
@@ -56,6 +58,8 @@ Options:
   --numpy PYTHON       CPU: the python that runs bench/cpu-numpy.py (numpy f32 on the same products, copy
                        bandwidth) in the same run (default: python3, then /usr/bin/python3; 'none' skips)
   --rotate-mb N        reps rotate among page sets of at least N MB in all (default 100: twice an H100's L2)
+  --flush-mb N         CUDA: write N MB of a scratch buffer before every repetition, outside its timing (the protocol
+                       of triton's do_bench, which bench_flashmla.py uses for FlashMLA: 256); default 0, back to back
 ${armHelp}
   --emit-configs FILE  write the grid in bench_flashmla.py's --configs format (varlen lengths made explicit), then exit
   -q, --quiet          no progress lines
@@ -99,7 +103,7 @@ export async function bench(argv: string[]): Promise<void> {
     backend: { type: 'string' }, grid: { type: 'string' }, configs: { type: 'string' }, flashmla: { type: 'string' },
     out: { type: 'string' }, reps: { type: 'string' }, warmup: { type: 'string' }, check: { type: 'string' },
     workers: { type: 'string' }, 'rotate-mb': { type: 'string' }, 'emit-configs': { type: 'string' }, quiet: { type: 'boolean', short: 'q' },
-    'warm-ms': { type: 'string' }, 'idle-warm-ms': { type: 'string' }, 'no-ceilings': { type: 'boolean' }, 'cpu-kernel': { type: 'string' }, numpy: { type: 'string' },
+    'warm-ms': { type: 'string' }, 'idle-warm-ms': { type: 'string' }, 'flush-mb': { type: 'string' }, 'no-ceilings': { type: 'boolean' }, 'cpu-kernel': { type: 'string' }, numpy: { type: 'string' },
     ...armOptions, only: { type: 'string' },
   });
   if (help) { console.log(benchHelp); return; }
@@ -117,6 +121,7 @@ export async function bench(argv: string[]): Promise<void> {
   const idleWarmMs = v['idle-warm-ms'] === undefined ? undefined : intArg('idle-warm-ms', v['idle-warm-ms'], 3000, 0, 600000);
   const workers = v.workers === undefined ? undefined : intArg('workers', v.workers, 1, 1, 256);
   const rotateMb = intArg('rotate-mb', v['rotate-mb'], 100, 0, 1 << 20);
+  const flushMb = intArg('flush-mb', v['flush-mb'], 0, 0, 1 << 16);
   const p = progress(v.quiet === true);
   const armRequest = parseArmOptions(v);
   const only = v.only === undefined ? undefined : intListArg('only', v.only, [], 0, 1 << 20);
@@ -140,6 +145,7 @@ export async function bench(argv: string[]): Promise<void> {
   try {
     for (const s of skipped) p.update(`skipped ${s.reason}`);
     const onCpu = backend.kind === 'cpu';
+    if (flushMb > 0 && backend.kind !== 'cuda') throw new UsageError(`--flush-mb: the CUDA backend's only (this run has the ${backend.kind} backend)`);
     const software = backend.kind === 'webgpu' && isSoftwareAdapter(backend.info);
     const grid = configsFile ? 'custom' : gridName ?? (onCpu ? 'cpu' : software ? 'small' : 'flashmla');
     if (!configsFile && !gridName && (onCpu || software)) {
@@ -163,8 +169,8 @@ export async function bench(argv: string[]): Promise<void> {
       p.done(`ceilings: copy ${fmt(ceilings.copy_GBps)} GB/s, f32 FMA ${fmt(ceilings.f32_fma_TFLOPS)} TFLOPS (${ceilings.f32_fma_best})`);
     }
     const timing = { warmup: result.warmup, reps: result.reps, rotateBytes: rotateMb * 1e6, warmMs: warmMs ?? (onCpu ? 0 : 300),
-      idleWarmMs: idleWarmMs ?? (onCpu || software ? 0 : 3000), onProgress: (m: string) => p.update(m) };
-    if (!onCpu) Object.assign(result, { warm_ms: timing.warmMs, idle_warm_ms: timing.idleWarmMs });
+      idleWarmMs: idleWarmMs ?? (onCpu || software ? 0 : 3000), ...(flushMb ? { flushMb } : {}), onProgress: (m: string) => p.update(m) };
+    if (!onCpu) Object.assign(result, { warm_ms: timing.warmMs, idle_warm_ms: timing.idleWarmMs, ...(flushMb ? { flush_mb: flushMb } : {}) });
     const { arms, extra } = wantsArms(armRequest) ? await prepareArms(backend, armRequest, timing, onCpu || software) : { arms: undefined, extra: {} };
     Object.assign(result, extra);
     result.rows = await runConfigs(backend, configs, {
@@ -210,7 +216,11 @@ export async function bench(argv: string[]): Promise<void> {
     }
     if (flashmla !== undefined) {
       const n = mergeFlashMla(result, flashmla, flashmlaFile!);
-      p.done(`matched ${n} of ${result.rows.length} configs in ${flashmlaFile}`);
+      p.done(`matched ${n} of ${result.rows.length} configs in ${flashmlaFile} (FlashMLA ${result.flashmla_protocol}, ours ${result.protocol}${result.flush_mb ? ` ${result.flush_mb} MB` : ''})`);
+      if (!result.protocol_matched) {
+        p.done(`warning: FlashMLA's times (${result.flashmla_protocol}) and ours (${result.protocol}) were taken under two protocols; `
+          + 'the ratios mix them (--flush-mb 256 matches do_bench; bench/cuda/flashmla_protocols.py times FlashMLA back to back)');
+      }
     }
 
     const out = resolve(stringArg(v.out) ?? `flashmla-bench-${backend.kind}-${grid}-${result.date.replace(/[:.]/g, '-')}.json`);

@@ -185,7 +185,18 @@ export interface BenchResult {
   /** GPU: ms of untimed runs before each config, and after an idle gap (RunOptions.warmMs, idleWarmMs). */
   warm_ms?: number;
   idle_warm_ms?: number;
+  /** CUDA, --flush-mb: MB written before every timed repetition (triton do_bench's protocol; RunOptions.flushMb). */
+  flush_mb?: number;
   flashmla_card?: string;
+  /**
+   * With FlashMLA merged (mergeFlashMla): how ours was timed ('back-to-back', or 'flush' with flush_mb), how the
+   * FlashMLA times were ('do_bench': bench_flashmla.py's triton do_bench, 256 MB zeroed before every repetition;
+   * 'back-to-back': bench/cuda/flashmla_protocols.py's flashmla_b2b), and whether the two are the same protocol.
+   * Session 32 measured the difference on the H200 (docs/notes/benchmark-protocol.md): up to 12 % on one row.
+   */
+  protocol?: 'back-to-back' | 'flush';
+  flashmla_protocol?: string;
+  protocol_matched?: boolean;
   /** WebGPU: copy bandwidth and f32 FMA throughput measured by WGSL kernels in the same process. */
   ceilings?: WebGpuCeilings;
   /** CPU: bench/cpu-numpy.py's figures from the same run (see src/cli/cpu-yardstick.ts). */
@@ -208,6 +219,11 @@ export interface RunOptions {
    */
   idleWarmMs?: number;
   idleGapMs?: number;
+  /**
+   * CUDA: write this many MB of a scratch buffer before every repetition, outside its events (TimeOptions.flushBytes):
+   * the protocol of triton's do_bench, by which bench_flashmla.py times FlashMLA (it zeroes 256 MB). Absent: back to back.
+   */
+  flushMb?: number;
   /** WebGPU ceilings: rows get bound and roofline_fraction. */
   ceilings?: WebGpuCeilings;
   /** Rows to spot-check per config (0: none). */
@@ -323,7 +339,8 @@ export async function runConfigs(backend: Backend, configs: readonly BenchConfig
               await decoders[n % copies].run(q, kCache);
               if (n % 8 === 7) await backend.synchronize();
             }
-            const times = await backend.timeMs(async (rep) => { await decoders[rep % copies].run(q, kCache); }, { warmup: o.warmup, reps: o.reps });
+            const times = await backend.timeMs(async (rep) => { await decoders[rep % copies].run(q, kCache); },
+              { warmup: o.warmup, reps: o.reps, ...(o.flushMb ? { flushBytes: o.flushMb * 1e6 } : {}) });
             lastBusy = performance.now();
             // The kernel this arm ran, read while its set-up (a forced variant, say) is still in force.
             timed.push({ label: arm.label, ms: median(times), num_sm_parts: parts, kernel: decoders[0].kernelName(), arm });
@@ -416,15 +433,22 @@ export function describe(c: BenchConfig | BenchRow): string {
   return `b=${b} ${len} h_q=${c.h_q}${hkv} s_q=${c.s_q}${page}${dt}`;
 }
 
-/** FlashMLA's rows (bench_flashmla.py output) matched to ours by b, h_q, s_q, h_kv and the total of the seqlens. */
+/**
+ * FlashMLA's rows matched to ours by b, h_q, s_q, h_kv and the total of the seqlens. The file is bench_flashmla.py's
+ * (`flashmla`: do_bench times) or bench/cuda/flashmla_protocols.py's (also `flashmla_b2b`: back-to-back times). The
+ * times merged are those of ours's protocol where the file has them: back to back against `flashmla_b2b`, with
+ * --flush-mb against `flashmla` (do_bench's protocol); otherwise `flashmla`, and `protocol_matched` says false.
+ */
 export function mergeFlashMla(result: BenchResult, flashmla: unknown, source: string): number {
-  const f = flashmla as { device?: string; rows?: Record<string, unknown>[] };
+  const f = flashmla as { device?: string; rows?: Record<string, unknown>[]; protocols?: Record<string, string> };
   if (!f || !Array.isArray(f.rows)) throw new UsageError(`${source}: not a bench_flashmla.py result (no "rows" array)`);
   const key = (r: { b: unknown; h_q: unknown; s_q: unknown; h_kv?: unknown; total_seqlen: unknown }) => `${r.b}|${r.h_q}|${r.s_q}|${r.h_kv ?? 1}|${r.total_seqlen}`;
+  const ours = result.flush_mb ? 'flush' : 'back-to-back';
+  const field = ours === 'back-to-back' && f.rows.some((r) => isTime(r.flashmla_b2b)) ? 'flashmla_b2b' : 'flashmla';
   const theirs = new Map<string, { ms: number; GBps: number; TFLOPS: number }>();
   for (const r of f.rows) {
-    const fm = r.flashmla as { ms: number; GBps: number; TFLOPS: number } | undefined;
-    if (fm && typeof fm.ms === 'number') theirs.set(key(r as never), fm);
+    const fm = r[field];
+    if (isTime(fm)) theirs.set(key(r as never), fm);
   }
   let matched = 0;
   for (const row of result.rows) {
@@ -438,5 +462,12 @@ export function mergeFlashMla(result: BenchResult, flashmla: unknown, source: st
     row.ratio_vs_flashmla = t.ms / row.ms;
   }
   if (f.device) result.flashmla_card = f.device;
+  result.protocol = ours;
+  result.flashmla_protocol = field === 'flashmla_b2b' ? 'back-to-back' : f.protocols?.flashmla ?? 'do_bench';
+  result.protocol_matched = ours === 'back-to-back' ? result.flashmla_protocol === 'back-to-back' : result.flashmla_protocol === 'do_bench';
   return matched;
+}
+
+function isTime(x: unknown): x is { ms: number; GBps: number; TFLOPS: number } {
+  return typeof x === 'object' && x !== null && typeof (x as { ms?: unknown }).ms === 'number';
 }

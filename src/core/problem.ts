@@ -94,6 +94,18 @@ export interface MatmulCall {
   y: Tensor;
 }
 
+/** Backend.timeMs's options. */
+export interface TimeOptions {
+  warmup: number;
+  reps: number;
+  /**
+   * CUDA: before every repetition (warm-up ones too), outside its events, write this many bytes of a scratch buffer,
+   * as triton's do_bench does (256 MB zeroed before each repetition): L2 holds nothing of the previous run and the
+   * card idles its tensor cores between two timed runs. 0 or absent: back to back.
+   */
+  flushBytes?: number;
+}
+
 export interface BackendInfo {
   kind: DeviceKind;
   /** What it runs on, e.g. "NVIDIA H100 80GB HBM3" or "2 CPU workers". */
@@ -156,9 +168,10 @@ export interface Backend {
   synchronize(): Promise<void>;
   /**
    * Device-side time of `run`, in ms, once per repetition after `warmup` untimed ones: CUDA events, WebGPU
-   * timestamp queries; the CPU uses the wall clock. Benchmarks take the median.
+   * timestamp queries; the CPU uses the wall clock. Benchmarks take the median. `flushBytes` is the CUDA
+   * backend's only (TimeOptions); the others ignore it.
    */
-  timeMs(run: (rep: number) => void | Promise<void>, opts: { warmup: number; reps: number }): Promise<number[]>;
+  timeMs(run: (rep: number) => void | Promise<void>, opts: TimeOptions): Promise<number[]>;
   /** Free a tensor this backend allocated. */
   free(t: Tensor): void;
   dispose(): void;

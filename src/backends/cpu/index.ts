@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { type DType, type HostArray, sharedArrayFor } from '../../core/dtype.js';
 import { FlashMlaError, outOfMemory } from '../../core/errors.js';
 import { gemm } from '../../core/mla/gemm.js';
-import type { Backend, BackendInfo, DecodeCall, MatmulCall } from '../../core/problem.js';
+import type { Backend, BackendInfo, DecodeCall, MatmulCall, TimeOptions } from '../../core/problem.js';
 import type { SparseCall } from '../../core/sparse.js';
 import { Tensor, numelOf } from '../../core/tensor.js';
 import { checkMatmul, checkPositiveInt } from '../../core/validate.js';
@@ -305,7 +305,7 @@ class CpuBackend implements Backend {
     await this.tail;
     this.live();
   }
-  timeMs(run: (rep: number) => void | Promise<void>, opts: { warmup: number; reps: number }): Promise<number[]> {
+  timeMs(run: (rep: number) => void | Promise<void>, opts: TimeOptions): Promise<number[]> {
     this.live();
     return wallClockTimes(run, opts);
   }

@@ -2,7 +2,7 @@
 // ./index.ts runs the same kernel on worker threads.
 import { type DType, type HostArray, hostArrayFor } from '../../core/dtype.js';
 import { FlashMlaError, invalidArgument } from '../../core/errors.js';
-import type { Backend, BackendInfo, DecodeCall, MatmulCall } from '../../core/problem.js';
+import type { Backend, BackendInfo, DecodeCall, MatmulCall, TimeOptions } from '../../core/problem.js';
 import { gemm } from '../../core/mla/gemm.js';
 import { checkMatmul, checkWrite } from '../../core/validate.js';
 import { Tensor, numelOf } from '../../core/tensor.js';
@@ -102,7 +102,7 @@ export class InlineCpuBackend implements Backend {
     runSparseDecode(cpuSparseArgs(l, this.accum), (this.sparseScratch ??= new CpuSparseScratch()));
   }
   async synchronize(): Promise<void> { this.live(); }
-  timeMs(run: (rep: number) => void | Promise<void>, opts: { warmup: number; reps: number }): Promise<number[]> {
+  timeMs(run: (rep: number) => void | Promise<void>, opts: TimeOptions): Promise<number[]> {
     this.live();
     return wallClockTimes(run, opts);
   }

@@ -61,6 +61,7 @@ const prototypes = {
   cuMemcpyHtoDAsync_v2: 'int cuMemcpyHtoDAsync_v2(void *dst, const void *src, size_t bytes, void *stream)',
   cuMemcpyDtoHAsync_v2: 'int cuMemcpyDtoHAsync_v2(void *dst, void *src, size_t bytes, void *stream)',
   cuMemcpyDtoDAsync_v2: 'int cuMemcpyDtoDAsync_v2(void *dst, void *src, size_t bytes, void *stream)',
+  cuMemsetD32Async: 'int cuMemsetD32Async(void *dst, unsigned int value, size_t count, void *stream)',
   cuModuleLoadData: 'int cuModuleLoadData(_Out_ void **module, const void *image)',
   cuModuleUnload: 'int cuModuleUnload(void *module)',
   cuModuleGetFunction: 'int cuModuleGetFunction(_Out_ void **fn, void *module, const char *name)',
@@ -302,6 +303,10 @@ export class Driver {
   }
   copyDtoD(dst: bigint, src: bigint, bytes: number, stream: bigint): void {
     this.check(this.api.cuMemcpyDtoDAsync_v2(dst, src, bytes, stream), 'cuMemcpyDtoDAsync');
+  }
+  /** Fill `words` 32-bit words at `dst` with `value` on `stream`. */
+  memsetD32(dst: bigint, value: number, words: number, stream: bigint): void {
+    this.check(this.api.cuMemsetD32Async(dst, value >>> 0, words, stream), 'cuMemsetD32Async');
   }
 
   // ---------------------------------------------------------------- modules and launches

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type DType, type HostArray, dtypeBytes, hostArrayFor } from '../../core/dtype.js';
 import { FlashMlaError, invalidArgument } from '../../core/errors.js';
-import type { Backend, BackendInfo, DecodeCall, MatmulCall, MlaProblem } from '../../core/problem.js';
+import type { Backend, BackendInfo, DecodeCall, MatmulCall, MlaProblem, TimeOptions } from '../../core/problem.js';
 import type { DecodePlan } from '../../core/plan.js';
 import { type DeviceStorage, Tensor, numelOf } from '../../core/tensor.js';
 import { checkMatmul, checkSchedule, checkWrite } from '../../core/validate.js';
@@ -412,7 +412,7 @@ class CudaBackendImpl implements CudaBackend {
     this.drv.synchronize(this.stream);
   }
 
-  async timeMs(run: (rep: number) => void | Promise<void>, opts: { warmup: number; reps: number }): Promise<number[]> {
+  async timeMs(run: (rep: number) => void | Promise<void>, opts: TimeOptions): Promise<number[]> {
     this.alive();
     return this.timer.timeMs(run, opts);
   }

@@ -3,7 +3,7 @@
 import { dQk, defaultNumSms } from '../../core/constants.js';
 import { type DType, type HostArray, dtypeBytes, hostArrayFor } from '../../core/dtype.js';
 import { FlashMlaError, fmtBytes, invalidArgument, outOfMemory } from '../../core/errors.js';
-import type { Backend, BackendInfo, DecodeCall, MatmulCall, MlaProblem } from '../../core/problem.js';
+import type { Backend, BackendInfo, DecodeCall, MatmulCall, MlaProblem, TimeOptions } from '../../core/problem.js';
 import type { DecodePlan } from '../../core/plan.js';
 import type { AutoRule, ScheduleKind } from '../../core/scheduler.js';
 import { type DeviceStorage, Tensor, isHostTensor, numelOf } from '../../core/tensor.js';
@@ -679,7 +679,7 @@ export class WebGpuBackend implements Backend {
    * last combine pass (its last decode pass where the combine is left out; timestamp-query), else the wall clock around
    * a synchronized run.
    */
-  async timeMs(run: (rep: number) => void | Promise<void>, opts: { warmup: number; reps: number }): Promise<number[]> {
+  async timeMs(run: (rep: number) => void | Promise<void>, opts: TimeOptions): Promise<number[]> {
     this.live();
     for (let i = 0; i < opts.warmup; i++) await run(i);
     if (!this.caps.timestamps) {

@@ -563,6 +563,17 @@ constexpr int kVarBStLds = 1 << 22, kVarBQPf = 1 << 21;
 #ifndef MLA_SM90W_STREG
 #define MLA_SM90W_STREG 0
 #endif
+// Session 32 (measurement switches, never set by build-kernels). MLA_SM90W_QPF_AT, with kVarBQPf: the pair at which
+// thread 0 asks L2 for the next item's nine Q boxes. 0: session 30's E3 (the last pair, only where Q is not issued
+// there); 1: the item's middle pair, every item (Q then crosses DRAM while the K stream leaves the bandwidth idle at 128
+// / 256 rows, not in the boundary's burst); 2: pair (part mod pairs), every item (the grid's prefetches spread over the
+// item instead of one burst at its middle). Measured on the H200 (session 32 call 1): Q's wait at the boundary 3.0 ->
+// 2.3 us in a trace, 0.9994x (1) and 1.0031x (2) the time over ten b=128 rows: kept off. MLA_SM90W_DESYNC_NS (trace
+// builds only, a diagnostic): CTAs of odd SM parts wait that many ns of the global timer before their first item, so
+// half the grid's item boundaries fall between the other half's; with 18000 a boundary took ~0.65 us less of ~6.
+#ifndef MLA_SM90W_QPF_AT
+#define MLA_SM90W_QPF_AT 0
+#endif
 // Session 31: the library pair order's three one-way hand-offs between the consumer warpgroups (barrier 1: m_A and
 // P_A, warpgroup 0 -> 1; 3: c, m_B and P_B; 2: P V issued, 1 -> 0) are mbarriers of 128 arrivals (every thread of the
 // handing warpgroup arrives, the other waits on the phase) instead of named-barrier arrive / sync pairs.
@@ -1518,7 +1529,9 @@ struct DecodeW {
         u += hasB ? 2 : 1; // tiles consumed, as the producer counts them
         if constexpr (kSK && !kSN) holdSt = stagedK && t + 2 >= it.nTiles ? (hasB ? stB : stA) : 2u; // kVarBStK: the last tile's stage stays
         if constexpr (kQP) // kVarBQPf: the next item's Q into L2 where it is not issued in this item's last pair
-          if (w0 && wt == 0 && t + 2 >= it.nTiles && !qEarlyA && qNx >= 0)
+          if (w0 && wt == 0 && qNx >= 0
+              && (MLA_SM90W_QPF_AT == 0 ? t + 2 >= it.nTiles && !qEarlyA
+                  : t == 2 * (MLA_SM90W_QPF_AT == 1 ? ((it.nTiles + 1) / 2 - 1) / 2 : part % ((it.nTiles + 1) / 2))))
 #pragma unroll 1
             for (int c = 0; c < 9; ++c) tmaPrefetchQ(qMap, 64 * c, qNx);
         const int t0A = it.kBegin + t * kBN, t0B = t0A + kBN;
@@ -2167,6 +2180,12 @@ struct DecodeW {
   static __device__ void run(const MlaParams& p, const TmaMap* kMap, [[maybe_unused]] const TmaMap* qMap = nullptr) {
 #ifdef MLA_SM90A_WIDE
     asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory"); // the combine (PDL, pdl.cuh) may be scheduled now; it waits for this grid's end
+#if defined(MLA_SM90W_TRACE) && defined(MLA_SM90W_DESYNC_NS)
+    if (partIdx<VAR>() & 1) { // session 32's diagnostic (MLA_SM90W_QPF_AT's comment): odd parts start later
+      const unsigned long long t0 = traceNs();
+      while (traceNs() - t0 < static_cast<unsigned long long>(MLA_SM90W_DESYNC_NS)) {}
+    }
+#endif
     if (threadIdx.x == 0) {
       Rows& rw = rows();
       for (int s = 0; s < 18; ++s) mbarInit(smemAddr(&rw.full[0][0]) + 8 * s, 1);

@@ -1,0 +1,42 @@
+#!/usr/bin/env python3
+"""FlashMLA's sparse FP8 decode (and its four dense rows) timed by the anchor's bench_sparse.py, with one more time a
+row: `us_b2b`, `flashmla bench --mode sparse`'s own protocol (10 untimed calls, then 50 back to back, each between two
+CUDA events, the median), on the same inputs. bench_sparse.py's `us` (kineto: 8 GB zeroed before each call, the mean)
+and `us_do_bench` (do_bench: 256 MB zeroed before each repetition, the median) stay as they are. `flashmla bench --mode
+sparse` compares ours back to back with `us_b2b` and, with --flush-mb 256, with `us_do_bench` (session 32:
+docs/notes/benchmark-protocol.md).
+
+  python3 bench/cuda/flashmla_sparse_protocols.py ANCHORS_SPARSE_DIR [bench_sparse.py's options: --out, --quick, ...]
+"""
+import os, sys
+
+if len(sys.argv) < 2 or sys.argv[1].startswith('-'):
+    sys.exit(__doc__)
+sys.path.insert(0, os.path.abspath(sys.argv[1]))
+sys.argv = [os.path.join(sys.argv[1], 'bench_sparse.py')] + sys.argv[2:]
+import torch  # noqa: E402
+import bench_sparse as bs  # noqa: E402
+
+
+def back_to_back_us(fn, warmup=10, reps=50):
+    for _ in range(warmup): fn()
+    ev = [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)) for _ in range(reps)]
+    for s, e in ev:
+        s.record(); fn(); e.record()
+    torch.cuda.synchronize()
+    ts = sorted(s.elapsed_time(e) for s, e in ev)
+    m = len(ts) // 2
+    return (ts[m] if len(ts) % 2 else 0.5 * (ts[m - 1] + ts[m])) * 1e3
+
+
+_timeit = bs.timeit
+
+
+def timeit(fn, num_tests):
+    row = _timeit(fn, num_tests)
+    row["us_b2b"] = back_to_back_us(fn)
+    return row
+
+
+bs.timeit = timeit
+bs.main()

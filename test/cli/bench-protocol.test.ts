@@ -1,0 +1,57 @@
+// Which FlashMLA times a bench result is compared with (session 32, docs/notes/benchmark-protocol.md): the same timing
+// protocol as ours where the FlashMLA file has it, and the result says which protocols met.
+import assert from 'node:assert/strict';
+import { tmpdir } from 'node:os';
+import { describe, it } from 'node:test';
+import { sparseProtocol } from '../../src/cli/bench-sparse.js';
+import { type BenchResult, mergeFlashMla } from '../../src/cli/harness.js';
+import { flashmlaCli } from '../support/cli.js';
+
+const ours = (flushMb?: number): BenchResult => ({
+  backend: 'cuda', card: 'NVIDIA H200', commit: 'x', date: '2026-12-03', grid: 'custom', warmup: 10, reps: 50, ...(flushMb ? { flush_mb: flushMb } : {}),
+  rows: [{ b: 128, s_k: 1024, h_q: 16, h_kv: 1, s_q: 1, page_block_size: 64, total_seqlen: 131072, ms: 0.05, GBps: 1, TFLOPS: 1, copies: 1, rotated_bytes: 1 }],
+});
+const row = { b: 128, s_k: 1024, h_q: 16, s_q: 1, total_seqlen: 131072 };
+const anchor = { device: 'NVIDIA H200', rows: [{ ...row, flashmla: { ms: 0.06, GBps: 1, TFLOPS: 1 } }] };
+const both = { device: 'NVIDIA H200', protocols: { flashmla: 'do_bench', flashmla_b2b: 'back-to-back' },
+  rows: [{ ...row, flashmla: { ms: 0.06, GBps: 1, TFLOPS: 1 }, flashmla_b2b: { ms: 0.04, GBps: 1, TFLOPS: 1 } }] };
+
+describe('bench: FlashMLA under the same timing protocol as ours', () => {
+  it('back to back against FlashMLA back to back when the file has it', () => {
+    const r = ours();
+    assert.equal(mergeFlashMla(r, both, 'f'), 1);
+    assert.equal(r.rows[0].flashmla_ms, 0.04);
+    assert.ok(Math.abs(r.rows[0].ratio_vs_flashmla! - 0.8) < 1e-12);
+    assert.deepEqual([r.protocol, r.flashmla_protocol, r.protocol_matched], ['back-to-back', 'back-to-back', true]);
+  });
+  it('with the flush against do_bench', () => {
+    for (const f of [both, anchor]) {
+      const r = ours(256);
+      assert.equal(mergeFlashMla(r, f, 'f'), 1);
+      assert.equal(r.rows[0].flashmla_ms, 0.06);
+      assert.deepEqual([r.protocol, r.flashmla_protocol, r.protocol_matched], ['flush', 'do_bench', true]);
+    }
+  });
+  it('says so when only the other protocol is there', () => {
+    const r = ours();
+    assert.equal(mergeFlashMla(r, anchor, 'f'), 1);
+    assert.equal(r.rows[0].flashmla_ms, 0.06);
+    assert.deepEqual([r.protocol, r.flashmla_protocol, r.protocol_matched], ['back-to-back', 'do_bench', false]);
+  });
+  it('sparse: us_b2b back to back, us_do_bench with the flush, else kineto\'s us, unmatched', () => {
+    const fm = [{ kind: 'sparse_fp8', format: 'V3.2', b: 1, h_q: 64, s_q: 1, topk: 2048, extra_topk: null, extra_block_size: null, us: 10, us_do_bench: 9, us_b2b: 8 }];
+    assert.deepEqual(sparseProtocol(fm, 0), { field: 'us_b2b', flashmla: 'back-to-back', matched: true });
+    assert.deepEqual(sparseProtocol(fm, 256), { field: 'us_do_bench', flashmla: 'do_bench', matched: true });
+    const old = fm.map(({ us_b2b: _b, ...x }) => x);
+    assert.equal(sparseProtocol(old, 0).field, 'us');
+    assert.equal(sparseProtocol(old, 0).matched, false);
+    assert.equal(sparseProtocol(old.map(({ us_do_bench: _d, ...x }) => x), 256).matched, false);
+  });
+  it('refuses --flush-mb on a backend without it, before timing anything', () => {
+    for (const mode of [[], ['--mode', 'sparse']]) {
+      const r = flashmlaCli(['bench', ...mode, '--backend', 'cpu', '--flush-mb', '256', '--reps', '1'], tmpdir());
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /--flush-mb: the CUDA backend's only \(this run has the cpu backend\)/);
+    }
+  });
+});
