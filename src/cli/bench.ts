@@ -60,6 +60,8 @@ Options:
   --rotate-mb N        reps rotate among page sets of at least N MB in all (default 100: twice an H100's L2)
   --flush-mb N         CUDA: write N MB of a scratch buffer before every repetition, outside its timing (the protocol
                        of triton's do_bench, which bench_flashmla.py uses for FlashMLA: 256); default 0, back to back
+  --graph-calls N      CUDA: back to back from a CUDA graph of N calls, each repetition one replay / N (no host path
+                       between calls; bench/cuda/flashmla_protocols.py replays FlashMLA the same way); not with --flush-mb
 ${armHelp}
   --emit-configs FILE  write the grid in bench_flashmla.py's --configs format (varlen lengths made explicit), then exit
   -q, --quiet          no progress lines
@@ -103,7 +105,7 @@ export async function bench(argv: string[]): Promise<void> {
     backend: { type: 'string' }, grid: { type: 'string' }, configs: { type: 'string' }, flashmla: { type: 'string' },
     out: { type: 'string' }, reps: { type: 'string' }, warmup: { type: 'string' }, check: { type: 'string' },
     workers: { type: 'string' }, 'rotate-mb': { type: 'string' }, 'emit-configs': { type: 'string' }, quiet: { type: 'boolean', short: 'q' },
-    'warm-ms': { type: 'string' }, 'idle-warm-ms': { type: 'string' }, 'flush-mb': { type: 'string' }, 'no-ceilings': { type: 'boolean' }, 'cpu-kernel': { type: 'string' }, numpy: { type: 'string' },
+    'warm-ms': { type: 'string' }, 'idle-warm-ms': { type: 'string' }, 'flush-mb': { type: 'string' }, 'graph-calls': { type: 'string' }, 'no-ceilings': { type: 'boolean' }, 'cpu-kernel': { type: 'string' }, numpy: { type: 'string' },
     ...armOptions, only: { type: 'string' },
   });
   if (help) { console.log(benchHelp); return; }
@@ -122,6 +124,8 @@ export async function bench(argv: string[]): Promise<void> {
   const workers = v.workers === undefined ? undefined : intArg('workers', v.workers, 1, 1, 256);
   const rotateMb = intArg('rotate-mb', v['rotate-mb'], 100, 0, 1 << 20);
   const flushMb = intArg('flush-mb', v['flush-mb'], 0, 0, 1 << 16);
+  const graphCalls = intArg('graph-calls', v['graph-calls'], 0, 0, 1000);
+  if (flushMb && graphCalls) throw new UsageError('--flush-mb and --graph-calls: give one of them (a replay holds its calls back to back)');
   const p = progress(v.quiet === true);
   const armRequest = parseArmOptions(v);
   const only = v.only === undefined ? undefined : intListArg('only', v.only, [], 0, 1 << 20);
@@ -146,6 +150,7 @@ export async function bench(argv: string[]): Promise<void> {
     for (const s of skipped) p.update(`skipped ${s.reason}`);
     const onCpu = backend.kind === 'cpu';
     if (flushMb > 0 && backend.kind !== 'cuda') throw new UsageError(`--flush-mb: the CUDA backend's only (this run has the ${backend.kind} backend)`);
+    if (graphCalls > 0 && backend.kind !== 'cuda') throw new UsageError(`--graph-calls: the CUDA backend's only (this run has the ${backend.kind} backend)`);
     const software = backend.kind === 'webgpu' && isSoftwareAdapter(backend.info);
     const grid = configsFile ? 'custom' : gridName ?? (onCpu ? 'cpu' : software ? 'small' : 'flashmla');
     if (!configsFile && !gridName && (onCpu || software)) {
@@ -169,8 +174,8 @@ export async function bench(argv: string[]): Promise<void> {
       p.done(`ceilings: copy ${fmt(ceilings.copy_GBps)} GB/s, f32 FMA ${fmt(ceilings.f32_fma_TFLOPS)} TFLOPS (${ceilings.f32_fma_best})`);
     }
     const timing = { warmup: result.warmup, reps: result.reps, rotateBytes: rotateMb * 1e6, warmMs: warmMs ?? (onCpu ? 0 : 300),
-      idleWarmMs: idleWarmMs ?? (onCpu || software ? 0 : 3000), ...(flushMb ? { flushMb } : {}), onProgress: (m: string) => p.update(m) };
-    if (!onCpu) Object.assign(result, { warm_ms: timing.warmMs, idle_warm_ms: timing.idleWarmMs, ...(flushMb ? { flush_mb: flushMb } : {}) });
+      idleWarmMs: idleWarmMs ?? (onCpu || software ? 0 : 3000), ...(flushMb ? { flushMb } : {}), ...(graphCalls ? { graphCalls } : {}), onProgress: (m: string) => p.update(m) };
+    if (!onCpu) Object.assign(result, { warm_ms: timing.warmMs, idle_warm_ms: timing.idleWarmMs, ...(flushMb ? { flush_mb: flushMb } : {}), ...(graphCalls ? { graph_calls: graphCalls } : {}) });
     const { arms, extra } = wantsArms(armRequest) ? await prepareArms(backend, armRequest, timing, onCpu || software) : { arms: undefined, extra: {} };
     Object.assign(result, extra);
     result.rows = await runConfigs(backend, configs, {
@@ -216,10 +221,10 @@ export async function bench(argv: string[]): Promise<void> {
     }
     if (flashmla !== undefined) {
       const n = mergeFlashMla(result, flashmla, flashmlaFile!);
-      p.done(`matched ${n} of ${result.rows.length} configs in ${flashmlaFile} (FlashMLA ${result.flashmla_protocol}, ours ${result.protocol}${result.flush_mb ? ` ${result.flush_mb} MB` : ''})`);
+      p.done(`matched ${n} of ${result.rows.length} configs in ${flashmlaFile} (FlashMLA ${result.flashmla_protocol}, ours ${result.protocol}${result.flush_mb ? ` ${result.flush_mb} MB` : result.graph_calls ? ` (cuda-graph x${result.graph_calls})` : ' (eager)'})`);
       if (!result.protocol_matched) {
         p.done(`warning: FlashMLA's times (${result.flashmla_protocol}) and ours (${result.protocol}) were taken under two protocols; `
-          + 'the ratios mix them (--flush-mb 256 matches do_bench; bench/cuda/flashmla_protocols.py times FlashMLA back to back)');
+          + 'the ratios mix them (--flush-mb 256 matches do_bench; bench/cuda/flashmla_protocols.py times FlashMLA back to back, --graph-calls 10 matches its graph replay)');
       }
     }
 

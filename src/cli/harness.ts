@@ -187,11 +187,14 @@ export interface BenchResult {
   idle_warm_ms?: number;
   /** CUDA, --flush-mb: MB written before every timed repetition (triton do_bench's protocol; RunOptions.flushMb). */
   flush_mb?: number;
+  /** CUDA, --graph-calls: calls captured in one CUDA graph, each repetition one replay (RunOptions.graphCalls). */
+  graph_calls?: number;
   flashmla_card?: string;
   /**
    * With FlashMLA merged (mergeFlashMla): how ours was timed ('back-to-back', or 'flush' with flush_mb), how the
    * FlashMLA times were ('do_bench': bench_flashmla.py's triton do_bench, 256 MB zeroed before every repetition;
-   * 'back-to-back': bench/cuda/flashmla_protocols.py's flashmla_b2b), and whether the two are the same protocol.
+   * 'back-to-back (cuda-graph x10 | eager)': bench/cuda/flashmla_protocols.py's), and whether the two are the same
+   * protocol (back to back: both replayed from graphs, or both eager).
    * Session 32 measured the difference on the H200 (docs/notes/benchmark-protocol.md): up to 12 % on one row.
    */
   protocol?: 'back-to-back' | 'flush';
@@ -224,6 +227,12 @@ export interface RunOptions {
    * the protocol of triton's do_bench, by which bench_flashmla.py times FlashMLA (it zeroes 256 MB). Absent: back to back.
    */
   flushMb?: number;
+  /**
+   * CUDA: capture this many calls (rotating over the page sets) in one CUDA graph and time replays, each divided by the
+   * calls it holds: back to back without the host's launch path between calls (bench/cuda/flashmla_protocols.py times
+   * FlashMLA the same way). Not with flushMb.
+   */
+  graphCalls?: number;
   /** WebGPU ceilings: rows get bound and roofline_fraction. */
   ceilings?: WebGpuCeilings;
   /** Rows to spot-check per config (0: none). */
@@ -339,8 +348,21 @@ export async function runConfigs(backend: Backend, configs: readonly BenchConfig
               await decoders[n % copies].run(q, kCache);
               if (n % 8 === 7) await backend.synchronize();
             }
-            const times = await backend.timeMs(async (rep) => { await decoders[rep % copies].run(q, kCache); },
-              { warmup: o.warmup, reps: o.reps, ...(o.flushMb ? { flushBytes: o.flushMb * 1e6 } : {}) });
+            let times: number[];
+            if (o.graphCalls) {
+              const graphs = backend as Backend & { captureGraph?: (fn: () => Promise<void>) => Promise<{ launch(): void; dispose(): void }> };
+              if (!graphs.captureGraph) throw new UsageError(`graphCalls: the ${backend.kind} backend has no CUDA graphs`);
+              const n = o.graphCalls;
+              const g = await graphs.captureGraph(async () => { for (let i = 0; i < n; i++) await decoders[i % copies].run(q, kCache); });
+              try {
+                times = (await backend.timeMs(() => g.launch(), { warmup: o.warmup, reps: o.reps })).map((t) => t / n);
+              } finally {
+                g.dispose();
+              }
+            } else {
+              times = await backend.timeMs(async (rep) => { await decoders[rep % copies].run(q, kCache); },
+                { warmup: o.warmup, reps: o.reps, ...(o.flushMb ? { flushBytes: o.flushMb * 1e6 } : {}) });
+            }
             lastBusy = performance.now();
             // The kernel this arm ran, read while its set-up (a forced variant, say) is still in force.
             timed.push({ label: arm.label, ms: median(times), num_sm_parts: parts, kernel: decoders[0].kernelName(), arm });
@@ -435,20 +457,27 @@ export function describe(c: BenchConfig | BenchRow): string {
 
 /**
  * FlashMLA's rows matched to ours by b, h_q, s_q, h_kv and the total of the seqlens. The file is bench_flashmla.py's
- * (`flashmla`: do_bench times) or bench/cuda/flashmla_protocols.py's (also `flashmla_b2b`: back-to-back times). The
- * times merged are those of ours's protocol where the file has them: back to back against `flashmla_b2b`, with
- * --flush-mb against `flashmla` (do_bench's protocol); otherwise `flashmla`, and `protocol_matched` says false.
+ * (`flashmla`: do_bench times) or bench/cuda/flashmla_protocols.py's (also `flashmla_b2b`: back to back, replayed from
+ * a CUDA graph, and `flashmla_b2b_eager`: its eager loop). The times merged are those of ours's protocol where the
+ * file has them: --flush-mb against `flashmla` (do_bench's protocol), --graph-calls against `flashmla_b2b`, eager back
+ * to back against `flashmla_b2b_eager`; otherwise the nearest, and `protocol_matched` says false.
  */
 export function mergeFlashMla(result: BenchResult, flashmla: unknown, source: string): number {
   const f = flashmla as { device?: string; rows?: Record<string, unknown>[]; protocols?: Record<string, string> };
   if (!f || !Array.isArray(f.rows)) throw new UsageError(`${source}: not a bench_flashmla.py result (no "rows" array)`);
   const key = (r: { b: unknown; h_q: unknown; s_q: unknown; h_kv?: unknown; total_seqlen: unknown }) => `${r.b}|${r.h_q}|${r.s_q}|${r.h_kv ?? 1}|${r.total_seqlen}`;
   const ours = result.flush_mb ? 'flush' : 'back-to-back';
-  const field = ours === 'back-to-back' && f.rows.some((r) => isTime(r.flashmla_b2b)) ? 'flashmla_b2b' : 'flashmla';
+  const has = (k: string) => f.rows!.some((r) => isTime(r[k]));
+  // Back to back: FlashMLA's graph-replay times against ours replayed from a graph (--graph-calls), its eager loop
+  // against ours eager where the file has it (the tool's first form wrote only flashmla_b2b, eager).
+  const field = ours === 'flush' ? 'flashmla'
+    : !result.graph_calls && has('flashmla_b2b_eager') ? 'flashmla_b2b_eager' : has('flashmla_b2b') ? 'flashmla_b2b' : 'flashmla';
   const theirs = new Map<string, { ms: number; GBps: number; TFLOPS: number }>();
+  let method = 'eager';
   for (const r of f.rows) {
     const fm = r[field];
     if (isTime(fm)) theirs.set(key(r as never), fm);
+    if (field === 'flashmla_b2b' && typeof r.b2b_method === 'string') method = r.b2b_method;
   }
   let matched = 0;
   for (const row of result.rows) {
@@ -463,8 +492,9 @@ export function mergeFlashMla(result: BenchResult, flashmla: unknown, source: st
   }
   if (f.device) result.flashmla_card = f.device;
   result.protocol = ours;
-  result.flashmla_protocol = field === 'flashmla_b2b' ? 'back-to-back' : f.protocols?.flashmla ?? 'do_bench';
-  result.protocol_matched = ours === 'back-to-back' ? result.flashmla_protocol === 'back-to-back' : result.flashmla_protocol === 'do_bench';
+  result.flashmla_protocol = field === 'flashmla' ? f.protocols?.flashmla ?? 'do_bench' : `back-to-back (${method})`;
+  result.protocol_matched = ours === 'flush' ? result.flashmla_protocol === 'do_bench'
+    : field !== 'flashmla' && method.startsWith('cuda-graph') === !!result.graph_calls;
   return matched;
 }
 

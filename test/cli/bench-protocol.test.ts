@@ -22,7 +22,7 @@ describe('bench: FlashMLA under the same timing protocol as ours', () => {
     assert.equal(mergeFlashMla(r, both, 'f'), 1);
     assert.equal(r.rows[0].flashmla_ms, 0.04);
     assert.ok(Math.abs(r.rows[0].ratio_vs_flashmla! - 0.8) < 1e-12);
-    assert.deepEqual([r.protocol, r.flashmla_protocol, r.protocol_matched], ['back-to-back', 'back-to-back', true]);
+    assert.deepEqual([r.protocol, r.flashmla_protocol, r.protocol_matched], ['back-to-back', 'back-to-back (eager)', true]);
   });
   it('with the flush against do_bench', () => {
     for (const f of [both, anchor]) {
@@ -31,6 +31,21 @@ describe('bench: FlashMLA under the same timing protocol as ours', () => {
       assert.equal(r.rows[0].flashmla_ms, 0.06);
       assert.deepEqual([r.protocol, r.flashmla_protocol, r.protocol_matched], ['flush', 'do_bench', true]);
     }
+  });
+  it('back to back: graph replay against graph replay, eager against eager', () => {
+    const three = { device: 'NVIDIA H200', rows: [{ ...row, b2b_method: 'cuda-graph x10', flashmla: { ms: 0.06, GBps: 1, TFLOPS: 1 },
+      flashmla_b2b: { ms: 0.03, GBps: 1, TFLOPS: 1 }, flashmla_b2b_eager: { ms: 0.07, GBps: 1, TFLOPS: 1 } }] };
+    const eager = ours();
+    mergeFlashMla(eager, three, 'f');
+    assert.equal(eager.rows[0].flashmla_ms, 0.07);
+    assert.deepEqual([eager.flashmla_protocol, eager.protocol_matched], ['back-to-back (eager)', true]);
+    const graph = { ...ours(), graph_calls: 10 };
+    mergeFlashMla(graph, three, 'f');
+    assert.equal(graph.rows[0].flashmla_ms, 0.03);
+    assert.deepEqual([graph.flashmla_protocol, graph.protocol_matched], ['back-to-back (cuda-graph x10)', true]);
+    const graphOnOld = { ...ours(), graph_calls: 10 }; // the tool's first form: eager times only, in flashmla_b2b
+    mergeFlashMla(graphOnOld, both, 'f');
+    assert.deepEqual([graphOnOld.rows[0].flashmla_ms, graphOnOld.protocol_matched], [0.04, false]);
   });
   it('says so when only the other protocol is there', () => {
     const r = ours();
@@ -47,7 +62,13 @@ describe('bench: FlashMLA under the same timing protocol as ours', () => {
     assert.equal(sparseProtocol(old, 0).matched, false);
     assert.equal(sparseProtocol(old.map(({ us_do_bench: _d, ...x }) => x), 256).matched, false);
   });
-  it('refuses --flush-mb on a backend without it, before timing anything', () => {
+  it('refuses --flush-mb and --graph-calls on a backend without them, and both together, before timing anything', () => {
+    const both2 = flashmlaCli(['bench', '--backend', 'cpu', '--flush-mb', '1', '--graph-calls', '2'], tmpdir());
+    assert.equal(both2.code, 2);
+    assert.match(both2.stderr, /--flush-mb and --graph-calls: give one of them/);
+    const g = flashmlaCli(['bench', '--backend', 'cpu', '--graph-calls', '2', '--reps', '1'], tmpdir());
+    assert.equal(g.code, 2);
+    assert.match(g.stderr, /--graph-calls: the CUDA backend's only/);
     for (const mode of [[], ['--mode', 'sparse']]) {
       const r = flashmlaCli(['bench', ...mode, '--backend', 'cpu', '--flush-mb', '256', '--reps', '1'], tmpdir());
       assert.equal(r.code, 2, r.stderr);
