@@ -126,3 +126,20 @@ s29_traces() {
 }
 # s29_wide_checked V N: s29_wide_checks V, every queued job N at a time (s29_run_jobs), then the checks' summaries.
 s29_wide_checked() { s29_wide_checks "$1"; s29_run_jobs "$2"; s29_wide_checks_report "$1"; }
+# s32_sets TAG "FLASHMLA_ARGS" "OURS_ARGS" (session 32, calls 6-7): FlashMLA by bench/cuda/flashmla_protocols.py (with
+# FLASHMLA_ARGS) and ours (`flashmla bench --backend cuda` with OURS_ARGS) on FlashMLA's grid plus b=1 and the uneven
+# batch (full), the 34 small-batch shapes and the 25 hold-outs; FlashMLA's $OUT/fp-SET.json merged into ours's
+# $OUT/TAG-SET.json. (Call 7 ran with timeouts of 120 / 150 s, call 6 with 200 / 200.)
+s32_sets() {
+  local tag=$1 fpa=$2 oa=$3 set
+  "${CLI[@]}" bench --grid full --emit-configs "$OUT/full.json" > /dev/null
+  cp bench/cuda/small-batch.json "$OUT/small-batch.json"; cp bench/cuda/combine-holdout.json "$OUT/combine-holdout.json"
+  for set in full small-batch combine-holdout; do
+    # shellcheck disable=SC2086 # the argument lists split on purpose
+    PYTHONUNBUFFERED=1 timeout -k 5 200 python3 bench/cuda/flashmla_protocols.py .gpu-host/anchors $fpa --configs "$OUT/$set.json" --out "$OUT/fp-$set.json" > "$OUT/fp-$set.txt" 2>&1 || echo "fp $set rc $?"
+    tail -2 "$OUT/fp-$set.txt"; ts "flashmla $set done"
+    # shellcheck disable=SC2086
+    timeout -k 5 200 "${CLI[@]}" bench --backend cuda --configs "$OUT/$set.json" --flashmla "$OUT/fp-$set.json" $oa --out "$OUT/$tag-$set.json" 2>&1 | grep -E 'matched|warning' | head -2
+    ts "ours $set done"
+  done
+}
