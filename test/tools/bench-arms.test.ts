@@ -170,3 +170,32 @@ test('the harness warms for idleWarmMs on the first config and after an idle gap
   await runConfigs(cpu, configs, { warmup: 0, reps: 1, check: 0, rotateBytes: 1e5, warmMs: 0, idleWarmMs: 120, idleGapMs: -1, arms });
   assert.ok(warmed.every((w) => w >= 120), JSON.stringify(warmed));
 });
+
+test('graphCalls: the harness captures that many calls once and times replays, each divided by the calls it holds', async () => {
+  const cpu = new InlineCpuBackend();
+  const log: string[] = [];
+  let captured: (() => Promise<void>) | undefined;
+  // A stand-in for the CUDA backend's captureGraph: the callback runs at capture (as the real one runs it uncaptured
+  // first) and each launch runs it again; timeMs reports a fixed 6 ms a repetition.
+  Object.assign(cpu, {
+    captureGraph: async (fn: () => Promise<void>) => {
+      captured = fn;
+      log.push('capture');
+      await fn();
+      return { launch: () => { log.push('launch'); }, dispose: () => { log.push('dispose'); } };
+    },
+  });
+  const runs = { n: 0 };
+  const timeMs = cpu.timeMs.bind(cpu);
+  cpu.timeMs = async (fn, o) => { await timeMs(fn, o); return Array.from({ length: o.reps }, () => 6); };
+  const decode = cpu.decode.bind(cpu);
+  cpu.decode = (c) => { runs.n++; return decode(c); };
+  const rows = await runConfigs(cpu, [{ b: 1, s_k: 64, h_q: 4, s_q: 1 }], { warmup: 0, reps: 3, check: 0, rotateBytes: 1e5, graphCalls: 3 });
+  assert.equal(rows[0].ms, 2, 'a replay of 3 calls timed at 6 ms is 2 ms a call');
+  assert.ok(captured);
+  assert.equal(runs.n, 3, 'the capture ran the decoder three times; launches run nothing on the host');
+  assert.deepEqual(log, ['capture', 'launch', 'launch', 'launch', 'dispose']);
+  // A backend without graphs is told so, not timed eagerly under the graph's name.
+  await assert.rejects(runConfigs(new InlineCpuBackend(), [{ b: 1, s_k: 64, h_q: 4, s_q: 1 }], { warmup: 0, reps: 1, check: 0, rotateBytes: 1e5, graphCalls: 2 }),
+    /graphCalls: the cpu backend has no CUDA graphs/);
+});
