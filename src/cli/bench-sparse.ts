@@ -50,7 +50,7 @@ Options:
   --grid NAME      flashmla (the 12 shapes) or small (the same with b = 1; the default on the CPU)
   --flashmla FILE  FlashMLA's results (anchors/flashmla-sparse/results-*.json): adds flashmla_us and
                    ratio_vs_flashmla (FlashMLA us / ours) to rows with the same format, b, h_q, s_q and top-k
-  --flush-mb N     CUDA: write N MB of a scratch buffer before every repetition, outside its timing (triton do_bench's
+  --flush-mb N     GPU: write N MB of a scratch buffer before every repetition, outside its timing (triton do_bench's
                    protocol: 256); ours is then compared with FlashMLA's us_do_bench, back to back (default) with its
                    us_b2b where the file has it (bench/cuda/flashmla_sparse_protocols.py), else with its us (kineto)
   --precision P    fast (default: P rounded to bf16 before P.V, as FlashMLA), exact (P as hi + lo on Hopper),
@@ -216,7 +216,7 @@ export async function benchSparse(argv: string[]): Promise<void> {
   const { backend } = await openBackend(backendName, workers);
   try {
     const onCpu = backend.kind === 'cpu';
-    if (flushMb > 0 && backend.kind !== 'cuda') throw new UsageError(`--flush-mb: the CUDA backend's only (this run has the ${backend.kind} backend)`);
+    if (flushMb > 0 && backend.kind === 'cpu') throw new UsageError('--flush-mb: the GPU backends\' only (this run has the cpu backend)');
     const grid = choiceArg('grid', v.grid, ['flashmla', 'small'], onCpu ? 'small' : 'flashmla');
     const shapes = grid === 'small' ? flashmlaSparseShapes.map((s) => ({ ...s, b: 1 })) : flashmlaSparseShapes;
     const reps = intArg('reps', v.reps, onCpu ? 1 : 50, 1, 100000), warmup = intArg('warmup', v.warmup, onCpu ? 0 : 10, 0, 100000);

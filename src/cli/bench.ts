@@ -58,7 +58,7 @@ Options:
   --numpy PYTHON       CPU: the python that runs bench/cpu-numpy.py (numpy f32 on the same products, copy
                        bandwidth) in the same run (default: python3, then /usr/bin/python3; 'none' skips)
   --rotate-mb N        reps rotate among page sets of at least N MB in all (default 100: twice an H100's L2)
-  --flush-mb N         CUDA: write N MB of a scratch buffer before every repetition, outside its timing (the protocol
+  --flush-mb N         GPU: write N MB of a scratch buffer before every repetition, outside its timing (the protocol
                        of triton's do_bench, which bench_flashmla.py uses for FlashMLA: 256); default 0, back to back
   --graph-calls N      CUDA: back to back from a CUDA graph of N calls, each repetition one replay / N (no host path
                        between calls; bench/cuda/flashmla_protocols.py replays FlashMLA the same way); not with --flush-mb
@@ -149,7 +149,7 @@ export async function bench(argv: string[]): Promise<void> {
   try {
     for (const s of skipped) p.update(`skipped ${s.reason}`);
     const onCpu = backend.kind === 'cpu';
-    if (flushMb > 0 && backend.kind !== 'cuda') throw new UsageError(`--flush-mb: the CUDA backend's only (this run has the ${backend.kind} backend)`);
+    if (flushMb > 0 && backend.kind === 'cpu') throw new UsageError('--flush-mb: the GPU backends\' only (this run has the cpu backend)');
     if (graphCalls > 0 && backend.kind !== 'cuda') throw new UsageError(`--graph-calls: the CUDA backend's only (this run has the ${backend.kind} backend)`);
     const software = backend.kind === 'webgpu' && isSoftwareAdapter(backend.info);
     const grid = configsFile ? 'custom' : gridName ?? (onCpu ? 'cpu' : software ? 'small' : 'flashmla');

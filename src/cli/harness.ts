@@ -185,7 +185,7 @@ export interface BenchResult {
   /** GPU: ms of untimed runs before each config, and after an idle gap (RunOptions.warmMs, idleWarmMs). */
   warm_ms?: number;
   idle_warm_ms?: number;
-  /** CUDA, --flush-mb: MB written before every timed repetition (triton do_bench's protocol; RunOptions.flushMb). */
+  /** GPU, --flush-mb: MB written before every timed repetition (triton do_bench's protocol; RunOptions.flushMb). */
   flush_mb?: number;
   /** CUDA, --graph-calls: calls captured in one CUDA graph, each repetition one replay (RunOptions.graphCalls). */
   graph_calls?: number;
@@ -223,7 +223,7 @@ export interface RunOptions {
   idleWarmMs?: number;
   idleGapMs?: number;
   /**
-   * CUDA: write this many MB of a scratch buffer before every repetition, outside its events (TimeOptions.flushBytes):
+   * GPU backends: write this many MB of a scratch buffer before every repetition, outside its timing (TimeOptions.flushBytes):
    * the protocol of triton's do_bench, by which bench_flashmla.py times FlashMLA (it zeroes 256 MB). Absent: back to back.
    */
   flushMb?: number;

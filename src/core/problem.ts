@@ -99,7 +99,7 @@ export interface TimeOptions {
   warmup: number;
   reps: number;
   /**
-   * CUDA: before every repetition (warm-up ones too), outside its events, write this many bytes of a scratch buffer,
+   * GPU backends: before every repetition (warm-up ones too), outside its timing, write this many bytes of a scratch buffer,
    * as triton's do_bench does (256 MB zeroed before each repetition): L2 holds nothing of the previous run and the
    * card idles its tensor cores between two timed runs. 0 or absent: back to back.
    */
@@ -168,8 +168,8 @@ export interface Backend {
   synchronize(): Promise<void>;
   /**
    * Device-side time of `run`, in ms, once per repetition after `warmup` untimed ones: CUDA events, WebGPU
-   * timestamp queries; the CPU uses the wall clock. Benchmarks take the median. `flushBytes` is the CUDA
-   * backend's only (TimeOptions); the others ignore it.
+   * timestamp queries; the CPU uses the wall clock. Benchmarks take the median. `flushBytes` (TimeOptions):
+   * the GPU backends; the CPU ignores it.
    */
   timeMs(run: (rep: number) => void | Promise<void>, opts: TimeOptions): Promise<number[]>;
   /** Free a tensor this backend allocated. */

@@ -681,10 +681,30 @@ export class WebGpuBackend implements Backend {
    */
   async timeMs(run: (rep: number) => void | Promise<void>, opts: TimeOptions): Promise<number[]> {
     this.live();
-    for (let i = 0; i < opts.warmup; i++) await run(i);
+    // flushBytes: a scratch buffer cleared before every repetition, outside its timing (triton do_bench's protocol,
+    // as the CUDA backend does it; docs/notes/benchmark-protocol.md).
+    const flush = Math.ceil((opts.flushBytes ?? 0) / 4) * 4;
+    if (flush > this.caps.maxBufferSize) throw invalidArgument('flushBytes', `at most the device's maxBufferSize, ${this.caps.maxBufferSize}`, String(flush));
+    const scratch = flush ? this.buffer('flashmla.timing.flush', flush, Usage.COPY_DST) : undefined;
+    const clear = () => {
+      if (!scratch) return;
+      const e = this.device.createCommandEncoder({ label: 'flashmla.timing.flush' });
+      e.clearBuffer(scratch);
+      this.device.queue.submit([e.finish({ label: 'flashmla.timing.flush' })]);
+    };
+    try {
+      return await this.timeReps(run, opts, clear);
+    } finally {
+      scratch?.destroy();
+    }
+  }
+
+  private async timeReps(run: (rep: number) => void | Promise<void>, opts: TimeOptions, clear: () => void): Promise<number[]> {
+    for (let i = 0; i < opts.warmup; i++) { clear(); await run(i); }
     if (!this.caps.timestamps) {
       const times: number[] = [];
       for (let i = 0; i < opts.reps; i++) {
+        clear();
         await this.synchronize();
         const t0 = performance.now();
         await run(i);
@@ -699,6 +719,7 @@ export class WebGpuBackend implements Backend {
     const read = this.device.createBuffer({ label: 'flashmla.timing.read', size: count * 8, usage: Usage.MAP_READ | Usage.COPY_DST });
     try {
       for (let i = 0; i < opts.reps; i++) {
+        clear(); // (its own submission, before the repetition's first timed pass)
         this.timing = { set, slot: i, begun: false };
         await run(i);
       }
