@@ -17,7 +17,9 @@ on both sides (session 32 measured what mixing them does: docs/notes/benchmark-p
 
   python3 bench/cuda/flashmla_protocols.py ANCHORS_DIR --configs CONFIGS.json --out OUT.json
 """
-import argparse, json, os, sys, time
+import argparse, json, os, sys
+
+from b2b_timing import back_to_back_ms  # (this folder: the script's own directory is on sys.path)
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument("anchors", help="the folder holding bench_flashmla.py (.gpu-host/anchors on the GPU host)")
@@ -35,26 +37,6 @@ import torch, triton  # noqa: E402
 import bench_flashmla as bf  # noqa: E402
 
 
-def back_to_back(fn):
-    t0 = time.perf_counter()
-    n = 0
-    while (time.perf_counter() - t0) * 1e3 < a.warm_ms:
-        fn(); n += 1
-        if n % 8 == 0: torch.cuda.synchronize()
-    for _ in range(a.warmup): fn()
-    ev = [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)) for _ in range(a.reps)]
-    for s, e in ev:
-        s.record(); fn(); e.record()
-    torch.cuda.synchronize()
-    return median([s.elapsed_time(e) for s, e in ev])
-
-
-def median(ts):
-    ts = sorted(ts)
-    m = len(ts) // 2
-    return ts[m] if len(ts) % 2 else 0.5 * (ts[m - 1] + ts[m])
-
-
 def graph_back_to_back(fn):
     """fn captured a.graph_calls times into one CUDA graph; the median replay time over the calls it holds."""
     side = torch.cuda.Stream()
@@ -65,19 +47,12 @@ def graph_back_to_back(fn):
     g = torch.cuda.CUDAGraph()
     with torch.cuda.graph(g):
         for _ in range(a.graph_calls): fn()
-    t0 = time.perf_counter()
-    while (time.perf_counter() - t0) * 1e3 < a.warm_ms:
-        g.replay(); g.replay(); torch.cuda.synchronize()
-    for _ in range(a.warmup): g.replay()
-    ev = [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)) for _ in range(a.reps)]
-    for s, e in ev:
-        s.record(); g.replay(); e.record()
-    torch.cuda.synchronize()
-    t = median([s.elapsed_time(e) for s, e in ev]) / a.graph_calls
+    t = back_to_back_ms(g.replay, a.warm_ms, a.warmup, a.reps) / a.graph_calls
     del g
     return t
 
 
+want = set(a.protocols.split(","))
 res = {"device": torch.cuda.get_device_name(0), "flashmla_build": f"{bf.BUILD} ({bf.BUILDS[bf.BUILD][1]})",
        "sms": torch.cuda.get_device_properties(0).multi_processor_count,
        "protocols": {"flashmla": "do_bench", "flashmla_b2b": "back-to-back"},
@@ -99,10 +74,9 @@ for c in json.load(open(a.configs)):
     fm = lambda: bf.flash_mla_with_kvcache(q, k, block_table, seqlens, bf.DV, meta, splits, causal=True)
     fm()
     row = dict(c, b=b, total_seqlen=total, flop=flop, bytes=byts)
-    want = set(a.protocols.split(","))
     times = {}
     if "do_bench" in want: times["flashmla"] = bf.bench(fm)
-    if "eager" in want: times["flashmla_b2b_eager"] = back_to_back(fm)
+    if "eager" in want: times["flashmla_b2b_eager"] = back_to_back_ms(fm, a.warm_ms, a.warmup, a.reps)
     row["b2b_method"] = "eager"
     if a.graph_calls > 0 and "graph" in want:
         try:

@@ -10,7 +10,7 @@ import { flashMlaSparseWithKvcache } from '../core/sparse-api.js';
 import { type Tensor, fromArray } from '../core/tensor.js';
 import { UsageError, choiceArg, intArg, parse, stringArg } from './args.js';
 import { type BackendChoice, backendChoices, openBackend } from './backend.js';
-import { gitCommit } from './bench.js';
+import { checkFlushMb, gitCommit } from './bench.js';
 import { fmt, progress, table } from './ui.js';
 import { uniform as rng } from './random.js';
 
@@ -216,7 +216,7 @@ export async function benchSparse(argv: string[]): Promise<void> {
   const { backend } = await openBackend(backendName, workers);
   try {
     const onCpu = backend.kind === 'cpu';
-    if (flushMb > 0 && backend.kind === 'cpu') throw new UsageError('--flush-mb: the GPU backends\' only (this run has the cpu backend)');
+    checkFlushMb(flushMb, backend.kind);
     const grid = choiceArg('grid', v.grid, ['flashmla', 'small'], onCpu ? 'small' : 'flashmla');
     const shapes = grid === 'small' ? flashmlaSparseShapes.map((s) => ({ ...s, b: 1 })) : flashmlaSparseShapes;
     const reps = intArg('reps', v.reps, onCpu ? 1 : 50, 1, 100000), warmup = intArg('warmup', v.warmup, onCpu ? 0 : 10, 0, 100000);

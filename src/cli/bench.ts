@@ -72,6 +72,11 @@ Same configs on both sides:
   python3 bench_flashmla.py --configs grid.json --out flashmla.json
   flashmla bench --backend cuda --configs grid.json --flashmla flashmla.json`;
 
+/** --flush-mb (dense and sparse bench): what the GPU backends' timers write before each repetition; the CPU has none. */
+export function checkFlushMb(flushMb: number, backendKind: string): void {
+  if (flushMb > 0 && backendKind === 'cpu') throw new UsageError('--flush-mb: the GPU backends\' only (this run has the cpu backend)');
+}
+
 export function readJson(file: string, what: string): unknown {
   let text: string;
   try { text = readFileSync(file, 'utf8'); } catch (e) { throw new UsageError(`${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? 'cannot read'}`); }
@@ -149,7 +154,7 @@ export async function bench(argv: string[]): Promise<void> {
   try {
     for (const s of skipped) p.update(`skipped ${s.reason}`);
     const onCpu = backend.kind === 'cpu';
-    if (flushMb > 0 && backend.kind === 'cpu') throw new UsageError('--flush-mb: the GPU backends\' only (this run has the cpu backend)');
+    checkFlushMb(flushMb, backend.kind);
     if (graphCalls > 0 && backend.kind !== 'cuda') throw new UsageError(`--graph-calls: the CUDA backend's only (this run has the ${backend.kind} backend)`);
     const software = backend.kind === 'webgpu' && isSoftwareAdapter(backend.info);
     const grid = configsFile ? 'custom' : gridName ?? (onCpu ? 'cpu' : software ? 'small' : 'flashmla');
