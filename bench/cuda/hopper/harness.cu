@@ -10,7 +10,9 @@
 //   ./harness_trace trace [b s_k h_q s_q]  built with -DMLA_SM90_TRACE: one call's per-CTA timeline (decode_sm90.cu's
 //                                    trace slots): where a short call's decode time goes, tile by tile
 //   ./harness_trace tracecall b s_k h_q s_q [reps [dir]]  the same build: the decode and the library's combine, one
-//                                    cold call at a time, both traced on one time axis (fill, tail, the kernel gap)
+//                                    cold call at a time, both traced on one time axis (fill, tail, the kernel gap);
+//                                    TRACE_KERN=x11|x75|xso picks a Q-map entry (x75: the library's bits), and <dir>
+//                                    gets <cfg>_end.csv, the item end in cycles of each CTA (session 33)
 //   ./harness ab [json]              AB_KERNS (default "lib prev": the library's entry, the -DMLA_SM90_OLD_FILE build's;
 //                                    also xN, decode_sm90.cu's VAR bits) interleaved ROUNDS (3) times on AB_CFG's
 //                                    configurations (decode + combine, median); CHECK_KERNEL=prev|xN for check
@@ -84,7 +86,7 @@
 using namespace mla;
 #include "harness_common.cuh"
 
-enum Kern { kNew, kNew1, kOld, kPrev, kX0, kX1, kX3, kX17, kX11, kX75, kXaa };
+enum Kern { kNew, kNew1, kOld, kPrev, kX0, kX1, kX3, kX17, kX11, kX75, kXaa, kXso };
 static const int kXVar[] = {0, 1, 3, 17, 11, 75}; // VAR bits of kX0.. (decode_sm90.cu's MLA_SM90_VARIANTS entries) // sm90 two consumer warpgroups (the library's), sm90 one warpgroup, mma.sync, MLA_SM90_OLD_FILE's
 
 // The entries with Q's tensor map (decode_sm90.cu kNVarQTma), bf16 and f16: kX11 (the library's code), kX75 (+ kNVarLazy,
@@ -97,13 +99,14 @@ static bool launchXq(const Dev& d, bool f16, Kern which = kX11) {
   if (d.tqRows != nr) { d.tq = encodeCacheMap(p.q, static_cast<size_t>(p.b) * p.sQ * p.hQ, nr); d.tqRows = nr; }
   using Fn = void (*)(MlaParams, CUtensorMap, CUtensorMap);
   // [kernel][f16][n32]
-  static const Fn fns[3][2][2] = {{{mla_decode_sm90_x11_bf16_n16, mla_decode_sm90_x11_bf16_n32}, {mla_decode_sm90_x11_f16_n16, mla_decode_sm90_x11_f16_n32}},
+  static const Fn fns[4][2][2] = {{{mla_decode_sm90_x11_bf16_n16, mla_decode_sm90_x11_bf16_n32}, {mla_decode_sm90_x11_f16_n16, mla_decode_sm90_x11_f16_n32}},
                                   {{mla_decode_sm90_x75_bf16_n16, mla_decode_sm90_x75_bf16_n32}, {mla_decode_sm90_x75_f16_n16, mla_decode_sm90_x75_f16_n32}},
-                                  {{mla_decode_sm90_xaa_bf16_n16, mla_decode_sm90_xaa_bf16_n32}, {mla_decode_sm90_xaa_f16_n16, mla_decode_sm90_xaa_f16_n32}}};
-  const int k = which == kX75 ? 1 : which == kXaa ? 2 : 0;
+                                  {{mla_decode_sm90_xaa_bf16_n16, mla_decode_sm90_xaa_bf16_n32}, {mla_decode_sm90_xaa_f16_n16, mla_decode_sm90_xaa_f16_n32}},
+                                  {{mla_decode_sm90_xso_bf16_n16, mla_decode_sm90_xso_bf16_n32}, {mla_decode_sm90_xso_f16_n16, mla_decode_sm90_xso_f16_n32}}};
+  const int k = which == kX75 ? 1 : which == kXaa ? 2 : which == kXso ? 3 : 0;
   const Fn fn = fns[k][f16][nr == 32];
   const int smem = nr == 16 ? mla::sm90::Layout<16, 2>::SMEM : mla::sm90::Layout<32, 2>::SMEM;
-  static bool raised[3][2][2] = {};
+  static bool raised[4][2][2] = {};
   if (!raised[k][f16][nr == 32]) { CK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, smem)); raised[k][f16][nr == 32] = true; }
   fn<<<dim3(p.numSmParts, p.hKv), mla::sm90::threadsOf<2>(), smem>>>(p, d.tm, d.tq);
   return true;
@@ -363,8 +366,10 @@ static dim3 combineGrid(const MlaParams& p) {
   return p.combineRows > 1 ? dim3(p.b, (p.sQ * p.hQ + 7) / 8, 1) : dim3(p.b, (p.sQ * p.hQ + p.combineRows - 1) / p.combineRows, 4);
 }
 static void callLib(const Dev& d) {
-  static const bool x11 = getenv("TRACE_KERN") && std::string(getenv("TRACE_KERN")) == "x11"; // the kNVarQTma candidate's decode
-  if (!(x11 && launchX11(d))) launchSm90(d, false, false);
+  // TRACE_KERN=x11: the kNVarQTma decode; x75 (session 33): the library's bits since session 21 (+ kNVarLazy); xso: x75 +
+  // kNVarStOut (session 33's staged output rows)
+  static const std::string tk = getenv("TRACE_KERN") ? getenv("TRACE_KERN") : "";
+  if (!((tk == "x11" && launchX11(d)) || (tk == "x75" && launchXq(d, false, kX75)) || (tk == "xso" && launchXq(d, false, kXso)))) launchSm90(d, false, false);
   if (d.hNs[d.p.b] != d.p.b) combineLib(d);
 }
 static int traceCall(int b, int sk, int hQ, int sQ, int reps, const char* dir) {
@@ -403,6 +408,8 @@ static int traceCall(int b, int sk, int hQ, int sQ, int reps, const char* dir) {
   FILE* ft = dir ? fopen((base + "_tile.csv").c_str(), "w") : nullptr;
   if (fc) fprintf(fc, "rep,kind,cta,sm,work,entry,meta,first_copy,last_copy,q_in,first_in_wg0,first_in_wg1,last_o,stores_wg0,stores_wg1,end_wg0,end_wg1\n");
   if (ft) fprintf(ft, "rep,cta,wg,k,in,s,p,o\n");
+  FILE* fen = dir ? fopen((base + "_end.csv").c_str(), "w") : nullptr;
+  if (fen) fprintf(fen, "rep,cta,o_wg0,o_wg1,sums_wg0,merge_wg0,stores_wg0,stores_wg1,end_wg0,end_wg1\n");
   auto med = [](std::vector<double> v) { if (v.empty()) return -1.0; std::sort(v.begin(), v.end()); return v[v.size() / 2]; };
   auto mn = [](const std::vector<double>& v) { return v.empty() ? -1.0 : *std::min_element(v.begin(), v.end()); };
   auto mx = [](const std::vector<double>& v) { return v.empty() ? -1.0 : *std::max_element(v.begin(), v.end()); };
@@ -519,6 +526,13 @@ static int traceCall(int b, int sk, int hQ, int sQ, int reps, const char* dir) {
       }
       if (fc) fprintf(fc, "%d,decode,%d,%llu,%d,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f\n", rep, x, t[95], work ? 1 : 0, at(x, 0), at(x, 1), at(x, 2), at(x, 3),
                       at(x, 4), at(x, 8), at(x, 48), lo, at(x, 7), at(x, 94), at(x, 5), at(x, 6));
+      // session 33: the item end in clock64 cycles of the CTA from its entry (exact within a CTA): warpgroup 0 / 1's last
+      // O^T (90 / 91), warpgroup 0's row sums (88) and merge (89) done, the stores issued (7 / 94), the ends (5 / 6)
+      if (fen && work) {
+        fprintf(fen, "%d,%d", rep, x);
+        for (int sl : {90, 91, 88, 89, 7, 94, 5, 6}) fprintf(fen, ",%lld", t[sl] ? static_cast<long long>(t[sl] - t[0]) : -1LL);
+        fprintf(fen, "\n");
+      }
     }
     std::vector<double> cIn, cEnd;
     for (int y = 0; y < nComb; y++) {
@@ -575,6 +589,7 @@ static int traceCall(int b, int sk, int hQ, int sQ, int reps, const char* dir) {
   printf("  globaltimer: %d of %d readings are whole microseconds%s\n", coarse, gvals, coarse == gvals ? " (1-us resolution: CTA offsets are +-0.5 us)" : "");
   if (fc) fclose(fc);
   if (ft) fclose(ft);
+  if (fen) fclose(fen);
   CK(cudaEventDestroy(e0));
   CK(cudaEventDestroy(e1));
   cudaFree(buf);

@@ -77,8 +77,18 @@ constexpr int kChunkBytes = kBN * 128;
 // consumers take them (setmaxnreg.inc 232): without that, NR = 32 spills at the 168-register entry cap.
 template <int CW> constexpr int threadsOf() { return CW == 1 ? 160 : 384; }
 
+// Session 33 measurement switches (the defaults are the shipped ring): MLA_SM90_SLOTS16 / MLA_SM90_SLOTS32, the ring's
+// slots of the two-warpgroup 16- / 32-row entries (the 32-row ring is what the shared memory leaves beside its 36 KB Q^T).
+// Measured (H200, b=128, FlashMLA's 16 / 32-row rows under do_bench's protocol): the 16-row ring cut to 22 slots 0.998x
+// the time, to 19 slots 1.004x: the ring's depth does not explain why 32 rows take longer than 16.
+#ifndef MLA_SM90_SLOTS16
+#define MLA_SM90_SLOTS16 25
+#endif
+#ifndef MLA_SM90_SLOTS32
+#define MLA_SM90_SLOTS32 22
+#endif
 template <int NR, int CW> struct Layout {
-  static constexpr int SLOTS = NR == 16 ? 25 : CW == 1 ? 23 : 22; // ring of 8 KB chunk slots
+  static constexpr int SLOTS = NR == 16 ? MLA_SM90_SLOTS16 : CW == 1 ? 23 : MLA_SM90_SLOTS32; // ring of 8 KB chunk slots
   static constexpr int Q_BYTES = NR * kDQk * 2;          // Q^T operand, canonical K-major core matrices
   static constexpr int P_BYTES = NR * kBN * 2;           // P^T operand, one per consumer warpgroup
   static constexpr int RED_BYTES = 4 * NR * 4;           // per-warp row maxima / sums, one per consumer warpgroup
@@ -178,9 +188,15 @@ __device__ __forceinline__ void tmaLoadQ(uint32_t dst, const CUtensorMap* tm, in
                ::"r"(dst), "l"(reinterpret_cast<uint64_t>(tm)), "r"(x0), "r"(y0), "r"(bar)
                : "memory");
 }
+// MLA_SM90_KV_EVICT_NORMAL (session 33, a measurement switch): the cache copies evict-normal instead of evict-first.
+// Measured (H200, b=128 16 / 32 rows): 1.042x the time under do_bench's protocol, 1.134x back to back from graphs.
 __device__ __forceinline__ uint64_t evictFirstPolicy() {
   uint64_t p;
+#ifdef MLA_SM90_KV_EVICT_NORMAL
+  asm volatile("createpolicy.fractional.L2::evict_normal.b64 %0, 1.0;\n" : "=l"(p));
+#else
   asm volatile("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\n" : "=l"(p));
+#endif
   return p;
 }
 __device__ __forceinline__ void fenceProxyAsync() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
@@ -268,6 +284,23 @@ constexpr int kNVarQEarly = 1, kNVarSplitOut = 2, kNVarEntryPre = 4, kNVarQTma =
 // scores and gets P = 2^-inf = 0, as before; a NaN or +inf score fails the test (the exact path's values).
 constexpr int kNVarLazy = 64;
 constexpr float kNLazyTau = 8.f;
+// Bit 128 (kNVarPRel; session 33, a candidate): O^T's eight slices as eight wgmma groups, and each value chunk's slot
+// handed back as soon as its slice's group has finished (wait_group 7 .. 0), instead of all eight after the last: the
+// ring's free slots grow by up to a P V's duration earlier a tile (the producer runs further ahead). Measured (H200,
+// b=128 16 / 32 rows, docs/notes/cuda-hopper-decode.md "Session 33"): 0.996x the time under do_bench's protocol, 1.001x
+// from graphs; kept off (the rule asked 0.990).
+constexpr int kNVarPRel = 128;
+// Bit 256 (kNVarStOut; session 33, a candidate): an unsplit item's output rows of one KV head (hQ == nGroups: the item's
+// rows are consecutive rows of out, one contiguous block) go through shared memory: after the merge each thread writes
+// its bf16 / f16 values into Q^T's region (free by then) as rows of kStRow bytes (1024 + 16: the 4 rows a warp writes at
+// once fall on different banks), and lane r of warpgroup 0's warp 0 sends row r out with one 1-KB bulk copy, instead of
+// every thread storing 2-byte values to global memory (64 a thread at 32 rows, each warp store 4 half-sectors). The
+// issuing lanes wait for their copies' reads before a consumer-wide barrier, after which the next item may write Q^T.
+// Elsewhere (a split item, hKv > 1, out not 16-byte aligned) the stores as without the bit. Measured (H200, b=128 16 /
+// 32 rows): 0.999x the time under do_bench's protocol, 1.0065x from graphs; traced, its item end takes as many cycles as
+// the 2-byte stores' (~3000 / ~5900 at 16 / 32 rows): kept off.
+constexpr int kNVarStOut = 256;
+constexpr int kStRow = 1040;
 // Bit 32 (kNVarEx2Ftz, the exponentials as ex2.approx.ftz.f32: session 12 round 4) was measured 0.971x at b 128
 // s_k 8192 in session 13's call A and removed in session 14 (docs/notes/cuda-hopper-decode.md, "Session 13 call A").
 #ifdef MLA_SM90_VARIANTS
@@ -785,24 +818,45 @@ struct DecodeT {
         }
         // O^T += V^T P^T: slice s = chunk s, 4 k-steps of 16 keys (two 8-key groups of 1024 bytes each).
         wgFence();
+        if constexpr ((VAR & kNVarPRel) != 0) {
 #pragma unroll
-        for (int s = 0; s < 8; ++s)
+          for (int s = 0; s < 8; ++s) {
 #pragma unroll
-          for (int kk = 0; kk < 4; ++kk)
-            Wg<T, NR, 1>::mma(reinterpret_cast<float(&)[NI * 4]>(o[s]), descSw128(slotAddr[s] + kk * 2048), descOf<NR>(pBase + kk * 2 * NR * 16), 1);
-        wgCommit();
-        wgWait<0>();
+            for (int kk = 0; kk < 4; ++kk)
+              Wg<T, NR, 1>::mma(reinterpret_cast<float(&)[NI * 4]>(o[s]), descSw128(slotAddr[s] + kk * 2048), descOf<NR>(pBase + kk * 2 * NR * 16), 1);
+            wgCommit();
+          }
+          // Slice s's group done: its chunk's slot goes back (lane 0 of each of the 4 warps: the empty barrier's count).
+#define MLA_PREL_STEP(S_)                                                                              \
+          wgWait<7 - S_>();                                                                            \
+          pinRegs<NI * 4>(&o[S_][0][0]);                                                               \
+          __syncwarp();                                                                                \
+          if (lane == 0) mbarArrive(emptyBar + 8 * ((n + S_) % S));
+          MLA_PREL_STEP(0) MLA_PREL_STEP(1) MLA_PREL_STEP(2) MLA_PREL_STEP(3)
+          MLA_PREL_STEP(4) MLA_PREL_STEP(5) MLA_PREL_STEP(6) MLA_PREL_STEP(7)
+#undef MLA_PREL_STEP
+        } else {
 #pragma unroll
-        for (int s = 0; s < 8; ++s) pinRegs<NI * 4>(&o[s][0][0]);
+          for (int s = 0; s < 8; ++s)
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk)
+              Wg<T, NR, 1>::mma(reinterpret_cast<float(&)[NI * 4]>(o[s]), descSw128(slotAddr[s] + kk * 2048), descOf<NR>(pBase + kk * 2 * NR * 16), 1);
+          wgCommit();
+          wgWait<0>();
+#pragma unroll
+          for (int s = 0; s < 8; ++s) pinRegs<NI * 4>(&o[s][0][0]);
+        }
         MLA_TRACE(tracer && traceK < 10, 11 + 40 * wg + 4 * traceK);
         MLA_TRACE(tracer, 90 + wg);
 #ifdef MLA_SM90_TRACE
         ++traceK;
 #endif
-        __syncwarp();
-        if (lane == 0)
+        if constexpr ((VAR & kNVarPRel) == 0) {
+          __syncwarp();
+          if (lane == 0)
 #pragma unroll
-          for (int c = 0; c < 8; ++c) mbarArrive(emptyBar + 8 * ((n + c) % S));
+            for (int c = 0; c < 8; ++c) mbarArrive(emptyBar + 8 * ((n + c) % S));
+        }
       }
 
       n0 += itm.nTiles * kChunks;
@@ -950,6 +1004,47 @@ struct DecodeT {
         }
       }
       MLA_TRACE(tracer && wg == 0, 89);
+      if constexpr ((VAR & kNVarStOut) != 0 && (VAR & kNVarSplitOut) != 0 && CW == 2) {
+        // (CTA-uniform) An unsplit item of one KV head with a 16-byte aligned out: staged rows and bulk copies.
+        if (!solo && noSplit && p.hQ == p.nGroups && (reinterpret_cast<uintptr_t>(p.out) & 15) == 0) {
+          const uint32_t stBase = qBase; // Q^T's region: NR rows of kStRow bytes fit (static_assert below)
+#pragma unroll
+          for (int i = 0; i < NI; ++i)
+#pragma unroll
+            for (int b = 0; b < 2; ++b) {
+              const int r = 8 * i + 2 * tq + b;
+              const float l = lRow[i][b];
+              const float inv = l == 0.f ? 0.f : 1.f / l;
+              const uint32_t rowA = stBase + r * kStRow + 2 * (16 * warp + gq);
+#pragma unroll
+              for (int s = 0; s < 8; ++s) {
+                if ((s >> 2) != wg) continue; // the other warpgroup's half
+                const T v0 = H::fromF(o[s][i][b] * inv), v1 = H::fromF(o[s][i][2 + b] * inv);
+                asm volatile("st.shared.b16 [%0], %1;\n" ::"r"(rowA + 128 * s), "h"(*reinterpret_cast<const unsigned short*>(&v0)) : "memory");
+                asm volatile("st.shared.b16 [%0], %1;\n" ::"r"(rowA + 128 * s + 16), "h"(*reinterpret_cast<const unsigned short*>(&v1)) : "memory");
+              }
+              if (wg == 0 && warp == 0 && gq == 0 && r < liveRows) {
+                const float lse = l == 0.f ? INFINITY : (mRow[i][b] + log2f(l)) * 0.69314718055994531f;
+                const int j = r / p.nGroups, h = g * p.nGroups + (r - j * p.nGroups);
+                p.lse[batch * p.lseStrideB + h * p.lseStrideH + (itm.qStart + j) * p.lseStrideT] = lse;
+              }
+            }
+          fenceProxyAsync(); // the rows, written by the generic proxy, are read by the bulk copies (async proxy)
+          consumersSync<CW>();
+          if (wg == 0 && warp == 0) {
+            if (lane < liveRows) {
+              T* const dst = static_cast<T*>(p.out) + (static_cast<int64_t>(itm.qStart) * p.hQ + lane) * kDV;
+              asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;\n" ::"l"(dst), "r"(stBase + lane * kStRow), "r"(kDV * 2) : "memory");
+              asm volatile("cp.async.bulk.commit_group;\n" ::: "memory");
+              asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory");
+            }
+          }
+          consumersSync<CW>(); // the rows are read out of Q^T's region: the next item may write it
+          MLA_TRACE(tracer && wg == 0, 7);
+          MLA_TRACE(tracer && wg == 1, 94);
+          continue;
+        }
+      }
 #pragma unroll
       for (int i = 0; i < NI; ++i)
 #pragma unroll
@@ -967,6 +1062,11 @@ struct DecodeT {
 #pragma unroll
             for (int s = 0; s < 8; ++s) {
               if ((VAR & kNVarSplitOut) && CW == 2 && !solo && (s >> 2) != wg) continue; // the other warpgroup's half
+#ifdef MLA_SM90_DIAG_NOSTORE
+              // Session 33, trace builds only (WRONG output): the unsplit output rows are not stored, so the item end's
+              // cost without its global stores can be timed.
+              if (o[s][i][b] != 12345.f) continue;
+#endif
               out[64 * s] = H::fromF(o[s][i][b] * inv);
               out[64 * s + 8] = H::fromF(o[s][i][2 + b] * inv);
             }
@@ -1003,7 +1103,10 @@ struct DecodeT {
 } // namespace sm90
 } // namespace mla
 
+static_assert(16 * mla::sm90::kStRow <= mla::sm90::Layout<16, 2>::Q_BYTES && 32 * mla::sm90::kStRow <= mla::sm90::Layout<32, 2>::Q_BYTES, "kNVarStOut: the staged rows fit in Q^T's region");
+#if MLA_SM90_SLOTS16 == 25 && MLA_SM90_SLOTS32 == 22 // (a measurement build's smaller ring launches with the shipped size)
 static_assert(mla::sm90::Layout<16, 2>::SMEM == 229488 && mla::sm90::Layout<32, 2>::SMEM == 228096 && mla::sm90::Layout<16, 1>::SMEM == 226992 && mla::sm90::Layout<32, 1>::SMEM == 231312, "shared memory differs from launch.ts sm90Smem");
+#endif
 
 // Launch: grid (numSmParts, hKv = 1), threadsOf<CW>() threads, Layout<NR, CW>::SMEM bytes of dynamic shared
 // memory, the tensor map of the cache as the second parameter (launch.ts sm90Launch / sm90CacheMap) and, for the
@@ -1072,6 +1175,7 @@ MLA_SM90_X(17)
 MLA_SM90_XQ(x11, mla::sm90::kNLibVar | mla::sm90::kNVarQTma)
 MLA_SM90_XQ(x75, mla::sm90::kNLibVar | mla::sm90::kNVarQTma | mla::sm90::kNVarLazy)
 MLA_SM90_XQ(xaa, mla::sm90::kNLibVar | mla::sm90::kNVarQTma)
+MLA_SM90_XQ(xso, mla::sm90::kNLibVar | mla::sm90::kNVarQTma | mla::sm90::kNVarLazy | mla::sm90::kNVarStOut) // session 33: x75 + kNVarStOut (traced)
 #undef MLA_SM90_XQ
 #endif
 #ifdef MLA_SM90_EARLY_TRIGGER // harness only: the dependents scheduled at entry (measured against the library's)
