@@ -11,7 +11,7 @@
 //                                    trace slots): where a short call's decode time goes, tile by tile
 //   ./harness_trace tracecall b s_k h_q s_q [reps [dir]]  the same build: the decode and the library's combine, one
 //                                    cold call at a time, both traced on one time axis (fill, tail, the kernel gap);
-//                                    TRACE_KERN=x11|x75|xso picks a Q-map entry (x75: the library's bits), and <dir>
+//                                    TRACE_KERN=x11|x75|xso|xsm picks a Q-map entry (x75: the library's bits), and <dir>
 //                                    gets <cfg>_end.csv, the item end in cycles of each CTA (session 33)
 //   ./harness ab [json]              AB_KERNS (default "lib prev": the library's entry, the -DMLA_SM90_OLD_FILE build's;
 //                                    also xN, decode_sm90.cu's VAR bits) interleaved ROUNDS (3) times on AB_CFG's
@@ -86,7 +86,7 @@
 using namespace mla;
 #include "harness_common.cuh"
 
-enum Kern { kNew, kNew1, kOld, kPrev, kX0, kX1, kX3, kX17, kX11, kX75, kXaa, kXso };
+enum Kern { kNew, kNew1, kOld, kPrev, kX0, kX1, kX3, kX17, kX11, kX75, kXaa, kXso, kXsm };
 static const int kXVar[] = {0, 1, 3, 17, 11, 75}; // VAR bits of kX0.. (decode_sm90.cu's MLA_SM90_VARIANTS entries) // sm90 two consumer warpgroups (the library's), sm90 one warpgroup, mma.sync, MLA_SM90_OLD_FILE's
 
 // The entries with Q's tensor map (decode_sm90.cu kNVarQTma), bf16 and f16: kX11 (the library's code), kX75 (+ kNVarLazy,
@@ -99,14 +99,15 @@ static bool launchXq(const Dev& d, bool f16, Kern which = kX11) {
   if (d.tqRows != nr) { d.tq = encodeCacheMap(p.q, static_cast<size_t>(p.b) * p.sQ * p.hQ, nr); d.tqRows = nr; }
   using Fn = void (*)(MlaParams, CUtensorMap, CUtensorMap);
   // [kernel][f16][n32]
-  static const Fn fns[4][2][2] = {{{mla_decode_sm90_x11_bf16_n16, mla_decode_sm90_x11_bf16_n32}, {mla_decode_sm90_x11_f16_n16, mla_decode_sm90_x11_f16_n32}},
+  static const Fn fns[5][2][2] = {{{mla_decode_sm90_x11_bf16_n16, mla_decode_sm90_x11_bf16_n32}, {mla_decode_sm90_x11_f16_n16, mla_decode_sm90_x11_f16_n32}},
                                   {{mla_decode_sm90_x75_bf16_n16, mla_decode_sm90_x75_bf16_n32}, {mla_decode_sm90_x75_f16_n16, mla_decode_sm90_x75_f16_n32}},
                                   {{mla_decode_sm90_xaa_bf16_n16, mla_decode_sm90_xaa_bf16_n32}, {mla_decode_sm90_xaa_f16_n16, mla_decode_sm90_xaa_f16_n32}},
-                                  {{mla_decode_sm90_xso_bf16_n16, mla_decode_sm90_xso_bf16_n32}, {mla_decode_sm90_xso_f16_n16, mla_decode_sm90_xso_f16_n32}}};
-  const int k = which == kX75 ? 1 : which == kXaa ? 2 : which == kXso ? 3 : 0;
+                                  {{mla_decode_sm90_xso_bf16_n16, mla_decode_sm90_xso_bf16_n32}, {mla_decode_sm90_xso_f16_n16, mla_decode_sm90_xso_f16_n32}},
+                                  {{mla_decode_sm90_xsm_bf16_n16, mla_decode_sm90_xsm_bf16_n32}, {mla_decode_sm90_xsm_f16_n16, mla_decode_sm90_xsm_f16_n32}}};
+  const int k = which == kX75 ? 1 : which == kXaa ? 2 : which == kXso ? 3 : which == kXsm ? 4 : 0;
   const Fn fn = fns[k][f16][nr == 32];
   const int smem = nr == 16 ? mla::sm90::Layout<16, 2>::SMEM : mla::sm90::Layout<32, 2>::SMEM;
-  static bool raised[4][2][2] = {};
+  static bool raised[5][2][2] = {};
   if (!raised[k][f16][nr == 32]) { CK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, smem)); raised[k][f16][nr == 32] = true; }
   fn<<<dim3(p.numSmParts, p.hKv), mla::sm90::threadsOf<2>(), smem>>>(p, d.tm, d.tq);
   return true;
@@ -366,10 +367,10 @@ static dim3 combineGrid(const MlaParams& p) {
   return p.combineRows > 1 ? dim3(p.b, (p.sQ * p.hQ + 7) / 8, 1) : dim3(p.b, (p.sQ * p.hQ + p.combineRows - 1) / p.combineRows, 4);
 }
 static void callLib(const Dev& d) {
-  // TRACE_KERN=x11: the kNVarQTma decode; x75 (session 33): the library's bits since session 21 (+ kNVarLazy); xso: x75 +
-  // kNVarStOut (session 33's staged output rows)
+  // TRACE_KERN=x11: the kNVarQTma decode; x75 (session 33): the library's bits since session 21 (+ kNVarLazy); xso / xsm: x75 +
+  // kNVarStOut / kNVarStMat (session 33's staged output rows)
   static const std::string tk = getenv("TRACE_KERN") ? getenv("TRACE_KERN") : "";
-  if (!((tk == "x11" && launchX11(d)) || (tk == "x75" && launchXq(d, false, kX75)) || (tk == "xso" && launchXq(d, false, kXso)))) launchSm90(d, false, false);
+  if (!((tk == "x11" && launchX11(d)) || (tk == "x75" && launchXq(d, false, kX75)) || (tk == "xso" && launchXq(d, false, kXso)) || (tk == "xsm" && launchXq(d, false, kXsm)))) launchSm90(d, false, false);
   if (d.hNs[d.p.b] != d.p.b) combineLib(d);
 }
 static int traceCall(int b, int sk, int hQ, int sQ, int reps, const char* dir) {

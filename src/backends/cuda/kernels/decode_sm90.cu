@@ -301,6 +301,17 @@ constexpr int kNVarPRel = 128;
 // the 2-byte stores' (~3000 / ~5900 at 16 / 32 rows): kept off.
 constexpr int kNVarStOut = 256;
 constexpr int kStRow = 1040;
+// Bit 512 (kNVarStMat; session 33, a candidate): kNVarStOut's staged rows and bulk copies with a short epilogue. Call 4's
+// ncu found the 32-row entry's item end waiting on instruction fetch (no_instructions: 13 % of all samples, on the
+// store code's lines; 2 % at 16 rows): the end runs once an item, cold in the instruction cache, and its code, unrolled
+// over a thread's rows, slices and the warpgroup test, is ~2000 instructions at 32 rows. Here a warpgroup's four
+// slices are selected (no branch), each row's scale is applied and two values packed into one bf16x2 / f16x2
+// register, and `stmatrix .trans` writes four 8 x 8 blocks (two row groups x two 8-column halves) of output rows an
+// instruction into the staged rows: 8 a thread at 32 rows instead of 64 two-byte stores. Measured (H200, b=128 16 / 32
+// rows): correct, 0.997x the time under do_bench's protocol, 0.9985x from graphs; the traced end 5032 cycles at 32 rows
+// (from ~5840): kept off (docs/notes/cuda-hopper-decode.md, "Session 33").
+constexpr int kNVarStMat = 512;
+template <int V> struct IntC { static constexpr int value = V; }; // (kNVarStMat: a slice offset as a type)
 // Bit 32 (kNVarEx2Ftz, the exponentials as ex2.approx.ftz.f32: session 12 round 4) was measured 0.971x at b 128
 // s_k 8192 in session 13's call A and removed in session 14 (docs/notes/cuda-hopper-decode.md, "Session 13 call A").
 #ifdef MLA_SM90_VARIANTS
@@ -1004,6 +1015,59 @@ struct DecodeT {
         }
       }
       MLA_TRACE(tracer && wg == 0, 89);
+      if constexpr ((VAR & kNVarStMat) != 0 && (VAR & kNVarSplitOut) != 0 && CW == 2 && NI % 2 == 0) {
+        // (CTA-uniform) An unsplit item of one KV head with a 16-byte aligned out: stmatrix into staged rows, bulk copies.
+        if (!solo && noSplit && p.hQ == p.nGroups && (reinterpret_cast<uintptr_t>(p.out) & 15) == 0) {
+          float inv[NI][2];
+#pragma unroll
+          for (int i = 0; i < NI; ++i)
+#pragma unroll
+            for (int b = 0; b < 2; ++b) {
+              const float l = lRow[i][b];
+              inv[i][b] = l == 0.f ? 0.f : 1.f / l;
+              const int r = 8 * i + 2 * tq + b;
+              if (wg == 0 && warp == 0 && gq == 0 && r < liveRows) {
+                const int j = r / p.nGroups, h = g * p.nGroups + (r - j * p.nGroups);
+                p.lse[batch * p.lseStrideB + h * p.lseStrideH + (itm.qStart + j) * p.lseStrideT] =
+                    l == 0.f ? INFINITY : (mRow[i][b] + log2f(l)) * 0.69314718055994531f;
+              }
+            }
+          // Lane L addresses row L % 8 of block L / 8: block k = (row group 2 ip + k / 2, column half k % 2).
+          const uint32_t laneA = qBase + ((lane >> 4) * 8 + (lane & 7)) * kStRow + 2 * (64 * 4 * wg + 16 * warp + 8 * ((lane >> 3) & 1));
+          // One copy of the stores for each warpgroup's slices (S0: 0 or 4), so every o index is a constant.
+          auto stm = [&](auto s0) {
+            constexpr int S0 = decltype(s0)::value;
+#pragma unroll
+            for (int s4 = 0; s4 < 4; ++s4)
+#pragma unroll
+              for (int ip = 0; ip < NI / 2; ++ip) {
+                uint32_t rr[4];
+#pragma unroll
+                for (int k = 0; k < 4; ++k) {
+                  const int i = 2 * ip + (k >> 1), e = 2 * (k & 1); // column half k % 2: elements e, e + 1 (rows b = 0, 1)
+                  const auto t2 = H::pack(o[S0 + s4][i][e] * inv[i][0], o[S0 + s4][i][e + 1] * inv[i][1]); // row b = 0 in the low half
+                  rr[k] = *reinterpret_cast<const uint32_t*>(&t2);
+                }
+                asm volatile("stmatrix.sync.aligned.m8n8.x4.trans.shared.b16 [%0], {%1, %2, %3, %4};\n" ::"r"(laneA + ip * 16 * kStRow + 128 * s4),
+                             "r"(rr[0]), "r"(rr[1]), "r"(rr[2]), "r"(rr[3]) : "memory");
+              }
+          };
+          if (wg == 0) stm(IntC<0>{});
+          else stm(IntC<4>{});
+          fenceProxyAsync(); // the rows, written by the generic proxy, are read by the bulk copies (async proxy)
+          consumersSync<CW>();
+          if (wg == 0 && warp == 0 && lane < liveRows) {
+            T* const dst = static_cast<T*>(p.out) + (static_cast<int64_t>(itm.qStart) * p.hQ + lane) * kDV;
+            asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;\n" ::"l"(dst), "r"(qBase + lane * kStRow), "r"(kDV * 2) : "memory");
+            asm volatile("cp.async.bulk.commit_group;\n" ::: "memory");
+            asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory");
+          }
+          consumersSync<CW>(); // the rows are read out of Q^T's region: the next item may write it
+          MLA_TRACE(tracer && wg == 0, 7);
+          MLA_TRACE(tracer && wg == 1, 94);
+          continue;
+        }
+      }
       if constexpr ((VAR & kNVarStOut) != 0 && (VAR & kNVarSplitOut) != 0 && CW == 2) {
         // (CTA-uniform) An unsplit item of one KV head with a 16-byte aligned out: staged rows and bulk copies.
         if (!solo && noSplit && p.hQ == p.nGroups && (reinterpret_cast<uintptr_t>(p.out) & 15) == 0) {
@@ -1176,6 +1240,7 @@ MLA_SM90_XQ(x11, mla::sm90::kNLibVar | mla::sm90::kNVarQTma)
 MLA_SM90_XQ(x75, mla::sm90::kNLibVar | mla::sm90::kNVarQTma | mla::sm90::kNVarLazy)
 MLA_SM90_XQ(xaa, mla::sm90::kNLibVar | mla::sm90::kNVarQTma)
 MLA_SM90_XQ(xso, mla::sm90::kNLibVar | mla::sm90::kNVarQTma | mla::sm90::kNVarLazy | mla::sm90::kNVarStOut) // session 33: x75 + kNVarStOut (traced)
+MLA_SM90_XQ(xsm, mla::sm90::kNLibVar | mla::sm90::kNVarQTma | mla::sm90::kNVarLazy | mla::sm90::kNVarStMat) // session 33: x75 + kNVarStMat (traced)
 #undef MLA_SM90_XQ
 #endif
 #ifdef MLA_SM90_EARLY_TRIGGER // harness only: the dependents scheduled at entry (measured against the library's)
