@@ -85,14 +85,19 @@ s29_run_jobs() {
 # The >= 64-row kernel's checks of session 30 call 5 and session 31 calls 3 / 4: s29_wide_checks V queues memcheck
 # and synccheck of dist-V/cuda on four shapes (one-repetition benches, checked outputs) and starts sm90-wide.test (100
 # random cases) on it in the background; s29_wide_checks_report V prints their summaries after s29_run_jobs.
-s29_wide_checks() {
-  local t c
-  s29_cfg chk256 4 1024 128 2; s29_cfg chk128 16 2048 64 2; s29_cfg chk64 8 1000 64 1; s29_cfg chk256b 3 1500 128 2
+# s29_san_jobs V TAG CFG... (session 33): queue memcheck and synccheck of dist-V/cuda on each one-config file
+# $OUT/f/c-CFG.json (s29_cfg), logs $OUT/f/san-TAG<tool>-CFG.txt, checked outputs $OUT/f/o-TAG<tool>-CFG.json.
+s29_san_jobs() {
+  local v=$1 tag=$2 t c; shift 2
   for t in memcheck synccheck; do
-    for c in chk256 chk128 chk64 chk256b; do
-      echo "FLASHMLA_CUDA_KERNELS=dist-$1/cuda timeout -k 5 120 compute-sanitizer --tool $t --print-limit 50 ${CLI[*]} ${BQ[*]} --configs $OUT/f/c-$c.json --out $OUT/f/o-$t-$c.json > $OUT/f/san-$t-$c.txt 2>&1" >> "$OUT/jobs.txt"
+    for c in "$@"; do
+      echo "FLASHMLA_CUDA_KERNELS=dist-$v/cuda timeout -k 5 120 compute-sanitizer --tool $t --print-limit 50 ${CLI[*]} ${BQ[*]} --configs $OUT/f/c-$c.json --out $OUT/f/o-$tag$t-$c.json > $OUT/f/san-$tag$t-$c.txt 2>&1" >> "$OUT/jobs.txt"
     done
   done
+}
+s29_wide_checks() {
+  s29_cfg chk256 4 1024 128 2; s29_cfg chk128 16 2048 64 2; s29_cfg chk64 8 1000 64 1; s29_cfg chk256b 3 1500 128 2
+  s29_san_jobs "$1" "" chk256 chk128 chk64 chk256b
   ( FLASHMLA_CUDA_KERNELS=dist-$1/cuda FLASHMLA_SM90W_CASES=100 timeout -k 5 200 node --test --test-reporter=tap build/test/gpu/sm90-wide.test.js > "$OUT/f/sm90-wide-$1.txt" 2>&1; echo "exit $?" >> "$OUT/f/sm90-wide-$1.txt" ) &
 }
 s29_wide_checks_report() {
@@ -142,4 +147,81 @@ s32_sets() {
     timeout -k 5 200 "${CLI[@]}" bench --backend cuda --configs "$OUT/$set.json" --flashmla "$OUT/fp-$set.json" $oa --out "$OUT/$tag-$set.json" 2>&1 | grep -E 'matched|warning' | head -2
     ts "ours $set done"
   done
+}
+# Session 33's calls (s33_call*.sh). s33_narrow_checks V...: for each V, memcheck / synccheck of dist-V/cuda on four
+# <= 32-row shapes (queued: s29_run_jobs) and sm90.test with 100 random cases in the background ($OUT/f/sm90-V.txt);
+# s33_narrow_report V... prints them after s29_run_jobs.
+s33_narrow_checks() {
+  local v
+  s29_cfg n16 8 1000 16 1; s29_cfg n32 8 1000 16 2; s29_cfg n32b 3 1500 32 1; s29_cfg n32c 128 1024 32 1
+  for v in "$@"; do
+    s29_san_jobs "$v" "$v-" n16 n32 n32b n32c
+    ( FLASHMLA_CUDA_KERNELS=dist-$v/cuda FLASHMLA_SM90_CASES=100 timeout -k 5 200 node --test --test-reporter=tap build/test/gpu/sm90.test.js > "$OUT/f/sm90-$v.txt" 2>&1; echo "exit $?" >> "$OUT/f/sm90-$v.txt" ) &
+  done
+}
+s33_narrow_report() {
+  local f v
+  for f in "$OUT"/f/san-*.txt; do echo "$(basename "$f" .txt): $(grep -E 'ERROR SUMMARY' "$f" | tail -1)"; done
+  python3 - "$OUT/f" <<'P'
+import json, glob, os, sys
+for f in sorted(glob.glob(os.path.join(sys.argv[1], 'o-*.json'))):
+    d = json.load(open(f)); print(os.path.basename(f), [(r['kernel'], r['check']['ok']) for r in d['rows']])
+P
+  for v in "$@"; do echo "sm90.test $v: $(grep -E '^# (pass|fail)|^not ok' "$OUT/f/sm90-$v.txt" | tr '\n' ' ')"; done
+}
+# s33_n9 FILE: FlashMLA's nine 16 / 32-row rows at b=128 as a configs file.
+s33_n9() {
+  python3 -c 'import json,sys; json.dump([{"b": 128, "s_k": k, "h_q": h, "s_q": q} for k in (1024, 4096, 8192) for h, q in ((16, 1), (16, 2), (32, 1))], open(sys.argv[1], "w"))' "$1"
+}
+# s33_arms TAG "BENCH ARGS" CONFIGS ARM...: one bench of CONFIGS an arm in the order given (A: dist/cuda, V: dist-V/cuda;
+# 30 repetitions, checked, with BENCH ARGS), A renamed 'ship' and read by s29_ab_read.py into $OUT/f/ab-TAG.txt.
+s33_arms() {
+  local tag=$1 args=$2 cfg=$3 i=0 arm k f; shift 3
+  mkdir -p "$OUT/f/ab-$tag"
+  for arm in "$@"; do
+    i=$((i + 1)); k=dist/cuda; [ "$arm" != A ] && k=dist-$arm/cuda
+    # shellcheck disable=SC2086 # the argument list splits on purpose
+    FLASHMLA_CUDA_KERNELS=$k timeout -k 5 100 "${CLI[@]}" bench --backend cuda --configs "$cfg" --reps 30 --check 1 -q $args --out "$OUT/f/ab-$tag/ab-$i-$arm.json" > "$OUT/f/ab-$tag/ab-$i-$arm.txt" 2>&1 || echo "ab $tag $arm rc $?"
+  done
+  ts "arms $tag"
+  for f in "$OUT"/f/ab-$tag/ab-*-A.json; do mv "$f" "${f%-A.json}-ship.json"; done
+  # shellcheck disable=SC2046
+  python3 bench/cuda/hopper/s29_ab_read.py "$OUT/f/ab-$tag" $(printf '%s\n' "$@" | grep -vx A | awk '!s[$0]++') | tee "$OUT/f/ab-$tag.txt"
+  rm -f "$OUT"/f/ab-$tag/*.svg
+}
+# s33_traces BIN KERNS CFG...: harness_trace tracecall (12 cold calls) of each CFG ("b s_k h_q s_q") for each entry of
+# KERNS (TRACE_KERN values, space-separated, in order) into $OUT/f/tr/<kern>-<cfg>-<n>/; the per-rep lines and the
+# tile / entry / cta tables dropped (TR_TAG: a prefix of the folders' names); then s33_end_read.py over them. BIN is
+# unpacked from BIN.xz first where it is not there yet.
+s33_traces() {
+  local bin=$1 kerns=$2 k cfg d; shift 2
+  [ -x "$bin" ] || s33_unxz "$bin"
+  mkdir -p "$OUT/f/tr"
+  for k in $kerns; do
+    for cfg in "$@"; do
+      d="$OUT/f/tr/${TR_TAG:-}$k-${cfg// /_}-$RANDOM"; mkdir -p "$d"
+      # shellcheck disable=SC2086
+      TRACE_KERN=$k timeout -k 5 60 "$bin" tracecall $cfg 12 "$d" > "$d/out.txt" 2>&1 || echo "trace $k $cfg rc $?"
+      grep -v '^  rep ' "$d/out.txt" > "$d/o.txt"; mv "$d/o.txt" "$d/out.txt"; rm -f "$d"/*_tile.csv "$d"/*_entry.csv "$d"/*_cta.csv
+    done
+  done
+  python3 bench/cuda/hopper/s33_end_read.py "$OUT/f/tr"
+  ts "traces done"
+}
+# s33_pack NAME: $OUT/f as $OUT/NAME.tgz (a call returns at most 8 files), then an empty $OUT/f.
+s33_pack() { tar czf "$OUT/$1.tgz" -C "$OUT" f && rm -rf "$OUT/f"; mkdir -p "$OUT/f"; ts "$1 packed"; }
+# s33_unxz FILE...: FILE.xz unpacked beside it, executable (the harness binaries a call carries compressed).
+s33_unxz() {
+  local f
+  for f in "$@"; do python3 -c 'import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1] + ".xz"), open(sys.argv[1], "wb"))' "$f" && chmod +x "$f"; done
+}
+# s33_ab "FLUSH ARMS" "GRAPH ARMS": s33_arms on FlashMLA's nine 16 / 32-row rows under do_bench's protocol (--flush-mb 256)
+# and back to back from CUDA graphs of 10 calls, each with its own arm order.
+s33_ab() {
+  local c=$OUT/f/n9.json
+  s33_n9 "$c"
+  # shellcheck disable=SC2086
+  s33_arms flush "--flush-mb 256" "$c" $1
+  # shellcheck disable=SC2086
+  s33_arms graph "--graph-calls 10" "$c" $2
 }

@@ -7,25 +7,9 @@
 #   OUT=$OUT bash bench/cuda/hopper/s33_call3.sh
 set -uo pipefail
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,temperature.gpu --format=csv,noheader 2>/dev/null
-for b in harness_trace harness_trace_ns; do
-  python3 -c 'import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1] + ".xz"), open(sys.argv[1], "wb"))' ".devstage/$b" && chmod +x ".devstage/$b"
-done
-mkdir -p "$OUT/f/tr"
+source bench/cuda/hopper/s29_common.sh && T0=$(date +%s) # (s33_unxz, s33_traces, s33_pack: no pack to unpack, no setup)
+s33_unxz .devstage/harness_trace .devstage/harness_trace_ns
 for b in harness_trace harness_trace_ns harness_trace_ns harness_trace; do
-  for cfg in "128 1024 16 1" "128 1024 32 1" "128 4096 32 1"; do
-    d="$OUT/f/tr/$b-${cfg// /_}-$RANDOM"; mkdir -p "$d"
-    # shellcheck disable=SC2086
-    TRACE_KERN=x75 timeout -k 5 60 ".devstage/$b" tracecall $cfg 12 "$d" > "$d/out.txt" 2>&1 || echo "trace $b $cfg rc $?"
-    echo "$b $cfg: $(grep -E 'untraced' "$d/out.txt" | sed 's/.*untraced/untraced/') | $(grep -E "event \(e0|decode CTA end \(median\)|decode last CTA end|last tile O\^T done \(median" "$d/out.txt" | tail -4 | tr -s ' ' | tr '\n' ';')"
-  done
+  TR_TAG=$b- s33_traces ".devstage/$b" x75 "128 1024 16 1" "128 1024 32 1" "128 4096 32 1"
 done
-python3 - "$OUT/f/tr" <<'P'
-import csv, glob, os, statistics as st, sys
-for f in sorted(glob.glob(os.path.join(sys.argv[1], '*', '*_end.csv'))):
-    rows = list(csv.DictReader(open(f)))
-    def d(a, b): return st.median([int(r[a]) - int(r[b]) for r in rows if int(r[a]) > 0 and int(r[b]) > 0])
-    print(f.split('/')[-2][:34], 'cycles: merge-sums', d('merge_wg0', 'sums_wg0'), 'stores-merge', d('stores_wg0', 'merge_wg0'),
-          'end0-o1', d('end_wg0', 'o_wg1'))
-P
-find "$OUT/f/tr" -name '*_tile.csv' -delete; find "$OUT/f/tr" -name '*_entry.csv' -delete
-tar czf "$OUT/s33c3-traces.tgz" -C "$OUT" f && rm -rf "$OUT/f"
+s33_pack s33c3-traces

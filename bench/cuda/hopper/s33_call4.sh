@@ -21,5 +21,4 @@ for s in "128 1024 16 1 n16" "128 1024 32 1 n32"; do
   fi
 done
 ts "ncu done"
-tar czf "$OUT/s33c4-ncu.tgz" -C "$OUT" f && rm -rf "$OUT/f"
-ts end
+s33_pack s33c4-ncu

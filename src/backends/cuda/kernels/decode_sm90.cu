@@ -298,7 +298,8 @@ constexpr int kNVarPRel = 128;
 // issuing lanes wait for their copies' reads before a consumer-wide barrier, after which the next item may write Q^T.
 // Elsewhere (a split item, hKv > 1, out not 16-byte aligned) the stores as without the bit. Measured (H200, b=128 16 /
 // 32 rows): 0.999x the time under do_bench's protocol, 1.0065x from graphs; traced, its item end takes as many cycles as
-// the 2-byte stores' (~3000 / ~5900 at 16 / 32 rows): kept off.
+// the 2-byte stores' (~3000 / ~5900 at 16 / 32 rows): kept off. (Its code was folded into kNVarStMat's block after the
+// measurement: the row scales and lse first, then the 2-byte stores; not re-measured.)
 constexpr int kNVarStOut = 256;
 constexpr int kStRow = 1040;
 // Bit 512 (kNVarStMat; session 33, a candidate): kNVarStOut's staged rows and bulk copies with a short epilogue. Call 4's
@@ -1015,8 +1016,9 @@ struct DecodeT {
         }
       }
       MLA_TRACE(tracer && wg == 0, 89);
-      if constexpr ((VAR & kNVarStMat) != 0 && (VAR & kNVarSplitOut) != 0 && CW == 2 && NI % 2 == 0) {
-        // (CTA-uniform) An unsplit item of one KV head with a 16-byte aligned out: stmatrix into staged rows, bulk copies.
+      if constexpr ((VAR & (kNVarStOut | kNVarStMat)) != 0 && (VAR & kNVarSplitOut) != 0 && CW == 2) {
+        // (CTA-uniform) An unsplit item of one KV head with a 16-byte aligned out: the rows staged in Q^T's region (NR
+        // rows of kStRow bytes fit: static_assert below), then one bulk copy a row.
         if (!solo && noSplit && p.hQ == p.nGroups && (reinterpret_cast<uintptr_t>(p.out) & 15) == 0) {
           float inv[NI][2];
 #pragma unroll
@@ -1032,28 +1034,45 @@ struct DecodeT {
                     l == 0.f ? INFINITY : (mRow[i][b] + log2f(l)) * 0.69314718055994531f;
               }
             }
-          // Lane L addresses row L % 8 of block L / 8: block k = (row group 2 ip + k / 2, column half k % 2).
-          const uint32_t laneA = qBase + ((lane >> 4) * 8 + (lane & 7)) * kStRow + 2 * (64 * 4 * wg + 16 * warp + 8 * ((lane >> 3) & 1));
-          // One copy of the stores for each warpgroup's slices (S0: 0 or 4), so every o index is a constant.
-          auto stm = [&](auto s0) {
-            constexpr int S0 = decltype(s0)::value;
+          if constexpr ((VAR & kNVarStMat) != 0) {
+            static_assert(NI % 2 == 0, "kNVarStMat: row groups in pairs");
+            // Lane L addresses row L % 8 of block L / 8: block k = (row group 2 ip + k / 2, column half k % 2).
+            const uint32_t laneA = qBase + ((lane >> 4) * 8 + (lane & 7)) * kStRow + 2 * (64 * 4 * wg + 16 * warp + 8 * ((lane >> 3) & 1));
+            // One copy of the stores for each warpgroup's slices (S0: 0 or 4), so every o index is a constant.
+            auto stm = [&](auto s0) {
+              constexpr int S0 = decltype(s0)::value;
 #pragma unroll
-            for (int s4 = 0; s4 < 4; ++s4)
+              for (int s4 = 0; s4 < 4; ++s4)
 #pragma unroll
-              for (int ip = 0; ip < NI / 2; ++ip) {
-                uint32_t rr[4];
+                for (int ip = 0; ip < NI / 2; ++ip) {
+                  uint32_t rr[4];
 #pragma unroll
-                for (int k = 0; k < 4; ++k) {
-                  const int i = 2 * ip + (k >> 1), e = 2 * (k & 1); // column half k % 2: elements e, e + 1 (rows b = 0, 1)
-                  const auto t2 = H::pack(o[S0 + s4][i][e] * inv[i][0], o[S0 + s4][i][e + 1] * inv[i][1]); // row b = 0 in the low half
-                  rr[k] = *reinterpret_cast<const uint32_t*>(&t2);
+                  for (int k = 0; k < 4; ++k) {
+                    const int i = 2 * ip + (k >> 1), e = 2 * (k & 1); // column half k % 2: elements e, e + 1 (rows b = 0, 1)
+                    const auto t2 = H::pack(o[S0 + s4][i][e] * inv[i][0], o[S0 + s4][i][e + 1] * inv[i][1]); // row b = 0 in the low half
+                    rr[k] = *reinterpret_cast<const uint32_t*>(&t2);
+                  }
+                  asm volatile("stmatrix.sync.aligned.m8n8.x4.trans.shared.b16 [%0], {%1, %2, %3, %4};\n" ::"r"(laneA + ip * 16 * kStRow + 128 * s4),
+                               "r"(rr[0]), "r"(rr[1]), "r"(rr[2]), "r"(rr[3]) : "memory");
                 }
-                asm volatile("stmatrix.sync.aligned.m8n8.x4.trans.shared.b16 [%0], {%1, %2, %3, %4};\n" ::"r"(laneA + ip * 16 * kStRow + 128 * s4),
-                             "r"(rr[0]), "r"(rr[1]), "r"(rr[2]), "r"(rr[3]) : "memory");
+            };
+            if (wg == 0) stm(IntC<0>{});
+            else stm(IntC<4>{});
+          } else {
+#pragma unroll
+            for (int i = 0; i < NI; ++i)
+#pragma unroll
+              for (int b = 0; b < 2; ++b) {
+                const uint32_t rowA = qBase + (8 * i + 2 * tq + b) * kStRow + 2 * (16 * warp + gq);
+#pragma unroll
+                for (int s = 0; s < 8; ++s) {
+                  if ((s >> 2) != wg) continue; // the other warpgroup's half
+                  const T v0 = H::fromF(o[s][i][b] * inv[i][b]), v1 = H::fromF(o[s][i][2 + b] * inv[i][b]);
+                  asm volatile("st.shared.b16 [%0], %1;\n" ::"r"(rowA + 128 * s), "h"(*reinterpret_cast<const unsigned short*>(&v0)) : "memory");
+                  asm volatile("st.shared.b16 [%0], %1;\n" ::"r"(rowA + 128 * s + 16), "h"(*reinterpret_cast<const unsigned short*>(&v1)) : "memory");
+                }
               }
-          };
-          if (wg == 0) stm(IntC<0>{});
-          else stm(IntC<4>{});
+          }
           fenceProxyAsync(); // the rows, written by the generic proxy, are read by the bulk copies (async proxy)
           consumersSync<CW>();
           if (wg == 0 && warp == 0 && lane < liveRows) {
@@ -1061,47 +1080,6 @@ struct DecodeT {
             asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;\n" ::"l"(dst), "r"(qBase + lane * kStRow), "r"(kDV * 2) : "memory");
             asm volatile("cp.async.bulk.commit_group;\n" ::: "memory");
             asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory");
-          }
-          consumersSync<CW>(); // the rows are read out of Q^T's region: the next item may write it
-          MLA_TRACE(tracer && wg == 0, 7);
-          MLA_TRACE(tracer && wg == 1, 94);
-          continue;
-        }
-      }
-      if constexpr ((VAR & kNVarStOut) != 0 && (VAR & kNVarSplitOut) != 0 && CW == 2) {
-        // (CTA-uniform) An unsplit item of one KV head with a 16-byte aligned out: staged rows and bulk copies.
-        if (!solo && noSplit && p.hQ == p.nGroups && (reinterpret_cast<uintptr_t>(p.out) & 15) == 0) {
-          const uint32_t stBase = qBase; // Q^T's region: NR rows of kStRow bytes fit (static_assert below)
-#pragma unroll
-          for (int i = 0; i < NI; ++i)
-#pragma unroll
-            for (int b = 0; b < 2; ++b) {
-              const int r = 8 * i + 2 * tq + b;
-              const float l = lRow[i][b];
-              const float inv = l == 0.f ? 0.f : 1.f / l;
-              const uint32_t rowA = stBase + r * kStRow + 2 * (16 * warp + gq);
-#pragma unroll
-              for (int s = 0; s < 8; ++s) {
-                if ((s >> 2) != wg) continue; // the other warpgroup's half
-                const T v0 = H::fromF(o[s][i][b] * inv), v1 = H::fromF(o[s][i][2 + b] * inv);
-                asm volatile("st.shared.b16 [%0], %1;\n" ::"r"(rowA + 128 * s), "h"(*reinterpret_cast<const unsigned short*>(&v0)) : "memory");
-                asm volatile("st.shared.b16 [%0], %1;\n" ::"r"(rowA + 128 * s + 16), "h"(*reinterpret_cast<const unsigned short*>(&v1)) : "memory");
-              }
-              if (wg == 0 && warp == 0 && gq == 0 && r < liveRows) {
-                const float lse = l == 0.f ? INFINITY : (mRow[i][b] + log2f(l)) * 0.69314718055994531f;
-                const int j = r / p.nGroups, h = g * p.nGroups + (r - j * p.nGroups);
-                p.lse[batch * p.lseStrideB + h * p.lseStrideH + (itm.qStart + j) * p.lseStrideT] = lse;
-              }
-            }
-          fenceProxyAsync(); // the rows, written by the generic proxy, are read by the bulk copies (async proxy)
-          consumersSync<CW>();
-          if (wg == 0 && warp == 0) {
-            if (lane < liveRows) {
-              T* const dst = static_cast<T*>(p.out) + (static_cast<int64_t>(itm.qStart) * p.hQ + lane) * kDV;
-              asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;\n" ::"l"(dst), "r"(stBase + lane * kStRow), "r"(kDV * 2) : "memory");
-              asm volatile("cp.async.bulk.commit_group;\n" ::: "memory");
-              asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory");
-            }
           }
           consumersSync<CW>(); // the rows are read out of Q^T's region: the next item may write it
           MLA_TRACE(tracer && wg == 0, 7);
