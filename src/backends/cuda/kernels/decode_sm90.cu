@@ -311,7 +311,7 @@ constexpr int kStRow = 1040;
 // instruction into the staged rows: 8 a thread at 32 rows instead of 64 two-byte stores. Measured (H200, b=128 16 / 32
 // rows): correct, 0.997x the time under do_bench's protocol, 0.9985x from graphs; the traced end 5032 cycles at 32 rows
 // (from ~5840): kept off (docs/notes/cuda-hopper-decode.md, "Session 33").
-constexpr int kNVarStMat = 512;
+constexpr int kNVarStMat = 1 << 9;
 template <int V> struct IntC { static constexpr int value = V; }; // (kNVarStMat: a slice offset as a type)
 // Bit 32 (kNVarEx2Ftz, the exponentials as ex2.approx.ftz.f32: session 12 round 4) was measured 0.971x at b 128
 // s_k 8192 in session 13's call A and removed in session 14 (docs/notes/cuda-hopper-decode.md, "Session 13 call A").
