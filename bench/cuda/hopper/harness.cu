@@ -11,7 +11,7 @@
 //                                    trace slots): where a short call's decode time goes, tile by tile
 //   ./harness_trace tracecall b s_k h_q s_q [reps [dir]]  the same build: the decode and the library's combine, one
 //                                    cold call at a time, both traced on one time axis (fill, tail, the kernel gap);
-//                                    TRACE_KERN=x11|x75|xso|xsm picks a Q-map entry (x75: the library's bits), and <dir>
+//                                    TRACE_KERN=x11|x75|xso|xsm|xce|xc2 picks a Q-map entry (x11: the library's bits; x75: bits 75, the library's until session 34), and <dir>
 //                                    gets <cfg>_end.csv, the item end in cycles of each CTA (session 33)
 //   ./harness ab [json]              AB_KERNS (default "lib prev": the library's entry, the -DMLA_SM90_OLD_FILE build's;
 //                                    also xN, decode_sm90.cu's VAR bits) interleaved ROUNDS (3) times on AB_CFG's
@@ -86,28 +86,45 @@
 using namespace mla;
 #include "harness_common.cuh"
 
-enum Kern { kNew, kNew1, kOld, kPrev, kX0, kX1, kX3, kX17, kX11, kX75, kXaa, kXso, kXsm };
+enum Kern { kNew, kNew1, kOld, kPrev, kX0, kX1, kX3, kX17, kX11, kX75, kXaa, kXso, kXsm, kXce, kXc2 };
 static const int kXVar[] = {0, 1, 3, 17, 11, 75}; // VAR bits of kX0.. (decode_sm90.cu's MLA_SM90_VARIANTS entries) // sm90 two consumer warpgroups (the library's), sm90 one warpgroup, mma.sync, MLA_SM90_OLD_FILE's
 
 // The entries with Q's tensor map (decode_sm90.cu kNVarQTma), bf16 and f16: kX11 (the library's code), kX75 (+ kNVarLazy,
 // session 21 n1), kXaa (kX11's code under a second name): the decode alone, the map encoded on first use for this
 // problem's box height.
+// The Q-map entries by name (TRACE_KERN, callLib) and their Kern, one table for both (index = the row of launchXq's fns).
+struct XqEntry { const char* name; Kern kern; };
+static const XqEntry kXq[] = {{"x11", kX11}, {"x75", kX75}, {"xaa", kXaa}, {"xso", kXso}, {"xsm", kXsm}, {"xce", kXce}, {"xc2", kXc2}};
+constexpr int kNXq = sizeof(kXq) / sizeof(kXq[0]);
+static int xqIndex(Kern k) {
+  for (int i = 0; i < kNXq; ++i)
+    if (kXq[i].kern == k) return i;
+  return -1;
+}
+static int xqIndex(const std::string& name) {
+  for (int i = 0; i < kNXq; ++i)
+    if (name == kXq[i].name) return i;
+  return -1;
+}
 static bool launchXq(const Dev& d, bool f16, Kern which = kX11) {
   const MlaParams& p = d.p;
   if (p.rows > 32 || p.hKv != 1 || p.pageBlockSize != 64) return false;
   const int nr = p.rows <= 16 ? 16 : 32;
   if (d.tqRows != nr) { d.tq = encodeCacheMap(p.q, static_cast<size_t>(p.b) * p.sQ * p.hQ, nr); d.tqRows = nr; }
   using Fn = void (*)(MlaParams, CUtensorMap, CUtensorMap);
-  // [kernel][f16][n32]
-  static const Fn fns[5][2][2] = {{{mla_decode_sm90_x11_bf16_n16, mla_decode_sm90_x11_bf16_n32}, {mla_decode_sm90_x11_f16_n16, mla_decode_sm90_x11_f16_n32}},
-                                  {{mla_decode_sm90_x75_bf16_n16, mla_decode_sm90_x75_bf16_n32}, {mla_decode_sm90_x75_f16_n16, mla_decode_sm90_x75_f16_n32}},
-                                  {{mla_decode_sm90_xaa_bf16_n16, mla_decode_sm90_xaa_bf16_n32}, {mla_decode_sm90_xaa_f16_n16, mla_decode_sm90_xaa_f16_n32}},
-                                  {{mla_decode_sm90_xso_bf16_n16, mla_decode_sm90_xso_bf16_n32}, {mla_decode_sm90_xso_f16_n16, mla_decode_sm90_xso_f16_n32}},
-                                  {{mla_decode_sm90_xsm_bf16_n16, mla_decode_sm90_xsm_bf16_n32}, {mla_decode_sm90_xsm_f16_n16, mla_decode_sm90_xsm_f16_n32}}};
-  const int k = which == kX75 ? 1 : which == kXaa ? 2 : which == kXso ? 3 : which == kXsm ? 4 : 0;
+  const int k = xqIndex(which);
+  if (k < 0) return false;
+  // [kernel][f16][n32], in kXq's order
+  static const Fn fns[kNXq][2][2] = {{{mla_decode_sm90_x11_bf16_n16, mla_decode_sm90_x11_bf16_n32}, {mla_decode_sm90_x11_f16_n16, mla_decode_sm90_x11_f16_n32}},
+                                     {{mla_decode_sm90_x75_bf16_n16, mla_decode_sm90_x75_bf16_n32}, {mla_decode_sm90_x75_f16_n16, mla_decode_sm90_x75_f16_n32}},
+                                     {{mla_decode_sm90_xaa_bf16_n16, mla_decode_sm90_xaa_bf16_n32}, {mla_decode_sm90_xaa_f16_n16, mla_decode_sm90_xaa_f16_n32}},
+                                     {{mla_decode_sm90_xso_bf16_n16, mla_decode_sm90_xso_bf16_n32}, {mla_decode_sm90_xso_f16_n16, mla_decode_sm90_xso_f16_n32}},
+                                     {{mla_decode_sm90_xsm_bf16_n16, mla_decode_sm90_xsm_bf16_n32}, {mla_decode_sm90_xsm_f16_n16, mla_decode_sm90_xsm_f16_n32}},
+                                     {{mla_decode_sm90_xce_bf16_n16, mla_decode_sm90_xce_bf16_n32}, {mla_decode_sm90_xce_f16_n16, mla_decode_sm90_xce_f16_n32}},
+                                     {{mla_decode_sm90_xc2_bf16_n16, mla_decode_sm90_xc2_bf16_n32}, {mla_decode_sm90_xc2_f16_n16, mla_decode_sm90_xc2_f16_n32}}};
   const Fn fn = fns[k][f16][nr == 32];
   const int smem = nr == 16 ? mla::sm90::Layout<16, 2>::SMEM : mla::sm90::Layout<32, 2>::SMEM;
-  static bool raised[5][2][2] = {};
+  static bool raised[kNXq][2][2] = {};
   if (!raised[k][f16][nr == 32]) { CK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, smem)); raised[k][f16][nr == 32] = true; }
   fn<<<dim3(p.numSmParts, p.hKv), mla::sm90::threadsOf<2>(), smem>>>(p, d.tm, d.tq);
   return true;
@@ -115,7 +132,7 @@ static bool launchXq(const Dev& d, bool f16, Kern which = kX11) {
 static bool launchX11(const Dev& d) { return launchXq(d, false); }
 static bool launch(const Dev& d, bool f16, Kern which) {
   const MlaParams& p = d.p;
-  if (which == kX11 || which == kX75 || which == kXaa) {
+  if (xqIndex(which) >= 0) {
     if (!launchXq(d, f16, which)) return false;
     return finishLaunch(d, f16);
   }
@@ -367,10 +384,12 @@ static dim3 combineGrid(const MlaParams& p) {
   return p.combineRows > 1 ? dim3(p.b, (p.sQ * p.hQ + 7) / 8, 1) : dim3(p.b, (p.sQ * p.hQ + p.combineRows - 1) / p.combineRows, 4);
 }
 static void callLib(const Dev& d) {
-  // TRACE_KERN=x11: the kNVarQTma decode; x75 (session 33): the library's bits since session 21 (+ kNVarLazy); xso / xsm: x75 +
-  // kNVarStOut / kNVarStMat (session 33's staged output rows)
+  // TRACE_KERN=x11: the kNVarQTma decode; x75 (session 33): bits 75 (the library's from session 21 to 33); xso / xsm: x75 +
+  // kNVarStOut / kNVarStMat (session 33's staged output rows); xce: x75 + kNVarCEnd (session 34's short item end), xc2: xce +
+  // kNVarStMat
   static const std::string tk = getenv("TRACE_KERN") ? getenv("TRACE_KERN") : "";
-  if (!((tk == "x11" && launchX11(d)) || (tk == "x75" && launchXq(d, false, kX75)) || (tk == "xso" && launchXq(d, false, kXso)) || (tk == "xsm" && launchXq(d, false, kXsm)))) launchSm90(d, false, false);
+  static const int xi = xqIndex(tk);
+  if (!(xi >= 0 && launchXq(d, false, kXq[xi].kern))) launchSm90(d, false, false);
   if (d.hNs[d.p.b] != d.p.b) combineLib(d);
 }
 static int traceCall(int b, int sk, int hQ, int sQ, int reps, const char* dir) {
@@ -749,7 +768,8 @@ static int abqOne(int b, const std::vector<int>& seqlens, int hQ, int sQ, const 
 static Kern kernOf(const std::string& n) {
   for (int i = 0; i < static_cast<int>(sizeof(kXVar) / sizeof(kXVar[0])); ++i)
     if (n == "x" + std::to_string(kXVar[i])) return static_cast<Kern>(kX0 + i);
-  if (n == "xaa") return kXaa;
+  const int xi = xqIndex(n); // the Q-map entries (xaa, xso, xsm, xce; x11 / x75 as above)
+  if (xi >= 0) return kXq[xi].kern;
   return n == "prev" ? kPrev : kNew;
 }
 

@@ -312,6 +312,19 @@ constexpr int kStRow = 1040;
 // rows): correct, 0.997x the time under do_bench's protocol, 0.9985x from graphs; the traced end 5032 cycles at 32 rows
 // (from ~5840): kept off (docs/notes/cuda-hopper-decode.md, "Session 33").
 constexpr int kNVarStMat = 1 << 9;
+// Bit 1024 (kNVarCEnd; session 34, shipped): the item's output and lse stores as short straight-line code. Call 4
+// of session 33, read by SASS segment: at 32 rows the default store loop is eight row blocks, each with the row's scalar
+// work (out index with a division by nGroups, an IEEE 1 / l with its slow-path branches, the lse) beside a never-taken
+// copy of the split path's stores (61 instructions) and a branch per slice for the warpgroup's half; the no_instructions
+// samples grow from the first row block to the last (5-15 to 40-85 a block), where the 16-row loop's four blocks show
+// almost none. Here the row scalars are worked out once (one lane a row) and shuffled, the warpgroup's half is
+// selected into o[0..3] before the loop, and the unsplit and split stores are separate loops. The same output bits
+// (bench/cuda/hopper/dense-sm90-bitexact.ts: 67 / 67 cases identical). Measured (H200, session 34 calls 1-2, the
+// library's time with it over without, 13 shapes: FlashMLA's nine b=128 16 / 32-row rows, b=1 s_k 32768, three small
+// batches): 0.987 / 0.987 under do_bench's protocol, 0.988 / 0.983 from graphs (small batches 0.97, the 32-row rows at
+// s_k 1024 0.98); the traced end 5800 -> 4300 cycles at 32 rows, 3000 -> 2300 at 16. With kNVarStMat as well (bits
+// 1611: its stmatrix staging after CE's selects) the end fell to ~3200 cycles at 32 rows but the time by < 0.1 %: off.
+constexpr int kNVarCEnd = 1 << 10;
 template <int V> struct IntC { static constexpr int value = V; }; // (kNVarStMat: a slice offset as a type)
 // Bit 32 (kNVarEx2Ftz, the exponentials as ex2.approx.ftz.f32: session 12 round 4) was measured 0.971x at b 128
 // s_k 8192 in session 13's call A and removed in session 14 (docs/notes/cuda-hopper-decode.md, "Session 13 call A").
@@ -322,9 +335,10 @@ __device__ unsigned mlaSm90FuseCount[kFuseMaxB]; // zero at module load; each re
 #endif
 // The library's two-warpgroup entries: MLA_SM90_LIB_VAR (a harness A/B build) or the shipped bits (1 | 2 | 8 since
 // session 19: Q^T by TMA shipped by call D2's rule; the entries then take the Q map as a third parameter; | 64 since
-// session 21: kNVarLazy, shipped by the s21_n1 slot's rule, docs/notes/cuda-hopper-decode.md "Session 21 (n1)").
+// session 21: kNVarLazy, shipped by the s21_n1 slot's rule, docs/notes/cuda-hopper-decode.md "Session 21 (n1)"; | 1024
+// since session 34: kNVarCEnd, shipped by call 2's rule, the note's "Session 34").
 #ifndef MLA_SM90_LIB_VAR
-#define MLA_SM90_LIB_VAR 75
+#define MLA_SM90_LIB_VAR 1099
 #endif
 constexpr int kNLibVar = MLA_SM90_LIB_VAR;
 // The library's fallback entries (_ld): the same bits without kNVarQTma (Q^T by the consumers' cp.async, two
@@ -378,6 +392,28 @@ struct DecodeT {
     }
     cpAsyncCommit();
 #endif
+  }
+
+  // kNVarCEnd: warpgroup 1's slices 4-7 into o[0..3] by selects (no branch), so both warpgroups store o[0..3], each at
+  // its own 256 columns.
+  static __device__ __forceinline__ void halfToLow(float (&o)[8][NI][4], int wg) {
+#pragma unroll
+    for (int s = 0; s < 4; ++s)
+#pragma unroll
+      for (int i = 0; i < NI; ++i)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) o[s][i][e] = wg != 0 ? o[4 + s][i][e] : o[s][i][e];
+  }
+  // kNVarCEnd: lane 4 q + tq (q < 2 NI) takes its quad's row r = 8 (q / 2) + 2 tq + q % 2 (rows of this thread: 8 i + 2 tq
+  // + b, i.e. q = 2 i + b), its sum l and reference m (selects), so each row's scalar work is done once, by one lane.
+  static __device__ __forceinline__ void rowOfLane(const float (&lRow)[NI][2], const float (&mRow)[NI][2], int gq, int tq, float& l, float& m, int& r) {
+    l = 0.f, m = 0.f;
+#pragma unroll
+    for (int i = 0; i < NI; ++i)
+#pragma unroll
+      for (int b = 0; b < 2; ++b)
+        if (gq == 2 * i + b) l = lRow[i][b], m = mRow[i][b];
+    r = 8 * (gq >> 1) + 2 * tq + (gq & 1);
   }
 
 #if defined(MLA_SM90_VARIANTS) && defined(MLA_SM90A)
@@ -1021,19 +1057,36 @@ struct DecodeT {
         // rows of kStRow bytes fit: static_assert below), then one bulk copy a row.
         if (!solo && noSplit && p.hQ == p.nGroups && (reinterpret_cast<uintptr_t>(p.out) & 15) == 0) {
           float inv[NI][2];
-#pragma unroll
-          for (int i = 0; i < NI; ++i)
-#pragma unroll
-            for (int b = 0; b < 2; ++b) {
-              const float l = lRow[i][b];
-              inv[i][b] = l == 0.f ? 0.f : 1.f / l;
-              const int r = 8 * i + 2 * tq + b;
-              if (wg == 0 && warp == 0 && gq == 0 && r < liveRows) {
-                const int j = r / p.nGroups, h = g * p.nGroups + (r - j * p.nGroups);
-                p.lse[batch * p.lseStrideB + h * p.lseStrideH + (itm.qStart + j) * p.lseStrideT] =
-                    l == 0.f ? INFINITY : (mRow[i][b] + log2f(l)) * 0.69314718055994531f;
-              }
+          if constexpr ((VAR & kNVarCEnd) != 0) {
+            // (with kNVarCEnd) each row's scale and lse by one lane, the scales to the row's threads by shuffles
+            float lM, mM;
+            int rM;
+            rowOfLane(lRow, mRow, gq, tq, lM, mM, rM);
+            const float invM = lM == 0.f ? 0.f : 1.f / lM;
+            if (gq < 2 * NI && rM < liveRows && wg == 0 && warp == 0) {
+              const int j = rM / p.nGroups, h = g * p.nGroups + (rM - j * p.nGroups);
+              p.lse[batch * p.lseStrideB + h * p.lseStrideH + (itm.qStart + j) * p.lseStrideT] =
+                  lM == 0.f ? INFINITY : (mM + log2f(lM)) * 0.69314718055994531f;
             }
+#pragma unroll
+            for (int i = 0; i < NI; ++i)
+#pragma unroll
+              for (int b = 0; b < 2; ++b) inv[i][b] = __shfl_sync(0xffffffffu, invM, 4 * (2 * i + b) + tq);
+          } else {
+#pragma unroll
+            for (int i = 0; i < NI; ++i)
+#pragma unroll
+              for (int b = 0; b < 2; ++b) {
+                const float l = lRow[i][b];
+                inv[i][b] = l == 0.f ? 0.f : 1.f / l;
+                const int r = 8 * i + 2 * tq + b;
+                if (wg == 0 && warp == 0 && gq == 0 && r < liveRows) {
+                  const int j = r / p.nGroups, h = g * p.nGroups + (r - j * p.nGroups);
+                  p.lse[batch * p.lseStrideB + h * p.lseStrideH + (itm.qStart + j) * p.lseStrideT] =
+                      l == 0.f ? INFINITY : (mRow[i][b] + log2f(l)) * 0.69314718055994531f;
+                }
+              }
+          }
           if constexpr ((VAR & kNVarStMat) != 0) {
             static_assert(NI % 2 == 0, "kNVarStMat: row groups in pairs");
             // Lane L addresses row L % 8 of block L / 8: block k = (row group 2 ip + k / 2, column half k % 2).
@@ -1056,8 +1109,14 @@ struct DecodeT {
                                "r"(rr[0]), "r"(rr[1]), "r"(rr[2]), "r"(rr[3]) : "memory");
                 }
             };
-            if (wg == 0) stm(IntC<0>{});
-            else stm(IntC<4>{});
+            if constexpr ((VAR & kNVarCEnd) != 0) { // one copy: warpgroup 1's half selected into o[0..3] first
+              halfToLow(o, wg);
+              stm(IntC<0>{});
+            } else if (wg == 0) {
+              stm(IntC<0>{});
+            } else {
+              stm(IntC<4>{});
+            }
           } else {
 #pragma unroll
             for (int i = 0; i < NI; ++i)
@@ -1087,44 +1146,108 @@ struct DecodeT {
           continue;
         }
       }
-#pragma unroll
-      for (int i = 0; i < NI; ++i)
-#pragma unroll
-        for (int b = 0; b < 2; ++b) {
-          const int r = 8 * i + 2 * tq + b;
-          if (r >= liveRows) continue;
-          const float l = lRow[i][b];
-          const int j = r / p.nGroups, h = g * p.nGroups + (r - j * p.nGroups);
-          const bool empty = l == 0.f;
-          const float inv = empty ? 0.f : 1.f / l;
-          const float lse = empty ? (noSplit ? INFINITY : -INFINITY) : (mRow[i][b] + log2f(l)) * 0.69314718055994531f;
-          const int col0 = 16 * warp + gq;
-          if (noSplit) {
-            T* out = static_cast<T*>(p.out) + (static_cast<int64_t>(itm.qStart + j) * p.hQ + h) * kDV + col0;
-#pragma unroll
-            for (int s = 0; s < 8; ++s) {
-              if ((VAR & kNVarSplitOut) && CW == 2 && !solo && (s >> 2) != wg) continue; // the other warpgroup's half
-#ifdef MLA_SM90_DIAG_NOSTORE
-              // Session 33, trace builds only (WRONG output): the unsplit output rows are not stored, so the item end's
-              // cost without its global stores can be timed.
-              if (o[s][i][b] != 12345.f) continue;
+#ifndef MLA_SM90_SOLO
+      constexpr bool cEnd = (VAR & kNVarCEnd) != 0 && (VAR & kNVarSplitOut) != 0 && CW == 2;
+#else
+      constexpr bool cEnd = false; // (kNVarCEnd assumes each warpgroup stores its half: no solo item)
 #endif
-              out[64 * s] = H::fromF(o[s][i][b] * inv);
-              out[64 * s + 8] = H::fromF(o[s][i][2 + b] * inv);
-            }
-            if ((!(VAR & kNVarSplitOut) || wg == 0) && warp == 0 && gq == 0) p.lse[batch * p.lseStrideB + h * p.lseStrideH + (itm.qStart + j) * p.lseStrideT] = lse;
-          } else {
-            const int64_t row = (static_cast<int64_t>(slotOut) * p.sQ + j) * p.hQ + h;
-            float* acc = p.oAccum + row * kDV + col0;
-#pragma unroll
-            for (int s = 0; s < 8; ++s) {
-              if ((VAR & kNVarSplitOut) && CW == 2 && !solo && (s >> 2) != wg) continue;
-              acc[64 * s] = o[s][i][b] * inv;
-              acc[64 * s + 8] = o[s][i][2 + b] * inv;
-            }
-            if ((!(VAR & kNVarSplitOut) || wg == 0) && warp == 0 && gq == 0) p.lseAccum[row] = lse;
-          }
+      if constexpr (cEnd) {
+        // kNVarCEnd: the stores as short straight-line code. Warpgroup 1's slices 4-7 move into o[0..3] by selects, so
+        // both warpgroups store o[0..3] at columns 256 wg + ...; lane 4 q + tq (q < 2 NI) works out its quad's row
+        // 8 (q / 2) + 2 tq + q % 2 once (the scale, the row's index in out or in the partials, the lse), and the row
+        // loop takes them by two shuffles a row; the unsplit and split paths are two loops, not one loop with both.
+        // The values are the default path's (the same operations on the same operands).
+        halfToLow(o, wg);
+        float lM, mM;
+        int rM;
+        rowOfLane(lRow, mRow, gq, tq, lM, mM, rM);
+        const bool emptyM = lM == 0.f;
+        const float invM = emptyM ? 0.f : 1.f / lM;
+        const int jM = rM / p.nGroups, hM = g * p.nGroups + (rM - jM * p.nGroups);
+        const int rowM = (noSplit ? itm.qStart + jM : slotOut * p.sQ + jM) * p.hQ + hM;
+        if (gq < 2 * NI && rM < liveRows && wg == 0 && warp == 0) {
+          const float lse = emptyM ? (noSplit ? INFINITY : -INFINITY) : (mM + log2f(lM)) * 0.69314718055994531f;
+          if (noSplit) p.lse[batch * p.lseStrideB + hM * p.lseStrideH + (itm.qStart + jM) * p.lseStrideT] = lse;
+          else p.lseAccum[rowM] = lse;
         }
+        const int col0 = 4 * 64 * wg + 16 * warp + gq;
+        if (noSplit) {
+          T* const out0 = static_cast<T*>(p.out) + col0;
+#pragma unroll
+          for (int i = 0; i < NI; ++i)
+#pragma unroll
+            for (int b = 0; b < 2; ++b) {
+              const int src = 4 * (2 * i + b) + tq;
+              const float inv = __shfl_sync(0xffffffffu, invM, src);
+              const int row = __shfl_sync(0xffffffffu, rowM, src);
+              if (8 * i + 2 * tq + b < liveRows) {
+                T* const out = out0 + static_cast<int64_t>(row) * kDV;
+#pragma unroll
+                for (int s = 0; s < 4; ++s) {
+                  out[64 * s] = H::fromF(o[s][i][b] * inv);
+                  out[64 * s + 8] = H::fromF(o[s][i][2 + b] * inv);
+                }
+              }
+            }
+        } else {
+          float* const acc0 = p.oAccum + col0;
+#pragma unroll
+          for (int i = 0; i < NI; ++i)
+#pragma unroll
+            for (int b = 0; b < 2; ++b) {
+              const int src = 4 * (2 * i + b) + tq;
+              const float inv = __shfl_sync(0xffffffffu, invM, src);
+              const int row = __shfl_sync(0xffffffffu, rowM, src);
+              if (8 * i + 2 * tq + b < liveRows) {
+                float* const acc = acc0 + static_cast<int64_t>(row) * kDV;
+#pragma unroll
+                for (int s = 0; s < 4; ++s) {
+                  acc[64 * s] = o[s][i][b] * inv;
+                  acc[64 * s + 8] = o[s][i][2 + b] * inv;
+                }
+              }
+            }
+        }
+      } else {
+#pragma unroll
+        for (int i = 0; i < NI; ++i)
+#pragma unroll
+          for (int b = 0; b < 2; ++b) {
+            const int r = 8 * i + 2 * tq + b;
+            if (r >= liveRows) continue;
+            const float l = lRow[i][b];
+            const int j = r / p.nGroups, h = g * p.nGroups + (r - j * p.nGroups);
+            const bool empty = l == 0.f;
+            const float inv = empty ? 0.f : 1.f / l;
+            const float lse = empty ? (noSplit ? INFINITY : -INFINITY) : (mRow[i][b] + log2f(l)) * 0.69314718055994531f;
+            const int col0 = 16 * warp + gq;
+            if (noSplit) {
+              T* out = static_cast<T*>(p.out) + (static_cast<int64_t>(itm.qStart + j) * p.hQ + h) * kDV + col0;
+#pragma unroll
+              for (int s = 0; s < 8; ++s) {
+                if ((VAR & kNVarSplitOut) && CW == 2 && !solo && (s >> 2) != wg) continue; // the other warpgroup's half
+#ifdef MLA_SM90_DIAG_NOSTORE
+                // Session 33, trace builds only (WRONG output): the unsplit output rows are not stored, so the item end's
+                // cost without its global stores can be timed.
+                if (o[s][i][b] != 12345.f) continue;
+#endif
+                out[64 * s] = H::fromF(o[s][i][b] * inv);
+                out[64 * s + 8] = H::fromF(o[s][i][2 + b] * inv);
+              }
+              if ((!(VAR & kNVarSplitOut) || wg == 0) && warp == 0 && gq == 0) p.lse[batch * p.lseStrideB + h * p.lseStrideH + (itm.qStart + j) * p.lseStrideT] = lse;
+            } else {
+              const int64_t row = (static_cast<int64_t>(slotOut) * p.sQ + j) * p.hQ + h;
+              float* acc = p.oAccum + row * kDV + col0;
+#pragma unroll
+              for (int s = 0; s < 8; ++s) {
+                if ((VAR & kNVarSplitOut) && CW == 2 && !solo && (s >> 2) != wg) continue;
+                acc[64 * s] = o[s][i][b] * inv;
+                acc[64 * s + 8] = o[s][i][2 + b] * inv;
+              }
+              if ((!(VAR & kNVarSplitOut) || wg == 0) && warp == 0 && gq == 0) p.lseAccum[row] = lse;
+            }
+          }
+      }
       groupSync(wg); // the next item overwrites red
       MLA_TRACE(tracer && wg == 0, 7);
       MLA_TRACE(tracer && wg == 1, 94);
@@ -1199,8 +1322,9 @@ MLA_SM90_X(3)
 MLA_SM90_X(17)
 #undef MLA_SM90_X
 // kNVarQTma (VAR 11 = the library's bits | 8): a second tensor map, of Q (harness_common.cuh encodeQMap). Both dtypes
-// (session 21 n1): x11 = the shipped library entries' code, x75 = + kNVarLazy (the -DMLA_SM90_LIB_VAR=75 build's),
-// xaa = x11's code under a second name (the A/A guard of an interleaved A/B).
+// (session 21 n1): x11 = the shipped library entries' code (kNLibVar, whatever it holds), x75 = bits 75 exactly (the
+// library's before session 34: 1 | 2 | 8 | 64), xaa = x11's code under a second name (the A/A guard of an interleaved A/B);
+// xce = x75 + kNVarCEnd (the library's bits since session 34), xc2 = xce + kNVarStMat.
 #define MLA_SM90_XQ(NAME, V)                                                                                                    \
   extern "C" __global__ void __launch_bounds__(384, 1) mla_decode_sm90_##NAME##_bf16_n16(const MlaParams p, const __grid_constant__ CUtensorMap tm, const __grid_constant__ CUtensorMap tq) { \
     mla::sm90::DecodeT<__nv_bfloat16, 16, 2, 2, V>::run(p, &tm, &tq);                                                         \
@@ -1215,10 +1339,12 @@ MLA_SM90_X(17)
     mla::sm90::DecodeT<__half, 32, 2, 2, V>::run(p, &tm, &tq);                                                                \
   }
 MLA_SM90_XQ(x11, mla::sm90::kNLibVar | mla::sm90::kNVarQTma)
-MLA_SM90_XQ(x75, mla::sm90::kNLibVar | mla::sm90::kNVarQTma | mla::sm90::kNVarLazy)
+MLA_SM90_XQ(x75, mla::sm90::kNVarQEarly | mla::sm90::kNVarSplitOut | mla::sm90::kNVarQTma | mla::sm90::kNVarLazy)
 MLA_SM90_XQ(xaa, mla::sm90::kNLibVar | mla::sm90::kNVarQTma)
-MLA_SM90_XQ(xso, mla::sm90::kNLibVar | mla::sm90::kNVarQTma | mla::sm90::kNVarLazy | mla::sm90::kNVarStOut) // session 33: x75 + kNVarStOut (traced)
-MLA_SM90_XQ(xsm, mla::sm90::kNLibVar | mla::sm90::kNVarQTma | mla::sm90::kNVarLazy | mla::sm90::kNVarStMat) // session 33: x75 + kNVarStMat (traced)
+MLA_SM90_XQ(xso, mla::sm90::kNVarQEarly | mla::sm90::kNVarSplitOut | mla::sm90::kNVarQTma | mla::sm90::kNVarLazy | mla::sm90::kNVarStOut) // session 33: x75 + kNVarStOut (traced)
+MLA_SM90_XQ(xsm, mla::sm90::kNVarQEarly | mla::sm90::kNVarSplitOut | mla::sm90::kNVarQTma | mla::sm90::kNVarLazy | mla::sm90::kNVarStMat) // session 33: x75 + kNVarStMat (traced)
+MLA_SM90_XQ(xce, mla::sm90::kNVarQEarly | mla::sm90::kNVarSplitOut | mla::sm90::kNVarQTma | mla::sm90::kNVarLazy | mla::sm90::kNVarCEnd) // session 34: x75 + kNVarCEnd (traced)
+MLA_SM90_XQ(xc2, mla::sm90::kNVarQEarly | mla::sm90::kNVarSplitOut | mla::sm90::kNVarQTma | mla::sm90::kNVarLazy | mla::sm90::kNVarCEnd | mla::sm90::kNVarStMat) // session 34: xce + kNVarStMat (traced)
 #undef MLA_SM90_XQ
 #endif
 #ifdef MLA_SM90_EARLY_TRIGGER // harness only: the dependents scheduled at entry (measured against the library's)
