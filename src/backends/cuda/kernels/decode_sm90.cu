@@ -29,6 +29,7 @@
 #include "params.h"
 #include "common.cuh"
 #include "sm90_narrow.cuh"
+#include "hopper_ops.cuh" // (hop::bulkStoreRow and its group calls; this file keeps its own wgmma helpers)
 #include "pdl.cuh"
 #include <cuda.h>
 
@@ -101,6 +102,8 @@ template <int NR, int CW> struct Layout {
   static constexpr int SMEM = BAR_OFF + 16 * SLOTS + 32 + 1024; // + up to 1023 bytes to align the base
 };
 
+// A row's lse (natural log) from its sum l > 0 and the base-2 exponent reference m its exponentials were taken against.
+__device__ __forceinline__ float lseOfRow(float m, float l) { return (m + log2f(l)) * 0.69314718055994531f; }
 using narrow::canonOff; // Q^T's and P^T's canonical layout and its descriptor (sm90_narrow.cuh)
 using narrow::descOf;
 // SW128 descriptor of a 64-row (or 64-key) x 128-byte chunk written by TMA with the 128-byte swizzle: 8-row
@@ -1066,7 +1069,7 @@ struct DecodeT {
             if (gq < 2 * NI && rM < liveRows && wg == 0 && warp == 0) {
               const int j = rM / p.nGroups, h = g * p.nGroups + (rM - j * p.nGroups);
               p.lse[batch * p.lseStrideB + h * p.lseStrideH + (itm.qStart + j) * p.lseStrideT] =
-                  lM == 0.f ? INFINITY : (mM + log2f(lM)) * 0.69314718055994531f;
+                  lM == 0.f ? INFINITY : lseOfRow(mM, lM);
             }
 #pragma unroll
             for (int i = 0; i < NI; ++i)
@@ -1083,7 +1086,7 @@ struct DecodeT {
                 if (wg == 0 && warp == 0 && gq == 0 && r < liveRows) {
                   const int j = r / p.nGroups, h = g * p.nGroups + (r - j * p.nGroups);
                   p.lse[batch * p.lseStrideB + h * p.lseStrideH + (itm.qStart + j) * p.lseStrideT] =
-                      l == 0.f ? INFINITY : (mRow[i][b] + log2f(l)) * 0.69314718055994531f;
+                      l == 0.f ? INFINITY : lseOfRow(mRow[i][b], l);
                 }
               }
           }
@@ -1136,9 +1139,9 @@ struct DecodeT {
           consumersSync<CW>();
           if (wg == 0 && warp == 0 && lane < liveRows) {
             T* const dst = static_cast<T*>(p.out) + (static_cast<int64_t>(itm.qStart) * p.hQ + lane) * kDV;
-            asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;\n" ::"l"(dst), "r"(qBase + lane * kStRow), "r"(kDV * 2) : "memory");
-            asm volatile("cp.async.bulk.commit_group;\n" ::: "memory");
-            asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory");
+            hop::bulkStoreRow(dst, qBase + lane * kStRow, kDV * 2);
+            hop::bulkCommit();
+            hop::bulkWaitRead0();
           }
           consumersSync<CW>(); // the rows are read out of Q^T's region: the next item may write it
           MLA_TRACE(tracer && wg == 0, 7);
@@ -1166,7 +1169,7 @@ struct DecodeT {
         const int jM = rM / p.nGroups, hM = g * p.nGroups + (rM - jM * p.nGroups);
         const int rowM = (noSplit ? itm.qStart + jM : slotOut * p.sQ + jM) * p.hQ + hM;
         if (gq < 2 * NI && rM < liveRows && wg == 0 && warp == 0) {
-          const float lse = emptyM ? (noSplit ? INFINITY : -INFINITY) : (mM + log2f(lM)) * 0.69314718055994531f;
+          const float lse = emptyM ? (noSplit ? INFINITY : -INFINITY) : lseOfRow(mM, lM);
           if (noSplit) p.lse[batch * p.lseStrideB + hM * p.lseStrideH + (itm.qStart + jM) * p.lseStrideT] = lse;
           else p.lseAccum[rowM] = lse;
         }
@@ -1219,7 +1222,7 @@ struct DecodeT {
             const int j = r / p.nGroups, h = g * p.nGroups + (r - j * p.nGroups);
             const bool empty = l == 0.f;
             const float inv = empty ? 0.f : 1.f / l;
-            const float lse = empty ? (noSplit ? INFINITY : -INFINITY) : (mRow[i][b] + log2f(l)) * 0.69314718055994531f;
+            const float lse = empty ? (noSplit ? INFINITY : -INFINITY) : lseOfRow(mRow[i][b], l);
             const int col0 = 16 * warp + gq;
             if (noSplit) {
               T* out = static_cast<T*>(p.out) + (static_cast<int64_t>(itm.qStart + j) * p.hQ + h) * kDV + col0;

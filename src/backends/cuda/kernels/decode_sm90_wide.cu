@@ -413,11 +413,6 @@ constexpr int kORowF = 1056; // kVarStF32: bytes between two staged half rows (1
 constexpr int kPieceF = 128 * 4; // kVarStF32: bytes of one warpgroup's 128 columns in a staged half row (one bulk copy)
 static_assert(64 * kORowF <= 9 * kBox, "kVarStF32: a half of the staged partial rows fits in Q's region");
 __device__ __forceinline__ void stShared2f(uint32_t a, float x, float y) { asm volatile("st.shared.v2.f32 [%0], {%1, %2};\n" ::"r"(a), "f"(x), "f"(y) : "memory"); }
-__device__ __forceinline__ void bulkStoreRow(void* dst, uint32_t src, uint32_t bytes) {
-  asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;\n" ::"l"(dst), "r"(src), "r"(bytes) : "memory");
-}
-__device__ __forceinline__ void bulkCommit() { asm volatile("cp.async.bulk.commit_group;\n" ::: "memory"); }
-__device__ __forceinline__ void bulkWaitRead0() { asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory"); }
 // kVarTrace (131072; harness builds with MLA_SM90W_TRACE only): each CTA writes its SM, global-timer and clock64
 // stamps (start, each item's end, the end of each warpgroup) to mlaSm90wTrace, so a harness can see whether a
 // launch's time is the kernel's and where it goes (session 11: single launch against a sustained run).

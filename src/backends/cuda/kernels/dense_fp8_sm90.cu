@@ -1095,13 +1095,8 @@ __device__ __forceinline__ uint32_t wordOf(const uint4& v, int j) { return j == 
 
 #if MLA_DFP8_BO
 // (bit 18014398509481984) the staged output rows: bytes between two rows in Q^T's region (1024 + 16: a warp's 16-byte
-// stores of 4 rows x 8 columns fall on at most 2-way conflicting banks) and the bulk copy of one row to global memory
+// stores of 4 rows x 8 columns fall on at most 2-way conflicting banks); a row goes out by hopper_ops.cuh's bulkStoreRow
 constexpr int kORow = 1040;
-__device__ __forceinline__ void bulkStoreRowF(void* dst, uint32_t src, uint32_t bytes) {
-  asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;\n" ::"l"(dst), "r"(src), "r"(bytes) : "memory");
-}
-__device__ __forceinline__ void bulkCommitF() { asm volatile("cp.async.bulk.commit_group;\n" ::: "memory"); }
-__device__ __forceinline__ void bulkWaitReadF0() { asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory"); }
 #endif
 template <int NR>
 struct DenseFp8Alt {
@@ -2395,9 +2390,9 @@ struct DenseFp8Alt {
         cSync();
         const int r = 4 * (4 * wg + warp) + lane; // (rows are consecutive in out: row r of the item is out row batch x rows + r)
         if (lane < 4 && r < rows) {
-          bulkStoreRowF(static_cast<__nv_bfloat16*>(p.out) + (static_cast<int64_t>(batch) * rows + r) * kDV, qBase + r * kORow, kDV * 2);
-          bulkCommitF();
-          bulkWaitReadF0(); // (shared memory read: Q^T's region may be refilled after the barrier below)
+          bulkStoreRow(static_cast<__nv_bfloat16*>(p.out) + (static_cast<int64_t>(batch) * rows + r) * kDV, qBase + r * kORow, kDV * 2);
+          bulkCommit();
+          bulkWaitRead0(); // (shared memory read: Q^T's region may be refilled after the barrier below)
         }
       }
 #endif

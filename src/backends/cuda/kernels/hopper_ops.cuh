@@ -98,5 +98,16 @@ __device__ __forceinline__ void cpAsyncWaitAll() { asm volatile("cp.async.wait_a
 // Byte offset of element (r, k), k < 64, in a 64 x 64 K-major 128-byte-swizzled box of 16-bit values.
 __device__ __forceinline__ uint32_t sw128(int r, int k) { return r * 128 + ((((k >> 3) ^ (r & 7))) << 4) + (k & 7) * 2; }
 
+// Bulk copies shared -> global by the bulk-copy unit (no tensor map): bulkStoreRow puts `bytes` (a multiple of 16, both
+// addresses 16-byte aligned) of a staged row into this thread's current bulk group, bulkCommit closes the group, and
+// bulkWaitRead0 returns once every group of this thread has read its shared memory (the region may then be rewritten;
+// the global writes may still be in flight). Used by decode_sm90.cu, decode_sm90_wide.cu, dense_fp8_sm90.cu and
+// sparse_sm90.cu for their staged output rows.
+__device__ __forceinline__ void bulkStoreRow(void* dst, uint32_t src, uint32_t bytes) {
+  asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;\n" ::"l"(dst), "r"(src), "r"(bytes) : "memory");
+}
+__device__ __forceinline__ void bulkCommit() { asm volatile("cp.async.bulk.commit_group;\n" ::: "memory"); }
+__device__ __forceinline__ void bulkWaitRead0() { asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory"); }
+
 } // namespace hop
 } // namespace mla

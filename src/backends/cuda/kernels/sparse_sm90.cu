@@ -667,15 +667,6 @@ __device__ __forceinline__ void prefetchL2Line(const void* g) {
   asm volatile("prefetch.global.L2 [%0];\n" ::"l"(reinterpret_cast<uint64_t>(g)));
 }
 #endif
-#if MLA_SPARSE_SM90_MODE & (9007199254740992 | 18014398509481984 | 512 | 2048)
-/** Bits 53 / 54: bytes (a multiple of 16, both addresses 16-byte aligned) from shared memory to global by the bulk-copy unit, one
-    bulk group a call; bulkWaitRead: this thread's bulk copies have read their shared memory. */
-__device__ __forceinline__ void bulkToGlobal(void* g, uint32_t s, uint32_t bytes) {
-  asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;\n" ::"l"(reinterpret_cast<uint64_t>(g)), "r"(s), "r"(bytes) : "memory");
-}
-__device__ __forceinline__ void bulkCommit() { asm volatile("cp.async.bulk.commit_group;\n" ::: "memory"); }
-__device__ __forceinline__ void bulkWaitRead() { asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory"); }
-#endif
 #if MLA_SPARSE_SM90_MODE & (18014398509481984 | 512 | 2048)
 /** Bit 54 (and bit 9): x, which the compiler cannot see through (what is computed from it is computed where it is written). */
 __device__ __forceinline__ int opaque32(int x) {
@@ -2273,10 +2264,10 @@ struct Kernel {
           fenceProxyAsync();
           namedSync(5, 256); // warpgroup 1's rows staged too
           if (m0 + (wt & 63) < p.hQ) { // thread wt: row wt & 63, columns 256 (wt / 64).., staged at row wt
-            bulkToGlobal(static_cast<__nv_bfloat16*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0 + (wt & 63)) * kDV + 256 * (wt >> 6),
+            bulkStoreRow(static_cast<__nv_bfloat16*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0 + (wt & 63)) * kDV + 256 * (wt >> 6),
                          qBase + wt * 528, 512u);
             bulkCommit();
-            bulkWaitRead();
+            bulkWaitRead0();
           }
           namedSync(3, 256); // every row read out before the next item's Q overwrites the region
           continue;
@@ -2319,10 +2310,10 @@ struct Kernel {
           fenceProxyAsync(); // the generic-proxy stores, before the bulk copies read them
           namedSync(5 + W, 128);
           if (wt < kBM && m0 + wt < p.hQ) {
-            bulkToGlobal(static_cast<__nv_bfloat16*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0 + wt) * kDV + kC0,
+            bulkStoreRow(static_cast<__nv_bfloat16*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0 + wt) * kDV + kC0,
                          stageRowW<W>(qBase, pBase, wt), 512u);
             bulkCommit();
-            bulkWaitRead();
+            bulkWaitRead0();
           }
           namedSync(3, 256); // every row read out before the next item's Q (and P) overwrite the regions
           continue;
@@ -2347,10 +2338,10 @@ struct Kernel {
           namedSync(5 + W, 128);
           const int r = opaque32(wt);
           if (r < kBM && m0 + r < p.hQ) {
-            bulkToGlobal(static_cast<__nv_bfloat16*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0 + r) * kDV + kC0,
+            bulkStoreRow(static_cast<__nv_bfloat16*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0 + r) * kDV + kC0,
                          stageRowW<W>(qBase, pBase, r), 512u);
             bulkCommit();
-            bulkWaitRead();
+            bulkWaitRead0();
           }
           namedSync(3, 256); // every row read out before the next item's Q (and P) overwrite the regions
           continue;
