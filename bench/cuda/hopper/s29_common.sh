@@ -225,3 +225,45 @@ s33_ab() {
   # shellcheck disable=SC2086
   s33_arms graph "--graph-calls 10" "$c" $2
 }
+# Session 34's calls (s34_call*.sh). s34_narrow_slot V "TRACE KERNS" "FLUSH ARMS" "GRAPH ARMS": a <= 32-row candidate V's
+# checks (s33_narrow_checks; its output bit for bit against the library's, dense-sm90-bitexact, 67 cases), traces of
+# TRACE KERNS at 16 / 32 rows s_k 1024 and b=1 s_k 32768, then s33_arms on 13 shapes (FlashMLA's nine b=128 16 / 32-row
+# rows, b=1 s_k 32768, three small batches) under do_bench's protocol and from CUDA graphs, each with its arm order.
+s34_narrow_slot() {
+  local v=$1 kerns=$2 c
+  s33_narrow_checks "$v"
+  s29_run_jobs 8
+  s33_narrow_report "$v"
+  timeout -k 5 200 node build/bench/cuda/hopper/dense-sm90-bitexact.js A=dist/cuda "$v=dist-$v/cuda" --cases 60 > "$OUT/f/bitexact.txt" 2>&1; echo "bitexact rc $?"
+  tail -1 "$OUT/f/bitexact.txt"; grep -v identical "$OUT/f/bitexact.txt" | head -5
+  ts "bitexact done"
+  rm -f "$OUT"/f/*.svg
+  s33_traces .devstage/harness_trace "$kerns" "128 1024 16 1" "128 1024 32 1" "1 32768 16 1"
+  s33_pack "${TAG:-s34}-checks-traces"
+  c=$OUT/f/n13.json
+  python3 -c 'import json,sys; json.dump([{"b": 128, "s_k": k, "h_q": h, "s_q": q} for k in (1024, 4096, 8192) for h, q in ((16, 1), (16, 2), (32, 1))] + [{"b": 1, "s_k": 32768, "h_q": 16, "s_q": 1}, {"b": 16, "s_k": 2048, "h_q": 32, "s_q": 1}, {"b": 8, "s_k": 4096, "h_q": 16, "s_q": 2}, {"b": 32, "s_k": 1024, "h_q": 16, "s_q": 1}], open(sys.argv[1], "w"))' "$c"
+  # shellcheck disable=SC2086 # the arm lists split on purpose
+  s33_arms flush "--flush-mb 256" "$c" $3
+  # shellcheck disable=SC2086
+  s33_arms graph "--graph-calls 10" "$c" $4
+  s33_pack "${TAG:-s34}-arms"
+}
+# s34_narrow_ncu TAG: ncu (warp-state sampling by SASS line, clocks not locked) of the library's 16- and 32-row entries at
+# b=128 s_k 1024, one launch each (the 4th), through the CLI; the raw and SASS pages gzipped, packed as TAG-ncu.
+s34_narrow_ncu() {
+  local tag=$1 secs="--clock-control none --section WarpStateStats --section InstructionStats --section SourceCounters --import-source yes" s name r
+  mkdir -p "$OUT/f/ncu"
+  for s in "128 1024 16 1 n16" "128 1024 32 1 n32"; do
+    set -- $s; name=narrow_$5
+    echo "[{\"b\":$1,\"s_k\":$2,\"h_q\":$3,\"s_q\":$4}]" > "$OUT/f/ncu/c.json"
+    # shellcheck disable=SC2086
+    timeout -k 5 100 ncu $secs -k regex:mla_decode_sm90_bf16_$5 --launch-skip 3 --launch-count 1 -f -o "$OUT/f/ncu/$name" "${CLI[@]}" bench --backend cuda --configs "$OUT/f/ncu/c.json" --reps 2 --warmup 2 --check 0 --warm-ms 0 --idle-warm-ms 0 -q > "$OUT/f/ncu/$name.log" 2>&1; echo "$name rc $?"
+    r="$OUT/f/ncu/$name.ncu-rep"
+    if [ -f "$r" ]; then
+      ncu -i "$r" --page raw --csv > "$OUT/f/ncu/$name.raw.csv" 2>&1; ncu -i "$r" --page source --csv --print-source sass > "$OUT/f/ncu/$name.sass.csv" 2>&1
+      ncu -i "$r" --print-details all 2>&1 | grep -E "Duration|Elapsed Cycles|No Instruction|Warp Cycles Per Issued" | head -6; rm -f "$r"; gzip "$OUT/f/ncu/$name".*.csv
+    fi
+  done
+  ts "ncu done"
+  s33_pack "$tag-ncu"
+}

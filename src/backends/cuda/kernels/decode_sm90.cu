@@ -1174,8 +1174,9 @@ struct DecodeT {
           else p.lseAccum[rowM] = lse;
         }
         const int col0 = 4 * 64 * wg + 16 * warp + gq;
-        if (noSplit) {
-          T* const out0 = static_cast<T*>(p.out) + col0;
+        // The row loop once for both destinations (bf16 / f16 out, or the f32 partials): a row's scale and index from its
+        // lane, then this thread's two columns of each of the warpgroup's four slices (cvt: the stored element).
+        auto storeRows = [&](auto* base, auto cvt) {
 #pragma unroll
           for (int i = 0; i < NI; ++i)
 #pragma unroll
@@ -1184,33 +1185,17 @@ struct DecodeT {
               const float inv = __shfl_sync(0xffffffffu, invM, src);
               const int row = __shfl_sync(0xffffffffu, rowM, src);
               if (8 * i + 2 * tq + b < liveRows) {
-                T* const out = out0 + static_cast<int64_t>(row) * kDV;
+                auto* const dst = base + static_cast<int64_t>(row) * kDV;
 #pragma unroll
                 for (int s = 0; s < 4; ++s) {
-                  out[64 * s] = H::fromF(o[s][i][b] * inv);
-                  out[64 * s + 8] = H::fromF(o[s][i][2 + b] * inv);
+                  dst[64 * s] = cvt(o[s][i][b] * inv);
+                  dst[64 * s + 8] = cvt(o[s][i][2 + b] * inv);
                 }
               }
             }
-        } else {
-          float* const acc0 = p.oAccum + col0;
-#pragma unroll
-          for (int i = 0; i < NI; ++i)
-#pragma unroll
-            for (int b = 0; b < 2; ++b) {
-              const int src = 4 * (2 * i + b) + tq;
-              const float inv = __shfl_sync(0xffffffffu, invM, src);
-              const int row = __shfl_sync(0xffffffffu, rowM, src);
-              if (8 * i + 2 * tq + b < liveRows) {
-                float* const acc = acc0 + static_cast<int64_t>(row) * kDV;
-#pragma unroll
-                for (int s = 0; s < 4; ++s) {
-                  acc[64 * s] = o[s][i][b] * inv;
-                  acc[64 * s + 8] = o[s][i][2 + b] * inv;
-                }
-              }
-            }
-        }
+        };
+        if (noSplit) storeRows(static_cast<T*>(p.out) + col0, [](float x) { return H::fromF(x); });
+        else storeRows(p.oAccum + col0, [](float x) { return x; });
       } else {
 #pragma unroll
         for (int i = 0; i < NI; ++i)
