@@ -250,14 +250,17 @@ s34_narrow_slot() {
 }
 # s34_narrow_ncu TAG: ncu (warp-state sampling by SASS line, clocks not locked) of the library's 16- and 32-row entries at
 # b=128 s_k 1024, one launch each (the 4th), through the CLI; the raw and SASS pages gzipped, packed as TAG-ncu.
+# s34_narrow_ncu TAG [KERNEL-REGEX "B S_K H_Q S_Q NAME"...] (call 5: the >= 64-row kernel's entry by its regex and shapes).
 s34_narrow_ncu() {
-  local tag=$1 secs="--clock-control none --section WarpStateStats --section InstructionStats --section SourceCounters --import-source yes" s name r
+  local tag=$1 kre=${2:-} secs="--clock-control none --section WarpStateStats --section InstructionStats --section SourceCounters --import-source yes" s name r k
+  local shapes=("128 1024 16 1 n16" "128 1024 32 1 n32")
+  [ $# -gt 2 ] && shapes=("${@:3}")
   mkdir -p "$OUT/f/ncu"
-  for s in "128 1024 16 1 n16" "128 1024 32 1 n32"; do
-    set -- $s; name=narrow_$5
+  for s in "${shapes[@]}"; do
+    set -- $s; name=narrow_$5; k=${kre:-mla_decode_sm90_bf16_$5}
     echo "[{\"b\":$1,\"s_k\":$2,\"h_q\":$3,\"s_q\":$4}]" > "$OUT/f/ncu/c.json"
     # shellcheck disable=SC2086
-    timeout -k 5 100 ncu $secs -k regex:mla_decode_sm90_bf16_$5 --launch-skip 3 --launch-count 1 -f -o "$OUT/f/ncu/$name" "${CLI[@]}" bench --backend cuda --configs "$OUT/f/ncu/c.json" --reps 2 --warmup 2 --check 0 --warm-ms 0 --idle-warm-ms 0 -q > "$OUT/f/ncu/$name.log" 2>&1; echo "$name rc $?"
+    timeout -k 5 100 ncu $secs -k regex:$k --launch-skip 3 --launch-count 1 -f -o "$OUT/f/ncu/$name" "${CLI[@]}" bench --backend cuda --configs "$OUT/f/ncu/c.json" --reps 2 --warmup 2 --check 0 --warm-ms 0 --idle-warm-ms 0 -q > "$OUT/f/ncu/$name.log" 2>&1; echo "$name rc $?"
     r="$OUT/f/ncu/$name.ncu-rep"
     if [ -f "$r" ]; then
       ncu -i "$r" --page raw --csv > "$OUT/f/ncu/$name.raw.csv" 2>&1; ncu -i "$r" --page source --csv --print-source sass > "$OUT/f/ncu/$name.sass.csv" 2>&1
