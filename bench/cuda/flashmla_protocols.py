@@ -11,6 +11,9 @@ FlashMLA build, 9241ae3 by default), written in bench_flashmla.py's result forma
                 capture fails, the calls run eagerly (the row's b2b_method says which)
   flashmla_b2b_eager  the same loop without the graph (what session 32's calls 2-5 measured): paced by the host where
                 the kernel is short
+  flashmla_flush_short  (protocol flush_short, session 35) the loop `flashmla bench --flush-mb 256` ran until session
+                35: >= 300 ms of calls back to back (replays of the graph above, so the host does not pace them), then
+                10 untimed and 30 timed calls, each after 256 MB zeroed, the median
 
 `flashmla bench` run without --flush-mb is compared with flashmla_b2b, with --flush-mb 256 with flashmla: one protocol
 on both sides (session 32 measured what mixing them does: docs/notes/benchmark-protocol.md).
@@ -29,7 +32,7 @@ ap.add_argument("--warm-ms", type=float, default=300)
 ap.add_argument("--warmup", type=int, default=10)
 ap.add_argument("--reps", type=int, default=50)
 ap.add_argument("--graph-calls", type=int, default=10, help="calls a CUDA graph replay holds (0: no graph)")
-ap.add_argument("--protocols", default="do_bench,eager,graph", help="which to time (comma list of do_bench, eager, graph)")
+ap.add_argument("--protocols", default="do_bench,eager,graph", help="which to time (comma list of do_bench, eager, graph, flush_short)")
 a = ap.parse_args()
 sys.argv = [sys.argv[0]]  # bench_flashmla.py reads --flashmla-build from argv at import: keep its default build
 sys.path.insert(0, os.path.abspath(a.anchors))
@@ -50,6 +53,36 @@ def graph_back_to_back(fn):
     t = back_to_back_ms(g.replay, a.warm_ms, a.warmup, a.reps) / a.graph_calls
     del g
     return t
+
+
+def flush_short_ms(fn, flush_mb=256):
+    """ours's pre-session-35 --flush-mb loop: a.warm_ms of graph replays (a.graph_calls calls each), then a.warmup
+    untimed and 30 timed calls, each after flush_mb MB zeroed; the median (ms)."""
+    import time
+    cache = torch.empty(flush_mb << 18, dtype=torch.int32, device=bf.dev)
+    g = None
+    if a.graph_calls > 0:
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for _ in range(3): fn()
+        torch.cuda.current_stream().wait_stream(side)
+        g = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(g):
+            for _ in range(a.graph_calls): fn()
+    t0, n = time.perf_counter(), 0
+    while (time.perf_counter() - t0) * 1e3 < a.warm_ms:
+        (g.replay if g is not None else fn)(); n += 1
+        if n % 8 == 0: torch.cuda.synchronize()
+    for _ in range(a.warmup):
+        cache.zero_(); fn()
+    ev = [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)) for _ in range(30)]
+    for s, e in ev:
+        cache.zero_(); s.record(); fn(); e.record()
+    torch.cuda.synchronize()
+    del g, cache
+    ts = sorted(s.elapsed_time(e) for s, e in ev)
+    return 0.5 * (ts[14] + ts[15])
 
 
 want = set(a.protocols.split(","))
@@ -84,13 +117,14 @@ for c in json.load(open(a.configs)):
             row["b2b_method"] = f"cuda-graph x{a.graph_calls}"
         except Exception as ex:  # a build whose entry cannot be captured: the eager loop stands in
             row["graph_error"] = repr(ex)[:300]
+    if "flush_short" in want: times["flashmla_flush_short"] = flush_short_ms(fm)
     if "flashmla_b2b" not in times and "flashmla_b2b_eager" in times: times["flashmla_b2b"] = times["flashmla_b2b_eager"]
     for name, t in times.items():
         row[name] = {"ms": t, "TFLOPS": flop / t / 1e9, "GBps": byts / t / 1e6}
     res["rows"].append(row)
     us = lambda k: f"{row[k]['ms'] * 1e3:.1f} us" if k in row else "-"
     print(f"b={b:4d} s_k={c.get('s_k', '-')!s:>6} h_q={h_q:3d} s_q={s_q}  FlashMLA do_bench {us('flashmla')}, "
-          f"back to back {us('flashmla_b2b')} ({row['b2b_method']}; eager {us('flashmla_b2b_eager')})", flush=True)
+          f"back to back {us('flashmla_b2b')} ({row['b2b_method']}; eager {us('flashmla_b2b_eager')}; flush_short {us('flashmla_flush_short')})", flush=True)
     del q, k
 with open(a.out, "w") as fh:
     json.dump(res, fh, indent=1)
