@@ -11,6 +11,7 @@ import { type Tensor, fromArray } from '../core/tensor.js';
 import { UsageError, choiceArg, intArg, parse, stringArg } from './args.js';
 import { type BackendChoice, backendChoices, openBackend } from './backend.js';
 import { checkFlushMb, gitCommit } from './bench.js';
+import { anchorDoBench, doBenchMs } from './do-bench.js';
 import { fmt, progress, table } from './ui.js';
 import { uniform as rng } from './random.js';
 
@@ -50,6 +51,8 @@ Options:
   --grid NAME      flashmla (the 12 shapes) or small (the same with b = 1; the default on the CPU)
   --flashmla FILE  FlashMLA's results (anchors/flashmla-sparse/results-*.json): adds flashmla_us and
                    ratio_vs_flashmla (FlashMLA us / ours) to rows with the same format, b, h_q, s_q and top-k
+  --rep-ms N       triton do_bench's loop (25 ms of calls, then flushed repetitions for about N ms, the median);
+                   default 200 with --flush-mb and no --reps
   --flush-mb N     GPU: write N MB of a scratch buffer before every repetition, outside its timing (triton do_bench's
                    protocol: 256); ours is then compared with FlashMLA's us_do_bench, back to back (default) with its
                    us_b2b where the file has it (bench/cuda/flashmla_sparse_protocols.py), else with its us (kineto)
@@ -105,7 +108,20 @@ export function randomIndices(b: number, sQ: number, sK: number, topk: number, B
   return ind;
 }
 
-export async function runShape(backend: Backend, s: SparseShape, warmup: number, reps: number, precision: SparsePrecision = 'fast', flushBytes = 0): Promise<Row> {
+/** How a sparse-bench row is timed: warmup + reps (back to back, or each flushed), or do_bench's loop (doBench). */
+export interface SparseTiming { warmup: number; reps: number; flushBytes?: number; doBench?: { warmMs: number; repMs: number } }
+
+/** The median time (ms) of `run` under `t`. */
+async function medianMs(backend: Backend, run: () => Promise<void>, t: SparseTiming): Promise<number> {
+  const flushBytes = t.flushBytes ?? 0;
+  const times = t.doBench ? (await doBenchMs(backend, run, { ...t.doBench, flushBytes })).times
+    : await backend.timeMs(run, { warmup: t.warmup, reps: t.reps, flushBytes });
+  await backend.synchronize();
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+export async function runShape(backend: Backend, s: SparseShape, timing: SparseTiming, precision: SparsePrecision = 'fast'): Promise<Row> {
   const r = rng(s.b * 1000 + s.hQ + s.topk);
   const L = fp8Layouts[s.format];
   const owned: Tensor[] = [];
@@ -130,11 +146,8 @@ export async function runShape(backend: Backend, s: SparseShape, warmup: number,
   const out = backend.empty('bf16', [s.b, s.sQ, s.hQ, 512]), lse = backend.empty('f32', [s.b, s.hQ, s.sQ]);
   owned.push(out, lse);
   const opts = { attnSink: sink, extraKCache: extra?.k, extraIndices: extra?.indices, extraTopkLength: extra?.len, backend, out, lse, precision };
-  const times = await backend.timeMs(() => flashMlaSparseWithKvcache(q, k, indices, 512, meta, opts).then(() => undefined), { warmup, reps, flushBytes });
-  await backend.synchronize();
+  const us = await medianMs(backend, () => flashMlaSparseWithKvcache(q, k, indices, 512, meta, opts).then(() => undefined), timing) * 1e3;
   for (const t of owned) backend.free(t);
-  times.sort((a, b) => a - b);
-  const us = times[Math.floor(times.length / 2)] * 1e3;
   const extraAttended = extra ? (extra.len ? [...extra.len.host() as Int32Array].reduce((a, x) => a + x, 0) * s.sQ : s.b * s.sQ * s.extraTopk!) : 0;
   const attended = s.b * s.sQ * s.topk + extraAttended;
   const flop = 2 * s.hQ * attended * (L.dQk + 512);
@@ -149,7 +162,7 @@ export async function runShape(backend: Backend, s: SparseShape, warmup: number,
  * memory-bound configs (16 and 32 query rows a KV head). The FP8 path runs through the sparse kernel with
  * indices built on the host each call where the backend cannot read the cache by block table (src/core/dense-fp8.ts).
  */
-async function runDense(backend: Backend, b: number, sK: number, hQ: number, warmup: number, reps: number, flushBytes = 0) {
+async function runDense(backend: Backend, b: number, sK: number, hQ: number, timing: SparseTiming) {
   const { flashMlaWithKvcache, getMlaMetadata } = await import('../core/api.js');
   const r = rng(b * 7 + sK + hQ), B = 64, pages = Math.ceil(sK / B), nb = b * pages;
   const seqlens = new Int32Array(b).fill(sK);
@@ -171,13 +184,8 @@ async function runDense(backend: Backend, b: number, sK: number, hQ: number, war
   for (let i = tile; i < bf16.length; i += tile) bf16.copyWithin(i, 0, Math.min(tile, bf16.length - i));
   const kBf16 = backend.upload(fromArray('bf16', [nb, B, 1, 576], bf16));
   const out = backend.empty('bf16', [b, 1, hQ, 512]), lse = backend.empty('f32', [b, hQ, 1]);
-  const time = async (k: Tensor, table: Tensor, lens: Tensor) => {
-    const t = await backend.timeMs(() => flashMlaWithKvcache(q, k, table, lens, 512, md.tileSchedulerMetadata, md.numSplits,
-      { backend, out, lse }).then(() => undefined), { warmup, reps, flushBytes });
-    await backend.synchronize();
-    t.sort((x, y) => x - y);
-    return t[Math.floor(t.length / 2)] * 1e3;
-  };
+  const time = async (k: Tensor, table: Tensor, lens: Tensor) => await medianMs(backend, () => flashMlaWithKvcache(q, k, table, lens, 512,
+    md.tileSchedulerMetadata, md.numSplits, { backend, out, lse }).then(() => undefined), timing) * 1e3;
   const fp8Us = await time(kFp8, fp8Index.table, fp8Index.lens), bf16Us = await time(kBf16, table, lens);
   for (const t of [q, kFp8, kBf16, out, lse, ...(backend.kind === 'cpu' ? [] : [table, lens])]) backend.free(t);
   return { kind: 'dense_fp8', format: 'v32', b, s_k: sK, h_q: hQ, s_q: 1, us: fp8Us, bf16_us: bf16Us, speedup_vs_bf16: bf16Us / fp8Us };
@@ -204,7 +212,7 @@ export async function benchSparse(argv: string[]): Promise<void> {
   const { values: v, help } = parse('bench', argv, {
     backend: { type: 'string' }, grid: { type: 'string' }, flashmla: { type: 'string' }, out: { type: 'string' },
     reps: { type: 'string' }, warmup: { type: 'string' }, workers: { type: 'string' }, quiet: { type: 'boolean', short: 'q' },
-    precision: { type: 'string' }, 'flush-mb': { type: 'string' },
+    precision: { type: 'string' }, 'flush-mb': { type: 'string' }, 'rep-ms': { type: 'string' },
   });
   if (help) { console.log(sparseBenchHelp); return; }
   const flushMb = intArg('flush-mb', v['flush-mb'], 0, 0, 1 << 16);
@@ -220,6 +228,9 @@ export async function benchSparse(argv: string[]): Promise<void> {
     const grid = choiceArg('grid', v.grid, ['flashmla', 'small'], onCpu ? 'small' : 'flashmla');
     const shapes = grid === 'small' ? flashmlaSparseShapes.map((s) => ({ ...s, b: 1 })) : flashmlaSparseShapes;
     const reps = intArg('reps', v.reps, onCpu ? 1 : 50, 1, 100000), warmup = intArg('warmup', v.warmup, onCpu ? 0 : 10, 0, 100000);
+    // --flush-mb without --reps: do_bench's loop, as bench_sparse.py's us_do_bench (src/cli/do-bench.ts)
+    const repMs = v['rep-ms'] !== undefined ? intArg('rep-ms', v['rep-ms'], anchorDoBench.repMs, 0, 600000) : flushMb > 0 && v.reps === undefined ? anchorDoBench.repMs : 0;
+    const timing: SparseTiming = { warmup, reps, flushBytes: flushMb * 1e6, ...(repMs > 0 ? { doBench: { warmMs: anchorDoBench.warmMs, repMs } } : {}) };
     let fm: FlashMlaRow[] | undefined;
     const fmFile = stringArg(v.flashmla);
     if (fmFile) {
@@ -232,7 +243,7 @@ export async function benchSparse(argv: string[]): Promise<void> {
     for (const [i, { s, precision }] of runs.entries()) {
       const tag = precisions.length > 1 ? ` ${precision}` : '';
       p.update(`[${i + 1}/${runs.length}] ${s.label} b=${s.b} h_q=${s.hQ} s_q=${s.sQ} topk=${s.topk}${s.extraTopk ? `+${s.extraTopk}` : ''}${tag}`);
-      const row = await runShape(backend, s, warmup, reps, precision, flushMb * 1e6);
+      const row = await runShape(backend, s, timing, precision);
       const f = fm?.find((x) => x.format === (s.format === 'v32' ? 'V3.2' : 'MODEL1') && x.b === s.b && x.h_q === s.hQ && x.s_q === s.sQ && x.topk === s.topk
         && (x.extra_topk ?? 0) === (s.extraTopk ?? 0) && (x.extra_block_size ?? 0) === (s.extraBlockSize ?? 0));
       const fu = f && proto ? f[proto.field] : undefined;
@@ -244,7 +255,7 @@ export async function benchSparse(argv: string[]): Promise<void> {
     for (const hQ of [16, 32]) {
       const b = grid === 'small' ? 1 : 128, sK = grid === 'small' ? 1024 : 8192;
       p.update(`dense FP8 (V3.2) vs bf16, b=${b} s_k=${sK} h_q=${hQ}`);
-      const d = await runDense(backend, b, sK, hQ, warmup, reps, flushMb * 1e6);
+      const d = await runDense(backend, b, sK, hQ, timing);
       dense.push(d);
       p.done(`dense V3.2 FP8 b=${b} s_k=${sK} h_q=${hQ}: ${fmt(d.us)} us, bf16 ${fmt(d.bf16_us)} us, ${d.speedup_vs_bf16.toFixed(2)}x`);
     }
@@ -258,8 +269,8 @@ export async function benchSparse(argv: string[]): Promise<void> {
     const result = {
       mode: 'sparse', backend: backend.kind, card: backend.info.device, commit: gitCommit(), date: new Date().toISOString(), grid, reps, warmup,
       precision: precArg, geomean_ratio_vs_flashmla: geomean, geomean_by_precision: byPrecision,
-      protocol: flushMb ? 'flush' : 'back-to-back', ...(flushMb ? { flush_mb: flushMb } : {}),
-      ...(proto ? { flashmla_protocol: proto.flashmla, protocol_matched: proto.matched } : {}), rows, dense,
+      protocol: flushMb ? 'flush' : 'back-to-back', ...(flushMb ? { flush_mb: flushMb } : {}), ...(timing.doBench ? { do_bench: { warm_ms: timing.doBench.warmMs, rep_ms: timing.doBench.repMs } } : {}),
+      ...(proto ? { flashmla_protocol: proto.flashmla, protocol_matched: proto.matched && (proto.field !== 'us_do_bench' || timing.doBench !== undefined) } : {}), rows, dense,
     };
     const out = resolve(stringArg(v.out) ?? resolve('bench/results', `${backend.kind}-sparse-${grid}-${result.date.replace(/[:.]/g, '-')}.json`));
     mkdirSync(dirname(out), { recursive: true });

@@ -9,6 +9,7 @@ import { type BackendChoice, backendChoices, openBackend } from './backend.js';
 import { isSoftwareAdapter } from '../node.js';
 import { renderChart } from './chart.js';
 import { type BenchConfig, type BenchResult, describe, forEmit, grids, mergeFlashMla, parseConfigs, runConfigs } from './harness.js';
+import { anchorDoBench } from './do-bench.js';
 import { fmt, progress, table } from './ui.js';
 import { annotateCpuRows, measureNumpy } from './cpu-yardstick.js';
 import { armHelp, armOptions, parseArmOptions, prepareArms, wantsArms } from './bench-arms.js';
@@ -59,7 +60,12 @@ Options:
                        bandwidth) in the same run (default: python3, then /usr/bin/python3; 'none' skips)
   --rotate-mb N        reps rotate among page sets of at least N MB in all (default 100: twice an H100's L2)
   --flush-mb N         GPU: write N MB of a scratch buffer before every repetition, outside its timing (the protocol
-                       of triton's do_bench, which bench_flashmla.py uses for FlashMLA: 256); default 0, back to back
+                       of triton's do_bench, which bench_flashmla.py uses for FlashMLA: 256); default 0, back to back.
+                       Without --reps it times in do_bench's loop (--rep-ms 200)
+  --rep-ms N           triton do_bench's loop: from a five-call estimate, 25 ms of calls back to back, then flushed
+                       repetitions for about N ms, the median (bench_flashmla.py: do_bench(warmup=25, rep=200));
+                       --warm-ms and --idle-warm-ms then default to 0. Default 200 with --flush-mb and no --reps, else
+                       0 (--warmup and --reps)
   --graph-calls N      CUDA: back to back from a CUDA graph of N calls, each repetition one replay / N (no host path
                        between calls; bench/cuda/flashmla_protocols.py replays FlashMLA the same way); not with --flush-mb
 ${armHelp}
@@ -110,7 +116,7 @@ export async function bench(argv: string[]): Promise<void> {
     backend: { type: 'string' }, grid: { type: 'string' }, configs: { type: 'string' }, flashmla: { type: 'string' },
     out: { type: 'string' }, reps: { type: 'string' }, warmup: { type: 'string' }, check: { type: 'string' },
     workers: { type: 'string' }, 'rotate-mb': { type: 'string' }, 'emit-configs': { type: 'string' }, quiet: { type: 'boolean', short: 'q' },
-    'warm-ms': { type: 'string' }, 'idle-warm-ms': { type: 'string' }, 'flush-mb': { type: 'string' }, 'graph-calls': { type: 'string' }, 'no-ceilings': { type: 'boolean' }, 'cpu-kernel': { type: 'string' }, numpy: { type: 'string' },
+    'warm-ms': { type: 'string' }, 'idle-warm-ms': { type: 'string' }, 'flush-mb': { type: 'string' }, 'rep-ms': { type: 'string' }, 'graph-calls': { type: 'string' }, 'no-ceilings': { type: 'boolean' }, 'cpu-kernel': { type: 'string' }, numpy: { type: 'string' },
     ...armOptions, only: { type: 'string' },
   });
   if (help) { console.log(benchHelp); return; }
@@ -131,6 +137,9 @@ export async function bench(argv: string[]): Promise<void> {
   const flushMb = intArg('flush-mb', v['flush-mb'], 0, 0, 1 << 16);
   const graphCalls = intArg('graph-calls', v['graph-calls'], 0, 0, 1000);
   if (flushMb && graphCalls) throw new UsageError('--flush-mb and --graph-calls: give one of them (a replay holds its calls back to back)');
+  const repMs = v['rep-ms'] !== undefined ? intArg('rep-ms', v['rep-ms'], anchorDoBench.repMs, 0, 600000)
+    : flushMb > 0 && reps === undefined ? anchorDoBench.repMs : 0;
+  if (repMs > 0 && graphCalls) throw new UsageError('--rep-ms and --graph-calls: give one of them (do_bench\'s loop times calls one by one)');
   const p = progress(v.quiet === true);
   const armRequest = parseArmOptions(v);
   const only = v.only === undefined ? undefined : intListArg('only', v.only, [], 0, 1 << 20);
@@ -178,9 +187,15 @@ export async function bench(argv: string[]): Promise<void> {
       result.ceilings = ceilings;
       p.done(`ceilings: copy ${fmt(ceilings.copy_GBps)} GB/s, f32 FMA ${fmt(ceilings.f32_fma_TFLOPS)} TFLOPS (${ceilings.f32_fma_best})`);
     }
-    const timing = { warmup: result.warmup, reps: result.reps, rotateBytes: rotateMb * 1e6, warmMs: warmMs ?? (onCpu ? 0 : 300),
-      idleWarmMs: idleWarmMs ?? (onCpu || software ? 0 : 3000), ...(flushMb ? { flushMb } : {}), ...(graphCalls ? { graphCalls } : {}), onProgress: (m: string) => p.update(m) };
-    if (!onCpu) Object.assign(result, { warm_ms: timing.warmMs, idle_warm_ms: timing.idleWarmMs, ...(flushMb ? { flush_mb: flushMb } : {}), ...(graphCalls ? { graph_calls: graphCalls } : {}) });
+    // do_bench's loop warms by its own count of calls: the clock-based warm-up defaults to none there.
+    const doBench = repMs > 0 ? { warmMs: anchorDoBench.warmMs, repMs } : undefined;
+    const timing = { warmup: result.warmup, reps: result.reps, rotateBytes: rotateMb * 1e6, warmMs: warmMs ?? (onCpu || doBench ? 0 : 300),
+      idleWarmMs: idleWarmMs ?? (onCpu || software || doBench ? 0 : 3000), ...(flushMb ? { flushMb } : {}), ...(graphCalls ? { graphCalls } : {}),
+      ...(doBench ? { doBench } : {}), onProgress: (m: string) => p.update(m) };
+    if (!onCpu) {
+      Object.assign(result, { warm_ms: timing.warmMs, idle_warm_ms: timing.idleWarmMs, ...(flushMb ? { flush_mb: flushMb } : {}), ...(graphCalls ? { graph_calls: graphCalls } : {}),
+        ...(doBench ? { do_bench: { warm_ms: doBench.warmMs, rep_ms: doBench.repMs } } : {}) });
+    }
     const { arms, extra } = wantsArms(armRequest) ? await prepareArms(backend, armRequest, timing, onCpu || software) : { arms: undefined, extra: {} };
     Object.assign(result, extra);
     result.rows = await runConfigs(backend, configs, {
@@ -229,7 +244,7 @@ export async function bench(argv: string[]): Promise<void> {
       p.done(`matched ${n} of ${result.rows.length} configs in ${flashmlaFile} (FlashMLA ${result.flashmla_protocol}, ours ${result.protocol}${result.flush_mb ? ` ${result.flush_mb} MB` : result.graph_calls ? ` (cuda-graph x${result.graph_calls})` : ' (eager)'})`);
       if (!result.protocol_matched) {
         p.done(`warning: FlashMLA's times (${result.flashmla_protocol}) and ours (${result.protocol}) were taken under two protocols; `
-          + 'the ratios mix them (--flush-mb 256 matches do_bench; bench/cuda/flashmla_protocols.py times FlashMLA back to back, --graph-calls 10 matches its graph replay)');
+          + 'the ratios mix them (--flush-mb 256 without --reps matches do_bench, its loop included; bench/cuda/flashmla_protocols.py times FlashMLA back to back, --graph-calls 10 matches its graph replay)');
       }
     }
 

@@ -7,8 +7,9 @@ import { sparseProtocol } from '../../src/cli/bench-sparse.js';
 import { type BenchResult, mergeFlashMla } from '../../src/cli/harness.js';
 import { flashmlaCli } from '../support/cli.js';
 
-const ours = (flushMb?: number): BenchResult => ({
-  backend: 'cuda', card: 'NVIDIA H200', commit: 'x', date: '2026-12-03', grid: 'custom', warmup: 10, reps: 50, ...(flushMb ? { flush_mb: flushMb } : {}),
+const ours = (flushMb?: number, doBench = true): BenchResult => ({
+  backend: 'cuda', card: 'NVIDIA H200', commit: 'x', date: '2026-12-03', grid: 'custom', warmup: 10, reps: 50,
+  ...(flushMb ? { flush_mb: flushMb, ...(doBench ? { do_bench: { warm_ms: 25, rep_ms: 200 } } : {}) } : {}),
   rows: [{ b: 128, s_k: 1024, h_q: 16, h_kv: 1, s_q: 1, page_block_size: 64, total_seqlen: 131072, ms: 0.05, GBps: 1, TFLOPS: 1, copies: 1, rotated_bytes: 1 }],
 });
 const row = { b: 128, s_k: 1024, h_q: 16, s_q: 1, total_seqlen: 131072 };
@@ -31,6 +32,12 @@ describe('bench: FlashMLA under the same timing protocol as ours', () => {
       assert.equal(r.rows[0].flashmla_ms, 0.06);
       assert.deepEqual([r.protocol, r.flashmla_protocol, r.protocol_matched], ['flush', 'do_bench', true]);
     }
+  });
+  it('a flushed run with a fixed count of repetitions is not do_bench: merged, but unmatched (session 35)', () => {
+    const r = ours(256, false);
+    assert.equal(mergeFlashMla(r, anchor, 'f'), 1);
+    assert.equal(r.rows[0].flashmla_ms, 0.06);
+    assert.deepEqual([r.protocol, r.flashmla_protocol, r.protocol_matched], ['flush', 'do_bench', false]);
   });
   it('back to back: graph replay against graph replay, eager against eager', () => {
     const three = { device: 'NVIDIA H200', rows: [{ ...row, b2b_method: 'cuda-graph x10', flashmla: { ms: 0.06, GBps: 1, TFLOPS: 1 },
@@ -66,6 +73,9 @@ describe('bench: FlashMLA under the same timing protocol as ours', () => {
     const both2 = flashmlaCli(['bench', '--backend', 'cpu', '--flush-mb', '1', '--graph-calls', '2'], tmpdir());
     assert.equal(both2.code, 2);
     assert.match(both2.stderr, /--flush-mb and --graph-calls: give one of them/);
+    const rg = flashmlaCli(['bench', '--backend', 'cpu', '--rep-ms', '5', '--graph-calls', '2'], tmpdir());
+    assert.equal(rg.code, 2);
+    assert.match(rg.stderr, /--rep-ms and --graph-calls: give one of them/);
     const g = flashmlaCli(['bench', '--backend', 'cpu', '--graph-calls', '2', '--reps', '1'], tmpdir());
     assert.equal(g.code, 2);
     assert.match(g.stderr, /--graph-calls: the CUDA backend's only/);

@@ -19,7 +19,7 @@ for (const kernel of args.includes('--sm90-only') ? ['sm90'] : ['sm90', 'mma']) 
   process.env.FLASHMLA_CUDA_SPARSE = kernel === 'mma' ? 'mma' : '';
   const be = await createCudaBackend();
   res[kernel] = [];
-  for (const s of shapes) res[kernel].push((await runShape(be, s, 5, reps)).us);
+  for (const s of shapes) res[kernel].push((await runShape(be, s, { warmup: 5, reps })).us);
   be.dispose();
 }
 const ratios: number[] = [];
