@@ -40,8 +40,8 @@ import torch, triton  # noqa: E402
 import bench_flashmla as bf  # noqa: E402
 
 
-def graph_back_to_back(fn):
-    """fn captured a.graph_calls times into one CUDA graph; the median replay time over the calls it holds."""
+def capture(fn):
+    """fn captured a.graph_calls times into one CUDA graph (three warm calls on a side stream first)."""
     side = torch.cuda.Stream()
     side.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(side):
@@ -50,6 +50,12 @@ def graph_back_to_back(fn):
     g = torch.cuda.CUDAGraph()
     with torch.cuda.graph(g):
         for _ in range(a.graph_calls): fn()
+    return g
+
+
+def graph_back_to_back(fn):
+    """fn captured a.graph_calls times into one CUDA graph; the median replay time over the calls it holds."""
+    g = capture(fn)
     t = back_to_back_ms(g.replay, a.warm_ms, a.warmup, a.reps) / a.graph_calls
     del g
     return t
@@ -60,16 +66,7 @@ def flush_short_ms(fn, flush_mb=256):
     untimed and 30 timed calls, each after flush_mb MB zeroed; the median (ms)."""
     import time
     cache = torch.empty(flush_mb << 18, dtype=torch.int32, device=bf.dev)
-    g = None
-    if a.graph_calls > 0:
-        side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):
-            for _ in range(3): fn()
-        torch.cuda.current_stream().wait_stream(side)
-        g = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(g):
-            for _ in range(a.graph_calls): fn()
+    g = capture(fn) if a.graph_calls > 0 else None
     t0, n = time.perf_counter(), 0
     while (time.perf_counter() - t0) * 1e3 < a.warm_ms:
         (g.replay if g is not None else fn)(); n += 1

@@ -175,20 +175,7 @@ s33_n9() {
 }
 # s33_arms TAG "BENCH ARGS" CONFIGS ARM...: one bench of CONFIGS an arm in the order given (A: dist/cuda, V: dist-V/cuda;
 # 30 repetitions, checked, with BENCH ARGS), A renamed 'ship' and read by s29_ab_read.py into $OUT/f/ab-TAG.txt.
-s33_arms() {
-  local tag=$1 args=$2 cfg=$3 i=0 arm k f; shift 3
-  mkdir -p "$OUT/f/ab-$tag"
-  for arm in "$@"; do
-    i=$((i + 1)); k=dist/cuda; [ "$arm" != A ] && k=dist-$arm/cuda
-    # shellcheck disable=SC2086 # the argument list splits on purpose
-    FLASHMLA_CUDA_KERNELS=$k timeout -k 5 100 "${CLI[@]}" bench --backend cuda --configs "$cfg" --reps 30 --check 1 -q $args --out "$OUT/f/ab-$tag/ab-$i-$arm.json" > "$OUT/f/ab-$tag/ab-$i-$arm.txt" 2>&1 || echo "ab $tag $arm rc $?"
-  done
-  ts "arms $tag"
-  for f in "$OUT"/f/ab-$tag/ab-*-A.json; do mv "$f" "${f%-A.json}-ship.json"; done
-  # shellcheck disable=SC2046
-  python3 bench/cuda/hopper/s29_ab_read.py "$OUT/f/ab-$tag" $(printf '%s\n' "$@" | grep -vx A | awk '!s[$0]++') | tee "$OUT/f/ab-$tag.txt"
-  rm -f "$OUT"/f/ab-$tag/*.svg
-}
+s33_arms() { local tag=$1 args=$2; shift 2; s35_arms "$tag" "--reps 30 $args" "$@"; } # (30 repetitions: the old loop)
 # s33_traces BIN KERNS CFG...: harness_trace tracecall (12 cold calls) of each CFG ("b s_k h_q s_q") for each entry of
 # KERNS (TRACE_KERN values, space-separated, in order) into $OUT/f/tr/<kern>-<cfg>-<n>/; the per-rep lines and the
 # tile / entry / cta tables dropped (TR_TAG: a prefix of the folders' names); then s33_end_read.py over them. BIN is
@@ -291,4 +278,17 @@ s35_arms() {
   # shellcheck disable=SC2046
   python3 bench/cuda/hopper/s29_ab_read.py "$OUT/f/ab-$tag" $(printf '%s\n' "$@" | grep -vx A | awk '!s[$0]++') | tee "$OUT/f/ab-$tag.txt"
   rm -f "$OUT"/f/ab-$tag/*.svg
+}
+# s35_record "FLASHMLA FLUSH ARGS": the recorded run's dense steps (session 34 call 3, session 35 call 4): s32_sets under
+# do_bench's protocol (FlashMLA with its arguments, ours --flush-mb 256) and from CUDA graphs (both --graph-calls 10 /
+# FlashMLA's graph replay), each read by s32_sets_read.py into $OUT/read-{flush,graph}.txt, FlashMLA's do_bench files
+# renamed fpflush-*, and the headline rows printed.
+s35_record() {
+  local s
+  s32_sets flush "$1" "--flush-mb 256"
+  python3 bench/cuda/hopper/s32_sets_read.py "$OUT" flush > "$OUT/read-flush.txt"; grep -v '^   ' "$OUT/read-flush.txt"
+  for s in full small-batch combine-holdout; do mv "$OUT/fp-$s.json" "$OUT/fpflush-$s.json"; done
+  s32_sets graph "--protocols graph" "--graph-calls 10"
+  python3 bench/cuda/hopper/s32_sets_read.py "$OUT" graph > "$OUT/read-graph.txt"; grep -v '^   ' "$OUT/read-graph.txt"
+  grep -E 'b=1 |b=4 |b=128 s_k=8192 h_q=16 s_q=1|b=128 s_k=8192 h_q=128 s_q=2' "$OUT/read-flush.txt" "$OUT/read-graph.txt" | head -12
 }

@@ -10,12 +10,7 @@
 set -uo pipefail
 source bench/cuda/hopper/s29_common.sh && s29_setup "${PACK:-.devstage/s35c4.tar.xz}"
 mkdir -p "$OUT/f"
-s32_sets flush "--protocols do_bench" "--flush-mb 256"
-python3 bench/cuda/hopper/s32_sets_read.py "$OUT" flush > "$OUT/read-flush.txt"; grep -v '^   ' "$OUT/read-flush.txt"
-for s in full small-batch combine-holdout; do mv "$OUT/fp-$s.json" "$OUT/fpflush-$s.json"; done
-s32_sets graph "--protocols graph" "--graph-calls 10"
-python3 bench/cuda/hopper/s32_sets_read.py "$OUT" graph > "$OUT/read-graph.txt"; grep -v '^   ' "$OUT/read-graph.txt"
-grep -E 'b=1 |b=4 |b=128 s_k=8192 h_q=16 s_q=1|b=128 s_k=8192 h_q=128 s_q=2' "$OUT/read-flush.txt" "$OUT/read-graph.txt" | head -12
+s35_record "--protocols do_bench" # (the steps as run, since moved into s29_common.sh)
 ts "dense done"
 PYTHONUNBUFFERED=1 timeout -k 5 200 python3 bench/cuda/flashmla_sparse_protocols.py .gpu-host/anchors/flashmla-sparse --out "$OUT/fp-sparse.json" --deadline 120 > "$OUT/fp-sparse.txt" 2>&1 || echo "sparse anchor rc $?"
 tail -2 "$OUT/fp-sparse.txt"; ts "flashmla sparse done"
