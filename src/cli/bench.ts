@@ -192,10 +192,8 @@ export async function bench(argv: string[]): Promise<void> {
     const timing = { warmup: result.warmup, reps: result.reps, rotateBytes: rotateMb * 1e6, warmMs: warmMs ?? (onCpu || doBench ? 0 : 300),
       idleWarmMs: idleWarmMs ?? (onCpu || software || doBench ? 0 : 3000), ...(flushMb ? { flushMb } : {}), ...(graphCalls ? { graphCalls } : {}),
       ...(doBench ? { doBench } : {}), onProgress: (m: string) => p.update(m) };
-    if (!onCpu) {
-      Object.assign(result, { warm_ms: timing.warmMs, idle_warm_ms: timing.idleWarmMs, ...(flushMb ? { flush_mb: flushMb } : {}), ...(graphCalls ? { graph_calls: graphCalls } : {}),
-        ...(doBench ? { do_bench: { warm_ms: doBench.warmMs, rep_ms: doBench.repMs } } : {}) });
-    }
+    if (!onCpu) Object.assign(result, { warm_ms: timing.warmMs, idle_warm_ms: timing.idleWarmMs, ...(flushMb ? { flush_mb: flushMb } : {}), ...(graphCalls ? { graph_calls: graphCalls } : {}) });
+    if (doBench) result.do_bench = { warm_ms: doBench.warmMs, rep_ms: doBench.repMs };
     const { arms, extra } = wantsArms(armRequest) ? await prepareArms(backend, armRequest, timing, onCpu || software) : { arms: undefined, extra: {} };
     Object.assign(result, extra);
     result.rows = await runConfigs(backend, configs, {

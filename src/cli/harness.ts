@@ -184,6 +184,7 @@ export interface BenchResult {
   grid: string;
   /** The split-KV plan the rows' decoders made (the backend's: BackendInfo.schedule) unless an arm named another. */
   schedule?: ScheduleKind;
+  /** The fixed counts of untimed and timed repetitions (not used where `do_bench` is set: rows' timed_reps say). */
   warmup: number;
   reps: number;
   /** GPU: ms of untimed runs before each config, and after an idle gap (RunOptions.warmMs, idleWarmMs). */

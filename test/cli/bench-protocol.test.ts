@@ -1,7 +1,9 @@
 // Which FlashMLA times a bench result is compared with (session 32, docs/notes/benchmark-protocol.md): the same timing
 // protocol as ours where the FlashMLA file has it, and the result says which protocols met.
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { sparseProtocol } from '../../src/cli/bench-sparse.js';
 import { type BenchResult, mergeFlashMla } from '../../src/cli/harness.js';
@@ -83,6 +85,25 @@ describe('bench: FlashMLA under the same timing protocol as ours', () => {
       const r = flashmlaCli(['bench', ...mode, '--backend', 'cpu', '--flush-mb', '256', '--reps', '1'], tmpdir());
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, /--flush-mb: the GPU backends' only \(this run has the cpu backend\)/);
+    }
+  });
+  it('--rep-ms times in do_bench\'s loop and says so: the result\'s do_bench, each row\'s repetitions from the estimate', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flashmla-rep-ms-'));
+    try {
+      const out = join(dir, 'r.json');
+      const r = flashmlaCli(['bench', '--backend', 'cpu', '--grid', 'small', '--only', '0', '--check', '0', '--numpy', 'none', '--rep-ms', '20', '-q', '--out', out], dir);
+      assert.equal(r.code, 0, r.stderr);
+      const res = JSON.parse(readFileSync(out, 'utf8')) as BenchResult;
+      assert.deepEqual(res.do_bench, { warm_ms: 25, rep_ms: 20 });
+      assert.equal(res.rows.length, 1);
+      const row = res.rows[0];
+      assert.ok(Number.isInteger(row.timed_reps) && row.timed_reps! >= 1, `timed_reps ${row.timed_reps}`);
+      assert.ok(Number.isInteger(row.warmup_calls) && row.warmup_calls! >= 1, `warmup_calls ${row.warmup_calls}`);
+      // the count follows the estimate: about rep_ms / (ms a call), never the fixed --reps default of 5
+      const expect = 20 / row.ms;
+      assert.ok(row.timed_reps! <= Math.max(1, 2 * expect) && row.timed_reps! >= Math.min(1, expect / 4), `${row.timed_reps} reps for ${row.ms} ms a call`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
