@@ -20,6 +20,8 @@ import { sparseDispatch, sparseMaxDqk, sparseParams, sparseProgram } from './ker
 // The numeric values of the WebGPU flags (the GPU* namespaces are not globals in every host, e.g. Node).
 export const Usage = { MAP_READ: 0x1, MAP_WRITE: 0x2, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80, QUERY_RESOLVE: 0x200 } as const;
 const mapModeRead = 0x1;
+/** Repetitions one timestamp query set times (WebGPU allows 4096 queries a set; two a repetition). */
+const timedRepsPerQuerySet = 2048;
 
 /** One GPUBuffer of a tensor's storage; large tensors hold several, split between outer-dimension rows. */
 export interface Chunk { buffer: GPUBuffer; byteStart: number; byteLength: number }
@@ -713,26 +715,31 @@ export class WebGpuBackend implements Backend {
       }
       return times;
     }
-    const count = 2 * opts.reps;
+    // A query set holds at most 4096 timestamps (WebGPU's limit): repetitions are timed in chunks of 2048, each chunk's
+    // times read back before the next (do_bench's loop asks for thousands of short repetitions).
+    const chunk = Math.min(opts.reps, timedRepsPerQuerySet), count = 2 * chunk;
     const set = this.device.createQuerySet({ label: 'flashmla.timing', type: 'timestamp', count });
     const resolve = this.device.createBuffer({ label: 'flashmla.timing.resolve', size: count * 8, usage: Usage.QUERY_RESOLVE | Usage.COPY_SRC });
     const read = this.device.createBuffer({ label: 'flashmla.timing.read', size: count * 8, usage: Usage.MAP_READ | Usage.COPY_DST });
     try {
-      for (let i = 0; i < opts.reps; i++) {
-        clear(); // (its own submission, before the repetition's first timed pass)
-        this.timing = { set, slot: i, begun: false };
-        await run(i);
-      }
-      this.timing = undefined;
-      const enc = this.device.createCommandEncoder({ label: 'flashmla.timing' });
-      enc.resolveQuerySet(set, 0, count, resolve, 0);
-      enc.copyBufferToBuffer(resolve, 0, read, 0, count * 8);
-      this.device.queue.submit([enc.finish()]);
-      await this.guard(read.mapAsync(mapModeRead));
-      const ts = new BigInt64Array(read.getMappedRange().slice(0));
-      read.unmap();
       const times: number[] = [];
-      for (let i = 0; i < opts.reps; i++) times.push(Number(ts[2 * i + 1] - ts[2 * i]) / 1e6);
+      for (let first = 0; first < opts.reps; first += chunk) {
+        const n = Math.min(chunk, opts.reps - first);
+        for (let i = 0; i < n; i++) {
+          clear(); // (its own submission, before the repetition's first timed pass)
+          this.timing = { set, slot: i, begun: false };
+          await run(first + i);
+        }
+        this.timing = undefined;
+        const enc = this.device.createCommandEncoder({ label: 'flashmla.timing' });
+        enc.resolveQuerySet(set, 0, 2 * n, resolve, 0);
+        enc.copyBufferToBuffer(resolve, 0, read, 0, 2 * n * 8);
+        this.device.queue.submit([enc.finish()]);
+        await this.guard(read.mapAsync(mapModeRead));
+        const ts = new BigInt64Array(read.getMappedRange().slice(0));
+        read.unmap();
+        for (let i = 0; i < n; i++) times.push(Number(ts[2 * i + 1] - ts[2 * i]) / 1e6);
+      }
       return times;
     } finally {
       this.timing = undefined;
