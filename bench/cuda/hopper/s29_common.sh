@@ -260,7 +260,8 @@ s34_narrow_ncu() {
 # Session 35's calls. s35_arms TAG "BENCH ARGS" CONFIGS ARM...: s33_arms in do_bench's loop (no --reps: `--flush-mb 256`
 # in BENCH ARGS times as triton's do_bench does, src/cli/do-bench.ts), each ARM one process in the order given: A (the
 # library, dist/cuda), a knob (cta / warps: FLASHMLA_CUDA_COMBINE, fill / fm: FLASHMLA_CUDA_SCHEDULE fill / flashmla,
-# pdl: FLASHMLA_CUDA_PDL=1; on the library) or a variant V (dist-V/cuda); A renamed 'ship', read by s29_ab_read.py.
+# pdl: FLASHMLA_CUDA_PDL=1; on the library), a variant V (dist-V/cuda) or V+pdl (dist-V/cuda with PDL on); A renamed
+# 'ship', read by s29_ab_read.py.
 s35_arms() {
   local tag=$1 args=$2 cfg=$3 i=0 arm k f e; shift 3
   mkdir -p "$OUT/f/ab-$tag"
@@ -268,7 +269,8 @@ s35_arms() {
     i=$((i + 1)); k=dist/cuda; e=()
     case $arm in
       A) ;; cta | warps) e=(FLASHMLA_CUDA_COMBINE=$arm) ;; fill) e=(FLASHMLA_CUDA_SCHEDULE=fill) ;;
-      fm) e=(FLASHMLA_CUDA_SCHEDULE=flashmla) ;; pdl) e=(FLASHMLA_CUDA_PDL=1) ;; *) k=dist-$arm/cuda ;;
+      fm) e=(FLASHMLA_CUDA_SCHEDULE=flashmla) ;; pdl) e=(FLASHMLA_CUDA_PDL=1) ;; *+pdl) e=(FLASHMLA_CUDA_PDL=1); k=dist-${arm%+pdl}/cuda ;;
+      *) k=dist-$arm/cuda ;;
     esac
     # shellcheck disable=SC2086 # the argument list splits on purpose
     env "${e[@]}" FLASHMLA_CUDA_KERNELS=$k timeout -k 5 120 "${CLI[@]}" bench --backend cuda --configs "$cfg" --check 1 -q $args --out "$OUT/f/ab-$tag/ab-$i-$arm.json" > "$OUT/f/ab-$tag/ab-$i-$arm.txt" 2>&1 || echo "ab $tag $arm rc $?"

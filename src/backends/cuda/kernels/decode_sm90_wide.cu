@@ -2174,7 +2174,12 @@ struct DecodeW {
 
   static __device__ void run(const MlaParams& p, const TmaMap* kMap, [[maybe_unused]] const TmaMap* qMap = nullptr) {
 #ifdef MLA_SM90A_WIDE
+#ifndef MLA_SM90W_LATE_TRIGGER
     asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory"); // the combine (PDL, pdl.cuh) may be scheduled now; it waits for this grid's end
+#endif
+    // MLA_SM90W_LATE_TRIGGER (a measurement build, never set by build-kernels; session 35's plan): no trigger, so a
+    // PDL-launched combine is scheduled as this grid's CTAs exit. With PDL on (opt-in), the trigger at entry cost small
+    // batches of this kernel 5-21 % in do_bench's loop (docs/notes/cuda-hopper-decode.md, "Session 35").
 #if defined(MLA_SM90W_TRACE) && defined(MLA_SM90W_DESYNC_NS)
     if (partIdx<VAR>() & 1) { // session 32's diagnostic (MLA_SM90W_QPF_AT's comment): odd parts start later
       const unsigned long long t0 = traceNs();
