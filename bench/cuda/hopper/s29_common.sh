@@ -260,7 +260,8 @@ s34_narrow_ncu() {
 # Session 35's calls. s35_arms TAG "BENCH ARGS" CONFIGS ARM...: s33_arms in do_bench's loop (no --reps: `--flush-mb 256`
 # in BENCH ARGS times as triton's do_bench does, src/cli/do-bench.ts), each ARM one process in the order given: A (the
 # library, dist/cuda), a knob (cta / warps: FLASHMLA_CUDA_COMBINE, fill / fm: FLASHMLA_CUDA_SCHEDULE fill / flashmla,
-# pdl: FLASHMLA_CUDA_PDL=1; on the library), a variant V (dist-V/cuda) or V+pdl (dist-V/cuda with PDL on); A renamed
+# pdl: FLASHMLA_CUDA_PDL=1, w17: FLASHMLA_CUDA_SM90W_FROM=17; on the library), a variant V (dist-V/cuda), V+pdl (dist-V/cuda with PDL on) or V+wpdl (PDL
+# on, the wide kernel launched with it too: FLASHMLA_CUDA_SM90W_PDL=1, for a -DMLA_SM90W_PDL_WAIT build only); A renamed
 # 'ship', read by s29_ab_read.py.
 s35_arms() {
   local tag=$1 args=$2 cfg=$3 i=0 arm k f e; shift 3
@@ -269,7 +270,8 @@ s35_arms() {
     i=$((i + 1)); k=dist/cuda; e=()
     case $arm in
       A) ;; cta | warps) e=(FLASHMLA_CUDA_COMBINE=$arm) ;; fill) e=(FLASHMLA_CUDA_SCHEDULE=fill) ;;
-      fm) e=(FLASHMLA_CUDA_SCHEDULE=flashmla) ;; pdl) e=(FLASHMLA_CUDA_PDL=1) ;; *+pdl) e=(FLASHMLA_CUDA_PDL=1); k=dist-${arm%+pdl}/cuda ;;
+      fm) e=(FLASHMLA_CUDA_SCHEDULE=flashmla) ;; pdl) e=(FLASHMLA_CUDA_PDL=1) ;; w17) e=(FLASHMLA_CUDA_SM90W_FROM=17) ;; *+pdl) e=(FLASHMLA_CUDA_PDL=1); k=dist-${arm%+pdl}/cuda ;;
+      *+wpdl) e=(FLASHMLA_CUDA_PDL=1 FLASHMLA_CUDA_SM90W_PDL=1); k=dist-${arm%+wpdl}/cuda ;; # (session 36: a build whose wide kernel waits)
       *) k=dist-$arm/cuda ;;
     esac
     # shellcheck disable=SC2086 # the argument list splits on purpose

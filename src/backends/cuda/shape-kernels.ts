@@ -74,6 +74,17 @@ export interface KernelCacheHost {
    * error that compute-sanitizer reports; the launch itself is right either way).
    */
   readonly sm90WideQMap?: boolean;
+  /**
+   * Whether decode_sm90_wide.fatbin waits for the kernel before it (pdl.cuh) before its first global access, so that it
+   * may be launched as a programmatic dependent too: only a measurement build (-DMLA_SM90W_PDL_WAIT, session 36) does;
+   * FLASHMLA_CUDA_SM90W_PDL=1 says the loaded build is one. Never set it with the library's build.
+   */
+  readonly sm90WidePdl?: boolean;
+  /**
+   * The rows a KV head from which decode_sm90_wide.cu takes a shape (default 64; below it decode_sm90.cu up to 32 rows).
+   * FLASHMLA_CUDA_SM90W_FROM=n sets it for measurement (session 36: 17 gives the wide kernel the 17-32-row shapes).
+   */
+  readonly sm90WideFrom?: number;
   /** The decode parameter block (MlaParams) the scalars are packed into. */
   readonly paramsView: DataView;
   /** Called after the parameter block was repacked (the packer overwrote the accumulator pointers too). */
@@ -135,7 +146,7 @@ export class KernelCache {
       decode = launchOf(this.fn(this.h.naiveModule, `mla_naive_${dt}`, 0), naiveLaunch(p), 'naive');
     } else if (hopper) {
       decode = launchOf(this.fn(hopper.module, hopper.name, hopper.smem), hopper, hopper.name);
-      if (decode) { decode.cacheMap = true; decode.pdl = hopper.module === this.h.sm90Module; }
+      if (decode) { decode.cacheMap = true; decode.pdl = hopper.module === this.h.sm90Module || this.h.sm90WidePdl === true; }
       // The narrow kernel of a build whose library entries take q's map (they come with _ld entries; an older
       // decode_sm90.fatbin has none and its entries take no map: the extra argv entry is ignored). The wide kernel the
       // same way (a kVarBQTma build of decode_sm90_wide.fatbin has _ld entries; the shipped one has none).
@@ -190,9 +201,10 @@ export class KernelCache {
    */
   private hopperLaunch(p: MlaProblem): (Launch & { name: string; module: bigint; ldName?: string; nr?: 16 | 32 | 64 }) | undefined {
     if (this.h.kernel === 'naive' || this.forcedVariant) return undefined;
-    const narrow = this.h.sm90Module !== undefined ? sm90Launch(p) : undefined;
+    const wideFrom = Math.min(this.h.sm90WideFrom ?? 64, 64);
+    const narrow = this.h.sm90Module !== undefined && p.sQ * p.nGroups < wideFrom ? sm90Launch(p) : undefined;
     if (narrow) return { ...narrow, module: this.h.sm90Module! };
-    const wide = this.h.sm90WideModule !== undefined ? sm90WideLaunch(p) : undefined;
+    const wide = this.h.sm90WideModule !== undefined ? sm90WideLaunch(p, wideFrom) : undefined;
     if (!wide) return undefined;
     if (this.h.sm90WideQMap) return { ...wide, module: this.h.sm90WideModule! };
     const { ldName: _ld, nr: _nr, ...plain } = wide; // the shipped build: no map, no _ld twins to look up

@@ -33,6 +33,7 @@
 #include "params.h"
 #include "common.cuh"
 #include "hopper_ops.cuh"
+#include "pdl.cuh"
 
 #if defined(__CUDA_ARCH__) && (__CUDA_ARCH__ == 900) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
 #define MLA_SM90A_WIDE 1
@@ -2196,6 +2197,12 @@ struct DecodeW {
 #endif
       asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     }
+#ifdef MLA_SM90W_PDL_WAIT
+    // MLA_SM90W_PDL_WAIT (a measurement build, never set by build-kernels; session 36): launched as a programmatic
+    // dependent (FLASHMLA_CUDA_SM90W_PDL=1 with PDL on) the CTA may start while the kernel before it still runs. The
+    // set-up above touches shared memory only; every global read (metadata, Q, pages) and write comes after this wait.
+    pdlWait();
+#endif
     // kVarBQTma: the first item's Q, by the producer's thread 256, if that item has live rows in this row tile (the
     // consumers' itemOf test: min(rows, qLen nGroups) > m0). Its mbarrier: 8 bytes past the P box (sBase moves at most
     // 1008 bytes from a 16-byte aligned start, so sBase + kP_OFF + kBox + 8 stays inside SMEM's 1024 bytes of slack).

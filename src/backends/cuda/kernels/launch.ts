@@ -218,11 +218,12 @@ export const sm90WideSmem = 9 * 8192 + 2 * 9 * 8192 + 8192 + 1024;
 /**
  * The wide sm90 kernel for p, or undefined where it does not take the shape: what was checked on the H200
  * (bench/cuda/hopper/harness_wide.cu, test/gpu/sm90-wide.test.ts): at least 64 rows, one KV head, page size 64,
- * uniform query lengths. Its launch carries the KV cache's tensor map after MlaParams (sm90CacheMap).
+ * uniform query lengths. Its launch carries the KV cache's tensor map after MlaParams (sm90CacheMap). `minRows` below 64
+ * (a measurement, FLASHMLA_CUDA_SM90W_FROM, session 36): fewer rows, the rest of the 64-row tile dead.
  */
-export function sm90WideLaunch(p: MlaProblem): (Launch & { name: string; ldName: string; nr: 64 }) | undefined {
+export function sm90WideLaunch(p: MlaProblem, minRows = 64): (Launch & { name: string; ldName: string; nr: 64 }) | undefined {
   const rows = p.sQ * p.nGroups;
-  if (rows < 64 || p.hKv !== 1 || p.pageBlockSize !== 64 || p.varlen) return undefined;
+  if (rows < minRows || p.hKv !== 1 || p.pageBlockSize !== 64 || p.varlen) return undefined;
   // Row tiles on grid x, SM parts on z: a part's row tiles are neighbouring CTAs (decode_sm90_wide.cu kVarGridX).
   // ldName: a build whose library entries take q's map (decode_sm90_wide.cu kVarBQTma | kVarBQAll, shipped since session
   // 21: 64-row boxes, sm90QMap) has these entries without it; a build without them takes no map and ignores it.
