@@ -258,22 +258,28 @@ s34_narrow_ncu() {
   s33_pack "$tag-ncu"
 }
 # Session 35's calls. s35_arms TAG "BENCH ARGS" CONFIGS ARM...: s33_arms in do_bench's loop (no --reps: `--flush-mb 256`
-# in BENCH ARGS times as triton's do_bench does, src/cli/do-bench.ts), each ARM one process in the order given: A (the
-# library, dist/cuda), a knob (cta / warps: FLASHMLA_CUDA_COMBINE, fill / fm: FLASHMLA_CUDA_SCHEDULE fill / flashmla,
-# pdl: FLASHMLA_CUDA_PDL=1, w17: FLASHMLA_CUDA_SM90W_FROM=17; on the library), a variant V (dist-V/cuda), V+pdl (dist-V/cuda with PDL on) or V+wpdl (PDL
-# on, the wide kernel launched with it too: FLASHMLA_CUDA_SM90W_PDL=1, for a -DMLA_SM90W_PDL_WAIT build only); A renamed
-# 'ship', read by s29_ab_read.py.
+# in BENCH ARGS times as triton's do_bench does, src/cli/do-bench.ts), each ARM one process in the order given. An ARM is
+# parts joined by '+': its first part A (the library, dist/cuda), a variant V (dist-V/cuda) or a knob on the library; a
+# knob as any part: cta / warps (FLASHMLA_CUDA_COMBINE), fill / fm (FLASHMLA_CUDA_SCHEDULE fill / flashmla), pdl
+# (FLASHMLA_CUDA_PDL=1), wpdl (PDL on, the wide kernel launched with it too: FLASHMLA_CUDA_SM90W_PDL=1, for a
+# -DMLA_SM90W_PDL_WAIT build only), pdlm / pdld (PDL on for the merges / the decode kernels only:
+# FLASHMLA_CUDA_PDL_KERNELS), w17 (FLASHMLA_CUDA_SM90W_FROM=17). E.g. LT+pdl+w17. A renamed 'ship', read by
+# s29_ab_read.py.
 s35_arms() {
-  local tag=$1 args=$2 cfg=$3 i=0 arm k f e; shift 3
+  local tag=$1 args=$2 cfg=$3 i=0 arm k f e part first; shift 3
   mkdir -p "$OUT/f/ab-$tag"
   for arm in "$@"; do
-    i=$((i + 1)); k=dist/cuda; e=()
-    case $arm in
-      A) ;; cta | warps) e=(FLASHMLA_CUDA_COMBINE=$arm) ;; fill) e=(FLASHMLA_CUDA_SCHEDULE=fill) ;;
-      fm) e=(FLASHMLA_CUDA_SCHEDULE=flashmla) ;; pdl) e=(FLASHMLA_CUDA_PDL=1) ;; w17) e=(FLASHMLA_CUDA_SM90W_FROM=17) ;; *+pdl) e=(FLASHMLA_CUDA_PDL=1); k=dist-${arm%+pdl}/cuda ;;
-      *+wpdl) e=(FLASHMLA_CUDA_PDL=1 FLASHMLA_CUDA_SM90W_PDL=1); k=dist-${arm%+wpdl}/cuda ;; # (session 36: a build whose wide kernel waits)
-      *) k=dist-$arm/cuda ;;
-    esac
+    i=$((i + 1)); k=dist/cuda; e=(); first=1
+    for part in ${arm//+/ }; do
+      case $part in
+        A) ;; cta | warps) e+=(FLASHMLA_CUDA_COMBINE=$part) ;; fill) e+=(FLASHMLA_CUDA_SCHEDULE=fill) ;;
+        fm) e+=(FLASHMLA_CUDA_SCHEDULE=flashmla) ;; pdl) e+=(FLASHMLA_CUDA_PDL=1) ;; w17) e+=(FLASHMLA_CUDA_SM90W_FROM=17) ;;
+        wpdl) e+=(FLASHMLA_CUDA_PDL=1 FLASHMLA_CUDA_SM90W_PDL=1) ;; pdlm) e+=(FLASHMLA_CUDA_PDL=1 FLASHMLA_CUDA_PDL_KERNELS=merge) ;;
+        pdld) e+=(FLASHMLA_CUDA_PDL=1 FLASHMLA_CUDA_PDL_KERNELS=decode) ;;
+        *) [ $first = 1 ] && k=dist-$part/cuda || echo "s35_arms: unknown part $part of $arm" ;;
+      esac
+      first=0
+    done
     # shellcheck disable=SC2086 # the argument list splits on purpose
     env "${e[@]}" FLASHMLA_CUDA_KERNELS=$k timeout -k 5 120 "${CLI[@]}" bench --backend cuda --configs "$cfg" --check 1 -q $args --out "$OUT/f/ab-$tag/ab-$i-$arm.json" > "$OUT/f/ab-$tag/ab-$i-$arm.txt" 2>&1 || echo "ab $tag $arm rc $?"
   done

@@ -187,7 +187,8 @@ class CudaBackendImpl implements CudaBackend {
       this.kernels = new KernelCache({
         drv, maxSmem: this.maxSmem, numSms, kernel: opts.kernel, decodeModule, combineModule, naiveModule, sm90Module, sm90WideModule,
         sm90WideQMap: process.env.FLASHMLA_CUDA_SM90W_QMAP !== '0', sm90WidePdl: process.env.FLASHMLA_CUDA_SM90W_PDL === '1',
-        sm90WideFrom: Number(process.env.FLASHMLA_CUDA_SM90W_FROM) >= 1 ? Number(process.env.FLASHMLA_CUDA_SM90W_FROM) : undefined, paramsView, repacked: () => this.staging.repacked(),
+        sm90WideFrom: Number(process.env.FLASHMLA_CUDA_SM90W_FROM) >= 1 ? Number(process.env.FLASHMLA_CUDA_SM90W_FROM) : undefined,
+        pdlKernels: (['merge', 'decode'] as const).find((k) => k === process.env.FLASHMLA_CUDA_PDL_KERNELS), paramsView, repacked: () => this.staging.repacked(),
       });
       this.timer = new EventTimer(drv, this.stream);
       this.launcher = new LaunchEx(drv, pdlSupport({

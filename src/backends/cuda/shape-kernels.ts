@@ -85,6 +85,11 @@ export interface KernelCacheHost {
    * FLASHMLA_CUDA_SM90W_FROM=n sets it for measurement (session 36: 17 gives the wide kernel the 17-32-row shapes).
    */
   readonly sm90WideFrom?: number;
+  /**
+   * Which launches may be programmatic dependents where PDL is on: 'all' (default), 'merge' (the merges only) or
+   * 'decode' (the decode kernels only). FLASHMLA_CUDA_PDL_KERNELS, a measurement (session 36).
+   */
+  readonly pdlKernels?: 'all' | 'merge' | 'decode';
   /** The decode parameter block (MlaParams) the scalars are packed into. */
   readonly paramsView: DataView;
   /** Called after the parameter block was repacked (the packer overwrote the accumulator pointers too). */
@@ -146,7 +151,7 @@ export class KernelCache {
       decode = launchOf(this.fn(this.h.naiveModule, `mla_naive_${dt}`, 0), naiveLaunch(p), 'naive');
     } else if (hopper) {
       decode = launchOf(this.fn(hopper.module, hopper.name, hopper.smem), hopper, hopper.name);
-      if (decode) { decode.cacheMap = true; decode.pdl = hopper.module === this.h.sm90Module || this.h.sm90WidePdl === true; }
+      if (decode) { decode.cacheMap = true; decode.pdl = this.h.pdlKernels !== 'merge' && (hopper.module === this.h.sm90Module || this.h.sm90WidePdl === true); }
       // The narrow kernel of a build whose library entries take q's map (they come with _ld entries; an older
       // decode_sm90.fatbin has none and its entries take no map: the extra argv entry is ignored). The wide kernel the
       // same way (a kVarBQTma build of decode_sm90_wide.fatbin has _ld entries; the shipped one has none).
@@ -162,11 +167,11 @@ export class KernelCache {
       decode = launchOf(this.fn(this.h.decodeModule, decodeKernelName(dt, variant), dl.smem), dl, 'decode');
       combine = launchOf(this.fn(this.h.combineModule, `${cp.name}_${dt}`, 0), cp.launch, 'combine');
     }
-    if (combine) combine.pdl = true;
+    if (combine) combine.pdl = this.h.pdlKernels !== 'decode';
     const twins = combine && cp.name === 'mla_combine' && !combineEnv;
     const combineLong = twins ? { ...combine!, fn: this.fn(this.h.combineModule, `mla_combine_t128_${dt}`, 0) } : undefined;
     const combineShort = twins ? launchOf(this.fn(this.h.combineModule, `mla_combine_warps_${dt}`, 0), combineWarpsLaunch(p), 'combine') : undefined;
-    if (combineShort) combineShort.pdl = true;
+    if (combineShort) combineShort.pdl = this.h.pdlKernels !== 'decode';
     this.shape = {
       b: p.b, sQ: p.sQ, totalQ: p.totalQ, hQ: p.hQ, hKv: p.hKv, dtype: p.dtype, pageBlockSize: p.pageBlockSize,
       maxBlocksPerSeq: p.maxBlocksPerSeq, numSmParts: p.numSmParts, causal: p.causal, varlen: p.varlen,
