@@ -1,7 +1,7 @@
 // Which CUDA decode kernel a problem gets (shape-kernels.ts KernelCache), without a GPU: a fake driver hands out
 // function handles and records the names and shared-memory limits asked for. The rules: on sm_90 with the Hopper
-// modules loaded, decode_sm90.cu takes <= 32 rows per KV head, decode_sm90_wide.cu takes >= 64, both only for one
-// KV head, page 64 and uniform query lengths, and only these read the cache through a tensor map; 33-63 rows,
+// modules loaded, decode_sm90.cu takes <= 32 rows per KV head, decode_sm90_wide.cu takes >= 64 and 17-32 where the
+// batch has at least half as many requests as the plan has SM parts (launch.ts sm90WideTakes), both only for one KV head, page 64 and uniform query lengths, and only these read the cache through a tensor map; 33-63 rows,
 // other shapes, a forced variant, kernel 'splitkv' (modules not loaded) and other GPUs get the mma.sync kernel.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -51,6 +51,35 @@ test('sm_90 with the Hopper modules: narrow up to 32 rows, mma.sync for 33-63, w
   }
   for (const [sQ, hQ] of [[1, 33], [1, 48], [3, 21]]) assert.equal(kc.decodeKernel(problem(sQ, hQ)), mma(problem(sQ, hQ)), `${sQ * hQ} rows: mma.sync`);
   assert.equal(kc.decodeKernel(problem(1, 16, { dtype: 'f16', kvDtype: 'f16' })), 'mla_decode_sm90_f16_n16');
+});
+
+test('17-32 rows go to the wide kernel where 2 b >= numSmParts (b = 128 on 132 SMs); 16 rows never; FLASHMLA_CUDA_SM90W_FROM overrides', () => {
+  const { kc } = cache(true);
+  const big = (sQ: number, hQ: number, b: number, o: Partial<MlaProblem> = {}) => problem(sQ, hQ, { b, totalQ: b * sQ, numSmParts: 132, ...o });
+  for (const [sQ, hQ, b, want] of [
+    [1, 32, 128, 'mla_decode_sm90w_bf16'], [2, 16, 128, 'mla_decode_sm90w_bf16'], [1, 17, 66, 'mla_decode_sm90w_bf16'], [3, 10, 70, 'mla_decode_sm90w_bf16'],
+    [1, 32, 65, 'mla_decode_sm90_bf16_n32'], [2, 16, 16, 'mla_decode_sm90_bf16_n32'], [1, 16, 128, 'mla_decode_sm90_bf16_n16'],
+    [2, 8, 128, 'mla_decode_sm90_bf16_n16'], [1, 64, 128, 'mla_decode_sm90w_bf16'], [1, 33, 128, mma(big(1, 33, 128))],
+  ] as const) {
+    assert.equal(kc.decodeKernel(big(sQ, hQ, b)), want, `sQ ${sQ} hQ ${hQ} b ${b}`);
+  }
+  // The rule reads the plan's parts: few parts make a small batch "large".
+  assert.equal(kc.decodeKernel(problem(1, 32, { b: 4, numSmParts: 8 })), 'mla_decode_sm90w_bf16');
+  assert.equal(kc.decodeKernel(big(1, 32, 128, { dtype: 'f16', kvDtype: 'f16' })), 'mla_decode_sm90w_f16');
+  // Shapes neither Hopper kernel takes stay on mma.sync.
+  for (const o of [{ hKv: 2 }, { pageBlockSize: 32 }, { varlen: true }] as Partial<MlaProblem>[]) assert.equal(kc.decodeKernel(big(1, 32, 128, o)), mma(big(1, 32, 128, o)), JSON.stringify(o));
+  const sk = kc.shapeKernels(big(1, 32, 128), planOf(big(1, 32, 128)));
+  assert.deepEqual([sk.decode?.gx, sk.decode?.gy, sk.decode?.gz, sk.decode?.threads, sk.decode?.cacheMap], [1, 1, 132, 384, true]);
+  // The measurement override: from n rows whatever the batch.
+  const asked: string[] = [];
+  let next = 100n;
+  const from17 = new KernelCache({
+    drv: { getFunction: (_m: bigint, name: string) => { asked.push(name); return next++; }, setMaxDynamicSmem: () => {} } as unknown as KernelCacheHost['drv'],
+    maxSmem, numSms: 132, decodeModule: 1n, combineModule: 2n, naiveModule: 3n, sm90Module: 4n, sm90WideModule: 5n, sm90WideFrom: 17,
+    paramsView: new DataView(new ArrayBuffer(mlaParamsLayout.size)), repacked: () => {},
+  });
+  assert.equal(from17.decodeKernel(problem(2, 16)), 'mla_decode_sm90w_bf16');
+  assert.equal(from17.decodeKernel(problem(1, 16)), 'mla_decode_sm90_bf16_n16');
 });
 
 test('shapes the Hopper kernels were not checked on keep the mma.sync kernel', () => {

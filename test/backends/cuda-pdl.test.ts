@@ -1,4 +1,5 @@
-// Programmatic dependent launch (src/backends/cuda/pdl.ts), without a GPU: when it is on, the CUlaunchConfig and
+// Programmatic dependent launch (src/backends/cuda/pdl.ts), without a GPU: which launches use it (the merges by
+// default, outside capture; every launch that waits when asked for), the CUlaunchConfig and
 // its attribute as cuLaunchKernelEx reads them from native memory (koffi), the fall-back to a plain launch when the
 // driver refuses the attribute, and which kernels of a decode are launched with it (shape-kernels.ts: only those
 // that wait in kernels/pdl.cuh before their first dependent access: decode_sm90.cu and combine.cu, checked in their
@@ -9,7 +10,7 @@ import { test } from 'node:test';
 import koffi from 'koffi';
 import {
   CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION, LaunchEx, type LaunchExDriver, type PdlSupport, launchAttributeBytes,
-  launchConfigBytes, launchConfigOffsets, pdlSupport,
+  launchConfigBytes, launchConfigOffsets, pdlFor, pdlSupport,
 } from '../../src/backends/cuda/pdl.js';
 import { KernelCache, type KernelCacheHost } from '../../src/backends/cuda/shape-kernels.js';
 import { mlaParamsLayout } from '../../src/backends/cuda/params.js';
@@ -18,27 +19,42 @@ import { lseStrides, type MlaProblem } from '../../src/core/problem.js';
 
 const hopper = { ccMajor: 9, driverVersion: 13000, hasLaunchEx: true, option: true };
 
-test('pdlSupport: off unless asked for; then on for sm_90+ with a CUDA 12.3+ driver that has cuLaunchKernelEx', () => {
-  assert.equal(pdlSupport(hopper).enabled, true);
-  assert.equal(pdlSupport({ ...hopper, ccMajor: 10, driverVersion: 12030 }).enabled, true);
-  assert.equal(pdlSupport({ ...hopper, option: undefined, env: '1' }).enabled, true);
-  assert.equal(pdlSupport({ ...hopper, option: undefined, env: ' on ' }).enabled, true);
+test('pdlSupport: the merges by default, every launch when asked for, none when refused; only on sm_90+ with a CUDA 12.3+ driver', () => {
+  assert.equal(pdlSupport(hopper).scope, 'all');
+  assert.equal(pdlSupport({ ...hopper, ccMajor: 10, driverVersion: 12030 }).scope, 'all');
+  assert.equal(pdlSupport({ ...hopper, option: undefined, env: '1' }).scope, 'all');
+  assert.equal(pdlSupport({ ...hopper, option: undefined, env: ' on ' }).scope, 'all');
+  for (const o of [{ ...hopper, option: undefined }, { ...hopper, option: undefined, env: 'maybe' }]) {
+    const s = pdlSupport(o);
+    assert.deepEqual([s.enabled, s.scope], [true, 'merges'], JSON.stringify(o));
+    assert.match(s.reason, /merges outside graph capture \(the default/);
+  }
   const off: [Parameters<typeof pdlSupport>[0], RegExp][] = [
-    [{ ...hopper, option: undefined }, /opt in with pdl: true or FLASHMLA_CUDA_PDL=1/],
-    [{ ...hopper, option: undefined, env: 'maybe' }, /opt in/],
     [{ ...hopper, ccMajor: 8 }, /compute capability 8\.x/],
+    [{ ...hopper, option: undefined, ccMajor: 8 }, /compute capability 8\.x/],
     [{ ...hopper, hasLaunchEx: false }, /no cuLaunchKernelEx/],
+    [{ ...hopper, option: undefined, hasLaunchEx: false }, /no cuLaunchKernelEx/],
     [{ ...hopper, driverVersion: 12020 }, /driver API 12\.2: 12\.3 or newer/],
     [{ ...hopper, option: false }, /option pdl: false/],
     [{ ...hopper, option: false, env: '1' }, /option pdl: false/],
     [{ ...hopper, env: '0' }, /FLASHMLA_CUDA_PDL=0/],
-    [{ ...hopper, env: 'off' }, /FLASHMLA_CUDA_PDL=off/],
+    [{ ...hopper, option: undefined, env: 'off' }, /FLASHMLA_CUDA_PDL=off/],
   ];
   for (const [o, why] of off) {
     const s = pdlSupport(o);
-    assert.equal(s.enabled, false, JSON.stringify(o));
+    assert.deepEqual([s.enabled, s.scope], [false, 'off'], JSON.stringify(o));
     assert.match(s.reason, why);
   }
+});
+
+test('pdlFor: merges outside capture by default; decode_sm90 and captured launches only when every launch is asked for', () => {
+  const rows: [PdlSupport['scope'], 'decode' | 'merge', boolean, boolean, boolean][] = [
+    ['merges', 'merge', true, false, true], ['merges', 'merge', true, true, false], ['merges', 'decode', true, false, false],
+    ['all', 'merge', true, true, true], ['all', 'decode', true, false, true], ['all', 'decode', true, true, true],
+    ['all', 'decode', false, false, false], ['merges', 'merge', false, false, false], ['off', 'merge', true, false, false],
+    ['off', 'decode', true, false, false],
+  ];
+  for (const [scope, kind, waits, capturing, want] of rows) assert.equal(pdlFor(scope, kind, waits, capturing), want, `${scope} ${kind} waits ${waits} capturing ${capturing}`);
 });
 
 type Call = { ex: boolean; args: unknown[]; config?: { words: number[]; stream: bigint; attrs: bigint; attrId: number; attrValue: number; base: bigint } };
@@ -166,4 +182,8 @@ test('the kernels launched as programmatic dependents wait before their first gl
   // combine.cu: nothing of the params at all before the wait.
   const c = before(read('combine.cu'), /__device__ void combine\(const MlaParams& p\)/, 'combine.cu');
   assert.doesNotMatch(c.slice(c.indexOf('{')), /\bp\./, 'combine.cu touches the params before pdlWait()');
+  // decode_sm90_wide.cu never lets its merge be scheduled early (session 36: a trigger at its entry cost small batches
+  // 5-21 % with PDL on), and is never a dependent itself (it does not wait).
+  const w = read('decode_sm90_wide.cu');
+  assert.doesNotMatch(w, /launch_dependents|pdlLaunchDependents|pdlWait/, 'decode_sm90_wide.cu triggers or waits');
 });

@@ -142,7 +142,7 @@ const planOf = (p: MlaProblem) => planDecode({ ...p }, undefined);
 
 test('KernelCache: the narrow entries take q\'s map (box = the row tile), with their _ld twin for a refused map', () => {
   const { kc } = cache(true);
-  for (const [b, sQ, hQ, nr, dtype] of [[1, 1, 16, 16, 'bf16'], [4, 2, 16, 32, 'bf16'], [128, 1, 32, 32, 'f16'], [2, 1, 8, 16, 'f16']] as const) {
+  for (const [b, sQ, hQ, nr, dtype] of [[1, 1, 16, 16, 'bf16'], [4, 2, 16, 32, 'bf16'], [16, 1, 32, 32, 'f16'], [128, 1, 16, 16, 'f16'], [2, 1, 8, 16, 'f16']] as const) {
     const p = problem(b, sQ, hQ, { dtype, kvDtype: dtype });
     const sk = kc.shapeKernels(p, planOf(p));
     assert.equal(sk.decode?.what, `mla_decode_sm90_${dtype}_n${nr}`);
@@ -163,7 +163,7 @@ test('KernelCache: the narrow entries take q\'s map (box = the row tile), with t
     assert.equal(kc.decodeKernel(p), `mla_decode_sm90_ld_bf16_n${nr}`);
   }
   // The wide kernel of a build with _ld entries (kVarBQTma): 64-row boxes, its _ld twin beside it, no PDL either way.
-  for (const [b, sQ, hQ, dtype] of [[2, 1, 64, 'bf16'], [4, 4, 16, 'bf16'], [128, 2, 128, 'f16']] as const) {
+  for (const [b, sQ, hQ, dtype] of [[2, 1, 64, 'bf16'], [4, 4, 16, 'bf16'], [128, 2, 128, 'f16'], [128, 1, 32, 'bf16'], [17, 2, 16, 'f16']] as const) { // (the last two: 32 rows, 2 b >= 33 parts)
     const p = problem(b, sQ, hQ, { dtype, kvDtype: dtype });
     const wide = kc.shapeKernels(p, planOf(p));
     assert.equal(wide.decode?.what, `mla_decode_sm90w_${dtype}`);

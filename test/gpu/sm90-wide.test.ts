@@ -142,3 +142,28 @@ test(`${nRandom} random cases of the shapes the wide kernel takes`, async () => 
   console.log(`# ${wide} of ${ran} cases (shard ${shard}/${shards}) ran the sm90w kernel`);
   if (onSm90()) assert.equal(wide, ran);
 });
+
+// Session 36: 17-32 rows run on the wide kernel where the batch has at least half as many requests as the plan has SM
+// parts (launch.ts sm90WideTakes; b = 128 on 132 SMs): the 64-row tile with the rows past the item's live rows dead.
+// Random cases of such rows with few SM parts (numSms <= 2 b), each against the float64 reference, the kernel read
+// from the problem the decode builds (b and the parts included).
+const nNarrowRows = Math.max(20, Math.round(nRandom / 4));
+test(`${nNarrowRows} random cases of 17-32 rows on the wide kernel (2 b >= SM parts)`, async () => {
+  const shapes = [[1, 17], [1, 24], [1, 32], [2, 9], [2, 16], [3, 10], [4, 8], [1, 31]] as const;
+  const specs = caseMatrix(nNarrowRows, 0x9017, { workBudget: 4 * workBudget }).map((s, i): CaseSpec => {
+    const [sQ, hQ] = shapes[i % shapes.length];
+    return { ...s, hKv: 1, pageBlockSize: 64, qLens: undefined, sQ, hQ };
+  });
+  let wide = 0, ran = 0;
+  for (let i = shard; i < specs.length; i += shards) {
+    ran++;
+    const c = makeCase(specs[i], 73_000 + i);
+    const numSms = Math.min(2 * c.b, [1, 2, 4, 8, 16][i % 5]);
+    const p = { dtype: c.dtype, sQ: c.sQ, hQ: c.hQ, nGroups: c.hQ, hKv: 1, pageBlockSize: 64, varlen: false, b: c.b, totalQ: c.b * c.sQ, numSmParts: numSms };
+    if (/sm90w/.test(cuda.decodeKernel(p as unknown as MlaProblem))) wide++;
+    const r = await runCase(c, cuda, flashMlaWithKvcache, { numSms });
+    assertOutputsClose(r.out, r.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, tolerances.cuda, `${specName(specs[i], i)} numSms ${numSms}`);
+  }
+  console.log(`# ${wide} of ${ran} 17-32-row cases (shard ${shard}/${shards}) ran the sm90w kernel`);
+  if (onSm90()) assert.equal(wide, ran);
+});

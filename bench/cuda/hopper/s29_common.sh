@@ -261,10 +261,10 @@ s34_narrow_ncu() {
 # in BENCH ARGS times as triton's do_bench does, src/cli/do-bench.ts), each ARM one process in the order given. An ARM is
 # parts joined by '+': its first part A (the library, dist/cuda), a variant V (dist-V/cuda) or a knob on the library; a
 # knob as any part: cta / warps (FLASHMLA_CUDA_COMBINE), fill / fm (FLASHMLA_CUDA_SCHEDULE fill / flashmla), pdl
-# (FLASHMLA_CUDA_PDL=1), wpdl (PDL on, the wide kernel launched with it too: FLASHMLA_CUDA_SM90W_PDL=1, for a
-# -DMLA_SM90W_PDL_WAIT build only), pdlm / pdld (PDL on for the merges / the decode kernels only:
-# FLASHMLA_CUDA_PDL_KERNELS), w17 (FLASHMLA_CUDA_SM90W_FROM=17). E.g. LT+pdl+w17. A renamed 'ship', read by
-# s29_ab_read.py.
+# (FLASHMLA_CUDA_PDL=1: every launch that waits, graphs included), nopdl (FLASHMLA_CUDA_PDL=0; since session 36 the
+# merges are PDL launches by default), w17 (FLASHMLA_CUDA_SM90W_FROM=17). E.g. LT+pdl+w17. A renamed 'ship', read by
+# s29_ab_read.py. (Session 36's calls 1-2 also had wpdl / pdlm / pdld, knobs of measurement builds at commits d9c4524 /
+# its successor, removed from the library after them.)
 s35_arms() {
   local tag=$1 args=$2 cfg=$3 i=0 arm k f e part first; shift 3
   mkdir -p "$OUT/f/ab-$tag"
@@ -274,8 +274,7 @@ s35_arms() {
       case $part in
         A) ;; cta | warps) e+=(FLASHMLA_CUDA_COMBINE=$part) ;; fill) e+=(FLASHMLA_CUDA_SCHEDULE=fill) ;;
         fm) e+=(FLASHMLA_CUDA_SCHEDULE=flashmla) ;; pdl) e+=(FLASHMLA_CUDA_PDL=1) ;; w17) e+=(FLASHMLA_CUDA_SM90W_FROM=17) ;;
-        wpdl) e+=(FLASHMLA_CUDA_PDL=1 FLASHMLA_CUDA_SM90W_PDL=1) ;; pdlm) e+=(FLASHMLA_CUDA_PDL=1 FLASHMLA_CUDA_PDL_KERNELS=merge) ;;
-        pdld) e+=(FLASHMLA_CUDA_PDL=1 FLASHMLA_CUDA_PDL_KERNELS=decode) ;;
+        nopdl) e+=(FLASHMLA_CUDA_PDL=0) ;;
         *) [ $first = 1 ] && k=dist-$part/cuda || echo "s35_arms: unknown part $part of $arm" ;;
       esac
       first=0

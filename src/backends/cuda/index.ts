@@ -27,7 +27,7 @@ import { type CudaGraph, captureGraph } from './graphs.js';
 import { KernelCache, QMapSlot } from './shape-kernels.js';
 import type { KernelArgs } from './tensor-map.js';
 import { IndexStaging } from './staging.js';
-import { LaunchEx, pdlSupport } from './pdl.js';
+import { LaunchEx, pdlFor, pdlSupport } from './pdl.js';
 import { EventTimer } from './timing.js';
 import { Workspace } from './workspace.js';
 
@@ -55,9 +55,9 @@ export interface CudaBackendOptions {
   /** Force a decode variant (tests and tuning); default: chosen per problem by kernels/launch.ts. */
   variant?: DecodeVariant;
   /**
-   * true: programmatic dependent launch of combine.cu and decode_sm90.cu (pdl.ts) where the GPU (sm_90+) and driver
-   * (CUDA 12.3+) have it. Off by default (also FLASHMLA_CUDA_PDL=1 / 0): on the H200 it saves time only when decodes
-   * follow each other directly, not in a single call. info.details.pdl says whether it is on, and why.
+   * Programmatic dependent launch (pdl.ts) where the GPU (sm_90+) and driver (CUDA 12.3+) have it. Default: the merges
+   * after a decode kernel, outside graph capture. true (or FLASHMLA_CUDA_PDL=1): decode_sm90.cu and the merges, in
+   * captured graphs too. false (or FLASHMLA_CUDA_PDL=0): none. info.details.pdl says what is on, and why.
    */
   pdl?: boolean;
   /**
@@ -186,9 +186,7 @@ class CudaBackendImpl implements CudaBackend {
       });
       this.kernels = new KernelCache({
         drv, maxSmem: this.maxSmem, numSms, kernel: opts.kernel, decodeModule, combineModule, naiveModule, sm90Module, sm90WideModule,
-        sm90WideQMap: process.env.FLASHMLA_CUDA_SM90W_QMAP !== '0', sm90WidePdl: process.env.FLASHMLA_CUDA_SM90W_PDL === '1',
-        sm90WideFrom: Number(process.env.FLASHMLA_CUDA_SM90W_FROM) >= 1 ? Number(process.env.FLASHMLA_CUDA_SM90W_FROM) : undefined,
-        pdlKernels: (['merge', 'decode'] as const).find((k) => k === process.env.FLASHMLA_CUDA_PDL_KERNELS), paramsView, repacked: () => this.staging.repacked(),
+        sm90WideQMap: process.env.FLASHMLA_CUDA_SM90W_QMAP !== '0', sm90WideFrom: Number(process.env.FLASHMLA_CUDA_SM90W_FROM) >= 1 ? Number(process.env.FLASHMLA_CUDA_SM90W_FROM) : undefined, paramsView, repacked: () => this.staging.repacked(),
       });
       this.timer = new EventTimer(drv, this.stream);
       this.launcher = new LaunchEx(drv, pdlSupport({
@@ -356,7 +354,9 @@ class CudaBackendImpl implements CudaBackend {
     const launcher = this.launcher, stream = this.stream, argv = this.params.argv;
     // The narrow Hopper kernel reads q through a map too; where the driver refuses it, the same kernel without it.
     const d = sk.decode?.qMap !== undefined && !this.qMap.ready(p, q, sk.decode.qMap) ? sk.decodeLd : sk.decode;
-    let rc = d ? launcher.launch(d, stream, argv, d.pdl === true) : 0;
+    // PDL (pdl.ts): the decode kernel only where every launch is asked for; the merge by default too, outside capture.
+    const scope = launcher.pdl.scope;
+    let rc = d ? launcher.launch(d, stream, argv, pdlFor(scope, 'decode', d.pdl === true, this.capturing)) : 0;
     if (rc !== 0) this.drv.check(rc, `cuLaunchKernel(${d!.what})`);
     // Every request in one piece (the plan says no combine): the decode kernel wrote everything.
     // The shape's merge, or one of its twins by the step's pieces (launch.ts combineEntry): mla_combine_t128 for a
@@ -364,7 +364,7 @@ class CudaBackendImpl implements CudaBackend {
     const entry = sk.combineLong ? combineEntry('mla_combine', l.plan.maxSplits, sk.combineWaves) : 'mla_combine';
     const c = (entry === 'mla_combine_t128' ? sk.combineLong : entry === 'mla_combine_warps' ? sk.combineShort : undefined) ?? sk.combine;
     if (c && l.plan.combine) {
-      rc = launcher.launch(c, stream, argv, true);
+      rc = launcher.launch(c, stream, argv, pdlFor(scope, 'merge', c.pdl === true, this.capturing));
       if (rc !== 0) this.drv.check(rc, 'cuLaunchKernel(combine)');
     }
   }

@@ -6,9 +6,13 @@
 // decode kernel's tail), and decode_sm90.cu too (its start overlaps the previous kernel's tail, e.g. the last
 // layer's combine). Inside stream capture the attribute becomes a programmatic edge of the graph.
 //
-// It is opt-in (`createCudaBackend({ pdl: true })` or FLASHMLA_CUDA_PDL=1): on the H200 it did not make a library
-// call faster (b = 1 s_k 32768: +0.4 us back to back; it only wins where a PDL-launched decode directly follows the
-// previous call's kernels: -2.9 us at b = 1 s_k 8192, -1.7 us at b = 128 s_k 1024, docs/notes/cuda-hopper-decode.md).
+// By default (since session 36) the merges are launched this way outside stream capture: on the H200 that took the
+// calls of FlashMLA's grid and of 59 small batches 3.1 % less time in triton do_bench's loop (up to 13 % on short
+// calls: the merge's launch hides behind the decode's tail), while inside CUDA graphs, whose launches are already
+// back to back, it gained nothing (b = 1 s_k 32768: 6 % slower), so captured launches stay plain.
+// `createCudaBackend({ pdl: true })` or FLASHMLA_CUDA_PDL=1 launches decode_sm90.cu and the merges this way everywhere,
+// captured graphs included (sessions 7-35's opt-in); `pdl: false` or FLASHMLA_CUDA_PDL=0 never
+// (docs/notes/cuda-hopper-decode.md, "Session 36").
 // Where it is asked for but unavailable it is off, by typed detection, never a crash: GPUs before sm_90, drivers
 // without cuLaunchKernelEx or older than CUDA 12.3 (programmatic edges in captured graphs). A PDL launch the driver
 // refuses (CUDA_ERROR_NOT_SUPPORTED, CUDA_ERROR_INVALID_VALUE) turns PDL off for the backend and is retried as a
@@ -29,25 +33,42 @@ const CUDA_ERROR_NOT_SUPPORTED = 801;
 
 export interface PdlSupport {
   enabled: boolean;
+  /**
+   * Which launches: 'all' (asked for: decode_sm90.cu and the merges, captured graphs included), 'merges' (the default:
+   * the merges outside stream capture), 'off'.
+   */
+  scope: 'all' | 'merges' | 'off';
   /** Why it is on or off, for BackendInfo.details and bug reports. */
   reason: string;
 }
 
 /**
- * Whether launches use PDL: asked for (option `pdl: true` or FLASHMLA_CUDA_PDL=1; `pdl: false` or
- * FLASHMLA_CUDA_PDL=0 wins), on sm_90 or newer, with a driver that has cuLaunchKernelEx and is at least CUDA 12.3
- * (cuDriverGetVersion's 12030: captured programmatic edges).
+ * Whether launches use PDL, and which: `pdl: false` or FLASHMLA_CUDA_PDL=0 none; `pdl: true` or FLASHMLA_CUDA_PDL=1 every
+ * launch that waits (scope 'all'); neither: the merges outside stream capture (scope 'merges'). Only on sm_90 or newer,
+ * with a driver that has cuLaunchKernelEx and is at least CUDA 12.3 (cuDriverGetVersion's 12030: captured programmatic
+ * edges).
  */
 export function pdlSupport(o: { ccMajor: number; driverVersion: number; hasLaunchEx: boolean; option?: boolean; env?: string }): PdlSupport {
   const env = o.env?.trim();
-  if (o.option === false) return { enabled: false, reason: 'off (option pdl: false)' };
-  if (env !== undefined && /^(0|false|off|no)$/i.test(env)) return { enabled: false, reason: `off (FLASHMLA_CUDA_PDL=${env})` };
+  const off = (why: string): PdlSupport => ({ enabled: false, scope: 'off', reason: `off (${why})` });
+  if (o.option === false) return off('option pdl: false');
+  if (env !== undefined && /^(0|false|off|no)$/i.test(env)) return off(`FLASHMLA_CUDA_PDL=${env}`);
   const asked = o.option === true || (env !== undefined && /^(1|true|on|yes)$/i.test(env));
-  if (!asked) return { enabled: false, reason: 'off (opt in with pdl: true or FLASHMLA_CUDA_PDL=1)' };
-  if (o.ccMajor < 9) return { enabled: false, reason: `off (compute capability ${o.ccMajor}.x: programmatic dependent launch needs sm_90 or newer)` };
-  if (!o.hasLaunchEx) return { enabled: false, reason: 'off (the driver has no cuLaunchKernelEx)' };
-  if (o.driverVersion < 12030) return { enabled: false, reason: `off (driver API ${Math.floor(o.driverVersion / 1000)}.${(o.driverVersion % 1000) / 10}: 12.3 or newer is needed)` };
-  return { enabled: true, reason: 'on (decode_sm90 and combine launched with programmatic stream serialization)' };
+  if (o.ccMajor < 9) return off(`compute capability ${o.ccMajor}.x: programmatic dependent launch needs sm_90 or newer`);
+  if (!o.hasLaunchEx) return off('the driver has no cuLaunchKernelEx');
+  if (o.driverVersion < 12030) return off(`driver API ${Math.floor(o.driverVersion / 1000)}.${(o.driverVersion % 1000) / 10}: 12.3 or newer is needed`);
+  return asked
+    ? { enabled: true, scope: 'all', reason: 'on (decode_sm90 and the merges launched with programmatic stream serialization, captured graphs included)' }
+    : { enabled: true, scope: 'merges', reason: 'on for the merges outside graph capture (the default; pdl: true for decode_sm90 and graphs too, pdl: false for none)' };
+}
+
+/**
+ * Whether one launch of a decode is a programmatic dependent: a merge where the scope is 'all', or 'merges' outside
+ * stream capture; a decode kernel that waits (KernelLaunch.pdl: decode_sm90.cu) only where the scope is 'all'.
+ */
+export function pdlFor(scope: PdlSupport['scope'], kind: 'decode' | 'merge', waits: boolean, capturing: boolean): boolean {
+  if (!waits || scope === 'off') return false;
+  return scope === 'all' || (kind === 'merge' && !capturing);
 }
 
 /** What a launch needs: function handle, grid, block (x only), dynamic shared memory. */
@@ -74,7 +95,7 @@ export class LaunchEx {
   private support: PdlSupport;
 
   constructor(private readonly drv: LaunchExDriver, support: PdlSupport) {
-    this.support = support.enabled && !drv.api.cuLaunchKernelEx ? { enabled: false, reason: 'off (the driver has no cuLaunchKernelEx)' } : support;
+    this.support = support.enabled && !drv.api.cuLaunchKernelEx ? { enabled: false, scope: 'off', reason: 'off (the driver has no cuLaunchKernelEx)' } : support;
     if (!this.support.enabled) return;
     const k = drv.koffi;
     const bytes = launchConfigBytes + launchAttributeBytes;
@@ -113,7 +134,7 @@ export class LaunchEx {
       const rc = api.cuLaunchKernelEx!(this.raw, l.fn, argv, null);
       if (rc !== CUDA_ERROR_NOT_SUPPORTED && rc !== CUDA_ERROR_INVALID_VALUE) return rc;
       // Refused with the attribute: PDL off from now on, this launch retried plainly (a real error repeats there).
-      this.support = { enabled: false, reason: `off (cuLaunchKernelEx with programmatic stream serialization returned ${rc}; turned off at run time)` };
+      this.support = { enabled: false, scope: 'off', reason: `off (cuLaunchKernelEx with programmatic stream serialization returned ${rc}; turned off at run time)` };
     }
     return api.cuLaunchKernel(l.fn, l.gx, l.gy, l.gz, l.threads, 1, 1, l.smem, stream, argv, null);
   }

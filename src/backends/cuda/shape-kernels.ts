@@ -7,7 +7,7 @@ import type { MlaProblem } from '../../core/problem.js';
 import type { DecodePlan } from '../../core/plan.js';
 import type { Driver } from './driver.js';
 import {
-  type DecodeVariant, type Launch, chooseDecodeVariant, combinePick, combineWarpsLaunch, combineWaves, combineRows, decodeVariants, sm90Launch, sm90QMap, sm90QMapFits, sm90WideLaunch, sameVariant, decodeKernelName, decodeLaunch, naiveLaunch,
+  type DecodeVariant, type Launch, chooseDecodeVariant, combinePick, combineWarpsLaunch, combineWaves, combineRows, decodeVariants, sm90Launch, sm90QMap, sm90QMapFits, sm90WideLaunch, sm90WideTakes, sameVariant, decodeKernelName, decodeLaunch, naiveLaunch,
 } from './kernels/launch.js';
 import { compilePacker, mlaParamsLayout } from './params.js';
 import type { TensorMapSlot } from './tensor-map.js';
@@ -75,21 +75,10 @@ export interface KernelCacheHost {
    */
   readonly sm90WideQMap?: boolean;
   /**
-   * Whether decode_sm90_wide.fatbin waits for the kernel before it (pdl.cuh) before its first global access, so that it
-   * may be launched as a programmatic dependent too: only a measurement build (-DMLA_SM90W_PDL_WAIT, session 36) does;
-   * FLASHMLA_CUDA_SM90W_PDL=1 says the loaded build is one. Never set it with the library's build.
-   */
-  readonly sm90WidePdl?: boolean;
-  /**
-   * The rows a KV head from which decode_sm90_wide.cu takes a shape (default 64; below it decode_sm90.cu up to 32 rows).
-   * FLASHMLA_CUDA_SM90W_FROM=n sets it for measurement (session 36: 17 gives the wide kernel the 17-32-row shapes).
+   * A measurement override of launch.ts sm90WideTakes: decode_sm90_wide.cu from this many rows a KV head, whatever the
+   * batch (FLASHMLA_CUDA_SM90W_FROM=n; session 36 timed n = 17).
    */
   readonly sm90WideFrom?: number;
-  /**
-   * Which launches may be programmatic dependents where PDL is on: 'all' (default), 'merge' (the merges only) or
-   * 'decode' (the decode kernels only). FLASHMLA_CUDA_PDL_KERNELS, a measurement (session 36).
-   */
-  readonly pdlKernels?: 'all' | 'merge' | 'decode';
   /** The decode parameter block (MlaParams) the scalars are packed into. */
   readonly paramsView: DataView;
   /** Called after the parameter block was repacked (the packer overwrote the accumulator pointers too). */
@@ -151,7 +140,7 @@ export class KernelCache {
       decode = launchOf(this.fn(this.h.naiveModule, `mla_naive_${dt}`, 0), naiveLaunch(p), 'naive');
     } else if (hopper) {
       decode = launchOf(this.fn(hopper.module, hopper.name, hopper.smem), hopper, hopper.name);
-      if (decode) { decode.cacheMap = true; decode.pdl = this.h.pdlKernels !== 'merge' && (hopper.module === this.h.sm90Module || this.h.sm90WidePdl === true); }
+      if (decode) { decode.cacheMap = true; decode.pdl = hopper.module === this.h.sm90Module; }
       // The narrow kernel of a build whose library entries take q's map (they come with _ld entries; an older
       // decode_sm90.fatbin has none and its entries take no map: the extra argv entry is ignored). The wide kernel the
       // same way (a kVarBQTma build of decode_sm90_wide.fatbin has _ld entries; the shipped one has none).
@@ -167,11 +156,11 @@ export class KernelCache {
       decode = launchOf(this.fn(this.h.decodeModule, decodeKernelName(dt, variant), dl.smem), dl, 'decode');
       combine = launchOf(this.fn(this.h.combineModule, `${cp.name}_${dt}`, 0), cp.launch, 'combine');
     }
-    if (combine) combine.pdl = this.h.pdlKernels !== 'decode';
+    if (combine) combine.pdl = true;
     const twins = combine && cp.name === 'mla_combine' && !combineEnv;
     const combineLong = twins ? { ...combine!, fn: this.fn(this.h.combineModule, `mla_combine_t128_${dt}`, 0) } : undefined;
     const combineShort = twins ? launchOf(this.fn(this.h.combineModule, `mla_combine_warps_${dt}`, 0), combineWarpsLaunch(p), 'combine') : undefined;
-    if (combineShort) combineShort.pdl = this.h.pdlKernels !== 'decode';
+    if (combineShort) combineShort.pdl = true;
     this.shape = {
       b: p.b, sQ: p.sQ, totalQ: p.totalQ, hQ: p.hQ, hKv: p.hKv, dtype: p.dtype, pageBlockSize: p.pageBlockSize,
       maxBlocksPerSeq: p.maxBlocksPerSeq, numSmParts: p.numSmParts, causal: p.causal, varlen: p.varlen,
@@ -201,15 +190,16 @@ export class KernelCache {
   }
 
   /**
-   * The Hopper kernel that takes p's shape (decode_sm90.cu up to 32 rows, decode_sm90_wide.cu from 64) where its
-   * module is loaded and no mma.sync variant is forced.
+   * The Hopper kernel that takes p's shape (decode_sm90.cu up to 32 rows, decode_sm90_wide.cu from 64 and, where
+   * launch.ts sm90WideTakes says so, from 17) where its module is loaded and no mma.sync variant is forced.
    */
   private hopperLaunch(p: MlaProblem): (Launch & { name: string; module: bigint; ldName?: string; nr?: 16 | 32 | 64 }) | undefined {
     if (this.h.kernel === 'naive' || this.forcedVariant) return undefined;
-    const wideFrom = Math.min(this.h.sm90WideFrom ?? 64, 64);
-    const narrow = this.h.sm90Module !== undefined && p.sQ * p.nGroups < wideFrom ? sm90Launch(p) : undefined;
+    // 17-32 rows: the wide kernel first where sm90WideTakes says so (both kernels take the same pages, heads, lengths).
+    const wideFirst = this.h.sm90WideModule !== undefined && sm90WideTakes(p, this.h.sm90WideFrom) ? sm90WideLaunch(p, 1) : undefined;
+    const narrow = this.h.sm90Module !== undefined && !wideFirst ? sm90Launch(p) : undefined;
     if (narrow) return { ...narrow, module: this.h.sm90Module! };
-    const wide = this.h.sm90WideModule !== undefined ? sm90WideLaunch(p, wideFrom) : undefined;
+    const wide = wideFirst ?? (this.h.sm90WideModule !== undefined ? sm90WideLaunch(p) : undefined);
     if (!wide) return undefined;
     if (this.h.sm90WideQMap) return { ...wide, module: this.h.sm90WideModule! };
     const { ldName: _ld, nr: _nr, ...plain } = wide; // the shipped build: no map, no _ld twins to look up

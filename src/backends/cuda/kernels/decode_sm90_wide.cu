@@ -33,7 +33,6 @@
 #include "params.h"
 #include "common.cuh"
 #include "hopper_ops.cuh"
-#include "pdl.cuh"
 
 #if defined(__CUDA_ARCH__) && (__CUDA_ARCH__ == 900) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
 #define MLA_SM90A_WIDE 1
@@ -2175,12 +2174,10 @@ struct DecodeW {
 
   static __device__ void run(const MlaParams& p, const TmaMap* kMap, [[maybe_unused]] const TmaMap* qMap = nullptr) {
 #ifdef MLA_SM90A_WIDE
-#ifndef MLA_SM90W_LATE_TRIGGER
-    asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory"); // the combine (PDL, pdl.cuh) may be scheduled now; it waits for this grid's end
-#endif
-    // MLA_SM90W_LATE_TRIGGER (a measurement build, never set by build-kernels; session 35's plan): no trigger, so a
-    // PDL-launched combine is scheduled as this grid's CTAs exit. With PDL on (opt-in), the trigger at entry cost small
-    // batches of this kernel 5-21 % in do_bench's loop (docs/notes/cuda-hopper-decode.md, "Session 35").
+    // No griddepcontrol.launch_dependents: a merge launched as a programmatic dependent (pdl.ts) is scheduled as this
+    // grid's CTAs exit. Until session 36 the kernel triggered here, at entry, which put the merge's CTAs on the SMs for
+    // the whole run: 5-21 % slower small batches with PDL on, 4 % faster without the trigger (docs/notes/
+    // cuda-hopper-decode.md, "Session 36"). The kernel itself is never launched as a dependent (it does not wait).
 #if defined(MLA_SM90W_TRACE) && defined(MLA_SM90W_DESYNC_NS)
     if (partIdx<VAR>() & 1) { // session 32's diagnostic (MLA_SM90W_QPF_AT's comment): odd parts start later
       const unsigned long long t0 = traceNs();
@@ -2197,12 +2194,6 @@ struct DecodeW {
 #endif
       asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     }
-#ifdef MLA_SM90W_PDL_WAIT
-    // MLA_SM90W_PDL_WAIT (a measurement build, never set by build-kernels; session 36): launched as a programmatic
-    // dependent (FLASHMLA_CUDA_SM90W_PDL=1 with PDL on) the CTA may start while the kernel before it still runs. The
-    // set-up above touches shared memory only; every global read (metadata, Q, pages) and write comes after this wait.
-    pdlWait();
-#endif
     // kVarBQTma: the first item's Q, by the producer's thread 256, if that item has live rows in this row tile (the
     // consumers' itemOf test: min(rows, qLen nGroups) > m0). Its mbarrier: 8 bytes past the P box (sBase moves at most
     // 1008 bytes from a 16-byte aligned start, so sBase + kP_OFF + kBox + 8 stays inside SMEM's 1024 bytes of slack).

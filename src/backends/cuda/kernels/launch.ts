@@ -219,7 +219,7 @@ export const sm90WideSmem = 9 * 8192 + 2 * 9 * 8192 + 8192 + 1024;
  * The wide sm90 kernel for p, or undefined where it does not take the shape: what was checked on the H200
  * (bench/cuda/hopper/harness_wide.cu, test/gpu/sm90-wide.test.ts): at least 64 rows, one KV head, page size 64,
  * uniform query lengths. Its launch carries the KV cache's tensor map after MlaParams (sm90CacheMap). `minRows` below 64
- * (a measurement, FLASHMLA_CUDA_SM90W_FROM, session 36): fewer rows, the rest of the 64-row tile dead.
+ * (sm90WideTakes): fewer rows, the rest of the 64-row tile dead.
  */
 export function sm90WideLaunch(p: MlaProblem, minRows = 64): (Launch & { name: string; ldName: string; nr: 64 }) | undefined {
   const rows = p.sQ * p.nGroups;
@@ -231,6 +231,21 @@ export function sm90WideLaunch(p: MlaProblem, minRows = 64): (Launch & { name: s
     name: `mla_decode_sm90w_${p.dtype}`, ldName: `mla_decode_sm90w_ld_${p.dtype}`, nr: 64,
     grid: [Math.ceil(rows / 64), p.hKv, p.numSmParts], block: [384, 1, 1], smem: sm90WideSmem,
   };
+}
+
+/**
+ * Whether decode_sm90_wide.cu takes a shape of 17-32 rows a KV head, which decode_sm90.cu's 32-row entry takes
+ * otherwise: where the batch has at least half as many requests as the plan has SM parts (b = 128 on 132 SMs: one
+ * request a part). Measured on the H200 in session 36 (docs/notes/cuda-hopper-decode.md): FlashMLA's six 32-row
+ * b = 128 rows 0.97-0.996x the time in every run of two calls (the 64-row tile with 32 live rows streams a tile faster
+ * than the 32-row entry), while small batches whose parts hold pieces of several requests ran up to 1.5 % slower, so
+ * they keep the narrow kernel. `from` (FLASHMLA_CUDA_SM90W_FROM, measurement): the wide kernel from that many rows
+ * whatever the batch. Rows of 64 or more are the wide kernel's anyway (sm90WideLaunch).
+ */
+export function sm90WideTakes(p: Pick<MlaProblem, 'b' | 'sQ' | 'nGroups' | 'numSmParts'>, from?: number): boolean {
+  const rows = p.sQ * p.nGroups;
+  if (from !== undefined) return rows >= from;
+  return rows > 16 && rows <= 32 && 2 * p.b >= p.numSmParts;
 }
 
 /**
