@@ -164,6 +164,8 @@ export interface BenchRow {
   /** With RunOptions.doBench: the repetitions timed (do_bench's count from its estimate) and the calls before them. */
   timed_reps?: number;
   warmup_calls?: number;
+  /** With RunOptions.doBench: the five-call estimate (ms a call, flushes included) both counts were taken from. */
+  estimate_ms?: number;
   /** Spot check against the float64 reference (absent with --check 0). */
   check?: { rows: number; cos_diff: number; max_lse_error: number; ok: boolean };
   flashmla_ms?: number;
@@ -349,7 +351,7 @@ export async function runConfigs(backend: Backend, configs: readonly BenchConfig
       };
       const arms = o.arms?.(c, index) ?? [{ label: 'default' }];
       try {
-        const timed: { label: string; ms: number; num_sm_parts: number; kernel?: string; arm: BenchArm; loop?: { reps: number; warmup: number } }[] = [];
+        const timed: { label: string; ms: number; num_sm_parts: number; kernel?: string; arm: BenchArm; loop?: { reps: number; warmup: number; estimateMs: number } }[] = [];
         for (const arm of arms) {
           const { decoders, parts } = decodersFor(arm.numSms, arm.schedule);
           say(`${label}${o.arms ? ` ${arm.label}` : ''}: timing (${copies} page set${copies > 1 ? 's' : ''}, ${o.warmup} warm-up + ${o.reps} reps)`);
@@ -363,7 +365,7 @@ export async function runConfigs(backend: Backend, configs: readonly BenchConfig
               if (n % 8 === 7) await backend.synchronize();
             }
             let times: number[];
-            let loop: { reps: number; warmup: number } | undefined;
+            let loop: { reps: number; warmup: number; estimateMs: number } | undefined;
             if (o.graphCalls) {
               const graphs = backend as Backend & { captureGraph?: (fn: () => Promise<void>) => Promise<{ launch(): void; dispose(): void }> };
               if (!graphs.captureGraph) throw new UsageError(`graphCalls: the ${backend.kind} backend has no CUDA graphs`);
@@ -378,7 +380,7 @@ export async function runConfigs(backend: Backend, configs: readonly BenchConfig
               const r = await doBenchMs(backend, async (rep) => { await decoders[rep % copies].run(q, kCache); },
                 { ...o.doBench, flushBytes: (o.flushMb ?? 0) * 1e6 });
               times = r.times;
-              loop = { reps: r.reps, warmup: r.warmup };
+              loop = { reps: r.reps, warmup: r.warmup, estimateMs: r.estimateMs };
             } else {
               times = await backend.timeMs(async (rep) => { await decoders[rep % copies].run(q, kCache); },
                 { warmup: o.warmup, reps: o.reps, ...(o.flushMb ? { flushBytes: o.flushMb * 1e6 } : {}) });
@@ -400,7 +402,7 @@ export async function runConfigs(backend: Backend, configs: readonly BenchConfig
           GBps: bytesOf(c, total) / ms / 1e6, TFLOPS: flopOf(c, total) / ms / 1e9, copies, rotated_bytes: copies * copyBytes,
           ...(o.ceilings ? roofline(o.ceilings, flopOf(c, total), bytesOf(c, total), ms) : {}),
           ...(o.arms ? { arms: timed.map(({ label, ms, num_sm_parts }) => ({ label, ms, num_sm_parts })), arm: chosen.label } : {}),
-          ...(chosen.loop ? { timed_reps: chosen.loop.reps, warmup_calls: chosen.loop.warmup } : {}),
+          ...(chosen.loop ? { timed_reps: chosen.loop.reps, warmup_calls: chosen.loop.warmup, estimate_ms: chosen.loop.estimateMs } : {}),
         };
         if (o.check > 0) {
           say(`${label}: checking ${o.check} rows against the float64 reference`);
