@@ -1266,24 +1266,27 @@ static_assert(mla::sm90::Layout<16, 2>::SMEM == 229488 && mla::sm90::Layout<32, 
 // library's two-warpgroup entries with kNVarQTma, q's as the third (sm90QMap; the _ld entries take none); rows <= NR,
 // page 64, sm_90a only (elsewhere the entries compile to nothing and must not be launched). The library launches
 // the two-warpgroup entries; the _1wg ones are the one-warpgroup version the harness times beside them.
+#ifndef MLA_SM90_LIB_TRIG // the library entries' TRIG (above): 2; 0 (no trigger) is session 36's measurement build
+#define MLA_SM90_LIB_TRIG 2
+#endif
 #define MLA_SM90_ENTRY(NR, CW, SUFFIX, VAR)                                                                                   \
   extern "C" __global__ void __launch_bounds__(mla::sm90::threadsOf<CW>(), 1)                                                 \
       mla_decode_sm90##SUFFIX##_bf16_n##NR(const MlaParams p, const __grid_constant__ CUtensorMap tm) {                      \
-    mla::sm90::DecodeT<__nv_bfloat16, NR, CW, 2, VAR>::run(p, &tm);                                                           \
+    mla::sm90::DecodeT<__nv_bfloat16, NR, CW, MLA_SM90_LIB_TRIG, VAR>::run(p, &tm);                                                           \
   }                                                                                                                           \
   extern "C" __global__ void __launch_bounds__(mla::sm90::threadsOf<CW>(), 1)                                                 \
       mla_decode_sm90##SUFFIX##_f16_n##NR(const MlaParams p, const __grid_constant__ CUtensorMap tm) {                       \
-    mla::sm90::DecodeT<__half, NR, CW, 2, VAR>::run(p, &tm);                                                                  \
+    mla::sm90::DecodeT<__half, NR, CW, MLA_SM90_LIB_TRIG, VAR>::run(p, &tm);                                                                  \
   }
 #if (MLA_SM90_LIB_VAR & 8) // kNVarQTma: the Q map (launch.ts sm90QMap) as the third parameter
 #define MLA_SM90_ENTRY_Q(NR, SUFFIX, VAR)                                                                                        \
   extern "C" __global__ void __launch_bounds__(mla::sm90::threadsOf<2>(), 1) mla_decode_sm90##SUFFIX##_bf16_n##NR(             \
       const MlaParams p, const __grid_constant__ CUtensorMap tm, const __grid_constant__ CUtensorMap tq) {                     \
-    mla::sm90::DecodeT<__nv_bfloat16, NR, 2, 2, VAR>::run(p, &tm, &tq);                                                       \
+    mla::sm90::DecodeT<__nv_bfloat16, NR, 2, MLA_SM90_LIB_TRIG, VAR>::run(p, &tm, &tq);                                                       \
   }                                                                                                                           \
   extern "C" __global__ void __launch_bounds__(mla::sm90::threadsOf<2>(), 1) mla_decode_sm90##SUFFIX##_f16_n##NR(              \
       const MlaParams p, const __grid_constant__ CUtensorMap tm, const __grid_constant__ CUtensorMap tq) {                     \
-    mla::sm90::DecodeT<__half, NR, 2, 2, VAR>::run(p, &tm, &tq);                                                              \
+    mla::sm90::DecodeT<__half, NR, 2, MLA_SM90_LIB_TRIG, VAR>::run(p, &tm, &tq);                                                              \
   }
 MLA_SM90_ENTRY_Q(16, , mla::sm90::kNLibVar)
 MLA_SM90_ENTRY_Q(32, , mla::sm90::kNLibVar)
