@@ -15,9 +15,12 @@ import type { Backend } from '../core/problem.js';
 import type { ScheduleKind } from '../core/scheduler.js';
 import { Tensor, fromArray } from '../core/tensor.js';
 import { UsageError } from './args.js';
-import { type DoBenchOptions, doBenchMs } from './do-bench.js';
+import { type DoBenchOptions, type DoBenchTimes, doBenchMs } from './do-bench.js';
 import { type CheckResult, checkPasses, checkSample } from './check.js';
 import { fillNormal, rng, uniform } from './random.js';
+
+/** What a row timed in do_bench's loop records of it (timed_reps, warmup_calls, estimate_ms). */
+type DoBenchLoop = Pick<DoBenchTimes, 'reps' | 'warmup' | 'estimateMs'>;
 
 /** One configuration, as bench_flashmla.py reads it (page_block_size is ours; the script ignores it). */
 export interface BenchConfig {
@@ -351,7 +354,7 @@ export async function runConfigs(backend: Backend, configs: readonly BenchConfig
       };
       const arms = o.arms?.(c, index) ?? [{ label: 'default' }];
       try {
-        const timed: { label: string; ms: number; num_sm_parts: number; kernel?: string; arm: BenchArm; loop?: { reps: number; warmup: number; estimateMs: number } }[] = [];
+        const timed: { label: string; ms: number; num_sm_parts: number; kernel?: string; arm: BenchArm; loop?: DoBenchLoop }[] = [];
         for (const arm of arms) {
           const { decoders, parts } = decodersFor(arm.numSms, arm.schedule);
           say(`${label}${o.arms ? ` ${arm.label}` : ''}: timing (${copies} page set${copies > 1 ? 's' : ''}, ${o.warmup} warm-up + ${o.reps} reps)`);
@@ -365,7 +368,7 @@ export async function runConfigs(backend: Backend, configs: readonly BenchConfig
               if (n % 8 === 7) await backend.synchronize();
             }
             let times: number[];
-            let loop: { reps: number; warmup: number; estimateMs: number } | undefined;
+            let loop: DoBenchLoop | undefined;
             if (o.graphCalls) {
               const graphs = backend as Backend & { captureGraph?: (fn: () => Promise<void>) => Promise<{ launch(): void; dispose(): void }> };
               if (!graphs.captureGraph) throw new UsageError(`graphCalls: the ${backend.kind} backend has no CUDA graphs`);
@@ -380,7 +383,7 @@ export async function runConfigs(backend: Backend, configs: readonly BenchConfig
               const r = await doBenchMs(backend, async (rep) => { await decoders[rep % copies].run(q, kCache); },
                 { ...o.doBench, flushBytes: (o.flushMb ?? 0) * 1e6 });
               times = r.times;
-              loop = { reps: r.reps, warmup: r.warmup, estimateMs: r.estimateMs };
+              loop = r;
             } else {
               times = await backend.timeMs(async (rep) => { await decoders[rep % copies].run(q, kCache); },
                 { warmup: o.warmup, reps: o.reps, ...(o.flushMb ? { flushBytes: o.flushMb * 1e6 } : {}) });

@@ -184,9 +184,11 @@ class CudaBackendImpl implements CudaBackend {
       this.staging = new IndexStaging({
         drv, stream: this.stream, paramsView, ws: this.ws, ptrOf: (t) => this.ptrOf(t), capturing: () => this.capturing,
       });
+      const wideFrom = Number(process.env.FLASHMLA_CUDA_SM90W_FROM); // (a measurement override, shape-kernels.ts)
+      const sm90WideFrom = wideFrom >= 1 ? wideFrom : undefined;
       this.kernels = new KernelCache({
         drv, maxSmem: this.maxSmem, numSms, kernel: opts.kernel, decodeModule, combineModule, naiveModule, sm90Module, sm90WideModule,
-        sm90WideQMap: process.env.FLASHMLA_CUDA_SM90W_QMAP !== '0', sm90WideFrom: Number(process.env.FLASHMLA_CUDA_SM90W_FROM) >= 1 ? Number(process.env.FLASHMLA_CUDA_SM90W_FROM) : undefined, paramsView, repacked: () => this.staging.repacked(),
+        sm90WideQMap: process.env.FLASHMLA_CUDA_SM90W_QMAP !== '0', sm90WideFrom, paramsView, repacked: () => this.staging.repacked(),
       });
       this.timer = new EventTimer(drv, this.stream);
       this.launcher = new LaunchEx(drv, pdlSupport({

@@ -42,6 +42,11 @@ export interface PdlSupport {
   reason: string;
 }
 
+/** PDL off, and why (every form of "off": asked off, unavailable, refused at run time). */
+export function pdlOff(why: string): PdlSupport {
+  return { enabled: false, scope: 'off', reason: `off (${why})` };
+}
+
 /**
  * Whether launches use PDL, and which: `pdl: false` or FLASHMLA_CUDA_PDL=0 none; `pdl: true` or FLASHMLA_CUDA_PDL=1 every
  * launch that waits (scope 'all'); neither: the merges outside stream capture (scope 'merges'). Only on sm_90 or newer,
@@ -50,13 +55,12 @@ export interface PdlSupport {
  */
 export function pdlSupport(o: { ccMajor: number; driverVersion: number; hasLaunchEx: boolean; option?: boolean; env?: string }): PdlSupport {
   const env = o.env?.trim();
-  const off = (why: string): PdlSupport => ({ enabled: false, scope: 'off', reason: `off (${why})` });
-  if (o.option === false) return off('option pdl: false');
-  if (env !== undefined && /^(0|false|off|no)$/i.test(env)) return off(`FLASHMLA_CUDA_PDL=${env}`);
+  if (o.option === false) return pdlOff('option pdl: false');
+  if (env !== undefined && /^(0|false|off|no)$/i.test(env)) return pdlOff(`FLASHMLA_CUDA_PDL=${env}`);
   const asked = o.option === true || (env !== undefined && /^(1|true|on|yes)$/i.test(env));
-  if (o.ccMajor < 9) return off(`compute capability ${o.ccMajor}.x: programmatic dependent launch needs sm_90 or newer`);
-  if (!o.hasLaunchEx) return off('the driver has no cuLaunchKernelEx');
-  if (o.driverVersion < 12030) return off(`driver API ${Math.floor(o.driverVersion / 1000)}.${(o.driverVersion % 1000) / 10}: 12.3 or newer is needed`);
+  if (o.ccMajor < 9) return pdlOff(`compute capability ${o.ccMajor}.x: programmatic dependent launch needs sm_90 or newer`);
+  if (!o.hasLaunchEx) return pdlOff('the driver has no cuLaunchKernelEx');
+  if (o.driverVersion < 12030) return pdlOff(`driver API ${Math.floor(o.driverVersion / 1000)}.${(o.driverVersion % 1000) / 10}: 12.3 or newer is needed`);
   return asked
     ? { enabled: true, scope: 'all', reason: 'on (decode_sm90 and the merges launched with programmatic stream serialization, captured graphs included)' }
     : { enabled: true, scope: 'merges', reason: 'on for the merges outside graph capture (the default; pdl: true for decode_sm90 and graphs too, pdl: false for none)' };
@@ -95,7 +99,7 @@ export class LaunchEx {
   private support: PdlSupport;
 
   constructor(private readonly drv: LaunchExDriver, support: PdlSupport) {
-    this.support = support.enabled && !drv.api.cuLaunchKernelEx ? { enabled: false, scope: 'off', reason: 'off (the driver has no cuLaunchKernelEx)' } : support;
+    this.support = support.enabled && !drv.api.cuLaunchKernelEx ? pdlOff('the driver has no cuLaunchKernelEx') : support;
     if (!this.support.enabled) return;
     const k = drv.koffi;
     const bytes = launchConfigBytes + launchAttributeBytes;
@@ -134,7 +138,7 @@ export class LaunchEx {
       const rc = api.cuLaunchKernelEx!(this.raw, l.fn, argv, null);
       if (rc !== CUDA_ERROR_NOT_SUPPORTED && rc !== CUDA_ERROR_INVALID_VALUE) return rc;
       // Refused with the attribute: PDL off from now on, this launch retried plainly (a real error repeats there).
-      this.support = { enabled: false, scope: 'off', reason: `off (cuLaunchKernelEx with programmatic stream serialization returned ${rc}; turned off at run time)` };
+      this.support = pdlOff(`cuLaunchKernelEx with programmatic stream serialization returned ${rc}; turned off at run time`);
     }
     return api.cuLaunchKernel(l.fn, l.gx, l.gy, l.gz, l.threads, 1, 1, l.smem, stream, argv, null);
   }
