@@ -1,5 +1,5 @@
-// Programmatic dependent launch (src/backends/cuda/pdl.ts), without a GPU: which launches use it (the merges by
-// default, outside capture; every launch that waits when asked for), the CUlaunchConfig and
+// Programmatic dependent launch (src/backends/cuda/pdl.ts), without a GPU: which launches use it (every launch that
+// waits by default, captured graphs included; the merges outside capture when asked for), the CUlaunchConfig and
 // its attribute as cuLaunchKernelEx reads them from native memory (koffi), the fall-back to a plain launch when the
 // driver refuses the attribute, and which kernels of a decode are launched with it (shape-kernels.ts: only those
 // that wait in kernels/pdl.cuh before their first dependent access: decode_sm90.cu and combine.cu, checked in their
@@ -19,15 +19,18 @@ import { lseStrides, type MlaProblem } from '../../src/core/problem.js';
 
 const hopper = { ccMajor: 9, driverVersion: 13000, hasLaunchEx: true, option: true };
 
-test('pdlSupport: the merges by default, every launch when asked for, none when refused; only on sm_90+ with a CUDA 12.3+ driver', () => {
-  assert.equal(pdlSupport(hopper).scope, 'all');
-  assert.equal(pdlSupport({ ...hopper, ccMajor: 10, driverVersion: 12030 }).scope, 'all');
-  assert.equal(pdlSupport({ ...hopper, option: undefined, env: '1' }).scope, 'all');
-  assert.equal(pdlSupport({ ...hopper, option: undefined, env: ' on ' }).scope, 'all');
-  for (const o of [{ ...hopper, option: undefined }, { ...hopper, option: undefined, env: 'maybe' }]) {
+test('pdlSupport: every launch that waits by default, the merges only when asked for, none when refused; only on sm_90+ with a CUDA 12.3+ driver', () => {
+  for (const o of [hopper, { ...hopper, ccMajor: 10, driverVersion: 12030 }, { ...hopper, option: undefined },
+    { ...hopper, option: undefined, env: '1' }, { ...hopper, option: undefined, env: ' on ' }, { ...hopper, option: undefined, env: 'maybe' },
+    { ...hopper, env: 'merges' }]) {
+    const s = pdlSupport(o);
+    assert.deepEqual([s.enabled, s.scope], [true, 'all'], JSON.stringify(o));
+    assert.match(s.reason, /captured graphs included/);
+  }
+  for (const o of [{ ...hopper, option: undefined, env: 'merges' }, { ...hopper, option: undefined, env: ' MERGES ' }]) {
     const s = pdlSupport(o);
     assert.deepEqual([s.enabled, s.scope], [true, 'merges'], JSON.stringify(o));
-    assert.match(s.reason, /merges outside graph capture \(the default/);
+    assert.match(s.reason, /merges outside graph capture \(FLASHMLA_CUDA_PDL=merges\)/i);
   }
   const off: [Parameters<typeof pdlSupport>[0], RegExp][] = [
     [{ ...hopper, ccMajor: 8 }, /compute capability 8\.x/],
@@ -39,6 +42,7 @@ test('pdlSupport: the merges by default, every launch when asked for, none when 
     [{ ...hopper, option: false, env: '1' }, /option pdl: false/],
     [{ ...hopper, env: '0' }, /FLASHMLA_CUDA_PDL=0/],
     [{ ...hopper, option: undefined, env: 'off' }, /FLASHMLA_CUDA_PDL=off/],
+    [{ ...hopper, option: undefined, env: 'merges', ccMajor: 8 }, /compute capability 8\.x/],
   ];
   for (const [o, why] of off) {
     const s = pdlSupport(o);
@@ -47,7 +51,7 @@ test('pdlSupport: the merges by default, every launch when asked for, none when 
   }
 });
 
-test('pdlFor: merges outside capture by default; decode_sm90 and captured launches only when every launch is asked for', () => {
+test('pdlFor: every launch that waits under scope all (captured too); under merges only the merges outside capture', () => {
   const rows: [PdlSupport['scope'], 'decode' | 'merge', boolean, boolean, boolean][] = [
     ['merges', 'merge', true, false, true], ['merges', 'merge', true, true, false], ['merges', 'decode', true, false, false],
     ['all', 'merge', true, true, true], ['all', 'decode', true, false, true], ['all', 'decode', true, true, true],
@@ -186,4 +190,10 @@ test('the kernels launched as programmatic dependents wait before their first gl
   // 5-21 % with PDL on), and is never a dependent itself (it does not wait).
   const w = read('decode_sm90_wide.cu');
   assert.doesNotMatch(w, /launch_dependents|pdlLaunchDependents|pdlWait/, 'decode_sm90_wide.cu triggers or waits');
+  // decode_sm90.cu's library entries trigger nothing either (session 37: TRIG 2, after the last item, cost the long
+  // split calls 3-7 % with PDL on: the merge's CTAs were scheduled beside the decode's last ones).
+  const n = read('decode_sm90.cu');
+  assert.match(n, /#ifndef MLA_SM90_LIB_TRIG\s*#define MLA_SM90_LIB_TRIG 0\b/, "the library entries' default TRIG is 0");
+  const entries = n.match(/DecodeT<[^>]*MLA_SM90_LIB_TRIG[^>]*>::run/g) ?? [];
+  assert.ok(entries.length >= 4, `the library entries (four entry macros) use MLA_SM90_LIB_TRIG (${entries.length} found)`);
 });

@@ -55,9 +55,10 @@ export interface CudaBackendOptions {
   /** Force a decode variant (tests and tuning); default: chosen per problem by kernels/launch.ts. */
   variant?: DecodeVariant;
   /**
-   * Programmatic dependent launch (pdl.ts) where the GPU (sm_90+) and driver (CUDA 12.3+) have it. Default: the merges
-   * after a decode kernel, outside graph capture. true (or FLASHMLA_CUDA_PDL=1): decode_sm90.cu and the merges, in
-   * captured graphs too. false (or FLASHMLA_CUDA_PDL=0): none. info.details.pdl says what is on, and why.
+   * Programmatic dependent launch (pdl.ts) where the GPU (sm_90+) and driver (CUDA 12.3+) have it. Default (or true):
+   * decode_sm90.cu and the merges after a decode kernel, in captured graphs too. false (or FLASHMLA_CUDA_PDL=0): none.
+   * FLASHMLA_CUDA_PDL=merges: the merges outside graph capture only (session 36's default). info.details.pdl says what
+   * is on, and why.
    */
   pdl?: boolean;
   /**

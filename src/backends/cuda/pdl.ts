@@ -6,13 +6,13 @@
 // decode kernel's tail), and decode_sm90.cu too (its start overlaps the previous kernel's tail, e.g. the last
 // layer's combine). Inside stream capture the attribute becomes a programmatic edge of the graph.
 //
-// By default (since session 36) the merges are launched this way outside stream capture: on the H200 that took the
-// calls of FlashMLA's grid and of 59 small batches 3.1 % less time in triton do_bench's loop (up to 13 % on short
-// calls: the merge's launch hides behind the decode's tail), while inside CUDA graphs, whose launches are already
-// back to back, it gained nothing (b = 1 s_k 32768: 6 % slower), so captured launches stay plain.
-// `createCudaBackend({ pdl: true })` or FLASHMLA_CUDA_PDL=1 launches decode_sm90.cu and the merges this way everywhere,
-// captured graphs included (sessions 7-35's opt-in); `pdl: false` or FLASHMLA_CUDA_PDL=0 never
-// (docs/notes/cuda-hopper-decode.md, "Session 36").
+// By default (since session 37) every launch that waits is a programmatic dependent, captured graphs included: on the
+// H200, with decode_sm90.cu no longer triggering its dependents before it ends (kernels/decode_sm90.cu, TRIG 0), that
+// took the narrow kernel's calls 0.980x the time in triton do_bench's loop (42 shapes; the long split calls
+// 0.93-0.95x) and 0.974x from CUDA graphs (b = 1 s_k 32768 0.97x), the wide kernel's level (it neither waits nor
+// triggers). Session 36's default, the merges outside stream capture only, is FLASHMLA_CUDA_PDL=merges;
+// `createCudaBackend({ pdl: false })` or FLASHMLA_CUDA_PDL=0 launches nothing this way (docs/notes/cuda-hopper-decode.md,
+// "Session 37").
 // Where it is asked for but unavailable it is off, by typed detection, never a crash: GPUs before sm_90, drivers
 // without cuLaunchKernelEx or older than CUDA 12.3 (programmatic edges in captured graphs). A PDL launch the driver
 // refuses (CUDA_ERROR_NOT_SUPPORTED, CUDA_ERROR_INVALID_VALUE) turns PDL off for the backend and is retried as a
@@ -34,8 +34,8 @@ const CUDA_ERROR_NOT_SUPPORTED = 801;
 export interface PdlSupport {
   enabled: boolean;
   /**
-   * Which launches: 'all' (asked for: decode_sm90.cu and the merges, captured graphs included), 'merges' (the default:
-   * the merges outside stream capture), 'off'.
+   * Which launches: 'all' (the default: decode_sm90.cu and the merges, captured graphs included), 'merges' (the merges
+   * outside stream capture: session 36's default, FLASHMLA_CUDA_PDL=merges), 'off'.
    */
   scope: 'all' | 'merges' | 'off';
   /** Why it is on or off, for BackendInfo.details and bug reports. */
@@ -48,22 +48,22 @@ export function pdlOff(why: string): PdlSupport {
 }
 
 /**
- * Whether launches use PDL, and which: `pdl: false` or FLASHMLA_CUDA_PDL=0 none; `pdl: true` or FLASHMLA_CUDA_PDL=1 every
- * launch that waits (scope 'all'); neither: the merges outside stream capture (scope 'merges'). Only on sm_90 or newer,
- * with a driver that has cuLaunchKernelEx and is at least CUDA 12.3 (cuDriverGetVersion's 12030: captured programmatic
- * edges).
+ * Whether launches use PDL, and which: `pdl: false` or FLASHMLA_CUDA_PDL=0 none; FLASHMLA_CUDA_PDL=merges the merges
+ * outside stream capture (scope 'merges'); otherwise (the default, `pdl: true`, FLASHMLA_CUDA_PDL=1) every launch that
+ * waits (scope 'all'). Only on sm_90 or newer, with a driver that has cuLaunchKernelEx and is at least CUDA 12.3
+ * (cuDriverGetVersion's 12030: captured programmatic edges).
  */
 export function pdlSupport(o: { ccMajor: number; driverVersion: number; hasLaunchEx: boolean; option?: boolean; env?: string }): PdlSupport {
   const env = o.env?.trim();
   if (o.option === false) return pdlOff('option pdl: false');
   if (env !== undefined && /^(0|false|off|no)$/i.test(env)) return pdlOff(`FLASHMLA_CUDA_PDL=${env}`);
-  const asked = o.option === true || (env !== undefined && /^(1|true|on|yes)$/i.test(env));
+  const mergesOnly = o.option !== true && env !== undefined && /^merges$/i.test(env);
   if (o.ccMajor < 9) return pdlOff(`compute capability ${o.ccMajor}.x: programmatic dependent launch needs sm_90 or newer`);
   if (!o.hasLaunchEx) return pdlOff('the driver has no cuLaunchKernelEx');
   if (o.driverVersion < 12030) return pdlOff(`driver API ${Math.floor(o.driverVersion / 1000)}.${(o.driverVersion % 1000) / 10}: 12.3 or newer is needed`);
-  return asked
-    ? { enabled: true, scope: 'all', reason: 'on (decode_sm90 and the merges launched with programmatic stream serialization, captured graphs included)' }
-    : { enabled: true, scope: 'merges', reason: 'on for the merges outside graph capture (the default; pdl: true for decode_sm90 and graphs too, pdl: false for none)' };
+  return mergesOnly
+    ? { enabled: true, scope: 'merges', reason: `on for the merges outside graph capture (FLASHMLA_CUDA_PDL=${env})` }
+    : { enabled: true, scope: 'all', reason: 'on (decode_sm90 and the merges launched with programmatic stream serialization, captured graphs included; pdl: false for none)' };
 }
 
 /**

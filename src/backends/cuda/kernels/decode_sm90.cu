@@ -231,9 +231,10 @@ __device__ __forceinline__ Item itemOf(const MlaParams& p, const int* meta, int 
   return it;
 }
 
-// TRIG: where the CTA lets a programmatic dependent (the combine, pdl.cuh) be scheduled: 2 (the library's) once its
-// last item's tiles are done, 1 at entry (the harness's _early entries: measured slower at b = 1, the combine's CTAs
-// then crowd the few SMs whose parts had no work), 0 never (at exit).
+// TRIG: where the CTA lets a programmatic dependent (the combine, pdl.cuh) be scheduled: 0 never, i.e. as the CTAs
+// exit (the library's since session 37), 2 once its last item's tiles are done (sessions 9-36: with PDL, the merge's
+// CTAs were then scheduled while the decode's last CTAs still ran, 3-7 % slower on long split calls), 1 at entry (the
+// harness's _early entries: measured slower at b = 1, the combine's CTAs then crowd the few SMs whose parts had no work).
 // VAR (the library's two-warpgroup entries: kNLibVar; the harness times the others beside them): bit 1 (kNVarQEarly,
 // shipped since session 9: 2-7 % faster at s_k 1024 and b = 1, level at s_k 8192) the consumers issue the first
 // item's Q^T copies right after the metadata read, before the CTA barrier the producer's first tile copy follows (so
@@ -347,7 +348,7 @@ constexpr int kNLibVar = MLA_SM90_LIB_VAR;
 // The library's fallback entries (_ld): the same bits without kNVarQTma (Q^T by the consumers' cp.async, two
 // parameters), for a call whose Q map cannot be made (launch.ts sm90QMap: fewer query rows in q than the box).
 constexpr int kNLibVarLd = kNLibVar & ~kNVarQTma;
-template <typename T, int NR, int CW, int TRIG = 2, int VAR = 0>
+template <typename T, int NR, int CW, int TRIG = 0, int VAR = 0>
 struct DecodeT {
   using L = Layout<NR, CW>;
   using H = Half<T>;
@@ -1266,8 +1267,8 @@ static_assert(mla::sm90::Layout<16, 2>::SMEM == 229488 && mla::sm90::Layout<32, 
 // library's two-warpgroup entries with kNVarQTma, q's as the third (sm90QMap; the _ld entries take none); rows <= NR,
 // page 64, sm_90a only (elsewhere the entries compile to nothing and must not be launched). The library launches
 // the two-warpgroup entries; the _1wg ones are the one-warpgroup version the harness times beside them.
-#ifndef MLA_SM90_LIB_TRIG // the library entries' TRIG (above): 2; 0 (no trigger) is session 36's measurement build
-#define MLA_SM90_LIB_TRIG 2
+#ifndef MLA_SM90_LIB_TRIG // the library entries' TRIG (above): 0 since session 37 (-DMLA_SM90_LIB_TRIG=2: sessions 9-36's)
+#define MLA_SM90_LIB_TRIG 0
 #endif
 #define MLA_SM90_ENTRY(NR, CW, SUFFIX, VAR)                                                                                   \
   extern "C" __global__ void __launch_bounds__(mla::sm90::threadsOf<CW>(), 1)                                                 \
