@@ -258,7 +258,7 @@ export class MlaDecoder {
   /** The decode kernel this step runs (the backend's name for it), known after the step's first run(). */
   kernelName(): string | undefined {
     const p = this.planned?.problem;
-    return p && this.backend.decodeKernel?.(p);
+    return p && this.backend.decodeKernel?.(p, this.planned?.decode);
   }
 
   /** Decode one layer: q [b, sQ, hQ, 576] (or [totalQ, hQ, 576]) and that layer's kCache, on the backend's device. */

@@ -148,8 +148,11 @@ export interface Backend {
    * decodes of the step allocate nothing. A backend without it grows its workspace at the first decode.
    */
   reserve?(plan: DecodePlan): void;
-  /** Optional: the name of the decode kernel a problem of this shape runs (benchmarks record it per row). */
-  decodeKernel?(p: MlaProblem): string;
+  /**
+   * Optional: the name of the decode kernel a problem of this shape runs (benchmarks record it per row); with the
+   * step's plan where the choice can depend on it (CUDA: 17-32 rows by the plan's keysPerSplit).
+   */
+  decodeKernel?(p: MlaProblem, plan?: DecodePlan): string;
   /**
    * Optional: queue an f32 matmul (the MLA layer's projections). Callers check the launch with checkMatmul first;
    * without it, the layer runs its projections with the JS GEMM on the host.

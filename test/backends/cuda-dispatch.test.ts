@@ -1,11 +1,12 @@
 // Which CUDA decode kernel a problem gets (shape-kernels.ts KernelCache), without a GPU: a fake driver hands out
 // function handles and records the names and shared-memory limits asked for. The rules: on sm_90 with the Hopper
 // modules loaded, decode_sm90.cu takes <= 32 rows per KV head, decode_sm90_wide.cu takes >= 64 and 17-32 where the
-// batch has at least half as many requests as the plan has SM parts (launch.ts sm90WideTakes), both only for one KV head, page 64 and uniform query lengths, and only these read the cache through a tensor map; 33-63 rows,
+// batch has at least half as many requests as the plan has SM parts or the plan's work items average at most 160 keys
+// (launch.ts sm90WideTakes), both only for one KV head, page 64 and uniform query lengths, and only these read the cache through a tensor map; 33-63 rows,
 // other shapes, a forced variant, kernel 'splitkv' (modules not loaded) and other GPUs get the mma.sync kernel.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chooseDecodeVariant, decodeKernelName, decodeVariants } from '../../src/backends/cuda/kernels/launch.js';
+import { chooseDecodeVariant, decodeKernelName, decodeVariants, sm90WideMaxKeysFrom, sm90WideShortKeys } from '../../src/backends/cuda/kernels/launch.js';
 import { KernelCache, type KernelCacheHost } from '../../src/backends/cuda/shape-kernels.js';
 import { mlaParamsLayout } from '../../src/backends/cuda/params.js';
 import { planDecode } from '../../src/core/plan.js';
@@ -80,6 +81,38 @@ test('17-32 rows go to the wide kernel where 2 b >= numSmParts (b = 128 on 132 S
   });
   assert.equal(from17.decodeKernel(problem(2, 16)), 'mla_decode_sm90w_bf16');
   assert.equal(from17.decodeKernel(problem(1, 16)), 'mla_decode_sm90_bf16_n16');
+});
+
+test('17-32 rows of small batches on the wide kernel where the plan\'s keysPerSplit is short (sm90WideShortKeys; FLASHMLA_CUDA_SM90W_KPS)', () => {
+  assert.equal(sm90WideShortKeys, 160);
+  for (const [env, want] of [[undefined, 160], ['', 160], ['x', 160], ['-3', 160], ['0', undefined], ['200', 200], [' 96 ', 96]] as const) {
+    assert.equal(sm90WideMaxKeysFrom(env), want, `FLASHMLA_CUDA_SM90W_KPS=${String(env)}`);
+  }
+  let next = 100n;
+  const kc = new KernelCache({
+    drv: { getFunction: () => next++, setMaxDynamicSmem: () => {} } as unknown as KernelCacheHost['drv'],
+    maxSmem, numSms: 132, decodeModule: 1n, combineModule: 2n, naiveModule: 3n, sm90Module: 4n, sm90WideModule: 5n, sm90WideMaxKeys: 160,
+    paramsView: new DataView(new ArrayBuffer(mlaParamsLayout.size)), repacked: () => {},
+  });
+  const p = problem(2, 16, { b: 5, totalQ: 10, numSmParts: 132 });
+  // keysPerSplit: the lengths' sum over the pieces (numSplits[b]); b = 5 of 1024 keys in 80 pieces = 64 keys a piece.
+  const splits = (pieces: number) => Int32Array.from({ length: 6 }, (_, i) => Math.round((i * pieces) / 5));
+  const short = planDecode({ ...p }, splits(80), new Int32Array(5).fill(1024));
+  const long = planDecode({ ...p }, splits(20), new Int32Array(5).fill(1024));
+  assert.equal(short.keysPerSplit, 64);
+  assert.equal(long.keysPerSplit, 256);
+  assert.equal(kc.decodeKernel(p, short.keysPerSplit), 'mla_decode_sm90w_bf16');
+  assert.equal(kc.decodeKernel(p, 160), 'mla_decode_sm90w_bf16');
+  assert.equal(kc.decodeKernel(p, long.keysPerSplit), 'mla_decode_sm90_bf16_n32');
+  assert.equal(kc.decodeKernel(p), 'mla_decode_sm90_bf16_n32', 'no plan lengths on the host: the shape rule');
+  assert.equal(kc.decodeKernel(problem(1, 16, { b: 5, totalQ: 5, numSmParts: 132 }), 64), 'mla_decode_sm90_bf16_n16', '16 rows never');
+  // The same shape re-resolves when the plan's choice changes (the launch cache keys on it).
+  const a = kc.shapeKernels(p, short), b = kc.shapeKernels(p, long), c = kc.shapeKernels(p, short);
+  assert.deepEqual([a.wide17, b.wide17, c.wide17], [true, false, true]);
+  assert.deepEqual([a.decode?.gz, b.decode?.gz, b.decode?.gx], [132, 1, 132]);
+  // Without a short-item bound (FLASHMLA_CUDA_SM90W_KPS=0) the plan is ignored: the batch rule alone (session 36's).
+  const { kc: plain } = cache(true);
+  assert.equal(plain.decodeKernel(p, 64), 'mla_decode_sm90_bf16_n32');
 });
 
 test('shapes the Hopper kernels were not checked on keep the mma.sync kernel', () => {

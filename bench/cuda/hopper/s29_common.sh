@@ -275,6 +275,7 @@ s35_arms() {
         A) ;; cta | warps) e+=(FLASHMLA_CUDA_COMBINE=$part) ;; fill) e+=(FLASHMLA_CUDA_SCHEDULE=fill) ;;
         fm) e+=(FLASHMLA_CUDA_SCHEDULE=flashmla) ;; pdl) e+=(FLASHMLA_CUDA_PDL=1) ;; w17) e+=(FLASHMLA_CUDA_SM90W_FROM=17) ;;
         nopdl) e+=(FLASHMLA_CUDA_PDL=0) ;;
+        kps0) e+=(FLASHMLA_CUDA_SM90W_KPS=0) ;; # (session 37: 17-32 rows of small batches by the batch rule alone)
         *) [ $first = 1 ] && k=dist-$part/cuda || echo "s35_arms: unknown part $part of $arm" ;;
       esac
       first=0

@@ -18,7 +18,7 @@ import { type Manifest, findKernelDir, loadImage } from './modules.js';
 import type { DecodeVariant } from './kernels/launch.js';
 import { mlaParamsLayout, packParams, sparseParamsLayout } from './params.js';
 import type { SparseCall } from '../../core/sparse.js';
-import { combineEntry, sm90CacheMap, sparseKernelName, sparseLaunch } from './kernels/launch.js';
+import { combineEntry, sm90CacheMap, sm90WideMaxKeysFrom, sparseKernelName, sparseLaunch } from './kernels/launch.js';
 import type { MlaDeviceOps } from '../../core/mla/device.js';
 import { createCudaLayerOps } from './layer.js';
 import { SparseMmaRunner } from './sparse.js';
@@ -92,8 +92,11 @@ export interface CudaBackend extends Backend {
   captureGraph(fn: () => void | Promise<void>, opts?: { warmup?: boolean }): Promise<CudaGraph>;
   /** Force a decode variant from now on (tuning, tests); undefined restores the per-problem choice. */
   setDecodeVariant(v: DecodeVariant | undefined): void;
-  /** The decode kernel's name a problem of this shape launches (e.g. mla_decode_bf16_m32_n64_s2_w8_q24, mla_decode_sm90_bf16_n16). */
-  decodeKernel(p: MlaProblem): string;
+  /**
+   * The decode kernel's name a problem of this shape launches (e.g. mla_decode_bf16_m32_n64_s2_w8_q24,
+   * mla_decode_sm90_bf16_n16); with the step's plan where the choice depends on it.
+   */
+  decodeKernel(p: MlaProblem, plan?: DecodePlan): string;
   /** The kernels of MlaAttention's device-resident step (kernels/layer.cu). */
   layerOps(): MlaDeviceOps;
   [Symbol.dispose](): void;
@@ -187,9 +190,10 @@ class CudaBackendImpl implements CudaBackend {
       });
       const wideFrom = Number(process.env.FLASHMLA_CUDA_SM90W_FROM); // (a measurement override, shape-kernels.ts)
       const sm90WideFrom = wideFrom >= 1 ? wideFrom : undefined;
+      const sm90WideMaxKeys = sm90WideMaxKeysFrom(process.env.FLASHMLA_CUDA_SM90W_KPS); // (launch.ts sm90WideTakes)
       this.kernels = new KernelCache({
         drv, maxSmem: this.maxSmem, numSms, kernel: opts.kernel, decodeModule, combineModule, naiveModule, sm90Module, sm90WideModule,
-        sm90WideQMap: process.env.FLASHMLA_CUDA_SM90W_QMAP !== '0', sm90WideFrom, paramsView, repacked: () => this.staging.repacked(),
+        sm90WideQMap: process.env.FLASHMLA_CUDA_SM90W_QMAP !== '0', sm90WideFrom, sm90WideMaxKeys, paramsView, repacked: () => this.staging.repacked(),
       });
       this.timer = new EventTimer(drv, this.stream);
       this.launcher = new LaunchEx(drv, pdlSupport({
@@ -400,8 +404,8 @@ class CudaBackendImpl implements CudaBackend {
     this.kernels.setDecodeVariant(v);
   }
 
-  decodeKernel(p: MlaProblem): string {
-    return this.kernels.decodeKernel(p);
+  decodeKernel(p: MlaProblem, plan?: DecodePlan): string {
+    return this.kernels.decodeKernel(p, plan?.keysPerSplit);
   }
 
   /** Allocate the workspace a step's decodes need (their index tensors are on the device: accumulators only). */

@@ -33,6 +33,8 @@ export interface KernelLaunch {
 /** The kernels a decode of one problem shape launches, resolved; reused while the shape repeats (the parameter block holds its scalars). */
 export interface ShapeKernels extends Pick<MlaProblem, 'b' | 'sQ' | 'totalQ' | 'hQ' | 'hKv' | 'dtype' | 'pageBlockSize' | 'maxBlocksPerSeq'
   | 'numSmParts' | 'causal' | 'varlen' | 'softmaxScale' | 'lseStrideB' | 'lseStrideH' | 'lseStrideT'> {
+  /** Whether 17-32 rows run on the wide kernel (launch.ts sm90WideTakes; it may depend on the step's plan). */
+  wide17: boolean;
   lseBytes: number;
   accumBytes: number;
   /** Undefined where a grid would be empty (never for a validated problem: b, hKv and rows are >= 1). */
@@ -79,6 +81,12 @@ export interface KernelCacheHost {
    * batch (FLASHMLA_CUDA_SM90W_FROM=n; session 36 timed n = 17).
    */
   readonly sm90WideFrom?: number;
+  /**
+   * launch.ts sm90WideTakes' short-item rule: 17-32 rows of small batches also run on decode_sm90_wide.cu where the
+   * step's DecodePlan.keysPerSplit is at most this many keys (the backend passes sm90WideShortKeys, or
+   * FLASHMLA_CUDA_SM90W_KPS=n; =0 or absent here: the batch rule alone).
+   */
+  readonly sm90WideMaxKeys?: number;
   /** The decode parameter block (MlaParams) the scalars are packed into. */
   readonly paramsView: DataView;
   /** Called after the parameter block was repacked (the packer overwrote the accumulator pointers too). */
@@ -108,7 +116,8 @@ export class KernelCache {
    */
   shapeKernels(p: MlaProblem, dp: DecodePlan): ShapeKernels {
     const k = this.shape;
-    if (k && k.b === p.b && k.sQ === p.sQ && k.totalQ === p.totalQ && k.hQ === p.hQ && k.hKv === p.hKv && k.dtype === p.dtype
+    const wide17 = this.wideTakes(p, dp.keysPerSplit);
+    if (k && k.wide17 === wide17 && k.b === p.b && k.sQ === p.sQ && k.totalQ === p.totalQ && k.hQ === p.hQ && k.hKv === p.hKv && k.dtype === p.dtype
       && k.pageBlockSize === p.pageBlockSize && k.maxBlocksPerSeq === p.maxBlocksPerSeq && k.numSmParts === p.numSmParts
       && k.causal === p.causal && k.varlen === p.varlen && k.softmaxScale === p.softmaxScale && k.lseStrideB === p.lseStrideB
       && k.lseStrideH === p.lseStrideH && k.lseStrideT === p.lseStrideT) return k;
@@ -135,7 +144,7 @@ export class KernelCache {
     // =lib combinePick's choice without the twins (the library before session 23).
     const combineEnv = process.env.FLASHMLA_CUDA_COMBINE;
     const cp = combineEnv === 'warps' ? { name: 'mla_combine_warps', launch: combineWarpsLaunch(p) } : combinePick(p, v.combineRows as number, combineEnv !== 'cta');
-    const hopper = this.hopperLaunch(p);
+    const hopper = this.hopperLaunch(p, wide17);
     if (this.h.kernel === 'naive') {
       decode = launchOf(this.fn(this.h.naiveModule, `mla_naive_${dt}`, 0), naiveLaunch(p), 'naive');
     } else if (hopper) {
@@ -162,7 +171,7 @@ export class KernelCache {
     const combineShort = twins ? launchOf(this.fn(this.h.combineModule, `mla_combine_warps_${dt}`, 0), combineWarpsLaunch(p), 'combine') : undefined;
     if (combineShort) combineShort.pdl = true;
     this.shape = {
-      b: p.b, sQ: p.sQ, totalQ: p.totalQ, hQ: p.hQ, hKv: p.hKv, dtype: p.dtype, pageBlockSize: p.pageBlockSize,
+      wide17, b: p.b, sQ: p.sQ, totalQ: p.totalQ, hQ: p.hQ, hKv: p.hKv, dtype: p.dtype, pageBlockSize: p.pageBlockSize,
       maxBlocksPerSeq: p.maxBlocksPerSeq, numSmParts: p.numSmParts, causal: p.causal, varlen: p.varlen,
       softmaxScale: p.softmaxScale, lseStrideB: p.lseStrideB, lseStrideH: p.lseStrideH, lseStrideT: p.lseStrideT,
       lseBytes, accumBytes: dp.workspace.accumFloats * 4, decode, decodeLd, combine, combineLong, combineShort,
@@ -171,9 +180,16 @@ export class KernelCache {
     return this.shape;
   }
 
-  decodeKernel(p: MlaProblem): string {
+  /** sm90WideTakes for this backend: its measurement overrides, and the step's keysPerSplit where the plan has it. */
+  private wideTakes(p: MlaProblem, keysPerSplit: number | undefined): boolean {
+    const m = this.h.sm90WideMaxKeys;
+    return sm90WideTakes(p, this.h.sm90WideFrom, m !== undefined ? { maxKeys: m, keysPerSplit } : undefined);
+  }
+
+  /** The decode kernel p's shape gets (for a plan whose lengths are not on the host, where that matters). */
+  decodeKernel(p: MlaProblem, keysPerSplit?: number): string {
     if (this.h.kernel === 'naive') return `mla_naive_${p.dtype}`;
-    const h = this.hopperLaunch(p);
+    const h = this.hopperLaunch(p, this.wideTakes(p, keysPerSplit));
     if (!h) return decodeKernelName(p.dtype, this.variantFor(p));
     return h.ldName !== undefined && p.totalQ * p.hQ < h.nr! && this.ldFn(h.module, h.ldName, h.smem) !== undefined ? h.ldName : h.name;
   }
@@ -193,10 +209,10 @@ export class KernelCache {
    * The Hopper kernel that takes p's shape (decode_sm90.cu up to 32 rows, decode_sm90_wide.cu from 64 and, where
    * launch.ts sm90WideTakes says so, from 17) where its module is loaded and no mma.sync variant is forced.
    */
-  private hopperLaunch(p: MlaProblem): (Launch & { name: string; module: bigint; ldName?: string; nr?: 16 | 32 | 64 }) | undefined {
+  private hopperLaunch(p: MlaProblem, wide17: boolean): (Launch & { name: string; module: bigint; ldName?: string; nr?: 16 | 32 | 64 }) | undefined {
     if (this.h.kernel === 'naive' || this.forcedVariant) return undefined;
     // 17-32 rows: the wide kernel first where sm90WideTakes says so (both kernels take the same pages, heads, lengths).
-    const wideFirst = this.h.sm90WideModule !== undefined && sm90WideTakes(p, this.h.sm90WideFrom) ? sm90WideLaunch(p, 1) : undefined;
+    const wideFirst = this.h.sm90WideModule !== undefined && wide17 ? sm90WideLaunch(p, 1) : undefined;
     const narrow = this.h.sm90Module !== undefined && !wideFirst ? sm90Launch(p) : undefined;
     if (narrow) return { ...narrow, module: this.h.sm90Module! };
     const wide = wideFirst ?? (this.h.sm90WideModule !== undefined ? sm90WideLaunch(p) : undefined);

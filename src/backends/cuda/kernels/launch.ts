@@ -241,11 +241,32 @@ export function sm90WideLaunch(p: MlaProblem, minRows = 64): (Launch & { name: s
  * than the 32-row entry), while small batches whose parts hold pieces of several requests ran up to 1.5 % slower, so
  * they keep the narrow kernel. `from` (FLASHMLA_CUDA_SM90W_FROM, measurement): the wide kernel from that many rows
  * whatever the batch. Rows of 64 or more are the wide kernel's anyway (sm90WideLaunch).
+ * `short` (session 37): also where the step's plan is known on the host and its work items are short, `keysPerSplit`
+ * (DecodePlan: the cache lengths' sum over the pieces) at most `short.maxKeys` (sm90WideShortKeys by default): in
+ * session 36 the tiny batches with <= 128 keys a piece ran 0.94-0.998x the time on the wide kernel, those with 250-430
+ * 1.005-1.015x. Without host lengths (index tensors on the device) the batch rule alone decides.
  */
-export function sm90WideTakes(p: Pick<MlaProblem, 'b' | 'sQ' | 'nGroups' | 'numSmParts'>, from?: number): boolean {
+export function sm90WideTakes(
+  p: Pick<MlaProblem, 'b' | 'sQ' | 'nGroups' | 'numSmParts'>, from?: number, short?: { maxKeys: number; keysPerSplit?: number },
+): boolean {
   const rows = p.sQ * p.nGroups;
   if (from !== undefined) return rows >= from;
-  return rows > 16 && rows <= 32 && 2 * p.b >= p.numSmParts;
+  if (rows <= 16 || rows > 32) return false;
+  if (2 * p.b >= p.numSmParts) return true;
+  return short !== undefined && short.keysPerSplit !== undefined && short.keysPerSplit <= short.maxKeys;
+}
+
+/** The most keys a work item may average for 17-32 rows of a small batch to run on the wide kernel (sm90WideTakes). */
+export const sm90WideShortKeys = 160;
+
+/**
+ * sm90WideTakes' `short.maxKeys` from FLASHMLA_CUDA_SM90W_KPS: unset (or not a number) sm90WideShortKeys, 0 never (the
+ * batch rule alone, sessions 36's), n >= 1 at most n keys.
+ */
+export function sm90WideMaxKeysFrom(env: string | undefined): number | undefined {
+  const n = env === undefined || env.trim() === '' ? NaN : Number(env);
+  if (!Number.isFinite(n) || n < 0) return sm90WideShortKeys;
+  return n >= 1 ? n : undefined;
 }
 
 /**

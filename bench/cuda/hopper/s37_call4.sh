@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Session 37, call 4 (H200): 17-32 rows of small batches on the wide kernel where the plan's work items average at most
+# 160 keys (launch.ts sm90WideTakes, sm90WideShortKeys; the packed commit has it as the default). Checks with the default:
+# memcheck / synccheck on two moved shapes, sm90.test 400 random cases (some of them now on the wide kernel) + goldens.
+# Arms (s35_arms): ship (the default) against kps0 (FLASHMLA_CUDA_SM90W_KPS=0: the batch rule alone, session 36's) on
+# bench/cuda/hopper/s37-kps-shapes.json (session 36's 13 17-32-row small batches + 24 new ones), each twice, in
+# do_bench's loop and from CUDA graphs; bench/cuda/hopper/s37_kps_rule.py judges the rule written before the call
+# (results/gpu-host/bench/hopper/s37/predictions.txt). If it passes, the recorded run against FlashMLA 9241ae3 follows
+# (s35_record). Carry .ghc (with anchors) and .devstage (s37c4.tar.xz):   OUT=$OUT bash bench/cuda/hopper/s37_call4.sh
+set -uo pipefail
+source bench/cuda/hopper/s29_common.sh && s29_setup "${PACK:-.devstage/s37c4.tar.xz}"
+mkdir -p "$OUT/f"
+rm -rf dist-LIB; mkdir -p dist-LIB; cp -r dist/cuda dist-LIB/cuda
+s29_cfg k5 5 1024 16 2; s29_cfg k3 3 1024 32 1
+s29_san_jobs LIB "" k5 k3
+for s in 0 1; do
+  ( FLASHMLA_SM90_CASES=400 FLASHMLA_SM90_SHARD=$s/2 timeout -k 5 200 node --test --test-reporter=tap build/test/gpu/sm90.test.js > "$OUT/f/sm90-lib-$s.txt" 2>&1; echo "exit $?" >> "$OUT/f/sm90-lib-$s.txt" ) &
+done
+s29_run_jobs 4
+for f in "$OUT"/f/san-*.txt; do echo "$(basename "$f" .txt): $(grep -E 'ERROR SUMMARY' "$f" | tail -1)"; done
+python3 - "$OUT/f" <<'P'
+import json, glob, os, sys
+for f in sorted(glob.glob(os.path.join(sys.argv[1], 'o-*.json'))):
+    d = json.load(open(f)); print(os.path.basename(f), [(r['kernel'], r['check']['ok']) for r in d['rows']])
+P
+for s in 0 1; do echo "sm90.test shard $s: $(grep -E '^# (pass|fail)|^not ok|cases ran the sm90' "$OUT/f/sm90-lib-$s.txt" | tr '\n' ' ')"; done
+s33_pack s37c4-checks
+S=bench/cuda/hopper/s37-kps-shapes.json
+s35_arms s37k "--flush-mb 256 --rep-ms 100" $S A kps0 kps0 A
+s35_arms s37kg "--graph-calls 10" $S A kps0 kps0 A
+python3 bench/cuda/hopper/s37_kps_rule.py "$OUT/f/ab-s37k" "$OUT/f/ab-s37kg" $S | tee "$OUT/rule.txt"
+s33_pack s37c4-arms
+if grep -q 'RULE PASS' "$OUT/rule.txt"; then
+  s35_record "--protocols do_bench"
+  rm -f "$OUT"/*.svg
+  tar czf "$OUT/s37c4-bench.tgz" -C "$OUT" $(cd "$OUT" && ls fp*.json flush-*.json graph-*.json read-*.txt fp-*.txt 2>/dev/null)
+  rm -f "$OUT"/fp*.json "$OUT"/flush-*.json "$OUT"/graph-*.json "$OUT"/fp-*.txt "$OUT"/full.json "$OUT"/small-batch.json "$OUT"/combine-holdout.json "$OUT"/jobs.txt
+fi
+ts end
