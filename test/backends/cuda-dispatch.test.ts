@@ -106,6 +106,11 @@ test('17-32 rows of small batches on the wide kernel where the plan\'s keysPerSp
   assert.equal(kc.decodeKernel(p, long.keysPerSplit), 'mla_decode_sm90_bf16_n32');
   assert.equal(kc.decodeKernel(p), 'mla_decode_sm90_bf16_n32', 'no plan lengths on the host: the shape rule');
   assert.equal(kc.decodeKernel(problem(1, 16, { b: 5, totalQ: 5, numSmParts: 132 }), 64), 'mla_decode_sm90_bf16_n16', '16 rows never');
+  // q must hold a 64-row box (b * rows >= 64): b = 1 with 32 rows (the wide kernel's _ld twin) stays narrow.
+  assert.equal(kc.decodeKernel(problem(1, 32, { b: 1, totalQ: 1, numSmParts: 132 }), 64), 'mla_decode_sm90_bf16_n32', 'b = 1, 32 rows');
+  assert.equal(kc.decodeKernel(problem(2, 16, { b: 1, totalQ: 2, numSmParts: 132 }), 64), 'mla_decode_sm90_bf16_n32', 'b = 1, 16 x 2');
+  assert.equal(kc.decodeKernel(problem(2, 16, { b: 2, totalQ: 4, numSmParts: 132 }), 64), 'mla_decode_sm90w_bf16', 'b = 2, 16 x 2: 64 rows of q');
+  assert.equal(kc.decodeKernel(problem(1, 17, { b: 3, totalQ: 3, numSmParts: 132 }), 64), 'mla_decode_sm90_bf16_n32', 'b = 3, 17 rows: 51 rows of q');
   // The same shape re-resolves when the plan's choice changes (the launch cache keys on it).
   const a = kc.shapeKernels(p, short), b = kc.shapeKernels(p, long), c = kc.shapeKernels(p, short);
   assert.deepEqual([a.wide17, b.wide17, c.wide17], [true, false, true]);

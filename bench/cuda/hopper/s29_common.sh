@@ -139,7 +139,7 @@ s32_sets() {
   local tag=$1 fpa=$2 oa=$3 set
   "${CLI[@]}" bench --grid full --emit-configs "$OUT/full.json" > /dev/null
   cp bench/cuda/small-batch.json "$OUT/small-batch.json"; cp bench/cuda/combine-holdout.json "$OUT/combine-holdout.json"
-  for set in full small-batch combine-holdout; do
+  for set in ${S32_SETS:-full small-batch combine-holdout}; do # (S32_SETS: session 37's call 5 timed two of them)
     # shellcheck disable=SC2086 # the argument lists split on purpose
     PYTHONUNBUFFERED=1 timeout -k 5 200 python3 bench/cuda/flashmla_protocols.py .gpu-host/anchors $fpa --configs "$OUT/$set.json" --out "$OUT/fp-$set.json" > "$OUT/fp-$set.txt" 2>&1 || echo "fp $set rc $?"
     tail -2 "$OUT/fp-$set.txt"; ts "flashmla $set done"
@@ -297,7 +297,7 @@ s35_record() {
   local s
   s32_sets flush "$1" "--flush-mb 256"
   python3 bench/cuda/hopper/s32_sets_read.py "$OUT" flush > "$OUT/read-flush.txt"; grep -v '^   ' "$OUT/read-flush.txt"
-  for s in full small-batch combine-holdout; do mv "$OUT/fp-$s.json" "$OUT/fpflush-$s.json"; done
+  for s in ${S32_SETS:-full small-batch combine-holdout}; do mv "$OUT/fp-$s.json" "$OUT/fpflush-$s.json"; done
   s32_sets graph "--protocols graph" "--graph-calls 10"
   python3 bench/cuda/hopper/s32_sets_read.py "$OUT" graph > "$OUT/read-graph.txt"; grep -v '^   ' "$OUT/read-graph.txt"
   grep -E 'b=1 |b=4 |b=128 s_k=8192 h_q=16 s_q=1|b=128 s_k=8192 h_q=128 s_q=2' "$OUT/read-flush.txt" "$OUT/read-graph.txt" | head -12

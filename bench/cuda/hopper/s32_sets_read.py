@@ -8,6 +8,7 @@ import json, math, os, sys
 o, tag = sys.argv[1], sys.argv[2]
 g = lambda v: math.exp(sum(map(math.log, v)) / len(v)) if v else float('nan')
 for set in ('full', 'small-batch', 'combine-holdout'):
+    if not os.path.exists(os.path.join(o, f'{tag}-{set}.json')): continue # (a call that timed some sets only)
     fp = json.load(open(os.path.join(o, f'fp-{set}.json'))); d = json.load(open(os.path.join(o, f'{tag}-{set}.json')))
     v = [r['ratio_vs_flashmla'] for r in d['rows'] if 'ratio_vs_flashmla' in r]
     vb = [r['ratio_vs_flashmla'] for r in d['rows'] if r['b'] == 128 and 'ratio_vs_flashmla' in r]

@@ -5,12 +5,14 @@
 # New shapes: those after the first 13 of bench/cuda/hopper/s37-kps-shapes.json (session 36's 13 were what the bound was
 # fitted to). PASS: new moved shapes' geomean <= 0.985 in the loop and <= 1.0 from graphs, none above 1.01 (loop) /
 # 1.02 (graphs); session 36's moved shapes none above 1.01 in the loop; every run's spot check passed.
-#   python3 bench/cuda/hopper/s37_kps_rule.py LOOP_DIR GRAPH_DIR SHAPES.json   (exit 0: PASS)
+#   python3 bench/cuda/hopper/s37_kps_rule.py LOOP_DIR GRAPH_DIR SHAPES.json [OLD]   (exit 0: PASS; OLD: how many of
+#   SHAPES' first entries are old, default 13)
 import glob, json, math, os, sys
 
 shapes = json.load(open(sys.argv[3]))
+nold = int(sys.argv[4]) if len(sys.argv) > 4 else 13 # (call 5: 0, every shape new)
 def ckey(c): return (len(c['seqlens']) if 'seqlens' in c else c['b'], tuple(c['seqlens']) if 'seqlens' in c else c['s_k'], c['h_q'], c['s_q'])
-old = {ckey(c) for c in shapes[:13]}
+old = {ckey(c) for c in shapes[:nold]}
 def rkey(r): return (r['b'], tuple(r['seqlens']) if r.get('seqlens') else r['s_k'], r['h_q'], r['s_q'])
 
 def load(d):

@@ -242,9 +242,12 @@ export function sm90WideLaunch(p: MlaProblem, minRows = 64): (Launch & { name: s
  * they keep the narrow kernel. `from` (FLASHMLA_CUDA_SM90W_FROM, measurement): the wide kernel from that many rows
  * whatever the batch. Rows of 64 or more are the wide kernel's anyway (sm90WideLaunch).
  * `short` (session 37): also where the step's plan is known on the host and its work items are short, `keysPerSplit`
- * (DecodePlan: the cache lengths' sum over the pieces) at most `short.maxKeys` (sm90WideShortKeys by default): in
- * session 36 the tiny batches with <= 128 keys a piece ran 0.94-0.998x the time on the wide kernel, those with 250-430
- * 1.005-1.015x. Without host lengths (index tensors on the device) the batch rule alone decides.
+ * (DecodePlan: the cache lengths' sum over the pieces) at most `short.maxKeys` (sm90WideShortKeys by default), and q
+ * holds at least 64 rows (b * rows: the wide kernel's 64-row q boxes fit; b = 1 launches its _ld twin, which loads Q^T
+ * with the consumers): in session 36 the tiny batches with <= 128 keys a piece ran 0.94-0.998x the time on the wide
+ * kernel, those with 250-430 1.005-1.015x; in session 37 (call 4) 0.948x over 13 new such shapes in do_bench's loop,
+ * but the b = 1 32-row shapes 1.065-1.068x from CUDA graphs (docs/notes/cuda-hopper-decode.md, "Session 37"). Without
+ * host lengths (index tensors on the device) the batch rule alone decides.
  */
 export function sm90WideTakes(
   p: Pick<MlaProblem, 'b' | 'sQ' | 'nGroups' | 'numSmParts'>, from?: number, short?: { maxKeys: number; keysPerSplit?: number },
@@ -253,7 +256,7 @@ export function sm90WideTakes(
   if (from !== undefined) return rows >= from;
   if (rows <= 16 || rows > 32) return false;
   if (2 * p.b >= p.numSmParts) return true;
-  return short !== undefined && short.keysPerSplit !== undefined && short.keysPerSplit <= short.maxKeys;
+  return short !== undefined && short.keysPerSplit !== undefined && short.keysPerSplit <= short.maxKeys && p.b * rows >= 64;
 }
 
 /** The most keys a work item may average for 17-32 rows of a small batch to run on the wide kernel (sm90WideTakes). */
