@@ -302,3 +302,40 @@ s35_record() {
   python3 bench/cuda/hopper/s32_sets_read.py "$OUT" graph > "$OUT/read-graph.txt"; grep -v '^   ' "$OUT/read-graph.txt"
   grep -E 'b=1 |b=4 |b=128 s_k=8192 h_q=16 s_q=1|b=128 s_k=8192 h_q=128 s_q=2' "$OUT/read-flush.txt" "$OUT/read-graph.txt" | head -12
 }
+# s36_final_checks [1]: the library's checks of a recorded run (session 36 call 3, session 37 call 2), on dist/cuda
+# (copied to dist-LIB): memcheck / synccheck on six shapes (two 16 / 32-row narrow, two 32-row wide, 64 and 256 rows),
+# racecheck on two, sm90.test with 1000 random cases (4 shards), sm90-wide.test with 300 (2 shards), with 1 also
+# cuda.test (graph capture among others), then reliability's overlapping calls; summaries printed.
+s36_final_checks() {
+  rm -rf dist-LIB; mkdir -p dist-LIB; cp -r dist/cuda dist-LIB/cuda
+  s29_cfg n16 8 1000 16 1; s29_cfg n32 8 1000 16 2; s29_cfg w32 128 1024 32 1; s29_cfg w32b 70 700 16 2; s29_cfg chk256 4 1024 128 2; s29_cfg chk64 8 1000 64 1
+  s29_san_jobs LIB "" n16 n32 w32 w32b chk256 chk64
+  for c in n32 w32b; do s29_rc "$c" dist/cuda "${CLI[*]} ${BQ[*]} --configs $OUT/f/c-$c.json --out $OUT/f/o-rc-$c.json"; done
+  for s in 0 1 2 3; do
+    ( FLASHMLA_SM90_CASES=1000 FLASHMLA_SM90_SHARD=$s/4 timeout -k 5 250 node --test --test-reporter=tap build/test/gpu/sm90.test.js > "$OUT/f/sm90-lib-$s.txt" 2>&1; echo "exit $?" >> "$OUT/f/sm90-lib-$s.txt" ) &
+  done
+  for s in 0 1; do
+    ( FLASHMLA_SM90W_CASES=300 FLASHMLA_SM90W_SHARD=$s/2 timeout -k 5 250 node --test --test-reporter=tap build/test/gpu/sm90-wide.test.js > "$OUT/f/sm90w-lib-$s.txt" 2>&1; echo "exit $?" >> "$OUT/f/sm90w-lib-$s.txt" ) &
+  done
+  [ "${1:-0}" = 1 ] && ( FLASHMLA_REQUIRE=cuda timeout -k 5 250 node --test --test-reporter=tap build/test/gpu/cuda.test.js > "$OUT/f/cuda-lib.txt" 2>&1; echo "exit $?" >> "$OUT/f/cuda-lib.txt" ) &
+  s29_run_jobs 6
+  FLASHMLA_REQUIRE=cuda timeout -k 5 150 node --test --test-reporter=tap --test-name-pattern "overlapping" build/test/gpu/reliability.test.js > "$OUT/f/rel.txt" 2>&1; echo "reliability rc $?"
+  grep -E '^# (pass|fail)|^not ok' "$OUT/f/rel.txt" | tr '\n' ' '; echo
+  for f in "$OUT"/f/san-*.txt; do echo "$(basename "$f" .txt): $(grep -E 'ERROR SUMMARY' "$f" | tail -1)"; done
+  python3 - "$OUT/f" <<'P'
+import json, glob, os, sys
+for f in sorted(glob.glob(os.path.join(sys.argv[1], 'o-*.json'))):
+    d = json.load(open(f)); print(os.path.basename(f), [(r['kernel'], r['check']['ok']) for r in d['rows']])
+P
+  for f in "$OUT"/f/rc-*.txt; do echo "$(basename "$f" .txt): $(grep -E 'RACECHECK SUMMARY' "$f" | tail -1)"; done
+  for s in 0 1 2 3; do echo "sm90.test shard $s: $(grep -E '^# (pass|fail)|^not ok|cases ran the sm90' "$OUT/f/sm90-lib-$s.txt" | tr '\n' ' ')"; done
+  [ "${1:-0}" = 1 ] && echo "cuda.test: $(grep -E '^# (pass|fail)|^not ok' "$OUT/f/cuda-lib.txt" | tr '\n' ' ')"
+  for s in 0 1; do echo "sm90-wide.test shard $s: $(grep -E '^# (pass|fail)|^not ok|ran the sm90w' "$OUT/f/sm90w-lib-$s.txt" | tr '\n' ' ')"; done
+  rm -f "$OUT"/f/*.svg; for f in "$OUT"/f/rc-*.txt; do xz -T4 "$f"; done
+}
+# s36_record_pack NAME: s35_record's files (and FlashMLA's) packed as $OUT/NAME-bench.tgz, the loose copies removed.
+s36_record_pack() {
+  rm -f "$OUT"/*.svg
+  tar czf "$OUT/$1-bench.tgz" -C "$OUT" $(cd "$OUT" && ls fp*.json flush-*.json graph-*.json read-*.txt fp-*.txt 2>/dev/null)
+  rm -f "$OUT"/fp*.json "$OUT"/flush-*.json "$OUT"/graph-*.json "$OUT"/fp-*.txt "$OUT"/full.json "$OUT"/small-batch.json "$OUT"/combine-holdout.json "$OUT"/jobs.txt
+}

@@ -32,8 +32,6 @@ python3 bench/cuda/hopper/s37_kps_rule.py "$OUT/f/ab-s37k" "$OUT/f/ab-s37kg" $S 
 s33_pack s37c4-arms
 if grep -q 'RULE PASS' "$OUT/rule.txt"; then
   s35_record "--protocols do_bench"
-  rm -f "$OUT"/*.svg
-  tar czf "$OUT/s37c4-bench.tgz" -C "$OUT" $(cd "$OUT" && ls fp*.json flush-*.json graph-*.json read-*.txt fp-*.txt 2>/dev/null)
-  rm -f "$OUT"/fp*.json "$OUT"/flush-*.json "$OUT"/graph-*.json "$OUT"/fp-*.txt "$OUT"/full.json "$OUT"/small-batch.json "$OUT"/combine-holdout.json "$OUT"/jobs.txt
+  s36_record_pack s37c4
 fi
 ts end

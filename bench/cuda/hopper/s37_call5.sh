@@ -20,8 +20,6 @@ s33_pack s37c5-arms
 if grep -q 'RULE PASS' "$OUT/rule.txt"; then
   export S32_SETS="small-batch combine-holdout"
   s35_record "--protocols do_bench"
-  rm -f "$OUT"/*.svg
-  tar czf "$OUT/s37c5-bench.tgz" -C "$OUT" $(cd "$OUT" && ls fp*.json flush-*.json graph-*.json read-*.txt fp-*.txt 2>/dev/null)
-  rm -f "$OUT"/fp*.json "$OUT"/flush-*.json "$OUT"/graph-*.json "$OUT"/fp-*.txt "$OUT"/full.json "$OUT"/small-batch.json "$OUT"/combine-holdout.json "$OUT"/jobs.txt
+  s36_record_pack s37c5
 fi
 ts end
