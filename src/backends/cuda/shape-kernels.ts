@@ -186,7 +186,10 @@ export class KernelCache {
     return sm90WideTakes(p, this.h.sm90WideFrom, m !== undefined ? { maxKeys: m, keysPerSplit } : undefined);
   }
 
-  /** The decode kernel p's shape gets (for a plan whose lengths are not on the host, where that matters). */
+  /**
+   * The decode kernel p's shape gets; `keysPerSplit` is the step's plan's where its lengths are on the host (17-32 rows of
+   * small batches depend on it: launch.ts sm90WideTakes).
+   */
   decodeKernel(p: MlaProblem, keysPerSplit?: number): string {
     if (this.h.kernel === 'naive') return `mla_naive_${p.dtype}`;
     const h = this.hopperLaunch(p, this.wideTakes(p, keysPerSplit));

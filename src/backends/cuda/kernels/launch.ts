@@ -264,7 +264,7 @@ export const sm90WideShortKeys = 160;
 
 /**
  * sm90WideTakes' `short.maxKeys` from FLASHMLA_CUDA_SM90W_KPS: unset (or not a number) sm90WideShortKeys, 0 never (the
- * batch rule alone, sessions 36's), n >= 1 at most n keys.
+ * batch rule alone, session 36's), n >= 1 at most n keys.
  */
 export function sm90WideMaxKeysFrom(env: string | undefined): number | undefined {
   const n = env === undefined || env.trim() === '' ? NaN : Number(env);
