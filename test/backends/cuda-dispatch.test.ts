@@ -115,6 +115,19 @@ test('17-32 rows of small batches on the wide kernel where the plan\'s keysPerSp
   const a = kc.shapeKernels(p, short), b = kc.shapeKernels(p, long), c = kc.shapeKernels(p, short);
   assert.deepEqual([a.wide17, b.wide17, c.wide17], [true, false, true]);
   assert.deepEqual([a.decode?.gz, b.decode?.gz, b.decode?.gx], [132, 1, 132]);
+  // FLASHMLA_CUDA_SM90W_SHORT_FROM (measurement): the short-item rule from fewer rows; 16-row batches otherwise never.
+  let n2 = 100n;
+  const from9 = new KernelCache({
+    drv: { getFunction: () => n2++, setMaxDynamicSmem: () => {} } as unknown as KernelCacheHost['drv'],
+    maxSmem, numSms: 132, decodeModule: 1n, combineModule: 2n, naiveModule: 3n, sm90Module: 4n, sm90WideModule: 5n, sm90WideMaxKeys: 160, sm90WideShortFrom: 9,
+    paramsView: new DataView(new ArrayBuffer(mlaParamsLayout.size)), repacked: () => {},
+  });
+  const p16 = problem(1, 16, { b: 5, totalQ: 5, numSmParts: 132 });
+  assert.equal(from9.decodeKernel(p16, 64), 'mla_decode_sm90w_bf16');
+  assert.equal(from9.decodeKernel(p16, 200), 'mla_decode_sm90_bf16_n16');
+  assert.equal(from9.decodeKernel(problem(1, 16, { b: 128, totalQ: 128, numSmParts: 132 })), 'mla_decode_sm90_bf16_n16', 'no batch rule below 17 rows');
+  assert.equal(from9.decodeKernel(problem(1, 8, { b: 5, totalQ: 5, numSmParts: 132 }), 64), 'mla_decode_sm90_bf16_n16', '8 rows: under 9');
+  assert.equal(from9.decodeKernel(problem(1, 12, { b: 5, totalQ: 5, numSmParts: 132 }), 64), 'mla_decode_sm90_bf16_n16', 'b * rows = 60 < 64');
   // Without a short-item bound (FLASHMLA_CUDA_SM90W_KPS=0) the plan is ignored: the batch rule alone (session 36's).
   const { kc: plain } = cache(true);
   assert.equal(plain.decodeKernel(p, 64), 'mla_decode_sm90_bf16_n32');

@@ -5,12 +5,14 @@
 # New shapes: those after the first 13 of bench/cuda/hopper/s37-kps-shapes.json (session 36's 13 were what the bound was
 # fitted to). PASS: new moved shapes' geomean <= 0.985 in the loop and <= 1.0 from graphs, none above 1.01 (loop) /
 # 1.02 (graphs); session 36's moved shapes none above 1.01 in the loop; every run's spot check passed.
-#   python3 bench/cuda/hopper/s37_kps_rule.py LOOP_DIR GRAPH_DIR SHAPES.json [OLD]   (exit 0: PASS; OLD: how many of
-#   SHAPES' first entries are old, default 13)
+#   python3 bench/cuda/hopper/s37_kps_rule.py LOOP_DIR GRAPH_DIR SHAPES.json [OLD [BASE [swap]]]   (exit 0: PASS; OLD: how
+#   many of SHAPES' first entries are old, default 13; BASE: the other arm, default kps0; swap: BASE is the candidate)
 import glob, json, math, os, sys
 
 shapes = json.load(open(sys.argv[3]))
 nold = int(sys.argv[4]) if len(sys.argv) > 4 else 13 # (call 5: 0, every shape new)
+base_arm = sys.argv[5] if len(sys.argv) > 5 else 'kps0' # the arm 'ship' is judged against (prepared s38_call1.sh: 'sf1' is the candidate)
+swap = len(sys.argv) > 6 and sys.argv[6] == 'swap' # the candidate is base_arm, judged against 'ship'
 def ckey(c): return (len(c['seqlens']) if 'seqlens' in c else c['b'], tuple(c['seqlens']) if 'seqlens' in c else c['s_k'], c['h_q'], c['s_q'])
 old = {ckey(c) for c in shapes[:nold]}
 def rkey(r): return (r['b'], tuple(r['seqlens']) if r.get('seqlens') else r['s_k'], r['h_q'], r['s_q'])
@@ -25,14 +27,14 @@ def load(d):
 ok = True
 for tag, d, gmax, rmax in (('loop', sys.argv[1], 0.985, 1.01), ('graphs', sys.argv[2], 1.0, 1.02)):
     runs = load(d)
-    ship, base = runs['ship'], runs['kps0']
+    ship, base = (runs[base_arm], runs['ship']) if swap else (runs['ship'], runs[base_arm])
     moved_new, moved_old, rest = [], [], []
     for k in ship[0]:
         ms = lambda rs: sum(r[k]['ms'] for r in rs) / len(rs)
         r = ms(ship) / ms(base)
         checks = all((x[k].get('check') or {}).get('ok', True) for x in ship + base)
         if not checks: ok = False
-        moved = ship[0][k]['kernel'].startswith('mla_decode_sm90w') and base[0][k]['kernel'].endswith('_n32')
+        moved = ship[0][k]['kernel'].startswith('mla_decode_sm90w') and base[0][k]['kernel'].startswith('mla_decode_sm90_')
         (moved_old if moved and k in old else moved_new if moved else rest).append((k, r))
         print(f"{tag:6s} {'old' if k in old else 'new'} {'MOVED' if moved else '     '} {str(k):44s} {ship[0][k]['kernel']:26s} {base[0][k]['kernel']:26s} {r:.3f} {[round(x[k]['ms'] * 1000, 1) for x in ship]} {[round(x[k]['ms'] * 1000, 1) for x in base]}{'' if checks else ' CHECK FAILED'}")
     g = lambda v: math.exp(sum(math.log(r) for _, r in v) / len(v)) if v else float('nan')

@@ -191,9 +191,11 @@ class CudaBackendImpl implements CudaBackend {
       const wideFrom = Number(process.env.FLASHMLA_CUDA_SM90W_FROM); // (a measurement override, shape-kernels.ts)
       const sm90WideFrom = wideFrom >= 1 ? wideFrom : undefined;
       const sm90WideMaxKeys = sm90WideMaxKeysFrom(process.env.FLASHMLA_CUDA_SM90W_KPS); // (launch.ts sm90WideTakes)
+      const shortFrom = Number(process.env.FLASHMLA_CUDA_SM90W_SHORT_FROM); // (a measurement override, shape-kernels.ts)
+      const sm90WideShortFrom = shortFrom >= 1 ? shortFrom : undefined;
       this.kernels = new KernelCache({
         drv, maxSmem: this.maxSmem, numSms, kernel: opts.kernel, decodeModule, combineModule, naiveModule, sm90Module, sm90WideModule,
-        sm90WideQMap: process.env.FLASHMLA_CUDA_SM90W_QMAP !== '0', sm90WideFrom, sm90WideMaxKeys, paramsView, repacked: () => this.staging.repacked(),
+        sm90WideQMap: process.env.FLASHMLA_CUDA_SM90W_QMAP !== '0', sm90WideFrom, sm90WideMaxKeys, sm90WideShortFrom, paramsView, repacked: () => this.staging.repacked(),
       });
       this.timer = new EventTimer(drv, this.stream);
       this.launcher = new LaunchEx(drv, pdlSupport({

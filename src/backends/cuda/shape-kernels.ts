@@ -87,6 +87,8 @@ export interface KernelCacheHost {
    * FLASHMLA_CUDA_SM90W_KPS=n; =0 or absent here: the batch rule alone).
    */
   readonly sm90WideMaxKeys?: number;
+  /** A measurement override of the short-item rule's least rows (FLASHMLA_CUDA_SM90W_SHORT_FROM=n; default 17). */
+  readonly sm90WideShortFrom?: number;
   /** The decode parameter block (MlaParams) the scalars are packed into. */
   readonly paramsView: DataView;
   /** Called after the parameter block was repacked (the packer overwrote the accumulator pointers too). */
@@ -183,7 +185,7 @@ export class KernelCache {
   /** sm90WideTakes for this backend: its measurement overrides, and the step's keysPerSplit where the plan has it. */
   private wideTakes(p: MlaProblem, keysPerSplit: number | undefined): boolean {
     const m = this.h.sm90WideMaxKeys;
-    return sm90WideTakes(p, this.h.sm90WideFrom, m !== undefined ? { maxKeys: m, keysPerSplit } : undefined);
+    return sm90WideTakes(p, this.h.sm90WideFrom, m !== undefined ? { maxKeys: m, keysPerSplit, minRows: this.h.sm90WideShortFrom } : undefined);
   }
 
   /**

@@ -247,16 +247,19 @@ export function sm90WideLaunch(p: MlaProblem, minRows = 64): (Launch & { name: s
  * with the consumers): in session 36 the tiny batches with <= 128 keys a piece ran 0.94-0.998x the time on the wide
  * kernel, those with 250-430 1.005-1.015x; in session 37 (call 4) 0.948x over 13 new such shapes in do_bench's loop,
  * but the b = 1 32-row shapes 1.065-1.068x from CUDA graphs (docs/notes/cuda-hopper-decode.md, "Session 37"). Without
- * host lengths (index tensors on the device) the batch rule alone decides.
+ * host lengths (index tensors on the device) the batch rule alone decides. `short.minRows` (FLASHMLA_CUDA_SM90W_SHORT_FROM,
+ * measurement, default 17): the short-item rule from that many rows (fewer than 17 rows: not yet timed on the wide kernel).
  */
 export function sm90WideTakes(
-  p: Pick<MlaProblem, 'b' | 'sQ' | 'nGroups' | 'numSmParts'>, from?: number, short?: { maxKeys: number; keysPerSplit?: number },
+  p: Pick<MlaProblem, 'b' | 'sQ' | 'nGroups' | 'numSmParts'>, from?: number,
+  short?: { maxKeys: number; keysPerSplit?: number; minRows?: number },
 ): boolean {
   const rows = p.sQ * p.nGroups;
   if (from !== undefined) return rows >= from;
-  if (rows <= 16 || rows > 32) return false;
-  if (2 * p.b >= p.numSmParts) return true;
-  return short !== undefined && short.keysPerSplit !== undefined && short.keysPerSplit <= short.maxKeys && p.b * rows >= 64;
+  if (rows > 32) return false;
+  if (rows > 16 && 2 * p.b >= p.numSmParts) return true;
+  if (short === undefined || rows < (short.minRows ?? 17)) return false;
+  return short.keysPerSplit !== undefined && short.keysPerSplit <= short.maxKeys && p.b * rows >= 64;
 }
 
 /** The most keys a work item may average for 17-32 rows of a small batch to run on the wide kernel (sm90WideTakes). */
