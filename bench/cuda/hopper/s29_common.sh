@@ -160,13 +160,8 @@ s33_narrow_checks() {
   done
 }
 s33_narrow_report() {
-  local f v
-  for f in "$OUT"/f/san-*.txt; do echo "$(basename "$f" .txt): $(grep -E 'ERROR SUMMARY' "$f" | tail -1)"; done
-  python3 - "$OUT/f" <<'P'
-import json, glob, os, sys
-for f in sorted(glob.glob(os.path.join(sys.argv[1], 'o-*.json'))):
-    d = json.load(open(f)); print(os.path.basename(f), [(r['kernel'], r['check']['ok']) for r in d['rows']])
-P
+  local v
+  s37_san_report
   for v in "$@"; do echo "sm90.test $v: $(grep -E '^# (pass|fail)|^not ok' "$OUT/f/sm90-$v.txt" | tr '\n' ' ')"; done
 }
 # s33_n9 FILE: FlashMLA's nine 16 / 32-row rows at b=128 as a configs file.
@@ -312,9 +307,7 @@ s36_final_checks() {
   s29_cfg n16 8 1000 16 1; s29_cfg n32 8 1000 16 2; s29_cfg w32 128 1024 32 1; s29_cfg w32b 70 700 16 2; s29_cfg chk256 4 1024 128 2; s29_cfg chk64 8 1000 64 1
   s29_san_jobs LIB "" n16 n32 w32 w32b chk256 chk64
   for c in n32 w32b; do s29_rc "$c" dist/cuda "${CLI[*]} ${BQ[*]} --configs $OUT/f/c-$c.json --out $OUT/f/o-rc-$c.json"; done
-  for s in 0 1 2 3; do
-    ( FLASHMLA_SM90_CASES=1000 FLASHMLA_SM90_SHARD=$s/4 timeout -k 5 250 node --test --test-reporter=tap build/test/gpu/sm90.test.js > "$OUT/f/sm90-lib-$s.txt" 2>&1; echo "exit $?" >> "$OUT/f/sm90-lib-$s.txt" ) &
-  done
+  s37_sm90_shards lib 1000 4 250
   for s in 0 1; do
     ( FLASHMLA_SM90W_CASES=300 FLASHMLA_SM90W_SHARD=$s/2 timeout -k 5 250 node --test --test-reporter=tap build/test/gpu/sm90-wide.test.js > "$OUT/f/sm90w-lib-$s.txt" 2>&1; echo "exit $?" >> "$OUT/f/sm90w-lib-$s.txt" ) &
   done
@@ -322,14 +315,9 @@ s36_final_checks() {
   s29_run_jobs 6
   FLASHMLA_REQUIRE=cuda timeout -k 5 150 node --test --test-reporter=tap --test-name-pattern "overlapping" build/test/gpu/reliability.test.js > "$OUT/f/rel.txt" 2>&1; echo "reliability rc $?"
   grep -E '^# (pass|fail)|^not ok' "$OUT/f/rel.txt" | tr '\n' ' '; echo
-  for f in "$OUT"/f/san-*.txt; do echo "$(basename "$f" .txt): $(grep -E 'ERROR SUMMARY' "$f" | tail -1)"; done
-  python3 - "$OUT/f" <<'P'
-import json, glob, os, sys
-for f in sorted(glob.glob(os.path.join(sys.argv[1], 'o-*.json'))):
-    d = json.load(open(f)); print(os.path.basename(f), [(r['kernel'], r['check']['ok']) for r in d['rows']])
-P
+  s37_san_report
   for f in "$OUT"/f/rc-*.txt; do echo "$(basename "$f" .txt): $(grep -E 'RACECHECK SUMMARY' "$f" | tail -1)"; done
-  for s in 0 1 2 3; do echo "sm90.test shard $s: $(grep -E '^# (pass|fail)|^not ok|cases ran the sm90' "$OUT/f/sm90-lib-$s.txt" | tr '\n' ' ')"; done
+  s37_sm90_report lib 4
   [ "${1:-0}" = 1 ] && echo "cuda.test: $(grep -E '^# (pass|fail)|^not ok' "$OUT/f/cuda-lib.txt" | tr '\n' ' ')"
   for s in 0 1; do echo "sm90-wide.test shard $s: $(grep -E '^# (pass|fail)|^not ok|ran the sm90w' "$OUT/f/sm90w-lib-$s.txt" | tr '\n' ' ')"; done
   rm -f "$OUT"/f/*.svg; for f in "$OUT"/f/rc-*.txt; do xz -T4 "$f"; done
@@ -339,4 +327,35 @@ s36_record_pack() {
   rm -f "$OUT"/*.svg
   tar czf "$OUT/$1-bench.tgz" -C "$OUT" $(cd "$OUT" && ls fp*.json flush-*.json graph-*.json read-*.txt fp-*.txt 2>/dev/null)
   rm -f "$OUT"/fp*.json "$OUT"/flush-*.json "$OUT"/graph-*.json "$OUT"/fp-*.txt "$OUT"/full.json "$OUT"/small-batch.json "$OUT"/combine-holdout.json "$OUT"/jobs.txt
+}
+# s37_san_report: each compute-sanitizer log's summary ($OUT/f/san-*.txt, s29_san_jobs) and each checked output's kernels
+# and reference check ($OUT/f/o-*.json).
+s37_san_report() {
+  local f
+  for f in "$OUT"/f/san-*.txt; do echo "$(basename "$f" .txt): $(grep -E 'ERROR SUMMARY' "$f" | tail -1)"; done
+  python3 - "$OUT/f" <<'P'
+import json, glob, os, sys
+for f in sorted(glob.glob(os.path.join(sys.argv[1], 'o-*.json'))):
+    d = json.load(open(f)); print(os.path.basename(f), [(r['kernel'], r['check']['ok']) for r in d['rows']])
+P
+}
+# s37_sm90_shards TAG CASES SHARDS TIMEOUT: sm90.test with CASES random cases over SHARDS processes in the background
+# (logs $OUT/f/sm90-TAG-<shard>.txt; the caller's environment applies); s37_sm90_report TAG SHARDS prints their results.
+s37_sm90_shards() {
+  local s
+  for ((s = 0; s < $3; s++)); do
+    ( FLASHMLA_SM90_CASES=$2 FLASHMLA_SM90_SHARD=$s/$3 timeout -k 5 "$4" node --test --test-reporter=tap build/test/gpu/sm90.test.js > "$OUT/f/sm90-$1-$s.txt" 2>&1; echo "exit $?" >> "$OUT/f/sm90-$1-$s.txt" ) &
+  done
+}
+s37_sm90_report() {
+  local s
+  for ((s = 0; s < $2; s++)); do echo "sm90.test $1 shard $s: $(grep -E '^# (pass|fail)|^not ok|cases ran the sm90' "$OUT/f/sm90-$1-$s.txt" | tr '\n' ' ')"; done
+}
+# s37_rule_arms TAG SHAPES ARM [RULE ARGS...]: arms A ARM ARM A on SHAPES in do_bench's loop (ab-TAG) and from CUDA graphs
+# (ab-TAGg), judged by s37_kps_rule.py with RULE ARGS after its folders and SHAPES (its output also in $OUT/rule.txt).
+s37_rule_arms() {
+  local tag=$1 shapes=$2 arm=$3; shift 3
+  s35_arms "$tag" "--flush-mb 256 --rep-ms 100" "$shapes" A "$arm" "$arm" A
+  s35_arms "${tag}g" "--graph-calls 10" "$shapes" A "$arm" "$arm" A
+  python3 bench/cuda/hopper/s37_kps_rule.py "$OUT/f/ab-$tag" "$OUT/f/ab-${tag}g" "$shapes" "$@" | tee "$OUT/rule.txt"
 }

@@ -13,22 +13,12 @@ mkdir -p "$OUT/f"
 rm -rf dist-LIB; mkdir -p dist-LIB; cp -r dist/cuda dist-LIB/cuda
 s29_cfg k5 5 1024 16 2; s29_cfg k3 3 1024 32 1
 s29_san_jobs LIB "" k5 k3
-for s in 0 1; do
-  ( FLASHMLA_SM90_CASES=400 FLASHMLA_SM90_SHARD=$s/2 timeout -k 5 200 node --test --test-reporter=tap build/test/gpu/sm90.test.js > "$OUT/f/sm90-lib-$s.txt" 2>&1; echo "exit $?" >> "$OUT/f/sm90-lib-$s.txt" ) &
-done
+s37_sm90_shards lib 400 2 200
 s29_run_jobs 4
-for f in "$OUT"/f/san-*.txt; do echo "$(basename "$f" .txt): $(grep -E 'ERROR SUMMARY' "$f" | tail -1)"; done
-python3 - "$OUT/f" <<'P'
-import json, glob, os, sys
-for f in sorted(glob.glob(os.path.join(sys.argv[1], 'o-*.json'))):
-    d = json.load(open(f)); print(os.path.basename(f), [(r['kernel'], r['check']['ok']) for r in d['rows']])
-P
-for s in 0 1; do echo "sm90.test shard $s: $(grep -E '^# (pass|fail)|^not ok|cases ran the sm90' "$OUT/f/sm90-lib-$s.txt" | tr '\n' ' ')"; done
+s37_san_report
+s37_sm90_report lib 2
 s33_pack s37c4-checks
-S=bench/cuda/hopper/s37-kps-shapes.json
-s35_arms s37k "--flush-mb 256 --rep-ms 100" $S A kps0 kps0 A
-s35_arms s37kg "--graph-calls 10" $S A kps0 kps0 A
-python3 bench/cuda/hopper/s37_kps_rule.py "$OUT/f/ab-s37k" "$OUT/f/ab-s37kg" $S | tee "$OUT/rule.txt"
+s37_rule_arms s37k bench/cuda/hopper/s37-kps-shapes.json kps0
 s33_pack s37c4-arms
 if grep -q 'RULE PASS' "$OUT/rule.txt"; then
   s35_record "--protocols do_bench"

@@ -12,10 +12,7 @@
 set -uo pipefail
 source bench/cuda/hopper/s29_common.sh && s29_setup "${PACK:-.devstage/s37c5.tar.xz}"
 mkdir -p "$OUT/f"
-S=bench/cuda/hopper/s37-kps-shapes2.json
-s35_arms s37k2 "--flush-mb 256 --rep-ms 100" $S A kps0 kps0 A
-s35_arms s37k2g "--graph-calls 10" $S A kps0 kps0 A
-python3 bench/cuda/hopper/s37_kps_rule.py "$OUT/f/ab-s37k2" "$OUT/f/ab-s37k2g" $S 0 | tee "$OUT/rule.txt"
+s37_rule_arms s37k2 bench/cuda/hopper/s37-kps-shapes2.json kps0 0
 s33_pack s37c5-arms
 if grep -q 'RULE PASS' "$OUT/rule.txt"; then
   export S32_SETS="small-batch combine-holdout"

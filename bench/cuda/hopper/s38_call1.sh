@@ -17,17 +17,12 @@ rm -rf dist-LIB; mkdir -p dist-LIB; cp -r dist/cuda dist-LIB/cuda
 export FLASHMLA_CUDA_SM90W_SHORT_FROM=1
 s29_cfg s16a 9 1536 16 1; s29_cfg s16b 6 2048 16 1
 s29_san_jobs LIB "" s16a s16b
-for s in 0 1; do
-  ( FLASHMLA_SM90_CASES=200 FLASHMLA_SM90_SHARD=$s/2 timeout -k 5 200 node --test --test-reporter=tap build/test/gpu/sm90.test.js > "$OUT/f/sm90-sf1-$s.txt" 2>&1; echo "exit $?" >> "$OUT/f/sm90-sf1-$s.txt" ) &
-done
+s37_sm90_shards sf1 200 2 200
 s29_run_jobs 4
 unset FLASHMLA_CUDA_SM90W_SHORT_FROM
-for f in "$OUT"/f/san-*.txt; do echo "$(basename "$f" .txt): $(grep -E 'ERROR SUMMARY' "$f" | tail -1)"; done
-for s in 0 1; do echo "sm90.test sf1 shard $s: $(grep -E '^# (pass|fail)|^not ok|cases ran the sm90' "$OUT/f/sm90-sf1-$s.txt" | tr '\n' ' ')"; done
+s37_san_report
+s37_sm90_report sf1 2
 s33_pack s38c1-checks
-S=bench/cuda/hopper/s38-short16-shapes.json
-s35_arms s38s "--flush-mb 256 --rep-ms 100" $S A sf1 sf1 A
-s35_arms s38sg "--graph-calls 10" $S A sf1 sf1 A
-python3 bench/cuda/hopper/s37_kps_rule.py "$OUT/f/ab-s38s" "$OUT/f/ab-s38sg" $S 4 sf1 swap | tee "$OUT/rule.txt"
+s37_rule_arms s38s bench/cuda/hopper/s38-short16-shapes.json sf1 4 sf1 swap
 s33_pack s38c1-arms
 ts end

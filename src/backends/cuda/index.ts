@@ -188,11 +188,10 @@ class CudaBackendImpl implements CudaBackend {
       this.staging = new IndexStaging({
         drv, stream: this.stream, paramsView, ws: this.ws, ptrOf: (t) => this.ptrOf(t), capturing: () => this.capturing,
       });
-      const wideFrom = Number(process.env.FLASHMLA_CUDA_SM90W_FROM); // (a measurement override, shape-kernels.ts)
-      const sm90WideFrom = wideFrom >= 1 ? wideFrom : undefined;
+      // Row-count measurement overrides (shape-kernels.ts): a number >= 1, else unset.
+      const rowsEnv = (name: string): number | undefined => { const n = Number(process.env[name]); return n >= 1 ? n : undefined; };
+      const sm90WideFrom = rowsEnv('FLASHMLA_CUDA_SM90W_FROM'), sm90WideShortFrom = rowsEnv('FLASHMLA_CUDA_SM90W_SHORT_FROM');
       const sm90WideMaxKeys = sm90WideMaxKeysFrom(process.env.FLASHMLA_CUDA_SM90W_KPS); // (launch.ts sm90WideTakes)
-      const shortFrom = Number(process.env.FLASHMLA_CUDA_SM90W_SHORT_FROM); // (a measurement override, shape-kernels.ts)
-      const sm90WideShortFrom = shortFrom >= 1 ? shortFrom : undefined;
       this.kernels = new KernelCache({
         drv, maxSmem: this.maxSmem, numSms, kernel: opts.kernel, decodeModule, combineModule, naiveModule, sm90Module, sm90WideModule,
         sm90WideQMap: process.env.FLASHMLA_CUDA_SM90W_QMAP !== '0', sm90WideFrom, sm90WideMaxKeys, sm90WideShortFrom, paramsView, repacked: () => this.staging.repacked(),
