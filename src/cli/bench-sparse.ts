@@ -44,7 +44,7 @@ positions, shuffled pages.
   TFLOPS = 2 * h_q * attended * (d_qk + 512) / time,  attended = b * s_q * topk (+ extra; topk_length sums if given)
   GB/s   = (b * s_q * (topk + extra_topk) * bytes_per_token + q + out) / time   (an upper bound on what is read)
 Then dense (page-table) decode over a V3.2 FP8 cache vs the bf16 cache, 16 and 32 query rows (dense rows of the JSON,
-speedup_vs_bf16 = bf16 time / FP8 time).
+speedup_vs_bf16 = bf16 time / FP8 time, kernel = the FP8 kernel that ran where the backend names it).
 
 Options:
   --backend NAME   best (default), cuda, webgpu or cpu
@@ -58,6 +58,9 @@ Options:
                    us_b2b where the file has it (bench/cuda/flashmla_sparse_protocols.py), else with its us (kineto)
   --precision P    fast (default: P rounded to bf16 before P.V, as FlashMLA), exact (P as hi + lo on Hopper),
                    or both (each shape twice; geomean_by_precision gives both geometric means)
+  --dense-heads L  h_q of the dense rows, comma-separated (default 16,32; s_q 1); from 64 the lengths are host
+                   tensors (CUDA plans those steps from them), below 64 device tensors
+  --dense-only     only the dense rows
   --reps N, --warmup N, --workers N, --out FILE, -q`;
 
 interface Row extends SparseShape {
@@ -163,6 +166,7 @@ export async function runShape(backend: Backend, s: SparseShape, timing: SparseT
  * indices built on the host each call where the backend cannot read the cache by block table (src/core/dense-fp8.ts).
  */
 async function runDense(backend: Backend, b: number, sK: number, hQ: number, timing: SparseTiming) {
+  const { fp8BlockStride } = await import('../core/fp8.js');
   const { flashMlaWithKvcache, getMlaMetadata } = await import('../core/api.js');
   const r = rng(b * 7 + sK + hQ), B = 64, pages = Math.ceil(sK / B), nb = b * pages;
   const seqlens = new Int32Array(b).fill(sK);
@@ -174,7 +178,9 @@ async function runDense(backend: Backend, b: number, sK: number, hQ: number, tim
   const onDev = (t: Tensor): Tensor => (backend.kind === 'cpu' ? t : backend.upload(t as never));
   const tableHost = fromArray('i32', [b, pages], Int32Array.from({ length: nb }, (_, i) => i)), lensHost = fromArray('i32', [b], seqlens);
   const table = onDev(tableHost), lens = onDev(lensHost);
-  const fp8Index = backend.decodeDenseFp8 ? { table, lens } : { table: tableHost, lens: lensHost };
+  // From 64 heads CUDA runs dense FP8 on its sparse kernel, whose step is planned from host lengths (sparse.ts
+  // denseOnSparse): the lengths stay on the host there (the table on the device).
+  const fp8Index = backend.decodeDenseFp8 ? { table, lens: hQ >= 64 ? lensHost : lens } : { table: tableHost, lens: lensHost };
   const md = getMlaMetadata(seqlens, hQ, 1, { backend });
   const q = backend.upload(fromArray('bf16', [b, 1, hQ, 576], Uint16Array.from({ length: b * hQ * 576 }, () => f32ToBf16(r() * 2 - 1))));
   const kFp8 = uploadFp8Cache(backend, fp8CacheTensor('v32', nb, B, randomCache('v32', nb, B, r)));
@@ -186,9 +192,18 @@ async function runDense(backend: Backend, b: number, sK: number, hQ: number, tim
   const out = backend.empty('bf16', [b, 1, hQ, 512]), lse = backend.empty('f32', [b, hQ, 1]);
   const time = async (k: Tensor, table: Tensor, lens: Tensor) => await medianMs(backend, () => flashMlaWithKvcache(q, k, table, lens, 512,
     md.tileSchedulerMetadata, md.numSplits, { backend, out, lse }).then(() => undefined), timing) * 1e3;
+  const kernel = backend.denseFp8Kernel?.({
+    format: 'v32', dtype: 'bf16', b, sQ: 1, hQ, dQk: 576, pageBlockSize: B, maxBlocksPerSeq: pages, blockStride: fp8BlockStride('v32', B),
+    numSmParts: md.tileSchedulerMetadata.shape[0], causal: true, softmaxScale: 576 ** -0.5, q, kCache: kFp8, blockTable: fp8Index.table,
+    cacheSeqlens: fp8Index.lens, tileSchedulerMetadata: md.tileSchedulerMetadata, numSplits: md.numSplits, out, lse,
+  });
   const fp8Us = await time(kFp8, fp8Index.table, fp8Index.lens), bf16Us = await time(kBf16, table, lens);
   for (const t of [q, kFp8, kBf16, out, lse, ...(backend.kind === 'cpu' ? [] : [table, lens])]) backend.free(t);
-  return { kind: 'dense_fp8', format: 'v32', b, s_k: sK, h_q: hQ, s_q: 1, us: fp8Us, bf16_us: bf16Us, speedup_vs_bf16: bf16Us / fp8Us };
+  const flop = 2 * b * hQ * sK * (576 + 512);
+  return {
+    kind: 'dense_fp8', format: 'v32', b, s_k: sK, h_q: hQ, s_q: 1, ...(kernel ? { kernel } : {}), us: fp8Us, bf16_us: bf16Us, speedup_vs_bf16: bf16Us / fp8Us,
+    TFLOPS: flop / fp8Us / 1e6, bf16_TFLOPS: flop / bf16Us / 1e6,
+  };
 }
 
 /**
@@ -212,7 +227,8 @@ export async function benchSparse(argv: string[]): Promise<void> {
   const { values: v, help } = parse('bench', argv, {
     backend: { type: 'string' }, grid: { type: 'string' }, flashmla: { type: 'string' }, out: { type: 'string' },
     reps: { type: 'string' }, warmup: { type: 'string' }, workers: { type: 'string' }, quiet: { type: 'boolean', short: 'q' },
-    precision: { type: 'string' }, 'flush-mb': { type: 'string' }, 'rep-ms': { type: 'string' },
+    precision: { type: 'string' }, 'flush-mb': { type: 'string' }, 'rep-ms': { type: 'string' }, 'dense-heads': { type: 'string' },
+    'dense-only': { type: 'boolean' },
   });
   if (help) { console.log(sparseBenchHelp); return; }
   const flushMb = intArg('flush-mb', v['flush-mb'], 0, 0, 1 << 16);
@@ -239,7 +255,8 @@ export async function benchSparse(argv: string[]): Promise<void> {
     const proto = fm ? sparseProtocol(fm, flushMb) : undefined;
     if (proto && !proto.matched) p.done(`warning: FlashMLA's times are ${proto.flashmla}, ours ${flushMb ? `with ${flushMb} MB written before each repetition` : 'back to back'}: the ratios mix two protocols (bench/cuda/flashmla_sparse_protocols.py adds FlashMLA back to back)`);
     const rows: Row[] = [];
-    const runs = precisions.flatMap((precision) => shapes.map((s) => ({ s, precision })));
+    const denseHeads = (stringArg(v['dense-heads']) ?? '16,32').split(',').map((x) => intArg('dense-heads', x.trim(), 16, 1, 4096));
+    const runs = v['dense-only'] ? [] : precisions.flatMap((precision) => shapes.map((s) => ({ s, precision })));
     for (const [i, { s, precision }] of runs.entries()) {
       const tag = precisions.length > 1 ? ` ${precision}` : '';
       p.update(`[${i + 1}/${runs.length}] ${s.label} b=${s.b} h_q=${s.hQ} s_q=${s.sQ} topk=${s.topk}${s.extraTopk ? `+${s.extraTopk}` : ''}${tag}`);
@@ -252,12 +269,12 @@ export async function benchSparse(argv: string[]): Promise<void> {
       p.done(`[${i + 1}/${runs.length}] ${s.label} b=${s.b} h_q=${s.hQ} s_q=${s.sQ} topk=${row.topk_total}${tag}: ${fmt(row.us)} us  ${fmt(row.TFLOPS)} TFLOPS${row.ratio_vs_flashmla !== undefined ? `  ${row.ratio_vs_flashmla.toFixed(3)}x FlashMLA` : ''}`);
     }
     const dense = [];
-    for (const hQ of [16, 32]) {
+    for (const hQ of denseHeads) {
       const b = grid === 'small' ? 1 : 128, sK = grid === 'small' ? 1024 : 8192;
       p.update(`dense FP8 (V3.2) vs bf16, b=${b} s_k=${sK} h_q=${hQ}`);
       const d = await runDense(backend, b, sK, hQ, timing);
       dense.push(d);
-      p.done(`dense V3.2 FP8 b=${b} s_k=${sK} h_q=${hQ}: ${fmt(d.us)} us, bf16 ${fmt(d.bf16_us)} us, ${d.speedup_vs_bf16.toFixed(2)}x`);
+      p.done(`dense V3.2 FP8 b=${b} s_k=${sK} h_q=${hQ}${d.kernel ? ` (${d.kernel})` : ''}: ${fmt(d.us)} us, bf16 ${fmt(d.bf16_us)} us, ${d.speedup_vs_bf16.toFixed(2)}x`);
     }
     const geomeanOf = (precision: SparsePrecision) => {
       const ratios = rows.filter((r) => r.precision === precision && r.ratio_vs_flashmla !== undefined).map((r) => r.ratio_vs_flashmla!);

@@ -167,6 +167,8 @@ export interface Backend {
    * cannot (the caller then runs it as a sparse decode with host-built indices).
    */
   decodeDenseFp8?(launch: DenseFp8Call): boolean | Promise<boolean>;
+  /** Optional: the kernel decodeDenseFp8 would run for a launch (benchmarks record it), undefined where it would answer false. */
+  denseFp8Kernel?(launch: DenseFp8Call): string | undefined;
   /** Wait until all queued work is done. */
   synchronize(): Promise<void>;
   /**

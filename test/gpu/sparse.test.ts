@@ -10,7 +10,8 @@ import { after, before, describe, test } from 'node:test';
 import { type CudaBackend, createCudaBackend } from '../../src/backends/cuda/index.js';
 import { flashMlaWithKvcache, getMlaMetadata } from '../../src/index.js';
 import { bf16ToF32, f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
-import { dequantizeToken, fp8Layouts, quantizeCache } from '../../src/core/fp8.js';
+import { dequantizeToken, fp8BlockStride, fp8Layouts, quantizeCache } from '../../src/core/fp8.js';
+import { sparseSm90Entry } from '../../src/backends/cuda/kernels/sparse-sm90-launch.js';
 import { referenceDecode } from '../../src/core/reference.js';
 import { referenceSparseDecode } from '../../src/core/reference-sparse.js';
 import { fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } from '../../src/core/sparse.js';
@@ -165,6 +166,30 @@ describe('cuda: dense FP8 decode on Hopper (dense_fp8_sm90.cu shapes)', () => {
   });
   test(`${nDense90} random cases (seed 90000..)`, async () => {
     for (let seed = 90000; seed < 90000 + nDense90; seed++) await runRandomDenseFp8(seed, cuda, tolerances.cuda, false, true);
+  });
+});
+
+// Dense FP8 steps of 64 and 128 heads with host lengths: on an sm_90 GPU sparse_sm90.cu runs them as sparse steps
+// (sparse.ts denseOnSparse); elsewhere sparse_mma.cu.
+const nDense64 = Number(process.env.FLASHMLA_GPU_DENSE64_CASES ?? 100);
+describe('cuda: dense FP8 decode of 64 heads and more (sparse_sm90.cu on Hopper)', () => {
+  test('sm_90 builds run them on sparse_sm90.cu (P as hi + lo), lengths only on the device on sparse_mma.cu', (t) => {
+    const cc = String((cuda.info.details as { cc?: unknown } | undefined)?.cc ?? '');
+    if (!cc.startsWith('9.')) return t.skip(`not an sm_90 GPU (compute capability ${cc || 'unknown'})`);
+    const dev = { device: 'cuda' } as never;
+    for (const [format, hQ, sQ] of [['v32', 128, 1], ['v32', 64, 2], ['model1', 64, 1], ['model1', 128, 2]] as const) {
+      const l = {
+        format, dtype: 'bf16', b: 2, sQ, hQ, dQk: format === 'v32' ? 576 : 512, pageBlockSize: 64, maxBlocksPerSeq: 4,
+        blockStride: fp8BlockStride(format, 64), numSmParts: 33, causal: true, softmaxScale: 0.04, q: dev, kCache: dev, out: dev, lse: dev,
+        blockTable: fromArray('i32', [2, 4], new Int32Array(8)), cacheSeqlens: fromArray('i32', [2], Int32Array.of(200, 100)),
+        tileSchedulerMetadata: fromArray('i32', [33, 8], new Int32Array(264)), numSplits: fromArray('i32', [3], Int32Array.of(0, 1, 2)),
+      } as const;
+      assert.equal(cuda.denseFp8Kernel!(l), sparseSm90Entry(format, hQ, 'exact').name, `${format} hQ ${hQ} sQ ${sQ}`);
+      assert.match(cuda.denseFp8Kernel!({ ...l, cacheSeqlens: dev })!, /^mla_sparse_mma_/, 'lengths on the device');
+    }
+  });
+  test(`${nDense64} random cases (seed 97000..): both formats, 64 / 128 heads, pages 64 / 16 / 1 / 256`, async () => {
+    for (let seed = 97000; seed < 97000 + nDense64; seed++) await runRandomDenseFp8(seed, cuda, tolerances.cuda, false, 'wide');
   });
 });
 

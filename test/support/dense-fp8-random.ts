@@ -45,18 +45,33 @@ export function denseFp8Sm90Spec(rng: Rng): DenseFp8Spec {
   };
 }
 
+/**
+ * The shapes CUDA runs on its Hopper sparse kernel as dense steps (sparse.ts denseOnSparse): either format, bf16
+ * queries, 64 or 128 heads, causal sQ 1..3, page sizes 64 / 16 / 1 / 256, seqlens 0 / 1 / 63 / 64 / 65 / up to 3000 (several
+ * split items and uneven lengths), host lengths.
+ */
+export function denseFp8WideSpec(rng: Rng): DenseFp8Spec {
+  const b = rng.int(1, 3);
+  return {
+    format: rng.pick(['v32', 'model1'] as const), dtype: 'bf16', b, sQ: rng.int(1, 3), hQ: rng.pick([64, 128]),
+    pageBlockSize: rng.pick([64, 64, 16, 1, 256]), causal: rng.float() < 0.7,
+    seqlens: Array.from({ length: b }, () => rng.pick([0, 1, 63, 64, 65, rng.int(1, 1500), rng.int(1500, 3000)])),
+    numSms: rng.pick([1, 3, 8, 40, 132]), scale: rng.float() < 0.5 ? undefined : 0.05 + rng.float() * 0.1,
+  };
+}
+
 /** Query rows' magnitudes of the `bigQ` cases (times the usual clamped normal values): tiny, usual, and past f16's range
     (2^15 and up: dense_fp8_sm90.cu's f16 score path rescales such an item's Q). */
 export const denseFp8QScales = [2 ** -20, 2 ** -12, 1, 2 ** 8, 2 ** 13, 2 ** 14, 2 ** 16, 2 ** 17];
 
 /**
  * Run one random dense FP8 case on `backend` against the float64 reference (throws with the seed on failure);
- * `sm90`: a shape dense_fp8_sm90.cu takes (denseFp8Sm90Spec); `bigQ`: each query row (b, sQ, hQ) then gets a factor
+ * `sm90`: a shape dense_fp8_sm90.cu takes (denseFp8Sm90Spec), 'wide' one of denseFp8WideSpec; `bigQ`: each query row (b, sQ, hQ) then gets a factor
  * from denseFp8QScales (drawn after everything else, so the other cases of a seed stay as they were).
  */
-export async function runRandomDenseFp8(seed: number, backend: Backend, tol: Tolerance, small = false, sm90 = false, bigQ = false): Promise<void> {
+export async function runRandomDenseFp8(seed: number, backend: Backend, tol: Tolerance, small = false, sm90: boolean | 'wide' = false, bigQ = false): Promise<void> {
   const rng = new Rng(seed);
-  const s = sm90 ? denseFp8Sm90Spec(rng) : denseFp8Spec(rng, small);
+  const s = sm90 === 'wide' ? denseFp8WideSpec(rng) : sm90 ? denseFp8Sm90Spec(rng) : denseFp8Spec(rng, small);
   const L = fp8Layouts[s.format], B = s.pageBlockSize, dQk = L.dQk;
   const pagesOf = s.seqlens.map((n) => Math.ceil(n / B));
   const maxBlocks = Math.max(1, ...pagesOf) + rng.int(0, 1);
@@ -78,7 +93,7 @@ export async function runRandomDenseFp8(seed: number, backend: Backend, tol: Tol
   // Hopper shapes: some live tokens get a scale that is no power of two, or one whose 2^120 multiple overflows bf16
   // (then that group's bytes are made subnormal, so its values stay moderate): dense_fp8_sm90.cu's exact path. The
   // reference dequantizes whatever is stored.
-  if (sm90 && rng.float() < 0.4) {
+  if (sm90 && s.format === 'v32' && rng.float() < 0.4) {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     for (let t = 0; t < numBlocks * B; t++) {
       if (!used[t] || rng.float() >= 0.05) continue;

@@ -1,6 +1,6 @@
 // A SparseMmaRunner host over a fake driver, for the fast tests of the runner's dispatch (no GPU): each fatbin is a
 // module handle, each launch is recorded as `label:kernel` with its grid, block and shared memory, where `label` is
-// the module's name in `labels` (e.g. { 'sparse_sm90.fatbin': 'sm90' }, the rest 'mma').
+// the module's name in `labels` (e.g. { 'sparse_sm90.fatbin': 'sm90' }, the rest 'mma'), and its parameter block in paramsAt.
 import type { SparseMmaHost } from '../../src/backends/cuda/sparse.js';
 
 export interface FakeLaunch { name: string; grid: number[]; block: number; smem: number }
@@ -9,16 +9,24 @@ export function fakeSparseRunner(labels: Record<string, string>, maxSmem: number
   const modules = new Map<string, bigint>(['sparse_mma.fatbin', ...Object.keys(labels)].map((file, i) => [file, BigInt(i + 1)]));
   const labelOf = new Map<bigint, string>([...modules].map(([file, m]) => [m, labels[file] ?? 'mma']));
   const launches: FakeLaunch[] = [];
+  /** The parameter block each launch was given (a copy taken at the launch, in launches' order). */
+  const paramsAt: DataView[] = [];
+  let view = new DataView(new ArrayBuffer(0));
+  /** Host-to-device copies: destination and bytes. */
+  const copies: { dst: bigint; bytes: Uint8Array }[] = [];
   const names = new Map<bigint, string>();
   let nextFn = 100n, nextPtr = 1n << 20n;
   const drv = {
-    pinnedParams: (bytes: number) => ({ ptr: 0n, view: new DataView(new ArrayBuffer(bytes)), argv: 0n }),
+    pinnedParams: (bytes: number) => ({ ptr: 0n, view: (view = new DataView(new ArrayBuffer(bytes))), argv: 0n }),
     alloc: (bytes: number) => { const p = nextPtr; nextPtr += BigInt(Math.ceil(bytes / 256) * 256); return p; },
-    free: () => {}, synchronize: () => {}, copyHtoD: () => {},
+    free: () => {}, synchronize: () => {},
+    copyHtoD: (dst: bigint, src: ArrayBufferView, bytes: number) => { copies.push({ dst, bytes: new Uint8Array(src.buffer, src.byteOffset, bytes).slice() }); },
     check: (rc: number, what: string) => { throw new Error(`${what}: ${rc}`); },
     api: {
       cuLaunchKernel: (f: bigint, gx: number, gy: number, gz: number, bx: number, _by: number, _bz: number, smem: number) => {
-        launches.push({ name: names.get(f)!, grid: [gx, gy, gz], block: bx, smem }); return 0;
+        launches.push({ name: names.get(f)!, grid: [gx, gy, gz], block: bx, smem });
+        paramsAt.push(new DataView(view.buffer.slice(0)));
+        return 0;
       },
     },
   };
@@ -30,5 +38,5 @@ export function fakeSparseRunner(labels: Record<string, string>, maxSmem: number
     ptrOf: () => 4096n,
     ...extra,
   });
-  return { launches, host };
+  return { launches, paramsAt, copies, host };
 }

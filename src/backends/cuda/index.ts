@@ -177,6 +177,8 @@ class CudaBackendImpl implements CudaBackend {
       this.sparseSm90 = hopper && Boolean(manifest.files['sparse_sm90.fatbin']) && process.env.FLASHMLA_CUDA_SPARSE !== 'mma';
       // dense_fp8_sm90.cu for dense V3.2 FP8 decode (loaded on first use); FLASHMLA_CUDA_DENSE_FP8=mma keeps sparse_mma.cu (A/B runs).
       this.denseFp8Sm90 = hopper && Boolean(manifest.files['dense_fp8_sm90.fatbin']) && process.env.FLASHMLA_CUDA_DENSE_FP8 !== 'mma';
+      // Dense FP8 steps of 64 heads and more on sparse_sm90.cu (sparse.ts denseOnSparse); FLASHMLA_CUDA_DENSE_FP8_SPARSE=0 keeps them on sparse_mma.cu.
+      this.denseFp8OnSparse = process.env.FLASHMLA_CUDA_DENSE_FP8 !== 'mma' && process.env.FLASHMLA_CUDA_DENSE_FP8_SPARSE !== '0';
       this.denseFp8Sm90Threads16 = manifest.denseFp8Sm90Threads16;
       this.denseFp8Sm90W3Tiles = manifest.denseFp8Sm90W3Tiles;
       // maps[0]: the KV cache's tensor map for TMA kernels; maps[1]: q's, for decode_sm90.cu's library entries (sm90QMap)
@@ -272,16 +274,22 @@ class CudaBackendImpl implements CudaBackend {
     return this.opts.kernel !== 'naive' && this.sparseMma.dense(l);
   }
 
+  denseFp8Kernel(l: DenseFp8Call): string | undefined {
+    this.alive();
+    return this.opts.kernel === 'naive' ? undefined : this.sparseMma.kernelForDense(l);
+  }
+
   private get sparseMma(): SparseMmaRunner {
     return (this.sparseMmaRunner ??= new SparseMmaRunner({
       drv: this.drv, stream: this.stream, maxSmem: this.maxSmem, load: (f) => this.loadKernels(f), hopper: this.sparseSm90,
-      denseFp8Sm90: this.denseFp8Sm90, denseFp8Sm90Threads16: this.denseFp8Sm90Threads16, denseFp8Sm90W3Tiles: this.denseFp8Sm90W3Tiles,
+      denseFp8Sm90: this.denseFp8Sm90, denseOnSparse: this.denseFp8OnSparse, denseFp8Sm90Threads16: this.denseFp8Sm90Threads16, denseFp8Sm90W3Tiles: this.denseFp8Sm90W3Tiles,
       fn: (m, name, smem) => this.kernels.fn(m, name, smem), ptrOf: (t) => this.ptrOf(t),
     }));
   }
   private sparseMmaRunner?: SparseMmaRunner;
   private sparseSm90 = false;
   private denseFp8Sm90 = false;
+  private denseFp8OnSparse = false;
   private denseFp8Sm90Threads16?: number;
   private denseFp8Sm90W3Tiles?: number | null;
 

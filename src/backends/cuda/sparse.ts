@@ -1,16 +1,22 @@
 // Host side of sparse_mma.cu: the tiled sparse decode (FlashMLA's sparse API) and dense page-table decode over an
 // FP8 cache. CudaBackendImpl asks this runner first (decodeSparse, decodeDenseFp8); where no variant applies (an
 // f16 query over an FP8 cache, a GPU whose shared memory is too small) it answers false and sparse.cu runs instead.
+// On sm_90 the runner hands sparse steps to sparse_sm90.cu, dense FP8 steps of at most 32 rows (V3.2) to
+// dense_fp8_sm90.cu, and dense FP8 steps of 64 heads and more to sparse_sm90.cu as sparse steps whose lists are every
+// key a row sees (denseOnSparse).
 import type { DenseFp8Call } from '../../core/dense-fp8.js';
 import type { HalfDType } from '../../core/dtype.js';
 import { invalidArgument } from '../../core/errors.js';
 import type { SparseCacheKind, SparseCall, SparsePrecision } from '../../core/sparse.js';
-import type { Tensor } from '../../core/tensor.js';
+import { type Tensor, fromArray } from '../../core/tensor.js';
 import type { Driver } from './driver.js';
 import {
   type SparseMmaGrid, type SparseMmaVariant, chooseSparseMma, sparseMmaAccumElems, sparseMmaCombineLaunch, sparseMmaKernelName, sparseMmaLaunch,
 } from './kernels/sparse-mma-launch.js';
-import { sparseSm90Entry, sparseSm90Fatbin, sparseSm90Launch, useSparseSm90 } from './kernels/sparse-sm90-launch.js';
+import {
+  denseIndicesKernelName, denseIndicesLaunch, denseOnSparseSm90, sparseSm90Entry, sparseSm90Fatbin, sparseSm90Launch, useSparseSm90,
+} from './kernels/sparse-sm90-launch.js';
+import { planSparseSchedule } from '../../core/sparse-scheduler.js';
 import { denseFp8Sm90Entry, denseFp8Sm90Fatbin, denseFp8Sm90Launch, denseFp8Sm90Nr, denseFp8Sm90Prefetch, denseFp8Sm90TilesPerPart, denseFp8Sm90W3Tiles, useDenseFp8Sm90 } from './kernels/dense-fp8-sm90-launch.js';
 import { compilePacker, sparseMmaParamsLayout } from './params.js';
 
@@ -30,6 +36,9 @@ export interface SparseMmaHost {
   /** dense_fp8_sm90.cu's dispatch threshold where the kernel folder's manifest names one (tiles an SM part from which a
       16-row launch takes the n16w3 entry; absent: the shipped build's). */
   readonly denseFp8Sm90W3Tiles?: number | null;
+  /** Dense FP8 steps of 64 heads and more may run on sparse_mma.cu's index kernel and sparse_sm90.cu (with `hopper`;
+      FLASHMLA_CUDA_DENSE_FP8_SPARSE=0 or FLASHMLA_CUDA_DENSE_FP8=mma keep them on sparse_mma.cu for A/B runs). */
+  readonly denseOnSparse?: boolean;
   /** dense_fp8_sm90.cu's L2 prefetch distance in pages (tuning runs; absent: denseFp8Sm90Prefetch, 0: the kernel's own, -1: none). */
   readonly denseFp8Prefetch?: number;
   /** A kernel of a module, with its dynamic shared memory limit raised to smem (cached by name). */
@@ -78,6 +87,7 @@ export class SparseMmaRunner {
   /** The kernel a dense FP8 launch gets here: dense_fp8_sm90.cu, a sparse_mma.cu variant, or undefined. */
   kernelForDense(l: DenseFp8Call): string | undefined {
     if (useDenseFp8Sm90(l, this.h.denseFp8Sm90 ?? false, this.h.maxSmem)) return this.denseSm90Entry(l).name;
+    if (this.denseOnSparseTakes(l)) return sparseSm90Entry(l.format, l.hQ, 'exact').name;
     const v = chooseSparseMma(l.format, l.dtype, l.dQk, l.sQ * l.hQ, this.h.maxSmem);
     return v && sparseMmaKernelName(v);
   }
@@ -115,8 +125,41 @@ export class SparseMmaRunner {
     return true;
   }
 
+  /** Whether a dense FP8 step runs on sparse_sm90.cu (denseOnSparseSm90's rule). */
+  private denseOnSparseTakes(l: DenseFp8Call): boolean {
+    return denseOnSparseSm90({ kind: l.format, dtype: l.dtype, dQk: l.dQk, hQ: l.hQ }, this.h.hopper ?? false, this.h.maxSmem, this.h.denseOnSparse ?? false,
+      l.cacheSeqlens.device === 'cpu', useDenseFp8Sm90(l, this.h.denseFp8Sm90 ?? false, this.h.maxSmem));
+  }
+
+  /**
+   * A dense FP8 step on sparse_sm90.cu: mla_dense_fp8_indices writes each row's list (the physical ids of the keys it
+   * sees, -1 past them; [b, sQ, topk], topk the longest sequence) into the workspace, the sparse scheduler plans the
+   * lists by the host's lengths (topkLength = cacheSeqlens) over the dense plan's SM parts, and the sparse kernel runs
+   * with P as hi + lo (precision 'exact': the dense FP8 kernels keep P to 2^-11 or better). The dense metadata was
+   * checked against the lengths by the caller; it is not read here.
+   */
+  private denseOnSparse(l: DenseFp8Call): boolean {
+    const seqlens = l.cacheSeqlens.host() as Int32Array;
+    let topk = 1;
+    for (let i = 0; i < l.b; i++) topk = Math.max(topk, seqlens[i]);
+    const plan = planSparseSchedule({ b: l.b, topk, topkLength: seqlens, extraTopk: 0 }, l.numSmParts);
+    const meta = fromArray('i32', [l.numSmParts, 8], plan.tileSchedulerMetadata), ns = fromArray('i32', [l.b + 1], plan.numSplits);
+    const dev = this.stage([l.blockTable, l.cacheSeqlens, meta, ns], sparseMmaAccumElems(l.b, l.numSmParts, l.sQ, l.hQ), l.b * l.sQ * topk);
+    const k = this.kernel(undefined, l.dtype, l.format, l.hQ, 'exact');
+    this.launch(k, {
+      q: this.h.ptrOf(l.q), kCache: this.h.ptrOf(l.kCache), extraKCache: 0n, indices: dev.extra, extraIndices: 0n, topkLength: dev[1], extraTopkLength: 0n,
+      attnSink: 0n, blockTable: dev[0], cacheSeqlens: dev[1], tileSchedulerMetadata: dev[2], numSplits: dev[3],
+      out: this.h.ptrOf(l.out), lse: this.h.ptrOf(l.lse), oAccum: dev.oAccum, lseAccum: dev.lseAccum,
+      b: l.b, sQ: l.sQ, hQ: l.hQ, topk, extraTopk: 0, pageBlockSize: l.pageBlockSize, extraPageBlockSize: 1, blockStride: l.blockStride,
+      extraBlockStride: 0, maxBlocksPerSeq: l.maxBlocksPerSeq, dense: 0, causal: l.causal ? 1 : 0, scaleLog2: l.softmaxScale * Math.LOG2E,
+    }, sparseSm90Launch(l.numSmParts, l.sQ, l.hQ, l.format), l.b, l.sQ, l.hQ, plan.numSplits[l.b] !== l.b,
+    { name: denseIndicesKernelName, g: denseIndicesLaunch(l.b, l.sQ, topk) });
+    return true;
+  }
+
   /** Queue a dense decode over an FP8 cache by block table; false where no variant applies. */
   dense(l: DenseFp8Call): boolean {
+    if (this.denseOnSparseTakes(l)) return this.denseOnSparse(l);
     const sm90 = useDenseFp8Sm90(l, this.h.denseFp8Sm90 ?? false, this.h.maxSmem);
     const v = chooseSparseMma(l.format, l.dtype, l.dQk, l.sQ * l.hQ, this.h.maxSmem);
     if (!v && !sm90) return false;
@@ -156,7 +199,9 @@ export class SparseMmaRunner {
     return { module: (this.module ??= this.h.load('sparse_mma.fatbin')), name: sparseMmaKernelName(v), dtype };
   }
 
-  private launch(k: SparseKernel, values: Record<string, bigint | number>, g: SparseMmaGrid, b: number, sQ: number, hQ: number, needCombine: boolean): void {
+  /** Launch k (and first, with the same parameters, sparse_mma.cu's kernel `before`), then the combine where needed. */
+  private launch(k: SparseKernel, values: Record<string, bigint | number>, g: SparseMmaGrid, b: number, sQ: number, hQ: number, needCombine: boolean,
+    before?: { name: string; g: SparseMmaGrid }): void {
     const h = this.h;
     this.params ??= h.drv.pinnedParams(sparseMmaParamsLayout.size);
     if ((BigInt(values.q) | BigInt(values.kCache) | BigInt(values.extraKCache) | BigInt(values.out)) & 15n) {
@@ -164,7 +209,14 @@ export class SparseMmaRunner {
     }
     pack(this.params.view, values);
     const api = h.drv.api;
-    let rc = api.cuLaunchKernel(h.fn(k.module, k.name, g.smem), g.grid[0], g.grid[1], g.grid[2], g.block[0], 1, 1, g.smem, h.stream, this.params.argv, null);
+    let rc: number;
+    if (before) {
+      this.module ??= h.load('sparse_mma.fatbin');
+      const bg = before.g;
+      rc = api.cuLaunchKernel(h.fn(this.module, before.name, bg.smem), bg.grid[0], bg.grid[1], bg.grid[2], bg.block[0], 1, 1, bg.smem, h.stream, this.params.argv, null);
+      if (rc !== 0) h.drv.check(rc, `cuLaunchKernel(${before.name})`);
+    }
+    rc = api.cuLaunchKernel(h.fn(k.module, k.name, g.smem), g.grid[0], g.grid[1], g.grid[2], g.block[0], 1, 1, g.smem, h.stream, this.params.argv, null);
     if (rc !== 0) h.drv.check(rc, `cuLaunchKernel(${k.name})`);
     if (!needCombine) return;
     this.module ??= h.load('sparse_mma.fatbin');
@@ -175,9 +227,10 @@ export class SparseMmaRunner {
 
   /**
    * Device addresses of the given tensors (host ones are copied to the front of a grow-only workspace, device ones
-   * used where they are; absent ones are 0) and of the f32 accumulators behind them.
+   * used where they are; absent ones are 0), of the f32 accumulators behind them and of `extraI32` more i32 elements
+   * after those (`extra`, 0 when none are asked for).
    */
-  private stage(ts: readonly (Tensor | undefined)[], acc: { o: number; lse: number }): bigint[] & { oAccum: bigint; lseAccum: bigint } {
+  private stage(ts: readonly (Tensor | undefined)[], acc: { o: number; lse: number }, extraI32 = 0): bigint[] & { oAccum: bigint; lseAccum: bigint; extra: bigint } {
     const h = this.h;
     const offsets: number[] = [];
     let bytes = 0;
@@ -185,7 +238,7 @@ export class SparseMmaRunner {
       offsets.push(bytes);
       if (t && t.device === 'cpu') bytes += Math.ceil(t.byteLength / 256) * 256;
     }
-    const lseAt = bytes, oAt = lseAt + Math.ceil((acc.lse * 4) / 256) * 256, total = oAt + acc.o * 4;
+    const lseAt = bytes, oAt = lseAt + Math.ceil((acc.lse * 4) / 256) * 256, extraAt = oAt + Math.ceil((acc.o * 4) / 256) * 256, total = extraAt + extraI32 * 4;
     if (total > this.ws.bytes) {
       h.drv.synchronize(h.stream); // a queued launch may still read the old workspace
       if (this.ws.ptr) h.drv.free(this.ws.ptr);
@@ -207,9 +260,10 @@ export class SparseMmaRunner {
       h.drv.copyHtoD(dst, src, t.byteLength, h.stream);
       this.lastBytes[k] = bytes.length <= 256 * 1024 ? bytes.slice() : undefined;
       return dst;
-    }) as bigint[] & { oAccum: bigint; lseAccum: bigint };
+    }) as bigint[] & { oAccum: bigint; lseAccum: bigint; extra: bigint };
     out.lseAccum = this.ws.ptr + BigInt(lseAt);
     out.oAccum = this.ws.ptr + BigInt(oAt);
+    out.extra = extraI32 > 0 ? this.ws.ptr + BigInt(extraAt) : 0n;
     return out;
   }
 

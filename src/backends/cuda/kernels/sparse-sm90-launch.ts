@@ -56,3 +56,21 @@ export function useSparseSm90(s: SparseSm90Shape, hopper: boolean, maxSmem: numb
 export function sparseSm90Launch(numSmParts: number, sQ: number, hQ: number, kind: SparseCacheKind = 'v32'): SparseMmaGrid {
   return { grid: [numSmParts, sQ, Math.ceil(hQ / sparseSm90Rows)], block: [384, 1, 1], smem: sparseSm90Entry(kind, hQ).smem };
 }
+
+/** sparse_mma.cu's kernel that writes the sparse lists of a dense step (dense decode over an FP8 cache on this kernel). */
+export const denseIndicesKernelName = 'mla_dense_fp8_indices';
+
+/** Grid of mla_dense_fp8_indices: one thread an entry of the [b, sQ, topk] lists, 256 a CTA. */
+export function denseIndicesLaunch(b: number, sQ: number, topk: number): SparseMmaGrid {
+  return { grid: [Math.ceil((b * sQ * topk) / 256), 1, 1], block: [256, 1, 1], smem: 0 };
+}
+
+/**
+ * Whether a dense decode over an FP8 cache runs on this kernel (sparse.ts SparseMmaRunner.denseOnSparse): sparse_sm90.cu
+ * may run (`hopper`) and takes the shape (useSparseSm90: V3.2 or MODEL1 with bf16 queries, hQ a multiple of 64), dense
+ * FP8 on it is not turned off (`enabled`), the sequence lengths are on the host (the step's lists and plan are built
+ * from them) and dense_fp8_sm90.cu does not take the call (`denseSm90`: its rows are at most 32, never a multiple of 64).
+ */
+export function denseOnSparseSm90(s: SparseSm90Shape, hopper: boolean, maxSmem: number, enabled: boolean, hostSeqlens: boolean, denseSm90: boolean): boolean {
+  return enabled && hostSeqlens && !denseSm90 && useSparseSm90(s, hopper, maxSmem);
+}

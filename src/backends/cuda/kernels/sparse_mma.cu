@@ -466,6 +466,27 @@ __device__ void combine(const SparseMmaParams& p) {
   }
 MLA_SPARSE_MMA_VARIANTS(MLA_SPARSE_MMA)
 
+// Dense decode over an FP8 cache on sparse_sm90.cu (sparse.ts SparseMmaRunner.denseOnSparse): the sparse list of row
+// (batch, j), written into p.indices ([b, sQ, topk] i32, which this launch owns): entry e is the physical token id of
+// key e (its page from blockTable, times pageBlockSize, plus its slot) while e is a key the row sees (seqlen, or with
+// causal seqlen - sQ + j + 1; at most topk), else -1. Only the pages a row sees are read. Launch
+// (denseIndicesLaunch): grid ceil(b * sQ * topk / 256), 256 threads, no shared memory.
+extern "C" __global__ void __launch_bounds__(256) mla_dense_fp8_indices(const SparseMmaParams p) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * 256 + threadIdx.x;
+  const int64_t rowLen = p.topk;
+  if (i >= static_cast<int64_t>(p.b) * p.sQ * rowLen) return;
+  const int row = static_cast<int>(i / rowLen), e = static_cast<int>(i - row * rowLen);
+  const int batch = row / p.sQ, j = row - batch * p.sQ;
+  const int seqlen = p.cacheSeqlens[batch];
+  const int seen = min(p.causal ? seqlen - p.sQ + j + 1 : seqlen, p.maxBlocksPerSeq * p.pageBlockSize);
+  int id = -1;
+  if (e < seen) {
+    const int page = e / p.pageBlockSize;
+    id = p.blockTable[static_cast<int64_t>(batch) * p.maxBlocksPerSeq + page] * p.pageBlockSize + (e - page * p.pageBlockSize);
+  }
+  const_cast<int*>(p.indices)[i] = id;
+}
+
 // Launch: grid (b, sQ, ceil(hQ / 4)), 128 threads, no dynamic shared memory.
 extern "C" __global__ void __launch_bounds__(128) mla_sparse_mma_combine_bf16(const SparseMmaParams p) { mla::smma::combine<__nv_bfloat16>(p); }
 extern "C" __global__ void __launch_bounds__(128) mla_sparse_mma_combine_f16(const SparseMmaParams p) { mla::smma::combine<__half>(p); }
