@@ -58,8 +58,9 @@ Options:
                    us_b2b where the file has it (bench/cuda/flashmla_sparse_protocols.py), else with its us (kineto)
   --precision P    fast (default: P rounded to bf16 before P.V, as FlashMLA), exact (P as hi + lo on Hopper),
                    or both (each shape twice; geomean_by_precision gives both geometric means)
-  --dense-heads L  h_q of the dense rows, comma-separated (default 16,32; s_q 1); from 64 the lengths are host
-                   tensors (CUDA plans those steps from them), below 64 device tensors
+  --dense-heads L  h_q of the dense rows, comma-separated (default 16,32; s_q 1); the block table is a device
+                   tensor, the lengths too below 64 heads and from 64 a host tensor (CUDA then plans the step on the host)
+  --dense-device-lens  the lengths a device tensor at every h_q (CUDA plans steps of 64 heads and more on the device)
   --dense-only     only the dense rows
   --reps N, --warmup N, --workers N, --out FILE, -q`;
 
@@ -165,7 +166,7 @@ export async function runShape(backend: Backend, s: SparseShape, timing: SparseT
  * memory-bound configs (16 and 32 query rows a KV head). The FP8 path runs through the sparse kernel with
  * indices built on the host each call where the backend cannot read the cache by block table (src/core/dense-fp8.ts).
  */
-async function runDense(backend: Backend, b: number, sK: number, hQ: number, timing: SparseTiming) {
+async function runDense(backend: Backend, b: number, sK: number, hQ: number, timing: SparseTiming, deviceLens = false) {
   const { fp8BlockStride } = await import('../core/fp8.js');
   const { flashMlaWithKvcache, getMlaMetadata } = await import('../core/api.js');
   const r = rng(b * 7 + sK + hQ), B = 64, pages = Math.ceil(sK / B), nb = b * pages;
@@ -180,7 +181,7 @@ async function runDense(backend: Backend, b: number, sK: number, hQ: number, tim
   const table = onDev(tableHost), lens = onDev(lensHost);
   // From 64 heads CUDA runs dense FP8 on its sparse kernel, whose step is planned from host lengths (sparse.ts
   // denseOnSparse): the lengths stay on the host there (the table on the device).
-  const fp8Index = backend.decodeDenseFp8 ? { table, lens: hQ >= 64 ? lensHost : lens } : { table: tableHost, lens: lensHost };
+  const fp8Index = backend.decodeDenseFp8 ? { table, lens: hQ >= 64 && !deviceLens ? lensHost : lens } : { table: tableHost, lens: lensHost };
   const md = getMlaMetadata(seqlens, hQ, 1, { backend });
   const q = backend.upload(fromArray('bf16', [b, 1, hQ, 576], Uint16Array.from({ length: b * hQ * 576 }, () => f32ToBf16(r() * 2 - 1))));
   const kFp8 = uploadFp8Cache(backend, fp8CacheTensor('v32', nb, B, randomCache('v32', nb, B, r)));
@@ -201,7 +202,7 @@ async function runDense(backend: Backend, b: number, sK: number, hQ: number, tim
   for (const t of [q, kFp8, kBf16, out, lse, ...(backend.kind === 'cpu' ? [] : [table, lens])]) backend.free(t);
   const flop = 2 * b * hQ * sK * (576 + 512);
   return {
-    kind: 'dense_fp8', format: 'v32', b, s_k: sK, h_q: hQ, s_q: 1, ...(kernel ? { kernel } : {}), us: fp8Us, bf16_us: bf16Us, speedup_vs_bf16: bf16Us / fp8Us,
+    kind: 'dense_fp8', format: 'v32', b, s_k: sK, h_q: hQ, s_q: 1, ...(kernel ? { kernel } : {}), lens: fp8Index.lens.device === 'cpu' ? 'host' : 'device', us: fp8Us, bf16_us: bf16Us, speedup_vs_bf16: bf16Us / fp8Us,
     TFLOPS: flop / fp8Us / 1e6, bf16_TFLOPS: flop / bf16Us / 1e6,
   };
 }
@@ -228,7 +229,7 @@ export async function benchSparse(argv: string[]): Promise<void> {
     backend: { type: 'string' }, grid: { type: 'string' }, flashmla: { type: 'string' }, out: { type: 'string' },
     reps: { type: 'string' }, warmup: { type: 'string' }, workers: { type: 'string' }, quiet: { type: 'boolean', short: 'q' },
     precision: { type: 'string' }, 'flush-mb': { type: 'string' }, 'rep-ms': { type: 'string' }, 'dense-heads': { type: 'string' },
-    'dense-only': { type: 'boolean' },
+    'dense-only': { type: 'boolean' }, 'dense-device-lens': { type: 'boolean' },
   });
   if (help) { console.log(sparseBenchHelp); return; }
   const flushMb = intArg('flush-mb', v['flush-mb'], 0, 0, 1 << 16);
@@ -272,7 +273,7 @@ export async function benchSparse(argv: string[]): Promise<void> {
     for (const hQ of denseHeads) {
       const b = grid === 'small' ? 1 : 128, sK = grid === 'small' ? 1024 : 8192;
       p.update(`dense FP8 (V3.2) vs bf16, b=${b} s_k=${sK} h_q=${hQ}`);
-      const d = await runDense(backend, b, sK, hQ, timing);
+      const d = await runDense(backend, b, sK, hQ, timing, v['dense-device-lens'] === true);
       dense.push(d);
       p.done(`dense V3.2 FP8 b=${b} s_k=${sK} h_q=${hQ}${d.kernel ? ` (${d.kernel})` : ''}: ${fmt(d.us)} us, bf16 ${fmt(d.bf16_us)} us, ${d.speedup_vs_bf16.toFixed(2)}x`);
     }

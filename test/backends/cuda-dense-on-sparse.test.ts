@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { chooseSparseMma, sparseMmaKernelName } from '../../src/backends/cuda/kernels/sparse-mma-launch.js';
 import { denseFp8Sm90KernelName } from '../../src/backends/cuda/kernels/dense-fp8-sm90-launch.js';
 import {
-  denseIndicesKernelName, denseIndicesLaunch, denseOnSparseSm90, sparseSm90Entry, sparseSm90Launch,
+  denseIndicesKernelName, denseIndicesLaunch, denseOnSparseSm90, densePlanKernelName, densePlanLaunch, sparseSm90Entry, sparseSm90Launch,
 } from '../../src/backends/cuda/kernels/sparse-sm90-launch.js';
 import { sparseMmaParamsLayout } from '../../src/backends/cuda/params.js';
 import { SparseMmaRunner } from '../../src/backends/cuda/sparse.js';
@@ -19,15 +19,15 @@ const sm90 = 232448;
 const v32 = { kind: 'v32', dtype: 'bf16', dQk: 576 } as const;
 
 test('dense FP8 on sparse_sm90.cu: the rule', () => {
-  for (const hQ of [64, 128, 256]) assert.ok(denseOnSparseSm90({ ...v32, hQ }, true, sm90, true, true, false), `hQ ${hQ}`);
-  assert.ok(denseOnSparseSm90({ kind: 'model1', dtype: 'bf16', dQk: 512, hQ: 64 }, true, sm90, true, true, false), 'MODEL1');
-  assert.ok(!denseOnSparseSm90({ ...v32, hQ: 64 }, true, sm90, false, true, false), 'turned off (FLASHMLA_CUDA_DENSE_FP8_SPARSE=0)');
-  assert.ok(!denseOnSparseSm90({ ...v32, hQ: 64 }, true, sm90, true, false, false), 'lengths only on the device: no plan');
-  assert.ok(!denseOnSparseSm90({ ...v32, hQ: 64 }, true, sm90, true, true, true), 'dense_fp8_sm90.cu takes it');
-  assert.ok(!denseOnSparseSm90({ ...v32, hQ: 64 }, false, sm90, true, true, false), 'no Hopper sparse kernel');
-  for (const hQ of [16, 32, 96]) assert.ok(!denseOnSparseSm90({ ...v32, hQ }, true, sm90, true, true, false), `hQ ${hQ}: not whole 64-head tiles`);
-  assert.ok(!denseOnSparseSm90({ ...v32, dtype: 'f16', hQ: 64 }, true, sm90, true, true, false), 'f16 queries');
-  assert.deepEqual(denseIndicesLaunch(3, 2, 300), { grid: [Math.ceil(1800 / 256), 1, 1], block: [256, 1, 1], smem: 0 });
+  for (const hQ of [64, 128, 256]) assert.ok(denseOnSparseSm90({ ...v32, hQ }, true, sm90, true, false), `hQ ${hQ}`);
+  assert.ok(denseOnSparseSm90({ kind: 'model1', dtype: 'bf16', dQk: 512, hQ: 64 }, true, sm90, true, false), 'MODEL1');
+  assert.ok(!denseOnSparseSm90({ ...v32, hQ: 64 }, true, sm90, false, false), 'turned off (FLASHMLA_CUDA_DENSE_FP8_SPARSE=0)');
+  assert.ok(!denseOnSparseSm90({ ...v32, hQ: 64 }, true, sm90, true, true), 'dense_fp8_sm90.cu takes it');
+  assert.ok(!denseOnSparseSm90({ ...v32, hQ: 64 }, false, sm90, true, false), 'no Hopper sparse kernel');
+  for (const hQ of [16, 32, 96]) assert.ok(!denseOnSparseSm90({ ...v32, hQ }, true, sm90, true, false), `hQ ${hQ}: not whole 64-head tiles`);
+  assert.ok(!denseOnSparseSm90({ ...v32, dtype: 'f16', hQ: 64 }, true, sm90, true, false), 'f16 queries');
+  assert.deepEqual(denseIndicesLaunch(3, 2), { grid: [6, 1, 1], block: [256, 1, 1], smem: 0 });
+  assert.deepEqual(densePlanLaunch(33), { grid: [33, 1, 1], block: [32, 1, 1], smem: 0 });
 });
 
 test('dense FP8 on sparse_sm90.cu: launches, parameters and plan', () => {
@@ -57,7 +57,7 @@ test('dense FP8 on sparse_sm90.cu: launches, parameters and plan', () => {
     const plan = planSparseSchedule({ b: 3, topk: 1000, topkLength: seqlens, extraTopk: 0 }, 5);
     const split = plan.numSplits[3] !== 3;
     assert.deepEqual(launches, [
-      { name: `mma:${denseIndicesKernelName}`, ...flat(denseIndicesLaunch(3, sQ, 1000)) },
+      { name: `mma:${denseIndicesKernelName}`, ...flat(denseIndicesLaunch(3, sQ)) },
       { name: `sp90:${entry.name}`, ...flat(sparseSm90Launch(5, sQ, hQ, format)) },
       ...(split ? [{ name: 'mma:mla_sparse_mma_combine_bf16', grid: [3, sQ, hQ / 4], block: 128, smem: 0 }] : []),
     ], `${format} sQ ${sQ} hQ ${hQ}`);
@@ -84,12 +84,35 @@ test('dense FP8 on sparse_sm90.cu: launches, parameters and plan', () => {
     assert.ok(idx > (read(v, 'oAccum', 'ptr') as bigint));
   }
 
-  // what stays where it was: 16 / 32 rows on dense_fp8_sm90.cu, lengths only on the device, the switch off, no Hopper build
+  // lengths only on the device: the plan on the device too (into the workspace, before the lists), nothing copied from
+  // the host, the lists' stride the block table's width, the combine always
+  for (const [sQ, hQ] of [[1, 128], [3, 64]] as const) {
+    launches.length = 0; paramsAt.length = 0; copies.length = 0;
+    const ondev = new SparseMmaRunner(host(true, { denseFp8Sm90: true, denseOnSparse: true }));
+    const l = { ...call(sQ, hQ, 'v32', 'cuda'), blockTable: dev };
+    assert.equal(ondev.kernelForDense(l), sparseSm90Entry('v32', hQ, 'exact').name);
+    assert.ok(ondev.dense(l));
+    assert.deepEqual(launches, [
+      { name: `mma:${densePlanKernelName}`, ...flat(densePlanLaunch(5)) },
+      { name: `mma:${denseIndicesKernelName}`, ...flat(denseIndicesLaunch(3, sQ)) },
+      { name: `sp90:${sparseSm90Entry('v32', hQ, 'exact').name}`, ...flat(sparseSm90Launch(5, sQ, hQ)) },
+      { name: 'mma:mla_sparse_mma_combine_bf16', grid: [3, sQ, hQ / 4], block: 128, smem: 0 },
+    ]);
+    assert.deepEqual(copies, [], 'nothing copied from the host');
+    const v = paramsAt[0];
+    assert.equal(read(v, 'topk'), 16 * 64);
+    const meta = read(v, 'tileSchedulerMetadata', 'ptr') as bigint, ns = read(v, 'numSplits', 'ptr') as bigint, idx = read(v, 'indices', 'ptr') as bigint;
+    assert.ok(meta > (read(v, 'oAccum', 'ptr') as bigint) && ns > meta && idx > ns, 'metadata, splits and lists past the accumulators');
+    assert.equal(meta % 256n, 0n); assert.equal(ns % 256n, 0n); assert.equal(idx % 256n, 0n);
+    assert.ok(ns - meta >= 5n * 32n && idx - ns >= 4n * 4n, 'regions do not overlap');
+    assert.equal(read(v, 'topkLength', 'ptr'), 4096n, 'topkLength: the device lengths');
+  }
+
+  // what stays where it was: 16 / 32 rows on dense_fp8_sm90.cu, the switch off, no Hopper build
   launches.length = 0;
   assert.ok(on.dense(call(2, 16)));
   assert.equal(launches[0].name, `dense90:${denseFp8Sm90KernelName(32)}`);
   const m64 = sparseMmaKernelName(chooseSparseMma('v32', 'bf16', 576, 64, sm90)!);
-  assert.equal(on.kernelForDense(call(1, 64, 'v32', 'cuda')), m64, 'lengths on the device: sparse_mma.cu');
   assert.equal(new SparseMmaRunner(host(true, { denseFp8Sm90: true })).kernelForDense(call(1, 64)), m64, 'switch off');
   assert.equal(new SparseMmaRunner(host(false, { denseOnSparse: true })).kernelForDense(call(1, 64)), m64, 'no Hopper build');
 });

@@ -1,6 +1,6 @@
 // Count passes of the seeded random sparse and dense-FP8 cases on a GPU backend without stopping at the first
 // failure (the test files stop there). Needs a GPU (CUDA: built kernels):
-//   node --import tsx test/gpu/sparse-count.ts [cases=1000] [cuda|webgpu] [suites=random,heads,dense,dense90,dense90q,dense64] [shard=i/n]
+//   node --import tsx test/gpu/sparse-count.ts [cases=1000] [cuda|webgpu] [suites=random,heads,dense,dense90,dense90q,dense64,dense64d] [shard=i/n]
 //   (or build/test/gpu/sparse-count.js after tsc)
 // Prints "<backend> <suite>: <passed>/<cases> pass" and the first few failures of each suite (the random and heads
 // suites use sparse.test.ts's seeds; dense runs test/support/dense-fp8-random.ts from seed 80000). Shard i/n runs every
@@ -31,6 +31,8 @@ const suites: [string, number, number, (seed: number) => Promise<void>][] = [
   ['dense90q', 95000, n, (seed) => runRandomDenseFp8(seed, be, tol, false, true, true)],
   // 64 and 128 heads, both formats, host lengths: on sm_90 dense steps on sparse_sm90.cu (sparse.ts denseOnSparse)
   ['dense64', 97000, n, (seed) => runRandomDenseFp8(seed, be, tol, false, 'wide')],
+  // the same with the block table and the lengths on the device (the step planned by mla_dense_fp8_plan)
+  ['dense64d', 98000, n, (seed) => runRandomDenseFp8(seed, be, tol, false, 'wide', false, true)],
 ];
 for (const [name, base, count, run] of suites) {
   if (!only.includes(name)) continue;

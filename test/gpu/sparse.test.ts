@@ -173,7 +173,7 @@ describe('cuda: dense FP8 decode on Hopper (dense_fp8_sm90.cu shapes)', () => {
 // (sparse.ts denseOnSparse); elsewhere sparse_mma.cu.
 const nDense64 = Number(process.env.FLASHMLA_GPU_DENSE64_CASES ?? 100);
 describe('cuda: dense FP8 decode of 64 heads and more (sparse_sm90.cu on Hopper)', () => {
-  test('sm_90 builds run them on sparse_sm90.cu (P as hi + lo), lengths only on the device on sparse_mma.cu', (t) => {
+  test('sm_90 builds run them on sparse_sm90.cu (P as hi + lo), with the lengths on the host or on the device', (t) => {
     const cc = String((cuda.info.details as { cc?: unknown } | undefined)?.cc ?? '');
     if (!cc.startsWith('9.')) return t.skip(`not an sm_90 GPU (compute capability ${cc || 'unknown'})`);
     const dev = { device: 'cuda' } as never;
@@ -185,11 +185,14 @@ describe('cuda: dense FP8 decode of 64 heads and more (sparse_sm90.cu on Hopper)
         tileSchedulerMetadata: fromArray('i32', [33, 8], new Int32Array(264)), numSplits: fromArray('i32', [3], Int32Array.of(0, 1, 2)),
       } as const;
       assert.equal(cuda.denseFp8Kernel!(l), sparseSm90Entry(format, hQ, 'exact').name, `${format} hQ ${hQ} sQ ${sQ}`);
-      assert.match(cuda.denseFp8Kernel!({ ...l, cacheSeqlens: dev })!, /^mla_sparse_mma_/, 'lengths on the device');
+      assert.equal(cuda.denseFp8Kernel!({ ...l, cacheSeqlens: dev }), sparseSm90Entry(format, hQ, 'exact').name, 'lengths on the device');
     }
   });
   test(`${nDense64} random cases (seed 97000..): both formats, 64 / 128 heads, pages 64 / 16 / 1 / 256`, async () => {
     for (let seed = 97000; seed < 97000 + nDense64; seed++) await runRandomDenseFp8(seed, cuda, tolerances.cuda, false, 'wide');
+  });
+  test(`${nDense64} random cases (seed 98000..) with the block table and the lengths on the device (planned there)`, async () => {
+    for (let seed = 98000; seed < 98000 + nDense64; seed++) await runRandomDenseFp8(seed, cuda, tolerances.cuda, false, 'wide', false, true);
   });
 });
 

@@ -66,10 +66,11 @@ export const denseFp8QScales = [2 ** -20, 2 ** -12, 1, 2 ** 8, 2 ** 13, 2 ** 14,
 
 /**
  * Run one random dense FP8 case on `backend` against the float64 reference (throws with the seed on failure);
- * `sm90`: a shape dense_fp8_sm90.cu takes (denseFp8Sm90Spec), 'wide' one of denseFp8WideSpec; `bigQ`: each query row (b, sQ, hQ) then gets a factor
+ * `sm90`: a shape dense_fp8_sm90.cu takes (denseFp8Sm90Spec), 'wide' one of denseFp8WideSpec; `indexOnDevice`: the block
+ * table and the lengths uploaded to a GPU backend (the kernels then plan the step on the device); `bigQ`: each query row (b, sQ, hQ) then gets a factor
  * from denseFp8QScales (drawn after everything else, so the other cases of a seed stay as they were).
  */
-export async function runRandomDenseFp8(seed: number, backend: Backend, tol: Tolerance, small = false, sm90: boolean | 'wide' = false, bigQ = false): Promise<void> {
+export async function runRandomDenseFp8(seed: number, backend: Backend, tol: Tolerance, small = false, sm90: boolean | 'wide' = false, bigQ = false, indexOnDevice = false): Promise<void> {
   const rng = new Rng(seed);
   const s = sm90 === 'wide' ? denseFp8WideSpec(rng) : sm90 ? denseFp8Sm90Spec(rng) : denseFp8Spec(rng, small);
   const L = fp8Layouts[s.format], B = s.pageBlockSize, dQk = L.dQk;
@@ -128,7 +129,9 @@ export async function runRandomDenseFp8(seed: number, backend: Backend, tol: Tol
     up(fromArray('f32', [s.b, s.hQ, s.sQ], new Float32Array(s.b * s.hQ * s.sQ).fill(NaN))),
   ];
   const [qD, kD, out, lse] = owned;
-  await flashMlaWithKvcache(qD, kD, fromArray('i32', [s.b, maxBlocks], table), fromArray('i32', [s.b], seqlens), 512,
+  const idx = [fromArray('i32', [s.b, maxBlocks], table), fromArray('i32', [s.b], seqlens)].map((t) => (indexOnDevice && backend.kind !== 'cpu' ? backend.upload(t) : t));
+  if (indexOnDevice && backend.kind !== 'cpu') owned.push(...idx);
+  await flashMlaWithKvcache(qD, kD, idx[0], idx[1], 512,
     md.tileSchedulerMetadata, md.numSplits, { backend, causal: s.causal, softmaxScale: s.scale, out, lse });
   await backend.synchronize();
   const o = (await backend.download(out)).host() as Uint16Array, l = (await backend.download(lse)).host() as Float32Array;

@@ -24,9 +24,9 @@ cat "$OUT"/f/count-*.txt
 grep -E '^# (tests|pass|fail|skip)|^not ok' "$OUT/f/sparse-test-dense.tap"
 for tool in memcheck synccheck; do echo "san-$tool: $(grep -E 'ERROR SUMMARY' "$OUT/f/san-$tool.txt" | tail -1) $(grep -E 'pass' "$OUT/f/san-$tool.txt" | tr '\n' ' ')"; done
 i=0
-for arm in A M A; do
-  i=$((i + 1)); e=(); [ $arm = M ] && e=(FLASHMLA_CUDA_DENSE_FP8_SPARSE=0)
-  env "${e[@]}" timeout -k 5 150 "${CLI[@]}" bench --mode sparse --backend cuda --dense-only --dense-heads 16,32,64,128 --flush-mb 256 \
+for arm in ${ARMS:-A M A}; do
+  i=$((i + 1)); e=(); x=(); [ $arm = M ] && e=(FLASHMLA_CUDA_DENSE_FP8_SPARSE=0); [ $arm = D ] && x=(--dense-device-lens)
+  env "${e[@]}" timeout -k 5 150 "${CLI[@]}" bench --mode sparse --backend cuda --dense-only --dense-heads 16,32,64,128 --flush-mb 256 "${x[@]}" \
     --out "$OUT/f/dense-$i-$arm.json" -q > "$OUT/f/dense-$i-$arm.txt" 2>&1 || echo "dense $arm rc $?"
   ts "dense $i $arm"
 done

@@ -14,7 +14,7 @@ import {
   type SparseMmaGrid, type SparseMmaVariant, chooseSparseMma, sparseMmaAccumElems, sparseMmaCombineLaunch, sparseMmaKernelName, sparseMmaLaunch,
 } from './kernels/sparse-mma-launch.js';
 import {
-  denseIndicesKernelName, denseIndicesLaunch, denseOnSparseSm90, sparseSm90Entry, sparseSm90Fatbin, sparseSm90Launch, useSparseSm90,
+  denseIndicesKernelName, denseIndicesLaunch, denseOnSparseSm90, densePlanKernelName, densePlanLaunch, sparseSm90Entry, sparseSm90Fatbin, sparseSm90Launch, useSparseSm90,
 } from './kernels/sparse-sm90-launch.js';
 import { planSparseSchedule } from '../../core/sparse-scheduler.js';
 import { denseFp8Sm90Entry, denseFp8Sm90Fatbin, denseFp8Sm90Launch, denseFp8Sm90Nr, denseFp8Sm90Prefetch, denseFp8Sm90TilesPerPart, denseFp8Sm90W3Tiles, useDenseFp8Sm90 } from './kernels/dense-fp8-sm90-launch.js';
@@ -128,32 +128,45 @@ export class SparseMmaRunner {
   /** Whether a dense FP8 step runs on sparse_sm90.cu (denseOnSparseSm90's rule). */
   private denseOnSparseTakes(l: DenseFp8Call): boolean {
     return denseOnSparseSm90({ kind: l.format, dtype: l.dtype, dQk: l.dQk, hQ: l.hQ }, this.h.hopper ?? false, this.h.maxSmem, this.h.denseOnSparse ?? false,
-      l.cacheSeqlens.device === 'cpu', useDenseFp8Sm90(l, this.h.denseFp8Sm90 ?? false, this.h.maxSmem));
+      useDenseFp8Sm90(l, this.h.denseFp8Sm90 ?? false, this.h.maxSmem));
   }
 
   /**
-   * A dense FP8 step on sparse_sm90.cu: mla_dense_fp8_indices writes each row's list (the physical ids of the keys it
-   * sees, -1 past them; [b, sQ, topk], topk the longest sequence) into the workspace, the sparse scheduler plans the
-   * lists by the host's lengths (topkLength = cacheSeqlens) over the dense plan's SM parts, and the sparse kernel runs
-   * with P as hi + lo (precision 'exact': the dense FP8 kernels keep P to 2^-11 or better). The dense metadata was
-   * checked against the lengths by the caller; it is not read here.
+   * A dense FP8 step on sparse_sm90.cu, as a sparse step whose list for a row is every key it sees: sparse_mma.cu's
+   * mla_dense_fp8_indices writes the lists ([b, sQ, topk] in the workspace, -1 past a row's keys; topkLength =
+   * cacheSeqlens), then the sparse kernel runs with P as hi + lo (precision 'exact': the dense FP8 kernels keep P to 2^-11
+   * or better) and the combine merges split requests. The sparse scheduler plans the lists over the dense plan's SM parts:
+   * on the host where the lengths are (topk = the longest; the combine only where a request is split), else on the device
+   * (mla_dense_fp8_plan, into the workspace; topk = the block table's width, the combine always), so that a step whose
+   * tensors all live on the device copies nothing from the host. The dense metadata was checked against host lengths by
+   * the caller; it is not read here.
    */
   private denseOnSparse(l: DenseFp8Call): boolean {
-    const seqlens = l.cacheSeqlens.host() as Int32Array;
-    let topk = 1;
-    for (let i = 0; i < l.b; i++) topk = Math.max(topk, seqlens[i]);
-    const plan = planSparseSchedule({ b: l.b, topk, topkLength: seqlens, extraTopk: 0 }, l.numSmParts);
-    const meta = fromArray('i32', [l.numSmParts, 8], plan.tileSchedulerMetadata), ns = fromArray('i32', [l.b + 1], plan.numSplits);
-    const dev = this.stage([l.blockTable, l.cacheSeqlens, meta, ns], sparseMmaAccumElems(l.b, l.numSmParts, l.sQ, l.hQ), l.b * l.sQ * topk);
-    const k = this.kernel(undefined, l.dtype, l.format, l.hQ, 'exact');
-    this.launch(k, {
-      q: this.h.ptrOf(l.q), kCache: this.h.ptrOf(l.kCache), extraKCache: 0n, indices: dev.extra, extraIndices: 0n, topkLength: dev[1], extraTopkLength: 0n,
-      attnSink: 0n, blockTable: dev[0], cacheSeqlens: dev[1], tileSchedulerMetadata: dev[2], numSplits: dev[3],
+    const acc = sparseMmaAccumElems(l.b, l.numSmParts, l.sQ, l.hQ);
+    const seqlens = l.cacheSeqlens.device === 'cpu' ? (l.cacheSeqlens.host() as Int32Array) : undefined;
+    let topk = 1, dev: ReturnType<SparseMmaRunner['stage']>, meta: bigint, ns: bigint, indices: bigint, split = true;
+    const before: { name: string; g: SparseMmaGrid }[] = [];
+    if (seqlens) {
+      for (let i = 0; i < l.b; i++) topk = Math.max(topk, seqlens[i]);
+      const plan = planSparseSchedule({ b: l.b, topk, topkLength: seqlens, extraTopk: 0 }, l.numSmParts);
+      dev = this.stage([l.blockTable, l.cacheSeqlens, fromArray('i32', [l.numSmParts, 8], plan.tileSchedulerMetadata), fromArray('i32', [l.b + 1], plan.numSplits)],
+        acc, l.b * l.sQ * topk);
+      [meta, ns, indices, split] = [dev[2], dev[3], dev.extra, plan.numSplits[l.b] !== l.b];
+    } else {
+      topk = Math.max(1, l.maxBlocksPerSeq * l.pageBlockSize);
+      const metaI32 = Math.ceil((l.numSmParts * 8) / 64) * 64, nsI32 = Math.ceil((l.b + 1) / 64) * 64; // (each region 256-byte aligned)
+      dev = this.stage([l.blockTable, l.cacheSeqlens], acc, metaI32 + nsI32 + l.b * l.sQ * topk);
+      [meta, ns, indices] = [dev.extra, dev.extra + BigInt(metaI32 * 4), dev.extra + BigInt((metaI32 + nsI32) * 4)];
+      before.push({ name: densePlanKernelName, g: densePlanLaunch(l.numSmParts) });
+    }
+    before.push({ name: denseIndicesKernelName, g: denseIndicesLaunch(l.b, l.sQ) });
+    this.launch(this.kernel(undefined, l.dtype, l.format, l.hQ, 'exact'), {
+      q: this.h.ptrOf(l.q), kCache: this.h.ptrOf(l.kCache), extraKCache: 0n, indices, extraIndices: 0n, topkLength: dev[1], extraTopkLength: 0n,
+      attnSink: 0n, blockTable: dev[0], cacheSeqlens: dev[1], tileSchedulerMetadata: meta, numSplits: ns,
       out: this.h.ptrOf(l.out), lse: this.h.ptrOf(l.lse), oAccum: dev.oAccum, lseAccum: dev.lseAccum,
       b: l.b, sQ: l.sQ, hQ: l.hQ, topk, extraTopk: 0, pageBlockSize: l.pageBlockSize, extraPageBlockSize: 1, blockStride: l.blockStride,
       extraBlockStride: 0, maxBlocksPerSeq: l.maxBlocksPerSeq, dense: 0, causal: l.causal ? 1 : 0, scaleLog2: l.softmaxScale * Math.LOG2E,
-    }, sparseSm90Launch(l.numSmParts, l.sQ, l.hQ, l.format), l.b, l.sQ, l.hQ, plan.numSplits[l.b] !== l.b,
-    { name: denseIndicesKernelName, g: denseIndicesLaunch(l.b, l.sQ, topk) });
+    }, sparseSm90Launch(l.numSmParts, l.sQ, l.hQ, l.format), l.b, l.sQ, l.hQ, split, before);
     return true;
   }
 
@@ -199,9 +212,9 @@ export class SparseMmaRunner {
     return { module: (this.module ??= this.h.load('sparse_mma.fatbin')), name: sparseMmaKernelName(v), dtype };
   }
 
-  /** Launch k (and first, with the same parameters, sparse_mma.cu's kernel `before`), then the combine where needed. */
+  /** Launch k (and first, in order and with the same parameters, sparse_mma.cu's kernels `before`), then the combine where needed. */
   private launch(k: SparseKernel, values: Record<string, bigint | number>, g: SparseMmaGrid, b: number, sQ: number, hQ: number, needCombine: boolean,
-    before?: { name: string; g: SparseMmaGrid }): void {
+    before: readonly { name: string; g: SparseMmaGrid }[] = []): void {
     const h = this.h;
     this.params ??= h.drv.pinnedParams(sparseMmaParamsLayout.size);
     if ((BigInt(values.q) | BigInt(values.kCache) | BigInt(values.extraKCache) | BigInt(values.out)) & 15n) {
@@ -210,11 +223,10 @@ export class SparseMmaRunner {
     pack(this.params.view, values);
     const api = h.drv.api;
     let rc: number;
-    if (before) {
+    for (const x of before) {
       this.module ??= h.load('sparse_mma.fatbin');
-      const bg = before.g;
-      rc = api.cuLaunchKernel(h.fn(this.module, before.name, bg.smem), bg.grid[0], bg.grid[1], bg.grid[2], bg.block[0], 1, 1, bg.smem, h.stream, this.params.argv, null);
-      if (rc !== 0) h.drv.check(rc, `cuLaunchKernel(${before.name})`);
+      rc = api.cuLaunchKernel(h.fn(this.module, x.name, x.g.smem), x.g.grid[0], x.g.grid[1], x.g.grid[2], x.g.block[0], 1, 1, x.g.smem, h.stream, this.params.argv, null);
+      if (rc !== 0) h.drv.check(rc, `cuLaunchKernel(${x.name})`);
     }
     rc = api.cuLaunchKernel(h.fn(k.module, k.name, g.smem), g.grid[0], g.grid[1], g.grid[2], g.block[0], 1, 1, g.smem, h.stream, this.params.argv, null);
     if (rc !== 0) h.drv.check(rc, `cuLaunchKernel(${k.name})`);

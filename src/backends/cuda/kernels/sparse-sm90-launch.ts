@@ -59,18 +59,25 @@ export function sparseSm90Launch(numSmParts: number, sQ: number, hQ: number, kin
 
 /** sparse_mma.cu's kernel that writes the sparse lists of a dense step (dense decode over an FP8 cache on this kernel). */
 export const denseIndicesKernelName = 'mla_dense_fp8_indices';
+/** sparse_mma.cu's sparse scheduler on the device, for dense steps whose lengths are only on the device. */
+export const densePlanKernelName = 'mla_dense_fp8_plan';
 
-/** Grid of mla_dense_fp8_indices: one thread an entry of the [b, sQ, topk] lists, 256 a CTA. */
-export function denseIndicesLaunch(b: number, sQ: number, topk: number): SparseMmaGrid {
-  return { grid: [Math.ceil((b * sQ * topk) / 256), 1, 1], block: [256, 1, 1], smem: 0 };
+/** Grid of mla_dense_fp8_indices: a CTA of 256 threads a row of the [b, sQ, topk] lists. */
+export function denseIndicesLaunch(b: number, sQ: number): SparseMmaGrid {
+  return { grid: [b * sQ, 1, 1], block: [256, 1, 1], smem: 0 };
+}
+
+/** Grid of mla_dense_fp8_plan: a CTA of 32 threads a metadata row (SM part). */
+export function densePlanLaunch(numSmParts: number): SparseMmaGrid {
+  return { grid: [numSmParts, 1, 1], block: [32, 1, 1], smem: 0 };
 }
 
 /**
  * Whether a dense decode over an FP8 cache runs on this kernel (sparse.ts SparseMmaRunner.denseOnSparse): sparse_sm90.cu
  * may run (`hopper`) and takes the shape (useSparseSm90: V3.2 or MODEL1 with bf16 queries, hQ a multiple of 64), dense
- * FP8 on it is not turned off (`enabled`), the sequence lengths are on the host (the step's lists and plan are built
- * from them) and dense_fp8_sm90.cu does not take the call (`denseSm90`: its rows are at most 32, never a multiple of 64).
+ * FP8 on it is not turned off (`enabled`), and dense_fp8_sm90.cu does not take the call (`denseSm90`: its rows are at
+ * most 32, never a multiple of 64).
  */
-export function denseOnSparseSm90(s: SparseSm90Shape, hopper: boolean, maxSmem: number, enabled: boolean, hostSeqlens: boolean, denseSm90: boolean): boolean {
-  return enabled && hostSeqlens && !denseSm90 && useSparseSm90(s, hopper, maxSmem);
+export function denseOnSparseSm90(s: SparseSm90Shape, hopper: boolean, maxSmem: number, enabled: boolean, denseSm90: boolean): boolean {
+  return enabled && !denseSm90 && useSparseSm90(s, hopper, maxSmem);
 }

@@ -466,25 +466,88 @@ __device__ void combine(const SparseMmaParams& p) {
   }
 MLA_SPARSE_MMA_VARIANTS(MLA_SPARSE_MMA)
 
-// Dense decode over an FP8 cache on sparse_sm90.cu (sparse.ts SparseMmaRunner.denseOnSparse): the sparse list of row
-// (batch, j), written into p.indices ([b, sQ, topk] i32, which this launch owns): entry e is the physical token id of
-// key e (its page from blockTable, times pageBlockSize, plus its slot) while e is a key the row sees (seqlen, or with
-// causal seqlen - sQ + j + 1; at most topk), else -1. Only the pages a row sees are read. Launch
-// (denseIndicesLaunch): grid ceil(b * sQ * topk / 256), 256 threads, no shared memory.
-extern "C" __global__ void __launch_bounds__(256) mla_dense_fp8_indices(const SparseMmaParams p) {
-  const int64_t i = static_cast<int64_t>(blockIdx.x) * 256 + threadIdx.x;
-  const int64_t rowLen = p.topk;
-  if (i >= static_cast<int64_t>(p.b) * p.sQ * rowLen) return;
-  const int row = static_cast<int>(i / rowLen), e = static_cast<int>(i - row * rowLen);
-  const int batch = row / p.sQ, j = row - batch * p.sQ;
-  const int seqlen = p.cacheSeqlens[batch];
-  const int seen = min(p.causal ? seqlen - p.sQ + j + 1 : seqlen, p.maxBlocksPerSeq * p.pageBlockSize);
-  int id = -1;
-  if (e < seen) {
-    const int page = e / p.pageBlockSize;
-    id = p.blockTable[static_cast<int64_t>(batch) * p.maxBlocksPerSeq + page] * p.pageBlockSize + (e - page * p.pageBlockSize);
+// Dense decode over an FP8 cache on sparse_sm90.cu (sparse.ts SparseMmaRunner.denseOnSparse): a dense step as a sparse
+// step whose list for row (batch, j) is every key the row sees. p.topk is the lists' stride and their longest length;
+// the sparse kernel reads entry e of a row for e < min(cacheSeqlens[batch], topk) (topkLength = cacheSeqlens).
+
+/** Blocks of 64 list entries of request i, as the sparse scheduler counts them (sparseListLength with topkLength = the
+    request's length, clamped to topk as the sparse kernel clamps it; an empty list counts one block). */
+__device__ __forceinline__ int denseListBlocks(const SparseMmaParams& p, int i) {
+  const int n = min(max(p.cacheSeqlens[i], 1), max(p.topk, 1));
+  return (n - 1) / kSparseBlockTopk + 1;
+}
+
+// The sparse scheduler on the device, for dense steps whose lengths are only there: sparse-scheduler.ts
+// planSparseSchedule over denseListBlocks, gridDim.x SM parts. CTA `part` walks the parts up to its own and writes that
+// part's row of p.tileSchedulerMetadata ([gridDim.x, 8]); the last CTA (whose walk finishes every request) writes
+// p.numSplits ([b + 1]). Both arrays are this launch's. Launch (densePlanLaunch): grid numSmParts, 32 threads (one works).
+extern "C" __global__ void __launch_bounds__(32) mla_dense_fp8_plan(const SparseMmaParams p) {
+  if (threadIdx.x != 0) return;
+  constexpr int kOverhead = 5; // sparse-scheduler.ts sparseFixedOverheadNumBlocks
+  const int parts = gridDim.x, me = blockIdx.x, b = p.b;
+  int total = 0;
+  for (int i = 0; i < b; ++i) total += denseListBlocks(p, i) + kOverhead;
+  const int payload = (total + parts - 1) / parts + kOverhead;
+  int* meta = const_cast<int*>(p.tileSchedulerMetadata) + me * 8;
+  int* numSplits = me == parts - 1 ? const_cast<int*>(p.numSplits) : nullptr;
+  if (numSplits) numSplits[0] = 0;
+  int req = 0, block = 0, nSplit = 0, cum = 0;
+  for (int part = 0; part <= me; ++part) {
+    const int beginReq = req, beginBlock = block + (req < b ? 0 : denseListBlocks(p, 0) - 1), beginSplit = nSplit;
+    bool first = block != 0;
+    int remain = payload;
+    while (req < b) {
+      const int left = denseListBlocks(p, req) - block;
+      if (remain >= left + kOverhead) {
+        cum += nSplit + 1;
+        if (numSplits) numSplits[req + 1] = cum;
+        remain -= left + kOverhead;
+        ++req;
+        block = 0;
+        nSplit = 0;
+      } else {
+        if (remain - kOverhead > 0) {
+          block += remain - kOverhead;
+          ++nSplit;
+          remain = 0;
+        }
+        break;
+      }
+    }
+    if (part < me) continue;
+    const int endReq = block > 0 ? req : req - 1;
+    const int endBlock = block > 0 ? block : denseListBlocks(p, req - 1);
+    bool last = endBlock != denseListBlocks(p, endReq);
+    if (beginReq == endReq) first = last = first || last;
+    meta[kSparseMetaBeginReqIdx] = beginReq;
+    meta[kSparseMetaEndReqIdx] = endReq;
+    meta[kSparseMetaBeginBlockIdx] = beginBlock;
+    meta[kSparseMetaEndBlockIdx] = endBlock;
+    meta[kSparseMetaBeginSplitIdx] = beginSplit;
+    meta[kSparseMetaIsFirstReqSplitted] = first ? 1 : 0;
+    meta[kSparseMetaIsLastReqSplitted] = last ? 1 : 0;
+    meta[7] = 0;
   }
-  const_cast<int*>(p.indices)[i] = id;
+}
+
+// The lists, into p.indices ([b, sQ, topk] i32, this launch's): entry e < min(seqlen, topk) of row (batch, j) is the
+// physical token id of key e (its page from blockTable, times pageBlockSize, plus its slot) while the row sees key e
+// (e < seqlen, or with causal e < seqlen - sQ + j + 1), else -1; entries past that are never read. Only the pages a row
+// sees are read. Launch (denseIndicesLaunch): grid b * sQ (a CTA a row), 256 threads, no shared memory.
+extern "C" __global__ void __launch_bounds__(256) mla_dense_fp8_indices(const SparseMmaParams p) {
+  const int row = blockIdx.x, batch = row / p.sQ, j = row - batch * p.sQ;
+  const int seqlen = p.cacheSeqlens[batch];
+  const int len = min(seqlen, p.topk), seen = min(p.causal ? seqlen - p.sQ + j + 1 : seqlen, len);
+  int* out = const_cast<int*>(p.indices) + static_cast<int64_t>(row) * p.topk;
+  const int* table = p.blockTable + static_cast<int64_t>(batch) * p.maxBlocksPerSeq;
+  for (int e = threadIdx.x; e < len; e += 256) {
+    int id = -1;
+    if (e < seen) {
+      const int page = e / p.pageBlockSize;
+      id = table[page] * p.pageBlockSize + (e - page * p.pageBlockSize);
+    }
+    out[e] = id;
+  }
 }
 
 // Launch: grid (b, sQ, ceil(hQ / 4)), 128 threads, no dynamic shared memory.
