@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { chooseSparseMma, sparseMmaKernelName } from '../../src/backends/cuda/kernels/sparse-mma-launch.js';
 import { denseFp8Sm90KernelName } from '../../src/backends/cuda/kernels/dense-fp8-sm90-launch.js';
 import {
-  denseIndicesKernelName, denseIndicesLaunch, denseOnSparseSm90, densePlanKernelName, densePlanLaunch, sparseSm90Entry, sparseSm90Launch,
+  denseListsKernelName, denseListsLaunch, denseOnSparseSm90, sparseSm90Entry, sparseSm90Launch,
 } from '../../src/backends/cuda/kernels/sparse-sm90-launch.js';
 import { sparseMmaParamsLayout } from '../../src/backends/cuda/params.js';
 import { SparseMmaRunner } from '../../src/backends/cuda/sparse.js';
@@ -26,8 +26,8 @@ test('dense FP8 on sparse_sm90.cu: the rule', () => {
   assert.ok(!denseOnSparseSm90({ ...v32, hQ: 64 }, false, sm90, true, false), 'no Hopper sparse kernel');
   for (const hQ of [16, 32, 96]) assert.ok(!denseOnSparseSm90({ ...v32, hQ }, true, sm90, true, false), `hQ ${hQ}: not whole 64-head tiles`);
   assert.ok(!denseOnSparseSm90({ ...v32, dtype: 'f16', hQ: 64 }, true, sm90, true, false), 'f16 queries');
-  assert.deepEqual(denseIndicesLaunch(3, 2), { grid: [6, 1, 1], block: [256, 1, 1], smem: 0 });
-  assert.deepEqual(densePlanLaunch(33), { grid: [33, 1, 1], block: [32, 1, 1], smem: 0 });
+  assert.deepEqual(denseListsLaunch(3, 2), { grid: [6, 1, 1], block: [256, 1, 1], smem: 0 });
+  assert.deepEqual(denseListsLaunch(3, 2, 33), { grid: [39, 1, 1], block: [256, 1, 1], smem: 0 }, 'the plan\'s 33 parts first');
 });
 
 test('dense FP8 on sparse_sm90.cu: launches, parameters and plan', () => {
@@ -57,7 +57,7 @@ test('dense FP8 on sparse_sm90.cu: launches, parameters and plan', () => {
     const plan = planSparseSchedule({ b: 3, topk: 1000, topkLength: seqlens, extraTopk: 0 }, 5);
     const split = plan.numSplits[3] !== 3;
     assert.deepEqual(launches, [
-      { name: `mma:${denseIndicesKernelName}`, ...flat(denseIndicesLaunch(3, sQ)) },
+      { name: `mma:${denseListsKernelName}`, ...flat(denseListsLaunch(3, sQ)) },
       { name: `sp90:${entry.name}`, ...flat(sparseSm90Launch(5, sQ, hQ, format)) },
       ...(split ? [{ name: 'mma:mla_sparse_mma_combine_bf16', grid: [3, sQ, hQ / 4], block: 128, smem: 0 }] : []),
     ], `${format} sQ ${sQ} hQ ${hQ}`);
@@ -84,7 +84,7 @@ test('dense FP8 on sparse_sm90.cu: launches, parameters and plan', () => {
     assert.ok(idx > (read(v, 'oAccum', 'ptr') as bigint));
   }
 
-  // lengths only on the device: the plan on the device too (into the workspace, before the lists), nothing copied from
+  // lengths only on the device: the plan on the device too (the same launch's first CTAs, into the workspace), nothing copied from
   // the host, the lists' stride the block table's width, the combine always
   for (const [sQ, hQ] of [[1, 128], [3, 64]] as const) {
     launches.length = 0; paramsAt.length = 0; copies.length = 0;
@@ -93,8 +93,7 @@ test('dense FP8 on sparse_sm90.cu: launches, parameters and plan', () => {
     assert.equal(ondev.kernelForDense(l), sparseSm90Entry('v32', hQ, 'exact').name);
     assert.ok(ondev.dense(l));
     assert.deepEqual(launches, [
-      { name: `mma:${densePlanKernelName}`, ...flat(densePlanLaunch(5)) },
-      { name: `mma:${denseIndicesKernelName}`, ...flat(denseIndicesLaunch(3, sQ)) },
+      { name: `mma:${denseListsKernelName}`, ...flat(denseListsLaunch(3, sQ, 5)) },
       { name: `sp90:${sparseSm90Entry('v32', hQ, 'exact').name}`, ...flat(sparseSm90Launch(5, sQ, hQ)) },
       { name: 'mma:mla_sparse_mma_combine_bf16', grid: [3, sQ, hQ / 4], block: 128, smem: 0 },
     ]);

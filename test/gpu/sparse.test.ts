@@ -11,7 +11,11 @@ import { type CudaBackend, createCudaBackend } from '../../src/backends/cuda/ind
 import { flashMlaWithKvcache, getMlaMetadata } from '../../src/index.js';
 import { bf16ToF32, f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
 import { dequantizeToken, fp8BlockStride, fp8Layouts, quantizeCache } from '../../src/core/fp8.js';
-import { sparseSm90Entry } from '../../src/backends/cuda/kernels/sparse-sm90-launch.js';
+import { denseListsLaunch, denseListsKernelName, sparseSm90Entry } from '../../src/backends/cuda/kernels/sparse-sm90-launch.js';
+import type { Driver } from '../../src/backends/cuda/driver.js';
+import { compilePacker, sparseMmaParamsLayout } from '../../src/backends/cuda/params.js';
+import { planSparseSchedule } from '../../src/core/sparse-scheduler.js';
+import { visibleKeys } from '../../src/core/problem.js';
 import { referenceDecode } from '../../src/core/reference.js';
 import { referenceSparseDecode } from '../../src/core/reference-sparse.js';
 import { fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } from '../../src/core/sparse.js';
@@ -186,6 +190,59 @@ describe('cuda: dense FP8 decode of 64 heads and more (sparse_sm90.cu on Hopper)
       } as const;
       assert.equal(cuda.denseFp8Kernel!(l), sparseSm90Entry(format, hQ, 'exact').name, `${format} hQ ${hQ} sQ ${sQ}`);
       assert.equal(cuda.denseFp8Kernel!({ ...l, cacheSeqlens: dev }), sparseSm90Entry(format, hQ, 'exact').name, 'lengths on the device');
+    }
+  });
+  test('mla_dense_fp8_lists: the device plan is the host scheduler\'s, row by row, and the lists are the keys each row sees', async () => {
+    type Internals = {
+      drv: Driver; stream: bigint; loadKernels(f: string): bigint; kernels: { fn(m: bigint, name: string, smem: number): bigint };
+    };
+    const c = cuda as unknown as Internals, drv = c.drv;
+    const fn = c.kernels.fn(c.loadKernels('sparse_mma.fatbin'), denseListsKernelName, 0);
+    const params = drv.pinnedParams(sparseMmaParamsLayout.size);
+    const pack = compilePacker(sparseMmaParamsLayout);
+    const rng = new Rng(4242);
+    try {
+      for (let round = 0; round < 40; round++) {
+        const b = rng.int(1, 300), sQ = rng.int(1, 3), page = rng.pick([1, 16, 64, 256]), maxBlocks = rng.int(1, 40), parts = rng.pick([1, 3, 33, 66, 132]);
+        const topk = maxBlocks * page, causal = rng.float() < 0.6;
+        // lengths 0 .. topk, some past it (the kernels clamp to topk, so must the plan), some negative
+        const lens = Int32Array.from({ length: b }, () => rng.pick([0, 1, 63, 64, 65, rng.int(0, topk), topk, topk + 5, -3]));
+        const table = Int32Array.from({ length: b * maxBlocks }, () => rng.int(0, 1 << 20));
+        const bytes = { lens: b * 4, table: b * maxBlocks * 4, meta: parts * 32, ns: (b + 1) * 4, idx: b * sQ * topk * 4 };
+        const ptr = Object.fromEntries(Object.entries(bytes).map(([k, n]) => [k, drv.alloc(Math.max(256, n))])) as Record<keyof typeof bytes, bigint>;
+        try {
+          drv.copyHtoD(ptr.lens, lens, bytes.lens, c.stream);
+          drv.copyHtoD(ptr.table, table, bytes.table, c.stream);
+          pack(params.view, {
+            q: 0n, kCache: 0n, extraKCache: 0n, indices: ptr.idx, extraIndices: 0n, topkLength: ptr.lens, extraTopkLength: 0n, attnSink: 0n,
+            blockTable: ptr.table, cacheSeqlens: ptr.lens, tileSchedulerMetadata: ptr.meta, numSplits: ptr.ns, out: 0n, lse: 0n, oAccum: 0n, lseAccum: 0n,
+            b, sQ, hQ: 64, topk, extraTopk: 0, pageBlockSize: page, extraPageBlockSize: 1, blockStride: 0, extraBlockStride: 0,
+            maxBlocksPerSeq: maxBlocks, dense: 0, causal: causal ? 1 : 0, scaleLog2: 1,
+          });
+          const g = denseListsLaunch(b, sQ, parts);
+          drv.check(drv.api.cuLaunchKernel(fn, g.grid[0], g.grid[1], g.grid[2], g.block[0], 1, 1, 0, c.stream, params.argv, null), 'cuLaunchKernel');
+          const meta = new Int32Array(parts * 8), ns = new Int32Array(b + 1), idx = new Int32Array(b * sQ * topk);
+          drv.copyDtoH(meta, ptr.meta, bytes.meta, c.stream);
+          drv.copyDtoH(ns, ptr.ns, bytes.ns, c.stream);
+          drv.copyDtoH(idx, ptr.idx, bytes.idx, c.stream);
+          drv.synchronize(c.stream);
+          const want = planSparseSchedule({ b, topk, topkLength: lens.map((n) => Math.min(Math.max(n, 0), topk)), extraTopk: 0 }, parts);
+          const what = `round ${round}: b ${b} parts ${parts} topk ${topk}`;
+          assert.deepEqual(meta, want.tileSchedulerMetadata, `${what}: metadata`);
+          assert.deepEqual(ns, want.numSplits, `${what}: numSplits`);
+          for (let i = 0; i < b; i++) for (let j = 0; j < sQ; j++) {
+            const len = Math.min(lens[i], topk), seen = Math.min(visibleKeys(lens[i], sQ, j, causal), len);
+            for (let e = 0; e < len; e++) {
+              const got = idx[(i * sQ + j) * topk + e], exp = e < seen ? table[i * maxBlocks + Math.floor(e / page)] * page + (e % page) : -1;
+              if (got !== exp) assert.fail(`${what}: list (${i}, ${j}) entry ${e}: ${got}, expected ${exp}`);
+            }
+          }
+        } finally {
+          for (const p of Object.values(ptr)) drv.free(p);
+        }
+      }
+    } finally {
+      drv.koffi.free(params.ptr); drv.koffi.free(params.argv);
     }
   });
   test(`${nDense64} random cases (seed 97000..): both formats, 64 / 128 heads, pages 64 / 16 / 1 / 256`, async () => {

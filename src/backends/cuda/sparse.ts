@@ -14,7 +14,7 @@ import {
   type SparseMmaGrid, type SparseMmaVariant, chooseSparseMma, sparseMmaAccumElems, sparseMmaCombineLaunch, sparseMmaKernelName, sparseMmaLaunch,
 } from './kernels/sparse-mma-launch.js';
 import {
-  denseIndicesKernelName, denseIndicesLaunch, denseOnSparseSm90, densePlanKernelName, densePlanLaunch, sparseSm90Entry, sparseSm90Fatbin, sparseSm90Launch, useSparseSm90,
+  denseListsKernelName, denseListsLaunch, denseOnSparseSm90, sparseSm90Entry, sparseSm90Fatbin, sparseSm90Launch, useSparseSm90,
 } from './kernels/sparse-sm90-launch.js';
 import { planSparseSchedule } from '../../core/sparse-scheduler.js';
 import { denseFp8Sm90Entry, denseFp8Sm90Fatbin, denseFp8Sm90Launch, denseFp8Sm90Nr, denseFp8Sm90Prefetch, denseFp8Sm90TilesPerPart, denseFp8Sm90W3Tiles, useDenseFp8Sm90 } from './kernels/dense-fp8-sm90-launch.js';
@@ -133,19 +133,18 @@ export class SparseMmaRunner {
 
   /**
    * A dense FP8 step on sparse_sm90.cu, as a sparse step whose list for a row is every key it sees: sparse_mma.cu's
-   * mla_dense_fp8_indices writes the lists ([b, sQ, topk] in the workspace, -1 past a row's keys; topkLength =
+   * mla_dense_fp8_lists writes the lists ([b, sQ, topk] in the workspace, -1 past a row's keys; topkLength =
    * cacheSeqlens), then the sparse kernel runs with P as hi + lo (precision 'exact': the dense FP8 kernels keep P to 2^-11
    * or better) and the combine merges split requests. The sparse scheduler plans the lists over the dense plan's SM parts:
    * on the host where the lengths are (topk = the longest; the combine only where a request is split), else on the device
-   * (mla_dense_fp8_plan, into the workspace; topk = the block table's width, the combine always), so that a step whose
+   * (by the same launch, into the workspace; topk = the block table's width, the combine always), so that a step whose
    * tensors all live on the device copies nothing from the host. The dense metadata was checked against host lengths by
    * the caller; it is not read here.
    */
   private denseOnSparse(l: DenseFp8Call): boolean {
     const acc = sparseMmaAccumElems(l.b, l.numSmParts, l.sQ, l.hQ);
     const seqlens = l.cacheSeqlens.device === 'cpu' ? (l.cacheSeqlens.host() as Int32Array) : undefined;
-    let topk = 1, dev: ReturnType<SparseMmaRunner['stage']>, meta: bigint, ns: bigint, indices: bigint, split = true;
-    const before: { name: string; g: SparseMmaGrid }[] = [];
+    let topk = 1, dev: ReturnType<SparseMmaRunner['stage']>, meta: bigint, ns: bigint, indices: bigint, split = true, planParts = 0;
     if (seqlens) {
       for (let i = 0; i < l.b; i++) topk = Math.max(topk, seqlens[i]);
       const plan = planSparseSchedule({ b: l.b, topk, topkLength: seqlens, extraTopk: 0 }, l.numSmParts);
@@ -157,16 +156,15 @@ export class SparseMmaRunner {
       const metaI32 = Math.ceil((l.numSmParts * 8) / 64) * 64, nsI32 = Math.ceil((l.b + 1) / 64) * 64; // (each region 256-byte aligned)
       dev = this.stage([l.blockTable, l.cacheSeqlens], acc, metaI32 + nsI32 + l.b * l.sQ * topk);
       [meta, ns, indices] = [dev.extra, dev.extra + BigInt(metaI32 * 4), dev.extra + BigInt((metaI32 + nsI32) * 4)];
-      before.push({ name: densePlanKernelName, g: densePlanLaunch(l.numSmParts) });
+      planParts = l.numSmParts;
     }
-    before.push({ name: denseIndicesKernelName, g: denseIndicesLaunch(l.b, l.sQ) });
     this.launch(this.kernel(undefined, l.dtype, l.format, l.hQ, 'exact'), {
       q: this.h.ptrOf(l.q), kCache: this.h.ptrOf(l.kCache), extraKCache: 0n, indices, extraIndices: 0n, topkLength: dev[1], extraTopkLength: 0n,
       attnSink: 0n, blockTable: dev[0], cacheSeqlens: dev[1], tileSchedulerMetadata: meta, numSplits: ns,
       out: this.h.ptrOf(l.out), lse: this.h.ptrOf(l.lse), oAccum: dev.oAccum, lseAccum: dev.lseAccum,
       b: l.b, sQ: l.sQ, hQ: l.hQ, topk, extraTopk: 0, pageBlockSize: l.pageBlockSize, extraPageBlockSize: 1, blockStride: l.blockStride,
       extraBlockStride: 0, maxBlocksPerSeq: l.maxBlocksPerSeq, dense: 0, causal: l.causal ? 1 : 0, scaleLog2: l.softmaxScale * Math.LOG2E,
-    }, sparseSm90Launch(l.numSmParts, l.sQ, l.hQ, l.format), l.b, l.sQ, l.hQ, split, before);
+    }, sparseSm90Launch(l.numSmParts, l.sQ, l.hQ, l.format), l.b, l.sQ, l.hQ, split, [{ name: denseListsKernelName, g: denseListsLaunch(l.b, l.sQ, planParts) }]);
     return true;
   }
 

@@ -57,19 +57,14 @@ export function sparseSm90Launch(numSmParts: number, sQ: number, hQ: number, kin
   return { grid: [numSmParts, sQ, Math.ceil(hQ / sparseSm90Rows)], block: [384, 1, 1], smem: sparseSm90Entry(kind, hQ).smem };
 }
 
-/** sparse_mma.cu's kernel that writes the sparse lists of a dense step (dense decode over an FP8 cache on this kernel). */
-export const denseIndicesKernelName = 'mla_dense_fp8_indices';
-/** sparse_mma.cu's sparse scheduler on the device, for dense steps whose lengths are only on the device. */
-export const densePlanKernelName = 'mla_dense_fp8_plan';
+/** sparse_mma.cu's kernel that writes the sparse lists of a dense step (dense decode over an FP8 cache on this kernel),
+    and where the lengths are only on the device the step's plan (the sparse scheduler on the device). */
+export const denseListsKernelName = 'mla_dense_fp8_lists';
 
-/** Grid of mla_dense_fp8_indices: a CTA of 256 threads a row of the [b, sQ, topk] lists. */
-export function denseIndicesLaunch(b: number, sQ: number): SparseMmaGrid {
-  return { grid: [b * sQ, 1, 1], block: [256, 1, 1], smem: 0 };
-}
-
-/** Grid of mla_dense_fp8_plan: a CTA of 32 threads a metadata row (SM part). */
-export function densePlanLaunch(numSmParts: number): SparseMmaGrid {
-  return { grid: [numSmParts, 1, 1], block: [32, 1, 1], smem: 0 };
+/** Grid of mla_dense_fp8_lists: `planParts` CTAs (the SM parts of a plan made on the device; 0 where the host planned
+    the step) and a CTA a row of the [b, sQ, topk] lists, 256 threads each. */
+export function denseListsLaunch(b: number, sQ: number, planParts = 0): SparseMmaGrid {
+  return { grid: [planParts + b * sQ, 1, 1], block: [256, 1, 1], smem: 0 };
 }
 
 /**

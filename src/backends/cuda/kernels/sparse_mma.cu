@@ -477,27 +477,36 @@ __device__ __forceinline__ int denseListBlocks(const SparseMmaParams& p, int i) 
   return (n - 1) / kSparseBlockTopk + 1;
 }
 
-// The sparse scheduler on the device, for dense steps whose lengths are only there: sparse-scheduler.ts
-// planSparseSchedule over denseListBlocks, gridDim.x SM parts. CTA `part` walks the parts up to its own and writes that
-// part's row of p.tileSchedulerMetadata ([gridDim.x, 8]); the last CTA (whose walk finishes every request) writes
-// p.numSplits ([b + 1]). Both arrays are this launch's. Launch (densePlanLaunch): grid numSmParts, 32 threads (one works).
-extern "C" __global__ void __launch_bounds__(32) mla_dense_fp8_plan(const SparseMmaParams p) {
-  if (threadIdx.x != 0) return;
+/** The sparse scheduler on the device (sparse-scheduler.ts planSparseSchedule over denseListBlocks, `parts` SM parts):
+    warp 0 of a CTA writes row `me` of p.tileSchedulerMetadata ([parts, 8]), and with `splits` p.numSplits ([b + 1]). The
+    warp reads the requests' block counts into shared memory once (up to kPlanShared requests; past that from global
+    memory), then one thread walks the parts up to `me` as the host scheduler does. */
+constexpr int kPlanShared = 4096;
+__device__ void densePlanRow(const SparseMmaParams& p, int parts, int me, bool splits) {
+  __shared__ int blocksS[kPlanShared];
   constexpr int kOverhead = 5; // sparse-scheduler.ts sparseFixedOverheadNumBlocks
-  const int parts = gridDim.x, me = blockIdx.x, b = p.b;
-  int total = 0;
-  for (int i = 0; i < b; ++i) total += denseListBlocks(p, i) + kOverhead;
-  const int payload = (total + parts - 1) / parts + kOverhead;
+  const int b = p.b, lane = threadIdx.x;
+  int t = 0;
+  for (int i = lane; i < b; i += 32) {
+    const int n = denseListBlocks(p, i);
+    if (i < kPlanShared) blocksS[i] = n;
+    t += n + kOverhead;
+  }
+  for (int o = 16; o > 0; o >>= 1) t += __shfl_xor_sync(0xffffffffu, t, o);
+  __syncwarp();
+  if (lane != 0) return;
+  auto blocks = [&](int i) { return i < kPlanShared ? blocksS[i] : denseListBlocks(p, i); };
+  const int payload = (t + parts - 1) / parts + kOverhead;
   int* meta = const_cast<int*>(p.tileSchedulerMetadata) + me * 8;
-  int* numSplits = me == parts - 1 ? const_cast<int*>(p.numSplits) : nullptr;
+  int* numSplits = splits ? const_cast<int*>(p.numSplits) : nullptr;
   if (numSplits) numSplits[0] = 0;
   int req = 0, block = 0, nSplit = 0, cum = 0;
   for (int part = 0; part <= me; ++part) {
-    const int beginReq = req, beginBlock = block + (req < b ? 0 : denseListBlocks(p, 0) - 1), beginSplit = nSplit;
+    const int beginReq = req, beginBlock = block + (req < b ? 0 : blocks(0) - 1), beginSplit = nSplit;
     bool first = block != 0;
     int remain = payload;
     while (req < b) {
-      const int left = denseListBlocks(p, req) - block;
+      const int left = blocks(req) - block;
       if (remain >= left + kOverhead) {
         cum += nSplit + 1;
         if (numSplits) numSplits[req + 1] = cum;
@@ -516,8 +525,8 @@ extern "C" __global__ void __launch_bounds__(32) mla_dense_fp8_plan(const Sparse
     }
     if (part < me) continue;
     const int endReq = block > 0 ? req : req - 1;
-    const int endBlock = block > 0 ? block : denseListBlocks(p, req - 1);
-    bool last = endBlock != denseListBlocks(p, endReq);
+    const int endBlock = block > 0 ? block : blocks(req - 1);
+    bool last = endBlock != blocks(endReq);
     if (beginReq == endReq) first = last = first || last;
     meta[kSparseMetaBeginReqIdx] = beginReq;
     meta[kSparseMetaEndReqIdx] = endReq;
@@ -530,12 +539,20 @@ extern "C" __global__ void __launch_bounds__(32) mla_dense_fp8_plan(const Sparse
   }
 }
 
-// The lists, into p.indices ([b, sQ, topk] i32, this launch's): entry e < min(seqlen, topk) of row (batch, j) is the
-// physical token id of key e (its page from blockTable, times pageBlockSize, plus its slot) while the row sees key e
-// (e < seqlen, or with causal e < seqlen - sQ + j + 1), else -1; entries past that are never read. Only the pages a row
-// sees are read. Launch (denseIndicesLaunch): grid b * sQ (a CTA a row), 256 threads, no shared memory.
-extern "C" __global__ void __launch_bounds__(256) mla_dense_fp8_indices(const SparseMmaParams p) {
-  const int row = blockIdx.x, batch = row / p.sQ, j = row - batch * p.sQ;
+// A dense step's lists, and where the lengths are only on the device its plan. The first gridDim.x - b * sQ CTAs (the
+// SM parts; none where the host planned the step) each write a row of the plan (densePlanRow; the last of them
+// p.numSplits too): p.tileSchedulerMetadata and p.numSplits are then this launch's. Each other CTA writes a row
+// (batch, j) of p.indices ([b, sQ, topk] i32, this launch's): entry e < min(seqlen, topk) is the physical token id of
+// key e (its page from blockTable, times pageBlockSize, plus its slot) while the row sees key e (e < seqlen, or with
+// causal e < seqlen - sQ + j + 1), else -1; entries past that are never read, and only the pages a row sees are.
+// Launch (denseListsLaunch): grid planParts + b * sQ, 256 threads, no dynamic shared memory.
+extern "C" __global__ void __launch_bounds__(256) mla_dense_fp8_lists(const SparseMmaParams p) {
+  const int parts = static_cast<int>(gridDim.x) - p.b * p.sQ;
+  if (static_cast<int>(blockIdx.x) < parts) {
+    if (threadIdx.x < 32) densePlanRow(p, parts, blockIdx.x, blockIdx.x == parts - 1);
+    return;
+  }
+  const int row = blockIdx.x - parts, batch = row / p.sQ, j = row - batch * p.sQ;
   const int seqlen = p.cacheSeqlens[batch];
   const int len = min(seqlen, p.topk), seen = min(p.causal ? seqlen - p.sQ + j + 1 : seqlen, len);
   int* out = const_cast<int*>(p.indices) + static_cast<int64_t>(row) * p.topk;
