@@ -500,13 +500,14 @@ __device__ void densePlanRow(const SparseMmaParams& p, int parts, int me, bool s
   int* meta = const_cast<int*>(p.tileSchedulerMetadata) + me * 8;
   int* numSplits = splits ? const_cast<int*>(p.numSplits) : nullptr;
   if (numSplits) numSplits[0] = 0;
-  int req = 0, block = 0, nSplit = 0, cum = 0;
+  // nb: blocks(req), next: blocks(req + 1), read a request ahead so that the walk's chain does not wait on the load
+  int req = 0, block = 0, nSplit = 0, cum = 0, nb = blocks(0), next = b > 1 ? blocks(1) : 0;
   for (int part = 0; part <= me; ++part) {
     const int beginReq = req, beginBlock = block + (req < b ? 0 : blocks(0) - 1), beginSplit = nSplit;
     bool first = block != 0;
     int remain = payload;
     while (req < b) {
-      const int left = blocks(req) - block;
+      const int left = nb - block;
       if (remain >= left + kOverhead) {
         cum += nSplit + 1;
         if (numSplits) numSplits[req + 1] = cum;
@@ -514,6 +515,8 @@ __device__ void densePlanRow(const SparseMmaParams& p, int parts, int me, bool s
         ++req;
         block = 0;
         nSplit = 0;
+        nb = next;
+        next = req + 1 < b ? blocks(req + 1) : 0;
       } else {
         if (remain - kOverhead > 0) {
           block += remain - kOverhead;
