@@ -83,10 +83,12 @@ export async function flashMlaWithFp8Kvcache(
   }
   if (seqlens) checkSeqlens('cacheSeqlens', seqlens);
   const maxBlocksPerSeq = blockTable.shape[1];
-  for (let i = 0; seqlens && table && i < b; i++) {
+  // Host lengths are checked against the table's width wherever the table lives (a device table's pages are the
+  // caller's to vouch for, not its shape).
+  for (let i = 0; seqlens && i < b; i++) {
     const need = Math.ceil(seqlens[i] / pageBlockSize);
     if (need > maxBlocksPerSeq) throw invalidArgument(`cacheSeqlens[${i}]`, `<= ${maxBlocksPerSeq * pageBlockSize} (blockTable has ${maxBlocksPerSeq} pages a row)`, String(seqlens[i]));
-    for (let j = 0; j < need; j++) {
+    for (let j = 0; table && j < need; j++) {
       const blk = table[i * maxBlocksPerSeq + j];
       if (!(blk >= 0 && blk < numBlocks)) throw invalidArgument(`blockTable[${i}, ${j}]`, `a page id in 0..${numBlocks - 1}`, String(blk), `page ${j} holds keys of sequence ${i}`);
     }

@@ -67,3 +67,14 @@ test('an index tensor on another device is refused', async () => {
   const { backend, calls } = stubBackend(true);
   await refused(flashMlaWithFp8Kvcache(q, k, onDevice('webgpu', hostTable), hostLens, 512, md.tileSchedulerMetadata, md.numSplits, { backend, out, lse }), 'blockTable', calls, 0);
 });
+
+test('host lengths are checked against a device table\'s width before the backend is asked', async () => {
+  const { backend, calls } = stubBackend(true);
+  const long = fromArray('i32', [b], Int32Array.of(100, maxBlocks * B + 1)); // one key past the table's 2 pages
+  const mdLong = getMlaMetadata(Int32Array.of(100, maxBlocks * B + 1), sQ * hQ, 1, { numSms: 8 });
+  await refused(flashMlaWithFp8Kvcache(q, k, onDevice('cuda', hostTable), long, 512, mdLong.tileSchedulerMetadata, mdLong.numSplits, { backend, out, lse }), 'cacheSeqlens[1]', calls, 0);
+  const fits = fromArray('i32', [b], Int32Array.of(100, maxBlocks * B));
+  const mdFits = getMlaMetadata(Int32Array.of(100, maxBlocks * B), sQ * hQ, 1, { numSms: 8 });
+  await flashMlaWithFp8Kvcache(q, k, onDevice('cuda', hostTable), fits, 512, mdFits.tileSchedulerMetadata, mdFits.numSplits, { backend, out, lse });
+  assert.equal(calls.length, 1, 'a length that fills the table exactly reaches the backend');
+});
