@@ -148,6 +148,8 @@ export interface BenchRow {
   total_seqlen: number;
   /** The decode kernel that ran (Backend.decodeKernel: e.g. mla_decode_sm90_bf16_n16, webgpu-f32, cpu-native). */
   kernel?: string;
+  /** The merge kernel that ran (Backend.mergeKernel; CUDA: mla_combine, _t128, _warps, _quarter), absent where none ran. */
+  merge?: string;
   /** Median kernel time. */
   ms: number;
   GBps: number;
@@ -354,7 +356,7 @@ export async function runConfigs(backend: Backend, configs: readonly BenchConfig
       };
       const arms = o.arms?.(c, index) ?? [{ label: 'default' }];
       try {
-        const timed: { label: string; ms: number; num_sm_parts: number; kernel?: string; arm: BenchArm; loop?: DoBenchLoop }[] = [];
+        const timed: { label: string; ms: number; num_sm_parts: number; kernel?: string; merge?: string; arm: BenchArm; loop?: DoBenchLoop }[] = [];
         for (const arm of arms) {
           const { decoders, parts } = decodersFor(arm.numSms, arm.schedule);
           say(`${label}${o.arms ? ` ${arm.label}` : ''}: timing (${copies} page set${copies > 1 ? 's' : ''}, ${o.warmup} warm-up + ${o.reps} reps)`);
@@ -390,18 +392,18 @@ export async function runConfigs(backend: Backend, configs: readonly BenchConfig
             }
             lastBusy = performance.now();
             // The kernel this arm ran, read while its set-up (a forced variant, say) is still in force.
-            timed.push({ label: arm.label, ms: median(times), num_sm_parts: parts, kernel: decoders[0].kernelName(), arm, loop });
+            timed.push({ label: arm.label, ms: median(times), num_sm_parts: parts, kernel: decoders[0].kernelName(), merge: decoders[0].mergeName(), arm, loop });
           } finally {
             arm.exit?.();
           }
         }
         const chosen = primaryArm(timed);
-        const kernel = chosen.kernel;
+        const kernel = chosen.kernel, merge = chosen.merge;
         const ms = chosen.ms;
         const total = seqlens.reduce((a, x) => a + x, 0);
         const row: BenchRow = {
           b, ...(c.seqlens || c.varlen ? { seqlens: Array.from(seqlens) } : { s_k: c.s_k }), ...(c.varlen ? { varlen: true } : {}),
-          h_q: c.h_q, h_kv: hKv, s_q: c.s_q, page_block_size: page, ...(dtype !== 'bf16' ? { dtype } : {}), total_seqlen: total, ...(kernel ? { kernel } : {}), ms,
+          h_q: c.h_q, h_kv: hKv, s_q: c.s_q, page_block_size: page, ...(dtype !== 'bf16' ? { dtype } : {}), total_seqlen: total, ...(kernel ? { kernel } : {}), ...(merge ? { merge } : {}), ms,
           GBps: bytesOf(c, total) / ms / 1e6, TFLOPS: flopOf(c, total) / ms / 1e9, copies, rotated_bytes: copies * copyBytes,
           ...(o.ceilings ? roofline(o.ceilings, flopOf(c, total), bytesOf(c, total), ms) : {}),
           ...(o.arms ? { arms: timed.map(({ label, ms, num_sm_parts }) => ({ label, ms, num_sm_parts })), arm: chosen.label } : {}),

@@ -261,6 +261,12 @@ export class MlaDecoder {
     return p && this.backend.decodeKernel?.(p, this.planned?.decode);
   }
 
+  /** The merge kernel this step runs (the backend's name; undefined where none runs or the backend does not say). */
+  mergeName(): string | undefined {
+    const p = this.planned?.problem, d = this.planned?.decode;
+    return p && d ? this.backend.mergeKernel?.(p, d) : undefined;
+  }
+
   /** Decode one layer: q [b, sQ, hQ, 576] (or [totalQ, hQ, 576]) and that layer's kCache, on the backend's device. */
   async run(q: Tensor, kCache: Tensor, outputs?: { out: Tensor; lse: Tensor }): Promise<{ out: Tensor; lse: Tensor }> {
     const p = this.planned;

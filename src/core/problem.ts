@@ -153,6 +153,8 @@ export interface Backend {
    * step's plan where the choice can depend on it (CUDA: 17-32 rows by the plan's keysPerSplit).
    */
   decodeKernel?(p: MlaProblem, plan?: DecodePlan): string;
+  /** Optional: the merge kernel a step of this plan launches (benchmarks record it), undefined where none runs. */
+  mergeKernel?(p: MlaProblem, plan: DecodePlan): string | undefined;
   /**
    * Optional: queue an f32 matmul (the MLA layer's projections). Callers check the launch with checkMatmul first;
    * without it, the layer runs its projections with the JS GEMM on the host.

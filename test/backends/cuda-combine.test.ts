@@ -6,7 +6,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { combineEntry, combineLaunch, combineOneTripSplits, combinePick, combineRows, combineWaves, combineWarpsLaunch, combineWarpsSplits, combineWarpsSplitsPerWave } from '../../src/backends/cuda/kernels/launch.js';
+import {
+  combineEntry, combineLaunch, combineOneTripSplits, combinePick, combineQuarterDefault, combineQuarterLaunch, combineQuarterTakes, combineRows, combineWaves,
+  combineWarpsLaunch, combineWarpsRowSplits, combineWarpsSplits, combineWarpsSplitsPerWave,
+} from '../../src/backends/cuda/kernels/launch.js';
 
 type Shape = Parameters<typeof combineRows>[0];
 const shape = (b: number, sQ: number, hQ: number): Shape => ({ b, sQ, hQ, hKv: 1, nGroups: hQ }) as unknown as Shape;
@@ -128,6 +131,34 @@ test('combine.cu has both combines for both dtypes, combineWarps without shared 
     assert.match(src, new RegExp(`extern "C" __global__ void __launch_bounds__\\(256, \\d\\) ${n}\\(const MlaParams p\\)`));
   }
   const body = src.slice(src.indexOf('__device__ void combineWarps'), src.indexOf('} // namespace mla'));
+  assert.doesNotMatch(body, /__shared__|__syncthreads/);
+  assert.match(body, /pdlWait\(\)/);
+});
+
+test('combineQuarter: 8 warps a CTA, 4 a row, cover every quarter of every row j * hQ + h exactly once; taken for 5+ pieces where on', () => {
+  for (const [sQ, hQ] of [[1, 16], [2, 16], [1, 32], [3, 5], [2, 128], [1, 1]] as const) {
+    const g = combineQuarterLaunch(shape(3, sQ, hQ));
+    assert.deepEqual([g.grid[0], g.grid[2], g.block[0]], [3, 1, 256]);
+    const seen = new Map<string, number>();
+    for (let y = 0; y < g.grid[1]; y++) for (let warp = 0; warp < 8; warp++) {
+      const w = y * 8 + warp, r = w >> 2, quarter = w & 3; // combine.cu combineQuarter
+      if (r >= sQ * hQ) continue;
+      seen.set(`${r}:${quarter}`, (seen.get(`${r}:${quarter}`) ?? 0) + 1);
+    }
+    assert.equal(seen.size, sQ * hQ * 4, `sQ ${sQ} hQ ${hQ}: every quarter of every row`);
+    assert.ok([...seen.values()].every((n) => n === 1));
+  }
+  assert.equal(combineWarpsRowSplits, 4);
+  assert.equal(combineQuarterTakes(true, 5), true);
+  assert.equal(combineQuarterTakes(true, 4), false, 'combineWarps takes 4 pieces in one trip already');
+  assert.equal(combineQuarterTakes(true, undefined), false, 'pieces unknown (device metadata)');
+  assert.equal(combineQuarterTakes(false, 12), false);
+  assert.equal(typeof combineQuarterDefault, 'boolean');
+  const src = readFileSync(fileURLToPath(new URL('../../src/backends/cuda/kernels/combine.cu', import.meta.url)), 'utf8');
+  assert.match(src, new RegExp(`constexpr int kRowSplits = ${combineWarpsRowSplits};`));
+  assert.match(src, /constexpr int kQuarterSplits = 16;/);
+  for (const n of ['mla_combine_quarter_bf16', 'mla_combine_quarter_f16']) assert.match(src, new RegExp(`extern "C" __global__ void __launch_bounds__\\(256, 2\\) ${n}\\(const MlaParams p\\)`));
+  const body = src.slice(src.indexOf('__device__ void combineQuarter'), src.indexOf('} // namespace mla'));
   assert.doesNotMatch(body, /__shared__|__syncthreads/);
   assert.match(body, /pdlWait\(\)/);
 });

@@ -272,6 +272,7 @@ s35_arms() {
         nopdl) e+=(FLASHMLA_CUDA_PDL=0) ;;
         kps0) e+=(FLASHMLA_CUDA_SM90W_KPS=0) ;; # (session 37: 17-32 rows of small batches by the batch rule alone)
         sf1) e+=(FLASHMLA_CUDA_SM90W_SHORT_FROM=1) ;; # (prepared for session 38: the short-item rule from 1 row)
+        cq) e+=(FLASHMLA_CUDA_COMBINE_QUARTER=1) ;; # (session 38: one warp a quarter row for requests in 5+ pieces)
         *) [ $first = 1 ] && k=dist-$part/cuda || echo "s35_arms: unknown part $part of $arm" ;;
       esac
       first=0

@@ -18,13 +18,13 @@ import { type Manifest, findKernelDir, loadImage } from './modules.js';
 import type { DecodeVariant } from './kernels/launch.js';
 import { mlaParamsLayout, packParams, sparseParamsLayout } from './params.js';
 import type { SparseCall } from '../../core/sparse.js';
-import { combineEntry, sm90CacheMap, sm90WideMaxKeysFrom, sparseKernelName, sparseLaunch } from './kernels/launch.js';
+import { combineEntry, combineQuarterDefault, combineQuarterTakes, sm90CacheMap, sm90WideMaxKeysFrom, sparseKernelName, sparseLaunch } from './kernels/launch.js';
 import type { MlaDeviceOps } from '../../core/mla/device.js';
 import { createCudaLayerOps } from './layer.js';
 import { SparseMmaRunner } from './sparse.js';
 import type { DenseFp8Call } from '../../core/dense-fp8.js';
 import { type CudaGraph, captureGraph } from './graphs.js';
-import { KernelCache, QMapSlot } from './shape-kernels.js';
+import { KernelCache, type KernelLaunch, QMapSlot, type ShapeKernels } from './shape-kernels.js';
 import type { KernelArgs } from './tensor-map.js';
 import { IndexStaging } from './staging.js';
 import { LaunchEx, pdlFor, pdlSupport } from './pdl.js';
@@ -100,6 +100,19 @@ export interface CudaBackend extends Backend {
   /** The kernels of MlaAttention's device-resident step (kernels/layer.cu). */
   layerOps(): MlaDeviceOps;
   [Symbol.dispose](): void;
+}
+
+/**
+ * The merge a step launches: the shape's, or one of its twins by the step's pieces (launch.ts combineEntry):
+ * mla_combine_t128 for a request in more than 104 pieces, one warp a row for few pieces over more than one wave of CTAs;
+ * and where that is one warp a row and a request is in more than 4 pieces, one warp a quarter row where the backend has
+ * it on (combineQuarterTakes: every piece in one round trip).
+ */
+function mergeOf(sk: ShapeKernels, maxSplits: number | undefined): KernelLaunch | undefined {
+  const entry = sk.combineLong ? combineEntry('mla_combine', maxSplits, sk.combineWaves) : 'mla_combine';
+  const c = (entry === 'mla_combine_t128' ? sk.combineLong : entry === 'mla_combine_warps' ? sk.combineShort : undefined) ?? sk.combine;
+  const warps = c !== undefined && (c === sk.combineShort || (c === sk.combine && sk.combineIsWarps === true));
+  return warps && sk.combineQuarter && combineQuarterTakes(true, maxSplits) ? sk.combineQuarter : c;
 }
 
 export async function createCudaBackend(opts: CudaBackendOptions = {}): Promise<CudaBackend> {
@@ -197,6 +210,8 @@ class CudaBackendImpl implements CudaBackend {
       this.kernels = new KernelCache({
         drv, maxSmem: this.maxSmem, numSms, kernel: opts.kernel, decodeModule, combineModule, naiveModule, sm90Module, sm90WideModule,
         sm90WideQMap: process.env.FLASHMLA_CUDA_SM90W_QMAP !== '0', sm90WideFrom, sm90WideMaxKeys, sm90WideShortFrom, paramsView, repacked: () => this.staging.repacked(),
+        // mla_combine_quarter (launch.ts combineQuarterTakes): FLASHMLA_CUDA_COMBINE_QUARTER=1 / 0, else combineQuarterDefault
+        combineQuarter: ({ '1': true, '0': false } as Record<string, boolean>)[process.env.FLASHMLA_CUDA_COMBINE_QUARTER ?? ''] ?? combineQuarterDefault,
       });
       this.timer = new EventTimer(drv, this.stream);
       this.launcher = new LaunchEx(drv, pdlSupport({
@@ -375,13 +390,10 @@ class CudaBackendImpl implements CudaBackend {
     let rc = d ? launcher.launch(d, stream, argv, pdlFor(scope, 'decode', d.pdl === true, this.capturing)) : 0;
     if (rc !== 0) this.drv.check(rc, `cuLaunchKernel(${d!.what})`);
     // Every request in one piece (the plan says no combine): the decode kernel wrote everything.
-    // The shape's merge, or one of its twins by the step's pieces (launch.ts combineEntry): mla_combine_t128 for a
-    // request in more than 104 pieces, one warp a row for few pieces over more than one wave of CTAs.
-    const entry = sk.combineLong ? combineEntry('mla_combine', l.plan.maxSplits, sk.combineWaves) : 'mla_combine';
-    const c = (entry === 'mla_combine_t128' ? sk.combineLong : entry === 'mla_combine_warps' ? sk.combineShort : undefined) ?? sk.combine;
-    if (c && l.plan.combine) {
+    const c = l.plan.combine ? mergeOf(sk, l.plan.maxSplits) : undefined;
+    if (c) {
       rc = launcher.launch(c, stream, argv, pdlFor(scope, 'merge', c.pdl === true, this.capturing));
-      if (rc !== 0) this.drv.check(rc, 'cuLaunchKernel(combine)');
+      if (rc !== 0) this.drv.check(rc, `cuLaunchKernel(${c.what})`);
     }
   }
 
@@ -415,6 +427,12 @@ class CudaBackendImpl implements CudaBackend {
 
   decodeKernel(p: MlaProblem, plan?: DecodePlan): string {
     return this.kernels.decodeKernel(p, plan?.keysPerSplit);
+  }
+
+  /** The merge a step of this plan launches (its entry without the dtype), undefined where no request is split. */
+  mergeKernel(p: MlaProblem, plan: DecodePlan): string | undefined {
+    this.alive();
+    return plan.combine ? mergeOf(this.kernels.shapeKernels(p, plan), plan.maxSplits)?.what : undefined;
   }
 
   /** Allocate the workspace a step's decodes need (their index tensors are on the device: accumulators only). */

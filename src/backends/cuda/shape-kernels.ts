@@ -7,7 +7,7 @@ import type { MlaProblem } from '../../core/problem.js';
 import type { DecodePlan } from '../../core/plan.js';
 import type { Driver } from './driver.js';
 import {
-  type DecodeVariant, type Launch, chooseDecodeVariant, combinePick, combineWarpsLaunch, combineWaves, combineRows, decodeVariants, sm90Launch, sm90QMap, sm90QMapFits, sm90WideLaunch, sm90WideTakes, sameVariant, decodeKernelName, decodeLaunch, naiveLaunch,
+  type DecodeVariant, type Launch, chooseDecodeVariant, combinePick, combineQuarterLaunch, combineWarpsLaunch, combineWaves, combineRows, decodeVariants, sm90Launch, sm90QMap, sm90QMapFits, sm90WideLaunch, sm90WideTakes, sameVariant, decodeKernelName, decodeLaunch, naiveLaunch,
 } from './kernels/launch.js';
 import { compilePacker, mlaParamsLayout } from './params.js';
 import type { TensorMapSlot } from './tensor-map.js';
@@ -53,6 +53,11 @@ export interface ShapeKernels extends Pick<MlaProblem, 'b' | 'sQ' | 'totalQ' | '
   combineLong?: KernelLaunch;
   combineShort?: KernelLaunch;
   combineWaves?: number;
+  /** Where the merge may be combineWarps (combine itself, or combineShort): its twin mla_combine_quarter, which index.ts
+      decode launches instead for a step whose largest request is in more than 4 pieces (launch.ts combineQuarterTakes);
+      only where the backend has it on. `combineIsWarps`: combine itself is combineWarps. */
+  combineQuarter?: KernelLaunch;
+  combineIsWarps?: boolean;
 }
 
 /** What the cache needs from the backend that owns it. */
@@ -89,6 +94,8 @@ export interface KernelCacheHost {
   readonly sm90WideMaxKeys?: number;
   /** A measurement override of the short-item rule's least rows (FLASHMLA_CUDA_SM90W_SHORT_FROM=n; default 17). */
   readonly sm90WideShortFrom?: number;
+  /** Merges of requests in 5+ pieces by mla_combine_quarter where they would run mla_combine_warps (launch.ts combineQuarterTakes). */
+  readonly combineQuarter?: boolean;
   /** The decode parameter block (MlaParams) the scalars are packed into. */
   readonly paramsView: DataView;
   /** Called after the parameter block was repacked (the packer overwrote the accumulator pointers too). */
@@ -160,23 +167,27 @@ export class KernelCache {
         decodeLd = { ...decode, fn: ld, what: hopper.ldName! };
         if (sm90QMapFits(p, hopper.nr!)) decode.qMap = hopper.nr; else decode = decodeLd;
       }
-      combine = launchOf(this.fn(this.h.combineModule, `${cp.name}_${dt}`, 0), cp.launch, 'combine');
+      combine = launchOf(this.fn(this.h.combineModule, `${cp.name}_${dt}`, 0), cp.launch, cp.name);
     } else {
       const variant = this.variantFor(p);
       const dl = decodeLaunch(p, variant);
       decode = launchOf(this.fn(this.h.decodeModule, decodeKernelName(dt, variant), dl.smem), dl, 'decode');
-      combine = launchOf(this.fn(this.h.combineModule, `${cp.name}_${dt}`, 0), cp.launch, 'combine');
+      combine = launchOf(this.fn(this.h.combineModule, `${cp.name}_${dt}`, 0), cp.launch, cp.name);
     }
     if (combine) combine.pdl = true;
     const twins = combine && cp.name === 'mla_combine' && !combineEnv;
-    const combineLong = twins ? { ...combine!, fn: this.fn(this.h.combineModule, `mla_combine_t128_${dt}`, 0) } : undefined;
-    const combineShort = twins ? launchOf(this.fn(this.h.combineModule, `mla_combine_warps_${dt}`, 0), combineWarpsLaunch(p), 'combine') : undefined;
+    const combineLong = twins ? { ...combine!, fn: this.fn(this.h.combineModule, `mla_combine_t128_${dt}`, 0), what: 'mla_combine_t128' } : undefined;
+    const combineShort = twins ? launchOf(this.fn(this.h.combineModule, `mla_combine_warps_${dt}`, 0), combineWarpsLaunch(p), 'mla_combine_warps') : undefined;
     if (combineShort) combineShort.pdl = true;
+    const combineIsWarps = cp.name === 'mla_combine_warps';
+    const combineQuarter = this.h.combineQuarter && combine && (combineIsWarps || combineShort)
+      ? launchOf(this.fn(this.h.combineModule, `mla_combine_quarter_${dt}`, 0), combineQuarterLaunch(p), 'mla_combine_quarter') : undefined;
+    if (combineQuarter) combineQuarter.pdl = true;
     this.shape = {
       wide17, b: p.b, sQ: p.sQ, totalQ: p.totalQ, hQ: p.hQ, hKv: p.hKv, dtype: p.dtype, pageBlockSize: p.pageBlockSize,
       maxBlocksPerSeq: p.maxBlocksPerSeq, numSmParts: p.numSmParts, causal: p.causal, varlen: p.varlen,
       softmaxScale: p.softmaxScale, lseStrideB: p.lseStrideB, lseStrideH: p.lseStrideH, lseStrideT: p.lseStrideT,
-      lseBytes, accumBytes: dp.workspace.accumFloats * 4, decode, decodeLd, combine, combineLong, combineShort,
+      lseBytes, accumBytes: dp.workspace.accumFloats * 4, decode, decodeLd, combine, combineLong, combineShort, combineQuarter, combineIsWarps,
       ...(twins ? { combineWaves: combineWaves(cp.launch, this.h.numSms) } : {}),
     };
     return this.shape;

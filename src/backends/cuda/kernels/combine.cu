@@ -329,6 +329,64 @@ __device__ void combineWarps(const MlaParams& p) {
   if (lane == 0) p.lse[batch * p.lseStrideB + h * p.lseStrideH + (qStart + j) * p.lseStrideT] = lse;
 }
 
+// combineQuarter: one warp a quarter of a row (session 38), for requests in 5 to 16 pieces (more take ceil(pieces / 16)
+// round trips). combineWarps loads kRowSplits (4) pieces at a time, so a request in 12 pieces (b = 10 s_k 3000 at 16
+// rows under the 'fill' plan) took three round trips, ~5.9 us a merge on an H200 (session 38, call 6, ncu). Here lane l
+// of warp (row r, quarter c) owns columns 128c + 4l .. + 3 and loads all of its row's first kQuarterSplits pieces before
+// the lse is known, so the partials, the lse and the weights are one round trip. Per column the same sums in the same
+// order as combineWarps (the weights by __expf of the same lse, added piece by piece from the first), so the same bits.
+// Launch: grid (b, ceil(sQ * hQ / 2)), 256 threads (launch.ts combineQuarterLaunch).
+constexpr int kQuarterSplits = 16;
+
+template <typename T>
+__device__ void combineQuarter(const MlaParams& p) {
+  pdlWait(); // the decode kernel's partials are complete and visible
+  pdlLaunchDependents();
+  const int batch = blockIdx.x;
+  const int first = p.numSplits[batch], nSplit = p.numSplits[batch + 1] - first;
+  if (nSplit <= 1) return; // written by the decode kernel
+  const int lane = threadIdx.x % 32, w = blockIdx.y * (blockDim.x / 32) + threadIdx.x / 32, r = w >> 2, quarter = w & 3;
+  if (r >= p.sQ * p.hQ) return; // warp-uniform
+  const int j = r / p.hQ, h = r - j * p.hQ;
+  int qStart, qLen;
+  queryRange(p, batch, qStart, qLen);
+  if (j >= qLen) return;
+
+  const int64_t row0 = (static_cast<int64_t>(first) * p.sQ + j) * p.hQ + h;
+  const int64_t slotStride = static_cast<int64_t>(p.sQ) * p.hQ;
+  const float* lseRow = p.lseAccum + row0;
+  const float* base = p.oAccum + row0 * kDV + 128 * quarter + lane * 4;
+  float4 v[kQuarterSplits];
+#pragma unroll
+  for (int u = 0; u < kQuarterSplits; ++u)
+    v[u] = u < nSplit ? *reinterpret_cast<const float4*>(base + u * slotStride * kDV) : make_float4(0.f, 0.f, 0.f, 0.f);
+  bool empty;
+  const float lse = splitLse(lseRow, slotStride, nSplit, lane, empty);
+
+  float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
+  if (!empty) {
+    for (int s0 = 0; s0 < nSplit; s0 += kQuarterSplits) {
+      if (s0 != 0) {
+#pragma unroll
+        for (int u = 0; u < kQuarterSplits; ++u)
+          v[u] = s0 + u < nSplit ? *reinterpret_cast<const float4*>(base + (s0 + u) * slotStride * kDV) : make_float4(0.f, 0.f, 0.f, 0.f);
+      }
+#pragma unroll
+      for (int u = 0; u < kQuarterSplits; ++u) {
+        const int s = s0 + u;
+        const float wt = s < nSplit ? __expf(lseRow[s * slotStride] - lse) : 0.f;
+        if (wt != 0.f) { acc.x += wt * v[u].x; acc.y += wt * v[u].y; acc.z += wt * v[u].z; acc.w += wt * v[u].w; } // weight 0: exactly nothing
+      }
+    }
+  }
+  using H = Half<T>;
+  using T2 = typename H::T2;
+  T* out = static_cast<T*>(p.out) + (static_cast<int64_t>(qStart + j) * p.hQ + h) * kDV + 128 * quarter + lane * 4;
+  reinterpret_cast<T2*>(out)[0] = H::pack(acc.x, acc.y);
+  reinterpret_cast<T2*>(out)[1] = H::pack(acc.z, acc.w);
+  if (quarter == 0 && lane == 0) p.lse[batch * p.lseStrideB + h * p.lseStrideH + (qStart + j) * p.lseStrideT] = lse;
+}
+
 } // namespace mla
 
 // Launch: grid (b, ceil(sQ * hQ / combineRows), 4), 256 threads, no dynamic shared memory (launch.ts
@@ -352,3 +410,6 @@ extern "C" __global__ void __launch_bounds__(256, 2) mla_combine_t128_f16(const 
 // combineWarps (one warp a row): grid (b, ceil(sQ * hQ / 8)), 256 threads, no dynamic shared memory.
 extern "C" __global__ void __launch_bounds__(256, 2) mla_combine_warps_bf16(const MlaParams p) { MLA_COMBINE_TRACE(0); mla::combineWarps<__nv_bfloat16>(p); MLA_COMBINE_TRACE(1); }
 extern "C" __global__ void __launch_bounds__(256, 2) mla_combine_warps_f16(const MlaParams p) { mla::combineWarps<__half>(p); }
+// combineQuarter (one warp a quarter row, 16 pieces in flight): grid (b, ceil(sQ * hQ / 2)), 256 threads, no dynamic shared memory.
+extern "C" __global__ void __launch_bounds__(256, 2) mla_combine_quarter_bf16(const MlaParams p) { mla::combineQuarter<__nv_bfloat16>(p); }
+extern "C" __global__ void __launch_bounds__(256, 2) mla_combine_quarter_f16(const MlaParams p) { mla::combineQuarter<__half>(p); }

@@ -119,6 +119,26 @@ export function combineWarpsLaunch(p: MlaProblem): Launch {
   return { grid: [p.b, Math.ceil((p.sQ * p.hQ) / 8), 1], block: [256, 1, 1], smem: 0 };
 }
 
+/** Pieces a lane of combineWarps loads at a time (combine.cu kRowSplits): a request in more takes several round trips. */
+export const combineWarpsRowSplits = 4;
+
+/** combine.cu's combineQuarter: one warp per quarter of a row (16 pieces a lane in flight), 2 rows a CTA. */
+export function combineQuarterLaunch(p: MlaProblem): Launch {
+  return { grid: [p.b, Math.ceil((p.sQ * p.hQ) / 2), 1], block: [256, 1, 1], smem: 0 };
+}
+
+/**
+ * Whether a merge that would run combineWarps runs combineQuarter instead: where it is on (`on`: the backend's
+ * combineQuarter) and the step's largest request is in more pieces than combineWarps loads at once (maxSplits from the
+ * host plan; unknown: no).
+ */
+export function combineQuarterTakes(on: boolean, maxSplits: number | undefined): boolean {
+  return on && maxSplits !== undefined && maxSplits > combineWarpsRowSplits;
+}
+
+/** combineQuarter's default (FLASHMLA_CUDA_COMBINE_QUARTER=1 / 0 overrides): off until measured (session 38). */
+export const combineQuarterDefault = false;
+
 /**
  * The combine for p (entry name without the dtype suffix, and its launch). With `warps` (the default; not with
  * FLASHMLA_CUDA_COMBINE=cta, shape-kernels.ts): combineWarps where a combine CTA would merge more than one row in

@@ -497,7 +497,7 @@ __device__ void densePlanRow(const SparseMmaParams& p, int parts, int me, bool s
   if (lane != 0) return;
   auto blocks = [&](int i) { return i < kPlanShared ? blocksS[i] : denseListBlocks(p, i); };
   const int payload = (t + parts - 1) / parts + kOverhead;
-  int* meta = const_cast<int*>(p.tileSchedulerMetadata) + me * 8;
+  int* meta = const_cast<int*>(p.tileSchedulerMetadata) + me * kMetaFields;
   int* numSplits = splits ? const_cast<int*>(p.numSplits) : nullptr;
   if (numSplits) numSplits[0] = 0;
   // nb: blocks(req), next: blocks(req + 1), read a request ahead so that the walk's chain does not wait on the load
@@ -538,7 +538,7 @@ __device__ void densePlanRow(const SparseMmaParams& p, int parts, int me, bool s
     meta[kSparseMetaBeginSplitIdx] = beginSplit;
     meta[kSparseMetaIsFirstReqSplitted] = first ? 1 : 0;
     meta[kSparseMetaIsLastReqSplitted] = last ? 1 : 0;
-    meta[7] = 0;
+    meta[kMetaFields - 1] = 0; // (padding)
   }
 }
 

@@ -1,0 +1,75 @@
+// Session 38: does the merge of one warp a quarter row (combine.cu combineQuarter, FLASHMLA_CUDA_COMBINE_QUARTER=1) write
+// the same bytes as one warp a row (combineWarps)? Per column both add the same weighted partials in the same order, so
+// they should. One process, two CUDA backends of the same kernel folder, created with the switch off and on; each case's
+// host inputs uploaded to both with the same poisoned outputs, `out` and `lse` compared bit for bit (NaN by bits too).
+// Cases: small batches whose requests are split in 5-24 pieces (16, 32 and 64+ rows, both dtypes, corner lengths), and
+// test/support/random.ts's matrix, each with 132, 66, 16 and 8 SM parts by turns and the 'auto' or FlashMLA's plan.
+//   node build/bench/cuda/hopper/combine-quarter-bitexact.js [--cases N (80)]
+// Prints a line a case (its merge on each backend, `identical` or the first differing element) and last `bitexact: N of
+// M identical; quarter ran in K`; exit status 0 only when every case is identical and the quarter merge ran in some.
+import { createCudaBackend } from '../../../src/backends/cuda/index.js';
+import { MlaDecoder } from '../../../src/core/api.js';
+import { fromArray } from '../../../src/core/tensor.js';
+import { type CaseSpec, caseMatrix, makeCase } from '../../../test/support/random.js';
+import type { ScheduleKind } from '../../../src/core/scheduler.js';
+
+const args = process.argv.slice(2);
+const ci = args.indexOf('--cases'), nCases = ci >= 0 ? Number(args[ci + 1]) : 80;
+
+const fixed = (name: string, seqlens: number[], hQ: number, sQ: number, dtype: 'bf16' | 'f16' = 'bf16'): CaseSpec =>
+  ({ name, dtype, hQ, hKv: 1, pageBlockSize: 64, seqlens, sQ, causal: true });
+const specs: CaseSpec[] = [
+  fixed('b10 s_k3000 h16', Array(10).fill(3000), 16, 1),
+  fixed('b9 s_k1536 h16', Array(9).fill(1536), 16, 1),
+  fixed('b8 s_k1536 h16 f16', Array(8).fill(1536), 16, 1, 'f16'),
+  fixed('b16 s_k1024 h16', Array(16).fill(1024), 16, 1),
+  fixed('b12 s_k1500 h32', Array(12).fill(1500), 32, 1),
+  fixed('b6 s_k5000 h16 s_q2', Array(6).fill(5000), 16, 2),
+  fixed('b8 s_k4096 h64', Array(8).fill(4096), 64, 1),
+  fixed('b4 s_k8192 h128 s_q2', Array(4).fill(8192), 128, 2),
+  fixed('uneven h16 s_q4', [4641, 45118, 1730, 1696], 16, 4),
+  fixed('corners h5 s_q3', [0, 1, 63, 64, 65, 0, 1290, 3000], 5, 3),
+  fixed('corners h17 s_q1 f16', [6500, 0, 1, 64, 63, 2000], 17, 1, 'f16'),
+  ...caseMatrix(nCases, 0x38c0).map((s): CaseSpec => ({ ...s, hKv: 1, pageBlockSize: 64, qLens: undefined })),
+];
+
+const make = async (on: boolean) => {
+  process.env.FLASHMLA_CUDA_COMBINE_QUARTER = on ? '1' : '0';
+  return createCudaBackend();
+};
+const backends = [await make(false), await make(true)];
+delete process.env.FLASHMLA_CUDA_COMBINE_QUARTER;
+const bits = new Uint32Array(1), asF = new Float32Array(bits.buffer);
+let same = 0, quarter = 0;
+try {
+  for (let i = 0; i < specs.length; i++) {
+    const c = makeCase(specs[i], 0x38000 + i);
+    const numSms = [132, 66, 16, 8][i % 4], schedule: ScheduleKind = i % 3 === 2 ? 'flashmla' : 'auto';
+    const r: { out: Uint16Array; lse: Float32Array; merge?: string }[] = [];
+    for (const be of backends) {
+      const dec = new MlaDecoder(be, { hQ: c.hQ, hKv: c.hKv, dtype: c.dtype, causal: c.causal, numSms, schedule });
+      dec.plan(c.cacheSeqlens, fromArray('i32', [c.b, c.maxBlocksPerSeq], c.blockTable), { sQ: c.sQ });
+      const q = be.upload(fromArray(c.dtype, c.qShape, c.q)), k = be.upload(fromArray(c.dtype, [c.numBlocks, c.pageBlockSize, c.hKv, 576], c.kCache));
+      const out = be.upload(fromArray(c.dtype, c.outShape, new Uint16Array(c.outShape.reduce((a, x) => a * x, 1)).fill(0x7fc1)));
+      const lse = be.upload(fromArray('f32', c.lseShape, new Float32Array(c.lseShape.reduce((a, x) => a * x, 1)).fill(NaN)));
+      await dec.run(q, k, { out, lse });
+      await be.synchronize();
+      r.push({ out: (await be.download(out)).host() as Uint16Array, lse: (await be.download(lse)).host() as Float32Array, merge: dec.mergeName() });
+      for (const t of [q, k, out, lse]) be.free(t);
+    }
+    let diff = '';
+    for (let e = 0; e < r[0].out.length && !diff; e++) if (r[0].out[e] !== r[1].out[e]) diff = `out[${e}] ${r[0].out[e].toString(16)} / ${r[1].out[e].toString(16)}`;
+    for (let e = 0; e < r[0].lse.length && !diff; e++) {
+      asF[0] = r[0].lse[e]; const a = bits[0];
+      asF[0] = r[1].lse[e]; const b = bits[0];
+      if (a !== b) diff = `lse[${e}] ${r[0].lse[e]} / ${r[1].lse[e]}`;
+    }
+    if (!diff) same++;
+    if (r[1].merge === 'mla_combine_quarter') quarter++;
+    console.log(`case ${i}: ${specs[i].name} b=${c.b} h_q=${c.hQ} s_q=${c.sQ} ${c.dtype} parts<=${numSms} ${schedule} ${r[0].merge ?? '-'} / ${r[1].merge ?? '-'}: ${diff || 'identical'}`);
+  }
+} finally {
+  for (const be of backends) be.dispose();
+}
+console.log(`bitexact: ${same} of ${specs.length} identical (quarter off / on); quarter ran in ${quarter}`);
+process.exitCode = same === specs.length && quarter > 0 ? 0 : 1;
