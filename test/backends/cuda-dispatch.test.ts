@@ -7,14 +7,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { chooseDecodeVariant, decodeKernelName, decodeVariants, sm90WideMaxKeysFrom, sm90WideShortKeys } from '../../src/backends/cuda/kernels/launch.js';
-import { KernelCache, type KernelCacheHost } from '../../src/backends/cuda/shape-kernels.js';
+import { KernelCache, type KernelCacheHost, mergeFor } from '../../src/backends/cuda/shape-kernels.js';
 import { mlaParamsLayout } from '../../src/backends/cuda/params.js';
 import { planDecode } from '../../src/core/plan.js';
 import { lseStrides, type MlaProblem } from '../../src/core/problem.js';
 
 const maxSmem = 232448;
 
-function cache(hopper: boolean, kernel?: KernelCacheHost['kernel']) {
+function cache(hopper: boolean, kernelOrExtra?: KernelCacheHost['kernel'] | Partial<KernelCacheHost>) {
+  const kernel = typeof kernelOrExtra === 'string' ? kernelOrExtra : undefined, extra = typeof kernelOrExtra === 'object' ? kernelOrExtra : {};
   const asked: { name: string; smem?: number }[] = [];
   let next = 100n;
   const drv = {
@@ -24,7 +25,7 @@ function cache(hopper: boolean, kernel?: KernelCacheHost['kernel']) {
   const kc = new KernelCache({
     drv: drv as unknown as KernelCacheHost['drv'], maxSmem, numSms: 132, kernel,
     decodeModule: 1n, combineModule: 2n, naiveModule: 3n, sm90Module: hopper ? 4n : undefined, sm90WideModule: hopper ? 5n : undefined,
-    paramsView: new DataView(new ArrayBuffer(mlaParamsLayout.size)), repacked: () => {},
+    paramsView: new DataView(new ArrayBuffer(mlaParamsLayout.size)), repacked: () => {}, ...extra,
   });
   return { kc, asked };
 }
@@ -178,7 +179,8 @@ test('where combine is mla_combine, shapeKernels also resolves its t128 twin (sa
   const one = problem(1, 16, { b: 1, totalQ: 1, numSmParts: 132 });
   const sk = kc.shapeKernels(one, planOf(one));
   assert.ok(sk.combine && sk.combineLong && sk.combineShort);
-  assert.deepEqual({ ...sk.combineLong, fn: 0n }, { ...sk.combine, fn: 0n });
+  assert.deepEqual({ ...sk.combineLong, fn: 0n, what: '' }, { ...sk.combine, fn: 0n, what: '' });
+  assert.deepEqual([sk.combine.what, sk.combineLong.what, sk.combineShort.what], ['mla_combine', 'mla_combine_t128', 'mla_combine_warps']);
   assert.notEqual(sk.combineLong.fn, sk.combine.fn);
   assert.deepEqual([sk.combineShort.gx, sk.combineShort.gy, sk.combineShort.gz, sk.combineShort.threads, sk.combineShort.pdl], [1, 2, 1, 256, true]);
   assert.equal(sk.combineWaves, 64 / 396);
@@ -188,6 +190,28 @@ test('where combine is mla_combine, shapeKernels also resolves its t128 twin (sa
   const bk = kc.shapeKernels(big, planOf(big));
   assert.equal(bk.combineLong, undefined);
   assert.equal(bk.combineShort, undefined);
+  assert.equal(bk.combineQuarter, undefined, 'the quarter merge only where the backend has it on');
+});
+
+test('mergeFor: the shape\'s merge or its twins by the step\'s pieces; one warp a quarter row for 5+ pieces where on', () => {
+  const { kc } = cache(true, { combineQuarter: true });
+  const one = problem(1, 16, { b: 1, totalQ: 1, numSmParts: 132 });
+  const sk = kc.shapeKernels(one, planOf(one));
+  assert.ok(sk.combineQuarter && sk.combineShort && !sk.combineIsWarps);
+  assert.equal(sk.combineQuarter.what, 'mla_combine_quarter');
+  assert.deepEqual([sk.combineQuarter.gx, sk.combineQuarter.gy, sk.combineQuarter.threads, sk.combineQuarter.pdl], [1, 8, 256, true]);
+  assert.equal(mergeFor(sk, 200)?.what, 'mla_combine_t128');
+  assert.equal(mergeFor(sk, 30)?.what, 'mla_combine');
+  assert.equal(mergeFor(sk, undefined)?.what, 'mla_combine');
+  const big = problem(1, 128, { b: 128, totalQ: 128, numSmParts: 66 });
+  const bk = kc.shapeKernels(big, planOf(big));
+  assert.ok(bk.combineIsWarps && bk.combineQuarter);
+  assert.equal(mergeFor(bk, 3)?.what, 'mla_combine_warps', 'up to 4 pieces: one warp a row (one round trip already)');
+  assert.equal(mergeFor(bk, 12)?.what, 'mla_combine_quarter');
+  assert.equal(mergeFor(bk, undefined)?.what, 'mla_combine_warps', 'pieces unknown');
+  const { kc: off } = cache(true);
+  const ok = off.shapeKernels(big, planOf(big));
+  assert.equal(mergeFor(ok, 12)?.what, 'mla_combine_warps', 'off: one warp a row');
 });
 
 test("createCudaBackend: a schedule that is not 'flashmla', 'fill' or 'auto' is refused before the driver is touched", async () => {

@@ -18,13 +18,13 @@ import { type Manifest, findKernelDir, loadImage } from './modules.js';
 import type { DecodeVariant } from './kernels/launch.js';
 import { mlaParamsLayout, packParams, sparseParamsLayout } from './params.js';
 import type { SparseCall } from '../../core/sparse.js';
-import { combineEntry, combineQuarterDefault, combineQuarterTakes, sm90CacheMap, sm90WideMaxKeysFrom, sparseKernelName, sparseLaunch } from './kernels/launch.js';
+import { combineQuarterDefault, sm90CacheMap, sm90WideMaxKeysFrom, sparseKernelName, sparseLaunch } from './kernels/launch.js';
 import type { MlaDeviceOps } from '../../core/mla/device.js';
 import { createCudaLayerOps } from './layer.js';
 import { SparseMmaRunner } from './sparse.js';
 import type { DenseFp8Call } from '../../core/dense-fp8.js';
 import { type CudaGraph, captureGraph } from './graphs.js';
-import { KernelCache, type KernelLaunch, QMapSlot, type ShapeKernels } from './shape-kernels.js';
+import { KernelCache, QMapSlot, mergeFor } from './shape-kernels.js';
 import type { KernelArgs } from './tensor-map.js';
 import { IndexStaging } from './staging.js';
 import { LaunchEx, pdlFor, pdlSupport } from './pdl.js';
@@ -100,19 +100,6 @@ export interface CudaBackend extends Backend {
   /** The kernels of MlaAttention's device-resident step (kernels/layer.cu). */
   layerOps(): MlaDeviceOps;
   [Symbol.dispose](): void;
-}
-
-/**
- * The merge a step launches: the shape's, or one of its twins by the step's pieces (launch.ts combineEntry):
- * mla_combine_t128 for a request in more than 104 pieces, one warp a row for few pieces over more than one wave of CTAs;
- * and where that is one warp a row and a request is in more than 4 pieces, one warp a quarter row where the backend has
- * it on (combineQuarterTakes: every piece in one round trip).
- */
-function mergeOf(sk: ShapeKernels, maxSplits: number | undefined): KernelLaunch | undefined {
-  const entry = sk.combineLong ? combineEntry('mla_combine', maxSplits, sk.combineWaves) : 'mla_combine';
-  const c = (entry === 'mla_combine_t128' ? sk.combineLong : entry === 'mla_combine_warps' ? sk.combineShort : undefined) ?? sk.combine;
-  const warps = c !== undefined && (c === sk.combineShort || (c === sk.combine && sk.combineIsWarps === true));
-  return warps && sk.combineQuarter && combineQuarterTakes(true, maxSplits) ? sk.combineQuarter : c;
 }
 
 export async function createCudaBackend(opts: CudaBackendOptions = {}): Promise<CudaBackend> {
@@ -390,7 +377,7 @@ class CudaBackendImpl implements CudaBackend {
     let rc = d ? launcher.launch(d, stream, argv, pdlFor(scope, 'decode', d.pdl === true, this.capturing)) : 0;
     if (rc !== 0) this.drv.check(rc, `cuLaunchKernel(${d!.what})`);
     // Every request in one piece (the plan says no combine): the decode kernel wrote everything.
-    const c = l.plan.combine ? mergeOf(sk, l.plan.maxSplits) : undefined;
+    const c = l.plan.combine ? mergeFor(sk, l.plan.maxSplits) : undefined;
     if (c) {
       rc = launcher.launch(c, stream, argv, pdlFor(scope, 'merge', c.pdl === true, this.capturing));
       if (rc !== 0) this.drv.check(rc, `cuLaunchKernel(${c.what})`);
@@ -432,7 +419,7 @@ class CudaBackendImpl implements CudaBackend {
   /** The merge a step of this plan launches (its entry without the dtype), undefined where no request is split. */
   mergeKernel(p: MlaProblem, plan: DecodePlan): string | undefined {
     this.alive();
-    return plan.combine ? mergeOf(this.kernels.shapeKernels(p, plan), plan.maxSplits)?.what : undefined;
+    return plan.combine ? mergeFor(this.kernels.shapeKernels(p, plan), plan.maxSplits)?.what : undefined;
   }
 
   /** Allocate the workspace a step's decodes need (their index tensors are on the device: accumulators only). */

@@ -7,7 +7,7 @@ import type { MlaProblem } from '../../core/problem.js';
 import type { DecodePlan } from '../../core/plan.js';
 import type { Driver } from './driver.js';
 import {
-  type DecodeVariant, type Launch, chooseDecodeVariant, combinePick, combineQuarterLaunch, combineWarpsLaunch, combineWaves, combineRows, decodeVariants, sm90Launch, sm90QMap, sm90QMapFits, sm90WideLaunch, sm90WideTakes, sameVariant, decodeKernelName, decodeLaunch, naiveLaunch,
+  type DecodeVariant, type Launch, chooseDecodeVariant, combineEntry, combinePick, combineQuarterLaunch, combineQuarterTakes, combineWarpsLaunch, combineWaves, combineRows, decodeVariants, sm90Launch, sm90QMap, sm90QMapFits, sm90WideLaunch, sm90WideTakes, sameVariant, decodeKernelName, decodeLaunch, naiveLaunch,
 } from './kernels/launch.js';
 import { compilePacker, mlaParamsLayout } from './params.js';
 import type { TensorMapSlot } from './tensor-map.js';
@@ -284,4 +284,17 @@ export class QMapSlot {
     this.last = { base: q, rows, nr, dtype: p.dtype, ok };
     return ok;
   }
+}
+
+/**
+ * The merge a step launches: the shape's, or one of its twins by the step's pieces (launch.ts combineEntry):
+ * mla_combine_t128 for a request in more than 104 pieces, one warp a row for few pieces over more than one wave of CTAs;
+ * and where that is one warp a row and a request is in more than 4 pieces, one warp a quarter row where the backend has
+ * it on (combineQuarterTakes: every piece in one round trip).
+ */
+export function mergeFor(sk: ShapeKernels, maxSplits: number | undefined): KernelLaunch | undefined {
+  const entry = sk.combineLong ? combineEntry('mla_combine', maxSplits, sk.combineWaves) : 'mla_combine';
+  const c = (entry === 'mla_combine_t128' ? sk.combineLong : entry === 'mla_combine_warps' ? sk.combineShort : undefined) ?? sk.combine;
+  const warps = c !== undefined && (c === sk.combineShort || (c === sk.combine && sk.combineIsWarps === true));
+  return warps && sk.combineQuarter && combineQuarterTakes(true, maxSplits) ? sk.combineQuarter : c;
 }
