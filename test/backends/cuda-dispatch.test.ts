@@ -203,15 +203,25 @@ test('mergeFor: the shape\'s merge or its twins by the step\'s pieces; one warp 
   assert.equal(mergeFor(sk, 200)?.what, 'mla_combine_t128');
   assert.equal(mergeFor(sk, 30)?.what, 'mla_combine');
   assert.equal(mergeFor(sk, undefined)?.what, 'mla_combine');
-  const big = problem(1, 128, { b: 128, totalQ: 128, numSmParts: 66 });
-  const bk = kc.shapeKernels(big, planOf(big));
-  assert.ok(bk.combineIsWarps && bk.combineQuarter);
-  assert.equal(mergeFor(bk, 3)?.what, 'mla_combine_warps', 'up to 4 pieces: one warp a row (one round trip already)');
-  assert.equal(mergeFor(bk, 12)?.what, 'mla_combine_quarter');
-  assert.equal(mergeFor(bk, undefined)?.what, 'mla_combine_warps', 'pieces unknown');
+  // 4 requests of 128 rows: mla_combine with its twins; 24 pieces over 1.3 waves of CTA merges go to one warp a row, and
+  // from 5 pieces on to one warp a quarter row (256 CTAs: one wave of two an SM on 132 SMs)
+  const four = problem(1, 128, { b: 4, totalQ: 4, numSmParts: 66 });
+  const s4 = kc.shapeKernels(four, planOf(four));
+  assert.ok(s4.combineQuarter && s4.combineShort && !s4.combineIsWarps);
+  assert.deepEqual([s4.combineQuarter.gx, s4.combineQuarter.gy], [4, 64]);
+  const w = s4.combineWaves!;
+  assert.ok(w > 1);
+  const few = Math.min(4, Math.floor(10 * w)), many = Math.min(24, Math.floor(10 * w));
+  assert.equal(mergeFor(s4, few)?.what, 'mla_combine_warps', 'up to 4 pieces: one warp a row (one round trip already)');
+  assert.equal(mergeFor(s4, many)?.what, many > 4 ? 'mla_combine_quarter' : 'mla_combine_warps');
   const { kc: off } = cache(true);
-  const ok = off.shapeKernels(big, planOf(big));
-  assert.equal(mergeFor(ok, 12)?.what, 'mla_combine_warps', 'off: one warp a row');
+  assert.equal(mergeFor(off.shapeKernels(four, planOf(four)), many)?.what, 'mla_combine_warps', 'off: one warp a row');
+  // a shape whose own merge is one warp a row (6 x 128 rows) would make 384 quarter CTAs, more than one wave: none
+  const six = problem(1, 128, { b: 6, totalQ: 6, numSmParts: 66 });
+  const s6 = kc.shapeKernels(six, planOf(six));
+  assert.ok(s6.combineIsWarps);
+  assert.equal(s6.combineQuarter, undefined);
+  assert.equal(mergeFor(s6, 12)?.what, 'mla_combine_warps');
 });
 
 test("createCudaBackend: a schedule that is not 'flashmla', 'fill' or 'auto' is refused before the driver is touched", async () => {

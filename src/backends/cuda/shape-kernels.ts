@@ -55,7 +55,8 @@ export interface ShapeKernels extends Pick<MlaProblem, 'b' | 'sQ' | 'totalQ' | '
   combineWaves?: number;
   /** Where the merge may be combineWarps (combine itself, or combineShort): its twin mla_combine_quarter, which index.ts
       decode launches instead for a step whose largest request is in more than 4 pieces (launch.ts combineQuarterTakes);
-      only where the backend has it on. `combineIsWarps`: combine itself is combineWarps. */
+      only where the backend has it on and its grid is one wave (at most two CTAs an SM). `combineIsWarps`: combine
+      itself is combineWarps. */
   combineQuarter?: KernelLaunch;
   combineIsWarps?: boolean;
 }
@@ -180,8 +181,10 @@ export class KernelCache {
     const combineShort = twins ? launchOf(this.fn(this.h.combineModule, `mla_combine_warps_${dt}`, 0), combineWarpsLaunch(p), 'mla_combine_warps') : undefined;
     if (combineShort) combineShort.pdl = true;
     const combineIsWarps = cp.name === 'mla_combine_warps';
-    const combineQuarter = this.h.combineQuarter && combine && (combineIsWarps || combineShort)
-      ? launchOf(this.fn(this.h.combineModule, `mla_combine_quarter_${dt}`, 0), combineQuarterLaunch(p), 'mla_combine_quarter') : undefined;
+    // (only where its grid is one wave: two CTAs an SM; session 38's call 7 measured a 384-CTA quarter merge at 1.05-1.08x)
+    const ql = combineQuarterLaunch(p);
+    const combineQuarter = this.h.combineQuarter && combine && (combineIsWarps || combineShort) && ql.grid[0] * ql.grid[1] <= 2 * this.h.numSms
+      ? launchOf(this.fn(this.h.combineModule, `mla_combine_quarter_${dt}`, 0), ql, 'mla_combine_quarter') : undefined;
     if (combineQuarter) combineQuarter.pdl = true;
     this.shape = {
       wide17, b: p.b, sQ: p.sQ, totalQ: p.totalQ, hQ: p.hQ, hKv: p.hKv, dtype: p.dtype, pageBlockSize: p.pageBlockSize,
