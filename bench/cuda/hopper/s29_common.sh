@@ -360,3 +360,57 @@ s37_rule_arms() {
   s35_arms "${tag}g" "--graph-calls 10" "$shapes" A "$arm" "$arm" A
   python3 bench/cuda/hopper/s37_kps_rule.py "$OUT/f/ab-$tag" "$OUT/f/ab-${tag}g" "$shapes" "$@" | tee "$OUT/rule.txt"
 }
+# Session 38's dense FP8 calls (s38_call2..5). s38_counts "SUITE CASES SHARDS"...: test/gpu/sparse-count.ts shards in the
+# background ($OUT/f/count-SUITE-i.txt); s38_dense_test: sparse.test.ts's dense blocks (20 wide and 20 dense90 random
+# cases) in the background; s38_san SUITE CASES TOOL...: compute-sanitizer runs of sparse-count in the background;
+# s38_checks_report prints all of them (after `wait`).
+s38_counts() {
+  local spec suite n k i
+  for spec in "$@"; do
+    read -r suite n k <<< "$spec"
+    for ((i = 0; i < k; i++)); do timeout -k 5 200 node build/test/gpu/sparse-count.js "$n" cuda "$suite" "$i/$k" > "$OUT/f/count-$suite-$i.txt" 2>&1 & done
+  done
+}
+s38_dense_test() {
+  FLASHMLA_GPU_DENSE64_CASES=20 FLASHMLA_GPU_DENSE90_CASES=20 timeout -k 5 200 node --test --test-reporter=tap --test-name-pattern="dense" \
+    build/test/gpu/sparse.test.js > "$OUT/f/sparse-test-dense.tap" 2>&1 &
+}
+s38_san() {
+  local suite=$1 n=$2 tool; shift 2
+  for tool in "$@"; do timeout -k 5 200 compute-sanitizer --tool "$tool" --print-limit 20 node build/test/gpu/sparse-count.js "$n" cuda "$suite" > "$OUT/f/san-$tool.txt" 2>&1 & done
+}
+s38_checks_report() {
+  local f
+  cat "$OUT"/f/count-*.txt
+  grep -E '^# (tests|pass|fail)|^ *not ok' "$OUT/f/sparse-test-dense.tap"
+  for f in "$OUT"/f/san-*.txt; do echo "$(basename "$f" .txt): $(grep -E 'ERROR SUMMARY' "$f" | tail -1) $(grep -E 'pass' "$f" | tr '\n' ' ')"; done
+}
+# s38_dense_arms HEADS ARM...: `flashmla bench --mode sparse --dense-only` at the h_q list HEADS (b=128 s_k 8192, do_bench's
+# loop) once an arm, in order: A the library, D --dense-device-lens, M FLASHMLA_CUDA_DENSE_FP8_SPARSE=0 (sparse_mma.cu
+# from 64 heads), MD both; read by s38_dense_read.py.
+s38_dense_arms() {
+  local heads=$1 i=0 arm; shift
+  for arm in "$@"; do
+    i=$((i + 1)); local e=() x=()
+    case $arm in M | MD) e=(FLASHMLA_CUDA_DENSE_FP8_SPARSE=0) ;; esac
+    case $arm in D | MD) x=(--dense-device-lens) ;; esac
+    env "${e[@]}" timeout -k 5 150 "${CLI[@]}" bench --mode sparse --backend cuda --dense-only --dense-heads "$heads" --flush-mb 256 "${x[@]}" \
+      --out "$OUT/f/dense-$i-$arm.json" -q > "$OUT/f/dense-$i-$arm.txt" 2>&1 || echo "dense $arm rc $?"
+    ts "dense $i $arm"
+  done
+  python3 bench/cuda/hopper/s38_dense_read.py "$OUT/f"
+}
+# s38_quarter_arms SHAPES: session 38's calls 7-8 for mla_combine_quarter: combine-quarter-bitexact (80 matrix cases + the
+# fixed ones) and sm90.test (100 random cases) with FLASHMLA_CUDA_COMBINE_QUARTER=1, then arms A cq cq A on SHAPES in
+# do_bench's loop (ab-q) and from graphs (ab-qg), judged by s38_quarter_rule.py ($OUT/rule.txt).
+s38_quarter_arms() {
+  timeout -k 5 200 node build/bench/cuda/hopper/combine-quarter-bitexact.js --cases 80 > "$OUT/f/bitexact.txt" 2>&1 &
+  FLASHMLA_CUDA_COMBINE_QUARTER=1 FLASHMLA_SM90_CASES=100 timeout -k 5 200 node --test --test-reporter=tap build/test/gpu/sm90.test.js > "$OUT/f/sm90-cq.tap" 2>&1 &
+  wait
+  ts "checks done"
+  tail -1 "$OUT/f/bitexact.txt"; grep -v identical "$OUT/f/bitexact.txt" | head -5
+  grep -E '^# (tests|pass|fail)|^not ok' "$OUT/f/sm90-cq.tap"
+  s35_arms q "--flush-mb 256 --rep-ms 100" "$1" A cq cq A
+  s35_arms qg "--graph-calls 10" "$1" A cq cq A
+  python3 bench/cuda/hopper/s38_quarter_rule.py "$OUT/f/ab-q" "$OUT/f/ab-qg" | tee "$OUT/rule.txt" | tail -8
+}

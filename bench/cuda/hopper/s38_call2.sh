@@ -6,41 +6,16 @@
 # (FLASHMLA_CUDA_DENSE_FP8_SPARSE=0: sparse_mma.cu from 64 heads) / A. Predictions and the ship rule:
 # results/gpu-host/bench/hopper/s38/predictions.txt. Pack: s29_pack .devstage/s38c2.tar.xz; carry .ghc and .devstage:
 #   OUT=$OUT bash bench/cuda/hopper/s38_call2.sh
+# (Refactored after it ran: the steps are s29_common.sh's s38_* functions with the counts it ran; not run again as written.)
 set -uo pipefail
 source bench/cuda/hopper/s29_common.sh && s29_setup "${PACK:-.devstage/s38c2.tar.xz}"
 mkdir -p "$OUT/f"
-SC=(node build/test/gpu/sparse-count.js)
-for i in 0 1 2 3 4 5; do timeout -k 5 200 "${SC[@]}" 300 cuda dense64 "$i/6" > "$OUT/f/count-dense64-$i.txt" 2>&1 & done
-for i in 0 1; do timeout -k 5 200 "${SC[@]}" 200 cuda dense "$i/2" > "$OUT/f/count-dense-$i.txt" 2>&1 & done
-timeout -k 5 200 "${SC[@]}" 100 cuda dense90 > "$OUT/f/count-dense90.txt" 2>&1 &
-FLASHMLA_GPU_DENSE64_CASES=20 FLASHMLA_GPU_DENSE90_CASES=20 timeout -k 5 200 node --test --test-reporter=tap --test-name-pattern="dense" \
-  build/test/gpu/sparse.test.js > "$OUT/f/sparse-test-dense.tap" 2>&1 &
-for tool in memcheck synccheck; do
-  timeout -k 5 200 compute-sanitizer --tool $tool --print-limit 20 "${SC[@]}" 4 cuda dense64 > "$OUT/f/san-$tool.txt" 2>&1 &
-done
+s38_counts "dense64 300 6" "dense 200 2" "dense90 100 1"
+s38_dense_test
+s38_san dense64 4 memcheck synccheck
 wait
 ts "checks done"
-cat "$OUT"/f/count-*.txt
-grep -E '^# (tests|pass|fail|skip)|^not ok' "$OUT/f/sparse-test-dense.tap"
-for tool in memcheck synccheck; do echo "san-$tool: $(grep -E 'ERROR SUMMARY' "$OUT/f/san-$tool.txt" | tail -1) $(grep -E 'pass' "$OUT/f/san-$tool.txt" | tr '\n' ' ')"; done
-i=0
-for arm in ${ARMS:-A M A}; do
-  i=$((i + 1)); e=(); x=(); [ $arm = M ] && e=(FLASHMLA_CUDA_DENSE_FP8_SPARSE=0); [ $arm = D ] && x=(--dense-device-lens)
-  env "${e[@]}" timeout -k 5 150 "${CLI[@]}" bench --mode sparse --backend cuda --dense-only --dense-heads 16,32,64,128 --flush-mb 256 "${x[@]}" \
-    --out "$OUT/f/dense-$i-$arm.json" -q > "$OUT/f/dense-$i-$arm.txt" 2>&1 || echo "dense $arm rc $?"
-  ts "dense $i $arm"
-done
-python3 - "$OUT/f" <<'P'
-import glob, json, os, sys
-runs = {}
-for f in sorted(glob.glob(os.path.join(sys.argv[1], 'dense-*-*.json'))):
-    arm = os.path.basename(f)[:-5].split('-')[2]
-    runs.setdefault(arm, []).append({r['h_q']: r for r in json.load(open(f))['dense']})
-for h in sorted(runs['A'][0]):
-    a = [r[h]['us'] for r in runs['A']]; m = [r[h]['us'] for r in runs.get('M', [])]
-    print(f"h_q {h:4d} A {[round(x, 1) for x in a]} ({runs['A'][0][h].get('kernel')}) M {[round(x, 1) for x in m]} ({runs['M'][0][h].get('kernel') if m else ''})"
-          f" A/M {[round(x / m[0], 3) for x in a] if m else ''} bf16 {[round(r[h]['bf16_us'], 1) for r in runs['A']]} FP8/bf16 speed {[round(r[h]['speedup_vs_bf16'], 3) for r in runs['A']]}"
-          f" TFLOPS A {round(runs['A'][0][h]['TFLOPS'], 1)}")
-P
+s38_checks_report
+s38_dense_arms 16,32,64,128 A M A
 tar czf "$OUT/s38c2.tgz" -C "$OUT" f
 ts end

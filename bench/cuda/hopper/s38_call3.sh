@@ -5,40 +5,16 @@
 # b=128 s_k 8192 in do_bench's loop, arms A (host lengths from 64 heads) / D (--dense-device-lens) / A. Predictions and
 # the ship rule: results/gpu-host/bench/hopper/s38/predictions.txt. Pack: s29_pack .devstage/s38c3.tar.xz; carry .ghc
 # and .devstage:   OUT=$OUT bash bench/cuda/hopper/s38_call3.sh
+# (Refactored after it ran: the steps are s29_common.sh's s38_* functions with the counts it ran; not run again as written.)
 set -uo pipefail
 source bench/cuda/hopper/s29_common.sh && s29_setup "${PACK:-.devstage/s38c3.tar.xz}"
 mkdir -p "$OUT/f"
-SC=(node build/test/gpu/sparse-count.js)
-for i in 0 1 2 3 4 5; do timeout -k 5 200 "${SC[@]}" 300 cuda dense64d "$i/6" > "$OUT/f/count-dense64d-$i.txt" 2>&1 & done
-for i in 0 1 2 3; do timeout -k 5 200 "${SC[@]}" 200 cuda dense64 "$i/4" > "$OUT/f/count-dense64-$i.txt" 2>&1 & done
-FLASHMLA_GPU_DENSE64_CASES=20 FLASHMLA_GPU_DENSE90_CASES=20 timeout -k 5 200 node --test --test-reporter=tap --test-name-pattern="dense" \
-  build/test/gpu/sparse.test.js > "$OUT/f/sparse-test-dense.tap" 2>&1 &
-for tool in memcheck synccheck; do
-  timeout -k 5 200 compute-sanitizer --tool $tool --print-limit 20 "${SC[@]}" 4 cuda dense64d > "$OUT/f/san-$tool.txt" 2>&1 &
-done
+s38_counts "dense64d 300 6" "dense64 200 4"
+s38_dense_test
+s38_san dense64d 4 memcheck synccheck
 wait
 ts "checks done"
-cat "$OUT"/f/count-*.txt
-grep -E '^# (tests|pass|fail)|^ *not ok' "$OUT/f/sparse-test-dense.tap"
-for tool in memcheck synccheck; do echo "san-$tool: $(grep -E 'ERROR SUMMARY' "$OUT/f/san-$tool.txt" | tail -1) $(grep -E 'pass' "$OUT/f/san-$tool.txt" | tr '\n' ' ')"; done
-i=0
-for arm in A D A; do
-  i=$((i + 1)); x=(); [ $arm = D ] && x=(--dense-device-lens)
-  timeout -k 5 150 "${CLI[@]}" bench --mode sparse --backend cuda --dense-only --dense-heads 16,32,64,128 --flush-mb 256 "${x[@]}" \
-    --out "$OUT/f/dense-$i-$arm.json" -q > "$OUT/f/dense-$i-$arm.txt" 2>&1 || echo "dense $arm rc $?"
-  ts "dense $i $arm"
-done
-python3 - "$OUT/f" <<'P'
-import glob, json, os, sys
-runs = {}
-for f in sorted(glob.glob(os.path.join(sys.argv[1], 'dense-*-*.json'))):
-    arm = os.path.basename(f)[:-5].split('-')[2]
-    runs.setdefault(arm, []).append({r['h_q']: r for r in json.load(open(f))['dense']})
-for h in sorted(runs['A'][0]):
-    a = [r[h]['us'] for r in runs['A']]; d = [r[h]['us'] for r in runs['D']]
-    print(f"h_q {h:4d} A {[round(x, 1) for x in a]} D {[round(x, 1) for x in d]} ({runs['D'][0][h].get('kernel')}, lens {runs['D'][0][h].get('lens')})"
-          f" D/A {round(d[0] / (sum(a) / len(a)), 3)} bf16 {[round(r[h]['bf16_us'], 1) for r in runs['A'] + runs['D']]}"
-          f" FP8/bf16 speed A {[round(r[h]['speedup_vs_bf16'], 3) for r in runs['A']]} D {round(runs['D'][0][h]['speedup_vs_bf16'], 3)}")
-P
+s38_checks_report
+s38_dense_arms 16,32,64,128 A D A
 tar czf "$OUT/s38c3.tgz" -C "$OUT" f
 ts end
