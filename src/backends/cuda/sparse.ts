@@ -36,7 +36,7 @@ export interface SparseMmaHost {
   /** dense_fp8_sm90.cu's dispatch threshold where the kernel folder's manifest names one (tiles an SM part from which a
       16-row launch takes the n16w3 entry; absent: the shipped build's). */
   readonly denseFp8Sm90W3Tiles?: number | null;
-  /** Dense FP8 steps of 64 heads and more may run on sparse_mma.cu's index kernel and sparse_sm90.cu (with `hopper`;
+  /** Dense FP8 steps of 64 heads and more may run on sparse_mma.cu's list kernel and sparse_sm90.cu (with `hopper`;
       FLASHMLA_CUDA_DENSE_FP8_SPARSE=0 or FLASHMLA_CUDA_DENSE_FP8=mma keep them on sparse_mma.cu for A/B runs). */
   readonly denseOnSparse?: boolean;
   /** dense_fp8_sm90.cu's L2 prefetch distance in pages (tuning runs; absent: denseFp8Sm90Prefetch, 0: the kernel's own, -1: none). */
