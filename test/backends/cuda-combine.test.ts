@@ -149,10 +149,9 @@ test('combineQuarter: 8 warps a CTA, 4 a row, cover every quarter of every row j
     assert.ok([...seen.values()].every((n) => n === 1));
   }
   assert.equal(combineWarpsRowSplits, 4);
-  assert.equal(combineQuarterTakes(true, 5), true);
-  assert.equal(combineQuarterTakes(true, 4), false, 'combineWarps takes 4 pieces in one trip already');
-  assert.equal(combineQuarterTakes(true, undefined), false, 'pieces unknown (device metadata)');
-  assert.equal(combineQuarterTakes(false, 12), false);
+  assert.equal(combineQuarterTakes(5), true);
+  assert.equal(combineQuarterTakes(4), false, 'combineWarps takes 4 pieces in one trip already');
+  assert.equal(combineQuarterTakes(undefined), false, 'pieces unknown (device metadata)');
   assert.equal(combineQuarterDefault, true, 'on since session 38');
   const src = readFileSync(fileURLToPath(new URL('../../src/backends/cuda/kernels/combine.cu', import.meta.url)), 'utf8');
   assert.match(src, new RegExp(`constexpr int kRowSplits = ${combineWarpsRowSplits};`));

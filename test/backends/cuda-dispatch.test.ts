@@ -197,7 +197,7 @@ test('mergeFor: the shape\'s merge or its twins by the step\'s pieces; one warp 
   const { kc } = cache(true, { combineQuarter: true });
   const one = problem(1, 16, { b: 1, totalQ: 1, numSmParts: 132 });
   const sk = kc.shapeKernels(one, planOf(one));
-  assert.ok(sk.combineQuarter && sk.combineShort && !sk.combineIsWarps);
+  assert.ok(sk.combineQuarter && sk.combineShort && sk.combine?.what === 'mla_combine');
   assert.equal(sk.combineQuarter.what, 'mla_combine_quarter');
   assert.deepEqual([sk.combineQuarter.gx, sk.combineQuarter.gy, sk.combineQuarter.threads, sk.combineQuarter.pdl], [1, 8, 256, true]);
   assert.equal(mergeFor(sk, 200)?.what, 'mla_combine_t128');
@@ -207,7 +207,7 @@ test('mergeFor: the shape\'s merge or its twins by the step\'s pieces; one warp 
   // from 5 pieces on to one warp a quarter row (256 CTAs: one wave of two an SM on 132 SMs)
   const four = problem(1, 128, { b: 4, totalQ: 4, numSmParts: 66 });
   const s4 = kc.shapeKernels(four, planOf(four));
-  assert.ok(s4.combineQuarter && s4.combineShort && !s4.combineIsWarps);
+  assert.ok(s4.combineQuarter && s4.combineShort && s4.combine?.what === 'mla_combine');
   assert.deepEqual([s4.combineQuarter.gx, s4.combineQuarter.gy], [4, 64]);
   const w = s4.combineWaves!;
   assert.ok(w > 1);
@@ -219,7 +219,7 @@ test('mergeFor: the shape\'s merge or its twins by the step\'s pieces; one warp 
   // a shape whose own merge is one warp a row (6 x 128 rows) would make 384 quarter CTAs, more than one wave: none
   const six = problem(1, 128, { b: 6, totalQ: 6, numSmParts: 66 });
   const s6 = kc.shapeKernels(six, planOf(six));
-  assert.ok(s6.combineIsWarps);
+  assert.equal(s6.combine?.what, 'mla_combine_warps');
   assert.equal(s6.combineQuarter, undefined);
   assert.equal(mergeFor(s6, 12)?.what, 'mla_combine_warps');
 });

@@ -55,10 +55,8 @@ export interface ShapeKernels extends Pick<MlaProblem, 'b' | 'sQ' | 'totalQ' | '
   combineWaves?: number;
   /** Where the merge may be combineWarps (combine itself, or combineShort): its twin mla_combine_quarter, which index.ts
       decode launches instead for a step whose largest request is in more than 4 pieces (launch.ts combineQuarterTakes);
-      only where the backend has it on and its grid is one wave (at most two CTAs an SM). `combineIsWarps`: combine
-      itself is combineWarps. */
+      only where the backend has it on and its grid is one wave (at most two CTAs an SM). */
   combineQuarter?: KernelLaunch;
-  combineIsWarps?: boolean;
 }
 
 /** What the cache needs from the backend that owns it. */
@@ -180,17 +178,16 @@ export class KernelCache {
     const combineLong = twins ? { ...combine!, fn: this.fn(this.h.combineModule, `mla_combine_t128_${dt}`, 0), what: 'mla_combine_t128' } : undefined;
     const combineShort = twins ? launchOf(this.fn(this.h.combineModule, `mla_combine_warps_${dt}`, 0), combineWarpsLaunch(p), 'mla_combine_warps') : undefined;
     if (combineShort) combineShort.pdl = true;
-    const combineIsWarps = cp.name === 'mla_combine_warps';
     // (only where its grid is one wave: two CTAs an SM; session 38's call 7 measured a 384-CTA quarter merge at 1.05-1.08x)
     const ql = combineQuarterLaunch(p);
-    const combineQuarter = this.h.combineQuarter && combine && (combineIsWarps || combineShort) && ql.grid[0] * ql.grid[1] <= 2 * this.h.numSms
+    const combineQuarter = this.h.combineQuarter && combine && (cp.name === 'mla_combine_warps' || combineShort) && ql.grid[0] * ql.grid[1] <= 2 * this.h.numSms
       ? launchOf(this.fn(this.h.combineModule, `mla_combine_quarter_${dt}`, 0), ql, 'mla_combine_quarter') : undefined;
     if (combineQuarter) combineQuarter.pdl = true;
     this.shape = {
       wide17, b: p.b, sQ: p.sQ, totalQ: p.totalQ, hQ: p.hQ, hKv: p.hKv, dtype: p.dtype, pageBlockSize: p.pageBlockSize,
       maxBlocksPerSeq: p.maxBlocksPerSeq, numSmParts: p.numSmParts, causal: p.causal, varlen: p.varlen,
       softmaxScale: p.softmaxScale, lseStrideB: p.lseStrideB, lseStrideH: p.lseStrideH, lseStrideT: p.lseStrideT,
-      lseBytes, accumBytes: dp.workspace.accumFloats * 4, decode, decodeLd, combine, combineLong, combineShort, combineQuarter, combineIsWarps,
+      lseBytes, accumBytes: dp.workspace.accumFloats * 4, decode, decodeLd, combine, combineLong, combineShort, combineQuarter,
       ...(twins ? { combineWaves: combineWaves(cp.launch, this.h.numSms) } : {}),
     };
     return this.shape;
@@ -298,6 +295,5 @@ export class QMapSlot {
 export function mergeFor(sk: ShapeKernels, maxSplits: number | undefined): KernelLaunch | undefined {
   const entry = sk.combineLong ? combineEntry('mla_combine', maxSplits, sk.combineWaves) : 'mla_combine';
   const c = (entry === 'mla_combine_t128' ? sk.combineLong : entry === 'mla_combine_warps' ? sk.combineShort : undefined) ?? sk.combine;
-  const warps = c !== undefined && (c === sk.combineShort || (c === sk.combine && sk.combineIsWarps === true));
-  return warps && sk.combineQuarter && combineQuarterTakes(true, maxSplits) ? sk.combineQuarter : c;
+  return c?.what === 'mla_combine_warps' && sk.combineQuarter && combineQuarterTakes(maxSplits) ? sk.combineQuarter : c;
 }

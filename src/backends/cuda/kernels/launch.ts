@@ -128,12 +128,11 @@ export function combineQuarterLaunch(p: MlaProblem): Launch {
 }
 
 /**
- * Whether a merge that would run combineWarps runs combineQuarter instead: where it is on (`on`: the backend's
- * combineQuarter) and the step's largest request is in more pieces than combineWarps loads at once (maxSplits from the
- * host plan; unknown: no).
+ * Whether a merge that would run combineWarps runs combineQuarter instead (where the backend has it on): the step's
+ * largest request is in more pieces than combineWarps loads at once (maxSplits from the host plan; unknown: no).
  */
-export function combineQuarterTakes(on: boolean, maxSplits: number | undefined): boolean {
-  return on && maxSplits !== undefined && maxSplits > combineWarpsRowSplits;
+export function combineQuarterTakes(maxSplits: number | undefined): boolean {
+  return maxSplits !== undefined && maxSplits > combineWarpsRowSplits;
 }
 
 /** combineQuarter's default (FLASHMLA_CUDA_COMBINE_QUARTER=1 / 0 overrides): on since session 38 (call 8, H200: on 13
