@@ -36,6 +36,19 @@ export const flashmlaSparseShapes: readonly SparseShape[] = [
   { label: 'MODEL1 CONFIG4', format: 'model1', b: 128, hQ: 128, sQ: 2, sK: 16384, topk: 128, blockSize: 256, extraSK: 16384, extraTopk: 1024, extraBlockSize: 2, extraTopkLength: true },
 ];
 
+/**
+ * The rest of bench_sparse.py's table (its full run, FlashMLA's own order): V3.2 s_q 2 at b = 2 and 74, MODEL1 CONFIG1-4
+ * at b = 64, 2, 74, 148 and 256, and the four "peak" rows (b = 148, s_k 32768, top-k 16384, V3.2 and MODEL1 at 64 and
+ * 128 heads). `--grid all` runs these after the 12.
+ */
+export const flashmlaSparseMoreShapes: readonly SparseShape[] = (() => {
+  const out: SparseShape[] = [2, 74].map((b) => ({ label: 'V3.2', format: 'v32' as const, b, hQ: 128, sQ: 2, sK: 32768, topk: 2048, blockSize: 64 }));
+  const m1 = flashmlaSparseShapes.filter((s) => s.label.startsWith('MODEL1 CONFIG'));
+  for (const b of [64, 2, 74, 148, 256]) for (const s of m1) out.push({ ...s, b });
+  for (const hQ of [64, 128]) for (const format of ['v32', 'model1'] as const) out.push({ label: 'peak', format, b: 148, hQ, sQ: 2, sK: 32768, topk: 16384, blockSize: 64 });
+  return out;
+})();
+
 export const sparseBenchHelp = `Usage: flashmla bench --mode sparse [options]
 
 Time token-sparse FP8 decode over FlashMLA's 12 sparse shapes (median of --reps after --warmup), attention sink
@@ -48,7 +61,10 @@ speedup_vs_bf16 = bf16 time / FP8 time, kernel = the FP8 kernel that ran where t
 
 Options:
   --backend NAME   best (default), cuda, webgpu or cpu
-  --grid NAME      flashmla (the 12 shapes) or small (the same with b = 1; the default on the CPU)
+  --grid NAME      flashmla (the 12 shapes), all (the 12, then the other 26 rows of bench_sparse.py's full run:
+                   b = 2 to 256, top-k 16384; geomean_by_set splits the ratios), or small (the 12 with b = 1; the
+                   default on the CPU)
+  --batches L      only the grid's rows whose b is in the comma-separated list L (e.g. 2,74)
   --flashmla FILE  FlashMLA's results (anchors/flashmla-sparse/results-*.json): adds flashmla_us and
                    ratio_vs_flashmla (FlashMLA us / ours) to rows with the same format, b, h_q, s_q and top-k
   --rep-ms N       triton do_bench's loop (25 ms of calls, then flushed repetitions for about N ms, the median);
@@ -63,6 +79,12 @@ Options:
   --dense-device-lens  the lengths a device tensor at every h_q (CUDA plans steps of 64 heads and more on the device)
   --dense-only     only the dense rows
   --reps N, --warmup N, --workers N, --out FILE, -q`;
+
+/** The same shape (a row carries its shape's fields). */
+function sameShape(a: SparseShape, b: SparseShape): boolean {
+  return a.label === b.label && a.format === b.format && a.b === b.b && a.hQ === b.hQ && a.sQ === b.sQ && a.topk === b.topk && (a.extraTopk ?? 0) === (b.extraTopk ?? 0)
+    && (a.extraBlockSize ?? 0) === (b.extraBlockSize ?? 0);
+}
 
 interface Row extends SparseShape {
   kind: 'sparse_fp8'; precision: SparsePrecision; d_qk: number; topk_total: number; us: number; TFLOPS: number; GBps: number; flop: number; bytes: number;
@@ -229,7 +251,7 @@ export async function benchSparse(argv: string[]): Promise<void> {
     backend: { type: 'string' }, grid: { type: 'string' }, flashmla: { type: 'string' }, out: { type: 'string' },
     reps: { type: 'string' }, warmup: { type: 'string' }, workers: { type: 'string' }, quiet: { type: 'boolean', short: 'q' },
     precision: { type: 'string' }, 'flush-mb': { type: 'string' }, 'rep-ms': { type: 'string' }, 'dense-heads': { type: 'string' },
-    'dense-only': { type: 'boolean' }, 'dense-device-lens': { type: 'boolean' },
+    'dense-only': { type: 'boolean' }, 'dense-device-lens': { type: 'boolean' }, batches: { type: 'string' },
   });
   if (help) { console.log(sparseBenchHelp); return; }
   const flushMb = intArg('flush-mb', v['flush-mb'], 0, 0, 1 << 16);
@@ -242,8 +264,11 @@ export async function benchSparse(argv: string[]): Promise<void> {
   try {
     const onCpu = backend.kind === 'cpu';
     checkFlushMb(flushMb, backend.kind);
-    const grid = choiceArg('grid', v.grid, ['flashmla', 'small'], onCpu ? 'small' : 'flashmla');
-    const shapes = grid === 'small' ? flashmlaSparseShapes.map((s) => ({ ...s, b: 1 })) : flashmlaSparseShapes;
+    const grid = choiceArg('grid', v.grid, ['flashmla', 'all', 'small'], onCpu ? 'small' : 'flashmla');
+    const gridShapes = grid === 'small' ? flashmlaSparseShapes.map((s) => ({ ...s, b: 1 })) : grid === 'all' ? [...flashmlaSparseShapes, ...flashmlaSparseMoreShapes] : flashmlaSparseShapes;
+    const batches = stringArg(v.batches)?.split(',').map((x) => intArg('batches', x.trim(), 1, 1, 1 << 20));
+    const shapes = batches ? gridShapes.filter((s) => batches.includes(s.b)) : gridShapes;
+    if (!shapes.length && !v['dense-only']) throw new UsageError(`--batches ${v.batches}: no row of grid ${grid} has one of these batch sizes`);
     const reps = intArg('reps', v.reps, onCpu ? 1 : 50, 1, 100000), warmup = intArg('warmup', v.warmup, onCpu ? 0 : 10, 0, 100000);
     // --flush-mb without --reps: do_bench's loop, as bench_sparse.py's us_do_bench (src/cli/do-bench.ts)
     const repMs = v['rep-ms'] !== undefined ? intArg('rep-ms', v['rep-ms'], anchorDoBench.repMs, 0, 600000) : flushMb > 0 && v.reps === undefined ? anchorDoBench.repMs : 0;
@@ -277,16 +302,18 @@ export async function benchSparse(argv: string[]): Promise<void> {
       dense.push(d);
       p.done(`dense V3.2 FP8 b=${b} s_k=${sK} h_q=${hQ}${d.kernel ? ` (${d.kernel})` : ''}: ${fmt(d.us)} us, bf16 ${fmt(d.bf16_us)} us, ${d.speedup_vs_bf16.toFixed(2)}x`);
     }
-    const geomeanOf = (precision: SparsePrecision) => {
-      const ratios = rows.filter((r) => r.precision === precision && r.ratio_vs_flashmla !== undefined).map((r) => r.ratio_vs_flashmla!);
+    const geomeanOf = (precision: SparsePrecision, set?: readonly SparseShape[]) => {
+      const ratios = rows.filter((r) => r.precision === precision && r.ratio_vs_flashmla !== undefined && (!set || set.some((x) => sameShape(x, r)))).map((r) => r.ratio_vs_flashmla!);
       return ratios.length ? Math.exp(ratios.reduce((a, x) => a + Math.log(x), 0) / ratios.length) : undefined;
     };
     // geomean_ratio_vs_flashmla: of the first precision run (the library's default, fast, unless --precision exact)
     const byPrecision = Object.fromEntries(precisions.map((x) => [x, geomeanOf(x)]));
     const geomean = byPrecision[precisions[0]];
+    // --grid all: the first precision's geometric mean over FlashMLA's 12 shapes and over the other rows apart
+    const bySet = grid === 'all' ? { flashmla12: geomeanOf(precisions[0], flashmlaSparseShapes), more: geomeanOf(precisions[0], flashmlaSparseMoreShapes) } : undefined;
     const result = {
       mode: 'sparse', backend: backend.kind, card: backend.info.device, commit: gitCommit(), date: new Date().toISOString(), grid, reps, warmup,
-      precision: precArg, geomean_ratio_vs_flashmla: geomean, geomean_by_precision: byPrecision,
+      precision: precArg, geomean_ratio_vs_flashmla: geomean, geomean_by_precision: byPrecision, ...(bySet ? { geomean_by_set: bySet } : {}),
       protocol: flushMb ? 'flush' : 'back-to-back', ...(flushMb ? { flush_mb: flushMb } : {}), ...(timing.doBench ? { do_bench: { warm_ms: timing.doBench.warmMs, rep_ms: timing.doBench.repMs } } : {}),
       ...(proto ? { flashmla_protocol: proto.flashmla, protocol_matched: proto.matched && (proto.field !== 'us_do_bench' || timing.doBench !== undefined) } : {}), rows, dense,
     };
@@ -298,6 +325,7 @@ export async function benchSparse(argv: string[]): Promise<void> {
       r.ratio_vs_flashmla === undefined ? '-' : `${r.ratio_vs_flashmla.toFixed(3)}x`,
     ])]));
     for (const x of precisions) if (byPrecision[x] !== undefined) console.log(`geometric mean vs FlashMLA (precision ${x}): ${byPrecision[x]!.toFixed(3)}x`);
+    if (bySet?.flashmla12 !== undefined) console.log(`geometric mean vs FlashMLA over its 12 shapes: ${bySet.flashmla12.toFixed(3)}x; over the other rows: ${bySet.more?.toFixed(3) ?? '-'}x`);
     console.log(`wrote ${out}`);
   } finally {
     backend.dispose();

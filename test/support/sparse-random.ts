@@ -88,9 +88,12 @@ export function randomSpec(rng: Rng, kinds: readonly SparseCacheKind[] = ['v32',
     softmaxScale, if given, replaces the case's own (default or dQk^-0.55): large ones spread the scores far apart.
     bigSinks: every case has sinks, two heads in three of them 60..200 above a row's lse (whose scores are small at the
     default scales), so the sink's factor 1 / (1 + e^(sink - lse)) runs from e^-60 through the subnormal range to 0.
-    precision: passed to the call (its default, 'fast', when absent); the tolerance should match it. */
+    precision: passed to the call (its default, 'fast', when absent); the tolerance should match it.
+    outputs: handed the case's out (its view's elements) and lse as downloaded, before the comparison (bit-for-bit runs). */
 export async function runRandomSparse(seed: number, backend: Backend, tol: Tolerance, kinds?: readonly SparseCacheKind[], small = false, pickHQ?: (rng: Rng) => number,
-  { softmaxScale, bigSinks = false, precision, outOffset = 0 }: { softmaxScale?: number; bigSinks?: boolean; precision?: SparsePrecision; outOffset?: number } = {}): Promise<void> {
+  { softmaxScale, bigSinks = false, precision, outOffset = 0, outputs }: {
+    softmaxScale?: number; bigSinks?: boolean; precision?: SparsePrecision; outOffset?: number; outputs?: (out: Uint16Array, lse: Float32Array) => void;
+  } = {}): Promise<void> {
   const rng = new Rng(seed);
   const s = randomSpec(rng, kinds, small);
   if (bigSinks) s.sink = true;
@@ -130,6 +133,7 @@ export async function runRandomSparse(seed: number, backend: Backend, tol: Toler
   }
   const outHost = outAll.subarray(outOffset, outOffset + nOut), lseHost = (await backend.download(lse!)).host() as Float32Array;
   if (backend.kind !== 'cpu') for (const t of owned) if (t) backend.free(t);
+  outputs?.(outHost, lseHost);
   const cacheOf = (sc: Scope): ReferenceSparseCache => ({
     kind: sc.kind, data: sc.data, pageBlockSize: sc.B, dequant: sc.oddScales && backend.kind === 'cuda' && s.dtype === 'bf16' ? 'bf16' : 'exact',
   });

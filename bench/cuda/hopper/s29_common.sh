@@ -273,6 +273,7 @@ s35_arms() {
         kps0) e+=(FLASHMLA_CUDA_SM90W_KPS=0) ;; # (session 37: 17-32 rows of small batches by the batch rule alone)
         sf1) e+=(FLASHMLA_CUDA_SM90W_SHORT_FROM=1) ;; # (prepared for session 38: the short-item rule from 1 row)
         cq) e+=(FLASHMLA_CUDA_COMBINE_QUARTER=1) ;; # (session 38: one warp a quarter row for requests in 5+ pieces)
+        cqc) e+=(FLASHMLA_CUDA_COMBINE_QUARTER=cta) ;; # (session 39: the same also in place of the CTA merge)
         *) [ $first = 1 ] && k=dist-$part/cuda || echo "s35_arms: unknown part $part of $arm" ;;
       esac
       first=0
@@ -413,4 +414,19 @@ s38_quarter_arms() {
   s35_arms q "--flush-mb 256 --rep-ms 100" "$1" A cq cq A
   s35_arms qg "--graph-calls 10" "$1" A cq cq A
   python3 bench/cuda/hopper/s38_quarter_rule.py "$OUT/f/ab-q" "$OUT/f/ab-qg" | tee "$OUT/rule.txt" | tail -8
+}
+# Session 39. s39_sparse_arms TAG "BENCH ARGS" ARM...: `flashmla bench --mode sparse` once an arm, in order ($OUT/f/sp-TAG/
+# sp-<i>-<arm>.json): A the library, T sparse_mma.cu's combineTrip (FLASHMLA_CUDA_SPARSE_COMBINE=trip, a PDL dependent), TN
+# the same without PDL (FLASHMLA_CUDA_PDL=0), O the old combine (FLASHMLA_CUDA_SPARSE_COMBINE=old); read by s39_sparse_ab.py.
+s39_sparse_arms() {
+  local tag=$1 args=$2 i=0 arm; shift 2
+  mkdir -p "$OUT/f/sp-$tag"
+  for arm in "$@"; do
+    i=$((i + 1)); local e=()
+    case $arm in T) e=(FLASHMLA_CUDA_SPARSE_COMBINE=trip) ;; TN) e=(FLASHMLA_CUDA_SPARSE_COMBINE=trip FLASHMLA_CUDA_PDL=0) ;; O) e=(FLASHMLA_CUDA_SPARSE_COMBINE=old) ;; esac
+    # shellcheck disable=SC2086 # the argument list splits on purpose
+    env "${e[@]}" timeout -k 5 200 "${CLI[@]}" bench --mode sparse --backend cuda $args --out "$OUT/f/sp-$tag/sp-$i-$arm.json" -q > "$OUT/f/sp-$tag/sp-$i-$arm.txt" 2>&1 || echo "sparse $arm rc $?"
+    ts "sparse $tag $i $arm"
+  done
+  python3 bench/cuda/hopper/s39_sparse_ab.py "$OUT/f/sp-$tag" | tee "$OUT/f/sp-$tag.txt"
 }

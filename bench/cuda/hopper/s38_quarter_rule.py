@@ -4,7 +4,8 @@
 # when cq's rows name mla_combine_quarter as their merge; r = mean cq time / mean ship time.
 # PASS: moved shapes' geomean <= 0.98 in the loop and from graphs, none above 1.01 (loop) / 1.02 (graphs); unmoved
 # shapes' geomean within 0.99-1.01 in the loop; every run's spot check passed.
-#   python3 bench/cuda/hopper/s38_quarter_rule.py LOOP_DIR GRAPH_DIR   (exit 0: PASS)
+# Session 39 (call 1) reads its arm `cqc` (FLASHMLA_CUDA_COMBINE_QUARTER=cta: also in place of the CTA merge) the same way.
+#   python3 bench/cuda/hopper/s38_quarter_rule.py LOOP_DIR GRAPH_DIR [ARM (cq)]   (exit 0: PASS)
 import glob, json, math, os, sys
 
 def rkey(r): return (r['b'], tuple(r['seqlens']) if r.get('seqlens') else r['s_k'], r['h_q'], r['s_q'])
@@ -19,7 +20,7 @@ ok = True
 g = lambda v: math.exp(sum(math.log(r) for _, r in v) / len(v)) if v else float('nan')
 for tag, d, gmax, rmax in (('loop', sys.argv[1], 0.98, 1.01), ('graphs', sys.argv[2], 0.98, 1.02)):
     runs = load(d)
-    cq, base = runs['cq'], runs['ship']
+    cq, base = runs[sys.argv[3] if len(sys.argv) > 3 else 'cq'], runs['ship']
     moved, rest = [], []
     for k in cq[0]:
         ms = lambda rs: sum(r[k]['ms'] for r in rs) / len(rs)

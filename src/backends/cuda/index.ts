@@ -197,8 +197,10 @@ class CudaBackendImpl implements CudaBackend {
       this.kernels = new KernelCache({
         drv, maxSmem: this.maxSmem, numSms, kernel: opts.kernel, decodeModule, combineModule, naiveModule, sm90Module, sm90WideModule,
         sm90WideQMap: process.env.FLASHMLA_CUDA_SM90W_QMAP !== '0', sm90WideFrom, sm90WideMaxKeys, sm90WideShortFrom, paramsView, repacked: () => this.staging.repacked(),
-        // mla_combine_quarter (launch.ts combineQuarterTakes): FLASHMLA_CUDA_COMBINE_QUARTER=1 / 0, else combineQuarterDefault
-        combineQuarter: ({ '1': true, '0': false } as Record<string, boolean>)[process.env.FLASHMLA_CUDA_COMBINE_QUARTER ?? ''] ?? combineQuarterDefault,
+        // mla_combine_quarter (launch.ts combineQuarterTakes): FLASHMLA_CUDA_COMBINE_QUARTER=1 / 0, else combineQuarterDefault;
+        // =cta also in place of the CTA merge (a measurement knob, session 39)
+        combineQuarter: ({ '1': true, cta: true, '0': false } as Record<string, boolean>)[process.env.FLASHMLA_CUDA_COMBINE_QUARTER ?? ''] ?? combineQuarterDefault,
+        combineQuarterCta: process.env.FLASHMLA_CUDA_COMBINE_QUARTER === 'cta',
       });
       this.timer = new EventTimer(drv, this.stream);
       this.launcher = new LaunchEx(drv, pdlSupport({
@@ -286,6 +288,8 @@ class CudaBackendImpl implements CudaBackend {
       drv: this.drv, stream: this.stream, maxSmem: this.maxSmem, load: (f) => this.loadKernels(f), hopper: this.sparseSm90,
       denseFp8Sm90: this.denseFp8Sm90, denseOnSparse: this.denseFp8OnSparse, denseFp8Sm90Threads16: this.denseFp8Sm90Threads16, denseFp8Sm90W3Tiles: this.denseFp8Sm90W3Tiles,
       fn: (m, name, smem) => this.kernels.fn(m, name, smem), ptrOf: (t) => this.ptrOf(t),
+      combineTrip: ({ trip: true, old: false } as Record<string, boolean>)[process.env.FLASHMLA_CUDA_SPARSE_COMBINE ?? ''],
+      launchMerge: (l, argv) => this.launcher.launch(l, this.stream, argv, pdlFor(this.launcher.pdl.scope, 'merge', true, this.capturing)),
     }));
   }
   private sparseMmaRunner?: SparseMmaRunner;

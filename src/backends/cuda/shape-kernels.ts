@@ -57,6 +57,8 @@ export interface ShapeKernels extends Pick<MlaProblem, 'b' | 'sQ' | 'totalQ' | '
       decode launches instead for a step whose largest request is in more than 4 pieces (launch.ts combineQuarterTakes);
       only where the backend has it on and its grid is one wave (at most two CTAs an SM). */
   combineQuarter?: KernelLaunch;
+  /** combineQuarter also in place of the CTA merge (mla_combine) for requests in 5+ pieces (KernelCacheHost.combineQuarterCta). */
+  quarterForCta?: boolean;
 }
 
 /** What the cache needs from the backend that owns it. */
@@ -95,6 +97,8 @@ export interface KernelCacheHost {
   readonly sm90WideShortFrom?: number;
   /** Merges of requests in 5+ pieces by mla_combine_quarter where they would run mla_combine_warps (launch.ts combineQuarterTakes). */
   readonly combineQuarter?: boolean;
+  /** With combineQuarter, also where the step's merge would be the CTA merge (FLASHMLA_CUDA_COMBINE_QUARTER=cta; measurement). */
+  readonly combineQuarterCta?: boolean;
   /** The decode parameter block (MlaParams) the scalars are packed into. */
   readonly paramsView: DataView;
   /** Called after the parameter block was repacked (the packer overwrote the accumulator pointers too). */
@@ -188,6 +192,7 @@ export class KernelCache {
       maxBlocksPerSeq: p.maxBlocksPerSeq, numSmParts: p.numSmParts, causal: p.causal, varlen: p.varlen,
       softmaxScale: p.softmaxScale, lseStrideB: p.lseStrideB, lseStrideH: p.lseStrideH, lseStrideT: p.lseStrideT,
       lseBytes, accumBytes: dp.workspace.accumFloats * 4, decode, decodeLd, combine, combineLong, combineShort, combineQuarter,
+      ...(combineQuarter && this.h.combineQuarterCta ? { quarterForCta: true } : {}),
       ...(twins ? { combineWaves: combineWaves(cp.launch, this.h.numSms) } : {}),
     };
     return this.shape;
@@ -295,5 +300,6 @@ export class QMapSlot {
 export function mergeFor(sk: ShapeKernels, maxSplits: number | undefined): KernelLaunch | undefined {
   const entry = sk.combineLong ? combineEntry('mla_combine', maxSplits, sk.combineWaves) : 'mla_combine';
   const c = (entry === 'mla_combine_t128' ? sk.combineLong : entry === 'mla_combine_warps' ? sk.combineShort : undefined) ?? sk.combine;
-  return c?.what === 'mla_combine_warps' && sk.combineQuarter && combineQuarterTakes(maxSplits) ? sk.combineQuarter : c;
+  const quarter = c?.what === 'mla_combine_warps' || (c?.what === 'mla_combine' && sk.quarterForCta);
+  return quarter && sk.combineQuarter && combineQuarterTakes(maxSplits) ? sk.combineQuarter : c;
 }

@@ -19,6 +19,13 @@ import {
 import { planSparseSchedule } from '../../core/sparse-scheduler.js';
 import { denseFp8Sm90Entry, denseFp8Sm90Fatbin, denseFp8Sm90Launch, denseFp8Sm90Nr, denseFp8Sm90Prefetch, denseFp8Sm90TilesPerPart, denseFp8Sm90W3Tiles, useDenseFp8Sm90 } from './kernels/dense-fp8-sm90-launch.js';
 import { compilePacker, sparseMmaParamsLayout } from './params.js';
+import type { LaunchShape } from './pdl.js';
+
+/**
+ * Whether split sparse (and dense-on-sparse) steps merge by combineTrip unless the backend says otherwise: off until
+ * measured on the H200 (session 39).
+ */
+export const sparseCombineTripDefault = false;
 
 /** What the runner needs from the backend that owns it. */
 export interface SparseMmaHost {
@@ -41,6 +48,12 @@ export interface SparseMmaHost {
   readonly denseOnSparse?: boolean;
   /** dense_fp8_sm90.cu's L2 prefetch distance in pages (tuning runs; absent: denseFp8Sm90Prefetch, 0: the kernel's own, -1: none). */
   readonly denseFp8Prefetch?: number;
+  /** The split merge by sparse_mma.cu's combineTrip (its pieces' loads together; the same bits) instead of combine
+      (FLASHMLA_CUDA_SPARSE_COMBINE=trip / old; absent: sparseCombineTripDefault). */
+  readonly combineTrip?: boolean;
+  /** Queue a merge (a kernel that waits: pdl.cuh pdlWait) as a programmatic dependent where the backend's PDL allows it;
+      the driver's result code. Absent: plain launches. */
+  launchMerge?(l: LaunchShape, argv: bigint): number;
   /** A kernel of a module, with its dynamic shared memory limit raised to smem (cached by name). */
   fn(module: bigint, name: string, smem: number): bigint;
   /** The device address of a tensor of this backend. */
@@ -230,8 +243,11 @@ export class SparseMmaRunner {
     if (rc !== 0) h.drv.check(rc, `cuLaunchKernel(${k.name})`);
     if (!needCombine) return;
     this.module ??= h.load('sparse_mma.fatbin');
-    const c = sparseMmaCombineLaunch(b, sQ, hQ), cname = `mla_sparse_mma_combine_${k.dtype}`;
-    rc = api.cuLaunchKernel(h.fn(this.module, cname, 0), c.grid[0], c.grid[1], c.grid[2], c.block[0], 1, 1, 0, h.stream, this.params.argv, null);
+    const trip = h.combineTrip ?? sparseCombineTripDefault;
+    const c = sparseMmaCombineLaunch(b, sQ, hQ), cname = `mla_sparse_mma_combine_${trip ? 'trip_' : ''}${k.dtype}`, fn = h.fn(this.module, cname, 0);
+    rc = trip && h.launchMerge
+      ? h.launchMerge({ fn, gx: c.grid[0], gy: c.grid[1], gz: c.grid[2], threads: c.block[0], smem: 0 }, this.params.argv)
+      : api.cuLaunchKernel(fn, c.grid[0], c.grid[1], c.grid[2], c.block[0], 1, 1, 0, h.stream, this.params.argv, null);
     if (rc !== 0) h.drv.check(rc, `cuLaunchKernel(${cname})`);
   }
 

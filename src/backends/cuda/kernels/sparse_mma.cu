@@ -14,6 +14,7 @@
 // is in one piece, else in mla_sparse_mma_combine, which merges the split partials.
 #include "params.h"
 #include "common.cuh"
+#include "pdl.cuh"
 
 namespace mla {
 namespace smma {
@@ -454,6 +455,78 @@ __device__ void combine(const SparseMmaParams& p) {
   if (lane == 0) p.lse[(static_cast<int64_t>(batch) * p.hQ + h) * p.sQ + j] = lse;
 }
 
+/**
+ * combine's twin with the same bits (the same sums in the same order), for the library since session 39: a warp's
+ * partial loads for up to kTripSplits pieces are issued together, before any piece's weight is known, where combine
+ * loads a piece's 16 columns only after its weight (a dependent round trip a piece); the weights come from the lse
+ * values the lanes loaded for the maximum (lane s holds piece s's), passed by shuffles. It waits for the kernel before
+ * it (pdlWait) so that it may be launched as a programmatic dependent (sparse.ts).
+ */
+constexpr int kTripSplits = 8;
+template <typename T>
+__device__ void combineTrip(const SparseMmaParams& p) {
+  pdlWait();
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int batch = blockIdx.x, j = blockIdx.y, h = blockIdx.z * 4 + warp;
+  const int first = p.numSplits[batch], nSplit = p.numSplits[batch + 1] - first;
+  if (nSplit <= 1 || h >= p.hQ) return;
+  const int64_t row0 = (static_cast<int64_t>(first) * p.sQ + j) * p.hQ + h, slotStride = static_cast<int64_t>(p.sQ) * p.hQ;
+  const float mine = lane < nSplit ? p.lseAccum[row0 + lane * slotStride] : -INFINITY; // piece `lane`'s lse
+  float mx = mine;
+  for (int s = lane + 32; s < nSplit; s += 32) mx = fmaxf(mx, p.lseAccum[row0 + s * slotStride]);
+  mx = warpMax(mx);
+  float sum = 0.f;
+  if (mx != -INFINITY) {
+    if (lane < nSplit) sum += __expf(mine - mx);
+    for (int s = lane + 32; s < nSplit; s += 32) sum += __expf(p.lseAccum[row0 + s * slotStride] - mx);
+  }
+  sum = warpSum(sum);
+  const bool empty = mx == -INFINITY;
+  const float lse = empty ? INFINITY : mx + __logf(sum);
+  float4 acc[4];
+#pragma unroll
+  for (int c = 0; c < 4; ++c) acc[c] = make_float4(0.f, 0.f, 0.f, 0.f);
+  if (!empty) {
+    for (int s0 = 0; s0 < nSplit; s0 += kTripSplits) {
+      float4 v[kTripSplits][4];
+#pragma unroll
+      for (int u = 0; u < kTripSplits; ++u) {
+        if (s0 + u < nSplit) {
+          const float* src = p.oAccum + (row0 + (s0 + u) * slotStride) * kDV + lane * 4;
+#pragma unroll
+          for (int c = 0; c < 4; ++c) v[u][c] = *reinterpret_cast<const float4*>(src + c * 128);
+        }
+      }
+#pragma unroll
+      for (int u = 0; u < kTripSplits; ++u) {
+        const int s = s0 + u;
+        if (s >= nSplit) break; // (warp-uniform)
+        const float ls = s < 32 ? __shfl_sync(0xffffffffu, mine, s) : p.lseAccum[row0 + s * slotStride];
+        const float w = __expf(ls - lse);
+        if (w == 0.f) continue; // an empty split contributes exactly nothing (its partial is not read)
+#pragma unroll
+        for (int c = 0; c < 4; ++c) {
+          acc[c].x += w * v[u][c].x; acc[c].y += w * v[u][c].y; acc[c].z += w * v[u][c].z; acc[c].w += w * v[u][c].w;
+        }
+      }
+    }
+  }
+  float f = 1.f;
+  if (p.attnSink && !empty) {
+    const float sink = p.attnSink[h];
+    f = sinkScale(1.f, sink, lse);
+  }
+  using H = Half<T>;
+  using T2 = typename H::T2;
+  T* out = static_cast<T*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + h) * kDV + lane * 4;
+#pragma unroll
+  for (int c = 0; c < 4; ++c) {
+    reinterpret_cast<T2*>(out + c * 128)[0] = H::pack(acc[c].x * f, acc[c].y * f);
+    reinterpret_cast<T2*>(out + c * 128)[1] = H::pack(acc[c].z * f, acc[c].w * f);
+  }
+  if (lane == 0) p.lse[(static_cast<int64_t>(batch) * p.hQ + h) * p.sQ + j] = lse;
+}
+
 } // namespace smma
 } // namespace mla
 
@@ -573,3 +646,6 @@ extern "C" __global__ void __launch_bounds__(256) mla_dense_fp8_lists(const Spar
 // Launch: grid (b, sQ, ceil(hQ / 4)), 128 threads, no dynamic shared memory.
 extern "C" __global__ void __launch_bounds__(128) mla_sparse_mma_combine_bf16(const SparseMmaParams p) { mla::smma::combine<__nv_bfloat16>(p); }
 extern "C" __global__ void __launch_bounds__(128) mla_sparse_mma_combine_f16(const SparseMmaParams p) { mla::smma::combine<__half>(p); }
+// combineTrip: the same launch (it may be a programmatic dependent of the decode kernel before it).
+extern "C" __global__ void __launch_bounds__(128) mla_sparse_mma_combine_trip_bf16(const SparseMmaParams p) { mla::smma::combineTrip<__nv_bfloat16>(p); }
+extern "C" __global__ void __launch_bounds__(128) mla_sparse_mma_combine_trip_f16(const SparseMmaParams p) { mla::smma::combineTrip<__half>(p); }
