@@ -5,7 +5,7 @@
 #   python3 bench/cuda/hopper/s39_sparse_ab.py FOLDER
 import glob, json, math, os, sys
 
-SPLIT_B = {2, 74, 148}  # FlashMLA's scheduler splits requests at these batches of bench_sparse.py's table (peak rows too)
+SPLIT_B = {1, 2, 74, 148}  # (b = 1: --grid small) FlashMLA's scheduler splits requests at these batches of bench_sparse.py's table (peak rows too)
 runs = {}
 for f in sorted(glob.glob(os.path.join(sys.argv[1], 'sp-*-*.json'))):
     arm = os.path.basename(f)[:-5].split('-', 2)[2]

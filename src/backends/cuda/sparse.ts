@@ -21,11 +21,27 @@ import { denseFp8Sm90Entry, denseFp8Sm90Fatbin, denseFp8Sm90Launch, denseFp8Sm90
 import { compilePacker, sparseMmaParamsLayout } from './params.js';
 import type { LaunchShape } from './pdl.js';
 
+/** Whether a step's requests need the split merge, and (numSplits on the host) the most pieces one of them is in. */
+export interface SparseMerge { need: boolean; maxPieces?: number }
+
+/** SparseMerge from numSplits [b + 1] on the host (undefined: on the device, so a merge is launched, pieces unknown). */
+export function mergeOf(numSplits: Int32Array | undefined, b: number): SparseMerge {
+  if (!numSplits) return { need: true };
+  let most = 1;
+  for (let i = 0; i < b; i++) most = Math.max(most, numSplits[i + 1] - numSplits[i]);
+  return { need: numSplits[b] !== b, maxPieces: most };
+}
+
 /**
- * Whether split sparse (and dense-on-sparse) steps merge by combineTrip unless the backend says otherwise: off until
- * measured on the H200 (session 39).
+ * Whether a split step merges by sparse_mma.cu's combineTrip (a warp's pieces loaded together, same bits) rather than
+ * combine, unless FLASHMLA_CUDA_SPARSE_COMBINE says: where its most-split request is in more than sparseCombineTripFrom
+ * pieces. H200, session 39 call 1: 0.83-0.90x the time at b = 2 (9-18 pieces), but 1.03-1.065x where requests are in 2
+ * pieces (b = 74 / 148: its 8 pieces' registers cut the occupancy of a grid whose CTAs mostly exit at once).
  */
-export const sparseCombineTripDefault = false;
+export const sparseCombineTripFrom = 4;
+export function sparseCombineTripTakes(maxPieces: number | undefined): boolean {
+  return maxPieces !== undefined && maxPieces > sparseCombineTripFrom;
+}
 
 /** What the runner needs from the backend that owns it. */
 export interface SparseMmaHost {
@@ -49,7 +65,7 @@ export interface SparseMmaHost {
   /** dense_fp8_sm90.cu's L2 prefetch distance in pages (tuning runs; absent: denseFp8Sm90Prefetch, 0: the kernel's own, -1: none). */
   readonly denseFp8Prefetch?: number;
   /** The split merge by sparse_mma.cu's combineTrip (its pieces' loads together; the same bits) instead of combine
-      (FLASHMLA_CUDA_SPARSE_COMBINE=trip / old; absent: sparseCombineTripDefault). */
+      everywhere (true) or nowhere (false) (FLASHMLA_CUDA_SPARSE_COMBINE=trip / old); absent: sparseCombineTripTakes. */
   readonly combineTrip?: boolean;
   /** Queue a merge (a kernel that waits: pdl.cuh pdlWait) as a programmatic dependent where the backend's PDL allows it;
       the driver's result code. Absent: plain launches. */
@@ -134,7 +150,7 @@ export class SparseMmaRunner {
       blockStride: p.cache.blockStride, extraBlockStride: p.extraCache?.blockStride ?? 0, maxBlocksPerSeq: 0, dense: 0, causal: 0,
       scaleLog2: p.softmaxScale * Math.LOG2E,
     }, sm90 ? sparseSm90Launch(p.numSmParts, p.sQ, p.hQ, p.cache.kind) : sparseMmaLaunch(v!, p.numSmParts, p.sQ, p.hQ, false), p.b, p.sQ, p.hQ,
-    l.host ? l.host.numSplits[p.b] !== p.b : true);
+    mergeOf(l.host?.numSplits, p.b));
     return true;
   }
 
@@ -157,13 +173,13 @@ export class SparseMmaRunner {
   private denseOnSparse(l: DenseFp8Call): boolean {
     const acc = sparseMmaAccumElems(l.b, l.numSmParts, l.sQ, l.hQ);
     const seqlens = l.cacheSeqlens.device === 'cpu' ? (l.cacheSeqlens.host() as Int32Array) : undefined;
-    let topk = 1, dev: ReturnType<SparseMmaRunner['stage']>, meta: bigint, ns: bigint, indices: bigint, split = true, planParts = 0;
+    let topk = 1, dev: ReturnType<SparseMmaRunner['stage']>, meta: bigint, ns: bigint, indices: bigint, merge: SparseMerge = { need: true }, planParts = 0;
     if (seqlens) {
       for (let i = 0; i < l.b; i++) topk = Math.max(topk, seqlens[i]);
       const plan = planSparseSchedule({ b: l.b, topk, topkLength: seqlens, extraTopk: 0 }, l.numSmParts);
       dev = this.stage([l.blockTable, l.cacheSeqlens, fromArray('i32', [l.numSmParts, 8], plan.tileSchedulerMetadata), fromArray('i32', [l.b + 1], plan.numSplits)],
         acc, l.b * l.sQ * topk);
-      [meta, ns, indices, split] = [dev[2], dev[3], dev.extra, plan.numSplits[l.b] !== l.b];
+      [meta, ns, indices, merge] = [dev[2], dev[3], dev.extra, mergeOf(plan.numSplits, l.b)];
     } else {
       topk = Math.max(1, l.maxBlocksPerSeq * l.pageBlockSize);
       const metaI32 = Math.ceil((l.numSmParts * 8) / 64) * 64, nsI32 = Math.ceil((l.b + 1) / 64) * 64; // (each region 256-byte aligned)
@@ -177,7 +193,7 @@ export class SparseMmaRunner {
       out: this.h.ptrOf(l.out), lse: this.h.ptrOf(l.lse), oAccum: dev.oAccum, lseAccum: dev.lseAccum,
       b: l.b, sQ: l.sQ, hQ: l.hQ, topk, extraTopk: 0, pageBlockSize: l.pageBlockSize, extraPageBlockSize: 1, blockStride: l.blockStride,
       extraBlockStride: 0, maxBlocksPerSeq: l.maxBlocksPerSeq, dense: 0, causal: l.causal ? 1 : 0, scaleLog2: l.softmaxScale * Math.LOG2E,
-    }, sparseSm90Launch(l.numSmParts, l.sQ, l.hQ, l.format), l.b, l.sQ, l.hQ, split, [{ name: denseListsKernelName, g: denseListsLaunch(l.b, l.sQ, planParts) }]);
+    }, sparseSm90Launch(l.numSmParts, l.sQ, l.hQ, l.format), l.b, l.sQ, l.hQ, merge, [{ name: denseListsKernelName, g: denseListsLaunch(l.b, l.sQ, planParts) }]);
     return true;
   }
 
@@ -199,7 +215,7 @@ export class SparseMmaRunner {
       out: this.h.ptrOf(l.out), lse: this.h.ptrOf(l.lse), oAccum: dev.oAccum, lseAccum: dev.lseAccum,
       b: l.b, sQ: l.sQ, hQ: l.hQ, topk: 0, extraTopk: sm90 ? this.h.denseFp8Prefetch ?? denseFp8Sm90Prefetch : 0, pageBlockSize: l.pageBlockSize, extraPageBlockSize: 1, blockStride: l.blockStride,
       extraBlockStride: 0, maxBlocksPerSeq: l.maxBlocksPerSeq, dense: 1, causal: l.causal ? 1 : 0, scaleLog2: l.softmaxScale * Math.LOG2E,
-    }, e ? denseFp8Sm90Launch(l.numSmParts, e.nr, e.threads16) : sparseMmaLaunch(v!, l.numSmParts, l.sQ, l.hQ, true), l.b, l.sQ, l.hQ, ns ? ns[l.b] !== l.b : true);
+    }, e ? denseFp8Sm90Launch(l.numSmParts, e.nr, e.threads16) : sparseMmaLaunch(v!, l.numSmParts, l.sQ, l.hQ, true), l.b, l.sQ, l.hQ, mergeOf(ns, l.b));
     return true;
   }
 
@@ -224,7 +240,7 @@ export class SparseMmaRunner {
   }
 
   /** Launch k (and first, in order and with the same parameters, sparse_mma.cu's kernels `before`), then the combine where needed. */
-  private launch(k: SparseKernel, values: Record<string, bigint | number>, g: SparseMmaGrid, b: number, sQ: number, hQ: number, needCombine: boolean,
+  private launch(k: SparseKernel, values: Record<string, bigint | number>, g: SparseMmaGrid, b: number, sQ: number, hQ: number, merge: SparseMerge,
     before: readonly { name: string; g: SparseMmaGrid }[] = []): void {
     const h = this.h;
     this.params ??= h.drv.pinnedParams(sparseMmaParamsLayout.size);
@@ -241,9 +257,9 @@ export class SparseMmaRunner {
     }
     rc = api.cuLaunchKernel(h.fn(k.module, k.name, g.smem), g.grid[0], g.grid[1], g.grid[2], g.block[0], 1, 1, g.smem, h.stream, this.params.argv, null);
     if (rc !== 0) h.drv.check(rc, `cuLaunchKernel(${k.name})`);
-    if (!needCombine) return;
+    if (!merge.need) return;
     this.module ??= h.load('sparse_mma.fatbin');
-    const trip = h.combineTrip ?? sparseCombineTripDefault;
+    const trip = h.combineTrip ?? sparseCombineTripTakes(merge.maxPieces);
     const c = sparseMmaCombineLaunch(b, sQ, hQ), cname = `mla_sparse_mma_combine_${trip ? 'trip_' : ''}${k.dtype}`, fn = h.fn(this.module, cname, 0);
     rc = trip && h.launchMerge
       ? h.launchMerge({ fn, gx: c.grid[0], gy: c.grid[1], gz: c.grid[2], threads: c.block[0], smem: 0 }, this.params.argv)
