@@ -405,17 +405,52 @@ struct SparseMma {
   }
 };
 
+/** The row (batch, j, h) a merge warp owns (grid (b, sQ, ceil(hQ / 4)), 4 warps), its request's pieces and where their
+    partials lie; false where there is nothing to merge (the request in one piece, or a head past hQ). */
+struct CombineRow {
+  int batch, j, h, lane, nSplit;
+  int64_t row0, slotStride;
+};
+__device__ __forceinline__ bool combineRow(const SparseMmaParams& p, CombineRow& r) {
+  r.lane = threadIdx.x % 32;
+  r.batch = blockIdx.x; r.j = blockIdx.y; r.h = blockIdx.z * 4 + threadIdx.x / 32;
+  const int first = p.numSplits[r.batch];
+  r.nSplit = p.numSplits[r.batch + 1] - first;
+  if (r.nSplit <= 1 || r.h >= p.hQ) return false;
+  r.row0 = (static_cast<int64_t>(first) * p.sQ + r.j) * p.hQ + r.h;
+  r.slotStride = static_cast<int64_t>(p.sQ) * p.hQ;
+  return true;
+}
+
+/** A merge warp's end: its lane's 16 columns times the sink's factor into out, and the row's lse. */
+template <typename T>
+__device__ __forceinline__ void combineStore(const SparseMmaParams& p, const CombineRow& r, const float4 (&acc)[4], float lse, bool empty) {
+  float f = 1.f;
+  if (p.attnSink && !empty) {
+    const float sink = p.attnSink[r.h];
+    f = sinkScale(1.f, sink, lse);
+  }
+  using H = Half<T>;
+  using T2 = typename H::T2;
+  T* out = static_cast<T*>(p.out) + ((static_cast<int64_t>(r.batch) * p.sQ + r.j) * p.hQ + r.h) * kDV + r.lane * 4;
+#pragma unroll
+  for (int c = 0; c < 4; ++c) {
+    reinterpret_cast<T2*>(out + c * 128)[0] = H::pack(acc[c].x * f, acc[c].y * f);
+    reinterpret_cast<T2*>(out + c * 128)[1] = H::pack(acc[c].z * f, acc[c].w * f);
+  }
+  if (r.lane == 0) p.lse[(static_cast<int64_t>(r.batch) * p.hQ + r.h) * p.sQ + r.j] = lse;
+}
+
 /**
  * Merge the split partials of each split request (one warp per row (batch, j, h); a lane owns 16 of the 512
  * columns as four float4): lse = log(sum_s exp(lse_s)), out = sum_s exp(lse_s - lse) o_s, then the sink.
  */
 template <typename T>
 __device__ void combine(const SparseMmaParams& p) {
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int batch = blockIdx.x, j = blockIdx.y, h = blockIdx.z * 4 + warp;
-  const int first = p.numSplits[batch], nSplit = p.numSplits[batch + 1] - first;
-  if (nSplit <= 1 || h >= p.hQ) return;
-  const int64_t row0 = (static_cast<int64_t>(first) * p.sQ + j) * p.hQ + h, slotStride = static_cast<int64_t>(p.sQ) * p.hQ;
+  CombineRow r;
+  if (!combineRow(p, r)) return;
+  const int lane = r.lane, nSplit = r.nSplit;
+  const int64_t row0 = r.row0, slotStride = r.slotStride;
   float mx = -INFINITY;
   for (int s = lane; s < nSplit; s += 32) mx = fmaxf(mx, p.lseAccum[row0 + s * slotStride]);
   mx = warpMax(mx);
@@ -439,20 +474,7 @@ __device__ void combine(const SparseMmaParams& p) {
       }
     }
   }
-  float f = 1.f;
-  if (p.attnSink && !empty) {
-    const float sink = p.attnSink[h];
-    f = sinkScale(1.f, sink, lse);
-  }
-  using H = Half<T>;
-  using T2 = typename H::T2;
-  T* out = static_cast<T*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + h) * kDV + lane * 4;
-#pragma unroll
-  for (int c = 0; c < 4; ++c) {
-    reinterpret_cast<T2*>(out + c * 128)[0] = H::pack(acc[c].x * f, acc[c].y * f);
-    reinterpret_cast<T2*>(out + c * 128)[1] = H::pack(acc[c].z * f, acc[c].w * f);
-  }
-  if (lane == 0) p.lse[(static_cast<int64_t>(batch) * p.hQ + h) * p.sQ + j] = lse;
+  combineStore<T>(p, r, acc, lse, empty);
 }
 
 /**
@@ -466,11 +488,10 @@ constexpr int kTripSplits = 8;
 template <typename T>
 __device__ void combineTrip(const SparseMmaParams& p) {
   pdlWait();
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int batch = blockIdx.x, j = blockIdx.y, h = blockIdx.z * 4 + warp;
-  const int first = p.numSplits[batch], nSplit = p.numSplits[batch + 1] - first;
-  if (nSplit <= 1 || h >= p.hQ) return;
-  const int64_t row0 = (static_cast<int64_t>(first) * p.sQ + j) * p.hQ + h, slotStride = static_cast<int64_t>(p.sQ) * p.hQ;
+  CombineRow r;
+  if (!combineRow(p, r)) return;
+  const int lane = r.lane, nSplit = r.nSplit;
+  const int64_t row0 = r.row0, slotStride = r.slotStride;
   const float mine = lane < nSplit ? p.lseAccum[row0 + lane * slotStride] : -INFINITY; // piece `lane`'s lse
   float mx = mine;
   for (int s = lane + 32; s < nSplit; s += 32) mx = fmaxf(mx, p.lseAccum[row0 + s * slotStride]);
@@ -511,20 +532,7 @@ __device__ void combineTrip(const SparseMmaParams& p) {
       }
     }
   }
-  float f = 1.f;
-  if (p.attnSink && !empty) {
-    const float sink = p.attnSink[h];
-    f = sinkScale(1.f, sink, lse);
-  }
-  using H = Half<T>;
-  using T2 = typename H::T2;
-  T* out = static_cast<T*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + h) * kDV + lane * 4;
-#pragma unroll
-  for (int c = 0; c < 4; ++c) {
-    reinterpret_cast<T2*>(out + c * 128)[0] = H::pack(acc[c].x * f, acc[c].y * f);
-    reinterpret_cast<T2*>(out + c * 128)[1] = H::pack(acc[c].z * f, acc[c].w * f);
-  }
-  if (lane == 0) p.lse[(static_cast<int64_t>(batch) * p.hQ + h) * p.sQ + j] = lse;
+  combineStore<T>(p, r, acc, lse, empty);
 }
 
 } // namespace smma
