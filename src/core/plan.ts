@@ -88,7 +88,8 @@ function sumOf(a: Int32Array, n: number): number {
   return s;
 }
 
-function mostSplits(numSplits: Int32Array, b: number): number {
+/** The most pieces one of the b requests is in, from numSplits [b + 1] (FlashMLA's cumulative split counts). */
+export function mostSplits(numSplits: Int32Array, b: number): number {
   let most = 0;
   for (let i = 0; i < b; i++) most = Math.max(most, numSplits[i + 1] - numSplits[i]);
   return most;

@@ -17,6 +17,7 @@ import {
   denseListsKernelName, denseListsLaunch, denseOnSparseSm90, sparseSm90Entry, sparseSm90Fatbin, sparseSm90Launch, useSparseSm90,
 } from './kernels/sparse-sm90-launch.js';
 import { planSparseSchedule } from '../../core/sparse-scheduler.js';
+import { mostSplits } from '../../core/plan.js';
 import { denseFp8Sm90Entry, denseFp8Sm90Fatbin, denseFp8Sm90Launch, denseFp8Sm90Nr, denseFp8Sm90Prefetch, denseFp8Sm90TilesPerPart, denseFp8Sm90W3Tiles, useDenseFp8Sm90 } from './kernels/dense-fp8-sm90-launch.js';
 import { compilePacker, sparseMmaParamsLayout } from './params.js';
 import type { LaunchShape } from './pdl.js';
@@ -27,9 +28,7 @@ export interface SparseMerge { need: boolean; maxPieces?: number }
 /** SparseMerge from numSplits [b + 1] on the host (undefined: on the device, so a merge is launched, pieces unknown). */
 export function mergeOf(numSplits: Int32Array | undefined, b: number): SparseMerge {
   if (!numSplits) return { need: true };
-  let most = 1;
-  for (let i = 0; i < b; i++) most = Math.max(most, numSplits[i + 1] - numSplits[i]);
-  return { need: numSplits[b] !== b, maxPieces: most };
+  return { need: numSplits[b] !== b, maxPieces: mostSplits(numSplits, b) };
 }
 
 /**
