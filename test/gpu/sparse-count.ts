@@ -20,7 +20,11 @@ if (kind === 'cuda') be = await (await import('../../src/backends/cuda/index.js'
 else if (kind === 'webgpu') be = await (await import('../../src/backends/webgpu/node.js')).createNodeWebGpuBackend();
 else throw new Error(`backend: cuda or webgpu, got ${kind}`);
 const tol = kind === 'cuda' ? tolerances.cuda : tolerances.webgpu;
-const sparse = (pick?: (r: Rng) => number) => (seed: number) => runRandomSparse(seed, be, tol, undefined, false, pick);
+// The sparse suites call with the default precision, 'fast': on the Hopper kernel P is rounded to bf16 before P·V, as
+// FlashMLA does, so they take the bound that rounding allows (sparse.test.ts does the same). The dense FP8 suites keep
+// the tight bound: their kernels keep P to 2^-11 or better (dense-on-sparse runs precision 'exact').
+const sparseTol = kind === 'cuda' ? tolerances.cudaSparseFast : tolerances.webgpu;
+const sparse = (pick?: (r: Rng) => number) => (seed: number) => runRandomSparse(seed, be, sparseTol, undefined, false, pick);
 const suites: [string, number, number, (seed: number) => Promise<void>][] = [
   ['random', 20000, n, sparse()],
   ['heads', 40000, Math.max(1, Math.round(n / 20)), sparse((r) => r.pick([64, 128, 33, 48, 96]))],
