@@ -224,3 +224,16 @@ export async function assertMatrixCase(be: WebGpuBackend, c: DecodeCase, numSms:
   const rep = compareOutputs(got.out, got.lse, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ, qIndptr: c.qIndptr }, matrixTol);
   assert.ok(rep.ok, `${what}, ${numSms} SMs${schedule ? ` ${schedule}` : ''}: ${rep.failures[0] ?? rep.message}`);
 }
+
+/** Keys `every` apart (and their neighbours) scaled by 2^20 in the cache's bf16 bits: one work item mixes tiles. */
+export function someHugeKeys(spec: CaseSpec, seed: number, every: number): DecodeCase {
+  const c = makeCase(spec, seed);
+  const toF = (b: number) => new Float32Array(new Uint32Array([b << 16]).buffer)[0];
+  const tokens = c.kCache.length / (576 * spec.hKv);
+  for (let tok = 0; tok < tokens; tok += every) {
+    for (let i = tok * 576 * spec.hKv; i < (tok + 1) * 576 * spec.hKv; i++) c.kCache[i] = f32ToBf16(toF(c.kCache[i]) * 2 ** 20);
+  }
+  c.softmaxScale = 1 / (Math.sqrt(576) * 2 ** 20);
+  c.explicitScale = true;
+  return c;
+}

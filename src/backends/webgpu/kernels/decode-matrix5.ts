@@ -218,6 +218,20 @@ export interface DecodeMatrix5Spec {
    * round); P' differs from before in its f16 rounding (a key's factor no longer moves it).
    */
   f16Direct?: boolean;
+  /**
+   * Session 40 (issue #13; bf16 caches, with lazy and packedMax, not with tile16, pair, lean or infSafe true): a tile whose
+   * lanes each hold values that f16 carries at scale 1 enters the tile at scale 1, as f16Direct's keys do: no key maxima
+   * (their atomics and the barrier after them), no scaling; each value converted to f16 on its own (exact in f16's
+   * normal range, [2^-14, 65504]). A lane's test is on its own 72 values (36 words): its largest magnitude is below 2^16
+   * (so finite, not NaN, and every bf16 value under it at most 65280) and at least 2^-6, or every value is 0. Values under
+   * 2^-14 then round to f16's subnormals, an error of at most 2^-25 against a largest of at least 2^-6 in the same lane,
+   * so of its key: 2^-19 of the key's largest (the scaled path's bound is 2^-25 of it; bf16 itself keeps 2^-9 of each
+   * value). A tile where any lane fails the test (a NaN, an infinity, a value of 2^16 or more, or a lane whose largest
+   * is in (0, 2^-6)) takes packedMax's maxima and scaled conversion as before, chosen per tile by a workgroup-uniform
+   * flag in rowC[2] (which lazy leaves unused inside the loop, like growFlag: no byte more). The softmax's key factors
+   * are 1 on direct tiles, the maxima's on the others.
+   */
+  bf16Direct?: boolean;
 }
 
 /** Whether v5 rescales O lazily unless told (WebGpuBackendOptions.matrix.lazy, FLASHMLA_WEBGPU_MATRIX_LAZY). */
@@ -316,6 +330,8 @@ export interface Matrix5Choice {
   freshO?: boolean;
   /** v5's f16Direct (session 27; f16 caches): matrix5F16DirectDefault unless set. See DecodeMatrix5Spec.f16Direct. */
   f16Direct?: boolean;
+  /** v5's bf16Direct (session 40; bf16 caches): matrix5Bf16DirectDefault unless set. See DecodeMatrix5Spec.bf16Direct. */
+  bf16Direct?: boolean;
 }
 
 /**
@@ -376,6 +392,16 @@ export function matrix5F16DirectOn(s: Pick<DecodeMatrix5Spec, 'f16Direct' | 'dty
   return !!s.f16Direct && s.dtype === 'f16' && !s.tile16 && !s.pair && !s.lean && s.infSafe !== true;
 }
 
+/**
+ * Whether v5 takes bf16Direct on bf16 caches unless told (Matrix5Choice.bf16Direct, FLASHMLA_WEBGPU_MATRIX_BF16DIRECT): not
+ * until it is measured on a GPU with subgroup matrices (docs/notes/webgpu-matrix-kernel.md, "Session 40").
+ */
+export const matrix5Bf16DirectDefault = false;
+/** Whether a spec runs bf16Direct: asked for, a bf16 cache, lazy and packedMax, not with tile16, pair, lean or infSafe true. */
+export function matrix5Bf16DirectOn(s: Pick<DecodeMatrix5Spec, 'bf16Direct' | 'dtype' | 'tile16' | 'pair' | 'lean' | 'infSafe' | 'lazy' | 'packedMax'>): boolean {
+  return !!s.bf16Direct && s.dtype === 'bf16' && matrix5LazyOn(s.lazy) && !!s.packedMax && !s.tile16 && !s.pair && !s.lean && s.infSafe !== true;
+}
+
 /** Whether v5 takes the infinite-input fixes unless told (Matrix5Choice.infSafe, FLASHMLA_WEBGPU_MATRIX_INFSAFE). */
 export const matrix5InfSafeDefault: boolean | 'seen' = false;
 
@@ -411,11 +437,13 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
   const firstEarly = o.firstEarly === true && trim && qOnce; // 'auto' is the backend's, per plan
   const freshO = (o.freshO ?? matrix5FreshODefault) && !!lazy;
   const f16Direct = matrix5F16DirectOn({ f16Direct: o.f16Direct ?? matrix5F16DirectDefault, dtype: p.dtype, tile16, pair, infSafe });
+  const packedMax = o.packedMax ?? matrix5PackedDefault;
+  const bf16Direct = matrix5Bf16DirectOn({ bf16Direct: o.bf16Direct ?? matrix5Bf16DirectDefault, dtype: p.dtype, tile16, pair, infSafe, lazy, packedMax });
   if (!emulate && !matrix5ConfigUsable(config)) {
     throw new FlashMlaError('backend_unavailable', `decodePath matrix (v5): the kernel needs the 16x16x16 configuration, the device offers ${config.m}x${config.n}x${config.k}`,
       'decodePath', '16x16x16 with f32 results', `${config.m}x${config.n}x${config.k}`);
   }
-  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...(infSafe ? { infSafe } : {}), ...(o.packedMax ?? matrix5PackedDefault ? { packedMax: true } : {}), ...(qOnce ? { qOnce: true, ...(o.qRowLanes === true ? { qRowLanes: true } : {}) } : {}), ...(firstEarly ? { firstEarly: true } : {}), ...(freshO ? { freshO: true } : {}), ...(f16Direct ? { f16Direct: true } : {}) };
+  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...(infSafe ? { infSafe } : {}), ...(packedMax ? { packedMax: true } : {}), ...(qOnce ? { qOnce: true, ...(o.qRowLanes === true ? { qRowLanes: true } : {}) } : {}), ...(firstEarly ? { firstEarly: true } : {}), ...(freshO ? { freshO: true } : {}), ...(f16Direct ? { f16Direct: true } : {}), ...(bf16Direct ? { bf16Direct: true } : {}) };
 }
 
 /** Specs pipeline-stats.mjs reports (the driver's register counts). */
@@ -426,7 +454,7 @@ export const statsSpecs = { sg4: 4, sg8: 8 } as const;
  * run without trim and bounded; unbounded: session 17's default). Session 13's register slot
  * (docs/notes/webgpu-matrix-trim.md, "Session 13's register slot") reads the ones that lower live registers.
  */
-export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, unbounded: { bounded: undefined }, pmax: { packedMax: true }, q1: { qOnce: true }, q2: { qOnce: true, qRowLanes: true }, seen: { infSafe: 'seen' }, fe: { firstEarly: true }, fo: { freshO: true }, f16d: { f16Direct: true } } as const;
+export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, unbounded: { bounded: undefined }, pmax: { packedMax: true }, q1: { qOnce: true }, q2: { qOnce: true, qRowLanes: true }, seen: { infSafe: 'seen' }, fe: { firstEarly: true }, fo: { freshO: true }, f16d: { f16Direct: true }, b16d: { bf16Direct: true } } as const;
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 /**
@@ -531,7 +559,7 @@ export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // 
 
 export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   name: 'mla_decode_matrix5',
-  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${matrix5PackedOn(s) ? '.pmax' : ''}${s.qOnce ? (s.qRowLanes ? '.q2' : '.q1') : ''}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}${s.infSafe ? (s.infSafe === 'seen' ? '.infs' : '.inf') : ''}${matrix5FirstEarlyOn(s) ? '.fe' : ''}${matrix5FreshOOn(s) ? '.fo' : ''}${matrix5F16DirectOn(s) ? '.f16d' : ''}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${matrix5PackedOn(s) ? '.pmax' : ''}${s.qOnce ? (s.qRowLanes ? '.q2' : '.q1') : ''}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}${s.infSafe ? (s.infSafe === 'seen' ? '.infs' : '.inf') : ''}${matrix5FirstEarlyOn(s) ? '.fe' : ''}${matrix5FreshOOn(s) ? '.fo' : ''}${matrix5F16DirectOn(s) ? '.f16d' : ''}${matrix5Bf16DirectOn(s) ? '.b16d' : ''}`,
   source(s) {
     return s.finite ? finiteLoopsWgsl(matrix5Source(s), ['k0']) : matrix5Source(s);
   },
@@ -569,6 +597,9 @@ function matrix5Source(s: DecodeMatrix5Spec): string {
     const grewNow = (kt: string) => (fresh ? `grew && ${kt} != kBegin` : 'grew');
     // f16Direct (session 27): an f16 cache's words into the tile as they are (no maxima, no conversion)
     const f16d = matrix5F16DirectOn(s);
+    // bf16Direct (session 40): tiles whose lanes pass a range test converted at scale 1; the flag "a lane failed" in rowC[2]
+    const b16d = matrix5Bf16DirectOn(s);
+    const slowFlag = 'rowC[2]';
     // Unpacked where each block uses them (lean, packedMax) or once before the key maxima (f16Direct: never).
     const leanU = !!s.lean || pm || f16d;
     // bounded: lanes t < nT index the per-key arrays through tk (= t there, in [0, nT) for Tint's range analysis).
@@ -742,24 +773,8 @@ ${qWordToKtWgsl(`qx${i}`, `(w % 72u) * ${8 * qtStride}u + row`, '   ')}
    }`;
     // One tile of the loop (o.kt: its first key; o.top: after its first barrier, the lookups and the key maxima reset;
     // o.unpack: its words unpacked; o.after: after its conversion's barrier, the next loads).
-    const tileBody = (o: { kt: string; top: string; unpack: string; after: string }) => `${trim ? '   // (trim: no barrier at the top)' : '   workgroupBarrier();'}${lazy && !trim ? `\n   if (t == 0u) { ${growFlag} = 0.0; }` : ''}
-${o.top}   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key lk; its key's finite maxima by atomicMax, words
-   // i < 8 (columns 0..511) and i = 8 (512..575, RoPE) apart (a NaN sets kNan instead: the scale must stay that of the
-   // finite values, which PV multiplies by P = 0 in other rows).
-   ${s.noPrefetch ? `{
-    let ls = keySeg[par * ${nT}u + lk];
-    let lr = keyRow[par * ${nT}u + lk];
-    ${range(words).map((i) => `w${i} = vec4<u32>(0u);`).join(' ')}
-    ${mark('tile-load', `if (ls != NONE) { ${loadWords} }`)}
-   }
-   ` : ''}${leanU ? `// (${pm ? 'packedMax' : 'lean'}: unpacked in each block below)` : o.unpack}
-   ${trim ? '// (trim: the key maxima were reset after the last tile\'s softmax)' : 'workgroupBarrier();'}
-   ${mark('tile-max', f16d ? `{ // f16Direct: no maxima (every key at scale 1); a lane with a NaN half (rare) zeroes it and flags its key
-    if (${range(words).map((i) => `nanMax16(w${i})`).reduce((x, y) => `max(${x}, ${y})`)} > 0x7c00u) {
-     ${range(words).map((i) => `w${i} = zeroNan16(w${i});`).join(' ')}
-     atomicOr(&kNan[lk], 1u);
-    }
-   }` : pm ? `{ // packedMax: the magnitudes' maxima from the words; a NaN or an infinity (rare) unpacks them
+    // packedMax's key maxima of a tile (bf16Direct: only on tiles where some lane failed its range test)
+    const pmMax = `{ // packedMax: the magnitudes' maxima from the words; a NaN or an infinity (rare) unpacks them
     var mb = ${range(words - 1).map((i) => `magMax(w${i})`).reduce((x, y) => `max(${x}, ${y})`)};
     var mr = magMax(w${words - 1});
     var nan = false;
@@ -775,7 +790,45 @@ ${o.top}   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key l
     atomicMax(&kMax[lk], mb);
     atomicMax(&kMaxR[lk], mr);
     if (nan) { atomicOr(&kNan[lk], 1u); }
-   }` : `{${s.lean ? `\n    ${unpackLets}` : ''}
+   }`;
+    // The scaled conversion: each key times 1 / its scale (bf16Direct: only on the tiles above)
+    const scaledConvert = `{${pm ? `
+    if (atomicLoad(&kNan[lk]) != 0u) { ${range(words).map((i) => `w${i} = zeroNan4(w${i});`).join(' ')} } // packedMax: a NaN key's NaN halves zeroed (rare)` : ''}${leanU ? `\n    ${unpackLets}` : ''}
+    let down = downOf(expOf(atomicLoad(&kMax[lk])));
+    let downR = downOf(expOf(atomicLoad(&kMaxR[lk])));
+    let o = lk * ${kStride}u + lj * 8u;
+    ${range(words).map((i) => [i, i === words - 1 ? 'downR' : 'down'] as const).map(([i, d]) => `${t16 && i === words - 1 ? 'if (lj < 8u) ' : ''}{ ${pm ? `let ha = vec4<f16>(a${i} * ${d}); let hb = vec4<f16>(b${i} * ${d});` : `let ha = vec4<f16>(select(a${i} * ${d}, vec4<f32>(0.0), isNan4(a${i}))); let hb = vec4<f16>(select(b${i} * ${d}, vec4<f32>(0.0), isNan4(b${i})));`}
+     ${range(4).map((x) => `Kt[o + ${8 * lpk * i + x}u] = ${half('ha', x)};`).join(' ')} ${range(4).map((x) => `Kt[o + ${8 * lpk * i + 4 + x}u] = ${half('hb', x)};`).join(' ')} }`).join('\n    ')}
+   }`;
+    // bf16Direct: a lane's range test on its 36 words (its largest magnitude in [2^-6, 2^16), or 0); a failure flags the tile
+    const b16Test = `{ // bf16Direct: the lane's largest magnitude (f32 bits; a NaN or an infinity from 0x7f800000 up)
+    let mbD = ${range(words).map((i) => `magMax(w${i})`).reduce((x, y) => `max(${x}, ${y})`)};
+    if (mbD >= 0x47800000u || (mbD < 0x3c800000u && mbD != 0u)) { ${slowFlag} = 1.0; }
+   }`;
+    // bf16Direct: each value converted to f16 on its own, at scale 1 (exact in f16's normal range)
+    const directConvert = `{${leanU ? `\n    ${unpackLets}` : ''}
+    let o = lk * ${kStride}u + lj * 8u;
+    ${range(words).map((i) => `{ let ha = vec4<f16>(a${i}); let hb = vec4<f16>(b${i});
+     ${range(4).map((x) => `Kt[o + ${8 * lpk * i + x}u] = ${half('ha', x)};`).join(' ')} ${range(4).map((x) => `Kt[o + ${8 * lpk * i + 4 + x}u] = ${half('hb', x)};`).join(' ')} }`).join('\n    ')}
+   }`;
+    const tileBody = (o: { kt: string; top: string; unpack: string; after: string }) => `${trim ? '   // (trim: no barrier at the top)' : '   workgroupBarrier();'}${lazy && !trim ? `\n   if (t == 0u) { ${growFlag} = 0.0; }` : ''}
+${o.top}   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key lk; its key's finite maxima by atomicMax, words
+   // i < 8 (columns 0..511) and i = 8 (512..575, RoPE) apart (a NaN sets kNan instead: the scale must stay that of the
+   // finite values, which PV multiplies by P = 0 in other rows).
+   ${s.noPrefetch ? `{
+    let ls = keySeg[par * ${nT}u + lk];
+    let lr = keyRow[par * ${nT}u + lk];
+    ${range(words).map((i) => `w${i} = vec4<u32>(0u);`).join(' ')}
+    ${mark('tile-load', `if (ls != NONE) { ${loadWords} }`)}
+   }
+   ` : ''}${leanU ? `// (${pm ? 'packedMax' : 'lean'}: unpacked in each block below)` : o.unpack}
+   ${trim ? '// (trim: the key maxima were reset after the last tile\'s softmax)' : 'workgroupBarrier();'}
+   ${mark('tile-max', b16d ? b16Test : f16d ? `{ // f16Direct: no maxima (every key at scale 1); a lane with a NaN half (rare) zeroes it and flags its key
+    if (${range(words).map((i) => `nanMax16(w${i})`).reduce((x, y) => `max(${x}, ${y})`)} > 0x7c00u) {
+     ${range(words).map((i) => `w${i} = zeroNan16(w${i});`).join(' ')}
+     atomicOr(&kNan[lk], 1u);
+    }
+   }` : pm ? pmMax : `{${s.lean ? `\n    ${unpackLets}` : ''}
     let mb4 = ${range(words - 1).map((i) => `max(finiteBits4(a${i}), finiteBits4(b${i}))`).reduce((x, y) => `max(${x}, ${y})`)};
     let mr4 = max(finiteBits4(a${words - 1}), finiteBits4(b${words - 1}));
     let nan = any(${range(words).map((i) => `isNan4(a${i}) | isNan4(b${i})`).join(' | ')});
@@ -784,20 +837,17 @@ ${o.top}   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key l
     if (nan) { atomicOr(&kNan[lk], 1u); }${inf2 ? `
     if (any(${range(words - 1).map((i) => `isInf4(a${i}) | isInf4(b${i})`).join(' | ')})) { ${infFlag} = 1.0; } // infSafe` : ''}
    }`)}
-   workgroupBarrier();${trim ? `\n   if (t == 0u) { ${growFlag} = 0.0; } // trim: a barrier after the last uniform load, two before the softmax sets it` : ''}
-   ${mark('tile-convert', f16d ? `{ // f16Direct: the words as they are (x: the low half, the earlier column)
+   ${b16d ? `let slow = workgroupUniformLoad(&${slowFlag}) != 0.0; // bf16Direct: the barrier, and whether some lane failed its test` : 'workgroupBarrier();'}${trim ? `\n   if (t == 0u) { ${growFlag} = 0.0; } // trim: a barrier after the last uniform load, two before the softmax sets it` : ''}${b16d ? `
+   if (slow) { // bf16Direct, rare: packedMax's key maxima for this tile, then their barrier
+   ${pmMax}
+   workgroupBarrier();
+   }` : ''}
+   ${mark('tile-convert', b16d ? `if (slow) ${scaledConvert} else ${directConvert}` : f16d ? `{ // f16Direct: the words as they are (x: the low half, the earlier column)
     let o = lk * ${kStride}u + lj * 8u;
     ${range(words).map((i) => `{ ${range(4).map((c) => `let p${c} = bitcast<vec2<f16>>(w${i}.${'xyzw'[c]});`).join(' ')}
      ${range(8).map((x) => `Kt[o + ${8 * lpk * i + x}u] = p${x >> 1}.${'xy'[x & 1]};`).join(' ')} }`).join('\n    ')}
-   }` : `{${pm ? `
-    if (atomicLoad(&kNan[lk]) != 0u) { ${range(words).map((i) => `w${i} = zeroNan4(w${i});`).join(' ')} } // packedMax: a NaN key's NaN halves zeroed (rare)` : ''}${leanU ? `\n    ${unpackLets}` : ''}
-    let down = downOf(expOf(atomicLoad(&kMax[lk])));
-    let downR = downOf(expOf(atomicLoad(&kMaxR[lk])));
-    let o = lk * ${kStride}u + lj * 8u;
-    ${range(words).map((i) => [i, i === words - 1 ? 'downR' : 'down'] as const).map(([i, d]) => `${t16 && i === words - 1 ? 'if (lj < 8u) ' : ''}{ ${pm ? `let ha = vec4<f16>(a${i} * ${d}); let hb = vec4<f16>(b${i} * ${d});` : `let ha = vec4<f16>(select(a${i} * ${d}, vec4<f32>(0.0), isNan4(a${i}))); let hb = vec4<f16>(select(b${i} * ${d}, vec4<f32>(0.0), isNan4(b${i})));`}
-     ${range(4).map((x) => `Kt[o + ${8 * lpk * i + x}u] = ${half('ha', x)};`).join(' ')} ${range(4).map((x) => `Kt[o + ${8 * lpk * i + 4 + x}u] = ${half('hb', x)};`).join(' ')} }`).join('\n    ')}
-   }`)}
-   workgroupBarrier();
+   }` :  scaledConvert)}
+   workgroupBarrier();${b16d ? `\n   if (t == 0u) { ${slowFlag} = 0.0; } // bf16Direct: every lane read the flag before this barrier` : ''}
 ${o.after}
    // ---- Sᵀ (keys x rows), this subgroup's key block and contraction part.
    ${mark('qk-product', qkProduct)}
@@ -813,8 +863,8 @@ ${o.after}
      let key = ${keyOf(j)};
      let base = (key / 16u) * ${nParts * 256}u + (key % 16u) * 16u + r;
      let sLat = ${range(nParts - 1).map((p) => (p ? `Sc[base + ${256 * p}u]` : 'Sc[base]')).join(' + ')};
-     let ek = ${f16d ? '127u; // f16Direct: every key at scale 1' : 'expOf(atomicLoad(&kMax[key]));'}
-     let er = ${f16d ? '127u;' : 'expOf(atomicLoad(&kMaxR[key]));'}
+     let ek = ${f16d ? '127u; // f16Direct: every key at scale 1' : b16d ? 'select(127u, expOf(atomicLoad(&kMax[key])), slow); // bf16Direct: scale 1 on direct tiles' : 'expOf(atomicLoad(&kMax[key]));'}
+     let er = ${f16d ? '127u;' : b16d ? 'select(127u, expOf(atomicLoad(&kMaxR[key])), slow);' : 'expOf(atomicLoad(&kMaxR[key]));'}
      let sv = (pow2Mul(sLat, eq + i32(ek) - 254) + pow2Mul(Sc[base + ${256 * (nParts - 1)}u], eq + i32(er) - 254)) * u.scaleLog2;
      let seen = ${o.kt} + i32(key) < vis;
      x${j} = select(NEG, select(sv, qNan(), qBad || atomicLoad(&kNan[key]) != 0u), seen);
