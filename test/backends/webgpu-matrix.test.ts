@@ -224,7 +224,7 @@ describe('webgpu matrix kernel v5 (the key tile converted once): generated WGSL'
   test('lazy rescale (option): its own key, no byte more of workgroup memory; O in result matrices, PV\'s products with no scratch store or barrier outside the rescale branch', () => {
     assert.notEqual(decodeMatrix5Program.key(spec5({ lazy: true })), decodeMatrix5Program.key(spec5()));
     assert.equal(decodeMatrix5Program.source(spec5({ lazy: false })), decodeMatrix5Program.source(spec5()));
-    assert.deepEqual(decodeMatrix5Spec({ dtype: 'bf16' }, { ...base, subgroupMatrixF16: m16 }, 1, false, { lazy: true }), { ...spec5(), lazy: true, trim: true, bounded: true, packedMax: true, qOnce: true, freshO: true });
+    assert.deepEqual(decodeMatrix5Spec({ dtype: 'bf16' }, { ...base, subgroupMatrixF16: m16 }, 1, false, { lazy: true }), { ...spec5(), lazy: true, trim: true, bounded: true, packedMax: true, qOnce: true, freshO: true, bf16Direct: true });
     for (const subgroups of [4, 8] as const) {
       const g = matrix5Layout(subgroups);
       const src = decodeMatrix5Program.source(spec5({ subgroups, lazy: true }));

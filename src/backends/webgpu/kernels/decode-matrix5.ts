@@ -219,7 +219,7 @@ export interface DecodeMatrix5Spec {
    */
   f16Direct?: boolean;
   /**
-   * Session 40 (issue #13; bf16 caches, with lazy and packedMax, not with tile16, pair, lean or infSafe true): a tile whose
+   * The default since session 40 (issue #13; bf16 caches, with lazy and packedMax, not with tile16, pair, lean or infSafe true): a tile whose
    * lanes each hold values that f16 carries at scale 1 enters the tile at scale 1, as f16Direct's keys do: no key maxima
    * (their atomics and the barrier after them), no scaling; each value converted to f16 on its own (exact in f16's
    * normal range, [2^-14, 65504]). A lane's test is on its own 72 values (36 words): its largest magnitude is below 2^16
@@ -393,10 +393,11 @@ export function matrix5F16DirectOn(s: Pick<DecodeMatrix5Spec, 'f16Direct' | 'dty
 }
 
 /**
- * Whether v5 takes bf16Direct on bf16 caches unless told (Matrix5Choice.bf16Direct, FLASHMLA_WEBGPU_MATRIX_BF16DIRECT): not
- * until it is measured on a GPU with subgroup matrices (docs/notes/webgpu-matrix-kernel.md, "Session 40").
+ * Whether v5 takes bf16Direct on bf16 caches unless told (Matrix5Choice.bf16Direct, FLASHMLA_WEBGPU_MATRIX_BF16DIRECT): yes,
+ * since session 40's call 2 on the H200 (0.89-0.93x the default's time at b = 128 with 16 to 128 rows, 0.95-0.98x at
+ * b = 1, b = 16 and on the uneven batch; docs/notes/webgpu-matrix-kernel.md, "Session 40").
  */
-export const matrix5Bf16DirectDefault = false;
+export const matrix5Bf16DirectDefault = true;
 /** Whether a spec runs bf16Direct: asked for, a bf16 cache, lazy and packedMax, not with tile16, pair, lean or infSafe true. */
 export function matrix5Bf16DirectOn(s: Pick<DecodeMatrix5Spec, 'bf16Direct' | 'dtype' | 'tile16' | 'pair' | 'lean' | 'infSafe' | 'lazy' | 'packedMax'>): boolean {
   return !!s.bf16Direct && s.dtype === 'bf16' && matrix5LazyOn(s.lazy) && !!s.packedMax && !s.tile16 && !s.pair && !s.lean && s.infSafe !== true;
