@@ -209,7 +209,7 @@ export interface BenchResult {
    * With FlashMLA merged (mergeFlashMla): how ours was timed ('back-to-back', or 'flush' with flush_mb), how the
    * FlashMLA times were ('do_bench': bench_flashmla.py's triton do_bench, 256 MB zeroed before every repetition;
    * 'back-to-back (cuda-graph x10 | eager)': bench/cuda/flashmla_protocols.py's), and whether the two are the same
-   * protocol (back to back: both replayed from graphs, or both eager).
+   * protocol (back to back: both replayed from graphs, or both eager; WebGPU's timestamps, GPU time, match the graphs).
    * Session 32 measured the difference on the H200 (docs/notes/benchmark-protocol.md): up to 12 % on one row.
    */
   protocol?: 'back-to-back' | 'flush';
@@ -497,9 +497,13 @@ export function mergeFlashMla(result: BenchResult, flashmla: unknown, source: st
   const ours = result.flush_mb ? 'flush' : 'back-to-back';
   const has = (k: string) => f.rows!.some((r) => isTime(r[k]));
   // Back to back: FlashMLA's graph-replay times against ours replayed from a graph (--graph-calls), its eager loop
-  // against ours eager where the file has it (the tool's first form wrote only flashmla_b2b, eager).
+  // against ours eager where the file has it (the tool's first form wrote only flashmla_b2b, eager). WebGPU times each
+  // repetition by timestamps written at its first pass's start and its last pass's end: GPU time, with no host gap
+  // before a call, so its match is FlashMLA's graph replay, not the eager loop, which FlashMLA's ~40-150 us of Python a
+  // call paces wherever the kernel is shorter (session 40: b=1 s_k 32768 eager 73.9 us, graph 42.3 us).
+  const gpuTimed = !!result.graph_calls || result.backend === 'webgpu';
   const field = ours === 'flush' ? 'flashmla'
-    : !result.graph_calls && has('flashmla_b2b_eager') ? 'flashmla_b2b_eager' : has('flashmla_b2b') ? 'flashmla_b2b' : 'flashmla';
+    : !gpuTimed && has('flashmla_b2b_eager') ? 'flashmla_b2b_eager' : has('flashmla_b2b') ? 'flashmla_b2b' : 'flashmla';
   const theirs = new Map<string, { ms: number; GBps: number; TFLOPS: number }>();
   let method = 'eager';
   for (const r of f.rows) {
@@ -524,7 +528,7 @@ export function mergeFlashMla(result: BenchResult, flashmla: unknown, source: st
   // A flushed run matches do_bench only in do_bench's loop (session 35: a fixed count of flushed calls after long
   // back-to-back warm-up timed ours at the warm-up's clock, 0.93x of the time at 128 rows on the H200).
   result.protocol_matched = ours === 'flush' ? result.flashmla_protocol === 'do_bench' && result.do_bench !== undefined
-    : field !== 'flashmla' && method.startsWith('cuda-graph') === !!result.graph_calls;
+    : field !== 'flashmla' && method.startsWith('cuda-graph') === gpuTimed;
   return matched;
 }
 

@@ -56,6 +56,20 @@ describe('bench: FlashMLA under the same timing protocol as ours', () => {
     mergeFlashMla(graphOnOld, both, 'f');
     assert.deepEqual([graphOnOld.rows[0].flashmla_ms, graphOnOld.protocol_matched], [0.04, false]);
   });
+  it('WebGPU (timestamps: GPU time) against FlashMLA\'s graph replay, never its host-paced eager loop (session 40)', () => {
+    const three = { device: 'NVIDIA H200', rows: [{ ...row, b2b_method: 'cuda-graph x10', flashmla: { ms: 0.06, GBps: 1, TFLOPS: 1 },
+      flashmla_b2b: { ms: 0.03, GBps: 1, TFLOPS: 1 }, flashmla_b2b_eager: { ms: 0.07, GBps: 1, TFLOPS: 1 } }] };
+    const wg = { ...ours(), backend: 'webgpu' };
+    mergeFlashMla(wg, three, 'f');
+    assert.equal(wg.rows[0].flashmla_ms, 0.03);
+    assert.deepEqual([wg.protocol, wg.flashmla_protocol, wg.protocol_matched], ['back-to-back', 'back-to-back (cuda-graph x10)', true]);
+    const wgOld = { ...ours(), backend: 'webgpu' }; // a file with eager times only (in flashmla_b2b): merged, unmatched
+    mergeFlashMla(wgOld, both, 'f');
+    assert.deepEqual([wgOld.rows[0].flashmla_ms, wgOld.protocol_matched], [0.04, false]);
+    const wgFlush = { ...ours(256), backend: 'webgpu' };
+    mergeFlashMla(wgFlush, three, 'f');
+    assert.deepEqual([wgFlush.rows[0].flashmla_ms, wgFlush.flashmla_protocol, wgFlush.protocol_matched], [0.06, 'do_bench', true]);
+  });
   it('says so when only the other protocol is there', () => {
     const r = ours();
     assert.equal(mergeFlashMla(r, anchor, 'f'), 1);
