@@ -2,7 +2,9 @@
 # Session 40 (issue #13), call 4: shuffleMax (packedMax's key maxima by subgroup shuffles, no atomics; the same bits as
 # packedMax) against the default (bf16Direct) and the default without bf16Direct (nob16d): two tile16-ab processes over
 # session 27's ten bf16 shapes; the GPU matrix suite with shuffleMax (FLASHMLA_MATRIX_TEST_PMAX=shm, 150 random cases).
-# Predictions and rule: results/gpu-host/bench/hopper/s40/predictions.txt.
+# Predictions and rule: results/gpu-host/bench/hopper/s40/predictions.txt. shuffleMax left the tree after this call (level
+# with packedMax's atomics: results/gpu-host/bench/hopper/s40/call4/shuffleMax-as-measured.diff.xz has it), so its arm
+# and the suite's PMAX=shm exist only with that diff applied.
 #   OUT=$OUT bash scripts/webgpu-tools/h200-s40-call4.sh      (from the tree's root, .gpu-host and the pack carried)
 source bench/cuda/hopper/s29_common.sh && s29_unpack "${PACK:-.devstage/s40c4.tar.xz}"
 source scripts/webgpu-tools/h200-s25-common.sh; ab_frame /tmp/s40-c4

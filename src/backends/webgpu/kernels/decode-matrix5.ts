@@ -232,15 +232,6 @@ export interface DecodeMatrix5Spec {
    * are 1 on direct tiles, the maxima's on the others.
    */
   bf16Direct?: boolean;
-  /**
-   * Session 40 (issue #13; bf16 caches with packedMax on a device with WGSL's subgroups, not with tile16 or pair; opt-in
-   * until measured): packedMax's key maxima without workgroup atomics. A key's words sit on 8 consecutive lanes of one
-   * subgroup (lane t: key t / 8), so each lane's maxima (and NaN flag) meet over its key's lanes by three
-   * subgroupShuffleXor steps (1, 2, 4), the conversion takes its key's scale from registers, and lane t % 8 == 0 stores
-   * the key's maxima for the softmax (one plain atomicStore a key instead of eight atomicMax). The same maxima, the same
-   * scales, the same bits as packedMax. Takes the place of bf16Direct where it runs.
-   */
-  shuffleMax?: boolean;
 }
 
 /** Whether v5 rescales O lazily unless told (WebGpuBackendOptions.matrix.lazy, FLASHMLA_WEBGPU_MATRIX_LAZY). */
@@ -341,8 +332,6 @@ export interface Matrix5Choice {
   f16Direct?: boolean;
   /** v5's bf16Direct (session 40; bf16 caches): matrix5Bf16DirectDefault unless set. See DecodeMatrix5Spec.bf16Direct. */
   bf16Direct?: boolean;
-  /** v5's shuffleMax (session 40; bf16 caches, devices with subgroups): matrix5ShuffleMaxDefault unless set. See DecodeMatrix5Spec.shuffleMax. */
-  shuffleMax?: boolean;
 }
 
 /**
@@ -410,15 +399,8 @@ export function matrix5F16DirectOn(s: Pick<DecodeMatrix5Spec, 'f16Direct' | 'dty
  */
 export const matrix5Bf16DirectDefault = true;
 /** Whether a spec runs bf16Direct: asked for, a bf16 cache, lazy and packedMax, not with tile16, pair, lean or infSafe true. */
-export function matrix5Bf16DirectOn(s: Pick<DecodeMatrix5Spec, 'bf16Direct' | 'dtype' | 'tile16' | 'pair' | 'lean' | 'infSafe' | 'lazy' | 'packedMax' | 'shuffleMax'>): boolean {
-  return !!s.bf16Direct && s.dtype === 'bf16' && matrix5LazyOn(s.lazy) && !!s.packedMax && !s.tile16 && !s.pair && !s.lean && s.infSafe !== true && !matrix5ShuffleMaxOn(s);
-}
-
-/** Whether v5 takes shuffleMax on bf16 caches, where the device has subgroups, unless told (Matrix5Choice.shuffleMax, FLASHMLA_WEBGPU_MATRIX_SHUFFLEMAX). */
-export const matrix5ShuffleMaxDefault = false;
-/** Whether a spec runs shuffleMax: asked for, packedMax on (a bf16 cache), not with tile16, pair or lean. */
-export function matrix5ShuffleMaxOn(s: Pick<DecodeMatrix5Spec, 'shuffleMax' | 'dtype' | 'tile16' | 'pair' | 'lean' | 'packedMax'>): boolean {
-  return !!s.shuffleMax && matrix5PackedOn(s) && !s.lean;
+export function matrix5Bf16DirectOn(s: Pick<DecodeMatrix5Spec, 'bf16Direct' | 'dtype' | 'tile16' | 'pair' | 'lean' | 'infSafe' | 'lazy' | 'packedMax'>): boolean {
+  return !!s.bf16Direct && s.dtype === 'bf16' && matrix5LazyOn(s.lazy) && !!s.packedMax && !s.tile16 && !s.pair && !s.lean && s.infSafe !== true;
 }
 
 /** Whether v5 takes the infinite-input fixes unless told (Matrix5Choice.infSafe, FLASHMLA_WEBGPU_MATRIX_INFSAFE). */
@@ -457,13 +439,12 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
   const freshO = (o.freshO ?? matrix5FreshODefault) && !!lazy;
   const f16Direct = matrix5F16DirectOn({ f16Direct: o.f16Direct ?? matrix5F16DirectDefault, dtype: p.dtype, tile16, pair, infSafe });
   const packedMax = o.packedMax ?? matrix5PackedDefault;
-  const shuffleMax = !!caps.subgroups && matrix5ShuffleMaxOn({ shuffleMax: o.shuffleMax ?? matrix5ShuffleMaxDefault, dtype: p.dtype, tile16, pair, packedMax });
-  const bf16Direct = matrix5Bf16DirectOn({ bf16Direct: o.bf16Direct ?? matrix5Bf16DirectDefault, dtype: p.dtype, tile16, pair, infSafe, lazy, packedMax, shuffleMax });
+  const bf16Direct = matrix5Bf16DirectOn({ bf16Direct: o.bf16Direct ?? matrix5Bf16DirectDefault, dtype: p.dtype, tile16, pair, infSafe, lazy, packedMax });
   if (!emulate && !matrix5ConfigUsable(config)) {
     throw new FlashMlaError('backend_unavailable', `decodePath matrix (v5): the kernel needs the 16x16x16 configuration, the device offers ${config.m}x${config.n}x${config.k}`,
       'decodePath', '16x16x16 with f32 results', `${config.m}x${config.n}x${config.k}`);
   }
-  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...(infSafe ? { infSafe } : {}), ...(packedMax ? { packedMax: true } : {}), ...(qOnce ? { qOnce: true, ...(o.qRowLanes === true ? { qRowLanes: true } : {}) } : {}), ...(firstEarly ? { firstEarly: true } : {}), ...(freshO ? { freshO: true } : {}), ...(f16Direct ? { f16Direct: true } : {}), ...(bf16Direct ? { bf16Direct: true } : {}), ...(shuffleMax ? { shuffleMax: true } : {}) };
+  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...(infSafe ? { infSafe } : {}), ...(packedMax ? { packedMax: true } : {}), ...(qOnce ? { qOnce: true, ...(o.qRowLanes === true ? { qRowLanes: true } : {}) } : {}), ...(firstEarly ? { firstEarly: true } : {}), ...(freshO ? { freshO: true } : {}), ...(f16Direct ? { f16Direct: true } : {}), ...(bf16Direct ? { bf16Direct: true } : {}) };
 }
 
 /** Specs pipeline-stats.mjs reports (the driver's register counts). */
@@ -474,7 +455,7 @@ export const statsSpecs = { sg4: 4, sg8: 8 } as const;
  * run without trim and bounded; unbounded: session 17's default). Session 13's register slot
  * (docs/notes/webgpu-matrix-trim.md, "Session 13's register slot") reads the ones that lower live registers.
  */
-export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, unbounded: { bounded: undefined }, pmax: { packedMax: true }, q1: { qOnce: true }, q2: { qOnce: true, qRowLanes: true }, seen: { infSafe: 'seen' }, fe: { firstEarly: true }, fo: { freshO: true }, f16d: { f16Direct: true }, b16d: { bf16Direct: true }, shm: { shuffleMax: true } } as const;
+export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, unbounded: { bounded: undefined }, pmax: { packedMax: true }, q1: { qOnce: true }, q2: { qOnce: true, qRowLanes: true }, seen: { infSafe: 'seen' }, fe: { firstEarly: true }, fo: { freshO: true }, f16d: { f16Direct: true }, b16d: { bf16Direct: true } } as const;
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 /**
@@ -579,7 +560,7 @@ export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // 
 
 export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   name: 'mla_decode_matrix5',
-  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${matrix5PackedOn(s) ? '.pmax' : ''}${s.qOnce ? (s.qRowLanes ? '.q2' : '.q1') : ''}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}${s.infSafe ? (s.infSafe === 'seen' ? '.infs' : '.inf') : ''}${matrix5FirstEarlyOn(s) ? '.fe' : ''}${matrix5FreshOOn(s) ? '.fo' : ''}${matrix5F16DirectOn(s) ? '.f16d' : ''}${matrix5Bf16DirectOn(s) ? '.b16d' : ''}${matrix5ShuffleMaxOn(s) ? '.shm' : ''}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${matrix5PackedOn(s) ? '.pmax' : ''}${s.qOnce ? (s.qRowLanes ? '.q2' : '.q1') : ''}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}${s.infSafe ? (s.infSafe === 'seen' ? '.infs' : '.inf') : ''}${matrix5FirstEarlyOn(s) ? '.fe' : ''}${matrix5FreshOOn(s) ? '.fo' : ''}${matrix5F16DirectOn(s) ? '.f16d' : ''}${matrix5Bf16DirectOn(s) ? '.b16d' : ''}`,
   source(s) {
     return s.finite ? finiteLoopsWgsl(matrix5Source(s), ['k0']) : matrix5Source(s);
   },
@@ -619,8 +600,6 @@ function matrix5Source(s: DecodeMatrix5Spec): string {
     const f16d = matrix5F16DirectOn(s);
     // bf16Direct (session 40): tiles whose lanes pass a range test converted at scale 1; the flag "a lane failed" in rowC[2]
     const b16d = matrix5Bf16DirectOn(s);
-    // shuffleMax (session 40): packedMax's key maxima met over a key's 8 lanes by subgroup shuffles, kept in registers
-    const shm = matrix5ShuffleMaxOn(s);
     const slowFlag = 'rowC[2]';
     // Unpacked where each block uses them (lean, packedMax) or once before the key maxima (f16Direct: never).
     const leanU = !!s.lean || pm || f16d;
@@ -833,22 +812,6 @@ ${qWordToKtWgsl(`qx${i}`, `(w % 72u) * ${8 * qtStride}u + row`, '   ')}
     ${range(words).map((i) => `{ let ha = vec4<f16>(a${i}); let hb = vec4<f16>(b${i});
      ${range(4).map((x) => `Kt[o + ${8 * lpk * i + x}u] = ${half('ha', x)};`).join(' ')} ${range(4).map((x) => `Kt[o + ${8 * lpk * i + 4 + x}u] = ${half('hb', x)};`).join(' ')} }`).join('\n    ')}
    }`;
-    // shuffleMax: packedMax's maxima of a lane, met over its key's lanes by shuffles; lane lj == 0 stores them for the softmax
-    const pmAtomics = `    atomicMax(&kMax[lk], mb);
-    atomicMax(&kMaxR[lk], mr);
-    if (nan) { atomicOr(&kNan[lk], 1u); }
-   }`;
-    if (!pmMax.endsWith(pmAtomics)) throw new Error('decode-matrix5: packedMax\'s maxima block changed (shuffleMax edits it)');
-    const shuf = (v: string, op: 'max' | '|') => range(Math.log2(lpk)).map((i) => (op === 'max' ? `${v} = max(${v}, subgroupShuffleXor(${v}, ${1 << i}u));` : `${v} = ${v} | subgroupShuffleXor(${v}, ${1 << i}u);`)).join(' ');
-    const shmMax = `${pmMax.slice(0, -pmAtomics.length)}    var nf = select(0u, 1u, nan);
-    ${shuf('mb', 'max')}
-    ${shuf('mr', 'max')}
-    ${shuf('nf', '|')}
-    kmb = mb; kmr = mr; knan = nf;
-    if (lj == 0u) { atomicStore(&kMax[lk], mb); atomicStore(&kMaxR[lk], mr); atomicStore(&kNan[lk], nf); }
-   }`;
-    const shmConvert = scaledConvert.replace('atomicLoad(&kNan[lk]) != 0u', 'knan != 0u').replace('expOf(atomicLoad(&kMax[lk]))', 'expOf(kmb)').replace('expOf(atomicLoad(&kMaxR[lk]))', 'expOf(kmr)');
-    if (shm && (shmConvert.includes('atomic') || !shmConvert.includes('expOf(kmr)'))) throw new Error('decode-matrix5: the scaled conversion changed (shuffleMax edits it)');
     const tileBody = (o: { kt: string; top: string; unpack: string; after: string }) => `${trim ? '   // (trim: no barrier at the top)' : '   workgroupBarrier();'}${lazy && !trim ? `\n   if (t == 0u) { ${growFlag} = 0.0; }` : ''}
 ${o.top}   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key lk; its key's finite maxima by atomicMax, words
    // i < 8 (columns 0..511) and i = 8 (512..575, RoPE) apart (a NaN sets kNan instead: the scale must stay that of the
@@ -861,7 +824,7 @@ ${o.top}   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key l
    }
    ` : ''}${leanU ? `// (${pm ? 'packedMax' : 'lean'}: unpacked in each block below)` : o.unpack}
    ${trim ? '// (trim: the key maxima were reset after the last tile\'s softmax)' : 'workgroupBarrier();'}
-   ${shm ? 'var kmb = 0u; var kmr = 0u; var knan = 0u; // shuffleMax: this lane\'s key maxima and NaN flag\n   ' : ''}${mark('tile-max', shm ? shmMax : b16d ? b16Test : f16d ? `{ // f16Direct: no maxima (every key at scale 1); a lane with a NaN half (rare) zeroes it and flags its key
+   ${mark('tile-max', b16d ? b16Test : f16d ? `{ // f16Direct: no maxima (every key at scale 1); a lane with a NaN half (rare) zeroes it and flags its key
     if (${range(words).map((i) => `nanMax16(w${i})`).reduce((x, y) => `max(${x}, ${y})`)} > 0x7c00u) {
      ${range(words).map((i) => `w${i} = zeroNan16(w${i});`).join(' ')}
      atomicOr(&kNan[lk], 1u);
@@ -880,7 +843,7 @@ ${o.top}   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key l
    ${pmMax}
    workgroupBarrier();
    }` : ''}
-   ${mark('tile-convert', shm ? shmConvert : b16d ? `if (slow) ${scaledConvert} else ${directConvert}` : f16d ? `{ // f16Direct: the words as they are (x: the low half, the earlier column)
+   ${mark('tile-convert', b16d ? `if (slow) ${scaledConvert} else ${directConvert}` : f16d ? `{ // f16Direct: the words as they are (x: the low half, the earlier column)
     let o = lk * ${kStride}u + lj * 8u;
     ${range(words).map((i) => `{ ${range(4).map((c) => `let p${c} = bitcast<vec2<f16>>(w${i}.${'xyzw'[c]});`).join(' ')}
      ${range(8).map((x) => `Kt[o + ${8 * lpk * i + x}u] = p${x >> 1}.${'xy'[x & 1]};`).join(' ')} }`).join('\n    ')}
@@ -1025,7 +988,7 @@ ${tileBody({ kt: 'k1', top: resetTop, unpack: wordsOf('v')(unpackLets), after: `
    ${pairLoads('v', `${nT}u + lk`)}
    ${nxLookup(`k0 + ${4 * nT}`)}` })}
    }`; // (the loop's closing brace is the shared one below)
-    return `enable f16;${matrix5ShuffleMaxOn(s) ? '\nenable subgroups;' : ''}
+    return `enable f16;
 ${s.emulate ? '' : 'enable chromium_experimental_subgroup_matrix;\ndiagnostic(off, chromium.subgroup_matrix_uniformity);'}
 ${decodeBindingsWgsl(s.segs)}
 ${metadataWgsl()}
