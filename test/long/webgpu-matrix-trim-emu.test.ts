@@ -13,9 +13,11 @@ import { growingCase } from '../support/webgpu-matrix.js';
 describe('webgpu matrix v5 trim (emulated products, 4 subgroups)', () => {
   const need = emuBackend({ decodePath: 'matrix', matrix: { emulate: true, lazy: true, subgroups: 4 } });
   const { source, key } = decodeMatrix5Program;
+  // bf16Direct off (the default since session 40): its direct tiles take no key maxima, so a mutant that resets them
+  // early would not show there; trim's reset order is the scaled path's.
   const withTrim = (edit: (x: string) => string = (x) => x, tag = '') => {
-    decodeMatrix5Program.source = (s) => edit(source.call(decodeMatrix5Program, { ...s, trim: true }));
-    decodeMatrix5Program.key = (s) => `${key.call(decodeMatrix5Program, { ...s, trim: true })}${tag}`;
+    decodeMatrix5Program.source = (s) => edit(source.call(decodeMatrix5Program, { ...s, trim: true, bf16Direct: undefined }));
+    decodeMatrix5Program.key = (s) => `${key.call(decodeMatrix5Program, { ...s, trim: true, bf16Direct: undefined })}${tag}`;
   };
   after(() => { decodeMatrix5Program.source = source; decodeMatrix5Program.key = key; });
   test('growing keys at 132 and 1 SM parts, 4 random bf16 cases; a mutant resetting the maxima before the softmax fails', async (t) => {
