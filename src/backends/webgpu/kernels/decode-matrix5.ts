@@ -394,7 +394,7 @@ export function matrix5F16DirectOn(s: Pick<DecodeMatrix5Spec, 'f16Direct' | 'dty
 
 /**
  * Whether v5 takes bf16Direct on bf16 caches unless told (Matrix5Choice.bf16Direct, FLASHMLA_WEBGPU_MATRIX_BF16DIRECT): yes,
- * since session 40's call 2 on the H200 (0.89-0.93x the default's time at b = 128 with 16 to 128 rows, 0.95-0.98x at
+ * since session 40's calls 2-3 on the H200 (0.89-0.94x the default's time at b = 128 with 16 to 256 rows, 0.92-0.98x at
  * b = 1, b = 16 and on the uneven batch; docs/notes/webgpu-matrix-kernel.md, "Session 40").
  */
 export const matrix5Bf16DirectDefault = true;
@@ -772,8 +772,6 @@ ${qWordToKtWgsl(`qx${i}`, `(w % 72u) * ${8 * qtStride}u + row`, '   ')}
     ${range(words).map((i) => `w${i} = vec4<u32>(0u);`).join(' ')}
     ${mark('tile-load', `if (ls != NONE) { ${loadWords} }`)}
    }`;
-    // One tile of the loop (o.kt: its first key; o.top: after its first barrier, the lookups and the key maxima reset;
-    // o.unpack: its words unpacked; o.after: after its conversion's barrier, the next loads).
     // packedMax's key maxima of a tile (bf16Direct: only on tiles where some lane failed its range test)
     const pmMax = `{ // packedMax: the magnitudes' maxima from the words; a NaN or an infinity (rare) unpacks them
     var mb = ${range(words - 1).map((i) => `magMax(w${i})`).reduce((x, y) => `max(${x}, ${y})`)};
@@ -792,14 +790,17 @@ ${qWordToKtWgsl(`qx${i}`, `(w % 72u) * ${8 * qtStride}u + row`, '   ')}
     atomicMax(&kMaxR[lk], mr);
     if (nan) { atomicOr(&kNan[lk], 1u); }
    }`;
+    // A lane's words into the tile as f16 halves ha / hb of each word vector: `halves(i)` forms them (the scaled or the direct
+    // conversion), the stores are the same.
+    const storeWords = (halves: (i: number) => string) => `let o = lk * ${kStride}u + lj * 8u;
+    ${range(words).map((i) => `${t16 && i === words - 1 ? 'if (lj < 8u) ' : ''}{ ${halves(i)}
+     ${range(4).map((x) => `Kt[o + ${8 * lpk * i + x}u] = ${half('ha', x)};`).join(' ')} ${range(4).map((x) => `Kt[o + ${8 * lpk * i + 4 + x}u] = ${half('hb', x)};`).join(' ')} }`).join('\n    ')}`;
     // The scaled conversion: each key times 1 / its scale (bf16Direct: only on the tiles above)
     const scaledConvert = `{${pm ? `
     if (atomicLoad(&kNan[lk]) != 0u) { ${range(words).map((i) => `w${i} = zeroNan4(w${i});`).join(' ')} } // packedMax: a NaN key's NaN halves zeroed (rare)` : ''}${leanU ? `\n    ${unpackLets}` : ''}
     let down = downOf(expOf(atomicLoad(&kMax[lk])));
     let downR = downOf(expOf(atomicLoad(&kMaxR[lk])));
-    let o = lk * ${kStride}u + lj * 8u;
-    ${range(words).map((i) => [i, i === words - 1 ? 'downR' : 'down'] as const).map(([i, d]) => `${t16 && i === words - 1 ? 'if (lj < 8u) ' : ''}{ ${pm ? `let ha = vec4<f16>(a${i} * ${d}); let hb = vec4<f16>(b${i} * ${d});` : `let ha = vec4<f16>(select(a${i} * ${d}, vec4<f32>(0.0), isNan4(a${i}))); let hb = vec4<f16>(select(b${i} * ${d}, vec4<f32>(0.0), isNan4(b${i})));`}
-     ${range(4).map((x) => `Kt[o + ${8 * lpk * i + x}u] = ${half('ha', x)};`).join(' ')} ${range(4).map((x) => `Kt[o + ${8 * lpk * i + 4 + x}u] = ${half('hb', x)};`).join(' ')} }`).join('\n    ')}
+    ${storeWords((i) => { const d = i === words - 1 ? 'downR' : 'down'; return pm ? `let ha = vec4<f16>(a${i} * ${d}); let hb = vec4<f16>(b${i} * ${d});` : `let ha = vec4<f16>(select(a${i} * ${d}, vec4<f32>(0.0), isNan4(a${i}))); let hb = vec4<f16>(select(b${i} * ${d}, vec4<f32>(0.0), isNan4(b${i})));`; })}
    }`;
     // bf16Direct: a lane's range test on its 36 words (its largest magnitude in [2^-6, 2^16), or 0); a failure flags the tile
     const b16Test = `{ // bf16Direct: the lane's largest magnitude (f32 bits; a NaN or an infinity from 0x7f800000 up)
@@ -808,10 +809,10 @@ ${qWordToKtWgsl(`qx${i}`, `(w % 72u) * ${8 * qtStride}u + row`, '   ')}
    }`;
     // bf16Direct: each value converted to f16 on its own, at scale 1 (exact in f16's normal range)
     const directConvert = `{${leanU ? `\n    ${unpackLets}` : ''}
-    let o = lk * ${kStride}u + lj * 8u;
-    ${range(words).map((i) => `{ let ha = vec4<f16>(a${i}); let hb = vec4<f16>(b${i});
-     ${range(4).map((x) => `Kt[o + ${8 * lpk * i + x}u] = ${half('ha', x)};`).join(' ')} ${range(4).map((x) => `Kt[o + ${8 * lpk * i + 4 + x}u] = ${half('hb', x)};`).join(' ')} }`).join('\n    ')}
+    ${storeWords((i) => `let ha = vec4<f16>(a${i}); let hb = vec4<f16>(b${i});`)}
    }`;
+    // One tile of the loop (o.kt: its first key; o.top: after its first barrier, the lookups and the key maxima reset;
+    // o.unpack: its words unpacked; o.after: after its conversion's barrier, the next loads).
     const tileBody = (o: { kt: string; top: string; unpack: string; after: string }) => `${trim ? '   // (trim: no barrier at the top)' : '   workgroupBarrier();'}${lazy && !trim ? `\n   if (t == 0u) { ${growFlag} = 0.0; }` : ''}
 ${o.top}   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key lk; its key's finite maxima by atomicMax, words
    // i < 8 (columns 0..511) and i = 8 (512..575, RoPE) apart (a NaN sets kNan instead: the scale must stay that of the
@@ -847,7 +848,7 @@ ${o.top}   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key l
     let o = lk * ${kStride}u + lj * 8u;
     ${range(words).map((i) => `{ ${range(4).map((c) => `let p${c} = bitcast<vec2<f16>>(w${i}.${'xyzw'[c]});`).join(' ')}
      ${range(8).map((x) => `Kt[o + ${8 * lpk * i + x}u] = p${x >> 1}.${'xy'[x & 1]};`).join(' ')} }`).join('\n    ')}
-   }` :  scaledConvert)}
+   }` : scaledConvert)}
    workgroupBarrier();${b16d ? `\n   if (t == 0u) { ${slowFlag} = 0.0; } // bf16Direct: every lane read the flag before this barrier` : ''}
 ${o.after}
    // ---- Sᵀ (keys x rows), this subgroup's key block and contraction part.
