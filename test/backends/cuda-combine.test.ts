@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
-  combineEntry, combineLaunch, combineOneTripSplits, combinePick, combineQuarterDefault, combineQuarterLaunch, combineQuarterTakes, combineRows, combineWaves,
+  combineEntry, combineLaunch, combineOneTripSplits, combinePick, combineQ32Covers, combineQ32Launch, combineQuarterDefault, combineQuarterLaunch, combineQuarterTakes, combineRows, combineWaves,
   combineWarpsLaunch, combineWarpsRowSplits, combineWarpsSplits, combineWarpsSplitsPerWave,
 } from '../../src/backends/cuda/kernels/launch.js';
 
@@ -160,4 +160,24 @@ test('combineQuarter: 8 warps a CTA, 4 a row, cover every quarter of every row j
   const body = src.slice(src.indexOf('__device__ void combineQuarter'), src.indexOf('} // namespace mla'));
   assert.doesNotMatch(body, /__shared__|__syncthreads/);
   assert.match(body, /pdlWait\(\)/);
+});
+
+test('combineQ32Launch: a CTA of four warps a row, one warp a quarter, every quarter of every row once; combineQ32Covers 5-64 pieces', () => {
+  for (const [sQ, hQ] of [[1, 16], [4, 16], [2, 128], [3, 5]]) {
+    const g = combineQ32Launch(shape(3, sQ, hQ));
+    assert.deepEqual([g.grid[0], g.grid[1], g.grid[2], g.block[0], g.smem], [3, sQ * hQ, 1, 128, 0]);
+    const seen = new Map<string, number>();
+    for (let y = 0; y < g.grid[1]; y++) for (let warp = 0; warp < 4; warp++) {
+      const w = y * 4 + warp, r = w >> 2, quarter = w & 3; // combine.cu combineQuarter with blockDim 128
+      seen.set(`${r}:${quarter}`, (seen.get(`${r}:${quarter}`) ?? 0) + 1);
+    }
+    assert.equal(seen.size, sQ * hQ * 4);
+    assert.ok([...seen.values()].every((n) => n === 1));
+  }
+  assert.deepEqual([4, 5, 32, 33, 64, 65].map(combineQ32Covers), [false, true, true, true, true, false]);
+  assert.equal(combineQ32Covers(undefined), false);
+  const src = readFileSync(fileURLToPath(new URL('../../src/backends/cuda/kernels/combine.cu', import.meta.url)), 'utf8');
+  for (const [n, t] of [['mla_combine_q32_bf16', '__nv_bfloat16'], ['mla_combine_q32_f16', '__half']]) {
+    assert.match(src, new RegExp(`extern "C" __global__ void __launch_bounds__\\(128, 3\\) ${n}\\(const MlaParams p\\) \\{ mla::combineQuarter<${t}, 32>\\(p\\); \\}`));
+  }
 });

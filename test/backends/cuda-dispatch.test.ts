@@ -224,6 +224,25 @@ test('mergeFor: the shape\'s merge or its twins by the step\'s pieces; one warp 
   assert.equal(mergeFor(s6, 12)?.what, 'mla_combine_warps');
 });
 
+test('mergeFor with mla_combine_q32 on (FLASHMLA_CUDA_COMBINE_Q32=1, a measurement knob): q32 for 5-64 pieces, the shape\'s merge otherwise', () => {
+  const { kc, asked } = cache(true, { combineQuarter: true, combineQ32: true });
+  const four = problem(1, 64, { b: 4, totalQ: 4, numSmParts: 132 });
+  const s4 = kc.shapeKernels(four, planOf(four));
+  assert.ok(s4.combineQ32);
+  assert.deepEqual([s4.combineQ32.what, s4.combineQ32.gx, s4.combineQ32.gy, s4.combineQ32.gz, s4.combineQ32.threads, s4.combineQ32.smem, s4.combineQ32.pdl], ['mla_combine_q32', 4, 64, 1, 128, 0, true]);
+  assert.ok(asked.some((a) => a.name === 'mla_combine_q32_bf16'));
+  for (const n of [5, 16, 26, 33, 64]) assert.equal(mergeFor(s4, n)?.what, 'mla_combine_q32', `${n} pieces`);
+  assert.notEqual(mergeFor(s4, 4)?.what, 'mla_combine_q32', 'up to 4 pieces: one warp a row already takes them in one trip');
+  assert.notEqual(mergeFor(s4, 65)?.what, 'mla_combine_q32');
+  assert.notEqual(mergeFor(s4, undefined)?.what, 'mla_combine_q32', 'pieces unknown (device metadata)');
+  // off (the default): never looked up
+  const { kc: off, asked: offAsked } = cache(true, { combineQuarter: true });
+  const o4 = off.shapeKernels(four, planOf(four));
+  assert.equal(o4.combineQ32, undefined);
+  assert.ok(!offAsked.some((a) => a.name.startsWith('mla_combine_q32')));
+  assert.notEqual(mergeFor(o4, 26)?.what, 'mla_combine_q32');
+});
+
 test("createCudaBackend: a schedule that is not 'flashmla', 'fill' or 'auto' is refused before the driver is touched", async () => {
   const { createCudaBackend, cudaScheduleDefault } = await import('../../src/backends/cuda/index.js');
   const { FlashMlaError } = await import('../../src/core/errors.js');

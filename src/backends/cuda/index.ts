@@ -201,6 +201,8 @@ class CudaBackendImpl implements CudaBackend {
         // =cta also in place of the CTA merge (a measurement knob, session 39)
         combineQuarter: ({ '1': true, cta: true, '0': false } as Record<string, boolean>)[process.env.FLASHMLA_CUDA_COMBINE_QUARTER ?? ''] ?? combineQuarterDefault,
         combineQuarterCta: process.env.FLASHMLA_CUDA_COMBINE_QUARTER === 'cta',
+        // mla_combine_q32 for every step whose largest request is in 5-64 pieces (a measurement knob, session 41)
+        combineQ32: process.env.FLASHMLA_CUDA_COMBINE_Q32 === '1',
       });
       this.timer = new EventTimer(drv, this.stream);
       this.launcher = new LaunchEx(drv, pdlSupport({

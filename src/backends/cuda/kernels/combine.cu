@@ -338,7 +338,8 @@ __device__ void combineWarps(const MlaParams& p) {
 // Launch: grid (b, ceil(sQ * hQ / 2)), 256 threads (launch.ts combineQuarterLaunch).
 constexpr int kQuarterSplits = 16;
 
-template <typename T>
+// kSplits: the pieces a lane loads at once (16: mla_combine_quarter; 32: mla_combine_q32, below).
+template <typename T, int kSplits = kQuarterSplits>
 __device__ void combineQuarter(const MlaParams& p) {
   pdlWait(); // the decode kernel's partials are complete and visible
   pdlLaunchDependents();
@@ -356,23 +357,23 @@ __device__ void combineQuarter(const MlaParams& p) {
   const int64_t slotStride = static_cast<int64_t>(p.sQ) * p.hQ;
   const float* lseRow = p.lseAccum + row0;
   const float* base = p.oAccum + row0 * kDV + 128 * quarter + lane * 4;
-  float4 v[kQuarterSplits];
+  float4 v[kSplits];
 #pragma unroll
-  for (int u = 0; u < kQuarterSplits; ++u)
+  for (int u = 0; u < kSplits; ++u)
     v[u] = u < nSplit ? *reinterpret_cast<const float4*>(base + u * slotStride * kDV) : make_float4(0.f, 0.f, 0.f, 0.f);
   bool empty;
   const float lse = splitLse(lseRow, slotStride, nSplit, lane, empty);
 
   float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
   if (!empty) {
-    for (int s0 = 0; s0 < nSplit; s0 += kQuarterSplits) {
+    for (int s0 = 0; s0 < nSplit; s0 += kSplits) {
       if (s0 != 0) {
 #pragma unroll
-        for (int u = 0; u < kQuarterSplits; ++u)
+        for (int u = 0; u < kSplits; ++u)
           v[u] = s0 + u < nSplit ? *reinterpret_cast<const float4*>(base + (s0 + u) * slotStride * kDV) : make_float4(0.f, 0.f, 0.f, 0.f);
       }
 #pragma unroll
-      for (int u = 0; u < kQuarterSplits; ++u) {
+      for (int u = 0; u < kSplits; ++u) {
         const int s = s0 + u;
         const float wt = s < nSplit ? __expf(lseRow[s * slotStride] - lse) : 0.f;
         if (wt != 0.f) { acc.x += wt * v[u].x; acc.y += wt * v[u].y; acc.z += wt * v[u].z; acc.w += wt * v[u].w; } // weight 0: exactly nothing
@@ -413,3 +414,8 @@ extern "C" __global__ void __launch_bounds__(256, 2) mla_combine_warps_f16(const
 // combineQuarter (one warp a quarter row, 16 pieces in flight): grid (b, ceil(sQ * hQ / 2)), 256 threads, no dynamic shared memory.
 extern "C" __global__ void __launch_bounds__(256, 2) mla_combine_quarter_bf16(const MlaParams p) { mla::combineQuarter<__nv_bfloat16>(p); }
 extern "C" __global__ void __launch_bounds__(256, 2) mla_combine_quarter_f16(const MlaParams p) { mla::combineQuarter<__half>(p); }
+// combineQuarter with 32 pieces a lane in one round trip (session 41; for requests in 17-32 pieces, which the 16-piece
+// entry merges in two trips, and for the CTA merge's steps of many rows): one row a CTA of 128 threads (a warp a
+// quarter), grid (b, sQ * hQ), three CTAs an SM (launch.ts combineQ32Launch). The same sums as mla_combine_quarter.
+extern "C" __global__ void __launch_bounds__(128, 3) mla_combine_q32_bf16(const MlaParams p) { mla::combineQuarter<__nv_bfloat16, 32>(p); }
+extern "C" __global__ void __launch_bounds__(128, 3) mla_combine_q32_f16(const MlaParams p) { mla::combineQuarter<__half, 32>(p); }

@@ -127,6 +127,16 @@ export function combineQuarterLaunch(p: MlaProblem): Launch {
   return { grid: [p.b, Math.ceil((p.sQ * p.hQ) / 2), 1], block: [256, 1, 1], smem: 0 };
 }
 
+/** combine.cu's mla_combine_q32: one warp per quarter of a row (32 pieces a lane in flight), one row a CTA of 128 threads. */
+export function combineQ32Launch(p: MlaProblem): Launch {
+  return { grid: [p.b, p.sQ * p.hQ, 1], block: [128, 1, 1], smem: 0 };
+}
+
+/** The pieces mla_combine_q32 is timed for (FLASHMLA_CUDA_COMBINE_Q32=1, a measurement knob of session 41): 5 to 64 (one or two round trips). */
+export function combineQ32Covers(maxSplits: number | undefined): boolean {
+  return maxSplits !== undefined && maxSplits > combineWarpsRowSplits && maxSplits <= 64;
+}
+
 /**
  * Whether a merge that would run combineWarps runs combineQuarter instead (where the backend has it on): the step's
  * largest request is in more pieces than combineWarps loads at once (maxSplits from the host plan; unknown: no).

@@ -1,0 +1,86 @@
+// Session 41: does mla_combine_q32 (combine.cu combineQuarter with 32 pieces a lane, FLASHMLA_CUDA_COMBINE_Q32=1) write
+// the same bytes as one warp a row (combineWarps)? Per column both add the same weighted partials in the same order, so
+// they should. One process, two CUDA backends of the same kernel folder: A with FLASHMLA_CUDA_COMBINE=warps (one warp a
+// row for every merge, the quarter merge off), B the same with FLASHMLA_CUDA_COMBINE_Q32=1 (q32 for steps whose largest
+// request is in 5-64 pieces); each case's host inputs uploaded to both with the same poisoned outputs, `out` and `lse`
+// compared bit for bit (NaN by bits too). Cases: session 38's (combine-quarter-bitexact.ts) plus requests in 17-64
+// pieces, and test/support/random.ts's matrix, each with 132, 66, 16 and 8 SM parts by turns and the 'auto' or FlashMLA's plan.
+//   node build/bench/cuda/hopper/combine-q32-bitexact.js [--cases N (80)] [--only REGEX (the cases whose names match)]
+// Prints a line a case (its merge on each backend, `identical` or the first differing element) and last `bitexact: N of
+// M identical; q32 ran in K`; exit status 0 only when every case is identical and q32 ran in some.
+import { createCudaBackend } from '../../../src/backends/cuda/index.js';
+import { MlaDecoder } from '../../../src/core/api.js';
+import { fromArray } from '../../../src/core/tensor.js';
+import { type CaseSpec, caseMatrix, makeCase } from '../../../test/support/random.js';
+import type { ScheduleKind } from '../../../src/core/scheduler.js';
+
+const args = process.argv.slice(2);
+const ci = args.indexOf('--cases'), nCases = ci >= 0 ? Number(args[ci + 1]) : 80;
+const oi = args.indexOf('--only'), only = oi >= 0 ? new RegExp(args[oi + 1]) : undefined; // fixed cases by name (e.g. for compute-sanitizer)
+
+const fixed = (name: string, seqlens: number[], hQ: number, sQ: number, dtype: 'bf16' | 'f16' = 'bf16'): CaseSpec =>
+  ({ name, dtype, hQ, hKv: 1, pageBlockSize: 64, seqlens, sQ, causal: true });
+const allSpecs: CaseSpec[] = [
+  fixed('b10 s_k3000 h16', Array(10).fill(3000), 16, 1),
+  fixed('b9 s_k1536 h16', Array(9).fill(1536), 16, 1),
+  fixed('b8 s_k1536 h16 f16', Array(8).fill(1536), 16, 1, 'f16'),
+  fixed('b16 s_k1024 h16', Array(16).fill(1024), 16, 1),
+  fixed('b12 s_k1500 h32', Array(12).fill(1500), 32, 1),
+  fixed('b6 s_k5000 h16 s_q2', Array(6).fill(5000), 16, 2),
+  fixed('b8 s_k4096 h64', Array(8).fill(4096), 64, 1),
+  fixed('b4 s_k8192 h128 s_q2', Array(4).fill(8192), 128, 2),
+  fixed('uneven h16 s_q4', [4641, 45118, 1730, 1696], 16, 4),
+  fixed('corners h5 s_q3', [0, 1, 63, 64, 65, 0, 1290, 3000], 5, 3),
+  fixed('corners h17 s_q1 f16', [6500, 0, 1, 64, 63, 2000], 17, 1, 'f16'),
+  fixed('b5 s_k16384 h16 s_q4', Array(5).fill(16384), 16, 4),
+  fixed('b4 s_k8192 h16 s_q4 f16', Array(4).fill(8192), 16, 4, 'f16'),
+  fixed('b3 s_k8192 h16', Array(3).fill(8192), 16, 1),
+  fixed('b2 s_k24000 h64', Array(2).fill(24000), 64, 1),
+  fixed('b2 s_k30000 h16 s_q2', Array(2).fill(30000), 16, 2),
+  fixed('corners h16 s_q4 (33 pieces)', [9000, 0, 1, 8192], 16, 4),
+  ...caseMatrix(nCases, 0x41c0).map((s): CaseSpec => ({ ...s, hKv: 1, pageBlockSize: 64, qLens: undefined })),
+];
+const specs = only ? allSpecs.filter((s) => only.test(s.name)) : allSpecs;
+
+const make = async (on: boolean) => {
+  process.env.FLASHMLA_CUDA_COMBINE = 'warps';
+  process.env.FLASHMLA_CUDA_COMBINE_QUARTER = '0';
+  process.env.FLASHMLA_CUDA_COMBINE_Q32 = on ? '1' : '0';
+  return createCudaBackend();
+};
+const backends = [await make(false), await make(true)];
+for (const k of ['FLASHMLA_CUDA_COMBINE', 'FLASHMLA_CUDA_COMBINE_QUARTER', 'FLASHMLA_CUDA_COMBINE_Q32']) delete process.env[k];
+const bits = new Uint32Array(1), asF = new Float32Array(bits.buffer);
+let same = 0, q32 = 0;
+try {
+  for (let i = 0; i < specs.length; i++) {
+    const c = makeCase(specs[i], 0x41000 + i);
+    const numSms = [132, 66, 16, 8][i % 4], schedule: ScheduleKind = i % 3 === 2 ? 'flashmla' : 'auto';
+    const r: { out: Uint16Array; lse: Float32Array; merge?: string }[] = [];
+    for (const be of backends) {
+      const dec = new MlaDecoder(be, { hQ: c.hQ, hKv: c.hKv, dtype: c.dtype, causal: c.causal, numSms, schedule });
+      dec.plan(c.cacheSeqlens, fromArray('i32', [c.b, c.maxBlocksPerSeq], c.blockTable), { sQ: c.sQ });
+      const q = be.upload(fromArray(c.dtype, c.qShape, c.q)), k = be.upload(fromArray(c.dtype, [c.numBlocks, c.pageBlockSize, c.hKv, 576], c.kCache));
+      const out = be.upload(fromArray(c.dtype, c.outShape, new Uint16Array(c.outShape.reduce((a, x) => a * x, 1)).fill(0x7fc1)));
+      const lse = be.upload(fromArray('f32', c.lseShape, new Float32Array(c.lseShape.reduce((a, x) => a * x, 1)).fill(NaN)));
+      await dec.run(q, k, { out, lse });
+      await be.synchronize();
+      r.push({ out: (await be.download(out)).host() as Uint16Array, lse: (await be.download(lse)).host() as Float32Array, merge: dec.mergeName() });
+      for (const t of [q, k, out, lse]) be.free(t);
+    }
+    let diff = '';
+    for (let e = 0; e < r[0].out.length && !diff; e++) if (r[0].out[e] !== r[1].out[e]) diff = `out[${e}] ${r[0].out[e].toString(16)} / ${r[1].out[e].toString(16)}`;
+    for (let e = 0; e < r[0].lse.length && !diff; e++) {
+      asF[0] = r[0].lse[e]; const a = bits[0];
+      asF[0] = r[1].lse[e]; const b = bits[0];
+      if (a !== b) diff = `lse[${e}] ${r[0].lse[e]} / ${r[1].lse[e]}`;
+    }
+    if (!diff) same++;
+    if (r[1].merge === 'mla_combine_q32') q32++;
+    console.log(`case ${i}: ${specs[i].name} b=${c.b} h_q=${c.hQ} s_q=${c.sQ} ${c.dtype} parts<=${numSms} ${schedule} ${r[0].merge ?? '-'} / ${r[1].merge ?? '-'}: ${diff || 'identical'}`);
+  }
+} finally {
+  for (const be of backends) be.dispose();
+}
+console.log(`bitexact: ${same} of ${specs.length} identical (warps / q32); q32 ran in ${q32}`);
+process.exitCode = same === specs.length && q32 > 0 ? 0 : 1;
