@@ -6,7 +6,7 @@
 // other shapes, a forced variant, kernel 'splitkv' (modules not loaded) and other GPUs get the mma.sync kernel.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chooseDecodeVariant, decodeKernelName, decodeVariants, sm90WideMaxKeysFrom, sm90WideShortKeys } from '../../src/backends/cuda/kernels/launch.js';
+import { chooseDecodeVariant, combineQ32Default, combineQ32MinRows, combineQ32Pieces, decodeKernelName, decodeVariants, sm90WideMaxKeysFrom, sm90WideShortKeys } from '../../src/backends/cuda/kernels/launch.js';
 import { KernelCache, type KernelCacheHost, mergeFor } from '../../src/backends/cuda/shape-kernels.js';
 import { mlaParamsLayout } from '../../src/backends/cuda/params.js';
 import { planDecode } from '../../src/core/plan.js';
@@ -224,8 +224,8 @@ test('mergeFor: the shape\'s merge or its twins by the step\'s pieces; one warp 
   assert.equal(mergeFor(s6, 12)?.what, 'mla_combine_warps');
 });
 
-test('mergeFor with mla_combine_q32 on (FLASHMLA_CUDA_COMBINE_Q32=1, a measurement knob): q32 for 5-64 pieces, the shape\'s merge otherwise', () => {
-  const { kc, asked } = cache(true, { combineQuarter: true, combineQ32: true });
+test('mergeFor with mla_combine_q32 for all (FLASHMLA_CUDA_COMBINE_Q32=1, a measurement knob): q32 for 5-64 pieces, the shape\'s merge otherwise', () => {
+  const { kc, asked } = cache(true, { combineQuarter: true, combineQ32: 'all' });
   const four = problem(1, 64, { b: 4, totalQ: 4, numSmParts: 132 });
   const s4 = kc.shapeKernels(four, planOf(four));
   assert.ok(s4.combineQ32);
@@ -235,12 +235,46 @@ test('mergeFor with mla_combine_q32 on (FLASHMLA_CUDA_COMBINE_Q32=1, a measureme
   assert.notEqual(mergeFor(s4, 4)?.what, 'mla_combine_q32', 'up to 4 pieces: one warp a row already takes them in one trip');
   assert.notEqual(mergeFor(s4, 65)?.what, 'mla_combine_q32');
   assert.notEqual(mergeFor(s4, undefined)?.what, 'mla_combine_q32', 'pieces unknown (device metadata)');
-  // off (the default): never looked up
-  const { kc: off, asked: offAsked } = cache(true, { combineQuarter: true });
+  // off: never looked up
+  const { kc: off, asked: offAsked } = cache(true, { combineQuarter: true, combineQ32: false });
   const o4 = off.shapeKernels(four, planOf(four));
   assert.equal(o4.combineQ32, undefined);
   assert.ok(!offAsked.some((a) => a.name.startsWith('mla_combine_q32')));
   assert.notEqual(mergeFor(o4, 26)?.what, 'mla_combine_q32');
+});
+
+test('mla_combine_q32 by its rule (the default): in place of the CTA merge for steps of 96-396 rows whose requests are in 5-32 pieces', () => {
+  assert.equal(combineQ32Default, true);
+  assert.equal(combineQ32MinRows, 96);
+  assert.equal(combineQ32Pieces, 32);
+  const { kc, asked } = cache(true, { combineQuarter: true, combineQ32: 'rule' });
+  // b = 5, 16 x 4 rows: 320 CTAs (one wave of three an SM); its CTA merge makes 3.2 waves
+  const five = problem(4, 16, { b: 5, totalQ: 20, numSmParts: 132 });
+  const s5 = kc.shapeKernels(five, planOf(five));
+  assert.ok(s5.combineQ32 && s5.combine?.what === 'mla_combine' && s5.combineLong && s5.combineShort);
+  assert.deepEqual([s5.combineQ32.gx, s5.combineQ32.gy, s5.combineQ32.threads, s5.combineQ32.pdl], [5, 64, 128, true]);
+  assert.equal(s5.q32All, undefined);
+  assert.ok(asked.some((a) => a.name === 'mla_combine_q32_bf16'));
+  assert.equal(mergeFor(s5, 26)?.what, 'mla_combine_q32', '26 pieces over 3.2 waves: more than one warp a row takes (24)');
+  assert.equal(mergeFor(s5, 32)?.what, 'mla_combine_q32');
+  assert.equal(mergeFor(s5, 33)?.what, 'mla_combine', 'two trips: the CTA merge');
+  assert.equal(mergeFor(s5, 20)?.what, 'mla_combine_quarter', '20 pieces over 3.2 waves: one warp a row\'s twin, then the quarter merge');
+  assert.equal(mergeFor(s5, 4)?.what, 'mla_combine_warps');
+  assert.equal(mergeFor(s5, 110)?.what, 'mla_combine_t128');
+  assert.equal(mergeFor(s5, undefined)?.what, 'mla_combine', 'pieces unknown (device metadata)');
+  // 9 x 16 rows (144 CTAs, 1.45 waves of the CTA merge): 15 pieces stay with the CTA merge by combineEntry, so q32 takes them
+  const nine = problem(1, 16, { b: 9, totalQ: 9, numSmParts: 132 });
+  assert.equal(mergeFor(kc.shapeKernels(nine, planOf(nine)), 15)?.what, 'mla_combine_q32');
+  // fewer than 96 rows (5 x 16: 80) or more than a wave (7 x 64 = 448 > 396): never looked up, the merge as before
+  for (const [b, sQ] of [[5, 1], [1, 4], [7, 4]]) {
+    const p = problem(sQ, 16, { b, totalQ: b * sQ, numSmParts: 132 });
+    const sk = kc.shapeKernels(p, planOf(p));
+    assert.equal(sk.combineQ32, undefined, `b ${b} sQ ${sQ}`);
+    assert.notEqual(mergeFor(sk, 26)?.what, 'mla_combine_q32');
+  }
+  // a large batch whose merge is one warp a row already: no q32
+  const big = problem(1, 128, { b: 128, totalQ: 128, numSmParts: 66 });
+  assert.equal(kc.shapeKernels(big, planOf(big)).combineQ32, undefined);
 });
 
 test("createCudaBackend: a schedule that is not 'flashmla', 'fill' or 'auto' is refused before the driver is touched", async () => {

@@ -275,6 +275,7 @@ s35_arms() {
         cq) e+=(FLASHMLA_CUDA_COMBINE_QUARTER=1) ;; # (session 38: one warp a quarter row for requests in 5+ pieces)
         cqc) e+=(FLASHMLA_CUDA_COMBINE_QUARTER=cta) ;; # (session 39: the same also in place of the CTA merge)
         q32) e+=(FLASHMLA_CUDA_COMBINE_Q32=1) ;; # (session 41: mla_combine_q32 for every step with 5-64 pieces)
+        nq32) e+=(FLASHMLA_CUDA_COMBINE_Q32=0) ;; # (session 41: the library without mla_combine_q32's rule)
         *) [ $first = 1 ] && k=dist-$part/cuda || echo "s35_arms: unknown part $part of $arm" ;;
       esac
       first=0

@@ -2,7 +2,11 @@
 # (FLASHMLA_CUDA_COMBINE_Q32=1), a line a shape: its merge in each arm, r = mean q32 time / mean library time in each
 # protocol, the runs' times (µs); then the geomean of r over the shapes q32 moved (their q32 rows name mla_combine_q32)
 # and over the others, and every run's spot check.
-#   python3 bench/cuda/hopper/s41_q32_read.py LOOP_DIR GRAPH_DIR [ARM (q32)]
+#   python3 bench/cuda/hopper/s41_q32_read.py LOOP_DIR GRAPH_DIR [ARM (q32)] [--invert]
+# --invert (call 2: ARM nq32 is the library without q32's rule, 'ship' the library with it): r = mean ship time / mean
+# ARM time, a shape moved where ship's rows name mla_combine_q32; then call 2's rule, written before the call: moved
+# geomean <= 0.98 in the loop and from graphs, none above 1.01 (loop) / 1.02 (graphs), unmoved geomean within 0.99-1.01
+# in the loop, every spot check passed -> RULE PASS (exit 0).
 import glob, json, math, os, sys
 
 def rkey(r): return (r['b'], tuple(r['seqlens']) if r.get('seqlens') else r['s_k'], r['h_q'], r['s_q'])
@@ -13,13 +17,16 @@ def load(d):
         runs.setdefault(arm, []).append({rkey(r): r for r in json.load(open(f))['rows']})
     return runs
 
-arm = sys.argv[3] if len(sys.argv) > 3 else 'q32'
+inv = '--invert' in sys.argv
+pos = [a for a in sys.argv[1:] if not a.startswith('--')]
+arm = pos[2] if len(pos) > 2 else 'q32'
 g = lambda v: math.exp(sum(math.log(x) for x in v) / len(v)) if v else float('nan')
 res, checks = {}, True
-for tag, d in (('loop', sys.argv[1]), ('graphs', sys.argv[2])):
+for tag, d in (('loop', pos[0]), ('graphs', pos[1])):
     runs = load(d)
     if arm not in runs or 'ship' not in runs: print(f'{tag}: missing arms ({sorted(runs)})'); continue
     a, base = runs[arm], runs['ship']
+    if inv: a, base = base, a # (new = ship, old = ARM)
     for k in a[0]:
         if not all(k in x for x in a + base): continue
         ms = lambda rs: sum(r[k]['ms'] for r in rs) / len(rs)
@@ -33,8 +40,15 @@ for k, v in res.items():
         if tag not in v: continue
         r, mb, mq, ta, tb = v[tag]
         (moved if mq == 'mla_combine_q32' else rest)[tag].append(r)
-        line += f" | {tag} {mb:20s} -> {mq:16s} {r:.3f} q32 {ta} lib {tb}"
+        line += f" | {tag} {mb:20s} -> {mq:16s} {r:.3f} new {ta} old {tb}"
     print(line)
 for tag in ('loop', 'graphs'):
     print(f"{tag}: moved {len(moved[tag])} geomean {g(moved[tag]):.4f} (min {min(moved[tag], default=float('nan')):.3f}, max {max(moved[tag], default=float('nan')):.3f}); unmoved {len(rest[tag])} geomean {g(rest[tag]):.4f}")
 print('checks', 'ok' if checks else 'FAILED')
+if inv:
+    ok = checks and all(moved[t] for t in ('loop', 'graphs'))
+    for tag, gmax, rmax in (('loop', 0.98, 1.01), ('graphs', 0.98, 1.02)):
+        if moved[tag] and (g(moved[tag]) > gmax or max(moved[tag]) > rmax): ok = False
+    if rest['loop'] and not (0.99 <= g(rest['loop']) <= 1.01): ok = False
+    print('RULE', 'PASS' if ok else 'FAIL')
+    sys.exit(0 if ok else 1)

@@ -18,7 +18,7 @@ import { type Manifest, findKernelDir, loadImage } from './modules.js';
 import type { DecodeVariant } from './kernels/launch.js';
 import { mlaParamsLayout, packParams, sparseParamsLayout } from './params.js';
 import type { SparseCall } from '../../core/sparse.js';
-import { combineQuarterDefault, sm90CacheMap, sm90WideMaxKeysFrom, sparseKernelName, sparseLaunch } from './kernels/launch.js';
+import { combineQ32Default, combineQuarterDefault, sm90CacheMap, sm90WideMaxKeysFrom, sparseKernelName, sparseLaunch } from './kernels/launch.js';
 import type { MlaDeviceOps } from '../../core/mla/device.js';
 import { createCudaLayerOps } from './layer.js';
 import { SparseMmaRunner } from './sparse.js';
@@ -201,8 +201,9 @@ class CudaBackendImpl implements CudaBackend {
         // =cta also in place of the CTA merge (a measurement knob, session 39)
         combineQuarter: ({ '1': true, cta: true, '0': false } as Record<string, boolean>)[process.env.FLASHMLA_CUDA_COMBINE_QUARTER ?? ''] ?? combineQuarterDefault,
         combineQuarterCta: process.env.FLASHMLA_CUDA_COMBINE_QUARTER === 'cta',
-        // mla_combine_q32 for every step whose largest request is in 5-64 pieces (a measurement knob, session 41)
-        combineQ32: process.env.FLASHMLA_CUDA_COMBINE_Q32 === '1',
+        // mla_combine_q32 (launch.ts combineQ32Takes): by its rule unless FLASHMLA_CUDA_COMBINE_Q32=0 (off); =1 runs it for every
+        // step whose largest request is in 5-64 pieces (a measurement knob, session 41)
+        combineQ32: ({ '0': false, '1': 'all' } as Record<string, false | 'all'>)[process.env.FLASHMLA_CUDA_COMBINE_Q32 ?? ''] ?? (combineQ32Default ? 'rule' : false),
       });
       this.timer = new EventTimer(drv, this.stream);
       this.launcher = new LaunchEx(drv, pdlSupport({

@@ -7,7 +7,7 @@ import type { MlaProblem } from '../../core/problem.js';
 import type { DecodePlan } from '../../core/plan.js';
 import type { Driver } from './driver.js';
 import {
-  type DecodeVariant, type Launch, chooseDecodeVariant, combineEntry, combinePick, combineQ32Covers, combineQ32Launch, combineQuarterLaunch, combineQuarterTakes, combineWarpsLaunch, combineWaves, combineRows, decodeVariants, sm90Launch, sm90QMap, sm90QMapFits, sm90WideLaunch, sm90WideTakes, sameVariant, decodeKernelName, decodeLaunch, naiveLaunch,
+  type DecodeVariant, type Launch, chooseDecodeVariant, combineEntry, combinePick, combineQ32Covers, combineQ32Launch, combineQ32Pieces, combineQ32Takes, combineQuarterLaunch, combineQuarterTakes, combineWarpsLaunch, combineWaves, combineRows, decodeVariants, sm90Launch, sm90QMap, sm90QMapFits, sm90WideLaunch, sm90WideTakes, sameVariant, decodeKernelName, decodeLaunch, naiveLaunch,
 } from './kernels/launch.js';
 import { compilePacker, mlaParamsLayout } from './params.js';
 import type { TensorMapSlot } from './tensor-map.js';
@@ -59,8 +59,13 @@ export interface ShapeKernels extends Pick<MlaProblem, 'b' | 'sQ' | 'totalQ' | '
   combineQuarter?: KernelLaunch;
   /** combineQuarter also in place of the CTA merge (mla_combine) for requests in 5+ pieces (KernelCacheHost.combineQuarterCta). */
   quarterForCta?: boolean;
-  /** mla_combine_q32 (one warp a quarter row, 32 pieces a lane in flight) where the host has it on (KernelCacheHost.combineQ32). */
+  /**
+   * mla_combine_q32 (one warp a quarter row, 32 pieces a lane in flight): with KernelCacheHost.combineQ32 'rule' where the
+   * shape's merge is mla_combine and its grid fits (launch.ts combineQ32Takes: mergeFor checks the pieces); with 'all'
+   * wherever there is a merge (q32All).
+   */
   combineQ32?: KernelLaunch;
+  q32All?: boolean;
 }
 
 /** What the cache needs from the backend that owns it. */
@@ -101,8 +106,12 @@ export interface KernelCacheHost {
   readonly combineQuarter?: boolean;
   /** With combineQuarter, also where the step's merge would be the CTA merge (FLASHMLA_CUDA_COMBINE_QUARTER=cta; measurement). */
   readonly combineQuarterCta?: boolean;
-  /** mla_combine_q32 for every merge of a step whose largest request is in 5-64 pieces (FLASHMLA_CUDA_COMBINE_Q32=1; measurement, session 41). */
-  readonly combineQ32?: boolean;
+  /**
+   * mla_combine_q32: 'rule' (the default, launch.ts combineQ32Takes) in place of the CTA merge for steps of many rows and
+   * 5-32 pieces; 'all' for every step whose largest request is in 5-64 pieces (FLASHMLA_CUDA_COMBINE_Q32=1, measurement);
+   * off (undefined / false; FLASHMLA_CUDA_COMBINE_Q32=0).
+   */
+  readonly combineQ32?: 'rule' | 'all' | false;
   /** The decode parameter block (MlaParams) the scalars are packed into. */
   readonly paramsView: DataView;
   /** Called after the parameter block was repacked (the packer overwrote the accumulator pointers too). */
@@ -191,7 +200,9 @@ export class KernelCache {
     const combineQuarter = this.h.combineQuarter && combine && (cp.name === 'mla_combine_warps' || combineShort) && ql.grid[0] * ql.grid[1] <= 2 * this.h.numSms
       ? launchOf(this.fn(this.h.combineModule, `mla_combine_quarter_${dt}`, 0), ql, 'mla_combine_quarter') : undefined;
     if (combineQuarter) combineQuarter.pdl = true;
-    const combineQ32 = this.h.combineQ32 && combine && p.sQ * p.hQ <= 65535 ? launchOf(this.fn(this.h.combineModule, `mla_combine_q32_${dt}`, 0), combineQ32Launch(p), 'mla_combine_q32') : undefined;
+    const q32l = combineQ32Launch(p), q32All = this.h.combineQ32 === 'all';
+    const q32On = combine && p.sQ * p.hQ <= 65535 && (q32All || (this.h.combineQ32 === 'rule' && twins && combineQ32Takes(combineQ32Pieces, q32l.grid[0] * q32l.grid[1], this.h.numSms)));
+    const combineQ32 = q32On ? launchOf(this.fn(this.h.combineModule, `mla_combine_q32_${dt}`, 0), q32l, 'mla_combine_q32') : undefined;
     if (combineQ32) combineQ32.pdl = true;
     this.shape = {
       wide17, b: p.b, sQ: p.sQ, totalQ: p.totalQ, hQ: p.hQ, hKv: p.hKv, dtype: p.dtype, pageBlockSize: p.pageBlockSize,
@@ -199,7 +210,7 @@ export class KernelCache {
       softmaxScale: p.softmaxScale, lseStrideB: p.lseStrideB, lseStrideH: p.lseStrideH, lseStrideT: p.lseStrideT,
       lseBytes, accumBytes: dp.workspace.accumFloats * 4, decode, decodeLd, combine, combineLong, combineShort, combineQuarter,
       ...(combineQuarter && this.h.combineQuarterCta ? { quarterForCta: true } : {}),
-      ...(combineQ32 ? { combineQ32 } : {}),
+      ...(combineQ32 ? { combineQ32, ...(q32All ? { q32All } : {}) } : {}),
       ...(twins ? { combineWaves: combineWaves(cp.launch, this.h.numSms) } : {}),
     };
     return this.shape;
@@ -305,9 +316,11 @@ export class QMapSlot {
  * it on (combineQuarterTakes: every piece in one round trip).
  */
 export function mergeFor(sk: ShapeKernels, maxSplits: number | undefined): KernelLaunch | undefined {
-  if (sk.combineQ32 && combineQ32Covers(maxSplits)) return sk.combineQ32;
+  if (sk.combineQ32 && sk.q32All && combineQ32Covers(maxSplits)) return sk.combineQ32;
   const entry = sk.combineLong ? combineEntry('mla_combine', maxSplits, sk.combineWaves) : 'mla_combine';
   const c = (entry === 'mla_combine_t128' ? sk.combineLong : entry === 'mla_combine_warps' ? sk.combineShort : undefined) ?? sk.combine;
+  // (session 41: the CTA merge of a step of many rows whose requests are in 5-32 pieces: one warp a quarter row, one trip)
+  if (sk.combineQ32 && c === sk.combine && c?.what === 'mla_combine' && maxSplits !== undefined && maxSplits > 4 && maxSplits <= combineQ32Pieces) return sk.combineQ32;
   const quarter = c?.what === 'mla_combine_warps' || (c?.what === 'mla_combine' && sk.quarterForCta);
   return quarter && sk.combineQuarter && combineQuarterTakes(maxSplits) ? sk.combineQuarter : c;
 }

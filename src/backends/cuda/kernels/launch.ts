@@ -132,10 +132,28 @@ export function combineQ32Launch(p: MlaProblem): Launch {
   return { grid: [p.b, p.sQ * p.hQ, 1], block: [128, 1, 1], smem: 0 };
 }
 
-/** The pieces mla_combine_q32 is timed for (FLASHMLA_CUDA_COMBINE_Q32=1, a measurement knob of session 41): 5 to 64 (one or two round trips). */
+/** The pieces mla_combine_q32 is timed for under FLASHMLA_CUDA_COMBINE_Q32=1 (a measurement knob): 5 to 64 (one or two round trips). */
 export function combineQ32Covers(maxSplits: number | undefined): boolean {
   return maxSplits !== undefined && maxSplits > combineWarpsRowSplits && maxSplits <= 64;
 }
+
+/** The most pieces, and the fewest rows (b * sQ * hQ, its grid's CTAs), of a step whose CTA merge mla_combine_q32 takes. */
+export const combineQ32Pieces = 32;
+export const combineQ32MinRows = 96;
+
+/**
+ * Whether mla_combine_q32 takes a step whose merge would be the CTA merge (mla_combine itself, not its twins; session 41,
+ * H200, call 1): its largest request in 5-32 pieces (one round trip) and its grid at least combineQ32MinRows CTAs and at
+ * most one wave of three an SM. Measured: 0.89-0.98x the call's time on nine such steps (112-320 rows, 12-32 pieces), level
+ * at 80 rows, and slower with few rows (1.04-1.32x at 16-64 rows: the CTA merge's eight warps a quarter row keep more
+ * pieces in flight there) or two trips (1.05x at 63 pieces).
+ */
+export function combineQ32Takes(maxSplits: number | undefined, ctas: number, numSms: number): boolean {
+  return maxSplits !== undefined && maxSplits > combineWarpsRowSplits && maxSplits <= combineQ32Pieces && ctas >= combineQ32MinRows && ctas <= 3 * numSms;
+}
+
+/** mla_combine_q32's default (FLASHMLA_CUDA_COMBINE_Q32=0 turns it off, =1 runs it for every step with 5-64 pieces). */
+export const combineQ32Default = true;
 
 /**
  * Whether a merge that would run combineWarps runs combineQuarter instead (where the backend has it on): the step's
