@@ -243,9 +243,9 @@ test('mergeFor with mla_combine_q32 for all (FLASHMLA_CUDA_COMBINE_Q32=1, a meas
   assert.notEqual(mergeFor(o4, 26)?.what, 'mla_combine_q32');
 });
 
-test('mla_combine_q32 by its rule (the default): in place of the CTA merge for steps of 96-396 rows whose requests are in 5-32 pieces', () => {
+test('mla_combine_q32 by its rule (the default): in place of the CTA merge for steps of 112-396 rows whose requests are in 5-32 pieces', () => {
   assert.equal(combineQ32Default, true);
-  assert.equal(combineQ32MinRows, 96);
+  assert.equal(combineQ32MinRows, 112);
   assert.equal(combineQ32Pieces, 32);
   const { kc, asked } = cache(true, { combineQuarter: true, combineQ32: 'rule' });
   // b = 5, 16 x 4 rows: 320 CTAs (one wave of three an SM); its CTA merge makes 3.2 waves
@@ -262,11 +262,14 @@ test('mla_combine_q32 by its rule (the default): in place of the CTA merge for s
   assert.equal(mergeFor(s5, 4)?.what, 'mla_combine_warps');
   assert.equal(mergeFor(s5, 110)?.what, 'mla_combine_t128');
   assert.equal(mergeFor(s5, undefined)?.what, 'mla_combine', 'pieces unknown (device metadata)');
-  // 9 x 16 rows (144 CTAs, 1.45 waves of the CTA merge): 15 pieces stay with the CTA merge by combineEntry, so q32 takes them
+  // 9 x 16 rows (144 CTAs, 1.45 waves of the CTA merge): 15 pieces stay with the CTA merge by combineEntry, so q32 takes them;
+  // 7 x 16 (112 CTAs, the bound) too
   const nine = problem(1, 16, { b: 9, totalQ: 9, numSmParts: 132 });
   assert.equal(mergeFor(kc.shapeKernels(nine, planOf(nine)), 15)?.what, 'mla_combine_q32');
-  // fewer than 96 rows (5 x 16: 80) or more than a wave (7 x 64 = 448 > 396): never looked up, the merge as before
-  for (const [b, sQ] of [[5, 1], [1, 4], [7, 4]]) {
+  const seven = problem(1, 16, { b: 7, totalQ: 7, numSmParts: 132 });
+  assert.equal(mergeFor(kc.shapeKernels(seven, planOf(seven)), 12)?.what, 'mla_combine_q32');
+  // fewer than 112 rows (6 x 16: 96; 5 x 16: 80) or more than a wave (7 x 64 = 448 > 396): never looked up, the merge as before
+  for (const [b, sQ] of [[6, 1], [5, 1], [1, 4], [7, 4]]) {
     const p = problem(sQ, 16, { b, totalQ: b * sQ, numSmParts: 132 });
     const sk = kc.shapeKernels(p, planOf(p));
     assert.equal(sk.combineQ32, undefined, `b ${b} sQ ${sQ}`);

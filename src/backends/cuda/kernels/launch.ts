@@ -139,14 +139,16 @@ export function combineQ32Covers(maxSplits: number | undefined): boolean {
 
 /** The most pieces, and the fewest rows (b * sQ * hQ, its grid's CTAs), of a step whose CTA merge mla_combine_q32 takes. */
 export const combineQ32Pieces = 32;
-export const combineQ32MinRows = 96;
+export const combineQ32MinRows = 112;
 
 /**
  * Whether mla_combine_q32 takes a step whose merge would be the CTA merge (mla_combine itself, not its twins; session 41,
- * H200, call 1): its largest request in 5-32 pieces (one round trip) and its grid at least combineQ32MinRows CTAs and at
- * most one wave of three an SM. Measured: 0.89-0.98x the call's time on nine such steps (112-320 rows, 12-32 pieces), level
- * at 80 rows, and slower with few rows (1.04-1.32x at 16-64 rows: the CTA merge's eight warps a quarter row keep more
- * pieces in flight there) or two trips (1.05x at 63 pieces).
+ * H200): its largest request in 5-32 pieces (one round trip) and its grid at least combineQ32MinRows CTAs and at most one
+ * wave of three an SM. Call 1 (fit): 0.89-0.98x the call's time on nine such steps (112-320 rows, 12-32 pieces), level at
+ * 80 rows, slower with few rows (1.04-1.32x at 16-64 rows: the CTA merge's eight warps a quarter row keep more pieces in
+ * flight there) or two trips (1.05x at 63 pieces). Call 2 (14 steps not timed before, with the bound at 96 rows): 0.93-0.97x
+ * from 128 rows, but 0.997x and 1.02x at 96 rows, so the rule written before it failed and the bound moved to 112 (call 1's
+ * 7 x 16 rows: 0.95x); call 3 tested that on 16 more steps (docs/notes/cuda-hopper-decode.md, "Session 41").
  */
 export function combineQ32Takes(maxSplits: number | undefined, ctas: number, numSms: number): boolean {
   return maxSplits !== undefined && maxSplits > combineWarpsRowSplits && maxSplits <= combineQ32Pieces && ctas >= combineQ32MinRows && ctas <= 3 * numSms;
