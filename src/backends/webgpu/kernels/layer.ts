@@ -100,7 +100,7 @@ export function halfPiParts(): number[] {
   return parts;
 }
 
-/** f32 literal that WGSL reads back to the same f32 (every part above is an f32 value). */
+/** A WGSL float literal of v: the parts above are f32 values and read back exactly; WGSL rounds the Taylor coefficients to f32. */
 const lit = (v: number): string => {
   const s = String(v);
   return /[.e]/.test(s) ? s : `${s}.0`;
@@ -109,8 +109,8 @@ const lit = (v: number): string => {
 /**
  * sinCos(x) = (sin x, cos x) for an f32 angle. Reduction: x = k pi/2 + r, |r| <= pi/4 (plus rounding), r from the
  * parts above; then Taylor polynomials (degree 9 for sin, 10 for cos: truncation under 2e-9 at pi/4), and the quadrant
- * k mod 4 picks and negates them. RoPE's ropePair: transformers' rotate_half order, pairs (2i, 2i+1) interleaved or
- * (i, i + half).
+ * k mod 4 picks and negates them. ropeOut: one pair's two outputs in transformers' rotate_half order (CUDA's ropePair);
+ * the kernels pick the pair, (2i, 2i+1) interleaved or (i, i + half).
  */
 function ropeWgsl(): string {
   const [p1, p2, p3, p4, p5] = halfPiParts();
