@@ -2,7 +2,7 @@
 // on a backend, for a named shape, batch and context. The cache is filled with random latent rows (no prefill
 // pass), then `reps` decode steps are timed after a warm-up; every step appends one token per sequence.
 //   node --import tsx bench/mla/layer.ts --shape v2-lite --batch 1 --context 4096 --backend cpu [--json out.json]
-// --precision f32|bf16|host picks MlaAttention's path where the backend has device layer kernels (CUDA).
+// --precision f32|bf16|host picks MlaAttention's path where the backend has device layer kernels (CUDA, WebGPU).
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { encodeHalf } from '../../src/core/dtype.js';

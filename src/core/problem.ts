@@ -160,7 +160,7 @@ export interface Backend {
    * without it, the layer runs its projections with the JS GEMM on the host.
    */
   matmul?(l: MatmulCall): void | Promise<void>;
-  /** Optional: the kernels of MlaAttention's device-resident step (src/core/mla/device.ts); CUDA has them. */
+  /** Optional: the kernels of MlaAttention's device-resident step (src/core/mla/device.ts); CUDA and WebGPU have them. */
   layerOps?(): MlaDeviceOps;
   /** Queue one token-sparse decode (flashMlaSparseWithKvcache); absent where the backend has no sparse kernel. */
   decodeSparse?(launch: SparseCall): void | Promise<void>;

@@ -15,6 +15,8 @@ import { DecodeKernelCache, type MatrixKnobs } from './decode-kernel.js';
 import { type DeviceCaps, ProgramManager } from './program.js';
 import { type DecodePath, type DecodePathChoice, chooseDecodePath, decodeKernelFor } from './kernels/path.js';
 import type { SparseCall } from '../../core/sparse.js';
+import type { MlaDeviceOps } from '../../core/mla/device.js';
+import { createWebGpuLayerOps } from './layer.js';
 import { sparseDispatch, sparseMaxDqk, sparseParams, sparseProgram } from './kernels/sparse.js';
 
 // The numeric values of the WebGPU flags (the GPU* namespaces are not globals in every host, e.g. Node).
@@ -582,6 +584,22 @@ export class WebGpuBackend implements Backend {
     this.device.queue.submit([enc.finish()]);
   }
 
+  // ------------------------------------------------------------------ MlaAttention's device-resident step (layer.ts)
+  private layerOpsOf?: MlaDeviceOps;
+  private layerUniform?: GPUBuffer;
+
+  /** The kernels of MlaAttention's decode step (kernels/layer.ts), made on first use and kept until dispose. */
+  layerOps(): MlaDeviceOps {
+    this.live();
+    return (this.layerOpsOf ??= createWebGpuLayerOps({
+      device: this.device, programs: this.programs, caps: this.caps, maxBindingBytes: this.maxBindingBytes,
+      storageOf: (t, name) => this.storageOf(t, name),
+      bindGroup: (key, layout, entries) => this.bindGroup(key, layout, entries),
+      uniform: (bytes) => (this.layerUniform ??= this.buffer('flashmla.layer.params', bytes, Usage.UNIFORM | Usage.COPY_DST)),
+      live: () => this.live(),
+    }));
+  }
+
   // ------------------------------------------------------------------ sparse decode (kernels/sparse.ts)
   private sparseIdx?: GPUBuffer;
   private sparseIdxCap = 0;
@@ -777,6 +795,8 @@ export class WebGpuBackend implements Backend {
     this.decodeUniform.destroy();
     this.combineUniform.destroy();
     this.matmulUniform?.destroy();
+    this.layerOpsOf?.dispose?.();
+    this.layerUniform = undefined;
     this.sparseIdx?.destroy();
     this.sparseUniform?.destroy();
     if (this.opts.ownsDevice) this.device.destroy();

@@ -1,9 +1,11 @@
-// MlaAttention's decode step kept on the device: a backend that offers `layerOps()` (CUDA: kernels/layer.cu)
-// runs every projection, RMSNorm, RoPE, the cache append and the dtype conversions as kernels on its stream, and
-// the host only copies the hidden states up and the layer output down (one synchronization a step).
+// MlaAttention's decode step kept on the device: a backend that offers `layerOps()` (CUDA: kernels/layer.cu;
+// WebGPU: webgpu/kernels/layer.ts) runs every projection, RMSNorm, RoPE, the cache append and the dtype conversions
+// as kernels on its stream / queue, and the host only copies the hidden states up and the layer output down (one
+// synchronization a step).
 // Precision 'f32': f32 weights and activations (SIMT GEMM), the same numerics as the host path. 'bf16': bf16
-// weights and GEMM inputs on the tensor cores with f32 accumulation; RMSNorm, RoPE and the GEMM outputs stay f32
-// except where the next GEMM reads them (rounded to bf16 there, as a bf16 model does).
+// weights and GEMM inputs with f32 accumulation (CUDA: the tensor cores; WebGPU: f32 arithmetic on the decoded bf16
+// values, whose products f32 holds exactly); RMSNorm, RoPE and the GEMM outputs stay f32 except where the next GEMM
+// reads them (rounded to bf16 there, as a bf16 model does).
 import { flashMlaWithKvcache, getMlaMetadata } from '../api.js';
 import { encodeHalf } from '../dtype.js';
 import { FlashMlaError, invalidArgument } from '../errors.js';
@@ -15,7 +17,7 @@ import type { MlaWeights } from './weights.js';
 
 /**
  * y[z, i, j] = Σ_t x[z, i, t] · w[z, j, t] for z < batch: element offsets and strides as the CPU GemmArgs. x and w
- * share one dtype (f32: SIMT kernel, bf16: tensor cores); y is f32, bf16 or f16.
+ * share one dtype (f32: SIMT kernel, bf16: tensor cores on CUDA, f32 arithmetic on WebGPU); y is f32, bf16 or f16.
  */
 export interface DeviceGemm {
   m: number; n: number; k: number;
@@ -58,13 +60,14 @@ export class DeviceMlaStep {
     invFreq: Float32Array, private readonly attentionFactor: number, private readonly softmaxScale: number,
     readonly precision: LayerPrecision) {
     const backend = cache.backend;
-    if (!backend.layerOps) throw invalidArgument('precision', 'a backend with device layer kernels (CUDA)', backend.kind);
+    if (!backend.layerOps) throw invalidArgument('precision', 'a backend with device layer kernels (CUDA, WebGPU)', backend.kind);
     if (cache.format) throw invalidArgument('cache', 'a bf16 or f16 cache for the device-resident layer', `FP8 format ${cache.format}`);
     this.backend = backend;
     this.ops = backend.layerOps();
     this.wType = precision;
     if (precision === 'bf16') {
-      // The tensor-core GEMM copies 8 elements at a time: every k and every stride must be a multiple of 8.
+      // CUDA's tensor-core GEMM copies 8 elements at a time: every k and every stride must be a multiple of 8 (the
+      // WebGPU GEMM has no such need; the rule holds on every backend so that a config runs the same everywhere).
       const dims: [string, number][] = [['hiddenSize', c.hiddenSize], ['qkNopeHeadDim', c.qkNopeHeadDim], ['vHeadDim', c.vHeadDim]];
       if (c.qLoraRank !== null) dims.push(['qLoraRank', c.qLoraRank]);
       for (const [name, v] of dims) if (v % 8 !== 0) throw invalidArgument(`config.${name}`, "a multiple of 8 with precision 'bf16'", String(v));

@@ -25,9 +25,10 @@ export interface MlaAttentionOptions {
   /** Default: the cache backend's matmul when it has one (weights uploaded once), else the JS GEMM. */
   linear?: Linear;
   /**
-   * Where the backend has device layer kernels (CUDA's layerOps) and no `linear` is given, the whole step stays on
-   * the device: 'f32' (default) keeps f32 weights and activations; 'bf16' stores the weights in bf16 and runs the
-   * GEMMs on the tensor cores (f32 accumulation). 'host' runs the element-wise steps on the host as other backends.
+   * Where the backend has device layer kernels (layerOps: CUDA, WebGPU) and no `linear` is given, the whole step
+   * stays on the device: 'f32' (default) keeps f32 weights and activations; 'bf16' stores the weights in bf16 and
+   * rounds the GEMM inputs to bf16 (CUDA: tensor cores; WebGPU: f32 arithmetic; f32 accumulation on both). 'host'
+   * runs the element-wise steps on the host as other backends.
    */
   precision?: 'f32' | 'bf16' | 'host';
 }
@@ -198,13 +199,13 @@ export class MlaAttention {
   }
 
   /**
-   * forward() with the hidden states and the result on the backend (the device-resident step only, e.g. CUDA with
+   * forward() with the hidden states and the result on the backend (the device-resident step only, e.g. CUDA or WebGPU with
    * precision 'f32' or 'bf16'): nothing is synchronized, so layers chain without a host round trip. hidden:
    * [ids.length, n, hiddenSize] f32 on the cache's backend. The result is a view of the layer's output buffer,
    * valid until this layer's next forward.
    */
   async forwardDevice(ids: readonly number[], hidden: Tensor, n: number): Promise<Tensor> {
-    if (!this.device) throw invalidArgument('precision', "'f32' or 'bf16' on a backend with device layer kernels (CUDA) for forwardDevice", 'host');
+    if (!this.device) throw invalidArgument('precision', "'f32' or 'bf16' on a backend with device layer kernels (CUDA, WebGPU) for forwardDevice", 'host');
     if (!Number.isInteger(n) || n < 1) throw invalidArgument('n', 'a positive integer (tokens per sequence)', String(n));
     if (ids.length < 1) throw invalidArgument('ids', 'at least one sequence', '[]');
     if (new Set(ids).size !== ids.length) throw invalidArgument('ids', 'distinct sequence ids', `[${ids.join(', ')}]`);
