@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Session 41, call 6 (H200): where the WebGPU MLA layer step's 31 ms go (call 3: V3-shaped layer, b 64, context 4096;
+# CUDA bf16 2.4 ms): bench/mla/layer-profile.ts on WebGPU f32 / bf16 and CUDA f32 / bf16 (every recorded layer op replayed
+# between synchronizations; whole steps; synchronize() alone). At most 8 files in $OUT.
+#   OUT=$OUT bash bench/cuda/hopper/s41_call6.sh
+set -uo pipefail
+source bench/cuda/hopper/s29_common.sh && s29_unpack "${PACK:-.devstage/s41c6.tar.xz}"
+W=/tmp/s41-c6; mkdir -p $W
+for arm in webgpu:f32 webgpu:bf16 cuda:f32 cuda:bf16; do
+  be=${arm%%:*}; pr=${arm##*:}
+  timeout -k 5 120 node build/bench/mla/layer-profile.js --backend "$be" --precision "$pr" --shape v3 --batch 64 --context 4096 --reps 5 --json "$W/prof-$be-$pr.json" > "$W/prof-$be-$pr.txt" 2>&1
+  echo "== $arm rc $?"; grep -vE '^#|warning|^ *\^|^ *let |^:' "$W/prof-$be-$pr.txt" | tail -14 | cut -c1-300
+done
+tar czf "$OUT/s41c6.tgz" -C $W .

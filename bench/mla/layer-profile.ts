@@ -1,0 +1,78 @@
+// Where a decode step of MlaAttention's device path goes, op by op (session 41: the WebGPU step took 31 ms wall-clock on
+// the H200 for a V3-shaped layer at b 64 against CUDA's 2.4 ms). Builds the layer as bench/mla/layer.ts does, runs a
+// warm-up step with the backend's layer ops recorded (name and arguments of every call), then replays each recorded call
+// `reps` times between two synchronizations (its mean wall-clock time, queueing included) and times whole steps.
+//   node --import tsx bench/mla/layer-profile.ts --backend webgpu --shape v3 --batch 64 --context 4096 [--precision f32] [--json out.json]
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { encodeHalf } from '../../src/core/dtype.js';
+import { KvCacheManager } from '../../src/core/kvcache.js';
+import type { MlaDeviceOps } from '../../src/core/mla/device.js';
+import { type MlaConfig, MlaAttention, deepseekV2LiteAttention, deepseekV3Attention } from '../../src/core/mla/index.js';
+import { type BackendKind, createBackend } from '../../src/node.js';
+import { normals, randomWeights } from '../../test/support/mla-case.js';
+
+const { values: v } = parseArgs({ options: {
+  shape: { type: 'string', default: 'v3' }, batch: { type: 'string', default: '64' }, context: { type: 'string', default: '4096' },
+  backend: { type: 'string', default: 'webgpu' }, reps: { type: 'string', default: '5' }, json: { type: 'string' }, precision: { type: 'string', default: 'f32' },
+} });
+const shapes: Record<string, MlaConfig> = { 'v2-lite': deepseekV2LiteAttention, v3: deepseekV3Attention };
+const c = shapes[v.shape!];
+if (!c) throw new Error(`--shape: one of ${Object.keys(shapes).join(', ')}`);
+const b = Number(v.batch), ctx = Number(v.context), reps = Number(v.reps);
+const backend = await createBackend(v.backend as BackendKind);
+if (!backend.layerOps) throw new Error(`${backend.kind}: no device layer kernels`);
+const ops = backend.layerOps();
+const calls: { name: keyof MlaDeviceOps; args: unknown[]; what: string }[] = [];
+let recording = false;
+for (const name of ['gemm', 'rmsNorm', 'qRope', 'kvAppend', 'convert'] as const) {
+  const f = (ops[name] as (...a: unknown[]) => void).bind(ops);
+  (ops as unknown as Record<string, unknown>)[name] = (...a: unknown[]) => {
+    if (recording) {
+      const g = a[0] as { m?: number; n?: number; k?: number; batch?: number; rows?: number };
+      calls.push({ name, args: a, what: name === 'gemm' ? `m${g.m} n${g.n} k${g.k}${g.batch ? ` x${g.batch}` : ''}` : name === 'convert' ? `n${a[2]}` : `rows ${g.rows}` });
+    }
+    f(...a);
+  };
+}
+const page = 64;
+const cache = new KvCacheManager({ backend, numBlocks: b * Math.ceil((ctx + 4 * reps + 8) / page), pageBlockSize: page, dtype: 'bf16' });
+const layer = new MlaAttention(c, randomWeights(c, 1, 0.02), { cache, precision: v.precision as 'f32' | 'bf16' });
+const ids: number[] = [];
+const block = encodeHalf('bf16', normals(11, 1024 * 576));
+for (let s = 0; s < b; s++) {
+  const id = cache.addSequence();
+  for (let t = 0; t < ctx; t += 1024) cache.append(id, block.subarray(0, Math.min(1024, ctx - t) * 576));
+  ids.push(id);
+}
+const x = normals(7, b * c.hiddenSize);
+await layer.forward(ids, x, 1);
+await backend.synchronize();
+recording = true;
+await layer.forward(ids, x, 1);
+recording = false;
+await backend.synchronize();
+const steps: number[] = [];
+for (let r = 0; r < reps; r++) { const t0 = performance.now(); await layer.forward(ids, x, 1); steps.push(performance.now() - t0); }
+const opRows = [];
+let sum = 0;
+for (const cl of calls) {
+  await backend.synchronize();
+  const t0 = performance.now();
+  for (let r = 0; r < reps; r++) (ops[cl.name] as (...a: unknown[]) => void)(...cl.args);
+  await backend.synchronize();
+  const ms = (performance.now() - t0) / reps;
+  sum += ms;
+  opRows.push({ op: cl.name, what: cl.what, ms });
+  console.log(`${cl.name.padEnd(9)} ${cl.what.padEnd(28)} ${ms.toFixed(3)} ms`);
+}
+// synchronize() alone, and a step's decode (flashMlaWithKvcache) by the backend's own timer where it has one
+const sy: number[] = [];
+for (let r = 0; r < 10; r++) { const t0 = performance.now(); await backend.synchronize(); sy.push(performance.now() - t0); }
+steps.sort((p, q) => p - q); sy.sort((p, q) => p - q);
+const res = { shape: v.shape, batch: b, context: ctx, backend: backend.info.device, precision: v.precision, step_median_ms: steps[steps.length >> 1], step_min_ms: steps[0],
+  ops_sum_ms: sum, sync_median_ms: sy[5], ops: opRows, date: new Date().toISOString() };
+console.log(JSON.stringify({ ...res, ops: undefined }));
+if (v.json) writeFileSync(v.json, JSON.stringify(res, null, 1));
+cache.dispose();
+backend.dispose();
