@@ -52,8 +52,43 @@ recording = true;
 await layer.forward(ids, x, 1);
 recording = false;
 await backend.synchronize();
-const steps: number[] = [];
-for (let r = 0; r < reps; r++) { const t0 = performance.now(); await layer.forward(ids, x, 1); steps.push(performance.now() - t0); }
+// Whole steps, with the time spent in each backend method a step calls (wrapped on this instance: sync returns and
+// awaited promises alike), so a stall outside the ops shows where it sits.
+const spent = new Map<string, number>();
+const be = backend as unknown as Record<string, unknown>;
+for (const name of ['download', 'synchronize', 'decode', 'write', 'upload', 'empty', 'free']) {
+  const f = be[name];
+  if (typeof f !== 'function') continue;
+  const g = (f as (...a: unknown[]) => unknown).bind(backend);
+  be[name] = (...a: unknown[]) => {
+    const t0 = performance.now();
+    const r = g(...a);
+    const done = () => spent.set(name, (spent.get(name) ?? 0) + performance.now() - t0);
+    if (r instanceof Promise) return r.finally(done);
+    done();
+    return r;
+  };
+}
+const steps: number[] = [], stepParts: Record<string, number>[] = [];
+for (let r = 0; r < reps; r++) {
+  spent.clear();
+  const t0 = performance.now(); await layer.forward(ids, x, 1); steps.push(performance.now() - t0);
+  stepParts.push(Object.fromEntries([...spent].map(([k, ms]) => [k, Math.round(ms * 1000) / 1000])));
+  console.log(`step ${r}: ${steps[r].toFixed(3)} ms`, JSON.stringify(stepParts[r]));
+}
+// forwardDevice (nothing read back), then synchronize(): queueing time and the wait for the GPU apart.
+const { fromArray } = await import('../../src/core/tensor.js');
+const hidDev = backend.upload(fromArray('f32', [b, 1, c.hiddenSize], x));
+const devSteps: { queue_ms: number; wait_ms: number }[] = [];
+for (let r = 0; r < reps; r++) {
+  await backend.synchronize();
+  const t0 = performance.now(); await layer.forwardDevice(ids, hidDev, 1);
+  const t1 = performance.now(); await backend.synchronize();
+  const t2 = performance.now();
+  devSteps.push({ queue_ms: t1 - t0, wait_ms: t2 - t1 });
+  console.log(`forwardDevice ${r}: queued in ${(t1 - t0).toFixed(3)} ms, synchronize ${(t2 - t1).toFixed(3)} ms`);
+}
+backend.free(hidDev);
 const opRows = [];
 let sum = 0;
 for (const cl of calls) {
@@ -71,7 +106,7 @@ const sy: number[] = [];
 for (let r = 0; r < 10; r++) { const t0 = performance.now(); await backend.synchronize(); sy.push(performance.now() - t0); }
 steps.sort((p, q) => p - q); sy.sort((p, q) => p - q);
 const res = { shape: v.shape, batch: b, context: ctx, backend: backend.info.device, precision: v.precision, step_median_ms: steps[steps.length >> 1], step_min_ms: steps[0],
-  ops_sum_ms: sum, sync_median_ms: sy[5], ops: opRows, date: new Date().toISOString() };
+  ops_sum_ms: sum, sync_median_ms: sy[5], step_parts: stepParts, device_steps: devSteps, ops: opRows, date: new Date().toISOString() };
 console.log(JSON.stringify({ ...res, ops: undefined }));
 if (v.json) writeFileSync(v.json, JSON.stringify(res, null, 1));
 cache.dispose();
