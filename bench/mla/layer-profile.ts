@@ -95,6 +95,20 @@ for (let r = 0; r < reps; r++) await layer.forwardDevice(ids, hidDev, 1);
 await backend.synchronize();
 const chainedMs = (performance.now() - tq0) / reps;
 console.log(`forwardDevice chained: ${chainedMs.toFixed(3)} ms a step over ${reps} steps`);
+// The read-back's share: forwardDevice then download() of the step's output, with and without a synchronize() first.
+const readBack: { direct_ms: number; synced_ms: number }[] = [];
+for (let r = 0; r < reps; r++) {
+  await backend.synchronize();
+  let t0 = performance.now();
+  let out = await layer.forwardDevice(ids, hidDev, 1); await backend.download(out);
+  const direct = performance.now() - t0;
+  await backend.synchronize();
+  t0 = performance.now();
+  out = await layer.forwardDevice(ids, hidDev, 1); await backend.synchronize(); await backend.download(out);
+  const synced = performance.now() - t0;
+  readBack.push({ direct_ms: direct, synced_ms: synced });
+  console.log(`forwardDevice + download: ${direct.toFixed(3)} ms; with synchronize() first: ${synced.toFixed(3)} ms`);
+}
 backend.free(hidDev);
 const opRows = [];
 let sum = 0;
@@ -113,7 +127,7 @@ const sy: number[] = [];
 for (let r = 0; r < 10; r++) { const t0 = performance.now(); await backend.synchronize(); sy.push(performance.now() - t0); }
 steps.sort((p, q) => p - q); sy.sort((p, q) => p - q);
 const res = { shape: v.shape, batch: b, context: ctx, backend: backend.info.device, precision: v.precision, step_median_ms: steps[steps.length >> 1], step_min_ms: steps[0],
-  ops_sum_ms: sum, sync_median_ms: sy[5], step_parts: stepParts, device_steps: devSteps, chained_step_ms: chainedMs, ops: opRows, date: new Date().toISOString() };
+  ops_sum_ms: sum, sync_median_ms: sy[5], step_parts: stepParts, device_steps: devSteps, chained_step_ms: chainedMs, read_back: readBack, ops: opRows, date: new Date().toISOString() };
 console.log(JSON.stringify({ ...res, ops: undefined }));
 if (v.json) writeFileSync(v.json, JSON.stringify(res, null, 1));
 cache.dispose();

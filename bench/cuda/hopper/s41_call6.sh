@@ -7,8 +7,8 @@ set -uo pipefail
 source bench/cuda/hopper/s29_common.sh && s29_unpack "${PACK:-.devstage/s41c6.tar.xz}"
 W=/tmp/s41-c6; mkdir -p $W
 for arm in ${ARMS:-webgpu:f32 webgpu:bf16 cuda:f32 cuda:bf16}; do
-  be=${arm%%:*}; pr=${arm##*:}
-  timeout -k 5 120 node build/bench/mla/layer-profile.js --backend "$be" --precision "$pr" --shape v3 --batch 64 --context 4096 --reps 5 --json "$W/prof-$be-$pr.json" > "$W/prof-$be-$pr.txt" 2>&1
-  echo "== $arm rc $?"; grep -vE '^#|warning|^ *\^|^ *let |^:' "$W/prof-$be-$pr.txt" | grep -E "^(step|forwardDevice|gemm)" | cut -c1-400
+  be=${arm%%:*}; pr=${arm##*:}; pr=${pr%%+*}; [ "${arm##*+}" = wait ] && export FLASHMLA_WEBGPU_DOWNLOAD_WAIT=1 || unset FLASHMLA_WEBGPU_DOWNLOAD_WAIT
+  timeout -k 5 120 node build/bench/mla/layer-profile.js --backend "$be" --precision "$pr" --shape v3 --batch 64 --context 4096 --reps 5 --json "$W/prof-${arm//[:+]/-}.json" > "$W/prof-${arm//[:+]/-}.txt" 2>&1
+  echo "== $arm rc $?"; grep -vE '^#|warning|^ *\^|^ *let |^:' "$W/prof-${arm//[:+]/-}.txt" | grep -E "^(step|forwardDevice|gemm)" | cut -c1-400
 done
 tar czf "$OUT/s41c6.tgz" -C $W .

@@ -19,6 +19,10 @@ import type { MlaDeviceOps } from '../../core/mla/device.js';
 import { createWebGpuLayerOps } from './layer.js';
 import { sparseDispatch, sparseMaxDqk, sparseParams, sparseProgram } from './kernels/sparse.js';
 
+// Session 41 (measurement): download() waits for the queue before mapping its staging copy
+// (FLASHMLA_WEBGPU_DOWNLOAD_WAIT=1); on the H200 a map of a copy queued behind ~8 ms of work resolved ~20-30 ms late.
+const downloadWaitsFirst = typeof process !== 'undefined' && process.env?.FLASHMLA_WEBGPU_DOWNLOAD_WAIT === '1';
+
 // The numeric values of the WebGPU flags (the GPU* namespaces are not globals in every host, e.g. Node).
 export const Usage = { MAP_READ: 0x1, MAP_WRITE: 0x2, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80, QUERY_RESOLVE: 0x200 } as const;
 const mapModeRead = 0x1;
@@ -358,6 +362,7 @@ export class WebGpuBackend implements Backend {
       enc.copyBufferToBuffer(c.buffer, a0, staging, 0, a1 - a0);
       this.device.queue.submit([enc.finish()]);
       try {
+        if (downloadWaitsFirst) await this.guard(this.device.queue.onSubmittedWorkDone());
         await this.guard(staging.mapAsync(mapModeRead));
       } catch (e) {
         staging.destroy();
