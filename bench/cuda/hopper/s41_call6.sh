@@ -7,7 +7,8 @@ set -uo pipefail
 source bench/cuda/hopper/s29_common.sh && s29_unpack "${PACK:-.devstage/s41c6.tar.xz}"
 W=/tmp/s41-c6; mkdir -p $W
 for arm in ${ARMS:-webgpu:f32 webgpu:bf16 cuda:f32 cuda:bf16}; do
-  be=${arm%%:*}; pr=${arm##*:}; pr=${pr%%+*}; [ "${arm##*+}" = wait ] && export FLASHMLA_WEBGPU_DOWNLOAD_WAIT=1 || unset FLASHMLA_WEBGPU_DOWNLOAD_WAIT
+  be=${arm%%:*}; pr=${arm##*:}; pr=${pr%%+*}; unset FLASHMLA_WEBGPU_DOWNLOAD_WAIT FLASHMLA_WEBGPU_WRITE_STAGED
+  case $arm in *+wait*) export FLASHMLA_WEBGPU_DOWNLOAD_WAIT=1 ;; esac; case $arm in *+staged*) export FLASHMLA_WEBGPU_WRITE_STAGED=1 ;; esac
   timeout -k 5 120 node build/bench/mla/layer-profile.js --backend "$be" --precision "$pr" --shape v3 --batch 64 --context 4096 --reps 5 --json "$W/prof-${arm//[:+]/-}.json" > "$W/prof-${arm//[:+]/-}.txt" 2>&1
   echo "== $arm rc $?"; grep -vE '^#|warning|^ *\^|^ *let |^:' "$W/prof-${arm//[:+]/-}.txt" | grep -E "^(step|forwardDevice|gemm)" | cut -c1-400
 done
