@@ -38,7 +38,6 @@
 //   f16d          the default + f16Direct (session 27: an f16 cache's words into the tile as loaded; configs with "dtype": "f16")
 //   b16d          the default + bf16Direct (session 40: bf16 tiles whose lanes pass a range test converted at scale 1)
 //   nob16d        the default without bf16Direct (its default since session 40)
-//   b16d1         the default + bf16DirectOne (session 41: bf16Direct with the maxima on every tile, one barrier fewer a tile)
 //   sg4-264       trim with 4 subgroups (16-key tiles, 25 KiB, 128 lanes), 264 parts: two workgroups an SM at 255
 //                 registers (session 13's register slot, docs/notes/webgpu-matrix-trim.md)
 // Runs the compiled tree ($FLASHMLA_DIST, default build/src; test helpers from build/test/support).
@@ -102,7 +101,6 @@ const kernels = {
   f16d: { f16Direct: true }, // the default + an f16 cache's words into the tile as they are (session 27; f16 configs only)
   b16d: { bf16Direct: true }, // + bf16 tiles whose lanes pass a range test converted at scale 1 (session 40; the default since)
   nob16d: { bf16Direct: false }, // the default without bf16Direct (session 40)
-  b16d1: { bf16DirectOne: true }, // + bf16Direct's range test beside maxima taken on every tile, one barrier fewer a tile (session 41; bf16 only)
 };
 // arms whose backend knobs (WebGpuBackendOptions.matrix) differ from the backend's: label -> knobs
 // (onePass, the combine's dispatch in the decode's pass, ran in session 25 call 2 (1.00-1.01x) and was removed after it)
@@ -119,7 +117,7 @@ const allArms = [
   ['seen', 'seen', 132], ['seenf', 'seen', 132, 'fill'], ['old', 'dflt', 132], ['c1s', 'dflt', 132],
   ['sfc', 'seen', 132, 'fill'], ['all', 'q2s', 132, 'fill'], ['q2a', 'dflt', 132],
   ['fl', 'dflt', 132, 'flashmla'], ['auto', 'dflt', 132, 'auto'], ['fillns', 'nos', 132, 'fill'],
-  ['fe', 'fe', 132], ['nofe', 'nofe', 132], ['fo', 'fo', 132], ['f16d', 'f16d', 132], ['b16d', 'b16d', 132], ['nob16d', 'nob16d', 132], ['b16d1', 'b16d1', 132],
+  ['fe', 'fe', 132], ['nofe', 'nofe', 132], ['fo', 'fo', 132], ['f16d', 'f16d', 132], ['b16d', 'b16d', 132], ['nob16d', 'nob16d', 132],
 ];
 const pick = (process.env.ARMS ?? allArms.map((x) => x[0]).join(',')).split(',');
 const arms = allArms.filter(([l]) => l === 'v5' || pick.includes(l));

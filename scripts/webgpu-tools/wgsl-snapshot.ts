@@ -34,7 +34,7 @@ const dtypes = ['bf16', 'f16'] as const;
 // A device with v5's needs (48 KiB, the 16x16x16 float configuration): the two fields decodeMatrix5Spec reads.
 const v5Caps = { maxComputeWorkgroupStorageSize: 49152, subgroupMatrixF16: { m: 16, n: 16, k: 16, result: 'f32' } } as unknown as DeviceCaps;
 const v5Choices: Matrix5Choice[] = [{}, { subgroups: 4 }, { qRowLanes: true }, { qRowLanes: true, firstEarly: true }, { infSafe: 'seen' }, { infSafe: true },
-  { packedMax: false }, { qOnce: false }, { freshO: false }, { f16Direct: false }, { bf16Direct: false }, { bf16DirectOne: true }];
+  { packedMax: false }, { qOnce: false }, { freshO: false }, { f16Direct: false }, { bf16Direct: false }];
 // The decode spec from named knobs (this mapping is the one line to adapt when the spec's fields change; the
 // output is keyed by the pipeline key, so runs before and after such a change still compare).
 const decodeSpecOf = (k: Knobs) => ({
@@ -68,8 +68,7 @@ for (const dtype of dtypes) {
     for (const emulate of [true, false])
       for (const subgroups of [4, 8] as const) add(decodeMatrix5Program, { dtype, segs, config: { m: 16, n: 16, k: 16, result: 'f32' }, emulate, subgroups });
     // v5 as the backend resolves it (decodeMatrix5Spec: the shipped defaults — lazy, trim, bounded, packedMax, qOnce,
-    // freshO, f16Direct, bf16Direct — and the per-plan picks qRowLanes / firstEarly, infSafe 'seen', the knobs turned off,
-    // and the opt-in bf16DirectOne).
+    // freshO, f16Direct, bf16Direct — and the per-plan picks qRowLanes / firstEarly, infSafe 'seen', and the knobs turned off).
     for (const emulate of [true, false])
       for (const choice of v5Choices) add(decodeMatrix5Program, decodeMatrix5Spec({ dtype }, v5Caps, segs, emulate, choice));
     for (const emulate of [true, false])

@@ -59,8 +59,7 @@ if (trimProbe) {
 // none, or qOnce (session 24) on top of the default. (Session 24's call E ran =pk, a packConvert candidate since removed: the driver's code was the same.)
 // fe / fo: firstEarly / freshO (session 26) on top of the default, where they run.
 // f16d: f16Direct (session 27) where it runs (f16 caches). b16d: bf16Direct (session 40) where it runs (bf16 caches).
-// b16d1: bf16DirectOne (session 41 candidate: bf16Direct with one barrier fewer a tile) where bf16Direct runs.
-const packedTest = ({ 1: { packedMax: true }, 0: { packedMax: false }, q1: { qOnce: true }, q2: { qOnce: true, qRowLanes: true }, fe: { firstEarly: true }, fo: { freshO: true }, f16d: { f16Direct: true }, b16d: { bf16Direct: true }, b16d1: { bf16DirectOne: true } } as const)[process.env.FLASHMLA_MATRIX_TEST_PMAX as '1' | '0' | 'q1' | 'q2' | 'fe' | 'fo' | 'f16d' | 'b16d' | 'b16d1'];
+const packedTest = ({ 1: { packedMax: true }, 0: { packedMax: false }, q1: { qOnce: true }, q2: { qOnce: true, qRowLanes: true }, fe: { firstEarly: true }, fo: { freshO: true }, f16d: { f16Direct: true }, b16d: { bf16Direct: true } } as const)[process.env.FLASHMLA_MATRIX_TEST_PMAX as '1' | '0' | 'q1' | 'q2' | 'fe' | 'fo' | 'f16d' | 'b16d'];
 if (packedTest !== undefined) {
   const { source, key } = decodeMatrix5Program;
   decodeMatrix5Program.source = (spec) => source.call(decodeMatrix5Program, { ...spec, ...packedTest });

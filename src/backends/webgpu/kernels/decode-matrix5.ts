@@ -232,16 +232,6 @@ export interface DecodeMatrix5Spec {
    * are 1 on direct tiles, the maxima's on the others.
    */
   bf16Direct?: boolean;
-  /**
-   * Candidate (session 41; opt-in, only where bf16Direct runs): bf16Direct with one barrier fewer a tile. Every tile takes
-   * packedMax's key maxima (their atomics cost nothing measurable: session 40's shuffleMax), and each lane's range test
-   * rides in the same block on the same magnitudes (its largest taken before a NaN or an infinity is unpacked away, so
-   * the test is bf16Direct's bit for bit); then one plain barrier, after which each lane reads the flag in rowC[2] as an
-   * ordinary load and converts its words scaled or direct. No barrier depends on the flag, so it need not be
-   * workgroup-uniform: bf16Direct's uniform load (barrier, load, barrier) and the barrier after its rare maxima go, one
-   * plain barrier comes. The same conversion is chosen per tile as with bf16Direct, so the same bits.
-   */
-  bf16DirectOne?: boolean;
 }
 
 /** Whether v5 rescales O lazily unless told (WebGpuBackendOptions.matrix.lazy, FLASHMLA_WEBGPU_MATRIX_LAZY). */
@@ -342,8 +332,6 @@ export interface Matrix5Choice {
   f16Direct?: boolean;
   /** v5's bf16Direct (session 40; bf16 caches): matrix5Bf16DirectDefault unless set. See DecodeMatrix5Spec.bf16Direct. */
   bf16Direct?: boolean;
-  /** v5's bf16DirectOne (session 41 candidate; rides on bf16Direct): matrix5Bf16DirectOneDefault unless set. See DecodeMatrix5Spec.bf16DirectOne. */
-  bf16DirectOne?: boolean;
 }
 
 /**
@@ -415,16 +403,6 @@ export function matrix5Bf16DirectOn(s: Pick<DecodeMatrix5Spec, 'bf16Direct' | 'd
   return !!s.bf16Direct && s.dtype === 'bf16' && matrix5LazyOn(s.lazy) && !!s.packedMax && !s.tile16 && !s.pair && !s.lean && s.infSafe !== true;
 }
 
-/**
- * Whether v5 takes bf16DirectOne unless told (Matrix5Choice.bf16DirectOne, FLASHMLA_WEBGPU_MATRIX_BF16DIRECTONE): no, a
- * session 41 candidate not yet timed on the H200.
- */
-export const matrix5Bf16DirectOneDefault = false;
-/** Whether a spec runs bf16DirectOne: asked for, where bf16Direct runs (elsewhere it is ignored). */
-export function matrix5Bf16DirectOneOn(s: Pick<DecodeMatrix5Spec, 'bf16DirectOne' | 'bf16Direct' | 'dtype' | 'tile16' | 'pair' | 'lean' | 'infSafe' | 'lazy' | 'packedMax'>): boolean {
-  return !!s.bf16DirectOne && matrix5Bf16DirectOn(s);
-}
-
 /** Whether v5 takes the infinite-input fixes unless told (Matrix5Choice.infSafe, FLASHMLA_WEBGPU_MATRIX_INFSAFE). */
 export const matrix5InfSafeDefault: boolean | 'seen' = false;
 
@@ -462,12 +440,11 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
   const f16Direct = matrix5F16DirectOn({ f16Direct: o.f16Direct ?? matrix5F16DirectDefault, dtype: p.dtype, tile16, pair, infSafe });
   const packedMax = o.packedMax ?? matrix5PackedDefault;
   const bf16Direct = matrix5Bf16DirectOn({ bf16Direct: o.bf16Direct ?? matrix5Bf16DirectDefault, dtype: p.dtype, tile16, pair, infSafe, lazy, packedMax });
-  const bf16DirectOne = bf16Direct && (o.bf16DirectOne ?? matrix5Bf16DirectOneDefault);
   if (!emulate && !matrix5ConfigUsable(config)) {
     throw new FlashMlaError('backend_unavailable', `decodePath matrix (v5): the kernel needs the 16x16x16 configuration, the device offers ${config.m}x${config.n}x${config.k}`,
       'decodePath', '16x16x16 with f32 results', `${config.m}x${config.n}x${config.k}`);
   }
-  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...(infSafe ? { infSafe } : {}), ...(packedMax ? { packedMax: true } : {}), ...(qOnce ? { qOnce: true, ...(o.qRowLanes === true ? { qRowLanes: true } : {}) } : {}), ...(firstEarly ? { firstEarly: true } : {}), ...(freshO ? { freshO: true } : {}), ...(f16Direct ? { f16Direct: true } : {}), ...(bf16Direct ? { bf16Direct: true } : {}), ...(bf16DirectOne ? { bf16DirectOne: true } : {}) };
+  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...(infSafe ? { infSafe } : {}), ...(packedMax ? { packedMax: true } : {}), ...(qOnce ? { qOnce: true, ...(o.qRowLanes === true ? { qRowLanes: true } : {}) } : {}), ...(firstEarly ? { firstEarly: true } : {}), ...(freshO ? { freshO: true } : {}), ...(f16Direct ? { f16Direct: true } : {}), ...(bf16Direct ? { bf16Direct: true } : {}) };
 }
 
 /** Specs pipeline-stats.mjs reports (the driver's register counts). */
@@ -478,7 +455,7 @@ export const statsSpecs = { sg4: 4, sg8: 8 } as const;
  * run without trim and bounded; unbounded: session 17's default). Session 13's register slot
  * (docs/notes/webgpu-matrix-trim.md, "Session 13's register slot") reads the ones that lower live registers.
  */
-export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, unbounded: { bounded: undefined }, pmax: { packedMax: true }, q1: { qOnce: true }, q2: { qOnce: true, qRowLanes: true }, seen: { infSafe: 'seen' }, fe: { firstEarly: true }, fo: { freshO: true }, f16d: { f16Direct: true }, b16d: { bf16Direct: true }, b16d1: { bf16Direct: true, bf16DirectOne: true } } as const;
+export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, unbounded: { bounded: undefined }, pmax: { packedMax: true }, q1: { qOnce: true }, q2: { qOnce: true, qRowLanes: true }, seen: { infSafe: 'seen' }, fe: { firstEarly: true }, fo: { freshO: true }, f16d: { f16Direct: true }, b16d: { bf16Direct: true } } as const;
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 /**
@@ -583,7 +560,7 @@ export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // 
 
 export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   name: 'mla_decode_matrix5',
-  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${matrix5PackedOn(s) ? '.pmax' : ''}${s.qOnce ? (s.qRowLanes ? '.q2' : '.q1') : ''}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}${s.infSafe ? (s.infSafe === 'seen' ? '.infs' : '.inf') : ''}${matrix5FirstEarlyOn(s) ? '.fe' : ''}${matrix5FreshOOn(s) ? '.fo' : ''}${matrix5F16DirectOn(s) ? '.f16d' : ''}${matrix5Bf16DirectOn(s) ? '.b16d' : ''}${matrix5Bf16DirectOneOn(s) ? '.b16d1' : ''}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${matrix5PackedOn(s) ? '.pmax' : ''}${s.qOnce ? (s.qRowLanes ? '.q2' : '.q1') : ''}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}${s.infSafe ? (s.infSafe === 'seen' ? '.infs' : '.inf') : ''}${matrix5FirstEarlyOn(s) ? '.fe' : ''}${matrix5FreshOOn(s) ? '.fo' : ''}${matrix5F16DirectOn(s) ? '.f16d' : ''}${matrix5Bf16DirectOn(s) ? '.b16d' : ''}`,
   source(s) {
     return s.finite ? finiteLoopsWgsl(matrix5Source(s), ['k0']) : matrix5Source(s);
   },
@@ -624,8 +601,6 @@ function matrix5Source(s: DecodeMatrix5Spec): string {
     // bf16Direct (session 40): tiles whose lanes pass a range test converted at scale 1; the flag "a lane failed" in rowC[2]
     const b16d = matrix5Bf16DirectOn(s);
     const slowFlag = 'rowC[2]';
-    // bf16DirectOne (session 41): every tile takes the maxima, the test rides with them, and the flag is read after one plain barrier
-    const b16d1 = matrix5Bf16DirectOneOn(s);
     // Unpacked where each block uses them (lean, packedMax) or once before the key maxima (f16Direct: never).
     const leanU = !!s.lean || pm || f16d;
     // bounded: lanes t < nT index the per-key arrays through tk (= t there, in [0, nT) for Tint's range analysis).
@@ -797,12 +772,11 @@ ${qWordToKtWgsl(`qx${i}`, `(w % 72u) * ${8 * qtStride}u + row`, '   ')}
     ${range(words).map((i) => `w${i} = vec4<u32>(0u);`).join(' ')}
     ${mark('tile-load', `if (ls != NONE) { ${loadWords} }`)}
    }`;
-    // packedMax's key maxima of a tile (bf16Direct: only on tiles where some lane failed its range test; bf16DirectOne: on
-    // every tile, with the lane's range test on the magnitudes as loaded, `test`)
-    const pmMaxWith = (test: string) => `{ // packedMax: the magnitudes' maxima from the words; a NaN or an infinity (rare) unpacks them
+    // packedMax's key maxima of a tile (bf16Direct: only on tiles where some lane failed its range test)
+    const pmMax = `{ // packedMax: the magnitudes' maxima from the words; a NaN or an infinity (rare) unpacks them
     var mb = ${range(words - 1).map((i) => `magMax(w${i})`).reduce((x, y) => `max(${x}, ${y})`)};
     var mr = magMax(w${words - 1});
-    var nan = false;${test}
+    var nan = false;
     if (max(mb, mr) >= 0x7f800000u) {
      ${unpackLets}
      let mb4 = ${range(words - 1).map((i) => `max(finiteBits4(a${i}), finiteBits4(b${i}))`).reduce((x, y) => `max(${x}, ${y})`)};
@@ -816,7 +790,6 @@ ${qWordToKtWgsl(`qx${i}`, `(w % 72u) * ${8 * qtStride}u + row`, '   ')}
     atomicMax(&kMaxR[lk], mr);
     if (nan) { atomicOr(&kNan[lk], 1u); }
    }`;
-    const pmMax = pmMaxWith('');
     // A lane's words into the tile as f16 halves ha / hb of each word vector: `halves(i)` forms them (the scaled or the direct
     // conversion), the stores are the same.
     const storeWords = (halves: (i: number) => string) => `let o = lk * ${kStride}u + lj * 8u;
@@ -830,16 +803,10 @@ ${qWordToKtWgsl(`qx${i}`, `(w % 72u) * ${8 * qtStride}u + row`, '   ')}
     ${storeWords((i) => { const d = i === words - 1 ? 'downR' : 'down'; return pm ? `let ha = vec4<f16>(a${i} * ${d}); let hb = vec4<f16>(b${i} * ${d});` : `let ha = vec4<f16>(select(a${i} * ${d}, vec4<f32>(0.0), isNan4(a${i}))); let hb = vec4<f16>(select(b${i} * ${d}, vec4<f32>(0.0), isNan4(b${i})));`; })}
    }`;
     // bf16Direct: a lane's range test on its 36 words (its largest magnitude in [2^-6, 2^16), or 0); a failure flags the tile
-    const b16Fail = `if (mbD >= 0x47800000u || (mbD < 0x3c800000u && mbD != 0u)) { ${slowFlag} = 1.0; }`;
     const b16Test = `{ // bf16Direct: the lane's largest magnitude (f32 bits; a NaN or an infinity from 0x7f800000 up)
     let mbD = ${range(words).map((i) => `magMax(w${i})`).reduce((x, y) => `max(${x}, ${y})`)};
-    ${b16Fail}
+    if (mbD >= 0x47800000u || (mbD < 0x3c800000u && mbD != 0u)) { ${slowFlag} = 1.0; }
    }`;
-    // bf16DirectOne: the same test in the maxima's block, on max(mb, mr) as loaded (before a NaN or an infinity makes them
-    // the finite maxima): the largest magnitude of all 36 words, as b16Test's
-    const pmMaxTested = pmMaxWith(`
-    let mbD = max(mb, mr); // bf16DirectOne: the lane's range test, as bf16Direct's (a NaN or an infinity from 0x7f800000 up)
-    ${b16Fail}`);
     // bf16Direct: each value converted to f16 on its own, at scale 1 (exact in f16's normal range)
     const directConvert = `{${leanU ? `\n    ${unpackLets}` : ''}
     ${storeWords((i) => `let ha = vec4<f16>(a${i}); let hb = vec4<f16>(b${i});`)}
@@ -858,7 +825,7 @@ ${o.top}   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key l
    }
    ` : ''}${leanU ? `// (${pm ? 'packedMax' : 'lean'}: unpacked in each block below)` : o.unpack}
    ${trim ? '// (trim: the key maxima were reset after the last tile\'s softmax)' : 'workgroupBarrier();'}
-   ${mark('tile-max', b16d1 ? pmMaxTested : b16d ? b16Test : f16d ? `{ // f16Direct: no maxima (every key at scale 1); a lane with a NaN half (rare) zeroes it and flags its key
+   ${mark('tile-max', b16d ? b16Test : f16d ? `{ // f16Direct: no maxima (every key at scale 1); a lane with a NaN half (rare) zeroes it and flags its key
     if (${range(words).map((i) => `nanMax16(w${i})`).reduce((x, y) => `max(${x}, ${y})`)} > 0x7c00u) {
      ${range(words).map((i) => `w${i} = zeroNan16(w${i});`).join(' ')}
      atomicOr(&kNan[lk], 1u);
@@ -872,8 +839,7 @@ ${o.top}   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key l
     if (nan) { atomicOr(&kNan[lk], 1u); }${inf2 ? `
     if (any(${range(words - 1).map((i) => `isInf4(a${i}) | isInf4(b${i})`).join(' | ')})) { ${infFlag} = 1.0; } // infSafe` : ''}
    }`)}
-   ${b16d1 ? `workgroupBarrier();
-   let slow = ${slowFlag} != 0.0; // bf16DirectOne: whether some lane failed its test (an ordinary load: no barrier depends on it)` : b16d ? `let slow = workgroupUniformLoad(&${slowFlag}) != 0.0; // bf16Direct: the barrier, and whether some lane failed its test` : 'workgroupBarrier();'}${trim ? `\n   if (t == 0u) { ${growFlag} = 0.0; } // trim: a barrier after the last uniform load, two before the softmax sets it` : ''}${b16d && !b16d1 ? `
+   ${b16d ? `let slow = workgroupUniformLoad(&${slowFlag}) != 0.0; // bf16Direct: the barrier, and whether some lane failed its test` : 'workgroupBarrier();'}${trim ? `\n   if (t == 0u) { ${growFlag} = 0.0; } // trim: a barrier after the last uniform load, two before the softmax sets it` : ''}${b16d ? `
    if (slow) { // bf16Direct, rare: packedMax's key maxima for this tile, then their barrier
    ${pmMax}
    workgroupBarrier();
