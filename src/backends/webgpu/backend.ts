@@ -19,15 +19,6 @@ import type { MlaDeviceOps } from '../../core/mla/device.js';
 import { createWebGpuLayerOps } from './layer.js';
 import { sparseDispatch, sparseMaxDqk, sparseParams, sparseProgram } from './kernels/sparse.js';
 
-// Session 41 (measurement): download() waits for the queue before mapping its staging copy
-// (FLASHMLA_WEBGPU_DOWNLOAD_WAIT=1); on the H200 a map of a copy queued behind ~8 ms of work resolved ~20-30 ms late.
-const downloadWaitsFirst = typeof process !== 'undefined' && process.env?.FLASHMLA_WEBGPU_DOWNLOAD_WAIT === '1';
-// Session 41 (measurement): write() of at least writeStagedBytes through a mapped staging buffer and a copy instead of
-// queue.writeBuffer (FLASHMLA_WEBGPU_WRITE_STAGED=1): on the H200 a layer step whose 1.8 MB of hidden states came by
-// writeBuffer took ~37 ms against ~10.5 ms when they came by a device copy.
-const writeStaged = typeof process !== 'undefined' && process.env?.FLASHMLA_WEBGPU_WRITE_STAGED === '1';
-const writeStagedBytes = 64 * 1024;
-
 // The numeric values of the WebGPU flags (the GPU* namespaces are not globals in every host, e.g. Node).
 export const Usage = { MAP_READ: 0x1, MAP_WRITE: 0x2, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80, QUERY_RESOLVE: 0x200 } as const;
 const mapModeRead = 0x1;
@@ -347,16 +338,6 @@ export class WebGpuBackend implements Backend {
     for (const c of st.chunks) {
       const lo = Math.max(start, c.byteStart), hi = Math.min(start + bytes.length, c.byteStart + Math.ceil(c.byteLength / 4) * 4);
       if (lo >= hi) continue;
-      if (writeStaged && hi - lo >= writeStagedBytes) {
-        const staging = this.device.createBuffer({ label: 'flashmla.write', size: hi - lo, usage: Usage.COPY_SRC, mappedAtCreation: true });
-        new Uint8Array(staging.getMappedRange()).set(bytes.subarray(lo - start, hi - start));
-        staging.unmap();
-        const enc = this.device.createCommandEncoder({ label: 'flashmla.write' });
-        enc.copyBufferToBuffer(staging, 0, c.buffer, lo - c.byteStart, hi - lo);
-        this.device.queue.submit([enc.finish()]);
-        staging.destroy();
-        continue;
-      }
       this.device.queue.writeBuffer(c.buffer, lo - c.byteStart, bytes as Uint8Array<ArrayBuffer>, lo - start, hi - lo);
     }
   }
@@ -377,7 +358,6 @@ export class WebGpuBackend implements Backend {
       enc.copyBufferToBuffer(c.buffer, a0, staging, 0, a1 - a0);
       this.device.queue.submit([enc.finish()]);
       try {
-        if (downloadWaitsFirst) await this.guard(this.device.queue.onSubmittedWorkDone());
         await this.guard(staging.mapAsync(mapModeRead));
       } catch (e) {
         staging.destroy();
