@@ -5,20 +5,15 @@
 //   node --import tsx bench/mla/layer-profile.ts --backend webgpu --shape v3 --batch 64 --context 4096 [--precision f32] [--json out.json]
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { encodeHalf } from '../../src/core/dtype.js';
-import { KvCacheManager } from '../../src/core/kvcache.js';
 import type { MlaDeviceOps } from '../../src/core/mla/device.js';
-import { type MlaConfig, MlaAttention, deepseekV2LiteAttention, deepseekV3Attention } from '../../src/core/mla/index.js';
 import { type BackendKind, createBackend } from '../../src/node.js';
-import { normals, randomWeights } from '../../test/support/mla-case.js';
+import { benchLayer, benchShape } from './setup.js';
 
 const { values: v } = parseArgs({ options: {
   shape: { type: 'string', default: 'v3' }, batch: { type: 'string', default: '64' }, context: { type: 'string', default: '4096' },
   backend: { type: 'string', default: 'webgpu' }, reps: { type: 'string', default: '5' }, json: { type: 'string' }, precision: { type: 'string', default: 'f32' },
 } });
-const shapes: Record<string, MlaConfig> = { 'v2-lite': deepseekV2LiteAttention, v3: deepseekV3Attention };
-const c = shapes[v.shape!];
-if (!c) throw new Error(`--shape: one of ${Object.keys(shapes).join(', ')}`);
+const c = benchShape(v.shape!);
 const b = Number(v.batch), ctx = Number(v.context), reps = Number(v.reps);
 const backend = await createBackend(v.backend as BackendKind);
 if (!backend.layerOps) throw new Error(`${backend.kind}: no device layer kernels`);
@@ -35,17 +30,7 @@ for (const name of ['gemm', 'rmsNorm', 'qRope', 'kvAppend', 'convert'] as const)
     f(...a);
   };
 }
-const page = 64;
-const cache = new KvCacheManager({ backend, numBlocks: b * Math.ceil((ctx + 4 * reps + 8) / page), pageBlockSize: page, dtype: 'bf16' });
-const layer = new MlaAttention(c, randomWeights(c, 1, 0.02), { cache, precision: v.precision as 'f32' | 'bf16' });
-const ids: number[] = [];
-const block = encodeHalf('bf16', normals(11, 1024 * 576));
-for (let s = 0; s < b; s++) {
-  const id = cache.addSequence();
-  for (let t = 0; t < ctx; t += 1024) cache.append(id, block.subarray(0, Math.min(1024, ctx - t) * 576));
-  ids.push(id);
-}
-const x = normals(7, b * c.hiddenSize);
+const { cache, layer, ids, hidden: x } = benchLayer(backend, c, { batch: b, context: ctx, extraTokens: 6 * reps + 8, precision: v.precision as 'f32' | 'bf16' });
 await layer.forward(ids, x, 1);
 await backend.synchronize();
 recording = true;

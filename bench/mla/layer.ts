@@ -5,36 +5,19 @@
 // --precision f32|bf16|host picks MlaAttention's path where the backend has device layer kernels (CUDA, WebGPU).
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { encodeHalf } from '../../src/core/dtype.js';
-import { KvCacheManager } from '../../src/core/kvcache.js';
-import { type MlaConfig, MlaAttention, deepseekV2LiteAttention, deepseekV3Attention } from '../../src/core/mla/index.js';
 import { type BackendKind, createBackend } from '../../src/node.js';
-import { normals, randomWeights } from '../../test/support/mla-case.js';
+import { benchLayer, benchShape } from './setup.js';
 
 const { values: v } = parseArgs({ options: {
   shape: { type: 'string', default: 'v2-lite' }, batch: { type: 'string', default: '1' }, context: { type: 'string', default: '4096' },
   backend: { type: 'string', default: 'cpu' }, workers: { type: 'string' }, reps: { type: 'string', default: '10' }, json: { type: 'string' },
   precision: { type: 'string' },
 } });
-const shapes: Record<string, MlaConfig> = { 'v2-lite': deepseekV2LiteAttention, v3: deepseekV3Attention };
-const c = shapes[v.shape!];
-if (!c) throw new Error(`--shape: one of ${Object.keys(shapes).join(', ')}`);
+const c = benchShape(v.shape!);
 const b = Number(v.batch), ctx = Number(v.context), reps = Number(v.reps);
 const backend = await createBackend(v.backend as BackendKind, v.workers ? { options: { cpu: { workers: Number(v.workers) } } } : {});
-const page = 64;
-const cache = new KvCacheManager({ backend, numBlocks: b * Math.ceil((ctx + 2 * reps + 4) / page), pageBlockSize: page, dtype: 'bf16' });
 const precision = v.precision as 'f32' | 'bf16' | 'host' | undefined;
-const layer = new MlaAttention(c, randomWeights(c, 1, 0.02), { cache, precision });
-const ids: number[] = [];
-// One random block of 1024 latent rows, appended over and over: the values do not change the timing, and
-// generating b * context fresh rows in JS would take longer than the benchmark.
-const block = encodeHalf('bf16', normals(11, 1024 * 576));
-for (let s = 0; s < b; s++) {
-  const id = cache.addSequence();
-  for (let t = 0; t < ctx; t += 1024) cache.append(id, block.subarray(0, Math.min(1024, ctx - t) * 576));
-  ids.push(id);
-}
-const x = normals(7, b * c.hiddenSize);
+const { cache, layer, ids, hidden: x } = benchLayer(backend, c, { batch: b, context: ctx, extraTokens: 2 * reps + 4, precision });
 await layer.forward(ids, x, 1); // warm-up (JIT, first kernel launch)
 await backend.synchronize();
 const times: number[] = [], kernel: number[] = [];

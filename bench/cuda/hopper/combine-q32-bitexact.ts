@@ -8,11 +8,9 @@
 //   node build/bench/cuda/hopper/combine-q32-bitexact.js [--cases N (80)] [--only REGEX (the cases whose names match)]
 // Prints a line a case (its merge on each backend, `identical` or the first differing element) and last `bitexact: N of
 // M identical; q32 ran in K`; exit status 0 only when every case is identical and q32 ran in some.
-import { createCudaBackend } from '../../../src/backends/cuda/index.js';
-import { MlaDecoder } from '../../../src/core/api.js';
-import { fromArray } from '../../../src/core/tensor.js';
-import { type CaseSpec, caseMatrix, makeCase } from '../../../test/support/random.js';
-import type { ScheduleKind } from '../../../src/core/scheduler.js';
+import { type CudaBackend, createCudaBackend } from '../../../src/backends/cuda/index.js';
+import { type CaseSpec, caseMatrix } from '../../../test/support/random.js';
+import { mergeBitexact } from './merge-bitexact.js';
 
 const args = process.argv.slice(2);
 const ci = args.indexOf('--cases'), nCases = ci >= 0 ? Number(args[ci + 1]) : 80;
@@ -53,37 +51,4 @@ const make = async (on: boolean) => {
 };
 const backends = [await make(false), await make(true)];
 for (const k of ['FLASHMLA_CUDA_COMBINE_QUARTER', 'FLASHMLA_CUDA_COMBINE_Q32']) delete process.env[k];
-const bits = new Uint32Array(1), asF = new Float32Array(bits.buffer);
-let same = 0, q32 = 0;
-try {
-  for (let i = 0; i < specs.length; i++) {
-    const c = makeCase(specs[i], 0x41000 + i);
-    const numSms = [132, 66, 16, 8][i % 4], schedule: ScheduleKind = i % 3 === 2 ? 'flashmla' : 'auto';
-    const r: { out: Uint16Array; lse: Float32Array; merge?: string }[] = [];
-    for (const be of backends) {
-      const dec = new MlaDecoder(be, { hQ: c.hQ, hKv: c.hKv, dtype: c.dtype, causal: c.causal, numSms, schedule });
-      dec.plan(c.cacheSeqlens, fromArray('i32', [c.b, c.maxBlocksPerSeq], c.blockTable), { sQ: c.sQ });
-      const q = be.upload(fromArray(c.dtype, c.qShape, c.q)), k = be.upload(fromArray(c.dtype, [c.numBlocks, c.pageBlockSize, c.hKv, 576], c.kCache));
-      const out = be.upload(fromArray(c.dtype, c.outShape, new Uint16Array(c.outShape.reduce((a, x) => a * x, 1)).fill(0x7fc1)));
-      const lse = be.upload(fromArray('f32', c.lseShape, new Float32Array(c.lseShape.reduce((a, x) => a * x, 1)).fill(NaN)));
-      await dec.run(q, k, { out, lse });
-      await be.synchronize();
-      r.push({ out: (await be.download(out)).host() as Uint16Array, lse: (await be.download(lse)).host() as Float32Array, merge: dec.mergeName() });
-      for (const t of [q, k, out, lse]) be.free(t);
-    }
-    let diff = '';
-    for (let e = 0; e < r[0].out.length && !diff; e++) if (r[0].out[e] !== r[1].out[e]) diff = `out[${e}] ${r[0].out[e].toString(16)} / ${r[1].out[e].toString(16)}`;
-    for (let e = 0; e < r[0].lse.length && !diff; e++) {
-      asF[0] = r[0].lse[e]; const a = bits[0];
-      asF[0] = r[1].lse[e]; const b = bits[0];
-      if (a !== b) diff = `lse[${e}] ${r[0].lse[e]} / ${r[1].lse[e]}`;
-    }
-    if (!diff) same++;
-    if (r[1].merge === 'mla_combine_q32') q32++;
-    console.log(`case ${i}: ${specs[i].name} b=${c.b} h_q=${c.hQ} s_q=${c.sQ} ${c.dtype} parts<=${numSms} ${schedule} ${r[0].merge ?? '-'} / ${r[1].merge ?? '-'}: ${diff || 'identical'}`);
-  }
-} finally {
-  for (const be of backends) be.dispose();
-}
-console.log(`bitexact: ${same} of ${specs.length} identical (warps / q32); q32 ran in ${q32}`);
-process.exitCode = same === specs.length && q32 > 0 ? 0 : 1;
+process.exitCode = await mergeBitexact({ specs, seed: 0x41000, backends: backends as [CudaBackend, CudaBackend], newMerge: 'mla_combine_q32', label: 'warps / q32' });

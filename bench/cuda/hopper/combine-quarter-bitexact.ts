@@ -7,11 +7,9 @@
 //   node build/bench/cuda/hopper/combine-quarter-bitexact.js [--cases N (80)]
 // Prints a line a case (its merge on each backend, `identical` or the first differing element) and last `bitexact: N of
 // M identical; quarter ran in K`; exit status 0 only when every case is identical and the quarter merge ran in some.
-import { createCudaBackend } from '../../../src/backends/cuda/index.js';
-import { MlaDecoder } from '../../../src/core/api.js';
-import { fromArray } from '../../../src/core/tensor.js';
-import { type CaseSpec, caseMatrix, makeCase } from '../../../test/support/random.js';
-import type { ScheduleKind } from '../../../src/core/scheduler.js';
+import { type CudaBackend, createCudaBackend } from '../../../src/backends/cuda/index.js';
+import { type CaseSpec, caseMatrix } from '../../../test/support/random.js';
+import { mergeBitexact } from './merge-bitexact.js';
 
 const args = process.argv.slice(2);
 const ci = args.indexOf('--cases'), nCases = ci >= 0 ? Number(args[ci + 1]) : 80;
@@ -33,43 +31,13 @@ const specs: CaseSpec[] = [
   ...caseMatrix(nCases, 0x38c0).map((s): CaseSpec => ({ ...s, hKv: 1, pageBlockSize: 64, qLens: undefined })),
 ];
 
+// (mla_combine_q32's rule off on both, session 41: the quarter merge alone against one warp a row)
 const make = async (on: boolean) => {
   process.env.FLASHMLA_CUDA_COMBINE_QUARTER = on ? '1' : '0';
+  process.env.FLASHMLA_CUDA_COMBINE_Q32 = '0';
   return createCudaBackend();
 };
 const backends = [await make(false), await make(true)];
 delete process.env.FLASHMLA_CUDA_COMBINE_QUARTER;
-const bits = new Uint32Array(1), asF = new Float32Array(bits.buffer);
-let same = 0, quarter = 0;
-try {
-  for (let i = 0; i < specs.length; i++) {
-    const c = makeCase(specs[i], 0x38000 + i);
-    const numSms = [132, 66, 16, 8][i % 4], schedule: ScheduleKind = i % 3 === 2 ? 'flashmla' : 'auto';
-    const r: { out: Uint16Array; lse: Float32Array; merge?: string }[] = [];
-    for (const be of backends) {
-      const dec = new MlaDecoder(be, { hQ: c.hQ, hKv: c.hKv, dtype: c.dtype, causal: c.causal, numSms, schedule });
-      dec.plan(c.cacheSeqlens, fromArray('i32', [c.b, c.maxBlocksPerSeq], c.blockTable), { sQ: c.sQ });
-      const q = be.upload(fromArray(c.dtype, c.qShape, c.q)), k = be.upload(fromArray(c.dtype, [c.numBlocks, c.pageBlockSize, c.hKv, 576], c.kCache));
-      const out = be.upload(fromArray(c.dtype, c.outShape, new Uint16Array(c.outShape.reduce((a, x) => a * x, 1)).fill(0x7fc1)));
-      const lse = be.upload(fromArray('f32', c.lseShape, new Float32Array(c.lseShape.reduce((a, x) => a * x, 1)).fill(NaN)));
-      await dec.run(q, k, { out, lse });
-      await be.synchronize();
-      r.push({ out: (await be.download(out)).host() as Uint16Array, lse: (await be.download(lse)).host() as Float32Array, merge: dec.mergeName() });
-      for (const t of [q, k, out, lse]) be.free(t);
-    }
-    let diff = '';
-    for (let e = 0; e < r[0].out.length && !diff; e++) if (r[0].out[e] !== r[1].out[e]) diff = `out[${e}] ${r[0].out[e].toString(16)} / ${r[1].out[e].toString(16)}`;
-    for (let e = 0; e < r[0].lse.length && !diff; e++) {
-      asF[0] = r[0].lse[e]; const a = bits[0];
-      asF[0] = r[1].lse[e]; const b = bits[0];
-      if (a !== b) diff = `lse[${e}] ${r[0].lse[e]} / ${r[1].lse[e]}`;
-    }
-    if (!diff) same++;
-    if (r[1].merge === 'mla_combine_quarter') quarter++;
-    console.log(`case ${i}: ${specs[i].name} b=${c.b} h_q=${c.hQ} s_q=${c.sQ} ${c.dtype} parts<=${numSms} ${schedule} ${r[0].merge ?? '-'} / ${r[1].merge ?? '-'}: ${diff || 'identical'}`);
-  }
-} finally {
-  for (const be of backends) be.dispose();
-}
-console.log(`bitexact: ${same} of ${specs.length} identical (quarter off / on); quarter ran in ${quarter}`);
-process.exitCode = same === specs.length && quarter > 0 ? 0 : 1;
+delete process.env.FLASHMLA_CUDA_COMBINE_Q32;
+process.exitCode = await mergeBitexact({ specs, seed: 0x38000, backends: backends as [CudaBackend, CudaBackend], newMerge: 'mla_combine_quarter', label: 'quarter off / on' });

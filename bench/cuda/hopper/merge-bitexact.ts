@@ -1,0 +1,48 @@
+// The case loop of the merge bit-identity tools (combine-quarter-bitexact.ts, session 38; combine-q32-bitexact.ts,
+// session 41): two CUDA backends of the same kernel folder that differ only in which merge they pick; each case's host
+// inputs uploaded to both with the same poisoned outputs, `out` and `lse` compared bit for bit (NaN by bits too). Case i
+// runs with 132, 66, 16 and 8 SM parts by turns and the 'auto' plan, or FlashMLA's for every third. Prints a line a case
+// (its merge on each backend, `identical` or the first differing element) and last `bitexact: N of M identical (LABEL);
+// NEW ran in K`; returns the exit status: 0 only when every case is identical and the new merge ran in some.
+import type { CudaBackend } from '../../../src/backends/cuda/index.js';
+import { MlaDecoder } from '../../../src/core/api.js';
+import { fromArray } from '../../../src/core/tensor.js';
+import type { ScheduleKind } from '../../../src/core/scheduler.js';
+import { type CaseSpec, makeCase } from '../../../test/support/random.js';
+
+export async function mergeBitexact(o: { specs: CaseSpec[]; seed: number; backends: [CudaBackend, CudaBackend]; newMerge: string; label: string }): Promise<number> {
+  const bits = new Uint32Array(1), asF = new Float32Array(bits.buffer);
+  let same = 0, ran = 0;
+  try {
+    for (let i = 0; i < o.specs.length; i++) {
+      const c = makeCase(o.specs[i], o.seed + i);
+      const numSms = [132, 66, 16, 8][i % 4], schedule: ScheduleKind = i % 3 === 2 ? 'flashmla' : 'auto';
+      const r: { out: Uint16Array; lse: Float32Array; merge?: string }[] = [];
+      for (const be of o.backends) {
+        const dec = new MlaDecoder(be, { hQ: c.hQ, hKv: c.hKv, dtype: c.dtype, causal: c.causal, numSms, schedule });
+        dec.plan(c.cacheSeqlens, fromArray('i32', [c.b, c.maxBlocksPerSeq], c.blockTable), { sQ: c.sQ });
+        const q = be.upload(fromArray(c.dtype, c.qShape, c.q)), k = be.upload(fromArray(c.dtype, [c.numBlocks, c.pageBlockSize, c.hKv, 576], c.kCache));
+        const out = be.upload(fromArray(c.dtype, c.outShape, new Uint16Array(c.outShape.reduce((a, x) => a * x, 1)).fill(0x7fc1)));
+        const lse = be.upload(fromArray('f32', c.lseShape, new Float32Array(c.lseShape.reduce((a, x) => a * x, 1)).fill(NaN)));
+        await dec.run(q, k, { out, lse });
+        await be.synchronize();
+        r.push({ out: (await be.download(out)).host() as Uint16Array, lse: (await be.download(lse)).host() as Float32Array, merge: dec.mergeName() });
+        for (const t of [q, k, out, lse]) be.free(t);
+      }
+      let diff = '';
+      for (let e = 0; e < r[0].out.length && !diff; e++) if (r[0].out[e] !== r[1].out[e]) diff = `out[${e}] ${r[0].out[e].toString(16)} / ${r[1].out[e].toString(16)}`;
+      for (let e = 0; e < r[0].lse.length && !diff; e++) {
+        asF[0] = r[0].lse[e]; const a = bits[0];
+        asF[0] = r[1].lse[e]; const b = bits[0];
+        if (a !== b) diff = `lse[${e}] ${r[0].lse[e]} / ${r[1].lse[e]}`;
+      }
+      if (!diff) same++;
+      if (r[1].merge === o.newMerge) ran++;
+      console.log(`case ${i}: ${o.specs[i].name} b=${c.b} h_q=${c.hQ} s_q=${c.sQ} ${c.dtype} parts<=${numSms} ${schedule} ${r[0].merge ?? '-'} / ${r[1].merge ?? '-'}: ${diff || 'identical'}`);
+    }
+  } finally {
+    for (const be of o.backends) be.dispose();
+  }
+  console.log(`bitexact: ${same} of ${o.specs.length} identical (${o.label}); ${o.newMerge} ran in ${ran}`);
+  return same === o.specs.length && ran > 0 ? 0 : 1;
+}
