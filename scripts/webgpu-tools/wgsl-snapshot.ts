@@ -1,6 +1,7 @@
 // Hashes of the WGSL the WebGPU kernels generate, over every decode specialisation the backend can choose (dtypes,
 // tile rows, stage sizes, prefetch depth, unrolling, cache bindings, subgroup or workgroup reductions, fma or
-// a * b + c) and the other kernels that share decode.ts's pieces (f16, matrix v3-v6, combine, sparse). A refactor of a
+// a * b + c) and the other kernels that share decode.ts's pieces (f16, matrix v3-v6, combine, sparse), and MlaAttention's
+// decode-step kernels (kernels/layer.ts, every specialisation). A refactor of a
 // generator that must not change its output is checked by running this before and after:
 //   node --import tsx scripts/webgpu-tools/wgsl-snapshot.ts > before.json   (then after the change: > after.json)
 //   cmp before.json after.json
@@ -16,6 +17,10 @@ import { decodeMatrix5Program, decodeMatrix5Spec, type Matrix5Choice } from '../
 import { decodeMatrix6Program } from '../../src/backends/webgpu/kernels/decode-matrix6.js';
 import { combineProgram } from '../../src/backends/webgpu/kernels/combine.js';
 import { sparseProgram } from '../../src/backends/webgpu/kernels/sparse.js';
+import {
+  layerConvertProgram, layerGemmPartProgram, layerGemmProgram, layerGemmReduceProgram, layerKvAppendProgram, layerQRopeProgram,
+  layerRmsNormProgram,
+} from '../../src/backends/webgpu/kernels/layer.js';
 import type { DeviceCaps, Program } from '../../src/backends/webgpu/program.js';
 
 const dumpAt = process.argv.indexOf('--dump');
@@ -77,4 +82,17 @@ for (const dtype of dtypes) {
   add(combineProgram, { dtype });
   for (const kind of ['v32', 'model1', dtype] as const) add(sparseProgram, { kind, dtype });
 }
+// MlaAttention's decode-step kernels (kernels/layer.ts), every specialisation.
+const layerEls = ['f32', 'bf16', 'f16'] as const;
+for (const dtype of ['f32', 'bf16'] as const) {
+  for (const rm of [1, 4] as const) {
+    for (const y of layerEls) add(layerGemmProgram, { dtype, y, rm });
+    add(layerGemmPartProgram, { dtype, rm });
+  }
+}
+for (const y of layerEls) add(layerGemmReduceProgram, { y });
+for (const out of [...layerEls, 'none'] as const) add(layerRmsNormProgram, { out });
+for (const attn of ['bf16', 'f16'] as const) for (const nope of [...layerEls, 'none'] as const) add(layerQRopeProgram, { attn, nope });
+for (const cache of ['bf16', 'f16'] as const) add(layerKvAppendProgram, { cache });
+for (const src of layerEls) for (const dst of layerEls) add(layerConvertProgram, { src, dst });
 process.stdout.write(`${JSON.stringify(out, null, 1)}\n`);

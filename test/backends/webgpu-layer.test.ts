@@ -9,9 +9,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
-import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
+import { createNodeWebGpuBackend, layerSplitKFromEnv } from '../../src/backends/webgpu/node.js';
 import {
-  layerConvertProgram, layerGemmProgram, layerKvAppendProgram, layerQRopeProgram, layerRmsNormProgram,
+  chooseLayerGemmSpec, layerConvertProgram, layerGemmPartProgram, layerGemmProgram, layerGemmReduceProgram, layerGemmSplitK,
+  layerGemmTiles, layerKvAppendProgram, layerQRopeProgram, layerRmsNormProgram, layerSplitKDefault,
 } from '../../src/backends/webgpu/kernels/layer.js';
 import { type HalfDType, bf16ToF32, decodeHalf, encodeHalf, f16ToF32, f32Bits, f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
 import { FlashMlaError } from '../../src/core/errors.js';
@@ -30,7 +31,9 @@ const need = (t: { skip: (m?: string) => void }) => gpu.need(t);
 
 /** A backend on the same device whose storage bindings hold 16 KiB: every op is cut into many pieces there. */
 let small: WebGpuBackend | undefined;
-after(() => small?.dispose());
+/** A backend on the same device with the gemm's split-K off (WebGpuBackendOptions.layerSplitK false). */
+let noSplit: WebGpuBackend | undefined;
+after(() => { small?.dispose(); noSplit?.dispose(); });
 
 // ---------------------------------------------------------------- host helpers
 
@@ -103,6 +106,16 @@ async function submits<T>(be: WebGpuBackend, fn: () => Promise<T>): Promise<[T, 
 async function smallBackend(be: WebGpuBackend): Promise<WebGpuBackend> {
   return (small ??= await createNodeWebGpuBackend({ device: be.device, maxBindingBytes: 16384 }));
 }
+/** fn's result and the names of the programs it dispatched (in order, one a dispatch). */
+async function programsRun<T>(be: WebGpuBackend, fn: () => Promise<T>): Promise<[T, string[]]> {
+  const pm = be.programs, orig = pm.get, names: string[] = [];
+  pm.get = ((program, spec) => { names.push(program.name); return orig.call(pm, program, spec); }) as typeof pm.get;
+  try {
+    return [await fn(), names];
+  } finally {
+    pm.get = orig;
+  }
+}
 
 // ---------------------------------------------------------------- ops
 
@@ -112,6 +125,8 @@ describe('webgpu layer ops vs float64', () => {
     if (!be) return;
     const el = ['f32', 'bf16', 'f16'] as const;
     for (const dtype of ['f32', 'bf16'] as const) for (const y of el) for (const rm of [1, 4] as const) await be.programs.check(layerGemmProgram, { dtype, y, rm });
+    for (const dtype of ['f32', 'bf16'] as const) for (const rm of [1, 4] as const) await be.programs.check(layerGemmPartProgram, { dtype, rm });
+    for (const y of el) await be.programs.check(layerGemmReduceProgram, { y });
     for (const out of [...el, 'none'] as const) await be.programs.check(layerRmsNormProgram, { out });
     for (const attn of ['bf16', 'f16'] as const) for (const nope of [...el, 'none'] as const) await be.programs.check(layerQRopeProgram, { attn, nope });
     for (const cache of ['bf16', 'f16'] as const) await be.programs.check(layerKvAppendProgram, { cache });
@@ -168,6 +183,74 @@ describe('webgpu layer ops vs float64', () => {
         t.diagnostic(`${dtype} gemm -> ${yType}: worst error ${worst.toFixed(3)} of the allowed`);
       }
     }
+  });
+
+  // [m, n, k, batch, splits]: skinny, k long enough to split (odd k: a shorter last split), batches; the last at minK.
+  const splitShapes: [number, number, number, number, number][] = [[1, 5, 4097, 1, 16], [3, 70, 2051, 2, 8], [40, 70, 2600, 2, 8], [17, 65, 2048, 3, 8]];
+
+  test('gemm split over k (skinny, long k): every y dtype against float64, the same bits twice, the partial and reduce passes run', async (t) => {
+    const be = need(t);
+    if (!be) return;
+    for (const [m, n, k, batch, splits] of splitShapes) {
+      const spec = chooseLayerGemmSpec('f32', 'f32', m);
+      assert.equal(layerGemmSplitK(k, layerGemmTiles(m, n, batch, spec).groups, layerSplitKDefault).splits, splits, `splits of ${m}x${n}x${k}x${batch}`);
+    }
+    for (const dtype of ['f32', 'bf16'] as const) {
+      for (const yType of ['f32', 'bf16', 'f16'] as const) {
+        let worst = 0;
+        for (const [s, [m, n, k, batch]] of splitShapes.entries()) {
+          type Gemm = Awaited<ReturnType<typeof gemmCase>>;
+          const [first, names]: [Gemm, string[]] = await programsRun<Gemm>(be, async () => gemmCase(be, dtype, yType, [m, n, k, batch], 300 + 7 * s));
+          assert.deepEqual(names, ['mla_layer_gemm_part', 'mla_layer_gemm_reduce'], `${m}x${n}x${k}x${batch}: one partial and one reduce pass`);
+          const again = await gemmCase(be, dtype, yType, [m, n, k, batch], 300 + 7 * s);
+          assert.deepEqual(again.bits, first.bits, `${dtype} gemm -> ${yType} ${m}x${n}x${k}x${batch}: run to run`);
+          worst = Math.max(worst, first.worst);
+        }
+        t.diagnostic(`${dtype} gemm -> ${yType} split over k: worst error ${worst.toFixed(3)} of the allowed`);
+      }
+    }
+  });
+
+  test('gemm split-K off (layerSplitK false, FLASHMLA_WEBGPU_LAYER_SPLITK=0): the one-pass gemm, within the same bound', async (t) => {
+    const be = need(t);
+    if (!be) return;
+    const saved = process.env.FLASHMLA_WEBGPU_LAYER_SPLITK;
+    try {
+      process.env.FLASHMLA_WEBGPU_LAYER_SPLITK = '0';
+      noSplit ??= await createNodeWebGpuBackend({ device: be.device });
+    } finally {
+      if (saved === undefined) delete process.env.FLASHMLA_WEBGPU_LAYER_SPLITK;
+      else process.env.FLASHMLA_WEBGPU_LAYER_SPLITK = saved;
+    }
+    const off = noSplit;
+    const [, names] = await programsRun(off, async () => gemmCase(off, 'bf16', 'bf16', [3, 70, 2051, 2], 321));
+    assert.deepEqual(names, ['mla_layer_gemm']);
+    // Below minK, or with enough tiles, the default backend runs the one-pass gemm too.
+    for (const shape of [[5, 7, 2047, 4], [64, 64 * 520, 2048, 1]] as [number, number, number, number][]) {
+      const spec = chooseLayerGemmSpec('f32', 'f32', shape[0]);
+      assert.equal(layerGemmSplitK(shape[2], layerGemmTiles(shape[0], shape[1], shape[3], spec).groups, layerSplitKDefault).splits, 1, `${shape}`);
+    }
+    const [, small1] = await programsRun(be, async () => gemmCase(be, 'f32', 'f16', [5, 7, 2047, 4], 322));
+    assert.deepEqual(small1, ['mla_layer_gemm']);
+    assert.equal(layerSplitKFromEnv('0'), false);
+    assert.equal(layerSplitKFromEnv('1'), undefined);
+    assert.deepEqual(layerSplitKFromEnv('targetGroups=1024,minChunk=128'), { targetGroups: 1024, minChunk: 128 });
+    assert.throws(() => layerSplitKFromEnv('yes'), (e: unknown) => e instanceof FlashMlaError && e.code === 'invalid_argument');
+    await assert.rejects(createNodeWebGpuBackend({ device: be.device, layerSplitK: { minChunk: 0 } }), /layerSplitK\.minChunk/);
+  });
+
+  test('gemm split rule at the DeepSeek-V3 decode shapes (m = 64)', () => {
+    // [n, k, batch]: o_proj, q_a, kv_a, q_b, the absorbed W_UK / W_UV per head; the splits and the workgroups they make.
+    const want: [number, number, number, number, number][] = [
+      [7168, 16384, 1, 8, 896], [1536, 7168, 1, 16, 384], [576, 7168, 1, 16, 144], [24576, 1536, 1, 1, 384], [512, 128, 128, 1, 1024], [128, 512, 128, 1, 256],
+    ];
+    for (const [n, k, batch, splits, groups] of want) {
+      const tiles = layerGemmTiles(64, n, batch, chooseLayerGemmSpec('f32', 'f32', 64)).groups;
+      const sk = layerGemmSplitK(k, tiles, layerSplitKDefault);
+      assert.deepEqual([sk.splits, tiles * sk.splits], [splits, groups], `m64 n${n} k${k} x${batch}`);
+      if (sk.splits > 1) assert.ok(sk.chunk % 16 === 0 && (sk.splits - 1) * sk.chunk < k && sk.splits * sk.chunk >= k, `chunk ${sk.chunk}`);
+    }
+    assert.deepEqual(layerGemmSplitK(16384, 112, undefined), { splits: 1, chunk: 16384 });
   });
 
   test('rmsNorm: in place, with and without a copy in each dtype; rows wider than the workgroup', async (t) => {
@@ -352,6 +435,15 @@ describe('webgpu layer ops vs float64', () => {
       const [cut, n2]: [Gemm, number] = await submits<Gemm>(be, async () => gemmCase(small, dtype, yType, [30, 200, 100, 2], 500));
       assert.ok(n2 > n1 + 4, `${dtype} gemm: ${n2} submissions in pieces against ${n1} whole`);
       assert.deepEqual(cut.bits, whole.bits, `${dtype} gemm -> ${yType} in pieces`);
+    }
+    // gemm split over k (2 x 12 x 2100 x 2: w rows of 8.4 KiB, one a piece): every piece split as the whole call is.
+    for (const [dtype, yType] of [['f32', 'bf16'], ['bf16', 'f32']] as const) {
+      const [[whole, n1], wholeNames]: [[Gemm, number], string[]] = await programsRun<[Gemm, number]>(be, async () => submits<Gemm>(be, async () => gemmCase(be, dtype, yType, [2, 12, 2100, 2], 510)));
+      const [[cut, n2], cutNames]: [[Gemm, number], string[]] = await programsRun<[Gemm, number]>(small, async () => submits<Gemm>(small, async () => gemmCase(small, dtype, yType, [2, 12, 2100, 2], 510)));
+      assert.ok(n2 > n1 + 4, `${dtype} split gemm: ${n2} submissions in pieces against ${n1} whole`);
+      // One submission a piece, a partial and a reduce pass in each.
+      assert.ok(wholeNames.length === 2 && cutNames.length === 2 * (n2 - n1 + 1) && cutNames.every((x, i) => x === wholeNames[i % 2]), `${dtype}: ${cutNames.length} passes`);
+      assert.deepEqual(cut.bits, whole.bits, `${dtype} split gemm -> ${yType} in pieces`);
     }
     // kvAppend into a cache of 64 rows (72 KiB): one dispatch per 13-row binding.
     for (const dtype of ['bf16', 'f16'] as const) {

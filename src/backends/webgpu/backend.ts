@@ -17,6 +17,7 @@ import { type DecodePath, type DecodePathChoice, chooseDecodePath, decodeKernelF
 import type { SparseCall } from '../../core/sparse.js';
 import type { MlaDeviceOps } from '../../core/mla/device.js';
 import { createWebGpuLayerOps } from './layer.js';
+import { type LayerSplitKRule, layerSplitKDefault } from './kernels/layer.js';
 import { sparseDispatch, sparseMaxDqk, sparseParams, sparseProgram } from './kernels/sparse.js';
 
 // The numeric values of the WebGPU flags (the GPU* namespaces are not globals in every host, e.g. Node).
@@ -94,6 +95,23 @@ export interface WebGpuBackendOptions {
    * kernels/decode-matrix5.ts Matrix5Choice.
    */
   matrix?: MatrixKnobs & { emulate?: boolean };
+  /**
+   * Split-K for the layer ops' skinny GEMMs (MlaAttention's projections at decode; kernels/layer.ts layerGemmSplitK):
+   * true (the default) with layerSplitKDefault's rule, false never (A/B timing; FLASHMLA_WEBGPU_LAYER_SPLITK=0 in
+   * Node), or the rule's fields to change (tuning; FLASHMLA_WEBGPU_LAYER_SPLITK=targetGroups=1024,minChunk=128).
+   */
+  layerSplitK?: boolean | Partial<LayerSplitKRule>;
+}
+
+/** The layer gemm's split-K rule of WebGpuBackendOptions.layerSplitK (undefined: off), checked. */
+export function resolveLayerSplitK(o: WebGpuBackendOptions['layerSplitK']): LayerSplitKRule | undefined {
+  if (o === false) return undefined;
+  if (o === undefined || o === true) return layerSplitKDefault;
+  const rule = { ...layerSplitKDefault, ...o };
+  for (const [name, v] of Object.entries(rule)) {
+    if (!Number.isInteger(v) || v < 1 || v > 2 ** 30) throw invalidArgument(`layerSplitK.${name}`, 'a positive integer', String(v));
+  }
+  return rule;
 }
 
 /**
@@ -124,6 +142,7 @@ export class WebGpuBackend implements Backend {
   readonly programs: ProgramManager;
   private readonly maxBufferBytes: number;
   private readonly maxBindingBytes: number;
+  private readonly layerSplitK?: LayerSplitKRule;
   private idx: GPUBuffer;
   private idxCap = idxCapacityInit; // i32 elements
   private accum: GPUBuffer;
@@ -151,6 +170,7 @@ export class WebGpuBackend implements Backend {
     if (opts.schedule !== undefined) checkSchedule(opts.schedule);
     const cc = opts.matrix?.combineCols;
     if (cc !== undefined && ![1, 2, 4, 8, 'auto'].includes(cc)) throw invalidArgument('matrix.combineCols', "1, 2, 4, 8 or 'auto'", String(cc));
+    this.layerSplitK = resolveLayerSplitK(opts.layerSplitK);
     this.programs = new ProgramManager(device);
     this.mulAdd = opts.mulAdd ?? false;
     this.decodeTuning = opts.decodeTuning ?? {};
@@ -596,6 +616,8 @@ export class WebGpuBackend implements Backend {
       storageOf: (t, name) => this.storageOf(t, name),
       bindGroup: (key, layout, entries) => this.bindGroup(key, layout, entries),
       uniform: (bytes) => (this.layerUniform ??= this.buffer('flashmla.layer.params', bytes, Usage.UNIFORM | Usage.COPY_DST)),
+      storage: (label, bytes) => this.buffer(label, bytes, Usage.STORAGE),
+      splitK: this.layerSplitK,
       live: () => this.live(),
     }));
   }

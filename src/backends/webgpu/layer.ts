@@ -3,6 +3,8 @@
 // A storage binding holds at most maxStorageBufferBindingSize bytes (128 MiB on lavapipe): a call whose windows do
 // not fit is cut into pieces (GEMM: batch entries, row and column blocks; the others: rows; the cache append: one
 // dispatch per binding-sized run of cache rows), all checked before the first piece is queued.
+// A skinny GEMM is split over k (kernels/layer.ts layerGemmSplitK): a partial pass into a scratch buffer the ops keep and
+// grow, and a reduce pass, both in the piece's one command encoder.
 import { dtypeBytes } from '../../core/dtype.js';
 import type { DType } from '../../core/dtype.js';
 import { invalidArgument } from '../../core/errors.js';
@@ -12,9 +14,10 @@ import type { ParamsLayout } from './params.js';
 import type { DeviceCaps, Program, ProgramManager } from './program.js';
 import type { WebGpuStorage } from './backend.js';
 import {
-  type LayerElem, chooseLayerGemmSpec, layerConvertParams, layerConvertProgram, layerGemmParams, layerGemmProgram,
-  layerGemmTiles, layerKvAppendParams, layerKvAppendProgram, layerQRopeParams, layerQRopeProgram, layerRmsNormParams,
-  layerRmsNormProgram, layerDispatch,
+  type LayerElem, type LayerSplitKRule, chooseLayerGemmSpec, layerConvertParams, layerConvertProgram, layerGemmParams,
+  layerGemmPartParams, layerGemmPartProgram, layerGemmProgram, layerGemmReduceParams, layerGemmReduceProgram,
+  layerGemmSplitK, layerGemmTiles, layerKvAppendParams, layerKvAppendProgram, layerQRopeParams, layerQRopeProgram,
+  layerRmsNormParams, layerRmsNormProgram, layerDispatch,
 } from './kernels/layer.js';
 
 export interface LayerOpsHost {
@@ -28,6 +31,10 @@ export interface LayerOpsHost {
   bindGroup(key: string, layout: GPUBindGroupLayout, entries: GPUBufferBinding[]): GPUBindGroup;
   /** A uniform buffer of `bytes` for the ops' parameter blocks, made once by the backend (labelled, error-scoped). */
   uniform(bytes: number): GPUBuffer;
+  /** A new storage buffer of `bytes` (labelled, error-scoped); the ops keep it and destroy it. */
+  storage(label: string, bytes: number): GPUBuffer;
+  /** When the gemm splits k (WebGpuBackendOptions.layerSplitK); undefined: never. */
+  splitK?: LayerSplitKRule;
   /** Throws when the backend is disposed or lost, or the device reported an error since the last call. */
   live(): void;
 }
@@ -35,10 +42,13 @@ export interface LayerOpsHost {
 /** A tensor's elements [lo, hi) as one storage binding: `base` is the element of lo in it. */
 interface Window { binding: GPUBufferBinding; base: number; name: string; writes: boolean }
 
-/** One queued dispatch: a program specialisation, its parameter values and its bindings (the uniform first). */
-interface Piece<S, K extends string> {
+/** One dispatch: a program specialisation, its parameter values and its bindings (the uniform first). */
+interface Step<S, K extends string> {
   program: Program<S>; spec: S; params: ParamsLayout<K>; values: Record<K, number>; windows: Window[]; groups: number;
 }
+
+/** One queued command encoder: a dispatch, and optionally a second one after it (the split gemm's reduce). */
+interface Piece<S, K extends string> extends Step<S, K> { next?: Step<unknown, string> }
 
 const maxI32 = 2 ** 31 - 1;
 
@@ -64,9 +74,22 @@ export function createWebGpuLayerOps(h: LayerOpsHost): MlaDeviceOps {
   const align = h.caps.minStorageBufferOffsetAlignment;
   /** Elements of `bytes` each that a window may span: the binding limit less the alignment slack at its start. */
   const capOf = (bytes: number) => Math.floor((h.maxBindingBytes - align - 4) / bytes);
-  const uniformBytes = 256;
+  // Two parameter blocks, one a dispatch of a piece, 256 bytes apart (WebGPU's largest minUniformBufferOffsetAlignment).
+  const uniformBytes = 512, block = 256;
   let uniform: GPUBuffer | undefined;
-  const staging = new ArrayBuffer(uniformBytes), view = new DataView(staging);
+  const staging = new ArrayBuffer(uniformBytes), views = [new DataView(staging, 0, block), new DataView(staging, block, block)];
+  /** The split gemm's partials (f32), grown to the largest piece seen, up to one binding. */
+  let part: GPUBuffer | undefined;
+  let partBytes = 0;
+  const partCap = Math.floor(h.maxBindingBytes / 4);
+  const partBuffer = (bytes: number): GPUBuffer => {
+    if (!part || bytes > partBytes) {
+      part?.destroy(); // queued work that reads it still runs: WebGPU frees it after the queue is done with it
+      partBytes = Math.min(Math.max(bytes, 2 * partBytes), partCap * 4);
+      part = h.storage('flashmla.layer.gemm.part', partBytes);
+    }
+    return part;
+  };
 
   const window = (t: Tensor, name: string, lo: number, hi: number, writes = false): Window => {
     const st = h.storageOf(t, name);
@@ -99,20 +122,27 @@ export function createWebGpuLayerOps(h: LayerOpsHost): MlaDeviceOps {
 
   const queue = <S, K extends string>(pieces: readonly Piece<S, K>[], label: string): void => {
     // Everything is checked and every window made before the first piece is queued.
-    for (const p of pieces) checkAliasing(p.windows);
+    for (const p of pieces) {
+      checkAliasing(p.windows);
+      if (p.next) checkAliasing(p.next.windows);
+    }
     uniform ??= h.uniform(uniformBytes);
     for (const p of pieces) {
-      const compiled = h.programs.get(p.program, p.spec);
-      p.params.pack(p.values, view);
-      h.device.queue.writeBuffer(uniform, 0, staging, 0, p.params.byteSize);
-      const bg = h.bindGroup(p.program.name + p.program.key(p.spec), compiled.layout,
-        [{ buffer: uniform, offset: 0, size: p.params.byteSize }, ...p.windows.map((w) => w.binding)]);
+      const steps: Step<unknown, string>[] = p.next ? [p as Step<unknown, string>, p.next] : [p as Step<unknown, string>];
+      steps.forEach((st, i) => st.params.pack(st.values, views[i]));
+      h.device.queue.writeBuffer(uniform, 0, staging, 0, (steps.length - 1) * block + steps[steps.length - 1].params.byteSize);
       const enc = h.device.createCommandEncoder({ label });
       const pass = enc.beginComputePass({ label });
-      pass.setPipeline(compiled.pipeline);
-      pass.setBindGroup(0, bg);
-      const [x, y, z] = layerDispatch(p.groups, h.caps);
-      pass.dispatchWorkgroups(x, y, z);
+      // Each dispatch is its own usage scope: the reduce sees the partial pass's writes.
+      steps.forEach((st, i) => {
+        const compiled = h.programs.get(st.program, st.spec);
+        const bg = h.bindGroup(st.program.name + st.program.key(st.spec), compiled.layout,
+          [{ buffer: uniform!, offset: i * block, size: st.params.byteSize }, ...st.windows.map((w) => w.binding)]);
+        pass.setPipeline(compiled.pipeline);
+        pass.setBindGroup(0, bg);
+        const [x, y, z] = layerDispatch(st.groups, h.caps);
+        pass.dispatchWorkgroups(x, y, z);
+      });
       pass.end();
       h.device.queue.submit([enc.finish()]);
     }
@@ -141,35 +171,64 @@ export function createWebGpuLayerOps(h: LayerOpsHost): MlaDeviceOps {
       reach(g.y, 'gemm.y', yOff, batch, yBatch, g.m, yStride, g.n);
       const dtype = g.x.dtype as 'f32' | 'bf16', spec = chooseLayerGemmSpec(dtype, g.y.dtype as LayerElem, g.m);
       const k = g.k, ex = dtypeBytes[dtype], ey = dtypeBytes[g.y.dtype];
+      // Split-K is chosen for the whole call, so a call cut into pieces sums each y element in the same order.
+      let sk = layerGemmSplitK(k, layerGemmTiles(g.m, g.n, batch, spec).groups, h.splitK);
+      if (sk.splits > partCap) sk = { splits: 1, chunk: k };
       const piece = (z: number, zc: number, i0: number, mc: number, j0: number, nc: number) => {
         const xLo = xOff + z * xBatch + i0 * xStride, wLo = wOff + z * wBatch + j0 * wStride, yLo = yOff + z * yBatch + i0 * yStride + j0;
         const X = window(g.x, 'gemm.x', xLo, xLo + (zc - 1) * xBatch + (mc - 1) * xStride + k);
         const W = window(g.w, 'gemm.w', wLo, wLo + (zc - 1) * wBatch + (nc - 1) * wStride + k);
         const Y = window(g.y, 'gemm.y', yLo, yLo + (zc - 1) * yBatch + (mc - 1) * yStride + nc, true);
-        const t = layerGemmTiles(mc, nc, zc, spec);
-        return {
-          program: layerGemmProgram, spec, params: layerGemmParams, groups: t.groups, windows: [X, W, Y],
-          values: { m: mc, n: nc, k, xOff: X.base, xStride, xBatch, wOff: W.base, wStride, wBatch, yOff: Y.base, yStride, yBatch, ...t },
-        };
+        const parts = sk.splits > 1 ? sk.splits * zc * mc * nc : 0;
+        if (parts > partCap) throw invalidArgument('gemm', `split-K partials of at most ${partCap} floats a piece`, String(parts)); // caught below: the call is cut
+        return { X, W, Y, zc, mc, nc, parts, tiles: layerGemmTiles(mc, nc, zc, spec) };
       };
-      let pieces: ReturnType<typeof piece>[];
+      let cut: ReturnType<typeof piece>[];
       try {
-        pieces = [piece(0, batch, 0, g.m, 0, g.n)];
+        cut = [piece(0, batch, 0, g.m, 0, g.n)];
       } catch {
-        // Too large for one binding (or across two buffers): a batch entry at a time, in blocks of rows and columns
-        // whose windows fit. A block that still cannot be bound throws from window() before anything is queued.
-        const nc = Math.min(g.n, 1 + Math.floor(Math.max(-1, capOf(ex) - k) / Math.max(wStride, 1)));
-        const mc = Math.min(g.m, 1 + Math.floor(Math.max(-1, capOf(ex) - k) / Math.max(xStride, 1)),
+        // Too large for one binding (or across two buffers, or the partials for one binding): a batch entry at a time,
+        // in blocks of rows and columns whose windows fit. A block that still cannot be bound throws from window()
+        // before anything is queued.
+        let nc = Math.min(g.n, 1 + Math.floor(Math.max(-1, capOf(ex) - k) / Math.max(wStride, 1)));
+        let mc = Math.min(g.m, 1 + Math.floor(Math.max(-1, capOf(ex) - k) / Math.max(xStride, 1)),
           1 + Math.floor(Math.max(-1, capOf(ey) - Math.max(nc, 1)) / Math.max(yStride, 1)));
         if (nc < 1) rowsFit('gemm.w', k, ex);
         if (mc < 1) rowsFit('gemm.x', k, ex);
-        pieces = [];
+        if (sk.splits > 1) {
+          nc = Math.min(nc, Math.floor(partCap / sk.splits));
+          mc = Math.min(mc, Math.floor(partCap / (sk.splits * nc)));
+        }
+        cut = [];
         for (let z = 0; z < batch; z++) {
           for (let i0 = 0; i0 < g.m; i0 += mc) {
-            for (let j0 = 0; j0 < g.n; j0 += nc) pieces.push(piece(z, 1, i0, Math.min(mc, g.m - i0), j0, Math.min(nc, g.n - j0)));
+            for (let j0 = 0; j0 < g.n; j0 += nc) cut.push(piece(z, 1, i0, Math.min(mc, g.m - i0), j0, Math.min(nc, g.n - j0)));
           }
         }
       }
+      const P = sk.splits > 1 ? partBuffer(4 * cut.reduce((most, c) => Math.max(most, c.parts), 0)) : undefined;
+      const pieces = cut.map(({ X, W, Y, zc, mc, nc, parts, tiles }): Piece<unknown, string> => {
+        if (!P) {
+          return {
+            program: layerGemmProgram, spec, params: layerGemmParams, groups: tiles.groups, windows: [X, W, Y],
+            values: { m: mc, n: nc, k, xOff: X.base, xStride, xBatch, wOff: W.base, wStride, wBatch, yOff: Y.base, yStride, yBatch, ...tiles },
+          };
+        }
+        const binding = { buffer: P, offset: 0, size: 4 * parts }, name = 'gemm (split-K partials)';
+        return {
+          program: layerGemmPartProgram, spec: { dtype, rm: spec.rm }, params: layerGemmPartParams, groups: tiles.groups * sk.splits,
+          windows: [X, W, { binding, base: 0, name, writes: true }],
+          values: {
+            m: mc, n: nc, k, xOff: X.base, xStride, xBatch, wOff: W.base, wStride, wBatch, batch: zc, chunk: sk.chunk, splits: sk.splits,
+            tilesM: tiles.tilesM, tilesN: tiles.tilesN, groups: tiles.groups * sk.splits,
+          },
+          next: {
+            program: layerGemmReduceProgram, spec: { y: spec.y }, params: layerGemmReduceParams, groups: Math.ceil(zc * mc * nc / 256),
+            windows: [{ binding, base: 0, name, writes: false }, Y],
+            values: { m: mc, n: nc, splits: sk.splits, total: zc * mc * nc, yOff: Y.base, yStride, yBatch },
+          },
+        };
+      });
       queue(pieces, 'flashmla.layer.gemm');
     },
 
@@ -312,6 +371,9 @@ export function createWebGpuLayerOps(h: LayerOpsHost): MlaDeviceOps {
     dispose(): void {
       uniform?.destroy();
       uniform = undefined;
+      part?.destroy();
+      part = undefined;
+      partBytes = 0;
     },
   };
 }

@@ -1,7 +1,7 @@
 // Node glue for the WebGPU backend: Dawn through the `webgpu` package. Kept apart so browser bundles never
 // import it.
 import { create, globals } from 'webgpu';
-import type { WebGpuBackend } from './backend.js';
+import type { WebGpuBackend, WebGpuBackendOptions } from './backend.js';
 import { type CreateWebGpuBackendOptions, createWebGpuBackend } from './index.js';
 import { withDawnQuiet } from './quiet.js';
 import { invalidArgument } from '../../core/errors.js';
@@ -64,6 +64,20 @@ export interface NodeWebGpuBackendOptions extends CreateWebGpuBackendOptions {
   robustness?: boolean;
 }
 
+/** FLASHMLA_WEBGPU_LAYER_SPLITK's value as WebGpuBackendOptions.layerSplitK; a malformed one throws (a tuning run must not silently time the default). */
+export function layerSplitKFromEnv(v: string | undefined): WebGpuBackendOptions['layerSplitK'] {
+  if (v === undefined || v === '' || v === '1') return undefined;
+  if (v === '0') return false;
+  const fields = ['targetGroups', 'minK', 'minChunk', 'maxSplits'];
+  const rule: Record<string, number> = {};
+  for (const part of v.split(',')) {
+    const m = /^(\w+)=(\d+)$/.exec(part.trim());
+    if (!m || !fields.includes(m[1])) throw invalidArgument('FLASHMLA_WEBGPU_LAYER_SPLITK', `0, 1 or ${fields.map((f) => `${f}=<n>`).join(',')} (any of them)`, v);
+    rule[m[1]] = Number(m[2]);
+  }
+  return rule;
+}
+
 /** A WebGPU backend on Dawn. Dawn's start-up warnings stay out of stderr unless `dawnLog` asks for them. */
 export async function createNodeWebGpuBackend(opts: NodeWebGpuBackendOptions = {}): Promise<WebGpuBackend> {
   const { dawnLog, unlockFeatures, robustness, ...rest } = opts;
@@ -118,11 +132,14 @@ export async function createNodeWebGpuBackend(opts: NodeWebGpuBackendOptions = {
   const envF16d = ({ 1: true, 0: false } as const)[process.env.FLASHMLA_WEBGPU_MATRIX_F16DIRECT as '1' | '0'];
   const envB16d = ({ 1: true, 0: false } as const)[process.env.FLASHMLA_WEBGPU_MATRIX_BF16DIRECT as '1' | '0'];
   const matrix = rest.matrix ?? (envVSplit || envVersion || envSubgroups || envLazy !== undefined || envTile16 || envPair || envAhead || envBounded !== undefined || envFinite || envCombine !== undefined || envInfSafe !== undefined || envPacked !== undefined || envQOnce !== undefined || envCols !== undefined || envQRow !== undefined || envEarly !== undefined || envFresh !== undefined || envF16d !== undefined || envB16d !== undefined ? { vSplit: envVSplit, version: envVersion, subgroups: envSubgroups, lazy: envLazy, tile16: envTile16, pair: envPair, lookahead: envAhead, bounded: envBounded, finite: envFinite, combine: envCombine, infSafe: envInfSafe, packedMax: envPacked, qOnce: envQOnce, combineCols: envCols, qRowLanes: envQRow, firstEarly: envEarly, freshO: envFresh, f16Direct: envF16d, bf16Direct: envB16d } : undefined);
+  // FLASHMLA_WEBGPU_LAYER_SPLITK=0|1|<field>=<n>,...: the layer gemm's split-K off (A/B timing), on (the default), or on
+  // with these fields of its rule changed (kernels/layer.ts LayerSplitKRule, e.g. targetGroups=1024,minChunk=128).
+  const envSplitK = layerSplitKFromEnv(process.env.FLASHMLA_WEBGPU_LAYER_SPLITK);
   // FLASHMLA_WEBGPU_SCHEDULE=<one of scheduleKinds>: the plan MlaDecoder makes for this backend (default 'auto', the
   // backend's own rule; flashmla: getMlaMetadata's plan; fill; core/scheduler.ts); another value is ignored, as before.
   const envSchedule = scheduleKinds.find((k) => k === process.env.FLASHMLA_WEBGPU_SCHEDULE);
   const be = await withDawnQuiet(
-    async () => createWebGpuBackend({ ...rest, matrix, schedule: rest.schedule ?? envSchedule, decodePath: rest.decodePath ?? envPath, gpu: rest.gpu ?? (own ? nodeGpu([], unlockFeatures, robust) : undefined) }),
+    async () => createWebGpuBackend({ ...rest, matrix, layerSplitK: rest.layerSplitK ?? envSplitK, schedule: rest.schedule ?? envSchedule, decodePath: rest.decodePath ?? envPath, gpu: rest.gpu ?? (own ? nodeGpu([], unlockFeatures, robust) : undefined) }),
     dawnLog ?? process.env.FLASHMLA_DAWN_LOG === '1',
   );
   if (own && be.info.details) be.info.details.robustness = robust;

@@ -141,10 +141,14 @@ fn ropeOut(a: f32, b: f32, pos: i32, freq: f32, af: f32) -> vec2<f32> {
 
 // ---------------------------------------------------------------- gemm
 
-export const layerGemmParams = defineParams('LayerGemmParams', [
+const gemmOperandFields = [
   ['m', 'u32'], ['n', 'u32'], ['k', 'u32'],
   ['xOff', 'u32', 'element of x[z = 0, 0, 0] in its binding'], ['xStride', 'u32'], ['xBatch', 'u32', 'elements between batch entries'],
   ['wOff', 'u32'], ['wStride', 'u32'], ['wBatch', 'u32'],
+] as const;
+
+export const layerGemmParams = defineParams('LayerGemmParams', [
+  ...gemmOperandFields,
   ['yOff', 'u32'], ['yStride', 'u32'], ['yBatch', 'u32'],
   ['tilesM', 'u32', 'ceil(m / (16 rm))'], ['tilesN', 'u32', 'ceil(n / 64)'], ['groups', 'u32', 'tilesM * tilesN * batch'],
 ]);
@@ -156,30 +160,27 @@ export function chooseLayerGemmSpec(dtype: 'f32' | 'bf16', y: LayerElem, m: numb
   return { dtype, y, rm: m <= 16 ? 1 : 4 };
 }
 
-export function layerGemmTiles(m: number, n: number, batch: number, spec: LayerGemmSpec): { tilesM: number; tilesN: number; groups: number } {
+export function layerGemmTiles(m: number, n: number, batch: number, spec: Pick<LayerGemmSpec, 'rm'>): { tilesM: number; tilesN: number; groups: number } {
   const tilesM = Math.ceil(m / (16 * spec.rm)), tilesN = Math.ceil(n / 64);
   return { tilesM, tilesN, groups: tilesM * tilesN * batch };
 }
 
 /**
- * y[z, i, j] = sum_t x[z, i, t] w[z, j, t]: a workgroup of 16 x 16 lanes owns a (16 rm) x 64 tile of y of one batch
- * entry (the per-head products of the absorbed W_UK / W_UV are one dispatch), x and w staged 16 k-columns at a time
- * through workgroup memory as f32, each lane rm x 4 accumulators.
+ * The tile loop of the gemm and of its split-K partial: a workgroup of 16 x 16 lanes owns a (16 rm) x 64 tile of one
+ * batch entry, x and w staged 16 k-columns at a time through workgroup memory as f32, each lane rm x 4 accumulators
+ * over k in [kLo, kHi). `head` turns the workgroup index g into z, row0, col0, xb, wb (and what `store` needs); `store`
+ * writes acc[i][j] of row r, column c.
  */
-export const layerGemmProgram: Program<LayerGemmSpec> = {
-  name: 'mla_layer_gemm',
-  key: (s) => `${s.dtype}-y${s.y}-rm${s.rm}`,
-  source: (s) => {
-    const tm = 16 * s.rm;
-    return `${layerGemmParams.wgsl}
-@group(0) @binding(0) var<uniform> u: LayerGemmParams;
+function gemmTileWgsl(s: { dtype: 'f32' | 'bf16'; rm: 1 | 4 }, params: { wgsl: string; structName: string }, out: string, head: string, kLo: string, kHi: string, store: string): string {
+  return `${params.wgsl}
+@group(0) @binding(0) var<uniform> u: ${params.structName};
 ${decodeWgsl}
 ${encodeWgsl}
 ${readBinding(1, 'x', s.dtype)}
 ${readBinding(2, 'w', s.dtype)}
-${writeBinding(3, 'y', s.y)}
+${out}
 ${linearWorkgroupWgsl}
-const TM: u32 = ${tm}u;
+const TM: u32 = ${16 * s.rm}u;
 const RM: u32 = ${s.rm}u;
 var<workgroup> xs: array<array<f32, 17>, TM>; // [row][k], padded against bank conflicts
 var<workgroup> ws: array<array<f32, 17>, 64>;
@@ -188,27 +189,20 @@ var<workgroup> ws: array<array<f32, 17>, 64>;
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let g = linearWorkgroup(wid, nwg);
   if (g >= u.groups) { return; } // uniform per workgroup: the folded dispatch's spare groups
-  let perZ = u.tilesM * u.tilesN;
-  let z = g / perZ;
-  let tile = g % perZ;
-  let row0 = (tile / u.tilesN) * TM;
-  let col0 = (tile % u.tilesN) * 64u;
-  let xb = u.xOff + z * u.xBatch;
-  let wb = u.wOff + z * u.wBatch;
-  let yb = u.yOff + z * u.yBatch;
+${head}
   let t = lid.y * 16u + lid.x;
   var acc: array<array<f32, 4>, RM>;
-  for (var k0 = 0u; k0 < u.k; k0 += 16u) {
+  for (var k0 = ${kLo}; k0 < ${kHi}; k0 += 16u) {
     for (var e = t; e < TM * 16u; e += 256u) {
       let r = e / 16u; let kk = e % 16u;
       var v = 0.0;
-      if (row0 + r < u.m && k0 + kk < u.k) { v = load_x(xb + (row0 + r) * u.xStride + k0 + kk); }
+      if (row0 + r < u.m && k0 + kk < ${kHi}) { v = load_x(xb + (row0 + r) * u.xStride + k0 + kk); }
       xs[r][kk] = v;
     }
     for (var e = t; e < 1024u; e += 256u) {
       let r = e / 16u; let kk = e % 16u;
       var v = 0.0;
-      if (col0 + r < u.n && k0 + kk < u.k) { v = load_w(wb + (col0 + r) * u.wStride + k0 + kk); }
+      if (col0 + r < u.n && k0 + kk < ${kHi}) { v = load_w(wb + (col0 + r) * u.wStride + k0 + kk); }
       ws[r][kk] = v;
     }
     workgroupBarrier();
@@ -227,12 +221,114 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (r >= u.m) { continue; }
     for (var j = 0u; j < 4u; j++) {
       let c = col0 + lid.x + 16u * j;
-      if (c < u.n) { store_y(yb + r * u.yStride + c, acc[i][j]); }
+      if (c < u.n) { ${store} }
     }
   }
 }`;
-  },
+}
+
+/**
+ * y[z, i, j] = sum_t x[z, i, t] w[z, j, t]: one workgroup a (16 rm) x 64 tile of y of one batch entry (the per-head
+ * products of the absorbed W_UK / W_UV are one dispatch), walking all of k.
+ */
+export const layerGemmProgram: Program<LayerGemmSpec> = {
+  name: 'mla_layer_gemm',
+  key: (s) => `${s.dtype}-y${s.y}-rm${s.rm}`,
+  source: (s) => gemmTileWgsl(s, layerGemmParams, writeBinding(3, 'y', s.y), `  let perZ = u.tilesM * u.tilesN;
+  let z = g / perZ;
+  let tile = g % perZ;
+  let row0 = (tile / u.tilesN) * TM;
+  let col0 = (tile % u.tilesN) * 64u;
+  let xb = u.xOff + z * u.xBatch;
+  let wb = u.wOff + z * u.wBatch;
+  let yb = u.yOff + z * u.yBatch;`, '0u', 'u.k', 'store_y(yb + r * u.yStride + c, acc[i][j]);'),
 };
+
+// ---------------------------------------------------------------- gemm, split over k
+// A skinny GEMM (few rows, long k: MlaAttention's projections at decode) has too few tiles to fill a GPU, each walking
+// all of k: o_proj at m = 64 is 112 workgroups over k = 16384. Split-K cuts k into `splits` ranges of `chunk` columns;
+// the partial pass computes each tile over each range into an f32 scratch part[s, z, i, j], the reduce pass adds the
+// ranges' sums in order s = 0, 1, ... (a fixed order: the same bits run to run, and whether or not the call is cut
+// into pieces) and stores y as the gemm does. Both passes go in one command encoder.
+
+export const layerGemmPartParams = defineParams('LayerGemmPartParams', [
+  ...gemmOperandFields,
+  ['batch', 'u32'], ['chunk', 'u32', 'k columns a split (a multiple of 16)'], ['splits', 'u32', 'ceil(k / chunk)'],
+  ['tilesM', 'u32', 'ceil(m / (16 rm))'], ['tilesN', 'u32', 'ceil(n / 64)'], ['groups', 'u32', 'tilesM * tilesN * batch * splits'],
+]);
+
+export interface LayerGemmPartSpec { dtype: 'f32' | 'bf16'; rm: 1 | 4 }
+
+/** The partial pass: workgroup g = (split, z, tile), tile as in the gemm; part[((split * batch + z) * m + i) * n + j]. */
+export const layerGemmPartProgram: Program<LayerGemmPartSpec> = {
+  name: 'mla_layer_gemm_part',
+  key: (s) => `${s.dtype}-rm${s.rm}`,
+  source: (s) => gemmTileWgsl(s, layerGemmPartParams, '@group(0) @binding(3) var<storage, read_write> part: array<f32>;', `  let perZ = u.tilesM * u.tilesN;
+  let split = g / (perZ * u.batch);
+  let zt = g % (perZ * u.batch);
+  let z = zt / perZ;
+  let tile = zt % perZ;
+  let row0 = (tile / u.tilesN) * TM;
+  let col0 = (tile % u.tilesN) * 64u;
+  let xb = u.xOff + z * u.xBatch;
+  let wb = u.wOff + z * u.wBatch;
+  let kLo = split * u.chunk;
+  let kHi = min(u.k, kLo + u.chunk);
+  let pb = (split * u.batch + z) * u.m * u.n;`, 'kLo', 'kHi', 'part[pb + r * u.n + c] = acc[i][j];'),
+};
+
+export const layerGemmReduceParams = defineParams('LayerGemmReduceParams', [
+  ['m', 'u32'], ['n', 'u32'], ['splits', 'u32'], ['total', 'u32', 'batch * m * n: elements of one split in part'],
+  ['yOff', 'u32'], ['yStride', 'u32'], ['yBatch', 'u32'],
+]);
+
+export interface LayerGemmReduceSpec { y: LayerElem }
+
+/** The reduce pass: a lane an element of y, its splits summed in order, stored (and rounded) as the gemm stores. */
+export const layerGemmReduceProgram: Program<LayerGemmReduceSpec> = {
+  name: 'mla_layer_gemm_reduce',
+  key: (s) => `y${s.y}`,
+  source: (s) => `${layerGemmReduceParams.wgsl}
+@group(0) @binding(0) var<uniform> u: LayerGemmReduceParams;
+${encodeWgsl}
+@group(0) @binding(1) var<storage, read> part: array<f32>;
+${writeBinding(2, 'y', s.y)}
+${linearWorkgroupWgsl}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+  let e = linearWorkgroup(wid, nwg) * 256u + t;
+  if (e >= u.total) { return; }
+  var v = part[e];
+  for (var s = 1u; s < u.splits; s++) { v += part[s * u.total + e]; }
+  let mn = u.m * u.n;
+  let z = e / mn;
+  let i = (e % mn) / u.n;
+  let j = e % u.n;
+  store_y(u.yOff + z * u.yBatch + i * u.yStride + j, v);
+}`,
+};
+
+/**
+ * When and how far the gemm splits k (WebGpuBackendOptions.layerSplitK). WebGPU does not say how many processors
+ * the device has: the rule aims at `targetGroups` workgroups (512: about four on each of an H200's 132 SMs) for
+ * calls of k >= `minK`, each split at least `minChunk` columns of k, at most `maxSplits` splits, a power of two.
+ */
+export interface LayerSplitKRule { targetGroups: number; minK: number; minChunk: number; maxSplits: number }
+
+export const layerSplitKDefault: LayerSplitKRule = { targetGroups: 512, minK: 2048, minChunk: 256, maxSplits: 64 };
+
+/**
+ * The split of a call of `groups` tiles over k: `splits` ranges of `chunk` columns (a multiple of 16, the tile loop's
+ * step; the last range may be shorter, none is empty), or { splits: 1, chunk: k } where the call does not split.
+ */
+export function layerGemmSplitK(k: number, groups: number, rule: LayerSplitKRule | undefined): { splits: number; chunk: number } {
+  if (!rule || k < rule.minK || groups >= rule.targetGroups) return { splits: 1, chunk: k };
+  let s = 1;
+  while (s * 2 <= rule.maxSplits && groups * s < rule.targetGroups && k / (s * 2) >= rule.minChunk) s *= 2;
+  const chunk = Math.ceil(k / s / 16) * 16, splits = Math.ceil(k / chunk);
+  return splits > 1 ? { splits, chunk } : { splits: 1, chunk: k };
+}
 
 // ---------------------------------------------------------------- rmsNorm
 
