@@ -11,10 +11,10 @@ import { benchLayer, benchShape } from './setup.js';
 
 const { values: v } = parseArgs({ options: {
   shape: { type: 'string', default: 'v3' }, batch: { type: 'string', default: '64' }, context: { type: 'string', default: '4096' },
-  backend: { type: 'string', default: 'webgpu' }, reps: { type: 'string', default: '5' }, json: { type: 'string' }, precision: { type: 'string', default: 'f32' },
+  backend: { type: 'string', default: 'webgpu' }, reps: { type: 'string', default: '5' }, chain: { type: 'string' }, json: { type: 'string' }, precision: { type: 'string', default: 'f32' },
 } });
 const c = benchShape(v.shape!);
-const b = Number(v.batch), ctx = Number(v.context), reps = Number(v.reps);
+const b = Number(v.batch), ctx = Number(v.context), reps = Number(v.reps), chain = Number(v.chain ?? v.reps);
 const backend = await createBackend(v.backend as BackendKind);
 if (!backend.layerOps) throw new Error(`${backend.kind}: no device layer kernels`);
 const ops = backend.layerOps();
@@ -30,7 +30,7 @@ for (const name of ['gemm', 'rmsNorm', 'qRope', 'kvAppend', 'convert'] as const)
     f(...a);
   };
 }
-const { cache, layer, ids, hidden: x } = benchLayer(backend, c, { batch: b, context: ctx, extraTokens: 6 * reps + 8, precision: v.precision as 'f32' | 'bf16' });
+const { cache, layer, ids, hidden: x } = benchLayer(backend, c, { batch: b, context: ctx, extraTokens: 6 * reps + chain + 8, precision: v.precision as 'f32' | 'bf16' });
 await layer.forward(ids, x, 1);
 await backend.synchronize();
 recording = true;
@@ -76,10 +76,10 @@ for (let r = 0; r < reps; r++) {
 // `reps` steps queued back to back with forwardDevice and one synchronize(): a step's time where nothing waits between steps.
 await backend.synchronize();
 const tq0 = performance.now();
-for (let r = 0; r < reps; r++) await layer.forwardDevice(ids, hidDev, 1);
+for (let r = 0; r < chain; r++) await layer.forwardDevice(ids, hidDev, 1);
 await backend.synchronize();
-const chainedMs = (performance.now() - tq0) / reps;
-console.log(`forwardDevice chained: ${chainedMs.toFixed(3)} ms a step over ${reps} steps`);
+const chainedMs = (performance.now() - tq0) / chain;
+console.log(`forwardDevice chained: ${chainedMs.toFixed(3)} ms a step over ${chain} steps`);
 // The read-back's share: forwardDevice then download() of the step's output, with and without a synchronize() first.
 const readBack: { direct_ms: number; synced_ms: number }[] = [];
 for (let r = 0; r < reps; r++) {
