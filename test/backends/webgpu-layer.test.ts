@@ -8,7 +8,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
-import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
+import { type WebGpuBackend, layerSplitKOn } from '../../src/backends/webgpu/backend.js';
 import { createNodeWebGpuBackend, layerSplitKFromEnv } from '../../src/backends/webgpu/node.js';
 import {
   chooseLayerGemmSpec, layerConvertProgram, layerGemmPartProgram, layerGemmProgram, layerGemmReduceProgram, layerGemmSplitK,
@@ -31,9 +31,10 @@ const need = (t: { skip: (m?: string) => void }) => gpu.need(t);
 
 /** A backend on the same device whose storage bindings hold 16 KiB: every op is cut into many pieces there. */
 let small: WebGpuBackend | undefined;
-/** A backend on the same device with the gemm's split-K off (WebGpuBackendOptions.layerSplitK false). */
-let noSplit: WebGpuBackend | undefined;
-after(() => { small?.dispose(); noSplit?.dispose(); });
+/** A backend on the same device with the gemm's split-K on (WebGpuBackendOptions.layerSplitK true; off by default). */
+let withSplit: WebGpuBackend | undefined;
+const splitOn = async (be: WebGpuBackend) => (withSplit ??= await createNodeWebGpuBackend({ device: be.device, layerSplitK: true }));
+after(() => { small?.dispose(); withSplit?.dispose(); });
 
 // ---------------------------------------------------------------- host helpers
 
@@ -104,7 +105,7 @@ async function submits<T>(be: WebGpuBackend, fn: () => Promise<T>): Promise<[T, 
   }
 }
 async function smallBackend(be: WebGpuBackend): Promise<WebGpuBackend> {
-  return (small ??= await createNodeWebGpuBackend({ device: be.device, maxBindingBytes: 16384 }));
+  return (small ??= await createNodeWebGpuBackend({ device: be.device, maxBindingBytes: 16384, layerSplitK: true }));
 }
 /** fn's result and the names of the programs it dispatched (in order, one a dispatch). */
 async function programsRun<T>(be: WebGpuBackend, fn: () => Promise<T>): Promise<[T, string[]]> {
@@ -188,9 +189,10 @@ describe('webgpu layer ops vs float64', () => {
   // [m, n, k, batch, splits]: skinny, k long enough to split (odd k: a shorter last split), batches; the last at minK.
   const splitShapes: [number, number, number, number, number][] = [[1, 5, 4097, 1, 16], [3, 70, 2051, 2, 8], [40, 70, 2600, 2, 8], [17, 65, 2048, 3, 8]];
 
-  test('gemm split over k (skinny, long k): every y dtype against float64, the same bits twice, the partial and reduce passes run', async (t) => {
-    const be = need(t);
-    if (!be) return;
+  test('gemm split over k (skinny, long k; layerSplitK true): every y dtype against float64, the same bits twice, the partial and reduce passes run', async (t) => {
+    const be0 = need(t);
+    if (!be0) return;
+    const be = await splitOn(be0);
     for (const [m, n, k, batch, splits] of splitShapes) {
       const spec = chooseLayerGemmSpec('f32', 'f32', m);
       assert.equal(layerGemmSplitK(k, layerGemmTiles(m, n, batch, spec).groups, layerSplitKDefault).splits, splits, `splits of ${m}x${n}x${k}x${batch}`);
@@ -211,29 +213,23 @@ describe('webgpu layer ops vs float64', () => {
     }
   });
 
-  test('gemm split-K off (layerSplitK false, FLASHMLA_WEBGPU_LAYER_SPLITK=0): the one-pass gemm, within the same bound', async (t) => {
+  test('gemm split-K off (the default; layerSplitK false, FLASHMLA_WEBGPU_LAYER_SPLITK=0): the one-pass gemm, within the same bound', async (t) => {
     const be = need(t);
     if (!be) return;
-    const saved = process.env.FLASHMLA_WEBGPU_LAYER_SPLITK;
-    try {
-      process.env.FLASHMLA_WEBGPU_LAYER_SPLITK = '0';
-      noSplit ??= await createNodeWebGpuBackend({ device: be.device });
-    } finally {
-      if (saved === undefined) delete process.env.FLASHMLA_WEBGPU_LAYER_SPLITK;
-      else process.env.FLASHMLA_WEBGPU_LAYER_SPLITK = saved;
-    }
-    const off = noSplit;
-    const [, names] = await programsRun(off, async () => gemmCase(off, 'bf16', 'bf16', [3, 70, 2051, 2], 321));
+    const [, names] = await programsRun(be, async () => gemmCase(be, 'bf16', 'bf16', [3, 70, 2051, 2], 321));
     assert.deepEqual(names, ['mla_layer_gemm']);
+    const on = await splitOn(be);
     // Below minK, or with enough tiles, the default backend runs the one-pass gemm too.
     for (const shape of [[5, 7, 2047, 4], [64, 64 * 520, 2048, 1]] as [number, number, number, number][]) {
       const spec = chooseLayerGemmSpec('f32', 'f32', shape[0]);
       assert.equal(layerGemmSplitK(shape[2], layerGemmTiles(shape[0], shape[1], shape[3], spec).groups, layerSplitKDefault).splits, 1, `${shape}`);
     }
-    const [, small1] = await programsRun(be, async () => gemmCase(be, 'f32', 'f16', [5, 7, 2047, 4], 322));
+    const [, small1] = await programsRun(on, async () => gemmCase(on, 'f32', 'f16', [5, 7, 2047, 4], 322));
     assert.deepEqual(small1, ['mla_layer_gemm']);
+    assert.equal(layerSplitKOn, false);
     assert.equal(layerSplitKFromEnv('0'), false);
-    assert.equal(layerSplitKFromEnv('1'), undefined);
+    assert.equal(layerSplitKFromEnv('1'), true);
+    assert.equal(layerSplitKFromEnv(undefined), undefined);
     assert.deepEqual(layerSplitKFromEnv('targetGroups=1024,minChunk=128'), { targetGroups: 1024, minChunk: 128 });
     assert.throws(() => layerSplitKFromEnv('yes'), (e: unknown) => e instanceof FlashMlaError && e.code === 'invalid_argument');
     await assert.rejects(createNodeWebGpuBackend({ device: be.device, layerSplitK: { minChunk: 0 } }), /layerSplitK\.minChunk/);
@@ -437,8 +433,9 @@ describe('webgpu layer ops vs float64', () => {
       assert.deepEqual(cut.bits, whole.bits, `${dtype} gemm -> ${yType} in pieces`);
     }
     // gemm split over k (2 x 12 x 2100 x 2: w rows of 8.4 KiB, one a piece): every piece split as the whole call is.
+    const on = await splitOn(be);
     for (const [dtype, yType] of [['f32', 'bf16'], ['bf16', 'f32']] as const) {
-      const [[whole, n1], wholeNames]: [[Gemm, number], string[]] = await programsRun<[Gemm, number]>(be, async () => submits<Gemm>(be, async () => gemmCase(be, dtype, yType, [2, 12, 2100, 2], 510)));
+      const [[whole, n1], wholeNames]: [[Gemm, number], string[]] = await programsRun<[Gemm, number]>(on, async () => submits<Gemm>(on, async () => gemmCase(on, dtype, yType, [2, 12, 2100, 2], 510)));
       const [[cut, n2], cutNames]: [[Gemm, number], string[]] = await programsRun<[Gemm, number]>(small, async () => submits<Gemm>(small, async () => gemmCase(small, dtype, yType, [2, 12, 2100, 2], 510)));
       assert.ok(n2 > n1 + 4, `${dtype} split gemm: ${n2} submissions in pieces against ${n1} whole`);
       // One submission a piece, a partial and a reduce pass in each.

@@ -2,7 +2,8 @@
 # Session 41, call 11 (H200): the WebGPU layer GEMM's split-K (kernels/layer.ts mla_layer_gemm_part / _reduce, the
 # default) against FLASHMLA_WEBGPU_LAYER_SPLITK=0 and a wider rule (minK=1024,minChunk=128), bench/mla/layer-profile.ts on
 # the V3-shaped layer (b 64, context 4096, f32, then bf16 with the default); test/backends/webgpu-layer.test.ts on the card.
-# Predictions: results/gpu-host/bench/hopper/s41/predictions.txt. At most 8 files in $OUT.
+# Predictions: results/gpu-host/bench/hopper/s41/predictions.txt. At most 8 files in $OUT. (At this call split-K was the
+# default, so the arm 'on' unset the knob; it is opt-in since, FLASHMLA_WEBGPU_LAYER_SPLITK=1.)
 #   OUT=$OUT bash bench/cuda/hopper/s41_call11.sh
 set -uo pipefail
 source bench/cuda/hopper/s29_common.sh && s29_unpack "${PACK:-.devstage/s41c11.tar.xz}"

@@ -97,15 +97,21 @@ export interface WebGpuBackendOptions {
   matrix?: MatrixKnobs & { emulate?: boolean };
   /**
    * Split-K for the layer ops' skinny GEMMs (MlaAttention's projections at decode; kernels/layer.ts layerGemmSplitK):
-   * true (the default) with layerSplitKDefault's rule, false never (A/B timing; FLASHMLA_WEBGPU_LAYER_SPLITK=0 in
-   * Node), or the rule's fields to change (tuning; FLASHMLA_WEBGPU_LAYER_SPLITK=targetGroups=1024,minChunk=128).
+   * true with layerSplitKDefault's rule (FLASHMLA_WEBGPU_LAYER_SPLITK=1 in Node), false or unset never (the default,
+   * layerSplitKOn), or the rule's fields to change (tuning; FLASHMLA_WEBGPU_LAYER_SPLITK=targetGroups=1024,minChunk=128).
+   * Opt-in since session 41: on the H200 it cut a V3-shaped step's GEMMs from 10.2 to 2.7 ms and forward()'s median step
+   * from 40 to 18 ms, but five steps queued back to back took 11.4 ms a step against 10.9 without it, and the rule
+   * written before that call asked for both to improve (docs/mla.md, "On WebGPU").
    */
   layerSplitK?: boolean | Partial<LayerSplitKRule>;
 }
 
+/** Whether the layer gemm splits k unless told (WebGpuBackendOptions.layerSplitK): off since session 41 (see there). */
+export const layerSplitKOn = false;
+
 /** The layer gemm's split-K rule of WebGpuBackendOptions.layerSplitK (undefined: off), checked. */
 export function resolveLayerSplitK(o: WebGpuBackendOptions['layerSplitK']): LayerSplitKRule | undefined {
-  if (o === false) return undefined;
+  if (o === false || (o === undefined && !layerSplitKOn)) return undefined;
   if (o === undefined || o === true) return layerSplitKDefault;
   const rule = { ...layerSplitKDefault, ...o };
   for (const [name, v] of Object.entries(rule)) {
