@@ -9,7 +9,6 @@ import type { AutoRule, ScheduleKind } from '../../core/scheduler.js';
 import { type DeviceStorage, Tensor, isHostTensor, numelOf } from '../../core/tensor.js';
 import { checkMatmul, checkSchedule, checkWrite } from '../../core/validate.js';
 import { chooseCombine, chooseCombineCols, combineDispatch, combineParams, combineProgram } from './kernels/combine.js';
-import { chooseMatmulSpec, matmulDispatch, matmulParams, matmulProgram } from './kernels/matmul.js';
 import { type DecodeTuning, decodeParams } from './kernels/decode.js';
 import { DecodeKernelCache, type MatrixKnobs } from './decode-kernel.js';
 import { type DeviceCaps, ProgramManager } from './program.js';
@@ -583,31 +582,11 @@ export class WebGpuBackend implements Backend {
   }
 
   // ------------------------------------------------------------------ matmul (the MLA layer's projections)
-  private matmulUniform?: GPUBuffer;
-  private readonly matmulBytes = new ArrayBuffer(matmulParams.byteSize);
-
+  /** y = x · wᵀ, the host path's projections (MlaAttention precision 'host'): the layer ops' gemm (kernels/layer.ts). */
   matmul(l: MatmulCall): void {
     this.live();
     checkMatmul(l, 'webgpu');
-    const x = this.single(l.x, 'x'), w = this.single(l.w, 'w'), y = this.single(l.y, 'y');
-    const spec = chooseMatmulSpec(l.m);
-    const prog = this.programs.get(matmulProgram, spec);
-    this.matmulUniform ??= this.buffer('flashmla.matmul.params', matmulParams.byteSize, Usage.UNIFORM | Usage.COPY_DST);
-    matmulParams.pack({
-      m: l.m, n: l.n, k: l.k, xOff: x.byteOffset / 4 + l.xOff, xStride: l.xStride, wOff: w.byteOffset / 4 + l.wOff, wStride: l.wStride,
-      yOff: y.byteOffset / 4, tilesN: Math.ceil(l.n / 64),
-    }, new DataView(this.matmulBytes));
-    this.device.queue.writeBuffer(this.matmulUniform, 0, this.matmulBytes);
-    const bg = this.bindGroup(matmulProgram.name + matmulProgram.key(spec), prog.layout, [
-      { buffer: this.matmulUniform }, { buffer: x.buffer }, { buffer: w.buffer }, { buffer: y.buffer },
-    ]);
-    const enc = this.device.createCommandEncoder({ label: 'flashmla.matmul' });
-    const pass = enc.beginComputePass({ label: 'flashmla.matmul' });
-    pass.setPipeline(prog.pipeline);
-    pass.setBindGroup(0, bg);
-    pass.dispatchWorkgroups(...matmulDispatch(l.m, l.n, spec, this.caps));
-    pass.end();
-    this.device.queue.submit([enc.finish()]);
+    this.layerOps().gemm({ m: l.m, n: l.n, k: l.k, x: l.x, xOff: l.xOff, xStride: l.xStride, w: l.w, wOff: l.wOff, wStride: l.wStride, y: l.y });
   }
 
   // ------------------------------------------------------------------ MlaAttention's device-resident step (layer.ts)
@@ -822,7 +801,6 @@ export class WebGpuBackend implements Backend {
     this.accum.destroy();
     this.decodeUniform.destroy();
     this.combineUniform.destroy();
-    this.matmulUniform?.destroy();
     this.layerOpsOf?.dispose?.();
     this.layerUniform = undefined;
     this.sparseIdx?.destroy();
