@@ -10,32 +10,20 @@
 // M identical; q32 ran in K`; exit status 0 only when every case is identical and q32 ran in some.
 import { type CudaBackend, createCudaBackend } from '../../../src/backends/cuda/index.js';
 import { type CaseSpec, caseMatrix } from '../../../test/support/random.js';
-import { mergeBitexact } from './merge-bitexact.js';
+import { mergeBitexact, mergeCase, quarterMergeCases } from './merge-bitexact.js';
 
 const args = process.argv.slice(2);
 const ci = args.indexOf('--cases'), nCases = ci >= 0 ? Number(args[ci + 1]) : 80;
 const oi = args.indexOf('--only'), only = oi >= 0 ? new RegExp(args[oi + 1]) : undefined; // fixed cases by name (e.g. for compute-sanitizer)
 
-const fixed = (name: string, seqlens: number[], hQ: number, sQ: number, dtype: 'bf16' | 'f16' = 'bf16'): CaseSpec =>
-  ({ name, dtype, hQ, hKv: 1, pageBlockSize: 64, seqlens, sQ, causal: true });
 const allSpecs: CaseSpec[] = [
-  fixed('b10 s_k3000 h16', Array(10).fill(3000), 16, 1),
-  fixed('b9 s_k1536 h16', Array(9).fill(1536), 16, 1),
-  fixed('b8 s_k1536 h16 f16', Array(8).fill(1536), 16, 1, 'f16'),
-  fixed('b16 s_k1024 h16', Array(16).fill(1024), 16, 1),
-  fixed('b12 s_k1500 h32', Array(12).fill(1500), 32, 1),
-  fixed('b6 s_k5000 h16 s_q2', Array(6).fill(5000), 16, 2),
-  fixed('b8 s_k4096 h64', Array(8).fill(4096), 64, 1),
-  fixed('b4 s_k8192 h128 s_q2', Array(4).fill(8192), 128, 2),
-  fixed('uneven h16 s_q4', [4641, 45118, 1730, 1696], 16, 4),
-  fixed('corners h5 s_q3', [0, 1, 63, 64, 65, 0, 1290, 3000], 5, 3),
-  fixed('corners h17 s_q1 f16', [6500, 0, 1, 64, 63, 2000], 17, 1, 'f16'),
-  fixed('b5 s_k16384 h16 s_q4', Array(5).fill(16384), 16, 4),
-  fixed('b4 s_k8192 h16 s_q4 f16', Array(4).fill(8192), 16, 4, 'f16'),
-  fixed('b3 s_k8192 h16', Array(3).fill(8192), 16, 1),
-  fixed('b2 s_k24000 h64', Array(2).fill(24000), 64, 1),
-  fixed('b2 s_k30000 h16 s_q2', Array(2).fill(30000), 16, 2),
-  fixed('corners h16 s_q4 (33 pieces)', [9000, 0, 1, 8192], 16, 4),
+  ...quarterMergeCases,
+  mergeCase('b5 s_k16384 h16 s_q4', Array(5).fill(16384), 16, 4),
+  mergeCase('b4 s_k8192 h16 s_q4 f16', Array(4).fill(8192), 16, 4, 'f16'),
+  mergeCase('b3 s_k8192 h16', Array(3).fill(8192), 16, 1),
+  mergeCase('b2 s_k24000 h64', Array(2).fill(24000), 64, 1),
+  mergeCase('b2 s_k30000 h16 s_q2', Array(2).fill(30000), 16, 2),
+  mergeCase('corners h16 s_q4 (33 pieces)', [9000, 0, 1, 8192], 16, 4),
   ...caseMatrix(nCases, 0x41c0).map((s): CaseSpec => ({ ...s, hKv: 1, pageBlockSize: 64, qLens: undefined })),
 ];
 const specs = only ? allSpecs.filter((s) => only.test(s.name)) : allSpecs;

@@ -10,6 +10,25 @@ import { fromArray } from '../../../src/core/tensor.js';
 import type { ScheduleKind } from '../../../src/core/scheduler.js';
 import { type CaseSpec, makeCase } from '../../../test/support/random.js';
 
+/** A small-batch case of the merge tools: one KV head, pages of 64, causal. */
+export const mergeCase = (name: string, seqlens: number[], hQ: number, sQ: number, dtype: 'bf16' | 'f16' = 'bf16'): CaseSpec =>
+  ({ name, dtype, hQ, hKv: 1, pageBlockSize: 64, seqlens, sQ, causal: true });
+
+/** Session 38's fixed cases (combine-quarter-bitexact.ts): requests split in 5-24 pieces at 16, 32 and 64+ rows, both dtypes, corner lengths. */
+export const quarterMergeCases: CaseSpec[] = [
+  mergeCase('b10 s_k3000 h16', Array(10).fill(3000), 16, 1),
+  mergeCase('b9 s_k1536 h16', Array(9).fill(1536), 16, 1),
+  mergeCase('b8 s_k1536 h16 f16', Array(8).fill(1536), 16, 1, 'f16'),
+  mergeCase('b16 s_k1024 h16', Array(16).fill(1024), 16, 1),
+  mergeCase('b12 s_k1500 h32', Array(12).fill(1500), 32, 1),
+  mergeCase('b6 s_k5000 h16 s_q2', Array(6).fill(5000), 16, 2),
+  mergeCase('b8 s_k4096 h64', Array(8).fill(4096), 64, 1),
+  mergeCase('b4 s_k8192 h128 s_q2', Array(4).fill(8192), 128, 2),
+  mergeCase('uneven h16 s_q4', [4641, 45118, 1730, 1696], 16, 4),
+  mergeCase('corners h5 s_q3', [0, 1, 63, 64, 65, 0, 1290, 3000], 5, 3),
+  mergeCase('corners h17 s_q1 f16', [6500, 0, 1, 64, 63, 2000], 17, 1, 'f16'),
+];
+
 export async function mergeBitexact(o: { specs: CaseSpec[]; seed: number; backends: [CudaBackend, CudaBackend]; newMerge: string; label: string }): Promise<number> {
   const bits = new Uint32Array(1), asF = new Float32Array(bits.buffer);
   let same = 0, ran = 0;
