@@ -4,9 +4,6 @@
 // calls cut into pieces under a small binding limit bit-identical to whole ones, the argument checks, and the whole
 // layer in both device precisions against transformers' cases (test/fixtures/mla), float64 and the host path.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { type WebGpuBackend, layerSplitKOn } from '../../src/backends/webgpu/backend.js';
 import { createNodeWebGpuBackend, layerSplitKFromEnv } from '../../src/backends/webgpu/node.js';
@@ -16,11 +13,11 @@ import {
 } from '../../src/backends/webgpu/kernels/layer.js';
 import { type HalfDType, bf16ToF32, decodeHalf, encodeHalf, f16ToF32, f32Bits, f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
 import { FlashMlaError } from '../../src/core/errors.js';
-import { MlaAttention, SafetensorsFile, mlaWeightsFromSafetensors } from '../../src/core/mla/index.js';
+import { MlaAttention } from '../../src/core/mla/index.js';
 import type { MlaDeviceOps } from '../../src/core/mla/device.js';
 import { type HostTensor, Tensor, fromArray } from '../../src/core/tensor.js';
 import {
-  type HfCase, assertClose, configOf, cosDiff, layerTol, normals, poisonedCache, randomWeights, referenceSequences, runSequences, smallConfig,
+  assertClose, cosDiff, hfCaseNames, layerTol, loadHfCase, normals, poisonedCache, randomWeights, referenceSequences, runSequences, smallConfig,
 } from '../support/mla-case.js';
 import { Rng } from '../support/random.js';
 import { useWebGpu } from '../support/webgpu.js';
@@ -523,20 +520,14 @@ describe('webgpu layer ops vs float64', () => {
 
 // ---------------------------------------------------------------- the layer
 
-const fixtures = join(resolve(dirname(fileURLToPath(import.meta.url)), '../..'), 'test/fixtures/mla');
-const names = existsSync(fixtures) ? readdirSync(fixtures).filter((n) => existsSync(join(fixtures, n, 'case.json'))).sort() : [];
+const names = hfCaseNames();
 
 describe('MlaAttention on WebGPU: the decode step on the device', () => {
   for (const name of names) {
     test(`transformers case ${name}: device f32 at the layer bound, device bf16 at 2e-4`, async (t) => {
       const be = need(t);
       if (!be) return;
-      const meta = JSON.parse(readFileSync(join(fixtures, name, 'case.json'), 'utf8')) as HfCase;
-      const c = configOf(meta.config);
-      const w = mlaWeightsFromSafetensors(new SafetensorsFile(readFileSync(join(fixtures, name, 'weights.safetensors'))), c);
-      const io = new SafetensorsFile(readFileSync(join(fixtures, name, 'io.safetensors')));
-      const b = meta.batch, T = meta.prefill + meta.decode_steps;
-      const hidden = io.f32('hidden', [b, T, c.hiddenSize]), want = io.f32('out', [b, T, c.hiddenSize]);
+      const { meta, c, w, b, T, hidden, want } = loadHfCase(name);
       const checks: (() => void)[] = [];
       for (const dtype of ['f16', 'bf16'] as const) {
         for (const precision of ['f32', 'bf16'] as const) {

@@ -4,16 +4,13 @@
 // float64 formula and against the host path.
 //   npm run build && node --import tsx --test test/gpu/mla-device.test.ts
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { type CudaBackend, createCudaBackend } from '../../src/backends/cuda/index.js';
 import { bf16ToF32, encodeHalf, decodeHalf } from '../../src/core/dtype.js';
 import { FlashMlaError } from '../../src/core/errors.js';
-import { MlaAttention, SafetensorsFile, mlaWeightsFromSafetensors } from '../../src/core/mla/index.js';
+import { MlaAttention } from '../../src/core/mla/index.js';
 import { fromArray } from '../../src/core/tensor.js';
-import { type HfCase, assertClose, configOf, cosDiff, layerTol, normals, poisonedCache, randomWeights, referenceSequences, runSequences, smallConfig } from '../support/mla-case.js';
+import { assertClose, cosDiff, hfCaseNames, layerTol, loadHfCase, normals, poisonedCache, randomWeights, referenceSequences, runSequences, smallConfig } from '../support/mla-case.js';
 
 let be: CudaBackend;
 before(async () => { be = await createCudaBackend(); });
@@ -103,16 +100,10 @@ describe('GPU: device-resident MLA layer', () => {
     for (const check of checks) check();
   });
 
-  const fixtures = join(resolve(dirname(fileURLToPath(import.meta.url)), '../..'), 'test/fixtures/mla');
-  const names = existsSync(fixtures) ? readdirSync(fixtures).filter((n) => existsSync(join(fixtures, n, 'case.json'))).sort() : [];
+  const names = hfCaseNames();
   for (const name of names) {
     test(`transformers case ${name}: device f32 at the layer bound, device bf16`, async () => {
-      const meta = JSON.parse(readFileSync(join(fixtures, name, 'case.json'), 'utf8')) as HfCase;
-      const c = configOf(meta.config);
-      const w = mlaWeightsFromSafetensors(new SafetensorsFile(readFileSync(join(fixtures, name, 'weights.safetensors'))), c);
-      const io = new SafetensorsFile(readFileSync(join(fixtures, name, 'io.safetensors')));
-      const b = meta.batch, T = meta.prefill + meta.decode_steps;
-      const hidden = io.f32('hidden', [b, T, c.hiddenSize]), want = io.f32('out', [b, T, c.hiddenSize]);
+      const { meta, c, w, b, T, hidden, want } = loadHfCase(name);
       const checks: (() => void)[] = [];
       for (const dtype of ['f16', 'bf16'] as const) {
         for (const precision of ['f32', 'bf16'] as const) {

@@ -3,21 +3,17 @@
 // formula, and transformers' cases from test/fixtures/mla when they are there.
 //   npm run build && node --import tsx --test test/gpu/mla.test.ts
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { createCudaBackend } from '../../src/backends/cuda/index.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
 import { FlashMlaError } from '../../src/core/errors.js';
-import { MlaAttention, SafetensorsFile, mlaWeightsFromSafetensors } from '../../src/core/mla/index.js';
+import { MlaAttention } from '../../src/core/mla/index.js';
 import type { Backend } from '../../src/core/problem.js';
 import { fromArray } from '../../src/core/tensor.js';
 import {
-  type HfCase, assertClose, configOf, layerTol, normals, poisonedCache, randomWeights, referenceSequences, runSequences, smallConfig,
+  assertClose, hfCaseNames, layerTol, loadHfCase, normals, poisonedCache, randomWeights, referenceSequences, runSequences, smallConfig,
 } from '../support/mla-case.js';
 
-const fixtures = join(resolve(dirname(fileURLToPath(import.meta.url)), '../..'), 'test/fixtures/mla');
 const backends: [string, Backend][] = [];
 
 before(async () => {
@@ -73,15 +69,10 @@ describe('GPU: MlaAttention', () => {
     }
   });
 
-  const names = existsSync(fixtures) ? readdirSync(fixtures).filter((n) => existsSync(join(fixtures, n, 'case.json'))).sort() : [];
+  const names = hfCaseNames();
   for (const name of names) {
     test(`transformers case ${name}`, async () => {
-      const meta = JSON.parse(readFileSync(join(fixtures, name, 'case.json'), 'utf8')) as HfCase;
-      const c = configOf(meta.config);
-      const w = mlaWeightsFromSafetensors(new SafetensorsFile(readFileSync(join(fixtures, name, 'weights.safetensors'))), c);
-      const io = new SafetensorsFile(readFileSync(join(fixtures, name, 'io.safetensors')));
-      const b = meta.batch, T = meta.prefill + meta.decode_steps;
-      const hidden = io.f32('hidden', [b, T, c.hiddenSize]), want = io.f32('out', [b, T, c.hiddenSize]);
+      const { meta, c, w, b, T, hidden, want } = loadHfCase(name);
       for (const [label, be] of backends) {
         for (const dtype of ['f16', 'bf16'] as const) {
           const layer = new MlaAttention(c, w, { cache: poisonedCache(be, 32, 4, dtype) });

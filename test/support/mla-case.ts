@@ -1,14 +1,18 @@
 // Random MLA layers for tests: a small config (kv_lora_rank 512 and rope 64 kept), seeded normal weights in
 // transformers' init scale, and a cosine measure shared with the CLI's checks.
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { uniform } from '../../src/cli/random.js';
 import type { HalfDType } from '../../src/core/dtype.js';
 import { KvCacheManager } from '../../src/core/kvcache.js';
 import type { MlaConfig } from '../../src/core/mla/config.js';
 import type { MlaAttention } from '../../src/core/mla/layer.js';
 import { referenceMlaAttention } from '../../src/core/mla/reference.js';
+import { SafetensorsFile } from '../../src/core/mla/safetensors.js';
 import type { MlaWeights } from '../../src/core/mla/weights.js';
-import { weightShapes } from '../../src/core/mla/weights.js';
+import { mlaWeightsFromSafetensors, weightShapes } from '../../src/core/mla/weights.js';
 import type { Backend } from '../../src/core/problem.js';
 import { fromArray } from '../../src/core/tensor.js';
 
@@ -128,3 +132,22 @@ export function configOf(h: HfCase['config']): MlaConfig {
   };
 }
 
+
+/** The folder of transformers' cases (scripts/make-mla-cases.py writes them). */
+export const hfCaseDir = join(resolve(dirname(fileURLToPath(import.meta.url)), '../..'), 'test/fixtures/mla');
+
+/** The cases in hfCaseDir (folders holding a case.json), sorted; none where the folder is absent. */
+export function hfCaseNames(): string[] {
+  return existsSync(hfCaseDir) ? readdirSync(hfCaseDir).filter((n) => existsSync(join(hfCaseDir, n, 'case.json'))).sort() : [];
+}
+
+/** One case: its metadata, config and weights, and transformers' input / output hidden states [b, T, hidden] (T = prefill + decode steps). */
+export function loadHfCase(name: string) {
+  const at = (f: string) => join(hfCaseDir, name, f);
+  const meta = JSON.parse(readFileSync(at('case.json'), 'utf8')) as HfCase;
+  const c = configOf(meta.config);
+  const w = mlaWeightsFromSafetensors(new SafetensorsFile(readFileSync(at('weights.safetensors'))), c);
+  const io = new SafetensorsFile(readFileSync(at('io.safetensors')));
+  const b = meta.batch, T = meta.prefill + meta.decode_steps;
+  return { meta, c, w, b, T, hidden: io.f32('hidden', [b, T, c.hiddenSize]), want: io.f32('out', [b, T, c.hiddenSize]) };
+}

@@ -3,10 +3,7 @@
 // produced by transformers' DeepseekV3Attention (test/fixtures/mla, from scripts/make-mla-cases.py), on the
 // CPU (in-thread and workers) and WebGPU (lavapipe here).
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { createCpuBackend } from '../../src/backends/cpu/index.js';
 import { InlineCpuBackend } from '../../src/backends/cpu/inline.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
@@ -20,11 +17,9 @@ import {
   ropeFrequencies, weightShapes, writeSafetensors,
 } from '../../src/core/mla/index.js';
 import {
-  type HfCase, assertClose, configOf, cosDiff, layerTol, normals, poisonedCache, randomWeights, referenceSequences, runSequences, smallConfig,
+  assertClose, cosDiff, hfCaseNames, layerTol, loadHfCase, normals, poisonedCache, randomWeights, referenceSequences, runSequences, smallConfig,
 } from '../support/mla-case.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const fixtures = join(root, 'test/fixtures/mla');
 
 const randomCases: { name: string; over: Partial<MlaConfig>; dtype: HalfDType; page: number; b: number; T: number; prefill: number }[] = [
   { name: 'q_lora, YaRN (V2 mscale), f16, page 4', over: {}, dtype: 'f16', page: 4, b: 2, T: 9, prefill: 6 },
@@ -198,7 +193,7 @@ describe('MlaAttention on other backends', () => {
   }
 });
 
-const caseNames = existsSync(fixtures) ? readdirSync(fixtures).filter((n) => existsSync(join(fixtures, n, 'case.json'))).sort() : [];
+const caseNames = hfCaseNames();
 
 describe('MlaAttention vs transformers DeepseekV3Attention (test/fixtures/mla)', () => {
   if (caseNames.length === 0) {
@@ -210,17 +205,12 @@ describe('MlaAttention vs transformers DeepseekV3Attention (test/fixtures/mla)',
   after(() => webgpu?.dispose());
   for (const name of caseNames) {
     test(name, async (t) => {
-      const meta = JSON.parse(readFileSync(join(fixtures, name, 'case.json'), 'utf8')) as HfCase;
-      const c = configOf(meta.config);
+      const { meta, c, w, b, T, hidden, want } = loadHfCase(name);
       // What transformers computed for the scale and RoPE, against ours.
       assert.ok(Math.abs(mlaSoftmaxScale(c) - meta.hf_scaling) < 1e-12 * meta.hf_scaling, `softmax scale ${mlaSoftmaxScale(c)} vs ${meta.hf_scaling}`);
       const { invFreq, attentionFactor } = ropeFrequencies(c);
       meta.hf_inv_freq.forEach((f, i) => assert.ok(Math.abs(invFreq[i] - f) <= 2e-7 * f, `inv_freq[${i}] ${invFreq[i]} vs ${f}`));
       assert.ok(Math.abs(attentionFactor - meta.hf_attention_scaling) < 1e-6);
-      const w = mlaWeightsFromSafetensors(new SafetensorsFile(readFileSync(join(fixtures, name, 'weights.safetensors'))), c);
-      const io = new SafetensorsFile(readFileSync(join(fixtures, name, 'io.safetensors')));
-      const b = meta.batch, T = meta.prefill + meta.decode_steps;
-      const hidden = io.f32('hidden', [b, T, c.hiddenSize]), want = io.f32('out', [b, T, c.hiddenSize]);
       // Our own float64 formula agrees with transformers to f32 rounding.
       assertClose(Float32Array.from(referenceSequences(c, w, hidden, b, T)), want, 1e-9, `${name}: float64 reference`);
       for (const [label, be] of [['cpu', new InlineCpuBackend()], ['webgpu', webgpu]] as const) {
