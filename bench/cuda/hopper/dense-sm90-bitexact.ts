@@ -13,6 +13,7 @@ import { createCudaBackend } from '../../../src/backends/cuda/index.js';
 import { flashMlaWithKvcache } from '../../../src/index.js';
 import type { MlaProblem } from '../../../src/core/problem.js';
 import { type CaseSpec, caseMatrix, makeCase, runCase } from '../../../test/support/random.js';
+import { bitDifference } from './merge-bitexact.js';
 
 const args = process.argv.slice(2);
 const ci = args.indexOf('--cases'), nCases = ci >= 0 ? Number(args[ci + 1]) : 60;
@@ -51,7 +52,6 @@ const wideSpecs: CaseSpec[] = [
 const specs = wide ? wideSpecs : narrowSpecs;
 
 const backends = await Promise.all(builds.map((b) => createCudaBackend({ kernelDir: b.dir, kernel: 'sm90' })));
-const bits = new Uint32Array(1), asF = new Float32Array(bits.buffer);
 let same = 0, onSm90 = 0;
 try {
   for (let i = 0; i < specs.length; i++) {
@@ -61,13 +61,7 @@ try {
     if (kern.every((k) => (wide ? /sm90w_/ : /sm90_/).test(k))) onSm90++;
     const r = [];
     for (const be of backends) r.push(await runCase(c, be, flashMlaWithKvcache, { numSms }));
-    let diff = '';
-    for (let e = 0; e < r[0].out.length && !diff; e++) if (r[0].out[e] !== r[1].out[e]) diff = `out[${e}] ${r[0].out[e].toString(16)} / ${r[1].out[e].toString(16)}`;
-    for (let e = 0; e < r[0].lse.length && !diff; e++) {
-      asF[0] = r[0].lse[e]; const a = bits[0];
-      asF[0] = r[1].lse[e]; const b = bits[0];
-      if (a !== b) diff = `lse[${e}] ${r[0].lse[e]} / ${r[1].lse[e]}`;
-    }
+    const diff = bitDifference(r[0], r[1]);
     const desc = `${specs[i].name} b=${c.b} h_q=${c.hQ} s_q=${c.sQ} ${c.dtype} parts<=${numSms} ${kern[0]}`;
     if (!diff) same++;
     console.log(`case ${i}: ${desc}: ${diff || 'identical'}`);

@@ -29,8 +29,15 @@ export const quarterMergeCases: CaseSpec[] = [
   mergeCase('corners h17 s_q1 f16', [6500, 0, 1, 64, 63, 2000], 17, 1, 'f16'),
 ];
 
+/** The first element where two runs' outputs differ by bits (`out` as 16-bit words, `lse` by its f32 bits, so NaNs too), or ''. */
+export function bitDifference(x: { out: Uint16Array; lse: Float32Array }, y: { out: Uint16Array; lse: Float32Array }): string {
+  for (let e = 0; e < x.out.length; e++) if (x.out[e] !== y.out[e]) return `out[${e}] ${x.out[e].toString(16)} / ${y.out[e].toString(16)}`;
+  const xb = new Uint32Array(x.lse.buffer, x.lse.byteOffset, x.lse.length), yb = new Uint32Array(y.lse.buffer, y.lse.byteOffset, y.lse.length);
+  for (let e = 0; e < xb.length; e++) if (xb[e] !== yb[e]) return `lse[${e}] ${x.lse[e]} / ${y.lse[e]}`;
+  return '';
+}
+
 export async function mergeBitexact(o: { specs: CaseSpec[]; seed: number; backends: [CudaBackend, CudaBackend]; newMerge: string; label: string }): Promise<number> {
-  const bits = new Uint32Array(1), asF = new Float32Array(bits.buffer);
   let same = 0, ran = 0;
   try {
     for (let i = 0; i < o.specs.length; i++) {
@@ -48,13 +55,7 @@ export async function mergeBitexact(o: { specs: CaseSpec[]; seed: number; backen
         r.push({ out: (await be.download(out)).host() as Uint16Array, lse: (await be.download(lse)).host() as Float32Array, merge: dec.mergeName() });
         for (const t of [q, k, out, lse]) be.free(t);
       }
-      let diff = '';
-      for (let e = 0; e < r[0].out.length && !diff; e++) if (r[0].out[e] !== r[1].out[e]) diff = `out[${e}] ${r[0].out[e].toString(16)} / ${r[1].out[e].toString(16)}`;
-      for (let e = 0; e < r[0].lse.length && !diff; e++) {
-        asF[0] = r[0].lse[e]; const a = bits[0];
-        asF[0] = r[1].lse[e]; const b = bits[0];
-        if (a !== b) diff = `lse[${e}] ${r[0].lse[e]} / ${r[1].lse[e]}`;
-      }
+      const diff = bitDifference(r[0], r[1]);
       if (!diff) same++;
       if (r[1].merge === o.newMerge) ran++;
       console.log(`case ${i}: ${o.specs[i].name} b=${c.b} h_q=${c.hQ} s_q=${c.sQ} ${c.dtype} parts<=${numSms} ${schedule} ${r[0].merge ?? '-'} / ${r[1].merge ?? '-'}: ${diff || 'identical'}`);
