@@ -7,7 +7,7 @@ import type { MlaProblem } from '../../core/problem.js';
 import type { DecodePlan } from '../../core/plan.js';
 import type { Driver } from './driver.js';
 import {
-  type DecodeVariant, type Launch, chooseDecodeVariant, combineEntry, combinePick, combineQ32Covers, combineQ32Launch, combineQ32Pieces, combineQ32Takes, combineQuarterLaunch, combineQuarterTakes, combineWarpsLaunch, combineWaves, combineRows, decodeVariants, sm90Launch, sm90QMap, sm90QMapFits, sm90WideLaunch, sm90WideTakes, sameVariant, decodeKernelName, decodeLaunch, naiveLaunch,
+  type DecodeVariant, type Launch, chooseDecodeVariant, combineEntry, combinePick, combineQ32Covers, combineQ32Fits, combineQ32Launch, combineQ32TakesPieces, combineQuarterLaunch, combineQuarterTakes, combineWarpsLaunch, combineWaves, combineRows, decodeVariants, sm90Launch, sm90QMap, sm90QMapFits, sm90WideLaunch, sm90WideTakes, sameVariant, decodeKernelName, decodeLaunch, naiveLaunch,
 } from './kernels/launch.js';
 import { compilePacker, mlaParamsLayout } from './params.js';
 import type { TensorMapSlot } from './tensor-map.js';
@@ -61,7 +61,7 @@ export interface ShapeKernels extends Pick<MlaProblem, 'b' | 'sQ' | 'totalQ' | '
   quarterForCta?: boolean;
   /**
    * mla_combine_q32 (one warp a quarter row, 32 pieces a lane in flight): with KernelCacheHost.combineQ32 'rule' where the
-   * shape's merge is mla_combine and its grid fits (launch.ts combineQ32Takes: mergeFor checks the pieces); with 'all'
+   * shape's merge is mla_combine and its grid fits (launch.ts combineQ32Fits; mergeFor checks the step's pieces, combineQ32TakesPieces); with 'all'
    * wherever there is a merge (q32All).
    */
   combineQ32?: KernelLaunch;
@@ -201,7 +201,7 @@ export class KernelCache {
       ? launchOf(this.fn(this.h.combineModule, `mla_combine_quarter_${dt}`, 0), ql, 'mla_combine_quarter') : undefined;
     if (combineQuarter) combineQuarter.pdl = true;
     const q32l = combineQ32Launch(p), q32All = this.h.combineQ32 === 'all';
-    const q32On = combine && p.sQ * p.hQ <= 65535 && (q32All || (this.h.combineQ32 === 'rule' && twins && combineQ32Takes(combineQ32Pieces, q32l.grid[0] * q32l.grid[1], this.h.numSms)));
+    const q32On = combine && p.sQ * p.hQ <= 65535 && (q32All || (this.h.combineQ32 === 'rule' && twins && combineQ32Fits(q32l.grid[0] * q32l.grid[1], this.h.numSms)));
     const combineQ32 = q32On ? launchOf(this.fn(this.h.combineModule, `mla_combine_q32_${dt}`, 0), q32l, 'mla_combine_q32') : undefined;
     if (combineQ32) combineQ32.pdl = true;
     this.shape = {
@@ -320,7 +320,7 @@ export function mergeFor(sk: ShapeKernels, maxSplits: number | undefined): Kerne
   const entry = sk.combineLong ? combineEntry('mla_combine', maxSplits, sk.combineWaves) : 'mla_combine';
   const c = (entry === 'mla_combine_t128' ? sk.combineLong : entry === 'mla_combine_warps' ? sk.combineShort : undefined) ?? sk.combine;
   // (session 41: the CTA merge of a step of many rows whose requests are in 5-32 pieces: one warp a quarter row, one trip)
-  if (sk.combineQ32 && c === sk.combine && c?.what === 'mla_combine' && maxSplits !== undefined && maxSplits > 4 && maxSplits <= combineQ32Pieces) return sk.combineQ32;
+  if (sk.combineQ32 && c === sk.combine && c?.what === 'mla_combine' && combineQ32TakesPieces(maxSplits)) return sk.combineQ32;
   const quarter = c?.what === 'mla_combine_warps' || (c?.what === 'mla_combine' && sk.quarterForCta);
   return quarter && sk.combineQuarter && combineQuarterTakes(maxSplits) ? sk.combineQuarter : c;
 }

@@ -151,7 +151,15 @@ export const combineQ32MinRows = 112;
  * 7 x 16 rows: 0.95x); call 3 tested that on 16 more steps (docs/notes/cuda-hopper-decode.md, "Session 41").
  */
 export function combineQ32Takes(maxSplits: number | undefined, ctas: number, numSms: number): boolean {
-  return maxSplits !== undefined && maxSplits > combineWarpsRowSplits && maxSplits <= combineQ32Pieces && ctas >= combineQ32MinRows && ctas <= 3 * numSms;
+  return combineQ32TakesPieces(maxSplits) && combineQ32Fits(ctas, numSms);
+}
+/** combineQ32Takes' grid half (a shape's: shape-kernels.ts resolves q32 only where it holds). */
+export function combineQ32Fits(ctas: number, numSms: number): boolean {
+  return ctas >= combineQ32MinRows && ctas <= 3 * numSms;
+}
+/** combineQ32Takes' pieces half (a step's: mergeFor). */
+export function combineQ32TakesPieces(maxSplits: number | undefined): boolean {
+  return maxSplits !== undefined && maxSplits > combineWarpsRowSplits && maxSplits <= combineQ32Pieces;
 }
 
 /** mla_combine_q32's default (FLASHMLA_CUDA_COMBINE_Q32=0 turns it off, =1 runs it for every step with 5-64 pieces). */
