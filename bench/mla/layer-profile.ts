@@ -30,6 +30,17 @@ for (const name of ['gemm', 'rmsNorm', 'qRope', 'kvAppend', 'convert'] as const)
     f(...a);
   };
 }
+// The backend's decode calls (flashMlaWithKvcache's launch) are recorded too, so the replay covers the whole step.
+const be0 = backend as unknown as { decode: (l: unknown) => unknown };
+const decodeOf = be0.decode.bind(backend);
+be0.decode = (l: unknown) => {
+  if (recording) {
+    const d = l as { problem: { b: number; sQ: number; hQ: number } };
+    calls.push({ name: 'decode' as keyof MlaDeviceOps, args: [l], what: `b${d.problem.b} sQ${d.problem.sQ} hQ${d.problem.hQ}` });
+  }
+  return decodeOf(l);
+};
+const run = (cl: (typeof calls)[number]) => cl.name === ('decode' as keyof MlaDeviceOps) ? decodeOf(cl.args[0]) : (ops[cl.name] as (...a: unknown[]) => void)(...cl.args);
 const { cache, layer, ids, hidden: x } = benchLayer(backend, c, { batch: b, context: ctx, extraTokens: 6 * reps + chain + 8, precision: v.precision as 'f32' | 'bf16' });
 await layer.forward(ids, x, 1);
 await backend.synchronize();
@@ -94,25 +105,40 @@ for (let r = 0; r < reps; r++) {
   readBack.push({ direct_ms: direct, synced_ms: synced });
   console.log(`forwardDevice + download: ${direct.toFixed(3)} ms; with synchronize() first: ${synced.toFixed(3)} ms`);
 }
+// download() alone on an idle device (1.8 MB at b 64 on V3): the read-back's own latency.
+const dl: number[] = [];
+for (let r = 0; r < reps; r++) {
+  await backend.synchronize();
+  const t0 = performance.now(); await backend.download(hidDev); dl.push(performance.now() - t0);
+}
+console.log(`download alone (idle device): ${dl.map((v) => v.toFixed(3)).join(' ')} ms`);
 backend.free(hidDev);
 const opRows = [];
 let sum = 0;
 for (const cl of calls) {
   await backend.synchronize();
   const t0 = performance.now();
-  for (let r = 0; r < reps; r++) (ops[cl.name] as (...a: unknown[]) => void)(...cl.args);
+  for (let r = 0; r < reps; r++) await run(cl);
   await backend.synchronize();
   const ms = (performance.now() - t0) / reps;
   sum += ms;
   opRows.push({ op: cl.name, what: cl.what, ms });
   console.log(`${cl.name.padEnd(9)} ${cl.what.padEnd(28)} ${ms.toFixed(3)} ms`);
 }
+// Every recorded call of a step (the decode included) replayed in order, `chain` times, one synchronization: the
+// step's GPU work with nothing of forward()'s host side; set against 'forwardDevice chained' above.
+await backend.synchronize();
+const tr0 = performance.now();
+for (let r = 0; r < chain; r++) for (const cl of calls) await run(cl);
+await backend.synchronize();
+const replayChainedMs = (performance.now() - tr0) / chain;
+console.log(`replayed step chained: ${replayChainedMs.toFixed(3)} ms a step over ${chain} steps (${calls.length} calls a step)`);
 // synchronize() alone, and a step's decode (flashMlaWithKvcache) by the backend's own timer where it has one
 const sy: number[] = [];
 for (let r = 0; r < 10; r++) { const t0 = performance.now(); await backend.synchronize(); sy.push(performance.now() - t0); }
 steps.sort((p, q) => p - q); sy.sort((p, q) => p - q);
 const res = { shape: v.shape, batch: b, context: ctx, backend: backend.info.device, precision: v.precision, step_median_ms: steps[steps.length >> 1], step_min_ms: steps[0],
-  ops_sum_ms: sum, sync_median_ms: sy[5], step_parts: stepParts, device_steps: devSteps, chained_step_ms: chainedMs, read_back: readBack, ops: opRows, date: new Date().toISOString() };
+  ops_sum_ms: sum, sync_median_ms: sy[5], step_parts: stepParts, device_steps: devSteps, chained_step_ms: chainedMs, replay_chained_ms: replayChainedMs, download_idle_ms: dl, read_back: readBack, ops: opRows, date: new Date().toISOString() };
 console.log(JSON.stringify({ ...res, ops: undefined }));
 if (v.json) writeFileSync(v.json, JSON.stringify(res, null, 1));
 cache.dispose();
