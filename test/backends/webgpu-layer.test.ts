@@ -28,10 +28,11 @@ const need = (t: { skip: (m?: string) => void }) => gpu.need(t);
 
 /** A backend on the same device whose storage bindings hold 16 KiB: every op is cut into many pieces there. */
 let small: WebGpuBackend | undefined;
-/** A backend on the same device with the gemm's split-K on (WebGpuBackendOptions.layerSplitK true; off by default). */
-let withSplit: WebGpuBackend | undefined;
+/** Backends on the same device with the gemm's split-K on / off (WebGpuBackendOptions.layerSplitK true / false). */
+let withSplit: WebGpuBackend | undefined, noSplit: WebGpuBackend | undefined;
 const splitOn = async (be: WebGpuBackend) => (withSplit ??= await createNodeWebGpuBackend({ device: be.device, layerSplitK: true }));
-after(() => { small?.dispose(); withSplit?.dispose(); });
+const splitOff = async (be: WebGpuBackend) => (noSplit ??= await createNodeWebGpuBackend({ device: be.device, layerSplitK: false }));
+after(() => { small?.dispose(); withSplit?.dispose(); noSplit?.dispose(); });
 
 // ---------------------------------------------------------------- host helpers
 
@@ -210,11 +211,18 @@ describe('webgpu layer ops vs float64', () => {
     }
   });
 
-  test('gemm split-K off (the default; layerSplitK false, FLASHMLA_WEBGPU_LAYER_SPLITK=0): the one-pass gemm, within the same bound', async (t) => {
+  test('gemm split-K off (layerSplitK false, FLASHMLA_WEBGPU_LAYER_SPLITK=0): the one-pass gemm, within the same bound; on by default', async (t) => {
     const be = need(t);
     if (!be) return;
-    const [, names] = await programsRun(be, async () => gemmCase(be, 'bf16', 'bf16', [3, 70, 2051, 2], 321));
+    const off = await splitOff(be);
+    const [, names] = await programsRun(off, async () => gemmCase(off, 'bf16', 'bf16', [3, 70, 2051, 2], 321));
     assert.deepEqual(names, ['mla_layer_gemm']);
+    // A backend made with no layerSplitK (and no FLASHMLA_WEBGPU_LAYER_SPLITK) splits where the rule says.
+    const dflt = await createNodeWebGpuBackend({ device: be.device });
+    try {
+      const [, dfltNames] = await programsRun(dflt, async () => gemmCase(dflt, 'bf16', 'bf16', [3, 70, 2051, 2], 321));
+      assert.deepEqual(dfltNames, ['mla_layer_gemm_part', 'mla_layer_gemm_reduce']);
+    } finally { dflt.dispose(); }
     const on = await splitOn(be);
     // Below minK, or with enough tiles, the default backend runs the one-pass gemm too.
     for (const shape of [[5, 7, 2047, 4], [64, 64 * 520, 2048, 1]] as [number, number, number, number][]) {
@@ -223,7 +231,7 @@ describe('webgpu layer ops vs float64', () => {
     }
     const [, small1] = await programsRun(on, async () => gemmCase(on, 'f32', 'f16', [5, 7, 2047, 4], 322));
     assert.deepEqual(small1, ['mla_layer_gemm']);
-    assert.equal(layerSplitKOn, false);
+    assert.equal(layerSplitKOn, true);
     assert.equal(layerSplitKFromEnv('0'), false);
     assert.equal(layerSplitKFromEnv('1'), true);
     assert.equal(layerSplitKFromEnv(undefined), undefined);

@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
 import { flashMlaWithKvcache, getMlaMetadata } from '../../src/index.js';
-import { fromArray } from '../../src/core/tensor.js';
+import { Tensor, fromArray } from '../../src/core/tensor.js';
 import { assertOutputsClose, tolerances } from '../support/compare.js';
 import { goldenCaseNames } from '../support/golden.js';
 import { caseReference, caseTensors, makeCase, poisonedOutputs, runCase } from '../support/random.js';
@@ -119,5 +119,53 @@ describe('webgpu: program cache', () => {
     be.free(q); be.free(k);
     assert.equal(times.length, 3);
     for (const x of times) assert.ok(x > 0 && Number.isFinite(x), `time ${x}`);
+  });
+});
+
+describe('webgpu: read-back staging buffers (download reuses them)', () => {
+  test('downloads of many sizes, offsets and dtypes, sequential and concurrent, read the bytes written; the pool stays bounded', async (t) => {
+    const be0 = need(t);
+    if (!be0) return;
+    // A backend of its own on the same device: its pool starts empty and dispose() must release it.
+    const be = await createNodeWebGpuBackend({ device: be0.device });
+    try {
+      const pool = () => (be as unknown as { readPool: GPUBuffer[] }).readPool;
+      const fill = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.fround(Math.sin(i * 0.37 + seed) * 1e3));
+      // Large, then small (fits in the large buffer), then odd sizes; each read must be this tensor's, not the last one's.
+      for (const [n, seed] of [[1 << 18, 1], [5, 2], [1 << 18, 3], [777, 4], [3, 5], [(1 << 16) + 1, 6]] as const) {
+        const host = fill(n, seed);
+        const d = be.upload(fromArray('f32', [n], host));
+        assert.deepEqual((await be.download(d)).host(), host, `f32 [${n}]`);
+        be.free(d);
+      }
+      // A view at an offset, and 2-byte elements whose range does not start or end on a word.
+      const host = fill(1000, 7);
+      const d = be.upload(fromArray('f32', [1000], host));
+      const view = new Tensor('f32', [10], d.data, d.offset + 333);
+      assert.deepEqual((await be.download(view)).host(), host.subarray(333, 343));
+      be.free(d);
+      const h16 = Uint16Array.from({ length: 9 }, (_, i) => 0x3c00 + i);
+      const d16 = be.upload(fromArray('bf16', [9], h16));
+      const v16 = new Tensor('bf16', [5], d16.data, d16.offset + 3);
+      assert.deepEqual((await be.download(v16)).host(), h16.subarray(3, 8));
+      be.free(d16);
+      // Concurrent reads of different tensors: each gets a buffer of its own.
+      const hosts = Array.from({ length: 7 }, (_, i) => fill(1000 * (i + 1), 10 + i));
+      const devs = hosts.map((h) => be.upload(fromArray('f32', [h.length], h)));
+      const got = await Promise.all(devs.map((x) => be.download(x)));
+      got.forEach((g, i) => assert.deepEqual(g.host(), hosts[i], `concurrent read ${i}`));
+      for (const x of devs) be.free(x);
+      assert.ok(pool().length >= 1 && pool().length <= 4, `${pool().length} pooled read buffers`);
+      // A read larger than the pool's largest buffer size gets a buffer of its own, not kept.
+      const big = be.empty('f32', [(64 << 20) / 4 + 16]);
+      const before = pool().length;
+      const r = await be.download(big);
+      assert.equal(r.numel, (64 << 20) / 4 + 16);
+      assert.ok(pool().every((b) => b.size <= 64 << 20) && pool().length === before);
+      be.free(big);
+    } finally {
+      be.dispose();
+    }
+    assert.equal((be as unknown as { readPool: GPUBuffer[] }).readPool.length, 0, 'dispose() empties the pool');
   });
 });

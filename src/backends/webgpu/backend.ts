@@ -96,17 +96,17 @@ export interface WebGpuBackendOptions {
   matrix?: MatrixKnobs & { emulate?: boolean };
   /**
    * Split-K for the layer ops' skinny GEMMs (MlaAttention's projections at decode; kernels/layer.ts layerGemmSplitK):
-   * true with layerSplitKDefault's rule (FLASHMLA_WEBGPU_LAYER_SPLITK=1 in Node), false or unset never (the default,
-   * layerSplitKOn), or the rule's fields to change (tuning; FLASHMLA_WEBGPU_LAYER_SPLITK=targetGroups=1024,minChunk=128).
-   * Opt-in since session 41: on the H200 it cut a V3-shaped step's GEMMs from 10.2 to 2.7 ms and forward()'s median step
-   * from 40 to 18 ms, but five steps queued back to back took 11.4 ms a step against 10.9 without it, and the rule
-   * written before that call asked for both to improve (docs/mla.md, "On WebGPU").
+   * true or unset with layerSplitKDefault's rule (the default, layerSplitKOn), false never (FLASHMLA_WEBGPU_LAYER_SPLITK=0
+   * in Node), or the rule's fields to change (tuning; FLASHMLA_WEBGPU_LAYER_SPLITK=targetGroups=1024,minChunk=128).
+   * On by default since session 42: on the H200 a V3-shaped step's recorded calls replayed back to back took 3.5 ms a
+   * step with it against 11.0 without, forwardDevice 20 steps chained 3.7-8.9 against 9.9-10.0 ms a step, forward()'s
+   * median 17 against 30-40 ms (docs/mla.md, "On WebGPU").
    */
   layerSplitK?: boolean | Partial<LayerSplitKRule>;
 }
 
-/** Whether the layer gemm splits k unless told (WebGpuBackendOptions.layerSplitK): off since session 41 (see there). */
-export const layerSplitKOn = false;
+/** Whether the layer gemm splits k unless told (WebGpuBackendOptions.layerSplitK): on since session 42 (see there). */
+export const layerSplitKOn = true;
 
 /** The layer gemm's split-K rule of WebGpuBackendOptions.layerSplitK (undefined: off), checked. */
 export function resolveLayerSplitK(o: WebGpuBackendOptions['layerSplitK']): LayerSplitKRule | undefined {
@@ -378,22 +378,54 @@ export class WebGpuBackend implements Backend {
       const lo = Math.max(begin, c.byteStart), hi = Math.min(end, c.byteStart + c.byteLength);
       if (lo >= hi) continue;
       const a0 = Math.floor((lo - c.byteStart) / 4) * 4, a1 = Math.ceil((hi - c.byteStart) / 4) * 4;
-      const staging = this.device.createBuffer({ label: 'flashmla.download', size: a1 - a0, usage: Usage.MAP_READ | Usage.COPY_DST });
+      const staging = this.takeReadBuffer(a1 - a0);
       const enc = this.device.createCommandEncoder({ label: 'flashmla.download' });
       enc.copyBufferToBuffer(c.buffer, a0, staging, 0, a1 - a0);
       this.device.queue.submit([enc.finish()]);
       try {
-        await this.guard(staging.mapAsync(mapModeRead));
+        await this.guard(staging.mapAsync(mapModeRead, 0, a1 - a0));
       } catch (e) {
         staging.destroy();
         throw e;
       }
-      const got = new Uint8Array(staging.getMappedRange());
+      const got = new Uint8Array(staging.getMappedRange(0, a1 - a0));
       dst.set(got.subarray(lo - c.byteStart - a0, hi - c.byteStart - a0), lo - begin);
       staging.unmap();
-      staging.destroy();
+      this.giveReadBuffer(staging);
     }
     return new Tensor(t.dtype, t.shape, host);
+  }
+
+  /**
+   * Read-back staging buffers kept between download() calls. A fresh MAP_READ buffer a read costs far more than the
+   * copy (session 42: 1.8 MB took ~5 ms fresh against ~0.6 ms reused on lavapipe; on the H200 download() of 1.8 MB
+   * took 1.3-11 ms on an idle device). A buffer is out of the pool while a read uses it, so concurrent reads never share
+   * one; sizes are powers of two up to readPoolMaxBytes (larger reads get a buffer of their own, destroyed after), and
+   * at most readPoolCount buffers wait here.
+   */
+  private readPool: GPUBuffer[] = [];
+  private static readonly readPoolMaxBytes = 64 << 20;
+  private static readonly readPoolCount = 4;
+
+  private takeReadBuffer(bytes: number): GPUBuffer {
+    let best = -1;
+    for (let i = 0; i < this.readPool.length; i++) {
+      const sz = this.readPool[i].size;
+      if (sz >= bytes && (best < 0 || sz < this.readPool[best].size)) best = i;
+    }
+    if (best >= 0) return this.readPool.splice(best, 1)[0];
+    const size = bytes <= WebGpuBackend.readPoolMaxBytes ? Math.max(4096, 2 ** Math.ceil(Math.log2(bytes))) : bytes;
+    return this.device.createBuffer({ label: 'flashmla.download', size, usage: Usage.MAP_READ | Usage.COPY_DST });
+  }
+
+  private giveReadBuffer(b: GPUBuffer): void {
+    if (this.disposed || b.size > WebGpuBackend.readPoolMaxBytes) { b.destroy(); return; }
+    this.readPool.push(b);
+    if (this.readPool.length > WebGpuBackend.readPoolCount) {
+      // keep the largest ones: a small read fits in a large buffer, not the other way round
+      this.readPool.sort((p, q) => q.size - p.size);
+      for (const x of this.readPool.splice(WebGpuBackend.readPoolCount)) x.destroy();
+    }
   }
 
   free(t: Tensor): void {
@@ -797,6 +829,7 @@ export class WebGpuBackend implements Backend {
     this.disposed = true;
     this.rejectInFlight(new FlashMlaError('disposed', 'WebGPU backend disposed while the call was in flight'));
     this.bindGroups.clear();
+    for (const b of this.readPool.splice(0)) b.destroy();
     this.idx.destroy();
     this.accum.destroy();
     this.decodeUniform.destroy();

@@ -133,7 +133,7 @@ export async function createNodeWebGpuBackend(opts: NodeWebGpuBackendOptions = {
   const envF16d = ({ 1: true, 0: false } as const)[process.env.FLASHMLA_WEBGPU_MATRIX_F16DIRECT as '1' | '0'];
   const envB16d = ({ 1: true, 0: false } as const)[process.env.FLASHMLA_WEBGPU_MATRIX_BF16DIRECT as '1' | '0'];
   const matrix = rest.matrix ?? (envVSplit || envVersion || envSubgroups || envLazy !== undefined || envTile16 || envPair || envAhead || envBounded !== undefined || envFinite || envCombine !== undefined || envInfSafe !== undefined || envPacked !== undefined || envQOnce !== undefined || envCols !== undefined || envQRow !== undefined || envEarly !== undefined || envFresh !== undefined || envF16d !== undefined || envB16d !== undefined ? { vSplit: envVSplit, version: envVersion, subgroups: envSubgroups, lazy: envLazy, tile16: envTile16, pair: envPair, lookahead: envAhead, bounded: envBounded, finite: envFinite, combine: envCombine, infSafe: envInfSafe, packedMax: envPacked, qOnce: envQOnce, combineCols: envCols, qRowLanes: envQRow, firstEarly: envEarly, freshO: envFresh, f16Direct: envF16d, bf16Direct: envB16d } : undefined);
-  // FLASHMLA_WEBGPU_LAYER_SPLITK=0|1|<field>=<n>,...: the layer gemm's split-K off (the default), on, or on
+  // FLASHMLA_WEBGPU_LAYER_SPLITK=0|1|<field>=<n>,...: the layer gemm's split-K off, on (the default), or on
   // with these fields of its rule changed (kernels/layer.ts LayerSplitKRule, e.g. targetGroups=1024,minChunk=128).
   const envSplitK = layerSplitKFromEnv(process.env.FLASHMLA_WEBGPU_LAYER_SPLITK);
   // FLASHMLA_WEBGPU_SCHEDULE=<one of scheduleKinds>: the plan MlaDecoder makes for this backend (default 'auto', the
