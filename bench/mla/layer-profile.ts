@@ -105,6 +105,23 @@ for (let r = 0; r < reps; r++) {
   readBack.push({ direct_ms: direct, synced_ms: synced });
   console.log(`forwardDevice + download: ${direct.toFixed(3)} ms; with synchronize() first: ${synced.toFixed(3)} ms`);
 }
+// forward() against its parts (session 42: forward() took ~17 ms a step where forwardDevice + download took ~4.5):
+// the hidden states written from the host into a device tensor first, with and without a synchronize() between.
+const io: Record<string, number[]> = { forward: [], write_sync_fwd_dl: [], write_fwd_dl: [], fwd_dl: [], write_sync: [] };
+const hostIn = fromArray('f32', [b, 1, c.hiddenSize], x);
+for (let r = 0; r < reps; r++) {
+  await backend.synchronize();
+  let t0 = performance.now(); await layer.forward(ids, x, 1); io.forward.push(performance.now() - t0);
+  await backend.synchronize();
+  t0 = performance.now(); backend.write(hidDev, hostIn); await backend.synchronize(); await backend.download(await layer.forwardDevice(ids, hidDev, 1)); io.write_sync_fwd_dl.push(performance.now() - t0);
+  await backend.synchronize();
+  t0 = performance.now(); backend.write(hidDev, hostIn); await backend.download(await layer.forwardDevice(ids, hidDev, 1)); io.write_fwd_dl.push(performance.now() - t0);
+  await backend.synchronize();
+  t0 = performance.now(); await backend.download(await layer.forwardDevice(ids, hidDev, 1)); io.fwd_dl.push(performance.now() - t0);
+  await backend.synchronize();
+  t0 = performance.now(); backend.write(hidDev, hostIn); await backend.synchronize(); io.write_sync.push(performance.now() - t0);
+}
+for (const [k, a] of Object.entries(io)) console.log(`io ${k.padEnd(18)} ${a.map((v) => v.toFixed(3)).join(' ')} ms`);
 // download() alone on an idle device (1.8 MB at b 64 on V3): the read-back's own latency.
 const dl: number[] = [];
 for (let r = 0; r < reps; r++) {
@@ -138,7 +155,7 @@ const sy: number[] = [];
 for (let r = 0; r < 10; r++) { const t0 = performance.now(); await backend.synchronize(); sy.push(performance.now() - t0); }
 steps.sort((p, q) => p - q); sy.sort((p, q) => p - q);
 const res = { shape: v.shape, batch: b, context: ctx, backend: backend.info.device, precision: v.precision, step_median_ms: steps[steps.length >> 1], step_min_ms: steps[0],
-  ops_sum_ms: sum, sync_median_ms: sy[5], step_parts: stepParts, device_steps: devSteps, chained_step_ms: chainedMs, replay_chained_ms: replayChainedMs, download_idle_ms: dl, read_back: readBack, ops: opRows, date: new Date().toISOString() };
+  ops_sum_ms: sum, sync_median_ms: sy[5], step_parts: stepParts, device_steps: devSteps, chained_step_ms: chainedMs, replay_chained_ms: replayChainedMs, download_idle_ms: dl, io_ms: io, read_back: readBack, ops: opRows, date: new Date().toISOString() };
 console.log(JSON.stringify({ ...res, ops: undefined }));
 if (v.json) writeFileSync(v.json, JSON.stringify(res, null, 1));
 cache.dispose();
