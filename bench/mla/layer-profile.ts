@@ -121,6 +121,17 @@ for (let r = 0; r < reps; r++) {
   await backend.synchronize();
   t0 = performance.now(); backend.write(hidDev, hostIn); await backend.synchronize(); io.write_sync.push(performance.now() - t0);
 }
+// Back to back (the step loop's way) against a synchronize() or a bare queue drain before each forward(), again.
+const dev = (backend as unknown as { device?: GPUDevice }).device;
+for (const k of ['b2b', 'sync', 'drain', 'b2b_again']) io[k] = [];
+for (const k of ['b2b', 'sync', 'drain', 'b2b_again']) {
+  await backend.synchronize();
+  for (let r = 0; r < reps; r++) {
+    if (k === 'sync') await backend.synchronize();
+    if (k === 'drain' && dev) await dev.queue.onSubmittedWorkDone();
+    const t0 = performance.now(); await layer.forward(ids, x, 1); io[k].push(performance.now() - t0);
+  }
+}
 for (const [k, a] of Object.entries(io)) console.log(`io ${k.padEnd(18)} ${a.map((v) => v.toFixed(3)).join(' ')} ms`);
 // download() alone on an idle device (1.8 MB at b 64 on V3): the read-back's own latency.
 const dl: number[] = [];
