@@ -41,7 +41,7 @@ be0.decode = (l: unknown) => {
   return decodeOf(l);
 };
 const run = (cl: (typeof calls)[number]) => cl.name === ('decode' as keyof MlaDeviceOps) ? decodeOf(cl.args[0]) : (ops[cl.name] as (...a: unknown[]) => void)(...cl.args);
-const { cache, layer, ids, hidden: x } = benchLayer(backend, c, { batch: b, context: ctx, extraTokens: 6 * reps + chain + 8, precision: v.precision as 'f32' | 'bf16' });
+const { cache, layer, ids, hidden: x } = benchLayer(backend, c, { batch: b, context: ctx, extraTokens: 16 * reps + 2 * chain + 16, precision: v.precision as 'f32' | 'bf16' });
 await layer.forward(ids, x, 1);
 await backend.synchronize();
 recording = true;
@@ -65,6 +65,8 @@ for (const name of ['download', 'synchronize', 'decode', 'write', 'upload', 'emp
     return r;
   };
 }
+const mark = (what: string) => console.log(`phase ${what} ${new Date().toISOString()}`);
+mark('steps');
 const steps: number[] = [], stepParts: Record<string, number>[] = [];
 for (let r = 0; r < reps; r++) {
   spent.clear();
@@ -107,6 +109,7 @@ for (let r = 0; r < reps; r++) {
 }
 // forward() against its parts (session 42: forward() took ~17 ms a step where forwardDevice + download took ~4.5):
 // the hidden states written from the host into a device tensor first, with and without a synchronize() between.
+mark('io');
 const io: Record<string, number[]> = { forward: [], write_sync_fwd_dl: [], write_fwd_dl: [], fwd_dl: [], write_sync: [] };
 const hostIn = fromArray('f32', [b, 1, c.hiddenSize], x);
 for (let r = 0; r < reps; r++) {
@@ -125,6 +128,7 @@ for (let r = 0; r < reps; r++) {
 const dev = (backend as unknown as { device?: GPUDevice }).device;
 for (const k of ['b2b', 'sync', 'drain', 'b2b_again']) io[k] = [];
 for (const k of ['b2b', 'sync', 'drain', 'b2b_again']) {
+  mark(k);
   await backend.synchronize();
   for (let r = 0; r < reps; r++) {
     if (k === 'sync') await backend.synchronize();
@@ -132,6 +136,7 @@ for (const k of ['b2b', 'sync', 'drain', 'b2b_again']) {
     const t0 = performance.now(); await layer.forward(ids, x, 1); io[k].push(performance.now() - t0);
   }
 }
+mark('end-io');
 for (const [k, a] of Object.entries(io)) console.log(`io ${k.padEnd(18)} ${a.map((v) => v.toFixed(3)).join(' ')} ms`);
 // download() alone on an idle device (1.8 MB at b 64 on V3): the read-back's own latency.
 const dl: number[] = [];
