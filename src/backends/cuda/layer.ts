@@ -14,8 +14,8 @@ import type { Workspace } from './workspace.js';
 /**
  * When and how far the f32 gemm splits k (CudaBackendOptions.layerSplitK; kernels/layer.cu mla_gemm_f32_part and
  * mla_gemm_reduce). A call of k >= `minK` whose 64 x 64 tiles make fewer than `ctasPerSm` CTAs an SM is cut into as
- * many k ranges as keep it within that many (mla_gemm_f32_part's 61 registers a thread let 4 CTAs of 256 threads
- * share an SM), each range at least `minChunk` columns, at most `maxSplits` ranges. The f32 gemm's CTA walks k in
+ * many k ranges as keep it within that many (mla_gemm_f32_part's launch bounds hold it to 64 registers a thread, so 4
+ * CTAs of 256 threads share an SM), each range at least `minChunk` columns, at most `maxSplits` ranges. The f32 gemm's CTA walks k in
  * 16-column slices at one slice in flight: alone on an SM it took ~1.5 us a slice on the H200 (kv_a at m = 64, 9 CTAs:
  * 0.675 ms over k = 7168), three to an SM ~3 us (q_b, 384 CTAs: 0.283 ms), so filling the SMs is most of the win.
  */

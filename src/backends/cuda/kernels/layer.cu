@@ -211,14 +211,15 @@ extern "C" __global__ void __launch_bounds__(256) mla_gemm_f32(const GemmParams 
 // few tiles, each walking all of k on one SM (kv_a at m = 64: 9 CTAs on 132 SMs). Here blockIdx.z = s * batch + z
 // runs tile (z, blockIdx.y, blockIdx.x) over k range s, [s * chunk, min(k, (s + 1) * chunk)), and stores its f32
 // sums to ws[s][z][i][j] (dense, m x n a batch entry). Launch: grid (ceil(n / 64), ceil(m / 64), batch * splits),
-// 256 threads; ws holds splits * batch * m * n floats; no range is empty (layer.ts cudaLayerGemmSplitK).
-extern "C" __global__ void __launch_bounds__(256) mla_gemm_f32_part(const GemmParams p) {
+// 256 threads, 4 CTAs an SM (64 registers: layer.ts's rule counts on it); ws holds splits * batch * m * n floats; no
+// range is empty (layer.ts cudaLayerGemmSplitK).
+extern "C" __global__ void __launch_bounds__(256, 4) mla_gemm_f32_part(const GemmParams p) {
   const int batch = gridDim.z / p.splits, s = blockIdx.z / batch, z = blockIdx.z % batch;
   const float* x = static_cast<const float*>(p.x) + static_cast<long long>(z) * p.xBatch;
   const float* w = static_cast<const float*>(p.w) + static_cast<long long>(z) * p.wBatch;
   const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
   const int row0 = blockIdx.y * kTile, col0 = blockIdx.x * kTile;
-  const int kBegin = s * p.chunk, kEnd = min(p.k, kBegin + p.chunk);
+  const int kBegin = s * p.chunk, kEnd = p.k - kBegin > p.chunk ? kBegin + p.chunk : p.k; // no int overflow near k = 2^31
   float acc[4][4] = {};
   gemmF32Tile(p, x, w, row0, col0, kBegin, kEnd, acc);
   float* part = p.ws + static_cast<long long>(blockIdx.z) * p.m * p.n;
@@ -244,8 +245,17 @@ extern "C" __global__ void __launch_bounds__(256) mla_gemm_reduce(const GemmPara
   const float* part = p.ws + z * mn;
   const long long yBase = static_cast<long long>(z) * p.yBatch;
   for (long long e = blockIdx.x * 256LL + threadIdx.x; e < mn; e += 256LL * gridDim.x) {
+    // Eight ranges' loads in flight before their adds (a plain loop waits out each load: kv_a's 28 ranges with ~9
+    // warps an SM would take 28 memory latencies); the adds stay in order.
     float v = part[e];
-    for (int s = 1; s < p.splits; ++s) v += part[s * split + e];
+    for (int s0 = 1; s0 < p.splits; s0 += 8) {
+      float t[8];
+#pragma unroll
+      for (int u = 0; u < 8; ++u) t[u] = s0 + u < p.splits ? part[(s0 + u) * split + e] : 0.f;
+#pragma unroll
+      for (int u = 0; u < 8; ++u)
+        if (s0 + u < p.splits) v += t[u];
+    }
     const long long i = e / p.n, j = e % p.n;
     storeElem(p.y, yBase + i * p.yStride + j, v, p.yType);
   }
