@@ -1,11 +1,12 @@
 // MlaAttention's device-resident step on CUDA (kernels/layer.cu through src/backends/cuda/layer.ts), on the GPU
 // host (not part of `npm test`): the tensor-core bf16 GEMM and the f32 GEMM against float64 products over odd
-// shapes, offsets, strides and batches with NaN around every operand; the layer in both precisions against the
-// float64 formula and against the host path.
+// shapes, offsets, strides and batches with NaN around every operand; the f32 GEMM split over k (layerSplitK: the
+// partial and reduce passes) the same way, bit-identical run to run, on against off; the layer in both precisions
+// against the float64 formula and against the host path, and the f32 layer with every long-enough GEMM split.
 //   npm run build && node --import tsx --test test/gpu/mla-device.test.ts
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type CudaBackend, createCudaBackend } from '../../src/backends/cuda/index.js';
+import { type CudaBackend, createCudaBackend, cudaLayerGemmSplitK, cudaLayerSplitKDefault, gemmF32Ctas } from '../../src/backends/cuda/index.js';
 import { bf16ToF32, encodeHalf, decodeHalf } from '../../src/core/dtype.js';
 import { FlashMlaError } from '../../src/core/errors.js';
 import { MlaAttention } from '../../src/core/mla/index.js';
@@ -13,8 +14,54 @@ import { fromArray } from '../../src/core/tensor.js';
 import { assertClose, cosDiff, hfCaseNames, layerTol, loadHfCase, normals, poisonedCache, randomWeights, referenceSequences, runSequences, smallConfig } from '../support/mla-case.js';
 
 let be: CudaBackend;
+/** Backends with the f32 gemm's split-K forced on / off (CudaBackendOptions.layerSplitK), made on first use. */
+let splitOn: CudaBackend | undefined, splitOff: CudaBackend | undefined;
 before(async () => { be = await createCudaBackend(); });
-after(() => be?.dispose());
+after(() => { splitOn?.dispose(); splitOff?.dispose(); be?.dispose(); });
+
+type YType = 'f32' | 'bf16' | 'f16';
+
+/**
+ * One f32 gemm on `b` against float64: offsets, row strides and batch gaps on every operand, NaN in every element no
+ * product may read and in all of y beforehand. Returns y's raw bits (the whole buffer) and the worst error over the
+ * allowed (acc 1e-5 of √k + |s|, plus the 16-bit output's rounding); fails on an error over it or a write outside y.
+ */
+async function f32GemmCase(b: CudaBackend, yType: YType, [m, n, k, batch]: readonly number[], seed: number): Promise<{ bits: Uint8Array; worst: number }> {
+  const xOff = 5, xStride = k + 3, wOff = 2, wStride = k + 1, yOff = 3, yStride = n + 5;
+  const xBatch = m * xStride + 7, wBatch = n * wStride + 4, yBatch = m * yStride + 2;
+  const xLen = xOff + batch * xBatch, wLen = wOff + batch * wBatch, yLen = yOff + batch * yBatch;
+  const x = normals(seed, xLen), w = normals(seed + 1, wLen);
+  const xUsed = new Uint8Array(xLen), wUsed = new Uint8Array(wLen);
+  for (let z = 0; z < batch; z++) {
+    for (let i = 0; i < m; i++) xUsed.fill(1, xOff + z * xBatch + i * xStride, xOff + z * xBatch + i * xStride + k);
+    for (let j = 0; j < n; j++) wUsed.fill(1, wOff + z * wBatch + j * wStride, wOff + z * wBatch + j * wStride + k);
+  }
+  for (let i = 0; i < xLen; i++) if (!xUsed[i]) x[i] = NaN;
+  for (let i = 0; i < wLen; i++) if (!wUsed[i]) w[i] = NaN;
+  const xT = b.upload(fromArray('f32', [xLen], x)), wT = b.upload(fromArray('f32', [wLen], w));
+  const yT = yType === 'f32' ? b.upload(fromArray('f32', [yLen], new Float32Array(yLen).fill(NaN)))
+    : b.upload(fromArray(yType, [yLen], new Uint16Array(yLen).fill(yType === 'bf16' ? 0x7fc0 : 0x7e00)));
+  b.layerOps().gemm({ m, n, k, batch, x: xT, xOff, xStride, xBatch, w: wT, wOff, wStride, wBatch, y: yT, yOff, yStride, yBatch });
+  const raw = (await b.download(yT)).host();
+  for (const t of [xT, wT, yT]) b.free(t);
+  const y = yType === 'f32' ? (raw as Float32Array) : decodeHalf(yType, raw as Uint16Array);
+  const round = yType === 'bf16' ? 2 ** -8 : yType === 'f16' ? 2 ** -11 : 0;
+  const what = `f32 gemm -> ${yType} ${m}x${n}x${k} x${batch}`;
+  let worst = 0;
+  for (let z = 0; z < batch; z++) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+    let s = 0;
+    const xr = xOff + z * xBatch + i * xStride, wr = wOff + z * wBatch + j * wStride;
+    for (let q = 0; q < k; q++) s += x[xr + q] * w[wr + q];
+    const got = y[yOff + z * yBatch + i * yStride + j];
+    const e = Math.abs(got - s) / (round * Math.abs(s) + 1e-5 * (Math.sqrt(k) + Math.abs(s)));
+    if (!(e <= 1)) assert.fail(`${what}: y[${z}, ${i}, ${j}] = ${got}, want ${s}`);
+    worst = Math.max(worst, e);
+  }
+  const yUsed = new Uint8Array(yLen);
+  for (let z = 0; z < batch; z++) for (let i = 0; i < m; i++) yUsed.fill(1, yOff + z * yBatch + i * yStride, yOff + z * yBatch + i * yStride + n);
+  for (let i = 0; i < yLen; i++) if (!yUsed[i] && !Number.isNaN(y[i])) assert.fail(`${what}: wrote y[${i}] outside the product`);
+  return { bits: new Uint8Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)), worst };
+}
 
 describe('GPU: device-resident MLA layer', () => {
   test('gemm (bf16 tensor cores, f32 SIMT) vs float64: odd shapes, offsets, strides, batches, NaN padding', async () => {
@@ -73,6 +120,39 @@ describe('GPU: device-resident MLA layer', () => {
       (e: unknown) => e instanceof FlashMlaError && e.argument === 'gemm.x');
   });
 
+  // [m, n, k, batch]: skinny with a long k (odd m and n; k not a multiple of the chunk, so a shorter last range),
+  // strided batches as the absorbed products have, kv_a's V3 shape; the last below minK (never split).
+  const splitShapes = [[1, 5, 4097, 1], [3, 70, 2051, 2], [17, 65, 4097, 3], [40, 130, 2600, 2], [64, 576, 7168, 1], [5, 7, 2047, 4]] as const;
+
+  test('f32 gemm split over k (layerSplitK): every y dtype vs float64, NaN padding, the same bits twice, on vs off, on by default', async () => {
+    splitOn ??= await createCudaBackend({ layerSplitK: true });
+    splitOff ??= await createCudaBackend({ layerSplitK: false });
+    const numSms = be.info.numSms;
+    const splits = splitShapes.map(([m, n, k, batch]) => cudaLayerGemmSplitK(k, gemmF32Ctas(m, n, batch), numSms, cudaLayerSplitKDefault));
+    console.log(`# ${numSms} SMs: splits ${splits.map((s, i) => `${splitShapes[i].join('x')}: ${s.splits} of ${s.chunk}`).join(', ')}`);
+    assert.deepEqual(splits.map((s) => s.splits > 1), [true, true, true, true, true, false], 'the rule splits every shape but the last');
+    assert.equal(splitOff.info.details?.layerSplitK, false);
+    assert.deepEqual(splitOn.info.details?.layerSplitK, cudaLayerSplitKDefault);
+    const dflt = process.env.FLASHMLA_CUDA_LAYER_SPLITK === undefined || process.env.FLASHMLA_CUDA_LAYER_SPLITK === '';
+    for (const yType of ['f32', 'bf16', 'f16'] as const) {
+      let worstOn = 0, worstOff = 0, differ = 0;
+      for (const [s, shape] of splitShapes.entries()) {
+        const seed = 400 + 13 * s;
+        const on = await f32GemmCase(splitOn, yType, shape, seed), again = await f32GemmCase(splitOn, yType, shape, seed);
+        assert.deepEqual(again.bits, on.bits, `f32 gemm -> ${yType} ${shape.join('x')}: split-K run to run`);
+        const off = await f32GemmCase(splitOff, yType, shape, seed);
+        // Unsplit, the calls that do not split are the one-pass kernel on either backend: the same bits.
+        if (splits[s].splits === 1) assert.deepEqual(off.bits, on.bits, `${shape.join('x')} below minK: split-K on and off the same kernel`);
+        else if (!off.bits.every((v, i) => v === on.bits[i])) differ++;
+        // The default backend (no option, no FLASHMLA_CUDA_LAYER_SPLITK) runs what the rule says: split-K on.
+        if (dflt) assert.deepEqual((await f32GemmCase(be, yType, shape, seed)).bits, on.bits, `${shape.join('x')}: the default backend splits`);
+        worstOn = Math.max(worstOn, on.worst);
+        worstOff = Math.max(worstOff, off.worst);
+      }
+      console.log(`# f32 gemm -> ${yType}: worst error split-K on ${worstOn.toFixed(3)}, off ${worstOff.toFixed(3)} of the allowed; ${differ} split shapes' bits differ on vs off`);
+    }
+  });
+
   test('layer, f32 and bf16 precision, vs float64 and vs the host path', async () => {
     const checks: (() => void)[] = [];
     for (const [i, over] of [{}, { qLoraRank: null }, { numHeads: 16, hiddenSize: 256 }, { ropeInterleave: false, numHeads: 5 }].entries()) {
@@ -98,6 +178,38 @@ describe('GPU: device-resident MLA layer', () => {
       }
     }
     for (const check of checks) check();
+  });
+
+  test('layer, f32 precision with every gemm of k >= 32 split (layerSplitK minK 32, minChunk 16), vs float64 and vs the host path', async () => {
+    // smallConfig's projections have k 48-512: a forced rule splits all but the absorbed W_UK (k 16), the ranges of
+    // o_proj (k 72) uneven; the host path's matmul goes through the same gemm.
+    const forced = await createCudaBackend({ layerSplitK: { minK: 32, minChunk: 16 } });
+    try {
+      const checks: (() => void)[] = [];
+      for (const [i, over] of [{}, { qLoraRank: null }, { ropeInterleave: false, numHeads: 5 }].entries()) {
+        const c = smallConfig(over);
+        const w = randomWeights(c, 270 + i);
+        const hidden = normals(280 + i, 3 * 20 * c.hiddenSize);
+        const want = referenceSequences(c, w, hidden, 3, 20);
+        const got: Record<string, Float32Array> = {};
+        for (const [name, b] of [['split', forced], ['default', be]] as const) {
+          for (const precision of ['host', 'f32'] as const) {
+            const layer = new MlaAttention(c, w, { cache: poisonedCache(b, 64, 16, 'f16'), precision });
+            got[`${name} ${precision}`] = await runSequences(layer, hidden, 3, 20, 13);
+            layer.dispose();
+            layer.cache.dispose();
+          }
+        }
+        const d = (key: string) => cosDiff(got[key], want).toExponential(2);
+        console.log(`# forced split, case ${i}: cosine difference vs float64: device f32 ${d('split f32')} (default backend ${d('default f32')}), host path ${d('split host')}`);
+        checks.push(() => {
+          assertClose(got['split f32'], want, layerTol.f16, `case ${i} device f32, forced split`);
+          assertClose(got['split host'], want, layerTol.f16, `case ${i} host path, forced split`);
+          assert.ok(cosDiff(got['split f32'], got['split host']) <= 1e-6, `case ${i}: forced split, device f32 vs host path ${cosDiff(got['split f32'], got['split host'])}`);
+        });
+      }
+      for (const check of checks) check();
+    } finally { forced.dispose(); }
   });
 
   const names = hfCaseNames();

@@ -20,7 +20,7 @@ import { mlaParamsLayout, packParams, sparseParamsLayout } from './params.js';
 import type { SparseCall } from '../../core/sparse.js';
 import { combineQ32Default, combineQuarterDefault, sm90CacheMap, sm90WideMaxKeysFrom, sparseKernelName, sparseLaunch } from './kernels/launch.js';
 import type { MlaDeviceOps } from '../../core/mla/device.js';
-import { createCudaLayerOps } from './layer.js';
+import { type CudaLayerSplitKRule, createCudaLayerOps, cudaLayerSplitKFromEnv, resolveCudaLayerSplitK } from './layer.js';
 import { SparseMmaRunner } from './sparse.js';
 import type { DenseFp8Call } from '../../core/dense-fp8.js';
 import { type CudaGraph, captureGraph } from './graphs.js';
@@ -36,6 +36,7 @@ export { findKernelDir } from './modules.js';
 export * from './kernels/launch.js';
 export * from './params.js';
 export type { CudaGraph } from './graphs.js';
+export { type CudaLayerSplitKRule, cudaLayerGemmSplitK, cudaLayerSplitKDefault, cudaLayerSplitKFromEnv, gemmF32Ctas, resolveCudaLayerSplitK } from './layer.js';
 
 export interface CudaBackendOptions {
   /** Device ordinal (default 0). */
@@ -70,6 +71,12 @@ export interface CudaBackendOptions {
    * caller passes to flashMlaWithKvcache is run as given, whichever plan it is.
    */
   schedule?: ScheduleKind;
+  /**
+   * Split-K for the layer ops' f32 GEMM (MlaAttention's f32 projections at decode; layer.ts cudaLayerGemmSplitK): true
+   * or unset with cudaLayerSplitKDefault's rule, false never (also FLASHMLA_CUDA_LAYER_SPLITK=0), or the rule's fields
+   * to change (tuning; FLASHMLA_CUDA_LAYER_SPLITK=ctasPerSm=2,minChunk=512). The bf16 tensor-core GEMM never splits.
+   */
+  layerSplitK?: boolean | Partial<CudaLayerSplitKRule>;
 }
 
 /**
@@ -133,6 +140,10 @@ class CudaBackendImpl implements CudaBackend {
   private readonly kernels: KernelCache;
   /** Device workspace: index copies, then lseAccum, then oAccum (grow-only). */
   private readonly ws: Workspace;
+  /** The layer gemm's split-K partials (layer.ts). */
+  private readonly layerWs: Workspace;
+  private readonly layerSplitK: CudaLayerSplitKRule | undefined;
+  private readonly numSms: number;
   /** Host index tensors into the workspace (staging.ts). */
   private readonly staging: IndexStaging;
   private readonly timer: EventTimer;
@@ -149,6 +160,10 @@ class CudaBackendImpl implements CudaBackend {
       const name = drv.deviceName(this.dev);
       const cc = `${drv.attribute(this.dev, Attr.ComputeCapabilityMajor)}.${drv.attribute(this.dev, Attr.ComputeCapabilityMinor)}`;
       const numSms = drv.attribute(this.dev, Attr.MultiprocessorCount);
+      this.numSms = numSms;
+      // FLASHMLA_CUDA_LAYER_SPLITK=0|1|<field>=<n>,...: the f32 layer gemm's split-K off, on (the default), or on with
+      // these fields of its rule changed (layer.ts CudaLayerSplitKRule, e.g. ctasPerSm=2,minChunk=512).
+      this.layerSplitK = resolveCudaLayerSplitK(opts.layerSplitK ?? cudaLayerSplitKFromEnv(process.env.FLASHMLA_CUDA_LAYER_SPLITK));
       this.maxSmem = drv.attribute(this.dev, Attr.MaxSharedMemoryPerBlockOptin);
       const manifest = JSON.parse(readFileSync(join(kernelDir, 'manifest.json'), 'utf8')) as Manifest;
       const load = (file: string) => {
@@ -187,6 +202,7 @@ class CudaBackendImpl implements CudaBackend {
       const paramsView = this.params.view;
       this.ws = new Workspace(drv, this.stream, 1.25);
       this.sparseWs = new Workspace(drv, this.stream, 2);
+      this.layerWs = new Workspace(drv, this.stream, 1.25);
       this.staging = new IndexStaging({
         drv, stream: this.stream, paramsView, ws: this.ws, ptrOf: (t) => this.ptrOf(t), capturing: () => this.capturing,
       });
@@ -224,6 +240,7 @@ class CudaBackendImpl implements CudaBackend {
           l2Bytes: drv.attribute(this.dev, Attr.L2CacheSize), maxSharedMemoryPerBlock: this.maxSmem,
           kernels: { dir: kernelDir, nvcc: manifest.nvcc },
           pdl: this.launcher.pdl.reason,
+          layerSplitK: this.layerSplitK ? { ...this.layerSplitK } : false,
         },
       };
     } catch (e) {
@@ -412,7 +429,10 @@ class CudaBackendImpl implements CudaBackend {
   private layerOpsOf?: MlaDeviceOps;
   layerOps(): MlaDeviceOps {
     this.alive();
-    return (this.layerOpsOf ??= createCudaLayerOps({ drv: this.drv, stream: this.stream, module: this.loadKernels('layer.fatbin'), ptrOf: (t) => this.ptrOf(t) }));
+    return (this.layerOpsOf ??= createCudaLayerOps({
+      drv: this.drv, stream: this.stream, module: this.loadKernels('layer.fatbin'), ptrOf: (t) => this.ptrOf(t),
+      numSms: this.numSms, splitK: this.layerSplitK, ws: this.layerWs, capturing: () => this.capturing,
+    }));
   }
 
   setDecodeVariant(v: DecodeVariant | undefined): void {
@@ -470,6 +490,7 @@ class CudaBackendImpl implements CudaBackend {
     this.sparseMmaRunner?.dispose(attempt);
     if (sp) { attempt(() => this.drv.koffi.free(sp.ptr)); attempt(() => this.drv.koffi.free(sp.argv)); }
     attempt(() => this.layerOpsOf?.dispose?.());
+    this.layerWs.dispose(attempt);
     this.staging.dispose(attempt);
     this.timer.dispose(attempt);
     this.launcher.dispose(attempt);

@@ -6,7 +6,10 @@ import { type ParamField, layoutOf, structHeader } from './params.js';
 /** 0 f32, 1 bf16, 2 f16: the element type codes layer.cu switches on. */
 export const elemCode = { f32: 0, bf16: 1, f16: 2 } as const;
 
-/** GemmParams: y = x · wᵀ per batch entry z (blockIdx.z), both kernels (tensor-core bf16 and SIMT f32). */
+/**
+ * GemmParams: y = x · wᵀ per batch entry z, for every gemm kernel (tensor-core bf16, SIMT f32, and the f32 split-K
+ * pair mla_gemm_f32_part / mla_gemm_reduce, which alone read ws, splits and chunk).
+ */
 export const gemmParamFields = [
   { name: 'x', type: 'ptr', c: 'const void*', doc: 'row i of batch z at x + z * xBatch + i * xStride (k elements; bf16 or f32 as the kernel)' },
   { name: 'w', type: 'ptr', c: 'const void*', doc: 'row j of batch z at w + z * wBatch + j * wStride (k elements, same type as x)' },
@@ -21,6 +24,9 @@ export const gemmParamFields = [
   { name: 'wBatch', type: 'i32', doc: 'elements between batch entries of w' },
   { name: 'yBatch', type: 'i32', doc: 'elements between batch entries of y' },
   { name: 'yType', type: 'i32', doc: '0 f32, 1 bf16, 2 f16' },
+  { name: 'ws', type: 'ptr', c: 'float*', doc: 'split-K partials [splits][batch][m][n] f32 (mla_gemm_f32_part writes, mla_gemm_reduce reads; null otherwise)' },
+  { name: 'splits', type: 'i32', doc: 'k ranges of a split-K call (ceil(k / chunk)); 1 otherwise' },
+  { name: 'chunk', type: 'i32', doc: 'k columns a range (a multiple of 16, the f32 tile loop\'s step; the last range may be shorter)' },
 ] as const satisfies readonly ParamField[];
 
 /** RmsNormParams: transformers' DeepseekV3RMSNorm of `rows` rows in place (f32), optionally a 16-bit copy. */

@@ -3,12 +3,74 @@
 // guard what the kernels assume (dtypes, alignment of the 16-byte copies, bounds of every tensor touched).
 import type { DType } from '../../core/dtype.js';
 import { dtypeBytes } from '../../core/dtype.js';
-import { invalidArgument } from '../../core/errors.js';
+import { FlashMlaError, invalidArgument } from '../../core/errors.js';
 import type { DeviceGemm, MlaDeviceOps } from '../../core/mla/device.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { Driver } from './driver.js';
 import { type ParamLayout, compilePacker } from './params.js';
 import { convertParamsLayout, elemCode, gemmParamsLayout, kvAppendParamsLayout, qRopeParamsLayout, rmsNormParamsLayout } from './layer-params.js';
+import type { Workspace } from './workspace.js';
+
+/**
+ * When and how far the f32 gemm splits k (CudaBackendOptions.layerSplitK; kernels/layer.cu mla_gemm_f32_part and
+ * mla_gemm_reduce). A call of k >= `minK` whose 64 x 64 tiles make fewer than `ctasPerSm` CTAs an SM is cut into as
+ * many k ranges as keep it within that many (mla_gemm_f32_part's launch bounds hold it to 64 registers a thread, so 4
+ * CTAs of 256 threads share an SM), each range at least `minChunk` columns, at most `maxSplits` ranges. The f32 gemm's CTA walks k in
+ * 16-column slices at one slice in flight: alone on an SM it took ~1.5 us a slice on the H200 (kv_a at m = 64, 9 CTAs:
+ * 0.675 ms over k = 7168), three to an SM ~3 us (q_b, 384 CTAs: 0.283 ms), so filling the SMs is most of the win.
+ */
+export interface CudaLayerSplitKRule { ctasPerSm: number; minK: number; minChunk: number; maxSplits: number }
+
+export const cudaLayerSplitKDefault: CudaLayerSplitKRule = { ctasPerSm: 4, minK: 2048, minChunk: 256, maxSplits: 64 };
+
+/** k columns of a tile-loop slice of mla_gemm_f32 (kernels/layer.cu kSlice): a split's range starts on one. */
+export const gemmF32Slice = 16;
+
+/** CTAs of one f32 gemm launch: 64 x 64 tiles of y times the batch. */
+export function gemmF32Ctas(m: number, n: number, batch: number): number {
+  return Math.ceil(m / 64) * Math.ceil(n / 64) * batch;
+}
+
+/**
+ * The split of an f32 gemm call of `ctas` CTAs over k on `numSms` SMs: `splits` ranges of `chunk` columns (a multiple
+ * of 16; the last range may be shorter, none is empty), or { splits: 1, chunk: k } where the call does not split
+ * (no rule, k below minK, or the CTAs already fill ctasPerSm an SM). Pure: tests run it without a GPU.
+ */
+export function cudaLayerGemmSplitK(k: number, ctas: number, numSms: number, rule: CudaLayerSplitKRule | undefined): { splits: number; chunk: number } {
+  const none = { splits: 1, chunk: k };
+  if (!rule || k < rule.minK) return none;
+  const s = Math.min(rule.maxSplits, Math.floor((numSms * rule.ctasPerSm) / ctas), Math.floor(k / rule.minChunk));
+  if (s < 2) return none;
+  // Rounding the chunk up to whole slices can leave fewer ranges than s (never an empty one: ceil(k / chunk) of them).
+  const chunk = Math.ceil(k / s / gemmF32Slice) * gemmF32Slice, splits = Math.ceil(k / chunk);
+  return splits > 1 ? { splits, chunk } : none;
+}
+
+/** CudaBackendOptions.layerSplitK resolved: the rule (undefined: off), its fields checked. */
+export function resolveCudaLayerSplitK(o: boolean | Partial<CudaLayerSplitKRule> | undefined): CudaLayerSplitKRule | undefined {
+  if (o === false) return undefined;
+  if (o === undefined || o === true) return cudaLayerSplitKDefault;
+  const rule = { ...cudaLayerSplitKDefault, ...o };
+  for (const [name, v] of Object.entries(rule)) {
+    if (!Number.isInteger(v) || v < 1 || v > 2 ** 30) throw invalidArgument(`layerSplitK.${name}`, 'a positive integer', String(v));
+  }
+  return rule;
+}
+
+/** FLASHMLA_CUDA_LAYER_SPLITK's value as CudaBackendOptions.layerSplitK; a malformed one throws (a tuning run must not silently time the default). */
+export function cudaLayerSplitKFromEnv(v: string | undefined): boolean | Partial<CudaLayerSplitKRule> | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (v === '0') return false;
+  if (v === '1') return true;
+  const fields = Object.keys(cudaLayerSplitKDefault);
+  const rule: Record<string, number> = {};
+  for (const part of v.split(',')) {
+    const m = /^(\w+)=(\d+)$/.exec(part.trim());
+    if (!m || !fields.includes(m[1])) throw invalidArgument('FLASHMLA_CUDA_LAYER_SPLITK', `0, 1 or ${fields.map((f) => `${f}=<n>`).join(',')} (any of them)`, v);
+    rule[m[1]] = Number(m[2]);
+  }
+  return rule;
+}
 
 export interface LayerOpsHost {
   drv: Driver;
@@ -17,6 +79,13 @@ export interface LayerOpsHost {
   module: bigint;
   /** Device address of a tensor of this backend (with its view offset); throws for a foreign tensor. */
   ptrOf(t: Tensor): bigint;
+  numSms: number;
+  /** The f32 gemm's split-K rule (resolveCudaLayerSplitK); undefined: never split. */
+  splitK: CudaLayerSplitKRule | undefined;
+  /** The split-K partials (f32, grow-only; the backend frees it). */
+  ws: Workspace;
+  /** Whether the stream is being captured into a graph (growing the workspace would synchronize it). */
+  capturing(): boolean;
 }
 
 interface Kernel { fn: bigint; params: { ptr: bigint; view: DataView; argv: bigint }; pack: (d: DataView, v: Readonly<Record<string, bigint | number>>) => void }
@@ -69,10 +138,27 @@ export function createCudaLayerOps(h: LayerOpsHost): MlaDeviceOps {
       reach(g.x, 'gemm.x', xOff, batch, xBatch, g.m, xStride, g.k);
       reach(g.w, 'gemm.w', wOff, batch, wBatch, g.n, wStride, g.k);
       reach(g.y, 'gemm.y', yOff, batch, yBatch, g.m, yStride, g.n);
+      const v = { x: at(g.x, xOff), w: at(g.w, wOff), y: at(g.y, yOff), m: g.m, n: g.n, k: g.k, xStride, wStride, yStride, xBatch, wBatch, yBatch, yType };
+      const grid: [number, number, number] = [Math.ceil(g.n / 64), Math.ceil(g.m / 64), batch];
+      const rule = tc ? undefined : h.splitK;
+      const sk = cudaLayerGemmSplitK(g.k, gemmF32Ctas(g.m, g.n, batch), h.numSms, rule);
+      if (rule && sk.splits > 1 && batch * sk.splits <= 65535) { // gridDim.z's limit (a rule with a large ctasPerSm could pass it)
+        // The partials of any call the rule splits fit in numSms * ctasPerSm tiles of 64 x 64 floats (splits * CTAs is
+        // at most that many): taken at once (8.7 MB on an H200), the workspace never moves under a captured graph.
+        const bytes = sk.splits * batch * g.m * g.n * 4, bound = h.numSms * rule.ctasPerSm * 64 * 64 * 4;
+        if (bytes > h.ws.bytes && h.capturing()) {
+          // Growing synchronizes the stream, which a capture forbids; captureGraph's warm-up run grows it first.
+          throw new FlashMlaError('invalid_argument', `cuda: the layer gemm's split-K workspace must grow to ${bytes} bytes while capturing a graph (capture with warmup)`, 'gemm');
+        }
+        h.ws.ensure(Math.max(bytes, bound <= 2 ** 28 ? bound : 0));
+        // Both passes on the stream, in order: the reduce reads every range the partial pass wrote.
+        const part = { ...v, ws: h.ws.ptr, splits: sk.splits, chunk: sk.chunk };
+        launch(kernel('mla_gemm_f32_part', gemmParamsLayout), 'mla_gemm_f32_part', part, [grid[0], grid[1], batch * sk.splits], 256);
+        launch(kernel('mla_gemm_reduce', gemmParamsLayout), 'mla_gemm_reduce', part, [Math.min(Math.ceil((g.m * g.n) / 256), 1024), 1, batch], 256);
+        return;
+      }
       const name = tc ? 'mla_gemm_bf16' : 'mla_gemm_f32';
-      launch(kernel(name, gemmParamsLayout), name, {
-        x: at(g.x, xOff), w: at(g.w, wOff), y: at(g.y, yOff), m: g.m, n: g.n, k: g.k, xStride, wStride, yStride, xBatch, wBatch, yBatch, yType,
-      }, [Math.ceil(g.n / 64), Math.ceil(g.m / 64), batch], tc ? 128 : 256);
+      launch(kernel(name, gemmParamsLayout), name, { ...v, ws: 0n, splits: 1, chunk: g.k }, grid, tc ? 128 : 256);
     },
 
     rmsNorm(a): void {

@@ -6,6 +6,8 @@
 //     64 x 64 tile of y a CTA, 4 warps of 32 x 32, k in slices of 32. A decode step's m is the batch (<= 64
 //     typically) and the weights dominate the bytes: the ring keeps 3 weight slices in flight per CTA.
 //   mla_gemm_f32: SIMT f32 FMA (the layer's f32 path; the transformers cases are checked at cosine 1e-5 on it).
+//   mla_gemm_f32_part + mla_gemm_reduce: the same f32 GEMM split over k (split-K) for skinny calls with a long k,
+//     which leave most SMs idle otherwise; layer.ts chooses when (cudaLayerGemmSplitK).
 // Element types: 0 f32, 1 bf16, 2 f16 (layer-params.ts elemCode).
 #include "params.h"
 #include "common.cuh"
@@ -137,38 +139,37 @@ extern "C" __global__ void __launch_bounds__(128) mla_gemm_bf16(const GemmParams
 namespace {
 constexpr int kTile = 64, kSlice = 16;
 __device__ __forceinline__ float loadOr0(const float* p, bool ok) { return ok ? __ldg(p) : 0.f; }
-} // namespace
 
-// Launch: grid (ceil(n / 64), ceil(m / 64), batch), 256 threads; each thread a 4 x 4 block of y (rows ty + 16 i,
-// columns tx + 16 j), x and w staged 16 k-columns at a time, transposed in shared memory, next slice prefetched.
-extern "C" __global__ void __launch_bounds__(256) mla_gemm_f32(const GemmParams p) {
+/**
+ * The f32 GEMM's tile loop, shared by mla_gemm_f32 (k range [0, k)) and mla_gemm_f32_part (one range of a split):
+ * 256 threads, each a 4 x 4 block of the 64 x 64 tile at (row0, col0) (rows ty + 16 i, columns tx + 16 j); x and w
+ * staged 16 k-columns at a time, transposed in shared memory, next slice prefetched. Each output is one fmaf chain
+ * in k order, so a range's sum is the same bits whichever kernel runs it. kBegin is a multiple of kSlice.
+ */
+__device__ __forceinline__ void gemmF32Tile(const GemmParams& p, const float* x, const float* w, int row0, int col0, int kBegin, int kEnd,
+                                            float (&acc)[4][4]) {
   __shared__ float xs[kSlice][kTile + 4];
   __shared__ float ws[kSlice][kTile + 4];
-  const int z = blockIdx.z;
-  const float* x = static_cast<const float*>(p.x) + static_cast<long long>(z) * p.xBatch;
-  const float* w = static_cast<const float*>(p.w) + static_cast<long long>(z) * p.wBatch;
   const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
-  const int row0 = blockIdx.y * kTile, col0 = blockIdx.x * kTile;
   const int lr = threadIdx.x / 4, lk = (threadIdx.x % 4) * 4;
   const bool xRow = row0 + lr < p.m, wRow = col0 + lr < p.n;
   const float* xp = x + static_cast<long long>(xRow ? row0 + lr : 0) * p.xStride;
   const float* wp = w + static_cast<long long>(wRow ? col0 + lr : 0) * p.wStride;
-  float acc[4][4] = {};
   float xr[4], wr[4];
   auto fetch = [&](int k0) {
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
       const int kk = k0 + lk + i;
-      xr[i] = loadOr0(xp + kk, xRow && kk < p.k);
-      wr[i] = loadOr0(wp + kk, wRow && kk < p.k);
+      xr[i] = loadOr0(xp + kk, xRow && kk < kEnd);
+      wr[i] = loadOr0(wp + kk, wRow && kk < kEnd);
     }
   };
-  fetch(0);
-  for (int k0 = 0; k0 < p.k; k0 += kSlice) {
+  fetch(kBegin);
+  for (int k0 = kBegin; k0 < kEnd; k0 += kSlice) {
 #pragma unroll
     for (int i = 0; i < 4; ++i) { xs[lk + i][lr] = xr[i]; ws[lk + i][lr] = wr[i]; }
     __syncthreads();
-    if (k0 + kSlice < p.k) fetch(k0 + kSlice);
+    if (k0 + kSlice < kEnd) fetch(k0 + kSlice);
 #pragma unroll
     for (int kk = 0; kk < kSlice; ++kk) {
       float a[4], b[4];
@@ -181,6 +182,18 @@ extern "C" __global__ void __launch_bounds__(256) mla_gemm_f32(const GemmParams 
     }
     __syncthreads();
   }
+}
+} // namespace
+
+// Launch: grid (ceil(n / 64), ceil(m / 64), batch), 256 threads (the tile loop: gemmF32Tile).
+extern "C" __global__ void __launch_bounds__(256) mla_gemm_f32(const GemmParams p) {
+  const int z = blockIdx.z;
+  const float* x = static_cast<const float*>(p.x) + static_cast<long long>(z) * p.xBatch;
+  const float* w = static_cast<const float*>(p.w) + static_cast<long long>(z) * p.wBatch;
+  const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
+  const int row0 = blockIdx.y * kTile, col0 = blockIdx.x * kTile;
+  float acc[4][4] = {};
+  gemmF32Tile(p, x, w, row0, col0, 0, p.k, acc);
   const long long yBase = static_cast<long long>(z) * p.yBatch;
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
@@ -191,6 +204,60 @@ extern "C" __global__ void __launch_bounds__(256) mla_gemm_f32(const GemmParams 
       const int c = col0 + tx + 16 * j;
       if (c < p.n) storeElem(p.y, yBase + static_cast<long long>(r) * p.yStride + c, acc[i][j], p.yType);
     }
+  }
+}
+
+// Split-K, first pass. A skinny GEMM with a long k (a decode step's projections: m = the batch, k up to 16384) has
+// few tiles, each walking all of k on one SM (kv_a at m = 64: 9 CTAs on 132 SMs). Here blockIdx.z = s * batch + z
+// runs tile (z, blockIdx.y, blockIdx.x) over k range s, [s * chunk, min(k, (s + 1) * chunk)), and stores its f32
+// sums to ws[s][z][i][j] (dense, m x n a batch entry). Launch: grid (ceil(n / 64), ceil(m / 64), batch * splits),
+// 256 threads, 4 CTAs an SM (64 registers: layer.ts's rule counts on it); ws holds splits * batch * m * n floats; no
+// range is empty (layer.ts cudaLayerGemmSplitK).
+extern "C" __global__ void __launch_bounds__(256, 4) mla_gemm_f32_part(const GemmParams p) {
+  const int batch = gridDim.z / p.splits, s = blockIdx.z / batch, z = blockIdx.z % batch;
+  const float* x = static_cast<const float*>(p.x) + static_cast<long long>(z) * p.xBatch;
+  const float* w = static_cast<const float*>(p.w) + static_cast<long long>(z) * p.wBatch;
+  const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
+  const int row0 = blockIdx.y * kTile, col0 = blockIdx.x * kTile;
+  const int kBegin = s * p.chunk, kEnd = p.k - kBegin > p.chunk ? kBegin + p.chunk : p.k; // no int overflow near k = 2^31
+  float acc[4][4] = {};
+  gemmF32Tile(p, x, w, row0, col0, kBegin, kEnd, acc);
+  float* part = p.ws + static_cast<long long>(blockIdx.z) * p.m * p.n;
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const int r = row0 + ty + 16 * i;
+    if (r >= p.m) continue;
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      const int c = col0 + tx + 16 * j;
+      if (c < p.n) part[static_cast<long long>(r) * p.n + c] = acc[i][j];
+    }
+  }
+}
+
+// Split-K, second pass: y[z, i, j] = the ranges' sums added in order s = 0, 1, ..., splits - 1 (a fixed order: the
+// same bits run to run), stored as mla_gemm_f32 stores (storeElem's rounding, y's strides). Launch: grid
+// (min(ceil(m * n / 256), 1024), 1, batch), 256 threads, grid-stride over a batch entry's m * n elements; queued
+// after mla_gemm_f32_part on the same stream.
+extern "C" __global__ void __launch_bounds__(256) mla_gemm_reduce(const GemmParams p) {
+  const int z = blockIdx.z, batch = gridDim.z;
+  const long long mn = static_cast<long long>(p.m) * p.n, split = mn * batch;
+  const float* part = p.ws + z * mn;
+  const long long yBase = static_cast<long long>(z) * p.yBatch;
+  for (long long e = blockIdx.x * 256LL + threadIdx.x; e < mn; e += 256LL * gridDim.x) {
+    // Eight ranges' loads in flight before their adds (a plain loop waits out each load: kv_a's 28 ranges with ~9
+    // warps an SM would take 28 memory latencies); the adds stay in order.
+    float v = part[e];
+    for (int s0 = 1; s0 < p.splits; s0 += 8) {
+      float t[8];
+#pragma unroll
+      for (int u = 0; u < 8; ++u) t[u] = s0 + u < p.splits ? part[(s0 + u) * split + e] : 0.f;
+#pragma unroll
+      for (int u = 0; u < 8; ++u)
+        if (s0 + u < p.splits) v += t[u];
+    }
+    const long long i = e / p.n, j = e % p.n;
+    storeElem(p.y, yBase + i * p.yStride + j, v, p.yType);
   }
 }
 

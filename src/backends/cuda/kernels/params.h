@@ -126,8 +126,11 @@ struct GemmParams {
   int wBatch; // elements between batch entries of w
   int yBatch; // elements between batch entries of y
   int yType; // 0 f32, 1 bf16, 2 f16
+  float* ws; // split-K partials [splits][batch][m][n] f32 (mla_gemm_f32_part writes, mla_gemm_reduce reads; null otherwise)
+  int splits; // k ranges of a split-K call (ceil(k / chunk)); 1 otherwise
+  int chunk; // k columns a range (a multiple of 16, the f32 tile loop's step; the last range may be shorter)
 };
-static_assert(sizeof(GemmParams) == 64, "GemmParams: size differs from params.ts");
+static_assert(sizeof(GemmParams) == 80, "GemmParams: size differs from params.ts");
 static_assert(offsetof(GemmParams, x) == 0, "GemmParams.x: offset differs from params.ts");
 static_assert(offsetof(GemmParams, w) == 8, "GemmParams.w: offset differs from params.ts");
 static_assert(offsetof(GemmParams, y) == 16, "GemmParams.y: offset differs from params.ts");
@@ -141,6 +144,9 @@ static_assert(offsetof(GemmParams, xBatch) == 48, "GemmParams.xBatch: offset dif
 static_assert(offsetof(GemmParams, wBatch) == 52, "GemmParams.wBatch: offset differs from params.ts");
 static_assert(offsetof(GemmParams, yBatch) == 56, "GemmParams.yBatch: offset differs from params.ts");
 static_assert(offsetof(GemmParams, yType) == 60, "GemmParams.yType: offset differs from params.ts");
+static_assert(offsetof(GemmParams, ws) == 64, "GemmParams.ws: offset differs from params.ts");
+static_assert(offsetof(GemmParams, splits) == 72, "GemmParams.splits: offset differs from params.ts");
+static_assert(offsetof(GemmParams, chunk) == 76, "GemmParams.chunk: offset differs from params.ts");
 struct RmsNormParams {
   float* x; // row r at x + r * xStride, d elements, normalized in place
   const float* weight; // [d]
