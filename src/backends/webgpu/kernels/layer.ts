@@ -150,7 +150,7 @@ const gemmOperandFields = [
 export const layerGemmParams = defineParams('LayerGemmParams', [
   ...gemmOperandFields,
   ['yOff', 'u32'], ['yStride', 'u32'], ['yBatch', 'u32'],
-  ['tilesM', 'u32', 'ceil(m / (16 rm))'], ['tilesN', 'u32', 'ceil(n / 64)'], ['groups', 'u32', 'tilesM * tilesN * batch'],
+  ['tilesM', 'u32', 'ceil(m / tile rows): 16 rm; tiled 16 or 64'], ['tilesN', 'u32', 'ceil(n / tile columns): 64; tiled 128'], ['groups', 'u32', 'tilesM * tilesN * batch'],
 ]);
 
 /** x and w share `dtype` (f32, or bf16 for precision 'bf16'); y is f32, bf16 or f16; rm rows of y a lane (1 or 4). */
@@ -254,7 +254,7 @@ export const layerGemmProgram: Program<LayerGemmSpec> = {
 export const layerGemmPartParams = defineParams('LayerGemmPartParams', [
   ...gemmOperandFields,
   ['batch', 'u32'], ['chunk', 'u32', 'k columns a split (a multiple of 16)'], ['splits', 'u32', 'ceil(k / chunk)'],
-  ['tilesM', 'u32', 'ceil(m / (16 rm))'], ['tilesN', 'u32', 'ceil(n / 64)'], ['groups', 'u32', 'tilesM * tilesN * batch * splits'],
+  ['tilesM', 'u32', 'ceil(m / tile rows): 16 rm; tiled 16 or 64'], ['tilesN', 'u32', 'ceil(n / tile columns): 64; tiled 128'], ['groups', 'u32', 'tilesM * tilesN * batch * splits'],
 ]);
 
 export interface LayerGemmPartSpec { dtype: 'f32' | 'bf16'; rm: 1 | 4 }
