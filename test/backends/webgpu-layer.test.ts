@@ -6,10 +6,11 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { type WebGpuBackend, layerSplitKOn } from '../../src/backends/webgpu/backend.js';
-import { createNodeWebGpuBackend, layerSplitKFromEnv } from '../../src/backends/webgpu/node.js';
+import { createNodeWebGpuBackend, layerGemmFromEnv, layerSplitKFromEnv } from '../../src/backends/webgpu/node.js';
 import {
-  chooseLayerGemmSpec, layerConvertProgram, layerGemmPartProgram, layerGemmProgram, layerGemmReduceProgram, layerGemmSplitK,
-  layerGemmTiles, layerKvAppendProgram, layerQRopeProgram, layerRmsNormProgram, layerSplitKDefault,
+  chooseLayerGemmSpec, chooseLayerGemmTile, layerConvertProgram, layerGemmPartProgram, layerGemmProgram, layerGemmReduceProgram,
+  layerGemmSplitK, layerGemmTiledPartProgram, layerGemmTiledProgram, layerGemmTiledTiles, layerGemmTiles, layerKvAppendProgram,
+  layerQRopeProgram, layerRmsNormProgram, layerSplitKDefault, layerSplitKTiled,
 } from '../../src/backends/webgpu/kernels/layer.js';
 import { type HalfDType, bf16ToF32, decodeHalf, encodeHalf, f16ToF32, f32Bits, f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
 import { FlashMlaError } from '../../src/core/errors.js';
@@ -32,7 +33,10 @@ let small: WebGpuBackend | undefined;
 let withSplit: WebGpuBackend | undefined, noSplit: WebGpuBackend | undefined;
 const splitOn = async (be: WebGpuBackend) => (withSplit ??= await createNodeWebGpuBackend({ device: be.device, layerSplitK: true }));
 const splitOff = async (be: WebGpuBackend) => (noSplit ??= await createNodeWebGpuBackend({ device: be.device, layerSplitK: false }));
-after(() => { small?.dispose(); withSplit?.dispose(); noSplit?.dispose(); });
+/** A backend on the same device running the gemm's classic main loop (WebGpuBackendOptions.layerGemm 'classic'). */
+let classic: WebGpuBackend | undefined, smallClassic: WebGpuBackend | undefined;
+const classicOf = async (be: WebGpuBackend) => (classic ??= await createNodeWebGpuBackend({ device: be.device, layerGemm: 'classic' }));
+after(() => { small?.dispose(); withSplit?.dispose(); noSplit?.dispose(); classic?.dispose(); smallClassic?.dispose(); });
 
 // ---------------------------------------------------------------- host helpers
 
@@ -105,10 +109,10 @@ async function submits<T>(be: WebGpuBackend, fn: () => Promise<T>): Promise<[T, 
 async function smallBackend(be: WebGpuBackend): Promise<WebGpuBackend> {
   return (small ??= await createNodeWebGpuBackend({ device: be.device, maxBindingBytes: 16384, layerSplitK: true }));
 }
-/** fn's result and the names of the programs it dispatched (in order, one a dispatch). */
-async function programsRun<T>(be: WebGpuBackend, fn: () => Promise<T>): Promise<[T, string[]]> {
+/** fn's result and the names of the programs it dispatched (in order, one a dispatch; with `keys`, name:key). */
+async function programsRun<T>(be: WebGpuBackend, fn: () => Promise<T>, keys = false): Promise<[T, string[]]> {
   const pm = be.programs, orig = pm.get, names: string[] = [];
-  pm.get = ((program, spec) => { names.push(program.name); return orig.call(pm, program, spec); }) as typeof pm.get;
+  pm.get = ((program, spec) => { names.push(keys ? `${program.name}:${program.key(spec)}` : program.name); return orig.call(pm, program, spec); }) as typeof pm.get;
   try {
     return [await fn(), names];
   } finally {
@@ -125,6 +129,10 @@ describe('webgpu layer ops vs float64', () => {
     const el = ['f32', 'bf16', 'f16'] as const;
     for (const dtype of ['f32', 'bf16'] as const) for (const y of el) for (const rm of [1, 4] as const) await be.programs.check(layerGemmProgram, { dtype, y, rm });
     for (const dtype of ['f32', 'bf16'] as const) for (const rm of [1, 4] as const) await be.programs.check(layerGemmPartProgram, { dtype, rm });
+    for (const dtype of ['f32', 'bf16'] as const) for (const tile of ['m64', 'm16'] as const) for (const xv of [false, true]) for (const wv of [false, true]) {
+      for (const y of el) await be.programs.check(layerGemmTiledProgram, { dtype, y, tile, xv, wv });
+      await be.programs.check(layerGemmTiledPartProgram, { dtype, tile, xv, wv });
+    }
     for (const y of el) await be.programs.check(layerGemmReduceProgram, { y });
     for (const out of [...el, 'none'] as const) await be.programs.check(layerRmsNormProgram, { out });
     for (const attn of ['bf16', 'f16'] as const) for (const nope of [...el, 'none'] as const) await be.programs.check(layerQRopeProgram, { attn, nope });
@@ -139,9 +147,11 @@ describe('webgpu layer ops vs float64', () => {
    * One gemm call on `be` with odd offsets, strides and batch gaps; x and w NaN wherever no product reads, y poisoned.
    * Returns the raw y bits and checks every element against float64 (and the poison outside).
    */
-  async function gemmCase(be: WebGpuBackend, dtype: 'f32' | 'bf16', yType: El, [m, n, k, batch]: [number, number, number, number], seed: number): Promise<{ bits: Uint32Array | Uint16Array; worst: number }> {
-    const xOff = 3, xStride = k + 3, wOff = 5, wStride = k + 1, yOff = 7, yStride = n + 5;
-    const xBatch = m * xStride + 1, wBatch = n * wStride + 3, yBatch = m * yStride + 2;
+  async function gemmCase(be: WebGpuBackend, dtype: 'f32' | 'bf16', yType: El, [m, n, k, batch]: [number, number, number, number], seed: number, aligned = 0): Promise<{ bits: Uint32Array | Uint16Array; worst: number }> {
+    // aligned > 0: x's and w's offsets, strides and batch gaps multiples of it (the tiled loop's 16-byte loads).
+    const a = aligned;
+    const xOff = a ? 2 * a : 3, xStride = a ? k + a : k + 3, wOff = a ? a : 5, wStride = a ? k + 2 * a : k + 1, yOff = 7, yStride = n + 5;
+    const xBatch = m * xStride + (a || 1), wBatch = n * wStride + (a || 3), yBatch = m * yStride + 2;
     const xLen = xOff + batch * xBatch, wLen = wOff + batch * wBatch, yLen = yOff + batch * yBatch + 1;
     const x = normals(seed, xLen).map((v) => rounded(dtype, v)), w = normals(seed + 1, wLen).map((v) => rounded(dtype, v));
     const xUsed = new Uint8Array(xLen), wUsed = new Uint8Array(wLen), yUsed = new Uint8Array(yLen);
@@ -184,16 +194,20 @@ describe('webgpu layer ops vs float64', () => {
     }
   });
 
-  // [m, n, k, batch, splits]: skinny, k long enough to split (odd k: a shorter last split), batches; the last at minK.
-  const splitShapes: [number, number, number, number, number][] = [[1, 5, 4097, 1, 16], [3, 70, 2051, 2, 8], [40, 70, 2600, 2, 8], [17, 65, 2048, 3, 8]];
+  // [m, n, k, batch, splits, classic splits]: skinny, k long enough to split (odd k: a shorter last split), batches; the
+  // last at the classic rule's minK.
+  const splitShapes: [number, number, number, number, number, number][] = [
+    [1, 5, 4097, 1, 29, 16], [3, 70, 2051, 2, 15, 8], [40, 70, 2600, 2, 15, 8], [17, 65, 2048, 3, 16, 8],
+  ];
 
   test('gemm split over k (skinny, long k; layerSplitK true): every y dtype against float64, the same bits twice, the partial and reduce passes run', async (t) => {
     const be0 = need(t);
     if (!be0) return;
     const be = await splitOn(be0);
-    for (const [m, n, k, batch, splits] of splitShapes) {
+    for (const [m, n, k, batch, splits, classicSplits] of splitShapes) {
       const spec = chooseLayerGemmSpec('f32', 'f32', m);
-      assert.equal(layerGemmSplitK(k, layerGemmTiles(m, n, batch, spec).groups, layerSplitKDefault).splits, splits, `splits of ${m}x${n}x${k}x${batch}`);
+      assert.equal(layerGemmSplitK(k, layerGemmTiledTiles(m, n, batch, chooseLayerGemmTile(m)).groups, layerSplitKTiled).splits, splits, `splits of ${m}x${n}x${k}x${batch}`);
+      assert.equal(layerGemmSplitK(k, layerGemmTiles(m, n, batch, spec).groups, layerSplitKDefault).splits, classicSplits, `classic splits of ${m}x${n}x${k}x${batch}`);
     }
     for (const dtype of ['f32', 'bf16'] as const) {
       for (const yType of ['f32', 'bf16', 'f16'] as const) {
@@ -224,34 +238,81 @@ describe('webgpu layer ops vs float64', () => {
       assert.deepEqual(dfltNames, ['mla_layer_gemm_part', 'mla_layer_gemm_reduce']);
     } finally { dflt.dispose(); }
     const on = await splitOn(be);
-    // Below minK, or with enough tiles, the default backend runs the one-pass gemm too.
+    // Below minK, or with enough tiles, the default backend runs the one-pass gemm too (each main loop by its own rule).
+    for (const shape of [[5, 7, 511, 4], [64, 128 * 520, 2048, 1]] as [number, number, number, number][]) {
+      assert.equal(layerGemmSplitK(shape[2], layerGemmTiledTiles(shape[0], shape[1], shape[3], chooseLayerGemmTile(shape[0])).groups, layerSplitKTiled).splits, 1, `${shape}`);
+    }
     for (const shape of [[5, 7, 2047, 4], [64, 64 * 520, 2048, 1]] as [number, number, number, number][]) {
       const spec = chooseLayerGemmSpec('f32', 'f32', shape[0]);
-      assert.equal(layerGemmSplitK(shape[2], layerGemmTiles(shape[0], shape[1], shape[3], spec).groups, layerSplitKDefault).splits, 1, `${shape}`);
+      assert.equal(layerGemmSplitK(shape[2], layerGemmTiles(shape[0], shape[1], shape[3], spec).groups, layerSplitKDefault).splits, 1, `classic ${shape}`);
     }
-    const [, small1] = await programsRun(on, async () => gemmCase(on, 'f32', 'f16', [5, 7, 2047, 4], 322));
+    const [, small1] = await programsRun(on, async () => gemmCase(on, 'f32', 'f16', [5, 7, 511, 4], 322));
     assert.deepEqual(small1, ['mla_layer_gemm']);
+    const cl = await classicOf(be);
+    const [, small2] = await programsRun(cl, async () => gemmCase(cl, 'f32', 'f16', [5, 7, 2047, 4], 322), true);
+    assert.deepEqual(small2, ['mla_layer_gemm:f32-yf16-rm1']);
     assert.equal(layerSplitKOn, true);
     assert.equal(layerSplitKFromEnv('0'), false);
     assert.equal(layerSplitKFromEnv('1'), true);
     assert.equal(layerSplitKFromEnv(undefined), undefined);
     assert.deepEqual(layerSplitKFromEnv('targetGroups=1024,minChunk=128'), { targetGroups: 1024, minChunk: 128 });
     assert.throws(() => layerSplitKFromEnv('yes'), (e: unknown) => e instanceof FlashMlaError && e.code === 'invalid_argument');
+    assert.equal(layerGemmFromEnv('classic'), 'classic');
+    assert.equal(layerGemmFromEnv('tiled'), 'tiled');
+    assert.equal(layerGemmFromEnv(''), undefined);
+    assert.throws(() => layerGemmFromEnv('v2'), (e: unknown) => e instanceof FlashMlaError && e.code === 'invalid_argument');
+    await assert.rejects(createNodeWebGpuBackend({ device: be.device, layerGemm: 'fast' as 'tiled' }), /layerGemm/);
     await assert.rejects(createNodeWebGpuBackend({ device: be.device, layerSplitK: { minChunk: 0 } }), /layerSplitK\.minChunk/);
   });
 
   test('gemm split rule at the DeepSeek-V3 decode shapes (m = 64)', () => {
-    // [n, k, batch]: o_proj, q_a, kv_a, q_b, the absorbed W_UK / W_UV per head; the splits and the workgroups they make.
-    const want: [number, number, number, number, number][] = [
-      [7168, 16384, 1, 8, 896], [1536, 7168, 1, 16, 384], [576, 7168, 1, 16, 144], [24576, 1536, 1, 1, 384], [512, 128, 128, 1, 1024], [128, 512, 128, 1, 256],
+    // [n, k, batch]: o_proj, q_a, kv_a, q_b, the absorbed W_UK / W_UV per head; the splits and the workgroups they make,
+    // for the tiled loop (64 x 128 tiles) and the classic one (64 x 64).
+    const want: [number, number, number, number, number, number, number][] = [
+      [7168, 16384, 1, 16, 896, 8, 896], [1536, 7168, 1, 32, 384, 16, 384], [576, 7168, 1, 32, 160, 16, 144], [24576, 1536, 1, 4, 768, 1, 384],
+      [512, 128, 128, 1, 512, 1, 1024], [128, 512, 128, 4, 512, 1, 256],
     ];
-    for (const [n, k, batch, splits, groups] of want) {
-      const tiles = layerGemmTiles(64, n, batch, chooseLayerGemmSpec('f32', 'f32', 64)).groups;
-      const sk = layerGemmSplitK(k, tiles, layerSplitKDefault);
-      assert.deepEqual([sk.splits, tiles * sk.splits], [splits, groups], `m64 n${n} k${k} x${batch}`);
-      if (sk.splits > 1) assert.ok(sk.chunk % 16 === 0 && (sk.splits - 1) * sk.chunk < k && sk.splits * sk.chunk >= k, `chunk ${sk.chunk}`);
+    for (const [n, k, batch, splits, groups, classicSplits, classicGroups] of want) {
+      for (const [tiles, rule, s, gr, what] of [
+        [layerGemmTiledTiles(64, n, batch, chooseLayerGemmTile(64)).groups, layerSplitKTiled, splits, groups, 'tiled'],
+        [layerGemmTiles(64, n, batch, chooseLayerGemmSpec('f32', 'f32', 64)).groups, layerSplitKDefault, classicSplits, classicGroups, 'classic'],
+      ] as const) {
+        const sk = layerGemmSplitK(k, tiles, rule);
+        assert.deepEqual([sk.splits, tiles * sk.splits], [s, gr], `${what} m64 n${n} k${k} x${batch}`);
+        if (sk.splits > 1) assert.ok(sk.chunk % 16 === 0 && (sk.splits - 1) * sk.chunk < k && sk.splits * sk.chunk >= k, `chunk ${sk.chunk}`);
+      }
     }
     assert.deepEqual(layerGemmSplitK(16384, 112, undefined), { splits: 1, chunk: 16384 });
+  });
+
+  test('gemm, tiled loop: 16-byte loads where offsets, strides and k allow, element loads elsewhere; both against float64 and the classic loop', async (t) => {
+    const be = need(t);
+    if (!be) return;
+    const cl = await classicOf(be), off = await splitOff(be);
+    let worst = 0;
+    // [m, n, k, batch]: m around the tiles' 16 and 64 rows, k a multiple of 8 (both dtypes' vector loads), of 4 only
+    // (f32's), and odd; n across a 128-column tile edge.
+    const shapes: [number, number, number, number][] = [[1, 130, 64, 2], [17, 129, 40, 1], [64, 128, 36, 2], [65, 200, 3, 1], [16, 7, 1, 3], [64, 257, 1000, 1]];
+    for (const dtype of ['f32', 'bf16'] as const) {
+      for (const [s, shape] of shapes.entries()) {
+        const [m, n, k, batch] = shape;
+        const vecK = k % (dtype === 'f32' ? 4 : 8) === 0;
+        for (const aligned of [8, 0]) {
+          const yType = (['f32', 'bf16', 'f16'] as const)[(s + aligned) % 3];
+          for (const b of [be, off]) {
+            type Gemm = Awaited<ReturnType<typeof gemmCase>>;
+            const [got, keys]: [Gemm, string[]] = await programsRun<Gemm>(b, async () => gemmCase(b, dtype, yType, shape, 600 + s, aligned), true);
+            if (b === off) assert.equal(keys.length, 1, 'split-K off: one pass');
+            const v = aligned && vecK ? 'v' : 's', tile = m <= 16 ? 'm16' : 'm64';
+            assert.ok(keys[0].endsWith(`tiled-${dtype}${keys.length === 1 ? `-y${yType}` : ''}-${tile}-x${v}-w${v}`), `${dtype} ${shape} aligned ${aligned}: ${keys[0]}`);
+            worst = Math.max(worst, got.worst);
+          }
+        }
+      }
+      // The classic loop (WebGpuBackendOptions.layerGemm 'classic') on the same aligned cases, within the same bound.
+      for (const [s, shape] of shapes.entries()) await gemmCase(cl, dtype, 'f32', shape, 600 + s, 8);
+    }
+    t.diagnostic(`tiled gemm, aligned and not: worst error ${worst.toFixed(3)} of the allowed`);
   });
 
   test('rmsNorm: in place, with and without a copy in each dtype; rows wider than the workgroup', async (t) => {
@@ -446,6 +507,14 @@ describe('webgpu layer ops vs float64', () => {
       // One submission a piece, a partial and a reduce pass in each.
       assert.ok(wholeNames.length === 2 && cutNames.length === 2 * (n2 - n1 + 1) && cutNames.every((x, i) => x === wholeNames[i % 2]), `${dtype}: ${cutNames.length} passes`);
       assert.deepEqual(cut.bits, whole.bits, `${dtype} split gemm -> ${yType} in pieces`);
+    }
+    // The tiled loop's 16-byte loads (offsets, strides and k multiples of 8): every piece takes them, as the whole call does.
+    for (const [dtype, yType, shape] of [['f32', 'f16', [30, 200, 96, 2]], ['bf16', 'f32', [30, 200, 96, 2]], ['bf16', 'bf16', [2, 12, 2096, 2]]] as const) {
+      const [[whole, n1], wholeKeys]: [[Gemm, number], string[]] = await programsRun<[Gemm, number]>(on, async () => submits<Gemm>(on, async () => gemmCase(on, dtype, yType, [...shape], 520, 8)), true);
+      const [[cut, n2], cutKeys]: [[Gemm, number], string[]] = await programsRun<[Gemm, number]>(small, async () => submits<Gemm>(small, async () => gemmCase(small, dtype, yType, [...shape], 520, 8)), true);
+      assert.ok(n2 > n1 + 4, `${dtype} ${shape}: ${n2} submissions in pieces against ${n1} whole`);
+      assert.ok([...wholeKeys, ...cutKeys].every((key) => /^mla_layer_gemm_reduce:|-xv-wv$/.test(key)), `${dtype} ${shape}: ${[...new Set(cutKeys)]}`);
+      assert.deepEqual(cut.bits, whole.bits, `${dtype} gemm -> ${yType} ${shape} (16-byte loads) in pieces`);
     }
     // kvAppend into a cache of 64 rows (72 KiB): one dispatch per 13-row binding.
     for (const dtype of ['bf16', 'f16'] as const) {

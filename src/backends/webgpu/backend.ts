@@ -16,7 +16,7 @@ import { type DecodePath, type DecodePathChoice, chooseDecodePath, decodeKernelF
 import type { SparseCall } from '../../core/sparse.js';
 import type { MlaDeviceOps } from '../../core/mla/device.js';
 import { createWebGpuLayerOps } from './layer.js';
-import { type LayerSplitKRule, layerSplitKDefault } from './kernels/layer.js';
+import { type LayerGemmKernel, type LayerSplitKRule, layerGemmKernels, layerSplitKDefaults } from './kernels/layer.js';
 import { sparseDispatch, sparseMaxDqk, sparseParams, sparseProgram } from './kernels/sparse.js';
 
 // The numeric values of the WebGPU flags (the GPU* namespaces are not globals in every host, e.g. Node).
@@ -103,16 +103,23 @@ export interface WebGpuBackendOptions {
    * median 17 against 30-40 ms (docs/mla.md, "On WebGPU").
    */
   layerSplitK?: boolean | Partial<LayerSplitKRule>;
+  /**
+   * The layer gemm's main loop: 'tiled' (the default: 128-lane workgroups of 8 x 8 vec4-accumulator blocks, k-major
+   * staging, 16-byte loads, the next slice fetched before the FMAs; kernels/layer.ts layerGemmTiledProgram) or 'classic'
+   * (the 16 x 16-lane loop before it, for A/B runs; FLASHMLA_WEBGPU_LAYER_GEMM=classic in Node). Each takes its own
+   * split-K rule unless layerSplitK gives fields (layerSplitKDefaults).
+   */
+  layerGemm?: LayerGemmKernel;
 }
 
 /** Whether the layer gemm splits k unless told (WebGpuBackendOptions.layerSplitK): on since session 42 (see there). */
 export const layerSplitKOn = true;
 
 /** The layer gemm's split-K rule of WebGpuBackendOptions.layerSplitK (undefined: off), checked. */
-export function resolveLayerSplitK(o: WebGpuBackendOptions['layerSplitK']): LayerSplitKRule | undefined {
+export function resolveLayerSplitK(o: WebGpuBackendOptions['layerSplitK'], kernel: LayerGemmKernel = 'tiled'): LayerSplitKRule | undefined {
   if (o === false || (o === undefined && !layerSplitKOn)) return undefined;
-  if (o === undefined || o === true) return layerSplitKDefault;
-  const rule = { ...layerSplitKDefault, ...o };
+  if (o === undefined || o === true) return layerSplitKDefaults[kernel];
+  const rule = { ...layerSplitKDefaults[kernel], ...o };
   for (const [name, v] of Object.entries(rule)) {
     if (!Number.isInteger(v) || v < 1 || v > 2 ** 30) throw invalidArgument(`layerSplitK.${name}`, 'a positive integer', String(v));
   }
@@ -148,6 +155,7 @@ export class WebGpuBackend implements Backend {
   private readonly maxBufferBytes: number;
   private readonly maxBindingBytes: number;
   private readonly layerSplitK?: LayerSplitKRule;
+  private readonly layerGemm: LayerGemmKernel;
   private idx: GPUBuffer;
   private idxCap = idxCapacityInit; // i32 elements
   private accum: GPUBuffer;
@@ -175,7 +183,9 @@ export class WebGpuBackend implements Backend {
     if (opts.schedule !== undefined) checkSchedule(opts.schedule);
     const cc = opts.matrix?.combineCols;
     if (cc !== undefined && ![1, 2, 4, 8, 'auto'].includes(cc)) throw invalidArgument('matrix.combineCols', "1, 2, 4, 8 or 'auto'", String(cc));
-    this.layerSplitK = resolveLayerSplitK(opts.layerSplitK);
+    if (opts.layerGemm !== undefined && !layerGemmKernels.includes(opts.layerGemm)) throw invalidArgument('layerGemm', layerGemmKernels.map((k) => `'${k}'`).join(' or '), String(opts.layerGemm));
+    this.layerGemm = opts.layerGemm ?? 'tiled';
+    this.layerSplitK = resolveLayerSplitK(opts.layerSplitK, this.layerGemm);
     this.programs = new ProgramManager(device);
     this.mulAdd = opts.mulAdd ?? false;
     this.decodeTuning = opts.decodeTuning ?? {};
@@ -635,6 +645,7 @@ export class WebGpuBackend implements Backend {
       uniform: (bytes) => (this.layerUniform ??= this.buffer('flashmla.layer.params', bytes, Usage.UNIFORM | Usage.COPY_DST)),
       storage: (label, bytes) => this.buffer(label, bytes, Usage.STORAGE),
       splitK: this.layerSplitK,
+      gemmKernel: this.layerGemm,
       live: () => this.live(),
     }));
   }

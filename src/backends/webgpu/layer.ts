@@ -14,9 +14,10 @@ import type { ParamsLayout } from './params.js';
 import type { DeviceCaps, Program, ProgramManager } from './program.js';
 import type { WebGpuStorage } from './backend.js';
 import {
-  type LayerElem, type LayerSplitKRule, chooseLayerGemmSpec, layerConvertParams, layerConvertProgram, layerGemmParams,
-  layerGemmPartParams, layerGemmPartProgram, layerGemmProgram, layerGemmReduceParams, layerGemmReduceProgram,
-  layerGemmSplitK, layerGemmTiles, layerKvAppendParams, layerKvAppendProgram, layerQRopeParams, layerQRopeProgram,
+  type LayerElem, type LayerGemmKernel, type LayerSplitKRule, chooseLayerGemmSpec, chooseLayerGemmTile, layerConvertParams,
+  layerConvertProgram, layerGemmParams, layerGemmPartParams, layerGemmPartProgram, layerGemmProgram, layerGemmReduceParams,
+  layerGemmReduceProgram, layerGemmSplitK, layerGemmTiledPartProgram, layerGemmTiledProgram, layerGemmTiledTiles,
+  layerGemmTiles, layerGemmVecElems, layerKvAppendParams, layerKvAppendProgram, layerQRopeParams, layerQRopeProgram,
   layerRmsNormParams, layerRmsNormProgram, layerDispatch,
 } from './kernels/layer.js';
 
@@ -35,6 +36,8 @@ export interface LayerOpsHost {
   storage(label: string, bytes: number): GPUBuffer;
   /** When the gemm splits k (WebGpuBackendOptions.layerSplitK); undefined: never. */
   splitK?: LayerSplitKRule;
+  /** The gemm's main loop (WebGpuBackendOptions.layerGemm); unset: 'tiled'. */
+  gemmKernel?: LayerGemmKernel;
   /** Throws when the backend is disposed or lost, or the device reported an error since the last call. */
   live(): void;
 }
@@ -170,9 +173,11 @@ export function createWebGpuLayerOps(h: LayerOpsHost): MlaDeviceOps {
       reach(g.w, 'gemm.w', wOff, batch, wBatch, g.n, wStride, g.k);
       reach(g.y, 'gemm.y', yOff, batch, yBatch, g.m, yStride, g.n);
       const dtype = g.x.dtype as 'f32' | 'bf16', spec = chooseLayerGemmSpec(dtype, g.y.dtype as LayerElem, g.m);
+      const tiled = h.gemmKernel !== 'classic', tile = chooseLayerGemmTile(g.m);
+      const tilesOf = (mc: number, nc: number, zc: number) => (tiled ? layerGemmTiledTiles(mc, nc, zc, tile) : layerGemmTiles(mc, nc, zc, spec));
       const k = g.k, ex = dtypeBytes[dtype], ey = dtypeBytes[g.y.dtype];
       // Split-K is chosen for the whole call, so a call cut into pieces sums each y element in the same order.
-      let sk = layerGemmSplitK(k, layerGemmTiles(g.m, g.n, batch, spec).groups, h.splitK);
+      let sk = layerGemmSplitK(k, tilesOf(g.m, g.n, batch).groups, h.splitK);
       if (sk.splits > partCap) sk = { splits: 1, chunk: k };
       const piece = (z: number, zc: number, i0: number, mc: number, j0: number, nc: number) => {
         const xLo = xOff + z * xBatch + i0 * xStride, wLo = wOff + z * wBatch + j0 * wStride, yLo = yOff + z * yBatch + i0 * yStride + j0;
@@ -181,7 +186,7 @@ export function createWebGpuLayerOps(h: LayerOpsHost): MlaDeviceOps {
         const Y = window(g.y, 'gemm.y', yLo, yLo + (zc - 1) * yBatch + (mc - 1) * yStride + nc, true);
         const parts = sk.splits > 1 ? sk.splits * zc * mc * nc : 0;
         if (parts > partCap) throw invalidArgument('gemm', `split-K partials of at most ${partCap} floats a piece`, String(parts)); // caught below: the call is cut
-        return { X, W, Y, zc, mc, nc, parts, tiles: layerGemmTiles(mc, nc, zc, spec) };
+        return { X, W, Y, zc, mc, nc, parts, tiles: tilesOf(mc, nc, zc) };
       };
       let cut: ReturnType<typeof piece>[];
       try {
@@ -207,16 +212,24 @@ export function createWebGpuLayerOps(h: LayerOpsHost): MlaDeviceOps {
         }
       }
       const P = sk.splits > 1 ? partBuffer(4 * cut.reduce((most, c) => Math.max(most, c.parts), 0)) : undefined;
+      // The tiled loop reads an operand 16 bytes at a time where every piece's window start, its strides and k allow:
+      // decided for the whole call (the loads differ, the sums do not).
+      const V = layerGemmVecElems[dtype];
+      const vec = (base: number, rows: number, stride: number, zc: number, zStride: number) =>
+        k % V === 0 && base % V === 0 && (rows === 1 || stride % V === 0) && (zc === 1 || zStride % V === 0);
+      const xv = tiled && cut.every((c) => vec(c.X.base, c.mc, xStride, c.zc, xBatch));
+      const wv = tiled && cut.every((c) => vec(c.W.base, c.nc, wStride, c.zc, wBatch));
       const pieces = cut.map(({ X, W, Y, zc, mc, nc, parts, tiles }): Piece<unknown, string> => {
         if (!P) {
           return {
-            program: layerGemmProgram, spec, params: layerGemmParams, groups: tiles.groups, windows: [X, W, Y],
+            ...(tiled ? { program: layerGemmTiledProgram, spec: { dtype, y: spec.y, tile, xv, wv } } : { program: layerGemmProgram, spec }), params: layerGemmParams, groups: tiles.groups, windows: [X, W, Y],
             values: { m: mc, n: nc, k, xOff: X.base, xStride, xBatch, wOff: W.base, wStride, wBatch, yOff: Y.base, yStride, yBatch, ...tiles },
           };
         }
         const binding = { buffer: P, offset: 0, size: 4 * parts }, name = 'gemm (split-K partials)';
         return {
-          program: layerGemmPartProgram, spec: { dtype, rm: spec.rm }, params: layerGemmPartParams, groups: tiles.groups * sk.splits,
+          ...(tiled ? { program: layerGemmTiledPartProgram, spec: { dtype, tile, xv, wv } } : { program: layerGemmPartProgram, spec: { dtype, rm: spec.rm } }),
+          params: layerGemmPartParams, groups: tiles.groups * sk.splits,
           windows: [X, W, { binding, base: 0, name, writes: true }],
           values: {
             m: mc, n: nc, k, xOff: X.base, xStride, xBatch, wOff: W.base, wStride, wBatch, batch: zc, chunk: sk.chunk, splits: sk.splits,

@@ -6,6 +6,7 @@ import { type CreateWebGpuBackendOptions, createWebGpuBackend } from './index.js
 import { withDawnQuiet } from './quiet.js';
 import { invalidArgument } from '../../core/errors.js';
 import { scheduleKinds } from '../../core/scheduler.js';
+import { layerGemmKernels } from './kernels/layer.js';
 
 /**
  * Dawn features asked for by default: `allow_unsafe_apis` exposes experimental features (subgroup matrices) and
@@ -79,6 +80,14 @@ export function layerSplitKFromEnv(v: string | undefined): WebGpuBackendOptions[
   return rule;
 }
 
+/** FLASHMLA_WEBGPU_LAYER_GEMM's value as WebGpuBackendOptions.layerGemm; another value throws (as the split-K knob's). */
+export function layerGemmFromEnv(v: string | undefined): WebGpuBackendOptions['layerGemm'] {
+  if (v === undefined || v === '') return undefined;
+  const k = layerGemmKernels.find((x) => x === v);
+  if (!k) throw invalidArgument('FLASHMLA_WEBGPU_LAYER_GEMM', layerGemmKernels.join(' or '), v);
+  return k;
+}
+
 /** A WebGPU backend on Dawn. Dawn's start-up warnings stay out of stderr unless `dawnLog` asks for them. */
 export async function createNodeWebGpuBackend(opts: NodeWebGpuBackendOptions = {}): Promise<WebGpuBackend> {
   const { dawnLog, unlockFeatures, robustness, ...rest } = opts;
@@ -136,11 +145,13 @@ export async function createNodeWebGpuBackend(opts: NodeWebGpuBackendOptions = {
   // FLASHMLA_WEBGPU_LAYER_SPLITK=0|1|<field>=<n>,...: the layer gemm's split-K off, on (the default), or on
   // with these fields of its rule changed (kernels/layer.ts LayerSplitKRule, e.g. targetGroups=1024,minChunk=128).
   const envSplitK = layerSplitKFromEnv(process.env.FLASHMLA_WEBGPU_LAYER_SPLITK);
+  // FLASHMLA_WEBGPU_LAYER_GEMM=tiled|classic: the layer gemm's main loop (WebGpuBackendOptions.layerGemm; A/B runs).
+  const envGemm = layerGemmFromEnv(process.env.FLASHMLA_WEBGPU_LAYER_GEMM);
   // FLASHMLA_WEBGPU_SCHEDULE=<one of scheduleKinds>: the plan MlaDecoder makes for this backend (default 'auto', the
   // backend's own rule; flashmla: getMlaMetadata's plan; fill; core/scheduler.ts); another value is ignored, as before.
   const envSchedule = scheduleKinds.find((k) => k === process.env.FLASHMLA_WEBGPU_SCHEDULE);
   const be = await withDawnQuiet(
-    async () => createWebGpuBackend({ ...rest, matrix, layerSplitK: rest.layerSplitK ?? envSplitK, schedule: rest.schedule ?? envSchedule, decodePath: rest.decodePath ?? envPath, gpu: rest.gpu ?? (own ? nodeGpu([], unlockFeatures, robust) : undefined) }),
+    async () => createWebGpuBackend({ ...rest, matrix, layerSplitK: rest.layerSplitK ?? envSplitK, layerGemm: rest.layerGemm ?? envGemm, schedule: rest.schedule ?? envSchedule, decodePath: rest.decodePath ?? envPath, gpu: rest.gpu ?? (own ? nodeGpu([], unlockFeatures, robust) : undefined) }),
     dawnLog ?? process.env.FLASHMLA_DAWN_LOG === '1',
   );
   if (own && be.info.details) be.info.details.robustness = robust;

@@ -150,7 +150,7 @@ const gemmOperandFields = [
 export const layerGemmParams = defineParams('LayerGemmParams', [
   ...gemmOperandFields,
   ['yOff', 'u32'], ['yStride', 'u32'], ['yBatch', 'u32'],
-  ['tilesM', 'u32', 'ceil(m / (16 rm))'], ['tilesN', 'u32', 'ceil(n / 64)'], ['groups', 'u32', 'tilesM * tilesN * batch'],
+  ['tilesM', 'u32', 'ceil(m / tile rows): 16 rm; tiled 16 or 64'], ['tilesN', 'u32', 'ceil(n / tile columns): 64; tiled 128'], ['groups', 'u32', 'tilesM * tilesN * batch'],
 ]);
 
 /** x and w share `dtype` (f32, or bf16 for precision 'bf16'); y is f32, bf16 or f16; rm rows of y a lane (1 or 4). */
@@ -254,7 +254,7 @@ export const layerGemmProgram: Program<LayerGemmSpec> = {
 export const layerGemmPartParams = defineParams('LayerGemmPartParams', [
   ...gemmOperandFields,
   ['batch', 'u32'], ['chunk', 'u32', 'k columns a split (a multiple of 16)'], ['splits', 'u32', 'ceil(k / chunk)'],
-  ['tilesM', 'u32', 'ceil(m / (16 rm))'], ['tilesN', 'u32', 'ceil(n / 64)'], ['groups', 'u32', 'tilesM * tilesN * batch * splits'],
+  ['tilesM', 'u32', 'ceil(m / tile rows): 16 rm; tiled 16 or 64'], ['tilesN', 'u32', 'ceil(n / tile columns): 64; tiled 128'], ['groups', 'u32', 'tilesM * tilesN * batch * splits'],
 ]);
 
 export interface LayerGemmPartSpec { dtype: 'f32' | 'bf16'; rm: 1 | 4 }
@@ -319,6 +319,24 @@ export interface LayerSplitKRule { targetGroups: number; minK: number; minChunk:
 export const layerSplitKDefault: LayerSplitKRule = { targetGroups: 512, minK: 2048, minChunk: 256, maxSplits: 64 };
 
 /**
+ * The layer gemm's main loops (WebGpuBackendOptions.layerGemm): 'tiled' (the default: layerGemmTiledProgram) and
+ * 'classic' (layerGemmProgram, kept for A/B runs).
+ */
+export type LayerGemmKernel = 'tiled' | 'classic';
+export const layerGemmKernels: readonly LayerGemmKernel[] = ['tiled', 'classic'];
+
+/**
+ * Split-K's rule for the tiled loop: its workgroups are half the lanes of the classic one's and own twice the columns,
+ * so a V3 decode shape has half the tiles; splits go down to 128 columns of k (8 slices) and calls from k = 512 (the
+ * absorbed W_UV: 128 tiles unsplit) split too. At m = 64: o_proj 16 splits (896 workgroups), q_a 32 (384), kv_a 32
+ * (160), q_b 4 (768), W_UV 4 (512), W_UK none (512).
+ */
+export const layerSplitKTiled: LayerSplitKRule = { targetGroups: 512, minK: 512, minChunk: 128, maxSplits: 64 };
+
+/** The split-K rule each main loop takes unless told. */
+export const layerSplitKDefaults: Record<LayerGemmKernel, LayerSplitKRule> = { tiled: layerSplitKTiled, classic: layerSplitKDefault };
+
+/**
  * The split of a call of `groups` tiles over k: `splits` ranges of `chunk` columns (a multiple of 16, the tile loop's
  * step; the last range may be shorter, none is empty), or { splits: 1, chunk: k } where the call does not split.
  */
@@ -329,6 +347,198 @@ export function layerGemmSplitK(k: number, groups: number, rule: LayerSplitKRule
   const chunk = Math.ceil(k / s / 16) * 16, splits = Math.ceil(k / chunk);
   return splits > 1 ? { splits, chunk } : { splits: 1, chunk: k };
 }
+
+// ---------------------------------------------------------------- gemm, register-tiled (the default, 'tiled')
+// The gemm above keeps 16 accumulators a lane and reads two scalars from workgroup memory for every FMA pair: on the
+// H200 a V3 decode step's projections ran at ~10 TFLOPS of f32 FMA against ~62 that WGSL reaches there, with the
+// weights' bytes worth ~0.2 ms: its inner loop was the limit. This one: 128 lanes a workgroup, each an 8 x 8 block of
+// a 64 x 128 tile (4 x 4 of a 16 x 128 tile where m <= 16) in vec4 accumulators; x and w staged k-major in workgroup
+// memory, so one vec4 read gives a lane 4 rows (or 4 columns) and 4 vec4 reads feed 64 FMAs; the next 16 k-columns
+// fetched from global memory into registers before the FMAs of this slice (their latency hidden behind them) and
+// written to workgroup memory after; 16-byte global loads (vec4<f32>, or vec4<u32> of 8 bf16) where offsets, strides
+// and k allow, element loads otherwise (`xv` / `wv` false). Each y element is still one lane's sum over k in order
+// (two products a step under contraction at most): the same bits whatever the call is cut into.
+
+/** The tiled gemm's tiles: 'm64' (64 x 128: 8 x 16 lanes of 8 x 8) and 'm16' (16 x 128: 4 x 32 lanes of 4 x 4). */
+export type LayerGemmTile = 'm64' | 'm16';
+
+/** lanes ty x tx; a lane owns rg groups of 4 rows (ty * 4 + g * 4 ty ...) and cg groups of 4 columns likewise. */
+const tileShapes: Record<LayerGemmTile, { ty: number; tx: number; rg: number; cg: number }> = {
+  m64: { ty: 8, tx: 16, rg: 2, cg: 2 },
+  m16: { ty: 4, tx: 32, rg: 1, cg: 1 },
+};
+
+/** Rows and columns of y a workgroup of the tiled gemm owns. */
+export function layerGemmTileSize(tile: LayerGemmTile): { tm: number; tn: number } {
+  const t = tileShapes[tile];
+  return { tm: t.ty * 4 * t.rg, tn: t.tx * 4 * t.cg };
+}
+
+/** x and w share `dtype`; y as the gemm's; xv / wv: that operand read 16 bytes at a time (layerGemmVecElems). */
+export interface LayerGemmTiledSpec { dtype: 'f32' | 'bf16'; y: LayerElem; tile: LayerGemmTile; xv: boolean; wv: boolean }
+
+export function chooseLayerGemmTile(m: number): LayerGemmTile {
+  return m <= 16 ? 'm16' : 'm64';
+}
+
+export function layerGemmTiledTiles(m: number, n: number, batch: number, tile: LayerGemmTile): { tilesM: number; tilesN: number; groups: number } {
+  const { tm, tn } = layerGemmTileSize(tile);
+  const tilesM = Math.ceil(m / tm), tilesN = Math.ceil(n / tn);
+  return { tilesM, tilesN, groups: tilesM * tilesN * batch };
+}
+
+/**
+ * Elements of one 16-byte load: an operand takes the vec4 loads where its element offset, row stride, batch stride
+ * and k are multiples of this (then every load is whole, aligned and inside the bound window; split-K's ranges are
+ * multiples of 16).
+ */
+export const layerGemmVecElems = { f32: 4, bf16: 8 } as const;
+
+const slice = 16; // k-columns staged a barrier pair
+const lanes = 128;
+
+/** WGSL of one operand's staging: its binding, the registers, `fetch` (global -> registers), `put` (registers -> workgroup memory). */
+function stageWgsl(name: 'x' | 'w', binding: number, dtype: 'f32' | 'bf16', vec: boolean, rows: number, sm: string, rowExpr: (r: string) => string, rowOk: (r: string) => string) {
+  const kHi = 'kHi';
+  const per = vec && dtype === 'bf16' ? 8 : 4; // k-columns an item (a register) holds
+  const items = (rows * slice) / per, n = Math.ceil(items / lanes), guard = items % lanes !== 0;
+  const stride = `(${sm} / 4u)`; // vec4s of a k-row of the staging array
+  const reg = vec && dtype === 'bf16' ? 'vec4<u32>' : 'vec4<f32>';
+  const decl = !vec ? readBinding(binding, name, dtype)
+    : `@group(0) @binding(${binding}) var<storage, read> ${name}: array<${dtype === 'f32' ? 'vec4<f32>' : 'vec4<u32>'}>;`;
+  const regs = Array.from({ length: n }, (_, i) => `  var ${name}r${i}: ${reg};`).join('\n');
+  const item = (i: number) => `let e = t + ${i * lanes}u; let r = e / ${slice / per}u; let kq = (e % ${slice / per}u) * ${per}u;`;
+  const fetch = (k0: string) => Array.from({ length: n }, (_, i) => {
+    const at = `${rowExpr('r')} + ${k0} + kq`;
+    const body = vec
+      ? `if (${rowOk('r')} && ${k0} + kq < ${kHi}) { ${name}r${i} = ${name}[(${at}) >> ${dtype === 'f32' ? 2 : 3}u]; }`
+      : [0, 1, 2, 3].map((c) => `if (${rowOk('r')} && ${k0} + kq + ${c}u < ${kHi}) { ${name}r${i}.${'xyzw'[c]} = load_${name}(${at} + ${c}u); }`).join('\n      ');
+    return `    { ${item(i)}
+      ${name}r${i} = ${reg}();${guard ? `\n      if (e < ${items}u) {` : ''}
+      ${body}${guard ? '\n      }' : ''}
+    }`;
+  }).join('\n');
+  const put = Array.from({ length: n }, (_, i) => {
+    const vals = vec && dtype === 'bf16'
+      ? 'xyzw'.split('').flatMap((c) => [`bitcast<f32>(${name}r${i}.${c} << 16u)`, `bitcast<f32>(${name}r${i}.${c} & 0xffff0000u)`])
+      : 'xyzw'.split('').map((c) => `${name}r${i}.${c}`);
+    const stores = vals.map((v, c) => `${name}s[(kq + ${c}u) * ${stride} + r / 4u][r % 4u] = ${v};`).join(' ');
+    return `    { ${item(i)}${guard ? ` if (e < ${items}u) {` : ''}
+      ${stores}${guard ? ' }' : ''}
+    }`;
+  }).join('\n');
+  return { decl, regs, fetch, put };
+}
+
+/**
+ * The tiled gemm's tile loop, over k in [kLo, kHi) (gemmTileWgsl's contract: `head` gives z, row0, col0, xb, wb; `store`
+ * writes value v of row r, column c).
+ */
+function gemmTiledWgsl(s: { dtype: 'f32' | 'bf16'; tile: LayerGemmTile; xv: boolean; wv: boolean }, params: { wgsl: string; structName: string }, out: string, head: string, kLo: string, kHi: string, store: (v: string) => string): string {
+  const { ty, tx, rg, cg } = tileShapes[s.tile], { tm, tn } = layerGemmTileSize(s.tile);
+  // The staging arrays are k-major, a k-row padded by 4 floats: a warp's transposing stores then meet at most two to a bank.
+  const xsm = tm + 4, wsm = tn + 4;
+  const X = stageWgsl('x', 1, s.dtype, s.xv, tm, 'XSM', (r) => `xb + (row0 + ${r}) * u.xStride`, (r) => `row0 + ${r} < u.m`);
+  const W = stageWgsl('w', 2, s.dtype, s.wv, tn, 'WSM', (r) => `wb + (col0 + ${r}) * u.wStride`, (r) => `col0 + ${r} < u.n`);
+  const acc: string[] = [], fma: string[] = [], reads: string[] = [], stores: string[] = [];
+  for (let g = 0; g < rg; g++) reads.push(`let a${g} = xs[kk * (XSM / 4u) + ${g * ty}u + ty];`);
+  for (let h = 0; h < cg; h++) reads.push(`let b${h} = ws[kk * (WSM / 4u) + ${h * tx}u + tx];`);
+  for (let g = 0; g < rg; g++) {
+    for (let ci = 0; ci < 4; ci++) {
+      const i = g * 4 + ci;
+      for (let h = 0; h < cg; h++) {
+        acc.push(`  var c${i}_${h} = vec4<f32>();`);
+        fma.push(`c${i}_${h} += a${g}.${'xyzw'[ci]} * b${h};`);
+      }
+      const cols: string[] = [];
+      for (let h = 0; h < cg; h++) {
+        for (let j = 0; j < 4; j++) cols.push(`{ let c = col0 + ${h * tx * 4 + j}u + tx * 4u; if (c < u.n) { ${store(`c${i}_${h}.${'xyzw'[j]}`)} } }`);
+      }
+      stores.push(`  { let r = row0 + ${g * ty * 4 + ci}u + ty * 4u;
+    if (r < u.m) {
+      ${cols.join('\n      ')}
+    }
+  }`);
+    }
+  }
+  return `${params.wgsl}
+@group(0) @binding(0) var<uniform> u: ${params.structName};
+${decodeWgsl}
+${encodeWgsl}
+${X.decl}
+${W.decl}
+${out}
+${linearWorkgroupWgsl}
+const TM: u32 = ${tm}u;
+const TN: u32 = ${tn}u;
+const XSM: u32 = ${xsm}u;
+const WSM: u32 = ${wsm}u;
+var<workgroup> xs: array<vec4<f32>, ${(slice * xsm) / 4}>; // [k][row], k-rows of XSM floats
+var<workgroup> ws: array<vec4<f32>, ${(slice * wsm) / 4}>; // [k][column], k-rows of WSM floats
+
+@compute @workgroup_size(${lanes})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+  let g = linearWorkgroup(wid, nwg);
+  if (g >= u.groups) { return; } // uniform per workgroup: the folded dispatch's spare groups
+${head}
+  let tx = t % ${tx}u;
+  let ty = t / ${tx}u;
+${acc.join('\n')}
+${X.regs}
+${W.regs}
+  let kLo = ${kLo};
+  let kHi = ${kHi};
+${X.fetch('kLo')}
+${W.fetch('kLo')}
+  for (var k0 = kLo; k0 < kHi; k0 += ${slice}u) {
+${X.put}
+${W.put}
+    workgroupBarrier();
+    // The next slice's loads are issued before this slice's FMAs (all out of range, so none, after the last).
+    let k1 = k0 + ${slice}u;
+${X.fetch('k1')}
+${W.fetch('k1')}
+    for (var kk = 0u; kk < ${slice}u; kk++) {
+      ${reads.join('\n      ')}
+      ${fma.join('\n      ')}
+    }
+    workgroupBarrier();
+  }
+${stores.join('\n')}
+}`;
+}
+
+/** y[z, i, j] = sum_t x[z, i, t] w[z, j, t], as layerGemmProgram, by the register-tiled loop. */
+export const layerGemmTiledProgram: Program<LayerGemmTiledSpec> = {
+  name: 'mla_layer_gemm',
+  key: (s) => `tiled-${s.dtype}-y${s.y}-${s.tile}-x${s.xv ? 'v' : 's'}-w${s.wv ? 'v' : 's'}`,
+  source: (s) => gemmTiledWgsl(s, layerGemmParams, writeBinding(3, 'y', s.y), `  let perZ = u.tilesM * u.tilesN;
+  let z = g / perZ;
+  let tile = g % perZ;
+  let row0 = (tile / u.tilesN) * TM;
+  let col0 = (tile % u.tilesN) * TN;
+  let xb = u.xOff + z * u.xBatch;
+  let wb = u.wOff + z * u.wBatch;
+  let yb = u.yOff + z * u.yBatch;`, '0u', 'u.k', (v) => `store_y(yb + r * u.yStride + c, ${v});`),
+};
+
+export interface LayerGemmTiledPartSpec { dtype: 'f32' | 'bf16'; tile: LayerGemmTile; xv: boolean; wv: boolean }
+
+/** The tiled split-K partial pass: workgroup g = (split, z, tile) and part[] as layerGemmPartProgram's. */
+export const layerGemmTiledPartProgram: Program<LayerGemmTiledPartSpec> = {
+  name: 'mla_layer_gemm_part',
+  key: (s) => `tiled-${s.dtype}-${s.tile}-x${s.xv ? 'v' : 's'}-w${s.wv ? 'v' : 's'}`,
+  source: (s) => gemmTiledWgsl(s, layerGemmPartParams, '@group(0) @binding(3) var<storage, read_write> part: array<f32>;', `  let perZ = u.tilesM * u.tilesN;
+  let split = g / (perZ * u.batch);
+  let zt = g % (perZ * u.batch);
+  let z = zt / perZ;
+  let tile = zt % perZ;
+  let row0 = (tile / u.tilesN) * TM;
+  let col0 = (tile % u.tilesN) * TN;
+  let xb = u.xOff + z * u.xBatch;
+  let wb = u.wOff + z * u.wBatch;
+  let pb = (split * u.batch + z) * u.m * u.n;`, 'split * u.chunk', 'min(u.k, split * u.chunk + u.chunk)', (v) => `part[pb + r * u.n + c] = ${v};`),
+};
 
 // ---------------------------------------------------------------- rmsNorm
 
