@@ -25,6 +25,24 @@ export function checkPositiveInt(name: string, v: number, max = Number.MAX_SAFE_
 }
 
 /** A split-KV plan's name (getMlaMetadata's `schedule`, a backend's `schedule` option): one of scheduleKinds. */
+/**
+ * An environment switch of a tunable rule (e.g. FLASHMLA_WEBGPU_LAYER_SPLITK, FLASHMLA_CUDA_LAYER_SPLITK): unset or
+ * empty -> undefined (the default), '0' -> false, '1' -> true, 'f=n,g=m' -> those fields of the rule; anything else
+ * throws, naming the variable (a tuning run must not silently time the default).
+ */
+export function ruleSwitchFromEnv<K extends string>(name: string, v: string | undefined, fields: readonly K[]): boolean | Partial<Record<K, number>> | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (v === '0') return false;
+  if (v === '1') return true;
+  const rule: Partial<Record<K, number>> = {};
+  for (const part of v.split(',')) {
+    const m = /^(\w+)=(\d+)$/.exec(part.trim());
+    if (!m || !fields.includes(m[1] as K)) throw invalidArgument(name, `0, 1 or ${fields.map((f) => `${f}=<n>`).join(',')} (any of them)`, v);
+    rule[m[1] as K] = Number(m[2]);
+  }
+  return rule;
+}
+
 export function checkSchedule(v: ScheduleKind): void {
   if (!scheduleKinds.includes(v)) throw invalidArgument('schedule', scheduleKinds.map((k) => `'${k}'`).join(' or '), String(v));
 }

@@ -10,29 +10,6 @@ for i in 1 2; do
   timeout -k 5 100 node build/bench/mla/layer-profile.js --backend webgpu --precision f32 --shape v3 --batch 64 --context 4096 --reps 5 --chain 5 --json "$W/prof-$i.json" > "$W/prof-$i.txt" 2>&1
   echo "== prof $i rc $?"; kill $SMI; wait $SMI 2>/dev/null
   grep -E "^(phase|step|io|replayed|forwardDevice chained)" "$W/prof-$i.txt" | cut -c1-130
-  python3 - "$W/smi-$i.csv" "$W/prof-$i.txt" <<'P'
-import sys, datetime, collections
-rows = []
-for l in open(sys.argv[1]):
-    f = [x.strip() for x in l.split(',')]
-    if len(f) < 6: continue
-    try: t = datetime.datetime.strptime(f[0], '%Y/%m/%d %H:%M:%S.%f')
-    except ValueError: continue
-    rows.append((t, f[1], f[2], f[3], f[4], f[5]))
-marks = []
-for l in open(sys.argv[2]):
-    if l.startswith('phase '):
-        _, what, iso = l.split()
-        marks.append((what, datetime.datetime.strptime(iso.replace('Z', ''), '%Y-%m-%dT%H:%M:%S.%f')))
-# nvidia-smi prints local time; the marks are UTC: align by the offset that is a whole number of hours
-off = datetime.timedelta(0)
-if rows and marks:
-    d = (rows[0][0] - marks[0][1]).total_seconds(); off = datetime.timedelta(hours=round(d / 3600))
-for k, (what, t0) in enumerate(marks):
-    t1 = marks[k + 1][1] if k + 1 < len(marks) else t0 + datetime.timedelta(seconds=5)
-    sel = [r for r in rows if t0 + off <= r[0] < t1 + off]
-    c = collections.Counter((r[1], r[2], r[3]) for r in sel)
-    print('clocks', what, len(sel), 'samples:', ', '.join(f'{p} {s} / {m} x{n}' for (p, s, m), n in c.most_common(4)))
-P
+  python3 bench/cuda/hopper/smi_phases.py "$W/smi-$i.csv" "$W/prof-$i.txt"
 done
 tar czf "$OUT/s42c5.tgz" -C $W .

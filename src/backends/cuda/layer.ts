@@ -6,6 +6,7 @@ import { dtypeBytes } from '../../core/dtype.js';
 import { FlashMlaError, invalidArgument } from '../../core/errors.js';
 import type { DeviceGemm, MlaDeviceOps } from '../../core/mla/device.js';
 import type { Tensor } from '../../core/tensor.js';
+import { ruleSwitchFromEnv } from '../../core/validate.js';
 import type { Driver } from './driver.js';
 import { type ParamLayout, compilePacker } from './params.js';
 import { convertParamsLayout, elemCode, gemmParamsLayout, kvAppendParamsLayout, qRopeParamsLayout, rmsNormParamsLayout } from './layer-params.js';
@@ -59,17 +60,7 @@ export function resolveCudaLayerSplitK(o: boolean | Partial<CudaLayerSplitKRule>
 
 /** FLASHMLA_CUDA_LAYER_SPLITK's value as CudaBackendOptions.layerSplitK; a malformed one throws (a tuning run must not silently time the default). */
 export function cudaLayerSplitKFromEnv(v: string | undefined): boolean | Partial<CudaLayerSplitKRule> | undefined {
-  if (v === undefined || v === '') return undefined;
-  if (v === '0') return false;
-  if (v === '1') return true;
-  const fields = Object.keys(cudaLayerSplitKDefault);
-  const rule: Record<string, number> = {};
-  for (const part of v.split(',')) {
-    const m = /^(\w+)=(\d+)$/.exec(part.trim());
-    if (!m || !fields.includes(m[1])) throw invalidArgument('FLASHMLA_CUDA_LAYER_SPLITK', `0, 1 or ${fields.map((f) => `${f}=<n>`).join(',')} (any of them)`, v);
-    rule[m[1]] = Number(m[2]);
-  }
-  return rule;
+  return ruleSwitchFromEnv('FLASHMLA_CUDA_LAYER_SPLITK', v, Object.keys(cudaLayerSplitKDefault) as (keyof CudaLayerSplitKRule)[]);
 }
 
 export interface LayerOpsHost {

@@ -6,6 +6,7 @@ import { type CreateWebGpuBackendOptions, createWebGpuBackend } from './index.js
 import { withDawnQuiet } from './quiet.js';
 import { invalidArgument } from '../../core/errors.js';
 import { scheduleKinds } from '../../core/scheduler.js';
+import { ruleSwitchFromEnv } from '../../core/validate.js';
 import { layerGemmKernels } from './kernels/layer.js';
 
 /**
@@ -67,17 +68,7 @@ export interface NodeWebGpuBackendOptions extends CreateWebGpuBackendOptions {
 
 /** FLASHMLA_WEBGPU_LAYER_SPLITK's value as WebGpuBackendOptions.layerSplitK; a malformed one throws (a tuning run must not silently time the default). */
 export function layerSplitKFromEnv(v: string | undefined): WebGpuBackendOptions['layerSplitK'] {
-  if (v === undefined || v === '') return undefined;
-  if (v === '0') return false;
-  if (v === '1') return true;
-  const fields = ['targetGroups', 'minK', 'minChunk', 'maxSplits'];
-  const rule: Record<string, number> = {};
-  for (const part of v.split(',')) {
-    const m = /^(\w+)=(\d+)$/.exec(part.trim());
-    if (!m || !fields.includes(m[1])) throw invalidArgument('FLASHMLA_WEBGPU_LAYER_SPLITK', `0, 1 or ${fields.map((f) => `${f}=<n>`).join(',')} (any of them)`, v);
-    rule[m[1]] = Number(m[2]);
-  }
-  return rule;
+  return ruleSwitchFromEnv('FLASHMLA_WEBGPU_LAYER_SPLITK', v, ['targetGroups', 'minK', 'minChunk', 'maxSplits'] as const);
 }
 
 /** FLASHMLA_WEBGPU_LAYER_GEMM's value as WebGpuBackendOptions.layerGemm; another value throws (as the split-K knob's). */

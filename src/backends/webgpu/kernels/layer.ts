@@ -508,6 +508,12 @@ ${stores.join('\n')}
 }`;
 }
 
+/** WGSL: tile `tile` of batch entry `z` -> its first row and column and the entry's x / w bases (both tiled passes). */
+const tiledTileBase = `  let row0 = (tile / u.tilesN) * TM;
+  let col0 = (tile % u.tilesN) * TN;
+  let xb = u.xOff + z * u.xBatch;
+  let wb = u.wOff + z * u.wBatch;`;
+
 /** y[z, i, j] = sum_t x[z, i, t] w[z, j, t], as layerGemmProgram, by the register-tiled loop. */
 export const layerGemmTiledProgram: Program<LayerGemmTiledSpec> = {
   name: 'mla_layer_gemm',
@@ -515,10 +521,7 @@ export const layerGemmTiledProgram: Program<LayerGemmTiledSpec> = {
   source: (s) => gemmTiledWgsl(s, layerGemmParams, writeBinding(3, 'y', s.y), `  let perZ = u.tilesM * u.tilesN;
   let z = g / perZ;
   let tile = g % perZ;
-  let row0 = (tile / u.tilesN) * TM;
-  let col0 = (tile % u.tilesN) * TN;
-  let xb = u.xOff + z * u.xBatch;
-  let wb = u.wOff + z * u.wBatch;
+${tiledTileBase}
   let yb = u.yOff + z * u.yBatch;`, '0u', 'u.k', (v) => `store_y(yb + r * u.yStride + c, ${v});`),
 };
 
@@ -533,10 +536,7 @@ export const layerGemmTiledPartProgram: Program<LayerGemmTiledPartSpec> = {
   let zt = g % (perZ * u.batch);
   let z = zt / perZ;
   let tile = zt % perZ;
-  let row0 = (tile / u.tilesN) * TM;
-  let col0 = (tile % u.tilesN) * TN;
-  let xb = u.xOff + z * u.xBatch;
-  let wb = u.wOff + z * u.wBatch;
+${tiledTileBase}
   let pb = (split * u.batch + z) * u.m * u.n;`, 'split * u.chunk', 'min(u.k, split * u.chunk + u.chunk)', (v) => `part[pb + r * u.n + c] = ${v};`),
 };
 
