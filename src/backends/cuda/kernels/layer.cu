@@ -137,50 +137,104 @@ extern "C" __global__ void __launch_bounds__(128) mla_gemm_bf16(const GemmParams
 }
 
 namespace {
-constexpr int kTile = 64, kSlice = 16;
+// kPitch: a slice row of xs / ws, 68 floats. A multiple of 4 keeps every float4 of a row 16-byte aligned; 68 ≡ 4
+// (mod 32) makes the transposed staging stores conflict-free with the staging map of gemmF32Tile (see there).
+constexpr int kTile = 64, kSlice = 16, kPitch = kTile + 4;
 __device__ __forceinline__ float loadOr0(const float* p, bool ok) { return ok ? __ldg(p) : 0.f; }
 
 /**
+ * A thread's 4 x 4 block of the f32 tile: rows 4 * f32TileTy() + i, columns 4 * f32TileTx() + j (i, j < 4). A warp
+ * is 4 x 8 threads, 16 rows x 32 columns (8 warps: 4 down, 2 across), so at each k its float4 loads of x read 4
+ * distinct 16-byte pieces (16 consecutive floats) and of w 8 (32 consecutive floats): no bank conflict in any
+ * quarter-warp phase of a 16-byte load (8 lanes: one piece of x, broadcast; 8 consecutive pieces of w).
+ */
+__device__ __forceinline__ int f32TileTy() { return (threadIdx.x / 64) * 4 + threadIdx.x % 32 / 8; }
+__device__ __forceinline__ int f32TileTx() { return (threadIdx.x / 32 % 2) * 8 + threadIdx.x % 8; }
+
+/**
  * The f32 GEMM's tile loop, shared by mla_gemm_f32 (k range [0, k)) and mla_gemm_f32_part (one range of a split):
- * 256 threads, each a 4 x 4 block of the 64 x 64 tile at (row0, col0) (rows ty + 16 i, columns tx + 16 j); x and w
- * staged 16 k-columns at a time, transposed in shared memory, next slice prefetched. Each output is one fmaf chain
- * in k order, so a range's sum is the same bits whichever kernel runs it. kBegin is a multiple of kSlice.
+ * 256 threads, each the 4 x 4 block of the 64 x 64 tile at (row0, col0) that f32TileTy / f32TileTx place; x and w
+ * staged 16 k-columns at a time, transposed (k-major) in shared memory, two slice buffers, the next slice prefetched
+ * into registers. A k step is one float4 shared load of x (the thread's 4 rows) and one of w (its 4 columns) for 16
+ * FMAs (the previous layout, rows ty + 16 i and columns tx + 16 j, took 8 scalar loads for them: shared-load bound).
+ *
+ * The same bits as that layout, for every shape: each output is one fmaf chain acc = fmaf(x[r][kk], w[c][kk], acc)
+ * from acc = 0 over kk = kBegin, kBegin + 1, ... in increasing order, slice after slice, with the same zero padding
+ * (k past kEnd within the last slice, fmaf(0, 0, acc): only turns -0 into +0, as before). Only which thread owns an
+ * output, where the operands sit in shared memory and how they get there changed; no product or add was reordered,
+ * split or fused differently (fmaf is explicit; nvcc does not reassociate float arithmetic). So a range's sum is the
+ * same bits whichever kernel runs it, and the same as the previous build's. kBegin is a multiple of kSlice.
  */
 __device__ __forceinline__ void gemmF32Tile(const GemmParams& p, const float* x, const float* w, int row0, int col0, int kBegin, int kEnd,
                                             float (&acc)[4][4]) {
-  __shared__ float xs[kSlice][kTile + 4];
-  __shared__ float ws[kSlice][kTile + 4];
-  const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
-  const int lr = threadIdx.x / 4, lk = (threadIdx.x % 4) * 4;
+  __shared__ __align__(16) float xs[2][kSlice][kPitch];
+  __shared__ __align__(16) float ws[2][kSlice][kPitch];
+  const int ty = f32TileTy(), tx = f32TileTx();
+  // Staging map: thread -> (row lr of the tile, 4 k-columns from lk), the same for x and w. A warp takes 16 rows x
+  // 8 k-columns: 32 contiguous bytes (one sector) of each of 16 rows a load. Its transposed stores xs[lk + i][lr]
+  // land in bank (4 (lk + i) + lr) mod 32 (pitch 68 ≡ 4), and lk = 8 h + 4 (lane / 16), lr = 16 (warp % 4) +
+  // lane % 16 make that lane + a constant: conflict-free. (4 k-groups x 8 rows a warp, the previous map, put k-groups
+  // 8 apart on one bank, 2-way; a pitch ≡ 2 or 6 mod 8 would avoid that but break the float4 alignment.)
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int lr = (warp % 4) * 16 + lane % 16, lk = ((warp / 4) * 2 + lane / 16) * 4;
+  // A thread's 4 k-columns at a fetch: xq[0..3] of which xLeft (and wq, wLeft) exist; a row past m (n) has none and
+  // stages zeros. The pointers walk 16 floats (64 bytes) a slice.
   const bool xRow = row0 + lr < p.m, wRow = col0 + lr < p.n;
-  const float* xp = x + static_cast<long long>(xRow ? row0 + lr : 0) * p.xStride;
-  const float* wp = w + static_cast<long long>(wRow ? col0 + lr : 0) * p.wStride;
+  const float* xq = x + static_cast<long long>(xRow ? row0 + lr : 0) * p.xStride + kBegin + lk;
+  const float* wq = w + static_cast<long long>(wRow ? col0 + lr : 0) * p.wStride + kBegin + lk;
+  int xLeft = xRow ? kEnd - kBegin - lk : 0, wLeft = wRow ? kEnd - kBegin - lk : 0;
+  // The 4 columns are one 16-byte load where they are 16-byte aligned and all exist; otherwise 4 scalar loads.
+  // Either reads the same elements (the vector load only where the scalar ones would read all 4) and gives the same
+  // values, so nothing the validation admits (any offset, stride, k) is read out of bounds or misaligned. A slice
+  // moves the pointers 64 bytes, so the alignment found at kBegin holds for every fetch.
+  const bool xVec = (reinterpret_cast<uintptr_t>(xq) & 15) == 0, wVec = (reinterpret_cast<uintptr_t>(wq) & 15) == 0;
   float xr[4], wr[4];
-  auto fetch = [&](int k0) {
+  auto fetch1 = [](const float* q, int left, bool vec, float (&r)[4]) {
+    if (vec && left > 3) {
+      const float4 v = __ldg(reinterpret_cast<const float4*>(q));
+      r[0] = v.x;
+      r[1] = v.y;
+      r[2] = v.z;
+      r[3] = v.w;
+    } else {
 #pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      const int kk = k0 + lk + i;
-      xr[i] = loadOr0(xp + kk, xRow && kk < kEnd);
-      wr[i] = loadOr0(wp + kk, wRow && kk < kEnd);
+      for (int i = 0; i < 4; ++i) r[i] = loadOr0(q + i, i < left);
     }
   };
-  fetch(kBegin);
-  for (int k0 = kBegin; k0 < kEnd; k0 += kSlice) {
+  auto fetch = [&]() {
+    fetch1(xq, xLeft, xVec, xr);
+    fetch1(wq, wLeft, wVec, wr);
+    xq += kSlice;
+    wq += kSlice;
+    xLeft -= kSlice;
+    wLeft -= kSlice;
+  };
+  auto stage = [&](int b) {
 #pragma unroll
-    for (int i = 0; i < 4; ++i) { xs[lk + i][lr] = xr[i]; ws[lk + i][lr] = wr[i]; }
-    __syncthreads();
-    if (k0 + kSlice < kEnd) fetch(k0 + kSlice);
+    for (int i = 0; i < 4; ++i) { xs[b][lk + i][lr] = xr[i]; ws[b][lk + i][lr] = wr[i]; }
+  };
+  fetch();
+  stage(0);
+  __syncthreads();
+  // Two buffers, one barrier a slice: slice t + 1 is stored into the buffer slice t - 1 was read from, which every
+  // thread left before the barrier that ended slice t - 1; the barrier ending slice t publishes it.
+  int b = 0;
+  for (int k0 = kBegin; k0 < kEnd; k0 += kSlice) {
+    const bool more = k0 + kSlice < kEnd; // the same for the whole CTA: the barrier below is reached by all
+    if (more) fetch();
 #pragma unroll
     for (int kk = 0; kk < kSlice; ++kk) {
-      float a[4], b[4];
-#pragma unroll
-      for (int i = 0; i < 4; ++i) { a[i] = xs[kk][ty + 16 * i]; b[i] = ws[kk][tx + 16 * i]; }
+      const float4 a4 = *reinterpret_cast<const float4*>(&xs[b][kk][4 * ty]);
+      const float4 b4 = *reinterpret_cast<const float4*>(&ws[b][kk][4 * tx]);
+      const float a[4] = {a4.x, a4.y, a4.z, a4.w}, c[4] = {b4.x, b4.y, b4.z, b4.w};
 #pragma unroll
       for (int i = 0; i < 4; ++i)
 #pragma unroll
-        for (int j = 0; j < 4; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+        for (int j = 0; j < 4; ++j) acc[i][j] = fmaf(a[i], c[j], acc[i][j]);
     }
+    if (more) stage(b ^ 1);
     __syncthreads();
+    b ^= 1;
   }
 }
 } // namespace
@@ -190,18 +244,18 @@ extern "C" __global__ void __launch_bounds__(256) mla_gemm_f32(const GemmParams 
   const int z = blockIdx.z;
   const float* x = static_cast<const float*>(p.x) + static_cast<long long>(z) * p.xBatch;
   const float* w = static_cast<const float*>(p.w) + static_cast<long long>(z) * p.wBatch;
-  const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
+  const int ty = f32TileTy(), tx = f32TileTx();
   const int row0 = blockIdx.y * kTile, col0 = blockIdx.x * kTile;
   float acc[4][4] = {};
   gemmF32Tile(p, x, w, row0, col0, 0, p.k, acc);
   const long long yBase = static_cast<long long>(z) * p.yBatch;
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
-    const int r = row0 + ty + 16 * i;
+    const int r = row0 + 4 * ty + i;
     if (r >= p.m) continue;
 #pragma unroll
     for (int j = 0; j < 4; ++j) {
-      const int c = col0 + tx + 16 * j;
+      const int c = col0 + 4 * tx + j;
       if (c < p.n) storeElem(p.y, yBase + static_cast<long long>(r) * p.yStride + c, acc[i][j], p.yType);
     }
   }
@@ -217,20 +271,25 @@ extern "C" __global__ void __launch_bounds__(256, 4) mla_gemm_f32_part(const Gem
   const int batch = gridDim.z / p.splits, s = blockIdx.z / batch, z = blockIdx.z % batch;
   const float* x = static_cast<const float*>(p.x) + static_cast<long long>(z) * p.xBatch;
   const float* w = static_cast<const float*>(p.w) + static_cast<long long>(z) * p.wBatch;
-  const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
+  const int ty = f32TileTy(), tx = f32TileTx();
   const int row0 = blockIdx.y * kTile, col0 = blockIdx.x * kTile;
   const int kBegin = s * p.chunk, kEnd = p.k - kBegin > p.chunk ? kBegin + p.chunk : p.k; // no int overflow near k = 2^31
   float acc[4][4] = {};
   gemmF32Tile(p, x, w, row0, col0, kBegin, kEnd, acc);
   float* part = p.ws + static_cast<long long>(blockIdx.z) * p.m * p.n;
+  const int c = col0 + 4 * tx;
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
-    const int r = row0 + ty + 16 * i;
+    const int r = row0 + 4 * ty + i;
     if (r >= p.m) continue;
+    float* dst = part + static_cast<long long>(r) * p.n + c;
+    // A row's 4 sums as one 16-byte store where it is aligned (n a multiple of 4) and all 4 columns exist.
+    if (p.n - c > 3 && (reinterpret_cast<uintptr_t>(dst) & 15) == 0) {
+      *reinterpret_cast<float4*>(dst) = make_float4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]);
+    } else {
 #pragma unroll
-    for (int j = 0; j < 4; ++j) {
-      const int c = col0 + tx + 16 * j;
-      if (c < p.n) part[static_cast<long long>(r) * p.n + c] = acc[i][j];
+      for (int j = 0; j < 4; ++j)
+        if (c + j < p.n) dst[j] = acc[i][j];
     }
   }
 }
