@@ -21,6 +21,18 @@ after(() => { splitOn?.dispose(); splitOff?.dispose(); be?.dispose(); });
 
 type YType = 'f32' | 'bf16' | 'f16';
 
+/** The elements of a [batch][rows][cols] operand (at `off`, rows `stride` apart, entries `batchStride` apart) a product reads. */
+function usedMask(len: number, off: number, batch: number, batchStride: number, rows: number, stride: number, cols: number): Uint8Array {
+  const used = new Uint8Array(len);
+  for (let z = 0; z < batch; z++) for (let i = 0; i < rows; i++) used.fill(1, off + z * batchStride + i * stride, off + z * batchStride + i * stride + cols);
+  return used;
+}
+
+/** NaN in every element of `a` that `used` leaves out. */
+function poisonUnused(a: Float32Array, used: Uint8Array): void {
+  for (let i = 0; i < a.length; i++) if (!used[i]) a[i] = NaN;
+}
+
 /**
  * One f32 gemm on `b` against float64: offsets, row strides and batch gaps on every operand, NaN in every element no
  * product may read and in all of y beforehand. Returns y's raw bits (the whole buffer) and the worst error over the
@@ -31,13 +43,8 @@ async function f32GemmCase(b: CudaBackend, yType: YType, [m, n, k, batch]: reado
   const xBatch = m * xStride + 7, wBatch = n * wStride + 4, yBatch = m * yStride + 2;
   const xLen = xOff + batch * xBatch, wLen = wOff + batch * wBatch, yLen = yOff + batch * yBatch;
   const x = normals(seed, xLen), w = normals(seed + 1, wLen);
-  const xUsed = new Uint8Array(xLen), wUsed = new Uint8Array(wLen);
-  for (let z = 0; z < batch; z++) {
-    for (let i = 0; i < m; i++) xUsed.fill(1, xOff + z * xBatch + i * xStride, xOff + z * xBatch + i * xStride + k);
-    for (let j = 0; j < n; j++) wUsed.fill(1, wOff + z * wBatch + j * wStride, wOff + z * wBatch + j * wStride + k);
-  }
-  for (let i = 0; i < xLen; i++) if (!xUsed[i]) x[i] = NaN;
-  for (let i = 0; i < wLen; i++) if (!wUsed[i]) w[i] = NaN;
+  poisonUnused(x, usedMask(xLen, xOff, batch, xBatch, m, xStride, k));
+  poisonUnused(w, usedMask(wLen, wOff, batch, wBatch, n, wStride, k));
   const xT = b.upload(fromArray('f32', [xLen], x)), wT = b.upload(fromArray('f32', [wLen], w));
   const yT = yType === 'f32' ? b.upload(fromArray('f32', [yLen], new Float32Array(yLen).fill(NaN)))
     : b.upload(fromArray(yType, [yLen], new Uint16Array(yLen).fill(yType === 'bf16' ? 0x7fc0 : 0x7e00)));
@@ -57,8 +64,7 @@ async function f32GemmCase(b: CudaBackend, yType: YType, [m, n, k, batch]: reado
     if (!(e <= 1)) assert.fail(`${what}: y[${z}, ${i}, ${j}] = ${got}, want ${s}`);
     worst = Math.max(worst, e);
   }
-  const yUsed = new Uint8Array(yLen);
-  for (let z = 0; z < batch; z++) for (let i = 0; i < m; i++) yUsed.fill(1, yOff + z * yBatch + i * yStride, yOff + z * yBatch + i * yStride + n);
+  const yUsed = usedMask(yLen, yOff, batch, yBatch, m, yStride, n);
   for (let i = 0; i < yLen; i++) if (!yUsed[i] && !Number.isNaN(y[i])) assert.fail(`${what}: wrote y[${i}] outside the product`);
   return { bits: new Uint8Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)), worst };
 }
@@ -75,13 +81,8 @@ describe('GPU: device-resident MLA layer', () => {
           const xLen = xOff + batch * xBatch, wLen = wOff + batch * wBatch, yLen = yOff + batch * yBatch;
           let x = normals(m + n + k, xLen), w = normals(n * 3 + k, wLen);
           // NaN in every element no product may read (padding of rows, gaps between batch entries, offsets).
-          const xUsed = new Uint8Array(xLen), wUsed = new Uint8Array(wLen);
-          for (let z = 0; z < batch; z++) {
-            for (let i = 0; i < m; i++) xUsed.fill(1, xOff + z * xBatch + i * xStride, xOff + z * xBatch + i * xStride + k);
-            for (let j = 0; j < n; j++) wUsed.fill(1, wOff + z * wBatch + j * wStride, wOff + z * wBatch + j * wStride + k);
-          }
-          for (let i = 0; i < xLen; i++) if (!xUsed[i]) x[i] = NaN;
-          for (let i = 0; i < wLen; i++) if (!wUsed[i]) w[i] = NaN;
+          poisonUnused(x, usedMask(xLen, xOff, batch, xBatch, m, xStride, k));
+          poisonUnused(w, usedMask(wLen, wOff, batch, wBatch, n, wStride, k));
           if (dtype === 'bf16') { x = Float32Array.from(encodeHalf('bf16', x), bf16ToF32); w = Float32Array.from(encodeHalf('bf16', w), bf16ToF32); }
           const up = (a: Float32Array) => (dtype === 'bf16' ? be.upload(fromArray('bf16', [a.length], encodeHalf('bf16', a))) : be.upload(fromArray('f32', [a.length], a)));
           const xT = up(x), wT = up(w);
@@ -105,8 +106,7 @@ describe('GPU: device-resident MLA layer', () => {
             worst = Math.max(worst, e);
           }
           // Everything outside the products keeps its poison: nothing wrote out of bounds.
-          const yUsed = new Uint8Array(yLen);
-          for (let z = 0; z < batch; z++) for (let i = 0; i < m; i++) yUsed.fill(1, yOff + z * yBatch + i * yStride, yOff + z * yBatch + i * yStride + n);
+          const yUsed = usedMask(yLen, yOff, batch, yBatch, m, yStride, n);
           for (let i = 0; i < yLen; i++) if (!yUsed[i] && !Number.isNaN(y[i])) assert.fail(`${dtype} gemm ${m}x${n}x${k}: wrote y[${i}] outside the product`);
           console.log(`# ${dtype} gemm -> ${yType} ${m}x${n}x${k} x${batch}: worst error ${worst.toFixed(3)} of the allowed`);
           for (const t of [xT, wT, yT]) be.free(t);
