@@ -33,6 +33,26 @@ function poisonUnused(a: Float32Array, used: Uint8Array): void {
   for (let i = 0; i < a.length; i++) if (!used[i]) a[i] = NaN;
 }
 
+interface GemmLayout { m: number; n: number; k: number; batch: number; xOff: number; xStride: number; xBatch: number; wOff: number; wStride: number; wBatch: number; yOff: number; yStride: number; yBatch: number }
+
+/**
+ * y against the float64 products of x and w (laid out as `g` says): the worst error over the allowed, `round` |s| (the
+ * output's rounding) + `acc` (√k + |s|) (the accumulation's); fails on an error over it.
+ */
+function worstProductError(what: string, y: ArrayLike<number>, x: Float32Array, w: Float32Array, g: GemmLayout, round: number, acc: number): number {
+  let worst = 0;
+  for (let z = 0; z < g.batch; z++) for (let i = 0; i < g.m; i++) for (let j = 0; j < g.n; j++) {
+    let s = 0;
+    const xr = g.xOff + z * g.xBatch + i * g.xStride, wr = g.wOff + z * g.wBatch + j * g.wStride;
+    for (let q = 0; q < g.k; q++) s += x[xr + q] * w[wr + q];
+    const got = y[g.yOff + z * g.yBatch + i * g.yStride + j];
+    const e = Math.abs(got - s) / (round * Math.abs(s) + acc * (Math.sqrt(g.k) + Math.abs(s)));
+    if (!(e <= 1)) assert.fail(`${what}: y[${z}, ${i}, ${j}] = ${got}, want ${s}`);
+    worst = Math.max(worst, e);
+  }
+  return worst;
+}
+
 /**
  * One f32 gemm on `b` against float64: offsets, row strides and batch gaps on every operand, NaN in every element no
  * product may read and in all of y beforehand. Returns y's raw bits (the whole buffer) and the worst error over the
@@ -54,16 +74,7 @@ async function f32GemmCase(b: CudaBackend, yType: YType, [m, n, k, batch]: reado
   const y = yType === 'f32' ? (raw as Float32Array) : decodeHalf(yType, raw as Uint16Array);
   const round = yType === 'bf16' ? 2 ** -8 : yType === 'f16' ? 2 ** -11 : 0;
   const what = `f32 gemm -> ${yType} ${m}x${n}x${k} x${batch}`;
-  let worst = 0;
-  for (let z = 0; z < batch; z++) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
-    let s = 0;
-    const xr = xOff + z * xBatch + i * xStride, wr = wOff + z * wBatch + j * wStride;
-    for (let q = 0; q < k; q++) s += x[xr + q] * w[wr + q];
-    const got = y[yOff + z * yBatch + i * yStride + j];
-    const e = Math.abs(got - s) / (round * Math.abs(s) + 1e-5 * (Math.sqrt(k) + Math.abs(s)));
-    if (!(e <= 1)) assert.fail(`${what}: y[${z}, ${i}, ${j}] = ${got}, want ${s}`);
-    worst = Math.max(worst, e);
-  }
+  const worst = worstProductError(what, y, x, w, { m, n, k, batch, xOff, xStride, xBatch, wOff, wStride, wBatch, yOff, yStride, yBatch }, round, 1e-5);
   const yUsed = usedMask(yLen, yOff, batch, yBatch, m, yStride, n);
   for (let i = 0; i < yLen; i++) if (!yUsed[i] && !Number.isNaN(y[i])) assert.fail(`${what}: wrote y[${i}] outside the product`);
   return { bits: new Uint8Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)), worst };
@@ -95,16 +106,8 @@ describe('GPU: device-resident MLA layer', () => {
           // The tensor cores' f32 accumulation aligns products before adding them and truncates: over k = 7168 it
           // drifts ~1.5e-5 of that scale (measured on the H200), where the SIMT FMA chain stays near 1e-6.
           const acc = dtype === 'bf16' ? 5e-5 : 1e-5;
-          let worst = 0;
-          for (let z = 0; z < batch; z++) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
-            let s = 0;
-            const xr = xOff + z * xBatch + i * xStride, wr = wOff + z * wBatch + j * wStride;
-            for (let q = 0; q < k; q++) s += x[xr + q] * w[wr + q];
-            const got = y[yOff + z * yBatch + i * yStride + j];
-            const e = Math.abs(got - s) / ((yType === 'bf16' ? 2 ** -8 * Math.abs(s) : 0) + acc * (Math.sqrt(k) + Math.abs(s)));
-            if (!(e <= 1)) assert.fail(`${dtype} gemm -> ${yType} ${m}x${n}x${k} batch ${batch}: y[${z}, ${i}, ${j}] = ${got}, want ${s}`);
-            worst = Math.max(worst, e);
-          }
+          const worst = worstProductError(`${dtype} gemm -> ${yType} ${m}x${n}x${k} batch ${batch}`, y, x, w,
+            { m, n, k, batch, xOff, xStride, xBatch, wOff, wStride, wBatch, yOff, yStride, yBatch }, yType === 'bf16' ? 2 ** -8 : 0, acc);
           // Everything outside the products keeps its poison: nothing wrote out of bounds.
           const yUsed = usedMask(yLen, yOff, batch, yBatch, m, yStride, n);
           for (let i = 0; i < yLen; i++) if (!yUsed[i] && !Number.isNaN(y[i])) assert.fail(`${dtype} gemm ${m}x${n}x${k}: wrote y[${i}] outside the product`);
