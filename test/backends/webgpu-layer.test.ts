@@ -18,7 +18,7 @@ import { MlaAttention } from '../../src/core/mla/index.js';
 import type { MlaDeviceOps } from '../../src/core/mla/device.js';
 import { type HostTensor, Tensor, fromArray } from '../../src/core/tensor.js';
 import {
-  assertClose, cosDiff, hfCaseNames, layerTol, loadHfCase, normals, poisonedCache, randomWeights, referenceSequences, runSequences, smallConfig,
+  assertClose, chainTwoLayers, checkHfCaseOnDevice, cosDiff, hfCaseNames, layerTol, normals, poisonedCache, randomWeights, referenceSequences, runSequences, smallConfig,
 } from '../support/mla-case.js';
 import { Rng } from '../support/random.js';
 import { useWebGpu } from '../support/webgpu.js';
@@ -295,7 +295,7 @@ describe('webgpu layer ops vs float64', () => {
     const shapes: [number, number, number, number][] = [[1, 130, 64, 2], [17, 129, 40, 1], [64, 128, 36, 2], [65, 200, 3, 1], [16, 7, 1, 3], [64, 257, 1000, 1]];
     for (const dtype of ['f32', 'bf16'] as const) {
       for (const [s, shape] of shapes.entries()) {
-        const [m, n, k, batch] = shape;
+        const [m, , k] = shape;
         const vecK = k % (dtype === 'f32' ? 4 : 8) === 0;
         for (const aligned of [8, 0]) {
           const yType = (['f32', 'bf16', 'f16'] as const)[(s + aligned) % 3];
@@ -604,20 +604,8 @@ describe('MlaAttention on WebGPU: the decode step on the device', () => {
     test(`transformers case ${name}: device f32 at the layer bound, device bf16 at 2e-4`, async (t) => {
       const be = need(t);
       if (!be) return;
-      const { meta, c, w, b, T, hidden, want } = loadHfCase(name);
-      const checks: (() => void)[] = [];
-      for (const dtype of ['f16', 'bf16'] as const) {
-        for (const precision of ['f32', 'bf16'] as const) {
-          const layer = new MlaAttention(c, w, { cache: poisonedCache(be, 32, 4, dtype), precision });
-          const got = await runSequences(layer, hidden, b, T, meta.prefill);
-          assert.ok(Number.isNaN(layer.lastTimings.kernelMs), 'the step ran on the device (kernelMs is NaN only there)');
-          layer.dispose();
-          layer.cache.dispose();
-          t.diagnostic(`${dtype} cache, device ${precision}: cosine difference ${cosDiff(got, want).toExponential(2)}`);
-          checks.push(() => assertClose(got, want, precision === 'f32' ? layerTol[dtype] : 2e-4, `${name} device ${precision}, ${dtype} cache`));
-        }
-      }
-      for (const check of checks) check(); // after every combination has printed its number
+      await checkHfCaseOnDevice(be, name, (line) => t.diagnostic(line),
+        (layer) => assert.ok(Number.isNaN(layer.lastTimings.kernelMs), 'the step ran on the device (kernelMs is NaN only there)'));
     });
   }
 
@@ -654,26 +642,9 @@ describe('MlaAttention on WebGPU: the decode step on the device', () => {
   test('forwardDevice equals forward, with no host copy between two chained layers', async (t) => {
     const be = need(t);
     if (!be) return;
-    const c = smallConfig({ numHeads: 2 });
-    const w1 = randomWeights(c, 44), w2 = randomWeights(c, 45);
-    const hidden = normals(46, 2 * 3 * c.hiddenSize);
-    const run = async (device: boolean) => {
-      const l1 = new MlaAttention(c, w1, { cache: poisonedCache(be, 8, 4, 'bf16'), precision: 'bf16' });
-      const l2 = new MlaAttention(c, w2, { cache: poisonedCache(be, 8, 4, 'bf16'), precision: 'bf16' });
-      const ids = [l1.cache.addSequence(), l1.cache.addSequence()];
-      for (const id of ids) assert.equal(l2.cache.addSequence(), id);
-      let out: Float32Array;
-      if (!device) out = await l2.forward(ids, await l1.forward(ids, hidden, 3), 3);
-      else {
-        const x = be.upload(fromArray('f32', [hidden.length], hidden.slice()));
-        out = (await be.download(await l2.forwardDevice(ids, await l1.forwardDevice(ids, x, 3), 3))).host() as Float32Array;
-        be.free(x);
-      }
-      for (const l of [l1, l2]) { l.dispose(); l.cache.dispose(); }
-      return out;
-    };
-    const viaHost = await run(false), onDevice = await run(true);
+    const { viaHost, onDevice } = await chainTwoLayers(be, 44);
     assert.ok(viaHost.every(Number.isFinite));
     assert.deepEqual(onDevice, viaHost);
   });
+
 });

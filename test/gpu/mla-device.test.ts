@@ -11,7 +11,7 @@ import { bf16ToF32, encodeHalf, decodeHalf } from '../../src/core/dtype.js';
 import { FlashMlaError } from '../../src/core/errors.js';
 import { MlaAttention } from '../../src/core/mla/index.js';
 import { fromArray } from '../../src/core/tensor.js';
-import { assertClose, cosDiff, hfCaseNames, layerTol, loadHfCase, normals, poisonedCache, randomWeights, referenceSequences, runSequences, smallConfig } from '../support/mla-case.js';
+import { assertClose, checkHfCaseOnDevice, cosDiff, hfCaseNames, layerTol, normals, poisonedCache, randomWeights, referenceSequences, runSequences, smallConfig } from '../support/mla-case.js';
 
 let be: CudaBackend;
 /** Backends with the f32 gemm's split-K forced on / off (CudaBackendOptions.layerSplitK), made on first use. */
@@ -218,19 +218,7 @@ describe('GPU: device-resident MLA layer', () => {
   const names = hfCaseNames();
   for (const name of names) {
     test(`transformers case ${name}: device f32 at the layer bound, device bf16`, async () => {
-      const { meta, c, w, b, T, hidden, want } = loadHfCase(name);
-      const checks: (() => void)[] = [];
-      for (const dtype of ['f16', 'bf16'] as const) {
-        for (const precision of ['f32', 'bf16'] as const) {
-          const layer = new MlaAttention(c, w, { cache: poisonedCache(be, 32, 4, dtype), precision });
-          const got = await runSequences(layer, hidden, b, T, meta.prefill);
-          layer.dispose();
-          layer.cache.dispose();
-          console.log(`# ${name} ${dtype} cache, device ${precision}: cosine difference ${cosDiff(got, want).toExponential(2)}`);
-          checks.push(() => assertClose(got, want, precision === 'f32' ? layerTol[dtype] : 2e-4, `${name} device ${precision}, ${dtype} cache`));
-        }
-      }
-      for (const check of checks) check(); // after every combination has printed its number
+      await checkHfCaseOnDevice(be, name, (line) => console.log(`# ${name} ${line}`));
     });
   }
 

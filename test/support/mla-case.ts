@@ -8,7 +8,7 @@ import { uniform } from '../../src/cli/random.js';
 import type { HalfDType } from '../../src/core/dtype.js';
 import { KvCacheManager } from '../../src/core/kvcache.js';
 import type { MlaConfig } from '../../src/core/mla/config.js';
-import type { MlaAttention } from '../../src/core/mla/layer.js';
+import { MlaAttention } from '../../src/core/mla/layer.js';
 import { referenceMlaAttention } from '../../src/core/mla/reference.js';
 import { SafetensorsFile } from '../../src/core/mla/safetensors.js';
 import type { MlaWeights } from '../../src/core/mla/weights.js';
@@ -150,4 +150,57 @@ export function loadHfCase(name: string) {
   const io = new SafetensorsFile(readFileSync(at('io.safetensors')));
   const b = meta.batch, T = meta.prefill + meta.decode_steps;
   return { meta, c, w, b, T, hidden: io.f32('hidden', [b, T, c.hiddenSize]), want: io.f32('out', [b, T, c.hiddenSize]) };
+}
+
+/**
+ * transformers case `name` through the device step on `backend`, for every cache dtype and device precision: each
+ * combination's cosine difference goes to `log` first, then every one is checked (f32 at layerTol, bf16 at 2e-4), so a
+ * failure still shows all four numbers. `onLayer` sees each layer after its run (a backend's own assertion).
+ */
+export async function checkHfCaseOnDevice(backend: Backend, name: string, log: (line: string) => void, onLayer?: (layer: MlaAttention) => void): Promise<void> {
+  const { meta, c, w, b, T, hidden, want } = loadHfCase(name);
+  const checks: (() => void)[] = [];
+  for (const dtype of ['f16', 'bf16'] as const) {
+    for (const precision of ['f32', 'bf16'] as const) {
+      const layer = new MlaAttention(c, w, { cache: poisonedCache(backend, 32, 4, dtype), precision });
+      const got = await runSequences(layer, hidden, b, T, meta.prefill);
+      onLayer?.(layer);
+      layer.dispose();
+      layer.cache.dispose();
+      log(`${dtype} cache, device ${precision}: cosine difference ${cosDiff(got, want).toExponential(2)}`);
+      checks.push(() => assertClose(got, want, precision === 'f32' ? layerTol[dtype] : 2e-4, `${name} device ${precision}, ${dtype} cache`));
+    }
+  }
+  for (const check of checks) check();
+}
+
+/**
+ * Two chained bf16 layers (weights from seeds `seed` and `seed + 1`, hidden states from `seed + 2`; 2 sequences of 3
+ * tokens) run once through forward() (the host between them) and once through forwardDevice (nothing on the host):
+ * both outputs and the device output's shape.
+ */
+export async function chainTwoLayers(backend: Backend, seed: number): Promise<{ viaHost: Float32Array; onDevice: Float32Array; deviceShape: readonly number[] }> {
+  const c = smallConfig({ numHeads: 2 });
+  const w1 = randomWeights(c, seed), w2 = randomWeights(c, seed + 1);
+  const hidden = normals(seed + 2, 2 * 3 * c.hiddenSize);
+  let deviceShape: readonly number[] = [];
+  const run = async (device: boolean) => {
+    const l1 = new MlaAttention(c, w1, { cache: poisonedCache(backend, 8, 4, 'bf16'), precision: 'bf16' });
+    const l2 = new MlaAttention(c, w2, { cache: poisonedCache(backend, 8, 4, 'bf16'), precision: 'bf16' });
+    const ids = [l1.cache.addSequence(), l1.cache.addSequence()];
+    for (const id of ids) assert.equal(l2.cache.addSequence(), id);
+    let out: Float32Array;
+    if (!device) out = await l2.forward(ids, await l1.forward(ids, hidden, 3), 3);
+    else {
+      const x = backend.upload(fromArray('f32', [hidden.length], hidden.slice()));
+      const y = await l2.forwardDevice(ids, await l1.forwardDevice(ids, x, 3), 3);
+      deviceShape = y.shape;
+      out = (await backend.download(y)).host() as Float32Array;
+      backend.free(x);
+    }
+    for (const l of [l1, l2]) { l.dispose(); l.cache.dispose(); }
+    return out;
+  };
+  const viaHost = await run(false), onDevice = await run(true);
+  return { viaHost, onDevice, deviceShape };
 }

@@ -8,9 +8,8 @@ import { InlineCpuBackend } from '../../src/backends/cpu/inline.js';
 import { FlashMlaError } from '../../src/core/errors.js';
 import { MlaAttention } from '../../src/core/mla/index.js';
 import type { Backend } from '../../src/core/problem.js';
-import { fromArray } from '../../src/core/tensor.js';
 import { withEmulatedLayerOps } from '../support/emulated-layer-ops.js';
-import { assertClose, cosDiff, layerTol, normals, poisonedCache, randomWeights, referenceSequences, runSequences, smallConfig } from '../support/mla-case.js';
+import { assertClose, chainTwoLayers, cosDiff, layerTol, normals, poisonedCache, randomWeights, referenceSequences, runSequences, smallConfig } from '../support/mla-case.js';
 
 let cpu: Backend, be: Backend;
 before(() => { cpu = new InlineCpuBackend(); be = withEmulatedLayerOps(cpu); });
@@ -37,21 +36,9 @@ describe('MlaAttention device-resident step (emulated kernels)', () => {
   }
 
   test('forwardDevice chains two layers without the host (equals forward through the host)', async () => {
-    const c = smallConfig({ numHeads: 2 });
-    const w1 = randomWeights(c, 31), w2 = randomWeights(c, 32);
-    const hidden = normals(33, 2 * 3 * c.hiddenSize);
-    const run = async (device: boolean) => {
-      const l1 = new MlaAttention(c, w1, { cache: poisonedCache(be, 8, 4, 'bf16'), precision: 'bf16' });
-      const l2 = new MlaAttention(c, w2, { cache: poisonedCache(be, 8, 4, 'bf16'), precision: 'bf16' });
-      const ids = [l1.cache.addSequence(), l1.cache.addSequence()];
-      for (const id of ids) assert.equal(l2.cache.addSequence(), id);
-      if (!device) return l2.forward(ids, await l1.forward(ids, hidden, 3), 3);
-      const x = be.upload(fromArray('f32', [hidden.length], hidden.slice()));
-      const y = await l2.forwardDevice(ids, await l1.forwardDevice(ids, x, 3), 3);
-      assert.deepEqual(y.shape, [2, 3, c.hiddenSize]);
-      return (await be.download(y)).host() as Float32Array;
-    };
-    const viaHost = await run(false), onDevice = await run(true);
+    const { viaHost, onDevice, deviceShape } = await chainTwoLayers(be, 31);
+    const c = smallConfig({ numHeads: 2 }), w1 = randomWeights(c, 31);
+    assert.deepEqual(deviceShape, [2, 3, c.hiddenSize]);
     assert.ok(viaHost.every(Number.isFinite));
     assert.deepEqual(onDevice, viaHost);
     const l = new MlaAttention(c, w1, { cache: poisonedCache(be, 8, 4, 'bf16'), precision: 'host' });
