@@ -4,7 +4,7 @@
 import type { DType } from '../../core/dtype.js';
 import { dtypeBytes } from '../../core/dtype.js';
 import { FlashMlaError, invalidArgument } from '../../core/errors.js';
-import type { DeviceGemm, MlaDeviceOps } from '../../core/mla/device.js';
+import { type DeviceGemm, type MlaDeviceOps, checkReach } from '../../core/mla/device.js';
 import type { Tensor } from '../../core/tensor.js';
 import { ruleSwitchFromEnv } from '../../core/validate.js';
 import type { Driver } from './driver.js';
@@ -86,11 +86,6 @@ const code = (t: Tensor, what: string, allowed: readonly DType[]): number => {
   return elemCode[t.dtype as keyof typeof elemCode];
 };
 
-/** Elements a strided [batch, rows, cols] access reaches, from its offset: the tensor must hold them. */
-function reach(t: Tensor, what: string, off: number, batch: number, batchStride: number, rows: number, stride: number, cols: number): void {
-  const last = off + (batch - 1) * batchStride + (rows - 1) * stride + cols;
-  if (off < 0 || last > t.numel) throw invalidArgument(what, `at least ${last} elements for this access`, String(t.numel));
-}
 
 export function createCudaLayerOps(h: LayerOpsHost): MlaDeviceOps {
   const kernels = new Map<string, Kernel>();
@@ -126,9 +121,9 @@ export function createCudaLayerOps(h: LayerOpsHost): MlaDeviceOps {
           ['wOff', wOff + g.w.offset], ['wStride', wStride], ['wBatch', wBatch]];
         for (const [name, v] of align) if (v % 8 !== 0) throw invalidArgument(`gemm.${name}`, 'a multiple of 8 (bf16 tensor-core GEMM)', String(v));
       }
-      reach(g.x, 'gemm.x', xOff, batch, xBatch, g.m, xStride, g.k);
-      reach(g.w, 'gemm.w', wOff, batch, wBatch, g.n, wStride, g.k);
-      reach(g.y, 'gemm.y', yOff, batch, yBatch, g.m, yStride, g.n);
+      checkReach(g.x, 'gemm.x', xOff, batch, xBatch, g.m, xStride, g.k);
+      checkReach(g.w, 'gemm.w', wOff, batch, wBatch, g.n, wStride, g.k);
+      checkReach(g.y, 'gemm.y', yOff, batch, yBatch, g.m, yStride, g.n);
       const v = { x: at(g.x, xOff), w: at(g.w, wOff), y: at(g.y, yOff), m: g.m, n: g.n, k: g.k, xStride, wStride, yStride, xBatch, wBatch, yBatch, yType };
       const grid: [number, number, number] = [Math.ceil(g.n / 64), Math.ceil(g.m / 64), batch];
       const rule = tc ? undefined : h.splitK;
@@ -155,10 +150,10 @@ export function createCudaLayerOps(h: LayerOpsHost): MlaDeviceOps {
     rmsNorm(a): void {
       code(a.x, 'rmsNorm.x', ['f32']);
       code(a.weight, 'rmsNorm.weight', ['f32']);
-      reach(a.x, 'rmsNorm.x', 0, 1, 0, a.rows, a.d, a.d);
-      reach(a.weight, 'rmsNorm.weight', 0, 1, 0, 1, 0, a.d);
+      checkReach(a.x, 'rmsNorm.x', 0, 1, 0, a.rows, a.d, a.d);
+      checkReach(a.weight, 'rmsNorm.weight', 0, 1, 0, 1, 0, a.d);
       const outType = a.out ? code(a.out, 'rmsNorm.out', ['f32', 'bf16', 'f16']) : 0;
-      if (a.out) reach(a.out, 'rmsNorm.out', 0, 1, 0, a.rows, a.d, a.d);
+      if (a.out) checkReach(a.out, 'rmsNorm.out', 0, 1, 0, a.rows, a.d, a.d);
       launch(kernel('mla_rmsnorm', rmsNormParamsLayout), 'mla_rmsnorm', {
         x: h.ptrOf(a.x), weight: h.ptrOf(a.weight), out: a.out ? h.ptrOf(a.out) : 0n, rows: a.rows, d: a.d, xStride: a.d, outStride: a.d, outType, eps: a.eps,
       }, [a.rows, 1, 1], 256);
@@ -169,11 +164,11 @@ export function createCudaLayerOps(h: LayerOpsHost): MlaDeviceOps {
       code(a.q, 'qRope.q', ['f32']);
       const attnType = code(a.qAttn, 'qRope.qAttn', ['bf16', 'f16']);
       const nopeType = a.nopeOut ? code(a.nopeOut, 'qRope.nopeOut', ['f32', 'bf16', 'f16']) : 0;
-      reach(a.q, 'qRope.q', 0, 1, 0, a.rows * a.heads, qk, qk);
-      reach(a.qAttn, 'qRope.qAttn', 0, 1, 0, a.rows * a.heads, 576, 576);
-      if (a.nopeOut) reach(a.nopeOut, 'qRope.nopeOut', 0, 1, 0, a.rows * a.heads, a.nope, a.nope);
-      reach(a.positions, 'qRope.positions', 0, 1, 0, 1, 0, a.rows);
-      reach(a.invFreq, 'qRope.invFreq', 0, 1, 0, 1, 0, a.rope / 2);
+      checkReach(a.q, 'qRope.q', 0, 1, 0, a.rows * a.heads, qk, qk);
+      checkReach(a.qAttn, 'qRope.qAttn', 0, 1, 0, a.rows * a.heads, 576, 576);
+      if (a.nopeOut) checkReach(a.nopeOut, 'qRope.nopeOut', 0, 1, 0, a.rows * a.heads, a.nope, a.nope);
+      checkReach(a.positions, 'qRope.positions', 0, 1, 0, 1, 0, a.rows);
+      checkReach(a.invFreq, 'qRope.invFreq', 0, 1, 0, 1, 0, a.rope / 2);
       launch(kernel('mla_q_rope', qRopeParamsLayout), 'mla_q_rope', {
         q: h.ptrOf(a.q), positions: h.ptrOf(a.positions), invFreq: h.ptrOf(a.invFreq), qAttn: h.ptrOf(a.qAttn), nopeOut: a.nopeOut ? h.ptrOf(a.nopeOut) : 0n,
         rows: a.rows, heads: a.heads, nope: a.nope, rope: a.rope, attnType, nopeType, interleave: a.interleave ? 1 : 0, attentionFactor: a.attentionFactor,
@@ -183,9 +178,9 @@ export function createCudaLayerOps(h: LayerOpsHost): MlaDeviceOps {
     kvAppend(a): void {
       code(a.kv, 'kvAppend.kv', ['f32']);
       const cacheType = code(a.cache, 'kvAppend.cache', ['bf16', 'f16']);
-      reach(a.kv, 'kvAppend.kv', 0, 1, 0, a.rows, 576, 576);
-      reach(a.slots, 'kvAppend.slots', 0, 1, 0, 1, 0, a.rows);
-      reach(a.positions, 'kvAppend.positions', 0, 1, 0, 1, 0, a.rows);
+      checkReach(a.kv, 'kvAppend.kv', 0, 1, 0, a.rows, 576, 576);
+      checkReach(a.slots, 'kvAppend.slots', 0, 1, 0, 1, 0, a.rows);
+      checkReach(a.positions, 'kvAppend.positions', 0, 1, 0, 1, 0, a.rows);
       launch(kernel('mla_kv_append', kvAppendParamsLayout), 'mla_kv_append', {
         kv: h.ptrOf(a.kv), weight: h.ptrOf(a.weight), positions: h.ptrOf(a.positions), invFreq: h.ptrOf(a.invFreq), slots: h.ptrOf(a.slots),
         cache: h.ptrOf(a.cache), rows: a.rows, latent: 512, rope: 64, cacheType, interleave: a.interleave ? 1 : 0, eps: a.eps, attentionFactor: a.attentionFactor,
@@ -194,8 +189,8 @@ export function createCudaLayerOps(h: LayerOpsHost): MlaDeviceOps {
 
     convert(src: Tensor, dst: Tensor, n: number): void {
       const srcType = code(src, 'convert.src', ['f32', 'bf16', 'f16']), dstType = code(dst, 'convert.dst', ['f32', 'bf16', 'f16']);
-      reach(src, 'convert.src', 0, 1, 0, 1, 0, n);
-      reach(dst, 'convert.dst', 0, 1, 0, 1, 0, n);
+      checkReach(src, 'convert.src', 0, 1, 0, 1, 0, n);
+      checkReach(dst, 'convert.dst', 0, 1, 0, 1, 0, n);
       launch(kernel('mla_convert', convertParamsLayout), 'mla_convert', { src: h.ptrOf(src), dst: h.ptrOf(dst), n, srcType, dstType },
         [Math.max(1, Math.min(Math.ceil(n / 256), 4096)), 1, 1], 256);
     },

@@ -8,7 +8,7 @@
 import { dtypeBytes } from '../../core/dtype.js';
 import type { DType } from '../../core/dtype.js';
 import { invalidArgument } from '../../core/errors.js';
-import type { DeviceGemm, MlaDeviceOps } from '../../core/mla/device.js';
+import { type DeviceGemm, type MlaDeviceOps, checkReach } from '../../core/mla/device.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { ParamsLayout } from './params.js';
 import type { DeviceCaps, Program, ProgramManager } from './program.js';
@@ -67,11 +67,6 @@ function finite(what: string, v: number): void {
   if (typeof v !== 'number' || !Number.isFinite(v)) throw invalidArgument(what, 'a finite number', String(v));
 }
 
-/** Elements a strided [batch, rows, cols] access reaches from its offset: the tensor must hold them (as on CUDA). */
-function reach(t: Tensor, what: string, off: number, batch: number, batchStride: number, rows: number, stride: number, cols: number): void {
-  const last = off + (batch - 1) * batchStride + (rows - 1) * stride + cols;
-  if (off < 0 || last > t.numel) throw invalidArgument(what, `at least ${last} elements for this access`, String(t.numel));
-}
 
 export function createWebGpuLayerOps(h: LayerOpsHost): MlaDeviceOps {
   const align = h.caps.minStorageBufferOffsetAlignment;
@@ -169,9 +164,9 @@ export function createWebGpuLayerOps(h: LayerOpsHost): MlaDeviceOps {
       elem(g.x, 'gemm.x', ['f32', 'bf16']);
       if (g.w.dtype !== g.x.dtype) throw invalidArgument('gemm.w', `${g.x.dtype} like x`, g.w.dtype);
       elem(g.y, 'gemm.y', ['f32', 'bf16', 'f16']);
-      reach(g.x, 'gemm.x', xOff, batch, xBatch, g.m, xStride, g.k);
-      reach(g.w, 'gemm.w', wOff, batch, wBatch, g.n, wStride, g.k);
-      reach(g.y, 'gemm.y', yOff, batch, yBatch, g.m, yStride, g.n);
+      checkReach(g.x, 'gemm.x', xOff, batch, xBatch, g.m, xStride, g.k);
+      checkReach(g.w, 'gemm.w', wOff, batch, wBatch, g.n, wStride, g.k);
+      checkReach(g.y, 'gemm.y', yOff, batch, yBatch, g.m, yStride, g.n);
       const dtype = g.x.dtype as 'f32' | 'bf16', spec = chooseLayerGemmSpec(dtype, g.y.dtype as LayerElem, g.m);
       const tiled = h.gemmKernel !== 'classic', tile = chooseLayerGemmTile(g.m);
       const tilesOf = (mc: number, nc: number, zc: number) => (tiled ? layerGemmTiledTiles(mc, nc, zc, tile) : layerGemmTiles(mc, nc, zc, spec));
@@ -253,9 +248,9 @@ export function createWebGpuLayerOps(h: LayerOpsHost): MlaDeviceOps {
       elem(a.x, 'rmsNorm.x', ['f32']);
       elem(a.weight, 'rmsNorm.weight', ['f32']);
       if (a.out) elem(a.out, 'rmsNorm.out', ['f32', 'bf16', 'f16']);
-      reach(a.x, 'rmsNorm.x', 0, 1, 0, a.rows, a.d, a.d);
-      reach(a.weight, 'rmsNorm.weight', 0, 1, 0, 1, 0, a.d);
-      if (a.out) reach(a.out, 'rmsNorm.out', 0, 1, 0, a.rows, a.d, a.d);
+      checkReach(a.x, 'rmsNorm.x', 0, 1, 0, a.rows, a.d, a.d);
+      checkReach(a.weight, 'rmsNorm.weight', 0, 1, 0, 1, 0, a.d);
+      if (a.out) checkReach(a.out, 'rmsNorm.out', 0, 1, 0, a.rows, a.d, a.d);
       const spec = { out: (a.out?.dtype ?? 'none') as LayerElem | 'none' };
       const rc = Math.min(rowsFit('rmsNorm.x', a.d, 4), a.out ? rowsFit('rmsNorm.out', a.d, dtypeBytes[a.out.dtype]) : maxI32);
       const pieces = [];
@@ -286,11 +281,11 @@ export function createWebGpuLayerOps(h: LayerOpsHost): MlaDeviceOps {
       if (a.nopeOut) elem(a.nopeOut, 'qRope.nopeOut', ['f32', 'bf16', 'f16']);
       elem(a.positions, 'qRope.positions', ['i32']);
       elem(a.invFreq, 'qRope.invFreq', ['f32']);
-      reach(a.q, 'qRope.q', 0, 1, 0, a.rows * H, qk, qk);
-      reach(a.qAttn, 'qRope.qAttn', 0, 1, 0, a.rows * H, 576, 576);
-      if (a.nopeOut) reach(a.nopeOut, 'qRope.nopeOut', 0, 1, 0, a.rows * H, a.nope, a.nope);
-      reach(a.positions, 'qRope.positions', 0, 1, 0, 1, 0, a.rows);
-      reach(a.invFreq, 'qRope.invFreq', 0, 1, 0, 1, 0, half);
+      checkReach(a.q, 'qRope.q', 0, 1, 0, a.rows * H, qk, qk);
+      checkReach(a.qAttn, 'qRope.qAttn', 0, 1, 0, a.rows * H, 576, 576);
+      if (a.nopeOut) checkReach(a.nopeOut, 'qRope.nopeOut', 0, 1, 0, a.rows * H, a.nope, a.nope);
+      checkReach(a.positions, 'qRope.positions', 0, 1, 0, 1, 0, a.rows);
+      checkReach(a.invFreq, 'qRope.invFreq', 0, 1, 0, 1, 0, half);
       const spec = { attn: a.qAttn.dtype as 'bf16' | 'f16', nope: (a.nopeOut?.dtype ?? 'none') as LayerElem | 'none' };
       const rc = Math.min(rowsFit('qRope.q', H * qk, 4), rowsFit('qRope.qAttn', H * 576, 2),
         a.nopeOut ? rowsFit('qRope.nopeOut', H * a.nope, dtypeBytes[a.nopeOut.dtype]) : maxI32, capOf(4));
@@ -322,11 +317,11 @@ export function createWebGpuLayerOps(h: LayerOpsHost): MlaDeviceOps {
       elem(a.positions, 'kvAppend.positions', ['i32']);
       elem(a.invFreq, 'kvAppend.invFreq', ['f32']);
       elem(a.slots, 'kvAppend.slots', ['i32']);
-      reach(a.kv, 'kvAppend.kv', 0, 1, 0, a.rows, 576, 576);
-      reach(a.weight, 'kvAppend.weight', 0, 1, 0, 1, 0, 512);
-      reach(a.slots, 'kvAppend.slots', 0, 1, 0, 1, 0, a.rows);
-      reach(a.positions, 'kvAppend.positions', 0, 1, 0, 1, 0, a.rows);
-      reach(a.invFreq, 'kvAppend.invFreq', 0, 1, 0, 1, 0, 32);
+      checkReach(a.kv, 'kvAppend.kv', 0, 1, 0, a.rows, 576, 576);
+      checkReach(a.weight, 'kvAppend.weight', 0, 1, 0, 1, 0, 512);
+      checkReach(a.slots, 'kvAppend.slots', 0, 1, 0, 1, 0, a.rows);
+      checkReach(a.positions, 'kvAppend.positions', 0, 1, 0, 1, 0, a.rows);
+      checkReach(a.invFreq, 'kvAppend.invFreq', 0, 1, 0, 1, 0, 32);
       if (a.cache.numel % 576 !== 0 || a.cache.numel === 0) throw invalidArgument('kvAppend.cache', 'rows of 576 elements ([*, 576])', `${a.cache.numel} elements`);
       // The cache in runs of rows that each fit one binding inside one of its buffers (a big pool has several).
       const st = h.storageOf(a.cache, 'kvAppend.cache');
@@ -367,8 +362,8 @@ export function createWebGpuLayerOps(h: LayerOpsHost): MlaDeviceOps {
       elem(src, 'convert.src', ['f32', 'bf16', 'f16']);
       elem(dst, 'convert.dst', ['f32', 'bf16', 'f16']);
       count('convert.n', n, 0);
-      reach(src, 'convert.src', 0, 1, 0, 1, 0, n);
-      reach(dst, 'convert.dst', 0, 1, 0, 1, 0, n);
+      checkReach(src, 'convert.src', 0, 1, 0, 1, 0, n);
+      checkReach(dst, 'convert.dst', 0, 1, 0, 1, 0, n);
       const spec = { src: src.dtype as LayerElem, dst: dst.dtype as LayerElem };
       // 256 elements a workgroup: a piece stays under the dispatch's 65535^3 groups by far.
       const per = Math.min(capOf(dtypeBytes[src.dtype]), capOf(dtypeBytes[dst.dtype]));

@@ -27,6 +27,15 @@ export interface DeviceGemm {
   batch?: number;
 }
 
+/**
+ * A layer op's strided [batch, rows, cols] access from element `off` of `t`: throws invalid_argument naming `what`
+ * unless the tensor holds every element it reaches (both backends' ops check each tensor they touch with it).
+ */
+export function checkReach(t: Tensor, what: string, off: number, batch: number, batchStride: number, rows: number, stride: number, cols: number): void {
+  const last = off + (batch - 1) * batchStride + (rows - 1) * stride + cols;
+  if (off < 0 || last > t.numel) throw invalidArgument(what, `at least ${last} elements for this access`, String(t.numel));
+}
+
 /** The device kernels of a layer step; queued on the backend's stream, in order. */
 export interface MlaDeviceOps {
   gemm(g: DeviceGemm): void;
