@@ -54,35 +54,34 @@ __device__ __forceinline__ void ropePair(const float* src, int i, int half, int 
 
 constexpr int kBM = 64, kBN = 64, kBK = 32, kStages = 4, kLd = kBK + 8; // +8: ldmatrix rows hit distinct banks
 
-} // namespace
-
-// Launch: grid (ceil(n / 64), ceil(m / 64), batch), 128 threads. Needs k, the strides and the batch strides
-// multiples of 8 and x, w 16-byte aligned (layer.ts checks): each cp.async moves 8 elements.
-extern "C" __global__ void __launch_bounds__(128) mla_gemm_bf16(const GemmParams p) {
+/**
+ * The bf16 GEMM's tile loop, shared by mla_gemm_bf16 (k range [0, k)) and mla_gemm_bf16_part (one range of a split):
+ * 128 threads, 4 warps of 32 x 32 over the 64 x 64 tile of y at (row0, col0), acc[i][j] the m16n8 fragment of warp
+ * rows wm + 16 i and columns wn + 8 j (gemmBf16Store reads it back). k in slices of 32 from kBegin through a
+ * 4-stage cp.async ring: slice t + 3 is copied while slice t is multiplied. kBegin is a multiple of 32 (a split's
+ * chunk is), kEnd a multiple of 8 (k is, or kBegin + chunk): a 16-byte copy of 8 k-columns is all in or all out.
+ */
+__device__ __forceinline__ void gemmBf16Tile(const GemmParams& p, const __nv_bfloat16* x, const __nv_bfloat16* w, int row0, int col0,
+                                             int kBegin, int kEnd, float (&acc)[2][4][4]) {
   __shared__ __align__(16) __nv_bfloat16 sx[kStages][kBM][kLd];
   __shared__ __align__(16) __nv_bfloat16 sw[kStages][kBN][kLd];
-  const int z = blockIdx.z;
-  const __nv_bfloat16* x = static_cast<const __nv_bfloat16*>(p.x) + static_cast<long long>(z) * p.xBatch;
-  const __nv_bfloat16* w = static_cast<const __nv_bfloat16*>(p.w) + static_cast<long long>(z) * p.wBatch;
-  const int row0 = blockIdx.y * kBM, col0 = blockIdx.x * kBN;
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   const int wm = (warp / 2) * 32, wn = (warp % 2) * 32;
-  const int nk = (p.k + kBK - 1) / kBK;
+  const int nk = (kEnd - kBegin + kBK - 1) / kBK;
 
   // A slice: 64 rows x 4 chunks of 8 for x and for w; each thread copies 2 + 2 chunks. Rows past m / n and
-  // chunks past k are zero-filled (k is a multiple of 8, so a chunk is all in or all out).
+  // chunks past kEnd are zero-filled.
   auto load = [&](int stage, int kt) {
 #pragma unroll
     for (int c = 0; c < 2; ++c) {
-      const int chunk = tid + c * 128, r = chunk / 4, kc = (chunk % 4) * 8, kk = kt * kBK + kc;
-      const bool kOk = kk < p.k;
+      const int chunk = tid + c * 128, r = chunk / 4, kc = (chunk % 4) * 8, kk = kBegin + kt * kBK + kc;
+      const bool kOk = kk < kEnd;
       const bool xOk = kOk && row0 + r < p.m, wOk = kOk && col0 + r < p.n;
       cpAsync16(&sx[stage][r][kc], xOk ? x + static_cast<long long>(row0 + r) * p.xStride + kk : x, xOk ? 16 : 0);
       cpAsync16(&sw[stage][r][kc], wOk ? w + static_cast<long long>(col0 + r) * p.wStride + kk : w, wOk ? 16 : 0);
     }
   };
 
-  float acc[2][4][4] = {};
 #pragma unroll
   for (int s = 0; s < kStages - 1; ++s) {
     if (s < nk) load(s, s);
@@ -117,9 +116,17 @@ extern "C" __global__ void __launch_bounds__(128) mla_gemm_bf16(const GemmParams
     }
   }
   cpAsyncWait<0>();
+}
 
-  const int g = lane >> 2, t = lane & 3;
-  const long long yBase = static_cast<long long>(z) * p.yBatch;
+/**
+ * Hands each pair of adjacent outputs a thread holds after gemmBf16Tile to put(r, c, v0, v1): y[r][c] = v0 and
+ * y[r][c + 1] = v1, r < m and c < n (c is even; c + 1 may be n). The m16n8 accumulator layout: lane = 4 g + t holds
+ * rows g and g + 8, columns 2 t and 2 t + 1 of each fragment.
+ */
+template <typename Put>
+__device__ __forceinline__ void gemmBf16Store(const GemmParams& p, int row0, int col0, const float (&acc)[2][4][4], Put put) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int wm = (warp / 2) * 32, wn = (warp % 2) * 32, g = lane >> 2, t = lane & 3;
 #pragma unroll
   for (int i = 0; i < 2; ++i)
 #pragma unroll
@@ -127,13 +134,56 @@ extern "C" __global__ void __launch_bounds__(128) mla_gemm_bf16(const GemmParams
       const int r = row0 + wm + i * 16 + g + h * 8;
       if (r >= p.m) continue;
 #pragma unroll
-      for (int j = 0; j < 4; ++j)
-#pragma unroll
-        for (int e = 0; e < 2; ++e) {
-          const int c = col0 + wn + j * 8 + 2 * t + e;
-          if (c < p.n) storeElem(p.y, yBase + static_cast<long long>(r) * p.yStride + c, acc[i][j][h * 2 + e], p.yType);
-        }
+      for (int j = 0; j < 4; ++j) {
+        const int c = col0 + wn + j * 8 + 2 * t;
+        if (c < p.n) put(r, c, acc[i][j][h * 2], acc[i][j][h * 2 + 1]);
+      }
     }
+}
+} // namespace
+
+// Launch: grid (ceil(n / 64), ceil(m / 64), batch), 128 threads (the tile loop: gemmBf16Tile). Needs k, the strides
+// and the batch strides multiples of 8 and x, w 16-byte aligned (layer.ts checks): each cp.async moves 8 elements.
+extern "C" __global__ void __launch_bounds__(128) mla_gemm_bf16(const GemmParams p) {
+  const int z = blockIdx.z;
+  const __nv_bfloat16* x = static_cast<const __nv_bfloat16*>(p.x) + static_cast<long long>(z) * p.xBatch;
+  const __nv_bfloat16* w = static_cast<const __nv_bfloat16*>(p.w) + static_cast<long long>(z) * p.wBatch;
+  const int row0 = blockIdx.y * kBM, col0 = blockIdx.x * kBN;
+  float acc[2][4][4] = {};
+  gemmBf16Tile(p, x, w, row0, col0, 0, p.k, acc);
+  const long long yBase = static_cast<long long>(z) * p.yBatch;
+  gemmBf16Store(p, row0, col0, acc, [&](int r, int c, float v0, float v1) {
+    const long long i = yBase + static_cast<long long>(r) * p.yStride + c;
+    storeElem(p.y, i, v0, p.yType);
+    if (c + 1 < p.n) storeElem(p.y, i + 1, v1, p.yType);
+  });
+}
+
+// Split-K of the bf16 GEMM, first pass (the second is mla_gemm_reduce, as for mla_gemm_f32_part, whose layout this
+// shares): blockIdx.z = s * batch + z runs tile (z, blockIdx.y, blockIdx.x) over k range s, [s * chunk, min(k, (s + 1)
+// * chunk)), and stores its f32 sums to ws[s][z][i][j] (dense, m x n a batch entry). chunk is a multiple of 32 (a
+// slice). Launch: grid (ceil(n / 64), ceil(m / 64), batch * splits), 128 threads, 5 CTAs an SM on sm_90 (40 KB of
+// shared memory and at most 102 registers a thread: layer.ts's rule, ctasPerSmBf16, counts on it); the alignment
+// mla_gemm_bf16 needs; ws holds splits * batch * m * n floats; no range is empty (layer.ts cudaLayerGemmSplitK).
+extern "C" __global__ void __launch_bounds__(128, 5) mla_gemm_bf16_part(const GemmParams p) {
+  const int batch = gridDim.z / p.splits, s = blockIdx.z / batch, z = blockIdx.z % batch;
+  const __nv_bfloat16* x = static_cast<const __nv_bfloat16*>(p.x) + static_cast<long long>(z) * p.xBatch;
+  const __nv_bfloat16* w = static_cast<const __nv_bfloat16*>(p.w) + static_cast<long long>(z) * p.wBatch;
+  const int row0 = blockIdx.y * kBM, col0 = blockIdx.x * kBN;
+  const int kBegin = s * p.chunk, kEnd = p.k - kBegin > p.chunk ? kBegin + p.chunk : p.k; // no int overflow near k = 2^31
+  float acc[2][4][4] = {};
+  gemmBf16Tile(p, x, w, row0, col0, kBegin, kEnd, acc);
+  float* part = p.ws + static_cast<long long>(blockIdx.z) * p.m * p.n;
+  gemmBf16Store(p, row0, col0, acc, [&](int r, int c, float v0, float v1) {
+    float* dst = part + static_cast<long long>(r) * p.n + c;
+    // One 8-byte store where both columns exist and n is even (then every row of every range starts 8-byte aligned).
+    if (c + 1 < p.n && (p.n & 1) == 0) {
+      *reinterpret_cast<float2*>(dst) = make_float2(v0, v1);
+    } else {
+      dst[0] = v0;
+      if (c + 1 < p.n) dst[1] = v1;
+    }
+  });
 }
 
 namespace {
