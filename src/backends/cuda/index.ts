@@ -36,7 +36,10 @@ export { findKernelDir } from './modules.js';
 export * from './kernels/launch.js';
 export * from './params.js';
 export type { CudaGraph } from './graphs.js';
-export { type CudaLayerSplitKRule, cudaLayerGemmSplitK, cudaLayerSplitKDefault, cudaLayerSplitKFromEnv, gemmF32Ctas, resolveCudaLayerSplitK } from './layer.js';
+export {
+  type CudaLayerGemmKernel, type CudaLayerSplitKRule, cudaLayerGemmSplitK, cudaLayerGemms, cudaLayerSplitKBound, cudaLayerSplitKDefault, cudaLayerSplitKFromEnv, gemmCtas,
+  resolveCudaLayerSplitK,
+} from './layer.js';
 
 export interface CudaBackendOptions {
   /** Device ordinal (default 0). */
@@ -72,9 +75,10 @@ export interface CudaBackendOptions {
    */
   schedule?: ScheduleKind;
   /**
-   * Split-K for the layer ops' f32 GEMM (MlaAttention's f32 projections at decode; layer.ts cudaLayerGemmSplitK): true
-   * or unset with cudaLayerSplitKDefault's rule, false never (also FLASHMLA_CUDA_LAYER_SPLITK=0), or the rule's fields
-   * to change (tuning; FLASHMLA_CUDA_LAYER_SPLITK=ctasPerSm=2,minChunk=512). The bf16 tensor-core GEMM never splits.
+   * Split-K for the layer ops' GEMMs, the f32 SIMT one and the bf16 tensor-core one (MlaAttention's projections at
+   * decode; layer.ts cudaLayerGemmSplitK): true or unset with cudaLayerSplitKDefault's rule, false never (also
+   * FLASHMLA_CUDA_LAYER_SPLITK=0: both kernels), or the rule's fields to change (tuning;
+   * FLASHMLA_CUDA_LAYER_SPLITK=ctasPerSm=2,minChunk=512; ctasPerSmBf16=0: the bf16 GEMM alone never splits).
    */
   layerSplitK?: boolean | Partial<CudaLayerSplitKRule>;
 }
@@ -161,8 +165,8 @@ class CudaBackendImpl implements CudaBackend {
       const cc = `${drv.attribute(this.dev, Attr.ComputeCapabilityMajor)}.${drv.attribute(this.dev, Attr.ComputeCapabilityMinor)}`;
       const numSms = drv.attribute(this.dev, Attr.MultiprocessorCount);
       this.numSms = numSms;
-      // FLASHMLA_CUDA_LAYER_SPLITK=0|1|<field>=<n>,...: the f32 layer gemm's split-K off, on (the default), or on with
-      // these fields of its rule changed (layer.ts CudaLayerSplitKRule, e.g. ctasPerSm=2,minChunk=512).
+      // FLASHMLA_CUDA_LAYER_SPLITK=0|1|<field>=<n>,...: the layer gemms' split-K off, on (the default), or on with
+      // these fields of its rule changed (layer.ts CudaLayerSplitKRule, e.g. ctasPerSm=2,minChunk=512 or ctasPerSmBf16=0).
       this.layerSplitK = resolveCudaLayerSplitK(opts.layerSplitK ?? cudaLayerSplitKFromEnv(process.env.FLASHMLA_CUDA_LAYER_SPLITK));
       this.maxSmem = drv.attribute(this.dev, Attr.MaxSharedMemoryPerBlockOptin);
       const manifest = JSON.parse(readFileSync(join(kernelDir, 'manifest.json'), 'utf8')) as Manifest;

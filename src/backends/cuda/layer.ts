@@ -13,38 +13,73 @@ import { convertParamsLayout, elemCode, gemmParamsLayout, kvAppendParamsLayout, 
 import type { Workspace } from './workspace.js';
 
 /**
- * When and how far the f32 gemm splits k (CudaBackendOptions.layerSplitK; kernels/layer.cu mla_gemm_f32_part and
- * mla_gemm_reduce). A call of k >= `minK` whose 64 x 64 tiles make fewer than `ctasPerSm` CTAs an SM is cut into as
- * many k ranges as keep it within that many (mla_gemm_f32_part's launch bounds hold it to 64 registers a thread, so 4
- * CTAs of 256 threads share an SM), each range at least `minChunk` columns, at most `maxSplits` ranges. The f32 gemm's CTA walks k in
- * 16-column slices at one slice in flight: alone on an SM it took ~1.5 us a slice on the H200 (kv_a at m = 64, 9 CTAs:
- * 0.675 ms over k = 7168), three to an SM ~3 us (q_b, 384 CTAs: 0.283 ms), so filling the SMs is most of the win.
+ * When and how far the layer gemm splits k (CudaBackendOptions.layerSplitK; kernels/layer.cu mla_gemm_f32_part /
+ * mla_gemm_bf16_part, then mla_gemm_reduce). A call of k >= `minK` whose 64 x 64 tiles make fewer CTAs than its kernel
+ * keeps resident on an SM (`ctasPerSm` for the f32 kernel, `ctasPerSmBf16` for the bf16 one: cudaLayerGemms) is cut
+ * into as many k ranges as keep it within that many an SM, each range at least `minChunk` columns, at most `maxSplits`
+ * ranges. One rule and one switch for both kernels; only the CTAs an SM differ, because their occupancy does (0 for a
+ * kernel: it never splits).
+ *
+ * f32: the part kernel's launch bounds hold it to 64 registers a thread, so 4 CTAs of 256 threads share an SM. Its CTA
+ * walks k in 16-column slices at one slice in flight: alone on an SM it took ~1.5 us a slice on the H200 (kv_a at
+ * m = 64, 9 CTAs: 0.675 ms over k = 7168), three to an SM ~3 us (q_b, 384 CTAs: 0.283 ms), so filling the SMs is most
+ * of the win.
+ * bf16 (session 43): a CTA of 128 threads holds 40 KB of shared memory (the 4-stage ring of 64 x 40 bf16 for x and w)
+ * and 92-94 registers a thread (ptxas, sm_90a; the part kernel's launch bounds allow 102). An sm_90 SM has 228 KB of
+ * shared memory (1 KB of it reserved a CTA) and 64K registers: floor(228 / 41) = 5 CTAs by memory, floor(65536 /
+ * (96 x 128)) = 5 by registers (allocated 8 a thread at a time), so 5. (sm_80: 164 KB, 4; sm_86 / sm_89: 100 KB, 2;
+ * there the rule's one wave is 1.25 / 2.5 waves. Not measured.) Alone on an SM the CTA keeps 3 slices of 8 KB in
+ * flight: kv_a at m = 64 (9 CTAs) took 0.064 ms on the H200, ~0.28 us a 32-column slice, latency- not bandwidth-bound.
  */
-export interface CudaLayerSplitKRule { ctasPerSm: number; minK: number; minChunk: number; maxSplits: number }
+export interface CudaLayerSplitKRule { ctasPerSm: number; ctasPerSmBf16: number; minK: number; minChunk: number; maxSplits: number }
 
-export const cudaLayerSplitKDefault: CudaLayerSplitKRule = { ctasPerSm: 4, minK: 2048, minChunk: 256, maxSplits: 64 };
+export const cudaLayerSplitKDefault: CudaLayerSplitKRule = { ctasPerSm: 4, ctasPerSmBf16: 5, minK: 2048, minChunk: 256, maxSplits: 64 };
 
-/** k columns of a tile-loop slice of mla_gemm_f32 (kernels/layer.cu kSlice): a split's range starts on one. */
-export const gemmF32Slice = 16;
+/** The layer gemm's kernels (kernels/layer.cu): one per operand dtype, each with its split-K first pass. */
+export type CudaLayerGemmKernel = 'f32' | 'bf16';
 
-/** CTAs of one f32 gemm launch: 64 x 64 tiles of y times the batch. */
-export function gemmF32Ctas(m: number, n: number, batch: number): number {
+/**
+ * Their launch facts: the one-pass kernel and the split's part kernel (the reduce is mla_gemm_reduce for both), threads
+ * a CTA, the k columns of a tile-loop slice (kernels/layer.cu kSlice / kBK: a split's range starts on one), and the
+ * rule's field for the CTAs an SM.
+ */
+export const cudaLayerGemms: Record<CudaLayerGemmKernel, { one: string; part: string; threads: number; slice: number; perSm: 'ctasPerSm' | 'ctasPerSmBf16' }> = {
+  f32: { one: 'mla_gemm_f32', part: 'mla_gemm_f32_part', threads: 256, slice: 16, perSm: 'ctasPerSm' },
+  bf16: { one: 'mla_gemm_bf16', part: 'mla_gemm_bf16_part', threads: 128, slice: 32, perSm: 'ctasPerSmBf16' },
+};
+
+/** CTAs of one layer gemm launch (either kernel): 64 x 64 tiles of y times the batch. */
+export function gemmCtas(m: number, n: number, batch: number): number {
   return Math.ceil(m / 64) * Math.ceil(n / 64) * batch;
 }
 
 /**
- * The split of an f32 gemm call of `ctas` CTAs over k on `numSms` SMs: `splits` ranges of `chunk` columns (a multiple
- * of 16; the last range may be shorter, none is empty), or { splits: 1, chunk: k } where the call does not split
- * (no rule, k below minK, or the CTAs already fill ctasPerSm an SM). Pure: tests run it without a GPU.
+ * The split of a gemm call of `ctas` CTAs of `kernel` over k on `numSms` SMs: `splits` ranges of `chunk` columns (a
+ * multiple of the kernel's slice, 16 or 32; the last range may be shorter, none is empty), or { splits: 1, chunk: k }
+ * where the call does not split (no rule, k below minK, or the CTAs already fill the kernel's CTAs an SM). Pure: tests
+ * run it without a GPU.
  */
-export function cudaLayerGemmSplitK(k: number, ctas: number, numSms: number, rule: CudaLayerSplitKRule | undefined): { splits: number; chunk: number } {
+export function cudaLayerGemmSplitK(k: number, ctas: number, numSms: number, rule: CudaLayerSplitKRule | undefined,
+  kernel: CudaLayerGemmKernel = 'f32'): { splits: number; chunk: number } {
   const none = { splits: 1, chunk: k };
   if (!rule || k < rule.minK) return none;
-  const s = Math.min(rule.maxSplits, Math.floor((numSms * rule.ctasPerSm) / ctas), Math.floor(k / rule.minChunk));
+  const { slice, perSm } = cudaLayerGemms[kernel];
+  const s = Math.min(rule.maxSplits, Math.floor((numSms * rule[perSm]) / ctas), Math.floor(k / rule.minChunk));
   if (s < 2) return none;
   // Rounding the chunk up to whole slices can leave fewer ranges than s (never an empty one: ceil(k / chunk) of them).
-  const chunk = Math.ceil(k / s / gemmF32Slice) * gemmF32Slice, splits = Math.ceil(k / chunk);
+  const chunk = Math.ceil(k / s / slice) * slice, splits = Math.ceil(k / chunk);
   return splits > 1 ? { splits, chunk } : none;
+}
+
+/**
+ * The split-K workspace's size, taken at the first split call: the partials of any call the rule splits, of either
+ * kernel, fit in numSms x (the larger CTAs an SM) tiles of 64 x 64 floats (splits x CTAs is at most numSms x the
+ * kernel's CTAs an SM), so a captured graph never sees it move. 0 past 256 MiB (a tuning rule's huge ctasPerSm): then
+ * each call grows it to what it needs.
+ */
+export function cudaLayerSplitKBound(numSms: number, rule: CudaLayerSplitKRule): number {
+  const bytes = numSms * Math.max(rule.ctasPerSm, rule.ctasPerSmBf16) * 64 * 64 * 4;
+  return bytes <= 2 ** 28 ? bytes : 0;
 }
 
 /** CudaBackendOptions.layerSplitK resolved: the rule (undefined: off), its fields checked. */
@@ -53,7 +88,9 @@ export function resolveCudaLayerSplitK(o: boolean | Partial<CudaLayerSplitKRule>
   if (o === undefined || o === true) return cudaLayerSplitKDefault;
   const rule = { ...cudaLayerSplitKDefault, ...o };
   for (const [name, v] of Object.entries(rule)) {
-    if (!Number.isInteger(v) || v < 1 || v > 2 ** 30) throw invalidArgument(`layerSplitK.${name}`, 'a positive integer', String(v));
+    // A kernel's CTAs an SM may be 0: that kernel never splits (ctasPerSmBf16=0 keeps the f32 split alone).
+    const least = name === 'ctasPerSm' || name === 'ctasPerSmBf16' ? 0 : 1;
+    if (!Number.isInteger(v) || v < least || v > 2 ** 30) throw invalidArgument(`layerSplitK.${name}`, least ? 'a positive integer' : 'a non-negative integer', String(v));
   }
   return rule;
 }
@@ -71,7 +108,7 @@ export interface LayerOpsHost {
   /** Device address of a tensor of this backend (with its view offset); throws for a foreign tensor. */
   ptrOf(t: Tensor): bigint;
   numSms: number;
-  /** The f32 gemm's split-K rule (resolveCudaLayerSplitK); undefined: never split. */
+  /** The gemm's split-K rule (resolveCudaLayerSplitK); undefined: never split. */
   splitK: CudaLayerSplitKRule | undefined;
   /** The split-K partials (f32, grow-only; the backend frees it). */
   ws: Workspace;
@@ -126,25 +163,23 @@ export function createCudaLayerOps(h: LayerOpsHost): MlaDeviceOps {
       checkReach(g.y, 'gemm.y', yOff, batch, yBatch, g.m, yStride, g.n);
       const v = { x: at(g.x, xOff), w: at(g.w, wOff), y: at(g.y, yOff), m: g.m, n: g.n, k: g.k, xStride, wStride, yStride, xBatch, wBatch, yBatch, yType };
       const grid: [number, number, number] = [Math.ceil(g.n / 64), Math.ceil(g.m / 64), batch];
-      const rule = tc ? undefined : h.splitK;
-      const sk = cudaLayerGemmSplitK(g.k, gemmF32Ctas(g.m, g.n, batch), h.numSms, rule);
+      const kern = cudaLayerGemms[tc ? 'bf16' : 'f32'], rule = h.splitK;
+      const sk = cudaLayerGemmSplitK(g.k, gemmCtas(g.m, g.n, batch), h.numSms, rule, tc ? 'bf16' : 'f32');
       if (rule && sk.splits > 1 && batch * sk.splits <= 65535) { // gridDim.z's limit (a rule with a large ctasPerSm could pass it)
-        // The partials of any call the rule splits fit in numSms * ctasPerSm tiles of 64 x 64 floats (splits * CTAs is
-        // at most that many): taken at once (8.7 MB on an H200), the workspace never moves under a captured graph.
-        const bytes = sk.splits * batch * g.m * g.n * 4, bound = h.numSms * rule.ctasPerSm * 64 * 64 * 4;
+        const bytes = sk.splits * batch * g.m * g.n * 4;
         if (bytes > h.ws.bytes && h.capturing()) {
           // Growing synchronizes the stream, which a capture forbids; captureGraph's warm-up run grows it first.
           throw new FlashMlaError('invalid_argument', `cuda: the layer gemm's split-K workspace must grow to ${bytes} bytes while capturing a graph (capture with warmup)`, 'gemm');
         }
-        h.ws.ensure(Math.max(bytes, bound <= 2 ** 28 ? bound : 0));
-        // Both passes on the stream, in order: the reduce reads every range the partial pass wrote.
+        h.ws.ensure(Math.max(bytes, cudaLayerSplitKBound(h.numSms, rule))); // at its bound (10.8 MB on an H200: 132 x 5 tiles)
+        // Both passes on the stream, in order: the reduce reads every range the partial pass wrote. A bf16 range
+        // starts on a 32-column slice, so its 16-byte copies keep the 8-element alignment the checks above found.
         const part = { ...v, ws: h.ws.ptr, splits: sk.splits, chunk: sk.chunk };
-        launch(kernel('mla_gemm_f32_part', gemmParamsLayout), 'mla_gemm_f32_part', part, [grid[0], grid[1], batch * sk.splits], 256);
+        launch(kernel(kern.part, gemmParamsLayout), kern.part, part, [grid[0], grid[1], batch * sk.splits], kern.threads);
         launch(kernel('mla_gemm_reduce', gemmParamsLayout), 'mla_gemm_reduce', part, [Math.min(Math.ceil((g.m * g.n) / 256), 1024), 1, batch], 256);
         return;
       }
-      const name = tc ? 'mla_gemm_bf16' : 'mla_gemm_f32';
-      launch(kernel(name, gemmParamsLayout), name, { ...v, ws: 0n, splits: 1, chunk: g.k }, grid, tc ? 128 : 256);
+      launch(kernel(kern.one, gemmParamsLayout), kern.one, { ...v, ws: 0n, splits: 1, chunk: g.k }, grid, kern.threads);
     },
 
     rmsNorm(a): void {
