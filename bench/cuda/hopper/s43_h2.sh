@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Session 43, helper h2 (H200): the bf16 tensor-core gemm's split-K (mla_gemm_bf16_part + mla_gemm_reduce) against its
+# off switch, the V3-shaped bf16 step at b 64, context 4096: layer-profile on / off / on (FLASHMLA_CUDA_LAYER_SPLITK=0
+# turns off both kernels' split; the bf16 step runs only bf16 gemms), two tuning arms for information (no rule), then
+# bench/mla/layer.ts on / off / on and the GPU test test/gpu/mla-device (the split gemm against float64, run to run,
+# on vs off, the layers). Prediction and shipping rule: docs/notes/cuda-mla-layer.md, "Session 43".
+# Pack (development machine, the tree's root):
+#   npx tsc -p tsconfig.build.json && node scripts/build-kernels.mjs --gencode arch=compute_90a,code=sm_90a --out dist/cuda
+#   npx tsc -p tsconfig.json --noEmit false --outDir build --declaration false --sourceMap false
+#   source bench/cuda/hopper/s29_common.sh && s29_pack .devstage/s43h2.tar.xz
+# Run (carry .gpu-host and the pack):   OUT=$OUT bash bench/cuda/hopper/s43_h2.sh
+set -uo pipefail
+source bench/cuda/hopper/s29_common.sh && s29_unpack "${PACK:-.devstage/s43h2.tar.xz}"
+export FLASHMLA_GOLDEN=$PWD/test/fixtures/golden
+W=/tmp/s43-h2; rm -rf $W; mkdir -p $W
+prof() { # NAME [ENV=V]
+  local n=$1; shift
+  env "$@" timeout -k 5 120 node build/bench/mla/layer-profile.js --backend cuda --precision bf16 --shape v3 --batch 64 --context 4096 --reps 5 --chain 20 --json "$W/prof-$n.json" > "$W/prof-$n.txt" 2>&1
+  echo "== prof $n rc $?"; grep -E "^(step 4|forwardDevice chained|replayed|gemm|decode )" "$W/prof-$n.txt" | cut -c1-100
+}
+prof bf16-split
+prof bf16-nosplit FLASHMLA_CUDA_LAYER_SPLITK=0
+prof bf16-split2
+prof bf16-split-4an-sm FLASHMLA_CUDA_LAYER_SPLITK=ctasPerSmBf16=4
+prof bf16-split-chunk128 FLASHMLA_CUDA_LAYER_SPLITK=minChunk=128
+layer() { # NAME [ENV=V]
+  local n=$1; shift
+  env "$@" timeout -k 5 120 node build/bench/mla/layer.js --backend cuda --precision bf16 --shape v3 --batch 64 --context 4096 --reps 20 --json "$W/layer-$n.json" > "$W/layer-$n.txt" 2>&1
+  echo "== layer $n rc $? $(grep -o '"median_ms":[0-9.]*,"min_ms":[0-9.]*' "$W/layer-$n.txt") $(grep -o '"device_median_ms":[0-9.]*' "$W/layer-$n.txt")"
+}
+layer bf16-split
+layer bf16-nosplit FLASHMLA_CUDA_LAYER_SPLITK=0
+layer bf16-split2
+timeout -k 5 400 node --test build/test/gpu/mla-device.test.js > $W/mla-device.tap 2>&1; echo "mla-device rc $?"
+grep -E "^# (pass|fail|skipped)|^not ok|# (bf16|f32) gemm -> |SMs: |bf16 split, case" $W/mla-device.tap | head -40
+tar czf "$OUT/s43h2.tgz" -C $W .
