@@ -7,12 +7,21 @@
 # Pack (development machine, the tree's root):
 #   npx tsc -p tsconfig.build.json && node scripts/build-kernels.mjs --gencode arch=compute_90a,code=sm_90a --out dist/cuda
 #   npx tsc -p tsconfig.json --noEmit false --outDir build --declaration false --sourceMap false
-#   source bench/cuda/hopper/s29_common.sh && s29_pack .devstage/s43h2.tar.xz
+#   mkdir -p dist-s43pre/cuda && cp dist/cuda/* dist-s43pre/cuda/ && git show 4fc70899:src/backends/cuda/kernels/layer.cu > /tmp/l.cu
+#   nvcc -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -I src/backends/cuda/kernels -fatbin -o dist-s43pre/cuda/layer.fatbin /tmp/l.cu
+#   (and layer.fatbin's sha256 in dist-s43pre/cuda/manifest.json)
+#   source bench/cuda/hopper/s29_common.sh && s29_pack .devstage/s43h2.tar.xz s43pre
 # Run (carry .gpu-host and the pack):   OUT=$OUT bash bench/cuda/hopper/s43_h2.sh
 set -uo pipefail
 source bench/cuda/hopper/s29_common.sh && s29_unpack "${PACK:-.devstage/s43h2.tar.xz}"
 export FLASHMLA_GOLDEN=$PWD/test/fixtures/golden
 W=/tmp/s43-h2; rm -rf $W; mkdir -p $W
+# The unsplit bf16 kernel keeps its bits: layer-gemm-bits with split-K off under the build before session 43
+# (dist-s43pre: layer.fatbin of 4fc70899) and this one; prediction: all cases the same.
+for d in dist-s43pre dist; do
+  FLASHMLA_CUDA_LAYER_SPLITK=0 FLASHMLA_CUDA_KERNELS=$d/cuda timeout -k 5 120 node build/bench/cuda/hopper/layer-gemm-bits.js > $W/bits-$d.txt 2>&1; echo "bits $d rc $?"
+done
+if cmp -s $W/bits-dist-s43pre.txt $W/bits-dist.txt; then echo "BITS SAME ($(wc -l < $W/bits-dist.txt) cases)"; else echo "BITS DIFFER"; diff $W/bits-dist-s43pre.txt $W/bits-dist.txt | head -20; fi
 prof() { # NAME [ENV=V]
   local n=$1; shift
   env "$@" timeout -k 5 120 node build/bench/mla/layer-profile.js --backend cuda --precision bf16 --shape v3 --batch 64 --context 4096 --reps 5 --chain 20 --json "$W/prof-$n.json" > "$W/prof-$n.txt" 2>&1
