@@ -12,10 +12,13 @@
 #   (and layer.fatbin's sha256 in dist-s43pre/cuda/manifest.json)
 #   source bench/cuda/hopper/s29_common.sh && s29_pack .devstage/s43h2.tar.xz s43pre
 # Run (carry .gpu-host and the pack):   OUT=$OUT bash bench/cuda/hopper/s43_h2.sh
+# PART=bench: the bits, profiles and layer runs only; PART=test: the GPU test only (each fits one 600 s call; all: ~6-9 min).
 set -uo pipefail
 source bench/cuda/hopper/s29_common.sh && s29_unpack "${PACK:-.devstage/s43h2.tar.xz}"
 export FLASHMLA_GOLDEN=$PWD/test/fixtures/golden
-W=/tmp/s43-h2; rm -rf $W; mkdir -p $W
+PART=${PART:-all}
+W=/tmp/s43-h2-$PART; rm -rf $W; mkdir -p $W
+if [ "$PART" != test ]; then
 # The unsplit bf16 kernel keeps its bits: layer-gemm-bits with split-K off under the build before session 43
 # (dist-s43pre: layer.fatbin of 4fc70899) and this one; prediction: all cases the same.
 for d in dist-s43pre dist; do
@@ -40,6 +43,9 @@ layer() { # NAME [ENV=V]
 layer bf16-split
 layer bf16-nosplit FLASHMLA_CUDA_LAYER_SPLITK=0
 layer bf16-split2
+fi
+if [ "$PART" != bench ]; then
 timeout -k 5 400 node --test build/test/gpu/mla-device.test.js > $W/mla-device.tap 2>&1; echo "mla-device rc $?"
 grep -E "^# (pass|fail|skipped)|^not ok|# (bf16|f32) gemm -> |SMs: |bf16 split, case" $W/mla-device.tap | head -40
-tar czf "$OUT/s43h2.tgz" -C $W .
+fi
+tar czf "$OUT/s43h2-$PART.tgz" -C $W .
