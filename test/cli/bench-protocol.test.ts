@@ -119,6 +119,23 @@ describe('bench: FlashMLA under the same timing protocol as ours', () => {
       assert.match(r.stderr, /--flush-mb: the GPU backends' only \(this run has the cpu backend\)/);
     }
   });
+  it('--chain-calls on WebGPU (lavapipe): the result records chain_calls and the rows are checked', (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'flashmla-chain-'));
+    try {
+      const out = join(dir, 'r.json');
+      const r = flashmlaCli(['bench', '--backend', 'webgpu', '--grid', 'small', '--only', '0', '--check', '1', '--no-ceilings', '--chain-calls', '3',
+        '--reps', '3', '--warmup', '1', '--warm-ms', '0', '-q', '--out', out], dir);
+      if (r.code !== 0 && !process.env.CI && /webgpu|adapter/i.test(r.stderr)) { t.skip(`no WebGPU here: ${r.stderr.split('\n')[0]}`); return; }
+      assert.equal(r.code, 0, r.stderr);
+      const res = JSON.parse(readFileSync(out, 'utf8')) as BenchResult;
+      assert.equal(res.chain_calls, 3);
+      assert.equal(res.graph_calls, undefined);
+      assert.equal(res.rows.length, 1);
+      assert.ok(res.rows[0].ms > 0 && res.rows[0].check?.ok, JSON.stringify(res.rows[0]));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
   it('--rep-ms times in do_bench\'s loop and says so: the result\'s do_bench, each row\'s repetitions from the estimate', () => {
     const dir = mkdtempSync(join(tmpdir(), 'flashmla-rep-ms-'));
     try {
