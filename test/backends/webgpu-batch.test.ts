@@ -155,6 +155,62 @@ describe('webgpu batch: the same bits as the calls one by one', () => {
   });
 });
 
+describe('webgpu batch: layer ops', () => {
+  test('layer gemms of different shapes (skinny ones split over k) between decodes: the same bits', async (t) => {
+    const be = need(t);
+    if (!be) return;
+    const ops = be.layerOps();
+    const f32 = (n: number, seed: number) => be.upload(fromArray('f32', [n], Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + seed))));
+    const shapes = [[1, 64, 512], [3, 40, 96], [2, 16, 2048]] as const;
+    const gemms = shapes.map(([m, n, k], i) => ({ m, n, k, x: f32(m * k, i), w: f32(n * k, 10 + i), y: be.empty('f32', [m * n]) }));
+    const gemmCall = (g: (typeof gemms)[number]): Call => ({
+      launch: async () => ops.gemm(g),
+      poison() { be.write(g.y, fromArray('f32', [g.m * g.n], new Float32Array(g.m * g.n).fill(NaN))); },
+      read: async () => [new Uint16Array(((await be.download(g.y)).host() as Float32Array).buffer), new Float32Array(1)],
+      split: false,
+      free() { for (const x of [g.x, g.w, g.y]) be.free(x); },
+    });
+    const dense = denseCalls(be).slice(0, 2);
+    const calls = [gemmCall(gemms[0]), dense[0], gemmCall(gemms[1]), gemmCall(gemms[2]), dense[1]];
+    try {
+      const want = await oneByOne(be, calls);
+      for (const c of calls) c.poison();
+      const n = await submissions(be, () => be.batch(async () => { for (const c of calls) await c.launch(); }));
+      assert.equal(n, 1);
+      await assertSameBits(await Promise.all(calls.map((c) => c.read())), want, 'layer ops in a batch');
+    } finally {
+      for (const c of calls) c.free();
+    }
+  });
+});
+
+describe('webgpu batch: the MLA layer step', () => {
+  test('a device step (its kernels and decode in one batch) gives the bits of the same step unbatched', async (t) => {
+    const be = need(t);
+    if (!be) return;
+    const { MlaAttention } = await import('../../src/core/mla/index.js');
+    const { normals, poisonedCache, randomWeights, runSequences, smallConfig } = await import('../support/mla-case.js');
+    const c = smallConfig(), w = randomWeights(c, 17), hidden = normals(99, 2 * 6 * c.hiddenSize, 1);
+    // the same device through a backend object whose batch() is hidden: every kernel its own submission, as before
+    const plain = await createNodeWebGpuBackend({ device: be.device });
+    extra.push(plain);
+    Object.defineProperty(plain, 'batch', { value: undefined });
+    const got: Float32Array[] = [], subs: number[] = [];
+    for (const b of [be, plain]) {
+      for (const precision of ['f32', 'bf16'] as const) {
+        const layer = new MlaAttention(c, w, { cache: poisonedCache(b, 16, 4, 'bf16'), precision });
+        subs.push(await submissions(be, async () => { got.push(await runSequences(layer, hidden, 2, 6, 3)); }));
+        layer.dispose();
+        layer.cache.dispose();
+      }
+    }
+    assert.ok(subs[0] < subs[2] / 3, `submissions batched ${subs[0]}, unbatched ${subs[2]}`);
+    assert.ok(got[0].every(Number.isFinite));
+    assert.deepEqual(new Uint32Array(got[0].buffer), new Uint32Array(got[2].buffer), 'f32');
+    assert.deepEqual(new Uint32Array(got[1].buffer), new Uint32Array(got[3].buffer), 'bf16');
+  });
+});
+
 describe('webgpu batch: errors, nesting, ordering, limits', () => {
   test('a call that throws records nothing: caught, the batch goes on; uncaught, the calls before it still run', async (t) => {
     const be = need(t);
