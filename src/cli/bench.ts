@@ -68,6 +68,10 @@ Options:
                        0 (--warmup and --reps)
   --graph-calls N      CUDA: back to back from a CUDA graph of N calls, each repetition one replay / N (no host path
                        between calls; bench/cuda/flashmla_protocols.py replays FlashMLA the same way); not with --flush-mb
+  --chain-calls N      WebGPU: each repetition N calls back to back in one submission (a batch), timed from the first
+                       call's first pass to the last call's last pass, / N (no host path between calls: the analogue
+                       of --graph-calls, compared with FlashMLA's graph replay); not with --flush-mb, --rep-ms or
+                       --graph-calls
 ${armHelp}
   --emit-configs FILE  write the grid in bench_flashmla.py's --configs format (varlen lengths made explicit), then exit
   -q, --quiet          no progress lines
@@ -116,7 +120,7 @@ export async function bench(argv: string[]): Promise<void> {
     backend: { type: 'string' }, grid: { type: 'string' }, configs: { type: 'string' }, flashmla: { type: 'string' },
     out: { type: 'string' }, reps: { type: 'string' }, warmup: { type: 'string' }, check: { type: 'string' },
     workers: { type: 'string' }, 'rotate-mb': { type: 'string' }, 'emit-configs': { type: 'string' }, quiet: { type: 'boolean', short: 'q' },
-    'warm-ms': { type: 'string' }, 'idle-warm-ms': { type: 'string' }, 'flush-mb': { type: 'string' }, 'rep-ms': { type: 'string' }, 'graph-calls': { type: 'string' }, 'no-ceilings': { type: 'boolean' }, 'cpu-kernel': { type: 'string' }, numpy: { type: 'string' },
+    'warm-ms': { type: 'string' }, 'idle-warm-ms': { type: 'string' }, 'flush-mb': { type: 'string' }, 'rep-ms': { type: 'string' }, 'graph-calls': { type: 'string' }, 'chain-calls': { type: 'string' }, 'no-ceilings': { type: 'boolean' }, 'cpu-kernel': { type: 'string' }, numpy: { type: 'string' },
     ...armOptions, only: { type: 'string' },
   });
   if (help) { console.log(benchHelp); return; }
@@ -140,6 +144,10 @@ export async function bench(argv: string[]): Promise<void> {
   const repMs = v['rep-ms'] !== undefined ? intArg('rep-ms', v['rep-ms'], anchorDoBench.repMs, 0, 600000)
     : flushMb > 0 && reps === undefined ? anchorDoBench.repMs : 0;
   if (repMs > 0 && graphCalls) throw new UsageError('--rep-ms and --graph-calls: give one of them (do_bench\'s loop times calls one by one)');
+  const chainCalls = intArg('chain-calls', v['chain-calls'], 0, 0, 1000);
+  if (chainCalls && graphCalls) throw new UsageError('--chain-calls and --graph-calls: give one of them (the first is WebGPU\'s, the second CUDA\'s)');
+  if (flushMb && chainCalls) throw new UsageError('--flush-mb and --chain-calls: give one of them (a chain holds its calls back to back)');
+  if (repMs > 0 && chainCalls) throw new UsageError('--rep-ms and --chain-calls: give one of them (do_bench\'s loop times calls one by one)');
   const p = progress(v.quiet === true);
   const armRequest = parseArmOptions(v);
   const only = v.only === undefined ? undefined : intListArg('only', v.only, [], 0, 1 << 20);
@@ -165,6 +173,9 @@ export async function bench(argv: string[]): Promise<void> {
     const onCpu = backend.kind === 'cpu';
     checkFlushMb(flushMb, backend.kind);
     if (graphCalls > 0 && backend.kind !== 'cuda') throw new UsageError(`--graph-calls: the CUDA backend's only (this run has the ${backend.kind} backend)`);
+    if (chainCalls > 0 && backend.kind !== 'webgpu') {
+      throw new UsageError(`--chain-calls: the WebGPU backend's only (this run has the ${backend.kind} backend${backend.kind === 'cuda' ? '; CUDA chains calls with --graph-calls' : ''})`);
+    }
     const software = backend.kind === 'webgpu' && isSoftwareAdapter(backend.info);
     const grid = configsFile ? 'custom' : gridName ?? (onCpu ? 'cpu' : software ? 'small' : 'flashmla');
     if (!configsFile && !gridName && (onCpu || software)) {
@@ -191,8 +202,8 @@ export async function bench(argv: string[]): Promise<void> {
     const doBench = repMs > 0 ? { warmMs: anchorDoBench.warmMs, repMs } : undefined;
     const timing = { warmup: result.warmup, reps: result.reps, rotateBytes: rotateMb * 1e6, warmMs: warmMs ?? (onCpu || doBench ? 0 : 300),
       idleWarmMs: idleWarmMs ?? (onCpu || software || doBench ? 0 : 3000), ...(flushMb ? { flushMb } : {}), ...(graphCalls ? { graphCalls } : {}),
-      ...(doBench ? { doBench } : {}), onProgress: (m: string) => p.update(m) };
-    if (!onCpu) Object.assign(result, { warm_ms: timing.warmMs, idle_warm_ms: timing.idleWarmMs, ...(flushMb ? { flush_mb: flushMb } : {}), ...(graphCalls ? { graph_calls: graphCalls } : {}) });
+      ...(chainCalls ? { chainCalls } : {}), ...(doBench ? { doBench } : {}), onProgress: (m: string) => p.update(m) };
+    if (!onCpu) Object.assign(result, { warm_ms: timing.warmMs, idle_warm_ms: timing.idleWarmMs, ...(flushMb ? { flush_mb: flushMb } : {}), ...(graphCalls ? { graph_calls: graphCalls } : {}), ...(chainCalls ? { chain_calls: chainCalls } : {}) });
     if (doBench) result.do_bench = { warm_ms: doBench.warmMs, rep_ms: doBench.repMs };
     const { arms, extra } = wantsArms(armRequest) ? await prepareArms(backend, armRequest, timing, onCpu || software) : { arms: undefined, extra: {} };
     Object.assign(result, extra);
@@ -239,7 +250,7 @@ export async function bench(argv: string[]): Promise<void> {
     }
     if (flashmla !== undefined) {
       const n = mergeFlashMla(result, flashmla, flashmlaFile!);
-      p.done(`matched ${n} of ${result.rows.length} configs in ${flashmlaFile} (FlashMLA ${result.flashmla_protocol}, ours ${result.protocol}${result.flush_mb ? ` ${result.flush_mb} MB` : result.graph_calls ? ` (cuda-graph x${result.graph_calls})` : ' (eager)'})`);
+      p.done(`matched ${n} of ${result.rows.length} configs in ${flashmlaFile} (FlashMLA ${result.flashmla_protocol}, ours ${result.protocol}${result.flush_mb ? ` ${result.flush_mb} MB` : result.graph_calls ? ` (cuda-graph x${result.graph_calls})` : result.chain_calls ? ` (chained x${result.chain_calls})` : ' (eager)'})`);
       if (!result.protocol_matched) {
         p.done(`warning: FlashMLA's times (${result.flashmla_protocol}) and ours (${result.protocol}) were taken under two protocols; `
           + 'the ratios mix them (--flush-mb 256 without --reps matches do_bench, its loop included; bench/cuda/flashmla_protocols.py times FlashMLA back to back, --graph-calls 10 matches its graph replay)');

@@ -201,6 +201,8 @@ export interface BenchResult {
   flush_mb?: number;
   /** CUDA, --graph-calls: calls captured in one CUDA graph, each repetition one replay (RunOptions.graphCalls). */
   graph_calls?: number;
+  /** WebGPU, --chain-calls: calls a repetition runs back to back in one batch, one submission (RunOptions.chainCalls). */
+  chain_calls?: number;
   /** --rep-ms (the default with --flush-mb): triton do_bench's loop, its warmup and rep in ms (RunOptions.doBench);
    * each row's timed_reps and warmup_calls say what the estimate gave. */
   do_bench?: { warm_ms: number; rep_ms: number };
@@ -254,6 +256,13 @@ export interface RunOptions {
    * FlashMLA the same way). Not with flushMb.
    */
   graphCalls?: number;
+  /**
+   * WebGPU: each repetition runs this many calls (rotating over the page sets) in one batch (WebGpuBackend.batch: one
+   * command buffer, one submission), timed from the first call's first pass to the last call's last pass, divided by
+   * the calls: GPU time back to back with no host path between calls, the analogue of graphCalls (matched against
+   * FlashMLA's graph replay). Not with flushMb, doBench or graphCalls.
+   */
+  chainCalls?: number;
   /** WebGPU ceilings: rows get bound and roofline_fraction. */
   ceilings?: WebGpuCeilings;
   /** Rows to spot-check per config (0: none). */
@@ -381,6 +390,11 @@ export async function runConfigs(backend: Backend, configs: readonly BenchConfig
               } finally {
                 g.dispose();
               }
+            } else if (o.chainCalls) {
+              if (!backend.batch) throw new UsageError(`chainCalls: the ${backend.kind} backend has no batches`);
+              const n = o.chainCalls, batch = backend.batch.bind(backend);
+              const chain = (rep: number) => batch(async () => { for (let i = 0; i < n; i++) await decoders[(rep * n + i) % copies].run(q, kCache); });
+              times = (await backend.timeMs(chain, { warmup: o.warmup, reps: o.reps })).map((t) => t / n);
             } else if (o.doBench) {
               const r = await doBenchMs(backend, async (rep) => { await decoders[rep % copies].run(q, kCache); },
                 { ...o.doBench, flushBytes: (o.flushMb ?? 0) * 1e6 });

@@ -174,6 +174,11 @@ export interface Backend {
   /** Wait until all queued work is done. */
   synchronize(): Promise<void>;
   /**
+   * Optional (WebGPU): run `fn` with the calls it queues recorded and submitted together, each seeing its own
+   * arguments (WebGpuBackend.batch says what happens to errors, nesting, reads and dispose inside one).
+   */
+  batch?<T>(fn: () => T | Promise<T>): Promise<T>;
+  /**
    * Device-side time of `run`, in ms, once per repetition after `warmup` untimed ones: CUDA events, WebGPU
    * timestamp queries; the CPU uses the wall clock. Benchmarks take the median. `flushBytes` (TimeOptions):
    * the GPU backends; the CPU ignores it.

@@ -63,6 +63,11 @@ describe('bench: FlashMLA under the same timing protocol as ours', () => {
     mergeFlashMla(wg, three, 'f');
     assert.equal(wg.rows[0].flashmla_ms, 0.03);
     assert.deepEqual([wg.protocol, wg.flashmla_protocol, wg.protocol_matched], ['back-to-back', 'back-to-back (cuda-graph x10)', true]);
+    // --chain-calls (N calls a repetition in one submission, / N): the same match, graph replay against a chain
+    const chained = { ...ours(), backend: 'webgpu', chain_calls: 10 };
+    mergeFlashMla(chained, three, 'f');
+    assert.equal(chained.rows[0].flashmla_ms, 0.03);
+    assert.deepEqual([chained.protocol, chained.flashmla_protocol, chained.protocol_matched], ['back-to-back', 'back-to-back (cuda-graph x10)', true]);
     const wgOld = { ...ours(), backend: 'webgpu' }; // a file with eager times only (in flashmla_b2b): merged, unmatched
     mergeFlashMla(wgOld, both, 'f');
     assert.deepEqual([wgOld.rows[0].flashmla_ms, wgOld.protocol_matched], [0.04, false]);
@@ -85,7 +90,7 @@ describe('bench: FlashMLA under the same timing protocol as ours', () => {
     assert.equal(sparseProtocol(old, 0).matched, false);
     assert.equal(sparseProtocol(old.map(({ us_do_bench: _d, ...x }) => x), 256).matched, false);
   });
-  it('refuses --flush-mb and --graph-calls on a backend without them, and both together, before timing anything', () => {
+  it('refuses --flush-mb, --graph-calls and --chain-calls on a backend without them, and clashing pairs, before timing anything', () => {
     const both2 = flashmlaCli(['bench', '--backend', 'cpu', '--flush-mb', '1', '--graph-calls', '2'], tmpdir());
     assert.equal(both2.code, 2);
     assert.match(both2.stderr, /--flush-mb and --graph-calls: give one of them/);
@@ -95,10 +100,40 @@ describe('bench: FlashMLA under the same timing protocol as ours', () => {
     const g = flashmlaCli(['bench', '--backend', 'cpu', '--graph-calls', '2', '--reps', '1'], tmpdir());
     assert.equal(g.code, 2);
     assert.match(g.stderr, /--graph-calls: the CUDA backend's only/);
+    // --chain-calls: WebGPU's (CUDA has --graph-calls), and not with the flush, do_bench's loop or a graph
+    const ch = flashmlaCli(['bench', '--backend', 'cpu', '--chain-calls', '2', '--reps', '1'], tmpdir());
+    assert.equal(ch.code, 2);
+    assert.match(ch.stderr, /--chain-calls: the WebGPU backend's only \(this run has the cpu backend\)/);
+    for (const [args, msg] of [
+      [['--flush-mb', '1'], /--flush-mb and --chain-calls: give one of them/],
+      [['--rep-ms', '5'], /--rep-ms and --chain-calls: give one of them/],
+      [['--graph-calls', '2'], /--chain-calls and --graph-calls: give one of them/],
+    ] as const) {
+      const r = flashmlaCli(['bench', '--backend', 'cpu', '--chain-calls', '2', ...args], tmpdir());
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, msg);
+    }
     for (const mode of [[], ['--mode', 'sparse']]) {
       const r = flashmlaCli(['bench', ...mode, '--backend', 'cpu', '--flush-mb', '256', '--reps', '1'], tmpdir());
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, /--flush-mb: the GPU backends' only \(this run has the cpu backend\)/);
+    }
+  });
+  it('--chain-calls on WebGPU (lavapipe): the result records chain_calls and the rows are checked', (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'flashmla-chain-'));
+    try {
+      const out = join(dir, 'r.json');
+      const r = flashmlaCli(['bench', '--backend', 'webgpu', '--grid', 'small', '--only', '0', '--check', '1', '--no-ceilings', '--chain-calls', '3',
+        '--reps', '3', '--warmup', '1', '--warm-ms', '0', '-q', '--out', out], dir);
+      if (r.code !== 0 && !process.env.CI && /webgpu|adapter/i.test(r.stderr)) { t.skip(`no WebGPU here: ${r.stderr.split('\n')[0]}`); return; }
+      assert.equal(r.code, 0, r.stderr);
+      const res = JSON.parse(readFileSync(out, 'utf8')) as BenchResult;
+      assert.equal(res.chain_calls, 3);
+      assert.equal(res.graph_calls, undefined);
+      assert.equal(res.rows.length, 1);
+      assert.ok(res.rows[0].ms > 0 && res.rows[0].check?.ok, JSON.stringify(res.rows[0]));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
   it('--rep-ms times in do_bench\'s loop and says so: the result\'s do_bench, each row\'s repetitions from the estimate', () => {

@@ -9,6 +9,10 @@ import {
 } from '../../src/bench/arms.js';
 import { parseArmOptions, prepareArms, wantsArms } from '../../src/cli/bench-arms.js';
 import { type BenchArm, type BenchRow, primaryArm, runConfigs } from '../../src/cli/harness.js';
+import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
+import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
+import { median } from '../../src/bench/stats.js';
+import type { Tensor } from '../../src/core/tensor.js';
 
 const row = (h_q: number, s_q: number, arms: [string, number][], b = 128): BenchRow => ({
   b, s_k: 4096, h_q, h_kv: 1, s_q, page_block_size: 64, total_seqlen: b * 4096, ms: 0, GBps: 0, TFLOPS: 0, copies: 1, rotated_bytes: 0,
@@ -198,4 +202,40 @@ test('graphCalls: the harness captures that many calls once and times replays, e
   // A backend without graphs is told so, not timed eagerly under the graph's name.
   await assert.rejects(runConfigs(new InlineCpuBackend(), [{ b: 1, s_k: 64, h_q: 4, s_q: 1 }], { warmup: 0, reps: 1, check: 0, rotateBytes: 1e5, graphCalls: 2 }),
     /graphCalls: the cpu backend has no CUDA graphs/);
+});
+
+test('chainCalls (WebGPU, lavapipe): each repetition one batch of that many calls, rotating page sets, its time divided by them', async (t) => {
+  let be: WebGpuBackend;
+  try {
+    be = await createNodeWebGpuBackend();
+  } catch (e) {
+    if (process.env.CI) throw e;
+    t.skip(`no WebGPU adapter (${(e as Error).message.split('\n')[0]})`);
+    return;
+  }
+  try {
+    const raw: number[][] = [];
+    const timeMs = be.timeMs.bind(be);
+    be.timeMs = async (fn, o) => { const r = await timeMs(fn, o); raw.push(r); return r; };
+    const tables: Tensor[] = [], batched: boolean[] = [];
+    const decode = be.decode.bind(be);
+    be.decode = (c) => { tables.push(c.blockTable); batched.push(be.batching); return decode(c); };
+    let batches = 0;
+    const batch = be.batch.bind(be);
+    be.batch = (fn) => { batches++; return batch(fn); };
+    const rows = await runConfigs(be, [{ b: 1, s_k: 64, h_q: 4, s_q: 1 }], { warmup: 1, reps: 3, check: 0, rotateBytes: 1e6, warmMs: 0, idleWarmMs: 0, chainCalls: 3 });
+    assert.equal(raw.length, 1);
+    assert.ok(Math.abs(rows[0].ms - median(raw[0]) / 3) <= 1e-12 * rows[0].ms, `${rows[0].ms} vs ${median(raw[0])} / 3`);
+    assert.equal(batches, 4, 'one batch a repetition, warm-up included');
+    assert.ok(batched.every((x) => x), 'every call inside a batch');
+    // page sets rotate: warm-up repetition 0 runs sets 0, 1, 2; the timed repetitions 0..2 run sets 0..8
+    assert.ok(rows[0].copies >= 9, `${rows[0].copies} page sets`);
+    const distinct = [...new Set(tables)];
+    assert.deepEqual(tables.map((x) => distinct.indexOf(x)), [0, 1, 2, 0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    // A backend without batches is told so, not timed call by call under the chain's name.
+    await assert.rejects(runConfigs(new InlineCpuBackend(), [{ b: 1, s_k: 64, h_q: 4, s_q: 1 }], { warmup: 0, reps: 1, check: 0, rotateBytes: 1e5, chainCalls: 2 }),
+      /chainCalls: the cpu backend has no batches/);
+  } finally {
+    be.dispose();
+  }
 });

@@ -18,12 +18,17 @@ import type { MlaDeviceOps } from '../../core/mla/device.js';
 import { createWebGpuLayerOps } from './layer.js';
 import { type LayerGemmKernel, type LayerSplitKRule, layerGemmKernels, layerSplitKDefaults } from './kernels/layer.js';
 import { sparseDispatch, sparseMaxDqk, sparseParams, sparseProgram } from './kernels/sparse.js';
+import { type CallWork, type Copy, type Encodable, type TimingSlot, type Upload, UploadRing, encodeCalls, ringBytesOf } from './batch.js';
 
 // The numeric values of the WebGPU flags (the GPU* namespaces are not globals in every host, e.g. Node).
 export const Usage = { MAP_READ: 0x1, MAP_WRITE: 0x2, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80, QUERY_RESOLVE: 0x200 } as const;
 const mapModeRead = 0x1;
 /** Repetitions one timestamp query set times (WebGPU allows 4096 queries a set; two a repetition). */
 const timedRepsPerQuerySet = 2048;
+/** The upload ring's size unless WebGpuBackendOptions.batchUploadBytes says (batch.ts UploadRing). */
+const batchUploadBytesDefault = 1 << 20;
+/** Calls an open batch holds before it is submitted in parts (with the ring's bytes, what keeps a batch bounded). */
+const batchCallsMax = 4096;
 
 /** One GPUBuffer of a tensor's storage; large tensors hold several, split between outer-dimension rows. */
 export interface Chunk { buffer: GPUBuffer; byteStart: number; byteLength: number }
@@ -110,6 +115,12 @@ export interface WebGpuBackendOptions {
    * split-K rule unless layerSplitK gives fields (layerSplitKDefaults).
    */
   layerGemm?: LayerGemmKernel;
+  /**
+   * Bytes of the upload ring an open batch packs its calls' uniforms and host index tensors into (WebGpuBackend.batch;
+   * default 1 MiB, made on the first batched call). A batch that would overflow it is submitted in parts; a call whose
+   * own host bytes exceed it runs as its own submission, after the batch's earlier calls.
+   */
+  batchUploadBytes?: number;
 }
 
 /** Whether the layer gemm splits k unless told (WebGpuBackendOptions.layerSplitK): on since session 42 (see there). */
@@ -148,6 +159,11 @@ const rowBytes = dQk * 2;
 
 function gcd(a: number, b: number): number { return b ? gcd(b, a % b) : a; }
 
+/** A host tensor's elements as bytes (a view, not a copy). */
+function bytesOf(a: HostArray): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(a.buffer as ArrayBuffer, a.byteOffset, a.byteLength);
+}
+
 export class WebGpuBackend implements Backend {
   readonly kind = 'webgpu' as const;
   readonly info: BackendInfo;
@@ -156,6 +172,7 @@ export class WebGpuBackend implements Backend {
   private readonly maxBindingBytes: number;
   private readonly layerSplitK?: LayerSplitKRule;
   private readonly layerGemm: LayerGemmKernel;
+  private readonly batchUploadBytes: number;
   private idx: GPUBuffer;
   private idxCap = idxCapacityInit; // i32 elements
   private accum: GPUBuffer;
@@ -170,7 +187,7 @@ export class WebGpuBackend implements Backend {
   private readonly decodeKernels = new DecodeKernelCache();
   private readonly bufferIds = new WeakMap<GPUBuffer, number>();
   private nextBufferId = 1;
-  private timing?: { set: GPUQuerySet; slot: number; begun: boolean };
+  private timing?: TimingSlot;
   private disposed = false;
   /** See WebGpuBackendOptions.mulAdd; may be changed between launches (a new pipeline is built once). */
   mulAdd: boolean;
@@ -185,6 +202,11 @@ export class WebGpuBackend implements Backend {
     if (cc !== undefined && ![1, 2, 4, 8, 'auto'].includes(cc)) throw invalidArgument('matrix.combineCols', "1, 2, 4, 8 or 'auto'", String(cc));
     if (opts.layerGemm !== undefined && !layerGemmKernels.includes(opts.layerGemm)) throw invalidArgument('layerGemm', layerGemmKernels.map((k) => `'${k}'`).join(' or '), String(opts.layerGemm));
     this.layerGemm = opts.layerGemm ?? 'tiled';
+    const ub = opts.batchUploadBytes ?? batchUploadBytesDefault;
+    if (!Number.isInteger(ub) || ub < 256 || ub % 16 !== 0 || ub > caps.maxBufferSize) {
+      throw invalidArgument('batchUploadBytes', `a multiple of 16 from 256 to the device's maxBufferSize ${caps.maxBufferSize}`, String(ub));
+    }
+    this.batchUploadBytes = ub;
     this.layerSplitK = resolveLayerSplitK(opts.layerSplitK, this.layerGemm);
     this.programs = new ProgramManager(device);
     this.mulAdd = opts.mulAdd ?? false;
@@ -356,6 +378,7 @@ export class WebGpuBackend implements Backend {
   write(dst: Tensor, src: Tensor<HostArray>, dstOffset = 0): void {
     this.live();
     checkWrite(dst, src, dstOffset);
+    this.flush(); // in a batch: its calls so far run before this write lands, as they would unbatched
     const st = this.storageOf(dst, 'dst');
     const es = dtypeBytes[dst.dtype];
     const start = (dst.offset + dstOffset) * es;
@@ -380,6 +403,7 @@ export class WebGpuBackend implements Backend {
   async download(t: Tensor): Promise<Tensor<HostArray>> {
     this.live();
     const st = this.storageOf(t, 't');
+    this.flush(); // in a batch: the calls recorded so far first (the read must see them)
     const es = dtypeBytes[t.dtype];
     const begin = t.offset * es, end = begin + t.numel * es;
     const host = hostArrayFor(t.dtype, t.numel);
@@ -442,7 +466,7 @@ export class WebGpuBackend implements Backend {
     if (isHostTensor(t)) return;
     const st = t.data as WebGpuStorage;
     if (st.owner !== this) return;
-    for (const c of st.chunks) c.buffer.destroy();
+    for (const c of st.chunks) this.retire(c.buffer);
     this.bindGroups.clear(); // a destroyed buffer's id may sit in a cached bind group key
   }
 
@@ -511,14 +535,14 @@ export class WebGpuBackend implements Backend {
   private ensureWorkspace(plan: DecodePlan): void {
     const idxLen = plan.workspace.indexWords, accBytes = plan.workspace.accumFloats * 4;
     if (idxLen > this.idxCap) {
-      this.idx.destroy();
+      this.retire(this.idx);
       this.idxCap = Math.max(idxLen, this.idxCap * 2);
       this.idx = this.buffer('flashmla.idx', this.idxCap * 4, Usage.STORAGE | Usage.COPY_DST);
       this.bindGroups.clear();
     }
     if (accBytes > this.accumBytes) {
       if (accBytes > this.maxBindingBytes) throw new FlashMlaError('out_of_memory', `split-KV accumulators need ${accBytes} bytes, over the binding limit ${this.maxBindingBytes}`);
-      this.accum.destroy();
+      this.retire(this.accum);
       this.accumBytes = Math.min(Math.max(accBytes, this.accumBytes * 2), this.maxBindingBytes);
       this.accum = this.buffer('flashmla.accum', this.accumBytes, Usage.STORAGE);
       this.bindGroups.clear();
@@ -555,15 +579,13 @@ export class WebGpuBackend implements Backend {
     if (q.byteOffset % 16 !== 0) throw invalidArgument('q', 'a 16-byte aligned offset', `${q.byteOffset}`);
     if (out.byteOffset % 4 !== 0) throw invalidArgument('out', 'a 4-byte aligned offset', `${out.byteOffset}`);
 
-    const enc = this.device.createCommandEncoder({ label: 'flashmla.decode' });
+    const uploads: Upload[] = [], copies: Copy[] = [];
     const stage = (t: Tensor | undefined, off: number) => {
       if (!t) return;
-      if (isHostTensor(t)) {
-        const a = t.host() as Int32Array;
-        this.device.queue.writeBuffer(this.idx, off * 4, a.buffer, a.byteOffset, a.byteLength);
-      } else {
+      if (isHostTensor(t)) uploads.push({ dst: this.idx, dstOffset: off * 4, data: bytesOf(t.host() as Int32Array) });
+      else {
         const s = this.single(t, 'index tensor');
-        enc.copyBufferToBuffer(s.buffer, s.byteOffset, this.idx, off * 4, t.numel * 4);
+        copies.push({ src: s.buffer, srcOffset: s.byteOffset, dst: this.idx, dstOffset: off * 4, size: t.numel * 4 });
       }
     };
     stage(l.blockTable, btOff);
@@ -584,43 +606,21 @@ export class WebGpuBackend implements Backend {
       b: p.b, hQ: p.hQ, sQ: p.sQ, varlen: p.varlen ? 1 : 0, rowStride, lseStrideB: p.lseStrideB, lseStrideH: p.lseStrideH,
       lseStrideT: p.lseStrideT, outOff: out.byteOffset / 4, lseOff: lse.byteOffset / 4, oAccOff, qiOff, nsOff, posInfBits,
     }, this.combineView);
-    this.device.queue.writeBuffer(this.decodeUniform, 0, this.decodeBytes);
-    this.device.queue.writeBuffer(this.combineUniform, 0, this.combineBytes);
+    uploads.push({ dst: this.decodeUniform, dstOffset: 0, data: new Uint8Array(this.decodeBytes) });
+    uploads.push({ dst: this.combineUniform, dstOffset: 0, data: new Uint8Array(this.combineBytes) });
 
     const whole = (b: GPUBuffer): GPUBufferBinding => ({ buffer: b });
     const decBg = this.bindGroup(decKey, dec.layout, [
       whole(this.decodeUniform), whole(this.idx), whole(q.buffer), whole(out.buffer), whole(lse.buffer), whole(this.accum), ...segs,
     ]);
-
-    const tw = this.timing;
-    const pass1 = enc.beginComputePass({
-      label: 'flashmla.decode',
-      timestampWrites: tw && (!tw.begun || !combinePass) ? {
-        querySet: tw.set, ...(tw.begun ? {} : { beginningOfPassWriteIndex: 2 * tw.slot }), ...(combinePass ? {} : { endOfPassWriteIndex: 2 * tw.slot + 1 }),
-      } : undefined,
-    });
-    if (tw) tw.begun = true;
-    pass1.setPipeline(dec.pipeline);
-    pass1.setBindGroup(0, decBg);
-    const [x, y, z] = kernel.dispatch;
-    pass1.dispatchWorkgroups(x, y, z);
-    pass1.end();
-    if (!comb) {
-      this.device.queue.submit([enc.finish()]);
-      return;
+    const passes = [{ label: 'flashmla.decode', dispatches: [{ pipeline: dec.pipeline, bindGroup: decBg, groups: kernel.dispatch }] }];
+    if (comb) {
+      const combBg = this.bindGroup(combineProgram.name + combineProgram.key(combSpec), comb.layout, [
+        whole(this.combineUniform), whole(this.idx), whole(this.accum), whole(out.buffer), whole(lse.buffer),
+      ]);
+      passes.push({ label: 'flashmla.combine', dispatches: [{ pipeline: comb.pipeline, bindGroup: combBg, groups: combineDispatch(p, this.caps, cols) }] });
     }
-    const combBg = this.bindGroup(combineProgram.name + combineProgram.key(combSpec), comb.layout, [
-      whole(this.combineUniform), whole(this.idx), whole(this.accum), whole(out.buffer), whole(lse.buffer),
-    ]);
-    const pass2 = enc.beginComputePass({
-      label: 'flashmla.combine',
-      timestampWrites: tw ? { querySet: tw.set, endOfPassWriteIndex: 2 * tw.slot + 1 } : undefined,
-    });
-    pass2.setPipeline(comb.pipeline);
-    pass2.setBindGroup(0, combBg);
-    pass2.dispatchWorkgroups(...combineDispatch(p, this.caps, cols));
-    pass2.end();
-    this.device.queue.submit([enc.finish()]);
+    this.record({ label: 'flashmla.decode', uploads, copies, passes, timing: this.timing });
   }
 
   // ------------------------------------------------------------------ matmul (the MLA layer's projections)
@@ -647,6 +647,8 @@ export class WebGpuBackend implements Backend {
       splitK: this.layerSplitK,
       gemmKernel: this.layerGemm,
       live: () => this.live(),
+      submit: (w) => this.record(w),
+      retire: (b) => this.retire(b),
     }));
   }
 
@@ -667,22 +669,20 @@ export class WebGpuBackend implements Backend {
     const extraTlOff = tlOff + (p.hasTopkLength ? p.b : 0), sinkOff = extraTlOff + (p.hasExtraTopkLength ? p.b : 0);
     const len = sinkOff + (p.hasAttnSink ? p.hQ : 0);
     if (!this.sparseIdx || len > this.sparseIdxCap) {
-      this.sparseIdx?.destroy();
+      if (this.sparseIdx) this.retire(this.sparseIdx);
       this.sparseIdxCap = Math.max(len, 2 * this.sparseIdxCap, 1024);
       this.sparseIdx = this.buffer('flashmla.sparse.idx', this.sparseIdxCap * 4, Usage.STORAGE | Usage.COPY_DST);
       this.bindGroups.clear();
     }
     this.sparseUniform ??= this.buffer('flashmla.sparse.params', sparseParams.byteSize, Usage.UNIFORM | Usage.COPY_DST);
-    const enc = this.device.createCommandEncoder({ label: 'flashmla.sparse' });
     const idx = this.sparseIdx;
+    const uploads: Upload[] = [], copies: Copy[] = [];
     const stage = (t: Tensor | undefined, off: number) => {
       if (!t) return;
-      if (isHostTensor(t)) {
-        const a = t.host();
-        this.device.queue.writeBuffer(idx, off * 4, a.buffer, a.byteOffset, a.byteLength);
-      } else {
+      if (isHostTensor(t)) uploads.push({ dst: idx, dstOffset: off * 4, data: bytesOf(t.host()) });
+      else {
         const s = this.single(t, 'index tensor');
-        enc.copyBufferToBuffer(s.buffer, s.byteOffset, idx, off * 4, t.numel * 4);
+        copies.push({ src: s.buffer, srcOffset: s.byteOffset, dst: idx, dstOffset: off * 4, size: t.numel * 4 });
       }
     };
     stage(l.indices, indOff);
@@ -705,21 +705,102 @@ export class WebGpuBackend implements Backend {
       qOff: q.byteOffset / 4, outOff: out.byteOffset / 4, lseOff: lse.byteOffset / 4,
       indOff, extraIndOff, tlOff, extraTlOff, sinkOff, scale: p.softmaxScale, posInfBits: 0x7f800000,
     }, this.sparseView);
-    this.device.queue.writeBuffer(this.sparseUniform, 0, this.sparseBytes);
+    uploads.push({ dst: this.sparseUniform, dstOffset: 0, data: new Uint8Array(this.sparseBytes) });
     const whole = (b: GPUBuffer): GPUBufferBinding => ({ buffer: b });
     const bg = this.bindGroup(sparseProgram.name + sparseProgram.key({ kind: p.cache.kind, dtype: p.dtype }), prog.layout, [
       whole(this.sparseUniform), whole(idx), whole(q.buffer), whole(k.buffer), whole(x.buffer), whole(out.buffer), whole(lse.buffer),
     ]);
-    const tw = this.timing;
-    const pass = enc.beginComputePass({
-      label: 'flashmla.sparse',
-      timestampWrites: tw ? { querySet: tw.set, beginningOfPassWriteIndex: 2 * tw.slot, endOfPassWriteIndex: 2 * tw.slot + 1 } : undefined,
-    });
-    pass.setPipeline(prog.pipeline);
-    pass.setBindGroup(0, bg);
-    pass.dispatchWorkgroups(...sparseDispatch(p, this.caps));
-    pass.end();
+    const passes = [{ label: 'flashmla.sparse', dispatches: [{ pipeline: prog.pipeline, bindGroup: bg, groups: sparseDispatch(p, this.caps) }] }];
+    this.record({ label: 'flashmla.sparse', uploads, copies, passes, timing: this.timing });
+  }
+
+  // ------------------------------------------------------------------ batches (batch.ts)
+  private depth = 0;
+  private ring?: UploadRing;
+  /** The open batch's calls, recorded and not yet submitted. */
+  private pending: Encodable[] = [];
+  /** Buffers dropped (grown workspace, free()) while recorded calls still bind them: destroyed after the submission. */
+  private retired: GPUBuffer[] = [];
+
+  /**
+   * Run `fn` with this backend's decodes batched: every dense and sparse decode (and layer op) queued inside it is
+   * recorded, and the calls are submitted together, in order, in one command buffer when `fn` settles; each call reads
+   * its own uniforms and index tensors (copied into place by the encoder, batch.ts), so the results are the bits the
+   * same calls give one by one. Resolves to fn's value after the submission (the work is queued, not done:
+   * synchronize() or download() waits for it).
+   * - A call that throws (an argument error, say) records nothing; the calls before it still run, whether fn catches
+   *   the error or not (a rejected fn's batch is submitted, then the error rethrown), as they would unbatched.
+   * - A nested batch() joins the open one (one submission at the outermost end); so does every call made on this
+   *   backend while a batch is open, from any async task.
+   * - write(), download() and synchronize() inside a batch first submit the calls recorded so far, so program order
+   *   holds; free() of a tensor a recorded call uses destroys its buffers only after the submission.
+   * - timeMs() inside a batch is refused (invalid_argument): a batch inside each repetition is how calls are chained.
+   * - dispose() inside a batch submits the recorded calls first; the batch then ends with nothing to submit.
+   * - A batch holds at most 4096 calls and the upload ring's bytes (WebGpuBackendOptions.batchUploadBytes): past
+   *   either, the calls so far are submitted and the batch goes on in a new command buffer.
+   * A device error (a validation error, out of memory) reported for a batch's command buffer drops the whole batch,
+   * not one call; the next call throws it, as it does unbatched.
+   */
+  async batch<T>(fn: () => T | Promise<T>): Promise<T> {
+    this.live();
+    this.depth++;
+    try {
+      return await fn();
+    } finally {
+      if (--this.depth === 0) {
+        if (this.lost || this.disposed) this.drop();
+        else this.flush();
+      }
+    }
+  }
+
+  /** True while a batch() is open: calls are recorded, not yet submitted. */
+  get batching(): boolean { return this.depth > 0; }
+
+  /** Submit a call now (outside a batch, exactly as before batches existed) or record it into the open batch. */
+  private record(w: CallWork): void {
+    if (this.depth === 0) return this.submitAlone(w);
+    const bytes = ringBytesOf(w.uploads);
+    const ring = (this.ring ??= new UploadRing(this.batchUploadBytes, (n) => this.buffer('flashmla.batch.upload', n, Usage.COPY_SRC | Usage.COPY_DST)));
+    if (bytes > ring.capacity) {
+      this.flush();
+      return this.submitAlone(w);
+    }
+    if (!ring.fits(bytes) || this.pending.length >= batchCallsMax) this.flush();
+    this.pending.push({ copies: [...ring.place(w.uploads), ...w.copies], passes: w.passes, timing: w.timing });
+  }
+
+  private submitAlone(w: CallWork): void {
+    for (const u of w.uploads) this.device.queue.writeBuffer(u.dst, u.dstOffset, u.data.buffer, u.data.byteOffset, u.data.byteLength);
+    const enc = this.device.createCommandEncoder({ label: w.label });
+    encodeCalls(enc, [w]);
     this.device.queue.submit([enc.finish()]);
+  }
+
+  /** Submit the open batch's recorded calls in one command buffer (the ring's bytes queued first); no-op when none. */
+  private flush(): void {
+    if (this.pending.length) {
+      const calls = this.pending;
+      this.pending = [];
+      this.ring!.write(this.device.queue);
+      const enc = this.device.createCommandEncoder({ label: 'flashmla.batch' });
+      encodeCalls(enc, calls);
+      this.device.queue.submit([enc.finish()]);
+    }
+    for (const b of this.retired.splice(0)) b.destroy();
+  }
+
+  /** A lost device: the recorded calls can never run. */
+  private drop(): void {
+    this.pending = [];
+    if (this.ring) this.ring.used = 0;
+    for (const b of this.retired.splice(0)) b.destroy();
+  }
+
+  /** Destroy a buffer now, or after the open batch's submission where a recorded call may bind it. */
+  private retire(b: GPUBuffer): void {
+    if (this.pending.length) this.retired.push(b);
+    else b.destroy();
   }
 
   private bindGroup(programKey: string, layout: GPUBindGroupLayout, entries: GPUBufferBinding[]): GPUBindGroup {
@@ -739,6 +820,7 @@ export class WebGpuBackend implements Backend {
 
   async synchronize(): Promise<void> {
     this.live();
+    this.flush(); // in a batch: what it recorded so far is queued work too
     await this.guard(this.device.queue.onSubmittedWorkDone());
     if (this.pendingScopes.size) await this.guard(Promise.all(this.pendingScopes).then(() => undefined));
     this.live();
@@ -751,6 +833,10 @@ export class WebGpuBackend implements Backend {
    */
   async timeMs(run: (rep: number) => void | Promise<void>, opts: TimeOptions): Promise<number[]> {
     this.live();
+    if (this.depth > 0) {
+      throw invalidArgument('timeMs', 'a call outside batch()', 'a call inside an open batch',
+        'each repetition is timed as its own work; open the batch inside the repetition to chain calls');
+    }
     // flushBytes: a scratch buffer cleared before every repetition, outside its timing (triton do_bench's protocol,
     // as the CUDA backend does it; docs/notes/benchmark-protocol.md).
     const flush = Math.ceil((opts.flushBytes ?? 0) / 4) * 4;
@@ -837,6 +923,7 @@ export class WebGpuBackend implements Backend {
 
   dispose(): void {
     if (this.disposed) return;
+    if (!this.lost) this.flush(); // a batch's calls recorded so far are submitted, as unbatched calls would have been
     this.disposed = true;
     this.rejectInFlight(new FlashMlaError('disposed', 'WebGPU backend disposed while the call was in flight'));
     this.bindGroups.clear();
@@ -849,6 +936,8 @@ export class WebGpuBackend implements Backend {
     this.layerUniform = undefined;
     this.sparseIdx?.destroy();
     this.sparseUniform?.destroy();
+    this.drop();
+    this.ring?.destroy();
     if (this.opts.ownsDevice) this.device.destroy();
   }
 }

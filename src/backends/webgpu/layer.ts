@@ -13,6 +13,7 @@ import type { Tensor } from '../../core/tensor.js';
 import type { ParamsLayout } from './params.js';
 import type { DeviceCaps, Program, ProgramManager } from './program.js';
 import type { WebGpuStorage } from './backend.js';
+import type { CallWork, PassDispatch } from './batch.js';
 import {
   type LayerElem, type LayerGemmKernel, type LayerSplitKRule, chooseLayerGemmSpec, chooseLayerGemmTile, layerConvertParams,
   layerConvertProgram, layerGemmParams, layerGemmPartParams, layerGemmPartProgram, layerGemmProgram, layerGemmReduceParams,
@@ -40,6 +41,10 @@ export interface LayerOpsHost {
   gemmKernel?: LayerGemmKernel;
   /** Throws when the backend is disposed or lost, or the device reported an error since the last call. */
   live(): void;
+  /** Queue one piece's work: submitted now, or recorded into the backend's open batch (WebGpuBackend.batch). */
+  submit(work: CallWork): void;
+  /** Destroy a buffer now, or once the open batch that may bind it is submitted. */
+  retire(b: GPUBuffer): void;
 }
 
 /** A tensor's elements [lo, hi) as one storage binding: `base` is the element of lo in it. */
@@ -82,7 +87,7 @@ export function createWebGpuLayerOps(h: LayerOpsHost): MlaDeviceOps {
   const partCap = Math.floor(h.maxBindingBytes / 4);
   const partBuffer = (bytes: number): GPUBuffer => {
     if (!part || bytes > partBytes) {
-      part?.destroy(); // queued work that reads it still runs: WebGPU frees it after the queue is done with it
+      if (part) h.retire(part); // queued work that reads it still runs: WebGPU frees it after the queue is done with it
       partBytes = Math.min(Math.max(bytes, 2 * partBytes), partCap * 4);
       part = h.storage('flashmla.layer.gemm.part', partBytes);
     }
@@ -128,21 +133,15 @@ export function createWebGpuLayerOps(h: LayerOpsHost): MlaDeviceOps {
     for (const p of pieces) {
       const steps: Step<unknown, string>[] = p.next ? [p as Step<unknown, string>, p.next] : [p as Step<unknown, string>];
       steps.forEach((st, i) => st.params.pack(st.values, views[i]));
-      h.device.queue.writeBuffer(uniform, 0, staging, 0, (steps.length - 1) * block + steps[steps.length - 1].params.byteSize);
-      const enc = h.device.createCommandEncoder({ label });
-      const pass = enc.beginComputePass({ label });
-      // Each dispatch is its own usage scope: the reduce sees the partial pass's writes.
-      steps.forEach((st, i) => {
+      const bytes = (steps.length - 1) * block + steps[steps.length - 1].params.byteSize;
+      // One pass; each dispatch is its own usage scope: the reduce sees the partial pass's writes.
+      const dispatches: PassDispatch[] = steps.map((st, i) => {
         const compiled = h.programs.get(st.program, st.spec);
         const bg = h.bindGroup(st.program.name + st.program.key(st.spec), compiled.layout,
           [{ buffer: uniform!, offset: i * block, size: st.params.byteSize }, ...st.windows.map((w) => w.binding)]);
-        pass.setPipeline(compiled.pipeline);
-        pass.setBindGroup(0, bg);
-        const [x, y, z] = layerDispatch(st.groups, h.caps);
-        pass.dispatchWorkgroups(x, y, z);
+        return { pipeline: compiled.pipeline, bindGroup: bg, groups: layerDispatch(st.groups, h.caps) };
       });
-      pass.end();
-      h.device.queue.submit([enc.finish()]);
+      h.submit({ label, uploads: [{ dst: uniform, dstOffset: 0, data: new Uint8Array(staging, 0, bytes) }], copies: [], passes: [{ label, dispatches }] });
     }
   };
 
@@ -379,7 +378,7 @@ export function createWebGpuLayerOps(h: LayerOpsHost): MlaDeviceOps {
     dispose(): void {
       uniform?.destroy();
       uniform = undefined;
-      part?.destroy();
+      part?.destroy(); // (the backend submits an open batch before it disposes the ops)
       part = undefined;
       partBytes = 0;
     },

@@ -138,9 +138,7 @@ export class DeviceMlaStep {
   }
 
   private async queue(ids: readonly number[], n: number, putHidden: (dst: Tensor) => void): Promise<Tensor> {
-    const c = this.c, b = ids.length, M = b * n, be = this.backend, ops = this.ops, w = this.w, cache = this.cache;
-    const { hiddenSize: D, numHeads: H, qkNopeHeadDim: nope, qkRopeHeadDim: rope, vHeadDim: dv, kvLoraRank: L } = c;
-    const qk = nope + rope, bf = this.wType === 'bf16';
+    const b = ids.length, M = b * n, be = this.backend, cache = this.cache;
     // Take the cache slots first: a pool too small for the whole step throws before anything is taken or queued.
     let need = 0;
     for (const id of ids) need += cache.pagesNeeded(id, n);
@@ -158,6 +156,16 @@ export class DeviceMlaStep {
     const t = this.buffers(M);
     const positions = new Tensor('i32', [M], t.idx.data, t.idx.offset), slots = new Tensor('i32', [M], t.idx.data, t.idx.offset + M);
     be.write(t.idx, fromArray('i32', [2 * M], idx));
+    // The step's kernels and its decode in one batch where the backend has them (WebGPU: one submission instead of one
+    // a kernel; each call still reads its own parameters, and a write inside submits what came before it first).
+    const step = () => this.queueKernels(t, ids, n, putHidden, positions, slots);
+    return be.batch ? be.batch(step) : step();
+  }
+
+  private async queueKernels(t: Record<string, Tensor>, ids: readonly number[], n: number, putHidden: (dst: Tensor) => void, positions: Tensor, slots: Tensor): Promise<Tensor> {
+    const c = this.c, b = ids.length, M = b * n, be = this.backend, ops = this.ops, w = this.w, cache = this.cache;
+    const { hiddenSize: D, numHeads: H, qkNopeHeadDim: nope, qkRopeHeadDim: rope, vHeadDim: dv, kvLoraRank: L } = c;
+    const qk = nope + rope, bf = this.wType === 'bf16';
     putHidden(new Tensor('f32', [M * D], t.hid.data, t.hid.offset));
     let x = t.hid;
     if (bf) { ops.convert(t.hid, t.hidB, M * D); x = t.hidB; }
