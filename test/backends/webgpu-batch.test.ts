@@ -185,9 +185,14 @@ describe('webgpu batch: layer ops', () => {
 });
 
 describe('webgpu batch: the MLA layer step', () => {
-  test('a device step (its kernels and decode in one batch) gives the bits of the same step unbatched', async (t) => {
+  // Session 43, call 1 (H200): the batched step's f32 output differed from the unbatched one from the third token of
+  // the 3-token prefill on (~2^-8 relative), while decodes and layer ops batched alone kept their bits there and
+  // lavapipe keeps them here; the step is therefore not batched by default (core/mla/device.ts), and this stays a todo
+  // on GPUs until the cause is found. (On lavapipe it passes and must keep passing.)
+  test('a device step wrapped in backend.batch gives the bits of the same step unbatched', async (t) => {
     const be = need(t);
     if (!be) return;
+    if (!/llvmpipe|lavapipe|swiftshader/i.test(be.info.device)) t.todo('differs on the H200 (session 43 call 1), cause not found');
     const { MlaAttention } = await import('../../src/core/mla/index.js');
     const { normals, poisonedCache, randomWeights, runSequences, smallConfig } = await import('../support/mla-case.js');
     const c = smallConfig(), w = randomWeights(c, 17), hidden = normals(99, 2 * 6 * c.hiddenSize, 1);
@@ -199,7 +204,8 @@ describe('webgpu batch: the MLA layer step', () => {
     for (const b of [be, plain]) {
       for (const precision of ['f32', 'bf16'] as const) {
         const layer = new MlaAttention(c, w, { cache: poisonedCache(b, 16, 4, 'bf16'), precision });
-        subs.push(await submissions(be, async () => { got.push(await runSequences(layer, hidden, 2, 6, 3)); }));
+        const run = async () => { got.push(await runSequences(layer, hidden, 2, 6, 3)); };
+        subs.push(await submissions(be, () => (b === be ? be.batch(run) : run())));
         layer.dispose();
         layer.cache.dispose();
       }
@@ -208,6 +214,27 @@ describe('webgpu batch: the MLA layer step', () => {
     assert.ok(got[0].every(Number.isFinite));
     assert.deepEqual(new Uint32Array(got[0].buffer), new Uint32Array(got[2].buffer), 'f32');
     assert.deepEqual(new Uint32Array(got[1].buffer), new Uint32Array(got[3].buffer), 'bf16');
+  });
+});
+
+describe('webgpu batch: the MLA layer step, control', () => {
+  test('the same step unbatched on two fresh backends of one device gives the same bits', async (t) => {
+    const be = need(t);
+    if (!be) return;
+    const { MlaAttention } = await import('../../src/core/mla/index.js');
+    const { normals, poisonedCache, randomWeights, runSequences, smallConfig } = await import('../support/mla-case.js');
+    const c = smallConfig(), w = randomWeights(c, 17), hidden = normals(99, 2 * 6 * c.hiddenSize, 1);
+    const got: Float32Array[] = [];
+    for (let i = 0; i < 2; i++) {
+      const b = await createNodeWebGpuBackend({ device: be.device });
+      extra.push(b);
+      const layer = new MlaAttention(c, w, { cache: poisonedCache(b, 16, 4, 'bf16'), precision: 'f32' });
+      got.push(await runSequences(layer, hidden, 2, 6, 3));
+      layer.dispose();
+      layer.cache.dispose();
+    }
+    assert.ok(got[0].every(Number.isFinite));
+    assert.deepEqual(new Uint32Array(got[0].buffer), new Uint32Array(got[1].buffer));
   });
 });
 

@@ -156,10 +156,10 @@ export class DeviceMlaStep {
     const t = this.buffers(M);
     const positions = new Tensor('i32', [M], t.idx.data, t.idx.offset), slots = new Tensor('i32', [M], t.idx.data, t.idx.offset + M);
     be.write(t.idx, fromArray('i32', [2 * M], idx));
-    // The step's kernels and its decode in one batch where the backend has them (WebGPU: one submission instead of one
-    // a kernel; each call still reads its own parameters, and a write inside submits what came before it first).
-    const step = () => this.queueKernels(t, ids, n, putHidden, positions, slots);
-    return be.batch ? be.batch(step) : step();
+    // Not in one batch (backend.batch): batched, the step gave other bits than unbatched on the H200 (session 43, call
+    // 1: from the third token of a 3-token prefill on, ~2^-8 relative; identical on lavapipe; batched decodes and layer
+    // ops alone were identical on the H200), cause not found. A caller may still wrap forward() in backend.batch.
+    return this.queueKernels(t, ids, n, putHidden, positions, slots);
   }
 
   private async queueKernels(t: Record<string, Tensor>, ids: readonly number[], n: number, putHidden: (dst: Tensor) => void, positions: Tensor, slots: Tensor): Promise<Tensor> {
