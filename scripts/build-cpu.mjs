@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Build the native CPU kernel: src/backends/cpu/native/*.c with gcc or clang into
-// dist/cpu/libflashmla_cpu-<platform>-<arch>.<so|dylib> (decode_avx2.c with -mavx2 -mfma -mf16c, features.c without,
-// so the feature check runs on any x86-64), warnings as errors, and record its sha256 in dist/cpu/manifest.json,
+// dist/cpu/libflashmla_cpu-<platform>-<arch>.<so|dylib> (decode_avx2.c with -mavx2 -mfma -mf16c, decode_avx512.c twice
+// with AVX-512 flags, features.c without, so the feature check runs on any x86-64), warnings as errors, and record its sha256 in dist/cpu/manifest.json,
 // which the loader checks before it loads the library. On other architectures, or without a C compiler, it says
 // so and exits 0: the CPU backend then runs the WebAssembly or scalar kernel and `flashmla info` says why.
 //
@@ -16,8 +16,14 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const nativeSrc = join(root, 'src/backends/cpu/native');
 export const libName = `libflashmla_cpu-${process.platform}-${process.arch}.${process.platform === 'darwin' ? 'dylib' : 'so'}`;
 const common = ['-std=c11', '-O3', '-fPIC', '-Wall', '-Wextra', '-Werror', '-fno-math-errno'];
-/** Per source: the flags that select its instruction set. */
-export const units = { 'decode_avx2.c': ['-mavx2', '-mfma', '-mf16c'], 'features.c': [] };
+const avx512 = ['-mavx512f', '-mavx512bw', '-mavx512vl', '-mavx512dq', '-mfma', '-mf16c'];
+/** Per object: its source and the flags that select its instruction set (decode_avx512.c is built twice). */
+export const units = {
+  'decode_avx2.o': ['decode_avx2.c', '-mavx2', '-mfma', '-mf16c'],
+  'decode_avx512.o': ['decode_avx512.c', ...avx512],
+  'decode_avx512bf16.o': ['decode_avx512.c', ...avx512, '-mavx512bf16', '-DBF16_DOT=1'],
+  'features.o': ['features.c'],
+};
 
 function findCc() {
   for (const c of [process.env.CC, 'cc', 'gcc', 'clang']) {
@@ -35,8 +41,8 @@ export function buildCpu(outDir = join(root, 'dist/cpu')) {
   if (!found) return { ok: false, message: 'no C compiler (set CC); the CPU backend will use WebAssembly or scalar JS' };
   mkdirSync(outDir, { recursive: true });
   const objs = [];
-  for (const [src, isa] of Object.entries(units)) {
-    const obj = join(outDir, src.replace(/\.c$/, '.o'));
+  for (const [name, [src, ...isa]] of Object.entries(units)) {
+    const obj = join(outDir, name);
     const r = spawnSync(found.cc, [...common, ...isa, '-c', join(nativeSrc, src), '-o', obj], { encoding: 'utf8' });
     if (r.status !== 0) return { ok: false, failed: true, message: `${found.cc} ${src} failed:\n${r.stderr}` };
     objs.push(obj);
