@@ -12,7 +12,9 @@
 //     the f32 score is then multiplied by softmaxScale * log2 e. What differs from f32 FMA: the instruction treats
 //     subnormal inputs as zero and flushes a subnormal result to zero (DAZ / FTZ, whatever MXCSR says), so a
 //     |q| or |k| below 2^-126 drops out of its product (it contributes less than 2^-126 * |other| to a score), and
-//     a subnormal q times an infinite key gives NaN (0 x inf) where f32 gives +-inf. P V stays f32 FMA.
+//     a subnormal times an infinity gives NaN (0 x inf) where f32 gives +-inf: so a NaN score is recomputed in f32
+//     (dot_f32, rare: only inputs holding NaN or infinity get there) and NaN / +-inf scores are those of f32
+//     arithmetic. P V stays f32 FMA.
 // Call flashmla_cpu_features() (features.c) first: this code faults on a CPU without the instructions.
 #include <immintrin.h>
 
@@ -54,6 +56,21 @@ static inline __m512 reduce16(const __m512 *v) {
   return _mm512_add_ps(_mm512_shuffle_f32x4(c[0], c[1], 0x88), _mm512_shuffle_f32x4(c[0], c[1], 0xdd));
 }
 
+#if BF16_DOT
+// q . k in f32 FMA on bf16 rows (exact products, subnormals kept): a NaN score from vdpbf16ps is redone with it.
+static __attribute__((noinline, cold)) float dot_f32(const uint16_t *q, const uint16_t *k) {
+  float s = 0.0f;
+  for (int d = 0; d < DQK; d++) {
+    const uint32_t a = (uint32_t)q[d] << 16, b = (uint32_t)k[d] << 16;
+    float x, y;
+    memcpy(&x, &a, 4);
+    memcpy(&y, &b, 4);
+    s = fmaf(x, y, s);
+  }
+  return s;
+}
+#endif
+
 // S[r][t] = (q_r . k_t) * sc for RB rows x KB keys; q rows DQK apart, k[j] the key rows. f32 operands, or (dot)
 // raw bf16 ones with vdpbf16ps. A full 4 x 4 block is reduced by the tree, a partial one lane by lane.
 static inline __attribute__((always_inline)) void qk_block(const void *q, const void *const *k, float *s, float sc, const int RB,
@@ -91,9 +108,23 @@ static inline __attribute__((always_inline)) void qk_block(const void *q, const 
     _mm_storeu_ps(s + BN, _mm512_extractf32x4_ps(r, 1));
     _mm_storeu_ps(s + 2 * BN, _mm512_extractf32x4_ps(r, 2));
     _mm_storeu_ps(s + 3 * BN, _mm512_extractf32x4_ps(r, 3));
+#if BF16_DOT
+    if (dot) {
+      for (unsigned nan = _mm512_cmp_ps_mask(r, r, _CMP_UNORD_Q); nan; nan &= nan - 1) {
+        const int lane = __builtin_ctz(nan), i = lane / 4, j = lane % 4;
+        s[i * BN + j] = dot_f32((const uint16_t *)q + i * DQK, (const uint16_t *)k[j]) * sc;
+      }
+    }
+#endif
   } else {
     for (int i = 0; i < RB; i++)
-      for (int j = 0; j < KB; j++) s[i * BN + j] = _mm512_reduce_add_ps(acc[i * 4 + j]) * sc;
+      for (int j = 0; j < KB; j++) {
+        float v = _mm512_reduce_add_ps(acc[i * 4 + j]) * sc;
+#if BF16_DOT
+        if (dot && v != v) v = dot_f32((const uint16_t *)q + i * DQK, (const uint16_t *)k[j]) * sc;
+#endif
+        s[i * BN + j] = v;
+      }
   }
 }
 
