@@ -51,15 +51,29 @@ const kernels = new Map<string, NativeLoad>();
  * who asked for a named ISA (the main thread's choice is passed to workers as a name).
  */
 export async function loadNativeKernel(isa: NativeIsaChoice = 'auto', by = 'option'): Promise<NativeLoad> {
-  const key = `${isa} ${by}`;
+  const mask = featureMask();
+  const key = `${isa} ${by} ${mask}`;
   let k = kernels.get(key);
   if (!k) {
     library ??= openLibrary().catch((e: unknown) => `cannot load: ${e instanceof Error ? e.message : String(e)}`);
     const l = await library;
-    k = typeof l === 'string' ? { reason: l } : bindKernel(l, isa, by);
+    k = typeof l === 'string' ? { reason: l } : bindKernel({ ...l, features: l.features & mask }, isa, by);
+    const masked = mask === -1 ? '' : ` (FLASHMLA_CPU_FEATURE_MASK=${process.env.FLASHMLA_CPU_FEATURE_MASK})`;
+    if (masked && k.reason !== undefined) k = { reason: k.reason + masked };
+    if (masked && k.kernel) k.kernel.detail += masked;
     kernels.set(key, k);
   }
   return k;
+}
+
+/**
+ * FLASHMLA_CPU_FEATURE_MASK (an integer, e.g. 1 = AVX2 only) is ANDed with what features.c reports: it can hide
+ * instruction sets the CPU has (to test the fallbacks and refusals, or to see what a CI machine without AVX-512
+ * would run), never add one.
+ */
+function featureMask(): number {
+  const m = process.env.FLASHMLA_CPU_FEATURE_MASK;
+  return m === undefined || m === '' || !Number.isInteger(Number(m)) ? -1 : Number(m) | 0;
 }
 
 async function openLibrary(): Promise<Lib | string> {
