@@ -99,8 +99,9 @@ function bindKernel({ lib, features, file }: Lib, request: NativeIsaChoice, by: 
   let isa: NativeIsa, why: string;
   if (request === 'auto') {
     isa = have[0];
-    const better = nativeIsas.slice(0, nativeIsas.indexOf(isa)).map((i) => isaTable[i].needs);
-    why = better.length ? `chosen: this CPU lacks ${better[better.length - 1]}` : 'chosen: the best this CPU has';
+    // What the next better ISA needs beyond this one.
+    const missing: Record<NativeIsa, string> = { avx512bf16: '', avx512: 'AVX512_BF16', avx2: 'AVX-512F/BW/VL/DQ' };
+    why = missing[isa] ? `chosen: this CPU lacks ${missing[isa]}` : 'chosen: the best this CPU has';
   } else {
     if (!nativeIsas.includes(request)) return { reason: `no native ISA '${String(request)}' (${nativeIsaChoices.join(' | ')})` };
     if (!have.includes(request)) return { reason: `ISA ${request} forced (${by}) but this CPU lacks ${isaTable[request].needs} (it has: ${have.join(', ')})` };
