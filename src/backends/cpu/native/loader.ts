@@ -96,25 +96,38 @@ async function openLibrary(): Promise<Lib | string> {
 function bindKernel({ lib, features, file }: Lib, request: NativeIsaChoice, by: string): NativeLoad {
   const have = isasFor(features);
   if (!have.length) return { reason: 'this CPU lacks AVX2, FMA or F16C' };
-  let isa: NativeIsa, why: string;
+  const bind = (isa: NativeIsa): ((...a: unknown[]) => number) | string => {
+    try {
+      return lib.func(`int ${isaTable[isa].entry}(const int32_t *prm, float scale, const uint16_t *q, const uint16_t *kCache, `
+        + 'const int32_t *blockTable, uint16_t *out, float *lse, float *oAccum, float *lseAccum)') as (...a: unknown[]) => number;
+    } catch (e) {
+      return `${nativeLibName} has no ${isaTable[isa].entry} (built without it? see manifest.json "skipped"; ${e instanceof Error ? e.message : String(e)})`;
+    }
+  };
+  let isa: NativeIsa, why: string, fn: ((...a: unknown[]) => number) | string;
   if (request === 'auto') {
+    // The best ISA the CPU has whose entry point the library holds (a compiler without AVX-512 flags leaves them out).
+    const absent: NativeIsa[] = [];
     isa = have[0];
+    fn = bind(isa);
+    while (typeof fn === 'string' && absent.length + 1 < have.length) {
+      absent.push(isa);
+      isa = have[absent.length];
+      fn = bind(isa);
+    }
     // What the next better ISA needs beyond this one.
     const missing: Record<NativeIsa, string> = { avx512bf16: '', avx512: 'AVX512_BF16', avx2: 'AVX-512F/BW/VL/DQ' };
-    why = missing[isa] ? `chosen: this CPU lacks ${missing[isa]}` : 'chosen: the best this CPU has';
+    why = absent.length ? `chosen: the library lacks ${absent.join(', ')}`
+      : missing[isa] ? `chosen: this CPU lacks ${missing[isa]}` : 'chosen: the best this CPU has';
   } else {
     if (!nativeIsas.includes(request)) return { reason: `no native ISA '${String(request)}' (${nativeIsaChoices.join(' | ')})` };
     if (!have.includes(request)) return { reason: `ISA ${request} forced (${by}) but this CPU lacks ${isaTable[request].needs} (it has: ${have.join(', ')})` };
     isa = request;
     why = `forced by ${by}${have[0] !== isa ? `; ${have[0]} available` : ''}`;
+    fn = bind(isa);
   }
-  let fn: (...a: unknown[]) => number;
-  try {
-    fn = lib.func(`int ${isaTable[isa].entry}(const int32_t *prm, float scale, const uint16_t *q, const uint16_t *kCache, `
-      + 'const int32_t *blockTable, uint16_t *out, float *lse, float *oAccum, float *lseAccum)') as (...a: unknown[]) => number;
-  } catch (e) {
-    return { reason: `${nativeLibName} has no ${isaTable[isa].entry} (${e instanceof Error ? e.message : String(e)}); rebuild` };
-  }
+  if (typeof fn === 'string') return { reason: fn };
+  const entry = fn;
   const prm = new Int32Array(itemFields.length);
   return {
     kernel: {
@@ -123,7 +136,7 @@ function bindKernel({ lib, features, file }: Lib, request: NativeIsaChoice, by: 
       detail: `x86-64 ${isaTable[isa].label}, ${why} (${file})`,
       runDecodeUnit(a: CpuDecodeArgs, u: number): void {
         forEachItem(a, u, prm, (pr) => {
-          const rc = fn(pr, a.p.softmaxScale, a.q, a.kCache, a.blockTable, a.out, a.lse, a.oAccum, a.lseAccum);
+          const rc = entry(pr, a.p.softmaxScale, a.q, a.kCache, a.blockTable, a.out, a.lse, a.oAccum, a.lseAccum);
           if (rc !== 0) throw new FlashMlaError('out_of_memory', `native CPU kernel: scratch allocation failed (rc ${rc})`);
         });
       },
