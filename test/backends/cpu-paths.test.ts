@@ -67,6 +67,32 @@ describe('native library checks', { skip: nativeSkip }, () => {
     } finally { rmSync(dir, { recursive: true, force: true }); }
   });
 
+  const gcc = spawnSync('gcc', ['--version']).status === 0;
+  test('a library built without the AVX512_BF16 unit (an old compiler) offers the other ISAs', { skip: gcc ? undefined : 'no gcc here' }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flashmla-cpu-oldcc-'));
+    try {
+      // A compiler that does not know -mavx512bf16, as gcc < 10 did.
+      const cc = join(dir, 'cc.sh');
+      writeFileSync(cc, '#!/bin/sh\nfor a in "$@"; do [ "$a" = "-mavx512bf16" ] && { echo "unrecognized command-line option" >&2; exit 1; }; done\nexec gcc "$@"\n', { mode: 0o755 });
+      const code = `const { buildCpu } = await import('${join(root, 'scripts/build-cpu.mjs')}'); const b = buildCpu('${dir}');
+        const m = await import('${join(root, 'src/backends/cpu/paths.ts')}'); const p = await m.chooseCpuKernel('native');
+        const forced = await m.chooseCpuKernel('native', 'avx512bf16').then(() => 'ran', (e) => e.message);
+        console.log(JSON.stringify({ built: b.message, isa: p.kernel.isa, detail: p.kernel.detail, forced }));`;
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { env: { ...process.env, CC: cc, FLASHMLA_CPU_LIB_DIR: dir, FLASHMLA_CPU_ISA: '' }, encoding: 'utf8', cwd: root });
+      assert.equal(r.status, 0, r.stderr);
+      const got = JSON.parse(r.stdout.trim().split('\n').pop()!);
+      assert.match(got.built, /without decode_avx512bf16\.o/);
+      if (isaSkip.avx512bf16) { // the CPU lacks it anyway: the choice is as with the full library
+        assert.match(got.forced, /cannot run here/);
+        assert.equal(got.isa, nativeIsas.find((i) => !isaSkip[i]));
+      } else {
+        assert.match(got.forced, /has no flashmla_cpu_decode_item_avx512bf16/);
+        assert.equal(got.isa, 'avx512');
+        assert.match(got.detail, /chosen: the library lacks avx512bf16/);
+      }
+    } finally { rmSync(dir, { recursive: true, force: true }); }
+  });
+
   test('the worker backend reports the kernel and ISA it runs and why', async () => {
     const labels: Record<NativeIsa, RegExp> = { avx512bf16: /AVX-512 \+ AVX512_BF16/, avx512: /AVX-512 \(16-lane/, avx2: /AVX2\+FMA/ };
     for (const isa of nativeIsas.filter((i) => !isaSkip[i])) {
