@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Build the native CPU kernel: src/backends/cpu/native/*.c with gcc or clang into
-// dist/cpu/libflashmla_cpu-<platform>-<arch>.<so|dylib> (decode_avx2.c with -mavx2 -mfma -mf16c, features.c without,
-// so the feature check runs on any x86-64), warnings as errors, and record its sha256 in dist/cpu/manifest.json,
+// dist/cpu/libflashmla_cpu-<platform>-<arch>.<so|dylib> (decode_avx2.c with -mavx2 -mfma -mf16c, decode_avx512.c twice
+// with AVX-512 flags, features.c without, so the feature check runs on any x86-64), warnings as errors, and record its sha256 in dist/cpu/manifest.json,
 // which the loader checks before it loads the library. On other architectures, or without a C compiler, it says
 // so and exits 0: the CPU backend then runs the WebAssembly or scalar kernel and `flashmla info` says why.
 //
@@ -16,8 +16,24 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const nativeSrc = join(root, 'src/backends/cpu/native');
 export const libName = `libflashmla_cpu-${process.platform}-${process.arch}.${process.platform === 'darwin' ? 'dylib' : 'so'}`;
 const common = ['-std=c11', '-O3', '-fPIC', '-Wall', '-Wextra', '-Werror', '-fno-math-errno'];
-/** Per source: the flags that select its instruction set. */
-export const units = { 'decode_avx2.c': ['-mavx2', '-mfma', '-mf16c'], 'features.c': [] };
+const avx512 = ['-mavx512f', '-mavx512bw', '-mavx512vl', '-mavx512dq', '-mfma', '-mf16c'];
+/**
+ * Per object: its source and the flags that select its instruction set (decode_avx512.c is built twice). The
+ * AVX-512 objects are optional: a compiler that does not know their -m flags (gcc < 10, clang < 9 for AVX512_BF16)
+ * builds the library without them, says so, and the loader then offers only the ISAs whose entry points exist.
+ */
+export const units = {
+  'decode_avx2.o': ['decode_avx2.c', '-mavx2', '-mfma', '-mf16c'],
+  'decode_avx512.o': ['decode_avx512.c', ...avx512],
+  'decode_avx512bf16.o': ['decode_avx512.c', ...avx512, '-mavx512bf16', '-DBF16_DOT=1'],
+  'features.o': ['features.c'],
+};
+const optional = new Set(['decode_avx512.o', 'decode_avx512bf16.o']);
+
+/** Whether the compiler accepts these flags at all (on an empty translation unit). */
+function acceptsFlags(cc, flags) {
+  return spawnSync(cc, [...flags, '-x', 'c', '-c', '-o', '/dev/null', '-'], { input: '', encoding: 'utf8' }).status === 0;
+}
 
 function findCc() {
   for (const c of [process.env.CC, 'cc', 'gcc', 'clang']) {
@@ -34,9 +50,10 @@ export function buildCpu(outDir = join(root, 'dist/cpu')) {
   const found = findCc();
   if (!found) return { ok: false, message: 'no C compiler (set CC); the CPU backend will use WebAssembly or scalar JS' };
   mkdirSync(outDir, { recursive: true });
-  const objs = [];
-  for (const [src, isa] of Object.entries(units)) {
-    const obj = join(outDir, src.replace(/\.c$/, '.o'));
+  const objs = [], skipped = [];
+  for (const [name, [src, ...isa]] of Object.entries(units)) {
+    if (optional.has(name) && !acceptsFlags(found.cc, isa)) { skipped.push(`${name} (${found.cc} rejects ${isa.join(' ')})`); continue; }
+    const obj = join(outDir, name);
     const r = spawnSync(found.cc, [...common, ...isa, '-c', join(nativeSrc, src), '-o', obj], { encoding: 'utf8' });
     if (r.status !== 0) return { ok: false, failed: true, message: `${found.cc} ${src} failed:\n${r.stderr}` };
     objs.push(obj);
@@ -46,9 +63,9 @@ export function buildCpu(outDir = join(root, 'dist/cpu')) {
   for (const o of objs) rmSync(o, { force: true });
   if (link.status !== 0) return { ok: false, failed: true, message: `link failed:\n${link.stderr}` };
   const sha256 = createHash('sha256').update(readFileSync(lib)).digest('hex');
-  const manifest = { cc: found.version, flags: common, units, files: { [libName]: sha256 } };
+  const manifest = { cc: found.version, flags: common, units, ...(skipped.length ? { skipped } : {}), files: { [libName]: sha256 } };
   writeFileSync(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 1) + '\n');
-  return { ok: true, lib, message: `${libName} -> ${outDir} (${found.version})` };
+  return { ok: true, lib, message: `${libName} -> ${outDir} (${found.version})${skipped.length ? `; without ${skipped.join(', ')}` : ''}` };
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -56,6 +56,8 @@ Options:
   --check N            rows per config checked against the float64 reference (default 4; 0 skips)
   --workers N          CPU worker threads (default: all cores)
   --cpu-kernel NAME    CPU kernel rung: auto (default), native, wasm or scalar (or FLASHMLA_CPU_KERNEL)
+  --cpu-isa NAME       the native rung's instruction set: auto (default: the best the CPU has), avx512bf16, avx512
+                       or avx2 (or FLASHMLA_CPU_ISA); one the CPU lacks is an error
   --numpy PYTHON       CPU: the python that runs bench/cpu-numpy.py (numpy f32 on the same products, copy
                        bandwidth) in the same run (default: python3, then /usr/bin/python3; 'none' skips)
   --rotate-mb N        reps rotate among page sets of at least N MB in all (default 100: twice an H100's L2)
@@ -120,7 +122,7 @@ export async function bench(argv: string[]): Promise<void> {
     backend: { type: 'string' }, grid: { type: 'string' }, configs: { type: 'string' }, flashmla: { type: 'string' },
     out: { type: 'string' }, reps: { type: 'string' }, warmup: { type: 'string' }, check: { type: 'string' },
     workers: { type: 'string' }, 'rotate-mb': { type: 'string' }, 'emit-configs': { type: 'string' }, quiet: { type: 'boolean', short: 'q' },
-    'warm-ms': { type: 'string' }, 'idle-warm-ms': { type: 'string' }, 'flush-mb': { type: 'string' }, 'rep-ms': { type: 'string' }, 'graph-calls': { type: 'string' }, 'chain-calls': { type: 'string' }, 'no-ceilings': { type: 'boolean' }, 'cpu-kernel': { type: 'string' }, numpy: { type: 'string' },
+    'warm-ms': { type: 'string' }, 'idle-warm-ms': { type: 'string' }, 'flush-mb': { type: 'string' }, 'rep-ms': { type: 'string' }, 'graph-calls': { type: 'string' }, 'chain-calls': { type: 'string' }, 'no-ceilings': { type: 'boolean' }, 'cpu-kernel': { type: 'string' }, 'cpu-isa': { type: 'string' }, numpy: { type: 'string' },
     ...armOptions, only: { type: 'string' },
   });
   if (help) { console.log(benchHelp); return; }
@@ -167,7 +169,8 @@ export async function bench(argv: string[]): Promise<void> {
 
   p.update(`starting the ${backendName} backend`);
   const cpuKernel = v['cpu-kernel'] === undefined ? undefined : choiceArg('cpu-kernel', v['cpu-kernel'], ['auto', 'native', 'wasm', 'scalar'], 'auto');
-  const { backend, skipped } = await openBackend(backendName, workers, cpuKernel);
+  const cpuIsa = v['cpu-isa'] === undefined ? undefined : choiceArg('cpu-isa', v['cpu-isa'], ['auto', 'avx512bf16', 'avx512', 'avx2'], 'auto');
+  const { backend, skipped } = await openBackend(backendName, workers, cpuKernel, cpuIsa);
   try {
     for (const s of skipped) p.update(`skipped ${s.reason}`);
     const onCpu = backend.kind === 'cpu';

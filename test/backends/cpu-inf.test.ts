@@ -16,7 +16,7 @@ import { flashMlaSparseWithKvcache } from '../../src/core/sparse-api.js';
 import { fromArray } from '../../src/core/tensor.js';
 import { tolerances } from '../support/compare.js';
 import { cpuRungs } from '../support/cpu-rungs.js';
-import { bits, buildDenseNanCase, maskedKeyCases, negInfTileCases, runDense } from '../support/nan-dense.js';
+import { type DenseNanCase, bits, buildDenseNanCase, keyAt, maskedKeyCases, negInfTileCases, qColumn, runDense } from '../support/nan-dense.js';
 import { Rng } from '../support/random.js';
 import { nanRows, specialsMismatch } from '../support/specials.js';
 
@@ -28,7 +28,7 @@ before(async () => {
   for (const [name, kernel] of rungs) {
     const f32 = name !== 'scalar'; // the vector rungs compute in f32
     backends.set(`${name} inline`, { be: new InlineCpuBackend(kernel), f32 });
-    backends.set(`${name} workers`, { be: await createCpuBackend({ workers: 2, kernel: kernel.name }), f32 });
+    backends.set(`${name} workers`, { be: await createCpuBackend({ workers: 2, kernel: kernel.name, isa: kernel.isa }), f32 });
   }
 });
 after(() => { for (const { be } of backends.values()) be.dispose(); });
@@ -37,6 +37,32 @@ describe('dense: -inf tiles and splits, and NaN or inf in keys a row may not see
   for (const [n, dc] of [...negInfTileCases, ...maskedKeyCases].entries()) {
     test(dc.name, async () => {
       const { c, ref } = buildDenseNanCase(dc, 1900 + n);
+      for (const [name, { be, f32 }] of backends) {
+        const got = await runDense(c, be, dc.numSms);
+        const bad = specialsMismatch(got.out, got.lse, ref, c.dtype, f32 ? tolerances.cpuF32 : tolerances.cpu);
+        assert.equal(bad, undefined, `${name}: ${bad}`);
+      }
+    });
+  }
+});
+
+/**
+ * vdpbf16ps (the avx512bf16 native kernel's Q Kᵀ) treats subnormal inputs as 0, so a subnormal q value times an
+ * infinite key column is 0 x inf = NaN there, where the reference has -inf (the key weighs 0). The kernel redoes a
+ * NaN score in f32; these rows must stay finite. Column 540 is past V, so the infinite keys leave O finite. hQ = 5
+ * puts rows in a full 4 x 4 block and in a partial one.
+ */
+const subnormalCases: DenseNanCase[] = [
+  { name: 'bf16: a subnormal q column (-2^-133) times +inf keys scores -inf, not NaN (first tile)', spec: { dtype: 'bf16', hQ: 5, seqlens: [200], sQ: 1 }, numSms: 132,
+    nanRows: [], poison: (c, b) => { qColumn(c, 540, 0x8001); for (let t = 0; t < 64; t++) c.kCache[keyAt(c, 0, t, 540)] = b.inf; } },
+  { name: 'bf16, split: a subnormal q column (-2^-126 + 2^-133) times +inf keys, scattered keys', spec: { dtype: 'bf16', hQ: 6, seqlens: [900], sQ: 1 }, numSms: 8,
+    nanRows: [], minSplits: 2, poison: (c, b) => { qColumn(c, 540, 0x807f); for (let t = 3; t < 900; t += 7) c.kCache[keyAt(c, 0, t, 540)] = b.inf; } },
+];
+
+describe('dense: subnormal q values times infinite keys match the float64 reference on every CPU rung', () => {
+  for (const [n, dc] of subnormalCases.entries()) {
+    test(dc.name, async () => {
+      const { c, ref } = buildDenseNanCase(dc, 2000 + n);
       for (const [name, { be, f32 }] of backends) {
         const got = await runDense(c, be, dc.numSms);
         const bad = specialsMismatch(got.out, got.lse, ref, c.dtype, f32 ? tolerances.cpuF32 : tolerances.cpu);

@@ -1,6 +1,7 @@
 // The CPU kernel rungs other than the scalar reference (test/backends/cpu.test.ts covers that one): every golden case and
-// a random matrix against the float64 reference, in-thread and on worker threads; the rung chooser; the native
-// library's load checks. Outputs are NaN-poisoned before every run; unused cache pages hold NaN.
+// a random matrix against the float64 reference, in-thread and on worker threads, on each native ISA this CPU has
+// (avx512bf16, avx512, avx2: "native <isa>" rungs) and WebAssembly; odd shapes on each native ISA; the rung and ISA
+// choosers; the native library's load checks. Outputs are NaN-poisoned before every run; unused cache pages hold NaN.
 //
 // Native: with CI=true the library `npm run build` put in dist/cpu must load (the shipped artifact is what is
 // tested). Elsewhere the test builds the C sources into a temporary folder when a C compiler is there (a second
@@ -14,7 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { createCpuBackend } from '../../src/backends/cpu/index.js';
 import { InlineCpuBackend } from '../../src/backends/cpu/inline.js';
 import { itemFields } from '../../src/backends/cpu/item.js';
-import { nativeLibName } from '../../src/backends/cpu/native/loader.js';
+import { type NativeIsa, nativeIsas, nativeLibName } from '../../src/backends/cpu/native/loader.js';
 import { chooseCpuKernel } from '../../src/backends/cpu/paths.js';
 import { flashMlaWithKvcache } from '../../src/index.js';
 import { FlashMlaError } from '../../src/core/errors.js';
@@ -22,7 +23,7 @@ import type { Backend } from '../../src/core/problem.js';
 import { assertOutputsClose, tolerances } from '../support/compare.js';
 import { cpuRungs } from '../support/cpu-rungs.js';
 import { goldenCaseNames, loadGolden, runGolden } from '../support/golden.js';
-import { caseMatrix, caseReference, makeCase, runCase } from '../support/random.js';
+import { type CaseSpec, caseMatrix, caseReference, makeCase, runCase } from '../support/random.js';
 
 /** f32 arithmetic: looser than the scalar rung's float64 table, far tighter than cuda's (see compare.ts). */
 const tol = tolerances.cpuF32;
@@ -30,13 +31,13 @@ const randomCases = 32;
 const matrixSeed = 20251129;
 const root = new URL('../..', import.meta.url).pathname;
 
-const { vector: rungs, nativeSkip } = await cpuRungs();
+const { vector: rungs, nativeSkip, isaSkip } = await cpuRungs();
 
 const backends = new Map<string, Backend>();
 before(async () => {
   for (const [name, kernel] of rungs) {
     backends.set(`${name} inline`, new InlineCpuBackend(kernel));
-    backends.set(`${name} workers`, await createCpuBackend({ workers: 2, kernel: kernel.name }));
+    backends.set(`${name} workers`, await createCpuBackend({ workers: 2, kernel: kernel.name, isa: kernel.isa }));
   }
 });
 after(() => { for (const b of backends.values()) b.dispose(); });
@@ -66,13 +67,124 @@ describe('native library checks', { skip: nativeSkip }, () => {
     } finally { rmSync(dir, { recursive: true, force: true }); }
   });
 
-  test('the worker backend reports the kernel it runs and why', async () => {
-    const b = backends.get('native workers')!;
-    assert.match(b.info.device, /native kernel/);
-    assert.equal(b.info.details?.kernel, 'native');
-    assert.match(String(b.info.details?.kernelDetail), /AVX2\+FMA/);
+  const gcc = spawnSync('gcc', ['--version']).status === 0;
+  test('a library built without the AVX512_BF16 unit (an old compiler) offers the other ISAs', { skip: gcc ? undefined : 'no gcc here' }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flashmla-cpu-oldcc-'));
+    try {
+      // A compiler that does not know -mavx512bf16, as gcc < 10 did.
+      const cc = join(dir, 'cc.sh');
+      writeFileSync(cc, '#!/bin/sh\nfor a in "$@"; do [ "$a" = "-mavx512bf16" ] && { echo "unrecognized command-line option" >&2; exit 1; }; done\nexec gcc "$@"\n', { mode: 0o755 });
+      const code = `const { buildCpu } = await import('${join(root, 'scripts/build-cpu.mjs')}'); const b = buildCpu('${dir}');
+        const m = await import('${join(root, 'src/backends/cpu/paths.ts')}'); const p = await m.chooseCpuKernel('native');
+        const forced = await m.chooseCpuKernel('native', 'avx512bf16').then(() => 'ran', (e) => e.message);
+        console.log(JSON.stringify({ built: b.message, isa: p.kernel.isa, detail: p.kernel.detail, forced }));`;
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { env: { ...process.env, CC: cc, FLASHMLA_CPU_LIB_DIR: dir, FLASHMLA_CPU_ISA: '' }, encoding: 'utf8', cwd: root });
+      assert.equal(r.status, 0, r.stderr);
+      const got = JSON.parse(r.stdout.trim().split('\n').pop()!);
+      assert.match(got.built, /without decode_avx512bf16\.o/);
+      if (isaSkip.avx512bf16) { // the CPU lacks it anyway: the choice is as with the full library
+        assert.match(got.forced, /cannot run here/);
+        assert.equal(got.isa, nativeIsas.find((i) => !isaSkip[i]));
+      } else {
+        assert.match(got.forced, /has no flashmla_cpu_decode_item_avx512bf16/);
+        assert.equal(got.isa, 'avx512');
+        assert.match(got.detail, /chosen: the library lacks avx512bf16/);
+      }
+    } finally { rmSync(dir, { recursive: true, force: true }); }
+  });
+
+  test('the worker backend reports the kernel and ISA it runs and why', async () => {
+    const labels: Record<NativeIsa, RegExp> = { avx512bf16: /AVX-512 \+ AVX512_BF16/, avx512: /AVX-512 \(16-lane/, avx2: /AVX2\+FMA/ };
+    for (const isa of nativeIsas.filter((i) => !isaSkip[i])) {
+      const b = backends.get(`native ${isa} workers`)!;
+      assert.match(b.info.device, /native kernel/);
+      assert.equal(b.info.details?.kernel, 'native');
+      assert.equal(b.info.details?.isa, isa);
+      assert.match(String(b.info.details?.kernelDetail), labels[isa]);
+      assert.match(String(b.info.details?.kernelDetail), /forced by option isa: /);
+    }
   });
 });
+
+describe('choosing the native ISA', { skip: nativeSkip }, () => {
+  /** Run f with environment variables set (undefined: unset), restoring them after. */
+  async function withEnv<T>(vars: Record<string, string | undefined>, f: () => Promise<T>): Promise<T> {
+    const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+    const set = (v: Record<string, string | undefined>) => { for (const [k, x] of Object.entries(v)) if (x === undefined) delete process.env[k]; else process.env[k] = x; };
+    set(vars);
+    try { return await f(); } finally { set(saved); }
+  }
+  const best = nativeIsas.find((i) => !isaSkip[i])!;
+
+  test('auto takes the best ISA the CPU has and says so', async () => {
+    const p = await withEnv({ FLASHMLA_CPU_ISA: undefined, FLASHMLA_CPU_KERNEL: undefined }, () => chooseCpuKernel('native'));
+    assert.equal(p.kernel.isa, best);
+    assert.match(p.kernel.detail, best === 'avx512bf16' ? /chosen: the best this CPU has/ : /chosen: this CPU lacks /);
+  });
+
+  test('FLASHMLA_CPU_ISA and the isa option force one; a bad name is an invalid_argument naming its source', async () => {
+    const p = await withEnv({ FLASHMLA_CPU_ISA: 'avx2' }, () => chooseCpuKernel('auto'));
+    assert.equal(p.kernel.isa, 'avx2');
+    assert.match(p.kernel.detail, /AVX2\+FMA, forced by FLASHMLA_CPU_ISA=avx2/);
+    assert.equal((await chooseCpuKernel('native', 'avx2')).kernel.isa, 'avx2');
+    await withEnv({ FLASHMLA_CPU_ISA: 'sse2' }, () => assert.rejects(chooseCpuKernel('native'),
+      (e: FlashMlaError) => e.code === 'invalid_argument' && e.argument === 'FLASHMLA_CPU_ISA'));
+    await assert.rejects(chooseCpuKernel('native', 'avx1024' as never), (e: FlashMlaError) => e.code === 'invalid_argument' && e.argument === 'isa');
+    // The ISA only matters where the native rung is considered.
+    assert.equal((await withEnv({ FLASHMLA_CPU_ISA: 'sse2' }, () => chooseCpuKernel('wasm'))).kernel.name, 'wasm');
+  });
+
+  test('an ISA the CPU lacks (hidden by FLASHMLA_CPU_FEATURE_MASK) is refused with the reason, never run', async () => {
+    await withEnv({ FLASHMLA_CPU_FEATURE_MASK: '1', FLASHMLA_CPU_ISA: undefined }, async () => {
+      for (const isa of ['avx512', 'avx512bf16'] as const) {
+        await assert.rejects(chooseCpuKernel('native', isa), (e: FlashMlaError) => e.code === 'backend_unavailable'
+          && /ISA avx512\S* forced .* but this CPU lacks AVX-512F\/BW\/VL\/DQ.*\(it has: avx2\).*FLASHMLA_CPU_FEATURE_MASK=1/.test(e.message));
+        // Named under kernel 'auto' too: a comparison run must not quietly measure another kernel.
+        await assert.rejects(chooseCpuKernel('auto', isa), (e: FlashMlaError) => e.code === 'backend_unavailable');
+        await assert.rejects(createCpuBackend({ workers: 1, kernel: 'native', isa }), (e: FlashMlaError) => e.code === 'backend_unavailable');
+      }
+      const p = await chooseCpuKernel('auto');
+      assert.equal(p.kernel.isa, 'avx2');
+      assert.match(p.kernel.detail, /AVX2\+FMA, chosen: this CPU lacks AVX-512F\/BW\/VL\/DQ/);
+    });
+    await withEnv({ FLASHMLA_CPU_FEATURE_MASK: String(1 | 2 | 8), FLASHMLA_CPU_ISA: undefined }, async () => {
+      if (isaSkip.avx512) return; // this CPU has no AVX-512 to keep
+      assert.match((await chooseCpuKernel('native')).kernel.detail, /AVX-512 \(16-lane f32 FMA\), chosen: this CPU lacks .*AVX512_BF16/);
+      await assert.rejects(chooseCpuKernel('native', 'avx512bf16'), /lacks AVX-512F\/BW\/VL\/DQ and AVX512_BF16/);
+    });
+    await withEnv({ FLASHMLA_CPU_FEATURE_MASK: '0' }, () => assert.rejects(chooseCpuKernel('native'), /this CPU lacks AVX2, FMA or F16C/));
+  });
+});
+
+/**
+ * Odd shapes for the ISA-specific loops: partial 4-row and 4-key blocks (odd hQ, groups of 5, 130 rows = row chunks of
+ * 48 with a remainder of 34), tiles of 0/1/63/64/65 keys and long sequences, causal sQ > 1 with rows that see
+ * nothing, hKv > 1, f16 and bf16; each run unsplit (numSms 1) and split (numSms 132).
+ */
+const oddShapes: CaseSpec[] = [
+  { name: 'bf16 hQ 3: seqlens 0/1/63/64/65/1500', dtype: 'bf16', hQ: 3, hKv: 1, pageBlockSize: 64, seqlens: [0, 1, 63, 64, 65, 1500], sQ: 1, causal: false },
+  { name: 'f16 hQ 3: seqlens 0/1/63/64/65/1500', dtype: 'f16', hQ: 3, hKv: 1, pageBlockSize: 64, seqlens: [0, 1, 63, 64, 65, 1500], sQ: 1, causal: false },
+  { name: 'bf16 hQ 10 hKv 2, causal sQ 3, page 16', dtype: 'bf16', hQ: 10, hKv: 2, pageBlockSize: 16, seqlens: [65, 129, 2, 700], sQ: 3, causal: true },
+  { name: 'f16 hQ 10 hKv 2, causal sQ 2', dtype: 'f16', hQ: 10, hKv: 2, pageBlockSize: 64, seqlens: [63, 1, 130], sQ: 2, causal: true },
+  { name: 'bf16 hQ 7 hKv 7, causal sQ 4 (rows that see no key)', dtype: 'bf16', hQ: 7, hKv: 7, pageBlockSize: 64, seqlens: [64, 1, 3], sQ: 4, causal: true },
+  { name: 'bf16 hQ 130 (row chunks), seqlens 2049/63', dtype: 'bf16', hQ: 130, hKv: 1, pageBlockSize: 64, seqlens: [2049, 63], sQ: 1, causal: false },
+  { name: 'f16 hQ 65, causal sQ 2, seqlens 1000/64', dtype: 'f16', hQ: 65, hKv: 1, pageBlockSize: 32, seqlens: [1000, 64], sQ: 2, causal: true },
+];
+
+for (const isa of nativeIsas) {
+  describe(`odd shapes on native ${isa}, unsplit and split, against the float64 reference`, { skip: isaSkip[isa] }, () => {
+    oddShapes.forEach((spec, i) => {
+      test(spec.name, async () => {
+        const c = makeCase(spec, 4300 + i), ref = caseReference(c);
+        const be = backends.get(`native ${isa} inline`)!;
+        for (const numSms of [1, 132]) {
+          const got = await runCase(c, be, flashMlaWithKvcache, { numSms });
+          assertOutputsClose(got.out, got.lse, ref, c.dtype, c, tol, `${spec.name} on native ${isa} (numSms ${numSms})`);
+        }
+      });
+    });
+  });
+}
 
 test('module.ts is what scripts/build-wasm.mjs assembles from decode-wat.mjs today', async () => {
   // @ts-expect-error: a plain .mjs build script without types
@@ -101,7 +213,8 @@ describe('choosing a rung', () => {
 
   test('auto takes the first rung that loads and says why it skipped the others', async () => {
     const p = await chooseCpuKernel('auto');
-    assert.equal(p.kernel.name, rungs[0][0]);
+    assert.equal(p.kernel.name, rungs[0][1].name);
+    assert.equal(p.kernel.isa, rungs[0][1].isa, 'the native rung with the best ISA');
     if (rungs[0][0] === 'wasm') assert.ok(p.skipped.length > 0 && p.skipped[0].startsWith('native: '), p.skipped.join('; '));
   });
 });

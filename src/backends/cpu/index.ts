@@ -14,18 +14,23 @@ import type { DecodePlan } from '../../core/plan.js';
 import { cpuArgs, reserveAccum, wallClockTimes, writeHost } from './inline.js';
 import type { CpuKernel, CpuKernelName } from './item.js';
 import { type CpuDecodeArgs, decodeUnits } from './kernel.js';
-import { type CpuKernelChoice, type CpuKernelPick, chooseCpuKernel } from './paths.js';
+import { type CpuKernelChoice, type CpuKernelPick, type NativeIsa, type NativeIsaChoice, chooseCpuKernel } from './paths.js';
 import { cpuSparseArgs } from './sparse.js';
 import type { GemmJob, SharedView, SparseWorkerJob, WorkerJob } from './worker.js';
 
 export { InlineCpuBackend } from './inline.js';
-export { type CpuKernelChoice, chooseCpuKernel } from './paths.js';
+export { type CpuKernelChoice, type NativeIsaChoice, chooseCpuKernel } from './paths.js';
 
 export interface CpuBackendOptions {
   /** Worker threads (default: the machine's available parallelism). */
   workers?: number;
   /** Force a CPU kernel rung (default: FLASHMLA_CPU_KERNEL, else native, else wasm, else scalar). */
   kernel?: CpuKernelChoice;
+  /**
+   * Force the native rung's instruction set: 'avx512bf16', 'avx512' or 'avx2' (default: FLASHMLA_CPU_ISA, else the
+   * best the CPU has). One the CPU lacks is a backend_unavailable error naming what is missing.
+   */
+  isa?: NativeIsaChoice;
 }
 
 type AnyJob = WorkerJob | GemmJob | SparseWorkerJob;
@@ -37,8 +42,8 @@ type ArrayTypeName = keyof typeof arrayTypes;
  * Start one worker: the compiled worker.js, or worker.ts from source. Node 20 does not apply --import loader
  * hooks to a worker's entry module, so from source a small bootstrap registers tsx inside the worker first.
  */
-function startWorker(kernel: CpuKernelName): Worker {
-  const workerData = { kernel };
+function startWorker(kernel: CpuKernelName, isa?: NativeIsa): Worker {
+  const workerData = { kernel, isa };
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), { workerData });
   const api = JSON.stringify(import.meta.resolve('tsx/esm/api'));
   const target = JSON.stringify(new URL('./worker.ts', import.meta.url).href);
@@ -51,9 +56,9 @@ function startWorker(kernel: CpuKernelName): Worker {
  * dispose()) while it is still loading the native library: terminating a thread inside koffi's addon initialisation
  * aborts the whole process (seen 2026-12-02: "FATAL ERROR: Error::ThrowAsJavaScriptException napi_throw").
  */
-function readyWorker(kernel: CpuKernelName): Promise<Worker> {
+function readyWorker(kernel: CpuKernelName, isa?: NativeIsa): Promise<Worker> {
   return new Promise<Worker>((resolve, reject) => {
-    const w = startWorker(kernel);
+    const w = startWorker(kernel, isa);
     const fail = (why: string) => reject(new FlashMlaError('backend_unavailable', `CPU worker could not start: ${why}`));
     const onError = (e: Error) => { w.off('exit', onExit); fail(e.message); };
     const onExit = (code: number) => { w.off('error', onError); fail(`exited with code ${code}`); };
@@ -132,7 +137,7 @@ class CpuBackend implements Backend {
     this.kernel = pick.kernel;
     this.info = {
       kind: 'cpu', device: `CPU, ${workers.length} worker thread${workers.length > 1 ? 's' : ''}, ${pick.kernel.name} kernel`, numSms: 8 * workers.length,
-      details: { workers: workers.length, kernel: pick.kernel.name, kernelDetail: pick.kernel.detail, chosenBy: pick.by, ...(pick.skipped.length ? { skipped: pick.skipped } : {}) },
+      details: { workers: workers.length, kernel: pick.kernel.name, ...(pick.kernel.isa ? { isa: pick.kernel.isa } : {}), kernelDetail: pick.kernel.detail, chosenBy: pick.by, ...(pick.skipped.length ? { skipped: pick.skipped } : {}) },
     };
   }
 
@@ -198,6 +203,7 @@ class CpuBackend implements Backend {
       phase: 'decode',
       units: decodeUnits(args.p),
       kernel: this.kernel.name,
+      isa: this.kernel.isa,
     };
     await this.phase(job);
     // Sequences computed in one piece were finished by the decode phase: skip a round trip when none was split.
@@ -269,7 +275,7 @@ class CpuBackend implements Backend {
     for (let i = 0; i < this.slots.length; i++) {
       if (!this.slots[i].dead) continue;
       try {
-        const w = await readyWorker(this.kernel.name);
+        const w = await readyWorker(this.kernel.name, this.kernel.isa);
         if (this.disposed) { void w.terminate(); throw disposedError(); }
         this.slots[i] = new WorkerSlot(w);
       } catch (e) {
@@ -335,8 +341,8 @@ function disposedError(): FlashMlaError {
 export async function createCpuBackend(opts: CpuBackendOptions = {}): Promise<Backend> {
   const n = opts.workers ?? Math.max(1, availableParallelism());
   checkPositiveInt('workers', n, 256);
-  const pick = await chooseCpuKernel(opts.kernel);
-  const started = await Promise.allSettled(Array.from({ length: n }, () => readyWorker(pick.kernel.name)));
+  const pick = await chooseCpuKernel(opts.kernel, opts.isa);
+  const started = await Promise.allSettled(Array.from({ length: n }, () => readyWorker(pick.kernel.name, pick.kernel.isa)));
   const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) {
     for (const r of started) if (r.status === 'fulfilled') void r.value.terminate();

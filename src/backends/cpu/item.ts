@@ -3,6 +3,7 @@
 import type { MlaProblem } from '../../core/problem.js';
 import { partWork } from '../../core/scheduler.js';
 import { type CpuDecodeArgs, type CpuScratch, rowsPerSplit, runDecodeUnit } from './kernel.js';
+import type { NativeIsa } from './native/loader.js';
 
 /** Fields in params.h order (PRM_<SNAKE_CASE>). */
 export const itemFields = [
@@ -63,8 +64,10 @@ export type CpuKernelName = 'native' | 'wasm' | 'scalar';
 /** One CPU kernel rung: what the backends call per decode unit. */
 export interface CpuKernel {
   name: CpuKernelName;
-  /** e.g. "x86-64 AVX2+FMA (dist/cpu/libflashmla_cpu.so)" */
+  /** e.g. "x86-64 AVX2+FMA, forced by FLASHMLA_CPU_ISA (dist/cpu/libflashmla_cpu.so)" */
   detail: string;
+  /** The native kernel's instruction set (native/loader.ts NativeIsa); worker threads load the same one. */
+  isa?: NativeIsa;
   runDecodeUnit(a: CpuDecodeArgs, u: number, s: CpuScratch): void;
 }
 

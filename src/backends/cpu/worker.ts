@@ -3,6 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { MlaProblem } from '../../core/problem.js';
 import { gemmColumns } from '../../core/mla/gemm.js';
 import type { CpuKernelName } from './item.js';
+import type { NativeIsa } from './native/loader.js';
 import { type CpuDecodeArgs, CpuScratch, runCombineUnit } from './kernel.js';
 import { cpuKernelByName } from './paths.js';
 import type { SparseProblem } from '../../core/sparse.js';
@@ -23,8 +24,9 @@ export interface WorkerJob {
   counter: SharedArrayBuffer;
   phase: 'decode' | 'combine';
   units: number;
-  /** The CPU kernel rung the main thread chose (paths.ts). */
+  /** The CPU kernel rung the main thread chose (paths.ts), and the native rung's ISA. */
   kernel: CpuKernelName;
+  isa?: NativeIsa;
 }
 
 /** A matmul y = x · wᵀ split into units of `cols` output columns. */
@@ -82,7 +84,7 @@ parentPort?.on('message', async (job: WorkerJob | GemmJob | SparseWorkerJob) => 
       parentPort!.postMessage({ id: job.id });
       return;
     }
-    const kernel = await cpuKernelByName((job as WorkerJob).kernel);
+    const kernel = await cpuKernelByName((job as WorkerJob).kernel, (job as WorkerJob).isa, 'the main thread');
     const a = Object.fromEntries(Object.entries(job.arrays).map(([k, v]) => [k, v && view(v)])) as unknown as CpuDecodeArgs;
     a.p = (job as WorkerJob).p;
     const counter = new Int32Array(job.counter);
@@ -98,6 +100,6 @@ parentPort?.on('message', async (job: WorkerJob | GemmJob | SparseWorkerJob) => 
 
 // The rung the main thread chose, loaded before "ready" (index.ts readyWorker: never terminated inside the native
 // library's load); a rung that fails to load here fails the first job with its reason, as before.
-const preload = (workerData as { kernel?: CpuKernelName } | undefined)?.kernel;
-if (preload) await cpuKernelByName(preload).catch(() => undefined);
+const preload = workerData as { kernel?: CpuKernelName; isa?: NativeIsa } | undefined;
+if (preload?.kernel) await cpuKernelByName(preload.kernel, preload.isa, 'the main thread').catch(() => undefined);
 parentPort?.postMessage({ ready: true });

@@ -8,61 +8,30 @@
 //   O = O * rescale + P V   3 rows x 32 columns per register block, 12 accumulators.
 // Arithmetic is f32 with f32 accumulators (FlashMLA's are f32 too; P is not rounded to bf16 here). Keys past kEnd
 // are never read; keys a causal row may not see get P = 0 and are left out of its P V pass (their V may hold inf).
-// Compiled with -mavx2 -mfma -mf16c; call flashmla_cpu_features() (features.c, built without them) first.
+// Compiled with -mavx2 -mfma -mf16c; call flashmla_cpu_features() (features.c, built without them) first. The tile
+// loop, scratch and output stores are decode_common.h, shared with decode_avx512.c; this file holds the hot loops.
 #include <immintrin.h>
-#include <math.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
 
-#include "params.h"
-
-#define DQK 576
-#define DV 512
-#define BN 64 // keys per tile
-#ifndef ROW_CHUNK
-#define ROW_CHUNK 48 // query rows per pass over a key tile (a multiple of 4 and of 3)
-#endif
-
-// Per-thread scratch, grow-only (worker threads each get their own).
-typedef struct {
-  float *q;    // [rows, DQK] scaled queries
-  float *k;    // [BN, DQK] the key tile
-  float *s;    // [rows, BN] scores, then P
-  float *o;    // [rows, DV] unnormalised output
-  float *m;    // [rows] running max (base 2)
-  float *l;    // [rows] running sum
-  float *re;   // [rows] this tile's rescale of O
-  int rows;
-} Scratch;
-static __thread Scratch tls;
-
-static float *alloc_f32(size_t n) {
-  void *p = NULL;
-  if (posix_memalign(&p, 64, (n ? n : 1) * sizeof(float))) return NULL;
-  return (float *)p;
-}
-
-static int ensure_scratch(Scratch *w, int rows) {
-  if (!w->k) {
-    w->k = alloc_f32((size_t)BN * DQK);
-    if (!w->k) return -1;
-  }
-  if (rows <= w->rows) return 0;
-  free(w->q); free(w->s); free(w->o); free(w->m); free(w->l); free(w->re);
-  w->q = alloc_f32((size_t)rows * DQK);
-  w->s = alloc_f32((size_t)rows * BN);
-  w->o = alloc_f32((size_t)rows * DV);
-  w->m = alloc_f32(rows); w->l = alloc_f32(rows); w->re = alloc_f32(rows);
-  if (!w->q || !w->s || !w->o || !w->m || !w->l || !w->re) { w->rows = 0; return -1; }
-  w->rows = rows;
-  return 0;
-}
+#define DECODE_ENTRY flashmla_cpu_decode_item
+#include "decode_common.h"
 
 static inline __m256 load_half8(const uint16_t *p, int f16) {
   __m128i h = _mm_loadu_si128((const __m128i *)p);
   if (f16) return _mm256_cvtph_ps(h);
   return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+static void load_q_row(float *dst, const uint16_t *src, int f16, float scale) {
+  const __m256 qs = _mm256_set1_ps(scale);
+  for (int d = 0; d < DQK; d += 8) _mm256_store_ps(dst + d, _mm256_mul_ps(load_half8(src + d, f16), qs));
+}
+
+static void load_key_row(float *dst, const uint16_t *src, int f16, int dims) {
+  for (int d = 0; d < dims; d += 8) _mm256_store_ps(dst + d, load_half8(src + d, f16));
+}
+
+static void store_split_row(float *dst, const float *o, float inv) {
+  for (int d = 0; d < DV; d += 8) _mm256_storeu_ps(dst + d, _mm256_mul_ps(_mm256_load_ps(o + d), _mm256_set1_ps(inv)));
 }
 
 static inline float hsum(__m256 v) {
@@ -207,116 +176,4 @@ static void softmax_row(const Scratch *w, int r, int n, int nVis) {
   w->m[r] = m;
   w->l[r] = w->l[r] * rescale + hsum(sum);
   w->re[r] = rescale;
-}
-
-static inline uint16_t f32_to_bf16(float x) {
-  uint32_t b;
-  memcpy(&b, &x, 4);
-  if ((b & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((b >> 16) | 0x40);
-  return (uint16_t)((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
-}
-
-static inline uint16_t f32_to_half(float x, int f16) {
-  return f16 ? (uint16_t)_cvtss_sh(x, _MM_FROUND_TO_NEAREST_INT) : f32_to_bf16(x);
-}
-
-static inline int visible_keys(int seqlen, int qLen, int j, int causal) {
-  if (!causal) return seqlen;
-  int v = seqlen - qLen + j + 1;
-  return v > 0 ? v : 0;
-}
-
-// Keys of the tile [t0, t0 + n) that query j sees.
-static inline int keys_in_tile(int seqlen, int qLen, int j, int causal, int t0, int n) {
-  const int v = visible_keys(seqlen, qLen, j, causal) - t0;
-  return v < 0 ? 0 : v > n ? n : v;
-}
-
-static __attribute__((noipa)) int decode_item(Scratch *w, const int32_t *prm, float scale, const uint16_t *q, const uint16_t *kCache,
-                                                 const int32_t *blockTable, uint16_t *out, float *lse, float *oAccum, float *lseAccum) {
-  const int qF16 = prm[PRM_DTYPE] == 1, kvF16 = prm[PRM_KV_DTYPE] == 1;
-  const int hQ = prm[PRM_HQ], hKv = prm[PRM_HKV], nGroups = prm[PRM_NGROUPS];
-  const int page = prm[PRM_PAGE_BLOCK_SIZE], causal = prm[PRM_CAUSAL];
-  const int i = prm[PRM_BATCH], qStart = prm[PRM_Q_START], qLen = prm[PRM_Q_LEN], seqlen = prm[PRM_SEQLEN];
-  const int kBegin = prm[PRM_K_BEGIN], kEnd = prm[PRM_K_END], g = prm[PRM_KV_HEAD];
-  const int rows = qLen * nGroups;
-  if (rows == 0) return 0;
-  if (ensure_scratch(w, rows)) return -1;
-
-  const __m256 qs = _mm256_set1_ps(scale * 1.4426950408889634f);
-  for (int r = 0; r < rows; r++) {
-    const int j = r / nGroups, h = g * nGroups + r % nGroups;
-    const uint16_t *src = q + ((size_t)(qStart + j) * hQ + h) * DQK;
-    for (int d = 0; d < DQK; d += 8) _mm256_store_ps(w->q + (size_t)r * DQK + d, _mm256_mul_ps(load_half8(src + d, qF16), qs));
-    w->m[r] = -INFINITY;
-    w->l[r] = 0.0f;
-  }
-  memset(w->o, 0, (size_t)rows * DV * sizeof(float));
-
-  const int32_t *table = blockTable + (size_t)i * prm[PRM_MAX_BLOCKS_PER_SEQ];
-  for (int t0 = kBegin; t0 < kEnd; t0 += BN) {
-    const int n = kEnd - t0 < BN ? kEnd - t0 : BN;
-    for (int t = 0; t < n; t++) {
-      const int key = t0 + t;
-      const uint16_t *src = kCache + (((size_t)table[key / page] * page + key % page) * hKv + g) * DQK;
-      float *dst = w->k + (size_t)t * DQK;
-      for (int d = 0; d < DQK; d += 8) _mm256_store_ps(dst + d, load_half8(src + d, kvF16));
-    }
-    // Row chunks keep Q, O and P of the chunk plus the f32 key tile (147 KB) inside a 512 KB L2.
-    for (int r0 = 0; r0 < rows; r0 += ROW_CHUNK) {
-      const int r1 = r0 + ROW_CHUNK < rows ? r0 + ROW_CHUNK : rows;
-      tile_scores(w, r0, r1, n);
-      for (int r = r0; r < r1; r++) softmax_row(w, r, n, visible_keys(seqlen, qLen, r / nGroups, causal) - t0);
-      // A key a row may not see must stay out of its P V product, not just weigh 0: its V may be inf or NaN (0 x inf
-      // is NaN). Each run of rows that sees the same keys of this tile gets its own pass (one pass off the diagonal).
-      for (int r = r0; r < r1;) {
-        const int nv = keys_in_tile(seqlen, qLen, r / nGroups, causal, t0, n);
-        int e = r + 1;
-        while (e < r1 && keys_in_tile(seqlen, qLen, e / nGroups, causal, t0, n) == nv) e++;
-        tile_accumulate(w, r, e, nv);
-        r = e;
-      }
-    }
-  }
-
-  const double ln2 = 0.69314718055994531;
-  for (int r = 0; r < rows; r++) {
-    const int j = r / nGroups, h = g * nGroups + r % nGroups;
-    // l == 0: no finite score. A whole sequence: no key (out 0, lse +inf) or keys that all scored -inf (NaN, as the
-    // reference's exp(-inf - -inf)); a split keeps lse -inf and its unnormalised 0 x V sums (NaN where V is inf).
-    const int empty = w->l[r] == 0.0f;
-    const float inv = empty ? 1.0f : 1.0f / w->l[r];
-    const float l = empty ? -INFINITY : (float)((double)w->m[r] * ln2 + log((double)w->l[r]));
-    const float *o = w->o + (size_t)r * DV;
-    if (prm[PRM_NO_SPLIT]) {
-      uint16_t *dst = out + ((size_t)(qStart + j) * hQ + h) * DV;
-      float *lo = lse + (size_t)i * prm[PRM_LSE_STRIDE_B] + (size_t)h * prm[PRM_LSE_STRIDE_H] + (size_t)(qStart + j) * prm[PRM_LSE_STRIDE_T];
-      if (empty) {
-        const int seesKeys = visible_keys(seqlen, qLen, j, causal) > 0;
-        const uint16_t fill = seesKeys ? f32_to_half(NAN, qF16) : 0;
-        for (int d = 0; d < DV; d++) dst[d] = fill;
-        *lo = seesKeys ? NAN : INFINITY;
-        continue;
-      }
-      for (int d = 0; d < DV; d++) dst[d] = f32_to_half(o[d] * inv, qF16);
-      *lo = l;
-    } else {
-      const size_t row = (size_t)prm[PRM_SPLIT_SLOT] * prm[PRM_ROWS_PER_SPLIT] + (size_t)j * hQ + h;
-      float *dst = oAccum + row * DV;
-      for (int d = 0; d < DV; d += 8) _mm256_storeu_ps(dst + d, _mm256_mul_ps(_mm256_load_ps(o + d), _mm256_set1_ps(inv)));
-      lseAccum[row] = l;
-    }
-  }
-  return 0;
-}
-
-/**
- * One work item. prm: PRM_COUNT int32 fields (params.h); scale: softmaxScale. Returns 0, or -1 when scratch
- * memory cannot be allocated. The scratch pointer reaches the helpers as an opaque argument (noipa above): when
- * gcc propagated &tls into clones of them, a dlopen()ed library's general-dynamic TLS turned into
- * __tls_get_addr calls inside the hot loops (1.6-2.5x slower).
- */
-int flashmla_cpu_decode_item(const int32_t *prm, float scale, const uint16_t *q, const uint16_t *kCache,
-                             const int32_t *blockTable, uint16_t *out, float *lse, float *oAccum, float *lseAccum) {
-  return decode_item(&tls, prm, scale, q, kCache, blockTable, out, lse, oAccum, lseAccum);
 }

@@ -2,7 +2,11 @@
 // when the features are missing, instead of faulting on the first vector instruction).
 #include <stdint.h>
 
-/** Bit 0: AVX2 + FMA + F16C (what decode_avx2.c needs). Bit 1: AVX-512F. Bit 2: AVX512_BF16. */
+/**
+ * Bit 0: AVX2 + FMA + F16C (what decode_avx2.c needs). Bit 1: AVX-512F. Bit 2: AVX512_BF16. Bit 3: AVX-512 BW + VL
+ * + DQ. decode_avx512.c needs bits 0, 1 and 3; its BF16_DOT build bit 2 as well. gcc's checks include the OS's
+ * (XGETBV): a kernel that does not save the ZMM registers reports no AVX-512.
+ */
 int32_t flashmla_cpu_features(void) {
   int32_t f = 0;
 #if defined(__x86_64__) || defined(__i386__)
@@ -10,6 +14,7 @@ int32_t flashmla_cpu_features(void) {
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) f |= 1;
   if (__builtin_cpu_supports("avx512f")) f |= 2;
   if (__builtin_cpu_supports("avx512bf16")) f |= 4;
+  if (__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")) f |= 8;
 #endif
   return f;
 }

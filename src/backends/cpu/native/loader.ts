@@ -18,42 +18,125 @@ export function nativeLibDir(): string {
   return join(d, 'dist/cpu');
 }
 
-export type NativeLoad = { kernel: CpuKernel; reason?: undefined } | { kernel?: undefined; reason: string };
+/** The instruction sets the library has a kernel for, best first. */
+export const nativeIsas = ['avx512bf16', 'avx512', 'avx2'] as const;
+export type NativeIsa = (typeof nativeIsas)[number];
+export type NativeIsaChoice = NativeIsa | 'auto';
+export const nativeIsaChoices: readonly NativeIsaChoice[] = ['auto', ...nativeIsas];
 
-let cached: NativeLoad | undefined;
+/** Per ISA: the features.c bits it needs, its entry point, how `detail` names it, and what a CPU lacking it lacks. */
+const isaTable: Record<NativeIsa, { bits: number; entry: string; label: string; needs: string }> = {
+  avx512bf16: {
+    bits: 1 | 2 | 4 | 8, entry: 'flashmla_cpu_decode_item_avx512bf16',
+    label: 'AVX-512 + AVX512_BF16 (vdpbf16ps for bf16 Q·Kᵀ, f32 P·V)', needs: 'AVX-512F/BW/VL/DQ and AVX512_BF16',
+  },
+  avx512: { bits: 1 | 2 | 8, entry: 'flashmla_cpu_decode_item_avx512', label: 'AVX-512 (16-lane f32 FMA)', needs: 'AVX-512F/BW/VL/DQ' },
+  avx2: { bits: 1, entry: 'flashmla_cpu_decode_item', label: 'AVX2+FMA', needs: 'AVX2, FMA and F16C' },
+};
 
-/** Load once per thread (each worker thread binds the library itself). */
-export async function loadNativeKernel(): Promise<NativeLoad> {
-  cached ??= await load().catch((e: unknown) => ({ reason: `cannot load: ${e instanceof Error ? e.message : String(e)}` }));
-  return cached;
+/** The ISAs this CPU can run (features.c bits), best first. */
+export function isasFor(features: number): NativeIsa[] {
+  return nativeIsas.filter((i) => (features & isaTable[i].bits) === isaTable[i].bits);
 }
 
-async function load(): Promise<NativeLoad> {
-  if (process.arch !== 'x64') return { reason: `no native kernel for ${process.arch} (x86-64 only)` };
+export type NativeLoad = { kernel: CpuKernel; reason?: undefined } | { kernel?: undefined; reason: string };
+
+type Lib = { lib: { func(decl: string): (...a: unknown[]) => unknown }; features: number; file: string };
+let library: Promise<Lib | string> | undefined;
+const kernels = new Map<string, NativeLoad>();
+
+/**
+ * Load once per thread (each worker thread binds the library itself) and per ISA request. `isa` 'auto' takes the
+ * best ISA the CPU has; a named one the CPU lacks is a reason, never an illegal instruction. `by` says in `detail`
+ * who asked for a named ISA (the main thread's choice is passed to workers as a name).
+ */
+export async function loadNativeKernel(isa: NativeIsaChoice = 'auto', by = 'option'): Promise<NativeLoad> {
+  const mask = featureMask();
+  const key = `${isa} ${by} ${mask}`;
+  let k = kernels.get(key);
+  if (!k) {
+    library ??= openLibrary().catch((e: unknown) => `cannot load: ${e instanceof Error ? e.message : String(e)}`);
+    const l = await library;
+    k = typeof l === 'string' ? { reason: l } : bindKernel({ ...l, features: l.features & mask }, isa, by);
+    const masked = mask === -1 ? '' : ` (FLASHMLA_CPU_FEATURE_MASK=${process.env.FLASHMLA_CPU_FEATURE_MASK})`;
+    if (masked && k.reason !== undefined) k = { reason: k.reason + masked };
+    if (masked && k.kernel) k.kernel.detail += masked;
+    kernels.set(key, k);
+  }
+  return k;
+}
+
+/**
+ * FLASHMLA_CPU_FEATURE_MASK (an integer, e.g. 1 = AVX2 only) is ANDed with what features.c reports: it can hide
+ * instruction sets the CPU has (to test the fallbacks and refusals, or to see what a CI machine without AVX-512
+ * would run), never add one.
+ */
+function featureMask(): number {
+  const m = process.env.FLASHMLA_CPU_FEATURE_MASK;
+  return m === undefined || m === '' || !Number.isInteger(Number(m)) ? -1 : Number(m) | 0;
+}
+
+async function openLibrary(): Promise<Lib | string> {
+  if (process.arch !== 'x64') return `no native kernel for ${process.arch} (x86-64 only)`;
   const dir = nativeLibDir(), file = join(dir, nativeLibName);
-  if (!existsSync(file)) return { reason: `${file} not built (npm run build, or node scripts/build-cpu.mjs)` };
+  if (!existsSync(file)) return `${file} not built (npm run build, or node scripts/build-cpu.mjs)`;
   let manifest: { files?: Record<string, string> };
-  try { manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')); } catch { return { reason: `${dir}/manifest.json missing or unreadable` }; }
+  try { manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')); } catch { return `${dir}/manifest.json missing or unreadable`; }
   const want = manifest.files?.[nativeLibName];
   const got = createHash('sha256').update(readFileSync(file)).digest('hex');
-  if (want !== got) return { reason: `${nativeLibName}: sha256 ${got.slice(0, 12)}... does not match manifest.json (${String(want).slice(0, 12)}...); rebuild` };
+  if (want !== got) return `${nativeLibName}: sha256 ${got.slice(0, 12)}... does not match manifest.json (${String(want).slice(0, 12)}...); rebuild`;
   const koffi = (await import('koffi')).default;
   const lib = koffi.load(file);
   const features = lib.func('int32_t flashmla_cpu_features(void)')() as number;
   const abi = lib.func('int32_t flashmla_cpu_abi(void)')() as number;
-  if (abi !== itemFields.length * 1000 + 1) return { reason: `${nativeLibName} was built for another parameter layout (abi ${abi}); rebuild` };
-  if (!(features & 1)) return { reason: 'this CPU lacks AVX2, FMA or F16C' };
-  const fn = lib.func('int flashmla_cpu_decode_item(const int32_t *prm, float scale, const uint16_t *q, const uint16_t *kCache, '
-    + 'const int32_t *blockTable, uint16_t *out, float *lse, float *oAccum, float *lseAccum)') as (...a: unknown[]) => number;
+  if (abi !== itemFields.length * 1000 + 1) return `${nativeLibName} was built for another parameter layout (abi ${abi}); rebuild`;
+  return { lib, features, file };
+}
+
+function bindKernel({ lib, features, file }: Lib, request: NativeIsaChoice, by: string): NativeLoad {
+  const have = isasFor(features);
+  if (!have.length) return { reason: 'this CPU lacks AVX2, FMA or F16C' };
+  const bind = (isa: NativeIsa): ((...a: unknown[]) => number) | string => {
+    try {
+      return lib.func(`int ${isaTable[isa].entry}(const int32_t *prm, float scale, const uint16_t *q, const uint16_t *kCache, `
+        + 'const int32_t *blockTable, uint16_t *out, float *lse, float *oAccum, float *lseAccum)') as (...a: unknown[]) => number;
+    } catch (e) {
+      return `${nativeLibName} has no ${isaTable[isa].entry} (built without it? see manifest.json "skipped"; ${e instanceof Error ? e.message : String(e)})`;
+    }
+  };
+  let isa: NativeIsa, why: string, fn: ((...a: unknown[]) => number) | string;
+  if (request === 'auto') {
+    // The best ISA the CPU has whose entry point the library holds (a compiler without AVX-512 flags leaves them out).
+    const absent: NativeIsa[] = [];
+    isa = have[0];
+    fn = bind(isa);
+    while (typeof fn === 'string' && absent.length + 1 < have.length) {
+      absent.push(isa);
+      isa = have[absent.length];
+      fn = bind(isa);
+    }
+    // What the next better ISA needs beyond this one.
+    const missing: Record<NativeIsa, string> = { avx512bf16: '', avx512: 'AVX512_BF16', avx2: 'AVX-512F/BW/VL/DQ' };
+    why = absent.length ? `chosen: the library lacks ${absent.join(', ')}`
+      : missing[isa] ? `chosen: this CPU lacks ${missing[isa]}` : 'chosen: the best this CPU has';
+  } else {
+    if (!nativeIsas.includes(request)) return { reason: `no native ISA '${String(request)}' (${nativeIsaChoices.join(' | ')})` };
+    if (!have.includes(request)) return { reason: `ISA ${request} forced (${by}) but this CPU lacks ${isaTable[request].needs} (it has: ${have.join(', ')})` };
+    isa = request;
+    why = `forced by ${by}${have[0] !== isa ? `; ${have[0]} available` : ''}`;
+    fn = bind(isa);
+  }
+  if (typeof fn === 'string') return { reason: fn };
+  const entry = fn;
   const prm = new Int32Array(itemFields.length);
-  const isa = ['AVX2+FMA', features & 2 ? 'AVX-512F present, unused' : '', features & 4 ? 'AVX512_BF16 present, unused' : ''].filter(Boolean).join('; ');
   return {
     kernel: {
       name: 'native',
-      detail: `x86-64 ${isa} (${file})`,
+      isa,
+      detail: `x86-64 ${isaTable[isa].label}, ${why} (${file})`,
       runDecodeUnit(a: CpuDecodeArgs, u: number): void {
         forEachItem(a, u, prm, (pr) => {
-          const rc = fn(pr, a.p.softmaxScale, a.q, a.kCache, a.blockTable, a.out, a.lse, a.oAccum, a.lseAccum);
+          const rc = entry(pr, a.p.softmaxScale, a.q, a.kCache, a.blockTable, a.out, a.lse, a.oAccum, a.lseAccum);
           if (rc !== 0) throw new FlashMlaError('out_of_memory', `native CPU kernel: scratch allocation failed (rc ${rc})`);
         });
       },

@@ -1,0 +1,253 @@
+// The native CPU decode kernel, x86-64 AVX-512: the same work item, outputs and tile loop as decode_avx2.c (the
+// loop, scratch and stores are decode_common.h), with 16-lane hot loops:
+//   S = Q K^T   4 query rows x 4 keys per register block, 16 lanes along dQk, 16 accumulators folded into one
+//               vector of 16 scores by a transposing add tree;
+//   online softmax in base 2, a 16-lane exp2 (the AVX2 unit's polynomial);
+//   O = O * rescale + P V   4 rows x 64 columns per register block, 16 accumulators, P in f32.
+// Built twice (scripts/build-cpu.mjs):
+//   BF16_DOT=0, -mavx512f -mavx512bw -mavx512vl -mavx512dq -mfma -mf16c: flashmla_cpu_decode_item_avx512, all f32.
+//   BF16_DOT=1, the same plus -mavx512bf16: flashmla_cpu_decode_item_avx512bf16. For bf16 q on a bf16 cache, Q K^T
+//     runs vdpbf16ps on the raw bf16 q rows and the key rows in the cache: each bf16 x bf16 product is exact in f32
+//     and is added to an f32 accumulator with round-to-nearest-even (as an FMA would), 32 products an instruction;
+//     the f32 score is then multiplied by softmaxScale * log2 e. What differs from f32 FMA: the instruction treats
+//     subnormal inputs as zero and flushes a subnormal result to zero (DAZ / FTZ, whatever MXCSR says), so a
+//     |q| or |k| below 2^-126 drops out of its product (it contributes less than 2^-126 * |other| to a score), and
+//     a subnormal times an infinity gives NaN (0 x inf) where f32 gives +-inf: so a NaN score is recomputed in f32
+//     (dot_f32, rare: only inputs holding NaN or infinity get there) and NaN / +-inf scores are those of f32
+//     arithmetic. P V stays f32 FMA.
+// Call flashmla_cpu_features() (features.c) first: this code faults on a CPU without the instructions.
+#include <immintrin.h>
+
+#if BF16_DOT
+#define DECODE_ENTRY flashmla_cpu_decode_item_avx512bf16
+#else
+#define DECODE_ENTRY flashmla_cpu_decode_item_avx512
+#endif
+#include "decode_common.h"
+
+static inline __m512 load_half16(const uint16_t *p, int f16) {
+  const __m256i h = _mm256_loadu_si256((const __m256i *)p);
+  if (f16) return _mm512_cvtph_ps(h);
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+static void load_q_row(float *dst, const uint16_t *src, int f16, float scale) {
+  const __m512 qs = _mm512_set1_ps(scale);
+  for (int d = 0; d < DQK; d += 16) _mm512_store_ps(dst + d, _mm512_mul_ps(load_half16(src + d, f16), qs));
+}
+
+static void load_key_row(float *dst, const uint16_t *src, int f16, int dims) {
+  for (int d = 0; d < dims; d += 16) _mm512_store_ps(dst + d, load_half16(src + d, f16));
+}
+
+static void store_split_row(float *dst, const float *o, float inv) {
+  const __m512 s = _mm512_set1_ps(inv);
+  for (int d = 0; d < DV; d += 16) _mm512_storeu_ps(dst + d, _mm512_mul_ps(_mm512_load_ps(o + d), s));
+}
+
+// Lane 4i + j of the result is the sum of the 16 lanes of v[4i + j]: pairs, then quads of 128-bit chunks, then
+// 256-bit halves are added after a shuffle, 15 adds and 30 shuffles for 16 sums.
+static inline __m512 reduce16(const __m512 *v) {
+  __m512 a[8], b[4], c[2];
+  for (int i = 0; i < 8; i++) a[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
+  for (int i = 0; i < 4; i++) b[i] = _mm512_add_ps(_mm512_shuffle_ps(a[2 * i], a[2 * i + 1], 0x44), _mm512_shuffle_ps(a[2 * i], a[2 * i + 1], 0xee));
+  for (int i = 0; i < 2; i++)
+    c[i] = _mm512_add_ps(_mm512_shuffle_f32x4(b[2 * i], b[2 * i + 1], 0x88), _mm512_shuffle_f32x4(b[2 * i], b[2 * i + 1], 0xdd));
+  return _mm512_add_ps(_mm512_shuffle_f32x4(c[0], c[1], 0x88), _mm512_shuffle_f32x4(c[0], c[1], 0xdd));
+}
+
+#if BF16_DOT
+// q . k in f32 FMA on bf16 rows (exact products, subnormals kept): a NaN score from vdpbf16ps is redone with it.
+static __attribute__((noinline, cold)) float dot_f32(const uint16_t *q, const uint16_t *k) {
+  float s = 0.0f;
+  for (int d = 0; d < DQK; d++) {
+    const uint32_t a = (uint32_t)q[d] << 16, b = (uint32_t)k[d] << 16;
+    float x, y;
+    memcpy(&x, &a, 4);
+    memcpy(&y, &b, 4);
+    s = fmaf(x, y, s);
+  }
+  return s;
+}
+#endif
+
+// S[r][t] = (q_r . k_t) * sc for RB rows x KB keys; q rows DQK apart, k[j] the key rows. f32 operands, or (dot)
+// raw bf16 ones with vdpbf16ps. A full 4 x 4 block is reduced by the tree, a partial one lane by lane.
+static inline __attribute__((always_inline)) void qk_block(const void *q, const void *const *k, float *s, float sc, const int RB,
+                                                           const int KB, const int dot) {
+  __m512 acc[16];
+  for (int i = 0; i < 16; i++) acc[i] = _mm512_setzero_ps();
+#if BF16_DOT
+  if (dot) {
+    const uint16_t *qh = (const uint16_t *)q;
+    for (int d = 0; d < DQK; d += 32) {
+      __m512i kv[4];
+      for (int j = 0; j < KB; j++) kv[j] = _mm512_loadu_si512((const void *)((const uint16_t *)k[j] + d));
+      for (int i = 0; i < RB; i++) {
+        const __m512bh qv = (__m512bh)_mm512_load_si512((const void *)(qh + i * DQK + d));
+        for (int j = 0; j < KB; j++) acc[i * 4 + j] = _mm512_dpbf16_ps(acc[i * 4 + j], qv, (__m512bh)kv[j]);
+      }
+    }
+  } else
+#endif
+  {
+    (void)dot;
+    const float *qf = (const float *)q;
+    for (int d = 0; d < DQK; d += 16) {
+      __m512 kv[4];
+      for (int j = 0; j < KB; j++) kv[j] = _mm512_load_ps((const float *)k[j] + d);
+      for (int i = 0; i < RB; i++) {
+        const __m512 qv = _mm512_load_ps(qf + i * DQK + d);
+        for (int j = 0; j < KB; j++) acc[i * 4 + j] = _mm512_fmadd_ps(qv, kv[j], acc[i * 4 + j]);
+      }
+    }
+  }
+  if (RB == 4 && KB == 4) {
+    const __m512 r = _mm512_mul_ps(reduce16(acc), _mm512_set1_ps(sc));
+    _mm_storeu_ps(s, _mm512_castps512_ps128(r));
+    _mm_storeu_ps(s + BN, _mm512_extractf32x4_ps(r, 1));
+    _mm_storeu_ps(s + 2 * BN, _mm512_extractf32x4_ps(r, 2));
+    _mm_storeu_ps(s + 3 * BN, _mm512_extractf32x4_ps(r, 3));
+#if BF16_DOT
+    if (dot) {
+      for (unsigned nan = _mm512_cmp_ps_mask(r, r, _CMP_UNORD_Q); nan; nan &= nan - 1) {
+        const int lane = __builtin_ctz(nan), i = lane / 4, j = lane % 4;
+        s[i * BN + j] = dot_f32((const uint16_t *)q + i * DQK, (const uint16_t *)k[j]) * sc;
+      }
+    }
+#endif
+  } else {
+    for (int i = 0; i < RB; i++)
+      for (int j = 0; j < KB; j++) {
+        float v = _mm512_reduce_add_ps(acc[i * 4 + j]) * sc;
+#if BF16_DOT
+        if (dot && v != v) v = dot_f32((const uint16_t *)q + i * DQK, (const uint16_t *)k[j]) * sc;
+#endif
+        s[i * BN + j] = v;
+      }
+  }
+}
+
+// Rows [r0, r1) x keys [0, n): 4 x 4 blocks, then the key remainder, then single rows.
+static inline __attribute__((always_inline)) void tile_scores_as(const Scratch *w, int r0, int r1, int n, const int dot) {
+  const size_t qRow = dot ? DQK * sizeof(uint16_t) : DQK * sizeof(float);
+  const float sc = dot ? w->scoreScale : 1.0f;
+  const void *k[BN];
+  for (int t = 0; t < n; t++) k[t] = dot ? (const void *)w->kp[t] : (const void *)(w->k + (size_t)t * DQK);
+  int r = r0;
+  for (; r + 4 <= r1; r += 4) {
+    const void *q = (const char *)w->q + r * qRow;
+    float *s = w->s + (size_t)r * BN;
+    int t = 0;
+    for (; t + 4 <= n; t += 4) qk_block(q, k + t, s + t, sc, 4, 4, dot);
+    for (; t < n; t++) qk_block(q, k + t, s + t, sc, 4, 1, dot);
+  }
+  for (; r < r1; r++) {
+    const void *q = (const char *)w->q + r * qRow;
+    float *s = w->s + (size_t)r * BN;
+    int t = 0;
+    for (; t + 4 <= n; t += 4) qk_block(q, k + t, s + t, sc, 1, 4, dot);
+    for (; t < n; t++) qk_block(q, k + t, s + t, sc, 1, 1, dot);
+  }
+}
+
+static void tile_scores(const Scratch *w, int r0, int r1, int n) {
+  if (BF16_DOT && w->dot) tile_scores_as(w, r0, r1, n, 1);
+  else tile_scores_as(w, r0, r1, n, 0);
+}
+
+// O[r] = O[r] * rescale[r] + sum_t P[r][t] v_t for RB rows, 64 columns at c.
+static inline __attribute__((always_inline)) void pv_block(const Scratch *w, int r, int c, int n, const int RB) {
+  __m512 acc[4][4];
+  for (int i = 0; i < RB; i++) {
+    const __m512 sc = _mm512_set1_ps(w->re[r + i]);
+    for (int j = 0; j < 4; j++) acc[i][j] = _mm512_mul_ps(_mm512_load_ps(w->o + (size_t)(r + i) * DV + c + 16 * j), sc);
+  }
+  const float *p = w->s + (size_t)r * BN;
+  for (int t = 0; t < n; t++) {
+    const float *v = w->k + (size_t)t * DQK + c;
+    __m512 vv[4];
+    for (int j = 0; j < 4; j++) vv[j] = _mm512_load_ps(v + 16 * j);
+    for (int i = 0; i < RB; i++) {
+      const __m512 pb = _mm512_set1_ps(p[i * BN + t]);
+      for (int j = 0; j < 4; j++) acc[i][j] = _mm512_fmadd_ps(pb, vv[j], acc[i][j]);
+    }
+  }
+  for (int i = 0; i < RB; i++)
+    for (int j = 0; j < 4; j++) _mm512_store_ps(w->o + (size_t)(r + i) * DV + c + 16 * j, acc[i][j]);
+}
+
+// Rows [r0, r1). Columns outermost: the 64 x 64 slice of V (16 KB) stays in L1 while every row block uses it.
+static void tile_accumulate(const Scratch *w, int r0, int r1, int n) {
+  for (int c = 0; c < DV; c += 64) {
+    int r = r0;
+    for (; r + 4 <= r1; r += 4) pv_block(w, r, c, n, 4);
+    if (r1 - r == 3) pv_block(w, r, c, n, 3);
+    else if (r1 - r == 2) pv_block(w, r, c, n, 2);
+    else if (r1 - r == 1) pv_block(w, r, c, n, 1);
+  }
+}
+
+// 2^x for x <= 0; exactly 0 below -126 (masked keys give -inf).
+static inline __m512 exp2_neg(__m512 x) {
+  const __m512 lo = _mm512_set1_ps(-126.0f);
+  const __mmask16 keep = _mm512_cmp_ps_mask(x, lo, _CMP_NLT_UQ);
+  x = _mm512_max_ps(x, lo);
+  const __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m512 f = _mm512_sub_ps(x, n); // [-0.5, 0.5]
+  // Taylor series of 2^f = e^(f ln 2) to degree 7: relative error < 1e-8 on [-0.5, 0.5] (decode_avx2.c's).
+  __m512 p = _mm512_set1_ps(1.5252733804059840e-05f);
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.5403530393381606e-04f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.3333558146428443e-03f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.6181291076284772e-03f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.5504108664821580e-02f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.4022650695910071e-01f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.9314718055994531e-01f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
+  const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+  return _mm512_maskz_mul_ps(keep, p, _mm512_castsi512_ps(e));
+}
+
+// Scores of row r (keys < nVis visible, < n in the tile) become P = 2^(s - max); w->re[r] gets the old-O factor.
+static void softmax_row(const Scratch *w, int r, int n, int nVis) {
+  float *s = w->s + (size_t)r * BN;
+  if (nVis < 0) nVis = 0;
+  if (nVis > n) nVis = n;
+  for (int t = nVis; t < BN; t++) s[t] = -INFINITY; // masked and past-the-tile keys
+  const float old = w->m[r];
+  // A NaN or +inf score (from NaN or infinity in q or in a visible key) poisons the row for good, as in the float64
+  // reference (+inf - +inf is NaN there): max_ps and the exp2 clamp would otherwise drop it.
+  const __m512 pinf = _mm512_set1_ps(INFINITY);
+  __m512 mx = _mm512_set1_ps(-INFINITY);
+  __mmask16 unordered = 0;
+  for (int t = 0; t < BN; t += 16) {
+    const __m512 v = _mm512_load_ps(s + t);
+    unordered |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(v, pinf, _CMP_EQ_OQ);
+    mx = _mm512_max_ps(mx, v);
+  }
+  if (old != old || unordered) {
+    for (int t = 0; t < BN; t++) s[t] = NAN;
+    w->m[r] = NAN;
+    w->l[r] = NAN;
+    w->re[r] = NAN;
+    return;
+  }
+  float m = _mm512_reduce_max_ps(mx);
+  if (old > m) m = old;
+  if (m == -INFINITY) { // nothing seen yet: P = 0, O stays 0
+    memset(s, 0, BN * sizeof(float));
+    w->re[r] = 1.0f;
+    return;
+  }
+  const float rescale = old == -INFINITY ? 0.0f : exp2f(old - m);
+  const __m512 mv = _mm512_set1_ps(m);
+  __m512 sum = _mm512_setzero_ps();
+  for (int t = 0; t < BN; t += 16) {
+    const __m512 e = exp2_neg(_mm512_sub_ps(_mm512_load_ps(s + t), mv));
+    _mm512_store_ps(s + t, e);
+    sum = _mm512_add_ps(sum, e);
+  }
+  w->m[r] = m;
+  w->l[r] = w->l[r] * rescale + _mm512_reduce_add_ps(sum);
+  w->re[r] = rescale;
+}
