@@ -191,6 +191,8 @@ export class MlaDecoder {
     /** Built once here, reused by every run() of the step. */
     decode: DecodePlan;
     blockTable: Tensor; cacheSeqlens: Tensor; qIndptr?: Tensor; meta: Tensor; numSplits: Tensor;
+    /** The same words in the workspace layout, where the backend reads them in place (BackendInfo.readsIndexWords). */
+    indexWords?: Tensor;
     host: NonNullable<DecodeCall['host']>;
     problem?: MlaProblem;
     outs: { out: Tensor; lse: Tensor }[];
@@ -236,6 +238,7 @@ export class MlaDecoder {
       plan, host, decode,
       blockTable: dev(blockTable), cacheSeqlens: dev(seq), qIndptr: indptr && dev(indptr),
       meta: dev(md.tileSchedulerMetadata), numSplits: dev(md.numSplits),
+      ...(this.backend.info.readsIndexWords ? { indexWords: dev(packIndexWords(decode, blockTable, host)) } : {}),
       outs: [], next: 0,
     };
     const outputs = opts.outputs ?? 1;
@@ -296,6 +299,7 @@ export class MlaDecoder {
     await this.backend.decode({
       problem: p.problem, q, kCache, blockTable: p.blockTable, cacheSeqlens: p.cacheSeqlens, qIndptr: p.qIndptr,
       tileSchedulerMetadata: p.meta, numSplits: p.numSplits, out: o.out, lse: o.lse, host: p.host, plan: p.decode,
+      ...(p.indexWords ? { indexWords: p.indexWords } : {}),
     });
     return o;
   }
@@ -303,7 +307,7 @@ export class MlaDecoder {
   private release(): void {
     const p = this.planned;
     if (!p || this.backend.kind === 'cpu') return;
-    for (const t of [p.blockTable, p.cacheSeqlens, p.qIndptr, p.meta, p.numSplits]) if (t) this.backend.free(t);
+    for (const t of [p.blockTable, p.cacheSeqlens, p.qIndptr, p.meta, p.numSplits, p.indexWords]) if (t) this.backend.free(t);
     for (const o of p.outs) { this.backend.free(o.out); this.backend.free(o.lse); }
   }
 
@@ -318,3 +322,18 @@ function checkSameShape(name: string, t: Tensor, shape: number[]): void {
     throw invalidArgument(name, `shape [${shape.join(', ')}] (as planned)`, `[${t.shape.join(', ')}]`);
   }
 }
+
+/**
+ * A step's index words in its plan's workspace layout (core/plan.ts planDecode): the block table [b, maxBlocksPerSeq],
+ * the cache lengths, qIndptr (varlen), the scheduler metadata and numSplits, each at its workspace offset.
+ */
+function packIndexWords(plan: DecodePlan, blockTable: Tensor<Int32Array>, host: NonNullable<DecodeCall['host']>): Tensor<Int32Array> {
+  const w = plan.workspace, words = new Int32Array(w.indexWords);
+  words.set(blockTable.host().subarray(0, plan.b * plan.maxBlocksPerSeq), w.blockTable);
+  words.set(host.cacheSeqlens.subarray(0, plan.b), w.cacheSeqlens);
+  if (plan.varlen && host.qIndptr) words.set(host.qIndptr.subarray(0, plan.b + 1), w.qIndptr);
+  words.set(host.tileSchedulerMetadata, w.tileSchedulerMetadata);
+  words.set(host.numSplits.subarray(0, plan.b + 1), w.numSplits);
+  return fromArray('i32', [w.indexWords], words);
+}
+

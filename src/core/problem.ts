@@ -75,6 +75,13 @@ export interface DecodeCall {
   host?: { cacheSeqlens: Int32Array; qIndptr?: Int32Array; tileSchedulerMetadata: Int32Array; numSplits: Int32Array };
   /** The step's plan (core/plan.ts): accumulator count, workspace layout, whether a combine runs. */
   plan: DecodePlan;
+  /**
+   * The same index words already packed in the plan's workspace layout (plan.workspace: blockTable | cacheSeqlens |
+   * qIndptr | tileSchedulerMetadata | numSplits, `indexWords` i32 words), on the device, unchanged while any call that
+   * uses it is queued: MlaDecoder makes it where the backend reads it in place (BackendInfo.readsIndexWords), so a call
+   * stages nothing. The separate tensors above stay authoritative for every other backend and for validation.
+   */
+  indexWords?: Tensor;
 }
 
 /**
@@ -123,6 +130,11 @@ export interface BackendInfo {
    * the CUDA backend's rule (autoRuleCuda).
    */
   autoRule?: AutoRule;
+  /**
+   * True when the backend's decode reads DecodeCall.indexWords in place (WebGPU: bound as the index buffer, so a call
+   * copies no index words into its workspace first); MlaDecoder then packs and uploads them once a step.
+   */
+  readsIndexWords?: boolean;
   details?: Record<string, unknown>;
 }
 

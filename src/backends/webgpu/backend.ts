@@ -215,7 +215,7 @@ export class WebGpuBackend implements Backend {
     this.maxBufferBytes = Math.min(opts.maxBufferBytes ?? caps.maxBufferSize, caps.maxBufferSize);
     this.maxBindingBytes = Math.min(opts.maxBindingBytes ?? caps.maxStorageBufferBindingSize, caps.maxStorageBufferBindingSize, this.maxBufferBytes);
     this.info = {
-      kind: 'webgpu', device: description, numSms: opts.numSms ?? defaultNumSms, schedule: opts.schedule ?? webgpuScheduleDefault, autoRule: autoRuleWebGpu,
+      kind: 'webgpu', device: description, numSms: opts.numSms ?? defaultNumSms, schedule: opts.schedule ?? webgpuScheduleDefault, autoRule: autoRuleWebGpu, readsIndexWords: true,
       details: { ...caps, decodePath: this.decodePath.path, decodePathWhy: this.decodePath.why },
     };
     this.idx = this.buffer('flashmla.idx', idxCapacityInit * 4, Usage.STORAGE | Usage.COPY_DST);
@@ -571,7 +571,14 @@ export class WebGpuBackend implements Backend {
     // The workspace layout is the plan's (core/plan.ts): index words blockTable | seqlens | qIndptr | metadata |
     // numSplits; accumulators lseAccum | oAccum.
     const w = l.plan.workspace;
-    const btOff = w.blockTable, seqOff = w.cacheSeqlens, qiOff = w.qIndptr, metaOff = w.tileSchedulerMetadata, nsOff = w.numSplits;
+    // Index words packed in the workspace layout (MlaDecoder's, DecodeCall.indexWords) are read where they lie: no
+    // copy into this.idx before the pass (session 43: a chained call's staging copies and their barriers cost ~8 us).
+    const inPlace = l.indexWords && !isHostTensor(l.indexWords) ? this.single(l.indexWords, 'indexWords') : undefined;
+    if (inPlace && (inPlace.byteOffset % 4 !== 0 || l.indexWords!.numel < w.indexWords)) {
+      throw invalidArgument('indexWords', `a 4-byte aligned i32 tensor of at least ${w.indexWords} words`, `${l.indexWords!.numel} words at byte ${inPlace.byteOffset}`);
+    }
+    const base = inPlace ? inPlace.byteOffset / 4 : 0, idxBuf = inPlace ? inPlace.buffer : this.idx;
+    const btOff = base + w.blockTable, seqOff = base + w.cacheSeqlens, qiOff = base + w.qIndptr, metaOff = base + w.tileSchedulerMetadata, nsOff = base + w.numSplits;
     this.ensureWorkspace(l.plan);
     const rowStride = l.plan.rowsPerSlot, oAccOff = w.oAccum;
 
@@ -588,11 +595,13 @@ export class WebGpuBackend implements Backend {
         copies.push({ src: s.buffer, srcOffset: s.byteOffset, dst: this.idx, dstOffset: off * 4, size: t.numel * 4 });
       }
     };
-    stage(l.blockTable, btOff);
-    stage(l.cacheSeqlens, seqOff);
-    if (p.varlen) stage(l.qIndptr, qiOff);
-    stage(l.tileSchedulerMetadata, metaOff);
-    stage(l.numSplits, nsOff);
+    if (!inPlace) {
+      stage(l.blockTable, btOff);
+      stage(l.cacheSeqlens, seqOff);
+      if (p.varlen) stage(l.qIndptr, qiOff);
+      stage(l.tileSchedulerMetadata, metaOff);
+      stage(l.numSplits, nsOff);
+    }
 
     const posInfBits = 0x7f800000;
     decodeParams.pack({
@@ -611,12 +620,12 @@ export class WebGpuBackend implements Backend {
 
     const whole = (b: GPUBuffer): GPUBufferBinding => ({ buffer: b });
     const decBg = this.bindGroup(decKey, dec.layout, [
-      whole(this.decodeUniform), whole(this.idx), whole(q.buffer), whole(out.buffer), whole(lse.buffer), whole(this.accum), ...segs,
+      whole(this.decodeUniform), whole(idxBuf), whole(q.buffer), whole(out.buffer), whole(lse.buffer), whole(this.accum), ...segs,
     ]);
     const passes = [{ label: 'flashmla.decode', dispatches: [{ pipeline: dec.pipeline, bindGroup: decBg, groups: kernel.dispatch }] }];
     if (comb) {
       const combBg = this.bindGroup(combineProgram.name + combineProgram.key(combSpec), comb.layout, [
-        whole(this.combineUniform), whole(this.idx), whole(this.accum), whole(out.buffer), whole(lse.buffer),
+        whole(this.combineUniform), whole(idxBuf), whole(this.accum), whole(out.buffer), whole(lse.buffer),
       ]);
       passes.push({ label: 'flashmla.combine', dispatches: [{ pipeline: comb.pipeline, bindGroup: combBg, groups: combineDispatch(p, this.caps, cols) }] });
     }

@@ -1,0 +1,78 @@
+// MlaDecoder on WebGPU reads its step's index words in place (DecodeCall.indexWords, BackendInfo.readsIndexWords:
+// packed once a step in the plan's workspace layout and bound as the index buffer, so a call copies nothing before its
+// passes; session 43). On lavapipe: the same bits as flashMlaWithKvcache given the same metadata (whose index tensors
+// are staged into the backend's workspace), on split and unsplit steps, varlen with an empty request, two KV heads with
+// an odd head count, causal sQ 2 with seqlens 0 / 1 / 63 / 64 / 65; and a short or misaligned indexWords is refused
+// with a typed error before anything is queued.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
+import { FlashMlaError } from '../../src/core/errors.js';
+import type { DecodeCall } from '../../src/core/problem.js';
+import { type Tensor, fromArray } from '../../src/core/tensor.js';
+import { MlaDecoder, flashMlaWithKvcache } from '../../src/index.js';
+import { type CaseSpec, caseMetadata, caseTensors, makeCase } from '../support/random.js';
+import { useWebGpu } from '../support/webgpu.js';
+
+const gpu = useWebGpu({ withReduced: false });
+
+const specs: [CaseSpec, number][] = [
+  [{ name: 'b1 long, split', dtype: 'bf16', hQ: 16, hKv: 1, seqlens: [2500], sQ: 1, pageBlockSize: 64, causal: false }, 132],
+  [{ name: 'uneven, causal sQ 2', dtype: 'bf16', hQ: 16, hKv: 1, seqlens: [0, 1, 63, 64, 65, 700], sQ: 2, pageBlockSize: 64, causal: true }, 8],
+  [{ name: 'two KV heads, odd heads, f16', dtype: 'f16', hQ: 10, hKv: 2, seqlens: [300, 129], sQ: 1, pageBlockSize: 16, causal: false }, 132],
+  [{ name: 'varlen with an empty request', dtype: 'bf16', hQ: 8, hKv: 1, seqlens: [200, 0, 77], sQ: 1, qLens: [2, 0, 3], pageBlockSize: 64, causal: true }, 16],
+];
+
+async function read(be: WebGpuBackend, out: Tensor, lse: Tensor): Promise<[Uint32Array, Uint32Array]> {
+  const o = (await be.download(out)).host() as Uint16Array, l = (await be.download(lse)).host() as Float32Array;
+  return [Uint32Array.from(o), new Uint32Array(Float32Array.from(l).buffer)];
+}
+
+describe('webgpu: the step\'s index words read in place (MlaDecoder)', () => {
+  for (const [spec, numSms] of specs) {
+    test(`${spec.name}: the same bits as the staged call`, async (t) => {
+      const be = gpu.need(t);
+      if (!be) return;
+      assert.equal(be.info.readsIndexWords, true);
+      const c = makeCase(spec, 0x43a1), tt = caseTensors(c), md = caseMetadata(c, numSms, 'flashmla');
+      const q = be.upload(tt.q), k = be.upload(tt.kCache);
+      const d = new MlaDecoder(be, { hQ: c.hQ, hKv: c.hKv, dtype: c.dtype, numSms, schedule: 'flashmla', causal: c.causal });
+      let seen: DecodeCall | undefined;
+      const decode = be.decode.bind(be);
+      be.decode = (l: DecodeCall) => { seen = l; return decode(l); };
+      try {
+        d.plan(c.cacheSeqlens, fromArray('i32', tt.blockTable.shape, tt.blockTable.host() as Int32Array), { sQ: c.sQ, ...(c.qIndptr ? { qIndptr: c.qIndptr } : {}) });
+        const mine = await d.run(q, k);
+        assert.ok(seen?.indexWords, 'MlaDecoder passed its index words');
+        const got = await read(be, mine.out, mine.lse);
+        const staged = await flashMlaWithKvcache(q, k, tt.blockTable, tt.cacheSeqlens, 512, md.tileSchedulerMetadata, md.numSplits,
+          { causal: c.causal, backend: be, ...(tt.qIndptr ? { qIndptr: tt.qIndptr } : {}) });
+        assert.equal(seen?.indexWords, undefined, 'flashMlaWithKvcache stages its tensors');
+        const want = await read(be, staged.out, staged.lse);
+        assert.deepEqual(got[0], want[0], 'out');
+        assert.deepEqual(got[1], want[1], 'lse');
+      } finally {
+        be.decode = decode;
+        d.dispose(); be.free(q); be.free(k);
+      }
+    });
+  }
+
+  test('a short or misaligned indexWords is refused before anything is queued', async (t) => {
+    const be = gpu.need(t);
+    if (!be) return;
+    const c = makeCase(specs[0][0], 0x43a2), tt = caseTensors(c);
+    const q = be.upload(tt.q), k = be.upload(tt.kCache);
+    const d = new MlaDecoder(be, { hQ: c.hQ, hKv: 1, dtype: c.dtype, numSms: 132 });
+    const decode = be.decode.bind(be);
+    const short = be.upload(fromArray('i32', [4], new Int32Array(4)));
+    try {
+      d.plan(c.cacheSeqlens, fromArray('i32', tt.blockTable.shape, tt.blockTable.host() as Int32Array));
+      be.decode = (l: DecodeCall) => decode({ ...l, indexWords: short });
+      await assert.rejects(d.run(q, k), (e: unknown) => e instanceof FlashMlaError && e.code === 'invalid_argument' && /indexWords/.test(e.message));
+    } finally {
+      be.decode = decode;
+      d.dispose(); be.free(q); be.free(k); be.free(short);
+    }
+  });
+});
