@@ -135,37 +135,16 @@ static void tile_accumulate(const Scratch *w, int r0, int r1, int n) {
 
 // Scores of row r (keys < nVis visible, < n in the tile) become P = 2^(s - max); w->re[r] gets the old-O factor.
 static void softmax_row(const Scratch *w, int r, int n, int nVis) {
-  float *s = w->s + (size_t)r * BN;
-  const __m256 ninf = _mm256_set1_ps(-INFINITY);
-  if (nVis < 0) nVis = 0;
-  if (nVis > n) nVis = n;
-  for (int t = nVis; t < BN; t++) s[t] = -INFINITY; // masked and past-the-tile keys
-  const float old = w->m[r];
-  // A NaN or +inf score (from NaN or infinity in q or in a visible key) poisons the row for good, as in the float64
-  // reference (+inf - +inf is NaN there): max_ps and the exp2 clamp would otherwise drop it. The row's P, max, sum
-  // and O rescale all become NaN.
+  float *s = softmax_row_mask(w, r, n, nVis);
   const __m256 pinf = _mm256_set1_ps(INFINITY);
-  __m256 mx = ninf, unordered = _mm256_setzero_ps();
+  __m256 mx = _mm256_set1_ps(-INFINITY), unordered = _mm256_setzero_ps();
   for (int t = 0; t < BN; t += 8) {
     const __m256 v = _mm256_load_ps(s + t);
     unordered = _mm256_or_ps(unordered, _mm256_or_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q), _mm256_cmp_ps(v, pinf, _CMP_EQ_OQ)));
     mx = _mm256_max_ps(mx, v);
   }
-  if (old != old || _mm256_movemask_ps(unordered)) {
-    for (int t = 0; t < BN; t++) s[t] = NAN;
-    w->m[r] = NAN;
-    w->l[r] = NAN;
-    w->re[r] = NAN;
-    return;
-  }
   float m = hmax(mx);
-  if (old > m) m = old;
-  if (m == -INFINITY) { // nothing seen yet: P = 0, O stays 0
-    memset(s, 0, BN * sizeof(float));
-    w->re[r] = 1.0f;
-    return;
-  }
-  const float rescale = old == -INFINITY ? 0.0f : exp2f(old - m);
+  if (softmax_row_special(w, r, s, _mm256_movemask_ps(unordered), &m)) return;
   const __m256 mv = _mm256_set1_ps(m);
   __m256 sum = _mm256_setzero_ps();
   for (int t = 0; t < BN; t += 8) {
@@ -173,7 +152,5 @@ static void softmax_row(const Scratch *w, int r, int n, int nVis) {
     _mm256_store_ps(s + t, e);
     sum = _mm256_add_ps(sum, e);
   }
-  w->m[r] = m;
-  w->l[r] = w->l[r] * rescale + hsum(sum);
-  w->re[r] = rescale;
+  softmax_row_update(w, r, m, hsum(sum));
 }

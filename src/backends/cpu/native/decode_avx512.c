@@ -210,13 +210,7 @@ static inline __m512 exp2_neg(__m512 x) {
 
 // Scores of row r (keys < nVis visible, < n in the tile) become P = 2^(s - max); w->re[r] gets the old-O factor.
 static void softmax_row(const Scratch *w, int r, int n, int nVis) {
-  float *s = w->s + (size_t)r * BN;
-  if (nVis < 0) nVis = 0;
-  if (nVis > n) nVis = n;
-  for (int t = nVis; t < BN; t++) s[t] = -INFINITY; // masked and past-the-tile keys
-  const float old = w->m[r];
-  // A NaN or +inf score (from NaN or infinity in q or in a visible key) poisons the row for good, as in the float64
-  // reference (+inf - +inf is NaN there): max_ps and the exp2 clamp would otherwise drop it.
+  float *s = softmax_row_mask(w, r, n, nVis);
   const __m512 pinf = _mm512_set1_ps(INFINITY);
   __m512 mx = _mm512_set1_ps(-INFINITY);
   __mmask16 unordered = 0;
@@ -225,21 +219,8 @@ static void softmax_row(const Scratch *w, int r, int n, int nVis) {
     unordered |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(v, pinf, _CMP_EQ_OQ);
     mx = _mm512_max_ps(mx, v);
   }
-  if (old != old || unordered) {
-    for (int t = 0; t < BN; t++) s[t] = NAN;
-    w->m[r] = NAN;
-    w->l[r] = NAN;
-    w->re[r] = NAN;
-    return;
-  }
   float m = _mm512_reduce_max_ps(mx);
-  if (old > m) m = old;
-  if (m == -INFINITY) { // nothing seen yet: P = 0, O stays 0
-    memset(s, 0, BN * sizeof(float));
-    w->re[r] = 1.0f;
-    return;
-  }
-  const float rescale = old == -INFINITY ? 0.0f : exp2f(old - m);
+  if (softmax_row_special(w, r, s, unordered != 0, &m)) return;
   const __m512 mv = _mm512_set1_ps(m);
   __m512 sum = _mm512_setzero_ps();
   for (int t = 0; t < BN; t += 16) {
@@ -247,7 +228,5 @@ static void softmax_row(const Scratch *w, int r, int n, int nVis) {
     _mm512_store_ps(s + t, e);
     sum = _mm512_add_ps(sum, e);
   }
-  w->m[r] = m;
-  w->l[r] = w->l[r] * rescale + _mm512_reduce_add_ps(sum);
-  w->re[r] = rescale;
+  softmax_row_update(w, r, m, _mm512_reduce_add_ps(sum));
 }

@@ -54,6 +54,44 @@ static void softmax_row(const Scratch *w, int r, int n, int nVis);
 static void tile_accumulate(const Scratch *w, int r0, int r1, int n);
 static void store_split_row(float *dst, const float *o, float inv);
 
+// softmax_row's scalar steps, the same for every ISA. softmax_row_mask: keys past nVis (masked, or past the tile's n)
+// scored -inf; returns the row's scores. softmax_row_special, after the row's vector max `m` and its `unordered` flag
+// (a NaN or +inf score): a NaN or +inf score (from NaN or infinity in q or in a visible key) poisons the row for good,
+// as in the float64 reference (+inf - +inf is NaN there), P, max, sum and O rescale all NaN; a row that has seen no
+// key yet keeps P = 0 and O. Returns 1 when the row is done, else 0 with *m the new running max.
+// softmax_row_update: the running max, sum and old-O factor once the tile's P (summing to tileSum) is written.
+static inline float *softmax_row_mask(const Scratch *w, int r, int n, int nVis) {
+  float *s = w->s + (size_t)r * BN;
+  if (nVis < 0) nVis = 0;
+  if (nVis > n) nVis = n;
+  for (int t = nVis; t < BN; t++) s[t] = -INFINITY;
+  return s;
+}
+static inline int softmax_row_special(const Scratch *w, int r, float *s, int unordered, float *m) {
+  const float old = w->m[r];
+  if (old != old || unordered) {
+    for (int t = 0; t < BN; t++) s[t] = NAN;
+    w->m[r] = NAN;
+    w->l[r] = NAN;
+    w->re[r] = NAN;
+    return 1;
+  }
+  if (old > *m) *m = old;
+  if (*m == -INFINITY) {
+    memset(s, 0, BN * sizeof(float));
+    w->re[r] = 1.0f;
+    return 1;
+  }
+  return 0;
+}
+static inline void softmax_row_update(const Scratch *w, int r, float m, float tileSum) {
+  const float old = w->m[r];
+  const float rescale = old == -INFINITY ? 0.0f : exp2f(old - m);
+  w->m[r] = m;
+  w->l[r] = w->l[r] * rescale + tileSum;
+  w->re[r] = rescale;
+}
+
 static float *alloc_f32(size_t n) {
   void *p = NULL;
   if (posix_memalign(&p, 64, (n ? n : 1) * sizeof(float))) return NULL;
