@@ -11,15 +11,15 @@ cfg=bench/webgpu-grid-configs.json
 PYTHONUNBUFFERED=1 timeout -k 5 200 python3 bench/cuda/flashmla_protocols.py .gpu-host/anchors --configs $cfg --out $W/flashmla-protocols-grid.json > $W/flashmla-grid.txt 2>&1; echo "flashmla rc $?"
 for arm in chain10 one; do
   extra=$([ $arm = chain10 ] && echo "--chain-calls 10" || true)
-  out=$W/webgpu-h200-2026-12-04-s43-$arm.json
+  out=$W/webgpu-h200-2026-12-04-${TAG:-s43}-$arm.json
   timeout -k 5 220 node scripts/flashmla-dist.mjs build/src bench --backend webgpu --configs $cfg --flashmla $W/flashmla-protocols-grid.json $([ $arm = one ] && echo --no-ceilings) --warmup 2 --reps 10 --check 1 $extra --out $out > $W/bench-$arm.txt 2>&1
   echo "bench $arm rc $?"; grep -aE 'matched|ceiling|geometric' $W/bench-$arm.txt | cut -c1-200 | head -5
 done
 python3 - $W <<'P'
 import json, math, os, sys
-w = sys.argv[1]
+w = sys.argv[1]; tag = os.environ.get('TAG', 's43')
 for a in ('one', 'chain10'):
-    f = os.path.join(w, f'webgpu-h200-2026-12-04-s43-{a}.json')
+    f = os.path.join(w, f'webgpu-h200-2026-12-04-{tag}-{a}.json')
     if not os.path.exists(f): print(a, 'missing'); continue
     d = json.load(open(f)); rs = [r for r in d['rows'] if r.get('ratio_vs_flashmla')]
     g = math.exp(sum(math.log(r['ratio_vs_flashmla']) for r in rs) / len(rs)) if rs else float('nan')
