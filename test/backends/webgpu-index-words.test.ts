@@ -58,6 +58,37 @@ describe('webgpu: the step\'s index words read in place (MlaDecoder)', () => {
     });
   }
 
+  test('a staged call whose workspace grows (the index buffer replaced) runs on the new buffer', async (t) => {
+    const be0 = gpu.need(t);
+    if (!be0) return;
+    // A fresh backend's index buffer holds 16384 words; a block table 9000 columns wide (its spare columns -1, as a
+    // real cache leaves them) needs more, so the call replaces the buffer and must bind the new one (a call that bound
+    // the old one was found by the long random suite in session 43's CI run: "used in submit while destroyed").
+    const { createNodeWebGpuBackend } = await import('../../src/backends/webgpu/node.js');
+    const { caseReference, poisonedOutputs } = await import('../support/random.js');
+    const { assertOutputsClose, tolerances } = await import('../support/compare.js');
+    const be = await createNodeWebGpuBackend({ device: be0.device });
+    const c = makeCase({ name: 'wide table', dtype: 'bf16', hQ: 16, hKv: 1, seqlens: [300, 65], sQ: 1, pageBlockSize: 64, causal: false }, 0x43b3);
+    const tt = caseTensors(c), md = caseMetadata(c, 132, 'flashmla'), width = 9000, narrow = c.maxBlocksPerSeq;
+    const wide = new Int32Array(c.b * width).fill(-1);
+    for (let i = 0; i < c.b; i++) wide.set(c.blockTable.subarray(i * narrow, (i + 1) * narrow), i * width);
+    const poison = poisonedOutputs(c);
+    const q = be.upload(tt.q), k = be.upload(tt.kCache), out = be.empty(c.dtype, c.outShape), lse = be.empty('f32', c.lseShape);
+    try {
+      for (const table of [tt.blockTable, fromArray('i32', [c.b, width], wide)]) {
+        be.write(out, poison.out);
+        be.write(lse, poison.lse);
+        await flashMlaWithKvcache(q, k, table, tt.cacheSeqlens, 512, md.tileSchedulerMetadata, md.numSplits, { causal: c.causal, backend: be, out, lse });
+        await be.synchronize();
+        const o = Uint16Array.from((await be.download(out)).host() as Uint16Array), l = Float32Array.from((await be.download(lse)).host() as Float32Array);
+        assertOutputsClose(o, l, caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, tolerances.webgpu, `block table ${table.shape[1]} wide`);
+      }
+    } finally {
+      for (const x of [q, k, out, lse]) be.free(x);
+      be.dispose();
+    }
+  });
+
   test('a short or misaligned indexWords is refused before anything is queued', async (t) => {
     const be = gpu.need(t);
     if (!be) return;

@@ -577,9 +577,9 @@ export class WebGpuBackend implements Backend {
     if (inPlace && (inPlace.byteOffset % 4 !== 0 || l.indexWords!.numel < w.indexWords)) {
       throw invalidArgument('indexWords', `a 4-byte aligned i32 tensor of at least ${w.indexWords} words`, `${l.indexWords!.numel} words at byte ${inPlace.byteOffset}`);
     }
+    this.ensureWorkspace(l.plan); // (may replace this.idx: read it only after)
     const base = inPlace ? inPlace.byteOffset / 4 : 0, idxBuf = inPlace ? inPlace.buffer : this.idx;
     const btOff = base + w.blockTable, seqOff = base + w.cacheSeqlens, qiOff = base + w.qIndptr, metaOff = base + w.tileSchedulerMetadata, nsOff = base + w.numSplits;
-    this.ensureWorkspace(l.plan);
     const rowStride = l.plan.rowsPerSlot, oAccOff = w.oAccum;
 
     const q = this.single(l.q, 'q'), out = this.single(l.out, 'out'), lse = this.single(l.lse, 'lse');
