@@ -234,13 +234,22 @@ export class MlaDecoder {
     const decode = planDecode({
       b, sQ, hQ: this.hQ, hKv: this.hKv, numSmParts: plan.numSmParts, maxBlocksPerSeq: blockTable.shape[1] ?? 0, varlen: host.qIndptr !== undefined,
     }, host.numSplits, host.cacheSeqlens, cutsUnderFloor(host.cacheSeqlens, plan.numSmParts, schedule, (sQ * this.hQ) / this.hKv, this.backend.info.autoRule));
-    this.planned = {
-      plan, host, decode,
-      blockTable: dev(blockTable), cacheSeqlens: dev(seq), qIndptr: indptr && dev(indptr),
-      meta: dev(md.tileSchedulerMetadata), numSplits: dev(md.numSplits),
-      ...(this.backend.info.readsIndexWords ? { indexWords: dev(packIndexWords(decode, blockTable, host)) } : {}),
-      outs: [], next: 0,
-    };
+    let index: Pick<NonNullable<MlaDecoder['planned']>, 'blockTable' | 'cacheSeqlens' | 'qIndptr' | 'meta' | 'numSplits' | 'indexWords'>;
+    if (this.backend.info.readsIndexWords) {
+      // One upload: the words in the workspace layout, and the separate tensors as views of them (no second copy).
+      const words = dev(packIndexWords(decode, blockTable, host)), ws = decode.workspace;
+      const view = (shape: number[], at: number) => new Tensor('i32', shape, words.data, words.offset + at);
+      index = {
+        indexWords: words, blockTable: view([b, decode.maxBlocksPerSeq], ws.blockTable), cacheSeqlens: view([b], ws.cacheSeqlens),
+        qIndptr: indptr && view([b + 1], ws.qIndptr), meta: view([...md.tileSchedulerMetadata.shape], ws.tileSchedulerMetadata),
+        numSplits: view([b + 1], ws.numSplits),
+      };
+    } else {
+      index = {
+        blockTable: dev(blockTable), cacheSeqlens: dev(seq), qIndptr: indptr && dev(indptr), meta: dev(md.tileSchedulerMetadata), numSplits: dev(md.numSplits),
+      };
+    }
+    this.planned = { plan, host, decode, ...index, outs: [], next: 0 };
     const outputs = opts.outputs ?? 1;
     checkPositiveInt('outputs', outputs, 1024);
     // Values are validated by the first run() of the step (it needs kCache's size); later runs check shapes only.
@@ -307,7 +316,9 @@ export class MlaDecoder {
   private release(): void {
     const p = this.planned;
     if (!p || this.backend.kind === 'cpu') return;
-    for (const t of [p.blockTable, p.cacheSeqlens, p.qIndptr, p.meta, p.numSplits, p.indexWords]) if (t) this.backend.free(t);
+    // With index words the separate tensors are views of them: their one storage is freed once.
+    const index = p.indexWords ? [p.indexWords] : [p.blockTable, p.cacheSeqlens, p.qIndptr, p.meta, p.numSplits];
+    for (const t of index) if (t) this.backend.free(t);
     for (const o of p.outs) { this.backend.free(o.out); this.backend.free(o.lse); }
   }
 

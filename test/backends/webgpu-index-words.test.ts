@@ -3,7 +3,8 @@
 // passes; session 43). On lavapipe: the same bits as flashMlaWithKvcache given the same metadata (whose index tensors
 // are staged into the backend's workspace), on split and unsplit steps, varlen with an empty request, two KV heads with
 // an odd head count, causal sQ 2 with seqlens 0 / 1 / 63 / 64 / 65; and a short or misaligned indexWords is refused
-// with a typed error before anything is queued.
+// with a typed error before anything is queued. plan() uploads the words once: the separate index tensors it hands the
+// call are views of them (session 44).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
@@ -41,9 +42,25 @@ describe('webgpu: the step\'s index words read in place (MlaDecoder)', () => {
       const decode = be.decode.bind(be);
       be.decode = (l: DecodeCall) => { seen = l; return decode(l); };
       try {
-        d.plan(c.cacheSeqlens, fromArray('i32', tt.blockTable.shape, tt.blockTable.host() as Int32Array), { sQ: c.sQ, ...(c.qIndptr ? { qIndptr: c.qIndptr } : {}) });
+        // plan() uploads the step's index words once (session 44: the separate index tensors are views of them).
+        const queue = be.device.queue, writeBuffer = queue.writeBuffer;
+        let writes = 0;
+        queue.writeBuffer = function (this: GPUQueue, ...a: Parameters<GPUQueue['writeBuffer']>) { writes++; return writeBuffer.apply(this, a); } as GPUQueue['writeBuffer'];
+        try {
+          d.plan(c.cacheSeqlens, fromArray('i32', tt.blockTable.shape, tt.blockTable.host() as Int32Array), { sQ: c.sQ, ...(c.qIndptr ? { qIndptr: c.qIndptr } : {}) });
+        } finally {
+          queue.writeBuffer = writeBuffer;
+        }
+        assert.equal(writes, 1, 'index uploads a step');
         const mine = await d.run(q, k);
         assert.ok(seen?.indexWords, 'MlaDecoder passed its index words');
+        // The views read back as the tensors they stand for.
+        const i32 = async (x: Tensor | undefined) => Array.from((await be.download(x!)).host() as Int32Array);
+        assert.deepEqual(await i32(seen.blockTable), Array.from(tt.blockTable.host() as Int32Array), 'blockTable view');
+        assert.deepEqual(await i32(seen.cacheSeqlens), Array.from(c.cacheSeqlens), 'cacheSeqlens view');
+        assert.deepEqual(await i32(seen.numSplits), Array.from(seen.host!.numSplits), 'numSplits view');
+        assert.deepEqual(await i32(seen.tileSchedulerMetadata), Array.from(seen.host!.tileSchedulerMetadata), 'metadata view');
+        if (c.qIndptr) assert.deepEqual(await i32(seen.qIndptr), Array.from(c.qIndptr), 'qIndptr view');
         const got = await read(be, mine.out, mine.lse);
         const staged = await flashMlaWithKvcache(q, k, tt.blockTable, tt.cacheSeqlens, 512, md.tileSchedulerMetadata, md.numSplits,
           { causal: c.causal, backend: be, ...(tt.qIndptr ? { qIndptr: tt.qIndptr } : {}) });
