@@ -72,6 +72,10 @@ Options:
   --flush-mb N     GPU: write N MB of a scratch buffer before every repetition, outside its timing (triton do_bench's
                    protocol: 256); ours is then compared with FlashMLA's us_do_bench, back to back (default) with its
                    us_b2b where the file has it (bench/cuda/flashmla_sparse_protocols.py), else with its us (kineto)
+  --chain-calls N  WebGPU: each repetition N calls back to back in one submission (WebGpuBackend.batch), timed from
+                   the first pass to the last, / N; compared with FlashMLA's us_graph (its calls replayed from a CUDA
+                   graph, bench/cuda/flashmla_sparse_protocols.py --graph-calls) where the file has it; not with
+                   --flush-mb or --rep-ms
   --precision P    fast (default: P rounded to bf16 before P.V, as FlashMLA), exact (P as hi + lo on Hopper),
                    or both (each shape twice; geomean_by_precision gives both geometric means)
   --dense-heads L  h_q of the dense rows, comma-separated (default 16,32; s_q 1); the block table is a device
@@ -134,13 +138,21 @@ export function randomIndices(b: number, sQ: number, sK: number, topk: number, B
   return ind;
 }
 
-/** How a sparse-bench row is timed: warmup + reps (back to back, or each flushed), or do_bench's loop (doBench). */
-export interface SparseTiming { warmup: number; reps: number; flushBytes?: number; doBench?: { warmMs: number; repMs: number } }
+/**
+ * How a sparse-bench row is timed: warmup + reps (back to back, or each flushed), do_bench's loop (doBench), or
+ * chains of `chainCalls` calls in one submission a repetition (WebGPU's batch; the time is the chain's / chainCalls).
+ */
+export interface SparseTiming { warmup: number; reps: number; flushBytes?: number; doBench?: { warmMs: number; repMs: number }; chainCalls?: number }
 
-/** The median time (ms) of `run` under `t`. */
-async function medianMs(backend: Backend, run: () => Promise<void>, t: SparseTiming): Promise<number> {
+/** The median time (ms) of one `run` under `t`. */
+export async function medianMs(backend: Backend, run: () => Promise<void>, t: SparseTiming): Promise<number> {
   const flushBytes = t.flushBytes ?? 0;
-  const times = t.doBench ? (await doBenchMs(backend, run, { ...t.doBench, flushBytes })).times
+  const n = t.chainCalls ?? 0;
+  if (n > 0 && !backend.batch) throw new UsageError(`--chain-calls: the ${backend.kind} backend has no batches`);
+  if (n > 0 && (flushBytes || t.doBench)) throw new UsageError('--chain-calls: not with --flush-mb or --rep-ms (a chain holds its calls back to back)');
+  const batch = backend.batch?.bind(backend);
+  const times = n > 0 ? (await backend.timeMs(() => batch!(async () => { for (let i = 0; i < n; i++) await run(); }), { warmup: t.warmup, reps: t.reps })).map((x) => x / n)
+    : t.doBench ? (await doBenchMs(backend, run, { ...t.doBench, flushBytes })).times
     : await backend.timeMs(run, { warmup: t.warmup, reps: t.reps, flushBytes });
   await backend.synchronize();
   times.sort((a, b) => a - b);
@@ -234,13 +246,16 @@ async function runDense(backend: Backend, b: number, sK: number, hQ: number, tim
  * each call, the mean) and `us_do_bench` (triton do_bench: 256 MB zeroed before each repetition, the median), and
  * bench/cuda/flashmla_sparse_protocols.py's `us_b2b` (this bench's protocol: back to back, the median).
  */
-interface FlashMlaRow { kind: string; format: string; b: number; h_q: number; s_q: number; topk: number; extra_topk: number | null; extra_block_size: number | null; us: number; us_do_bench?: number; us_b2b?: number }
+interface FlashMlaRow { kind: string; format: string; b: number; h_q: number; s_q: number; topk: number; extra_topk: number | null; extra_block_size: number | null; us: number; us_do_bench?: number; us_b2b?: number; us_graph?: number }
 
 /**
  * Which of FlashMLA's times ours is compared with: the same protocol where the file has it (back to back: `us_b2b`;
- * --flush-mb: `us_do_bench`), else `us` (kineto), and whether the two protocols match.
+ * --flush-mb: `us_do_bench`; --chain-calls: `us_graph`, its calls replayed from a CUDA graph), else `us_b2b` for a
+ * chain or `us` (kineto), and whether the two protocols match.
  */
-export function sparseProtocol(fm: readonly FlashMlaRow[], flushMb: number): { field: 'us' | 'us_do_bench' | 'us_b2b'; flashmla: string; matched: boolean } {
+export function sparseProtocol(fm: readonly FlashMlaRow[], flushMb: number, chained = false): { field: 'us' | 'us_do_bench' | 'us_b2b' | 'us_graph'; flashmla: string; matched: boolean } {
+  if (chained && fm.some((r) => typeof r.us_graph === 'number')) return { field: 'us_graph', flashmla: 'graph replay', matched: true };
+  if (chained && fm.some((r) => typeof r.us_b2b === 'number')) return { field: 'us_b2b', flashmla: 'back-to-back', matched: false };
   if (flushMb > 0 && fm.some((r) => typeof r.us_do_bench === 'number')) return { field: 'us_do_bench', flashmla: 'do_bench', matched: true };
   if (flushMb === 0 && fm.some((r) => typeof r.us_b2b === 'number')) return { field: 'us_b2b', flashmla: 'back-to-back', matched: true };
   return { field: 'us', flashmla: 'kineto (8 GB zeroed before each call, mean)', matched: false };
@@ -251,10 +266,13 @@ export async function benchSparse(argv: string[]): Promise<void> {
     backend: { type: 'string' }, grid: { type: 'string' }, flashmla: { type: 'string' }, out: { type: 'string' },
     reps: { type: 'string' }, warmup: { type: 'string' }, workers: { type: 'string' }, quiet: { type: 'boolean', short: 'q' },
     precision: { type: 'string' }, 'flush-mb': { type: 'string' }, 'rep-ms': { type: 'string' }, 'dense-heads': { type: 'string' },
-    'dense-only': { type: 'boolean' }, 'dense-device-lens': { type: 'boolean' }, batches: { type: 'string' },
+    'dense-only': { type: 'boolean' }, 'dense-device-lens': { type: 'boolean' }, batches: { type: 'string' }, 'chain-calls': { type: 'string' },
   });
   if (help) { console.log(sparseBenchHelp); return; }
   const flushMb = intArg('flush-mb', v['flush-mb'], 0, 0, 1 << 16);
+  const chainCalls = intArg('chain-calls', v['chain-calls'], 0, 0, 1000);
+  if (chainCalls && flushMb) throw new UsageError('--flush-mb and --chain-calls: give one of them (a chain holds its calls back to back)');
+  if (chainCalls && v['rep-ms'] !== undefined) throw new UsageError('--rep-ms and --chain-calls: give one of them (do_bench\'s loop times calls one by one)');
   const backendName = choiceArg<BackendChoice>('backend', v.backend, backendChoices, 'best');
   const workers = v.workers === undefined ? undefined : intArg('workers', v.workers, 1, 1, 256);
   const precArg = choiceArg('precision', v.precision, ['fast', 'exact', 'both'], 'fast');
@@ -264,6 +282,9 @@ export async function benchSparse(argv: string[]): Promise<void> {
   try {
     const onCpu = backend.kind === 'cpu';
     checkFlushMb(flushMb, backend.kind);
+    if (chainCalls && backend.kind !== 'webgpu') {
+      throw new UsageError(`--chain-calls: the WebGPU backend's only (this run has the ${backend.kind} backend)`);
+    }
     const grid = choiceArg('grid', v.grid, ['flashmla', 'all', 'small'], onCpu ? 'small' : 'flashmla');
     const gridShapes = grid === 'small' ? flashmlaSparseShapes.map((s) => ({ ...s, b: 1 })) : grid === 'all' ? [...flashmlaSparseShapes, ...flashmlaSparseMoreShapes] : flashmlaSparseShapes;
     const batches = stringArg(v.batches)?.split(',').map((x) => intArg('batches', x.trim(), 1, 1, 1 << 20));
@@ -272,14 +293,15 @@ export async function benchSparse(argv: string[]): Promise<void> {
     const reps = intArg('reps', v.reps, onCpu ? 1 : 50, 1, 100000), warmup = intArg('warmup', v.warmup, onCpu ? 0 : 10, 0, 100000);
     // --flush-mb without --reps: do_bench's loop, as bench_sparse.py's us_do_bench (src/cli/do-bench.ts)
     const repMs = v['rep-ms'] !== undefined ? intArg('rep-ms', v['rep-ms'], anchorDoBench.repMs, 0, 600000) : flushMb > 0 && v.reps === undefined ? anchorDoBench.repMs : 0;
-    const timing: SparseTiming = { warmup, reps, flushBytes: flushMb * 1e6, ...(repMs > 0 ? { doBench: { warmMs: anchorDoBench.warmMs, repMs } } : {}) };
+    const timing: SparseTiming = { warmup, reps, flushBytes: flushMb * 1e6, ...(repMs > 0 ? { doBench: { warmMs: anchorDoBench.warmMs, repMs } } : {}), ...(chainCalls ? { chainCalls } : {}) };
     let fm: FlashMlaRow[] | undefined;
     const fmFile = stringArg(v.flashmla);
     if (fmFile) {
       try { fm = (JSON.parse(readFileSync(fmFile, 'utf8')) as { rows: FlashMlaRow[] }).rows.filter((r) => r.kind === 'sparse_fp8'); } catch (e) { throw new UsageError(`--flashmla ${fmFile}: ${(e as Error).message}`); }
     }
-    const proto = fm ? sparseProtocol(fm, flushMb) : undefined;
-    if (proto && !proto.matched) p.done(`warning: FlashMLA's times are ${proto.flashmla}, ours ${flushMb ? `with ${flushMb} MB written before each repetition` : 'back to back'}: the ratios mix two protocols (bench/cuda/flashmla_sparse_protocols.py adds FlashMLA back to back)`);
+    const proto = fm ? sparseProtocol(fm, flushMb, chainCalls > 0) : undefined;
+    const ours = chainCalls ? `chained ${chainCalls} to a submission` : flushMb ? `with ${flushMb} MB written before each repetition` : 'back to back';
+    if (proto && !proto.matched) p.done(`warning: FlashMLA's times are ${proto.flashmla}, ours ${ours}: the ratios mix two protocols (bench/cuda/flashmla_sparse_protocols.py adds FlashMLA back to back, and replayed from a CUDA graph with --graph-calls)`);
     const rows: Row[] = [];
     const denseHeads = (stringArg(v['dense-heads']) ?? '16,32').split(',').map((x) => intArg('dense-heads', x.trim(), 16, 1, 4096));
     const runs = v['dense-only'] ? [] : precisions.flatMap((precision) => shapes.map((s) => ({ s, precision })));
@@ -314,7 +336,7 @@ export async function benchSparse(argv: string[]): Promise<void> {
     const result = {
       mode: 'sparse', backend: backend.kind, card: backend.info.device, commit: gitCommit(), date: new Date().toISOString(), grid, reps, warmup,
       precision: precArg, geomean_ratio_vs_flashmla: geomean, geomean_by_precision: byPrecision, ...(bySet ? { geomean_by_set: bySet } : {}),
-      protocol: flushMb ? 'flush' : 'back-to-back', ...(flushMb ? { flush_mb: flushMb } : {}), ...(timing.doBench ? { do_bench: { warm_ms: timing.doBench.warmMs, rep_ms: timing.doBench.repMs } } : {}),
+      protocol: chainCalls ? 'chained' : flushMb ? 'flush' : 'back-to-back', ...(flushMb ? { flush_mb: flushMb } : {}), ...(chainCalls ? { chain_calls: chainCalls } : {}), ...(timing.doBench ? { do_bench: { warm_ms: timing.doBench.warmMs, rep_ms: timing.doBench.repMs } } : {}),
       ...(proto ? { flashmla_protocol: proto.flashmla, protocol_matched: proto.matched && (proto.field !== 'us_do_bench' || timing.doBench !== undefined) } : {}), rows, dense,
     };
     const out = resolve(stringArg(v.out) ?? resolve('bench/results', `${backend.kind}-sparse-${grid}-${result.date.replace(/[:.]/g, '-')}.json`));

@@ -5,7 +5,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { sparseProtocol } from '../../src/cli/bench-sparse.js';
+import { medianMs, sparseProtocol } from '../../src/cli/bench-sparse.js';
+import type { Backend } from '../../src/core/problem.js';
 import { type BenchResult, mergeFlashMla } from '../../src/cli/harness.js';
 import { flashmlaCli } from '../support/cli.js';
 
@@ -89,6 +90,57 @@ describe('bench: FlashMLA under the same timing protocol as ours', () => {
     assert.equal(sparseProtocol(old, 0).field, 'us');
     assert.equal(sparseProtocol(old, 0).matched, false);
     assert.equal(sparseProtocol(old.map(({ us_do_bench: _d, ...x }) => x), 256).matched, false);
+    // --chain-calls: FlashMLA's graph replay where the file has it, else its back-to-back time, unmatched
+    assert.deepEqual(sparseProtocol(fm.map((x) => ({ ...x, us_graph: 7 })), 0, true), { field: 'us_graph', flashmla: 'graph replay', matched: true });
+    assert.deepEqual(sparseProtocol(fm, 0, true), { field: 'us_b2b', flashmla: 'back-to-back', matched: false });
+    assert.equal(sparseProtocol(old, 0, true).matched, false);
+  });
+  it('sparse --chain-calls: each repetition runs N calls inside one batch, and a call\'s time is the repetition\'s / N', async () => {
+    let inBatch = 0, calls = 0, batches = 0;
+    const callsInBatch: number[] = [];
+    const stub = {
+      kind: 'webgpu',
+      async batch<T>(fn: () => Promise<T>) { batches++; inBatch++; const before = calls; try { return await fn(); } finally { inBatch--; callsInBatch.push(calls - before); } },
+      async timeMs(run: (rep: number) => Promise<void>, o: { warmup: number; reps: number }) {
+        const out: number[] = [];
+        for (let i = 0; i < o.warmup + o.reps; i++) { const c0 = calls; await run(i); if (i >= o.warmup) out.push(6 * (calls - c0)); }
+        return out;
+      },
+      async synchronize() {},
+    } as unknown as Backend;
+    const run = async () => { assert.equal(inBatch, 1, 'a chained call runs inside the batch'); calls++; };
+    assert.equal(await medianMs(stub, run, { warmup: 1, reps: 3, chainCalls: 4 }), 6);
+    assert.equal(batches, 4);
+    assert.deepEqual(callsInBatch, [4, 4, 4, 4]);
+    await assert.rejects(medianMs({ ...stub, batch: undefined } as unknown as Backend, run, { warmup: 0, reps: 1, chainCalls: 2 }), /has no batches/);
+    await assert.rejects(medianMs(stub, run, { warmup: 0, reps: 1, chainCalls: 2, flushBytes: 1 }), /not with --flush-mb or --rep-ms/);
+  });
+  it('sparse --chain-calls: WebGPU\'s only, not with the flush or do_bench\'s loop, refused before timing anything', () => {
+    const cpu = flashmlaCli(['bench', '--mode', 'sparse', '--backend', 'cpu', '--chain-calls', '2', '--reps', '1'], tmpdir());
+    assert.equal(cpu.code, 2, cpu.stderr);
+    assert.match(cpu.stderr, /--chain-calls: the WebGPU backend's only \(this run has the cpu backend\)/);
+    for (const [args, msg] of [[['--flush-mb', '1'], /--flush-mb and --chain-calls: give one of them/], [['--rep-ms', '5'], /--rep-ms and --chain-calls: give one of them/]] as const) {
+      const r = flashmlaCli(['bench', '--mode', 'sparse', '--backend', 'cpu', '--chain-calls', '2', ...args], tmpdir());
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, msg);
+    }
+  });
+  it('sparse --chain-calls on WebGPU (lavapipe): the result records chain_calls and a chained protocol, the dense rows timed', (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'flashmla-sparse-chain-'));
+    try {
+      const out = join(dir, 'r.json');
+      const r = flashmlaCli(['bench', '--mode', 'sparse', '--backend', 'webgpu', '--grid', 'small', '--dense-only', '--dense-heads', '16', '--chain-calls', '2',
+        '--reps', '2', '--warmup', '1', '-q', '--out', out], dir);
+      if (r.code !== 0 && !process.env.CI && /webgpu|adapter/i.test(r.stderr)) { t.skip(`no WebGPU here: ${r.stderr.split('\n')[0]}`); return; }
+      assert.equal(r.code, 0, r.stderr);
+      const res = JSON.parse(readFileSync(out, 'utf8')) as { chain_calls?: number; protocol: string; rows: { us: number }[]; dense: { us: number; bf16_us: number }[] };
+      assert.equal(res.chain_calls, 2);
+      assert.equal(res.protocol, 'chained');
+      assert.equal(res.dense.length, 1);
+      assert.ok(res.dense.every((x) => x.us > 0 && x.bf16_us > 0), JSON.stringify(res.dense));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
   it('refuses --flush-mb, --graph-calls and --chain-calls on a backend without them, and clashing pairs, before timing anything', () => {
     const both2 = flashmlaCli(['bench', '--backend', 'cpu', '--flush-mb', '1', '--graph-calls', '2'], tmpdir());
