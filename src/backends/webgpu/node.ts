@@ -3,6 +3,7 @@
 import { create, globals } from 'webgpu';
 import type { WebGpuBackend, WebGpuBackendOptions } from './backend.js';
 import { type CreateWebGpuBackendOptions, createWebGpuBackend } from './index.js';
+import { installDawnPoll } from './poll.js';
 import { withDawnQuiet } from './quiet.js';
 import { invalidArgument } from '../../core/errors.js';
 import { scheduleKinds } from '../../core/scheduler.js';
@@ -20,8 +21,22 @@ export const unlockToggles = ['allow_unsafe_apis', 'vulkan_enable_f16_on_nvidia'
 // the default, one without, and the same two without robustness, each made only when asked for).
 const gpus = new Map<string, GPU>();
 
+/**
+ * FLASHMLA_DAWN_POLL: 'spin' leaves Dawn's polling as it is (a core at full load for every wait); a number is the
+ * milliseconds a wait polls at full rate before its polls are spaced by 1 ms (default 10; poll.ts).
+ */
+export function dawnPollFromEnv(v: string | undefined): number | 'spin' {
+  if (v === undefined || v === '') return 10;
+  if (v === 'spin') return 'spin';
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw invalidArgument('FLASHMLA_DAWN_POLL', "'spin' or a number of milliseconds >= 0", v);
+  return n;
+}
+
 function makeGpu(flags: string[], unlock: boolean, robust: boolean): GPU {
   Object.assign(globalThis, globals);
+  const poll = dawnPollFromEnv(process.env.FLASHMLA_DAWN_POLL);
+  if (poll !== 'spin') installDawnPoll(globals as unknown as Record<string, unknown>, poll);
   const enable: string[] = [...(unlock ? unlockToggles : []), ...(robust ? [] : ['disable_robustness'])];
   const rest: string[] = [];
   // FLASHMLA_DAWN_FLAGS: more Dawn options, space-separated (maintainers' probes, e.g.
