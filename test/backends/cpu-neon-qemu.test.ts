@@ -4,10 +4,12 @@
 // the dispatch must pick neonbf16, and both units run) and once as one without (`-cpu cortex-a72`: neon). Needs the
 // Debian packages gcc-aarch64-linux-gnu and qemu-user; without them it skips saying so, and fails under CI (.ci/run
 // installs both). qemu's timings say nothing about the speed of real arm64 cores and none are taken here.
+// The loader's arm64 path (koffi, the ISA choice and its reasons) is checked on this machine with process.arch set
+// to 'arm64' and a stub library built for x86-64 that has the arm64 entry points and reports chosen hwcap bits.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -110,5 +112,68 @@ describe('the build without an arm64 cross compiler', { skip: process.arch === '
       const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { files: Record<string, string> };
       assert.deepEqual(Object.keys(manifest.files), ['libflashmla_cpu-linux-x64.so']);
     } finally { rmSync(out, { recursive: true, force: true }); }
+  });
+});
+
+const gccX64 = process.arch === 'x64' && process.platform === 'linux' && runs('gcc', ['--version']);
+describe('the loader on arm64 (process.arch set to arm64, a stub library with the arm64 entry points)', { skip: gccX64 ? undefined : 'needs gcc on x86-64 Linux' }, () => {
+  let dir = '';
+  /** A stub libflashmla_cpu-linux-arm64.so (for this machine) in its own folder with its manifest; bf16: with the neonbf16 entry. */
+  function stub(name: string, bf16: boolean): string {
+    const d = join(dir, name);
+    const src = join(dir, `${name}.c`);
+    writeFileSync(src, `#include <stdint.h>
+#include <stdlib.h>
+#include "params.h"
+int32_t flashmla_cpu_features(void) { const char *f = getenv("STUB_HWCAP_BITS"); return f ? atoi(f) : 0; }
+int32_t flashmla_cpu_abi(void) { return PRM_COUNT * 1000 + 1; }
+int flashmla_cpu_decode_item_neon(void) { return 0; }
+${bf16 ? 'int flashmla_cpu_decode_item_neonbf16(void) { return 0; }' : ''}
+`);
+    spawnSync('mkdir', ['-p', d]);
+    const lib = join(d, 'libflashmla_cpu-linux-arm64.so');
+    const cc = spawnSync('gcc', ['-shared', '-fPIC', `-I${join(root, 'src/backends/cpu/native')}`, src, '-o', lib], { encoding: 'utf8' });
+    assert.equal(cc.status, 0, cc.stderr);
+    const sha = createHash('sha256').update(readFileSync(lib)).digest('hex');
+    writeFileSync(join(d, 'manifest.json'), JSON.stringify({ files: { 'libflashmla_cpu-linux-arm64.so': sha } }));
+    return d;
+  }
+  /** chooseCpuKernel('native', isa) for each isa in a fresh process that believes it runs on arm64: isa and detail, or the error. */
+  function choose(libDir: string, bits: number, isas: string[], env: Record<string, string> = {}): (string | { isa: string; detail: string })[] {
+    // koffi finds its own native module by process.arch: loaded first, as this machine's.
+    const code = `await import('koffi'); Object.defineProperty(process, 'arch', { value: 'arm64' });
+      const m = await import('${join(root, 'src/backends/cpu/paths.ts')}');
+      const out = [];
+      for (const isa of ${JSON.stringify(isas)}) out.push(await m.chooseCpuKernel('native', isa).then((p) => ({ isa: p.kernel.isa, detail: p.kernel.detail }), (e) => e.message));
+      console.log(JSON.stringify(out));`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+      env: { ...process.env, FLASHMLA_CPU_LIB_DIR: libDir, FLASHMLA_CPU_ISA: '', FLASHMLA_CPU_FEATURE_MASK: '', STUB_HWCAP_BITS: String(bits), ...env },
+      encoding: 'utf8', cwd: root,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout.trim().split('\n').pop()!);
+  }
+  before(() => { dir = mkdtempSync(join(tmpdir(), 'flashmla-arm64-stub-')); });
+  after(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
+
+  test('auto picks neonbf16 with FEAT_BF16, neon without; forcing works; x86-64 ISAs and missing features are reasons', () => {
+    const full = stub('full', true);
+    const [auto, neon, avx2] = choose(full, 3, ['auto', 'neon', 'avx2']);
+    assert.deepEqual(typeof auto === 'object' && auto.isa, 'neonbf16');
+    assert.match(typeof auto === 'object' ? auto.detail : auto, /^arm64 NEON \+ BF16 \(BFDOT .*chosen: the best this CPU has/);
+    assert.match(typeof neon === 'object' ? neon.detail : neon, /^arm64 NEON \(4-lane f32 FMA\), forced by option isa: 'neon'; neonbf16 available/);
+    assert.match(String(avx2), /ISA avx2 forced .* but this is arm64 \(its ISAs: neonbf16, neon\)/);
+    const [a72, forced] = choose(full, 1, ['auto', 'neonbf16']);
+    assert.match(typeof a72 === 'object' ? a72.detail : a72, /^arm64 NEON \(4-lane f32 FMA\), chosen: this CPU lacks FEAT_BF16/);
+    assert.match(String(forced), /ISA neonbf16 forced .* but this CPU lacks Advanced SIMD and FEAT_BF16 \(it has: neon\)/);
+    const [masked] = choose(full, 3, ['auto'], { FLASHMLA_CPU_FEATURE_MASK: '1' });
+    assert.match(typeof masked === 'object' ? masked.detail : masked, /NEON \(4-lane.*lacks FEAT_BF16.*FLASHMLA_CPU_FEATURE_MASK=1/);
+    assert.match(String(choose(full, 0, ['auto'])[0]), /this CPU lacks Advanced SIMD/);
+  });
+
+  test('a library without the neonbf16 entry (an old compiler) offers neon', () => {
+    const [auto, forced] = choose(stub('old', false), 3, ['auto', 'neonbf16']);
+    assert.match(typeof auto === 'object' ? auto.detail : auto, /^arm64 NEON \(4-lane.*chosen: the library lacks neonbf16/);
+    assert.match(String(forced), /has no flashmla_cpu_decode_item_neonbf16/);
   });
 });
