@@ -62,7 +62,7 @@ static const Case matrix[] = {
   {"+inf in a key times subnormal q, a partial key block", 5, 1, 1, 99, 64, 0, 0, -1, 4, 0.0416667f, 3.0f},
   {"q bf16 on an f16 cache and back", 12, 1, 1, 90, 64, 0, 0, -1, 3, 0.0416667f, 3.0f},
 };
-#define RANDOM_CASES 10
+#define RANDOM_CASES 24
 
 static uint64_t rng;
 static uint32_t next_u32(void) {
