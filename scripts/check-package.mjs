@@ -34,6 +34,11 @@ try {
   check(`npm pack: ${packed.filename}, ${files.length} files, ${(packed.size / 1e6).toFixed(1)} MB`, files.includes('dist/index.js'));
   check('the tarball holds no TypeScript sources, tests or fixtures', !files.some((f) => /^(src|test|scripts|bench)\//.test(f)), files.filter((f) => /^(src|test)\//.test(f)).slice(0, 5).join('\n'));
   check('the tarball holds LICENSE and CHANGELOG.md', files.includes('LICENSE') && files.includes('CHANGELOG.md'));
+  // Every native CPU library the build made (on x86-64 with the cross compiler: the arm64 one too) travels with it.
+  const cpuManifest = join(root, 'dist/cpu/manifest.json');
+  const cpuLibs = existsSync(cpuManifest) ? Object.keys(JSON.parse(readFileSync(cpuManifest, 'utf8')).files ?? {}).map((f) => `dist/cpu/${f}`) : [];
+  check(`the tarball holds the native CPU libraries of dist/cpu/manifest.json (${cpuLibs.map((f) => f.split('/').pop()).join(', ') || 'none built'})`,
+    cpuLibs.every((f) => files.includes(f)), cpuLibs.filter((f) => !files.includes(f)).join('\n'));
 
   const app = join(work, 'app');
   execFileSync('mkdir', ['-p', app]);

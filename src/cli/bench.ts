@@ -12,6 +12,7 @@ import { type BenchConfig, type BenchResult, describe, forEmit, grids, mergeFlas
 import { anchorDoBench } from './do-bench.js';
 import { fmt, progress, table } from './ui.js';
 import { annotateCpuRows, measureNumpy } from './cpu-yardstick.js';
+import { nativeIsaChoices } from '../backends/cpu/native/loader.js';
 import { armHelp, armOptions, parseArmOptions, prepareArms, wantsArms } from './bench-arms.js';
 import type { WebGpuBackend } from '../backends/webgpu/backend.js';
 import type { WebGpuCeilings } from '../bench/webgpu-ceilings.js';
@@ -56,8 +57,8 @@ Options:
   --check N            rows per config checked against the float64 reference (default 4; 0 skips)
   --workers N          CPU worker threads (default: all cores)
   --cpu-kernel NAME    CPU kernel rung: auto (default), native, wasm or scalar (or FLASHMLA_CPU_KERNEL)
-  --cpu-isa NAME       the native rung's instruction set: auto (default: the best the CPU has), avx512bf16, avx512
-                       or avx2 (or FLASHMLA_CPU_ISA); one the CPU lacks is an error
+  --cpu-isa NAME       the native rung's instruction set: auto (default: the best the CPU has); x86-64: avx512bf16,
+                       avx512 or avx2; arm64: neonbf16 or neon (or FLASHMLA_CPU_ISA); one the CPU lacks is an error
   --numpy PYTHON       CPU: the python that runs bench/cpu-numpy.py (numpy f32 on the same products, copy
                        bandwidth) in the same run (default: python3, then /usr/bin/python3; 'none' skips)
   --rotate-mb N        reps rotate among page sets of at least N MB in all (default 100: twice an H100's L2)
@@ -169,7 +170,7 @@ export async function bench(argv: string[]): Promise<void> {
 
   p.update(`starting the ${backendName} backend`);
   const cpuKernel = v['cpu-kernel'] === undefined ? undefined : choiceArg('cpu-kernel', v['cpu-kernel'], ['auto', 'native', 'wasm', 'scalar'], 'auto');
-  const cpuIsa = v['cpu-isa'] === undefined ? undefined : choiceArg('cpu-isa', v['cpu-isa'], ['auto', 'avx512bf16', 'avx512', 'avx2'], 'auto');
+  const cpuIsa = v['cpu-isa'] === undefined ? undefined : choiceArg('cpu-isa', v['cpu-isa'], nativeIsaChoices, 'auto');
   const { backend, skipped } = await openBackend(backendName, workers, cpuKernel, cpuIsa);
   try {
     for (const s of skipped) p.update(`skipped ${s.reason}`);

@@ -94,7 +94,9 @@ describe('native library checks', { skip: nativeSkip }, () => {
   });
 
   test('the worker backend reports the kernel and ISA it runs and why', async () => {
-    const labels: Record<NativeIsa, RegExp> = { avx512bf16: /AVX-512 \+ AVX512_BF16/, avx512: /AVX-512 \(16-lane/, avx2: /AVX2\+FMA/ };
+    const labels: Record<NativeIsa, RegExp> = {
+      avx512bf16: /AVX-512 \+ AVX512_BF16/, avx512: /AVX-512 \(16-lane/, avx2: /AVX2\+FMA/, neonbf16: /NEON \+ BF16/, neon: /NEON \(4-lane/,
+    };
     for (const isa of nativeIsas.filter((i) => !isaSkip[i])) {
       const b = backends.get(`native ${isa} workers`)!;
       assert.match(b.info.device, /native kernel/);
@@ -130,6 +132,9 @@ describe('choosing the native ISA', { skip: nativeSkip }, () => {
     await withEnv({ FLASHMLA_CPU_ISA: 'sse2' }, () => assert.rejects(chooseCpuKernel('native'),
       (e: FlashMlaError) => e.code === 'invalid_argument' && e.argument === 'FLASHMLA_CPU_ISA'));
     await assert.rejects(chooseCpuKernel('native', 'avx1024' as never), (e: FlashMlaError) => e.code === 'invalid_argument' && e.argument === 'isa');
+    // Another architecture's ISA is a valid name, refused with the reason (this suite runs where the x86-64 library loads).
+    await assert.rejects(chooseCpuKernel('native', 'neon'), (e: FlashMlaError) => e.code === 'backend_unavailable'
+      && /ISA neon forced \(option isa: 'neon'\) but this is x86-64 \(its ISAs: avx512bf16, avx512, avx2\)/.test(e.message));
     // The ISA only matters where the native rung is considered.
     assert.equal((await withEnv({ FLASHMLA_CPU_ISA: 'sse2' }, () => chooseCpuKernel('wasm'))).kernel.name, 'wasm');
   });

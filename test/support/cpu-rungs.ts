@@ -19,7 +19,7 @@ async function prepareNative(): Promise<string | undefined> {
   after(() => rmSync(dir, { recursive: true, force: true }));
   // @ts-expect-error: a plain .mjs build script without types
   const { buildCpu } = await import('../../scripts/build-cpu.mjs');
-  const r = buildCpu(dir) as { ok: boolean; failed?: boolean; message: string };
+  const r = buildCpu(dir, { cross: false }) as { ok: boolean; failed?: boolean; message: string };
   if (r.failed) throw new Error(r.message);
   if (!r.ok) return r.message;
   process.env.FLASHMLA_CPU_LIB_DIR = dir; // read by the loader here and in worker threads (they copy process.env)

@@ -27,8 +27,9 @@ export interface CpuBackendOptions {
   /** Force a CPU kernel rung (default: FLASHMLA_CPU_KERNEL, else native, else wasm, else scalar). */
   kernel?: CpuKernelChoice;
   /**
-   * Force the native rung's instruction set: 'avx512bf16', 'avx512' or 'avx2' (default: FLASHMLA_CPU_ISA, else the
-   * best the CPU has). One the CPU lacks is a backend_unavailable error naming what is missing.
+   * Force the native rung's instruction set: 'avx512bf16', 'avx512' or 'avx2' on x86-64, 'neonbf16' or 'neon' on arm64
+   * Linux (default: FLASHMLA_CPU_ISA, else the best the CPU has). One the CPU (or its architecture) lacks is a
+   * backend_unavailable error naming what is missing.
    */
   isa?: NativeIsaChoice;
 }

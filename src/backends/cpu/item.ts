@@ -64,7 +64,7 @@ export type CpuKernelName = 'native' | 'wasm' | 'scalar';
 /** One CPU kernel rung: what the backends call per decode unit. */
 export interface CpuKernel {
   name: CpuKernelName;
-  /** e.g. "x86-64 AVX2+FMA, forced by FLASHMLA_CPU_ISA (dist/cpu/libflashmla_cpu.so)" */
+  /** e.g. "x86-64 AVX2+FMA, forced by FLASHMLA_CPU_ISA (dist/cpu/libflashmla_cpu.so)", or "arm64 NEON ..." */
   detail: string;
   /** The native kernel's instruction set (native/loader.ts NativeIsa); worker threads load the same one. */
   isa?: NativeIsa;

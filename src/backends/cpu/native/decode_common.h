@@ -121,8 +121,12 @@ static inline uint16_t f32_to_bf16(float x) {
   return (uint16_t)((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
 }
 
+// f32 -> f16, round to nearest even: F16C here; a unit for another architecture defines F32_TO_F16 before the include.
+#ifndef F32_TO_F16
+#define F32_TO_F16(x) _cvtss_sh((x), _MM_FROUND_TO_NEAREST_INT)
+#endif
 static inline uint16_t f32_to_half(float x, int f16) {
-  return f16 ? (uint16_t)_cvtss_sh(x, _MM_FROUND_TO_NEAREST_INT) : f32_to_bf16(x);
+  return f16 ? (uint16_t)F32_TO_F16(x) : f32_to_bf16(x);
 }
 
 static inline int visible_keys(int seqlen, int qLen, int j, int causal) {

@@ -18,25 +18,42 @@ export function nativeLibDir(): string {
   return join(d, 'dist/cpu');
 }
 
-/** The instruction sets the library has a kernel for, best first. */
-export const nativeIsas = ['avx512bf16', 'avx512', 'avx2'] as const;
-export type NativeIsa = (typeof nativeIsas)[number];
+/** Every native instruction set, per architecture best first: x86-64 (cpuid), then arm64 Linux (hwcaps). */
+export const allNativeIsas = ['avx512bf16', 'avx512', 'avx2', 'neonbf16', 'neon'] as const;
+export type NativeIsa = (typeof allNativeIsas)[number];
 export type NativeIsaChoice = NativeIsa | 'auto';
-export const nativeIsaChoices: readonly NativeIsaChoice[] = ['auto', ...nativeIsas];
+export const nativeIsaChoices: readonly NativeIsaChoice[] = ['auto', ...allNativeIsas];
 
-/** Per ISA: the features.c bits it needs, its entry point, how `detail` names it, and what a CPU lacking it lacks. */
-const isaTable: Record<NativeIsa, { bits: number; entry: string; label: string; needs: string }> = {
-  avx512bf16: {
-    bits: 1 | 2 | 4 | 8, entry: 'flashmla_cpu_decode_item_avx512bf16',
-    label: 'AVX-512 + AVX512_BF16 (vdpbf16ps for bf16 Q·Kᵀ, f32 P·V)', needs: 'AVX-512F/BW/VL/DQ and AVX512_BF16',
-  },
-  avx512: { bits: 1 | 2 | 8, entry: 'flashmla_cpu_decode_item_avx512', label: 'AVX-512 (16-lane f32 FMA)', needs: 'AVX-512F/BW/VL/DQ' },
-  avx2: { bits: 1, entry: 'flashmla_cpu_decode_item', label: 'AVX2+FMA', needs: 'AVX2, FMA and F16C' },
+/** The architectures with a native kernel: how `detail` names them, their ISAs best first, what the least needs. */
+const archIsas: Record<string, { name: string; isas: readonly NativeIsa[]; baseline: string }> = {
+  x64: { name: 'x86-64', isas: ['avx512bf16', 'avx512', 'avx2'], baseline: 'AVX2, FMA or F16C' },
+  arm64: { name: 'arm64', isas: ['neonbf16', 'neon'], baseline: 'Advanced SIMD' },
 };
 
-/** The ISAs this CPU can run (features.c bits), best first. */
-export function isasFor(features: number): NativeIsa[] {
-  return nativeIsas.filter((i) => (features & isaTable[i].bits) === isaTable[i].bits);
+/** The instruction sets the library of this architecture has a kernel for, best first (none elsewhere). */
+export const nativeIsas: readonly NativeIsa[] = archIsas[process.arch]?.isas ?? [];
+
+/**
+ * Per ISA: the features.c bits it needs (their meaning depends on the architecture: features.c), its entry point,
+ * how `detail` names it, what a CPU lacking it lacks, and what the next better ISA of its architecture needs beyond it.
+ */
+const isaTable: Record<NativeIsa, { bits: number; entry: string; label: string; needs: string; better: string }> = {
+  avx512bf16: {
+    bits: 1 | 2 | 4 | 8, entry: 'flashmla_cpu_decode_item_avx512bf16',
+    label: 'AVX-512 + AVX512_BF16 (vdpbf16ps for bf16 Q·Kᵀ, f32 P·V)', needs: 'AVX-512F/BW/VL/DQ and AVX512_BF16', better: '',
+  },
+  avx512: { bits: 1 | 2 | 8, entry: 'flashmla_cpu_decode_item_avx512', label: 'AVX-512 (16-lane f32 FMA)', needs: 'AVX-512F/BW/VL/DQ', better: 'AVX512_BF16' },
+  avx2: { bits: 1, entry: 'flashmla_cpu_decode_item', label: 'AVX2+FMA', needs: 'AVX2, FMA and F16C', better: 'AVX-512F/BW/VL/DQ' },
+  neonbf16: {
+    bits: 1 | 2, entry: 'flashmla_cpu_decode_item_neonbf16',
+    label: 'NEON + BF16 (BFDOT for bf16 Q·Kᵀ, f32 P·V)', needs: 'Advanced SIMD and FEAT_BF16', better: '',
+  },
+  neon: { bits: 1, entry: 'flashmla_cpu_decode_item_neon', label: 'NEON (4-lane f32 FMA)', needs: 'Advanced SIMD', better: 'FEAT_BF16 (BFDOT)' },
+};
+
+/** The ISAs a CPU of `arch` with these features.c bits can run, best first. */
+export function isasFor(features: number, arch: string = process.arch): NativeIsa[] {
+  return (archIsas[arch]?.isas ?? []).filter((i) => (features & isaTable[i].bits) === isaTable[i].bits);
 }
 
 export type NativeLoad = { kernel: CpuKernel; reason?: undefined } | { kernel?: undefined; reason: string };
@@ -67,9 +84,9 @@ export async function loadNativeKernel(isa: NativeIsaChoice = 'auto', by = 'opti
 }
 
 /**
- * FLASHMLA_CPU_FEATURE_MASK (an integer, e.g. 1 = AVX2 only) is ANDed with what features.c reports: it can hide
- * instruction sets the CPU has (to test the fallbacks and refusals, or to see what a CI machine without AVX-512
- * would run), never add one.
+ * FLASHMLA_CPU_FEATURE_MASK (an integer, e.g. 1 = AVX2 only on x86-64, plain NEON on arm64) is ANDed with what
+ * features.c reports: it can hide instruction sets the CPU has (to test the fallbacks and refusals, or to see what a
+ * CI machine without AVX-512 would run), never add one.
  */
 function featureMask(): number {
   const m = process.env.FLASHMLA_CPU_FEATURE_MASK;
@@ -77,7 +94,9 @@ function featureMask(): number {
 }
 
 async function openLibrary(): Promise<Lib | string> {
-  if (process.arch !== 'x64') return `no native kernel for ${process.arch} (x86-64 only)`;
+  if (!archIsas[process.arch] || (process.arch === 'arm64' && process.platform !== 'linux')) {
+    return `no native kernel for ${process.platform} ${process.arch} (x86-64, and arm64 Linux)`;
+  }
   const dir = nativeLibDir(), file = join(dir, nativeLibName);
   if (!existsSync(file)) return `${file} not built (npm run build, or node scripts/build-cpu.mjs)`;
   let manifest: { files?: Record<string, string> };
@@ -94,8 +113,9 @@ async function openLibrary(): Promise<Lib | string> {
 }
 
 function bindKernel({ lib, features, file }: Lib, request: NativeIsaChoice, by: string): NativeLoad {
+  const arch = archIsas[process.arch];
   const have = isasFor(features);
-  if (!have.length) return { reason: 'this CPU lacks AVX2, FMA or F16C' };
+  if (!have.length) return { reason: `this CPU lacks ${arch.baseline}` };
   const bind = (isa: NativeIsa): ((...a: unknown[]) => number) | string => {
     try {
       return lib.func(`int ${isaTable[isa].entry}(const int32_t *prm, float scale, const uint16_t *q, const uint16_t *kCache, `
@@ -115,12 +135,11 @@ function bindKernel({ lib, features, file }: Lib, request: NativeIsaChoice, by: 
       isa = have[absent.length];
       fn = bind(isa);
     }
-    // What the next better ISA needs beyond this one.
-    const missing: Record<NativeIsa, string> = { avx512bf16: '', avx512: 'AVX512_BF16', avx2: 'AVX-512F/BW/VL/DQ' };
     why = absent.length ? `chosen: the library lacks ${absent.join(', ')}`
-      : missing[isa] ? `chosen: this CPU lacks ${missing[isa]}` : 'chosen: the best this CPU has';
+      : isaTable[isa].better ? `chosen: this CPU lacks ${isaTable[isa].better}` : 'chosen: the best this CPU has';
   } else {
-    if (!nativeIsas.includes(request)) return { reason: `no native ISA '${String(request)}' (${nativeIsaChoices.join(' | ')})` };
+    if (!allNativeIsas.includes(request)) return { reason: `no native ISA '${String(request)}' (${nativeIsaChoices.join(' | ')})` };
+    if (!arch.isas.includes(request)) return { reason: `ISA ${request} forced (${by}) but this is ${arch.name} (its ISAs: ${arch.isas.join(', ')})` };
     if (!have.includes(request)) return { reason: `ISA ${request} forced (${by}) but this CPU lacks ${isaTable[request].needs} (it has: ${have.join(', ')})` };
     isa = request;
     why = `forced by ${by}${have[0] !== isa ? `; ${have[0]} available` : ''}`;
@@ -133,7 +152,7 @@ function bindKernel({ lib, features, file }: Lib, request: NativeIsaChoice, by: 
     kernel: {
       name: 'native',
       isa,
-      detail: `x86-64 ${isaTable[isa].label}, ${why} (${file})`,
+      detail: `${arch.name} ${isaTable[isa].label}, ${why} (${file})`,
       runDecodeUnit(a: CpuDecodeArgs, u: number): void {
         forEachItem(a, u, prm, (pr) => {
           const rc = entry(pr, a.p.softmaxScale, a.q, a.kCache, a.blockTable, a.out, a.lse, a.oAccum, a.lseAccum);
