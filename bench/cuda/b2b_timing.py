@@ -1,6 +1,7 @@
 """Back-to-back CUDA-event timing shared by bench/cuda/flashmla_protocols.py and flashmla_sparse_protocols.py: the
 protocol `flashmla bench` times ours with (src/cli/harness.ts, src/backends/cuda/timing.ts): optional warm-up by the
-clock, untimed calls, then repetitions back to back, each between two CUDA events, the median (ms)."""
+clock, untimed calls, then repetitions back to back, each between two CUDA events, the median (ms); and the CUDA graph
+both scripts replay back to back (capture_graph)."""
 import time
 
 import torch
@@ -25,3 +26,16 @@ def back_to_back_ms(step, warm_ms=0.0, warmup=10, reps=50):
         s.record(); step(); e.record()
     torch.cuda.synchronize()
     return median([s.elapsed_time(e) for s, e in ev])
+
+
+def capture_graph(fn, calls):
+    """fn captured `calls` times into one CUDA graph (three warm calls on a side stream first)."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(3): fn()
+    torch.cuda.current_stream().wait_stream(side)
+    g = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(g):
+        for _ in range(calls): fn()
+    return g

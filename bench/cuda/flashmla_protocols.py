@@ -22,7 +22,7 @@ on both sides (session 32 measured what mixing them does: docs/notes/benchmark-p
 """
 import argparse, json, os, sys
 
-from b2b_timing import back_to_back_ms  # (this folder: the script's own directory is on sys.path)
+from b2b_timing import back_to_back_ms, capture_graph  # (this folder: the script's own directory is on sys.path)
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument("anchors", help="the folder holding bench_flashmla.py (.gpu-host/anchors on the GPU host)")
@@ -41,16 +41,8 @@ import bench_flashmla as bf  # noqa: E402
 
 
 def capture(fn):
-    """fn captured a.graph_calls times into one CUDA graph (three warm calls on a side stream first)."""
-    side = torch.cuda.Stream()
-    side.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(side):
-        for _ in range(3): fn()
-    torch.cuda.current_stream().wait_stream(side)
-    g = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(g):
-        for _ in range(a.graph_calls): fn()
-    return g
+    """fn captured a.graph_calls times into one CUDA graph (b2b_timing.capture_graph)."""
+    return capture_graph(fn, a.graph_calls)
 
 
 def graph_back_to_back(fn):

@@ -24,8 +24,7 @@ if '--graph-calls' in rest:  # ours, taken out before bench_sparse.py parses the
     del rest[i:i + 2]
 sys.argv = [os.path.join(sys.argv[1], 'bench_sparse.py')] + rest
 import bench_sparse as bs  # noqa: E402
-from b2b_timing import back_to_back_ms  # noqa: E402  (this folder: the script's own directory is on sys.path)
-import torch  # noqa: E402
+from b2b_timing import back_to_back_ms, capture_graph  # noqa: E402  (this folder: the script's own directory is on sys.path)
 
 
 _timeit = bs.timeit
@@ -43,16 +42,9 @@ def timeit(fn, num_tests):
 
 
 def graph_us(fn):
-    """fn captured graph_calls times into one CUDA graph (three warm calls on a side stream first); the median replay,
-    back to back, / graph_calls, in microseconds."""
-    side = torch.cuda.Stream()
-    side.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(side):
-        for _ in range(3): fn()
-    torch.cuda.current_stream().wait_stream(side)
-    g = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(g):
-        for _ in range(graph_calls): fn()
+    """fn captured graph_calls times into one CUDA graph; the median replay, back to back, / graph_calls, in
+    microseconds."""
+    g = capture_graph(fn, graph_calls)
     t = back_to_back_ms(g.replay) / graph_calls * 1e3
     del g
     return t
