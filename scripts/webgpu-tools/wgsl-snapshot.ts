@@ -80,7 +80,7 @@ for (const dtype of dtypes) {
       for (const pvPair of [1, 2] as const) add(decodeMatrix6Program, { dtype, segs, config: { m: 16, n: 16, k: 16, result: 'f32' }, emulate, pvPair });
   }
   add(combineProgram, { dtype });
-  for (const kind of ['v32', 'model1', dtype] as const) add(sparseProgram, { kind, dtype });
+  for (const kind of ['v32', 'model1', dtype] as const) for (const heads of [1, 4, 8] as const) add(sparseProgram, { kind, dtype, heads });
 }
 // MlaAttention's decode-step kernels (kernels/layer.ts), every specialisation.
 const layerEls = ['f32', 'bf16', 'f16'] as const;

@@ -25,6 +25,45 @@ describe('webgpu sparse: random cases vs the float64 reference', () => {
   });
 });
 
+describe('webgpu sparse: heads a workgroup (kernels/sparse.ts chooseSparseHeads; session 44)', () => {
+  test('G = 1, 2, 4 and 8 forced: each case within the tolerance, and the same bits for every G', async (t) => {
+    const be = need(t);
+    if (!be) return;
+    const { createNodeWebGpuBackend } = await import('../../src/backends/webgpu/node.js');
+    const kinds = ['v32', 'model1', 'bf16', 'f16'] as const;
+    const bits = new Map<number, string[]>();
+    for (const heads of [1, 2, 4, 8] as const) {
+      const g = await createNodeWebGpuBackend({ device: be.device, sparseHeads: heads });
+      try {
+        const got: string[] = [];
+        // head counts that fill a last group partly (3, 5, 12) or not at all (8, 16), and one head
+        for (let seed = 531; seed <= 538; seed++) {
+          await runRandomSparse(seed, g, tolerances.webgpu, [kinds[seed % 4]], true, (r) => r.pick([1, 3, 5, 8, 12, 16]), {
+            outputs: (out, lse) => { got.push(`${Buffer.from(out.buffer, out.byteOffset, out.byteLength).toString('base64')}|${Buffer.from(lse.buffer, lse.byteOffset, lse.byteLength).toString('base64')}`); },
+          });
+        }
+        bits.set(heads, got);
+      } finally {
+        g.dispose();
+      }
+    }
+    for (const heads of [2, 4, 8]) assert.deepEqual(bits.get(heads), bits.get(1), `G = ${heads} against G = 1`);
+  });
+  test('the choice: G = 1 where the heads fill the device, larger G at large batches, and what fits', async () => {
+    const { chooseSparseHeads, sparseSharedBytes } = await import('../../src/backends/webgpu/kernels/sparse.js');
+    const caps = { maxComputeWorkgroupStorageSize: 32768 };
+    assert.equal(chooseSparseHeads({ b: 2, sQ: 2, hQ: 128 }, 132, caps), 1); // 512 workgroups at G = 1; 256 at G = 2 < 264
+    assert.equal(chooseSparseHeads({ b: 128, sQ: 2, hQ: 128 }, 132, caps), 8);
+    assert.equal(chooseSparseHeads({ b: 64, sQ: 1, hQ: 16 }, 132, caps), 2); // 4 would leave 256 workgroups, 8 128
+    assert.equal(chooseSparseHeads({ b: 256, sQ: 1, hQ: 3 }, 132, caps), 2);
+    assert.equal(chooseSparseHeads({ b: 128, sQ: 1, hQ: 3 }, 132, caps), 1); // two groups of 2 heads: 256 workgroups
+    assert.equal(chooseSparseHeads({ b: 128, sQ: 1, hQ: 1 }, 132, caps), 1);
+    assert.equal(chooseSparseHeads({ b: 128, sQ: 2, hQ: 128 }, 132, { maxComputeWorkgroupStorageSize: 16384 }), 4); // 8 needs ${sparseSharedBytes(8)}
+    assert.ok(sparseSharedBytes(8) > 16384 && sparseSharedBytes(4) <= 16384);
+    assert.throws(() => chooseSparseHeads({ b: 1, sQ: 1, hQ: 8 }, 132, { maxComputeWorkgroupStorageSize: 16384 }, 8), /sparse heads 8: needs/);
+  });
+});
+
 describe('webgpu dense decode over FP8 caches: random cases vs the float64 reference', () => {
   test('4 small cases: V3.2 and MODEL1 bytes, NaN in unread tokens, junk past each row\'s pages', async (t) => {
     const be = need(t);

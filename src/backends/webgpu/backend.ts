@@ -17,7 +17,7 @@ import type { SparseCall } from '../../core/sparse.js';
 import type { MlaDeviceOps } from '../../core/mla/device.js';
 import { createWebGpuLayerOps } from './layer.js';
 import { type LayerGemmKernel, type LayerSplitKRule, layerGemmKernels, layerSplitKDefaults } from './kernels/layer.js';
-import { sparseDispatch, sparseMaxDqk, sparseParams, sparseProgram } from './kernels/sparse.js';
+import { type SparseHeads, chooseSparseHeads, sparseDispatch, sparseHeadChoices, sparseMaxDqk, sparseParams, sparseProgram } from './kernels/sparse.js';
 import { type CallWork, type Copy, type Encodable, type TimingSlot, type Upload, UploadRing, encodeCalls, ringBytesOf } from './batch.js';
 
 // The numeric values of the WebGPU flags (the GPU* namespaces are not globals in every host, e.g. Node).
@@ -121,6 +121,11 @@ export interface WebGpuBackendOptions {
    * own host bytes exceed it runs as its own submission, after the batch's earlier calls.
    */
   batchUploadBytes?: number;
+  /**
+   * Heads a workgroup of the sparse kernel (kernels/sparse.ts): 1, 2, 4 or 8 forced for every call (A/B runs;
+   * FLASHMLA_WEBGPU_SPARSE_HEADS in Node); unset, chosen per call by chooseSparseHeads (from the batch, queries and heads).
+   */
+  sparseHeads?: SparseHeads;
 }
 
 /** Whether the layer gemm splits k unless told (WebGpuBackendOptions.layerSplitK): on since session 42 (see there). */
@@ -202,6 +207,7 @@ export class WebGpuBackend implements Backend {
     if (cc !== undefined && ![1, 2, 4, 8, 'auto'].includes(cc)) throw invalidArgument('matrix.combineCols', "1, 2, 4, 8 or 'auto'", String(cc));
     if (opts.layerGemm !== undefined && !layerGemmKernels.includes(opts.layerGemm)) throw invalidArgument('layerGemm', layerGemmKernels.map((k) => `'${k}'`).join(' or '), String(opts.layerGemm));
     this.layerGemm = opts.layerGemm ?? 'tiled';
+    if (opts.sparseHeads !== undefined && !sparseHeadChoices.includes(opts.sparseHeads)) throw invalidArgument('sparseHeads', sparseHeadChoices.join(', '), String(opts.sparseHeads));
     const ub = opts.batchUploadBytes ?? batchUploadBytesDefault;
     if (!Number.isInteger(ub) || ub < 256 || ub % 16 !== 0 || ub > caps.maxBufferSize) {
       throw invalidArgument('batchUploadBytes', `a multiple of 16 from 256 to the device's maxBufferSize ${caps.maxBufferSize}`, String(ub));
@@ -672,7 +678,8 @@ export class WebGpuBackend implements Backend {
     this.live();
     const p = l.problem;
     if (p.dQk > sparseMaxDqk || p.dQk % 2 !== 0) throw invalidArgument('q', `an even dQk <= ${sparseMaxDqk} on WebGPU`, String(p.dQk));
-    const prog = this.programs.get(sparseProgram, { kind: p.cache.kind, dtype: p.dtype });
+    const spec = { kind: p.cache.kind, dtype: p.dtype, heads: chooseSparseHeads(p, this.info.numSms, this.caps, this.opts.sparseHeads) };
+    const prog = this.programs.get(sparseProgram, spec);
     // Index workspace (i32): indices | extraIndices | topkLength | extraTopkLength | attnSink (f32 bits).
     const indOff = 0, extraIndOff = indOff + p.b * p.sQ * p.topk, tlOff = extraIndOff + p.b * p.sQ * p.extraTopk;
     const extraTlOff = tlOff + (p.hasTopkLength ? p.b : 0), sinkOff = extraTlOff + (p.hasExtraTopkLength ? p.b : 0);
@@ -716,10 +723,10 @@ export class WebGpuBackend implements Backend {
     }, this.sparseView);
     uploads.push({ dst: this.sparseUniform, dstOffset: 0, data: new Uint8Array(this.sparseBytes) });
     const whole = (b: GPUBuffer): GPUBufferBinding => ({ buffer: b });
-    const bg = this.bindGroup(sparseProgram.name + sparseProgram.key({ kind: p.cache.kind, dtype: p.dtype }), prog.layout, [
+    const bg = this.bindGroup(sparseProgram.name + sparseProgram.key(spec), prog.layout, [
       whole(this.sparseUniform), whole(idx), whole(q.buffer), whole(k.buffer), whole(x.buffer), whole(out.buffer), whole(lse.buffer),
     ]);
-    const passes = [{ label: 'flashmla.sparse', dispatches: [{ pipeline: prog.pipeline, bindGroup: bg, groups: sparseDispatch(p, this.caps) }] }];
+    const passes = [{ label: 'flashmla.sparse', dispatches: [{ pipeline: prog.pipeline, bindGroup: bg, groups: sparseDispatch(p, this.caps, spec.heads) }] }];
     this.record({ label: 'flashmla.sparse', uploads, copies, passes, timing: this.timing });
   }
 

@@ -156,8 +156,10 @@ export async function createNodeWebGpuBackend(opts: NodeWebGpuBackendOptions = {
   // FLASHMLA_WEBGPU_SCHEDULE=<one of scheduleKinds>: the plan MlaDecoder makes for this backend (default 'auto', the
   // backend's own rule; flashmla: getMlaMetadata's plan; fill; core/scheduler.ts); another value is ignored, as before.
   const envSchedule = scheduleKinds.find((k) => k === process.env.FLASHMLA_WEBGPU_SCHEDULE);
+  // FLASHMLA_WEBGPU_SPARSE_HEADS=1|2|4|8: the sparse kernel's heads a workgroup on every call (A/B; unset: chosen per call).
+  const envHeads = ({ 1: 1, 2: 2, 4: 4, 8: 8 } as const)[process.env.FLASHMLA_WEBGPU_SPARSE_HEADS as '1' | '2' | '4' | '8'];
   const be = await withDawnQuiet(
-    async () => createWebGpuBackend({ ...rest, matrix, layerSplitK: rest.layerSplitK ?? envSplitK, layerGemm: rest.layerGemm ?? envGemm, schedule: rest.schedule ?? envSchedule, decodePath: rest.decodePath ?? envPath, gpu: rest.gpu ?? (own ? nodeGpu([], unlockFeatures, robust) : undefined) }),
+    async () => createWebGpuBackend({ ...rest, matrix, layerSplitK: rest.layerSplitK ?? envSplitK, layerGemm: rest.layerGemm ?? envGemm, schedule: rest.schedule ?? envSchedule, sparseHeads: rest.sparseHeads ?? envHeads, decodePath: rest.decodePath ?? envPath, gpu: rest.gpu ?? (own ? nodeGpu([], unlockFeatures, robust) : undefined) }),
     dawnLog ?? process.env.FLASHMLA_DAWN_LOG === '1',
   );
   if (own && be.info.details) be.info.details.robustness = robust;

@@ -1,12 +1,15 @@
 // Token-sparse MLA decode in WGSL, over FlashMLA's FP8 caches (V3.2, MODEL1) or a bf16/f16 cache.
-// Correct first, not yet fast: one 64-lane workgroup per query row (batch, query, head). The row's index list
-// (main top-k, then the extra top-k) is walked 64 entries at a time: lane t resolves entry t, dequantizes that
-// token and computes its score; then every lane folds the 64 scores into the running max / sum (online softmax)
-// and accumulates its own 8 output columns. e4m3 and UE8M0 are decoded with bit operations (no float8 in WGSL).
-// Roofline: a token's bytes are read twice (score lane, then 64 lanes for V) per head, so this is ~2*hQ x the
-// traffic of a kernel that shares tokens across heads; the next step is FlashMLA's head-tiled layout.
+// One 64-lane workgroup per query (batch, query) and group of G heads (SparseSpec.heads; the index list is the
+// query's, shared by its heads). The list (main top-k, then the extra top-k) is walked 64 entries at a time: lane t
+// resolves entry t, decodes that token once and scores it against the G heads' queries; then every lane folds the
+// 64 x G scores into each head's running max / sum (online softmax) and accumulates its own 8 output columns of each
+// head, decoding those 8 V values once for the G heads. e4m3 and UE8M0 are decoded with bit operations (no float8 in
+// WGSL). Roofline: a token's bytes are read twice (score lane, then 64 lanes for V) per group of G heads, so this is
+// ~2 * hQ / G x the traffic of a kernel that reads each token once per query; G = 1 is the kernel of sessions 10-43
+// (one head a workgroup), kept for A/B (FLASHMLA_WEBGPU_SPARSE_HEADS).
 import type { HalfDType } from '../../../core/dtype.js';
 import type { SparseCacheKind, SparseProblem } from '../../../core/sparse.js';
+import { FlashMlaError } from '../../../core/errors.js';
 import { defineParams } from '../params.js';
 import { type DeviceCaps, type Dispatch, type Program, foldDispatch, linearWorkgroupWgsl } from '../program.js';
 import { negBig, packWgsl } from './decode.js';
@@ -24,12 +27,44 @@ export const sparseParams = defineParams('SparseParams', [
   ['scale', 'f32'], ['posInfBits', 'u32'],
 ]);
 
-export interface SparseSpec { kind: SparseCacheKind; dtype: HalfDType }
+export interface SparseSpec {
+  kind: SparseCacheKind;
+  dtype: HalfDType;
+  /** Heads a workgroup (G): 1, 2, 4 or 8 (chooseSparseHeads). */
+  heads: SparseHeads;
+}
+
+export type SparseHeads = 1 | 2 | 4 | 8;
+export const sparseHeadChoices: readonly SparseHeads[] = [1, 2, 4, 8];
 
 export const sparseMaxDqk = 576;
 
-export function sparseDispatch(p: SparseProblem, caps: DeviceCaps): Dispatch {
-  return foldDispatch(p.b * p.sQ * p.hQ, caps.maxComputeWorkgroupsPerDimension);
+/** Workgroup memory a G-head workgroup takes: the G query rows (f32), G x 64 scores, 64 entry kinds and addresses. */
+export function sparseSharedBytes(heads: number): number {
+  return heads * sparseMaxDqk * 4 + heads * 64 * 4 + 64 * 4 + 64 * 16;
+}
+
+/**
+ * Heads a workgroup: `forced` where given (it must fit the workgroup memory), else the largest of 8 / 4 / 2 not above
+ * hQ that fits and still leaves at least 2 workgroups an SM (`numSms`, the backend's count), else 1. The kernel does
+ * not split a query's list over workgroups, so at small batches the heads are what fills the device: there G = 1 keeps
+ * the most workgroups (each decodes its tokens for one head), at large ones a larger G decodes each token once for G
+ * heads. (A prediction from the work counts, not measured on a GPU: session 44 had none.)
+ */
+export function chooseSparseHeads(p: Pick<SparseProblem, 'b' | 'sQ' | 'hQ'>, numSms: number, caps: Pick<DeviceCaps, 'maxComputeWorkgroupStorageSize'>, forced?: SparseHeads): SparseHeads {
+  const fits = (g: number) => sparseSharedBytes(g) <= caps.maxComputeWorkgroupStorageSize;
+  if (forced !== undefined) {
+    if (!fits(forced)) throw new FlashMlaError('invalid_argument', `sparse heads ${forced}: needs ${sparseSharedBytes(forced)} bytes of workgroup memory, the device has ${caps.maxComputeWorkgroupStorageSize}`, 'sparseHeads');
+    return forced;
+  }
+  for (const g of [8, 4, 2] as const) {
+    if (p.hQ >= g && fits(g) && p.b * p.sQ * Math.ceil(p.hQ / g) >= 2 * numSms) return g;
+  }
+  return 1;
+}
+
+export function sparseDispatch(p: SparseProblem, caps: DeviceCaps, heads: SparseHeads): Dispatch {
+  return foldDispatch(p.b * p.sQ * Math.ceil(p.hQ / heads), caps.maxComputeWorkgroupsPerDimension);
 }
 
 function unpack(dtype: HalfDType): string {
@@ -38,7 +73,10 @@ function unpack(dtype: HalfDType): string {
     : `fn unpack2(w: u32) -> vec2<f32> { return unpack2x16float(w); }`;
 }
 
-/** Token access for the cache kind: where a token lives, its score against qs, and its 8 V columns at c0. */
+/**
+ * Token access for the cache kind: where a token lives, its scores against the G queries in qs (QS apart), and its 8
+ * V columns at c0. A head's score is summed in the same order whatever G is.
+ */
 function tokenAccess(kind: SparseCacheKind): string {
   const word = `fn word(sel: u32, i: u32) -> u32 { if (sel == 1u) { return kc[i]; } return xc[i]; }`;
   if (kind === 'bf16' || kind === 'f16') {
@@ -49,11 +87,11 @@ fn tokenAddr(sel: u32, phys: u32) -> vec3<u32> {
   let off = select(u.extraOff, u.kOff, sel == 1u);
   return vec3<u32>((off + phys * u.dQk) / 2u, 0u, 0u);
 }
-fn score(sel: u32, a: vec3<u32>) -> f32 {
-  var acc = 0.0;
+fn scores(sel: u32, a: vec3<u32>) -> array<f32, G> {
+  var acc = array<f32, G>();
   for (var w = 0u; w < u.dQk / 2u; w++) {
     let k = unpackK(word(sel, a.x + w));
-    acc += qs[2u * w] * k.x + qs[2u * w + 1u] * k.y;
+    for (var g = 0u; g < G; g++) { acc[g] += qs[g * QS + 2u * w] * k.x + qs[g * QS + 2u * w + 1u] * k.y; }
   }
   return acc;
 }
@@ -92,21 +130,30 @@ fn tokenAddr(sel: u32, phys: u32) -> vec3<u32> {
 ${v32 ? '  let n = base + slot * 656u;\n  return vec3<u32>(n, n + 528u, n + 512u);'
     : '  let n = base + slot * 576u;\n  return vec3<u32>(n, n + 448u, base + bs * 576u + slot * 8u);'}
 }
-fn score(sel: u32, a: vec3<u32>) -> f32 {
-  var acc = 0.0;
+fn scores(sel: u32, a: vec3<u32>) -> array<f32, G> {
+  var acc = array<f32, G>();
   for (var j = 0u; j < NOPE / TILE; j++) {
-    var part = 0.0;
+    var part = array<f32, G>(); // zeroed on every tile: written out (lavapipe kept the last tile's sums under a bare declaration)
     for (var w = 0u; w < TILE / 4u; w++) {
       let d = j * TILE + 4u * w;
       let x = word(sel, (a.x + d) >> 2u);
-      part += qs[d] * e4m3(x & 0xffu) + qs[d + 1u] * e4m3((x >> 8u) & 0xffu)
-        + qs[d + 2u] * e4m3((x >> 16u) & 0xffu) + qs[d + 3u] * e4m3(x >> 24u);
+      let k0 = e4m3(x & 0xffu);
+      let k1 = e4m3((x >> 8u) & 0xffu);
+      let k2 = e4m3((x >> 16u) & 0xffu);
+      let k3 = e4m3(x >> 24u);
+      for (var g = 0u; g < G; g++) {
+        let q = g * QS + d;
+        part[g] += qs[q] * k0 + qs[q + 1u] * k1 + qs[q + 2u] * k2 + qs[q + 3u] * k3;
+      }
     }
-    acc += part * scaleOf(sel, a.z, j);
+    let sj = scaleOf(sel, a.z, j);
+    for (var g = 0u; g < G; g++) { acc[g] += part[g] * sj; }
   }
   for (var w = 0u; w < 32u; w++) {
     let x = word(sel, (a.y >> 2u) + w);
-    acc += qs[NOPE + 2u * w] * bitcast<f32>(x << 16u) + qs[NOPE + 2u * w + 1u] * bitcast<f32>(x & 0xffff0000u);
+    let r0 = bitcast<f32>(x << 16u);
+    let r1 = bitcast<f32>(x & 0xffff0000u);
+    for (var g = 0u; g < G; g++) { acc[g] += qs[g * QS + NOPE + 2u * w] * r0 + qs[g * QS + NOPE + 2u * w + 1u] * r1; }
   }
   return acc;
 }
@@ -131,7 +178,7 @@ fn vcols(sel: u32, a: vec3<u32>, c0: u32) -> array<f32, 8> {
 
 export const sparseProgram: Program<SparseSpec> = {
   name: 'mla_sparse_decode',
-  key: (s) => `${s.kind}.${s.dtype}`,
+  key: (s) => `${s.kind}.${s.dtype}.g${s.heads}`,
   source: (s) => `${sparseParams.wgsl}
 @group(0) @binding(0) var<uniform> u: SparseParams;
 @group(0) @binding(1) var<storage, read> idx: array<i32>;
@@ -141,8 +188,10 @@ export const sparseProgram: Program<SparseSpec> = {
 @group(0) @binding(5) var<storage, read_write> out: array<u32>;
 @group(0) @binding(6) var<storage, read_write> lse: array<f32>;
 const NEG: f32 = ${negBig};
-var<workgroup> qs: array<f32, ${sparseMaxDqk}>;
-var<workgroup> sc: array<f32, 64>;
+const G: u32 = ${s.heads}u; // heads a workgroup
+const QS: u32 = ${sparseMaxDqk}u; // qs's stride between heads
+var<workgroup> qs: array<f32, ${s.heads * sparseMaxDqk}>;
+var<workgroup> sc: array<f32, ${s.heads * 64}>; // head g's score of entry k at g * 64 + k
 var<workgroup> tsel: array<u32, 64>; // 0: invalid entry, 1: main cache, 2: extra cache
 var<workgroup> taddr: array<vec3<u32>, 64>;
 ${unpack(s.dtype)}
@@ -153,28 +202,34 @@ ${tokenAccess(s.kind)}
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
-  let g = linearWorkgroup(wid, nwg); // row (i, s, h) of out [b, sQ, hQ, 512]
-  if (g >= u.b * u.sQ * u.hQ) { return; }
-  let h = g % u.hQ;
-  let i = g / (u.sQ * u.hQ);
-  let s = (g / u.hQ) % u.sQ;
-  for (var w = t; w < u.dQk / 2u; w += 64u) {
-    let v = unpack2(qb[u.qOff + g * (u.dQk / 2u) + w]);
-    qs[2u * w] = v.x;
-    qs[2u * w + 1u] = v.y;
+  let groups = (u.hQ + G - 1u) / G;
+  let wg = linearWorkgroup(wid, nwg); // (i, s, head group) of out [b, sQ, hQ, 512]
+  if (wg >= u.b * u.sQ * groups) { return; }
+  let h0 = (wg % groups) * G;
+  let rowQ = wg / groups; // i * sQ + s
+  let i = rowQ / u.sQ;
+  let s = rowQ % u.sQ;
+  let heads = min(G, u.hQ - h0);
+  for (var w = t; w < G * (u.dQk / 2u); w += 64u) {
+    let g = w / (u.dQk / 2u);
+    let ww = w % (u.dQk / 2u);
+    var v = vec2<f32>(0.0);
+    if (g < heads) { v = unpack2(qb[u.qOff + (rowQ * u.hQ + h0 + g) * (u.dQk / 2u) + ww]); }
+    qs[g * QS + 2u * ww] = v.x;
+    qs[g * QS + 2u * ww + 1u] = v.y;
   }
   var mainLen = u.topk;
   if (u.hasTopkLength != 0u) { mainLen = min(u32(idx[u.tlOff + i]), u.topk); }
   var extraLen = u.extraTopk;
   if (u.hasExtraTopkLength != 0u) { extraLen = min(u32(idx[u.extraTlOff + i]), u.extraTopk); }
   let total = mainLen + extraLen;
-  let rowQ = i * u.sQ + s;
   workgroupBarrier();
-  var m = NEG;
-  var l = 0.0;
-  var seen = false; // a valid index: the row is not empty
-  var bad = false; // a NaN or +inf score: the row is NaN (as in the reference)
-  var acc: array<f32, 8>;
+  var m: array<f32, G>;
+  var l: array<f32, G>;
+  var bad: array<bool, G>; // a NaN or +inf score: the head's row is NaN (as in the reference)
+  for (var g = 0u; g < G; g++) { m[g] = NEG; }
+  var seen = false; // a valid index: the rows are not empty
+  var acc: array<f32, ${s.heads * 8}>; // head g's 8 columns at g * 8
   let c0 = t * 8u;
   for (var c = 0u; c < total; c += 64u) {
     let p = c + t;
@@ -183,69 +238,86 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (p < mainLen) { phys = idx[u.indOff + rowQ * u.topk + p]; sel = 1u; }
     else if (p < total) { phys = idx[u.extraIndOff + rowQ * u.extraTopk + (p - mainLen)]; sel = 2u; }
     if (phys < 0) { sel = 0u; }
-    var x = NEG;
+    var x: array<f32, G>;
+    for (var g = 0u; g < G; g++) { x[g] = NEG; }
     if (sel != 0u) {
       let a = tokenAddr(sel, u32(phys));
       taddr[t] = a;
-      x = score(sel, a) * u.scale;
+      let sg = scores(sel, a);
+      for (var g = 0u; g < G; g++) { x[g] = sg[g] * u.scale; }
     }
     tsel[t] = sel;
-    sc[t] = x;
+    for (var g = 0u; g < G; g++) { sc[g * 64u + t] = x[g]; }
     workgroupBarrier();
     // NaN and infinities are told by their bits and kept out of the max (WGSL leaves max(NaN, x) open); a -inf
     // score is a token with p = 0 whose V still enters the sum (0 * inf = NaN, as in the reference).
-    var cmax = NEG;
+    var cmax: array<f32, G>;
+    for (var g = 0u; g < G; g++) { cmax[g] = NEG; }
     var some = false;
     for (var k = 0u; k < 64u; k++) {
       if (tsel[k] != 0u) {
-        let x = sc[k];
         some = true;
-        bad = bad | (nonFinite(x) & !isNegInf(x));
-        cmax = max(cmax, select(x, NEG, nonFinite(x)));
+        for (var g = 0u; g < G; g++) {
+          let y = sc[g * 64u + k];
+          bad[g] = bad[g] | (nonFinite(y) & !isNegInf(y));
+          cmax[g] = max(cmax[g], select(y, NEG, nonFinite(y)));
+        }
       }
     }
     seen = seen || some;
-    if (some && !bad) {
-      let mNew = max(m, cmax);
-      let corr = exp(m - mNew);
-      l *= corr;
-      for (var d = 0u; d < 8u; d++) { acc[d] *= corr; }
+    if (some) {
+      var mNew: array<f32, G>;
+      for (var g = 0u; g < G; g++) {
+        mNew[g] = max(m[g], cmax[g]);
+        if (!bad[g]) {
+          let corr = exp(m[g] - mNew[g]);
+          l[g] *= corr;
+          for (var d = 0u; d < 8u; d++) { acc[g * 8u + d] *= corr; }
+        }
+      }
       for (var k = 0u; k < 64u; k++) {
         let sk = tsel[k];
         if (sk == 0u) { continue; }
-        let pk = select(0.0, exp(sc[k] - mNew), sc[k] > NEG * 0.5);
-        l += pk;
         let v = vcols(sk, taddr[k], c0);
-        for (var d = 0u; d < 8u; d++) { acc[d] += pk * v[d]; }
+        for (var g = 0u; g < G; g++) {
+          if (bad[g]) { continue; }
+          let y = sc[g * 64u + k];
+          let pk = select(0.0, exp(y - mNew[g]), y > NEG * 0.5);
+          l[g] += pk;
+          for (var d = 0u; d < 8u; d++) { acc[g * 8u + d] += pk * v[d]; }
+        }
       }
-      m = mNew;
+      for (var g = 0u; g < G; g++) { if (!bad[g]) { m[g] = mNew[g]; } }
     }
     workgroupBarrier();
   }
-  let o = u.outOff + g * 256u + t * 4u;
-  let lo = u.lseOff + (i * u.hQ + h) * u.sQ + s;
-  if (!seen) { // no valid index: out 0, lse +inf
-    for (var w = 0u; w < 4u; w++) { out[o + w] = 0u; }
-    if (t == 0u) { lse[lo] = bitcast<f32>(u.posInfBits); }
-    return;
-  }
-  if (bad || l == 0.0) { // a NaN or +inf score, or every score -inf: NaN, whatever the sink
-    for (var w = 0u; w < 4u; w++) { out[o + w] = nanPair(); }
-    if (t == 0u) { lse[lo] = nanF32(); }
-    return;
-  }
-  let rowLse = m + log(l);
-  var f = 1.0 / l;
-  if (u.hasSink != 0u) {
-    let sb = u32(idx[u.sinkOff + h]);
-    if (sb == 0x7f800000u) { f = 0.0; } // +inf: the sink takes everything
-    else if (sb != 0xff800000u) { // f / (1 + e^d); past d = 80 the same value as f * e^-d, which cannot overflow
-      let d = bitcast<f32>(sb) - rowLse;
-      if (d > 80.0) { f = f * exp(-d); } else { f = f / (1.0 + exp(d)); }
+  for (var g = 0u; g < heads; g++) {
+    let h = h0 + g;
+    let o = u.outOff + (rowQ * u.hQ + h) * 256u + t * 4u;
+    let lo = u.lseOff + (i * u.hQ + h) * u.sQ + s;
+    if (!seen) { // no valid index: out 0, lse +inf
+      for (var w = 0u; w < 4u; w++) { out[o + w] = 0u; }
+      if (t == 0u) { lse[lo] = bitcast<f32>(u.posInfBits); }
+      continue;
     }
+    if (bad[g] || l[g] == 0.0) { // a NaN or +inf score, or every score -inf: NaN, whatever the sink
+      for (var w = 0u; w < 4u; w++) { out[o + w] = nanPair(); }
+      if (t == 0u) { lse[lo] = nanF32(); }
+      continue;
+    }
+    let rowLse = m[g] + log(l[g]);
+    var f = 1.0 / l[g];
+    if (u.hasSink != 0u) {
+      let sb = u32(idx[u.sinkOff + h]);
+      if (sb == 0x7f800000u) { f = 0.0; } // +inf: the sink takes everything
+      else if (sb != 0xff800000u) { // f / (1 + e^d); past d = 80 the same value as f * e^-d, which cannot overflow
+        let d = bitcast<f32>(sb) - rowLse;
+        if (d > 80.0) { f = f * exp(-d); } else { f = f / (1.0 + exp(d)); }
+      }
+    }
+    for (var w = 0u; w < 4u; w++) { out[o + w] = pack2(vec2<f32>(acc[g * 8u + 2u * w], acc[g * 8u + 2u * w + 1u]) * f); }
+    if (t == 0u) { lse[lo] = rowLse; }
   }
-  for (var w = 0u; w < 4u; w++) { out[o + w] = pack2(vec2<f32>(acc[2u * w], acc[2u * w + 1u]) * f); }
-  if (t == 0u) { lse[lo] = rowLse; }
 }
 `,
 };
