@@ -31,11 +31,15 @@ for r in d.get('rows', []):
     if r.get('kind') == 'sparse_fp8':
         print(' ', r['format'], r['b'], r['h_q'], r['s_q'], r['topk'], 'us', round(r['us'], 1), 'b2b', r.get('us_b2b') and round(r['us_b2b'], 1), 'graph', r.get('us_graph') and round(r['us_graph'], 1), r.get('graph_error', ''))
 P
-for arm in chain10 b2b; do
+# (the sparse kernel's heads a workgroup, session 44: chosen per call against G = 1 forced, back to back)
+for arm in chain10 b2b heads1; do
   case $arm in chain10) extra="--chain-calls 10";; *) extra="";; esac
+  case $arm in heads1) export FLASHMLA_WEBGPU_SPARSE_HEADS=1;; *) unset FLASHMLA_WEBGPU_SPARSE_HEADS;; esac
   timeout -k 5 240 "${CLI[@]}" bench --mode sparse --backend webgpu --flashmla $W/fp-sparse.json --dense-heads 16,32 $extra --out $W/wg-sparse-$arm.json -q > $W/wg-sparse-$arm.txt 2>&1
   echo "webgpu sparse $arm rc $?"; grep -E "geometric|warning" $W/wg-sparse-$arm.txt | head -3
 done
+unset FLASHMLA_WEBGPU_SPARSE_HEADS
+timeout -k 5 200 node --test build/test/backends/webgpu-sparse.test.js > $W/webgpu-sparse.tap 2>&1; echo "webgpu-sparse rc $?"; grep -E "^# (pass|fail)|^not ok" $W/webgpu-sparse.tap | head -5
 timeout -k 5 240 "${CLI[@]}" bench --mode sparse --backend cuda --flashmla $W/fp-sparse.json --dense-heads 16,32 --out $W/cuda-sparse-b2b.json -q > $W/cuda-sparse-b2b.txt 2>&1
 echo "cuda sparse b2b rc $?"; grep -E "geometric|warning" $W/cuda-sparse-b2b.txt | head -3
 ts "end"
