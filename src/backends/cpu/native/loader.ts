@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { FlashMlaError } from '../../../core/errors.js';
 import { type CpuKernel, forEachItem, itemFields } from '../item.js';
 import type { CpuDecodeArgs } from '../kernel.js';
+import { type CpuSparseArgs, forEachSparseItem, sparseItemFields } from '../sparse.js';
 
 export const nativeLibName = `libflashmla_cpu-${process.platform}-${process.arch}.${process.platform === 'darwin' ? 'dylib' : 'so'}`;
 
@@ -24,15 +25,24 @@ export type NativeIsa = (typeof nativeIsas)[number];
 export type NativeIsaChoice = NativeIsa | 'auto';
 export const nativeIsaChoices: readonly NativeIsaChoice[] = ['auto', ...nativeIsas];
 
-/** Per ISA: the features.c bits it needs, its entry point, how `detail` names it, and what a CPU lacking it lacks. */
-const isaTable: Record<NativeIsa, { bits: number; entry: string; label: string; needs: string }> = {
+/**
+ * Per ISA: the features.c bits it needs, its entry points (dense decode, sparse decode), how `detail` names it, and
+ * what a CPU lacking it lacks.
+ */
+const isaTable: Record<NativeIsa, { bits: number; entry: string; sparseEntry: string; label: string; needs: string }> = {
   avx512bf16: {
-    bits: 1 | 2 | 4 | 8, entry: 'flashmla_cpu_decode_item_avx512bf16',
+    bits: 1 | 2 | 4 | 8, entry: 'flashmla_cpu_decode_item_avx512bf16', sparseEntry: 'flashmla_cpu_sparse_item_avx512bf16',
     label: 'AVX-512 + AVX512_BF16 (vdpbf16ps for bf16 Q·Kᵀ, f32 P·V)', needs: 'AVX-512F/BW/VL/DQ and AVX512_BF16',
   },
-  avx512: { bits: 1 | 2 | 8, entry: 'flashmla_cpu_decode_item_avx512', label: 'AVX-512 (16-lane f32 FMA)', needs: 'AVX-512F/BW/VL/DQ' },
-  avx2: { bits: 1, entry: 'flashmla_cpu_decode_item', label: 'AVX2+FMA', needs: 'AVX2, FMA and F16C' },
+  avx512: {
+    bits: 1 | 2 | 8, entry: 'flashmla_cpu_decode_item_avx512', sparseEntry: 'flashmla_cpu_sparse_item_avx512',
+    label: 'AVX-512 (16-lane f32 FMA)', needs: 'AVX-512F/BW/VL/DQ',
+  },
+  avx2: { bits: 1, entry: 'flashmla_cpu_decode_item', sparseEntry: 'flashmla_cpu_sparse_item', label: 'AVX2+FMA', needs: 'AVX2, FMA and F16C' },
 };
+
+/** What flashmla_cpu_abi() must return (params.h FLASHMLA_CPU_ABI). */
+export const nativeAbi = itemFields.length * 1000 + 2;
 
 /** The ISAs this CPU can run (features.c bits), best first. */
 export function isasFor(features: number): NativeIsa[] {
@@ -89,7 +99,7 @@ async function openLibrary(): Promise<Lib | string> {
   const lib = koffi.load(file);
   const features = lib.func('int32_t flashmla_cpu_features(void)')() as number;
   const abi = lib.func('int32_t flashmla_cpu_abi(void)')() as number;
-  if (abi !== itemFields.length * 1000 + 1) return `${nativeLibName} was built for another parameter layout (abi ${abi}); rebuild`;
+  if (abi !== nativeAbi) return `${nativeLibName} was built for another parameter layout (abi ${abi}); rebuild`;
   return { lib, features, file };
 }
 
@@ -129,6 +139,15 @@ function bindKernel({ lib, features, file }: Lib, request: NativeIsaChoice, by: 
   if (typeof fn === 'string') return { reason: fn };
   const entry = fn;
   const prm = new Int32Array(itemFields.length);
+  let sparse: (...a: unknown[]) => number;
+  try {
+    sparse = lib.func(`int ${isaTable[isa].sparseEntry}(const int32_t *prm, float scale, const uint16_t *q, const void *kCache, `
+      + 'const void *extraKCache, const int32_t *indices, const int32_t *extraIndices, const float *attnSink, uint16_t *out, float *lse, '
+      + 'float *oAccum, float *lseAccum)') as (...a: unknown[]) => number;
+  } catch (e) {
+    return { reason: `${nativeLibName} has no ${isaTable[isa].sparseEntry} (${e instanceof Error ? e.message : String(e)}); rebuild` };
+  }
+  const sprm = new Int32Array(sparseItemFields.length);
   return {
     kernel: {
       name: 'native',
@@ -138,6 +157,14 @@ function bindKernel({ lib, features, file }: Lib, request: NativeIsaChoice, by: 
         forEachItem(a, u, prm, (pr) => {
           const rc = entry(pr, a.p.softmaxScale, a.q, a.kCache, a.blockTable, a.out, a.lse, a.oAccum, a.lseAccum);
           if (rc !== 0) throw new FlashMlaError('out_of_memory', `native CPU kernel: scratch allocation failed (rc ${rc})`);
+        });
+      },
+      runSparseUnit(a: CpuSparseArgs, part: number): void {
+        forEachSparseItem(a, part, sprm, (pr) => {
+          const rc = sparse(pr, a.p.softmaxScale, a.q, a.kCache, a.extraKCache ?? null, a.indices, a.extraIndices ?? null, a.attnSink ?? null,
+            a.out, a.lse, a.oAccum, a.lseAccum);
+          if (rc === -1) throw new FlashMlaError('out_of_memory', `native CPU sparse kernel: scratch allocation failed (rc ${rc})`);
+          if (rc !== 0) throw new FlashMlaError('driver_error', `native CPU sparse kernel: refused the item (rc ${rc})`);
         });
       },
     },

@@ -1,0 +1,196 @@
+// The native CPU sparse kernel (decode_common.h sparse_item: gathered bf16 / f16 / V3.2 / MODEL1 keys) on every
+// instruction set this CPU has, in-thread and on worker threads, against the float64 reference: the random hostile
+// sparse cases (NaN in every unreferenced token, -1 indices, topkLength 0 / short, sinks with +-inf, extra caches,
+// split schedules, odd hQ and 64 / 128), long lists (topk 2048), dense decode over FP8 caches (which runs as sparse),
+// every e4m3 bit pattern through the f16 dequantization, FlashMLA's goldens, concurrent calls, and the rung choice
+// (kernel 'scalar' keeps the JavaScript kernel).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createCpuBackend } from '../../src/backends/cpu/index.js';
+import { InlineCpuBackend } from '../../src/backends/cpu/inline.js';
+import { scalarKernel } from '../../src/backends/cpu/item.js';
+import { bf16ToF32, f32ToBf16 } from '../../src/core/dtype.js';
+import { type Fp8Format, fp8TokenAddress, quantizeCache } from '../../src/core/fp8.js';
+import type { Backend } from '../../src/core/problem.js';
+import { referenceSparseDecode } from '../../src/core/reference-sparse.js';
+import { fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } from '../../src/core/sparse.js';
+import { flashMlaSparseWithKvcache } from '../../src/core/sparse-api.js';
+import { fromArray } from '../../src/core/tensor.js';
+import { compareOutputs, tolerances } from '../support/compare.js';
+import { cpuRungs } from '../support/cpu-rungs.js';
+import { runRandomDenseFp8 } from '../support/dense-fp8-random.js';
+import { goldenSparseSkip, loadSparseGolden, sparseGoldenNames } from '../support/golden-sparse.js';
+import { Rng } from '../support/random.js';
+import { e4m3PatternsThrough, runRandomSparse } from '../support/sparse-random.js';
+
+const { vector, nativeSkip } = await cpuRungs();
+const natives = vector.filter(([name]) => name.startsWith('native'));
+
+const inline = new Map<string, Backend>(), pools = new Map<string, Backend>();
+before(async () => {
+  for (const [name, k] of natives) {
+    inline.set(name, new InlineCpuBackend(k));
+    pools.set(name, await createCpuBackend({ workers: 2, kernel: 'native', isa: k.isa }));
+  }
+});
+after(() => { for (const be of pools.values()) be.dispose(); });
+
+/**
+ * One long case: topk 2048 (32 blocks, split over parts), a fifth of the indices -1, topkLength below topk for one
+ * request, NaN in every token no index reaches, a sink per head (one +inf, one -inf), an extra cache on odd seeds.
+ */
+async function runLong(seed: number, backend: Backend, format: Fp8Format | 'bf16', hQ: number): Promise<void> {
+  const rng = new Rng(seed);
+  const b = 2, sQ = 1, topk = 2048, B = 64, dQk = format === 'model1' ? 512 : 576;
+  const scope = (tokens: number, width: number) => {
+    const numBlocks = Math.ceil(tokens / B);
+    const perm = rng.shuffle(Array.from({ length: numBlocks * B }, (_, i) => i));
+    const indices = Int32Array.from({ length: b * sQ * width }, (_, i) => (rng.float() < 0.2 ? -1 : perm[i % perm.length]));
+    const used = new Set(indices);
+    const vals = new Uint16Array(numBlocks * B * dQk);
+    for (let t = 0; t < numBlocks * B; t++) for (let d = 0; d < dQk; d++) vals[t * dQk + d] = used.has(t) ? f32ToBf16(rng.normal() * (d % 97 ? 0.3 : 2)) : 0x7fc0;
+    const data = format === 'bf16' ? vals : quantizeCache(format, vals, B, numBlocks);
+    const tensor = format === 'bf16' ? fromArray('bf16', [numBlocks, B, 1, dQk], vals) : fp8CacheTensor(format, numBlocks, B, data as Uint8Array);
+    return { indices, data, tensor, numBlocks };
+  };
+  const main = scope(3 * topk, topk);
+  const extraTopk = 100, extra = seed % 2 ? scope(500, extraTopk) : undefined;
+  const topkLength = Int32Array.of(topk, 1500);
+  const q = Uint16Array.from({ length: b * sQ * hQ * dQk }, () => f32ToBf16(Math.max(-1, Math.min(1, rng.normal()))));
+  const sink = Float32Array.from({ length: hQ }, (_, h) => (h === 0 ? Infinity : h === 1 ? -Infinity : rng.normal()));
+  const meta = getSparseMlaMetadata({ b, sQ, hQ, topk, topkLength, extraTopk: extra ? extraTopk : 0, numSms: 8 });
+  const dev = (t: ReturnType<typeof scope>['tensor']) => (t.dtype === 'fp8_e4m3' ? uploadFp8Cache(backend, t) : backend.upload(t as never));
+  const out = backend.upload(fromArray('bf16', [b, sQ, hQ, 512], new Uint16Array(b * sQ * hQ * 512).fill(0x7fc0)));
+  const lse = backend.upload(fromArray('f32', [b, hQ, sQ], new Float32Array(b * hQ * sQ).fill(NaN)));
+  await flashMlaSparseWithKvcache(backend.upload(fromArray('bf16', [b, sQ, hQ, dQk], q)), dev(main.tensor), fromArray('i32', [b, sQ, topk], main.indices), 512, meta, {
+    topkLength: fromArray('i32', [b], topkLength), attnSink: fromArray('f32', [hQ], sink), backend, out, lse,
+    extraKCache: extra && dev(extra.tensor), extraIndices: extra && fromArray('i32', [b, sQ, extraTopk], extra.indices),
+  });
+  await backend.synchronize();
+  const ref = referenceSparseDecode({
+    q, dtype: 'bf16', b, sQ, hQ, dQk, cache: { kind: format, data: main.data, pageBlockSize: B }, indices: main.indices, topk, topkLength, attnSink: sink,
+    extraCache: extra && { kind: format, data: extra.data, pageBlockSize: B }, extraIndices: extra?.indices, extraTopk: extra ? extraTopk : undefined,
+  });
+  const rep = compareOutputs(out.host() as Uint16Array, lse.host() as Float32Array, ref, 'bf16', { b, sQ, hQ }, tolerances.cpuF32);
+  assert.ok(rep.ok, `seed ${seed} ${format} hQ ${hQ}: ${rep.message}`);
+}
+
+/**
+ * A cache of one block of 2 tokens whose token 1 holds `bytes` (e4m3, NaN patterns included) with the given tile
+ * scales (V3.2: f32 values; MODEL1: UE8M0 bytes), read alone by `hQ` zero queries (out = V, lse = 0 + ln 1): the
+ * kernel's out and lse against the float64 reference, NaN positions included.
+ */
+async function loneToken(backend: Backend, format: Fp8Format, bytes: (d: number) => number, scales: number[], hQ: number): Promise<string> {
+  const L = format === 'v32' ? { nope: 512, tile: 128, dQk: 576 } : { nope: 448, tile: 64, dQk: 512 }, B = 2;
+  const data = new Uint8Array(fp8CacheTensor(format, 1, B).numel + 2048);
+  const a = fp8TokenAddress(format, B, 0, 1);
+  for (let d = 0; d < L.nope; d++) data[a.nope + d] = bytes(d);
+  for (let j = 0; j < L.nope / L.tile; j++) {
+    if (format === 'v32') new DataView(data.buffer).setFloat32(a.scales + 4 * j, scales[j], true);
+    else data[a.scales + j] = scales[j];
+  }
+  for (let d = 0; d < 64; d++) { const h = f32ToBf16(d / 64 - 0.5); data[a.rope + 2 * d] = h & 0xff; data[a.rope + 2 * d + 1] = h >>> 8; }
+  const q = new Uint16Array(hQ * L.dQk), indices = Int32Array.of(-1, 1);
+  const out = fromArray('bf16', [1, 1, hQ, 512], new Uint16Array(hQ * 512).fill(0x7fc0));
+  const lse = fromArray('f32', [1, hQ, 1], new Float32Array(hQ).fill(7777));
+  await flashMlaSparseWithKvcache(fromArray('bf16', [1, 1, hQ, L.dQk], q), fp8CacheTensor(format, 1, B, data), fromArray('i32', [1, 1, 2], indices), 512, undefined, { backend, out, lse });
+  const ref = referenceSparseDecode({ q, dtype: 'bf16', b: 1, sQ: 1, hQ, dQk: L.dQk, cache: { kind: format, data, pageBlockSize: B }, indices, topk: 2 });
+  const o = out.host() as Uint16Array;
+  for (let i = 0; i < o.length; i++) {
+    const got = bf16ToF32(o[i]), want = bf16ToF32(f32ToBf16(ref.out[i]));
+    if (!Object.is(got, want) && !(Number.isNaN(got) && Number.isNaN(want))) return `out[${i}] = ${got}, reference ${ref.out[i]}`;
+  }
+  const l = lse.host() as Float32Array;
+  for (let h = 0; h < hQ; h++) if (!Object.is(l[h], Math.fround(ref.lse[h])) && !(Number.isNaN(l[h]) && Number.isNaN(ref.lse[h]))) return `lse[${h}] = ${l[h]}, reference ${ref.lse[h]}`;
+  return '';
+}
+
+describe('native CPU sparse kernel vs the float64 reference, every ISA', { skip: nativeSkip }, () => {
+  test('the rungs name their sparse kernel; kernel "scalar" keeps the JavaScript one', async () => {
+    for (const [name, be] of inline) assert.match(String(be.info.details?.sparseKernel), new RegExp(`^${name}`), name);
+    assert.match(String(new InlineCpuBackend(scalarKernel).info.details?.sparseKernel), /^scalar/);
+    const s = await createCpuBackend({ workers: 1, kernel: 'scalar' });
+    try { assert.match(String(s.info.details?.sparseKernel), /^scalar/); } finally { s.dispose(); }
+  });
+
+  for (const [name] of natives) {
+    describe(name, () => {
+      test('40 random cases in-thread (FP8 V3.2 / MODEL1, bf16 / f16 caches, hQ 1..17, topk 1..129, lengths, sinks, extra caches)', async () => {
+        for (let seed = 1; seed <= 40; seed++) await runRandomSparse(seed, inline.get(name)!, tolerances.cpuF32);
+      });
+      test('6 random cases with 64 or 128 heads (three row chunks, a partial last one)', async () => {
+        for (let seed = 301; seed <= 306; seed++) await runRandomSparse(seed, inline.get(name)!, tolerances.cpuF32, undefined, true, (r) => r.pick([64, 128, 100]));
+      });
+      test('8 cases with sinks far above lse (factor e^-60 .. 0)', async () => {
+        for (let seed = 1101; seed <= 1108; seed++) await runRandomSparse(seed, inline.get(name)!, tolerances.cpuF32, undefined, true, undefined, { bigSinks: true });
+      });
+      test('12 random cases on 2 worker threads, 4 calls at once', async () => {
+        const pool = pools.get(name)!;
+        for (let seed = 1001; seed <= 1012; seed += 4) await Promise.all([0, 1, 2, 3].map((i) => runRandomSparse(seed + i, pool, tolerances.cpuF32)));
+      });
+      test('topk 2048: V3.2, MODEL1 and bf16, hQ 16 and 5, extra cache on odd seeds', async () => {
+        const be = inline.get(name)!;
+        await runLong(51, be, 'v32', 16);
+        await runLong(52, be, 'model1', 5);
+        await runLong(53, be, 'bf16', 16);
+        await runLong(54, pools.get(name)!, 'v32', 5);
+      });
+      test('dense decode over FP8 caches: 10 random cases in-thread, 8 on workers (seqlens 0 / 1 / 63 / 64 / 65 / long)', async () => {
+        for (let seed = 7100; seed < 7110; seed++) await runRandomDenseFp8(seed, inline.get(name)!, tolerances.cpuF32, true);
+        const pool = pools.get(name)!;
+        for (let seed = 7200; seed < 7208; seed += 4) await Promise.all([0, 1, 2, 3].map((i) => runRandomDenseFp8(seed + i, pool, tolerances.cpuF32, true)));
+      });
+      test('a NaN byte (0x7f / 0xff) in a token that is read makes its rows NaN; scales near the top of f32 (scale * 2^8 overflows) dequantize exactly', async () => {
+        const be = inline.get(name)!;
+        for (const [format, nan] of [['v32', 0x7f], ['v32', 0xff], ['model1', 0xff], ['model1', 0x7f]] as const) {
+          const scales = format === 'v32' ? [1, 1, 1, 1] : [127, 127, 127, 127, 127, 127, 127];
+          assert.equal(await loneToken(be, format, (d) => (d === 300 ? nan : d & 0x3f), scales, 3), '', `${format} byte 0x${nan.toString(16)}`);
+        }
+        // Bytes below 2^-4 (exponent field <= 2) so that e4m3 * 2^123 stays finite.
+        const small = (d: number) => (d & 0x80) | (d & 0x17);
+        assert.equal(await loneToken(be, 'v32', small, [2 ** 123, 2 ** 121, 2 ** 120, 3 * 2 ** 119], 2), '', 'v32 large f32 scales');
+        assert.equal(await loneToken(be, 'model1', small, [250, 248, 247, 246, 127, 0, 1], 17), '', 'model1 large and tiny UE8M0 scales');
+        assert.equal(await loneToken(be, 'model1', small, [255, 127, 127, 127, 127, 127, 127], 2), '', 'model1 NaN scale (0xff)');
+      });
+      for (const format of ['v32', 'model1'] as const) {
+        test(`${format}: every e4m3 bit pattern dequantizes exactly (out = V of a lone token), 1 and 17 heads`, async () => {
+          assert.deepEqual((await e4m3PatternsThrough(inline.get(name)!, format)).slice(0, 5), []);
+          assert.deepEqual((await e4m3PatternsThrough(inline.get(name)!, format, 17)).slice(0, 5), []);
+        });
+      }
+    });
+  }
+});
+
+const goldenSkip = nativeSkip ?? goldenSparseSkip();
+describe("FlashMLA's sparse goldens on the native kernel (cos diff <= 5e-6, tolerances.cpuF32)", { skip: goldenSkip }, () => {
+  for (const gname of goldenSkip ? [] : sparseGoldenNames()) {
+    test(gname, async () => {
+      const g = loadSparseGolden(gname), p = g.params, A = g.arrays;
+      for (const [name] of natives) {
+        const backend = inline.get(name)!;
+        const topkLength = A.topk_length ? fromArray('i32', [p.b], A.topk_length as Int32Array) : undefined;
+        const extraTopkLength = A.extra_topk_length ? fromArray('i32', [p.b], A.extra_topk_length as Int32Array) : undefined;
+        const m = getSparseMlaMetadata({
+          b: p.b, sQ: p.s_q, hQ: p.h_q, topk: p.topk, topkLength, extraTopk: p.extra_topk ?? 0, extraTopkLength, numSms: p.num_sms,
+        });
+        const out = fromArray('bf16', [p.b, p.s_q, p.h_q, 512], new Uint16Array(p.b * p.s_q * p.h_q * 512).fill(0x7fc0));
+        const lse = fromArray('f32', [p.b, p.h_q, p.s_q], new Float32Array(p.b * p.h_q * p.s_q).fill(NaN));
+        const extra = A.extra_kcache !== undefined;
+        await flashMlaSparseWithKvcache(fromArray('bf16', [p.b, p.s_q, p.h_q, p.d_qk], A.q as Uint16Array),
+          fp8CacheTensor(p.format, p.num_blocks, p.page_block_size, A.kcache as Uint8Array), fromArray('i32', [p.b, p.s_q, p.topk], A.indices as Int32Array), 512, m, {
+            softmaxScale: p.softmax_scale_passed ?? undefined, topkLength, attnSink: A.attn_sink ? fromArray('f32', [p.h_q], A.attn_sink as Float32Array) : undefined,
+            extraKCache: extra ? fp8CacheTensor(p.format, p.extra_num_blocks!, p.extra_page_block_size!, A.extra_kcache as Uint8Array) : undefined,
+            extraIndices: extra ? fromArray('i32', [p.b, p.s_q, p.extra_topk!], A.extra_indices as Int32Array) : undefined, extraTopkLength, backend, out, lse,
+          });
+        const refOut = A.ref_out_f64 as Float64Array, o = out.host() as Uint16Array;
+        let dot = 0, xx = 0, yy = 0;
+        for (let i = 0; i < o.length; i++) { const x = bf16ToF32(o[i]); dot += x * refOut[i]; xx += x * x; yy += refOut[i] * refOut[i]; }
+        const cd = xx + yy === 0 ? 0 : 1 - (2 * dot) / (xx + yy);
+        assert.ok(cd <= 5e-6, `${name}: cos diff ${cd}`);
+        const rep = compareOutputs(o, lse.host() as Float32Array, { out: refOut, lse: A.ref_lse_f64 as Float64Array }, 'bf16', { b: p.b, sQ: p.s_q, hQ: p.h_q }, tolerances.cpuF32);
+        assert.ok(rep.ok, `${name}: ${rep.message}`);
+      }
+    });
+  }
+});
