@@ -39,9 +39,9 @@ after(() => { for (const be of pools.values()) be.dispose(); });
  * One long case: topk 2048 (32 blocks, split over parts), a fifth of the indices -1, topkLength below topk for one
  * request, NaN in every token no index reaches, a sink per head (one +inf, one -inf), an extra cache on odd seeds.
  */
-async function runLong(seed: number, backend: Backend, format: Fp8Format | 'bf16', hQ: number): Promise<void> {
+async function runLong(seed: number, backend: Backend, format: Fp8Format | 'bf16', hQ: number, { sQ = 1, oddTokens = 0 } = {}): Promise<void> {
   const rng = new Rng(seed);
-  const b = 2, sQ = 1, topk = 2048, B = 64, dQk = format === 'model1' ? 512 : 576;
+  const b = 2, topk = 2048, B = 64, dQk = format === 'model1' ? 512 : 576;
   const scope = (tokens: number, width: number) => {
     const numBlocks = Math.ceil(tokens / B);
     const perm = rng.shuffle(Array.from({ length: numBlocks * B }, (_, i) => i));
@@ -50,6 +50,16 @@ async function runLong(seed: number, backend: Backend, format: Fp8Format | 'bf16
     const vals = new Uint16Array(numBlocks * B * dQk);
     for (let t = 0; t < numBlocks * B; t++) for (let d = 0; d < dQk; d++) vals[t * dQk + d] = used.has(t) ? f32ToBf16(rng.normal() * (d % 97 ? 0.3 : 2)) : 0x7fc0;
     const data = format === 'bf16' ? vals : quantizeCache(format, vals, B, numBlocks);
+    // oddTokens (V3.2): that fraction of the tokens get f32 scales that are not powers of two, so that some 64-token
+    // tiles hold values bf16 cannot (the avx512bf16 unit's f32 fallback) and others not, in one list.
+    if (format === 'v32' && oddTokens) {
+      const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+      for (const t of used) {
+        if (t < 0 || rng.float() >= oddTokens) continue;
+        const a = fp8TokenAddress('v32', B, Math.floor(t / B), t % B);
+        for (let j = 0; j < 4; j++) view.setFloat32(a.scales + 4 * j, view.getFloat32(a.scales + 4 * j, true) * 1.37, true);
+      }
+    }
     const tensor = format === 'bf16' ? fromArray('bf16', [numBlocks, B, 1, dQk], vals) : fp8CacheTensor(format, numBlocks, B, data as Uint8Array);
     return { indices, data, tensor, numBlocks };
   };
@@ -134,6 +144,10 @@ describe('native CPU sparse kernel vs the float64 reference, every ISA', { skip:
         await runLong(52, be, 'model1', 5);
         await runLong(53, be, 'bf16', 16);
         await runLong(54, pools.get(name)!, 'v32', 5);
+      });
+      test('topk 2048, sQ 3, V3.2 with 1 % of the tokens on scales that are not powers of two (tiles bf16 holds exactly and tiles it does not, mixed)', async () => {
+        await runLong(61, inline.get(name)!, 'v32', 16, { sQ: 3, oddTokens: 0.01 });
+        await runLong(62, inline.get(name)!, 'v32', 3, { sQ: 2, oddTokens: 0.01 });
       });
       test('dense decode over FP8 caches: 10 random cases in-thread, 8 on workers (seqlens 0 / 1 / 63 / 64 / 65 / long)', async () => {
         for (let seed = 7100; seed < 7110; seed++) await runRandomDenseFp8(seed, inline.get(name)!, tolerances.cpuF32, true);

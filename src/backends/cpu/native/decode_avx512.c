@@ -89,6 +89,23 @@ static __attribute__((noinline, cold)) float dot_f32(const uint16_t *q, const ui
 }
 #endif
 
+#if BF16_DOT
+// Rows [0, n) of the f32 key tile (DQK apart) as bf16 rows of dst: the upper halves, which is the value itself when
+// the lower 16 bits are zero. Returns 1 when every value of the tile is exact so (then vdpbf16ps on dst multiplies
+// the very values the f32 loops would), else 0 (dst is then not used).
+static int pack_bf16_tile(uint16_t *dst, const float *k, int n) {
+  const __m512i low = _mm512_set1_epi32(0xffff);
+  __mmask16 inexact = 0;
+  for (int t = 0; t < n; t++)
+    for (int d = 0; d < DQK; d += 16) {
+      const __m512i x = _mm512_load_si512((const void *)(k + (size_t)t * DQK + d));
+      inexact |= _mm512_test_epi32_mask(x, low);
+      _mm256_store_si256((__m256i *)(void *)(dst + (size_t)t * DQK + d), _mm512_cvtepi32_epi16(_mm512_srli_epi32(x, 16)));
+    }
+  return inexact == 0;
+}
+#endif
+
 // S[r][t] = (q_r . k_t) * sc for RB rows x KB keys; q rows DQK apart, k[j] the key rows. f32 operands, or (dot)
 // raw bf16 ones with vdpbf16ps. A full 4 x 4 block is reduced by the tree, a partial one lane by lane.
 static inline __attribute__((always_inline)) void qk_block(const void *q, const void *const *k, float *s, float sc, const int RB,

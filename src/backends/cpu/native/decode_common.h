@@ -10,9 +10,11 @@
 //   store_split_row(float *dst, const float *o, float inv)             DV values of o * inv (unaligned dst)
 //
 // and DECODE_ENTRY, the exported name; with SPARSE_ENTRY defined as well, the sparse decode entry (below) too,
-// whose FP8 keys go through dequant_fp8_row when the unit defines HAVE_DEQUANT_FP8_ROW (else a portable loop). With BF16_DOT set, bf16 queries on a bf16 cache stay bf16: w->q holds the
-// raw rows, w->kp the tile's key rows in the cache, and tile_scores multiplies its dot products by w->scoreScale;
-// w->k is unpacked only as far as V (DV values a key). Otherwise q is pre-scaled by softmaxScale * log2 e.
+// whose FP8 keys go through dequant_fp8_row when the unit defines HAVE_DEQUANT_FP8_ROW (else a portable loop).
+// With BF16_DOT set, bf16 queries on a bf16 cache stay bf16: w->q holds the raw rows, w->kp the tile's key rows in
+// the cache, and tile_scores multiplies its dot products by w->scoreScale; w->k is unpacked only as far as V (DV
+// values a key). Otherwise q is pre-scaled by softmaxScale * log2 e. A BF16_DOT unit also defines
+// pack_bf16_tile (sparse FP8 tiles whose values bf16 holds exactly take the bf16 dot path too).
 #ifndef FLASHMLA_CPU_DECODE_COMMON_H
 #define FLASHMLA_CPU_DECODE_COMMON_H
 #include <math.h>
@@ -41,6 +43,10 @@ typedef struct {
   float *m;    // [rows] running max (base 2)
   float *l;    // [rows] running sum
   float *re;   // [rows] this tile's rescale of O
+#if BF16_DOT
+  float *q2;   // [rows, DQK] sparse FP8 items: the other form of q (raw bf16 or scaled f32), swapped with q per tile
+  uint16_t *kb; // [BN, DQK] sparse FP8 items: the tile's keys as bf16 (exact), what w->kp points at
+#endif
   int rows;
   int dot;                  // Q K^T on raw bf16 (BF16_DOT units only)
   float scoreScale;         // what dot products are multiplied by (softmaxScale * log2 e), when dot is set
@@ -54,6 +60,9 @@ static void tile_scores(const Scratch *w, int r0, int r1, int n);
 static void softmax_row(const Scratch *w, int r, int n, int nVis);
 static void tile_accumulate(const Scratch *w, int r0, int r1, int n);
 static void store_split_row(float *dst, const float *o, float inv);
+#if BF16_DOT
+static int pack_bf16_tile(uint16_t *dst, const float *k, int n);
+#endif
 
 // softmax_row's scalar steps, the same for every ISA. softmax_row_mask: keys past nVis (masked, or past the tile's n)
 // scored -inf; returns the row's scores. softmax_row_special, after the row's vector max `m` and its `unordered` flag
@@ -104,8 +113,19 @@ static int ensure_scratch(Scratch *w, int rows) {
     w->k = alloc_f32((size_t)BN * DQK);
     if (!w->k) return -1;
   }
+#if BF16_DOT
+  if (!w->kb) {
+    w->kb = (uint16_t *)(void *)alloc_f32((size_t)BN * DQK / 2);
+    if (!w->kb) return -1;
+  }
+#endif
   if (rows <= w->rows) return 0;
   free(w->q); free(w->s); free(w->o); free(w->m); free(w->l); free(w->re);
+#if BF16_DOT
+  free(w->q2);
+  w->q2 = alloc_f32((size_t)rows * DQK);
+  if (!w->q2) { w->rows = 0; return -1; }
+#endif
   w->q = alloc_f32((size_t)rows * DQK);
   w->s = alloc_f32((size_t)rows * BN);
   w->o = alloc_f32((size_t)rows * DV);
@@ -324,6 +344,14 @@ static __attribute__((noipa)) int sparse_item(Scratch *w, const int32_t *prm, fl
   const float qScale = scale * 1.4426950408889634f;
   w->dot = BF16_DOT && !qF16 && caches[0].kind == KIND_BF16 && dQk == DQK;
   w->scoreScale = qScale;
+  // BF16_DOT units, bf16 q on an FP8 cache: a tile whose dequantized values bf16 holds exactly (FlashMLA's
+  // power-of-two scales in range give e4m3 x 2^e, 4 significant bits) runs Q K^T as vdpbf16ps on q's raw rows and
+  // the tile packed to bf16; any other tile (a V3.2 scale that is not a power of two, NaN) the f32 loops. q is kept
+  // in both forms, w->q the one the current tile needs (qRaw says which).
+#if BF16_DOT
+  const int fp8Dot = !qF16 && (caches[0].kind == KIND_V32 || caches[0].kind == KIND_MODEL1);
+  int qRaw = w->dot;
+#endif
   const double ln2 = 0.69314718055994531;
   uint16_t pad[DQK];
   memset(pad, 0, sizeof(pad));
@@ -332,6 +360,12 @@ static __attribute__((noipa)) int sparse_item(Scratch *w, const int32_t *prm, fl
     for (int r = 0; r < hQ; r++) {
       const uint16_t *src = q + ((size_t)(i * sQ + s) * hQ + r) * dQk;
       if (dQk < DQK) { memcpy(pad, src, dQk * sizeof(uint16_t)); src = pad; }
+#if BF16_DOT
+      if (fp8Dot) { // both forms, each in the buffer qRaw says (the last tile of the previous token may have swapped them)
+        memcpy((uint16_t *)(qRaw ? w->q : w->q2) + (size_t)r * DQK, src, DQK * sizeof(uint16_t));
+        load_q_row((qRaw ? w->q2 : w->q) + (size_t)r * DQK, src, qF16, qScale);
+      } else
+#endif
       if (w->dot) memcpy((uint16_t *)w->q + (size_t)r * DQK, src, DQK * sizeof(uint16_t));
       else load_q_row(w->q + (size_t)r * DQK, src, qF16, qScale);
       w->m[r] = -INFINITY;
@@ -349,6 +383,17 @@ static __attribute__((noipa)) int sparse_item(Scratch *w, const int32_t *prm, fl
       }
       if (!n) break;
       seen += n;
+#if BF16_DOT
+      if (fp8Dot) {
+        const int exact = pack_bf16_tile(w->kb, w->k, n);
+        if (exact != qRaw) {
+          float *t = w->q; w->q = w->q2; w->q2 = t;
+          qRaw = exact;
+        }
+        w->dot = exact;
+        for (int t = 0; t < n; t++) w->kp[t] = w->kb + (size_t)t * DQK;
+      }
+#endif
       for (int r0 = 0; r0 < hQ; r0 += ROW_CHUNK) {
         const int r1 = r0 + ROW_CHUNK < hQ ? r0 + ROW_CHUNK : hQ;
         tile_scores(w, r0, r1, n);
