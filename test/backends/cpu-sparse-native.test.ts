@@ -5,10 +5,16 @@
 // every e4m3 bit pattern through the f16 dequantization, FlashMLA's goldens, concurrent calls, and the rung choice
 // (kernel 'scalar' keeps the JavaScript kernel).
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { createCpuBackend } from '../../src/backends/cpu/index.js';
 import { InlineCpuBackend } from '../../src/backends/cpu/inline.js';
 import { scalarKernel } from '../../src/backends/cpu/item.js';
+import { sparseItemFields } from '../../src/backends/cpu/sparse.js';
 import { bf16ToF32, f32ToBf16 } from '../../src/core/dtype.js';
 import { type Fp8Format, fp8TokenAddress, quantizeCache } from '../../src/core/fp8.js';
 import type { Backend } from '../../src/core/problem.js';
@@ -205,6 +211,93 @@ describe("FlashMLA's sparse goldens on the native kernel (cos diff <= 5e-6, tole
         const rep = compareOutputs(o, lse.host() as Float32Array, { out: refOut, lse: A.ref_lse_f64 as Float64Array }, 'bf16', { b: p.b, sQ: p.s_q, hQ: p.h_q }, tolerances.cpuF32);
         assert.ok(rep.ok, `${name}: ${rep.message}`);
       }
+    });
+  }
+});
+
+// decode_common.h's portable FP8 dequantization (what a unit without dequant_fp8_row, e.g. an arm64 one, runs) and the
+// unit without a sparse entry, built here from decode_avx2.c with the test macros: the portable library must give the
+// same bits as the F16C one on every e4m3 pattern, NaN bytes, and scales from 2^-127 to 2^123 (odd V3.2 ones too).
+const nativeDir = fileURLToPath(new URL('../../src/backends/cpu/native/', import.meta.url));
+const ccFound = ['cc', 'gcc', 'clang'].find((c) => spawnSync(c, ['--version']).status === 0);
+const avx2Here = natives.some(([name]) => name === 'native avx2');
+describe('decode_common.h without the ISA hooks (portable FP8 dequantization; no sparse entry)', { skip: !ccFound ? 'no C compiler' : !avx2Here ? 'no AVX2 here' : undefined }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flashmla-portable-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const build = (name: string, flags: string[]) => {
+    const out = join(dir, name);
+    const r = spawnSync(ccFound!, ['-std=c11', '-O2', '-fPIC', '-Wall', '-Wextra', '-Werror', '-fno-math-errno', '-mavx2', '-mfma', '-mf16c', '-shared', ...flags,
+      '-o', out, join(nativeDir, 'decode_avx2.c'), join(nativeDir, 'features.c'), '-lm'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return out;
+  };
+
+  test('a unit without SPARSE_ENTRY compiles warning-free and exports no sparse entry', async () => {
+    const koffi = (await import('koffi')).default;
+    const lib = koffi.load(build('dense-only.so', ['-DFLASHMLA_DENSE_ONLY']));
+    assert.throws(() => lib.func('int flashmla_cpu_sparse_item(void)'));
+    lib.unload();
+  });
+
+  for (const format of ['v32', 'model1'] as const) {
+    test(`${format}: the portable dequantization gives the F16C one's bits (every byte pattern, NaN bytes, extreme scales)`, async () => {
+      const koffi = (await import('koffi')).default;
+      const decl = 'int flashmla_cpu_sparse_item(const int32_t *prm, float scale, const uint16_t *q, const void *kCache, const void *extraKCache, '
+        + 'const int32_t *indices, const int32_t *extraIndices, const float *attnSink, uint16_t *out, float *lse, float *oAccum, float *lseAccum)';
+      const libs = [build('f16c.so', []), build('portable.so', ['-DFLASHMLA_PORTABLE_DEQUANT'])].map((f) => koffi.load(f));
+      const fns = libs.map((l) => l.func(decl) as (...a: unknown[]) => number);
+      const B = 64, tokens = 2 * B, hQ = 3, dQk = format === 'v32' ? 576 : 512, rng = new Rng(format === 'v32' ? 81 : 82);
+      const data = new Uint8Array(fp8CacheTensor(format, tokens / B, B).numel + 4096);
+      const view = new DataView(data.buffer);
+      for (let t = 0; t < tokens; t++) {
+        const a = fp8TokenAddress(format, B, Math.floor(t / B), t % B), nope = format === 'v32' ? 512 : 448, tiles = format === 'v32' ? 4 : 7;
+        // Token t % 4 == 1 holds a NaN byte; the others every pattern but NaN, in turn. Tiles with scales of 2^120 and
+        // up (scale x 2^8 overflows: the portable path in both libraries) hold bytes below 2^-4, so V stays finite.
+        const scales: number[] = [];
+        for (let j = 0; j < tiles; j++) {
+          if (format === 'v32') {
+            scales.push(rng.pick([2 ** -20, 2 ** -8, 1, 2 ** 119, 2 ** 121, 2 ** 123, 2 ** -120, 1.37 * 2 ** -7, 2 ** 100]));
+            view.setFloat32(a.scales + 4 * j, scales[j], true);
+          } else {
+            data[a.scales + j] = rng.pick([0, 1, 60, 119, 127, 200, 246, 247, 250]);
+            scales.push(2 ** (data[a.scales + j] - 127));
+          }
+        }
+        const tile = format === 'v32' ? 128 : 64;
+        for (let d = 0; d < nope; d++) {
+          let v = (t * 7 + d) & 0xff;
+          if (scales[Math.floor(d / tile)] >= 2 ** 120) v = (v & 0x80) | (v & 0x17);
+          data[a.nope + d] = t % 4 === 1 && d === 5 ? 0x7f : (v & 0x7f) === 0x7f ? 0 : v;
+        }
+        for (let d = 0; d < 64; d++) { const h = f32ToBf16(rng.normal()); data[a.rope + 2 * d] = h & 0xff; data[a.rope + 2 * d + 1] = h >>> 8; }
+      }
+      // Queries that touch only the RoPE dims keep the scores finite whatever the NoPE scales; out is the
+      // softmax-weighted mean of V, which every dequantized value reaches.
+      const q = Uint16Array.from({ length: hQ * dQk }, (_, i) => (i % dQk >= dQk - 64 ? f32ToBf16(rng.normal() * 0.01) : 0));
+      const idx = (n: number) => Int32Array.from({ length: n }, (_, i) => i).filter((t) => t % 4 !== 1); // no NaN token
+      const prm = new Int32Array(sparseItemFields.length);
+      const set = (k: (typeof sparseItemFields)[number], v: number) => { prm[sparseItemFields.indexOf(k)] = v; };
+      set('kind', format === 'v32' ? 2 : 3); set('extraKind', format === 'v32' ? 2 : 3); set('pageBlockSize', B); set('extraPageBlockSize', B);
+      set('dQk', dQk); set('hQ', hQ); set('sQ', 1); set('noSplit', 1);
+      const outs: Uint16Array[] = [], lses: Float32Array[] = [];
+      for (const [n, which] of [[1, [0]], [1, [1]], [64, []], [tokens, []]] as [number, number[]][]) {
+        const ind = which.length ? Int32Array.from(which) : idx(n);
+        set('topk', ind.length); set('mainLen', ind.length); set('region', ind.length); set('posEnd', ind.length);
+        for (const fn of fns) {
+          const out = new Uint16Array(hQ * 512).fill(0x7fc0), lse = new Float32Array(hQ).fill(7777);
+          assert.equal(fn(prm, dQk ** -0.5, q, data, null, ind, null, null, out, lse, null, null), 0);
+          outs.push(out); lses.push(lse);
+        }
+        const [a, b] = outs.slice(-2), [la, lb] = lses.slice(-2);
+        for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) assert.fail(`${n} tokens: out[${i}] 0x${a[i].toString(16)} (F16C) vs 0x${b[i].toString(16)} (portable)`);
+        for (let h = 0; h < hQ; h++) assert.ok(Object.is(la[h], lb[h]) || (Number.isNaN(la[h]) && Number.isNaN(lb[h])), `${n} tokens: lse[${h}] ${la[h]} vs ${lb[h]}`);
+      }
+      // The cases are not vacuous: finite outputs, and the NaN-byte token's rows NaN.
+      assert.ok(outs[0].every((x) => (x & 0x7f80) !== 0x7f80) && outs[0].some((x) => x !== 0), 'token 0 gives a finite, nonzero out');
+      assert.ok(outs[2].every((x) => (x & 0x7fff) > 0x7f80), 'token 1 (a NaN byte) gives NaN rows');
+      // (many tokens: sums of values near 2^127 may overflow to inf in the f32 accumulator, in both libraries alike)
+      for (const o of [outs[4], outs[6]]) assert.ok(o.filter((x) => (x & 0x7f80) !== 0x7f80 && x !== 0).length > 100, 'many tokens: finite, nonzero outs');
+      for (const l of libs) l.unload();
     });
   }
 });
