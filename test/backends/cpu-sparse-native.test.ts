@@ -172,6 +172,19 @@ describe('native CPU sparse kernel vs the float64 reference, every ISA', { skip:
         assert.equal(await loneToken(be, 'model1', small, [250, 248, 247, 246, 127, 0, 1], 17), '', 'model1 large and tiny UE8M0 scales');
         assert.equal(await loneToken(be, 'model1', small, [255, 127, 127, 127, 127, 127, 127], 2), '', 'model1 NaN scale (0xff)');
       });
+      test('a bf16 cache with dQk 600 (beyond FlashMLA; not the native loops) runs the scalar kernel, to its tolerance', async () => {
+        const rng = new Rng(91), b = 2, sQ = 2, hQ = 3, dQk = 600, B = 16, nb = 4, topk = 40;
+        const vals = Uint16Array.from({ length: nb * B * dQk }, () => f32ToBf16(rng.normal() * 0.3));
+        const q = Uint16Array.from({ length: b * sQ * hQ * dQk }, () => f32ToBf16(rng.normal()));
+        const indices = Int32Array.from({ length: b * sQ * topk }, () => (rng.float() < 0.2 ? -1 : rng.int(0, nb * B - 1)));
+        const out = fromArray('bf16', [b, sQ, hQ, 512], new Uint16Array(b * sQ * hQ * 512).fill(0x7fc0));
+        const lse = fromArray('f32', [b, hQ, sQ], new Float32Array(b * hQ * sQ).fill(NaN));
+        await flashMlaSparseWithKvcache(fromArray('bf16', [b, sQ, hQ, dQk], q), fromArray('bf16', [nb, B, 1, dQk], vals), fromArray('i32', [b, sQ, topk], indices), 512,
+          getSparseMlaMetadata({ b, sQ, hQ, topk, numSms: 3 }), { backend: inline.get(name)!, out, lse });
+        const ref = referenceSparseDecode({ q, dtype: 'bf16', b, sQ, hQ, dQk, cache: { kind: 'bf16', data: vals, pageBlockSize: B }, indices, topk });
+        const rep = compareOutputs(out.host() as Uint16Array, lse.host() as Float32Array, ref, 'bf16', { b, sQ, hQ }, tolerances.cpu);
+        assert.ok(rep.ok, rep.message);
+      });
       for (const format of ['v32', 'model1'] as const) {
         test(`${format}: every e4m3 bit pattern dequantizes exactly (out = V of a lone token), 1 and 17 heads`, async () => {
           assert.deepEqual((await e4m3PatternsThrough(inline.get(name)!, format)).slice(0, 5), []);
