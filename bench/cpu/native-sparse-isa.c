@@ -5,7 +5,9 @@
 // interleaved round by round, minimum and median over rounds; GFLOP/s = 2 hQ topk (dQk + 512) / time.
 //
 //   gcc -O2 -mavx2 -mf16c -Isrc/backends/cpu/native bench/cpu/native-sparse-isa.c -o /tmp/native-sparse-isa -ldl -lm
-//   /tmp/native-sparse-isa dist/cpu/libflashmla_cpu-linux-x64.so [rounds]
+//   /tmp/native-sparse-isa dist/cpu/libflashmla_cpu-linux-x64.so [rounds] [tokens]
+// With `tokens` (default 8192) far above 3 * rounds * 2048, every (round, ISA) reads its own 2048 tokens, cold
+// (e.g. 262144: a 172 MB V3.2 cache); with the default the same 2048 tokens are read every time, from the caches.
 #include <dlfcn.h>
 #include <immintrin.h>
 #include <stdint.h>
@@ -34,7 +36,8 @@ static uint16_t bf16(float x) {
 
 static int cmp_d(const void *a, const void *b) { return *(const double *)a < *(const double *)b ? -1 : *(const double *)a > *(const double *)b; }
 
-enum { TOKENS = 8192, PAGE = 64, TOPK = 2048, HMAX = 128, ROUNDS_MAX = 64 };
+enum { PAGE = 64, TOPK = 2048, HMAX = 128, ROUNDS_MAX = 64 };
+static int TOKENS = 8192; // argv[3]: the cache size in tokens (a multiple of 64)
 
 // A random e4m3 byte that is not NaN.
 static uint8_t e4m3(void) {
@@ -47,6 +50,7 @@ int main(int argc, char **argv) {
   void *lib = dlopen(argv[1], RTLD_NOW);
   if (!lib) { fprintf(stderr, "%s\n", dlerror()); return 1; }
   const int rounds = argc > 2 && atoi(argv[2]) > 0 && atoi(argv[2]) <= ROUNDS_MAX ? atoi(argv[2]) : 9;
+  if (argc > 3 && atoi(argv[3]) >= 2 * TOPK) TOKENS = atoi(argv[3]) / PAGE * PAGE;
   int32_t (*features)(void) = (int32_t (*)(void))dlsym(lib, "flashmla_cpu_features");
   const int32_t f = features ? features() : 0;
   const char *isa[3] = {"avx2", "avx512", "avx512bf16"};
@@ -59,7 +63,7 @@ int main(int argc, char **argv) {
   uint16_t *kb = malloc((size_t)TOKENS * 576 * 2), *q = malloc((size_t)HMAX * 576 * 2), *out = malloc((size_t)HMAX * 512 * 2);
   int32_t *indices = malloc(TOPK * 4), *table = malloc(TOKENS / PAGE * 4);
   float lse[HMAX];
-  for (size_t t = 0; t < TOKENS; t++) {
+  for (size_t t = 0; t < (size_t)TOKENS; t++) {
     uint8_t *p = v32 + t * 656;
     for (int d = 0; d < 512; d++) p[d] = e4m3();
     const float s = 1.0f / 256;
@@ -68,7 +72,7 @@ int main(int argc, char **argv) {
   }
   const size_t stride = (size_t)((PAGE * 584 + 575) / 576) * 576;
   memset(m1, 0, TOKENS / PAGE * stride);
-  for (size_t t = 0; t < TOKENS; t++) {
+  for (size_t t = 0; t < (size_t)TOKENS; t++) {
     uint8_t *blk = m1 + (t / PAGE) * stride, *p = blk + (t % PAGE) * 576;
     for (int d = 0; d < 448; d++) p[d] = e4m3();
     for (int d = 0; d < 64; d++) { const uint16_t h = bf16(rand() / (float)RAND_MAX - 0.5f); memcpy(p + 448 + 2 * d, &h, 2); }
@@ -79,7 +83,8 @@ int main(int argc, char **argv) {
   int32_t *perm = malloc(TOKENS * 4);
   for (int i = 0; i < TOKENS; i++) perm[i] = i;
   for (int i = TOKENS - 1; i > 0; i--) { const int j = rand() % (i + 1), x = perm[i]; perm[i] = perm[j]; perm[j] = x; }
-  memcpy(indices, perm, TOPK * 4);
+  // Round r, ISA e reads perm[((3r + e) * TOPK) % (TOKENS - TOPK) ...]: its own tokens when the cache is large.
+#define PICK(r, e) memcpy(indices, perm + ((size_t)(3 * (r) + (e)) * TOPK) % (size_t)(TOKENS - TOPK), TOPK * 4)
   for (int i = 0; i < TOKENS / PAGE; i++) table[i] = (i * 37) % (TOKENS / PAGE);
 
   struct { const char *name; int kind, hQ, dQk; const void *cache; } rows[] = {
@@ -100,6 +105,7 @@ int main(int argc, char **argv) {
       for (int e = 0; e < 3; e++) {
         sparse_t fn = (sparse_t)dlsym(lib, sparseNames[e]);
         if (!fn || (f & need[e]) != need[e]) continue;
+        PICK(r, e);
         const double t0 = cpu_s();
         if (fn(prm, 0.0416667f, q, rows[c].cache, NULL, indices, NULL, NULL, out, lse, NULL, NULL)) { fprintf(stderr, "rc\n"); return 1; }
         t[e][r] = cpu_s() - t0;
