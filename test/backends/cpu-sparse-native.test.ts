@@ -252,6 +252,24 @@ describe('decode_common.h without the ISA hooks (portable FP8 dequantization; no
     lib.unload();
   });
 
+  test('a library whose unit has no sparse entry still loads: its dense kernel runs, sparse runs the scalar kernel', async () => {
+    const { createHash } = await import('node:crypto');
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    const { nativeLibName } = await import('../../src/backends/cpu/native/loader.js');
+    const lib = build(nativeLibName, ['-DFLASHMLA_DENSE_ONLY']); // only the AVX2 dense entry, as a unit without SPARSE_ENTRY
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ files: { [nativeLibName]: createHash('sha256').update(readFileSync(lib)).digest('hex') } }));
+    const root = fileURLToPath(new URL('../../', import.meta.url));
+    // A fresh process: the loader caches its answer per thread.
+    const code = `import('${join(root, 'src/backends/cpu/inline.ts')}').then(async (i) => { const p = await import('${join(root, 'src/backends/cpu/paths.ts')}');`
+      + ` const r = await p.chooseCpuKernel('native', 'avx2'); console.log(JSON.stringify({ name: r.kernel.name, sparse: new i.InlineCpuBackend(r.kernel).info.details.sparseKernel, detail: r.kernel.detail })); })`;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', code], { env: { ...process.env, FLASHMLA_CPU_LIB_DIR: dir, FLASHMLA_CPU_KERNEL: '', FLASHMLA_CPU_ISA: '' }, encoding: 'utf8', cwd: root });
+    assert.equal(r.status, 0, r.stderr);
+    const got = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    assert.equal(got.name, 'native');
+    assert.match(got.sparse, /^scalar/);
+    assert.match(got.detail, /no flashmla_cpu_sparse_item: sparse decode runs the scalar kernel/);
+  });
+
   for (const format of ['v32', 'model1'] as const) {
     test(`${format}: the portable dequantization gives the F16C one's bits (every byte pattern, NaN bytes, extreme scales)`, async () => {
       const koffi = (await import('koffi')).default;

@@ -139,34 +139,36 @@ function bindKernel({ lib, features, file }: Lib, request: NativeIsaChoice, by: 
   if (typeof fn === 'string') return { reason: fn };
   const entry = fn;
   const prm = new Int32Array(itemFields.length);
-  let sparse: (...a: unknown[]) => number;
+  // A unit built without SPARSE_ENTRY (decode_common.h) has no sparse entry: its sparse calls run the scalar kernel.
+  let sparse: ((...a: unknown[]) => number) | undefined;
   try {
     sparse = lib.func(`int ${isaTable[isa].sparseEntry}(const int32_t *prm, float scale, const uint16_t *q, const void *kCache, `
       + 'const void *extraKCache, const int32_t *indices, const int32_t *extraIndices, const float *attnSink, uint16_t *out, float *lse, '
       + 'float *oAccum, float *lseAccum)') as (...a: unknown[]) => number;
-  } catch (e) {
-    return { reason: `${nativeLibName} has no ${isaTable[isa].sparseEntry} (${e instanceof Error ? e.message : String(e)}); rebuild` };
+  } catch {
+    sparse = undefined;
   }
   const sprm = new Int32Array(sparseItemFields.length);
+  const sparseFn = sparse;
   return {
     kernel: {
       name: 'native',
       isa,
-      detail: `x86-64 ${isaTable[isa].label}, ${why} (${file})`,
+      detail: `x86-64 ${isaTable[isa].label}, ${why}${sparseFn ? '' : `; no ${isaTable[isa].sparseEntry}: sparse decode runs the scalar kernel`} (${file})`,
       runDecodeUnit(a: CpuDecodeArgs, u: number): void {
         forEachItem(a, u, prm, (pr) => {
           const rc = entry(pr, a.p.softmaxScale, a.q, a.kCache, a.blockTable, a.out, a.lse, a.oAccum, a.lseAccum);
           if (rc !== 0) throw new FlashMlaError('out_of_memory', `native CPU kernel: scratch allocation failed (rc ${rc})`);
         });
       },
-      runSparseUnit(a: CpuSparseArgs, part: number): void {
+      runSparseUnit: sparseFn && ((a: CpuSparseArgs, part: number): void => {
         forEachSparseItem(a, part, sprm, (pr) => {
-          const rc = sparse(pr, a.p.softmaxScale, a.q, a.kCache, a.extraKCache ?? null, a.indices, a.extraIndices ?? null, a.attnSink ?? null,
+          const rc = sparseFn(pr, a.p.softmaxScale, a.q, a.kCache, a.extraKCache ?? null, a.indices, a.extraIndices ?? null, a.attnSink ?? null,
             a.out, a.lse, a.oAccum, a.lseAccum);
           if (rc === -1) throw new FlashMlaError('out_of_memory', `native CPU sparse kernel: scratch allocation failed (rc ${rc})`);
           if (rc !== 0) throw new FlashMlaError('driver_error', `native CPU sparse kernel: refused the item (rc ${rc})`);
         });
-      },
+      }),
     },
   };
 }
