@@ -49,6 +49,16 @@ export const flashmlaSparseMoreShapes: readonly SparseShape[] = (() => {
   return out;
 })();
 
+/**
+ * `--grid cpu`: the CPU backend's sparse rows (b = 4, the dense CPU configs' batch), V3.2 at 16 and 128 heads and
+ * MODEL1 at 64, s_q 1; the dense rows of that grid are b = 4, s_k = 4096 (bench/cpu-configs.json's first two).
+ */
+export const cpuSparseShapes: readonly SparseShape[] = [
+  { label: 'V3.2', format: 'v32', b: 4, hQ: 16, sQ: 1, sK: 8192, topk: 2048, blockSize: 64 },
+  { label: 'V3.2', format: 'v32', b: 4, hQ: 128, sQ: 1, sK: 8192, topk: 2048, blockSize: 64 },
+  { label: 'MODEL1 single cache', format: 'model1', b: 4, hQ: 64, sQ: 1, sK: 8192, topk: 512, blockSize: 64 },
+];
+
 export const sparseBenchHelp = `Usage: flashmla bench --mode sparse [options]
 
 Time token-sparse FP8 decode over FlashMLA's 12 sparse shapes (median of --reps after --warmup), attention sink
@@ -63,7 +73,8 @@ Options:
   --backend NAME   best (default), cuda, webgpu or cpu
   --grid NAME      flashmla (the 12 shapes), all (the 12, then the other 26 rows of bench_sparse.py's full run:
                    b = 2 to 256, top-k 16384; geomean_by_set splits the ratios), or small (the 12 with b = 1; the
-                   default on the CPU)
+                   default on the CPU), or cpu (V3.2 b = 4 at h_q 16 and 128, MODEL1 b = 4 at h_q 64, s_q 1, top-k
+                   2048 / 512; dense rows b = 4, s_k = 4096)
   --batches L      only the grid's rows whose b is in the comma-separated list L (e.g. 2,74)
   --flashmla FILE  FlashMLA's results (anchors/flashmla-sparse/results-*.json): adds flashmla_us and
                    ratio_vs_flashmla (FlashMLA us / ours) to rows with the same format, b, h_q, s_q and top-k
@@ -82,6 +93,8 @@ Options:
                    tensor, the lengths too below 64 heads and from 64 a host tensor (CUDA then plans the step on the host)
   --dense-device-lens  the lengths a device tensor at every h_q (CUDA plans steps of 64 heads and more on the device)
   --dense-only     only the dense rows
+  --cpu-kernel NAME CPU rung: auto (default), native, wasm or scalar (sparse runs the native kernel or scalar JS)
+  --cpu-isa NAME   the native rung's instruction set: auto (default), avx512bf16, avx512 or avx2
   --reps N, --warmup N, --workers N, --out FILE, -q`;
 
 /** The same shape (a row carries its shape's fields). */
@@ -267,6 +280,7 @@ export async function benchSparse(argv: string[]): Promise<void> {
     reps: { type: 'string' }, warmup: { type: 'string' }, workers: { type: 'string' }, quiet: { type: 'boolean', short: 'q' },
     precision: { type: 'string' }, 'flush-mb': { type: 'string' }, 'rep-ms': { type: 'string' }, 'dense-heads': { type: 'string' },
     'dense-only': { type: 'boolean' }, 'dense-device-lens': { type: 'boolean' }, batches: { type: 'string' }, 'chain-calls': { type: 'string' },
+    'cpu-kernel': { type: 'string' }, 'cpu-isa': { type: 'string' },
   });
   if (help) { console.log(sparseBenchHelp); return; }
   const flushMb = intArg('flush-mb', v['flush-mb'], 0, 0, 1 << 16);
@@ -278,15 +292,18 @@ export async function benchSparse(argv: string[]): Promise<void> {
   const precArg = choiceArg('precision', v.precision, ['fast', 'exact', 'both'], 'fast');
   const precisions: SparsePrecision[] = precArg === 'both' ? ['fast', 'exact'] : [precArg];
   const p = progress(v.quiet === true);
-  const { backend } = await openBackend(backendName, workers);
+  const cpuKernel = v['cpu-kernel'] === undefined ? undefined : choiceArg('cpu-kernel', v['cpu-kernel'], ['auto', 'native', 'wasm', 'scalar'], 'auto');
+  const cpuIsa = v['cpu-isa'] === undefined ? undefined : choiceArg('cpu-isa', v['cpu-isa'], ['auto', 'avx512bf16', 'avx512', 'avx2'], 'auto');
+  const { backend } = await openBackend(backendName, workers, cpuKernel, cpuIsa);
   try {
     const onCpu = backend.kind === 'cpu';
     checkFlushMb(flushMb, backend.kind);
     if (chainCalls && backend.kind !== 'webgpu') {
       throw new UsageError(`--chain-calls: the WebGPU backend's only (this run has the ${backend.kind} backend)`);
     }
-    const grid = choiceArg('grid', v.grid, ['flashmla', 'all', 'small'], onCpu ? 'small' : 'flashmla');
-    const gridShapes = grid === 'small' ? flashmlaSparseShapes.map((s) => ({ ...s, b: 1 })) : grid === 'all' ? [...flashmlaSparseShapes, ...flashmlaSparseMoreShapes] : flashmlaSparseShapes;
+    const grid = choiceArg('grid', v.grid, ['flashmla', 'all', 'small', 'cpu'], onCpu ? 'small' : 'flashmla');
+    const gridShapes = grid === 'small' ? flashmlaSparseShapes.map((s) => ({ ...s, b: 1 })) : grid === 'all' ? [...flashmlaSparseShapes, ...flashmlaSparseMoreShapes]
+      : grid === 'cpu' ? cpuSparseShapes : flashmlaSparseShapes;
     const batches = stringArg(v.batches)?.split(',').map((x) => intArg('batches', x.trim(), 1, 1, 1 << 20));
     const shapes = batches ? gridShapes.filter((s) => batches.includes(s.b)) : gridShapes;
     if (!shapes.length && !v['dense-only']) throw new UsageError(`--batches ${v.batches}: no row of grid ${grid} has one of these batch sizes`);
@@ -318,7 +335,7 @@ export async function benchSparse(argv: string[]): Promise<void> {
     }
     const dense = [];
     for (const hQ of denseHeads) {
-      const b = grid === 'small' ? 1 : 128, sK = grid === 'small' ? 1024 : 8192;
+      const b = grid === 'small' ? 1 : grid === 'cpu' ? 4 : 128, sK = grid === 'small' ? 1024 : grid === 'cpu' ? 4096 : 8192;
       p.update(`dense FP8 (V3.2) vs bf16, b=${b} s_k=${sK} h_q=${hQ}`);
       const d = await runDense(backend, b, sK, hQ, timing, v['dense-device-lens'] === true);
       dense.push(d);
@@ -334,7 +351,7 @@ export async function benchSparse(argv: string[]): Promise<void> {
     // --grid all: the first precision's geometric mean over FlashMLA's 12 shapes and over the other rows apart
     const bySet = grid === 'all' ? { flashmla12: geomeanOf(precisions[0], flashmlaSparseShapes), more: geomeanOf(precisions[0], flashmlaSparseMoreShapes) } : undefined;
     const result = {
-      mode: 'sparse', backend: backend.kind, card: backend.info.device, commit: gitCommit(), date: new Date().toISOString(), grid, reps, warmup,
+      mode: 'sparse', backend: backend.kind, card: backend.info.device, ...(onCpu ? { cpu: backend.info.details } : {}), commit: gitCommit(), date: new Date().toISOString(), grid, reps, warmup,
       precision: precArg, geomean_ratio_vs_flashmla: geomean, geomean_by_precision: byPrecision, ...(bySet ? { geomean_by_set: bySet } : {}),
       protocol: chainCalls ? 'chained' : flushMb ? 'flush' : 'back-to-back', ...(flushMb ? { flush_mb: flushMb } : {}), ...(chainCalls ? { chain_calls: chainCalls } : {}), ...(timing.doBench ? { do_bench: { warm_ms: timing.doBench.warmMs, rep_ms: timing.doBench.repMs } } : {}),
       ...(proto ? { flashmla_protocol: proto.flashmla, protocol_matched: proto.matched && (proto.field !== 'us_do_bench' || timing.doBench !== undefined) } : {}), rows, dense,

@@ -26,6 +26,7 @@ export async function info(argv: string[]): Promise<void> {
       if (r.kind === 'cpu' && r.info.details?.kernel) {
         const k = r.info.details;
         console.log(`          kernel: ${k.kernel} (${k.kernelDetail}), chosen by ${k.chosenBy}${Array.isArray(k.skipped) ? `; skipped ${k.skipped.join('; ')}` : ''}`);
+        if (k.sparseKernel) console.log(`          sparse and FP8-cache decode: ${String(k.sparseKernel)}`);
       }
     } else {
       console.log(`  ${r.kind.padEnd(7)} unavailable: ${r.reason}`);

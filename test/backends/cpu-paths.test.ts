@@ -15,7 +15,8 @@ import { after, before, describe, test } from 'node:test';
 import { createCpuBackend } from '../../src/backends/cpu/index.js';
 import { InlineCpuBackend } from '../../src/backends/cpu/inline.js';
 import { itemFields } from '../../src/backends/cpu/item.js';
-import { type NativeIsa, nativeIsas, nativeLibName } from '../../src/backends/cpu/native/loader.js';
+import { type NativeIsa, nativeAbi, nativeIsas, nativeLibName } from '../../src/backends/cpu/native/loader.js';
+import { sparseItemFields } from '../../src/backends/cpu/sparse.js';
 import { chooseCpuKernel } from '../../src/backends/cpu/paths.js';
 import { flashMlaWithKvcache } from '../../src/index.js';
 import { FlashMlaError } from '../../src/core/errors.js';
@@ -46,6 +47,15 @@ test('params.h and item.ts list the same fields in the same order', () => {
   const h = readFileSync(join(root, 'src/backends/cpu/native/params.h'), 'utf8');
   const names = [...h.matchAll(/^\s+PRM_([A-Z_]+),/gm)].map((m) => m[1].replace(/_/g, '').toLowerCase());
   assert.deepEqual(names, itemFields.map((f) => f.toLowerCase()));
+});
+
+test('params.h and sparse.ts list the same sparse item fields in the same order; the loader expects params.h\'s ABI number', () => {
+  const h = readFileSync(join(root, 'src/backends/cpu/native/params.h'), 'utf8');
+  const names = [...h.matchAll(/^\s+SPRM_([A-Z_]+),/gm)].map((m) => m[1].replace(/_/g, '').toLowerCase());
+  assert.deepEqual(names, sparseItemFields.map((f) => f.toLowerCase()));
+  const abi = /#define FLASHMLA_CPU_ABI \(PRM_COUNT \* 1000 \+ (\d+)\)/.exec(h);
+  assert.ok(abi, 'FLASHMLA_CPU_ABI in params.h');
+  assert.equal(nativeAbi, itemFields.length * 1000 + Number(abi[1]));
 });
 
 describe('native library checks', { skip: nativeSkip }, () => {

@@ -12,7 +12,7 @@ import { Tensor, numelOf } from '../../core/tensor.js';
 import { checkMatmul, checkPositiveInt } from '../../core/validate.js';
 import type { DecodePlan } from '../../core/plan.js';
 import { cpuArgs, reserveAccum, wallClockTimes, writeHost } from './inline.js';
-import type { CpuKernel, CpuKernelName } from './item.js';
+import { type CpuKernel, type CpuKernelName, sparseKernelName } from './item.js';
 import { type CpuDecodeArgs, decodeUnits } from './kernel.js';
 import { type CpuKernelChoice, type CpuKernelPick, type NativeIsa, type NativeIsaChoice, chooseCpuKernel } from './paths.js';
 import { cpuSparseArgs } from './sparse.js';
@@ -138,7 +138,7 @@ class CpuBackend implements Backend {
     this.kernel = pick.kernel;
     this.info = {
       kind: 'cpu', device: `CPU, ${workers.length} worker thread${workers.length > 1 ? 's' : ''}, ${pick.kernel.name} kernel`, numSms: 8 * workers.length,
-      details: { workers: workers.length, kernel: pick.kernel.name, ...(pick.kernel.isa ? { isa: pick.kernel.isa } : {}), kernelDetail: pick.kernel.detail, chosenBy: pick.by, ...(pick.skipped.length ? { skipped: pick.skipped } : {}) },
+      details: { workers: workers.length, kernel: pick.kernel.name, ...(pick.kernel.isa ? { isa: pick.kernel.isa } : {}), kernelDetail: pick.kernel.detail, sparseKernel: sparseKernelName(pick.kernel), chosenBy: pick.by, ...(pick.skipped.length ? { skipped: pick.skipped } : {}) },
     };
   }
 
@@ -253,7 +253,10 @@ class CpuBackend implements Backend {
       }
       arrays[role] = { buffer: s.buffer as SharedArrayBuffer, byteOffset: s.byteOffset, length: s.length, type: s.constructor.name as ArrayTypeName };
     }
-    const job: SparseWorkerJob = { id: 0, kind: 'sparse', p: args.p, arrays, counter: new SharedArrayBuffer(8), phase: 'decode', units: args.p.numSmParts };
+    const job: SparseWorkerJob = {
+      id: 0, kind: 'sparse', p: args.p, arrays, counter: new SharedArrayBuffer(8), phase: 'decode', units: args.p.numSmParts,
+      kernel: this.kernel.name, isa: this.kernel.isa,
+    };
     await this.phase(job);
     await this.phase({ ...job, counter: new SharedArrayBuffer(8), phase: 'combine', units: args.p.b });
     this.live(); // disposed meanwhile: do not copy back

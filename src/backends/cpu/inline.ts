@@ -7,10 +7,10 @@ import { gemm } from '../../core/mla/gemm.js';
 import { checkMatmul, checkWrite } from '../../core/validate.js';
 import { Tensor, numelOf } from '../../core/tensor.js';
 import type { DecodePlan } from '../../core/plan.js';
-import { type CpuKernel, scalarKernel } from './item.js';
+import { type CpuKernel, scalarKernel, sparseKernelName, sparseUnitOf } from './item.js';
 import { type CpuDecodeArgs, CpuScratch, accumSizes, runDecode } from './kernel.js';
 import type { SparseCall } from '../../core/sparse.js';
-import { CpuSparseScratch, cpuSparseArgs, runSparseDecode } from './sparse.js';
+import { CpuSparseScratch, cpuSparseArgs, runSparseCombineUnit } from './sparse.js';
 
 /** Grow the accumulators to what `plan` needs (a no-op once reserve() has run for the step). */
 export function reserveAccum(
@@ -71,7 +71,10 @@ export class InlineCpuBackend implements Backend {
   readonly info: BackendInfo;
   /** `kernel`: the rung to run (default the scalar JavaScript kernel; Node code can pass a loaded native one). */
   constructor(private readonly kernel: CpuKernel = scalarKernel) {
-    this.info = { kind: 'cpu', device: `CPU (calling thread, ${kernel.name} kernel)`, numSms: 8, details: { kernel: kernel.name } };
+    this.info = {
+      kind: 'cpu', device: `CPU (calling thread, ${kernel.name} kernel)`, numSms: 8,
+      details: { kernel: kernel.name, sparseKernel: sparseKernelName(kernel) },
+    };
   }
   private readonly scratch = new CpuScratch();
   private readonly accum: { o: Float32Array; lse: Float32Array } = { o: new Float32Array(0), lse: new Float32Array(0) };
@@ -99,7 +102,9 @@ export class InlineCpuBackend implements Backend {
   private sparseScratch?: CpuSparseScratch;
   decodeSparse(l: SparseCall): void {
     this.live();
-    runSparseDecode(cpuSparseArgs(l, this.accum), (this.sparseScratch ??= new CpuSparseScratch()));
+    const a = cpuSparseArgs(l, this.accum), unit = sparseUnitOf(this.kernel, a), scratch = (this.sparseScratch ??= new CpuSparseScratch());
+    for (let u = 0; u < a.p.numSmParts; u++) unit(a, u, scratch);
+    for (let i = 0; i < a.p.b; i++) runSparseCombineUnit(a, i);
   }
   async synchronize(): Promise<void> { this.live(); }
   timeMs(run: (rep: number) => void | Promise<void>, opts: TimeOptions): Promise<number[]> {

@@ -4,6 +4,7 @@ import type { MlaProblem } from '../../core/problem.js';
 import { partWork } from '../../core/scheduler.js';
 import { type CpuDecodeArgs, type CpuScratch, rowsPerSplit, runDecodeUnit } from './kernel.js';
 import type { NativeIsa } from './native/loader.js';
+import { type CpuSparseArgs, type CpuSparseScratch, nativeSparseSupports, runSparseDecodeUnit } from './sparse.js';
 
 /** Fields in params.h order (PRM_<SNAKE_CASE>). */
 export const itemFields = [
@@ -69,6 +70,21 @@ export interface CpuKernel {
   /** The native kernel's instruction set (native/loader.ts NativeIsa); worker threads load the same one. */
   isa?: NativeIsa;
   runDecodeUnit(a: CpuDecodeArgs, u: number, s: CpuScratch): void;
+  /**
+   * Sparse decode (and dense decode over FP8 caches, which runs as sparse) part `part` of the sparse schedule, for
+   * problems nativeSparseSupports() takes; absent: the scalar JavaScript kernel of ./sparse.ts runs them.
+   */
+  runSparseUnit?(a: CpuSparseArgs, part: number, s: CpuSparseScratch): void;
+}
+
+/** What runs the sparse parts of problem `a.p` on this rung: its own sparse kernel, else the scalar one. */
+export function sparseUnitOf(kernel: CpuKernel, a: CpuSparseArgs): (a: CpuSparseArgs, part: number, s: CpuSparseScratch) => void {
+  return kernel.runSparseUnit && nativeSparseSupports(a.p) ? kernel.runSparseUnit : runSparseDecodeUnit;
+}
+
+/** How `flashmla info` names the sparse / FP8 kernel of a rung. */
+export function sparseKernelName(kernel: CpuKernel): string {
+  return kernel.runSparseUnit ? `${kernel.name}${kernel.isa ? ` ${kernel.isa}` : ''} (dQk 576 / 512; else scalar)` : 'scalar (JavaScript, float64)';
 }
 
 /** The reference rung and last fallback: kernel.ts, JavaScript float64. */

@@ -128,6 +128,52 @@ function gatherTokens(a: CpuSparseArgs, i: number, s: number, lo: number, hi: nu
   return n;
 }
 
+/** Fields of a native sparse work item in params.h order (SPRM_<SNAKE_CASE>; test/backends/cpu-paths.test.ts checks). */
+export const sparseItemFields = [
+  'dtype', 'kind', 'pageBlockSize', 'extraKind', 'extraPageBlockSize', 'dQk', 'hQ', 'sQ', 'topk', 'extraTopk',
+  'batch', 'mainLen', 'region', 'extraLen', 'posBegin', 'posEnd', 'noSplit', 'splitSlot', 'hasSink',
+] as const;
+const sparseIndex = Object.fromEntries(sparseItemFields.map((f, i) => [f, i])) as Record<(typeof sparseItemFields)[number], number>;
+const cacheKindCode = { bf16: 0, f16: 1, v32: 2, model1: 3 } as const;
+
+/** Whether the native sparse kernel takes this problem (its loops are written for FlashMLA's dQk 576 and 512). */
+export function nativeSparseSupports(p: SparseProblem): boolean {
+  return (p.dQk === 576 || p.dQk === 512) && p.dV === 512;
+}
+
+/**
+ * Walk the work items of part `part` as runSparseDecodeUnit does and hand each, packed into prm (params.h SPRM_*),
+ * to `run`: positions [lo, hi) of one request's list, all its query tokens and heads.
+ */
+export function forEachSparseItem(a: CpuSparseArgs, part: number, prm: Int32Array, run: (prm: Int32Array) => void): void {
+  const p = a.p, { topk, extraTopk } = p;
+  const sched = { b: p.b, topk, topkLength: a.topkLength, extraTopk, extraTopkLength: a.extraTopkLength };
+  const numBlocksOf = (r: number) => Math.floor((sparseListLength(sched, r) - 1) / sparseBlockSizeTopk) + 1;
+  prm[sparseIndex.dtype] = p.dtype === 'f16' ? 1 : 0;
+  prm[sparseIndex.kind] = cacheKindCode[p.cache.kind];
+  prm[sparseIndex.pageBlockSize] = p.cache.pageBlockSize;
+  prm[sparseIndex.extraKind] = p.extraCache ? cacheKindCode[p.extraCache.kind] : prm[sparseIndex.kind];
+  prm[sparseIndex.extraPageBlockSize] = p.extraCache?.pageBlockSize ?? 1;
+  prm[sparseIndex.dQk] = p.dQk;
+  prm[sparseIndex.hQ] = p.hQ;
+  prm[sparseIndex.sQ] = p.sQ;
+  prm[sparseIndex.topk] = topk;
+  prm[sparseIndex.extraTopk] = a.extraIndices ? extraTopk : 0;
+  prm[sparseIndex.hasSink] = a.attnSink ? 1 : 0;
+  for (const item of sparsePartWork(a.meta, a.numSplits, numBlocksOf, part)) {
+    const i = item.req;
+    prm[sparseIndex.batch] = i;
+    prm[sparseIndex.mainLen] = Math.min(a.topkLength ? a.topkLength[i] : topk, topk);
+    prm[sparseIndex.region] = sparseMainRegion(sched, i);
+    prm[sparseIndex.extraLen] = a.extraIndices ? Math.min(a.extraTopkLength ? a.extraTopkLength[i] : extraTopk, extraTopk) : 0;
+    prm[sparseIndex.posBegin] = item.blockBegin * sparseBlockSizeTopk;
+    prm[sparseIndex.posEnd] = Math.min(item.blockEnd * sparseBlockSizeTopk, sparseListLength(sched, i));
+    prm[sparseIndex.noSplit] = item.noSplit ? 1 : 0;
+    prm[sparseIndex.splitSlot] = item.splitSlot;
+    run(prm);
+  }
+}
+
 /** Part `part` of the schedule. */
 export function runSparseDecodeUnit(a: CpuSparseArgs, part: number, scratch: CpuSparseScratch): void {
   const p = a.p;

@@ -7,7 +7,8 @@ import type { NativeIsa } from './native/loader.js';
 import { type CpuDecodeArgs, CpuScratch, runCombineUnit } from './kernel.js';
 import { cpuKernelByName } from './paths.js';
 import type { SparseProblem } from '../../core/sparse.js';
-import { type CpuSparseArgs, CpuSparseScratch, runSparseCombineUnit, runSparseDecodeUnit } from './sparse.js';
+import { type CpuSparseArgs, CpuSparseScratch, runSparseCombineUnit } from './sparse.js';
+import { sparseUnitOf } from './item.js';
 
 export interface SharedView {
   buffer: SharedArrayBuffer;
@@ -51,6 +52,9 @@ export interface SparseWorkerJob {
   counter: SharedArrayBuffer;
   phase: 'decode' | 'combine';
   units: number;
+  /** The rung whose sparse kernel runs the parts (item.ts sparseUnitOf), as for a dense job. */
+  kernel: CpuKernelName;
+  isa?: NativeIsa;
 }
 
 const sparseScratch = new CpuSparseScratch();
@@ -76,9 +80,10 @@ parentPort?.on('message', async (job: WorkerJob | GemmJob | SparseWorkerJob) => 
     if ('kind' in job && job.kind === 'sparse') {
       const a = Object.fromEntries(Object.entries(job.arrays).map(([k, v]) => [k, v && view(v)])) as unknown as CpuSparseArgs;
       a.p = job.p;
+      const unit = sparseUnitOf(await cpuKernelByName(job.kernel, job.isa, 'the main thread'), a);
       const counter = new Int32Array(job.counter);
       for (let u = Atomics.add(counter, 0, 1); u < job.units; u = Atomics.add(counter, 0, 1)) {
-        if (job.phase === 'decode') runSparseDecodeUnit(a, u, sparseScratch);
+        if (job.phase === 'decode') unit(a, u, sparseScratch);
         else runSparseCombineUnit(a, u);
       }
       parentPort!.postMessage({ id: job.id });

@@ -13,7 +13,31 @@
 #include <immintrin.h>
 
 #define DECODE_ENTRY flashmla_cpu_decode_item
+// Test builds (test/backends/cpu-sparse-native.test.ts) of what a unit without these hooks gets, as an arm64 one
+// would be built: FLASHMLA_DENSE_ONLY leaves the sparse entry out, FLASHMLA_PORTABLE_DEQUANT this file's FP8
+// dequantization (decode_common.h's portable loop runs instead).
+#ifndef FLASHMLA_DENSE_ONLY
+#define SPARSE_ENTRY flashmla_cpu_sparse_item
+#ifndef FLASHMLA_PORTABLE_DEQUANT
+#define HAVE_DEQUANT_FP8_ROW 1
+#endif
+#endif
 #include "decode_common.h"
+
+#ifdef HAVE_DEQUANT_FP8_ROW
+// 8 e4m3 bytes at a time -> f32 x factor / 2^8: the f16 trick of decode_avx512.c's dequant_fp8_row (F16C).
+static void dequant_fp8_row(float *dst, const uint8_t *src, int n, float factor) {
+  const __m256 f = _mm256_set1_ps(factor);
+  const __m128i low7 = _mm_set1_epi16(0x7f), sign = _mm_set1_epi16(0x80), nanExp = _mm_set1_epi16(0x7c00);
+  for (int d = 0; d < n; d += 8) {
+    const __m128i b = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(src + d)));
+    const __m128i v = _mm_and_si128(b, low7);
+    __m128i h = _mm_or_si128(_mm_slli_epi16(_mm_and_si128(b, sign), 8), _mm_slli_epi16(v, 7));
+    h = _mm_or_si128(h, _mm_and_si128(_mm_cmpeq_epi16(v, low7), nanExp));
+    _mm256_store_ps(dst + d, _mm256_mul_ps(_mm256_cvtph_ps(h), f));
+  }
+}
+#endif
 
 static inline __m256 load_half8(const uint16_t *p, int f16) {
   __m128i h = _mm_loadu_si128((const __m128i *)p);

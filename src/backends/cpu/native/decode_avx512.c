@@ -20,10 +20,28 @@
 
 #if BF16_DOT
 #define DECODE_ENTRY flashmla_cpu_decode_item_avx512bf16
+#define SPARSE_ENTRY flashmla_cpu_sparse_item_avx512bf16
 #else
 #define DECODE_ENTRY flashmla_cpu_decode_item_avx512
+#define SPARSE_ENTRY flashmla_cpu_sparse_item_avx512
 #endif
+#define HAVE_DEQUANT_FP8_ROW 1
 #include "decode_common.h"
+
+// 16 e4m3 bytes -> 16 f32 values x factor / 2^8 (decode_common.h dequant_fp8): the sign to bit 15 and the 7 value
+// bits shifted left by 7 make an f16 worth exactly value * 2^-8 (normals and subnormals alike: e4m3's exponent bias
+// 7 against f16's 15), vcvtph2ps widens it exactly; 0x7f / 0xff become f16 NaN (exponent bits all set).
+static void dequant_fp8_row(float *dst, const uint8_t *src, int n, float factor) {
+  const __m512 f = _mm512_set1_ps(factor);
+  const __m256i low7 = _mm256_set1_epi16(0x7f), sign = _mm256_set1_epi16(0x80), nanExp = _mm256_set1_epi16(0x7c00);
+  for (int d = 0; d < n; d += 16) {
+    const __m256i b = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(src + d)));
+    const __m256i v = _mm256_and_si256(b, low7);
+    __m256i h = _mm256_or_si256(_mm256_slli_epi16(_mm256_and_si256(b, sign), 8), _mm256_slli_epi16(v, 7));
+    h = _mm256_or_si256(h, _mm256_and_si256(_mm256_cmpeq_epi16(v, low7), nanExp));
+    _mm512_store_ps(dst + d, _mm512_mul_ps(_mm512_cvtph_ps(h), f));
+  }
+}
 
 static inline __m512 load_half16(const uint16_t *p, int f16) {
   const __m256i h = _mm256_loadu_si256((const __m256i *)p);
@@ -68,6 +86,23 @@ static __attribute__((noinline, cold)) float dot_f32(const uint16_t *q, const ui
     s = fmaf(x, y, s);
   }
   return s;
+}
+#endif
+
+#if BF16_DOT
+// Rows [0, n) of the f32 key tile (DQK apart) as bf16 rows of dst: the upper halves, which is the value itself when
+// the lower 16 bits are zero. Returns 1 when every value of the tile is exact so (then vdpbf16ps on dst multiplies
+// the very values the f32 loops would), else 0 (dst is then not used).
+static int pack_bf16_tile(uint16_t *dst, const float *k, int n) {
+  const __m512i low = _mm512_set1_epi32(0xffff);
+  __mmask16 inexact = 0;
+  for (int t = 0; t < n; t++)
+    for (int d = 0; d < DQK; d += 16) {
+      const __m512i x = _mm512_load_si512((const void *)(k + (size_t)t * DQK + d));
+      inexact |= _mm512_test_epi32_mask(x, low);
+      _mm256_store_si256((__m256i *)(void *)(dst + (size_t)t * DQK + d), _mm512_cvtepi32_epi16(_mm512_srli_epi32(x, 16)));
+    }
+  return inexact == 0;
 }
 #endif
 

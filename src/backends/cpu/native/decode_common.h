@@ -9,9 +9,12 @@
 //   tile_accumulate(const Scratch *w, int r0, int r1, int n)           O = O * rescale + P V, n keys
 //   store_split_row(float *dst, const float *o, float inv)             DV values of o * inv (unaligned dst)
 //
-// and DECODE_ENTRY, the exported name. With BF16_DOT set, bf16 queries on a bf16 cache stay bf16: w->q holds the
-// raw rows, w->kp the tile's key rows in the cache, and tile_scores multiplies its dot products by w->scoreScale;
-// w->k is unpacked only as far as V (DV values a key). Otherwise q is pre-scaled by softmaxScale * log2 e.
+// and DECODE_ENTRY, the exported name; with SPARSE_ENTRY defined as well, the sparse decode entry (below) too,
+// whose FP8 keys go through dequant_fp8_row when the unit defines HAVE_DEQUANT_FP8_ROW (else a portable loop).
+// With BF16_DOT set, bf16 queries on a bf16 cache stay bf16: w->q holds the raw rows, w->kp the tile's key rows in
+// the cache, and tile_scores multiplies its dot products by w->scoreScale; w->k is unpacked only as far as V (DV
+// values a key). Otherwise q is pre-scaled by softmaxScale * log2 e. A BF16_DOT unit also defines
+// pack_bf16_tile (sparse FP8 tiles whose values bf16 holds exactly take the bf16 dot path too).
 #ifndef FLASHMLA_CPU_DECODE_COMMON_H
 #define FLASHMLA_CPU_DECODE_COMMON_H
 #include <math.h>
@@ -40,6 +43,10 @@ typedef struct {
   float *m;    // [rows] running max (base 2)
   float *l;    // [rows] running sum
   float *re;   // [rows] this tile's rescale of O
+#if BF16_DOT
+  float *q2;   // [rows, DQK] sparse FP8 items: the other form of q (raw bf16 or scaled f32), swapped with q per tile
+  uint16_t *kb; // [BN, DQK] sparse FP8 items: the tile's keys as bf16 (exact), what w->kp points at
+#endif
   int rows;
   int dot;                  // Q K^T on raw bf16 (BF16_DOT units only)
   float scoreScale;         // what dot products are multiplied by (softmaxScale * log2 e), when dot is set
@@ -53,6 +60,9 @@ static void tile_scores(const Scratch *w, int r0, int r1, int n);
 static void softmax_row(const Scratch *w, int r, int n, int nVis);
 static void tile_accumulate(const Scratch *w, int r0, int r1, int n);
 static void store_split_row(float *dst, const float *o, float inv);
+#if BF16_DOT
+static int pack_bf16_tile(uint16_t *dst, const float *k, int n);
+#endif
 
 // softmax_row's scalar steps, the same for every ISA. softmax_row_mask: keys past nVis (masked, or past the tile's n)
 // scored -inf; returns the row's scores. softmax_row_special, after the row's vector max `m` and its `unordered` flag
@@ -103,8 +113,19 @@ static int ensure_scratch(Scratch *w, int rows) {
     w->k = alloc_f32((size_t)BN * DQK);
     if (!w->k) return -1;
   }
+#if BF16_DOT
+  if (!w->kb) {
+    w->kb = (uint16_t *)(void *)alloc_f32((size_t)BN * DQK / 2);
+    if (!w->kb) return -1;
+  }
+#endif
   if (rows <= w->rows) return 0;
   free(w->q); free(w->s); free(w->o); free(w->m); free(w->l); free(w->re);
+#if BF16_DOT
+  free(w->q2);
+  w->q2 = alloc_f32((size_t)rows * DQK);
+  if (!w->q2) { w->rows = 0; return -1; }
+#endif
   w->q = alloc_f32((size_t)rows * DQK);
   w->s = alloc_f32((size_t)rows * BN);
   w->o = alloc_f32((size_t)rows * DV);
@@ -219,6 +240,214 @@ static __attribute__((noipa)) int decode_item(Scratch *w, const int32_t *prm, fl
   }
   return 0;
 }
+
+#ifdef SPARSE_ENTRY
+// ---------------------------------------------------------------- sparse decode (V3.2 / MODEL1 token-sparse)
+// The same tile loop over keys gathered by index: a tile is the next 64 valid indices of the list (-1 and positions
+// past topkLength are skipped, as the scalar kernel in ../sparse.ts does), from a bf16 / f16 cache or one of the two
+// FP8 formats (dequantized exactly into the f32 tile). dQk 512 (MODEL1) runs the DQK = 576 loops with q and keys
+// zero-padded: 0 x 0 adds nothing to a score.
+enum { KIND_BF16, KIND_F16, KIND_V32, KIND_MODEL1 };
+
+// e4m3 bits -> f32 value, exact (e4m3fn: no infinities, 0x7f / 0xff NaN).
+static inline float e4m3_to_f32(uint8_t b) {
+  const int e = (b >> 3) & 15, m = b & 7;
+  if ((b & 0x7f) == 0x7f) return NAN;
+  const float v = e ? ldexpf((float)(8 + m), e - 10) : ldexpf((float)m, -9);
+  return b & 0x80 ? -v : v;
+}
+
+// dst[0, n) = e4m3(src) * scale, n a multiple of 16. An ISA unit may define HAVE_DEQUANT_FP8_ROW and its own
+// dequant_fp8_row(dst, src, n, factor), which gets factor = scale * 2^8 (finite, or NaN / inf with scale) and
+// multiplies e4m3(src) * 2^-8 by it (the f16 trick: the 7 value bits of e4m3 shifted into f16 give exactly
+// value * 2^-8); the scalar version below is used where scale * 2^8 would overflow, and by units without one.
+static void dequant_fp8_row_scalar(float *dst, const uint8_t *src, int n, float scale) {
+  for (int d = 0; d < n; d++) dst[d] = e4m3_to_f32(src[d]) * scale;
+}
+#ifdef HAVE_DEQUANT_FP8_ROW
+static void dequant_fp8_row(float *dst, const uint8_t *src, int n, float factor);
+static inline void dequant_fp8(float *dst, const uint8_t *src, int n, float scale) {
+  const float factor = scale * 256.0f;
+  if (isinf(factor) && !isinf(scale)) dequant_fp8_row_scalar(dst, src, n, scale);
+  else dequant_fp8_row(dst, src, n, factor);
+}
+#else
+static inline void dequant_fp8(float *dst, const uint8_t *src, int n, float scale) { dequant_fp8_row_scalar(dst, src, n, scale); }
+#endif
+
+// One cache: its kind, bytes, page size.
+typedef struct {
+  int kind, page;
+  const uint8_t *base;
+} SparseCache;
+
+// Token `phys` of cache c into w->k row t (and w->kp[t] for the bf16 dot path). dQk values, zero-padded to DQK.
+static inline void load_sparse_key(Scratch *w, const SparseCache *c, int phys, int dQk, int t) {
+  float *dst = w->k + (size_t)t * DQK;
+  if (c->kind == KIND_BF16 || c->kind == KIND_F16) {
+    const uint16_t *src = (const uint16_t *)(const void *)c->base + (size_t)phys * dQk;
+    w->kp[t] = src;
+    load_key_row(dst, src, c->kind == KIND_F16, w->dot ? DV : dQk);
+    if (!w->dot && dQk < DQK) memset(dst + dQk, 0, (DQK - dQk) * sizeof(float));
+    return;
+  }
+  const uint8_t *nope, *rope;
+  if (c->kind == KIND_V32) {
+    nope = c->base + (size_t)phys * 656;
+    rope = nope + 528;
+    for (int j = 0; j < 4; j++) {
+      float s;
+      memcpy(&s, nope + 512 + 4 * j, 4);
+      dequant_fp8(dst + 128 * j, nope + 128 * j, 128, s);
+    }
+    load_key_row(dst + 512, (const uint16_t *)(const void *)rope, 0, 64);
+  } else {
+    const size_t stride = (size_t)((c->page * 584 + 575) / 576) * 576;
+    const uint8_t *blk = c->base + (size_t)(phys / c->page) * stride;
+    const int slot = phys % c->page;
+    nope = blk + (size_t)slot * 576;
+    rope = nope + 448;
+    const uint8_t *sc = blk + (size_t)c->page * 576 + (size_t)slot * 8;
+    for (int j = 0; j < 7; j++) {
+      uint32_t bits = (uint32_t)sc[j] << 23; // UE8M0: 2^(b - 127); b = 0 is 2^-127, a subnormal f32
+      float s;
+      if (sc[j] == 0) s = 0x1p-127f;
+      else if (sc[j] == 0xff) s = NAN;
+      else memcpy(&s, &bits, 4);
+      dequant_fp8(dst + 64 * j, nope + 64 * j, 64, s);
+    }
+    load_key_row(dst + 448, (const uint16_t *)(const void *)rope, 0, 64);
+    memset(dst + 512, 0, (DQK - 512) * sizeof(float));
+  }
+}
+
+// The physical token at position pos of query s's combined list and its cache (-1: none).
+static inline int sparse_index(const int32_t *prm, const int32_t *indices, const int32_t *extraIndices, int s, int pos, int *extra) {
+  const int row = prm[SPRM_BATCH] * prm[SPRM_SQ] + s;
+  if (pos < prm[SPRM_REGION]) {
+    *extra = 0;
+    return pos < prm[SPRM_MAIN_LEN] ? indices[(size_t)row * prm[SPRM_TOPK] + pos] : -1;
+  }
+  const int e = pos - prm[SPRM_REGION];
+  *extra = 1;
+  return e < prm[SPRM_EXTRA_LEN] ? extraIndices[(size_t)row * prm[SPRM_EXTRA_TOPK] + e] : -1;
+}
+
+static __attribute__((noipa)) int sparse_item(Scratch *w, const int32_t *prm, float scale, const uint16_t *q, const void *kCache,
+                                              const void *extraKCache, const int32_t *indices, const int32_t *extraIndices,
+                                              const float *attnSink, uint16_t *out, float *lse, float *oAccum, float *lseAccum) {
+  const int qF16 = prm[SPRM_DTYPE] == 1, dQk = prm[SPRM_DQK], hQ = prm[SPRM_HQ], sQ = prm[SPRM_SQ], i = prm[SPRM_BATCH];
+  const int posEnd = prm[SPRM_POS_END];
+  const SparseCache caches[2] = {
+    { prm[SPRM_KIND], prm[SPRM_PAGE_BLOCK_SIZE], (const uint8_t *)kCache },
+    { prm[SPRM_EXTRA_KIND], prm[SPRM_EXTRA_PAGE_BLOCK_SIZE], (const uint8_t *)extraKCache },
+  };
+  if (dQk != DQK && dQk != 512) return -2;
+  if (hQ == 0) return 0;
+  if (ensure_scratch(w, hQ)) return -1;
+  const float qScale = scale * 1.4426950408889634f;
+  w->dot = BF16_DOT && !qF16 && caches[0].kind == KIND_BF16 && dQk == DQK;
+  w->scoreScale = qScale;
+  // BF16_DOT units, bf16 q on an FP8 cache: a tile whose dequantized values bf16 holds exactly (FlashMLA's
+  // power-of-two scales in range give e4m3 x 2^e, 4 significant bits) runs Q K^T as vdpbf16ps on q's raw rows and
+  // the tile packed to bf16; any other tile (a V3.2 scale that is not a power of two, NaN) the f32 loops. q is kept
+  // in both forms, w->q the one the current tile needs (qRaw says which).
+#if BF16_DOT
+  const int fp8Dot = !qF16 && (caches[0].kind == KIND_V32 || caches[0].kind == KIND_MODEL1);
+  int qRaw = w->dot;
+#endif
+  const double ln2 = 0.69314718055994531;
+  uint16_t pad[DQK];
+  memset(pad, 0, sizeof(pad));
+
+  for (int s = 0; s < sQ; s++) {
+    for (int r = 0; r < hQ; r++) {
+      const uint16_t *src = q + ((size_t)(i * sQ + s) * hQ + r) * dQk;
+      if (dQk < DQK) { memcpy(pad, src, dQk * sizeof(uint16_t)); src = pad; }
+#if BF16_DOT
+      if (fp8Dot) { // both forms, each in the buffer qRaw says (the last tile of the previous token may have swapped them)
+        memcpy((uint16_t *)(qRaw ? w->q : w->q2) + (size_t)r * DQK, src, DQK * sizeof(uint16_t));
+        load_q_row((qRaw ? w->q2 : w->q) + (size_t)r * DQK, src, qF16, qScale);
+      } else
+#endif
+      if (w->dot) memcpy((uint16_t *)w->q + (size_t)r * DQK, src, DQK * sizeof(uint16_t));
+      else load_q_row(w->q + (size_t)r * DQK, src, qF16, qScale);
+      w->m[r] = -INFINITY;
+      w->l[r] = 0.0f;
+    }
+    memset(w->o, 0, (size_t)hQ * DV * sizeof(float));
+    int seen = 0;
+    for (int pos = prm[SPRM_POS_BEGIN]; pos < posEnd;) {
+      int n = 0;
+      for (; n < BN && pos < posEnd; pos++) {
+        int extra;
+        const int phys = sparse_index(prm, indices, extraIndices, s, pos, &extra);
+        if (phys < 0) continue;
+        load_sparse_key(w, &caches[extra], phys, dQk, n++);
+      }
+      if (!n) break;
+      seen += n;
+#if BF16_DOT
+      if (fp8Dot) {
+        const int exact = pack_bf16_tile(w->kb, w->k, n);
+        if (exact != qRaw) {
+          float *t = w->q; w->q = w->q2; w->q2 = t;
+          qRaw = exact;
+        }
+        w->dot = exact;
+        for (int t = 0; t < n; t++) w->kp[t] = w->kb + (size_t)t * DQK;
+      }
+#endif
+      for (int r0 = 0; r0 < hQ; r0 += ROW_CHUNK) {
+        const int r1 = r0 + ROW_CHUNK < hQ ? r0 + ROW_CHUNK : hQ;
+        tile_scores(w, r0, r1, n);
+        for (int r = r0; r < r1; r++) softmax_row(w, r, n, n);
+        tile_accumulate(w, r0, r1, n);
+      }
+    }
+
+    for (int h = 0; h < hQ; h++) {
+      // As the scalar kernel: l == 0 is no finite score (no token: out 0, lse +inf; tokens all -inf: NaN), l NaN a
+      // poisoned row (NaN out whatever the sink), else out = O / l times the sink's 1 / (1 + e^(sink - lse)).
+      const float lr = w->l[h];
+      const int empty = lr == 0.0f;
+      const float inv = empty ? 1.0f : 1.0f / lr;
+      const double l = empty ? -INFINITY : (double)w->m[h] * ln2 + log((double)lr);
+      const float *o = w->o + (size_t)h * DV;
+      if (prm[SPRM_NO_SPLIT]) {
+        uint16_t *dst = out + ((size_t)(i * sQ + s) * hQ + h) * DV;
+        float *lo = lse + ((size_t)i * hQ + h) * sQ + s;
+        if (empty || l != l) {
+          const uint16_t fill = empty && !seen ? 0 : f32_to_half(NAN, qF16);
+          for (int d = 0; d < DV; d++) dst[d] = fill;
+          *lo = empty && !seen ? INFINITY : NAN;
+          continue;
+        }
+        const double g = (double)inv * (prm[SPRM_HAS_SINK] ? 1.0 / (1.0 + exp((double)attnSink[h] - l)) : 1.0);
+        for (int d = 0; d < DV; d++) dst[d] = f32_to_half((float)((double)o[d] * g), qF16);
+        *lo = (float)l;
+      } else {
+        const size_t row = ((size_t)prm[SPRM_SPLIT_SLOT] * sQ + s) * hQ + h;
+        store_split_row(oAccum + row * DV, o, inv);
+        lseAccum[row] = (float)l;
+      }
+    }
+  }
+  return 0;
+}
+
+/**
+ * One sparse work item (params.h SPRM_*): every query token and head of one request over positions [posBegin,
+ * posEnd) of its index list. kCache / extraKCache: the caches' bytes (16-bit caches: their elements). Returns 0, -1
+ * when scratch cannot be allocated, -2 for a dQk other than 576 or 512.
+ */
+int SPARSE_ENTRY(const int32_t *prm, float scale, const uint16_t *q, const void *kCache, const void *extraKCache, const int32_t *indices,
+                 const int32_t *extraIndices, const float *attnSink, uint16_t *out, float *lse, float *oAccum, float *lseAccum);
+int SPARSE_ENTRY(const int32_t *prm, float scale, const uint16_t *q, const void *kCache, const void *extraKCache, const int32_t *indices,
+                 const int32_t *extraIndices, const float *attnSink, uint16_t *out, float *lse, float *oAccum, float *lseAccum) {
+  return sparse_item(&tls, prm, scale, q, kCache, extraKCache, indices, extraIndices, attnSink, out, lse, oAccum, lseAccum);
+}
+#endif
 
 /**
  * One work item. prm: PRM_COUNT int32 fields (params.h); scale: softmaxScale. Returns 0, or -1 when scratch

@@ -37,6 +37,9 @@ int32_t flashmla_cpu_features(void) {
   return f;
 }
 
-/** The parameter-block length this library was built for (params.h PRM_COUNT), so a stale build is refused. */
+/**
+ * The parameter layout this library was built for (params.h FLASHMLA_CPU_ABI: the dense block's length and the
+ * version of the entry points), so a stale build is refused.
+ */
 #include "params.h"
-int32_t flashmla_cpu_abi(void) { return PRM_COUNT * 1000 + 1; }
+int32_t flashmla_cpu_abi(void) { return FLASHMLA_CPU_ABI; }

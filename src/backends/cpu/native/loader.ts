@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { FlashMlaError } from '../../../core/errors.js';
 import { type CpuKernel, forEachItem, itemFields } from '../item.js';
 import type { CpuDecodeArgs } from '../kernel.js';
+import { type CpuSparseArgs, forEachSparseItem, sparseItemFields } from '../sparse.js';
 
 export const nativeLibName = `libflashmla_cpu-${process.platform}-${process.arch}.${process.platform === 'darwin' ? 'dylib' : 'so'}`;
 
@@ -34,22 +35,32 @@ const archIsas: Record<string, { name: string; isas: readonly NativeIsa[]; basel
 export const nativeIsas: readonly NativeIsa[] = archIsas[process.arch]?.isas ?? [];
 
 /**
- * Per ISA: the features.c bits it needs (their meaning depends on the architecture: features.c), its entry point,
- * how `detail` names it, what a CPU lacking it lacks, and what the next better ISA of its architecture needs beyond it.
+ * Per ISA: the features.c bits it needs (their meaning depends on the architecture: features.c), its entry points
+ * (dense decode, sparse decode: a library whose unit has no sparse entry runs sparse calls on the scalar kernel), how
+ * `detail` names it, what a CPU lacking it lacks, and what the next better ISA of its architecture needs beyond it.
  */
-const isaTable: Record<NativeIsa, { bits: number; entry: string; label: string; needs: string; better: string }> = {
+const isaTable: Record<NativeIsa, { bits: number; entry: string; sparseEntry: string; label: string; needs: string; better: string }> = {
   avx512bf16: {
-    bits: 1 | 2 | 4 | 8, entry: 'flashmla_cpu_decode_item_avx512bf16',
+    bits: 1 | 2 | 4 | 8, entry: 'flashmla_cpu_decode_item_avx512bf16', sparseEntry: 'flashmla_cpu_sparse_item_avx512bf16',
     label: 'AVX-512 + AVX512_BF16 (vdpbf16ps for bf16 Q·Kᵀ, f32 P·V)', needs: 'AVX-512F/BW/VL/DQ and AVX512_BF16', better: '',
   },
-  avx512: { bits: 1 | 2 | 8, entry: 'flashmla_cpu_decode_item_avx512', label: 'AVX-512 (16-lane f32 FMA)', needs: 'AVX-512F/BW/VL/DQ', better: 'AVX512_BF16' },
-  avx2: { bits: 1, entry: 'flashmla_cpu_decode_item', label: 'AVX2+FMA', needs: 'AVX2, FMA and F16C', better: 'AVX-512F/BW/VL/DQ' },
+  avx512: {
+    bits: 1 | 2 | 8, entry: 'flashmla_cpu_decode_item_avx512', sparseEntry: 'flashmla_cpu_sparse_item_avx512',
+    label: 'AVX-512 (16-lane f32 FMA)', needs: 'AVX-512F/BW/VL/DQ', better: 'AVX512_BF16',
+  },
+  avx2: { bits: 1, entry: 'flashmla_cpu_decode_item', sparseEntry: 'flashmla_cpu_sparse_item', label: 'AVX2+FMA', needs: 'AVX2, FMA and F16C', better: 'AVX-512F/BW/VL/DQ' },
   neonbf16: {
-    bits: 1 | 2, entry: 'flashmla_cpu_decode_item_neonbf16',
+    bits: 1 | 2, entry: 'flashmla_cpu_decode_item_neonbf16', sparseEntry: 'flashmla_cpu_sparse_item_neonbf16',
     label: 'NEON + BF16 (BFDOT for bf16 Q·Kᵀ, f32 P·V)', needs: 'Advanced SIMD and FEAT_BF16', better: '',
   },
-  neon: { bits: 1, entry: 'flashmla_cpu_decode_item_neon', label: 'NEON (4-lane f32 FMA)', needs: 'Advanced SIMD', better: 'FEAT_BF16 (BFDOT)' },
+  neon: {
+    bits: 1, entry: 'flashmla_cpu_decode_item_neon', sparseEntry: 'flashmla_cpu_sparse_item_neon',
+    label: 'NEON (4-lane f32 FMA)', needs: 'Advanced SIMD', better: 'FEAT_BF16 (BFDOT)',
+  },
 };
+
+/** What flashmla_cpu_abi() must return (params.h FLASHMLA_CPU_ABI). */
+export const nativeAbi = itemFields.length * 1000 + 2;
 
 /** The ISAs a CPU of `arch` with these features.c bits can run, best first. */
 export function isasFor(features: number, arch: string = process.arch): NativeIsa[] {
@@ -108,7 +119,7 @@ async function openLibrary(): Promise<Lib | string> {
   const lib = koffi.load(file);
   const features = lib.func('int32_t flashmla_cpu_features(void)')() as number;
   const abi = lib.func('int32_t flashmla_cpu_abi(void)')() as number;
-  if (abi !== itemFields.length * 1000 + 1) return `${nativeLibName} was built for another parameter layout (abi ${abi}); rebuild`;
+  if (abi !== nativeAbi) return `${nativeLibName} was built for another parameter layout (abi ${abi}); rebuild`;
   return { lib, features, file };
 }
 
@@ -148,17 +159,36 @@ function bindKernel({ lib, features, file }: Lib, request: NativeIsaChoice, by: 
   if (typeof fn === 'string') return { reason: fn };
   const entry = fn;
   const prm = new Int32Array(itemFields.length);
+  // A unit built without SPARSE_ENTRY (decode_common.h) has no sparse entry: its sparse calls run the scalar kernel.
+  let sparse: ((...a: unknown[]) => number) | undefined;
+  try {
+    sparse = lib.func(`int ${isaTable[isa].sparseEntry}(const int32_t *prm, float scale, const uint16_t *q, const void *kCache, `
+      + 'const void *extraKCache, const int32_t *indices, const int32_t *extraIndices, const float *attnSink, uint16_t *out, float *lse, '
+      + 'float *oAccum, float *lseAccum)') as (...a: unknown[]) => number;
+  } catch {
+    sparse = undefined;
+  }
+  const sprm = new Int32Array(sparseItemFields.length);
+  const sparseFn = sparse;
   return {
     kernel: {
       name: 'native',
       isa,
-      detail: `${arch.name} ${isaTable[isa].label}, ${why} (${file})`,
+      detail: `${arch.name} ${isaTable[isa].label}, ${why}${sparseFn ? '' : `; no ${isaTable[isa].sparseEntry}: sparse decode runs the scalar kernel`} (${file})`,
       runDecodeUnit(a: CpuDecodeArgs, u: number): void {
         forEachItem(a, u, prm, (pr) => {
           const rc = entry(pr, a.p.softmaxScale, a.q, a.kCache, a.blockTable, a.out, a.lse, a.oAccum, a.lseAccum);
           if (rc !== 0) throw new FlashMlaError('out_of_memory', `native CPU kernel: scratch allocation failed (rc ${rc})`);
         });
       },
+      runSparseUnit: sparseFn && ((a: CpuSparseArgs, part: number): void => {
+        forEachSparseItem(a, part, sprm, (pr) => {
+          const rc = sparseFn(pr, a.p.softmaxScale, a.q, a.kCache, a.extraKCache ?? null, a.indices, a.extraIndices ?? null, a.attnSink ?? null,
+            a.out, a.lse, a.oAccum, a.lseAccum);
+          if (rc === -1) throw new FlashMlaError('out_of_memory', `native CPU sparse kernel: scratch allocation failed (rc ${rc})`);
+          if (rc !== 0) throw new FlashMlaError('driver_error', `native CPU sparse kernel: refused the item (rc ${rc})`);
+        });
+      }),
     },
   };
 }

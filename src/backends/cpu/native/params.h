@@ -26,4 +26,35 @@ enum {
   PRM_KV_HEAD,        // g
   PRM_COUNT
 };
+
+// Field indices of the int32 parameter block of flashmla_cpu_sparse_item, one sparse work item: positions
+// [posBegin, posEnd) of request `batch`'s combined index list (the main list, padded to 64 when an extra list
+// follows it, then the extra list), every query token s of the request, every head. Field order: must match
+// sparseItemFields in ../sparse.ts (test/backends/cpu-paths.test.ts checks). Cache kinds: 0 bf16, 1 f16, 2 V3.2
+// FP8 (656 bytes a token), 3 MODEL1 FP8 (584 bytes a token, block-padded).
+enum {
+  SPRM_DTYPE,                // q / out: 0 bf16, 1 f16
+  SPRM_KIND,                 // kCache's kind
+  SPRM_PAGE_BLOCK_SIZE,
+  SPRM_EXTRA_KIND,           // extraKCache's kind (equal to SPRM_KIND when there is one)
+  SPRM_EXTRA_PAGE_BLOCK_SIZE,
+  SPRM_DQK,                  // 576 or 512
+  SPRM_HQ,
+  SPRM_SQ,
+  SPRM_TOPK,
+  SPRM_EXTRA_TOPK,           // 0 without an extra cache
+  SPRM_BATCH,                // request i
+  SPRM_MAIN_LEN,             // min(topkLength[i], topk): main positions past it are invalid
+  SPRM_REGION,               // where the extra list starts in the combined list
+  SPRM_EXTRA_LEN,            // min(extraTopkLength[i], extraTopk)
+  SPRM_POS_BEGIN,
+  SPRM_POS_END,
+  SPRM_NO_SPLIT,             // 1: write out / lse (sink applied); 0: oAccum / lseAccum rows of splitSlot
+  SPRM_SPLIT_SLOT,
+  SPRM_HAS_SINK,
+  SPRM_COUNT
+};
+
+// What flashmla_cpu_abi() returns: the dense block's length, and 2 since the sparse entry points exist (1 before).
+#define FLASHMLA_CPU_ABI (PRM_COUNT * 1000 + 2)
 #endif
