@@ -60,7 +60,7 @@ static void tile_scores(const Scratch *w, int r0, int r1, int n);
 static void softmax_row(const Scratch *w, int r, int n, int nVis);
 static void tile_accumulate(const Scratch *w, int r0, int r1, int n);
 static void store_split_row(float *dst, const float *o, float inv);
-#if BF16_DOT
+#if BF16_DOT && defined(SPARSE_ENTRY)
 static int pack_bf16_tile(uint16_t *dst, const float *k, int n);
 #endif
 
