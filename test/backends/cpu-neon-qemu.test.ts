@@ -126,7 +126,7 @@ describe('the loader on arm64 (process.arch set to arm64, a stub library with th
 #include <stdlib.h>
 #include "params.h"
 int32_t flashmla_cpu_features(void) { const char *f = getenv("STUB_HWCAP_BITS"); return f ? atoi(f) : 0; }
-int32_t flashmla_cpu_abi(void) { return PRM_COUNT * 1000 + 1; }
+int32_t flashmla_cpu_abi(void) { return FLASHMLA_CPU_ABI; }
 int flashmla_cpu_decode_item_neon(void) { return 0; }
 ${bf16 ? 'int flashmla_cpu_decode_item_neonbf16(void) { return 0; }' : ''}
 `);
