@@ -26,6 +26,7 @@
 #define SPARSE_ENTRY flashmla_cpu_sparse_item_avx512
 #endif
 #define HAVE_DEQUANT_FP8_ROW 1
+#define QK_BLOCK_4X4 1 // tile_scores is decode_common.h's, over qk_block below
 #include "decode_common.h"
 
 // 16 e4m3 bytes -> 16 f32 values x factor / 2^8 (decode_common.h dequant_fp8): the sign to bit 15 and the 7 value
@@ -163,33 +164,7 @@ static inline __attribute__((always_inline)) void qk_block(const void *q, const 
   }
 }
 
-// Rows [r0, r1) x keys [0, n): 4 x 4 blocks, then the key remainder, then single rows.
-static inline __attribute__((always_inline)) void tile_scores_as(const Scratch *w, int r0, int r1, int n, const int dot) {
-  const size_t qRow = dot ? DQK * sizeof(uint16_t) : DQK * sizeof(float);
-  const float sc = dot ? w->scoreScale : 1.0f;
-  const void *k[BN];
-  for (int t = 0; t < n; t++) k[t] = dot ? (const void *)w->kp[t] : (const void *)(w->k + (size_t)t * DQK);
-  int r = r0;
-  for (; r + 4 <= r1; r += 4) {
-    const void *q = (const char *)w->q + r * qRow;
-    float *s = w->s + (size_t)r * BN;
-    int t = 0;
-    for (; t + 4 <= n; t += 4) qk_block(q, k + t, s + t, sc, 4, 4, dot);
-    for (; t < n; t++) qk_block(q, k + t, s + t, sc, 4, 1, dot);
-  }
-  for (; r < r1; r++) {
-    const void *q = (const char *)w->q + r * qRow;
-    float *s = w->s + (size_t)r * BN;
-    int t = 0;
-    for (; t + 4 <= n; t += 4) qk_block(q, k + t, s + t, sc, 1, 4, dot);
-    for (; t < n; t++) qk_block(q, k + t, s + t, sc, 1, 1, dot);
-  }
-}
-
-static void tile_scores(const Scratch *w, int r0, int r1, int n) {
-  if (BF16_DOT && w->dot) tile_scores_as(w, r0, r1, n, 1);
-  else tile_scores_as(w, r0, r1, n, 0);
-}
+// tile_scores: decode_common.h's 4 x 4 driver over this unit's qk_block (QK_BLOCK_4X4).
 
 // O[r] = O[r] * rescale[r] + sum_t P[r][t] v_t for RB rows, 64 columns at c.
 static inline __attribute__((always_inline)) void pv_block(const Scratch *w, int r, int c, int n, const int RB) {

@@ -64,6 +64,40 @@ static void store_split_row(float *dst, const float *o, float inv);
 static int pack_bf16_tile(uint16_t *dst, const float *k, int n);
 #endif
 
+#ifdef QK_BLOCK_4X4
+// tile_scores for a unit whose qk_block scores RB (<= 4) rows x KB (<= 4) keys of f32 operands, or (dot) of raw bf16
+// ones, into s (BN apart) times sc: rows [r0, r1) x keys [0, n) in 4 x 4 blocks, then the key remainder, then single
+// rows (decode_avx512.c, decode_neon.c). The unit defines qk_block after this header, always inlined.
+static inline __attribute__((always_inline)) void qk_block(const void *q, const void *const *k, float *s, float sc, const int RB,
+                                                           const int KB, const int dot);
+static inline __attribute__((always_inline)) void tile_scores_as(const Scratch *w, int r0, int r1, int n, const int dot) {
+  const size_t qRow = dot ? DQK * sizeof(uint16_t) : DQK * sizeof(float);
+  const float sc = dot ? w->scoreScale : 1.0f;
+  const void *k[BN];
+  for (int t = 0; t < n; t++) k[t] = dot ? (const void *)w->kp[t] : (const void *)(w->k + (size_t)t * DQK);
+  int r = r0;
+  for (; r + 4 <= r1; r += 4) {
+    const void *q = (const char *)w->q + r * qRow;
+    float *s = w->s + (size_t)r * BN;
+    int t = 0;
+    for (; t + 4 <= n; t += 4) qk_block(q, k + t, s + t, sc, 4, 4, dot);
+    for (; t < n; t++) qk_block(q, k + t, s + t, sc, 4, 1, dot);
+  }
+  for (; r < r1; r++) {
+    const void *q = (const char *)w->q + r * qRow;
+    float *s = w->s + (size_t)r * BN;
+    int t = 0;
+    for (; t + 4 <= n; t += 4) qk_block(q, k + t, s + t, sc, 1, 4, dot);
+    for (; t < n; t++) qk_block(q, k + t, s + t, sc, 1, 1, dot);
+  }
+}
+
+static void tile_scores(const Scratch *w, int r0, int r1, int n) {
+  if (BF16_DOT && w->dot) tile_scores_as(w, r0, r1, n, 1);
+  else tile_scores_as(w, r0, r1, n, 0);
+}
+#endif
+
 // softmax_row's scalar steps, the same for every ISA. softmax_row_mask: keys past nVis (masked, or past the tile's n)
 // scored -inf; returns the row's scores. softmax_row_special, after the row's vector max `m` and its `unordered` flag
 // (a NaN or +inf score): a NaN or +inf score (from NaN or infinity in q or in a visible key) poisons the row for good,

@@ -31,6 +31,7 @@ static inline uint16_t f32_to_f16_neon(float x) {
   return vget_lane_u16(vreinterpret_u16_f16(vcvt_f16_f32(vdupq_n_f32(x))), 0);
 }
 #define F32_TO_F16(x) f32_to_f16_neon(x)
+#define QK_BLOCK_4X4 1 // tile_scores is decode_common.h's, over qk_block below
 #include "decode_common.h"
 
 // 8 values from bf16 (shift into the high half of an f32) or f16 (fcvtl), as two vectors of 4.
@@ -141,33 +142,7 @@ static inline __attribute__((always_inline)) void qk_block(const void *q, const 
   }
 }
 
-// Rows [r0, r1) x keys [0, n): 4 x 4 blocks, then the key remainder, then single rows.
-static inline __attribute__((always_inline)) void tile_scores_as(const Scratch *w, int r0, int r1, int n, const int dot) {
-  const size_t qRow = dot ? DQK * sizeof(uint16_t) : DQK * sizeof(float);
-  const float sc = dot ? w->scoreScale : 1.0f;
-  const void *k[BN];
-  for (int t = 0; t < n; t++) k[t] = dot ? (const void *)w->kp[t] : (const void *)(w->k + (size_t)t * DQK);
-  int r = r0;
-  for (; r + 4 <= r1; r += 4) {
-    const void *q = (const char *)w->q + r * qRow;
-    float *s = w->s + (size_t)r * BN;
-    int t = 0;
-    for (; t + 4 <= n; t += 4) qk_block(q, k + t, s + t, sc, 4, 4, dot);
-    for (; t < n; t++) qk_block(q, k + t, s + t, sc, 4, 1, dot);
-  }
-  for (; r < r1; r++) {
-    const void *q = (const char *)w->q + r * qRow;
-    float *s = w->s + (size_t)r * BN;
-    int t = 0;
-    for (; t + 4 <= n; t += 4) qk_block(q, k + t, s + t, sc, 1, 4, dot);
-    for (; t < n; t++) qk_block(q, k + t, s + t, sc, 1, 1, dot);
-  }
-}
-
-static void tile_scores(const Scratch *w, int r0, int r1, int n) {
-  if (BF16_DOT && w->dot) tile_scores_as(w, r0, r1, n, 1);
-  else tile_scores_as(w, r0, r1, n, 0);
-}
+// tile_scores: decode_common.h's 4 x 4 driver over this unit's qk_block (QK_BLOCK_4X4).
 
 // O[r] = O[r] * rescale[r] + sum_t P[r][t] v_t for RB rows, 16 columns at c. Keys go 4 at a time: one load of P per
 // row serves 4 keys through fmla by element; the last n % 4 keys take P one value at a time.
