@@ -2,8 +2,8 @@
 // while any is pending it asks the global setImmediate for its next poll, again and again, so a process awaiting a
 // GPU result keeps one core at 100 % for the whole wait. On a GPU that is a core taken from the rest of the program;
 // on a CPU adapter (Mesa's lavapipe) it is a core taken from the driver's own threads, which then render slower
-// (session 44, lavapipe on 2 cores: a decode awaited with synchronize() took 1.0-2.8 s with 1.8 s of CPU a call
-// throttled, against 2.3-2.8 s and 2.7-2.8 s of CPU spinning).
+// (session 44, lavapipe on 2 quiet cores, bench/webgpu/poll-wait.ts: a decode awaited with synchronize() took
+// 0.73-0.91 s and 1.4-1.8 s of CPU a call with the polls spaced, against 1.05-1.34 s and 2.1-2.6 s spinning).
 //
 // This module leaves short waits as they are and spaces the polls of long ones: a poll requested while a Dawn wait
 // has been pending for more than `spinMs` is run by setTimeout(poll, 1) instead. Only Dawn's own poll callbacks are
