@@ -27,6 +27,7 @@
 #endif
 #define HAVE_DEQUANT_FP8_ROW 1
 #define QK_BLOCK_4X4 1 // tile_scores is decode_common.h's, over qk_block below
+#define PV_BLOCK_COLS 64 // so is tile_accumulate, over pv_block below
 #include "decode_common.h"
 
 // 16 e4m3 bytes -> 16 f32 values x factor / 2^8 (decode_common.h dequant_fp8): the sign to bit 15 and the 7 value
@@ -187,16 +188,8 @@ static inline __attribute__((always_inline)) void pv_block(const Scratch *w, int
     for (int j = 0; j < 4; j++) _mm512_store_ps(w->o + (size_t)(r + i) * DV + c + 16 * j, acc[i][j]);
 }
 
-// Rows [r0, r1). Columns outermost: the 64 x 64 slice of V (16 KB) stays in L1 while every row block uses it.
-static void tile_accumulate(const Scratch *w, int r0, int r1, int n) {
-  for (int c = 0; c < DV; c += 64) {
-    int r = r0;
-    for (; r + 4 <= r1; r += 4) pv_block(w, r, c, n, 4);
-    if (r1 - r == 3) pv_block(w, r, c, n, 3);
-    else if (r1 - r == 2) pv_block(w, r, c, n, 2);
-    else if (r1 - r == 1) pv_block(w, r, c, n, 1);
-  }
-}
+// tile_accumulate: decode_common.h's row-block driver over pv_block, 64 columns a block (PV_BLOCK_COLS: the
+// 64 x 64 slice of V, 16 KB, stays in L1 while every row block uses it).
 
 // 2^x for x <= 0; exactly 0 below -126 (masked keys give -inf).
 static inline __m512 exp2_neg(__m512 x) {

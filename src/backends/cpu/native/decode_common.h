@@ -98,6 +98,22 @@ static void tile_scores(const Scratch *w, int r0, int r1, int n) {
 }
 #endif
 
+#ifdef PV_BLOCK_COLS
+// tile_accumulate for a unit whose pv_block adds P V of RB (<= 4) rows into PV_BLOCK_COLS output columns at c: columns
+// outermost (the 64 x PV_BLOCK_COLS slice of V stays in L1 while every row block of [r0, r1) uses it), then 4-row
+// blocks and a 3-, 2- or 1-row remainder (decode_avx512.c, decode_neon.c).
+static inline __attribute__((always_inline)) void pv_block(const Scratch *w, int r, int c, int n, const int RB);
+static void tile_accumulate(const Scratch *w, int r0, int r1, int n) {
+  for (int c = 0; c < DV; c += PV_BLOCK_COLS) {
+    int r = r0;
+    for (; r + 4 <= r1; r += 4) pv_block(w, r, c, n, 4);
+    if (r1 - r == 3) pv_block(w, r, c, n, 3);
+    else if (r1 - r == 2) pv_block(w, r, c, n, 2);
+    else if (r1 - r == 1) pv_block(w, r, c, n, 1);
+  }
+}
+#endif
+
 // softmax_row's scalar steps, the same for every ISA. softmax_row_mask: keys past nVis (masked, or past the tile's n)
 // scored -inf; returns the row's scores. softmax_row_special, after the row's vector max `m` and its `unordered` flag
 // (a NaN or +inf score): a NaN or +inf score (from NaN or infinity in q or in a visible key) poisons the row for good,

@@ -32,6 +32,7 @@ static inline uint16_t f32_to_f16_neon(float x) {
 }
 #define F32_TO_F16(x) f32_to_f16_neon(x)
 #define QK_BLOCK_4X4 1 // tile_scores is decode_common.h's, over qk_block below
+#define PV_BLOCK_COLS 16 // so is tile_accumulate, over pv_block below
 #include "decode_common.h"
 
 // 8 values from bf16 (shift into the high half of an f32) or f16 (fcvtl), as two vectors of 4.
@@ -182,16 +183,8 @@ static inline __attribute__((always_inline)) void pv_block(const Scratch *w, int
     for (int j = 0; j < 4; j++) vst1q_f32(w->o + (size_t)(r + i) * DV + c + 4 * j, acc[i][j]);
 }
 
-// Rows [r0, r1). Columns outermost: the 64 x 16 slice of V (4 KB) stays in L1 while every row block uses it.
-static void tile_accumulate(const Scratch *w, int r0, int r1, int n) {
-  for (int c = 0; c < DV; c += 16) {
-    int r = r0;
-    for (; r + 4 <= r1; r += 4) pv_block(w, r, c, n, 4);
-    if (r1 - r == 3) pv_block(w, r, c, n, 3);
-    else if (r1 - r == 2) pv_block(w, r, c, n, 2);
-    else if (r1 - r == 1) pv_block(w, r, c, n, 1);
-  }
-}
+// tile_accumulate: decode_common.h's row-block driver over pv_block, 16 columns a block (PV_BLOCK_COLS: the
+// 64 x 16 slice of V, 4 KB, stays in L1 while every row block uses it).
 
 // 2^x for x <= 0; exactly 0 below -126 (masked keys give -inf).
 static inline float32x4_t exp2_neg(float32x4_t x) {
