@@ -4,6 +4,9 @@
 // the dispatch must pick neonbf16, and both units run) and once as one without (`-cpu cortex-a72`: neon). Needs the
 // Debian packages gcc-aarch64-linux-gnu and qemu-user; without them it skips saying so, and fails under CI (.ci/run
 // installs both). qemu's timings say nothing about the speed of real arm64 cores and none are taken here.
+// The token-sparse entries (flashmla_cpu_sparse_item_neon / _neonbf16) are cross-checked: test/native/sparse-cross.c,
+// built for both machines, runs the same seeded cases through them under qemu and through the x86-64 AVX2 entry
+// (which cpu-sparse-native.test.ts holds to the float64 reference) here, and the outputs must agree (sparseAgree).
 // The loader's arm64 path (koffi, the ISA choice and its reasons) is checked on this machine with process.arch set
 // to 'arm64' and a stub library built for x86-64 that has the arm64 entry points and reports chosen hwcap bits.
 import assert from 'node:assert/strict';
@@ -16,12 +19,56 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { isasFor, nativeIsaChoices } from '../../src/backends/cpu/native/loader.js';
 
+/** One case of test/native/sparse-cross.c: its name and the float counts of out, lse, oAccum, lseAccum. */
+interface CrossCase { name: string; sizes: number[] }
+
+function parseCases(stdout: string): CrossCase[] {
+  return [...stdout.matchAll(/^case (\d+) (\d+) (\d+) (\d+) (.*)$/gm)].map((m) => ({ name: m[5], sizes: m.slice(1, 5).map(Number) }));
+}
+
+/** The spacing of floats with `mant` fraction bits at |x| (bf16 7, f32 23), normal range only. */
+const ulpOf = (x: number, mant: number) => 2 ** (Math.floor(Math.log2(Math.max(Math.abs(x), 2 ** -126))) - mant);
+
+/**
+ * got against ref (both sparse-cross.c output): NaN and +-inf positions equal; any other value x within, of its
+ * array: out (bf16 values) 2 bf16 ulps of |x| plus 1/16 bf16 ulp of its row's largest |value| (rows of DV = 512);
+ * oAccum (f32) 16 f32 ulps plus 2^-20 of the row's largest; lse and lseAccum (f32) 2^-20 max(1, |x|). Room for the
+ * summation orders of 4-lane NEON, 8-lane AVX2 and BFDOT's round to odd (measured: at most 0.45 of each), small
+ * enough that bf16-truncated keys in the Q K^T of one tile fail (a pack_bf16_tile that calls every tile exact: oAccum
+ * at 160 times its bound). Returns the failures (at most 8), each naming the case, the array, the index, both values.
+ */
+function sparseAgree(cases: CrossCase[], ref: Float32Array, got: Float32Array): string[] {
+  const bad: string[] = [];
+  if (ref.length !== got.length) return [`lengths differ: ${ref.length} vs ${got.length}`];
+  const arrays = ['out', 'lse', 'oAccum', 'lseAccum'];
+  let at = 0;
+  for (const c of cases) {
+    c.sizes.forEach((n, a) => {
+      const row = a % 2 === 0 ? 512 : n;
+      for (let r0 = 0; r0 < n; r0 += row) {
+        let big = 0;
+        for (let k = r0; k < r0 + row; k++) if (Number.isFinite(ref[at + k])) big = Math.max(big, Math.abs(ref[at + k]));
+        for (let k = r0; k < r0 + row; k++) {
+          const x = ref[at + k], y = got[at + k];
+          const m = Math.max(Math.abs(x), Math.abs(y));
+          const tol = a === 0 ? 2 * ulpOf(m, 7) + ulpOf(big, 7) / 16 : a === 2 ? 16 * ulpOf(m, 23) + big * 2 ** -20 : 2 ** -20 * Math.max(1, m);
+          const ok = Number.isFinite(x) ? Math.abs(x - y) <= tol : Object.is(x, y) || (Number.isNaN(x) && Number.isNaN(y));
+          if (!ok && bad.length < 8) bad.push(`[${c.name}] ${arrays[a]}[${k}]: x86-64 ${x}, arm64 ${y}`);
+        }
+      }
+      at += n;
+    });
+  }
+  return bad;
+}
+
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const ci = Boolean(process.env.CI) && process.env.CI !== 'false';
 const crossCc = process.env.CC_ARM64 || 'aarch64-linux-gnu-gcc';
 const qemu = process.env.QEMU_AARCH64 || 'qemu-aarch64';
 const sysroot = process.env.QEMU_LD_PREFIX || '/usr/aarch64-linux-gnu';
 
+const readF32 = (path: string) => new Float32Array(Uint8Array.from(readFileSync(path)).buffer);
 const runs = (cmd: string, args: string[]) => spawnSync(cmd, args, { encoding: 'utf8' }).status === 0;
 
 /** Why the qemu suite cannot run here (undefined when it can). */
@@ -48,7 +95,9 @@ describe('arm64 ISA choice (features.c bits: 0 Advanced SIMD, 1 FEAT_BF16)', () 
 });
 
 describe('arm64 NEON kernel, cross-built and run under qemu-aarch64', { skip: ci ? undefined : skipReason }, () => {
-  let dir = '', lib = '', harness = '';
+  let dir = '', lib = '', harness = '', cross = '', crossX64 = '';
+  let crossCases: CrossCase[] = [];
+  let crossRef = new Float32Array(0);
   before(() => {
     if (skipReason) throw new Error(`CI must run the arm64 NEON suite: ${skipReason}`);
     dir = mkdtempSync(join(tmpdir(), 'flashmla-neon-'));
@@ -61,6 +110,19 @@ describe('arm64 NEON kernel, cross-built and run under qemu-aarch64', { skip: ci
       const cc = spawnSync(crossCc, ['-O2', '-std=gnu11', '-Wall', '-Wextra', '-Werror', `-I${join(root, 'src/backends/cpu/native')}`,
         join(root, 'test/native/neon-decode.c'), '-o', harness, '-lm'], { encoding: 'utf8' });
       assert.equal(cc.status, 0, `${crossCc} test/native/neon-decode.c:\n${cc.stderr}`);
+      // sparse-cross.c for both machines; the x86-64 AVX2 entry's outputs are the reference of the sparse tests.
+      cross = join(dir, 'sparse-cross');
+      crossX64 = join(dir, 'sparse-cross-x64');
+      const flags = ['-O2', '-std=gnu11', '-Wall', '-Wextra', '-Werror', `-I${join(root, 'src/backends/cpu/native')}`, join(root, 'test/native/sparse-cross.c')];
+      for (const [compiler, exe] of [[crossCc, cross], ['gcc', crossX64]]) {
+        const r = spawnSync(compiler, [...flags, '-o', exe, '-lm'], { encoding: 'utf8' });
+        assert.equal(r.status, 0, `${compiler} test/native/sparse-cross.c:\n${r.stderr}`);
+      }
+      const x = spawnSync(crossX64, [join(dir, 'libflashmla_cpu-linux-x64.so'), join(dir, 'x64'), 'flashmla_cpu_sparse_item'], { encoding: 'utf8' });
+      assert.equal(x.status, 0, `sparse-cross on x86-64:\n${x.stdout}${x.stderr}`);
+      crossCases = parseCases(x.stdout);
+      assert.ok(crossCases.length >= 9, x.stdout);
+      crossRef = readF32(join(dir, 'x64.flashmla_cpu_sparse_item.bin'));
     });
   });
   after(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
@@ -74,6 +136,17 @@ describe('arm64 NEON kernel, cross-built and run under qemu-aarch64', { skip: ci
     return out;
   }
 
+  /** sparse-cross.c under qemu as `cpu` through each entry; asserts every one agrees with the x86-64 reference. */
+  function sparseOn(cpu: string, entries: string[]): void {
+    const r = spawnSync(qemu, ['-L', sysroot, '-cpu', cpu, cross, lib, join(dir, cpu), ...entries], { encoding: 'utf8', timeout: 300_000 });
+    assert.equal(r.status, 0, `qemu-aarch64 -cpu ${cpu} sparse-cross (status ${r.status}, signal ${r.signal}):\n${r.stdout}${r.stderr}`);
+    assert.deepEqual(parseCases(r.stdout), crossCases);
+    for (const e of entries) {
+      const bad = sparseAgree(crossCases, crossRef, readF32(join(dir, `${cpu}.${e}.bin`)));
+      assert.deepEqual(bad, [], `${e} (qemu -cpu ${cpu}) against flashmla_cpu_sparse_item (x86-64):\n${bad.join('\n')}`);
+    }
+  }
+
   test('the x64 build also makes libflashmla_cpu-linux-arm64.so, an AArch64 ELF with its sha256 in manifest.json', () => {
     const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { files: Record<string, string>; builds: Record<string, unknown> };
     const bytes = readFileSync(lib);
@@ -82,7 +155,8 @@ describe('arm64 NEON kernel, cross-built and run under qemu-aarch64', { skip: ci
     assert.equal(bytes.readUInt16LE(18), 183, 'e_machine EM_AARCH64');
     const nm = spawnSync(crossCc.replace(/gcc$/, 'nm'), ['-D', '--defined-only', lib], { encoding: 'utf8' });
     if (nm.status === 0) {
-      for (const sym of ['flashmla_cpu_decode_item_neon', 'flashmla_cpu_decode_item_neonbf16', 'flashmla_cpu_features', 'flashmla_cpu_abi']) {
+      for (const sym of ['flashmla_cpu_decode_item_neon', 'flashmla_cpu_decode_item_neonbf16', 'flashmla_cpu_sparse_item_neon',
+        'flashmla_cpu_sparse_item_neonbf16', 'flashmla_cpu_features', 'flashmla_cpu_abi']) {
         assert.match(nm.stdout, new RegExp(`\\b${sym}\\b`));
       }
     }
@@ -98,6 +172,14 @@ describe('arm64 NEON kernel, cross-built and run under qemu-aarch64', { skip: ci
     const out = harnessOn('cortex-a72', 'neon');
     assert.match(out, /Advanced SIMD yes, BF16 no\); best: neon$/m);
     assert.match(out, /items x 1 ISA\(s\) \(neon\): 0 failures/);
+  });
+
+  test('token-sparse, -cpu max: neonbf16 and neon agree with the x86-64 AVX2 entry (bf16, f16, V3.2 and MODEL1 FP8 caches)', () => {
+    sparseOn('max', ['flashmla_cpu_sparse_item_neonbf16', 'flashmla_cpu_sparse_item_neon']);
+  });
+
+  test('token-sparse, -cpu cortex-a72: neon agrees with the x86-64 AVX2 entry', () => {
+    sparseOn('cortex-a72', ['flashmla_cpu_sparse_item_neon']);
   });
 });
 

@@ -5,9 +5,12 @@
 //   online softmax in base 2, a 4-lane exp2 (the AVX2 unit's polynomial, exactly 0 below 2^-126);
 //   O = O * rescale + P V   4 rows x 16 columns per register block: 16 accumulators + 4 V vectors + 4 vectors of P
 //               (4 keys of each row, used lane by lane with fmla by element), 24 of the 32 registers.
-// bf16 unpacks by a 16-bit shift (ushll), f16 by fcvtl. Built twice (scripts/build-cpu.mjs):
-//   BF16_DOT=0, -march=armv8-a: flashmla_cpu_decode_item_neon, all f32 FMA (every AArch64 CPU).
-//   BF16_DOT=1, -march=armv8.2-a+bf16: flashmla_cpu_decode_item_neonbf16. For bf16 q on a bf16 cache, Q K^T runs
+// bf16 unpacks by a 16-bit shift (ushll), f16 by fcvtl, e4m3 (sparse FP8 caches) by the f16 trick of decode_avx512.c.
+// Built twice (scripts/build-cpu.mjs), each with decode_common.h's token-sparse entry as well:
+//   BF16_DOT=0, -march=armv8-a: flashmla_cpu_decode_item_neon and flashmla_cpu_sparse_item_neon, all f32 FMA (every
+//     AArch64 CPU).
+//   BF16_DOT=1, -march=armv8.2-a+bf16: flashmla_cpu_decode_item_neonbf16 and flashmla_cpu_sparse_item_neonbf16
+//     (sparse FP8 tiles that bf16 holds exactly go through BFDOT too, pack_bf16_tile). For bf16 q on a bf16 cache, Q K^T runs
 //     BFDOT (vbfdotq_f32) on the raw bf16 q rows and the key rows in the cache, 8 products an instruction into 4
 //     f32 lanes; the score is then multiplied by softmaxScale * log2 e. What differs from f32 FMA (Arm ARM,
 //     BFDotAdd without FEAT_EBF16 or with FPCR.EBF = 0): each bf16 x bf16 product is exact, but the pair's sum and its
@@ -22,9 +25,12 @@
 
 #if BF16_DOT
 #define DECODE_ENTRY flashmla_cpu_decode_item_neonbf16
+#define SPARSE_ENTRY flashmla_cpu_sparse_item_neonbf16
 #else
 #define DECODE_ENTRY flashmla_cpu_decode_item_neon
+#define SPARSE_ENTRY flashmla_cpu_sparse_item_neon
 #endif
+#define HAVE_DEQUANT_FP8_ROW 1
 
 // decode_common.h's f16 output rounding: fcvtn rounds to nearest even (FPCR.RMode is nearest on Linux).
 static inline uint16_t f32_to_f16_neon(float x) {
@@ -34,6 +40,25 @@ static inline uint16_t f32_to_f16_neon(float x) {
 #define QK_BLOCK_4X4 1 // tile_scores is decode_common.h's, over qk_block below
 #define PV_BLOCK_COLS 16 // so is tile_accumulate, over pv_block below
 #include "decode_common.h"
+
+// 16 e4m3 bytes at a time -> f32 x factor / 2^8 (decode_common.h dequant_fp8): sign to bit 15 and the 7 value bits
+// shifted left by 7 make an f16 worth exactly value * 2^-8 (e4m3's exponent bias 7 against f16's 15, subnormals
+// included); fcvtl widens it exactly; 0x7f / 0xff get the f16 exponent all ones, a NaN.
+static void dequant_fp8_row(float *dst, const uint8_t *src, int n, float factor) {
+  const uint16x8_t low7 = vdupq_n_u16(0x7f), sign = vdupq_n_u16(0x80), nanExp = vdupq_n_u16(0x7c00);
+  for (int d = 0; d < n; d += 16) {
+    const uint8x16_t b8 = vld1q_u8(src + d);
+    const uint16x8_t bs[2] = { vmovl_u8(vget_low_u8(b8)), vmovl_high_u8(b8) };
+    for (int j = 0; j < 2; j++) {
+      const uint16x8_t v = vandq_u16(bs[j], low7);
+      uint16x8_t h = vorrq_u16(vshlq_n_u16(vandq_u16(bs[j], sign), 8), vshlq_n_u16(v, 7));
+      h = vorrq_u16(h, vandq_u16(vceqq_u16(v, low7), nanExp));
+      const float16x8_t x = vreinterpretq_f16_u16(h);
+      vst1q_f32(dst + d + 8 * j, vmulq_n_f32(vcvt_f32_f16(vget_low_f16(x)), factor));
+      vst1q_f32(dst + d + 8 * j + 4, vmulq_n_f32(vcvt_high_f32_f16(x), factor));
+    }
+  }
+}
 
 // 8 values from bf16 (shift into the high half of an f32) or f16 (fcvtl), as two vectors of 4.
 static inline void load_half8(const uint16_t *p, int f16, float32x4_t *lo, float32x4_t *hi) {
@@ -82,6 +107,23 @@ static __attribute__((noinline, cold)) float dot_f32(const uint16_t *q, const ui
     s = fmaf(x, y, s);
   }
   return s;
+}
+#endif
+
+#if BF16_DOT
+// Rows [0, n) of the f32 key tile (DQK apart) as bf16 rows of dst: the upper halves (uzp2 of two vectors' 16-bit
+// lanes), the value itself when the lower 16 bits are zero. Returns 1 when every value of the tile is exact so
+// (BFDOT on dst then multiplies the very values the f32 loops would), else 0 (dst is then not used).
+static int pack_bf16_tile(uint16_t *dst, const float *k, int n) {
+  uint16x8_t low = vdupq_n_u16(0);
+  for (int t = 0; t < n; t++)
+    for (int d = 0; d < DQK; d += 8) {
+      const uint16x8_t a = vreinterpretq_u16_f32(vld1q_f32(k + (size_t)t * DQK + d));
+      const uint16x8_t b = vreinterpretq_u16_f32(vld1q_f32(k + (size_t)t * DQK + d + 4));
+      low = vorrq_u16(low, vuzp1q_u16(a, b));
+      vst1q_u16(dst + (size_t)t * DQK + d, vuzp2q_u16(a, b));
+    }
+  return vmaxvq_u16(low) == 0;
 }
 #endif
 

@@ -1,0 +1,257 @@
+// The token-sparse entry (decode_common.h sparse_item) of one ISA unit on a fixed matrix of seeded cases, its
+// outputs written to a file for test/backends/cpu-neon-qemu.test.ts to compare across machines: built with gcc and
+// run on x86-64 against the AVX2 entry (checked against the float64 reference by cpu-sparse-native.test.ts), built
+// with aarch64-linux-gnu-gcc and run under qemu-aarch64 against the NEON entries. The inputs depend on the seed
+// alone, so both builds see the same bytes.
+//
+//   sparse-cross LIB OUT_PREFIX ENTRY...   writes OUT_PREFIX.ENTRY.bin (f32); prints "case OUT LSE OACCUM LSEACCUM NAME"
+//                                          per case (the floats of each array), then OK
+//
+// A case's floats: out [b, sQ, hQ, DV] (the half values widened to f32; rows the items must not write keep a NaN
+// sentinel), lse [b, hQ, sQ], then oAccum [2, sQ, hQ, DV] and lseAccum [2, sQ, hQ] of the same list run as two
+// splits (positions [0, 64) into slot 0, the rest into slot 1; slots start as NaN). Request 1 of 2 is the item's:
+// request 0's query rows are NaN, and its index rows point out of range.
+//
+// Hostile inputs: -1 indices, mainLen < topk (the tail past it indexes out of range), an extra cache of another page
+// size after the main list padded to 64, a sink with finite and +-inf values, odd hQ and hQ past one row chunk (48),
+// sQ 1 and 2, V3.2 scales that are and are not powers of two (BF16_DOT units: the bf16 dot and the f32 loops), an e4m3
+// NaN byte, a list with no valid index.
+#include <dlfcn.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "params.h"
+
+#define DV 512
+
+typedef int (*sparse_entry_t)(const int32_t *, float, const uint16_t *, const void *, const void *, const int32_t *, const int32_t *,
+                              const float *, uint16_t *, float *, float *, float *);
+
+enum { KIND_BF16, KIND_F16, KIND_V32, KIND_MODEL1 };
+
+typedef struct {
+  const char *name;
+  int kind, dtype;       // cache kind (params.h SPRM_KIND), q / out dtype (0 bf16, 1 f16)
+  int hQ, sQ, topk, mainLen;
+  int page, tokens;      // main cache
+  int extraTopk, extraLen, extraPage, extraTokens; // extraTopk 0: no extra cache
+  int sink;              // 1: a sink with finite and +-inf values
+  int special;           // 1: V3.2 scales not powers of two in tokens from 200 on, which only positions from 100 on
+                         // index (the first tile exact in bf16, the second not); 2: an e4m3 NaN byte in token 37,
+                         // which query token 0 sees; 3: no valid index
+} Case;
+
+static const Case matrix[] = {
+  {"bf16, hQ 3, sQ 2, mainLen 90 of 100, sink", KIND_BF16, 0, 3, 2, 100, 90, 64, 300, 0, 0, 0, 0, 1, 0},
+  {"bf16, hQ 64 (row chunks), extra bf16 50 of 70", KIND_BF16, 0, 64, 1, 100, 77, 64, 256, 70, 50, 16, 96, 0, 0},
+  {"f16 q on an f16 cache, hQ 5, sQ 2, sink", KIND_F16, 1, 5, 2, 130, 130, 64, 400, 0, 0, 0, 0, 1, 0},
+  {"V3.2 FP8, hQ 5, sQ 2, extra V3.2 40 of 64, sink", KIND_V32, 0, 5, 2, 128, 100, 64, 320, 64, 40, 32, 128, 1, 0},
+  {"V3.2 FP8, scales not powers of two past the first tile, hQ 3, sQ 2", KIND_V32, 0, 3, 2, 150, 150, 64, 300, 0, 0, 0, 0, 0, 1},
+  {"V3.2 FP8, an e4m3 NaN byte, hQ 7, sQ 2", KIND_V32, 0, 7, 2, 100, 100, 64, 200, 0, 0, 0, 0, 0, 2},
+  {"MODEL1 FP8 (dQk 512), hQ 7, sQ 2, extra MODEL1 30 of 33, sink", KIND_MODEL1, 0, 7, 2, 120, 111, 64, 256, 33, 30, 16, 64, 1, 0},
+  {"MODEL1 FP8, hQ 49, sQ 1", KIND_MODEL1, 0, 49, 1, 200, 170, 64, 384, 0, 0, 0, 0, 0, 0},
+  {"no valid index, sink", KIND_BF16, 0, 3, 2, 64, 64, 64, 128, 0, 0, 0, 0, 1, 3},
+};
+
+static uint64_t rng;
+static uint32_t next_u32(void) {
+  rng ^= rng << 13;
+  rng ^= rng >> 7;
+  rng ^= rng << 17;
+  return (uint32_t)(rng >> 16);
+}
+static float uniform(float lo, float hi) { return lo + (hi - lo) * (float)(next_u32() / 4294967296.0); }
+
+static uint16_t to_half(float x, int f16) {
+  if (f16) {
+    const _Float16 h = (_Float16)x;
+    uint16_t b;
+    memcpy(&b, &h, 2);
+    return b;
+  }
+  uint32_t b;
+  memcpy(&b, &x, 4);
+  return (uint16_t)((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
+}
+
+static float from_half(uint16_t v, int f16) {
+  if (f16) {
+    _Float16 h;
+    memcpy(&h, &v, 2);
+    return (float)h;
+  }
+  const uint32_t b = (uint32_t)v << 16;
+  float f;
+  memcpy(&f, &b, 4);
+  return f;
+}
+
+// An e4m3 byte of magnitude below 2 (exponent field <= 7), never the NaN bytes.
+static uint8_t e4m3_byte(void) { return (uint8_t)(next_u32() & 0xbf); }
+
+static int dqk_of(int kind) { return kind == KIND_MODEL1 ? 512 : 576; }
+
+// Bytes of a cache of `tokens` tokens (MODEL1: whole blocks of `page`, each padded to a multiple of 576).
+static size_t cache_bytes(int kind, int tokens, int page) {
+  if (kind == KIND_V32) return (size_t)tokens * 656;
+  if (kind == KIND_MODEL1) return (size_t)(tokens / page) * (size_t)((page * 584 + 575) / 576) * 576;
+  return (size_t)tokens * dqk_of(kind) * 2;
+}
+
+static uint8_t *make_cache(const Case *c, int kind, int tokens, int page) {
+  const size_t bytes = cache_bytes(kind, tokens, page);
+  uint8_t *base = calloc(bytes, 1);
+  if (kind == KIND_BF16 || kind == KIND_F16) {
+    uint16_t *h = (uint16_t *)(void *)base;
+    for (size_t j = 0; j < bytes / 2; j++) h[j] = to_half(uniform(-1.0f, 1.0f), kind == KIND_F16);
+  } else if (kind == KIND_V32) {
+    for (int t = 0; t < tokens; t++) {
+      uint8_t *tok = base + (size_t)t * 656;
+      for (int d = 0; d < 512; d++) tok[d] = e4m3_byte();
+      for (int j = 0; j < 4; j++) {
+        float s = ldexpf(1.0f, -(int)(next_u32() % 3) - 2);
+        if (c->special == 1 && t >= 200) s *= 1.3f;
+        memcpy(tok + 512 + 4 * j, &s, 4);
+      }
+      uint16_t rope[64];
+      for (int d = 0; d < 64; d++) rope[d] = to_half(uniform(-1.0f, 1.0f), 0);
+      memcpy(tok + 528, rope, sizeof rope);
+    }
+    if (c->special == 2) base[(size_t)37 * 656 + 5] = 0x7f;
+  } else {
+    const size_t stride = (size_t)((page * 584 + 575) / 576) * 576;
+    for (int t = 0; t < tokens; t++) {
+      uint8_t *blk = base + (size_t)(t / page) * stride;
+      const int slot = t % page;
+      uint8_t *tok = blk + (size_t)slot * 576;
+      for (int d = 0; d < 448; d++) tok[d] = e4m3_byte();
+      uint16_t rope[64];
+      for (int d = 0; d < 64; d++) rope[d] = to_half(uniform(-1.0f, 1.0f), 0);
+      memcpy(tok + 448, rope, sizeof rope);
+      uint8_t *sc = blk + (size_t)page * 576 + (size_t)slot * 8;
+      for (int j = 0; j < 7; j++) sc[j] = (uint8_t)(127 - 2 - next_u32() % 3);
+    }
+  }
+  return base;
+}
+
+// Index rows [b, sQ, topk]: request 1's valid part holds tokens and some -1, the rest (request 0, past len) out of range.
+static int32_t *make_indices(int b, int sQ, int topk, int len, int tokens, int special) {
+  int32_t *idx = malloc(sizeof(int32_t) * (size_t)b * sQ * topk);
+  for (int r = 0; r < b * sQ; r++)
+    for (int p = 0; p < topk; p++) {
+      int32_t v = 0x3fffffff;
+      if (r >= sQ && p < len) v = special == 3 || next_u32() % 7 == 0 ? -1 : (int32_t)(next_u32() % (special == 1 && p < 100 ? 200 : tokens));
+      idx[(size_t)r * topk + p] = v;
+    }
+  return idx;
+}
+
+// Runs case c through fn, appends its floats to f; sizes[4] gets the lengths of out, lse, oAccum, lseAccum.
+static void run_case(const Case *c, sparse_entry_t fn, FILE *f, size_t *sizes) {
+  const int b = 2, i = 1, hQ = c->hQ, sQ = c->sQ, dQk = dqk_of(c->kind), f16 = c->dtype == 1;
+  rng = 0x9e3779b97f4a7c15ull ^ (uint64_t)(c - matrix + 1) * 0x2545f4914f6cdd1dull;
+  uint8_t *cache = make_cache(c, c->kind, c->tokens, c->page);
+  uint8_t *extra = c->extraTopk ? make_cache(c, c->kind, c->extraTokens, c->extraPage) : NULL;
+  int32_t *indices = make_indices(b, sQ, c->topk, c->mainLen, c->tokens, c->special);
+  if (c->special == 2) indices[(size_t)sQ * c->topk + 3] = 37;
+  int32_t *extraIndices = c->extraTopk ? make_indices(b, sQ, c->extraTopk, c->extraLen, c->extraTokens, 0) : NULL;
+  const size_t qn = (size_t)b * sQ * hQ * dQk;
+  uint16_t *q = malloc(qn * 2);
+  for (size_t j = 0; j < qn; j++) q[j] = j < (size_t)sQ * hQ * dQk ? (f16 ? 0x7e00 : 0x7fc0) : to_half(uniform(-1.0f, 1.0f), f16);
+  float sink[64];
+  for (int h = 0; h < hQ; h++) sink[h] = h % 5 == 1 ? INFINITY : h % 5 == 3 ? -INFINITY : uniform(-2.0f, 2.0f);
+
+  const int mainLen = c->mainLen < c->topk ? c->mainLen : c->topk;
+  const int n = mainLen ? mainLen : 1;
+  const int region = c->extraTopk ? (n + 63) / 64 * 64 : n;
+  const int listLen = c->extraTopk ? region + c->extraLen : n;
+  int32_t prm[SPRM_COUNT] = {0};
+  prm[SPRM_DTYPE] = c->dtype;
+  prm[SPRM_KIND] = c->kind;
+  prm[SPRM_PAGE_BLOCK_SIZE] = c->page;
+  prm[SPRM_EXTRA_KIND] = c->kind;
+  prm[SPRM_EXTRA_PAGE_BLOCK_SIZE] = c->extraTopk ? c->extraPage : 1;
+  prm[SPRM_DQK] = dQk;
+  prm[SPRM_HQ] = hQ;
+  prm[SPRM_SQ] = sQ;
+  prm[SPRM_TOPK] = c->topk;
+  prm[SPRM_EXTRA_TOPK] = c->extraTopk;
+  prm[SPRM_BATCH] = i;
+  prm[SPRM_MAIN_LEN] = mainLen;
+  prm[SPRM_REGION] = region;
+  prm[SPRM_EXTRA_LEN] = c->extraTopk ? c->extraLen : 0;
+  prm[SPRM_HAS_SINK] = c->sink;
+
+  const size_t outN = (size_t)b * sQ * hQ * DV, lseN = (size_t)b * hQ * sQ, accN = (size_t)2 * sQ * hQ * DV, laccN = (size_t)2 * sQ * hQ;
+  uint16_t *out = malloc(outN * 2);
+  float *lse = malloc(lseN * 4), *oAccum = malloc(accN * 4), *lseAccum = malloc(laccN * 4);
+  for (size_t j = 0; j < outN; j++) out[j] = f16 ? 0x7e00 : 0x7fc0;
+  for (size_t j = 0; j < lseN; j++) lse[j] = NAN;
+  for (size_t j = 0; j < accN; j++) oAccum[j] = NAN;
+  for (size_t j = 0; j < laccN; j++) lseAccum[j] = NAN;
+
+  int rc = 0;
+  prm[SPRM_POS_BEGIN] = 0;
+  prm[SPRM_POS_END] = listLen;
+  prm[SPRM_NO_SPLIT] = 1;
+  rc |= fn(prm, 0.0416667f, q, cache, extra, indices, extraIndices, c->sink ? sink : NULL, out, lse, oAccum, lseAccum);
+  prm[SPRM_NO_SPLIT] = 0;
+  for (int slot = 0; slot < 2; slot++) {
+    prm[SPRM_POS_BEGIN] = slot ? 64 : 0;
+    prm[SPRM_POS_END] = slot ? listLen : (listLen < 64 ? listLen : 64);
+    prm[SPRM_SPLIT_SLOT] = slot;
+    rc |= fn(prm, 0.0416667f, q, cache, extra, indices, extraIndices, c->sink ? sink : NULL, out, lse, oAccum, lseAccum);
+  }
+  if (rc) {
+    fprintf(stderr, "[%s] the entry returned %d\n", c->name, rc);
+    exit(1);
+  }
+  float *wide = malloc(outN * 4);
+  for (size_t j = 0; j < outN; j++) wide[j] = from_half(out[j], f16);
+  fwrite(wide, 4, outN, f);
+  fwrite(lse, 4, lseN, f);
+  fwrite(oAccum, 4, accN, f);
+  fwrite(lseAccum, 4, laccN, f);
+  free(wide); free(out); free(lse); free(oAccum); free(lseAccum); free(q);
+  free(cache); free(extra); free(indices); free(extraIndices);
+  sizes[0] = outN, sizes[1] = lseN, sizes[2] = accN, sizes[3] = laccN;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 4) {
+    fprintf(stderr, "usage: %s LIB OUT_PREFIX ENTRY...\n", argv[0]);
+    return 2;
+  }
+  void *lib = dlopen(argv[1], RTLD_NOW);
+  if (!lib) {
+    fprintf(stderr, "dlopen %s: %s\n", argv[1], dlerror());
+    return 1;
+  }
+  for (int a = 3; a < argc; a++) {
+    sparse_entry_t fn;
+    *(void **)&fn = dlsym(lib, argv[a]);
+    if (!fn) {
+      fprintf(stderr, "%s has no %s\n", argv[1], argv[a]);
+      return 1;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s.%s.bin", argv[2], argv[a]);
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+      perror(path);
+      return 1;
+    }
+    for (size_t k = 0; k < sizeof matrix / sizeof matrix[0]; k++) {
+      size_t n[4];
+      run_case(&matrix[k], fn, f, n);
+      if (a == 3) printf("case %zu %zu %zu %zu %s\n", n[0], n[1], n[2], n[3], matrix[k].name);
+    }
+    fclose(f);
+  }
+  printf("OK\n");
+  return 0;
+}
