@@ -1,14 +1,22 @@
-// Loads ../shared/golden-sparse (FlashMLA 9241ae3's sparse FP8 decode on an H200) for the sparse tests.
-// The goldens are ~19 MB and not in the repository: without them the golden tests skip (and fail when CI=true).
+// Loads FlashMLA 9241ae3's sparse FP8 decode goldens (H200) for the sparse tests: the full set (../shared/golden-sparse,
+// ~19 MB) where it is there, else the repository's fixtures (test/fixtures/golden-sparse: the same six cases without
+// FlashMLA's float64 reference, which is then recomputed with src/core/reference-sparse.ts; built by
+// scripts/golden-sparse-fixtures.mjs), so a clone with nothing beside it runs every golden case too.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ReferenceSparseInputs } from '../../src/core/reference-sparse.js';
+import { brotliDecompressSync } from 'node:zlib';
+import { type ReferenceSparseInputs, referenceSparseDecode } from '../../src/core/reference-sparse.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** $FLASHMLA_GOLDEN_SPARSE, ./shared/golden-sparse (GPU host copy), or ../shared/golden-sparse. */
+/** The repository's copy (test/fixtures/golden-sparse). */
+export const goldenSparseFixtures = resolve(here, '../fixtures/golden-sparse');
+/**
+ * $FLASHMLA_GOLDEN_SPARSE; else ./shared/golden-sparse (GPU host copy) or ../shared/golden-sparse (the full set), else
+ * the repository's fixtures.
+ */
 export const goldenSparseDir = (process.env.FLASHMLA_GOLDEN_SPARSE ? [process.env.FLASHMLA_GOLDEN_SPARSE]
-  : [resolve(here, '../../shared/golden-sparse'), resolve(here, '../../../shared/golden-sparse')])
+  : [resolve(here, '../../shared/golden-sparse'), resolve(here, '../../../shared/golden-sparse'), goldenSparseFixtures])
   .find((d) => existsSync(join(d, 'summary.json')));
 
 /** Why golden cases cannot run here, or undefined when they can. With CI=true a missing folder is an error. */
@@ -16,7 +24,7 @@ export function goldenSparseSkip(): string | undefined {
   if (goldenSparseDir) return undefined;
   const why = process.env.FLASHMLA_GOLDEN_SPARSE
     ? `FLASHMLA_GOLDEN_SPARSE=${process.env.FLASHMLA_GOLDEN_SPARSE} holds no summary.json`
-    : 'no ../shared/golden-sparse (set FLASHMLA_GOLDEN_SPARSE to its folder)';
+    : 'no ../shared/golden-sparse and no test/fixtures/golden-sparse (set FLASHMLA_GOLDEN_SPARSE to its folder)';
   if (process.env.CI === 'true') throw new Error(`golden-sparse: ${why}; CI must run the golden cases`);
   return why;
 }
@@ -32,6 +40,8 @@ export interface SparseGoldenParams {
 export interface SparseGolden {
   name: string;
   params: SparseGoldenParams;
+  /** Where ref_out_f64 / ref_lse_f64 come from: FlashMLA's test (the full set), or src/core/reference-sparse.ts (fixtures). */
+  refSource: 'flashmla' | 'recomputed';
   arrays: Record<string, Uint16Array | Int32Array | Float32Array | Float64Array | Uint8Array>;
   shapes: Record<string, number[]>;
 }
@@ -42,9 +52,13 @@ export function sparseGoldenNames(): string[] {
 }
 
 export function loadSparseGolden(name: string): SparseGolden {
-  const dir = goldenSparseDir!;
+  return loadSparseGoldenFrom(goldenSparseDir!, name);
+}
+
+/** Case `name` of the set in `dir` (the full set's NAME.bin, or the fixtures' NAME.bin.br). */
+export function loadSparseGoldenFrom(dir: string, name: string): SparseGolden {
   const meta = JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8'));
-  const bin = readFileSync(join(dir, `${name}.bin`));
+  const bin = existsSync(join(dir, `${name}.bin`)) ? readFileSync(join(dir, `${name}.bin`)) : brotliDecompressSync(readFileSync(join(dir, `${name}.bin.br`)));
   const arrays: SparseGolden['arrays'] = {};
   const shapes: SparseGolden['shapes'] = {};
   for (const [key, a] of Object.entries(meta.arrays) as [string, { dtype: string; shape: number[]; offset: number; nbytes: number }][]) {
@@ -59,7 +73,15 @@ export function loadSparseGolden(name: string): SparseGolden {
       default: throw new Error(`golden ${name}: dtype ${a.dtype}`);
     }
   }
-  return { name, params: meta.params, arrays, shapes };
+  const g: SparseGolden = { name, params: meta.params, refSource: arrays.ref_out_f64 ? 'flashmla' : 'recomputed', arrays, shapes };
+  if (!arrays.ref_out_f64) {
+    const r = referenceSparseDecode(goldenSparseReferenceInputs(g));
+    arrays.ref_out_f64 = r.out;
+    arrays.ref_lse_f64 = r.lse;
+    shapes.ref_out_f64 = shapes.out;
+    shapes.ref_lse_f64 = shapes.lse;
+  }
+  return g;
 }
 
 /** A golden's inputs for referenceSparseDecode (the float64 oracle; its outAbs gives the 'fast' precision's bound). */

@@ -187,7 +187,10 @@ describe('FlashMLA sparse goldens', { skip }, () => {
         }
       });
 
-      test('float64 reference equals the golden\'s float64 reference', () => {
+      test('float64 reference equals the golden\'s float64 reference', (t) => {
+        // The repository's fixtures carry no FlashMLA reference (the loader recomputes it with this very function): the
+        // comparison means something only on the full set.
+        if (gi.g.refSource === 'recomputed') { t.skip('fixtures: FlashMLA\'s float64 reference is in ../shared/golden-sparse only'); return; }
         const r = referenceSparseDecode(gi.ref);
         const theirs = gi.g.arrays.ref_out_f64 as Float64Array, tl = gi.g.arrays.ref_lse_f64 as Float64Array;
         let worst = 0;
