@@ -77,21 +77,6 @@ static inline __m512 reduce16(const __m512 *v) {
 }
 
 #if BF16_DOT
-// q . k in f32 FMA on bf16 rows (exact products, subnormals kept): a NaN score from vdpbf16ps is redone with it.
-static __attribute__((noinline, cold)) float dot_f32(const uint16_t *q, const uint16_t *k) {
-  float s = 0.0f;
-  for (int d = 0; d < DQK; d++) {
-    const uint32_t a = (uint32_t)q[d] << 16, b = (uint32_t)k[d] << 16;
-    float x, y;
-    memcpy(&x, &a, 4);
-    memcpy(&y, &b, 4);
-    s = fmaf(x, y, s);
-  }
-  return s;
-}
-#endif
-
-#if BF16_DOT
 // Rows [0, n) of the f32 key tile (DQK apart) as bf16 rows of dst: the upper halves, which is the value itself when
 // the lower 16 bits are zero. Returns 1 when every value of the tile is exact so (then vdpbf16ps on dst multiplies
 // the very values the f32 loops would), else 0 (dst is then not used).

@@ -64,6 +64,22 @@ static void store_split_row(float *dst, const float *o, float inv);
 static int pack_bf16_tile(uint16_t *dst, const float *k, int n);
 #endif
 
+#if BF16_DOT
+// q . k in f32 FMA on raw bf16 rows (exact products, subnormals kept): what a BF16_DOT unit redoes a score with where
+// its bf16 dot instruction may have got it wrong (vdpbf16ps and BFDOT flush subnormals; BFDOT rounds to odd).
+static __attribute__((noinline, cold)) float dot_f32(const uint16_t *q, const uint16_t *k) {
+  float s = 0.0f;
+  for (int d = 0; d < DQK; d++) {
+    const uint32_t a = (uint32_t)q[d] << 16, b = (uint32_t)k[d] << 16;
+    float x, y;
+    memcpy(&x, &a, 4);
+    memcpy(&y, &b, 4);
+    s = fmaf(x, y, s);
+  }
+  return s;
+}
+#endif
+
 #ifdef QK_BLOCK_4X4
 // tile_scores for a unit whose qk_block scores RB (<= 4) rows x KB (<= 4) keys of f32 operands, or (dot) of raw bf16
 // ones, into s (BN apart) times sc: rows [r0, r1) x keys [0, n) in 4 x 4 blocks, then the key remainder, then single
