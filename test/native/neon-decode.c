@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "params.h"
+#include "harness.h"
 
 #define DQK 576
 #define DV 512
@@ -63,41 +64,6 @@ static const Case matrix[] = {
   {"q bf16 on an f16 cache and back", 12, 1, 1, 90, 64, 0, 0, -1, 3, 0.0416667f, 3.0f},
 };
 #define RANDOM_CASES 24
-
-static uint64_t rng;
-static uint32_t next_u32(void) {
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return (uint32_t)(rng >> 16);
-}
-static double uniform(void) { return next_u32() / 4294967296.0; }
-
-static uint16_t to_half(double x, int f16) {
-  if (f16) {
-    const __fp16 h = (__fp16)(float)x;
-    uint16_t b;
-    memcpy(&b, &h, 2);
-    return b;
-  }
-  const float f = (float)x;
-  uint32_t b;
-  memcpy(&b, &f, 4);
-  if ((b & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((b >> 16) | 0x40);
-  return (uint16_t)((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
-}
-
-static double from_half(uint16_t v, int f16) {
-  if (f16) {
-    __fp16 h;
-    memcpy(&h, &v, 2);
-    return (double)h;
-  }
-  const uint32_t b = (uint32_t)v << 16;
-  float f;
-  memcpy(&f, &b, 4);
-  return f;
-}
 
 // Distance between adjacent values of the output dtype at |x| (its smallest subnormal step below the normal range).
 static double ulp_of(double x, int f16) {
@@ -151,14 +117,14 @@ static void run_case(const Case *c, int qF16, int kvF16, entry_t *fns, const cha
   const int infKey = c->poison == 2 ? kBegin + (kEnd - kBegin) / 2 : c->poison == 4 ? kEnd - 1 : -1;
   for (int key = kBegin; key < seqlen; key++) {
     uint16_t *row = cache + (((size_t)table[i * maxBlocks + key / page] * page + key % page) * hKv + g) * DQK;
-    for (int d = 0; d < DQK; d++) row[d] = to_half(uniform() * 2 - 1, kvF16);
+    for (int d = 0; d < DQK; d++) row[d] = to_half(uniform01() * 2 - 1, kvF16);
     if (key == infKey) row[DV + 28] = infK; // a rope dim: the score turns +-inf (or NaN where q is 0), V stays finite
   }
 
   // Queries: sequence 0's rows NaN; sequence 1's random, one row NaN when poisoned.
   const size_t qElems = (size_t)b * sQ * hQ * DQK;
   uint16_t *q = malloc(qElems * 2);
-  for (size_t e = 0; e < qElems; e++) q[e] = e < (size_t)qStart * hQ * DQK ? nanQ : to_half((uniform() * 2 - 1) * c->qAmp, qF16);
+  for (size_t e = 0; e < qElems; e++) q[e] = e < (size_t)qStart * hQ * DQK ? nanQ : to_half((uniform01() * 2 - 1) * c->qAmp, qF16);
   const int nanRow = c->poison == 1 ? 2 : -1; // head 2 of the first token
   if (nanRow >= 0) q[((size_t)qStart * hQ + nanRow) * DQK + 100] = nanQ;
   if (c->poison == 4)
@@ -367,7 +333,7 @@ int main(int argc, char **argv) {
       }
       c.poison = 0;
       c.scale = 0.0416667f;
-      c.qAmp = 1.0f + 3.0f * (float)uniform();
+      c.qAmp = 1.0f + 3.0f * (float)uniform01();
       snprintf(name, sizeof name, "random %d: hQ %d hKv %d sQ %d seqlen %d page %d%s%s", ci - nFixed, c.hQ, c.hKv, c.sQ, c.seqlen, c.page,
                c.causal ? " causal" : "", c.kEnd >= 0 ? " split" : "");
       c.name = name;

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "params.h"
+#include "harness.h"
 
 #define DV 512
 
@@ -56,38 +57,7 @@ static const Case matrix[] = {
   {"no valid index, sink", KIND_BF16, 0, 3, 2, 64, 64, 64, 128, 0, 0, 0, 0, 1, 3},
 };
 
-static uint64_t rng;
-static uint32_t next_u32(void) {
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return (uint32_t)(rng >> 16);
-}
-static float uniform(float lo, float hi) { return lo + (hi - lo) * (float)(next_u32() / 4294967296.0); }
-
-static uint16_t to_half(float x, int f16) {
-  if (f16) {
-    const _Float16 h = (_Float16)x;
-    uint16_t b;
-    memcpy(&b, &h, 2);
-    return b;
-  }
-  uint32_t b;
-  memcpy(&b, &x, 4);
-  return (uint16_t)((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
-}
-
-static float from_half(uint16_t v, int f16) {
-  if (f16) {
-    _Float16 h;
-    memcpy(&h, &v, 2);
-    return (float)h;
-  }
-  const uint32_t b = (uint32_t)v << 16;
-  float f;
-  memcpy(&f, &b, 4);
-  return f;
-}
+static float uniform(float lo, float hi) { return lo + (hi - lo) * (float)uniform01(); }
 
 // An e4m3 byte of magnitude below 2 (exponent field <= 7), never the NaN bytes.
 static uint8_t e4m3_byte(void) { return (uint8_t)(next_u32() & 0xbf); }
