@@ -11,7 +11,7 @@ import { type Tensor, fromArray } from '../core/tensor.js';
 import { UsageError, choiceArg, intArg, parse, stringArg } from './args.js';
 import { type BackendChoice, backendChoices, openBackend } from './backend.js';
 import { checkFlushMb, gitCommit } from './bench.js';
-import { anchorDoBench, doBenchMs } from './do-bench.js';
+import { anchorDoBench, chainedMs, doBenchMs } from './do-bench.js';
 import { fmt, progress, table } from './ui.js';
 import { uniform as rng } from './random.js';
 
@@ -161,10 +161,8 @@ export interface SparseTiming { warmup: number; reps: number; flushBytes?: numbe
 export async function medianMs(backend: Backend, run: () => Promise<void>, t: SparseTiming): Promise<number> {
   const flushBytes = t.flushBytes ?? 0;
   const n = t.chainCalls ?? 0;
-  if (n > 0 && !backend.batch) throw new UsageError(`--chain-calls: the ${backend.kind} backend has no batches`);
   if (n > 0 && (flushBytes || t.doBench)) throw new UsageError('--chain-calls: not with --flush-mb or --rep-ms (a chain holds its calls back to back)');
-  const batch = backend.batch?.bind(backend);
-  const times = n > 0 ? (await backend.timeMs(() => batch!(async () => { for (let i = 0; i < n; i++) await run(); }), { warmup: t.warmup, reps: t.reps })).map((x) => x / n)
+  const times = n > 0 ? await chainedMs(backend, n, () => run(), { warmup: t.warmup, reps: t.reps }, '--chain-calls')
     : t.doBench ? (await doBenchMs(backend, run, { ...t.doBench, flushBytes })).times
     : await backend.timeMs(run, { warmup: t.warmup, reps: t.reps, flushBytes });
   await backend.synchronize();

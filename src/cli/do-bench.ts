@@ -5,6 +5,7 @@
 // dozen flushed calls right after long back-to-back warm-up measures the warm-up's clock instead (session 35 on the
 // H200: 0.93x of the time at 128 rows s_k 1024, 0.98x over FlashMLA's grid; docs/notes/benchmark-protocol.md).
 import type { Backend } from '../core/problem.js';
+import { UsageError } from './args.js';
 
 export interface DoBenchOptions {
   /** do_bench's `warmup`: calls back to back (no flush) for about this many ms, counted from the estimate. */
@@ -52,3 +53,16 @@ export async function doBenchMs(backend: Pick<Backend, 'timeMs' | 'synchronize'>
 
 /** bench_flashmla.py's and bench_sparse.py's do_bench arguments. */
 export const anchorDoBench = { warmMs: 25, repMs: 200 } as const;
+
+/**
+ * WebGPU's chained protocol (`--chain-calls N`, docs/notes/benchmark-protocol.md): each repetition runs `calls` calls
+ * (`run(rep, i)`) back to back in one batch, one submission, timed first pass to last; a call's time is the
+ * repetition's / calls. `what` names the option in the error of a backend without batches.
+ */
+export async function chainedMs(backend: Pick<Backend, 'kind' | 'batch' | 'timeMs'>, calls: number, run: (rep: number, i: number) => Promise<unknown>,
+  o: { warmup: number; reps: number }, what = 'chainCalls'): Promise<number[]> {
+  if (!backend.batch) throw new UsageError(`${what}: the ${backend.kind} backend has no batches`);
+  const batch = backend.batch.bind(backend);
+  const times = await backend.timeMs((rep) => batch(async () => { for (let i = 0; i < calls; i++) await run(rep, i); }), o);
+  return times.map((t) => t / calls);
+}

@@ -15,7 +15,7 @@ import type { Backend } from '../core/problem.js';
 import type { ScheduleKind } from '../core/scheduler.js';
 import { Tensor, fromArray } from '../core/tensor.js';
 import { UsageError } from './args.js';
-import { type DoBenchOptions, type DoBenchTimes, doBenchMs } from './do-bench.js';
+import { type DoBenchOptions, type DoBenchTimes, chainedMs, doBenchMs } from './do-bench.js';
 import { type CheckResult, checkPasses, checkSample } from './check.js';
 import { fillNormal, rng, uniform } from './random.js';
 
@@ -391,10 +391,8 @@ export async function runConfigs(backend: Backend, configs: readonly BenchConfig
                 g.dispose();
               }
             } else if (o.chainCalls) {
-              if (!backend.batch) throw new UsageError(`chainCalls: the ${backend.kind} backend has no batches`);
-              const n = o.chainCalls, batch = backend.batch.bind(backend);
-              const chain = (rep: number) => batch(async () => { for (let i = 0; i < n; i++) await decoders[(rep * n + i) % copies].run(q, kCache); });
-              times = (await backend.timeMs(chain, { warmup: o.warmup, reps: o.reps })).map((t) => t / n);
+              const n = o.chainCalls;
+              times = await chainedMs(backend, n, (rep, i) => decoders[(rep * n + i) % copies].run(q, kCache), { warmup: o.warmup, reps: o.reps });
             } else if (o.doBench) {
               const r = await doBenchMs(backend, async (rep) => { await decoders[rep % copies].run(q, kCache); },
                 { ...o.doBench, flushBytes: (o.flushMb ?? 0) * 1e6 });
