@@ -101,6 +101,18 @@ async function assertSameBits(got: [Uint16Array, Float32Array][], want: [Uint16A
   }
 }
 
+/**
+ * The calls one by one (the reference bits, returned as `want`), their outputs poisoned, then all of them in one
+ * batch(): checks the batch gives the same bits and returns how many submissions it made.
+ */
+async function batchedSameBits(be: WebGpuBackend, calls: readonly Call[], what: string): Promise<{ n: number; want: [Uint16Array, Float32Array][] }> {
+  const want = await oneByOne(be, calls);
+  for (const c of calls) c.poison();
+  const n = await submissions(be, () => be.batch(async () => { for (const c of calls) await c.launch(); }));
+  await assertSameBits(await Promise.all(calls.map((c) => c.read())), want, what);
+  return { n, want };
+}
+
 /** Small hostile shapes (lavapipe is slow): the long sequences on 132 SMs are split, the rest are not. */
 const spec = (name: string, o: Partial<CaseSpec>): CaseSpec => ({ name, dtype: 'bf16', hQ: 16, hKv: 1, pageBlockSize: 64, seqlens: [65], sQ: 1, causal: false, ...o });
 const specs: [CaseSpec, number][] = [
@@ -120,11 +132,8 @@ describe('webgpu batch: the same bits as the calls one by one', () => {
     const calls = denseCalls(be);
     try {
       assert.ok(calls.some((c) => c.split) && calls.some((c) => !c.split), 'the set has split and unsplit plans');
-      const want = await oneByOne(be, calls);
-      for (const c of calls) c.poison();
-      const n = await submissions(be, () => be.batch(async () => { for (const c of calls) await c.launch(); }));
+      const { n, want } = await batchedSameBits(be, calls, 'dense batch');
       assert.equal(n, 1, 'one command buffer for the batch');
-      await assertSameBits(await Promise.all(calls.map((c) => c.read())), want, 'dense batch');
       // The same calls twice in one batch (each call's uniforms are copied into place just before its passes).
       for (const c of calls) c.poison();
       await be.batch(async () => { for (const c of [...calls, ...calls]) await c.launch(); });
@@ -143,11 +152,7 @@ describe('webgpu batch: the same bits as the calls one by one', () => {
     const calls = [0, 1, 2, 3, 4].map((s) => sparseCall(be, s, k));
     calls.splice(2, 0, denseCall(be, specs[0][0], 77, 132, false));
     try {
-      const want = await oneByOne(be, calls);
-      for (const c of calls) c.poison();
-      const n = await submissions(be, () => be.batch(async () => { for (const c of calls) await c.launch(); }));
-      assert.equal(n, 1);
-      await assertSameBits(await Promise.all(calls.map((c) => c.read())), want, 'sparse batch');
+      assert.equal((await batchedSameBits(be, calls, 'sparse batch')).n, 1);
     } finally {
       for (const c of calls) c.free();
       be.free(k);
@@ -173,11 +178,7 @@ describe('webgpu batch: layer ops', () => {
     const dense = denseCalls(be).slice(0, 2);
     const calls = [gemmCall(gemms[0]), dense[0], gemmCall(gemms[1]), gemmCall(gemms[2]), dense[1]];
     try {
-      const want = await oneByOne(be, calls);
-      for (const c of calls) c.poison();
-      const n = await submissions(be, () => be.batch(async () => { for (const c of calls) await c.launch(); }));
-      assert.equal(n, 1);
-      await assertSameBits(await Promise.all(calls.map((c) => c.read())), want, 'layer ops in a batch');
+      assert.equal((await batchedSameBits(be, calls, 'layer ops in a batch')).n, 1);
     } finally {
       for (const c of calls) c.free();
     }
@@ -351,11 +352,8 @@ describe('webgpu batch: errors, nesting, ordering, limits', () => {
     const big = denseCall(be, { name: 'big', dtype: 'bf16', hQ: 2, hKv: 1, pageBlockSize: 1, seqlens: [30, 3, 38, 1, 0, 12, 38, 5], sQ: 1, causal: false, extraTableSlots: 1 }, 5, 132, false);
     calls.splice(5, 0, big);
     try {
-      const want = await oneByOne(be, calls);
-      for (const c of calls) c.poison();
-      const n = await submissions(be, () => be.batch(async () => { for (const c of calls) await c.launch(); }));
+      const { n } = await batchedSameBits(be, calls, 'ring overflow');
       assert.ok(n > 2 && n < calls.length, `${n} submissions for ${calls.length} calls`);
-      await assertSameBits(await Promise.all(calls.map((c) => c.read())), want, 'ring overflow');
     } finally {
       for (const c of calls) c.free();
     }
