@@ -555,6 +555,19 @@ export class WebGpuBackend implements Backend {
     }
   }
 
+  /**
+   * Put index tensor `t` (4-byte elements) at word `off` of `dst` before a call's passes: host bytes as an upload, a
+   * device tensor's bytes as a copy (batch.ts); nothing for an absent tensor.
+   */
+  private stageIndex(t: Tensor | undefined, dst: GPUBuffer, off: number, uploads: Upload[], copies: Copy[]): void {
+    if (!t) return;
+    if (isHostTensor(t)) uploads.push({ dst, dstOffset: off * 4, data: bytesOf(t.host()) });
+    else {
+      const s = this.single(t, 'index tensor');
+      copies.push({ src: s.buffer, srcOffset: s.byteOffset, dst, dstOffset: off * 4, size: t.numel * 4 });
+    }
+  }
+
   decode(l: DecodeCall): void {
     this.live();
     const p = l.problem;
@@ -593,14 +606,7 @@ export class WebGpuBackend implements Backend {
     if (out.byteOffset % 4 !== 0) throw invalidArgument('out', 'a 4-byte aligned offset', `${out.byteOffset}`);
 
     const uploads: Upload[] = [], copies: Copy[] = [];
-    const stage = (t: Tensor | undefined, off: number) => {
-      if (!t) return;
-      if (isHostTensor(t)) uploads.push({ dst: this.idx, dstOffset: off * 4, data: bytesOf(t.host() as Int32Array) });
-      else {
-        const s = this.single(t, 'index tensor');
-        copies.push({ src: s.buffer, srcOffset: s.byteOffset, dst: this.idx, dstOffset: off * 4, size: t.numel * 4 });
-      }
-    };
+    const stage = (t: Tensor | undefined, off: number) => this.stageIndex(t, this.idx, off, uploads, copies);
     if (!inPlace) {
       stage(l.blockTable, btOff);
       stage(l.cacheSeqlens, seqOff);
@@ -693,14 +699,7 @@ export class WebGpuBackend implements Backend {
     this.sparseUniform ??= this.buffer('flashmla.sparse.params', sparseParams.byteSize, Usage.UNIFORM | Usage.COPY_DST);
     const idx = this.sparseIdx;
     const uploads: Upload[] = [], copies: Copy[] = [];
-    const stage = (t: Tensor | undefined, off: number) => {
-      if (!t) return;
-      if (isHostTensor(t)) uploads.push({ dst: idx, dstOffset: off * 4, data: bytesOf(t.host()) });
-      else {
-        const s = this.single(t, 'index tensor');
-        copies.push({ src: s.buffer, srcOffset: s.byteOffset, dst: idx, dstOffset: off * 4, size: t.numel * 4 });
-      }
-    };
+    const stage = (t: Tensor | undefined, off: number) => this.stageIndex(t, idx, off, uploads, copies);
     stage(l.indices, indOff);
     stage(l.extraIndices, extraIndOff);
     stage(l.topkLength, tlOff);
