@@ -128,6 +128,28 @@ function gatherTokens(a: CpuSparseArgs, i: number, s: number, lo: number, hi: nu
   return n;
 }
 
+/** The sparse scheduler's view of a call's lists (their lengths per request). */
+function listsOf(a: CpuSparseArgs) {
+  const p = a.p;
+  return { b: p.b, topk: p.topk, topkLength: a.topkLength, extraTopk: p.extraTopk, extraTopkLength: a.extraTopkLength };
+}
+
+/**
+ * The work items of part `part` of the sparse schedule, for the scalar kernel and the native one alike: request `req`,
+ * positions [lo, hi) of its combined list (64-index blocks, the last cut at the list's length), and where the result
+ * goes (noSplit: out / lse; else the partial rows of splitSlot).
+ */
+function* sparseItemsOf(a: CpuSparseArgs, part: number): Generator<{ req: number; lo: number; hi: number; noSplit: boolean; splitSlot: number }> {
+  const lists = listsOf(a);
+  const numBlocksOf = (r: number) => Math.floor((sparseListLength(lists, r) - 1) / sparseBlockSizeTopk) + 1;
+  for (const item of sparsePartWork(a.meta, a.numSplits, numBlocksOf, part)) {
+    yield {
+      req: item.req, lo: item.blockBegin * sparseBlockSizeTopk, hi: Math.min(item.blockEnd * sparseBlockSizeTopk, sparseListLength(lists, item.req)),
+      noSplit: item.noSplit, splitSlot: item.splitSlot,
+    };
+  }
+}
+
 /** Fields of a native sparse work item in params.h order (SPRM_<SNAKE_CASE>; test/backends/cpu-paths.test.ts checks). */
 export const sparseItemFields = [
   'dtype', 'kind', 'pageBlockSize', 'extraKind', 'extraPageBlockSize', 'dQk', 'hQ', 'sQ', 'topk', 'extraTopk',
@@ -146,9 +168,7 @@ export function nativeSparseSupports(p: SparseProblem): boolean {
  * to `run`: positions [lo, hi) of one request's list, all its query tokens and heads.
  */
 export function forEachSparseItem(a: CpuSparseArgs, part: number, prm: Int32Array, run: (prm: Int32Array) => void): void {
-  const p = a.p, { topk, extraTopk } = p;
-  const sched = { b: p.b, topk, topkLength: a.topkLength, extraTopk, extraTopkLength: a.extraTopkLength };
-  const numBlocksOf = (r: number) => Math.floor((sparseListLength(sched, r) - 1) / sparseBlockSizeTopk) + 1;
+  const p = a.p, { topk, extraTopk } = p, lists = listsOf(a);
   prm[sparseIndex.dtype] = p.dtype === 'f16' ? 1 : 0;
   prm[sparseIndex.kind] = cacheKindCode[p.cache.kind];
   prm[sparseIndex.pageBlockSize] = p.cache.pageBlockSize;
@@ -160,14 +180,14 @@ export function forEachSparseItem(a: CpuSparseArgs, part: number, prm: Int32Arra
   prm[sparseIndex.topk] = topk;
   prm[sparseIndex.extraTopk] = a.extraIndices ? extraTopk : 0;
   prm[sparseIndex.hasSink] = a.attnSink ? 1 : 0;
-  for (const item of sparsePartWork(a.meta, a.numSplits, numBlocksOf, part)) {
+  for (const item of sparseItemsOf(a, part)) {
     const i = item.req;
     prm[sparseIndex.batch] = i;
     prm[sparseIndex.mainLen] = Math.min(a.topkLength ? a.topkLength[i] : topk, topk);
-    prm[sparseIndex.region] = sparseMainRegion(sched, i);
+    prm[sparseIndex.region] = sparseMainRegion(lists, i);
     prm[sparseIndex.extraLen] = a.extraIndices ? Math.min(a.extraTopkLength ? a.extraTopkLength[i] : extraTopk, extraTopk) : 0;
-    prm[sparseIndex.posBegin] = item.blockBegin * sparseBlockSizeTopk;
-    prm[sparseIndex.posEnd] = Math.min(item.blockEnd * sparseBlockSizeTopk, sparseListLength(sched, i));
+    prm[sparseIndex.posBegin] = item.lo;
+    prm[sparseIndex.posEnd] = item.hi;
     prm[sparseIndex.noSplit] = item.noSplit ? 1 : 0;
     prm[sparseIndex.splitSlot] = item.splitSlot;
     run(prm);
@@ -177,14 +197,10 @@ export function forEachSparseItem(a: CpuSparseArgs, part: number, prm: Int32Arra
 /** Part `part` of the schedule. */
 export function runSparseDecodeUnit(a: CpuSparseArgs, part: number, scratch: CpuSparseScratch): void {
   const p = a.p;
-  const { sQ, hQ, dQk, dV, topk, extraTopk } = p;
-  const sched = { b: p.b, topk, topkLength: a.topkLength, extraTopk, extraTopkLength: a.extraTopkLength };
-  const numBlocksOf = (r: number) => Math.floor((sparseListLength(sched, r) - 1) / sparseBlockSizeTopk) + 1;
+  const { sQ, hQ, dQk, dV } = p;
   const toF = halfToF32(p.dtype), enc = f32ToHalf(p.dtype);
-  for (const item of sparsePartWork(a.meta, a.numSplits, numBlocksOf, part)) {
-    const i = item.req;
-    const lo = item.blockBegin * sparseBlockSizeTopk;
-    const hi = Math.min(item.blockEnd * sparseBlockSizeTopk, sparseListLength(sched, i));
+  for (const item of sparseItemsOf(a, part)) {
+    const i = item.req, lo = item.lo, hi = item.hi;
     scratch.grow(hi - lo, p);
     for (let s = 0; s < sQ; s++) {
       const n = gatherTokens(a, i, s, lo, hi, scratch.k);
