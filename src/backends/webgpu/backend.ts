@@ -1,6 +1,6 @@
 // The WebGPU backend: device memory, index/accumulator workspace, the decode + combine launch, and timing by
 // timestamp queries. Browser-safe (no Node imports, no reliance on the GPU* globals of a browser).
-import { dQk, defaultNumSms } from '../../core/constants.js';
+import { dQk, dV, defaultNumSms } from '../../core/constants.js';
 import { type DType, type HostArray, dtypeBytes, hostArrayFor } from '../../core/dtype.js';
 import { FlashMlaError, fmtBytes, invalidArgument, outOfMemory } from '../../core/errors.js';
 import type { Backend, BackendInfo, DecodeCall, MatmulCall, MlaProblem, TimeOptions } from '../../core/problem.js';
@@ -13,12 +13,17 @@ import { type DecodeTuning, decodeParams } from './kernels/decode.js';
 import { DecodeKernelCache, type MatrixKnobs } from './decode-kernel.js';
 import { type DeviceCaps, ProgramManager } from './program.js';
 import { type DecodePath, type DecodePathChoice, chooseDecodePath, decodeKernelFor } from './kernels/path.js';
-import type { SparseCall } from '../../core/sparse.js';
+import type { SparseCall, SparseProblem } from '../../core/sparse.js';
+import { getMlaMetadata } from '../../core/api.js';
+import { planDecode } from '../../core/plan.js';
+import { cutsUnderFloor } from '../../core/scheduler.js';
+import { lseStrides } from '../../core/problem.js';
 import type { MlaDeviceOps } from '../../core/mla/device.js';
 import { createWebGpuLayerOps } from './layer.js';
 import { type LayerGemmKernel, type LayerSplitKRule, layerGemmKernels, layerSplitKDefaults } from './kernels/layer.js';
 import { type SparseHeads, chooseSparseHeads, sparseDispatch, sparseHeadChoices, sparseMaxDqk, sparseParams, sparseProgram } from './kernels/sparse.js';
-import { type CallWork, type Copy, type Encodable, type TimingSlot, type Upload, UploadRing, encodeCalls, ringBytesOf } from './batch.js';
+import { gatherDispatch, gatherFinishDispatch, gatherFinishProgram, gatherListDispatch, gatherListProgram, gatherPage, gatherParams, gatherProgram, gatherQDispatch, gatherQProgram, gatherRow } from './kernels/sparse-gather.js';
+import { type CallWork, type Copy, type Encodable, type Pass, type TimingSlot, type Upload, UploadRing, encodeCalls, ringBytesOf } from './batch.js';
 
 // The numeric values of the WebGPU flags (the GPU* namespaces are not globals in every host, e.g. Node).
 export const Usage = { MAP_READ: 0x1, MAP_WRITE: 0x2, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80, QUERY_RESOLVE: 0x200 } as const;
@@ -126,7 +131,19 @@ export interface WebGpuBackendOptions {
    * FLASHMLA_WEBGPU_SPARSE_HEADS in Node); unset, chosen per call by chooseSparseHeads (from the batch, queries and heads).
    */
   sparseHeads?: SparseHeads;
+  /**
+   * How a token-sparse step runs (session 45): 'gather' (kernels/sparse-gather.ts: the referenced tokens decoded into
+   * 16-bit pages, then the dense decode kernel, so that a sparse step runs on subgroup matrices where the device has
+   * them), 'direct' (kernels/sparse.ts's f32 kernel), or 'auto' (the default): 'gather' where the dense
+   * step would run the matrix kernel. 'gather' applies only with precision 'fast' (P in f16, and a V3.2 scale that is not a
+   * power of two rounds the dequantized values to bf16) and bf16 queries over an FP8 cache or a cache of q's dtype;
+   * other calls run 'direct' whatever this says. FLASHMLA_WEBGPU_SPARSE_PATH in Node.
+   */
+  sparsePath?: SparsePath;
 }
+
+export type SparsePath = 'auto' | 'gather' | 'direct';
+export const sparsePaths: readonly SparsePath[] = ['auto', 'gather', 'direct'];
 
 /** Whether the layer gemm splits k unless told (WebGpuBackendOptions.layerSplitK): on since session 42 (see there). */
 export const layerSplitKOn = true;
@@ -208,6 +225,7 @@ export class WebGpuBackend implements Backend {
     if (opts.layerGemm !== undefined && !layerGemmKernels.includes(opts.layerGemm)) throw invalidArgument('layerGemm', layerGemmKernels.map((k) => `'${k}'`).join(' or '), String(opts.layerGemm));
     this.layerGemm = opts.layerGemm ?? 'tiled';
     if (opts.sparseHeads !== undefined && !sparseHeadChoices.includes(opts.sparseHeads)) throw invalidArgument('sparseHeads', sparseHeadChoices.join(', '), String(opts.sparseHeads));
+    if (opts.sparsePath !== undefined && !sparsePaths.includes(opts.sparsePath)) throw invalidArgument('sparsePath', sparsePaths.map((k) => `'${k}'`).join(', '), String(opts.sparsePath));
     const ub = opts.batchUploadBytes ?? batchUploadBytesDefault;
     if (!Number.isInteger(ub) || ub < 256 || ub % 16 !== 0 || ub > caps.maxBufferSize) {
       throw invalidArgument('batchUploadBytes', `a multiple of 16 from 256 to the device's maxBufferSize ${caps.maxBufferSize}`, String(ub));
@@ -571,24 +589,7 @@ export class WebGpuBackend implements Backend {
   decode(l: DecodeCall): void {
     this.live();
     const p = l.problem;
-    const { pagesPerSeg, segs } = this.cacheSegments(l.kCache);
-    // The decode kernel (decode-kernel.ts, resolved once per plan): subgroup matrices, f16 arithmetic or f32; all
-    // share params, bindings and the combine.
-    const kernel = this.decodeKernels.get(l.plan, p.dtype, segs.length,
-      { caps: this.caps, path: this.decodePath, mulAdd: this.mulAdd, tuning: this.decodeTuning, matrix: this.opts.matrix });
-    const dec = this.programs.get(kernel.program, kernel.spec);
-    const decKey = kernel.label;
-    const mk = this.opts.matrix;
-    // The combine (kernels/combine.ts chooseCombine): left out where the plan knows no request is split (every row is
-    // then the decode kernel's own), unless the opt-out (combine 0) keeps the old launch.
-    const groups = chooseCombine(l.plan, mk?.combine);
-    const cols = chooseCombineCols(p.b * p.sQ * p.hQ, l.plan.numSmParts, groups, mk?.combineCols);
-    const combSpec = { dtype: p.dtype, ...(groups ? { groups, ...(cols > 1 ? { cols } : {}) } : mk?.finite ? { finite: true } : {}) };
-    const combinePass = l.plan.combine || mk?.combine !== undefined;
-    const comb = combinePass ? this.programs.get(combineProgram, combSpec) : undefined;
-
-    // The workspace layout is the plan's (core/plan.ts): index words blockTable | seqlens | qIndptr | metadata |
-    // numSplits; accumulators lseAccum | oAccum.
+    const cache = this.cacheSegments(l.kCache);
     const w = l.plan.workspace;
     // Index words packed in the workspace layout (MlaDecoder's, DecodeCall.indexWords) are read where they lie: no
     // copy into this.idx before the pass (session 43: a chained call's staging copies and their barriers cost ~8 us).
@@ -598,22 +599,50 @@ export class WebGpuBackend implements Backend {
     }
     this.ensureWorkspace(l.plan); // (may replace this.idx: read it only after)
     const base = inPlace ? inPlace.byteOffset / 4 : 0, idxBuf = inPlace ? inPlace.buffer : this.idx;
-    const btOff = base + w.blockTable, seqOff = base + w.cacheSeqlens, qiOff = base + w.qIndptr, metaOff = base + w.tileSchedulerMetadata, nsOff = base + w.numSplits;
-    const rowStride = l.plan.rowsPerSlot, oAccOff = w.oAccum;
-
     const q = this.single(l.q, 'q'), out = this.single(l.out, 'out'), lse = this.single(l.lse, 'lse');
+    const uploads: Upload[] = [], copies: Copy[] = [];
+    if (!inPlace) {
+      const stage = (t: Tensor | undefined, off: number) => this.stageIndex(t, this.idx, off, uploads, copies);
+      stage(l.blockTable, w.blockTable);
+      stage(l.cacheSeqlens, w.cacheSeqlens);
+      if (p.varlen) stage(l.qIndptr, w.qIndptr);
+      stage(l.tileSchedulerMetadata, w.tileSchedulerMetadata);
+      stage(l.numSplits, w.numSplits);
+    }
+    const passes = this.densePasses(p, l.plan, cache, { buffer: idxBuf, base }, q, out, lse, uploads);
+    this.record({ label: 'flashmla.decode', uploads, copies, passes, timing: this.timing });
+  }
+
+  /**
+   * The passes of a dense decode of `p` under `plan` (the decode kernel, and the combine where the plan has one), the
+   * index words at word `idx.base` of `idx.buffer` in the plan's workspace layout (ensureWorkspace(plan) done); the
+   * uniform blocks are appended to `uploads`. decode() and the sparse gathered path (decodeSparse) use it.
+   */
+  private densePasses(p: MlaProblem, plan: DecodePlan, cache: { pagesPerSeg: number; segs: GPUBufferBinding[] }, idx: { buffer: GPUBuffer; base: number },
+    q: { buffer: GPUBuffer; byteOffset: number }, out: { buffer: GPUBuffer; byteOffset: number }, lse: { buffer: GPUBuffer; byteOffset: number }, uploads: Upload[]): Pass[] {
+    const { pagesPerSeg, segs } = cache;
+    // The decode kernel (decode-kernel.ts, resolved once per plan): subgroup matrices, f16 arithmetic or f32; all
+    // share params, bindings and the combine.
+    const kernel = this.decodeKernels.get(plan, p.dtype, segs.length,
+      { caps: this.caps, path: this.decodePath, mulAdd: this.mulAdd, tuning: this.decodeTuning, matrix: this.opts.matrix });
+    const dec = this.programs.get(kernel.program, kernel.spec);
+    const decKey = kernel.label;
+    const mk = this.opts.matrix;
+    // The combine (kernels/combine.ts chooseCombine): left out where the plan knows no request is split (every row is
+    // then the decode kernel's own), unless the opt-out (combine 0) keeps the old launch.
+    const groups = chooseCombine(plan, mk?.combine);
+    const cols = chooseCombineCols(p.b * p.sQ * p.hQ, plan.numSmParts, groups, mk?.combineCols);
+    const combSpec = { dtype: p.dtype, ...(groups ? { groups, ...(cols > 1 ? { cols } : {}) } : mk?.finite ? { finite: true } : {}) };
+    const combinePass = plan.combine || mk?.combine !== undefined;
+    const comb = combinePass ? this.programs.get(combineProgram, combSpec) : undefined;
+
+    // The workspace layout is the plan's (core/plan.ts): index words blockTable | seqlens | qIndptr | metadata |
+    // numSplits; accumulators lseAccum | oAccum.
+    const w = plan.workspace, base = idx.base;
+    const btOff = base + w.blockTable, seqOff = base + w.cacheSeqlens, qiOff = base + w.qIndptr, metaOff = base + w.tileSchedulerMetadata, nsOff = base + w.numSplits;
+    const rowStride = plan.rowsPerSlot, oAccOff = w.oAccum;
     if (q.byteOffset % 16 !== 0) throw invalidArgument('q', 'a 16-byte aligned offset', `${q.byteOffset}`);
     if (out.byteOffset % 4 !== 0) throw invalidArgument('out', 'a 4-byte aligned offset', `${out.byteOffset}`);
-
-    const uploads: Upload[] = [], copies: Copy[] = [];
-    const stage = (t: Tensor | undefined, off: number) => this.stageIndex(t, this.idx, off, uploads, copies);
-    if (!inPlace) {
-      stage(l.blockTable, btOff);
-      stage(l.cacheSeqlens, seqOff);
-      if (p.varlen) stage(l.qIndptr, qiOff);
-      stage(l.tileSchedulerMetadata, metaOff);
-      stage(l.numSplits, nsOff);
-    }
 
     const posInfBits = 0x7f800000;
     decodeParams.pack({
@@ -632,16 +661,16 @@ export class WebGpuBackend implements Backend {
 
     const whole = (b: GPUBuffer): GPUBufferBinding => ({ buffer: b });
     const decBg = this.bindGroup(decKey, dec.layout, [
-      whole(this.decodeUniform), whole(idxBuf), whole(q.buffer), whole(out.buffer), whole(lse.buffer), whole(this.accum), ...segs,
+      whole(this.decodeUniform), whole(idx.buffer), whole(q.buffer), whole(out.buffer), whole(lse.buffer), whole(this.accum), ...segs,
     ]);
-    const passes = [{ label: 'flashmla.decode', dispatches: [{ pipeline: dec.pipeline, bindGroup: decBg, groups: kernel.dispatch }] }];
+    const passes: Pass[] = [{ label: 'flashmla.decode', dispatches: [{ pipeline: dec.pipeline, bindGroup: decBg, groups: kernel.dispatch }] }];
     if (comb) {
       const combBg = this.bindGroup(combineProgram.name + combineProgram.key(combSpec), comb.layout, [
-        whole(this.combineUniform), whole(idxBuf), whole(this.accum), whole(out.buffer), whole(lse.buffer),
+        whole(this.combineUniform), whole(idx.buffer), whole(this.accum), whole(out.buffer), whole(lse.buffer),
       ]);
       passes.push({ label: 'flashmla.combine', dispatches: [{ pipeline: comb.pipeline, bindGroup: combBg, groups: combineDispatch(p, this.caps, cols) }] });
     }
-    this.record({ label: 'flashmla.decode', uploads, copies, passes, timing: this.timing });
+    return passes;
   }
 
   // ------------------------------------------------------------------ matmul (the MLA layer's projections)
@@ -684,42 +713,26 @@ export class WebGpuBackend implements Backend {
     this.live();
     const p = l.problem;
     if (p.dQk > sparseMaxDqk || p.dQk % 2 !== 0) throw invalidArgument('q', `an even dQk <= ${sparseMaxDqk} on WebGPU`, String(p.dQk));
+    if (this.sparseGathers(p)) return this.decodeSparseGathered(l);
     const spec = { kind: p.cache.kind, dtype: p.dtype, heads: chooseSparseHeads(p, this.info.numSms, this.caps, this.opts.sparseHeads) };
     const prog = this.programs.get(sparseProgram, spec);
-    // Index workspace (i32): indices | extraIndices | topkLength | extraTopkLength | attnSink (f32 bits).
-    const indOff = 0, extraIndOff = indOff + p.b * p.sQ * p.topk, tlOff = extraIndOff + p.b * p.sQ * p.extraTopk;
-    const extraTlOff = tlOff + (p.hasTopkLength ? p.b : 0), sinkOff = extraTlOff + (p.hasExtraTopkLength ? p.b : 0);
-    const len = sinkOff + (p.hasAttnSink ? p.hQ : 0);
-    if (!this.sparseIdx || len > this.sparseIdxCap) {
-      if (this.sparseIdx) this.retire(this.sparseIdx);
-      this.sparseIdxCap = Math.max(len, 2 * this.sparseIdxCap, 1024);
-      this.sparseIdx = this.buffer('flashmla.sparse.idx', this.sparseIdxCap * 4, Usage.STORAGE | Usage.COPY_DST);
-      this.bindGroups.clear();
-    }
-    this.sparseUniform ??= this.buffer('flashmla.sparse.params', sparseParams.byteSize, Usage.UNIFORM | Usage.COPY_DST);
-    const idx = this.sparseIdx;
     const uploads: Upload[] = [], copies: Copy[] = [];
-    const stage = (t: Tensor | undefined, off: number) => this.stageIndex(t, idx, off, uploads, copies);
-    stage(l.indices, indOff);
-    stage(l.extraIndices, extraIndOff);
-    stage(l.topkLength, tlOff);
-    stage(l.extraTopkLength, extraTlOff);
-    stage(l.attnSink, sinkOff);
+    const { idx, offs } = this.stageSparseIndex(l, uploads, copies);
+    const { indOff, extraIndOff, tlOff, extraTlOff, sinkOff } = offs;
     const q = this.single(l.q, 'q'), out = this.single(l.out, 'out'), lse = this.single(l.lse, 'lse');
-    const k = this.single(l.kCache, 'kCache'), x = l.extraKCache ? this.single(l.extraKCache, 'extraKCache') : k;
-    const fp8 = p.cache.kind === 'v32' || p.cache.kind === 'model1';
-    for (const [name, a] of [['q', q], ['out', out], ['kCache', k], ['extraKCache', x]] as const) {
+    const { k, x, kOff, extraOff } = this.sparseCaches(l);
+    for (const [name, a] of [['q', q], ['out', out]] as const) {
       if (a.byteOffset % 4 !== 0) throw invalidArgument(name, 'a 4-byte aligned offset on WebGPU', String(a.byteOffset));
     }
     sparseParams.pack({
       b: p.b, sQ: p.sQ, hQ: p.hQ, dQk: p.dQk, topk: p.topk, extraTopk: p.extraTopk, hasTopkLength: p.hasTopkLength ? 1 : 0,
       hasExtraTopkLength: p.hasExtraTopkLength ? 1 : 0, hasSink: p.hasAttnSink ? 1 : 0,
       pageBlockSize: p.cache.pageBlockSize, extraPageBlockSize: p.extraCache?.pageBlockSize ?? 1,
-      blockStride: p.cache.blockStride, extraBlockStride: p.extraCache?.blockStride ?? 0,
-      kOff: fp8 ? k.byteOffset : k.byteOffset / 2, extraOff: fp8 ? x.byteOffset : x.byteOffset / 2,
+      blockStride: p.cache.blockStride, extraBlockStride: p.extraCache?.blockStride ?? 0, kOff, extraOff,
       qOff: q.byteOffset / 4, outOff: out.byteOffset / 4, lseOff: lse.byteOffset / 4,
       indOff, extraIndOff, tlOff, extraTlOff, sinkOff, scale: p.softmaxScale, posInfBits: 0x7f800000,
     }, this.sparseView);
+    this.sparseUniform ??= this.buffer('flashmla.sparse.params', sparseParams.byteSize, Usage.UNIFORM | Usage.COPY_DST);
     uploads.push({ dst: this.sparseUniform, dstOffset: 0, data: new Uint8Array(this.sparseBytes) });
     const whole = (b: GPUBuffer): GPUBufferBinding => ({ buffer: b });
     const bg = this.bindGroup(sparseProgram.name + sparseProgram.key(spec), prog.layout, [
@@ -727,6 +740,171 @@ export class WebGpuBackend implements Backend {
     ]);
     const passes = [{ label: 'flashmla.sparse', dispatches: [{ pipeline: prog.pipeline, bindGroup: bg, groups: sparseDispatch(p, this.caps, spec.heads) }] }];
     this.record({ label: 'flashmla.sparse', uploads, copies, passes, timing: this.timing });
+  }
+
+  /**
+   * The index workspace of a sparse call (i32): indices | extraIndices | topkLength | extraTopkLength | attnSink (f32
+   * bits), staged into this.sparseIdx (grown as needed) by the call's uploads and copies.
+   */
+  private stageSparseIndex(l: SparseCall, uploads: Upload[], copies: Copy[]) {
+    const p = l.problem;
+    const { len, offs } = sparseIndexLayout(p);
+    const { indOff, extraIndOff, tlOff, extraTlOff, sinkOff } = offs;
+    if (!this.sparseIdx || len > this.sparseIdxCap) {
+      if (this.sparseIdx) this.retire(this.sparseIdx);
+      this.sparseIdxCap = Math.max(len, 2 * this.sparseIdxCap, 1024);
+      this.sparseIdx = this.buffer('flashmla.sparse.idx', this.sparseIdxCap * 4, Usage.STORAGE | Usage.COPY_DST);
+      this.bindGroups.clear();
+    }
+    const idx = this.sparseIdx;
+    const stage = (t: Tensor | undefined, off: number) => this.stageIndex(t, idx, off, uploads, copies);
+    stage(l.indices, indOff);
+    stage(l.extraIndices, extraIndOff);
+    stage(l.topkLength, tlOff);
+    stage(l.extraTopkLength, extraTlOff);
+    stage(l.attnSink, sinkOff);
+    return { idx, offs };
+  }
+
+  /** A sparse call's caches (the extra one, or the main one again) and their offsets in the kernels' units. */
+  private sparseCaches(l: SparseCall) {
+    const p = l.problem;
+    const k = this.single(l.kCache, 'kCache'), x = l.extraKCache ? this.single(l.extraKCache, 'extraKCache') : k;
+    for (const [name, a] of [['kCache', k], ['extraKCache', x]] as const) {
+      if (a.byteOffset % 4 !== 0) throw invalidArgument(name, 'a 4-byte aligned offset on WebGPU', String(a.byteOffset));
+    }
+    const fp8 = p.cache.kind === 'v32' || p.cache.kind === 'model1';
+    return { k, x, kOff: fp8 ? k.byteOffset : k.byteOffset / 2, extraOff: fp8 ? x.byteOffset : x.byteOffset / 2 };
+  }
+
+  // ------------------------------------------------------------------ sparse decode, gathered (kernels/sparse-gather.ts)
+  /** Whether a sparse call takes the gathered path (WebGpuBackendOptions.sparsePath). */
+  sparseGathers(p: Pick<SparseProblem, 'precision' | 'dtype' | 'cache' | 'hQ' | 'dQk'>): boolean {
+    const path = this.opts.sparsePath ?? 'auto';
+    if (path === 'direct') return false;
+    const kind = p.cache.kind;
+    const fits = p.precision === 'fast' && p.dQk <= gatherRow && (kind === p.dtype || ((kind === 'v32' || kind === 'model1') && p.dtype === 'bf16'));
+    return fits && (path === 'gather' || decodeKernelFor(this.decodePath, p.hQ) === 'matrix');
+  }
+
+  private gatherUniform?: GPUBuffer;
+  private readonly gatherBytes = new ArrayBuffer(gatherParams.byteSize);
+  private readonly gatherView = new DataView(this.gatherBytes);
+  /** The gathered path's scratch, grown as needed: entry slots, dense index words, pages, padded q, the dense lse. */
+  private readonly gatherBufs = new Map<string, GPUBuffer>();
+  /** Dense plans of the gathered path by (rows, list length, heads, SM parts): uniform lengths only. */
+  private readonly gatherPlans = new Map<string, { plan: DecodePlan; meta: Int32Array; numSplits: Int32Array }>();
+
+  private gatherBuf(name: string, bytes: number): GPUBuffer {
+    const had = this.gatherBufs.get(name);
+    if (had && had.size >= bytes) return had;
+    if (had) this.retire(had);
+    const b = this.buffer(`flashmla.gather.${name}`, Math.max(bytes, 2 * (had?.size ?? 0), 256), Usage.STORAGE | Usage.COPY_DST);
+    this.gatherBufs.set(name, b);
+    this.bindGroups.clear();
+    return b;
+  }
+
+  /** The dense plan of `rows` requests of the given (planned) lengths, each its own 64-key pages. */
+  private gatherPlan(rows: number, hQ: number, maxBlocks: number, lengths: Int32Array, uniform: boolean) {
+    const key = `${rows}:${hQ}:${maxBlocks}:${lengths[0]}`;
+    const hit = uniform ? this.gatherPlans.get(key) : undefined;
+    if (hit) return hit;
+    const schedule = this.info.schedule ?? 'flashmla';
+    const md = getMlaMetadata(lengths, hQ, 1, { numSms: this.info.numSms, backend: this, schedule });
+    const meta = md.tileSchedulerMetadata.host(), numSplits = md.numSplits.host(), numSmParts = md.tileSchedulerMetadata.shape[0];
+    const plan = planDecode({ b: rows, sQ: 1, hQ, hKv: 1, numSmParts, maxBlocksPerSeq: maxBlocks, varlen: false }, numSplits, lengths,
+      cutsUnderFloor(lengths, numSmParts, schedule, hQ, this.info.autoRule));
+    const r = { plan, meta, numSplits };
+    if (uniform) {
+      if (this.gatherPlans.size >= 32) this.gatherPlans.clear();
+      this.gatherPlans.set(key, r);
+    }
+    return r;
+  }
+
+  private decodeSparseGathered(l: SparseCall): void {
+    const p = l.problem;
+    const rowsAll = p.b * p.sQ, n = p.topk + p.extraTopk, maxBlocks = Math.max(1, Math.ceil(n / gatherPage));
+    const pageBytes = gatherPage * gatherRow * 2, rowBytes = maxBlocks * pageBytes;
+    // Rows a chunk: its pages and the dense split-KV accumulators within one binding (1 GiB at most).
+    const limit = Math.min(this.maxBindingBytes, 1 << 30);
+    const accRowBytes = p.hQ * (dV + 1) * 4;
+    const parts = Math.max(1, this.info.numSms);
+    const chunk = Math.min(rowsAll, Math.floor(limit / rowBytes), Math.floor(limit / accRowBytes) - parts);
+    if (chunk < 1) throw new FlashMlaError('out_of_memory', `sparse decode (gathered): one query row's ${n} tokens take ${rowBytes} bytes of pages, over the binding limit ${limit}`);
+    const needQ = p.dQk !== gatherRow;
+    const finish = p.sQ > 1 || p.hasAttnSink;
+    const q = this.single(l.q, 'q'), out = this.single(l.out, 'out'), lse = this.single(l.lse, 'lse');
+    const { k, x, kOff, extraOff } = this.sparseCaches(l);
+    if (q.byteOffset % 4 !== 0) throw invalidArgument('q', 'a 4-byte aligned offset on WebGPU', String(q.byteOffset));
+    if (out.byteOffset % 4 !== 0) throw invalidArgument('out', 'a 4-byte aligned offset on WebGPU', String(out.byteOffset));
+    const qCopy = needQ || q.byteOffset % 16 !== 0;
+    const hostLen = l.host?.topkLength, hostExtra = l.host?.extraTopkLength;
+    const listProg = this.programs.get(gatherListProgram, {});
+    const gSpec = { kind: p.cache.kind, dtype: p.dtype };
+    const gProg = this.programs.get(gatherProgram, gSpec);
+    const qProg = qCopy ? this.programs.get(gatherQProgram, {}) : undefined;
+    const finProg = finish ? this.programs.get(gatherFinishProgram, { dtype: p.dtype }) : undefined;
+    this.gatherUniform ??= this.buffer('flashmla.gather.params', gatherParams.byteSize, Usage.UNIFORM | Usage.COPY_DST);
+    const whole = (b: GPUBuffer): GPUBufferBinding => ({ buffer: b });
+    for (let r0 = 0; r0 < rowsAll; r0 += chunk) {
+      const rows = Math.min(chunk, rowsAll - r0);
+      const uploads: Upload[] = [], copies: Copy[] = [];
+      // (the index tensors staged once, with the first chunk: later chunks' passes run after it in queue order)
+      const { idx, offs } = r0 === 0 ? this.stageSparseIndex(l, uploads, copies) : { idx: this.sparseIdx!, offs: sparseIndexLayout(p).offs };
+      // Planned lengths: the host's topkLength where given, else the whole lists (the device's count is at most that).
+      const lengths = new Int32Array(rows);
+      let uniform = true;
+      for (let r = 0; r < rows; r++) {
+        const i = Math.floor((r0 + r) / p.sQ);
+        const main = hostLen ? Math.min(Math.max(hostLen[i], 0), p.topk) : p.topk;
+        const extra = hostExtra ? Math.min(Math.max(hostExtra[i], 0), p.extraTopk) : p.extraTopk;
+        lengths[r] = main + extra;
+        if (lengths[r] !== lengths[0]) uniform = false;
+      }
+      const { plan, meta, numSplits } = this.gatherPlan(rows, p.hQ, maxBlocks, lengths, uniform && !hostLen && !hostExtra);
+      this.ensureWorkspace(plan);
+      const ws = plan.workspace;
+      const words = this.gatherBuf('words', ws.indexWords * 4);
+      uploads.push({ dst: words, dstOffset: ws.tileSchedulerMetadata * 4, data: new Uint8Array(meta.buffer, meta.byteOffset, meta.byteLength) as Uint8Array<ArrayBuffer> });
+      uploads.push({ dst: words, dstOffset: ws.numSplits * 4, data: new Uint8Array(numSplits.buffer, numSplits.byteOffset, numSplits.byteLength) as Uint8Array<ArrayBuffer> });
+      const dest = this.gatherBuf('dest', rows * n * 4);
+      const pages = this.gatherBuf('pages', rows * rowBytes);
+      const qg = qCopy ? this.gatherBuf('q', rows * p.hQ * gatherRow * 2) : undefined;
+      const lt = finish ? this.gatherBuf('lse', rows * p.hQ * 4) : undefined;
+      gatherParams.pack({
+        rows, rowBase: r0, sQ: p.sQ, hQ: p.hQ, dQk: p.dQk, topk: p.topk, extraTopk: p.extraTopk,
+        hasTopkLength: p.hasTopkLength ? 1 : 0, hasExtraTopkLength: p.hasExtraTopkLength ? 1 : 0,
+        pageBlockSize: p.cache.pageBlockSize, extraPageBlockSize: p.extraCache?.pageBlockSize ?? 1,
+        blockStride: p.cache.blockStride, extraBlockStride: p.extraCache?.blockStride ?? 0, kOff, extraOff,
+        indOff: offs.indOff, extraIndOff: offs.extraIndOff, tlOff: offs.tlOff, extraTlOff: offs.extraTlOff, sinkOff: offs.sinkOff, hasSink: p.hasAttnSink ? 1 : 0,
+        maxBlocks, btOff: ws.blockTable, seqOff: ws.cacheSeqlens, qOff: q.byteOffset / 4, outOff: out.byteOffset / 4, lseOff: lse.byteOffset / 4, posInfBits: 0x7f800000,
+      }, this.gatherView);
+      uploads.push({ dst: this.gatherUniform, dstOffset: 0, data: new Uint8Array(this.gatherBytes) });
+      const U = whole(this.gatherUniform);
+      const passes: Pass[] = [
+        { label: 'flashmla.gather.list', dispatches: [{ pipeline: listProg.pipeline, bindGroup: this.bindGroup(gatherListProgram.name, listProg.layout, [U, whole(idx), whole(dest), whole(words)]), groups: gatherListDispatch(rows, this.caps) }] },
+        { label: 'flashmla.gather', dispatches: [{ pipeline: gProg.pipeline, bindGroup: this.bindGroup(gatherProgram.name + gatherProgram.key(gSpec), gProg.layout, [U, whole(idx), whole(dest), whole(words), whole(k.buffer), whole(x.buffer), whole(pages)]), groups: gatherDispatch(rows, n, this.caps) }] },
+      ];
+      if (qProg && qg) {
+        passes.push({ label: 'flashmla.gather.q', dispatches: [{ pipeline: qProg.pipeline, bindGroup: this.bindGroup(gatherQProgram.name, qProg.layout, [U, whole(q.buffer), whole(qg)]), groups: gatherQDispatch(rows, p.hQ, this.caps) }] });
+      }
+      const dense: MlaProblem = {
+        b: rows, sQ: 1, totalQ: rows, hQ: p.hQ, hKv: 1, nGroups: p.hQ, dQk: gatherRow, dV, pageBlockSize: gatherPage,
+        numBlocks: rows * maxBlocks, maxBlocksPerSeq: maxBlocks, dtype: p.dtype, kvDtype: p.dtype, softmaxScale: p.softmaxScale,
+        causal: false, varlen: false, numSmParts: plan.numSmParts, ...lseStrides({ hQ: p.hQ, sQ: 1, varlen: false }),
+      };
+      const qAt = qg ? { buffer: qg, byteOffset: 0 } : { buffer: q.buffer, byteOffset: q.byteOffset + r0 * p.hQ * gatherRow * 2 };
+      const outAt = { buffer: out.buffer, byteOffset: out.byteOffset + r0 * p.hQ * dV * 2 };
+      const lseAt = lt ? { buffer: lt, byteOffset: 0 } : { buffer: lse.buffer, byteOffset: lse.byteOffset + r0 * p.hQ * 4 };
+      const cache = { pagesPerSeg: rows * maxBlocks, segs: [{ buffer: pages, offset: 0, size: rows * rowBytes }] };
+      passes.push(...this.densePasses(dense, plan, cache, { buffer: words, base: 0 }, qAt, outAt, lseAt, uploads));
+      if (finProg && lt) {
+        passes.push({ label: 'flashmla.gather.finish', dispatches: [{ pipeline: finProg.pipeline, bindGroup: this.bindGroup(gatherFinishProgram.name + p.dtype, finProg.layout, [U, whole(idx), whole(lt), whole(out.buffer), whole(lse.buffer)]), groups: gatherFinishDispatch(rows, p.hQ, this.caps) }] });
+      }
+      this.record({ label: 'flashmla.sparse.gathered', uploads, copies, passes, timing: this.timing });
+    }
   }
 
   // ------------------------------------------------------------------ batches (batch.ts)
@@ -955,4 +1133,11 @@ export class WebGpuBackend implements Backend {
     this.ring?.destroy();
     if (this.opts.ownsDevice) this.device.destroy();
   }
+}
+
+/** Word offsets of a sparse call's index workspace: indices | extraIndices | topkLength | extraTopkLength | attnSink. */
+function sparseIndexLayout(p: SparseProblem) {
+  const indOff = 0, extraIndOff = indOff + p.b * p.sQ * p.topk, tlOff = extraIndOff + p.b * p.sQ * p.extraTopk;
+  const extraTlOff = tlOff + (p.hasTopkLength ? p.b : 0), sinkOff = extraTlOff + (p.hasExtraTopkLength ? p.b : 0);
+  return { len: sinkOff + (p.hasAttnSink ? p.hQ : 0), offs: { indOff, extraIndOff, tlOff, extraTlOff, sinkOff } };
 }

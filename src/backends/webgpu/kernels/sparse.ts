@@ -74,31 +74,19 @@ function unpack(dtype: HalfDType): string {
 }
 
 /**
- * Token access for the cache kind: where a token lives, its scores against the G queries in qs (QS apart), and its 8
- * V columns at c0. A head's score is summed in the same order whatever G is.
+ * Where a token of the cache kind lives (`tokenAddr`), and for FP8 kinds its bytes and scales decoded by bit operations
+ * (`e4m3`, `scaleOf`). Shared with the gathered path (kernels/sparse-gather.ts); reads the uniform `u`'s cache fields
+ * (kOff, extraOff, pageBlockSize, extraPageBlockSize, blockStride, extraBlockStride, dQk, posInfBits) and the bindings kc
+ * (main cache, sel 1) and xc (extra cache, sel 2).
  */
-function tokenAccess(kind: SparseCacheKind): string {
+export function tokenAddrWgsl(kind: SparseCacheKind): string {
   const word = `fn word(sel: u32, i: u32) -> u32 { if (sel == 1u) { return kc[i]; } return xc[i]; }`;
   if (kind === 'bf16' || kind === 'f16') {
     return `${word}
-${unpack(kind).replace('unpack2', 'unpackK')}
 // a: the token's first u32 word.
 fn tokenAddr(sel: u32, phys: u32) -> vec3<u32> {
   let off = select(u.extraOff, u.kOff, sel == 1u);
   return vec3<u32>((off + phys * u.dQk) / 2u, 0u, 0u);
-}
-fn scores(sel: u32, a: vec3<u32>) -> array<f32, G> {
-  var acc = array<f32, G>();
-  for (var w = 0u; w < u.dQk / 2u; w++) {
-    let k = unpackK(word(sel, a.x + w));
-    for (var g = 0u; g < G; g++) { acc[g] += qs[g * QS + 2u * w] * k.x + qs[g * QS + 2u * w + 1u] * k.y; }
-  }
-  return acc;
-}
-fn vcols(sel: u32, a: vec3<u32>, c0: u32) -> array<f32, 8> {
-  var v: array<f32, 8>;
-  for (var w = 0u; w < 4u; w++) { let k = unpackK(word(sel, a.x + c0 / 2u + w)); v[2u * w] = k.x; v[2u * w + 1u] = k.y; }
-  return v;
 }`;
   }
   const v32 = kind === 'v32';
@@ -129,7 +117,32 @@ fn tokenAddr(sel: u32, phys: u32) -> vec3<u32> {
   let slot = phys % bs;
 ${v32 ? '  let n = base + slot * 656u;\n  return vec3<u32>(n, n + 528u, n + 512u);'
     : '  let n = base + slot * 576u;\n  return vec3<u32>(n, n + 448u, base + bs * 576u + slot * 8u);'}
+}`;
 }
+
+/**
+ * Token access for the cache kind: tokenAddrWgsl, and a token's scores against the G queries in qs (QS apart) and its 8
+ * V columns at c0. A head's score is summed in the same order whatever G is.
+ */
+function tokenAccess(kind: SparseCacheKind): string {
+  if (kind === 'bf16' || kind === 'f16') {
+    return `${tokenAddrWgsl(kind)}
+${unpack(kind).replace('unpack2', 'unpackK')}
+fn scores(sel: u32, a: vec3<u32>) -> array<f32, G> {
+  var acc = array<f32, G>();
+  for (var w = 0u; w < u.dQk / 2u; w++) {
+    let k = unpackK(word(sel, a.x + w));
+    for (var g = 0u; g < G; g++) { acc[g] += qs[g * QS + 2u * w] * k.x + qs[g * QS + 2u * w + 1u] * k.y; }
+  }
+  return acc;
+}
+fn vcols(sel: u32, a: vec3<u32>, c0: u32) -> array<f32, 8> {
+  var v: array<f32, 8>;
+  for (var w = 0u; w < 4u; w++) { let k = unpackK(word(sel, a.x + c0 / 2u + w)); v[2u * w] = k.x; v[2u * w + 1u] = k.y; }
+  return v;
+}`;
+  }
+  return `${tokenAddrWgsl(kind)}
 fn scores(sel: u32, a: vec3<u32>) -> array<f32, G> {
   var acc = array<f32, G>();
   for (var j = 0u; j < NOPE / TILE; j++) {
