@@ -91,8 +91,9 @@ export function randomSpec(rng: Rng, kinds: readonly SparseCacheKind[] = ['v32',
     precision: passed to the call (its default, 'fast', when absent); the tolerance should match it.
     outputs: handed the case's out (its view's elements) and lse as downloaded, before the comparison (bit-for-bit runs). */
 export async function runRandomSparse(seed: number, backend: Backend, tol: Tolerance, kinds?: readonly SparseCacheKind[], small = false, pickHQ?: (rng: Rng) => number,
-  { softmaxScale, bigSinks = false, precision, outOffset = 0, outputs }: {
+  { softmaxScale, bigSinks = false, precision, outOffset = 0, outputs, deviceIndices = false }: {
     softmaxScale?: number; bigSinks?: boolean; precision?: SparsePrecision; outOffset?: number; outputs?: (out: Uint16Array, lse: Float32Array) => void;
+    deviceIndices?: boolean;
   } = {}): Promise<void> {
   const rng = new Rng(seed);
   const s = randomSpec(rng, kinds, small);
@@ -121,10 +122,13 @@ export async function runRandomSparse(seed: number, backend: Backend, tol: Toler
   const owned = [dev(fromArray(s.dtype, [s.b, s.sQ, s.hQ, dQk], q)), dev(main.tensor), extra && dev(extra.tensor), backend.upload(outH), backend.upload(lseH)];
   const [qD, kD, xD, outBuf, lse] = owned;
   const out = new Tensor(s.dtype, [s.b, s.sQ, s.hQ, 512], outBuf!.data, outOffset);
-  await flashMlaSparseWithKvcache(qD!, kD!, fromArray('i32', [s.b, s.sQ, s.topk], main.indices), 512, meta, {
-    softmaxScale: scale, topkLength: main.len && fromArray('i32', [s.b], main.len), attnSink: sink && fromArray('f32', [s.hQ], sink),
-    extraKCache: xD, extraIndices: extra && fromArray('i32', [s.b, s.sQ, extra.topk], extra.indices),
-    extraTopkLength: extra?.len && fromArray('i32', [s.b], extra.len), backend, out, lse, precision,
+  // deviceIndices: the index tensors (indices, lengths, sinks) on the backend's device, so that nothing of them is known
+  // on the host when the call is recorded (the WebGPU gathered path then plans for whole lists).
+  const ix = <T extends Tensor>(t: T): Tensor => (deviceIndices ? (owned.push(backend.upload(t as Tensor<Int32Array>)), owned[owned.length - 1]!) : t);
+  await flashMlaSparseWithKvcache(qD!, kD!, ix(fromArray('i32', [s.b, s.sQ, s.topk], main.indices)), 512, meta, {
+    softmaxScale: scale, topkLength: main.len && ix(fromArray('i32', [s.b], main.len)), attnSink: sink && ix(fromArray('f32', [s.hQ], sink)),
+    extraKCache: xD, extraIndices: extra && ix(fromArray('i32', [s.b, s.sQ, extra.topk], extra.indices)),
+    extraTopkLength: extra?.len && ix(fromArray('i32', [s.b], extra.len)), backend, out, lse, precision,
   });
   await backend.synchronize();
   const outAll = (await backend.download(outBuf!)).host() as Uint16Array;
@@ -134,8 +138,13 @@ export async function runRandomSparse(seed: number, backend: Backend, tol: Toler
   const outHost = outAll.subarray(outOffset, outOffset + nOut), lseHost = (await backend.download(lse!)).host() as Float32Array;
   if (backend.kind !== 'cpu') for (const t of owned) if (t) backend.free(t);
   outputs?.(outHost, lseHost);
+  // Kernels that hold FP8 keys and values as bf16(e4m3 * scale) (exact only for power-of-two scales): CUDA's tensor-core
+  // kernels for bf16 queries, and the WebGPU gathered path (kernels/sparse-gather.ts) where the backend takes it.
+  const gathers = (backend as { sparseGathers?: (p: object) => boolean }).sparseGathers?.({
+    precision: precision ?? 'fast', dtype: s.dtype, cache: { kind: s.kind }, hQ: s.hQ, dQk,
+  }) ?? false;
   const cacheOf = (sc: Scope): ReferenceSparseCache => ({
-    kind: sc.kind, data: sc.data, pageBlockSize: sc.B, dequant: sc.oddScales && backend.kind === 'cuda' && s.dtype === 'bf16' ? 'bf16' : 'exact',
+    kind: sc.kind, data: sc.data, pageBlockSize: sc.B, dequant: sc.oddScales && ((backend.kind === 'cuda' && s.dtype === 'bf16') || gathers) ? 'bf16' : 'exact',
   });
   const ref = referenceSparseDecode({
     q, dtype: s.dtype, b: s.b, sQ: s.sQ, hQ: s.hQ, dQk, softmaxScale: scale, cache: cacheOf(main), indices: main.indices, topk: s.topk,

@@ -16,7 +16,7 @@ import { type DecodePath, type DecodePathChoice, chooseDecodePath, decodeKernelF
 import type { SparseCall, SparseProblem } from '../../core/sparse.js';
 import { getMlaMetadata } from '../../core/api.js';
 import { planDecode } from '../../core/plan.js';
-import { cutsUnderFloor } from '../../core/scheduler.js';
+import { cutsUnderFloor, numSmPartsFor } from '../../core/scheduler.js';
 import { lseStrides } from '../../core/problem.js';
 import type { MlaDeviceOps } from '../../core/mla/device.js';
 import { createWebGpuLayerOps } from './layer.js';
@@ -713,7 +713,7 @@ export class WebGpuBackend implements Backend {
     this.live();
     const p = l.problem;
     if (p.dQk > sparseMaxDqk || p.dQk % 2 !== 0) throw invalidArgument('q', `an even dQk <= ${sparseMaxDqk} on WebGPU`, String(p.dQk));
-    if (this.sparseGathers(p)) return this.decodeSparseGathered(l);
+    if (this.sparseGathers(p) && this.gatherChunkRows(p) >= 1) return this.decodeSparseGathered(l);
     const spec = { kind: p.cache.kind, dtype: p.dtype, heads: chooseSparseHeads(p, this.info.numSms, this.caps, this.opts.sparseHeads) };
     const prog = this.programs.get(sparseProgram, spec);
     const uploads: Upload[] = [], copies: Copy[] = [];
@@ -779,7 +779,7 @@ export class WebGpuBackend implements Backend {
 
   // ------------------------------------------------------------------ sparse decode, gathered (kernels/sparse-gather.ts)
   /** Whether a sparse call takes the gathered path (WebGpuBackendOptions.sparsePath). */
-  sparseGathers(p: Pick<SparseProblem, 'precision' | 'dtype' | 'cache' | 'hQ' | 'dQk'>): boolean {
+  sparseGathers(p: Pick<SparseProblem, 'precision' | 'dtype' | 'hQ' | 'dQk'> & { cache: Pick<SparseProblem['cache'], 'kind'> }): boolean {
     const path = this.opts.sparsePath ?? 'auto';
     if (path === 'direct') return false;
     const kind = p.cache.kind;
@@ -823,16 +823,21 @@ export class WebGpuBackend implements Backend {
     return r;
   }
 
+  /**
+   * Query rows a submission of the gathered path takes: its pages and the dense split-KV accumulators each within one
+   * binding (1 GiB at most). Below 1 (a single row's pages over the limit) the call runs the direct kernel.
+   */
+  private gatherChunkRows(p: SparseProblem): number {
+    const n = p.topk + p.extraTopk, rowBytes = Math.max(1, Math.ceil(n / gatherPage)) * gatherPage * gatherRow * 2;
+    const limit = Math.min(this.maxBindingBytes, 1 << 30);
+    const parts = numSmPartsFor(this.info.numSms, p.hQ, 1), accRowBytes = p.hQ * (dV + 1) * 4;
+    return Math.min(p.b * p.sQ, Math.floor(limit / rowBytes), Math.floor(limit / accRowBytes) - parts);
+  }
+
   private decodeSparseGathered(l: SparseCall): void {
     const p = l.problem;
     const rowsAll = p.b * p.sQ, n = p.topk + p.extraTopk, maxBlocks = Math.max(1, Math.ceil(n / gatherPage));
-    const pageBytes = gatherPage * gatherRow * 2, rowBytes = maxBlocks * pageBytes;
-    // Rows a chunk: its pages and the dense split-KV accumulators within one binding (1 GiB at most).
-    const limit = Math.min(this.maxBindingBytes, 1 << 30);
-    const accRowBytes = p.hQ * (dV + 1) * 4;
-    const parts = Math.max(1, this.info.numSms);
-    const chunk = Math.min(rowsAll, Math.floor(limit / rowBytes), Math.floor(limit / accRowBytes) - parts);
-    if (chunk < 1) throw new FlashMlaError('out_of_memory', `sparse decode (gathered): one query row's ${n} tokens take ${rowBytes} bytes of pages, over the binding limit ${limit}`);
+    const rowBytes = maxBlocks * gatherPage * gatherRow * 2, chunk = this.gatherChunkRows(p);
     const needQ = p.dQk !== gatherRow;
     const finish = p.sQ > 1 || p.hasAttnSink;
     const q = this.single(l.q, 'q'), out = this.single(l.out, 'out'), lse = this.single(l.lse, 'lse');
