@@ -21,7 +21,9 @@ ts "batch tests done"
 # cases against the float64 reference (the suite's backend: auto = gathered on the H200), then the lavapipe-sized suite
 FLASHMLA_WEBGPU_SPARSE_CASES=300 FLASHMLA_WEBGPU_DENSE_FP8_CASES=100 timeout -k 5 150 node --test build/test/long/webgpu-sparse.test.js > $W/long-sparse-gather.tap 2>&1
 echo "long webgpu-sparse (gathered) rc $?"; grep -E "^# (pass|fail|skipped)|^not ok|seed|bound" $W/long-sparse-gather.tap | cut -c1-240 | head -12
-timeout -k 5 100 node --test build/test/backends/webgpu-sparse.test.js > $W/webgpu-sparse.tap 2>&1; echo "webgpu-sparse rc $?"; grep -E "^# (pass|fail)|^not ok" $W/webgpu-sparse.tap | head -5
+for t in webgpu-sparse webgpu-sparse-gather; do
+  timeout -k 5 100 node --test build/test/backends/$t.test.js > $W/$t.tap 2>&1; echo "$t rc $?"; grep -E "^# (pass|fail)|^not ok" $W/$t.tap | head -5
+done
 ts "sparse tests done"
 # (3) FlashMLA's sparse decode with us_graph
 PYTHONUNBUFFERED=1 timeout -k 5 150 python3 bench/cuda/flashmla_sparse_protocols.py .gpu-host/anchors/flashmla-sparse --graph-calls 10 --out $W/fp-sparse.json > $W/fp-sparse.txt 2>&1; echo "sparse anchor rc $?"; tail -3 $W/fp-sparse.txt
