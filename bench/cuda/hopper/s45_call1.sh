@@ -9,24 +9,26 @@ source bench/cuda/hopper/s29_common.sh && s29_unpack "${PACK:-.devstage/s45.tar.
 export FLASHMLA_GOLDEN=$PWD/test/fixtures/golden
 W=/tmp/s45; rm -rf $W; mkdir -p $W
 T0=$(date +%s); ts() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
+# lim MAX: a step's timeout, MAX seconds or what is left of the call's 570 s (0: skip the step)
+lim() { local left=$(( 570 - ($(date +%s) - T0) )); [ $left -lt 15 ] && echo 1 || echo $(( left < $1 ? left : $1 )); }
 nvidia-smi --query-gpu=name,driver_version,clocks.sm --format=csv,noheader
 CLI=(node scripts/flashmla-dist.mjs build/src)
 # (1) the batched step's diagnosis, the index-word views
 for t in webgpu-batch webgpu-index-words; do
-  timeout -k 5 150 node --test build/test/backends/$t.test.js > $W/$t.tap 2>&1; echo "$t rc $?"
+  timeout -k 5 $(lim 120) node --test build/test/backends/$t.test.js > $W/$t.tap 2>&1; echo "$t rc $?"
   grep -E "^# (pass|fail|skipped|todo)|^not ok|differ|vs |caps|decodePath" $W/$t.tap | cut -c1-240 | head -20
 done
 ts "batch tests done"
 # (2) correctness of the gathered path on subgroup matrices: FlashMLA's sparse goldens (extra cache, sink) and random
 # cases against the float64 reference (the suite's backend: auto = gathered on the H200), then the lavapipe-sized suite
-FLASHMLA_WEBGPU_SPARSE_CASES=300 FLASHMLA_WEBGPU_DENSE_FP8_CASES=100 timeout -k 5 150 node --test build/test/long/webgpu-sparse.test.js > $W/long-sparse-gather.tap 2>&1
+FLASHMLA_WEBGPU_SPARSE_CASES=300 FLASHMLA_WEBGPU_DENSE_FP8_CASES=100 timeout -k 5 $(lim 120) node --test build/test/long/webgpu-sparse.test.js > $W/long-sparse-gather.tap 2>&1
 echo "long webgpu-sparse (gathered) rc $?"; grep -E "^# (pass|fail|skipped)|^not ok|seed|bound" $W/long-sparse-gather.tap | cut -c1-240 | head -12
 for t in webgpu-sparse webgpu-sparse-gather; do
-  timeout -k 5 100 node --test build/test/backends/$t.test.js > $W/$t.tap 2>&1; echo "$t rc $?"; grep -E "^# (pass|fail)|^not ok" $W/$t.tap | head -5
+  timeout -k 5 $(lim 90) node --test build/test/backends/$t.test.js > $W/$t.tap 2>&1; echo "$t rc $?"; grep -E "^# (pass|fail)|^not ok" $W/$t.tap | head -5
 done
 ts "sparse tests done"
 # (3) FlashMLA's sparse decode with us_graph
-PYTHONUNBUFFERED=1 timeout -k 5 150 python3 bench/cuda/flashmla_sparse_protocols.py .gpu-host/anchors/flashmla-sparse --graph-calls 10 --out $W/fp-sparse.json > $W/fp-sparse.txt 2>&1; echo "sparse anchor rc $?"; tail -3 $W/fp-sparse.txt
+PYTHONUNBUFFERED=1 timeout -k 5 $(lim 150) python3 bench/cuda/flashmla_sparse_protocols.py .gpu-host/anchors/flashmla-sparse --graph-calls 10 --out $W/fp-sparse.json > $W/fp-sparse.txt 2>&1; echo "sparse anchor rc $?"; tail -3 $W/fp-sparse.txt
 python3 - $W/fp-sparse.json <<'P'
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -37,11 +39,11 @@ P
 ts "anchor done"
 # (4) WebGPU sparse on FlashMLA's 12 shapes: gathered (auto) back to back and chained 10 a submission; direct with the
 # heads chosen per call and with G = 1 forced
-for arm in gather-b2b gather-chain10 direct-b2b direct-heads1; do
+for arm in gather-b2b direct-b2b gather-chain10 direct-heads1; do
   extra=""; unset FLASHMLA_WEBGPU_SPARSE_HEADS FLASHMLA_WEBGPU_SPARSE_PATH
-  case $arm in gather-chain10) extra="--chain-calls 10";; direct-*) export FLASHMLA_WEBGPU_SPARSE_PATH=direct;; esac
+  case $arm in gather-chain10) extra="--chain-calls 10";; direct-*) extra="--reps 12 --warmup 3"; export FLASHMLA_WEBGPU_SPARSE_PATH=direct;; esac
   case $arm in direct-heads1) export FLASHMLA_WEBGPU_SPARSE_HEADS=1;; esac
-  timeout -k 5 110 "${CLI[@]}" bench --mode sparse --backend webgpu --flashmla $W/fp-sparse.json --dense-heads 16,32 $extra --out $W/wg-sparse-$arm.json -q > $W/wg-sparse-$arm.txt 2>&1
+  timeout -k 5 $(lim 120) "${CLI[@]}" bench --mode sparse --backend webgpu --flashmla $W/fp-sparse.json --dense-heads 16,32 $extra --out $W/wg-sparse-$arm.json -q > $W/wg-sparse-$arm.txt 2>&1
   echo "webgpu sparse $arm rc $?"; grep -E "geometric|warning|rror" $W/wg-sparse-$arm.txt | head -3
 done
 unset FLASHMLA_WEBGPU_SPARSE_HEADS FLASHMLA_WEBGPU_SPARSE_PATH
@@ -58,7 +60,7 @@ for arm, d in arms.items():
     print(arm, ' '.join(f"{r.get('format','?')}/b{r.get('b')}/h{r.get('hQ')}/s{r.get('sQ')}/k{r.get('topk')}:{r.get('us', 0):.0f}us({r.get('ratio_vs_flashmla') or 0:.3f})" for r in rows))
 P
 ts "webgpu sparse done"
-timeout -k 5 100 "${CLI[@]}" bench --mode sparse --backend cuda --flashmla $W/fp-sparse.json --dense-heads 16,32 --out $W/cuda-sparse-b2b.json -q > $W/cuda-sparse-b2b.txt 2>&1
+timeout -k 5 $(lim 100) "${CLI[@]}" bench --mode sparse --backend cuda --flashmla $W/fp-sparse.json --dense-heads 16,32 --out $W/cuda-sparse-b2b.json -q > $W/cuda-sparse-b2b.txt 2>&1
 echo "cuda sparse b2b rc $?"; grep -E "geometric|warning" $W/cuda-sparse-b2b.txt | head -3
 ts "end"
 tar czf "$OUT/s45-call1.tgz" -C $W .
