@@ -240,7 +240,7 @@ export class WebGpuBackend implements Backend {
     this.maxBindingBytes = Math.min(opts.maxBindingBytes ?? caps.maxStorageBufferBindingSize, caps.maxStorageBufferBindingSize, this.maxBufferBytes);
     this.info = {
       kind: 'webgpu', device: description, numSms: opts.numSms ?? defaultNumSms, schedule: opts.schedule ?? webgpuScheduleDefault, autoRule: autoRuleWebGpu, readsIndexWords: true,
-      details: { ...caps, decodePath: this.decodePath.path, decodePathWhy: this.decodePath.why },
+      details: { ...caps, decodePath: this.decodePath.path, decodePathWhy: this.decodePath.why, sparseKernel: sparseKernelWhy(opts.sparsePath ?? 'auto', this.decodePath) },
     };
     this.idx = this.buffer('flashmla.idx', idxCapacityInit * 4, Usage.STORAGE | Usage.COPY_DST);
     this.accum = this.buffer('flashmla.accum', this.accumBytes, Usage.STORAGE);
@@ -1145,4 +1145,13 @@ function sparseIndexLayout(p: SparseProblem) {
   const indOff = 0, extraIndOff = indOff + p.b * p.sQ * p.topk, tlOff = extraIndOff + p.b * p.sQ * p.extraTopk;
   const extraTlOff = tlOff + (p.hasTopkLength ? p.b : 0), sinkOff = extraTlOff + (p.hasExtraTopkLength ? p.b : 0);
   return { len: sinkOff + (p.hasAttnSink ? p.hQ : 0), offs: { indOff, extraIndOff, tlOff, extraTlOff, sinkOff } };
+}
+
+/** What `flashmla info` says of the sparse (and FP8-cache) decode this backend runs (WebGpuBackendOptions.sparsePath). */
+function sparseKernelWhy(path: SparsePath, dense: DecodePathChoice): string {
+  const direct = 'kernels/sparse.ts (f32 lanes, 1-8 heads a workgroup)';
+  const gathered = `gathered: tokens decoded into 16-bit pages, then the dense ${dense.path} kernel (bf16 queries over FP8, or a cache of q's dtype; precision 'fast'), else ${direct}`;
+  if (path === 'direct') return `${direct} (sparsePath 'direct')`;
+  if (path === 'gather') return `${gathered} (sparsePath 'gather')`;
+  return dense.path === 'matrix' ? `${gathered} (auto: the dense kernel runs on subgroup matrices)` : `${direct} (auto: no subgroup matrices for the gathered path)`;
 }
