@@ -222,7 +222,9 @@ function sameLengths(a?: Int32Array, b?: Int32Array): boolean {
  * - 'exact': weights kept to 2^-16 or better (the Hopper kernel passes each as two bf16 parts, hi + lo: one more P·V
  *   product, about 7 % more time on the H200). Worth it where a few tokens with large values carry most of the mass
  *   and the output is a small difference of them.
- * CPU, WebGPU and the CUDA kernels before sm_90 always compute at least as precisely as 'exact'.
+ * CPU, WebGPU's direct kernel and the CUDA kernels before sm_90 always compute at least as precisely as 'exact'. WebGPU's
+ * gathered path (the default for 'fast' on devices with subgroup matrices: kernels/sparse-gather.ts) rounds P to f16
+ * (2^-11) and holds FP8 keys and values as bf16; 'exact' runs the direct kernel there.
  */
 export type SparsePrecision = 'fast' | 'exact';
 

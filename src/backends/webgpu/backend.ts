@@ -799,7 +799,8 @@ export class WebGpuBackend implements Backend {
     const had = this.gatherBufs.get(name);
     if (had && had.size >= bytes) return had;
     if (had) this.retire(had);
-    const b = this.buffer(`flashmla.gather.${name}`, Math.max(bytes, 2 * (had?.size ?? 0), 256), Usage.STORAGE | Usage.COPY_DST);
+    // (grown by doubling, but never past one binding: the gather passes bind these buffers whole)
+    const b = this.buffer(`flashmla.gather.${name}`, Math.max(bytes, Math.min(2 * (had?.size ?? 0), this.maxBindingBytes), 256), Usage.STORAGE | Usage.COPY_DST);
     this.gatherBufs.set(name, b);
     this.bindGroups.clear();
     return b;
@@ -1134,6 +1135,9 @@ export class WebGpuBackend implements Backend {
     this.layerUniform = undefined;
     this.sparseIdx?.destroy();
     this.sparseUniform?.destroy();
+    for (const b of this.gatherBufs.values()) b.destroy();
+    this.gatherBufs.clear();
+    this.gatherUniform?.destroy();
     this.drop();
     this.ring?.destroy();
     if (this.opts.ownsDevice) this.device.destroy();
