@@ -39,14 +39,14 @@ P
 ts "anchor done"
 # (4) WebGPU sparse on FlashMLA's 12 shapes: gathered (auto) back to back and chained 10 a submission; direct with the
 # heads chosen per call and with G = 1 forced
-for arm in gather-b2b direct-b2b gather-chain10 direct-heads1; do
-  extra=""; unset FLASHMLA_WEBGPU_SPARSE_HEADS FLASHMLA_WEBGPU_SPARSE_PATH
+for arm in gather-b2b direct-b2b gather-v6-b2b gather-chain10 direct-heads1; do
+  extra=""; unset FLASHMLA_WEBGPU_SPARSE_HEADS FLASHMLA_WEBGPU_SPARSE_PATH FLASHMLA_WEBGPU_MATRIX_VERSION
   case $arm in gather-chain10) extra="--chain-calls 10";; direct-*) extra="--reps 12 --warmup 3"; export FLASHMLA_WEBGPU_SPARSE_PATH=direct;; esac
-  case $arm in direct-heads1) export FLASHMLA_WEBGPU_SPARSE_HEADS=1;; esac
+  case $arm in direct-heads1) export FLASHMLA_WEBGPU_SPARSE_HEADS=1;; gather-v6-b2b) export FLASHMLA_WEBGPU_MATRIX_VERSION=6;; esac
   timeout -k 5 $(lim 120) "${CLI[@]}" bench --mode sparse --backend webgpu --flashmla $W/fp-sparse.json --dense-heads 16,32 $extra --out $W/wg-sparse-$arm.json -q > $W/wg-sparse-$arm.txt 2>&1
   echo "webgpu sparse $arm rc $?"; grep -E "geometric|warning|rror" $W/wg-sparse-$arm.txt | head -3
 done
-unset FLASHMLA_WEBGPU_SPARSE_HEADS FLASHMLA_WEBGPU_SPARSE_PATH
+unset FLASHMLA_WEBGPU_SPARSE_HEADS FLASHMLA_WEBGPU_SPARSE_PATH FLASHMLA_WEBGPU_MATRIX_VERSION
 python3 - $W <<'P'
 import json, sys, os, glob
 W = sys.argv[1]
