@@ -17,6 +17,7 @@ import { decodeMatrix5Program, decodeMatrix5Spec, type Matrix5Choice } from '../
 import { decodeMatrix6Program } from '../../src/backends/webgpu/kernels/decode-matrix6.js';
 import { combineProgram } from '../../src/backends/webgpu/kernels/combine.js';
 import { sparseProgram } from '../../src/backends/webgpu/kernels/sparse.js';
+import { gatherFinishProgram, gatherListProgram, gatherProgram, gatherQProgram } from '../../src/backends/webgpu/kernels/sparse-gather.js';
 import {
   layerConvertProgram, layerGemmPartProgram, layerGemmProgram, layerGemmReduceProgram, layerKvAppendProgram, layerQRopeProgram,
   layerRmsNormProgram,
@@ -80,7 +81,14 @@ for (const dtype of dtypes) {
       for (const pvPair of [1, 2] as const) add(decodeMatrix6Program, { dtype, segs, config: { m: 16, n: 16, k: 16, result: 'f32' }, emulate, pvPair });
   }
   add(combineProgram, { dtype });
-  for (const kind of ['v32', 'model1', dtype] as const) for (const heads of [1, 4, 8] as const) add(sparseProgram, { kind, dtype, heads });
+  for (const kind of ['v32', 'model1', dtype] as const) {
+    for (const heads of [1, 4, 8] as const) add(sparseProgram, { kind, dtype, heads, segs: { k: 1, x: 1 } });
+    add(sparseProgram, { kind, dtype, heads: 8, segs: { k: 3, x: 2 } });
+    for (const segs of [{ k: 1, x: 1 }, { k: 2, x: 3 }]) add(gatherProgram, { kind, dtype, segs });
+  }
+  add(gatherListProgram, {});
+  add(gatherQProgram, {});
+  add(gatherFinishProgram, { dtype });
 }
 // MlaAttention's decode-step kernels (kernels/layer.ts), every specialisation.
 const layerEls = ['f32', 'bf16', 'f16'] as const;

@@ -3,7 +3,8 @@
 // over the f32 dense kernel, and over the v5 subgroup-matrix kernel with its products emulated (the kernel 'auto' takes
 // it with on the H200); random hostile cases against the float64 reference, index tensors on the host (lengths known
 // when the step is planned) and on the device (planned for whole lists, the rows' lengths counted on the GPU), rows
-// split over several chunks, every e4m3 bit pattern, and which calls take the path.
+// split over several chunks, caches over several bindings (the direct kernel too), every e4m3 bit pattern, and which
+// calls take the path.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
@@ -11,7 +12,8 @@ import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
 import { tolerances } from '../support/compare.js';
 import { e4m3PatternsThrough, runRandomSparse } from '../support/sparse-random.js';
 
-let f32: WebGpuBackend | undefined, emu: WebGpuBackend | undefined, small: WebGpuBackend | undefined, direct: WebGpuBackend | undefined, why = '';
+let f32: WebGpuBackend | undefined, emu: WebGpuBackend | undefined, small: WebGpuBackend | undefined, direct: WebGpuBackend | undefined;
+let directSmall: WebGpuBackend | undefined, why = '';
 before(async () => {
   try {
     f32 = await createNodeWebGpuBackend({ sparsePath: 'gather', decodePath: 'f32' });
@@ -20,25 +22,31 @@ before(async () => {
     // KiB); a row of more than 192 keys does not fit one binding and runs the direct kernel
     small = await createNodeWebGpuBackend({ device: f32.device, sparsePath: 'gather', decodePath: 'f32', maxBindingBytes: 1 << 18, numSms: 1 });
     direct = await createNodeWebGpuBackend({ device: f32.device, sparsePath: 'direct' });
+    directSmall = await createNodeWebGpuBackend({ device: f32.device, sparsePath: 'direct', maxBindingBytes: 1 << 18 });
   } catch (e) {
     why = `no WebGPU adapter with shader-f16 (${(e as Error).message.split('\n')[0]})`;
   }
 });
-after(() => { small?.dispose(); emu?.dispose(); direct?.dispose(); f32?.dispose(); });
+after(() => { small?.dispose(); emu?.dispose(); direct?.dispose(); directSmall?.dispose(); f32?.dispose(); });
 function need(t: { skip: (m?: string) => void }): boolean {
-  if (f32 && emu && small && direct) return true;
+  if (f32 && emu && small && direct && directSmall) return true;
   if (process.env.CI) assert.fail(`WebGPU gathered sparse suite cannot run in CI: ${why}`);
   t.skip(why);
   return false;
 }
 
-/** Count the backend's gathered calls and the submissions they make (one a chunk of rows). */
+/**
+ * Count the backend's gathered calls, the submissions they make (one a chunk of rows), and the calls whose caches took
+ * more than one binding each (WebGpuBackend.sparseCaches).
+ */
 function spy(be: WebGpuBackend) {
-  const c = { calls: 0, chunks: 0 };
-  const anyBe = be as unknown as { decodeSparseGathered: (l: unknown) => void; record: (w: { label: string }) => void };
-  const call = anyBe.decodeSparseGathered.bind(be), rec = anyBe.record.bind(be);
+  const c = { calls: 0, chunks: 0, segmented: 0 };
+  type Caches = { segs: { k: number; x: number } };
+  const anyBe = be as unknown as { decodeSparseGathered: (l: unknown) => void; record: (w: { label: string }) => void; sparseCaches: (l: unknown, f: number) => Caches };
+  const call = anyBe.decodeSparseGathered.bind(be), rec = anyBe.record.bind(be), caches = anyBe.sparseCaches.bind(be);
   anyBe.decodeSparseGathered = (l) => { c.calls++; call(l); };
   anyBe.record = (w) => { if (w.label === 'flashmla.sparse.gathered') c.chunks++; rec(w); };
+  anyBe.sparseCaches = (l, f) => { const r = caches(l, f); if (r.segs.k > 1) c.segmented++; return r; };
   return c;
 }
 
@@ -79,6 +87,15 @@ describe('webgpu sparse, gathered path: random cases vs the float64 reference', 
       if (c.chunks - before > c.calls - calls) multi++;
     }
     assert.ok(multi >= 4, `${multi} of 8 cases ran in more than one chunk`);
+  });
+  test('caches over several bindings (256 KiB each): 16 cases on the direct kernel, the same 16 gathered', async (t) => {
+    if (!need(t)) return;
+    for (const be of [directSmall!, small!]) {
+      const c = spy(be);
+      for (let seed = 601; seed <= 616; seed++) await runRandomSparse(seed, be, tolerances.webgpu, [kinds[seed % 4]], false);
+      assert.ok(c.segmented >= 4, `${c.segmented} of 16 cases bound their cache in more than one binding`);
+      assert.ok(be === directSmall ? c.calls === 0 : c.calls >= 4, `${c.calls} gathered calls`);
+    }
   });
 });
 

@@ -522,18 +522,7 @@ export class WebGpuBackend implements Backend {
     const pageBytes = page * hKv * rowBytes;
     const hit = this.segCache.get(st);
     if (hit && hit.pageBytes === pageBytes && hit.offset === kCache.byteOffset) return hit;
-    const pagesPerSeg = this.rowsPerBinding(pageBytes);
-    const segs: GPUBufferBinding[] = [];
-    if (kCache.byteOffset % this.caps.minStorageBufferOffsetAlignment !== 0) {
-      throw invalidArgument('kCache', `an offset that is a multiple of ${this.caps.minStorageBufferOffsetAlignment} bytes`, `${kCache.byteOffset}`);
-    }
-    for (let p = 0; p < numBlocks; p += pagesPerSeg) {
-      const start = kCache.byteOffset + p * pageBytes;
-      const size = Math.min(pagesPerSeg, numBlocks - p) * pageBytes;
-      const c = st.chunks.find((ch) => start >= ch.byteStart && start + size <= ch.byteStart + ch.byteLength);
-      if (!c) throw new FlashMlaError('invalid_argument', `kCache: pages ${p}.. straddle two GPUBuffers (allocate it with this backend's empty())`, 'kCache');
-      segs.push({ buffer: c.buffer, offset: start - c.byteStart, size });
-    }
+    const { pagesPerSeg, segs } = this.pageSegments(kCache, 'kCache', pageBytes, numBlocks);
     const maxSegs = this.caps.maxStorageBuffersPerShaderStage - 5;
     if (segs.length > maxSegs) {
       throw invalidArgument('kCache', `at most ${maxSegs * pagesPerSeg} pages on this device (${maxSegs} bindings of ${pagesPerSeg} pages)`, String(numBlocks));
@@ -541,6 +530,44 @@ export class WebGpuBackend implements Backend {
     const r = { pageBytes, offset: kCache.byteOffset, pagesPerSeg, segs };
     this.segCache.set(st, r);
     return r;
+  }
+
+  /** Bindings of a paged tensor in runs of whole pages (rowsPerBinding), each at an aligned offset inside one GPUBuffer. */
+  private pageSegments(t: Tensor, name: string, pageBytes: number, numPages: number): { pagesPerSeg: number; segs: GPUBufferBinding[] } {
+    const st = this.storageOf(t, name);
+    const pagesPerSeg = this.rowsPerBinding(pageBytes);
+    const segs: GPUBufferBinding[] = [];
+    if (t.byteOffset % this.caps.minStorageBufferOffsetAlignment !== 0) {
+      throw invalidArgument(name, `an offset that is a multiple of ${this.caps.minStorageBufferOffsetAlignment} bytes`, `${t.byteOffset}`);
+    }
+    for (let p = 0; p < numPages; p += pagesPerSeg) {
+      const start = t.byteOffset + p * pageBytes;
+      const size = Math.min(pagesPerSeg, numPages - p) * pageBytes;
+      const c = st.chunks.find((ch) => start >= ch.byteStart && start + size <= ch.byteStart + ch.byteLength);
+      if (!c) throw new FlashMlaError('invalid_argument', `${name}: pages ${p}.. straddle two GPUBuffers (allocate it with this backend's empty())`, name);
+      segs.push({ buffer: c.buffer, offset: start - c.byteStart, size });
+    }
+    return { pagesPerSeg, segs };
+  }
+
+  /**
+   * A sparse call's cache bindings (kernels/sparse.ts sparseCacheBindingsWgsl): one binding from the aligned offset at or
+   * below the cache's first byte where the whole cache fits one (the cache's offset then any multiple of 4 bytes), else
+   * runs of whole pages (pageSegments). `off`: the cache's first byte (FP8) or element (bf16 / f16) in its first binding;
+   * `pps`: pages a binding holds.
+   */
+  private sparseCacheBinding(t: Tensor, name: string, d: SparseProblem['cache']): { segs: GPUBufferBinding[]; off: number; pps: number } {
+    const st = this.storageOf(t, name);
+    if (t.byteOffset % 4 !== 0) throw invalidArgument(name, 'a 4-byte aligned offset on WebGPU', String(t.byteOffset));
+    const fp8 = d.kind === 'v32' || d.kind === 'model1';
+    const pageBytes = fp8 ? d.blockStride : d.blockStride * 2, total = d.numBlocks * pageBytes;
+    const c = st.chunks.find((ch) => t.byteOffset >= ch.byteStart && t.byteOffset + total <= ch.byteStart + ch.byteLength);
+    if (c) {
+      const inChunk = t.byteOffset - c.byteStart, rel = inChunk % this.caps.minStorageBufferOffsetAlignment;
+      if (rel + total <= this.maxBindingBytes) return { segs: [{ buffer: c.buffer, offset: inChunk - rel, size: Math.ceil((rel + total) / 4) * 4 }], off: fp8 ? rel : rel / 2, pps: 0xffffffff };
+    }
+    const { pagesPerSeg, segs } = this.pageSegments(t, name, pageBytes, d.numBlocks);
+    return { segs, off: 0, pps: pagesPerSeg };
   }
 
   // ------------------------------------------------------------------ decode
@@ -714,13 +741,14 @@ export class WebGpuBackend implements Backend {
     const p = l.problem;
     if (p.dQk > sparseMaxDqk || p.dQk % 2 !== 0) throw invalidArgument('q', `an even dQk <= ${sparseMaxDqk} on WebGPU`, String(p.dQk));
     if (this.sparseGathers(p) && this.gatherChunkRows(p) >= 1) return this.decodeSparseGathered(l);
-    const spec = { kind: p.cache.kind, dtype: p.dtype, heads: chooseSparseHeads(p, this.info.numSms, this.caps, this.opts.sparseHeads) };
+    const caches = this.sparseCaches(l, 4);
+    const spec = { kind: p.cache.kind, dtype: p.dtype, heads: chooseSparseHeads(p, this.info.numSms, this.caps, this.opts.sparseHeads), segs: caches.segs };
     const prog = this.programs.get(sparseProgram, spec);
     const uploads: Upload[] = [], copies: Copy[] = [];
     const { idx, offs } = this.stageSparseIndex(l, uploads, copies);
     const { indOff, extraIndOff, tlOff, extraTlOff, sinkOff } = offs;
     const q = this.single(l.q, 'q'), out = this.single(l.out, 'out'), lse = this.single(l.lse, 'lse');
-    const { k, x, kOff, extraOff } = this.sparseCaches(l);
+    const { kOff, extraOff, kPagesPerSeg, xPagesPerSeg } = caches;
     for (const [name, a] of [['q', q], ['out', out]] as const) {
       if (a.byteOffset % 4 !== 0) throw invalidArgument(name, 'a 4-byte aligned offset on WebGPU', String(a.byteOffset));
     }
@@ -728,7 +756,7 @@ export class WebGpuBackend implements Backend {
       b: p.b, sQ: p.sQ, hQ: p.hQ, dQk: p.dQk, topk: p.topk, extraTopk: p.extraTopk, hasTopkLength: p.hasTopkLength ? 1 : 0,
       hasExtraTopkLength: p.hasExtraTopkLength ? 1 : 0, hasSink: p.hasAttnSink ? 1 : 0,
       pageBlockSize: p.cache.pageBlockSize, extraPageBlockSize: p.extraCache?.pageBlockSize ?? 1,
-      blockStride: p.cache.blockStride, extraBlockStride: p.extraCache?.blockStride ?? 0, kOff, extraOff,
+      blockStride: p.cache.blockStride, extraBlockStride: p.extraCache?.blockStride ?? 0, kOff, extraOff, kPagesPerSeg, xPagesPerSeg,
       qOff: q.byteOffset / 4, outOff: out.byteOffset / 4, lseOff: lse.byteOffset / 4,
       indOff, extraIndOff, tlOff, extraTlOff, sinkOff, scale: p.softmaxScale, posInfBits: 0x7f800000,
     }, this.sparseView);
@@ -736,7 +764,7 @@ export class WebGpuBackend implements Backend {
     uploads.push({ dst: this.sparseUniform, dstOffset: 0, data: new Uint8Array(this.sparseBytes) });
     const whole = (b: GPUBuffer): GPUBufferBinding => ({ buffer: b });
     const bg = this.bindGroup(sparseProgram.name + sparseProgram.key(spec), prog.layout, [
-      whole(this.sparseUniform), whole(idx), whole(q.buffer), whole(k.buffer), whole(x.buffer), whole(out.buffer), whole(lse.buffer),
+      whole(this.sparseUniform), whole(idx), whole(q.buffer), whole(out.buffer), whole(lse.buffer), ...caches.bindings,
     ]);
     const passes = [{ label: 'flashmla.sparse', dispatches: [{ pipeline: prog.pipeline, bindGroup: bg, groups: sparseDispatch(p, this.caps, spec.heads) }] }];
     this.record({ label: 'flashmla.sparse', uploads, copies, passes, timing: this.timing });
@@ -766,15 +794,19 @@ export class WebGpuBackend implements Backend {
     return { idx, offs };
   }
 
-  /** A sparse call's caches (the extra one, or the main one again) and their offsets in the kernels' units. */
-  private sparseCaches(l: SparseCall) {
+  /**
+   * A sparse call's cache bindings (sparseCacheBinding; without an extra cache the main cache's first binding stands in
+   * for it, never read), checked against the bindings a kernel has left besides its `fixed` storage buffers.
+   */
+  private sparseCaches(l: SparseCall, fixed: number) {
     const p = l.problem;
-    const k = this.single(l.kCache, 'kCache'), x = l.extraKCache ? this.single(l.extraKCache, 'extraKCache') : k;
-    for (const [name, a] of [['kCache', k], ['extraKCache', x]] as const) {
-      if (a.byteOffset % 4 !== 0) throw invalidArgument(name, 'a 4-byte aligned offset on WebGPU', String(a.byteOffset));
+    const k = this.sparseCacheBinding(l.kCache, 'kCache', p.cache);
+    const x = l.extraKCache && p.extraCache ? this.sparseCacheBinding(l.extraKCache, 'extraKCache', p.extraCache) : { segs: [k.segs[0]], off: k.off, pps: k.pps };
+    const most = this.caps.maxStorageBuffersPerShaderStage - fixed;
+    if (k.segs.length + x.segs.length > most) {
+      throw invalidArgument(l.extraKCache ? 'kCache, extraKCache' : 'kCache', `caches in at most ${most} storage bindings on this device (of at most ${fmtBytes(this.maxBindingBytes)} each)`, `${k.segs.length} + ${x.segs.length}`);
     }
-    const fp8 = p.cache.kind === 'v32' || p.cache.kind === 'model1';
-    return { k, x, kOff: fp8 ? k.byteOffset : k.byteOffset / 2, extraOff: fp8 ? x.byteOffset : x.byteOffset / 2 };
+    return { segs: { k: k.segs.length, x: x.segs.length }, bindings: [...k.segs, ...x.segs], kOff: k.off, extraOff: x.off, kPagesPerSeg: k.pps, xPagesPerSeg: x.pps };
   }
 
   // ------------------------------------------------------------------ sparse decode, gathered (kernels/sparse-gather.ts)
@@ -842,13 +874,14 @@ export class WebGpuBackend implements Backend {
     const needQ = p.dQk !== gatherRow;
     const finish = p.sQ > 1 || p.hasAttnSink;
     const q = this.single(l.q, 'q'), out = this.single(l.out, 'out'), lse = this.single(l.lse, 'lse');
-    const { k, x, kOff, extraOff } = this.sparseCaches(l);
+    const caches = this.sparseCaches(l, 4);
+    const { kOff, extraOff, kPagesPerSeg, xPagesPerSeg } = caches;
     if (q.byteOffset % 4 !== 0) throw invalidArgument('q', 'a 4-byte aligned offset on WebGPU', String(q.byteOffset));
     if (out.byteOffset % 4 !== 0) throw invalidArgument('out', 'a 4-byte aligned offset on WebGPU', String(out.byteOffset));
     const qCopy = needQ || q.byteOffset % 16 !== 0;
     const hostLen = l.host?.topkLength, hostExtra = l.host?.extraTopkLength;
     const listProg = this.programs.get(gatherListProgram, {});
-    const gSpec = { kind: p.cache.kind, dtype: p.dtype };
+    const gSpec = { kind: p.cache.kind, dtype: p.dtype, segs: caches.segs };
     const gProg = this.programs.get(gatherProgram, gSpec);
     const qProg = qCopy ? this.programs.get(gatherQProgram, {}) : undefined;
     const finProg = finish ? this.programs.get(gatherFinishProgram, { dtype: p.dtype }) : undefined;
@@ -883,7 +916,7 @@ export class WebGpuBackend implements Backend {
         rows, rowBase: r0, sQ: p.sQ, hQ: p.hQ, dQk: p.dQk, topk: p.topk, extraTopk: p.extraTopk,
         hasTopkLength: p.hasTopkLength ? 1 : 0, hasExtraTopkLength: p.hasExtraTopkLength ? 1 : 0,
         pageBlockSize: p.cache.pageBlockSize, extraPageBlockSize: p.extraCache?.pageBlockSize ?? 1,
-        blockStride: p.cache.blockStride, extraBlockStride: p.extraCache?.blockStride ?? 0, kOff, extraOff,
+        blockStride: p.cache.blockStride, extraBlockStride: p.extraCache?.blockStride ?? 0, kOff, extraOff, kPagesPerSeg, xPagesPerSeg,
         indOff: offs.indOff, extraIndOff: offs.extraIndOff, tlOff: offs.tlOff, extraTlOff: offs.extraTlOff, sinkOff: offs.sinkOff, hasSink: p.hasAttnSink ? 1 : 0,
         maxBlocks, btOff: ws.blockTable, seqOff: ws.cacheSeqlens, qOff: q.byteOffset / 4, outOff: out.byteOffset / 4, lseOff: lse.byteOffset / 4, posInfBits: 0x7f800000,
       }, this.gatherView);
@@ -891,7 +924,7 @@ export class WebGpuBackend implements Backend {
       const U = whole(this.gatherUniform);
       const passes: Pass[] = [
         { label: 'flashmla.gather.list', dispatches: [{ pipeline: listProg.pipeline, bindGroup: this.bindGroup(gatherListProgram.name, listProg.layout, [U, whole(idx), whole(dest), whole(words)]), groups: gatherListDispatch(rows, this.caps) }] },
-        { label: 'flashmla.gather', dispatches: [{ pipeline: gProg.pipeline, bindGroup: this.bindGroup(gatherProgram.name + gatherProgram.key(gSpec), gProg.layout, [U, whole(idx), whole(dest), whole(words), whole(k.buffer), whole(x.buffer), whole(pages)]), groups: gatherDispatch(rows, n, this.caps) }] },
+        { label: 'flashmla.gather', dispatches: [{ pipeline: gProg.pipeline, bindGroup: this.bindGroup(gatherProgram.name + gatherProgram.key(gSpec), gProg.layout, [U, whole(idx), whole(dest), whole(words), whole(pages), ...caches.bindings]), groups: gatherDispatch(rows, n, this.caps) }] },
       ];
       if (qProg && qg) {
         passes.push({ label: 'flashmla.gather.q', dispatches: [{ pipeline: qProg.pipeline, bindGroup: this.bindGroup(gatherQProgram.name, qProg.layout, [U, whole(q.buffer), whole(qg)]), groups: gatherQDispatch(rows, p.hQ, this.caps) }] });

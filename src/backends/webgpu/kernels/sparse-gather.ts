@@ -21,7 +21,7 @@ import type { SparseCacheKind } from '../../../core/sparse.js';
 import { defineParams } from '../params.js';
 import { type DeviceCaps, type Dispatch, type Program, foldDispatch, linearWorkgroupWgsl } from '../program.js';
 import { packWgsl } from './decode.js';
-import { tokenAddrWgsl } from './sparse.js';
+import { sparseCacheBindingsWgsl, tokenAddrWgsl } from './sparse.js';
 
 /** Keys a page of the gathered cache. */
 export const gatherPage = 64;
@@ -33,7 +33,8 @@ export const gatherParams = defineParams('GatherParams', [
   ['dQk', 'u32'], ['topk', 'u32'], ['extraTopk', 'u32'], ['hasTopkLength', 'u32'], ['hasExtraTopkLength', 'u32'],
   ['pageBlockSize', 'u32'], ['extraPageBlockSize', 'u32'],
   ['blockStride', 'u32', 'FP8: bytes; bf16/f16: elements'], ['extraBlockStride', 'u32'],
-  ['kOff', 'u32', 'FP8: byte offset of the cache in its buffer; bf16/f16: element offset'], ['extraOff', 'u32'],
+  ['kOff', 'u32', 'FP8: byte offset of the cache in its first binding; bf16/f16: element offset'], ['extraOff', 'u32'],
+  ['kPagesPerSeg', 'u32', 'pages a cache binding holds'], ['xPagesPerSeg', 'u32'],
   ['indOff', 'u32', 'offsets into idx (i32 elements)'], ['extraIndOff', 'u32'], ['tlOff', 'u32'], ['extraTlOff', 'u32'], ['sinkOff', 'u32'], ['hasSink', 'u32'],
   ['maxBlocks', 'u32', 'pages a row of the gathered cache'], ['btOff', 'u32', 'dense index words: block table'], ['seqOff', 'u32', 'dense index words: cache lengths'],
   ['qOff', 'u32', 'u32 words'], ['outOff', 'u32', 'u32 words'], ['lseOff', 'u32', 'f32 elements'], ['posInfBits', 'u32'],
@@ -123,24 +124,26 @@ export interface GatherSpec {
   kind: SparseCacheKind;
   /** The gathered cache's dtype (q's). */
   dtype: HalfDType;
+  /** Bindings of the main and the extra cache (kernels/sparse.ts sparseCacheBindingsWgsl). */
+  segs: { k: number; x: number };
 }
 
 /** An output word w (values 2w, 2w + 1) of the gathered token at a (tokenAddr), sel the cache. */
 function outWord(kind: SparseCacheKind): string {
   if (kind === 'bf16' || kind === 'f16') {
-    return `fn outWord(sel: u32, a: vec3<u32>, w: u32) -> u32 {
-  if (w < u.dQk / 2u) { return word(sel, a.x + w); }
+    return `fn outWord(sel: u32, a: vec4<u32>, w: u32) -> u32 {
+  if (w < u.dQk / 2u) { return word(sel, a.w, a.x + w); }
   return 0u;
 }`;
   }
   // NoPE pairs: a word of the cache holds two pairs (bytes 4j..4j+3), the pair's group scale at NoPE / TILE groups.
-  return `fn outWord(sel: u32, a: vec3<u32>, w: u32) -> u32 {
+  return `fn outWord(sel: u32, a: vec4<u32>, w: u32) -> u32 {
   if (w < NOPE / 2u) {
-    let x = word(sel, (a.x >> 2u) + (w >> 1u)) >> ((w & 1u) * 16u);
-    let s = scaleOf(sel, a.z, (2u * w) / TILE);
+    let x = word(sel, a.w, (a.x >> 2u) + (w >> 1u)) >> ((w & 1u) * 16u);
+    let s = scaleOf(sel, a.w, a.z, (2u * w) / TILE);
     return pack2(vec2<f32>(e4m3(x & 0xffu) * s, e4m3((x >> 8u) & 0xffu) * s));
   }
-  if (w < NOPE / 2u + 32u) { return word(sel, (a.y >> 2u) + w - NOPE / 2u); }
+  if (w < NOPE / 2u + 32u) { return word(sel, a.w, (a.y >> 2u) + w - NOPE / 2u); }
   return 0u;
 }`;
 }
@@ -148,14 +151,13 @@ function outWord(kind: SparseCacheKind): string {
 /** Step 2: the tokens into the gathered pages. */
 export const gatherProgram: Program<GatherSpec> = {
   name: 'sparse_gather',
-  key: (s) => `${s.kind}.${s.dtype}`,
+  key: (s) => `${s.kind}.${s.dtype}.k${s.segs.k}x${s.segs.x}`,
   source: (s) => `${header}
 @group(0) @binding(1) var<storage, read> idx: array<i32>;
 @group(0) @binding(2) var<storage, read> dest: array<i32>;
 @group(0) @binding(3) var<storage, read> words: array<i32>;
-@group(0) @binding(4) var<storage, read> kc: array<u32>;
-@group(0) @binding(5) var<storage, read> xc: array<u32>;
-@group(0) @binding(6) var<storage, read_write> g: array<u32>;
+@group(0) @binding(4) var<storage, read_write> g: array<u32>;
+${sparseCacheBindingsWgsl(5, s.segs)}
 ${packWgsl(s.dtype)}
 ${tokenAddrWgsl(s.kind)}
 ${outWord(s.kind)}

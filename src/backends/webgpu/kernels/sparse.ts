@@ -21,7 +21,8 @@ export const sparseParams = defineParams('SparseParams', [
   ['hasTopkLength', 'u32'], ['hasExtraTopkLength', 'u32'], ['hasSink', 'u32'],
   ['pageBlockSize', 'u32'], ['extraPageBlockSize', 'u32'],
   ['blockStride', 'u32', 'FP8: bytes; bf16/f16: elements'], ['extraBlockStride', 'u32'],
-  ['kOff', 'u32', 'FP8: byte offset of the cache in its buffer; bf16/f16: element offset'], ['extraOff', 'u32'],
+  ['kOff', 'u32', 'FP8: byte offset of the cache in its first binding; bf16/f16: element offset'], ['extraOff', 'u32'],
+  ['kPagesPerSeg', 'u32', 'pages a cache binding holds'], ['xPagesPerSeg', 'u32'],
   ['qOff', 'u32', 'u32 words'], ['outOff', 'u32', 'u32 words'], ['lseOff', 'u32', 'f32 elements'],
   ['indOff', 'u32', 'offsets into idx (i32 elements)'], ['extraIndOff', 'u32'], ['tlOff', 'u32'], ['extraTlOff', 'u32'], ['sinkOff', 'u32'],
   ['scale', 'f32'], ['posInfBits', 'u32'],
@@ -32,6 +33,8 @@ export interface SparseSpec {
   dtype: HalfDType;
   /** Heads a workgroup (G): 1, 2, 4 or 8 (chooseSparseHeads). */
   heads: SparseHeads;
+  /** Bindings of the main and the extra cache (sparseCacheBindingsWgsl). */
+  segs: { k: number; x: number };
 }
 
 export type SparseHeads = 1 | 2 | 4 | 8;
@@ -74,25 +77,52 @@ function unpack(dtype: HalfDType): string {
 }
 
 /**
- * Where a token of the cache kind lives (`tokenAddr`), and for FP8 kinds its bytes and scales decoded by bit operations
- * (`e4m3`, `scaleOf`). Shared with the gathered path (kernels/sparse-gather.ts); reads the uniform `u`'s cache fields
- * (kOff, extraOff, pageBlockSize, extraPageBlockSize, blockStride, extraBlockStride, dQk, posInfBits) and the bindings kc
- * (main cache, sel 1) and xc (extra cache, sel 2).
+ * The cache bindings of a sparse kernel from binding `first` on: kc0 .. kc{segs.k - 1} (main cache) and xc0 ..
+ * (extra cache), each a run of whole pages (WebGpuBackend.sparseCacheBindings; a cache over one binding's limit takes
+ * several), and `word(sel, g, i)`: u32 word i of segment g of the cache `sel` (1 main, 2 extra).
+ */
+export function sparseCacheBindingsWgsl(first: number, segs: { k: number; x: number }): string {
+  const decl = (name: string, n: number, at: number) => Array.from({ length: n }, (_, j) => `@group(0) @binding(${at + j}) var<storage, read> ${name}${j}: array<u32>;`).join('\n');
+  const pick = (name: string, n: number) => n === 1 ? `return ${name}0[i];`
+    : `switch g {\n${Array.from({ length: n }, (_, j) => j === n - 1 ? `    default: { return ${name}${j}[i]; }` : `    case ${j}u: { return ${name}${j}[i]; }`).join('\n')}\n  }`;
+  return `${decl('kc', segs.k, first)}
+${decl('xc', segs.x, first + segs.k)}
+fn word(sel: u32, g: u32, i: u32) -> u32 {
+  if (sel == 1u) { return kword(g, i); }
+  return xword(g, i);
+}
+fn kword(g: u32, i: u32) -> u32 {
+  ${pick('kc', segs.k)}
+}
+fn xword(g: u32, i: u32) -> u32 {
+  ${pick('xc', segs.x)}
+}`;
+}
+
+/**
+ * Where a token of the cache kind lives (`tokenAddr`: its addresses in its page's segment, the segment in .w), and for
+ * FP8 kinds its bytes and scales decoded by bit operations (`e4m3`, `scaleOf`). Shared with the gathered path
+ * (kernels/sparse-gather.ts); reads the uniform `u`'s cache fields (kOff, extraOff, pageBlockSize, extraPageBlockSize,
+ * blockStride, extraBlockStride, kPagesPerSeg, xPagesPerSeg, dQk, posInfBits) and `word` (sparseCacheBindingsWgsl).
  */
 export function tokenAddrWgsl(kind: SparseCacheKind): string {
-  const word = `fn word(sel: u32, i: u32) -> u32 { if (sel == 1u) { return kc[i]; } return xc[i]; }`;
+  // The token's page, its segment and the page's first byte / element there (the cache's offset counts in segment 0).
+  const page = `  let bs = select(u.extraPageBlockSize, u.pageBlockSize, sel == 1u);
+  let pps = select(u.xPagesPerSeg, u.kPagesPerSeg, sel == 1u);
+  let page = phys / bs;
+  let g = page / pps;
+  let base = select(0u, select(u.extraOff, u.kOff, sel == 1u), g == 0u) + (page - g * pps) * select(u.extraBlockStride, u.blockStride, sel == 1u);
+  let slot = phys % bs;`;
   if (kind === 'bf16' || kind === 'f16') {
-    return `${word}
-// a: the token's first u32 word.
-fn tokenAddr(sel: u32, phys: u32) -> vec3<u32> {
-  let off = select(u.extraOff, u.kOff, sel == 1u);
-  return vec3<u32>((off + phys * u.dQk) / 2u, 0u, 0u);
+    return `// a.x: the token's first u32 word in segment a.w.
+fn tokenAddr(sel: u32, phys: u32) -> vec4<u32> {
+${page}
+  return vec4<u32>((base + slot * u.dQk) / 2u, 0u, 0u, g);
 }`;
   }
   const v32 = kind === 'v32';
   const nope = v32 ? 512 : 448, tile = v32 ? 128 : 64;
-  return `${word}
-const NOPE: u32 = ${nope}u;
+  return `const NOPE: u32 = ${nope}u;
 const TILE: u32 = ${tile}u;
 // e4m3fn from its bits: S.EEEE.MMM, bias 7, no infinities, S.1111.111 = NaN.
 fn e4m3(b: u32) -> f32 {
@@ -102,21 +132,19 @@ fn e4m3(b: u32) -> f32 {
   if (e == 0u) { return select(1.0, -1.0, (b & 0x80u) != 0u) * f32(m) * ${2 ** -9}; }
   return bitcast<f32>(((b & 0x80u) << 24u) | ((e + 120u) << 23u) | (m << 20u));
 }
-fn byteAt(sel: u32, o: u32) -> u32 { return (word(sel, o >> 2u) >> ((o & 3u) * 8u)) & 0xffu; }
-fn scaleOf(sel: u32, s: u32, j: u32) -> f32 {
-${v32 ? '  return bitcast<f32>(word(sel, (s >> 2u) + j)); // 4 f32 scales'
-    : `  let b = byteAt(sel, s + j); // UE8M0: 2^(b - 127), 0xFF = NaN
+fn byteAt(sel: u32, g: u32, o: u32) -> u32 { return (word(sel, g, o >> 2u) >> ((o & 3u) * 8u)) & 0xffu; }
+fn scaleOf(sel: u32, g: u32, s: u32, j: u32) -> f32 {
+${v32 ? '  return bitcast<f32>(word(sel, g, (s >> 2u) + j)); // 4 f32 scales'
+    : `  let b = byteAt(sel, g, s + j); // UE8M0: 2^(b - 127), 0xFF = NaN
   if (b == 255u) { return bitcast<f32>(u.posInfBits | 0x00400000u); }
   if (b == 0u) { return bitcast<f32>(0x00400000u); }
   return bitcast<f32>(b << 23u);`}
 }
-// Byte offsets of the token's NoPE bytes, bf16 RoPE and scales.
-fn tokenAddr(sel: u32, phys: u32) -> vec3<u32> {
-  let bs = select(u.extraPageBlockSize, u.pageBlockSize, sel == 1u);
-  let base = select(u.extraOff, u.kOff, sel == 1u) + (phys / bs) * select(u.extraBlockStride, u.blockStride, sel == 1u);
-  let slot = phys % bs;
-${v32 ? '  let n = base + slot * 656u;\n  return vec3<u32>(n, n + 528u, n + 512u);'
-    : '  let n = base + slot * 576u;\n  return vec3<u32>(n, n + 448u, base + bs * 576u + slot * 8u);'}
+// Byte offsets (in segment .w) of the token's NoPE bytes, bf16 RoPE and scales.
+fn tokenAddr(sel: u32, phys: u32) -> vec4<u32> {
+${page}
+${v32 ? '  let n = base + slot * 656u;\n  return vec4<u32>(n, n + 528u, n + 512u, g);'
+    : '  let n = base + slot * 576u;\n  return vec4<u32>(n, n + 448u, base + bs * 576u + slot * 8u, g);'}
 }`;
 }
 
@@ -128,28 +156,28 @@ function tokenAccess(kind: SparseCacheKind): string {
   if (kind === 'bf16' || kind === 'f16') {
     return `${tokenAddrWgsl(kind)}
 ${unpack(kind).replace('unpack2', 'unpackK')}
-fn scores(sel: u32, a: vec3<u32>) -> array<f32, G> {
+fn scores(sel: u32, a: vec4<u32>) -> array<f32, G> {
   var acc = array<f32, G>();
   for (var w = 0u; w < u.dQk / 2u; w++) {
-    let k = unpackK(word(sel, a.x + w));
+    let k = unpackK(word(sel, a.w, a.x + w));
     for (var g = 0u; g < G; g++) { acc[g] += qs[g * QS + 2u * w] * k.x + qs[g * QS + 2u * w + 1u] * k.y; }
   }
   return acc;
 }
-fn vcols(sel: u32, a: vec3<u32>, c0: u32) -> array<f32, 8> {
+fn vcols(sel: u32, a: vec4<u32>, c0: u32) -> array<f32, 8> {
   var v: array<f32, 8>;
-  for (var w = 0u; w < 4u; w++) { let k = unpackK(word(sel, a.x + c0 / 2u + w)); v[2u * w] = k.x; v[2u * w + 1u] = k.y; }
+  for (var w = 0u; w < 4u; w++) { let k = unpackK(word(sel, a.w, a.x + c0 / 2u + w)); v[2u * w] = k.x; v[2u * w + 1u] = k.y; }
   return v;
 }`;
   }
   return `${tokenAddrWgsl(kind)}
-fn scores(sel: u32, a: vec3<u32>) -> array<f32, G> {
+fn scores(sel: u32, a: vec4<u32>) -> array<f32, G> {
   var acc = array<f32, G>();
   for (var j = 0u; j < NOPE / TILE; j++) {
     var part = array<f32, G>(); // zeroed on every tile: written out (lavapipe kept the last tile's sums under a bare declaration)
     for (var w = 0u; w < TILE / 4u; w++) {
       let d = j * TILE + 4u * w;
-      let x = word(sel, (a.x + d) >> 2u);
+      let x = word(sel, a.w, (a.x + d) >> 2u);
       let k0 = e4m3(x & 0xffu);
       let k1 = e4m3((x >> 8u) & 0xffu);
       let k2 = e4m3((x >> 16u) & 0xffu);
@@ -159,28 +187,28 @@ fn scores(sel: u32, a: vec3<u32>) -> array<f32, G> {
         part[g] += qs[q] * k0 + qs[q + 1u] * k1 + qs[q + 2u] * k2 + qs[q + 3u] * k3;
       }
     }
-    let sj = scaleOf(sel, a.z, j);
+    let sj = scaleOf(sel, a.w, a.z, j);
     for (var g = 0u; g < G; g++) { acc[g] += part[g] * sj; }
   }
   for (var w = 0u; w < 32u; w++) {
-    let x = word(sel, (a.y >> 2u) + w);
+    let x = word(sel, a.w, (a.y >> 2u) + w);
     let r0 = bitcast<f32>(x << 16u);
     let r1 = bitcast<f32>(x & 0xffff0000u);
     for (var g = 0u; g < G; g++) { acc[g] += qs[g * QS + NOPE + 2u * w] * r0 + qs[g * QS + NOPE + 2u * w + 1u] * r1; }
   }
   return acc;
 }
-fn vcols(sel: u32, a: vec3<u32>, c0: u32) -> array<f32, 8> {
+fn vcols(sel: u32, a: vec4<u32>, c0: u32) -> array<f32, 8> {
   var v: array<f32, 8>;
   if (c0 < NOPE) {
-    let s = scaleOf(sel, a.z, c0 / TILE);
+    let s = scaleOf(sel, a.w, a.z, c0 / TILE);
     for (var w = 0u; w < 2u; w++) {
-      let x = word(sel, ((a.x + c0) >> 2u) + w);
+      let x = word(sel, a.w, ((a.x + c0) >> 2u) + w);
       for (var k = 0u; k < 4u; k++) { v[4u * w + k] = e4m3((x >> (8u * k)) & 0xffu) * s; }
     }
   } else {
     for (var w = 0u; w < 4u; w++) {
-      let x = word(sel, (a.y >> 2u) + (c0 - NOPE) / 2u + w);
+      let x = word(sel, a.w, (a.y >> 2u) + (c0 - NOPE) / 2u + w);
       v[2u * w] = bitcast<f32>(x << 16u);
       v[2u * w + 1u] = bitcast<f32>(x & 0xffff0000u);
     }
@@ -191,22 +219,21 @@ fn vcols(sel: u32, a: vec3<u32>, c0: u32) -> array<f32, 8> {
 
 export const sparseProgram: Program<SparseSpec> = {
   name: 'mla_sparse_decode',
-  key: (s) => `${s.kind}.${s.dtype}.g${s.heads}`,
+  key: (s) => `${s.kind}.${s.dtype}.g${s.heads}.k${s.segs.k}x${s.segs.x}`,
   source: (s) => `${sparseParams.wgsl}
 @group(0) @binding(0) var<uniform> u: SparseParams;
 @group(0) @binding(1) var<storage, read> idx: array<i32>;
 @group(0) @binding(2) var<storage, read> qb: array<u32>;
-@group(0) @binding(3) var<storage, read> kc: array<u32>;
-@group(0) @binding(4) var<storage, read> xc: array<u32>;
-@group(0) @binding(5) var<storage, read_write> out: array<u32>;
-@group(0) @binding(6) var<storage, read_write> lse: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<u32>;
+@group(0) @binding(4) var<storage, read_write> lse: array<f32>;
+${sparseCacheBindingsWgsl(5, s.segs)}
 const NEG: f32 = ${negBig};
 const G: u32 = ${s.heads}u; // heads a workgroup
 const QS: u32 = ${sparseMaxDqk}u; // qs's stride between heads
 var<workgroup> qs: array<f32, ${s.heads * sparseMaxDqk}>;
 var<workgroup> sc: array<f32, ${s.heads * 64}>; // head g's score of entry k at g * 64 + k
 var<workgroup> tsel: array<u32, 64>; // 0: invalid entry, 1: main cache, 2: extra cache
-var<workgroup> taddr: array<vec3<u32>, 64>;
+var<workgroup> taddr: array<vec4<u32>, 64>;
 ${unpack(s.dtype)}
 ${packWgsl(s.dtype)}
 ${nanWgsl(s.dtype, 'u.posInfBits')}
