@@ -160,7 +160,8 @@ export function uploadFp8Cache(backend: Backend, t: Tensor): Tensor {
   const src = t.host() as Uint8Array;
   const all = (t.data as Uint8Array).subarray(t.offset, t.offset + bytes);
   if (all.length < bytes) throw invalidArgument('kCache', `storage of ${bytes} bytes`, String(src.length));
-  const d = backend.upload(fromArray('fp8_e4m3', [bytes], all));
+  // (uploaded as [numBlocks, stride]: a backend that splits a large tensor between outer rows then splits it between blocks)
+  const d = backend.upload(fromArray('fp8_e4m3', [t.shape[0], bytes / t.shape[0]], all));
   return new Tensor('fp8_e4m3', t.shape, d.data, d.offset);
 }
 

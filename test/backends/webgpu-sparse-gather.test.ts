@@ -13,7 +13,7 @@ import { tolerances } from '../support/compare.js';
 import { e4m3PatternsThrough, runRandomSparse } from '../support/sparse-random.js';
 
 let f32: WebGpuBackend | undefined, emu: WebGpuBackend | undefined, small: WebGpuBackend | undefined, direct: WebGpuBackend | undefined;
-let directSmall: WebGpuBackend | undefined, why = '';
+let directSmall: WebGpuBackend | undefined, chunked: WebGpuBackend | undefined, why = '';
 before(async () => {
   try {
     f32 = await createNodeWebGpuBackend({ sparsePath: 'gather', decodePath: 'f32' });
@@ -23,13 +23,15 @@ before(async () => {
     small = await createNodeWebGpuBackend({ device: f32.device, sparsePath: 'gather', decodePath: 'f32', maxBindingBytes: 1 << 18, numSms: 1 });
     direct = await createNodeWebGpuBackend({ device: f32.device, sparsePath: 'direct' });
     directSmall = await createNodeWebGpuBackend({ device: f32.device, sparsePath: 'direct', maxBindingBytes: 1 << 18 });
+    // buffers of at most 512 KiB too: a large cache is several GPUBuffers (split between pages), bound page run by run
+    chunked = await createNodeWebGpuBackend({ device: f32.device, sparsePath: 'gather', decodePath: 'f32', maxBindingBytes: 1 << 18, maxBufferBytes: 1 << 19, numSms: 1 });
   } catch (e) {
     why = `no WebGPU adapter with shader-f16 (${(e as Error).message.split('\n')[0]})`;
   }
 });
-after(() => { small?.dispose(); emu?.dispose(); direct?.dispose(); directSmall?.dispose(); f32?.dispose(); });
+after(() => { small?.dispose(); emu?.dispose(); direct?.dispose(); directSmall?.dispose(); chunked?.dispose(); f32?.dispose(); });
 function need(t: { skip: (m?: string) => void }): boolean {
-  if (f32 && emu && small && direct && directSmall) return true;
+  if (f32 && emu && small && direct && directSmall && chunked) return true;
   if (process.env.CI) assert.fail(`WebGPU gathered sparse suite cannot run in CI: ${why}`);
   t.skip(why);
   return false;
@@ -88,9 +90,9 @@ describe('webgpu sparse, gathered path: random cases vs the float64 reference', 
     }
     assert.ok(multi >= 4, `${multi} of 8 cases ran in more than one chunk`);
   });
-  test('caches over several bindings (256 KiB each): 16 cases on the direct kernel, the same 16 gathered', async (t) => {
+  test('caches over several bindings (256 KiB each): 16 cases on the direct kernel, the same 16 gathered, and in buffers of 512 KiB', async (t) => {
     if (!need(t)) return;
-    for (const be of [directSmall!, small!]) {
+    for (const be of [directSmall!, small!, chunked!]) {
       const c = spy(be);
       for (let seed = 601; seed <= 616; seed++) await runRandomSparse(seed, be, tolerances.webgpu, [kinds[seed % 4]], false);
       assert.ok(c.segmented >= 4, `${c.segmented} of 16 cases bound their cache in more than one binding`);
