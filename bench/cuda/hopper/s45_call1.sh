@@ -6,7 +6,7 @@
 #   OUT=$OUT bash bench/cuda/hopper/s45_call1.sh     (carry .ghc as .gpu-host and .devstage; PACK names the stage)
 set -uo pipefail
 source bench/cuda/hopper/s29_common.sh && s29_unpack "${PACK:-.devstage/s45.tar.xz}"
-export FLASHMLA_GOLDEN=$PWD/test/fixtures/golden
+export FLASHMLA_GOLDEN=$PWD/test/fixtures/golden FLASHMLA_GOLDEN_SPARSE=$PWD/test/fixtures/golden-sparse
 W=/tmp/s45; rm -rf $W; mkdir -p $W
 T0=$(date +%s); ts() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
 # lim MAX: a step's timeout, MAX seconds or what is left of the call's 570 s (0: skip the step)
