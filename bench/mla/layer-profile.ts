@@ -12,6 +12,7 @@ import { benchLayer, benchShape } from './setup.js';
 const { values: v } = parseArgs({ options: {
   shape: { type: 'string', default: 'v3' }, batch: { type: 'string', default: '64' }, context: { type: 'string', default: '4096' },
   backend: { type: 'string', default: 'webgpu' }, reps: { type: 'string', default: '5' }, chain: { type: 'string' }, json: { type: 'string' }, precision: { type: 'string', default: 'f32' },
+  'batch-step': { type: 'string', default: '0' },
 } });
 const c = benchShape(v.shape!);
 const b = Number(v.batch), ctx = Number(v.context), reps = Number(v.reps), chain = Number(v.chain ?? v.reps);
@@ -41,7 +42,7 @@ be0.decode = (l: unknown) => {
   return decodeOf(l);
 };
 const run = (cl: (typeof calls)[number]) => cl.name === ('decode' as keyof MlaDeviceOps) ? decodeOf(cl.args[0]) : (ops[cl.name] as (...a: unknown[]) => void)(...cl.args);
-const { cache, layer, ids, hidden: x } = benchLayer(backend, c, { batch: b, context: ctx, extraTokens: 16 * reps + 2 * chain + 1016, precision: v.precision as 'f32' | 'bf16' });
+const { cache, layer, ids, hidden: x } = benchLayer(backend, c, { batch: b, context: ctx, extraTokens: 16 * reps + 2 * chain + 1016, precision: v.precision as 'f32' | 'bf16', batchStep: v['batch-step'] === '1' });
 // Warm-up until the GPU's clocks have risen (session 42 call 5: the H200 under Dawn ran a process's first steps at its
 // 345 MHz idle clock, 4x their time): steps for 3 s, at most 1000 (bench/mla/layer.ts does the same).
 const tw = performance.now();
@@ -172,7 +173,7 @@ console.log(`replayed step chained: ${replayChainedMs.toFixed(3)} ms a step over
 const sy: number[] = [];
 for (let r = 0; r < 10; r++) { const t0 = performance.now(); await backend.synchronize(); sy.push(performance.now() - t0); }
 steps.sort((p, q) => p - q); sy.sort((p, q) => p - q);
-const res = { shape: v.shape, batch: b, context: ctx, backend: backend.info.device, precision: v.precision, step_median_ms: steps[steps.length >> 1], step_min_ms: steps[0],
+const res = { shape: v.shape, batch_step: v['batch-step'] === '1', batch: b, context: ctx, backend: backend.info.device, precision: v.precision, step_median_ms: steps[steps.length >> 1], step_min_ms: steps[0],
   ops_sum_ms: sum, sync_median_ms: sy[5], step_parts: stepParts, device_steps: devSteps, chained_step_ms: chainedMs, replay_chained_ms: replayChainedMs, download_idle_ms: dl, io_ms: io, read_back: readBack, ops: opRows, date: new Date().toISOString() };
 console.log(JSON.stringify({ ...res, ops: undefined }));
 if (v.json) writeFileSync(v.json, JSON.stringify(res, null, 1));

@@ -15,10 +15,10 @@ export function benchShape(name: string): MlaConfig {
   return c;
 }
 
-export function benchLayer(backend: Backend, c: MlaConfig, o: { batch: number; context: number; extraTokens: number; precision?: 'f32' | 'bf16' | 'host' }) {
+export function benchLayer(backend: Backend, c: MlaConfig, o: { batch: number; context: number; extraTokens: number; precision?: 'f32' | 'bf16' | 'host'; batchStep?: boolean }) {
   const page = 64, b = o.batch, ctx = o.context;
   const cache = new KvCacheManager({ backend, numBlocks: b * Math.ceil((ctx + o.extraTokens) / page), pageBlockSize: page, dtype: 'bf16' });
-  const layer = new MlaAttention(c, randomWeights(c, 1, 0.02), { cache, precision: o.precision });
+  const layer = new MlaAttention(c, randomWeights(c, 1, 0.02), { cache, precision: o.precision, batchStep: o.batchStep });
   const ids: number[] = [];
   // One random block of 1024 latent rows, appended over and over: the values do not change the timing, and
   // generating b * context fresh rows in JS would take longer than the benchmark.

@@ -195,6 +195,10 @@ describe('webgpu batch: the MLA layer step', () => {
   // adapter. So two things changed at once. The test now runs the step three ways, the suite's backend batched and
   // unbatched and the second backend unbatched, and names every pair that differs; the next test checks that the
   // second backend sees the same abilities and decode path. On the H200 these two say which of the two it was.
+  // Session 45 (H200, call 2): batched and unbatched on the suite's backend gave the same bits; the second backend
+  // differed from both from token 1, and its caps lacked subgroupMatrixF16 (Dawn's device.adapterInfo has no
+  // subgroupMatrixConfigs there), so it ran another decode kernel. Fixed in webgpu/index.ts (the adapter information of
+  // the devices the library requests is remembered); the todo goes once a GPU run shows no differing pair.
   test('a device step wrapped in backend.batch gives the bits of the same step unbatched', async (t) => {
     const be = need(t);
     if (!be) return;

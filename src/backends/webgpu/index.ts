@@ -27,10 +27,25 @@ const wantedLimits = [
   'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX',
 ] as const;
 
+/**
+ * The adapter information of the devices this module requested. A backend made later on such a device alone
+ * (`createWebGpuBackend({ device })`) reads it from here: Dawn's `device.adapterInfo` has no `subgroupMatrixConfigs` on
+ * the H200 (session 45), so such a backend saw no subgroup matrices and ran another decode kernel than the first
+ * backend of the device (session 43's "batched step" mismatch was this).
+ */
+const adapterInfoOf = new WeakMap<GPUDevice, GPUAdapterInfo>();
+
+type InfoWithMatrices = GPUAdapterInfo & { subgroupMinSize?: number; subgroupMatrixConfigs?: unknown[] };
+
+/** The adapter information a backend on `device` goes by: the adapter's, the one recorded for the device, else the device's. */
+function adapterInfo(device: GPUDevice, adapter?: GPUAdapter): InfoWithMatrices | undefined {
+  return (adapter?.info ?? adapterInfoOf.get(device) ?? (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo) as InfoWithMatrices | undefined;
+}
+
 /** The device's abilities as code generation sees them. */
 export function capsOf(device: GPUDevice, adapter?: GPUAdapter): DeviceCaps {
   const lim = device.limits;
-  const info = (adapter?.info ?? (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo) as (GPUAdapterInfo & { subgroupMinSize?: number; subgroupMatrixConfigs?: unknown[] }) | undefined;
+  const info = adapterInfo(device, adapter);
   const matrix = device.features.has('chromium-experimental-subgroup-matrix' as GPUFeatureName) && device.features.has('shader-f16') ? pickSubgroupMatrix(info?.subgroupMatrixConfigs) : undefined;
   const sgMin = info?.subgroupMinSize ?? (lim as unknown as { minSubgroupSize?: number }).minSubgroupSize ?? 4;
   return {
@@ -75,10 +90,11 @@ export async function createWebGpuBackend(opts: CreateWebGpuBackendOptions = {})
     const requiredLimits: Record<string, number> = {};
     for (const k of wantedLimits) requiredLimits[k] = adapter.limits[k];
     device = await adapter.requestDevice({ label: 'flashmla', requiredFeatures, requiredLimits });
+    adapterInfoOf.set(device, adapter.info);
     ownsDevice = true;
   }
   const caps = capsOf(device, adapter);
-  const info = adapter?.info;
+  const info = adapterInfo(device, adapter);
   const backend = new WebGpuBackend(device, caps, describe(info), { ...opts, ownsDevice: opts.ownsDevice ?? ownsDevice });
   if (opts.numSms === undefined) {
     // WebGPU hides the processor count; a CPU adapter wants few parts, a discrete GPU many.

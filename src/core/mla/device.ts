@@ -64,6 +64,8 @@ export class DeviceMlaStep {
   private readonly w: Record<string, Tensor> = {};
   private buf?: Buffers;
   private readonly wType: 'f32' | 'bf16';
+  /** Record a step's kernels in one backend.batch (MlaAttentionOptions.batchStep). */
+  batchStep = false;
 
   constructor(private readonly c: MlaConfig, weights: MlaWeights, wUKT: Float32Array, private readonly cache: KvCacheManager,
     invFreq: Float32Array, private readonly attentionFactor: number, private readonly softmaxScale: number,
@@ -156,9 +158,9 @@ export class DeviceMlaStep {
     const t = this.buffers(M);
     const positions = new Tensor('i32', [M], t.idx.data, t.idx.offset), slots = new Tensor('i32', [M], t.idx.data, t.idx.offset + M);
     be.write(t.idx, fromArray('i32', [2 * M], idx));
-    // Not in one batch (backend.batch): batched, the step gave other bits than unbatched on the H200 (session 43, call
-    // 1: from the third token of a 3-token prefill on, ~2^-8 relative; identical on lavapipe; batched decodes and layer
-    // ops alone were identical on the H200), cause not found. A caller may still wrap forward() in backend.batch.
+    // In one batch only when asked (MlaAttentionOptions.batchStep): session 43 saw other bits batched on the H200, which
+    // session 45 traced to the comparison's second backend running another decode kernel, not to the batching.
+    if (this.batchStep && be.batch) return be.batch(() => this.queueKernels(t, ids, n, putHidden, positions, slots));
     return this.queueKernels(t, ids, n, putHidden, positions, slots);
   }
 

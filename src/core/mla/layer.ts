@@ -31,6 +31,13 @@ export interface MlaAttentionOptions {
    * runs the element-wise steps on the host as other backends.
    */
   precision?: 'f32' | 'bf16' | 'host';
+  /**
+   * The device-resident step's kernels recorded in one backend.batch (WebGPU: one submission a step) instead of one
+   * submission a kernel. Default off: session 43 saw the batched step's bits differ on the H200; session 45 found that
+   * run compared two backends of which one saw no subgroup matrices (batched and unbatched on one backend agree), and
+   * the default waits for the layer profile's A/B (bench/mla/layer-profile.ts --batch-step).
+   */
+  batchStep?: boolean;
 }
 
 /**
@@ -122,6 +129,7 @@ export class MlaAttention {
     }
     if (precision !== 'host') {
       this.device = new DeviceMlaStep(config, weights, this.wUKT, this.cache, this.invFreq, this.attentionFactor, this.softmaxScale, precision);
+      this.device.batchStep = opts.batchStep ?? false;
     }
   }
 
