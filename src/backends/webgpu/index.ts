@@ -13,6 +13,11 @@ export { combineProgram } from './kernels/combine.js';
 export { type DecodePath, chooseDecodePath } from './kernels/path.js';
 
 export interface CreateWebGpuBackendOptions extends WebGpuBackendOptions {
+  /**
+   * An existing device. One this library requested (another backend's) is recognised; for a device of your own, pass
+   * its `adapter` too: Dawn's `device.adapterInfo` lacks the subgroup-matrix configurations, and without them the
+   * backend would not run the matrix kernel.
+   */
   device?: GPUDevice;
   adapter?: GPUAdapter;
   gpu?: GPU;
