@@ -864,7 +864,8 @@ export class WebGpuBackend implements Backend {
     const n = p.topk + p.extraTopk, rowBytes = Math.max(1, Math.ceil(n / gatherPage)) * gatherPage * gatherRow * 2;
     const limit = Math.min(this.maxBindingBytes, 1 << 30);
     const parts = numSmPartsFor(this.info.numSms, p.hQ, 1), accRowBytes = p.hQ * (dV + 1) * 4;
-    return Math.min(p.b * p.sQ, Math.floor(limit / rowBytes), Math.floor(limit / accRowBytes) - parts);
+    // (the padded q copy, hQ x 1152 bytes a row, too; - 1: the lse block's padding)
+    return Math.min(p.b * p.sQ, Math.floor(limit / rowBytes), Math.floor(limit / (p.hQ * gatherRow * 2)), Math.floor(limit / accRowBytes) - parts - 1);
   }
 
   private decodeSparseGathered(l: SparseCall): void {
