@@ -8,15 +8,15 @@ source bench/cuda/hopper/s29_common.sh && s29_unpack "${PACK:-.devstage/s45.tar.
 export FLASHMLA_GOLDEN=$PWD/test/fixtures/golden FLASHMLA_GOLDEN_SPARSE=$PWD/test/fixtures/golden-sparse
 W=/tmp/s45c3; rm -rf $W; mkdir -p $W
 T0=$(date +%s); ts() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
-lim() { local left=$(( 380 - ($(date +%s) - T0) )); [ $left -lt 15 ] && echo 1 || echo $(( left < $1 ? left : $1 )); }
+lim() { local left=$(( 290 - ($(date +%s) - T0) )); [ $left -lt 15 ] && echo 1 || echo $(( left < $1 ? left : $1 )); }
 for t in webgpu-batch webgpu-sparse webgpu-sparse-gather; do
-  timeout -k 5 $(lim 90) node --test build/test/backends/$t.test.js > $W/$t.tap 2>&1; echo "$t rc $?"
+  timeout -k 5 $(lim 70) node --test build/test/backends/$t.test.js > $W/$t.tap 2>&1; echo "$t rc $?"
   grep -E "^# (pass|fail|skipped|todo)|^\s*not ok|differ|vs " $W/$t.tap | cut -c1-240 | head -12
 done
 ts "tests done"
 for arm in off on off on; do
   n=$(ls $W | grep -c "^prof-$arm") ; bs=$([ $arm = on ] && echo 1 || echo 0)
-  timeout -k 5 $(lim 75) node build/bench/mla/layer-profile.js --backend webgpu --precision f32 --shape v3 --batch 64 --context 4096 --reps 5 --chain 20 --batch-step $bs --json "$W/prof-$arm-$n.json" > "$W/prof-$arm-$n.txt" 2>&1
+  timeout -k 5 $(lim 55) node build/bench/mla/layer-profile.js --backend webgpu --precision f32 --shape v3 --batch 64 --context 4096 --reps 5 --chain 20 --batch-step $bs --json "$W/prof-$arm-$n.json" > "$W/prof-$arm-$n.txt" 2>&1
   echo "profile batch-step $arm #$n rc $?"; grep -E "chained|step median|median" "$W/prof-$arm-$n.txt" | head -4
 done
 ts "end"
