@@ -158,8 +158,7 @@ export class DeviceMlaStep {
     const t = this.buffers(M);
     const positions = new Tensor('i32', [M], t.idx.data, t.idx.offset), slots = new Tensor('i32', [M], t.idx.data, t.idx.offset + M);
     be.write(t.idx, fromArray('i32', [2 * M], idx));
-    // In one batch only when asked (MlaAttentionOptions.batchStep): session 43 saw other bits batched on the H200, which
-    // session 45 traced to the comparison's second backend running another decode kernel, not to the batching.
+    // In one batch only when asked (MlaAttentionOptions.batchStep: the same bits; faster chained, slower synchronized).
     if (this.batchStep && be.batch) return be.batch(() => this.queueKernels(t, ids, n, putHidden, positions, slots));
     return this.queueKernels(t, ids, n, putHidden, positions, slots);
   }

@@ -33,9 +33,12 @@ export interface MlaAttentionOptions {
   precision?: 'f32' | 'bf16' | 'host';
   /**
    * The device-resident step's kernels recorded in one backend.batch (WebGPU: one submission a step) instead of one
-   * submission a kernel. Default off: session 43 saw the batched step's bits differ on the H200; session 45 found that
-   * run compared two backends of which one saw no subgroup matrices (batched and unbatched on one backend agree), and
-   * the default waits for the layer profile's A/B (bench/mla/layer-profile.ts --batch-step).
+   * submission a kernel; the same bits either way (session 45: session 43's H200 difference came from a second backend
+   * that saw no subgroup matrices). Default off. H200, V3-shaped layer, b 64, context 4096, f32
+   * (bench/mla/layer-profile.ts --batch-step, three pairs): steps chained with forwardDevice 0.96x the time (2.59-2.60
+   * against 2.67-2.75 ms), but a single synchronized step (forward(): upload, step, download) 1.05-1.25x slower
+   * (3.55-4.17 against 3.31-3.77 ms), since the GPU starts only once the whole step is recorded. Worth it for chains
+   * of device steps; not for the step-and-read loop most decoders run.
    */
   batchStep?: boolean;
 }
