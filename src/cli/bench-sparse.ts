@@ -319,7 +319,7 @@ export async function benchSparse(argv: string[]): Promise<void> {
     if (proto && !proto.matched) p.done(`warning: FlashMLA's times are ${proto.flashmla}, ours ${ours}: the ratios mix two protocols (bench/cuda/flashmla_sparse_protocols.py adds FlashMLA back to back, and replayed from a CUDA graph with --graph-calls)`);
     // Session 45 (H200): the gathered path's MODEL1 rows back to back took 2-4x their time chained (one short call a
     // repetition leaves the GPU idle between calls; Dawn's first steps ran at the idle clock in session 42).
-    if (backend.kind === 'webgpu' && !chainCalls && !flushMb) p.done('note: WebGPU back to back times one call a repetition; on the H200 short calls ran 2-4x slower so than chained (--chain-calls 10, compared with FlashMLA\'s graph replay)');
+    if (backend.kind === 'webgpu' && !chainCalls && !flushMb) p.done('note: WebGPU back to back times one call a repetition; on the H200 short calls ran 2-4x slower that way than chained (--chain-calls 10, compared with FlashMLA\'s graph replay)');
     const rows: Row[] = [];
     const denseHeads = (stringArg(v['dense-heads']) ?? '16,32').split(',').map((x) => intArg('dense-heads', x.trim(), 16, 1, 4096));
     const runs = v['dense-only'] ? [] : precisions.flatMap((precision) => shapes.map((s) => ({ s, precision })));

@@ -44,9 +44,9 @@ function need(t: { skip: (m?: string) => void }): boolean {
 function spy(be: WebGpuBackend) {
   const c = { calls: 0, chunks: 0, segmented: 0 };
   type Caches = { segs: { k: number; x: number } };
-  const anyBe = be as unknown as { decodeSparseGathered: (l: unknown) => void; record: (w: { label: string }) => void; sparseCaches: (l: unknown, f: number) => Caches };
+  const anyBe = be as unknown as { decodeSparseGathered: (l: unknown, chunk: number) => void; record: (w: { label: string }) => void; sparseCaches: (l: unknown, f: number) => Caches };
   const call = anyBe.decodeSparseGathered.bind(be), rec = anyBe.record.bind(be), caches = anyBe.sparseCaches.bind(be);
-  anyBe.decodeSparseGathered = (l) => { c.calls++; call(l); };
+  anyBe.decodeSparseGathered = (l, chunk) => { c.calls++; call(l, chunk); };
   anyBe.record = (w) => { if (w.label === 'flashmla.sparse.gathered') c.chunks++; rec(w); };
   anyBe.sparseCaches = (l, f) => { const r = caches(l, f); if (r.segs.k > 1) c.segmented++; return r; };
   return c;

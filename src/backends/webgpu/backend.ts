@@ -740,7 +740,8 @@ export class WebGpuBackend implements Backend {
     this.live();
     const p = l.problem;
     if (p.dQk > sparseMaxDqk || p.dQk % 2 !== 0) throw invalidArgument('q', `an even dQk <= ${sparseMaxDqk} on WebGPU`, String(p.dQk));
-    if (this.sparseGathers(p) && this.gatherChunkRows(p) >= 1) return this.decodeSparseGathered(l);
+    const chunk = this.sparseGathers(p) ? this.gatherChunkRows(p) : 0;
+    if (chunk >= 1) return this.decodeSparseGathered(l, chunk);
     const caches = this.sparseCaches(l, 4);
     const spec = { kind: p.cache.kind, dtype: p.dtype, heads: chooseSparseHeads(p, this.info.numSms, this.caps, this.opts.sparseHeads), segs: caches.segs };
     const prog = this.programs.get(sparseProgram, spec);
@@ -824,7 +825,7 @@ export class WebGpuBackend implements Backend {
   private readonly gatherView = new DataView(this.gatherBytes);
   /** The gathered path's scratch, grown as needed: entry slots, dense index words, pages, padded q, the dense lse. */
   private readonly gatherBufs = new Map<string, GPUBuffer>();
-  /** Dense plans of the gathered path by (rows, list length, heads, SM parts): uniform lengths only. */
+  /** Dense plans of the gathered path by (rows, heads, pages a row, list length): rows of one planned length only. */
   private readonly gatherPlans = new Map<string, { plan: DecodePlan; meta: Int32Array; numSplits: Int32Array }>();
 
   private gatherBuf(name: string, bytes: number): GPUBuffer {
@@ -861,17 +862,17 @@ export class WebGpuBackend implements Backend {
    * binding (1 GiB at most). Below 1 (a single row's pages over the limit) the call runs the direct kernel.
    */
   private gatherChunkRows(p: SparseProblem): number {
-    const n = p.topk + p.extraTopk, rowBytes = Math.max(1, Math.ceil(n / gatherPage)) * gatherPage * gatherRow * 2;
+    const { rowBytes } = gatherRows(p);
     const limit = Math.min(this.maxBindingBytes, 1 << 30);
     const parts = numSmPartsFor(this.info.numSms, p.hQ, 1), accRowBytes = p.hQ * (dV + 1) * 4;
     // (the padded q copy, hQ x 1152 bytes a row, too; - 1: the lse block's padding)
     return Math.min(p.b * p.sQ, Math.floor(limit / rowBytes), Math.floor(limit / (p.hQ * gatherRow * 2)), Math.floor(limit / accRowBytes) - parts - 1);
   }
 
-  private decodeSparseGathered(l: SparseCall): void {
+  /** The gathered path, `chunk` query rows a submission (gatherChunkRows). */
+  private decodeSparseGathered(l: SparseCall, chunk: number): void {
     const p = l.problem;
-    const rowsAll = p.b * p.sQ, n = p.topk + p.extraTopk, maxBlocks = Math.max(1, Math.ceil(n / gatherPage));
-    const rowBytes = maxBlocks * gatherPage * gatherRow * 2, chunk = this.gatherChunkRows(p);
+    const rowsAll = p.b * p.sQ, { n, maxBlocks, rowBytes } = gatherRows(p);
     const needQ = p.dQk !== gatherRow;
     const finish = p.sQ > 1 || p.hasAttnSink;
     const q = this.single(l.q, 'q'), out = this.single(l.out, 'out'), lse = this.single(l.lse, 'lse');
@@ -903,7 +904,7 @@ export class WebGpuBackend implements Backend {
         lengths[r] = main + extra;
         if (lengths[r] !== lengths[0]) uniform = false;
       }
-      const { plan, meta, numSplits } = this.gatherPlan(rows, p.hQ, maxBlocks, lengths, uniform && !hostLen && !hostExtra);
+      const { plan, meta, numSplits } = this.gatherPlan(rows, p.hQ, maxBlocks, lengths, uniform);
       this.ensureWorkspace(plan);
       const ws = plan.workspace;
       const words = this.gatherBuf('words', ws.indexWords * 4);
@@ -1176,6 +1177,12 @@ export class WebGpuBackend implements Backend {
     this.ring?.destroy();
     if (this.opts.ownsDevice) this.device.destroy();
   }
+}
+
+/** A gathered row's entries (main + extra list), its 64-key pages and their bytes. */
+function gatherRows(p: Pick<SparseProblem, 'topk' | 'extraTopk'>) {
+  const n = p.topk + p.extraTopk, maxBlocks = Math.max(1, Math.ceil(n / gatherPage));
+  return { n, maxBlocks, rowBytes: maxBlocks * gatherPage * gatherRow * 2 };
 }
 
 /** Word offsets of a sparse call's index workspace: indices | extraIndices | topkLength | extraTopkLength | attnSink. */
