@@ -81,3 +81,58 @@ fn store_Sc(off: u32, m: SmResult, colMajor: bool, stride: u32) {
 }
 `;
 }
+
+/**
+ * The GEMM path's GPU WGSL (kernels/decode-gemm.ts, not emulated) with working subgroup-matrix stubs, as
+ * functionalMatrixWgsl does for v5: each lane holds whole 16 x 16 matrices and computes whole products; a store writes
+ * element i from lane i % 32 only. Loads from qp / P (left) and kT / vT (right), stores to S and sc.
+ */
+export function functionalGemmWgsl(src: string): string {
+  const mainAt = src.indexOf('@builtin(local_invocation_index) t: u32) {');
+  assert.ok(mainAt > 0, 'the entry point takes t');
+  const open = src.indexOf('{', mainAt) + 1;
+  const body = (src.slice(0, open) + '\n  smLane = t % 32u;' + src.slice(open))
+    .replace('enable chromium_experimental_subgroup_matrix;\ndiagnostic(off, chromium.subgroup_matrix_uniformity);', '')
+    .replace(/subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>>\(&(qp|P), /g, 'ldL_$1(')
+    .replace(/subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>>\(&(kT|vT), /g, 'ldR_$1(')
+    .replace(/subgroupMatrixStore\(&(S|sc), /g, 'st_$1(')
+    .replace(/subgroupMatrixMultiplyAccumulate\(/g, 'mma(')
+    .replace(/subgroup_matrix_result<f32, 16, 16>/g, 'SmResult');
+  assert.doesNotMatch(body, /subgroup_matrix|subgroupMatrix/);
+  const has = (name: string) => new RegExp(`var<(storage|workgroup)[^>]*> ${name}:`).test(body);
+  const load = (name: string, arr: string, elem: string) => has(arr) ? `fn ${name}(off: u32, colMajor: bool, stride: u32) -> ${elem} {
+  var m: ${elem};
+  for (var i = 0u; i < 256u; i++) { m.v[i] = ${arr}[smAt(off, i, colMajor, stride)]; }
+  return m;
+}` : '';
+  const store = (arr: string) => has(arr) ? `fn st_${arr}(off: u32, m: SmResult, colMajor: bool, stride: u32) {
+  for (var i = smLane; i < 256u; i += 32u) { ${arr}[smAt(off, i, colMajor, stride)] = m.v[i]; }
+}` : '';
+  return `${body}
+struct SmLeft { v: array<f16, 256> }
+struct SmRight { v: array<f16, 256> }
+struct SmResult { v: array<f32, 256> }
+var<private> smLane: u32;
+fn smAt(off: u32, i: u32, colMajor: bool, stride: u32) -> u32 {
+  let r = i / 16u; let c = i % 16u;
+  return off + select(r * stride + c, c * stride + r, colMajor);
+}
+${load('ldL_qp', 'qp', 'SmLeft')}
+${load('ldL_P', 'P', 'SmLeft')}
+${load('ldR_kT', 'kT', 'SmRight')}
+${load('ldR_vT', 'vT', 'SmRight')}
+fn mma(a: SmLeft, b: SmRight, c: SmResult) -> SmResult {
+  var d = c;
+  for (var r = 0u; r < 16u; r++) {
+    for (var n = 0u; n < 16u; n++) {
+      var s = d.v[r * 16u + n];
+      for (var k = 0u; k < 16u; k++) { s = fma(f32(a.v[r * 16u + k]), f32(b.v[k * 16u + n]), s); }
+      d.v[r * 16u + n] = s;
+    }
+  }
+  return d;
+}
+${store('S')}
+${store('sc')}
+`;
+}
