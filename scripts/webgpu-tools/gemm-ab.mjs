@@ -36,12 +36,21 @@ const configs = parseConfigs(v.configs ? JSON.parse(readFileSync(v.configs, 'utf
 
 const backend = await createNodeWebGpuBackend({ decodePath: 'matrix', ...(emulate ? { matrix: { emulate: true, subgroups: 4 } } : {}) });
 console.log(`device: ${backend.info.device}`);
-const passes = [];
+// arms: label -> [decodeGemm, decodeGemmProbe] (probes with `skip` time part of the path: results wrong)
+const armDefs = {
+  v5: [false, undefined], g0: [true, {}], gq: [true, { qStage: true }], gqp: [true, { qStage: true, pStage: true }],
+  'g0-s': [true, { skip: ['softmax', 'pv'] }], 'g0-ss': [true, { skip: ['pv'] }],
+  'gqp-s': [true, { qStage: true, pStage: true, skip: ['softmax', 'pv'] }], 'gqp-ss': [true, { qStage: true, pStage: true, skip: ['pv'] }],
+};
+const arms = ['v5', ...(process.env.ARMS ?? 'g0').split(',').filter((a) => a !== 'v5')];
+for (const a of arms) if (!armDefs[a]) throw new Error(`unknown arm ${a}`);
 const gemmRan = () => backend.opts.decodeGemm === true;
-const enter = (arm) => { backend.opts.decodeGemm = arm === 'gemm'; };
+const enter = (arm) => { const [on, probe] = armDefs[arm]; backend.opts.decodeGemm = on; backend.opts.decodeGemmProbe = probe; };
 
-// ---- 1. checks on the GEMM path
-enter('gemm');
+// ---- 1. checks on the GEMM path, each arm of CHECK_ARMS (default g0)
+const checks = {};
+for (const armC of (process.env.CHECK_ARMS ?? 'g0').split(',')) {
+enter(armC);
 const nRandom = Number(process.env.ISO_RANDOM ?? 24);
 const cases = [
   ...[132, 1].map((numSms) => ({ name: `growing keys ${numSms} SMs`, dc: growingCase(), numSms })),
@@ -69,11 +78,12 @@ try {
     if (rep.ok) r.pass++; else { r.fail++; r.first.push(`golden: ${rep.failures[0] ?? rep.message}`); }
   }
 } catch (e) { console.log(`golden: ${String(e?.message ?? e).split('\n')[0]}`); }
-console.log(`CHECK gemm ${r.fail ? 'FAIL' : 'pass'} ${r.pass}/${r.pass + r.fail}  worst cos ${r.cos.toExponential(2)}  lse ${r.lse.toExponential(2)}  ${((performance.now() - t0) / 1e3).toFixed(1)} s  gemm=${gemmRan()}`);
+console.log(`CHECK ${armC} ${r.fail ? 'FAIL' : 'pass'} ${r.pass}/${r.pass + r.fail}  worst cos ${r.cos.toExponential(2)}  lse ${r.lse.toExponential(2)}  ${((performance.now() - t0) / 1e3).toFixed(1)} s  gemm=${gemmRan()}`);
 for (const f of r.first.slice(0, 8)) console.log(`  ${f.slice(0, 260)}`);
+checks[armC] = r;
+}
 
 // ---- 2. timing
-const arms = ['v5', 'gemm'];
 const rows = [];
 const ratios = new Map();
 const flops = (c) => {
@@ -91,14 +101,15 @@ try {
       const ms = (l) => row.arms.find((a) => a.label === l).ms;
       const mean = Object.fromEntries(arms.map((a) => [a, (ms(a) + ms(`${a} again`)) / 2]));
       const rows_ = c.s_q * c.h_q / (c.h_kv ?? 1);
-      const ratio = mean.gemm / mean.v5;
+      const ratio = Object.fromEntries(arms.map((a) => [a, mean[a] / mean.v5]));
       (ratios.get(rows_) ?? ratios.set(rows_, []).get(rows_)).push(ratio);
-      console.log(`TIME ${describe(c).padEnd(36)} rows ${String(rows_).padStart(3)}  v5 ${mean.v5.toFixed(4)} ms  gemm ${mean.gemm.toFixed(4)} ms (${ratio.toFixed(3)}x the time; ${(flops(c) / mean.gemm / 1e9).toFixed(1)} TFLOPS)${row.check ? `  check: ${row.check.ok ? 'ok' : 'FAILED'}` : ''}`);
+      console.log(`TIME ${describe(c).padEnd(36)} rows ${String(rows_).padStart(3)}  v5 ${mean.v5.toFixed(4)} ms  ${arms.slice(1).map((a) => `${a} ${mean[a].toFixed(4)} (${ratio[a].toFixed(3)}; ${(flops(c) / mean[a] / 1e9).toFixed(1)} TF)`).join('  ')}`);
       rows.push({ config: c, mean_ms: mean, ratio, check: row.check });
-      if (v.out) writeFileSync(v.out, JSON.stringify({ kind: 'webgpu-gemm-ab', device: backend.info.device, checks: r, rows }, null, 1));
+      if (v.out) writeFileSync(v.out, JSON.stringify({ kind: 'webgpu-gemm-ab', device: backend.info.device, checks, rows }, null, 1));
     },
   });
 } finally { backend.dispose?.(); }
+const geo = (xs) => Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length);
 for (const [k, xs] of [...ratios.entries()].sort((a, b) => a[0] - b[0])) {
-  console.log(`ROWS ${k}: gemm / v5 geomean ${Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length).toFixed(3)} over ${xs.length}`);
+  console.log(`ROWS ${k}: ${arms.slice(1).map((a) => `${a} ${geo(xs.map((x) => x[a])).toFixed(3)}`).join('  ')} (time / v5, geomean over ${xs.length})`);
 }

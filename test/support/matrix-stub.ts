@@ -93,7 +93,7 @@ export function functionalGemmWgsl(src: string): string {
   const open = src.indexOf('{', mainAt) + 1;
   const body = (src.slice(0, open) + '\n  smLane = t % 32u;' + src.slice(open))
     .replace('enable chromium_experimental_subgroup_matrix;\ndiagnostic(off, chromium.subgroup_matrix_uniformity);', '')
-    .replace(/subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>>\(&(qp|P), /g, 'ldL_$1(')
+    .replace(/subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>>\(&(qp|P|qT|pT), /g, 'ldL_$1(')
     .replace(/subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>>\(&(kT|vT), /g, 'ldR_$1(')
     .replace(/subgroupMatrixStore\(&(S|sc), /g, 'st_$1(')
     .replace(/subgroupMatrixMultiplyAccumulate\(/g, 'mma(')
@@ -119,6 +119,8 @@ fn smAt(off: u32, i: u32, colMajor: bool, stride: u32) -> u32 {
 }
 ${load('ldL_qp', 'qp', 'SmLeft')}
 ${load('ldL_P', 'P', 'SmLeft')}
+${load('ldL_qT', 'qT', 'SmLeft')}
+${load('ldL_pT', 'pT', 'SmLeft')}
 ${load('ldR_kT', 'kT', 'SmRight')}
 ${load('ldR_vT', 'vT', 'SmRight')}
 fn mma(a: SmLeft, b: SmRight, c: SmResult) -> SmResult {

@@ -151,6 +151,11 @@ export interface WebGpuBackendOptions {
    * the step run v5 afterwards, whose output then replaces the GEMM path's. FLASHMLA_WEBGPU_GEMM=0|1|auto in Node.
    */
   decodeGemm?: boolean | 'auto';
+  /**
+   * Measurement knobs of the GEMM path (session 46; results wrong with `skip`): `qStage` / `pStage` stage the S / PV
+   * products' left operands in workgroup memory; `skip` leaves out the named passes.
+   */
+  decodeGemmProbe?: { qStage?: boolean; pStage?: boolean; skip?: readonly ('q' | 's' | 'softmax' | 'pv')[] };
 }
 
 /**
@@ -774,8 +779,10 @@ export class WebGpuBackend implements Backend {
     if (this.gemmBytes.byteLength < nChunks * slot) this.gemmBytes = new ArrayBuffer(nChunks * slot);
     const view = new DataView(this.gemmBytes);
     const sw = p.dtype === 'bf16' || p.dtype === 'f16' ? p.dtype : 'bf16';
-    const vBuffers = this.caps.maxComputeWorkgroupStorageSize >= gemmPvSharedBytes(2) ? 2 : 1;
-    const spec = { dtype: sw, segs, emulate: this.decodePath.emulate === true, vBuffers } as const;
+    const probe = this.opts.decodeGemmProbe ?? {}, skip = new Set(probe.skip ?? []);
+    const vBuffers = !probe.pStage && this.caps.maxComputeWorkgroupStorageSize >= gemmPvSharedBytes(2) ? 2 : 1;
+    const emulate = this.decodePath.emulate === true;
+    const spec = { dtype: sw, segs, emulate, vBuffers, ...(probe.qStage && !emulate ? { qStage: true } : {}), ...(probe.pStage && !emulate ? { pStage: true } : {}) } as const;
     const qProg = this.programs.get(gemmQProgram, { dtype: sw }), sProg = this.programs.get(gemmSProgram, spec);
     const smProg = this.programs.get(gemmSoftmaxProgram, {}), pvProg = this.programs.get(gemmPvProgram, spec);
     const argProg = this.programs.get(gemmArgsProgram, {});
@@ -794,10 +801,10 @@ export class WebGpuBackend implements Backend {
       }, new DataView(this.gemmBytes, c * slot, gemmParams.byteSize));
       const U: GPUBufferBinding = { buffer: this.gemmUniform!, offset: c * slot, size: gemmParams.byteSize };
       const bg = (name: string, layout: GPUBindGroupLayout, e: GPUBufferBinding[]) => this.bindGroup(`${name}#${c}`, layout, e);
-      passes.push({ label: 'flashmla.gemm.q', dispatches: [{ pipeline: qProg.pipeline, bindGroup: bg(gemmQProgram.name + sw, qProg.layout, [U, whole(q.buffer), whole(qp), whole(qe), whole(flags)]), groups: gemmQDispatch(slots, hKv, this.caps) }] });
-      passes.push({ label: 'flashmla.gemm.s', dispatches: [{ pipeline: sProg.pipeline, bindGroup: bg(gemmSProgram.name + gemmSProgram.key(spec), sProg.layout, [U, I, whole(qp), whole(flags), whole(S), ...cache.segs]), groups: gemmSDispatch(slots, hKv, g.rowsPad, g.keysPad, this.caps) }] });
-      passes.push({ label: 'flashmla.gemm.softmax', dispatches: [{ pipeline: smProg.pipeline, bindGroup: bg(gemmSoftmaxProgram.name, smProg.layout, [U, I, whole(S), whole(qe), whole(P), whole(st), whole(lse.buffer)]), groups: gemmSoftmaxDispatch(slots, hKv, g.rows, this.caps) }] });
-      passes.push({ label: 'flashmla.gemm.pv', dispatches: [{ pipeline: pvProg.pipeline, bindGroup: bg(gemmPvProgram.name + gemmPvProgram.key(spec), pvProg.layout, [U, I, whole(P), whole(st), whole(out.buffer), ...cache.segs]), groups: gemmPvDispatch(slots, hKv, g.rowsPad, this.caps) }] });
+      if (!skip.has('q')) passes.push({ label: 'flashmla.gemm.q', dispatches: [{ pipeline: qProg.pipeline, bindGroup: bg(gemmQProgram.name + sw, qProg.layout, [U, whole(q.buffer), whole(qp), whole(qe), whole(flags)]), groups: gemmQDispatch(slots, hKv, this.caps) }] });
+      if (!skip.has('s')) passes.push({ label: 'flashmla.gemm.s', dispatches: [{ pipeline: sProg.pipeline, bindGroup: bg(gemmSProgram.name + gemmSProgram.key(spec), sProg.layout, [U, I, whole(qp), whole(flags), whole(S), ...cache.segs]), groups: gemmSDispatch(slots, hKv, g.rowsPad, g.keysPad, this.caps) }] });
+      if (!skip.has('softmax')) passes.push({ label: 'flashmla.gemm.softmax', dispatches: [{ pipeline: smProg.pipeline, bindGroup: bg(gemmSoftmaxProgram.name, smProg.layout, [U, I, whole(S), whole(qe), whole(P), whole(st), whole(lse.buffer)]), groups: gemmSoftmaxDispatch(slots, hKv, g.rows, this.caps) }] });
+      if (!skip.has('pv')) passes.push({ label: 'flashmla.gemm.pv', dispatches: [{ pipeline: pvProg.pipeline, bindGroup: bg(gemmPvProgram.name + gemmPvProgram.key(spec), pvProg.layout, [U, I, whole(P), whole(st), whole(out.buffer), ...cache.segs]), groups: gemmPvDispatch(slots, hKv, g.rowsPad, this.caps) }] });
     }
     uploads.push({ dst: this.gemmUniform!, dstOffset: 0, data: new Uint8Array(this.gemmBytes, 0, nChunks * slot) });
     const U0: GPUBufferBinding = { buffer: this.gemmUniform!, offset: 0, size: gemmParams.byteSize };

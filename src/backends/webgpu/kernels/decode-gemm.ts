@@ -56,6 +56,10 @@ export interface GemmSpec {
   emulate: boolean;
   /** PV's value tiles in workgroup memory: 2 (double-buffered, 43 KiB in all) or 1 (one barrier more a tile, 25 KiB). */
   vBuffers?: 1 | 2;
+  /** S: each step's Q columns staged in workgroup memory (+18 KiB) instead of matrix loads from the storage buffer. */
+  qStage?: boolean;
+  /** PV: each step's P tile staged in workgroup memory (+18 KiB; with one value tile) instead of storage matrix loads. */
+  pStage?: boolean;
 }
 
 /** Workgroup bytes of the PV product with `vBuffers` value tiles (its scratch and the length word included). */
@@ -218,17 +222,20 @@ function sStep(s: GemmSpec): string {
         acc0[i] += x0; acc1[i] += x1;
       }`;
   }
-  return [0, 1, 2, 3].map((st) => `{ let lm = subgroupMatrixLoad<${L16}>(&qp, qRow + c * 64u + ${16 * st}u, false, 576u);
+  const left = (st: number) => s.qStage
+    ? `subgroupMatrixLoad<${L16}>(&qT, buf + (sg / 2u) * ${16 * ks}u + ${16 * st}u, false, ${ks}u)`
+    : `subgroupMatrixLoad<${L16}>(&qp, qRow + c * 64u + ${16 * st}u, false, 576u)`;
+  return [0, 1, 2, 3].map((st) => `{ let lm = ${left(st)};
         acc0 = subgroupMatrixMultiplyAccumulate(lm, subgroupMatrixLoad<${R16}>(&kT, buf + kb0 * ${16 * ks}u + ${16 * st}u, true, ${ks}u), acc0);
         acc1 = subgroupMatrixMultiplyAccumulate(lm, subgroupMatrixLoad<${R16}>(&kT, buf + (kb0 + 1u) * ${16 * ks}u + ${16 * st}u, true, ${ks}u), acc1); }`).join('\n      ');
 }
 
 export const gemmSProgram: Program<GemmSpec> = {
   name: 'mla_gemm_s',
-  key: (s) => `${s.dtype}.seg${s.segs}.${s.emulate ? 'emu' : 'mx'}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.${s.emulate ? 'emu' : 'mx'}${s.qStage && !s.emulate ? '.qs' : ''}`,
   source: (s) => `${header(!s.emulate)}
 @group(0) @binding(1) var<storage, read> idx: array<i32>;
-@group(0) @binding(2) var<storage, read> qp: array<f16>;
+${s.qStage && !s.emulate ? `@group(0) @binding(2) var<storage, read> qw: array<vec4<u32>>;\nvar<workgroup> qT: array<f16, ${2 * 64 * ks}>;` : '@group(0) @binding(2) var<storage, read> qp: array<f16>;'}
 @group(0) @binding(3) var<storage, read_write> flags: array<u32>;
 @group(0) @binding(4) var<storage, read_write> S: array<f32>;
 ${cacheBindings(5, s.segs)}
@@ -241,7 +248,10 @@ ${keyRowFn(s.segs)}
 ${toHalf8(s.dtype)}
 ${keyBadWgsl}
 
-${put8Wgsl('kT')}
+${put8Wgsl('kT')}${s.qStage && !s.emulate ? `
+fn putQ(at: u32, w: vec4<u32>) {
+  ${[0, 1, 2, 3].map((i) => `{ let h = bitcast<vec2<f16>>(w.${'xyzw'[i]}); qT[at + ${2 * i}u] = h.x; qT[at + ${2 * i + 1}u] = h.y; }`).join(' ')}
+}` : ''}
 
 // A workgroup a (64-key tile, 64-row tile, request x KV head). Lane t loads word t % 8 of a 64-column step for keys
 // t / 8 and 32 + t / 8; subgroup sg takes rows 16 (sg / 2) .. and key blocks 2 (sg % 2), + 1.
@@ -275,12 +285,18 @@ ${slotLets}
   let sg = t / 32u;
   let sl = t % 32u;
   let kb0 = (sg % 2u) * 2u;
-  let qRow = (sh * u.rowsPad + rt * 64u + (sg / 2u) * 16u) * 576u;
+  let qRow = (sh * u.rowsPad + rt * 64u + (sg / 2u) * 16u) * 576u;${s.qStage && !s.emulate ? `
+  let qw0 = (sh * u.rowsPad + rt * 64u + kl) * 72u + wd; // Q' words of rows kl and kl + 32, word wd of a step
+  var qa = qw[qw0];
+  var qb = qw[qw0 + 32u * 72u];` : ''}
   ${s.emulate ? 'var acc0: array<f32, 8>; var acc1: array<f32, 8>;' : `var acc0 = ${RES}(); var acc1 = ${RES}();`}
   for (var c = 0u; c < ${chunks}u; c++) {
     let buf = (c & 1u) * ${gemmKeyTile * ks}u;
     put8(buf + kl * ${ks}u + wd * 8u, wa);
-    put8(buf + (kl + 32u) * ${ks}u + wd * 8u, wb);
+    put8(buf + (kl + 32u) * ${ks}u + wd * 8u, wb);${s.qStage && !s.emulate ? `
+    putQ(buf + kl * ${ks}u + wd * 8u, qa);
+    putQ(buf + (kl + 32u) * ${ks}u + wd * 8u, qb);
+    if (c + 1u < ${chunks}u) { qa = qw[qw0 + (c + 1u) * 8u]; qb = qw[qw0 + 32u * 72u + (c + 1u) * 8u]; }` : ''}
     ma = max(ma, mag8(wa));
     mb = max(mb, mag8(wb));
     if (c + 1u < ${chunks}u) {
@@ -316,7 +332,7 @@ export const gemmSoftmaxProgram: Program<Record<string, never>> = {
 @group(0) @binding(1) var<storage, read> idx: array<i32>;
 @group(0) @binding(2) var<storage, read> S: array<f32>;
 @group(0) @binding(3) var<storage, read> qe: array<i32>;
-@group(0) @binding(4) var<storage, read_write> P: array<f16>;
+@group(0) @binding(4) var<storage, read_write> P: array<u32>; // f16 pairs: a lane writes whole words (16-bit stores may be read-modify-writes of the word)
 @group(0) @binding(5) var<storage, read_write> st: array<f32>;
 @group(0) @binding(6) var<storage, read_write> lse: array<f32>;
 var<workgroup> red: array<f32, 256>;
@@ -350,11 +366,12 @@ ${slotLets}
   workgroupBarrier();
   var l = 0.0;
   let end = (L + 63u) / 64u * 64u;
-  for (var k = t; k < end; k += 256u) {
-    var p = 0.0;
-    if (k < lim) { p = exp2(ldexp(S[base + k], e) * u.scaleLog2 - mx); }
-    l += p;
-    P[base + k] = f16(p);
+  for (var k = 2u * t; k < end; k += 512u) {
+    var p = vec2<f32>(0.0);
+    if (k < lim) { p.x = exp2(ldexp(S[base + k], e) * u.scaleLog2 - mx); }
+    if (k + 1u < lim) { p.y = exp2(ldexp(S[base + k + 1u], e) * u.scaleLog2 - mx); }
+    l += p.x + p.y;
+    P[(base + k) / 2u] = pack2x16float(p);
   }
   red[t] = l;
   workgroupBarrier();
@@ -387,16 +404,19 @@ function pvStep(s: GemmSpec): string {
         }
       }`;
   }
-  return [0, 1, 2, 3].map((st) => `{ let lm = subgroupMatrixLoad<${L16}>(&P, pRow + tt * 64u + ${16 * st}u, false, u.keysPad);
+  const left = (st: number) => s.pStage
+    ? `subgroupMatrixLoad<${L16}>(&pT, pbuf + (sg / 2u) * ${16 * ks}u + ${16 * st}u, false, ${ks}u)`
+    : `subgroupMatrixLoad<${L16}>(&P, pRow + tt * 64u + ${16 * st}u, false, u.keysPad)`;
+  return [0, 1, 2, 3].map((st) => `{ let lm = ${left(st)};
         ${[0, 1, 2, 3].map((n) => `acc${n} = subgroupMatrixMultiplyAccumulate(lm, subgroupMatrixLoad<${R16}>(&vT, buf + ${16 * st * vs}u + (nb0 + ${n}u) * 16u, false, ${vs}u), acc${n});`).join(' ')} }`).join('\n      ');
 }
 
 export const gemmPvProgram: Program<GemmSpec> = {
   name: 'mla_gemm_pv',
-  key: (s) => `${s.dtype}.seg${s.segs}.${s.emulate ? 'emu' : 'mx'}.vb${s.vBuffers ?? 2}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.${s.emulate ? 'emu' : 'mx'}.vb${s.vBuffers ?? 2}${s.pStage && !s.emulate ? '.ps' : ''}`,
   source: (s) => `${header(!s.emulate)}
 @group(0) @binding(1) var<storage, read> idx: array<i32>;
-@group(0) @binding(2) var<storage, read> P: array<f16>;
+${s.pStage && !s.emulate ? `@group(0) @binding(2) var<storage, read> pw: array<vec4<u32>>;\nvar<workgroup> pT: array<f16, ${2 * 64 * ks}>;` : '@group(0) @binding(2) var<storage, read> P: array<f16>;'}
 @group(0) @binding(3) var<storage, read> st: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<u32>;
 ${cacheBindings(5, s.segs)}
@@ -409,7 +429,10 @@ ${segmentLoader(s.segs)}
 ${keyRowFn(s.segs)}
 ${toHalf8(s.dtype)}
 
-${put8Wgsl('vT')}
+${put8Wgsl('vT')}${s.pStage && !s.emulate ? `
+fn putP(at: u32, w: vec4<u32>) {
+  ${[0, 1, 2, 3].map((i) => `{ let h = bitcast<vec2<f16>>(w.${'xyzw'[i]}); pT[at + ${2 * i}u] = h.x; pT[at + ${2 * i + 1}u] = h.y; }`).join(' ')}
+}` : ''}
 
 // A workgroup a (128-column slice, 64-row tile, request x KV head). Lane t loads word t % 16 of the slice for keys
 // t / 16 + 16 i (i < 4); subgroup sg takes rows 16 (sg / 2) .. and column blocks 4 (sg % 2) .. + 3.
@@ -431,13 +454,22 @@ ${slotLets}
   let sg = t / 32u;
   let sl = t % 32u;
   let nb0 = (sg % 2u) * 4u;
-  let pRow = (sh * u.rowsPad + rt * 64u + (sg / 2u) * 16u) * u.keysPad;
+  let pRow = (sh * u.rowsPad + rt * 64u + (sg / 2u) * 16u) * u.keysPad;${s.pStage && !s.emulate ? `
+  let pw0 = (sh * u.rowsPad + rt * 64u + t / 8u) * (u.keysPad / 8u) + t % 8u; // P words of rows t / 8 and + 32 of a tile
+  let pRowW = 32u * (u.keysPad / 8u);
+  var pa = vec4<u32>(0u);
+  var pb = vec4<u32>(0u);
+  if (nT > 0u) { pa = pw[pw0]; pb = pw[pw0 + pRowW]; }` : ''}
   ${s.emulate ? 'var acc: array<f32, 32>;' : `var acc0 = ${RES}(); var acc1 = ${RES}(); var acc2 = ${RES}(); var acc3 = ${RES}();`}
   ${range4.map((i) => `var w${i} = vec4<u32>(0u);
   if (kq + ${16 * i}u < L) { let kr = keyRow(batch, kq + ${16 * i}u, h); w${i} = loadK(kr.x, kr.y + col0 + wd); }`).join('\n  ')}
   for (var tt = 0u; tt < nT; tt++) {
     let buf = ${(s.vBuffers ?? 2) === 2 ? `(tt & 1u) * ${gemmKeyTile * vs}u` : '0u'};
-    ${range4.map((i) => `put8(buf + (kq + ${16 * i}u) * ${vs}u + wd * 8u, w${i});`).join(' ')}
+    ${range4.map((i) => `put8(buf + (kq + ${16 * i}u) * ${vs}u + wd * 8u, w${i});`).join(' ')}${s.pStage && !s.emulate ? `
+    let pbuf = (tt & 1u) * ${64 * ks}u;
+    putP(pbuf + (t / 8u) * ${ks}u + (t % 8u) * 8u, pa);
+    putP(pbuf + (t / 8u + 32u) * ${ks}u + (t % 8u) * 8u, pb);
+    if (tt + 1u < nT) { pa = pw[pw0 + (tt + 1u) * 8u]; pb = pw[pw0 + pRowW + (tt + 1u) * 8u]; }` : ''}
     if (tt + 1u < nT) {
       ${range4.map((i) => `{ let key = (tt + 1u) * 64u + kq + ${16 * i}u; w${i} = vec4<u32>(0u); if (key < L) { let kr = keyRow(batch, key, h); w${i} = loadK(kr.x, kr.y + col0 + wd); } }`).join('\n      ')}
     }
