@@ -31,6 +31,11 @@ export const fp8Layouts: Readonly<Record<Fp8Format, Fp8Layout>> = {
   model1: { format: 'model1', dQk: 512, nope: 448, rope: 64, tile: 64, bytesPerToken: 584, dV: 512 },
 };
 
+/** Whether a cache kind (a sparse cache's `kind`: an FP8 format or a 16-bit dtype) is one of FlashMLA's FP8 formats. */
+export function isFp8Format(kind: string): kind is Fp8Format {
+  return Object.hasOwn(fp8Layouts, kind);
+}
+
 /** FlashMLA picks the format from q's head dimension: 576 -> V3.2, 512 -> MODEL1. */
 export function fp8FormatForDqk(dQk: number): Fp8Format | undefined {
   return dQk === 576 ? 'v32' : dQk === 512 ? 'model1' : undefined;

@@ -6,7 +6,7 @@
 // 1 / (1 + exp(sink - lse)) on out only. A row with no valid index: out 0, lse +Infinity.
 import { dV as dVDefault } from './constants.js';
 import { type HalfDType, bf16ToF32, decodeHalf, f32ToBf16, halfToF32 } from './dtype.js';
-import { dequantizeToken, fp8Layouts } from './fp8.js';
+import { dequantizeToken, fp8Layouts, isFp8Format } from './fp8.js';
 import type { SparseCacheKind } from './sparse.js';
 
 export interface ReferenceSparseCache {
@@ -51,7 +51,7 @@ export interface ReferenceSparseOutput {
 }
 
 function tokenReader(c: ReferenceSparseCache, dQk: number): (phys: number, dst: Float64Array) => void {
-  if (c.kind === 'v32' || c.kind === 'model1') {
+  if (isFp8Format(c.kind)) {
     const kind = c.kind, bytes = c.data as Uint8Array, B = c.pageBlockSize, nope = fp8Layouts[kind].nope;
     if (c.dequant !== 'bf16') return (phys, dst) => dequantizeToken(kind, bytes, B, Math.floor(phys / B), phys % B, dst);
     return (phys, dst) => {

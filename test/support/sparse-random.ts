@@ -3,7 +3,7 @@
 // schedules with many splits. Seeded; a failure names its seed and spec.
 import assert from 'node:assert/strict';
 import { type HalfDType, f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
-import { fp8TokenAddress, quantizeCache } from '../../src/core/fp8.js';
+import { fp8TokenAddress, isFp8Format, quantizeCache } from '../../src/core/fp8.js';
 import type { Backend } from '../../src/core/problem.js';
 import { type ReferenceSparseCache, referenceSparseDecode } from '../../src/core/reference-sparse.js';
 import { type SparseCacheKind, type SparsePrecision, fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } from '../../src/core/sparse.js';
@@ -49,7 +49,7 @@ function makeScope(rng: Rng, s: RandomSpec, dQk: number, topk: number, B: number
     for (let d = 0; d < dQk; d++) vals[t * dQk + d] = used.has(t) ? enc(rng.normal() * (d % 97 === 0 ? 2 : 0.1)) : nanBits.bf16;
   }
   let data: Uint8Array | Uint16Array, tensor: Tensor, oddScales = false;
-  if (s.kind === 'v32' || s.kind === 'model1') {
+  if (isFp8Format(s.kind)) {
     const bits = s.dtype === 'bf16' ? vals : vals; // FP8 caches quantize bf16 values
     data = quantizeCache(s.kind, bits, B, numBlocks);
     // A third of the V3.2 caches get f32 scales that are not powers of two (FlashMLA's quantizer never writes them,

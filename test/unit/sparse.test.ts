@@ -8,7 +8,7 @@ import type { Backend } from '../../src/core/problem.js';
 import { type HalfDType, bf16ToF32, f32ToBf16, f32ToFp8e4m3, fp8e4m3ToF32 } from '../../src/core/dtype.js';
 import { FlashMlaError } from '../../src/core/errors.js';
 import {
-  type Fp8Format, dequantizeToken, f32ToUe8m0, fp8BlockStride, fp8Layouts, fp8ReadScale, fp8TileScale, fp8TokenAddress, quantizeCache,
+  type Fp8Format, dequantizeToken, f32ToUe8m0, fp8BlockStride, fp8Layouts, fp8ReadScale, fp8TileScale, fp8TokenAddress, isFp8Format, quantizeCache,
   quantizeToken, ue8m0ToF32,
 } from '../../src/core/fp8.js';
 import { type ReferenceSparseInputs, referenceSparseDecode } from '../../src/core/reference-sparse.js';
@@ -38,6 +38,9 @@ function cosDiff(x: ArrayLike<number>, y: ArrayLike<number>): number {
 // ---------------------------------------------------------------- formats
 
 describe('FP8 formats', () => {
+  test('isFp8Format: the two FP8 formats, not the 16-bit dtypes (nor an inherited property name)', () => {
+    assert.deepEqual(['v32', 'model1', 'bf16', 'f16', 'fp8', 'toString', ''].map(isFp8Format), [true, true, false, false, false, false, false]);
+  });
   test('UE8M0 round-trips every power of two it holds; 0xFF is NaN', () => {
     for (let b = 0; b < 255; b++) assert.equal(f32ToUe8m0(ue8m0ToF32(b)), b);
     assert.ok(Number.isNaN(ue8m0ToF32(0xff)));

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Ran on commit 07bd6d45 (call 1) / e0020ee1 (call 2). The GEMM path and scripts/webgpu-tools/gemm-ab.mjs were removed
+# after call 2 (slower than v5, wrong on the H200): their diff is results/gpu-host/bench/hopper/s46/gemm-as-measured.diff.xz.
 # Session 46, call 1 (H200): dense decode's GEMM path on WebGPU (kernels/decode-gemm.ts) — its checks on real subgroup
 # matrices, its time against v5 in one process (scripts/webgpu-tools/gemm-ab.mjs), the GPU suites with it forced, and
 # the gathered sparse path over it. Predictions: results/gpu-host/bench/hopper/s46/predictions.txt.

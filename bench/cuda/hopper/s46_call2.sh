@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Ran on commit 07bd6d45 (call 1) / e0020ee1 (call 2). The GEMM path and scripts/webgpu-tools/gemm-ab.mjs were removed
+# after call 2 (slower than v5, wrong on the H200): their diff is results/gpu-host/bench/hopper/s46/gemm-as-measured.diff.xz.
 # Session 46, call 2 (H200): the GEMM path with P written as packed pairs; the time split by passes (arms that leave
 # passes out) and the left operands staged in workgroup memory (decodeGemmProbe qStage / pStage).
 set -uo pipefail

@@ -3,7 +3,7 @@
 // Tokens are dequantized once per (row, token) into f32 (exact: e4m3 x power-of-two scale), scores and the
 // softmax run in float64. Used by the in-thread backend and by the worker threads.
 import { decodeHalf, f32ToHalf, halfToF32 } from '../../core/dtype.js';
-import { dequantizeToken } from '../../core/fp8.js';
+import { dequantizeToken, isFp8Format } from '../../core/fp8.js';
 import type { SparseCacheDesc, SparseCall, SparseProblem } from '../../core/sparse.js';
 import { sparseBlockSizeTopk, sparseListLength, sparseMainRegion, sparsePartWork } from '../../core/sparse-scheduler.js';
 import { invalidArgument } from '../../core/errors.js';
@@ -78,7 +78,7 @@ export class CpuSparseScratch {
 }
 
 function loadToken(c: SparseCacheDesc, data: Uint8Array | Uint16Array, phys: number, dQk: number, dst: Float32Array, at: number): void {
-  if (c.kind === 'v32' || c.kind === 'model1') {
+  if (isFp8Format(c.kind)) {
     dequantizeToken(c.kind, data as Uint8Array, c.pageBlockSize, Math.floor(phys / c.pageBlockSize), phys % c.pageBlockSize, dst, at);
     return;
   }

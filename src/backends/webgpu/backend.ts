@@ -18,17 +18,16 @@ import { getMlaMetadata } from '../../core/api.js';
 import { planDecode } from '../../core/plan.js';
 import { cutsUnderFloor, numSmPartsFor } from '../../core/scheduler.js';
 import { lseStrides } from '../../core/problem.js';
+import { isFp8Format } from '../../core/fp8.js';
 import type { MlaDeviceOps } from '../../core/mla/device.js';
 import { createWebGpuLayerOps } from './layer.js';
 import { type LayerGemmKernel, type LayerSplitKRule, layerGemmKernels, layerSplitKDefaults } from './kernels/layer.js';
 import { type SparseHeads, chooseSparseHeads, sparseDispatch, sparseHeadChoices, sparseMaxDqk, sparseParams, sparseProgram } from './kernels/sparse.js';
 import { gatherDispatch, gatherFinishDispatch, gatherFinishProgram, gatherListDispatch, gatherListProgram, gatherPage, gatherParams, gatherProgram, gatherQDispatch, gatherQProgram, gatherRow } from './kernels/sparse-gather.js';
-import { gemmArgsProgram, gemmGeometry, gemmPvSharedBytes, gemmSSharedBytes, gemmParams, gemmPvDispatch, gemmPvProgram, gemmQDispatch, gemmQProgram, gemmSDispatch, gemmSProgram, gemmSoftmaxDispatch, gemmSoftmaxProgram } from './kernels/decode-gemm.js';
-import { matrix5ConfigUsable } from './kernels/decode-matrix5.js';
 import { type CallWork, type Copy, type Encodable, type Pass, type TimingSlot, type Upload, UploadRing, encodeCalls, ringBytesOf } from './batch.js';
 
 // The numeric values of the WebGPU flags (the GPU* namespaces are not globals in every host, e.g. Node).
-export const Usage = { MAP_READ: 0x1, MAP_WRITE: 0x2, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80, INDIRECT: 0x100, QUERY_RESOLVE: 0x200 } as const;
+export const Usage = { MAP_READ: 0x1, MAP_WRITE: 0x2, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80, QUERY_RESOLVE: 0x200 } as const;
 const mapModeRead = 0x1;
 /** Repetitions one timestamp query set times (WebGPU allows 4096 queries a set; two a repetition). */
 const timedRepsPerQuerySet = 2048;
@@ -142,29 +141,7 @@ export interface WebGpuBackendOptions {
    * other calls run 'direct' whatever this says. FLASHMLA_WEBGPU_SPARSE_PATH in Node.
    */
   sparsePath?: SparsePath;
-  /**
-   * The GEMM path of dense decode (session 46, kernels/decode-gemm.ts): S = Q Kᵀ, the softmax and O = P V as three
-   * batched subgroup-matrix products with S and P in device memory, 64 query rows a workgroup, for steps of many rows
-   * per KV head. true: every step it can take (the matrix kernel v5's device, no per-request query lengths); false:
-   * never; 'auto' (the default): where gemmTakesAuto says. A request whose keys or queries fall outside what f16 keeps
-   * exactly (a key's largest magnitude past 65280 or, non-zero, below 2^-6; NaN, infinities, queries past 2^100) makes
-   * the step run v5 afterwards, whose output then replaces the GEMM path's. FLASHMLA_WEBGPU_GEMM=0|1|auto in Node.
-   */
-  decodeGemm?: boolean | 'auto';
-  /**
-   * Measurement knobs of the GEMM path (session 46; results wrong with `skip`): `qStage` / `pStage` stage the S / PV
-   * products' left operands in workgroup memory; `skip` leaves out the named passes.
-   */
-  decodeGemmProbe?: { qStage?: boolean; pStage?: boolean; skip?: readonly ('q' | 's' | 'softmax' | 'pv')[] };
 }
-
-/**
- * Where 'auto' takes the GEMM path (WebGpuBackendOptions.decodeGemm): at least `minRows` query rows per KV head.
- * Off (`on` false) until it is measured against v5 on a GPU.
- */
-export const gemmAuto = { on: false, minRows: 64 };
-/** Bytes of S a chunk of the GEMM path's requests may take (its P takes half as much). */
-const gemmChunkBytes = 512 << 20;
 
 export type SparsePath = 'auto' | 'gather' | 'direct';
 export const sparsePaths: readonly SparsePath[] = ['auto', 'gather', 'direct'];
@@ -250,7 +227,6 @@ export class WebGpuBackend implements Backend {
     this.layerGemm = opts.layerGemm ?? 'tiled';
     if (opts.sparseHeads !== undefined && !sparseHeadChoices.includes(opts.sparseHeads)) throw invalidArgument('sparseHeads', sparseHeadChoices.join(', '), String(opts.sparseHeads));
     if (opts.sparsePath !== undefined && !sparsePaths.includes(opts.sparsePath)) throw invalidArgument('sparsePath', sparsePaths.map((k) => `'${k}'`).join(', '), String(opts.sparsePath));
-    if (opts.decodeGemm !== undefined && ![true, false, 'auto'].includes(opts.decodeGemm)) throw invalidArgument('decodeGemm', "true, false or 'auto'", String(opts.decodeGemm));
     const ub = opts.batchUploadBytes ?? batchUploadBytesDefault;
     if (!Number.isInteger(ub) || ub < 256 || ub % 16 !== 0 || ub > caps.maxBufferSize) {
       throw invalidArgument('batchUploadBytes', `a multiple of 16 from 256 to the device's maxBufferSize ${caps.maxBufferSize}`, String(ub));
@@ -584,7 +560,7 @@ export class WebGpuBackend implements Backend {
   private sparseCacheBinding(t: Tensor, name: string, d: SparseProblem['cache']): { segs: GPUBufferBinding[]; off: number; pps: number } {
     const st = this.storageOf(t, name);
     if (t.byteOffset % 4 !== 0) throw invalidArgument(name, 'a 4-byte aligned offset on WebGPU', String(t.byteOffset));
-    const fp8 = d.kind === 'v32' || d.kind === 'model1';
+    const fp8 = isFp8Format(d.kind);
     const pageBytes = fp8 ? d.blockStride : d.blockStride * 2, total = d.numBlocks * pageBytes;
     const c = st.chunks.find((ch) => t.byteOffset >= ch.byteStart && t.byteOffset + total <= ch.byteStart + ch.byteLength);
     if (c) {
@@ -599,19 +575,7 @@ export class WebGpuBackend implements Backend {
   /** Allocate the index and accumulator buffers a step's decodes need (MlaDecoder.plan calls it). */
   /** The WGSL decode kernel a problem runs: webgpu-f32, webgpu-f16 or webgpu-matrix (kernels/path.ts). */
   decodeKernel(p: MlaProblem): string {
-    return this.gemmTakes(p) ? 'webgpu-gemm' : `webgpu-${decodeKernelFor(this.decodePath, p.sQ * p.nGroups)}`;
-  }
-
-  /** Whether a dense step of `p` runs the GEMM path (WebGpuBackendOptions.decodeGemm; kernels/decode-gemm.ts). */
-  gemmTakes(p: Pick<MlaProblem, 'varlen' | 'sQ' | 'nGroups' | 'hKv' | 'maxBlocksPerSeq' | 'pageBlockSize'>, segs = 1): boolean {
-    const knob = this.opts.decodeGemm ?? 'auto';
-    if (knob === false || this.decodePath.path !== 'matrix' || (this.opts.matrix?.version ?? 5) !== 5 || p.varlen) return false;
-    const mx = this.caps.subgroupMatrixF16;
-    if (!this.decodePath.emulate && !(mx && matrix5ConfigUsable(mx))) return false;
-    if (gemmGeometry(p).sBytesPerSlot > Math.min(this.maxBindingBytes, gemmChunkBytes)) return false;
-    if (4 + segs > this.caps.maxStorageBuffersPerShaderStage) return false;
-    if (this.caps.maxComputeWorkgroupStorageSize < Math.max(gemmPvSharedBytes(1), gemmSSharedBytes)) return false;
-    return knob === true || (gemmAuto.on && p.sQ * p.nGroups >= gemmAuto.minRows);
+    return `webgpu-${decodeKernelFor(this.decodePath, p.sQ * p.nGroups)}`;
   }
 
   reserve(plan: DecodePlan): void {
@@ -728,88 +692,12 @@ export class WebGpuBackend implements Backend {
       whole(this.decodeUniform), whole(idx.buffer), whole(q.buffer), whole(out.buffer), whole(lse.buffer), whole(this.accum), ...segs,
     ]);
     const passes: Pass[] = [{ label: 'flashmla.decode', dispatches: [{ pipeline: dec.pipeline, bindGroup: decBg, groups: kernel.dispatch }] }];
-    const combGroups = combineDispatch(p, this.caps, cols);
     if (comb) {
       const combBg = this.bindGroup(combineProgram.name + combineProgram.key(combSpec), comb.layout, [
         whole(this.combineUniform), whole(idx.buffer), whole(this.accum), whole(out.buffer), whole(lse.buffer),
       ]);
-      passes.push({ label: 'flashmla.combine', dispatches: [{ pipeline: comb.pipeline, bindGroup: combBg, groups: combGroups }] });
+      passes.push({ label: 'flashmla.combine', dispatches: [{ pipeline: comb.pipeline, bindGroup: combBg, groups: combineDispatch(p, this.caps, cols) }] });
     }
-    if (!this.gemmTakes(p, segs.length)) return passes;
-    // The GEMM path, then these passes as its fallback: dispatched with the sizes its last pass writes (none unless a
-    // request was flagged).
-    return this.gemmPasses(p, cache, { buffer: idx.buffer, btOff, seqOff }, q, out, lse, uploads, passes, kernel.dispatch, comb ? combGroups : undefined);
-  }
-
-  private gemmUniform?: GPUBuffer;
-  private gemmBytes = new ArrayBuffer(0);
-  private readonly gemmBufs = new Map<string, GPUBuffer>();
-
-  private gemmBuf(name: string, bytes: number, usage: number = Usage.STORAGE): GPUBuffer {
-    const had = this.gemmBufs.get(name);
-    if (had && had.size >= bytes) return had;
-    if (had) this.retire(had);
-    const b = this.buffer(`flashmla.gemm.${name}`, Math.max(Math.ceil(bytes / 16) * 16, 256), usage);
-    this.gemmBufs.set(name, b);
-    this.bindGroups.clear();
-    return b;
-  }
-
-  /**
-   * The GEMM path's passes for `p` (kernels/decode-gemm.ts), requests in chunks whose S fits gemmChunkBytes, then the
-   * fallback passes made indirect: `fallback` (v5 and its combine over the whole step) runs only where a request was
-   * flagged, and then writes every output again.
-   */
-  private gemmPasses(p: MlaProblem, cache: { pagesPerSeg: number; segs: GPUBufferBinding[] }, idx: { buffer: GPUBuffer; btOff: number; seqOff: number },
-    q: { buffer: GPUBuffer; byteOffset: number }, out: { buffer: GPUBuffer; byteOffset: number }, lse: { buffer: GPUBuffer; byteOffset: number },
-    uploads: Upload[], fallback: Pass[], fbGroups: readonly [number, number, number], cbGroups?: readonly [number, number, number]): Pass[] {
-    if (q.byteOffset % 4 !== 0) throw invalidArgument('q', 'a 4-byte aligned offset', `${q.byteOffset}`);
-    const g = gemmGeometry(p), segs = cache.segs.length, hKv = p.hKv;
-    const per = Math.max(1, Math.min(p.b, Math.floor(Math.min(this.maxBindingBytes, gemmChunkBytes) / g.sBytesPerSlot)));
-    const nChunks = Math.ceil(p.b / per), slot = 256;
-    const rowsAll = per * hKv * g.rowsPad;
-    const qp = this.gemmBuf('qp', rowsAll * 576 * 2), qe = this.gemmBuf('qe', rowsAll * 4), st = this.gemmBuf('st', rowsAll * 4);
-    const S = this.gemmBuf('s', per * g.sBytesPerSlot), P = this.gemmBuf('p', per * g.sBytesPerSlot / 2);
-    const flags = this.gemmBuf('flags', p.b * hKv * 4), args = this.gemmBuf('args', 32, Usage.STORAGE | Usage.INDIRECT);
-    if (!this.gemmUniform || this.gemmUniform.size < nChunks * slot) {
-      if (this.gemmUniform) this.retire(this.gemmUniform);
-      this.gemmUniform = this.buffer('flashmla.gemm.params', Math.max(nChunks, 4) * slot, Usage.UNIFORM | Usage.COPY_DST);
-      this.bindGroups.clear();
-    }
-    if (this.gemmBytes.byteLength < nChunks * slot) this.gemmBytes = new ArrayBuffer(nChunks * slot);
-    const view = new DataView(this.gemmBytes);
-    const sw = p.dtype === 'bf16' || p.dtype === 'f16' ? p.dtype : 'bf16';
-    const probe = this.opts.decodeGemmProbe ?? {}, skip = new Set(probe.skip ?? []);
-    const vBuffers = !probe.pStage && this.caps.maxComputeWorkgroupStorageSize >= gemmPvSharedBytes(2) ? 2 : 1;
-    const emulate = this.decodePath.emulate === true;
-    const spec = { dtype: sw, segs, emulate, vBuffers, ...(probe.qStage && !emulate ? { qStage: true } : {}), ...(probe.pStage && !emulate ? { pStage: true } : {}) } as const;
-    const qProg = this.programs.get(gemmQProgram, { dtype: sw }), sProg = this.programs.get(gemmSProgram, spec);
-    const smProg = this.programs.get(gemmSoftmaxProgram, {}), pvProg = this.programs.get(gemmPvProgram, spec);
-    const argProg = this.programs.get(gemmArgsProgram, {});
-    const whole = (b: GPUBuffer): GPUBufferBinding => ({ buffer: b });
-    const I = whole(idx.buffer);
-    const passes: Pass[] = [];
-    for (let c = 0; c < nChunks; c++) {
-      const slot0 = c * per, slots = Math.min(per, p.b - slot0);
-      gemmParams.pack({
-        slots, slot0, sQ: p.sQ, hQ: p.hQ, hKv, nGroups: p.nGroups, rows: g.rows, rowsPad: g.rowsPad, keysPad: g.keysPad,
-        causal: p.causal ? 1 : 0, pageBlockSize: p.pageBlockSize, maxBlocksPerSeq: p.maxBlocksPerSeq, pagesPerSeg: cache.pagesPerSeg,
-        scaleLog2: p.softmaxScale * Math.LOG2E, lseStrideB: p.lseStrideB, lseStrideH: p.lseStrideH, lseStrideT: p.lseStrideT,
-        qOff: q.byteOffset / 4, outOff: out.byteOffset / 4, lseOff: lse.byteOffset / 4,
-        btOff: idx.btOff, seqOff: idx.seqOff, flagCount: p.b * hKv, posInfBits: 0x7f800000,
-        fbX: fbGroups[0], fbY: fbGroups[1], fbZ: fbGroups[2], cbX: cbGroups?.[0] ?? 0, cbY: cbGroups?.[1] ?? 1, cbZ: cbGroups?.[2] ?? 1,
-      }, new DataView(this.gemmBytes, c * slot, gemmParams.byteSize));
-      const U: GPUBufferBinding = { buffer: this.gemmUniform!, offset: c * slot, size: gemmParams.byteSize };
-      const bg = (name: string, layout: GPUBindGroupLayout, e: GPUBufferBinding[]) => this.bindGroup(`${name}#${c}`, layout, e);
-      if (!skip.has('q')) passes.push({ label: 'flashmla.gemm.q', dispatches: [{ pipeline: qProg.pipeline, bindGroup: bg(gemmQProgram.name + sw, qProg.layout, [U, whole(q.buffer), whole(qp), whole(qe), whole(flags)]), groups: gemmQDispatch(slots, hKv, this.caps) }] });
-      if (!skip.has('s')) passes.push({ label: 'flashmla.gemm.s', dispatches: [{ pipeline: sProg.pipeline, bindGroup: bg(gemmSProgram.name + gemmSProgram.key(spec), sProg.layout, [U, I, whole(qp), whole(flags), whole(S), ...cache.segs]), groups: gemmSDispatch(slots, hKv, g.rowsPad, g.keysPad, this.caps) }] });
-      if (!skip.has('softmax')) passes.push({ label: 'flashmla.gemm.softmax', dispatches: [{ pipeline: smProg.pipeline, bindGroup: bg(gemmSoftmaxProgram.name, smProg.layout, [U, I, whole(S), whole(qe), whole(P), whole(st), whole(lse.buffer)]), groups: gemmSoftmaxDispatch(slots, hKv, g.rows, this.caps) }] });
-      if (!skip.has('pv')) passes.push({ label: 'flashmla.gemm.pv', dispatches: [{ pipeline: pvProg.pipeline, bindGroup: bg(gemmPvProgram.name + gemmPvProgram.key(spec), pvProg.layout, [U, I, whole(P), whole(st), whole(out.buffer), ...cache.segs]), groups: gemmPvDispatch(slots, hKv, g.rowsPad, this.caps) }] });
-    }
-    uploads.push({ dst: this.gemmUniform!, dstOffset: 0, data: new Uint8Array(this.gemmBytes, 0, nChunks * slot) });
-    const U0: GPUBufferBinding = { buffer: this.gemmUniform!, offset: 0, size: gemmParams.byteSize };
-    passes.push({ label: 'flashmla.gemm.args', dispatches: [{ pipeline: argProg.pipeline, bindGroup: this.bindGroup(`${gemmArgsProgram.name}#0`, argProg.layout, [U0, whole(flags), whole(args)]), groups: [1, 1, 1] }] });
-    fallback.forEach((f, i) => passes.push({ label: `${f.label}.fallback`, dispatches: f.dispatches.map((d) => ({ ...d, indirect: { buffer: args, offset: i === 0 ? 0 : 16 } })) }));
     return passes;
   }
 
@@ -929,7 +817,7 @@ export class WebGpuBackend implements Backend {
     const path = this.opts.sparsePath ?? 'auto';
     if (path === 'direct') return false;
     const kind = p.cache.kind;
-    const fits = p.precision === 'fast' && p.dQk <= gatherRow && (kind === p.dtype || ((kind === 'v32' || kind === 'model1') && p.dtype === 'bf16'));
+    const fits = p.precision === 'fast' && p.dQk <= gatherRow && (kind === p.dtype || (isFp8Format(kind) && p.dtype === 'bf16'));
     return fits && (path === 'gather' || decodeKernelFor(this.decodePath, p.hQ) === 'matrix');
   }
 
@@ -1285,9 +1173,6 @@ export class WebGpuBackend implements Backend {
     this.sparseUniform?.destroy();
     for (const b of this.gatherBufs.values()) b.destroy();
     this.gatherBufs.clear();
-    for (const b of this.gemmBufs.values()) b.destroy();
-    this.gemmBufs.clear();
-    this.gemmUniform?.destroy();
     this.gatherUniform?.destroy();
     this.drop();
     this.ring?.destroy();

@@ -16,13 +16,7 @@ export interface Upload { dst: GPUBuffer; dstOffset: number; data: Uint8Array<Ar
 export interface Copy { src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number }
 
 /** One dispatch of a pass: a pipeline, its bind group (group 0) and the workgroup counts. */
-export interface PassDispatch {
-  pipeline: GPUComputePipeline;
-  bindGroup: GPUBindGroup;
-  groups: Dispatch;
-  /** Dispatched with the workgroup counts a pass before it wrote here instead of `groups` (the GEMM path's fallback). */
-  indirect?: { buffer: GPUBuffer; offset: number };
-}
+export interface PassDispatch { pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; groups: Dispatch }
 
 /** One compute pass; each dispatch is its own usage scope (a later one sees an earlier one's writes). */
 export interface Pass { label: string; dispatches: readonly PassDispatch[] }
@@ -64,8 +58,7 @@ export function encodeCalls(enc: GPUCommandEncoder, calls: readonly Encodable[])
       for (const d of p.dispatches) {
         pass.setPipeline(d.pipeline);
         pass.setBindGroup(0, d.bindGroup);
-        if (d.indirect) pass.dispatchWorkgroupsIndirect(d.indirect.buffer, d.indirect.offset);
-        else pass.dispatchWorkgroups(...d.groups);
+        pass.dispatchWorkgroups(...d.groups);
       }
       pass.end();
     });

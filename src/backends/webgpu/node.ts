@@ -160,11 +160,8 @@ export async function createNodeWebGpuBackend(opts: NodeWebGpuBackendOptions = {
   const envHeads = ({ 1: 1, 2: 2, 4: 4, 8: 8 } as const)[process.env.FLASHMLA_WEBGPU_SPARSE_HEADS as '1' | '2' | '4' | '8'];
   // FLASHMLA_WEBGPU_SPARSE_PATH=auto|gather|direct: how a sparse step runs (WebGpuBackendOptions.sparsePath; unset: auto).
   const envSparsePath = sparsePaths.find((k) => k === process.env.FLASHMLA_WEBGPU_SPARSE_PATH);
-  // FLASHMLA_WEBGPU_GEMM=0|1|auto: dense decode's GEMM path never, wherever it can run, or by its rule
-  // (WebGpuBackendOptions.decodeGemm; kernels/decode-gemm.ts).
-  const envGemmPath = ({ 1: true, 0: false, auto: 'auto' } as const)[process.env.FLASHMLA_WEBGPU_GEMM as '1' | '0' | 'auto'];
   const be = await withDawnQuiet(
-    async () => createWebGpuBackend({ ...rest, matrix, layerSplitK: rest.layerSplitK ?? envSplitK, layerGemm: rest.layerGemm ?? envGemm, schedule: rest.schedule ?? envSchedule, sparseHeads: rest.sparseHeads ?? envHeads, sparsePath: rest.sparsePath ?? envSparsePath, decodeGemm: rest.decodeGemm ?? envGemmPath, decodePath: rest.decodePath ?? envPath, gpu: rest.gpu ?? (own ? nodeGpu([], unlockFeatures, robust) : undefined) }),
+    async () => createWebGpuBackend({ ...rest, matrix, layerSplitK: rest.layerSplitK ?? envSplitK, layerGemm: rest.layerGemm ?? envGemm, schedule: rest.schedule ?? envSchedule, sparseHeads: rest.sparseHeads ?? envHeads, sparsePath: rest.sparsePath ?? envSparsePath, decodePath: rest.decodePath ?? envPath, gpu: rest.gpu ?? (own ? nodeGpu([], unlockFeatures, robust) : undefined) }),
     dawnLog ?? process.env.FLASHMLA_DAWN_LOG === '1',
   );
   if (own && be.info.details) be.info.details.robustness = robust;
