@@ -17,6 +17,7 @@
 // the cache's bytes, and the dense kernel's split-KV over the longest possible list (the row lengths on the device are
 // not known when the plan is made: keys past a row's length are masked by the kernel, as for a causal step).
 import type { HalfDType } from '../../../core/dtype.js';
+import { isFp8Format } from '../../../core/fp8.js';
 import type { SparseCacheKind } from '../../../core/sparse.js';
 import { defineParams } from '../params.js';
 import { type DeviceCaps, type Dispatch, type Program, foldDispatch, linearWorkgroupWgsl } from '../program.js';
@@ -130,7 +131,7 @@ export interface GatherSpec {
 
 /** An output word w (values 2w, 2w + 1) of the gathered token at a (tokenAddr), sel the cache. */
 function outWord(kind: SparseCacheKind): string {
-  if (kind === 'bf16' || kind === 'f16') {
+  if (!isFp8Format(kind)) {
     return `fn outWord(sel: u32, a: vec4<u32>, w: u32) -> u32 {
   if (w < u.dQk / 2u) { return word(sel, a.w, a.x + w); }
   return 0u;

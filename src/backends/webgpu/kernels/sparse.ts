@@ -8,6 +8,7 @@
 // ~2 * hQ / G x the traffic of a kernel that reads each token once per query; G = 1 is the kernel of sessions 10-43
 // (one head a workgroup), kept for A/B (FLASHMLA_WEBGPU_SPARSE_HEADS).
 import type { HalfDType } from '../../../core/dtype.js';
+import { isFp8Format } from '../../../core/fp8.js';
 import type { SparseCacheKind, SparseProblem } from '../../../core/sparse.js';
 import { FlashMlaError } from '../../../core/errors.js';
 import { defineParams } from '../params.js';
@@ -113,7 +114,7 @@ export function tokenAddrWgsl(kind: SparseCacheKind): string {
   let g = page / pps;
   let base = select(0u, select(u.extraOff, u.kOff, sel == 1u), g == 0u) + (page - g * pps) * select(u.extraBlockStride, u.blockStride, sel == 1u);
   let slot = phys % bs;`;
-  if (kind === 'bf16' || kind === 'f16') {
+  if (!isFp8Format(kind)) {
     return `// a.x: the token's first u32 word in segment a.w.
 fn tokenAddr(sel: u32, phys: u32) -> vec4<u32> {
 ${page}
@@ -153,7 +154,7 @@ ${v32 ? '  let n = base + slot * 656u;\n  return vec4<u32>(n, n + 528u, n + 512u
  * V columns at c0. A head's score is summed in the same order whatever G is.
  */
 function tokenAccess(kind: SparseCacheKind): string {
-  if (kind === 'bf16' || kind === 'f16') {
+  if (!isFp8Format(kind)) {
     return `${tokenAddrWgsl(kind)}
 ${unpack(kind).replace('unpack2', 'unpackK')}
 fn scores(sel: u32, a: vec4<u32>) -> array<f32, G> {
