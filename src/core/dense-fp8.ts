@@ -6,7 +6,7 @@ import { fmtShape, invalidArgument } from './errors.js';
 import { fp8BlockStride, fp8FormatForDqk, fp8Layouts } from './fp8.js';
 import { visibleKeys } from './problem.js';
 import type { DecodeOptions } from './api.js';
-import { getSparseMlaMetadata } from './sparse.js';
+import { describeCache, getSparseMlaMetadata } from './sparse.js';
 import { flashMlaSparseWithKvcache } from './sparse-api.js';
 import { type Tensor, fromArray } from './tensor.js';
 import type { HalfDType } from './dtype.js';
@@ -65,9 +65,9 @@ export async function flashMlaWithFp8Kvcache(
   const [b, sQ, hQ, dQk] = q.shape;
   const format = fp8FormatForDqk(dQk);
   if (!format) throw invalidArgument('q', 'dQk 576 (V3.2 FP8 cache) or 512 (MODEL1 FP8 cache)', String(dQk));
-  if (kCache.shape[3] !== fp8Layouts[format].bytesPerToken) {
-    throw invalidArgument('kCache', `${fp8Layouts[format].bytesPerToken} bytes per token (shape[3]; dQk = ${dQk} selects ${format === 'v32' ? 'V3.2' : 'MODEL1'})`, String(kCache.shape[3]));
-  }
+  // Bytes per token, hKv = 1, q's device and storage for every block's full stride (a MODEL1 block is padded past
+  // pageBlockSize * 584 bytes): the kernels that read the cache by block table trust all four.
+  describeCache('kCache', kCache, q, dQk);
   const pageBlockSize = kCache.shape[1], numBlocks = kCache.shape[0];
   checkShape('cacheSeqlens', cacheSeqlens, [b], '[b]');
   if (blockTable.shape[0] !== b) throw invalidArgument('blockTable', `${b} rows (one per sequence)`, fmtShape(blockTable.shape));
@@ -123,10 +123,13 @@ export async function flashMlaWithFp8Kvcache(
   }
 
   const { indices, topk } = denseStepIndices(table, maxBlocksPerSeq, seqlens, sQ, pageBlockSize, opts.causal ?? true);
-  const meta = getSparseMlaMetadata({ b, sQ, hQ, topk, backend: opts.backend });
+  // Each request's own length as its topkLength: the sparse scheduler then splits the work by the keys there are, not
+  // as if every request were as long as the longest (an uneven batch would leave most SM parts idle).
+  const topkLength = fromArray('i32', [b], Int32Array.from(seqlens, (n) => Math.max(0, n)));
+  const meta = getSparseMlaMetadata({ b, sQ, hQ, topk, topkLength, backend: opts.backend });
   // precision 'exact': the dense FP8 kernels keep P to 2^-11 or better (dense_fp8_sm90.cu: f16 P on tiles whose values
   // are exact in f16, else hi + lo), and this path is held to the same bound.
   return flashMlaSparseWithKvcache(q, kCache, fromArray('i32', [b, sQ, topk], indices), headDimV, meta, {
-    softmaxScale: opts.softmaxScale, backend: opts.backend, out: opts.out, lse: opts.lse, precision: 'exact',
+    softmaxScale: opts.softmaxScale, backend: opts.backend, out: opts.out, lse: opts.lse, precision: 'exact', topkLength,
   });
 }

@@ -25,9 +25,21 @@ export class FlashMlaError extends Error {
   }
 }
 
+/** The longest `got` an argument error repeats; a longer one (a whole array turned into a string) is cut. */
+export const maxGotLength = 200;
+
 export function invalidArgument(argument: string, expected: string, got: string, why?: string): FlashMlaError {
+  if (got.length > maxGotLength) got = `${got.slice(0, maxGotLength - 40)}... (${got.length} characters)`;
   const msg = `${argument}: expected ${expected}, got ${got}${why ? ` (${why})` : ''}`;
   return new FlashMlaError('invalid_argument', msg, argument, expected, got);
+}
+
+/** A value as an argument error names it: numbers and strings as they are, anything else by its kind and length. */
+export function describeValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v !== 'object' || v === null) return String(v);
+  const kind = (v as object).constructor?.name ?? 'Object';
+  return ArrayBuffer.isView(v) || Array.isArray(v) ? `${kind}(${(v as unknown as ArrayLike<unknown>).length ?? (v as ArrayBufferView).byteLength})` : kind;
 }
 
 export function fmtShape(shape: readonly number[]): string {

@@ -169,7 +169,11 @@ function storageBytes(t: Tensor): number {
   return isHostArray(t.data) ? t.data.byteLength : (t.data as DeviceStorage).byteLength;
 }
 
-function describeCache(name: string, t: Tensor, q: Tensor, dQk: number): SparseCacheDesc {
+/**
+ * Check a cache tensor of a sparse call (or of a dense call over an FP8 cache, core/dense-fp8.ts): rank, hKv = 1, q's
+ * device, bytes per token or dQk, and that its storage holds every block's full stride; returns what it describes.
+ */
+export function describeCache(name: string, t: Tensor, q: Tensor, dQk: number): SparseCacheDesc {
   checkRank(name, t, 4, '[numBlocks, pageBlockSize, hKv, bytesPerToken or dQk]');
   const [numBlocks, pageBlockSize, hKv, last] = t.shape;
   if (numBlocks < 1) throw invalidArgument(name, 'at least one page block', fmtShape(t.shape));

@@ -1,7 +1,7 @@
 // Validation at the public boundary: every check runs on shapes and host values before any kernel is queued,
 // in FlashMLA's order (dtypes, then shapes, then values). Device memory is never read to validate.
 import type { HalfDType } from './dtype.js';
-import { FlashMlaError, fmtShape, invalidArgument } from './errors.js';
+import { FlashMlaError, describeValue, fmtShape, invalidArgument } from './errors.js';
 import { type MatmulCall, type MlaProblem, dQkDefault, dVDefault, lseStrides } from './problem.js';
 import { Meta, type Schedule, type ScheduleKind, metadataFields, planSchedule, scheduleKinds } from './scheduler.js';
 import type { Tensor } from './tensor.js';
@@ -21,7 +21,7 @@ export function checkRank(name: string, t: Tensor, rank: number, names: string):
 }
 
 export function checkPositiveInt(name: string, v: number, max = Number.MAX_SAFE_INTEGER): void {
-  if (!Number.isInteger(v) || v < 1 || v > max) throw invalidArgument(name, `an integer in 1..${max}`, String(v));
+  if (!Number.isInteger(v) || v < 1 || v > max) throw invalidArgument(name, `an integer in 1..${max}`, describeValue(v));
 }
 
 /** A split-KV plan's name (getMlaMetadata's `schedule`, a backend's `schedule` option): one of scheduleKinds. */
@@ -257,7 +257,7 @@ export function checkWrite(dst: Tensor, src: Tensor, dstOffset: number): void {
 export function checkMatmul(l: MatmulCall, device: string): void {
   for (const [name, v] of [['m', l.m], ['n', l.n], ['k', l.k], ['xStride', l.xStride], ['wStride', l.wStride]] as const) checkPositiveInt(name, v);
   for (const [name, v] of [['xOff', l.xOff], ['wOff', l.wOff]] as const) {
-    if (!Number.isInteger(v) || v < 0) throw invalidArgument(name, 'an integer >= 0', String(v));
+    if (!Number.isInteger(v) || v < 0) throw invalidArgument(name, 'an integer >= 0', describeValue(v));
   }
   for (const [name, t] of [['x', l.x], ['w', l.w], ['y', l.y]] as const) {
     if (t.dtype !== 'f32') throw invalidArgument(name, 'dtype f32', t.dtype);

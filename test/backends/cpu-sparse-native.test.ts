@@ -160,6 +160,14 @@ describe('native CPU sparse kernel vs the float64 reference, every ISA', { skip:
         const pool = pools.get(name)!;
         for (let seed = 7200; seed < 7208; seed += 4) await Promise.all([0, 1, 2, 3].map((i) => runRandomDenseFp8(seed + i, pool, tolerances.cpuF32, true)));
       });
+      test('dense FP8 by block table (the paged FP8 source): the kernel is named; V3.2 tiles mixing power-of-two scales with others, big and tiny q, 64 / 128 heads, pages 1 / 16 / 256', async () => {
+        const be = inline.get(name)!, pool = pools.get(name)!;
+        for (const b of [be, pool]) assert.match((b as unknown as { denseFp8Kernel(): string }).denseFp8Kernel(), new RegExp(`^cpu-native ${natives.find(([n]) => n === name)![1].isa} \\(paged FP8\\)$`));
+        for (let seed = 7300; seed < 7310; seed++) await runRandomDenseFp8(seed, be, tolerances.cpuF32, false, true);
+        for (let seed = 7310; seed < 7314; seed++) await runRandomDenseFp8(seed, be, tolerances.cpuF32, false, true, true);
+        for (let seed = 7320; seed < 7323; seed++) await runRandomDenseFp8(seed, be, tolerances.cpuF32, false, 'wide');
+        await Promise.all([7330, 7331, 7332, 7333].map((seed) => runRandomDenseFp8(seed, pool, tolerances.cpuF32, false, seed % 2 ? 'wide' : true)));
+      });
       test('a NaN byte (0x7f / 0xff) in a token that is read makes its rows NaN; scales near the top of f32 (scale * 2^8 overflows) dequantize exactly', async () => {
         const be = inline.get(name)!;
         for (const [format, nan] of [['v32', 0x7f], ['v32', 0xff], ['model1', 0xff], ['model1', 0x7f]] as const) {
@@ -252,7 +260,7 @@ describe('decode_common.h without the ISA hooks (portable FP8 dequantization; no
     lib.unload();
   });
 
-  test('a library whose unit has no sparse entry still loads: its dense kernel runs, sparse runs the scalar kernel', async () => {
+  test('a library whose unit has no sparse entry still loads: its dense kernel runs, sparse and dense FP8 run the scalar kernel', async () => {
     const { createHash } = await import('node:crypto');
     const { readFileSync, writeFileSync } = await import('node:fs');
     const { nativeLibName } = await import('../../src/backends/cpu/native/loader.js');
@@ -261,13 +269,14 @@ describe('decode_common.h without the ISA hooks (portable FP8 dequantization; no
     const root = fileURLToPath(new URL('../../', import.meta.url));
     // A fresh process: the loader caches its answer per thread.
     const code = `import('${join(root, 'src/backends/cpu/inline.ts')}').then(async (i) => { const p = await import('${join(root, 'src/backends/cpu/paths.ts')}');`
-      + ` const r = await p.chooseCpuKernel('native', 'avx2'); console.log(JSON.stringify({ name: r.kernel.name, sparse: new i.InlineCpuBackend(r.kernel).info.details.sparseKernel, detail: r.kernel.detail })); })`;
+      + ` const r = await p.chooseCpuKernel('native', 'avx2'); console.log(JSON.stringify({ name: r.kernel.name, sparse: new i.InlineCpuBackend(r.kernel).info.details.sparseKernel, detail: r.kernel.detail, denseFp8: !!r.kernel.denseFp8 })); })`;
     const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', code], { env: { ...process.env, FLASHMLA_CPU_LIB_DIR: dir, FLASHMLA_CPU_KERNEL: '', FLASHMLA_CPU_ISA: '' }, encoding: 'utf8', cwd: root });
     assert.equal(r.status, 0, r.stderr);
     const got = JSON.parse(r.stdout.trim().split('\n').pop()!);
     assert.equal(got.name, 'native');
     assert.match(got.sparse, /^scalar/);
     assert.match(got.detail, /no flashmla_cpu_sparse_item: sparse decode runs the scalar kernel/);
+    assert.equal(got.denseFp8, false, 'its dense entry has no FP8 loader: dense FP8 runs the scalar kernel (item.ts denseUnitOf)');
   });
 
   for (const format of ['v32', 'model1'] as const) {

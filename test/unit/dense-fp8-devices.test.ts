@@ -9,7 +9,7 @@ import { flashMlaWithFp8Kvcache } from '../../src/core/dense-fp8.js';
 import { FlashMlaError } from '../../src/core/errors.js';
 import type { Backend } from '../../src/core/problem.js';
 import { getMlaMetadata } from '../../src/core/api.js';
-import { fp8CacheTensor } from '../../src/core/sparse.js';
+import { type SparseCall, fp8CacheTensor, getSparseMlaMetadata } from '../../src/core/sparse.js';
 import { type DeviceStorage, Tensor, fromArray } from '../../src/core/tensor.js';
 
 const b = 2, sQ = 1, hQ = 16, B = 64, numBlocks = 4, maxBlocks = 2;
@@ -77,4 +77,38 @@ test('host lengths are checked against a device table\'s width before the backen
   const mdFits = getMlaMetadata(Int32Array.of(100, maxBlocks * B), sQ * hQ, 1, { numSms: 8 });
   await flashMlaWithFp8Kvcache(q, k, onDevice('cuda', hostTable), fits, 512, mdFits.tileSchedulerMetadata, mdFits.numSplits, { backend, out, lse });
   assert.equal(calls.length, 1, 'a length that fills the table exactly reaches the backend');
+});
+
+test('the cache a block-table kernel reads is checked first: its storage holds every block (MODEL1 pads a block), hKv = 1, q\'s device', async () => {
+  const { backend, calls } = stubBackend(true);
+  const q1 = onDevice('cuda', fromArray('bf16', [b, sQ, hQ, 512], new Uint16Array(b * sQ * hQ * 512)));
+  // A MODEL1 view [numBlocks, 64, 1, 584] over exactly numBlocks x 64 x 584 bytes: each block needs 37440 (65 x 576).
+  const short = new Tensor('fp8_e4m3', [numBlocks, B, 1, 584], { device: 'cuda', byteLength: numBlocks * B * 584 } as DeviceStorage);
+  await refused(flashMlaWithFp8Kvcache(q1, short, hostTable, hostLens, 512, md.tileSchedulerMetadata, md.numSplits, { backend, out, lse }), 'kCache', calls, 0);
+  const full = fp8CacheTensor('model1', numBlocks, B);
+  const model1 = new Tensor('fp8_e4m3', full.shape, { device: 'cuda', byteLength: full.data.byteLength } as DeviceStorage);
+  await flashMlaWithFp8Kvcache(q1, model1, hostTable, hostLens, 512, md.tileSchedulerMetadata, md.numSplits, { backend, out, lse });
+  assert.equal(calls.length, 1, 'the full MODEL1 storage reaches the backend');
+  const twoHeads = new Tensor('fp8_e4m3', [numBlocks, B, 2, 656], { device: 'cuda', byteLength: numBlocks * B * 2 * 656 } as DeviceStorage);
+  await refused(flashMlaWithFp8Kvcache(q, twoHeads, hostTable, hostLens, 512, md.tileSchedulerMetadata, md.numSplits, { backend, out, lse }), 'kCache', calls, 1);
+  await refused(flashMlaWithFp8Kvcache(q, onDevice('webgpu', fp8CacheTensor('v32', numBlocks, B)), hostTable, hostLens, 512, md.tileSchedulerMetadata, md.numSplits, { backend, out, lse }), 'kCache', calls, 1);
+});
+
+test('the sparse route (a backend without a block-table FP8 kernel) plans each request by its own length', async () => {
+  const launches: SparseCall[] = [];
+  const backend = { kind: 'cpu', info: { kind: 'cpu', device: 'stub', numSms: 8 }, decodeSparse: (l: SparseCall) => { launches.push(l); } } as unknown as Backend;
+  const lens = Int32Array.of(4000, 30, 0), bb = lens.length, nb = 64, width = 63;
+  const table = fromArray('i32', [bb, width], Int32Array.from({ length: bb * width }, (_, i) => i % nb));
+  const m = getMlaMetadata(lens, 2 * hQ, 1, { numSms: 8 });
+  const host = (dtype: 'bf16' | 'f32', shape: number[]) => fromArray(dtype, shape, dtype === 'f32' ? new Float32Array(shape.reduce((x, y) => x * y)) : new Uint16Array(shape.reduce((x, y) => x * y)));
+  await flashMlaWithFp8Kvcache(host('bf16', [bb, 2, hQ, 576]), fp8CacheTensor('v32', nb, B), table, fromArray('i32', [bb], lens), 512, m.tileSchedulerMetadata, m.numSplits,
+    { backend, out: host('bf16', [bb, 2, hQ, 512]), lse: host('f32', [bb, hQ, 2]) });
+  assert.equal(launches.length, 1);
+  const l = launches[0];
+  assert.deepEqual([...(l.host?.topkLength ?? [])], [4000, 30, 0], 'topkLength: each request\'s cache length');
+  assert.equal(l.indices.shape[2], 4000);
+  // Planned by the keys there are: the 30- and 0-key requests take no part of their own beyond what their keys need.
+  const plan = getSparseMlaMetadata({ b: bb, sQ: 2, hQ, topk: 4000, topkLength: lens, numSms: 8 });
+  assert.deepEqual([...(l.host?.numSplits ?? [])], [...(plan.numSplits.host() as Int32Array)]);
+  assert.notDeepEqual([...(plan.numSplits.host() as Int32Array)], [...(getSparseMlaMetadata({ b: bb, sQ: 2, hQ, topk: 4000, numSms: 8 }).numSplits.host() as Int32Array)]);
 });

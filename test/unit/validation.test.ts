@@ -214,3 +214,22 @@ describe('allowed corner inputs', () => {
     }
   });
 });
+
+describe('argument errors stay short whatever the bad value is', () => {
+  test('a typed array where a count belongs is named by its kind and size, not printed', async () => {
+    const { fp8CacheTensor } = await import('../../src/core/sparse.js');
+    const bytes = new Uint8Array(1 << 20).fill(7);
+    // (a common slip: the bytes passed where numBlocks goes)
+    assert.throws(() => fp8CacheTensor('v32', bytes as unknown as number, 64), (e: unknown) => e instanceof FlashMlaError && e.argument === 'numBlocks'
+      && e.got === 'Uint8Array(1048576)' && e.message.length < 200);
+  });
+  test('any over-long "got" is cut (a message never carries a whole tensor)', async () => {
+    const { invalidArgument, maxGotLength, describeValue } = await import('../../src/core/errors.js');
+    const e = invalidArgument('x', 'something short', 'y'.repeat(100_000));
+    assert.ok(e.got!.length <= maxGotLength && e.message.length < 300, e.message.slice(0, 300));
+    assert.match(e.got!, /\.\.\. \(100000 characters\)$/);
+    assert.equal(invalidArgument('x', 'e', 'short').got, 'short');
+    assert.deepEqual([describeValue(3.5), describeValue('ab'), describeValue([1, 2]), describeValue(new Float32Array(3)), describeValue({}), describeValue(undefined)],
+      ['3.5', '"ab"', 'Array(2)', 'Float32Array(3)', 'Object', 'undefined']);
+  });
+});

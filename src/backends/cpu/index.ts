@@ -11,7 +11,10 @@ import type { SparseCall } from '../../core/sparse.js';
 import { Tensor, numelOf } from '../../core/tensor.js';
 import { checkMatmul, checkPositiveInt } from '../../core/validate.js';
 import type { DecodePlan } from '../../core/plan.js';
-import { cpuArgs, reserveAccum, wallClockTimes, writeHost } from './inline.js';
+import { cpuArgs, denseFp8KernelName, wallClockTimes, writeHost } from './inline.js';
+import { reserveAccum } from './kernel.js';
+import { cpuDenseFp8Args } from './dense-fp8.js';
+import type { DenseFp8Call } from '../../core/dense-fp8.js';
 import { type CpuKernel, type CpuKernelName, sparseKernelName } from './item.js';
 import { type CpuDecodeArgs, decodeUnits } from './kernel.js';
 import { type CpuKernelChoice, type CpuKernelPick, type NativeIsa, type NativeIsaChoice, chooseCpuKernel } from './paths.js';
@@ -179,8 +182,22 @@ class CpuBackend implements Backend {
     return run;
   }
 
-  private async runDecode(l: DecodeCall): Promise<void> {
-    const args = cpuArgs(l, this.accum, sharedArrayFor);
+  /** Dense decode over an FP8 cache, read by block table (./dense-fp8.ts), on the workers; always taken (host tensors). */
+  async decodeDenseFp8(l: DenseFp8Call): Promise<boolean> {
+    await this.enqueue(() => {
+      const { args, plan } = cpuDenseFp8Args(l, this.accum, sharedArrayFor);
+      return this.runDense(args, plan.combine);
+    });
+    return true;
+  }
+  denseFp8Kernel(): string { return denseFp8KernelName(this.kernel); }
+
+  private runDecode(l: DecodeCall): Promise<void> {
+    return this.runDense(cpuArgs(l, this.accum, sharedArrayFor), l.plan.combine);
+  }
+
+  /** A dense decode (16-bit or FP8 cache) on the workers: the decode units, then the combine when a request was split. */
+  private async runDense(args: CpuDecodeArgs, combine: boolean): Promise<void> {
     const copyBack: [HostArray, HostArray][] = [];
     const share = (role: string, a: HostArray | undefined, output = false): SharedView | undefined => {
       if (!a) return undefined;
@@ -208,7 +225,7 @@ class CpuBackend implements Backend {
     };
     await this.phase(job);
     // Sequences computed in one piece were finished by the decode phase: skip a round trip when none was split.
-    if (l.plan.combine) await this.phase({ ...job, counter: new SharedArrayBuffer(8), phase: 'combine', units: args.p.b });
+    if (combine) await this.phase({ ...job, counter: new SharedArrayBuffer(8), phase: 'combine', units: args.p.b });
     this.live(); // disposed meanwhile: do not copy back
     for (const [s, a] of copyBack) a.set(s as never);
   }

@@ -7,21 +7,12 @@ import { gemm } from '../../core/mla/gemm.js';
 import { checkMatmul, checkWrite } from '../../core/validate.js';
 import { Tensor, numelOf } from '../../core/tensor.js';
 import type { DecodePlan } from '../../core/plan.js';
-import { type CpuKernel, scalarKernel, sparseKernelName, sparseUnitOf } from './item.js';
-import { type CpuDecodeArgs, CpuScratch, accumSizes, runDecode } from './kernel.js';
+import { type CpuKernel, denseUnitOf, scalarKernel, sparseKernelName, sparseUnitOf } from './item.js';
+import { type CpuDecodeArgs, CpuScratch, reserveAccum, runDecode } from './kernel.js';
+import { cpuDenseFp8Args } from './dense-fp8.js';
+import type { DenseFp8Call } from '../../core/dense-fp8.js';
 import type { SparseCall } from '../../core/sparse.js';
 import { CpuSparseScratch, cpuSparseArgs, runSparseCombineUnit } from './sparse.js';
-
-/** Grow the accumulators to what `plan` needs (a no-op once reserve() has run for the step). */
-export function reserveAccum(
-  plan: DecodePlan,
-  accum: { o: Float32Array; lse: Float32Array },
-  alloc: (dtype: 'f32', n: number, what: string) => HostArray = hostArrayFor,
-): void {
-  const sizes = accumSizes(plan);
-  if (accum.o.length < sizes.oAccum) accum.o = alloc('f32', sizes.oAccum, 'CPU split-KV accumulators (oAccum)') as Float32Array;
-  if (accum.lse.length < sizes.lseAccum) accum.lse = alloc('f32', sizes.lseAccum, 'CPU split-KV accumulators (lseAccum)') as Float32Array;
-}
 
 /**
  * Host views of a launch plus grow-only accumulators (`alloc` makes them: plain or shared memory; it throws
@@ -66,6 +57,11 @@ export async function wallClockTimes(run: (rep: number) => void | Promise<void>,
   return times;
 }
 
+/** How benchmarks name the kernel that runs a dense FP8 decode on this rung. */
+export function denseFp8KernelName(kernel: CpuKernel): string {
+  return `cpu-${kernel.denseFp8 ? kernel.name : 'scalar'}${kernel.denseFp8 && kernel.isa ? ` ${kernel.isa}` : ''} (paged FP8)`;
+}
+
 export class InlineCpuBackend implements Backend {
   readonly kind = 'cpu' as const;
   readonly info: BackendInfo;
@@ -99,6 +95,14 @@ export class InlineCpuBackend implements Backend {
     checkMatmul(l, 'cpu');
     gemm({ ...l, x: l.x.host() as Float32Array, w: l.w.host() as Float32Array, y: l.y.host() as Float32Array });
   }
+  /** Dense decode over an FP8 cache, read by block table (./dense-fp8.ts); always taken (host tensors). */
+  decodeDenseFp8(l: DenseFp8Call): boolean {
+    this.live();
+    const { args } = cpuDenseFp8Args(l, this.accum, hostArrayFor);
+    runDecode(args, this.scratch, denseUnitOf(this.kernel, args.p));
+    return true;
+  }
+  denseFp8Kernel(): string { return denseFp8KernelName(this.kernel); }
   private sparseScratch?: CpuSparseScratch;
   decodeSparse(l: SparseCall): void {
     this.live();

@@ -1,15 +1,14 @@
 // The parameter block of one work item for the vector kernels (native C and WebAssembly): an Int32Array whose
 // field order is the enum in native/params.h (test/backends/cpu-paths.test.ts checks the two agree). Browser-safe.
-import type { MlaProblem } from '../../core/problem.js';
 import { partWork } from '../../core/scheduler.js';
-import { type CpuDecodeArgs, type CpuScratch, rowsPerSplit, runDecodeUnit } from './kernel.js';
+import { type CpuDecodeArgs, type CpuProblem, type CpuScratch, rowsPerSplit, runDecodeUnit } from './kernel.js';
 import type { NativeIsa } from './native/loader.js';
 import { type CpuSparseArgs, type CpuSparseScratch, nativeSparseSupports, runSparseDecodeUnit } from './sparse.js';
 
 /** Fields in params.h order (PRM_<SNAKE_CASE>). */
 export const itemFields = [
   'dtype', // out / q: 0 bf16, 1 f16
-  'kvDtype', // kCache: 0 bf16, 1 f16
+  'kvDtype', // kCache: 0 bf16, 1 f16, 2 V3.2 FP8, 3 MODEL1 FP8 (p.kvFormat)
   'hQ', 'hKv', 'nGroups', 'pageBlockSize', 'maxBlocksPerSeq', 'causal',
   'lseStrideB', 'lseStrideH', 'lseStrideT',
   'rowsPerSplit', // sQ * hQ
@@ -22,9 +21,9 @@ export type ItemField = (typeof itemFields)[number];
 export const itemIndex = Object.fromEntries(itemFields.map((f, i) => [f, i])) as Record<ItemField, number>;
 
 /** Fill the problem-wide fields once per launch. */
-export function packProblem(p: MlaProblem, prm: Int32Array): void {
+export function packProblem(p: CpuProblem, prm: Int32Array): void {
   prm[itemIndex.dtype] = p.dtype === 'f16' ? 1 : 0;
-  prm[itemIndex.kvDtype] = p.kvDtype === 'f16' ? 1 : 0;
+  prm[itemIndex.kvDtype] = p.kvFormat ? (p.kvFormat === 'v32' ? 2 : 3) : p.kvDtype === 'f16' ? 1 : 0;
   prm[itemIndex.hQ] = p.hQ;
   prm[itemIndex.hKv] = p.hKv;
   prm[itemIndex.nGroups] = p.nGroups;
@@ -75,6 +74,13 @@ export interface CpuKernel {
    * problems nativeSparseSupports() takes; absent: the scalar JavaScript kernel of ./sparse.ts runs them.
    */
   runSparseUnit?(a: CpuSparseArgs, part: number, s: CpuSparseScratch): void;
+  /** Whether runDecodeUnit reads FP8 caches (CpuProblem.kvFormat); absent: the scalar kernel runs such decodes. */
+  denseFp8?: boolean;
+}
+
+/** What runs the dense units of problem `p` on this rung: its own kernel, else (an FP8 cache it cannot read) the scalar one. */
+export function denseUnitOf(kernel: CpuKernel, p: CpuProblem): CpuKernel['runDecodeUnit'] {
+  return p.kvFormat && !kernel.denseFp8 ? runDecodeUnit : kernel.runDecodeUnit;
 }
 
 /** What runs the sparse parts of problem `a.p` on this rung: its own sparse kernel, else the scalar one. */
@@ -88,4 +94,4 @@ export function sparseKernelName(kernel: CpuKernel): string {
 }
 
 /** The reference rung and last fallback: kernel.ts, JavaScript float64. */
-export const scalarKernel: CpuKernel = { name: 'scalar', detail: 'JavaScript, float64 arithmetic', runDecodeUnit };
+export const scalarKernel: CpuKernel = { name: 'scalar', detail: 'JavaScript, float64 arithmetic', runDecodeUnit, denseFp8: true };

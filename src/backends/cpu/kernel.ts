@@ -8,15 +8,23 @@
 // Arithmetic is JS float64; partial results are stored as f32, as FlashMLA's fp32 accumulators are.
 import { dV } from '../../core/constants.js';
 import type { DecodePlan } from '../../core/plan.js';
-import { type HalfDType, decodeHalf, f32ToHalf, halfToF32 } from '../../core/dtype.js';
+import { type HalfDType, type HostArray, decodeHalf, f32ToHalf, halfToF32, hostArrayFor } from '../../core/dtype.js';
 import { type MlaProblem, visibleKeys } from '../../core/problem.js';
 import { blockSizeN, partWork } from '../../core/scheduler.js';
+import { type Fp8Format, dequantizeToken } from '../../core/fp8.js';
+
+/**
+ * A dense decode's problem on the CPU: with `kvFormat` the cache is one of FlashMLA's FP8 formats (hKv 1; dQk 576 for
+ * V3.2, 512 for MODEL1), read by block table and dequantized per key tile (./dense-fp8.ts); kvDtype is then unused.
+ */
+export type CpuProblem = MlaProblem & { kvFormat?: Fp8Format };
 
 /** Host views of everything one decode reads and writes. */
 export interface CpuDecodeArgs {
-  p: MlaProblem;
+  p: CpuProblem;
   q: Uint16Array;
-  kCache: Uint16Array;
+  /** bf16 / f16 elements, or (kvFormat) every byte of the FP8 cache's storage from the tensor's offset. */
+  kCache: Uint16Array | Uint8Array;
   blockTable: Int32Array;
   seqlens: Int32Array;
   qIndptr?: Int32Array;
@@ -39,6 +47,20 @@ export function rowsPerSplit(p: MlaProblem): number {
 export function accumSizes(plan: DecodePlan): { oAccum: number; lseAccum: number } {
   const rows = plan.accumSlots * plan.rowsPerSlot;
   return { oAccum: rows * dV, lseAccum: rows };
+}
+
+/**
+ * Grow the accumulators to what `plan` needs (a no-op once reserve() has run for the step); `alloc` makes them (plain
+ * or shared memory) and throws FlashMlaError('out_of_memory') for a size the host cannot give, the old ones kept.
+ */
+export function reserveAccum(
+  plan: DecodePlan,
+  accum: { o: Float32Array; lse: Float32Array },
+  alloc: (dtype: 'f32', n: number, what: string) => HostArray = hostArrayFor,
+): void {
+  const sizes = accumSizes(plan);
+  if (accum.o.length < sizes.oAccum) accum.o = alloc('f32', sizes.oAccum, 'CPU split-KV accumulators (oAccum)') as Float32Array;
+  if (accum.lse.length < sizes.lseAccum) accum.lse = alloc('f32', sizes.lseAccum, 'CPU split-KV accumulators (lseAccum)') as Float32Array;
 }
 
 /** Work units of the decode phase: one per (SM part, KV head). */
@@ -123,8 +145,12 @@ function loadKeys(a: CpuDecodeArgs, i: number, g: number, t0: number, n: number,
     const inPage = key % page;
     const run = Math.min(n - t, page - inPage); // keys left in this page
     for (let k = 0; k < run; k++) {
+      if (p.kvFormat) { // FP8 (hKv 1): exact e4m3 x scale, RoPE bf16
+        dequantizeToken(p.kvFormat, a.kCache as Uint8Array, page, blk, inPage + k, kTile, (t + k) * p.dQk);
+        continue;
+      }
       const src = (blk * page + inPage + k) * rowElems + g * p.dQk;
-      decodeHalf(p.kvDtype, a.kCache.subarray(src, src + p.dQk), kTile.subarray((t + k) * p.dQk, (t + k + 1) * p.dQk));
+      decodeHalf(p.kvDtype, (a.kCache as Uint16Array).subarray(src, src + p.dQk), kTile.subarray((t + k) * p.dQk, (t + k + 1) * p.dQk));
     }
     t += run;
   }

@@ -35,6 +35,11 @@ export function sparseAccumSizes(p: SparseProblem): { oAccum: number; lseAccum: 
   return { oAccum: rows * p.dV, lseAccum: rows };
 }
 
+/** An FP8 cache's bytes from its element 0: MODEL1 blocks are longer than the [.., 584] view says, so the whole storage. */
+export function fp8CacheBytes(t: Tensor): Uint8Array {
+  return (t.data as Uint8Array).subarray(t.offset);
+}
+
 /** Host views of a sparse launch (FP8 caches: every byte of the storage from the tensor's offset). */
 export function cpuSparseArgs(l: SparseCall, accum: { o: Float32Array; lse: Float32Array }): CpuSparseArgs {
   const view = <T>(name: string, t: Tensor | undefined): T => {
@@ -44,9 +49,7 @@ export function cpuSparseArgs(l: SparseCall, accum: { o: Float32Array; lse: Floa
   const cacheView = (name: string, t: Tensor | undefined) => {
     if (!t) return undefined;
     if (t.device !== 'cpu') throw invalidArgument(name, 'a host tensor for the CPU backend', `a ${t.device} tensor`);
-    if (t.dtype !== 'fp8_e4m3') return t.host() as Uint16Array;
-    const a = t.data as Uint8Array; // MODEL1 blocks are longer than the [.., 584] view says: take the whole storage
-    return a.subarray(t.offset);
+    return t.dtype === 'fp8_e4m3' ? fp8CacheBytes(t) : (t.host() as Uint16Array);
   };
   const sizes = sparseAccumSizes(l.problem);
   return {

@@ -1,14 +1,13 @@
 // A CPU decode worker: takes units from a shared counter until none are left, then reports.
 import { parentPort, workerData } from 'node:worker_threads';
-import type { MlaProblem } from '../../core/problem.js';
 import { gemmColumns } from '../../core/mla/gemm.js';
 import type { CpuKernelName } from './item.js';
 import type { NativeIsa } from './native/loader.js';
-import { type CpuDecodeArgs, CpuScratch, runCombineUnit } from './kernel.js';
+import { type CpuDecodeArgs, type CpuProblem, CpuScratch, runCombineUnit } from './kernel.js';
 import { cpuKernelByName } from './paths.js';
 import type { SparseProblem } from '../../core/sparse.js';
 import { type CpuSparseArgs, CpuSparseScratch, runSparseCombineUnit } from './sparse.js';
-import { sparseUnitOf } from './item.js';
+import { denseUnitOf, sparseUnitOf } from './item.js';
 
 export interface SharedView {
   buffer: SharedArrayBuffer;
@@ -20,7 +19,7 @@ export interface SharedView {
 export interface WorkerJob {
   /** Echoed in the reply, so the backend matches replies to the phase it waits for. */
   id: number;
-  p: MlaProblem;
+  p: CpuProblem;
   arrays: Record<Exclude<keyof CpuDecodeArgs, 'p' | 'qIndptr'>, SharedView> & { qIndptr?: SharedView };
   counter: SharedArrayBuffer;
   phase: 'decode' | 'combine';
@@ -92,9 +91,10 @@ parentPort?.on('message', async (job: WorkerJob | GemmJob | SparseWorkerJob) => 
     const kernel = await cpuKernelByName((job as WorkerJob).kernel, (job as WorkerJob).isa, 'the main thread');
     const a = Object.fromEntries(Object.entries(job.arrays).map(([k, v]) => [k, v && view(v)])) as unknown as CpuDecodeArgs;
     a.p = (job as WorkerJob).p;
+    const unit = denseUnitOf(kernel, a.p);
     const counter = new Int32Array(job.counter);
     for (let u = Atomics.add(counter, 0, 1); u < job.units; u = Atomics.add(counter, 0, 1)) {
-      if (job.phase === 'decode') kernel.runDecodeUnit(a, u, scratch);
+      if (job.phase === 'decode') unit(a, u, scratch);
       else runCombineUnit(a, u);
     }
     parentPort!.postMessage({ id: job.id });

@@ -228,91 +228,9 @@ static inline int keys_in_tile(int seqlen, int qLen, int j, int causal, int t0, 
   return v < 0 ? 0 : v > n ? n : v;
 }
 
-static __attribute__((noipa)) int decode_item(Scratch *w, const int32_t *prm, float scale, const uint16_t *q, const uint16_t *kCache,
-                                                 const int32_t *blockTable, uint16_t *out, float *lse, float *oAccum, float *lseAccum) {
-  const int qF16 = prm[PRM_DTYPE] == 1, kvF16 = prm[PRM_KV_DTYPE] == 1;
-  const int hQ = prm[PRM_HQ], hKv = prm[PRM_HKV], nGroups = prm[PRM_NGROUPS];
-  const int page = prm[PRM_PAGE_BLOCK_SIZE], causal = prm[PRM_CAUSAL];
-  const int i = prm[PRM_BATCH], qStart = prm[PRM_Q_START], qLen = prm[PRM_Q_LEN], seqlen = prm[PRM_SEQLEN];
-  const int kBegin = prm[PRM_K_BEGIN], kEnd = prm[PRM_K_END], g = prm[PRM_KV_HEAD];
-  const int rows = qLen * nGroups;
-  if (rows == 0) return 0;
-  if (ensure_scratch(w, rows)) return -1;
-
-  const float qScale = scale * 1.4426950408889634f;
-  w->dot = BF16_DOT && !qF16 && !kvF16;
-  w->scoreScale = qScale;
-  for (int r = 0; r < rows; r++) {
-    const int j = r / nGroups, h = g * nGroups + r % nGroups;
-    const uint16_t *src = q + ((size_t)(qStart + j) * hQ + h) * DQK;
-    if (w->dot) memcpy((uint16_t *)w->q + (size_t)r * DQK, src, DQK * sizeof(uint16_t));
-    else load_q_row(w->q + (size_t)r * DQK, src, qF16, qScale);
-    w->m[r] = -INFINITY;
-    w->l[r] = 0.0f;
-  }
-  memset(w->o, 0, (size_t)rows * DV * sizeof(float));
-
-  const int32_t *table = blockTable + (size_t)i * prm[PRM_MAX_BLOCKS_PER_SEQ];
-  for (int t0 = kBegin; t0 < kEnd; t0 += BN) {
-    const int n = kEnd - t0 < BN ? kEnd - t0 : BN;
-    for (int t = 0; t < n; t++) {
-      const int key = t0 + t;
-      w->kp[t] = kCache + (((size_t)table[key / page] * page + key % page) * hKv + g) * DQK;
-      load_key_row(w->k + (size_t)t * DQK, w->kp[t], kvF16, w->dot ? DV : DQK);
-    }
-    // Row chunks keep Q, O and P of the chunk plus the f32 key tile (147 KB) inside a 512 KB L2.
-    for (int r0 = 0; r0 < rows; r0 += ROW_CHUNK) {
-      const int r1 = r0 + ROW_CHUNK < rows ? r0 + ROW_CHUNK : rows;
-      tile_scores(w, r0, r1, n);
-      for (int r = r0; r < r1; r++) softmax_row(w, r, n, visible_keys(seqlen, qLen, r / nGroups, causal) - t0);
-      // A key a row may not see must stay out of its P V product, not just weigh 0: its V may be inf or NaN (0 x inf
-      // is NaN). Each run of rows that sees the same keys of this tile gets its own pass (one pass off the diagonal).
-      for (int r = r0; r < r1;) {
-        const int nv = keys_in_tile(seqlen, qLen, r / nGroups, causal, t0, n);
-        int e = r + 1;
-        while (e < r1 && keys_in_tile(seqlen, qLen, e / nGroups, causal, t0, n) == nv) e++;
-        tile_accumulate(w, r, e, nv);
-        r = e;
-      }
-    }
-  }
-
-  const double ln2 = 0.69314718055994531;
-  for (int r = 0; r < rows; r++) {
-    const int j = r / nGroups, h = g * nGroups + r % nGroups;
-    // l == 0: no finite score. A whole sequence: no key (out 0, lse +inf) or keys that all scored -inf (NaN, as the
-    // reference's exp(-inf - -inf)); a split keeps lse -inf and its unnormalised 0 x V sums (NaN where V is inf).
-    const int empty = w->l[r] == 0.0f;
-    const float inv = empty ? 1.0f : 1.0f / w->l[r];
-    const float l = empty ? -INFINITY : (float)((double)w->m[r] * ln2 + log((double)w->l[r]));
-    const float *o = w->o + (size_t)r * DV;
-    if (prm[PRM_NO_SPLIT]) {
-      uint16_t *dst = out + ((size_t)(qStart + j) * hQ + h) * DV;
-      float *lo = lse + (size_t)i * prm[PRM_LSE_STRIDE_B] + (size_t)h * prm[PRM_LSE_STRIDE_H] + (size_t)(qStart + j) * prm[PRM_LSE_STRIDE_T];
-      if (empty) {
-        const int seesKeys = visible_keys(seqlen, qLen, j, causal) > 0;
-        const uint16_t fill = seesKeys ? f32_to_half(NAN, qF16) : 0;
-        for (int d = 0; d < DV; d++) dst[d] = fill;
-        *lo = seesKeys ? NAN : INFINITY;
-        continue;
-      }
-      for (int d = 0; d < DV; d++) dst[d] = f32_to_half(o[d] * inv, qF16);
-      *lo = l;
-    } else {
-      const size_t row = (size_t)prm[PRM_SPLIT_SLOT] * prm[PRM_ROWS_PER_SPLIT] + (size_t)j * hQ + h;
-      store_split_row(oAccum + row * DV, o, inv);
-      lseAccum[row] = l;
-    }
-  }
-  return 0;
-}
-
 #ifdef SPARSE_ENTRY
-// ---------------------------------------------------------------- sparse decode (V3.2 / MODEL1 token-sparse)
-// The same tile loop over keys gathered by index: a tile is the next 64 valid indices of the list (-1 and positions
-// past topkLength are skipped, as the scalar kernel in ../sparse.ts does), from a bf16 / f16 cache or one of the two
-// FP8 formats (dequantized exactly into the f32 tile). dQk 512 (MODEL1) runs the DQK = 576 loops with q and keys
-// zero-padded: 0 x 0 adds nothing to a score.
+// ---------------------------------------------------------------- FP8 and gathered keys (sparse and dense FP8)
+// Cache kinds, as params.h's SPRM_KIND and PRM_KV_DTYPE number them.
 enum { KIND_BF16, KIND_F16, KIND_V32, KIND_MODEL1 };
 
 // e4m3 bits -> f32 value, exact (e4m3fn: no infinities, 0x7f / 0xff NaN).
@@ -386,6 +304,131 @@ static inline void load_sparse_key(Scratch *w, const SparseCache *c, int phys, i
     memset(dst + 512, 0, (DQK - 512) * sizeof(float));
   }
 }
+
+#endif
+
+// The dense item: keys [kBegin, kEnd) of sequence i by block table, every query row of KV head g. PRM_KV_DTYPE 0 / 1 is
+// a bf16 / f16 cache of DQK-element rows; 2 / 3 (units with SPARSE_ENTRY only) one of the FP8 formats, hKv = 1,
+// each token dequantized exactly into the f32 tile as load_sparse_key does for sparse items (MODEL1: dQk 512, q and
+// keys zero-padded to DQK). A BF16_DOT unit runs an FP8 tile whose values bf16 holds exactly on the bf16 dot path.
+static __attribute__((noipa)) int decode_item(Scratch *w, const int32_t *prm, float scale, const uint16_t *q, const uint16_t *kCache,
+                                                 const int32_t *blockTable, uint16_t *out, float *lse, float *oAccum, float *lseAccum) {
+  const int qF16 = prm[PRM_DTYPE] == 1, kvKind = prm[PRM_KV_DTYPE], kvF16 = kvKind == 1;
+  const int hQ = prm[PRM_HQ], hKv = prm[PRM_HKV], nGroups = prm[PRM_NGROUPS];
+  const int page = prm[PRM_PAGE_BLOCK_SIZE], causal = prm[PRM_CAUSAL];
+  const int i = prm[PRM_BATCH], qStart = prm[PRM_Q_START], qLen = prm[PRM_Q_LEN], seqlen = prm[PRM_SEQLEN];
+  const int kBegin = prm[PRM_K_BEGIN], kEnd = prm[PRM_K_END], g = prm[PRM_KV_HEAD];
+  const int rows = qLen * nGroups;
+#ifdef SPARSE_ENTRY
+  const int fp8 = kvKind == KIND_V32 || kvKind == KIND_MODEL1;
+  const SparseCache fp8Cache = { kvKind, page, (const uint8_t *)(const void *)kCache };
+  if ((kvKind < 0 || kvKind > KIND_MODEL1) || (fp8 && hKv != 1)) return -2;
+#else
+  if (kvKind != 0 && kvKind != 1) return -2;
+#endif
+  const int dQk = kvKind == 3 ? 512 : DQK;
+  if (rows == 0) return 0;
+  if (ensure_scratch(w, rows)) return -1;
+
+  const float qScale = scale * 1.4426950408889634f;
+  w->dot = BF16_DOT && !qF16 && kvKind == 0;
+  w->scoreScale = qScale;
+  // FP8 on a BF16_DOT unit: q in both forms, w->q the one the current tile needs (qRaw), as sparse_item keeps it.
+#if BF16_DOT && defined(SPARSE_ENTRY)
+  const int fp8Dot = fp8 && !qF16;
+  int qRaw = 0;
+#endif
+  uint16_t pad[DQK];
+  if (dQk < DQK) memset(pad, 0, sizeof(pad));
+  for (int r = 0; r < rows; r++) {
+    const int j = r / nGroups, h = g * nGroups + r % nGroups;
+    const uint16_t *src = q + ((size_t)(qStart + j) * hQ + h) * dQk;
+    if (dQk < DQK) { memcpy(pad, src, dQk * sizeof(uint16_t)); src = pad; }
+#if BF16_DOT && defined(SPARSE_ENTRY)
+    if (fp8Dot) memcpy((uint16_t *)w->q2 + (size_t)r * DQK, src, DQK * sizeof(uint16_t));
+#endif
+    if (w->dot) memcpy((uint16_t *)w->q + (size_t)r * DQK, src, DQK * sizeof(uint16_t));
+    else load_q_row(w->q + (size_t)r * DQK, src, qF16, qScale);
+    w->m[r] = -INFINITY;
+    w->l[r] = 0.0f;
+  }
+  memset(w->o, 0, (size_t)rows * DV * sizeof(float));
+
+  const int32_t *table = blockTable + (size_t)i * prm[PRM_MAX_BLOCKS_PER_SEQ];
+  for (int t0 = kBegin; t0 < kEnd; t0 += BN) {
+    const int n = kEnd - t0 < BN ? kEnd - t0 : BN;
+    for (int t = 0; t < n; t++) {
+      const int key = t0 + t;
+      const size_t phys = (size_t)table[key / page] * page + key % page;
+#ifdef SPARSE_ENTRY
+      if (fp8) { load_sparse_key(w, &fp8Cache, (int)phys, dQk, t); continue; }
+#endif
+      w->kp[t] = kCache + (phys * hKv + g) * DQK;
+      load_key_row(w->k + (size_t)t * DQK, w->kp[t], kvF16, w->dot ? DV : DQK);
+    }
+#if BF16_DOT && defined(SPARSE_ENTRY)
+    if (fp8Dot) {
+      const int exact = pack_bf16_tile(w->kb, w->k, n);
+      if (exact != qRaw) {
+        float *tq = w->q; w->q = w->q2; w->q2 = tq;
+        qRaw = exact;
+      }
+      w->dot = exact;
+      for (int t = 0; t < n; t++) w->kp[t] = w->kb + (size_t)t * DQK;
+    }
+#endif
+    // Row chunks keep Q, O and P of the chunk plus the f32 key tile (147 KB) inside a 512 KB L2.
+    for (int r0 = 0; r0 < rows; r0 += ROW_CHUNK) {
+      const int r1 = r0 + ROW_CHUNK < rows ? r0 + ROW_CHUNK : rows;
+      tile_scores(w, r0, r1, n);
+      for (int r = r0; r < r1; r++) softmax_row(w, r, n, visible_keys(seqlen, qLen, r / nGroups, causal) - t0);
+      // A key a row may not see must stay out of its P V product, not just weigh 0: its V may be inf or NaN (0 x inf
+      // is NaN). Each run of rows that sees the same keys of this tile gets its own pass (one pass off the diagonal).
+      for (int r = r0; r < r1;) {
+        const int nv = keys_in_tile(seqlen, qLen, r / nGroups, causal, t0, n);
+        int e = r + 1;
+        while (e < r1 && keys_in_tile(seqlen, qLen, e / nGroups, causal, t0, n) == nv) e++;
+        tile_accumulate(w, r, e, nv);
+        r = e;
+      }
+    }
+  }
+  const double ln2 = 0.69314718055994531;
+  for (int r = 0; r < rows; r++) {
+    const int j = r / nGroups, h = g * nGroups + r % nGroups;
+    // l == 0: no finite score. A whole sequence: no key (out 0, lse +inf) or keys that all scored -inf (NaN, as the
+    // reference's exp(-inf - -inf)); a split keeps lse -inf and its unnormalised 0 x V sums (NaN where V is inf).
+    const int empty = w->l[r] == 0.0f;
+    const float inv = empty ? 1.0f : 1.0f / w->l[r];
+    const float l = empty ? -INFINITY : (float)((double)w->m[r] * ln2 + log((double)w->l[r]));
+    const float *o = w->o + (size_t)r * DV;
+    if (prm[PRM_NO_SPLIT]) {
+      uint16_t *dst = out + ((size_t)(qStart + j) * hQ + h) * DV;
+      float *lo = lse + (size_t)i * prm[PRM_LSE_STRIDE_B] + (size_t)h * prm[PRM_LSE_STRIDE_H] + (size_t)(qStart + j) * prm[PRM_LSE_STRIDE_T];
+      if (empty) {
+        const int seesKeys = visible_keys(seqlen, qLen, j, causal) > 0;
+        const uint16_t fill = seesKeys ? f32_to_half(NAN, qF16) : 0;
+        for (int d = 0; d < DV; d++) dst[d] = fill;
+        *lo = seesKeys ? NAN : INFINITY;
+        continue;
+      }
+      for (int d = 0; d < DV; d++) dst[d] = f32_to_half(o[d] * inv, qF16);
+      *lo = l;
+    } else {
+      const size_t row = (size_t)prm[PRM_SPLIT_SLOT] * prm[PRM_ROWS_PER_SPLIT] + (size_t)j * hQ + h;
+      store_split_row(oAccum + row * DV, o, inv);
+      lseAccum[row] = l;
+    }
+  }
+  return 0;
+}
+
+#ifdef SPARSE_ENTRY
+// ---------------------------------------------------------------- sparse decode (V3.2 / MODEL1 token-sparse)
+// The same tile loop over keys gathered by index: a tile is the next 64 valid indices of the list (-1 and positions
+// past topkLength are skipped, as the scalar kernel in ../sparse.ts does), from a bf16 / f16 cache or one of the two
+// FP8 formats (dequantized exactly into the f32 tile). dQk 512 (MODEL1) runs the DQK = 576 loops with q and keys
+// zero-padded: 0 x 0 adds nothing to a score.
 
 // The physical token at position pos of query s's combined list and its cache (-1: none).
 static inline int sparse_index(const int32_t *prm, const int32_t *indices, const int32_t *extraIndices, int s, int pos, int *extra) {

@@ -60,7 +60,7 @@ const isaTable: Record<NativeIsa, { bits: number; entry: string; sparseEntry: st
 };
 
 /** What flashmla_cpu_abi() must return (params.h FLASHMLA_CPU_ABI). */
-export const nativeAbi = itemFields.length * 1000 + 2;
+export const nativeAbi = itemFields.length * 1000 + 3;
 
 /** The ISAs a CPU of `arch` with these features.c bits can run, best first. */
 export function isasFor(features: number, arch: string = process.arch): NativeIsa[] {
@@ -129,7 +129,7 @@ function bindKernel({ lib, features, file }: Lib, request: NativeIsaChoice, by: 
   if (!have.length) return { reason: `this CPU lacks ${arch.baseline}` };
   const bind = (isa: NativeIsa): ((...a: unknown[]) => number) | string => {
     try {
-      return lib.func(`int ${isaTable[isa].entry}(const int32_t *prm, float scale, const uint16_t *q, const uint16_t *kCache, `
+      return lib.func(`int ${isaTable[isa].entry}(const int32_t *prm, float scale, const uint16_t *q, const void *kCache, `
         + 'const int32_t *blockTable, uint16_t *out, float *lse, float *oAccum, float *lseAccum)') as (...a: unknown[]) => number;
     } catch (e) {
       return `${nativeLibName} has no ${isaTable[isa].entry} (built without it? see manifest.json "skipped"; ${e instanceof Error ? e.message : String(e)})`;
@@ -178,9 +178,12 @@ function bindKernel({ lib, features, file }: Lib, request: NativeIsaChoice, by: 
       runDecodeUnit(a: CpuDecodeArgs, u: number): void {
         forEachItem(a, u, prm, (pr) => {
           const rc = entry(pr, a.p.softmaxScale, a.q, a.kCache, a.blockTable, a.out, a.lse, a.oAccum, a.lseAccum);
-          if (rc !== 0) throw new FlashMlaError('out_of_memory', `native CPU kernel: scratch allocation failed (rc ${rc})`);
+          if (rc === -1) throw new FlashMlaError('out_of_memory', `native CPU kernel: scratch allocation failed (rc ${rc})`);
+          if (rc !== 0) throw new FlashMlaError('driver_error', `native CPU kernel: refused the item (rc ${rc})`);
         });
       },
+      // The dense entry reads FP8 caches where the unit has the sparse entry (decode_common.h's FP8 loader comes with it).
+      denseFp8: !!sparseFn,
       runSparseUnit: sparseFn && ((a: CpuSparseArgs, part: number): void => {
         forEachSparseItem(a, part, sprm, (pr) => {
           const rc = sparseFn(pr, a.p.softmaxScale, a.q, a.kCache, a.extraKCache ?? null, a.indices, a.extraIndices ?? null, a.attnSink ?? null,

@@ -4,7 +4,7 @@
 #define FLASHMLA_CPU_PARAMS_H
 enum {
   PRM_DTYPE,          // out / q dtype: 0 bf16, 1 f16
-  PRM_KV_DTYPE,       // kCache dtype: 0 bf16, 1 f16
+  PRM_KV_DTYPE,       // kCache: 0 bf16, 1 f16, 2 V3.2 FP8, 3 MODEL1 FP8 (2 / 3: hKv 1, units with a sparse entry)
   PRM_HQ,
   PRM_HKV,
   PRM_NGROUPS,        // hQ / hKv
@@ -55,6 +55,7 @@ enum {
   SPRM_COUNT
 };
 
-// What flashmla_cpu_abi() returns: the dense block's length, and 2 since the sparse entry points exist (1 before).
-#define FLASHMLA_CPU_ABI (PRM_COUNT * 1000 + 2)
+// What flashmla_cpu_abi() returns: the dense block's length, and 3 since dense items take FP8 caches (2: the sparse
+// entry points without that, 1 before them).
+#define FLASHMLA_CPU_ABI (PRM_COUNT * 1000 + 3)
 #endif

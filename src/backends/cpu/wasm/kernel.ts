@@ -80,15 +80,16 @@ export function createWasmKernel(): CpuKernel | string {
     f32.fill(0, oOff / 4, oOff / 4 + rows * DV);
     rowMax.fill(-Infinity, 0, rows);
     rowSum.fill(0, 0, rows);
-    const page = p.pageBlockSize, rowElems = p.hKv * DQK, bf16 = p.kvDtype === 'bf16';
+    // A 16-bit cache: an FP8 one (p.kvFormat) never reaches this rung (item.ts denseUnitOf gives it the scalar kernel).
+    const page = p.pageBlockSize, rowElems = p.hKv * DQK, bf16 = p.kvDtype === 'bf16', kCache = a.kCache as Uint16Array;
     for (let t0 = pr[I.kBegin]; t0 < kEnd; t0 += BN) {
       const n = Math.min(BN, kEnd - t0);
       const keysInTile = (r: number) => Math.max(0, Math.min(n, visibleKeys(seqlen, qLen, Math.floor(r / nGroups), p.causal) - t0));
       for (let t = 0; t < n; t++) {
         const key = t0 + t;
         const src = (a.blockTable[i * p.maxBlocksPerSeq + Math.floor(key / page)] * page + (key % page)) * rowElems + g * DQK;
-        if (bf16) u16.set(a.kCache.subarray(src, src + DQK), rawOff / 2 + t * DQK); // unpacked below, in SIMD
-        else decodeHalf(p.kvDtype, a.kCache.subarray(src, src + DQK), f32.subarray(t * DQK, (t + 1) * DQK));
+        if (bf16) u16.set(kCache.subarray(src, src + DQK), rawOff / 2 + t * DQK); // unpacked below, in SIMD
+        else decodeHalf(p.kvDtype, kCache.subarray(src, src + DQK), f32.subarray(t * DQK, (t + 1) * DQK));
       }
       if (bf16) ex.bf16(rawOff, 0, n * DQK);
       // Row chunks keep Q, O and P of the chunk plus the f32 key tile in L2 (as the native kernel does).
