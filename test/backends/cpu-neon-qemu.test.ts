@@ -6,7 +6,8 @@
 // installs both). qemu's timings say nothing about the speed of real arm64 cores and none are taken here.
 // The token-sparse entries (flashmla_cpu_sparse_item_neon / _neonbf16) are cross-checked: test/native/sparse-cross.c,
 // built for both machines, runs the same seeded cases through them under qemu and through the x86-64 AVX2 entry
-// (which cpu-sparse-native.test.ts holds to the float64 reference) here, and the outputs must agree (sparseAgree).
+// (which cpu-sparse-native.test.ts holds to the float64 reference) here, and the outputs must agree (sparseAgree);
+// its FP8 cases run once more through the dense entries (dense decode over FP8 pages by block table).
 // The loader's arm64 path (koffi, the ISA choice and its reasons) is checked on this machine with process.arch set
 // to 'arm64' and a stub library built for x86-64 that has the arm64 entry points and reports chosen hwcap bits.
 import assert from 'node:assert/strict';
@@ -174,11 +175,11 @@ describe('arm64 NEON kernel, cross-built and run under qemu-aarch64', { skip: ci
     assert.match(out, /items x 1 ISA\(s\) \(neon\): 0 failures/);
   });
 
-  test('token-sparse, -cpu max: neonbf16 and neon agree with the x86-64 AVX2 entry (bf16, f16, V3.2 and MODEL1 FP8 caches)', () => {
+  test('token-sparse and dense FP8, -cpu max: neonbf16 and neon agree with the x86-64 AVX2 entries (bf16, f16, V3.2 and MODEL1 FP8 caches)', () => {
     sparseOn('max', ['flashmla_cpu_sparse_item_neonbf16', 'flashmla_cpu_sparse_item_neon']);
   });
 
-  test('token-sparse, -cpu cortex-a72: neon agrees with the x86-64 AVX2 entry', () => {
+  test('token-sparse and dense FP8, -cpu cortex-a72: neon agrees with the x86-64 AVX2 entries', () => {
     sparseOn('cortex-a72', ['flashmla_cpu_sparse_item_neon']);
   });
 });

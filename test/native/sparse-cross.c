@@ -12,6 +12,10 @@
 // splits (positions [0, 64) into slot 0, the rest into slot 1; slots start as NaN). Request 1 of 2 is the item's:
 // request 0's query rows are NaN, and its index rows point out of range.
 //
+// Then the FP8 cases of the matrix once more through the dense entry (decode_common.h decode_item, its name with
+// "decode_item" for "sparse_item"): the same main cache read by block table (pages in reverse order, the last one
+// partly filled), request 1 of 2, causal, the same arrays (lse [b, hQ, sQ]; partial rows j * hQ + h of 2 slots).
+//
 // Hostile inputs: -1 indices, mainLen < topk (the tail past it indexes out of range), an extra cache of another page
 // size after the main list padded to 64, a sink with finite and +-inf values, odd hQ and hQ past one row chunk (48),
 // sQ 1 and 2, V3.2 scales that are and are not powers of two (BF16_DOT units: the bf16 dot and the f32 loops), an e4m3
@@ -28,6 +32,7 @@
 
 #define DV 512
 
+typedef int (*dense_entry_t)(const int32_t *, float, const uint16_t *, const void *, const int32_t *, uint16_t *, float *, float *, float *);
 typedef int (*sparse_entry_t)(const int32_t *, float, const uint16_t *, const void *, const void *, const int32_t *, const int32_t *,
                               const float *, uint16_t *, float *, float *, float *);
 
@@ -191,6 +196,68 @@ static void run_case(const Case *c, sparse_entry_t fn, FILE *f, size_t *sizes) {
   sizes[0] = outN, sizes[1] = lseN, sizes[2] = accN, sizes[3] = laccN;
 }
 
+// Dense decode of request 1 over case c's main FP8 cache by block table (c->kind is V3.2 or MODEL1); as run_case.
+static void run_dense_case(const Case *c, dense_entry_t fn, FILE *f, size_t *sizes) {
+  const int b = 2, i = 1, hQ = c->hQ, sQ = c->sQ, dQk = dqk_of(c->kind), f16 = c->dtype == 1;
+  rng = 0x7f4a7c159e3779b9ull ^ (uint64_t)(c - matrix + 1) * 0x2545f4914f6cdd1dull;
+  uint8_t *cache = make_cache(c, c->kind, c->tokens, c->page);
+  const int pages = c->tokens / c->page, seqlen = c->tokens - 13;
+  int32_t *table = malloc(sizeof(int32_t) * (size_t)b * pages);
+  for (int p = 0; p < pages; p++) table[p] = 0x3fffffff, table[pages + p] = pages - 1 - p; // request 0's row: out of range
+  const size_t qn = (size_t)b * sQ * hQ * dQk;
+  uint16_t *q = malloc(qn * 2);
+  for (size_t j = 0; j < qn; j++) q[j] = j < (size_t)sQ * hQ * dQk ? (f16 ? 0x7e00 : 0x7fc0) : to_half(uniform(-1.0f, 1.0f), f16);
+  int32_t prm[PRM_COUNT] = {0};
+  prm[PRM_DTYPE] = c->dtype;
+  prm[PRM_KV_DTYPE] = c->kind;
+  prm[PRM_HQ] = hQ;
+  prm[PRM_HKV] = 1;
+  prm[PRM_NGROUPS] = hQ;
+  prm[PRM_PAGE_BLOCK_SIZE] = c->page;
+  prm[PRM_MAX_BLOCKS_PER_SEQ] = pages;
+  prm[PRM_CAUSAL] = 1;
+  prm[PRM_LSE_STRIDE_B] = (hQ - 1) * sQ;
+  prm[PRM_LSE_STRIDE_H] = sQ;
+  prm[PRM_LSE_STRIDE_T] = 1;
+  prm[PRM_ROWS_PER_SPLIT] = sQ * hQ;
+  prm[PRM_BATCH] = i;
+  prm[PRM_Q_START] = i * sQ;
+  prm[PRM_Q_LEN] = sQ;
+  prm[PRM_SEQLEN] = seqlen;
+
+  const size_t outN = (size_t)b * sQ * hQ * DV, lseN = (size_t)b * hQ * sQ, accN = (size_t)2 * sQ * hQ * DV, laccN = (size_t)2 * sQ * hQ;
+  uint16_t *out = malloc(outN * 2);
+  float *lse = malloc(lseN * 4), *oAccum = malloc(accN * 4), *lseAccum = malloc(laccN * 4);
+  for (size_t j = 0; j < outN; j++) out[j] = f16 ? 0x7e00 : 0x7fc0;
+  for (size_t j = 0; j < lseN; j++) lse[j] = NAN;
+  for (size_t j = 0; j < accN; j++) oAccum[j] = NAN;
+  for (size_t j = 0; j < laccN; j++) lseAccum[j] = NAN;
+  int rc = 0;
+  prm[PRM_K_BEGIN] = 0;
+  prm[PRM_K_END] = seqlen;
+  prm[PRM_NO_SPLIT] = 1;
+  rc |= fn(prm, 0.0416667f, q, cache, table, out, lse, oAccum, lseAccum);
+  prm[PRM_NO_SPLIT] = 0;
+  for (int slot = 0; slot < 2; slot++) {
+    prm[PRM_K_BEGIN] = slot ? 64 : 0;
+    prm[PRM_K_END] = slot ? seqlen : 64;
+    prm[PRM_SPLIT_SLOT] = slot;
+    rc |= fn(prm, 0.0416667f, q, cache, table, out, lse, oAccum, lseAccum);
+  }
+  if (rc) {
+    fprintf(stderr, "[dense: %s] the entry returned %d\n", c->name, rc);
+    exit(1);
+  }
+  float *wide = malloc(outN * 4);
+  for (size_t j = 0; j < outN; j++) wide[j] = from_half(out[j], f16);
+  fwrite(wide, 4, outN, f);
+  fwrite(lse, 4, lseN, f);
+  fwrite(oAccum, 4, accN, f);
+  fwrite(lseAccum, 4, laccN, f);
+  free(wide); free(out); free(lse); free(oAccum); free(lseAccum); free(q); free(cache); free(table);
+  sizes[0] = outN, sizes[1] = lseN, sizes[2] = accN, sizes[3] = laccN;
+}
+
 int main(int argc, char **argv) {
   if (argc < 4) {
     fprintf(stderr, "usage: %s LIB OUT_PREFIX ENTRY...\n", argv[0]);
@@ -219,6 +286,26 @@ int main(int argc, char **argv) {
       size_t n[4];
       run_case(&matrix[k], fn, f, n);
       if (a == 3) printf("case %zu %zu %zu %zu %s\n", n[0], n[1], n[2], n[3], matrix[k].name);
+    }
+    // The dense entry of the same unit: ENTRY with "decode_item" for "sparse_item".
+    char dense[256];
+    const char *at = strstr(argv[a], "sparse_item");
+    if (!at || strlen(argv[a]) >= sizeof dense) {
+      fprintf(stderr, "%s: not a sparse_item entry\n", argv[a]);
+      return 1;
+    }
+    snprintf(dense, sizeof dense, "%.*sdecode_item%s", (int)(at - argv[a]), argv[a], at + strlen("sparse_item"));
+    dense_entry_t dfn;
+    *(void **)&dfn = dlsym(lib, dense);
+    if (!dfn) {
+      fprintf(stderr, "%s has no %s\n", argv[1], dense);
+      return 1;
+    }
+    for (size_t k = 0; k < sizeof matrix / sizeof matrix[0]; k++) {
+      if (matrix[k].kind != KIND_V32 && matrix[k].kind != KIND_MODEL1) continue;
+      size_t n[4];
+      run_dense_case(&matrix[k], dfn, f, n);
+      if (a == 3) printf("case %zu %zu %zu %zu dense, the main cache of: %s\n", n[0], n[1], n[2], n[3], matrix[k].name);
     }
     fclose(f);
   }
