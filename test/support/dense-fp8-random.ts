@@ -70,11 +70,14 @@ export const denseFp8QScales = [2 ** -20, 2 ** -12, 1, 2 ** 8, 2 ** 13, 2 ** 14,
  * Run one random dense FP8 case on `backend` against the float64 reference (throws with the seed on failure);
  * `sm90`: a shape dense_fp8_sm90.cu takes (denseFp8Sm90Spec), 'wide' one of denseFp8WideSpec; `indexOnDevice`: the block
  * table and the lengths uploaded to a GPU backend (the kernels then plan the step on the device); `bigQ`: each query row (b, sQ, hQ) then gets a factor
- * from denseFp8QScales (drawn after everything else, so the other cases of a seed stay as they were).
+ * from denseFp8QScales (drawn after everything else, so the other cases of a seed stay as they were); `override`:
+ * fields of the drawn spec replaced (b with seqlens).
  */
-export async function runRandomDenseFp8(seed: number, backend: Backend, tol: Tolerance, small = false, sm90: boolean | 'wide' = false, bigQ = false, indexOnDevice = false): Promise<void> {
+export async function runRandomDenseFp8(seed: number, backend: Backend, tol: Tolerance, small = false, sm90: boolean | 'wide' = false, bigQ = false, indexOnDevice = false,
+  override: Partial<DenseFp8Spec> = {}): Promise<void> {
   const rng = new Rng(seed);
-  const s = sm90 === 'wide' ? denseFp8WideSpec(rng) : sm90 ? denseFp8Sm90Spec(rng) : denseFp8Spec(rng, small);
+  const s = { ...(sm90 === 'wide' ? denseFp8WideSpec(rng) : sm90 ? denseFp8Sm90Spec(rng) : denseFp8Spec(rng, small)), ...override };
+  if (s.seqlens.length !== s.b) throw new Error(`override: ${s.seqlens.length} seqlens for b = ${s.b}`);
   const L = fp8Layouts[s.format], B = s.pageBlockSize, dQk = L.dQk;
   const pagesOf = s.seqlens.map((n) => Math.ceil(n / B));
   const maxBlocks = Math.max(1, ...pagesOf) + rng.int(0, 1);

@@ -141,7 +141,7 @@ class CpuBackend implements Backend {
     this.kernel = pick.kernel;
     this.info = {
       kind: 'cpu', device: `CPU, ${workers.length} worker thread${workers.length > 1 ? 's' : ''}, ${pick.kernel.name} kernel`, numSms: 8 * workers.length,
-      details: { workers: workers.length, kernel: pick.kernel.name, ...(pick.kernel.isa ? { isa: pick.kernel.isa } : {}), kernelDetail: pick.kernel.detail, sparseKernel: sparseKernelName(pick.kernel), chosenBy: pick.by, ...(pick.skipped.length ? { skipped: pick.skipped } : {}) },
+      details: { workers: workers.length, kernel: pick.kernel.name, ...(pick.kernel.isa ? { isa: pick.kernel.isa } : {}), kernelDetail: pick.kernel.detail, sparseKernel: sparseKernelName(pick.kernel), denseFp8Kernel: denseFp8KernelName(pick.kernel), chosenBy: pick.by, ...(pick.skipped.length ? { skipped: pick.skipped } : {}) },
     };
   }
 

@@ -69,7 +69,7 @@ export class InlineCpuBackend implements Backend {
   constructor(private readonly kernel: CpuKernel = scalarKernel) {
     this.info = {
       kind: 'cpu', device: `CPU (calling thread, ${kernel.name} kernel)`, numSms: 8,
-      details: { kernel: kernel.name, sparseKernel: sparseKernelName(kernel) },
+      details: { kernel: kernel.name, sparseKernel: sparseKernelName(kernel), denseFp8Kernel: denseFp8KernelName(kernel) },
     };
   }
   private readonly scratch = new CpuScratch();

@@ -14,6 +14,7 @@ import { DecodeKernelCache, type MatrixKnobs } from './decode-kernel.js';
 import { type DeviceCaps, ProgramManager } from './program.js';
 import { type DecodePath, type DecodePathChoice, chooseDecodePath, decodeKernelFor } from './kernels/path.js';
 import type { SparseCall, SparseProblem } from '../../core/sparse.js';
+import type { DenseFp8Call } from '../../core/dense-fp8.js';
 import { getMlaMetadata } from '../../core/api.js';
 import { planDecode } from '../../core/plan.js';
 import { cutsUnderFloor, numSmPartsFor } from '../../core/scheduler.js';
@@ -23,7 +24,7 @@ import type { MlaDeviceOps } from '../../core/mla/device.js';
 import { createWebGpuLayerOps } from './layer.js';
 import { type LayerGemmKernel, type LayerSplitKRule, layerGemmKernels, layerSplitKDefaults } from './kernels/layer.js';
 import { type SparseHeads, chooseSparseHeads, sparseDispatch, sparseHeadChoices, sparseMaxDqk, sparseParams, sparseProgram } from './kernels/sparse.js';
-import { gatherDispatch, gatherFinishDispatch, gatherFinishProgram, gatherListDispatch, gatherListProgram, gatherPage, gatherParams, gatherProgram, gatherQDispatch, gatherQProgram, gatherRow } from './kernels/sparse-gather.js';
+import { denseFp8StageDispatch, denseFp8StageProgram, gatherDispatch, gatherFinishDispatch, gatherFinishProgram, gatherListDispatch, gatherListProgram, gatherPage, gatherParams, gatherProgram, gatherQDispatch, gatherQProgram, gatherRow } from './kernels/sparse-gather.js';
 import { type CallWork, type Copy, type Encodable, type Pass, type TimingSlot, type Upload, UploadRing, encodeCalls, ringBytesOf } from './batch.js';
 
 // The numeric values of the WebGPU flags (the GPU* namespaces are not globals in every host, e.g. Node).
@@ -141,9 +142,20 @@ export interface WebGpuBackendOptions {
    * other calls run 'direct' whatever this says. FLASHMLA_WEBGPU_SPARSE_PATH in Node.
    */
   sparsePath?: SparsePath;
+  /**
+   * How a dense decode over an FP8 cache runs (flashMlaWithKvcache with an fp8_e4m3 cache): 'staged' (the default, 'auto'
+   * too; session 47): each request's pages decoded once into bf16 pages (kernels/sparse-gather.ts
+   * denseFp8StageProgram), then the dense decode kernel over them with the caller's plan — bf16 queries, host block
+   * table and lengths; values held as bf16 (exact for FlashMLA's power-of-two scales) — or 'sparse': as a sparse step
+   * (core/dense-fp8.ts; with precision 'exact' the direct sparse kernel, which dequantizes exactly). Calls 'staged' cannot
+   * take (f16 queries, index tensors on the device, one request's pages past a binding) run 'sparse'.
+   */
+  denseFp8Path?: DenseFp8Path;
 }
 
 export type SparsePath = 'auto' | 'gather' | 'direct';
+export type DenseFp8Path = 'auto' | 'staged' | 'sparse';
+export const denseFp8Paths: readonly DenseFp8Path[] = ['auto', 'staged', 'sparse'];
 export const sparsePaths: readonly SparsePath[] = ['auto', 'gather', 'direct'];
 
 /** Whether the layer gemm splits k unless told (WebGpuBackendOptions.layerSplitK): on since session 42 (see there). */
@@ -227,6 +239,7 @@ export class WebGpuBackend implements Backend {
     this.layerGemm = opts.layerGemm ?? 'tiled';
     if (opts.sparseHeads !== undefined && !sparseHeadChoices.includes(opts.sparseHeads)) throw invalidArgument('sparseHeads', sparseHeadChoices.join(', '), String(opts.sparseHeads));
     if (opts.sparsePath !== undefined && !sparsePaths.includes(opts.sparsePath)) throw invalidArgument('sparsePath', sparsePaths.map((k) => `'${k}'`).join(', '), String(opts.sparsePath));
+    if (opts.denseFp8Path !== undefined && !denseFp8Paths.includes(opts.denseFp8Path)) throw invalidArgument('denseFp8Path', denseFp8Paths.map((k) => `'${k}'`).join(', '), String(opts.denseFp8Path));
     const ub = opts.batchUploadBytes ?? batchUploadBytesDefault;
     if (!Number.isInteger(ub) || ub < 256 || ub % 16 !== 0 || ub > caps.maxBufferSize) {
       throw invalidArgument('batchUploadBytes', `a multiple of 16 from 256 to the device's maxBufferSize ${caps.maxBufferSize}`, String(ub));
@@ -241,7 +254,7 @@ export class WebGpuBackend implements Backend {
     this.maxBindingBytes = Math.min(opts.maxBindingBytes ?? caps.maxStorageBufferBindingSize, caps.maxStorageBufferBindingSize, this.maxBufferBytes);
     this.info = {
       kind: 'webgpu', device: description, numSms: opts.numSms ?? defaultNumSms, schedule: opts.schedule ?? webgpuScheduleDefault, autoRule: autoRuleWebGpu, readsIndexWords: true,
-      details: { ...caps, decodePath: this.decodePath.path, decodePathWhy: this.decodePath.why, sparseKernel: sparseKernelWhy(opts.sparsePath ?? 'auto', this.decodePath) },
+      details: { ...caps, decodePath: this.decodePath.path, decodePathWhy: this.decodePath.why, sparseKernel: sparseKernelWhy(opts.sparsePath ?? 'auto', this.decodePath), denseFp8Kernel: denseFp8KernelWhy(opts.denseFp8Path ?? 'auto', this.decodePath, opts.sparsePath ?? 'auto') },
     };
     this.idx = this.buffer('flashmla.idx', idxCapacityInit * 4, Usage.STORAGE | Usage.COPY_DST);
     this.accum = this.buffer('flashmla.accum', this.accumBytes, Usage.STORAGE);
@@ -949,6 +962,135 @@ export class WebGpuBackend implements Backend {
     }
   }
 
+  // ------------------------------------------------------------------ dense decode over an FP8 cache, staged
+  private fp8StageUniform?: GPUBuffer;
+
+  /**
+   * The chunks of requests a staged dense FP8 decode runs in (each chunk's staged pages within one binding, 1 GiB at
+   * most), or a reason it cannot run staged (WebGpuBackendOptions.denseFp8Path).
+   */
+  private denseFp8Chunks(l: Pick<DenseFp8Call, 'dtype' | 'cacheSeqlens' | 'blockTable' | 'pageBlockSize' | 'b'>): { chunks: [number, number][]; seqlens: Int32Array; table: Int32Array } | string {
+    if ((this.opts.denseFp8Path ?? 'auto') === 'sparse') return "denseFp8Path 'sparse'";
+    if (l.dtype !== 'bf16') return 'f16 queries (the staged pages are bf16)';
+    const seqlens = isHostTensor(l.cacheSeqlens) ? l.cacheSeqlens.host() as Int32Array : undefined;
+    const table = isHostTensor(l.blockTable) ? l.blockTable.host() as Int32Array : undefined;
+    if (!seqlens || !table) return 'index tensors on the device (the staged pages are laid out from their values)';
+    const pageBytes = l.pageBlockSize * gatherRow * 2, most = Math.floor(Math.min(this.maxBindingBytes, 1 << 30) / pageBytes);
+    const chunks: [number, number][] = [];
+    let start = 0, pages = 0;
+    for (let i = 0; i < l.b; i++) {
+      const n = Math.ceil(Math.max(seqlens[i], 0) / l.pageBlockSize);
+      if (n > most) return `request ${i}'s ${n} pages past one binding (${most} staged pages)`;
+      if (pages + n > most) { chunks.push([start, i]); start = i; pages = 0; }
+      pages += n;
+    }
+    chunks.push([start, l.b]);
+    return { chunks, seqlens, table };
+  }
+
+  /** The kernel decodeDenseFp8 runs for a launch (benchmarks record it); undefined where the call runs as a sparse step. */
+  denseFp8Kernel(l: DenseFp8Call): string | undefined {
+    const c = this.denseFp8Chunks(l);
+    return typeof c === 'string' ? undefined : `webgpu-staged-${decodeKernelFor(this.decodePath, l.sQ * l.hQ)}`;
+  }
+
+  /**
+   * Dense decode over an FP8 cache (core/dense-fp8.ts): per chunk of requests, their pages decoded once into bf16 pages
+   * (denseFp8StageProgram; MODEL1's 512-wide q padded to 576 by gatherQProgram), then the dense passes over them. The
+   * caller's plan where one chunk takes the batch, else each chunk's own. False (the call then runs as a sparse step)
+   * where denseFp8Chunks says why not.
+   */
+  decodeDenseFp8(l: DenseFp8Call): boolean {
+    this.live();
+    const c = this.denseFp8Chunks(l);
+    if (typeof c === 'string') return false;
+    const { chunks, seqlens, table } = c;
+    const { sQ, hQ, dQk, pageBlockSize: page } = l;
+    const kind = l.format;
+    const desc = { kind, numBlocks: l.kCache.shape[0], pageBlockSize: page, blockStride: l.blockStride };
+    const k = this.sparseCacheBinding(l.kCache, 'kCache', desc);
+    if (k.segs.length + 3 > this.caps.maxStorageBuffersPerShaderStage) {
+      throw invalidArgument('kCache', `a cache in at most ${this.caps.maxStorageBuffersPerShaderStage - 3} storage bindings on this device`, String(k.segs.length));
+    }
+    const q = this.single(l.q, 'q'), out = this.single(l.out, 'out'), lse = this.single(l.lse, 'lse');
+    if (q.byteOffset % 4 !== 0) throw invalidArgument('q', 'a 4-byte aligned offset on WebGPU', String(q.byteOffset));
+    if (out.byteOffset % 4 !== 0) throw invalidArgument('out', 'a 4-byte aligned offset on WebGPU', String(out.byteOffset));
+    const qCopy = dQk !== gatherRow || q.byteOffset % 16 !== 0;
+    const stage = this.programs.get(denseFp8StageProgram, { kind, segs: k.segs.length });
+    const qProg = qCopy ? this.programs.get(gatherQProgram, {}) : undefined;
+    this.fp8StageUniform ??= this.buffer('flashmla.densefp8.params', gatherParams.byteSize, Usage.UNIFORM | Usage.COPY_DST);
+    this.gatherUniform ??= this.buffer('flashmla.gather.params', gatherParams.byteSize, Usage.UNIFORM | Usage.COPY_DST);
+    const whole = (b: GPUBuffer): GPUBufferBinding => ({ buffer: b });
+    const schedule = this.info.schedule ?? 'flashmla';
+    const callerMeta = chunks.length === 1 && isHostTensor(l.tileSchedulerMetadata) && isHostTensor(l.numSplits);
+    for (const [i0, i1] of chunks) {
+      const bc = i1 - i0, lens = seqlens.subarray(i0, i1);
+      const pagesOf = Array.from(lens, (n) => Math.ceil(Math.max(n, 0) / page));
+      const maxBlocks = Math.max(1, ...pagesOf), staged = Math.max(1, pagesOf.reduce((x, y) => x + y, 0));
+      // The plan: the caller's (checked against the lengths by flashMlaWithFp8Kvcache) where one chunk is the batch.
+      let meta: Int32Array, numSplits: Int32Array, plan: DecodePlan;
+      if (callerMeta) {
+        meta = l.tileSchedulerMetadata.host() as Int32Array;
+        numSplits = l.numSplits.host() as Int32Array;
+        plan = planDecode({ b: bc, sQ, hQ, hKv: 1, numSmParts: l.numSmParts, maxBlocksPerSeq: maxBlocks, varlen: false }, numSplits, lens);
+      } else {
+        const md = getMlaMetadata(lens, sQ * hQ, 1, { numSms: this.info.numSms, backend: this, schedule });
+        meta = md.tileSchedulerMetadata.host() as Int32Array;
+        numSplits = md.numSplits.host() as Int32Array;
+        const parts = md.tileSchedulerMetadata.shape[0];
+        plan = planDecode({ b: bc, sQ, hQ, hKv: 1, numSmParts: parts, maxBlocksPerSeq: maxBlocks, varlen: false }, numSplits, lens,
+          cutsUnderFloor(lens, parts, schedule, sQ * hQ, this.info.autoRule));
+      }
+      this.ensureWorkspace(plan);
+      // Index words: the staged block table, the lengths, the plan (the workspace layout), then each staged page's source.
+      const ws = plan.workspace;
+      const words = new Int32Array(ws.indexWords + staged);
+      for (let r = 0, sp = 0; r < bc; r++) {
+        for (let j = 0; j < pagesOf[r]; j++, sp++) {
+          words[ws.blockTable + r * maxBlocks + j] = sp;
+          words[ws.indexWords + sp] = table[(i0 + r) * l.maxBlocksPerSeq + j];
+        }
+      }
+      words.set(lens, ws.cacheSeqlens);
+      words.set(meta, ws.tileSchedulerMetadata);
+      words.set(numSplits.subarray(0, bc + 1), ws.numSplits);
+      const uploads: Upload[] = [];
+      const wbuf = this.gatherBuf('fp8words', words.byteLength);
+      uploads.push({ dst: wbuf, dstOffset: 0, data: new Uint8Array(words.buffer) as Uint8Array<ArrayBuffer> });
+      const pages = this.gatherBuf('fp8pages', staged * page * gatherRow * 2);
+      const qg = qCopy ? this.gatherBuf('fp8q', bc * sQ * hQ * gatherRow * 2) : undefined;
+      const common = {
+        sQ, hQ, dQk, topk: 0, extraTopk: 0, hasTopkLength: 0, hasExtraTopkLength: 0, pageBlockSize: page, extraPageBlockSize: 1,
+        blockStride: l.blockStride, extraBlockStride: 0, kOff: k.off, extraOff: k.off, kPagesPerSeg: k.pps, xPagesPerSeg: k.pps,
+        indOff: 0, extraIndOff: 0, tlOff: 0, extraTlOff: 0, sinkOff: 0, hasSink: 0, maxBlocks, btOff: 0,
+        qOff: q.byteOffset / 4, outOff: 0, lseOff: 0, posInfBits: 0x7f800000,
+      };
+      gatherParams.pack({ ...common, rows: staged, rowBase: 0, seqOff: ws.indexWords }, this.gatherView);
+      uploads.push({ dst: this.fp8StageUniform, dstOffset: 0, data: new Uint8Array(this.gatherBytes.slice(0)) });
+      const passes: Pass[] = [{
+        label: 'flashmla.densefp8.stage',
+        dispatches: [{ pipeline: stage.pipeline, bindGroup: this.bindGroup(denseFp8StageProgram.name + denseFp8StageProgram.key({ kind, segs: k.segs.length }), stage.layout, [whole(this.fp8StageUniform), whole(wbuf), whole(pages), ...k.segs, k.segs[0]]), groups: denseFp8StageDispatch(staged * page, this.caps) }],
+      }];
+      if (qProg && qg) {
+        gatherParams.pack({ ...common, rows: bc * sQ, rowBase: i0 * sQ, seqOff: 0 }, this.gatherView);
+        uploads.push({ dst: this.gatherUniform, dstOffset: 0, data: new Uint8Array(this.gatherBytes.slice(0)) });
+        passes.push({ label: 'flashmla.densefp8.q', dispatches: [{ pipeline: qProg.pipeline, bindGroup: this.bindGroup(gatherQProgram.name, qProg.layout, [whole(this.gatherUniform), whole(q.buffer), whole(qg)]), groups: gatherQDispatch(bc * sQ, hQ, this.caps) }] });
+      }
+      const dense: MlaProblem = {
+        b: bc, sQ, totalQ: bc * sQ, hQ, hKv: 1, nGroups: hQ, dQk: gatherRow, dV, pageBlockSize: page, numBlocks: staged, maxBlocksPerSeq: maxBlocks,
+        dtype: 'bf16', kvDtype: 'bf16', softmaxScale: l.softmaxScale, causal: l.causal, varlen: false, numSmParts: plan.numSmParts,
+        ...lseStrides({ hQ, sQ, varlen: false }),
+      };
+      const qAt = qg ? { buffer: qg, byteOffset: 0 } : { buffer: q.buffer, byteOffset: q.byteOffset + i0 * sQ * hQ * gatherRow * 2 };
+      const outAt = { buffer: out.buffer, byteOffset: out.byteOffset + i0 * sQ * hQ * dV * 2 };
+      const lseAt = { buffer: lse.buffer, byteOffset: lse.byteOffset + i0 * hQ * sQ * 4 };
+      const cache = { pagesPerSeg: staged, segs: [{ buffer: pages, offset: 0, size: staged * page * gatherRow * 2 }] };
+      passes.push(...this.densePasses(dense, plan, cache, { buffer: wbuf, base: 0 }, qAt, outAt, lseAt, uploads));
+      this.record({ label: 'flashmla.densefp8.staged', uploads, copies: [], passes, timing: this.timing });
+    }
+    return true;
+  }
+
   // ------------------------------------------------------------------ batches (batch.ts)
   private depth = 0;
   private ring?: UploadRing;
@@ -1191,6 +1333,13 @@ function sparseIndexLayout(p: SparseProblem) {
   const indOff = 0, extraIndOff = indOff + p.b * p.sQ * p.topk, tlOff = extraIndOff + p.b * p.sQ * p.extraTopk;
   const extraTlOff = tlOff + (p.hasTopkLength ? p.b : 0), sinkOff = extraTlOff + (p.hasExtraTopkLength ? p.b : 0);
   return { len: sinkOff + (p.hasAttnSink ? p.hQ : 0), offs: { indOff, extraIndOff, tlOff, extraTlOff, sinkOff } };
+}
+
+/** What `flashmla info` says of dense decode over FP8 caches here (WebGpuBackendOptions.denseFp8Path). */
+function denseFp8KernelWhy(path: DenseFp8Path, dense: DecodePathChoice, sparse: SparsePath): string {
+  const asSparse = `as a sparse step (precision 'exact': ${sparse === 'gather' ? 'the gathered path declines it, so ' : ''}kernels/sparse.ts, exact dequantization)`;
+  if (path === 'sparse') return `${asSparse} (denseFp8Path 'sparse')`;
+  return `staged: each request's pages decoded once into bf16 pages, then the dense ${dense.path} kernel (bf16 queries, host block table and lengths), else ${asSparse}`;
 }
 
 /** What `flashmla info` says of the sparse (and FP8-cache) decode this backend runs (WebGpuBackendOptions.sparsePath). */

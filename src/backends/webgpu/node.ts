@@ -1,7 +1,7 @@
 // Node glue for the WebGPU backend: Dawn through the `webgpu` package. Kept apart so browser bundles never
 // import it.
 import { create, globals } from 'webgpu';
-import { type WebGpuBackend, type WebGpuBackendOptions, sparsePaths } from './backend.js';
+import { type WebGpuBackend, type WebGpuBackendOptions, denseFp8Paths, sparsePaths } from './backend.js';
 import { type CreateWebGpuBackendOptions, createWebGpuBackend } from './index.js';
 import { installDawnPoll } from './poll.js';
 import { withDawnQuiet } from './quiet.js';
@@ -160,8 +160,10 @@ export async function createNodeWebGpuBackend(opts: NodeWebGpuBackendOptions = {
   const envHeads = ({ 1: 1, 2: 2, 4: 4, 8: 8 } as const)[process.env.FLASHMLA_WEBGPU_SPARSE_HEADS as '1' | '2' | '4' | '8'];
   // FLASHMLA_WEBGPU_SPARSE_PATH=auto|gather|direct: how a sparse step runs (WebGpuBackendOptions.sparsePath; unset: auto).
   const envSparsePath = sparsePaths.find((k) => k === process.env.FLASHMLA_WEBGPU_SPARSE_PATH);
+  // FLASHMLA_WEBGPU_DENSE_FP8_PATH=auto|staged|sparse: how a dense FP8 step runs (WebGpuBackendOptions.denseFp8Path).
+  const envDenseFp8Path = denseFp8Paths.find((k) => k === process.env.FLASHMLA_WEBGPU_DENSE_FP8_PATH);
   const be = await withDawnQuiet(
-    async () => createWebGpuBackend({ ...rest, matrix, layerSplitK: rest.layerSplitK ?? envSplitK, layerGemm: rest.layerGemm ?? envGemm, schedule: rest.schedule ?? envSchedule, sparseHeads: rest.sparseHeads ?? envHeads, sparsePath: rest.sparsePath ?? envSparsePath, decodePath: rest.decodePath ?? envPath, gpu: rest.gpu ?? (own ? nodeGpu([], unlockFeatures, robust) : undefined) }),
+    async () => createWebGpuBackend({ ...rest, matrix, layerSplitK: rest.layerSplitK ?? envSplitK, layerGemm: rest.layerGemm ?? envGemm, schedule: rest.schedule ?? envSchedule, sparseHeads: rest.sparseHeads ?? envHeads, sparsePath: rest.sparsePath ?? envSparsePath, denseFp8Path: rest.denseFp8Path ?? envDenseFp8Path, decodePath: rest.decodePath ?? envPath, gpu: rest.gpu ?? (own ? nodeGpu([], unlockFeatures, robust) : undefined) }),
     dawnLog ?? process.env.FLASHMLA_DAWN_LOG === '1',
   );
   if (own && be.info.details) be.info.details.robustness = robust;

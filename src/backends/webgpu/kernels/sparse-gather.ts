@@ -196,6 +196,42 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 `,
 };
 
+/**
+ * Dense decode over an FP8 cache (the backend's decodeDenseFp8): the pages of a chunk of requests, each decoded once
+ * into a 16-bit page of the same size (the staged cache [pages, pageBlockSize, 576]: e4m3 times its scale rounded
+ * once to bf16; MODEL1's 512 columns zero-padded), for the dense kernel to read by a block table of staged pages.
+ * Staged page sp is cache page words[u.seqOff + sp]; u.rows staged pages. Reads the uniform's cache fields, as
+ * tokenAddrWgsl does (sel 1, the main cache, only). 64 lanes a token, four tokens a workgroup.
+ */
+export const denseFp8StageProgram: Program<{ kind: SparseCacheKind; segs: number }> = {
+  name: 'dense_fp8_stage',
+  key: (s) => `${s.kind}.k${s.segs}`,
+  source: (s) => `${header}
+@group(0) @binding(1) var<storage, read> words: array<i32>;
+@group(0) @binding(2) var<storage, read_write> g: array<u32>;
+${sparseCacheBindingsWgsl(3, { k: s.segs, x: 1 })}
+${packWgsl('bf16')}
+${tokenAddrWgsl(s.kind)}
+${outWord(s.kind)}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+  let token = linearWorkgroup(wid, nwg) * ${entriesPerGroup}u + t / 64u;
+  if (token >= u.rows * u.pageBlockSize) { return; }
+  let sp = token / u.pageBlockSize;
+  let phys = u32(words[u.seqOff + sp]) * u.pageBlockSize + token % u.pageBlockSize;
+  let a = tokenAddr(1u, phys);
+  let o = token * ${gatherRow / 2}u;
+  for (var w = t % 64u; w < ${gatherRow / 2}u; w += 64u) { g[o + w] = outWord(1u, a, w); }
+}
+`,
+};
+
+/** denseFp8StageProgram's workgroups for `tokens` staged tokens. */
+export function denseFp8StageDispatch(tokens: number, caps: Pick<DeviceCaps, 'maxComputeWorkgroupsPerDimension'>): Dispatch {
+  return foldDispatch(Math.ceil(tokens / entriesPerGroup), caps.maxComputeWorkgroupsPerDimension);
+}
+
 /** q [rows, hQ, dQk] (dQk < 576) into [rows, hQ, 576], zero-padded: a workgroup a (row, head). */
 export const gatherQProgram: Program<Record<string, never>> = {
   name: 'sparse_gather_q',

@@ -1,30 +1,34 @@
-// Dense decode over a V3.2 FP8 cache on the CPU worker backend, by its two routes, against the bf16 cache on the same
-// lengths: "paged" (Backend.decodeDenseFp8, backends/cpu/dense-fp8.ts: the dense kernel reading FP8 pages by block
-// table) and "sparse" (core/dense-fp8.ts's route for a backend without that: host-built indices through the sparse
-// kernel; forced here by a view of the backend that hides decodeDenseFp8). Same process, routes interleaved each
-// round, the minimum of `reps` calls a row and round.
-//   node --import tsx bench/cpu/dense-fp8-route.ts [--rounds 2] [--reps 5] [--workers 2] [--json out.json]
+// Dense decode over a V3.2 FP8 cache by its two routes, against the bf16 cache on the same lengths, on the CPU worker
+// backend or WebGPU: "paged" (Backend.decodeDenseFp8 — the CPU's dense kernel reading FP8 pages by block table,
+// backends/cpu/dense-fp8.ts; WebGPU's staged pages, WebGpuBackend.decodeDenseFp8) and "sparse" (core/dense-fp8.ts's route
+// for a backend without that: host-built indices through the sparse kernels; forced here by a view of the backend that
+// hides decodeDenseFp8). Same process, routes interleaved each round, the minimum of `reps` calls a row and round (wall
+// clock to synchronize()).
+//   node --import tsx bench/dense-fp8-route.ts [--backend cpu|webgpu [--full]] [--rounds 2] [--reps 5] [--workers 2] [--json out.json]
 import { cpus, loadavg } from 'node:os';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createCpuBackend } from '../../src/backends/cpu/index.js';
-import { flashMlaWithKvcache, getMlaMetadata } from '../../src/core/api.js';
-import { f32ToBf16 } from '../../src/core/dtype.js';
-import { quantizeCache } from '../../src/core/fp8.js';
-import type { Backend } from '../../src/core/problem.js';
-import { fp8CacheTensor, uploadFp8Cache } from '../../src/core/sparse.js';
-import { type Tensor, fromArray } from '../../src/core/tensor.js';
-import { gitCommit } from '../../src/cli/bench.js';
+import { createCpuBackend } from '../src/backends/cpu/index.js';
+import { createNodeWebGpuBackend } from '../src/backends/webgpu/node.js';
+import { flashMlaWithKvcache, getMlaMetadata } from '../src/core/api.js';
+import { f32ToBf16 } from '../src/core/dtype.js';
+import { quantizeCache } from '../src/core/fp8.js';
+import type { Backend } from '../src/core/problem.js';
+import { fp8CacheTensor, uploadFp8Cache } from '../src/core/sparse.js';
+import { type Tensor, fromArray } from '../src/core/tensor.js';
+import { gitCommit } from '../src/cli/bench.js';
 
-const { values: v } = parseArgs({ options: { rounds: { type: 'string', default: '2' }, reps: { type: 'string', default: '5' }, workers: { type: 'string', default: '2' }, json: { type: 'string' } } });
-const shapes = [
+const { values: v } = parseArgs({ options: { backend: { type: 'string', default: 'cpu' }, rounds: { type: 'string', default: '2' }, reps: { type: 'string', default: '5' }, workers: { type: 'string', default: '2' }, full: { type: 'boolean' }, json: { type: 'string' } } });
+// The CPU's shapes; on WebGPU (lavapipe runs it on the CPU) an eighth of the keys unless --full.
+const cpuShapes = [
   { b: 4, sQ: 1, hQ: 16, lens: [4096, 4096, 4096, 4096] },
   { b: 4, sQ: 2, hQ: 16, lens: [4096, 4096, 4096, 4096] },
   { b: 4, sQ: 1, hQ: 128, lens: [2048, 2048, 2048, 2048] },
   { b: 4, sQ: 4, hQ: 16, lens: [4641, 45118, 1730, 1696] }, // the uneven batch of the GPU grids
   { b: 1, sQ: 1, hQ: 16, lens: [32768] },
 ];
-const be = await createCpuBackend({ workers: Number(v.workers) });
+const shapes = v.backend === 'webgpu' && !v.full ? cpuShapes.map((x) => ({ ...x, lens: x.lens.map((n) => Math.ceil(n / 8)) })) : cpuShapes;
+const be: Backend = v.backend === 'webgpu' ? await createNodeWebGpuBackend() : await createCpuBackend({ workers: Number(v.workers) });
 // The sparse route: the same backend with decodeDenseFp8 hidden (core/dense-fp8.ts then builds indices on the host).
 const sparseRoute = Object.create(be, { decodeDenseFp8: { value: undefined } }) as Backend;
 const rows: Record<string, unknown>[] = [];
@@ -39,7 +43,10 @@ for (const s of shapes) {
   const caches = { bf16: be.upload(fromArray('bf16', [numBlocks, B, 1, 576], vals)), fp8: uploadFp8Cache(be, fp8CacheTensor('v32', numBlocks, B, quantizeCache('v32', vals, B, numBlocks))) };
   const bt = fromArray('i32', [s.b, maxBlocks], table), lens = fromArray('i32', [s.b], Int32Array.from(s.lens));
   const md = getMlaMetadata(lens, s.sQ * s.hQ, 1, { backend: be });
-  const call = (k: Tensor, backend: Backend) => flashMlaWithKvcache(q, k, bt, lens, 512, md.tileSchedulerMetadata, md.numSplits, { backend, causal: true });
+  const call = async (k: Tensor, backend: Backend) => {
+    await flashMlaWithKvcache(q, k, bt, lens, 512, md.tileSchedulerMetadata, md.numSplits, { backend, causal: true });
+    await be.synchronize();
+  };
   const time = async (k: Tensor, backend: Backend) => {
     await call(k, backend);
     let best = Infinity;
@@ -60,7 +67,7 @@ for (const s of shapes) {
   }
 }
 const result = {
-  bench: 'cpu-dense-fp8-route', card: `${cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores`, cpu: be.info.details, commit: gitCommit(), date: new Date().toISOString(),
+  bench: 'dense-fp8-route', backend: be.kind, card: be.kind === 'cpu' ? `${cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores` : be.info.device, details: be.info.details, commit: gitCommit(), date: new Date().toISOString(),
   reps: Number(v.reps), rows,
 };
 be.dispose();
