@@ -208,8 +208,8 @@ export async function runShape(backend: Backend, s: SparseShape, timing: SparseT
 
 /**
  * Dense (page-table) decode over a V3.2 FP8 cache against our bf16 dense decode on the same lengths, in the
- * memory-bound configs (16 and 32 query rows a KV head). The FP8 path runs through the sparse kernel with
- * indices built on the host each call where the backend cannot read the cache by block table (src/core/dense-fp8.ts).
+ * memory-bound configs (16 and 32 query rows a KV head). The FP8 path is the backend's decodeDenseFp8 (CUDA's
+ * block-table kernels, the CPU's paged FP8 source, WebGPU's staged pages), else the sparse route (src/core/dense-fp8.ts).
  */
 async function runDense(backend: Backend, b: number, sK: number, hQ: number, timing: SparseTiming, deviceLens = false) {
   const { fp8BlockStride } = await import('../core/fp8.js');
@@ -219,14 +219,15 @@ async function runDense(backend: Backend, b: number, sK: number, hQ: number, tim
   // Index tensors on the device, as runShape keeps them: host tensors put their staging and checks into every timed
   // call, and the timer's start event is recorded before that host work. With host tensors this bench's bf16 row
   // took 612 us on the H200 where `flashmla bench` (device indices) takes 304 us on the same shape.
-  // The FP8 row too where the backend reads an FP8 cache by block table (CUDA: decodeDenseFp8); elsewhere the FP8 path
-  // builds sparse indices from the host values (dense-fp8.ts), so that row keeps host tensors.
+  // The FP8 row too where the backend reads an FP8 cache by block table from device index tensors (CUDA's
+  // decodeDenseFp8); WebGPU's staged path lays its pages out from the host values and the sparse route builds indices
+  // from them (dense-fp8.ts), so there that row keeps host tensors.
   const onDev = (t: Tensor): Tensor => (backend.kind === 'cpu' ? t : backend.upload(t as never));
   const tableHost = fromArray('i32', [b, pages], Int32Array.from({ length: nb }, (_, i) => i)), lensHost = fromArray('i32', [b], seqlens);
   const table = onDev(tableHost), lens = onDev(lensHost);
   // From 64 heads CUDA runs dense FP8 on its sparse kernel, whose step is planned from host lengths (sparse.ts
   // denseOnSparse): the lengths stay on the host there (the table on the device).
-  const fp8Index = backend.decodeDenseFp8 ? { table, lens: hQ >= 64 && !deviceLens ? lensHost : lens } : { table: tableHost, lens: lensHost };
+  const fp8Index = backend.kind === 'cuda' && backend.decodeDenseFp8 ? { table, lens: hQ >= 64 && !deviceLens ? lensHost : lens } : { table: tableHost, lens: lensHost };
   const md = getMlaMetadata(seqlens, hQ, 1, { backend });
   const q = backend.upload(fromArray('bf16', [b, 1, hQ, 576], Uint16Array.from({ length: b * hQ * 576 }, () => f32ToBf16(r() * 2 - 1))));
   const kFp8 = uploadFp8Cache(backend, fp8CacheTensor('v32', nb, B, randomCache('v32', nb, B, r)));
