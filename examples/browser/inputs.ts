@@ -2,13 +2,21 @@
 // FlashMLA benchmark shape small enough for a software adapter. Pure functions (no DOM), tested in Node.
 import type { HalfDType } from '../../src/index.js';
 
+/** The cache's format: 16-bit values in q's dtype, or DeepSeek-V3.2's FP8 tokens (656 bytes: e4m3 NoPE, scales, bf16 RoPE). */
+export type CacheFormat = 'half' | 'v32';
+
 export interface Shape {
   seqlens: number[];
   hQ: number;
   sQ: number;
   pageBlockSize: number;
   dtype: HalfDType;
+  /** Default 'half'. */
+  cache?: CacheFormat;
 }
+
+/** Bytes a cached token takes in each format. */
+export const cacheTokenBytes: Record<CacheFormat, number> = { half: 1152, v32: 656 };
 
 export interface Preset {
   id: string;
@@ -110,7 +118,7 @@ export function parseSeqlens(text: string): { seqlens?: number[]; error?: string
 }
 
 /** Bytes a decode moves (cache rows read once, q read, out written) and its floating-point work. */
-export function decodeCost(seqlens: readonly number[], hQ: number, sQ: number): { bytes: number; flop: number } {
+export function decodeCost(seqlens: readonly number[], hQ: number, sQ: number, cache: CacheFormat = 'half'): { bytes: number; flop: number } {
   const keys = seqlens.reduce((a, v) => a + v, 0), b = seqlens.length;
-  return { bytes: 2 * (keys * 576 + b * sQ * hQ * 576 + b * sQ * hQ * 512), flop: 2 * sQ * keys * hQ * (576 + 512) };
+  return { bytes: keys * cacheTokenBytes[cache] + 2 * (b * sQ * hQ * 576 + b * sQ * hQ * 512), flop: 2 * sQ * keys * hQ * (576 + 512) };
 }

@@ -5,11 +5,11 @@
 import { createWebGpuBackend, type WebGpuBackend } from '../../src/backends/webgpu/index.js';
 import type { DecodeSpec } from '../../src/backends/webgpu/kernels/decode.js';
 import {
-  type Backend, type HalfDType, InlineCpuBackend, type Tensor, f32ToHalf, flashMlaWithKvcache, fromArray, getMlaMetadata, halfToF32,
-  numSmPartsFor, referenceDecode,
+  type Backend, type HalfDType, InlineCpuBackend, type Tensor, dequantizeToken, f32ToBf16, f32ToHalf, flashMlaWithKvcache, fp8CacheTensor, fromArray,
+  getMlaMetadata, halfToF32, numSmPartsFor, quantizeCache, referenceDecode, uploadFp8Cache,
 } from '../../src/index.js';
 import { formatIn, formatMs, formatSI, formatSig } from './format.js';
-import { type Distribution, type Shape, decodeCost, drawSeqlens, parseSeqlens, presets, rng, scaleShape, softwareBudget } from './inputs.js';
+import { type CacheFormat, type Distribution, type Shape, decodeCost, drawSeqlens, parseSeqlens, presets, rng, scaleShape, softwareBudget } from './inputs.js';
 import { planModel, planSvg } from './plan.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -24,6 +24,8 @@ interface Gpu {
   software: boolean;
   decodeSpec?: DecodeSpec;
   decodeKey?: string;
+  /** Whether the last run staged FP8 pages (dense_fp8_stage) before its decode. */
+  staged?: boolean;
 }
 
 interface DeviceState { gpu?: Gpu; reason?: string; cpu: Backend }
@@ -47,6 +49,7 @@ async function setupGpu(): Promise<{ gpu?: Gpu; reason?: string }> {
     const get = pm.get.bind(pm);
     pm.get = ((program, spec) => {
       if (program.name === 'mla_decode') { gpu.decodeSpec = spec as DecodeSpec; gpu.decodeKey = program.key(spec); }
+      if (program.name === 'dense_fp8_stage') gpu.staged = true;
       return get(program, spec);
     }) as typeof pm.get;
     return { gpu };
@@ -68,19 +71,25 @@ function renderDevice(d: DeviceState): void {
   status.className = '';
   status.innerHTML = `WebGPU adapter: <b>${esc(g.name)}</b>${g.software ? ' — a <b>software</b> adapter (the GPU is emulated on the CPU, so figures are small and large shapes are scaled down)' : ''}.`;
   const item = (ok: boolean, text: string) => `<li class="${ok ? 'yes' : 'no'}">${text}</li>`;
+  const path = String(g.backend.info.details?.decodePath ?? 'f32');
   list.innerHTML = [
-    item(f.has('shader-f16'), '<code>shader-f16</code> — requested when present; the kernels unpack 16-bit values and compute in f32, so they do not need it'),
+    item(f.has('shader-f16'), `<code>shader-f16</code> — ${path === 'matrix' ? 'the subgroup-matrix kernel multiplies f16 operands' : 'requested when present: the subgroup-matrix kernel needs it, and an opt-in f16-arithmetic kernel (decodePath \'f16\'); the default f32 kernel unpacks 16-bit values and computes in f32'}`),
     item(f.has('subgroups'), `<code>subgroups</code> — ${f.has('subgroups') ? `smallest subgroup ${caps.subgroupMinSize}; the decode kernel reduces rows by subgroup shuffles when a row's lanes fit in one subgroup, else through workgroup memory (the kernel path says which ran)` : 'rows are reduced through workgroup memory'}`),
-    item(af.has('chromium-experimental-subgroup-matrix' as GPUFeatureName), '<code>subgroup matrices</code> (chromium-experimental-subgroup-matrix) — no kernel path uses them yet'),
+    item(af.has('chromium-experimental-subgroup-matrix' as GPUFeatureName), `<code>subgroup matrices</code> (chromium-experimental-subgroup-matrix) — ${path === 'matrix' ? '<b>in use</b>: Q·Kᵀ and P·V run on the tensor cores (the subgroup-matrix kernel)' : 'with f16 configurations the decode runs its subgroup-matrix (tensor-core) kernel; not used here'}`),
     item(f.has('timestamp-query'), `<code>timestamp-query</code> — ${f.has('timestamp-query') ? 'times come from GPU timestamps' : 'times come from the wall clock around a finished run'}`),
   ].join('');
 }
 
 function renderKernelPath(d: DeviceState): void {
   const g = d.gpu, el = $('kernel-path');
+  const staged = g?.staged ? 'the FP8 pages first decoded once into bf16 pages (<code>dense_fp8_stage</code>), then ' : '';
+  if (g && !g.decodeSpec && g.backend.info.details?.decodePath === 'matrix') {
+    el.innerHTML = `Kernel path: ${staged}the subgroup-matrix decode kernel — ${esc(String(g.backend.info.details.decodePathWhy ?? ''))}.`;
+    return;
+  }
   if (!g?.decodeSpec) { el.textContent = g ? 'Kernel path: shown after the first run.' : ''; return; }
   const s = g.decodeSpec;
-  el.innerHTML = `Kernel path that ran: <code>mla_decode ${esc(g.decodeKey ?? '')}</code> — ${s.dtype}, ${s.rowsPerTile}-row query tiles, ` +
+  el.innerHTML = `Kernel path that ran: ${staged}<code>mla_decode ${esc(g.decodeKey ?? '')}</code> — ${s.dtype}, ${s.rowsPerTile}-row query tiles, ` +
     `${s.qkColumnsPerStage}-column QK stages, ${s.pvKeysPerStage}-key PV stages, ${s.prefetchStages} stage${s.prefetchStages > 1 ? 's' : ''} loaded ahead, ` +
     `row reductions ${s.subgroups ? 'by subgroup shuffles' : 'through workgroup memory'}, cache in ${s.cacheBindings} binding${s.cacheBindings > 1 ? 's' : ''}; ` +
     `then <code>mla_combine ${s.dtype}</code> merges the split sequences.`;
@@ -96,9 +105,11 @@ function readInputs(): { inputs?: Inputs; error?: string } {
   const numSms = num('sms'), reps = num('reps');
   if (!Number.isInteger(numSms) || numSms < 1 || numSms > 1024) return { error: 'SMs: a whole number in [1, 1024].' };
   if (!Number.isInteger(reps) || reps < 1 || reps > 50) return { error: 'Timed repetitions: a whole number in [1, 50].' };
+  const cache = ($('cache') as HTMLSelectElement).value as CacheFormat, dtype = ($('dtype') as HTMLSelectElement).value as HalfDType;
+  if (cache === 'v32' && dtype !== 'bf16') return { error: 'An FP8 cache is decoded here with bf16 queries (its dequantized values are exact in bf16): choose dtype bf16.' };
   return {
     inputs: {
-      shape: { seqlens: parsed.seqlens!, hQ: num('hq'), sQ: num('sq'), pageBlockSize: num('page'), dtype: ($('dtype') as HTMLSelectElement).value as HalfDType },
+      shape: { seqlens: parsed.seqlens!, hQ: num('hq'), sQ: num('sq'), pageBlockSize: num('page'), dtype, cache },
       numSms, reps, scale: ($('scale') as HTMLInputElement).checked,
     },
   };
@@ -116,6 +127,7 @@ function applyShape(s: Shape): void {
   setSelect('sq', s.sQ);
   setSelect('page', s.pageBlockSize);
   setSelect('dtype', s.dtype);
+  if (s.cache) setSelect('cache', s.cache);
 }
 
 // ------------------------------------------------------------------ the plan
@@ -182,7 +194,12 @@ function setupTooltip(): void {
 
 // ------------------------------------------------------------------ one decode, checked and timed
 interface HostInputs {
-  shape: Shape; q: Uint16Array; kCache: Uint16Array; blockTable: Int32Array; numBlocks: number; maxBlocks: number;
+  shape: Shape; q: Uint16Array;
+  /** The cache's values in q's dtype (an FP8 cache: its dequantized values, exact in bf16), what the reference reads. */
+  kCache: Uint16Array;
+  /** An FP8 cache's bytes (FlashMLA's V3.2 layout), what the backends read. */
+  fp8?: Uint8Array;
+  blockTable: Int32Array; numBlocks: number; maxBlocks: number;
 }
 
 /** Random q and cache (seeded), pages shuffled, keys past each seqlen and the spare page NaN: hostile by default. */
@@ -214,7 +231,16 @@ function buildInputs(shape: Shape, seed = 42): HostInputs {
   }
   const q = new Uint16Array(b * sQ * hQ * d);
   for (let i = 0; i < q.length; i++) q[i] = toHalf((r() - 0.5) * 3.4);
-  return { shape, q, kCache, blockTable, numBlocks, maxBlocks };
+  if (shape.cache !== 'v32') return { shape, q, kCache, blockTable, numBlocks, maxBlocks };
+  // FP8: the tokens quantized as FlashMLA's quantizer does (NaN ones to NaN bytes), and their dequantized values as
+  // bf16 (exact: e4m3 times a power of two) for the reference.
+  const fp8 = quantizeCache('v32', kCache, page, numBlocks);
+  const tok = new Float32Array(d);
+  for (let t = 0; t < numBlocks * page; t++) {
+    dequantizeToken('v32', fp8, page, Math.floor(t / page), t % page, tok);
+    for (let c = 0; c < d; c++) kCache[t * d + c] = f32ToBf16(tok[c]);
+  }
+  return { shape, q, kCache, fp8, blockTable, numBlocks, maxBlocks };
 }
 
 interface Check { pass: boolean; cosDiff: number; maxLseErr: number; nanFree: boolean; emptyOk: boolean; sample: number[]; splitChecked: number[]; reason?: string }
@@ -305,7 +331,13 @@ async function runOn(kind: 'webgpu' | 'cpu', backend: Backend, h: HostInputs, nu
   const tensors: Tensor[] = [];
   const up = (t: Tensor<Uint16Array>) => { const u = backend.upload(t); if (u !== t) tensors.push(u); return u; };
   const qT = up(fromArray(dtype, [b, sQ, hQ, 576], h.q));
-  const kT = up(fromArray(dtype, [h.numBlocks, page, 1, 576], h.kCache));
+  let kT: Tensor;
+  if (h.fp8) {
+    kT = uploadFp8Cache(backend, fp8CacheTensor('v32', h.numBlocks, page, h.fp8));
+    if (kind === 'webgpu') tensors.push(kT);
+  } else {
+    kT = up(fromArray(dtype, [h.numBlocks, page, 1, 576], h.kCache));
+  }
   try {
     const { out, lse } = await flashMlaWithKvcache(qT, kT, bt, seq, 512, md.tileSchedulerMetadata, md.numSplits, { backend });
     tensors.push(out, lse);
@@ -320,7 +352,7 @@ async function runOn(kind: 'webgpu' | 'cpu', backend: Backend, h: HostInputs, nu
       { warmup, reps },
     );
     const ms = median(times);
-    const cost = decodeCost(seqlens, hQ, sQ);
+    const cost = decodeCost(seqlens, hQ, sQ, h.shape.cache);
     const timer = kind === 'cpu' ? 'wall clock' : (backend as WebGpuBackend).caps.timestamps ? 'GPU timestamp queries' : 'wall clock';
     return {
       backend: kind, device: backend.info.device, check: c,
@@ -343,6 +375,7 @@ function resultCard(r: BackendRun, runShape: Shape): string {
   const rows: [string, string][] = [];
   if (r.error) rows.push(['error', esc(r.error)]);
   if (r.skipped) rows.push(['skipped', esc(r.skipped)]);
+  if (runShape.cache === 'v32') rows.push(['cache', `FP8, DeepSeek-V3.2 bytes (656 B a key; ${r.backend === 'webgpu' ? 'pages decoded once into bf16 pages, then the dense kernel' : 'pages dequantized in the dense kernel\'s tile loop'})`]);
   const t = r.timing;
   if (t) {
     rows.push([`time (median of ${t.reps})`, `<b class="fig">${formatMs(t.ms)}</b> <span class="muted">(min ${formatMs(t.min)}, max ${formatMs(t.max)}; ${t.timer})</span>`]);
@@ -448,7 +481,7 @@ async function main(): Promise<void> {
   sel.value = params.get('preset') ?? 'small';
   choosePreset(sel.value);
   if (params.get('seqlens')) { ($('seqlens') as HTMLTextAreaElement).value = params.get('seqlens')!; sel.value = 'custom'; }
-  for (const k of ['hq', 'sq', 'page', 'dtype'] as const) { const v = params.get(k); if (v) setSelect(k, v); }
+  for (const k of ['hq', 'sq', 'page', 'dtype', 'cache'] as const) { const v = params.get(k); if (v) setSelect(k, v); }
 
   const replan = () => {
     const { inputs, error } = readInputs();
@@ -467,7 +500,7 @@ async function main(): Promise<void> {
   $('inputs').addEventListener('input', (e) => {
     const id = (e.target as HTMLElement).id;
     if (id === 'preset' || id.startsWith('draw') || id === 'reps' || id === 'scale') return;
-    if (id === 'seqlens' || id === 'hq' || id === 'sq' || id === 'page' || id === 'dtype') { if (sel.value !== 'custom') { sel.value = 'custom'; $('preset-note').hidden = true; } }
+    if (id === 'seqlens' || id === 'hq' || id === 'sq' || id === 'page' || id === 'dtype' || id === 'cache') { if (sel.value !== 'custom') { sel.value = 'custom'; $('preset-note').hidden = true; } }
     replan();
   });
   $('draw').addEventListener('click', () => {
@@ -522,6 +555,7 @@ async function main(): Promise<void> {
       if (dev.gpu) {
         status.textContent = 'running on WebGPU…';
         await frame();
+        dev.gpu.staged = false;
         try { runs.push(await runOn('webgpu', dev.gpu.backend, h, inputs.numSms, inputs.reps, true)); } catch (e) { runs.push({ backend: 'webgpu', device: dev.gpu.name, error: (e as Error).message }); }
         renderKernelPath(dev);
         state.device!.kernel = dev.gpu.decodeKey;

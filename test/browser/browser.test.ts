@@ -1,6 +1,6 @@
 // The browser page in headless Chromium (Debian's chromium; WebGPU on SwiftShader): bundle it with esbuild, serve
 // it from a throwaway HTTP server and drive it as a person would. It decodes a preset on WebGPU and the in-page CPU
-// backend and both must match the float64 reference; the plan drawn for a preset must have the part count and the
+// backend (a 16-bit cache, then an FP8 one) and both must match the float64 reference; the plan drawn for a preset must have the part count and the
 // split points of getMlaMetadata; no figure may print as 0.0 after a run that took time; the console stays free
 // of errors; a sweep plots both backends; without WebGPU the page runs on the CPU and says so. Screenshots at
 // 1280 and 390 px go to $TEST_OUTPUT_DIR (default test/output/).
@@ -142,6 +142,23 @@ test('browser page: plan, decode, checks and sweep in headless Chromium', { time
     assert.ok(s.run!.scaled, 'the uneven batch at h_q = 128 runs scaled down on a software adapter');
     assert.match(await page.innerText('#run-note'), /Scaled down/);
     await noPrintedZero('uneven preset');
+
+    // 3b. An FP8 cache (DeepSeek-V3.2 bytes): the small preset decoded on WebGPU through the staged pages and on the
+    // CPU through its paged FP8 source, both against the float64 reference over the dequantized cache.
+    await page.selectOption('#preset', 'small');
+    await page.selectOption('#cache', 'v32');
+    await page.click('#run');
+    await waitFor('runs', 3);
+    lap('FP8 run');
+    s = await pageState();
+    runs = checkRun(s, 'small preset, FP8 cache');
+    assert.deepEqual(runs.map((r) => r.backend), ['webgpu', 'cpu']);
+    assert.match(await page.innerText('#kernel-path'), /dense_fp8_stage/);
+    await noPrintedZero('FP8 cache');
+    await page.selectOption('#dtype', 'f16');
+    assert.match(await page.innerText('#input-error'), /bf16 queries/);
+    await page.selectOption('#dtype', 'bf16');
+    await page.selectOption('#cache', 'half');
 
     // 4. A sweep over sequence length: both backends plotted at every length.
     await page.fill('#sweep-lens', '64, 256, 512');
