@@ -1,7 +1,7 @@
 // WebGPU dense decode over FP8 caches, staged (WebGpuBackend.decodeDenseFp8, kernels/sparse-gather.ts
 // denseFp8StageProgram): each request's pages decoded once into bf16 pages, then the dense kernel over them. Random
-// cases against the float64 reference over the tokens rounded to bf16 (what the staged pages hold) on a view of the
-// backend whose sparse route throws, so a call that fell back would fail; chunks of requests forced by a small binding
+// cases against the float64 reference over the tokens rounded to bf16 (what the staged pages hold) with the backend's
+// sparse route made to throw, so a call that fell back would fail; calls at once and in one batch; chunks of requests forced by a small binding
 // limit; the calls the staged path declines (f16 queries, index tensors on the device, denseFp8Path 'sparse') and what
 // they run instead.
 import assert from 'node:assert/strict';
@@ -17,9 +17,15 @@ import { useWebGpu } from '../support/webgpu.js';
 
 const gpu = useWebGpu({ withReduced: false });
 
-/** `be` with its sparse route refused: every dense FP8 call must run staged. */
-function stagedOnly(be: WebGpuBackend): Backend {
-  return Object.create(be, { decodeSparse: { value: () => { throw new Error('the sparse route ran: the staged path declined this call'); } } }) as Backend;
+/** Run `fn` with `be`'s sparse route refused (an own property over the method, removed after): every dense FP8 call must run staged. */
+async function stagedOnly<T>(be: WebGpuBackend, fn: (be: Backend) => Promise<T>): Promise<T> {
+  const own = be as unknown as { decodeSparse?: unknown };
+  own.decodeSparse = () => { throw new Error('the sparse route ran: the staged path declined this call'); };
+  try {
+    return await fn(be);
+  } finally {
+    delete own.decodeSparse;
+  }
 }
 
 describe('webgpu dense FP8, staged: random cases vs the float64 reference', () => {
@@ -47,20 +53,22 @@ describe('webgpu dense FP8, staged: random cases vs the float64 reference', () =
   test('12 small cases (bf16 queries; V3.2 and MODEL1; NaN in unread tokens; junk past each row\'s pages; pages 64 / 16 / 2)', async (t) => {
     const be = gpu.need(t);
     if (!be) return;
-    for (let seed = 7400; seed < 7412; seed++) await runRandomDenseFp8(seed, stagedOnly(be), tolerances.webgpu, true, false, false, false, { dtype: 'bf16' });
+    await stagedOnly(be, async (v) => { for (let seed = 7400; seed < 7412; seed++) await runRandomDenseFp8(seed, v, tolerances.webgpu, true, false, false, false, { dtype: 'bf16' }); });
   });
 
   test('V3.2 tiles with scales that are no powers of two (rounded once to bf16, as the reference holds them), big and tiny q', async (t) => {
     const be = gpu.need(t);
     if (!be) return;
-    for (let seed = 7420; seed < 7426; seed++) await runRandomDenseFp8(seed, stagedOnly(be), tolerances.webgpu, false, true);
-    for (let seed = 7426; seed < 7429; seed++) await runRandomDenseFp8(seed, stagedOnly(be), tolerances.webgpu, false, true, true);
+    await stagedOnly(be, async (v) => {
+      for (let seed = 7420; seed < 7426; seed++) await runRandomDenseFp8(seed, v, tolerances.webgpu, false, true);
+      for (let seed = 7426; seed < 7429; seed++) await runRandomDenseFp8(seed, v, tolerances.webgpu, false, true, true);
+    });
   });
 
   test('64 and 128 heads, pages 1 / 16 / 64 / 256, causal sQ up to 3', async (t) => {
     const be = gpu.need(t);
     if (!be) return;
-    for (let seed = 7430; seed < 7433; seed++) await runRandomDenseFp8(seed, stagedOnly(be), tolerances.webgpu, false, 'wide');
+    await stagedOnly(be, async (v) => { for (let seed = 7430; seed < 7433; seed++) await runRandomDenseFp8(seed, v, tolerances.webgpu, false, 'wide'); });
   });
 
   test('requests in several chunks (2 MiB bindings: 28 staged pages a chunk), each planned on its own', async (t) => {
@@ -68,10 +76,19 @@ describe('webgpu dense FP8, staged: random cases vs the float64 reference', () =
     const lens = [[200, 900, 0, 1300, 64], [1700, 1700, 5, 1], [63, 65, 1, 1000, 1000, 1000]];
     for (const [k, seqlens] of lens.entries()) {
       for (const format of ['v32', 'model1'] as const) {
-        await runRandomDenseFp8(7440 + k, stagedOnly(small!), tolerances.webgpu, false, false, false, false,
-          { format, dtype: 'bf16', b: seqlens.length, seqlens, hQ: 3 + 2 * k, sQ: 1 + k, pageBlockSize: 64, numSms: 4 });
+        await stagedOnly(small!, (v) => runRandomDenseFp8(7440 + k, v, tolerances.webgpu, false, false, false, false,
+          { format, dtype: 'bf16', b: seqlens.length, seqlens, hQ: 3 + 2 * k, sQ: 1 + k, pageBlockSize: 64, numSms: 4 }));
       }
     }
+  });
+
+  test('calls at once and inside one batch (the staging buffers shared and grown between calls)', async (t) => {
+    const be = gpu.need(t);
+    if (!be) return;
+    await stagedOnly(be, async (v) => {
+      await Promise.all([7460, 7461, 7462, 7463].map((seed) => runRandomDenseFp8(seed, v, tolerances.webgpu, seed % 2 === 0, false, false, false, { dtype: 'bf16' })));
+      await be.batch(() => Promise.all([7464, 7465, 7466].map((seed) => runRandomDenseFp8(seed, v, tolerances.webgpu, false, seed === 7465, false, false, { dtype: 'bf16' }))));
+    });
   });
 
   test('f16 queries and denseFp8Path \'sparse\' run as sparse steps, still right', async (t) => {
