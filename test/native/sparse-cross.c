@@ -125,6 +125,38 @@ static int32_t *make_indices(int b, int sQ, int topk, int len, int tokens, int s
   return idx;
 }
 
+// A case's outputs: out [b, sQ, hQ, DV] in q's dtype and lse [b, hQ, sQ] (NaN sentinels where the item must not
+// write), oAccum [2, sQ, hQ, DV] and lseAccum [2, sQ, hQ] (NaN): what run_case and run_dense_case hand an entry.
+typedef struct {
+  int f16;
+  size_t n[4]; // floats of out, lse, oAccum, lseAccum
+  uint16_t *out;
+  float *lse, *oAccum, *lseAccum;
+} Outputs;
+
+static Outputs outputs_new(int b, int sQ, int hQ, int f16) {
+  Outputs o = {f16, {(size_t)b * sQ * hQ * DV, (size_t)b * hQ * sQ, (size_t)2 * sQ * hQ * DV, (size_t)2 * sQ * hQ}, NULL, NULL, NULL, NULL};
+  o.out = malloc(o.n[0] * 2);
+  o.lse = malloc(o.n[1] * 4), o.oAccum = malloc(o.n[2] * 4), o.lseAccum = malloc(o.n[3] * 4);
+  for (size_t j = 0; j < o.n[0]; j++) o.out[j] = f16 ? 0x7e00 : 0x7fc0;
+  for (size_t j = 0; j < o.n[1]; j++) o.lse[j] = NAN;
+  for (size_t j = 0; j < o.n[2]; j++) o.oAccum[j] = NAN;
+  for (size_t j = 0; j < o.n[3]; j++) o.lseAccum[j] = NAN;
+  return o;
+}
+
+// Appends the four arrays to f (out widened to f32), gives their float counts in sizes, frees them.
+static void outputs_write(Outputs *o, FILE *f, size_t *sizes) {
+  float *wide = malloc(o->n[0] * 4);
+  for (size_t j = 0; j < o->n[0]; j++) wide[j] = from_half(o->out[j], o->f16);
+  fwrite(wide, 4, o->n[0], f);
+  fwrite(o->lse, 4, o->n[1], f);
+  fwrite(o->oAccum, 4, o->n[2], f);
+  fwrite(o->lseAccum, 4, o->n[3], f);
+  for (int a = 0; a < 4; a++) sizes[a] = o->n[a];
+  free(wide); free(o->out); free(o->lse); free(o->oAccum); free(o->lseAccum);
+}
+
 // Runs case c through fn, appends its floats to f; sizes[4] gets the lengths of out, lse, oAccum, lseAccum.
 static void run_case(const Case *c, sparse_entry_t fn, FILE *f, size_t *sizes) {
   const int b = 2, i = 1, hQ = c->hQ, sQ = c->sQ, dQk = dqk_of(c->kind), f16 = c->dtype == 1;
@@ -161,39 +193,26 @@ static void run_case(const Case *c, sparse_entry_t fn, FILE *f, size_t *sizes) {
   prm[SPRM_EXTRA_LEN] = c->extraTopk ? c->extraLen : 0;
   prm[SPRM_HAS_SINK] = c->sink;
 
-  const size_t outN = (size_t)b * sQ * hQ * DV, lseN = (size_t)b * hQ * sQ, accN = (size_t)2 * sQ * hQ * DV, laccN = (size_t)2 * sQ * hQ;
-  uint16_t *out = malloc(outN * 2);
-  float *lse = malloc(lseN * 4), *oAccum = malloc(accN * 4), *lseAccum = malloc(laccN * 4);
-  for (size_t j = 0; j < outN; j++) out[j] = f16 ? 0x7e00 : 0x7fc0;
-  for (size_t j = 0; j < lseN; j++) lse[j] = NAN;
-  for (size_t j = 0; j < accN; j++) oAccum[j] = NAN;
-  for (size_t j = 0; j < laccN; j++) lseAccum[j] = NAN;
+  Outputs o = outputs_new(b, sQ, hQ, f16);
 
   int rc = 0;
   prm[SPRM_POS_BEGIN] = 0;
   prm[SPRM_POS_END] = listLen;
   prm[SPRM_NO_SPLIT] = 1;
-  rc |= fn(prm, 0.0416667f, q, cache, extra, indices, extraIndices, c->sink ? sink : NULL, out, lse, oAccum, lseAccum);
+  rc |= fn(prm, 0.0416667f, q, cache, extra, indices, extraIndices, c->sink ? sink : NULL, o.out, o.lse, o.oAccum, o.lseAccum);
   prm[SPRM_NO_SPLIT] = 0;
   for (int slot = 0; slot < 2; slot++) {
     prm[SPRM_POS_BEGIN] = slot ? 64 : 0;
     prm[SPRM_POS_END] = slot ? listLen : (listLen < 64 ? listLen : 64);
     prm[SPRM_SPLIT_SLOT] = slot;
-    rc |= fn(prm, 0.0416667f, q, cache, extra, indices, extraIndices, c->sink ? sink : NULL, out, lse, oAccum, lseAccum);
+    rc |= fn(prm, 0.0416667f, q, cache, extra, indices, extraIndices, c->sink ? sink : NULL, o.out, o.lse, o.oAccum, o.lseAccum);
   }
   if (rc) {
     fprintf(stderr, "[%s] the entry returned %d\n", c->name, rc);
     exit(1);
   }
-  float *wide = malloc(outN * 4);
-  for (size_t j = 0; j < outN; j++) wide[j] = from_half(out[j], f16);
-  fwrite(wide, 4, outN, f);
-  fwrite(lse, 4, lseN, f);
-  fwrite(oAccum, 4, accN, f);
-  fwrite(lseAccum, 4, laccN, f);
-  free(wide); free(out); free(lse); free(oAccum); free(lseAccum); free(q);
-  free(cache); free(extra); free(indices); free(extraIndices);
-  sizes[0] = outN, sizes[1] = lseN, sizes[2] = accN, sizes[3] = laccN;
+  outputs_write(&o, f, sizes);
+  free(q); free(cache); free(extra); free(indices); free(extraIndices);
 }
 
 // Dense decode of request 1 over case c's main FP8 cache by block table (c->kind is V3.2 or MODEL1); as run_case.
@@ -225,37 +244,25 @@ static void run_dense_case(const Case *c, dense_entry_t fn, FILE *f, size_t *siz
   prm[PRM_Q_LEN] = sQ;
   prm[PRM_SEQLEN] = seqlen;
 
-  const size_t outN = (size_t)b * sQ * hQ * DV, lseN = (size_t)b * hQ * sQ, accN = (size_t)2 * sQ * hQ * DV, laccN = (size_t)2 * sQ * hQ;
-  uint16_t *out = malloc(outN * 2);
-  float *lse = malloc(lseN * 4), *oAccum = malloc(accN * 4), *lseAccum = malloc(laccN * 4);
-  for (size_t j = 0; j < outN; j++) out[j] = f16 ? 0x7e00 : 0x7fc0;
-  for (size_t j = 0; j < lseN; j++) lse[j] = NAN;
-  for (size_t j = 0; j < accN; j++) oAccum[j] = NAN;
-  for (size_t j = 0; j < laccN; j++) lseAccum[j] = NAN;
+  Outputs o = outputs_new(b, sQ, hQ, f16);
   int rc = 0;
   prm[PRM_K_BEGIN] = 0;
   prm[PRM_K_END] = seqlen;
   prm[PRM_NO_SPLIT] = 1;
-  rc |= fn(prm, 0.0416667f, q, cache, table, out, lse, oAccum, lseAccum);
+  rc |= fn(prm, 0.0416667f, q, cache, table, o.out, o.lse, o.oAccum, o.lseAccum);
   prm[PRM_NO_SPLIT] = 0;
   for (int slot = 0; slot < 2; slot++) {
     prm[PRM_K_BEGIN] = slot ? 64 : 0;
     prm[PRM_K_END] = slot ? seqlen : 64;
     prm[PRM_SPLIT_SLOT] = slot;
-    rc |= fn(prm, 0.0416667f, q, cache, table, out, lse, oAccum, lseAccum);
+    rc |= fn(prm, 0.0416667f, q, cache, table, o.out, o.lse, o.oAccum, o.lseAccum);
   }
   if (rc) {
     fprintf(stderr, "[dense: %s] the entry returned %d\n", c->name, rc);
     exit(1);
   }
-  float *wide = malloc(outN * 4);
-  for (size_t j = 0; j < outN; j++) wide[j] = from_half(out[j], f16);
-  fwrite(wide, 4, outN, f);
-  fwrite(lse, 4, lseN, f);
-  fwrite(oAccum, 4, accN, f);
-  fwrite(lseAccum, 4, laccN, f);
-  free(wide); free(out); free(lse); free(oAccum); free(lseAccum); free(q); free(cache); free(table);
-  sizes[0] = outN, sizes[1] = lseN, sizes[2] = accN, sizes[3] = laccN;
+  outputs_write(&o, f, sizes);
+  free(q); free(cache); free(table);
 }
 
 int main(int argc, char **argv) {

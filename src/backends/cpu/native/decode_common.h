@@ -307,6 +307,21 @@ static inline void load_sparse_key(Scratch *w, const SparseCache *c, int phys, i
 
 #endif
 
+#if BF16_DOT && defined(SPARSE_ENTRY)
+// An FP8 tile on a BF16_DOT unit (q kept in both forms, *qRaw saying which w->q holds): a tile whose dequantized values
+// bf16 holds exactly (FlashMLA's power-of-two scales) is packed to bf16 and scored on the bf16 dot path with q's raw
+// rows, any other on the f32 loops with q scaled; w->q is swapped to the form the tile needs.
+static inline void fp8_tile_form(Scratch *w, int n, int *qRaw) {
+  const int exact = pack_bf16_tile(w->kb, w->k, n);
+  if (exact != *qRaw) {
+    float *tq = w->q; w->q = w->q2; w->q2 = tq;
+    *qRaw = exact;
+  }
+  w->dot = exact;
+  for (int t = 0; t < n; t++) w->kp[t] = w->kb + (size_t)t * DQK;
+}
+#endif
+
 // The dense item: keys [kBegin, kEnd) of sequence i by block table, every query row of KV head g. PRM_KV_DTYPE 0 / 1 is
 // a bf16 / f16 cache of DQK-element rows; 2 / 3 (units with SPARSE_ENTRY only) one of the FP8 formats, hKv = 1,
 // each token dequantized exactly into the f32 tile as load_sparse_key does for sparse items (MODEL1: dQk 512, q and
@@ -367,15 +382,7 @@ static __attribute__((noipa)) int decode_item(Scratch *w, const int32_t *prm, fl
       load_key_row(w->k + (size_t)t * DQK, w->kp[t], kvF16, w->dot ? DV : DQK);
     }
 #if BF16_DOT && defined(SPARSE_ENTRY)
-    if (fp8Dot) {
-      const int exact = pack_bf16_tile(w->kb, w->k, n);
-      if (exact != qRaw) {
-        float *tq = w->q; w->q = w->q2; w->q2 = tq;
-        qRaw = exact;
-      }
-      w->dot = exact;
-      for (int t = 0; t < n; t++) w->kp[t] = w->kb + (size_t)t * DQK;
-    }
+    if (fp8Dot) fp8_tile_form(w, n, &qRaw);
 #endif
     // Row chunks keep Q, O and P of the chunk plus the f32 key tile (147 KB) inside a 512 KB L2.
     for (int r0 = 0; r0 < rows; r0 += ROW_CHUNK) {
@@ -497,15 +504,7 @@ static __attribute__((noipa)) int sparse_item(Scratch *w, const int32_t *prm, fl
       if (!n) break;
       seen += n;
 #if BF16_DOT
-      if (fp8Dot) {
-        const int exact = pack_bf16_tile(w->kb, w->k, n);
-        if (exact != qRaw) {
-          float *t = w->q; w->q = w->q2; w->q2 = t;
-          qRaw = exact;
-        }
-        w->dot = exact;
-        for (int t = 0; t < n; t++) w->kp[t] = w->kb + (size_t)t * DQK;
-      }
+      if (fp8Dot) fp8_tile_form(w, n, &qRaw);
 #endif
       for (int r0 = 0; r0 < hQ; r0 += ROW_CHUNK) {
         const int r1 = r0 + ROW_CHUNK < hQ ? r0 + ROW_CHUNK : hQ;
