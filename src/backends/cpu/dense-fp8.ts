@@ -23,6 +23,7 @@ export function cpuDenseFp8Args(
     if (t.device !== 'cpu') throw invalidArgument(name, 'a host tensor for the CPU backend', `a ${t.device} tensor`);
     return t.host() as T;
   };
+  if (l.kCache.device !== 'cpu') throw invalidArgument('kCache', 'a host tensor for the CPU backend', `a ${l.kCache.device} tensor`);
   const { b, sQ, hQ } = l;
   const p: CpuProblem = {
     b, sQ, totalQ: b * sQ, hQ, hKv: 1, nGroups: hQ, dQk: l.dQk, dV, pageBlockSize: l.pageBlockSize, numBlocks: l.kCache.shape[0],
@@ -32,7 +33,6 @@ export function cpuDenseFp8Args(
   const seqlens = view<Int32Array>('cacheSeqlens', l.cacheSeqlens), numSplits = view<Int32Array>('numSplits', l.numSplits);
   const plan = planDecode({ b, sQ, hQ, hKv: 1, numSmParts: l.numSmParts, maxBlocksPerSeq: l.maxBlocksPerSeq, varlen: false }, numSplits, seqlens);
   reserveAccum(plan, accum, alloc);
-  if (l.kCache.device !== 'cpu') throw invalidArgument('kCache', 'a host tensor for the CPU backend', `a ${l.kCache.device} tensor`);
   return {
     plan,
     args: {
