@@ -279,13 +279,17 @@ export class MlaDecoder {
     return p && d ? this.backend.mergeKernel?.(p, d) : undefined;
   }
 
-  /** Decode one layer: q [b, sQ, hQ, 576] (or [totalQ, hQ, 576]) and that layer's kCache, on the backend's device. */
+  /**
+   * Decode one layer: q [b, sQ, hQ, 576] (or [totalQ, hQ, 576]) and that layer's kCache, on the backend's device. An FP8
+   * cache (fp8_e4m3, e.g. a KvCacheManager with `format`) takes q [b, sQ, hQ, 576 or 512] and validates each call.
+   */
   async run(q: Tensor, kCache: Tensor, outputs?: { out: Tensor; lse: Tensor }): Promise<{ out: Tensor; lse: Tensor }> {
     const p = this.planned;
     if (!p) throw new FlashMlaError('invalid_argument', 'MlaDecoder.run: call plan() first for this decode step', 'plan');
     // The outputs were allocated for the planned shape and dtype: check q against them before any validation.
     const dtype = this.config.dtype ?? 'bf16';
     if (q.dtype !== dtype) throw invalidArgument('q', `dtype ${dtype} (the decoder's dtype)`, q.dtype);
+    if (kCache.dtype === 'fp8_e4m3') return this.runFp8(p, q, kCache, outputs);
     checkSameShape('q', q, p.host.qIndptr ? [p.host.qIndptr[p.plan.b], this.hQ, dQk] : [p.plan.b, p.plan.sQ, this.hQ, dQk]);
     if (!p.problem || p.problem.numBlocks !== kCache.shape[0] || p.problem.dtype !== q.dtype) {
       // First layer of the step (or a cache of another size): full validation against the host copies.
@@ -311,6 +315,21 @@ export class MlaDecoder {
       ...(p.indexWords ? { indexWords: p.indexWords } : {}),
     });
     return o;
+  }
+
+  /**
+   * run() over an FP8 cache (FlashMLA's V3.2 or MODEL1 bytes; q's last dimension 576 or 512): the step's plan and host
+   * index values through flashMlaWithFp8Kvcache, which validates the call and runs the backend's block-table path
+   * (the CPU's paged FP8 kernels, WebGPU's staged pages, CUDA's FP8 kernels) or the sparse route.
+   */
+  private async runFp8(p: NonNullable<MlaDecoder['planned']>, q: Tensor, kCache: Tensor, outputs?: { out: Tensor; lse: Tensor }): Promise<{ out: Tensor; lse: Tensor }> {
+    if (p.host.qIndptr) throw invalidArgument('qIndptr', 'none with an FP8 cache (per-request query lengths need a 16-bit cache)', 'a step planned with qIndptr');
+    if (this.hKv !== 1) throw invalidArgument('hKv', '1 with an FP8 cache (one latent head, as in FlashMLA)', String(this.hKv));
+    const o = outputs ?? p.outs[p.next++ % p.outs.length];
+    const { b, numSmParts } = p.plan;
+    return flashMlaWithFp8Kvcache(q, kCache, this.blockTableHost!, fromArray('i32', [b], p.host.cacheSeqlens), dV,
+      fromArray('i32', [numSmParts, metadataFields], p.host.tileSchedulerMetadata), fromArray('i32', [b + 1], p.host.numSplits),
+      { backend: this.backend, out: o.out, lse: o.lse, softmaxScale: this.config.softmaxScale, causal: this.config.causal });
   }
 
   private release(): void {

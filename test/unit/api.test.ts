@@ -1,10 +1,12 @@
 // MlaDecoder: plan once per decode step, run once per layer. It must give what flashMlaWithKvcache gives on the
-// same inputs, refuse to run unplanned or with inputs of another shape, and hand its output buffers out in turn.
+// same inputs (16-bit and FP8 caches), refuse to run unplanned or with inputs of another shape, and hand its output
+// buffers out in turn.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createCpuBackend } from '../../src/backends/cpu/index.js';
 import { InlineCpuBackend } from '../../src/backends/cpu/inline.js';
-import { MlaDecoder, flashMlaWithKvcache } from '../../src/index.js';
+import { KvCacheManager, MlaDecoder, denseStepIndices, flashMlaWithKvcache, getMlaMetadata, referenceSparseDecode } from '../../src/index.js';
+import { fp8CacheBytes } from '../../src/backends/cpu/sparse.js';
 import { f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
 import { FlashMlaError } from '../../src/core/errors.js';
 import type { Backend } from '../../src/core/problem.js';
@@ -96,6 +98,54 @@ for (const [bname, get] of [['inline', () => inline], ['workers', () => workers]
     });
   });
 }
+
+describe('MlaDecoder over FP8 caches (KvCacheManager with a format)', () => {
+  for (const format of ['v32', 'model1'] as const) {
+    test(`${format}: 3 layers on both CPU backends, each run equal to flashMlaWithKvcache bit for bit and to the reference`, async () => {
+      const dQk = format === 'v32' ? 576 : 512, hQ = 5, sQ = 2, lens = [70, 0, 1, 130];
+      const rng = new Rng(format === 'v32' ? 61 : 62);
+      for (const backend of [inline, workers]) {
+        // One pool a layer, the same pages for every layer (as a model's layers share a block table).
+        const pools = [0, 1, 2].map(() => new KvCacheManager({ backend, numBlocks: 20, pageBlockSize: 16, format }));
+        const ids = lens.map(() => pools.map((m) => m.addSequence())[0]);
+        const tokens = pools.map(() => lens.map((n) => Uint16Array.from({ length: n * dQk }, () => f32ToBf16(rng.normal() * 0.5))));
+        pools.forEach((m, l) => lens.forEach((n, i) => { if (n) m.append(ids[i], tokens[l][i]); }));
+        const step = pools[0].batch(ids);
+        for (const m of pools) assert.deepEqual(m.batch(ids).blockTable.host(), step.blockTable.host(), 'every layer\'s pool holds the sequences in the same pages');
+        const dec = new MlaDecoder(backend, { hQ, dtype: 'bf16' });
+        dec.plan(step.cacheSeqlens, step.blockTable, { sQ, outputs: 3 });
+        const md = getMlaMetadata(step.cacheSeqlens, sQ * hQ, 1, { backend });
+        for (let l = 0; l < 3; l++) {
+          const qv = Uint16Array.from({ length: lens.length * sQ * hQ * dQk }, () => f32ToBf16(rng.normal()));
+          const q = backend.upload(fromArray('bf16', [lens.length, sQ, hQ, dQk], qv));
+          const { out, lse } = await dec.run(q, pools[l].kCache);
+          const direct = await flashMlaWithKvcache(q, pools[l].kCache, step.blockTable, fromArray('i32', [lens.length], step.cacheSeqlens), 512,
+            md.tileSchedulerMetadata, md.numSplits, { backend });
+          assert.deepEqual(await hostOf(backend, out), await hostOf(backend, direct.out), `${format} layer ${l}: out`);
+          assert.deepEqual(await hostOf(backend, lse), await hostOf(backend, direct.lse), `${format} layer ${l}: lse`);
+          const { indices, topk } = denseStepIndices(step.blockTable.host(), step.blockTable.shape[1], step.cacheSeqlens, sQ, 16, true);
+          const ref = referenceSparseDecode({ q: qv, dtype: 'bf16', b: lens.length, sQ, hQ, dQk, cache: { kind: format, data: fp8CacheBytes(pools[l].kCache), pageBlockSize: 16 }, indices, topk });
+          assertOutputsClose(await hostOf(backend, out) as Uint16Array, await hostOf(backend, lse) as Float32Array, ref, 'bf16', { b: lens.length, sQ, hQ }, tolerances.cpu, `${format} layer ${l}`);
+        }
+        dec.dispose();
+        for (const m of pools) m.dispose();
+      }
+    });
+  }
+  test('an FP8 cache with a varlen plan or hKv > 1 is refused, naming the argument', async () => {
+    const m = new KvCacheManager({ backend: inline, numBlocks: 4, pageBlockSize: 16, format: 'v32' });
+    const id = m.addSequence();
+    m.append(id, new Uint16Array(3 * 576).fill(0x3f80));
+    const step = m.batch([id]);
+    const dec = new MlaDecoder(inline, { hQ: 4 });
+    dec.plan(step.cacheSeqlens, step.blockTable, { qIndptr: Int32Array.of(0, 1) });
+    await expectError(() => dec.run(fromArray('bf16', [1, 4, 576], new Uint16Array(4 * 576)), m.kCache), 'qIndptr');
+    const two = new MlaDecoder(inline, { hQ: 4, hKv: 2 });
+    two.plan(step.cacheSeqlens, step.blockTable);
+    await expectError(() => two.run(fromArray('bf16', [1, 1, 4, 576], new Uint16Array(4 * 576)), m.kCache), 'hKv');
+    m.dispose();
+  });
+});
 
 describe('MlaDecoder contract', () => {
   const base = makeCase(spec, 1);
