@@ -273,3 +273,56 @@ describe(`random matrix: ${randomCases} cases on every vector rung, in-thread an
     }
   });
 });
+
+describe('the native split combine (decode_common.h combine_item) against the JavaScript one, bit for bit', { skip: nativeSkip }, () => {
+  for (const [name, kernel] of rungs.filter(([n]) => n.startsWith('native'))) {
+    test(`${name}: bf16 and f16, varlen and uniform, partials of lse -inf / NaN / +inf with inf and NaN values, rows no partial saw`, async () => {
+      const { runCombineUnit } = await import('../../src/backends/cpu/kernel.js');
+      const { combineUnitOf } = await import('../../src/backends/cpu/item.js');
+      const native = combineUnitOf(kernel);
+      assert.notEqual(native, runCombineUnit, `${name} binds a native combine`);
+      const { Rng } = await import('../support/random.js');
+      const seen = { finite: 0, nan: 0, noKey: 0, nanValues: 0 };
+      for (let seed = 0; seed < 24; seed++) {
+        const rng = new Rng(9000 + seed);
+        const dtype = seed % 3 === 2 ? 'f16' as const : 'bf16' as const;
+        const b = rng.int(1, 4), hQ = rng.pick([1, 3, 16, 33]), varlen = seed % 4 === 1, causal = seed % 5 !== 0;
+        const qLens = Array.from({ length: b }, () => (varlen ? rng.int(0, 3) : 2));
+        const sQ = Math.max(1, ...qLens);
+        const qIndptr = varlen ? Int32Array.from([0, ...qLens.map((_, i) => qLens.slice(0, i + 1).reduce((x, y) => x + y, 0))]) : undefined;
+        const splitsOf = Array.from({ length: b }, () => rng.pick([1, 2, 3, 7]));
+        const numSplits = Int32Array.from([0, ...splitsOf.map((_, i) => splitsOf.slice(0, i + 1).reduce((x, y) => x + y, 0))]);
+        const seqlens = Int32Array.from({ length: b }, () => rng.pick([0, 1, 5, 300]));
+        const totalQ = qIndptr ? qIndptr[b] : b * sQ, rowsPer = sQ * hQ, slots = numSplits[b];
+        const lseAccum = Float32Array.from({ length: slots * rowsPer }, () => {
+          const u = rng.float();
+          return u < 0.15 ? -Infinity : u < 0.18 ? NaN : u < 0.2 ? Infinity : rng.normal() * 20;
+        });
+        // Some rows have every partial at -inf (no finite score anywhere): the sees-keys rule decides out and lse.
+        for (let s = 0; s < slots; s++) if (rng.float() < 0.3) lseAccum[s * rowsPer] = -Infinity;
+        const oAccum = Float32Array.from({ length: slots * rowsPer * 512 }, () => { const u = rng.float(); return u < 0.001 ? Infinity : u < 0.002 ? NaN : rng.normal(); });
+        const lseStrides = varlen ? { lseStrideB: 0, lseStrideH: 1, lseStrideT: hQ } : { lseStrideB: (hQ - 1) * sQ, lseStrideH: sQ, lseStrideT: 1 };
+        const p = { b, sQ, totalQ, hQ, hKv: 1, nGroups: hQ, dQk: 576, dV: 512, pageBlockSize: 64, numBlocks: 1, maxBlocksPerSeq: 1, dtype, kvDtype: dtype,
+          softmaxScale: 0.04, causal, varlen, numSmParts: 4, ...lseStrides };
+        const args = (out: Uint16Array, lse: Float32Array) => ({ p, q: new Uint16Array(0), kCache: new Uint16Array(0), blockTable: new Int32Array(0), seqlens, qIndptr, meta: new Int32Array(0), numSplits, out, lse, oAccum, lseAccum });
+        const js = args(new Uint16Array(totalQ * hQ * 512).fill(0x1234), new Float32Array(totalQ * hQ).fill(-7));
+        const nat = args(new Uint16Array(totalQ * hQ * 512).fill(0x1234), new Float32Array(totalQ * hQ).fill(-7));
+        for (let i = 0; i < b; i++) { runCombineUnit(js, i); native(nat, i); }
+        // Bit for bit, but a NaN's sign and payload (x86's arithmetic NaN is negative, V8's stored one positive).
+        const isNan = dtype === 'bf16' ? (h: number) => (h & 0x7fff) > 0x7f80 : (h: number) => (h & 0x7fff) > 0x7c00;
+        const bad = [...js.out.keys()].filter((k) => (isNan(js.out[k]) ? !isNan(nat.out[k]) : nat.out[k] !== js.out[k]));
+        assert.deepEqual(bad.slice(0, 4).map((k) => [k, js.out[k], nat.out[k]]), [], `seed ${seed} (${dtype}, b ${b}, hQ ${hQ}, varlen ${varlen}): out [index, JS, native]`);
+        const badLse = [...js.lse.keys()].filter((k) => !Object.is(js.lse[k], nat.lse[k]));
+        assert.deepEqual(badLse.slice(0, 4).map((k) => [k, js.lse[k], nat.lse[k]]), [], `seed ${seed}: lse [index, JS, native]`);
+        for (const x of js.lse) seen[Number.isNaN(x) ? 'nan' : x === Infinity ? 'noKey' : 'finite']++;
+        for (let ro = 0; ro < totalQ * hQ; ro++) { // out row ro: query ro / hQ, head ro % hQ; its lse element
+          const t = Math.floor(ro / hQ), h = ro % hQ, li = varlen ? ro : (Math.floor(t / sQ) * hQ + h) * sQ + (t % sQ);
+          if (Number.isFinite(js.lse[li]) && js.out.subarray(ro * 512, ro * 512 + 512).some(isNan)) seen.nanValues++;
+        }
+      }
+      // The cases reach every kind of row: finite, NaN (a NaN partial, or keys all scored -inf), no key at all, and
+      // finite lse with NaN values (inf x 0 or a NaN value in a partial).
+      for (const [k, n] of Object.entries(seen)) assert.ok(n > 0, `no ${k} row among the cases: ${JSON.stringify(seen)}`);
+    });
+  }
+});

@@ -14,7 +14,8 @@
 //
 // Then the FP8 cases of the matrix once more through the dense entry (decode_common.h decode_item, its name with
 // "decode_item" for "sparse_item"): the same main cache read by block table (pages in reverse order, the last one
-// partly filled), request 1 of 2, causal, the same arrays (lse [b, hQ, sQ]; partial rows j * hQ + h of 2 slots).
+// partly filled), request 1 of 2, causal, the same arrays (lse [b, hQ, sQ]; partial rows j * hQ + h of 2 slots); the
+// combine entry ("combine_item") then merges those two partials into request 0's rows.
 //
 // Hostile inputs: -1 indices, mainLen < topk (the tail past it indexes out of range), an extra cache of another page
 // size after the main list padded to 64, a sink with finite and +-inf values, odd hQ and hQ past one row chunk (48),
@@ -32,6 +33,7 @@
 
 #define DV 512
 
+typedef int (*combine_entry_t)(const int32_t *, const float *, const float *, uint16_t *, float *);
 typedef int (*dense_entry_t)(const int32_t *, float, const uint16_t *, const void *, const int32_t *, uint16_t *, float *, float *, float *);
 typedef int (*sparse_entry_t)(const int32_t *, float, const uint16_t *, const void *, const void *, const int32_t *, const int32_t *,
                               const float *, uint16_t *, float *, float *, float *);
@@ -215,8 +217,9 @@ static void run_case(const Case *c, sparse_entry_t fn, FILE *f, size_t *sizes) {
   free(q); free(cache); free(extra); free(indices); free(extraIndices);
 }
 
-// Dense decode of request 1 over case c's main FP8 cache by block table (c->kind is V3.2 or MODEL1); as run_case.
-static void run_dense_case(const Case *c, dense_entry_t fn, FILE *f, size_t *sizes) {
+// Dense decode of request 1 over case c's main FP8 cache by block table (c->kind is V3.2 or MODEL1); as run_case,
+// and then the unit's combine entry merges the two partials into request 0's rows of out / lse (its sentinels).
+static void run_dense_case(const Case *c, dense_entry_t fn, combine_entry_t cfn, FILE *f, size_t *sizes) {
   const int b = 2, i = 1, hQ = c->hQ, sQ = c->sQ, dQk = dqk_of(c->kind), f16 = c->dtype == 1;
   rng = 0x7f4a7c159e3779b9ull ^ (uint64_t)(c - matrix + 1) * 0x2545f4914f6cdd1dull;
   uint8_t *cache = make_cache(c, c->kind, c->tokens, c->page);
@@ -257,6 +260,11 @@ static void run_dense_case(const Case *c, dense_entry_t fn, FILE *f, size_t *siz
     prm[PRM_SPLIT_SLOT] = slot;
     rc |= fn(prm, 0.0416667f, q, cache, table, o.out, o.lse, o.oAccum, o.lseAccum);
   }
+  prm[PRM_BATCH] = 0;
+  prm[PRM_Q_START] = 0;
+  prm[PRM_COMBINE_FIRST] = 0;
+  prm[PRM_COMBINE_SPLITS] = 2;
+  rc |= cfn(prm, o.oAccum, o.lseAccum, o.out, o.lse);
   if (rc) {
     fprintf(stderr, "[dense: %s] the entry returned %d\n", c->name, rc);
     exit(1);
@@ -304,14 +312,18 @@ int main(int argc, char **argv) {
     snprintf(dense, sizeof dense, "%.*sdecode_item%s", (int)(at - argv[a]), argv[a], at + strlen("sparse_item"));
     dense_entry_t dfn;
     *(void **)&dfn = dlsym(lib, dense);
-    if (!dfn) {
-      fprintf(stderr, "%s has no %s\n", argv[1], dense);
+    char comb[256];
+    snprintf(comb, sizeof comb, "%.*scombine_item%s", (int)(at - argv[a]), argv[a], at + strlen("sparse_item"));
+    combine_entry_t cfn;
+    *(void **)&cfn = dlsym(lib, comb);
+    if (!dfn || !cfn) {
+      fprintf(stderr, "%s has no %s\n", argv[1], dfn ? comb : dense);
       return 1;
     }
     for (size_t k = 0; k < sizeof matrix / sizeof matrix[0]; k++) {
       if (matrix[k].kind != KIND_V32 && matrix[k].kind != KIND_MODEL1) continue;
       size_t n[4];
-      run_dense_case(&matrix[k], dfn, f, n);
+      run_dense_case(&matrix[k], dfn, cfn, f, n);
       if (a == 3) printf("case %zu %zu %zu %zu dense, the main cache of: %s\n", n[0], n[1], n[2], n[3], matrix[k].name);
     }
     fclose(f);

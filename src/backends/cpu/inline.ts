@@ -7,7 +7,7 @@ import { gemm } from '../../core/mla/gemm.js';
 import { checkMatmul, checkWrite } from '../../core/validate.js';
 import { Tensor, numelOf } from '../../core/tensor.js';
 import type { DecodePlan } from '../../core/plan.js';
-import { type CpuKernel, denseUnitOf, scalarKernel, sparseKernelName, sparseUnitOf } from './item.js';
+import { type CpuKernel, combineUnitOf, denseUnitOf, scalarKernel, sparseKernelName, sparseUnitOf } from './item.js';
 import { type CpuDecodeArgs, CpuScratch, reserveAccum, runDecode } from './kernel.js';
 import { cpuDenseFp8Args } from './dense-fp8.js';
 import type { DenseFp8Call } from '../../core/dense-fp8.js';
@@ -87,7 +87,7 @@ export class InlineCpuBackend implements Backend {
     writeHost(dst, src, dstOffset);
   }
   async download(t: Tensor): Promise<Tensor<HostArray>> { this.live(); return t as Tensor<HostArray>; }
-  decode(l: DecodeCall): void { this.live(); runDecode(cpuArgs(l, this.accum), this.scratch, this.kernel.runDecodeUnit); }
+  decode(l: DecodeCall): void { this.live(); runDecode(cpuArgs(l, this.accum), this.scratch, this.kernel.runDecodeUnit, combineUnitOf(this.kernel)); }
   reserve(plan: DecodePlan): void { this.live(); reserveAccum(plan, this.accum); }
   decodeKernel(): string { return `cpu-${String(this.info.details?.kernel)}`; }
   matmul(l: MatmulCall): void {
@@ -99,7 +99,7 @@ export class InlineCpuBackend implements Backend {
   decodeDenseFp8(l: DenseFp8Call): boolean {
     this.live();
     const { args } = cpuDenseFp8Args(l, this.accum, hostArrayFor);
-    runDecode(args, this.scratch, denseUnitOf(this.kernel, args.p));
+    runDecode(args, this.scratch, denseUnitOf(this.kernel, args.p), combineUnitOf(this.kernel));
     return true;
   }
   denseFp8Kernel(): string { return denseFp8KernelName(this.kernel); }

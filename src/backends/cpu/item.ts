@@ -1,7 +1,7 @@
 // The parameter block of one work item for the vector kernels (native C and WebAssembly): an Int32Array whose
 // field order is the enum in native/params.h (test/backends/cpu-paths.test.ts checks the two agree). Browser-safe.
 import { partWork } from '../../core/scheduler.js';
-import { type CpuDecodeArgs, type CpuProblem, type CpuScratch, rowsPerSplit, runDecodeUnit } from './kernel.js';
+import { type CpuDecodeArgs, type CpuProblem, type CpuScratch, rowsPerSplit, runCombineUnit, runDecodeUnit } from './kernel.js';
 import type { NativeIsa } from './native/loader.js';
 import { type CpuSparseArgs, type CpuSparseScratch, nativeSparseSupports, runSparseDecodeUnit } from './sparse.js';
 
@@ -16,6 +16,8 @@ export const itemFields = [
   'noSplit', // 1: write out / lse; 0: oAccum / lseAccum at splitSlot
   'splitSlot',
   'kvHead',
+  'combineFirst', // combine items: the request's first partial slot
+  'combineSplits', // combine items: its partials
 ] as const;
 export type ItemField = (typeof itemFields)[number];
 export const itemIndex = Object.fromEntries(itemFields.map((f, i) => [f, i])) as Record<ItemField, number>;
@@ -59,6 +61,17 @@ export function forEachItem(a: CpuDecodeArgs, u: number, prm: Int32Array, run: (
   }
 }
 
+/** Pack combine unit i (one request, its partials numSplits[i] ..) into prm (params.h): the problem fields and the request's. */
+export function packCombine(a: CpuDecodeArgs, i: number, prm: Int32Array): void {
+  packProblem(a.p, prm);
+  prm[itemIndex.batch] = i;
+  prm[itemIndex.qStart] = a.qIndptr ? a.qIndptr[i] : i * a.p.sQ;
+  prm[itemIndex.qLen] = a.qIndptr ? a.qIndptr[i + 1] - a.qIndptr[i] : a.p.sQ;
+  prm[itemIndex.seqlen] = a.seqlens[i];
+  prm[itemIndex.combineFirst] = a.numSplits[i];
+  prm[itemIndex.combineSplits] = a.numSplits[i + 1] - a.numSplits[i];
+}
+
 export type CpuKernelName = 'native' | 'wasm' | 'scalar';
 
 /** One CPU kernel rung: what the backends call per decode unit. */
@@ -76,6 +89,13 @@ export interface CpuKernel {
   runSparseUnit?(a: CpuSparseArgs, part: number, s: CpuSparseScratch): void;
   /** Whether runDecodeUnit reads FP8 caches (CpuProblem.kvFormat); absent: the scalar kernel runs such decodes. */
   denseFp8?: boolean;
+  /** The split combine of request i (the native rung's combine entry); absent: kernel.ts runCombineUnit (JavaScript). */
+  runCombineUnit?(a: CpuDecodeArgs, i: number): void;
+}
+
+/** What runs the combine units on this rung: its own combine, else the JavaScript one. */
+export function combineUnitOf(kernel: CpuKernel): (a: CpuDecodeArgs, i: number) => void {
+  return kernel.runCombineUnit ?? runCombineUnit;
 }
 
 /** What runs the dense units of problem `p` on this rung: its own kernel, else (an FP8 cache it cannot read) the scalar one. */

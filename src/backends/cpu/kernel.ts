@@ -8,7 +8,7 @@
 // Arithmetic is JS float64; partial results are stored as f32, as FlashMLA's fp32 accumulators are.
 import { dV } from '../../core/constants.js';
 import type { DecodePlan } from '../../core/plan.js';
-import { type HalfDType, type HostArray, decodeHalf, f32ToHalf, halfToF32, hostArrayFor } from '../../core/dtype.js';
+import { type HalfDType, type HostArray, decodeHalf, encodeHalf, f32ToHalf, halfToF32, hostArrayFor } from '../../core/dtype.js';
 import { type MlaProblem, visibleKeys } from '../../core/problem.js';
 import { blockSizeN, partWork } from '../../core/scheduler.js';
 import { type Fp8Format, dequantizeToken } from '../../core/fp8.js';
@@ -303,18 +303,31 @@ function writePartial(a: CpuDecodeArgs, slot: number, g: number, rows: number, a
   }
 }
 
-/** Combine units: one per sequence. Sequences computed in one piece were written by the decode phase. */
+/** Grow-only rows of the combine (one set a thread): the included splits' weights and rows, and a row of f32 out. */
+const combineRows = { w: new Float64Array(16), at: new Int32Array(16), row: new Float32Array(dV) };
+function combineScratch(splits: number, dVals: number) {
+  if (combineRows.w.length < splits) { combineRows.w = new Float64Array(splits); combineRows.at = new Int32Array(splits); }
+  if (combineRows.row.length < dVals) combineRows.row = new Float32Array(dVals);
+  return combineRows;
+}
+
+/**
+ * Combine units: one per sequence. Sequences computed in one piece were written by the decode phase. Each output
+ * element is the float64 sum over the included splits in split order, rounded to f32 then to out's dtype (the bits
+ * of summing into a float64 row and encoding each element; a row at a time, the bf16 encoding on the raw f32 bits).
+ */
 export function runCombineUnit(a: CpuDecodeArgs, i: number): void {
   const p = a.p, first = a.numSplits[i], nSplits = a.numSplits[i + 1] - first;
   if (nSplits <= 1) return;
-  const perSplit = rowsPerSplit(p), enc = f32ToHalf(p.dtype), qStart = qStartOf(a, i);
-  const o = new Float64Array(p.dV);
+  const perSplit = rowsPerSplit(p), qStart = qStartOf(a, i), dVals = p.dV;
+  const { w, at, row } = combineScratch(nSplits, dVals);
+  const f32Row = row.subarray(0, dVals);
   for (let j = 0; j < qLenOf(a, i); j++) {
     for (let h = 0; h < p.hQ; h++) {
       const r = j * p.hQ + h;
       let m = -Infinity;
       for (let s = 0; s < nSplits; s++) m = Math.max(m, a.lseAccum[(first + s) * perSplit + r]);
-      const outOff = ((qStart + j) * p.hQ + h) * p.dV;
+      const outOff = ((qStart + j) * p.hQ + h) * dVals;
       if (m === -Infinity) { // no split saw a finite score
         finishEmptyRow(a, i, h, j, outOff);
         continue;
@@ -322,25 +335,33 @@ export function runCombineUnit(a: CpuDecodeArgs, i: number): void {
       let sum = 0;
       for (let s = 0; s < nSplits; s++) sum += Math.exp(a.lseAccum[(first + s) * perSplit + r] - m);
       const lse = m + Math.log(sum);
-      o.fill(0);
+      let n = 0;
       for (let s = 0; s < nSplits; s++) {
-        const row = (first + s) * perSplit + r;
-        const w = Math.exp(a.lseAccum[row] - lse);
+        const slot = (first + s) * perSplit + r;
+        const ws = Math.exp(a.lseAccum[slot] - lse);
         // A split with no finite score (lse -inf) weighs 0 but is still added: its o carries the NaN of 0 x inf V.
-        if (w === 0 && a.lseAccum[row] !== -Infinity) continue;
-        for (let d = 0; d < p.dV; d++) o[d] += w * a.oAccum[row * p.dV + d];
+        if (ws === 0 && a.lseAccum[slot] !== -Infinity) continue;
+        w[n] = ws;
+        at[n++] = slot * dVals;
       }
-      for (let d = 0; d < p.dV; d++) a.out[outOff + d] = enc(o[d]);
+      const acc = a.oAccum;
+      for (let d = 0; d < dVals; d++) {
+        let x = 0;
+        for (let k = 0; k < n; k++) x += w[k] * acc[at[k] + d];
+        f32Row[d] = x;
+      }
+      encodeHalf(p.dtype, f32Row, a.out.subarray(outOff, outOff + dVals));
       a.lse[lseIndex(a, i, h, j)] = lse;
     }
   }
 }
 
 /** The whole decode on the calling thread. */
-export function runDecode(a: CpuDecodeArgs, s = new CpuScratch(), unit: (a: CpuDecodeArgs, u: number, s: CpuScratch) => void = runDecodeUnit): void {
+export function runDecode(a: CpuDecodeArgs, s = new CpuScratch(), unit: (a: CpuDecodeArgs, u: number, s: CpuScratch) => void = runDecodeUnit,
+  combine: (a: CpuDecodeArgs, i: number) => void = runCombineUnit): void {
   const units = decodeUnits(a.p);
   for (let u = 0; u < units; u++) unit(a, u, s);
-  for (let i = 0; i < a.p.b; i++) runCombineUnit(a, i);
+  for (let i = 0; i < a.p.b; i++) combine(a, i);
 }
 
 export type { HalfDType };

@@ -3,11 +3,11 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { gemmColumns } from '../../core/mla/gemm.js';
 import type { CpuKernelName } from './item.js';
 import type { NativeIsa } from './native/loader.js';
-import { type CpuDecodeArgs, type CpuProblem, CpuScratch, runCombineUnit } from './kernel.js';
+import { type CpuDecodeArgs, type CpuProblem, CpuScratch } from './kernel.js';
 import { cpuKernelByName } from './paths.js';
 import type { SparseProblem } from '../../core/sparse.js';
 import { type CpuSparseArgs, CpuSparseScratch, runSparseCombineUnit } from './sparse.js';
-import { denseUnitOf, sparseUnitOf } from './item.js';
+import { combineUnitOf, denseUnitOf, sparseUnitOf } from './item.js';
 
 export interface SharedView {
   buffer: SharedArrayBuffer;
@@ -91,11 +91,11 @@ parentPort?.on('message', async (job: WorkerJob | GemmJob | SparseWorkerJob) => 
     const kernel = await cpuKernelByName((job as WorkerJob).kernel, (job as WorkerJob).isa, 'the main thread');
     const a = Object.fromEntries(Object.entries(job.arrays).map(([k, v]) => [k, v && view(v)])) as unknown as CpuDecodeArgs;
     a.p = (job as WorkerJob).p;
-    const unit = denseUnitOf(kernel, a.p);
+    const unit = denseUnitOf(kernel, a.p), combine = combineUnitOf(kernel);
     const counter = new Int32Array(job.counter);
     for (let u = Atomics.add(counter, 0, 1); u < job.units; u = Atomics.add(counter, 0, 1)) {
       if (job.phase === 'decode') unit(a, u, scratch);
-      else runCombineUnit(a, u);
+      else combine(a, u);
     }
     parentPort!.postMessage({ id: job.id });
   } catch (e) {

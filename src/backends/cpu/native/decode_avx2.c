@@ -13,6 +13,7 @@
 #include <immintrin.h>
 
 #define DECODE_ENTRY flashmla_cpu_decode_item
+#define COMBINE_ENTRY flashmla_cpu_combine_item
 // Test builds (test/backends/cpu-sparse-native.test.ts) of what a unit without these hooks gets, as an arm64 one
 // would be built: FLASHMLA_DENSE_ONLY leaves the sparse entry out, FLASHMLA_PORTABLE_DEQUANT this file's FP8
 // dequantization (decode_common.h's portable loop runs instead).

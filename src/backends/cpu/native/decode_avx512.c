@@ -20,9 +20,11 @@
 
 #if BF16_DOT
 #define DECODE_ENTRY flashmla_cpu_decode_item_avx512bf16
+#define COMBINE_ENTRY flashmla_cpu_combine_item_avx512bf16
 #define SPARSE_ENTRY flashmla_cpu_sparse_item_avx512bf16
 #else
 #define DECODE_ENTRY flashmla_cpu_decode_item_avx512
+#define COMBINE_ENTRY flashmla_cpu_combine_item_avx512
 #define SPARSE_ENTRY flashmla_cpu_sparse_item_avx512
 #endif
 #define HAVE_DEQUANT_FP8_ROW 1

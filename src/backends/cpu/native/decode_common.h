@@ -9,8 +9,8 @@
 //   tile_accumulate(const Scratch *w, int r0, int r1, int n)           O = O * rescale + P V, n keys
 //   store_split_row(float *dst, const float *o, float inv)             DV values of o * inv (unaligned dst)
 //
-// and DECODE_ENTRY, the exported name; with SPARSE_ENTRY defined as well, the sparse decode entry (below) too,
-// whose FP8 keys go through dequant_fp8_row when the unit defines HAVE_DEQUANT_FP8_ROW (else a portable loop).
+// and DECODE_ENTRY, the exported name; with COMBINE_ENTRY, the split combine's entry (below); with SPARSE_ENTRY
+// defined as well, the sparse decode entry (below) too, whose FP8 keys go through dequant_fp8_row when the unit defines HAVE_DEQUANT_FP8_ROW (else a portable loop).
 // With BF16_DOT set, bf16 queries on a bf16 cache stay bf16: w->q holds the raw rows, w->kp the tile's key rows in
 // the cache, and tile_scores multiplies its dot products by w->scoreScale; w->k is unpacked only as far as V (DV
 // values a key). Otherwise q is pre-scaled by softmaxScale * log2 e. A BF16_DOT unit also defines
@@ -554,6 +554,74 @@ int SPARSE_ENTRY(const int32_t *prm, float scale, const uint16_t *q, const void 
 int SPARSE_ENTRY(const int32_t *prm, float scale, const uint16_t *q, const void *kCache, const void *extraKCache, const int32_t *indices,
                  const int32_t *extraIndices, const float *attnSink, uint16_t *out, float *lse, float *oAccum, float *lseAccum) {
   return sparse_item(&tls, prm, scale, q, kCache, extraKCache, indices, extraIndices, attnSink, out, lse, oAccum, lseAccum);
+}
+#endif
+
+#ifdef COMBINE_ENTRY
+// ---------------------------------------------------------------- the split combine
+// One split request (params.h: the problem fields, PRM_BATCH .. PRM_SEQLEN, PRM_COMBINE_FIRST / _SPLITS): every row
+// (query j, head h) merged from its partials as the JavaScript combine (../kernel.ts runCombineUnit) does — the lse
+// from the largest partial lse, each element the double sum over the included partials in split order (a partial of
+// lse -inf still added: its 0 x inf V is NaN), rounded to f32, then to out's dtype; a row no partial saw a finite score
+// in gives out 0 and lse +inf when it sees no key, else NaN (as decode_item's whole-sequence rows).
+static __attribute__((noipa)) int combine_item(const int32_t *prm, const float *oAccum, const float *lseAccum, uint16_t *out, float *lse) {
+  const int qF16 = prm[PRM_DTYPE] == 1, hQ = prm[PRM_HQ], causal = prm[PRM_CAUSAL], i = prm[PRM_BATCH];
+  const int qStart = prm[PRM_Q_START], qLen = prm[PRM_Q_LEN], seqlen = prm[PRM_SEQLEN];
+  const int first = prm[PRM_COMBINE_FIRST], n = prm[PRM_COMBINE_SPLITS];
+  const size_t perSplit = (size_t)prm[PRM_ROWS_PER_SPLIT];
+  if (n <= 1) return 0;
+  double *w = malloc(sizeof(double) * (size_t)n + sizeof(double) * DV);
+  const float **part = malloc(sizeof(float *) * (size_t)n);
+  if (!w || !part) { free(w); free(part); return -1; }
+  double *row = w + n;
+  for (int j = 0; j < qLen; j++) {
+    for (int h = 0; h < hQ; h++) {
+      const size_t r = (size_t)j * hQ + h;
+      float m = -INFINITY;
+      for (int s = 0; s < n; s++) { // (Math.max: a NaN partial makes m NaN, and the row NaN)
+        const float x = lseAccum[(first + s) * perSplit + r];
+        if (x != x) { m = NAN; break; }
+        if (x > m) m = x;
+      }
+      uint16_t *dst = out + ((size_t)(qStart + j) * hQ + h) * DV;
+      float *lo = lse + (size_t)i * prm[PRM_LSE_STRIDE_B] + (size_t)h * prm[PRM_LSE_STRIDE_H] + (size_t)(qStart + j) * prm[PRM_LSE_STRIDE_T];
+      if (m == -INFINITY) {
+        const int seesKeys = visible_keys(seqlen, qLen, j, causal) > 0;
+        const uint16_t fill = seesKeys ? f32_to_half(NAN, qF16) : 0;
+        for (int d = 0; d < DV; d++) dst[d] = fill;
+        *lo = seesKeys ? NAN : INFINITY;
+        continue;
+      }
+      double sum = 0.0;
+      for (int s = 0; s < n; s++) sum += exp((double)lseAccum[(first + s) * perSplit + r] - (double)m);
+      const double l = (double)m + log(sum);
+      int k = 0;
+      for (int s = 0; s < n; s++) {
+        const size_t slot = (first + s) * perSplit + r;
+        const double ws = exp((double)lseAccum[slot] - l);
+        if (ws == 0.0 && lseAccum[slot] != -INFINITY) continue;
+        w[k] = ws;
+        part[k++] = oAccum + slot * DV;
+      }
+      for (int d = 0; d < DV; d++) row[d] = 0.0;
+      for (int t = 0; t < k; t++) {
+        const double wt = w[t];
+        const float *src = part[t];
+        for (int d = 0; d < DV; d++) row[d] += wt * (double)src[d];
+      }
+      for (int d = 0; d < DV; d++) dst[d] = f32_to_half((float)row[d], qF16);
+      *lo = (float)l;
+    }
+  }
+  free(w);
+  free(part);
+  return 0;
+}
+
+/** One split request's combine (params.h). Returns 0, or -1 when its scratch cannot be allocated. */
+int COMBINE_ENTRY(const int32_t *prm, const float *oAccum, const float *lseAccum, uint16_t *out, float *lse);
+int COMBINE_ENTRY(const int32_t *prm, const float *oAccum, const float *lseAccum, uint16_t *out, float *lse) {
+  return combine_item(prm, oAccum, lseAccum, out, lse);
 }
 #endif
 

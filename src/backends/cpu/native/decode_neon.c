@@ -25,9 +25,11 @@
 
 #if BF16_DOT
 #define DECODE_ENTRY flashmla_cpu_decode_item_neonbf16
+#define COMBINE_ENTRY flashmla_cpu_combine_item_neonbf16
 #define SPARSE_ENTRY flashmla_cpu_sparse_item_neonbf16
 #else
 #define DECODE_ENTRY flashmla_cpu_decode_item_neon
+#define COMBINE_ENTRY flashmla_cpu_combine_item_neon
 #define SPARSE_ENTRY flashmla_cpu_sparse_item_neon
 #endif
 #define HAVE_DEQUANT_FP8_ROW 1

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FlashMlaError } from '../../../core/errors.js';
-import { type CpuKernel, forEachItem, itemFields } from '../item.js';
+import { type CpuKernel, forEachItem, itemFields, packCombine } from '../item.js';
 import type { CpuDecodeArgs } from '../kernel.js';
 import { type CpuSparseArgs, forEachSparseItem, sparseItemFields } from '../sparse.js';
 
@@ -170,6 +170,17 @@ function bindKernel({ lib, features, file }: Lib, request: NativeIsaChoice, by: 
   }
   const sprm = new Int32Array(sparseItemFields.length);
   const sparseFn = sparse;
+  // The split combine (decode_common.h COMBINE_ENTRY, named as the unit's dense entry); a library without it leaves
+  // the combine to kernel.ts's JavaScript.
+  let combineFn: ((...a: unknown[]) => number) | undefined;
+  try {
+    combineFn = lib.func(`int ${isaTable[isa].entry.replace('decode_item', 'combine_item')}(const int32_t *prm, const float *oAccum, const float *lseAccum, `
+      + 'uint16_t *out, float *lse)') as (...a: unknown[]) => number;
+  } catch {
+    combineFn = undefined;
+  }
+  const cprm = new Int32Array(itemFields.length);
+  const combine = combineFn;
   return {
     kernel: {
       name: 'native',
@@ -184,6 +195,12 @@ function bindKernel({ lib, features, file }: Lib, request: NativeIsaChoice, by: 
       },
       // The dense entry reads FP8 caches where the unit has the sparse entry (decode_common.h's FP8 loader comes with it).
       denseFp8: !!sparseFn,
+      runCombineUnit: combine && ((a: CpuDecodeArgs, i: number): void => {
+        if (a.numSplits[i + 1] - a.numSplits[i] <= 1) return;
+        packCombine(a, i, cprm);
+        const rc = combine(cprm, a.oAccum, a.lseAccum, a.out, a.lse);
+        if (rc !== 0) throw new FlashMlaError('out_of_memory', `native CPU combine: scratch allocation failed (rc ${rc})`);
+      }),
       runSparseUnit: sparseFn && ((a: CpuSparseArgs, part: number): void => {
         forEachSparseItem(a, part, sprm, (pr) => {
           const rc = sparseFn(pr, a.p.softmaxScale, a.q, a.kCache, a.extraKCache ?? null, a.indices, a.extraIndices ?? null, a.attnSink ?? null,

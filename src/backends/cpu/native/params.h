@@ -1,5 +1,6 @@
 // Field indices of the int32 parameter block of flashmla_cpu_decode_item, one work item (a run of keys of one
-// sequence, one KV head). Field order: must match itemFields in item.ts (test/backends/cpu-paths.test.ts checks).
+// sequence, one KV head), and of flashmla_cpu_combine_item (one split request: the problem fields, batch .. seqlen,
+// combine_first and combine_splits). Field order: must match itemFields in item.ts (test/backends/cpu-paths.test.ts checks).
 #ifndef FLASHMLA_CPU_PARAMS_H
 #define FLASHMLA_CPU_PARAMS_H
 enum {
@@ -24,6 +25,8 @@ enum {
   PRM_NO_SPLIT,       // 1: write out / lse; 0: write oAccum / lseAccum row slot
   PRM_SPLIT_SLOT,
   PRM_KV_HEAD,        // g
+  PRM_COMBINE_FIRST,  // combine items: the request's first partial slot (numSplits[i])
+  PRM_COMBINE_SPLITS, // combine items: its partials (numSplits[i + 1] - numSplits[i])
   PRM_COUNT
 };
 
@@ -56,6 +59,6 @@ enum {
 };
 
 // What flashmla_cpu_abi() returns: the dense block's length, and 3 since dense items take FP8 caches (2: the sparse
-// entry points without that, 1 before them).
+// entry points without that, 1 before them). Since the combine entries the dense block is 23 fields long (21 before).
 #define FLASHMLA_CPU_ABI (PRM_COUNT * 1000 + 3)
 #endif
