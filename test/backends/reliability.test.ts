@@ -16,6 +16,7 @@ import { empty, fromArray } from '../../src/core/tensor.js';
 import { assertOutputsClose, tolerances } from '../support/compare.js';
 import { type CaseSpec, Rng, caseReference, makeCase, runCase } from '../support/random.js';
 import { MiB, sampleMemory } from '../support/leak.js';
+import { runRandomDenseFp8 } from '../support/dense-fp8-random.js';
 
 type Kind = 'inline' | 'workers' | 'webgpu';
 const kinds: Kind[] = ['inline', 'workers', 'webgpu'];
@@ -102,6 +103,24 @@ describe('concurrency: 32 overlapping calls with different shapes', () => {
         process.off('warning', onWarning);
       }
       assert.deepEqual(warnings.filter((w) => /MaxListeners/.test(w)), [], 'no listener leak');
+    });
+  }
+});
+
+describe('concurrency: dense decodes over 16-bit and FP8 caches overlapping (one set of split-KV accumulators)', () => {
+  for (const kind of kinds) {
+    test(kind, async (t) => {
+      const be = backendFor(kind, t);
+      if (!be) return;
+      // The dense FP8 paths (the CPU's paged source, WebGPU's staged pages) share the backend's split-KV accumulators
+      // and, on WebGPU, its index and staging buffers with 16-bit decodes: interleaved, each must still be right.
+      const tol = kind === 'webgpu' ? tolerances.webgpu : kind === 'workers' ? tolerances.cpuF32 : tolerances.cpu;
+      const cases = concurrentSpecs(8, 3030 + kinds.indexOf(kind), true).map((sp, i) => makeCase({ ...sp, qLens: undefined }, 300 + i));
+      const runs = [
+        ...cases.map((c) => runCase(c, be, flashMlaWithKvcache).then((r) => assertOutputsClose(r.out, r.lse, caseReference(c), c.dtype, c, tolOf(kind), `${c.spec.name} on ${kind}`))),
+        ...[7500, 7501, 7502, 7503, 7504, 7505].map((seed) => runRandomDenseFp8(seed, be, tol, true, false, false, false, { dtype: 'bf16' })),
+      ];
+      await within(Promise.all(runs), kind === 'webgpu' ? 180_000 : 60_000, `${kind} overlapping 16-bit and FP8 decodes`);
     });
   }
 });
