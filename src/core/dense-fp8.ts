@@ -1,9 +1,11 @@
 // Dense (page-table) decode over an FP8 cache in either of FlashMLA's formats: flashMlaWithKvcache with
 // kCache [numBlocks, pageBlockSize, 1, 656 | 584] fp8_e4m3. Beyond FlashMLA, whose Hopper build reads an FP8
-// cache only for sparse decode. A dense step is a sparse step whose row j lists every key it may see (causal:
-// keys 0 .. seqlen - sQ + j), so it runs on any backend's sparse kernel; the dense metadata is still checked.
+// cache only for sparse decode. A backend with Backend.decodeDenseFp8 reads the cache by block table under the dense
+// plan (CUDA's FP8 kernels, the CPU's paged FP8 source, WebGPU's staged pages); otherwise (or where it declines) a
+// dense step is a sparse step whose row j lists every key it may see (causal: keys 0 .. seqlen - sQ + j), each request
+// planned by its own length, so it runs on any backend's sparse kernel. The dense metadata is checked either way.
 import { fmtShape, invalidArgument } from './errors.js';
-import { fp8BlockStride, fp8FormatForDqk, fp8Layouts } from './fp8.js';
+import { fp8BlockStride, fp8FormatForDqk } from './fp8.js';
 import { visibleKeys } from './problem.js';
 import type { DecodeOptions } from './api.js';
 import { describeCache, getSparseMlaMetadata } from './sparse.js';
