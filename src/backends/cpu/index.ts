@@ -275,7 +275,11 @@ class CpuBackend implements Backend {
       kernel: this.kernel.name, isa: this.kernel.isa,
     };
     await this.phase(job);
-    await this.phase({ ...job, counter: new SharedArrayBuffer(8), phase: 'combine', units: args.p.b });
+    // Requests computed in one piece were finished by the decode phase: skip the round trip when none was split.
+    const ns = args.numSplits;
+    let split = false;
+    for (let i = 0; i < args.p.b && !split; i++) split = ns[i + 1] - ns[i] > 1;
+    if (split) await this.phase({ ...job, counter: new SharedArrayBuffer(8), phase: 'combine', units: args.p.b });
     this.live(); // disposed meanwhile: do not copy back
     for (const [s, a] of copyBack) a.set(s as never);
   }

@@ -2,7 +2,7 @@
 // part (its requests' 64-index blocks); requests cut across parts leave f32 partials that the combine units merge.
 // Tokens are dequantized once per (row, token) into f32 (exact: e4m3 x power-of-two scale), scores and the
 // softmax run in float64. Used by the in-thread backend and by the worker threads.
-import { decodeHalf, f32ToHalf, halfToF32 } from '../../core/dtype.js';
+import { decodeHalf, encodeHalf, halfToF32 } from '../../core/dtype.js';
 import { dequantizeToken, isFp8Format } from '../../core/fp8.js';
 import type { SparseCacheDesc, SparseCall, SparseProblem } from '../../core/sparse.js';
 import { sparseBlockSizeTopk, sparseListLength, sparseMainRegion, sparsePartWork } from '../../core/sparse-scheduler.js';
@@ -88,8 +88,11 @@ function loadToken(c: SparseCacheDesc, data: Uint8Array | Uint16Array, phys: num
   decodeHalf(c.kind, (data as Uint16Array).subarray(phys * dQk, phys * dQk + dQk), dst.subarray(at, at + dQk));
 }
 
+/** finishRow's row of f32 values (grow-only; a thread's own). */
+let rowF32 = new Float32Array(512);
+
 /** Write one finished row: the sink factor, and out 0 / lse +inf for a row that saw no token. */
-function finishRow(a: CpuSparseArgs, i: number, s: number, h: number, o: ArrayLike<number>, lse: number, enc: (x: number) => number): void {
+function finishRow(a: CpuSparseArgs, i: number, s: number, h: number, o: ArrayLike<number>, lse: number): void {
   const { sQ, hQ, dV } = a.p;
   const oo = ((i * sQ + s) * hQ + h) * dV;
   if (lse === -Infinity) {
@@ -98,7 +101,12 @@ function finishRow(a: CpuSparseArgs, i: number, s: number, h: number, o: ArrayLi
     return;
   }
   const f = lse !== lse ? NaN : a.attnSink ? 1 / (1 + Math.exp(a.attnSink[h] - lse)) : 1; // a NaN lse: the whole row NaN
-  for (let d = 0; d < dV; d++) a.out[oo + d] = enc(o[d] * f);
+  // o[d] * f rounded to f32, then to out's dtype, a row at a time (encodeHalf's bf16 path on the f32 bits): the bits
+  // of encoding each product.
+  if (rowF32.length < dV) rowF32 = new Float32Array(dV);
+  const row = rowF32.subarray(0, dV);
+  for (let d = 0; d < dV; d++) row[d] = o[d] * f;
+  encodeHalf(a.p.dtype, row, a.out.subarray(oo, oo + dV));
   a.lse[(i * hQ + h) * sQ + s] = lse;
 }
 
@@ -201,7 +209,7 @@ export function forEachSparseItem(a: CpuSparseArgs, part: number, prm: Int32Arra
 export function runSparseDecodeUnit(a: CpuSparseArgs, part: number, scratch: CpuSparseScratch): void {
   const p = a.p;
   const { sQ, hQ, dQk, dV } = p;
-  const toF = halfToF32(p.dtype), enc = f32ToHalf(p.dtype);
+  const toF = halfToF32(p.dtype);
   for (const item of sparseItemsOf(a, part)) {
     const i = item.req, lo = item.lo, hi = item.hi;
     scratch.grow(hi - lo, p);
@@ -234,7 +242,7 @@ export function runSparseDecodeUnit(a: CpuSparseArgs, part: number, scratch: Cpu
         const lse = sum === 0 ? -Infinity : max + Math.log(sum);
         if (sum !== 0) for (let d = 0; d < dV; d++) acc[d] /= sum;
         if (item.noSplit) {
-          finishRow(a, i, s, h, acc, n > 0 && sum === 0 ? NaN : lse, enc);
+          finishRow(a, i, s, h, acc, n > 0 && sum === 0 ? NaN : lse);
         } else {
           const row = (item.splitSlot * sQ + s) * hQ + h;
           for (let d = 0; d < dV; d++) a.oAccum[row * dV + d] = acc[d];
@@ -250,14 +258,13 @@ export function runSparseCombineUnit(a: CpuSparseArgs, i: number): void {
   const { sQ, hQ, dV } = a.p;
   const first = a.numSplits[i], n = a.numSplits[i + 1] - first;
   if (n <= 1) return;
-  const enc = f32ToHalf(a.p.dtype);
   const o = new Float64Array(dV);
   for (let s = 0; s < sQ; s++) {
     for (let h = 0; h < hQ; h++) {
       let max = -Infinity;
       for (let k = 0; k < n; k++) max = Math.max(max, a.lseAccum[((first + k) * sQ + s) * hQ + h]);
       if (max === -Infinity) { // no split saw a finite score: no token at all (empty row), or all -inf (NaN)
-        finishRow(a, i, s, h, o, gatherTokens(a, i, s, 0, Infinity) > 0 ? NaN : -Infinity, enc);
+        finishRow(a, i, s, h, o, gatherTokens(a, i, s, 0, Infinity) > 0 ? NaN : -Infinity);
         continue;
       }
       let sum = 0;
@@ -271,7 +278,7 @@ export function runSparseCombineUnit(a: CpuSparseArgs, i: number): void {
         for (let d = 0; d < dV; d++) o[d] += w * a.oAccum[row * dV + d];
       }
       for (let d = 0; d < dV; d++) o[d] /= sum;
-      finishRow(a, i, s, h, o, max + Math.log(sum), enc);
+      finishRow(a, i, s, h, o, max + Math.log(sum));
     }
   }
 }
