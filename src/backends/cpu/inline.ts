@@ -1,14 +1,14 @@
 // The CPU backend on the calling thread: browser-safe, used by default for host tensors. The Node backend in
 // ./index.ts runs the same kernel on worker threads.
 import { type DType, type HostArray, hostArrayFor } from '../../core/dtype.js';
-import { FlashMlaError, invalidArgument } from '../../core/errors.js';
+import { FlashMlaError } from '../../core/errors.js';
 import type { Backend, BackendInfo, DecodeCall, MatmulCall, TimeOptions } from '../../core/problem.js';
 import { gemm } from '../../core/mla/gemm.js';
 import { checkMatmul, checkWrite } from '../../core/validate.js';
 import { Tensor, numelOf } from '../../core/tensor.js';
 import type { DecodePlan } from '../../core/plan.js';
-import { type CpuKernel, combineUnitOf, denseUnitOf, scalarKernel, sparseKernelName, sparseUnitOf } from './item.js';
-import { type CpuDecodeArgs, CpuScratch, reserveAccum, runDecode } from './kernel.js';
+import { type CpuKernel, combineUnitOf, denseFp8KernelName, denseUnitOf, scalarKernel, sparseKernelName, sparseUnitOf } from './item.js';
+import { type CpuDecodeArgs, CpuScratch, hostView, reserveAccum, runDecode } from './kernel.js';
 import { cpuDenseFp8Args } from './dense-fp8.js';
 import type { DenseFp8Call } from '../../core/dense-fp8.js';
 import type { SparseCall } from '../../core/sparse.js';
@@ -23,23 +23,19 @@ export function cpuArgs(
   accum: { o: Float32Array; lse: Float32Array },
   alloc: (dtype: 'f32', n: number, what: string) => HostArray = hostArrayFor,
 ): CpuDecodeArgs {
-  const view = (name: string, t: Tensor | undefined) => {
-    if (t && t.device !== 'cpu') throw invalidArgument(name, 'a host tensor for the CPU backend', `a ${t.device} tensor`);
-    return t?.host();
-  };
   const host = l.host;
   reserveAccum(l.plan, accum, alloc);
   return {
     p: l.problem,
-    q: view('q', l.q) as Uint16Array,
-    kCache: view('kCache', l.kCache) as Uint16Array,
-    blockTable: view('blockTable', l.blockTable) as Int32Array,
-    seqlens: host?.cacheSeqlens ?? (view('cacheSeqlens', l.cacheSeqlens) as Int32Array),
-    qIndptr: host?.qIndptr ?? (view('qIndptr', l.qIndptr) as Int32Array | undefined),
-    meta: host?.tileSchedulerMetadata ?? (view('tileSchedulerMetadata', l.tileSchedulerMetadata) as Int32Array),
-    numSplits: host?.numSplits ?? (view('numSplits', l.numSplits) as Int32Array),
-    out: view('out', l.out) as Uint16Array,
-    lse: view('lse', l.lse) as Float32Array,
+    q: hostView('q', l.q) as Uint16Array,
+    kCache: hostView('kCache', l.kCache) as Uint16Array,
+    blockTable: hostView('blockTable', l.blockTable) as Int32Array,
+    seqlens: host?.cacheSeqlens ?? (hostView('cacheSeqlens', l.cacheSeqlens) as Int32Array),
+    qIndptr: host?.qIndptr ?? (hostView('qIndptr', l.qIndptr) as Int32Array | undefined),
+    meta: host?.tileSchedulerMetadata ?? (hostView('tileSchedulerMetadata', l.tileSchedulerMetadata) as Int32Array),
+    numSplits: host?.numSplits ?? (hostView('numSplits', l.numSplits) as Int32Array),
+    out: hostView('out', l.out) as Uint16Array,
+    lse: hostView('lse', l.lse) as Float32Array,
     oAccum: accum.o,
     lseAccum: accum.lse,
   };
@@ -55,11 +51,6 @@ export async function wallClockTimes(run: (rep: number) => void | Promise<void>,
     times.push(performance.now() - t0);
   }
   return times;
-}
-
-/** How benchmarks name the kernel that runs a dense FP8 decode on this rung. */
-export function denseFp8KernelName(kernel: CpuKernel): string {
-  return `cpu-${kernel.denseFp8 ? kernel.name : 'scalar'}${kernel.denseFp8 && kernel.isa ? ` ${kernel.isa}` : ''} (paged FP8)`;
 }
 
 export class InlineCpuBackend implements Backend {

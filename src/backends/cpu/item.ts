@@ -113,5 +113,10 @@ export function sparseKernelName(kernel: CpuKernel): string {
   return kernel.runSparseUnit ? `${kernel.name}${kernel.isa ? ` ${kernel.isa}` : ''} (dQk 576 / 512; else scalar)` : 'scalar (JavaScript, float64)';
 }
 
+/** How `flashmla info` and benchmarks name the kernel that runs a dense decode over an FP8 cache on a rung (denseUnitOf). */
+export function denseFp8KernelName(kernel: CpuKernel): string {
+  return `cpu-${kernel.denseFp8 ? kernel.name : 'scalar'}${kernel.denseFp8 && kernel.isa ? ` ${kernel.isa}` : ''} (paged FP8)`;
+}
+
 /** The reference rung and last fallback: kernel.ts, JavaScript float64. */
 export const scalarKernel: CpuKernel = { name: 'scalar', detail: 'JavaScript, float64 arithmetic', runDecodeUnit, denseFp8: true };

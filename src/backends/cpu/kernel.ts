@@ -8,6 +8,8 @@
 // Arithmetic is JS float64; partial results are stored as f32, as FlashMLA's fp32 accumulators are.
 import { dV } from '../../core/constants.js';
 import type { DecodePlan } from '../../core/plan.js';
+import type { Tensor } from '../../core/tensor.js';
+import { invalidArgument } from '../../core/errors.js';
 import { type HalfDType, type HostArray, decodeHalf, encodeHalf, f32ToHalf, halfToF32, hostArrayFor } from '../../core/dtype.js';
 import { type MlaProblem, visibleKeys } from '../../core/problem.js';
 import { blockSizeN, partWork } from '../../core/scheduler.js';
@@ -36,6 +38,12 @@ export interface CpuDecodeArgs {
   oAccum: Float32Array;
   /** [maxPartials, rowsPerSplit] */
   lseAccum: Float32Array;
+}
+
+/** A host tensor's view for the CPU kernels (undefined stays undefined); a tensor on another device is refused, named. */
+export function hostView<T>(name: string, t: Tensor | undefined): T {
+  if (t && t.device !== 'cpu') throw invalidArgument(name, 'a host tensor for the CPU backend', `a ${t.device} tensor`);
+  return t?.host() as T;
 }
 
 /** Rows of one partial result: every query token of a request times every head. */

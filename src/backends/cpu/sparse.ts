@@ -6,9 +6,9 @@ import { decodeHalf, encodeHalf, halfToF32 } from '../../core/dtype.js';
 import { dequantizeToken, isFp8Format } from '../../core/fp8.js';
 import type { SparseCacheDesc, SparseCall, SparseProblem } from '../../core/sparse.js';
 import { sparseBlockSizeTopk, sparseListLength, sparseMainRegion, sparsePartWork } from '../../core/sparse-scheduler.js';
-import { invalidArgument } from '../../core/errors.js';
 import { maxPartials } from '../../core/scheduler.js';
 import type { Tensor } from '../../core/tensor.js';
+import { hostView } from './kernel.js';
 
 export interface CpuSparseArgs {
   p: SparseProblem;
@@ -42,25 +42,21 @@ export function fp8CacheBytes(t: Tensor): Uint8Array {
 
 /** Host views of a sparse launch (FP8 caches: every byte of the storage from the tensor's offset). */
 export function cpuSparseArgs(l: SparseCall, accum: { o: Float32Array; lse: Float32Array }): CpuSparseArgs {
-  const view = <T>(name: string, t: Tensor | undefined): T => {
-    if (t && t.device !== 'cpu') throw invalidArgument(name, 'a host tensor for the CPU backend', `a ${t.device} tensor`);
-    return t?.host() as T;
-  };
   const cacheView = (name: string, t: Tensor | undefined) => {
     if (!t) return undefined;
-    if (t.device !== 'cpu') throw invalidArgument(name, 'a host tensor for the CPU backend', `a ${t.device} tensor`);
-    return t.dtype === 'fp8_e4m3' ? fp8CacheBytes(t) : (t.host() as Uint16Array);
+    const half = hostView<Uint16Array>(name, t);
+    return t.dtype === 'fp8_e4m3' ? fp8CacheBytes(t) : half;
   };
   const sizes = sparseAccumSizes(l.problem);
   return {
     p: l.problem,
-    q: view('q', l.q), kCache: cacheView('kCache', l.kCache)!, indices: view('indices', l.indices),
-    topkLength: l.host?.topkLength ?? view('topkLength', l.topkLength), attnSink: view('attnSink', l.attnSink),
-    extraKCache: cacheView('extraKCache', l.extraKCache), extraIndices: view('extraIndices', l.extraIndices),
-    extraTopkLength: l.host?.extraTopkLength ?? view('extraTopkLength', l.extraTopkLength),
-    meta: l.host?.tileSchedulerMetadata ?? view('tileSchedulerMetadata', l.tileSchedulerMetadata),
-    numSplits: l.host?.numSplits ?? view('numSplits', l.numSplits),
-    out: view('out', l.out), lse: view('lse', l.lse),
+    q: hostView('q', l.q), kCache: cacheView('kCache', l.kCache)!, indices: hostView('indices', l.indices),
+    topkLength: l.host?.topkLength ?? hostView('topkLength', l.topkLength), attnSink: hostView('attnSink', l.attnSink),
+    extraKCache: cacheView('extraKCache', l.extraKCache), extraIndices: hostView('extraIndices', l.extraIndices),
+    extraTopkLength: l.host?.extraTopkLength ?? hostView('extraTopkLength', l.extraTopkLength),
+    meta: l.host?.tileSchedulerMetadata ?? hostView('tileSchedulerMetadata', l.tileSchedulerMetadata),
+    numSplits: l.host?.numSplits ?? hostView('numSplits', l.numSplits),
+    out: hostView('out', l.out), lse: hostView('lse', l.lse),
     oAccum: accum.o.length >= sizes.oAccum ? accum.o : (accum.o = new Float32Array(sizes.oAccum)),
     lseAccum: accum.lse.length >= sizes.lseAccum ? accum.lse : (accum.lse = new Float32Array(sizes.lseAccum)),
   };

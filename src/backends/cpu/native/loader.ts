@@ -159,28 +159,20 @@ function bindKernel({ lib, features, file }: Lib, request: NativeIsaChoice, by: 
   if (typeof fn === 'string') return { reason: fn };
   const entry = fn;
   const prm = new Int32Array(itemFields.length);
+  // An entry a unit may leave out: undefined when the library has none.
+  const optional = (decl: string): ((...a: unknown[]) => number) | undefined => {
+    try { return lib.func(decl) as (...a: unknown[]) => number; } catch { return undefined; }
+  };
   // A unit built without SPARSE_ENTRY (decode_common.h) has no sparse entry: its sparse calls run the scalar kernel.
-  let sparse: ((...a: unknown[]) => number) | undefined;
-  try {
-    sparse = lib.func(`int ${isaTable[isa].sparseEntry}(const int32_t *prm, float scale, const uint16_t *q, const void *kCache, `
-      + 'const void *extraKCache, const int32_t *indices, const int32_t *extraIndices, const float *attnSink, uint16_t *out, float *lse, '
-      + 'float *oAccum, float *lseAccum)') as (...a: unknown[]) => number;
-  } catch {
-    sparse = undefined;
-  }
+  const sparseFn = optional(`int ${isaTable[isa].sparseEntry}(const int32_t *prm, float scale, const uint16_t *q, const void *kCache, `
+    + 'const void *extraKCache, const int32_t *indices, const int32_t *extraIndices, const float *attnSink, uint16_t *out, float *lse, '
+    + 'float *oAccum, float *lseAccum)');
   const sprm = new Int32Array(sparseItemFields.length);
-  const sparseFn = sparse;
   // The split combine (decode_common.h COMBINE_ENTRY, named as the unit's dense entry); a library without it leaves
   // the combine to kernel.ts's JavaScript.
-  let combineFn: ((...a: unknown[]) => number) | undefined;
-  try {
-    combineFn = lib.func(`int ${isaTable[isa].entry.replace('decode_item', 'combine_item')}(const int32_t *prm, const float *oAccum, const float *lseAccum, `
-      + 'uint16_t *out, float *lse)') as (...a: unknown[]) => number;
-  } catch {
-    combineFn = undefined;
-  }
+  const combine = optional(`int ${isaTable[isa].entry.replace('decode_item', 'combine_item')}(const int32_t *prm, const float *oAccum, `
+    + 'const float *lseAccum, uint16_t *out, float *lse)');
   const cprm = new Int32Array(itemFields.length);
-  const combine = combineFn;
   return {
     kernel: {
       name: 'native',
