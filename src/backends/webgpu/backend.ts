@@ -813,7 +813,7 @@ export class WebGpuBackend implements Backend {
    * A sparse call's cache bindings (sparseCacheBinding; without an extra cache the main cache's first binding stands in
    * for it, never read), checked against the bindings a kernel has left besides its `fixed` storage buffers.
    */
-  private sparseCaches(l: SparseCall, fixed: number) {
+  private sparseCaches(l: Pick<SparseCall, 'kCache' | 'extraKCache'> & { problem: Pick<SparseProblem, 'cache' | 'extraCache'> }, fixed: number) {
     const p = l.problem;
     const k = this.sparseCacheBinding(l.kCache, 'kCache', p.cache);
     const x = l.extraKCache && p.extraCache ? this.sparseCacheBinding(l.extraKCache, 'extraKCache', p.extraCache) : { segs: [k.segs[0]], off: k.off, pps: k.pps };
@@ -1007,16 +1007,14 @@ export class WebGpuBackend implements Backend {
     const { chunks, seqlens, table } = c;
     const { sQ, hQ, dQk, pageBlockSize: page } = l;
     const kind = l.format;
-    const desc = { kind, numBlocks: l.kCache.shape[0], pageBlockSize: page, blockStride: l.blockStride };
-    const k = this.sparseCacheBinding(l.kCache, 'kCache', desc);
-    if (k.segs.length + 3 > this.caps.maxStorageBuffersPerShaderStage) {
-      throw invalidArgument('kCache', `a cache in at most ${this.caps.maxStorageBuffersPerShaderStage - 3} storage bindings on this device`, String(k.segs.length));
-    }
+    // The stage pass binds the staged index words and pages besides the cache (the extra cache's slot: its first binding).
+    const caches = this.sparseCaches({ kCache: l.kCache, problem: { cache: { kind, numBlocks: l.kCache.shape[0], pageBlockSize: page, blockStride: l.blockStride } } }, 2);
     const q = this.single(l.q, 'q'), out = this.single(l.out, 'out'), lse = this.single(l.lse, 'lse');
     if (q.byteOffset % 4 !== 0) throw invalidArgument('q', 'a 4-byte aligned offset on WebGPU', String(q.byteOffset));
     if (out.byteOffset % 4 !== 0) throw invalidArgument('out', 'a 4-byte aligned offset on WebGPU', String(out.byteOffset));
     const qCopy = dQk !== gatherRow || q.byteOffset % 16 !== 0;
-    const stage = this.programs.get(denseFp8StageProgram, { kind, segs: k.segs.length });
+    const stageSpec = { kind, segs: caches.segs.k };
+    const stage = this.programs.get(denseFp8StageProgram, stageSpec);
     const qProg = qCopy ? this.programs.get(gatherQProgram, {}) : undefined;
     this.fp8StageUniform ??= this.buffer('flashmla.densefp8.params', gatherParams.byteSize, Usage.UNIFORM | Usage.COPY_DST);
     this.gatherUniform ??= this.buffer('flashmla.gather.params', gatherParams.byteSize, Usage.UNIFORM | Usage.COPY_DST);
@@ -1061,7 +1059,7 @@ export class WebGpuBackend implements Backend {
       const qg = qCopy ? this.gatherBuf('fp8q', bc * sQ * hQ * gatherRow * 2) : undefined;
       const common = {
         sQ, hQ, dQk, topk: 0, extraTopk: 0, hasTopkLength: 0, hasExtraTopkLength: 0, pageBlockSize: page, extraPageBlockSize: 1,
-        blockStride: l.blockStride, extraBlockStride: 0, kOff: k.off, extraOff: k.off, kPagesPerSeg: k.pps, xPagesPerSeg: k.pps,
+        blockStride: l.blockStride, extraBlockStride: 0, kOff: caches.kOff, extraOff: caches.extraOff, kPagesPerSeg: caches.kPagesPerSeg, xPagesPerSeg: caches.xPagesPerSeg,
         indOff: 0, extraIndOff: 0, tlOff: 0, extraTlOff: 0, sinkOff: 0, hasSink: 0, maxBlocks, btOff: 0,
         qOff: q.byteOffset / 4, outOff: 0, lseOff: 0, posInfBits: 0x7f800000,
       };
@@ -1069,7 +1067,7 @@ export class WebGpuBackend implements Backend {
       uploads.push({ dst: this.fp8StageUniform, dstOffset: 0, data: new Uint8Array(this.gatherBytes.slice(0)) });
       const passes: Pass[] = [{
         label: 'flashmla.densefp8.stage',
-        dispatches: [{ pipeline: stage.pipeline, bindGroup: this.bindGroup(denseFp8StageProgram.name + denseFp8StageProgram.key({ kind, segs: k.segs.length }), stage.layout, [whole(this.fp8StageUniform), whole(wbuf), whole(pages), ...k.segs, k.segs[0]]), groups: denseFp8StageDispatch(staged * page, this.caps) }],
+        dispatches: [{ pipeline: stage.pipeline, bindGroup: this.bindGroup(denseFp8StageProgram.name + denseFp8StageProgram.key(stageSpec), stage.layout, [whole(this.fp8StageUniform), whole(wbuf), whole(pages), ...caches.bindings]), groups: denseFp8StageDispatch(staged * page, this.caps) }],
       }];
       if (qProg && qg) {
         gatherParams.pack({ ...common, rows: bc * sQ, rowBase: i0 * sQ, seqOff: 0 }, this.gatherView);
