@@ -64,6 +64,9 @@ s29_setup() {
   BQ=(bench --backend cuda --reps 1 --warmup 0 --warm-ms 0 --idle-warm-ms 0 --check 2 --rotate-mb 1 -q)
 }
 ts() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
+# lim MAX: a step's timeout, MAX seconds or what is left of the call's BUDGET seconds (default 570) since T0; 1 when
+# under 15 are left (the step then ends at once).
+lim() { local left=$(( ${BUDGET:-570} - ($(date +%s) - T0) )); [ $left -lt 15 ] && echo 1 || echo $(( left < $1 ? left : $1 )); }
 # s29_ab_configs FILE: the A/B shapes of calls 1 and 4 (bench/cuda/small-batch.json, combine-holdout.json's shapes
 # not in it, and FlashMLA's nine b=128 16/32-row configurations) as one configs file.
 s29_ab_configs() {

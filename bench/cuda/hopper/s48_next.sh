@@ -10,13 +10,9 @@
 #                 source bench/cuda/hopper/s29_common.sh; rm -f .devstage/*.tar.xz; s29_pack .devstage/s48.tar.xz
 #   (device)      ln -sfn .ghc .gpu-host && OUT=$OUT bash bench/cuda/hopper/s48_next.sh > $OUT/log.txt 2>&1; tail -60 $OUT/log.txt
 set -uo pipefail
-source bench/cuda/hopper/s29_common.sh && s29_unpack "${PACK:-.devstage/s48.tar.xz}"
+source bench/cuda/hopper/s29_common.sh && s29_setup "${PACK:-.devstage/s48.tar.xz}" # (CLI, T0, ts, lim: s29_common.sh)
 export FLASHMLA_GOLDEN=$PWD/test/fixtures/golden FLASHMLA_GOLDEN_SPARSE=$PWD/test/fixtures/golden-sparse
 W=/tmp/s48; rm -rf $W; mkdir -p $W
-T0=$(date +%s); ts() { echo "[$(( $(date +%s) - T0 ))s] $*"; }
-lim() { local left=$(( ${BUDGET:-570} - ($(date +%s) - T0) )); [ $left -lt 15 ] && echo 1 || echo $(( left < $1 ? left : $1 )); }
-nvidia-smi --query-gpu=name,driver_version,clocks.sm --format=csv,noheader
-CLI=(node scripts/flashmla-dist.mjs build/src)
 # (1) correctness on subgroup matrices: the staged path's suite, then 300 random dense FP8 cases of the long suite
 timeout -k 5 $(lim 120) node --test build/test/backends/webgpu-dense-fp8.test.js > $W/densefp8.tap 2>&1
 echo "webgpu-dense-fp8 rc $?"; grep -E "^# (pass|fail|skipped)|^\s*not ok|seed|bound" $W/densefp8.tap | cut -c1-240 | head -12
