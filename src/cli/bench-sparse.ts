@@ -209,7 +209,7 @@ export async function runShape(backend: Backend, s: SparseShape, timing: SparseT
 /**
  * Dense (page-table) decode over a V3.2 FP8 cache against our bf16 dense decode on the same lengths, in the
  * memory-bound configs (16 and 32 query rows a KV head). The FP8 path is the backend's decodeDenseFp8 (CUDA's
- * block-table kernels, the CPU's paged FP8 source, WebGPU's staged pages), else the sparse route (src/core/dense-fp8.ts).
+ * block-table kernels, the CPU's paged FP8 source, WebGPU's fused kernel or staged pages), else the sparse route (src/core/dense-fp8.ts).
  */
 async function runDense(backend: Backend, b: number, sK: number, hQ: number, timing: SparseTiming, deviceLens = false) {
   const { fp8BlockStride } = await import('../core/fp8.js');
@@ -227,23 +227,26 @@ async function runDense(backend: Backend, b: number, sK: number, hQ: number, tim
   const table = onDev(tableHost), lens = onDev(lensHost);
   // From 64 heads CUDA runs dense FP8 on its sparse kernel, whose step is planned from host lengths (sparse.ts
   // denseOnSparse): the lengths stay on the host there (the table on the device).
-  const fp8Index = backend.kind === 'cuda' && backend.decodeDenseFp8 ? { table, lens: hQ >= 64 && !deviceLens ? lensHost : lens } : { table: tableHost, lens: lensHost };
+  // WebGPU's fused path (session 48) reads device index tensors as its bf16 decode does: it gets them where it takes the call.
   const md = getMlaMetadata(seqlens, hQ, 1, { backend });
   const q = backend.upload(fromArray('bf16', [b, 1, hQ, 576], Uint16Array.from({ length: b * hQ * 576 }, () => f32ToBf16(r() * 2 - 1))));
   const kFp8 = uploadFp8Cache(backend, fp8CacheTensor('v32', nb, B, randomCache('v32', nb, B, r)));
+  const out = backend.empty('bf16', [b, 1, hQ, 512]), lse = backend.empty('f32', [b, hQ, 1]);
+  const kernelFor = (ix: { table: Tensor; lens: Tensor }) => backend.denseFp8Kernel?.({
+    format: 'v32', dtype: 'bf16', b, sQ: 1, hQ, dQk: 576, pageBlockSize: B, maxBlocksPerSeq: pages, blockStride: fp8BlockStride('v32', B),
+    numSmParts: md.tileSchedulerMetadata.shape[0], causal: true, softmaxScale: 576 ** -0.5, q, kCache: kFp8, blockTable: ix.table,
+    cacheSeqlens: ix.lens, tileSchedulerMetadata: md.tileSchedulerMetadata, numSplits: md.numSplits, out, lse,
+  });
+  const fp8Index = backend.kind === 'cuda' && backend.decodeDenseFp8 ? { table, lens: hQ >= 64 && !deviceLens ? lensHost : lens }
+    : backend.kind === 'webgpu' && kernelFor({ table, lens })?.startsWith('webgpu-fused') ? { table, lens } : { table: tableHost, lens: lensHost };
   const bf16 = new Uint16Array(nb * B * 576);
   const tile = Math.min(bf16.length, 64 * B * 576); // 64 distinct random pages, repeated
   for (let i = 0; i < tile; i++) bf16[i] = f32ToBf16((r() - 0.5) * 0.2);
   for (let i = tile; i < bf16.length; i += tile) bf16.copyWithin(i, 0, Math.min(tile, bf16.length - i));
   const kBf16 = backend.upload(fromArray('bf16', [nb, B, 1, 576], bf16));
-  const out = backend.empty('bf16', [b, 1, hQ, 512]), lse = backend.empty('f32', [b, hQ, 1]);
   const time = async (k: Tensor, table: Tensor, lens: Tensor) => await medianMs(backend, () => flashMlaWithKvcache(q, k, table, lens, 512,
     md.tileSchedulerMetadata, md.numSplits, { backend, out, lse }).then(() => undefined), timing) * 1e3;
-  const kernel = backend.denseFp8Kernel?.({
-    format: 'v32', dtype: 'bf16', b, sQ: 1, hQ, dQk: 576, pageBlockSize: B, maxBlocksPerSeq: pages, blockStride: fp8BlockStride('v32', B),
-    numSmParts: md.tileSchedulerMetadata.shape[0], causal: true, softmaxScale: 576 ** -0.5, q, kCache: kFp8, blockTable: fp8Index.table,
-    cacheSeqlens: fp8Index.lens, tileSchedulerMetadata: md.tileSchedulerMetadata, numSplits: md.numSplits, out, lse,
-  });
+  const kernel = kernelFor(fp8Index);
   const fp8Us = await time(kFp8, fp8Index.table, fp8Index.lens), bf16Us = await time(kBf16, table, lens);
   for (const t of [q, kFp8, kBf16, out, lse, ...(backend.kind === 'cpu' ? [] : [table, lens])]) backend.free(t);
   const flop = 2 * b * hQ * sK * (576 + 512);

@@ -1,5 +1,8 @@
-// WebGPU dense decode over FP8 caches, staged (WebGpuBackend.decodeDenseFp8, kernels/sparse-gather.ts
-// denseFp8StageProgram): each request's pages decoded once into bf16 pages, then the dense kernel over them. Random
+// WebGPU dense decode over FP8 caches as the backend runs them by default: staged (WebGpuBackend.decodeDenseFp8,
+// kernels/sparse-gather.ts denseFp8StageProgram: each request's pages decoded once into bf16 pages, then the dense kernel
+// over them) on lavapipe, and on a device with subgroup matrices the fused path for V3.2 (the v5 kernel reading the
+// cache in place; its own suite is webgpu-dense-fp8-fused.test.ts) and staged for MODEL1. Run with
+// FLASHMLA_WEBGPU_DENSE_FP8_PATH=staged to hold a subgroup-matrix device to the staged path alone. Random
 // cases against the float64 reference over the tokens rounded to bf16 (what the staged pages hold) with the backend's
 // sparse route made to throw, so a call that fell back would fail; calls at once and in one batch; chunks of requests forced by a small binding
 // limit; the calls the staged path declines (f16 queries, index tensors on the device, denseFp8Path 'sparse') and what
@@ -44,7 +47,10 @@ describe('webgpu dense FP8, staged: random cases vs the float64 reference', () =
     const call = (o: Partial<DenseFp8Call>) => ({
       dtype: 'bf16', b: 1, sQ: 1, hQ: 16, pageBlockSize: 64, cacheSeqlens: fromArray('i32', [1], Int32Array.of(10)), blockTable: fromArray('i32', [1, 1], Int32Array.of(0)), ...o,
     }) as unknown as DenseFp8Call;
-    assert.match(String(be.denseFp8Kernel(call({}))), /^webgpu-staged-(f32|f16|matrix)$/);
+    const staged = process.env.FLASHMLA_WEBGPU_DENSE_FP8_PATH === 'staged';
+    const v32 = call({ format: 'v32', dQk: 576, sQ: 1, blockStride: 64 * 656, kCache: { byteOffset: 0, shape: [1, 64, 1, 656] }, q: { byteOffset: 0 } } as unknown as Partial<DenseFp8Call>);
+    assert.equal(be.denseFp8Kernel(v32), be.decodePath.path === 'matrix' && !staged ? 'webgpu-fused-matrix' : `webgpu-staged-${be.decodePath.path}`);
+    assert.match(String(be.denseFp8Kernel(call({ format: 'model1', dQk: 512 }))), /^webgpu-staged-(f32|f16|matrix)$/);
     assert.equal(be.denseFp8Kernel(call({ dtype: 'f16' })), undefined);
     assert.equal(be.denseFp8Kernel(call({ blockTable: new Tensor('i32', [1, 1], { device: 'webgpu', byteLength: 4 } as DeviceStorage) })), undefined);
     assert.equal(sparse!.denseFp8Kernel(call({})), undefined);

@@ -71,10 +71,10 @@ export const denseFp8QScales = [2 ** -20, 2 ** -12, 1, 2 ** 8, 2 ** 13, 2 ** 14,
  * `sm90`: a shape dense_fp8_sm90.cu takes (denseFp8Sm90Spec), 'wide' one of denseFp8WideSpec; `indexOnDevice`: the block
  * table and the lengths uploaded to a GPU backend (the kernels then plan the step on the device); `bigQ`: each query row (b, sQ, hQ) then gets a factor
  * from denseFp8QScales (drawn after everything else, so the other cases of a seed stay as they were); `override`:
- * fields of the drawn spec replaced (b with seqlens).
+ * fields of the drawn spec replaced (b with seqlens); `got`: handed the outputs as downloaded (to compare two paths' bits).
  */
 export async function runRandomDenseFp8(seed: number, backend: Backend, tol: Tolerance, small = false, sm90: boolean | 'wide' = false, bigQ = false, indexOnDevice = false,
-  override: Partial<DenseFp8Spec> = {}): Promise<void> {
+  override: Partial<DenseFp8Spec> = {}, got?: (out: Uint16Array, lse: Float32Array) => void): Promise<void> {
   const rng = new Rng(seed);
   const s = { ...(sm90 === 'wide' ? denseFp8WideSpec(rng) : sm90 ? denseFp8Sm90Spec(rng) : denseFp8Spec(rng, small)), ...override };
   if (s.seqlens.length !== s.b) throw new Error(`override: ${s.seqlens.length} seqlens for b = ${s.b}`);
@@ -141,6 +141,7 @@ export async function runRandomDenseFp8(seed: number, backend: Backend, tol: Tol
   await backend.synchronize();
   const o = (await backend.download(out)).host() as Uint16Array, l = (await backend.download(lse)).host() as Float32Array;
   if (backend.kind !== 'cpu') for (const t of owned) backend.free(t);
+  got?.(o, l);
   // The CPU kernels dequantize exactly (e4m3 x any f32 scale), so they are held to the sparse reference over the
   // bytes themselves; the GPU kernels to the dense reference over the tokens rounded to bf16 (they agree wherever
   // the scales are powers of two: only the odd scales of the sm90 cases differ).

@@ -11,6 +11,7 @@ import { checkMatmul, checkSchedule, checkWrite } from '../../core/validate.js';
 import { chooseCombine, chooseCombineCols, combineDispatch, combineParams, combineProgram } from './kernels/combine.js';
 import { type DecodeTuning, decodeParams } from './kernels/decode.js';
 import { DecodeKernelCache, type MatrixKnobs } from './decode-kernel.js';
+import { matrix5Fp8Fits } from './kernels/decode-matrix5.js';
 import { type DeviceCaps, ProgramManager } from './program.js';
 import { type DecodePath, type DecodePathChoice, chooseDecodePath, decodeKernelFor } from './kernels/path.js';
 import type { SparseCall, SparseProblem } from '../../core/sparse.js';
@@ -19,7 +20,7 @@ import { getMlaMetadata } from '../../core/api.js';
 import { planDecode } from '../../core/plan.js';
 import { cutsUnderFloor, numSmPartsFor } from '../../core/scheduler.js';
 import { lseStrides } from '../../core/problem.js';
-import { isFp8Format } from '../../core/fp8.js';
+import { fp8Layouts, isFp8Format } from '../../core/fp8.js';
 import type { MlaDeviceOps } from '../../core/mla/device.js';
 import { createWebGpuLayerOps } from './layer.js';
 import { type LayerGemmKernel, type LayerSplitKRule, layerGemmKernels, layerSplitKDefaults } from './kernels/layer.js';
@@ -143,19 +144,27 @@ export interface WebGpuBackendOptions {
    */
   sparsePath?: SparsePath;
   /**
-   * How a dense decode over an FP8 cache runs (flashMlaWithKvcache with an fp8_e4m3 cache): 'staged' (the default, 'auto'
-   * too; session 47): each request's pages decoded once into bf16 pages (kernels/sparse-gather.ts
-   * denseFp8StageProgram), then the dense decode kernel over them with the caller's plan — bf16 queries, host block
-   * table and lengths; values held as bf16 (exact for FlashMLA's power-of-two scales) — or 'sparse': as a sparse step
-   * (core/dense-fp8.ts; with precision 'exact' the direct sparse kernel, which dequantizes exactly). Calls 'staged' cannot
-   * take (f16 queries, index tensors on the device, one request's pages past a binding) run 'sparse'.
+   * How a dense decode over an FP8 cache runs (flashMlaWithKvcache with an fp8_e4m3 cache):
+   * - 'fused' (session 48; 'auto' takes it where denseFp8FusedAuto says): the v5 subgroup-matrix kernel reads a V3.2
+   *   cache where it lies, each key's bytes turned into bf16 words as its tile starts (kernels/decode-matrix5.ts `fp8`):
+   *   the staged path's values and results bit for bit, without its pages. V3.2 (not MODEL1), bf16 queries, the v5
+   *   kernel (subgroup matrices), pages of page × 656 bytes; index tensors on the host or the device.
+   * - 'staged' (session 47): each request's pages decoded once into bf16 pages (kernels/sparse-gather.ts
+   *   denseFp8StageProgram), then the dense decode kernel over them with the caller's plan — bf16 queries, host block
+   *   table and lengths; values held as bf16 (exact for FlashMLA's power-of-two scales).
+   * - 'sparse': as a sparse step (core/dense-fp8.ts; with precision 'exact' the direct sparse kernel, which dequantizes
+   *   exactly).
+   * 'auto' (the default): fused, else staged, else sparse, by what each can take; 'fused' and 'staged' run the sparse
+   * step where they cannot.
    */
   denseFp8Path?: DenseFp8Path;
 }
 
 export type SparsePath = 'auto' | 'gather' | 'direct';
-export type DenseFp8Path = 'auto' | 'staged' | 'sparse';
-export const denseFp8Paths: readonly DenseFp8Path[] = ['auto', 'staged', 'sparse'];
+export type DenseFp8Path = 'auto' | 'fused' | 'staged' | 'sparse';
+export const denseFp8Paths: readonly DenseFp8Path[] = ['auto', 'fused', 'staged', 'sparse'];
+/** Whether denseFp8Path 'auto' takes the fused path where it can run (else the staged one). */
+export const denseFp8FusedAuto = true;
 export const sparsePaths: readonly SparsePath[] = ['auto', 'gather', 'direct'];
 
 /** Whether the layer gemm splits k unless told (WebGpuBackendOptions.layerSplitK): on since session 42 (see there). */
@@ -660,12 +669,13 @@ export class WebGpuBackend implements Backend {
    * uniform blocks are appended to `uploads`. decode() and the sparse gathered path (decodeSparse) use it.
    */
   private densePasses(p: MlaProblem, plan: DecodePlan, cache: { pagesPerSeg: number; segs: GPUBufferBinding[] }, idx: { buffer: GPUBuffer; base: number },
-    q: { buffer: GPUBuffer; byteOffset: number }, out: { buffer: GPUBuffer; byteOffset: number }, lse: { buffer: GPUBuffer; byteOffset: number }, uploads: Upload[]): Pass[] {
+    q: { buffer: GPUBuffer; byteOffset: number }, out: { buffer: GPUBuffer; byteOffset: number }, lse: { buffer: GPUBuffer; byteOffset: number }, uploads: Upload[],
+    fp8?: 'v32'): Pass[] {
     const { pagesPerSeg, segs } = cache;
     // The decode kernel (decode-kernel.ts, resolved once per plan): subgroup matrices, f16 arithmetic or f32; all
     // share params, bindings and the combine.
     const kernel = this.decodeKernels.get(plan, p.dtype, segs.length,
-      { caps: this.caps, path: this.decodePath, mulAdd: this.mulAdd, tuning: this.decodeTuning, matrix: this.opts.matrix });
+      { caps: this.caps, path: this.decodePath, mulAdd: this.mulAdd, tuning: this.decodeTuning, matrix: this.opts.matrix, ...(fp8 ? { fp8 } : {}) });
     const dec = this.programs.get(kernel.program, kernel.spec);
     const decKey = kernel.label;
     const mk = this.opts.matrix;
@@ -970,7 +980,8 @@ export class WebGpuBackend implements Backend {
    * most), or a reason it cannot run staged (WebGpuBackendOptions.denseFp8Path).
    */
   private denseFp8Chunks(l: Pick<DenseFp8Call, 'dtype' | 'cacheSeqlens' | 'blockTable' | 'pageBlockSize' | 'b'>): { chunks: [number, number][]; seqlens: Int32Array; table: Int32Array } | string {
-    if ((this.opts.denseFp8Path ?? 'auto') === 'sparse') return "denseFp8Path 'sparse'";
+    const path = this.opts.denseFp8Path ?? 'auto';
+    if (path === 'sparse' || path === 'fused') return `denseFp8Path '${path}'`;
     if (l.dtype !== 'bf16') return 'f16 queries (the staged pages are bf16)';
     const seqlens = isHostTensor(l.cacheSeqlens) ? l.cacheSeqlens.host() as Int32Array : undefined;
     const table = isHostTensor(l.blockTable) ? l.blockTable.host() as Int32Array : undefined;
@@ -988,8 +999,25 @@ export class WebGpuBackend implements Backend {
     return { chunks, seqlens, table };
   }
 
+  /** Why the fused path cannot take a call (WebGpuBackendOptions.denseFp8Path), or undefined where it can. */
+  private denseFp8FusedWhyNot(l: Pick<DenseFp8Call, 'format' | 'dtype' | 'dQk' | 'sQ' | 'hQ' | 'pageBlockSize' | 'blockStride' | 'kCache' | 'q'>): string | undefined {
+    const path = this.opts.denseFp8Path ?? 'auto';
+    if (path === 'sparse' || path === 'staged' || (path === 'auto' && !denseFp8FusedAuto)) return `denseFp8Path '${path}'`;
+    if (l.format !== 'v32') return 'a MODEL1 cache (the fused path reads V3.2)';
+    if (l.dtype !== 'bf16' || l.dQk !== gatherRow) return 'f16 queries';
+    const m = this.opts.matrix ?? {};
+    if (decodeKernelFor(this.decodePath, l.sQ * l.hQ) !== 'matrix' || (m.version ?? 5) !== 5 || !matrix5Fp8Fits('bf16', m)) return 'the dense kernel here is not v5 on subgroup matrices';
+    if (l.blockStride !== l.pageBlockSize * fp8Layouts.v32.bytesPerToken) return `pages of ${l.blockStride} bytes (the fused path reads pages of page × ${fp8Layouts.v32.bytesPerToken})`;
+    if (l.kCache.byteOffset % this.caps.minStorageBufferOffsetAlignment !== 0) return `a cache offset that is no multiple of ${this.caps.minStorageBufferOffsetAlignment} bytes`;
+    if (l.q.byteOffset % 16 !== 0) return 'a q offset that is no multiple of 16 bytes';
+    const segs = Math.ceil(l.kCache.shape[0] / this.rowsPerBinding(l.blockStride));
+    if (segs > this.caps.maxStorageBuffersPerShaderStage - 5) return `a cache in ${segs} bindings`;
+    return undefined;
+  }
+
   /** The kernel decodeDenseFp8 runs for a launch (benchmarks record it); undefined where the call runs as a sparse step. */
   denseFp8Kernel(l: DenseFp8Call): string | undefined {
+    if (this.denseFp8FusedWhyNot(l) === undefined) return 'webgpu-fused-matrix';
     const c = this.denseFp8Chunks(l);
     return typeof c === 'string' ? undefined : `webgpu-staged-${decodeKernelFor(this.decodePath, l.sQ * l.hQ)}`;
   }
@@ -1002,6 +1030,10 @@ export class WebGpuBackend implements Backend {
    */
   decodeDenseFp8(l: DenseFp8Call): boolean {
     this.live();
+    if (this.denseFp8FusedWhyNot(l) === undefined) {
+      this.decodeDenseFp8Fused(l);
+      return true;
+    }
     const c = this.denseFp8Chunks(l);
     if (typeof c === 'string') return false;
     const { chunks, seqlens, table } = c;
@@ -1087,6 +1119,30 @@ export class WebGpuBackend implements Backend {
       this.record({ label: 'flashmla.densefp8.staged', uploads, copies: [], passes, timing: this.timing });
     }
     return true;
+  }
+
+  /**
+   * Dense decode over a V3.2 FP8 cache read in place (denseFp8Path 'fused'): decode()'s passes with the cache's pages
+   * bound as they lie and the v5 kernel's fp8 form (kernels/decode-matrix5.ts); the caller's plan and index tensors,
+   * staged into the workspace as decode() stages them (host bytes uploaded, device tensors copied).
+   */
+  private decodeDenseFp8Fused(l: DenseFp8Call): void {
+    const { b, sQ, hQ, pageBlockSize: page } = l;
+    const cache = this.pageSegments(l.kCache, 'kCache', l.blockStride, l.kCache.shape[0]);
+    const hostOf = (t: Tensor) => (isHostTensor(t) ? t.host() as Int32Array : undefined);
+    const plan = planDecode({ b, sQ, hQ, hKv: 1, numSmParts: l.numSmParts, maxBlocksPerSeq: l.maxBlocksPerSeq, varlen: false }, hostOf(l.numSplits), hostOf(l.cacheSeqlens));
+    this.ensureWorkspace(plan); // (may replace this.idx: read it only after)
+    const w = plan.workspace, uploads: Upload[] = [], copies: Copy[] = [];
+    for (const [t, off] of [[l.blockTable, w.blockTable], [l.cacheSeqlens, w.cacheSeqlens], [l.tileSchedulerMetadata, w.tileSchedulerMetadata], [l.numSplits, w.numSplits]] as const) {
+      this.stageIndex(t, this.idx, off, uploads, copies);
+    }
+    const dense: MlaProblem = {
+      b, sQ, totalQ: b * sQ, hQ, hKv: 1, nGroups: hQ, dQk: gatherRow, dV, pageBlockSize: page, numBlocks: l.kCache.shape[0], maxBlocksPerSeq: l.maxBlocksPerSeq,
+      dtype: 'bf16', kvDtype: 'bf16', softmaxScale: l.softmaxScale, causal: l.causal, varlen: false, numSmParts: l.numSmParts,
+      ...lseStrides({ hQ, sQ, varlen: false }),
+    };
+    const passes = this.densePasses(dense, plan, cache, { buffer: this.idx, base: 0 }, this.single(l.q, 'q'), this.single(l.out, 'out'), this.single(l.lse, 'lse'), uploads, 'v32');
+    this.record({ label: 'flashmla.densefp8.fused', uploads, copies, passes, timing: this.timing });
   }
 
   // ------------------------------------------------------------------ batches (batch.ts)
@@ -1337,7 +1393,10 @@ function sparseIndexLayout(p: SparseProblem) {
 function denseFp8KernelWhy(path: DenseFp8Path, dense: DecodePathChoice, sparse: SparsePath): string {
   const asSparse = `as a sparse step (precision 'exact': ${sparse === 'gather' ? 'the gathered path declines it, so ' : ''}kernels/sparse.ts, exact dequantization)`;
   if (path === 'sparse') return `${asSparse} (denseFp8Path 'sparse')`;
-  return `staged: each request's pages decoded once into bf16 pages, then the dense ${dense.path} kernel (bf16 queries, host block table and lengths), else ${asSparse}`;
+  const staged = `staged: each request's pages decoded once into bf16 pages, then the dense ${dense.path} kernel (bf16 queries, host block table and lengths)`;
+  const fused = dense.path === 'matrix' && (path === 'fused' || (path === 'auto' && denseFp8FusedAuto))
+    ? 'fused: V3.2 caches read in place by the v5 subgroup-matrix kernel (bf16 queries), else ' : '';
+  return path === 'fused' ? `${fused || 'fused (no subgroup matrices here), else '}${asSparse}` : `${fused}${staged}, else ${asSparse}`;
 }
 
 /** What `flashmla info` says of the sparse (and FP8-cache) decode this backend runs (WebGpuBackendOptions.sparsePath). */

@@ -52,6 +52,8 @@ export interface DecodeKernelSettings {
   tuning: DecodeTuning;
   /** The matrix kernel's knobs (WebGpuBackendOptions `matrix`, less `emulate`, which the path carries). */
   matrix?: MatrixKnobs;
+  /** The cache is V3.2 FP8, read in place (the fused dense FP8 path): v5 only (DecodeMatrix5Spec.fp8). */
+  fp8?: 'v32';
 }
 
 /** A resolved decode kernel: the program and spec to compile, its bind-group label, and the dispatch. */
@@ -70,11 +72,12 @@ export function resolveDecodeKernel(plan: DecodePlan, dtype: HalfDType, cacheBin
   const m = s.matrix ?? {};
   const make = <S>(program: Program<S>, spec: S, dispatch: Dispatch): DecodeKernel =>
     ({ program: program as Program<unknown>, spec, label: program.name + program.key(spec), dispatch });
+  if (s.fp8 && !(kernel === 'matrix' && (m.version ?? 5) === 5)) throw new Error(`resolveDecodeKernel: an FP8 cache read in place runs on v5 only, not ${kernel} v${m.version ?? 5}`);
   if (kernel === 'matrix' && m.version === 6) {
     return make(decodeMatrix6Program, decodeMatrix6Spec({ dtype }, s.caps, cacheBindings, s.path.emulate === true), decodeMatrix6Dispatch(shape));
   }
   if (kernel === 'matrix' && (m.version ?? 5) === 5) {
-    const spec = decodeMatrix5Spec({ dtype }, s.caps, cacheBindings, s.path.emulate === true, { ...m, qRowLanes: matrix5QRowLanesFor(m.qRowLanes, plan.keysPerSplit), firstEarly: matrix5FirstEarlyFor(m.firstEarly, plan.keysPerSplit), infSafe: m.infSafe ?? (plan.underFloor ? 'seen' : undefined) });
+    const spec = decodeMatrix5Spec({ dtype, ...(s.fp8 ? { fp8: s.fp8 } : {}) }, s.caps, cacheBindings, s.path.emulate === true, { ...m, qRowLanes: matrix5QRowLanesFor(m.qRowLanes, plan.keysPerSplit), firstEarly: matrix5FirstEarlyFor(m.firstEarly, plan.keysPerSplit), infSafe: m.infSafe ?? (plan.underFloor ? 'seen' : undefined) });
     return make(decodeMatrix5Program, spec, decodeMatrix5Dispatch(shape));
   }
   if (kernel === 'matrix' && m.version !== 3) {
@@ -90,7 +93,7 @@ export function resolveDecodeKernel(plan: DecodePlan, dtype: HalfDType, cacheBin
   return make(decodeProgram, spec, decodeDispatch(plan, spec));
 }
 
-interface Cached { dtype: HalfDType; cacheBindings: number; path: DecodePathChoice; mulAdd: boolean; tuning: DecodeTuning; kernel: DecodeKernel }
+interface Cached { dtype: HalfDType; cacheBindings: number; path: DecodePathChoice; mulAdd: boolean; tuning: DecodeTuning; fp8?: 'v32'; kernel: DecodeKernel }
 
 /** resolveDecodeKernel, remembered per plan object while the dtype, bindings and settings stay the same. */
 export class DecodeKernelCache {
@@ -98,9 +101,9 @@ export class DecodeKernelCache {
 
   get(plan: DecodePlan, dtype: HalfDType, cacheBindings: number, s: DecodeKernelSettings): DecodeKernel {
     const c = this.byPlan.get(plan);
-    if (c && c.dtype === dtype && c.cacheBindings === cacheBindings && c.path === s.path && c.mulAdd === s.mulAdd && c.tuning === s.tuning) return c.kernel;
+    if (c && c.dtype === dtype && c.cacheBindings === cacheBindings && c.path === s.path && c.mulAdd === s.mulAdd && c.tuning === s.tuning && c.fp8 === s.fp8) return c.kernel;
     const kernel = resolveDecodeKernel(plan, dtype, cacheBindings, s);
-    this.byPlan.set(plan, { dtype, cacheBindings, path: s.path, mulAdd: s.mulAdd, tuning: s.tuning, kernel });
+    this.byPlan.set(plan, { dtype, cacheBindings, path: s.path, mulAdd: s.mulAdd, tuning: s.tuning, ...(s.fp8 ? { fp8: s.fp8 } : {}), kernel });
     return kernel;
   }
 }

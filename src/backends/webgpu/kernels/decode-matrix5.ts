@@ -232,7 +232,54 @@ export interface DecodeMatrix5Spec {
    * are 1 on direct tiles, the maxima's on the others.
    */
   bf16Direct?: boolean;
+  /**
+   * Session 48 (WebGpuBackend's fused dense FP8 path; not a knob of Matrix5Choice): the cache is DeepSeek-V3.2's FP8
+   * layout (656 bytes a token: 512 e4m3 latent values, 4 f32 scales, one a group of 128, then 64 bf16 RoPE values), read
+   * where it lies. A lane loads its key's bytes raw (16 latent bytes at a time: four vec4 words, the scales, a RoPE word:
+   * 24 registers against bf16's 36) one tile ahead, as the bf16 kernel loads its words, and turns them into the 36
+   * bf16 pair words of its 72 columns when the tile starts: e4m3 times its group's scale, rounded once to bf16, which is
+   * what the staged path's pages hold, so the rest of the tile (the maxima, bf16Direct's test, the conversion to f16)
+   * is the bf16 kernel's and its results the staged path's bit for bit. A lane's latent words are columns 16 lj + 128 r
+   * (+ 8), not 8 (lj + 8 i): the stores into the tile follow. bf16 queries; not with tile16 or pair.
+   */
+  fp8?: 'v32';
 }
+
+/**
+ * WGSL `fn fp8Word(h: vec2<u32>, s: f32) -> vec4<u32>`: eight e4m3 bytes (the earlier column in the lower byte) times
+ * their group's scale s, as four bf16 pair words — pack2(e4m3(b) * s), the staged path's words bit for bit
+ * (kernels/sparse-gather.ts outWord). Four bytes at a time take integer arithmetic where that is exact: s a positive
+ * power of two 2^(e - 127) that keeps every normal e4m3 value a normal bf16 (e in [7, 246]) and no byte zero, subnormal
+ * or NaN (then each value's bf16 is its sign, its exponent plus e - 7 and its three mantissa bits, and the rounding
+ * changes nothing); else each value by f32 arithmetic (fp8Slow).
+ */
+export const fp8WordWgsl = `// e4m3fn's value (kernels/sparse.ts e4m3: S.1111.111 a NaN, subnormals m 2^-9, -0 kept)
+fn e4m3v(b: u32) -> f32 {
+  let m = b & 0x7fu;
+  let sg = (b & 0x80u) << 24u;
+  if (m == 0x7fu) { return bitcast<f32>(u.posInfBits | 0x00400000u); }
+  if (m < 8u) { return bitcast<f32>(sg | bitcast<u32>(f32(m) * ${2 ** -9})); }
+  return bitcast<f32>(sg | ((m << 20u) + 0x3c000000u));
+}
+fn fp8Slow(x: u32, s: f32) -> vec2<u32> {
+  return vec2<u32>(pack2(vec2<f32>(e4m3v(x & 0xffu) * s, e4m3v((x >> 8u) & 0xffu) * s)), pack2(vec2<f32>(e4m3v((x >> 16u) & 0xffu) * s, e4m3v(x >> 24u) * s)));
+}
+// whether some byte of y (every byte below 0x80) is 0
+fn zeroByte(y: u32) -> bool { return ((y - 0x01010101u) & ~y & 0x80808080u) != 0u; }
+fn fp8Pairs(x: u32, s: f32) -> vec2<u32> {
+  let sb = bitcast<u32>(s);
+  let e = sb >> 23u; // (the sign above the exponent: a negative s fails the range)
+  if ((sb & 0x7fffffu) != 0u || e < 7u || e > 246u || zeroByte(x & 0x78787878u) || zeroByte((x & 0x7f7f7f7fu) ^ 0x7f7f7f7fu)) { return fp8Slow(x, s); }
+  let bias = (e - 7u) * 0x00800080u; // (e - 7) << 7 in both halves
+  let lo = (x & 0xffu) | ((x & 0xff00u) << 8u);
+  let hi = ((x >> 16u) & 0xffu) | ((x >> 8u) & 0xff0000u);
+  return vec2<u32>((((lo & 0x007f007fu) << 4u) + bias) | ((lo & 0x00800080u) << 8u), (((hi & 0x007f007fu) << 4u) + bias) | ((hi & 0x00800080u) << 8u));
+}
+fn fp8Word(h: vec2<u32>, s: f32) -> vec4<u32> {
+  let a = fp8Pairs(h.x, s);
+  let b = fp8Pairs(h.y, s);
+  return vec4<u32>(a.x, a.y, b.x, b.y);
+}`;
 
 /** Whether v5 rescales O lazily unless told (WebGpuBackendOptions.matrix.lazy, FLASHMLA_WEBGPU_MATRIX_LAZY). */
 export const matrix5LazyDefault = true;
@@ -407,8 +454,11 @@ export function matrix5Bf16DirectOn(s: Pick<DecodeMatrix5Spec, 'bf16Direct' | 'd
 export const matrix5InfSafeDefault: boolean | 'seen' = false;
 
 /** The specialisation for a device: 8 subgroups where the workgroup memory allows (48 KiB), else 4. */
-export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps, segs: number, emulate: boolean, o: Matrix5Choice = {}): DecodeMatrix5Spec {
+export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'> & { fp8?: 'v32' }, caps: DeviceCaps, segs: number, emulate: boolean, o: Matrix5Choice = {}): DecodeMatrix5Spec {
   const { subgroups, lazy = matrix5LazyDefault, tile16 = false, pair = false } = o;
+  if (p.fp8 && !matrix5Fp8Fits(p.dtype, o)) {
+    throw new FlashMlaError('invalid_argument', 'decode-matrix5: an FP8 cache read in place needs bf16 queries, without matrix.tile16 and matrix.pair', 'matrix', 'bf16 queries, tile16 and pair unset', `${p.dtype}, tile16 ${tile16}, pair ${pair}`);
+  }
   const lookahead = o.lookahead ?? (matrix5LookaheadDefault && !pair);
   const trimFits = matrix5TrimOn({ trim: true, lazy, pair, lookahead, tile16 });
   if (o.trim && !trimFits) {
@@ -444,7 +494,12 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'>, caps: DeviceCaps
     throw new FlashMlaError('backend_unavailable', `decodePath matrix (v5): the kernel needs the 16x16x16 configuration, the device offers ${config.m}x${config.n}x${config.k}`,
       'decodePath', '16x16x16 with f32 results', `${config.m}x${config.n}x${config.k}`);
   }
-  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...(infSafe ? { infSafe } : {}), ...(packedMax ? { packedMax: true } : {}), ...(qOnce ? { qOnce: true, ...(o.qRowLanes === true ? { qRowLanes: true } : {}) } : {}), ...(firstEarly ? { firstEarly: true } : {}), ...(freshO ? { freshO: true } : {}), ...(f16Direct ? { f16Direct: true } : {}), ...(bf16Direct ? { bf16Direct: true } : {}) };
+  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...(infSafe ? { infSafe } : {}), ...(packedMax ? { packedMax: true } : {}), ...(qOnce ? { qOnce: true, ...(o.qRowLanes === true ? { qRowLanes: true } : {}) } : {}), ...(firstEarly ? { firstEarly: true } : {}), ...(freshO ? { freshO: true } : {}), ...(f16Direct ? { f16Direct: true } : {}), ...(bf16Direct ? { bf16Direct: true } : {}), ...(p.fp8 ? { fp8: p.fp8 } : {}) };
+}
+
+/** Whether v5 can read a V3.2 FP8 cache in place (DecodeMatrix5Spec.fp8) for these queries and matrix knobs. */
+export function matrix5Fp8Fits(dtype: HalfDType, o: Pick<Matrix5Choice, 'tile16' | 'pair'> = {}): boolean {
+  return dtype === 'bf16' && !o.tile16 && !o.pair;
 }
 
 /** Specs pipeline-stats.mjs reports (the driver's register counts). */
@@ -560,7 +615,7 @@ export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // 
 
 export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   name: 'mla_decode_matrix5',
-  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${matrix5PackedOn(s) ? '.pmax' : ''}${s.qOnce ? (s.qRowLanes ? '.q2' : '.q1') : ''}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}${s.infSafe ? (s.infSafe === 'seen' ? '.infs' : '.inf') : ''}${matrix5FirstEarlyOn(s) ? '.fe' : ''}${matrix5FreshOOn(s) ? '.fo' : ''}${matrix5F16DirectOn(s) ? '.f16d' : ''}${matrix5Bf16DirectOn(s) ? '.b16d' : ''}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${matrix5PackedOn(s) ? '.pmax' : ''}${s.qOnce ? (s.qRowLanes ? '.q2' : '.q1') : ''}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}${s.infSafe ? (s.infSafe === 'seen' ? '.infs' : '.inf') : ''}${matrix5FirstEarlyOn(s) ? '.fe' : ''}${matrix5FreshOOn(s) ? '.fo' : ''}${matrix5F16DirectOn(s) ? '.f16d' : ''}${matrix5Bf16DirectOn(s) ? '.b16d' : ''}${s.fp8 ? `.fp8${s.fp8}` : ''}`,
   source(s) {
     return s.finite ? finiteLoopsWgsl(matrix5Source(s), ['k0']) : matrix5Source(s);
   },
@@ -612,12 +667,26 @@ function matrix5Source(s: DecodeMatrix5Spec): string {
     if (pad % 4 !== 0 || pad < 0) throw new Error(`decode-matrix5: pad ${pad} is not a count of u32`);
     const nanWord = s.dtype === 'bf16' ? '0x7fc07fc0u' : '0x7e007e00u';
     // The lane's loads of a key's words lj + lpk i (tile16: the last, RoPE's, on lanes lj < 8 only).
-    const loadWords = range(words).map((i) => (t16 && i === words - 1 ? `if (lj < 8u) { w${i} = loadK(ls, lr + lj + ${lpk * i}u); }` : `w${i} = loadK(ls, lr + lj + ${lpk * i}u);`)).join(' ');
+    // fp8 (session 48): the key's raw bytes into w0..w3 (latent bytes 16 (lj + 8 r)), w4 (the four scales) and w8 (RoPE
+    // word 64 + lj, bf16 as loaded); fp8Words turns them into the bf16 words at the tile's top.
+    const fp8 = s.fp8 === 'v32';
+    if (fp8 && (t16 || words !== 9)) throw new Error('decode-matrix5: fp8 runs the 8-lanes-a-key layout');
+    const loadWords = fp8
+      ? `${range(4).map((r) => `w${r} = loadK(ls, lr + lj + ${8 * r}u);`).join(' ')} w4 = loadK(ls, lr + 32u); w8 = loadK(ls, lr + 33u + lj);`
+      : range(words).map((i) => (t16 && i === words - 1 ? `if (lj < 8u) { w${i} = loadK(ls, lr + lj + ${lpk * i}u); }` : `w${i} = loadK(ls, lr + lj + ${lpk * i}u);`)).join(' ');
+    const fp8Words = !fp8 ? '' : `{ // fp8: the raw bytes into bf16 pair words (latent word 2 r + h: columns 16 lj + 128 r + 8 h, scale r)
+    let sc = bitcast<vec4<f32>>(w4);
+    let c0 = w0; let c1 = w1; let c2 = w2; let c3 = w3;
+    ${range(4).map((r) => `w${2 * r} = fp8Word(c${r}.xy, sc.${'xyzw'[r]}); w${2 * r + 1} = fp8Word(c${r}.zw, sc.${'xyzw'[r]});`).join('\n    ')}
+   }
+   `;
+    // fp8: a token's row is 41 vec4 words (656 bytes); hKv is 1
+    const rowLookup = keyRowLookup(s.segs, 'kvh', 'blkId', fp8 ? 41 : undefined);
     // A work item's first tile: its cache rows (lanes t < nT), the word registers, and every lane's words of its key.
     const firstLookup = `  if (t < ${nT}u) {
    let key = kBegin + i32(t);
    if (key < kEnd) {
-${keyRowLookup(s.segs, 'kvh', 'blkId')}
+${rowLookup}
    } else {
     keySeg[t] = NONE;
    }
@@ -792,9 +861,11 @@ ${qWordToKtWgsl(`qx${i}`, `(w % 72u) * ${8 * qtStride}u + row`, '   ')}
    }`;
     // A lane's words into the tile as f16 halves ha / hb of each word vector: `halves(i)` forms them (the scaled or the direct
     // conversion), the stores are the same.
-    const storeWords = (halves: (i: number) => string) => `let o = lk * ${kStride}u + lj * 8u;
+    // (fp8: latent word i at column 16 lj + 128 (i >> 1) + 8 (i & 1), RoPE's at 512 + 8 lj)
+    const colOf = (i: number, x: number) => (!fp8 ? `o + ${8 * lpk * i + x}u` : i < 8 ? `o + ${128 * (i >> 1) + 8 * (i & 1) + x}u` : `o - lj * 8u + ${512 + x}u`);
+    const storeWords = (halves: (i: number) => string) => `let o = lk * ${kStride}u + lj * ${fp8 ? 16 : 8}u;
     ${range(words).map((i) => `${t16 && i === words - 1 ? 'if (lj < 8u) ' : ''}{ ${halves(i)}
-     ${range(4).map((x) => `Kt[o + ${8 * lpk * i + x}u] = ${half('ha', x)};`).join(' ')} ${range(4).map((x) => `Kt[o + ${8 * lpk * i + 4 + x}u] = ${half('hb', x)};`).join(' ')} }`).join('\n    ')}`;
+     ${range(4).map((x) => `Kt[${colOf(i, x)}] = ${half('ha', x)};`).join(' ')} ${range(4).map((x) => `Kt[${colOf(i, 4 + x)}] = ${half('hb', x)};`).join(' ')} }`).join('\n    ')}`;
     // The scaled conversion: each key times 1 / its scale (bf16Direct: only on the tiles above)
     const scaledConvert = `{${pm ? `
     if (atomicLoad(&kNan[lk]) != 0u) { ${range(words).map((i) => `w${i} = zeroNan4(w${i});`).join(' ')} } // packedMax: a NaN key's NaN halves zeroed (rare)` : ''}${leanU ? `\n    ${unpackLets}` : ''}
@@ -823,7 +894,7 @@ ${o.top}   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key l
     ${range(words).map((i) => `w${i} = vec4<u32>(0u);`).join(' ')}
     ${mark('tile-load', `if (ls != NONE) { ${loadWords} }`)}
    }
-   ` : ''}${leanU ? `// (${pm ? 'packedMax' : 'lean'}: unpacked in each block below)` : o.unpack}
+   ` : ''}${fp8Words}${leanU ? `// (${pm ? 'packedMax' : 'lean'}: unpacked in each block below)` : o.unpack}
    ${trim ? '// (trim: the key maxima were reset after the last tile\'s softmax)' : 'workgroupBarrier();'}
    ${mark('tile-max', b16d ? b16Test : f16d ? `{ // f16Direct: no maxima (every key at scale 1); a lane with a NaN half (rare) zeroes it and flags its key
     if (${range(words).map((i) => `nanMax16(w${i})`).reduce((x, y) => `max(${x}, ${y})`)} > 0x7c00u) {
@@ -922,7 +993,7 @@ ${pv}`}`;
     let key = k0 + ${nT} + i32(t);
     let o = (1u - par) * ${nT}u + t;
     if (key < kEnd) {
-${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\]/g, 'keyRow[o]').replace(/keySeg\[t\]/g, 'keySeg[o]')}
+${rowLookup.replace(/keyRow\[t\]/g, 'keyRow[o]').replace(/keySeg\[t\]/g, 'keySeg[o]')}
     } else {
      keySeg[o] = NONE;
     }
@@ -946,7 +1017,7 @@ ${trim ? '' : `    atomicStore(&kMax[${tIdx}], 0u);
     let key = ${base} + i32(t);
     nxSeg = NONE;
     if (key < kEnd) {
-${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\] =/g, 'nxRow =').replace(/keySeg\[t\] =/g, 'nxSeg =')}
+${rowLookup.replace(/keyRow\[t\] =/g, 'nxRow =').replace(/keySeg\[t\] =/g, 'nxSeg =')}
     }
    }`;
     const resetTop = `   if (t < ${nT}u) { atomicStore(&kMax[t], 0u); atomicStore(&kMaxR[t], 0u); atomicStore(&kNan[t], 0u); }\n`;
@@ -968,7 +1039,7 @@ ${keyRowLookup(s.segs, 'kvh', 'blkId').replace(/keyRow\[t\] =/g, 'nxRow =').repl
   if (t < ${2 * nT}u) {
    let key = kBegin + i32(t);
    if (key < kEnd) {
-${keyRowLookup(s.segs, 'kvh', 'blkId')}
+${rowLookup}
    } else {
     keySeg[t] = NONE;
    }
@@ -1003,7 +1074,8 @@ ${packWgsl(s.dtype)}
 ${segmentLoader(s.segs)}
 
 ${scaleHelpersWgsl}
-${pow2MulWgsl}
+${pow2MulWgsl}${fp8 ? `
+${fp8WordWgsl}` : ''}
 ${s.emulate ? qAt : ''}${f16d ? `
 // f16Direct: a word vector's largest half magnitude (above 0x7c00: a NaN), and the words with their NaN halves zeroed (+0)
 fn nanMax16(w: vec4<u32>) -> u32 { let h = max(w & vec4<u32>(0x7fffu), (w >> vec4<u32>(16u)) & vec4<u32>(0x7fffu)); return max(max(h.x, h.y), max(h.z, h.w)); }

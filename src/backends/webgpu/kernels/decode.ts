@@ -143,12 +143,13 @@ export function matrixItemRowsHead(slot: string, rows: number): string {
 /**
  * Inside a decode kernel's key loop, lane t < keys-per-tile with `key` < kEnd: the key's cache page from the block
  * table, the binding (segment) that holds it, and its first vec4 within that binding (keyRow[t], keySeg[t]).
+ * `rowVec4s`: the vec4 words a key's row takes in the cache (72 for a 16-bit row of 576; 41 for a V3.2 FP8 token).
  */
-export function keyRowLookup(segments: number, kvh: string, blk = 'blk'): string {
+export function keyRowLookup(segments: number, kvh: string, blk = 'blk', rowVec4s = qkVec4sPerRow): string {
   return `     let ${blk} = u32(idx[u.btOff + batch * u.maxBlocksPerSeq + u32(key) / u.pageBlockSize]);
      let seg = ${segments === 1 ? '0u' : `min(${blk} / u.pagesPerSeg, ${segments - 1}u)`};
      let local = ${blk} - seg * u.pagesPerSeg;
-     keyRow[t] = ((local * u.pageBlockSize + u32(key) % u.pageBlockSize) * u.hKv + ${kvh}) * ${qkVec4sPerRow}u;
+     keyRow[t] = ((local * u.pageBlockSize + u32(key) % u.pageBlockSize) * u.hKv + ${kvh}) * ${rowVec4s}u;
      keySeg[t] = seg;`;
 }
 
