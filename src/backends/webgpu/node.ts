@@ -160,7 +160,7 @@ export async function createNodeWebGpuBackend(opts: NodeWebGpuBackendOptions = {
   const envHeads = ({ 1: 1, 2: 2, 4: 4, 8: 8 } as const)[process.env.FLASHMLA_WEBGPU_SPARSE_HEADS as '1' | '2' | '4' | '8'];
   // FLASHMLA_WEBGPU_SPARSE_PATH=auto|gather|direct: how a sparse step runs (WebGpuBackendOptions.sparsePath; unset: auto).
   const envSparsePath = sparsePaths.find((k) => k === process.env.FLASHMLA_WEBGPU_SPARSE_PATH);
-  // FLASHMLA_WEBGPU_DENSE_FP8_PATH=auto|staged|sparse: how a dense FP8 step runs (WebGpuBackendOptions.denseFp8Path).
+  // FLASHMLA_WEBGPU_DENSE_FP8_PATH=auto|fused|staged|sparse: how a dense FP8 step runs (WebGpuBackendOptions.denseFp8Path).
   const envDenseFp8Path = denseFp8Paths.find((k) => k === process.env.FLASHMLA_WEBGPU_DENSE_FP8_PATH);
   const be = await withDawnQuiet(
     async () => createWebGpuBackend({ ...rest, matrix, layerSplitK: rest.layerSplitK ?? envSplitK, layerGemm: rest.layerGemm ?? envGemm, schedule: rest.schedule ?? envSchedule, sparseHeads: rest.sparseHeads ?? envHeads, sparsePath: rest.sparsePath ?? envSparsePath, denseFp8Path: rest.denseFp8Path ?? envDenseFp8Path, decodePath: rest.decodePath ?? envPath, gpu: rest.gpu ?? (own ? nodeGpu([], unlockFeatures, robust) : undefined) }),
