@@ -26,6 +26,8 @@ interface Gpu {
   decodeKey?: string;
   /** Whether the last run staged FP8 pages (dense_fp8_stage) before its decode. */
   staged?: boolean;
+  /** Whether the last run read an FP8 cache in place (the subgroup-matrix kernel's fp8 form). */
+  fused?: boolean;
 }
 
 interface DeviceState { gpu?: Gpu; reason?: string; cpu: Backend }
@@ -50,6 +52,7 @@ async function setupGpu(): Promise<{ gpu?: Gpu; reason?: string }> {
     pm.get = ((program, spec) => {
       if (program.name === 'mla_decode') { gpu.decodeSpec = spec as DecodeSpec; gpu.decodeKey = program.key(spec); }
       if (program.name === 'dense_fp8_stage') gpu.staged = true;
+      if ((spec as { fp8?: string } | undefined)?.fp8) gpu.fused = true;
       return get(program, spec);
     }) as typeof pm.get;
     return { gpu };
@@ -82,7 +85,8 @@ function renderDevice(d: DeviceState): void {
 
 function renderKernelPath(d: DeviceState): void {
   const g = d.gpu, el = $('kernel-path');
-  const staged = g?.staged ? 'the FP8 pages first decoded once into bf16 pages (<code>dense_fp8_stage</code>), then ' : '';
+  const staged = g?.fused ? 'the V3.2 FP8 cache read in place (each key\'s bytes turned into bf16 as its tile starts) by '
+    : g?.staged ? 'the FP8 pages first decoded once into bf16 pages (<code>dense_fp8_stage</code>), then ' : '';
   if (g && !g.decodeSpec && g.backend.info.details?.decodePath === 'matrix') {
     el.innerHTML = `Kernel path: ${staged}the subgroup-matrix decode kernel — ${esc(String(g.backend.info.details.decodePathWhy ?? ''))}.`;
     return;
@@ -556,6 +560,7 @@ async function main(): Promise<void> {
         status.textContent = 'running on WebGPU…';
         await frame();
         dev.gpu.staged = false;
+        dev.gpu.fused = false;
         try { runs.push(await runOn('webgpu', dev.gpu.backend, h, inputs.numSms, inputs.reps, true)); } catch (e) { runs.push({ backend: 'webgpu', device: dev.gpu.name, error: (e as Error).message }); }
         renderKernelPath(dev);
         state.device!.kernel = dev.gpu.decodeKey;
