@@ -145,7 +145,7 @@ export interface WebGpuBackendOptions {
   sparsePath?: SparsePath;
   /**
    * How a dense decode over an FP8 cache runs (flashMlaWithKvcache with an fp8_e4m3 cache):
-   * - 'fused' (session 48; 'auto' takes it where denseFp8FusedAuto says): the v5 subgroup-matrix kernel reads a V3.2
+   * - 'fused' (session 48; 'auto' takes it where denseFp8FusedAuto says, not yet): the v5 subgroup-matrix kernel reads a V3.2
    *   cache where it lies, each key's bytes turned into bf16 words as its tile starts (kernels/decode-matrix5.ts `fp8`):
    *   the staged path's values and results bit for bit, without its pages. V3.2 (not MODEL1), bf16 queries, the v5
    *   kernel (subgroup matrices), pages of page × 656 bytes; index tensors on the host or the device.
@@ -154,8 +154,8 @@ export interface WebGpuBackendOptions {
    *   table and lengths; values held as bf16 (exact for FlashMLA's power-of-two scales).
    * - 'sparse': as a sparse step (core/dense-fp8.ts; with precision 'exact' the direct sparse kernel, which dequantizes
    *   exactly).
-   * 'auto' (the default): fused, else staged, else sparse, by what each can take; 'fused' and 'staged' run the sparse
-   * step where they cannot.
+   * 'auto' (the default): staged, else sparse, by what each can take (fused first once denseFp8FusedAuto); 'fused' and
+   * 'staged' run the sparse step where they cannot.
    */
   denseFp8Path?: DenseFp8Path;
 }
@@ -163,8 +163,13 @@ export interface WebGpuBackendOptions {
 export type SparsePath = 'auto' | 'gather' | 'direct';
 export type DenseFp8Path = 'auto' | 'fused' | 'staged' | 'sparse';
 export const denseFp8Paths: readonly DenseFp8Path[] = ['auto', 'fused', 'staged', 'sparse'];
-/** Whether denseFp8Path 'auto' takes the fused path where it can run (else the staged one). */
-export const denseFp8FusedAuto = true;
+/**
+ * Whether denseFp8Path 'auto' takes the fused path where it can run (else the staged one): not yet. The fused form
+ * passes on lavapipe (emulated products) and its GPU WGSL through Tint, but has not run on a GPU with subgroup matrices
+ * (no device was lent in session 48), and a v5 change has computed wrong scores on the H200 alone before (session 10's
+ * first lazy build). 'fused' runs it.
+ */
+export const denseFp8FusedAuto = false;
 export const sparsePaths: readonly SparsePath[] = ['auto', 'gather', 'direct'];
 
 /** Whether the layer gemm splits k unless told (WebGpuBackendOptions.layerSplitK): on since session 42 (see there). */
