@@ -9,8 +9,8 @@ timeout -k 5 $(lim 70) node --test build/test/backends/webgpu-dense-fp8-fused.te
 echo "webgpu-dense-fp8-fused rc $?"; grep -E "^# (pass|fail|skipped)|^\s*not ok|seed|bound|error:" $W/fused.tap | cut -c1-240 | head -12
 ts "tests done"
 for path in fused staged; do
-  FLASHMLA_WEBGPU_DENSE_FP8_PATH=$path timeout -k 5 $(lim 80) "${CLI[@]}" bench --mode sparse --backend webgpu --dense-only --dense-heads 16,32,128 \
-    --chain-calls 10 --reps 10 --out $W/wg-densefp8-$path.json > $W/wg-densefp8-$path.txt 2>&1
+  FLASHMLA_WEBGPU_DENSE_FP8_PATH=$path timeout -k 5 $(lim 80) "${CLI[@]}" bench --mode sparse --backend webgpu --dense-only --dense-heads ${HEADS:-16,32,128} \
+    --chain-calls 10 --reps ${REPS:-10} --out $W/wg-densefp8-$path.json > $W/wg-densefp8-$path.txt 2>&1
   echo "dense FP8 $path rc $?"; grep -E "dense|rror" $W/wg-densefp8-$path.txt | head -8
 done
 ts "end"
