@@ -1,8 +1,8 @@
 // WebGPU dense decode over FP8 caches as the backend runs them by default: staged (WebGpuBackend.decodeDenseFp8,
 // kernels/sparse-gather.ts denseFp8StageProgram: each request's pages decoded once into bf16 pages, then the dense kernel
-// over them) on lavapipe, and on a device with subgroup matrices the fused path for V3.2 where 'auto' takes it
-// (denseFp8FusedAuto; the v5 kernel reading the cache in place; its own suite is webgpu-dense-fp8-fused.test.ts) and
-// staged for MODEL1. Run with
+// over them) on lavapipe, and on a device with subgroup matrices the fused path for V3.2 up to 16 query rows
+// (denseFp8FusedAutoRows; the v5 kernel reading the cache in place; its own suite is webgpu-dense-fp8-fused.test.ts),
+// staged above that and for MODEL1. Run with
 // FLASHMLA_WEBGPU_DENSE_FP8_PATH=staged to hold a subgroup-matrix device to the staged path alone. Random
 // cases against the float64 reference over the tokens rounded to bf16 (what the staged pages hold) with the backend's
 // sparse route made to throw, so a call that fell back would fail; calls at once and in one batch; chunks of requests forced by a small binding
@@ -10,7 +10,7 @@
 // they run instead.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type WebGpuBackend, denseFp8FusedAuto } from '../../src/backends/webgpu/backend.js';
+import { type WebGpuBackend, denseFp8FusedAutoRows } from '../../src/backends/webgpu/backend.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
 import type { DenseFp8Call } from '../../src/core/dense-fp8.js';
 import type { Backend } from '../../src/core/problem.js';
@@ -50,7 +50,9 @@ describe('webgpu dense FP8, staged: random cases vs the float64 reference', () =
     }) as unknown as DenseFp8Call;
     const staged = process.env.FLASHMLA_WEBGPU_DENSE_FP8_PATH === 'staged';
     const v32 = call({ format: 'v32', dQk: 576, sQ: 1, blockStride: 64 * 656, kCache: { byteOffset: 0, shape: [1, 64, 1, 656] }, q: { byteOffset: 0 } } as unknown as Partial<DenseFp8Call>);
-    assert.equal(be.denseFp8Kernel(v32), be.decodePath.path === 'matrix' && !staged && denseFp8FusedAuto ? 'webgpu-fused-matrix' : `webgpu-staged-${be.decodePath.path}`);
+    assert.equal(be.denseFp8Kernel(v32), be.decodePath.path === 'matrix' && !staged ? 'webgpu-fused-matrix' : `webgpu-staged-${be.decodePath.path}`, '16 rows');
+    const v32rows = call({ ...v32, hQ: denseFp8FusedAutoRows + 1 });
+    assert.equal(be.denseFp8Kernel(v32rows), `webgpu-staged-${be.decodePath.path}`, `${denseFp8FusedAutoRows + 1} rows: staged under 'auto'`);
     assert.match(String(be.denseFp8Kernel(call({ format: 'model1', dQk: 512 }))), /^webgpu-staged-(f32|f16|matrix)$/);
     assert.equal(be.denseFp8Kernel(call({ dtype: 'f16' })), undefined);
     assert.equal(be.denseFp8Kernel(call({ blockTable: new Tensor('i32', [1, 1], { device: 'webgpu', byteLength: 4 } as DeviceStorage) })), undefined);

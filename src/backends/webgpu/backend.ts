@@ -145,7 +145,7 @@ export interface WebGpuBackendOptions {
   sparsePath?: SparsePath;
   /**
    * How a dense decode over an FP8 cache runs (flashMlaWithKvcache with an fp8_e4m3 cache):
-   * - 'fused' (session 48; 'auto' takes it where denseFp8FusedAuto says, not yet): the v5 subgroup-matrix kernel reads a V3.2
+   * - 'fused' (session 48; 'auto' takes it up to denseFp8FusedAutoRows query rows): the v5 subgroup-matrix kernel reads a V3.2
    *   cache where it lies, each key's bytes turned into bf16 words as its tile starts (kernels/decode-matrix5.ts `fp8`):
    *   the staged path's values and results bit for bit, without its pages. V3.2 (not MODEL1), bf16 queries, the v5
    *   kernel (subgroup matrices), pages of page × 656 bytes; index tensors on the host or the device.
@@ -154,8 +154,8 @@ export interface WebGpuBackendOptions {
    *   table and lengths; values held as bf16 (exact for FlashMLA's power-of-two scales).
    * - 'sparse': as a sparse step (core/dense-fp8.ts; with precision 'exact' the direct sparse kernel, which dequantizes
    *   exactly).
-   * 'auto' (the default): staged, else sparse, by what each can take (fused first once denseFp8FusedAuto); 'fused' and
-   * 'staged' run the sparse step where they cannot.
+   * 'auto' (the default): fused up to denseFp8FusedAutoRows query rows, else staged, else sparse, by what each can take;
+   * 'fused' and 'staged' run the sparse step where they cannot.
    */
   denseFp8Path?: DenseFp8Path;
 }
@@ -164,12 +164,12 @@ export type SparsePath = 'auto' | 'gather' | 'direct';
 export type DenseFp8Path = 'auto' | 'fused' | 'staged' | 'sparse';
 export const denseFp8Paths: readonly DenseFp8Path[] = ['auto', 'fused', 'staged', 'sparse'];
 /**
- * Whether denseFp8Path 'auto' takes the fused path where it can run (else the staged one): not yet. The fused form
- * passes on lavapipe (emulated products) and its GPU WGSL through Tint, but has not run on a GPU with subgroup matrices
- * (no device was lent in session 48), and a v5 change has computed wrong scores on the H200 alone before (session 10's
- * first lazy build). 'fused' runs it.
+ * The most query rows (sQ · hQ) at which denseFp8Path 'auto' takes the fused path where it can run (else the staged
+ * one). Session 48 (H100, one process a path, b = 128 s_k = 8192, FP8 time against the bf16 cache's in the same
+ * process): fused 2.80x the bf16 time at 16 rows against staged's 3.49x, but 2.91x at 128 rows against staged's 1.35x —
+ * each 16-row workgroup converts the same keys again, so fused loses as rows grow. 32 rows were not timed.
  */
-export const denseFp8FusedAuto = false;
+export const denseFp8FusedAutoRows = 16;
 export const sparsePaths: readonly SparsePath[] = ['auto', 'gather', 'direct'];
 
 /** Whether the layer gemm splits k unless told (WebGpuBackendOptions.layerSplitK): on since session 42 (see there). */
@@ -1007,7 +1007,8 @@ export class WebGpuBackend implements Backend {
   /** Why the fused path cannot take a call (WebGpuBackendOptions.denseFp8Path), or undefined where it can. */
   private denseFp8FusedWhyNot(l: Pick<DenseFp8Call, 'format' | 'dtype' | 'dQk' | 'sQ' | 'hQ' | 'pageBlockSize' | 'blockStride' | 'kCache' | 'q'>): string | undefined {
     const path = this.opts.denseFp8Path ?? 'auto';
-    if (path === 'sparse' || path === 'staged' || (path === 'auto' && !denseFp8FusedAuto)) return `denseFp8Path '${path}'`;
+    if (path === 'sparse' || path === 'staged') return `denseFp8Path '${path}'`;
+    if (path === 'auto' && l.sQ * l.hQ > denseFp8FusedAutoRows) return `${l.sQ * l.hQ} query rows ('auto' takes the fused path up to ${denseFp8FusedAutoRows})`;
     if (l.format !== 'v32') return 'a MODEL1 cache (the fused path reads V3.2)';
     if (l.dtype !== 'bf16' || l.dQk !== gatherRow) return 'f16 queries';
     const m = this.opts.matrix ?? {};
@@ -1399,8 +1400,8 @@ function denseFp8KernelWhy(path: DenseFp8Path, dense: DecodePathChoice, sparse: 
   const asSparse = `as a sparse step (precision 'exact': ${sparse === 'gather' ? 'the gathered path declines it, so ' : ''}kernels/sparse.ts, exact dequantization)`;
   if (path === 'sparse') return `${asSparse} (denseFp8Path 'sparse')`;
   const staged = `staged: each request's pages decoded once into bf16 pages, then the dense ${dense.path} kernel (bf16 queries, host block table and lengths)`;
-  const fused = dense.path === 'matrix' && (path === 'fused' || (path === 'auto' && denseFp8FusedAuto))
-    ? 'fused: V3.2 caches read in place by the v5 subgroup-matrix kernel (bf16 queries), else ' : '';
+  const fused = dense.path === 'matrix' && (path === 'fused' || path === 'auto')
+    ? `fused: V3.2 caches read in place by the v5 subgroup-matrix kernel (bf16 queries${path === 'auto' ? `, up to ${denseFp8FusedAutoRows} query rows` : ''}), else ` : '';
   return path === 'fused' ? `${fused || 'fused (no subgroup matrices here), else '}${asSparse}` : `${fused}${staged}, else ${asSparse}`;
 }
 
