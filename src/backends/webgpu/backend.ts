@@ -147,7 +147,7 @@ export interface WebGpuBackendOptions {
    * How a dense decode over an FP8 cache runs (flashMlaWithKvcache with an fp8_e4m3 cache):
    * - 'fused' (session 48; 'auto' takes it up to denseFp8FusedAutoRows query rows): the v5 subgroup-matrix kernel reads a V3.2
    *   cache where it lies, each key's bytes turned into bf16 words as its tile starts (kernels/decode-matrix5.ts `fp8`):
-   *   the staged path's values and results bit for bit, without its pages. V3.2 (not MODEL1), bf16 queries, the v5
+   *   the staged path's values (its results bit for bit with matrix.bf16Direct off), without its pages. V3.2 (not MODEL1), bf16 queries, the v5
    *   kernel (subgroup matrices), pages of page × 656 bytes; index tensors on the host or the device.
    * - 'staged' (session 47): each request's pages decoded once into bf16 pages (kernels/sparse-gather.ts
    *   denseFp8StageProgram), then the dense decode kernel over them with the caller's plan — bf16 queries, host block

@@ -239,8 +239,10 @@ export interface DecodeMatrix5Spec {
    * 24 registers against bf16's 36) one tile ahead, as the bf16 kernel loads its words, and turns them into the 36
    * bf16 pair words of its 72 columns when the tile starts: e4m3 times its group's scale, rounded once to bf16, which is
    * what the staged path's pages hold, so the rest of the tile (the maxima, bf16Direct's test, the conversion to f16)
-   * is the bf16 kernel's and its results the staged path's bit for bit. A lane's latent words are columns 16 lj + 128 r
-   * (+ 8), not 8 (lj + 8 i): the stores into the tile follow. bf16 queries; not with tile16 or pair.
+   * is the bf16 kernel's. A lane's latent words are columns 16 lj + 128 r (+ 8), not 8 (lj + 8 i): the stores into the
+   * tile follow; with bf16Direct off the results are the staged path's bit for bit, with it a tile's direct / scaled
+   * choice follows each lane's own columns, so an output may differ by an ulp. bf16 queries; not with tile16 or pair.
+   * On an H100 it took 2.8-2.9x the bf16 cache's time (session 48): the conversion costs more than the bytes save.
    */
   fp8?: 'v32';
 }
