@@ -6,6 +6,10 @@
 # block-table kernels). Predictions, written before the run (docs/notes/webgpu-decode.md, "Session 48"): b = 128 s_k 8192,
 # FP8 time / bf16 time: fused 0.8-1.2 at 16 / 32 rows, 1.0-1.3 at 64 / 128; staged 2.0-2.6 at 16 / 32 rows (2960 bytes
 # moved a token against 1152), 1.1-1.4 at 64 / 128; the sparse route 30-80x staged's time.
+# Not run in session 48 (no H200 started); its short form s48_min.sh ran once on an H100 (fused 2.80x / 2.91x the bf16
+# time at 16 / 128 rows, staged 3.49x / 1.35x: docs/notes/webgpu-decode.md, "Session 48"). For the next session: this
+# whole script on the H200, with pipeline stats of the fp8 form (scripts/webgpu-tools/) to see why its conversion costs
+# so much.
 #   (dev machine) npm run build; rm -rf build && npx tsc -p tsconfig.json --noEmit false --outDir build --declaration false --sourceMap false
 #                 source bench/cuda/hopper/s29_common.sh; rm -f .devstage/*.tar.xz; s29_pack .devstage/s48.tar.xz
 #   (device)      ln -sfn .ghc .gpu-host && OUT=$OUT bash bench/cuda/hopper/s48_next.sh > $OUT/log.txt 2>&1; tail -60 $OUT/log.txt
