@@ -143,7 +143,7 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
 
 describe('webgpu dense FP8, fused: random cases vs the float64 reference and vs the staged path', () => {
   // v5 as it ships where the device has subgroup matrices; else with emulated products (lavapipe: 4 subgroups)
-  let fused: WebGpuBackend | undefined, fusedNoDirect: WebGpuBackend | undefined, stagedNoDirect: WebGpuBackend | undefined, small: WebGpuBackend | undefined, why = '';
+  let fused: WebGpuBackend | undefined, fusedNoDirect: WebGpuBackend | undefined, stagedNoDirect: WebGpuBackend | undefined, small: WebGpuBackend | undefined, auto: WebGpuBackend | undefined, why = '';
   before(async () => {
     try {
       const probe = await createNodeWebGpuBackend();
@@ -156,9 +156,10 @@ describe('webgpu dense FP8, fused: random cases vs the float64 reference and vs 
       stagedNoDirect = await mk({ matrix: { ...matrix, bf16Direct: false }, denseFp8Path: 'staged' });
       // 1 MiB bindings: a cache of more than 24 pages of 64 tokens spans several bindings
       small = await mk({ matrix, denseFp8Path: 'fused', maxBindingBytes: 1 << 20, numSms: 4 });
+      auto = await mk({ matrix });
     } catch (e) { why = `no WebGPU adapter with shader-f16 (${(e as Error).message.split('\n')[0]})`; }
   });
-  after(() => { for (const b of [fused, fusedNoDirect, stagedNoDirect, small]) b?.dispose(); });
+  after(() => { for (const b of [fused, fusedNoDirect, stagedNoDirect, small, auto]) b?.dispose(); });
   const need = (t: { skip: (m?: string) => void }) => {
     if (fused) return true;
     if (process.env.CI) assert.fail(why);
@@ -208,9 +209,11 @@ describe('webgpu dense FP8, fused: random cases vs the float64 reference and vs 
     });
   });
 
-  test('index tensors on the device, a cache over several bindings, calls at once', async (t) => {
+  test('index tensors on the device, a cache over several bindings, calls at once; \'auto\' fused past 16 rows where staged declines', async (t) => {
     if (!need(t)) return;
-    await fusedOnly([fused, small], async () => {
+    await fusedOnly([fused, small, auto], async () => {
+      // 'auto': 32 rows with the block table and lengths on the device, which staged declines: fused, not the sparse step
+      await runRandomDenseFp8(7747, auto!, tolerances.webgpu, false, false, false, true, { ...v32, b: 3, seqlens: [700, 65, 1], hQ: 16, sQ: 2, pageBlockSize: 64, numSms: 4 });
       for (let seed = 7740; seed < 7743; seed++) await runRandomDenseFp8(seed, fused!, tolerances.webgpu, false, seed === 7741, false, true, v32);
       await runRandomDenseFp8(7743, small!, tolerances.webgpu, false, false, false, false, { ...v32, b: 4, seqlens: [1500, 1, 900, 64], hQ: 16, sQ: 2, pageBlockSize: 64, numSms: 4 });
       await Promise.all([7744, 7745, 7746].map((seed) => runRandomDenseFp8(seed, fused!, tolerances.webgpu, seed === 7744, false, false, false, v32)));

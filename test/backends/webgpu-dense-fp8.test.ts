@@ -53,6 +53,8 @@ describe('webgpu dense FP8, staged: random cases vs the float64 reference', () =
     assert.equal(be.denseFp8Kernel(v32), be.decodePath.path === 'matrix' && !staged ? 'webgpu-fused-matrix' : `webgpu-staged-${be.decodePath.path}`, '16 rows');
     const v32rows = call({ ...v32, hQ: denseFp8FusedAutoRows + 1 });
     assert.equal(be.denseFp8Kernel(v32rows), `webgpu-staged-${be.decodePath.path}`, `${denseFp8FusedAutoRows + 1} rows: staged under 'auto'`);
+    const devTable = { ...v32rows, blockTable: new Tensor('i32', [1, 1], { device: 'webgpu', byteLength: 4 } as DeviceStorage) };
+    assert.equal(be.denseFp8Kernel(devTable), be.decodePath.path === 'matrix' && !staged ? 'webgpu-fused-matrix' : undefined, 'a device block table: fused where it can, at any row count');
     assert.match(String(be.denseFp8Kernel(call({ format: 'model1', dQk: 512 }))), /^webgpu-staged-(f32|f16|matrix)$/);
     assert.equal(be.denseFp8Kernel(call({ dtype: 'f16' })), undefined);
     assert.equal(be.denseFp8Kernel(call({ blockTable: new Tensor('i32', [1, 1], { device: 'webgpu', byteLength: 4 } as DeviceStorage) })), undefined);

@@ -154,8 +154,8 @@ export interface WebGpuBackendOptions {
    *   table and lengths; values held as bf16 (exact for FlashMLA's power-of-two scales).
    * - 'sparse': as a sparse step (core/dense-fp8.ts; with precision 'exact' the direct sparse kernel, which dequantizes
    *   exactly).
-   * 'auto' (the default): fused up to denseFp8FusedAutoRows query rows, else staged, else sparse, by what each can take;
-   * 'fused' and 'staged' run the sparse step where they cannot.
+   * 'auto' (the default): fused up to denseFp8FusedAutoRows query rows, else staged, else fused, else sparse, by what each
+   * can take; 'fused' and 'staged' run the sparse step where they cannot.
    */
   denseFp8Path?: DenseFp8Path;
 }
@@ -1004,11 +1004,15 @@ export class WebGpuBackend implements Backend {
     return { chunks, seqlens, table };
   }
 
-  /** Why the fused path cannot take a call (WebGpuBackendOptions.denseFp8Path), or undefined where it can. */
-  private denseFp8FusedWhyNot(l: Pick<DenseFp8Call, 'format' | 'dtype' | 'dQk' | 'sQ' | 'hQ' | 'pageBlockSize' | 'blockStride' | 'kCache' | 'q'>): string | undefined {
+  /**
+   * Why the fused path cannot take a call (WebGpuBackendOptions.denseFp8Path), or undefined where it can. `rows`: hold
+   * 'auto' to denseFp8FusedAutoRows (false where the staged path cannot take the call: fused is then far ahead of the
+   * sparse step at any row count).
+   */
+  private denseFp8FusedWhyNot(l: Pick<DenseFp8Call, 'format' | 'dtype' | 'dQk' | 'sQ' | 'hQ' | 'pageBlockSize' | 'blockStride' | 'kCache' | 'q'>, rows = true): string | undefined {
     const path = this.opts.denseFp8Path ?? 'auto';
     if (path === 'sparse' || path === 'staged') return `denseFp8Path '${path}'`;
-    if (path === 'auto' && l.sQ * l.hQ > denseFp8FusedAutoRows) return `${l.sQ * l.hQ} query rows ('auto' takes the fused path up to ${denseFp8FusedAutoRows})`;
+    if (rows && path === 'auto' && l.sQ * l.hQ > denseFp8FusedAutoRows) return `${l.sQ * l.hQ} query rows ('auto' takes the fused path up to ${denseFp8FusedAutoRows})`;
     if (l.format !== 'v32') return 'a MODEL1 cache (the fused path reads V3.2)';
     if (l.dtype !== 'bf16' || l.dQk !== gatherRow) return 'f16 queries';
     const m = this.opts.matrix ?? {};
@@ -1023,9 +1027,19 @@ export class WebGpuBackend implements Backend {
 
   /** The kernel decodeDenseFp8 runs for a launch (benchmarks record it); undefined where the call runs as a sparse step. */
   denseFp8Kernel(l: DenseFp8Call): string | undefined {
-    if (this.denseFp8FusedWhyNot(l) === undefined) return 'webgpu-fused-matrix';
+    const c = this.denseFp8Route(l);
+    return c === 'fused' ? 'webgpu-fused-matrix' : typeof c === 'string' ? undefined : `webgpu-staged-${decodeKernelFor(this.decodePath, l.sQ * l.hQ)}`;
+  }
+
+  /**
+   * How decodeDenseFp8 runs a call: 'fused', the staged path's chunks, or why neither takes it (the call then runs as a
+   * sparse step). 'auto' takes fused up to denseFp8FusedAutoRows query rows, staged above, and fused at any row count
+   * where staged declines (index tensors on the device, a request's pages past a binding).
+   */
+  private denseFp8Route(l: DenseFp8Call): 'fused' | Exclude<ReturnType<WebGpuBackend['denseFp8Chunks']>, string> | string {
+    if (this.denseFp8FusedWhyNot(l) === undefined) return 'fused';
     const c = this.denseFp8Chunks(l);
-    return typeof c === 'string' ? undefined : `webgpu-staged-${decodeKernelFor(this.decodePath, l.sQ * l.hQ)}`;
+    return typeof c === 'string' && this.denseFp8FusedWhyNot(l, false) === undefined ? 'fused' : c;
   }
 
   /**
@@ -1036,11 +1050,11 @@ export class WebGpuBackend implements Backend {
    */
   decodeDenseFp8(l: DenseFp8Call): boolean {
     this.live();
-    if (this.denseFp8FusedWhyNot(l) === undefined) {
+    const c = this.denseFp8Route(l);
+    if (c === 'fused') {
       this.decodeDenseFp8Fused(l);
       return true;
     }
-    const c = this.denseFp8Chunks(l);
     if (typeof c === 'string') return false;
     const { chunks, seqlens, table } = c;
     const { sQ, hQ, dQk, pageBlockSize: page } = l;
@@ -1401,7 +1415,7 @@ function denseFp8KernelWhy(path: DenseFp8Path, dense: DecodePathChoice, sparse: 
   if (path === 'sparse') return `${asSparse} (denseFp8Path 'sparse')`;
   const staged = `staged: each request's pages decoded once into bf16 pages, then the dense ${dense.path} kernel (bf16 queries, host block table and lengths)`;
   const fused = dense.path === 'matrix' && (path === 'fused' || path === 'auto')
-    ? `fused: V3.2 caches read in place by the v5 subgroup-matrix kernel (bf16 queries${path === 'auto' ? `, up to ${denseFp8FusedAutoRows} query rows` : ''}), else ` : '';
+    ? `fused: V3.2 caches read in place by the v5 subgroup-matrix kernel (bf16 queries${path === 'auto' ? `; up to ${denseFp8FusedAutoRows} query rows, and above where staged declines` : ''}), else ` : '';
   return path === 'fused' ? `${fused || 'fused (no subgroup matrices here), else '}${asSparse}` : `${fused}${staged}, else ${asSparse}`;
 }
 
