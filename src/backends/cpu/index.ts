@@ -10,7 +10,7 @@ import type { Backend, BackendInfo, DecodeCall, MatmulCall, TimeOptions } from '
 import type { SparseCall } from '../../core/sparse.js';
 import { Tensor, numelOf } from '../../core/tensor.js';
 import { checkMatmul, checkPositiveInt } from '../../core/validate.js';
-import type { DecodePlan } from '../../core/plan.js';
+import { type DecodePlan, mostSplits } from '../../core/plan.js';
 import { cpuArgs, wallClockTimes, writeHost } from './inline.js';
 import { cpuDenseFp8Args } from './dense-fp8.js';
 import type { DenseFp8Call } from '../../core/dense-fp8.js';
@@ -275,10 +275,7 @@ class CpuBackend implements Backend {
     };
     await this.phase(job);
     // Requests computed in one piece were finished by the decode phase: skip the round trip when none was split.
-    const ns = args.numSplits;
-    let split = false;
-    for (let i = 0; i < args.p.b && !split; i++) split = ns[i + 1] - ns[i] > 1;
-    if (split) await this.phase({ ...job, counter: new SharedArrayBuffer(8), phase: 'combine', units: args.p.b });
+    if (mostSplits(args.numSplits, args.p.b) > 1) await this.phase({ ...job, counter: new SharedArrayBuffer(8), phase: 'combine', units: args.p.b });
     this.live(); // disposed meanwhile: do not copy back
     for (const [s, a] of copyBack) a.set(s as never);
   }
