@@ -657,15 +657,21 @@ export class WebGpuBackend implements Backend {
     const q = this.single(l.q, 'q'), out = this.single(l.out, 'out'), lse = this.single(l.lse, 'lse');
     const uploads: Upload[] = [], copies: Copy[] = [];
     if (!inPlace) {
-      const stage = (t: Tensor | undefined, off: number) => this.stageIndex(t, this.idx, off, uploads, copies);
-      stage(l.blockTable, w.blockTable);
-      stage(l.cacheSeqlens, w.cacheSeqlens);
-      if (p.varlen) stage(l.qIndptr, w.qIndptr);
-      stage(l.tileSchedulerMetadata, w.tileSchedulerMetadata);
-      stage(l.numSplits, w.numSplits);
+      this.stageDenseIndex(l, p.varlen ? l.qIndptr : undefined, w, uploads, copies);
     }
     const passes = this.densePasses(p, l.plan, cache, { buffer: idxBuf, base }, q, out, lse, uploads);
     this.record({ label: 'flashmla.decode', uploads, copies, passes, timing: this.timing });
+  }
+
+  /**
+   * A dense call's index tensors into this.idx in the plan's workspace layout (`w`; ensureWorkspace done): block table,
+   * lengths, qIndptr (varlen calls only), metadata, split counts.
+   */
+  private stageDenseIndex(l: Pick<DecodeCall, 'blockTable' | 'cacheSeqlens' | 'tileSchedulerMetadata' | 'numSplits'>, qIndptr: Tensor | undefined,
+    w: DecodePlan['workspace'], uploads: Upload[], copies: Copy[]): void {
+    for (const [t, off] of [[l.blockTable, w.blockTable], [l.cacheSeqlens, w.cacheSeqlens], [qIndptr, w.qIndptr], [l.tileSchedulerMetadata, w.tileSchedulerMetadata], [l.numSplits, w.numSplits]] as const) {
+      this.stageIndex(t, this.idx, off, uploads, copies);
+    }
   }
 
   /**
@@ -1126,11 +1132,7 @@ export class WebGpuBackend implements Backend {
         uploads.push({ dst: this.gatherUniform, dstOffset: 0, data: new Uint8Array(this.gatherBytes.slice(0)) });
         passes.push({ label: 'flashmla.densefp8.q', dispatches: [{ pipeline: qProg.pipeline, bindGroup: this.bindGroup(gatherQProgram.name, qProg.layout, [whole(this.gatherUniform), whole(q.buffer), whole(qg)]), groups: gatherQDispatch(bc * sQ, hQ, this.caps) }] });
       }
-      const dense: MlaProblem = {
-        b: bc, sQ, totalQ: bc * sQ, hQ, hKv: 1, nGroups: hQ, dQk: gatherRow, dV, pageBlockSize: page, numBlocks: staged, maxBlocksPerSeq: maxBlocks,
-        dtype: 'bf16', kvDtype: 'bf16', softmaxScale: l.softmaxScale, causal: l.causal, varlen: false, numSmParts: plan.numSmParts,
-        ...lseStrides({ hQ, sQ, varlen: false }),
-      };
+      const dense = denseFp8Problem(l, bc, staged, maxBlocks, plan.numSmParts);
       const qAt = qg ? { buffer: qg, byteOffset: 0 } : { buffer: q.buffer, byteOffset: q.byteOffset + i0 * sQ * hQ * gatherRow * 2 };
       const outAt = { buffer: out.buffer, byteOffset: out.byteOffset + i0 * sQ * hQ * dV * 2 };
       const lseAt = { buffer: lse.buffer, byteOffset: lse.byteOffset + i0 * hQ * sQ * 4 };
@@ -1147,20 +1149,14 @@ export class WebGpuBackend implements Backend {
    * staged into the workspace as decode() stages them (host bytes uploaded, device tensors copied).
    */
   private decodeDenseFp8Fused(l: DenseFp8Call): void {
-    const { b, sQ, hQ, pageBlockSize: page } = l;
+    const { b, sQ, hQ } = l;
     const cache = this.pageSegments(l.kCache, 'kCache', l.blockStride, l.kCache.shape[0]);
     const hostOf = (t: Tensor) => (isHostTensor(t) ? t.host() as Int32Array : undefined);
     const plan = planDecode({ b, sQ, hQ, hKv: 1, numSmParts: l.numSmParts, maxBlocksPerSeq: l.maxBlocksPerSeq, varlen: false }, hostOf(l.numSplits), hostOf(l.cacheSeqlens));
     this.ensureWorkspace(plan); // (may replace this.idx: read it only after)
-    const w = plan.workspace, uploads: Upload[] = [], copies: Copy[] = [];
-    for (const [t, off] of [[l.blockTable, w.blockTable], [l.cacheSeqlens, w.cacheSeqlens], [l.tileSchedulerMetadata, w.tileSchedulerMetadata], [l.numSplits, w.numSplits]] as const) {
-      this.stageIndex(t, this.idx, off, uploads, copies);
-    }
-    const dense: MlaProblem = {
-      b, sQ, totalQ: b * sQ, hQ, hKv: 1, nGroups: hQ, dQk: gatherRow, dV, pageBlockSize: page, numBlocks: l.kCache.shape[0], maxBlocksPerSeq: l.maxBlocksPerSeq,
-      dtype: 'bf16', kvDtype: 'bf16', softmaxScale: l.softmaxScale, causal: l.causal, varlen: false, numSmParts: l.numSmParts,
-      ...lseStrides({ hQ, sQ, varlen: false }),
-    };
+    const uploads: Upload[] = [], copies: Copy[] = [];
+    this.stageDenseIndex(l, undefined, plan.workspace, uploads, copies);
+    const dense = denseFp8Problem(l, b, l.kCache.shape[0], l.maxBlocksPerSeq, l.numSmParts);
     const passes = this.densePasses(dense, plan, cache, { buffer: this.idx, base: 0 }, this.single(l.q, 'q'), this.single(l.out, 'out'), this.single(l.lse, 'lse'), uploads, 'v32');
     this.record({ label: 'flashmla.densefp8.fused', uploads, copies, passes, timing: this.timing });
   }
@@ -1407,6 +1403,18 @@ function sparseIndexLayout(p: SparseProblem) {
   const indOff = 0, extraIndOff = indOff + p.b * p.sQ * p.topk, tlOff = extraIndOff + p.b * p.sQ * p.extraTopk;
   const extraTlOff = tlOff + (p.hasTopkLength ? p.b : 0), sinkOff = extraTlOff + (p.hasExtraTopkLength ? p.b : 0);
   return { len: sinkOff + (p.hasAttnSink ? p.hQ : 0), offs: { indOff, extraIndOff, tlOff, extraTlOff, sinkOff } };
+}
+
+/**
+ * The dense problem a dense FP8 step's bf16 passes run (staged pages or the fused read): b requests of the call's
+ * shape over numBlocks pages, rows 576 wide, bf16.
+ */
+function denseFp8Problem(l: Pick<DenseFp8Call, 'sQ' | 'hQ' | 'pageBlockSize' | 'softmaxScale' | 'causal'>, b: number, numBlocks: number, maxBlocksPerSeq: number, numSmParts: number): MlaProblem {
+  const { sQ, hQ } = l;
+  return {
+    b, sQ, totalQ: b * sQ, hQ, hKv: 1, nGroups: hQ, dQk: gatherRow, dV, pageBlockSize: l.pageBlockSize, numBlocks, maxBlocksPerSeq,
+    dtype: 'bf16', kvDtype: 'bf16', softmaxScale: l.softmaxScale, causal: l.causal, varlen: false, numSmParts, ...lseStrides({ hQ, sQ, varlen: false }),
+  };
 }
 
 /** What `flashmla info` says of dense decode over FP8 caches here (WebGpuBackendOptions.denseFp8Path). */
