@@ -43,6 +43,7 @@ import type { SubgroupMatrixF16 } from './path.js';
 import { finiteLoopsWgsl } from './finite-loops.js';
 import { decodeBindingsWgsl, itemLoopHead, keyRowLookup, matrixItemRowsHead, metaRowLets, packWgsl, segmentLoader } from './decode.js';
 import { scaleHelpersWgsl, unpackWgsl } from './decode-matrix.js';
+import { e4m3Wgsl } from './sparse.js';
 
 export const matrix5Rows = 16;
 const kStride = 584; // the tile's row stride (f16): 576 + 8 keeps matrix rows 16 bytes apart in banks
@@ -253,18 +254,11 @@ export interface DecodeMatrix5Spec {
  * (kernels/sparse-gather.ts outWord). Four bytes at a time take integer arithmetic where that is exact: s a positive
  * power of two 2^(e - 127) that keeps every normal e4m3 value a normal bf16 (e in [7, 246]) and no byte zero, subnormal
  * or NaN (then each value's bf16 is its sign, its exponent plus e - 7 and its three mantissa bits, and the rounding
- * changes nothing); else each value by f32 arithmetic (fp8Slow).
+ * changes nothing); else each value by f32 arithmetic (fp8Slow, over kernels/sparse.ts's e4m3).
  */
-export const fp8WordWgsl = `// e4m3fn's value (kernels/sparse.ts e4m3: S.1111.111 a NaN, subnormals m 2^-9, -0 kept)
-fn e4m3v(b: u32) -> f32 {
-  let m = b & 0x7fu;
-  let sg = (b & 0x80u) << 24u;
-  if (m == 0x7fu) { return bitcast<f32>(u.posInfBits | 0x00400000u); }
-  if (m < 8u) { return bitcast<f32>(sg | bitcast<u32>(f32(m) * ${2 ** -9})); }
-  return bitcast<f32>(sg | ((m << 20u) + 0x3c000000u));
-}
+export const fp8WordWgsl = `${e4m3Wgsl}
 fn fp8Slow(x: u32, s: f32) -> vec2<u32> {
-  return vec2<u32>(pack2(vec2<f32>(e4m3v(x & 0xffu) * s, e4m3v((x >> 8u) & 0xffu) * s)), pack2(vec2<f32>(e4m3v((x >> 16u) & 0xffu) * s, e4m3v(x >> 24u) * s)));
+  return vec2<u32>(pack2(vec2<f32>(e4m3(x & 0xffu) * s, e4m3((x >> 8u) & 0xffu) * s)), pack2(vec2<f32>(e4m3((x >> 16u) & 0xffu) * s, e4m3(x >> 24u) * s)));
 }
 // whether some byte of y (every byte below 0x80) is 0
 fn zeroByte(y: u32) -> bool { return ((y - 0x01010101u) & ~y & 0x80808080u) != 0u; }

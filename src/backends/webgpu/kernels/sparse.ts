@@ -100,6 +100,16 @@ fn xword(g: u32, i: u32) -> u32 {
 }`;
 }
 
+/** WGSL `fn e4m3(b: u32) -> f32`: an e4m3fn byte's value, exact in f32 (its NaN from the uniform `u`'s posInfBits). */
+export const e4m3Wgsl = `// e4m3fn from its bits: S.EEEE.MMM, bias 7, no infinities, S.1111.111 = NaN.
+fn e4m3(b: u32) -> f32 {
+  let e = (b >> 3u) & 15u;
+  let m = b & 7u;
+  if (e == 15u && m == 7u) { return bitcast<f32>(u.posInfBits | 0x00400000u); }
+  if (e == 0u) { return select(1.0, -1.0, (b & 0x80u) != 0u) * f32(m) * ${2 ** -9}; }
+  return bitcast<f32>(((b & 0x80u) << 24u) | ((e + 120u) << 23u) | (m << 20u));
+}`;
+
 /**
  * Where a token of the cache kind lives (`tokenAddr`: its addresses in its page's segment, the segment in .w), and for
  * FP8 kinds its bytes and scales decoded by bit operations (`e4m3`, `scaleOf`). Shared with the gathered path
@@ -125,14 +135,7 @@ ${page}
   const nope = v32 ? 512 : 448, tile = v32 ? 128 : 64;
   return `const NOPE: u32 = ${nope}u;
 const TILE: u32 = ${tile}u;
-// e4m3fn from its bits: S.EEEE.MMM, bias 7, no infinities, S.1111.111 = NaN.
-fn e4m3(b: u32) -> f32 {
-  let e = (b >> 3u) & 15u;
-  let m = b & 7u;
-  if (e == 15u && m == 7u) { return bitcast<f32>(u.posInfBits | 0x00400000u); }
-  if (e == 0u) { return select(1.0, -1.0, (b & 0x80u) != 0u) * f32(m) * ${2 ** -9}; }
-  return bitcast<f32>(((b & 0x80u) << 24u) | ((e + 120u) << 23u) | (m << 20u));
-}
+${e4m3Wgsl}
 fn byteAt(sel: u32, g: u32, o: u32) -> u32 { return (word(sel, g, o >> 2u) >> ((o & 3u) * 8u)) & 0xffu; }
 fn scaleOf(sel: u32, g: u32, s: u32, j: u32) -> f32 {
 ${v32 ? '  return bitcast<f32>(word(sel, g, (s >> 2u) + j)); // 4 f32 scales'
