@@ -7,14 +7,18 @@
 // - Random cases against the float64 reference with the sparse route made to throw, and fused against staged bit for bit
 //   with bf16Direct off (with it on, a tile's direct / scaled choice follows each lane's columns, which differ: ~1 ulp
 //   in a few outputs). Device index tensors, a cache over several bindings, calls at once.
+// - fp8Direct (session 49, on by default with bf16Direct): fp8H on the device over every byte and every factor the kernel
+//   uses (exact e4m3 x 2^d in f16, subnormals included, where the device keeps them: the kernel's own dnOk test), its
+//   WGSL (one copy of the slow conversion, in loops of a runtime 16), and the random cases above run it (with its rare
+//   loops on the tiles that fail its test); fp8Direct off is session 48's form.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
-import { type DecodeMatrix5Spec, decodeMatrix5Spec, fp8WordWgsl, matrix5Fp8Fits } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
+import { type DecodeMatrix5Spec, decodeMatrix5Spec, fp8HalvesWgsl, fp8WordWgsl, matrix5Fp8DirectOn, matrix5Fp8Fits } from '../../src/backends/webgpu/kernels/decode-matrix5.js';
 import { packWgsl } from '../../src/backends/webgpu/kernels/decode.js';
 import type { DeviceCaps } from '../../src/backends/webgpu/program.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
-import { bitsF32, f32ToBf16, fp8e4m3ToF32 } from '../../src/core/dtype.js';
+import { bitsF32, f32ToBf16, f32ToF16, fp8e4m3ToF32 } from '../../src/core/dtype.js';
 import { FlashMlaError } from '../../src/core/errors.js';
 import { fromArray } from '../../src/core/tensor.js';
 import { tolerances } from '../support/compare.js';
@@ -48,8 +52,31 @@ describe('webgpu matrix v5 fp8 (WGSL)', () => {
     assert.match(s, /Kt\[o - lj \* 8u \+ 519u\] = hb\.w;/, 'RoPE word: column 512 + 8 lj + 7');
   });
 
+  test('fp8Direct: on by default with bf16Direct, off on request or without it; its own key; fp8H and the rare loops, no fp8Word', () => {
+    const caps = { maxComputeWorkgroupStorageSize: 49152, subgroupMatrixF16: m16 } as unknown as DeviceCaps;
+    const on = decodeMatrix5Spec({ dtype: 'bf16', fp8: 'v32' }, caps, 1, false);
+    assert.equal(on.fp8Direct, true);
+    assert.equal(matrix5Fp8DirectOn(on), true);
+    assert.equal(decodeMatrix5Spec({ dtype: 'bf16', fp8: 'v32' }, caps, 1, false, { fp8Direct: false }).fp8Direct, undefined);
+    assert.equal(decodeMatrix5Spec({ dtype: 'bf16', fp8: 'v32' }, caps, 1, false, { bf16Direct: false }).fp8Direct, undefined);
+    assert.equal(decodeMatrix5Spec({ dtype: 'bf16' }, caps, 1, false).fp8Direct, undefined, 'bf16 caches: no fp8 at all');
+    assert.equal(matrix5Fp8DirectOn({ ...dflt, fp8Direct: true } as DecodeMatrix5Spec), false, 'fp8Direct needs fp8');
+    assert.match(key5({ ...dflt, fp8: 'v32', fp8Direct: true }), /\.fp8v32d$/);
+    const s = src5({ ...dflt, fp8: 'v32', fp8Direct: true }), old = src5({ ...dflt, fp8: 'v32' });
+    assert.doesNotMatch(s, /= fp8Word\(/, 'no bf16 words between');
+    assert.match(old, /= fp8Word\(/);
+    assert.equal(s.match(/fp8H\(w\d\.[xyzw], m\)/g)?.length, 16, 'sixteen words a lane, each through fp8H once');
+    assert.equal(s.match(/fp8Slow\(cw\[i >> 2u\]\[i & 3u\], scl\[i >> 2u\]\)/g)?.length, 2, 'the slow conversion twice: the maxima loop and the conversion loop');
+    assert.equal(s.match(/for \(var i = 0u; i < n16; i\+\+\)/g)?.length, 2, 'both loops to a runtime 16');
+    assert.match(s, /let n16 = \(u\.posInfBits >> 27u\) \+ 1u;/);
+    assert.match(s, /let ek = expOf\(atomicLoad\(&kMax\[key\]\)\); \/\/ fp8Direct/, 'the key factors from kMax on every tile');
+    assert.match(s, /atomicStore\(&kMax\[lk\], select\(127u, fe \+ 8u, fe != 0u\) << 23u\)/);
+    assert.match(s, /Kt\[o \+ 399u\] = h3\.w;/, 'byte 15 of latent word 3: column 16 lj + 384 + 15');
+  });
+
   test('the GPU WGSL of its forms passes Tint (matrix builtins stubbed)', async (t) => {
-    await checkV5ThroughTint(t, [{ ...dflt, fp8: 'v32' }, { ...dflt, fp8: 'v32', qRowLanes: true, firstEarly: true }, { ...dflt, fp8: 'v32', bf16Direct: undefined }, { ...dflt, fp8: 'v32', segs: 3 }] as Partial<DecodeMatrix5Spec>[]);
+    await checkV5ThroughTint(t, [{ ...dflt, fp8: 'v32' }, { ...dflt, fp8: 'v32', qRowLanes: true, firstEarly: true }, { ...dflt, fp8: 'v32', bf16Direct: undefined }, { ...dflt, fp8: 'v32', segs: 3 },
+      { ...dflt, fp8: 'v32', fp8Direct: true }, { ...dflt, fp8: 'v32', fp8Direct: true, qRowLanes: true, firstEarly: true }, { ...dflt, fp8: 'v32', fp8Direct: true, segs: 3 }] as Partial<DecodeMatrix5Spec>[]);
   });
 });
 
@@ -138,6 +165,84 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
     }
     assert.ok(fast > n / 5, `the integer path's inputs: ${fast} of ${n}`);
     assert.ok(checked > 6 * n, `values checked: ${checked}`);
+  });
+});
+
+describe('webgpu fp8H (fp8Direct) on the device', () => {
+  let be: WebGpuBackend | undefined;
+  before(async () => { try { be = await createNodeWebGpuBackend(); } catch { be = undefined; } });
+  after(() => be?.dispose());
+
+  test('every byte but NaN times every factor the kernel uses is e4m3 x 2^d in f16, exactly, where the device passes the kernel\'s dnOk test', async (t) => {
+    if (!be) { if (process.env.CI) assert.fail('no WebGPU adapter in CI'); t.skip('no WebGPU adapter'); return; }
+    if (!be.caps.f16) { t.skip('no shader-f16'); return; }
+    const dev = be.device;
+    // factor exponents e = d + 8 in [-7, 0] (the kernel's d in [-15, -8]) and past them both ways, and a zero factor
+    const es = [-9, -8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 4, 8, 15];
+    const bytes = Array.from({ length: 256 }, (_, b) => b).filter((b) => (b & 0x7f) !== 0x7f);
+    const words: number[] = [];
+    for (let i = 0; i < bytes.length; i += 4) words.push(bytes[i] | (bytes[(i + 1) % bytes.length] << 8) | (bytes[(i + 2) % bytes.length] << 16) | (bytes[(i + 3) % bytes.length] << 24));
+    const mult = [...es.map((e) => (e + 15) << 10), 0]; // f16 bits of 2^e (e + 15 > 0 for every e here), then 0
+    const n = words.length * mult.length;
+    const code = `enable f16;
+struct P { posInfBits: u32, n: u32 }
+@group(0) @binding(0) var<uniform> u: P;
+@group(0) @binding(1) var<storage, read> inp: array<vec2<u32>>;
+@group(0) @binding(2) var<storage, read_write> outp: array<vec2<u32>>;
+@group(0) @binding(3) var<storage, read_write> flag: array<u32>;
+${fp8HalvesWgsl}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) g: vec3<u32>) {
+  let i = g.x;
+  if (i == 0u) { flag[0] = select(0u, 1u, bitcast<u32>(bitcast<vec2<f16>>(((u.posInfBits >> 16u) & 0x80u) * 0x00010001u) * vec2<f16>(256.0h, 2.0h)) == 0x01001800u); }
+  if (i >= u.n) { return; }
+  let h = fp8H(inp[i].x, bitcast<vec2<f16>>(inp[i].y * 0x00010001u));
+  outp[i] = vec2<u32>(bitcast<u32>(h.xy), bitcast<u32>(h.zw));
+}`;
+    const input = new Uint32Array(2 * n);
+    for (let i = 0; i < n; i++) { input[2 * i] = words[Math.floor(i / mult.length)] >>> 0; input[2 * i + 1] = mult[i % mult.length]; }
+    const mk = (size: number, usage: number) => dev.createBuffer({ size, usage });
+    const uni = mk(16, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST), inp = mk(input.byteLength, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST);
+    const outp = mk(n * 8, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC), flag = mk(16, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC);
+    const read = mk(n * 8 + 16, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+    dev.queue.writeBuffer(uni, 0, Uint32Array.of(0x7f800000, n));
+    dev.queue.writeBuffer(inp, 0, input);
+    const pipeline = dev.createComputePipeline({ layout: 'auto', compute: { module: dev.createShaderModule({ code }), entryPoint: 'main' } });
+    const bg = dev.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [uni, inp, outp, flag].map((buffer, binding) => ({ binding, resource: { buffer } })) });
+    const enc = dev.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bg);
+    pass.dispatchWorkgroups(Math.ceil(n / 64));
+    pass.end();
+    enc.copyBufferToBuffer(outp, 0, read, 0, n * 8);
+    enc.copyBufferToBuffer(flag, 0, read, n * 8, 16);
+    dev.queue.submit([enc.finish()]);
+    await read.mapAsync(GPUMapMode.READ);
+    const got = new Uint32Array(read.getMappedRange().slice(0));
+    read.unmap();
+    for (const b of [uni, inp, outp, flag, read]) b.destroy();
+    const dnOk = got[2 * n] === 1;
+    t.diagnostic(`dnOk (f16 subnormals kept through a multiply) on this device: ${dnOk}`);
+    let checked = 0, sub = 0;
+    for (let i = 0; i < n; i++) {
+      const w = input[2 * i], mb = input[2 * i + 1];
+      const f = mb === 0 ? 0 : 2 ** ((mb >> 10) - 15 - 8); // the factor on the value: 2^(e - 8)
+      for (let j = 0; j < 4; j++) {
+        const b = (w >>> (8 * j)) & 255, v = fp8e4m3ToF32(b) * f;
+        const half = (got[2 * i + (j >> 1)] >>> (16 * (j & 1))) & 0xffff;
+        const exact = Number.isInteger(Math.abs(v) / 2 ** -24) && Math.abs(v) <= 65504; // (0 included)
+        if (!exact) continue;
+        const tiny = v !== 0 && Math.abs(v) < 2 ** -14;
+        if ((tiny || (b & 0x78) === 0) && !dnOk) continue; // the kernel takes its loops on such a device
+        if (tiny || ((b & 0x78) === 0 && (b & 7) !== 0)) sub++;
+        assert.equal(half, f32ToF16(v), `byte ${b.toString(16)} x 2^${Math.log2(f)}: ${half.toString(16)} against ${f32ToF16(v).toString(16)}`);
+        checked++;
+      }
+    }
+    // every factor the kernel uses (e in [-7, 0]) keeps every byte exact
+    assert.ok(checked >= bytes.length * (dnOk ? 9 : 5), `values checked: ${checked}`);
+    if (dnOk) assert.ok(sub > 100, `subnormal bytes or results checked: ${sub}`);
   });
 });
 

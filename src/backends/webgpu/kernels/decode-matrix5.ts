@@ -246,6 +246,24 @@ export interface DecodeMatrix5Spec {
    * On an H100 it took 2.8-2.9x the bf16 cache's time (session 48): the conversion costs more than the bytes save.
    */
   fp8?: 'v32';
+  /**
+   * Session 49 (with fp8 and bf16Direct; Matrix5Choice.fp8Direct, on unless set false): the latent bytes straight to f16,
+   * with no bf16 words between, no maxima and no second conversion. Placed in an f16's bits (sign to bit 15, the other
+   * seven bits to bits 7..13) an e4m3 byte is its value times 2^-8, exactly, subnormals and zero included; one f16
+   * multiply a pair by 2^(d + 8) then gives e4m3 x 2^d exactly, where d = k - kmax - 8 for a group scale 2^k and the
+   * key's largest 2^kmax: the key's values times 2^(-8 - kmax), its largest group's largest at most 448 x 2^-8 = 1.75
+   * (above 0.875 for FlashMLA's quantizer), as the scaled path puts a key's largest in [1, 2), so P' keeps that path's
+   * precision. That is the scaled path's form with a key factor set by the scales (kMax holds 2^(kmax + 8), written by
+   * one lane a key), so the softmax takes every fp8 tile's key factors from kMax. (Session 49's first build put the
+   * largest near 2^15: P' then fell 2^15 lower, into f16's subnormals, and a 128-head random case missed its bound.) A
+   * lane's test before the tile's barrier: its scales zero or positive powers of two, the non-zero ones within 2^7 of the
+   * largest (d >= -15: every value a multiple of 2^-24, exact in f16) and the largest at most 2^118; no NaN byte
+   * (0x7f / 0xff); its RoPE word bf16Direct's range; and
+   * the device keeps f16 subnormals through a multiply (dnOk: a product of runtime values, once a workgroup). A tile with
+   * a failing lane takes the scaled path through short loops (one copy of the slow conversion, not one a word: session
+   * 48's form had sixteen inlined, 2664 instructions more than the bf16 kernel's 4880 on the H100's driver).
+   */
+  fp8Direct?: boolean;
 }
 
 /**
@@ -275,6 +293,20 @@ fn fp8Word(h: vec2<u32>, s: f32) -> vec4<u32> {
   let a = fp8Pairs(h.x, s);
   let b = fp8Pairs(h.y, s);
   return vec4<u32>(a.x, a.y, b.x, b.y);
+}`;
+
+/**
+ * WGSL `fn fp8H(x: u32, m: vec2<f16>) -> vec4<f16>`: four e4m3 bytes (the earlier column in the lower byte) as f16, each
+ * times m's factor: a byte's sign to bit 15 and its other seven bits to bits 7..13 of an f16 make its value times 2^-8
+ * exactly (the e4m3 and f16 layouts differ by exponent bias 8 and mantissa width only; subnormal bytes become f16
+ * subnormals); one f16 multiply a pair (m: 2^(d + 8), or 0) then scales it. NaN bytes are the caller's to exclude.
+ */
+export const fp8HalvesWgsl = `fn fp8H(x: u32, m: vec2<f16>) -> vec4<f16> {
+  let lo = (x & 0xffu) | ((x & 0xff00u) << 8u);
+  let hi = ((x >> 16u) & 0xffu) | ((x >> 8u) & 0xff0000u);
+  let a = bitcast<vec2<f16>>(((lo & 0x007f007fu) << 7u) | ((lo & 0x00800080u) << 8u)) * m;
+  let b = bitcast<vec2<f16>>(((hi & 0x007f007fu) << 7u) | ((hi & 0x00800080u) << 8u)) * m;
+  return vec4<f16>(a, b);
 }`;
 
 /** Whether v5 rescales O lazily unless told (WebGpuBackendOptions.matrix.lazy, FLASHMLA_WEBGPU_MATRIX_LAZY). */
@@ -375,6 +407,8 @@ export interface Matrix5Choice {
   f16Direct?: boolean;
   /** v5's bf16Direct (session 40; bf16 caches): matrix5Bf16DirectDefault unless set. See DecodeMatrix5Spec.bf16Direct. */
   bf16Direct?: boolean;
+  /** v5's fp8Direct (session 49; an FP8 cache read in place, with bf16Direct): on unless false. See DecodeMatrix5Spec.fp8Direct. */
+  fp8Direct?: boolean;
 }
 
 /**
@@ -490,12 +524,17 @@ export function decodeMatrix5Spec(p: Pick<MlaProblem, 'dtype'> & { fp8?: 'v32' }
     throw new FlashMlaError('backend_unavailable', `decodePath matrix (v5): the kernel needs the 16x16x16 configuration, the device offers ${config.m}x${config.n}x${config.k}`,
       'decodePath', '16x16x16 with f32 results', `${config.m}x${config.n}x${config.k}`);
   }
-  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...(infSafe ? { infSafe } : {}), ...(packedMax ? { packedMax: true } : {}), ...(qOnce ? { qOnce: true, ...(o.qRowLanes === true ? { qRowLanes: true } : {}) } : {}), ...(firstEarly ? { firstEarly: true } : {}), ...(freshO ? { freshO: true } : {}), ...(f16Direct ? { f16Direct: true } : {}), ...(bf16Direct ? { bf16Direct: true } : {}), ...(p.fp8 ? { fp8: p.fp8 } : {}) };
+  return { dtype: p.dtype, segs, config, emulate, subgroups: sg, ...(lazy ? { lazy } : {}), ...(tile16 ? { tile16 } : {}), ...(pair ? { pair } : {}), ...(lookahead ? { lookahead } : {}), ...(trim ? { trim } : {}), ...(bounded ? { bounded } : {}), ...(o.finite ? { finite: true } : {}), ...(infSafe ? { infSafe } : {}), ...(packedMax ? { packedMax: true } : {}), ...(qOnce ? { qOnce: true, ...(o.qRowLanes === true ? { qRowLanes: true } : {}) } : {}), ...(firstEarly ? { firstEarly: true } : {}), ...(freshO ? { freshO: true } : {}), ...(f16Direct ? { f16Direct: true } : {}), ...(bf16Direct ? { bf16Direct: true } : {}), ...(p.fp8 ? { fp8: p.fp8, ...(bf16Direct && o.fp8Direct !== false ? { fp8Direct: true } : {}) } : {}) };
 }
 
 /** Whether v5 can read a V3.2 FP8 cache in place (DecodeMatrix5Spec.fp8) for these queries and matrix knobs. */
 export function matrix5Fp8Fits(dtype: HalfDType, o: Pick<Matrix5Choice, 'tile16' | 'pair'> = {}): boolean {
   return dtype === 'bf16' && !o.tile16 && !o.pair;
+}
+
+/** Whether a spec reads its FP8 bytes straight to f16 (DecodeMatrix5Spec.fp8Direct): asked for, with fp8 and bf16Direct. */
+export function matrix5Fp8DirectOn(s: Pick<DecodeMatrix5Spec, 'fp8Direct' | 'fp8' | 'bf16Direct' | 'dtype' | 'tile16' | 'pair' | 'lean' | 'infSafe' | 'lazy' | 'packedMax'>): boolean {
+  return !!s.fp8Direct && s.fp8 === 'v32' && matrix5Bf16DirectOn(s);
 }
 
 /** Specs pipeline-stats.mjs reports (the driver's register counts). */
@@ -506,7 +545,7 @@ export const statsSpecs = { sg4: 4, sg8: 8 } as const;
  * run without trim and bounded; unbounded: session 17's default). Session 13's register slot
  * (docs/notes/webgpu-matrix-trim.md, "Session 13's register slot") reads the ones that lower live registers.
  */
-export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, unbounded: { bounded: undefined }, pmax: { packedMax: true }, q1: { qOnce: true }, q2: { qOnce: true, qRowLanes: true }, seen: { infSafe: 'seen' }, fe: { firstEarly: true }, fo: { freshO: true }, f16d: { f16Direct: true }, b16d: { bf16Direct: true } } as const;
+export const statsProbes = { lazy11: { trim: undefined }, eager: { lazy: undefined }, pair: { pair: true }, t16: { tile16: true }, t16pair: { tile16: true, pair: true }, nopf: { noPrefetch: true }, lean: { lean: true }, nl: { noPrefetch: true, lean: true }, tlate: { late: true }, t16nopf: { tile16: true, noPrefetch: true }, trim: { trim: true }, unbounded: { bounded: undefined }, pmax: { packedMax: true }, q1: { qOnce: true }, q2: { qOnce: true, qRowLanes: true }, seen: { infSafe: 'seen' }, fe: { firstEarly: true }, fo: { freshO: true }, f16d: { f16Direct: true }, b16d: { bf16Direct: true }, fp8: { fp8: 'v32', fp8Direct: false }, fp8d: { fp8: 'v32', fp8Direct: true } } as const;
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 /**
@@ -611,7 +650,7 @@ export const qkPartLetsWgsl = ` let cl = min(cp, 2u) * 176u;                 // 
 
 export const decodeMatrix5Program: Program<DecodeMatrix5Spec> = {
   name: 'mla_decode_matrix5',
-  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${matrix5PackedOn(s) ? '.pmax' : ''}${s.qOnce ? (s.qRowLanes ? '.q2' : '.q1') : ''}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}${s.infSafe ? (s.infSafe === 'seen' ? '.infs' : '.inf') : ''}${matrix5FirstEarlyOn(s) ? '.fe' : ''}${matrix5FreshOOn(s) ? '.fo' : ''}${matrix5F16DirectOn(s) ? '.f16d' : ''}${matrix5Bf16DirectOn(s) ? '.b16d' : ''}${s.fp8 ? `.fp8${s.fp8}` : ''}`,
+  key: (s) => `${s.dtype}.seg${s.segs}.sg${s.subgroups}.${s.emulate ? 'emu' : `m${s.config.m}n${s.config.n}k${s.config.k}`}${matrix5PackedOn(s) ? '.pmax' : ''}${s.qOnce ? (s.qRowLanes ? '.q2' : '.q1') : ''}${s.lazy ? `.lazy${s.lazy === true ? '' : `-${s.lazy}`}` : ''}${s.lean ? '.lean' : ''}${s.pad ? `.pad${s.pad}` : ''}${s.every ? '.every' : ''}${s.late ? '.late' : ''}${s.tile16 ? '.t16' : ''}${s.noPrefetch ? '.nopf' : ''}${s.pair ? '.pair' : ''}${s.lookahead ? '.ahead' : ''}${matrix5TrimOn(s) ? '.trim' : ''}${matrix5BoundedOn(s) ? '.bnd' : ''}${s.finite ? '.fin' : ''}${s.infSafe ? (s.infSafe === 'seen' ? '.infs' : '.inf') : ''}${matrix5FirstEarlyOn(s) ? '.fe' : ''}${matrix5FreshOOn(s) ? '.fo' : ''}${matrix5F16DirectOn(s) ? '.f16d' : ''}${matrix5Bf16DirectOn(s) ? '.b16d' : ''}${s.fp8 ? `.fp8${s.fp8}${matrix5Fp8DirectOn(s) ? 'd' : ''}` : ''}`,
   source(s) {
     return s.finite ? finiteLoopsWgsl(matrix5Source(s), ['k0']) : matrix5Source(s);
   },
@@ -652,6 +691,8 @@ function matrix5Source(s: DecodeMatrix5Spec): string {
     // bf16Direct (session 40): tiles whose lanes pass a range test converted at scale 1; the flag "a lane failed" in rowC[2]
     const b16d = matrix5Bf16DirectOn(s);
     const slowFlag = 'rowC[2]';
+    // fp8Direct (session 49): an FP8 tile's bytes straight to f16 (with bf16Direct's flag: a failing lane takes loops)
+    const fp8d = matrix5Fp8DirectOn(s);
     // Unpacked where each block uses them (lean, packedMax) or once before the key maxima (f16Direct: never).
     const leanU = !!s.lean || pm || f16d;
     // bounded: lanes t < nT index the per-key arrays through tk (= t there, in [0, nT) for Tint's range analysis).
@@ -878,6 +919,69 @@ ${qWordToKtWgsl(`qx${i}`, `(w % 72u) * ${8 * qtStride}u + row`, '   ')}
     const directConvert = `{${leanU ? `\n    ${unpackLets}` : ''}
     ${storeWords((i) => `let ha = vec4<f16>(a${i}); let hb = vec4<f16>(b${i});`)}
    }`;
+    // fp8Direct: a lane's test (scales, NaN bytes, its RoPE word, dnOk), before the tile's barrier
+    const xyzw = 'xyzw';
+    const fp8Scales = `let sNz = w4 != vec4<u32>(0u);
+    let sE = select(vec4<u32>(0u), w4 >> vec4<u32>(23u), sNz); // the scales' exponents (0: a zero scale)
+    let fe = max(max(sE.x, sE.y), max(sE.z, sE.w));`;
+    const fp8dTest = `{ // fp8Direct: the lane's test; a failure flags the tile (then the loops below)
+    ${fp8Scales}
+    let nanB = (${range(4).map((r) => `((w${r} & vec4<u32>(0x7f7f7f7fu)) + vec4<u32>(0x01010101u))`).join(' | ')}) & vec4<u32>(0x80808080u);
+    let sOk = all((w4 & vec4<u32>(0x807fffffu)) == vec4<u32>(0u)) && (fe == 0u || (fe <= 245u && all((sE + vec4<u32>(7u) >= vec4<u32>(fe)) | !sNz)));
+    let mbD = magMax(w8);
+    if (!dnOk || !sOk || any(nanB != vec4<u32>(0u)) || mbD >= 0x47800000u || (mbD < 0x3c800000u && mbD != 0u)) { ${slowFlag} = 1.0; }
+   }`;
+    // fp8Direct: the tile's conversion when every lane passed (the key times 2^(-8 - kmax); kMax: 2^(kmax + 8))
+    const fp8dConvert = `{ // fp8Direct: the bytes straight to f16
+    ${fp8Scales}
+    let mw = select(vec4<u32>(0u), ((sE + vec4<u32>(15u) - vec4<u32>(fe)) << vec4<u32>(10u)) * 0x00010001u, sNz); // f16 2^(d + 8) twice (0 on a zero scale)
+    if (lj == 0u) { atomicStore(&kMax[lk], select(127u, fe + 8u, fe != 0u) << 23u); }
+    let o = lk * ${kStride}u + lj * 16u;
+    ${range(4).map((r) => `{ let m = bitcast<vec2<f16>>(mw.${xyzw[r]}); ${range(4).map((q) => `let h${q} = fp8H(w${r}.${xyzw[q]}, m);`).join(' ')}
+     ${range(16).map((j) => `Kt[o + ${128 * r + j}u] = h${j >> 2}.${xyzw[j & 3]};`).join(' ')} }`).join('\n    ')}
+    { let ha = vec4<f16>(vec4<f32>(unpack2(w8.x), unpack2(w8.y))); let hb = vec4<f16>(vec4<f32>(unpack2(w8.z), unpack2(w8.w)));
+     ${range(4).map((x) => `Kt[${colOf(8, x)}] = ${half('ha', x)};`).join(' ')} ${range(4).map((x) => `Kt[${colOf(8, 4 + x)}] = ${half('hb', x)};`).join(' ')} }
+   }`;
+    // fp8Direct, rare: the staged path's bf16 words by loops of n16 (a runtime 16: one copy of the slow conversion),
+    // their key maxima as packedMax takes them, then (after the barrier) the scaled conversion
+    const fp8dLoopHead = `var cw = array<vec4<u32>, 4>(w0, w1, w2, w3);
+    let scl = bitcast<vec4<f32>>(w4);`;
+    const fp8dSlowMax = `{ // fp8Direct, rare: the key maxima of the words the staged path holds
+    ${fp8dLoopHead}
+    var mx = 0u;
+    var nan = false;
+    for (var i = 0u; i < n16; i++) {
+     let p = fp8Slow(cw[i >> 2u][i & 3u], scl[i >> 2u]);
+     let a = vec4<f32>(unpack2(p.x), unpack2(p.y));
+     let f = finiteBits4(a);
+     mx = max(mx, max(max(f.x, f.y), max(f.z, f.w)));
+     if (any(isNan4(a))) { nan = true; }
+    }
+    let ar = vec4<f32>(unpack2(w8.x), unpack2(w8.y));
+    let br = vec4<f32>(unpack2(w8.z), unpack2(w8.w));
+    let fr = max(finiteBits4(ar), finiteBits4(br));
+    if (any(isNan4(ar) | isNan4(br))) { nan = true; }
+    atomicMax(&kMax[lk], mx);
+    atomicMax(&kMaxR[lk], max(max(fr.x, fr.y), max(fr.z, fr.w)));
+    if (nan) { atomicOr(&kNan[lk], 1u); }
+   }`;
+    const fp8dSlowConvert = `{ // fp8Direct, rare: the scaled conversion of those words (packedMax's: a NaN key's NaN halves zeroed)
+    ${fp8dLoopHead}
+    let kn = atomicLoad(&kNan[lk]) != 0u;
+    let down = downOf(expOf(atomicLoad(&kMax[lk])));
+    let downR = downOf(expOf(atomicLoad(&kMaxR[lk])));
+    let o = lk * ${kStride}u + lj * 16u;
+    for (var i = 0u; i < n16; i++) {
+     var p = fp8Slow(cw[i >> 2u][i & 3u], scl[i >> 2u]);
+     if (kn) { p = zeroNan4(vec4<u32>(p, 0u, 0u)).xy; }
+     let a = vec4<f32>(unpack2(p.x), unpack2(p.y)) * down;
+     let c = o + 128u * (i >> 2u) + 4u * (i & 3u);
+     Kt[c] = f16(a.x); Kt[c + 1u] = f16(a.y); Kt[c + 2u] = f16(a.z); Kt[c + 3u] = f16(a.w);
+    }
+    { let wr = select(w8, zeroNan4(w8), kn);
+     let ha = vec4<f16>(vec4<f32>(unpack2(wr.x), unpack2(wr.y)) * downR); let hb = vec4<f16>(vec4<f32>(unpack2(wr.z), unpack2(wr.w)) * downR);
+     ${range(4).map((x) => `Kt[${colOf(8, x)}] = ${half('ha', x)};`).join(' ')} ${range(4).map((x) => `Kt[${colOf(8, 4 + x)}] = ${half('hb', x)};`).join(' ')} }
+   }`;
     // One tile of the loop (o.kt: its first key; o.top: after its first barrier, the lookups and the key maxima reset;
     // o.unpack: its words unpacked; o.after: after its conversion's barrier, the next loads).
     const tileBody = (o: { kt: string; top: string; unpack: string; after: string }) => `${trim ? '   // (trim: no barrier at the top)' : '   workgroupBarrier();'}${lazy && !trim ? `\n   if (t == 0u) { ${growFlag} = 0.0; }` : ''}
@@ -890,9 +994,9 @@ ${o.top}   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key l
     ${range(words).map((i) => `w${i} = vec4<u32>(0u);`).join(' ')}
     ${mark('tile-load', `if (ls != NONE) { ${loadWords} }`)}
    }
-   ` : ''}${fp8Words}${leanU ? `// (${pm ? 'packedMax' : 'lean'}: unpacked in each block below)` : o.unpack}
+   ` : ''}${fp8d ? '' : fp8Words}${leanU ? `// (${pm ? 'packedMax' : 'lean'}: unpacked in each block below)` : o.unpack}
    ${trim ? '// (trim: the key maxima were reset after the last tile\'s softmax)' : 'workgroupBarrier();'}
-   ${mark('tile-max', b16d ? b16Test : f16d ? `{ // f16Direct: no maxima (every key at scale 1); a lane with a NaN half (rare) zeroes it and flags its key
+   ${mark('tile-max', b16d ? (fp8d ? fp8dTest : b16Test) : f16d ? `{ // f16Direct: no maxima (every key at scale 1); a lane with a NaN half (rare) zeroes it and flags its key
     if (${range(words).map((i) => `nanMax16(w${i})`).reduce((x, y) => `max(${x}, ${y})`)} > 0x7c00u) {
      ${range(words).map((i) => `w${i} = zeroNan16(w${i});`).join(' ')}
      atomicOr(&kNan[lk], 1u);
@@ -908,10 +1012,10 @@ ${o.top}   // ---- The tile: lane t holds words lj + 8 i (i < ${words}) of key l
    }`)}
    ${b16d ? `let slow = workgroupUniformLoad(&${slowFlag}) != 0.0; // bf16Direct: the barrier, and whether some lane failed its test` : 'workgroupBarrier();'}${trim ? `\n   if (t == 0u) { ${growFlag} = 0.0; } // trim: a barrier after the last uniform load, two before the softmax sets it` : ''}${b16d ? `
    if (slow) { // bf16Direct, rare: packedMax's key maxima for this tile, then their barrier
-   ${pmMax}
+   ${fp8d ? fp8dSlowMax : pmMax}
    workgroupBarrier();
    }` : ''}
-   ${mark('tile-convert', b16d ? `if (slow) ${scaledConvert} else ${directConvert}` : f16d ? `{ // f16Direct: the words as they are (x: the low half, the earlier column)
+   ${mark('tile-convert', b16d ? (fp8d ? `if (slow) ${fp8dSlowConvert} else ${fp8dConvert}` : `if (slow) ${scaledConvert} else ${directConvert}`) : f16d ? `{ // f16Direct: the words as they are (x: the low half, the earlier column)
     let o = lk * ${kStride}u + lj * 8u;
     ${range(words).map((i) => `{ ${range(4).map((c) => `let p${c} = bitcast<vec2<f16>>(w${i}.${'xyzw'[c]});`).join(' ')}
      ${range(8).map((x) => `Kt[o + ${8 * lpk * i + x}u] = p${x >> 1}.${'xy'[x & 1]};`).join(' ')} }`).join('\n    ')}
@@ -932,7 +1036,7 @@ ${o.after}
      let key = ${keyOf(j)};
      let base = (key / 16u) * ${nParts * 256}u + (key % 16u) * 16u + r;
      let sLat = ${range(nParts - 1).map((p) => (p ? `Sc[base + ${256 * p}u]` : 'Sc[base]')).join(' + ')};
-     let ek = ${f16d ? '127u; // f16Direct: every key at scale 1' : b16d ? 'select(127u, expOf(atomicLoad(&kMax[key])), slow); // bf16Direct: scale 1 on direct tiles' : 'expOf(atomicLoad(&kMax[key]));'}
+     let ek = ${f16d ? '127u; // f16Direct: every key at scale 1' : fp8d ? 'expOf(atomicLoad(&kMax[key])); // fp8Direct: the scales\' factor, or the maxima\'s' : b16d ? 'select(127u, expOf(atomicLoad(&kMax[key])), slow); // bf16Direct: scale 1 on direct tiles' : 'expOf(atomicLoad(&kMax[key]));'}
      let er = ${f16d ? '127u;' : b16d ? 'select(127u, expOf(atomicLoad(&kMaxR[key])), slow);' : 'expOf(atomicLoad(&kMaxR[key]));'}
      let sv = (pow2Mul(sLat, eq + i32(ek) - 254) + pow2Mul(Sc[base + ${256 * (nParts - 1)}u], eq + i32(er) - 254)) * u.scaleLog2;
      let seen = ${o.kt} + i32(key) < vis;
@@ -1071,7 +1175,8 @@ ${segmentLoader(s.segs)}
 
 ${scaleHelpersWgsl}
 ${pow2MulWgsl}${fp8 ? `
-${fp8WordWgsl}` : ''}
+${fp8WordWgsl}` : ''}${fp8d ? `
+${fp8HalvesWgsl}` : ''}
 ${s.emulate ? qAt : ''}${f16d ? `
 // f16Direct: a word vector's largest half magnitude (above 0x7c00: a NaN), and the words with their NaN halves zeroed (+0)
 fn nanMax16(w: vec4<u32>) -> u32 { let h = max(w & vec4<u32>(0x7fffu), (w >> vec4<u32>(16u)) & vec4<u32>(0x7fffu)); return max(max(h.x, h.y), max(h.z, h.w)); }
@@ -1098,7 +1203,11 @@ fn infFix(rr: u32, c: u32, k0: i32, kn: u32) -> f32 {
 
 @compute @workgroup_size(${lanes})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) t: u32) {
- let mb = u.metaOff + wid.x * META_FIELDS;
+ let mb = u.metaOff + wid.x * META_FIELDS;${fp8d ? `
+ // fp8Direct: whether f16 subnormals survive a multiply here (2^-17 x 256 and x 2, from a runtime value: not folded
+ // away), and a runtime 16 (0x7f800000 >> 27, + 1) for the rare loops, which unrolled would add their code sixteen times
+ let dnOk = bitcast<u32>(bitcast<vec2<f16>>(((u.posInfBits >> 16u) & 0x80u) * 0x00010001u) * vec2<f16>(256.0h, 2.0h)) == 0x01001800u;
+ let n16 = (u.posInfBits >> 27u) + 1u;` : ''}
 ${metaRowLets('mb')}
  let kvh = wid.y;
  let mBase = wid.z * ${matrix5Rows}u;
