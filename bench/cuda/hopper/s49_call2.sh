@@ -27,8 +27,6 @@ bench() { # bench TAG FP8DIRECT HEADS [PATH]
 }
 bench d1 1 16,32,64,128
 bench d0 0 16,32,64,128
-bench d1b 1 16,128
-bench d0b 0 16,128
 bench st 1 16,32,64,128 staged
 ts "end"
 tar czf "$OUT/s49c2.tgz" -C $W --exclude='glc' .
