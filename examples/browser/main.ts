@@ -28,6 +28,8 @@ interface Gpu {
   staged?: boolean;
   /** Whether the last run read an FP8 cache in place (the subgroup-matrix kernel's fp8 form). */
   fused?: boolean;
+  /** The fused read takes the bytes straight to f16 (DecodeMatrix5Spec.fp8Direct, session 49). */
+  fp8Direct?: boolean;
 }
 
 interface DeviceState { gpu?: Gpu; reason?: string; cpu: Backend }
@@ -52,7 +54,7 @@ async function setupGpu(): Promise<{ gpu?: Gpu; reason?: string }> {
     pm.get = ((program, spec) => {
       if (program.name === 'mla_decode') { gpu.decodeSpec = spec as DecodeSpec; gpu.decodeKey = program.key(spec); }
       if (program.name === 'dense_fp8_stage') gpu.staged = true;
-      if ((spec as { fp8?: string } | undefined)?.fp8) gpu.fused = true;
+      if ((spec as { fp8?: string } | undefined)?.fp8) { gpu.fused = true; gpu.fp8Direct = (spec as { fp8Direct?: boolean }).fp8Direct === true; }
       return get(program, spec);
     }) as typeof pm.get;
     return { gpu };
@@ -85,7 +87,7 @@ function renderDevice(d: DeviceState): void {
 
 function renderKernelPath(d: DeviceState): void {
   const g = d.gpu, el = $('kernel-path');
-  const staged = g?.fused ? 'the V3.2 FP8 cache read in place (each key\'s bytes turned into bf16 as its tile starts) by '
+  const staged = g?.fused ? `the V3.2 FP8 cache read in place (each key's bytes turned into ${g.fp8Direct ? 'f16 as its tile starts, times a factor from its scales' : 'bf16 as its tile starts'}) by `
     : g?.staged ? 'the FP8 pages first decoded once into bf16 pages (<code>dense_fp8_stage</code>), then ' : '';
   if (g && !g.decodeSpec && g.backend.info.details?.decodePath === 'matrix') {
     el.innerHTML = `Kernel path: ${staged}the subgroup-matrix decode kernel — ${esc(String(g.backend.info.details.decodePathWhy ?? ''))}.`;

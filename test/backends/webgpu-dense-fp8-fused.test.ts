@@ -248,7 +248,7 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
 
 describe('webgpu dense FP8, fused: random cases vs the float64 reference and vs the staged path', () => {
   // v5 as it ships where the device has subgroup matrices; else with emulated products (lavapipe: 4 subgroups)
-  let fused: WebGpuBackend | undefined, fusedNoDirect: WebGpuBackend | undefined, stagedNoDirect: WebGpuBackend | undefined, small: WebGpuBackend | undefined, auto: WebGpuBackend | undefined, why = '';
+  let fused: WebGpuBackend | undefined, fusedNoDirect: WebGpuBackend | undefined, stagedNoDirect: WebGpuBackend | undefined, small: WebGpuBackend | undefined, auto: WebGpuBackend | undefined, autoS48: WebGpuBackend | undefined, why = '';
   before(async () => {
     try {
       const probe = await createNodeWebGpuBackend();
@@ -262,9 +262,10 @@ describe('webgpu dense FP8, fused: random cases vs the float64 reference and vs 
       // 1 MiB bindings: a cache of more than 24 pages of 64 tokens spans several bindings
       small = await mk({ matrix, denseFp8Path: 'fused', maxBindingBytes: 1 << 20, numSms: 4 });
       auto = await mk({ matrix });
+      autoS48 = await mk({ matrix: { ...matrix, fp8Direct: false } });
     } catch (e) { why = `no WebGPU adapter with shader-f16 (${(e as Error).message.split('\n')[0]})`; }
   });
-  after(() => { for (const b of [fused, fusedNoDirect, stagedNoDirect, small, auto]) b?.dispose(); });
+  after(() => { for (const b of [fused, fusedNoDirect, stagedNoDirect, small, auto, autoS48]) b?.dispose(); });
   const need = (t: { skip: (m?: string) => void }) => {
     if (fused) return true;
     if (process.env.CI) assert.fail(why);
@@ -289,6 +290,13 @@ describe('webgpu dense FP8, fused: random cases vs the float64 reference and vs 
     assert.equal(fused!.denseFp8Kernel({ ...call, dtype: 'f16' } as never), undefined);
     assert.equal(fused!.denseFp8Kernel({ ...call, blockStride: 64 * 656 + 16 } as never), undefined, 'padded pages');
     assert.equal(stagedNoDirect!.denseFp8Kernel(call as never), 'webgpu-staged-matrix');
+    // 'auto': fused at any row count with fp8Direct (the default), session 48's form only up to 16 rows
+    for (const hQ of [16, 17, 64, 128]) {
+      assert.equal(auto!.denseFp8Kernel({ ...call, hQ } as never), 'webgpu-fused-matrix', `${hQ} rows, fp8Direct`);
+      assert.equal(autoS48!.denseFp8Kernel({ ...call, hQ } as never), hQ <= 16 ? 'webgpu-fused-matrix' : 'webgpu-staged-matrix', `${hQ} rows, fp8Direct off`);
+    }
+    assert.match(String(auto!.info.details?.denseFp8Kernel), /straight to f16 \(fp8Direct\)/);
+    assert.match(String(autoS48!.info.details?.denseFp8Kernel), /session 48's form \(matrix\.fp8Direct off\), up to 16 query rows/);
   });
 
   test('random cases of many shapes (odd heads, 64 / 128 heads, causal sQ up to 3, pages 1 / 2 / 16 / 64 / 256, odd and huge scales, big and tiny q)', async (t) => {

@@ -11,7 +11,7 @@ import { checkMatmul, checkSchedule, checkWrite } from '../../core/validate.js';
 import { chooseCombine, chooseCombineCols, combineDispatch, combineParams, combineProgram } from './kernels/combine.js';
 import { type DecodeTuning, decodeParams } from './kernels/decode.js';
 import { DecodeKernelCache, type MatrixKnobs } from './decode-kernel.js';
-import { matrix5Fp8Fits } from './kernels/decode-matrix5.js';
+import { decodeMatrix5Spec, matrix5Fp8Fits } from './kernels/decode-matrix5.js';
 import { type DeviceCaps, ProgramManager } from './program.js';
 import { type DecodePath, type DecodePathChoice, chooseDecodePath, decodeKernelFor } from './kernels/path.js';
 import type { SparseCall, SparseProblem } from '../../core/sparse.js';
@@ -145,17 +145,19 @@ export interface WebGpuBackendOptions {
   sparsePath?: SparsePath;
   /**
    * How a dense decode over an FP8 cache runs (flashMlaWithKvcache with an fp8_e4m3 cache):
-   * - 'fused' (session 48; 'auto' takes it up to denseFp8FusedAutoRows query rows): the v5 subgroup-matrix kernel reads a V3.2
-   *   cache where it lies, each key's bytes turned into bf16 words as its tile starts (kernels/decode-matrix5.ts `fp8`):
-   *   the staged path's values (its results bit for bit with matrix.bf16Direct off), without its pages. V3.2 (not MODEL1), bf16 queries, the v5
-   *   kernel (subgroup matrices), pages of page × 656 bytes; index tensors on the host or the device.
+   * - 'fused' (session 48): the v5 subgroup-matrix kernel reads a V3.2 cache where it lies. By default (session 49,
+   *   matrix.fp8Direct) each key's bytes go straight to f16 as its tile starts, times a key factor read off its scales
+   *   (exact for FlashMLA's power-of-two scales; a tile whose scales or bytes fall outside that takes the scaled path);
+   *   with matrix.fp8Direct (or bf16Direct) off, session 48's form: the bytes turned into the staged path's bf16 words
+   *   (its results bit for bit with bf16Direct off). V3.2 (not MODEL1), bf16 queries, the v5 kernel (subgroup matrices),
+   *   pages of page × 656 bytes; index tensors on the host or the device.
    * - 'staged' (session 47): each request's pages decoded once into bf16 pages (kernels/sparse-gather.ts
    *   denseFp8StageProgram), then the dense decode kernel over them with the caller's plan — bf16 queries, host block
    *   table and lengths; values held as bf16 (exact for FlashMLA's power-of-two scales).
    * - 'sparse': as a sparse step (core/dense-fp8.ts; with precision 'exact' the direct sparse kernel, which dequantizes
    *   exactly).
-   * 'auto' (the default): fused up to denseFp8FusedAutoRows query rows, else staged, else fused, else sparse, by what each
-   * can take; 'fused' and 'staged' run the sparse step where they cannot.
+   * 'auto' (the default): fused where it can run (with fp8Direct off only up to denseFp8FusedAutoRows query rows), else
+   * staged, else fused, else sparse, by what each can take; 'fused' and 'staged' run the sparse step where they cannot.
    */
   denseFp8Path?: DenseFp8Path;
 }
@@ -165,9 +167,12 @@ export type DenseFp8Path = 'auto' | 'fused' | 'staged' | 'sparse';
 export const denseFp8Paths: readonly DenseFp8Path[] = ['auto', 'fused', 'staged', 'sparse'];
 /**
  * The most query rows (sQ · hQ) at which denseFp8Path 'auto' takes the fused path where it can run (else the staged
- * one). Session 48 (H100, one process a path, b = 128 s_k = 8192, FP8 time against the bf16 cache's in the same
- * process): fused 2.80x the bf16 time at 16 rows against staged's 3.49x, but 2.91x at 128 rows against staged's 1.35x —
- * each 16-row workgroup converts the same keys again, so fused loses as rows grow. 32 rows were not timed.
+ * one) when the fused form is session 48's (matrix.fp8Direct or matrix.bf16Direct false). Session 48 (H100, one process
+ * a path, b = 128 s_k = 8192, FP8 time against the bf16 cache's in the same process): that form 2.80x the bf16 time at
+ * 16 rows against staged's 3.49x, but 2.91x at 128 rows against staged's 1.35x — each 16-row workgroup converts the same
+ * keys again. With fp8Direct (session 49, the default) 'auto' takes fused at every row count: on an H100 1.22-1.27x the
+ * bf16 time at 16 / 32 / 64 / 128 rows against staged's 3.53 / 2.30 / 1.68 / 1.35x (docs/notes/webgpu-decode.md,
+ * "Session 49").
  */
 export const denseFp8FusedAutoRows = 16;
 export const sparsePaths: readonly SparsePath[] = ['auto', 'gather', 'direct'];
@@ -268,7 +273,7 @@ export class WebGpuBackend implements Backend {
     this.maxBindingBytes = Math.min(opts.maxBindingBytes ?? caps.maxStorageBufferBindingSize, caps.maxStorageBufferBindingSize, this.maxBufferBytes);
     this.info = {
       kind: 'webgpu', device: description, numSms: opts.numSms ?? defaultNumSms, schedule: opts.schedule ?? webgpuScheduleDefault, autoRule: autoRuleWebGpu, readsIndexWords: true,
-      details: { ...caps, decodePath: this.decodePath.path, decodePathWhy: this.decodePath.why, sparseKernel: sparseKernelWhy(opts.sparsePath ?? 'auto', this.decodePath), denseFp8Kernel: denseFp8KernelWhy(opts.denseFp8Path ?? 'auto', this.decodePath, opts.sparsePath ?? 'auto') },
+      details: { ...caps, decodePath: this.decodePath.path, decodePathWhy: this.decodePath.why, sparseKernel: sparseKernelWhy(opts.sparsePath ?? 'auto', this.decodePath), denseFp8Kernel: denseFp8KernelWhy(opts.denseFp8Path ?? 'auto', this.decodePath, opts.sparsePath ?? 'auto', this.decodePath.path === 'matrix' && this.denseFp8Direct()) },
     };
     this.idx = this.buffer('flashmla.idx', idxCapacityInit * 4, Usage.STORAGE | Usage.COPY_DST);
     this.accum = this.buffer('flashmla.accum', this.accumBytes, Usage.STORAGE);
@@ -1018,7 +1023,6 @@ export class WebGpuBackend implements Backend {
   private denseFp8FusedWhyNot(l: Pick<DenseFp8Call, 'format' | 'dtype' | 'dQk' | 'sQ' | 'hQ' | 'pageBlockSize' | 'blockStride' | 'kCache' | 'q'>, rows = true): string | undefined {
     const path = this.opts.denseFp8Path ?? 'auto';
     if (path === 'sparse' || path === 'staged') return `denseFp8Path '${path}'`;
-    if (rows && path === 'auto' && l.sQ * l.hQ > denseFp8FusedAutoRows) return `${l.sQ * l.hQ} query rows ('auto' takes the fused path up to ${denseFp8FusedAutoRows})`;
     if (l.format !== 'v32') return 'a MODEL1 cache (the fused path reads V3.2)';
     if (l.dtype !== 'bf16' || l.dQk !== gatherRow) return 'f16 queries';
     const m = this.opts.matrix ?? {};
@@ -1028,7 +1032,17 @@ export class WebGpuBackend implements Backend {
     if (l.q.byteOffset % 16 !== 0) return 'a q offset that is no multiple of 16 bytes';
     const segs = Math.ceil(l.kCache.shape[0] / this.rowsPerBinding(l.blockStride));
     if (segs > this.caps.maxStorageBuffersPerShaderStage - 5) return `a cache in ${segs} bindings`;
+    if (rows && path === 'auto' && l.sQ * l.hQ > denseFp8FusedAutoRows && !this.denseFp8Direct()) return `${l.sQ * l.hQ} query rows ('auto' takes session 48's fused form, matrix.fp8Direct off, up to ${denseFp8FusedAutoRows})`;
     return undefined;
+  }
+
+  /** Whether the fused FP8 form here reads the bytes straight to f16 (DecodeMatrix5Spec.fp8Direct: these matrix knobs allow it). */
+  private denseFp8Direct(): boolean {
+    try {
+      return decodeMatrix5Spec({ dtype: 'bf16', fp8: 'v32' }, this.caps, 1, this.decodePath.emulate === true, this.opts.matrix ?? {}).fp8Direct === true;
+    } catch {
+      return false; // (no v5 here: the fused path is not offered at all)
+    }
   }
 
   /** The kernel decodeDenseFp8 runs for a launch (benchmarks record it); undefined where the call runs as a sparse step. */
@@ -1039,8 +1053,8 @@ export class WebGpuBackend implements Backend {
 
   /**
    * How decodeDenseFp8 runs a call: 'fused', the staged path's chunks, or why neither takes it (the call then runs as a
-   * sparse step). 'auto' takes fused up to denseFp8FusedAutoRows query rows, staged above, and fused at any row count
-   * where staged declines (index tensors on the device, a request's pages past a binding).
+   * sparse step). 'auto' takes fused where it can (with fp8Direct off: up to denseFp8FusedAutoRows query rows, staged
+   * above, and fused at any row count where staged declines: index tensors on the device, a request's pages past a binding).
    */
   private denseFp8Route(l: DenseFp8Call): 'fused' | Exclude<ReturnType<WebGpuBackend['denseFp8Chunks']>, string> | string {
     if (this.denseFp8FusedWhyNot(l) === undefined) return 'fused';
@@ -1418,12 +1432,12 @@ function denseFp8Problem(l: Pick<DenseFp8Call, 'sQ' | 'hQ' | 'pageBlockSize' | '
 }
 
 /** What `flashmla info` says of dense decode over FP8 caches here (WebGpuBackendOptions.denseFp8Path). */
-function denseFp8KernelWhy(path: DenseFp8Path, dense: DecodePathChoice, sparse: SparsePath): string {
+function denseFp8KernelWhy(path: DenseFp8Path, dense: DecodePathChoice, sparse: SparsePath, direct: boolean): string {
   const asSparse = `as a sparse step (precision 'exact': ${sparse === 'gather' ? 'the gathered path declines it, so ' : ''}kernels/sparse.ts, exact dequantization)`;
   if (path === 'sparse') return `${asSparse} (denseFp8Path 'sparse')`;
   const staged = `staged: each request's pages decoded once into bf16 pages, then the dense ${dense.path} kernel (bf16 queries, host block table and lengths)`;
   const fused = dense.path === 'matrix' && (path === 'fused' || path === 'auto')
-    ? `fused: V3.2 caches read in place by the v5 subgroup-matrix kernel (bf16 queries${path === 'auto' ? `; up to ${denseFp8FusedAutoRows} query rows, and above where staged declines` : ''}), else ` : '';
+    ? `fused: V3.2 caches read in place by the v5 subgroup-matrix kernel (bf16 queries; ${direct ? 'the bytes straight to f16 (fp8Direct)' : `session 48's form (matrix.fp8Direct off)${path === 'auto' ? `, up to ${denseFp8FusedAutoRows} query rows and above where staged declines` : ''}`}), else ` : '';
   return path === 'fused' ? `${fused || 'fused (no subgroup matrices here), else '}${asSparse}` : `${fused}${staged}, else ${asSparse}`;
 }
 

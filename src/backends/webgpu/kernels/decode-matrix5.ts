@@ -243,7 +243,8 @@ export interface DecodeMatrix5Spec {
    * is the bf16 kernel's. A lane's latent words are columns 16 lj + 128 r (+ 8), not 8 (lj + 8 i): the stores into the
    * tile follow; with bf16Direct off the results are the staged path's bit for bit, with it a tile's direct / scaled
    * choice follows each lane's own columns, so an output may differ by an ulp. bf16 queries; not with tile16 or pair.
-   * On an H100 it took 2.8-2.9x the bf16 cache's time (session 48): the conversion costs more than the bytes save.
+   * On an H100 it took 2.8-3.7x the bf16 cache's time (sessions 48-49): the conversion costs more than the bytes save.
+   * With fp8Direct (below, the default with bf16Direct) 1.22-1.27x.
    */
   fp8?: 'v32';
   /**
