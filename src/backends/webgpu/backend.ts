@@ -227,6 +227,8 @@ export class WebGpuBackend implements Backend {
   private readonly layerSplitK?: LayerSplitKRule;
   private readonly layerGemm: LayerGemmKernel;
   private readonly batchUploadBytes: number;
+  /** Whether the fused FP8 form here reads the bytes straight to f16 (DecodeMatrix5Spec.fp8Direct, from the matrix knobs). */
+  private readonly denseFp8Direct: boolean;
   private idx: GPUBuffer;
   private idxCap = idxCapacityInit; // i32 elements
   private accum: GPUBuffer;
@@ -269,11 +271,12 @@ export class WebGpuBackend implements Backend {
     this.mulAdd = opts.mulAdd ?? false;
     this.decodeTuning = opts.decodeTuning ?? {};
     this.decodePath = chooseDecodePath(caps, opts.decodePath, opts.matrix?.emulate);
+    this.denseFp8Direct = this.decodePath.path === 'matrix' && fp8DirectOn(caps, this.decodePath, opts.matrix ?? {});
     this.maxBufferBytes = Math.min(opts.maxBufferBytes ?? caps.maxBufferSize, caps.maxBufferSize);
     this.maxBindingBytes = Math.min(opts.maxBindingBytes ?? caps.maxStorageBufferBindingSize, caps.maxStorageBufferBindingSize, this.maxBufferBytes);
     this.info = {
       kind: 'webgpu', device: description, numSms: opts.numSms ?? defaultNumSms, schedule: opts.schedule ?? webgpuScheduleDefault, autoRule: autoRuleWebGpu, readsIndexWords: true,
-      details: { ...caps, decodePath: this.decodePath.path, decodePathWhy: this.decodePath.why, sparseKernel: sparseKernelWhy(opts.sparsePath ?? 'auto', this.decodePath), denseFp8Kernel: denseFp8KernelWhy(opts.denseFp8Path ?? 'auto', this.decodePath, opts.sparsePath ?? 'auto', this.decodePath.path === 'matrix' && this.denseFp8Direct()) },
+      details: { ...caps, decodePath: this.decodePath.path, decodePathWhy: this.decodePath.why, sparseKernel: sparseKernelWhy(opts.sparsePath ?? 'auto', this.decodePath), denseFp8Kernel: denseFp8KernelWhy(opts.denseFp8Path ?? 'auto', this.decodePath, opts.sparsePath ?? 'auto', this.denseFp8Direct) },
     };
     this.idx = this.buffer('flashmla.idx', idxCapacityInit * 4, Usage.STORAGE | Usage.COPY_DST);
     this.accum = this.buffer('flashmla.accum', this.accumBytes, Usage.STORAGE);
@@ -1032,17 +1035,8 @@ export class WebGpuBackend implements Backend {
     if (l.q.byteOffset % 16 !== 0) return 'a q offset that is no multiple of 16 bytes';
     const segs = Math.ceil(l.kCache.shape[0] / this.rowsPerBinding(l.blockStride));
     if (segs > this.caps.maxStorageBuffersPerShaderStage - 5) return `a cache in ${segs} bindings`;
-    if (rows && path === 'auto' && l.sQ * l.hQ > denseFp8FusedAutoRows && !this.denseFp8Direct()) return `${l.sQ * l.hQ} query rows ('auto' takes session 48's fused form, matrix.fp8Direct off, up to ${denseFp8FusedAutoRows})`;
+    if (rows && path === 'auto' && l.sQ * l.hQ > denseFp8FusedAutoRows && !this.denseFp8Direct) return `${l.sQ * l.hQ} query rows ('auto' takes session 48's fused form, matrix.fp8Direct off, up to ${denseFp8FusedAutoRows})`;
     return undefined;
-  }
-
-  /** Whether the fused FP8 form here reads the bytes straight to f16 (DecodeMatrix5Spec.fp8Direct: these matrix knobs allow it). */
-  private denseFp8Direct(): boolean {
-    try {
-      return decodeMatrix5Spec({ dtype: 'bf16', fp8: 'v32' }, this.caps, 1, this.decodePath.emulate === true, this.opts.matrix ?? {}).fp8Direct === true;
-    } catch {
-      return false; // (no v5 here: the fused path is not offered at all)
-    }
   }
 
   /** The kernel decodeDenseFp8 runs for a launch (benchmarks record it); undefined where the call runs as a sparse step. */
@@ -1429,6 +1423,15 @@ function denseFp8Problem(l: Pick<DenseFp8Call, 'sQ' | 'hQ' | 'pageBlockSize' | '
     b, sQ, totalQ: b * sQ, hQ, hKv: 1, nGroups: hQ, dQk: gatherRow, dV, pageBlockSize: l.pageBlockSize, numBlocks, maxBlocksPerSeq,
     dtype: 'bf16', kvDtype: 'bf16', softmaxScale: l.softmaxScale, causal: l.causal, varlen: false, numSmParts, ...lseStrides({ hQ, sQ, varlen: false }),
   };
+}
+
+/** Whether v5's fused FP8 form reads the bytes straight to f16 (DecodeMatrix5Spec.fp8Direct) on this device with these matrix knobs. */
+function fp8DirectOn(caps: DeviceCaps, path: DecodePathChoice, m: MatrixKnobs): boolean {
+  try {
+    return decodeMatrix5Spec({ dtype: 'bf16', fp8: 'v32' }, caps, 1, path.emulate === true, m).fp8Direct === true;
+  } catch {
+    return false; // (no v5 here: the fused path is not offered at all)
+  }
 }
 
 /** What `flashmla info` says of dense decode over FP8 caches here (WebGpuBackendOptions.denseFp8Path). */

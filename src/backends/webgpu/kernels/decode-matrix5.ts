@@ -901,9 +901,11 @@ ${qWordToKtWgsl(`qx${i}`, `(w % 72u) * ${8 * qtStride}u + row`, '   ')}
     // conversion), the stores are the same.
     // (fp8: latent word i at column 16 lj + 128 (i >> 1) + 8 (i & 1), RoPE's at 512 + 8 lj)
     const colOf = (i: number, x: number) => (!fp8 ? `o + ${8 * lpk * i + x}u` : i < 8 ? `o + ${128 * (i >> 1) + 8 * (i & 1) + x}u` : `o - lj * 8u + ${512 + x}u`);
+    // word i's halves (`halves`: its lets of ha and hb) into the tile (o: the lane's first column, let before)
+    const storeWord = (i: number, halves: string) => `{ ${halves}
+     ${range(4).map((x) => `Kt[${colOf(i, x)}] = ${half('ha', x)};`).join(' ')} ${range(4).map((x) => `Kt[${colOf(i, 4 + x)}] = ${half('hb', x)};`).join(' ')} }`;
     const storeWords = (halves: (i: number) => string) => `let o = lk * ${kStride}u + lj * ${fp8 ? 16 : 8}u;
-    ${range(words).map((i) => `${t16 && i === words - 1 ? 'if (lj < 8u) ' : ''}{ ${halves(i)}
-     ${range(4).map((x) => `Kt[${colOf(i, x)}] = ${half('ha', x)};`).join(' ')} ${range(4).map((x) => `Kt[${colOf(i, 4 + x)}] = ${half('hb', x)};`).join(' ')} }`).join('\n    ')}`;
+    ${range(words).map((i) => `${t16 && i === words - 1 ? 'if (lj < 8u) ' : ''}${storeWord(i, halves(i))}`).join('\n    ')}`;
     // The scaled conversion: each key times 1 / its scale (bf16Direct: only on the tiles above)
     const scaledConvert = `{${pm ? `
     if (atomicLoad(&kNan[lk]) != 0u) { ${range(words).map((i) => `w${i} = zeroNan4(w${i});`).join(' ')} } // packedMax: a NaN key's NaN halves zeroed (rare)` : ''}${leanU ? `\n    ${unpackLets}` : ''}
@@ -940,8 +942,7 @@ ${qWordToKtWgsl(`qx${i}`, `(w % 72u) * ${8 * qtStride}u + row`, '   ')}
     let o = lk * ${kStride}u + lj * 16u;
     ${range(4).map((r) => `{ let m = bitcast<vec2<f16>>(mw.${xyzw[r]}); ${range(4).map((q) => `let h${q} = fp8H(w${r}.${xyzw[q]}, m);`).join(' ')}
      ${range(16).map((j) => `Kt[o + ${128 * r + j}u] = h${j >> 2}.${xyzw[j & 3]};`).join(' ')} }`).join('\n    ')}
-    { let ha = vec4<f16>(vec4<f32>(unpack2(w8.x), unpack2(w8.y))); let hb = vec4<f16>(vec4<f32>(unpack2(w8.z), unpack2(w8.w)));
-     ${range(4).map((x) => `Kt[${colOf(8, x)}] = ${half('ha', x)};`).join(' ')} ${range(4).map((x) => `Kt[${colOf(8, 4 + x)}] = ${half('hb', x)};`).join(' ')} }
+    ${storeWord(8, 'let ha = vec4<f16>(vec4<f32>(unpack2(w8.x), unpack2(w8.y))); let hb = vec4<f16>(vec4<f32>(unpack2(w8.z), unpack2(w8.w)));')}
    }`;
     // fp8Direct, rare: the staged path's bf16 words by loops of n16 (a runtime 16: one copy of the slow conversion),
     // their key maxima as packedMax takes them, then (after the barrier) the scaled conversion
@@ -979,9 +980,8 @@ ${qWordToKtWgsl(`qx${i}`, `(w % 72u) * ${8 * qtStride}u + row`, '   ')}
      let c = o + 128u * (i >> 2u) + 4u * (i & 3u);
      Kt[c] = f16(a.x); Kt[c + 1u] = f16(a.y); Kt[c + 2u] = f16(a.z); Kt[c + 3u] = f16(a.w);
     }
-    { let wr = select(w8, zeroNan4(w8), kn);
-     let ha = vec4<f16>(vec4<f32>(unpack2(wr.x), unpack2(wr.y)) * downR); let hb = vec4<f16>(vec4<f32>(unpack2(wr.z), unpack2(wr.w)) * downR);
-     ${range(4).map((x) => `Kt[${colOf(8, x)}] = ${half('ha', x)};`).join(' ')} ${range(4).map((x) => `Kt[${colOf(8, 4 + x)}] = ${half('hb', x)};`).join(' ')} }
+    ${storeWord(8, `let wr = select(w8, zeroNan4(w8), kn);
+     let ha = vec4<f16>(vec4<f32>(unpack2(wr.x), unpack2(wr.y)) * downR); let hb = vec4<f16>(vec4<f32>(unpack2(wr.z), unpack2(wr.w)) * downR);`)}
    }`;
     // One tile of the loop (o.kt: its first key; o.top: after its first barrier, the lookups and the key maxima reset;
     // o.unpack: its words unpacked; o.after: after its conversion's barrier, the next loads).
