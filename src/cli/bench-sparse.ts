@@ -89,8 +89,9 @@ Options:
                    --flush-mb or --rep-ms
   --precision P    fast (default: P rounded to bf16 before P.V, as FlashMLA), exact (P as hi + lo on Hopper),
                    or both (each shape twice; geomean_by_precision gives both geometric means)
-  --dense-heads L  h_q of the dense rows, comma-separated (default 16,32; s_q 1); the block table is a device
-                   tensor, the lengths too below 64 heads and from 64 a host tensor (CUDA then plans the step on the host)
+  --dense-heads L  h_q of the dense rows, comma-separated (default 16,32; s_q 1; HxS for h_q H with s_q S, causal:
+                   32x2); the block table is a device tensor, the lengths too below 64 rows (s_q * h_q) and from 64 a
+                   host tensor (CUDA then plans the step on the host)
   --dense-device-lens  the lengths a device tensor at every h_q (CUDA plans steps of 64 heads and more on the device)
   --dense-only     only the dense rows
   --cpu-kernel NAME CPU rung: auto (default), native, wasm or scalar (sparse runs the native kernel or scalar JS)
@@ -211,10 +212,10 @@ export async function runShape(backend: Backend, s: SparseShape, timing: SparseT
  * memory-bound configs (16 and 32 query rows a KV head). The FP8 path is the backend's decodeDenseFp8 (CUDA's
  * block-table kernels, the CPU's paged FP8 source, WebGPU's fused kernel or staged pages), else the sparse route (src/core/dense-fp8.ts).
  */
-async function runDense(backend: Backend, b: number, sK: number, hQ: number, timing: SparseTiming, deviceLens = false) {
+async function runDense(backend: Backend, b: number, sK: number, hQ: number, timing: SparseTiming, deviceLens = false, sQ = 1) {
   const { fp8BlockStride } = await import('../core/fp8.js');
   const { flashMlaWithKvcache, getMlaMetadata } = await import('../core/api.js');
-  const r = rng(b * 7 + sK + hQ), B = 64, pages = Math.ceil(sK / B), nb = b * pages;
+  const r = rng(b * 7 + sK + hQ + (sQ - 1) * 1000), B = 64, pages = Math.ceil(sK / B), nb = b * pages;
   const seqlens = new Int32Array(b).fill(sK);
   // Index tensors on the device, as runShape keeps them: host tensors put their staging and checks into every timed
   // call, and the timer's start event is recorded before that host work. With host tensors this bench's bf16 row
@@ -228,16 +229,16 @@ async function runDense(backend: Backend, b: number, sK: number, hQ: number, tim
   // From 64 heads CUDA runs dense FP8 on its sparse kernel, whose step is planned from host lengths (sparse.ts
   // denseOnSparse): the lengths stay on the host there (the table on the device).
   // WebGPU's fused path (session 48) reads device index tensors as its bf16 decode does: it gets them where it takes the call.
-  const md = getMlaMetadata(seqlens, hQ, 1, { backend });
-  const q = backend.upload(fromArray('bf16', [b, 1, hQ, 576], Uint16Array.from({ length: b * hQ * 576 }, () => f32ToBf16(r() * 2 - 1))));
+  const md = getMlaMetadata(seqlens, sQ * hQ, 1, { backend });
+  const q = backend.upload(fromArray('bf16', [b, sQ, hQ, 576], Uint16Array.from({ length: b * sQ * hQ * 576 }, () => f32ToBf16(r() * 2 - 1))));
   const kFp8 = uploadFp8Cache(backend, fp8CacheTensor('v32', nb, B, randomCache('v32', nb, B, r)));
-  const out = backend.empty('bf16', [b, 1, hQ, 512]), lse = backend.empty('f32', [b, hQ, 1]);
+  const out = backend.empty('bf16', [b, sQ, hQ, 512]), lse = backend.empty('f32', [b, hQ, sQ]);
   const kernelFor = (ix: { table: Tensor; lens: Tensor }) => backend.denseFp8Kernel?.({
-    format: 'v32', dtype: 'bf16', b, sQ: 1, hQ, dQk: 576, pageBlockSize: B, maxBlocksPerSeq: pages, blockStride: fp8BlockStride('v32', B),
+    format: 'v32', dtype: 'bf16', b, sQ, hQ, dQk: 576, pageBlockSize: B, maxBlocksPerSeq: pages, blockStride: fp8BlockStride('v32', B),
     numSmParts: md.tileSchedulerMetadata.shape[0], causal: true, softmaxScale: 576 ** -0.5, q, kCache: kFp8, blockTable: ix.table,
     cacheSeqlens: ix.lens, tileSchedulerMetadata: md.tileSchedulerMetadata, numSplits: md.numSplits, out, lse,
   });
-  const fp8Index = backend.kind === 'cuda' && backend.decodeDenseFp8 ? { table, lens: hQ >= 64 && !deviceLens ? lensHost : lens }
+  const fp8Index = backend.kind === 'cuda' && backend.decodeDenseFp8 ? { table, lens: sQ * hQ >= 64 && !deviceLens ? lensHost : lens }
     : backend.kind === 'webgpu' && kernelFor({ table, lens })?.startsWith('webgpu-fused') ? { table, lens } : { table: tableHost, lens: lensHost };
   const bf16 = new Uint16Array(nb * B * 576);
   const tile = Math.min(bf16.length, 64 * B * 576); // 64 distinct random pages, repeated
@@ -249,9 +250,9 @@ async function runDense(backend: Backend, b: number, sK: number, hQ: number, tim
   const kernel = kernelFor(fp8Index);
   const fp8Us = await time(kFp8, fp8Index.table, fp8Index.lens), bf16Us = await time(kBf16, table, lens);
   for (const t of [q, kFp8, kBf16, out, lse, ...(backend.kind === 'cpu' ? [] : [table, lens])]) backend.free(t);
-  const flop = 2 * b * hQ * sK * (576 + 512);
+  const flop = 2 * b * sQ * hQ * sK * (576 + 512);
   return {
-    kind: 'dense_fp8', format: 'v32', b, s_k: sK, h_q: hQ, s_q: 1, ...(kernel ? { kernel } : {}), lens: fp8Index.lens.device === 'cpu' ? 'host' : 'device', us: fp8Us, bf16_us: bf16Us, speedup_vs_bf16: bf16Us / fp8Us,
+    kind: 'dense_fp8', format: 'v32', b, s_k: sK, h_q: hQ, s_q: sQ, ...(kernel ? { kernel } : {}), lens: fp8Index.lens.device === 'cpu' ? 'host' : 'device', us: fp8Us, bf16_us: bf16Us, speedup_vs_bf16: bf16Us / fp8Us,
     TFLOPS: flop / fp8Us / 1e6, bf16_TFLOPS: flop / bf16Us / 1e6,
   };
 }
@@ -325,7 +326,10 @@ export async function benchSparse(argv: string[]): Promise<void> {
     // repetition leaves the GPU idle between calls; Dawn's first steps ran at the idle clock in session 42).
     if (backend.kind === 'webgpu' && !chainCalls && !flushMb) p.done('note: WebGPU back to back times one call a repetition; on the H200 short calls ran 2-4x slower that way than chained (--chain-calls 10, compared with FlashMLA\'s graph replay)');
     const rows: Row[] = [];
-    const denseHeads = (stringArg(v['dense-heads']) ?? '16,32').split(',').map((x) => intArg('dense-heads', x.trim(), 16, 1, 4096));
+    const denseHeads = (stringArg(v['dense-heads']) ?? '16,32').split(',').map((x) => {
+      const [h, sq] = x.trim().split('x');
+      return { hQ: intArg('dense-heads', h, 16, 1, 4096), sQ: sq === undefined ? 1 : intArg('dense-heads', sq, 1, 1, 64) };
+    });
     const runs = v['dense-only'] ? [] : precisions.flatMap((precision) => shapes.map((s) => ({ s, precision })));
     for (const [i, { s, precision }] of runs.entries()) {
       const tag = precisions.length > 1 ? ` ${precision}` : '';
@@ -339,12 +343,13 @@ export async function benchSparse(argv: string[]): Promise<void> {
       p.done(`[${i + 1}/${runs.length}] ${s.label} b=${s.b} h_q=${s.hQ} s_q=${s.sQ} topk=${row.topk_total}${tag}: ${fmt(row.us)} us  ${fmt(row.TFLOPS)} TFLOPS${row.ratio_vs_flashmla !== undefined ? `  ${row.ratio_vs_flashmla.toFixed(3)}x FlashMLA` : ''}`);
     }
     const dense = [];
-    for (const hQ of denseHeads) {
+    for (const { hQ, sQ } of denseHeads) {
       const b = grid === 'small' ? 1 : grid === 'cpu' ? 4 : 128, sK = grid === 'small' ? 1024 : grid === 'cpu' ? 4096 : 8192;
-      p.update(`dense FP8 (V3.2) vs bf16, b=${b} s_k=${sK} h_q=${hQ}`);
-      const d = await runDense(backend, b, sK, hQ, timing, v['dense-device-lens'] === true);
+      const sq = sQ > 1 ? ` s_q=${sQ}` : '';
+      p.update(`dense FP8 (V3.2) vs bf16, b=${b} s_k=${sK} h_q=${hQ}${sq}`);
+      const d = await runDense(backend, b, sK, hQ, timing, v['dense-device-lens'] === true, sQ);
       dense.push(d);
-      p.done(`dense V3.2 FP8 b=${b} s_k=${sK} h_q=${hQ}${d.kernel ? ` (${d.kernel})` : ''}: ${fmt(d.us)} us, bf16 ${fmt(d.bf16_us)} us, ${d.speedup_vs_bf16.toFixed(2)}x`);
+      p.done(`dense V3.2 FP8 b=${b} s_k=${sK} h_q=${hQ}${sq}${d.kernel ? ` (${d.kernel})` : ''}: ${fmt(d.us)} us, bf16 ${fmt(d.bf16_us)} us, ${d.speedup_vs_bf16.toFixed(2)}x`);
     }
     const geomeanOf = (precision: SparsePrecision, set?: readonly SparseShape[]) => {
       const ratios = rows.filter((r) => r.precision === precision && r.ratio_vs_flashmla !== undefined && (!set || set.some((x) => sameShape(x, r)))).map((r) => r.ratio_vs_flashmla!);

@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import { chooseSparseMma, sparseMmaKernelName } from '../../src/backends/cuda/kernels/sparse-mma-launch.js';
 import { denseFp8Sm90KernelName } from '../../src/backends/cuda/kernels/dense-fp8-sm90-launch.js';
 import {
-  denseListsKernelName, denseListsLaunch, denseOnSparseSm90, sparseSm90Entry, sparseSm90Launch,
+  denseFoldOnSparseSm90, denseListsKernelName, denseListsLaunch, denseOnSparseSm90, denseTailKernelName, denseTailLaunch, sparseSm90Entry,
+  sparseSm90Launch,
 } from '../../src/backends/cuda/kernels/sparse-sm90-launch.js';
 import { sparseMmaParamsLayout } from '../../src/backends/cuda/params.js';
 import { SparseMmaRunner } from '../../src/backends/cuda/sparse.js';
@@ -114,6 +115,101 @@ test('dense FP8 on sparse_sm90.cu: launches, parameters and plan', () => {
   const m64 = sparseMmaKernelName(chooseSparseMma('v32', 'bf16', 576, 64, sm90)!);
   assert.equal(new SparseMmaRunner(host(true, { denseFp8Sm90: true })).kernelForDense(call(1, 64)), m64, 'switch off');
   assert.equal(new SparseMmaRunner(host(false, { denseOnSparse: true })).kernelForDense(call(1, 64)), m64, 'no Hopper build');
+});
+
+test('dense FP8 folded on sparse_sm90.cu: the rule', () => {
+  for (const fold of ['rows', 'pair', 'all'] as const) {
+    for (const [hQ, sQ] of [[32, 2], [16, 4], [32, 4], [8, 8], [96, 2], [1, 64]]) {
+      assert.ok(denseFoldOnSparseSm90({ ...v32, hQ, sQ }, true, sm90, fold), `${fold}: hQ ${hQ} sQ ${sQ}`);
+    }
+    assert.ok(denseFoldOnSparseSm90({ kind: 'model1', dtype: 'bf16', dQk: 512, hQ: 32, sQ: 2 }, true, sm90, fold), `${fold}: MODEL1`);
+    for (const [hQ, sQ] of [[32, 1], [16, 3], [48, 2], [128, 1], [10, 4], [64, 1]]) {
+      assert.ok(!denseFoldOnSparseSm90({ ...v32, hQ, sQ }, true, sm90, fold), `${fold}: hQ ${hQ} sQ ${sQ}: one query, or no whole 64-head tiles`);
+    }
+    assert.ok(!denseFoldOnSparseSm90({ ...v32, hQ: 32, sQ: 2 }, false, sm90, fold), 'no Hopper sparse kernel');
+    assert.ok(!denseFoldOnSparseSm90({ ...v32, dtype: 'f16', hQ: 32, sQ: 2 }, true, sm90, fold), 'f16 queries');
+    assert.ok(!denseFoldOnSparseSm90({ ...v32, dQk: 512, hQ: 32, sQ: 2 }, true, sm90, fold), 'V3.2 with 512-dim queries');
+  }
+  assert.ok(!denseFoldOnSparseSm90({ ...v32, hQ: 32, sQ: 2 }, true, sm90, false), 'turned off');
+  // hQ a multiple of 64: 'pair' folds where that moves the step onto the pair entry (hQ no multiple of 128, sQ * hQ one)
+  const multiple = [[64, 2, true], [64, 4, true], [192, 2, true], [64, 3, false], [128, 2, false], [128, 3, false], [256, 2, false]] as const;
+  for (const [hQ, sQ, pair] of multiple) {
+    assert.equal(denseFoldOnSparseSm90({ ...v32, hQ, sQ }, true, sm90, 'pair'), pair, `pair: hQ ${hQ} sQ ${sQ}`);
+    assert.ok(!denseFoldOnSparseSm90({ ...v32, hQ, sQ }, true, sm90, 'rows'), `rows: hQ ${hQ} sQ ${sQ}`);
+    assert.ok(denseFoldOnSparseSm90({ ...v32, hQ, sQ }, true, sm90, 'all'), `all: hQ ${hQ} sQ ${sQ}`);
+  }
+  assert.equal(denseTailKernelName('v32'), 'mla_dense_fp8_tail_v32');
+  assert.equal(denseTailKernelName('model1'), 'mla_dense_fp8_tail_model1');
+  assert.deepEqual(denseTailLaunch(3, 2, 32), { grid: [48, 1, 1], block: [128, 1, 1], smem: 0 });
+  assert.deepEqual(denseTailLaunch(1, 3, 5), { grid: [4, 1, 1], block: [128, 1, 1], smem: 0 }, 'a warp a row, the last CTA part full');
+});
+
+test('dense FP8 folded on sparse_sm90.cu: launches and parameters (one query of sQ * hQ heads, then the tail)', () => {
+  const { launches, paramsAt, copies, host } = fakeSparseRunner({ 'sparse_sm90.fatbin': 'sp90', 'dense_fp8_sm90.fatbin': 'dense90' }, sm90);
+  const dev = { device: 'cuda' } as never;
+  const seqlens = Int32Array.of(200, 0, 1000);
+  const read = (v: DataView, name: string, type: 'i32' | 'ptr' = 'i32') =>
+    type === 'ptr' ? v.getBigUint64(sparseMmaParamsLayout.offsets[name], true) : v.getInt32(sparseMmaParamsLayout.offsets[name], true);
+  const call = (sQ: number, hQ: number, format: 'v32' | 'model1', causal: boolean, lens: 'cpu' | 'cuda'): DenseFp8Call => ({
+    format, dtype: 'bf16', b: 3, sQ, hQ, dQk: format === 'v32' ? 576 : 512, pageBlockSize: 64, maxBlocksPerSeq: 16,
+    blockStride: format === 'v32' ? 64 * 656 : 65 * 576, numSmParts: 5, causal, softmaxScale: 0.04,
+    q: dev, kCache: dev, out: dev, lse: dev,
+    blockTable: fromArray('i32', [3, 16], new Int32Array(48)),
+    cacheSeqlens: lens === 'cpu' ? fromArray('i32', [3], seqlens) : dev,
+    tileSchedulerMetadata: fromArray('i32', [5, 8], new Int32Array(40)), numSplits: fromArray('i32', [4], Int32Array.of(0, 2, 3, 6)),
+  });
+  const plan = planSparseSchedule({ b: 3, topk: 1000, topkLength: seqlens, extraTopk: 0 }, 5);
+  for (const [sQ, hQ, format, causal, lens] of [[2, 32, 'v32', true, 'cpu'], [4, 16, 'model1', true, 'cpu'], [2, 32, 'v32', false, 'cpu'],
+    [4, 32, 'v32', true, 'cuda']] as const) {
+    launches.length = 0; paramsAt.length = 0; copies.length = 0;
+    const r = new SparseMmaRunner(host(true, { denseFp8Sm90: true, denseOnSparse: true, denseFold: 'rows' }));
+    const l = call(sQ, hQ, format, causal, lens);
+    const rows = sQ * hQ, entry = sparseSm90Entry(format, rows, 'exact');
+    const what = `${format} sQ ${sQ} hQ ${hQ}${causal ? '' : ' non-causal'}, lengths on the ${lens === 'cpu' ? 'host' : 'device'}`;
+    assert.equal(r.kernelForDense(l), `${entry.name}+${denseTailKernelName(format)}`, what);
+    assert.ok(r.dense(l));
+    const split = lens === 'cuda' || plan.numSplits[3] !== 3;
+    assert.deepEqual(launches, [
+      { name: `mma:${denseListsKernelName}`, ...flat(denseListsLaunch(3, 1, lens === 'cuda' ? 5 : 0)) },
+      { name: `sp90:${entry.name}`, ...flat(sparseSm90Launch(5, 1, rows, format)) },
+      ...(split ? [{ name: 'mma:mla_sparse_mma_combine_bf16', grid: [3, 1, rows / 4], block: 128, smem: 0 }] : []),
+      { name: `mma:${denseTailKernelName(format)}`, ...flat(denseTailLaunch(3, sQ, hQ)) },
+    ], what);
+    const main = paramsAt[0], tail = paramsAt[paramsAt.length - 1];
+    for (const v of paramsAt.slice(1, -1)) assert.deepEqual(new Uint8Array(v.buffer), new Uint8Array(main.buffer), `${what}: lists, kernel and merge share a block`);
+    // the folded launch: one query of sQ * hQ heads, the lists less the sQ - 1 keys only later queries see, lse to the workspace
+    assert.equal(read(main, 'sQ'), 1, what);
+    assert.equal(read(main, 'hQ'), rows, what);
+    assert.equal(read(main, 'listShift'), causal ? sQ - 1 : 0, what);
+    assert.equal(read(main, 'causal'), causal ? 1 : 0, what);
+    const lseFold = read(main, 'lse', 'ptr') as bigint;
+    assert.ok(lseFold !== 4096n && lseFold > (read(main, 'indices', 'ptr') as bigint), `${what}: the folded lse in the workspace, past the lists`);
+    assert.equal(lseFold % 4n, 0n);
+    const topk = read(main, 'topk') as number;
+    assert.ok(lseFold - (read(main, 'indices', 'ptr') as bigint) >= BigInt(3 * topk * 4), `${what}: the lists (b * topk entries) end before it`);
+    // the tail: the step's own shape, its lse from the folded one, the real lse, the same cache, table, lengths and scale
+    assert.equal(read(tail, 'sQ'), sQ); assert.equal(read(tail, 'hQ'), hQ);
+    assert.equal(read(tail, 'lseAccum', 'ptr'), lseFold);
+    assert.equal(read(tail, 'lse', 'ptr'), 4096n, 'the caller\'s lse');
+    assert.equal(read(tail, 'listShift'), 0);
+    for (const f of ['q', 'kCache', 'out', 'blockTable', 'cacheSeqlens'] as const) assert.equal(read(tail, f, 'ptr'), read(main, f, 'ptr'), `${what}: ${f}`);
+    for (const f of ['b', 'topk', 'causal', 'pageBlockSize', 'blockStride', 'maxBlocksPerSeq']) assert.equal(read(tail, f), read(main, f), `${what}: ${f}`);
+    assert.equal(tail.getFloat32(sparseMmaParamsLayout.offsets.scaleLog2, true), main.getFloat32(sparseMmaParamsLayout.offsets.scaleLog2, true));
+  }
+  // 'pair' (the backend's default): hQ 64 with sQ 2 folds onto the pair entry; 'rows' leaves it on the single entry, sQ 2
+  for (const [fold, want] of [['pair', `${sparseSm90Entry('v32', 128, 'exact').name}+${denseTailKernelName('v32')}`], ['rows', sparseSm90Entry('v32', 64, 'exact').name]] as const) {
+    launches.length = 0; paramsAt.length = 0;
+    const r = new SparseMmaRunner(host(true, { denseFp8Sm90: true, denseOnSparse: true, denseFold: fold }));
+    assert.equal(r.kernelForDense(call(2, 64, 'v32', true, 'cpu')), want, fold);
+    assert.ok(r.dense(call(2, 64, 'v32', true, 'cpu')));
+    assert.equal(launches[1].name, `sp90:${fold === 'pair' ? sparseSm90Entry('v32', 128, 'exact').name : want}`);
+    assert.deepEqual(launches[1].grid, fold === 'pair' ? [5, 1, 2] : [5, 2, 1], `${fold}: grid (parts, sQ, hQ / 64)`);
+    assert.equal(launches.at(-1)!.name, fold === 'pair' ? `mma:${denseTailKernelName('v32')}` : launches.at(-1)!.name);
+  }
+  // FLASHMLA_CUDA_DENSE_FP8_FOLD=0 (denseFold false) or the dense-on-sparse switch off: the mma.sync kernel
+  const m64 = sparseMmaKernelName(chooseSparseMma('v32', 'bf16', 576, 64, sm90)!);
+  assert.equal(new SparseMmaRunner(host(true, { denseFp8Sm90: true, denseOnSparse: true })).kernelForDense(call(2, 32, 'v32', true, 'cpu')), m64);
+  assert.equal(new SparseMmaRunner(host(true, { denseFp8Sm90: true, denseFold: 'pair' })).kernelForDense(call(2, 32, 'v32', true, 'cpu')), m64);
 });
 
 function flat(g: { grid: readonly number[]; block: readonly number[]; smem: number }) {

@@ -142,6 +142,24 @@ describe('bench: FlashMLA under the same timing protocol as ours', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  it('sparse --dense-heads HxS: a dense row of h_q H with s_q S (causal), recorded as such; S out of range refused', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flashmla-sparse-dense-sq-'));
+    try {
+      const out = join(dir, 'r.json');
+      const r = flashmlaCli(['bench', '--mode', 'sparse', '--backend', 'cpu', '--grid', 'small', '--dense-only', '--dense-heads', '8x2',
+        '--reps', '1', '--warmup', '0', '-q', '--out', out], dir);
+      assert.equal(r.code, 0, r.stderr);
+      const res = JSON.parse(readFileSync(out, 'utf8')) as { dense: { h_q: number; s_q: number; us: number; bf16_us: number }[] };
+      assert.equal(res.dense.length, 1);
+      assert.deepEqual([res.dense[0].h_q, res.dense[0].s_q], [8, 2]);
+      assert.ok(res.dense[0].us > 0 && res.dense[0].bf16_us > 0);
+      const bad = flashmlaCli(['bench', '--mode', 'sparse', '--backend', 'cpu', '--dense-only', '--dense-heads', '8x0'], dir);
+      assert.equal(bad.code, 2, bad.stderr);
+      assert.match(bad.stderr, /--dense-heads: expected an integer in 1\.\.64, got '0'/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
   it('refuses --flush-mb, --graph-calls and --chain-calls on a backend without them, and clashing pairs, before timing anything', () => {
     const both2 = flashmlaCli(['bench', '--backend', 'cpu', '--flush-mb', '1', '--graph-calls', '2'], tmpdir());
     assert.equal(both2.code, 2);

@@ -11,7 +11,7 @@ import { type CudaBackend, createCudaBackend } from '../../src/backends/cuda/ind
 import { flashMlaWithKvcache, getMlaMetadata } from '../../src/index.js';
 import { bf16ToF32, f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
 import { dequantizeToken, fp8BlockStride, fp8Layouts, quantizeCache } from '../../src/core/fp8.js';
-import { denseListsLaunch, denseListsKernelName, sparseSm90Entry } from '../../src/backends/cuda/kernels/sparse-sm90-launch.js';
+import { denseListsLaunch, denseListsKernelName, denseTailKernelName, sparseSm90Entry } from '../../src/backends/cuda/kernels/sparse-sm90-launch.js';
 import type { Driver } from '../../src/backends/cuda/driver.js';
 import { compilePacker, sparseMmaParamsLayout } from '../../src/backends/cuda/params.js';
 import { planSparseSchedule } from '../../src/core/sparse-scheduler.js';
@@ -176,6 +176,7 @@ describe('cuda: dense FP8 decode on Hopper (dense_fp8_sm90.cu shapes)', () => {
 // Dense FP8 steps of 64 and 128 heads with host lengths: on an sm_90 GPU sparse_sm90.cu runs them as sparse steps
 // (sparse.ts denseOnSparse); elsewhere sparse_mma.cu.
 const nDense64 = Number(process.env.FLASHMLA_GPU_DENSE64_CASES ?? 100);
+const nFold = Number(process.env.FLASHMLA_GPU_DENSE_FOLD_CASES ?? 100);
 describe('cuda: dense FP8 decode of 64 heads and more (sparse_sm90.cu on Hopper)', () => {
   test('sm_90 builds run them on sparse_sm90.cu (P as hi + lo), with the lengths on the host or on the device', (t) => {
     const cc = String((cuda.info.details as { cc?: unknown } | undefined)?.cc ?? '');
@@ -188,8 +189,22 @@ describe('cuda: dense FP8 decode of 64 heads and more (sparse_sm90.cu on Hopper)
         blockTable: fromArray('i32', [2, 4], new Int32Array(8)), cacheSeqlens: fromArray('i32', [2], Int32Array.of(200, 100)),
         tileSchedulerMetadata: fromArray('i32', [33, 8], new Int32Array(264)), numSplits: fromArray('i32', [3], Int32Array.of(0, 1, 2)),
       } as const;
-      assert.equal(cuda.denseFp8Kernel!(l), sparseSm90Entry(format, hQ, 'exact').name, `${format} hQ ${hQ} sQ ${sQ}`);
-      assert.equal(cuda.denseFp8Kernel!({ ...l, cacheSeqlens: dev }), sparseSm90Entry(format, hQ, 'exact').name, 'lengths on the device');
+      // hQ 64 with sQ 2 folds onto the pair entry by default ('pair'; FLASHMLA_CUDA_DENSE_FP8_FOLD=0 / rows keep it unfolded)
+      const fold = format === 'v32' && hQ === 64 && sQ === 2 && !['0', 'rows'].includes(process.env.FLASHMLA_CUDA_DENSE_FP8_FOLD ?? '');
+      const want = fold ? `${sparseSm90Entry(format, sQ * hQ, 'exact').name}+${denseTailKernelName(format)}` : sparseSm90Entry(format, hQ, 'exact').name;
+      assert.equal(cuda.denseFp8Kernel!(l), want, `${format} hQ ${hQ} sQ ${sQ}`);
+      assert.equal(cuda.denseFp8Kernel!({ ...l, cacheSeqlens: dev }), want, 'lengths on the device');
+    }
+    // folded (FLASHMLA_CUDA_DENSE_FP8_FOLD unset): sQ queries of hQ heads whose rows make whole 64-head tiles
+    if (process.env.FLASHMLA_CUDA_DENSE_FP8_FOLD === '0') return;
+    for (const [format, hQ, sQ] of [['v32', 32, 2], ['model1', 16, 4], ['v32', 32, 4]] as const) {
+      const l = {
+        format, dtype: 'bf16', b: 2, sQ, hQ, dQk: format === 'v32' ? 576 : 512, pageBlockSize: 64, maxBlocksPerSeq: 4,
+        blockStride: fp8BlockStride(format, 64), numSmParts: 33, causal: true, softmaxScale: 0.04, q: dev, kCache: dev, out: dev, lse: dev,
+        blockTable: fromArray('i32', [2, 4], new Int32Array(8)), cacheSeqlens: fromArray('i32', [2], Int32Array.of(200, 100)),
+        tileSchedulerMetadata: fromArray('i32', [33, 8], new Int32Array(264)), numSplits: fromArray('i32', [3], Int32Array.of(0, 1, 2)),
+      } as const;
+      assert.equal(cuda.denseFp8Kernel!(l), `${sparseSm90Entry(format, sQ * hQ, 'exact').name}+${denseTailKernelName(format)}`, `${format} hQ ${hQ} sQ ${sQ}`);
     }
   });
   test('mla_dense_fp8_lists: the device plan is the host scheduler\'s, row by row, and the lists are the keys each row sees', async () => {
@@ -250,6 +265,13 @@ describe('cuda: dense FP8 decode of 64 heads and more (sparse_sm90.cu on Hopper)
   });
   test(`${nDense64} random cases (seed 98000..) with the block table and the lengths on the device (planned there)`, async () => {
     for (let seed = 98000; seed < 98000 + nDense64; seed++) await runRandomDenseFp8(seed, cuda, tolerances.cuda, false, 'wide', false, true);
+  });
+  // Folded steps (hQ 32 x sQ 2, 16 x 4, 32 x 4, 8 x 8: sparse_sm90.cu over the keys every query sees, then mla_dense_fp8_tail)
+  test(`${nFold} random folded cases (seed 99000..): both formats, causal or not, lengths below sQ, pages 64 / 16 / 1 / 256`, async () => {
+    for (let seed = 99000; seed < 99000 + nFold; seed++) await runRandomDenseFp8(seed, cuda, tolerances.cuda, false, 'fold');
+  });
+  test(`${nFold} random folded cases (seed 99500..) with the block table and the lengths on the device`, async () => {
+    for (let seed = 99500; seed < 99500 + nFold; seed++) await runRandomDenseFp8(seed, cuda, tolerances.cuda, false, 'fold', false, true);
   });
 });
 

@@ -22,6 +22,7 @@ import { combineQ32Default, combineQuarterDefault, sm90CacheMap, sm90WideMaxKeys
 import type { MlaDeviceOps } from '../../core/mla/device.js';
 import { type CudaLayerSplitKRule, createCudaLayerOps, cudaLayerSplitKFromEnv, resolveCudaLayerSplitK } from './layer.js';
 import { SparseMmaRunner } from './sparse.js';
+import type { DenseFold } from './kernels/sparse-sm90-launch.js';
 import type { DenseFp8Call } from '../../core/dense-fp8.js';
 import { type CudaGraph, captureGraph } from './graphs.js';
 import { KernelCache, QMapSlot, mergeFor } from './shape-kernels.js';
@@ -198,6 +199,10 @@ class CudaBackendImpl implements CudaBackend {
       this.denseFp8Sm90 = hopper && Boolean(manifest.files['dense_fp8_sm90.fatbin']) && process.env.FLASHMLA_CUDA_DENSE_FP8 !== 'mma';
       // Dense FP8 steps of 64 heads and more on sparse_sm90.cu (sparse.ts denseOnSparse); FLASHMLA_CUDA_DENSE_FP8_SPARSE=0 keeps them on sparse_mma.cu.
       this.denseFp8OnSparse = process.env.FLASHMLA_CUDA_DENSE_FP8 !== 'mma' && process.env.FLASHMLA_CUDA_DENSE_FP8_SPARSE !== '0';
+      // ... and, folded, those whose queries make a multiple of 64 rows (hQ 32 with sQ 2) or move onto the pair entry (hQ 64
+      // with sQ 2) (sparse-sm90-launch.ts denseFoldOnSparseSm90); FLASHMLA_CUDA_DENSE_FP8_FOLD=0 (none), rows or all (measurement).
+      const fold = process.env.FLASHMLA_CUDA_DENSE_FP8_FOLD;
+      this.denseFp8Fold = fold === '0' ? false : fold === 'rows' || fold === 'all' ? fold : 'pair';
       this.denseFp8Sm90Threads16 = manifest.denseFp8Sm90Threads16;
       this.denseFp8Sm90W3Tiles = manifest.denseFp8Sm90W3Tiles;
       // maps[0]: the KV cache's tensor map for TMA kernels; maps[1]: q's, for decode_sm90.cu's library entries (sm90QMap)
@@ -310,7 +315,7 @@ class CudaBackendImpl implements CudaBackend {
   private get sparseMma(): SparseMmaRunner {
     return (this.sparseMmaRunner ??= new SparseMmaRunner({
       drv: this.drv, stream: this.stream, maxSmem: this.maxSmem, load: (f) => this.loadKernels(f), hopper: this.sparseSm90,
-      denseFp8Sm90: this.denseFp8Sm90, denseOnSparse: this.denseFp8OnSparse, denseFp8Sm90Threads16: this.denseFp8Sm90Threads16, denseFp8Sm90W3Tiles: this.denseFp8Sm90W3Tiles,
+      denseFp8Sm90: this.denseFp8Sm90, denseOnSparse: this.denseFp8OnSparse, denseFold: this.denseFp8Fold, denseFp8Sm90Threads16: this.denseFp8Sm90Threads16, denseFp8Sm90W3Tiles: this.denseFp8Sm90W3Tiles,
       fn: (m, name, smem) => this.kernels.fn(m, name, smem), ptrOf: (t) => this.ptrOf(t),
       combineTrip: ({ trip: true, old: false } as Record<string, boolean>)[process.env.FLASHMLA_CUDA_SPARSE_COMBINE ?? ''],
       launchMerge: (l, argv) => this.launcher.launch(l, this.stream, argv, pdlFor(this.launcher.pdl.scope, 'merge', true, this.capturing)),
@@ -320,6 +325,7 @@ class CudaBackendImpl implements CudaBackend {
   private sparseSm90 = false;
   private denseFp8Sm90 = false;
   private denseFp8OnSparse = false;
+  private denseFp8Fold: DenseFold = false;
   private denseFp8Sm90Threads16?: number;
   private denseFp8Sm90W3Tiles?: number | null;
 

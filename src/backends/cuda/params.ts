@@ -100,6 +100,7 @@ export const sparseMmaParamFields = [
   { name: 'dense', type: 'i32', doc: '1: page-table decode (rows j * hQ + h of a request share its keys), 0: sparse' },
   { name: 'causal', type: 'i32', doc: 'dense: 1 if query j sees keys < seqlen - sQ + j + 1' },
   { name: 'scaleLog2', type: 'f32', doc: 'softmaxScale * log2(e)' },
+  { name: 'listShift', type: 'i32', doc: 'mla_dense_fp8_lists: keys left out at the end of each causal list (a folded step: its sQ - 1), else 0' },
 ] as const satisfies readonly ParamField[];
 
 export interface ParamLayout {

@@ -3,7 +3,8 @@
 // f16 query over an FP8 cache, a GPU whose shared memory is too small) it answers false and sparse.cu runs instead.
 // On sm_90 the runner hands sparse steps to sparse_sm90.cu, dense FP8 steps of at most 32 rows (V3.2) to
 // dense_fp8_sm90.cu, and dense FP8 steps of 64 heads and more to sparse_sm90.cu as sparse steps whose lists are every
-// key a row sees (denseOnSparse).
+// key a row sees (denseOnSparse); so too, folded, steps whose sQ queries make a multiple of 64 rows (hQ 32 with sQ 2:
+// one query of sQ * hQ heads over the keys all its queries see, then mla_dense_fp8_tail for the rest).
 import type { DenseFp8Call } from '../../core/dense-fp8.js';
 import type { HalfDType } from '../../core/dtype.js';
 import { invalidArgument } from '../../core/errors.js';
@@ -14,7 +15,8 @@ import {
   type SparseMmaGrid, type SparseMmaVariant, chooseSparseMma, sparseMmaAccumElems, sparseMmaCombineLaunch, sparseMmaKernelName, sparseMmaLaunch,
 } from './kernels/sparse-mma-launch.js';
 import {
-  denseListsKernelName, denseListsLaunch, denseOnSparseSm90, sparseSm90Entry, sparseSm90Fatbin, sparseSm90Launch, useSparseSm90,
+  type DenseFold, denseFoldOnSparseSm90, denseListsKernelName, denseListsLaunch, denseOnSparseSm90, denseTailKernelName, denseTailLaunch, sparseSm90Entry,
+  sparseSm90Fatbin, sparseSm90Launch, useSparseSm90,
 } from './kernels/sparse-sm90-launch.js';
 import { planSparseSchedule } from '../../core/sparse-scheduler.js';
 import { mostSplits } from '../../core/plan.js';
@@ -61,6 +63,9 @@ export interface SparseMmaHost {
   /** Dense FP8 steps of 64 heads and more may run on sparse_mma.cu's list kernel and sparse_sm90.cu (with `hopper`;
       FLASHMLA_CUDA_DENSE_FP8_SPARSE=0 or FLASHMLA_CUDA_DENSE_FP8=mma keep them on sparse_mma.cu for A/B runs). */
   readonly denseOnSparse?: boolean;
+  /** With denseOnSparse: which dense FP8 steps run folded on sparse_sm90.cu (denseFoldOnSparseSm90; absent: none;
+      the backend passes FLASHMLA_CUDA_DENSE_FP8_FOLD's choice, 'pair' unless set). */
+  readonly denseFold?: DenseFold;
   /** dense_fp8_sm90.cu's L2 prefetch distance in pages (tuning runs; absent: denseFp8Sm90Prefetch, 0: the kernel's own, -1: none). */
   readonly denseFp8Prefetch?: number;
   /** The split merge by sparse_mma.cu's combineTrip (its pieces' loads together; the same bits) instead of combine
@@ -115,6 +120,7 @@ export class SparseMmaRunner {
   /** The kernel a dense FP8 launch gets here: dense_fp8_sm90.cu, a sparse_mma.cu variant, or undefined. */
   kernelForDense(l: DenseFp8Call): string | undefined {
     if (useDenseFp8Sm90(l, this.h.denseFp8Sm90 ?? false, this.h.maxSmem)) return this.denseSm90Entry(l).name;
+    if (this.denseFoldTakes(l)) return `${sparseSm90Entry(l.format, l.sQ * l.hQ, 'exact').name}+${denseTailKernelName(l.format)}`;
     if (this.denseOnSparseTakes(l)) return sparseSm90Entry(l.format, l.hQ, 'exact').name;
     const v = chooseSparseMma(l.format, l.dtype, l.dQk, l.sQ * l.hQ, this.h.maxSmem);
     return v && sparseMmaKernelName(v);
@@ -159,6 +165,12 @@ export class SparseMmaRunner {
       useDenseFp8Sm90(l, this.h.denseFp8Sm90 ?? false, this.h.maxSmem));
   }
 
+  /** Whether a dense FP8 step runs folded on sparse_sm90.cu (denseFoldOnSparseSm90's rule). */
+  private denseFoldTakes(l: DenseFp8Call): boolean {
+    return denseFoldOnSparseSm90({ kind: l.format, dtype: l.dtype, dQk: l.dQk, hQ: l.hQ, sQ: l.sQ }, this.h.hopper ?? false, this.h.maxSmem,
+      this.h.denseOnSparse ? this.h.denseFold ?? false : false);
+  }
+
   /**
    * A dense FP8 step on sparse_sm90.cu, as a sparse step whose list for a row is every key it sees: sparse_mma.cu's
    * mla_dense_fp8_lists writes the lists ([b, sQ, topk] in the workspace, -1 past a row's keys; topkLength =
@@ -168,36 +180,55 @@ export class SparseMmaRunner {
    * (by the same launch, into the workspace; topk = the block table's width, the combine always), so that a step whose
    * tensors all live on the device copies nothing from the host. The dense metadata was checked against host lengths by
    * the caller; it is not read here.
+   *
+   * `fold` (denseFoldTakes): the step's sQ queries of hQ heads run as one query of sQ * hQ heads (the same q and out
+   * rows), so one list a request holds the keys every query sees (listShift = sQ - 1 where causal) and the sparse kernel
+   * writes their lse to the workspace ([b, sQ * hQ]); mla_dense_fp8_tail then adds each query's own last keys to its rows
+   * and writes lse in the step's [b, hQ, sQ].
    */
-  private denseOnSparse(l: DenseFp8Call): boolean {
-    const acc = sparseMmaAccumElems(l.b, l.numSmParts, l.sQ, l.hQ);
+  private denseOnSparse(l: DenseFp8Call, fold = false): boolean {
+    const sQ = fold ? 1 : l.sQ, hQ = fold ? l.sQ * l.hQ : l.hQ, rows = l.b * l.sQ * l.hQ;
+    const acc = sparseMmaAccumElems(l.b, l.numSmParts, sQ, hQ);
     const seqlens = l.cacheSeqlens.device === 'cpu' ? (l.cacheSeqlens.host() as Int32Array) : undefined;
     let topk = 1, dev: ReturnType<SparseMmaRunner['stage']>, meta: bigint, ns: bigint, indices: bigint, merge: SparseMerge = { need: true }, planParts = 0;
+    let lseFold = 0n;
     if (seqlens) {
       for (let i = 0; i < l.b; i++) topk = Math.max(topk, seqlens[i]);
       const plan = planSparseSchedule({ b: l.b, topk, topkLength: seqlens, extraTopk: 0 }, l.numSmParts);
+      const lists = Math.ceil((l.b * sQ * topk) / 64) * 64;
       dev = this.stage([l.blockTable, l.cacheSeqlens, fromArray('i32', [l.numSmParts, 8], plan.tileSchedulerMetadata), fromArray('i32', [l.b + 1], plan.numSplits)],
-        acc, l.b * l.sQ * topk);
+        acc, lists + (fold ? rows : 0));
       [meta, ns, indices, merge] = [dev[2], dev[3], dev.extra, mergeOf(plan.numSplits, l.b)];
+      lseFold = dev.extra + BigInt(lists * 4);
     } else {
       topk = Math.max(1, l.maxBlocksPerSeq * l.pageBlockSize);
       const metaI32 = Math.ceil((l.numSmParts * 8) / 64) * 64, nsI32 = Math.ceil((l.b + 1) / 64) * 64; // (each region 256-byte aligned)
-      dev = this.stage([l.blockTable, l.cacheSeqlens], acc, metaI32 + nsI32 + l.b * l.sQ * topk);
+      const lists = Math.ceil((l.b * sQ * topk) / 64) * 64;
+      dev = this.stage([l.blockTable, l.cacheSeqlens], acc, metaI32 + nsI32 + lists + (fold ? rows : 0));
       [meta, ns, indices] = [dev.extra, dev.extra + BigInt(metaI32 * 4), dev.extra + BigInt((metaI32 + nsI32) * 4)];
+      lseFold = dev.extra + BigInt((metaI32 + nsI32 + lists) * 4);
       planParts = l.numSmParts;
     }
-    this.launch(this.kernel(undefined, l.dtype, l.format, l.hQ, 'exact'), {
+    const values = {
       q: this.h.ptrOf(l.q), kCache: this.h.ptrOf(l.kCache), extraKCache: 0n, indices, extraIndices: 0n, topkLength: dev[1], extraTopkLength: 0n,
       attnSink: 0n, blockTable: dev[0], cacheSeqlens: dev[1], tileSchedulerMetadata: meta, numSplits: ns,
-      out: this.h.ptrOf(l.out), lse: this.h.ptrOf(l.lse), oAccum: dev.oAccum, lseAccum: dev.lseAccum,
-      b: l.b, sQ: l.sQ, hQ: l.hQ, topk, extraTopk: 0, pageBlockSize: l.pageBlockSize, extraPageBlockSize: 1, blockStride: l.blockStride,
+      out: this.h.ptrOf(l.out), lse: fold ? lseFold : this.h.ptrOf(l.lse), oAccum: dev.oAccum, lseAccum: dev.lseAccum,
+      b: l.b, sQ, hQ, topk, extraTopk: 0, pageBlockSize: l.pageBlockSize, extraPageBlockSize: 1, blockStride: l.blockStride,
       extraBlockStride: 0, maxBlocksPerSeq: l.maxBlocksPerSeq, dense: 0, causal: l.causal ? 1 : 0, scaleLog2: l.softmaxScale * Math.LOG2E,
-    }, sparseSm90Launch(l.numSmParts, l.sQ, l.hQ, l.format), l.b, l.sQ, l.hQ, merge, [{ name: denseListsKernelName, g: denseListsLaunch(l.b, l.sQ, planParts) }]);
+      listShift: fold && l.causal ? l.sQ - 1 : 0,
+    };
+    this.launch(this.kernel(undefined, l.dtype, l.format, hQ, 'exact'), values, sparseSm90Launch(l.numSmParts, sQ, hQ, l.format), l.b, sQ, hQ, merge,
+      [{ name: denseListsKernelName, g: denseListsLaunch(l.b, sQ, planParts) }]);
+    if (fold) { // the step's own queries: their last keys, and lse in [b, hQ, sQ] (the folded lse is the tail's lseAccum)
+      this.launchAfter(denseTailKernelName(l.format), denseTailLaunch(l.b, l.sQ, l.hQ),
+        { ...values, sQ: l.sQ, hQ: l.hQ, lse: this.h.ptrOf(l.lse), lseAccum: lseFold, listShift: 0 });
+    }
     return true;
   }
 
   /** Queue a dense decode over an FP8 cache by block table; false where no variant applies. */
   dense(l: DenseFp8Call): boolean {
+    if (this.denseFoldTakes(l)) return this.denseOnSparse(l, true);
     if (this.denseOnSparseTakes(l)) return this.denseOnSparse(l);
     const sm90 = useDenseFp8Sm90(l, this.h.denseFp8Sm90 ?? false, this.h.maxSmem);
     const v = chooseSparseMma(l.format, l.dtype, l.dQk, l.sQ * l.hQ, this.h.maxSmem);
@@ -264,6 +295,15 @@ export class SparseMmaRunner {
       ? h.launchMerge({ fn, gx: c.grid[0], gy: c.grid[1], gz: c.grid[2], threads: c.block[0], smem: 0 }, this.params.argv)
       : api.cuLaunchKernel(fn, c.grid[0], c.grid[1], c.grid[2], c.block[0], 1, 1, 0, h.stream, this.params.argv, null);
     if (rc !== 0) h.drv.check(rc, `cuLaunchKernel(${cname})`);
+  }
+
+  /** Launch sparse_mma.cu's kernel `name` with these parameters (the block is copied at the launch), after what is queued. */
+  private launchAfter(name: string, g: SparseMmaGrid, values: Record<string, bigint | number>): void {
+    const h = this.h;
+    this.module ??= h.load('sparse_mma.fatbin');
+    pack(this.params!.view, values);
+    const rc = h.drv.api.cuLaunchKernel(h.fn(this.module, name, g.smem), g.grid[0], g.grid[1], g.grid[2], g.block[0], 1, 1, g.smem, h.stream, this.params!.argv, null);
+    if (rc !== 0) h.drv.check(rc, `cuLaunchKernel(${name})`);
   }
 
   /**

@@ -295,6 +295,7 @@ struct SparseMmaParams {
   int dense; // 1: page-table decode (rows j * hQ + h of a request share its keys), 0: sparse
   int causal; // dense: 1 if query j sees keys < seqlen - sQ + j + 1
   float scaleLog2; // softmaxScale * log2(e)
+  int listShift; // mla_dense_fp8_lists: keys left out at the end of each causal list (a folded step: its sQ - 1), else 0
 };
 static_assert(sizeof(SparseMmaParams) == 184, "SparseMmaParams: size differs from params.ts");
 static_assert(offsetof(SparseMmaParams, q) == 0, "SparseMmaParams.q: offset differs from params.ts");
@@ -326,6 +327,7 @@ static_assert(offsetof(SparseMmaParams, maxBlocksPerSeq) == 164, "SparseMmaParam
 static_assert(offsetof(SparseMmaParams, dense) == 168, "SparseMmaParams.dense: offset differs from params.ts");
 static_assert(offsetof(SparseMmaParams, causal) == 172, "SparseMmaParams.causal: offset differs from params.ts");
 static_assert(offsetof(SparseMmaParams, scaleLog2) == 176, "SparseMmaParams.scaleLog2: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, listShift) == 180, "SparseMmaParams.listShift: offset differs from params.ts");
 
 // sparse_mma.cu variants: X(NAME, KIND, T, DQK, BM, dynamic shared memory bytes)
 #define MLA_SPARSE_MMA_VARIANTS(X) \

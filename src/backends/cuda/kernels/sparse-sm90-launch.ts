@@ -57,6 +57,37 @@ export function sparseSm90Launch(numSmParts: number, sQ: number, hQ: number, kin
   return { grid: [numSmParts, sQ, Math.ceil(hQ / sparseSm90Rows)], block: [384, 1, 1], smem: sparseSm90Entry(kind, hQ).smem };
 }
 
+/** Which dense FP8 steps fold (denseFoldOnSparseSm90): none, those whose hQ is no multiple of 64 ('rows'), those and
+    the ones the fold moves onto the pair entry ('pair', the default), or every step with sQ > 1 ('all', measurement). */
+export type DenseFold = false | 'rows' | 'pair' | 'all';
+
+/**
+ * Whether a dense FP8 step runs folded on sparse_sm90.cu: its sQ > 1 queries of hQ heads as one query of sQ * hQ heads
+ * (the q / out rows' order is the same), sQ * hQ a multiple of 64; the lists then hold the keys every query sees and
+ * sparse_mma.cu's mla_dense_fp8_tail adds each query's own last keys (causal: at most sQ - 1) and writes lse in the
+ * step's order. 'rows': where hQ alone is no multiple of 64 (hQ 32 with sQ 2, 16 with 4, ...), steps that otherwise run
+ * sparse_mma.cu (mma.sync). 'pair' adds steps whose hQ is a multiple of 64 but not of 128 and sQ * hQ one of 128 (hQ 64
+ * with sQ 2): unfolded each query's CTA runs the single entry and dequantizes every key tile again, folded the pair
+ * entry's two CTAs share the tiles (H100, session 50: 0.90x the time at hQ 64 sQ 2; level at 64 x 3 and 128 x 2,
+ * which 'pair' leaves as they are). `fold`: that rule, with denseOnSparse allowed (FLASHMLA_CUDA_DENSE_FP8_FOLD=0 /
+ * rows / all).
+ */
+export function denseFoldOnSparseSm90(s: SparseSm90Shape & { sQ: number }, hopper: boolean, maxSmem: number, fold: DenseFold): boolean {
+  if (fold === false || s.sQ < 2 || (s.sQ * s.hQ) % sparseSm90Rows !== 0) return false;
+  const take = fold === 'all' || s.hQ % sparseSm90Rows !== 0 || (fold === 'pair' && s.hQ % (2 * sparseSm90Rows) !== 0 && (s.sQ * s.hQ) % (2 * sparseSm90Rows) === 0);
+  return take && useSparseSm90({ ...s, hQ: s.sQ * s.hQ }, hopper, maxSmem);
+}
+
+/** sparse_mma.cu's kernel that ends a folded dense step (denseFoldOnSparseSm90), for the cache's format. */
+export function denseTailKernelName(kind: 'v32' | 'model1'): string {
+  return `mla_dense_fp8_tail_${kind}`;
+}
+
+/** Grid of mla_dense_fp8_tail: a warp a row of the step (b * sQ * hQ rows), 4 warps a CTA. */
+export function denseTailLaunch(b: number, sQ: number, hQ: number): SparseMmaGrid {
+  return { grid: [Math.ceil((b * sQ * hQ) / 4), 1, 1], block: [128, 1, 1], smem: 0 };
+}
+
 /** sparse_mma.cu's kernel that writes the sparse lists of a dense step (dense decode over an FP8 cache on this kernel),
     and where the lengths are only on the device the step's plan (the sparse scheduler on the device). */
 export const denseListsKernelName = 'mla_dense_fp8_lists';

@@ -50,8 +50,8 @@ __device__ __forceinline__ uint32_t packBf16(float a, float b) {
   return *reinterpret_cast<const uint32_t*>(&h);
 }
 
-/** Four e4m3 bytes (little-endian in w) times the power-of-two scale s -> four bf16 (exact: e4m3 has 4 significant bits). */
-__device__ __forceinline__ uint2 dequant4(uint32_t w, float s) {
+/** Four e4m3 bytes (little-endian in w) times the scale s, in f32 (exact for a power-of-two s: e4m3 has 4 significant bits). */
+__device__ __forceinline__ float4 dequant4f(uint32_t w, float s) {
   uint32_t h01, h23;
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890
   asm("{\n .reg .b16 lo, hi;\n mov.b32 {lo, hi}, %2;\n cvt.rn.f16x2.e4m3x2 %0, lo;\n cvt.rn.f16x2.e4m3x2 %1, hi;\n}\n" : "=r"(h01), "=r"(h23) : "r"(w));
@@ -72,7 +72,13 @@ __device__ __forceinline__ uint2 dequant4(uint32_t w, float s) {
   if ((w & 0x7f0000u) == 0x7f0000u) b.x = nan;
   if ((w & 0x7f000000u) == 0x7f000000u) b.y = nan;
 #endif
-  return make_uint2(packBf16(a.x, a.y), packBf16(b.x, b.y));
+  return make_float4(a.x, a.y, b.x, b.y);
+}
+
+/** Four e4m3 bytes (little-endian in w) times the power-of-two scale s -> four bf16 (exact: e4m3 has 4 significant bits). */
+__device__ __forceinline__ uint2 dequant4(uint32_t w, float s) {
+  const float4 v = dequant4f(w, s);
+  return make_uint2(packBf16(v.x, v.y), packBf16(v.z, v.w));
 }
 
 template <Kind K, typename T, int DQK, int BM>
@@ -628,7 +634,9 @@ __device__ void densePlanRow(const SparseMmaParams& p, int parts, int me, bool s
 // p.numSplits too): p.tileSchedulerMetadata and p.numSplits are then this launch's. Each other CTA writes a row
 // (batch, j) of p.indices ([b, sQ, topk] i32, this launch's): entry e < min(seqlen, topk) is the physical token id of
 // key e (its page from blockTable, times pageBlockSize, plus its slot) while the row sees key e (e < seqlen, or with
-// causal e < seqlen - sQ + j + 1), else -1; entries past that are never read, and only the pages a row sees are.
+// causal e < seqlen - sQ + j + 1 - listShift), else -1; entries past that are never read, and only the pages a row sees
+// are. A folded step (sparse.ts denseFoldTakes: its sQ queries of hQ heads as one query of sQ * hQ heads, p.sQ = 1) has
+// listShift = its sQ - 1: one list a request, the keys every query sees (mla_dense_fp8_tail adds the rest).
 // Launch (denseListsLaunch): grid planParts + b * sQ, 256 threads, no dynamic shared memory.
 extern "C" __global__ void __launch_bounds__(256) mla_dense_fp8_lists(const SparseMmaParams p) {
   const int parts = static_cast<int>(gridDim.x) - p.b * p.sQ;
@@ -638,7 +646,7 @@ extern "C" __global__ void __launch_bounds__(256) mla_dense_fp8_lists(const Spar
   }
   const int row = blockIdx.x - parts, batch = row / p.sQ, j = row - batch * p.sQ;
   const int seqlen = p.cacheSeqlens[batch];
-  const int len = min(seqlen, p.topk), seen = min(p.causal ? seqlen - p.sQ + j + 1 : seqlen, len);
+  const int len = min(seqlen, p.topk), seen = min(p.causal ? seqlen - p.sQ + j + 1 - p.listShift : seqlen, len);
   int* out = const_cast<int*>(p.indices) + static_cast<int64_t>(row) * p.topk;
   const int* table = p.blockTable + static_cast<int64_t>(batch) * p.maxBlocksPerSeq;
   for (int e = threadIdx.x; e < len; e += 256) {
@@ -650,6 +658,119 @@ extern "C" __global__ void __launch_bounds__(256) mla_dense_fp8_lists(const Spar
     out[e] = id;
   }
 }
+
+namespace mla {
+namespace smma {
+
+/** A bf16 row of 16 values (two 16-byte words) as f32. */
+__device__ __forceinline__ void load16(const void* src, float (&v)[16]) {
+  const uint4 w[2] = {reinterpret_cast<const uint4*>(src)[0], reinterpret_cast<const uint4*>(src)[1]};
+  const uint32_t* u = reinterpret_cast<const uint32_t*>(w);
+#pragma unroll
+  for (int i = 0; i < 8; ++i) { const float2 f = toFloat2(*reinterpret_cast<const __nv_bfloat162*>(&u[i])); v[2 * i] = f.x; v[2 * i + 1] = f.y; }
+}
+
+/**
+ * The rest of a folded dense FP8 step (sparse.ts SparseMmaRunner.denseOnSparse, denseFoldTakes): sparse_sm90.cu ran the
+ * step's sQ queries of hQ heads as one query of sQ * hQ heads over the keys every query sees (listShift = sQ - 1),
+ * its rows' outputs into out and their lse into lseAccum ([b, sQ * hQ], row j * hQ + h: the q / out row order). One warp
+ * a row (batch, j, h) adds the keys only its query sees (causal: the at most j keys from seqlen - sQ + 1) by the online
+ * softmax, starting from that lse and output, and writes lse at [b, hQ, sQ] (where the row has no such key, the lse as
+ * it is). A lane owns value columns 16 lane .. + 15 and the same score dims (MODEL1: dims 448.. are the bf16 RoPE, values
+ * too; V3.2: also RoPE dims 512 + 2 lane, + 1). Keys in f32 (e4m3 times its scale), scores and sums in f32.
+ * p.sQ / p.hQ are the step's own; p.topk bounds every list as in mla_dense_fp8_lists.
+ */
+template <Kind K>
+__device__ void denseTail(const SparseMmaParams& p) {
+  constexpr int DQK = K == Kind::V32 ? 576 : 512;
+  const int lane = threadIdx.x % 32;
+  const int per = p.sQ * p.hQ;
+  const int64_t row = static_cast<int64_t>(blockIdx.x) * 4 + threadIdx.x / 32;
+  if (row >= static_cast<int64_t>(p.b) * per) return;
+  const int batch = static_cast<int>(row / per), rj = static_cast<int>(row - static_cast<int64_t>(batch) * per);
+  const int j = rj / p.hQ, h = rj - j * p.hQ;
+  const float lseMain = p.lseAccum[row];
+  float* lseOut = p.lse + (static_cast<int64_t>(batch) * p.hQ + h) * p.sQ + j;
+  const int seqlen = p.cacheSeqlens[batch], len = min(seqlen, p.topk);
+  const int shared = max(min(p.causal ? seqlen - p.sQ + 1 : seqlen, len), 0);
+  const int seen = max(min(p.causal ? seqlen - p.sQ + j + 1 : seqlen, len), 0);
+  if (seen <= shared) {
+    if (lane == 0) *lseOut = lseMain == -INFINITY ? INFINITY : lseMain;
+    return;
+  }
+  __nv_bfloat16* out = static_cast<__nv_bfloat16*>(p.out) + row * kDV + lane * 16;
+  const __nv_bfloat16* qRow = static_cast<const __nv_bfloat16*>(p.q) + row * DQK;
+  float q[16], acc[16], qr0 = 0.f, qr1 = 0.f;
+  load16(qRow + lane * 16, q);
+  if constexpr (K == Kind::V32) {
+    const float2 f = toFloat2(reinterpret_cast<const __nv_bfloat162*>(qRow + 512)[lane]);
+    qr0 = f.x; qr1 = f.y;
+  }
+  // The main part as the online softmax's state: m = its lse in base 2, l = 1, acc = its normalised output; none
+  // (lse +-inf) is m = -inf, l = 0; a NaN lse makes everything NaN.
+  const bool none = lseMain == INFINITY || lseMain == -INFINITY;
+  float m = none ? -INFINITY : lseMain * 1.4426950408889634f, l = none ? 0.f : 1.f;
+  load16(out, acc); // (selected away where there is no main part: no branch before the shuffles)
+#pragma unroll
+  for (int i = 0; i < 16; ++i) acc[i] = none ? 0.f : acc[i];
+  const int* table = p.blockTable + static_cast<int64_t>(batch) * p.maxBlocksPerSeq;
+  __shared__ float red[4][32];
+  for (int e = shared; e < seen; ++e) {
+    const int page = e / p.pageBlockSize, slot = e - page * p.pageBlockSize;
+    const unsigned char* blk = p.kCache + static_cast<int64_t>(table[page]) * p.blockStride;
+    const unsigned char* tok = blk + static_cast<int64_t>(slot) * (K == Kind::V32 ? 656 : 576);
+    // Every lane dequantizes 16 bytes at 16 lane (MODEL1 lanes 28-31: RoPE bytes, discarded) and, MODEL1, loads 16 RoPE
+    // dims (lanes 0-27: the first 16, discarded): no branch, so the warp stays converged for the score's shuffles.
+    float sc;
+    if constexpr (K == Kind::V32) sc = reinterpret_cast<const float*>(tok + 512)[lane / 8];
+    else sc = ue8m0(blk[static_cast<int64_t>(p.pageBlockSize) * 576 + slot * 8 + lane / 4]);
+    const uint4 w = reinterpret_cast<const uint4*>(tok)[lane];
+    const float4 a = dequant4f(w.x, sc), b = dequant4f(w.y, sc), c = dequant4f(w.z, sc), d = dequant4f(w.w, sc);
+    float v[16] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w, c.x, c.y, c.z, c.w, d.x, d.y, d.z, d.w}, dot = 0.f;
+    if constexpr (K == Kind::Model1) {
+      float r[16];
+      load16(tok + 448 + max(lane - 28, 0) * 32, r);
+#pragma unroll
+      for (int i = 0; i < 16; ++i) v[i] = lane >= 28 ? r[i] : v[i];
+    }
+#pragma unroll
+    for (int i = 0; i < 16; ++i) dot = fmaf(q[i], v[i], dot);
+    if constexpr (K == Kind::V32) {
+      const float2 r = toFloat2(reinterpret_cast<const __nv_bfloat162*>(tok + 528)[lane]);
+      dot = fmaf(qr0, r.x, fmaf(qr1, r.y, dot));
+    }
+    // the warp's sum through shared memory, each lane adding the 32 partials in the same order (shuffles in this loop
+    // made ptxas call its divergent-warp shuffle routine on sm_86 / sm_89, which spills)
+    red[threadIdx.x / 32][lane] = dot;
+    __syncwarp();
+    float sum = 0.f;
+#pragma unroll
+    for (int i = 0; i < 32; ++i) sum += red[threadIdx.x / 32][i];
+    __syncwarp();
+    const float s = sum * p.scaleLog2;
+    const float mNew = fmaxf(m, s); // (a NaN score: exp2f(s - mNew) below is NaN, and so is everything after)
+    const float keep = exp2f(m - mNew), wt = exp2f(s - mNew);
+#pragma unroll
+    for (int i = 0; i < 16; ++i) acc[i] = fmaf(acc[i], keep, wt * v[i]);
+    l = fmaf(l, keep, wt);
+    m = mNew;
+  }
+  const float inv = 1.f / l;
+  uint32_t o[8];
+#pragma unroll
+  for (int i = 0; i < 8; ++i) o[i] = packBf16(acc[2 * i] * inv, acc[2 * i + 1] * inv);
+  reinterpret_cast<uint4*>(out)[0] = make_uint4(o[0], o[1], o[2], o[3]);
+  reinterpret_cast<uint4*>(out)[1] = make_uint4(o[4], o[5], o[6], o[7]);
+  if (lane == 0) *lseOut = (m + log2f(l)) * 0.69314718055994531f;
+}
+
+} // namespace smma
+} // namespace mla
+
+// Launch (denseTailLaunch): grid ceil(b * sQ * hQ / 4), 128 threads, no dynamic shared memory; after the folded step's
+// sparse_sm90.cu launch and its merge.
+extern "C" __global__ void __launch_bounds__(128) mla_dense_fp8_tail_v32(const SparseMmaParams p) { mla::smma::denseTail<mla::smma::Kind::V32>(p); }
+extern "C" __global__ void __launch_bounds__(128) mla_dense_fp8_tail_model1(const SparseMmaParams p) { mla::smma::denseTail<mla::smma::Kind::Model1>(p); }
 
 // Launch: grid (b, sQ, ceil(hQ / 4)), 128 threads, no dynamic shared memory.
 extern "C" __global__ void __launch_bounds__(128) mla_sparse_mma_combine_bf16(const SparseMmaParams p) { mla::smma::combine<__nv_bfloat16>(p); }
