@@ -6,7 +6,7 @@ import { f32ToBf16 } from '../core/dtype.js';
 import { type Fp8Format, fp8BlockStride, fp8Layouts, fp8TokenAddress } from '../core/fp8.js';
 import type { Backend } from '../core/problem.js';
 import { type SparsePrecision, fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } from '../core/sparse.js';
-import { flashMlaSparseWithKvcache } from '../core/sparse-api.js';
+import { flashMlaSparseWithKvcache, sparseKernelFor } from '../core/sparse-api.js';
 import { type Tensor, fromArray } from '../core/tensor.js';
 import { UsageError, choiceArg, intArg, parse, stringArg } from './args.js';
 import { type BackendChoice, backendChoices, openBackend } from './backend.js';
@@ -76,6 +76,8 @@ Options:
                    default on the CPU), or cpu (V3.2 b = 4 at h_q 16 and 128, MODEL1 b = 4 at h_q 64, s_q 1, top-k
                    2048 / 512; dense rows b = 4, s_k = 4096)
   --batches L      only the grid's rows whose b is in the comma-separated list L (e.g. 2,74)
+  --heads L        each of those rows at each h_q of the comma-separated list L instead of its own (no FlashMLA ratio
+                   where FlashMLA has no such row)
   --flashmla FILE  FlashMLA's results (anchors/flashmla-sparse/results-*.json): adds flashmla_us and
                    ratio_vs_flashmla (FlashMLA us / ours) to rows with the same format, b, h_q, s_q and top-k
   --rep-ms N       triton do_bench's loop (25 ms of calls, then flushed repetitions for about N ms, the median);
@@ -196,6 +198,7 @@ export async function runShape(backend: Backend, s: SparseShape, timing: SparseT
   const out = backend.empty('bf16', [s.b, s.sQ, s.hQ, 512]), lse = backend.empty('f32', [s.b, s.hQ, s.sQ]);
   owned.push(out, lse);
   const opts = { attnSink: sink, extraKCache: extra?.k, extraIndices: extra?.indices, extraTopkLength: extra?.len, backend, out, lse, precision };
+  const kernel = sparseKernelFor(q, k, indices, 512, meta, opts);
   const us = await medianMs(backend, () => flashMlaSparseWithKvcache(q, k, indices, 512, meta, opts).then(() => undefined), timing) * 1e3;
   for (const t of owned) backend.free(t);
   const extraAttended = extra ? (extra.len ? [...extra.len.host() as Int32Array].reduce((a, x) => a + x, 0) * s.sQ : s.b * s.sQ * s.extraTopk!) : 0;
@@ -203,7 +206,7 @@ export async function runShape(backend: Backend, s: SparseShape, timing: SparseT
   const flop = 2 * s.hQ * attended * (L.dQk + 512);
   const bytes = s.b * s.sQ * (s.topk + (s.extraTopk ?? 0)) * L.bytesPerToken + s.b * s.sQ * s.hQ * (L.dQk + 512) * 2;
   return {
-    ...s, kind: 'sparse_fp8', precision, d_qk: L.dQk, topk_total: s.topk + (s.extraTopk ?? 0), us, flop, bytes, TFLOPS: flop / us / 1e6, GBps: bytes / us / 1e3,
+    ...s, kind: 'sparse_fp8', ...(kernel ? { kernel } : {}), precision, d_qk: L.dQk, topk_total: s.topk + (s.extraTopk ?? 0), us, flop, bytes, TFLOPS: flop / us / 1e6, GBps: bytes / us / 1e3,
   };
 }
 
@@ -282,7 +285,7 @@ export async function benchSparse(argv: string[]): Promise<void> {
     backend: { type: 'string' }, grid: { type: 'string' }, flashmla: { type: 'string' }, out: { type: 'string' },
     reps: { type: 'string' }, warmup: { type: 'string' }, workers: { type: 'string' }, quiet: { type: 'boolean', short: 'q' },
     precision: { type: 'string' }, 'flush-mb': { type: 'string' }, 'rep-ms': { type: 'string' }, 'dense-heads': { type: 'string' },
-    'dense-only': { type: 'boolean' }, 'dense-device-lens': { type: 'boolean' }, batches: { type: 'string' }, 'chain-calls': { type: 'string' },
+    'dense-only': { type: 'boolean' }, 'dense-device-lens': { type: 'boolean' }, batches: { type: 'string' }, heads: { type: 'string' }, 'chain-calls': { type: 'string' },
     'cpu-kernel': { type: 'string' }, 'cpu-isa': { type: 'string' },
   });
   if (help) { console.log(sparseBenchHelp); return; }
@@ -308,7 +311,9 @@ export async function benchSparse(argv: string[]): Promise<void> {
     const gridShapes = grid === 'small' ? flashmlaSparseShapes.map((s) => ({ ...s, b: 1 })) : grid === 'all' ? [...flashmlaSparseShapes, ...flashmlaSparseMoreShapes]
       : grid === 'cpu' ? cpuSparseShapes : flashmlaSparseShapes;
     const batches = stringArg(v.batches)?.split(',').map((x) => intArg('batches', x.trim(), 1, 1, 1 << 20));
-    const shapes = batches ? gridShapes.filter((s) => batches.includes(s.b)) : gridShapes;
+    const heads = stringArg(v.heads)?.split(',').map((x) => intArg('heads', x.trim(), 64, 1, 4096));
+    const picked = batches ? gridShapes.filter((s) => batches.includes(s.b)) : gridShapes;
+    const shapes = heads ? picked.flatMap((s) => heads.map((hQ) => ({ ...s, hQ }))) : picked;
     if (!shapes.length && !v['dense-only']) throw new UsageError(`--batches ${v.batches}: no row of grid ${grid} has one of these batch sizes`);
     const reps = intArg('reps', v.reps, onCpu ? 1 : 50, 1, 100000), warmup = intArg('warmup', v.warmup, onCpu ? 0 : 10, 0, 100000);
     // --flush-mb without --reps: do_bench's loop, as bench_sparse.py's us_do_bench (src/cli/do-bench.ts)

@@ -183,6 +183,8 @@ export interface Backend {
   decodeDenseFp8?(launch: DenseFp8Call): boolean | Promise<boolean>;
   /** Optional: the kernel decodeDenseFp8 would run for a launch (benchmarks record it), undefined where it would answer false. */
   denseFp8Kernel?(launch: DenseFp8Call): string | undefined;
+  /** Optional: the kernel decodeSparse would run for a launch (benchmarks record it). */
+  sparseKernel?(launch: SparseCall): string;
   /** Wait until all queued work is done. */
   synchronize(): Promise<void>;
   /**

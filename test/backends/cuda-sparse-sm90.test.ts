@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { sparseMmaKernelName, chooseSparseMma } from '../../src/backends/cuda/kernels/sparse-mma-launch.js';
 import {
   sparseSm90Entry, sparseSm90KernelName, sparseSm90Launch, sparseSm90Model1KernelName, sparseSm90Model1Smem, sparseSm90PairSuffix, sparseSm90SinglePSuffix,
-  sparseSm90Smem, useSparseSm90,
+  sparsePartialFromEnv, sparseSm90Smem, useSparseSm90,
 } from '../../src/backends/cuda/kernels/sparse-sm90-launch.js';
 import { SparseMmaRunner, type SparseMmaHost } from '../../src/backends/cuda/sparse.js';
 import type { SparseCall } from '../../src/core/sparse.js';
@@ -30,6 +30,31 @@ test('sparse_sm90: the rule is V3.2 or MODEL1, bf16 queries, hQ a multiple of 64
   assert.ok(!useSparseSm90({ ...v32, dQk: 512, hQ: 128 }, true, sm90), 'V3.2 has 576 query dims');
   assert.ok(!useSparseSm90({ kind: 'bf16', dtype: 'bf16', dQk: 576, hQ: 128 }, true, sm90), '16-bit caches stay on sparse_mma.cu');
   assert.ok(!useSparseSm90({ kind: 'bf16', dtype: 'bf16', dQk: 512, hQ: 128 }, true, sm90), '16-bit caches stay on sparse_mma.cu');
+});
+
+test('sparse_sm90: other head counts by SparsePartial (the backend: below 64 heads unless FLASHMLA_CUDA_SPARSE_SM90_PARTIAL says)', () => {
+  for (const f of [v32, m1]) {
+    for (const hQ of [1, 3, 16, 17, 32, 63]) {
+      assert.ok(useSparseSm90({ ...f, hQ }, true, sm90, 'below64'), `below64: ${f.kind} hQ ${hQ}`);
+      assert.ok(useSparseSm90({ ...f, hQ }, true, sm90, 'all'), `all: ${f.kind} hQ ${hQ}`);
+      assert.ok(!useSparseSm90({ ...f, hQ }, true, sm90, 'off'), `off: ${f.kind} hQ ${hQ}`);
+      assert.ok(!useSparseSm90({ ...f, hQ, dtype: 'f16' }, true, sm90, 'all'), `f16 queries: ${f.kind} hQ ${hQ}`);
+      assert.ok(!useSparseSm90({ ...f, hQ }, false, sm90, 'all'), `no Hopper build: ${f.kind} hQ ${hQ}`);
+    }
+    for (const hQ of [65, 96, 127, 200]) {
+      assert.ok(!useSparseSm90({ ...f, hQ }, true, sm90, 'below64'), `below64: ${f.kind} hQ ${hQ} (not measured: stays on sparse_mma.cu)`);
+      assert.ok(useSparseSm90({ ...f, hQ }, true, sm90, 'all'), `all: ${f.kind} hQ ${hQ}`);
+    }
+    for (const mode of ['off', 'below64', 'all'] as const) assert.ok(useSparseSm90({ ...f, hQ: 128 }, true, sm90, mode), `${mode}: hQ 128`);
+    assert.ok(!useSparseSm90({ ...f, hQ: 0 }, true, sm90, 'all'), 'hQ 0');
+  }
+  assert.equal(sparsePartialFromEnv(undefined), 'below64');
+  assert.equal(sparsePartialFromEnv('0'), 'off');
+  assert.equal(sparsePartialFromEnv('1'), 'all');
+  // the launch: grid z covers the part-empty tile
+  assert.deepEqual(sparseSm90Launch(5, 2, 16).grid, [5, 2, 1]);
+  assert.deepEqual(sparseSm90Launch(5, 2, 96).grid, [5, 2, 2]);
+  assert.equal(sparseSm90Entry('v32', 32, 'fast').name, sparseSm90Entry('v32', 64, 'fast').name, 'the single entry below 64 heads');
 });
 
 test('sparse_sm90: grid, block and the shared memory the .cu asserts', () => {

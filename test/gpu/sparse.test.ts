@@ -19,7 +19,7 @@ import { visibleKeys } from '../../src/core/problem.js';
 import { referenceDecode } from '../../src/core/reference.js';
 import { referenceSparseDecode } from '../../src/core/reference-sparse.js';
 import { fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } from '../../src/core/sparse.js';
-import { flashMlaSparseWithKvcache } from '../../src/core/sparse-api.js';
+import { flashMlaSparseWithKvcache, sparseKernelFor } from '../../src/core/sparse-api.js';
 import { fromArray } from '../../src/core/tensor.js';
 import { compareOutputs, tolerances } from '../support/compare.js';
 import { goldenSparseReferenceInputs, goldenSparseSkip, loadSparseGolden, sparseGoldenNames } from '../support/golden-sparse.js';
@@ -135,6 +135,28 @@ for (const [kind, seed0] of [['v32', 60000], ['model1', 70000]] as const) {
 // each row with bulk copies, whose global address must be a multiple of 16 bytes) it must match the reference and leave
 // the buffer's other elements alone; at 1 element (2 bytes) the launch refuses it with a typed error, so the kernels'
 // per-thread store path for an unaligned `out` is never reached through the library.
+describe('cuda sparse: fewer than 64 heads on sparse_sm90.cu (a part-empty head tile)', () => {
+  test('hQ 1 / 16 / 32 / 63 run the Hopper kernel on an sm_90 device (unless FLASHMLA_CUDA_SPARSE_SM90_PARTIAL=0), hQ 96 sparse_mma.cu', (t) => {
+    const cc = String((cuda.info.details as { cc?: unknown } | undefined)?.cc ?? '');
+    if (!cc.startsWith('9.')) return t.skip(`not an sm_90 GPU (compute capability ${cc || 'unknown'})`);
+    const off = process.env.FLASHMLA_CUDA_SPARSE_SM90_PARTIAL === '0', all = process.env.FLASHMLA_CUDA_SPARSE_SM90_PARTIAL === '1';
+    const k = uploadFp8Cache(cuda, fp8CacheTensor('v32', 1, 64, new Uint8Array(64 * 656)));
+    const indices = fromArray('i32', [1, 1, 64], Int32Array.from({ length: 64 }, (_, i) => i));
+    try {
+      for (const hQ of [1, 16, 32, 63, 96]) {
+        const q = cuda.upload(fromArray('bf16', [1, 1, hQ, 576], new Uint16Array(hQ * 576)));
+        const meta = getSparseMlaMetadata({ b: 1, sQ: 1, hQ, topk: 64, extraTopk: 0, backend: cuda });
+        const name = sparseKernelFor(q, k, indices, 512, meta, { backend: cuda });
+        cuda.free(q);
+        const sm90 = hQ < 64 ? !off : all;
+        assert.equal(name?.startsWith('mla_sparse_sm90_v32'), sm90, `hQ ${hQ}: ${name}`);
+      }
+    } finally {
+      cuda.free(k);
+    }
+  });
+});
+
 describe('cuda sparse: out as a view at an element offset (hQ 64 / 128)', () => {
   test('offsets 8 and 24 match the reference; offset 1 is refused', async () => {
     for (let seed = 88000; seed < 88008; seed++) {

@@ -22,7 +22,7 @@ import { combineQ32Default, combineQuarterDefault, sm90CacheMap, sm90WideMaxKeys
 import type { MlaDeviceOps } from '../../core/mla/device.js';
 import { type CudaLayerSplitKRule, createCudaLayerOps, cudaLayerSplitKFromEnv, resolveCudaLayerSplitK } from './layer.js';
 import { SparseMmaRunner } from './sparse.js';
-import type { DenseFold } from './kernels/sparse-sm90-launch.js';
+import { type DenseFold, sparsePartialFromEnv } from './kernels/sparse-sm90-launch.js';
 import type { DenseFp8Call } from '../../core/dense-fp8.js';
 import { type CudaGraph, captureGraph } from './graphs.js';
 import { KernelCache, QMapSlot, mergeFor } from './shape-kernels.js';
@@ -307,6 +307,11 @@ class CudaBackendImpl implements CudaBackend {
     return this.opts.kernel !== 'naive' && this.sparseMma.dense(l);
   }
 
+  sparseKernel(l: SparseCall): string {
+    this.alive();
+    return (this.opts.kernel === 'naive' ? undefined : this.sparseMma.kernelForSparse(l)) ?? sparseKernelName(l.problem);
+  }
+
   denseFp8Kernel(l: DenseFp8Call): string | undefined {
     this.alive();
     return this.opts.kernel === 'naive' ? undefined : this.sparseMma.kernelForDense(l);
@@ -315,7 +320,7 @@ class CudaBackendImpl implements CudaBackend {
   private get sparseMma(): SparseMmaRunner {
     return (this.sparseMmaRunner ??= new SparseMmaRunner({
       drv: this.drv, stream: this.stream, maxSmem: this.maxSmem, load: (f) => this.loadKernels(f), hopper: this.sparseSm90,
-      denseFp8Sm90: this.denseFp8Sm90, denseOnSparse: this.denseFp8OnSparse, denseFold: this.denseFp8Fold, denseFp8Sm90Threads16: this.denseFp8Sm90Threads16, denseFp8Sm90W3Tiles: this.denseFp8Sm90W3Tiles,
+      denseFp8Sm90: this.denseFp8Sm90, denseOnSparse: this.denseFp8OnSparse, denseFold: this.denseFp8Fold, sm90Partial: sparsePartialFromEnv(process.env.FLASHMLA_CUDA_SPARSE_SM90_PARTIAL), denseFp8Sm90Threads16: this.denseFp8Sm90Threads16, denseFp8Sm90W3Tiles: this.denseFp8Sm90W3Tiles,
       fn: (m, name, smem) => this.kernels.fn(m, name, smem), ptrOf: (t) => this.ptrOf(t),
       combineTrip: ({ trip: true, old: false } as Record<string, boolean>)[process.env.FLASHMLA_CUDA_SPARSE_COMBINE ?? ''],
       launchMerge: (l, argv) => this.launcher.launch(l, this.stream, argv, pdlFor(this.launcher.pdl.scope, 'merge', true, this.capturing)),

@@ -15,7 +15,7 @@ import {
   type SparseMmaGrid, type SparseMmaVariant, chooseSparseMma, sparseMmaAccumElems, sparseMmaCombineLaunch, sparseMmaKernelName, sparseMmaLaunch,
 } from './kernels/sparse-mma-launch.js';
 import {
-  type DenseFold, denseFoldOnSparseSm90, denseListsKernelName, denseListsLaunch, denseOnSparseSm90, denseTailKernelName, denseTailLaunch, sparseSm90Entry,
+  type DenseFold, type SparsePartial, denseFoldOnSparseSm90, denseListsKernelName, denseListsLaunch, denseOnSparseSm90, denseTailKernelName, denseTailLaunch, sparseSm90Entry,
   sparseSm90Fatbin, sparseSm90Launch, useSparseSm90,
 } from './kernels/sparse-sm90-launch.js';
 import { planSparseSchedule } from '../../core/sparse-scheduler.js';
@@ -66,6 +66,9 @@ export interface SparseMmaHost {
   /** With denseOnSparse: which dense FP8 steps run folded on sparse_sm90.cu (denseFoldOnSparseSm90; absent: none;
       the backend passes FLASHMLA_CUDA_DENSE_FP8_FOLD's choice, 'pair' unless set). */
   readonly denseFold?: DenseFold;
+  /** Which sparse steps whose hQ is no multiple of 64 run sparse_sm90.cu (SparsePartial; absent: none; the backend
+      passes 'below64' unless FLASHMLA_CUDA_SPARSE_SM90_PARTIAL says otherwise). */
+  readonly sm90Partial?: SparsePartial;
   /** dense_fp8_sm90.cu's L2 prefetch distance in pages (tuning runs; absent: denseFp8Sm90Prefetch, 0: the kernel's own, -1: none). */
   readonly denseFp8Prefetch?: number;
   /** The split merge by sparse_mma.cu's combineTrip (its pieces' loads together; the same bits) instead of combine
@@ -135,7 +138,7 @@ export class SparseMmaRunner {
 
   private sm90Takes(l: SparseCall): boolean {
     const p = l.problem;
-    return useSparseSm90({ kind: p.cache.kind, dtype: p.dtype, dQk: p.dQk, hQ: p.hQ }, this.h.hopper ?? false, this.h.maxSmem);
+    return useSparseSm90({ kind: p.cache.kind, dtype: p.dtype, dQk: p.dQk, hQ: p.hQ }, this.h.hopper ?? false, this.h.maxSmem, this.h.sm90Partial ?? 'off');
   }
 
   /** Queue a sparse decode on sparse_sm90.cu or sparse_mma.cu; false (nothing queued) where neither applies. */

@@ -44,11 +44,24 @@ export interface SparseSm90Shape {
 /**
  * The rule: an sm_90 device with the kernel built (`hopper`), a V3.2 FP8 cache with 576-dim bf16 queries or a MODEL1
  * FP8 cache with 512-dim bf16 queries, and hQ a multiple of 64 (the kernel's head tile); everything else stays on
- * sparse_mma.cu / sparse.cu.
+ * sparse_mma.cu / sparse.cu; with `partial` (SparsePartial) other head counts too.
  */
-export function useSparseSm90(s: SparseSm90Shape, hopper: boolean, maxSmem: number): boolean {
+export function useSparseSm90(s: SparseSm90Shape, hopper: boolean, maxSmem: number, partial: SparsePartial = 'off'): boolean {
   const format = (s.kind === 'v32' && s.dQk === 576) || (s.kind === 'model1' && s.dQk === 512);
-  return hopper && format && s.dtype === 'bf16' && s.hQ % sparseSm90Rows === 0 && sparseSm90Entry(s.kind).smem <= maxSmem;
+  const heads = s.hQ % sparseSm90Rows === 0 || partial === 'all' || (partial === 'below64' && s.hQ < sparseSm90Rows);
+  return hopper && format && s.dtype === 'bf16' && s.hQ >= 1 && heads && sparseSm90Entry(s.kind).smem <= maxSmem;
+}
+
+/**
+ * Which sparse steps whose hQ is no multiple of 64 run sparse_sm90.cu, the last head tile part empty (the kernel
+ * zero-fills the rows past hQ and stores none of them): none ('off'), those below 64 heads ('below64', the backend's
+ * default: DeepSeek-V3.2 on 4- or 8-way tensor parallelism has 32 or 16), or any ('all', a measurement mode).
+ * FLASHMLA_CUDA_SPARSE_SM90_PARTIAL=0 / 1 picks 'off' / 'all'. H200, session 50: FlashMLA's 12 shapes at b = 128 with
+ * 16 or 32 heads in 0.51-0.67x the time of sparse_mma.cu (mma.sync), which ran them before.
+ */
+export type SparsePartial = 'off' | 'below64' | 'all';
+export function sparsePartialFromEnv(v: string | undefined): SparsePartial {
+  return v === '0' ? 'off' : v === '1' ? 'all' : 'below64';
 }
 
 /** Grid (numSmParts, sQ, hQ / 64), 384 threads (two consumer warpgroups and a producer warpgroup); the shared memory of
