@@ -204,13 +204,14 @@ describe('cuda: dense FP8 decode of 64 heads and more (sparse_sm90.cu on Hopper)
     const cc = String((cuda.info.details as { cc?: unknown } | undefined)?.cc ?? '');
     if (!cc.startsWith('9.')) return t.skip(`not an sm_90 GPU (compute capability ${cc || 'unknown'})`);
     const dev = { device: 'cuda' } as never;
+    const call = (format: 'v32' | 'model1', hQ: number, sQ: number) => ({
+      format, dtype: 'bf16', b: 2, sQ, hQ, dQk: format === 'v32' ? 576 : 512, pageBlockSize: 64, maxBlocksPerSeq: 4,
+      blockStride: fp8BlockStride(format, 64), numSmParts: 33, causal: true, softmaxScale: 0.04, q: dev, kCache: dev, out: dev, lse: dev,
+      blockTable: fromArray('i32', [2, 4], new Int32Array(8)), cacheSeqlens: fromArray('i32', [2], Int32Array.of(200, 100)),
+      tileSchedulerMetadata: fromArray('i32', [33, 8], new Int32Array(264)), numSplits: fromArray('i32', [3], Int32Array.of(0, 1, 2)),
+    } as const);
     for (const [format, hQ, sQ] of [['v32', 128, 1], ['v32', 64, 2], ['model1', 64, 1], ['model1', 128, 2]] as const) {
-      const l = {
-        format, dtype: 'bf16', b: 2, sQ, hQ, dQk: format === 'v32' ? 576 : 512, pageBlockSize: 64, maxBlocksPerSeq: 4,
-        blockStride: fp8BlockStride(format, 64), numSmParts: 33, causal: true, softmaxScale: 0.04, q: dev, kCache: dev, out: dev, lse: dev,
-        blockTable: fromArray('i32', [2, 4], new Int32Array(8)), cacheSeqlens: fromArray('i32', [2], Int32Array.of(200, 100)),
-        tileSchedulerMetadata: fromArray('i32', [33, 8], new Int32Array(264)), numSplits: fromArray('i32', [3], Int32Array.of(0, 1, 2)),
-      } as const;
+      const l = call(format, hQ, sQ);
       // hQ 64 with sQ 2 folds onto the pair entry by default ('pair'; FLASHMLA_CUDA_DENSE_FP8_FOLD=0 / rows keep it unfolded)
       const fold = format === 'v32' && hQ === 64 && sQ === 2 && !['0', 'rows'].includes(process.env.FLASHMLA_CUDA_DENSE_FP8_FOLD ?? '');
       const want = fold ? `${sparseSm90Entry(format, sQ * hQ, 'exact').name}+${denseTailKernelName(format)}` : sparseSm90Entry(format, hQ, 'exact').name;
@@ -220,13 +221,7 @@ describe('cuda: dense FP8 decode of 64 heads and more (sparse_sm90.cu on Hopper)
     // folded (FLASHMLA_CUDA_DENSE_FP8_FOLD unset): sQ queries of hQ heads whose rows make whole 64-head tiles
     if (process.env.FLASHMLA_CUDA_DENSE_FP8_FOLD === '0') return;
     for (const [format, hQ, sQ] of [['v32', 32, 2], ['model1', 16, 4], ['v32', 32, 4]] as const) {
-      const l = {
-        format, dtype: 'bf16', b: 2, sQ, hQ, dQk: format === 'v32' ? 576 : 512, pageBlockSize: 64, maxBlocksPerSeq: 4,
-        blockStride: fp8BlockStride(format, 64), numSmParts: 33, causal: true, softmaxScale: 0.04, q: dev, kCache: dev, out: dev, lse: dev,
-        blockTable: fromArray('i32', [2, 4], new Int32Array(8)), cacheSeqlens: fromArray('i32', [2], Int32Array.of(200, 100)),
-        tileSchedulerMetadata: fromArray('i32', [33, 8], new Int32Array(264)), numSplits: fromArray('i32', [3], Int32Array.of(0, 1, 2)),
-      } as const;
-      assert.equal(cuda.denseFp8Kernel!(l), `${sparseSm90Entry(format, sQ * hQ, 'exact').name}+${denseTailKernelName(format)}`, `${format} hQ ${hQ} sQ ${sQ}`);
+      assert.equal(cuda.denseFp8Kernel!(call(format, hQ, sQ)), `${sparseSm90Entry(format, sQ * hQ, 'exact').name}+${denseTailKernelName(format)}`, `${format} hQ ${hQ} sQ ${sQ}`);
     }
   });
   test('mla_dense_fp8_lists: the device plan is the host scheduler\'s, row by row, and the lists are the keys each row sees', async () => {

@@ -13,7 +13,7 @@ import {
 } from '../../src/core/fp8.js';
 import { type ReferenceSparseInputs, referenceSparseDecode } from '../../src/core/reference-sparse.js';
 import { fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } from '../../src/core/sparse.js';
-import { flashMlaSparseWithKvcache } from '../../src/core/sparse-api.js';
+import { flashMlaSparseWithKvcache, sparseKernelFor } from '../../src/core/sparse-api.js';
 import { Tensor, fromArray } from '../../src/core/tensor.js';
 import { compareOutputs, tolerances } from '../support/compare.js';
 import { type SparseGolden, goldenSparseReferenceInputs, goldenSparseSkip, loadSparseGolden, sparseGoldenNames } from '../support/golden-sparse.js';
@@ -320,6 +320,27 @@ describe('random sparse cases vs the float64 reference (NaN-poisoned unreference
 });
 
 // ---------------------------------------------------------------- validation
+
+describe('sparseKernelFor: the kernel a sparse call would run, validated as the call, nothing run', () => {
+  test('undefined where the backend does not say; the backend\'s name with the launch it would get; bad input refused', () => {
+    const q = fromArray('bf16', [1, 1, 16, 576], new Uint16Array(16 * 576));
+    const k = fp8CacheTensor('v32', 1, 64, new Uint8Array(64 * 656));
+    const indices = fromArray('i32', [1, 1, 64], Int32Array.from({ length: 64 }, (_, i) => i));
+    const meta = getSparseMlaMetadata({ b: 1, sQ: 1, hQ: 16, topk: 64, extraTopk: 0, numSms: 8 });
+    assert.equal(sparseKernelFor(q, k, indices, 512, meta, { backend: cpu }), undefined, 'the CPU backend names no sparse kernel');
+    let seen: { hQ: number; topk: number } | undefined;
+    let freed = 0;
+    const named = Object.assign(Object.create(cpu) as Backend, {
+      sparseKernel: (l: { problem: { hQ: number; topk: number } }) => { seen = { hQ: l.problem.hQ, topk: l.problem.topk }; return 'kernel-x'; },
+      free: () => { freed++; },
+    });
+    assert.equal(sparseKernelFor(q, k, indices, 512, meta, { backend: named }), 'kernel-x');
+    assert.deepEqual(seen, { hQ: 16, topk: 64 });
+    assert.equal(freed, 2, 'the out and lse it made for the launch are freed');
+    const bad = fromArray('i32', [1, 1, 64], Int32Array.from({ length: 64 }, () => 64));
+    assert.throws(() => sparseKernelFor(q, k, bad, 512, meta, { backend: named }), FlashMlaError, 'an index past the cache is refused as the call refuses it');
+  });
+});
 
 describe('sparse validation: typed errors before any work', () => {
   const b = 2, sQ = 1, hQ = 4, B = 4, nb = 3, topk = 8;

@@ -11,10 +11,7 @@
 # sparse kernel at 64 heads took 0.45x the mma.sync kernel's time in session 38), 0.35-0.50 at 32x4 (128 rows); FP8 /
 # bf16 speed 0.55-0.75 folded (session 38's 64-head row: 0.65) against 0.25-0.35 on mma.sync.
 #   (device) ln -sfn .ghc .gpu-host && BUDGET=420 OUT=$OUT bash bench/cuda/hopper/s50_call2.sh > $OUT/log.txt 2>&1
-set -uo pipefail
-source bench/cuda/hopper/s29_common.sh && s29_setup "${PACK:-.devstage/s50b.tar.xz}" # (CLI, T0, ts, lim: s29_common.sh)
-export FLASHMLA_GOLDEN=$PWD/test/fixtures/golden FLASHMLA_GOLDEN_SPARSE=$PWD/test/fixtures/golden-sparse
-W=/tmp/s50b; rm -rf $W; mkdir -p $W
+source bench/cuda/hopper/s50_common.sh && s50_setup b # (W, CLI, ts, lim)
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 FLASHMLA_GPU_DENSE_FOLD_CASES=${FOLD:-100} FLASHMLA_GPU_DENSE64_CASES=30 timeout -k 5 $(lim 170) node --test \
   --test-name-pattern "folded|sm_90 builds run them|mla_dense_fp8_lists|seed 97000" build/test/gpu/sparse.test.js > $W/fold.tap 2>&1

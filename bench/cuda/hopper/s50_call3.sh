@@ -6,10 +6,7 @@
 #   (dev machine) node scripts/build-kernels.mjs --out dist-mA/cuda (and mB) with the mutation applied, then
 #                 s29_pack .devstage/s50c.tar.xz mA mB
 #   (device) ln -sfn .ghc .gpu-host && BUDGET=200 OUT=$OUT bash bench/cuda/hopper/s50_call3.sh > $OUT/log.txt 2>&1
-set -uo pipefail
-source bench/cuda/hopper/s29_common.sh && s29_setup "${PACK:-.devstage/s50c.tar.xz}"
-export FLASHMLA_GOLDEN=$PWD/test/fixtures/golden FLASHMLA_GOLDEN_SPARSE=$PWD/test/fixtures/golden-sparse
-W=/tmp/s50c; rm -rf $W; mkdir -p $W
+source bench/cuda/hopper/s50_common.sh && s50_setup c # (W, CLI, ts, lim)
 for m in mA mB; do
   FLASHMLA_CUDA_KERNELS=dist-$m/cuda FLASHMLA_GPU_DENSE_FOLD_CASES=30 timeout -k 5 $(lim 80) node --test \
     --test-name-pattern "folded" build/test/gpu/sparse.test.js > $W/$m.tap 2>&1

@@ -7,13 +7,8 @@
 # 0.92-1.02 at 128x2 (pair entry either way, 2 z tiles vs 2 queries), 0.85-0.98 at 64x3. Rule: 'all' becomes the
 # default for a shape class only where it is <= 0.97 on every row of that class.
 #   (device) ln -sfn .ghc .gpu-host && BUDGET=240 OUT=$OUT bash bench/cuda/hopper/s50_call4.sh > $OUT/log.txt 2>&1
-set -uo pipefail
-source bench/cuda/hopper/s29_common.sh && s29_setup "${PACK:-.devstage/s50d.tar.xz}"
-export FLASHMLA_GOLDEN=$PWD/test/fixtures/golden FLASHMLA_GOLDEN_SPARSE=$PWD/test/fixtures/golden-sparse
-W=/tmp/s50d; rm -rf $W; mkdir -p $W
-FLASHMLA_CUDA_DENSE_FP8_FOLD=all FLASHMLA_GPU_DENSE64_CASES=30 timeout -k 5 $(lim 90) node --test \
-  --test-name-pattern "seed 97000|seed 98000" build/test/gpu/sparse.test.js > $W/all.tap 2>&1
-echo "wide cases with FOLD=all rc $?"; grep -E "^# (pass|fail)|seed [0-9]+ \{" $W/all.tap | cut -c1-200 | head -6
+source bench/cuda/hopper/s50_common.sh && s50_setup d # (W, CLI, ts, lim)
+FLASHMLA_CUDA_DENSE_FP8_FOLD=all FLASHMLA_GPU_DENSE64_CASES=30 s50_sparse_suite all 90 "seed 97000|seed 98000" # (wide cases, FOLD=all)
 ts "tests"
 bench() { # bench TAG FOLD HEADS
   FLASHMLA_CUDA_DENSE_FP8_FOLD=$2 timeout -k 5 $(lim 80) "${CLI[@]}" bench --mode sparse --backend cuda --dense-only --dense-heads $3 \

@@ -6,13 +6,8 @@
 # Prediction and rule (written before the run): pair / rows time 0.86-0.93 at 64x2, 0.85-0.95 at 64x4 and 192x2; 'pair'
 # stays the default if every row is <= 0.97 in both rounds, else the default goes back to 'rows'.
 #   (device) ln -sfn .ghc .gpu-host && BUDGET=240 OUT=$OUT bash bench/cuda/hopper/s50_call5.sh > $OUT/log.txt 2>&1
-set -uo pipefail
-source bench/cuda/hopper/s29_common.sh && s29_setup "${PACK:-.devstage/s50e.tar.xz}"
-export FLASHMLA_GOLDEN=$PWD/test/fixtures/golden FLASHMLA_GOLDEN_SPARSE=$PWD/test/fixtures/golden-sparse
-W=/tmp/s50e; rm -rf $W; mkdir -p $W
-FLASHMLA_GPU_DENSE64_CASES=30 FLASHMLA_GPU_DENSE_FOLD_CASES=30 timeout -k 5 $(lim 100) node --test \
-  --test-name-pattern "seed 97000|seed 98000|folded|sm_90 builds run them" build/test/gpu/sparse.test.js > $W/pair.tap 2>&1
-echo "tests rc $?"; grep -E "^# (pass|fail)|seed [0-9]+ \{" $W/pair.tap | cut -c1-200 | head -6
+source bench/cuda/hopper/s50_common.sh && s50_setup e # (W, CLI, ts, lim)
+FLASHMLA_GPU_DENSE64_CASES=30 FLASHMLA_GPU_DENSE_FOLD_CASES=30 s50_sparse_suite pair 100 "seed 97000|seed 98000|folded|sm_90 builds run them"
 ts "tests"
 bench() { # bench TAG FOLD HEADS
   FLASHMLA_CUDA_DENSE_FP8_FOLD=$2 timeout -k 5 $(lim 80) "${CLI[@]}" bench --mode sparse --backend cuda --dense-only --dense-heads $3 \

@@ -8,13 +8,8 @@
 # h_q 32 (the Hopper kernel's tile costs about its 64-head cost, the mma.sync kernel's its dequantization and its
 # mma.sync work). Rule: the mode becomes the default for hQ < 64 only if the checks pass and every row is <= 0.95.
 #   (device) ln -sfn .ghc .gpu-host && BUDGET=330 OUT=$OUT bash bench/cuda/hopper/s50_call6.sh > $OUT/log.txt 2>&1
-set -uo pipefail
-source bench/cuda/hopper/s29_common.sh && s29_setup "${PACK:-.devstage/s50f.tar.xz}"
-export FLASHMLA_GOLDEN=$PWD/test/fixtures/golden FLASHMLA_GOLDEN_SPARSE=$PWD/test/fixtures/golden-sparse
-W=/tmp/s50f; rm -rf $W; mkdir -p $W
-FLASHMLA_CUDA_SPARSE_SM90_PARTIAL=1 FLASHMLA_GPU_SPARSE_CASES=150 timeout -k 5 $(lim 130) node --test \
-  --test-name-pattern "random cases vs the float64|many heads|sinks far" build/test/gpu/sparse.test.js > $W/partial.tap 2>&1
-echo "partial tests rc $?"; grep -E "^# (pass|fail)|seed [0-9]+|sparse seed" $W/partial.tap | cut -c1-220 | head -6
+source bench/cuda/hopper/s50_common.sh && s50_setup f # (W, CLI, ts, lim)
+FLASHMLA_CUDA_SPARSE_SM90_PARTIAL=1 FLASHMLA_GPU_SPARSE_CASES=150 s50_sparse_suite partial 130 "random cases vs the float64|many heads|sinks far"
 ts "tests"
 FLASHMLA_CUDA_SPARSE_SM90_PARTIAL=1 FLASHMLA_GPU_SPARSE_CASES=12 timeout -k 5 $(lim 70) compute-sanitizer --tool memcheck --target-processes all --print-limit 20 node --test \
   --test-name-pattern "random cases vs the float64" build/test/gpu/sparse.test.js > $W/memcheck.txt 2>&1
@@ -27,12 +22,7 @@ bench() { # bench TAG PARTIAL
 }
 bench part 1
 bench mma 0
-python3 - "$W" <<'P'
-import json, sys
-a = json.load(open(sys.argv[1] + '/cuda-sparse-part.json'))['rows']; b = json.load(open(sys.argv[1] + '/cuda-sparse-mma.json'))['rows']
-for x, y in zip(a, b):
-    print(f"{x['label']:<22} h_q {x['hQ']:>3} s_q {x['sQ']} topk {x['topk_total']:>5}: partial {x['us']:8.1f} us ({x.get('kernel','')}), mma {y['us']:8.1f} us ({y.get('kernel','')}), ratio {x['us']/y['us']:.3f}")
-P
+s50_sparse_rows cuda-sparse-part.json cuda-sparse-mma.json
 ts "end"
 tar czf "$OUT/s50c6.tgz" -C $W .
 cp $W/*.json $OUT/ 2>/dev/null

@@ -6,14 +6,9 @@
 # FlashMLA's 12 sparse shapes at b = 128 with 16 and 32 heads, and the dense FP8 rows 32x2, 16x4, 64x2.
 # Prediction (written before the run): checks pass; ratios as calls 2, 5 and 6 on the same card kind within +-5 %.
 #   (device) ln -sfn .ghc .gpu-host && BUDGET=230 OUT=$OUT bash bench/cuda/hopper/s50_call7.sh > $OUT/log.txt 2>&1
-set -uo pipefail
-source bench/cuda/hopper/s29_common.sh && s29_setup "${PACK:-.devstage/s50g.tar.xz}"
-export FLASHMLA_GOLDEN=$PWD/test/fixtures/golden FLASHMLA_GOLDEN_SPARSE=$PWD/test/fixtures/golden-sparse
-W=/tmp/s50g; rm -rf $W; mkdir -p $W
+source bench/cuda/hopper/s50_common.sh && s50_setup g # (W, CLI, ts, lim)
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
-FLASHMLA_GPU_SPARSE_CASES=100 FLASHMLA_GPU_DENSE_FOLD_CASES=30 timeout -k 5 $(lim 100) node --test \
-  --test-name-pattern "fewer than 64|random cases vs the float64|many heads|folded|sm_90 builds run them" build/test/gpu/sparse.test.js > $W/tests.tap 2>&1
-echo "tests rc $?"; grep -E "^# (pass|fail)|seed [0-9]+ \{|sparse seed|hQ [0-9]+:" $W/tests.tap | cut -c1-220 | head -6
+FLASHMLA_GPU_SPARSE_CASES=100 FLASHMLA_GPU_DENSE_FOLD_CASES=30 s50_sparse_suite tests 100 "fewer than 64|random cases vs the float64|many heads|folded|sm_90 builds run them"
 ts "tests"
 sb() { FLASHMLA_CUDA_SPARSE_SM90_PARTIAL=$2 timeout -k 5 $(lim 50) "${CLI[@]}" bench --mode sparse --backend cuda --batches 128 --heads 16,32 \
     --flush-mb 256 --rep-ms 60 --out $W/cuda-sparse-$1.json > $W/cuda-sparse-$1.txt 2>&1; echo "sparse $1 rc $?"; }
@@ -23,12 +18,7 @@ sb below64 ""
 sb off 0
 db pair ""
 db off 0
-python3 - "$W" <<'P'
-import json, sys
-a = json.load(open(sys.argv[1] + '/cuda-sparse-below64.json'))['rows']; b = json.load(open(sys.argv[1] + '/cuda-sparse-off.json'))['rows']
-for x, y in zip(a, b):
-    print(f"{x['label']:<20} h_q {x['hQ']:>3} topk {x['topk_total']:>5}: {x['us']:7.1f} us ({x.get('kernel','')}) vs {y['us']:7.1f} us ({y.get('kernel','')}): {x['us']/y['us']:.3f}")
-P
+s50_sparse_rows cuda-sparse-below64.json cuda-sparse-off.json
 ts "end"
 tar czf "$OUT/s50c7.tgz" -C $W .
 cp $W/*.json $OUT/ 2>/dev/null
