@@ -144,6 +144,42 @@ test('dense FP8 folded on sparse_sm90.cu: the rule', () => {
   assert.deepEqual(denseTailLaunch(1, 3, 5), { grid: [4, 1, 1], block: [128, 1, 1], smem: 0 }, 'a warp a row, the last CTA part full');
 });
 
+test('dense FP8 with a part-empty head tile (FLASHMLA_CUDA_DENSE_FP8_PARTIAL=1, measurement mode): the rule and the launches', () => {
+  const m1f = { kind: 'model1', dtype: 'bf16', dQk: 512 } as const;
+  // folded: any sQ * hQ once partial tiles are allowed, but never a step dense_fp8_sm90.cu takes
+  assert.ok(denseFoldOnSparseSm90({ ...v32, hQ: 16, sQ: 3 }, true, sm90, 'pair', true), '48 rows');
+  assert.ok(!denseFoldOnSparseSm90({ ...v32, hQ: 16, sQ: 3 }, true, sm90, 'pair', false), '48 rows without partial tiles');
+  assert.ok(!denseFoldOnSparseSm90({ ...v32, hQ: 16, sQ: 2 }, true, sm90, 'pair', true, true), '32 rows: dense_fp8_sm90.cu keeps them');
+  assert.ok(denseFoldOnSparseSm90({ ...m1f, hQ: 16, sQ: 2 }, true, sm90, 'pair', true), 'MODEL1, 32 rows');
+  assert.ok(!denseFoldOnSparseSm90({ ...v32, hQ: 64, sQ: 3 }, true, sm90, 'pair', true), '64 x 3: no entry change, left unfolded');
+  // unfolded: one query of any hQ
+  assert.ok(denseOnSparseSm90({ ...m1f, hQ: 16 }, true, sm90, true, false, true), 'MODEL1 16 heads');
+  assert.ok(!denseOnSparseSm90({ ...m1f, hQ: 16 }, true, sm90, true, false, false), 'MODEL1 16 heads without partial tiles');
+  assert.ok(!denseOnSparseSm90({ ...v32, hQ: 16 }, true, sm90, true, true, true), 'dense_fp8_sm90.cu keeps V3.2 at 16 rows');
+  const { launches, paramsAt, host } = fakeSparseRunner({ 'sparse_sm90.fatbin': 'sp90', 'dense_fp8_sm90.fatbin': 'dense90' }, sm90);
+  const dev = { device: 'cuda' } as never;
+  const call = (format: 'v32' | 'model1', sQ: number, hQ: number): DenseFp8Call => ({
+    format, dtype: 'bf16', b: 3, sQ, hQ, dQk: format === 'v32' ? 576 : 512, pageBlockSize: 64, maxBlocksPerSeq: 16,
+    blockStride: format === 'v32' ? 64 * 656 : 65 * 576, numSmParts: 5, causal: true, softmaxScale: 0.04, q: dev, kCache: dev, out: dev, lse: dev,
+    blockTable: fromArray('i32', [3, 16], new Int32Array(48)), cacheSeqlens: fromArray('i32', [3], Int32Array.of(200, 0, 1000)),
+    tileSchedulerMetadata: fromArray('i32', [5, 8], new Int32Array(40)), numSplits: fromArray('i32', [4], Int32Array.of(0, 2, 3, 6)),
+  });
+  const r = new SparseMmaRunner(host(true, { denseFp8Sm90: true, denseOnSparse: true, denseFold: 'pair', densePartial: true }));
+  assert.equal(r.kernelForDense(call('v32', 3, 16)), `${sparseSm90Entry('v32', 48, 'exact').name}+${denseTailKernelName('v32')}`);
+  assert.ok(r.dense(call('v32', 3, 16)));
+  assert.deepEqual(launches[1].grid, [5, 1, 1], 'one part-empty 64-head tile a part');
+  assert.equal(paramsAt[1].getInt32(sparseMmaParamsLayout.offsets.hQ, true), 48);
+  assert.equal(launches.at(-1)!.name, `mma:${denseTailKernelName('v32')}`);
+  launches.length = 0;
+  assert.equal(r.kernelForDense(call('model1', 1, 16)), sparseSm90Entry('model1', 16, 'exact').name);
+  assert.ok(r.dense(call('model1', 1, 16)));
+  assert.deepEqual(launches[1].grid, [5, 1, 1]);
+  assert.equal(r.kernelForDense(call('v32', 2, 16)), denseFp8Sm90KernelName(32), 'V3.2 at 32 rows stays on dense_fp8_sm90.cu');
+  // off (the default): MODEL1 at 16 heads stays on the mma.sync kernel
+  const off = new SparseMmaRunner(host(true, { denseFp8Sm90: true, denseOnSparse: true, denseFold: 'pair' }));
+  assert.equal(off.kernelForDense(call('model1', 1, 16)), sparseMmaKernelName(chooseSparseMma('model1', 'bf16', 512, 16, sm90)!));
+});
+
 test('dense FP8 folded on sparse_sm90.cu: launches and parameters (one query of sQ * hQ heads, then the tail)', () => {
   const { launches, paramsAt, copies, host } = fakeSparseRunner({ 'sparse_sm90.fatbin': 'sp90', 'dense_fp8_sm90.fatbin': 'dense90' }, sm90);
   const dev = { device: 'cuda' } as never;

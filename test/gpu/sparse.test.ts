@@ -290,6 +290,11 @@ describe('cuda: dense FP8 decode of 64 heads and more (sparse_sm90.cu on Hopper)
   test(`${nFold} random folded cases (seed 99500..) with the block table and the lengths on the device`, async () => {
     for (let seed = 99500; seed < 99500 + nFold; seed++) await runRandomDenseFp8(seed, cuda, tolerances.cuda, false, 'fold', false, true);
   });
+  // Rows that make no whole 64-head tile (V3.2 above 32 rows, MODEL1 at any count): sparse_mma.cu by default,
+  // sparse_sm90.cu with a part-empty tile under FLASHMLA_CUDA_DENSE_FP8_PARTIAL=1 (a measurement mode)
+  test(`${nFold} random cases (seed 99800..) of rows that make no whole 64-head tile, host and device lengths`, async () => {
+    for (let seed = 99800; seed < 99800 + nFold; seed++) await runRandomDenseFp8(seed, cuda, tolerances.cuda, false, 'partial', false, seed % 2 === 1);
+  });
 });
 
 describe('cuda: dense (page-table) decode over FP8 caches', () => {

@@ -78,21 +78,37 @@ export function denseFp8FoldSpec(rng: Rng): DenseFp8Spec {
   };
 }
 
+/**
+ * Dense FP8 shapes whose rows make no whole 64-head tile and that dense_fp8_sm90.cu does not take: V3.2 above 32 rows
+ * (16 x 3, 24 x 2, 40 x 1, 5 x 7, 48 x 1), MODEL1 at any row count up to 48 (16 x 1, 32 x 1, 16 x 3, 8 x 2). They run
+ * sparse_mma.cu by default and sparse_sm90.cu with a part-empty head tile under FLASHMLA_CUDA_DENSE_FP8_PARTIAL=1.
+ */
+export function denseFp8PartialSpec(rng: Rng): DenseFp8Spec {
+  const b = rng.int(1, 3);
+  const format = rng.pick(['v32', 'model1'] as const);
+  const [hQ, sQ] = format === 'v32' ? rng.pick([[16, 3], [24, 2], [40, 1], [5, 7], [48, 1]] as const) : rng.pick([[16, 1], [32, 1], [16, 3], [8, 2]] as const);
+  return {
+    format, dtype: 'bf16', b, sQ, hQ, pageBlockSize: rng.pick([64, 64, 16, 1, 256]), causal: rng.float() < 0.7,
+    seqlens: Array.from({ length: b }, () => rng.pick([0, 1, 2, sQ - 1, 63, 64, 65, rng.int(1, 1500), rng.int(1500, 3000)])),
+    numSms: rng.pick([1, 3, 8, 40, 132]), scale: rng.float() < 0.5 ? undefined : 0.05 + rng.float() * 0.1,
+  };
+}
+
 /** Query rows' magnitudes of the `bigQ` cases (times the usual clamped normal values): tiny, usual, and past f16's range
     (2^15 and up: dense_fp8_sm90.cu's f16 score path rescales such an item's Q). */
 export const denseFp8QScales = [2 ** -20, 2 ** -12, 1, 2 ** 8, 2 ** 13, 2 ** 14, 2 ** 16, 2 ** 17];
 
 /**
  * Run one random dense FP8 case on `backend` against the float64 reference (throws with the seed on failure);
- * `sm90`: a shape dense_fp8_sm90.cu takes (denseFp8Sm90Spec), 'wide' one of denseFp8WideSpec, 'fold' one of denseFp8FoldSpec; `indexOnDevice`: the block
+ * `sm90`: a shape dense_fp8_sm90.cu takes (denseFp8Sm90Spec), 'wide' one of denseFp8WideSpec, 'fold' one of denseFp8FoldSpec, 'partial' one of denseFp8PartialSpec; `indexOnDevice`: the block
  * table and the lengths uploaded to a GPU backend (the kernels then plan the step on the device); `bigQ`: each query row (b, sQ, hQ) then gets a factor
  * from denseFp8QScales (drawn after everything else, so the other cases of a seed stay as they were); `override`:
  * fields of the drawn spec replaced (b with seqlens); `got`: handed the outputs as downloaded (to compare two paths' bits).
  */
-export async function runRandomDenseFp8(seed: number, backend: Backend, tol: Tolerance, small = false, sm90: boolean | 'wide' | 'fold' = false, bigQ = false, indexOnDevice = false,
+export async function runRandomDenseFp8(seed: number, backend: Backend, tol: Tolerance, small = false, sm90: boolean | 'wide' | 'fold' | 'partial' = false, bigQ = false, indexOnDevice = false,
   override: Partial<DenseFp8Spec> = {}, got?: (out: Uint16Array, lse: Float32Array) => void): Promise<void> {
   const rng = new Rng(seed);
-  const s = { ...(sm90 === 'wide' ? denseFp8WideSpec(rng) : sm90 === 'fold' ? denseFp8FoldSpec(rng) : sm90 ? denseFp8Sm90Spec(rng) : denseFp8Spec(rng, small)), ...override };
+  const s = { ...(sm90 === 'wide' ? denseFp8WideSpec(rng) : sm90 === 'fold' ? denseFp8FoldSpec(rng) : sm90 === 'partial' ? denseFp8PartialSpec(rng) : sm90 ? denseFp8Sm90Spec(rng) : denseFp8Spec(rng, small)), ...override };
   if (s.seqlens.length !== s.b) throw new Error(`override: ${s.seqlens.length} seqlens for b = ${s.b}`);
   const L = fp8Layouts[s.format], B = s.pageBlockSize, dQk = L.dQk;
   const pagesOf = s.seqlens.map((n) => Math.ceil(n / B));

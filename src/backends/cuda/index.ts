@@ -320,7 +320,7 @@ class CudaBackendImpl implements CudaBackend {
   private get sparseMma(): SparseMmaRunner {
     return (this.sparseMmaRunner ??= new SparseMmaRunner({
       drv: this.drv, stream: this.stream, maxSmem: this.maxSmem, load: (f) => this.loadKernels(f), hopper: this.sparseSm90,
-      denseFp8Sm90: this.denseFp8Sm90, denseOnSparse: this.denseFp8OnSparse, denseFold: this.denseFp8Fold, sm90Partial: sparsePartialFromEnv(process.env.FLASHMLA_CUDA_SPARSE_SM90_PARTIAL), denseFp8Sm90Threads16: this.denseFp8Sm90Threads16, denseFp8Sm90W3Tiles: this.denseFp8Sm90W3Tiles,
+      denseFp8Sm90: this.denseFp8Sm90, denseOnSparse: this.denseFp8OnSparse, denseFold: this.denseFp8Fold, sm90Partial: sparsePartialFromEnv(process.env.FLASHMLA_CUDA_SPARSE_SM90_PARTIAL), densePartial: process.env.FLASHMLA_CUDA_DENSE_FP8_PARTIAL === '1', denseFp8Sm90Threads16: this.denseFp8Sm90Threads16, denseFp8Sm90W3Tiles: this.denseFp8Sm90W3Tiles,
       fn: (m, name, smem) => this.kernels.fn(m, name, smem), ptrOf: (t) => this.ptrOf(t),
       combineTrip: ({ trip: true, old: false } as Record<string, boolean>)[process.env.FLASHMLA_CUDA_SPARSE_COMBINE ?? ''],
       launchMerge: (l, argv) => this.launcher.launch(l, this.stream, argv, pdlFor(this.launcher.pdl.scope, 'merge', true, this.capturing)),

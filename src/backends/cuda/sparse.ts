@@ -69,6 +69,9 @@ export interface SparseMmaHost {
   /** Which sparse steps whose hQ is no multiple of 64 run sparse_sm90.cu (SparsePartial; absent: none; the backend
       passes 'below64' unless FLASHMLA_CUDA_SPARSE_SM90_PARTIAL says otherwise). */
   readonly sm90Partial?: SparsePartial;
+  /** Dense FP8 steps of any row count on sparse_sm90.cu (folded where sQ > 1), the last head tile part empty
+      (FLASHMLA_CUDA_DENSE_FP8_PARTIAL=1, a measurement mode not yet run on a GPU; absent: whole 64-head tiles only). */
+  readonly densePartial?: boolean;
   /** dense_fp8_sm90.cu's L2 prefetch distance in pages (tuning runs; absent: denseFp8Sm90Prefetch, 0: the kernel's own, -1: none). */
   readonly denseFp8Prefetch?: number;
   /** The split merge by sparse_mma.cu's combineTrip (its pieces' loads together; the same bits) instead of combine
@@ -165,13 +168,13 @@ export class SparseMmaRunner {
   /** Whether a dense FP8 step runs on sparse_sm90.cu (denseOnSparseSm90's rule). */
   private denseOnSparseTakes(l: DenseFp8Call): boolean {
     return denseOnSparseSm90({ kind: l.format, dtype: l.dtype, dQk: l.dQk, hQ: l.hQ }, this.h.hopper ?? false, this.h.maxSmem, this.h.denseOnSparse ?? false,
-      useDenseFp8Sm90(l, this.h.denseFp8Sm90 ?? false, this.h.maxSmem));
+      useDenseFp8Sm90(l, this.h.denseFp8Sm90 ?? false, this.h.maxSmem), this.h.densePartial ?? false);
   }
 
   /** Whether a dense FP8 step runs folded on sparse_sm90.cu (denseFoldOnSparseSm90's rule). */
   private denseFoldTakes(l: DenseFp8Call): boolean {
     return denseFoldOnSparseSm90({ kind: l.format, dtype: l.dtype, dQk: l.dQk, hQ: l.hQ, sQ: l.sQ }, this.h.hopper ?? false, this.h.maxSmem,
-      this.h.denseOnSparse ? this.h.denseFold ?? false : false);
+      this.h.denseOnSparse ? this.h.denseFold ?? false : false, this.h.densePartial ?? false, useDenseFp8Sm90(l, this.h.denseFp8Sm90 ?? false, this.h.maxSmem));
   }
 
   /**

@@ -83,12 +83,14 @@ export type DenseFold = false | 'rows' | 'pair' | 'all';
  * with sQ 2): unfolded each query's CTA runs the single entry and dequantizes every key tile again, folded the pair
  * entry's two CTAs share the tiles (H100, session 50: 0.90x the time at hQ 64 sQ 2; level at 64 x 3 and 128 x 2,
  * which 'pair' leaves as they are). `fold`: that rule, with denseOnSparse allowed (FLASHMLA_CUDA_DENSE_FP8_FOLD=0 /
- * rows / all).
+ * rows / all). `partial` (FLASHMLA_CUDA_DENSE_FP8_PARTIAL=1, a measurement mode prepared in session 50, not yet run on a
+ * GPU): sQ * hQ need not be a multiple of 64 (the last head tile part empty, as SparsePartial), so hQ 16 with sQ 3 folds
+ * to 48 rows; `denseSm90`: dense_fp8_sm90.cu takes the step (it keeps it).
  */
-export function denseFoldOnSparseSm90(s: SparseSm90Shape & { sQ: number }, hopper: boolean, maxSmem: number, fold: DenseFold): boolean {
-  if (fold === false || s.sQ < 2 || (s.sQ * s.hQ) % sparseSm90Rows !== 0) return false;
+export function denseFoldOnSparseSm90(s: SparseSm90Shape & { sQ: number }, hopper: boolean, maxSmem: number, fold: DenseFold, partial = false, denseSm90 = false): boolean {
+  if (fold === false || denseSm90 || s.sQ < 2 || (!partial && (s.sQ * s.hQ) % sparseSm90Rows !== 0)) return false;
   const take = fold === 'all' || s.hQ % sparseSm90Rows !== 0 || (fold === 'pair' && s.hQ % (2 * sparseSm90Rows) !== 0 && (s.sQ * s.hQ) % (2 * sparseSm90Rows) === 0);
-  return take && useSparseSm90({ ...s, hQ: s.sQ * s.hQ }, hopper, maxSmem);
+  return take && useSparseSm90({ ...s, hQ: s.sQ * s.hQ }, hopper, maxSmem, partial ? 'all' : 'off');
 }
 
 /** sparse_mma.cu's kernel that ends a folded dense step (denseFoldOnSparseSm90), for the cache's format. */
@@ -115,8 +117,9 @@ export function denseListsLaunch(b: number, sQ: number, planParts = 0): SparseMm
  * Whether a dense decode over an FP8 cache runs on this kernel (sparse.ts SparseMmaRunner.denseOnSparse): sparse_sm90.cu
  * may run (`hopper`) and takes the shape (useSparseSm90: V3.2 or MODEL1 with bf16 queries, hQ a multiple of 64), dense
  * FP8 on it is not turned off (`enabled`), and dense_fp8_sm90.cu does not take the call (`denseSm90`: its rows are at
- * most 32, never a multiple of 64).
+ * most 32, never a multiple of 64). `partial` (FLASHMLA_CUDA_DENSE_FP8_PARTIAL=1, a measurement mode not yet run on a
+ * GPU): any hQ, the last head tile part empty (MODEL1 at 16 / 32 heads, which dense_fp8_sm90.cu does not read).
  */
-export function denseOnSparseSm90(s: SparseSm90Shape, hopper: boolean, maxSmem: number, enabled: boolean, denseSm90: boolean): boolean {
-  return enabled && !denseSm90 && useSparseSm90(s, hopper, maxSmem);
+export function denseOnSparseSm90(s: SparseSm90Shape, hopper: boolean, maxSmem: number, enabled: boolean, denseSm90: boolean, partial = false): boolean {
+  return enabled && !denseSm90 && useSparseSm90(s, hopper, maxSmem, partial ? 'all' : 'off');
 }
