@@ -23,7 +23,7 @@ export async function info(argv: string[]): Promise<void> {
       const d = r.info.details ? `  ${JSON.stringify(r.info.details)}` : '';
       console.log(`  ${r.kind.padEnd(7)} available: ${r.info.device} (plans for ${r.info.numSms} SM parts, split-KV plan '${r.info.schedule ?? 'flashmla'}')${d}`);
       if (r.kind === 'webgpu' && r.info.details?.decodePathWhy) console.log(`          decode kernel: ${String(r.info.details.decodePathWhy)}`);
-      if (r.kind === 'webgpu' && r.info.details?.sparseKernel) console.log(`          sparse decode: ${String(r.info.details.sparseKernel)}`);
+      if ((r.kind === 'webgpu' || r.kind === 'cuda') && r.info.details?.sparseKernel) console.log(`          sparse decode: ${String(r.info.details.sparseKernel)}`);
       if (r.kind === 'cpu' && r.info.details?.kernel) {
         const k = r.info.details;
         console.log(`          kernel: ${k.kernel} (${k.kernelDetail}), chosen by ${k.chosenBy}${Array.isArray(k.skipped) ? `; skipped ${k.skipped.join('; ')}` : ''}`);

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { chooseSparseMma, sparseMmaKernelName } from '../../src/backends/cuda/kernels/sparse-mma-launch.js';
 import { denseFp8Sm90KernelName } from '../../src/backends/cuda/kernels/dense-fp8-sm90-launch.js';
 import {
-  denseFoldOnSparseSm90, denseListsKernelName, denseListsLaunch, denseOnSparseSm90, denseTailKernelName, denseTailLaunch, sparseSm90Entry,
+  cudaFp8RoutesText, denseFoldOnSparseSm90, denseListsKernelName, denseListsLaunch, denseOnSparseSm90, denseTailKernelName, denseTailLaunch, sparseSm90Entry,
   sparseSm90Launch,
 } from '../../src/backends/cuda/kernels/sparse-sm90-launch.js';
 import { sparseMmaParamsLayout } from '../../src/backends/cuda/params.js';
@@ -246,6 +246,21 @@ test('dense FP8 folded on sparse_sm90.cu: launches and parameters (one query of 
   const m64 = sparseMmaKernelName(chooseSparseMma('v32', 'bf16', 576, 64, sm90)!);
   assert.equal(new SparseMmaRunner(host(true, { denseFp8Sm90: true, denseOnSparse: true })).kernelForDense(call(2, 32, 'v32', true, 'cpu')), m64);
   assert.equal(new SparseMmaRunner(host(true, { denseFp8Sm90: true, denseFold: 'pair' })).kernelForDense(call(2, 32, 'v32', true, 'cpu')), m64);
+});
+
+test('flashmla info: the CUDA backend\'s FP8 routes in words, as the switches set them', () => {
+  const on = { sparseSm90: true, denseFp8Sm90: true, denseOnSparse: true, fold: 'pair', partial: 'below64', densePartial: false } as const;
+  const t = cudaFp8RoutesText(on);
+  assert.match(t.sparse, /^sparse_sm90\.cu \(wgmma\) .* hQ a multiple of 64 or below 64 \(a part-empty head tile\); sparse_mma\.cu \(mma\.sync\) for the rest/);
+  assert.match(t.denseFp8, /^dense_fp8_sm90\.cu .* up to 32 rows; sparse_sm90\.cu on lists .* hQ a multiple of 64; folded .* is a multiple of 64 and hQ is not, or the fold reaches the pair entry .*; sparse_mma\.cu \(mma\.sync\) for the rest$/);
+  assert.doesNotMatch(cudaFp8RoutesText({ ...on, partial: 'off' }).sparse, /below 64/);
+  assert.match(cudaFp8RoutesText({ ...on, partial: 'all' }).sparse, /any hQ \(FLASHMLA_CUDA_SPARSE_SM90_PARTIAL=1\)/);
+  assert.doesNotMatch(cudaFp8RoutesText({ ...on, fold: 'rows' }).denseFp8, /pair entry/);
+  assert.doesNotMatch(cudaFp8RoutesText({ ...on, fold: false }).denseFp8, /folded/);
+  assert.match(cudaFp8RoutesText({ ...on, densePartial: true }).denseFp8, /any hQ \(FLASHMLA_CUDA_DENSE_FP8_PARTIAL=1\).* exceeds 32 rows/);
+  const none = cudaFp8RoutesText({ ...on, sparseSm90: false, denseFp8Sm90: false });
+  assert.equal(none.sparse, 'sparse_mma.cu (mma.sync), sparse.cu for f16 queries over FP8 caches', 'not an sm_90 device');
+  assert.equal(none.denseFp8, 'sparse_mma.cu (mma.sync) for the rest');
 });
 
 function flat(g: { grid: readonly number[]; block: readonly number[]; smem: number }) {

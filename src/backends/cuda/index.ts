@@ -22,7 +22,7 @@ import { combineQ32Default, combineQuarterDefault, sm90CacheMap, sm90WideMaxKeys
 import type { MlaDeviceOps } from '../../core/mla/device.js';
 import { type CudaLayerSplitKRule, createCudaLayerOps, cudaLayerSplitKFromEnv, resolveCudaLayerSplitK } from './layer.js';
 import { SparseMmaRunner } from './sparse.js';
-import { type DenseFold, sparsePartialFromEnv } from './kernels/sparse-sm90-launch.js';
+import { type DenseFold, type SparsePartial, cudaFp8RoutesText, sparsePartialFromEnv } from './kernels/sparse-sm90-launch.js';
 import type { DenseFp8Call } from '../../core/dense-fp8.js';
 import { type CudaGraph, captureGraph } from './graphs.js';
 import { KernelCache, QMapSlot, mergeFor } from './shape-kernels.js';
@@ -203,6 +203,9 @@ class CudaBackendImpl implements CudaBackend {
       // with sQ 2) (sparse-sm90-launch.ts denseFoldOnSparseSm90); FLASHMLA_CUDA_DENSE_FP8_FOLD=0 (none), rows or all (measurement).
       const fold = process.env.FLASHMLA_CUDA_DENSE_FP8_FOLD;
       this.denseFp8Fold = fold === '0' ? false : fold === 'rows' || fold === 'all' ? fold : 'pair';
+      // sparse steps below 64 heads on sparse_sm90.cu (SparsePartial); dense FP8 with part-empty tiles (measurement mode)
+      this.sm90Partial = sparsePartialFromEnv(process.env.FLASHMLA_CUDA_SPARSE_SM90_PARTIAL);
+      this.denseFp8Partial = process.env.FLASHMLA_CUDA_DENSE_FP8_PARTIAL === '1';
       this.denseFp8Sm90Threads16 = manifest.denseFp8Sm90Threads16;
       this.denseFp8Sm90W3Tiles = manifest.denseFp8Sm90W3Tiles;
       // maps[0]: the KV cache's tensor map for TMA kernels; maps[1]: q's, for decode_sm90.cu's library entries (sm90QMap)
@@ -250,6 +253,11 @@ class CudaBackendImpl implements CudaBackend {
           kernels: { dir: kernelDir, nvcc: manifest.nvcc },
           pdl: this.launcher.pdl.reason,
           layerSplitK: this.layerSplitK ? { ...this.layerSplitK } : false,
+          ...(() => {
+            const t = cudaFp8RoutesText({ sparseSm90: this.sparseSm90, denseFp8Sm90: this.denseFp8Sm90, denseOnSparse: this.denseFp8OnSparse,
+              fold: this.denseFp8Fold, partial: this.sm90Partial, densePartial: this.denseFp8Partial });
+            return opts.kernel === 'naive' ? {} : { sparseKernel: t.sparse, denseFp8Kernel: t.denseFp8 };
+          })(),
         },
       };
     } catch (e) {
@@ -320,7 +328,7 @@ class CudaBackendImpl implements CudaBackend {
   private get sparseMma(): SparseMmaRunner {
     return (this.sparseMmaRunner ??= new SparseMmaRunner({
       drv: this.drv, stream: this.stream, maxSmem: this.maxSmem, load: (f) => this.loadKernels(f), hopper: this.sparseSm90,
-      denseFp8Sm90: this.denseFp8Sm90, denseOnSparse: this.denseFp8OnSparse, denseFold: this.denseFp8Fold, sm90Partial: sparsePartialFromEnv(process.env.FLASHMLA_CUDA_SPARSE_SM90_PARTIAL), densePartial: process.env.FLASHMLA_CUDA_DENSE_FP8_PARTIAL === '1', denseFp8Sm90Threads16: this.denseFp8Sm90Threads16, denseFp8Sm90W3Tiles: this.denseFp8Sm90W3Tiles,
+      denseFp8Sm90: this.denseFp8Sm90, denseOnSparse: this.denseFp8OnSparse, denseFold: this.denseFp8Fold, sm90Partial: this.sm90Partial, densePartial: this.denseFp8Partial, denseFp8Sm90Threads16: this.denseFp8Sm90Threads16, denseFp8Sm90W3Tiles: this.denseFp8Sm90W3Tiles,
       fn: (m, name, smem) => this.kernels.fn(m, name, smem), ptrOf: (t) => this.ptrOf(t),
       combineTrip: ({ trip: true, old: false } as Record<string, boolean>)[process.env.FLASHMLA_CUDA_SPARSE_COMBINE ?? ''],
       launchMerge: (l, argv) => this.launcher.launch(l, this.stream, argv, pdlFor(this.launcher.pdl.scope, 'merge', true, this.capturing)),
@@ -331,6 +339,8 @@ class CudaBackendImpl implements CudaBackend {
   private denseFp8Sm90 = false;
   private denseFp8OnSparse = false;
   private denseFp8Fold: DenseFold = false;
+  private sm90Partial: SparsePartial = 'off';
+  private denseFp8Partial = false;
   private denseFp8Sm90Threads16?: number;
   private denseFp8Sm90W3Tiles?: number | null;
 

@@ -123,3 +123,30 @@ export function denseListsLaunch(b: number, sQ: number, planParts = 0): SparseMm
 export function denseOnSparseSm90(s: SparseSm90Shape, hopper: boolean, maxSmem: number, enabled: boolean, denseSm90: boolean, partial = false): boolean {
   return enabled && !denseSm90 && useSparseSm90(s, hopper, maxSmem, partial ? 'all' : 'off');
 }
+
+/** The CUDA backend's routes for FP8 caches, as `flashmla info` prints them (info.details.sparseKernel / denseFp8Kernel). */
+export interface CudaFp8Routes {
+  /** sparse_sm90.cu may run: an sm_90 device, its fatbin built, no other kernel asked for. */
+  sparseSm90: boolean;
+  /** dense_fp8_sm90.cu may run (the same, for its fatbin). */
+  denseFp8Sm90: boolean;
+  denseOnSparse: boolean;
+  fold: DenseFold;
+  partial: SparsePartial;
+  densePartial: boolean;
+}
+
+/** One line each: which kernel takes which sparse and which dense FP8 steps under these switches. */
+export function cudaFp8RoutesText(r: CudaFp8Routes): { sparse: string; denseFp8: string } {
+  const rest = 'sparse_mma.cu (mma.sync) for the rest, sparse.cu for f16 queries over FP8 caches';
+  const heads = r.partial === 'all' ? 'any hQ (FLASHMLA_CUDA_SPARSE_SM90_PARTIAL=1)' : `hQ a multiple of 64${r.partial === 'below64' ? ' or below 64 (a part-empty head tile)' : ''}`;
+  const sparse = r.sparseSm90 ? `sparse_sm90.cu (wgmma) for bf16 queries over V3.2 / MODEL1 caches with ${heads}; ${rest}` : rest.replace(' for the rest', '');
+  const dense: string[] = [];
+  if (r.denseFp8Sm90) dense.push('dense_fp8_sm90.cu (wgmma) for V3.2 caches, bf16 queries, 64-token pages, up to 32 rows');
+  if (r.sparseSm90 && r.denseOnSparse) {
+    dense.push(`sparse_sm90.cu on lists of every key a row sees for bf16 queries with ${r.densePartial ? 'any hQ (FLASHMLA_CUDA_DENSE_FP8_PARTIAL=1)' : 'hQ a multiple of 64'}`);
+    if (r.fold !== false) dense.push(`folded (sQ queries as one of sQ x hQ heads, then mla_dense_fp8_tail) ${r.fold === 'all' ? 'for every sQ > 1 (FLASHMLA_CUDA_DENSE_FP8_FOLD=all)' : `where sQ x hQ ${r.densePartial ? 'exceeds 32 rows' : 'is a multiple of 64'} and hQ is not${r.fold === 'pair' ? ', or the fold reaches the pair entry (hQ 64 x sQ 2)' : ''}`}`);
+  }
+  dense.push('sparse_mma.cu (mma.sync) for the rest');
+  return { sparse, denseFp8: dense.join('; ') };
+}
