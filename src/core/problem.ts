@@ -3,7 +3,7 @@ import type { MlaDeviceOps } from './mla/device.js';
 import type { DType, HalfDType, HostArray } from './dtype.js';
 import type { DeviceKind, Tensor } from './tensor.js';
 import type { DecodePlan } from './plan.js';
-import type { SparseCall } from './sparse.js';
+import type { SparseCall, SparseProblem } from './sparse.js';
 import type { DenseFp8Call } from './dense-fp8.js';
 import type { AutoRule, ScheduleKind } from './scheduler.js';
 
@@ -183,8 +183,8 @@ export interface Backend {
   decodeDenseFp8?(launch: DenseFp8Call): boolean | Promise<boolean>;
   /** Optional: the kernel decodeDenseFp8 would run for a launch (benchmarks record it), undefined where it would answer false. */
   denseFp8Kernel?(launch: DenseFp8Call): string | undefined;
-  /** Optional: the kernel decodeSparse would run for a launch (benchmarks record it). */
-  sparseKernel?(launch: SparseCall): string;
+  /** Optional: the kernel decodeSparse would run for a problem (benchmarks record it; the problem alone decides it). */
+  sparseKernel?(problem: SparseProblem): string;
   /** Wait until all queued work is done. */
   synchronize(): Promise<void>;
   /**

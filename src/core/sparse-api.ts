@@ -61,18 +61,9 @@ export function sparseLaunchOf(
 
 /**
  * The kernel flashMlaSparseWithKvcache would run for these arguments (Backend.sparseKernel: benchmarks record it), or
- * undefined where the backend does not say. Validates like the call; runs nothing.
+ * undefined where the backend does not say. Validates like the call; allocates and runs nothing.
  */
 export function sparseKernelFor(q: Tensor, kCache: Tensor, indices: Tensor, headDimV: number, metadata: SparseMlaMetadata, opts: SparseDecodeOptions = {}): string | undefined {
   const backend = opts.backend ?? backendOf(q);
-  if (!backend.sparseKernel) return undefined;
-  const problem = validateSparseDecode({ ...opts, q, kCache, indices, headDimV, metadata });
-  const out = opts.out ?? backend.empty(problem.dtype, [problem.b, problem.sQ, problem.hQ, problem.dV]);
-  const lse = opts.lse ?? backend.empty('f32', [problem.b, problem.hQ, problem.sQ]);
-  try {
-    return backend.sparseKernel(sparseLaunchOf(problem, { ...opts, q, kCache, indices }, metadata, out, lse));
-  } finally {
-    if (!opts.out) backend.free(out);
-    if (!opts.lse) backend.free(lse);
-  }
+  return backend.sparseKernel?.(validateSparseDecode({ ...opts, q, kCache, indices, headDimV, metadata }));
 }

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { chooseSparseMma, sparseMmaKernelName } from '../../src/backends/cuda/kernels/sparse-mma-launch.js';
 import { denseFp8Sm90KernelName } from '../../src/backends/cuda/kernels/dense-fp8-sm90-launch.js';
 import {
-  cudaFp8RoutesText, denseFoldOnSparseSm90, denseListsKernelName, denseListsLaunch, denseOnSparseSm90, denseTailKernelName, denseTailLaunch, sparseSm90Entry,
+  cudaFp8RoutesText, denseFoldFromEnv, denseFoldOnSparseSm90, denseListsKernelName, denseListsLaunch, denseOnSparseSm90, denseTailKernelName, denseTailLaunch, sparseSm90Entry,
   sparseSm90Launch,
 } from '../../src/backends/cuda/kernels/sparse-sm90-launch.js';
 import { sparseMmaParamsLayout } from '../../src/backends/cuda/params.js';
@@ -131,6 +131,7 @@ test('dense FP8 folded on sparse_sm90.cu: the rule', () => {
     assert.ok(!denseFoldOnSparseSm90({ ...v32, dQk: 512, hQ: 32, sQ: 2 }, true, sm90, fold), 'V3.2 with 512-dim queries');
   }
   assert.ok(!denseFoldOnSparseSm90({ ...v32, hQ: 32, sQ: 2 }, true, sm90, false), 'turned off');
+  assert.deepEqual([undefined, '', '0', 'rows', 'all', 'x'].map(denseFoldFromEnv), ['pair', 'pair', false, 'rows', 'all', 'pair'], 'FLASHMLA_CUDA_DENSE_FP8_FOLD');
   // hQ a multiple of 64: 'pair' folds where that moves the step onto the pair entry (hQ no multiple of 128, sQ * hQ one)
   const multiple = [[64, 2, true], [64, 4, true], [192, 2, true], [64, 3, false], [128, 2, false], [128, 3, false], [256, 2, false]] as const;
   for (const [hQ, sQ, pair] of multiple) {

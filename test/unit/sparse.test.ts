@@ -329,14 +329,15 @@ describe('sparseKernelFor: the kernel a sparse call would run, validated as the 
     const meta = getSparseMlaMetadata({ b: 1, sQ: 1, hQ: 16, topk: 64, extraTopk: 0, numSms: 8 });
     assert.equal(sparseKernelFor(q, k, indices, 512, meta, { backend: cpu }), undefined, 'the CPU backend names no sparse kernel');
     let seen: { hQ: number; topk: number } | undefined;
-    let freed = 0;
+    let allocated = 0, freed = 0;
     const named = Object.assign(Object.create(cpu) as Backend, {
-      sparseKernel: (l: { problem: { hQ: number; topk: number } }) => { seen = { hQ: l.problem.hQ, topk: l.problem.topk }; return 'kernel-x'; },
+      sparseKernel: (p: { hQ: number; topk: number }) => { seen = { hQ: p.hQ, topk: p.topk }; return 'kernel-x'; },
+      empty: () => { allocated++; throw new Error('sparseKernelFor allocated a tensor'); },
       free: () => { freed++; },
     });
     assert.equal(sparseKernelFor(q, k, indices, 512, meta, { backend: named }), 'kernel-x');
     assert.deepEqual(seen, { hQ: 16, topk: 64 });
-    assert.equal(freed, 2, 'the out and lse it made for the launch are freed');
+    assert.deepEqual([allocated, freed], [0, 0], 'nothing allocated (the problem alone decides the kernel), nothing to free');
     const bad = fromArray('i32', [1, 1, 64], Int32Array.from({ length: 64 }, () => 64));
     assert.throws(() => sparseKernelFor(q, k, bad, 512, meta, { backend: named }), FlashMlaError, 'an index past the cache is refused as the call refuses it');
   });

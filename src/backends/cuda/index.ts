@@ -17,12 +17,12 @@ import { Attr, Driver } from './driver.js';
 import { type Manifest, findKernelDir, loadImage } from './modules.js';
 import type { DecodeVariant } from './kernels/launch.js';
 import { mlaParamsLayout, packParams, sparseParamsLayout } from './params.js';
-import type { SparseCall } from '../../core/sparse.js';
+import type { SparseCall, SparseProblem } from '../../core/sparse.js';
 import { combineQ32Default, combineQuarterDefault, sm90CacheMap, sm90WideMaxKeysFrom, sparseKernelName, sparseLaunch } from './kernels/launch.js';
 import type { MlaDeviceOps } from '../../core/mla/device.js';
 import { type CudaLayerSplitKRule, createCudaLayerOps, cudaLayerSplitKFromEnv, resolveCudaLayerSplitK } from './layer.js';
 import { SparseMmaRunner } from './sparse.js';
-import { type DenseFold, type SparsePartial, cudaFp8RoutesText, sparsePartialFromEnv } from './kernels/sparse-sm90-launch.js';
+import { type DenseFold, type SparsePartial, cudaFp8RoutesText, denseFoldFromEnv, sparsePartialFromEnv } from './kernels/sparse-sm90-launch.js';
 import type { DenseFp8Call } from '../../core/dense-fp8.js';
 import { type CudaGraph, captureGraph } from './graphs.js';
 import { KernelCache, QMapSlot, mergeFor } from './shape-kernels.js';
@@ -201,8 +201,7 @@ class CudaBackendImpl implements CudaBackend {
       this.denseFp8OnSparse = process.env.FLASHMLA_CUDA_DENSE_FP8 !== 'mma' && process.env.FLASHMLA_CUDA_DENSE_FP8_SPARSE !== '0';
       // ... and, folded, those whose queries make a multiple of 64 rows (hQ 32 with sQ 2) or move onto the pair entry (hQ 64
       // with sQ 2) (sparse-sm90-launch.ts denseFoldOnSparseSm90); FLASHMLA_CUDA_DENSE_FP8_FOLD=0 (none), rows or all (measurement).
-      const fold = process.env.FLASHMLA_CUDA_DENSE_FP8_FOLD;
-      this.denseFp8Fold = fold === '0' ? false : fold === 'rows' || fold === 'all' ? fold : 'pair';
+      this.denseFp8Fold = denseFoldFromEnv(process.env.FLASHMLA_CUDA_DENSE_FP8_FOLD);
       // sparse steps below 64 heads on sparse_sm90.cu (SparsePartial); dense FP8 with part-empty tiles (measurement mode)
       this.sm90Partial = sparsePartialFromEnv(process.env.FLASHMLA_CUDA_SPARSE_SM90_PARTIAL);
       this.denseFp8Partial = process.env.FLASHMLA_CUDA_DENSE_FP8_PARTIAL === '1';
@@ -242,6 +241,8 @@ class CudaBackendImpl implements CudaBackend {
       // FLASHMLA_CUDA_SCHEDULE=flashmla | fill | auto: the plan MlaDecoder makes (another value is ignored).
       const envSchedule = scheduleKinds.find((k) => k === process.env.FLASHMLA_CUDA_SCHEDULE);
       const schedule = opts.schedule ?? envSchedule ?? cudaScheduleDefault(cc);
+      const fp8Routes = opts.kernel === 'naive' ? undefined : cudaFp8RoutesText({ sparseSm90: this.sparseSm90, denseFp8Sm90: this.denseFp8Sm90,
+        denseOnSparse: this.denseFp8OnSparse, fold: this.denseFp8Fold, partial: this.sm90Partial, densePartial: this.denseFp8Partial });
       this.info = {
         kind: 'cuda',
         device: name,
@@ -253,11 +254,7 @@ class CudaBackendImpl implements CudaBackend {
           kernels: { dir: kernelDir, nvcc: manifest.nvcc },
           pdl: this.launcher.pdl.reason,
           layerSplitK: this.layerSplitK ? { ...this.layerSplitK } : false,
-          ...(() => {
-            const t = cudaFp8RoutesText({ sparseSm90: this.sparseSm90, denseFp8Sm90: this.denseFp8Sm90, denseOnSparse: this.denseFp8OnSparse,
-              fold: this.denseFp8Fold, partial: this.sm90Partial, densePartial: this.denseFp8Partial });
-            return opts.kernel === 'naive' ? {} : { sparseKernel: t.sparse, denseFp8Kernel: t.denseFp8 };
-          })(),
+          ...(fp8Routes ? { sparseKernel: fp8Routes.sparse, denseFp8Kernel: fp8Routes.denseFp8 } : {}),
         },
       };
     } catch (e) {
@@ -315,9 +312,9 @@ class CudaBackendImpl implements CudaBackend {
     return this.opts.kernel !== 'naive' && this.sparseMma.dense(l);
   }
 
-  sparseKernel(l: SparseCall): string {
+  sparseKernel(problem: SparseProblem): string {
     this.alive();
-    return (this.opts.kernel === 'naive' ? undefined : this.sparseMma.kernelForSparse(l)) ?? sparseKernelName(l.problem);
+    return (this.opts.kernel === 'naive' ? undefined : this.sparseMma.kernelForSparse({ problem })) ?? sparseKernelName(problem);
   }
 
   denseFp8Kernel(l: DenseFp8Call): string | undefined {

@@ -118,7 +118,7 @@ export class SparseMmaRunner {
   constructor(private readonly h: SparseMmaHost) {}
 
   /** The variant a sparse launch gets, or undefined (sparse.cu then). */
-  variantForSparse(l: SparseCall): SparseMmaVariant | undefined {
+  variantForSparse(l: Pick<SparseCall, 'problem'>): SparseMmaVariant | undefined {
     const p = l.problem;
     return chooseSparseMma(p.cache.kind, p.dtype, p.dQk, p.hQ, this.h.maxSmem);
   }
@@ -133,13 +133,13 @@ export class SparseMmaRunner {
   }
 
   /** The kernel a sparse launch gets here: sparse_sm90.cu, a sparse_mma.cu variant, or undefined (sparse.cu). */
-  kernelForSparse(l: SparseCall): string | undefined {
+  kernelForSparse(l: Pick<SparseCall, 'problem'>): string | undefined {
     if (this.sm90Takes(l)) return sparseSm90Entry(l.problem.cache.kind, l.problem.hQ, l.problem.precision).name;
     const v = this.variantForSparse(l);
     return v && sparseMmaKernelName(v);
   }
 
-  private sm90Takes(l: SparseCall): boolean {
+  private sm90Takes(l: Pick<SparseCall, 'problem'>): boolean {
     const p = l.problem;
     return useSparseSm90({ kind: p.cache.kind, dtype: p.dtype, dQk: p.dQk, hQ: p.hQ }, this.h.hopper ?? false, this.h.maxSmem, this.h.sm90Partial ?? 'off');
   }
@@ -284,31 +284,28 @@ export class SparseMmaRunner {
       throw invalidArgument('q/kCache/out', 'device addresses aligned to 16 bytes (sparse_mma.cu copies 16-byte vectors)', 'an unaligned view');
     }
     pack(this.params.view, values);
-    const api = h.drv.api;
-    let rc: number;
-    for (const x of before) {
-      this.module ??= h.load('sparse_mma.fatbin');
-      rc = api.cuLaunchKernel(h.fn(this.module, x.name, x.g.smem), x.g.grid[0], x.g.grid[1], x.g.grid[2], x.g.block[0], 1, 1, x.g.smem, h.stream, this.params.argv, null);
-      if (rc !== 0) h.drv.check(rc, `cuLaunchKernel(${x.name})`);
-    }
-    rc = api.cuLaunchKernel(h.fn(k.module, k.name, g.smem), g.grid[0], g.grid[1], g.grid[2], g.block[0], 1, 1, g.smem, h.stream, this.params.argv, null);
-    if (rc !== 0) h.drv.check(rc, `cuLaunchKernel(${k.name})`);
+    for (const x of before) this.queue((this.module ??= h.load('sparse_mma.fatbin')), x.name, x.g);
+    this.queue(k.module, k.name, g);
     if (!merge.need) return;
     this.module ??= h.load('sparse_mma.fatbin');
     const trip = h.combineTrip ?? sparseCombineTripTakes(merge.maxPieces);
     const c = sparseMmaCombineLaunch(b, sQ, hQ), cname = `mla_sparse_mma_combine_${trip ? 'trip_' : ''}${k.dtype}`, fn = h.fn(this.module, cname, 0);
-    rc = trip && h.launchMerge
+    const rc = trip && h.launchMerge
       ? h.launchMerge({ fn, gx: c.grid[0], gy: c.grid[1], gz: c.grid[2], threads: c.block[0], smem: 0 }, this.params.argv)
-      : api.cuLaunchKernel(fn, c.grid[0], c.grid[1], c.grid[2], c.block[0], 1, 1, 0, h.stream, this.params.argv, null);
+      : h.drv.api.cuLaunchKernel(fn, c.grid[0], c.grid[1], c.grid[2], c.block[0], 1, 1, 0, h.stream, this.params.argv, null);
     if (rc !== 0) h.drv.check(rc, `cuLaunchKernel(${cname})`);
   }
 
   /** Launch sparse_mma.cu's kernel `name` with these parameters (the block is copied at the launch), after what is queued. */
   private launchAfter(name: string, g: SparseMmaGrid, values: Record<string, bigint | number>): void {
-    const h = this.h;
-    this.module ??= h.load('sparse_mma.fatbin');
     pack(this.params!.view, values);
-    const rc = h.drv.api.cuLaunchKernel(h.fn(this.module, name, g.smem), g.grid[0], g.grid[1], g.grid[2], g.block[0], 1, 1, g.smem, h.stream, this.params!.argv, null);
+    this.queue((this.module ??= this.h.load('sparse_mma.fatbin')), name, g);
+  }
+
+  /** cuLaunchKernel of `name` in `module` on the stream with the packed parameter block; a failure throws. */
+  private queue(module: bigint, name: string, g: SparseMmaGrid): void {
+    const h = this.h;
+    const rc = h.drv.api.cuLaunchKernel(h.fn(module, name, g.smem), g.grid[0], g.grid[1], g.grid[2], g.block[0], 1, 1, g.smem, h.stream, this.params!.argv, null);
     if (rc !== 0) h.drv.check(rc, `cuLaunchKernel(${name})`);
   }
 

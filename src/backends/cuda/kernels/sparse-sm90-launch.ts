@@ -73,6 +73,10 @@ export function sparseSm90Launch(numSmParts: number, sQ: number, hQ: number, kin
 /** Which dense FP8 steps fold (denseFoldOnSparseSm90): none, those whose hQ is no multiple of 64 ('rows'), those and
     the ones the fold moves onto the pair entry ('pair', the default), or every step with sQ > 1 ('all', measurement). */
 export type DenseFold = false | 'rows' | 'pair' | 'all';
+/** DenseFold from FLASHMLA_CUDA_DENSE_FP8_FOLD: 0 none, rows, all, else (unset) 'pair'. */
+export function denseFoldFromEnv(v: string | undefined): DenseFold {
+  return v === '0' ? false : v === 'rows' || v === 'all' ? v : 'pair';
+}
 
 /**
  * Whether a dense FP8 step runs folded on sparse_sm90.cu: its sQ > 1 queries of hQ heads as one query of sQ * hQ heads

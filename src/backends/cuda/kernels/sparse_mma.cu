@@ -710,7 +710,7 @@ __device__ void denseTail(const SparseMmaParams& p) {
   // (lse +-inf) is m = -inf, l = 0; a NaN lse makes everything NaN.
   const bool none = lseMain == INFINITY || lseMain == -INFINITY;
   float m = none ? -INFINITY : lseMain * 1.4426950408889634f, l = none ? 0.f : 1.f;
-  load16(out, acc); // (selected away where there is no main part: no branch before the shuffles)
+  load16(out, acc); // (selected away where there is no main part)
 #pragma unroll
   for (int i = 0; i < 16; ++i) acc[i] = none ? 0.f : acc[i];
   const int* table = p.blockTable + static_cast<int64_t>(batch) * p.maxBlocksPerSeq;
@@ -720,7 +720,7 @@ __device__ void denseTail(const SparseMmaParams& p) {
     const unsigned char* blk = p.kCache + static_cast<int64_t>(table[page]) * p.blockStride;
     const unsigned char* tok = blk + static_cast<int64_t>(slot) * (K == Kind::V32 ? 656 : 576);
     // Every lane dequantizes 16 bytes at 16 lane (MODEL1 lanes 28-31: RoPE bytes, discarded) and, MODEL1, loads 16 RoPE
-    // dims (lanes 0-27: the first 16, discarded): no branch, so the warp stays converged for the score's shuffles.
+    // dims (lanes 0-27: the first 16, discarded), without a branch.
     float sc;
     if constexpr (K == Kind::V32) sc = reinterpret_cast<const float*>(tok + 512)[lane / 8];
     else sc = ue8m0(blk[static_cast<int64_t>(p.pageBlockSize) * 576 + slot * 8 + lane / 4]);
