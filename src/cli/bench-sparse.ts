@@ -2,7 +2,7 @@
 // table) through flashMlaSparseWithKvcache, median kernel time, JSON rows with format, topk and ratio_vs_flashmla.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { f32ToBf16 } from '../core/dtype.js';
+import { type HalfDType, f32ToBf16, f32ToF16 } from '../core/dtype.js';
 import { type Fp8Format, fp8BlockStride, fp8Layouts, fp8TokenAddress } from '../core/fp8.js';
 import type { Backend } from '../core/problem.js';
 import { type SparsePrecision, fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } from '../core/sparse.js';
@@ -96,6 +96,9 @@ Options:
                    host tensor (CUDA then plans the step on the host)
   --dense-device-lens  the lengths a device tensor at every h_q (CUDA plans steps of 64 heads and more on the device)
   --dense-only     only the dense rows
+  --dense-format F the dense rows' FP8 format: v32 (default) or model1 (512 query dims; the 16-bit row keeps 576)
+  --query-dtype T  the queries' dtype, bf16 (default) or f16 (no FlashMLA ratio: its sparse kernel takes bf16 only;
+                   the dense rows' 16-bit cache is then f16 too, its time still in bf16_us)
   --cpu-kernel NAME CPU rung: auto (default), native, wasm or scalar (sparse runs the native kernel or scalar JS)
   --cpu-isa NAME   the native rung's instruction set: auto (default), avx512bf16, avx512 or avx2
   --reps N, --warmup N, --workers N, --out FILE, -q`;
@@ -107,7 +110,7 @@ function sameShape(a: SparseShape, b: SparseShape): boolean {
 }
 
 interface Row extends SparseShape {
-  kind: 'sparse_fp8'; precision: SparsePrecision; d_qk: number; topk_total: number; us: number; TFLOPS: number; GBps: number; flop: number; bytes: number;
+  kind: 'sparse_fp8'; precision: SparsePrecision; dtype: HalfDType; d_qk: number; topk_total: number; us: number; TFLOPS: number; GBps: number; flop: number; bytes: number;
   flashmla_us?: number; ratio_vs_flashmla?: number;
 }
 
@@ -173,13 +176,15 @@ export async function medianMs(backend: Backend, run: () => Promise<void>, t: Sp
   return times[Math.floor(times.length / 2)];
 }
 
-export async function runShape(backend: Backend, s: SparseShape, timing: SparseTiming, precision: SparsePrecision = 'fast'): Promise<Row> {
+/** `dtype`: the queries' (and out's) dtype; FlashMLA's sparse kernel takes bf16 only. */
+export async function runShape(backend: Backend, s: SparseShape, timing: SparseTiming, precision: SparsePrecision = 'fast', dtype: HalfDType = 'bf16'): Promise<Row> {
   const r = rng(s.b * 1000 + s.hQ + s.topk);
   const L = fp8Layouts[s.format];
   const owned: Tensor[] = [];
   const dev = <T extends Tensor>(t: T): Tensor => { const d = t.dtype === 'fp8_e4m3' ? uploadFp8Cache(backend, t) : backend.upload(t as never); owned.push(d); return d; };
   const nb = s.b * Math.ceil(s.sK / s.blockSize);
-  const q = dev(fromArray('bf16', [s.b, s.sQ, s.hQ, L.dQk], Uint16Array.from({ length: s.b * s.sQ * s.hQ * L.dQk }, () => f32ToBf16(r() * 2 - 1))));
+  const enc = dtype === 'bf16' ? f32ToBf16 : f32ToF16;
+  const q = dev(fromArray(dtype, [s.b, s.sQ, s.hQ, L.dQk], Uint16Array.from({ length: s.b * s.sQ * s.hQ * L.dQk }, () => enc(r() * 2 - 1))));
   const k = dev(fp8CacheTensor(s.format, nb, s.blockSize, randomCache(s.format, nb, s.blockSize, r)));
   // Index tensors live on the device, as in a model (a host tensor would add its copy to every timed call).
   const onDev = (t: Tensor): Tensor => (backend.kind === 'cpu' ? t : dev(t));
@@ -195,7 +200,7 @@ export async function runShape(backend: Backend, s: SparseShape, timing: SparseT
   }
   const sink = onDev(fromArray('f32', [s.hQ], Float32Array.from({ length: s.hQ }, () => r() * 2 - 1)));
   const meta = getSparseMlaMetadata({ b: s.b, sQ: s.sQ, hQ: s.hQ, topk: s.topk, extraTopk: s.extraTopk ?? 0, extraTopkLength: extra?.len, backend });
-  const out = backend.empty('bf16', [s.b, s.sQ, s.hQ, 512]), lse = backend.empty('f32', [s.b, s.hQ, s.sQ]);
+  const out = backend.empty(dtype, [s.b, s.sQ, s.hQ, 512]), lse = backend.empty('f32', [s.b, s.hQ, s.sQ]);
   owned.push(out, lse);
   const opts = { attnSink: sink, extraKCache: extra?.k, extraIndices: extra?.indices, extraTopkLength: extra?.len, backend, out, lse, precision };
   const kernel = sparseKernelFor(q, k, indices, 512, meta, opts);
@@ -206,16 +211,17 @@ export async function runShape(backend: Backend, s: SparseShape, timing: SparseT
   const flop = 2 * s.hQ * attended * (L.dQk + 512);
   const bytes = s.b * s.sQ * (s.topk + (s.extraTopk ?? 0)) * L.bytesPerToken + s.b * s.sQ * s.hQ * (L.dQk + 512) * 2;
   return {
-    ...s, kind: 'sparse_fp8', ...(kernel ? { kernel } : {}), precision, d_qk: L.dQk, topk_total: s.topk + (s.extraTopk ?? 0), us, flop, bytes, TFLOPS: flop / us / 1e6, GBps: bytes / us / 1e3,
+    ...s, kind: 'sparse_fp8', ...(kernel ? { kernel } : {}), precision, dtype, d_qk: L.dQk, topk_total: s.topk + (s.extraTopk ?? 0), us, flop, bytes, TFLOPS: flop / us / 1e6, GBps: bytes / us / 1e3,
   };
 }
 
 /**
- * Dense (page-table) decode over a V3.2 FP8 cache against our bf16 dense decode on the same lengths, in the
- * memory-bound configs (16 and 32 query rows a KV head). The FP8 path is the backend's decodeDenseFp8 (CUDA's
- * block-table kernels, the CPU's paged FP8 source, WebGPU's fused kernel or staged pages), else the sparse route (src/core/dense-fp8.ts).
+ * Dense (page-table) decode over a V3.2 (or MODEL1) FP8 cache against our 16-bit dense decode (576 dims, q's dtype) on
+ * the same lengths, in the memory-bound configs (16 and 32 query rows a KV head). The FP8 path is the backend's
+ * decodeDenseFp8 (CUDA's block-table kernels, the CPU's paged FP8 source, WebGPU's fused kernel or staged pages), else
+ * the sparse route (src/core/dense-fp8.ts). `dtype`: the queries'; the 16-bit row's cache has the same dtype.
  */
-async function runDense(backend: Backend, b: number, sK: number, hQ: number, timing: SparseTiming, deviceLens = false, sQ = 1) {
+export async function runDense(backend: Backend, b: number, sK: number, hQ: number, timing: SparseTiming, deviceLens = false, sQ = 1, format: Fp8Format = 'v32', dtype: HalfDType = 'bf16') {
   const { fp8BlockStride } = await import('../core/fp8.js');
   const { flashMlaWithKvcache, getMlaMetadata } = await import('../core/api.js');
   const r = rng(b * 7 + sK + hQ + (sQ - 1) * 1000), B = 64, pages = Math.ceil(sK / B), nb = b * pages;
@@ -233,30 +239,32 @@ async function runDense(backend: Backend, b: number, sK: number, hQ: number, tim
   // denseOnSparse): the lengths stay on the host there (the table on the device).
   // WebGPU's fused path (session 48) reads device index tensors as its bf16 decode does: it gets them where it takes the call.
   const md = getMlaMetadata(seqlens, sQ * hQ, 1, { backend });
-  const q = backend.upload(fromArray('bf16', [b, sQ, hQ, 576], Uint16Array.from({ length: b * sQ * hQ * 576 }, () => f32ToBf16(r() * 2 - 1))));
-  const kFp8 = uploadFp8Cache(backend, fp8CacheTensor('v32', nb, B, randomCache('v32', nb, B, r)));
-  const out = backend.empty('bf16', [b, sQ, hQ, 512]), lse = backend.empty('f32', [b, hQ, sQ]);
+  const enc = dtype === 'bf16' ? f32ToBf16 : f32ToF16, dQk = fp8Layouts[format].dQk;
+  const q = backend.upload(fromArray(dtype, [b, sQ, hQ, 576], Uint16Array.from({ length: b * sQ * hQ * 576 }, () => enc(r() * 2 - 1))));
+  const qFp8 = dQk === 576 ? q : backend.upload(fromArray(dtype, [b, sQ, hQ, dQk], Uint16Array.from({ length: b * sQ * hQ * dQk }, () => enc(r() * 2 - 1))));
+  const kFp8 = uploadFp8Cache(backend, fp8CacheTensor(format, nb, B, randomCache(format, nb, B, r)));
+  const out = backend.empty(dtype, [b, sQ, hQ, 512]), lse = backend.empty('f32', [b, hQ, sQ]);
   const kernelFor = (ix: { table: Tensor; lens: Tensor }) => backend.denseFp8Kernel?.({
-    format: 'v32', dtype: 'bf16', b, sQ, hQ, dQk: 576, pageBlockSize: B, maxBlocksPerSeq: pages, blockStride: fp8BlockStride('v32', B),
-    numSmParts: md.tileSchedulerMetadata.shape[0], causal: true, softmaxScale: 576 ** -0.5, q, kCache: kFp8, blockTable: ix.table,
+    format, dtype, b, sQ, hQ, dQk, pageBlockSize: B, maxBlocksPerSeq: pages, blockStride: fp8BlockStride(format, B),
+    numSmParts: md.tileSchedulerMetadata.shape[0], causal: true, softmaxScale: dQk ** -0.5, q: qFp8, kCache: kFp8, blockTable: ix.table,
     cacheSeqlens: ix.lens, tileSchedulerMetadata: md.tileSchedulerMetadata, numSplits: md.numSplits, out, lse,
   });
   const fp8Index = backend.kind === 'cuda' && backend.decodeDenseFp8 ? { table, lens: sQ * hQ >= 64 && !deviceLens ? lensHost : lens }
     : backend.kind === 'webgpu' && kernelFor({ table, lens })?.startsWith('webgpu-fused') ? { table, lens } : { table: tableHost, lens: lensHost };
   const bf16 = new Uint16Array(nb * B * 576);
   const tile = Math.min(bf16.length, 64 * B * 576); // 64 distinct random pages, repeated
-  for (let i = 0; i < tile; i++) bf16[i] = f32ToBf16((r() - 0.5) * 0.2);
+  for (let i = 0; i < tile; i++) bf16[i] = enc((r() - 0.5) * 0.2);
   for (let i = tile; i < bf16.length; i += tile) bf16.copyWithin(i, 0, Math.min(tile, bf16.length - i));
-  const kBf16 = backend.upload(fromArray('bf16', [nb, B, 1, 576], bf16));
-  const time = async (k: Tensor, table: Tensor, lens: Tensor) => await medianMs(backend, () => flashMlaWithKvcache(q, k, table, lens, 512,
+  const kBf16 = backend.upload(fromArray(dtype, [nb, B, 1, 576], bf16));
+  const time = async (qx: Tensor, k: Tensor, table: Tensor, lens: Tensor) => await medianMs(backend, () => flashMlaWithKvcache(qx, k, table, lens, 512,
     md.tileSchedulerMetadata, md.numSplits, { backend, out, lse }).then(() => undefined), timing) * 1e3;
   const kernel = kernelFor(fp8Index);
-  const fp8Us = await time(kFp8, fp8Index.table, fp8Index.lens), bf16Us = await time(kBf16, table, lens);
-  for (const t of [q, kFp8, kBf16, out, lse, ...(backend.kind === 'cpu' ? [] : [table, lens])]) backend.free(t);
-  const flop = 2 * b * sQ * hQ * sK * (576 + 512);
+  const fp8Us = await time(qFp8, kFp8, fp8Index.table, fp8Index.lens), bf16Us = await time(q, kBf16, table, lens);
+  for (const t of [q, ...(qFp8 === q ? [] : [qFp8]), kFp8, kBf16, out, lse, ...(backend.kind === 'cpu' ? [] : [table, lens])]) backend.free(t);
+  const flop = 2 * b * sQ * hQ * sK * (dQk + 512);
   return {
-    kind: 'dense_fp8', format: 'v32', b, s_k: sK, h_q: hQ, s_q: sQ, ...(kernel ? { kernel } : {}), lens: fp8Index.lens.device === 'cpu' ? 'host' : 'device', us: fp8Us, bf16_us: bf16Us, speedup_vs_bf16: bf16Us / fp8Us,
-    TFLOPS: flop / fp8Us / 1e6, bf16_TFLOPS: flop / bf16Us / 1e6,
+    kind: 'dense_fp8', format, dtype, b, s_k: sK, h_q: hQ, s_q: sQ, ...(kernel ? { kernel } : {}), lens: fp8Index.lens.device === 'cpu' ? 'host' : 'device', us: fp8Us, bf16_us: bf16Us, speedup_vs_bf16: bf16Us / fp8Us,
+    TFLOPS: flop / fp8Us / 1e6, bf16_TFLOPS: 2 * b * sQ * hQ * sK * (576 + 512) / bf16Us / 1e6,
   };
 }
 
@@ -286,7 +294,7 @@ export async function benchSparse(argv: string[]): Promise<void> {
     reps: { type: 'string' }, warmup: { type: 'string' }, workers: { type: 'string' }, quiet: { type: 'boolean', short: 'q' },
     precision: { type: 'string' }, 'flush-mb': { type: 'string' }, 'rep-ms': { type: 'string' }, 'dense-heads': { type: 'string' },
     'dense-only': { type: 'boolean' }, 'dense-device-lens': { type: 'boolean' }, batches: { type: 'string' }, heads: { type: 'string' }, 'chain-calls': { type: 'string' },
-    'cpu-kernel': { type: 'string' }, 'cpu-isa': { type: 'string' },
+    'cpu-kernel': { type: 'string' }, 'cpu-isa': { type: 'string' }, 'query-dtype': { type: 'string' }, 'dense-format': { type: 'string' },
   });
   if (help) { console.log(sparseBenchHelp); return; }
   const flushMb = intArg('flush-mb', v['flush-mb'], 0, 0, 1 << 16);
@@ -297,6 +305,8 @@ export async function benchSparse(argv: string[]): Promise<void> {
   const workers = v.workers === undefined ? undefined : intArg('workers', v.workers, 1, 1, 256);
   const precArg = choiceArg('precision', v.precision, ['fast', 'exact', 'both'], 'fast');
   const precisions: SparsePrecision[] = precArg === 'both' ? ['fast', 'exact'] : [precArg];
+  const qDtype = choiceArg<HalfDType>('query-dtype', v['query-dtype'], ['bf16', 'f16'], 'bf16');
+  const denseFormat = choiceArg<Fp8Format>('dense-format', v['dense-format'], ['v32', 'model1'], 'v32');
   const p = progress(v.quiet === true);
   const cpuKernel = v['cpu-kernel'] === undefined ? undefined : choiceArg('cpu-kernel', v['cpu-kernel'], ['auto', 'native', 'wasm', 'scalar'], 'auto');
   const cpuIsa = v['cpu-isa'] === undefined ? undefined : choiceArg('cpu-isa', v['cpu-isa'], ['auto', 'avx512bf16', 'avx512', 'avx2'], 'auto');
@@ -339,8 +349,8 @@ export async function benchSparse(argv: string[]): Promise<void> {
     for (const [i, { s, precision }] of runs.entries()) {
       const tag = precisions.length > 1 ? ` ${precision}` : '';
       p.update(`[${i + 1}/${runs.length}] ${s.label} b=${s.b} h_q=${s.hQ} s_q=${s.sQ} topk=${s.topk}${s.extraTopk ? `+${s.extraTopk}` : ''}${tag}`);
-      const row = await runShape(backend, s, timing, precision);
-      const f = fm?.find((x) => x.format === (s.format === 'v32' ? 'V3.2' : 'MODEL1') && x.b === s.b && x.h_q === s.hQ && x.s_q === s.sQ && x.topk === s.topk
+      const row = await runShape(backend, s, timing, precision, qDtype);
+      const f = qDtype !== 'bf16' ? undefined : fm?.find((x) => x.format === (s.format === 'v32' ? 'V3.2' : 'MODEL1') && x.b === s.b && x.h_q === s.hQ && x.s_q === s.sQ && x.topk === s.topk
         && (x.extra_topk ?? 0) === (s.extraTopk ?? 0) && (x.extra_block_size ?? 0) === (s.extraBlockSize ?? 0));
       const fu = f && proto ? f[proto.field] : undefined;
       if (typeof fu === 'number') { row.flashmla_us = fu; row.ratio_vs_flashmla = fu / row.us; }
@@ -351,10 +361,11 @@ export async function benchSparse(argv: string[]): Promise<void> {
     for (const { hQ, sQ } of denseHeads) {
       const b = grid === 'small' ? 1 : grid === 'cpu' ? 4 : 128, sK = grid === 'small' ? 1024 : grid === 'cpu' ? 4096 : 8192;
       const sq = sQ > 1 ? ` s_q=${sQ}` : '';
-      p.update(`dense FP8 (V3.2) vs bf16, b=${b} s_k=${sK} h_q=${hQ}${sq}`);
-      const d = await runDense(backend, b, sK, hQ, timing, v['dense-device-lens'] === true, sQ);
+      const fname = denseFormat === 'v32' ? 'V3.2' : 'MODEL1', dt = qDtype === 'bf16' ? '' : ` ${qDtype}`;
+      p.update(`dense FP8 (${fname}) vs ${qDtype}, b=${b} s_k=${sK} h_q=${hQ}${sq}`);
+      const d = await runDense(backend, b, sK, hQ, timing, v['dense-device-lens'] === true, sQ, denseFormat, qDtype);
       dense.push(d);
-      p.done(`dense V3.2 FP8 b=${b} s_k=${sK} h_q=${hQ}${sq}${d.kernel ? ` (${d.kernel})` : ''}: ${fmt(d.us)} us, bf16 ${fmt(d.bf16_us)} us, ${d.speedup_vs_bf16.toFixed(2)}x`);
+      p.done(`dense ${fname} FP8${dt} b=${b} s_k=${sK} h_q=${hQ}${sq}${d.kernel ? ` (${d.kernel})` : ''}: ${fmt(d.us)} us, ${qDtype} ${fmt(d.bf16_us)} us, ${d.speedup_vs_bf16.toFixed(2)}x`);
     }
     const geomeanOf = (precision: SparsePrecision, set?: readonly SparseShape[]) => {
       const ratios = rows.filter((r) => r.precision === precision && r.ratio_vs_flashmla !== undefined && (!set || set.some((x) => sameShape(x, r)))).map((r) => r.ratio_vs_flashmla!);

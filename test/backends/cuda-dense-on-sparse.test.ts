@@ -145,7 +145,27 @@ test('dense FP8 folded on sparse_sm90.cu: the rule', () => {
   assert.deepEqual(denseTailLaunch(1, 3, 5), { grid: [4, 1, 1], block: [128, 1, 1], smem: 0 }, 'a warp a row, the last CTA part full');
 });
 
-test('dense FP8 with a part-empty head tile (FLASHMLA_CUDA_DENSE_FP8_PARTIAL=1, measurement mode): the rule and the launches', () => {
+test('the runner\'s workspace: host index tensors copied again into a grown workspace, also at the old address', () => {
+  const { copies, host, reuse } = fakeSparseRunner({ 'sparse_sm90.fatbin': 'sp90', 'dense_fp8_sm90.fatbin': 'dense90' }, sm90);
+  reuse.on = true;
+  const dev = { device: 'cuda' } as never;
+  const table = fromArray('i32', [3, 16], new Int32Array(48)), lens = fromArray('i32', [3], Int32Array.of(200, 0, 1000));
+  const call = (hQ: number): DenseFp8Call => ({
+    format: 'v32', dtype: 'bf16', b: 3, sQ: 1, hQ, dQk: 576, pageBlockSize: 64, maxBlocksPerSeq: 16, blockStride: 64 * 656, numSmParts: 5,
+    causal: true, softmaxScale: 0.04, q: dev, kCache: dev, out: dev, lse: dev, blockTable: table, cacheSeqlens: lens,
+    tileSchedulerMetadata: fromArray('i32', [5, 8], new Int32Array(40)), numSplits: fromArray('i32', [4], Int32Array.of(0, 2, 3, 6)),
+  });
+  const r = new SparseMmaRunner(host(true, { denseFp8Sm90: true, denseOnSparse: true }));
+  assert.ok(r.dense(call(64)));
+  const first = copies.length;
+  assert.ok(first > 0, 'the host tensors are copied');
+  assert.ok(r.dense(call(64)));
+  assert.equal(copies.length, first, 'a repeat copies nothing');
+  assert.ok(r.dense(call(256))); // 4x the accumulators: the workspace grows, here back at the address it had
+  assert.equal(copies.length, 2 * first, 'the same host tensors are copied into the new allocation');
+});
+
+test('dense FP8 with a part-empty head tile (the default; FLASHMLA_CUDA_DENSE_FP8_PARTIAL=0 off): the rule and the launches', () => {
   const m1f = { kind: 'model1', dtype: 'bf16', dQk: 512 } as const;
   // folded: any sQ * hQ once partial tiles are allowed, but never a step dense_fp8_sm90.cu takes
   assert.ok(denseFoldOnSparseSm90({ ...v32, hQ: 16, sQ: 3 }, true, sm90, 'pair', true), '48 rows');
@@ -250,17 +270,16 @@ test('dense FP8 folded on sparse_sm90.cu: launches and parameters (one query of 
 });
 
 test('flashmla info: the CUDA backend\'s FP8 routes in words, as the switches set them', () => {
-  const on = { sparseSm90: true, denseFp8Sm90: true, denseOnSparse: true, fold: 'pair', partial: 'below64', densePartial: false } as const;
+  const on = { sparseSm90: true, denseFp8Sm90: true, denseOnSparse: true, fold: 'pair', partial: 'all', densePartial: true } as const;
   const t = cudaFp8RoutesText(on);
-  assert.match(t.sparse, /^sparse_sm90\.cu \(wgmma\) .* hQ a multiple of 64 or below 64 \(a part-empty head tile\); sparse_mma\.cu \(mma\.sync\) for the rest/);
-  assert.match(t.denseFp8, /^dense_fp8_sm90\.cu .* up to 32 rows; sparse_sm90\.cu on lists .* hQ a multiple of 64; folded .* is a multiple of 64 and hQ is not, or the fold reaches the pair entry .*; sparse_mma\.cu \(mma\.sync\) for the rest$/);
-  assert.doesNotMatch(cudaFp8RoutesText({ ...on, partial: 'off' }).sparse, /below 64/);
-  assert.match(cudaFp8RoutesText({ ...on, partial: 'all' }).sparse, /any hQ \(FLASHMLA_CUDA_SPARSE_SM90_PARTIAL=1\)/);
+  assert.match(t.sparse, /^sparse_sm90\.cu \(wgmma\) .* any hQ \(a part-empty last head tile\); sparse_mma\.cu \(mma\.sync\) for the rest/);
+  assert.match(t.denseFp8, /^dense_fp8_sm90\.cu .* up to 32 rows; sparse_sm90\.cu on lists .* any hQ \(a part-empty last head tile\); folded .* exceeds 32 rows and hQ is not, or the fold reaches the pair entry .*; sparse_mma\.cu \(mma\.sync\) for the rest$/);
+  assert.match(cudaFp8RoutesText({ ...on, partial: 'off' }).sparse, /hQ a multiple of 64 \(FLASHMLA_CUDA_SPARSE_SM90_PARTIAL=0\)/);
   assert.doesNotMatch(cudaFp8RoutesText({ ...on, fold: 'rows' }).denseFp8, /pair entry/);
   assert.doesNotMatch(cudaFp8RoutesText({ ...on, fold: false }).denseFp8, /folded/);
-  assert.match(cudaFp8RoutesText({ ...on, densePartial: true }).denseFp8, /any hQ \(FLASHMLA_CUDA_DENSE_FP8_PARTIAL=1\).* exceeds 32 rows/);
+  assert.match(cudaFp8RoutesText({ ...on, densePartial: false }).denseFp8, /hQ a multiple of 64 \(FLASHMLA_CUDA_DENSE_FP8_PARTIAL=0\).* is a multiple of 64 and hQ is not/);
   const none = cudaFp8RoutesText({ ...on, sparseSm90: false, denseFp8Sm90: false });
-  assert.equal(none.sparse, 'sparse_mma.cu (mma.sync), sparse.cu for f16 queries over FP8 caches', 'not an sm_90 device');
+  assert.equal(none.sparse, 'sparse_mma.cu (mma.sync) (f16 queries over FP8 caches as bf16 hi + lo)', 'not an sm_90 device');
   assert.equal(none.denseFp8, 'sparse_mma.cu (mma.sync) for the rest');
 });
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
-  chooseSparseMma, sparseMmaCombineLaunch, sparseMmaRawStages, sparseMmaKernelName, sparseMmaLaunch, sparseMmaSmem, sparseMmaVariants,
+  chooseSparseMma, sparseMmaCombineLaunch, sparseMmaRawStages, sparseMmaKernelName, sparseMmaLaunch, sparseMmaSmem, sparseMmaSplitQ, sparseMmaVariants,
 } from '../../src/backends/cuda/kernels/sparse-mma-launch.js';
 import { compilePacker, packParams, sparseMmaParamsLayout } from '../../src/backends/cuda/params.js';
 import { InlineCpuBackend } from '../../src/backends/cpu/index.js';
@@ -26,7 +26,16 @@ test('sparse_mma: every variant fits Hopper; the choice follows rows and shared 
   assert.equal(chooseSparseMma('v32', 'bf16', 576, 64, sm90)?.bm, 64);
   assert.equal(chooseSparseMma('model1', 'bf16', 512, 17, sm90)?.bm, 32);
   assert.equal(chooseSparseMma('model1', 'bf16', 512, 1, sm90)?.bm, 16);
-  assert.equal(chooseSparseMma('v32', 'f16', 576, 64, sm90), undefined, 'an f16 query over an FP8 cache stays on sparse.cu');
+  // an f16 query over an FP8 cache: Q as bf16 hi + lo tiles, so 32-row tiles at most (more CTAs for more rows)
+  assert.equal(chooseSparseMma('v32', 'f16', 576, 64, sm90)?.bm, 32);
+  assert.equal(chooseSparseMma('model1', 'f16', 512, 128, sm90)?.bm, 32);
+  assert.equal(chooseSparseMma('v32', 'f16', 576, 5, sm90)?.bm, 16);
+  assert.ok(sparseMmaSplitQ({ kind: 'v32', dtype: 'f16' }) && sparseMmaSplitQ({ kind: 'model1', dtype: 'f16' }));
+  assert.ok(!sparseMmaSplitQ({ kind: 'f16', dtype: 'f16' }) && !sparseMmaSplitQ({ kind: 'v32', dtype: 'bf16' }));
+  assert.ok(!sparseMmaVariants.some((v) => sparseMmaSplitQ(v) && v.bm === 64), 'no 64-row tile with a split Q');
+  // the second Q tile: 32 rows x (576 + 8) bf16 more than the bf16 twin, which then keeps one staging buffer
+  assert.equal(sparseMmaSmem({ kind: 'v32', dtype: 'f16', dQk: 576, bm: 32 }) - sparseMmaSmem({ kind: 'v32', dtype: 'bf16', dQk: 576, bm: 32 }), 32 * 584 * 2 - 64 * 656);
+  assert.equal(sparseMmaRawStages({ kind: 'v32', dtype: 'f16', dQk: 576, bm: 32 }), 1);
   assert.equal(chooseSparseMma('v32', 'bf16', 512, 64, sm90), undefined, 'V3.2 is dQk 576 only');
   assert.equal(chooseSparseMma('v32', 'bf16', 576, 64, sm80), undefined, '64-row V3.2 tiles need more than an A100 has');
   assert.equal(chooseSparseMma('model1', 'bf16', 512, 16, sm80)?.bm, 16);

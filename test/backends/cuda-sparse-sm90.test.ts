@@ -32,23 +32,22 @@ test('sparse_sm90: the rule is V3.2 or MODEL1, bf16 queries, hQ a multiple of 64
   assert.ok(!useSparseSm90({ kind: 'bf16', dtype: 'bf16', dQk: 512, hQ: 128 }, true, sm90), '16-bit caches stay on sparse_mma.cu');
 });
 
-test('sparse_sm90: other head counts by SparsePartial (the backend: below 64 heads unless FLASHMLA_CUDA_SPARSE_SM90_PARTIAL says)', () => {
+test('sparse_sm90: other head counts by SparsePartial (the backend: any unless FLASHMLA_CUDA_SPARSE_SM90_PARTIAL=0)', () => {
   for (const f of [v32, m1]) {
     for (const hQ of [1, 3, 16, 17, 32, 63]) {
-      assert.ok(useSparseSm90({ ...f, hQ }, true, sm90, 'below64'), `below64: ${f.kind} hQ ${hQ}`);
       assert.ok(useSparseSm90({ ...f, hQ }, true, sm90, 'all'), `all: ${f.kind} hQ ${hQ}`);
       assert.ok(!useSparseSm90({ ...f, hQ }, true, sm90, 'off'), `off: ${f.kind} hQ ${hQ}`);
       assert.ok(!useSparseSm90({ ...f, hQ, dtype: 'f16' }, true, sm90, 'all'), `f16 queries: ${f.kind} hQ ${hQ}`);
       assert.ok(!useSparseSm90({ ...f, hQ }, false, sm90, 'all'), `no Hopper build: ${f.kind} hQ ${hQ}`);
     }
     for (const hQ of [65, 96, 127, 200]) {
-      assert.ok(!useSparseSm90({ ...f, hQ }, true, sm90, 'below64'), `below64: ${f.kind} hQ ${hQ} (not measured: stays on sparse_mma.cu)`);
       assert.ok(useSparseSm90({ ...f, hQ }, true, sm90, 'all'), `all: ${f.kind} hQ ${hQ}`);
+      assert.ok(!useSparseSm90({ ...f, hQ }, true, sm90, 'off'), `off: ${f.kind} hQ ${hQ}`);
     }
-    for (const mode of ['off', 'below64', 'all'] as const) assert.ok(useSparseSm90({ ...f, hQ: 128 }, true, sm90, mode), `${mode}: hQ 128`);
+    for (const mode of ['off', 'all'] as const) assert.ok(useSparseSm90({ ...f, hQ: 128 }, true, sm90, mode), `${mode}: hQ 128`);
     assert.ok(!useSparseSm90({ ...f, hQ: 0 }, true, sm90, 'all'), 'hQ 0');
   }
-  assert.equal(sparsePartialFromEnv(undefined), 'below64');
+  assert.equal(sparsePartialFromEnv(undefined), 'all');
   assert.equal(sparsePartialFromEnv('0'), 'off');
   assert.equal(sparsePartialFromEnv('1'), 'all');
   // the launch: grid z covers the part-empty tile

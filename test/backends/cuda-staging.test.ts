@@ -18,13 +18,16 @@ class FakeDriver {
   copies = 0;
   syncs = 0;
   freed: bigint[] = [];
-  private place(bytes: number): { ptr: bigint; bytes: ArrayBuffer } {
-    const ptr = this.next, buf = new ArrayBuffer(bytes);
-    this.next += BigInt(Math.ceil(bytes / 4096) * 4096 + 4096);
+  /** Device allocations come back at the last freed address (as CUDA's allocator may), zero-filled. */
+  reuse = false;
+  private place(bytes: number, device = false): { ptr: bigint; bytes: ArrayBuffer } {
+    const again = device && this.reuse ? this.freed.pop() : undefined;
+    const ptr = again ?? this.next, buf = new ArrayBuffer(bytes);
+    if (again === undefined) this.next += BigInt(Math.ceil(bytes / 4096) * 4096 + 4096);
     this.mem.set(ptr, buf);
     return { ptr, bytes: buf };
   }
-  alloc(bytes: number): bigint { return this.place(bytes).ptr; }
+  alloc(bytes: number): bigint { return this.place(bytes, true).ptr; }
   hostAlloc(bytes: number): { ptr: bigint; bytes: ArrayBuffer } { return this.place(bytes); }
   free(ptr: bigint): void { assert.ok(this.mem.delete(ptr), 'free of an unknown pointer'); this.freed.push(ptr); }
   hostFree(ptr: bigint): void { this.free(ptr); }
@@ -125,6 +128,31 @@ test('host index tensors: staged into the workspace, one copy, skipped when repe
     assert.equal(drv.copies, before + 2, 'changed words are copied');
     checkPlaced(drv, view, ws, vals, accumBytes, lseBytes);
   }
+});
+
+// Session 51 (H100): a bf16 decode of 48 rows after dense FP8 rows of 16, 32 and 16 x 2 wrote zeros in 19 us. Its
+// workspace grew, the new allocation came back at the old address, and the staging took the unchanged host metadata for
+// already copied (it compared addresses only): the kernels read zeros where the schedule should have been.
+test('a grown workspace at the address of the old one gets the index words copied again', () => {
+  const { drv, view, ws, staging } = setup();
+  drv.reuse = true;
+  const vals = {
+    blockTable: Int32Array.from({ length: 12 }, (_, i) => 100 + i), cacheSeqlens: Int32Array.from([300, 50, 7]), qIndptr: undefined,
+    tileSchedulerMetadata: Int32Array.from({ length: 24 }, (_, i) => 3 * i + 1), numSplits: Int32Array.from([0, 1, 3, 4]),
+  };
+  const l = {
+    blockTable: i32(vals.blockTable, [3, 4]), cacheSeqlens: i32(vals.cacheSeqlens, [3]), qIndptr: undefined,
+    tileSchedulerMetadata: i32(vals.tileSchedulerMetadata, [3, 8]), numSplits: i32(vals.numSplits, [4]),
+  } as unknown as DecodeCall;
+  staging.placeIndices(l, 4096, 256);
+  const first = ws.ptr, copies = drv.copies;
+  staging.placeIndices(l, 4096, 256);
+  assert.equal(drv.copies, copies, 'a repeat is not copied');
+  // The next step needs more accumulators: the workspace grows and (here) comes back at the same address, zero-filled.
+  staging.placeIndices(l, 1 << 20, 256);
+  assert.equal(ws.ptr, first, 'the fake allocator reused the address');
+  assert.equal(drv.copies, copies + 1, 'the words are copied into the new allocation');
+  checkPlaced(drv, view, ws, vals, 1 << 20, 256);
 });
 
 test('device index tensors are used where they are; host ones are refused while capturing', () => {

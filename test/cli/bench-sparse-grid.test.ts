@@ -2,7 +2,9 @@
 // run times (anchors/flashmla-sparse/bench_sparse.py, sparse_cases), each matched to FlashMLA's row by format, b, h_q,
 // s_q, top-k and the extra cache; --batches keeps a subset.
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { flashmlaSparseMoreShapes, flashmlaSparseShapes } from '../../src/cli/bench-sparse.js';
 import { flashmlaCli } from '../support/cli.js';
@@ -23,6 +25,21 @@ describe('bench --mode sparse: the grid', () => {
     }
     const peak = flashmlaSparseMoreShapes.filter((s) => s.label === 'peak');
     assert.deepEqual(peak.map((s) => [s.format, s.hQ, s.b, s.sK, s.topk]), [['v32', 64, 148, 32768, 16384], ['model1', 64, 148, 32768, 16384], ['v32', 128, 148, 32768, 16384], ['model1', 128, 148, 32768, 16384]]);
+  });
+  it('--query-dtype and --dense-format: f16 queries, MODEL1 dense rows, no FlashMLA ratio; bad values are usage errors', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flashmla-bs-')), out = join(dir, 'r.json');
+    const r = flashmlaCli(['bench', '--mode', 'sparse', '--backend', 'cpu', '--grid', 'cpu', '--batches', '4', '--heads', '2', '--dense-heads', '2',
+      '--query-dtype', 'f16', '--dense-format', 'model1', '--reps', '1', '--warmup', '0', '-q', '--out', out], dir);
+    assert.equal(r.code, 0, r.stderr);
+    const res = JSON.parse(readFileSync(out, 'utf8')) as { rows: { dtype: string; ratio_vs_flashmla?: number }[]; dense: { format: string; dtype: string; h_q: number }[] };
+    assert.ok(res.rows.length > 0 && res.rows.every((x) => x.dtype === 'f16' && x.ratio_vs_flashmla === undefined));
+    assert.deepEqual(res.dense.map((d) => [d.format, d.dtype, d.h_q]), [['model1', 'f16', 2]]);
+    rmSync(dir, { recursive: true, force: true });
+    for (const [flag, v] of [['--query-dtype', 'f32'], ['--dense-format', 'v4']]) {
+      const e = flashmlaCli(['bench', '--mode', 'sparse', '--backend', 'cpu', flag, v], tmpdir());
+      assert.equal(e.code, 2, e.stderr);
+      assert.match(e.stderr, new RegExp(flag.slice(2)));
+    }
   });
   it('--batches naming no row of the grid is a usage error before anything is timed', () => {
     const r = flashmlaCli(['bench', '--mode', 'sparse', '--backend', 'cpu', '--grid', 'all', '--batches', '3,5'], tmpdir());

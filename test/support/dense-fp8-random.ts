@@ -80,13 +80,14 @@ export function denseFp8FoldSpec(rng: Rng): DenseFp8Spec {
 
 /**
  * Dense FP8 shapes whose rows make no whole 64-head tile and that dense_fp8_sm90.cu does not take: V3.2 above 32 rows
- * (16 x 3, 24 x 2, 40 x 1, 5 x 7, 48 x 1), MODEL1 at any row count up to 48 (16 x 1, 32 x 1, 16 x 3, 8 x 2). They run
- * sparse_mma.cu by default and sparse_sm90.cu with a part-empty head tile under FLASHMLA_CUDA_DENSE_FP8_PARTIAL=1.
+ * (16 x 3, 24 x 2, 40 x 1, 5 x 7, 48 x 1), MODEL1 at any row count up to 48 (16 x 1, 32 x 1, 16 x 3, 8 x 2, 48 x 1,
+ * 40 x 1, 24 x 2). On an sm_90 device they run sparse_sm90.cu with a part-empty head tile (sparse_mma.cu under
+ * FLASHMLA_CUDA_DENSE_FP8_PARTIAL=0).
  */
 export function denseFp8PartialSpec(rng: Rng): DenseFp8Spec {
   const b = rng.int(1, 3);
   const format = rng.pick(['v32', 'model1'] as const);
-  const [hQ, sQ] = format === 'v32' ? rng.pick([[16, 3], [24, 2], [40, 1], [5, 7], [48, 1]] as const) : rng.pick([[16, 1], [32, 1], [16, 3], [8, 2]] as const);
+  const [hQ, sQ] = format === 'v32' ? rng.pick([[16, 3], [24, 2], [40, 1], [5, 7], [48, 1]] as const) : rng.pick([[16, 1], [32, 1], [16, 3], [8, 2], [48, 1], [40, 1], [24, 2]] as const);
   return {
     format, dtype: 'bf16', b, sQ, hQ, pageBlockSize: rng.pick([64, 64, 16, 1, 256]), causal: rng.float() < 0.7,
     seqlens: Array.from({ length: b }, () => rng.pick([0, 1, 2, sQ - 1, 63, 64, 65, rng.int(1, 1500), rng.int(1500, 3000)])),
@@ -97,6 +98,9 @@ export function denseFp8PartialSpec(rng: Rng): DenseFp8Spec {
 /** Query rows' magnitudes of the `bigQ` cases (times the usual clamped normal values): tiny, usual, and past f16's range
     (2^15 and up: dense_fp8_sm90.cu's f16 score path rescales such an item's Q). */
 export const denseFp8QScales = [2 ** -20, 2 ** -12, 1, 2 ** 8, 2 ** 13, 2 ** 14, 2 ** 16, 2 ** 17];
+/** The same for f16 queries, whose range ends at 65504 (|q| <= 2 before the factor): tiny (f16 subnormals at 2^-20),
+    usual, large. */
+export const denseFp8QScalesF16 = [2 ** -20, 2 ** -12, 1, 2 ** 8, 2 ** 13, 2 ** 14];
 
 /**
  * Run one random dense FP8 case on `backend` against the float64 reference (throws with the seed on failure);
@@ -152,7 +156,7 @@ export async function runRandomDenseFp8(seed: number, backend: Backend, tol: Tol
   if (bigQ) {
     const dec = s.dtype === 'bf16' ? bf16ToF32 : f16ToF32;
     for (let row = 0; row < s.b * s.sQ * s.hQ; row++) {
-      const f = rng.pick(denseFp8QScales);
+      const f = rng.pick(s.dtype === 'f16' ? denseFp8QScalesF16 : denseFp8QScales);
       for (let d = 0; d < dQk; d++) q[row * dQk + d] = enc(dec(q[row * dQk + d]) * f);
     }
   }
@@ -172,6 +176,10 @@ export async function runRandomDenseFp8(seed: number, backend: Backend, tol: Tol
     md.tileSchedulerMetadata, md.numSplits, { backend, causal: s.causal, softmaxScale: s.scale, out, lse });
   await backend.synchronize();
   const o = (await backend.download(out)).host() as Uint16Array, l = (await backend.download(lse)).host() as Float32Array;
+  if (indexOnDevice && backend.kind !== 'cpu') { // the call reads the index tensors and must leave them as they were
+    const [t2, s2] = [(await backend.download(idx[0])).host() as Int32Array, (await backend.download(idx[1])).host() as Int32Array];
+    assert.ok(t2.every((x, i) => x === table[i]) && s2.every((x, i) => x === seqlens[i]), `dense FP8 seed ${seed}: the device block table or lengths changed`);
+  }
   if (backend.kind !== 'cpu') for (const t of owned) backend.free(t);
   got?.(o, l);
   // The CPU kernels dequantize exactly (e4m3 x any f32 scale), so they are held to the sparse reference over the

@@ -16,10 +16,16 @@ export function fakeSparseRunner(labels: Record<string, string>, maxSmem: number
   const copies: { dst: bigint; bytes: Uint8Array }[] = [];
   const names = new Map<bigint, string>();
   let nextFn = 100n, nextPtr = 1n << 20n;
+  /** reuse.on: an allocation comes back at the last freed address (as CUDA's allocator may). */
+  const reuse = { on: false, freed: [] as bigint[] };
   const drv = {
     pinnedParams: (bytes: number) => ({ ptr: 0n, view: (view = new DataView(new ArrayBuffer(bytes))), argv: 0n }),
-    alloc: (bytes: number) => { const p = nextPtr; nextPtr += BigInt(Math.ceil(bytes / 256) * 256); return p; },
-    free: () => {}, synchronize: () => {},
+    alloc: (bytes: number) => {
+      const again = reuse.on ? reuse.freed.pop() : undefined;
+      if (again !== undefined) return again;
+      const p = nextPtr; nextPtr += BigInt(Math.ceil(bytes / 256) * 256); return p;
+    },
+    free: (p: bigint) => { reuse.freed.push(p); }, synchronize: () => {},
     copyHtoD: (dst: bigint, src: ArrayBufferView, bytes: number) => { copies.push({ dst, bytes: new Uint8Array(src.buffer, src.byteOffset, bytes).slice() }); },
     check: (rc: number, what: string) => { throw new Error(`${what}: ${rc}`); },
     api: {
@@ -38,5 +44,5 @@ export function fakeSparseRunner(labels: Record<string, string>, maxSmem: number
     ptrOf: () => 4096n,
     ...extra,
   });
-  return { launches, paramsAt, copies, host };
+  return { launches, paramsAt, copies, host, reuse };
 }

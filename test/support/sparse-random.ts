@@ -2,7 +2,7 @@
 // tokens are NaN, -1 entries, all-invalid rows, topkLength, sinks with +-inf, extra caches, any hQ, and
 // schedules with many splits. Seeded; a failure names its seed and spec.
 import assert from 'node:assert/strict';
-import { type HalfDType, f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
+import { type HalfDType, bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
 import { fp8TokenAddress, isFp8Format, quantizeCache } from '../../src/core/fp8.js';
 import type { Backend } from '../../src/core/problem.js';
 import { type ReferenceSparseCache, referenceSparseDecode } from '../../src/core/reference-sparse.js';
@@ -43,20 +43,19 @@ function makeScope(rng: Rng, s: RandomSpec, dQk: number, topk: number, B: number
       // Positions past topkLength point at tokens nobody else uses: they stay NaN.
     }
   }
-  const enc = s.dtype === 'bf16' ? f32ToBf16 : f32ToF16;
+  const enc = s.dtype === 'bf16' || isFp8Format(s.kind) ? f32ToBf16 : f32ToF16; // (FP8 caches quantize bf16 values)
   const vals = new Uint16Array(numBlocks * B * dQk);
   for (let t = 0; t < numBlocks * B; t++) {
     for (let d = 0; d < dQk; d++) vals[t * dQk + d] = used.has(t) ? enc(rng.normal() * (d % 97 === 0 ? 2 : 0.1)) : nanBits.bf16;
   }
   let data: Uint8Array | Uint16Array, tensor: Tensor, oddScales = false;
   if (isFp8Format(s.kind)) {
-    const bits = s.dtype === 'bf16' ? vals : vals; // FP8 caches quantize bf16 values
-    data = quantizeCache(s.kind, bits, B, numBlocks);
+    data = quantizeCache(s.kind, vals, B, numBlocks);
     // A third of the V3.2 caches get f32 scales that are not powers of two (FlashMLA's quantizer never writes them,
-    // but the format allows any f32). The CPU and WebGPU backends scale exactly, and so does CUDA's f32 kernel for f16
-    // queries (sparse.cu); CUDA's tensor-core kernels (bf16 queries) hold keys and values as bf16(e4m3 * scale), exact
-    // only for powers of two, so there these caches are compared with the reference's bf16 dequantization. Drawn
-    // from a generator of their own, so that every other draw of a seed stays what it was.
+    // but the format allows any f32). The CPU and WebGPU backends scale exactly; CUDA's tensor-core kernels (bf16 and,
+    // since session 51, f16 queries) hold keys and values as bf16(e4m3 * scale), exact only for powers of two, so there
+    // these caches are compared with the reference's bf16 dequantization. Drawn from a generator of their own, so that
+    // every other draw of a seed stays what it was.
     const odd = new Rng(numBlocks * 7919 + topk * 31 + seqTokens);
     if (s.kind === 'v32' && odd.float() < 1 / 3) {
       oddScales = true;
@@ -89,14 +88,17 @@ export function randomSpec(rng: Rng, kinds: readonly SparseCacheKind[] = ['v32',
     bigSinks: every case has sinks, two heads in three of them 60..200 above a row's lse (whose scores are small at the
     default scales), so the sink's factor 1 / (1 + e^(sink - lse)) runs from e^-60 through the subnormal range to 0.
     precision: passed to the call (its default, 'fast', when absent); the tolerance should match it.
-    outputs: handed the case's out (its view's elements) and lse as downloaded, before the comparison (bit-for-bit runs). */
+    outputs: handed the case's out (its view's elements) and lse as downloaded, before the comparison (bit-for-bit runs).
+    fp8Dtype: the queries' dtype where the cache is FP8 (bf16 when absent). qScale: a factor for each query row, drawn
+    right after q (only where given, so that the other cases of a seed stay as they were). */
 export async function runRandomSparse(seed: number, backend: Backend, tol: Tolerance, kinds?: readonly SparseCacheKind[], small = false, pickHQ?: (rng: Rng) => number,
-  { softmaxScale, bigSinks = false, precision, outOffset = 0, outputs, deviceIndices = false }: {
+  { softmaxScale, bigSinks = false, precision, outOffset = 0, outputs, deviceIndices = false, fp8Dtype, qScale }: {
     softmaxScale?: number; bigSinks?: boolean; precision?: SparsePrecision; outOffset?: number; outputs?: (out: Uint16Array, lse: Float32Array) => void;
-    deviceIndices?: boolean;
+    deviceIndices?: boolean; fp8Dtype?: HalfDType; qScale?: (rng: Rng) => number;
   } = {}): Promise<void> {
   const rng = new Rng(seed);
   const s = randomSpec(rng, kinds, small);
+  if (fp8Dtype && isFp8Format(s.kind)) s.dtype = fp8Dtype; // the queries' dtype over an FP8 cache (bf16 unless given)
   if (bigSinks) s.sink = true;
   if (pickHQ) s.hQ = pickHQ(rng); // e.g. FlashMLA's 64 / 128 heads: the GPU kernels' full row tiles
   const dQk = s.kind === 'model1' ? 512 : s.kind === 'v32' ? 576 : rng.pick([512, 576]);
@@ -104,6 +106,13 @@ export async function runRandomSparse(seed: number, backend: Backend, tol: Toler
   const extra = s.extra ? makeScope(rng, s, dQk, rng.pick([2, 64, 70]), rng.pick([2, 64]), rng.float() < 0.5) : undefined;
   const enc = s.dtype === 'bf16' ? f32ToBf16 : f32ToF16;
   const q = Uint16Array.from({ length: s.b * s.sQ * s.hQ * dQk }, () => enc(Math.max(-1, Math.min(1, rng.normal()))));
+  if (qScale) { // each query row times a factor
+    const dec = s.dtype === 'bf16' ? bf16ToF32 : f16ToF32;
+    for (let row = 0; row < s.b * s.sQ * s.hQ; row++) {
+      const f = qScale(rng);
+      for (let d = 0; d < dQk; d++) q[row * dQk + d] = enc(dec(q[row * dQk + d]) * f);
+    }
+  }
   const usual = () => rng.pick([Infinity, -Infinity, rng.normal(), rng.normal() * 5]);
   // (bigSinks: every third head keeps a usual sink, so that the case's cosine is not all bf16 subnormals)
   const big = () => rng.pick([rng.normal() * 5, 70, 79.5, 80.5, 84, 88, 92, 96, 100, 105, 110, 130, 200]);
@@ -144,14 +153,15 @@ export async function runRandomSparse(seed: number, backend: Backend, tol: Toler
     precision: precision ?? 'fast', dtype: s.dtype, cache: { kind: s.kind }, hQ: s.hQ, dQk,
   }) ?? false;
   const cacheOf = (sc: Scope): ReferenceSparseCache => ({
-    kind: sc.kind, data: sc.data, pageBlockSize: sc.B, dequant: sc.oddScales && ((backend.kind === 'cuda' && s.dtype === 'bf16') || gathers) ? 'bf16' : 'exact',
+    kind: sc.kind, data: sc.data, pageBlockSize: sc.B, dequant: sc.oddScales && (backend.kind === 'cuda' || gathers) ? 'bf16' : 'exact',
   });
   const ref = referenceSparseDecode({
     q, dtype: s.dtype, b: s.b, sQ: s.sQ, hQ: s.hQ, dQk, softmaxScale: scale, cache: cacheOf(main), indices: main.indices, topk: s.topk,
     topkLength: main.len, attnSink: sink, extraCache: extra && cacheOf(extra), extraIndices: extra?.indices, extraTopk: extra?.topk,
     extraTopkLength: extra?.len,
   });
-  const rep = compareOutputs(outHost, lseHost, ref, s.dtype, { b: s.b, sQ: s.sQ, hQ: s.hQ }, tol);
+  // (qScale: lse reaches ~10^4 and more, where f32 itself is ~10^-3 apart; 2^-16 of it covers the f32 score sums)
+  const rep = compareOutputs(outHost, lseHost, ref, s.dtype, { b: s.b, sQ: s.sQ, hQ: s.hQ }, qScale ? { ...tol, lseRel: 2 ** -16 } : tol);
   assert.ok(rep.ok, `seed ${seed} ${JSON.stringify(s)} dQk ${dQk}${precision ? ` precision ${precision}` : ''}:\n${rep.message}`);
 }
 

@@ -202,9 +202,10 @@ class CudaBackendImpl implements CudaBackend {
       // ... and, folded, those whose queries make a multiple of 64 rows (hQ 32 with sQ 2) or move onto the pair entry (hQ 64
       // with sQ 2) (sparse-sm90-launch.ts denseFoldOnSparseSm90); FLASHMLA_CUDA_DENSE_FP8_FOLD=0 (none), rows or all (measurement).
       this.denseFp8Fold = denseFoldFromEnv(process.env.FLASHMLA_CUDA_DENSE_FP8_FOLD);
-      // sparse steps below 64 heads on sparse_sm90.cu (SparsePartial); dense FP8 with part-empty tiles (measurement mode)
+      // sparse and dense FP8 steps whose rows make no whole 64-head tile on sparse_sm90.cu, the last tile part empty
+      // (SparsePartial; FLASHMLA_CUDA_SPARSE_SM90_PARTIAL=0 / FLASHMLA_CUDA_DENSE_FP8_PARTIAL=0 keep them on sparse_mma.cu)
       this.sm90Partial = sparsePartialFromEnv(process.env.FLASHMLA_CUDA_SPARSE_SM90_PARTIAL);
-      this.denseFp8Partial = process.env.FLASHMLA_CUDA_DENSE_FP8_PARTIAL === '1';
+      this.denseFp8Partial = process.env.FLASHMLA_CUDA_DENSE_FP8_PARTIAL !== '0';
       this.denseFp8Sm90Threads16 = manifest.denseFp8Sm90Threads16;
       this.denseFp8Sm90W3Tiles = manifest.denseFp8Sm90W3Tiles;
       // maps[0]: the KV cache's tensor map for TMA kernels; maps[1]: q's, for decode_sm90.cu's library entries (sm90QMap)

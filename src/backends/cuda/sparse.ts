@@ -1,6 +1,7 @@
 // Host side of sparse_mma.cu: the tiled sparse decode (FlashMLA's sparse API) and dense page-table decode over an
-// FP8 cache. CudaBackendImpl asks this runner first (decodeSparse, decodeDenseFp8); where no variant applies (an
-// f16 query over an FP8 cache, a GPU whose shared memory is too small) it answers false and sparse.cu runs instead.
+// FP8 cache. CudaBackendImpl asks this runner first (decodeSparse, decodeDenseFp8); where no variant applies (a GPU
+// whose shared memory is too small) it answers false and sparse.cu runs instead. An f16 query over an FP8 cache runs
+// sparse_mma.cu with Q split into bf16 hi + lo tiles (32-row tiles at most).
 // On sm_90 the runner hands sparse steps to sparse_sm90.cu, dense FP8 steps of at most 32 rows (V3.2) to
 // dense_fp8_sm90.cu, and dense FP8 steps of 64 heads and more to sparse_sm90.cu as sparse steps whose lists are every
 // key a row sees (denseOnSparse); so too, folded, steps whose sQ queries make a multiple of 64 rows (hQ 32 with sQ 2:
@@ -67,10 +68,10 @@ export interface SparseMmaHost {
       the backend passes FLASHMLA_CUDA_DENSE_FP8_FOLD's choice, 'pair' unless set). */
   readonly denseFold?: DenseFold;
   /** Which sparse steps whose hQ is no multiple of 64 run sparse_sm90.cu (SparsePartial; absent: none; the backend
-      passes 'below64' unless FLASHMLA_CUDA_SPARSE_SM90_PARTIAL says otherwise). */
+      passes 'all' unless FLASHMLA_CUDA_SPARSE_SM90_PARTIAL=0). */
   readonly sm90Partial?: SparsePartial;
   /** Dense FP8 steps of any row count on sparse_sm90.cu (folded where sQ > 1), the last head tile part empty
-      (FLASHMLA_CUDA_DENSE_FP8_PARTIAL=1, a measurement mode not yet run on a GPU; absent: whole 64-head tiles only). */
+      (the backend passes true unless FLASHMLA_CUDA_DENSE_FP8_PARTIAL=0; absent: whole 64-head tiles only). */
   readonly densePartial?: boolean;
   /** dense_fp8_sm90.cu's L2 prefetch distance in pages (tuning runs; absent: denseFp8Sm90Prefetch, 0: the kernel's own, -1: none). */
   readonly denseFp8Prefetch?: number;
@@ -328,6 +329,7 @@ export class SparseMmaRunner {
       if (this.ws.ptr) h.drv.free(this.ws.ptr);
       const size = Math.max(total, Math.floor(this.ws.bytes * 1.5));
       this.ws = { ptr: h.drv.alloc(size), bytes: size };
+      this.lastWs = 0n; // a new allocation holds nothing staged, also where it comes back at the old address
     }
     // A step's layers pass the same index tensors: bytes already at the same place of this workspace are not copied
     // again (compared on the host for tensors up to 256 KiB; larger ones are always copied).

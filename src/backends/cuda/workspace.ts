@@ -6,6 +6,12 @@ import type { Driver } from './driver.js';
 export class Workspace {
   ptr = 0n;
   bytes = 0;
+  /**
+   * Bumped by every allocation. A new allocation may come back at the address just freed (CUDA's allocator reuses
+   * freed ranges), so what a caller copied into the workspace is known to be there only while the epoch it copied
+   * under is the current one, never by the address alone (session 51: a bf16 decode read stale index words that way).
+   */
+  epoch = 0;
 
   /** `growth`: the factor over the current size a growth takes at least (so repeated small growths are rare). */
   constructor(private readonly drv: Driver, private readonly stream: bigint, private readonly growth: number) {}
@@ -20,6 +26,7 @@ export class Workspace {
     }
     this.ptr = this.drv.alloc(grown);
     this.bytes = grown;
+    this.epoch++;
   }
 
   dispose(attempt: (f: () => void) => void): void {

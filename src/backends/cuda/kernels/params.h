@@ -348,4 +348,8 @@ static_assert(offsetof(SparseMmaParams, listShift) == 180, "SparseMmaParams.list
   X(mla_sparse_mma_f16_f16_d576_m64, Half, __half, 576, 64, 169984) \
   X(mla_sparse_mma_f16_f16_d512_m16, Half, __half, 512, 16, 89856) \
   X(mla_sparse_mma_f16_f16_d512_m32, Half, __half, 512, 32, 111104) \
-  X(mla_sparse_mma_f16_f16_d512_m64, Half, __half, 512, 64, 153600)
+  X(mla_sparse_mma_f16_f16_d512_m64, Half, __half, 512, 64, 153600) \
+  X(mla_sparse_mma_v32_f16_d576_m16, V32, __half, 576, 16, 202752) \
+  X(mla_sparse_mma_v32_f16_d576_m32, V32, __half, 576, 32, 202752) \
+  X(mla_sparse_mma_model1_f16_d512_m16, Model1, __half, 512, 16, 182272) \
+  X(mla_sparse_mma_model1_f16_d512_m32, Model1, __half, 512, 32, 220160)

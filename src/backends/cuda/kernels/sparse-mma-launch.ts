@@ -15,7 +15,7 @@ export interface SparseMmaVariant {
 }
 
 const rowTiles = [16, 32, 64] as const;
-/** FP8 caches with bf16 queries (an f16 query over an FP8 cache stays on sparse.cu), and 16-bit caches. */
+/** FP8 caches with bf16 or f16 queries, and 16-bit caches. */
 const families: readonly Omit<SparseMmaVariant, 'bm'>[] = [
   { kind: 'v32', dtype: 'bf16', dQk: 576 },
   { kind: 'model1', dtype: 'bf16', dQk: 512 },
@@ -23,8 +23,20 @@ const families: readonly Omit<SparseMmaVariant, 'bm'>[] = [
   { kind: 'bf16', dtype: 'bf16', dQk: 512 },
   { kind: 'f16', dtype: 'f16', dQk: 576 },
   { kind: 'f16', dtype: 'f16', dQk: 512 },
+  { kind: 'v32', dtype: 'f16', dQk: 576 },
+  { kind: 'model1', dtype: 'f16', dQk: 512 },
 ];
-export const sparseMmaVariants: readonly SparseMmaVariant[] = families.flatMap((f) => rowTiles.map((bm) => ({ ...f, bm })));
+
+/** An f16 query over an FP8 cache: sparse_mma.cu holds Q as bf16 hi + lo tiles (SparseMma::QS), whose second tile
+    leaves no room for 64-row tiles. */
+export function sparseMmaSplitQ(v: Pick<SparseMmaVariant, 'kind' | 'dtype'>): boolean {
+  return v.dtype === 'f16' && (v.kind === 'v32' || v.kind === 'model1');
+}
+/** Row tiles a family has: 16 and 32 where Q is split, else 16, 32 and 64. */
+function rowTilesOf(f: Omit<SparseMmaVariant, 'bm'>): readonly (16 | 32 | 64)[] {
+  return sparseMmaSplitQ(f) ? [16, 32] : rowTiles;
+}
+export const sparseMmaVariants: readonly SparseMmaVariant[] = families.flatMap((f) => rowTilesOf(f).map((bm) => ({ ...f, bm })));
 
 /** Staged bytes a token (sparse_mma.cu Fmt<K>::RAW): V3.2 656; MODEL1 576 + 8 scale bytes + 8 pad; 16-bit caches none. */
 function rawBytes(kind: SparseCacheKind): number {
@@ -35,8 +47,8 @@ function rawBytes(kind: SparseCacheKind): number {
 export const hopperSmem = 232448;
 
 function smemWith(v: SparseMmaVariant, stages: number): number {
-  const bn = 64, stride = v.dQk + 8, wn = 8 / (v.bm / 16);
-  return (v.bm * stride + bn * stride + 2 * v.bm * (bn + 8)) * 2 + 2 * wn * v.bm * 4 + 4 * bn * 4 + stages * bn * rawBytes(v.kind); // P: hi and lo tiles
+  const bn = 64, stride = v.dQk + 8, wn = 8 / (v.bm / 16), qTiles = sparseMmaSplitQ(v) ? 2 : 1;
+  return (qTiles * v.bm * stride + bn * stride + 2 * v.bm * (bn + 8)) * 2 + 2 * wn * v.bm * 4 + 4 * bn * 4 + stages * bn * rawBytes(v.kind); // P: hi and lo tiles
 }
 
 /** Staging buffers (sparse_mma.cu RS): none for a 16-bit cache, else two where they fit Hopper's 227 KiB, else one. */
@@ -44,7 +56,8 @@ export function sparseMmaRawStages(v: SparseMmaVariant): 0 | 1 | 2 {
   return rawBytes(v.kind) === 0 ? 0 : smemWith(v, 2) <= hopperSmem ? 2 : 1;
 }
 
-/** Dynamic shared memory (SparseMma::SMEM): Q tile, key tile, P tile, row maxima/sums, flags, staging buffers. */
+/** Dynamic shared memory (SparseMma::SMEM): Q tile (two where Q is split), key tile, P tile, row maxima/sums, flags,
+    staging buffers. */
 export function sparseMmaSmem(v: SparseMmaVariant): number {
   return smemWith(v, sparseMmaRawStages(v));
 }
@@ -86,10 +99,11 @@ export function sparseMmaHeader(): string {
 
 /**
  * The variant for `rows` query rows a CTA shares (sparse: hQ of one query position; dense: sQ * hQ), or undefined
- * where none exists or its shared memory does not fit `maxSmem` (then sparse.cu runs).
+ * where none exists or its shared memory does not fit `maxSmem` (then sparse.cu runs). An f16 query over an FP8 cache
+ * takes tiles of at most 32 rows (sparseMmaSplitQ).
  */
 export function chooseSparseMma(kind: SparseCacheKind, dtype: HalfDType, dQk: number, rows: number, maxSmem: number): SparseMmaVariant | undefined {
-  const bm = rows <= 16 ? 16 : rows <= 32 ? 32 : 64;
+  const bm = rows <= 16 ? 16 : rows <= 32 || sparseMmaSplitQ({ kind, dtype }) ? 32 : 64;
   const v = sparseMmaVariants.find((x) => x.kind === kind && x.dtype === dtype && x.dQk === dQk && x.bm === bm);
   return v && sparseMmaSmem(v) <= maxSmem ? v : undefined;
 }

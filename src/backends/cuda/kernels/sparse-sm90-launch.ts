@@ -44,24 +44,24 @@ export interface SparseSm90Shape {
 /**
  * The rule: an sm_90 device with the kernel built (`hopper`), a V3.2 FP8 cache with 576-dim bf16 queries or a MODEL1
  * FP8 cache with 512-dim bf16 queries, and hQ a multiple of 64 (the kernel's head tile); everything else stays on
- * sparse_mma.cu / sparse.cu; with `partial` (SparsePartial) other head counts too.
+ * sparse_mma.cu; with `partial` 'all' (SparsePartial, the backend's default) any other head count too.
  */
 export function useSparseSm90(s: SparseSm90Shape, hopper: boolean, maxSmem: number, partial: SparsePartial = 'off'): boolean {
   const format = (s.kind === 'v32' && s.dQk === 576) || (s.kind === 'model1' && s.dQk === 512);
-  const heads = s.hQ % sparseSm90Rows === 0 || partial === 'all' || (partial === 'below64' && s.hQ < sparseSm90Rows);
+  const heads = s.hQ % sparseSm90Rows === 0 || partial === 'all';
   return hopper && format && s.dtype === 'bf16' && s.hQ >= 1 && heads && sparseSm90Entry(s.kind).smem <= maxSmem;
 }
 
 /**
- * Which sparse steps whose hQ is no multiple of 64 run sparse_sm90.cu, the last head tile part empty (the kernel
- * zero-fills the rows past hQ and stores none of them): none ('off'), those below 64 heads ('below64', the backend's
- * default: DeepSeek-V3.2 on 4- or 8-way tensor parallelism has 32 or 16), or any ('all', a measurement mode).
- * FLASHMLA_CUDA_SPARSE_SM90_PARTIAL=0 / 1 picks 'off' / 'all'. H200, session 50: FlashMLA's 12 shapes at b = 128 with
- * 16 or 32 heads in 0.51-0.67x the time of sparse_mma.cu (mma.sync), which ran them before.
+ * Whether sparse steps whose hQ is no multiple of 64 run sparse_sm90.cu, the last head tile part empty (the kernel
+ * zero-fills the rows past hQ and stores none of them): 'all' (the backend's default) or 'off' (sparse_mma.cu, mma.sync;
+ * FLASHMLA_CUDA_SPARSE_SM90_PARTIAL=0). Measured against sparse_mma.cu on FlashMLA's 12 shapes at b = 128: 16 or 32
+ * heads (DeepSeek-V3.2 on 8- or 4-way tensor parallelism) in 0.51-0.67x its time (H200, session 50), 96 heads in
+ * 0.38-0.42x (H100, session 51).
  */
-export type SparsePartial = 'off' | 'below64' | 'all';
+export type SparsePartial = 'off' | 'all';
 export function sparsePartialFromEnv(v: string | undefined): SparsePartial {
-  return v === '0' ? 'off' : v === '1' ? 'all' : 'below64';
+  return v === '0' ? 'off' : 'all';
 }
 
 /** Grid (numSmParts, sQ, hQ / 64), 384 threads (two consumer warpgroups and a producer warpgroup); the shared memory of
@@ -87,9 +87,9 @@ export function denseFoldFromEnv(v: string | undefined): DenseFold {
  * with sQ 2): unfolded each query's CTA runs the single entry and dequantizes every key tile again, folded the pair
  * entry's two CTAs share the tiles (H100, session 50: 0.90x the time at hQ 64 sQ 2; level at 64 x 3 and 128 x 2,
  * which 'pair' leaves as they are). `fold`: that rule, with denseOnSparse allowed (FLASHMLA_CUDA_DENSE_FP8_FOLD=0 /
- * rows / all). `partial` (FLASHMLA_CUDA_DENSE_FP8_PARTIAL=1, a measurement mode prepared in session 50, not yet run on a
- * GPU): sQ * hQ need not be a multiple of 64 (the last head tile part empty, as SparsePartial), so hQ 16 with sQ 3 folds
- * to 48 rows; `denseSm90`: dense_fp8_sm90.cu takes the step (it keeps it).
+ * rows / all). `partial` (the backend's default; FLASHMLA_CUDA_DENSE_FP8_PARTIAL=0 turns it off): sQ * hQ need not be a
+ * multiple of 64 (the last head tile part empty, as SparsePartial), so hQ 16 with sQ 3 folds to 48 rows; `denseSm90`:
+ * dense_fp8_sm90.cu takes the step (it keeps it).
  */
 export function denseFoldOnSparseSm90(s: SparseSm90Shape & { sQ: number }, hopper: boolean, maxSmem: number, fold: DenseFold, partial = false, denseSm90 = false): boolean {
   if (fold === false || denseSm90 || s.sQ < 2 || (!partial && (s.sQ * s.hQ) % sparseSm90Rows !== 0)) return false;
@@ -121,8 +121,9 @@ export function denseListsLaunch(b: number, sQ: number, planParts = 0): SparseMm
  * Whether a dense decode over an FP8 cache runs on this kernel (sparse.ts SparseMmaRunner.denseOnSparse): sparse_sm90.cu
  * may run (`hopper`) and takes the shape (useSparseSm90: V3.2 or MODEL1 with bf16 queries, hQ a multiple of 64), dense
  * FP8 on it is not turned off (`enabled`), and dense_fp8_sm90.cu does not take the call (`denseSm90`: its rows are at
- * most 32, never a multiple of 64). `partial` (FLASHMLA_CUDA_DENSE_FP8_PARTIAL=1, a measurement mode not yet run on a
- * GPU): any hQ, the last head tile part empty (MODEL1 at 16 / 32 heads, which dense_fp8_sm90.cu does not read).
+ * most 32, never a multiple of 64). `partial` (the backend's default; FLASHMLA_CUDA_DENSE_FP8_PARTIAL=0 turns it off):
+ * any hQ, the last head tile part empty (V3.2 above 32 rows; MODEL1 at any row count, which dense_fp8_sm90.cu does not
+ * read). H100, session 51: V3.2 16 x 3, 24 x 2, 40 x 1 and 5 x 7 at b = 128 s_k 8192 in 0.46-0.47x sparse_mma.cu's time.
  */
 export function denseOnSparseSm90(s: SparseSm90Shape, hopper: boolean, maxSmem: number, enabled: boolean, denseSm90: boolean, partial = false): boolean {
   return enabled && !denseSm90 && useSparseSm90(s, hopper, maxSmem, partial ? 'all' : 'off');
@@ -142,13 +143,13 @@ export interface CudaFp8Routes {
 
 /** One line each: which kernel takes which sparse and which dense FP8 steps under these switches. */
 export function cudaFp8RoutesText(r: CudaFp8Routes): { sparse: string; denseFp8: string } {
-  const rest = 'sparse_mma.cu (mma.sync) for the rest, sparse.cu for f16 queries over FP8 caches';
-  const heads = r.partial === 'all' ? 'any hQ (FLASHMLA_CUDA_SPARSE_SM90_PARTIAL=1)' : `hQ a multiple of 64${r.partial === 'below64' ? ' or below 64 (a part-empty head tile)' : ''}`;
+  const rest = 'sparse_mma.cu (mma.sync) for the rest (f16 queries over FP8 caches as bf16 hi + lo)';
+  const heads = r.partial === 'all' ? 'any hQ (a part-empty last head tile)' : 'hQ a multiple of 64 (FLASHMLA_CUDA_SPARSE_SM90_PARTIAL=0)';
   const sparse = r.sparseSm90 ? `sparse_sm90.cu (wgmma) for bf16 queries over V3.2 / MODEL1 caches with ${heads}; ${rest}` : rest.replace(' for the rest', '');
   const dense: string[] = [];
   if (r.denseFp8Sm90) dense.push('dense_fp8_sm90.cu (wgmma) for V3.2 caches, bf16 queries, 64-token pages, up to 32 rows');
   if (r.sparseSm90 && r.denseOnSparse) {
-    dense.push(`sparse_sm90.cu on lists of every key a row sees for bf16 queries with ${r.densePartial ? 'any hQ (FLASHMLA_CUDA_DENSE_FP8_PARTIAL=1)' : 'hQ a multiple of 64'}`);
+    dense.push(`sparse_sm90.cu on lists of every key a row sees for bf16 queries with ${r.densePartial ? 'any hQ (a part-empty last head tile)' : 'hQ a multiple of 64 (FLASHMLA_CUDA_DENSE_FP8_PARTIAL=0)'}`);
     if (r.fold !== false) dense.push(`folded (sQ queries as one of sQ x hQ heads, then mla_dense_fp8_tail) ${r.fold === 'all' ? 'for every sQ > 1 (FLASHMLA_CUDA_DENSE_FP8_FOLD=all)' : `where sQ x hQ ${r.densePartial ? 'exceeds 32 rows' : 'is a multiple of 64'} and hQ is not${r.fold === 'pair' ? ', or the fold reaches the pair entry (hQ 64 x sQ 2)' : ''}`}`);
   }
   dense.push('sparse_mma.cu (mma.sync) for the rest');

@@ -81,15 +81,44 @@ __device__ __forceinline__ uint2 dequant4(uint32_t w, float s) {
   return make_uint2(packBf16(v.x, v.y), packBf16(v.z, v.w));
 }
 
+template <typename A, typename B> struct SameType { static constexpr bool value = false; };
+template <typename A> struct SameType<A, A> { static constexpr bool value = true; };
+template <bool C, typename A, typename B> struct PickType { using type = A; };
+template <typename A, typename B> struct PickType<false, A, B> { using type = B; };
+
+/** Eight f16 values (a 16-byte word) as two bf16 words, hi and lo with x = hi + lo exactly: hi = bf16(x) keeps 8
+    significant bits, x - hi (exact in f32) the other 3 or fewer, and bf16's exponent range holds every f16 value. */
+__device__ __forceinline__ void splitHalf8(uint4 w, uint4& hi, uint4& lo) {
+  const uint32_t* u = reinterpret_cast<const uint32_t*>(&w);
+  uint32_t* h = reinterpret_cast<uint32_t*>(&hi);
+  uint32_t* l = reinterpret_cast<uint32_t*>(&lo);
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const float2 f = __half22float2(*reinterpret_cast<const __half2*>(&u[i]));
+    const __nv_bfloat162 b = __floats2bfloat162_rn(f.x, f.y);
+    const float2 g = __bfloat1622float2(b);
+    h[i] = *reinterpret_cast<const uint32_t*>(&b);
+    l[i] = packBf16(f.x - g.x, f.y - g.y);
+  }
+}
+
+// An f16 query over an FP8 cache (QS): the key tile is bf16 (the dequantized e4m3 times its power-of-two scale, exact;
+// the RoPE dims as stored), and Q is held as two bf16 tiles, hi and lo (splitHalf8), so S = Q_hi K^T + Q_lo K^T: every
+// product exact, sums in f32. P and the P V product stay bf16 hi + lo as for bf16 queries; only out is f16. The second
+// Q tile leaves no room for BM = 64 (chooseSparseMma takes 32-row tiles there).
 template <Kind K, typename T, int DQK, int BM>
 struct SparseMma {
+  static constexpr bool QS = K != Kind::Half && SameType<T, __half>::value;
+  /** The element of the Q, key and P tiles: T for a 16-bit cache, bf16 for FP8 caches. */
+  using E = typename PickType<K == Kind::Half, T, __nv_bfloat16>::type;
   static constexpr int BN = 64, NWARPS = 8, THREADS = NWARPS * 32;
   static constexpr int WM = BM / 16, WN = NWARPS / WM;
   static constexpr int KEYS_PER_WARP = BN / WN, NT_S = KEYS_PER_WARP / 8;
   static constexpr int COLS_PER_WARP = kDV / WN, NT_O = COLS_PER_WARP / 8;
   static constexpr int QK_STRIDE = DQK + 8, P_STRIDE = BN + 8;
   static constexpr int RAW = Fmt<K>::RAW;
-  static constexpr int SMEM_BASE = (BM * QK_STRIDE + BN * QK_STRIDE + 2 * BM * P_STRIDE) * 2 + 2 * WN * BM * 4 + 4 * BN * 4;
+  static constexpr int Q_TILES = QS ? 2 : 1;
+  static constexpr int SMEM_BASE = (Q_TILES * BM * QK_STRIDE + BN * QK_STRIDE + 2 * BM * P_STRIDE) * 2 + 2 * WN * BM * 4 + 4 * BN * 4;
   // Two staging buffers where they fit Hopper's 227 KiB (a tile stays in flight while the previous one is
   // dequantized), else one. A 16-bit cache has none: it is copied straight into the key tile.
   static constexpr int RS = K == Kind::Half ? 0 : SMEM_BASE + 2 * BN * RAW <= 232448 ? 2 : 1;
@@ -100,14 +129,17 @@ struct SparseMma {
   static_assert(BM == 16 || BM == 32 || BM == 64, "row tiles of 16, 32 or 64");
   static_assert(KEYS_PER_WARP % 8 == 0 && COLS_PER_WARP % 16 == 0, "whole MMA tiles per warp");
   static_assert(DQK % 16 == 0 && (K == Kind::Half || DQK == (K == Kind::V32 ? 576 : 512)), "dQk of the format");
-  using H = Half<T>;
+  static_assert(SameType<T, __nv_bfloat16>::value || SameType<T, __half>::value, "bf16 or f16 queries");
+  static_assert(!QS || BM <= 32, "an f16 query over an FP8 cache: Q hi + lo tiles fit 32-row tiles only");
+  using H = Half<E>;  // the tiles' products
   using T2 = typename H::T2;
+  using HO = Half<T>; // out
 
-  struct Smem { T* q; T* k; T* p; float* rowMax; float* rowSum; int* flags; unsigned char* raw; };
+  struct Smem { E* q; E* k; E* p; float* rowMax; float* rowSum; int* flags; unsigned char* raw; };
   static __device__ __forceinline__ Smem carve(unsigned char* base) {
     Smem s;
-    s.q = reinterpret_cast<T*>(base);
-    s.k = s.q + BM * QK_STRIDE;
+    s.q = reinterpret_cast<E*>(base);
+    s.k = s.q + Q_TILES * BM * QK_STRIDE;
     s.p = s.k + BN * QK_STRIDE;
     s.rowMax = reinterpret_cast<float*>(s.p + 2 * BM * P_STRIDE); // P = hi + lo: two tiles
     s.rowSum = s.rowMax + WN * BM;
@@ -164,7 +196,7 @@ struct SparseMma {
       const int blk = live ? phys / B : 0, slot = live ? phys - blk * B : 0;
       if constexpr (K == Kind::Half) {
         const T* src = reinterpret_cast<const T*>(cache) + (live ? static_cast<int64_t>(phys) * DQK : 0);
-        T* dst = s.k + r * QK_STRIDE;
+        E* dst = s.k + r * QK_STRIDE;
 #pragma unroll
         for (int c = lane; c < DQK / 8; c += 32) cpAsync16(dst + c * 8, src + c * 8, live ? 16 : 0);
       } else {
@@ -201,16 +233,28 @@ struct SparseMma {
     }
   }
 
-  static __device__ __forceinline__ void loadQ(const SparseMmaParams& p, T* dst, int batch, int jCta, int m0, int rowsPer, int warp, int lane) {
+  // Q rows m0.. of this CTA into the Q tile (cp.async), or for QS split into the hi and lo tiles by the threads (plain
+  // loads and stores: the __syncthreads before the first tile's products orders them).
+  static __device__ __forceinline__ void loadQ(const SparseMmaParams& p, E* dst, int batch, int jCta, int m0, int rowsPer, int warp, int lane) {
     const T* q = static_cast<const T*>(p.q);
     for (int r = warp; r < BM; r += NWARPS) {
       const int m = m0 + r;
       const bool live = m < rowsPer;
       const int j = p.dense ? m / p.hQ : jCta, h = p.dense ? m - (m / p.hQ) * p.hQ : m;
       const T* src = live ? q + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + h) * DQK : q;
-      T* d = dst + r * QK_STRIDE;
+      E* d = dst + r * QK_STRIDE;
+      if constexpr (QS) {
 #pragma unroll
-      for (int c = lane; c < DQK / 8; c += 32) cpAsync16(d + c * 8, src + c * 8, live ? 16 : 0);
+        for (int c = lane; c < DQK / 8; c += 32) {
+          uint4 hi, lo;
+          splitHalf8(live ? *reinterpret_cast<const uint4*>(src + c * 8) : make_uint4(0u, 0u, 0u, 0u), hi, lo);
+          *reinterpret_cast<uint4*>(d + c * 8) = hi;
+          *reinterpret_cast<uint4*>(d + BM * QK_STRIDE + c * 8) = lo;
+        }
+      } else {
+#pragma unroll
+        for (int c = lane; c < DQK / 8; c += 32) cpAsync16(d + c * 8, src + c * 8, live ? 16 : 0);
+      }
     }
   }
 
@@ -300,9 +344,9 @@ struct SparseMma {
         float sAcc[NT_S][4];
 #pragma unroll
         for (int n = 0; n < NT_S; ++n) sAcc[n][0] = sAcc[n][1] = sAcc[n][2] = sAcc[n][3] = 0.f;
-        const T* qRow = s.q + (mw * 16 + lane % 16) * QK_STRIDE + (lane / 16) * 8;
+        const E* qRow = s.q + (mw * 16 + lane % 16) * QK_STRIDE + (lane / 16) * 8;
         const int keyBase = nw * KEYS_PER_WARP;
-        const T* kt = s.k;
+        const E* kt = s.k;
         // With one or two accumulator tiles a warp's 36 MMAs would form one dependent chain: alternate k-steps go
         // to a second set, added at the end.
         constexpr bool SPLIT = NT_S < 4;
@@ -311,9 +355,15 @@ struct SparseMma {
         for (int n = 0; n < (SPLIT ? NT_S : 1); ++n) sAcc2[n][0] = sAcc2[n][1] = sAcc2[n][2] = sAcc2[n][3] = 0.f;
 #pragma unroll QK_UNROLL
         for (int kk = 0; kk < DQK / 16; kk += 2) {
-          qkStep<T, NT_S, QK_STRIDE>(sAcc, qRow, kt, keyBase, kk, lane);
-          if constexpr (SPLIT) qkStep<T, NT_S, QK_STRIDE>(sAcc2, qRow, kt, keyBase, kk + 1, lane);
-          else qkStep<T, NT_S, QK_STRIDE>(sAcc, qRow, kt, keyBase, kk + 1, lane);
+          qkStep<E, NT_S, QK_STRIDE>(sAcc, qRow, kt, keyBase, kk, lane);
+          if constexpr (SPLIT) qkStep<E, NT_S, QK_STRIDE>(sAcc2, qRow, kt, keyBase, kk + 1, lane);
+          else qkStep<E, NT_S, QK_STRIDE>(sAcc, qRow, kt, keyBase, kk + 1, lane);
+          if constexpr (QS) { // Q's lo tile against the same keys
+            const E* qLo = qRow + BM * QK_STRIDE;
+            qkStep<E, NT_S, QK_STRIDE>(sAcc, qLo, kt, keyBase, kk, lane);
+            if constexpr (SPLIT) qkStep<E, NT_S, QK_STRIDE>(sAcc2, qLo, kt, keyBase, kk + 1, lane);
+            else qkStep<E, NT_S, QK_STRIDE>(sAcc, qLo, kt, keyBase, kk + 1, lane);
+          }
         }
         if constexpr (SPLIT) {
 #pragma unroll
@@ -358,14 +408,14 @@ struct SparseMma {
         finishTileSums<WN, BM, NT_O>(tSum, s.rowSum, nw, rLoc, lane, alpha, lRow, o);
 
         // O += P V: this warp's 16 rows x COLS_PER_WARP columns; V = the first 512 dims of the key tile.
-        const T* pRow = s.p + (mw * 16 + lane % 16) * P_STRIDE + (lane / 16) * 8;
+        const E* pRow = s.p + (mw * 16 + lane % 16) * P_STRIDE + (lane / 16) * 8;
         const int colBase = nw * COLS_PER_WARP;
 #pragma unroll PV_UNROLL
         for (int kk = 0; kk < BN / 16; ++kk) {
           uint32_t a[4], aLo[4];
           ldmatrixX4(a, pRow + kk * 16);
           ldmatrixX4(aLo, pRow + BM * P_STRIDE + kk * 16);
-          const T* vRow = kt + (kk * 16 + lane % 8 + ((lane / 8) % 2) * 8) * QK_STRIDE + colBase + (lane / 16) * 8;
+          const E* vRow = kt + (kk * 16 + lane % 8 + ((lane / 8) % 2) * 8) * QK_STRIDE + colBase + (lane / 16) * 8;
 #pragma unroll
           for (int n = 0; n < NT_O; n += 2) {
             uint32_t b[4];
@@ -396,7 +446,7 @@ struct SparseMma {
           }
           T* out = static_cast<T*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + h) * kDV + colBase + (lane % 4) * 2;
 #pragma unroll
-          for (int n = 0; n < NT_O; ++n) *reinterpret_cast<T2*>(out + n * 8) = H::pack(o[n][2 * i] * f, o[n][2 * i + 1] * f);
+          for (int n = 0; n < NT_O; ++n) *reinterpret_cast<typename HO::T2*>(out + n * 8) = HO::pack(o[n][2 * i] * f, o[n][2 * i + 1] * f);
           if (nw == 0 && lane % 4 == 0) p.lse[(static_cast<int64_t>(batch) * p.hQ + h) * p.sQ + j] = lse;
         } else {
           const int64_t row = (static_cast<int64_t>(it.slot) * p.sQ + j) * p.hQ + h;
