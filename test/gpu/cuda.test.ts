@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { MlaDecoder, flashMlaWithKvcache, getMlaMetadata } from '../../src/index.js';
 import { FlashMlaError } from '../../src/core/errors.js';
-import { fromArray } from '../../src/core/tensor.js';
+import { type DeviceStorage, Tensor, fromArray } from '../../src/core/tensor.js';
 import { type CudaBackend, type DecodeVariant, createCudaBackend, decodeVariants, variantTag } from '../../src/backends/cuda/index.js';
 import { compilePacker, mlaParamsLayout, packParams } from '../../src/backends/cuda/params.js';
 import { compareOutputs, tolerances } from '../support/compare.js';
@@ -51,6 +51,41 @@ test('parameter packing: the compiled packer writes the bytes of the reference p
   packParams(a, mlaParamsLayout, v);
   compilePacker(mlaParamsLayout)(b, v);
   assert.deepEqual(new Uint8Array(a.buffer), new Uint8Array(b.buffer));
+});
+
+// The driver hands a freed address out again: a stale handle must neither free the tensor that now lives there nor read
+// or write its memory (session 51; until then `free` and every call checked the address alone).
+test('a freed tensor: refused by every call, and freeing it again leaves the tensor at its old address alone', async (t) => {
+  const live = (cuda as unknown as { live: { has(p: bigint): boolean } }).live;
+  const ptrOf = (x: Tensor) => (x.data as DeviceStorage).ptr!;
+  const a = cuda.upload(fromArray('f32', [4096], new Float32Array(4096).fill(1)));
+  const view = new Tensor('f32', [16], a.data, 64);
+  const pa = ptrOf(a);
+  cuda.free(a);
+  const held: Tensor[] = [];
+  let b: Tensor | undefined;
+  for (let i = 0; i < 64 && !b; i++) {
+    const x = cuda.upload(fromArray('f32', [4096], new Float32Array(4096).fill(7)));
+    if (ptrOf(x) === pa) b = x; else held.push(x);
+  }
+  for (const x of held) cuda.free(x);
+  if (!b) return t.skip('the driver did not hand the freed address out again within 64 allocations');
+  cuda.free(a); // stale handles: no-ops
+  cuda.free(view);
+  assert.ok(live.has(pa), 'the new tensor at the old address is still allocated');
+  assert.deepEqual(Array.from(((await cuda.download(b)).host() as Float32Array).subarray(0, 4)), [7, 7, 7, 7]);
+  await assert.rejects(cuda.download(a), (e: unknown) => e instanceof FlashMlaError && /freed tensor/.test(e.message));
+  assert.throws(() => cuda.write(view, fromArray('f32', [16], new Float32Array(16))), /freed tensor/);
+  const q = fromArray('bf16', [1, 1, 16, 576], new Uint16Array(16 * 576));
+  const k = cuda.upload(fromArray('bf16', [1, 64, 1, 576], new Uint16Array(64 * 576)));
+  const md = getMlaMetadata(Int32Array.of(10), 16, 1, { backend: cuda });
+  const qd = cuda.upload(q);
+  cuda.free(qd);
+  await assert.rejects(flashMlaWithKvcache(qd, k, fromArray('i32', [1, 1], Int32Array.of(0)), fromArray('i32', [1], Int32Array.of(10)), 512,
+    md.tileSchedulerMetadata, md.numSplits, { backend: cuda }), /freed tensor/);
+  cuda.free(k);
+  cuda.free(b);
+  assert.ok(!live.has(pa));
 });
 
 test('info: SM count and details from the device', () => {

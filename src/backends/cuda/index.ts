@@ -136,7 +136,10 @@ class CudaBackendImpl implements CudaBackend {
   private readonly ctx: bigint;
   private readonly maxSmem: number;
   private readonly modules: bigint[] = [];
-  private readonly live = new Set<bigint>();
+  /** Each live allocation's address and the storage that owns it. The driver hands freed addresses out again, so a
+      tensor is live only while the storage at its address is its own: a freed tensor (or a view of one) never reaches
+      the memory of a tensor allocated after it at the same address. */
+  private readonly live = new Map<bigint, DeviceStorage>();
   private readonly params: KernelArgs;
   /** q's tensor map (maps[1]) for the narrow Hopper kernel's library entries. */
   private readonly qMap: QMapSlot;
@@ -348,8 +351,8 @@ class CudaBackendImpl implements CudaBackend {
     const n = numelOf(shape);
     const byteLength = n * dtypeBytes[dtype];
     const ptr = this.drv.alloc(byteLength);
-    this.live.add(ptr);
     const storage: DeviceStorage = { device: 'cuda', byteLength, ptr, owner: this };
+    this.live.set(ptr, storage);
     return new Tensor(dtype, shape, storage);
   }
 
@@ -380,7 +383,8 @@ class CudaBackendImpl implements CudaBackend {
     if (this.disposed) return;
     const s = t.data as DeviceStorage;
     if (s.owner !== this || s.ptr === undefined) throw invalidArgument('tensor', 'a tensor allocated by this CUDA backend', 'another tensor');
-    if (!this.live.delete(s.ptr)) return; // already freed (or a view of a freed allocation)
+    if (this.live.get(s.ptr) !== s) return; // already freed (or a view of a freed allocation), its address maybe reused
+    this.live.delete(s.ptr);
     this.drv.free(s.ptr);
   }
 
@@ -392,6 +396,7 @@ class CudaBackendImpl implements CudaBackend {
       const other = s.owner instanceof CudaBackendImpl ? (s.owner.isDisposed ? 'a tensor of a disposed CUDA backend (its memory is freed)' : 'a tensor of another CUDA backend') : `a ${t.device} tensor`;
       throw invalidArgument('tensor', 'a tensor on this CUDA backend', other);
     }
+    if (this.live.get(s.ptr) !== s) throw invalidArgument('tensor', 'a live tensor of this CUDA backend', 'a freed tensor (its memory may belong to another tensor now)');
     return t.offset === 0 ? s.ptr : s.ptr + BigInt(t.byteOffset);
   }
 
@@ -505,7 +510,7 @@ class CudaBackendImpl implements CudaBackend {
     const attempt = (f: () => void) => { try { f(); } catch { /* a faulted context: keep releasing */ } };
     attempt(() => this.drv.setCurrent(this.ctx));
     attempt(() => this.drv.synchronize(this.stream));
-    for (const p of this.live) attempt(() => this.drv.free(p));
+    for (const p of this.live.keys()) attempt(() => this.drv.free(p));
     this.live.clear();
     this.ws.dispose(attempt);
     const sp = this.sparseParams;
