@@ -8,11 +8,11 @@ import { createCpuBackend } from '../../src/backends/cpu/index.js';
 import { InlineCpuBackend } from '../../src/backends/cpu/inline.js';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
-import { MlaDecoder, flashMlaWithKvcache } from '../../src/index.js';
+import { MlaDecoder, flashMlaWithKvcache, getMlaMetadata } from '../../src/index.js';
 import { FlashMlaError } from '../../src/core/errors.js';
 import { KvCacheManager } from '../../src/core/kvcache.js';
 import type { Backend } from '../../src/core/problem.js';
-import { empty, fromArray } from '../../src/core/tensor.js';
+import { Tensor, empty, fromArray } from '../../src/core/tensor.js';
 import { assertOutputsClose, tolerances } from '../support/compare.js';
 import { type CaseSpec, Rng, caseReference, makeCase, runCase } from '../support/random.js';
 import { MiB, sampleMemory } from '../support/leak.js';
@@ -216,6 +216,33 @@ async function checkAllMethodsDisposed(be: Backend): Promise<void> {
   await expectCode(() => runCase(c, be, flashMlaWithKvcache), 'disposed', 'decode');
   be.dispose(); // twice is fine
 }
+
+describe('freed tensors (WebGPU; CUDA in test/gpu/cuda.test.ts)', () => {
+  test('webgpu: a freed tensor or a view of it is refused by every call (typed); freeing twice is a no-op', async (t) => {
+    const be = backendFor('webgpu', t) as WebGpuBackend | undefined;
+    if (!be) return;
+    const a = be.upload(fromArray('f32', [64], new Float32Array(64).fill(3)));
+    const view = new Tensor('f32', [8], a.data, 8);
+    be.free(a);
+    be.free(a);
+    be.free(view);
+    for (const [what, f] of [['download', () => be.download(view)], ['write', () => be.write(a, fromArray('f32', [64], new Float32Array(64)))]] as const) {
+      const e = await expectCode(f, 'invalid_argument', `${what} of a freed tensor`);
+      assert.match(e.message, /freed tensor/);
+    }
+    const q = be.upload(fromArray('bf16', [1, 1, 2, 576], new Uint16Array(2 * 576)));
+    be.free(q);
+    const md = getMlaMetadata(Int32Array.of(20), 2, 1, { backend: be });
+    const k = be.upload(fromArray('bf16', [2, 16, 1, 576], new Uint16Array(2 * 16 * 576)));
+    await expectCode(flashMlaWithKvcache(q, k, fromArray('i32', [1, 2], Int32Array.of(0, 1)), fromArray('i32', [1], Int32Array.of(20)), 512,
+      md.tileSchedulerMetadata, md.numSplits, { backend: be }), 'invalid_argument', 'a decode with a freed q');
+    be.free(k);
+    // the backend is unaffected
+    const c = makeCase({ name: 'after', dtype: 'bf16', hQ: 2, hKv: 1, pageBlockSize: 16, seqlens: [30, 5], sQ: 1, causal: true }, 4);
+    const r = await runCase(c, be, flashMlaWithKvcache);
+    assertOutputsClose(r.out, r.lse, caseReference(c), 'bf16', c, tolerances.webgpu, 'after the refused calls');
+  });
+});
 
 describe('worker failure', () => {
   test('a worker that dies during a call rejects that call (typed); the backend replaces it and stays correct', async () => {

@@ -45,6 +45,8 @@ export class WebGpuStorage implements DeviceStorage {
   readonly device = 'webgpu' as const;
   /** Set when a buffer of this tensor could not be allocated (reported asynchronously by the device). */
   failed?: FlashMlaError;
+  /** Set by free(): the buffers are destroyed (or retired until the open batch is submitted). */
+  freed = false;
   constructor(readonly byteLength: number, readonly chunks: Chunk[], readonly owner: WebGpuBackend) {}
   get buffer(): GPUBuffer { return this.chunks[0].buffer; }
 }
@@ -525,7 +527,8 @@ export class WebGpuBackend implements Backend {
   free(t: Tensor): void {
     if (isHostTensor(t)) return;
     const st = t.data as WebGpuStorage;
-    if (st.owner !== this) return;
+    if (st.owner !== this || st.freed) return; // (freeing twice, or a view of a freed tensor: nothing to do)
+    st.freed = true;
     for (const c of st.chunks) this.retire(c.buffer);
     this.bindGroups.clear(); // a destroyed buffer's id may sit in a cached bind group key
   }
@@ -540,6 +543,7 @@ export class WebGpuBackend implements Backend {
       if (st.owner.device !== this.device) throw invalidArgument(name, 'a tensor on this backend\'s GPUDevice', 'a tensor of a WebGPU backend on another device');
     }
     if (st.failed) throw st.failed;
+    if (st.freed) throw invalidArgument(name, 'a live tensor of this WebGPU backend', 'a freed tensor (its buffers are destroyed)');
     return st;
   }
 
