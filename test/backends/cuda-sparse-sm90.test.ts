@@ -112,8 +112,8 @@ test('sparse_sm90: h_q a multiple of 128 takes the pair entry (2-CTA cluster alo
 });
 
 test('sparse_sm90: the runner dispatches to it only on a Hopper build, else to sparse_mma.cu', () => {
-  const host = (hopper: boolean): SparseMmaHost => ({
-    drv: undefined as never, stream: 0n, maxSmem: sm90, hopper, load: () => 0n, fn: () => 0n, ptrOf: () => 0n,
+  const host = (hopper: boolean, extra: Partial<SparseMmaHost> = {}): SparseMmaHost => ({
+    drv: undefined as never, stream: 0n, maxSmem: sm90, hopper, load: () => 0n, fn: () => 0n, ptrOf: () => 0n, ...extra,
   });
   const call = (hQ: number, kind: 'v32' | 'model1' = 'v32', precision: 'fast' | 'exact' = 'exact') =>
     ({ problem: { cache: { kind }, dtype: 'bf16', dQk: kind === 'v32' ? 576 : 512, hQ, precision } }) as unknown as SparseCall;
@@ -130,6 +130,10 @@ test('sparse_sm90: the runner dispatches to it only on a Hopper build, else to s
   const m1_128 = sparseMmaKernelName(chooseSparseMma('model1', 'bf16', 512, 128, sm90)!);
   assert.equal(new SparseMmaRunner(host(false)).kernelForSparse(call(128, 'model1')), m1_128, 'MODEL1 without a Hopper build');
   assert.equal(new SparseMmaRunner(host(true)).kernelForSparse(call(96, 'model1')), sparseMmaKernelName(chooseSparseMma('model1', 'bf16', 512, 96, sm90)!), 'MODEL1, a partial head tile');
+  // f16 queries: sparse_mma.cu's split-Q entries (32-row tiles at most), on Hopper too, whatever SparsePartial says
+  const f16 = (hQ: number, kind: 'v32' | 'model1') => ({ problem: { cache: { kind }, dtype: 'f16', dQk: kind === 'v32' ? 576 : 512, hQ, precision: 'fast' } }) as unknown as SparseCall;
+  assert.equal(new SparseMmaRunner(host(true, { sm90Partial: 'all' })).kernelForSparse(f16(128, 'v32')), 'mla_sparse_mma_v32_f16_d576_m32');
+  assert.equal(new SparseMmaRunner(host(true, { sm90Partial: 'all' })).kernelForSparse(f16(5, 'model1')), 'mla_sparse_mma_model1_f16_d512_m16');
 });
 
 test('sparse_sm90: the runner launches it from its own fatbin and merges split rows with sparse_mma.cu\'s combine', () => {
