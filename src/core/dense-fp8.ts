@@ -60,6 +60,8 @@ export async function flashMlaWithFp8Kvcache(
   checkDtype('blockTable', blockTable, ['i32']);
   checkDtype('cacheSeqlens', cacheSeqlens, ['i32']);
   if (opts.qIndptr) throw invalidArgument('qIndptr', 'none with an FP8 cache (per-request query lengths need a 16-bit cache)', 'a tensor');
+  const causal = opts.causal ?? true;
+  if (typeof causal !== 'boolean') throw invalidArgument('causal', 'true or false', String(causal));
   checkRank('q', q, 4, '[b, sQ, hQ, dQk]');
   checkRank('kCache', kCache, 4, '[numBlocks, pageBlockSize, 1, bytesPerToken]');
   checkRank('blockTable', blockTable, 2, '[b, maxBlocksPerSeq]');
@@ -105,6 +107,7 @@ export async function flashMlaWithFp8Kvcache(
   if (direct && backend.decodeDenseFp8) {
     const softmaxScale = opts.softmaxScale ?? dQk ** -0.5;
     if (!(Number.isFinite(softmaxScale) && softmaxScale > 0)) throw invalidArgument('softmaxScale', 'a finite number > 0', String(softmaxScale));
+    if (headDimV !== 512) throw invalidArgument('headDimV', '512', String(headDimV));
     const out = opts.out ?? backend.empty(q.dtype, [b, sQ, hQ, headDimV]);
     const lse = opts.lse ?? backend.empty('f32', [b, hQ, sQ]);
     checkDtype('out', out, [q.dtype]);
@@ -112,10 +115,9 @@ export async function flashMlaWithFp8Kvcache(
     checkDtype('lse', lse, ['f32']);
     checkShape('lse', lse, [b, hQ, sQ], '[b, hQ, sQ]');
     if (out.device !== backend.kind || lse.device !== backend.kind) throw invalidArgument(out.device !== backend.kind ? 'out' : 'lse', `a tensor on ${backend.kind}`, out.device !== backend.kind ? out.device : lse.device);
-    if (headDimV !== 512) throw invalidArgument('headDimV', '512', String(headDimV));
     const launched = await backend.decodeDenseFp8({
       format, dtype: q.dtype as HalfDType, b, sQ, hQ, dQk, pageBlockSize, maxBlocksPerSeq, blockStride: fp8BlockStride(format, pageBlockSize),
-      numSmParts, causal: opts.causal ?? true, softmaxScale, q, kCache, blockTable, cacheSeqlens, tileSchedulerMetadata, numSplits, out, lse,
+      numSmParts, causal, softmaxScale, q, kCache, blockTable, cacheSeqlens, tileSchedulerMetadata, numSplits, out, lse,
     });
     if (launched) return { out, lse };
     opts = { ...opts, out, lse };
@@ -124,7 +126,7 @@ export async function flashMlaWithFp8Kvcache(
     throw invalidArgument(seqlens ? 'blockTable' : 'cacheSeqlens', `a host tensor for this shape on ${backend.kind} (no kernel reads an FP8 cache by block table here; the step is planned from its values)`, 'a device tensor');
   }
 
-  const { indices, topk } = denseStepIndices(table, maxBlocksPerSeq, seqlens, sQ, pageBlockSize, opts.causal ?? true);
+  const { indices, topk } = denseStepIndices(table, maxBlocksPerSeq, seqlens, sQ, pageBlockSize, causal);
   // Each request's own length as its topkLength: the sparse scheduler then splits the work by the keys there are, not
   // as if every request were as long as the longest (an uneven batch would leave most SM parts idle).
   const topkLength = fromArray('i32', [b], Int32Array.from(seqlens, (n) => Math.max(0, n)));

@@ -45,14 +45,14 @@ export function sharedArrayFor(dtype: DType, length: number, what = 'shared host
   checkDtypeName('dtype', dtype);
   if (!Number.isSafeInteger(length) || length < 0) throw invalidArgument(`${what} length`, 'a non-negative safe integer', String(length));
   const bytes = Math.max(8, length * dtypeBytes[dtype]);
-  let sab: SharedArrayBuffer;
   try {
-    sab = new SharedArrayBuffer(bytes);
+    // (the view can fail where the buffer did not: a SharedArrayBuffer may be reserved lazily, and a typed array has
+    // its own length limit)
+    return new hostArrayTypes[dtype](new SharedArrayBuffer(bytes) as unknown as ArrayBuffer, 0, length);
   } catch (e) {
     if (e instanceof RangeError) throw outOfMemory(`${what} (${length} ${dtype} elements)`, bytes, 'the JavaScript engine refused the allocation', e);
     throw e;
   }
-  return new hostArrayTypes[dtype](sab as unknown as ArrayBuffer, 0, length);
 }
 
 // One scratch word shared by the scalar conversions (reinterpreting f32 <-> u32).

@@ -9,6 +9,7 @@
 // A tile's scale is s = 2^ceil(log2(max(amax/448, 1e-4))), computed in f32 as torch does; the stored value is
 // e4m3fn(x / s) and the dequantized one e4m3(byte) * s, exact in f32 (s is a power of two).
 import { bf16ToF32, f32ToBf16, f32ToFp8e4m3, fp8e4m3ToF32 } from './dtype.js';
+import { describeValue, invalidArgument } from './errors.js';
 
 export type Fp8Format = 'v32' | 'model1';
 
@@ -34,6 +35,11 @@ export const fp8Layouts: Readonly<Record<Fp8Format, Fp8Layout>> = {
 /** Whether a cache kind (a sparse cache's `kind`: an FP8 format or a 16-bit dtype) is one of FlashMLA's FP8 formats. */
 export function isFp8Format(kind: string): kind is Fp8Format {
   return Object.hasOwn(fp8Layouts, kind);
+}
+
+/** A format named by a caller: one of the two, or a typed error naming the argument (not an inherited property name). */
+export function checkFp8Format(name: string, format: unknown): asserts format is Fp8Format {
+  if (typeof format !== 'string' || !isFp8Format(format)) throw invalidArgument(name, "'v32' or 'model1'", describeValue(format));
 }
 
 /** FlashMLA picks the format from q's head dimension: 576 -> V3.2, 512 -> MODEL1. */
@@ -152,6 +158,7 @@ export function dequantizeToken(
  * ceil(n / pageBlockSize) blocks, token i at block floor(i / B), slot i % B.
  */
 export function quantizeCache(format: Fp8Format, tokens: Uint16Array | Float32Array, pageBlockSize: number, numBlocks?: number): Uint8Array {
+  checkFp8Format('format', format);
   const L = fp8Layouts[format];
   const bits = tokens instanceof Uint16Array ? tokens : Uint16Array.from(tokens, (x) => f32ToBf16(x));
   const n = bits.length / L.dQk;

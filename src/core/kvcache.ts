@@ -3,7 +3,7 @@
 // Browser-safe: tokens are written with backend.write, so the same manager serves host and device caches.
 import { defaultPageBlockSize } from './constants.js';
 import { type HalfDType, encodeHalf, f32ToBf16, hostArrayFor } from './dtype.js';
-import { type Fp8Format, fp8BlockStride, fp8Layouts, quantizeToken } from './fp8.js';
+import { type Fp8Format, checkFp8Format, fp8BlockStride, fp8Layouts, quantizeToken } from './fp8.js';
 import { FlashMlaError, invalidArgument } from './errors.js';
 import { type Backend, dQkDefault } from './problem.js';
 import { Tensor, fromArray } from './tensor.js';
@@ -96,8 +96,8 @@ export class KvCacheManager {
     this.numBlocks = opts.numBlocks;
     this.format = opts.format;
     if (this.format !== undefined) {
+      checkFp8Format('format', this.format);
       const L = fp8Layouts[this.format];
-      if (!L) throw invalidArgument('format', "'v32' or 'model1'", String(this.format));
       if (this.hKv !== 1) throw invalidArgument('hKv', '1 with an FP8 format', String(this.hKv));
       if (this.dtype !== 'bf16') throw invalidArgument('dtype', 'bf16 with an FP8 format (its RoPE part is bf16)', this.dtype);
       this.dQk = L.dQk;

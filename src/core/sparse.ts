@@ -4,7 +4,7 @@
 import { dV, defaultNumSms } from './constants.js';
 import { type HalfDType } from './dtype.js';
 import { FlashMlaError, fmtShape, invalidArgument } from './errors.js';
-import { type Fp8Format, fp8BlockStride, fp8FormatForBytes, fp8FormatForDqk, fp8Layouts } from './fp8.js';
+import { type Fp8Format, checkFp8Format, fp8BlockStride, fp8FormatForBytes, fp8FormatForDqk, fp8Layouts } from './fp8.js';
 import type { Backend } from './problem.js';
 import { planSparseSchedule, sparseNumSmParts } from './sparse-scheduler.js';
 import { type DeviceStorage, Tensor, fromArray, isHostArray } from './tensor.js';
@@ -139,6 +139,7 @@ export function getSparseMlaMetadata(m: SparseMetadataInputs): SparseMlaMetadata
 
 /** A host FP8 cache tensor [numBlocks, pageBlockSize, 1, bytesPerToken] over numBlocks * blockStride bytes. */
 export function fp8CacheTensor(format: Fp8Format, numBlocks: number, pageBlockSize: number, bytes?: Uint8Array): Tensor<Uint8Array> {
+  checkFp8Format('format', format);
   checkPositiveInt('numBlocks', numBlocks);
   checkPositiveInt('pageBlockSize', pageBlockSize);
   const need = numBlocks * fp8BlockStride(format, pageBlockSize);
@@ -341,11 +342,50 @@ export function validateSparseDecode(a: SparseInputs): SparseProblem {
   const numSmParts = m.tileSchedulerMetadata.shape[0];
   checkShape('metadata.tileSchedulerMetadata', m.tileSchedulerMetadata, [numSmParts, 8], '[numSmParts, 8]');
   checkShape('metadata.numSplits', m.numSplits, [b + 1], '[b + 1]');
+  checkSparseMetadataWords(m, numSmParts);
 
   return {
     b, sQ, hQ, dQk, dV: a.headDimV, topk, extraTopk, dtype: q.dtype as HalfDType, softmaxScale, numSmParts, cache, extraCache,
     hasTopkLength: !!a.topkLength, hasExtraTopkLength: !!a.extraTopkLength, hasAttnSink: !!a.attnSink, precision,
   };
+}
+
+/**
+ * The schedule's words must be what the scheduler plans for what the metadata says it was planned for: every kernel
+ * walks its split items by them, and a changed word (a caller's edit, words copied from another step) would skip keys
+ * or read past an index list. Replaying the plan costs O(b + numSmParts); a step's metadata is remembered with the
+ * values it was verified as, so the layers after the first compare words instead (no allocation).
+ */
+function checkSparseMetadataWords(m: SparseMlaMetadata, numSmParts: number): void {
+  const words = hostI32(m.tileSchedulerMetadata), splits = hostI32(m.numSplits);
+  if (!words || !splits) return; // device metadata: the caller vouches for it, as for device indices
+  const k = m.plannedFor, seen = verifiedSparse.get(words);
+  if (seen && seen.key === k && sameWords(seen.words, words) && sameWords(seen.splits, splits) && sameKey(seen.keyCopy, k)) return;
+  if (!Number.isInteger(k.numSms) || k.numSms < 1) throw invalidArgument('metadata.plannedFor.numSms', 'a positive integer', String(k.numSms));
+  const want = planSparseSchedule(k, sparseNumSmParts(k.numSms, k.sQ, k.hQ));
+  const fail = (what: string, i: number, planned: number, got: number) => new FlashMlaError('metadata_mismatch',
+    `metadata.${what}[${i}] is ${got}, but the plan it records (b ${k.b}, sQ ${k.sQ}, hQ ${k.hQ}, topk ${k.topk}, numSms ${k.numSms}) gives ${planned}; `
+    + 'the words were changed after planning: call getSparseMlaMetadata for this step', `metadata.${what}`, String(planned), String(got));
+  if (want.numSmParts !== numSmParts) throw fail('tileSchedulerMetadata.shape', 0, want.numSmParts, numSmParts);
+  for (let i = 0; i < want.numSplits.length; i++) if (want.numSplits[i] !== splits[i]) throw fail('numSplits', i, want.numSplits[i], splits[i]);
+  // Fields 0..6 of each row (FlashMLA's DecodingSchedMeta); field 7 is padding.
+  for (let p = 0; p < numSmParts; p++) {
+    for (let f = 0; f < 7; f++) if (want.tileSchedulerMetadata[p * 8 + f] !== words[p * 8 + f]) throw fail('tileSchedulerMetadata', p * 8 + f, want.tileSchedulerMetadata[p * 8 + f], words[p * 8 + f]);
+  }
+  verifiedSparse.set(words, { key: k, keyCopy: { ...k, topkLength: k.topkLength?.slice(), extraTopkLength: k.extraTopkLength?.slice() }, words: words.slice(), splits: splits.slice() });
+}
+
+const verifiedSparse = new WeakMap<Int32Array, { key: SparsePlanKey; keyCopy: SparsePlanKey; words: Int32Array; splits: Int32Array }>();
+
+function sameWords(a: Int32Array, b: Int32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function sameKey(a: SparsePlanKey, b: SparsePlanKey): boolean {
+  return a.b === b.b && a.sQ === b.sQ && a.hQ === b.hQ && a.topk === b.topk && a.extraTopk === b.extraTopk && a.numSms === b.numSms
+    && sameLengths(a.topkLength, b.topkLength) && sameLengths(a.extraTopkLength, b.extraTopkLength);
 }
 
 export function checkSparseOutputs(p: SparseProblem, out: Tensor, lse: Tensor, device: string): void {

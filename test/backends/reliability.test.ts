@@ -17,6 +17,7 @@ import { assertOutputsClose, tolerances } from '../support/compare.js';
 import { type CaseSpec, Rng, caseReference, makeCase, runCase } from '../support/random.js';
 import { MiB, sampleMemory } from '../support/leak.js';
 import { runRandomDenseFp8 } from '../support/dense-fp8-random.js';
+import { runRandomSparse } from '../support/sparse-random.js';
 
 type Kind = 'inline' | 'workers' | 'webgpu';
 const kinds: Kind[] = ['inline', 'workers', 'webgpu'];
@@ -121,6 +122,26 @@ describe('concurrency: dense decodes over 16-bit and FP8 caches overlapping (one
         ...[7500, 7501, 7502, 7503, 7504, 7505].map((seed) => runRandomDenseFp8(seed, be, tol, true, false, false, false, { dtype: 'bf16' })),
       ];
       await within(Promise.all(runs), kind === 'webgpu' ? 180_000 : 60_000, `${kind} overlapping 16-bit and FP8 decodes`);
+    });
+  }
+});
+
+describe('concurrency: sparse decodes overlapping each other and dense decodes', () => {
+  for (const kind of kinds) {
+    test(kind, async (t) => {
+      const be = backendFor(kind, t);
+      if (!be) return;
+      // Sparse calls share the backend's index staging, split accumulators and (WebGPU) uniform and index buffers with
+      // every other call: each random case (FP8 V3.2 / MODEL1 and 16-bit caches, topkLength, sinks, extra caches;
+      // checked against the float64 reference inside runRandomSparse) runs while the others and dense decodes are in
+      // flight, some with their index tensors on the device.
+      const tol = kind === 'webgpu' ? tolerances.webgpu : kind === 'workers' ? tolerances.cpuF32 : tolerances.cpu;
+      const cases = concurrentSpecs(6, 5050 + kinds.indexOf(kind), true).map((sp, i) => makeCase({ ...sp, qLens: undefined }, 500 + i));
+      const runs = [
+        ...cases.map((c) => runCase(c, be, flashMlaWithKvcache).then((r) => assertOutputsClose(r.out, r.lse, caseReference(c), c.dtype, c, tolOf(kind), `${c.spec.name} on ${kind}`))),
+        ...Array.from({ length: 10 }, (_, i) => runRandomSparse(9100 + i, be, tol, undefined, true, undefined, { deviceIndices: kind === 'webgpu' && i % 3 === 0 })),
+      ];
+      await within(Promise.all(runs), kind === 'webgpu' ? 180_000 : 60_000, `${kind} overlapping sparse and dense decodes`);
     });
   }
 });

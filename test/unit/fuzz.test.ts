@@ -11,13 +11,13 @@ import { InlineCpuBackend } from '../../src/backends/cpu/inline.js';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
 import { MlaDecoder, flashMlaWithKvcache, getMlaMetadata } from '../../src/index.js';
-import { type DType, type HalfDType, bf16ToF32, f16ToF32 } from '../../src/core/dtype.js';
-import { FlashMlaError } from '../../src/core/errors.js';
+import { type DType, type HalfDType, bf16ToF32 } from '../../src/core/dtype.js';
 import { KvCacheManager } from '../../src/core/kvcache.js';
 import type { Backend } from '../../src/core/problem.js';
 import { referenceDecode } from '../../src/core/reference.js';
 import { type HostTensor, Tensor, fromArray } from '../../src/core/tensor.js';
 import { tolerances, ulpOf } from '../support/compare.js';
+import { differsFromReference, hostile, hostileInts, otherArrays, outcome, slowest } from '../support/fuzz.js';
 import { Rng, makeCase } from '../support/random.js';
 
 const seed = Number(process.env.FUZZ_SEED ?? 0x10f022);
@@ -32,36 +32,6 @@ before(async () => {
   try { webgpu = await createNodeWebGpuBackend(); } catch (e) { webgpuWhy = `no WebGPU adapter (${(e as Error).message})`; }
 });
 after(() => { workers?.dispose(); webgpu?.dispose(); });
-
-/** Values that break assumptions: zero, negatives, fractions, NaN/Inf, and sizes near 2^31, 2^32 and 2^53. */
-const hostile: unknown[] = [0, -1, 1, 2, 3, 1.5, -0, NaN, Infinity, -Infinity, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 2 ** 53 - 1, 2 ** 53, 2 ** 60, '3', null, undefined, {}, []];
-const hostileInts = [-1, 0, 1, 2 ** 31 - 1, -(2 ** 31), 2 ** 30, 65, 64, 7];
-
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([p, new Promise<T>((_, rej) => { timer = setTimeout(() => rej(new Error(`HANG: ${what} still pending after ${ms} ms`)), ms); })])
-    .finally(() => clearTimeout(timer));
-}
-
-/** The outcome of one fuzzed call: typed error, or success that the caller then checks. Anything else fails. */
-/** The slowest fuzzed call (printed as a diagnostic: a typed error must come fast, too). */
-export const slowest = { ms: 0, what: '' };
-
-async function outcome<T>(what: string, f: () => T | Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: FlashMlaError }> {
-  const t0 = performance.now();
-  try {
-    return { ok: true, value: await within(Promise.resolve().then(f), 20_000, what) };
-  } catch (e) {
-    if (e instanceof FlashMlaError) {
-      assert.ok(e.message.length > 0 && e.code, `${what}: a FlashMlaError without code or message`);
-      return { ok: false, error: e };
-    }
-    return assert.fail(`${what}: untyped exception ${e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}` : String(e)}`);
-  } finally {
-    const ms = performance.now() - t0;
-    if (ms > slowest.ms) { slowest.ms = ms; slowest.what = what; }
-  }
-}
 
 // ---------------------------------------------------------------- flashMlaWithKvcache with corrupted arguments
 
@@ -128,10 +98,6 @@ function replan(a: Args): void {
   } catch { /* a refused plan keeps the stale metadata: the call must then refuse too */ }
 }
 
-const otherArrays: Record<string, (n: number) => ArrayBufferView> = {
-  Uint16Array: (n) => new Uint16Array(n), Float32Array: (n) => new Float32Array(n), Int32Array: (n) => new Int32Array(n),
-  Uint8Array: (n) => new Uint8Array(n), Float64Array: (n) => new Float64Array(n), Uint32Array: (n) => new Uint32Array(n),
-};
 
 /** One random corruption of the arguments; returns what it did (printed on failure). */
 function mutate(a: Args, rng: Rng, f32Kernel: boolean): string {
@@ -244,37 +210,11 @@ function referenceOf(a: Args) {
   });
 }
 
-/**
- * Equal to the reference: NaN exactly where the reference has NaN (a poisoned input must not vanish), the same
- * infinities, every finite element within the backend's bound (relative lse bound for large scales).
- */
+/** The reference check of an accepted call (the comparison itself: test/support/fuzz.ts). */
 function checkAgainstReference(out: Uint16Array, lse: Float32Array, a: Args, tol: typeof tolerances.cpu): string | undefined {
-  const ref = referenceOf(a);
-  const dtype = a.q.dtype as HalfDType, dec = dtype === 'bf16' ? bf16ToF32 : f16ToF32;
-  if (out.length !== ref.out.length || lse.length !== ref.lse.length) return `sizes: out ${out.length} vs ${ref.out.length}, lse ${lse.length} vs ${ref.lse.length}`;
-  for (let row = 0; row * 512 < out.length; row++) {
-    let rowMax = 0;
-    for (let c = 0; c < 512; c++) { const r = ref.out[row * 512 + c]; if (Number.isFinite(r)) rowMax = Math.max(rowMax, Math.abs(r)); }
-    for (let c = 0; c < 512; c++) {
-      const i = row * 512 + c, x = dec(out[i]), r = ref.out[i];
-      if (Number.isNaN(r) !== Number.isNaN(x)) return `out[${i}] (row ${row}): got ${x}, reference ${r}`;
-      if (Number.isNaN(r)) continue;
-      if (!Number.isFinite(r) || !Number.isFinite(x)) { if (x !== r) return `out[${i}]: got ${x}, reference ${r}`; continue; }
-      if (Math.abs(x - r) > tol.ulps * ulpOf(dtype, r) + tol.rowAbs * rowMax + 1e-3 * rowMax * (tol === tolerances.webgpu ? 1 : 0)) {
-        return `out[${i}] (row ${row}): got ${x}, reference ${r}`;
-      }
-    }
-  }
-  for (let k = 0; k < lse.length; k++) {
-    // lse is f32: a reference beyond the f32 range (huge scores) rounds to an infinity.
-    const x = lse[k], r = Number.isFinite(ref.lse[k]) && !Number.isFinite(Math.fround(ref.lse[k])) ? Math.fround(ref.lse[k]) : ref.lse[k];
-    if (Number.isNaN(r) !== Number.isNaN(x)) return `lse[${k}]: got ${x}, reference ${r}`;
-    if (Number.isNaN(r)) continue;
-    if (!Number.isFinite(r)) { if (x !== r) return `lse[${k}]: got ${x}, reference ${r}`; continue; }
-    // Relative to |lse|: f64 arithmetic (scalar rung) leaves only the f32 store; f32 dot products of 576 terms more.
-    if (!(Math.abs(x - r) <= Math.max(tol.lseAbs, (tol === tolerances.cpu ? 1e-6 : 1e-5) * Math.abs(r)))) return `lse[${k}]: got ${x}, reference ${r}`;
-  }
-  return undefined;
+  // Relative to |lse|: f64 arithmetic (scalar rung) leaves only the f32 store; f32 dot products of 576 terms more.
+  return differsFromReference(out, lse, referenceOf(a), a.q.dtype as HalfDType, tol,
+    { rowRel: tol === tolerances.webgpu ? 1e-3 : 0, lseRel: tol === tolerances.cpu ? 1e-6 : 1e-5 });
 }
 
 async function fuzzDecode(be: Backend, kind: string, n: number, tiny: boolean): Promise<{ typed: number; ran: number; codes: Record<string, number> }> {

@@ -366,4 +366,14 @@ describe('FP8 pages (FlashMLA formats)', () => {
       assert.throws(() => new KvCacheManager({ backend: new InlineCpuBackend(), numBlocks: 1, hKv: 2, format }), FlashMlaError);
     });
   }
+  it('an unknown format is refused by name, inherited property names too (KvCacheManager, quantizeCache, fp8CacheTensor)', async () => {
+    const { quantizeCache } = await import('../../src/core/fp8.js');
+    const { fp8CacheTensor } = await import('../../src/core/sparse.js');
+    for (const format of ['v3', 'toString', '__proto__', 'constructor', 7, null]) {
+      const named = (e: unknown) => e instanceof FlashMlaError && e.code === 'invalid_argument' && e.argument === 'format';
+      assert.throws(() => new KvCacheManager({ backend: new InlineCpuBackend(), numBlocks: 1, format: format as 'v32' }), named, String(format));
+      assert.throws(() => quantizeCache(format as 'v32', new Uint16Array(576), 1), named, String(format));
+      assert.throws(() => fp8CacheTensor(format as 'v32', 1, 1), named, String(format));
+    }
+  });
 });

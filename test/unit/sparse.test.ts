@@ -406,6 +406,38 @@ describe('sparse validation: typed errors before any work', () => {
   rejects('out of the wrong shape', 'out',
     () => flashMlaSparseWithKvcache(q576, v32, idx, 512, meta, { backend: cpu, out: fromArray('bf16', [b, sQ, hQ, 576], new Uint16Array(b * sQ * hQ * 576)) }));
 
+  // The schedule's words against the plan they record (found by test/unit/fuzz-sparse.test.ts: an edited word ran and
+  // gave wrong rows on the CPU, and a native worker read past its lists).
+  const edited = (field: 'tileSchedulerMetadata' | 'numSplits', i: number, v: number) => {
+    const m = getSparseMlaMetadata({ b, sQ, hQ, topk, numSms: 3 });
+    (m[field].data as Int32Array)[i] = v;
+    return m;
+  };
+  rejects('a tileSchedulerMetadata word changed after planning', 'metadata.tileSchedulerMetadata',
+    () => flashMlaSparseWithKvcache(q576, v32, idx, 512, edited('tileSchedulerMetadata', 2, 7), { backend: trap }), 'metadata_mismatch');
+  rejects('a numSplits word changed after planning', 'metadata.numSplits',
+    () => flashMlaSparseWithKvcache(q576, v32, idx, 512, edited('numSplits', 1, 3), { backend: trap }), 'metadata_mismatch');
+  rejects('plannedFor.numSms changed after planning (the words are another plan\'s)', 'metadata',
+    () => {
+      const m = getSparseMlaMetadata({ b, sQ, hQ, topk, numSms: 3 });
+      return flashMlaSparseWithKvcache(q576, v32, idx, 512, { ...m, plannedFor: { ...m.plannedFor, numSms: 132 } }, { backend: trap });
+    }, 'metadata_mismatch');
+  test('metadata verified once is checked again after an edit (the per-step memo compares every word)', async () => {
+    const m = getSparseMlaMetadata({ b, sQ, hQ, topk, numSms: 3 });
+    await flashMlaSparseWithKvcache(q576, v32, idx, 512, m, { backend: cpu });
+    await flashMlaSparseWithKvcache(q576, v32, idx, 512, m, { backend: cpu });
+    (m.numSplits.data as Int32Array)[b] += 1;
+    await assert.rejects(flashMlaSparseWithKvcache(q576, v32, idx, 512, m, { backend: trap }), (e: unknown) => e instanceof FlashMlaError && e.code === 'metadata_mismatch');
+    (m.numSplits.data as Int32Array)[b] -= 1;
+    m.plannedFor.numSms = 132; // the same object edited: the memo keeps a copy of the key
+    await assert.rejects(flashMlaSparseWithKvcache(q576, v32, idx, 512, m, { backend: trap }), (e: unknown) => e instanceof FlashMlaError && e.code === 'metadata_mismatch');
+  });
+  test('word 7 of a row (padding in FlashMLA\'s DecodingSchedMeta) is not checked', async () => {
+    const m = getSparseMlaMetadata({ b, sQ, hQ, topk, numSms: 3 });
+    (m.tileSchedulerMetadata.data as Int32Array)[7] = 12345;
+    await flashMlaSparseWithKvcache(q576, v32, idx, 512, m, { backend: cpu });
+  });
+
   test('a row with no valid index: out 0, lse +inf (and the sink leaves it so)', async () => {
     const { out, lse } = await flashMlaSparseWithKvcache(q576, v32, idx, 512, meta, { attnSink: fromArray('f32', [hQ], new Float32Array(hQ).fill(-3)) });
     assert.ok((out.host() as Uint16Array).every((x) => x === 0));
@@ -455,4 +487,18 @@ describe('dense (page-table) decode over an FP8 cache', () => {
       (e: unknown) => e instanceof FlashMlaError && e.code === 'metadata_mismatch');
     });
   }
+  // Found by test/unit/fuzz-sparse.test.ts: the path that reads the cache by block table allocated out with headDimV
+  // before checking it (an untyped RangeError from the workers backend), and took any truthy causal.
+  test('scalars refused before any allocation or kernel: headDimV, causal', async () => {
+    const { flashMlaWithKvcache, getMlaMetadata } = await import('../../src/index.js');
+    const trap = new InlineCpuBackend();
+    trap.decodeDenseFp8 = () => { throw new Error('the kernel ran'); };
+    trap.empty = () => { throw new Error('an output was allocated'); };
+    const L = fp8Layouts.v32, seqlens = Int32Array.of(5), md = getMlaMetadata(seqlens, 1, 1);
+    const call = (headDimV: number, causal: unknown) => flashMlaWithKvcache(fromArray('bf16', [1, 1, 1, L.dQk], new Uint16Array(L.dQk)), fp8CacheTensor('v32', 1, 16),
+      fromArray('i32', [1, 1], Int32Array.of(0)), fromArray('i32', [1], seqlens), headDimV, md.tileSchedulerMetadata, md.numSplits, { backend: trap, causal: causal as boolean });
+    for (const [headDimV, causal, argument] of [[2 ** 31 - 1, true, 'headDimV'], [256, undefined, 'headDimV'], [512, 'yes', 'causal'], [512, 1, 'causal']] as const) {
+      await assert.rejects(call(headDimV, causal), (e: unknown) => e instanceof FlashMlaError && e.code === 'invalid_argument' && e.argument === argument, `${headDimV} ${String(causal)}`);
+    }
+  });
 });

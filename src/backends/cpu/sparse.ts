@@ -268,8 +268,9 @@ export function runSparseCombineUnit(a: CpuSparseArgs, i: number): void {
       for (let k = 0; k < n; k++) {
         const row = ((first + k) * sQ + s) * hQ + h;
         const w = Math.exp(a.lseAccum[row] - max);
-        // A split with no finite score (lse -inf) weighs 0 but is still added: its o carries the NaN of 0 x inf V.
-        if (w === 0 && a.lseAccum[row] !== -Infinity) continue;
+        // A split that weighs 0 (no finite score, lse -inf, or one far below the row's maximum) is still added: its o
+        // carries the NaN of 0 x inf V (a key scored -inf, or one whose weight underflowed, against an infinite value),
+        // which the row keeps, as the reference's sum over every key does.
         sum += w;
         for (let d = 0; d < dV; d++) o[d] += w * a.oAccum[row * dV + d];
       }

@@ -1,0 +1,86 @@
+// Shared by the fuzz suites (test/unit/fuzz.test.ts: dense decode; fuzz-sparse.test.ts: sparse and FP8 decode): hostile
+// values, the outcome of one fuzzed call (a typed FlashMlaError, or a value the suite then checks; never a hang or an
+// untyped exception), and the comparison of an accepted call's output with the float64 reference, NaN-exact.
+import assert from 'node:assert/strict';
+import { type HalfDType, bf16ToF32, f16ToF32 } from '../../src/core/dtype.js';
+import { FlashMlaError } from '../../src/core/errors.js';
+import { type Tolerance, ulpOf } from './compare.js';
+
+/** Values that break assumptions: zero, negatives, fractions, NaN/Inf, and sizes near 2^31, 2^32 and 2^53. */
+export const hostile: unknown[] = [0, -1, 1, 2, 3, 1.5, -0, NaN, Infinity, -Infinity, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 2 ** 53 - 1, 2 ** 53, 2 ** 60, '3', null, undefined, {}, []];
+export const hostileInts = [-1, 0, 1, 2 ** 31 - 1, -(2 ** 31), 2 ** 30, 65, 64, 7];
+
+/** Typed arrays of other element types, to hand a tensor data that does not match its dtype. */
+export const otherArrays: Record<string, (n: number) => ArrayBufferView> = {
+  Uint16Array: (n) => new Uint16Array(n), Float32Array: (n) => new Float32Array(n), Int32Array: (n) => new Int32Array(n),
+  Uint8Array: (n) => new Uint8Array(n), Float64Array: (n) => new Float64Array(n), Uint32Array: (n) => new Uint32Array(n),
+};
+
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([p, new Promise<T>((_, rej) => { timer = setTimeout(() => rej(new Error(`HANG: ${what} still pending after ${ms} ms`)), ms); })])
+    .finally(() => clearTimeout(timer));
+}
+
+/** The slowest fuzzed call (printed as a diagnostic: a typed error must come fast, too). */
+export const slowest = { ms: 0, what: '' };
+
+/** The outcome of one fuzzed call: typed error, or success that the caller then checks. Anything else fails. */
+export async function outcome<T>(what: string, f: () => T | Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: FlashMlaError }> {
+  const t0 = performance.now();
+  try {
+    return { ok: true, value: await within(Promise.resolve().then(f), 20_000, what) };
+  } catch (e) {
+    if (e instanceof FlashMlaError) {
+      assert.ok(e.message.length > 0 && e.code, `${what}: a FlashMlaError without code or message`);
+      return { ok: false, error: e };
+    }
+    return assert.fail(`${what}: untyped exception ${e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}` : String(e)}`);
+  } finally {
+    const ms = performance.now() - t0;
+    if (ms > slowest.ms) { slowest.ms = ms; slowest.what = what; }
+  }
+}
+
+/** How far an accepted call may be from the reference, beyond the backend's Tolerance. */
+export interface FuzzSlack {
+  /** Plus this much of the row's largest |reference| on every element (f32 kernels on extreme inputs). */
+  rowRel?: number;
+  /** lse: within max(tol.lseAbs, lseRel * |reference|). */
+  lseRel: number;
+}
+
+/**
+ * Equal to the reference: NaN exactly where the reference has NaN (a poisoned input must not vanish), the same
+ * infinities, every finite element within the backend's bound. Returns the first difference, or undefined.
+ * out is [rows, dV] in `dtype` bits; lse f32 in the reference's order.
+ */
+export function differsFromReference(out: Uint16Array, lse: Float32Array, ref: { out: Float64Array; lse: Float64Array }, dtype: HalfDType, tol: Tolerance, slack: FuzzSlack, dV = 512): string | undefined {
+  const dec = dtype === 'bf16' ? bf16ToF32 : f16ToF32;
+  if (out.length !== ref.out.length || lse.length !== ref.lse.length) return `sizes: out ${out.length} vs ${ref.out.length}, lse ${lse.length} vs ${ref.lse.length}`;
+  for (let row = 0; row * dV < out.length; row++) {
+    let rowMax = 0;
+    for (let c = 0; c < dV; c++) { const r = ref.out[row * dV + c]; if (Number.isFinite(r)) rowMax = Math.max(rowMax, Math.abs(r)); }
+    for (let c = 0; c < dV; c++) {
+      const i = row * dV + c, x = dec(out[i]), r = ref.out[i];
+      if (Number.isNaN(r) !== Number.isNaN(x)) return `out[${i}] (row ${row}): got ${x}, reference ${r}`;
+      if (Number.isNaN(r)) continue;
+      if (!Number.isFinite(r) || !Number.isFinite(x)) { if (x !== r) return `out[${i}]: got ${x}, reference ${r}`; continue; }
+      // An f32 subnormal flushed, as WGSL allows: the output itself, or a sink's factor 1 / (1 + e^(sink - lse)) below
+      // 2^-126 before it scales values (the fuzz's are below 2^8).
+      if (tol.flushesSubnormals && x === 0 && Math.abs(r) < 2 ** -118) continue;
+      if (Math.abs(x - r) > tol.ulps * ulpOf(dtype, r) + tol.rowAbs * rowMax + (slack.rowRel ?? 0) * rowMax) {
+        return `out[${i}] (row ${row}): got ${x}, reference ${r}`;
+      }
+    }
+  }
+  for (let k = 0; k < lse.length; k++) {
+    // lse is f32: a reference beyond the f32 range (huge scores) rounds to an infinity.
+    const x = lse[k], r = Number.isFinite(ref.lse[k]) && !Number.isFinite(Math.fround(ref.lse[k])) ? Math.fround(ref.lse[k]) : ref.lse[k];
+    if (Number.isNaN(r) !== Number.isNaN(x)) return `lse[${k}]: got ${x}, reference ${r}`;
+    if (Number.isNaN(r)) continue;
+    if (!Number.isFinite(r)) { if (x !== r) return `lse[${k}]: got ${x}, reference ${r}`; continue; }
+    if (!(Math.abs(x - r) <= Math.max(tol.lseAbs, slack.lseRel * Math.abs(r)))) return `lse[${k}]: got ${x}, reference ${r}`;
+  }
+  return undefined;
+}
