@@ -1,7 +1,8 @@
 // Property/fuzz suite: randomly corrupted arguments to the public API (flashMlaWithKvcache, getMlaMetadata,
-// MlaDecoder, fromArray, KvCacheManager) on the CPU (in-thread and workers) and WebGPU (lavapipe). Every call must
-// either throw a typed FlashMlaError or give the output of the float64 reference on the inputs it was actually
-// given; never hang, crash, throw anything untyped, or return garbage.
+// MlaDecoder, fromArray, KvCacheManager, SafetensorsFile) on the CPU (in-thread and workers) and WebGPU (lavapipe).
+// Every call must either throw a typed FlashMlaError or give the output of the float64 reference on the inputs it was
+// actually given; never hang, crash, throw anything untyped, or return garbage. (Sparse and FP8 decode:
+// fuzz-sparse.test.ts.)
 //   FUZZ_SEED=n    another seed (default fixed); a failure prints the seed and the case number to replay it
 //   FUZZ_CASES=n   scales the number of cases per backend (default 1)
 import assert from 'node:assert/strict';
@@ -12,7 +13,9 @@ import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
 import { MlaDecoder, flashMlaWithKvcache, getMlaMetadata } from '../../src/index.js';
 import { type DType, type HalfDType, bf16ToF32 } from '../../src/core/dtype.js';
+import { FlashMlaError } from '../../src/core/errors.js';
 import { KvCacheManager } from '../../src/core/kvcache.js';
+import { SafetensorsFile, writeSafetensors } from '../../src/core/mla/safetensors.js';
 import type { Backend } from '../../src/core/problem.js';
 import { referenceDecode } from '../../src/core/reference.js';
 import { type HostTensor, Tensor, fromArray } from '../../src/core/tensor.js';
@@ -335,6 +338,73 @@ describe('fuzz: getMlaMetadata, fromArray, MlaDecoder, KvCacheManager with hosti
     assert.ok(ok > 0 && typed > 0);
   });
 });
+
+describe('fuzz: SafetensorsFile with damaged files', () => {
+  test(`seed ${seed}`, async (t) => {
+    const rng = new Rng(seed ^ 0x5afe);
+    let typed = 0, ok = 0;
+    const enc = new TextEncoder(), dec = new TextDecoder();
+    const values: unknown[] = [...hostile, -5, 1e300, 'F32', 'BF16', [0, 4], [4, 0], [0, 2 ** 53], [[1]], { a: 1 }, true];
+    for (let i = 0; i < Math.round(300 * scale); i++) {
+      const where = `FUZZ_SEED=${seed} safetensors case ${i}`;
+      const file = writeSafetensors({
+        'a.weight': { dtype: 'F32', shape: [2, 3], data: Float32Array.from({ length: 6 }, (_, k) => k) },
+        'b.weight': { dtype: rng.pick(['BF16', 'F16'] as const), shape: [4], data: Uint16Array.of(0x3f80, 0x4000, 0, 0x7fc0) },
+      });
+      const n = Number(new DataView(file.buffer).getBigUint64(0, true));
+      let bytes: Uint8Array = file, what = 'valid';
+      const r = rng.int(0, 5);
+      if (r === 0) { // a value of the header replaced
+        const h = JSON.parse(dec.decode(file.subarray(8, 8 + n))) as Record<string, Record<string, unknown>>;
+        const name = rng.pick([...Object.keys(h), '__metadata__']), field = rng.pick(['dtype', 'shape', 'data_offsets', 'whole']);
+        const v = rng.pick(values);
+        if (field === 'whole') h[name] = v as Record<string, unknown>; else (h[name] ??= {})[field] = v;
+        const json = enc.encode(JSON.stringify(h));
+        bytes = new Uint8Array(8 + json.length + (file.length - 8 - n));
+        new DataView(bytes.buffer).setBigUint64(0, BigInt(json.length), true);
+        bytes.set(json, 8); bytes.set(file.subarray(8 + n), 8 + json.length);
+        what = `${name}.${field} = ${JSON.stringify(v)}`;
+      } else if (r === 1) { // the whole header another JSON value
+        const json = enc.encode(JSON.stringify(rng.pick(values)) ?? 'undefined');
+        bytes = new Uint8Array(8 + json.length);
+        new DataView(bytes.buffer).setBigUint64(0, BigInt(json.length), true);
+        bytes.set(json, 8);
+        what = `header ${dec.decode(json)}`;
+      } else if (r === 2) { // the header length
+        const v = rng.pick([0n, 1n, BigInt(n - 1), BigInt(n + 1), BigInt(file.length), 2n ** 63n, 2n ** 64n - 1n]);
+        bytes = file.slice();
+        new DataView(bytes.buffer).setBigUint64(0, v, true);
+        what = `header length ${v}`;
+      } else if (r === 3) { // cut short
+        bytes = file.subarray(0, rng.int(0, file.length - 1));
+        what = `${bytes.length} of ${file.length} bytes`;
+      } else if (r === 4) { // a random header byte
+        bytes = file.slice();
+        const at = rng.int(8, 8 + n - 1);
+        bytes[at] = rng.int(0, 255);
+        what = `header byte ${at} = ${bytes[at]}`;
+      }
+      const res = await outcome(`${where}: ${what}`, () => {
+        const f = new SafetensorsFile(bytes);
+        // Every tensor the file lists: typed error, or exactly as many values as its shape.
+        for (const [name, e] of f.entries) {
+          const got = outcomeSync(() => f.f32(name));
+          if (got instanceof Float32Array) assert.equal(got.length, e.shape.reduce((x, y) => x * y, 1), `${where}: ${what}: ${name}`);
+        }
+        return f;
+      });
+      if (res.ok) ok++; else typed++;
+      if (res.ok && r === 5) assert.deepEqual(Array.from(res.value.f32('a.weight')), [0, 1, 2, 3, 4, 5], where);
+    }
+    t.diagnostic(`${ok} accepted, ${typed} typed errors`);
+    assert.ok(ok > 0 && typed > 0);
+  });
+});
+
+/** f() or its typed error (anything else is rethrown: the caller's outcome() fails on it). */
+function outcomeSync<T>(f: () => T): T | FlashMlaError {
+  try { return f(); } catch (e) { if (e instanceof FlashMlaError) return e; throw e; }
+}
 
 describe('NaN through the WebGPU kernel (more cases: test/webgpu-nan.test.ts)', () => {
   test('webgpu: NaN in q makes the row NaN, not an empty row (out 0, lse +Infinity)', async (t) => {

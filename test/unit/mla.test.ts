@@ -119,6 +119,15 @@ describe('MlaAttention pieces', () => {
     const bad = (f: () => unknown, arg: string) => assert.throws(f, (e: unknown) => e instanceof FlashMlaError && e.argument === arg);
     bad(() => new MlaAttention({ ...c, kvLoraRank: 256 }, w, { cache: kv }), 'config.kvLoraRank');
     bad(() => new MlaAttention({ ...c, qkRopeHeadDim: 32 }, w, { cache: kv }), 'config.qkRopeHeadDim');
+    // Non-finite and non-boolean values (accepted before session 16 of 2026-12-05, when only > 0 was asked)
+    bad(() => new MlaAttention({ ...c, ropeTheta: Infinity }, w, { cache: kv }), 'config.ropeTheta');
+    bad(() => new MlaAttention({ ...c, rmsNormEps: Infinity }, w, { cache: kv }), 'config.rmsNormEps');
+    bad(() => new MlaAttention({ ...c, ropeInterleave: 'yes' as never }, w, { cache: kv }), 'config.ropeInterleave');
+    const yarn = { factor: 40, originalMaxPositionEmbeddings: 4096 };
+    bad(() => new MlaAttention({ ...c, ropeScaling: { ...yarn, factor: Infinity } }, w, { cache: kv }), 'config.ropeScaling.factor');
+    bad(() => new MlaAttention({ ...c, ropeScaling: { ...yarn, betaFast: NaN } }, w, { cache: kv }), 'config.ropeScaling.betaFast');
+    bad(() => new MlaAttention({ ...c, ropeScaling: { ...yarn, mscaleAllDim: '1' as never } }, w, { cache: kv }), 'config.ropeScaling.mscaleAllDim');
+    bad(() => new MlaAttention({ ...c, ropeScaling: { ...yarn, truncate: 0 as never } }, w, { cache: kv }), 'config.ropeScaling.truncate');
     bad(() => new MlaAttention(c, { ...w, oProj: new Float32Array(3) }, { cache: kv }), 'weights.oProj');
     bad(() => new MlaAttention(c, { ...w, qProj: new Float32Array(1) }, { cache: kv }), 'weights.qProj');
     const layer = new MlaAttention(c, w, { cache: kv });

@@ -68,12 +68,21 @@ export function checkMlaConfig(c: MlaConfig): void {
   // The decode kernel's row is 512 latent + 64 RoPE columns, so these two are fixed.
   if (c.kvLoraRank !== 512) throw invalidArgument('config.kvLoraRank', '512 (the kernel caches 512 latent columns)', String(c.kvLoraRank));
   if (c.qkRopeHeadDim !== 64) throw invalidArgument('config.qkRopeHeadDim', '64 (the kernel caches 64 RoPE columns)', String(c.qkRopeHeadDim));
-  if (!(c.ropeTheta > 0)) throw invalidArgument('config.ropeTheta', 'a positive number', String(c.ropeTheta));
-  if (!(c.rmsNormEps >= 0)) throw invalidArgument('config.rmsNormEps', 'a number >= 0', String(c.rmsNormEps));
+  const finite = (name: string, v: unknown, min: number, minText: string) => {
+    if (typeof v !== 'number' || !Number.isFinite(v) || !(v > min || (minText === '>= 0' && v === min))) throw invalidArgument(`config.${name}`, `a finite number ${minText}`, String(v));
+  };
+  finite('ropeTheta', c.ropeTheta, 0, '> 0');
+  finite('rmsNormEps', c.rmsNormEps, 0, '>= 0');
+  if (c.ropeInterleave !== undefined && typeof c.ropeInterleave !== 'boolean') throw invalidArgument('config.ropeInterleave', 'true or false', String(c.ropeInterleave));
   const y = c.ropeScaling;
   if (y) {
-    if (!(y.factor > 0)) throw invalidArgument('config.ropeScaling.factor', 'a positive number', String(y.factor));
+    finite('ropeScaling.factor', y.factor, 0, '> 0');
     pos('ropeScaling.originalMaxPositionEmbeddings', y.originalMaxPositionEmbeddings);
+    // (the optional terms: any finite value transformers would take; absent ones get its defaults)
+    for (const k of ['betaFast', 'betaSlow', 'mscale', 'mscaleAllDim', 'attentionFactor'] as const) {
+      if (y[k] !== undefined && !(typeof y[k] === 'number' && Number.isFinite(y[k]))) throw invalidArgument(`config.ropeScaling.${k}`, 'a finite number', String(y[k]));
+    }
+    if (y.truncate !== undefined && typeof y.truncate !== 'boolean') throw invalidArgument('config.ropeScaling.truncate', 'true or false', String(y.truncate));
   }
 }
 

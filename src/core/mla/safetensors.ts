@@ -4,6 +4,11 @@
 import { bf16ToF32, f16ToF32 } from '../dtype.js';
 import { invalidArgument } from '../errors.js';
 
+/** A JSON excerpt for a message (a header can be megabytes). */
+function clip(s: string | undefined): string {
+  return s === undefined ? 'undefined' : s.length > 120 ? `${s.slice(0, 120)}...` : s;
+}
+
 export interface SafetensorsEntry {
   dtype: string;
   shape: number[];
@@ -22,21 +27,30 @@ export class SafetensorsFile {
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const n = Number(dv.getBigUint64(0, true));
     if (n > bytes.length - 8) throw invalidArgument(label, `a header of at most ${bytes.length - 8} bytes`, `${n} bytes`);
-    let header: Record<string, unknown>;
+    let header: unknown;
     try {
       header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
     } catch (e) {
       throw invalidArgument(label, 'a JSON header', `unparsable JSON (${(e as Error).message})`);
     }
+    const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+    if (!isObject(header)) throw invalidArgument(label, 'a JSON object as the header', clip(JSON.stringify(header)));
     this.dataStart = 8 + n;
     const dataLen = bytes.length - this.dataStart;
-    this.metadata = (header.__metadata__ as Record<string, string>) ?? {};
+    const meta = header.__metadata__ ?? {};
+    if (!isObject(meta) || Object.values(meta).some((v) => typeof v !== 'string')) {
+      throw invalidArgument(`${label}: __metadata__`, 'an object of strings', clip(JSON.stringify(meta)));
+    }
+    this.metadata = meta as Record<string, string>;
     for (const [name, raw] of Object.entries(header)) {
       if (name === '__metadata__') continue;
-      const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+      const e = (isObject(raw) ? raw : {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
       const shape = e.shape, off = e.data_offsets;
       if (typeof e.dtype !== 'string' || !Array.isArray(shape) || !Array.isArray(off) || off.length !== 2) {
-        throw invalidArgument(`${label}: ${name}`, '{dtype, shape, data_offsets: [begin, end]}', JSON.stringify(raw));
+        throw invalidArgument(`${label}: ${name}`, '{dtype, shape, data_offsets: [begin, end]}', clip(JSON.stringify(raw)));
+      }
+      if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+        throw invalidArgument(`${label}: ${name}.shape`, 'non-negative integers', clip(JSON.stringify(shape)));
       }
       const [begin, end] = off as number[];
       if (!(Number.isInteger(begin) && Number.isInteger(end) && begin >= 0 && begin <= end && end <= dataLen)) {
