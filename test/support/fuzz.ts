@@ -1,10 +1,10 @@
-// Shared by the fuzz suites (test/unit/fuzz.test.ts: dense decode; fuzz-sparse.test.ts: sparse and FP8 decode): hostile
+// Shared by the fuzz suites (fuzz-dense.ts, fuzz-sparse.ts; run by test/unit/fuzz*.test.ts and test/gpu/fuzz.test.ts): hostile
 // values, the outcome of one fuzzed call (a typed FlashMlaError, or a value the suite then checks; never a hang or an
 // untyped exception), and the comparison of an accepted call's output with the float64 reference, NaN-exact.
 import assert from 'node:assert/strict';
 import { type HalfDType, bf16ToF32, f16ToF32 } from '../../src/core/dtype.js';
 import { FlashMlaError } from '../../src/core/errors.js';
-import { type Tolerance, ulpOf } from './compare.js';
+import { type Tolerance, tolerances, ulpOf } from './compare.js';
 
 /** Values that break assumptions: zero, negatives, fractions, NaN/Inf, and sizes near 2^31, 2^32 and 2^53. */
 export const hostile: unknown[] = [0, -1, 1, 2, 3, 1.5, -0, NaN, Infinity, -Infinity, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 2 ** 53 - 1, 2 ** 53, 2 ** 60, '3', null, undefined, {}, []];
@@ -42,6 +42,34 @@ export async function outcome<T>(what: string, f: () => T | Promise<T>): Promise
   }
 }
 
+/**
+ * How a backend computes, for what a fuzz suite may feed it and how close it must come:
+ * - 'f64': the CPU's scalar rung (float64): every special value;
+ * - 'f32': the CPU's vector rungs (native, WebAssembly): f32 sums, so no values whose f32 products overflow where the
+ *   float64 reference's do not (as FlashMLA's f32 accumulation would), and moderate softmax scales;
+ * - 'wgsl': WebGPU (f32, and WGSL need not keep NaN): no NaN inputs;
+ * - 'gpu': CUDA: no NaN or infinite inputs (their handling on the Hopper kernels is checked elsewhere), P rounded to
+ *   16 bits as FlashMLA does.
+ */
+export type Arith = 'f64' | 'f32' | 'wgsl' | 'gpu';
+
+/** A backend's arithmetic as the fuzz suites treat it ('kind' names the suite's backend: inline, workers, webgpu, cuda). */
+export function arithOf(be: { info: { details?: { kernel?: unknown } } }, kind: string): Arith {
+  if (kind === 'webgpu') return 'wgsl';
+  if (kind === 'cuda') return 'gpu';
+  return be.info.details?.kernel !== undefined && be.info.details.kernel !== 'scalar' ? 'f32' : 'f64';
+}
+
+/** The Tolerance of an arithmetic; `sparse`: a sparse kernel that may round P to bf16 (precision 'fast'). */
+export function fuzzTolerance(arith: Arith, sparse = false): Tolerance {
+  return { f64: tolerances.cpu, f32: tolerances.cpuF32, wgsl: tolerances.webgpu, gpu: sparse ? tolerances.cudaSparseFast : tolerances.cuda }[arith];
+}
+
+/** The slack of an arithmetic: f32 kernels on extreme inputs (rows), f32 dot products of 576 terms (lse). */
+export function fuzzSlack(arith: Arith): FuzzSlack {
+  return { rowRel: arith === 'wgsl' || arith === 'gpu' ? 1e-3 : 0, lseRel: arith === 'f64' ? 1e-6 : 1e-5 };
+}
+
 /** How far an accepted call may be from the reference, beyond the backend's Tolerance. */
 export interface FuzzSlack {
   /** Plus this much of the row's largest |reference| on every element (f32 kernels on extreme inputs). */
@@ -55,7 +83,7 @@ export interface FuzzSlack {
  * infinities, every finite element within the backend's bound. Returns the first difference, or undefined.
  * out is [rows, dV] in `dtype` bits; lse f32 in the reference's order.
  */
-export function differsFromReference(out: Uint16Array, lse: Float32Array, ref: { out: Float64Array; lse: Float64Array }, dtype: HalfDType, tol: Tolerance, slack: FuzzSlack, dV = 512): string | undefined {
+export function differsFromReference(out: Uint16Array, lse: Float32Array, ref: { out: Float64Array; lse: Float64Array; outAbs?: Float64Array }, dtype: HalfDType, tol: Tolerance, slack: FuzzSlack, dV = 512): string | undefined {
   const dec = dtype === 'bf16' ? bf16ToF32 : f16ToF32;
   if (out.length !== ref.out.length || lse.length !== ref.lse.length) return `sizes: out ${out.length} vs ${ref.out.length}, lse ${lse.length} vs ${ref.lse.length}`;
   for (let row = 0; row * dV < out.length; row++) {
@@ -69,7 +97,9 @@ export function differsFromReference(out: Uint16Array, lse: Float32Array, ref: {
       // An f32 subnormal flushed, as WGSL allows: the output itself, or a sink's factor 1 / (1 + e^(sink - lse)) below
       // 2^-126 before it scales values (the fuzz's are below 2^8).
       if (tol.flushesSubnormals && x === 0 && Math.abs(r) < 2 ** -118) continue;
-      if (Math.abs(x - r) > tol.ulps * ulpOf(dtype, r) + tol.rowAbs * rowMax + (slack.rowRel ?? 0) * rowMax) {
+      // (pRel: a kernel that rounds P to 16 bits moves an element by up to pRel of the weighted mean of |V|)
+      const pBound = tol.pRel && ref.outAbs ? tol.pRel * ref.outAbs[i] : 0;
+      if (Math.abs(x - r) > tol.ulps * ulpOf(dtype, r) + tol.rowAbs * rowMax + (slack.rowRel ?? 0) * rowMax + pBound) {
         return `out[${i}] (row ${row}): got ${x}, reference ${r}`;
       }
     }
