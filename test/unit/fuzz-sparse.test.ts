@@ -32,7 +32,7 @@ after(() => { workers?.dispose(); webgpu?.dispose(); });
 
 describe('fuzz: sparse and FP8 decode with corrupted arguments', () => {
   const plans: [string, () => Backend | undefined, number, number][] = [
-    ['inline', () => inline, 150, 80], ['workers', () => workers, 50, 30], ['webgpu', () => webgpu, 40, 25],
+    ['inline', () => inline, 300, 150], ['workers', () => workers, 100, 60], ['webgpu', () => webgpu, 60, 40],
   ];
   for (const [kind, get, nSparse, nDense] of plans) {
     test(`${kind}: ${Math.round(nSparse * scale)} sparse and ${Math.round(nDense * scale)} dense FP8 cases, seed ${seed}`, async (t) => {
