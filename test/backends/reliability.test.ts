@@ -199,6 +199,19 @@ describe('dispose() during work', () => {
     await checkAllMethodsDisposed(be);
   });
 
+  test('workers: sparse calls in flight settle (completed and right, or disposed)', async () => {
+    const be = await createCpuBackend({ workers: 2 });
+    // (runRandomSparse checks a completed call against the float64 reference itself: a wrong one rejects untyped)
+    const calls = Array.from({ length: 8 }, (_, i) => runRandomSparse(9300 + i, be, tolerances.cpuF32));
+    await new Promise((r) => setImmediate(r));
+    be.dispose();
+    const settled = await within(Promise.allSettled(calls), 10_000, 'sparse calls after dispose()');
+    settled.forEach((r, i) => {
+      if (r.status === 'rejected') assert.ok(r.reason instanceof FlashMlaError && r.reason.code === 'disposed', `call ${i}: ${String(r.reason)}`);
+    });
+    assert.ok(settled.some((r) => r.status === 'rejected'), 'dispose() came while calls were queued, so some must have been rejected');
+  });
+
   test('inline: every method throws disposed after dispose()', async () => {
     const be = new InlineCpuBackend();
     be.dispose();
@@ -235,6 +248,10 @@ async function checkAllMethodsDisposed(be: Backend): Promise<void> {
   await expectCode(() => be.synchronize(), 'disposed', 'synchronize');
   await expectCode(() => be.timeMs(() => {}, { warmup: 0, reps: 1 }), 'disposed', 'timeMs');
   await expectCode(() => runCase(c, be, flashMlaWithKvcache), 'disposed', 'decode');
+  // The sparse and dense FP8 entries too (called directly: their public calls stop at the first allocation). The
+  // disposed check comes before the launch is read, so an empty one is enough.
+  if (be.decodeSparse) await expectCode(async () => be.decodeSparse!({} as never), 'disposed', 'decodeSparse');
+  if (be.decodeDenseFp8) await expectCode(async () => be.decodeDenseFp8!({} as never), 'disposed', 'decodeDenseFp8');
   be.dispose(); // twice is fine
 }
 
