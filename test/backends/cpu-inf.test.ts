@@ -16,7 +16,7 @@ import { flashMlaSparseWithKvcache } from '../../src/core/sparse-api.js';
 import { fromArray } from '../../src/core/tensor.js';
 import { tolerances } from '../support/compare.js';
 import { cpuRungs } from '../support/cpu-rungs.js';
-import { type DenseNanCase, bits, buildDenseNanCase, keyAt, maskedKeyCases, negInfTileCases, qColumn, runDense } from '../support/nan-dense.js';
+import { type DenseNanCase, bits, buildDenseNanCase, keyAt, maskedKeyCases, negInfKeys, negInfTileCases, qColumn, runDense } from '../support/nan-dense.js';
 import { Rng } from '../support/random.js';
 import { nanRows, specialsMismatch } from '../support/specials.js';
 
@@ -63,6 +63,30 @@ describe('dense: subnormal q values times infinite keys match the float64 refere
   for (const [n, dc] of subnormalCases.entries()) {
     test(dc.name, async () => {
       const { c, ref } = buildDenseNanCase(dc, 2000 + n);
+      for (const [name, { be, f32 }] of backends) {
+        const got = await runDense(c, be, dc.numSms);
+        const bad = specialsMismatch(got.out, got.lse, ref, c.dtype, f32 ? tolerances.cpuF32 : tolerances.cpu);
+        assert.equal(bad, undefined, `${name}: ${bad}`);
+      }
+    });
+  }
+});
+
+/**
+ * A split whose weight underflows to 0 (softmax scale 2^32; key 0 holds the row's maximum by far, in the first split)
+ * holding a key scored -inf with an infinite V column (the last key, in the last split): the reference's sum over every
+ * key keeps that column's 0 x inf = NaN. The combine left such a split out whole until session 52 (found by the fuzz).
+ */
+const underflowCases: DenseNanCase[] = [
+  { name: 'split sequence, scale 2^32: a split that weighs 0 keeps the NaN of a -inf key with an infinite V column', spec: { dtype: 'bf16', hQ: 2, seqlens: [700], sQ: 1, softmaxScale: 2 ** 32 },
+    numSms: 8, nanRows: [], nanCols: [[0, 10], [1, 10]], minSplits: 2,
+    poison: (c, b) => { qColumn(c, 20, b.one); c.kCache[keyAt(c, 0, 0, 20)] = 0x4280; negInfKeys(c, 0, 699, 700, 10); } },
+];
+
+describe('dense: a split whose weight underflows keeps its NaN columns on every CPU rung', () => {
+  for (const [n, dc] of underflowCases.entries()) {
+    test(dc.name, async () => {
+      const { c, ref } = buildDenseNanCase(dc, 2100 + n);
       for (const [name, { be, f32 }] of backends) {
         const got = await runDense(c, be, dc.numSms);
         const bad = specialsMismatch(got.out, got.lse, ref, c.dtype, f32 ? tolerances.cpuF32 : tolerances.cpu);

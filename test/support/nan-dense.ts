@@ -38,7 +38,9 @@ export async function runDense(c: DecodeCase, be: Backend, numSms: number): Prom
   be.write(lse, fromArray('f32', c.lseShape, new Float32Array(c.totalQ * c.hQ).fill(7777)));
   const q = be.upload(t.q), k = be.upload(t.kCache);
   try {
-    await flashMlaWithKvcache(q, k, t.blockTable, t.cacheSeqlens, 512, md.tileSchedulerMetadata, md.numSplits, { causal: c.causal, backend: be, out, lse });
+    await flashMlaWithKvcache(q, k, t.blockTable, t.cacheSeqlens, 512, md.tileSchedulerMetadata, md.numSplits, {
+      causal: c.causal, softmaxScale: c.explicitScale ? c.softmaxScale : undefined, backend: be, out, lse,
+    });
     await be.synchronize();
     return { out: Uint16Array.from((await be.download(out)).host() as Uint16Array), lse: Float32Array.from((await be.download(lse)).host() as Float32Array) };
   } finally {

@@ -343,12 +343,15 @@ export function runCombineUnit(a: CpuDecodeArgs, i: number): void {
       let sum = 0;
       for (let s = 0; s < nSplits; s++) sum += Math.exp(a.lseAccum[(first + s) * perSplit + r] - m);
       const lse = m + Math.log(sum);
-      let n = 0;
+      let n = 0, z = 0;
       for (let s = 0; s < nSplits; s++) {
         const slot = (first + s) * perSplit + r;
         const ws = Math.exp(a.lseAccum[slot] - lse);
         // A split with no finite score (lse -inf) weighs 0 but is still added: its o carries the NaN of 0 x inf V.
-        if (ws === 0 && a.lseAccum[slot] !== -Infinity) continue;
+        // A split whose weight underflows to 0 is left out (an f32 partial that overflowed to +-inf must not make the
+        // row NaN) except for its NaN elements, the 0 x inf V of a key scored -inf, which the reference's sum over
+        // every key keeps: such splits are listed from the end of `at`.
+        if (ws === 0 && a.lseAccum[slot] !== -Infinity) { at[nSplits - 1 - z++] = slot * dVals; continue; }
         w[n] = ws;
         at[n++] = slot * dVals;
       }
@@ -358,6 +361,7 @@ export function runCombineUnit(a: CpuDecodeArgs, i: number): void {
         for (let k = 0; k < n; k++) x += w[k] * acc[at[k] + d];
         f32Row[d] = x;
       }
+      for (let k = nSplits - z; k < nSplits; k++) for (let d = 0; d < dVals; d++) if (acc[at[k] + d] !== acc[at[k] + d]) f32Row[d] = NaN;
       encodeHalf(p.dtype, f32Row, a.out.subarray(outOff, outOff + dVals));
       a.lse[lseIndex(a, i, h, j)] = lse;
     }

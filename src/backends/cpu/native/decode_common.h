@@ -562,7 +562,8 @@ int SPARSE_ENTRY(const int32_t *prm, float scale, const uint16_t *q, const void 
 // One split request (params.h: the problem fields, PRM_BATCH .. PRM_SEQLEN, PRM_COMBINE_FIRST / _SPLITS): every row
 // (query j, head h) merged from its partials as the JavaScript combine (../kernel.ts runCombineUnit) does — the lse
 // from the largest partial lse, each element the double sum over the included partials in split order (a partial of
-// lse -inf still added: its 0 x inf V is NaN), rounded to f32, then to out's dtype; a row no partial saw a finite score
+// lse -inf still added: its 0 x inf V is NaN; one whose weight underflows left out but for its NaN elements), rounded
+// to f32, then to out's dtype; a row no partial saw a finite score
 // in gives out 0 and lse +inf when it sees no key, else NaN (as decode_item's whole-sequence rows).
 static __attribute__((noipa)) int combine_item(const int32_t *prm, const float *oAccum, const float *lseAccum, uint16_t *out, float *lse) {
   const int qF16 = prm[PRM_DTYPE] == 1, hQ = prm[PRM_HQ], causal = prm[PRM_CAUSAL], i = prm[PRM_BATCH];
@@ -595,11 +596,12 @@ static __attribute__((noipa)) int combine_item(const int32_t *prm, const float *
       double sum = 0.0;
       for (int s = 0; s < n; s++) sum += exp((double)lseAccum[(first + s) * perSplit + r] - (double)m);
       const double l = (double)m + log(sum);
-      int k = 0;
+      int k = 0, z = 0;
       for (int s = 0; s < n; s++) {
         const size_t slot = (first + s) * perSplit + r;
         const double ws = exp((double)lseAccum[slot] - l);
-        if (ws == 0.0 && lseAccum[slot] != -INFINITY) continue;
+        // a weight that underflows to 0: left out but for its NaN elements (listed from the end of part[])
+        if (ws == 0.0 && lseAccum[slot] != -INFINITY) { part[n - 1 - z++] = oAccum + slot * DV; continue; }
         w[k] = ws;
         part[k++] = oAccum + slot * DV;
       }
@@ -608,6 +610,10 @@ static __attribute__((noipa)) int combine_item(const int32_t *prm, const float *
         const double wt = w[t];
         const float *src = part[t];
         for (int d = 0; d < DV; d++) row[d] += wt * (double)src[d];
+      }
+      for (int t = n - z; t < n; t++) {
+        const float *src = part[t];
+        for (int d = 0; d < DV; d++) if (src[d] != src[d]) row[d] = NAN;
       }
       for (int d = 0; d < DV; d++) dst[d] = f32_to_half((float)row[d], qF16);
       *lo = (float)l;
