@@ -7,7 +7,7 @@ import type { DType, HalfDType } from '../../src/core/dtype.js';
 import type { Backend } from '../../src/core/problem.js';
 import { referenceDecode } from '../../src/core/reference.js';
 import { type HostTensor, Tensor } from '../../src/core/tensor.js';
-import { type Arith, arithOf, differsFromReference, fuzzSlack, fuzzTolerance, hostile, hostileInts, otherArrays, outcome } from './fuzz.js';
+import { type Arith, arithOf, differsFromReference, fuzzSlack, fuzzTolerance, hostile, hostileInts, hostileScale, otherArrays, outcome } from './fuzz.js';
 import { Rng, makeCase } from './random.js';
 
 export interface FuzzStats { typed: number; ran: number; codes: Record<string, number> }
@@ -129,7 +129,7 @@ function mutate(a: Args, rng: Rng, arith: Arith): string {
       return `numSplits[${i}] = ${v}`;
     }
     case 7: { // softmax scale: valid and invalid
-      a.softmaxScale = rng.pick([...hostile, 1e-6, 1e-3, 0.5, 2, 10, -0.1]);
+      a.softmaxScale = hostileScale(rng, arith);
       return `softmaxScale = ${String(a.softmaxScale)}`;
     }
     case 8: a.headDimV = rng.pick([...hostile, 511, 513, 576]); return `headDimV = ${String(a.headDimV)}`;

@@ -12,7 +12,7 @@ import { type ReferenceSparseCache, referenceSparseDecode } from '../../src/core
 import { type SparseCacheKind, type SparseMetadataInputs, getSparseMlaMetadata, uploadFp8Cache } from '../../src/core/sparse.js';
 import { flashMlaSparseWithKvcache } from '../../src/core/sparse-api.js';
 import { Tensor } from '../../src/core/tensor.js';
-import { type Arith, arithOf, differsFromReference, fuzzSlack, fuzzTolerance, hostile, hostileInts, otherArrays, outcome } from './fuzz.js';
+import { type Arith, arithOf, differsFromReference, fuzzSlack, fuzzTolerance, hostile, hostileInts, hostileScale, otherArrays, outcome } from './fuzz.js';
 import type { FuzzStats } from './fuzz-dense.js';
 import { Rng } from './random.js';
 
@@ -29,16 +29,6 @@ function makeCache(rng: Rng, kind: SparseCacheKind, dQk: number, numBlocks: numb
   }
   if (isFp8Format(kind)) return { dtype: 'fp8_e4m3', shape: [numBlocks, B, 1, fp8Layouts[kind].bytesPerToken], data: quantizeCache(kind, vals, B, numBlocks) };
   return { dtype: kind, shape: [numBlocks, B, 1, dQk], data: vals };
-}
-
-/**
- * A softmax scale, valid or not. Where scores are f32 sums ('f32', 'wgsl'), a large valid scale becomes 16: scaled by
- * 2^31 .. 2^60 their rounding (~1e-7 of the terms) decides which of two close keys takes all the weight, which the
- * float64 reference cannot predict (the scalar rung runs them all).
- */
-function hostileScale(rng: Rng, arith: Arith): unknown {
-  const v = rng.pick([...hostile, 1e-6, 1e-3, 0.5, 2, 10, -0.1]);
-  return arith !== 'f64' && typeof v === 'number' && Number.isFinite(v) && v > 16 ? 16 : v;
 }
 
 /** Poison one element (or FP8 byte / scale) of a token the call reads: the reference then has NaN or inf there. */

@@ -60,6 +60,17 @@ export function arithOf(be: { info: { details?: { kernel?: unknown } } }, kind: 
   return be.info.details?.kernel !== undefined && be.info.details.kernel !== 'scalar' ? 'f32' : 'f64';
 }
 
+/**
+ * A softmax scale, valid or not. Where scores are f32 sums (every arithmetic but 'f64'), a valid scale above 4 becomes
+ * 4: the f32 rounding of a score (~1e-7 of its terms' magnitudes) times the scale moves the weights by more than the
+ * tolerances allow (seen at scale 10 on the native kernel), and from 2^31 up decides which of two close keys takes all
+ * the weight, which the float64 reference cannot predict. The scalar rung (float64) runs them all.
+ */
+export function hostileScale(rng: { pick<T>(xs: readonly T[]): T }, arith: Arith): unknown {
+  const v = rng.pick([...hostile, 1e-6, 1e-3, 0.5, 2, 10, -0.1]);
+  return arith !== 'f64' && typeof v === 'number' && Number.isFinite(v) && v > 4 ? 4 : v;
+}
+
 /** The Tolerance of an arithmetic; `sparse`: a sparse kernel that may round P to bf16 (precision 'fast'). */
 export function fuzzTolerance(arith: Arith, sparse = false): Tolerance {
   return { f64: tolerances.cpu, f32: tolerances.cpuF32, wgsl: tolerances.webgpu, gpu: sparse ? tolerances.cudaSparseFast : tolerances.cuda }[arith];
