@@ -1,4 +1,4 @@
-// Long suite. The fuzz suites of npm test (test/unit/fuzz.test.ts, fuzz-sparse.test.ts) at more seeds and cases: dense
+// Long suite. The fuzz suites of npm test (test/unit/fuzz.test.ts) at more seeds and cases: dense
 // decode, sparse decode and dense decode over FP8 caches with corrupted arguments on the CPU in-thread (float64), on
 // workers (the native f32 kernels) and on WebGPU (lavapipe). Each call a typed FlashMlaError or the float64 reference's
 // output on what it was given. Session 16 of 2026-12-05 ran seeds 100-290 of the sparse suites and 300-340 of the dense

@@ -1,7 +1,7 @@
 // The fuzz of the FP8 and token-sparse entry points: flashMlaSparseWithKvcache (FP8 V3.2 / MODEL1 and 16-bit caches,
 // topkLength, attnSink, an extra cache) and flashMlaWithKvcache over an FP8 cache (dense decode by block table), with
 // randomly corrupted arguments. Every call must either throw a typed FlashMlaError or give the float64 reference's output
-// on the inputs it was actually given (the schedule it was handed included). Run by test/unit/fuzz-sparse.test.ts (CPU,
+// on the inputs it was actually given (the schedule it was handed included). Run by test/unit/fuzz.test.ts (CPU,
 // WebGPU on lavapipe) and test/gpu/fuzz.test.ts (CUDA, WebGPU on the GPU host).
 import assert from 'node:assert/strict';
 import { flashMlaWithKvcache, getMlaMetadata } from '../../src/core/api.js';
@@ -98,6 +98,40 @@ function mutateFp8Bytes(c: Arg, rng: Rng, what: string): string {
   const bytes = c.data as Uint8Array, cut = rng.int(1, Math.min(bytes.length, 600));
   c.data = bytes.subarray(0, bytes.length - cut);
   return `${what} storage ${cut} bytes short`;
+}
+
+/** The tensor arguments a case holds, as host tensors (inside the fuzzed call: a Tensor of a bad shape throws, typed). */
+function hostTensors<K extends string>(a: Partial<Record<K, Arg>>, keys: readonly K[]): Partial<Record<K, Tensor>> {
+  const host: Partial<Record<K, Tensor>> = {};
+  for (const k of keys) { const t = a[k]; if (t) host[k] = new Tensor(t.dtype, t.shape, t.data as Uint16Array); }
+  return host;
+}
+
+/**
+ * One fuzzed call on `be`: `run` gets an uploader (a host tensor to the backend's; FP8 bytes by uploadFp8Cache unless
+ * told otherwise) and the preallocated outputs the case asks for; what it returns is downloaded, and everything made on
+ * the backend is freed. The outcome: a typed error, or the outputs as host arrays.
+ */
+function fuzzCall(be: Backend, where: string, outs: { out?: { dtype: DType; shape: number[] }; lse?: { dtype: DType; shape: number[] } },
+  run: (dev: (t: Tensor, fp8?: boolean) => Tensor, out?: Tensor, lse?: Tensor) => Promise<{ out: Tensor; lse: Tensor }>) {
+  const owned: Tensor[] = [];
+  return outcome(where, async () => {
+    try {
+      const dev = (t: Tensor, fp8 = t.dtype === 'fp8_e4m3') => {
+        const d = fp8 ? uploadFp8Cache(be, t) : be.upload(t as Tensor<Uint16Array>);
+        if (d !== t) owned.push(d);
+        return d;
+      };
+      const out = outs.out && be.empty(outs.out.dtype, outs.out.shape), lse = outs.lse && be.empty(outs.lse.dtype, outs.lse.shape);
+      for (const t of [out, lse]) if (t) owned.push(t);
+      const res = await run(dev, out, lse);
+      for (const t of [res.out, res.lse]) if (!owned.includes(t)) owned.push(t);
+      await be.synchronize();
+      return { out: Uint16Array.from((await be.download(res.out)).host() as Uint16Array), lse: Float32Array.from((await be.download(res.lse)).host() as Float32Array) };
+    } finally {
+      if (be.kind !== 'cpu') for (const t of owned) be.free(t);
+    }
+  });
 }
 
 // ---------------------------------------------------------------- flashMlaSparseWithKvcache
@@ -261,34 +295,15 @@ export async function fuzzSparse(be: Backend, kind: string, n: number, seed: num
     const steps = [mutateSparse(a, rng, arith)];
     if (rng.float() < 0.3) steps.push(mutateSparse(a, rng, arith));
     const where = `FUZZ_SEED=${seed} ${kind} sparse case ${i}: ${steps.join('; ')}`;
-    const owned: Tensor[] = [];
-    const r = await outcome(where, async () => {
-      try {
-        const host = {} as Partial<Record<SparseKey, Tensor>>;
-        for (const k of sparseKeys) { const t = a[k]; if (t) host[k] = new Tensor(t.dtype, t.shape, t.data as Uint16Array); }
-        const dev = (t: Tensor | undefined) => {
-          if (!t) return undefined;
-          const d = t.dtype === 'fp8_e4m3' ? uploadFp8Cache(be, t) : be.upload(t as Tensor<Uint16Array>);
-          if (d !== t) owned.push(d);
-          return d;
-        };
-        const q = dev(host.q)!, k = dev(host.kCache)!, x = dev(host.extraKCache);
-        const meta = getSparseMlaMetadata(a.plan);
-        if (a.patch) (meta[a.patch.field].data as Int32Array)[a.patch.i] = a.patch.v;
-        const out = a.out && be.empty(a.out.dtype, a.out.shape), lse = a.lse && be.empty(a.lse.dtype, a.lse.shape);
-        if (out) owned.push(out);
-        if (lse) owned.push(lse);
-        const res = await flashMlaSparseWithKvcache(q, k, host.indices!, a.headDimV as number, meta, {
-          softmaxScale: a.softmaxScale as number | undefined, precision: a.precision as 'fast' | undefined, topkLength: host.topkLength,
-          attnSink: host.attnSink, extraKCache: x, extraIndices: host.extraIndices, extraTopkLength: host.extraTopkLength, backend: be, out, lse,
-        });
-        if (!out) owned.push(res.out);
-        if (!lse) owned.push(res.lse);
-        await be.synchronize();
-        return { out: Uint16Array.from((await be.download(res.out)).host() as Uint16Array), lse: Float32Array.from((await be.download(res.lse)).host() as Float32Array) };
-      } finally {
-        if (be.kind !== 'cpu') for (const t of owned) be.free(t);
-      }
+    const r = await fuzzCall(be, where, a, async (dev, out, lse) => {
+      const host = hostTensors(a, sparseKeys);
+      const x = host.extraKCache && dev(host.extraKCache);
+      const meta = getSparseMlaMetadata(a.plan);
+      if (a.patch) (meta[a.patch.field].data as Int32Array)[a.patch.i] = a.patch.v;
+      return flashMlaSparseWithKvcache(dev(host.q!), dev(host.kCache!), host.indices!, a.headDimV as number, meta, {
+        softmaxScale: a.softmaxScale as number | undefined, precision: a.precision as 'fast' | undefined, topkLength: host.topkLength,
+        attnSink: host.attnSink, extraKCache: x, extraIndices: host.extraIndices, extraTopkLength: host.extraTopkLength, backend: be, out, lse,
+      });
     });
     if (!r.ok) { stats.typed++; stats.codes[r.error.code] = (stats.codes[r.error.code] ?? 0) + 1; continue; }
     stats.ran++;
@@ -440,26 +455,11 @@ export async function fuzzDenseFp8(be: Backend, kind: string, n: number, seed: n
     const steps = [mutateDenseFp8(a, rng, arith)];
     if (rng.float() < 0.3) steps.push(mutateDenseFp8(a, rng, arith));
     const where = `FUZZ_SEED=${seed} ${kind} dense FP8 case ${i}: ${steps.join('; ')}`;
-    const owned: Tensor[] = [];
-    const r = await outcome(where, async () => {
-      try {
-        const host = {} as Partial<Record<DenseKey, Tensor>>;
-        for (const k of denseKeys) { const t = a[k]; if (t) host[k] = new Tensor(t.dtype, t.shape, t.data as Uint16Array); }
-        const q = be.upload(host.q as Tensor<Uint16Array>), k = host.kCache!.dtype === 'fp8_e4m3' ? uploadFp8Cache(be, host.kCache!) : be.upload(host.kCache as Tensor<Uint16Array>);
-        for (const [d, h] of [[q, host.q], [k, host.kCache]]) if (d !== h) owned.push(d!);
-        const out = a.out && be.empty(a.out.dtype, a.out.shape), lse = a.lse && be.empty(a.lse.dtype, a.lse.shape);
-        if (out) owned.push(out);
-        if (lse) owned.push(lse);
-        const res = await flashMlaWithKvcache(q, k, host.blockTable!, host.cacheSeqlens!, a.headDimV as number, host.meta!, host.numSplits!, {
-          softmaxScale: a.softmaxScale as number | undefined, causal: a.causal as boolean | undefined, qIndptr: host.qIndptr, backend: be, out, lse,
-        });
-        if (!out) owned.push(res.out);
-        if (!lse) owned.push(res.lse);
-        await be.synchronize();
-        return { out: Uint16Array.from((await be.download(res.out)).host() as Uint16Array), lse: Float32Array.from((await be.download(res.lse)).host() as Float32Array) };
-      } finally {
-        if (be.kind !== 'cpu') for (const t of owned) be.free(t);
-      }
+    const r = await fuzzCall(be, where, a, async (dev, out, lse) => {
+      const host = hostTensors(a, denseKeys);
+      return flashMlaWithKvcache(dev(host.q!, false), dev(host.kCache!), host.blockTable!, host.cacheSeqlens!, a.headDimV as number, host.meta!, host.numSplits!, {
+        softmaxScale: a.softmaxScale as number | undefined, causal: a.causal as boolean | undefined, qIndptr: host.qIndptr, backend: be, out, lse,
+      });
     });
     if (!r.ok) { stats.typed++; stats.codes[r.error.code] = (stats.codes[r.error.code] ?? 0) + 1; continue; }
     stats.ran++;

@@ -1,10 +1,12 @@
-// Property/fuzz suite: randomly corrupted arguments to the public API (flashMlaWithKvcache, getMlaMetadata,
-// MlaDecoder, fromArray, KvCacheManager, SafetensorsFile) on the CPU (in-thread and workers) and WebGPU (lavapipe).
-// Every call must either throw a typed FlashMlaError or give the output of the float64 reference on the inputs it was
-// actually given; never hang, crash, throw anything untyped, or return garbage. (Sparse and FP8 decode:
-// fuzz-sparse.test.ts.)
+// Property/fuzz suite: randomly corrupted arguments to the public API (flashMlaWithKvcache over 16-bit and FP8 caches,
+// flashMlaSparseWithKvcache, getMlaMetadata, MlaDecoder, fromArray, KvCacheManager, SafetensorsFile) on the CPU
+// (in-thread and workers) and WebGPU (lavapipe). Every call must either throw a typed FlashMlaError or give the output
+// of the float64 reference on the inputs it was actually given (the schedule it was handed included); never hang,
+// crash, throw anything untyped, or return garbage. The decode suites live in test/support/fuzz-dense.ts and
+// fuzz-sparse.ts (test/gpu/fuzz.test.ts runs them on the GPU host, test/long/fuzz.test.ts at more seeds).
 //   FUZZ_SEED=n    another seed (default fixed); a failure prints the seed and the case number to replay it
 //   FUZZ_CASES=n   scales the number of cases per backend (default 1)
+//   FUZZ_CASE=i    runs case i of the sparse and dense FP8 suites alone (with the FUZZ_SEED and FUZZ_CASES it failed at)
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createCpuBackend } from '../../src/backends/cpu/index.js';
@@ -22,10 +24,12 @@ import { fromArray } from '../../src/core/tensor.js';
 import { ulpOf } from '../support/compare.js';
 import { hostile, hostileInts, otherArrays, outcome, slowest } from '../support/fuzz.js';
 import { fuzzDecode } from '../support/fuzz-dense.js';
+import { fuzzDenseFp8, fuzzSparse } from '../support/fuzz-sparse.js';
 import { Rng, makeCase } from '../support/random.js';
 
 const seed = Number(process.env.FUZZ_SEED ?? 0x10f022);
 const scale = Number(process.env.FUZZ_CASES ?? 1);
+const only = process.env.FUZZ_CASE === undefined ? undefined : Number(process.env.FUZZ_CASE);
 
 let workers: Backend | undefined;
 let webgpu: WebGpuBackend | undefined;
@@ -52,6 +56,29 @@ describe('fuzz: flashMlaWithKvcache with corrupted arguments', () => {
       const s = await fuzzDecode(be, kind, Math.round(n * scale), tiny, seed);
       t.diagnostic(`${kind}: ${s.ran} accepted and equal to the reference, ${s.typed} typed errors ${JSON.stringify(s.codes)}`);
       assert.ok(s.ran > 0 && s.typed > 0, 'the corruptions must produce both outcomes');
+    });
+  }
+});
+
+describe('fuzz: sparse decode and dense decode over FP8 caches with corrupted arguments', () => {
+  // (its own default seed; FUZZ_SEED sets both)
+  const sparseSeed = Number(process.env.FUZZ_SEED ?? 0x5fa25e);
+  const plans: [string, () => Backend | undefined, number, number][] = [
+    ['inline', () => inline, 300, 150], ['workers', () => workers, 100, 60], ['webgpu', () => webgpu, 60, 40],
+  ];
+  for (const [kind, get, nSparse, nDense] of plans) {
+    test(`${kind}: ${Math.round(nSparse * scale)} sparse and ${Math.round(nDense * scale)} dense FP8 cases, seed ${sparseSeed}`, async (t) => {
+      const be = get();
+      if (!be) {
+        if (process.env.CI) assert.fail(`WebGPU fuzz cannot run in CI: ${webgpuWhy}`);
+        t.skip(webgpuWhy);
+        return;
+      }
+      const sp = await fuzzSparse(be, kind, Math.round(nSparse * scale), sparseSeed, only);
+      const de = await fuzzDenseFp8(be, kind, Math.round(nDense * scale), sparseSeed, only);
+      t.diagnostic(`${kind} sparse: ${sp.ran} accepted and equal to the reference, ${sp.typed} typed errors ${JSON.stringify(sp.codes)}`);
+      t.diagnostic(`${kind} dense FP8: ${de.ran} accepted and equal to the reference, ${de.typed} typed errors ${JSON.stringify(de.codes)}`);
+      if (only === undefined) assert.ok(sp.ran > 0 && sp.typed > 0 && de.ran > 0 && de.typed > 0, 'the corruptions must produce both outcomes');
     });
   }
 });

@@ -406,7 +406,7 @@ describe('sparse validation: typed errors before any work', () => {
   rejects('out of the wrong shape', 'out',
     () => flashMlaSparseWithKvcache(q576, v32, idx, 512, meta, { backend: cpu, out: fromArray('bf16', [b, sQ, hQ, 576], new Uint16Array(b * sQ * hQ * 576)) }));
 
-  // The schedule's words against the plan they record (found by test/unit/fuzz-sparse.test.ts: an edited word ran and
+  // The schedule's words against the plan they record (found by the sparse fuzz of test/unit/fuzz.test.ts: an edited word ran and
   // gave wrong rows on the CPU, and a native worker read past its lists).
   const edited = (field: 'tileSchedulerMetadata' | 'numSplits', i: number, v: number) => {
     const m = getSparseMlaMetadata({ b, sQ, hQ, topk, numSms: 3 });
@@ -487,7 +487,7 @@ describe('dense (page-table) decode over an FP8 cache', () => {
       (e: unknown) => e instanceof FlashMlaError && e.code === 'metadata_mismatch');
     });
   }
-  // Found by test/unit/fuzz-sparse.test.ts: the path that reads the cache by block table allocated out with headDimV
+  // Found by the dense FP8 fuzz of test/unit/fuzz.test.ts: the path that reads the cache by block table allocated out with headDimV
   // before checking it (an untyped RangeError from the workers backend), and took any truthy causal.
   test('scalars refused before any allocation or kernel: headDimV, causal', async () => {
     const { flashMlaWithKvcache, getMlaMetadata } = await import('../../src/index.js');
