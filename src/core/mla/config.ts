@@ -68,15 +68,15 @@ export function checkMlaConfig(c: MlaConfig): void {
   // The decode kernel's row is 512 latent + 64 RoPE columns, so these two are fixed.
   if (c.kvLoraRank !== 512) throw invalidArgument('config.kvLoraRank', '512 (the kernel caches 512 latent columns)', String(c.kvLoraRank));
   if (c.qkRopeHeadDim !== 64) throw invalidArgument('config.qkRopeHeadDim', '64 (the kernel caches 64 RoPE columns)', String(c.qkRopeHeadDim));
-  const finite = (name: string, v: unknown, min: number, minText: string) => {
-    if (typeof v !== 'number' || !Number.isFinite(v) || !(v > min || (minText === '>= 0' && v === min))) throw invalidArgument(`config.${name}`, `a finite number ${minText}`, String(v));
+  const finite = (name: string, v: unknown, zeroOk: boolean) => {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (v === 0 && !zeroOk)) throw invalidArgument(`config.${name}`, `a finite number ${zeroOk ? '>= 0' : '> 0'}`, String(v));
   };
-  finite('ropeTheta', c.ropeTheta, 0, '> 0');
-  finite('rmsNormEps', c.rmsNormEps, 0, '>= 0');
+  finite('ropeTheta', c.ropeTheta, false);
+  finite('rmsNormEps', c.rmsNormEps, true);
   if (c.ropeInterleave !== undefined && typeof c.ropeInterleave !== 'boolean') throw invalidArgument('config.ropeInterleave', 'true or false', String(c.ropeInterleave));
   const y = c.ropeScaling;
   if (y) {
-    finite('ropeScaling.factor', y.factor, 0, '> 0');
+    finite('ropeScaling.factor', y.factor, false);
     pos('ropeScaling.originalMaxPositionEmbeddings', y.originalMaxPositionEmbeddings);
     // (the optional terms: any finite value transformers would take; absent ones get its defaults)
     for (const k of ['betaFast', 'betaSlow', 'mscale', 'mscaleAllDim', 'attentionFactor'] as const) {
