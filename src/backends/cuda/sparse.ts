@@ -12,6 +12,7 @@ import { invalidArgument } from '../../core/errors.js';
 import type { SparseCacheKind, SparseCall, SparsePrecision } from '../../core/sparse.js';
 import { type Tensor, fromArray } from '../../core/tensor.js';
 import type { Driver } from './driver.js';
+import { Workspace } from './workspace.js';
 import {
   type SparseMmaGrid, type SparseMmaVariant, chooseSparseMma, sparseMmaAccumElems, sparseMmaCombineLaunch, sparseMmaKernelName, sparseMmaLaunch,
 } from './kernels/sparse-mma-launch.js';
@@ -111,12 +112,14 @@ export class SparseMmaRunner {
   private sm90Module?: bigint;
   private denseSm90Module?: bigint;
   private params?: { ptr: bigint; view: DataView; argv: bigint };
-  private ws = { ptr: 0n, bytes: 0 };
-  private lastWs = 0n;
+  /** Staged host index tensors, then the split accumulators; grows by half at least. */
+  private ws: Workspace;
+  /** The workspace allocation (Workspace.epoch) and the offsets the bytes in lastBytes were copied to. */
+  private lastEpoch = -1;
   private lastOffsets: number[] = [];
   private lastBytes: (Uint8Array | undefined)[] = [];
 
-  constructor(private readonly h: SparseMmaHost) {}
+  constructor(private readonly h: SparseMmaHost) { this.ws = new Workspace(h.drv, h.stream, 1.5); }
 
   /** The variant a sparse launch gets, or undefined (sparse.cu then). */
   variantForSparse(l: Pick<SparseCall, 'problem'>): SparseMmaVariant | undefined {
@@ -324,17 +327,12 @@ export class SparseMmaRunner {
       if (t && t.device === 'cpu') bytes += Math.ceil(t.byteLength / 256) * 256;
     }
     const lseAt = bytes, oAt = lseAt + Math.ceil((acc.lse * 4) / 256) * 256, extraAt = oAt + Math.ceil((acc.o * 4) / 256) * 256, total = extraAt + extraI32 * 4;
-    if (total > this.ws.bytes) {
-      h.drv.synchronize(h.stream); // a queued launch may still read the old workspace
-      if (this.ws.ptr) h.drv.free(this.ws.ptr);
-      const size = Math.max(total, Math.floor(this.ws.bytes * 1.5));
-      this.ws = { ptr: h.drv.alloc(size), bytes: size };
-      this.lastWs = 0n; // a new allocation holds nothing staged, also where it comes back at the old address
-    }
-    // A step's layers pass the same index tensors: bytes already at the same place of this workspace are not copied
-    // again (compared on the host for tensors up to 256 KiB; larger ones are always copied).
-    const fresh = this.lastWs !== this.ws.ptr || this.lastOffsets.length !== offsets.length || this.lastOffsets.some((o, k) => o !== offsets[k]);
-    if (fresh) { this.lastWs = this.ws.ptr; this.lastOffsets = offsets; this.lastBytes = []; }
+    this.ws.ensure(total); // (after a sync when it grows: a queued launch may still read the old one)
+    // A step's layers pass the same index tensors: bytes already at the same place of this workspace allocation are not
+    // copied again (compared on the host for tensors up to 256 KiB; larger ones are always copied). The allocation, not
+    // its address: a grown workspace may come back where the old one was (Workspace.epoch).
+    const fresh = this.lastEpoch !== this.ws.epoch || this.lastOffsets.length !== offsets.length || this.lastOffsets.some((o, k) => o !== offsets[k]);
+    if (fresh) { this.lastEpoch = this.ws.epoch; this.lastOffsets = offsets; this.lastBytes = []; }
     const out = ts.map((t, k) => {
       if (!t) { this.lastBytes[k] = undefined; return 0n; }
       if (t.device !== 'cpu') return h.ptrOf(t);
@@ -355,10 +353,11 @@ export class SparseMmaRunner {
 
   /** Free what the runner holds (each step through `attempt`, which swallows the errors of a faulted context). */
   dispose(attempt: (f: () => void) => void): void {
-    const ws = this.ws, sp = this.params;
-    if (ws.ptr) attempt(() => this.h.drv.free(ws.ptr));
+    const sp = this.params;
+    this.ws.dispose(attempt);
     if (sp) { attempt(() => this.h.drv.koffi.free(sp.ptr)); attempt(() => this.h.drv.koffi.free(sp.argv)); }
-    this.ws = { ptr: 0n, bytes: 0 };
+    this.ws = new Workspace(this.h.drv, this.h.stream, 1.5);
+    this.lastEpoch = -1;
     this.params = undefined;
     this.lastBytes = [];
   }
