@@ -12,6 +12,8 @@
 // their bytes are zero-filled and their scores are -inf by selection, so NaN in unreferenced tokens never enters.
 // The attention sink scales the normalized output (out *= 1 / (1 + exp(sink - lse)), lse unchanged) where a request
 // is in one piece, else in mla_sparse_mma_combine, which merges the split partials.
+#include <type_traits>
+
 #include "params.h"
 #include "common.cuh"
 #include "pdl.cuh"
@@ -81,11 +83,6 @@ __device__ __forceinline__ uint2 dequant4(uint32_t w, float s) {
   return make_uint2(packBf16(v.x, v.y), packBf16(v.z, v.w));
 }
 
-template <typename A, typename B> struct SameType { static constexpr bool value = false; };
-template <typename A> struct SameType<A, A> { static constexpr bool value = true; };
-template <bool C, typename A, typename B> struct PickType { using type = A; };
-template <typename A, typename B> struct PickType<false, A, B> { using type = B; };
-
 /** Eight f16 values (a 16-byte word) as two bf16 words, hi and lo with x = hi + lo exactly: hi = bf16(x) keeps 8
     significant bits, x - hi (exact in f32) the other 3 or fewer, and bf16's exponent range holds every f16 value. */
 __device__ __forceinline__ void splitHalf8(uint4 w, uint4& hi, uint4& lo) {
@@ -108,9 +105,9 @@ __device__ __forceinline__ void splitHalf8(uint4 w, uint4& hi, uint4& lo) {
 // Q tile leaves no room for BM = 64 (chooseSparseMma takes 32-row tiles there).
 template <Kind K, typename T, int DQK, int BM>
 struct SparseMma {
-  static constexpr bool QS = K != Kind::Half && SameType<T, __half>::value;
+  static constexpr bool QS = K != Kind::Half && std::is_same<T, __half>::value;
   /** The element of the Q, key and P tiles: T for a 16-bit cache, bf16 for FP8 caches. */
-  using E = typename PickType<K == Kind::Half, T, __nv_bfloat16>::type;
+  using E = typename std::conditional<K == Kind::Half, T, __nv_bfloat16>::type;
   static constexpr int BN = 64, NWARPS = 8, THREADS = NWARPS * 32;
   static constexpr int WM = BM / 16, WN = NWARPS / WM;
   static constexpr int KEYS_PER_WARP = BN / WN, NT_S = KEYS_PER_WARP / 8;
@@ -129,7 +126,7 @@ struct SparseMma {
   static_assert(BM == 16 || BM == 32 || BM == 64, "row tiles of 16, 32 or 64");
   static_assert(KEYS_PER_WARP % 8 == 0 && COLS_PER_WARP % 16 == 0, "whole MMA tiles per warp");
   static_assert(DQK % 16 == 0 && (K == Kind::Half || DQK == (K == Kind::V32 ? 576 : 512)), "dQk of the format");
-  static_assert(SameType<T, __nv_bfloat16>::value || SameType<T, __half>::value, "bf16 or f16 queries");
+  static_assert(std::is_same<T, __nv_bfloat16>::value || std::is_same<T, __half>::value, "bf16 or f16 queries");
   static_assert(!QS || BM <= 32, "an f16 query over an FP8 cache: Q hi + lo tiles fit 32-row tiles only");
   using H = Half<E>;  // the tiles' products
   using T2 = typename H::T2;
