@@ -4,7 +4,7 @@
 // (NaN bytes and scales), outputs are poisoned first; the reference is the float64 dense decode of the dequantized
 // cache. Seeded; a failure names its seed and spec.
 import assert from 'node:assert/strict';
-import { type HalfDType, bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
+import { type HalfDType, bf16ToF32, f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
 import { flashMlaWithKvcache, getMlaMetadata } from '../../src/core/api.js';
 import { type Fp8Format, dequantizeToken, fp8Layouts, fp8TokenAddress, quantizeCache } from '../../src/core/fp8.js';
 import type { Backend } from '../../src/core/problem.js';
@@ -14,7 +14,7 @@ import { denseStepIndices } from '../../src/core/dense-fp8.js';
 import { fp8CacheTensor, uploadFp8Cache } from '../../src/core/sparse.js';
 import { type Tensor, fromArray } from '../../src/core/tensor.js';
 import { type Tolerance, compareOutputs } from './compare.js';
-import { Rng } from './random.js';
+import { Rng, scaleQueryRows } from './random.js';
 
 export interface DenseFp8Spec {
   format: Fp8Format; dtype: HalfDType; b: number; sQ: number; hQ: number; pageBlockSize: number; causal: boolean;
@@ -153,13 +153,7 @@ export async function runRandomDenseFp8(seed: number, backend: Backend, tol: Tol
     for (let d = 0; d < dQk; d++) deq[t * dQk + d] = enc(bf16ToF32(f32ToBf16(tok[d])));
   }
   const q = Uint16Array.from({ length: s.b * s.sQ * s.hQ * dQk }, () => enc(Math.max(-2, Math.min(2, rng.normal()))));
-  if (bigQ) {
-    const dec = s.dtype === 'bf16' ? bf16ToF32 : f16ToF32;
-    for (let row = 0; row < s.b * s.sQ * s.hQ; row++) {
-      const f = rng.pick(s.dtype === 'f16' ? denseFp8QScalesF16 : denseFp8QScales);
-      for (let d = 0; d < dQk; d++) q[row * dQk + d] = enc(dec(q[row * dQk + d]) * f);
-    }
-  }
+  if (bigQ) scaleQueryRows(q, s.dtype, dQk, () => rng.pick(s.dtype === 'f16' ? denseFp8QScalesF16 : denseFp8QScales));
   const seqlens = Int32Array.from(s.seqlens);
   const md = getMlaMetadata(seqlens, s.sQ * s.hQ, 1, { numSms: s.numSms });
   const nan = s.dtype === 'bf16' ? 0x7fc0 : 0x7e00;

@@ -2,7 +2,7 @@
 // slots and spare pages hold NaN, block tables are shuffled permutations with spare pages, and table slots past a
 // sequence's pages point out of range, so a kernel that reads a key it should not see fails loudly.
 import { getMlaMetadata, type MlaMetadata } from '../../src/index.js';
-import { type HalfDType, f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
+import { type HalfDType, bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
 import type { Backend } from '../../src/core/problem.js';
 import { type ScheduleKind, scheduleKinds } from '../../src/core/scheduler.js';
 import { type ReferenceInputs, type ReferenceOutput, referenceDecode } from '../../src/core/reference.js';
@@ -124,6 +124,16 @@ export const dV = 512;
 /** Quiet NaN bit patterns written into every slot a kernel must not read. */
 export const nanBits: Readonly<Record<HalfDType, number>> = { bf16: 0x7fc0, f16: 0x7e00 };
 
+
+/** Each query row of q ([rows, dQk] raw bits of `dtype`) times a factor (`factor`, called once a row in order), rounded
+    to `dtype`: queries of very different magnitudes (the random suites' query-scaled cases). */
+export function scaleQueryRows(q: Uint16Array, dtype: HalfDType, dQk: number, factor: () => number): void {
+  const dec = dtype === 'bf16' ? bf16ToF32 : f16ToF32, enc = dtype === 'bf16' ? f32ToBf16 : f32ToF16;
+  for (let row = 0; row * dQk < q.length; row++) {
+    const f = factor();
+    for (let d = 0; d < dQk; d++) q[row * dQk + d] = enc(dec(q[row * dQk + d]) * f);
+  }
+}
 /** Build a case's data from its spec. Same (spec, seed): same bits. */
 export function makeCase(spec: CaseSpec, seed: number): DecodeCase {
   const rng = new Rng(seed ^ 0x5bd1e995);

@@ -2,7 +2,7 @@
 // tokens are NaN, -1 entries, all-invalid rows, topkLength, sinks with +-inf, extra caches, any hQ, and
 // schedules with many splits. Seeded; a failure names its seed and spec.
 import assert from 'node:assert/strict';
-import { type HalfDType, bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
+import { type HalfDType, f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
 import { fp8TokenAddress, isFp8Format, quantizeCache } from '../../src/core/fp8.js';
 import type { Backend } from '../../src/core/problem.js';
 import { type ReferenceSparseCache, referenceSparseDecode } from '../../src/core/reference-sparse.js';
@@ -10,7 +10,7 @@ import { type SparseCacheKind, type SparsePrecision, fp8CacheTensor, getSparseMl
 import { flashMlaSparseWithKvcache } from '../../src/core/sparse-api.js';
 import { Tensor, fromArray } from '../../src/core/tensor.js';
 import { type Tolerance, compareOutputs } from './compare.js';
-import { Rng } from './random.js';
+import { Rng, scaleQueryRows } from './random.js';
 
 const nanBits: Record<HalfDType, number> = { bf16: 0x7fc0, f16: 0x7e00 };
 
@@ -106,13 +106,7 @@ export async function runRandomSparse(seed: number, backend: Backend, tol: Toler
   const extra = s.extra ? makeScope(rng, s, dQk, rng.pick([2, 64, 70]), rng.pick([2, 64]), rng.float() < 0.5) : undefined;
   const enc = s.dtype === 'bf16' ? f32ToBf16 : f32ToF16;
   const q = Uint16Array.from({ length: s.b * s.sQ * s.hQ * dQk }, () => enc(Math.max(-1, Math.min(1, rng.normal()))));
-  if (qScale) { // each query row times a factor
-    const dec = s.dtype === 'bf16' ? bf16ToF32 : f16ToF32;
-    for (let row = 0; row < s.b * s.sQ * s.hQ; row++) {
-      const f = qScale(rng);
-      for (let d = 0; d < dQk; d++) q[row * dQk + d] = enc(dec(q[row * dQk + d]) * f);
-    }
-  }
+  if (qScale) scaleQueryRows(q, s.dtype, dQk, () => qScale(rng));
   const usual = () => rng.pick([Infinity, -Infinity, rng.normal(), rng.normal() * 5]);
   // (bigSinks: every third head keeps a usual sink, so that the case's cosine is not all bf16 subnormals)
   const big = () => rng.pick([rng.normal() * 5, 70, 79.5, 80.5, 84, 88, 92, 96, 100, 105, 110, 130, 200]);
