@@ -261,10 +261,10 @@ export async function runDense(backend: Backend, b: number, sK: number, hQ: numb
   const kernel = kernelFor(fp8Index);
   const fp8Us = await time(qFp8, kFp8, fp8Index.table, fp8Index.lens), bf16Us = await time(q, kBf16, table, lens);
   for (const t of [q, ...(qFp8 === q ? [] : [qFp8]), kFp8, kBf16, out, lse, ...(backend.kind === 'cpu' ? [] : [table, lens])]) backend.free(t);
-  const flop = 2 * b * sQ * hQ * sK * (dQk + 512);
+  const flopOf = (d: number) => 2 * b * sQ * hQ * sK * (d + 512); // (the 16-bit row always has 576 query dims)
   return {
     kind: 'dense_fp8', format, dtype, b, s_k: sK, h_q: hQ, s_q: sQ, ...(kernel ? { kernel } : {}), lens: fp8Index.lens.device === 'cpu' ? 'host' : 'device', us: fp8Us, bf16_us: bf16Us, speedup_vs_bf16: bf16Us / fp8Us,
-    TFLOPS: flop / fp8Us / 1e6, bf16_TFLOPS: 2 * b * sQ * hQ * sK * (576 + 512) / bf16Us / 1e6,
+    TFLOPS: flopOf(dQk) / fp8Us / 1e6, bf16_TFLOPS: flopOf(576) / bf16Us / 1e6,
   };
 }
 
