@@ -29,8 +29,9 @@ export interface IndexStagingHost {
 export class IndexStaging {
   private ring?: StageRing;
   private stageAt = 0;
-  /** Where the last copied index words sit in the ring, and the workspace they went to (skip a repeat copy). */
-  private lastStaged: { ring?: StageRing; at: number; words: number; ws: bigint; epoch: number; lens: Int32Array } = { at: 0, words: 0, ws: 0n, epoch: -1, lens: new Int32Array(5) };
+  /** Where the last copied index words sit in the ring, and the workspace allocation they went to (Workspace.epoch; -1:
+      none), to skip a repeat copy. */
+  private lastStaged: { ring?: StageRing; at: number; words: number; epoch: number; lens: Int32Array } = { at: 0, words: 0, epoch: -1, lens: new Int32Array(5) };
   private accumAt = { ws: 0n, indexBytes: -1, lseBytes: -1 };
 
   constructor(private readonly h: IndexStagingHost) {}
@@ -65,9 +66,9 @@ export class IndexStaging {
       const ring = this.stageRange(words);
       const buf = ring.i32, start = this.stageAt;
       const prev = this.lastStaged;
-      // Unchanged since the last copy to this workspace: compare the sources with the words staged then. The same
-      // allocation, not only the same address: a grown workspace may come back where the old one was (Workspace.epoch).
-      let same = prev.ws === ws && prev.epoch === this.h.ws.epoch && prev.ring === ring;
+      // Unchanged since the last copy to this workspace allocation (Workspace.epoch, not its address: a grown workspace
+      // may come back where the old one was): compare the sources with the words staged then.
+      let same = prev.epoch === this.h.ws.epoch && prev.ring === ring;
       let at = prev.at;
       if (same) {
         // With seqlens, metadata and numSplits all on the host, validation proved the latter two are the schedule
@@ -91,12 +92,12 @@ export class IndexStaging {
         const used = at - start;
         this.h.drv.copyHtoD(ws, ring.ptr + BigInt(start * 4), used * 4, this.h.stream);
         this.stageAt = start + words;
-        prev.ws = ws; prev.epoch = this.h.ws.epoch; prev.words = used; prev.ring = ring; prev.at = start;
+        prev.epoch = this.h.ws.epoch; prev.words = used; prev.ring = ring; prev.at = start;
         prev.lens[0] = l.blockTable.numel; prev.lens[1] = l.cacheSeqlens.numel; prev.lens[2] = l.qIndptr?.numel ?? -1;
         prev.lens[3] = l.tileSchedulerMetadata.numel; prev.lens[4] = l.numSplits.numel;
       }
     } else {
-      this.lastStaged.ws = 0n; // this decode's accumulators start at the workspace front, over the staged words
+      this.lastStaged.epoch = -1; // this decode's accumulators start at the workspace front, over the staged words
       view.setBigUint64(off.blockTable, this.h.ptrOf(l.blockTable), true);
       view.setBigUint64(off.cacheSeqlens, this.h.ptrOf(l.cacheSeqlens), true);
       view.setBigUint64(off.qIndptr, l.qIndptr ? this.h.ptrOf(l.qIndptr) : 0n, true);
