@@ -202,6 +202,17 @@ export function describeCache(name: string, t: Tensor, q: Tensor, dQk: number): 
   return { kind: t.dtype, numBlocks, pageBlockSize, blockStride: pageBlockSize * dQk };
 }
 
+/**
+ * The token counts the GPU kernels bound sparse indices by (numBlocks * pageBlockSize of each cache; 0 without an extra
+ * cache). Index tensors left on the device are never read back for checking (checkIndexValues sees host ones only), so
+ * the CUDA and WebGPU kernels count an id outside 0..count-1 as -1: whatever the caller's indices hold, nothing outside
+ * the caches is read.
+ */
+export function sparseTokenCounts(p: { cache: Pick<SparseCacheDesc, 'numBlocks' | 'pageBlockSize'>; extraCache?: Pick<SparseCacheDesc, 'numBlocks' | 'pageBlockSize'> }): { numTokens: number; extraNumTokens: number } {
+  const count = (c: Pick<SparseCacheDesc, 'numBlocks' | 'pageBlockSize'>) => Math.min(c.numBlocks * c.pageBlockSize, 0x7fffffff);
+  return { numTokens: count(p.cache), extraNumTokens: p.extraCache ? count(p.extraCache) : 0 };
+}
+
 function checkIndexValues(name: string, t: Tensor, tokens: number): void {
   const v = hostI32(t);
   if (!v) return; // device indices: the caller vouches for them

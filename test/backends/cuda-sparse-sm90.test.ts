@@ -142,7 +142,7 @@ test('sparse_sm90: the runner launches it from its own fatbin and merges split r
   const call = (hQ: number, split: boolean, kind: 'v32' | 'model1' = 'v32', precision: 'fast' | 'exact' = 'exact'): SparseCall => ({
     problem: {
       b: 2, sQ: 1, hQ, dQk: kind === 'v32' ? 576 : 512, dV: 512, topk: 128, extraTopk: 0, dtype: 'bf16', softmaxScale: 0.04, numSmParts: 33,
-      cache: { kind, pageBlockSize: 64, blockStride: kind === 'v32' ? 64 * 656 : 65 * 576 } as never, hasTopkLength: false, hasExtraTopkLength: false, hasAttnSink: false,
+      cache: { kind, numBlocks: 16, pageBlockSize: 64, blockStride: kind === 'v32' ? 64 * 656 : 65 * 576 } as never, hasTopkLength: false, hasExtraTopkLength: false, hasAttnSink: false,
       precision,
     },
     q: dev, kCache: dev, indices: dev, tileSchedulerMetadata: dev, numSplits: dev, out: dev, lse: dev,

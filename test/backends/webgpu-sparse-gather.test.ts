@@ -67,6 +67,18 @@ describe('webgpu sparse, gathered path: random cases vs the float64 reference', 
     for (let seed = 561; seed <= 568; seed++) await runRandomSparse(seed, f32!, tolerances.webgpu, [kinds[seed % 4]], true, undefined, { deviceIndices: true });
     assert.equal(c.calls, 8);
   });
+  // An index tensor on the device is never read back, so the kernels bound its ids themselves: an id past the cache's
+  // last token or negative counts as -1 (without the bound the direct kernel reads another token or a buffer's end, and
+  // the gathered list counts the entry valid).
+  test('device index tensors with ids outside the cache count them as -1: gathered and direct kernels, 8 cases each', async (t) => {
+    if (!need(t)) return;
+    const c = spy(f32!);
+    for (let seed = 601; seed <= 608; seed++) {
+      await runRandomSparse(seed, f32!, tolerances.webgpu, [kinds[seed % 4]], true, undefined, { deviceIndices: true, strays: true });
+      await runRandomSparse(seed + 10, direct!, tolerances.webgpu, [kinds[seed % 4]], true, undefined, { deviceIndices: true, strays: true });
+    }
+    assert.equal(c.calls, 8);
+  });
   test('f32 dense kernel: 4 cases with sinks far above lse', async (t) => {
     if (!need(t)) return;
     for (let seed = 571; seed <= 574; seed++) await runRandomSparse(seed, f32!, tolerances.webgpu, [kinds[seed % 4]], true, undefined, { bigSinks: true });

@@ -101,6 +101,26 @@ describe('cuda sparse: sinks far above lse', () => {
   });
 });
 
+// Index tensors on the device are never read back: the kernels count an id outside its cache (past the last token,
+// negative, 2^31 - 1, -2^31) as -1 instead of reading outside the cache. sparse_sm90.cu (64 / 128 heads on an sm_90
+// device), sparse_mma.cu (small cases, any kind), sparse.cu (the backend with kernel 'naive').
+describe('cuda sparse: device index tensors with ids outside the cache count them as -1', () => {
+  const n = Number(process.env.FLASHMLA_GPU_SPARSE_STRAY_CASES ?? 24);
+  test(`${n} cases a kernel`, async () => {
+    const naive = await createCudaBackend({ kernel: 'naive' });
+    try {
+      for (let seed = 88000; seed < 88000 + n; seed++) {
+        const o = { deviceIndices: true, strays: true };
+        await runRandomSparse(seed, cuda, tolerances.cudaSparseFast, ['v32', 'model1'], false, (r) => r.pick([64, 128]), o);
+        await runRandomSparse(seed + 300, cuda, tolerances.cudaSparseFast, undefined, true, undefined, o);
+        await runRandomSparse(seed + 600, naive, tolerances.cudaSparseFast, undefined, true, undefined, o);
+      }
+    } finally {
+      naive.dispose();
+    }
+  });
+});
+
 describe('cuda sparse: random cases with many heads (full and partial 64-row tiles of sparse_mma.cu)', () => {
   const n = Math.max(1, Math.round(nRandom / 20)); // the float64 reference of 128 heads is slow on the host
   test(`${n} cases, hQ in 33..128`, async () => {
@@ -205,7 +225,7 @@ describe('cuda: dense FP8 decode of 64 heads and more (sparse_sm90.cu on Hopper)
     if (!cc.startsWith('9.')) return t.skip(`not an sm_90 GPU (compute capability ${cc || 'unknown'})`);
     const dev = { device: 'cuda' } as never;
     const call = (format: 'v32' | 'model1', hQ: number, sQ: number) => ({
-      format, dtype: 'bf16', b: 2, sQ, hQ, dQk: format === 'v32' ? 576 : 512, pageBlockSize: 64, maxBlocksPerSeq: 4,
+      format, dtype: 'bf16', b: 2, sQ, hQ, dQk: format === 'v32' ? 576 : 512, pageBlockSize: 64, maxBlocksPerSeq: 4, numBlocks: 8,
       blockStride: fp8BlockStride(format, 64), numSmParts: 33, causal: true, softmaxScale: 0.04, q: dev, kCache: dev, out: dev, lse: dev,
       blockTable: fromArray('i32', [2, 4], new Int32Array(8)), cacheSeqlens: fromArray('i32', [2], Int32Array.of(200, 100)),
       tileSchedulerMetadata: fromArray('i32', [33, 8], new Int32Array(264)), numSplits: fromArray('i32', [3], Int32Array.of(0, 1, 2)),

@@ -92,9 +92,12 @@ export function randomSpec(rng: Rng, kinds: readonly SparseCacheKind[] = ['v32',
     fp8Dtype: the queries' dtype where the cache is FP8 (bf16 when absent). qScale: a factor for each query row, drawn
     right after q (only where given, so that the other cases of a seed stay as they were). */
 export async function runRandomSparse(seed: number, backend: Backend, tol: Tolerance, kinds?: readonly SparseCacheKind[], small = false, pickHQ?: (rng: Rng) => number,
-  { softmaxScale, bigSinks = false, precision, outOffset = 0, outputs, deviceIndices = false, fp8Dtype, qScale }: {
+  { softmaxScale, bigSinks = false, precision, outOffset = 0, outputs, deviceIndices = false, strays = false, fp8Dtype, qScale }: {
     softmaxScale?: number; bigSinks?: boolean; precision?: SparsePrecision; outOffset?: number; outputs?: (out: Uint16Array, lse: Float32Array) => void;
     deviceIndices?: boolean; fp8Dtype?: HalfDType; qScale?: (rng: Rng) => number;
+    /** (with deviceIndices) about half the -1 entries of both index tensors become ids outside their cache (past its last
+        token, negative, 2^31 - 1, -2^31): the backend must count them as -1, as the reference does. */
+    strays?: boolean;
   } = {}): Promise<void> {
   const rng = new Rng(seed);
   const s = randomSpec(rng, kinds, small);
@@ -128,9 +131,12 @@ export async function runRandomSparse(seed: number, backend: Backend, tol: Toler
   // deviceIndices: the index tensors (indices, lengths, sinks) on the backend's device, so that nothing of them is known
   // on the host when the call is recorded (the WebGPU gathered path then plans for whole lists).
   const ix = <T extends Tensor>(t: T): Tensor => (deviceIndices ? (owned.push(backend.upload(t as Tensor<Int32Array>)), owned[owned.length - 1]!) : t);
-  await flashMlaSparseWithKvcache(qD!, kD!, ix(fromArray('i32', [s.b, s.sQ, s.topk], main.indices)), 512, meta, {
+  if (strays && !deviceIndices) throw new Error('runRandomSparse: strays needs deviceIndices (host indices outside the cache are refused)');
+  const strayRng = new Rng(seed * 31 + 17); // (its own generator: every other draw of a seed stays what it was)
+  const sent = (sc: Scope) => (strays ? withStrays(strayRng, sc.indices, sc.tensor.shape[0] * sc.B) : sc.indices);
+  await flashMlaSparseWithKvcache(qD!, kD!, ix(fromArray('i32', [s.b, s.sQ, s.topk], sent(main))), 512, meta, {
     softmaxScale: scale, topkLength: main.len && ix(fromArray('i32', [s.b], main.len)), attnSink: sink && ix(fromArray('f32', [s.hQ], sink)),
-    extraKCache: xD, extraIndices: extra && ix(fromArray('i32', [s.b, s.sQ, extra.topk], extra.indices)),
+    extraKCache: xD, extraIndices: extra && ix(fromArray('i32', [s.b, s.sQ, extra.topk], sent(extra))),
     extraTopkLength: extra?.len && ix(fromArray('i32', [s.b], extra.len)), backend, out, lse, precision,
   });
   await backend.synchronize();
@@ -159,6 +165,14 @@ export async function runRandomSparse(seed: number, backend: Backend, tol: Toler
   assert.ok(rep.ok, `seed ${seed} ${JSON.stringify(s)} dQk ${dQk}${precision ? ` precision ${precision}` : ''}:\n${rep.message}`);
 }
 
+
+/** A copy of `indices` with about half its -1 entries replaced by ids that are not tokens of a cache of `tokens`. */
+export function withStrays(rng: Rng, indices: Int32Array, tokens: number): Int32Array {
+  const out = indices.slice();
+  const stray = () => rng.pick([tokens, tokens + 1, tokens + rng.int(2, 5000), 0x7fffffff, -2, -rng.int(3, 100000), -0x80000000]);
+  for (let i = 0; i < out.length; i++) if (out[i] === -1 && rng.float() < 0.5) out[i] = stray();
+  return out;
+}
 
 /**
  * Every e4m3 bit pattern through a backend's sparse kernel: one token whose NoPE bytes are 0..255 (NaN patterns

@@ -17,7 +17,7 @@ import { Attr, Driver } from './driver.js';
 import { type Manifest, findKernelDir, loadImage } from './modules.js';
 import type { DecodeVariant } from './kernels/launch.js';
 import { mlaParamsLayout, packParams, sparseParamsLayout } from './params.js';
-import type { SparseCall, SparseProblem } from '../../core/sparse.js';
+import { type SparseCall, type SparseProblem, sparseTokenCounts } from '../../core/sparse.js';
 import { combineQ32Default, combineQuarterDefault, sm90CacheMap, sm90WideMaxKeysFrom, sparseKernelName, sparseLaunch } from './kernels/launch.js';
 import type { MlaDeviceOps } from '../../core/mla/device.js';
 import { type CudaLayerSplitKRule, createCudaLayerOps, cudaLayerSplitKFromEnv, resolveCudaLayerSplitK } from './layer.js';
@@ -303,6 +303,7 @@ class CudaBackendImpl implements CudaBackend {
       out, lse: this.ptrOf(l.lse), b: p.b, sQ: p.sQ, hQ: p.hQ, topk: p.topk, extraTopk: p.extraTopk,
       pageBlockSize: p.cache.pageBlockSize, extraPageBlockSize: p.extraCache?.pageBlockSize ?? 1,
       blockStride: p.cache.blockStride, extraBlockStride: p.extraCache?.blockStride ?? 0, scaleLog2: p.softmaxScale * Math.LOG2E,
+      ...sparseTokenCounts(p),
     });
     const ln = sparseLaunch(p), name = sparseKernelName(p);
     const fn = this.kernels.fn(this.sparseModule, name, 0);

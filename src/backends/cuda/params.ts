@@ -67,6 +67,8 @@ export const sparseParamFields = [
   { name: 'blockStride', type: 'i32', doc: 'FP8: bytes from page to page of kCache; bf16/f16: elements' },
   { name: 'extraBlockStride', type: 'i32', doc: 'the same for extraKCache' },
   { name: 'scaleLog2', type: 'f32', doc: 'softmaxScale * log2(e)' },
+  { name: 'numTokens', type: 'i32', doc: 'tokens of kCache (numBlocks * pageBlockSize): an index outside 0..numTokens-1 counts as -1' },
+  { name: 'extraNumTokens', type: 'i32', doc: 'the same for extraKCache (0 without one)' },
 ] as const satisfies readonly ParamField[];
 
 /** SparseMmaParams: sparse_mma.cu (tiled sparse decode, and dense page-table decode over FP8 caches). Pointers first. */
@@ -101,6 +103,8 @@ export const sparseMmaParamFields = [
   { name: 'causal', type: 'i32', doc: 'dense: 1 if query j sees keys < seqlen - sQ + j + 1' },
   { name: 'scaleLog2', type: 'f32', doc: 'softmaxScale * log2(e)' },
   { name: 'listShift', type: 'i32', doc: 'mla_dense_fp8_lists: keys left out at the end of each causal list (a folded step: its sQ - 1), else 0' },
+  { name: 'numTokens', type: 'i32', doc: 'tokens of kCache (numBlocks * pageBlockSize): a token id outside 0..numTokens-1 counts as -1' },
+  { name: 'extraNumTokens', type: 'i32', doc: 'the same for extraKCache (0 without one)' },
 ] as const satisfies readonly ParamField[];
 
 export interface ParamLayout {

@@ -9,7 +9,7 @@
 import type { DenseFp8Call } from '../../core/dense-fp8.js';
 import type { HalfDType } from '../../core/dtype.js';
 import { invalidArgument } from '../../core/errors.js';
-import type { SparseCacheKind, SparseCall, SparsePrecision } from '../../core/sparse.js';
+import { type SparseCacheKind, type SparseCall, type SparsePrecision, sparseTokenCounts } from '../../core/sparse.js';
 import { type Tensor, fromArray } from '../../core/tensor.js';
 import type { Driver } from './driver.js';
 import { Workspace } from './workspace.js';
@@ -90,6 +90,12 @@ export interface SparseMmaHost {
 
 const pack = compilePacker(sparseMmaParamsLayout);
 
+/** The tokens of a dense FP8 step's cache (the lists the dense-on-sparse path builds from a block table are bounded by
+    them as sparse indices are: sparseTokenCounts). */
+function denseTokenCount(l: DenseFp8Call): number {
+  return sparseTokenCounts({ cache: l }).numTokens;
+}
+
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if ((a.byteOffset | b.byteOffset | a.length) % 4 === 0) {
     const x = new Int32Array(a.buffer, a.byteOffset, a.length / 4), y = new Int32Array(b.buffer, b.byteOffset, b.length / 4);
@@ -163,7 +169,7 @@ export class SparseMmaRunner {
       oAccum: dev.oAccum, lseAccum: dev.lseAccum, b: p.b, sQ: p.sQ, hQ: p.hQ, topk: p.topk, extraTopk: p.extraTopk,
       pageBlockSize: p.cache.pageBlockSize, extraPageBlockSize: p.extraCache?.pageBlockSize ?? 1,
       blockStride: p.cache.blockStride, extraBlockStride: p.extraCache?.blockStride ?? 0, maxBlocksPerSeq: 0, dense: 0, causal: 0,
-      scaleLog2: p.softmaxScale * Math.LOG2E,
+      scaleLog2: p.softmaxScale * Math.LOG2E, ...sparseTokenCounts(p),
     }, sm90 ? sparseSm90Launch(p.numSmParts, p.sQ, p.hQ, p.cache.kind) : sparseMmaLaunch(v!, p.numSmParts, p.sQ, p.hQ, false), p.b, p.sQ, p.hQ,
     mergeOf(l.host?.numSplits, p.b));
     return true;
@@ -225,7 +231,7 @@ export class SparseMmaRunner {
       out: this.h.ptrOf(l.out), lse: fold ? lseFold : this.h.ptrOf(l.lse), oAccum: dev.oAccum, lseAccum: dev.lseAccum,
       b: l.b, sQ, hQ, topk, extraTopk: 0, pageBlockSize: l.pageBlockSize, extraPageBlockSize: 1, blockStride: l.blockStride,
       extraBlockStride: 0, maxBlocksPerSeq: l.maxBlocksPerSeq, dense: 0, causal: l.causal ? 1 : 0, scaleLog2: l.softmaxScale * Math.LOG2E,
-      listShift: fold && l.causal ? l.sQ - 1 : 0,
+      listShift: fold && l.causal ? l.sQ - 1 : 0, numTokens: denseTokenCount(l), extraNumTokens: 0,
     };
     this.launch(this.kernel(undefined, l.dtype, l.format, hQ, 'exact'), values, sparseSm90Launch(l.numSmParts, sQ, hQ, l.format), l.b, sQ, hQ, merge,
       [{ name: denseListsKernelName, g: denseListsLaunch(l.b, sQ, planParts) }]);
@@ -255,6 +261,7 @@ export class SparseMmaRunner {
       out: this.h.ptrOf(l.out), lse: this.h.ptrOf(l.lse), oAccum: dev.oAccum, lseAccum: dev.lseAccum,
       b: l.b, sQ: l.sQ, hQ: l.hQ, topk: 0, extraTopk: sm90 ? this.h.denseFp8Prefetch ?? denseFp8Sm90Prefetch : 0, pageBlockSize: l.pageBlockSize, extraPageBlockSize: 1, blockStride: l.blockStride,
       extraBlockStride: 0, maxBlocksPerSeq: l.maxBlocksPerSeq, dense: 1, causal: l.causal ? 1 : 0, scaleLog2: l.softmaxScale * Math.LOG2E,
+      numTokens: denseTokenCount(l), extraNumTokens: 0,
     }, e ? denseFp8Sm90Launch(l.numSmParts, e.nr, e.threads16) : sparseMmaLaunch(v!, l.numSmParts, l.sQ, l.hQ, true), l.b, l.sQ, l.hQ, mergeOf(ns, l.b));
     return true;
   }
@@ -287,6 +294,8 @@ export class SparseMmaRunner {
     if ((BigInt(values.q) | BigInt(values.kCache) | BigInt(values.extraKCache) | BigInt(values.out)) & 15n) {
       throw invalidArgument('q/kCache/out', 'device addresses aligned to 16 bytes (sparse_mma.cu copies 16-byte vectors)', 'an unaligned view');
     }
+    // (a launch that reads indices without its cache's token count would count every id as -1)
+    if (BigInt(values.indices) !== 0n && !(Number(values.numTokens) > 0)) throw new Error('internal: a sparse launch without numTokens');
     pack(this.params.view, values);
     for (const x of before) this.queue((this.module ??= h.load('sparse_mma.fatbin')), x.name, x.g);
     this.queue(k.module, k.name, g);

@@ -14,7 +14,7 @@ import { DecodeKernelCache, type MatrixKnobs } from './decode-kernel.js';
 import { decodeMatrix5Spec, matrix5Fp8Fits } from './kernels/decode-matrix5.js';
 import { type DeviceCaps, ProgramManager } from './program.js';
 import { type DecodePath, type DecodePathChoice, chooseDecodePath, decodeKernelFor } from './kernels/path.js';
-import type { SparseCall, SparseProblem } from '../../core/sparse.js';
+import { type SparseCall, type SparseProblem, sparseTokenCounts } from '../../core/sparse.js';
 import type { DenseFp8Call } from '../../core/dense-fp8.js';
 import { getMlaMetadata } from '../../core/api.js';
 import { planDecode } from '../../core/plan.js';
@@ -806,7 +806,7 @@ export class WebGpuBackend implements Backend {
       pageBlockSize: p.cache.pageBlockSize, extraPageBlockSize: p.extraCache?.pageBlockSize ?? 1,
       blockStride: p.cache.blockStride, extraBlockStride: p.extraCache?.blockStride ?? 0, kOff, extraOff, kPagesPerSeg, xPagesPerSeg,
       qOff: q.byteOffset / 4, outOff: out.byteOffset / 4, lseOff: lse.byteOffset / 4,
-      indOff, extraIndOff, tlOff, extraTlOff, sinkOff, scale: p.softmaxScale, posInfBits: 0x7f800000,
+      indOff, extraIndOff, tlOff, extraTlOff, sinkOff, scale: p.softmaxScale, posInfBits: 0x7f800000, ...sparseTokenCounts(p),
     }, this.sparseView);
     this.sparseUniform ??= this.buffer('flashmla.sparse.params', sparseParams.byteSize, Usage.UNIFORM | Usage.COPY_DST);
     uploads.push({ dst: this.sparseUniform, dstOffset: 0, data: new Uint8Array(this.sparseBytes) });
@@ -968,6 +968,7 @@ export class WebGpuBackend implements Backend {
         blockStride: p.cache.blockStride, extraBlockStride: p.extraCache?.blockStride ?? 0, kOff, extraOff, kPagesPerSeg, xPagesPerSeg,
         indOff: offs.indOff, extraIndOff: offs.extraIndOff, tlOff: offs.tlOff, extraTlOff: offs.extraTlOff, sinkOff: offs.sinkOff, hasSink: p.hasAttnSink ? 1 : 0,
         maxBlocks, btOff: ws.blockTable, seqOff: ws.cacheSeqlens, qOff: q.byteOffset / 4, outOff: out.byteOffset / 4, lseOff: lse.byteOffset / 4, posInfBits: 0x7f800000,
+        ...sparseTokenCounts(p),
       }, this.gatherView);
       uploads.push({ dst: this.gatherUniform, dstOffset: 0, data: new Uint8Array(this.gatherBytes) });
       const U = whole(this.gatherUniform);
@@ -1132,6 +1133,7 @@ export class WebGpuBackend implements Backend {
         blockStride: l.blockStride, extraBlockStride: 0, kOff: caches.kOff, extraOff: caches.extraOff, kPagesPerSeg: caches.kPagesPerSeg, xPagesPerSeg: caches.xPagesPerSeg,
         indOff: 0, extraIndOff: 0, tlOff: 0, extraTlOff: 0, sinkOff: 0, hasSink: 0, maxBlocks, btOff: 0,
         qOff: q.byteOffset / 4, outOff: 0, lseOff: 0, posInfBits: 0x7f800000,
+        ...sparseTokenCounts({ cache: l }),
       };
       gatherParams.pack({ ...common, rows: staged, rowBase: 0, seqOff: ws.indexWords }, this.gatherView);
       uploads.push({ dst: this.fp8StageUniform, dstOffset: 0, data: new Uint8Array(this.gatherBytes.slice(0)) });

@@ -7,6 +7,12 @@
 
 namespace mla {
 
+/** A token id read from a device index tensor, or -1 where it is not one of the cache's numTokens tokens (negative
+    ids included): the sparse kernels read only what they are given, whatever the caller's indices hold. */
+__device__ __forceinline__ int tokenOrInvalid(int id, int numTokens) {
+  return static_cast<unsigned>(id) < static_cast<unsigned>(numTokens) ? id : -1;
+}
+
 template <typename T> struct Half;
 template <> struct Half<__nv_bfloat16> {
   using T2 = __nv_bfloat162;

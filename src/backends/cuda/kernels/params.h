@@ -90,8 +90,10 @@ struct SparseParams {
   int blockStride; // FP8: bytes from page to page of kCache; bf16/f16: elements
   int extraBlockStride; // the same for extraKCache
   float scaleLog2; // softmaxScale * log2(e)
+  int numTokens; // tokens of kCache (numBlocks * pageBlockSize): an index outside 0..numTokens-1 counts as -1
+  int extraNumTokens; // the same for extraKCache (0 without one)
 };
-static_assert(sizeof(SparseParams) == 120, "SparseParams: size differs from params.ts");
+static_assert(sizeof(SparseParams) == 128, "SparseParams: size differs from params.ts");
 static_assert(offsetof(SparseParams, q) == 0, "SparseParams.q: offset differs from params.ts");
 static_assert(offsetof(SparseParams, kCache) == 8, "SparseParams.kCache: offset differs from params.ts");
 static_assert(offsetof(SparseParams, extraKCache) == 16, "SparseParams.extraKCache: offset differs from params.ts");
@@ -112,6 +114,8 @@ static_assert(offsetof(SparseParams, extraPageBlockSize) == 104, "SparseParams.e
 static_assert(offsetof(SparseParams, blockStride) == 108, "SparseParams.blockStride: offset differs from params.ts");
 static_assert(offsetof(SparseParams, extraBlockStride) == 112, "SparseParams.extraBlockStride: offset differs from params.ts");
 static_assert(offsetof(SparseParams, scaleLog2) == 116, "SparseParams.scaleLog2: offset differs from params.ts");
+static_assert(offsetof(SparseParams, numTokens) == 120, "SparseParams.numTokens: offset differs from params.ts");
+static_assert(offsetof(SparseParams, extraNumTokens) == 124, "SparseParams.extraNumTokens: offset differs from params.ts");
 struct GemmParams {
   const void* x; // row i of batch z at x + z * xBatch + i * xStride (k elements; bf16 or f32 as the kernel)
   const void* w; // row j of batch z at w + z * wBatch + j * wStride (k elements, same type as x)
@@ -296,8 +300,10 @@ struct SparseMmaParams {
   int causal; // dense: 1 if query j sees keys < seqlen - sQ + j + 1
   float scaleLog2; // softmaxScale * log2(e)
   int listShift; // mla_dense_fp8_lists: keys left out at the end of each causal list (a folded step: its sQ - 1), else 0
+  int numTokens; // tokens of kCache (numBlocks * pageBlockSize): a token id outside 0..numTokens-1 counts as -1
+  int extraNumTokens; // the same for extraKCache (0 without one)
 };
-static_assert(sizeof(SparseMmaParams) == 184, "SparseMmaParams: size differs from params.ts");
+static_assert(sizeof(SparseMmaParams) == 192, "SparseMmaParams: size differs from params.ts");
 static_assert(offsetof(SparseMmaParams, q) == 0, "SparseMmaParams.q: offset differs from params.ts");
 static_assert(offsetof(SparseMmaParams, kCache) == 8, "SparseMmaParams.kCache: offset differs from params.ts");
 static_assert(offsetof(SparseMmaParams, extraKCache) == 16, "SparseMmaParams.extraKCache: offset differs from params.ts");
@@ -328,6 +334,8 @@ static_assert(offsetof(SparseMmaParams, dense) == 168, "SparseMmaParams.dense: o
 static_assert(offsetof(SparseMmaParams, causal) == 172, "SparseMmaParams.causal: offset differs from params.ts");
 static_assert(offsetof(SparseMmaParams, scaleLog2) == 176, "SparseMmaParams.scaleLog2: offset differs from params.ts");
 static_assert(offsetof(SparseMmaParams, listShift) == 180, "SparseMmaParams.listShift: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, numTokens) == 184, "SparseMmaParams.numTokens: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, extraNumTokens) == 188, "SparseMmaParams.extraNumTokens: offset differs from params.ts");
 
 // sparse_mma.cu variants: X(NAME, KIND, T, DQK, BM, dynamic shared memory bytes)
 #define MLA_SPARSE_MMA_VARIANTS(X) \

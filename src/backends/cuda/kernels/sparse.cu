@@ -86,7 +86,8 @@ __device__ void sparseRow(const SparseParams& p) {
   for (int c = 0; c < kDV / 32; ++c) acc[c] = 0.f;
   for (int e = warp; e < total; e += 4) {
     const bool isMain = e < mainLen;
-    const int phys = isMain ? p.indices[rowQ * p.topk + e] : p.extraIndices[rowQ * p.extraTopk + (e - mainLen)];
+    const int phys = isMain ? tokenOrInvalid(p.indices[rowQ * p.topk + e], p.numTokens)
+                            : tokenOrInvalid(p.extraIndices[rowQ * p.extraTopk + (e - mainLen)], p.extraNumTokens);
     if (phys < 0) continue;
     const unsigned char* cache = isMain ? p.kCache : p.extraKCache;
     const int bs = isMain ? p.pageBlockSize : p.extraPageBlockSize;

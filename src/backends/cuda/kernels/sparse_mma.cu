@@ -160,10 +160,10 @@ struct SparseMma {
       return p.blockTable[static_cast<int64_t>(it.batch) * p.maxBlocksPerSeq + page] * p.pageBlockSize + (e - page * p.pageBlockSize);
     }
     const int64_t rowQ = static_cast<int64_t>(it.batch) * p.sQ + j;
-    if (e < it.mainRegion) return e < it.mainLen ? p.indices[rowQ * p.topk + e] : -1;
+    if (e < it.mainRegion) return e < it.mainLen ? tokenOrInvalid(p.indices[rowQ * p.topk + e], p.numTokens) : -1;
     extra = true;
     const int x = e - it.mainRegion;
-    return x < it.extraLen ? p.extraIndices[rowQ * p.extraTopk + x] : -1;
+    return x < it.extraLen ? tokenOrInvalid(p.extraIndices[rowQ * p.extraTopk + x], p.extraNumTokens) : -1;
   }
 
   // Stage the tokens of entries e0 .. e0+63 (raw bytes for FP8, the key tile itself for 16-bit caches) and their

@@ -39,6 +39,7 @@ export const gatherParams = defineParams('GatherParams', [
   ['indOff', 'u32', 'offsets into idx (i32 elements)'], ['extraIndOff', 'u32'], ['tlOff', 'u32'], ['extraTlOff', 'u32'], ['sinkOff', 'u32'], ['hasSink', 'u32'],
   ['maxBlocks', 'u32', 'pages a row of the gathered cache'], ['btOff', 'u32', 'dense index words: block table'], ['seqOff', 'u32', 'dense index words: cache lengths'],
   ['qOff', 'u32', 'u32 words'], ['outOff', 'u32', 'u32 words'], ['lseOff', 'u32', 'f32 elements'], ['posInfBits', 'u32'],
+  ['numTokens', 'u32', 'tokens of kCache: an index outside 0..numTokens-1 counts as -1'], ['extraNumTokens', 'u32'],
 ]);
 
 /** Entries a workgroup of sparse_gather takes (64 lanes each). */
@@ -80,6 +81,9 @@ export const gatherListProgram: Program<Record<string, never>> = {
 @group(0) @binding(2) var<storage, read_write> dest: array<i32>;
 @group(0) @binding(3) var<storage, read_write> words: array<i32>;
 var<workgroup> sums: array<u32, 256>;
+// An entry that names a token of its cache: -1 and any other id outside 0..n-1 are invalid (device indices are never
+// read back, so this is where they are bounded).
+fn isToken(id: i32, n: u32) -> bool { return id >= 0 && u32(id) < n; }
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
@@ -93,8 +97,8 @@ ${listLengths}
   for (var c = 0u; c < n; c += 256u) {
     let p = c + t;
     var ok = false;
-    if (p < u.topk) { ok = p < mainLen && idx[u.indOff + gr * u.topk + p] >= 0; }
-    else if (p < n) { let e = p - u.topk; ok = e < extraLen && idx[u.extraIndOff + gr * u.extraTopk + e] >= 0; }
+    if (p < u.topk) { ok = p < mainLen && isToken(idx[u.indOff + gr * u.topk + p], u.numTokens); }
+    else if (p < n) { let e = p - u.topk; ok = e < extraLen && isToken(idx[u.extraIndOff + gr * u.extraTopk + e], u.extraNumTokens); }
     let one = select(0u, 1u, ok);
     sums[t] = one;
     workgroupBarrier();

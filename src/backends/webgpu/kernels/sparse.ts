@@ -27,6 +27,7 @@ export const sparseParams = defineParams('SparseParams', [
   ['qOff', 'u32', 'u32 words'], ['outOff', 'u32', 'u32 words'], ['lseOff', 'u32', 'f32 elements'],
   ['indOff', 'u32', 'offsets into idx (i32 elements)'], ['extraIndOff', 'u32'], ['tlOff', 'u32'], ['extraTlOff', 'u32'], ['sinkOff', 'u32'],
   ['scale', 'f32'], ['posInfBits', 'u32'],
+  ['numTokens', 'u32', 'tokens of kCache: an index outside 0..numTokens-1 counts as -1'], ['extraNumTokens', 'u32'],
 ]);
 
 export interface SparseSpec {
@@ -281,7 +282,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     var phys = -1;
     if (p < mainLen) { phys = idx[u.indOff + rowQ * u.topk + p]; sel = 1u; }
     else if (p < total) { phys = idx[u.extraIndOff + rowQ * u.extraTopk + (p - mainLen)]; sel = 2u; }
-    if (phys < 0) { sel = 0u; }
+    if (phys < 0 || u32(phys) >= select(u.numTokens, u.extraNumTokens, sel == 2u)) { sel = 0u; } // (-1, or no token of its cache)
     var x: array<f32, G>;
     for (var g = 0u; g < G; g++) { x[g] = NEG; }
     if (sel != 0u) {
