@@ -12,6 +12,12 @@
 source bench/cuda/hopper/s50_common.sh && PACK=.devstage/s53c1.tar.xz s50_setup c1 # (W, CLI, ts, lim)
 FLASHMLA_GPU_SPARSE_STRAY_CASES=24 s50_sparse_suite stray 100 "outside the cache"
 ts "stray"
+for k in new:dist/cuda old:dist-old/cuda; do # memcheck of 2 stray cases a kernel: 0 errors now; the old kernels read outside the cache
+  FLASHMLA_CUDA_KERNELS=${k#*:} FLASHMLA_GPU_SPARSE_STRAY_CASES=2 timeout -k 5 "$(lim 60)" compute-sanitizer --tool memcheck --print-limit 10 node --test \
+    --test-name-pattern "outside the cache" build/test/gpu/sparse.test.js > "$W/memcheck-${k%%:*}.txt" 2>&1
+  echo "memcheck ${k%%:*} rc $?: $(grep -E 'ERROR SUMMARY' "$W/memcheck-${k%%:*}.txt" | tail -1) $(grep -cE 'Invalid __global__ read' "$W/memcheck-${k%%:*}.txt") invalid reads"
+done
+ts "memcheck"
 fz() { FUZZ_SEED=$1 FLASHMLA_REQUIRE=cuda,webgpu timeout -k 5 "$(lim "$2")" node --test --test-reporter=tap build/test/gpu/fuzz.test.js > "$W/fuzz-$1.tap" 2>&1
   echo "fuzz seed $1 rc $?"; grep -E "^# (pass|fail|skip)|^not ok|FUZZ_SEED=" "$W/fuzz-$1.tap" | cut -c1-300 | head -14; }
 fz 7275089 120
