@@ -23,3 +23,9 @@ for x, y in zip(a, b):
     print(f"{x['label']:<22} h_q {x['hQ']:>3} s_q {x['sQ']} topk {x['topk_total']:>5}: {x['us']:8.1f} us ({x.get('kernel', '')}) vs {y['us']:8.1f} us ({y.get('kernel', '')}): {x['us'] / y['us']:.3f}")
 P
 }
+# s50_fuzz SEED LIMIT: test/gpu/fuzz.test.ts (session 52) at FUZZ_SEED=SEED on CUDA and the hardware WebGPU adapter
+# (FLASHMLA_REQUIRE: either missing fails) into $W/fuzz-SEED.tap, then its summary and first failures.
+s50_fuzz() {
+  FUZZ_SEED=$1 FLASHMLA_REQUIRE=cuda,webgpu timeout -k 5 "$(lim "$2")" node --test --test-reporter=tap build/test/gpu/fuzz.test.js > "$W/fuzz-$1.tap" 2>&1
+  echo "fuzz seed $1 rc $?"; grep -E "^# (pass|fail|skip)|^not ok|^\s+# (cuda|webgpu) |FUZZ_SEED=.*(accepted|untyped|HANG|ended)" "$W/fuzz-$1.tap" | cut -c1-300 | head -14
+}

@@ -7,9 +7,6 @@
 #   (here)   stage as usual (docs/gpu-host.md; s29_pack .devstage/s52fz.tar.xz)
 #   (device) ln -sfn .ghc .gpu-host && BUDGET=240 OUT=$OUT bash bench/cuda/hopper/s52_fuzz.sh > $OUT/log.txt 2>&1
 source bench/cuda/hopper/s50_common.sh && PACK=.devstage/s52fz.tar.xz s50_setup fz # (W, CLI, ts, lim)
-for seed in 7275089 11; do
-  FUZZ_SEED=$seed FLASHMLA_REQUIRE=cuda,webgpu timeout -k 5 "$(lim 100)" node --test --test-reporter=tap build/test/gpu/fuzz.test.js > "$W/fuzz-$seed.tap" 2>&1
-  echo "fuzz seed $seed rc $?"; grep -E "^# (pass|fail|skip)|^\s+# (cuda|webgpu) |FUZZ_SEED=.*(accepted|untyped|HANG|ended)" "$W/fuzz-$seed.tap" | cut -c1-240 | head -12
-done
+for seed in 7275089 11; do s50_fuzz "$seed" 100; done
 ts "end"
 tar czf "$OUT/s52fz.tgz" -C "$W" .

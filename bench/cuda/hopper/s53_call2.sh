@@ -10,10 +10,7 @@
 #   (here)   s29_pack .devstage/s53c2.tar.xz
 #   (device) ln -sfn .ghc .gpu-host && BUDGET=540 OUT=$OUT bash bench/cuda/hopper/s53_call2.sh > $OUT/log.txt 2>&1
 source bench/cuda/hopper/s50_common.sh && PACK=.devstage/s53c2.tar.xz s50_setup c2 # (W, CLI, ts, lim)
-for seed in 7275089 11; do
-  FUZZ_SEED=$seed FLASHMLA_REQUIRE=cuda,webgpu timeout -k 5 "$(lim 100)" node --test --test-reporter=tap build/test/gpu/fuzz.test.js > "$W/fuzz-$seed.tap" 2>&1
-  echo "fuzz seed $seed rc $?"; grep -E "^# (pass|fail|skip)|^not ok|FUZZ_SEED=" "$W/fuzz-$seed.tap" | cut -c1-300 | head -14
-done
+for seed in 7275089 11; do s50_fuzz "$seed" 100; done
 ts "fuzz"
 for f in webgpu-sparse-gather; do
   CI=1 timeout -k 5 "$(lim 90)" node --test --test-reporter=tap build/test/backends/$f.test.js > "$W/$f.tap" 2>&1
