@@ -10,6 +10,7 @@ import {
   sparseSm90Entry, sparseSm90KernelName, sparseSm90Launch, sparseSm90Model1KernelName, sparseSm90Model1Smem, sparseSm90PairSuffix, sparseSm90SinglePSuffix,
   sparsePartialFromEnv, sparseSm90Smem, useSparseSm90,
 } from '../../src/backends/cuda/kernels/sparse-sm90-launch.js';
+import { sparseMmaParamsLayout } from '../../src/backends/cuda/params.js';
 import { SparseMmaRunner, type SparseMmaHost } from '../../src/backends/cuda/sparse.js';
 import type { SparseCall } from '../../src/core/sparse.js';
 import { fakeSparseRunner } from '../support/fake-sparse-runner.js';
@@ -175,4 +176,21 @@ test('sparse_sm90: the runner launches it from its own fatbin and merges split r
   assert.ok(r.sparse(call(128, true, 'v32', 'fast')));
   assert.deepEqual(runs.map((l) => l.name), [`sm90:${sparseSm90KernelName}${sparseSm90PairSuffix}${sparseSm90SinglePSuffix}`, 'mma:mla_sparse_mma_combine_bf16'],
     "precision 'fast': the single-P entry, the same combine");
+});
+
+test('sparse kernels get the caches\' token counts (device indices outside them count as -1 in the kernels)', () => {
+  const { paramsAt, host } = fakeSparseRunner({ 'sparse_sm90.fatbin': 'sm90' }, sm90);
+  const dev = { device: 'cuda' } as never;
+  const read = (name: string) => paramsAt[0].getInt32(sparseMmaParamsLayout.offsets[name], true);
+  const problem = {
+    b: 2, sQ: 1, hQ: 64, dQk: 576, dV: 512, topk: 128, extraTopk: 64, dtype: 'bf16', softmaxScale: 0.04, numSmParts: 33, precision: 'exact',
+    cache: { kind: 'v32', numBlocks: 7, pageBlockSize: 64, blockStride: 64 * 656 }, extraCache: { kind: 'v32', numBlocks: 3, pageBlockSize: 2, blockStride: 2 * 656 },
+    hasTopkLength: false, hasExtraTopkLength: false, hasAttnSink: false,
+  } as never;
+  assert.ok(new SparseMmaRunner(host(true)).sparse({
+    problem, q: dev, kCache: dev, extraKCache: dev, indices: dev, extraIndices: dev, tileSchedulerMetadata: dev, numSplits: dev, out: dev, lse: dev,
+    host: { tileSchedulerMetadata: new Int32Array(33 * 8), numSplits: Int32Array.from([0, 1, 2]) },
+  } as SparseCall));
+  assert.equal(read('numTokens'), 7 * 64);
+  assert.equal(read('extraNumTokens'), 3 * 2);
 });
