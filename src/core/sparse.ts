@@ -215,7 +215,7 @@ export function sparseTokenCounts(p: { cache: Pick<SparseCacheDesc, 'numBlocks' 
 
 function checkIndexValues(name: string, t: Tensor, tokens: number): void {
   const v = hostI32(t);
-  if (!v) return; // device indices: the caller vouches for them
+  if (!v) return; // device indices are not read back: the kernels count an id outside the cache as -1 (sparseTokenCounts)
   for (let i = 0; i < v.length; i++) {
     const x = v[i];
     if (x < -1 || x >= tokens) {
@@ -369,7 +369,7 @@ export function validateSparseDecode(a: SparseInputs): SparseProblem {
  */
 function checkSparseMetadataWords(m: SparseMlaMetadata, numSmParts: number): void {
   const words = hostI32(m.tileSchedulerMetadata), splits = hostI32(m.numSplits);
-  if (!words || !splits) return; // device metadata: the caller vouches for it, as for device indices
+  if (!words || !splits) return; // device metadata: the caller vouches for it (it is not read back)
   const k = m.plannedFor, seen = verifiedSparse.get(words);
   if (seen && seen.key === k && sameWords(seen.words, words) && sameWords(seen.splits, splits) && sameKey(seen.keyCopy, k)) return;
   if (!Number.isInteger(k.numSms) || k.numSms < 1) throw invalidArgument('metadata.plannedFor.numSms', 'a positive integer', String(k.numSms));
