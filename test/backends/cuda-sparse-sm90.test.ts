@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { sparseMmaKernelName, chooseSparseMma } from '../../src/backends/cuda/kernels/sparse-mma-launch.js';
+import { sparseBoundKernelName, sparseMmaKernelName, chooseSparseMma } from '../../src/backends/cuda/kernels/sparse-mma-launch.js';
 import {
   sparseSm90Entry, sparseSm90KernelName, sparseSm90Launch, sparseSm90Model1KernelName, sparseSm90Model1Smem, sparseSm90PairSuffix, sparseSm90SinglePSuffix,
   sparsePartialFromEnv, sparseSm90Smem, useSparseSm90,
@@ -13,6 +13,7 @@ import {
 import { sparseMmaParamsLayout } from '../../src/backends/cuda/params.js';
 import { SparseMmaRunner, type SparseMmaHost } from '../../src/backends/cuda/sparse.js';
 import type { SparseCall } from '../../src/core/sparse.js';
+import { type Tensor, fromArray } from '../../src/core/tensor.js';
 import { fakeSparseRunner } from '../support/fake-sparse-runner.js';
 
 const sm90 = 232448, sm80 = 166912;
@@ -146,7 +147,7 @@ test('sparse_sm90: the runner launches it from its own fatbin and merges split r
       cache: { kind, numBlocks: 16, pageBlockSize: 64, blockStride: kind === 'v32' ? 64 * 656 : 65 * 576 } as never, hasTopkLength: false, hasExtraTopkLength: false, hasAttnSink: false,
       precision,
     },
-    q: dev, kCache: dev, indices: dev, tileSchedulerMetadata: dev, numSplits: dev, out: dev, lse: dev,
+    q: dev, kCache: dev, indices: fromArray('i32', [2, 1, 128], new Int32Array(256)), tileSchedulerMetadata: dev, numSplits: dev, out: dev, lse: dev,
     host: { tileSchedulerMetadata: new Int32Array(33 * 8), numSplits: split ? Int32Array.from([0, 2, 3]) : Int32Array.from([0, 1, 2]) },
   });
   const r = new SparseMmaRunner(host(true));
@@ -178,19 +179,41 @@ test('sparse_sm90: the runner launches it from its own fatbin and merges split r
     "precision 'fast': the single-P entry, the same combine");
 });
 
-test('sparse kernels get the caches\' token counts (device indices outside them count as -1 in the kernels)', () => {
-  const { paramsAt, host } = fakeSparseRunner({ 'sparse_sm90.fatbin': 'sm90' }, sm90);
+test('device index tensors are bounded into the workspace by mla_sparse_bound before the sparse kernel; host ones are not', () => {
+  const { launches, paramsAt, host } = fakeSparseRunner({ 'sparse_sm90.fatbin': 'sm90' }, sm90);
   const dev = { device: 'cuda' } as never;
   const read = (name: string) => paramsAt[0].getInt32(sparseMmaParamsLayout.offsets[name], true);
+  const ptr = (name: string) => paramsAt[0].getBigUint64(sparseMmaParamsLayout.offsets[name], true);
   const problem = {
-    b: 2, sQ: 1, hQ: 64, dQk: 576, dV: 512, topk: 128, extraTopk: 64, dtype: 'bf16', softmaxScale: 0.04, numSmParts: 33, precision: 'exact',
+    b: 2, sQ: 1, hQ: 128, dQk: 576, dV: 512, topk: 128, extraTopk: 64, dtype: 'bf16', softmaxScale: 0.04, numSmParts: 33, precision: 'exact',
     cache: { kind: 'v32', numBlocks: 7, pageBlockSize: 64, blockStride: 64 * 656 }, extraCache: { kind: 'v32', numBlocks: 3, pageBlockSize: 2, blockStride: 2 * 656 },
     hasTopkLength: false, hasExtraTopkLength: false, hasAttnSink: false,
   } as never;
-  assert.ok(new SparseMmaRunner(host(true)).sparse({
-    problem, q: dev, kCache: dev, extraKCache: dev, indices: dev, extraIndices: dev, tileSchedulerMetadata: dev, numSplits: dev, out: dev, lse: dev,
+  const call = (indices: Tensor, extraIndices: Tensor): SparseCall => ({
+    problem, q: dev, kCache: dev, extraKCache: dev, indices, extraIndices, tileSchedulerMetadata: dev, numSplits: dev, out: dev, lse: dev,
     host: { tileSchedulerMetadata: new Int32Array(33 * 8), numSplits: Int32Array.from([0, 1, 2]) },
-  } as SparseCall));
+  } as SparseCall);
+  const r = new SparseMmaRunner(host(true));
+  const hostIx = fromArray('i32', [2, 1, 128], new Int32Array(256)), hostX = fromArray('i32', [2, 1, 64], new Int32Array(128));
+  assert.ok(r.sparse(call(dev, dev)));
+  assert.deepEqual(launches.map((l) => l.name), [`mma:${sparseBoundKernelName}`, `sm90:${sparseSm90KernelName}${sparseSm90PairSuffix}`]);
+  assert.deepEqual(launches[0].grid, [2, 1, 1], '384 ids, 256 a CTA');
   assert.equal(read('numTokens'), 7 * 64);
   assert.equal(read('extraNumTokens'), 3 * 2);
+  assert.notEqual(ptr('rawIndices'), 0n);
+  assert.notEqual(ptr('rawExtraIndices'), 0n);
+  assert.notEqual(ptr('indices'), ptr('rawIndices'), 'the kernel reads the bounded copy');
+  assert.equal(ptr('extraIndices') - ptr('indices'), 256n * 4n, 'the extra copy after the main one');
+  launches.length = 0; paramsAt.length = 0;
+  assert.ok(r.sparse(call(hostIx, dev)));
+  assert.equal(launches[0].name, `mma:${sparseBoundKernelName}`, 'extraIndices on the device');
+  assert.equal(ptr('rawIndices'), 0n, 'host indices staged as they are');
+  assert.notEqual(ptr('rawExtraIndices'), 0n);
+  launches.length = 0; paramsAt.length = 0;
+  assert.ok(r.sparse(call(hostIx, hostX)));
+  assert.deepEqual(launches.map((l) => l.name), [`sm90:${sparseSm90KernelName}${sparseSm90PairSuffix}`], 'host indices: checked on the host, no bound launch');
+  launches.length = 0; paramsAt.length = 0;
+  assert.ok(new SparseMmaRunner(host(true, { trustDeviceIndices: true })).sparse(call(dev, dev)));
+  assert.deepEqual(launches.map((l) => l.name), [`sm90:${sparseSm90KernelName}${sparseSm90PairSuffix}`], 'FLASHMLA_CUDA_SPARSE_BOUND=0: used as they are');
+  assert.equal(ptr('rawIndices'), 0n);
 });

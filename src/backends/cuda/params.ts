@@ -103,8 +103,10 @@ export const sparseMmaParamFields = [
   { name: 'causal', type: 'i32', doc: 'dense: 1 if query j sees keys < seqlen - sQ + j + 1' },
   { name: 'scaleLog2', type: 'f32', doc: 'softmaxScale * log2(e)' },
   { name: 'listShift', type: 'i32', doc: 'mla_dense_fp8_lists: keys left out at the end of each causal list (a folded step: its sQ - 1), else 0' },
-  { name: 'numTokens', type: 'i32', doc: 'tokens of kCache (numBlocks * pageBlockSize): a token id outside 0..numTokens-1 counts as -1' },
+  { name: 'numTokens', type: 'i32', doc: 'mla_sparse_bound: tokens of kCache (numBlocks * pageBlockSize); an id outside 0..numTokens-1 becomes -1' },
   { name: 'extraNumTokens', type: 'i32', doc: 'the same for extraKCache (0 without one)' },
+  { name: 'rawIndices', type: 'ptr', c: 'const int*', doc: 'mla_sparse_bound: indices as the caller left them on the device (bounded copy: indices), or null' },
+  { name: 'rawExtraIndices', type: 'ptr', c: 'const int*', doc: 'the same for extraIndices, or null' },
 ] as const satisfies readonly ParamField[];
 
 export interface ParamLayout {

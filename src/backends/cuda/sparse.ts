@@ -14,7 +14,8 @@ import { type Tensor, fromArray } from '../../core/tensor.js';
 import type { Driver } from './driver.js';
 import { Workspace } from './workspace.js';
 import {
-  type SparseMmaGrid, type SparseMmaVariant, chooseSparseMma, sparseMmaAccumElems, sparseMmaCombineLaunch, sparseMmaKernelName, sparseMmaLaunch,
+  type SparseMmaGrid, type SparseMmaVariant, chooseSparseMma, sparseBoundKernelName, sparseBoundLaunch, sparseMmaAccumElems, sparseMmaCombineLaunch,
+  sparseMmaKernelName, sparseMmaLaunch,
 } from './kernels/sparse-mma-launch.js';
 import {
   type DenseFold, type SparsePartial, denseFoldOnSparseSm90, denseListsKernelName, denseListsLaunch, denseOnSparseSm90, denseTailKernelName, denseTailLaunch, sparseSm90Entry,
@@ -79,6 +80,9 @@ export interface SparseMmaHost {
   /** The split merge by sparse_mma.cu's combineTrip (its pieces' loads together; the same bits) instead of combine
       everywhere (true) or nowhere (false) (FLASHMLA_CUDA_SPARSE_COMBINE=trip / old); absent: sparseCombineTripTakes. */
   readonly combineTrip?: boolean;
+  /** Index tensors on the device used as they are, not bounded by mla_sparse_bound first (FLASHMLA_CUDA_SPARSE_BOUND=0:
+      for measurement, or indices the caller trusts; an id outside the cache then reads outside it). */
+  readonly trustDeviceIndices?: boolean;
   /** Queue a merge (a kernel that waits: pdl.cuh pdlWait) as a programmatic dependent where the backend's PDL allows it;
       the driver's result code. Absent: plain launches. */
   launchMerge?(l: LaunchShape, argv: bigint): number;
@@ -89,12 +93,6 @@ export interface SparseMmaHost {
 }
 
 const pack = compilePacker(sparseMmaParamsLayout);
-
-/** The tokens of a dense FP8 step's cache (the lists the dense-on-sparse path builds from a block table are bounded by
-    them as sparse indices are: sparseTokenCounts). */
-function denseTokenCount(l: DenseFp8Call): number {
-  return sparseTokenCounts({ cache: l }).numTokens;
-}
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if ((a.byteOffset | b.byteOffset | a.length) % 4 === 0) {
@@ -160,18 +158,25 @@ export class SparseMmaRunner {
     const v = this.variantForSparse(l);
     if (!v && !sm90) return false;
     const p = l.problem;
+    // Index tensors on the device are not read back: mla_sparse_bound first copies them into the workspace with every id
+    // outside its cache as -1 (host ones were checked by validateSparseDecode and are staged as they are).
+    const onDevice = (t: Tensor | undefined) => t !== undefined && t.device !== 'cpu' && !this.h.trustDeviceIndices;
+    const n = onDevice(l.indices) ? p.b * p.sQ * p.topk : 0, nx = onDevice(l.extraIndices) ? p.b * p.sQ * p.extraTopk : 0;
+    const nAt = Math.ceil(n / 64) * 64; // (256-byte aligned regions)
     const dev = this.stage([l.indices, l.extraIndices, l.topkLength, l.extraTopkLength, l.attnSink, l.tileSchedulerMetadata, l.numSplits],
-      sparseMmaAccumElems(p.b, p.numSmParts, p.sQ, p.hQ));
+      sparseMmaAccumElems(p.b, p.numSmParts, p.sQ, p.hQ), nAt + nx);
     const q = this.h.ptrOf(l.q), out = this.h.ptrOf(l.out), k = this.h.ptrOf(l.kCache), x = l.extraKCache ? this.h.ptrOf(l.extraKCache) : 0n;
+    const indices = n ? dev.extra : dev[0], extraIndices = nx ? dev.extra + BigInt(nAt * 4) : dev[1];
     this.launch(this.kernel(sm90 ? undefined : v, p.dtype, p.cache.kind, p.hQ, p.precision), {
-      q, kCache: k, extraKCache: x, indices: dev[0], extraIndices: dev[1], topkLength: dev[2], extraTopkLength: dev[3], attnSink: dev[4],
+      q, kCache: k, extraKCache: x, indices, extraIndices, topkLength: dev[2], extraTopkLength: dev[3], attnSink: dev[4],
+      rawIndices: n ? dev[0] : 0n, rawExtraIndices: nx ? dev[1] : 0n,
       blockTable: 0n, cacheSeqlens: 0n, tileSchedulerMetadata: dev[5], numSplits: dev[6], out, lse: this.h.ptrOf(l.lse),
       oAccum: dev.oAccum, lseAccum: dev.lseAccum, b: p.b, sQ: p.sQ, hQ: p.hQ, topk: p.topk, extraTopk: p.extraTopk,
       pageBlockSize: p.cache.pageBlockSize, extraPageBlockSize: p.extraCache?.pageBlockSize ?? 1,
       blockStride: p.cache.blockStride, extraBlockStride: p.extraCache?.blockStride ?? 0, maxBlocksPerSeq: 0, dense: 0, causal: 0,
       scaleLog2: p.softmaxScale * Math.LOG2E, ...sparseTokenCounts(p),
     }, sm90 ? sparseSm90Launch(p.numSmParts, p.sQ, p.hQ, p.cache.kind) : sparseMmaLaunch(v!, p.numSmParts, p.sQ, p.hQ, false), p.b, p.sQ, p.hQ,
-    mergeOf(l.host?.numSplits, p.b));
+    mergeOf(l.host?.numSplits, p.b), n + nx ? [{ name: sparseBoundKernelName, g: sparseBoundLaunch(n + nx) }] : []);
     return true;
   }
 
@@ -231,7 +236,7 @@ export class SparseMmaRunner {
       out: this.h.ptrOf(l.out), lse: fold ? lseFold : this.h.ptrOf(l.lse), oAccum: dev.oAccum, lseAccum: dev.lseAccum,
       b: l.b, sQ, hQ, topk, extraTopk: 0, pageBlockSize: l.pageBlockSize, extraPageBlockSize: 1, blockStride: l.blockStride,
       extraBlockStride: 0, maxBlocksPerSeq: l.maxBlocksPerSeq, dense: 0, causal: l.causal ? 1 : 0, scaleLog2: l.softmaxScale * Math.LOG2E,
-      listShift: fold && l.causal ? l.sQ - 1 : 0, numTokens: denseTokenCount(l), extraNumTokens: 0,
+      listShift: fold && l.causal ? l.sQ - 1 : 0,
     };
     this.launch(this.kernel(undefined, l.dtype, l.format, hQ, 'exact'), values, sparseSm90Launch(l.numSmParts, sQ, hQ, l.format), l.b, sQ, hQ, merge,
       [{ name: denseListsKernelName, g: denseListsLaunch(l.b, sQ, planParts) }]);
@@ -261,7 +266,6 @@ export class SparseMmaRunner {
       out: this.h.ptrOf(l.out), lse: this.h.ptrOf(l.lse), oAccum: dev.oAccum, lseAccum: dev.lseAccum,
       b: l.b, sQ: l.sQ, hQ: l.hQ, topk: 0, extraTopk: sm90 ? this.h.denseFp8Prefetch ?? denseFp8Sm90Prefetch : 0, pageBlockSize: l.pageBlockSize, extraPageBlockSize: 1, blockStride: l.blockStride,
       extraBlockStride: 0, maxBlocksPerSeq: l.maxBlocksPerSeq, dense: 1, causal: l.causal ? 1 : 0, scaleLog2: l.softmaxScale * Math.LOG2E,
-      numTokens: denseTokenCount(l), extraNumTokens: 0,
     }, e ? denseFp8Sm90Launch(l.numSmParts, e.nr, e.threads16) : sparseMmaLaunch(v!, l.numSmParts, l.sQ, l.hQ, true), l.b, l.sQ, l.hQ, mergeOf(ns, l.b));
     return true;
   }
@@ -294,8 +298,6 @@ export class SparseMmaRunner {
     if ((BigInt(values.q) | BigInt(values.kCache) | BigInt(values.extraKCache) | BigInt(values.out)) & 15n) {
       throw invalidArgument('q/kCache/out', 'device addresses aligned to 16 bytes (sparse_mma.cu copies 16-byte vectors)', 'an unaligned view');
     }
-    // (a launch that reads indices without its cache's token count would count every id as -1)
-    if (BigInt(values.indices) !== 0n && !(Number(values.numTokens) > 0)) throw new Error('internal: a sparse launch without numTokens');
     pack(this.params.view, values);
     for (const x of before) this.queue((this.module ??= h.load('sparse_mma.fatbin')), x.name, x.g);
     this.queue(k.module, k.name, g);

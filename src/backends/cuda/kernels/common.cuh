@@ -8,7 +8,8 @@
 namespace mla {
 
 /** A token id read from a device index tensor, or -1 where it is not one of the cache's numTokens tokens (negative
-    ids included): the sparse kernels read only what they are given, whatever the caller's indices hold. */
+    ids included): mla_sparse_bound and sparse.cu keep the sparse kernels inside the caches, whatever the caller's
+    indices hold. */
 __device__ __forceinline__ int tokenOrInvalid(int id, int numTokens) {
   return static_cast<unsigned>(id) < static_cast<unsigned>(numTokens) ? id : -1;
 }

@@ -300,10 +300,12 @@ struct SparseMmaParams {
   int causal; // dense: 1 if query j sees keys < seqlen - sQ + j + 1
   float scaleLog2; // softmaxScale * log2(e)
   int listShift; // mla_dense_fp8_lists: keys left out at the end of each causal list (a folded step: its sQ - 1), else 0
-  int numTokens; // tokens of kCache (numBlocks * pageBlockSize): a token id outside 0..numTokens-1 counts as -1
+  int numTokens; // mla_sparse_bound: tokens of kCache (numBlocks * pageBlockSize); an id outside 0..numTokens-1 becomes -1
   int extraNumTokens; // the same for extraKCache (0 without one)
+  const int* rawIndices; // mla_sparse_bound: indices as the caller left them on the device (bounded copy: indices), or null
+  const int* rawExtraIndices; // the same for extraIndices, or null
 };
-static_assert(sizeof(SparseMmaParams) == 192, "SparseMmaParams: size differs from params.ts");
+static_assert(sizeof(SparseMmaParams) == 208, "SparseMmaParams: size differs from params.ts");
 static_assert(offsetof(SparseMmaParams, q) == 0, "SparseMmaParams.q: offset differs from params.ts");
 static_assert(offsetof(SparseMmaParams, kCache) == 8, "SparseMmaParams.kCache: offset differs from params.ts");
 static_assert(offsetof(SparseMmaParams, extraKCache) == 16, "SparseMmaParams.extraKCache: offset differs from params.ts");
@@ -336,6 +338,8 @@ static_assert(offsetof(SparseMmaParams, scaleLog2) == 176, "SparseMmaParams.scal
 static_assert(offsetof(SparseMmaParams, listShift) == 180, "SparseMmaParams.listShift: offset differs from params.ts");
 static_assert(offsetof(SparseMmaParams, numTokens) == 184, "SparseMmaParams.numTokens: offset differs from params.ts");
 static_assert(offsetof(SparseMmaParams, extraNumTokens) == 188, "SparseMmaParams.extraNumTokens: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, rawIndices) == 192, "SparseMmaParams.rawIndices: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, rawExtraIndices) == 200, "SparseMmaParams.rawExtraIndices: offset differs from params.ts");
 
 // sparse_mma.cu variants: X(NAME, KIND, T, DQK, BM, dynamic shared memory bytes)
 #define MLA_SPARSE_MMA_VARIANTS(X) \

@@ -160,10 +160,10 @@ struct SparseMma {
       return p.blockTable[static_cast<int64_t>(it.batch) * p.maxBlocksPerSeq + page] * p.pageBlockSize + (e - page * p.pageBlockSize);
     }
     const int64_t rowQ = static_cast<int64_t>(it.batch) * p.sQ + j;
-    if (e < it.mainRegion) return e < it.mainLen ? tokenOrInvalid(p.indices[rowQ * p.topk + e], p.numTokens) : -1;
+    if (e < it.mainRegion) return e < it.mainLen ? p.indices[rowQ * p.topk + e] : -1;
     extra = true;
     const int x = e - it.mainRegion;
-    return x < it.extraLen ? tokenOrInvalid(p.extraIndices[rowQ * p.extraTopk + x], p.extraNumTokens) : -1;
+    return x < it.extraLen ? p.extraIndices[rowQ * p.extraTopk + x] : -1;
   }
 
   // Stage the tokens of entries e0 .. e0+63 (raw bytes for FP8, the key tile itself for 16-bit caches) and their
@@ -673,6 +673,20 @@ __device__ void densePlanRow(const SparseMmaParams& p, int parts, int me, bool s
     meta[kSparseMetaIsFirstReqSplitted] = first ? 1 : 0;
     meta[kSparseMetaIsLastReqSplitted] = last ? 1 : 0;
     meta[kMetaFields - 1] = 0; // (padding)
+  }
+}
+
+// Index tensors the caller left on the device are never read back for checking (validateSparseDecode checks host ones),
+// so before the sparse kernels read them this copies them into the workspace with every id outside its cache (past its
+// last token, or negative) as -1: p.rawIndices [b, sQ, topk] -> p.indices, p.rawExtraIndices [b, sQ, extraTopk] ->
+// p.extraIndices (each only where not null). The decode kernels' index loads stay as they were (a compare there cost
+// up to 25 % of sparse_sm90.cu's time on an H100, session 53). Launch (sparseBoundLaunch): 256 threads, a grid-stride loop.
+extern "C" __global__ void __launch_bounds__(256) mla_sparse_bound(const SparseMmaParams p) {
+  const int64_t n = p.rawIndices ? static_cast<int64_t>(p.b) * p.sQ * p.topk : 0;
+  const int64_t nx = p.rawExtraIndices ? static_cast<int64_t>(p.b) * p.sQ * p.extraTopk : 0;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n + nx; i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    if (i < n) const_cast<int*>(p.indices)[i] = mla::tokenOrInvalid(p.rawIndices[i], p.numTokens);
+    else const_cast<int*>(p.extraIndices)[i - n] = mla::tokenOrInvalid(p.rawExtraIndices[i - n], p.extraNumTokens);
   }
 }
 

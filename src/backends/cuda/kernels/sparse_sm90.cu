@@ -710,11 +710,11 @@ __device__ __forceinline__ Id idAt(const SparseMmaParams& p, const Item& it, int
   Id x{-1, false};
   if (e >= it.eEnd) return x;
   if (e < it.mainRegion) {
-    if (e < it.mainLen) x.phys = tokenOrInvalid(p.indices[rowQ * p.topk + e], p.numTokens);
+    if (e < it.mainLen) x.phys = p.indices[rowQ * p.topk + e];
   } else {
     x.extra = true;
     const int i = e - it.mainRegion;
-    if (i < it.extraLen) x.phys = tokenOrInvalid(p.extraIndices[rowQ * p.extraTopk + i], p.extraNumTokens);
+    if (i < it.extraLen) x.phys = p.extraIndices[rowQ * p.extraTopk + i];
   }
   return x;
 }
@@ -1406,7 +1406,7 @@ struct Kernel {
           const int64_t off = ex ? rowQ * p.extraTopk + (e - it.mainRegion) : rowQ * p.topk + e;
           const int* base = ex ? p.extraIndices : p.indices;
           Id x{-1, ex};
-          if (e < (ex ? it.eEnd : eMain)) x.phys = tokenOrInvalid(base[off], ex ? p.extraNumTokens : p.numTokens);
+          if (e < (ex ? it.eEnd : eMain)) x.phys = base[off];
           return x;
         } else {
           return t < it.nTiles ? idAt(p, it, rowQ, it.eBegin + t * kBN + (r0 + rnd) * 16 + tokInRound) : Id{-1, false};
