@@ -3,7 +3,7 @@
 // typed FlashMlaError or give the float64 reference's output on what it was given; a GPU fault (device_lost), a hang or
 // an untyped exception fails. The same suites run on the CPU and lavapipe in npm test (test/unit/fuzz*.test.ts).
 //   node --import tsx --test test/gpu/fuzz.test.ts      (or the tsc build: node --test build/test/gpu/fuzz.test.js)
-//   FUZZ_SEED=n             another seed; FUZZ_CASE=i replays one case of the sparse suites (with FUZZ_CASES as it failed)
+//   FUZZ_SEED=n             another seed; FUZZ_CASE=i replays case i of each suite (with FUZZ_CASES as it failed)
 //   FUZZ_CASES=x            scales the case counts (default 1: 200 dense, 300 sparse, 150 dense FP8 per backend)
 //   FLASHMLA_REQUIRE=cuda,webgpu   a backend that cannot be created fails instead of skipping
 // CUDA gets no NaN or infinite inputs (their handling there: test/gpu/cuda.test.ts, sparse.test.ts); its sparse outputs
@@ -47,7 +47,7 @@ describe('fuzz on the GPU host: dense, sparse and dense FP8 decode with corrupte
       const be = await open(kind, t);
       if (!be) return;
       const n = (x: number) => Math.max(1, Math.round(x * scale));
-      const dense = only === undefined ? await fuzzDecode(be, kind, n(200), false, seed) : undefined;
+      const dense = await fuzzDecode(be, kind, n(200), false, seed, only);
       const sparse = await fuzzSparse(be, kind, n(300), seed, only);
       const fp8 = await fuzzDenseFp8(be, kind, n(150), seed, only);
       for (const [what, s] of [['dense', dense], ['sparse', sparse], ['dense FP8', fp8]] as const) {

@@ -192,15 +192,15 @@ function referenceOf(a: Args) {
   });
 }
 
-/** The reference check of an accepted call (the comparison itself: test/support/fuzz.ts). */
 /**
  * n cases of flashMlaWithKvcache with corrupted arguments on `be` (kind: inline, workers, webgpu or cuda; it seeds the
- * cases and picks the arithmetic, arithOf); tiny: small shapes (lavapipe). A failure names FUZZ_SEED and the case.
+ * cases and picks the arithmetic, arithOf); tiny: small shapes (lavapipe); `only`: case `only` alone (a replay). A
+ * failure names FUZZ_SEED and the case.
  */
-export async function fuzzDecode(be: Backend, kind: string, n: number, tiny: boolean, seed: number): Promise<FuzzStats> {
+export async function fuzzDecode(be: Backend, kind: string, n: number, tiny: boolean, seed: number, only?: number): Promise<FuzzStats> {
   const stats: FuzzStats = { typed: 0, ran: 0, codes: {} };
   const arith = arithOf(be, kind);
-  for (let i = 0; i < n; i++) {
+  for (let i = only ?? 0; i < (only === undefined ? n : Math.min(n, only + 1)); i++) {
     const rng = new Rng((seed ^ Math.imul(i + 1, 0x9e3779b1) ^ kind.length * 0x1234567) >>> 0);
     const a = baseArgs(rng, tiny, rng.pick([be.info.numSms, 1, 3, 132]));
     const steps = [mutate(a, rng, arith)];
