@@ -24,8 +24,6 @@ export interface DenseFp8Call {
   dtype: HalfDType;
   b: number; sQ: number; hQ: number; dQk: number;
   pageBlockSize: number; maxBlocksPerSeq: number;
-  /** Page blocks of kCache. */
-  numBlocks: number;
   /** Bytes from one page block of kCache to the next. */
   blockStride: number;
   numSmParts: number;
@@ -118,7 +116,7 @@ export async function flashMlaWithFp8Kvcache(
     checkShape('lse', lse, [b, hQ, sQ], '[b, hQ, sQ]');
     if (out.device !== backend.kind || lse.device !== backend.kind) throw invalidArgument(out.device !== backend.kind ? 'out' : 'lse', `a tensor on ${backend.kind}`, out.device !== backend.kind ? out.device : lse.device);
     const launched = await backend.decodeDenseFp8({
-      format, dtype: q.dtype as HalfDType, b, sQ, hQ, dQk, pageBlockSize, maxBlocksPerSeq, numBlocks, blockStride: fp8BlockStride(format, pageBlockSize),
+      format, dtype: q.dtype as HalfDType, b, sQ, hQ, dQk, pageBlockSize, maxBlocksPerSeq, blockStride: fp8BlockStride(format, pageBlockSize),
       numSmParts, causal, softmaxScale, q, kCache, blockTable, cacheSeqlens, tileSchedulerMetadata, numSplits, out, lse,
     });
     if (launched) return { out, lse };

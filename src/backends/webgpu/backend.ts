@@ -1133,7 +1133,7 @@ export class WebGpuBackend implements Backend {
         blockStride: l.blockStride, extraBlockStride: 0, kOff: caches.kOff, extraOff: caches.extraOff, kPagesPerSeg: caches.kPagesPerSeg, xPagesPerSeg: caches.xPagesPerSeg,
         indOff: 0, extraIndOff: 0, tlOff: 0, extraTlOff: 0, sinkOff: 0, hasSink: 0, maxBlocks, btOff: 0,
         qOff: q.byteOffset / 4, outOff: 0, lseOff: 0, posInfBits: 0x7f800000,
-        ...sparseTokenCounts({ cache: l }),
+        numTokens: 0, extraNumTokens: 0, // (no index lists in a dense step: the stage reads pages by block table)
       };
       gatherParams.pack({ ...common, rows: staged, rowBase: 0, seqOff: ws.indexWords }, this.gatherView);
       uploads.push({ dst: this.fp8StageUniform, dstOffset: 0, data: new Uint8Array(this.gatherBytes.slice(0)) });

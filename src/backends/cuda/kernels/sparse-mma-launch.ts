@@ -120,13 +120,13 @@ export function sparseMmaLaunch(v: SparseMmaVariant, numSmParts: number, sQ: num
   return { grid, block: [256, 1, 1], smem: sparseMmaSmem(v) };
 }
 
-/** The split combine: a warp per row (batch, j, h), four rows a CTA. */
 /** mla_sparse_bound's grid for `ids` index words (a grid-stride loop: at most 1024 CTAs of 256 threads). */
 export function sparseBoundLaunch(ids: number): SparseMmaGrid {
   return { grid: [Math.max(1, Math.min(1024, Math.ceil(ids / 256))), 1, 1], block: [256, 1, 1], smem: 0 };
 }
 export const sparseBoundKernelName = 'mla_sparse_bound';
 
+/** The split combine: a warp per row (batch, j, h), four rows a CTA. */
 export function sparseMmaCombineLaunch(b: number, sQ: number, hQ: number): SparseMmaGrid {
   return { grid: [b, sQ, Math.ceil(hQ / 4)], block: [128, 1, 1], smem: 0 };
 }
