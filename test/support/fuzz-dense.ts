@@ -7,7 +7,7 @@ import type { DType, HalfDType } from '../../src/core/dtype.js';
 import type { Backend } from '../../src/core/problem.js';
 import { referenceDecode } from '../../src/core/reference.js';
 import { type HostTensor, Tensor } from '../../src/core/tensor.js';
-import { type Arith, arithOf, differsFromReference, fuzzSlack, fuzzTolerance, hostile, hostileInts, hostileScale, otherArrays, outcome } from './fuzz.js';
+import { type Arith, arithOf, differsFromReference, fuzzCases, fuzzSlack, fuzzTolerance, hostile, hostileInts, hostileScale, otherArrays, outcome } from './fuzz.js';
 import { Rng, makeCase } from './random.js';
 
 export interface FuzzStats { typed: number; ran: number; codes: Record<string, number> }
@@ -200,7 +200,7 @@ function referenceOf(a: Args) {
 export async function fuzzDecode(be: Backend, kind: string, n: number, tiny: boolean, seed: number, only?: number): Promise<FuzzStats> {
   const stats: FuzzStats = { typed: 0, ran: 0, codes: {} };
   const arith = arithOf(be, kind);
-  for (let i = only ?? 0; i < (only === undefined ? n : Math.min(n, only + 1)); i++) {
+  for (const i of fuzzCases(n, only)) {
     const rng = new Rng((seed ^ Math.imul(i + 1, 0x9e3779b1) ^ kind.length * 0x1234567) >>> 0);
     const a = baseArgs(rng, tiny, rng.pick([be.info.numSms, 1, 3, 132]));
     const steps = [mutate(a, rng, arith)];

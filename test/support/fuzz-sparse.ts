@@ -12,7 +12,7 @@ import { type ReferenceSparseCache, referenceSparseDecode } from '../../src/core
 import { type SparseCacheKind, type SparseMetadataInputs, getSparseMlaMetadata, uploadFp8Cache } from '../../src/core/sparse.js';
 import { flashMlaSparseWithKvcache } from '../../src/core/sparse-api.js';
 import { Tensor } from '../../src/core/tensor.js';
-import { type Arith, arithOf, differsFromReference, fuzzSlack, fuzzTolerance, hostile, hostileInts, hostileScale, otherArrays, outcome } from './fuzz.js';
+import { type Arith, arithOf, differsFromReference, fuzzCases, fuzzSlack, fuzzTolerance, hostile, hostileInts, hostileScale, otherArrays, outcome } from './fuzz.js';
 import type { FuzzStats } from './fuzz-dense.js';
 import { Rng } from './random.js';
 
@@ -289,7 +289,7 @@ function mutateSparse(a: SparseArgs, rng: Rng, arith: Arith): string {
 export async function fuzzSparse(be: Backend, kind: string, n: number, seed: number, only?: number): Promise<FuzzStats> {
   const stats: FuzzStats = { typed: 0, ran: 0, codes: {} };
   const arith = arithOf(be, kind);
-  for (let i = only ?? 0; i < (only === undefined ? n : Math.min(n, only + 1)); i++) {
+  for (const i of fuzzCases(n, only)) {
     const rng = new Rng((seed ^ Math.imul(i + 1, 0x9e3779b1) ^ kind.length * 0x7654321) >>> 0);
     const a = baseSparse(rng, rng.pick([be.info.numSms, 1, 3, 132]));
     const steps = [mutateSparse(a, rng, arith)];
@@ -460,7 +460,7 @@ function mutateDenseFp8(a: DenseFp8Args, rng: Rng, arith: Arith): string {
 export async function fuzzDenseFp8(be: Backend, kind: string, n: number, seed: number, only?: number): Promise<FuzzStats> {
   const stats: FuzzStats = { typed: 0, ran: 0, codes: {} };
   const arith = arithOf(be, kind);
-  for (let i = only ?? 0; i < (only === undefined ? n : Math.min(n, only + 1)); i++) {
+  for (const i of fuzzCases(n, only)) {
     const rng = new Rng((seed ^ Math.imul(i + 1, 0x85ebca6b) ^ kind.length * 0x1234567) >>> 0);
     const a = baseDenseFp8(rng, rng.pick([be.info.numSms, 1, 3, 132]));
     const steps = [mutateDenseFp8(a, rng, arith)];

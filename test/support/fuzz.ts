@@ -54,6 +54,12 @@ export async function outcome<T>(what: string, f: () => T | Promise<T>): Promise
 export type Arith = 'f64' | 'f32' | 'wgsl' | 'gpu';
 
 /** A backend's arithmetic as the fuzz suites treat it ('kind' names the suite's backend: inline, workers, webgpu, cuda). */
+/** The case numbers a suite of n cases runs: all of them, or `only` alone (a replay of FUZZ_CASE; none past n). */
+export function fuzzCases(n: number, only?: number): number[] {
+  if (only === undefined) return Array.from({ length: n }, (_, i) => i);
+  return only < n ? [only] : [];
+}
+
 export function arithOf(be: { info: { details?: { kernel?: unknown } } }, kind: string): Arith {
   if (kind === 'webgpu') return 'wgsl';
   if (kind === 'cuda') return 'gpu';
