@@ -22,7 +22,7 @@ import type { SparseCacheKind } from '../../../core/sparse.js';
 import { defineParams } from '../params.js';
 import { type DeviceCaps, type Dispatch, type Program, foldDispatch, linearWorkgroupWgsl } from '../program.js';
 import { packWgsl } from './decode.js';
-import { sparseCacheBindingsWgsl, tokenAddrWgsl } from './sparse.js';
+import { isTokenWgsl, sparseCacheBindingsWgsl, tokenAddrWgsl } from './sparse.js';
 
 /** Keys a page of the gathered cache. */
 export const gatherPage = 64;
@@ -81,9 +81,7 @@ export const gatherListProgram: Program<Record<string, never>> = {
 @group(0) @binding(2) var<storage, read_write> dest: array<i32>;
 @group(0) @binding(3) var<storage, read_write> words: array<i32>;
 var<workgroup> sums: array<u32, 256>;
-// An entry that names a token of its cache: -1 and any other id outside 0..n-1 are invalid (device indices are never
-// read back, so this is where they are bounded).
-fn isToken(id: i32, n: u32) -> bool { return id >= 0 && u32(id) < n; }
+${isTokenWgsl}
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) t: u32) {

@@ -44,6 +44,10 @@ export const sparseHeadChoices: readonly SparseHeads[] = [1, 2, 4, 8];
 
 export const sparseMaxDqk = 576;
 
+/** WGSL: whether an index entry names a token of its cache of n tokens. -1 and every other id outside 0..n-1 do not:
+    index tensors on the device are never read back, so the kernels bound them here. */
+export const isTokenWgsl = 'fn isToken(id: i32, n: u32) -> bool { return id >= 0 && u32(id) < n; }';
+
 /** Workgroup memory a G-head workgroup takes: the G query rows (f32), G x 64 scores, 64 entry kinds and addresses. */
 export function sparseSharedBytes(heads: number): number {
   return heads * sparseMaxDqk * 4 + heads * 64 * 4 + 64 * 4 + 64 * 16;
@@ -244,6 +248,7 @@ ${packWgsl(s.dtype)}
 ${nanWgsl(s.dtype, 'u.posInfBits')}
 ${linearWorkgroupWgsl}
 ${tokenAccess(s.kind)}
+${isTokenWgsl}
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
@@ -282,7 +287,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     var phys = -1;
     if (p < mainLen) { phys = idx[u.indOff + rowQ * u.topk + p]; sel = 1u; }
     else if (p < total) { phys = idx[u.extraIndOff + rowQ * u.extraTopk + (p - mainLen)]; sel = 2u; }
-    if (phys < 0 || u32(phys) >= select(u.numTokens, u.extraNumTokens, sel == 2u)) { sel = 0u; } // (-1, or no token of its cache)
+    if (!isToken(phys, select(u.numTokens, u.extraNumTokens, sel == 2u))) { sel = 0u; }
     var x: array<f32, G>;
     for (var g = 0u; g < G; g++) { x[g] = NEG; }
     if (sel != 0u) {
