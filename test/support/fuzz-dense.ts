@@ -15,7 +15,7 @@ export interface FuzzStats { typed: number; ran: number; codes: Record<string, n
 // ---------------------------------------------------------------- flashMlaWithKvcache with corrupted arguments
 
 /** The arguments of one call, as host arrays the mutators may change (then turned into tensors). */
-interface Args {
+export interface Args {
   dtype: HalfDType;
   q: { dtype: DType; shape: number[]; data: ArrayBufferView };
   kCache: { dtype: DType; shape: number[]; data: ArrayBufferView };
@@ -65,7 +65,7 @@ function i32Of(a: Args, k: TensorKey): Int32Array | undefined {
 }
 
 /** Recompute the schedule for the (possibly changed) seqlens, as a caller that plans again would. */
-function replan(a: Args): void {
+export function replan(a: Args): void {
   const s = i32Of(a, 'cacheSeqlens');
   // Lengths near 2^31 are refused by the call anyway; planning them costs a loop over 2^25 blocks, so skip it.
   if (!s || s.some((x) => x < 0 || x > 2 ** 20)) return;
@@ -181,7 +181,7 @@ function mutate(a: Args, rng: Rng, arith: Arith): string {
 }
 
 /** The reference for what the call was given (only reached when the library accepted every argument). */
-function referenceOf(a: Args) {
+export function referenceOf(a: Args) {
   const bt = a.blockTable.data as Int32Array, s = a.cacheSeqlens.data as Int32Array;
   const varlen = !!a.qIndptr;
   return referenceDecode({
@@ -190,6 +190,33 @@ function referenceOf(a: Args) {
     pageBlockSize: a.kCache.shape[1], maxBlocksPerSeq: a.blockTable.shape[1], softmaxScale: a.softmaxScale as number | undefined,
     causal: a.causal as boolean | undefined, qIndptr: a.qIndptr?.data as Int32Array | undefined,
   });
+}
+
+/** Case i of a seed's dense fuzz for backend kind `kind` (numSms: the backend's): the arguments after their corruptions, and what was done. */
+export function denseFuzzCase(seed: number, kind: string, i: number, numSms: number, tiny: boolean, arith: Arith): { a: Args; steps: string[] } {
+  const rng = new Rng((seed ^ Math.imul(i + 1, 0x9e3779b1) ^ kind.length * 0x1234567) >>> 0);
+  const a = baseArgs(rng, tiny, rng.pick([numSms, 1, 3, 132]));
+  const steps = [mutate(a, rng, arith)];
+  if (rng.float() < 0.3) steps.push(mutate(a, rng, arith));
+  return { a, steps };
+}
+
+/** One flashMlaWithKvcache call with a case's arguments on `be` (q and the cache uploaded, freed after); out and lse downloaded. */
+export async function callDense(be: Backend, a: Args, opts: { out?: Tensor } = {}): Promise<{ out: Uint16Array; lse: Float32Array }> {
+  const host: Partial<Record<TensorKey, HostTensor>> = {};
+  for (const k of tensorKeys) { const t = a[k]; if (t) host[k] = new Tensor(t.dtype, t.shape, t.data as Uint16Array); }
+  const q = be.upload(host.q!), k = be.upload(host.kCache!);
+  const out = opts.out ?? (a.out && be.empty(a.out.dtype, a.out.shape)), lse = a.lse && be.empty(a.lse.dtype, a.lse.shape);
+  try {
+    const res = await flashMlaWithKvcache(q, k, host.blockTable!, host.cacheSeqlens!, a.headDimV as number, host.meta!, host.numSplits!, {
+      softmaxScale: a.softmaxScale as number | undefined, causal: a.causal as boolean | undefined, qIndptr: host.qIndptr, backend: be, out, lse,
+    });
+    await be.synchronize();
+    return { out: Uint16Array.from((await be.download(res.out)).host() as Uint16Array), lse: Float32Array.from((await be.download(res.lse)).host() as Float32Array) };
+  } finally {
+    if (q !== host.q) be.free(q);
+    if (k !== host.kCache) be.free(k);
+  }
 }
 
 /**
@@ -201,27 +228,9 @@ export async function fuzzDecode(be: Backend, kind: string, n: number, tiny: boo
   const stats: FuzzStats = { typed: 0, ran: 0, codes: {} };
   const arith = arithOf(be, kind);
   for (const i of fuzzCases(n, only)) {
-    const rng = new Rng((seed ^ Math.imul(i + 1, 0x9e3779b1) ^ kind.length * 0x1234567) >>> 0);
-    const a = baseArgs(rng, tiny, rng.pick([be.info.numSms, 1, 3, 132]));
-    const steps = [mutate(a, rng, arith)];
-    if (rng.float() < 0.3) steps.push(mutate(a, rng, arith));
+    const { a, steps } = denseFuzzCase(seed, kind, i, be.info.numSms, tiny, arith);
     const where = `FUZZ_SEED=${seed} ${kind} case ${i}: ${steps.join('; ')}`;
-    const host: Partial<Record<TensorKey, HostTensor>> = {};
-    const r = await outcome(where, async () => {
-      for (const k of tensorKeys) { const t = a[k]; if (t) host[k] = new Tensor(t.dtype, t.shape, t.data as Uint16Array); }
-      const q = be.upload(host.q!), k = be.upload(host.kCache!);
-      const out = a.out && be.empty(a.out.dtype, a.out.shape), lse = a.lse && be.empty(a.lse.dtype, a.lse.shape);
-      try {
-        const res = await flashMlaWithKvcache(q, k, host.blockTable!, host.cacheSeqlens!, a.headDimV as number, host.meta!, host.numSplits!, {
-          softmaxScale: a.softmaxScale as number | undefined, causal: a.causal as boolean | undefined, qIndptr: host.qIndptr, backend: be, out, lse,
-        });
-        await be.synchronize();
-        return { out: Uint16Array.from((await be.download(res.out)).host() as Uint16Array), lse: Float32Array.from((await be.download(res.lse)).host() as Float32Array) };
-      } finally {
-        if (q !== host.q) be.free(q);
-        if (k !== host.kCache) be.free(k);
-      }
-    });
+    const r = await outcome(where, () => callDense(be, a));
     if (r.ok) {
       stats.ran++;
       const bad = differsFromReference(r.value.out, r.value.lse, referenceOf(a), a.q.dtype as HalfDType, fuzzTolerance(arith), fuzzSlack(arith));
