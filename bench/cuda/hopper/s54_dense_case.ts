@@ -56,3 +56,19 @@ await run('schedule flashmla', { schedule: 'flashmla' });
 await run('pdl off', { pdl: false });
 await run('seqlen + 1 (as built), replanned', {}, (a) => { (a.cacheSeqlens.data as Int32Array)[0] += 1; replan(a); });
 await run('seqlen - 1, replanned', {}, (a) => { (a.cacheSeqlens.data as Int32Array)[0] -= 1; replan(a); });
+
+// The case after cases `from`..case-1 on the same backend (the fuzz's order; their typed errors ignored): whether what
+// an earlier call left behind (staged index words, kernel cache, workspace) matters.
+for (const from of [0, 61, 92, 107, 115, 119, 121, caseNo]) {
+  const be = await createCudaBackend({});
+  try {
+    for (let i = from; i < caseNo; i++) {
+      try { await callDense(be, denseFuzzCase(seed, 'cuda', i, be.info.numSms, false, 'gpu').a); } catch { /* a typed error */ }
+    }
+    const { a } = denseFuzzCase(seed, 'cuda', caseNo, be.info.numSms, false, 'gpu');
+    const r = await callDense(be, a);
+    report(`after cases ${from}..${caseNo - 1} on one backend`, a, r.out, r.lse);
+  } catch (e) {
+    console.log(`after cases ${from}..: ${(e as Error).message}`);
+  } finally { be.dispose(); }
+}
