@@ -9,6 +9,7 @@ import { type DeviceStorage, Tensor } from '../../src/core/tensor.js';
 import type { Driver } from '../../src/backends/cuda/driver.js';
 import { mlaParamsLayout } from '../../src/backends/cuda/params.js';
 import { IndexStaging } from '../../src/backends/cuda/staging.js';
+import { getMlaMetadata } from '../../src/core/api.js';
 import { Workspace } from '../../src/backends/cuda/workspace.js';
 
 /** Device and pinned allocations as ArrayBuffers at fake addresses; copies are done for real, and counted. */
@@ -192,4 +193,26 @@ test('workspace: grows by at least its factor, synchronizing before it frees the
   const two = new Workspace(drv as unknown as Driver, 7n, 2);
   two.ensure(100); two.ensure(101);
   assert.equal(two.bytes, 200);
+});
+
+// Validation accepts two plans for the same seqlens and SM parts (getMlaMetadata's FlashMLA plan and its 'fill' plan):
+// equal seqlens and lengths do not imply equal metadata, so a call that switches plans must get its own words copied.
+test('the other accepted plan for the same seqlens is copied, not taken for the one staged before', () => {
+  const { drv, view, ws, staging } = setup();
+  const seqlens = Int32Array.from([4000, 300, 77]), table = Int32Array.from({ length: 3 * 63 }, (_, i) => i);
+  const plans = (['flashmla', 'fill'] as const).map((schedule) => getMlaMetadata(seqlens, 16, 1, { numSms: 132, schedule }));
+  const words = plans.map((m) => ({ meta: m.tileSchedulerMetadata.host() as Int32Array, splits: m.numSplits.host() as Int32Array }));
+  assert.equal(words[0].meta.length, words[1].meta.length, 'the same SM parts');
+  assert.notDeepEqual(Array.from(words[0].meta), Array.from(words[1].meta), 'two different plans');
+  for (const k of [0, 1, 0]) {
+    const vals = { blockTable: table, cacheSeqlens: seqlens, qIndptr: undefined, tileSchedulerMetadata: words[k].meta, numSplits: words[k].splits };
+    const l = {
+      blockTable: i32(table, [3, 63]), cacheSeqlens: i32(seqlens, [3]), qIndptr: undefined,
+      tileSchedulerMetadata: plans[k].tileSchedulerMetadata, numSplits: plans[k].numSplits,
+    } as unknown as DecodeCall;
+    const before = drv.copies;
+    staging.placeIndices(l, 1 << 16, 1024);
+    assert.equal(drv.copies, before + 1, `plan ${k}: copied`);
+    checkPlaced(drv, view, ws, vals, 1 << 16, 1024);
+  }
 });

@@ -178,6 +178,21 @@ describe(`${nRandom} random cases vs the float64 reference`, () => {
   });
 });
 
+// Session 54: validation accepts FlashMLA's plan and the 'fill' plan for the same seqlens; the staging of host index
+// tensors once took equal seqlens (and lengths) for equal metadata and skipped the copy, so a call that switched plans
+// ran the previous call's schedule. Each call alternately with either plan must match the reference.
+test('host metadata: switching between the two accepted plans for the same seqlens', async () => {
+  const spec: CaseSpec = { name: 'plans', dtype: 'bf16', hQ: 16, hKv: 1, pageBlockSize: 64, seqlens: [4000, 300, 77], sQ: 1, causal: true };
+  const c = makeCase(spec, 54), ref = caseReference(c);
+  const words = (['flashmla', 'fill'] as const).map((schedule) => getMlaMetadata(c.cacheSeqlens, c.numHeadsPerHeadK, c.hKv, { numSms: cuda.info.numSms, schedule }).numSplits.host());
+  assert.notDeepEqual(Array.from(words[0] as Int32Array), Array.from(words[1] as Int32Array), 'the plans split differently');
+  for (const schedule of ['flashmla', 'fill', 'flashmla', 'fill'] as const) {
+    const got = await runCase(c, cuda, flashMlaWithKvcache, { schedule });
+    const rep = compareOutputs(got.out, got.lse, ref, c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, tolerances.cuda);
+    assert.ok(rep.ok, `${schedule}: ${rep.message}`);
+  }
+});
+
 describe('graph capture and the decoder path (device index tensors)', () => {
   test('a captured 4-layer step replays to the same bits as direct runs', async () => {
     const spec: CaseSpec = { name: 'graph', dtype: 'bf16', hQ: 16, hKv: 1, pageBlockSize: 64, seqlens: [700, 64, 1300, 5], sQ: 2, causal: true };

@@ -71,14 +71,13 @@ export class IndexStaging {
       let same = prev.epoch === this.h.ws.epoch && prev.ring === ring;
       let at = prev.at;
       if (same) {
-        // With seqlens, metadata and numSplits all on the host, validation proved the latter two are the schedule
-        // those seqlens (and numSmParts) give: equal seqlens and lengths imply equal values, no need to compare them.
-        const planned = l.cacheSeqlens.device === 'cpu' && l.tileSchedulerMetadata.device === 'cpu' && l.numSplits.device === 'cpu';
-        at = this.sameAs(l.blockTable, buf, at, false, 0);
-        at = this.sameAs(l.cacheSeqlens, buf, at, false, 1);
-        at = this.sameAs(l.qIndptr, buf, at, false, 2);
-        at = this.sameAs(l.tileSchedulerMetadata, buf, at, planned, 3);
-        at = this.sameAs(l.numSplits, buf, at, planned, 4);
+        // Every word compared, the schedule's too: validation accepts two plans for the same seqlens and SM parts
+        // (FlashMLA's and 'fill'), so equal seqlens and lengths do not imply equal metadata.
+        at = this.sameAs(l.blockTable, buf, at, 0);
+        at = this.sameAs(l.cacheSeqlens, buf, at, 1);
+        at = this.sameAs(l.qIndptr, buf, at, 2);
+        at = this.sameAs(l.tileSchedulerMetadata, buf, at, 3);
+        at = this.sameAs(l.numSplits, buf, at, 4);
         same = at >= 0 && at - prev.at === prev.words;
       }
       const base = same ? prev.at : start;
@@ -131,15 +130,13 @@ export class IndexStaging {
 
   /**
    * Whether host tensor t's values sit in buf at `at` (device or absent tensors take no words): the next position,
-   * or -1. `lengthOnly`: the caller knows equal lengths (numel of index k, as staged last time) mean equal values.
+   * or -1. k: its place among the five index tensors (lastStaged.lens).
    */
-  private sameAs(t: Tensor | undefined, buf: Int32Array, at: number, lengthOnly: boolean, k: number): number {
+  private sameAs(t: Tensor | undefined, buf: Int32Array, at: number, k: number): number {
     if (at < 0 || !t || t.device !== 'cpu') return at;
     const src = t.host() as Int32Array, n = src.length;
     if (n !== this.lastStaged.lens[k] || at + n > buf.length) return -1;
-    if (!lengthOnly) {
-      for (let i = 0; i < n; i++) if (buf[at + i] !== src[i]) return -1;
-    }
+    for (let i = 0; i < n; i++) if (buf[at + i] !== src[i]) return -1;
     return at + ((n + 3) & ~3);
   }
 
