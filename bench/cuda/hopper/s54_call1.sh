@@ -3,7 +3,7 @@
 # reference is finite), alone on fresh backends under several settings (bench/cuda/hopper/s54_dense_case.ts), under
 # memcheck, and the seed's whole run again; (2) session 53's call 3: the sparse device-index bound as a pre-pass
 # (mla_sparse_bound) on a GPU for the first time: the stray cases, memcheck, new vs the build before the bound;
-# (3) the fuzz at seed 11; (4) FlashMLA's sparse table and the dense FP8 rows if time is left.
+# (3) the GPU test that alternates FlashMLA's plan and 'fill' for the same host seqlens (the staging fix); the fuzz at seed 11; (4) FlashMLA's sparse table and the dense FP8 rows if time is left.
 # Predictions (written before the run): (1) unknown - if the case fails alone too, the poisoned run says whether the
 # NaN rows were written; (2) stray cases pass, memcheck 0 errors, new / old 1.00-1.04 on every sparse row.
 #   (here)   s29_pack .devstage/s54c1.tar.xz old
@@ -17,6 +17,9 @@ echo "case122 memcheck rc $?: $(grep -E 'ERROR SUMMARY' "$W/case122-memcheck.txt
 ts "case 122 memcheck"
 s50_fuzz 7275089 60
 ts "fuzz 7275089"
+timeout -k 5 "$(lim 60)" node --test --test-reporter=tap --test-name-pattern "switching between|golden" build/test/gpu/cuda.test.js > "$W/plans.tap" 2>&1
+echo "plans rc $?"; grep -E "^# (pass|fail)|^not ok|^\s+not ok" "$W/plans.tap" | head -6
+ts "plans"
 FLASHMLA_GPU_SPARSE_STRAY_CASES=24 s50_sparse_suite stray 40 "outside the cache"
 FLASHMLA_GPU_SPARSE_STRAY_CASES=2 timeout -k 5 "$(lim 40)" compute-sanitizer --tool memcheck --print-limit 10 node --test \
   --test-name-pattern "outside the cache" build/test/gpu/sparse.test.js > "$W/memcheck-new.txt" 2>&1
