@@ -7,7 +7,9 @@
 //   FUZZ_CASES=x            scales the case counts (default 1: 200 dense, 300 sparse, 150 dense FP8 per backend)
 //   FLASHMLA_REQUIRE=cuda,webgpu   a backend that cannot be created fails instead of skipping
 // CUDA gets no NaN or infinite inputs (their handling there: test/gpu/cuda.test.ts, sparse.test.ts); its sparse outputs
-// are held to tolerances.cudaSparseFast (P rounded to bf16, as FlashMLA does).
+// are held to tolerances.cudaSparseFast (P rounded to bf16, as FlashMLA does). A length or page mutation may still put
+// NaN-poisoned slots inside a sequence: where one is in a causal band, CUDA's dense kernels (and WebGPU's matrix path
+// without its fixes) may give NaN in the earlier queries' columns (causalBandNaN, docs/errors.md; session 54).
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { Backend } from '../../src/core/problem.js';

@@ -3,11 +3,11 @@
 // lavapipe) and test/gpu/fuzz.test.ts (CUDA, WebGPU on the GPU host).
 import assert from 'node:assert/strict';
 import { flashMlaWithKvcache, getMlaMetadata } from '../../src/core/api.js';
-import type { DType, HalfDType } from '../../src/core/dtype.js';
+import { type DType, type HalfDType, bf16ToF32, f16ToF32 } from '../../src/core/dtype.js';
 import type { Backend } from '../../src/core/problem.js';
 import { referenceDecode } from '../../src/core/reference.js';
 import { type HostTensor, Tensor } from '../../src/core/tensor.js';
-import { type Arith, arithOf, differsFromReference, fuzzCases, fuzzSlack, fuzzTolerance, hostile, hostileInts, hostileScale, otherArrays, outcome } from './fuzz.js';
+import { type Arith, arithOf, causalBandKernel, causalBandNaN, differsFromReference, fuzzCases, fuzzSlack, fuzzTolerance, hostile, hostileInts, hostileScale, otherArrays, outcome } from './fuzz.js';
 import { Rng, makeCase } from './random.js';
 
 export interface FuzzStats { typed: number; ran: number; codes: Record<string, number> }
@@ -180,6 +180,25 @@ function mutate(a: Args, rng: Rng, arith: Arith): string {
   }
 }
 
+/** causalBandNaN of an accepted call's arguments (a length mutation may put NaN-poisoned slots inside a sequence). */
+export function bandOf(a: Args, rows: number): Uint8Array | undefined {
+  const bt = a.blockTable.data as Int32Array, s = a.cacheSeqlens.data as Int32Array, qi = a.qIndptr?.data as Int32Array | undefined;
+  const k = a.kCache.data as Uint16Array, [numBlocks, page, hKv] = a.kCache.shape, width = a.blockTable.shape[1];
+  const hQ = a.q.shape[a.q.shape.length - 2], sQ = qi ? 1 : a.q.shape[1], nGroups = hQ / hKv;
+  const dec = a.kCache.dtype === 'bf16' ? bf16ToF32 : f16ToF32, v = new Float64Array(512);
+  return causalBandNaN({
+    b: a.cacheSeqlens.shape[0], hQ, causal: (a.causal as boolean | undefined) ?? true, seqlen: (i) => s[i],
+    qStart: (i) => (qi ? qi[i] : i * sQ), qLen: (i) => (qi ? qi[i + 1] - qi[i] : sQ),
+    vOf: (i, t, h) => {
+      const blk = bt[i * width + Math.floor(t / page)];
+      if (!(blk >= 0 && blk < numBlocks)) return undefined;
+      const at = ((blk * page + (t % page)) * hKv + Math.floor(h / nGroups)) * 576;
+      for (let c = 0; c < 512; c++) v[c] = dec(k[at + c]);
+      return v;
+    },
+  }, rows);
+}
+
 /** The reference for what the call was given (only reached when the library accepted every argument). */
 export function referenceOf(a: Args) {
   const bt = a.blockTable.data as Int32Array, s = a.cacheSeqlens.data as Int32Array;
@@ -233,7 +252,8 @@ export async function fuzzDecode(be: Backend, kind: string, n: number, tiny: boo
     const r = await outcome(where, () => callDense(be, a));
     if (r.ok) {
       stats.ran++;
-      const bad = differsFromReference(r.value.out, r.value.lse, referenceOf(a), a.q.dtype as HalfDType, fuzzTolerance(arith), fuzzSlack(arith));
+      const band = causalBandKernel(be, arith) ? bandOf(a, r.value.out.length / 512) : undefined;
+      const bad = differsFromReference(r.value.out, r.value.lse, referenceOf(a), a.q.dtype as HalfDType, fuzzTolerance(arith), fuzzSlack(arith), 512, band);
       assert.equal(bad, undefined, `${where}: accepted, but the output differs from the reference: ${bad}`);
     } else {
       stats.typed++;

@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { type HalfDType, bf16ToF32, f16ToF32 } from '../../src/core/dtype.js';
 import { FlashMlaError } from '../../src/core/errors.js';
 import { type Tolerance, tolerances, ulpOf } from './compare.js';
+import type { Backend } from '../../src/core/problem.js';
+import { matrixV5InfSafeOff } from './nan-dense.js';
 
 /** Values that break assumptions: zero, negatives, fractions, NaN/Inf, and sizes near 2^31, 2^32 and 2^53. */
 export const hostile: unknown[] = [0, -1, 1, 2, 3, 1.5, -0, NaN, Infinity, -Infinity, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 2 ** 53 - 1, 2 ** 53, 2 ** 60, '3', null, undefined, {}, []];
@@ -98,9 +100,10 @@ export interface FuzzSlack {
 /**
  * Equal to the reference: NaN exactly where the reference has NaN (a poisoned input must not vanish), the same
  * infinities, every finite element within the backend's bound. Returns the first difference, or undefined.
- * out is [rows, dV] in `dtype` bits; lse f32 in the reference's order.
+ * out is [rows, dV] in `dtype` bits; lse f32 in the reference's order. mayBeNaN: out elements where NaN is also
+ * accepted (causalBandNaN).
  */
-export function differsFromReference(out: Uint16Array, lse: Float32Array, ref: { out: Float64Array; lse: Float64Array; outAbs?: Float64Array }, dtype: HalfDType, tol: Tolerance, slack: FuzzSlack, dV = 512): string | undefined {
+export function differsFromReference(out: Uint16Array, lse: Float32Array, ref: { out: Float64Array; lse: Float64Array; outAbs?: Float64Array }, dtype: HalfDType, tol: Tolerance, slack: FuzzSlack, dV = 512, mayBeNaN?: Uint8Array): string | undefined {
   const dec = dtype === 'bf16' ? bf16ToF32 : f16ToF32;
   if (out.length !== ref.out.length || lse.length !== ref.lse.length) return `sizes: out ${out.length} vs ${ref.out.length}, lse ${lse.length} vs ${ref.lse.length}`;
   for (let row = 0; row * dV < out.length; row++) {
@@ -108,6 +111,7 @@ export function differsFromReference(out: Uint16Array, lse: Float32Array, ref: {
     for (let c = 0; c < dV; c++) { const r = ref.out[row * dV + c]; if (Number.isFinite(r)) rowMax = Math.max(rowMax, Math.abs(r)); }
     for (let c = 0; c < dV; c++) {
       const i = row * dV + c, x = dec(out[i]), r = ref.out[i];
+      if (mayBeNaN?.[i] && Number.isNaN(x)) continue;
       if (Number.isNaN(r) !== Number.isNaN(x)) return `out[${i}] (row ${row}): got ${x}, reference ${r}`;
       if (Number.isNaN(r)) continue;
       if (!Number.isFinite(r) || !Number.isFinite(x)) { if (x !== r) return `out[${i}]: got ${x}, reference ${r}`; continue; }
@@ -130,4 +134,41 @@ export function differsFromReference(out: Uint16Array, lse: Float32Array, ref: {
     if (!(Math.abs(x - r) <= Math.max(tol.lseAbs, slack.lseRel * Math.abs(r)))) return `lse[${k}]: got ${x}, reference ${r}`;
   }
   return undefined;
+}
+
+/** Where a backend's dense decode multiplies P = 0 by the V of keys a causal row may not see (causalBandNaN). */
+export function causalBandKernel(be: Backend, arith: Arith): boolean {
+  if (arith === 'gpu') return true; // CUDA's tensor-core kernels, as FlashMLA's
+  const path = (be.info.details as { decodePath?: string } | undefined)?.decodePath;
+  return arith === 'wgsl' && path === 'matrix' && matrixV5InfSafeOff(); // WebGPU v5 without its infinite-input fixes
+}
+
+/**
+ * Out elements a tensor-core kernel may give as NaN where the float64 reference does not (docs/errors.md, "Non-finite
+ * inputs"): column c of query j of request i, where a key of that request the query may not see but a later query of
+ * the request does (its causal band: keys visible(j) .. visible(last) - 1) holds a non-finite V[c]. The key shares a
+ * tile with keys the query sees; its weight P = 0 times that value is NaN in the MMA. vOf(i, t, h): the dV V values of
+ * key t of request i for query head h (undefined: not in the cache). Undefined when there is no such element.
+ */
+export function causalBandNaN(o: {
+  b: number; hQ: number; causal: boolean; seqlen(i: number): number; qStart(i: number): number; qLen(i: number): number;
+  vOf(i: number, t: number, h: number): ArrayLike<number> | undefined;
+}, rows: number, dV = 512): Uint8Array | undefined {
+  if (!o.causal) return undefined;
+  let mask: Uint8Array | undefined;
+  for (let i = 0; i < o.b; i++) {
+    const n = o.qLen(i), s = o.seqlen(i), seen = (j: number) => Math.max(0, s - n + j + 1);
+    for (let j = 0; j < n - 1; j++) {
+      const row0 = (o.qStart(i) + j) * o.hQ;
+      if (row0 + o.hQ > rows) break;
+      for (let h = 0; h < o.hQ; h++) {
+        for (let t = seen(j); t < seen(n - 1); t++) {
+          const v = o.vOf(i, t, h);
+          if (!v) continue;
+          for (let c = 0; c < dV; c++) if (!Number.isFinite(v[c])) (mask ??= new Uint8Array(rows * dV))[(row0 + h) * dV + c] = 1;
+        }
+      }
+    }
+  }
+  return mask;
 }

@@ -22,8 +22,8 @@ import type { Backend } from '../../src/core/problem.js';
 import { referenceDecode } from '../../src/core/reference.js';
 import { fromArray } from '../../src/core/tensor.js';
 import { ulpOf } from '../support/compare.js';
-import { hostile, hostileInts, otherArrays, outcome, slowest } from '../support/fuzz.js';
-import { fuzzDecode } from '../support/fuzz-dense.js';
+import { causalBandNaN, hostile, hostileInts, otherArrays, outcome, slowest } from '../support/fuzz.js';
+import { bandOf, denseFuzzCase, fuzzDecode } from '../support/fuzz-dense.js';
 import { fuzzDenseFp8, fuzzSparse } from '../support/fuzz-sparse.js';
 import { Rng, makeCase } from '../support/random.js';
 
@@ -233,5 +233,32 @@ describe('NaN through the WebGPU kernel (more cases: test/webgpu-nan.test.ts)', 
     const got = await runCase(c, webgpu, flashMlaWithKvcache);
     assert.ok(Number.isNaN(got.lse[0]), `lse ${got.lse[0]} (the reference is NaN)`);
     assert.ok(Array.from(got.out.subarray(0, 512)).every((x) => (x & 0x7fff) > 0x7c00), 'every out element NaN');
+  });
+});
+
+// The fuzz's rule for tensor-core kernels (test/support/fuzz.ts causalBandNaN): which out elements may be NaN where the
+// reference is finite. A non-finite V value in a key the query may not see but a later query of the request sees.
+describe('causalBandNaN', () => {
+  const V = (bad: Record<number, number[]>) => (_i: number, t: number) => {
+    const v = new Float64Array(512).fill(0.5);
+    for (const c of bad[t] ?? []) v[c] = c % 2 ? Infinity : NaN;
+    return v;
+  };
+  const base = { b: 1, hQ: 2, causal: true, seqlen: () => 5, qStart: () => 0, qLen: () => 3 };
+  test('the columns of hidden keys in the band, for the queries that may not see them', () => {
+    // queries 0, 1, 2 see keys 0..2, 0..3, 0..4; key 3 (seen by query 1 and 2) bad at columns 7, 8; key 4 at 9
+    const m = causalBandNaN({ ...base, vOf: V({ 3: [7, 8], 4: [9], 1: [100] }) }, 6)!;
+    const flagged = [...m.keys()].filter((k) => m[k]).map((k) => `${Math.floor(k / 512)}:${k % 512}`);
+    assert.deepEqual(flagged, ['0:7', '0:8', '0:9', '1:7', '1:8', '1:9', '2:9', '3:9']);
+  });
+  test('nothing where no hidden key is non-finite, or the call is not causal, or a single query', () => {
+    assert.equal(causalBandNaN({ ...base, vOf: V({ 1: [3], 0: [4] }) }, 6), undefined);
+    assert.equal(causalBandNaN({ ...base, causal: false, vOf: V({ 4: [9] }) }, 6), undefined);
+    assert.equal(causalBandNaN({ ...base, qLen: () => 1, vOf: V({ 4: [9] }) }, 2), undefined);
+  });
+  test("the GPU host's CUDA failure (seed 7275089, case 122): the query 0 rows, every column", () => {
+    const { a } = denseFuzzCase(7275089, 'cuda', 122, 132, false, 'gpu');
+    const m = bandOf(a, 4)!;
+    assert.deepEqual([0, 1, 2, 3].map((r) => m.subarray(r * 512, (r + 1) * 512).reduce((x, y) => x + y, 0)), [512, 512, 0, 0]);
   });
 });
