@@ -27,6 +27,9 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 /** The slowest fuzzed call (printed as a diagnostic: a typed error must come fast, too). */
 export const slowest = { ms: 0, what: '' };
 
+/** Calls that ended in driver_error, device_lost or out_of_memory, with what they were given (the GPU fuzz prints them). */
+export const faults: string[] = [];
+
 /** The outcome of one fuzzed call: typed error, or success that the caller then checks. Anything else fails. */
 export async function outcome<T>(what: string, f: () => T | Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: FlashMlaError }> {
   const t0 = performance.now();
@@ -35,6 +38,7 @@ export async function outcome<T>(what: string, f: () => T | Promise<T>): Promise
   } catch (e) {
     if (e instanceof FlashMlaError) {
       assert.ok(e.message.length > 0 && e.code, `${what}: a FlashMlaError without code or message`);
+      if (e.code === 'driver_error' || e.code === 'device_lost' || e.code === 'out_of_memory') faults.push(`${what}: ${e.code}: ${e.message}`.slice(0, 600));
       return { ok: false, error: e };
     }
     return assert.fail(`${what}: untyped exception ${e instanceof Error ? `${e.name}: ${e.message}\n${e.stack}` : String(e)}`);
