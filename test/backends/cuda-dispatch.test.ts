@@ -280,10 +280,11 @@ test('mla_combine_q32 by its rule (the default): in place of the CTA merge for s
   assert.equal(kc.shapeKernels(big, planOf(big)).combineQ32, undefined);
 });
 
-test("createCudaBackend: a schedule that is not 'flashmla', 'fill' or 'auto' is refused before the driver is touched", async () => {
+test("createCudaBackend: a schedule that is not 'flashmla', 'fill' or 'auto', or a boundDeviceIndices that is not a boolean, is refused before the driver is touched", async () => {
   const { createCudaBackend, cudaScheduleDefault } = await import('../../src/backends/cuda/index.js');
   const { FlashMlaError } = await import('../../src/core/errors.js');
   await assert.rejects(createCudaBackend({ schedule: 'even' as 'fill' }), (e: unknown) => e instanceof FlashMlaError && e.code === 'invalid_argument' && e.argument === 'schedule');
+  await assert.rejects(createCudaBackend({ boundDeviceIndices: 'no' as unknown as boolean }), (e: unknown) => e instanceof FlashMlaError && e.code === 'invalid_argument' && e.argument === 'boundDeviceIndices');
   assert.equal(cudaScheduleDefault('9.0'), 'auto');
   assert.equal(cudaScheduleDefault('8.9'), 'flashmla');
   assert.equal(cudaScheduleDefault('10.0'), 'flashmla');

@@ -60,6 +60,13 @@ export interface CudaBackendOptions {
   /** Force a decode variant (tests and tuning); default: chosen per problem by kernels/launch.ts. */
   variant?: DecodeVariant;
   /**
+   * Sparse decode with `indices` / `extraIndices` on the device: true (default) bounds them first (kernels/sparse_mma.cu
+   * mla_sparse_bound: an id outside its cache counts as -1, as validation makes a host tensor's; measured 1.006-1.054x
+   * the sparse kernel's time on an H100, geomean 1.029x over FlashMLA's 12 shapes). false (or
+   * FLASHMLA_CUDA_SPARSE_BOUND=0) trusts them: an id outside 0..tokens-1 other than -1 then reads outside the cache.
+   */
+  boundDeviceIndices?: boolean;
+  /**
    * Programmatic dependent launch (pdl.ts) where the GPU (sm_90+) and driver (CUDA 12.3+) have it. Default (or true):
    * decode_sm90.cu and the merges after a decode kernel, in captured graphs too. false (or FLASHMLA_CUDA_PDL=0): none.
    * FLASHMLA_CUDA_PDL=merges: the merges outside graph capture only (session 36's default). info.details.pdl says what
@@ -116,6 +123,9 @@ export interface CudaBackend extends Backend {
 
 export async function createCudaBackend(opts: CudaBackendOptions = {}): Promise<CudaBackend> {
   if (opts.schedule !== undefined) checkSchedule(opts.schedule);
+  if (opts.boundDeviceIndices !== undefined && typeof opts.boundDeviceIndices !== 'boolean') {
+    throw invalidArgument('boundDeviceIndices', 'true or false', String(opts.boundDeviceIndices));
+  }
   const drv = await Driver.load();
   const count = drv.deviceCount();
   if (count < 1) throw new FlashMlaError('backend_unavailable', 'cuda: the driver sees no GPU');
@@ -333,7 +343,7 @@ class CudaBackendImpl implements CudaBackend {
       denseFp8Sm90: this.denseFp8Sm90, denseOnSparse: this.denseFp8OnSparse, denseFold: this.denseFp8Fold, sm90Partial: this.sm90Partial, densePartial: this.denseFp8Partial, denseFp8Sm90Threads16: this.denseFp8Sm90Threads16, denseFp8Sm90W3Tiles: this.denseFp8Sm90W3Tiles,
       fn: (m, name, smem) => this.kernels.fn(m, name, smem), ptrOf: (t) => this.ptrOf(t),
       combineTrip: ({ trip: true, old: false } as Record<string, boolean>)[process.env.FLASHMLA_CUDA_SPARSE_COMBINE ?? ''],
-      trustDeviceIndices: process.env.FLASHMLA_CUDA_SPARSE_BOUND === '0',
+      trustDeviceIndices: this.opts.boundDeviceIndices === false || (this.opts.boundDeviceIndices === undefined && process.env.FLASHMLA_CUDA_SPARSE_BOUND === '0'),
       launchMerge: (l, argv) => this.launcher.launch(l, this.stream, argv, pdlFor(this.launcher.pdl.scope, 'merge', true, this.capturing)),
     }));
   }
