@@ -3,7 +3,8 @@
 # reference is finite), alone on fresh backends under several settings (bench/cuda/hopper/s54_dense_case.ts), under
 # memcheck, and the seed's whole run again; (2) session 53's call 3: the sparse device-index bound as a pre-pass
 # (mla_sparse_bound) on a GPU for the first time: the stray cases, memcheck, new vs the build before the bound;
-# (3) the GPU test that alternates FlashMLA's plan and 'fill' for the same host seqlens (the staging fix); the fuzz at seed 11; (4) FlashMLA's sparse table and the dense FP8 rows if time is left.
+# (after the run: its A/B old arm failed, the old build has no mla_sparse_bound, and this script did not set
+# FLASHMLA_CUDA_SPARSE_BOUND=0 for it; s54_call2.sh does) (3) the GPU test that alternates FlashMLA's plan and 'fill' for the same host seqlens (the staging fix); the fuzz at seed 11; (4) FlashMLA's sparse table and the dense FP8 rows if time is left.
 # Predictions (written before the run): (1) unknown - if the case fails alone too, the poisoned run says whether the
 # NaN rows were written; (2) stray cases pass, memcheck 0 errors, new / old 1.00-1.04 on every sparse row.
 #   (here)   s29_pack .devstage/s54c1.tar.xz old
