@@ -33,7 +33,7 @@ export interface DenseFp8Call {
   out: Tensor; // [b, sQ, hQ, 512] q's dtype
   lse: Tensor; // [b, hQ, sQ] f32
 }
-import { checkDtype, checkIndexDevice, checkMetadataMatches, checkRank, checkSeqlens, checkShape, hostI32 } from './validate.js';
+import { checkDtype, checkIndexDevice, checkMetadataMatches, checkPositiveInt, checkRank, checkSeqlens, checkShape, hostI32 } from './validate.js';
 
 /** The sparse indices [b, sQ, max(1, max seqlen)] of a dense, optionally causal, step. */
 export function denseStepIndices(blockTable: Int32Array, maxBlocksPerSeq: number, cacheSeqlens: Int32Array, sQ: number, pageBlockSize: number, causal: boolean): { indices: Int32Array; topk: number } {
@@ -67,6 +67,10 @@ export async function flashMlaWithFp8Kvcache(
   checkRank('blockTable', blockTable, 2, '[b, maxBlocksPerSeq]');
   checkRank('cacheSeqlens', cacheSeqlens, 1, '[b]');
   const [b, sQ, hQ, dQk] = q.shape;
+  // (a dimension of 0 made a launch grid with no blocks: a driver error on CUDA; the GPU fuzz, session 54)
+  checkPositiveInt('q b (dim 0)', b);
+  checkPositiveInt('q sQ (dim 1)', sQ);
+  checkPositiveInt('q hQ (dim 2)', hQ);
   const format = fp8FormatForDqk(dQk);
   if (!format) throw invalidArgument('q', 'dQk 576 (V3.2 FP8 cache) or 512 (MODEL1 FP8 cache)', String(dQk));
   // Bytes per token, hKv = 1, q's device and storage for every block's full stride (a MODEL1 block is padded past

@@ -112,3 +112,15 @@ test('the sparse route (a backend without a block-table FP8 kernel) plans each r
   assert.deepEqual([...(l.host?.numSplits ?? [])], [...(plan.numSplits.host() as Int32Array)]);
   assert.notDeepEqual([...(plan.numSplits.host() as Int32Array)], [...(getSparseMlaMetadata({ b: bb, sQ: 2, hQ, topk: 4000, numSms: 8 }).numSplits.host() as Int32Array)]);
 });
+
+// Session 54 (GPU fuzz, H100, seed 14): q [2, 2, 0, 576] was accepted and reached CUDA, whose launch of a grid with no
+// head tiles failed (driver_error). A dimension of q of 0 is refused, naming it, before any backend is asked, as dense
+// decode over a 16-bit cache refuses it.
+test('q with no heads or no queries, or a step with no sequences, is refused before the backend is asked', async () => {
+  const { backend, calls } = stubBackend(true);
+  const qOf = (s: number, h: number, n = b) => onDevice('cuda', fromArray('bf16', [n, s, h, 576], new Uint16Array(n * s * h * 576)));
+  await refused(flashMlaWithFp8Kvcache(qOf(1, 0), k, hostTable, hostLens, 512, md.tileSchedulerMetadata, md.numSplits, { backend }), 'q hQ (dim 2)', calls, 0);
+  await refused(flashMlaWithFp8Kvcache(qOf(0, hQ), k, hostTable, hostLens, 512, md.tileSchedulerMetadata, md.numSplits, { backend }), 'q sQ (dim 1)', calls, 0);
+  const none = fromArray('i32', [0, maxBlocks], new Int32Array(0)), noLens = fromArray('i32', [0], new Int32Array(0));
+  await refused(flashMlaWithFp8Kvcache(qOf(1, hQ, 0), k, none, noLens, 512, md.tileSchedulerMetadata, fromArray('i32', [1], Int32Array.of(0)), { backend }), 'q b (dim 0)', calls, 0);
+});
