@@ -73,16 +73,21 @@ function withFakeCuda(): { be: Backend; problems: string[]; launched: () => numb
   return { be, problems, launched: () => count };
 }
 
-test('dense FP8 fuzz calls (seed 14 at 3x, where the H100 hit it) launch within CUDA\'s limits', async () => {
+// FUZZ_SEEDS=a,b,... sweeps other seeds (default 14, where the H100 hit it), at 3x the GPU fuzz's case counts.
+const seeds = (process.env.FUZZ_SEEDS ?? '14').split(',').map(Number);
+
+test(`dense FP8 fuzz calls launch within CUDA's limits (seeds ${seeds})`, async () => {
   const { be, problems, launched } = withFakeCuda();
-  const s = await fuzzDenseFp8(be, 'cuda', 450, 14);
-  assert.ok(s.ran > 50 && launched() > 50, `ran ${s.ran}, launched ${launched()}`);
+  let ran = 0;
+  for (const seed of seeds) ran += (await fuzzDenseFp8(be, 'cuda', 450, seed)).ran;
+  assert.ok(ran > 50 && launched() > 50, `ran ${ran}, launched ${launched()}`);
   assert.deepEqual(problems, []);
 });
 
-test('sparse fuzz calls launch within CUDA\'s limits', async () => {
+test(`sparse fuzz calls launch within CUDA's limits (seeds ${seeds})`, async () => {
   const { be, problems, launched } = withFakeCuda();
-  const s = await fuzzSparse(be, 'cuda', 300, 14);
-  assert.ok(s.ran > 50 && launched() > 50, `ran ${s.ran}, launched ${launched()}`);
+  let ran = 0;
+  for (const seed of seeds) ran += (await fuzzSparse(be, 'cuda', 900, seed)).ran;
+  assert.ok(ran > 50 && launched() > 50, `ran ${ran}, launched ${launched()}`);
   assert.deepEqual(problems, []);
 });
