@@ -5,6 +5,7 @@
 // are built, dist/cuda) an entry its fatbin holds. Found in session 54: the GPU fuzz at seed 14 (3x) ended one dense
 // FP8 call in driver_error on an H100; q [2, 2, 0, 576] had been accepted and the launch had no head tiles.
 // The CPU computes each call, so the suites' own checks against the float64 reference run too.
+//   FUZZ_SEEDS=a,b,...   other seeds (default 14);   SHOW_LAUNCHES=1   prints every launch checked
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
@@ -28,7 +29,7 @@ const fatbin = (f: string) => {
   return fatbins.get(f)!;
 };
 
-/** The CPU backend, its sparse and dense FP8 calls also handed to a Hopper SparseMmaRunner on a fake driver; problems found there. */
+/** The CPU backend, each decode call also handed to the CUDA backend's kernel choice for an sm_90 GPU on a fake driver; the problems found there. */
 function withFakeCuda(): { be: Backend; problems: string[]; launched: () => number } {
   const { launches, host } = fakeSparseRunner({ 'sparse_sm90.fatbin': 'sparse_sm90.fatbin', 'dense_fp8_sm90.fatbin': 'dense_fp8_sm90.fatbin' }, maxSmem);
   const runner = new SparseMmaRunner(host(true, {
@@ -109,7 +110,7 @@ function withFakeCuda(): { be: Backend; problems: string[]; launched: () => numb
   return { be, problems, launched: () => count };
 }
 
-// FUZZ_SEEDS=a,b,... sweeps other seeds (default 14, where the H100 hit it), at 3x the GPU fuzz's case counts.
+// (seed 14 is where the H100 hit it; each suite at 3x the GPU fuzz's case counts)
 const seeds = (process.env.FUZZ_SEEDS ?? '14').split(',').map(Number);
 
 test(`dense FP8 fuzz calls launch within CUDA's limits (seeds ${seeds})`, async () => {
