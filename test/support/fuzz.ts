@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { type HalfDType, bf16ToF32, f16ToF32 } from '../../src/core/dtype.js';
 import { FlashMlaError } from '../../src/core/errors.js';
 import { type Tolerance, tolerances, ulpOf } from './compare.js';
-import type { Backend } from '../../src/core/problem.js';
+import { type Backend, visibleKeys } from '../../src/core/problem.js';
 import { matrixV5InfSafeOff } from './nan-dense.js';
 
 /** Values that break assumptions: zero, negatives, fractions, NaN/Inf, and sizes near 2^31, 2^32 and 2^53. */
@@ -161,7 +161,7 @@ export function causalBandNaN(o: {
   if (!o.causal) return undefined;
   let mask: Uint8Array | undefined;
   for (let i = 0; i < o.b; i++) {
-    const n = o.qLen(i), s = o.seqlen(i), seen = (j: number) => Math.max(0, s - n + j + 1);
+    const n = o.qLen(i), s = o.seqlen(i), seen = (j: number) => visibleKeys(s, n, j, true);
     for (let j = 0; j < n - 1; j++) {
       const row0 = (o.qStart(i) + j) * o.hQ;
       if (row0 + o.hQ > rows) break;
