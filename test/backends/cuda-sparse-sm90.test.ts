@@ -217,3 +217,72 @@ test('device index tensors are bounded into the workspace by mla_sparse_bound be
   assert.deepEqual(launches.map((l) => l.name), [`sm90:${sparseSm90KernelName}${sparseSm90PairSuffix}`], 'FLASHMLA_CUDA_SPARSE_BOUND=0: used as they are');
   assert.equal(ptr('rawIndices'), 0n);
 });
+
+test('sparse_sm90 after its index pass is a programmatic dependent (launchDependent); no pass, or a sparse_mma.cu kernel, launches plainly', () => {
+  const { launches, host } = fakeSparseRunner({ 'sparse_sm90.fatbin': 'sm90' }, sm90);
+  const dev = { device: 'cuda' } as never;
+  const problem = (hQ: number) => ({
+    b: 2, sQ: 2, hQ, dQk: 576, dV: 512, topk: 128, extraTopk: 0, dtype: 'bf16', softmaxScale: 0.04, numSmParts: 33, precision: 'exact',
+    cache: { kind: 'v32', numBlocks: 7, pageBlockSize: 64, blockStride: 64 * 656 }, hasTopkLength: false, hasExtraTopkLength: false, hasAttnSink: false,
+  }) as never;
+  const call = (hQ: number, indices: Tensor): SparseCall => ({
+    problem: problem(hQ), q: dev, kCache: dev, indices, tileSchedulerMetadata: dev, numSplits: dev, out: dev, lse: dev,
+    host: { tileSchedulerMetadata: new Int32Array(33 * 8), numSplits: Int32Array.from([0, 1, 2]) },
+  } as SparseCall);
+  const viaPdl: { name: string; grid: number[]; threads: number; smem: number }[] = [];
+  let rc = 0;
+  const h = host(true);
+  const names = new Map<bigint, string>();
+  const r = new SparseMmaRunner({
+    ...h, fn: (m, name, smem) => { const f = h.fn(m, name, smem); names.set(f, name); return f; },
+    launchDependent: (l) => { viaPdl.push({ name: names.get(l.fn)!, grid: [l.gx, l.gy, l.gz], threads: l.threads, smem: l.smem }); return rc; },
+  });
+  const entry = `${sparseSm90KernelName}${sparseSm90PairSuffix}`;
+  assert.ok(r.sparse(call(128, dev)));
+  assert.deepEqual(launches.map((l) => l.name), [`mma:${sparseBoundKernelName}`], 'the pass is a plain launch (it waits for all earlier work)');
+  assert.deepEqual(viaPdl, [{ name: entry, ...(({ grid, block, smem }) => ({ grid, threads: block[0], smem }))(sparseSm90Launch(33, 2, 128)) }]);
+  launches.length = 0; viaPdl.length = 0;
+  assert.ok(r.sparse(call(128, fromArray('i32', [2, 2, 128], new Int32Array(512)))));
+  assert.deepEqual(viaPdl, [], 'host indices: no pass before it, so nothing to overlap (the kernel before may still read its workspace)');
+  assert.deepEqual(launches.map((l) => l.name), [`sm90:${entry}`]);
+  launches.length = 0;
+  const mmaPdl: bigint[] = [];
+  const mma = new SparseMmaRunner({ ...host(false), launchDependent: (l) => { mmaPdl.push(l.fn); return 0; } });
+  assert.ok(mma.sparse(call(16, dev)));
+  assert.deepEqual(mmaPdl, [], 'sparse_mma.cu kernels do not wait: plain launches after the pass');
+  assert.equal(launches[0].name, `mma:${sparseBoundKernelName}`);
+  assert.ok(launches[1].name.startsWith('mma:mla_sparse_mma_'), launches[1].name);
+  rc = 999;
+  assert.throws(() => r.sparse(call(128, dev)), new RegExp(`cuLaunchKernelEx\\(${entry}\\): 999`), 'a failed launch throws, naming the kernel');
+  // sparse_sm90.cu waits before any global read; the passes let it be scheduled at once.
+  const cu = readFileSync(fileURLToPath(new URL('../../src/backends/cuda/kernels/sparse_sm90.cu', import.meta.url)), 'utf8');
+  const run = cu.slice(cu.indexOf('static __device__ void run(const SparseMmaParams& p)'));
+  assert.ok(run.indexOf('pdlWait();') > 0 && run.indexOf('pdlWait();') < run.indexOf('produceTile(p)'), 'pdlWait before the warpgroups start');
+  const mmaCu = readFileSync(fileURLToPath(new URL('../../src/backends/cuda/kernels/sparse_mma.cu', import.meta.url)), 'utf8');
+  for (const k of [sparseBoundKernelName, 'mla_dense_fp8_lists']) {
+    assert.match(mmaCu, new RegExp(`void __launch_bounds__\\(256\\) ${k}\\(const SparseMmaParams p\\) \\{\\n(\\s*//.*\\n)*\\s*mla::pdlLaunchDependents\\(\\);`), `${k} triggers its dependent first`);
+  }
+});
+
+test('while the stream is captured, host tensors are refused before anything is copied or launched; device ones run', () => {
+  const { launches, copies, host } = fakeSparseRunner({ 'sparse_sm90.fatbin': 'sm90' }, sm90);
+  const dev = { device: 'cuda' } as never;
+  const problem = {
+    b: 2, sQ: 1, hQ: 64, dQk: 576, dV: 512, topk: 64, extraTopk: 0, dtype: 'bf16', softmaxScale: 0.04, numSmParts: 8, precision: 'exact',
+    cache: { kind: 'v32', numBlocks: 4, pageBlockSize: 64, blockStride: 64 * 656 }, hasTopkLength: false, hasExtraTopkLength: false, hasAttnSink: false,
+  } as never;
+  const call = (meta: Tensor): SparseCall => ({
+    problem, q: dev, kCache: dev, indices: dev, tileSchedulerMetadata: meta, numSplits: dev, out: dev, lse: dev,
+    host: { tileSchedulerMetadata: new Int32Array(64), numSplits: Int32Array.from([0, 1, 2]) },
+  } as SparseCall);
+  let capturing = true;
+  const r = new SparseMmaRunner({ ...host(true), capturing: () => capturing });
+  assert.throws(() => r.sparse(call(fromArray('i32', [8, 8], new Int32Array(64)))),
+    (e: unknown) => e instanceof Error && (e as { code?: string }).code === 'invalid_argument' && /capturing a graph/.test(e.message));
+  assert.equal(launches.length + copies.length, 0, 'nothing queued');
+  assert.ok(r.sparse(call(dev)), 'every tensor on the device: captured as kernels only');
+  assert.ok(launches.length > 0);
+  capturing = false;
+  assert.ok(r.sparse(call(fromArray('i32', [8, 8], new Int32Array(64)))), 'outside capture host metadata is staged');
+  assert.ok(copies.length > 0);
+});

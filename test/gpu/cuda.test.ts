@@ -15,6 +15,8 @@ import { compareOutputs, tolerances } from '../support/compare.js';
 import { goldenCaseNames, loadGolden } from '../support/golden.js';
 import { type CaseSpec, caseMatrix, caseReference, makeCase, nanBits, runCase, specName } from '../support/random.js';
 import { RefPool } from './refpool.js';
+import { keyAt, runDense } from '../support/nan-dense.js';
+import { nanRows } from '../support/specials.js';
 
 const nRandom = Number(process.env.FLASHMLA_GPU_CASES ?? 1200);
 let cuda: CudaBackend;
@@ -195,6 +197,27 @@ test('host metadata: switching between the two accepted plans for the same seqle
       assert.ok(rep.ok, `[${seqlens}] ${schedule}: ${rep.message}`);
     }
   }
+});
+
+// Session 55: a key with a NaN score in a request split so that a causal query's other splits see no key (FlashMLA's
+// plan for one sequence of 321 keys over 132 parts: [0, 320) and [320, 321); query 0 of 2 sees keys 0..319). The
+// merge took its lse maximum with fmaxf, which drops the NaN piece: query 0's rows came out as "no key" (out 0, lse +inf)
+// instead of NaN (docs/errors.md). Fixed by max.NaN in every split merge (common.cuh fmaxNaN).
+describe('cuda: a NaN key in a split whose other splits see no key', () => {
+  test('every row NaN (out and lse), bf16 and f16, key 5 or key 300, on each decode variant', async () => {
+    for (const dtype of ['bf16', 'f16'] as const) {
+      for (const key of [5, 300]) {
+        const c = makeCase({ name: 'nan-split', dtype, hQ: 16, hKv: 1, pageBlockSize: 64, seqlens: [321], sQ: 2, causal: true }, 5500 + key);
+        c.kCache[keyAt(c, 0, key, 520)] = nanBits[dtype]; // a RoPE column: the score is NaN, V stays finite
+        for (const [tag, be] of [['default', cuda], ...forced] as [string, CudaBackend][]) {
+          const { out, lse } = await runDense(c, be, 132);
+          const rows = nanRows(out, dtype);
+          assert.ok(rows.every(Boolean), `${dtype} key ${key} ${tag}: rows not all NaN: ${rows.map((x, i) => (x ? '' : i)).filter((x) => x !== '').join(',')}`);
+          assert.ok(Array.from(lse).every(Number.isNaN), `${dtype} key ${key} ${tag}: lse ${Array.from(lse).slice(0, 4)}..`);
+        }
+      }
+    }
+  });
 });
 
 describe('graph capture and the decoder path (device index tensors)', () => {

@@ -21,6 +21,7 @@ import { referenceSparseDecode } from '../../src/core/reference-sparse.js';
 import { fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } from '../../src/core/sparse.js';
 import { flashMlaSparseWithKvcache, sparseKernelFor } from '../../src/core/sparse-api.js';
 import { fromArray } from '../../src/core/tensor.js';
+import { FlashMlaError } from '../../src/core/errors.js';
 import { compareOutputs, tolerances } from '../support/compare.js';
 import { goldenSparseReferenceInputs, goldenSparseSkip, loadSparseGolden, sparseGoldenNames } from '../support/golden-sparse.js';
 import { Rng } from '../support/random.js';
@@ -117,6 +118,100 @@ describe('cuda sparse: device index tensors with ids outside the cache count the
       }
     } finally {
       naive.dispose();
+    }
+  });
+});
+
+// Session 55 (the GPU fuzz, seed 31 case 245): a request split by the sparse plan into its main tile and its extra tile,
+// the extra length 1 with query 0's one extra entry -1 (that piece sees no key for query 0), query 0's one main key NaN:
+// the merge took its lse maximum with fmaxf, which drops the NaN piece, and wrote query 0's rows as "no key" (out 0,
+// lse +inf) instead of NaN.
+describe('cuda sparse: a NaN key in a piece whose other pieces see no key', () => {
+  test('V3.2 at 1 / 64 / 128 heads, a bf16 cache at 16: query 0 NaN, query 1 finite', async () => {
+    for (const [kind, hQ] of [['v32', 1], ['v32', 64], ['v32', 128], ['bf16', 16]] as const) {
+      const dQk = 576, B = 1, tokens = 40, b = 1, sQ = 2, rng = new Rng(5531 + hQ);
+      const vals = Uint16Array.from({ length: tokens * dQk }, (_, i) => (Math.floor(i / dQk) === 7 ? 0x7fc0 : f32ToBf16(rng.normal() * 0.3)));
+      const xVals = Uint16Array.from({ length: 2 * dQk }, () => f32ToBf16(rng.normal() * 0.3));
+      const cache = (v: Uint16Array, n: number) => kind === 'v32'
+        ? uploadFp8Cache(cuda, fp8CacheTensor('v32', n, B, quantizeCache('v32', v, B)))
+        : cuda.upload(fromArray('bf16', [n, B, 1, dQk], v));
+      const k = cache(vals, tokens), x = kind === 'v32' ? uploadFp8Cache(cuda, fp8CacheTensor('v32', 1, 2, quantizeCache('v32', xVals, 2))) : cuda.upload(fromArray('bf16', [1, 2, 1, dQk], xVals));
+      const q = cuda.upload(fromArray('bf16', [b, sQ, hQ, dQk], Uint16Array.from({ length: b * sQ * hQ * dQk }, () => f32ToBf16(rng.normal() * 0.5))));
+      const topkLength = Int32Array.of(1), extraTopkLength = Int32Array.of(1); // (query 0's one extra entry is -1: that piece sees no key)
+      const meta = getSparseMlaMetadata({ b, sQ, hQ, topk: 1, topkLength, extraTopk: 4, extraTopkLength, numSms: 132 });
+      assert.equal((meta.numSplits.host() as Int32Array)[1], 2, 'the plan splits the request into its main and its extra tile');
+      const out = cuda.upload(fromArray('bf16', [b, sQ, hQ, 512], new Uint16Array(b * sQ * hQ * 512).fill(0x4640)));
+      const lse = cuda.upload(fromArray('f32', [b, hQ, sQ], new Float32Array(b * hQ * sQ).fill(7777)));
+      await flashMlaSparseWithKvcache(q, k, fromArray('i32', [b, sQ, 1], Int32Array.of(7, 28)), 512, meta, {
+        topkLength: fromArray('i32', [1], topkLength), extraKCache: x, extraIndices: fromArray('i32', [b, sQ, 4], Int32Array.of(-1, 1, 1, 1, 1, 1, 0, 0)),
+        extraTopkLength: fromArray('i32', [1], extraTopkLength), backend: cuda, out, lse,
+      });
+      await cuda.synchronize();
+      const o = (await cuda.download(out)).host() as Uint16Array, l = (await cuda.download(lse)).host() as Float32Array;
+      for (let h = 0; h < hQ; h++) {
+        for (const j of [0, 1]) {
+          const row = Array.from(o.subarray((j * hQ + h) * 512, (j * hQ + h + 1) * 512), bf16ToF32), lj = l[h * sQ + j];
+          const what = `${kind} hQ ${hQ} head ${h} query ${j}`;
+          if (j === 0) assert.ok(row.every(Number.isNaN) && Number.isNaN(lj), `${what}: NaN expected, got out ${row.slice(0, 2)} lse ${lj}`);
+          else assert.ok(row.every(Number.isFinite) && Number.isFinite(lj), `${what}: finite expected, got out ${row.slice(0, 2)} lse ${lj}`);
+        }
+      }
+      for (const t of [k, x, q, out, lse]) cuda.free(t);
+    }
+  });
+});
+
+// Session 55: with indices on the device, the bound pass (mla_sparse_bound) runs first and sparse_sm90.cu is launched as
+// its programmatic dependent. Each call with stray ids must give the bits of the same call with those ids as -1 on the
+// host (no pass, a plain launch). A capture is refused with a typed error (sparse metadata is a host tensor; the runner
+// refuses host tensors while capturing, as the dense path's staging does), and the stream stays usable.
+describe('cuda sparse: device indices after the bound pass are the bits of the clean host call; capture refused', () => {
+  test('V3.2 128 heads (pair), MODEL1 64 heads; three calls', async () => {
+    for (const [format, hQ] of [['v32', 128], ['model1', 64]] as const) {
+      const rng = new Rng(5500 + hQ), L = fp8Layouts[format], B = 64, numBlocks = 6, tokens = numBlocks * B;
+      const b = 3, sQ = 2, topk = 192, calls = 3;
+      const kv = Float32Array.from({ length: tokens * L.dQk }, () => rng.normal());
+      const k = uploadFp8Cache(cuda, fp8CacheTensor(format, numBlocks, B, quantizeCache(format, kv, B)));
+      const q = cuda.upload(fromArray('bf16', [b, sQ, hQ, L.dQk], Uint16Array.from({ length: b * sQ * hQ * L.dQk }, () => f32ToBf16(rng.normal()))));
+      const meta = getSparseMlaMetadata({ b, sQ, hQ, topk, numSms: cuda.info.numSms });
+      const clean: Int32Array[] = [], stray: Int32Array[] = [];
+      for (let c = 0; c < calls; c++) {
+        const ix = Int32Array.from({ length: b * sQ * topk }, () => (rng.float() < 0.3 ? -1 : rng.int(0, tokens - 1)));
+        clean.push(ix);
+        stray.push(ix.map((v) => (v === -1 && rng.float() < 0.6 ? rng.pick([tokens, tokens + 7, 0x7fffffff, -2, -0x80000000]) : v)));
+      }
+      const ixD = stray.map((ix) => cuda.upload(fromArray('i32', [b, sQ, topk], ix)));
+      const outs = Array.from({ length: calls }, () => cuda.upload(fromArray('bf16', [b, sQ, hQ, 512], new Uint16Array(b * sQ * hQ * 512))));
+      const lses = Array.from({ length: calls }, () => cuda.upload(fromArray('f32', [b, hQ, sQ], new Float32Array(b * hQ * sQ))));
+      const bits = async () => Promise.all(outs.map(async (o, c) => [(await cuda.download(o)).host() as Uint16Array, (await cuda.download(lses[c])).host() as Float32Array] as const));
+      const poison = () => outs.forEach((o, c) => {
+        cuda.write(o, fromArray('bf16', [b, sQ, hQ, 512], new Uint16Array(b * sQ * hQ * 512).fill(0x7fc0)));
+        cuda.write(lses[c], fromArray('f32', [b, hQ, sQ], new Float32Array(b * hQ * sQ).fill(NaN)));
+      });
+      const run = async (ix: (c: number) => import('../../src/core/tensor.js').Tensor) => {
+        for (let c = 0; c < calls; c++) await flashMlaSparseWithKvcache(q, k, ix(c), 512, meta, { backend: cuda, out: outs[c], lse: lses[c] });
+        await cuda.synchronize();
+      };
+      console.log(`# ${format} hQ ${hQ}: ${sparseKernelFor(q, k, fromArray('i32', [b, sQ, topk], clean[0]), 512, meta, { backend: cuda })}`);
+      poison();
+      await run((c) => fromArray('i32', [b, sQ, topk], clean[c]));
+      const want = await bits();
+      const same = async (what: string) => {
+        const got = await bits();
+        for (let c = 0; c < calls; c++) {
+          assert.deepEqual(got[c][0], want[c][0], `${format} hQ ${hQ} ${what} call ${c}: out`);
+          assert.deepEqual(got[c][1], want[c][1], `${format} hQ ${hQ} ${what} call ${c}: lse`);
+        }
+      };
+      poison();
+      await run((c) => ixD[c]);
+      await same('device indices');
+      await assert.rejects(cuda.captureGraph(() => run((c) => ixD[c]), { warmup: false }),
+        (e: unknown) => e instanceof FlashMlaError && e.code === 'invalid_argument' && /capturing a graph/.test(e.message));
+      poison();
+      await run((c) => ixD[c]);
+      await same('device indices after the refused capture');
+      for (const t of [k, q, ...ixD, ...outs, ...lses]) cuda.free(t);
     }
   });
 });

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Prepared in session 54 for the next device session (not yet run): what session 54 changed without a GPU to run it.
+# Prepared in session 54, run in session 55 (call 1, H100 80GB HBM3; every suite passed, log in results/gpu-host/bench/hopper/s55/call1/):
+# what session 54 changed without a GPU to run it.
 # (1) The GPU fuzz at 3x at seeds 13 and 14 (session 54's call 3 failed there: WebGPU's documented "no key" difference,
 # now fuzzed with FLASHMLA_WEBGPU_MATRIX_INFSAFE=1; one CUDA dense FP8 call with q of 0 heads, now refused) and two fresh
 # seeds; (2) the CUDA suite's goldens, random cases and plan-switching test; (3) on an H200, the record rows of FlashMLA's

@@ -68,7 +68,8 @@ export interface CudaBackendOptions {
   boundDeviceIndices?: boolean;
   /**
    * Programmatic dependent launch (pdl.ts) where the GPU (sm_90+) and driver (CUDA 12.3+) have it. Default (or true):
-   * decode_sm90.cu and the merges after a decode kernel, in captured graphs too. false (or FLASHMLA_CUDA_PDL=0): none.
+   * decode_sm90.cu, sparse_sm90.cu after the pass that bounds device indices or lists a dense step's keys, and the
+   * merges after a decode kernel, in captured graphs too. false (or FLASHMLA_CUDA_PDL=0): none.
    * FLASHMLA_CUDA_PDL=merges: the merges outside graph capture only (session 36's default). info.details.pdl says what
    * is on, and why.
    */
@@ -341,10 +342,11 @@ class CudaBackendImpl implements CudaBackend {
     return (this.sparseMmaRunner ??= new SparseMmaRunner({
       drv: this.drv, stream: this.stream, maxSmem: this.maxSmem, load: (f) => this.loadKernels(f), hopper: this.sparseSm90,
       denseFp8Sm90: this.denseFp8Sm90, denseOnSparse: this.denseFp8OnSparse, denseFold: this.denseFp8Fold, sm90Partial: this.sm90Partial, densePartial: this.denseFp8Partial, denseFp8Sm90Threads16: this.denseFp8Sm90Threads16, denseFp8Sm90W3Tiles: this.denseFp8Sm90W3Tiles,
-      fn: (m, name, smem) => this.kernels.fn(m, name, smem), ptrOf: (t) => this.ptrOf(t),
+      fn: (m, name, smem) => this.kernels.fn(m, name, smem), ptrOf: (t) => this.ptrOf(t), capturing: () => this.capturing,
       combineTrip: ({ trip: true, old: false } as Record<string, boolean>)[process.env.FLASHMLA_CUDA_SPARSE_COMBINE ?? ''],
       trustDeviceIndices: this.opts.boundDeviceIndices === false || (this.opts.boundDeviceIndices === undefined && process.env.FLASHMLA_CUDA_SPARSE_BOUND === '0'),
       launchMerge: (l, argv) => this.launcher.launch(l, this.stream, argv, pdlFor(this.launcher.pdl.scope, 'merge', true, this.capturing)),
+      launchDependent: (l, argv) => this.launcher.launch(l, this.stream, argv, pdlFor(this.launcher.pdl.scope, 'decode', true, this.capturing)),
     }));
   }
   private sparseMmaRunner?: SparseMmaRunner;

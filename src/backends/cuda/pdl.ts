@@ -4,7 +4,8 @@
 // griddepcontrol.launch_dependents, or ended); it must itself wait (griddepcontrol.wait, kernels/pdl.cuh) before it
 // reads what earlier kernels wrote. The decode path launches combine.cu this way (its launch and start overlap the
 // decode kernel's tail), and decode_sm90.cu too (its start overlaps the previous kernel's tail, e.g. the last
-// layer's combine). Inside stream capture the attribute becomes a programmatic edge of the graph.
+// layer's combine), and sparse_sm90.cu after the pass that bounds device indices or writes a dense step's lists (its
+// start overlaps that pass; session 55). Inside stream capture the attribute becomes a programmatic edge of the graph.
 //
 // By default (since session 37) every launch that waits is a programmatic dependent, captured graphs included: on the
 // H200, with decode_sm90.cu no longer triggering its dependents before it ends (kernels/decode_sm90.cu, TRIG 0), that
@@ -63,12 +64,13 @@ export function pdlSupport(o: { ccMajor: number; driverVersion: number; hasLaunc
   if (o.driverVersion < 12030) return pdlOff(`driver API ${Math.floor(o.driverVersion / 1000)}.${(o.driverVersion % 1000) / 10}: 12.3 or newer is needed`);
   return mergesOnly
     ? { enabled: true, scope: 'merges', reason: `on for the merges outside graph capture (FLASHMLA_CUDA_PDL=${env})` }
-    : { enabled: true, scope: 'all', reason: 'on (decode_sm90 and the merges launched with programmatic stream serialization, captured graphs included; pdl: false for none)' };
+    : { enabled: true, scope: 'all', reason: 'on (decode_sm90, sparse_sm90 after its index pass, and the merges launched with programmatic stream serialization, captured graphs included; pdl: false for none)' };
 }
 
 /**
  * Whether one launch of a decode is a programmatic dependent: a merge where the scope is 'all', or 'merges' outside
- * stream capture; a decode kernel that waits (KernelLaunch.pdl: decode_sm90.cu) only where the scope is 'all'.
+ * stream capture; a decode kernel that waits (KernelLaunch.pdl: decode_sm90.cu; sparse_sm90.cu after its index pass)
+ * only where the scope is 'all'.
  */
 export function pdlFor(scope: PdlSupport['scope'], kind: 'decode' | 'merge', waits: boolean, capturing: boolean): boolean {
   if (!waits || scope === 'off') return false;

@@ -86,6 +86,14 @@ export interface SparseMmaHost {
   /** Queue a merge (a kernel that waits: pdl.cuh pdlWait) as a programmatic dependent where the backend's PDL allows it;
       the driver's result code. Absent: plain launches. */
   launchMerge?(l: LaunchShape, argv: bigint): number;
+  /** Queue sparse_sm90.cu's kernel (it waits: pdlWait, before any global read) as a programmatic dependent of the
+      sparse_mma.cu pass queued just before it (mla_sparse_bound, mla_dense_fp8_lists) where the backend's PDL allows
+      it; the driver's result code. Absent: plain launches. */
+  launchDependent?(l: LaunchShape, argv: bigint): number;
+  /** Whether the backend's stream is being captured into a graph: host tensors are then refused (stage), as the dense
+      path's staging does (a copy is no graph node to replay, and a skipped one would tie the graph to the workspace's
+      bytes of that moment). Absent: never. */
+  capturing?(): boolean;
   /** A kernel of a module, with its dynamic shared memory limit raised to smem (cached by name). */
   fn(module: bigint, name: string, smem: number): bigint;
   /** The device address of a tensor of this backend. */
@@ -300,7 +308,12 @@ export class SparseMmaRunner {
     }
     pack(this.params.view, values);
     for (const x of before) this.queue((this.module ??= h.load('sparse_mma.fatbin')), x.name, x.g);
-    this.queue(k.module, k.name, g);
+    if (before.length && k.module === this.sm90Module && h.launchDependent) {
+      // (session 55: its launch and prologue overlap the pass, which is 3-4 us of a short call on an H100 otherwise)
+      const rc = h.launchDependent({ fn: h.fn(k.module, k.name, g.smem), gx: g.grid[0], gy: g.grid[1], gz: g.grid[2], threads: g.block[0], smem: g.smem },
+        this.params.argv);
+      if (rc !== 0) h.drv.check(rc, `cuLaunchKernelEx(${k.name})`);
+    } else this.queue(k.module, k.name, g);
     if (!merge.need) return;
     this.module ??= h.load('sparse_mma.fatbin');
     const trip = h.combineTrip ?? sparseCombineTripTakes(merge.maxPieces);
@@ -331,6 +344,9 @@ export class SparseMmaRunner {
    */
   private stage(ts: readonly (Tensor | undefined)[], acc: { o: number; lse: number }, extraI32 = 0): bigint[] & { oAccum: bigint; lseAccum: bigint; extra: bigint } {
     const h = this.h;
+    if (h.capturing?.() && ts.some((t) => t?.device === 'cpu')) {
+      throw invalidArgument('index tensors', 'device tensors while capturing a graph (sparse decode\'s metadata is a host tensor: run it outside capture)', 'host tensors');
+    }
     const offsets: number[] = [];
     let bytes = 0;
     for (const t of ts) {

@@ -37,8 +37,8 @@ constexpr int kCombineLoads = 8; // float4 loads a lane has in flight
 // empty: no split saw a key (a causal row with no visible key); its lse is +inf.
 __device__ __forceinline__ float splitLse(const float* lseRow, int64_t slotStride, int nSplit, int lane, bool& empty) {
   float mx = -INFINITY;
-  for (int s = lane; s < nSplit; s += 32) mx = fmaxf(mx, lseRow[s * slotStride]);
-  mx = warpMax(mx);
+  for (int s = lane; s < nSplit; s += 32) mx = fmaxNaN(mx, lseRow[s * slotStride]); // (a NaN piece: the row NaN)
+  mx = warpMaxNaN(mx);
   float sum = 0.f;
   if (mx != -INFINITY) for (int s = lane; s < nSplit; s += 32) sum += __expf(lseRow[s * slotStride] - mx);
   sum = warpSum(sum);
@@ -162,8 +162,8 @@ __device__ int combineRowOneTrip(const MlaParams& p, int batch, int r, int chunk
   // splitLse's max and sum, in its order (a split past nSplit adds exp(-inf) = +0)
   float mx = l[0];
 #pragma unroll
-  for (int i = 1; i < kOneTripLse; ++i) mx = fmaxf(mx, l[i]);
-  mx = warpMax(mx);
+  for (int i = 1; i < kOneTripLse; ++i) mx = fmaxNaN(mx, l[i]);
+  mx = warpMaxNaN(mx);
   float sum = 0.f;
   if (mx != -INFINITY) {
 #pragma unroll

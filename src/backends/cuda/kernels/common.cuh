@@ -68,8 +68,17 @@ __device__ __forceinline__ float quadSum(float x) {
   x += __shfl_xor_sync(0xffffffffu, x, 1);
   return x + __shfl_xor_sync(0xffffffffu, x, 2);
 }
-__device__ __forceinline__ float warpMax(float x) {
-  for (int o = 16; o > 0; o >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, o));
+// The split merges' maximum of the pieces' lse: max.NaN.f32 (sm_80+) is NaN where either operand is, where fmaxf drops a
+// NaN operand. A piece whose lse is NaN (it read a NaN key) then makes the merged row NaN (out and lse) also where every
+// other piece of the request saw no key (lse -inf), which with fmaxf merged as "no key": out 0, lse +inf (session 55,
+// the GPU fuzz: a sparse request split into its main and extra tiles, the extra cache's length 0).
+__device__ __forceinline__ float fmaxNaN(float a, float b) {
+  float d;
+  asm("max.NaN.f32 %0, %1, %2;\n" : "=f"(d) : "f"(a), "f"(b));
+  return d;
+}
+__device__ __forceinline__ float warpMaxNaN(float x) {
+  for (int o = 16; o > 0; o >>= 1) x = fmaxNaN(x, __shfl_xor_sync(0xffffffffu, x, o));
   return x;
 }
 __device__ __forceinline__ float warpSum(float x) {

@@ -480,9 +480,9 @@ struct DecodeT {
         float v[4]; // splits lane + 32 q, loaded once (one round trip up to 128 splits)
 #pragma unroll
         for (int q = 0; q < 4; ++q) v[q] = lane + 32 * q < nSplit ? __ldcg(lr + (lane + 32 * q) * slotStride) : -INFINITY;
-        float mx = fmaxf(fmaxf(v[0], v[1]), fmaxf(v[2], v[3]));
-        for (int s = lane + 128; s < nSplit; s += 32) mx = fmaxf(mx, __ldcg(lr + s * slotStride));
-        mx = warpMax(mx);
+        float mx = fmaxNaN(fmaxNaN(v[0], v[1]), fmaxNaN(v[2], v[3])); // (a NaN piece makes the row NaN: common.cuh)
+        for (int s = lane + 128; s < nSplit; s += 32) mx = fmaxNaN(mx, __ldcg(lr + s * slotStride));
+        mx = warpMaxNaN(mx);
         float sum = 0.f;
         if (mx != -INFINITY) {
 #pragma unroll

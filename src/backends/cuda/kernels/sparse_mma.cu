@@ -505,8 +505,8 @@ __device__ void combine(const SparseMmaParams& p) {
   const int lane = r.lane, nSplit = r.nSplit;
   const int64_t row0 = r.row0, slotStride = r.slotStride;
   float mx = -INFINITY;
-  for (int s = lane; s < nSplit; s += 32) mx = fmaxf(mx, p.lseAccum[row0 + s * slotStride]);
-  mx = warpMax(mx);
+  for (int s = lane; s < nSplit; s += 32) mx = fmaxNaN(mx, p.lseAccum[row0 + s * slotStride]); // (a NaN piece: the row NaN)
+  mx = warpMaxNaN(mx);
   float sum = 0.f;
   if (mx != -INFINITY) for (int s = lane; s < nSplit; s += 32) sum += __expf(p.lseAccum[row0 + s * slotStride] - mx);
   sum = warpSum(sum);
@@ -547,8 +547,8 @@ __device__ void combineTrip(const SparseMmaParams& p) {
   const int64_t row0 = r.row0, slotStride = r.slotStride;
   const float mine = lane < nSplit ? p.lseAccum[row0 + lane * slotStride] : -INFINITY; // piece `lane`'s lse
   float mx = mine;
-  for (int s = lane + 32; s < nSplit; s += 32) mx = fmaxf(mx, p.lseAccum[row0 + s * slotStride]);
-  mx = warpMax(mx);
+  for (int s = lane + 32; s < nSplit; s += 32) mx = fmaxNaN(mx, p.lseAccum[row0 + s * slotStride]);
+  mx = warpMaxNaN(mx);
   float sum = 0.f;
   if (mx != -INFINITY) {
     if (lane < nSplit) sum += __expf(mine - mx);
@@ -682,6 +682,9 @@ __device__ void densePlanRow(const SparseMmaParams& p, int parts, int me, bool s
 // p.extraIndices (each only where not null). The decode kernels' index loads stay as they were (a compare there cost
 // up to 25 % of sparse_sm90.cu's time on an H100, session 53). Launch (sparseBoundLaunch): 256 threads, a grid-stride loop.
 extern "C" __global__ void __launch_bounds__(256) mla_sparse_bound(const SparseMmaParams p) {
+  // sparse_sm90.cu's kernel after it may be launched as a programmatic dependent (sparse.ts): let it be scheduled now,
+  // so that its launch and prologue overlap this pass; it waits for this grid's writes (pdlWait) before reading any.
+  mla::pdlLaunchDependents();
   const int64_t n = p.rawIndices ? static_cast<int64_t>(p.b) * p.sQ * p.topk : 0;
   const int64_t nx = p.rawExtraIndices ? static_cast<int64_t>(p.b) * p.sQ * p.extraTopk : 0;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n + nx; i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
@@ -700,6 +703,7 @@ extern "C" __global__ void __launch_bounds__(256) mla_sparse_bound(const SparseM
 // listShift = its sQ - 1: one list a request, the keys every query sees (mla_dense_fp8_tail adds the rest).
 // Launch (denseListsLaunch): grid planParts + b * sQ, 256 threads, no dynamic shared memory.
 extern "C" __global__ void __launch_bounds__(256) mla_dense_fp8_lists(const SparseMmaParams p) {
+  mla::pdlLaunchDependents(); // (as mla_sparse_bound's: the sparse kernel after it waits before reading the lists or the plan)
   const int parts = static_cast<int>(gridDim.x) - p.b * p.sQ;
   if (static_cast<int>(blockIdx.x) < parts) {
     if (threadIdx.x < 32) densePlanRow(p, parts, blockIdx.x, blockIdx.x == parts - 1);

@@ -30,6 +30,7 @@
 #include "params.h"
 #include "common.cuh"
 #include "hopper_ops.cuh"
+#include "pdl.cuh"
 
 #if defined(__CUDA_ARCH__) && (__CUDA_ARCH__ == 900) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
 #define MLA_SM90A_SPARSE 1
@@ -2407,6 +2408,11 @@ struct Kernel {
     }
     if constexpr (C2) clusterSync(); // the peer's barriers are initialised before any remote store or arrival
     else __syncthreads();
+    // Launched as a programmatic dependent of the kernel queued before it (sparse.ts: sparse_mma.cu's mla_sparse_bound
+    // or mla_dense_fp8_lists, which write the index lists, and for a dense step the plan, this kernel reads), the CTA
+    // may start while that kernel runs: its launch and the barrier setup above overlap it; nothing of global memory is
+    // read before this wait. A no-op where the launch was a plain one.
+    pdlWait();
     const int wg = threadIdx.x / 128;
     if (wg == 2) {
       produceTile(p);
