@@ -57,6 +57,10 @@ const denseCases: (DenseNanCase & { split?: boolean })[] = [
     poison: (c, b) => { c.kCache[keyAt(c, 0, 650, 40)] = b.nan; } },
   { name: 'split sequence, every key scored -inf: the combine gives NaN', spec: { dtype: 'f16', hQ: 1, seqlens: [700], sQ: 1 }, numSms: 8, nanRows: [0], split: true,
     poison: (c, b) => { qColumn(c, 530, b.minusOne); for (let t = 0; t < 700; t++) c.kCache[keyAt(c, 0, t, 530)] = b.inf; } },
+  // (session 55: CUDA's merges took the split lse maximum with fmaxf and gave query 0 "no key" here; its split [320, 321)
+  // is past query 0's keys)
+  { name: 'split sequence, causal sQ = 2, NaN in a key of the first split, the last split past query 0\'s keys: every row NaN', spec: { dtype: 'bf16', hQ: 2, seqlens: [321], sQ: 2 }, numSms: 132,
+    nanRows: [0, 1, 2, 3], split: true, poison: (c, b) => { c.kCache[keyAt(c, 0, 5, 520)] = b.nan; } },
 ];
 
 describe('NaN and infinities: dense decode matches the float64 reference exactly', () => {
@@ -153,4 +157,38 @@ describe('NaN and infinities: sparse decode matches the float64 reference exactl
       }, false);
     });
   }
+});
+
+// A request split into its main and its extra tile (FlashMLA's sparse plan over 132 parts), query 0's one main key NaN and
+// its one extra entry -1 (that piece sees no key for it): query 0's rows NaN, query 1's finite (session 55: CUDA's merge
+// dropped the NaN piece and gave "no key"; the GPU fuzz at seed 31).
+test('NaN and infinities: a sparse piece with a NaN key next to a piece without a key', async (t) => {
+  const rng = new Rng(1255), b = bits.bf16, tokens = 40;
+  const vals = Uint16Array.from({ length: tokens * 576 }, (_, i) => (Math.floor(i / 576) === 7 ? b.nan : f32ToBf16(rng.normal() * 0.3)));
+  const xVals = Uint16Array.from({ length: 2 * 576 }, () => f32ToBf16(rng.normal() * 0.3));
+  const q = Uint16Array.from({ length: 2 * hQs * 576 }, () => f32ToBf16(Math.max(-1, Math.min(1, rng.normal()))));
+  const indices = Int32Array.of(7, 28), extraIndices = Int32Array.of(-1, 1, 1, 1, 1, 1, 0, 0), len = Int32Array.of(1), xLen = Int32Array.of(1);
+  const ref = referenceSparseDecode({
+    q, dtype: 'bf16', b: 1, sQ: 2, hQ: hQs, dQk: 576, cache: { kind: 'bf16', data: vals, pageBlockSize: 1 }, indices, topk: 1, topkLength: len,
+    extraCache: { kind: 'bf16', data: xVals, pageBlockSize: 2 }, extraIndices, extraTopk: 4, extraTopkLength: xLen,
+  });
+  const refNan = nanRows(Uint16Array.from(ref.out, (x) => (Number.isNaN(x) ? b.nan : 0)), 'bf16');
+  assert.deepEqual(refNan.flatMap((x, i) => (x ? [i] : [])), [0, 1], 'the reference NaN rows: query 0\'s');
+  const meta = getSparseMlaMetadata({ b: 1, sQ: 2, hQ: hQs, topk: 1, topkLength: len, extraTopk: 4, extraTopkLength: xLen, numSms: 132 });
+  assert.equal((meta.numSplits.host() as Int32Array)[1], 2, 'the request is in two pieces');
+  await withBackends(t, async (be, tol) => {
+    const kD = be.upload(fromArray('bf16', [tokens, 1, 1, 576], vals)), xD = be.upload(fromArray('bf16', [1, 2, 1, 576], xVals));
+    const qD = be.upload(fromArray('bf16', [1, 2, hQs, 576], q));
+    const out = be.upload(fromArray('bf16', [1, 2, hQs, 512], new Uint16Array(2 * hQs * 512).fill(b.sentinel)));
+    const lse = be.upload(fromArray('f32', [1, hQs, 2], new Float32Array(2 * hQs).fill(7777)));
+    await flashMlaSparseWithKvcache(qD, kD, fromArray('i32', [1, 2, 1], indices), 512, meta, {
+      topkLength: fromArray('i32', [1], len), extraKCache: xD, extraIndices: fromArray('i32', [1, 2, 4], extraIndices), extraTopkLength: fromArray('i32', [1], xLen),
+      backend: be, out, lse,
+    });
+    await be.synchronize();
+    const o = Uint16Array.from((await be.download(out)).host() as Uint16Array), l = Float32Array.from((await be.download(lse)).host() as Float32Array);
+    if (be.kind !== 'cpu') for (const x of [kD, xD, qD, out, lse]) be.free(x);
+    const bad = specialsMismatch(o, l, ref, 'bf16', tol);
+    assert.equal(bad, undefined, `${be.kind}: ${bad}`);
+  }, false);
 });
