@@ -71,7 +71,7 @@ __device__ __forceinline__ float quadSum(float x) {
 // The split merges' maximum of the pieces' lse: max.NaN.f32 (sm_80+) is NaN where either operand is, where fmaxf drops a
 // NaN operand. A piece whose lse is NaN (it read a NaN key) then makes the merged row NaN (out and lse) also where every
 // other piece of the request saw no key (lse -inf), which with fmaxf merged as "no key": out 0, lse +inf (session 55,
-// the GPU fuzz: a sparse request split into its main and extra tiles, the extra cache's length 0).
+// the GPU fuzz: a sparse request split into its main and its extra tile, query 0's extra piece without a key).
 __device__ __forceinline__ float fmaxNaN(float a, float b) {
   float d;
   asm("max.NaN.f32 %0, %1, %2;\n" : "=f"(d) : "f"(a), "f"(b));
