@@ -20,6 +20,7 @@ import { type DenseNanCase, bits, buildDenseNanCase, keyAt, matrixV5Known, negIn
 import { matrixTol } from '../support/webgpu-matrix.js';
 import { nanRows, specialsMismatch } from '../support/specials.js';
 import { useWebGpu } from '../support/webgpu.js';
+import { nanPieceCase } from '../support/sparse-random.js';
 
 const gpu = useWebGpu({ withReduced: false });
 const inline = new InlineCpuBackend();
@@ -163,27 +164,21 @@ describe('NaN and infinities: sparse decode matches the float64 reference exactl
 // its one extra entry -1 (that piece sees no key for it): query 0's rows NaN, query 1's finite (session 55: CUDA's merge
 // dropped the NaN piece and gave "no key"; the GPU fuzz at seed 31).
 test('NaN and infinities: a sparse piece with a NaN key next to a piece without a key', async (t) => {
-  const rng = new Rng(1255), b = bits.bf16, tokens = 40;
-  const vals = Uint16Array.from({ length: tokens * 576 }, (_, i) => (Math.floor(i / 576) === 7 ? b.nan : f32ToBf16(rng.normal() * 0.3)));
-  const xVals = Uint16Array.from({ length: 2 * 576 }, () => f32ToBf16(rng.normal() * 0.3));
-  const q = Uint16Array.from({ length: 2 * hQs * 576 }, () => f32ToBf16(Math.max(-1, Math.min(1, rng.normal()))));
-  const indices = Int32Array.of(7, 28), extraIndices = Int32Array.of(-1, 1, 1, 1, 1, 1, 0, 0), len = Int32Array.of(1), xLen = Int32Array.of(1);
+  const c = nanPieceCase(new Rng(1255), hQs), b = bits.bf16;
   const ref = referenceSparseDecode({
-    q, dtype: 'bf16', b: 1, sQ: 2, hQ: hQs, dQk: 576, cache: { kind: 'bf16', data: vals, pageBlockSize: 1 }, indices, topk: 1, topkLength: len,
-    extraCache: { kind: 'bf16', data: xVals, pageBlockSize: 2 }, extraIndices, extraTopk: 4, extraTopkLength: xLen,
+    q: c.q, dtype: 'bf16', b: 1, sQ: 2, hQ: hQs, dQk: 576, cache: { kind: 'bf16', data: c.vals, pageBlockSize: 1 }, indices: c.indices, topk: 1, topkLength: c.topkLength,
+    extraCache: { kind: 'bf16', data: c.xVals, pageBlockSize: 2 }, extraIndices: c.extraIndices, extraTopk: 4, extraTopkLength: c.extraTopkLength,
   });
   const refNan = nanRows(Uint16Array.from(ref.out, (x) => (Number.isNaN(x) ? b.nan : 0)), 'bf16');
   assert.deepEqual(refNan.flatMap((x, i) => (x ? [i] : [])), [0, 1], 'the reference NaN rows: query 0\'s');
-  const meta = getSparseMlaMetadata({ b: 1, sQ: 2, hQ: hQs, topk: 1, topkLength: len, extraTopk: 4, extraTopkLength: xLen, numSms: 132 });
-  assert.equal((meta.numSplits.host() as Int32Array)[1], 2, 'the request is in two pieces');
   await withBackends(t, async (be, tol) => {
-    const kD = be.upload(fromArray('bf16', [tokens, 1, 1, 576], vals)), xD = be.upload(fromArray('bf16', [1, 2, 1, 576], xVals));
-    const qD = be.upload(fromArray('bf16', [1, 2, hQs, 576], q));
+    const kD = be.upload(fromArray('bf16', [c.tokens, 1, 1, 576], c.vals)), xD = be.upload(fromArray('bf16', [1, 2, 1, 576], c.xVals));
+    const qD = be.upload(fromArray('bf16', [1, 2, hQs, 576], c.q));
     const out = be.upload(fromArray('bf16', [1, 2, hQs, 512], new Uint16Array(2 * hQs * 512).fill(b.sentinel)));
     const lse = be.upload(fromArray('f32', [1, hQs, 2], new Float32Array(2 * hQs).fill(7777)));
-    await flashMlaSparseWithKvcache(qD, kD, fromArray('i32', [1, 2, 1], indices), 512, meta, {
-      topkLength: fromArray('i32', [1], len), extraKCache: xD, extraIndices: fromArray('i32', [1, 2, 4], extraIndices), extraTopkLength: fromArray('i32', [1], xLen),
-      backend: be, out, lse,
+    await flashMlaSparseWithKvcache(qD, kD, fromArray('i32', [1, 2, 1], c.indices), 512, c.meta, {
+      topkLength: fromArray('i32', [1], c.topkLength), extraKCache: xD, extraIndices: fromArray('i32', [1, 2, 4], c.extraIndices),
+      extraTopkLength: fromArray('i32', [1], c.extraTopkLength), backend: be, out, lse,
     });
     await be.synchronize();
     const o = Uint16Array.from((await be.download(out)).host() as Uint16Array), l = Float32Array.from((await be.download(lse)).host() as Float32Array);

@@ -25,7 +25,7 @@ import { FlashMlaError } from '../../src/core/errors.js';
 import { compareOutputs, tolerances } from '../support/compare.js';
 import { goldenSparseReferenceInputs, goldenSparseSkip, loadSparseGolden, sparseGoldenNames } from '../support/golden-sparse.js';
 import { Rng } from '../support/random.js';
-import { e4m3PatternsThrough, runRandomSparse } from '../support/sparse-random.js';
+import { e4m3PatternsThrough, nanPieceCase, runRandomSparse, withStrays } from '../support/sparse-random.js';
 import { runRandomDenseFp8 } from '../support/dense-fp8-random.js';
 
 const nRandom = Number(process.env.FLASHMLA_GPU_SPARSE_CASES ?? 1000);
@@ -129,22 +129,17 @@ describe('cuda sparse: device index tensors with ids outside the cache count the
 describe('cuda sparse: a NaN key in a piece whose other pieces see no key', () => {
   test('V3.2 at 1 / 64 / 128 heads, a bf16 cache at 16: query 0 NaN, query 1 finite', async () => {
     for (const [kind, hQ] of [['v32', 1], ['v32', 64], ['v32', 128], ['bf16', 16]] as const) {
-      const dQk = 576, B = 1, tokens = 40, b = 1, sQ = 2, rng = new Rng(5531 + hQ);
-      const vals = Uint16Array.from({ length: tokens * dQk }, (_, i) => (Math.floor(i / dQk) === 7 ? 0x7fc0 : f32ToBf16(rng.normal() * 0.3)));
-      const xVals = Uint16Array.from({ length: 2 * dQk }, () => f32ToBf16(rng.normal() * 0.3));
-      const cache = (v: Uint16Array, n: number) => kind === 'v32'
+      const c = nanPieceCase(new Rng(5531 + hQ), hQ), dQk = 576, b = 1, sQ = 2;
+      const cache = (v: Uint16Array, n: number, B: number) => kind === 'v32'
         ? uploadFp8Cache(cuda, fp8CacheTensor('v32', n, B, quantizeCache('v32', v, B)))
         : cuda.upload(fromArray('bf16', [n, B, 1, dQk], v));
-      const k = cache(vals, tokens), x = kind === 'v32' ? uploadFp8Cache(cuda, fp8CacheTensor('v32', 1, 2, quantizeCache('v32', xVals, 2))) : cuda.upload(fromArray('bf16', [1, 2, 1, dQk], xVals));
-      const q = cuda.upload(fromArray('bf16', [b, sQ, hQ, dQk], Uint16Array.from({ length: b * sQ * hQ * dQk }, () => f32ToBf16(rng.normal() * 0.5))));
-      const topkLength = Int32Array.of(1), extraTopkLength = Int32Array.of(1); // (query 0's one extra entry is -1: that piece sees no key)
-      const meta = getSparseMlaMetadata({ b, sQ, hQ, topk: 1, topkLength, extraTopk: 4, extraTopkLength, numSms: 132 });
-      assert.equal((meta.numSplits.host() as Int32Array)[1], 2, 'the plan splits the request into its main and its extra tile');
+      const k = cache(c.vals, c.tokens, 1), x = cache(c.xVals, 1, 2);
+      const q = cuda.upload(fromArray('bf16', [b, sQ, hQ, dQk], c.q));
       const out = cuda.upload(fromArray('bf16', [b, sQ, hQ, 512], new Uint16Array(b * sQ * hQ * 512).fill(0x4640)));
       const lse = cuda.upload(fromArray('f32', [b, hQ, sQ], new Float32Array(b * hQ * sQ).fill(7777)));
-      await flashMlaSparseWithKvcache(q, k, fromArray('i32', [b, sQ, 1], Int32Array.of(7, 28)), 512, meta, {
-        topkLength: fromArray('i32', [1], topkLength), extraKCache: x, extraIndices: fromArray('i32', [b, sQ, 4], Int32Array.of(-1, 1, 1, 1, 1, 1, 0, 0)),
-        extraTopkLength: fromArray('i32', [1], extraTopkLength), backend: cuda, out, lse,
+      await flashMlaSparseWithKvcache(q, k, fromArray('i32', [b, sQ, 1], c.indices), 512, c.meta, {
+        topkLength: fromArray('i32', [1], c.topkLength), extraKCache: x, extraIndices: fromArray('i32', [b, sQ, 4], c.extraIndices),
+        extraTopkLength: fromArray('i32', [1], c.extraTopkLength), backend: cuda, out, lse,
       });
       await cuda.synchronize();
       const o = (await cuda.download(out)).host() as Uint16Array, l = (await cuda.download(lse)).host() as Float32Array;
@@ -178,7 +173,7 @@ describe('cuda sparse: device indices after the bound pass are the bits of the c
       for (let c = 0; c < calls; c++) {
         const ix = Int32Array.from({ length: b * sQ * topk }, () => (rng.float() < 0.3 ? -1 : rng.int(0, tokens - 1)));
         clean.push(ix);
-        stray.push(ix.map((v) => (v === -1 && rng.float() < 0.6 ? rng.pick([tokens, tokens + 7, 0x7fffffff, -2, -0x80000000]) : v)));
+        stray.push(withStrays(rng, ix, tokens));
       }
       const ixD = stray.map((ix) => cuda.upload(fromArray('i32', [b, sQ, topk], ix)));
       const outs = Array.from({ length: calls }, () => cuda.upload(fromArray('bf16', [b, sQ, hQ, 512], new Uint16Array(b * sQ * hQ * 512))));

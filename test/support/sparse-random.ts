@@ -10,9 +10,8 @@ import { type SparseCacheKind, type SparsePrecision, fp8CacheTensor, getSparseMl
 import { flashMlaSparseWithKvcache } from '../../src/core/sparse-api.js';
 import { Tensor, fromArray } from '../../src/core/tensor.js';
 import { type Tolerance, compareOutputs } from './compare.js';
-import { Rng, scaleQueryRows } from './random.js';
+import { Rng, nanBits, scaleQueryRows } from './random.js';
 
-const nanBits: Record<HalfDType, number> = { bf16: 0x7fc0, f16: 0x7e00 };
 
 
 export interface RandomSpec {
@@ -165,6 +164,24 @@ export async function runRandomSparse(seed: number, backend: Backend, tol: Toler
   assert.ok(rep.ok, `seed ${seed} ${JSON.stringify(s)} dQk ${dQk}${precision ? ` precision ${precision}` : ''}:\n${rep.message}`);
 }
 
+
+/**
+ * Session 55's NaN corner (the GPU fuzz, seed 31 case 245), bf16 values (a caller quantizes them for an FP8 cache):
+ * b = 1, sQ = 2, hQ heads; a main cache of 40 one-token blocks whose token 7 is NaN, top-k 1 (query 0 reads token 7,
+ * query 1 token 28), and an extra cache of one 2-token block with top-k 4 and length 1 (query 0's one entry is -1).
+ * FlashMLA's plan over 132 parts splits the request into its main and its extra tile, so query 0 has a NaN piece and a
+ * piece without a key: its rows must be NaN, query 1's finite.
+ */
+export function nanPieceCase(rng: Rng, hQ: number) {
+  const dQk = 576, tokens = 40;
+  const vals = Uint16Array.from({ length: tokens * dQk }, (_, i) => (Math.floor(i / dQk) === 7 ? nanBits.bf16 : f32ToBf16(rng.normal() * 0.3)));
+  const xVals = Uint16Array.from({ length: 2 * dQk }, () => f32ToBf16(rng.normal() * 0.3));
+  const q = Uint16Array.from({ length: 2 * hQ * dQk }, () => f32ToBf16(Math.max(-1, Math.min(1, rng.normal()))));
+  const topkLength = Int32Array.of(1), extraTopkLength = Int32Array.of(1);
+  const meta = getSparseMlaMetadata({ b: 1, sQ: 2, hQ, topk: 1, topkLength, extraTopk: 4, extraTopkLength, numSms: 132 });
+  assert.equal((meta.numSplits.host() as Int32Array)[1], 2, 'the plan splits the request into its main and its extra tile');
+  return { tokens, vals, xVals, q, indices: Int32Array.of(7, 28), extraIndices: Int32Array.of(-1, 1, 1, 1, 1, 1, 0, 0), topkLength, extraTopkLength, meta };
+}
 
 /** A copy of `indices` with about half its -1 entries replaced by ids that are not tokens of a cache of `tokens`. */
 export function withStrays(rng: Rng, indices: Int32Array, tokens: number): Int32Array {
