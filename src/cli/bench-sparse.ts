@@ -92,9 +92,11 @@ Options:
   --precision P    fast (default: P rounded to bf16 before P.V, as FlashMLA), exact (P as hi + lo on Hopper),
                    or both (each shape twice; geomean_by_precision gives both geometric means)
   --dense-heads L  h_q of the dense rows, comma-separated (default 16,32; s_q 1; HxS for h_q H with s_q S, causal:
-                   32x2); the block table is a device tensor, the lengths too below 64 rows (s_q * h_q) and from 64 a
+                   32x2; none: no dense rows); the block table is a device tensor, the lengths too below 64 rows (s_q * h_q) and from 64 a
                    host tensor (CUDA then plans the step on the host)
   --dense-device-lens  the lengths a device tensor at every h_q (CUDA plans steps of 64 heads and more on the device)
+  --device-plan    CUDA: the sparse rows' metadata planned on the device by each call (getSparseMlaMetadata's onDevice;
+                   the lengths on the device too), as a step captured into a CUDA graph runs; rows record plan
   --dense-only     only the dense rows
   --dense-format F the dense rows' FP8 format: v32 (default) or model1 (512 query dims; the 16-bit row keeps 576)
   --query-dtype T  the queries' dtype, bf16 (default) or f16 (no FlashMLA ratio: its sparse kernel takes bf16 only;
@@ -111,7 +113,7 @@ function sameShape(a: SparseShape, b: SparseShape): boolean {
 
 interface Row extends SparseShape {
   kind: 'sparse_fp8'; precision: SparsePrecision; dtype: HalfDType; d_qk: number; topk_total: number; us: number; TFLOPS: number; GBps: number; flop: number; bytes: number;
-  flashmla_us?: number; ratio_vs_flashmla?: number;
+  flashmla_us?: number; ratio_vs_flashmla?: number; plan: 'host' | 'device';
 }
 
 /**
@@ -177,7 +179,7 @@ export async function medianMs(backend: Backend, run: () => Promise<void>, t: Sp
 }
 
 /** `dtype`: the queries' (and out's) dtype; FlashMLA's sparse kernel takes bf16 only. */
-export async function runShape(backend: Backend, s: SparseShape, timing: SparseTiming, precision: SparsePrecision = 'fast', dtype: HalfDType = 'bf16'): Promise<Row> {
+export async function runShape(backend: Backend, s: SparseShape, timing: SparseTiming, precision: SparsePrecision = 'fast', dtype: HalfDType = 'bf16', devicePlan = false): Promise<Row> {
   const r = rng(s.b * 1000 + s.hQ + s.topk);
   const L = fp8Layouts[s.format];
   const owned: Tensor[] = [];
@@ -198,20 +200,26 @@ export async function runShape(backend: Backend, s: SparseShape, timing: SparseT
       len: s.extraTopkLength ? fromArray('i32', [s.b], Int32Array.from({ length: s.b }, () => Math.floor(r() * (s.extraTopk! + 1)))) : undefined,
     };
   }
+  // --device-plan: the lengths on the device too, the step planned there by each call (getSparseMlaMetadata's onDevice)
+  const lenHost = extra?.len;
+  if (devicePlan && extra?.len) extra.len = onDev(extra.len);
+  const meta = getSparseMlaMetadata({
+    b: s.b, sQ: s.sQ, hQ: s.hQ, topk: s.topk, extraTopk: s.extraTopk ?? 0, extraTopkLength: devicePlan ? extra?.len : lenHost, backend, ...(devicePlan ? { onDevice: true } : {}),
+  });
+  if (meta.tileSchedulerMetadata.device !== 'cpu') owned.push(meta.tileSchedulerMetadata, meta.numSplits);
   const sink = onDev(fromArray('f32', [s.hQ], Float32Array.from({ length: s.hQ }, () => r() * 2 - 1)));
-  const meta = getSparseMlaMetadata({ b: s.b, sQ: s.sQ, hQ: s.hQ, topk: s.topk, extraTopk: s.extraTopk ?? 0, extraTopkLength: extra?.len, backend });
   const out = backend.empty(dtype, [s.b, s.sQ, s.hQ, 512]), lse = backend.empty('f32', [s.b, s.hQ, s.sQ]);
   owned.push(out, lse);
   const opts = { attnSink: sink, extraKCache: extra?.k, extraIndices: extra?.indices, extraTopkLength: extra?.len, backend, out, lse, precision };
   const kernel = sparseKernelFor(q, k, indices, 512, meta, opts);
   const us = await medianMs(backend, () => flashMlaSparseWithKvcache(q, k, indices, 512, meta, opts).then(() => undefined), timing) * 1e3;
   for (const t of owned) backend.free(t);
-  const extraAttended = extra ? (extra.len ? [...extra.len.host() as Int32Array].reduce((a, x) => a + x, 0) * s.sQ : s.b * s.sQ * s.extraTopk!) : 0;
+  const extraAttended = extra ? (lenHost ? [...lenHost.host() as Int32Array].reduce((a, x) => a + x, 0) * s.sQ : s.b * s.sQ * s.extraTopk!) : 0;
   const attended = s.b * s.sQ * s.topk + extraAttended;
   const flop = 2 * s.hQ * attended * (L.dQk + 512);
   const bytes = s.b * s.sQ * (s.topk + (s.extraTopk ?? 0)) * L.bytesPerToken + s.b * s.sQ * s.hQ * (L.dQk + 512) * 2;
   return {
-    ...s, kind: 'sparse_fp8', ...(kernel ? { kernel } : {}), precision, dtype, d_qk: L.dQk, topk_total: s.topk + (s.extraTopk ?? 0), us, flop, bytes, TFLOPS: flop / us / 1e6, GBps: bytes / us / 1e3,
+    ...s, kind: 'sparse_fp8', ...(kernel ? { kernel } : {}), plan: devicePlan ? 'device' : 'host', precision, dtype, d_qk: L.dQk, topk_total: s.topk + (s.extraTopk ?? 0), us, flop, bytes, TFLOPS: flop / us / 1e6, GBps: bytes / us / 1e3,
   };
 }
 
@@ -295,6 +303,7 @@ export async function benchSparse(argv: string[]): Promise<void> {
     precision: { type: 'string' }, 'flush-mb': { type: 'string' }, 'rep-ms': { type: 'string' }, 'dense-heads': { type: 'string' },
     'dense-only': { type: 'boolean' }, 'dense-device-lens': { type: 'boolean' }, batches: { type: 'string' }, heads: { type: 'string' }, 'chain-calls': { type: 'string' },
     'cpu-kernel': { type: 'string' }, 'cpu-isa': { type: 'string' }, 'query-dtype': { type: 'string' }, 'dense-format': { type: 'string' },
+    'device-plan': { type: 'boolean' },
   });
   if (help) { console.log(sparseBenchHelp); return; }
   const flushMb = intArg('flush-mb', v['flush-mb'], 0, 0, 1 << 16);
@@ -313,6 +322,8 @@ export async function benchSparse(argv: string[]): Promise<void> {
   const { backend } = await openBackend(backendName, workers, cpuKernel, cpuIsa);
   try {
     const onCpu = backend.kind === 'cpu';
+    const devicePlan = v['device-plan'] === true;
+    if (devicePlan && !backend.sparseDevicePlan) throw new UsageError(`--device-plan: a backend that plans sparse steps on the device (CUDA; this run has the ${backend.kind} backend)`);
     checkFlushMb(flushMb, backend.kind);
     if (chainCalls && backend.kind !== 'webgpu') {
       throw new UsageError(`--chain-calls: the WebGPU backend's only (this run has the ${backend.kind} backend)`);
@@ -341,7 +352,9 @@ export async function benchSparse(argv: string[]): Promise<void> {
     // repetition leaves the GPU idle between calls; Dawn's first steps ran at the idle clock in session 42).
     if (backend.kind === 'webgpu' && !chainCalls && !flushMb) p.done('note: WebGPU back to back times one call a repetition; on the H200 short calls ran 2-4x slower that way than chained (--chain-calls 10, compared with FlashMLA\'s graph replay)');
     const rows: Row[] = [];
-    const denseHeads = (stringArg(v['dense-heads']) ?? '16,32').split(',').map((x) => {
+    const denseArg = stringArg(v['dense-heads']) ?? '16,32';
+    if (denseArg === 'none' && v['dense-only']) throw new UsageError('--dense-heads none with --dense-only: no row left to run');
+    const denseHeads = (denseArg === 'none' ? [] : denseArg.split(',')).map((x) => {
       const [h, sq] = x.trim().split('x');
       return { hQ: intArg('dense-heads', h, 16, 1, 4096), sQ: sq === undefined ? 1 : intArg('dense-heads', sq, 1, 1, 64) };
     });
@@ -349,7 +362,7 @@ export async function benchSparse(argv: string[]): Promise<void> {
     for (const [i, { s, precision }] of runs.entries()) {
       const tag = precisions.length > 1 ? ` ${precision}` : '';
       p.update(`[${i + 1}/${runs.length}] ${s.label} b=${s.b} h_q=${s.hQ} s_q=${s.sQ} topk=${s.topk}${s.extraTopk ? `+${s.extraTopk}` : ''}${tag}`);
-      const row = await runShape(backend, s, timing, precision, qDtype);
+      const row = await runShape(backend, s, timing, precision, qDtype, devicePlan);
       const f = qDtype !== 'bf16' ? undefined : fm?.find((x) => x.format === (s.format === 'v32' ? 'V3.2' : 'MODEL1') && x.b === s.b && x.h_q === s.hQ && x.s_q === s.sQ && x.topk === s.topk
         && (x.extra_topk ?? 0) === (s.extraTopk ?? 0) && (x.extra_block_size ?? 0) === (s.extraBlockSize ?? 0));
       const fu = f && proto ? f[proto.field] : undefined;

@@ -177,6 +177,11 @@ export interface Backend {
   /** Queue one token-sparse decode (flashMlaSparseWithKvcache); absent where the backend has no sparse kernel. */
   decodeSparse?(launch: SparseCall): void | Promise<void>;
   /**
+   * True where decodeSparse plans a step itself on the device when its metadata says so (getSparseMlaMetadata's
+   * onDevice: SparseProblem.devicePlan), writing the plan into the metadata's tensors before the decode reads them.
+   */
+  readonly sparseDevicePlan?: boolean;
+  /**
    * Optional: queue a dense decode over an FP8 cache reading the cache by block table; false where this backend
    * cannot (the caller then runs it as a sparse decode with host-built indices).
    */

@@ -54,8 +54,11 @@ export function sparseLaunchOf(
     tileSchedulerMetadata: meta.tileSchedulerMetadata, numSplits: meta.numSplits, out, lse,
     host: {
       topkLength: meta.plannedFor.topkLength ?? hostI32(a.topkLength), extraTopkLength: meta.plannedFor.extraTopkLength ?? hostI32(a.extraTopkLength),
-      tileSchedulerMetadata: meta.tileSchedulerMetadata.host(), numSplits: meta.numSplits.host(),
+      // (absent where the metadata lives on the device, planned there by the call or passed so by the caller; onDevice
+      // metadata without lengths keeps the host's copy of what it wrote there)
+      tileSchedulerMetadata: hostI32(meta.tileSchedulerMetadata) ?? meta.planned?.tileSchedulerMetadata, numSplits: hostI32(meta.numSplits) ?? meta.planned?.numSplits,
     },
+    ...(problem.devicePlan && meta.planState ? { planState: meta.planState } : {}),
   };
 }
 

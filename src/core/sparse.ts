@@ -42,6 +42,8 @@ export interface SparseProblem {
   hasAttnSink: boolean;
   /** How the softmax weights enter P·V: SparseDecodeOptions.precision, 'fast' unless asked otherwise. */
   precision: SparsePrecision;
+  /** The metadata is planned on the device by the call itself (getSparseMlaMetadata's onDevice with lengths). */
+  devicePlan: boolean;
 }
 
 /** Everything a backend needs for one sparse decode; tensors live on the backend's device (index tensors may be host). */
@@ -59,7 +61,10 @@ export interface SparseCall {
   numSplits: Tensor; // [b + 1] i32
   out: Tensor; // [b, sQ, hQ, dV] q's dtype
   lse: Tensor; // [b, hQ, sQ] f32
-  host?: { topkLength?: Int32Array; extraTopkLength?: Int32Array; tileSchedulerMetadata: Int32Array; numSplits: Int32Array };
+  /** Host copies where they exist; the metadata's only where the host planned the step (not problem.devicePlan). */
+  host?: { topkLength?: Int32Array; extraTopkLength?: Int32Array; tileSchedulerMetadata?: Int32Array; numSplits?: Int32Array };
+  /** problem.devicePlan: SparseMlaMetadata.planState, where the metadata has one. */
+  planState?: Tensor;
 }
 
 /** What a sparse schedule was planned for; a call with other values is refused ('metadata_mismatch'). */
@@ -72,14 +77,28 @@ export interface SparsePlanKey {
   topkLength?: Int32Array;
   extraTopkLength?: Int32Array;
   numSms: number;
+  /**
+   * Planned on the device by each call that uses it, from that call's lengths (getSparseMlaMetadata's onDevice): the
+   * tensors are the backend's, topkLength / extraTopkLength are absent, and hasTopkLength / hasExtraTopkLength say
+   * whether a call passes them.
+   */
+  onDevice?: boolean;
+  hasTopkLength?: boolean;
+  hasExtraTopkLength?: boolean;
 }
 
 export interface SparseMlaMetadata {
-  /** [numSmParts, 8] i32: FlashMLA's DecodingSchedMeta rows (field 7, padding, is 0). */
+  /** [numSmParts, 8] i32: FlashMLA's DecodingSchedMeta rows (field 7, padding, is 0). On the backend's device where
+      planned onDevice (each call writes its plan there before its decode reads it). */
   tileSchedulerMetadata: Tensor<Int32Array>;
-  /** [b + 1] i32 cumulative split counts. */
+  /** [b + 1] i32 cumulative split counts (on the device where planned onDevice). */
   numSplits: Tensor<Int32Array>;
   plannedFor: SparsePlanKey;
+  /** onDevice with lengths: [1 + 2b] i32 on the device, the lengths the tensors were last planned for (a call whose
+      lengths are the same, e.g. a step's later layers, skips the walk); the backend's to read and write. */
+  planState?: Tensor<Int32Array>;
+  /** onDevice without lengths: the plan's words as the host made them (they were written to the device tensors once). */
+  planned?: { tileSchedulerMetadata: Int32Array; numSplits: Int32Array };
 }
 
 export interface SparseMetadataInputs {
@@ -95,6 +114,15 @@ export interface SparseMetadataInputs {
   /** Default: backend.info.numSms, else 132 (an H100/H200). */
   numSms?: number;
   backend?: Backend;
+  /**
+   * Plan on the device, at every call (CUDA: Backend.sparseDevicePlan): the metadata's two tensors are allocated on
+   * `backend` (free them with backend.free when done), and each decode that uses it first writes FlashMLA's plan for
+   * the lengths it is given into them, by a kernel queued before its decode. Lengths may then be device tensors, values
+   * unread by the host, and the metadata serves every step of the same b, sQ, hQ, topk and extraTopk (and the same
+   * presence of topkLength / extraTopkLength), so a step can be captured into a CUDA graph and replayed with new
+   * lengths and indices. Default: true where a length given here is a device tensor, else false.
+   */
+  onDevice?: boolean;
 }
 
 function lengths(name: string, t: Tensor | Int32Array | undefined, b: number, max: number): Int32Array | undefined {
@@ -104,7 +132,7 @@ function lengths(name: string, t: Tensor | Int32Array | undefined, b: number, ma
     checkShape(name, t, [b], '[b]');
   }
   const v = hostI32(t);
-  if (!v) throw invalidArgument(name, 'a host tensor (the scheduler reads its values)', `a ${(t as Tensor).device} tensor`);
+  if (!v) throw invalidArgument(name, 'a host tensor (the host scheduler reads its values; onDevice plans on the device)', `a ${(t as Tensor).device} tensor`);
   if (v.length !== b) throw invalidArgument(name, `${b} values ([b])`, String(v.length));
   for (let i = 0; i < b; i++) {
     if (!Number.isInteger(v[i]) || v[i] < 0 || v[i] > max) throw invalidArgument(`${name}[${i}]`, `an integer in 0..${max} (at most the top-k width)`, String(v[i]));
@@ -127,6 +155,8 @@ export function getSparseMlaMetadata(m: SparseMetadataInputs): SparseMlaMetadata
   if (m.extraTopkLength !== undefined && extraTopk === 0) throw invalidArgument('extraTopkLength', 'no value without an extra cache (extraTopk = 0)', 'a tensor');
   const numSms = m.numSms ?? m.backend?.info.numSms ?? defaultNumSms;
   checkPositiveInt('numSms', numSms);
+  const onDeviceLengths = [m.topkLength, m.extraTopkLength].some((t) => t instanceof Tensor && t.device !== 'cpu');
+  if (m.onDevice ?? onDeviceLengths) return deviceSparseMetadata(m, extraTopk, numSms);
   const topkLength = lengths('topkLength', m.topkLength, m.b, m.topk);
   const extraTopkLength = lengths('extraTopkLength', m.extraTopkLength, m.b, extraTopk);
   const s = planSparseSchedule({ b: m.b, topk: m.topk, topkLength, extraTopk, extraTopkLength }, sparseNumSmParts(numSms, m.sQ, m.hQ));
@@ -135,6 +165,54 @@ export function getSparseMlaMetadata(m: SparseMetadataInputs): SparseMlaMetadata
     numSplits: fromArray('i32', [m.b + 1], s.numSplits),
     plannedFor: { b: m.b, sQ: m.sQ, hQ: m.hQ, topk: m.topk, extraTopk, topkLength, extraTopkLength, numSms },
   };
+}
+
+/**
+ * getSparseMlaMetadata's onDevice form: the key and the two tensors on the backend. With lengths, no plan yet (each call
+ * writes the plan for its lengths) and a plan record (planState) marked "none"; without, the plan depends on the shapes
+ * alone: made here on the host and written to the tensors once.
+ */
+function deviceSparseMetadata(m: SparseMetadataInputs, extraTopk: number, numSms: number): SparseMlaMetadata {
+  const be = m.backend;
+  if (!be?.sparseDevicePlan) {
+    throw invalidArgument('backend', 'a backend that plans sparse steps on the device (CUDA) for onDevice metadata or device length tensors',
+      be ? `the ${be.kind} backend (it plans on the host: pass host lengths)` : 'none');
+  }
+  for (const [name, t, max] of [['topkLength', m.topkLength, m.topk], ['extraTopkLength', m.extraTopkLength, extraTopk]] as const) {
+    if (t === undefined) continue;
+    if (t instanceof Tensor && t.device !== 'cpu') {
+      checkDtype(name, t, ['i32']);
+      checkShape(name, t, [m.b], '[b]');
+      if (t.device !== be.kind) throw invalidArgument(name, `a tensor on ${be.kind} or the host`, t.device);
+    } else lengths(name, t, m.b, max); // (host values: checked as for a host plan, not kept)
+  }
+  const numSmParts = sparseNumSmParts(numSms, m.sQ, m.hQ), withLengths = m.topkLength !== undefined || m.extraTopkLength !== undefined;
+  const owned: Tensor[] = [];
+  const alloc = (shape: number[]) => { const t = be.empty('i32', shape) as Tensor<Int32Array>; owned.push(t); return t; };
+  try {
+    const tileSchedulerMetadata = alloc([numSmParts, 8]), numSplits = alloc([m.b + 1]);
+    const plannedFor: SparsePlanKey = {
+      b: m.b, sQ: m.sQ, hQ: m.hQ, topk: m.topk, extraTopk, numSms, onDevice: true,
+      hasTopkLength: m.topkLength !== undefined, hasExtraTopkLength: m.extraTopkLength !== undefined,
+    };
+    if (withLengths) {
+      const planState = alloc([1 + 2 * m.b]);
+      be.write(planState, fromArray('i32', [1 + 2 * m.b], new Int32Array(1 + 2 * m.b))); // (word 0 = 0: not planned yet)
+      return { tileSchedulerMetadata, numSplits, planState, plannedFor };
+    }
+    const s = planSparseSchedule({ b: m.b, topk: m.topk, extraTopk }, numSmParts);
+    be.write(tileSchedulerMetadata, fromArray('i32', [numSmParts, 8], s.tileSchedulerMetadata));
+    be.write(numSplits, fromArray('i32', [m.b + 1], s.numSplits));
+    return { tileSchedulerMetadata, numSplits, plannedFor, planned: { tileSchedulerMetadata: s.tileSchedulerMetadata, numSplits: s.numSplits } };
+  } catch (e) {
+    for (const t of owned) be.free(t);
+    throw e;
+  }
+}
+
+/** Free the device tensors of metadata made with onDevice (host metadata: nothing to free). */
+export function freeSparseMlaMetadata(meta: SparseMlaMetadata, backend: Backend): void {
+  for (const t of [meta.tileSchedulerMetadata, meta.numSplits, meta.planState]) if (t && t.device !== 'cpu') backend.free(t);
 }
 
 /** A host FP8 cache tensor [numBlocks, pageBlockSize, 1, bytesPerToken] over numBlocks * blockStride bytes. */
@@ -344,6 +422,26 @@ export function validateSparseDecode(a: SparseInputs): SparseProblem {
   if (k.hQ !== hQ) throw mismatch('hQ', k.hQ, hQ);
   if (k.topk !== topk) throw mismatch('topk', k.topk, topk);
   if (k.extraTopk !== extraTopk) throw mismatch('extraTopk', k.extraTopk, extraTopk);
+  if (k.onDevice) {
+    // Planned by this call on the device from the lengths it passes: only their presence must match the key.
+    const has = (t: Tensor | undefined) => (t ? 'a tensor' : 'none');
+    if (!!a.topkLength !== !!k.hasTopkLength) throw mismatch('topkLength', k.hasTopkLength ? 'a tensor' : 'none', has(a.topkLength));
+    if (!!a.extraTopkLength !== !!k.hasExtraTopkLength) throw mismatch('extraTopkLength', k.hasExtraTopkLength ? 'a tensor' : 'none', has(a.extraTopkLength));
+    const numSmParts = sparseNumSmParts(k.numSms, sQ, hQ);
+    checkDtype('metadata.tileSchedulerMetadata', m.tileSchedulerMetadata, ['i32']);
+    checkDtype('metadata.numSplits', m.numSplits, ['i32']);
+    checkShape('metadata.tileSchedulerMetadata', m.tileSchedulerMetadata, [numSmParts, 8], '[numSmParts, 8]');
+    checkShape('metadata.numSplits', m.numSplits, [b + 1], '[b + 1]');
+    for (const [name, t] of [['metadata.tileSchedulerMetadata', m.tileSchedulerMetadata], ['metadata.numSplits', m.numSplits]] as const) {
+      if (t.device !== q.device) throw invalidArgument(name, `a tensor on ${q.device} (onDevice metadata is planned by the backend of q)`, t.device);
+    }
+    // (without lengths the plan depends on the shapes alone and was written once, when the metadata was made)
+    return {
+      b, sQ, hQ, dQk, dV: a.headDimV, topk, extraTopk, dtype: q.dtype as HalfDType, softmaxScale, numSmParts, cache, extraCache,
+      hasTopkLength: !!a.topkLength, hasExtraTopkLength: !!a.extraTopkLength, hasAttnSink: !!a.attnSink, precision,
+      devicePlan: !!(k.hasTopkLength || k.hasExtraTopkLength),
+    };
+  }
   if (a.topkLength && !tl) {
     if (!k.topkLength) throw mismatch('topkLength', 'none', 'a device tensor');
   } else if (!sameLengths(k.topkLength, tl)) throw mismatch('topkLength', k.topkLength ? `[${k.topkLength}]` : 'none', tl ? `[${tl}]` : 'none');
@@ -357,7 +455,7 @@ export function validateSparseDecode(a: SparseInputs): SparseProblem {
 
   return {
     b, sQ, hQ, dQk, dV: a.headDimV, topk, extraTopk, dtype: q.dtype as HalfDType, softmaxScale, numSmParts, cache, extraCache,
-    hasTopkLength: !!a.topkLength, hasExtraTopkLength: !!a.extraTopkLength, hasAttnSink: !!a.attnSink, precision,
+    hasTopkLength: !!a.topkLength, hasExtraTopkLength: !!a.extraTopkLength, hasAttnSink: !!a.attnSink, precision, devicePlan: false,
   };
 }
 

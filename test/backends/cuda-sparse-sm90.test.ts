@@ -145,7 +145,7 @@ test('sparse_sm90: the runner launches it from its own fatbin and merges split r
     problem: {
       b: 2, sQ: 1, hQ, dQk: kind === 'v32' ? 576 : 512, dV: 512, topk: 128, extraTopk: 0, dtype: 'bf16', softmaxScale: 0.04, numSmParts: 33,
       cache: { kind, numBlocks: 16, pageBlockSize: 64, blockStride: kind === 'v32' ? 64 * 656 : 65 * 576 } as never, hasTopkLength: false, hasExtraTopkLength: false, hasAttnSink: false,
-      precision,
+      precision, devicePlan: false,
     },
     q: dev, kCache: dev, indices: fromArray('i32', [2, 1, 128], new Int32Array(256)), tileSchedulerMetadata: dev, numSplits: dev, out: dev, lse: dev,
     host: { tileSchedulerMetadata: new Int32Array(33 * 8), numSplits: split ? Int32Array.from([0, 2, 3]) : Int32Array.from([0, 1, 2]) },
@@ -270,6 +270,7 @@ test('while the stream is captured, host tensors are refused before anything is 
   const problem = {
     b: 2, sQ: 1, hQ: 64, dQk: 576, dV: 512, topk: 64, extraTopk: 0, dtype: 'bf16', softmaxScale: 0.04, numSmParts: 8, precision: 'exact',
     cache: { kind: 'v32', numBlocks: 4, pageBlockSize: 64, blockStride: 64 * 656 }, hasTopkLength: false, hasExtraTopkLength: false, hasAttnSink: false,
+    devicePlan: false,
   } as never;
   const call = (meta: Tensor): SparseCall => ({
     problem, q: dev, kCache: dev, indices: dev, tileSchedulerMetadata: meta, numSplits: dev, out: dev, lse: dev,
@@ -280,8 +281,16 @@ test('while the stream is captured, host tensors are refused before anything is 
   assert.throws(() => r.sparse(call(fromArray('i32', [8, 8], new Int32Array(64)))),
     (e: unknown) => e instanceof Error && (e as { code?: string }).code === 'invalid_argument' && /capturing a graph/.test(e.message));
   assert.equal(launches.length + copies.length, 0, 'nothing queued');
+  assert.throws(() => r.sparse(call(dev)), (e: unknown) => e instanceof Error && (e as { code?: string }).code === 'invalid_argument'
+    && /workspace must grow from 0 to \d+ bytes while capturing a graph/.test(e.message), 'no workspace yet: it cannot grow inside the capture');
+  assert.equal(launches.length + copies.length, 0, 'nothing queued');
+  capturing = false;
+  assert.ok(r.sparse(call(dev)), 'the warm-up outside the capture (captureGraph runs fn once first)');
+  launches.length = 0;
+  capturing = true;
   assert.ok(r.sparse(call(dev)), 'every tensor on the device: captured as kernels only');
   assert.ok(launches.length > 0);
+  assert.equal(copies.length, 0);
   capturing = false;
   assert.ok(r.sparse(call(fromArray('i32', [8, 8], new Int32Array(64)))), 'outside capture host metadata is staged');
   assert.ok(copies.length > 0);

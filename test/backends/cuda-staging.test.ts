@@ -96,6 +96,20 @@ function checkPlaced(drv: FakeDriver, view: DataView, ws: Workspace, l: Record<s
   assert.ok(lseAccum >= ws.ptr && Number(lseAccum - ws.ptr) + accumBytes <= ws.bytes, 'accumulators inside the workspace');
 }
 
+/** A host-index call of b = seqlens.length sequences (the block table b rows of its length / b), `parts` plan rows. */
+function hostCall(blockTable: Int32Array, seqlens: number[], parts: number, metaWord: (i: number) => number, numSplits: number[]) {
+  const b = seqlens.length;
+  const vals = {
+    blockTable, cacheSeqlens: Int32Array.from(seqlens), qIndptr: undefined,
+    tileSchedulerMetadata: Int32Array.from({ length: parts * 8 }, (_, i) => metaWord(i)), numSplits: Int32Array.from(numSplits),
+  };
+  const l = {
+    blockTable: i32(vals.blockTable, [b, blockTable.length / b]), cacheSeqlens: i32(vals.cacheSeqlens, [b]), qIndptr: undefined,
+    tileSchedulerMetadata: i32(vals.tileSchedulerMetadata, [parts, 8]), numSplits: i32(vals.numSplits, [b + 1]),
+  } as unknown as DecodeCall;
+  return { vals, l };
+}
+
 test('host index tensors: staged into the workspace, one copy, skipped when repeated, redone when changed', () => {
   const { drv, view, ws, staging } = setup();
   const r = rng(11);
@@ -137,14 +151,7 @@ test('host index tensors: staged into the workspace, one copy, skipped when repe
 test('a grown workspace at the address of the old one gets the index words copied again', () => {
   const { drv, view, ws, staging } = setup();
   drv.reuse = true;
-  const vals = {
-    blockTable: Int32Array.from({ length: 12 }, (_, i) => 100 + i), cacheSeqlens: Int32Array.from([300, 50, 7]), qIndptr: undefined,
-    tileSchedulerMetadata: Int32Array.from({ length: 24 }, (_, i) => 3 * i + 1), numSplits: Int32Array.from([0, 1, 3, 4]),
-  };
-  const l = {
-    blockTable: i32(vals.blockTable, [3, 4]), cacheSeqlens: i32(vals.cacheSeqlens, [3]), qIndptr: undefined,
-    tileSchedulerMetadata: i32(vals.tileSchedulerMetadata, [3, 8]), numSplits: i32(vals.numSplits, [4]),
-  } as unknown as DecodeCall;
+  const { vals, l } = hostCall(Int32Array.from({ length: 12 }, (_, i) => 100 + i), [300, 50, 7], 3, (i) => 3 * i + 1, [0, 1, 3, 4]);
   staging.placeIndices(l, 4096, 256);
   const first = ws.ptr, copies = drv.copies;
   staging.placeIndices(l, 4096, 256);
@@ -154,6 +161,20 @@ test('a grown workspace at the address of the old one gets the index words copie
   assert.equal(ws.ptr, first, 'the fake allocator reused the address');
   assert.equal(drv.copies, copies + 1, 'the words are copied into the new allocation');
   checkPlaced(drv, view, ws, vals, 1 << 20, 256);
+});
+
+// Session 56: a CUDA graph's replay writes its accumulators at the workspace's front, over the words a host-index call
+// staged there; the backend calls forgetStaged after each replay, and the next call with the same words copies them.
+test('after forgetStaged (a graph replay) the same host words are copied again', () => {
+  const { drv, view, ws, staging } = setup();
+  const { vals, l } = hostCall(Int32Array.from({ length: 8 }, (_, i) => 40 + i), [120, 9], 2, (i) => i, [0, 2, 3]);
+  staging.placeIndices(l, 4096, 256);
+  const copies = drv.copies;
+  drv.at(ws.ptr, 64).fill(0xee); // (what a replay's accumulators leave there)
+  staging.forgetStaged();
+  staging.placeIndices(l, 4096, 256);
+  assert.equal(drv.copies, copies + 1, 'copied again');
+  checkPlaced(drv, view, ws, vals, 4096, 256);
 });
 
 test('device index tensors are used where they are; host ones are refused while capturing', () => {

@@ -160,6 +160,26 @@ describe('bench: FlashMLA under the same timing protocol as ours', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  it('sparse --device-plan: refused where the backend plans on the host; --dense-heads none: no dense rows', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flashmla-sparse-devplan-'));
+    try {
+      const bad = flashmlaCli(['bench', '--mode', 'sparse', '--backend', 'cpu', '--grid', 'small', '--device-plan', '--reps', '1'], dir);
+      assert.equal(bad.code, 2, bad.stderr);
+      assert.match(bad.stderr, /--device-plan: a backend that plans sparse steps on the device \(CUDA; this run has the cpu backend\)/);
+      const none = flashmlaCli(['bench', '--mode', 'sparse', '--backend', 'cpu', '--dense-only', '--dense-heads', 'none'], dir);
+      assert.equal(none.code, 2, none.stderr);
+      assert.match(none.stderr, /--dense-heads none with --dense-only/);
+      const out = join(dir, 'r.json');
+      const r = flashmlaCli(['bench', '--mode', 'sparse', '--backend', 'cpu', '--grid', 'cpu', '--batches', '4', '--heads', '16', '--dense-heads', 'none',
+        '--reps', '1', '--warmup', '0', '-q', '--out', out], dir);
+      assert.equal(r.code, 0, r.stderr);
+      const res = JSON.parse(readFileSync(out, 'utf8')) as { rows: { plan: string }[]; dense: unknown[] };
+      assert.deepEqual(res.dense, []);
+      assert.ok(res.rows.length > 0 && res.rows.every((x) => x.plan === 'host'), JSON.stringify(res.rows.map((x) => x.plan)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
   it('refuses --flush-mb, --graph-calls and --chain-calls on a backend without them, and clashing pairs, before timing anything', () => {
     const both2 = flashmlaCli(['bench', '--backend', 'cpu', '--flush-mb', '1', '--graph-calls', '2'], tmpdir());
     assert.equal(both2.code, 2);

@@ -245,6 +245,42 @@ describe('graph capture and the decoder path (device index tensors)', () => {
     cuda.free(q); cuda.free(k);
   });
 
+  // A replay writes its accumulators at the workspace's front, where a host-index call stages its words; a later host call
+  // with the same words must copy them again (before session 56 it skipped the copy and read the replay's floats).
+  test('host index calls around graph replays: the same bits each time', async () => {
+    const g = makeCase({ name: 'graph', dtype: 'bf16', hQ: 16, hKv: 1, pageBlockSize: 64, seqlens: [700, 64, 1300, 5], sQ: 2, causal: true }, 78);
+    const dec = new MlaDecoder(cuda, { hQ: g.hQ, hKv: g.hKv, dtype: g.dtype, numSms: cuda.info.numSms });
+    dec.plan(g.cacheSeqlens, fromArray('i32', [g.b, g.maxBlocksPerSeq], g.blockTable), { sQ: g.sQ, outputs: 2 });
+    const gq = cuda.upload(fromArray(g.dtype, g.qShape, g.q));
+    const gk = cuda.upload(fromArray(g.dtype, [g.numBlocks, g.pageBlockSize, g.hKv, 576], g.kCache));
+    const graph = await cuda.captureGraph(async () => { for (let layer = 0; layer < 2; layer++) await dec.run(gq, gk); });
+    const c = makeCase({ name: 'host', dtype: 'bf16', hQ: 16, hKv: 1, pageBlockSize: 64, seqlens: [900, 33, 2100], sQ: 1, causal: true }, 79);
+    const q = cuda.upload(fromArray(c.dtype, c.qShape, c.q));
+    const k = cuda.upload(fromArray(c.dtype, [c.numBlocks, c.pageBlockSize, c.hKv, 576], c.kCache));
+    const md = getMlaMetadata(c.cacheSeqlens, c.numHeadsPerHeadK, c.hKv, { backend: cuda });
+    const bt = fromArray('i32', [c.b, c.maxBlocksPerSeq], c.blockTable), sl = fromArray('i32', [c.b], c.cacheSeqlens);
+    const out = cuda.upload(fromArray(c.dtype, c.outShape, new Uint16Array(c.totalQ * c.hQ * 512)));
+    const lse = cuda.upload(fromArray('f32', [c.b, c.hQ, c.sQ], new Float32Array(c.b * c.hQ * c.sQ)));
+    const call = async () => {
+      cuda.write(out, fromArray(c.dtype, c.outShape, new Uint16Array(c.totalQ * c.hQ * 512).fill(nanBits[c.dtype])));
+      await flashMlaWithKvcache(q, k, bt, sl, 512, md.tileSchedulerMetadata, md.numSplits, { backend: cuda, out, lse });
+      await cuda.synchronize();
+      return [(await cuda.download(out)).host() as Uint16Array, (await cuda.download(lse)).host() as Float32Array] as const;
+    };
+    const first = await call();
+    const rep = compareOutputs(first[0], first[1], caseReference(c), c.dtype, { b: c.b, sQ: c.sQ, hQ: c.hQ }, tolerances.cuda);
+    assert.ok(rep.ok, rep.message);
+    for (let r = 0; r < 3; r++) {
+      graph.launch();
+      const again = await call();
+      assert.deepEqual(again[0], first[0], `out after replay ${r}`);
+      assert.deepEqual(again[1], first[1], `lse after replay ${r}`);
+    }
+    graph.dispose();
+    dec.dispose();
+    for (const t of [gq, gk, q, k, out, lse]) cuda.free(t);
+  });
+
   test('host index tensors are refused while capturing, and the stream stays usable', async () => {
     const c = makeCase({ name: 'x', dtype: 'bf16', hQ: 4, hKv: 1, pageBlockSize: 64, seqlens: [10], sQ: 1, causal: true }, 1);
     const q = cuda.upload(fromArray(c.dtype, c.qShape, c.q));

@@ -60,7 +60,7 @@ describe('fuzz on the GPU host: dense, sparse and dense FP8 decode with corrupte
       const fp8 = await fuzzDenseFp8(be, kind, n(150), seed, only);
       for (const [what, s] of [['dense', dense], ['sparse', sparse], ['dense FP8', fp8]] as const) {
         if (!s) continue;
-        t.diagnostic(`${kind} ${what}: ${s.ran} accepted and equal to the reference, ${s.typed} typed errors ${JSON.stringify(s.codes)}`);
+        t.diagnostic(`${kind} ${what}: ${s.ran} accepted and equal to the reference${s.devicePlanned ? ` (${s.devicePlanned} planned on the device)` : ''}, ${s.typed} typed errors ${JSON.stringify(s.codes)}`);
         // (validation must stop bad input before any launch: a driver's error here means it did not)
         for (const code of ['device_lost', 'driver_error']) assert.equal(s.codes[code], undefined, `${kind} ${what}: ${s.codes[code]} calls ended in ${code}: ${faults.filter((f) => f.includes(`: ${code}: `)).slice(0, 3).join(' | ')}`);
         if (only === undefined) assert.ok(s.ran > 0 && s.typed > 0, `${kind} ${what}: the corruptions must produce both outcomes`);

@@ -18,7 +18,7 @@ import { planSparseSchedule } from '../../src/core/sparse-scheduler.js';
 import { visibleKeys } from '../../src/core/problem.js';
 import { referenceDecode } from '../../src/core/reference.js';
 import { referenceSparseDecode } from '../../src/core/reference-sparse.js';
-import { fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } from '../../src/core/sparse.js';
+import { fp8CacheTensor, freeSparseMlaMetadata, getSparseMlaMetadata, uploadFp8Cache } from '../../src/core/sparse.js';
 import { flashMlaSparseWithKvcache, sparseKernelFor } from '../../src/core/sparse-api.js';
 import { fromArray } from '../../src/core/tensor.js';
 import { FlashMlaError } from '../../src/core/errors.js';
@@ -158,9 +158,10 @@ describe('cuda sparse: a NaN key in a piece whose other pieces see no key', () =
 
 // Session 55: with indices on the device, the bound pass (mla_sparse_bound) runs first and sparse_sm90.cu is launched as
 // its programmatic dependent. Each call with stray ids must give the bits of the same call with those ids as -1 on the
-// host (no pass, a plain launch). A capture is refused with a typed error (sparse metadata is a host tensor; the runner
-// refuses host tensors while capturing, as the dense path's staging does), and the stream stays usable.
-describe('cuda sparse: device indices after the bound pass are the bits of the clean host call; capture refused', () => {
+// host (no pass, a plain launch). A capture with host-planned metadata is refused with a typed error (the runner refuses
+// host tensors while capturing, as the dense path's staging does), and the stream stays usable; with the metadata planned
+// on the device (onDevice) the same calls are captured and replay the same bits.
+describe('cuda sparse: device indices after the bound pass are the bits of the clean host call; capture refused, then captured with onDevice metadata', () => {
   test('V3.2 128 heads (pair), MODEL1 64 heads; three calls', async () => {
     for (const [format, hQ] of [['v32', 128], ['model1', 64]] as const) {
       const rng = new Rng(5500 + hQ), L = fp8Layouts[format], B = 64, numBlocks = 6, tokens = numBlocks * B;
@@ -206,7 +207,145 @@ describe('cuda sparse: device indices after the bound pass are the bits of the c
       poison();
       await run((c) => ixD[c]);
       await same('device indices after the refused capture');
+      const onDev = getSparseMlaMetadata({ b, sQ, hQ, topk, backend: cuda, onDevice: true });
+      const graph = await cuda.captureGraph(async () => {
+        for (let c = 0; c < calls; c++) await flashMlaSparseWithKvcache(q, k, ixD[c], 512, onDev, { backend: cuda, out: outs[c], lse: lses[c] });
+      });
+      poison();
+      graph.launch();
+      await cuda.synchronize();
+      await same('device indices and metadata, replayed from a graph');
+      graph.dispose();
       for (const t of [k, q, ...ixD, ...outs, ...lses]) cuda.free(t);
+      freeSparseMlaMetadata(onDev, cuda);
+    }
+  });
+});
+
+// Metadata planned on the device (getSparseMlaMetadata's onDevice): mla_sparse_bound's first CTAs write FlashMLA's plan
+// for the call's lengths (clamped to 0..topk) into the metadata's tensors, so a step whose tensors all live on the device
+// can be captured into a CUDA graph and replayed with new lengths and indices.
+describe('cuda sparse: metadata planned on the device', () => {
+  const n = Number(process.env.FLASHMLA_GPU_SPARSE_DEVPLAN_CASES ?? 40);
+  test(`${n} cases a kernel: the plan is the host's, the output the reference's (device lengths and indices, strays)`, async () => {
+    const naive = await createCudaBackend({ kernel: 'naive' });
+    try {
+      for (let seed = 89000; seed < 89000 + n; seed++) {
+        const o = { deviceIndices: true, strays: true, devicePlan: true };
+        await runRandomSparse(seed, cuda, tolerances.cudaSparseFast, ['v32', 'model1'], false, (r) => r.pick([64, 128]), o);
+        await runRandomSparse(seed + 300, cuda, tolerances.cudaSparseFast, undefined, true, undefined, o);
+        await runRandomSparse(seed + 600, cuda, tolerances.cudaSparseFast, undefined, false, undefined, { ...o, deviceIndices: seed % 2 === 0, strays: seed % 2 === 0 });
+        await runRandomSparse(seed + 900, naive, tolerances.cudaSparseFast, undefined, true, undefined, o);
+      }
+    } finally {
+      naive.dispose();
+    }
+  });
+
+  test('captured steps replayed with new lengths (some outside 0..topk) and indices: the bits of host-planned calls; a workspace grown after the capture', async () => {
+    for (const [format, hQ] of [['v32', 128], ['model1', 64], ['v32', 16]] as const) {
+      const rng = new Rng(8900 + hQ), L = fp8Layouts[format], B = 64, numBlocks = 5, tokens = numBlocks * B, XB = 2, xBlocks = 40, xTokens = XB * xBlocks;
+      const b = 3, sQ = 2, topk = 192, extraTopk = 64, layers = 2;
+      const k = uploadFp8Cache(cuda, fp8CacheTensor(format, numBlocks, B, quantizeCache(format, Float32Array.from({ length: tokens * L.dQk }, () => rng.normal()), B)));
+      const x = uploadFp8Cache(cuda, fp8CacheTensor(format, xBlocks, XB, quantizeCache(format, Float32Array.from({ length: xTokens * L.dQk }, () => rng.normal()), XB)));
+      const q = cuda.upload(fromArray('bf16', [b, sQ, hQ, L.dQk], Uint16Array.from({ length: b * sQ * hQ * L.dQk }, () => f32ToBf16(rng.normal()))));
+      const ixD = cuda.upload(fromArray('i32', [b, sQ, topk], new Int32Array(b * sQ * topk)));
+      const xD = cuda.upload(fromArray('i32', [b, sQ, extraTopk], new Int32Array(b * sQ * extraTopk)));
+      const tlD = cuda.upload(fromArray('i32', [b], new Int32Array(b))), xlD = cuda.upload(fromArray('i32', [b], new Int32Array(b)));
+      const meta = getSparseMlaMetadata({ b, sQ, hQ, topk, topkLength: tlD, extraTopk, extraTopkLength: xlD, backend: cuda });
+      const outs = Array.from({ length: layers }, () => cuda.upload(fromArray('bf16', [b, sQ, hQ, 512], new Uint16Array(b * sQ * hQ * 512))));
+      const lses = Array.from({ length: layers }, () => cuda.upload(fromArray('f32', [b, hQ, sQ], new Float32Array(b * hQ * sQ))));
+      const poison = () => outs.forEach((o, c) => {
+        cuda.write(o, fromArray('bf16', [b, sQ, hQ, 512], new Uint16Array(b * sQ * hQ * 512).fill(0x7fc0)));
+        cuda.write(lses[c], fromArray('f32', [b, hQ, sQ], new Float32Array(b * hQ * sQ).fill(NaN)));
+      });
+      const bits = async () => Promise.all(outs.map(async (o, c) => [(await cuda.download(o)).host() as Uint16Array, (await cuda.download(lses[c])).host() as Float32Array] as const));
+      // (no synchronize inside: the graph records what the calls queue)
+      const step = async () => {
+        for (let c = 0; c < layers; c++) {
+          await flashMlaSparseWithKvcache(q, k, ixD, 512, meta, {
+            topkLength: tlD, extraKCache: x, extraIndices: xD, extraTopkLength: xlD, backend: cuda, out: outs[c], lse: lses[c],
+          });
+        }
+      };
+      // A step's inputs: lengths drawn over -3..topk + 40 (the device clamps them), indices with strays past the clamped ends.
+      const draw = () => {
+        const tl = Int32Array.from({ length: b }, () => rng.pick([0, -3, topk, topk + 40, rng.int(1, topk)]));
+        const xl = Int32Array.from({ length: b }, () => rng.pick([0, -1, extraTopk, extraTopk + 9, rng.int(1, extraTopk)]));
+        const ix = Int32Array.from({ length: b * sQ * topk }, () => (rng.float() < 0.2 ? -1 : rng.int(0, tokens - 1)));
+        const xi = Int32Array.from({ length: b * sQ * extraTopk }, () => (rng.float() < 0.2 ? -1 : rng.int(0, xTokens - 1)));
+        return { tl, xl, ix, xi };
+      };
+      const clamp = (v: Int32Array, max: number) => Int32Array.from(v, (e) => Math.min(Math.max(e, 0), max));
+      const expected = async (d: ReturnType<typeof draw>) => {
+        const tl = clamp(d.tl, topk), xl = clamp(d.xl, extraTopk);
+        const hostMeta = getSparseMlaMetadata({ b, sQ, hQ, topk, topkLength: tl, extraTopk, extraTopkLength: xl, numSms: cuda.info.numSms });
+        poison();
+        for (let c = 0; c < layers; c++) {
+          await flashMlaSparseWithKvcache(q, k, fromArray('i32', [b, sQ, topk], d.ix), 512, hostMeta, {
+            topkLength: fromArray('i32', [b], tl), extraKCache: x, extraIndices: fromArray('i32', [b, sQ, extraTopk], d.xi),
+            extraTopkLength: fromArray('i32', [b], xl), backend: cuda, out: outs[c], lse: lses[c],
+          });
+        }
+        await cuda.synchronize();
+        return { out: await bits(), hostMeta };
+      };
+      const load = (d: ReturnType<typeof draw>) => {
+        cuda.write(tlD, fromArray('i32', [b], d.tl));
+        cuda.write(xlD, fromArray('i32', [b], d.xl));
+        cuda.write(ixD, fromArray('i32', [b, sQ, topk], withStrays(rng, d.ix, tokens)));
+        cuda.write(xD, fromArray('i32', [b, sQ, extraTopk], withStrays(rng, d.xi, xTokens)));
+      };
+      const check = async (what: string, want: Awaited<ReturnType<typeof expected>>) => {
+        const got = await bits();
+        for (let c = 0; c < layers; c++) {
+          assert.deepEqual(got[c][0], want.out[c][0], `${format} hQ ${hQ} ${what} layer ${c}: out`);
+          assert.deepEqual(got[c][1], want.out[c][1], `${format} hQ ${hQ} ${what} layer ${c}: lse`);
+        }
+        const words = (await cuda.download(meta.tileSchedulerMetadata)).host() as Int32Array, splits = (await cuda.download(meta.numSplits)).host() as Int32Array;
+        assert.deepEqual([...splits], [...want.hostMeta.numSplits.host()], `${format} hQ ${hQ} ${what}: numSplits`);
+        const hw = want.hostMeta.tileSchedulerMetadata.host();
+        for (let r = 0; r < hw.length / 8; r++) assert.deepEqual([...words.subarray(r * 8, r * 8 + 7)], [...hw.subarray(r * 8, r * 8 + 7)], `${format} hQ ${hQ} ${what}: plan row ${r}`);
+      };
+      const d0 = draw();
+      const want0 = await expected(d0);
+      load(d0);
+      poison();
+      await step();
+      await cuda.synchronize();
+      await check('uncaptured', want0);
+      const graph = await cuda.captureGraph(step);
+      try {
+        let prev = d0;
+        for (let s = 0; s < 4; s++) {
+          const d = draw();
+          if (s === 2) { d.tl = prev.tl; d.xl = prev.xl; } // (the lengths on record: the plan pass skips its walk)
+          prev = d;
+          const want = await expected(d);
+          load(d);
+          poison();
+          graph.launch();
+          await cuda.synchronize();
+          await check(`replay ${s}`, want);
+          // the same host-planned calls again after the replay (which wrote over the bytes they staged): the same bits
+          const again = await expected(d);
+          for (let c = 0; c < layers; c++) assert.deepEqual(again.out[c], want.out[c], `${format} hQ ${hQ} host calls after replay ${s} layer ${c}`);
+          if (s === 1) {
+            // a larger uncaptured step grows the runner's workspace; the graph keeps reading the allocation it captured
+            const bb = 40, big = getSparseMlaMetadata({ b: bb, sQ, hQ, topk, backend: cuda, onDevice: true });
+            const qb = cuda.upload(fromArray('bf16', [bb, sQ, hQ, L.dQk], new Uint16Array(bb * sQ * hQ * L.dQk)));
+            const ib = cuda.upload(fromArray('i32', [bb, sQ, topk], new Int32Array(bb * sQ * topk).fill(-1)));
+            await flashMlaSparseWithKvcache(qb, k, ib, 512, big, { backend: cuda });
+            await cuda.synchronize();
+            for (const t of [qb, ib]) cuda.free(t);
+            freeSparseMlaMetadata(big, cuda);
+          }
+        }
+      } finally {
+        graph.dispose();
+      }
+      for (const t of [k, x, q, ixD, xD, tlD, xlD, ...outs, ...lses]) cuda.free(t);
+      freeSparseMlaMetadata(meta, cuda);
     }
   });
 });

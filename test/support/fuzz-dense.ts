@@ -10,7 +10,11 @@ import { type HostTensor, Tensor } from '../../src/core/tensor.js';
 import { type Arith, arithOf, causalBandKernel, causalBandNaN, differsFromReference, fuzzCases, fuzzSlack, fuzzTolerance, hostile, hostileInts, hostileScale, otherArrays, outcome } from './fuzz.js';
 import { Rng, makeCase } from './random.js';
 
-export interface FuzzStats { typed: number; ran: number; codes: Record<string, number> }
+export interface FuzzStats {
+  typed: number; ran: number; codes: Record<string, number>;
+  /** Accepted calls whose sparse metadata was planned on the device (fuzzSparse on CUDA), where counted. */
+  devicePlanned?: number;
+}
 
 // ---------------------------------------------------------------- flashMlaWithKvcache with corrupted arguments
 

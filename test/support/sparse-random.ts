@@ -6,7 +6,7 @@ import { type HalfDType, f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
 import { fp8TokenAddress, isFp8Format, quantizeCache } from '../../src/core/fp8.js';
 import type { Backend } from '../../src/core/problem.js';
 import { type ReferenceSparseCache, referenceSparseDecode } from '../../src/core/reference-sparse.js';
-import { type SparseCacheKind, type SparsePrecision, fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } from '../../src/core/sparse.js';
+import { type SparseCacheKind, type SparsePrecision, fp8CacheTensor, freeSparseMlaMetadata, getSparseMlaMetadata, uploadFp8Cache } from '../../src/core/sparse.js';
 import { flashMlaSparseWithKvcache } from '../../src/core/sparse-api.js';
 import { Tensor, fromArray } from '../../src/core/tensor.js';
 import { type Tolerance, compareOutputs } from './compare.js';
@@ -91,9 +91,12 @@ export function randomSpec(rng: Rng, kinds: readonly SparseCacheKind[] = ['v32',
     fp8Dtype: the queries' dtype where the cache is FP8 (bf16 when absent). qScale: a factor for each query row, drawn
     right after q (only where given, so that the other cases of a seed stay as they were). */
 export async function runRandomSparse(seed: number, backend: Backend, tol: Tolerance, kinds?: readonly SparseCacheKind[], small = false, pickHQ?: (rng: Rng) => number,
-  { softmaxScale, bigSinks = false, precision, outOffset = 0, outputs, deviceIndices = false, strays = false, fp8Dtype, qScale }: {
+  { softmaxScale, bigSinks = false, precision, outOffset = 0, outputs, deviceIndices = false, strays = false, fp8Dtype, qScale, devicePlan = false }: {
     softmaxScale?: number; bigSinks?: boolean; precision?: SparsePrecision; outOffset?: number; outputs?: (out: Uint16Array, lse: Float32Array) => void;
     deviceIndices?: boolean; fp8Dtype?: HalfDType; qScale?: (rng: Rng) => number;
+    /** The metadata planned on the device by the call (getSparseMlaMetadata's onDevice, on `backend`); after the call
+        its tensors must hold the host scheduler's plan for the case's lengths. */
+    devicePlan?: boolean;
     /** (with deviceIndices) about half the -1 entries of both index tensors become ids outside their cache (past its last
         token, negative, 2^31 - 1, -2^31): the backend must count them as -1, as the reference does. */
     strays?: boolean;
@@ -117,6 +120,7 @@ export async function runRandomSparse(seed: number, backend: Backend, tol: Toler
   const scale = softmaxScale ?? scale0;
   const meta = getSparseMlaMetadata({
     b: s.b, sQ: s.sQ, hQ: s.hQ, topk: s.topk, topkLength: main.len, extraTopk: extra?.topk ?? 0, extraTopkLength: extra?.len, numSms: s.numSms,
+    ...(devicePlan ? { onDevice: true, backend } : {}),
   });
   // outOffset: `out` is a view that many elements into a NaN-filled buffer with as many spare elements after it (a view
   // whose address is not a multiple of 16 bytes must be refused; the bytes around an aligned one must stay NaN).
@@ -139,6 +143,19 @@ export async function runRandomSparse(seed: number, backend: Backend, tol: Toler
     extraTopkLength: extra?.len && ix(fromArray('i32', [s.b], extra.len)), backend, out, lse, precision,
   });
   await backend.synchronize();
+  if (devicePlan) {
+    const want = getSparseMlaMetadata({
+      b: s.b, sQ: s.sQ, hQ: s.hQ, topk: s.topk, topkLength: main.len, extraTopk: extra?.topk ?? 0, extraTopkLength: extra?.len, numSms: s.numSms,
+    });
+    for (const f of ['tileSchedulerMetadata', 'numSplits'] as const) {
+      const got = (await backend.download(meta[f])).host() as Int32Array, exp = want[f].host();
+      for (let i = 0; i < exp.length; i++) {
+        if (f === 'tileSchedulerMetadata' && i % 8 === 7) continue; // (padding)
+        if (got[i] !== exp[i]) assert.fail(`seed ${seed} ${JSON.stringify(s)}: the device plan's ${f}[${i}] is ${got[i]}, the host's ${exp[i]}`);
+      }
+    }
+    freeSparseMlaMetadata(meta, backend);
+  }
   const outAll = (await backend.download(outBuf!)).host() as Uint16Array;
   for (let i = 0; i < outAll.length; i++) {
     if ((i < outOffset || i >= outOffset + nOut) && outAll[i] !== nanBits[s.dtype]) assert.fail(`seed ${seed}: out's buffer element ${i} (view at ${outOffset}) was written`);

@@ -29,3 +29,13 @@ s50_fuzz() {
   FUZZ_SEED=$1 FLASHMLA_REQUIRE=cuda,webgpu timeout -k 5 "$(lim "$2")" node --test --test-reporter=tap build/test/gpu/fuzz.test.js > "$W/fuzz-$1.tap" 2>&1
   echo "fuzz seed $1 rc $?"; grep -E "^# (pass|fail|skip)|^not ok|^\s+# (cuda|webgpu) |FUZZ_SEED=.*(accepted|untyped|HANG|ended)" "$W/fuzz-$1.tap" | cut -c1-300 | head -14
 }
+# s50_dense_lens_ab HEADS (session 56): dense FP8 rows of the comma-separated h_q list with the lengths on the host and on
+# the device (--dense-device-lens), alternating, two rounds, into $W/dense-{host,dev}{1,2}.json; each row printed.
+s50_dense_lens_ab() {
+  local arm tag flag
+  for arm in host1: dev1:--dense-device-lens host2: dev2:--dense-device-lens; do
+    IFS=: read -r tag flag <<< "$arm"
+    timeout -k 5 "$(lim 45)" "${CLI[@]}" bench --mode sparse --backend cuda --flush-mb 256 --rep-ms 40 --dense-only --dense-heads "$1" $flag \
+      --out "$W/dense-$tag.json" > "$W/dense-$tag.txt" 2>&1; echo "dense $tag rc $?"; grep -E "^dense " "$W/dense-$tag.txt" | cut -c1-170
+  done
+}

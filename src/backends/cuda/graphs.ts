@@ -13,10 +13,13 @@ export interface CudaGraph {
 
 /**
  * Capture what `fn` queues on `stream`. `fn` runs once uncaptured first (unless warmup is false) so workspaces have
- * grown; `setCapturing` brackets the captured run.
+ * grown; `setCapturing` brackets the captured run. `hold` (optional) keeps the workspaces the graph reads: called once
+ * the graph is instantiated, its releases run at dispose(). `onLaunch` runs after each replay is queued (the backend
+ * forgets which host words its workspaces hold: the replay writes its accumulators where later calls staged them).
  */
 export async function captureGraph(
   drv: Driver, stream: bigint, setCapturing: (on: boolean) => void, fn: () => void | Promise<void>, opts: { warmup?: boolean } = {},
+  hold: () => (() => void)[] = () => [], onLaunch: () => void = () => {},
 ): Promise<CudaGraph> {
   if (opts.warmup ?? true) await fn();
   drv.synchronize(stream);
@@ -39,16 +42,19 @@ export async function captureGraph(
     throw e;
   }
   let gone = false;
+  const releases = hold();
   return {
     launch: () => {
       if (gone) throw new FlashMlaError('disposed', 'cuda graph: used after dispose()');
       drv.graphLaunch(exec, stream);
+      onLaunch();
     },
     dispose: () => {
       if (gone) return;
       gone = true;
       drv.destroyGraphExec(exec);
       drv.destroyGraph(graph);
+      for (const r of releases) r();
     },
   };
 }

@@ -141,6 +141,8 @@ export async function createCudaBackend(opts: CudaBackendOptions = {}): Promise<
 
 class CudaBackendImpl implements CudaBackend {
   readonly kind = 'cuda' as const;
+  /** Sparse steps planned on the device (getSparseMlaMetadata's onDevice): mla_sparse_bound writes the plan first. */
+  readonly sparseDevicePlan = true;
   readonly info: BackendInfo;
   readonly stream: bigint;
   private readonly dev: number;
@@ -226,9 +228,10 @@ class CudaBackendImpl implements CudaBackend {
       this.params = drv.pinnedParams(mlaParamsLayout.size, 2);
       this.qMap = new QMapSlot(this.params.maps[1]);
       const paramsView = this.params.view;
-      this.ws = new Workspace(drv, this.stream, 1.25);
-      this.sparseWs = new Workspace(drv, this.stream, 2);
-      this.layerWs = new Workspace(drv, this.stream, 1.25);
+      const capturing = () => this.capturing;
+      this.ws = new Workspace(drv, this.stream, 1.25, capturing);
+      this.sparseWs = new Workspace(drv, this.stream, 2, capturing);
+      this.layerWs = new Workspace(drv, this.stream, 1.25, capturing);
       this.staging = new IndexStaging({
         drv, stream: this.stream, paramsView, ws: this.ws, ptrOf: (t) => this.ptrOf(t), capturing: () => this.capturing,
       });
@@ -291,10 +294,14 @@ class CudaBackendImpl implements CudaBackend {
     const p = l.problem;
     if (p.dQk !== 576 && p.dQk !== 512) throw invalidArgument('q', 'dQk 576 or 512 on CUDA', String(p.dQk));
     if (this.opts.kernel !== 'naive' && this.sparseMma.sparse(l)) return; // the tiled kernel (sparse_mma.cu) where it applies
-    this.sparseModule ??= this.loadSparse();
-    this.sparseParams ??= this.drv.pinnedParams(sparseParamsLayout.size);
     const hostParts = [l.indices, l.extraIndices, l.topkLength, l.extraTopkLength, l.attnSink]
       .map((t) => (t && t.device === 'cpu' ? t : undefined));
+    if (this.capturing && hostParts.some((t) => t)) {
+      throw invalidArgument('index tensors', 'device tensors while capturing a graph (a copy from the host is no graph node to replay)', 'host tensors');
+    }
+    if (p.devicePlan) this.sparseMma.planOnly(l); // (sparse.cu reads no plan; the metadata's tensors still get the step's)
+    this.sparseModule ??= this.loadSparse();
+    this.sparseParams ??= this.drv.pinnedParams(sparseParamsLayout.size);
     const offsets: number[] = [];
     let bytes = 0;
     for (const t of hostParts) { offsets.push(bytes); if (t) bytes += Math.ceil(t.byteLength / 256) * 256; }
@@ -344,6 +351,7 @@ class CudaBackendImpl implements CudaBackend {
       denseFp8Sm90: this.denseFp8Sm90, denseOnSparse: this.denseFp8OnSparse, denseFold: this.denseFp8Fold, sm90Partial: this.sm90Partial, densePartial: this.denseFp8Partial, denseFp8Sm90Threads16: this.denseFp8Sm90Threads16, denseFp8Sm90W3Tiles: this.denseFp8Sm90W3Tiles,
       fn: (m, name, smem) => this.kernels.fn(m, name, smem), ptrOf: (t) => this.ptrOf(t), capturing: () => this.capturing,
       combineTrip: ({ trip: true, old: false } as Record<string, boolean>)[process.env.FLASHMLA_CUDA_SPARSE_COMBINE ?? ''],
+      replanAlways: process.env.FLASHMLA_CUDA_SPARSE_REPLAN === '1',
       trustDeviceIndices: this.opts.boundDeviceIndices === false || (this.opts.boundDeviceIndices === undefined && process.env.FLASHMLA_CUDA_SPARSE_BOUND === '0'),
       launchMerge: (l, argv) => this.launcher.launch(l, this.stream, argv, pdlFor(this.launcher.pdl.scope, 'merge', true, this.capturing)),
       launchDependent: (l, argv) => this.launcher.launch(l, this.stream, argv, pdlFor(this.launcher.pdl.scope, 'decode', true, this.capturing)),
@@ -511,7 +519,10 @@ class CudaBackendImpl implements CudaBackend {
 
   async captureGraph(fn: () => void | Promise<void>, opts: { warmup?: boolean } = {}): Promise<CudaGraph> {
     this.alive();
-    return captureGraph(this.drv, this.stream, (on) => { this.capturing = on; }, fn, opts);
+    // (the graph holds the workspaces' allocations of its capture: a later growth keeps them until graph.dispose())
+    const hold = () => [this.ws.hold(), this.sparseWs.hold(), this.layerWs.hold(), ...(this.sparseMmaRunner ? [this.sparseMmaRunner.holdWorkspace()] : [])];
+    const replayed = () => { this.staging.forgetStaged(); this.sparseMmaRunner?.forgetStaged(); };
+    return captureGraph(this.drv, this.stream, (on) => { this.capturing = on; }, fn, opts, hold, replayed);
   }
 
   /**

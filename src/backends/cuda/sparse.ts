@@ -80,6 +80,9 @@ export interface SparseMmaHost {
   /** The split merge by sparse_mma.cu's combineTrip (its pieces' loads together; the same bits) instead of combine
       everywhere (true) or nowhere (false) (FLASHMLA_CUDA_SPARSE_COMBINE=trip / old); absent: sparseCombineTripTakes. */
   readonly combineTrip?: boolean;
+  /** Steps planned on the device walk the plan at every call, never skipped where the lengths are those planned for
+      (FLASHMLA_CUDA_SPARSE_REPLAN=1: measurement of the walk). */
+  readonly replanAlways?: boolean;
   /** Index tensors on the device used as they are, not bounded by mla_sparse_bound first (FLASHMLA_CUDA_SPARSE_BOUND=0:
       for measurement, or indices the caller trusts; an id outside the cache then reads outside it). */
   readonly trustDeviceIndices?: boolean;
@@ -131,7 +134,21 @@ export class SparseMmaRunner {
   private lastOffsets: number[] = [];
   private lastBytes: (Uint8Array | undefined)[] = [];
 
-  constructor(private readonly h: SparseMmaHost) { this.ws = new Workspace(h.drv, h.stream, 1.5); }
+  constructor(private readonly h: SparseMmaHost) { this.ws = this.newWorkspace(); }
+
+  private newWorkspace(): Workspace {
+    return new Workspace(this.h.drv, this.h.stream, 1.5, () => this.h.capturing?.() ?? false);
+  }
+
+  /** Keep the workspace's current allocation until the release runs (a captured graph reads it: Workspace.hold). */
+  holdWorkspace(): () => void {
+    return this.ws.hold();
+  }
+
+  /** A graph replay may have written its accumulators over the staged host bytes: the next call copies them again. */
+  forgetStaged(): void {
+    this.lastEpoch = -1;
+  }
 
   /** The variant a sparse launch gets, or undefined (sparse.cu then). */
   variantForSparse(l: Pick<SparseCall, 'problem'>): SparseMmaVariant | undefined {
@@ -166,26 +183,69 @@ export class SparseMmaRunner {
     const v = this.variantForSparse(l);
     if (!v && !sm90) return false;
     const p = l.problem;
-    // Index tensors on the device are not read back: mla_sparse_bound first copies them into the workspace with every id
-    // outside its cache as -1 (host ones were checked by validateSparseDecode and are staged as they are).
-    const onDevice = (t: Tensor | undefined) => t !== undefined && t.device !== 'cpu' && !this.h.trustDeviceIndices;
-    const n = onDevice(l.indices) ? p.b * p.sQ * p.topk : 0, nx = onDevice(l.extraIndices) ? p.b * p.sQ * p.extraTopk : 0;
-    const nAt = Math.ceil(n / 64) * 64; // (256-byte aligned regions)
-    const dev = this.stage([l.indices, l.extraIndices, l.topkLength, l.extraTopkLength, l.attnSink, l.tileSchedulerMetadata, l.numSplits],
-      sparseMmaAccumElems(p.b, p.numSmParts, p.sQ, p.hQ), nAt + nx);
+    const r = this.stageSparse(l);
     const q = this.h.ptrOf(l.q), out = this.h.ptrOf(l.out), k = this.h.ptrOf(l.kCache), x = l.extraKCache ? this.h.ptrOf(l.extraKCache) : 0n;
-    const indices = n ? dev.extra : dev[0], extraIndices = nx ? dev.extra + BigInt(nAt * 4) : dev[1];
     this.launch(this.kernel(sm90 ? undefined : v, p.dtype, p.cache.kind, p.hQ, p.precision), {
-      q, kCache: k, extraKCache: x, indices, extraIndices, topkLength: dev[2], extraTopkLength: dev[3], attnSink: dev[4],
-      rawIndices: n ? dev[0] : 0n, rawExtraIndices: nx ? dev[1] : 0n,
-      blockTable: 0n, cacheSeqlens: 0n, tileSchedulerMetadata: dev[5], numSplits: dev[6], out, lse: this.h.ptrOf(l.lse),
-      oAccum: dev.oAccum, lseAccum: dev.lseAccum, b: p.b, sQ: p.sQ, hQ: p.hQ, topk: p.topk, extraTopk: p.extraTopk,
+      q, kCache: k, extraKCache: x, ...r.values, out, lse: this.h.ptrOf(l.lse), b: p.b, sQ: p.sQ, hQ: p.hQ, topk: p.topk, extraTopk: p.extraTopk,
       pageBlockSize: p.cache.pageBlockSize, extraPageBlockSize: p.extraCache?.pageBlockSize ?? 1,
       blockStride: p.cache.blockStride, extraBlockStride: p.extraCache?.blockStride ?? 0, maxBlocksPerSeq: 0, dense: 0, causal: 0,
       scaleLog2: p.softmaxScale * Math.LOG2E, ...sparseTokenCounts(p),
     }, sm90 ? sparseSm90Launch(p.numSmParts, p.sQ, p.hQ, p.cache.kind) : sparseMmaLaunch(v!, p.numSmParts, p.sQ, p.hQ, false), p.b, p.sQ, p.hQ,
-    mergeOf(l.host?.numSplits, p.b), n + nx ? [{ name: sparseBoundKernelName, g: sparseBoundLaunch(n + nx) }] : []);
+    r.merge, r.before);
     return true;
+  }
+
+  /**
+   * Only the device plan of a sparse step (problem.devicePlan) whose decode runs elsewhere (sparse.cu, which reads no
+   * plan): mla_sparse_bound writes it into the metadata's tensors, as it does before sparse_mma.cu's and sparse_sm90.cu's
+   * decodes, so the metadata holds the step's plan after either.
+   */
+  planOnly(l: SparseCall): void {
+    const r = this.stageSparse(l, false);
+    if (!r.before.length) return;
+    const p = l.problem;
+    this.params ??= this.h.drv.pinnedParams(sparseMmaParamsLayout.size);
+    this.launchAfter(sparseBoundKernelName, r.before[0].g, {
+      ...r.values, b: p.b, sQ: p.sQ, hQ: p.hQ, topk: p.topk, extraTopk: p.extraTopk, ...sparseTokenCounts(p),
+    });
+  }
+
+  /**
+   * A sparse step's index words on the device. Index and length tensors on the device are not read back:
+   * mla_sparse_bound first copies them into the workspace, every id outside its cache as -1 and every length clamped to
+   * 0..topk (host ones were checked by validateSparseDecode and are staged as they are). A step planned on the device
+   * (problem.devicePlan) has the same pass write its plan into the metadata's tensors from those lengths (by one CTA;
+   * skipped where the metadata's planState says they were planned for the same lengths); its merge is then launched
+   * without knowing the pieces. `decode` false: only what the plan pass reads (no accumulators, no copies
+   * of the indices).
+   */
+  private stageSparse(l: SparseCall, decode = true): {
+    values: Record<string, bigint | number>; merge: SparseMerge; before: { name: string; g: SparseMmaGrid }[];
+  } {
+    const p = l.problem, b = p.b;
+    const onDevice = (t: Tensor | undefined) => t !== undefined && t.device !== 'cpu' && !this.h.trustDeviceIndices;
+    const n = decode && onDevice(l.indices) ? b * p.sQ * p.topk : 0, nx = decode && onDevice(l.extraIndices) ? b * p.sQ * p.extraTopk : 0;
+    const nl = decode && onDevice(l.topkLength) ? b : 0, nxl = decode && onDevice(l.extraTopkLength) ? b : 0;
+    const up = (e: number) => Math.ceil(e / 64) * 64; // (256-byte aligned regions)
+    const at = { x: up(n), l: up(n) + up(nx), xl: up(n) + up(nx) + up(nl) };
+    const plan = p.devicePlan;
+    const dev = this.stage([decode ? l.indices : undefined, decode ? l.extraIndices : undefined, l.topkLength, l.extraTopkLength, decode ? l.attnSink : undefined,
+      plan ? undefined : l.tileSchedulerMetadata, plan ? undefined : l.numSplits],
+    decode ? sparseMmaAccumElems(b, p.numSmParts, p.sQ, p.hQ) : { o: 0, lse: 0 }, at.xl + nxl);
+    const word = (i32: number) => dev.extra + BigInt(i32 * 4);
+    const values = {
+      indices: n ? dev.extra : dev[0], extraIndices: nx ? word(at.x) : dev[1],
+      topkLength: nl ? word(at.l) : dev[2], extraTopkLength: nxl ? word(at.xl) : dev[3], attnSink: dev[4],
+      rawIndices: n ? dev[0] : 0n, rawExtraIndices: nx ? dev[1] : 0n, rawTopkLength: nl || plan ? dev[2] : 0n, rawExtraTopkLength: nxl || plan ? dev[3] : 0n,
+      blockTable: 0n, cacheSeqlens: 0n, oAccum: dev.oAccum, lseAccum: dev.lseAccum,
+      tileSchedulerMetadata: plan ? this.h.ptrOf(l.tileSchedulerMetadata) : dev[5], numSplits: plan ? this.h.ptrOf(l.numSplits) : dev[6],
+      planParts: plan ? p.numSmParts : 0, planState: plan && l.planState && !this.h.replanAlways ? this.h.ptrOf(l.planState) : 0n,
+    };
+    const ids = n + nx + nl + nxl;
+    return {
+      values, merge: mergeOf(plan ? undefined : l.host?.numSplits, b),
+      before: ids || plan ? [{ name: sparseBoundKernelName, g: sparseBoundLaunch(ids, plan ? p.numSmParts : 0) }] : [],
+    };
   }
 
   /** Whether a dense FP8 step runs on sparse_sm90.cu (denseOnSparseSm90's rule). */
@@ -345,7 +405,7 @@ export class SparseMmaRunner {
   private stage(ts: readonly (Tensor | undefined)[], acc: { o: number; lse: number }, extraI32 = 0): bigint[] & { oAccum: bigint; lseAccum: bigint; extra: bigint } {
     const h = this.h;
     if (h.capturing?.() && ts.some((t) => t?.device === 'cpu')) {
-      throw invalidArgument('index tensors', 'device tensors while capturing a graph (sparse decode\'s metadata is a host tensor: run it outside capture)', 'host tensors');
+      throw invalidArgument('index tensors', 'device tensors while capturing a graph (sparse decode: the index, length and sink tensors on the device, and metadata from getSparseMlaMetadata({ onDevice: true }))', 'host tensors');
     }
     const offsets: number[] = [];
     let bytes = 0;
@@ -383,7 +443,7 @@ export class SparseMmaRunner {
     const sp = this.params;
     this.ws.dispose(attempt);
     if (sp) { attempt(() => this.h.drv.koffi.free(sp.ptr)); attempt(() => this.h.drv.koffi.free(sp.argv)); }
-    this.ws = new Workspace(this.h.drv, this.h.stream, 1.5);
+    this.ws = this.newWorkspace();
     this.lastEpoch = -1;
     this.params = undefined;
     this.lastBytes = [];

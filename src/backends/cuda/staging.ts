@@ -41,6 +41,12 @@ export class IndexStaging {
     this.accumAt.indexBytes = -1;
   }
 
+  /** Something outside the decode path (a CUDA graph's replay) may have written over the workspace's staged words: the
+      next decode copies its host words whatever they were before. */
+  forgetStaged(): void {
+    this.lastStaged.epoch = -1;
+  }
+
   /**
    * Point the parameter block at the index tensors and the accumulators. Device index tensors are used where they
    * are; host ones are packed into one staging range and copied, in one transfer, to the front of the workspace

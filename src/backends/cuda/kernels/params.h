@@ -304,8 +304,12 @@ struct SparseMmaParams {
   int extraNumTokens; // the same for extraKCache (0 without one)
   const int* rawIndices; // mla_sparse_bound: indices as the caller left them on the device (bounded copy: indices), or null
   const int* rawExtraIndices; // the same for extraIndices, or null
+  const int* rawTopkLength; // mla_sparse_bound: topkLength as the caller left it on the device (clamped copy: topkLength), or null
+  const int* rawExtraTopkLength; // the same for extraTopkLength, or null
+  int planParts; // mla_sparse_bound: SM parts of a step planned on the device (its CTA 0 writes the plan), else 0
+  const int* planState; // mla_sparse_bound: [1 + 2b] i32, the lengths the metadata was last planned for (1, main, extra), or null: plan always
 };
-static_assert(sizeof(SparseMmaParams) == 208, "SparseMmaParams: size differs from params.ts");
+static_assert(sizeof(SparseMmaParams) == 240, "SparseMmaParams: size differs from params.ts");
 static_assert(offsetof(SparseMmaParams, q) == 0, "SparseMmaParams.q: offset differs from params.ts");
 static_assert(offsetof(SparseMmaParams, kCache) == 8, "SparseMmaParams.kCache: offset differs from params.ts");
 static_assert(offsetof(SparseMmaParams, extraKCache) == 16, "SparseMmaParams.extraKCache: offset differs from params.ts");
@@ -340,6 +344,10 @@ static_assert(offsetof(SparseMmaParams, numTokens) == 184, "SparseMmaParams.numT
 static_assert(offsetof(SparseMmaParams, extraNumTokens) == 188, "SparseMmaParams.extraNumTokens: offset differs from params.ts");
 static_assert(offsetof(SparseMmaParams, rawIndices) == 192, "SparseMmaParams.rawIndices: offset differs from params.ts");
 static_assert(offsetof(SparseMmaParams, rawExtraIndices) == 200, "SparseMmaParams.rawExtraIndices: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, rawTopkLength) == 208, "SparseMmaParams.rawTopkLength: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, rawExtraTopkLength) == 216, "SparseMmaParams.rawExtraTopkLength: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, planParts) == 224, "SparseMmaParams.planParts: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, planState) == 232, "SparseMmaParams.planState: offset differs from params.ts");
 
 // sparse_mma.cu variants: X(NAME, KIND, T, DQK, BM, dynamic shared memory bytes)
 #define MLA_SPARSE_MMA_VARIANTS(X) \

@@ -120,9 +120,14 @@ export function sparseMmaLaunch(v: SparseMmaVariant, numSmParts: number, sQ: num
   return { grid, block: [256, 1, 1], smem: sparseMmaSmem(v) };
 }
 
-/** mla_sparse_bound's grid for `ids` index words (a grid-stride loop: at most 1024 CTAs of 256 threads). */
-export function sparseBoundLaunch(ids: number): SparseMmaGrid {
-  return { grid: [Math.max(1, Math.min(1024, Math.ceil(ids / 256))), 1, 1], block: [256, 1, 1], smem: 0 };
+/**
+ * mla_sparse_bound's grid: one CTA that writes a device plan of `planParts` SM parts (none where the host planned the
+ * step), then for `ids` index and length words to copy a grid-stride loop of at most 1024 CTAs of 256 threads (none
+ * where ids is 0).
+ */
+export function sparseBoundLaunch(ids: number, planParts = 0): SparseMmaGrid {
+  const copies = ids > 0 ? Math.max(1, Math.min(1024, Math.ceil(ids / 256))) : 0;
+  return { grid: [(planParts > 0 ? 1 : 0) + copies, 1, 1], block: [256, 1, 1], smem: 0 };
 }
 export const sparseBoundKernelName = 'mla_sparse_bound';
 

@@ -611,85 +611,192 @@ __device__ __forceinline__ int denseListBlocks(const SparseMmaParams& p, int i) 
   return (n - 1) / kSparseBlockTopk + 1;
 }
 
-/** The sparse scheduler on the device (sparse-scheduler.ts planSparseSchedule over denseListBlocks, `parts` SM parts):
-    warp 0 of a CTA writes row `me` of p.tileSchedulerMetadata ([parts, 8]), and with `splits` p.numSplits ([b + 1]). The
-    warp reads the requests' block counts into shared memory once (up to kPlanShared requests; past that from global
-    memory), then one thread walks the parts up to `me` as the host scheduler does. */
+/** The sparse scheduler on the device (sparse-scheduler.ts planSparseSchedule, `parts` SM parts, listBlocks(i) the
+    64-entry blocks of request i's list): warp 0 of a CTA (all 32 lanes) writes rows `from` .. `to` of
+    p.tileSchedulerMetadata ([parts, 8]), and with `splits` p.numSplits ([b + 1]).
+    Up to kPlanShared requests the warp first scans the requests' costs (blocks + the fixed overhead) into shared memory,
+    cost[0, i) at costS[i], then walks the parts with one step a part: lane l asks whether requests req .. req + l fit in
+    what is left of the part (a ballot; costs are positive, so the lanes that fit are the low ones), the part takes them
+    whole, and the first that does not fit is split there as the host splits it (session 56: the serial walk, one thread
+    over every request and part, took 17-25 us at b = 128 over 66-132 parts on an H100). Past kPlanShared requests one
+    thread walks them one by one (planRowsSerial). */
 constexpr int kPlanShared = 4096;
-__device__ void densePlanRow(const SparseMmaParams& p, int parts, int me, bool splits) {
-  __shared__ int blocksS[kPlanShared];
-  constexpr int kOverhead = 5; // sparse-scheduler.ts sparseFixedOverheadNumBlocks
+constexpr int kPlanOverhead = 5; // sparse-scheduler.ts sparseFixedOverheadNumBlocks
+
+/** Row `part` of the plan from the walk's state at the part's end (its begin state given): lane 0 writes it. */
+template <class Blocks>
+__device__ __forceinline__ void planWriteRow(const SparseMmaParams& p, int part, int beginReq, int beginBlock, int beginSplit, bool first,
+                                             int req, int block, Blocks blocks) {
+  const int endReq = block > 0 ? req : req - 1;
+  const int endBlock = block > 0 ? block : blocks(req - 1);
+  bool last = endBlock != blocks(endReq);
+  if (beginReq == endReq) first = last = first || last;
+  int* meta = const_cast<int*>(p.tileSchedulerMetadata) + part * kMetaFields;
+  meta[kSparseMetaBeginReqIdx] = beginReq;
+  meta[kSparseMetaEndReqIdx] = endReq;
+  meta[kSparseMetaBeginBlockIdx] = beginBlock;
+  meta[kSparseMetaEndBlockIdx] = endBlock;
+  meta[kSparseMetaBeginSplitIdx] = beginSplit;
+  meta[kSparseMetaIsFirstReqSplitted] = first ? 1 : 0;
+  meta[kSparseMetaIsLastReqSplitted] = last ? 1 : 0;
+  meta[kMetaFields - 1] = 0; // (padding)
+}
+
+/** planRows past kPlanShared requests: lane 0 alone, a request at a time (the walk of the host scheduler). */
+template <class ListBlocks>
+__device__ void planRowsSerial(const SparseMmaParams& p, int parts, int from, int to, bool splits, ListBlocks listBlocks) {
   const int b = p.b, lane = threadIdx.x;
   int t = 0;
-  for (int i = lane; i < b; i += 32) {
-    const int n = denseListBlocks(p, i);
-    if (i < kPlanShared) blocksS[i] = n;
-    t += n + kOverhead;
-  }
+  for (int i = lane; i < b; i += 32) t += listBlocks(i) + kPlanOverhead;
   for (int o = 16; o > 0; o >>= 1) t += __shfl_xor_sync(0xffffffffu, t, o);
-  __syncwarp();
   if (lane != 0) return;
-  auto blocks = [&](int i) { return i < kPlanShared ? blocksS[i] : denseListBlocks(p, i); };
-  const int payload = (t + parts - 1) / parts + kOverhead;
-  int* meta = const_cast<int*>(p.tileSchedulerMetadata) + me * kMetaFields;
+  const int payload = (t + parts - 1) / parts + kPlanOverhead;
   int* numSplits = splits ? const_cast<int*>(p.numSplits) : nullptr;
   if (numSplits) numSplits[0] = 0;
-  // nb: blocks(req), next: blocks(req + 1), read a request ahead so that the walk's chain does not wait on the load
-  int req = 0, block = 0, nSplit = 0, cum = 0, nb = blocks(0), next = b > 1 ? blocks(1) : 0;
-  for (int part = 0; part <= me; ++part) {
-    const int beginReq = req, beginBlock = block + (req < b ? 0 : blocks(0) - 1), beginSplit = nSplit;
-    bool first = block != 0;
+  int req = 0, block = 0, nSplit = 0, cum = 0;
+  for (int part = 0; part <= to; ++part) {
+    const int beginReq = req, beginBlock = block + (req < b ? 0 : listBlocks(0) - 1), beginSplit = nSplit;
+    const bool first = block != 0;
     int remain = payload;
     while (req < b) {
-      const int left = nb - block;
-      if (remain >= left + kOverhead) {
+      const int left = listBlocks(req) - block;
+      if (remain >= left + kPlanOverhead) {
         cum += nSplit + 1;
         if (numSplits) numSplits[req + 1] = cum;
-        remain -= left + kOverhead;
+        remain -= left + kPlanOverhead;
         ++req;
         block = 0;
         nSplit = 0;
-        nb = next;
-        next = req + 1 < b ? blocks(req + 1) : 0;
       } else {
-        if (remain - kOverhead > 0) {
-          block += remain - kOverhead;
+        if (remain - kPlanOverhead > 0) {
+          block += remain - kPlanOverhead;
           ++nSplit;
           remain = 0;
         }
         break;
       }
     }
-    if (part < me) continue;
-    const int endReq = block > 0 ? req : req - 1;
-    const int endBlock = block > 0 ? block : blocks(req - 1);
-    bool last = endBlock != blocks(endReq);
-    if (beginReq == endReq) first = last = first || last;
-    meta[kSparseMetaBeginReqIdx] = beginReq;
-    meta[kSparseMetaEndReqIdx] = endReq;
-    meta[kSparseMetaBeginBlockIdx] = beginBlock;
-    meta[kSparseMetaEndBlockIdx] = endBlock;
-    meta[kSparseMetaBeginSplitIdx] = beginSplit;
-    meta[kSparseMetaIsFirstReqSplitted] = first ? 1 : 0;
-    meta[kSparseMetaIsLastReqSplitted] = last ? 1 : 0;
-    meta[kMetaFields - 1] = 0; // (padding)
+    if (part >= from) planWriteRow(p, part, beginReq, beginBlock, beginSplit, first, req, block, listBlocks);
   }
 }
 
-// Index tensors the caller left on the device are never read back for checking (validateSparseDecode checks host ones),
-// so before the sparse kernels read them this copies them into the workspace with every id outside its cache (past its
-// last token, or negative) as -1: p.rawIndices [b, sQ, topk] -> p.indices, p.rawExtraIndices [b, sQ, extraTopk] ->
-// p.extraIndices (each only where not null). The decode kernels' index loads stay as they were (a compare there cost
-// up to 25 % of sparse_sm90.cu's time on an H100, session 53). Launch (sparseBoundLaunch): 256 threads, a grid-stride loop.
+template <class ListBlocks>
+__device__ void planRows(const SparseMmaParams& p, int parts, int from, int to, bool splits, ListBlocks listBlocks) {
+  __shared__ int costS[kPlanShared + 1];
+  const int b = p.b, lane = threadIdx.x;
+  if (b > kPlanShared) { planRowsSerial(p, parts, from, to, splits, listBlocks); return; }
+  // costS[i] = sum over requests j < i of (blocks(j) + overhead): an inclusive scan a chunk of 32 requests at a time
+  if (lane == 0) costS[0] = 0;
+  int carry = 0;
+  for (int base = 0; base < b; base += 32) {
+    const int i = base + lane;
+    int x = i < b ? listBlocks(i) + kPlanOverhead : 0;
+    for (int o = 1; o < 32; o <<= 1) {
+      const int y = __shfl_up_sync(0xffffffffu, x, o);
+      if (lane >= o) x += y;
+    }
+    if (i < b) costS[i + 1] = carry + x;
+    carry += __shfl_sync(0xffffffffu, x, 31);
+  }
+  __syncwarp();
+  auto blocks = [&](int i) { return costS[i + 1] - costS[i] - kPlanOverhead; };
+  const int payload = (costS[b] + parts - 1) / parts + kPlanOverhead;
+  int* numSplits = splits ? const_cast<int*>(p.numSplits) : nullptr;
+  if (numSplits && lane == 0) numSplits[0] = 0;
+  // the walk's state, the same in every lane
+  int req = 0, block = 0, nSplit = 0, cum = 0;
+  for (int part = 0; part <= to; ++part) {
+    const int beginReq = req, beginBlock = block + (req < b ? 0 : blocks(0) - 1), beginSplit = nSplit;
+    const bool first = block != 0;
+    int remain = payload;
+    while (req < b) {
+      // requests req .. req + lane whole (the first one's blocks from `block` on), against what the part has left
+      const int r = req + lane;
+      const bool fits = r < b && costS[r + 1] - costS[req] - block <= remain;
+      const int k = __popc(__ballot_sync(0xffffffffu, fits));
+      if (k > 0) {
+        if (numSplits && lane < k) numSplits[r + 1] = cum + nSplit + 1 + lane;
+        remain -= costS[req + k] - costS[req] - block;
+        cum += nSplit + k;
+        req += k;
+        block = 0;
+        nSplit = 0;
+        if (k == 32) continue;
+      }
+      if (req < b && remain - kPlanOverhead > 0) { // the first request that does not fit: split where the part ends
+        block += remain - kPlanOverhead;
+        ++nSplit;
+        remain = 0;
+      }
+      break;
+    }
+    if (part >= from && lane == 0) planWriteRow(p, part, beginReq, beginBlock, beginSplit, first, req, block, blocks);
+  }
+}
+
+// A length the caller left on the device, as the scheduler and the kernels count it: clamped to 0..max (the host
+// checks host lengths' values; device ones are never read back). raw null: the whole width.
+__device__ __forceinline__ int clampedLength(const int* raw, int i, int max) { return raw ? min(::max(raw[i], 0), max) : max; }
+
+/** Blocks of 64 list entries of request i of a sparse step (sparse-scheduler.ts sparseListLength over the clamped
+    lengths: an empty main list counts one entry; with an extra cache the main list is padded to 64, the extra list follows). */
+__device__ __forceinline__ int sparseListBlocks(const SparseMmaParams& p, int i) {
+  int n = ::max(clampedLength(p.rawTopkLength, i, p.topk), 1);
+  if (p.extraTopk) n = (n + kSparseBlockTopk - 1) / kSparseBlockTopk * kSparseBlockTopk + clampedLength(p.rawExtraTopkLength, i, p.extraTopk);
+  return (n - 1) / kSparseBlockTopk + 1;
+}
+
+// Index and length tensors the caller left on the device are never read back for checking (validateSparseDecode checks
+// host ones), so before the sparse kernels read them this copies them into the workspace: p.rawIndices [b, sQ, topk] ->
+// p.indices and p.rawExtraIndices [b, sQ, extraTopk] -> p.extraIndices with every id outside its cache (past its last
+// token, or negative) as -1; p.rawTopkLength [b] -> p.topkLength and p.rawExtraTopkLength -> p.extraTopkLength clamped to
+// 0..topk / 0..extraTopk (each only where the raw pointer is not null and not the pointer itself).
+// With p.planParts > 0 (a step with lengths planned on the device: getSparseMlaMetadata's onDevice) CTA 0 first makes the
+// step's plan from those lengths (planRows over sparseListBlocks: FlashMLA's rows for the clamped values) into
+// p.tileSchedulerMetadata and p.numSplits, unless p.planState ([1 + 2b]: 1 once planned, then the clamped main and extra
+// lengths planned for) says they were planned for these lengths already (a step's later layers: the walk, one thread's
+// serial pass over the requests and parts, is then skipped); p.planState null: always. The other CTAs do the copies.
+// The decode kernels' index loads stay as they were (a compare there cost up to 25 % of sparse_sm90.cu's time on an
+// H100, session 53). Launch (sparseBoundLaunch): (planParts > 0) + up to 1024 CTAs of 256 threads, the copies in a
+// grid-stride loop.
+__device__ void sparsePlan(const SparseMmaParams& p) {
+  const int b = p.b;
+  int* state = const_cast<int*>(p.planState);
+  bool stale = state == nullptr || state[0] != 1;
+  for (int i = threadIdx.x; i < b && !stale; i += blockDim.x) {
+    stale = state[1 + i] != clampedLength(p.rawTopkLength, i, p.topk) || state[1 + b + i] != clampedLength(p.rawExtraTopkLength, i, p.extraTopk);
+  }
+  if (!__syncthreads_or(stale)) return;
+  if (threadIdx.x < 32) planRows(p, p.planParts, 0, p.planParts - 1, true, [&p](int i) { return sparseListBlocks(p, i); });
+  if (!state) return;
+  __syncthreads(); // (every row written before the record says so; the decode reading them runs after this grid)
+  for (int i = threadIdx.x; i < b; i += blockDim.x) {
+    state[1 + i] = clampedLength(p.rawTopkLength, i, p.topk);
+    state[1 + b + i] = clampedLength(p.rawExtraTopkLength, i, p.extraTopk);
+  }
+  if (threadIdx.x == 0) state[0] = 1;
+}
+
 extern "C" __global__ void __launch_bounds__(256) mla_sparse_bound(const SparseMmaParams p) {
   // sparse_sm90.cu's kernel after it may be launched as a programmatic dependent (sparse.ts): let it be scheduled now,
   // so that its launch and prologue overlap this pass; it waits for this grid's writes (pdlWait) before reading any.
   mla::pdlLaunchDependents();
+  const int planCtas = p.planParts > 0 ? 1 : 0;
+  if (static_cast<int>(blockIdx.x) < planCtas) {
+    sparsePlan(p);
+    return;
+  }
   const int64_t n = p.rawIndices ? static_cast<int64_t>(p.b) * p.sQ * p.topk : 0;
   const int64_t nx = p.rawExtraIndices ? static_cast<int64_t>(p.b) * p.sQ * p.extraTopk : 0;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n + nx; i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  // (a host length staged for a device plan is its own raw pointer: checked on the host, read by the plan, not copied)
+  const int64_t nl = p.rawTopkLength && p.rawTopkLength != p.topkLength ? p.b : 0;
+  const int64_t nxl = p.rawExtraTopkLength && p.rawExtraTopkLength != p.extraTopkLength ? p.b : 0;
+  const int64_t stride = static_cast<int64_t>(gridDim.x - planCtas) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x - planCtas) * blockDim.x + threadIdx.x; i < n + nx + nl + nxl; i += stride) {
     if (i < n) const_cast<int*>(p.indices)[i] = mla::tokenOrInvalid(p.rawIndices[i], p.numTokens);
-    else const_cast<int*>(p.extraIndices)[i - n] = mla::tokenOrInvalid(p.rawExtraIndices[i - n], p.extraNumTokens);
+    else if (i < n + nx) const_cast<int*>(p.extraIndices)[i - n] = mla::tokenOrInvalid(p.rawExtraIndices[i - n], p.extraNumTokens);
+    else if (i < n + nx + nl) { const int r = static_cast<int>(i - n - nx); const_cast<int*>(p.topkLength)[r] = clampedLength(p.rawTopkLength, r, p.topk); }
+    else { const int r = static_cast<int>(i - n - nx - nl); const_cast<int*>(p.extraTopkLength)[r] = clampedLength(p.rawExtraTopkLength, r, p.extraTopk); }
   }
 }
 
@@ -706,7 +813,7 @@ extern "C" __global__ void __launch_bounds__(256) mla_dense_fp8_lists(const Spar
   mla::pdlLaunchDependents(); // (as mla_sparse_bound's: the sparse kernel after it waits before reading the lists or the plan)
   const int parts = static_cast<int>(gridDim.x) - p.b * p.sQ;
   if (static_cast<int>(blockIdx.x) < parts) {
-    if (threadIdx.x < 32) densePlanRow(p, parts, blockIdx.x, blockIdx.x == parts - 1);
+    if (threadIdx.x < 32) planRows(p, parts, blockIdx.x, blockIdx.x, blockIdx.x == parts - 1, [&p](int i) { return denseListBlocks(p, i); });
     return;
   }
   const int row = blockIdx.x - parts, batch = row / p.sQ, j = row - batch * p.sQ;
