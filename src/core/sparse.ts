@@ -78,9 +78,9 @@ export interface SparsePlanKey {
   extraTopkLength?: Int32Array;
   numSms: number;
   /**
-   * Planned on the device by each call that uses it, from that call's lengths (getSparseMlaMetadata's onDevice): the
-   * tensors are the backend's, topkLength / extraTopkLength are absent, and hasTopkLength / hasExtraTopkLength say
-   * whether a call passes them.
+   * getSparseMlaMetadata's onDevice: the tensors are the backend's, topkLength / extraTopkLength are absent, and
+   * hasTopkLength / hasExtraTopkLength say whether a call passes them (with either, each call plans on the device from
+   * its own lengths; with neither, the host planned once).
    */
   onDevice?: boolean;
   hasTopkLength?: boolean;
@@ -115,12 +115,13 @@ export interface SparseMetadataInputs {
   numSms?: number;
   backend?: Backend;
   /**
-   * Plan on the device, at every call (CUDA: Backend.sparseDevicePlan): the metadata's two tensors are allocated on
-   * `backend` (free them with backend.free when done), and each decode that uses it first writes FlashMLA's plan for
-   * the lengths it is given into them, by a kernel queued before its decode. Lengths may then be device tensors, values
-   * unread by the host, and the metadata serves every step of the same b, sQ, hQ, topk and extraTopk (and the same
-   * presence of topkLength / extraTopkLength), so a step can be captured into a CUDA graph and replayed with new
-   * lengths and indices. Default: true where a length given here is a device tensor, else false.
+   * Metadata on the device (CUDA: Backend.sparseDevicePlan), its tensors allocated on `backend` (freeSparseMlaMetadata
+   * frees them). With lengths, each decode that uses it first writes FlashMLA's plan for the lengths it is given into
+   * them, by a kernel queued before its decode (its walk skipped where the lengths are those planned last); without, the
+   * plan depends on the shapes alone and is written once, here. Lengths may then be device tensors, values unread by the
+   * host, and the metadata serves every step of the same b, sQ, hQ, topk and extraTopk (and the same presence of
+   * topkLength / extraTopkLength), so a step can be captured into a CUDA graph and replayed with new lengths and
+   * indices. Default: true where a length given here is a device tensor, else false.
    */
   onDevice?: boolean;
 }
