@@ -423,40 +423,38 @@ export function validateSparseDecode(a: SparseInputs): SparseProblem {
   if (k.hQ !== hQ) throw mismatch('hQ', k.hQ, hQ);
   if (k.topk !== topk) throw mismatch('topk', k.topk, topk);
   if (k.extraTopk !== extraTopk) throw mismatch('extraTopk', k.extraTopk, extraTopk);
+  let numSmParts: number;
   if (k.onDevice) {
-    // Planned by this call on the device from the lengths it passes: only their presence must match the key.
-    const has = (t: Tensor | undefined) => (t ? 'a tensor' : 'none');
-    if (!!a.topkLength !== !!k.hasTopkLength) throw mismatch('topkLength', k.hasTopkLength ? 'a tensor' : 'none', has(a.topkLength));
-    if (!!a.extraTopkLength !== !!k.hasExtraTopkLength) throw mismatch('extraTopkLength', k.hasExtraTopkLength ? 'a tensor' : 'none', has(a.extraTopkLength));
-    const numSmParts = sparseNumSmParts(k.numSms, sQ, hQ);
+    // Planned by this call on the device from the lengths it passes (or, with none, once when it was made): only their
+    // presence must match the key.
+    const has = (x: unknown) => (x ? 'a tensor' : 'none');
+    if (!!a.topkLength !== !!k.hasTopkLength) throw mismatch('topkLength', has(k.hasTopkLength), has(a.topkLength));
+    if (!!a.extraTopkLength !== !!k.hasExtraTopkLength) throw mismatch('extraTopkLength', has(k.hasExtraTopkLength), has(a.extraTopkLength));
+    numSmParts = sparseNumSmParts(k.numSms, sQ, hQ);
     checkDtype('metadata.tileSchedulerMetadata', m.tileSchedulerMetadata, ['i32']);
     checkDtype('metadata.numSplits', m.numSplits, ['i32']);
-    checkShape('metadata.tileSchedulerMetadata', m.tileSchedulerMetadata, [numSmParts, 8], '[numSmParts, 8]');
-    checkShape('metadata.numSplits', m.numSplits, [b + 1], '[b + 1]');
+  } else {
+    if (a.topkLength && !tl) {
+      if (!k.topkLength) throw mismatch('topkLength', 'none', 'a device tensor');
+    } else if (!sameLengths(k.topkLength, tl)) throw mismatch('topkLength', k.topkLength ? `[${k.topkLength}]` : 'none', tl ? `[${tl}]` : 'none');
+    if (a.extraTopkLength && !etl) {
+      if (!k.extraTopkLength) throw mismatch('extraTopkLength', 'none', 'a device tensor');
+    } else if (!sameLengths(k.extraTopkLength, etl)) throw mismatch('extraTopkLength', k.extraTopkLength ? `[${k.extraTopkLength}]` : 'none', etl ? `[${etl}]` : 'none');
+    numSmParts = m.tileSchedulerMetadata.shape[0];
+  }
+  checkShape('metadata.tileSchedulerMetadata', m.tileSchedulerMetadata, [numSmParts, 8], '[numSmParts, 8]');
+  checkShape('metadata.numSplits', m.numSplits, [b + 1], '[b + 1]');
+  if (k.onDevice) {
     for (const [name, t] of [['metadata.tileSchedulerMetadata', m.tileSchedulerMetadata], ['metadata.numSplits', m.numSplits]] as const) {
       if (t.device !== q.device) throw invalidArgument(name, `a tensor on ${q.device} (onDevice metadata is planned by the backend of q)`, t.device);
     }
-    // (without lengths the plan depends on the shapes alone and was written once, when the metadata was made)
-    return {
-      b, sQ, hQ, dQk, dV: a.headDimV, topk, extraTopk, dtype: q.dtype as HalfDType, softmaxScale, numSmParts, cache, extraCache,
-      hasTopkLength: !!a.topkLength, hasExtraTopkLength: !!a.extraTopkLength, hasAttnSink: !!a.attnSink, precision,
-      devicePlan: !!(k.hasTopkLength || k.hasExtraTopkLength),
-    };
-  }
-  if (a.topkLength && !tl) {
-    if (!k.topkLength) throw mismatch('topkLength', 'none', 'a device tensor');
-  } else if (!sameLengths(k.topkLength, tl)) throw mismatch('topkLength', k.topkLength ? `[${k.topkLength}]` : 'none', tl ? `[${tl}]` : 'none');
-  if (a.extraTopkLength && !etl) {
-    if (!k.extraTopkLength) throw mismatch('extraTopkLength', 'none', 'a device tensor');
-  } else if (!sameLengths(k.extraTopkLength, etl)) throw mismatch('extraTopkLength', k.extraTopkLength ? `[${k.extraTopkLength}]` : 'none', etl ? `[${etl}]` : 'none');
-  const numSmParts = m.tileSchedulerMetadata.shape[0];
-  checkShape('metadata.tileSchedulerMetadata', m.tileSchedulerMetadata, [numSmParts, 8], '[numSmParts, 8]');
-  checkShape('metadata.numSplits', m.numSplits, [b + 1], '[b + 1]');
-  checkSparseMetadataWords(m, numSmParts);
+  } else checkSparseMetadataWords(m, numSmParts);
 
   return {
     b, sQ, hQ, dQk, dV: a.headDimV, topk, extraTopk, dtype: q.dtype as HalfDType, softmaxScale, numSmParts, cache, extraCache,
-    hasTopkLength: !!a.topkLength, hasExtraTopkLength: !!a.extraTopkLength, hasAttnSink: !!a.attnSink, precision, devicePlan: false,
+    hasTopkLength: !!a.topkLength, hasExtraTopkLength: !!a.extraTopkLength, hasAttnSink: !!a.attnSink, precision,
+    // (onDevice without lengths: the plan depends on the shapes alone and was written once, when the metadata was made)
+    devicePlan: !!(k.onDevice && (k.hasTopkLength || k.hasExtraTopkLength)),
   };
 }
 

@@ -754,8 +754,8 @@ __device__ __forceinline__ int sparseListBlocks(const SparseMmaParams& p, int i)
 // With p.planParts > 0 (a step with lengths planned on the device: getSparseMlaMetadata's onDevice) CTA 0 first makes the
 // step's plan from those lengths (planRows over sparseListBlocks: FlashMLA's rows for the clamped values) into
 // p.tileSchedulerMetadata and p.numSplits, unless p.planState ([1 + 2b]: 1 once planned, then the clamped main and extra
-// lengths planned for) says they were planned for these lengths already (a step's later layers: the walk, one thread's
-// serial pass over the requests and parts, is then skipped); p.planState null: always. The other CTAs do the copies.
+// lengths planned for) says they were planned for these lengths already (a step's later layers: the walk over the
+// parts, planRows, is then skipped); p.planState null: always. The other CTAs do the copies.
 // The decode kernels' index loads stay as they were (a compare there cost up to 25 % of sparse_sm90.cu's time on an
 // H100, session 53). Launch (sparseBoundLaunch): (planParts > 0) + up to 1024 CTAs of 256 threads, the copies in a
 // grid-stride loop.
