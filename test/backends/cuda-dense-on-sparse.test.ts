@@ -27,12 +27,13 @@ test('dense FP8 on sparse_sm90.cu: the rule', () => {
   assert.ok(!denseOnSparseSm90({ ...v32, hQ: 64 }, false, sm90, true, false), 'no Hopper sparse kernel');
   for (const hQ of [16, 32, 96]) assert.ok(!denseOnSparseSm90({ ...v32, hQ }, true, sm90, true, false), `hQ ${hQ}: not whole 64-head tiles`);
   assert.ok(!denseOnSparseSm90({ ...v32, dtype: 'f16', hQ: 64 }, true, sm90, true, false), 'f16 queries');
-  assert.deepEqual(denseListsLaunch(3, 2), { grid: [6, 1, 1], block: [256, 1, 1], smem: 0 });
-  assert.deepEqual(denseListsLaunch(3, 2, 33), { grid: [39, 1, 1], block: [256, 1, 1], smem: 0 }, 'the plan\'s 33 parts first');
+  assert.deepEqual(denseListsLaunch(3, 2, 1000), { grid: [6, 1, 1], block: [256, 1, 1], smem: 0 });
+  assert.deepEqual(denseListsLaunch(3, 2, 2049), { grid: [12, 1, 1], block: [256, 1, 1], smem: 0 }, '2048 entries a CTA');
+  assert.deepEqual(denseListsLaunch(3, 2, 8192, 33), { grid: [1 + 24, 1, 1], block: [256, 1, 1], smem: 0 }, 'one CTA for the plan of 33 parts first');
 });
 
 test('dense FP8 on sparse_sm90.cu: launches, parameters and plan', () => {
-  const { launches, paramsAt, copies, host } = fakeSparseRunner({ 'sparse_sm90.fatbin': 'sp90', 'dense_fp8_sm90.fatbin': 'dense90' }, sm90);
+  const { launches, paramsAt, copies, memsets, host } = fakeSparseRunner({ 'sparse_sm90.fatbin': 'sp90', 'dense_fp8_sm90.fatbin': 'dense90' }, sm90);
   const dev = { device: 'cuda' } as never;
   const seqlens = Int32Array.of(200, 0, 1000);
   const call = (sQ: number, hQ: number, format: 'v32' | 'model1' = 'v32', lens: 'cpu' | 'cuda' = 'cpu'): DenseFp8Call => ({
@@ -58,7 +59,7 @@ test('dense FP8 on sparse_sm90.cu: launches, parameters and plan', () => {
     const plan = planSparseSchedule({ b: 3, topk: 1000, topkLength: seqlens, extraTopk: 0 }, 5);
     const split = plan.numSplits[3] !== 3;
     assert.deepEqual(launches, [
-      { name: `mma:${denseListsKernelName}`, ...flat(denseListsLaunch(3, sQ)) },
+      { name: `mma:${denseListsKernelName}`, ...flat(denseListsLaunch(3, sQ, 1000)) },
       { name: `sp90:${entry.name}`, ...flat(sparseSm90Launch(5, sQ, hQ, format)) },
       ...(split ? [{ name: 'mma:mla_sparse_mma_combine_bf16', grid: [3, sQ, hQ / 4], block: 128, smem: 0 }] : []),
     ], `${format} sQ ${sQ} hQ ${hQ}`);
@@ -85,27 +86,43 @@ test('dense FP8 on sparse_sm90.cu: launches, parameters and plan', () => {
     assert.ok(idx > (read(v, 'oAccum', 'ptr') as bigint));
   }
 
-  // lengths only on the device: the plan on the device too (the same launch's first CTAs, into the workspace), nothing copied from
-  // the host, the lists' stride the block table's width, the combine always
+  // lengths only on the device: the plan on the device too (the same launch's CTA 0, into the runner's plan buffer with its
+  // record), nothing copied from the host, the lists' stride the block table's width, the combine always
   for (const [sQ, hQ] of [[1, 128], [3, 64]] as const) {
-    launches.length = 0; paramsAt.length = 0; copies.length = 0;
+    launches.length = 0; paramsAt.length = 0; copies.length = 0; memsets.length = 0;
     const ondev = new SparseMmaRunner(host(true, { denseFp8Sm90: true, denseOnSparse: true }));
     const l = { ...call(sQ, hQ, 'v32', 'cuda'), blockTable: dev };
     assert.equal(ondev.kernelForDense(l), sparseSm90Entry('v32', hQ, 'exact').name);
     assert.ok(ondev.dense(l));
     assert.deepEqual(launches, [
-      { name: `mma:${denseListsKernelName}`, ...flat(denseListsLaunch(3, sQ, 5)) },
+      { name: `mma:${denseListsKernelName}`, ...flat(denseListsLaunch(3, sQ, 16 * 64, 5)) },
       { name: `sp90:${sparseSm90Entry('v32', hQ, 'exact').name}`, ...flat(sparseSm90Launch(5, sQ, hQ)) },
       { name: 'mma:mla_sparse_mma_combine_bf16', grid: [3, sQ, hQ / 4], block: 128, smem: 0 },
     ]);
     assert.deepEqual(copies, [], 'nothing copied from the host');
     const v = paramsAt[0];
     assert.equal(read(v, 'topk'), 16 * 64);
-    const meta = read(v, 'tileSchedulerMetadata', 'ptr') as bigint, ns = read(v, 'numSplits', 'ptr') as bigint, idx = read(v, 'indices', 'ptr') as bigint;
-    assert.ok(meta > (read(v, 'oAccum', 'ptr') as bigint) && ns > meta && idx > ns, 'metadata, splits and lists past the accumulators');
-    assert.equal(meta % 256n, 0n); assert.equal(ns % 256n, 0n); assert.equal(idx % 256n, 0n);
-    assert.ok(ns - meta >= 5n * 32n && idx - ns >= 4n * 4n, 'regions do not overlap');
+    assert.equal(read(v, 'planParts'), 5);
+    const state = read(v, 'planState', 'ptr') as bigint, meta = read(v, 'tileSchedulerMetadata', 'ptr') as bigint, ns = read(v, 'numSplits', 'ptr') as bigint;
+    const idx = read(v, 'indices', 'ptr') as bigint, acc = read(v, 'oAccum', 'ptr') as bigint;
+    assert.ok(idx > acc, 'the lists past the accumulators');
+    assert.ok(state !== 0n && meta > state && ns > meta, 'the record, the rows and the split counts in that order');
+    assert.ok(state >= idx + BigInt(3 * sQ * 16 * 64 * 4), 'the plan in its own allocation (the fake allocates upwards: after the workspace and its lists)');
+    for (const p of [state, meta, ns, idx]) assert.equal(p % 256n, 0n);
+    assert.ok(meta - state >= BigInt((4 + 3) * 4) && ns - meta >= 5n * 32n, 'regions do not overlap');
+    assert.deepEqual(memsets, [{ dst: state, value: 0, words: 4 }], 'a new plan buffer starts "not planned"');
     assert.equal(read(v, 'topkLength', 'ptr'), 4096n, 'topkLength: the device lengths');
+    // the next call (a later layer): the same buffer and record, not cleared again (the kernel compares the lengths)
+    paramsAt.length = 0;
+    assert.ok(ondev.dense(l));
+    assert.equal(read(paramsAt[0], 'planState', 'ptr'), state);
+    assert.equal(read(paramsAt[0], 'tileSchedulerMetadata', 'ptr'), meta);
+    assert.equal(memsets.length, 1);
+    // FLASHMLA_CUDA_SPARSE_REPLAN=1: no record, the walk at every call
+    paramsAt.length = 0;
+    assert.ok(new SparseMmaRunner(host(true, { denseFp8Sm90: true, denseOnSparse: true, replanAlways: true })).dense(l));
+    assert.equal(read(paramsAt[0], 'planState', 'ptr'), 0n);
+    assert.equal(read(paramsAt[0], 'planParts'), 5);
   }
 
   // what stays where it was: 16 / 32 rows on dense_fp8_sm90.cu, the switch off, no Hopper build
@@ -227,7 +244,7 @@ test('dense FP8 folded on sparse_sm90.cu: launches and parameters (one query of 
     assert.ok(r.dense(l));
     const split = lens === 'cuda' || plan.numSplits[3] !== 3;
     assert.deepEqual(launches, [
-      { name: `mma:${denseListsKernelName}`, ...flat(denseListsLaunch(3, 1, lens === 'cuda' ? 5 : 0)) },
+      { name: `mma:${denseListsKernelName}`, ...flat(lens === 'cuda' ? denseListsLaunch(3, 1, 16 * 64, 5) : denseListsLaunch(3, 1, 1000)) },
       { name: `sp90:${entry.name}`, ...flat(sparseSm90Launch(5, 1, rows, format)) },
       ...(split ? [{ name: 'mma:mla_sparse_mma_combine_bf16', grid: [3, 1, rows / 4], block: 128, smem: 0 }] : []),
       { name: `mma:${denseTailKernelName(format)}`, ...flat(denseTailLaunch(3, sQ, hQ)) },

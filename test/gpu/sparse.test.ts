@@ -484,7 +484,10 @@ describe('cuda: dense FP8 decode of 64 heads and more (sparse_sm90.cu on Hopper)
     const rng = new Rng(4242);
     try {
       for (let round = 0; round < 40; round++) {
-        const b = rng.int(1, 300), sQ = rng.int(1, 3), page = rng.pick([1, 16, 64, 256]), maxBlocks = rng.int(1, 40), parts = rng.pick([1, 3, 33, 66, 132]);
+        // (every tenth round past the parallel walk's bounds, 4096 requests or 1024 parts: warp 0 walks as the host does)
+        const big = round % 10 === 9, b = big ? rng.int(4090, 4200) : rng.int(1, 300), sQ = big ? 1 : rng.int(1, 3);
+        const page = big ? 16 : rng.pick([1, 16, 64, 256]), maxBlocks = big ? rng.int(1, 8) : rng.int(1, 40);
+        const parts = big ? rng.pick([132, 1025]) : rng.pick([1, 3, 33, 66, 132, 1000]);
         const topk = maxBlocks * page, causal = rng.float() < 0.6;
         // lengths 0 .. topk, some past it (the kernels clamp to topk, so must the plan), some negative
         const lens = Int32Array.from({ length: b }, () => rng.pick([0, 1, 63, 64, 65, rng.int(0, topk), topk, topk + 5, -3]));
@@ -498,9 +501,9 @@ describe('cuda: dense FP8 decode of 64 heads and more (sparse_sm90.cu on Hopper)
             q: 0n, kCache: 0n, extraKCache: 0n, indices: ptr.idx, extraIndices: 0n, topkLength: ptr.lens, extraTopkLength: 0n, attnSink: 0n,
             blockTable: ptr.table, cacheSeqlens: ptr.lens, tileSchedulerMetadata: ptr.meta, numSplits: ptr.ns, out: 0n, lse: 0n, oAccum: 0n, lseAccum: 0n,
             b, sQ, hQ: 64, topk, extraTopk: 0, pageBlockSize: page, extraPageBlockSize: 1, blockStride: 0, extraBlockStride: 0,
-            maxBlocksPerSeq: maxBlocks, dense: 0, causal: causal ? 1 : 0, scaleLog2: 1,
+            maxBlocksPerSeq: maxBlocks, dense: 0, causal: causal ? 1 : 0, scaleLog2: 1, planParts: parts,
           });
-          const g = denseListsLaunch(b, sQ, parts);
+          const g = denseListsLaunch(b, sQ, topk, parts);
           drv.check(drv.api.cuLaunchKernel(fn, g.grid[0], g.grid[1], g.grid[2], g.block[0], 1, 1, 0, c.stream, params.argv, null), 'cuLaunchKernel');
           const meta = new Int32Array(parts * 8), ns = new Int32Array(b + 1), idx = new Int32Array(b * sQ * topk);
           drv.copyDtoH(meta, ptr.meta, bytes.meta, c.stream);
@@ -538,6 +541,77 @@ describe('cuda: dense FP8 decode of 64 heads and more (sparse_sm90.cu on Hopper)
   });
   test(`${nFold} random folded cases (seed 99500..) with the block table and the lengths on the device`, async () => {
     for (let seed = 99500; seed < 99500 + nFold; seed++) await runRandomDenseFp8(seed, cuda, tolerances.cuda, false, 'fold', false, true);
+  });
+  test('dense FP8 with device lengths: layers with the same lengths reuse the plan (its record), changed lengths replan, captured steps replay with new lengths; the bits of host-length calls', async () => {
+    type Internals = { drv: Driver; stream: bigint; sparseMmaRunner?: { planWs: { ptr: bigint } } };
+    const c = cuda as unknown as Internals;
+    for (const [format, hQ, sQ] of [['v32', 64, 1], ['model1', 128, 1], ['v32', 32, 2]] as const) {
+      const rng = new Rng(8950 + hQ + sQ), L = fp8Layouts[format], B = 64, b = 7, maxBlocks = 6, numBlocks = b * maxBlocks + 2, layers = 2;
+      const what = `${format} hQ ${hQ} sQ ${sQ}`;
+      const k = uploadFp8Cache(cuda, fp8CacheTensor(format, numBlocks, B, quantizeCache(format, Float32Array.from({ length: numBlocks * B * L.dQk }, () => rng.normal()), B)));
+      const q = cuda.upload(fromArray('bf16', [b, sQ, hQ, L.dQk], Uint16Array.from({ length: b * sQ * hQ * L.dQk }, () => f32ToBf16(rng.normal()))));
+      const tableH = fromArray('i32', [b, maxBlocks], Int32Array.from(rng.shuffle(Array.from({ length: numBlocks }, (_, i) => i)).slice(0, b * maxBlocks)));
+      const tableD = cuda.upload(tableH), lensD = cuda.upload(fromArray('i32', [b], new Int32Array(b).fill(1)));
+      const md = getMlaMetadata(new Int32Array(b).fill(maxBlocks * B), sQ * hQ, 1, { backend: cuda });
+      const outs = Array.from({ length: layers }, () => cuda.upload(fromArray('bf16', [b, sQ, hQ, 512], new Uint16Array(b * sQ * hQ * 512))));
+      const lses = Array.from({ length: layers }, () => cuda.upload(fromArray('f32', [b, hQ, sQ], new Float32Array(b * hQ * sQ))));
+      const poison = () => outs.forEach((o, l) => {
+        cuda.write(o, fromArray('bf16', [b, sQ, hQ, 512], new Uint16Array(b * sQ * hQ * 512).fill(0x7fc0)));
+        cuda.write(lses[l], fromArray('f32', [b, hQ, sQ], new Float32Array(b * hQ * sQ).fill(NaN)));
+      });
+      const bits = async () => Promise.all(outs.map(async (o, l) => [(await cuda.download(o)).host() as Uint16Array, (await cuda.download(lses[l])).host() as Float32Array] as const));
+      const step = async (table = tableD, lens: typeof lensD = lensD, m = md) => {
+        for (let l = 0; l < layers; l++) await flashMlaWithKvcache(q, k, table, lens, 512, m.tileSchedulerMetadata, m.numSplits, { backend: cuda, out: outs[l], lse: lses[l] });
+      };
+      // (host lengths: the metadata must be planned for them; device lengths read only its part count)
+      const expected = async (lens: Int32Array) => {
+        poison();
+        await step(tableH, fromArray('i32', [b], lens), getMlaMetadata(lens, sQ * hQ, 1, { backend: cuda }));
+        await cuda.synchronize();
+        return bits();
+      };
+      const check = async (tag: string, lens: Int32Array) => {
+        const got = await bits(), want = await expected(lens);
+        for (let l = 0; l < layers; l++) {
+          assert.deepEqual(got[l][0], want[l][0], `${what} ${tag} layer ${l}: out`);
+          assert.deepEqual(got[l][1], want[l][1], `${what} ${tag} layer ${l}: lse`);
+        }
+      };
+      const eager = async (tag: string, lens: Int32Array) => {
+        cuda.write(lensD, fromArray('i32', [b], lens));
+        poison();
+        await step();
+        await cuda.synchronize();
+        await check(tag, lens);
+      };
+      const draw = () => Int32Array.from({ length: b }, () => rng.pick([0, 1, 63, 64, 65, maxBlocks * B, rng.int(1, maxBlocks * B)]));
+      const l0 = draw();
+      l0[0] = 100; // (two blocks: the next draws move it within and across blocks)
+      await eager('first call', l0);
+      // the record: planned, b, the parts, then each request's 64-key blocks
+      const rec = new Int32Array(4 + b);
+      c.drv.copyDtoH(rec, c.sparseMmaRunner!.planWs.ptr, rec.byteLength, c.stream);
+      c.drv.synchronize(c.stream);
+      assert.deepEqual([...rec], [1, b, md.tileSchedulerMetadata.shape[0], 0, ...Array.from(l0, (n) => Math.floor((Math.max(n, 1) - 1) / 64) + 1)], `${what}: the record`);
+      await eager('the same lengths (the plan on record)', l0);
+      await eager('a length moved within its blocks (the plan on record, new lists)', Int32Array.from(l0, (n, i) => (i === 0 ? 120 : n)));
+      await eager('a length moved across blocks (replanned)', Int32Array.from(l0, (n, i) => (i === 0 ? 300 : n)));
+      await eager('the first lengths again', l0);
+      const graph = await cuda.captureGraph(() => step());
+      try {
+        for (let r = 0; r < 4; r++) {
+          const lens = r === 2 ? l0 : draw();
+          cuda.write(lensD, fromArray('i32', [b], lens));
+          poison();
+          graph.launch();
+          await cuda.synchronize();
+          await check(`replay ${r}`, lens);
+        }
+      } finally {
+        graph.dispose();
+      }
+      for (const t of [k, q, tableD, lensD, ...outs, ...lses]) cuda.free(t);
+    }
   });
   // Rows that make no whole 64-head tile (V3.2 above 32 rows, MODEL1 at any count): sparse_sm90.cu with a part-empty
   // tile on an sm_90 device (sparse_mma.cu under FLASHMLA_CUDA_DENSE_FP8_PARTIAL=0 or on other GPUs)

@@ -14,6 +14,8 @@ export function fakeSparseRunner(labels: Record<string, string>, maxSmem: number
   let view = new DataView(new ArrayBuffer(0));
   /** Host-to-device copies: destination and bytes. */
   const copies: { dst: bigint; bytes: Uint8Array }[] = [];
+  /** Device memsets: destination, value and 32-bit words. */
+  const memsets: { dst: bigint; value: number; words: number }[] = [];
   const names = new Map<bigint, string>();
   let nextFn = 100n, nextPtr = 1n << 20n;
   /** reuse.on: an allocation comes back at the last freed address (as CUDA's allocator may). */
@@ -27,6 +29,7 @@ export function fakeSparseRunner(labels: Record<string, string>, maxSmem: number
     },
     free: (p: bigint) => { reuse.freed.push(p); }, synchronize: () => {},
     copyHtoD: (dst: bigint, src: ArrayBufferView, bytes: number) => { copies.push({ dst, bytes: new Uint8Array(src.buffer, src.byteOffset, bytes).slice() }); },
+    memsetD32: (dst: bigint, value: number, words: number) => { memsets.push({ dst, value, words }); },
     check: (rc: number, what: string) => { throw new Error(`${what}: ${rc}`); },
     api: {
       cuLaunchKernel: (f: bigint, gx: number, gy: number, gz: number, bx: number, _by: number, _bz: number, smem: number) => {
@@ -44,5 +47,5 @@ export function fakeSparseRunner(labels: Record<string, string>, maxSmem: number
     ptrOf: () => 4096n,
     ...extra,
   });
-  return { launches, paramsAt, copies, host, reuse };
+  return { launches, paramsAt, copies, memsets, host, reuse };
 }

@@ -81,7 +81,7 @@ export interface SparseMmaHost {
       everywhere (true) or nowhere (false) (FLASHMLA_CUDA_SPARSE_COMBINE=trip / old); absent: sparseCombineTripTakes. */
   readonly combineTrip?: boolean;
   /** Steps planned on the device walk the plan at every call, never skipped where the lengths are those planned for
-      (FLASHMLA_CUDA_SPARSE_REPLAN=1: measurement of the walk). */
+      (FLASHMLA_CUDA_SPARSE_REPLAN=1: measurement of the walk; sparse steps and dense FP8 steps with device lengths). */
   readonly replanAlways?: boolean;
   /** Index tensors on the device used as they are, not bounded by mla_sparse_bound first (FLASHMLA_CUDA_SPARSE_BOUND=0:
       for measurement, or indices the caller trusts; an id outside the cache then reads outside it). */
@@ -134,7 +134,15 @@ export class SparseMmaRunner {
   private lastOffsets: number[] = [];
   private lastBytes: (Uint8Array | undefined)[] = [];
 
-  constructor(private readonly h: SparseMmaHost) { this.ws = this.newWorkspace(); }
+  /**
+   * Dense FP8 steps planned on the device (denseOnSparse without host lengths): the plan and its record live here, not
+   * in `ws`, so that a step's later layers (the same lengths) find the plan their first layer made and skip the walk.
+   * `planEpoch`: the allocation whose record was cleared (a new one starts "not planned").
+   */
+  private planWs: Workspace;
+  private planEpoch = -1;
+
+  constructor(private readonly h: SparseMmaHost) { this.ws = this.newWorkspace(); this.planWs = this.newWorkspace(); }
 
   private newWorkspace(): Workspace {
     return new Workspace(this.h.drv, this.h.stream, 1.5, () => this.h.capturing?.() ?? false);
@@ -142,7 +150,8 @@ export class SparseMmaRunner {
 
   /** Keep the workspace's current allocation until the release runs (a captured graph reads it: Workspace.hold). */
   holdWorkspace(): () => void {
-    return this.ws.hold();
+    const a = this.ws.hold(), b = this.planWs.hold();
+    return () => { a(); b(); };
   }
 
   /** A graph replay may have written its accumulators over the staged host bytes: the next call copies them again. */
@@ -266,8 +275,9 @@ export class SparseMmaRunner {
    * cacheSeqlens), then the sparse kernel runs with P as hi + lo (precision 'exact': the dense FP8 kernels keep P to 2^-11
    * or better) and the combine merges split requests. The sparse scheduler plans the lists over the dense plan's SM parts:
    * on the host where the lengths are (topk = the longest; the combine only where a request is split), else on the device
-   * (by the same launch, into the workspace; topk = the block table's width, the combine always), so that a step whose
-   * tensors all live on the device copies nothing from the host. The dense metadata was checked against host lengths by
+   * (by CTA 0 of the same launch, into planWs with a record of the lengths it planned for, so that later layers with the
+   * same lengths skip the walk; topk = the block table's width, the combine always), so that a step whose tensors all
+   * live on the device copies nothing from the host. The dense metadata was checked against host lengths by
    * the caller; it is not read here.
    *
    * `fold` (denseFoldTakes): the step's sQ queries of hQ heads run as one query of sQ * hQ heads (the same q and out
@@ -280,7 +290,7 @@ export class SparseMmaRunner {
     const acc = sparseMmaAccumElems(l.b, l.numSmParts, sQ, hQ);
     const seqlens = l.cacheSeqlens.device === 'cpu' ? (l.cacheSeqlens.host() as Int32Array) : undefined;
     let topk = 1, dev: ReturnType<SparseMmaRunner['stage']>, meta: bigint, ns: bigint, indices: bigint, merge: SparseMerge = { need: true }, planParts = 0;
-    let lseFold = 0n;
+    let lseFold = 0n, planState = 0n;
     if (seqlens) {
       for (let i = 0; i < l.b; i++) topk = Math.max(topk, seqlens[i]);
       const plan = planSparseSchedule({ b: l.b, topk, topkLength: seqlens, extraTopk: 0 }, l.numSmParts);
@@ -291,11 +301,16 @@ export class SparseMmaRunner {
       lseFold = dev.extra + BigInt(lists * 4);
     } else {
       topk = Math.max(1, l.maxBlocksPerSeq * l.pageBlockSize);
-      const metaI32 = Math.ceil((l.numSmParts * 8) / 64) * 64, nsI32 = Math.ceil((l.b + 1) / 64) * 64; // (each region 256-byte aligned)
+      // the plan in planWs: its record ([4 + b], densePlan), the rows, numSplits (each region 256-byte aligned)
+      const stateI32 = Math.ceil((4 + l.b) / 64) * 64, metaI32 = Math.ceil((l.numSmParts * 8) / 64) * 64, nsI32 = Math.ceil((l.b + 1) / 64) * 64;
       const lists = Math.ceil((l.b * sQ * topk) / 64) * 64;
-      dev = this.stage([l.blockTable, l.cacheSeqlens], acc, metaI32 + nsI32 + lists + (fold ? rows : 0));
-      [meta, ns, indices] = [dev.extra, dev.extra + BigInt(metaI32 * 4), dev.extra + BigInt((metaI32 + nsI32) * 4)];
-      lseFold = dev.extra + BigInt((metaI32 + nsI32 + lists) * 4);
+      dev = this.stage([l.blockTable, l.cacheSeqlens], acc, lists + (fold ? rows : 0));
+      this.planWs.ensure((stateI32 + metaI32 + nsI32) * 4);
+      const base = this.planWs.ptr;
+      if (this.planEpoch !== this.planWs.epoch) { this.h.drv.memsetD32(base, 0, 4, this.h.stream); this.planEpoch = this.planWs.epoch; }
+      [meta, ns, indices] = [base + BigInt(stateI32 * 4), base + BigInt((stateI32 + metaI32) * 4), dev.extra];
+      planState = this.h.replanAlways ? 0n : base;
+      lseFold = dev.extra + BigInt(lists * 4);
       planParts = l.numSmParts;
     }
     const values = {
@@ -304,10 +319,10 @@ export class SparseMmaRunner {
       out: this.h.ptrOf(l.out), lse: fold ? lseFold : this.h.ptrOf(l.lse), oAccum: dev.oAccum, lseAccum: dev.lseAccum,
       b: l.b, sQ, hQ, topk, extraTopk: 0, pageBlockSize: l.pageBlockSize, extraPageBlockSize: 1, blockStride: l.blockStride,
       extraBlockStride: 0, maxBlocksPerSeq: l.maxBlocksPerSeq, dense: 0, causal: l.causal ? 1 : 0, scaleLog2: l.softmaxScale * Math.LOG2E,
-      listShift: fold && l.causal ? l.sQ - 1 : 0,
+      listShift: fold && l.causal ? l.sQ - 1 : 0, planParts, planState,
     };
     this.launch(this.kernel(undefined, l.dtype, l.format, hQ, 'exact'), values, sparseSm90Launch(l.numSmParts, sQ, hQ, l.format), l.b, sQ, hQ, merge,
-      [{ name: denseListsKernelName, g: denseListsLaunch(l.b, sQ, planParts) }]);
+      [{ name: denseListsKernelName, g: denseListsLaunch(l.b, sQ, topk, planParts) }]);
     if (fold) { // the step's own queries: their last keys, and lse in [b, hQ, sQ] (the folded lse is the tail's lseAccum)
       this.launchAfter(denseTailKernelName(l.format), denseTailLaunch(l.b, l.sQ, l.hQ),
         { ...values, sQ: l.sQ, hQ: l.hQ, lse: this.h.ptrOf(l.lse), lseAccum: lseFold, listShift: 0 });
@@ -442,6 +457,9 @@ export class SparseMmaRunner {
   dispose(attempt: (f: () => void) => void): void {
     const sp = this.params;
     this.ws.dispose(attempt);
+    this.planWs.dispose(attempt);
+    this.planWs = this.newWorkspace();
+    this.planEpoch = -1;
     if (sp) { attempt(() => this.h.drv.koffi.free(sp.ptr)); attempt(() => this.h.drv.koffi.free(sp.argv)); }
     this.ws = this.newWorkspace();
     this.lastEpoch = -1;

@@ -306,8 +306,8 @@ struct SparseMmaParams {
   const int* rawExtraIndices; // the same for extraIndices, or null
   const int* rawTopkLength; // mla_sparse_bound: topkLength as the caller left it on the device (clamped copy: topkLength), or null
   const int* rawExtraTopkLength; // the same for extraTopkLength, or null
-  int planParts; // mla_sparse_bound: SM parts of a step planned on the device (its CTA 0 writes the plan), else 0
-  const int* planState; // mla_sparse_bound: [1 + 2b] i32, the lengths the metadata was last planned for (1, main, extra), or null: plan always
+  int planParts; // mla_sparse_bound, mla_dense_fp8_lists: SM parts of a step planned on the device (their CTA 0 writes the plan), else 0
+  const int* planState; // mla_sparse_bound: [1 + 2b] i32, the lengths the metadata was last planned for (1, main, extra); mla_dense_fp8_lists: [4 + b] (1, b, parts, 0, blocks); null: plan always
 };
 static_assert(sizeof(SparseMmaParams) == 240, "SparseMmaParams: size differs from params.ts");
 static_assert(offsetof(SparseMmaParams, q) == 0, "SparseMmaParams.q: offset differs from params.ts");

@@ -111,10 +111,14 @@ export function denseTailLaunch(b: number, sQ: number, hQ: number): SparseMmaGri
     and where the lengths are only on the device the step's plan (the sparse scheduler on the device). */
 export const denseListsKernelName = 'mla_dense_fp8_lists';
 
-/** Grid of mla_dense_fp8_lists: `planParts` CTAs (the SM parts of a plan made on the device; 0 where the host planned
-    the step) and a CTA a row of the [b, sQ, topk] lists, 256 threads each. */
-export function denseListsLaunch(b: number, sQ: number, planParts = 0): SparseMmaGrid {
-  return { grid: [planParts + b * sQ, 1, 1], block: [256, 1, 1], smem: 0 };
+/** List entries a CTA of mla_dense_fp8_lists writes (sparse_mma.cu kListChunk). */
+export const denseListChunk = 2048;
+
+/** Grid of mla_dense_fp8_lists: one CTA that writes a plan of `planParts` SM parts made on the device (none where the
+    host planned the step: planParts 0), then a CTA a denseListChunk entries of each row of the [b, sQ, topk] lists,
+    256 threads each. */
+export function denseListsLaunch(b: number, sQ: number, topk: number, planParts = 0): SparseMmaGrid {
+  return { grid: [(planParts > 0 ? 1 : 0) + b * sQ * Math.ceil(Math.max(topk, 1) / denseListChunk), 1, 1], block: [256, 1, 1], smem: 0 };
 }
 
 /**

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Session 57, call 2 (after call 1: the one-axis walk correct; sparse walk +4.8-5.8 us a call where session 56's ballot
+# took +6.3-12.3; dense FP8 64 heads with device lengths still +8-13 us over host lengths). Now dense FP8 steps planned
+# on the device keep their plan and a record of it in the runner's own buffer (densePlan: [4 + b] = 1, b, parts, 0,
+# each request's blocks), so a step's later layers skip the walk, as sparse metadata's planState does.
+# (1) correctness: the new record / capture test (three shapes: eager calls with the same lengths, moved within and
+#     across blocks, captured steps replayed with new lengths, bits against host-length calls), the lists plan test, the
+#     device-length random cases (40 + 40), the sparse device-plan suite (60 seeds); memcheck and racecheck on the new test.
+# (2) time, two rounds alternating: dense FP8 64 / 128 heads, host lengths / device lengths / device lengths with
+#     FLASHMLA_CUDA_SPARSE_REPLAN=1 (the walk at every call). (3) ncu gpu__time_duration of the lists kernel, the decode
+#     and the merge at 64 heads, host and device lengths (REPLAN=1), kernels serialised.
+# Predictions (written before the run): (1) pass, 0 errors, no hazard outside the known _sp sites; (2) device / host 0.99-1.01
+#     at 64 and 128 heads (the record check: 128 lengths read by one CTA); REPLAN / host 1.01-1.02 at 64 heads;
+#     (3) the lists kernel ~3-4 us host, +4-6 us with the walk; decode and merge equal within 2 %.
+#   (here)   s29_pack .devstage/s57c2.tar.xz
+#   (device) ln -sfn .ghc .gpu-host && BUDGET=420 OUT=$OUT bash bench/cuda/hopper/s57_call2.sh > $OUT/log.txt 2>&1
+source bench/cuda/hopper/s50_common.sh && PACK=.devstage/s57c2.tar.xz s50_setup c2 # (W, CLI, ts, lim)
+nvidia-smi --query-gpu=name --format=csv,noheader
+FLASHMLA_GPU_SPARSE_DEVPLAN_CASES=60 FLASHMLA_GPU_DENSE64_CASES=40 FLASHMLA_GPU_DENSE_FOLD_CASES=40 \
+  s50_sparse_suite devplan 150 "metadata planned on the device|mla_dense_fp8_lists|lengths on the device|plan \(its record\)"
+grep -E "^\s*not ok|Error|expected|actual|\+ |- " "$W/devplan.tap" | cut -c1-240 | head -12; grep -E "^\s+ok [0-9]+ - " "$W/devplan.tap" | grep -v SKIP | cut -c1-150
+ts "devplan"
+for tool in memcheck racecheck; do
+  timeout -k 5 "$(lim 60)" compute-sanitizer --tool $tool --print-limit 20 node --test --test-name-pattern "plan \(its record\)" build/test/gpu/sparse.test.js > "$W/$tool.txt" 2>&1
+  echo "$tool rc $?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$W/$tool.txt" | tail -1) $(grep -E '^# (pass|fail)' "$W/$tool.txt" | tr '\n' ' ')"
+  grep -E "(Read|Write) access at|Barrier error|at [a-z0-9_]+\+0x" "$W/$tool.txt" | grep -oE "at [a-z0-9_]+" | sort | uniq -c | head -6
+  ts "$tool"
+done
+for arm in host1:0: dev1:0:--dense-device-lens rep1:1:--dense-device-lens host2:0: dev2:0:--dense-device-lens rep2:1:--dense-device-lens; do
+  IFS=: read -r tag rep flag <<< "$arm"
+  FLASHMLA_CUDA_SPARSE_REPLAN=$rep timeout -k 5 "$(lim 45)" "${CLI[@]}" bench --mode sparse --backend cuda --flush-mb 256 --rep-ms 40 --dense-only --dense-heads 64,128 $flag \
+    --out "$W/dense-$tag.json" > "$W/dense-$tag.txt" 2>&1; echo "dense $tag rc $?"; grep -E "^dense V3" "$W/dense-$tag.txt" | cut -c1-170
+done
+ts "time"
+NCU=(ncu --metrics gpu__time_duration.sum --clock-control none --cache-control none --csv --print-units base -k regex:"mla_(dense_fp8_lists|sparse)")
+for arm in host:0: rep:1:--dense-device-lens; do
+  IFS=: read -r tag rep flag <<< "$arm"
+  FLASHMLA_CUDA_SPARSE_REPLAN=$rep timeout -k 5 "$(lim 60)" "${NCU[@]}" --launch-skip 9 --launch-count 9 "${CLI[@]}" bench --mode sparse --backend cuda --dense-only --dense-heads 64 \
+    --reps 3 --warmup 3 $flag -q > "$W/ncu-$tag.csv" 2> "$W/ncu-$tag.err"; echo "ncu $tag rc $?"
+  python3 - "$W/ncu-$tag.csv" <<'P'
+import csv, sys, collections
+rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 10]
+head = rows[0]; k = head.index('Kernel Name'); v = head.index('Metric Value')
+d = collections.defaultdict(list)
+for r in rows[1:]: d[r[k]].append(float(r[v]) / 1e3)
+for name, xs in d.items(): print(f"  {name}: {' '.join(f'{x:.1f}' for x in xs)} us")
+P
+done
+ts "end"
+tar czf "$OUT/s57c2.tgz" -C "$W" .
