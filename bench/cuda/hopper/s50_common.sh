@@ -39,3 +39,53 @@ s50_dense_lens_ab() {
       --out "$W/dense-$tag.json" > "$W/dense-$tag.txt" 2>&1; echo "dense $tag rc $?"; grep -E "^dense " "$W/dense-$tag.txt" | cut -c1-170
   done
 }
+# Session 57's helpers (its call scripts were moved onto them after their runs; the logs are the runs' own output).
+# s57_ncu_dense TAG:KERNELS[:FLAGS] ...: ncu gpu__time_duration (kernels serialised, no clock or cache control) of the
+# dense FP8 lists kernel, the decode and the merge at b = 128 s_k = 8192 64 heads, calls 3-5 of 6, for each arm (its
+# FLASHMLA_CUDA_KERNELS and bench flags; FLASHMLA_CUDA_SPARSE_REPLAN as the caller set it) into $W/ncu-TAG.csv, each
+# kernel's times printed.
+s57_ncu_dense() {
+  local arm tag kern flag
+  for arm in "$@"; do
+    IFS=: read -r tag kern flag <<< "$arm"
+    FLASHMLA_CUDA_KERNELS=$kern timeout -k 5 "$(lim 60)" ncu --metrics gpu__time_duration.sum --clock-control none --cache-control none --csv \
+      --print-units base -k regex:"mla_(dense_fp8_lists|sparse)" --launch-skip 6 --launch-count 9 "${CLI[@]}" bench --mode sparse --backend cuda \
+      --dense-only --dense-heads 64 --reps 3 --warmup 3 $flag -q > "$W/ncu-$tag.csv" 2> "$W/ncu-$tag.err"; echo "ncu $tag rc $?"
+    python3 - "$W/ncu-$tag.csv" <<'P'
+import csv, sys, collections
+rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 10]
+head = rows[0]; k = head.index('Kernel Name'); v = head.index('Metric Value')
+d = collections.defaultdict(list)
+for r in rows[1:]: d[r[k]].append(float(r[v].replace(',', '')) / 1e3)
+for name, xs in d.items(): print(f"  {name}: {' '.join(f'{x:.1f}' for x in xs)} us")
+P
+  done
+}
+# s57_dense_builds TAG:KERNELS ...: dense FP8 64 / 128 heads with host and with device lengths for each build, two
+# rounds alternating, into $W/dense-TAG-{host,dev}{1,2}.json; each run's times on one line.
+s57_dense_builds() {
+  local r arm tag kern lens flag
+  for r in 1 2; do
+    for arm in "$@"; do
+      IFS=: read -r tag kern <<< "$arm"
+      for lens in host dev; do
+        flag=; [ $lens = dev ] && flag=--dense-device-lens
+        FLASHMLA_CUDA_KERNELS=$kern timeout -k 5 "$(lim 45)" "${CLI[@]}" bench --mode sparse --backend cuda --flush-mb 256 --rep-ms 40 --dense-only \
+          --dense-heads 64,128 $flag --out "$W/dense-$tag-$lens$r.json" > "$W/dense-$tag-$lens$r.txt" 2>&1
+        echo "dense $tag $lens $r rc $?: $(grep -E "^dense V3" "$W/dense-$tag-$lens$r.txt" | grep -oE "h_q=[0-9]+ .*: [0-9.]+ us" | sed 's/(mla_sparse_sm90_v32_bf16[_c2]*)//' | tr '\n' ' ')"
+      done
+    done
+  done
+}
+# s57_sparse_flashmla TAG:FLAGS ...: FlashMLA 9241ae3's sparse table (bench/cuda/flashmla_sparse_protocols.py, do_bench's
+# loop) into $W/fp-sparse.json, then ours against it for each arm into $W/cuda-sparse-TAG.json, each geomean printed.
+s57_sparse_flashmla() {
+  local arm tag flag
+  PYTHONUNBUFFERED=1 timeout -k 5 "$(lim 75)" python3 bench/cuda/flashmla_sparse_protocols.py .gpu-host/anchors/flashmla-sparse --out "$W/fp-sparse.json" --deadline 55 > "$W/fp-sparse.txt" 2>&1 || echo "sparse anchor rc $?"
+  for arm in "$@"; do
+    IFS=: read -r tag flag <<< "$arm"
+    timeout -k 5 "$(lim 50)" "${CLI[@]}" bench --mode sparse --backend cuda --flush-mb 256 --dense-heads none $flag --flashmla "$W/fp-sparse.json" \
+      --out "$W/cuda-sparse-$tag.json" > "$W/cuda-sparse-$tag.txt" 2>&1
+    echo "cuda-sparse $tag rc $?"; grep -E "geometric" "$W/cuda-sparse-$tag.txt" | head -3
+  done
+}

@@ -16,13 +16,7 @@ FLASHMLA_GPU_SPARSE_CASES=60 FLASHMLA_GPU_DENSE64_CASES=40 FLASHMLA_GPU_DENSE_FO
   --test-name-pattern "FlashMLA goldens|random cases vs|with 64 / 128 heads|mla_dense_fp8_lists|lengths on the device" build/test/gpu/sparse.test.js > "$W/sparse.tap" 2>&1
 echo "sparse rc $?"; grep -E "^# (pass|fail)|^\s*not ok|^\s+ok [0-9]+ - [0-9]+ (random )?cases" "$W/sparse.tap" | cut -c1-200 | head -14
 ts "sparse suite"
-PYTHONUNBUFFERED=1 timeout -k 5 "$(lim 75)" python3 bench/cuda/flashmla_sparse_protocols.py .gpu-host/anchors/flashmla-sparse --out "$W/fp-sparse.json" --deadline 55 > "$W/fp-sparse.txt" 2>&1 || echo "sparse anchor rc $?"
-for arm in host: dev:--device-plan; do
-  IFS=: read -r tag flag <<< "$arm"
-  timeout -k 5 "$(lim 50)" "${CLI[@]}" bench --mode sparse --backend cuda --flush-mb 256 --dense-heads none $flag --flashmla "$W/fp-sparse.json" \
-    --out "$W/cuda-sparse-$tag.json" > "$W/cuda-sparse-$tag.txt" 2>&1
-  echo "cuda-sparse $tag rc $?"; grep -E "geometric" "$W/cuda-sparse-$tag.txt" | head -3
-done
+s57_sparse_flashmla host: dev:--device-plan # (session 57 moved this loop into s50_common.sh)
 s50_sparse_rows cuda-sparse-dev.json cuda-sparse-host.json
 ts "end"
 tar czf "$OUT/s56c3.tgz" -C "$W" .

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# (Its timing / ncu / FlashMLA loops were moved into s50_common.sh's s57_* helpers after the run: the same steps.)
 # Session 57, call 2 (after call 1: the one-axis walk correct; sparse walk +4.8-5.8 us a call where session 56's ballot
 # took +6.3-12.3; dense FP8 64 heads with device lengths still +8-13 us over host lengths). Now dense FP8 steps planned
 # on the device keep their plan and a record of it in the runner's own buffer (densePlan: [4 + b] = 1, b, parts, 0,
@@ -32,19 +33,6 @@ for arm in host1:0: dev1:0:--dense-device-lens rep1:1:--dense-device-lens host2:
     --out "$W/dense-$tag.json" > "$W/dense-$tag.txt" 2>&1; echo "dense $tag rc $?"; grep -E "^dense V3" "$W/dense-$tag.txt" | cut -c1-170
 done
 ts "time"
-NCU=(ncu --metrics gpu__time_duration.sum --clock-control none --cache-control none --csv --print-units base -k regex:"mla_(dense_fp8_lists|sparse)")
-for arm in host:0: rep:1:--dense-device-lens; do
-  IFS=: read -r tag rep flag <<< "$arm"
-  FLASHMLA_CUDA_SPARSE_REPLAN=$rep timeout -k 5 "$(lim 60)" "${NCU[@]}" --launch-skip 9 --launch-count 9 "${CLI[@]}" bench --mode sparse --backend cuda --dense-only --dense-heads 64 \
-    --reps 3 --warmup 3 $flag -q > "$W/ncu-$tag.csv" 2> "$W/ncu-$tag.err"; echo "ncu $tag rc $?"
-  python3 - "$W/ncu-$tag.csv" <<'P'
-import csv, sys, collections
-rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 10]
-head = rows[0]; k = head.index('Kernel Name'); v = head.index('Metric Value')
-d = collections.defaultdict(list)
-for r in rows[1:]: d[r[k]].append(float(r[v]) / 1e3)
-for name, xs in d.items(): print(f"  {name}: {' '.join(f'{x:.1f}' for x in xs)} us")
-P
-done
+s57_ncu_dense host:dist/cuda:; FLASHMLA_CUDA_SPARSE_REPLAN=1 s57_ncu_dense rep:dist/cuda:--dense-device-lens
 ts "end"
 tar czf "$OUT/s57c2.tgz" -C "$W" .

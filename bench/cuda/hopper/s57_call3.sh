@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# (Its timing / ncu / FlashMLA loops were moved into s50_common.sh's s57_* helpers after the run: the same steps.)
 # Session 57, call 3 (after call 2: the dense plan record correct and racecheck-clean; dense FP8 64 heads with device
 # lengths 1.006 / 1.017 of host lengths; ncu: mla_dense_fp8_lists takes 11.3 us with host lengths (the plan CTA's walk
 # only +0.2-1.3 us beside it), ahead of every dense FP8 step of 64+ heads, and device-planned steps run the merge
@@ -21,30 +22,8 @@ ts "checks"
 timeout -k 5 "$(lim 60)" compute-sanitizer --tool memcheck --print-limit 20 node --test --test-name-pattern "mla_dense_fp8_lists" build/test/gpu/sparse.test.js > "$W/memcheck.txt" 2>&1
 echo "memcheck rc $?: $(grep -E 'ERROR SUMMARY' "$W/memcheck.txt" | tail -1) $(grep -E '^# (pass|fail)' "$W/memcheck.txt" | tr '\n' ' ')"
 ts "memcheck"
-for r in 1 2; do
-  for arm in new:dist/cuda c2:dist-c2/cuda; do
-    IFS=: read -r tag kern <<< "$arm"
-    for lens in host dev; do
-      flag=; [ $lens = dev ] && flag=--dense-device-lens
-      FLASHMLA_CUDA_KERNELS=$kern timeout -k 5 "$(lim 45)" "${CLI[@]}" bench --mode sparse --backend cuda --flush-mb 256 --rep-ms 40 --dense-only --dense-heads 64,128 $flag \
-        --out "$W/dense-$tag-$lens$r.json" > "$W/dense-$tag-$lens$r.txt" 2>&1; echo "dense $tag $lens $r rc $?: $(grep -E "^dense V3" "$W/dense-$tag-$lens$r.txt" | grep -oE "h_q=[0-9]+ .*: [0-9.]+ us" | sed 's/(mla_sparse_sm90_v32_bf16[_c2]*)//' | tr '\n' ' ')"
-    done
-  done
-done
+s57_dense_builds new:dist/cuda c2:dist-c2/cuda
 ts "time"
-NCU=(ncu --metrics gpu__time_duration.sum --clock-control none --cache-control none --csv --print-units base -k regex:"mla_(dense_fp8_lists|sparse)")
-for arm in new:dist/cuda c2:dist-c2/cuda; do
-  IFS=: read -r tag kern <<< "$arm"
-  FLASHMLA_CUDA_KERNELS=$kern timeout -k 5 "$(lim 60)" "${NCU[@]}" --launch-skip 6 --launch-count 9 "${CLI[@]}" bench --mode sparse --backend cuda --dense-only --dense-heads 64 \
-    --reps 3 --warmup 3 -q > "$W/ncu-$tag.csv" 2> "$W/ncu-$tag.err"; echo "ncu $tag rc $?"
-  python3 - "$W/ncu-$tag.csv" <<'P'
-import csv, sys, collections
-rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 10]
-head = rows[0]; k = head.index('Kernel Name'); v = head.index('Metric Value')
-d = collections.defaultdict(list)
-for r in rows[1:]: d[r[k]].append(float(r[v].replace(',', '')) / 1e3)
-for name, xs in d.items(): print(f"  {name}: {' '.join(f'{x:.1f}' for x in xs)} us")
-P
-done
+s57_ncu_dense new:dist/cuda c2:dist-c2/cuda
 ts "end"
 tar czf "$OUT/s57c3.tgz" -C "$W" .

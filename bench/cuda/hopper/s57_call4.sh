@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# (Its timing / ncu / FlashMLA loops were moved into s50_common.sh's s57_* helpers after the run: the same steps.)
 # Session 57, call 4 (after call 3: the lists kernel's loads batched, 5.7-7.0 us from 11.3-12.3; dense FP8 64 heads
 # 0.985-0.994 of call 2's build in the loop). Now the lists are cut into CTAs of 2048 entries (kListChunk), so that a
 # row of 8192 keys is four CTAs of one load round each instead of one CTA of four rounds. `c3` = call 3's build.
@@ -25,30 +26,8 @@ for tool in memcheck racecheck; do
   echo "$tool rc $?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$W/$tool.txt" | tail -1) $(grep -E '^# (pass|fail)' "$W/$tool.txt" | tr '\n' ' ')"
   ts "$tool"
 done
-for r in 1 2; do
-  for arm in new:dist/cuda c3:dist-c3/cuda; do
-    IFS=: read -r tag kern <<< "$arm"
-    for lens in host dev; do
-      flag=; [ $lens = dev ] && flag=--dense-device-lens
-      FLASHMLA_CUDA_KERNELS=$kern timeout -k 5 "$(lim 45)" "${CLI[@]}" bench --mode sparse --backend cuda --flush-mb 256 --rep-ms 40 --dense-only --dense-heads 64,128 $flag \
-        --out "$W/dense-$tag-$lens$r.json" > "$W/dense-$tag-$lens$r.txt" 2>&1; echo "dense $tag $lens $r rc $?: $(grep -E "^dense V3" "$W/dense-$tag-$lens$r.txt" | grep -oE "h_q=[0-9]+ .*: [0-9.]+ us" | sed 's/(mla_sparse_sm90_v32_bf16[_c2]*)//' | tr '\n' ' ')"
-    done
-  done
-done
+s57_dense_builds new:dist/cuda c3:dist-c3/cuda
 ts "time"
-NCU=(ncu --metrics gpu__time_duration.sum --clock-control none --cache-control none --csv --print-units base -k regex:"mla_(dense_fp8_lists|sparse)")
-for arm in new:dist/cuda c3:dist-c3/cuda; do
-  IFS=: read -r tag kern <<< "$arm"
-  FLASHMLA_CUDA_KERNELS=$kern timeout -k 5 "$(lim 60)" "${NCU[@]}" --launch-skip 6 --launch-count 9 "${CLI[@]}" bench --mode sparse --backend cuda --dense-only --dense-heads 64 \
-    --reps 3 --warmup 3 -q > "$W/ncu-$tag.csv" 2> "$W/ncu-$tag.err"; echo "ncu $tag rc $?"
-  python3 - "$W/ncu-$tag.csv" <<'P'
-import csv, sys, collections
-rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 10]
-head = rows[0]; k = head.index('Kernel Name'); v = head.index('Metric Value')
-d = collections.defaultdict(list)
-for r in rows[1:]: d[r[k]].append(float(r[v].replace(',', '')) / 1e3)
-for name, xs in d.items(): print(f"  {name}: {' '.join(f'{x:.1f}' for x in xs)} us")
-P
-done
+s57_ncu_dense new:dist/cuda c3:dist-c3/cuda
 ts "end"
 tar czf "$OUT/s57c4.tgz" -C "$W" .

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# (Its timing / ncu / FlashMLA loops were moved into s50_common.sh's s57_* helpers after the run: the same steps.)
 # Session 57, call 5: the final build (call 4's pack) on the rest of the sparse suite and against FlashMLA. Call 4's
 # whole test/gpu/sparse.test.ts run stopped at its 200 s bound (no failure before it); this runs the goldens, 60 random
 # cases a kind and the 64 / 128-head cases, then FlashMLA 9241ae3's sparse table and ours (host plan, and
@@ -13,13 +14,7 @@ FLASHMLA_GPU_SPARSE_CASES=60 timeout -k 5 "$(lim 120)" node --test --test-report
   --test-name-pattern "FlashMLA goldens|random cases vs|with 64 / 128 heads" build/test/gpu/sparse.test.js > "$W/sparse.tap" 2>&1
 echo "sparse rc $?"; grep -E "^# (pass|fail)|^\s*not ok|^\s+ok [0-9]+ - [0-9]+ (random )?cases" "$W/sparse.tap" | cut -c1-200 | head -14
 ts "sparse suite"
-PYTHONUNBUFFERED=1 timeout -k 5 "$(lim 75)" python3 bench/cuda/flashmla_sparse_protocols.py .gpu-host/anchors/flashmla-sparse --out "$W/fp-sparse.json" --deadline 55 > "$W/fp-sparse.txt" 2>&1 || echo "sparse anchor rc $?"
-for arm in host: dev:--device-plan; do
-  IFS=: read -r tag flag <<< "$arm"
-  timeout -k 5 "$(lim 50)" "${CLI[@]}" bench --mode sparse --backend cuda --flush-mb 256 --dense-heads none $flag --flashmla "$W/fp-sparse.json" \
-    --out "$W/cuda-sparse-$tag.json" > "$W/cuda-sparse-$tag.txt" 2>&1
-  echo "cuda-sparse $tag rc $?"; grep -E "geometric" "$W/cuda-sparse-$tag.txt" | head -3
-done
+s57_sparse_flashmla host: dev:--device-plan
 s50_sparse_rows cuda-sparse-dev.json cuda-sparse-host.json
 ts "end"
 tar czf "$OUT/s57c5.tgz" -C "$W" .
