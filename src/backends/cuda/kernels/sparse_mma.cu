@@ -626,7 +626,8 @@ __device__ __forceinline__ int denseListBlocks(const SparseMmaParams& p, int i) 
     then follows them from S_0 (phase 3: a shared-memory load a boundary the walk lands on, not a part's search), and
     every part's point, row and split count follow in parallel (phases 4-5). Up to kPlanShared requests and kPlanParts
     parts; past those warp 0 walks as the host does (planRowsSerial). Session 56's forms (one thread a request; one
-    ballot a part) took ~400 cycles a part: 17-25 and 8.7-19 us on an H100 at b = 128 over 33-132 parts. */
+    ballot a part) took ~400 cycles a part: 17-25 and 8.7-19 us on an H100 at b = 128 over 33-132 parts; this form
+    +4.8-5.8 us a call at 33 and 66 parts (session 57, FLASHMLA_CUDA_SPARSE_REPLAN=1), mostly its fixed phases. */
 constexpr int kPlanShared = 4096;
 constexpr int kPlanParts = 1024;
 constexpr int kPlanOverhead = 5; // sparse-scheduler.ts sparseFixedOverheadNumBlocks
