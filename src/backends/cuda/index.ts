@@ -233,7 +233,7 @@ class CudaBackendImpl implements CudaBackend {
       this.sparseWs = new Workspace(drv, this.stream, 2, capturing);
       this.layerWs = new Workspace(drv, this.stream, 1.25, capturing);
       this.staging = new IndexStaging({
-        drv, stream: this.stream, paramsView, ws: this.ws, ptrOf: (t) => this.ptrOf(t), capturing: () => this.capturing,
+        drv, stream: this.stream, paramsView, ws: this.ws, ptrOf: (t) => this.ptrOf(t), capturing,
       });
       // Row-count measurement overrides (shape-kernels.ts): a number >= 1, else unset.
       const rowsEnv = (name: string): number | undefined => { const n = Number(process.env[name]); return n >= 1 ? n : undefined; };

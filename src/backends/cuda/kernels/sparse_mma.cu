@@ -613,7 +613,7 @@ __device__ __forceinline__ int denseListBlocks(const SparseMmaParams& p, int i) 
 
 /** The sparse scheduler on the device (sparse-scheduler.ts planSparseSchedule over `parts` SM parts, listBlocks(i) the
     64-entry blocks of request i's list), by every thread of the CTA: writes p.tileSchedulerMetadata ([parts, 8]) and
-    with `splits` p.numSplits ([b + 1]).
+    p.numSplits ([b + 1]).
 
     The host walks the parts one after another. Here the walk is restated on one axis so that its steps can be found in
     parallel (docs/notes/cuda-sparse-decode.md, "Session 57"). With cost(i) = blocks(i) + the fixed overhead O and S_i =
@@ -653,15 +653,15 @@ __device__ __forceinline__ void planWriteRow(const SparseMmaParams& p, int part,
 
 /** planRows past kPlanShared requests or kPlanParts parts: warp 0 sums the costs, lane 0 walks as the host does. */
 template <class ListBlocks>
-__device__ void planRowsSerial(const SparseMmaParams& p, int parts, bool splits, ListBlocks listBlocks) {
+__device__ void planRowsSerial(const SparseMmaParams& p, int parts, ListBlocks listBlocks) {
   const int b = p.b, lane = threadIdx.x;
   int t = 0;
   for (int i = lane; i < b; i += 32) t += listBlocks(i) + kPlanOverhead;
   for (int o = 16; o > 0; o >>= 1) t += __shfl_xor_sync(0xffffffffu, t, o);
   if (lane != 0) return;
   const int payload = (t + parts - 1) / parts + kPlanOverhead;
-  int* numSplits = splits ? const_cast<int*>(p.numSplits) : nullptr;
-  if (numSplits) numSplits[0] = 0;
+  int* numSplits = const_cast<int*>(p.numSplits);
+  numSplits[0] = 0;
   int req = 0, block = 0, nSplit = 0, cum = 0;
   for (int part = 0; part < parts; ++part) {
     const int beginReq = req, beginBlock = block + (req < b ? 0 : listBlocks(0) - 1), beginSplit = nSplit;
@@ -671,7 +671,7 @@ __device__ void planRowsSerial(const SparseMmaParams& p, int parts, bool splits,
       const int left = listBlocks(req) - block;
       if (remain >= left + kPlanOverhead) {
         cum += nSplit + 1;
-        if (numSplits) numSplits[req + 1] = cum;
+        numSplits[req + 1] = cum;
         remain -= left + kPlanOverhead;
         ++req;
         block = 0;
@@ -687,6 +687,15 @@ __device__ void planRowsSerial(const SparseMmaParams& p, int parts, bool splits,
     }
     planWriteRow(p, part, beginReq, beginBlock, beginSplit, first, req, block, listBlocks);
   }
+}
+
+/** The sum of x over lanes 0 .. lane of the warp (all 32 lanes call it). */
+__device__ __forceinline__ int warpInclusiveSum(int x, int lane) {
+  for (int o = 1; o < 32; o <<= 1) {
+    const int y = __shfl_up_sync(0xffffffffu, x, o);
+    if (lane >= o) x += y;
+  }
+  return x;
 }
 
 /** The first i in [lo, hi) with s[i] >= x (hi where none): probes lo, lo + 1, lo + 2, lo + 4 .., then bisects. */
@@ -718,14 +727,14 @@ __device__ __forceinline__ int planLastAtMost(const int* s, int n, int x) {
 }
 
 template <class ListBlocks>
-__device__ void planRows(const SparseMmaParams& p, int parts, bool splits, ListBlocks listBlocks) {
+__device__ void planRows(const SparseMmaParams& p, int parts, ListBlocks listBlocks) {
   __shared__ int costS[kPlanShared + 1]; // S_i
   __shared__ int walkS[kPlanShared];     // phase 2: boundary j's next boundary | its steps << 16; from phase 4: x of part k
   __shared__ int chainS[kPlanParts + 2]; // the boundaries the walk lands on: j | part << 16; [kPlanParts + 1]: their count
   __shared__ int warpS[32];
   const int b = p.b, tid = threadIdx.x, nt = blockDim.x, lane = tid % 32, warp = tid / 32;
   if (b > kPlanShared || parts > kPlanParts) {
-    if (tid < 32) planRowsSerial(p, parts, splits, listBlocks);
+    if (tid < 32) planRowsSerial(p, parts, listBlocks);
     return;
   }
   // 1. costS: each thread a run of requests, a scan of the runs' sums over the CTA
@@ -736,22 +745,11 @@ __device__ void planRows(const SparseMmaParams& p, int parts, bool splits, ListB
     costS[i + 1] = c;
     own += c;
   }
-  int x = own;
-  for (int o = 1; o < 32; o <<= 1) {
-    const int y = __shfl_up_sync(0xffffffffu, x, o);
-    if (lane >= o) x += y;
-  }
+  const int x = warpInclusiveSum(own, lane);
   if (lane == 31) warpS[warp] = x;
   if (tid == 0) costS[0] = 0;
   __syncthreads();
-  if (warp == 0) {
-    int w = lane < nt / 32 ? warpS[lane] : 0;
-    for (int o = 1; o < 32; o <<= 1) {
-      const int y = __shfl_up_sync(0xffffffffu, w, o);
-      if (lane >= o) w += y;
-    }
-    warpS[lane] = w;
-  }
+  if (warp == 0) warpS[lane] = warpInclusiveSum(lane < nt / 32 ? warpS[lane] : 0, lane);
   __syncthreads();
   int run = x - own + (warp > 0 ? warpS[warp - 1] : 0);
   for (int i = from; i < to; ++i) costS[i + 1] = run += costS[i + 1];
@@ -819,7 +817,6 @@ __device__ void planRows(const SparseMmaParams& p, int parts, bool splits, ListB
     }
     planWriteRow(p, k, r0, block0 + (r0 < b ? 0 : blocks(0) - 1), split, block0 != 0, r1, block1, blocks);
   }
-  if (!splits) return;
   int* numSplits = const_cast<int*>(p.numSplits);
   if (tid == 0) numSplits[0] = 0;
   for (int i = tid; i < b; i += nt) {
@@ -867,7 +864,7 @@ __device__ void sparsePlan(const SparseMmaParams& p) {
     stale = state[1 + i] != clampedLength(p.rawTopkLength, i, p.topk) || state[1 + b + i] != clampedLength(p.rawExtraTopkLength, i, p.extraTopk);
   }
   if (!__syncthreads_or(stale)) return;
-  planRows(p, p.planParts, true, [&p](int i) { return sparseListBlocks(p, i); });
+  planRows(p, p.planParts, [&p](int i) { return sparseListBlocks(p, i); });
   if (!state) return;
   __syncthreads(); // (every row written before the record says so; the decode reading them runs after this grid)
   for (int i = threadIdx.x; i < b; i += blockDim.x) {
@@ -912,7 +909,7 @@ __device__ void densePlan(const SparseMmaParams& p) {
   bool stale = state == nullptr || state[0] != 1 || state[1] != b || state[2] != p.planParts;
   for (int i = threadIdx.x; i < b && !stale; i += blockDim.x) stale = state[4 + i] != denseListBlocks(p, i);
   if (!__syncthreads_or(stale)) return;
-  planRows(p, p.planParts, true, [&p](int i) { return denseListBlocks(p, i); });
+  planRows(p, p.planParts, [&p](int i) { return denseListBlocks(p, i); });
   if (!state) return;
   __syncthreads(); // (every row written before the record says so; the decode reading them runs after this grid)
   for (int i = threadIdx.x; i < b; i += blockDim.x) state[4 + i] = denseListBlocks(p, i);
