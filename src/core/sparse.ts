@@ -94,8 +94,9 @@ export interface SparseMlaMetadata {
   /** [b + 1] i32 cumulative split counts (on the device where planned onDevice). */
   numSplits: Tensor<Int32Array>;
   plannedFor: SparsePlanKey;
-  /** onDevice with lengths: [1 + 2b] i32 on the device, the lengths the tensors were last planned for (a call whose
-      lengths are the same, e.g. a step's later layers, skips the walk); the backend's to read and write. */
+  /** onDevice with lengths: [4 + b] i32 on the device, the record of the plan in the tensors (1, b, parts, 0, then each
+      request's 64-entry blocks as last planned; a call whose lengths give the same blocks, e.g. a step's later layers,
+      skips the walk); the backend's to read and write. */
   planState?: Tensor<Int32Array>;
   /** onDevice without lengths: the plan's words as the host made them (they were written to the device tensors once). */
   planned?: { tileSchedulerMetadata: Int32Array; numSplits: Int32Array };
@@ -197,8 +198,8 @@ function deviceSparseMetadata(m: SparseMetadataInputs, extraTopk: number, numSms
       hasTopkLength: m.topkLength !== undefined, hasExtraTopkLength: m.extraTopkLength !== undefined,
     };
     if (withLengths) {
-      const planState = alloc([1 + 2 * m.b]);
-      be.write(planState, fromArray('i32', [1 + 2 * m.b], new Int32Array(1 + 2 * m.b))); // (word 0 = 0: not planned yet)
+      const planState = alloc([4 + m.b]);
+      be.write(planState, fromArray('i32', [4 + m.b], new Int32Array(4 + m.b))); // (word 0 = 0: not planned yet)
       return { tileSchedulerMetadata, numSplits, planState, plannedFor };
     }
     const s = planSparseSchedule({ b: m.b, topk: m.topk, extraTopk }, numSmParts);

@@ -259,8 +259,12 @@ test('sparse_sm90 after its index pass is a programmatic dependent (launchDepend
   const run = cu.slice(cu.indexOf('static __device__ void run(const SparseMmaParams& p)'));
   assert.ok(run.indexOf('pdlWait();') > 0 && run.indexOf('pdlWait();') < run.indexOf('produceTile(p)'), 'pdlWait before the warpgroups start');
   const mmaCu = readFileSync(fileURLToPath(new URL('../../src/backends/cuda/kernels/sparse_mma.cu', import.meta.url)), 'utf8');
-  for (const k of [sparseBoundKernelName, 'mla_dense_fp8_lists']) {
-    assert.match(mmaCu, new RegExp(`void __launch_bounds__\\(256\\) ${k}\\(const SparseMmaParams p\\) \\{\\n(\\s*//.*\\n)*\\s*mla::pdlLaunchDependents\\(\\);`), `${k} triggers its dependent first`);
+  // (each pass a template whose three entries, without the plan CTA and with the small or wide walk, call it)
+  for (const [k, body] of [[sparseBoundKernelName, 'sparseBound'], ['mla_dense_fp8_lists', 'denseLists']]) {
+    assert.match(mmaCu, new RegExp(`__device__ void ${body}\\(const SparseMmaParams& p\\) \\{\\n(\\s*//.*\\n)*\\s*mla::pdlLaunchDependents\\(\\);`), `${k} triggers its dependent first`);
+    for (const [suffix, plan] of [['', 'PlanNone'], ['_plan', 'PlanSmall'], ['_plan_wide', 'PlanWide']]) {
+      assert.match(mmaCu, new RegExp(`void __launch_bounds__\\(256\\) ${k}${suffix}\\(const SparseMmaParams p\\) \\{ ${body}<${plan}>\\(p\\); \\}`), `${k}${suffix}`);
+    }
   }
 });
 

@@ -3,7 +3,8 @@
 // (mla_sparse_bound's plan CTAs before the decode, the lengths' clamped copies, a merge whatever the pieces).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { sparseBoundKernelName, sparseBoundLaunch } from '../../src/backends/cuda/kernels/sparse-mma-launch.js';
+import { planCapacity, sparseBoundKernel, sparseBoundKernelName, sparseBoundLaunch } from '../../src/backends/cuda/kernels/sparse-mma-launch.js';
+import { denseListsKernel } from '../../src/backends/cuda/kernels/sparse-sm90-launch.js';
 import { sparseSm90KernelName, sparseSm90PairSuffix } from '../../src/backends/cuda/kernels/sparse-sm90-launch.js';
 import { sparseMmaParamsLayout } from '../../src/backends/cuda/params.js';
 import { SparseMmaRunner } from '../../src/backends/cuda/sparse.js';
@@ -49,7 +50,7 @@ test('getSparseMlaMetadata onDevice: the two tensors on the backend, the key wit
   assert.deepEqual(m.numSplits.shape, [4]);
   assert.equal(m.numSplits.device, 'cuda');
   assert.deepEqual(m.plannedFor, { b: 3, sQ: 2, hQ: 64, topk: 128, extraTopk: 64, numSms: 132, onDevice: true, hasTopkLength: true, hasExtraTopkLength: false });
-  assert.deepEqual(m.planState!.shape, [7], '[1 + 2b]');
+  assert.deepEqual(m.planState!.shape, [7], '[4 + b]');
   assert.deepEqual([...written.get(m.planState!)!], [0, 0, 0, 0, 0, 0, 0], 'marked "not planned yet"');
   assert.equal(written.has(m.tileSchedulerMetadata), false, 'no plan written: each call writes its own');
   assert.equal(m.planned, undefined);
@@ -150,7 +151,7 @@ test('the runner: a device plan is mla_sparse_bound\'s first CTAs, lengths on th
     cache: { kind: 'v32', numBlocks: 7, pageBlockSize: 64, blockStride: 64 * 656 }, extraCache: { kind: 'v32', numBlocks: 3, pageBlockSize: 2, blockStride: 2 * 656 },
     hasTopkLength: true, hasExtraTopkLength: true, hasAttnSink: false, devicePlan,
   }) as never;
-  const meta = d([parts, 8]), ns = d([b + 1]), state = d([1 + 2 * b]);
+  const meta = d([parts, 8]), ns = d([b + 1]), state = d([4 + b]);
   const call = (devicePlan: boolean, lengths: 'device' | 'host', indices: 'device' | 'host') => ({
     problem: problem(devicePlan), q: d(), kCache: d(), extraKCache: d(), out: d(), lse: d(),
     indices: indices === 'device' ? d() : fromArray('i32', [b, 1, 128], new Int32Array(256)),
@@ -170,7 +171,7 @@ test('the runner: a device plan is mla_sparse_bound\'s first CTAs, lengths on th
 
   // everything on the device, planned there: the plan's CTA + two CTAs for 256 + 128 ids and 2 + 2 lengths
   assert.ok(r.sparse(call(true, 'device', 'device')));
-  assert.deepEqual(launches.map((l) => l.name), [`mma:${sparseBoundKernelName}`, entry, 'mma:mla_sparse_mma_combine_bf16']);
+  assert.deepEqual(launches.map((l) => l.name), [`mma:${sparseBoundKernelName}_plan`, entry, 'mma:mla_sparse_mma_combine_bf16']);
   assert.deepEqual(launches[0].grid, [1 + 2, 1, 1]);
   assert.deepEqual(sparseBoundLaunch(388, parts).grid, [3, 1, 1]);
   assert.deepEqual(sparseBoundLaunch(388).grid, [2, 1, 1]);
@@ -190,7 +191,7 @@ test('the runner: a device plan is mla_sparse_bound\'s first CTAs, lengths on th
 
   // host lengths and host indices, planned on the device: the plan pass alone, reading the staged lengths in place
   assert.ok(r.sparse(call(true, 'host', 'host')));
-  assert.deepEqual(launches.map((l) => l.name), [`mma:${sparseBoundKernelName}`, entry, 'mma:mla_sparse_mma_combine_bf16']);
+  assert.deepEqual(launches.map((l) => l.name), [`mma:${sparseBoundKernelName}_plan`, entry, 'mma:mla_sparse_mma_combine_bf16']);
   assert.deepEqual(launches[0].grid, [1, 1, 1], 'no copies');
   assert.equal(at(0).ptr('rawTopkLength'), at(0).ptr('topkLength'), 'a staged host length is its own raw pointer (not copied)');
   assert.equal(at(0).ptr('rawIndices'), 0n);
@@ -208,7 +209,7 @@ test('the runner: a device plan is mla_sparse_bound\'s first CTAs, lengths on th
 
   // planOnly (sparse.cu's path): the plan pass and nothing else
   r.planOnly(call(true, 'device', 'device'));
-  assert.deepEqual(launches.map((l) => l.name), [`mma:${sparseBoundKernelName}`]);
+  assert.deepEqual(launches.map((l) => l.name), [`mma:${sparseBoundKernelName}_plan`]);
   assert.deepEqual(launches[0].grid, [1, 1, 1], 'no copies (sparse.cu reads the raw tensors itself)');
   assert.equal(at(0).ptr('rawTopkLength'), at(0).ptr('topkLength'));
   launches.length = 0;
@@ -224,15 +225,24 @@ test('the runner: a device plan is mla_sparse_bound\'s first CTAs, lengths on th
 test('mla_sparse_bound: the plan by CTA 0 (skipped for the lengths on record), copies by the rest; a staged host length is not copied onto itself', async () => {
   const { readFileSync } = await import('node:fs');
   const cu = readFileSync(new URL('../../src/backends/cuda/kernels/sparse_mma.cu', import.meta.url), 'utf8');
-  const k = cu.slice(cu.indexOf('mla_sparse_bound(const SparseMmaParams p)'));
+  const k = cu.slice(cu.indexOf('__device__ void sparseBound(const SparseMmaParams& p)'));
   const body = k.slice(0, k.indexOf('\n}\n'));
-  assert.ok(body.indexOf('pdlLaunchDependents') < body.indexOf('sparsePlan(p)'), 'the dependent is released first');
-  assert.match(body, /const int planCtas = p\.planParts > 0 \? 1 : 0;\s+if \(static_cast<int>\(blockIdx\.x\) < planCtas\) \{\s+sparsePlan\(p\);\s+return;/);
+  const planCall = 'planStep<Cap>(p, [&p](int i) { return sparseListBlocks(p, i); });';
+  assert.ok(body.indexOf('pdlLaunchDependents') >= 0 && body.indexOf('pdlLaunchDependents') < body.indexOf(planCall), 'the dependent is released first');
+  assert.match(body, /constexpr int planCtas = Cap::kReq > 0 \? 1 : 0;\s+if constexpr \(planCtas > 0\) \{\s+if \(blockIdx\.x == 0\) \{\s+planStep<Cap>\(p, \[&p\]\(int i\) \{ return sparseListBlocks\(p, i\); \}\);\s+return;/);
   assert.match(body, /p\.rawTopkLength && p\.rawTopkLength != p\.topkLength/);
   assert.match(body, /gridDim\.x - planCtas/);
-  const plan = cu.slice(cu.indexOf('__device__ void sparsePlan('), cu.indexOf('mla_sparse_bound(const SparseMmaParams p)'));
-  assert.match(plan, /stale = state == nullptr \|\| state\[0\] != 1;/, 'no record, or none yet: plan');
-  assert.match(plan, /if \(!__syncthreads_or\(stale\)\) return;/, 'the same lengths as on record: skip');
+  // the three entries: the plan CTA (and the walk's static shared memory) only in mla_sparse_bound_plan / _plan_wide
+  assert.match(cu, /mla_sparse_bound\(const SparseMmaParams p\) \{ sparseBound<PlanNone>\(p\); \}/);
+  assert.match(cu, /mla_sparse_bound_plan\(const SparseMmaParams p\) \{ sparseBound<PlanSmall>\(p\); \}/);
+  assert.match(cu, /mla_sparse_bound_plan_wide\(const SparseMmaParams p\) \{ sparseBound<PlanWide>\(p\); \}/);
+  assert.match(cu, /struct PlanNone \{ static constexpr int kReq = 0, kParts = 0; \};/);
+  // one plan function for sparse and dense steps: the record [4 + b] (1, b, parts, 0, blocks)
+  assert.match(cu, /planStep<Cap>\(p, \[&p\]\(int i\) \{ return denseListBlocks\(p, i\); \}\);/, 'the dense lists pass plans by the same function');
+  const plan = cu.slice(cu.indexOf('__device__ void planStep('), cu.indexOf('__device__ void sparseBound(const SparseMmaParams& p)'));
+  assert.match(plan, /stale = state == nullptr \|\| state\[0\] != 1 \|\| state\[1\] != b \|\| state\[2\] != p\.planParts;/, 'no record, none yet, or another shape: plan');
+  assert.match(plan, /stale = state\[4 \+ i\] != listBlocks\(i\)/, 'each request\'s blocks against the record');
+  assert.match(plan, /if \(!__syncthreads_or\(stale\)\) return;/, 'the same blocks as on record: skip');
   assert.ok(plan.indexOf('planRows(') < plan.indexOf('__syncthreads();') && plan.indexOf('__syncthreads();') < plan.indexOf('state[0] = 1'),
     'the rows, then the record, then its mark');
 });
@@ -258,4 +268,21 @@ test('the runner copies repeated host index bytes again after forgetStaged (a gr
   r.forgetStaged();
   r.sparse(call);
   assert.equal(copies.length, 2 * n, 'after a replay: all copied again');
+});
+
+test('the plan entries: the capacities of sparse_mma.cu\'s PlanSmall / PlanWide are planCapacity\'s; each step gets the smallest entry that holds it', async () => {
+  const { readFileSync } = await import('node:fs');
+  const cu = readFileSync(new URL('../../src/backends/cuda/kernels/sparse_mma.cu', import.meta.url), 'utf8');
+  for (const [name, cap] of [['PlanSmall', planCapacity.small], ['PlanWide', planCapacity.wide]] as const) {
+    assert.match(cu, new RegExp(`struct ${name} \\{ static constexpr int kReq = ${cap.requests}, kParts = ${cap.parts}; \\};`), name);
+  }
+  assert.equal(sparseBoundKernel(0, 5000), 'mla_sparse_bound', 'planned on the host: no plan CTA');
+  assert.equal(sparseBoundKernel(132, 1024), 'mla_sparse_bound_plan');
+  assert.equal(sparseBoundKernel(512, 1), 'mla_sparse_bound_plan');
+  assert.equal(sparseBoundKernel(132, 1025), 'mla_sparse_bound_plan_wide', 'more requests than the small walk holds');
+  assert.equal(sparseBoundKernel(513, 1), 'mla_sparse_bound_plan_wide', 'more parts than the small walk holds');
+  assert.equal(sparseBoundKernel(1025, 9000), 'mla_sparse_bound_plan_wide', 'past both: the wide entry (warp 0 walks)');
+  assert.equal(denseListsKernel(0, 1), 'mla_dense_fp8_lists');
+  assert.equal(denseListsKernel(132, 128), 'mla_dense_fp8_lists_plan');
+  assert.equal(denseListsKernel(132, 2000), 'mla_dense_fp8_lists_plan_wide');
 });

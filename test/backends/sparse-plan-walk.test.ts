@@ -7,8 +7,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { planSparseSchedule, sparseListLength, sparseNumSmParts, type SparseScheduleInputs } from '../../src/core/sparse-scheduler.js';
+import { planCapacity } from '../../src/backends/cuda/kernels/sparse-mma-launch.js';
 
-const overhead = 5, planShared = 4096, planParts = 1024;
+// (the wide entry's bounds; the small entry runs the same phases within its own, where a chain holds at most parts + 1)
+const overhead = 5, planShared = planCapacity.wide.requests, planParts = planCapacity.wide.parts;
 
 /** planLowerBound: the first i in [lo, hi) with s[i] >= x (hi where none), probing lo, lo + 1, lo + 2, lo + 4 .., then bisecting. */
 function lowerBound(s: Int32Array, lo: number, hi: number, x: number): number {

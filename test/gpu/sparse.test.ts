@@ -11,7 +11,7 @@ import { type CudaBackend, createCudaBackend } from '../../src/backends/cuda/ind
 import { flashMlaWithKvcache, getMlaMetadata } from '../../src/index.js';
 import { bf16ToF32, f32ToBf16, f32ToF16 } from '../../src/core/dtype.js';
 import { dequantizeToken, fp8BlockStride, fp8Layouts, quantizeCache } from '../../src/core/fp8.js';
-import { denseListsLaunch, denseListsKernelName, denseTailKernelName, sparseSm90Entry } from '../../src/backends/cuda/kernels/sparse-sm90-launch.js';
+import { denseListsKernelName, denseListsLaunch, denseTailKernelName, sparseSm90Entry } from '../../src/backends/cuda/kernels/sparse-sm90-launch.js';
 import type { Driver } from '../../src/backends/cuda/driver.js';
 import { compilePacker, sparseMmaParamsLayout } from '../../src/backends/cuda/params.js';
 import { planSparseSchedule } from '../../src/core/sparse-scheduler.js';
@@ -239,6 +239,75 @@ describe('cuda sparse: metadata planned on the device', () => {
       }
     } finally {
       naive.dispose();
+    }
+  });
+
+  test('mla_sparse_bound_plan / _plan_wide: the plan of device lengths (main and extra, clamped) is the host scheduler\'s, row by row; the record skips the walk only for the same blocks', async () => {
+    type Internals = { drv: Driver; stream: bigint; loadKernels(f: string): bigint; kernels: { fn(m: bigint, name: string, smem: number): bigint } };
+    const c = cuda as unknown as Internals, drv = c.drv;
+    const module = c.loadKernels('sparse_mma.fatbin');
+    const entries = ['_plan', '_plan_wide'].map((suffix) => c.kernels.fn(module, `mla_sparse_bound${suffix}`, 0));
+    const params = drv.pinnedParams(sparseMmaParamsLayout.size);
+    const pack = compilePacker(sparseMmaParamsLayout);
+    const rng = new Rng(5151);
+    try {
+      for (let round = 0; round < 30; round++) {
+        // (rounds about each entry's capacity: 1024 requests / 512 parts, 4096 / 1024; past it warp 0 walks)
+        const b = round % 10 === 9 ? rng.int(4090, 4200) : round % 5 === 4 ? rng.int(1000, 1100) : rng.int(1, 300);
+        const parts = rng.pick(round % 5 === 4 ? [33, 511, 513, 1025] : [1, 33, 66, 132]);
+        const topk = rng.pick([64, 512, 2048]), extraTopk = rng.pick([0, 0, 64, 128]);
+        const len = (max: number) => rng.pick([0, 1, 63, 64, 65, rng.int(0, max), max, max + 9, -2]);
+        const lens = Int32Array.from({ length: b }, () => len(topk)), xlens = Int32Array.from({ length: b }, () => len(extraTopk));
+        const clamp = (a: Int32Array, max: number) => a.map((n) => Math.min(Math.max(n, 0), max));
+        const bytes = { lens: b * 4, xlens: b * 4, meta: parts * 32, ns: (b + 1) * 4, state: (4 + b) * 4 };
+        const ptr = Object.fromEntries(Object.entries(bytes).map(([k, n]) => [k, drv.alloc(Math.max(256, n))])) as Record<keyof typeof bytes, bigint>;
+        try {
+          drv.copyHtoD(ptr.lens, lens, bytes.lens, c.stream);
+          drv.copyHtoD(ptr.xlens, xlens, bytes.xlens, c.stream);
+          const want = planSparseSchedule({ b, topk, topkLength: clamp(lens, topk), extraTopk, extraTopkLength: extraTopk ? clamp(xlens, extraTopk) : undefined }, parts);
+          const meta = new Int32Array(parts * 8), ns = new Int32Array(b + 1), state = new Int32Array(4 + b);
+          for (const [e, fn] of entries.entries()) {
+            for (const withRecord of [false, true]) {
+              // the plan only (no ids to copy: one CTA); with the record: cleared, planned, then a second launch over poisoned rows must skip
+              pack(params.view, {
+                q: 0n, kCache: 0n, extraKCache: 0n, indices: 0n, extraIndices: 0n, topkLength: ptr.lens, extraTopkLength: extraTopk ? ptr.xlens : 0n, attnSink: 0n,
+                rawTopkLength: ptr.lens, rawExtraTopkLength: extraTopk ? ptr.xlens : 0n,
+                tileSchedulerMetadata: ptr.meta, numSplits: ptr.ns, out: 0n, lse: 0n, oAccum: 0n, lseAccum: 0n,
+                b, sQ: 1, hQ: 64, topk, extraTopk, planParts: parts, planState: withRecord ? ptr.state : 0n,
+              });
+              if (withRecord) drv.memsetD32(ptr.state, 0, 4 + b, c.stream);
+              const launch = () => drv.check(drv.api.cuLaunchKernel(fn, 1, 1, 1, 256, 1, 1, 0, c.stream, params.argv, null), 'cuLaunchKernel');
+              drv.memsetD32(ptr.meta, -1, parts * 8, c.stream);
+              drv.memsetD32(ptr.ns, -1, b + 1, c.stream);
+              launch();
+              const what = `round ${round} (${['_plan', '_plan_wide'][e]}${withRecord ? ', record' : ''}): b ${b} parts ${parts} topk ${topk} extra ${extraTopk}`;
+              drv.copyDtoH(meta, ptr.meta, bytes.meta, c.stream);
+              drv.copyDtoH(ns, ptr.ns, bytes.ns, c.stream);
+              drv.copyDtoH(state, ptr.state, bytes.state, c.stream);
+              drv.synchronize(c.stream);
+              assert.deepEqual(meta, want.tileSchedulerMetadata, `${what}: metadata`);
+              assert.deepEqual(ns, want.numSplits, `${what}: numSplits`);
+              if (!withRecord) continue;
+              const listBlocks = Array.from({ length: b }, (_, i) => {
+                let n = Math.max(Math.min(Math.max(lens[i], 0), topk), 1);
+                if (extraTopk) n = Math.ceil(n / 64) * 64 + Math.min(Math.max(xlens[i], 0), extraTopk);
+                return Math.floor((n - 1) / 64) + 1;
+              });
+              assert.deepEqual([...state], [1, b, parts, 0, ...listBlocks], `${what}: the record`);
+              // the same lengths: the walk is skipped (the poisoned rows stay)
+              drv.memsetD32(ptr.meta, -1, parts * 8, c.stream);
+              launch();
+              drv.copyDtoH(meta, ptr.meta, bytes.meta, c.stream);
+              drv.synchronize(c.stream);
+              assert.ok(meta.every((v) => v === -1), `${what}: planned again for the lengths on record`);
+            }
+          }
+        } finally {
+          for (const p of Object.values(ptr)) drv.free(p);
+        }
+      }
+    } finally {
+      drv.koffi.free(params.ptr); drv.koffi.free(params.argv);
     }
   });
 
@@ -473,21 +542,25 @@ describe('cuda: dense FP8 decode of 64 heads and more (sparse_sm90.cu on Hopper)
       assert.equal(cuda.denseFp8Kernel!(call(format, hQ, sQ)), `${sparseSm90Entry(format, sQ * hQ, 'exact').name}+${denseTailKernelName(format)}`, `${format} hQ ${hQ} sQ ${sQ}`);
     }
   });
-  test('mla_dense_fp8_lists: the device plan is the host scheduler\'s, row by row, and the lists are the keys each row sees', async () => {
+  test('mla_dense_fp8_lists_plan / _plan_wide: the device plan is the host scheduler\'s, row by row, and the lists are the keys each row sees', async () => {
     type Internals = {
       drv: Driver; stream: bigint; loadKernels(f: string): bigint; kernels: { fn(m: bigint, name: string, smem: number): bigint };
     };
     const c = cuda as unknown as Internals, drv = c.drv;
-    const fn = c.kernels.fn(c.loadKernels('sparse_mma.fatbin'), denseListsKernelName, 0);
+    const module = c.loadKernels('sparse_mma.fatbin');
+    // both plan entries on every round (each past its own capacity too: 1024 requests / 512 parts, 4096 / 1024)
+    const entries = ['_plan', '_plan_wide'].map((suffix) => c.kernels.fn(module, denseListsKernelName + suffix, 0));
     const params = drv.pinnedParams(sparseMmaParamsLayout.size);
     const pack = compilePacker(sparseMmaParamsLayout);
     const rng = new Rng(4242);
     try {
       for (let round = 0; round < 40; round++) {
-        // (every tenth round past the parallel walk's bounds, 4096 requests or 1024 parts: warp 0 walks as the host does)
-        const big = round % 10 === 9, b = big ? rng.int(4090, 4200) : rng.int(1, 300), sQ = big ? 1 : rng.int(1, 3);
-        const page = big ? 16 : rng.pick([1, 16, 64, 256]), maxBlocks = big ? rng.int(1, 8) : rng.int(1, 40);
-        const parts = big ? rng.pick([132, 1025]) : rng.pick([1, 3, 33, 66, 132, 1000]);
+        // (every tenth round about the wide walk's bounds, 4096 requests or 1024 parts, every tenth from the fifth about the
+        // small one's, 1024 / 512: past them warp 0 walks as the host does)
+        const big = round % 10 === 9, mid = round % 10 === 4;
+        const b = big ? rng.int(4090, 4200) : mid ? rng.int(1000, 1100) : rng.int(1, 300), sQ = big || mid ? 1 : rng.int(1, 3);
+        const page = big || mid ? 16 : rng.pick([1, 16, 64, 256]), maxBlocks = big || mid ? rng.int(1, 8) : rng.int(1, 40);
+        const parts = big ? rng.pick([132, 1025]) : mid ? rng.pick([132, 511, 512, 513]) : rng.pick([1, 3, 33, 66, 132, 1000]);
         const topk = maxBlocks * page, causal = rng.float() < 0.6;
         // lengths 0 .. topk, some past it (the kernels clamp to topk, so must the plan), some negative
         const lens = Int32Array.from({ length: b }, () => rng.pick([0, 1, 63, 64, 65, rng.int(0, topk), topk, topk + 5, -3]));
@@ -504,16 +577,21 @@ describe('cuda: dense FP8 decode of 64 heads and more (sparse_sm90.cu on Hopper)
             maxBlocksPerSeq: maxBlocks, dense: 0, causal: causal ? 1 : 0, scaleLog2: 1, planParts: parts,
           });
           const g = denseListsLaunch(b, sQ, topk, parts);
-          drv.check(drv.api.cuLaunchKernel(fn, g.grid[0], g.grid[1], g.grid[2], g.block[0], 1, 1, 0, c.stream, params.argv, null), 'cuLaunchKernel');
-          const meta = new Int32Array(parts * 8), ns = new Int32Array(b + 1), idx = new Int32Array(b * sQ * topk);
-          drv.copyDtoH(meta, ptr.meta, bytes.meta, c.stream);
-          drv.copyDtoH(ns, ptr.ns, bytes.ns, c.stream);
-          drv.copyDtoH(idx, ptr.idx, bytes.idx, c.stream);
-          drv.synchronize(c.stream);
           const want = planSparseSchedule({ b, topk, topkLength: lens.map((n) => Math.min(Math.max(n, 0), topk)), extraTopk: 0 }, parts);
+          const meta = new Int32Array(parts * 8), ns = new Int32Array(b + 1), idx = new Int32Array(b * sQ * topk);
+          for (const [e, fn] of entries.entries()) {
+            drv.memsetD32(ptr.meta, -1, bytes.meta / 4, c.stream); // (poisoned: every row must be written)
+            drv.memsetD32(ptr.ns, -1, bytes.ns / 4, c.stream);
+            drv.check(drv.api.cuLaunchKernel(fn, g.grid[0], g.grid[1], g.grid[2], g.block[0], 1, 1, 0, c.stream, params.argv, null), 'cuLaunchKernel');
+            drv.copyDtoH(meta, ptr.meta, bytes.meta, c.stream);
+            drv.copyDtoH(ns, ptr.ns, bytes.ns, c.stream);
+            drv.copyDtoH(idx, ptr.idx, bytes.idx, c.stream);
+            drv.synchronize(c.stream);
+            const what = `round ${round} (${['_plan', '_plan_wide'][e]}): b ${b} parts ${parts} topk ${topk}`;
+            assert.deepEqual(meta, want.tileSchedulerMetadata, `${what}: metadata`);
+            assert.deepEqual(ns, want.numSplits, `${what}: numSplits`);
+          }
           const what = `round ${round}: b ${b} parts ${parts} topk ${topk}`;
-          assert.deepEqual(meta, want.tileSchedulerMetadata, `${what}: metadata`);
-          assert.deepEqual(ns, want.numSplits, `${what}: numSplits`);
           for (let i = 0; i < b; i++) for (let j = 0; j < sQ; j++) {
             const len = Math.min(lens[i], topk), seen = Math.min(visibleKeys(lens[i], sQ, j, causal), len);
             for (let e = 0; e < len; e++) {

@@ -352,6 +352,7 @@ class CudaBackendImpl implements CudaBackend {
       fn: (m, name, smem) => this.kernels.fn(m, name, smem), ptrOf: (t) => this.ptrOf(t), capturing: () => this.capturing,
       combineTrip: ({ trip: true, old: false } as Record<string, boolean>)[process.env.FLASHMLA_CUDA_SPARSE_COMBINE ?? ''],
       replanAlways: process.env.FLASHMLA_CUDA_SPARSE_REPLAN === '1',
+      stagePad: Math.max(0, Math.ceil(Number(process.env.FLASHMLA_CUDA_SPARSE_STAGE_PAD ?? 0) / 256) * 256 || 0),
       trustDeviceIndices: this.opts.boundDeviceIndices === false || (this.opts.boundDeviceIndices === undefined && process.env.FLASHMLA_CUDA_SPARSE_BOUND === '0'),
       launchMerge: (l, argv) => this.launcher.launch(l, this.stream, argv, pdlFor(this.launcher.pdl.scope, 'merge', true, this.capturing)),
       launchDependent: (l, argv) => this.launcher.launch(l, this.stream, argv, pdlFor(this.launcher.pdl.scope, 'decode', true, this.capturing)),

@@ -110,7 +110,7 @@ export const sparseMmaParamFields = [
   { name: 'rawTopkLength', type: 'ptr', c: 'const int*', doc: 'mla_sparse_bound: topkLength as the caller left it on the device (clamped copy: topkLength), or null' },
   { name: 'rawExtraTopkLength', type: 'ptr', c: 'const int*', doc: 'the same for extraTopkLength, or null' },
   { name: 'planParts', type: 'i32', doc: 'mla_sparse_bound, mla_dense_fp8_lists: SM parts of a step planned on the device (their CTA 0 writes the plan), else 0' },
-  { name: 'planState', type: 'ptr', c: 'const int*', doc: 'mla_sparse_bound: [1 + 2b] i32, the lengths the metadata was last planned for (1, main, extra); mla_dense_fp8_lists: [4 + b] (1, b, parts, 0, blocks); null: plan always' },
+  { name: 'planState', type: 'ptr', c: 'const int*', doc: 'the plan passes (mla_sparse_bound_plan, mla_dense_fp8_lists_plan): [4 + b] i32, the record of the plan in tileSchedulerMetadata / numSplits (1, b, parts, 0, then each request\'s 64-entry blocks); null: plan always' },
 ] as const satisfies readonly ParamField[];
 
 export interface ParamLayout {

@@ -14,11 +14,11 @@ import { type Tensor, fromArray } from '../../core/tensor.js';
 import type { Driver } from './driver.js';
 import { Workspace } from './workspace.js';
 import {
-  type SparseMmaGrid, type SparseMmaVariant, chooseSparseMma, sparseBoundKernelName, sparseBoundLaunch, sparseMmaAccumElems, sparseMmaCombineLaunch,
+  type SparseMmaGrid, type SparseMmaVariant, chooseSparseMma, sparseBoundKernel, sparseBoundLaunch, sparseMmaAccumElems, sparseMmaCombineLaunch,
   sparseMmaKernelName, sparseMmaLaunch,
 } from './kernels/sparse-mma-launch.js';
 import {
-  type DenseFold, type SparsePartial, denseFoldOnSparseSm90, denseListsKernelName, denseListsLaunch, denseOnSparseSm90, denseTailKernelName, denseTailLaunch, sparseSm90Entry,
+  type DenseFold, type SparsePartial, denseFoldOnSparseSm90, denseListsKernel, denseListsLaunch, denseOnSparseSm90, denseTailKernelName, denseTailLaunch, sparseSm90Entry,
   sparseSm90Fatbin, sparseSm90Launch, useSparseSm90,
 } from './kernels/sparse-sm90-launch.js';
 import { planSparseSchedule } from '../../core/sparse-scheduler.js';
@@ -83,6 +83,9 @@ export interface SparseMmaHost {
   /** Steps planned on the device walk the plan at every call, never skipped where the lengths are those planned for
       (FLASHMLA_CUDA_SPARSE_REPLAN=1: measurement of the walk; sparse steps and dense FP8 steps with device lengths). */
   readonly replanAlways?: boolean;
+  /** Bytes left free ahead of the accumulators in the staging workspace (FLASHMLA_CUDA_SPARSE_STAGE_PAD, a multiple of
+      256: measurement of where the partials land, session 58). */
+  readonly stagePad?: number;
   /** Index tensors on the device used as they are, not bounded by mla_sparse_bound first (FLASHMLA_CUDA_SPARSE_BOUND=0:
       for measurement, or indices the caller trusts; an id outside the cache then reads outside it). */
   readonly trustDeviceIndices?: boolean;
@@ -214,7 +217,7 @@ export class SparseMmaRunner {
     if (!r.before.length) return;
     const p = l.problem;
     this.params ??= this.h.drv.pinnedParams(sparseMmaParamsLayout.size);
-    this.launchAfter(sparseBoundKernelName, r.before[0].g, {
+    this.launchAfter(r.before[0].name, r.before[0].g, {
       ...r.values, b: p.b, sQ: p.sQ, hQ: p.hQ, topk: p.topk, extraTopk: p.extraTopk, ...sparseTokenCounts(p),
     });
   }
@@ -224,7 +227,7 @@ export class SparseMmaRunner {
    * mla_sparse_bound first copies them into the workspace, every id outside its cache as -1 and every length clamped to
    * 0..topk (host ones were checked by validateSparseDecode and are staged as they are). A step planned on the device
    * (problem.devicePlan) has the same pass write its plan into the metadata's tensors from those lengths (by one CTA;
-   * skipped where the metadata's planState says they were planned for the same lengths); its merge is then launched
+   * skipped where the metadata's planState records the plan of the same blocks); its merge is then launched
    * without knowing the pieces. `decode` false: only what the plan pass reads (no accumulators, no copies
    * of the indices).
    */
@@ -253,7 +256,7 @@ export class SparseMmaRunner {
     const ids = n + nx + nl + nxl;
     return {
       values, merge: mergeOf(plan ? undefined : l.host?.numSplits, b),
-      before: ids || plan ? [{ name: sparseBoundKernelName, g: sparseBoundLaunch(ids, plan ? p.numSmParts : 0) }] : [],
+      before: ids || plan ? [{ name: sparseBoundKernel(plan ? p.numSmParts : 0, b), g: sparseBoundLaunch(ids, plan ? p.numSmParts : 0) }] : [],
     };
   }
 
@@ -301,7 +304,7 @@ export class SparseMmaRunner {
       lseFold = dev.extra + BigInt(lists * 4);
     } else {
       topk = Math.max(1, l.maxBlocksPerSeq * l.pageBlockSize);
-      // the plan in planWs: its record ([4 + b], densePlan), the rows, numSplits (each region 256-byte aligned)
+      // the plan in planWs: its record ([4 + b], planStep), the rows, numSplits (each region 256-byte aligned)
       const stateI32 = Math.ceil((4 + l.b) / 64) * 64, metaI32 = Math.ceil((l.numSmParts * 8) / 64) * 64, nsI32 = Math.ceil((l.b + 1) / 64) * 64;
       const lists = Math.ceil((l.b * sQ * topk) / 64) * 64;
       dev = this.stage([l.blockTable, l.cacheSeqlens], acc, lists + (fold ? rows : 0));
@@ -322,7 +325,7 @@ export class SparseMmaRunner {
       listShift: fold && l.causal ? l.sQ - 1 : 0, planParts, planState,
     };
     this.launch(this.kernel(undefined, l.dtype, l.format, hQ, 'exact'), values, sparseSm90Launch(l.numSmParts, sQ, hQ, l.format), l.b, sQ, hQ, merge,
-      [{ name: denseListsKernelName, g: denseListsLaunch(l.b, sQ, topk, planParts) }]);
+      [{ name: denseListsKernel(planParts, l.b), g: denseListsLaunch(l.b, sQ, topk, planParts) }]);
     if (fold) { // the step's own queries: their last keys, and lse in [b, hQ, sQ] (the folded lse is the tail's lseAccum)
       this.launchAfter(denseTailKernelName(l.format), denseTailLaunch(l.b, l.sQ, l.hQ),
         { ...values, sQ: l.sQ, hQ: l.hQ, lse: this.h.ptrOf(l.lse), lseAccum: lseFold, listShift: 0 });
@@ -428,7 +431,7 @@ export class SparseMmaRunner {
       offsets.push(bytes);
       if (t && t.device === 'cpu') bytes += Math.ceil(t.byteLength / 256) * 256;
     }
-    const lseAt = bytes, oAt = lseAt + Math.ceil((acc.lse * 4) / 256) * 256, extraAt = oAt + Math.ceil((acc.o * 4) / 256) * 256, total = extraAt + extraI32 * 4;
+    const lseAt = bytes + (h.stagePad ?? 0), oAt = lseAt + Math.ceil((acc.lse * 4) / 256) * 256, extraAt = oAt + Math.ceil((acc.o * 4) / 256) * 256, total = extraAt + extraI32 * 4;
     this.ws.ensure(total); // (after a sync when it grows: a queued launch may still read the old one)
     // A step's layers pass the same index tensors: bytes already at the same place of this workspace allocation are not
     // copied again (compared on the host for tensors up to 256 KiB; larger ones are always copied). The allocation, not

@@ -307,7 +307,7 @@ struct SparseMmaParams {
   const int* rawTopkLength; // mla_sparse_bound: topkLength as the caller left it on the device (clamped copy: topkLength), or null
   const int* rawExtraTopkLength; // the same for extraTopkLength, or null
   int planParts; // mla_sparse_bound, mla_dense_fp8_lists: SM parts of a step planned on the device (their CTA 0 writes the plan), else 0
-  const int* planState; // mla_sparse_bound: [1 + 2b] i32, the lengths the metadata was last planned for (1, main, extra); mla_dense_fp8_lists: [4 + b] (1, b, parts, 0, blocks); null: plan always
+  const int* planState; // the plan passes (mla_sparse_bound_plan, mla_dense_fp8_lists_plan): [4 + b] i32, the record of the plan in tileSchedulerMetadata / numSplits (1, b, parts, 0, then each request's 64-entry blocks); null: plan always
 };
 static_assert(sizeof(SparseMmaParams) == 240, "SparseMmaParams: size differs from params.ts");
 static_assert(offsetof(SparseMmaParams, q) == 0, "SparseMmaParams.q: offset differs from params.ts");

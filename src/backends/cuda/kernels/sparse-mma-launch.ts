@@ -130,6 +130,21 @@ export function sparseBoundLaunch(ids: number, planParts = 0): SparseMmaGrid {
   return { grid: [(planParts > 0 ? 1 : 0) + copies, 1, 1], block: [256, 1, 1], smem: 0 };
 }
 export const sparseBoundKernelName = 'mla_sparse_bound';
+/**
+ * The requests and SM parts the plan entries' parallel walk holds in shared memory (sparse_mma.cu PlanSmall / PlanWide;
+ * past the wide one warp 0 walks as the host does). Every CTA of an entry holds its arrays, so the small one (~10 KB)
+ * lets a MODEL1 decode CTA (209 KB) be scheduled beside the pass; the wide one takes 37 KB.
+ */
+export const planCapacity = { small: { requests: 1024, parts: 512 }, wide: { requests: 4096, parts: 1024 } } as const;
+/** The suffix of a pass's entry: none without the plan CTA (planParts 0), '_plan' within the small capacity, else '_plan_wide'. */
+export function planEntrySuffix(planParts: number, b: number): '' | '_plan' | '_plan_wide' {
+  if (planParts <= 0) return '';
+  return b <= planCapacity.small.requests && planParts <= planCapacity.small.parts ? '_plan' : '_plan_wide';
+}
+/** mla_sparse_bound's entry for a step of b requests planned over planParts SM parts (0: planned on the host). */
+export function sparseBoundKernel(planParts: number, b: number): string {
+  return sparseBoundKernelName + planEntrySuffix(planParts, b);
+}
 
 /** The split combine: a warp per row (batch, j, h), four rows a CTA. */
 export function sparseMmaCombineLaunch(b: number, sQ: number, hQ: number): SparseMmaGrid {

@@ -3,7 +3,7 @@
 // split combine (mla_sparse_mma_combine_*) with sparse_mma.cu; see docs/notes/cuda-sparse-decode.md.
 import type { HalfDType } from '../../../core/dtype.js';
 import type { SparseCacheKind, SparsePrecision } from '../../../core/sparse.js';
-import type { SparseMmaGrid } from './sparse-mma-launch.js';
+import { type SparseMmaGrid, planEntrySuffix } from './sparse-mma-launch.js';
 
 /** The V3.2 entry. */
 export const sparseSm90KernelName = 'mla_sparse_sm90_v32_bf16';
@@ -110,6 +110,10 @@ export function denseTailLaunch(b: number, sQ: number, hQ: number): SparseMmaGri
 /** sparse_mma.cu's kernel that writes the sparse lists of a dense step (dense decode over an FP8 cache on this kernel),
     and where the lengths are only on the device the step's plan (the sparse scheduler on the device). */
 export const denseListsKernelName = 'mla_dense_fp8_lists';
+/** Its entry for a step of b requests planned over planParts SM parts (0: planned on the host; planEntrySuffix). */
+export function denseListsKernel(planParts: number, b: number): string {
+  return denseListsKernelName + planEntrySuffix(planParts, b);
+}
 
 /** List entries a CTA of mla_dense_fp8_lists writes (sparse_mma.cu kListChunk). */
 export const denseListChunk = 2048;

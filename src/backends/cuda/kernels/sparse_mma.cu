@@ -624,13 +624,18 @@ __device__ __forceinline__ int denseListBlocks(const SparseMmaParams& p, int i) 
     some c (or S_b is reached), where the walk lands on the last boundary in that window. Each boundary's next boundary
     and step count (c) are independent of the others (phase 2: a thread a boundary, a search per window); one thread
     then follows them from S_0 (phase 3: a shared-memory load a boundary the walk lands on, not a part's search), and
-    every part's point, row and split count follow in parallel (phases 4-5). Up to kPlanShared requests and kPlanParts
-    parts; past those warp 0 walks as the host does (planRowsSerial). Session 56's forms (one thread a request; one
+    every part's point, row and split count follow in parallel (phases 4-5). Up to kReq requests and kParts parts (the
+    shared arrays' sizes: PlanSmall or PlanWide); past those warp 0 walks as the host does (planRowsSerial). Session 56's forms (one thread a request; one
     ballot a part) took ~400 cycles a part: 17-25 and 8.7-19 us on an H100 at b = 128 over 33-132 parts; this form
     +4.8-5.8 us a call at 33 and 66 parts (session 57, FLASHMLA_CUDA_SPARSE_REPLAN=1), mostly its fixed phases. */
-constexpr int kPlanShared = 4096;
-constexpr int kPlanParts = 1024;
 constexpr int kPlanOverhead = 5; // sparse-scheduler.ts sparseFixedOverheadNumBlocks
+// The plan entries' capacities (sparse-mma-launch.ts planCapacity): PlanSmall's arrays take ~10 KB of shared memory, so
+// that a decode CTA of up to ~216 KB (MODEL1's sparse_sm90 entries: 209 KB) still fits beside a CTA of the pass on an SM
+// (session 58: with the wide arrays in every CTA of the pass, MODEL1 steps took up to 1.06x the time); PlanWide (37 KB)
+// for larger steps.
+struct PlanSmall { static constexpr int kReq = 1024, kParts = 512; };
+struct PlanWide { static constexpr int kReq = 4096, kParts = 1024; };
+struct PlanNone { static constexpr int kReq = 0, kParts = 0; }; // (an entry without the plan CTA)
 
 /** Row `part` of the plan from the walk's state at the part's end (its begin state given): lane 0 writes it. */
 template <class Blocks>
@@ -651,7 +656,7 @@ __device__ __forceinline__ void planWriteRow(const SparseMmaParams& p, int part,
   meta[kMetaFields - 1] = 0; // (padding)
 }
 
-/** planRows past kPlanShared requests or kPlanParts parts: warp 0 sums the costs, lane 0 walks as the host does. */
+/** planRows past its capacity: warp 0 sums the costs, lane 0 walks as the host does. */
 template <class ListBlocks>
 __device__ void planRowsSerial(const SparseMmaParams& p, int parts, ListBlocks listBlocks) {
   const int b = p.b, lane = threadIdx.x;
@@ -726,14 +731,16 @@ __device__ __forceinline__ int planLastAtMost(const int* s, int n, int x) {
   return a;
 }
 
-template <class ListBlocks>
+template <class Cap, class ListBlocks>
 __device__ void planRows(const SparseMmaParams& p, int parts, ListBlocks listBlocks) {
-  __shared__ int costS[kPlanShared + 1]; // S_i
-  __shared__ int walkS[kPlanShared];     // phase 2: boundary j's next boundary | its steps << 16; from phase 4: x of part k
-  __shared__ int chainS[kPlanParts + 2]; // the boundaries the walk lands on: j | part << 16; [kPlanParts + 1]: their count
+  constexpr int kReq = Cap::kReq, kParts = Cap::kParts;
+  static_assert(kReq >= kParts + 1 && kReq < 65536, "walkS holds a part's point for parts 0..kParts; j | k << 16 packs");
+  __shared__ int costS[kReq + 1];    // S_i
+  __shared__ int walkS[kReq];        // phase 2: boundary j's next boundary | its steps << 16; from phase 4: x of part k
+  __shared__ int chainS[kParts + 2]; // the boundaries the walk lands on: j | part << 16; [kParts + 1]: their count
   __shared__ int warpS[32];
   const int b = p.b, tid = threadIdx.x, nt = blockDim.x, lane = tid % 32, warp = tid / 32;
-  if (b > kPlanShared || parts > kPlanParts) {
+  if (b > kReq || parts > kParts) {
     if (tid < 32) planRowsSerial(p, parts, listBlocks);
     return;
   }
@@ -785,11 +792,11 @@ __device__ void planRows(const SparseMmaParams& p, int parts, ListBlocks listBlo
       k += w >> 16;
       j = w & 0xffff;
     }
-    chainS[kPlanParts + 1] = n;
+    chainS[kParts + 1] = n;
   }
   __syncthreads();
   // 4. x of each part's start (k < parts) and of the last one's end (k = parts): a run of q's from its boundary
-  const int chain = chainS[kPlanParts + 1];
+  const int chain = chainS[kParts + 1];
   auto segmentOf = [&](int k) { // the last chain entry reached at a part <= k
     int a = 0, h = chain;
     while (h - a > 1) {
@@ -843,45 +850,57 @@ __device__ __forceinline__ int sparseListBlocks(const SparseMmaParams& p, int i)
   return (n - 1) / kSparseBlockTopk + 1;
 }
 
+// A step's plan from lengths on the device (CTA 0 of mla_sparse_bound_plan and mla_dense_fp8_lists_plan; listBlocks(i)
+// the 64-entry blocks of request i's list: sparseListBlocks or denseListBlocks): planRows into p.tileSchedulerMetadata
+// and p.numSplits, unless p.planState, the record of the plan there ([4 + b] i32: 1, b, parts, 0, then each request's
+// blocks as last planned; word 0 = 0 when allocated: none), says it is the plan of these blocks already (a step's later
+// layers, the same lengths: the walk is skipped). p.planState null: plan always. The plan depends on the blocks and
+// the part count only, so equal blocks are the same plan whatever the lengths.
+template <class Cap, class ListBlocks>
+__device__ void planStep(const SparseMmaParams& p, ListBlocks listBlocks) {
+  const int b = p.b;
+  int* state = const_cast<int*>(p.planState);
+  bool stale = state == nullptr || state[0] != 1 || state[1] != b || state[2] != p.planParts;
+  for (int i = threadIdx.x; i < b && !stale; i += blockDim.x) stale = state[4 + i] != listBlocks(i);
+  if (!__syncthreads_or(stale)) return;
+  planRows<Cap>(p, p.planParts, listBlocks);
+  if (!state) return;
+  __syncthreads(); // (every row written before the record says so; the decode reading them runs after this grid)
+  for (int i = threadIdx.x; i < b; i += blockDim.x) state[4 + i] = listBlocks(i);
+  if (threadIdx.x == 0) {
+    state[1] = b;
+    state[2] = p.planParts;
+    state[3] = 0;
+    state[0] = 1;
+  }
+}
+
 // Index and length tensors the caller left on the device are never read back for checking (validateSparseDecode checks
 // host ones), so before the sparse kernels read them this copies them into the workspace: p.rawIndices [b, sQ, topk] ->
 // p.indices and p.rawExtraIndices [b, sQ, extraTopk] -> p.extraIndices with every id outside its cache (past its last
 // token, or negative) as -1; p.rawTopkLength [b] -> p.topkLength and p.rawExtraTopkLength -> p.extraTopkLength clamped to
 // 0..topk / 0..extraTopk (each only where the raw pointer is not null and not the pointer itself).
 // With p.planParts > 0 (a step with lengths planned on the device: getSparseMlaMetadata's onDevice) CTA 0 first makes the
-// step's plan from those lengths (planRows over sparseListBlocks: FlashMLA's rows for the clamped values) into
-// p.tileSchedulerMetadata and p.numSplits, unless p.planState ([1 + 2b]: 1 once planned, then the clamped main and extra
-// lengths planned for) says they were planned for these lengths already (a step's later layers: the walk over the
-// parts, planRows, is then skipped); p.planState null: always. The other CTAs do the copies.
+// step's plan from those lengths (planStep over sparseListBlocks: FlashMLA's rows for the clamped values; skipped where
+// the metadata's planState records the plan of these blocks). The other CTAs do the copies.
 // The decode kernels' index loads stay as they were (a compare there cost up to 25 % of sparse_sm90.cu's time on an
 // H100, session 53). Launch (sparseBoundLaunch): (planParts > 0) + up to 1024 CTAs of 256 threads, the copies in a
-// grid-stride loop.
-__device__ void sparsePlan(const SparseMmaParams& p) {
-  const int b = p.b;
-  int* state = const_cast<int*>(p.planState);
-  bool stale = state == nullptr || state[0] != 1;
-  for (int i = threadIdx.x; i < b && !stale; i += blockDim.x) {
-    stale = state[1 + i] != clampedLength(p.rawTopkLength, i, p.topk) || state[1 + b + i] != clampedLength(p.rawExtraTopkLength, i, p.extraTopk);
-  }
-  if (!__syncthreads_or(stale)) return;
-  planRows(p, p.planParts, [&p](int i) { return sparseListBlocks(p, i); });
-  if (!state) return;
-  __syncthreads(); // (every row written before the record says so; the decode reading them runs after this grid)
-  for (int i = threadIdx.x; i < b; i += blockDim.x) {
-    state[1 + i] = clampedLength(p.rawTopkLength, i, p.topk);
-    state[1 + b + i] = clampedLength(p.rawExtraTopkLength, i, p.extraTopk);
-  }
-  if (threadIdx.x == 0) state[0] = 1;
-}
-
-extern "C" __global__ void __launch_bounds__(256) mla_sparse_bound(const SparseMmaParams p) {
+// grid-stride loop. Entries (sparseBoundKernel): mla_sparse_bound without the plan CTA (planParts 0; no shared memory),
+// mla_sparse_bound_plan with it (PlanSmall) and mla_sparse_bound_plan_wide (PlanWide, past PlanSmall's capacity): the
+// walk's arrays are held by every CTA of the entry, and a decode CTA can be scheduled beside them on an SM only while
+// they are small (session 57 measured 1.003x the sparse steps' time with 37 KB in every CTA on an H100, session 58 up to
+// 1.06x for MODEL1's steps, whose decode CTAs leave ~17 KB of an SM).
+template <class Cap>
+__device__ void sparseBound(const SparseMmaParams& p) {
   // sparse_sm90.cu's kernel after it may be launched as a programmatic dependent (sparse.ts): let it be scheduled now,
   // so that its launch and prologue overlap this pass; it waits for this grid's writes (pdlWait) before reading any.
   mla::pdlLaunchDependents();
-  const int planCtas = p.planParts > 0 ? 1 : 0;
-  if (static_cast<int>(blockIdx.x) < planCtas) {
-    sparsePlan(p);
-    return;
+  constexpr int planCtas = Cap::kReq > 0 ? 1 : 0;
+  if constexpr (planCtas > 0) {
+    if (blockIdx.x == 0) {
+      planStep<Cap>(p, [&p](int i) { return sparseListBlocks(p, i); });
+      return;
+    }
   }
   const int64_t n = p.rawIndices ? static_cast<int64_t>(p.b) * p.sQ * p.topk : 0;
   const int64_t nx = p.rawExtraIndices ? static_cast<int64_t>(p.b) * p.sQ * p.extraTopk : 0;
@@ -897,44 +916,32 @@ extern "C" __global__ void __launch_bounds__(256) mla_sparse_bound(const SparseM
   }
 }
 
+extern "C" __global__ void __launch_bounds__(256) mla_sparse_bound(const SparseMmaParams p) { sparseBound<PlanNone>(p); }
+extern "C" __global__ void __launch_bounds__(256) mla_sparse_bound_plan(const SparseMmaParams p) { sparseBound<PlanSmall>(p); }
+extern "C" __global__ void __launch_bounds__(256) mla_sparse_bound_plan_wide(const SparseMmaParams p) { sparseBound<PlanWide>(p); }
+
 constexpr int kListChunk = 2048; // mla_dense_fp8_lists: list entries a CTA (sparse-sm90-launch.ts denseListChunk)
 
-// The plan of a dense step whose lengths are on the device (CTA 0 of mla_dense_fp8_lists): planRows over
-// denseListBlocks into p.tileSchedulerMetadata and p.numSplits, unless p.planState ([4 + b]: 1, b, parts, 0, then each
-// request's blocks as last planned; the runner's own buffer, which also holds the plan) says this plan is there already
-// (a step's later layers, the same lengths: the walk is skipped); p.planState null: always.
-__device__ void densePlan(const SparseMmaParams& p) {
-  const int b = p.b;
-  int* state = const_cast<int*>(p.planState);
-  bool stale = state == nullptr || state[0] != 1 || state[1] != b || state[2] != p.planParts;
-  for (int i = threadIdx.x; i < b && !stale; i += blockDim.x) stale = state[4 + i] != denseListBlocks(p, i);
-  if (!__syncthreads_or(stale)) return;
-  planRows(p, p.planParts, [&p](int i) { return denseListBlocks(p, i); });
-  if (!state) return;
-  __syncthreads(); // (every row written before the record says so; the decode reading them runs after this grid)
-  for (int i = threadIdx.x; i < b; i += blockDim.x) state[4 + i] = denseListBlocks(p, i);
-  if (threadIdx.x == 0) {
-    state[1] = b;
-    state[2] = p.planParts;
-    state[3] = 0;
-    state[0] = 1;
-  }
-}
-
 // A dense step's lists, and where the lengths are only on the device its plan. With p.planParts > 0 CTA 0 makes the
-// plan of p.planParts SM parts (densePlan; none where the host planned the step). Each other CTA writes kListChunk
+// plan of p.planParts SM parts (planStep over denseListBlocks, its record in the runner's own buffer; none where the host
+// planned the step). Each other CTA writes kListChunk
 // entries of a row (batch, j) of p.indices ([b, sQ, topk] i32, this launch's): entry e < min(seqlen, topk) is the physical token id of
 // key e (its page from blockTable, times pageBlockSize, plus its slot) while the row sees key e (e < seqlen, or with
 // causal e < seqlen - sQ + j + 1 - listShift), else -1; entries past that are never read, and only the pages a row sees
 // are. A folded step (sparse.ts denseFoldTakes: its sQ queries of hQ heads as one query of sQ * hQ heads, p.sQ = 1) has
 // listShift = its sQ - 1: one list a request, the keys every query sees (mla_dense_fp8_tail adds the rest).
-// Launch (denseListsLaunch): grid (planParts > 0) + b * sQ * ceil(topk / kListChunk), 256 threads, no dynamic shared memory.
-extern "C" __global__ void __launch_bounds__(256) mla_dense_fp8_lists(const SparseMmaParams p) {
+// Launch (denseListsLaunch): grid (planParts > 0) + b * sQ * ceil(topk / kListChunk), 256 threads, no dynamic shared memory;
+// entries (denseListsKernel) as mla_sparse_bound's: mla_dense_fp8_lists, mla_dense_fp8_lists_plan (PlanSmall) and
+// mla_dense_fp8_lists_plan_wide (PlanWide).
+template <class Cap>
+__device__ void denseLists(const SparseMmaParams& p) {
   mla::pdlLaunchDependents(); // (as mla_sparse_bound's: the sparse kernel after it waits before reading the lists or the plan)
-  const int planCtas = p.planParts > 0 ? 1 : 0;
-  if (static_cast<int>(blockIdx.x) < planCtas) {
-    densePlan(p);
-    return;
+  constexpr int planCtas = Cap::kReq > 0 ? 1 : 0;
+  if constexpr (planCtas > 0) {
+    if (blockIdx.x == 0) {
+      planStep<Cap>(p, [&p](int i) { return denseListBlocks(p, i); });
+      return;
+    }
   }
   // kListChunk entries of a row a CTA (the row's chunk), kListLoads a thread, their pages' table words loaded before any
   // store (session 57: a CTA a row, one entry at a time, each load behind the previous store, took 11.3 us for 128 rows
@@ -962,6 +969,10 @@ extern "C" __global__ void __launch_bounds__(256) mla_dense_fp8_lists(const Spar
     }
   }
 }
+
+extern "C" __global__ void __launch_bounds__(256) mla_dense_fp8_lists(const SparseMmaParams p) { denseLists<PlanNone>(p); }
+extern "C" __global__ void __launch_bounds__(256) mla_dense_fp8_lists_plan(const SparseMmaParams p) { denseLists<PlanSmall>(p); }
+extern "C" __global__ void __launch_bounds__(256) mla_dense_fp8_lists_plan_wide(const SparseMmaParams p) { denseLists<PlanWide>(p); }
 
 namespace mla {
 namespace smma {
