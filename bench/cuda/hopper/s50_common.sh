@@ -89,3 +89,25 @@ s57_sparse_flashmla() {
     echo "cuda-sparse $tag rc $?"; grep -E "geometric" "$W/cuda-sparse-$tag.txt" | head -3
   done
 }
+# Session 58's helpers (its call scripts and session 57's calls 2 and 6 were moved onto them after their runs).
+# s58_devplan CASES DENSE LIMIT: the device-plan suites (sparse plans row by row, both passes' plan entries, the record /
+# capture tests, device-length dense and folded cases) with CASES sparse and DENSE dense cases into $W/devplan.tap, then
+# its failures and the tests that ran.
+s58_devplan() {
+  FLASHMLA_GPU_SPARSE_DEVPLAN_CASES=$1 FLASHMLA_GPU_DENSE64_CASES=$2 FLASHMLA_GPU_DENSE_FOLD_CASES=$2 \
+    s50_sparse_suite devplan "$3" "metadata planned on the device|mla_dense_fp8_lists|lengths on the device|plan \(its record\)"
+  grep -E "^\s*not ok|Error|expected|actual" "$W/devplan.tap" | cut -c1-240 | head -12; grep -E "^\s+ok [0-9]+ - " "$W/devplan.tap" | grep -v SKIP | cut -c1-150
+  ts "devplan"
+}
+# s58_sparse_ab PREFIX FLAGS TAG:KERNELS ...: FlashMLA's 12 sparse shapes (no dense rows) for each arm in turn (its
+# FLASHMLA_CUDA_KERNELS, the bench FLAGS) into $W/PREFIX-TAG.json, each run's exit status printed.
+s58_sparse_ab() {
+  local prefix=$1 flags=$2 arm tag kern; shift 2
+  for arm in "$@"; do
+    IFS=: read -r tag kern <<< "$arm"
+    # shellcheck disable=SC2086 # FLAGS splits on purpose
+    FLASHMLA_CUDA_KERNELS=$kern timeout -k 5 "$(lim 40)" "${CLI[@]}" bench --mode sparse --backend cuda --flush-mb 256 --rep-ms 40 --dense-heads none $flags \
+      --out "$W/$prefix-$tag.json" > "$W/$prefix-$tag.txt" 2>&1
+    echo "sparse $prefix $tag rc $?"
+  done
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# (Its timing / ncu / FlashMLA loops were moved into s50_common.sh's s57_* helpers after the run: the same steps.)
+# (Its timing / ncu / FlashMLA loops were moved into s50_common.sh's s57_* helpers, its suite into s58_devplan, after the run: the same steps.)
 # Session 57, call 2 (after call 1: the one-axis walk correct; sparse walk +4.8-5.8 us a call where session 56's ballot
 # took +6.3-12.3; dense FP8 64 heads with device lengths still +8-13 us over host lengths). Now dense FP8 steps planned
 # on the device keep their plan and a record of it in the runner's own buffer (densePlan: [4 + b] = 1, b, parts, 0,
@@ -17,10 +17,7 @@
 #   (device) ln -sfn .ghc .gpu-host && BUDGET=420 OUT=$OUT bash bench/cuda/hopper/s57_call2.sh > $OUT/log.txt 2>&1
 source bench/cuda/hopper/s50_common.sh && PACK=.devstage/s57c2.tar.xz s50_setup c2 # (W, CLI, ts, lim)
 nvidia-smi --query-gpu=name --format=csv,noheader
-FLASHMLA_GPU_SPARSE_DEVPLAN_CASES=60 FLASHMLA_GPU_DENSE64_CASES=40 FLASHMLA_GPU_DENSE_FOLD_CASES=40 \
-  s50_sparse_suite devplan 150 "metadata planned on the device|mla_dense_fp8_lists|lengths on the device|plan \(its record\)"
-grep -E "^\s*not ok|Error|expected|actual|\+ |- " "$W/devplan.tap" | cut -c1-240 | head -12; grep -E "^\s+ok [0-9]+ - " "$W/devplan.tap" | grep -v SKIP | cut -c1-150
-ts "devplan"
+s58_devplan 60 40 150
 for tool in memcheck racecheck; do
   timeout -k 5 "$(lim 60)" compute-sanitizer --tool $tool --print-limit 20 node --test --test-name-pattern "plan \(its record\)" build/test/gpu/sparse.test.js > "$W/$tool.txt" 2>&1
   echo "$tool rc $?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$W/$tool.txt" | tail -1) $(grep -E '^# (pass|fail)' "$W/$tool.txt" | tr '\n' ' ')"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Session 58, call 1: session 57's prepared entry split (bench/cuda/hopper/s57-entry-split.patch, applied) and the two
+# (Its suite and A/B loops were moved into s50_common.sh's s58_* helpers after the run: the same steps.)
+# Session 58, call 1: session 57's prepared entry split (its patch applied, then removed) and the two
 # plan functions made one (planStep: sparse and dense FP8 device plans keep the same record [4 + b] = 1, b, parts, 0,
 # each request's blocks; the sparse metadata's planState was [1 + 2b] clamped lengths).
 # (1) the device-plan suites (the plans row by row against the host scheduler, the record / capture tests, the lists
@@ -14,21 +15,13 @@
 #   (device) ln -sfn .ghc .gpu-host && BUDGET=560 OUT=$OUT bash bench/cuda/hopper/s58_call1.sh > $OUT/log.txt 2>&1
 source bench/cuda/hopper/s50_common.sh && PACK=.devstage/s58c1.tar.xz s50_setup c1 # (W, CLI, ts, lim)
 nvidia-smi --query-gpu=name --format=csv,noheader
-FLASHMLA_GPU_SPARSE_DEVPLAN_CASES=40 FLASHMLA_GPU_DENSE64_CASES=10 FLASHMLA_GPU_DENSE_FOLD_CASES=10 \
-  s50_sparse_suite devplan 100 "metadata planned on the device|mla_dense_fp8_lists|lengths on the device|plan \(its record\)"
-grep -E "^\s*not ok|Error|expected|actual" "$W/devplan.tap" | cut -c1-240 | head -12; grep -E "^\s+ok [0-9]+ - " "$W/devplan.tap" | grep -v SKIP | cut -c1-150
-ts "devplan"
+s58_devplan 40 10 100
 FLASHMLA_GPU_SPARSE_DEVPLAN_CASES=6 FLASHMLA_GPU_DENSE64_CASES=2 FLASHMLA_GPU_DENSE_FOLD_CASES=2 timeout -k 5 "$(lim 90)" \
   compute-sanitizer --tool memcheck --print-limit 20 node --test --test-name-pattern "metadata planned on the device|plan \(its record\)" \
   build/test/gpu/sparse.test.js > "$W/memcheck.txt" 2>&1
 echo "memcheck rc $?: $(grep -E 'ERROR SUMMARY' "$W/memcheck.txt" | tail -1) $(grep -E '^# (pass|fail)' "$W/memcheck.txt" | tr '\n' ' ')"
 ts "memcheck"
-for arm in new1:dist/cuda old1:dist-old/cuda new2:dist/cuda old2:dist-old/cuda; do
-  IFS=: read -r tag kern <<< "$arm"
-  FLASHMLA_CUDA_KERNELS=$kern timeout -k 5 "$(lim 40)" "${CLI[@]}" bench --mode sparse --backend cuda --flush-mb 256 --rep-ms 40 --dense-heads none \
-    --out "$W/sp-$tag.json" > "$W/sp-$tag.txt" 2>&1
-  echo "sparse $tag rc $?"
-done
+s58_sparse_ab sp "" new1:dist/cuda old1:dist-old/cuda new2:dist/cuda old2:dist-old/cuda
 for r in 1 2; do s50_sparse_rows sp-new$r.json sp-old$r.json; echo; done
 ts "split a/b"
 s57_sparse_flashmla "host:--dense-heads 16,32" dev:--device-plan

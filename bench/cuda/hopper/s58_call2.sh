@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# (Its suite and A/B loops were moved into s50_common.sh's s58_* helpers after the run: the same steps.)
 # Session 58, call 2. Call 1 (H100) found the entry split worth more than session 57 measured for its 37 KB: with the
 # host plan, FlashMLA's 12 sparse shapes took 0.942-1.005x the time of the one-entry build (MODEL1 64-head rows 0.97-0.99,
 # CONFIG3 0.94-0.955), and --device-plan, whose plan entry still carried the 37 KB in every copy CTA, took 1.06x the
@@ -18,20 +19,12 @@
 #   (device) ln -sfn .ghc .gpu-host && BUDGET=420 OUT=$OUT bash bench/cuda/hopper/s58_call2.sh > $OUT/log.txt 2>&1
 source bench/cuda/hopper/s50_common.sh && PACK=.devstage/s58c2.tar.xz s50_setup c2 # (W, CLI, ts, lim)
 nvidia-smi --query-gpu=name --format=csv,noheader
-FLASHMLA_GPU_SPARSE_DEVPLAN_CASES=20 FLASHMLA_GPU_DENSE64_CASES=6 FLASHMLA_GPU_DENSE_FOLD_CASES=6 \
-  s50_sparse_suite devplan 100 "metadata planned on the device|mla_dense_fp8_lists|lengths on the device|plan \(its record\)"
-grep -E "^\s*not ok|Error|expected|actual" "$W/devplan.tap" | cut -c1-240 | head -12; grep -E "^\s+ok [0-9]+ - " "$W/devplan.tap" | grep -v SKIP | cut -c1-150
-ts "devplan"
+s58_devplan 20 6 100
 timeout -k 5 "$(lim 90)" compute-sanitizer --tool memcheck --print-limit 20 node --test --test-name-pattern "_plan / _plan_wide" \
   build/test/gpu/sparse.test.js > "$W/memcheck.txt" 2>&1
 echo "memcheck rc $?: $(grep -E 'ERROR SUMMARY' "$W/memcheck.txt" | tail -1) $(grep -E '^# (pass|fail)' "$W/memcheck.txt" | tr '\n' ' ')"
 ts "memcheck"
-for arm in new1:dist/cuda c1a:dist-c1/cuda new2:dist/cuda c1b:dist-c1/cuda; do
-  IFS=: read -r tag kern <<< "$arm"
-  FLASHMLA_CUDA_KERNELS=$kern timeout -k 5 "$(lim 40)" "${CLI[@]}" bench --mode sparse --backend cuda --flush-mb 256 --rep-ms 40 --dense-heads none --device-plan \
-    --out "$W/dp-$tag.json" > "$W/dp-$tag.txt" 2>&1
-  echo "device plan $tag rc $?"
-done
+s58_sparse_ab dp --device-plan new1:dist/cuda c1a:dist-c1/cuda new2:dist/cuda c1b:dist-c1/cuda
 s50_sparse_rows dp-new1.json dp-c1a.json; echo; s50_sparse_rows dp-new2.json dp-c1b.json
 ts "plan entry a/b"
 s57_sparse_flashmla "host:--dense-heads 16,32" dev:--device-plan
