@@ -2,7 +2,10 @@
 // the host plan's time with --device-plan, its decode kernel alone ~6 us longer under ncu (call 3). The same inputs as
 // `flashmla bench --mode sparse` builds for that row; this reads back the plan the device wrote and compares it with
 // the host scheduler's word for word, then times (do_bench's loop) host and device plan alternating, three rounds.
-// The GPU host runs the tsc build:   node build/bench/cuda/hopper/s58_config3.js ['LABEL,LABEL']
+// With --arms (call 6) three more arms take the two apart: host lengths with onDevice metadata (planned on the device
+// from the staged lengths: the metadata's own allocations, no length copy), and without lengths the host plan staged
+// against the host-made plan in device tensors (onDevice without lengths: no plan CTA, the metadata's allocations).
+// The GPU host runs the tsc build:   node build/bench/cuda/hopper/s58_config3.js ['LABEL,LABEL'] [--arms]
 import { createCudaBackend } from '../../../src/backends/cuda/index.js';
 import { flashmlaSparseShapes, medianMs, randomCache, randomIndices } from '../../../src/cli/bench-sparse.js';
 import { f32ToBf16 } from '../../../src/core/dtype.js';
@@ -13,7 +16,8 @@ import { type Tensor, fromArray } from '../../../src/core/tensor.js';
 import { uniform as rng } from '../../../src/cli/random.js';
 
 const be = await createCudaBackend();
-for (const label of (process.argv[2] ?? 'MODEL1 CONFIG3,MODEL1 CONFIG4').split(',')) {
+const labels = process.argv[2] && !process.argv[2].startsWith('--') ? process.argv[2] : 'MODEL1 CONFIG3,MODEL1 CONFIG4';
+for (const label of labels.split(',')) {
   const s = flashmlaSparseShapes.find((x) => x.label === label)!;
   const r = rng(s.b * 1000 + s.hQ + s.topk), L = fp8Layouts[s.format];
   const nb = s.b * Math.ceil(s.sK / s.blockSize);
@@ -41,11 +45,24 @@ for (const label of (process.argv[2] ?? 'MODEL1 CONFIG3,MODEL1 CONFIG4').split('
     ['host', () => flashMlaSparseWithKvcache(q, k, indices, 512, host, opts(lenHost)).then(() => undefined)],
     ['device', () => flashMlaSparseWithKvcache(q, k, indices, 512, dev, opts(lenDev)).then(() => undefined)],
   ];
+  const extraMeta: { tileSchedulerMetadata: Tensor; numSplits: Tensor; planState?: Tensor }[] = [];
+  if (process.argv.includes('--arms')) {
+    const hostLenDev = getSparseMlaMetadata({ ...key, extraTopkLength: lenHost, onDevice: true });
+    const noLenHost = getSparseMlaMetadata({ ...key }), noLenDev = getSparseMlaMetadata({ ...key, onDevice: true });
+    extraMeta.push(hostLenDev, noLenDev);
+    const noLen = { ...opts(lenHost), extraTopkLength: undefined };
+    arms.push(
+      ['host lengths, device metadata', () => flashMlaSparseWithKvcache(q, k, indices, 512, hostLenDev, opts(lenHost)).then(() => undefined)],
+      ['no lengths, host plan', () => flashMlaSparseWithKvcache(q, k, indices, 512, noLenHost, noLen).then(() => undefined)],
+      ['no lengths, device tensors', () => flashMlaSparseWithKvcache(q, k, indices, 512, noLenDev, noLen).then(() => undefined)],
+    );
+  }
   const times: Record<string, number[]> = {};
   for (let round = 0; round < 3; round++) {
     for (const [name, run] of arms) (times[name] ??= []).push(await medianMs(be, run, timing) * 1e3);
   }
-  console.log(`  ${Object.entries(times).map(([n, t]) => `${n} ${t.map((x) => x.toFixed(1)).join(' / ')} us`).join('; ')}`);
-  for (const t of [q, k, indices, xk, xi, lenDev, sink, out, lse, dev.tileSchedulerMetadata, dev.numSplits, ...(dev.planState ? [dev.planState] : [])]) be.free(t);
+  for (const [n, t] of Object.entries(times)) console.log(`  ${n}: ${t.map((x) => x.toFixed(1)).join(' / ')} us`);
+  for (const m of [dev, ...extraMeta]) for (const t of [m.tileSchedulerMetadata, m.numSplits, ...(m.planState ? [m.planState] : [])]) be.free(t);
+  for (const t of [q, k, indices, xk, xi, lenDev, sink, out, lse]) be.free(t);
 }
 be.dispose();
