@@ -132,8 +132,8 @@ export function sparseBoundLaunch(ids: number, planParts = 0): SparseMmaGrid {
 export const sparseBoundKernelName = 'mla_sparse_bound';
 /**
  * The requests and SM parts the plan entries' parallel walk holds in shared memory (sparse_mma.cu PlanSmall / PlanWide;
- * past the wide one warp 0 walks as the host does). Every CTA of an entry holds its arrays, so the small one (~10 KB)
- * lets a MODEL1 decode CTA (209 KB) be scheduled beside the pass; the wide one takes 37 KB.
+ * past the wide one warp 0 walks as the host does). Every CTA of an entry holds its arrays: ~10 KB in the small one,
+ * 37 KB in the wide one; the entries without the plan CTA hold none.
  */
 export const planCapacity = { small: { requests: 1024, parts: 512 }, wide: { requests: 4096, parts: 1024 } } as const;
 /** The suffix of a pass's entry: none without the plan CTA (planParts 0), '_plan' within the small capacity, else '_plan_wide'. */

@@ -629,10 +629,11 @@ __device__ __forceinline__ int denseListBlocks(const SparseMmaParams& p, int i) 
     ballot a part) took ~400 cycles a part: 17-25 and 8.7-19 us on an H100 at b = 128 over 33-132 parts; this form
     +4.8-5.8 us a call at 33 and 66 parts (session 57, FLASHMLA_CUDA_SPARSE_REPLAN=1), mostly its fixed phases. */
 constexpr int kPlanOverhead = 5; // sparse-scheduler.ts sparseFixedOverheadNumBlocks
-// The plan entries' capacities (sparse-mma-launch.ts planCapacity): PlanSmall's arrays take ~10 KB of shared memory, so
-// that a decode CTA of up to ~216 KB (MODEL1's sparse_sm90 entries: 209 KB) still fits beside a CTA of the pass on an SM
-// (session 58: with the wide arrays in every CTA of the pass, MODEL1 steps took up to 1.06x the time); PlanWide (37 KB)
-// for larger steps.
+// The plan entries' capacities (sparse-mma-launch.ts planCapacity): PlanSmall's arrays take ~10 KB of shared memory,
+// PlanWide's 37 KB (every CTA of the entry holds them). Session 58 on an H100: the entries without the plan CTA (no
+// shared memory) took 0.94-0.99x the time of session 57's 37 KB pass for MODEL1's host-planned steps, but the plan entry
+// at 10 KB against 37 KB changed nothing for device-planned ones (0.985-1.006): why a pass's shared memory costs the
+// decode after it is not established (cuda-sparse-decode.md, "Session 58").
 struct PlanSmall { static constexpr int kReq = 1024, kParts = 512; };
 struct PlanWide { static constexpr int kReq = 4096, kParts = 1024; };
 struct PlanNone { static constexpr int kReq = 0, kParts = 0; }; // (an entry without the plan CTA)
@@ -887,9 +888,8 @@ __device__ void planStep(const SparseMmaParams& p, ListBlocks listBlocks) {
 // H100, session 53). Launch (sparseBoundLaunch): (planParts > 0) + up to 1024 CTAs of 256 threads, the copies in a
 // grid-stride loop. Entries (sparseBoundKernel): mla_sparse_bound without the plan CTA (planParts 0; no shared memory),
 // mla_sparse_bound_plan with it (PlanSmall) and mla_sparse_bound_plan_wide (PlanWide, past PlanSmall's capacity): the
-// walk's arrays are held by every CTA of the entry, and a decode CTA can be scheduled beside them on an SM only while
-// they are small (session 57 measured 1.003x the sparse steps' time with 37 KB in every CTA on an H100, session 58 up to
-// 1.06x for MODEL1's steps, whose decode CTAs leave ~17 KB of an SM).
+// walk's arrays are held by every CTA of the entry (session 57 measured 1.003x the sparse steps' time with 37 KB in
+// every CTA of the one entry then on an H100, session 58 up to 1.06x for MODEL1's 64-head steps).
 template <class Cap>
 __device__ void sparseBound(const SparseMmaParams& p) {
   // sparse_sm90.cu's kernel after it may be launched as a programmatic dependent (sparse.ts): let it be scheduled now,
