@@ -36,6 +36,19 @@ before(async () => {
 });
 after(() => cuda?.dispose());
 
+/** `n` calls' out ([b, sQ, hQ, 512] bf16) and lse ([b, hQ, sQ] f32) on the device; `poison` fills them with NaN bits,
+    `bits` reads them all back. */
+function callOutputs(n: number, b: number, sQ: number, hQ: number) {
+  const outs = Array.from({ length: n }, () => cuda.upload(fromArray('bf16', [b, sQ, hQ, 512], new Uint16Array(b * sQ * hQ * 512))));
+  const lses = Array.from({ length: n }, () => cuda.upload(fromArray('f32', [b, hQ, sQ], new Float32Array(b * hQ * sQ))));
+  const poison = () => outs.forEach((o, c) => {
+    cuda.write(o, fromArray('bf16', [b, sQ, hQ, 512], new Uint16Array(b * sQ * hQ * 512).fill(0x7fc0)));
+    cuda.write(lses[c], fromArray('f32', [b, hQ, sQ], new Float32Array(b * hQ * sQ).fill(NaN)));
+  });
+  const bits = async () => Promise.all(outs.map(async (o, c) => [(await cuda.download(o)).host() as Uint16Array, (await cuda.download(lses[c])).host() as Float32Array] as const));
+  return { outs, lses, poison, bits };
+}
+
 // Both precisions: 'fast' (the default; P rounded to bf16 as FlashMLA does) against the bound that rounding allows
 // (tolerances.cudaSparseFast, with the float64 reference's weighted |V|), 'exact' against tolerances.cuda.
 describe('cuda sparse: FlashMLA goldens', { skip: goldenSparseSkip() }, () => {
@@ -177,13 +190,7 @@ describe('cuda sparse: device indices after the bound pass are the bits of the c
         stray.push(withStrays(rng, ix, tokens));
       }
       const ixD = stray.map((ix) => cuda.upload(fromArray('i32', [b, sQ, topk], ix)));
-      const outs = Array.from({ length: calls }, () => cuda.upload(fromArray('bf16', [b, sQ, hQ, 512], new Uint16Array(b * sQ * hQ * 512))));
-      const lses = Array.from({ length: calls }, () => cuda.upload(fromArray('f32', [b, hQ, sQ], new Float32Array(b * hQ * sQ))));
-      const bits = async () => Promise.all(outs.map(async (o, c) => [(await cuda.download(o)).host() as Uint16Array, (await cuda.download(lses[c])).host() as Float32Array] as const));
-      const poison = () => outs.forEach((o, c) => {
-        cuda.write(o, fromArray('bf16', [b, sQ, hQ, 512], new Uint16Array(b * sQ * hQ * 512).fill(0x7fc0)));
-        cuda.write(lses[c], fromArray('f32', [b, hQ, sQ], new Float32Array(b * hQ * sQ).fill(NaN)));
-      });
+      const { outs, lses, poison, bits } = callOutputs(calls, b, sQ, hQ);
       const run = async (ix: (c: number) => import('../../src/core/tensor.js').Tensor) => {
         for (let c = 0; c < calls; c++) await flashMlaSparseWithKvcache(q, k, ix(c), 512, meta, { backend: cuda, out: outs[c], lse: lses[c] });
         await cuda.synchronize();
@@ -322,13 +329,7 @@ describe('cuda sparse: metadata planned on the device', () => {
       const xD = cuda.upload(fromArray('i32', [b, sQ, extraTopk], new Int32Array(b * sQ * extraTopk)));
       const tlD = cuda.upload(fromArray('i32', [b], new Int32Array(b))), xlD = cuda.upload(fromArray('i32', [b], new Int32Array(b)));
       const meta = getSparseMlaMetadata({ b, sQ, hQ, topk, topkLength: tlD, extraTopk, extraTopkLength: xlD, backend: cuda });
-      const outs = Array.from({ length: layers }, () => cuda.upload(fromArray('bf16', [b, sQ, hQ, 512], new Uint16Array(b * sQ * hQ * 512))));
-      const lses = Array.from({ length: layers }, () => cuda.upload(fromArray('f32', [b, hQ, sQ], new Float32Array(b * hQ * sQ))));
-      const poison = () => outs.forEach((o, c) => {
-        cuda.write(o, fromArray('bf16', [b, sQ, hQ, 512], new Uint16Array(b * sQ * hQ * 512).fill(0x7fc0)));
-        cuda.write(lses[c], fromArray('f32', [b, hQ, sQ], new Float32Array(b * hQ * sQ).fill(NaN)));
-      });
-      const bits = async () => Promise.all(outs.map(async (o, c) => [(await cuda.download(o)).host() as Uint16Array, (await cuda.download(lses[c])).host() as Float32Array] as const));
+      const { outs, lses, poison, bits } = callOutputs(layers, b, sQ, hQ);
       // (no synchronize inside: the graph records what the calls queue)
       const step = async () => {
         for (let c = 0; c < layers; c++) {
@@ -631,13 +632,7 @@ describe('cuda: dense FP8 decode of 64 heads and more (sparse_sm90.cu on Hopper)
       const tableH = fromArray('i32', [b, maxBlocks], Int32Array.from(rng.shuffle(Array.from({ length: numBlocks }, (_, i) => i)).slice(0, b * maxBlocks)));
       const tableD = cuda.upload(tableH), lensD = cuda.upload(fromArray('i32', [b], new Int32Array(b).fill(1)));
       const md = getMlaMetadata(new Int32Array(b).fill(maxBlocks * B), sQ * hQ, 1, { backend: cuda });
-      const outs = Array.from({ length: layers }, () => cuda.upload(fromArray('bf16', [b, sQ, hQ, 512], new Uint16Array(b * sQ * hQ * 512))));
-      const lses = Array.from({ length: layers }, () => cuda.upload(fromArray('f32', [b, hQ, sQ], new Float32Array(b * hQ * sQ))));
-      const poison = () => outs.forEach((o, l) => {
-        cuda.write(o, fromArray('bf16', [b, sQ, hQ, 512], new Uint16Array(b * sQ * hQ * 512).fill(0x7fc0)));
-        cuda.write(lses[l], fromArray('f32', [b, hQ, sQ], new Float32Array(b * hQ * sQ).fill(NaN)));
-      });
-      const bits = async () => Promise.all(outs.map(async (o, l) => [(await cuda.download(o)).host() as Uint16Array, (await cuda.download(lses[l])).host() as Float32Array] as const));
+      const { outs, lses, poison, bits } = callOutputs(layers, b, sQ, hQ);
       const step = async (table = tableD, lens: typeof lensD = lensD, m = md) => {
         for (let l = 0; l < layers; l++) await flashMlaWithKvcache(q, k, table, lens, 512, m.tileSchedulerMetadata, m.numSplits, { backend: cuda, out: outs[l], lse: lses[l] });
       };
