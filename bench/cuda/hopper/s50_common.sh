@@ -111,3 +111,16 @@ s58_sparse_ab() {
     echo "sparse $prefix $tag rc $?"
   done
 }
+# s58_sanitize PATTERN LIMIT TOOL...: compute-sanitizer TOOL (memcheck, racecheck, synccheck) over
+# build/test/gpu/sparse.test.js filtered by PATTERN (environment as the caller set it) into $W/TOOL.txt, each within
+# LIMIT seconds of the call's budget; its summary, the tests' pass / fail, and the kernels it reports.
+s58_sanitize() {
+  local pattern=$1 limit=$2 tool; shift 2
+  for tool in "$@"; do
+    timeout -k 5 "$(lim "$limit")" compute-sanitizer --tool "$tool" --print-limit 20 node --test --test-name-pattern "$pattern" \
+      build/test/gpu/sparse.test.js > "$W/$tool.txt" 2>&1
+    echo "$tool rc $?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$W/$tool.txt" | tail -1) $(grep -E '^# (pass|fail)' "$W/$tool.txt" | tr '\n' ' ')"
+    grep -E "(Read|Write) access at|Barrier error|at [a-z0-9_]+\+0x" "$W/$tool.txt" | grep -oE "at [a-z0-9_]+" | sort | uniq -c | head -6
+    ts "$tool"
+  done
+}

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# (Its sanitizer loop was moved into s50_common.sh's s58_sanitize after the run: the same steps, the reported sites by one grep.)
 # Session 56, call 2 (after call 1: correct, but the device plan cost 11-24 us a call, 5-27 % of FlashMLA's 12 sparse
 # shapes on the H100: its walk, one thread's serial pass over requests and parts, in the last of 33-132 plan CTAs, ahead
 # of every decode). Now: metadata without lengths is planned once on the host and written to the device (no pass); with
@@ -20,12 +21,7 @@ ts "devplan"
 timeout -k 5 "$(lim 60)" node --test --test-name-pattern "graph" build/test/gpu/cuda.test.js > "$W/graph.tap" 2>&1
 echo "graph rc $?"; grep -E "^# (pass|fail)|^not ok" "$W/graph.tap" | head -6
 ts "graph"
-for tool in memcheck racecheck synccheck; do
-  FLASHMLA_GPU_SPARSE_DEVPLAN_CASES=2 timeout -k 5 "$(lim 60)" compute-sanitizer --tool $tool --print-limit 20 node --test --test-name-pattern "metadata planned on the device" \
-    build/test/gpu/sparse.test.js > "$W/$tool.txt" 2>&1
-  echo "$tool rc $?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$W/$tool.txt" | tail -1) $(grep -E '^# (pass|fail)' "$W/$tool.txt" | tr '\n' ' ')"
-  ts "$tool"
-done
+FLASHMLA_GPU_SPARSE_DEVPLAN_CASES=2 s58_sanitize "metadata planned on the device" 60 memcheck racecheck synccheck
 for arm in host1:0: dev1:0:--device-plan rep1:1:--device-plan host2:0: dev2:0:--device-plan rep2:1:--device-plan; do
   IFS=: read -r tag rep flag <<< "$arm"
   FLASHMLA_CUDA_SPARSE_REPLAN=$rep timeout -k 5 "$(lim 40)" "${CLI[@]}" bench --mode sparse --backend cuda --flush-mb 256 --rep-ms 40 --dense-heads none $flag \

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# (Its sanitizer loop was moved into s50_common.sh's s58_sanitize after the run: the same steps, the reported sites by one grep.)
 # Session 56, call 6: the device scheduler's walk as one ballot a part (sparse_mma.cu planRows: costs scanned into shared
 # memory, lane l asks whether requests req .. req + l fit whole; the serial walk stays past 4096 requests). It serves the
 # sparse plan pass (CTA 0 of mla_sparse_bound, when the lengths differ from those on record) and mla_dense_fp8_lists's
@@ -18,13 +19,7 @@ FLASHMLA_GPU_SPARSE_DEVPLAN_CASES=150 FLASHMLA_GPU_DENSE64_CASES=40 FLASHMLA_GPU
   s50_sparse_suite devplan 150 "metadata planned on the device|then captured with onDevice|mla_dense_fp8_lists|lengths on the device"
 grep -E "^\s*not ok|Error|expected|actual" "$W/devplan.tap" | cut -c1-240 | head -8; grep -E "^\s+ok [0-9]+ - " "$W/devplan.tap" | grep -v SKIP | cut -c1-150
 ts "devplan"
-for tool in memcheck racecheck; do
-  FLASHMLA_GPU_SPARSE_DEVPLAN_CASES=2 FLASHMLA_GPU_DENSE64_CASES=2 timeout -k 5 "$(lim 60)" compute-sanitizer --tool $tool --print-limit 20 node --test \
-    --test-name-pattern "metadata planned on the device|seed 98000" build/test/gpu/sparse.test.js > "$W/$tool.txt" 2>&1
-  echo "$tool rc $?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$W/$tool.txt" | tail -1) $(grep -E '^# (pass|fail)' "$W/$tool.txt" | tr '\n' ' ')"
-  grep -E "(Read|Write) access at" "$W/$tool.txt" | grep -oE "at [a-z0-9_]+" | sort | uniq -c | head -5
-  ts "$tool"
-done
+FLASHMLA_GPU_SPARSE_DEVPLAN_CASES=2 FLASHMLA_GPU_DENSE64_CASES=2 s58_sanitize "metadata planned on the device|seed 98000" 60 memcheck racecheck
 for arm in host1:0: rep1:1:--device-plan host2:0: rep2:1:--device-plan; do
   IFS=: read -r tag rep flag <<< "$arm"
   FLASHMLA_CUDA_SPARSE_REPLAN=$rep timeout -k 5 "$(lim 40)" "${CLI[@]}" bench --mode sparse --backend cuda --flush-mb 256 --rep-ms 40 --dense-heads none $flag \

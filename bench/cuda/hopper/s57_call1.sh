@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# (Its sanitizer loop was moved into s50_common.sh's s58_sanitize after the run: the same steps.)
 # Session 57, call 1: the device scheduler's walk restated on one axis (sparse_mma.cu planRows; docs/notes/
 # cuda-sparse-decode.md "Session 57"): each request boundary's next landing boundary and step count found by a thread
 # a boundary, one thread following them from S_0, then every part's point, row and split count in parallel, by the
@@ -22,13 +23,7 @@ FLASHMLA_GPU_SPARSE_DEVPLAN_CASES=150 FLASHMLA_GPU_DENSE64_CASES=40 FLASHMLA_GPU
   s50_sparse_suite devplan 180 "metadata planned on the device|then captured with onDevice|mla_dense_fp8_lists|lengths on the device"
 grep -E "^\s*not ok|Error|expected|actual" "$W/devplan.tap" | cut -c1-240 | head -8; grep -E "^\s+ok [0-9]+ - " "$W/devplan.tap" | grep -v SKIP | cut -c1-150
 ts "devplan"
-for tool in memcheck racecheck synccheck; do
-  FLASHMLA_GPU_SPARSE_DEVPLAN_CASES=2 FLASHMLA_GPU_DENSE64_CASES=2 timeout -k 5 "$(lim 60)" compute-sanitizer --tool $tool --print-limit 20 node --test \
-    --test-name-pattern "metadata planned on the device|seed 98000" build/test/gpu/sparse.test.js > "$W/$tool.txt" 2>&1
-  echo "$tool rc $?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$W/$tool.txt" | tail -1) $(grep -E '^# (pass|fail)' "$W/$tool.txt" | tr '\n' ' ')"
-  grep -E "(Read|Write) access at|Barrier error|at [a-z0-9_]+\+0x" "$W/$tool.txt" | grep -oE "at [a-z0-9_]+" | sort | uniq -c | head -6
-  ts "$tool"
-done
+FLASHMLA_GPU_SPARSE_DEVPLAN_CASES=2 FLASHMLA_GPU_DENSE64_CASES=2 s58_sanitize "metadata planned on the device|seed 98000" 60 memcheck racecheck synccheck
 for arm in host1:0:dist/cuda: new1:1:dist/cuda:--device-plan old1:1:dist-old/cuda:--device-plan host2:0:dist/cuda: new2:1:dist/cuda:--device-plan old2:1:dist-old/cuda:--device-plan; do
   IFS=: read -r tag rep kern flag <<< "$arm"
   FLASHMLA_CUDA_KERNELS=$kern FLASHMLA_CUDA_SPARSE_REPLAN=$rep timeout -k 5 "$(lim 40)" "${CLI[@]}" bench --mode sparse --backend cuda --flush-mb 256 --rep-ms 40 --dense-heads none $flag \

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# (Its timing / ncu / FlashMLA loops were moved into s50_common.sh's s57_* helpers, its suite into s58_devplan, after the run: the same steps.)
+# (Its timing / ncu / FlashMLA loops were moved into s50_common.sh's s57_* helpers, its suite and sanitizer loop into s58_devplan and s58_sanitize, after the run: the same steps.)
 # Session 57, call 2 (after call 1: the one-axis walk correct; sparse walk +4.8-5.8 us a call where session 56's ballot
 # took +6.3-12.3; dense FP8 64 heads with device lengths still +8-13 us over host lengths). Now dense FP8 steps planned
 # on the device keep their plan and a record of it in the runner's own buffer (densePlan: [4 + b] = 1, b, parts, 0,
@@ -18,12 +18,7 @@
 source bench/cuda/hopper/s50_common.sh && PACK=.devstage/s57c2.tar.xz s50_setup c2 # (W, CLI, ts, lim)
 nvidia-smi --query-gpu=name --format=csv,noheader
 s58_devplan 60 40 150
-for tool in memcheck racecheck; do
-  timeout -k 5 "$(lim 60)" compute-sanitizer --tool $tool --print-limit 20 node --test --test-name-pattern "plan \(its record\)" build/test/gpu/sparse.test.js > "$W/$tool.txt" 2>&1
-  echo "$tool rc $?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$W/$tool.txt" | tail -1) $(grep -E '^# (pass|fail)' "$W/$tool.txt" | tr '\n' ' ')"
-  grep -E "(Read|Write) access at|Barrier error|at [a-z0-9_]+\+0x" "$W/$tool.txt" | grep -oE "at [a-z0-9_]+" | sort | uniq -c | head -6
-  ts "$tool"
-done
+s58_sanitize "plan \(its record\)" 60 memcheck racecheck
 for arm in host1:0: dev1:0:--dense-device-lens rep1:1:--dense-device-lens host2:0: dev2:0:--dense-device-lens rep2:1:--dense-device-lens; do
   IFS=: read -r tag rep flag <<< "$arm"
   FLASHMLA_CUDA_SPARSE_REPLAN=$rep timeout -k 5 "$(lim 45)" "${CLI[@]}" bench --mode sparse --backend cuda --flush-mb 256 --rep-ms 40 --dense-only --dense-heads 64,128 $flag \

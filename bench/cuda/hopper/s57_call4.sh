@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# (Its timing / ncu / FlashMLA loops were moved into s50_common.sh's s57_* helpers after the run: the same steps.)
+# (Its timing / ncu / FlashMLA loops were moved into s50_common.sh's s57_* helpers, its sanitizer loop into s58_sanitize, after the run: the same steps.)
 # Session 57, call 4 (after call 3: the lists kernel's loads batched, 5.7-7.0 us from 11.3-12.3; dense FP8 64 heads
 # 0.985-0.994 of call 2's build in the loop). Now the lists are cut into CTAs of 2048 entries (kListChunk), so that a
 # row of 8192 keys is four CTAs of one load round each instead of one CTA of four rounds. `c3` = call 3's build.
@@ -21,11 +21,7 @@ ts "sparse.test"
 timeout -k 5 "$(lim 60)" node --test --test-name-pattern "graph" build/test/gpu/cuda.test.js > "$W/graph.tap" 2>&1
 echo "graph rc $?"; grep -E "^# (pass|fail)|^not ok" "$W/graph.tap" | head -6
 ts "graph"
-for tool in memcheck racecheck; do
-  timeout -k 5 "$(lim 60)" compute-sanitizer --tool $tool --print-limit 20 node --test --test-name-pattern "mla_dense_fp8_lists|plan \(its record\)" build/test/gpu/sparse.test.js > "$W/$tool.txt" 2>&1
-  echo "$tool rc $?: $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$W/$tool.txt" | tail -1) $(grep -E '^# (pass|fail)' "$W/$tool.txt" | tr '\n' ' ')"
-  ts "$tool"
-done
+s58_sanitize "mla_dense_fp8_lists|plan \(its record\)" 60 memcheck racecheck
 s57_dense_builds new:dist/cuda c3:dist-c3/cuda
 ts "time"
 s57_ncu_dense new:dist/cuda c3:dist-c3/cuda

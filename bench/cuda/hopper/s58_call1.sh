@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# (Its suite and A/B loops were moved into s50_common.sh's s58_* helpers after the run: the same steps.)
+# (Its suite, sanitizer and A/B loops were moved into s50_common.sh's s58_* helpers after the run: the same steps.)
 # Session 58, call 1: session 57's prepared entry split (its patch applied, then removed) and the two
 # plan functions made one (planStep: sparse and dense FP8 device plans keep the same record [4 + b] = 1, b, parts, 0,
 # each request's blocks; the sparse metadata's planState was [1 + 2b] clamped lengths).
@@ -16,11 +16,8 @@
 source bench/cuda/hopper/s50_common.sh && PACK=.devstage/s58c1.tar.xz s50_setup c1 # (W, CLI, ts, lim)
 nvidia-smi --query-gpu=name --format=csv,noheader
 s58_devplan 40 10 100
-FLASHMLA_GPU_SPARSE_DEVPLAN_CASES=6 FLASHMLA_GPU_DENSE64_CASES=2 FLASHMLA_GPU_DENSE_FOLD_CASES=2 timeout -k 5 "$(lim 90)" \
-  compute-sanitizer --tool memcheck --print-limit 20 node --test --test-name-pattern "metadata planned on the device|plan \(its record\)" \
-  build/test/gpu/sparse.test.js > "$W/memcheck.txt" 2>&1
-echo "memcheck rc $?: $(grep -E 'ERROR SUMMARY' "$W/memcheck.txt" | tail -1) $(grep -E '^# (pass|fail)' "$W/memcheck.txt" | tr '\n' ' ')"
-ts "memcheck"
+FLASHMLA_GPU_SPARSE_DEVPLAN_CASES=6 FLASHMLA_GPU_DENSE64_CASES=2 FLASHMLA_GPU_DENSE_FOLD_CASES=2 \
+  s58_sanitize "metadata planned on the device|plan \(its record\)" 90 memcheck
 s58_sparse_ab sp "" new1:dist/cuda old1:dist-old/cuda new2:dist/cuda old2:dist-old/cuda
 for r in 1 2; do s50_sparse_rows sp-new$r.json sp-old$r.json; echo; done
 ts "split a/b"

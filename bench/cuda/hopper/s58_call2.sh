@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# (Its suite and A/B loops were moved into s50_common.sh's s58_* helpers after the run: the same steps.)
+# (Its suite, sanitizer and A/B loops were moved into s50_common.sh's s58_* helpers after the run: the same steps.)
 # Session 58, call 2. Call 1 (H100) found the entry split worth more than session 57 measured for its 37 KB: with the
 # host plan, FlashMLA's 12 sparse shapes took 0.942-1.005x the time of the one-entry build (MODEL1 64-head rows 0.97-0.99,
 # CONFIG3 0.94-0.955), and --device-plan, whose plan entry still carried the 37 KB in every copy CTA, took 1.06x the
@@ -20,10 +20,7 @@
 source bench/cuda/hopper/s50_common.sh && PACK=.devstage/s58c2.tar.xz s50_setup c2 # (W, CLI, ts, lim)
 nvidia-smi --query-gpu=name --format=csv,noheader
 s58_devplan 20 6 100
-timeout -k 5 "$(lim 90)" compute-sanitizer --tool memcheck --print-limit 20 node --test --test-name-pattern "_plan / _plan_wide" \
-  build/test/gpu/sparse.test.js > "$W/memcheck.txt" 2>&1
-echo "memcheck rc $?: $(grep -E 'ERROR SUMMARY' "$W/memcheck.txt" | tail -1) $(grep -E '^# (pass|fail)' "$W/memcheck.txt" | tr '\n' ' ')"
-ts "memcheck"
+s58_sanitize "_plan / _plan_wide" 90 memcheck
 s58_sparse_ab dp --device-plan new1:dist/cuda c1a:dist-c1/cuda new2:dist/cuda c1b:dist-c1/cuda
 s50_sparse_rows dp-new1.json dp-c1a.json; echo; s50_sparse_rows dp-new2.json dp-c1b.json
 ts "plan entry a/b"
