@@ -278,7 +278,7 @@ export class SparseMmaRunner {
    * cacheSeqlens), then the sparse kernel runs with P as hi + lo (precision 'exact': the dense FP8 kernels keep P to 2^-11
    * or better) and the combine merges split requests. The sparse scheduler plans the lists over the dense plan's SM parts:
    * on the host where the lengths are (topk = the longest; the combine only where a request is split), else on the device
-   * (by CTA 0 of the same launch, into planWs with a record of the lengths it planned for, so that later layers with the
+   * (by CTA 0 of the same launch, into planWs with a record of the blocks it planned for, so that later layers with the
    * same lengths skip the walk; topk = the block table's width, the combine always), so that a step whose tensors all
    * live on the device copies nothing from the host. The dense metadata was checked against host lengths by
    * the caller; it is not read here.

@@ -625,9 +625,10 @@ __device__ __forceinline__ int denseListBlocks(const SparseMmaParams& p, int i) 
     and step count (c) are independent of the others (phase 2: a thread a boundary, a search per window); one thread
     then follows them from S_0 (phase 3: a shared-memory load a boundary the walk lands on, not a part's search), and
     every part's point, row and split count follow in parallel (phases 4-5). Up to kReq requests and kParts parts (the
-    shared arrays' sizes: PlanSmall or PlanWide); past those warp 0 walks as the host does (planRowsSerial). Session 56's forms (one thread a request; one
-    ballot a part) took ~400 cycles a part: 17-25 and 8.7-19 us on an H100 at b = 128 over 33-132 parts; this form
-    +4.8-5.8 us a call at 33 and 66 parts (session 57, FLASHMLA_CUDA_SPARSE_REPLAN=1), mostly its fixed phases. */
+    shared arrays' sizes: PlanSmall or PlanWide); past those warp 0 walks as the host does (planRowsSerial). Session
+    56's forms (one thread a request; one ballot a part) took ~400 cycles a part: 17-25 and 8.7-19 us on an H100 at
+    b = 128 over 33-132 parts; this form +4.8-5.8 us a call at 33 and 66 parts (session 57,
+    FLASHMLA_CUDA_SPARSE_REPLAN=1), mostly its fixed phases. */
 constexpr int kPlanOverhead = 5; // sparse-scheduler.ts sparseFixedOverheadNumBlocks
 // The plan entries' capacities (sparse-mma-launch.ts planCapacity): PlanSmall's arrays take ~10 KB of shared memory,
 // PlanWide's 37 KB (every CTA of the entry holds them). Session 58 on an H100: the entries without the plan CTA (no
@@ -924,10 +925,10 @@ constexpr int kListChunk = 2048; // mla_dense_fp8_lists: list entries a CTA (spa
 
 // A dense step's lists, and where the lengths are only on the device its plan. With p.planParts > 0 CTA 0 makes the
 // plan of p.planParts SM parts (planStep over denseListBlocks, its record in the runner's own buffer; none where the host
-// planned the step). Each other CTA writes kListChunk
-// entries of a row (batch, j) of p.indices ([b, sQ, topk] i32, this launch's): entry e < min(seqlen, topk) is the physical token id of
-// key e (its page from blockTable, times pageBlockSize, plus its slot) while the row sees key e (e < seqlen, or with
-// causal e < seqlen - sQ + j + 1 - listShift), else -1; entries past that are never read, and only the pages a row sees
+// planned the step). Each other CTA writes kListChunk entries of a row (batch, j) of p.indices ([b, sQ, topk] i32,
+// this launch's): entry e < min(seqlen, topk) is the physical token id of key e (its page from blockTable, times
+// pageBlockSize, plus its slot) while the row sees key e (e < seqlen, or with causal e < seqlen - sQ + j + 1 -
+// listShift), else -1; entries past that are never read, and only the pages a row sees
 // are. A folded step (sparse.ts denseFoldTakes: its sQ queries of hQ heads as one query of sQ * hQ heads, p.sQ = 1) has
 // listShift = its sQ - 1: one list a request, the keys every query sees (mla_dense_fp8_tail adds the rest).
 // Launch (denseListsLaunch): grid (planParts > 0) + b * sQ * ceil(topk / kListChunk), 256 threads, no dynamic shared memory;
