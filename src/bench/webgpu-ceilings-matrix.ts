@@ -53,7 +53,7 @@ async function readF32(device: GPUDevice, src: GPUBuffer, bytes: number): Promis
 }
 
 /** Compile, throwing the WGSL or pipeline validation error (they are reported asynchronously otherwise). */
-async function compile(device: GPUDevice, code: string, label: string): Promise<GPUComputePipeline> {
+export async function compile(device: GPUDevice, code: string, label: string): Promise<GPUComputePipeline> {
   device.pushErrorScope('validation');
   const p = device.createComputePipeline({ label, layout: 'auto', compute: { module: device.createShaderModule({ label, code }), entryPoint: 'main' } });
   const err = await device.popErrorScope();

@@ -13,6 +13,7 @@ import { FlashMlaError } from '../core/errors.js';
 import { f32ToF16 } from '../core/dtype.js';
 import { Usage, type WebGpuBackend } from '../backends/webgpu/backend.js';
 import { timeDispatch } from './webgpu-ceilings.js';
+import { compile } from './webgpu-ceilings-matrix.js';
 
 export interface SmemMacSpec {
   /** Subgroups of 32 lanes a workgroup. */
@@ -277,14 +278,6 @@ fn put(v: u32, g: vec4<u32>, stage: u32) {
   ${stores.join(';\n  ')};
 }
 ${emulate ? emulation(['sA', 'sB'], 'C') : ''}`;
-}
-
-async function compile(device: GPUDevice, code: string, label: string): Promise<GPUComputePipeline> {
-  device.pushErrorScope('validation');
-  const p = device.createComputePipeline({ label, layout: 'auto', compute: { module: device.createShaderModule({ label, code }), entryPoint: 'main' } });
-  const err = await device.popErrorScope();
-  if (err) throw new FlashMlaError('driver_error', `${label}: ${err.message.split('\n').filter((l) => /error/.test(l)).join(' | ') || err.message}`);
-  return p;
 }
 
 function needMatrix(backend: WebGpuBackend, emulate: boolean): void {
