@@ -66,6 +66,24 @@ function ops(emulate: boolean) {
   };
 }
 
+/**
+ * One subgroup's lefts x rights result matrices: their declarations, a k-step's loads (names suffixed `sfx`) and
+ * products, and their stores; `left(x)` / `right(y)` give the offset argument lists of the loads.
+ */
+function subgroupTile(o: ReturnType<typeof ops>, lefts: number, rights: number) {
+  const L = Array.from({ length: lefts }, (_, x) => x), R = Array.from({ length: rights }, (_, y) => y);
+  const acc = L.flatMap((x) => R.map((y) => [x, y] as const));
+  return {
+    declare: acc.map(([x, y]) => `var c${x}_${y} = ${o.zero};`).join(' '),
+    step: (sfx: string, left: (x: number) => string, right: (y: number) => string) => [
+      ...L.map((x) => `let l${x}${sfx} = ${left(x)};`),
+      ...R.map((y) => `let r${y}${sfx} = ${right(y)};`),
+      ...acc.map(([x, y]) => `c${x}_${y} = ${o.mac(`l${x}${sfx}`, `r${y}${sfx}`, `c${x}_${y}`)};`),
+    ],
+    stores: (arr: string, offset: (x: number, y: number) => string, stride: string) => acc.map(([x, y]) => o.store(arr, offset(x, y), `c${x}_${y}`, stride)).join(';\n  '),
+  };
+}
+
 /** Working stand-ins for the builtins over the named f16 arrays (loads) and f32 array (stores): slow, exact. */
 function emulation(f16Arrays: string[], f32Array: string): string {
   const loads = f16Arrays.map((a) => ['L', 'R'].map((s) => `fn ld${s}_${a}(off: u32, stride: u32) -> Sm${s} {
@@ -103,15 +121,11 @@ function checkSpec(ok: boolean, what: string): void {
 export function smemMacWgsl(s: SmemMacSpec, emulate = false): string {
   checkSpec(s.subgroups >= 1 && s.subgroups <= 8 && s.lefts >= 1 && s.rights >= 1 && s.lefts * s.rights <= 16, `subgroups 1..8 and lefts x rights <= 16 (got ${JSON.stringify(s)})`);
   checkSpec(s.stride >= 128 && s.stride % 8 === 0, `stride >= 128, a multiple of 8 (got ${s.stride})`);
-  const o = ops(emulate), T = 32 * s.subgroups, n = 64 * s.stride, acc = s.lefts * s.rights;
-  const L = Array.from({ length: s.lefts }, (_, x) => x), R = Array.from({ length: s.rights }, (_, y) => y);
+  const o = ops(emulate), T = 32 * s.subgroups, n = 64 * s.stride, acc = s.lefts * s.rights, tile = subgroupTile(o, s.lefts, s.rights);
   // The column block kc moves every step (and differs between subgroups), so no load can be hoisted out of the loop.
-  const body = [
-    ...L.map((x) => `let l${x} = ${o.left('ops', `${x % 4}u * ${16 * s.stride}u + kc * 16u`, `${s.stride}u`)};`),
-    ...R.map((y) => `let r${y} = ${o.right('ops', `${(y + 1) % 4}u * ${16 * s.stride}u + ((kc + ${y}u) % 8u) * 16u`, `${s.stride}u`)};`),
-    ...L.flatMap((x) => R.map((y) => `c${x}_${y} = ${o.mac(`l${x}`, `r${y}`, `c${x}_${y}`)};`)),
-  ];
-  const stores = L.flatMap((x) => R.map((y) => o.store('o', `base + ${(x * s.rights + y) * 256}u`, `c${x}_${y}`, '16u')));
+  const body = tile.step('',
+    (x) => o.left('ops', `${x % 4}u * ${16 * s.stride}u + kc * 16u`, `${s.stride}u`),
+    (y) => o.right('ops', `${(y + 1) % 4}u * ${16 * s.stride}u + ((kc + ${y}u) % 8u) * 16u`, `${s.stride}u`));
   return `${header(emulate)}struct U { iters: u32, p0: u32, p1: u32, p2: u32 }
 @group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read_write> o: array<f32>;
@@ -120,13 +134,13 @@ var<workgroup> ops: array<f16, ${n}>;
   for (var i = t; i < ${n}u; i += ${T}u) { ops[i] = f16(f32(i % 7u) * 0.125); }
   workgroupBarrier();
   let sg = t / 32u;
-  ${L.flatMap((x) => R.map((y) => `var c${x}_${y} = ${o.zero};`)).join(' ')}
+  ${tile.declare}
   for (var i = 0u; i < u.iters; i++) {
     let kc = (i + sg) % 8u;
     ${body.join('\n    ')}
   }
   let base = (w.x * ${s.subgroups}u + sg) * ${acc * 256}u;
-  ${stores.join(';\n  ')};
+  ${tile.stores('o', (x, y) => `base + ${(x * s.rights + y) * 256}u`, '16u')};
 }
 ${emulate ? emulation(['ops'], 'o') : ''}`;
 }
@@ -143,14 +157,10 @@ export function gemmTile(s: GemmSpec): { tm: number; tn: number; threads: number
 /** The storage form of the gemm probe: each subgroup's matrices loaded from A and B directly, kStep / 16 k-steps unrolled a loop step. */
 function gemmStorageWgsl(s: GemmSpec, shape: GemmShape, emulate: boolean): string {
   const { tm, tn, threads } = gemmTile(s);
-  const o = ops(emulate);
-  const L = Array.from({ length: s.lefts }, (_, x) => x), R = Array.from({ length: s.rights }, (_, y) => y);
-  const products = Array.from({ length: s.kStep / 16 }, (_, kk) => [
-    ...L.map((x) => `let l${x}k${kk} = ${o.left('A', `aBase + ${x * 16 * shape.k + kk * 16}u`, `${shape.k}u`)};`),
-    ...R.map((y) => `let r${y}k${kk} = ${o.right('B', `bBase + ${kk * 16 * shape.n + y * 16}u`, `${shape.n}u`)};`),
-    ...L.flatMap((x) => R.map((y) => `c${x}_${y} = ${o.mac(`l${x}k${kk}`, `r${y}k${kk}`, `c${x}_${y}`)};`)),
-  ].join('\n    ')).join('\n    ');
-  const stores = L.flatMap((x) => R.map((y) => o.store('C', `cBase + ${x * 16 * shape.n + y * 16}u`, `c${x}_${y}`, `${shape.n}u`)));
+  const o = ops(emulate), tile = subgroupTile(o, s.lefts, s.rights);
+  const products = Array.from({ length: s.kStep / 16 }, (_, kk) => tile.step(`k${kk}`,
+    (x) => o.left('A', `aBase + ${x * 16 * shape.k + kk * 16}u`, `${shape.k}u`),
+    (y) => o.right('B', `bBase + ${kk * 16 * shape.n + y * 16}u`, `${shape.n}u`)).join('\n    ')).join('\n    ');
   return `${header(emulate)}struct U { x: u32, p0: u32, p1: u32, p2: u32 }
 @group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> A: array<f16>;
@@ -162,14 +172,14 @@ function gemmStorageWgsl(s: GemmSpec, shape: GemmShape, emulate: boolean): strin
   let sg = t / 32u;
   let row0 = tileRow * ${tm}u + (sg / ${s.subgroupsN}u) * ${16 * s.lefts}u;
   let col0 = tileCol * ${tn}u + (sg % ${s.subgroupsN}u) * ${16 * s.rights}u;
-  ${L.flatMap((x) => R.map((y) => `var c${x}_${y} = ${o.zero};`)).join(' ')}
+  ${tile.declare}
   for (var step = 0u; step < u.x; step++) {
     let aBase = row0 * ${shape.k}u + step * ${s.kStep}u;
     let bBase = step * ${s.kStep * shape.n}u + col0;
     ${products}
   }
   let cBase = row0 * ${shape.n}u + col0;
-  ${stores.join(';\n  ')};
+  ${tile.stores('C', (x, y) => `cBase + ${x * 16 * shape.n + y * 16}u`, `${shape.n}u`)};
 }
 ${emulate ? emulation(['A', 'B'], 'C') : ''}`;
 }
@@ -185,36 +195,25 @@ export function gemmWgsl(s: GemmSpec, shape: GemmShape, emulate = false): string
   checkSpec([16, 32, 64].includes(s.kStep) && (s.pad === 0 || s.pad === 8) && (s.stages === 1 || s.stages === 2) && !(s.oneBuffer && s.stages !== 2), `kStep 16 / 32 / 64, pad 0 / 8, stages 1 / 2, oneBuffer only with 2 stages (got ${JSON.stringify(s)})`);
   checkSpec(shape.m % tm === 0 && shape.n % tn === 0 && shape.k % s.kStep === 0, `shape ${shape.m} x ${shape.n} x ${shape.k} in whole ${tm} x ${tn} x ${s.kStep} tiles`);
   if (s.source === 'storage') return gemmStorageWgsl(s, shape, emulate);
-  const o = ops(emulate), sa = s.kStep + s.pad, sb = tn + s.pad;
+  const o = ops(emulate), tile = subgroupTile(o, s.lefts, s.rights), sa = s.kStep + s.pad, sb = tn + s.pad;
   const aVec = (tm * s.kStep) / 8, bVec = (s.kStep * tn) / 8; // vec4<u32> a slab
   const per = Math.ceil((aVec + bVec) / threads);
   const aStage = tm * sa, bStage = s.kStep * sb;
-  const L = Array.from({ length: s.lefts }, (_, x) => x), R = Array.from({ length: s.rights }, (_, y) => y);
   // Slot j of a thread is vec4 v = t + j * threads: A's vectors first (row v / (kStep / 8)), then B's.
   const fetch = Array.from({ length: per }, (_, j) => `g${j} = fetch(t + ${j * threads}u, step);`).join(' ');
   const put = (stage: string) => Array.from({ length: per }, (_, j) => `put(t + ${j * threads}u, g${j}, ${stage});`).join(' ');
-  const products = Array.from({ length: s.kStep / 16 }, (_, kk) => [
-    ...L.map((x) => `let l${x}k${kk} = ${o.left('sA', `aBase + ${(x * 16 * sa + kk * 16)}u`, `${sa}u`)};`),
-    ...R.map((y) => `let r${y}k${kk} = ${o.right('sB', `bBase + ${(kk * 16 * sb + y * 16)}u`, `${sb}u`)};`),
-    ...L.flatMap((x) => R.map((y) => `c${x}_${y} = ${o.mac(`l${x}k${kk}`, `r${y}k${kk}`, `c${x}_${y}`)};`)),
-  ].join('\n      ')).join('\n      ');
+  const products = Array.from({ length: s.kStep / 16 }, (_, kk) => tile.step(`k${kk}`,
+    (x) => o.left('sA', `aBase + ${(x * 16 * sa + kk * 16)}u`, `${sa}u`),
+    (y) => o.right('sB', `bBase + ${(kk * 16 * sb + y * 16)}u`, `${sb}u`)).join('\n      ')).join('\n      ');
   const compute = (stage: string) => `{
       let aBase = ${stage} * ${aStage}u + (sgM * ${16 * s.lefts}u) * ${sa}u;
       let bBase = ${stage} * ${bStage}u + sgN * ${16 * s.rights}u;
       ${products}
     }`;
-  const loop = s.oneBuffer
-    ? `${fetch.replace(/step\)/g, '0u)')} ${put('0u')}
-  workgroupBarrier();
-  for (var step = 0u; step < u.x; step++) {
-    let more = step + 1u < u.x;
-    if (more) { ${fetch.replace(/step\)/g, 'step + 1u)')} }
-    ${compute('0u')}
-    workgroupBarrier();
-    if (more) { ${put('0u')} }
-    workgroupBarrier();
-  }`
-    : s.stages === 1
+  // Two stages: the next slab's loads are issued before this one's products and stored after them, into the other
+  // buffer (one barrier a step) or, with one buffer, into the same one once every subgroup is past its products.
+  const [stage, next] = s.oneBuffer ? ['0u', '0u'] : ['(step % 2u)', '((step + 1u) % 2u)'];
+  const loop = s.stages === 1
     ? `for (var step = 0u; step < u.x; step++) {
     ${fetch} ${put('0u')}
     workgroupBarrier();
@@ -226,11 +225,13 @@ export function gemmWgsl(s: GemmSpec, shape: GemmShape, emulate = false): string
   for (var step = 0u; step < u.x; step++) {
     let more = step + 1u < u.x;
     if (more) { ${fetch.replace(/step\)/g, 'step + 1u)')} }
-    ${compute('(step % 2u)')}
-    if (more) { ${put('((step + 1u) % 2u)')} }
+    ${compute(stage)}
+    ${s.oneBuffer ? 'workgroupBarrier();\n    ' : ''}if (more) { ${put(next)} }
     workgroupBarrier();
   }`;
-  const stores = L.flatMap((x) => R.map((y) => o.store('C', `cBase + ${x * 16 * shape.n + y * 16}u`, `c${x}_${y}`, `${shape.n}u`)));
+  // A vec4<u32> of 8 halves into `arr` at `at`, one 16-bit store each (WGSL has no wider store into an f16 array).
+  const unpack = (arr: string) => `let h0 = bitcast<vec2<f16>>(g.x); let h1 = bitcast<vec2<f16>>(g.y); let h2 = bitcast<vec2<f16>>(g.z); let h3 = bitcast<vec2<f16>>(g.w);
+    ${arr}[at] = h0.x; ${arr}[at + 1u] = h0.y; ${arr}[at + 2u] = h1.x; ${arr}[at + 3u] = h1.y; ${arr}[at + 4u] = h2.x; ${arr}[at + 5u] = h2.y; ${arr}[at + 6u] = h3.x; ${arr}[at + 7u] = h3.y;`;
   return `${header(emulate)}struct U { x: u32, p0: u32, p1: u32, p2: u32 }
 @group(0) @binding(0) var<uniform> u: U;
 @group(0) @binding(1) var<storage, read> A: array<vec4<u32>>;
@@ -256,13 +257,11 @@ fn put(v: u32, g: vec4<u32>, stage: u32) {
   var at: u32;
   if (v < ${aVec}u) {
     at = stage * ${aStage}u + (v / ${s.kStep / 8}u) * ${sa}u + (v % ${s.kStep / 8}u) * 8u;
-    let h0 = bitcast<vec2<f16>>(g.x); let h1 = bitcast<vec2<f16>>(g.y); let h2 = bitcast<vec2<f16>>(g.z); let h3 = bitcast<vec2<f16>>(g.w);
-    sA[at] = h0.x; sA[at + 1u] = h0.y; sA[at + 2u] = h1.x; sA[at + 3u] = h1.y; sA[at + 4u] = h2.x; sA[at + 5u] = h2.y; sA[at + 6u] = h3.x; sA[at + 7u] = h3.y;
+    ${unpack('sA')}
   } else if (v < ${aVec + bVec}u) {
     let w = v - ${aVec}u;
     at = stage * ${bStage}u + (w / ${tn / 8}u) * ${sb}u + (w % ${tn / 8}u) * 8u;
-    let h0 = bitcast<vec2<f16>>(g.x); let h1 = bitcast<vec2<f16>>(g.y); let h2 = bitcast<vec2<f16>>(g.z); let h3 = bitcast<vec2<f16>>(g.w);
-    sB[at] = h0.x; sB[at + 1u] = h0.y; sB[at + 2u] = h1.x; sB[at + 3u] = h1.y; sB[at + 4u] = h2.x; sB[at + 5u] = h2.y; sB[at + 6u] = h3.x; sB[at + 7u] = h3.y;
+    ${unpack('sB')}
   }
 }
 @compute @workgroup_size(${threads}) fn main(@builtin(workgroup_id) w: vec3<u32>, @builtin(local_invocation_index) t: u32) {
@@ -272,10 +271,10 @@ fn put(v: u32, g: vec4<u32>, stage: u32) {
   let sgM = sg / ${s.subgroupsN}u;
   let sgN = sg % ${s.subgroupsN}u;
   ${Array.from({ length: per }, (_, j) => `var g${j}: vec4<u32>;`).join(' ')}
-  ${L.flatMap((x) => R.map((y) => `var c${x}_${y} = ${o.zero};`)).join(' ')}
+  ${tile.declare}
   ${loop}
   let cBase = (tileRow * ${tm}u + sgM * ${16 * s.lefts}u) * ${shape.n}u + tileCol * ${tn}u + sgN * ${16 * s.rights}u;
-  ${stores.join(';\n  ')};
+  ${tile.stores('C', (x, y) => `cBase + ${x * 16 * shape.n + y * 16}u`, `${shape.n}u`)};
 }
 ${emulate ? emulation(['sA', 'sB'], 'C') : ''}`;
 }
