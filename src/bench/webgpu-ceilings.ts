@@ -17,6 +17,9 @@ export interface WebGpuCeilings extends Ceilings {
   f32_fma_TFLOPS: number;
   f32_fma_best: string;
   f32_fma_variants: FmaVariant[];
+  /** The copy measured again after the benchmark's rows (`flashmla bench` records it): a process whose device slowed
+   * down while it ran shows here as less than copy_GBps (docs/notes/webgpu-matrix-gemm.md, "in-process slowdown"). */
+  copy_after_GBps?: number;
 }
 
 export interface CeilingOptions {
@@ -64,16 +67,14 @@ function pipeline(device: GPUDevice, code: string, label: string): GPUComputePip
   return device.createComputePipeline({ label, layout: 'auto', compute: { module: device.createShaderModule({ label, code }), entryPoint: 'main' } });
 }
 
-/** Copy bandwidth and f32 FMA throughput of the backend's device (needs timestamp queries). */
-export async function measureCeilings(backend: WebGpuBackend, o: CeilingOptions = {}): Promise<WebGpuCeilings> {
+/** Read + write bandwidth of the grid-stride copy (GB/s, both directions counted; needs timestamp queries). */
+export async function measureCopy(backend: WebGpuBackend, o: Pick<CeilingOptions, 'processors' | 'reps'> = {}): Promise<number> {
   if (!backend.caps.timestamps) throw new FlashMlaError('backend_unavailable', 'WebGPU ceilings need the timestamp-query feature');
   const device = backend.device;
-  const wgs = (o.processors ?? backend.info.numSms) * 16, reps = o.reps ?? 9, iters = o.iterations ?? 1024, unroll = 4;
-
+  const wgs = (o.processors ?? backend.info.numSms) * 16, reps = o.reps ?? 9;
   const bytes = Math.min(512 * 1024 * 1024, backend.caps.maxStorageBufferBindingSize, backend.caps.maxBufferSize) & ~255;
   const src = device.createBuffer({ size: bytes, usage: Usage.STORAGE });
   const dst = device.createBuffer({ size: bytes, usage: Usage.STORAGE });
-  let copyMs: number;
   try {
     const copy = pipeline(device, `@group(0) @binding(0) var<storage, read> a: array<vec4<u32>>;
 @group(0) @binding(1) var<storage, read_write> b: array<vec4<u32>>;
@@ -82,10 +83,17 @@ export async function measureCeilings(backend: WebGpuBackend, o: CeilingOptions 
   for (var i = g.x; i < arrayLength(&a); i += stride) { b[i] = a[i]; }
 }`, 'ceiling.copy');
     const group = device.createBindGroup({ layout: copy.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: dst } }] });
-    copyMs = await timeDispatch(device, copy, group, wgs, reps + 6);
+    return (2 * bytes) / (await timeDispatch(device, copy, group, wgs, reps + 6)) / 1e6;
   } finally {
     src.destroy(); dst.destroy();
   }
+}
+
+/** Copy bandwidth and f32 FMA throughput of the backend's device (needs timestamp queries). */
+export async function measureCeilings(backend: WebGpuBackend, o: CeilingOptions = {}): Promise<WebGpuCeilings> {
+  const copy_GBps = await measureCopy(backend, o);
+  const device = backend.device;
+  const wgs = (o.processors ?? backend.info.numSms) * 16, reps = o.reps ?? 9, iters = o.iterations ?? 1024, unroll = 4;
 
   const uni = device.createBuffer({ size: 16, usage: Usage.UNIFORM | Usage.COPY_DST });
   const sink = device.createBuffer({ size: wgs * 256 * 16, usage: Usage.STORAGE });
@@ -116,7 +124,7 @@ export async function measureCeilings(backend: WebGpuBackend, o: CeilingOptions 
   }
   const best = variants.filter((v) => v.form === 'fma').reduce((a, v) => (v.TFLOPS > a.TFLOPS ? v : a));
   return {
-    copy_GBps: (2 * bytes) / copyMs / 1e6, f32_fma_TFLOPS: best.TFLOPS,
+    copy_GBps, f32_fma_TFLOPS: best.TFLOPS,
     f32_fma_best: `${best.chains} vec4 chains, fma(), unroll ${best.unroll}`, f32_fma_variants: variants,
   };
 }

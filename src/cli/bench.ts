@@ -222,6 +222,13 @@ export async function bench(argv: string[]): Promise<void> {
       },
     });
     if (onCpu) for (const r of result.rows) r.cpu_kernel = String(backend.info.details?.kernel);
+    if (ceilings) {
+      // The copy again after the rows: the rows of a process whose device slowed down are slower than the card's.
+      const { measureCopy } = await import('../bench/webgpu-ceilings.js');
+      ceilings.copy_after_GBps = await measureCopy(backend as WebGpuBackend);
+      const drift = ceilings.copy_after_GBps / ceilings.copy_GBps;
+      p.done(`copy after the rows: ${fmt(ceilings.copy_after_GBps)} GB/s (${(100 * drift).toFixed(1)}% of before)${drift < 0.9 ? ': the device slowed down during this run; its later rows understate it' : ''}`);
+    }
     // WebGPU: which decode kernel ran (kernels/path.ts); the roofline above is the f32 one for every path.
     if (backend.kind === 'webgpu') {
       const { decodeKernelFor } = await import('../backends/webgpu/kernels/path.js');

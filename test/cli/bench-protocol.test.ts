@@ -226,6 +226,21 @@ describe('bench: FlashMLA under the same timing protocol as ours', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  it('WebGPU (lavapipe) with ceilings: the copy is measured again after the rows and recorded beside the first', (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'flashmla-copy-after-'));
+    try {
+      const out = join(dir, 'r.json');
+      const r = flashmlaCli(['bench', '--backend', 'webgpu', '--grid', 'small', '--only', '0', '--check', '0', '--reps', '2', '--warmup', '1', '--warm-ms', '0', '--out', out], dir);
+      if (r.code !== 0 && !process.env.CI && /webgpu|adapter/i.test(r.stderr)) { t.skip(`no WebGPU here: ${r.stderr.split('\n')[0]}`); return; }
+      assert.equal(r.code, 0, r.stderr);
+      const res = JSON.parse(readFileSync(out, 'utf8')) as BenchResult;
+      const c = res.ceilings!;
+      assert.ok(c.copy_GBps > 0 && c.copy_after_GBps! > 0, JSON.stringify(c));
+      assert.match(r.stdout + r.stderr, /copy after the rows: \S+ GB\/s \(\d+\.\d% of before\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
   it('--rep-ms times in do_bench\'s loop and says so: the result\'s do_bench, each row\'s repetitions from the estimate', () => {
     const dir = mkdtempSync(join(tmpdir(), 'flashmla-rep-ms-'));
     try {

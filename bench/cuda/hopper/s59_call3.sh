@@ -7,7 +7,7 @@
 # per-process forms agree with the first ones of the sweep; if the clock holds, the slowdown is the process's (Dawn).
 #   (here)   s29_pack .devstage/s59c3.tar.xz
 #   (device) ln -sfn .ghc .gpu-host && BUDGET=200 OUT=$OUT bash bench/cuda/hopper/s59_call3.sh > $OUT/log.txt 2>&1
-source bench/cuda/hopper/s50_common.sh && PACK=.devstage/s59c3.tar.xz s50_setup s59c3 # (W, CLI, ts, lim)
+source bench/cuda/hopper/s50_common.sh && PACK=${PACK:-.devstage/s59c3.tar.xz} s50_setup s59c3 # (W, CLI, ts, lim)
 nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,power.draw,temperature.gpu,clocks_throttle_reasons.active --format=csv,noheader -lms 100 > "$W/smi.csv" 2>&1 &
 smi=$!
 timeout -k 5 "$(lim 60)" node build/scripts/webgpu-matrix-gemm-probe.js --set 2 --no-smem --copy-first --out "$OUT/sweep.json" > "$W/sweep.txt" 2>&1; echo "sweep rc $?"

@@ -1,0 +1,51 @@
+// Issue #13: does a WebGPU process's device slow down as it works? Session 59's gemm sweep read its copy ceiling at
+// 2807 GB/s before and ~1550 after, and its best form at 116 TFLOPS first and 25-44 last, while the same forms, each
+// in a process of its own, ran at full rate (docs/notes/webgpu-matrix-gemm.md). This runs a plan of steps in one
+// process and prints each step's rate with its time since the start, so a slowdown can be tied to what came before it.
+//   node build/scripts/webgpu-drift-probe.js [--plan "c g c g c s c n c g"] [--form I] [--size N] [--out FILE]
+// Steps: c the copy ceiling; g gemm form I of the probe's set 2 (default 4: one buffer, kStep 64, the fastest form when
+// alone); f the f32 FMA ceilings (the copy among them); s three seconds idle; n the backend disposed and a new one made
+// (a new Dawn device in the same process); m the register-only subgroup-matrix MAC ceiling.
+import { writeFileSync } from 'node:fs';
+import { measureCeilings, measureCopy } from '../src/bench/webgpu-ceilings.js';
+import { measureMatrixCeiling } from '../src/bench/webgpu-ceilings-matrix.js';
+import { type GemmSpec, measureGemm } from '../src/bench/webgpu-matrix-gemm.js';
+import { createNodeWebGpuBackend } from '../src/backends/webgpu/node.js';
+
+const arg = (name: string, dflt: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : dflt; };
+const plan = arg('--plan', 'c g c g c g c g c g c s c n c g c').split(/\s+/).filter(Boolean);
+for (const s of plan) if (!'cgfsnm'.includes(s) || s.length !== 1) throw new Error(`--plan: unknown step '${s}' (c g f s n m)`);
+const size = Number(arg('--size', '4096'));
+// The probe script's set 2, form 4 by default (scripts/webgpu-matrix-gemm-probe.ts keeps the list).
+const forms: GemmSpec[] = [
+  { subgroupsM: 2, subgroupsN: 4, lefts: 4, rights: 2, kStep: 32, pad: 8, stages: 2 },
+  { subgroupsM: 4, subgroupsN: 2, lefts: 2, rights: 4, kStep: 32, pad: 8, stages: 2 },
+  { subgroupsM: 2, subgroupsN: 4, lefts: 4, rights: 2, kStep: 32, pad: 8, stages: 2, oneBuffer: true },
+  { subgroupsM: 2, subgroupsN: 2, lefts: 4, rights: 4, kStep: 16, pad: 0, stages: 1, source: 'storage' },
+  { subgroupsM: 2, subgroupsN: 4, lefts: 4, rights: 2, kStep: 64, pad: 8, stages: 2, oneBuffer: true },
+];
+const form = forms[Number(arg('--form', '4'))];
+if (!form) throw new Error(`--form: 0..${forms.length - 1}`);
+const open = () => createNodeWebGpuBackend({ powerPreference: 'high-performance' });
+let be = await open();
+const t0 = Date.now();
+const steps: { step: string; t_ms: number; value: number | string; unit: string; ms: number }[] = [];
+for (const s of plan) {
+  const t = Date.now();
+  let value: number | string = 0, unit = '';
+  try {
+    if (s === 'c') { value = await measureCopy(be); unit = 'GB/s copy'; }
+    else if (s === 'g') { const r = await measureGemm(be, form, { m: size, n: size, k: size }); value = r.ok ? r.TFLOPS : `check failed (${r.maxAbsErr})`; unit = 'TFLOPS gemm'; }
+    else if (s === 'f') { const c = await measureCeilings(be); value = c.f32_fma_TFLOPS; unit = `TFLOPS f32 fma (copy ${c.copy_GBps.toFixed(0)})`; }
+    else if (s === 'm') { value = (await measureMatrixCeiling(be, { chains: 8 })).TFLOPS; unit = 'TFLOPS matrix MAC'; }
+    else if (s === 's') { await new Promise((r) => setTimeout(r, 3000)); unit = 'idle 3 s'; }
+    else if (s === 'n') { be.dispose(); be = await open(); unit = 'new device'; }
+  } catch (e) { value = `error: ${(e as Error).message.slice(0, 200)}`; }
+  const row = { step: s, t_ms: t - t0, value: typeof value === 'number' ? Math.round(value * 10) / 10 : value, unit, ms: Date.now() - t };
+  steps.push(row);
+  console.log(`${String(row.t_ms).padStart(7)} ms  ${s}  ${row.value} ${unit}  (${row.ms} ms)`);
+}
+const out = arg('--out', '');
+if (out) writeFileSync(out, `${JSON.stringify({ device: be.info.device, date: new Date(t0).toISOString(), plan: plan.join(' '), form, size, steps }, null, 1)}\n`);
+be.dispose();
+process.exit(0);
