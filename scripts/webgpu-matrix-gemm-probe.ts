@@ -1,7 +1,7 @@
 // Issue #13's question on a device (docs/notes/webgpu-matrix-gemm.md): how fast do WGSL subgroup matrices multiply
 // when the operands come from workgroup memory (smem sweep) and from device memory through it (gemm sweep)? Beside
 // them, the register-only MAC ceiling and the copy ceiling the decode benchmark records. One JSON object.
-//   node build/scripts/webgpu-matrix-gemm-probe.js [--out FILE] [--size N] [--set 1|2] [--only I] [--no-smem] [--no-copy] [--copy-first] [--quick]
+//   node build/scripts/webgpu-matrix-gemm-probe.js [--out FILE] [--size N] [--set 1|2|3] [--only I] [--no-smem] [--no-copy] [--copy-first] [--quick]
 import { writeFileSync } from 'node:fs';
 import { measureCeilings } from '../src/bench/webgpu-ceilings.js';
 import { measureMatrixCeiling } from '../src/bench/webgpu-ceilings-matrix.js';
@@ -36,6 +36,7 @@ if (!skipSmem) await step('smem', async () => {
   return rows;
 });
 const g = (subgroupsM: number, subgroupsN: number, lefts: number, rights: number, kStep: number, pad: number, stages: 1 | 2): GemmSpec => ({ subgroupsM, subgroupsN, lefts, rights, kStep, pad, stages });
+const b1 = (subgroupsM: number, subgroupsN: number, lefts: number, rights: number, kStep: number, pad: number): GemmSpec => ({ ...g(subgroupsM, subgroupsN, lefts, rights, kStep, pad, 2), oneBuffer: true });
 const direct = (subgroupsM: number, subgroupsN: number, lefts: number, rights: number, kStep: number): GemmSpec => ({ ...g(subgroupsM, subgroupsN, lefts, rights, kStep, 0, 1), source: 'storage' });
 // --set 1: session 59's first sweep (staged forms). --set 2: the best staged form first and last (an order check),
 // the suspicious 4 x 2 subgroups form right after it, and the storage forms (no staging).
@@ -50,6 +51,12 @@ const sets: Record<string, GemmSpec[]> = {
     { ...g(2, 4, 4, 2, 32, 8, 2), oneBuffer: true }, { ...g(2, 4, 4, 2, 64, 8, 2), oneBuffer: true }, { ...g(2, 4, 4, 2, 64, 0, 2), oneBuffer: true },
     direct(2, 4, 4, 2, 32), direct(2, 4, 2, 2, 32), direct(4, 2, 4, 2, 32), direct(2, 2, 4, 4, 16), direct(2, 4, 4, 2, 16),
     g(2, 4, 4, 2, 32, 8, 2),
+  ],
+  // --set 3 (session 60, each form run alone: a sweep's process slows down): around set 2's form 4 (one buffer, kStep
+  // 64, 131 TFLOPS alone), the tile split, the pad, 4 subgroups, a 64 x 128 and a 256 x 128 tile.
+  3: [
+    b1(2, 4, 4, 2, 64, 8), b1(4, 2, 2, 4, 64, 8), b1(2, 4, 4, 2, 64, 16), b1(2, 2, 4, 4, 64, 8),
+    b1(2, 4, 2, 2, 64, 8), b1(4, 2, 4, 2, 32, 8), b1(2, 4, 4, 2, 32, 16),
   ],
 };
 // --only I: form I of the set alone (a process of its own).

@@ -7,6 +7,7 @@
 #      Dawn device in the same process;
 #   P2 ten copies alone (1 GiB allocated and freed each);  P3 gemm form 0 eight times, the copy last;
 #   P4 the register MAC and FMA ceilings between copies (no large buffers);
+#   then the gemm probe's set 3, each form alone (around form 4: split, pad, 4 subgroups, 64 x 128 and 256 x 128 tiles);
 #   P5 the WebGPU decode grid (bench/webgpu-grid-configs.json, chained x10) with the copy before and after (the bench now
 #      measures it after its rows: ceilings.copy_after_GBps).
 # Predictions (written before the run): P1 slows after 3-4 gemms (as both sweeps) and a new device restores it; P2 holds
@@ -27,6 +28,12 @@ probe p2 4 "c c c c c c c c c c"
 probe p3 0 "g g g g g g g g c"
 probe p4 4 "c m c f c m c"
 ts "probes"
+# The probe's set 3 (forms around set 2's form 4, the best alone), each form in a process of its own.
+for i in 0 1 2 3 4 5 6; do
+  timeout -k 5 "$(lim 25)" node build/scripts/webgpu-matrix-gemm-probe.js --set 3 --only $i --no-smem --no-copy --out "$W/set3-$i.json" > "$W/set3-$i.txt" 2>&1
+  echo "set3 $i rc $?: $(python3 -c 'import json,sys; g=json.load(open(sys.argv[1]))["gemm"][0]; print(g.get("tile"), g.get("subgroupsM"), g.get("subgroupsN"), g.get("lefts"), g.get("rights"), g.get("kStep"), g.get("pad"), round(g.get("TFLOPS", 0), 1), g.get("ok"), g.get("error", "")[:120])' "$W/set3-$i.json" 2>&1 | tail -1)"
+done
+ts "set 3"
 [ -z "${SKIP_GRID:-}" ] && timeout -k 5 "$(lim 200)" node scripts/flashmla-dist.mjs build/src bench --backend webgpu --configs bench/webgpu-grid-configs.json \
   --warmup 2 --reps 10 --check 1 --chain-calls 10 --out "$W/p5-grid.json" > "$W/p5-grid.txt" 2>&1
 echo "p5 grid rc $?"; grep -aE 'ceilings:|copy after|\[(1|8|16|17|24|25|26)/' "$W/p5-grid.txt" | cut -c1-200
