@@ -18,7 +18,7 @@ W=/tmp/s58recw; rm -rf $W; mkdir -p $W; cfg=bench/webgpu-grid-configs.json
 PYTHONUNBUFFERED=1 timeout -k 5 "$(lim 120)" python3 bench/cuda/flashmla_protocols.py .gpu-host/anchors --configs $cfg --out $W/flashmla-protocols-grid.json > $W/flashmla-grid.txt 2>&1; echo "flashmla rc $?"
 timeout -k 5 "$(lim 200)" node scripts/flashmla-dist.mjs build/src bench --backend webgpu --configs $cfg --flashmla $W/flashmla-protocols-grid.json \
   --warmup 2 --reps 10 --check 1 --chain-calls 10 --out $W/webgpu-chain10.json > $W/bench-chain10.txt 2>&1
-echo "webgpu chain10 rc $?"; grep -aE 'matched|ceiling|geometric' $W/bench-chain10.txt | cut -c1-200 | head -5
+echo "webgpu chain10 rc $?"; grep -aE 'matched|ceiling|geometric|copy after' $W/bench-chain10.txt | cut -c1-200 | head -5
 ts "webgpu"
 tar czf "$OUT/s58recw.tgz" -C $W .
 ts end
