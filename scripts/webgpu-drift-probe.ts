@@ -5,16 +5,18 @@
 //   node build/scripts/webgpu-drift-probe.js [--plan "c g c g c s c n c g"] [--form I] [--size N] [--out FILE]
 // Steps: c the copy ceiling; g gemm form I of the probe's set 2 (default 4: one buffer, kStep 64, the fastest form when
 // alone); f the f32 FMA ceilings (the copy among them); s three seconds idle; n the backend disposed and a new one made
-// (a new Dawn device in the same process); m the register-only subgroup-matrix MAC ceiling.
+// (a new Dawn device in the same process); m the register-only subgroup-matrix MAC ceiling; w the copy timed by the
+// host's clock (100 copies in one submission, onSubmittedWorkDone), which tells a slower device from slower timestamps.
 import { writeFileSync } from 'node:fs';
-import { measureCeilings, measureCopy } from '../src/bench/webgpu-ceilings.js';
+import { copyPipeline, measureCeilings, measureCopy } from '../src/bench/webgpu-ceilings.js';
+import { Usage, type WebGpuBackend } from '../src/backends/webgpu/backend.js';
 import { measureMatrixCeiling } from '../src/bench/webgpu-ceilings-matrix.js';
 import { type GemmSpec, measureGemm } from '../src/bench/webgpu-matrix-gemm.js';
 import { createNodeWebGpuBackend } from '../src/backends/webgpu/node.js';
 
 const arg = (name: string, dflt: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : dflt; };
 const plan = arg('--plan', 'c g c g c g c g c g c s c n c g c').split(/\s+/).filter(Boolean);
-for (const s of plan) if (!'cgfsnm'.includes(s) || s.length !== 1) throw new Error(`--plan: unknown step '${s}' (c g f s n m)`);
+for (const s of plan) if (!'cgfsnmw'.includes(s) || s.length !== 1) throw new Error(`--plan: unknown step '${s}' (c g f s n m w)`);
 const size = Number(arg('--size', '4096'));
 // The probe script's set 2, form 4 by default (scripts/webgpu-matrix-gemm-probe.ts keeps the list).
 const forms: GemmSpec[] = [
@@ -26,6 +28,27 @@ const forms: GemmSpec[] = [
 ];
 const form = forms[Number(arg('--form', '4'))];
 if (!form) throw new Error(`--form: 0..${forms.length - 1}`);
+/** The copy ceiling's kernel `calls` times in one submission, timed by the host from submit to onSubmittedWorkDone. */
+async function copyWall(b: WebGpuBackend, calls = 100): Promise<number> {
+  const device = b.device, bytes = Math.min(512 * 1024 * 1024, b.caps.maxStorageBufferBindingSize, b.caps.maxBufferSize) & ~255;
+  const src = device.createBuffer({ size: bytes, usage: Usage.STORAGE }), dst = device.createBuffer({ size: bytes, usage: Usage.STORAGE });
+  try {
+    const p = copyPipeline(device);
+    const group = device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: dst } }] });
+    const run = async (n: number) => {
+      const e = device.createCommandEncoder();
+      for (let i = 0; i < n; i++) { const pass = e.beginComputePass(); pass.setPipeline(p); pass.setBindGroup(0, group); pass.dispatchWorkgroups(b.info.numSms * 16); pass.end(); }
+      const t = performance.now();
+      device.queue.submit([e.finish()]);
+      await device.queue.onSubmittedWorkDone();
+      return performance.now() - t;
+    };
+    await run(2);
+    return (2 * bytes * calls) / (await run(calls)) / 1e6;
+  } finally {
+    src.destroy(); dst.destroy();
+  }
+}
 const open = () => createNodeWebGpuBackend({ powerPreference: 'high-performance' });
 let be = await open();
 const t0 = Date.now();
@@ -35,6 +58,7 @@ for (const s of plan) {
   let value: number | string = 0, unit = '';
   try {
     if (s === 'c') { value = await measureCopy(be); unit = 'GB/s copy'; }
+    else if (s === 'w') { value = await copyWall(be); unit = 'GB/s copy (host clock)'; }
     else if (s === 'g') { const r = await measureGemm(be, form, { m: size, n: size, k: size }); value = r.ok ? r.TFLOPS : `check failed (${r.maxAbsErr})`; unit = 'TFLOPS gemm'; }
     else if (s === 'f') { const c = await measureCeilings(be); value = c.f32_fma_TFLOPS; unit = `TFLOPS f32 fma (copy ${c.copy_GBps.toFixed(0)})`; }
     else if (s === 'm') { value = (await measureMatrixCeiling(be, { chains: 8 })).TFLOPS; unit = 'TFLOPS matrix MAC'; }

@@ -3,9 +3,10 @@
 # card's: the SM clock held 1980 MHz, only the idle throttle reason appeared, and forms that read 10-44 TFLOPS late in the
 # sweep read 55-131 each in a process of its own. This call finds what in a process brings it on
 # (scripts/webgpu-drift-probe.ts, one process per plan, nvidia-smi sampling clocks and the device's memory in use):
-#   P1 "c g c g c g c g c g c s c n c g c": gemm form 4 (131 TFLOPS alone) with the copy between, then idle, then a new
-#      Dawn device in the same process;
-#   P2 ten copies alone (1 GiB allocated and freed each);  P3 gemm form 0 eight times, the copy last;
+#   P1 "c w g c w g ... c w s c w n c w g c w": gemm form 4 (131 TFLOPS alone) with the copy between, timed both by
+#      timestamps (c) and by the host's clock (w: a slower device, or slower timestamps?), then idle, then a new Dawn
+#      device in the same process;
+#   P2 twelve copies alone (1 GiB allocated and freed each), c and w alternating;  P3 gemm form 0 eight times, the copy last;
 #   P4 the register MAC and FMA ceilings between copies (no large buffers);
 #   then the gemm probe's set 3, each form alone (around form 4: split, pad, 4 subgroups, 64 x 128 and 256 x 128 tiles);
 #   P5 the WebGPU decode grid (bench/webgpu-grid-configs.json, chained x10) with the copy before and after (the bench now
@@ -19,12 +20,12 @@
 source bench/cuda/hopper/s50_common.sh && PACK=${PACK:-.devstage/s60b.tar.xz} s50_setup s60c2 # (W, CLI, ts, lim)
 nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,power.draw,memory.used,clocks_throttle_reasons.active --format=csv,noheader -lms 100 > "$W/smi.csv" 2>&1 &
 smi=$!
-probe() { # NAME FORM PLAN
+probe() { # NAME FORM PLAN (its output cut at 30 lines)
   timeout -k 5 "$(lim 60)" node build/scripts/webgpu-drift-probe.js --form "$2" --plan "$3" --out "$W/$1.json" > "$W/$1.txt" 2>&1
-  echo "$1 rc $? (form $2: $3)"; sed 's/^/  /' "$W/$1.txt" | cut -c1-160 | head -24; sleep 2
+  echo "$1 rc $? (form $2: $3)"; sed 's/^/  /' "$W/$1.txt" | cut -c1-160 | head -30; sleep 2
 }
-probe p1 4 "c g c g c g c g c g c s c n c g c"
-probe p2 4 "c c c c c c c c c c"
+probe p1 4 "c w g c w g c w g c w g c w g c w s c w n c w g c w"
+probe p2 4 "c w c w c w c w c w c w"
 probe p3 0 "g g g g g g g g c"
 probe p4 4 "c m c f c m c"
 ts "probes"
