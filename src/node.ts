@@ -1,6 +1,7 @@
 // flashmla-ts/node: backend discovery for Node. Each backend module is imported only when asked for, so a
 // machine without koffi / libcuda / Dawn still gets the CPU, and the reasons the others were skipped.
 import { FlashMlaError } from './core/errors.js';
+import { isSoftwareAdapter } from './core/software-adapter.js';
 import type { Backend, BackendInfo } from './core/problem.js';
 import type { DeviceKind } from './core/tensor.js';
 
@@ -102,10 +103,7 @@ export async function listBackends(opts: BackendOptions = {}): Promise<BackendRe
   return out;
 }
 
-export function isSoftwareAdapter(info: BackendInfo): boolean {
-  const text = `${info.device} ${JSON.stringify(info.details ?? {})}`;
-  return /lavapipe|llvmpipe|swiftshader|software|"(adapterType|type)":"cpu"/i.test(text);
-}
+export { isSoftwareAdapter };
 
 function firstLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);

@@ -5,7 +5,7 @@
 import { FlashMlaError } from '../core/errors.js';
 import { f32ToF16 } from '../core/dtype.js';
 import { Usage, type WebGpuBackend } from '../backends/webgpu/backend.js';
-import { timeDispatch } from './webgpu-ceilings.js';
+import { clockWarmMs, timeDispatch } from './webgpu-ceilings.js';
 
 /** One workgroup of `p` over `buffers` (bindings 0, 1, ... of group 0), after clearing `clear` if given; submitted, not awaited. */
 function dispatchOnce(device: GPUDevice, p: GPUComputePipeline, buffers: GPUBuffer[], clear?: GPUBuffer): void {
@@ -137,7 +137,7 @@ var<workgroup> ops: array<f16, ${Math.max(m * k, k * n)}>;
   ${acc.map((i) => `subgroupMatrixStore(&o, base + ${i * m * n}u, c${i}, false, ${n}u);`).join(' ')}
 }`, 'ceiling.subgroup-matrix');
     const g = device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: uni } }, { binding: 1, resource: { buffer: sink } }] });
-    const ms = await timeDispatch(device, p, g, wgs, reps);
+    const ms = await timeDispatch(device, p, g, wgs, reps, clockWarmMs(backend));
     const flop = wgs * iters * chains * 2 * m * n * k;
     return { config: `f16 ${m}x${n}x${k} -> f32`, chains, ms, TFLOPS: flop / ms / 1e9 };
   } finally {

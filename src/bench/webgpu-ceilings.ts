@@ -6,6 +6,7 @@
 // reassociated by a driver (on the H100, 8 such chains "reached" 89.6 TFLOPS, above its 66.9 TFLOPS f32 peak),
 // so they are reported but never used as the bar. Browser-safe: no Node imports.
 import { FlashMlaError } from '../core/errors.js';
+import { isSoftwareAdapter } from '../core/software-adapter.js';
 import { Usage, type WebGpuBackend } from '../backends/webgpu/backend.js';
 import type { Ceilings } from './formulas.js';
 
@@ -32,8 +33,13 @@ export interface CeilingOptions {
 
 import { median } from './stats.js';
 
-/** Device time of `reps` passes of one dispatch, after two untimed ones (median, ms). */
-export async function timeDispatch(device: GPUDevice, pipeline: GPUComputePipeline, group: GPUBindGroup, workgroups: number, reps: number): Promise<number> {
+/**
+ * Device time of `reps` passes of one dispatch (median, ms), after untimed passes for at least `warmMs` of the host's
+ * clock (default 0; `clockWarmMs` gives 250 on a hardware adapter) and two more. The warm-up is for the card's clock: after an idle second the H200 ran a timed copy at
+ * 345 MHz and 1497 GB/s where it reads ~3810 at 1980 MHz (session 60, docs/notes/webgpu-matrix-gemm.md), and short
+ * bursts of work do not bring the clock back up.
+ */
+export async function timeDispatch(device: GPUDevice, pipeline: GPUComputePipeline, group: GPUBindGroup, workgroups: number, reps: number, warmMs = 0): Promise<number> {
   const set = device.createQuerySet({ type: 'timestamp', count: 2 * reps });
   const resolve = device.createBuffer({ size: 16 * reps, usage: Usage.QUERY_RESOLVE | Usage.COPY_SRC });
   const read = device.createBuffer({ size: 16 * reps, usage: Usage.MAP_READ | Usage.COPY_DST });
@@ -47,6 +53,11 @@ export async function timeDispatch(device: GPUDevice, pipeline: GPUComputePipeli
       p.end();
       device.queue.submit([e.finish()]);
     };
+    const t0 = performance.now();
+    for (let n = 0; performance.now() - t0 < warmMs; n++) {
+      pass();
+      if (n % 4 === 3) await device.queue.onSubmittedWorkDone();
+    }
     pass();
     pass();
     for (let i = 0; i < reps; i++) pass({ querySet: set, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 });
@@ -61,6 +72,11 @@ export async function timeDispatch(device: GPUDevice, pipeline: GPUComputePipeli
   } finally {
     set.destroy(); resolve.destroy(); read.destroy();
   }
+}
+
+/** The clock warm-up timeDispatch should run on this backend's adapter: 250 ms on hardware, none on a software one. */
+export function clockWarmMs(backend: WebGpuBackend): number {
+  return isSoftwareAdapter(backend.info) ? 0 : 250;
 }
 
 function pipeline(device: GPUDevice, code: string, label: string): GPUComputePipeline {
@@ -88,7 +104,7 @@ export async function measureCopy(backend: WebGpuBackend, o: Pick<CeilingOptions
   try {
     const copy = copyPipeline(device);
     const group = device.createBindGroup({ layout: copy.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: dst } }] });
-    return (2 * bytes) / (await timeDispatch(device, copy, group, wgs, reps + 6)) / 1e6;
+    return (2 * bytes) / (await timeDispatch(device, copy, group, wgs, reps + 6, clockWarmMs(backend))) / 1e6;
   } finally {
     src.destroy(); dst.destroy();
   }
@@ -121,7 +137,7 @@ export async function measureCeilings(backend: WebGpuBackend, o: CeilingOptions 
   o[g.x] = ${Array.from({ length: chains }, (_, i) => `a${i}`).join(' + ')};
 }`, `ceiling.fma.${chains}.${form}.${un}`);
       const group = device.createBindGroup({ layout: fma.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: uni } }, { binding: 1, resource: { buffer: sink } }] });
-      const ms = await timeDispatch(device, fma, group, wgs, reps);
+      const ms = await timeDispatch(device, fma, group, wgs, reps, clockWarmMs(backend));
       variants.push({ chains, form, unroll: un, ms, TFLOPS: (wgs * 256 * iters * un * chains * 8) / ms / 1e9 });
     }
   } finally {

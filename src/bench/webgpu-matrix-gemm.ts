@@ -12,7 +12,7 @@
 import { FlashMlaError } from '../core/errors.js';
 import { f32ToF16 } from '../core/dtype.js';
 import { Usage, type WebGpuBackend } from '../backends/webgpu/backend.js';
-import { timeDispatch } from './webgpu-ceilings.js';
+import { clockWarmMs, timeDispatch } from './webgpu-ceilings.js';
 import { compile } from './webgpu-ceilings-matrix.js';
 
 export interface SmemMacSpec {
@@ -298,7 +298,7 @@ export async function measureSmemMac(backend: WebGpuBackend, s: SmemMacSpec, o: 
     device.queue.writeBuffer(uni, 0, new Uint32Array([iters, 0, 0, 0]));
     const p = await compile(device, smemMacWgsl(s, emulate), `probe.smem-mac.${s.subgroups}.${s.lefts}x${s.rights}.${s.stride}`);
     const g = device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: uni } }, { binding: 1, resource: { buffer: sink } }] });
-    const ms = await timeDispatch(device, p, g, wgs, reps);
+    const ms = await timeDispatch(device, p, g, wgs, reps, clockWarmMs(backend));
     return { ...s, ms, TFLOPS: (wgs * s.subgroups * iters * s.lefts * s.rights * 2 * M ** 3) / ms / 1e9 };
   } finally {
     uni.destroy(); sink.destroy();
@@ -358,7 +358,7 @@ export async function measureGemm(backend: WebGpuBackend, s: GemmSpec, shape: Ge
     // Poison C (NaN), so an element no workgroup writes fails the check.
     device.queue.writeBuffer(c, 0, new Float32Array(shape.m * shape.n).fill(Number.NaN));
     const wgs = (shape.m / tm) * (shape.n / tn);
-    const ms = await timeDispatch(device, p, g, wgs, reps);
+    const ms = await timeDispatch(device, p, g, wgs, reps, clockWarmMs(backend));
     const e = device.createCommandEncoder();
     e.copyBufferToBuffer(c, 0, read, 0, shape.m * shape.n * 4);
     device.queue.submit([e.finish()]);
