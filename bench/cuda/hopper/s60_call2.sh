@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Session 60, call 2 (issue #13): call 1 (s59_call3.sh) found the in-process slowdown to be the process's, not the
+# Session 60, call 2 (issue #13; ran as call 3 on an H200 through s60_any.sh; outcome: nothing accumulates in a process,
+# the slow readings were the card's idle clock — docs/notes/webgpu-matrix-gemm.md, "Session 60, call 3"): call 1 (s59_call3.sh) found the in-process slowdown to be the process's, not the
 # card's: the SM clock held 1980 MHz, only the idle throttle reason appeared, and forms that read 10-44 TFLOPS late in the
 # sweep read 55-131 each in a process of its own. This call finds what in a process brings it on
 # (scripts/webgpu-drift-probe.ts, one process per plan, nvidia-smi sampling clocks and the device's memory in use):
