@@ -2,6 +2,7 @@
 # Session 60, the sparse record (issue #14; the last H200 sparse record is session 37's 1.030x): FlashMLA 9241ae3's
 # sparse table (bench/cuda/flashmla_sparse_protocols.py, do_bench's loop) and ours against it in the same call, twice
 # (host plan), the first run with the dense FP8 rows at 16 and 32 heads (V3.2 cache against our bf16 dense decode).
+# Not run in session 60: after the record call no H200 came in five tries, and the device time ran out.
 # Predictions (written before the run): sparse geomean 1.02-1.04x (session 37: 1.030x on the H200; session 58: 1.020x on
 # an H100), MODEL1 h_q=128 topk 512 the lowest, ~0.93x; dense FP8 / bf16 1.65-1.75x at 16 rows, 1.5-1.6x at 32.
 #   (device) ln -sfn .ghc .gpu-host && BUDGET=300 PACK=.devstage/s60c.tar.xz OUT=$OUT bash bench/cuda/hopper/s60_sparse.sh > $OUT/log.txt 2>&1
