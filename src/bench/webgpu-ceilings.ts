@@ -18,8 +18,8 @@ export interface WebGpuCeilings extends Ceilings {
   f32_fma_TFLOPS: number;
   f32_fma_best: string;
   f32_fma_variants: FmaVariant[];
-  /** The copy measured again after the benchmark's rows (`flashmla bench` records it): a process whose device slowed
-   * down while it ran shows here as less than copy_GBps (docs/notes/webgpu-matrix-gemm.md, "in-process slowdown"). */
+  /** The copy measured again after the benchmark's rows (`flashmla bench` records it): a run whose device slowed down
+   * (a clock left low, say) shows here as less than copy_GBps (docs/notes/webgpu-matrix-gemm.md, "Session 60, call 3"). */
   copy_after_GBps?: number;
 }
 
@@ -35,9 +35,9 @@ import { median } from './stats.js';
 
 /**
  * Device time of `reps` passes of one dispatch (median, ms), after untimed passes for at least `warmMs` of the host's
- * clock (default 0; `clockWarmMs` gives 250 on a hardware adapter) and two more. The warm-up is for the card's clock: after an idle second the H200 ran a timed copy at
- * 345 MHz and 1497 GB/s where it reads ~3810 at 1980 MHz (session 60, docs/notes/webgpu-matrix-gemm.md), and short
- * bursts of work do not bring the clock back up.
+ * clock (default 0; `clockWarmMs` gives 250 on a hardware adapter) and two more. The warm-up is for the card's clock:
+ * after idle seconds the H200 ran a timed copy at 345 MHz and 1497 GB/s where it reads ~3810 at 1980 MHz, and short
+ * bursts of work do not bring the clock back up (docs/notes/webgpu-matrix-gemm.md, "Session 60, call 3").
  */
 export async function timeDispatch(device: GPUDevice, pipeline: GPUComputePipeline, group: GPUBindGroup, workgroups: number, reps: number, warmMs = 0): Promise<number> {
   const set = device.createQuerySet({ type: 'timestamp', count: 2 * reps });
