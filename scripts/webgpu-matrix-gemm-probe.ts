@@ -1,7 +1,7 @@
 // Issue #13's question on a device (docs/notes/webgpu-matrix-gemm.md): how fast do WGSL subgroup matrices multiply
 // when the operands come from workgroup memory (smem sweep) and from device memory through it (gemm sweep)? Beside
 // them, the register-only MAC ceiling and the copy ceiling the decode benchmark records. One JSON object.
-//   node build/scripts/webgpu-matrix-gemm-probe.js [--out FILE] [--size N] [--set 1|2|3] [--only I] [--no-smem] [--no-copy] [--copy-first] [--quick]
+//   node build/scripts/webgpu-matrix-gemm-probe.js [--out FILE] [--size N] [--set 1|2|3|4] [--only I] [--no-smem] [--no-copy] [--copy-first] [--quick]
 import { writeFileSync } from 'node:fs';
 import { measureCeilings } from '../src/bench/webgpu-ceilings.js';
 import { measureMatrixCeiling } from '../src/bench/webgpu-ceilings-matrix.js';
@@ -57,6 +57,10 @@ const sets: Record<string, GemmSpec[]> = {
   3: [
     b1(2, 4, 4, 2, 64, 8), b1(4, 2, 2, 4, 64, 8), b1(2, 4, 4, 2, 64, 16), b1(2, 2, 4, 4, 64, 8),
     b1(2, 4, 2, 2, 64, 8), b1(4, 2, 4, 2, 32, 8), b1(2, 4, 4, 2, 32, 16),
+  ],
+  // --set 4 (prepared in session 60, not yet run): two slabs of register prefetch against the best one-slab form.
+  4: [
+    b1(2, 4, 4, 2, 64, 8), { ...b1(2, 4, 4, 2, 32, 8), prefetch: 2 }, { ...b1(4, 2, 2, 4, 32, 8), prefetch: 2 }, { ...b1(2, 4, 4, 2, 64, 8), prefetch: 2 },
   ],
 };
 // --only I: form I of the set alone (a process of its own).

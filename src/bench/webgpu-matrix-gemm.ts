@@ -47,6 +47,12 @@ export interface GemmSpec {
    * barrier a step), so twice the kStep fits the same workgroup memory.
    */
   oneBuffer?: boolean;
+  /**
+   * With oneBuffer: slabs held in registers ahead of the one being multiplied (default 1). 2: the loads of slab k + 2
+   * are issued while slab k is multiplied, into a second set of registers (the loop unrolled by two steps to alternate
+   * them), for a load latency longer than a step's products.
+   */
+  prefetch?: 1 | 2;
 }
 
 const M = 16; // the 16 x 16 x 16 configuration (caps.subgroupMatrixF16); the probes take no other
@@ -193,6 +199,7 @@ export function gemmWgsl(s: GemmSpec, shape: GemmShape, emulate = false): string
   const { tm, tn, threads } = gemmTile(s);
   checkSpec(s.subgroupsM * s.subgroupsN <= 8 && s.lefts * s.rights <= 16, `at most 8 subgroups and 16 products a subgroup (got ${JSON.stringify(s)})`);
   checkSpec([16, 32, 64].includes(s.kStep) && (s.pad === 0 || s.pad === 8) && (s.stages === 1 || s.stages === 2) && !(s.oneBuffer && s.stages !== 2), `kStep 16 / 32 / 64, pad 0 / 8, stages 1 / 2, oneBuffer only with 2 stages (got ${JSON.stringify(s)})`);
+  checkSpec((s.prefetch ?? 1) === 1 || (s.prefetch === 2 && s.oneBuffer === true && s.source !== 'storage'), `prefetch 2 only with oneBuffer (got ${JSON.stringify(s)})`);
   checkSpec(shape.m % tm === 0 && shape.n % tn === 0 && shape.k % s.kStep === 0, `shape ${shape.m} x ${shape.n} x ${shape.k} in whole ${tm} x ${tn} x ${s.kStep} tiles`);
   if (s.source === 'storage') return gemmStorageWgsl(s, shape, emulate);
   const o = ops(emulate), tile = subgroupTile(o, s.lefts, s.rights), sa = s.kStep + s.pad, sb = tn + s.pad;
@@ -228,6 +235,27 @@ export function gemmWgsl(s: GemmSpec, shape: GemmShape, emulate = false): string
     ${compute(stage)}
     ${s.oneBuffer ? 'workgroupBarrier();\n    ' : ''}if (more) { ${put(next)} }
     workgroupBarrier();
+  }`;
+  // prefetch 2 (one buffer): registers g hold slab step + 1 and h slab step + 2 while slab step is multiplied; two steps
+  // an iteration so the two sets alternate without copies.
+  const loads = (r: string, at: string) => Array.from({ length: per }, (_, j) => `${r}${j} = fetch(t + ${j * threads}u, ${at});`).join(' ');
+  const stores = (r: string) => Array.from({ length: per }, (_, j) => `put(t + ${j * threads}u, ${r}${j}, 0u);`).join(' ');
+  const deepLoop = `${loads('g', '0u')} ${stores('g')}
+  workgroupBarrier();
+  if (1u < u.x) { ${loads('g', '1u')} }
+  for (var step = 0u; step < u.x; step += 2u) {
+    if (step + 2u < u.x) { ${loads('h', 'step + 2u')} }
+    ${compute('0u')}
+    workgroupBarrier();
+    if (step + 1u < u.x) {
+      ${stores('g')}
+      workgroupBarrier();
+      if (step + 3u < u.x) { ${loads('g', 'step + 3u')} }
+      ${compute('0u')}
+      workgroupBarrier();
+      if (step + 2u < u.x) { ${stores('h')} }
+      workgroupBarrier();
+    }
   }`;
   // A vec4<u32> of 8 halves into `arr` at `at`, one 16-bit store each (WGSL has no wider store into an f16 array).
   const unpack = (arr: string) => `let h0 = bitcast<vec2<f16>>(g.x); let h1 = bitcast<vec2<f16>>(g.y); let h2 = bitcast<vec2<f16>>(g.z); let h3 = bitcast<vec2<f16>>(g.w);
@@ -270,9 +298,9 @@ fn put(v: u32, g: vec4<u32>, stage: u32) {
   let sg = t / 32u;
   let sgM = sg / ${s.subgroupsN}u;
   let sgN = sg % ${s.subgroupsN}u;
-  ${Array.from({ length: per }, (_, j) => `var g${j}: vec4<u32>;`).join(' ')}
+  ${Array.from({ length: per }, (_, j) => `var g${j}: vec4<u32>;`).join(' ')}${s.prefetch === 2 ? `\n  ${Array.from({ length: per }, (_, j) => `var h${j}: vec4<u32>;`).join(' ')}` : ''}
   ${tile.declare}
-  ${loop}
+  ${s.prefetch === 2 ? deepLoop : loop}
   let cBase = (tileRow * ${tm}u + sgM * ${16 * s.lefts}u) * ${shape.n}u + tileCol * ${tn}u + sgN * ${16 * s.rights}u;
   ${tile.stores('C', (x, y) => `cBase + ${x * 16 * shape.n + y * 16}u`, `${shape.n}u`)};
 }
@@ -352,7 +380,7 @@ export async function measureGemm(backend: WebGpuBackend, s: GemmSpec, shape: Ge
     device.queue.writeBuffer(uni, 0, new Uint32Array([shape.k / s.kStep, 0, 0, 0]));
     device.queue.writeBuffer(a, 0, hA);
     device.queue.writeBuffer(b, 0, hB);
-    const label = `probe.gemm.${s.subgroupsM}x${s.subgroupsN}.${s.lefts}x${s.rights}.k${s.kStep}.p${s.pad}.s${s.stages}${s.oneBuffer ? 'b1' : ''}.${s.source ?? 'workgroup'}`;
+    const label = `probe.gemm.${s.subgroupsM}x${s.subgroupsN}.${s.lefts}x${s.rights}.k${s.kStep}.p${s.pad}.s${s.stages}${s.oneBuffer ? 'b1' : ''}${s.prefetch === 2 ? 'd2' : ''}.${s.source ?? 'workgroup'}`;
     const p = await compile(device, code, label);
     const g = device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: [uni, a, b, c].map((buffer, binding) => ({ binding, resource: { buffer } })) });
     // Poison C (NaN), so an element no workgroup writes fails the check.

@@ -19,6 +19,7 @@ describe('webgpu matrix probes: specs and text', () => {
     assert.throws(() => gemmWgsl({ ...base, kStep: 48 }, { m: 64, n: 64, k: 96 }), FlashMlaError);
     assert.throws(() => gemmWgsl({ ...base, oneBuffer: true }, { m: 64, n: 64, k: 64 }), /oneBuffer only with 2 stages/);
     assert.throws(() => gemmWgsl(base, { m: 48, n: 64, k: 64 }), /whole 64 x 32 x 16 tiles/);
+    assert.throws(() => gemmWgsl({ ...base, stages: 2, prefetch: 2 }, { m: 64, n: 64, k: 64 }), /prefetch 2 only with oneBuffer/);
     assert.throws(() => smemMacWgsl({ subgroups: 4, lefts: 8, rights: 4, stride: 128 }), /lefts x rights <= 16/);
     assert.throws(() => smemMacWgsl({ subgroups: 4, lefts: 1, rights: 1, stride: 100 }), /stride/);
   });
@@ -37,6 +38,7 @@ describe('webgpu matrix probes on lavapipe (emulated builtins)', () => {
     if (!be) return;
     const forms: Partial<GemmSpec>[] = [{}, { kStep: 32 }, { pad: 8 }, { stages: 2 }, { stages: 2, kStep: 32, pad: 8 }, { subgroupsM: 1, subgroupsN: 4, lefts: 1, rights: 2 },
       { stages: 2, oneBuffer: true }, { stages: 2, oneBuffer: true, kStep: 64, pad: 8 },
+      { stages: 2, oneBuffer: true, prefetch: 2 }, { stages: 2, oneBuffer: true, prefetch: 2, kStep: 32, pad: 8 },
       { source: 'storage' }, { source: 'storage', kStep: 32, subgroupsM: 1, subgroupsN: 4, lefts: 1, rights: 2 }];
     for (const f of forms) {
       const s = { ...base, ...f };
@@ -48,7 +50,7 @@ describe('webgpu matrix probes on lavapipe (emulated builtins)', () => {
       assert.equal(r.TFLOPS > 0, true);
     }
   });
-  test('gemm: a kernel that skips a K step, or misplaces B\'s rows, fails the check', async (t) => {
+  test('gemm: a kernel that skips a K step, misplaces B\'s rows or drops prefetch 2\'s second slab fails the check', async (t) => {
     const be = gpu.need(t);
     if (!be) return;
     const shape = { m: 128, n: 64, k: 96 };
@@ -56,6 +58,11 @@ describe('webgpu matrix probes on lavapipe (emulated builtins)', () => {
     assert.equal(skip.ok, false);
     const rows = await measureGemm(be, base, shape, { emulate: true, reps: 1, samples: 64, edit: (c) => c.replace('let r = w / ', 'let r = 1u + w / ') });
     assert.equal(rows.ok, false);
+    // prefetch 2: the second register set never stored (every other slab multiplied twice)
+    const deep = { ...base, stages: 2 as const, oneBuffer: true, prefetch: 2 as const };
+    assert.equal((await measureGemm(be, deep, shape, { emulate: true, reps: 1, samples: 64 })).ok, true);
+    const lost = await measureGemm(be, deep, shape, { emulate: true, reps: 1, samples: 64, edit: (c) => c.replace('if (step + 2u < u.x) { put(', 'if (false) { put(') });
+    assert.equal(lost.ok, false);
   });
   test('smem: runs and reports its arithmetic', async (t) => {
     const be = gpu.need(t);
