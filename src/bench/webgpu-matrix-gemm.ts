@@ -207,8 +207,9 @@ export function gemmWgsl(s: GemmSpec, shape: GemmShape, emulate = false): string
   const per = Math.ceil((aVec + bVec) / threads);
   const aStage = tm * sa, bStage = s.kStep * sb;
   // Slot j of a thread is vec4 v = t + j * threads: A's vectors first (row v / (kStep / 8)), then B's.
-  const fetch = Array.from({ length: per }, (_, j) => `g${j} = fetch(t + ${j * threads}u, step);`).join(' ');
-  const put = (stage: string) => Array.from({ length: per }, (_, j) => `put(t + ${j * threads}u, g${j}, ${stage});`).join(' ');
+  // A slab's loads into registers `r`0.. (`fetch`), and those registers into workgroup memory at `stage` (`put`).
+  const loads = (r: string, at: string) => Array.from({ length: per }, (_, j) => `${r}${j} = fetch(t + ${j * threads}u, ${at});`).join(' ');
+  const stores = (r: string, stage: string) => Array.from({ length: per }, (_, j) => `put(t + ${j * threads}u, ${r}${j}, ${stage});`).join(' ');
   const products = Array.from({ length: s.kStep / 16 }, (_, kk) => tile.step(`k${kk}`,
     (x) => o.left('sA', `aBase + ${(x * 16 * sa + kk * 16)}u`, `${sa}u`),
     (y) => o.right('sB', `bBase + ${(kk * 16 * sb + y * 16)}u`, `${sb}u`)).join('\n      ')).join('\n      ');
@@ -222,25 +223,23 @@ export function gemmWgsl(s: GemmSpec, shape: GemmShape, emulate = false): string
   const [stage, next] = s.oneBuffer ? ['0u', '0u'] : ['(step % 2u)', '((step + 1u) % 2u)'];
   const loop = s.stages === 1
     ? `for (var step = 0u; step < u.x; step++) {
-    ${fetch} ${put('0u')}
+    ${loads('g', 'step')} ${stores('g', '0u')}
     workgroupBarrier();
     ${compute('0u')}
     workgroupBarrier();
   }`
-    : `${fetch.replace(/step\)/g, '0u)')} ${put('0u')}
+    : `${loads('g', '0u')} ${stores('g', '0u')}
   workgroupBarrier();
   for (var step = 0u; step < u.x; step++) {
     let more = step + 1u < u.x;
-    if (more) { ${fetch.replace(/step\)/g, 'step + 1u)')} }
+    if (more) { ${loads('g', 'step + 1u')} }
     ${compute(stage)}
-    ${s.oneBuffer ? 'workgroupBarrier();\n    ' : ''}if (more) { ${put(next)} }
+    ${s.oneBuffer ? 'workgroupBarrier();\n    ' : ''}if (more) { ${stores('g', next)} }
     workgroupBarrier();
   }`;
   // prefetch 2 (one buffer): registers g hold slab step + 1 and h slab step + 2 while slab step is multiplied; two steps
   // an iteration so the two sets alternate without copies.
-  const loads = (r: string, at: string) => Array.from({ length: per }, (_, j) => `${r}${j} = fetch(t + ${j * threads}u, ${at});`).join(' ');
-  const stores = (r: string) => Array.from({ length: per }, (_, j) => `put(t + ${j * threads}u, ${r}${j}, 0u);`).join(' ');
-  const deepLoop = `${loads('g', '0u')} ${stores('g')}
+  const deepLoop = `${loads('g', '0u')} ${stores('g', '0u')}
   workgroupBarrier();
   if (1u < u.x) { ${loads('g', '1u')} }
   for (var step = 0u; step < u.x; step += 2u) {
@@ -248,12 +247,12 @@ export function gemmWgsl(s: GemmSpec, shape: GemmShape, emulate = false): string
     ${compute('0u')}
     workgroupBarrier();
     if (step + 1u < u.x) {
-      ${stores('g')}
+      ${stores('g', '0u')}
       workgroupBarrier();
       if (step + 3u < u.x) { ${loads('g', 'step + 3u')} }
       ${compute('0u')}
       workgroupBarrier();
-      if (step + 2u < u.x) { ${stores('h')} }
+      if (step + 2u < u.x) { ${stores('h', '0u')} }
       workgroupBarrier();
     }
   }`;
