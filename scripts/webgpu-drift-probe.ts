@@ -8,46 +8,35 @@
 // (a new Dawn device in the same process); m the register-only subgroup-matrix MAC ceiling; w the copy timed by the
 // host's clock (100 copies in one submission, onSubmittedWorkDone), which tells a slower device from slower timestamps.
 import { writeFileSync } from 'node:fs';
-import { copyPipeline, measureCeilings, measureCopy } from '../src/bench/webgpu-ceilings.js';
-import { Usage, type WebGpuBackend } from '../src/backends/webgpu/backend.js';
+import { measureCeilings, measureCopy, withCopy } from '../src/bench/webgpu-ceilings.js';
+import type { WebGpuBackend } from '../src/backends/webgpu/backend.js';
 import { measureMatrixCeiling } from '../src/bench/webgpu-ceilings-matrix.js';
-import { type GemmSpec, measureGemm } from '../src/bench/webgpu-matrix-gemm.js';
+import { measureGemm } from '../src/bench/webgpu-matrix-gemm.js';
+import { gemmSets } from './webgpu-gemm-sets.js';
 import { createNodeWebGpuBackend } from '../src/backends/webgpu/node.js';
 
 const arg = (name: string, dflt: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : dflt; };
 const plan = arg('--plan', 'c g c g c g c g c g c s c n c g c').split(/\s+/).filter(Boolean);
 for (const s of plan) if (!'cgfsnmw'.includes(s) || s.length !== 1) throw new Error(`--plan: unknown step '${s}' (c g f s n m w)`);
 const size = Number(arg('--size', '4096'));
-// The probe script's set 2, form 4 by default (scripts/webgpu-matrix-gemm-probe.ts keeps the list).
-const forms: GemmSpec[] = [
-  { subgroupsM: 2, subgroupsN: 4, lefts: 4, rights: 2, kStep: 32, pad: 8, stages: 2 },
-  { subgroupsM: 4, subgroupsN: 2, lefts: 2, rights: 4, kStep: 32, pad: 8, stages: 2 },
-  { subgroupsM: 2, subgroupsN: 4, lefts: 4, rights: 2, kStep: 32, pad: 8, stages: 2, oneBuffer: true },
-  { subgroupsM: 2, subgroupsN: 2, lefts: 4, rights: 4, kStep: 16, pad: 0, stages: 1, source: 'storage' },
-  { subgroupsM: 2, subgroupsN: 4, lefts: 4, rights: 2, kStep: 64, pad: 8, stages: 2, oneBuffer: true },
-];
+const forms = gemmSets[2]; // form 4 by default: one buffer, kStep 64
 const form = forms[Number(arg('--form', '4'))];
 if (!form) throw new Error(`--form: 0..${forms.length - 1}`);
 /** The copy ceiling's kernel `calls` times in one submission, timed by the host from submit to onSubmittedWorkDone. */
-async function copyWall(b: WebGpuBackend, calls = 100): Promise<number> {
-  const device = b.device, bytes = Math.min(512 * 1024 * 1024, b.caps.maxStorageBufferBindingSize, b.caps.maxBufferSize) & ~255;
-  const src = device.createBuffer({ size: bytes, usage: Usage.STORAGE }), dst = device.createBuffer({ size: bytes, usage: Usage.STORAGE });
-  try {
-    const p = copyPipeline(device);
-    const group = device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: dst } }] });
+function copyWall(b: WebGpuBackend, calls = 100): Promise<number> {
+  const device = b.device;
+  return withCopy(b, async (c) => {
     const run = async (n: number) => {
       const e = device.createCommandEncoder();
-      for (let i = 0; i < n; i++) { const pass = e.beginComputePass(); pass.setPipeline(p); pass.setBindGroup(0, group); pass.dispatchWorkgroups(b.info.numSms * 16); pass.end(); }
+      for (let i = 0; i < n; i++) { const pass = e.beginComputePass(); pass.setPipeline(c.pipeline); pass.setBindGroup(0, c.group); pass.dispatchWorkgroups(c.workgroups); pass.end(); }
       const t = performance.now();
       device.queue.submit([e.finish()]);
       await device.queue.onSubmittedWorkDone();
       return performance.now() - t;
     };
     await run(2);
-    return (2 * bytes * calls) / (await run(calls)) / 1e6;
-  } finally {
-    src.destroy(); dst.destroy();
-  }
+    return (2 * c.bytes * calls) / (await run(calls)) / 1e6;
+  });
 }
 const open = () => createNodeWebGpuBackend({ powerPreference: 'high-performance' });
 let be = await open();

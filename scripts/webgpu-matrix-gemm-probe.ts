@@ -5,7 +5,8 @@
 import { writeFileSync } from 'node:fs';
 import { measureCeilings } from '../src/bench/webgpu-ceilings.js';
 import { measureMatrixCeiling } from '../src/bench/webgpu-ceilings-matrix.js';
-import { type GemmSpec, type SmemMacSpec, measureGemm, measureSmemMac } from '../src/bench/webgpu-matrix-gemm.js';
+import { type SmemMacSpec, measureGemm, measureSmemMac } from '../src/bench/webgpu-matrix-gemm.js';
+import { gemmSets } from './webgpu-gemm-sets.js';
 import { createNodeWebGpuBackend } from '../src/backends/webgpu/node.js';
 
 const arg = (name: string, dflt: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : dflt; };
@@ -35,37 +36,9 @@ if (!skipSmem) await step('smem', async () => {
   }
   return rows;
 });
-const g = (subgroupsM: number, subgroupsN: number, lefts: number, rights: number, kStep: number, pad: number, stages: 1 | 2): GemmSpec => ({ subgroupsM, subgroupsN, lefts, rights, kStep, pad, stages });
-const b1 = (subgroupsM: number, subgroupsN: number, lefts: number, rights: number, kStep: number, pad: number): GemmSpec => ({ ...g(subgroupsM, subgroupsN, lefts, rights, kStep, pad, 2), oneBuffer: true });
-const direct = (subgroupsM: number, subgroupsN: number, lefts: number, rights: number, kStep: number): GemmSpec => ({ ...g(subgroupsM, subgroupsN, lefts, rights, kStep, 0, 1), source: 'storage' });
-// --set 1: session 59's first sweep (staged forms). --set 2: the best staged form first and last (an order check),
-// the suspicious 4 x 2 subgroups form right after it, and the storage forms (no staging).
-const sets: Record<string, GemmSpec[]> = {
-  1: [
-    g(2, 4, 4, 2, 32, 8, 2), g(2, 4, 4, 2, 32, 0, 2), g(2, 4, 4, 2, 16, 8, 2), g(2, 4, 4, 2, 32, 8, 1),
-    g(2, 2, 4, 4, 32, 8, 2), g(4, 2, 2, 4, 32, 8, 2), g(2, 2, 2, 2, 32, 8, 2), g(2, 4, 2, 2, 32, 8, 2),
-    g(1, 4, 4, 2, 32, 8, 2), g(4, 2, 4, 2, 16, 8, 2), g(2, 2, 4, 2, 32, 8, 2),
-  ],
-  2: [
-    g(2, 4, 4, 2, 32, 8, 2), g(4, 2, 2, 4, 32, 8, 2), g(4, 2, 4, 2, 32, 8, 2),
-    { ...g(2, 4, 4, 2, 32, 8, 2), oneBuffer: true }, { ...g(2, 4, 4, 2, 64, 8, 2), oneBuffer: true }, { ...g(2, 4, 4, 2, 64, 0, 2), oneBuffer: true },
-    direct(2, 4, 4, 2, 32), direct(2, 4, 2, 2, 32), direct(4, 2, 4, 2, 32), direct(2, 2, 4, 4, 16), direct(2, 4, 4, 2, 16),
-    g(2, 4, 4, 2, 32, 8, 2),
-  ],
-  // --set 3 (session 60, each form run alone: a sweep's process slows down): around set 2's form 4 (one buffer, kStep
-  // 64, 131 TFLOPS alone), the tile split, the pad, 4 subgroups, a 64 x 128 and a 256 x 128 tile.
-  3: [
-    b1(2, 4, 4, 2, 64, 8), b1(4, 2, 2, 4, 64, 8), b1(2, 4, 4, 2, 64, 16), b1(2, 2, 4, 4, 64, 8),
-    b1(2, 4, 2, 2, 64, 8), b1(4, 2, 4, 2, 32, 8), b1(2, 4, 4, 2, 32, 16),
-  ],
-  // --set 4 (prepared in session 60, not yet run): two slabs of register prefetch against the best one-slab form.
-  4: [
-    b1(2, 4, 4, 2, 64, 8), { ...b1(2, 4, 4, 2, 32, 8), prefetch: 2 }, { ...b1(4, 2, 2, 4, 32, 8), prefetch: 2 }, { ...b1(2, 4, 4, 2, 64, 8), prefetch: 2 },
-  ],
-};
 // --only I: form I of the set alone (a process of its own).
 const only = arg('--only', '');
-const gemms = only === '' ? sets[arg('--set', '1')] : [sets[arg('--set', '1')][Number(only)]];
+const gemms = only === '' ? gemmSets[arg('--set', '1')] : [gemmSets[arg('--set', '1')][Number(only)]];
 await step('gemm', async () => {
   const rows = [];
   for (const s of gemms) {

@@ -83,31 +83,34 @@ function pipeline(device: GPUDevice, code: string, label: string): GPUComputePip
   return device.createComputePipeline({ label, layout: 'auto', compute: { module: device.createShaderModule({ label, code }), entryPoint: 'main' } });
 }
 
-/** The copy ceiling's kernel: a grid-stride vec4<u32> copy of binding 0 into binding 1. */
-export function copyPipeline(device: GPUDevice): GPUComputePipeline {
-  return pipeline(device, `@group(0) @binding(0) var<storage, read> a: array<vec4<u32>>;
+/** What the copy ceiling dispatches: a grid-stride vec4<u32> copy of `bytes` from one buffer into another. */
+export interface CopySetup { pipeline: GPUComputePipeline; group: GPUBindGroup; bytes: number; workgroups: number }
+
+/** The copy ceiling's buffers, pipeline and bind group, given to `f` and destroyed after it. */
+export async function withCopy<T>(backend: WebGpuBackend, f: (c: CopySetup) => Promise<T>, processors?: number): Promise<T> {
+  const device = backend.device;
+  const bytes = Math.min(512 * 1024 * 1024, backend.caps.maxStorageBufferBindingSize, backend.caps.maxBufferSize) & ~255;
+  const src = device.createBuffer({ size: bytes, usage: Usage.STORAGE });
+  const dst = device.createBuffer({ size: bytes, usage: Usage.STORAGE });
+  try {
+    const copy = pipeline(device, `@group(0) @binding(0) var<storage, read> a: array<vec4<u32>>;
 @group(0) @binding(1) var<storage, read_write> b: array<vec4<u32>>;
 @compute @workgroup_size(256) fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) n: vec3<u32>) {
   let stride = n.x * 256u;
   for (var i = g.x; i < arrayLength(&a); i += stride) { b[i] = a[i]; }
 }`, 'ceiling.copy');
+    const group = device.createBindGroup({ layout: copy.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: dst } }] });
+    return await f({ pipeline: copy, group, bytes, workgroups: (processors ?? backend.info.numSms) * 16 });
+  } finally {
+    src.destroy(); dst.destroy();
+  }
 }
 
 /** Read + write bandwidth of the grid-stride copy (GB/s, both directions counted; needs timestamp queries). */
 export async function measureCopy(backend: WebGpuBackend, o: Pick<CeilingOptions, 'processors' | 'reps'> = {}): Promise<number> {
   if (!backend.caps.timestamps) throw new FlashMlaError('backend_unavailable', 'WebGPU ceilings need the timestamp-query feature');
-  const device = backend.device;
-  const wgs = (o.processors ?? backend.info.numSms) * 16, reps = o.reps ?? 9;
-  const bytes = Math.min(512 * 1024 * 1024, backend.caps.maxStorageBufferBindingSize, backend.caps.maxBufferSize) & ~255;
-  const src = device.createBuffer({ size: bytes, usage: Usage.STORAGE });
-  const dst = device.createBuffer({ size: bytes, usage: Usage.STORAGE });
-  try {
-    const copy = copyPipeline(device);
-    const group = device.createBindGroup({ layout: copy.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: dst } }] });
-    return (2 * bytes) / (await timeDispatch(device, copy, group, wgs, reps + 6, clockWarmMs(backend))) / 1e6;
-  } finally {
-    src.destroy(); dst.destroy();
-  }
+  const reps = o.reps ?? 9;
+  return withCopy(backend, async (c) => (2 * c.bytes) / (await timeDispatch(backend.device, c.pipeline, c.group, c.workgroups, reps + 6, clockWarmMs(backend))) / 1e6, o.processors);
 }
 
 /** Copy bandwidth and f32 FMA throughput of the backend's device (needs timestamp queries). */
