@@ -25,8 +25,11 @@ export const gemmSets: Record<string, GemmSpec[]> = {
     b1(2, 4, 4, 2, 64, 8), b1(4, 2, 2, 4, 64, 8), b1(2, 4, 4, 2, 64, 16), b1(2, 2, 4, 4, 64, 8),
     b1(2, 4, 2, 2, 64, 8), b1(4, 2, 4, 2, 32, 8), b1(2, 4, 4, 2, 32, 16),
   ],
-  // --set 4 (prepared in session 60, not yet run): two slabs of register prefetch against the best one-slab form.
+  // --set 4 (prepared in session 60, run in session 61): two slabs of register prefetch against the best one-slab form.
   4: [
     b1(2, 4, 4, 2, 64, 8), { ...b1(2, 4, 4, 2, 32, 8), prefetch: 2 }, { ...b1(4, 2, 2, 4, 32, 8), prefetch: 2 }, { ...b1(2, 4, 4, 2, 64, 8), prefetch: 2 },
+    // forms 4-5 (session 61): a 16-row tile, the shape of a 16-row decode's products (16 x 256 as QK's keys, 16 x 512
+    // as PV's O): the most a WGSL product of 16 rows against operands staged in workgroup memory reaches.
+    b1(1, 8, 1, 2, 64, 8), b1(1, 8, 1, 4, 32, 8),
   ],
 };

@@ -12,7 +12,7 @@ export PACK=${PACK:-.devstage/s61c1.tar.xz} BUDGET=${BUDGET:-540}
 source bench/cuda/hopper/s50_common.sh && s50_setup s61c1 # (W, CLI, ts, lim)
 card=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1); echo "card: $card"
 cache=$W/glcache; mkdir -p "$cache"
-for i in 0 1 2 3; do
+for i in 0 1 2 3 4 5; do # 4-5: the 16-row forms (session 61)
   ( source .gpu-host/enter.sh >/dev/null
     __GL_SHADER_DISK_CACHE=1 __GL_SHADER_DISK_CACHE_PATH=$cache __GL_SHADER_DISK_CACHE_SKIP_CLEANUP=1 \
       timeout -k 5 "$(lim 30)" node build/scripts/webgpu-matrix-gemm-probe.js --set 4 --only $i --no-smem --no-copy --out "$W/set4-$i.json" > "$W/set4-$i.txt" 2>&1
