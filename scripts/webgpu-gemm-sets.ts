@@ -32,4 +32,13 @@ export const gemmSets: Record<string, GemmSpec[]> = {
     // as PV's O): the most a WGSL product of 16 rows against operands staged in workgroup memory reaches.
     b1(1, 8, 1, 2, 64, 8), b1(1, 8, 1, 4, 32, 8),
   ],
+  // --set 5 (session 61, first timed by hand on the H200 after set 4, docs/notes/webgpu-matrix-gemm.md "Session 61"):
+  // 16 products a subgroup (a 128 x 256 or 256 x 128 tile: 160-164 TFLOPS against set 4's 133), kStep 16 / 32, and the
+  // best 64-row tiles. Form 0 is the reference of sets 3 and 4.
+  5: [
+    b1(2, 4, 4, 2, 64, 8), b1(2, 4, 4, 4, 32, 8), b1(4, 2, 2, 8, 32, 8), b1(4, 2, 4, 4, 32, 8), b1(2, 4, 8, 2, 32, 8),
+    b1(2, 4, 4, 4, 16, 8), b1(2, 2, 4, 4, 32, 8), b1(1, 8, 4, 2, 64, 8), b1(2, 4, 2, 4, 64, 8),
+  ],
+  // --set 6 (session 61, timed by hand as set 5): 16-row tiles with the matrices loaded straight from storage.
+  6: [direct(1, 8, 1, 2, 32), direct(1, 8, 1, 4, 32), direct(1, 8, 1, 2, 64), direct(1, 4, 1, 4, 32), direct(1, 8, 1, 1, 64), direct(1, 4, 1, 2, 64)],
 };
