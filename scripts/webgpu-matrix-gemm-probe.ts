@@ -1,7 +1,7 @@
 // Issue #13's question on a device (docs/notes/webgpu-matrix-gemm.md): how fast do WGSL subgroup matrices multiply
 // when the operands come from workgroup memory (smem sweep) and from device memory through it (gemm sweep)? Beside
 // them, the register-only MAC ceiling and the copy ceiling the decode benchmark records. One JSON object.
-//   node build/scripts/webgpu-matrix-gemm-probe.js [--out FILE] [--size N] [--set 1|2|3|4|5|6] [--only I] [--no-smem] [--no-copy] [--copy-first] [--quick]
+//   node build/scripts/webgpu-matrix-gemm-probe.js [--out FILE] [--size N] [--set N (a key of scripts/webgpu-gemm-sets.ts)] [--only I] [--no-smem] [--no-copy] [--copy-first] [--quick]
 import { writeFileSync } from 'node:fs';
 import { measureCeilings } from '../src/bench/webgpu-ceilings.js';
 import { measureMatrixCeiling } from '../src/bench/webgpu-ceilings-matrix.js';
@@ -38,7 +38,9 @@ if (!skipSmem) await step('smem', async () => {
 });
 // --only I: form I of the set alone (a process of its own).
 const only = arg('--only', '');
-const gemms = only === '' ? gemmSets[arg('--set', '1')] : [gemmSets[arg('--set', '1')][Number(only)]];
+const set = gemmSets[arg('--set', '1')];
+if (!set) throw new Error(`--set: one of ${Object.keys(gemmSets).join(', ')}`);
+const gemms = only === '' ? set : [set[Number(only)]];
 await step('gemm', async () => {
   const rows = [];
   for (const s of gemms) {

@@ -39,7 +39,7 @@ describe('webgpu matrix probes on lavapipe (emulated builtins)', () => {
     const forms: Partial<GemmSpec>[] = [{}, { kStep: 32 }, { pad: 8 }, { stages: 2 }, { stages: 2, kStep: 32, pad: 8 }, { subgroupsM: 1, subgroupsN: 4, lefts: 1, rights: 2 },
       { stages: 2, oneBuffer: true }, { stages: 2, oneBuffer: true, kStep: 64, pad: 8 },
       { stages: 2, oneBuffer: true, prefetch: 2 }, { stages: 2, oneBuffer: true, prefetch: 2, kStep: 32, pad: 8 },
-      { stages: 2, oneBuffer: true, subgroupsM: 1, subgroupsN: 8, lefts: 1, rights: 2, kStep: 32, pad: 8 }, // set 4's 16-row layout (its kStep 64 / 512 columns pass lavapipe's 32 KiB)
+      { stages: 2, oneBuffer: true, subgroupsM: 1, subgroupsN: 8, lefts: 1, rights: 2, kStep: 32, pad: 8 }, // set 4's 16-row layout (its own kStep 64 / 512-column forms exceed lavapipe's 32 KiB of workgroup memory)
       { source: 'storage' }, { source: 'storage', kStep: 32, subgroupsM: 1, subgroupsN: 4, lefts: 1, rights: 2 }];
     for (const f of forms) {
       const s = { ...base, ...f };

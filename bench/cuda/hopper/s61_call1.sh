@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Prepared in session 60 for the next session's first call (not run yet): the gemm probe's set 4 (two slabs of register
-# prefetch, `prefetch: 2`, against the best one-slab form), each form alone with the driver's shader disk cache kept for
-# its SASS, then on an H200 the sparse record (s60_sparse.sh). Everything under $OUT but log.txt packed into all.tgz.
+# Prepared in session 60, run in session 61 (H200, results/gpu-host/bench/hopper/s61/call1/): the gemm probe's set 4
+# (two slabs of register prefetch, `prefetch: 2`, against the best one-slab form, and two 16-row forms), each form alone
+# with the driver's shader disk cache kept for its SASS, then the sparse record (s60_sparse.sh) on whichever card the
+# call gets. Everything under $W but the shader cache packed into $OUT/s61c1.tgz.
 # Predictions (written before the run): set 4 form 0 (the one-slab reference) 130-134 TFLOPS; the prefetch-2 forms at
 # kStep 32: 120-160 (one more slab in flight against the ~2100-clock step; their registers +16 a lane); kStep 64 with
 # prefetch 2: spills (its loads alone take 64 registers a lane) and runs slower than form 0.
