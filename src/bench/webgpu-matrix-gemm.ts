@@ -57,12 +57,12 @@ export interface GemmSpec {
 
 const M = 16; // the 16 x 16 x 16 configuration (caps.subgroupMatrixF16); the probes take no other
 
-function header(emulate: boolean): string {
+export function header(emulate: boolean): string {
   return emulate ? 'enable f16;\n' : 'enable f16;\nenable chromium_experimental_subgroup_matrix;\ndiagnostic(off, chromium.subgroup_matrix_uniformity);\n';
 }
 
 /** The builtins as WGSL text, or (emulate) as calls of the working functions `emulation()` declares for array `arr`. */
-function ops(emulate: boolean) {
+export function ops(emulate: boolean) {
   return {
     left: (arr: string, off: string, stride: string) => (emulate ? `ldL_${arr}(${off}, ${stride})` : `subgroupMatrixLoad<subgroup_matrix_left<f16, ${M}, ${M}>>(&${arr}, ${off}, false, ${stride})`),
     right: (arr: string, off: string, stride: string) => (emulate ? `ldR_${arr}(${off}, ${stride})` : `subgroupMatrixLoad<subgroup_matrix_right<f16, ${M}, ${M}>>(&${arr}, ${off}, false, ${stride})`),
@@ -90,8 +90,8 @@ function subgroupTile(o: ReturnType<typeof ops>, lefts: number, rights: number) 
   };
 }
 
-/** Working stand-ins for the builtins over the named f16 arrays (loads) and f32 array (stores): slow, exact. */
-function emulation(f16Arrays: string[], f32Array: string): string {
+/** Working stand-ins for the builtins over the named f16 arrays (loads) and f32 arrays (stores): slow, exact. */
+export function emulation(f16Arrays: string[], f32Arrays: string | string[]): string {
   const loads = f16Arrays.map((a) => ['L', 'R'].map((s) => `fn ld${s}_${a}(off: u32, stride: u32) -> Sm${s} {
   var m: Sm${s};
   for (var i = 0u; i < 256u; i++) { m.v[i] = ${a}[off + (i / 16u) * stride + i % 16u]; }
@@ -113,13 +113,13 @@ fn smMac(a: SmL, b: SmR, c: SmResult) -> SmResult {
   return d;
 }
 // Element i is written by lane i % 32 of the subgroup, as the 32 lanes of a real store share the matrix.
-fn stC_${f32Array}(off: u32, m: SmResult, stride: u32, t: u32) {
-  for (var i = t % 32u; i < 256u; i += 32u) { ${f32Array}[off + (i / 16u) * stride + i % 16u] = m.v[i]; }
-}
+${[f32Arrays].flat().map((a) => `fn stC_${a}(off: u32, m: SmResult, stride: u32, t: u32) {
+  for (var i = t % 32u; i < 256u; i += 32u) { ${a}[off + (i / 16u) * stride + i % 16u] = m.v[i]; }
+}`).join('\n')}
 `;
 }
 
-function checkSpec(ok: boolean, what: string): void {
+export function checkSpec(ok: boolean, what: string): void {
   if (!ok) throw new FlashMlaError('invalid_argument', `matrix probe: ${what}`);
 }
 
@@ -306,7 +306,7 @@ fn put(v: u32, g: vec4<u32>, stage: u32) {
 ${emulate ? emulation(['sA', 'sB'], 'C') : ''}`;
 }
 
-function needMatrix(backend: WebGpuBackend, emulate: boolean): void {
+export function needMatrix(backend: WebGpuBackend, emulate: boolean): void {
   const c = backend.caps.subgroupMatrixF16;
   if (emulate) return;
   if (!c || c.m !== M || c.n !== M || c.k !== M) throw new FlashMlaError('backend_unavailable', 'WebGPU: the matrix probes need a 16x16x16 f16 subgroup-matrix configuration');

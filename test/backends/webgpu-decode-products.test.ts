@@ -1,0 +1,54 @@
+// The 64-row decode products probe (src/bench/webgpu-decode-products.ts) on lavapipe with the builtins emulated:
+// every form the device call runs computes O = f16(Q Kᵀ / 64) V exactly (dV 128 here, to fit lavapipe's 32 KiB of
+// workgroup memory), a kernel that loses a score k-step or a key tile fails the check, and bad specs are typed errors.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { FlashMlaError } from '../../src/core/errors.js';
+import { decodeProductLayout, decodeProductWgsl, measureDecodeProducts } from '../../src/bench/webgpu-decode-products.js';
+import { productForms } from '../../scripts/webgpu-decode-products-probe-forms.js';
+import { useWebGpu } from '../support/webgpu.js';
+
+const gpu = useWebGpu({ withReduced: false });
+const shape = { requests: 1, groups: 2, keys: 64, dV: 128 };
+// Emulated, a workgroup's 32-key tile takes ~10 s on lavapipe: the three code paths (32-key tiles from storage, 16-key
+// tiles from registers, O split 4 ways along rows), not every form.
+const checked = [0, 2, 3].map((i) => productForms[i]);
+
+describe('webgpu decode products probe: specs and text', () => {
+  test('layout at the decode\'s sizes', () => {
+    const l = decodeProductLayout({ keyTile: 32, q: 'storage', pvRows: 1 }, {});
+    assert.deepEqual([l.dQk, l.ks, l.outs, l.kParts, l.steps, l.lefts, l.rights], [576, 584, 8, 1, 36, 4, 4]);
+    assert.equal(l.sharedBytes, 2 * 32 * 584 + 4 * 32 * 68); // 46,080: under the H200's 49,152
+    const h = decodeProductLayout({ keyTile: 16, q: 'registers', pvRows: 2 }, {});
+    assert.deepEqual([h.kParts, h.steps, h.lefts, h.rights], [2, 18, 2, 8]);
+  });
+  test('bad specs are typed errors', () => {
+    assert.throws(() => decodeProductWgsl({ keyTile: 24 as 16, q: 'storage', pvRows: 1 }, shape), FlashMlaError);
+    assert.throws(() => decodeProductWgsl({ keyTile: 32, q: 'storage', pvRows: 4 }, { ...shape, dV: 96 }) && decodeProductWgsl({ keyTile: 32, q: 'storage', pvRows: 1 }, { ...shape, dV: 96 }), /16-column blocks/);
+  });
+  test('the GPU text uses the builtins, the emulated one none', () => {
+    assert.match(decodeProductWgsl(productForms[0], shape), /subgroupMatrixMultiplyAccumulate/);
+    assert.doesNotMatch(decodeProductWgsl(productForms[0], shape, true), /subgroup_matrix|subgroupMatrix/);
+  });
+});
+
+describe('webgpu decode products probe on lavapipe (emulated builtins)', () => {
+  test('every checked form computes O exactly', async (t) => {
+    const be = gpu.need(t);
+    if (!be) return;
+    for (const f of checked) {
+      const r = await measureDecodeProducts(be, f, shape, { emulate: true, reps: 1, samples: 24 });
+      assert.ok(r.ok, `${JSON.stringify(f)}: max |error| ${r.maxAbsErr}`);
+      assert.equal(r.checked, 26);
+    }
+  });
+  test('a kernel that drops a score k-step or its last key tile fails the check', async (t) => {
+    const be = gpu.need(t);
+    if (!be) return;
+    const one = { ...shape, groups: 1, keys: 32 };
+    const step = await measureDecodeProducts(be, productForms[0], one, { emulate: true, reps: 1, samples: 24, edit: (c) => c.replace(/\n\s*sc = smMac\([^\n]*/, '') });
+    assert.equal(step.ok, false);
+    const tile = await measureDecodeProducts(be, productForms[0], one, { emulate: true, reps: 1, samples: 24, edit: (c) => c.replace('tile < u.tiles;', 'tile + 1u < u.tiles;') });
+    assert.equal(tile.ok, false);
+  });
+});
