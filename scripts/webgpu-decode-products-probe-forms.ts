@@ -5,9 +5,11 @@ import type { DecodeProductSpec } from '../src/bench/webgpu-decode-products.js';
 // 0-2: 32-key tiles, Qᵀ from storage every tile, O split 1 / 2 / 4 ways along rows. 3-4: 16-key tiles (two subgroups
 // a score block), Qᵀ held in registers (18 matrices a subgroup) or from storage. 5: 32-key tiles with all 36 Qᵀ
 // matrices of a subgroup in registers (over the register file with O's 16: expected to spill). 6-7: form 0's score
-// phase alone and its PV phase alone.
+// phase alone and its PV phase alone. 8-9: 32 rows a workgroup (O in 8 result matrices a subgroup, so two workgroups
+// can share an SM), Qᵀ from storage or in registers (18 matrices a subgroup).
 export const productForms: DecodeProductSpec[] = [
   { keyTile: 32, q: 'storage', pvRows: 1 }, { keyTile: 32, q: 'storage', pvRows: 2 }, { keyTile: 32, q: 'storage', pvRows: 4 },
   { keyTile: 16, q: 'registers', pvRows: 1 }, { keyTile: 16, q: 'storage', pvRows: 1 }, { keyTile: 32, q: 'registers', pvRows: 1 },
   { keyTile: 32, q: 'storage', pvRows: 1, only: 'qk' }, { keyTile: 32, q: 'storage', pvRows: 1, only: 'pv' },
+  { keyTile: 32, q: 'storage', pvRows: 1, rows: 32 }, { keyTile: 32, q: 'registers', pvRows: 1, rows: 32 },
 ];

@@ -1,7 +1,7 @@
 // Issue #13: how fast can a 64-row WebGPU decode's products run (src/bench/webgpu-decode-products.ts), before a
 // v7 kernel is written? Forms below; each should run in a process of its own (session 60: a sweep's later forms
 // slow down). One JSON object with the device, the form and its result.
-//   node build/scripts/webgpu-decode-products-probe.js --form I [--keys N] [--groups G] [--requests R] [--out FILE]
+//   node build/scripts/webgpu-decode-products-probe.js --form I [--keys N] [--groups G (default: 256 rows a request)] [--requests R] [--out FILE]
 import { writeFileSync } from 'node:fs';
 import { measureDecodeProducts } from '../src/bench/webgpu-decode-products.js';
 import { productForms } from './webgpu-decode-products-probe-forms.js';
@@ -12,7 +12,7 @@ const arg = (name: string, dflt: string) => { const i = process.argv.indexOf(nam
 const form = productForms[Number(arg('--form', '0'))];
 if (!form) throw new Error(`--form: 0..${productForms.length - 1}`);
 const be = await createNodeWebGpuBackend({ powerPreference: 'high-performance' });
-const shape = { requests: Number(arg('--requests', String(be.info.numSms))), groups: Number(arg('--groups', '4')), keys: Number(arg('--keys', '2048')) };
+const shape = { requests: Number(arg('--requests', String(be.info.numSms))), groups: Number(arg('--groups', String(256 / (form.rows ?? 64)))), keys: Number(arg('--keys', '2048')) };
 const report: Record<string, unknown> = { device: be.info.device, date: new Date().toISOString(), form: Number(arg('--form', '0')) };
 try {
   report.result = await measureDecodeProducts(be, form, shape);

@@ -1,5 +1,5 @@
 // The products of a 64-row WebGPU decode, without its softmax: the bound on a v7 kernel before it is written
-// (docs/notes/webgpu-matrix-gemm.md, "What is next for issue #13"). One workgroup of 8 subgroups takes 64 query
+// (docs/notes/webgpu-matrix-gemm.md, "What is next for issue #13"). One workgroup of 8 subgroups takes 64 (or 32) query
 // rows of one request and walks its keys in tiles of `keyTile`, as the decode would:
 //   1. the tile's keys, bf16 [keyTile, dQk] from storage, converted to f16 in workgroup memory (sK, rows padded by
 //      8 halves), the next tile's loads in registers while this one is used;
@@ -8,7 +8,7 @@
 //      or held in registers for the whole walk;
 //   3. Sᵀ stored f32 to workgroup memory, then P = f16(S / 64) written by every lane into the RoPE columns of sK
 //      (V is the first dV columns, so those are free once the scores are done; 64 rows x keyTile halves fit there);
-//   4. O += P V with O (64 x dV f32) in result matrices, 16 a subgroup, stored once at the end.
+//   4. O += P V with O (rows x dV f32) in result matrices, 16 a subgroup at 64 rows, stored once at the end.
 // With Q, K in {-1, 0, 1} every score, P and sum is exact, so the host checks sampled elements of O exactly.
 // `only` drops a phase to see what each costs (no check then). `emulate` runs it without the feature (tests).
 // Browser-safe: no Node imports.
@@ -23,8 +23,10 @@ export interface DecodeProductSpec {
   keyTile: 16 | 32;
   /** Where each subgroup's Qᵀ matrices come from: loaded from storage every tile, or held in registers. */
   q: 'storage' | 'registers';
-  /** PV: subgroups along O's rows (1, 2 or 4); the other 8 / pvRows split its dV columns. 16 products a subgroup. */
+  /** PV: subgroups along O's rows (1, 2 or 4); the other 8 / pvRows split its dV columns. */
   pvRows: 1 | 2 | 4;
+  /** Query rows a workgroup (default 64; 32 halves O's registers, so two workgroups can share an SM). */
+  rows?: 32 | 64;
   /** Measurement only: run the score phase alone ('qk': Sᵀ stored, no P, no PV) or the PV phase alone ('pv'). */
   only?: 'qk' | 'pv';
 }
@@ -40,21 +42,21 @@ export interface DecodeProductShape {
   dV?: number;
 }
 
-const ROWS = 64, THREADS = 256, SUBGROUPS = 8, ROPE = 64, SS = ROWS + 4; // Sᵀ rows of 68 f32: 16 bytes of bank skew a key
+const THREADS = 256, SUBGROUPS = 8, ROPE = 64;
 
 /** Sizes the WGSL and the host derive from one spec and shape. */
 export function decodeProductLayout(s: DecodeProductSpec, shape: Pick<DecodeProductShape, 'dV'>) {
-  const dV = shape.dV ?? 512, dQk = dV + ROPE, ks = dQk + 8;
-  const keyBlocks = s.keyTile / 16, outs = keyBlocks * (ROWS / 16), kParts = SUBGROUPS / outs, steps = dQk / 16 / kParts;
-  const pvCols = SUBGROUPS / s.pvRows, lefts = ROWS / 16 / s.pvRows, rights = dV / 16 / pvCols;
-  const sharedBytes = 2 * s.keyTile * ks + 4 * kParts * s.keyTile * SS;
-  return { dV, dQk, ks, keyBlocks, outs, kParts, steps, pvCols, lefts, rights, sharedBytes };
+  const dV = shape.dV ?? 512, dQk = dV + ROPE, ks = dQk + 8, rows = s.rows ?? 64, ss = rows + 4; // Sᵀ rows: 16 bytes of bank skew a key
+  const keyBlocks = s.keyTile / 16, outs = keyBlocks * (rows / 16), kParts = SUBGROUPS / outs, steps = dQk / 16 / kParts;
+  const pvCols = SUBGROUPS / s.pvRows, lefts = rows / 16 / s.pvRows, rights = dV / 16 / pvCols;
+  const sharedBytes = 2 * s.keyTile * ks + 4 * kParts * s.keyTile * ss;
+  return { dV, dQk, ks, rows, ss, keyBlocks, outs, kParts, steps, pvCols, lefts, rights, sharedBytes };
 }
 
 function check(s: DecodeProductSpec, shape: Pick<DecodeProductShape, 'dV'>): ReturnType<typeof decodeProductLayout> {
-  checkSpec((s.keyTile === 16 || s.keyTile === 32) && (s.q === 'storage' || s.q === 'registers') && [1, 2, 4].includes(s.pvRows) && (s.only === undefined || s.only === 'qk' || s.only === 'pv'), `decode products: keyTile 16 / 32, q storage / registers, pvRows 1 / 2 / 4 (got ${JSON.stringify(s)})`);
+  checkSpec((s.keyTile === 16 || s.keyTile === 32) && (s.q === 'storage' || s.q === 'registers') && [1, 2, 4].includes(s.pvRows) && (s.rows === undefined || s.rows === 32 || s.rows === 64) && (s.only === undefined || s.only === 'qk' || s.only === 'pv'), `decode products: keyTile 16 / 32, q storage / registers, pvRows 1 / 2 / 4, rows 32 / 64 (got ${JSON.stringify(s)})`);
   const l = decodeProductLayout(s, shape);
-  checkSpec(Number.isInteger(l.steps) && Number.isInteger(l.rights) && l.rights >= 1 && l.lefts * l.rights <= 16, `decode products: dV ${l.dV} in 16-column blocks over ${l.pvCols} subgroups, at most 16 products a subgroup`);
+  checkSpec(Number.isInteger(l.steps) && Number.isInteger(l.rights) && l.rights >= 1 && Number.isInteger(l.lefts) && l.lefts >= 1 && l.lefts * l.rights <= 16, `decode products: dV ${l.dV} in 16-column blocks over ${l.pvCols} subgroups, at most 16 products a subgroup`);
   return l;
 }
 
@@ -66,7 +68,7 @@ export function decodeProductWgsl(s: DecodeProductSpec, shape: DecodeProductShap
   const loads = range(per).map((j) => `g${j} = fetch(t + ${j * THREADS}u, kb0);`).join(' ');
   const puts = range(per).map((j) => `put(t + ${j * THREADS}u, g${j});`).join(' ');
   // Right operand of k-step i of this subgroup: Qᵀ rows 16 (kPart * steps + i).., columns rb * 16..
-  const qRight = (i: number) => o.right('Qt', `qBase + (kPart * ${l.steps}u + ${i}u) * ${16 * ROWS}u`, `${ROWS}u`);
+  const qRight = (i: number) => o.right('Qt', `qBase + (kPart * ${l.steps}u + ${i}u) * ${16 * l.rows}u`, `${l.rows}u`);
   const qRegs = s.q === 'registers' ? range(l.steps).map((i) => `let qm${i} = ${qRight(i)};`).join('\n  ') : '';
   const scores = range(l.steps).map((i) => `sc = ${o.mac(o.left('sK', `kRow + (kPart * ${l.steps}u + ${i}u) * 16u`, `${l.ks}u`), s.q === 'registers' ? `qm${i}` : qRight(i), 'sc')};`).join('\n      ');
   // P's row r lives in sK row r % keyTile, columns dV + (r / keyTile) * keyTile..; a 16-row block stays in one slot.
@@ -76,8 +78,8 @@ export function decodeProductWgsl(s: DecodeProductSpec, shape: DecodeProductShap
     ...range(l.rights).map((y) => `let v${y}k${kk} = ${o.right('sK', `${16 * kk * l.ks}u + pvN * ${16 * l.rights}u + ${16 * y}u`, `${l.ks}u`)};`),
     ...range(l.lefts).flatMap((x) => range(l.rights).map((y) => `c${x}_${y} = ${o.mac(`p${x}k${kk}`, `v${y}k${kk}`, `c${x}_${y}`)};`)),
   ].join(' ')).join('\n      ');
-  const convert = range((ROWS * kt) / THREADS).map((j) => `{ let e = t + ${j * THREADS}u; let r = e % ${ROWS}u; let k = e / ${ROWS}u;
-        let sum = ${range(l.kParts).map((p) => `sS[${p * kt * SS}u + k * ${SS}u + r]`).join(' + ')};
+  const convert = range((l.rows * kt) / THREADS).map((j) => `{ let e = t + ${j * THREADS}u; let r = e % ${l.rows}u; let k = e / ${l.rows}u;
+        let sum = ${range(l.kParts).map((p) => `sS[${p * kt * l.ss}u + k * ${l.ss}u + r]`).join(' + ')};
         sK[${pAt('r', 'k')}] = f16(sum * 0.015625); }`).join('\n      ');
   const cvt = (w: string, hi: boolean) => `f16(bitcast<f32>(${hi ? `${w} & 0xffff0000u` : `${w} << 16u`}))`;
   const acc = range(l.lefts).flatMap((x) => range(l.rights).map((y) => [x, y] as const));
@@ -87,7 +89,7 @@ export function decodeProductWgsl(s: DecodeProductSpec, shape: DecodeProductShap
 @group(0) @binding(2) var<storage, read> Qt: array<f16>;
 @group(0) @binding(3) var<storage, read_write> O: array<f32>;
 var<workgroup> sK: array<f16, ${kt * l.ks}>;
-var<workgroup> sS: array<f32, ${l.kParts * kt * SS}>;
+var<workgroup> sS: array<f32, ${l.kParts * kt * l.ss}>;
 fn fetch(v: u32, kb0: u32) -> vec4<u32> {
   if (v < ${vecs}u) { return K[(kb0 + v / ${d8}u) * ${d8}u + v % ${d8}u]; }
   return vec4<u32>();
@@ -106,7 +108,7 @@ fn put(v: u32, g: vec4<u32>) {
   let so = sg % ${l.outs}u; let kPart = sg / ${l.outs}u;
   let kb = so % ${l.keyBlocks}u; let rb = so / ${l.keyBlocks}u;
   let kRow = kb * ${16 * l.ks}u;
-  let qBase = w * ${l.dQk * ROWS}u + rb * 16u;
+  let qBase = w * ${l.dQk * l.rows}u + rb * 16u;
   let pvM = sg / ${l.pvCols}u; let pvN = sg % ${l.pvCols}u;
   ${qRegs}
   ${acc.map(([x, y]) => `var c${x}_${y} = ${o.zero};`).join(' ')}
@@ -121,7 +123,7 @@ fn put(v: u32, g: vec4<u32>) {
     ${s.only === 'pv' ? '' : `{
       var sc = ${o.zero};
       ${scores}
-      ${o.store('sS', `kPart * ${kt * SS}u + kb * ${16 * SS}u + rb * 16u`, 'sc', `${SS}u`)};
+      ${o.store('sS', `kPart * ${kt * l.ss}u + kb * ${16 * l.ss}u + rb * 16u`, 'sc', `${l.ss}u`)};
     }
     workgroupBarrier();`}
     ${s.only === 'qk' ? '' : `${convert}
@@ -132,7 +134,7 @@ fn put(v: u32, g: vec4<u32>) {
     workgroupBarrier();`}
     if (more) { ${puts} workgroupBarrier(); }
   }
-  let oBase = w * ${ROWS * l.dV}u + pvM * ${16 * l.lefts * l.dV}u + pvN * ${16 * l.rights}u;
+  let oBase = w * ${l.rows * l.dV}u + pvM * ${16 * l.lefts * l.dV}u + pvN * ${16 * l.rights}u;
   ${acc.map(([x, y]) => o.store('O', `oBase + ${x * 16 * l.dV + y * 16}u`, `c${x}_${y}`, `${l.dV}u`)).join(';\n  ')};
 }
 ${emulate ? emulation(['sK', 'Qt'], ['sS', 'O']) : ''}`;
@@ -146,7 +148,7 @@ export const productK = (req: number, key: number, d: number): number => tern(re
 export interface DecodeProductResult extends DecodeProductSpec {
   shape: Required<DecodeProductShape>;
   ms: number;
-  /** 2 x 64 rows x keys x (dQk + dV) a workgroup: the decode's product flops. */
+  /** 2 x rows x keys x (dQk + dV) a workgroup: the decode's product flops. */
   TFLOPS: number;
   sharedBytes: number;
   checked: number;
@@ -163,14 +165,14 @@ export async function measureDecodeProducts(backend: WebGpuBackend, s: DecodePro
   checkSpec(Number.isInteger(shape.requests) && shape.requests >= 1 && Number.isInteger(shape.groups) && shape.groups >= 1 && shape.keys >= s.keyTile && shape.keys % s.keyTile === 0, `decode products: shape ${JSON.stringify(shapeIn)} (keys a positive multiple of ${s.keyTile})`);
   checkSpec(l.sharedBytes <= backend.caps.maxComputeWorkgroupStorageSize, `${l.sharedBytes} B of workgroup memory, the device allows ${backend.caps.maxComputeWorkgroupStorageSize}`);
   const wgs = shape.requests * shape.groups;
-  const kBytes = shape.requests * shape.keys * l.dQk * 2, qBytes = wgs * l.dQk * ROWS * 2, oBytes = wgs * ROWS * l.dV * 4;
+  const kBytes = shape.requests * shape.keys * l.dQk * 2, qBytes = wgs * l.dQk * l.rows * 2, oBytes = wgs * l.rows * l.dV * 4;
   const maxBind = Math.min(backend.caps.maxStorageBufferBindingSize, backend.caps.maxBufferSize);
   if (Math.max(kBytes, oBytes) > maxBind) throw new FlashMlaError('invalid_argument', `decode products: ${Math.max(kBytes, oBytes)} B a buffer, the device binds at most ${maxBind}`);
   const code = (o.edit ?? ((x: string) => x))(decodeProductWgsl(s, shape, emulate));
   const device = backend.device, bits = [0xbf80, 0, 0x3f80], halves = [0xbc00, 0, 0x3c00];
   const hK = new Uint16Array(kBytes / 2), hQ = new Uint16Array(qBytes / 2);
   for (let req = 0, i = 0; req < shape.requests; req++) for (let key = 0; key < shape.keys; key++) for (let d = 0; d < l.dQk; d++) hK[i++] = bits[productK(req, key, d) + 1];
-  for (let w = 0, i = 0; w < wgs; w++) for (let d = 0; d < l.dQk; d++) for (let r = 0; r < ROWS; r++) hQ[i++] = halves[productQ(w, r, d) + 1];
+  for (let w = 0, i = 0; w < wgs; w++) for (let d = 0; d < l.dQk; d++) for (let r = 0; r < l.rows; r++) hQ[i++] = halves[productQ(w, r, d) + 1];
   const uni = device.createBuffer({ size: 16, usage: Usage.UNIFORM | Usage.COPY_DST });
   const k = device.createBuffer({ size: kBytes, usage: Usage.STORAGE | Usage.COPY_DST });
   const q = device.createBuffer({ size: qBytes, usage: Usage.STORAGE | Usage.COPY_DST });
@@ -193,10 +195,10 @@ export async function measureDecodeProducts(backend: WebGpuBackend, s: DecodePro
     read.unmap();
     let err = 0, checked = 0;
     if (!s.only) {
-      const picks: [number, number, number][] = [[0, 0, 0], [wgs - 1, ROWS - 1, l.dV - 1]];
+      const picks: [number, number, number][] = [[0, 0, 0], [wgs - 1, l.rows - 1, l.dV - 1]];
       let seed = 777;
       const rnd = (n: number) => { seed = (Math.imul(seed, 1103515245) + 12345) >>> 0; return seed % n; };
-      for (let i = 0; i < (o.samples ?? 64); i++) picks.push([rnd(wgs), rnd(ROWS), rnd(l.dV)]);
+      for (let i = 0; i < (o.samples ?? 64); i++) picks.push([rnd(wgs), rnd(l.rows), rnd(l.dV)]);
       for (const [w, r, c] of picks) {
         const req = Math.floor(w / shape.groups);
         let sum = 0;
@@ -207,12 +209,12 @@ export async function measureDecodeProducts(backend: WebGpuBackend, s: DecodePro
           for (let d = 0; d < l.dQk; d++) sc += productQ(w, r, d) * productK(req, key, d);
           sum += (sc / 64) * v;
         }
-        const dlt = Math.abs(got[(w * ROWS + r) * l.dV + c] - sum);
+        const dlt = Math.abs(got[(w * l.rows + r) * l.dV + c] - sum);
         err = Number.isNaN(dlt) ? Infinity : Math.max(err, dlt);
       }
       checked = picks.length;
     }
-    const flops = 2 * ROWS * shape.keys * (l.dQk + l.dV) * wgs;
+    const flops = 2 * l.rows * shape.keys * (l.dQk + l.dV) * wgs;
     return { ...s, shape, ms, TFLOPS: flops / ms / 1e9, sharedBytes: l.sharedBytes, checked, maxAbsErr: err, ok: !s.only && err === 0 };
   } finally {
     uni.destroy(); k.destroy(); q.destroy(); out.destroy(); read.destroy();

@@ -10,9 +10,9 @@ import { useWebGpu } from '../support/webgpu.js';
 
 const gpu = useWebGpu({ withReduced: false });
 const shape = { requests: 1, groups: 2, keys: 64, dV: 128 };
-// Emulated, a workgroup's 32-key tile takes ~10 s on lavapipe: the three code paths (32-key tiles from storage, 16-key
-// tiles from registers, O split 4 ways along rows), not every form.
-const checked = [0, 2, 3].map((i) => productForms[i]);
+// Emulated, a workgroup's 32-key tile takes ~10 s on lavapipe: the code paths (32-key tiles from storage, 16-key tiles
+// from registers, O split 4 ways along rows, 32 rows with Qᵀ in registers), not every form.
+const checked = [0, 2, 3, 9].map((i) => productForms[i]);
 
 describe('webgpu decode products probe: specs and text', () => {
   test('layout at the decode\'s sizes', () => {
@@ -21,9 +21,12 @@ describe('webgpu decode products probe: specs and text', () => {
     assert.equal(l.sharedBytes, 2 * 32 * 584 + 4 * 32 * 68); // 46,080: under the H200's 49,152
     const h = decodeProductLayout({ keyTile: 16, q: 'registers', pvRows: 2 }, {});
     assert.deepEqual([h.kParts, h.steps, h.lefts, h.rights], [2, 18, 2, 8]);
+    const r32 = decodeProductLayout({ keyTile: 32, q: 'registers', pvRows: 1, rows: 32 }, {});
+    assert.deepEqual([r32.kParts, r32.steps, r32.lefts, r32.rights, r32.sharedBytes], [2, 18, 2, 4, 2 * 32 * 584 + 4 * 2 * 32 * 36]);
   });
   test('bad specs are typed errors', () => {
     assert.throws(() => decodeProductWgsl({ keyTile: 24 as 16, q: 'storage', pvRows: 1 }, shape), FlashMlaError);
+    assert.throws(() => decodeProductWgsl({ keyTile: 32, q: 'storage', pvRows: 4, rows: 32 }, shape), /16-column blocks/); // 32 rows can't split 4 ways
     assert.throws(() => decodeProductWgsl({ keyTile: 32, q: 'storage', pvRows: 4 }, { ...shape, dV: 96 }) && decodeProductWgsl({ keyTile: 32, q: 'storage', pvRows: 1 }, { ...shape, dV: 96 }), /16-column blocks/);
   });
   test('the GPU text uses the builtins, the emulated one none', () => {
