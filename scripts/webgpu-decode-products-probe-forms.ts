@@ -6,10 +6,13 @@ import type { DecodeProductSpec } from '../src/bench/webgpu-decode-products.js';
 // a score block), Qᵀ held in registers (18 matrices a subgroup) or from storage. 5: 32-key tiles with all 36 Qᵀ
 // matrices of a subgroup in registers (over the register file with O's 16: expected to spill). 6-7: form 0's score
 // phase alone and its PV phase alone. 8-9: 32 rows a workgroup (O in 8 result matrices a subgroup, so two workgroups
-// can share an SM), Qᵀ from storage or in registers (18 matrices a subgroup).
+// can share an SM), Qᵀ from storage or in registers (18 matrices a subgroup). 10-11: 32 rows in 16-key tiles, Qᵀ in
+// registers (9 matrices a subgroup, O in 8): 28 KiB of workgroup memory and few registers, so several workgroups an SM.
+// Session 46 / 59: a matrix loaded from storage becomes scalar loads (no LDSM), so the storage forms may trail.
 export const productForms: DecodeProductSpec[] = [
   { keyTile: 32, q: 'storage', pvRows: 1 }, { keyTile: 32, q: 'storage', pvRows: 2 }, { keyTile: 32, q: 'storage', pvRows: 4 },
   { keyTile: 16, q: 'registers', pvRows: 1 }, { keyTile: 16, q: 'storage', pvRows: 1 }, { keyTile: 32, q: 'registers', pvRows: 1 },
   { keyTile: 32, q: 'storage', pvRows: 1, only: 'qk' }, { keyTile: 32, q: 'storage', pvRows: 1, only: 'pv' },
   { keyTile: 32, q: 'storage', pvRows: 1, rows: 32 }, { keyTile: 32, q: 'registers', pvRows: 1, rows: 32 },
+  { keyTile: 16, q: 'registers', pvRows: 1, rows: 32 }, { keyTile: 16, q: 'registers', pvRows: 2, rows: 32 },
 ];

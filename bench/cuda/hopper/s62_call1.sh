@@ -7,7 +7,8 @@
 # 132 requests x 4 groups x 2048 keys: form 0 (32-key tiles, Qᵀ from storage, O 1 x 8) 60-95; forms 1-2 (O split 2 / 4
 # ways along rows) within 10 % of form 0; form 3 (16-key tiles, Qᵀ in registers) 50-90; form 4 (16-key tiles, Qᵀ from
 # storage) 40-80; form 5 (36 Qᵀ matrices in registers) spills and runs below form 0; forms 8-9 (32 rows, 8 groups a
-# request) 50-90. Rule: if no form clears 100, a v7
+# request) 50-90; forms 10-11 (32 rows, 16-key tiles, Qᵀ in registers, several workgroups an SM) 60-100. The storage
+# forms (0-2, 4, 8) may trail: a matrix loaded from storage was scalar loads in sessions 46 and 59. Rule: if no form clears 100, a v7
 # decode cannot reach 1.5x v5 (docs/notes/webgpu-matrix-gemm.md "What is next"), and its design changes before any code.
 # Sets 5 / 6: set 5 form 1 158-168, form 0 130-135; set 6 20-40.
 #   (here)   rm -rf build && npx tsc -p tsconfig.json --noEmit false --outDir build --declaration false --sourceMap false
@@ -17,7 +18,7 @@ export PACK=${PACK:-.devstage/s62c1.tar.xz} BUDGET=${BUDGET:-400}
 source bench/cuda/hopper/s50_common.sh && s50_setup s62c1 # (W, CLI, ts, lim)
 card=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1); echo "card: $card"
 cache=$W/glcache; mkdir -p "$cache"
-for i in ${FORMS:-0 1 2 3 4 5 6 7 8 9}; do
+for i in ${FORMS:-0 3 9 10 11 1 2 4 5 6 7 8}; do
   ( source .gpu-host/enter.sh >/dev/null
     __GL_SHADER_DISK_CACHE=1 __GL_SHADER_DISK_CACHE_PATH=$cache __GL_SHADER_DISK_CACHE_SKIP_CLEANUP=1 \
       timeout -k 5 "$(lim 45)" node build/scripts/webgpu-decode-products-probe.js --form $i --out "$W/products-$i.json" > "$W/products-$i.txt" 2>&1
