@@ -25,9 +25,9 @@ for i in ${FORMS:-0 3 9 10 11 1 2 4 5 6 7 8}; do
     echo "products $i rc $?: $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["result"]; print(r.get("keyTile"), r.get("q"), r.get("pvRows"), r.get("only", "all"), round(r.get("ms", 0), 4), "ms", round(r.get("TFLOPS", 0), 1), "TFLOPS ok", r.get("ok"), r.get("maxAbsErr"), r.get("error", "")[:200])' "$W/products-$i.json" 2>&1 | tail -1)" )
 done
 ts "products"
-( export PATH=/usr/local/cuda/bin:$PATH; ZSTD=$PWD/.devstage/zstd/zstdw timeout -k 5 "$(lim 40)" python3 scripts/webgpu-tools/glcache-sass.py "$cache" "$W/sass" 2>&1 | grep -v '^\s*$' | cut -c1-400 | head -30 )
+[ "${SASS:-1}" = 1 ] && ( export PATH=/usr/local/cuda/bin:$PATH; ZSTD=$PWD/.devstage/zstd/zstdw timeout -k 5 "$(lim 40)" python3 scripts/webgpu-tools/glcache-sass.py "$cache" "$W/sass" 2>&1 | grep -v '^\s*$' | cut -c1-400 | head -30 )
 ts "sass"
-for set in ${SETS:-5 6}; do
+for set in ${SETS-5 6}; do
   ( source .gpu-host/enter.sh >/dev/null
     timeout -k 5 "$(lim 90)" node build/scripts/webgpu-matrix-gemm-probe.js --set $set --no-smem --no-copy --out "$W/set$set.json" > "$W/set$set.txt" 2>&1
     echo "set $set rc $?"
