@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Session 62, call 1 (issue #13): the 64-row decode products probe (scripts/webgpu-decode-products-probe.ts, forms in
+# Session 62, call 1 (issue #13; prepared, NOT run: no device machine started in session 62): the 64-row decode products probe (scripts/webgpu-decode-products-probe.ts, forms in
 # scripts/webgpu-decode-products-probe-forms.ts), each form in a process of its own with the driver's shader disk cache
 # kept for its SASS, then the gemm probe's sets 5 and 6 as JSON (s61_call2.sh's content). Everything under $W but the
 # shader cache packed into $OUT/s62c1.tgz.
