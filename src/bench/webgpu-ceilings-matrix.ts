@@ -40,7 +40,8 @@ function need(backend: WebGpuBackend): { m: number; n: number; k: number } {
   return c;
 }
 
-async function readF32(device: GPUDevice, src: GPUBuffer, bytes: number): Promise<Float32Array> {
+/** Copy `bytes` of an f32 storage buffer back to the host. */
+export async function readF32(device: GPUDevice, src: GPUBuffer, bytes: number): Promise<Float32Array> {
   const read = device.createBuffer({ size: bytes, usage: Usage.MAP_READ | Usage.COPY_DST });
   const e = device.createCommandEncoder();
   e.copyBufferToBuffer(src, 0, read, 0, bytes);

@@ -15,7 +15,7 @@
 import { Usage, type WebGpuBackend } from '../backends/webgpu/backend.js';
 import { FlashMlaError } from '../core/errors.js';
 import { clockWarmMs, timeDispatch } from './webgpu-ceilings.js';
-import { compile } from './webgpu-ceilings-matrix.js';
+import { compile, readF32 } from './webgpu-ceilings-matrix.js';
 import { checkSpec, emulation, header, needMatrix, ops } from './webgpu-matrix-gemm.js';
 
 export interface DecodeProductSpec {
@@ -177,7 +177,6 @@ export async function measureDecodeProducts(backend: WebGpuBackend, s: DecodePro
   const k = device.createBuffer({ size: kBytes, usage: Usage.STORAGE | Usage.COPY_DST });
   const q = device.createBuffer({ size: qBytes, usage: Usage.STORAGE | Usage.COPY_DST });
   const out = device.createBuffer({ size: oBytes, usage: Usage.STORAGE | Usage.COPY_SRC | Usage.COPY_DST });
-  const read = device.createBuffer({ size: oBytes, usage: Usage.MAP_READ | Usage.COPY_DST });
   try {
     device.queue.writeBuffer(uni, 0, new Uint32Array([shape.keys / s.keyTile, 0, 0, 0]));
     device.queue.writeBuffer(k, 0, hK);
@@ -187,12 +186,7 @@ export async function measureDecodeProducts(backend: WebGpuBackend, s: DecodePro
     const p = await compile(device, code, label);
     const g = device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: [uni, k, q, out].map((buffer, binding) => ({ binding, resource: { buffer } })) });
     const ms = await timeDispatch(device, p, g, wgs, o.reps ?? 7, clockWarmMs(backend));
-    const e = device.createCommandEncoder();
-    e.copyBufferToBuffer(out, 0, read, 0, oBytes);
-    device.queue.submit([e.finish()]);
-    await read.mapAsync(1);
-    const got = new Float32Array(read.getMappedRange().slice(0));
-    read.unmap();
+    const got = await readF32(device, out, oBytes);
     let err = 0, checked = 0;
     if (!s.only) {
       const picks: [number, number, number][] = [[0, 0, 0], [wgs - 1, l.rows - 1, l.dV - 1]];
@@ -217,6 +211,6 @@ export async function measureDecodeProducts(backend: WebGpuBackend, s: DecodePro
     const flops = 2 * l.rows * shape.keys * (l.dQk + l.dV) * wgs;
     return { ...s, shape, ms, TFLOPS: flops / ms / 1e9, sharedBytes: l.sharedBytes, checked, maxAbsErr: err, ok: !s.only && err === 0 };
   } finally {
-    uni.destroy(); k.destroy(); q.destroy(); out.destroy(); read.destroy();
+    uni.destroy(); k.destroy(); q.destroy(); out.destroy();
   }
 }

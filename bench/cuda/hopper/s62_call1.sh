@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Session 62, call 1 (issue #13; prepared, NOT run: no device machine started in session 62): the 64-row decode products probe (scripts/webgpu-decode-products-probe.ts, forms in
 # scripts/webgpu-decode-products-probe-forms.ts), each form in a process of its own with the driver's shader disk cache
-# kept for its SASS, then the gemm probe's sets 5 and 6 as JSON (s61_call2.sh's content). Everything under $W but the
+# kept for its SASS, then the gemm probe's sets 5 and 6 as JSON (s61_call2.sh, run from here). Everything under $W but the
 # shader cache packed into $OUT/s62c1.tgz.
 # Predictions (written before the run), TFLOPS counted as the decode's product flops (2 x 64 x keys x 1088 a workgroup),
 # 132 requests x 4 groups x 2048 keys: form 0 (32-key tiles, Qᵀ from storage, O 1 x 8) 60-95; forms 1-2 (O split 2 / 4
@@ -22,17 +22,12 @@ for i in ${FORMS:-0 3 9 10 11 1 2 4 5 6 7 8}; do
   ( source .gpu-host/enter.sh >/dev/null
     __GL_SHADER_DISK_CACHE=1 __GL_SHADER_DISK_CACHE_PATH=$cache __GL_SHADER_DISK_CACHE_SKIP_CLEANUP=1 \
       timeout -k 5 "$(lim 45)" node build/scripts/webgpu-decode-products-probe.js --form $i --out "$W/products-$i.json" > "$W/products-$i.txt" 2>&1
-    echo "products $i rc $?: $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["result"]; print(r.get("keyTile"), r.get("q"), r.get("pvRows"), r.get("only", "all"), round(r.get("ms", 0), 4), "ms", round(r.get("TFLOPS", 0), 1), "TFLOPS ok", r.get("ok"), r.get("maxAbsErr"), r.get("error", "")[:200])' "$W/products-$i.json" 2>&1 | tail -1)" )
+    echo "products $i rc $?: $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["result"]; print(r.get("keyTile"), r.get("q"), r.get("pvRows"), r.get("rows", 64), r.get("only", "all"), round(r.get("ms", 0), 4), "ms", round(r.get("TFLOPS", 0), 1), "TFLOPS ok", r.get("ok"), r.get("maxAbsErr"), r.get("error", "")[:200])' "$W/products-$i.json" 2>&1 | tail -1)" )
 done
 ts "products"
 [ "${SASS:-1}" = 1 ] && ( export PATH=/usr/local/cuda/bin:$PATH; ZSTD=$PWD/.devstage/zstd/zstdw timeout -k 5 "$(lim 40)" python3 scripts/webgpu-tools/glcache-sass.py "$cache" "$W/sass" 2>&1 | grep -v '^\s*$' | cut -c1-400 | head -30 )
 ts "sass"
-for set in ${SETS-5 6}; do
-  ( source .gpu-host/enter.sh >/dev/null
-    timeout -k 5 "$(lim 90)" node build/scripts/webgpu-matrix-gemm-probe.js --set $set --no-smem --no-copy --out "$W/set$set.json" > "$W/set$set.txt" 2>&1
-    echo "set $set rc $?"
-    python3 -c 'import json,sys; [print(g.get("tile"), g.get("subgroupsM"), g.get("subgroupsN"), g.get("lefts"), g.get("rights"), g.get("source", "staged"), round(g.get("TFLOPS", 0), 1), g.get("ok"), g.get("error", "")[:100]) for g in json.load(open(sys.argv[1]))["gemm"]]' "$W/set$set.json" 2>&1 | tail -12 )
-  ts "set $set"
-done
+# sets 5 and 6: s61_call2.sh as it stands (it unpacks the same PACK again), its tgz into $W; SETS=0 skips them
+[ "${SETS:-1}" = 1 ] && OUT=$W BUDGET=$(( BUDGET - ($(date +%s) - T0) )) bash bench/cuda/hopper/s61_call2.sh
 tar czf "$OUT/s62c1.tgz" -C "$W" --exclude glcache .
 ts end
