@@ -7,13 +7,13 @@ import { measureDecodeProducts } from '../src/bench/webgpu-decode-products.js';
 import { productForms } from './webgpu-decode-products-probe-forms.js';
 import { createNodeWebGpuBackend } from '../src/backends/webgpu/node.js';
 
-
 const arg = (name: string, dflt: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : dflt; };
-const form = productForms[Number(arg('--form', '0'))];
+const formIndex = Number(arg('--form', '0'));
+const form = productForms[formIndex];
 if (!form) throw new Error(`--form: 0..${productForms.length - 1}`);
 const be = await createNodeWebGpuBackend({ powerPreference: 'high-performance' });
 const shape = { requests: Number(arg('--requests', String(be.info.numSms))), groups: Number(arg('--groups', String(256 / (form.rows ?? 64)))), keys: Number(arg('--keys', '2048')) };
-const report: Record<string, unknown> = { device: be.info.device, date: new Date().toISOString(), form: Number(arg('--form', '0')) };
+const report: Record<string, unknown> = { device: be.info.device, date: new Date().toISOString(), form: formIndex };
 try {
   report.result = await measureDecodeProducts(be, form, shape);
 } catch (e) {

@@ -13,7 +13,6 @@
 // `only` drops a phase to see what each costs (no check then). `emulate` runs it without the feature (tests).
 // Browser-safe: no Node imports.
 import { Usage, type WebGpuBackend } from '../backends/webgpu/backend.js';
-import { FlashMlaError } from '../core/errors.js';
 import { clockWarmMs, timeDispatch } from './webgpu-ceilings.js';
 import { compile, readF32 } from './webgpu-ceilings-matrix.js';
 import { checkSpec, emulation, header, needMatrix, ops } from './webgpu-matrix-gemm.js';
@@ -167,7 +166,7 @@ export async function measureDecodeProducts(backend: WebGpuBackend, s: DecodePro
   const wgs = shape.requests * shape.groups;
   const kBytes = shape.requests * shape.keys * l.dQk * 2, qBytes = wgs * l.dQk * l.rows * 2, oBytes = wgs * l.rows * l.dV * 4;
   const maxBind = Math.min(backend.caps.maxStorageBufferBindingSize, backend.caps.maxBufferSize);
-  if (Math.max(kBytes, oBytes) > maxBind) throw new FlashMlaError('invalid_argument', `decode products: ${Math.max(kBytes, oBytes)} B a buffer, the device binds at most ${maxBind}`);
+  checkSpec(Math.max(kBytes, oBytes) <= maxBind, `decode products: ${Math.max(kBytes, oBytes)} B a buffer, the device binds at most ${maxBind}`);
   const code = (o.edit ?? ((x: string) => x))(decodeProductWgsl(s, shape, emulate));
   const device = backend.device, bits = [0xbf80, 0, 0x3f80], halves = [0xbc00, 0, 0x3c00];
   const hK = new Uint16Array(kBytes / 2), hQ = new Uint16Array(qBytes / 2);
@@ -182,7 +181,7 @@ export async function measureDecodeProducts(backend: WebGpuBackend, s: DecodePro
     device.queue.writeBuffer(k, 0, hK);
     device.queue.writeBuffer(q, 0, hQ);
     device.queue.writeBuffer(out, 0, new Float32Array(oBytes / 4).fill(Number.NaN)); // an element no store reaches fails the check
-    const label = `probe.decode-products.t${s.keyTile}.${s.q}.r${s.pvRows}${s.only ? `.${s.only}` : ''}`;
+    const label = `probe.decode-products.rows${l.rows}.t${s.keyTile}.${s.q}.r${s.pvRows}${s.only ? `.${s.only}` : ''}`;
     const p = await compile(device, code, label);
     const g = device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: [uni, k, q, out].map((buffer, binding) => ({ binding, resource: { buffer } })) });
     const ms = await timeDispatch(device, p, g, wgs, o.reps ?? 7, clockWarmMs(backend));
@@ -195,12 +194,13 @@ export async function measureDecodeProducts(backend: WebGpuBackend, s: DecodePro
       for (let i = 0; i < (o.samples ?? 64); i++) picks.push([rnd(wgs), rnd(l.rows), rnd(l.dV)]);
       for (const [w, r, c] of picks) {
         const req = Math.floor(w / shape.groups);
+        const qRow = Array.from({ length: l.dQk }, (_, d) => productQ(w, r, d));
         let sum = 0;
         for (let key = 0; key < shape.keys; key++) {
           const v = productK(req, key, c);
           if (v === 0) continue;
           let sc = 0;
-          for (let d = 0; d < l.dQk; d++) sc += productQ(w, r, d) * productK(req, key, d);
+          for (let d = 0; d < l.dQk; d++) sc += qRow[d] * productK(req, key, d);
           sum += (sc / 64) * v;
         }
         const dlt = Math.abs(got[(w * l.rows + r) * l.dV + c] - sum);
