@@ -15,4 +15,12 @@ export const productForms: DecodeProductSpec[] = [
   { keyTile: 32, q: 'storage', pvRows: 1, only: 'qk' }, { keyTile: 32, q: 'storage', pvRows: 1, only: 'pv' },
   { keyTile: 32, q: 'storage', pvRows: 1, rows: 32 }, { keyTile: 32, q: 'registers', pvRows: 1, rows: 32 },
   { keyTile: 16, q: 'registers', pvRows: 1, rows: 32 }, { keyTile: 16, q: 'registers', pvRows: 2, rows: 32 },
+  // 12-18 (session 63, after form 3 led session 63's first call at 121 TFLOPS on the H100): form 3 with its 18 score
+  // products a tile split into 2 / 3 independent chains (12-13), with O split 2 ways too (14); form 10 (32 rows) in 3
+  // chains (15); form 3's score phase alone in 1 / 2 chains (16-17) and its PV phase alone (18). The 32-key tiles
+  // cannot take a second chain: its partials push workgroup memory past 48 KiB.
+  { keyTile: 16, q: 'registers', pvRows: 1, chains: 2 }, { keyTile: 16, q: 'registers', pvRows: 1, chains: 3 },
+  { keyTile: 16, q: 'registers', pvRows: 2, chains: 2 }, { keyTile: 16, q: 'registers', pvRows: 1, rows: 32, chains: 3 },
+  { keyTile: 16, q: 'registers', pvRows: 1, only: 'qk' }, { keyTile: 16, q: 'registers', pvRows: 1, chains: 2, only: 'qk' },
+  { keyTile: 16, q: 'registers', pvRows: 1, only: 'pv' },
 ];

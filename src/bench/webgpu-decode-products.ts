@@ -13,6 +13,7 @@
 // `only` drops a phase to see what each costs (no check then). `emulate` runs it without the feature (tests).
 // Browser-safe: no Node imports.
 import { Usage, type WebGpuBackend } from '../backends/webgpu/backend.js';
+import { FlashMlaError } from '../core/errors.js';
 import { clockWarmMs, timeDispatch } from './webgpu-ceilings.js';
 import { compile, readF32 } from './webgpu-ceilings-matrix.js';
 import { checkSpec, emulation, header, needMatrix, ops } from './webgpu-matrix-gemm.js';
@@ -28,6 +29,10 @@ export interface DecodeProductSpec {
   rows?: 32 | 64;
   /** Measurement only: run the score phase alone ('qk': Sᵀ stored, no P, no PV) or the PV phase alone ('pv'). */
   only?: 'qk' | 'pv';
+  /** Independent Sᵀ accumulators a subgroup (default 1): k-step i adds into chain i % chains, and each chain is stored
+   *  as a partial of its own that the conversion sums, so a subgroup's score products form `chains` dependency chains
+   *  instead of one (session 63: 18-36 dependent products a tile, one after another). */
+  chains?: 1 | 2 | 3 | 4;
 }
 
 export interface DecodeProductShape {
@@ -47,15 +52,17 @@ const THREADS = 256, SUBGROUPS = 8, ROPE = 64;
 export function decodeProductLayout(s: DecodeProductSpec, shape: Pick<DecodeProductShape, 'dV'>) {
   const dV = shape.dV ?? 512, dQk = dV + ROPE, ks = dQk + 8, rows = s.rows ?? 64, ss = rows + 4; // Sᵀ rows: 16 bytes of bank skew a key
   const keyBlocks = s.keyTile / 16, outs = keyBlocks * (rows / 16), kParts = SUBGROUPS / outs, steps = dQk / 16 / kParts;
+  const chains = s.chains ?? 1, partials = kParts * chains;
   const pvCols = SUBGROUPS / s.pvRows, lefts = rows / 16 / s.pvRows, rights = dV / 16 / pvCols;
-  const sharedBytes = 2 * s.keyTile * ks + 4 * kParts * s.keyTile * ss;
-  return { dV, dQk, ks, rows, ss, keyBlocks, outs, kParts, steps, pvCols, lefts, rights, sharedBytes };
+  const sharedBytes = 2 * s.keyTile * ks + 4 * partials * s.keyTile * ss;
+  return { dV, dQk, ks, rows, ss, keyBlocks, outs, kParts, steps, chains, partials, pvCols, lefts, rights, sharedBytes };
 }
 
 function check(s: DecodeProductSpec, shape: Pick<DecodeProductShape, 'dV'>): ReturnType<typeof decodeProductLayout> {
-  checkSpec((s.keyTile === 16 || s.keyTile === 32) && (s.q === 'storage' || s.q === 'registers') && [1, 2, 4].includes(s.pvRows) && (s.rows === undefined || s.rows === 32 || s.rows === 64) && (s.only === undefined || s.only === 'qk' || s.only === 'pv'), `decode products: keyTile 16 / 32, q storage / registers, pvRows 1 / 2 / 4, rows 32 / 64 (got ${JSON.stringify(s)})`);
+  checkSpec((s.keyTile === 16 || s.keyTile === 32) && (s.q === 'storage' || s.q === 'registers') && [1, 2, 4].includes(s.pvRows) && (s.rows === undefined || s.rows === 32 || s.rows === 64) && (s.only === undefined || s.only === 'qk' || s.only === 'pv') && (s.chains === undefined || [1, 2, 3, 4].includes(s.chains)), `decode products: keyTile 16 / 32, q storage / registers, pvRows 1 / 2 / 4, rows 32 / 64, chains 1-4 (got ${JSON.stringify(s)})`);
   const l = decodeProductLayout(s, shape);
   checkSpec(Number.isInteger(l.steps) && Number.isInteger(l.rights) && l.rights >= 1 && Number.isInteger(l.lefts) && l.lefts >= 1 && l.lefts * l.rights <= 16, `decode products: dV ${l.dV} in 16-column blocks over ${l.pvCols} subgroups, at most 16 products a subgroup`);
+  checkSpec(l.chains <= l.steps, `decode products: ${l.chains} chains over ${l.steps} k-steps a subgroup`);
   return l;
 }
 
@@ -69,7 +76,9 @@ export function decodeProductWgsl(s: DecodeProductSpec, shape: DecodeProductShap
   // Right operand of k-step i of this subgroup: Qᵀ rows 16 (kPart * steps + i).., columns rb * 16..
   const qRight = (i: number) => o.right('Qt', `qBase + (kPart * ${l.steps}u + ${i}u) * ${16 * l.rows}u`, `${l.rows}u`);
   const qRegs = s.q === 'registers' ? range(l.steps).map((i) => `let qm${i} = ${qRight(i)};`).join('\n  ') : '';
-  const scores = range(l.steps).map((i) => `sc = ${o.mac(o.left('sK', `kRow + (kPart * ${l.steps}u + ${i}u) * 16u`, `${l.ks}u`), s.q === 'registers' ? `qm${i}` : qRight(i), 'sc')};`).join('\n      ');
+  const scores = range(l.steps).map((i) => `sc${i % l.chains} = ${o.mac(o.left('sK', `kRow + (kPart * ${l.steps}u + ${i}u) * 16u`, `${l.ks}u`), s.q === 'registers' ? `qm${i}` : qRight(i), `sc${i % l.chains}`)};`).join('\n      ');
+  // Partial (kPart, chain) of Sᵀ sits at index kPart * chains + chain of sS.
+  const scoreStores = range(l.chains).map((c) => o.store('sS', `(kPart * ${l.chains}u + ${c}u) * ${kt * l.ss}u + kb * ${16 * l.ss}u + rb * 16u`, `sc${c}`, `${l.ss}u`)).join(';\n      ');
   // P's row r lives in sK row r % keyTile, columns dV + (r / keyTile) * keyTile..; a 16-row block stays in one slot.
   const pAt = (r: string, k: string) => `(${r} % ${kt}u) * ${l.ks}u + ${l.dV}u + (${r} / ${kt}u) * ${kt}u + ${k}`;
   const pv = range(kt / 16).map((kk) => [
@@ -78,7 +87,7 @@ export function decodeProductWgsl(s: DecodeProductSpec, shape: DecodeProductShap
     ...range(l.lefts).flatMap((x) => range(l.rights).map((y) => `c${x}_${y} = ${o.mac(`p${x}k${kk}`, `v${y}k${kk}`, `c${x}_${y}`)};`)),
   ].join(' ')).join('\n      ');
   const convert = range((l.rows * kt) / THREADS).map((j) => `{ let e = t + ${j * THREADS}u; let r = e % ${l.rows}u; let k = e / ${l.rows}u;
-        let sum = ${range(l.kParts).map((p) => `sS[${p * kt * l.ss}u + k * ${l.ss}u + r]`).join(' + ')};
+        let sum = ${range(l.partials).map((p) => `sS[${p * kt * l.ss}u + k * ${l.ss}u + r]`).join(' + ')};
         sK[${pAt('r', 'k')}] = f16(sum * 0.015625); }`).join('\n      ');
   const cvt = (w: string, hi: boolean) => `f16(bitcast<f32>(${hi ? `${w} & 0xffff0000u` : `${w} << 16u`}))`;
   const acc = range(l.lefts).flatMap((x) => range(l.rights).map((y) => [x, y] as const));
@@ -88,7 +97,7 @@ export function decodeProductWgsl(s: DecodeProductSpec, shape: DecodeProductShap
 @group(0) @binding(2) var<storage, read> Qt: array<f16>;
 @group(0) @binding(3) var<storage, read_write> O: array<f32>;
 var<workgroup> sK: array<f16, ${kt * l.ks}>;
-var<workgroup> sS: array<f32, ${l.kParts * kt * l.ss}>;
+var<workgroup> sS: array<f32, ${l.partials * kt * l.ss}>;
 fn fetch(v: u32, kb0: u32) -> vec4<u32> {
   if (v < ${vecs}u) { return K[(kb0 + v / ${d8}u) * ${d8}u + v % ${d8}u]; }
   return vec4<u32>();
@@ -120,9 +129,9 @@ fn put(v: u32, g: vec4<u32>) {
     kb0 = keyBase + (tile + 1u) * ${kt}u;
     if (more) { ${loads} }
     ${s.only === 'pv' ? '' : `{
-      var sc = ${o.zero};
+      ${range(l.chains).map((c) => `var sc${c} = ${o.zero};`).join(' ')}
       ${scores}
-      ${o.store('sS', `kPart * ${kt * l.ss}u + kb * ${16 * l.ss}u + rb * 16u`, 'sc', `${l.ss}u`)};
+      ${scoreStores};
     }
     workgroupBarrier();`}
     ${s.only === 'qk' ? '' : `${convert}
@@ -183,8 +192,14 @@ export async function measureDecodeProducts(backend: WebGpuBackend, s: DecodePro
     device.queue.writeBuffer(out, 0, new Float32Array(oBytes / 4).fill(Number.NaN)); // an element no store reaches fails the check
     const label = `probe.decode-products.rows${l.rows}.t${s.keyTile}.${s.q}.r${s.pvRows}${s.only ? `.${s.only}` : ''}`;
     const p = await compile(device, code, label);
-    const g = device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: [uni, k, q, out].map((buffer, binding) => ({ binding, resource: { buffer } })) });
+    // 'auto' layouts hold only the bindings the code uses: the PV phase alone never reads Qᵀ from storage.
+    const used = s.only === 'pv' && s.q === 'storage' ? [0, 1, 3] : [0, 1, 2, 3], buffers = [uni, k, q, out];
+    device.pushErrorScope('validation');
+    const g = device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: used.map((binding) => ({ binding, resource: { buffer: buffers[binding] } })) });
     const ms = await timeDispatch(device, p, g, wgs, o.reps ?? 7, clockWarmMs(backend));
+    const bad = await device.popErrorScope();
+    if (bad) throw new FlashMlaError('driver_error', `${label}: ${bad.message.split('\n')[0]}`);
+    if (!(ms > 0)) throw new FlashMlaError('driver_error', `${label}: timed ${ms} ms`);
     const got = await readF32(device, out, oBytes);
     let err = 0, checked = 0;
     if (!s.only) {
