@@ -23,4 +23,7 @@ export const productForms: DecodeProductSpec[] = [
   { keyTile: 16, q: 'registers', pvRows: 2, chains: 2 }, { keyTile: 16, q: 'registers', pvRows: 1, rows: 32, chains: 3 },
   { keyTile: 16, q: 'registers', pvRows: 1, only: 'qk' }, { keyTile: 16, q: 'registers', pvRows: 1, chains: 2, only: 'qk' },
   { keyTile: 16, q: 'registers', pvRows: 1, only: 'pv' },
+  // 19-20: 16 rows a workgroup (a memory-bound decode's rows a KV head; 16 groups a request), 32-key tiles, Qᵀ (9
+  // matrices a subgroup) in registers or from storage; 47.6 KiB of workgroup memory, so at most four an SM.
+  { keyTile: 32, q: 'registers', pvRows: 1, rows: 16 }, { keyTile: 32, q: 'storage', pvRows: 1, rows: 16 },
 ];

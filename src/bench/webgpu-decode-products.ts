@@ -1,5 +1,5 @@
 // The products of a 64-row WebGPU decode, without its softmax: the bound on a v7 kernel before it is written
-// (docs/notes/webgpu-matrix-gemm.md, "What is next for issue #13"). One workgroup of 8 subgroups takes 64 (or 32) query
+// (docs/notes/webgpu-matrix-gemm.md, "What is next for issue #13"). One workgroup of 8 subgroups takes 64 (32, 16) query
 // rows of one request and walks its keys in tiles of `keyTile`, as the decode would:
 //   1. the tile's keys, bf16 [keyTile, dQk] from storage, converted to f16 in workgroup memory (sK, rows padded by
 //      8 halves), the next tile's loads in registers while this one is used;
@@ -25,8 +25,9 @@ export interface DecodeProductSpec {
   q: 'storage' | 'registers';
   /** PV: subgroups along O's rows (1, 2 or 4); the other 8 / pvRows split its dV columns. */
   pvRows: 1 | 2 | 4;
-  /** Query rows a workgroup (default 64; 32 halves O's registers, so two workgroups can share an SM). */
-  rows?: 32 | 64;
+  /** Query rows a workgroup (default 64; 32 halves O's registers, so two workgroups can share an SM; 16, the
+   *  memory-bound decode's rows a KV head, takes 32-key tiles only: 16-key tiles would split 36 k-steps 8 ways). */
+  rows?: 16 | 32 | 64;
   /** Measurement only: run the score phase alone ('qk': Sᵀ stored, no P, no PV) or the PV phase alone ('pv'). */
   only?: 'qk' | 'pv';
   /** Independent Sᵀ accumulators a subgroup (default 1): k-step i adds into chain i % chains, and each chain is stored
@@ -59,9 +60,10 @@ export function decodeProductLayout(s: DecodeProductSpec, shape: Pick<DecodeProd
 }
 
 function check(s: DecodeProductSpec, shape: Pick<DecodeProductShape, 'dV'>): ReturnType<typeof decodeProductLayout> {
-  checkSpec((s.keyTile === 16 || s.keyTile === 32) && (s.q === 'storage' || s.q === 'registers') && [1, 2, 4].includes(s.pvRows) && (s.rows === undefined || s.rows === 32 || s.rows === 64) && (s.only === undefined || s.only === 'qk' || s.only === 'pv') && (s.chains === undefined || [1, 2, 3, 4].includes(s.chains)), `decode products: keyTile 16 / 32, q storage / registers, pvRows 1 / 2 / 4, rows 32 / 64, chains 1-4 (got ${JSON.stringify(s)})`);
+  checkSpec((s.keyTile === 16 || s.keyTile === 32) && (s.q === 'storage' || s.q === 'registers') && [1, 2, 4].includes(s.pvRows) && (s.rows === undefined || s.rows === 16 || s.rows === 32 || s.rows === 64) && (s.only === undefined || s.only === 'qk' || s.only === 'pv') && (s.chains === undefined || [1, 2, 3, 4].includes(s.chains)), `decode products: keyTile 16 / 32, q storage / registers, pvRows 1 / 2 / 4, rows 16 / 32 / 64, chains 1-4 (got ${JSON.stringify(s)})`);
   const l = decodeProductLayout(s, shape);
-  checkSpec(Number.isInteger(l.steps) && Number.isInteger(l.rights) && l.rights >= 1 && Number.isInteger(l.lefts) && l.lefts >= 1 && l.lefts * l.rights <= 16, `decode products: dV ${l.dV} in 16-column blocks over ${l.pvCols} subgroups, at most 16 products a subgroup`);
+  checkSpec(Number.isInteger(l.steps), `decode products: ${l.dQk / 16} k-steps over ${l.kParts} subgroups a score block`);
+  checkSpec(Number.isInteger(l.rights) && l.rights >= 1 && Number.isInteger(l.lefts) && l.lefts >= 1 && l.lefts * l.rights <= 16, `decode products: dV ${l.dV} in 16-column blocks over ${l.pvCols} subgroups, at most 16 products a subgroup`);
   checkSpec(l.chains <= l.steps, `decode products: ${l.chains} chains over ${l.steps} k-steps a subgroup`);
   return l;
 }

@@ -11,8 +11,8 @@ import { useWebGpu } from '../support/webgpu.js';
 const gpu = useWebGpu({ withReduced: false });
 const shape = { requests: 1, groups: 2, keys: 64, dV: 128 };
 // Emulated, a workgroup's 32-key tile takes ~10 s on lavapipe: the code paths (32-key tiles from storage, 16-key tiles
-// from registers, O split 4 ways along rows, 32 rows with Qᵀ in registers; scores in 3 chains on one workgroup), not
-// every form.
+// from registers, O split 4 ways along rows, 32 rows with Qᵀ in registers; scores in 3 chains and 16 rows on small
+// shapes), not every form.
 const checked = [0, 2, 3, 9].map((i) => productForms[i]);
 
 describe('webgpu decode products probe: specs and text', () => {
@@ -29,6 +29,8 @@ describe('webgpu decode products probe: specs and text', () => {
     assert.deepEqual([c3.kParts, c3.steps, c3.chains, c3.partials, c3.sharedBytes], [2, 18, 3, 6, 2 * 16 * 584 + 4 * 6 * 16 * 68]);
     const r32c3 = decodeProductLayout({ keyTile: 16, q: 'registers', pvRows: 1, rows: 32, chains: 3 }, {});
     assert.deepEqual([r32c3.kParts, r32c3.steps, r32c3.partials, r32c3.sharedBytes], [4, 9, 12, 2 * 16 * 584 + 4 * 12 * 16 * 36]);
+    const r16 = decodeProductLayout({ keyTile: 32, q: 'registers', pvRows: 1, rows: 16 }, {});
+    assert.deepEqual([r16.kParts, r16.steps, r16.lefts, r16.rights, r16.sharedBytes], [4, 9, 1, 4, 2 * 32 * 584 + 4 * 4 * 32 * 20]);
     for (const f of productForms) assert.ok(decodeProductLayout(f, {}).sharedBytes <= 49152, JSON.stringify(f));
   });
   test('bad specs are typed errors', () => {
@@ -36,6 +38,7 @@ describe('webgpu decode products probe: specs and text', () => {
     assert.throws(() => decodeProductWgsl({ keyTile: 32, q: 'storage', pvRows: 4, rows: 32 }, shape), /16-column blocks/); // 32 rows can't split 4 ways
     assert.throws(() => decodeProductWgsl({ keyTile: 32, q: 'storage', pvRows: 1 }, { ...shape, dV: 96 }), /16-column blocks/); // 96 columns over 8 subgroups
     assert.throws(() => decodeProductWgsl({ keyTile: 16, q: 'registers', pvRows: 1, chains: 5 as 4 }, shape), /chains 1-4/);
+    assert.throws(() => decodeProductWgsl({ keyTile: 16, q: 'registers', pvRows: 1, rows: 16 }, { ...shape, dV: 512 }), /36 k-steps over 8 subgroups/);
     assert.throws(() => decodeProductWgsl({ keyTile: 16, q: 'registers', pvRows: 1, rows: 32, chains: 4 }, shape), /4 chains over 3 k-steps/); // dQk 192: 12 k-steps over 4 parts
   });
   test('the GPU text uses the builtins, the emulated one none', () => {
@@ -53,9 +56,11 @@ describe('webgpu decode products probe on lavapipe (emulated builtins)', () => {
       assert.ok(r.ok, `${JSON.stringify(f)}: max |error| ${r.maxAbsErr}`);
       assert.equal(r.checked, 26);
     }
-    // scores in 3 chains (form 13), on one workgroup's two 16-key tiles
-    const r = await measureDecodeProducts(be, productForms[13], { ...shape, groups: 1, keys: 32 }, { emulate: true, reps: 1, samples: 24 });
-    assert.ok(r.ok, `form 13: max |error| ${r.maxAbsErr}`);
+    // scores in 3 chains (form 13) on one workgroup's two 16-key tiles; 16 rows (form 19) on two workgroups' 32 keys
+    for (const [i, sh] of [[13, { ...shape, groups: 1, keys: 32 }], [19, { ...shape, groups: 2, keys: 32 }]] as const) {
+      const r = await measureDecodeProducts(be, productForms[i], sh, { emulate: true, reps: 1, samples: 24 });
+      assert.ok(r.ok && r.checked === 26, `form ${i}: max |error| ${r.maxAbsErr}`);
+    }
   });
   test('a kernel that drops a score k-step or its last key tile fails the check', async (t) => {
     const be = gpu.need(t);
