@@ -54,9 +54,11 @@ export function decodeProductLayout(s: DecodeProductSpec, shape: Pick<DecodeProd
   const dV = shape.dV ?? 512, dQk = dV + ROPE, ks = dQk + 8, rows = s.rows ?? 64, ss = rows + 4; // Sᵀ rows: 16 bytes of bank skew a key
   const keyBlocks = s.keyTile / 16, outs = keyBlocks * (rows / 16), kParts = SUBGROUPS / outs, steps = dQk / 16 / kParts;
   const chains = s.chains ?? 1, partials = kParts * chains;
+  // The code reads Qᵀ from storage unless it is the PV phase alone with Qᵀ loaded every tile ('auto' layouts then lack binding 2).
+  const readsQt = s.q === 'registers' || s.only !== 'pv';
   const pvCols = SUBGROUPS / s.pvRows, lefts = rows / 16 / s.pvRows, rights = dV / 16 / pvCols;
   const sharedBytes = 2 * s.keyTile * ks + 4 * partials * s.keyTile * ss;
-  return { dV, dQk, ks, rows, ss, keyBlocks, outs, kParts, steps, chains, partials, pvCols, lefts, rights, sharedBytes };
+  return { dV, dQk, ks, rows, ss, keyBlocks, outs, kParts, steps, chains, partials, readsQt, pvCols, lefts, rights, sharedBytes };
 }
 
 function check(s: DecodeProductSpec, shape: Pick<DecodeProductShape, 'dV'>): ReturnType<typeof decodeProductLayout> {
@@ -194,12 +196,16 @@ export async function measureDecodeProducts(backend: WebGpuBackend, s: DecodePro
     device.queue.writeBuffer(out, 0, new Float32Array(oBytes / 4).fill(Number.NaN)); // an element no store reaches fails the check
     const label = `probe.decode-products.rows${l.rows}.t${s.keyTile}.${s.q}.r${s.pvRows}${s.only ? `.${s.only}` : ''}`;
     const p = await compile(device, code, label);
-    // 'auto' layouts hold only the bindings the code uses: the PV phase alone never reads Qᵀ from storage.
-    const used = s.only === 'pv' && s.q === 'storage' ? [0, 1, 3] : [0, 1, 2, 3], buffers = [uni, k, q, out];
+    // 'auto' layouts hold only the bindings the code uses
+    const used = l.readsQt ? [0, 1, 2, 3] : [0, 1, 3], buffers = [uni, k, q, out];
+    let ms = 0, bad: GPUError | null = null;
     device.pushErrorScope('validation');
-    const g = device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: used.map((binding) => ({ binding, resource: { buffer: buffers[binding] } })) });
-    const ms = await timeDispatch(device, p, g, wgs, o.reps ?? 7, clockWarmMs(backend));
-    const bad = await device.popErrorScope();
+    try {
+      const g = device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: used.map((binding) => ({ binding, resource: { buffer: buffers[binding] } })) });
+      ms = await timeDispatch(device, p, g, wgs, o.reps ?? 7, clockWarmMs(backend));
+    } finally {
+      bad = await device.popErrorScope(); // popped also when timing throws, so the scope never outlives the call
+    }
     if (bad) throw new FlashMlaError('driver_error', `${label}: ${bad.message.split('\n')[0]}`);
     if (!(ms > 0)) throw new FlashMlaError('driver_error', `${label}: timed ${ms} ms`);
     const got = await readF32(device, out, oBytes);

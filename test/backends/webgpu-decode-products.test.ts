@@ -32,6 +32,8 @@ describe('webgpu decode products probe: specs and text', () => {
     const r16 = decodeProductLayout({ keyTile: 32, q: 'registers', pvRows: 1, rows: 16 }, {});
     assert.deepEqual([r16.kParts, r16.steps, r16.lefts, r16.rights, r16.sharedBytes], [4, 9, 1, 4, 2 * 32 * 584 + 4 * 4 * 32 * 20]);
     for (const f of productForms) assert.ok(decodeProductLayout(f, {}).sharedBytes <= 49152, JSON.stringify(f));
+    // only the PV phase alone with Qᵀ from storage leaves Qᵀ unread (form 7); with Qᵀ in registers it is still loaded (18)
+    assert.deepEqual([6, 7, 18].map((i) => decodeProductLayout(productForms[i], {}).readsQt), [true, false, true]);
   });
   test('bad specs are typed errors', () => {
     assert.throws(() => decodeProductWgsl({ keyTile: 24 as 16, q: 'storage', pvRows: 1 }, shape), FlashMlaError);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Session 62, call 1 (issue #13; prepared, NOT run: no device machine started in session 62): the 64-row decode products probe (scripts/webgpu-decode-products-probe.ts, forms in
+# Session 62, call 1 (issue #13; prepared in session 62, which got no device machine; run as session 63's call 1, on an H100,
+# results/gpu-host/bench/hopper/s63/call1/): the 64-row decode products probe (scripts/webgpu-decode-products-probe.ts, forms in
 # scripts/webgpu-decode-products-probe-forms.ts), each form in a process of its own with the driver's shader disk cache
 # kept for its SASS, then the gemm probe's sets 5 and 6 as JSON (s61_call2.sh, run from here). Everything under $W but the
 # shader cache packed into $OUT/s62c1.tgz.
