@@ -802,11 +802,296 @@ static void timeOne(int b, int sk, int hQ, int sQ, FILE* js) {
   freeDev(d);
 }
 
+
+// ---- session 64: the split merge in thread-block clusters (decode_sm90.cu kNVarCluster, entries xcl / xlb) ----
+// clusterPlan: b = 1 only, the request's tiles split evenly over 8 G parts (G = min(maxClusters, tiles / 8): every part at
+// least one tile), part k = piece k, so cluster c holds pieces 8c .. 8c + 7. Returns false where the shape does not fit.
+static int gMaxClusters = 0; // clusters of 8 that fit at once (cudaOccupancyMaxActiveClusters), set by clusterInit
+static bool clusterPlan(Dev& d, int maxClusters) {
+  MlaParams& p = d.p;
+  if (p.b != 1 || p.rows > 16 || p.hKv != 1 || p.pageBlockSize != 64 || p.b * p.sQ * p.hQ < 16) return false;
+  int seqlen = 0;
+  CK(cudaMemcpy(&seqlen, d.sl, 4, cudaMemcpyDeviceToHost));
+  const int tiles = (seqlen + 63) / 64, groups = std::min(maxClusters, tiles / mla::sm90::kClusterN);
+  if (groups < 1) return false;
+  const int parts = mla::sm90::kClusterN * std::max(1, groups);
+  if (parts > d.parts) return false; // (d.meta holds d.parts rows; oAccum b + d.parts slots)
+  std::vector<int> meta(static_cast<size_t>(parts) * 8, 0);
+  for (int k = 0; k < parts; k++) {
+    const int t0 = static_cast<int>(static_cast<long>(tiles) * k / parts), t1 = static_cast<int>(static_cast<long>(tiles) * (k + 1) / parts);
+    int* m = &meta[static_cast<size_t>(k) * 8];
+    m[0] = 0; m[1] = 64 * t0; m[2] = 0; m[3] = k == parts - 1 ? seqlen : 64 * t1; m[4] = k;
+  }
+  d.hNs.assign(2, 0);
+  d.hNs[1] = parts;
+  CK(cudaMemcpy(d.meta, meta.data(), meta.size() * 4, cudaMemcpyHostToDevice));
+  CK(cudaMemcpy(d.ns, d.hNs.data(), 8, cudaMemcpyHostToDevice));
+  p.numSmParts = parts;
+  return true;
+}
+using XqFn = void (*)(MlaParams, CUtensorMap, CUtensorMap);
+static void ensureQMap(const Dev& d) {
+  if (d.tqRows != 16) { d.tq = encodeCacheMap(d.p.q, static_cast<size_t>(d.p.b) * d.p.sQ * d.p.hQ, 16); d.tqRows = 16; }
+}
+// xcl: grid numSmParts (a multiple of 8) in clusters of 8, with the PDL attribute when `pdl`; no combine.
+// part (bf16 only): xcp, the clusters' merged rows stored as partial slots 0 .. G - 1 for the combine (`partNs`: [0, G] on
+// the device), which follows with the PDL attribute when `pdl`.
+static void launchCl(const Dev& d, bool f16, bool pdl, const int* partNs = nullptr) {
+  const MlaParams& p = d.p;
+  ensureQMap(d);
+  const bool part = partNs != nullptr;
+  const XqFn fn = part ? mla_decode_sm90_xcp_bf16_n16 : f16 ? mla_decode_sm90_xcl_f16_n16 : mla_decode_sm90_xcl_bf16_n16;
+  const int smem = mla::sm90::Layout<16, 2>::SMEM;
+  static bool raised[3] = {};
+  const int ri = part ? 2 : f16;
+  if (!raised[ri]) { CK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, smem)); raised[ri] = true; }
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = dim3(p.numSmParts, p.hKv);
+  cfg.blockDim = dim3(mla::sm90::threadsOf<2>());
+  cfg.dynamicSmemBytes = smem;
+  cudaLaunchAttribute at[2];
+  at[0].id = cudaLaunchAttributeClusterDimension;
+  at[0].val.clusterDim.x = mla::sm90::kClusterN; at[0].val.clusterDim.y = 1; at[0].val.clusterDim.z = 1;
+  at[1].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  at[1].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = at;
+  static bool pdlRefused = false;
+  cfg.numAttrs = pdl && !pdlRefused ? 2 : 1;
+  const cudaError_t e = cudaLaunchKernelEx(&cfg, fn, p, d.tm, d.tq);
+  if (e != cudaSuccess && cfg.numAttrs == 2) { // a cluster launch with the PDL attribute refused: without it from now on
+    printf("cluster: the launch with PDL returned %s; the cl arm runs without PDL from here\n", cudaGetErrorString(e));
+    cudaGetLastError();
+    pdlRefused = true;
+    cfg.numAttrs = 1;
+    CK(cudaLaunchKernelEx(&cfg, fn, p, d.tm, d.tq));
+  } else {
+    CK(e);
+  }
+  if (part) {
+    MlaParams pc = p;
+    pc.numSplits = const_cast<int*>(partNs);
+    cudaLaunchConfig_t cc = {};
+    cc.gridDim = dim3(p.b, (p.sQ * p.hQ + p.combineRows - 1) / p.combineRows, 4);
+    cc.blockDim = dim3(256);
+    cc.attrs = at + 1;
+    cc.numAttrs = pdl ? 1 : 0;
+    CK(cudaLaunchKernelEx(&cc, mla_combine_bf16, pc));
+  }
+}
+// xlb (the shipped library entry's code) and the combine the library picks for the plan (launch.ts combineEntry: the
+// 16-lane t128 above 104 pieces, else the 13-lane merge), both with the PDL attribute when `pdl`.
+static void launchLb(const Dev& d, bool f16, bool pdl) {
+  const MlaParams& p = d.p;
+  ensureQMap(d);
+  const XqFn fn = f16 ? mla_decode_sm90_xlb_f16_n16 : mla_decode_sm90_xlb_bf16_n16;
+  const int smem = mla::sm90::Layout<16, 2>::SMEM;
+  static bool raised[2] = {};
+  if (!raised[f16]) { CK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, smem)); raised[f16] = true; }
+  cudaLaunchAttribute at[1];
+  at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  at[0].val.programmaticStreamSerializationAllowed = 1;
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = dim3(p.numSmParts, p.hKv);
+  cfg.blockDim = dim3(mla::sm90::threadsOf<2>());
+  cfg.dynamicSmemBytes = smem;
+  cfg.attrs = at;
+  cfg.numAttrs = pdl ? 1 : 0;
+  CK(cudaLaunchKernelEx(&cfg, fn, p, d.tm, d.tq));
+  if (d.hNs[p.b] == p.b) return;
+  int maxSplits = 0;
+  for (int i = 0; i < p.b; i++) maxSplits = std::max(maxSplits, d.hNs[i + 1] - d.hNs[i]);
+  cudaLaunchConfig_t cc = {};
+  cc.gridDim = dim3(p.b, (p.sQ * p.hQ + p.combineRows - 1) / p.combineRows, 4);
+  cc.blockDim = dim3(256);
+  cc.attrs = at;
+  cc.numAttrs = pdl ? 1 : 0;
+  if (maxSplits > 104) CK(cudaLaunchKernelEx(&cc, f16 ? mla_combine_t128_f16 : mla_combine_t128_bf16, p));
+  else CK(cudaLaunchKernelEx(&cc, f16 ? mla_combine_f16 : mla_combine_bf16, p));
+}
+static void clusterInit() {
+  const int smem = mla::sm90::Layout<16, 2>::SMEM;
+  CK(cudaFuncSetAttribute(mla_decode_sm90_xcl_bf16_n16, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = dim3(8 * 64);
+  cfg.blockDim = dim3(mla::sm90::threadsOf<2>());
+  cfg.dynamicSmemBytes = smem;
+  cudaLaunchAttribute at[1];
+  at[0].id = cudaLaunchAttributeClusterDimension;
+  at[0].val.clusterDim.x = mla::sm90::kClusterN; at[0].val.clusterDim.y = 1; at[0].val.clusterDim.z = 1;
+  cfg.attrs = at;
+  cfg.numAttrs = 1;
+  int n = 0;
+  CK(cudaOccupancyMaxActiveClusters(&n, mla_decode_sm90_xcl_bf16_n16, &cfg));
+  const char* env = getenv("CL_MAX");
+  gMaxClusters = std::min(env ? atoi(env) : mla::sm90::kClusterMaxGroups, std::min(n, mla::sm90::kClusterMaxGroups));
+  printf("cluster: %d clusters of %d fit at once (cudaOccupancyMaxActiveClusters, %d B shared memory a CTA); plans use up to %d\n",
+         n, mla::sm90::kClusterN, smem, gMaxClusters);
+}
+static int clusterCheck(int cases, unsigned seed) {
+  clusterInit();
+  const int shapes[][2] = {{16, 1}, {8, 2}, {4, 4}, {2, 8}, {1, 16}};
+  return checkCases(cases, seed, shapes, 5, 140000, "xcl: the split merge in clusters of 8",
+                    [](Dev& d, bool f16) {
+                      if (!clusterPlan(d, gMaxClusters)) return false;
+                      launchCl(d, f16, false);
+                      CK(cudaGetLastError());
+                      return true;
+                    });
+}
+// Arms of `cluster time`: lib103 (FlashMLA's plan, xlb + its combine), lib (the even plan of 8 G parts, xlb + combine),
+// cl (the even plan, xcl), cl0 (cl without the PDL attribute). Each: back to back (20 calls between two events over the
+// rotated copies), one at a time (the stream idle before), and after 256 MB zeroed (do_bench's protocol: outside the
+// events), medians.
+static void clusterTimeOne(int sk, int hQ, int sQ, FILE* js, void* flush, size_t flushBytes) {
+  std::vector<Dev> ds = rotatedCopies(1, sk, hQ, sQ, 7 + sk + hQ), dc = rotatedCopies(1, sk, hQ, sQ, 7 + sk + hQ);
+  const int copies = static_cast<int>(ds.size());
+  for (auto& d : dc) if (!clusterPlan(d, gMaxClusters)) { printf("cluster: s_k %d does not fit the plan\n", sk); return; }
+  printf("cluster time b=1 s_k=%d h_q=%d s_q=%d: FlashMLA's plan %d pieces, the even plan %d pieces (%d clusters)\n", sk, hQ, sQ,
+         ds[0].hNs[1], dc[0].hNs[1], dc[0].hNs[1] / 8);
+  const char* names[] = {"lib103", "lib", "cl", "cl0", "clc"};
+  constexpr int kArms = 5;
+  int* partNs = nullptr; // [0, G]: the clusters' partials for clc's combine
+  const int hPartNs[2] = {0, dc[0].hNs[1] / mla::sm90::kClusterN};
+  CK(cudaMalloc(&partNs, 8));
+  CK(cudaMemcpy(partNs, hPartNs, 8, cudaMemcpyHostToDevice));
+  auto call = [&](int arm, int i) {
+    if (arm == 0) launchLb(ds[i % copies], false, true);
+    else if (arm == 1) launchLb(dc[i % copies], false, true);
+    else if (arm == 4) launchCl(dc[i % copies], false, true, partNs);
+    else launchCl(dc[i % copies], false, arm == 2);
+  };
+  cudaEvent_t e0, e1;
+  CK(cudaEventCreate(&e0));
+  CK(cudaEventCreate(&e1));
+  if (js) fprintf(js, "{\"b\":1,\"s_k\":%d,\"h_q\":%d,\"s_q\":%d,\"pieces_flashmla\":%d,\"pieces_even\":%d", sk, hQ, sQ, ds[0].hNs[1], dc[0].hNs[1]);
+  for (int pass = 0; pass < 2; pass++)
+    for (int arm = 0; arm < kArms; arm++) {
+      for (int i = 0; i < 8; i++) call(arm, i);
+      CK(cudaDeviceSynchronize());
+      std::vector<float> burst, single, flushed;
+      for (int rep = 0; rep < 7; rep++) {
+        const int n = 20;
+        CK(cudaEventRecord(e0));
+        for (int i = 0; i < n; i++) call(arm, i);
+        CK(cudaEventRecord(e1));
+        CK(cudaEventSynchronize(e1));
+        float ms;
+        CK(cudaEventElapsedTime(&ms, e0, e1));
+        burst.push_back(ms * 1000.f / n);
+      }
+      for (int rep = 0; rep < 21; rep++) {
+        CK(cudaDeviceSynchronize());
+        CK(cudaEventRecord(e0));
+        call(arm, rep);
+        CK(cudaEventRecord(e1));
+        CK(cudaEventSynchronize(e1));
+        float ms;
+        CK(cudaEventElapsedTime(&ms, e0, e1));
+        single.push_back(ms * 1000.f);
+      }
+      for (int rep = 0; rep < 21; rep++) {
+        CK(cudaMemsetAsync(flush, 0, flushBytes));
+        CK(cudaEventRecord(e0));
+        call(arm, rep);
+        CK(cudaEventRecord(e1));
+        CK(cudaEventSynchronize(e1));
+        float ms;
+        CK(cudaEventElapsedTime(&ms, e0, e1));
+        flushed.push_back(ms * 1000.f);
+      }
+      CK(cudaGetLastError());
+      std::sort(burst.begin(), burst.end());
+      std::sort(single.begin(), single.end());
+      std::sort(flushed.begin(), flushed.end());
+      const float bu = burst[burst.size() / 2], si = single[single.size() / 2], fl = flushed[flushed.size() / 2];
+      printf("  pass %d %-7s back to back %7.2f us | one at a time %7.2f us | after 256 MB zeroed %7.2f us\n", pass, names[arm], bu, si, fl);
+      if (js) fprintf(js, ",\"%s_%d\":{\"burst_us\":%.2f,\"single_us\":%.2f,\"flush_us\":%.2f}", names[arm], pass, bu, si, fl);
+      fflush(stdout);
+    }
+  if (js) fprintf(js, "},\n");
+  CK(cudaEventDestroy(e0));
+  CK(cudaEventDestroy(e1));
+  for (auto& d : ds) freeDev(d);
+  for (auto& d : dc) freeDev(d);
+  cudaFree(partNs);
+}
+// `cluster same`: xcl and lib (the same even plan, xlb + combine) on one problem; the largest output difference and
+// whether a second xcl call (the counters reused) writes the same bits as the first.
+static int clusterSame(int sk) {
+  std::mt19937 rng(5);
+  Problem pr;
+  pr.b = 1; pr.hQ = 16; pr.sQ = 1;
+  pr.seqlens.assign(1, sk);
+  Dev d;
+  setup(pr, d, rng);
+  if (!clusterPlan(d, gMaxClusters)) return 0;
+  const size_t n = static_cast<size_t>(16) * kDV;
+  std::vector<uint16_t> a(n), b(n), c(n);
+  std::vector<float> la(16), lb(16), lc(16);
+  int* partNs = nullptr;
+  const int hPartNs[2] = {0, d.hNs[1] / mla::sm90::kClusterN};
+  CK(cudaMalloc(&partNs, 8));
+  CK(cudaMemcpy(partNs, hPartNs, 8, cudaMemcpyHostToDevice));
+  auto run = [&](int which, std::vector<uint16_t>& o, std::vector<float>& l) {
+    CK(cudaMemset(d.out, 0xFF, n * 2));
+    CK(cudaMemset(d.lse, 0xFF, 64));
+    if (which == 0) launchLb(d, false, false);
+    else if (which == 3) launchCl(d, false, false, partNs);
+    else launchCl(d, false, which == 2);
+    CK(cudaDeviceSynchronize());
+    CK(cudaMemcpy(o.data(), d.out, n * 2, cudaMemcpyDeviceToHost));
+    CK(cudaMemcpy(l.data(), d.lse, 64, cudaMemcpyDeviceToHost));
+  };
+  run(0, a, la);
+  run(1, b, lb);
+  run(2, c, lc);
+  double maxd = 0, maxl = 0;
+  for (size_t i = 0; i < n; i++) maxd = std::max(maxd, static_cast<double>(std::fabs(bf2f(a[i]) - bf2f(b[i]))));
+  for (int i = 0; i < 16; i++) maxl = std::max(maxl, static_cast<double>(std::fabs(la[i] - lb[i])));
+  const bool same = b == c && lb == lc;
+  std::vector<uint16_t> e(n);
+  std::vector<float> le(16);
+  run(3, e, le);
+  double maxp = 0;
+  for (size_t i = 0; i < n; i++) maxp = std::max(maxp, static_cast<double>(std::fabs(bf2f(a[i]) - bf2f(e[i]))));
+  for (int i = 0; i < 16; i++) maxp = std::max(maxp, static_cast<double>(std::fabs(la[i] - le[i])));
+  printf("cluster same s_k=%d (%d pieces): max |xcl - lib| out %.3e lse %.3e; second xcl call (PDL) bit-identical: %s; max |xcp+combine - lib| %.3e\n",
+         sk, d.hNs[1], maxd, maxl, same ? "yes" : "NO", maxp);
+  freeDev(d);
+  cudaFree(partNs);
+  return same && maxd < 2e-2 && maxl < 1e-3 && maxp < 2e-2 ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
   useDevice0();
   const std::string mode = argc > 1 ? argv[1] : "check";
   if (mode == "check") return check(argc > 2 ? atoi(argv[2]) : 200, argc > 3 ? atoi(argv[3]) : 1, kNew);
   if (mode == "check1") return check(argc > 2 ? atoi(argv[2]) : 200, argc > 3 ? atoi(argv[3]) : 1, kNew1);
+  if (mode == "cluster") { // session 64: cluster check [cases [seed]] | cluster same | cluster time [json]
+    const std::string sub = argc > 2 ? argv[2] : "check";
+    if (sub == "check") return clusterCheck(argc > 3 ? atoi(argv[3]) : 400, argc > 4 ? atoi(argv[4]) : 64);
+    clusterInit();
+    if (sub == "same") {
+      int bad = 0;
+      for (int sk : {512, 4096, 8192, 32768, 65536, 100000}) bad += clusterSame(sk);
+      return bad ? 1 : 0;
+    }
+    if (sub == "time") {
+      FILE* js = argc > 3 ? fopen(argv[3], "w") : nullptr;
+      if (js) fprintf(js, "[\n");
+      const size_t flushBytes = 256u << 20;
+      void* flush = nullptr;
+      CK(cudaMalloc(&flush, flushBytes));
+      const int sks[] = {4096, 8192, 16384, 32768, 65536};
+      for (int sk : sks) clusterTimeOne(sk, 16, 1, js, flush, flushBytes);
+      clusterTimeOne(32768, 8, 2, js, flush, flushBytes);
+      cudaFree(flush);
+      if (js) { fprintf(js, "{}]\n"); fclose(js); }
+      return 0;
+    }
+    fprintf(stderr, "usage: harness cluster check|same|time\n");
+    return 2;
+  }
   if (mode == "checkpdl") {
     const int shapes[][2] = {{16, 1}, {8, 2}, {32, 1}, {16, 2}, {10, 3}, {4, 4}, {1, 1}, {3, 5}};
     return checkCases(argc > 2 ? atoi(argv[2]) : 200, argc > 3 ? atoi(argv[3]) : 1, shapes, 8, 20000, "sm90, decode and combine with PDL",

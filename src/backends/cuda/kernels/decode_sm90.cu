@@ -337,6 +337,30 @@ constexpr int kNVarFuse = 16;
 constexpr int kFuseMaxB = 4096;
 __device__ unsigned mlaSm90FuseCount[kFuseMaxB]; // zero at module load; each request's is reset by its last part
 #endif
+// Bit 2048 (kNVarCluster; session 64, a harness candidate, 16-row entry only): the split merge moves into the decode
+// through thread-block clusters of kClusterN CTAs. Launched with a cluster dimension of kClusterN on x and a plan whose
+// parts each hold exactly one piece of one request, part k the request's piece k (so a cluster's CTAs hold pieces
+// kClusterN c .. + kClusterN - 1 of one request), and whose requests are each in a multiple of kClusterN pieces
+// (bench/cuda/hopper/harness.cu clusterPlan). At its item's end a CTA stages its normalized rows (f32) and their lse in
+// its own ring (free: every tile is consumed); after a cluster barrier, CTA rank r merges columns 64 r .. 64 r + 63 of
+// every row over the cluster's pieces, reading its peers' rows through distributed shared memory (ld.shared::cluster),
+// then a second cluster barrier lets each CTA leave. A request in one cluster is then done: rank r stores its
+// columns of out (and rank 0 the lse). Otherwise rank r stores its columns of the cluster's merged row as partial
+// slot numSplits[i] + c, counts it on the request's counter of rank r (mlaSm90ClusterCount, after a fence), and the
+// last of the request's clusters to count merges those columns of every cluster's partial into out: the merge is
+// spread over kClusterN CTAs, and no second kernel runs. Counters are zero at module load and reset by their last
+// counter, so back-to-back calls on one stream reuse them (calls on two streams at once would not: a candidate only).
+constexpr int kNVarCluster = 1 << 11;
+#if defined(MLA_SM90_VARIANTS)
+// Bit 4096 (kNVarClusterPart, with kNVarCluster; measurement): the clusters' merged rows are always stored as partial
+// slots 0 .. G - 1 of the request and nothing is counted: the harness merges them with the combine kernel (numSplits
+// [0, G]), which separates the cost of the second kernel from that of the merge's size.
+constexpr int kNVarClusterPart = 1 << 12;
+constexpr int kClusterN = 8;
+constexpr int kClusterMaxB = 64;      // requests the counters cover
+constexpr int kClusterMaxGroups = 16; // clusters a request may span (the final merge's loads in flight)
+__device__ unsigned mlaSm90ClusterCount[kClusterMaxB * kClusterN];
+#endif
 // The library's two-warpgroup entries: MLA_SM90_LIB_VAR (a harness A/B build) or the shipped bits (1 | 2 | 8 since
 // session 19: Q^T by TMA shipped by call D2's rule; the entries then take the Q map as a third parameter; | 64 since
 // session 21: kNVarLazy, shipped by the s21_n1 slot's rule, docs/notes/cuda-hopper-decode.md "Session 21 (n1)"; | 1024
@@ -348,6 +372,31 @@ constexpr int kNLibVar = MLA_SM90_LIB_VAR;
 // The library's fallback entries (_ld): the same bits without kNVarQTma (Q^T by the consumers' cp.async, two
 // parameters), for a call whose Q map cannot be made (launch.ts sm90QMap: fewer query rows in q than the box).
 constexpr int kNLibVarLd = kNLibVar & ~kNVarQTma;
+#ifdef MLA_SM90A
+// kNVarCluster's cluster operations: this CTA's rank, the cluster-wide barrier (every thread that has not exited
+// arrives; release / acquire order this CTA's shared stores before the peers' reads), loads from a peer's shared memory.
+__device__ __forceinline__ uint32_t clRank() {
+  uint32_t r;
+  asm volatile("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(r));
+  return r;
+}
+__device__ __forceinline__ void clSync() { asm volatile("barrier.cluster.arrive.release;\nbarrier.cluster.wait.acquire;\n" ::: "memory"); }
+__device__ __forceinline__ uint32_t clPeer(uint32_t local, uint32_t peer) {
+  uint32_t r;
+  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n" : "=r"(r) : "r"(local), "r"(peer));
+  return r;
+}
+__device__ __forceinline__ float clLoad(uint32_t a) {
+  float v;
+  asm volatile("ld.shared::cluster.f32 %0, [%1];\n" : "=f"(v) : "r"(a) : "memory");
+  return v;
+}
+__device__ __forceinline__ float4 clLoad4(uint32_t a) {
+  float4 v;
+  asm volatile("ld.shared::cluster.v4.f32 {%0, %1, %2, %3}, [%4];\n" : "=f"(v.x), "=f"(v.y), "=f"(v.z), "=f"(v.w) : "r"(a) : "memory");
+  return v;
+}
+#endif
 template <typename T, int NR, int CW, int TRIG = 0, int VAR = 0>
 struct DecodeT {
   using L = Layout<NR, CW>;
@@ -542,6 +591,124 @@ struct DecodeT {
   static __device__ __noinline__ void fuseMergeCall(const MlaParams& p) { fuseMerge(p); }
 #endif
 
+#if defined(MLA_SM90_VARIANTS) && defined(MLA_SM90A)
+  // kNVarCluster: the merge after the item loop, by the 128 CW consumer threads of every CTA of the cluster (see the
+  // bit's comment). `smem` is the aligned base: its ring holds this CTA's staged rows [NR][kDV] and their lse [NR].
+  // Thread t takes row t / 16 and the float4 t % 16 of this rank's 64 columns.
+  static __device__ __forceinline__ void clusterMerge(const MlaParams& p, unsigned char* smem) {
+    static_assert(NR == 16 && CW == 2 && (VAR & kNVarCEnd) != 0 && (VAR & kNVarSplitOut) != 0, "kNVarCluster: the 16-row two-warpgroup entry, its rows staged by the kNVarCEnd stores");
+    const int t = threadIdx.x, r = t / 16, c4 = t % 16, g = blockIdx.y;
+    const uint32_t rank = clRank();
+    float* const buf = reinterpret_cast<float*>(smem + L::RING_OFF);
+    const uint32_t bufA = smemAddr(buf);
+    const int* const meta = p.tileSchedulerMetadata + blockIdx.x * kMetaFields;
+    const int batch = meta[kMetaBeginIdx];
+    const bool work = batch <= meta[kMetaEndIdx];
+    int qStart = 0, qLen = 0;
+    if (work) queryRange(p, batch, qStart, qLen);
+    const int liveRows = work ? min(p.rows, qLen * p.nGroups) : 0;
+    const bool mine = r < liveRows; // (CTA-uniform liveRows: every CTA of the cluster holds the same request)
+    const int col = 64 * static_cast<int>(rank) + 4 * c4;
+    clSync(); // every CTA's rows staged
+    float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
+    float lseC = -INFINITY;
+    if (mine) {
+      float l[kClusterN];
+      float4 x[kClusterN];
+#pragma unroll
+      for (int q = 0; q < kClusterN; ++q) {
+        l[q] = clLoad(clPeer(bufA + (NR * kDV + r) * 4, q));
+        x[q] = clLoad4(clPeer(bufA + (r * kDV + col) * 4, q));
+      }
+      float m = l[0];
+#pragma unroll
+      for (int q = 1; q < kClusterN; ++q) m = fmaxf(m, l[q]);
+      if (m != -INFINITY) {
+        float w[kClusterN], s = 0.f;
+#pragma unroll
+        for (int q = 0; q < kClusterN; ++q) w[q] = __expf(l[q] - m), s += w[q];
+        const float inv = 1.f / s;
+#pragma unroll
+        for (int q = 0; q < kClusterN; ++q) {
+          const float wq = w[q] * inv;
+          if (wq != 0.f) acc.x += wq * x[q].x, acc.y += wq * x[q].y, acc.z += wq * x[q].z, acc.w += wq * x[q].w;
+        }
+        lseC = m + __logf(s);
+      }
+    }
+    clSync(); // every peer's reads done: from here a CTA may leave, its shared memory with it
+    if (liveRows <= 0) return; // (CTA-uniform)
+    const int nPieces = p.numSplits[batch + 1] - p.numSplits[batch];
+    const int groups = nPieces / kClusterN, cIdx = meta[kMetaBeginNSplitIdx] / kClusterN;
+    const int j = r / p.nGroups, h = g * p.nGroups + (r - j * p.nGroups);
+    auto storeOut = [&](float4 v, float lse) {
+      T* const out = static_cast<T*>(p.out) + (static_cast<int64_t>(qStart + j) * p.hQ + h) * kDV + col;
+      using T2 = typename H::T2;
+      reinterpret_cast<T2*>(out)[0] = H::pack(v.x, v.y);
+      reinterpret_cast<T2*>(out)[1] = H::pack(v.z, v.w);
+      if (rank == 0 && c4 == 0) p.lse[batch * p.lseStrideB + h * p.lseStrideH + (qStart + j) * p.lseStrideT] = lse == -INFINITY ? INFINITY : lse;
+    };
+    if (groups <= 1 && (VAR & kNVarClusterPart) == 0) { // the request is this cluster's alone
+      if (mine) storeOut(acc, lseC);
+      return;
+    }
+    // The cluster's merged row as partial slot numSplits[i] + c: this rank's columns, and the lse (every rank writes
+    // the same value, so each rank's final merger finds every cluster's lse among the stores it has counted).
+    const int64_t slot0 = static_cast<int64_t>(p.numSplits[batch]) * p.sQ;
+    if (mine) {
+      const int64_t row = (slot0 + static_cast<int64_t>(cIdx) * p.sQ + j) * p.hQ + h;
+      *reinterpret_cast<float4*>(p.oAccum + row * kDV + col) = acc;
+      if (c4 == 0) p.lseAccum[row] = lseC;
+    }
+    if constexpr ((VAR & kNVarClusterPart) != 0) return;
+    __threadfence();
+    consumersSync<CW>();
+    int* const flag = reinterpret_cast<int*>(buf); // (this CTA's own ring: no peer reads it any more)
+    if (t == 0) {
+      unsigned* const ctr = mlaSm90ClusterCount + batch * kClusterN + rank;
+      const unsigned old = atomicAdd(ctr, 1u);
+      const bool last = old == static_cast<unsigned>(groups - 1);
+      if (last) atomicExch(ctr, 0u); // for the next call
+      *flag = last;
+    }
+    consumersSync<CW>();
+    if (*flag == 0) return;
+    __threadfence();
+    if (!mine) return;
+    float l[kClusterMaxGroups];
+    float4 x[kClusterMaxGroups];
+#pragma unroll
+    for (int c = 0; c < kClusterMaxGroups; ++c) {
+      if (c < groups) {
+        const int64_t row = (slot0 + static_cast<int64_t>(c) * p.sQ + j) * p.hQ + h;
+        l[c] = __ldcg(p.lseAccum + row);
+        x[c] = __ldcg(reinterpret_cast<const float4*>(p.oAccum + row * kDV + col));
+      } else {
+        l[c] = -INFINITY;
+        x[c] = make_float4(0.f, 0.f, 0.f, 0.f);
+      }
+    }
+    float m = l[0];
+#pragma unroll
+    for (int c = 1; c < kClusterMaxGroups; ++c) m = fmaxf(m, l[c]);
+    float4 o = make_float4(0.f, 0.f, 0.f, 0.f);
+    float lse = -INFINITY;
+    if (m != -INFINITY) {
+      float w[kClusterMaxGroups], s = 0.f;
+#pragma unroll
+      for (int c = 0; c < kClusterMaxGroups; ++c) w[c] = __expf(l[c] - m), s += w[c];
+      const float inv = 1.f / s;
+#pragma unroll
+      for (int c = 0; c < kClusterMaxGroups; ++c) {
+        const float wc = w[c] * inv;
+        if (wc != 0.f) o.x += wc * x[c].x, o.y += wc * x[c].y, o.z += wc * x[c].z, o.w += wc * x[c].w;
+      }
+      lse = m + __logf(s);
+    }
+    storeOut(o, lse);
+  }
+#endif
+
   static __device__ void run(const MlaParams& p, const CUtensorMap* tm, const CUtensorMap* qMap = nullptr) {
 #ifdef MLA_SM90A
     extern __shared__ __align__(1024) unsigned char smemRaw[];
@@ -637,6 +804,9 @@ struct DecodeT {
         }
         MLA_TRACE(true, 3);
       }
+#ifdef MLA_SM90_VARIANTS
+      if constexpr ((VAR & kNVarCluster) != 0) { clSync(); clSync(); } // the consumers' two cluster barriers (clusterMerge)
+#endif
     } else {
     if (CW == 2) asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");
     unsigned char* const sp = smem + L::P_OFF + wg * L::P_BYTES;
@@ -1168,10 +1338,14 @@ struct DecodeT {
         const bool emptyM = lM == 0.f;
         const float invM = emptyM ? 0.f : 1.f / lM;
         const int jM = rM / p.nGroups, hM = g * p.nGroups + (rM - jM * p.nGroups);
-        const int rowM = (noSplit ? itm.qStart + jM : slotOut * p.sQ + jM) * p.hQ + hM;
+        // (kNVarCluster: a split item's rows are staged in this CTA's ring, row rM of [NR][kDV], lse after them)
+        constexpr bool clStage = (VAR & kNVarCluster) != 0;
+        float* const clBuf = reinterpret_cast<float*>(smem + L::RING_OFF);
+        const int rowM = clStage && !noSplit ? rM : (noSplit ? itm.qStart + jM : slotOut * p.sQ + jM) * p.hQ + hM;
         if (gq < 2 * NI && rM < liveRows && wg == 0 && warp == 0) {
           const float lse = emptyM ? (noSplit ? INFINITY : -INFINITY) : lseOfRow(mM, lM);
           if (noSplit) p.lse[batch * p.lseStrideB + hM * p.lseStrideH + (itm.qStart + jM) * p.lseStrideT] = lse;
+          else if (clStage) clBuf[NR * kDV + rM] = lse;
           else p.lseAccum[rowM] = lse;
         }
         const int col0 = 4 * 64 * wg + 16 * warp + gq;
@@ -1196,6 +1370,7 @@ struct DecodeT {
             }
         };
         if (noSplit) storeRows(static_cast<T*>(p.out) + col0, [](float x) { return H::fromF(x); });
+        else if (clStage) storeRows(clBuf + col0, [](float x) { return x; });
         else storeRows(p.oAccum + col0, [](float x) { return x; });
       } else {
 #pragma unroll
@@ -1246,6 +1421,7 @@ struct DecodeT {
       if constexpr (NR == 16) fuseMerge(p);
       else fuseMergeCall(p);
     }
+    if constexpr ((VAR & kNVarCluster) != 0) clusterMerge(p, smem);
 #endif
     MLA_TRACE(tracer, 5 + wg);
     MLA_TRACE_GLOBAL(tracer && wg == 0, 93);
@@ -1338,6 +1514,22 @@ MLA_SM90_XQ(xsm, mla::sm90::kNVarQEarly | mla::sm90::kNVarSplitOut | mla::sm90::
 MLA_SM90_XQ(xce, mla::sm90::kNVarQEarly | mla::sm90::kNVarSplitOut | mla::sm90::kNVarQTma | mla::sm90::kNVarLazy | mla::sm90::kNVarCEnd) // session 34: x75 + kNVarCEnd (traced)
 MLA_SM90_XQ(xc2, mla::sm90::kNVarQEarly | mla::sm90::kNVarSplitOut | mla::sm90::kNVarQTma | mla::sm90::kNVarLazy | mla::sm90::kNVarCEnd | mla::sm90::kNVarStMat) // session 34: xce + kNVarStMat (traced)
 #undef MLA_SM90_XQ
+// Session 64: xlb = the shipped library entry's code (bits 1099 = kNVarQEarly | kNVarSplitOut | kNVarQTma | kNVarLazy |
+// kNVarCEnd, TRIG 0; the harness's own kNLibVar is 3), and xcl = xlb + kNVarCluster (the split merge in clusters of
+// kClusterN, 16 rows only), launched with a cluster dimension of kClusterN on x by the harness's `cluster` mode (no
+// combine after it).
+constexpr int kNLibBits1099 = mla::sm90::kNVarQEarly | mla::sm90::kNVarSplitOut | mla::sm90::kNVarQTma | mla::sm90::kNVarLazy | mla::sm90::kNVarCEnd;
+static_assert(kNLibBits1099 == 1099, "the shipped bits");
+#define MLA_SM90_XCL(NAME, T, TN, V)                                                                                           \
+  extern "C" __global__ void __launch_bounds__(384, 1) mla_decode_sm90_##NAME##_##TN##_n16(const MlaParams p, const __grid_constant__ CUtensorMap tm, const __grid_constant__ CUtensorMap tq) { \
+    mla::sm90::DecodeT<T, 16, 2, 0, V>::run(p, &tm, &tq);                                                                     \
+  }
+MLA_SM90_XCL(xlb, __nv_bfloat16, bf16, kNLibBits1099)
+MLA_SM90_XCL(xlb, __half, f16, kNLibBits1099)
+MLA_SM90_XCL(xcl, __nv_bfloat16, bf16, kNLibBits1099 | mla::sm90::kNVarCluster)
+MLA_SM90_XCL(xcl, __half, f16, kNLibBits1099 | mla::sm90::kNVarCluster)
+MLA_SM90_XCL(xcp, __nv_bfloat16, bf16, kNLibBits1099 | mla::sm90::kNVarCluster | mla::sm90::kNVarClusterPart)
+#undef MLA_SM90_XCL
 #endif
 #ifdef MLA_SM90_EARLY_TRIGGER // harness only: the dependents scheduled at entry (measured against the library's)
 extern "C" __global__ void __launch_bounds__(384, 1) mla_decode_sm90_early_bf16_n16(const MlaParams p, const __grid_constant__ CUtensorMap tm) {
