@@ -10,7 +10,7 @@
 # Rule: build the library's path next if every check passes and cl / lib <= 0.92 at s_k 32768 under all three timings
 # with no row above 1.00.
 #   (here)   nvcc -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -Xptxas -warn-spills -o .devstage/harness_s64 bench/cuda/hopper/harness.cu
-#   (device) OUT=$OUT bash bench/cuda/hopper/s64_call1.sh > $OUT/log.txt 2>&1   (carry .devstage)
+#   (device) ln -sfn .ghc .gpu-host && OUT=$OUT bash bench/cuda/hopper/s64_call1.sh > $OUT/log.txt 2>&1   (carry .devstage, .ghc)
 set -u
 OUT=${OUT:-./out}; mkdir -p "$OUT"
 bin=${BIN:-.devstage/harness_s64}
@@ -24,6 +24,16 @@ timeout 60 "$bin" cluster same > "$OUT/same.log" 2>&1; echo "same rc $?"; cat "$
 ts same
 timeout 200 "$bin" cluster time "$OUT/time.json" > "$OUT/time.log" 2>&1; echo "time rc $?"; cat "$OUT/time.log"
 ts time
+# FlashMLA 9241ae3 on the same shapes under do_bench (its 256 MB zeroing, events around the call): the harness's
+# "after 256 MB zeroed" column is the same protocol, so cl's ratio to FlashMLA can be read off (carry .ghc as .gpu-host).
+if [ -f .gpu-host/enter.sh ] && [ -f .gpu-host/anchors/bench_flashmla.py ]; then
+  cat > /tmp/cfg64.json <<'J'
+[{"b":1,"s_k":4096,"h_q":16,"s_q":1},{"b":1,"s_k":8192,"h_q":16,"s_q":1},{"b":1,"s_k":16384,"h_q":16,"s_q":1},{"b":1,"s_k":32768,"h_q":16,"s_q":1},{"b":1,"s_k":65536,"h_q":16,"s_q":1},{"b":1,"s_k":32768,"h_q":8,"s_q":2}]
+J
+  ( source .gpu-host/enter.sh >/dev/null; PYTHONUNBUFFERED=1 timeout 150 python3 .gpu-host/anchors/bench_flashmla.py --configs /tmp/cfg64.json --no-triton --out "$OUT/flashmla.json" ) > "$OUT/flashmla.log" 2>&1
+  echo "flashmla rc $?"; tail -10 "$OUT/flashmla.log"
+  ts flashmla
+fi
 if [ "${SANITIZE:-1}" = 1 ]; then
   for t in memcheck synccheck racecheck; do
     timeout 100 compute-sanitizer --tool $t "$bin" cluster check 12 65 > "$OUT/sanitize_$t.log" 2>&1; echo "$t rc $?"; tail -3 "$OUT/sanitize_$t.log"
