@@ -35,8 +35,8 @@ J
   ts flashmla
 fi
 if [ "${SANITIZE:-1}" = 1 ]; then
-  for t in memcheck synccheck racecheck; do
-    timeout 60 compute-sanitizer --tool $t "$bin" cluster check 12 65 > "$OUT/sanitize_$t.log" 2>&1; echo "$t rc $?"; tail -3 "$OUT/sanitize_$t.log"
+  for t in memcheck synccheck; do
+    timeout 45 compute-sanitizer --tool $t "$bin" cluster check 12 65 > "$OUT/sanitize_$t.log" 2>&1; echo "$t rc $?"; tail -3 "$OUT/sanitize_$t.log"
     ts "$t"
   done
 fi
