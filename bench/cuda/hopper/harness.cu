@@ -880,22 +880,24 @@ static void launchCl(const Dev& d, bool f16, bool pdl, const int* partNs = nullp
 }
 // xlb (the shipped library entry's code) and the combine the library picks for the plan (launch.ts combineEntry: the
 // 16-lane t128 above 104 pieces, else the 13-lane merge), both with the PDL attribute when `pdl`.
-static void launchLb(const Dev& d, bool f16, bool pdl) {
+static void launchLb(const Dev& d, bool f16, bool pdl, bool asCluster = false) {
   const MlaParams& p = d.p;
   ensureQMap(d);
   const XqFn fn = f16 ? mla_decode_sm90_xlb_f16_n16 : mla_decode_sm90_xlb_bf16_n16;
   const int smem = mla::sm90::Layout<16, 2>::SMEM;
   static bool raised[2] = {};
   if (!raised[f16]) { CK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, smem)); raised[f16] = true; }
-  cudaLaunchAttribute at[1];
+  cudaLaunchAttribute at[2];
   at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
   at[0].val.programmaticStreamSerializationAllowed = 1;
+  at[1].id = cudaLaunchAttributeClusterDimension; // asCluster (measurement): the same kernel launched in clusters of 8
+  at[1].val.clusterDim.x = mla::sm90::kClusterN; at[1].val.clusterDim.y = 1; at[1].val.clusterDim.z = 1;
   cudaLaunchConfig_t cfg = {};
   cfg.gridDim = dim3(p.numSmParts, p.hKv);
   cfg.blockDim = dim3(mla::sm90::threadsOf<2>());
   cfg.dynamicSmemBytes = smem;
-  cfg.attrs = at;
-  cfg.numAttrs = pdl ? 1 : 0;
+  cfg.attrs = asCluster && !pdl ? at + 1 : at;
+  cfg.numAttrs = (pdl ? 1 : 0) + (asCluster ? 1 : 0);
   CK(cudaLaunchKernelEx(&cfg, fn, p, d.tm, d.tq));
   if (d.hNs[p.b] == p.b) return;
   int maxSplits = 0;
@@ -948,8 +950,8 @@ static void clusterTimeOne(int sk, int hQ, int sQ, FILE* js, void* flush, size_t
   for (auto& d : dc) if (!clusterPlan(d, gMaxClusters)) { printf("cluster: s_k %d does not fit the plan\n", sk); return; }
   printf("cluster time b=1 s_k=%d h_q=%d s_q=%d: FlashMLA's plan %d pieces, the even plan %d pieces (%d clusters)\n", sk, hQ, sQ,
          ds[0].hNs[1], dc[0].hNs[1], dc[0].hNs[1] / 8);
-  const char* names[] = {"lib103", "lib", "cl", "cl0", "clc"};
-  constexpr int kArms = 5;
+  const char* names[] = {"lib103", "lib", "cl", "cl0", "clc", "libk"};
+  static const int kArms = getenv("CL_ARMS") ? atoi(getenv("CL_ARMS")) : 6; // libk: lib launched in clusters of 8
   int* partNs = nullptr; // [0, G]: the clusters' partials for clc's combine
   const int hPartNs[2] = {0, dc[0].hNs[1] / mla::sm90::kClusterN};
   CK(cudaMalloc(&partNs, 8));
@@ -958,6 +960,7 @@ static void clusterTimeOne(int sk, int hQ, int sQ, FILE* js, void* flush, size_t
     if (arm == 0) launchLb(ds[i % copies], false, true);
     else if (arm == 1) launchLb(dc[i % copies], false, true);
     else if (arm == 4) launchCl(dc[i % copies], false, true, partNs);
+    else if (arm == 5) launchLb(dc[i % copies], false, true, true);
     else launchCl(dc[i % copies], false, arm == 2);
   };
   cudaEvent_t e0, e1;
@@ -1084,9 +1087,13 @@ int main(int argc, char** argv) {
       const size_t flushBytes = 256u << 20;
       void* flush = nullptr;
       CK(cudaMalloc(&flush, flushBytes));
-      const int sks[] = {4096, 8192, 16384, 32768, 65536};
-      for (int sk : sks) clusterTimeOne(sk, 16, 1, js, flush, flushBytes);
-      clusterTimeOne(32768, 8, 2, js, flush, flushBytes);
+      if (getenv("CL_SK")) {
+        clusterTimeOne(atoi(getenv("CL_SK")), 16, 1, js, flush, flushBytes);
+      } else {
+        const int sks[] = {4096, 8192, 16384, 32768, 65536};
+        for (int sk : sks) clusterTimeOne(sk, 16, 1, js, flush, flushBytes);
+        clusterTimeOne(32768, 8, 2, js, flush, flushBytes);
+      }
       cudaFree(flush);
       if (js) { fprintf(js, "{}]\n"); fclose(js); }
       return 0;
