@@ -21,6 +21,8 @@
 //   ./harness abq                    session 21 n1: ABQ_KERNS (x11 x75 xaa: decode_sm90.cu's Q-map entries, the library's
 //                                    code, + kNVarLazy, the library's code again) interleaved on ABQ_CFG, copies rotated;
 //                                    CHECK_KERNEL=x11|x75|xaa checks them (bf16 and f16)
+//   ./harness cluster check|same|time [json]  session 64: decode_sm90.cu kNVarCluster (xcl: the split merge in clusters of 8;
+//                                    xcp: the same with the combine; xlb: the library's code) on b = 1 plans of 8 G parts
 //   ./harness tail [json]            where a short call's time goes: decode alone, combine alone, both, both with
 //                                    PDL, back to back and one call at a time (b=1 s_k=32768 and the s_k=1024 rows)
 // See bench/cuda/hopper/run.sh and docs/notes/cuda-hopper-decode.md.

@@ -8,7 +8,8 @@
 # ~0.5-1 us); at s_k 4096-16384 0.80-0.92; cl0 (no PDL) within 1 us of cl; clc (xcp: the clusters' rows stored as G
 # partials, merged by the 13-lane combine) between cl and lib.
 # Rule: build the library's path next if every check passes and cl / lib <= 0.92 at s_k 32768 under all three timings
-# with no row above 1.00.
+# with no row above 1.00. Measured (H100, calls 1-3): checks pass, cl / lib 1.03-1.26: KEEP (docs/notes/cuda-hopper-decode.md,
+# "Session 64").
 #   (here)   nvcc -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -Xptxas -warn-spills -o .devstage/harness_s64 bench/cuda/hopper/harness.cu
 #   (device) ln -sfn .ghc .gpu-host && OUT=$OUT bash bench/cuda/hopper/s64_call1.sh > $OUT/log.txt 2>&1   (carry .devstage, .ghc)
 set -u

@@ -337,7 +337,8 @@ constexpr int kNVarFuse = 16;
 constexpr int kFuseMaxB = 4096;
 __device__ unsigned mlaSm90FuseCount[kFuseMaxB]; // zero at module load; each request's is reset by its last part
 #endif
-// Bit 2048 (kNVarCluster; session 64, a harness candidate, 16-row entry only): the split merge moves into the decode
+// Bit 2048 (kNVarCluster; session 64, a harness candidate, 16-row entry only; measured 2-3 us SLOWER than the library's
+// entry with its combine at every b = 1 length on the H100, not shipped: docs/notes/cuda-hopper-decode.md "Session 64"): the split merge moves into the decode
 // through thread-block clusters of kClusterN CTAs. Launched with a cluster dimension of kClusterN on x and a plan whose
 // parts each hold exactly one piece of one request, part k the request's piece k (so a cluster's CTAs hold pieces
 // kClusterN c .. + kClusterN - 1 of one request), and whose requests are each in a multiple of kClusterN pieces
