@@ -223,6 +223,41 @@ static void tailLaunch(const Dev& d, TailMode m) {
   if (m != kC) launchSm90(d, false, m == kDpCp || m == kDeCp, m == kDeCp);
   if (m != kD && split) launchCombine(d, false, m == kDpCp || m == kDeCp);
 }
+// Medians of call(i) (i: the call's index, to rotate over copies) after 8 warm calls: back to back (7 x 20 calls between
+// two events), one at a time (21, the stream idle before each) and, with `flush`, each after `flushBytes` zeroed outside
+// the events (21; do_bench's protocol); flushed is 0 without.
+struct CallTimes { float burst, single, flushed; };
+template <typename Call>
+static CallTimes timeCalls(Call call, cudaEvent_t e0, cudaEvent_t e1, void* flush = nullptr, size_t flushBytes = 0) {
+  for (int i = 0; i < 8; i++) call(i);
+  CK(cudaDeviceSynchronize());
+  std::vector<float> burst, single, flushed;
+  auto elapsedUs = [&]() { float ms; CK(cudaEventSynchronize(e1)); CK(cudaEventElapsedTime(&ms, e0, e1)); return ms * 1000.f; };
+  for (int rep = 0; rep < 7; rep++) {
+    const int n = 20;
+    CK(cudaEventRecord(e0));
+    for (int i = 0; i < n; i++) call(i);
+    CK(cudaEventRecord(e1));
+    burst.push_back(elapsedUs() / n);
+  }
+  for (int rep = 0; rep < 21; rep++) {
+    CK(cudaDeviceSynchronize());
+    CK(cudaEventRecord(e0));
+    call(rep);
+    CK(cudaEventRecord(e1));
+    single.push_back(elapsedUs());
+  }
+  for (int rep = 0; flush && rep < 21; rep++) {
+    CK(cudaMemsetAsync(flush, 0, flushBytes));
+    CK(cudaEventRecord(e0));
+    call(rep);
+    CK(cudaEventRecord(e1));
+    flushed.push_back(elapsedUs());
+  }
+  CK(cudaGetLastError());
+  auto median = [](std::vector<float>& v) { if (v.empty()) return 0.f; std::sort(v.begin(), v.end()); return v[v.size() / 2]; };
+  return {median(burst), median(single), median(flushed)};
+}
 // Median microseconds a call: back to back (20 calls between two events, rotating over the copies so a problem
 // under the L2 size is read from memory, as `flashmla bench` rotates page sets) and one call at a time (the
 // stream idle before it: what a lone step pays, launch latency included).
@@ -249,32 +284,8 @@ static void tailOne(int b, int sk, int hQ, int sQ, FILE* js) {
   printf("tail b=%d s_k=%d h_q=%d s_q=%d parts=%d splits=%d\n", b, sk, hQ, sQ, ds[0].parts, ds[0].hNs[b]);
   if (js) fprintf(js, "{\"b\":%d,\"s_k\":%d,\"h_q\":%d,\"s_q\":%d", b, sk, hQ, sQ);
   for (int m = 0; m < kTailModes; m++) {
-    for (int i = 0; i < 8; i++) tailLaunch(ds[i % copies], static_cast<TailMode>(m)); // warm
-    CK(cudaDeviceSynchronize());
-    std::vector<float> burst, single;
-    for (int rep = 0; rep < 7; rep++) {
-      const int n = 20;
-      CK(cudaEventRecord(e0));
-      for (int i = 0; i < n; i++) tailLaunch(ds[i % copies], static_cast<TailMode>(m));
-      CK(cudaEventRecord(e1));
-      CK(cudaEventSynchronize(e1));
-      float ms;
-      CK(cudaEventElapsedTime(&ms, e0, e1));
-      burst.push_back(ms * 1000.f / n);
-    }
-    for (int rep = 0; rep < 21; rep++) {
-      CK(cudaDeviceSynchronize());
-      CK(cudaEventRecord(e0));
-      tailLaunch(ds[rep % copies], static_cast<TailMode>(m));
-      CK(cudaEventRecord(e1));
-      CK(cudaEventSynchronize(e1));
-      float ms;
-      CK(cudaEventElapsedTime(&ms, e0, e1));
-      single.push_back(ms * 1000.f);
-    }
-    std::sort(burst.begin(), burst.end());
-    std::sort(single.begin(), single.end());
-    const float bu = burst[burst.size() / 2], si = single[single.size() / 2];
+    const CallTimes t = timeCalls([&](int i) { tailLaunch(ds[i % copies], static_cast<TailMode>(m)); }, e0, e1);
+    const float bu = t.burst, si = t.single;
     printf("  %-26s back to back %7.2f us | one at a time %7.2f us\n", kTailNames[m], bu, si);
     if (js) fprintf(js, ",\"%s\":{\"burst_us\":%.2f,\"single_us\":%.2f}", kTailNames[m], bu, si);
   }
@@ -971,44 +982,8 @@ static void clusterTimeOne(int sk, int hQ, int sQ, FILE* js, void* flush, size_t
   if (js) fprintf(js, "{\"b\":1,\"s_k\":%d,\"h_q\":%d,\"s_q\":%d,\"pieces_flashmla\":%d,\"pieces_even\":%d", sk, hQ, sQ, ds[0].hNs[1], dc[0].hNs[1]);
   for (int pass = 0; pass < 2; pass++)
     for (int arm = 0; arm < kArms; arm++) {
-      for (int i = 0; i < 8; i++) call(arm, i);
-      CK(cudaDeviceSynchronize());
-      std::vector<float> burst, single, flushed;
-      for (int rep = 0; rep < 7; rep++) {
-        const int n = 20;
-        CK(cudaEventRecord(e0));
-        for (int i = 0; i < n; i++) call(arm, i);
-        CK(cudaEventRecord(e1));
-        CK(cudaEventSynchronize(e1));
-        float ms;
-        CK(cudaEventElapsedTime(&ms, e0, e1));
-        burst.push_back(ms * 1000.f / n);
-      }
-      for (int rep = 0; rep < 21; rep++) {
-        CK(cudaDeviceSynchronize());
-        CK(cudaEventRecord(e0));
-        call(arm, rep);
-        CK(cudaEventRecord(e1));
-        CK(cudaEventSynchronize(e1));
-        float ms;
-        CK(cudaEventElapsedTime(&ms, e0, e1));
-        single.push_back(ms * 1000.f);
-      }
-      for (int rep = 0; rep < 21; rep++) {
-        CK(cudaMemsetAsync(flush, 0, flushBytes));
-        CK(cudaEventRecord(e0));
-        call(arm, rep);
-        CK(cudaEventRecord(e1));
-        CK(cudaEventSynchronize(e1));
-        float ms;
-        CK(cudaEventElapsedTime(&ms, e0, e1));
-        flushed.push_back(ms * 1000.f);
-      }
-      CK(cudaGetLastError());
-      std::sort(burst.begin(), burst.end());
-      std::sort(single.begin(), single.end());
-      std::sort(flushed.begin(), flushed.end());
-      const float bu = burst[burst.size() / 2], si = single[single.size() / 2], fl = flushed[flushed.size() / 2];
+      const CallTimes t = timeCalls([&](int i) { call(arm, i); }, e0, e1, flush, flushBytes);
+      const float bu = t.burst, si = t.single, fl = t.flushed;
       printf("  pass %d %-7s back to back %7.2f us | one at a time %7.2f us | after 256 MB zeroed %7.2f us\n", pass, names[arm], bu, si, fl);
       if (js) fprintf(js, ",\"%s_%d\":{\"burst_us\":%.2f,\"single_us\":%.2f,\"flush_us\":%.2f}", names[arm], pass, bu, si, fl);
       fflush(stdout);

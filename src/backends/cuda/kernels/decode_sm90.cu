@@ -593,6 +593,25 @@ struct DecodeT {
 #endif
 
 #if defined(MLA_SM90_VARIANTS) && defined(MLA_SM90A)
+  // kNVarCluster: N pieces' normalized values x (one float4 each) and lse l (natural log; -inf: a piece without a key)
+  // merged into o (zeros in, zeros out where no piece has a key); returns the merged lse. A piece of weight 0 adds
+  // nothing (its values may be anything).
+  template <int N> static __device__ __forceinline__ float mergePieces(const float (&l)[N], const float4 (&x)[N], float4& o) {
+    float m = l[0];
+#pragma unroll
+    for (int q = 1; q < N; ++q) m = fmaxf(m, l[q]);
+    if (m == -INFINITY) return -INFINITY;
+    float w[N], s = 0.f;
+#pragma unroll
+    for (int q = 0; q < N; ++q) w[q] = __expf(l[q] - m), s += w[q];
+    const float inv = 1.f / s;
+#pragma unroll
+    for (int q = 0; q < N; ++q) {
+      const float wq = w[q] * inv;
+      if (wq != 0.f) o.x += wq * x[q].x, o.y += wq * x[q].y, o.z += wq * x[q].z, o.w += wq * x[q].w;
+    }
+    return m + __logf(s);
+  }
   // kNVarCluster: the merge after the item loop, by the 128 CW consumer threads of every CTA of the cluster (see the
   // bit's comment). `smem` is the aligned base: its ring holds this CTA's staged rows [NR][kDV] and their lse [NR].
   // Thread t takes row t / 16 and the float4 t % 16 of this rank's 64 columns.
@@ -621,21 +640,7 @@ struct DecodeT {
         l[q] = clLoad(clPeer(bufA + (NR * kDV + r) * 4, q));
         x[q] = clLoad4(clPeer(bufA + (r * kDV + col) * 4, q));
       }
-      float m = l[0];
-#pragma unroll
-      for (int q = 1; q < kClusterN; ++q) m = fmaxf(m, l[q]);
-      if (m != -INFINITY) {
-        float w[kClusterN], s = 0.f;
-#pragma unroll
-        for (int q = 0; q < kClusterN; ++q) w[q] = __expf(l[q] - m), s += w[q];
-        const float inv = 1.f / s;
-#pragma unroll
-        for (int q = 0; q < kClusterN; ++q) {
-          const float wq = w[q] * inv;
-          if (wq != 0.f) acc.x += wq * x[q].x, acc.y += wq * x[q].y, acc.z += wq * x[q].z, acc.w += wq * x[q].w;
-        }
-        lseC = m + __logf(s);
-      }
+      lseC = mergePieces(l, x, acc);
     }
     clSync(); // every peer's reads done: from here a CTA may leave, its shared memory with it
     if (liveRows <= 0) return; // (CTA-uniform)
@@ -689,23 +694,8 @@ struct DecodeT {
         x[c] = make_float4(0.f, 0.f, 0.f, 0.f);
       }
     }
-    float m = l[0];
-#pragma unroll
-    for (int c = 1; c < kClusterMaxGroups; ++c) m = fmaxf(m, l[c]);
     float4 o = make_float4(0.f, 0.f, 0.f, 0.f);
-    float lse = -INFINITY;
-    if (m != -INFINITY) {
-      float w[kClusterMaxGroups], s = 0.f;
-#pragma unroll
-      for (int c = 0; c < kClusterMaxGroups; ++c) w[c] = __expf(l[c] - m), s += w[c];
-      const float inv = 1.f / s;
-#pragma unroll
-      for (int c = 0; c < kClusterMaxGroups; ++c) {
-        const float wc = w[c] * inv;
-        if (wc != 0.f) o.x += wc * x[c].x, o.y += wc * x[c].y, o.z += wc * x[c].z, o.w += wc * x[c].w;
-      }
-      lse = m + __logf(s);
-    }
+    const float lse = mergePieces(l, x, o);
     storeOut(o, lse);
   }
 #endif
