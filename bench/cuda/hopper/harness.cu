@@ -179,6 +179,14 @@ static bool launch(const Dev& d, bool f16, Kern which) {
   return finishLaunch(d, f16);
 }
 
+// The launch of a two-warpgroup narrow entry over p's parts: grid (numSmParts, hKv), 384 threads, `smem` bytes (no attributes).
+static cudaLaunchConfig_t sm90Config(const MlaParams& p, int smem) {
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = dim3(p.numSmParts, p.hKv);
+  cfg.blockDim = dim3(mla::sm90::threadsOf<2>());
+  cfg.dynamicSmemBytes = smem;
+  return cfg;
+}
 // ---- programmatic dependent launch (kernels/pdl.cuh, src/backends/cuda/pdl.ts) ----
 // The library's launches of the narrow kernel and the combine, each with the programmatic-stream-serialization
 // attribute when `pdl` is set (cudaLaunchKernelEx; the attribute only lets the kernel start early, its
@@ -191,10 +199,7 @@ static void launchSm90(const Dev& d, bool f16, bool pdl, bool early = false) {
   const int smem = nr == 16 ? mla::sm90::Layout<16, 2>::SMEM : mla::sm90::Layout<32, 2>::SMEM;
   static bool raised[3][2] = {};
   if (!raised[early ? 2 : f16][nr == 32]) { CK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, smem)); raised[early ? 2 : f16][nr == 32] = true; }
-  cudaLaunchConfig_t cfg = {};
-  cfg.gridDim = dim3(p.numSmParts, p.hKv);
-  cfg.blockDim = dim3(mla::sm90::threadsOf<2>());
-  cfg.dynamicSmemBytes = smem;
+  cudaLaunchConfig_t cfg = sm90Config(p, smem);
   cudaLaunchAttribute at[1];
   at[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
   at[0].val.programmaticStreamSerializationAllowed = 1;
@@ -858,10 +863,7 @@ static void launchCl(const Dev& d, bool f16, bool pdl, const int* partNs = nullp
   static bool raised[3] = {};
   const int ri = part ? 2 : f16;
   if (!raised[ri]) { CK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, smem)); raised[ri] = true; }
-  cudaLaunchConfig_t cfg = {};
-  cfg.gridDim = dim3(p.numSmParts, p.hKv);
-  cfg.blockDim = dim3(mla::sm90::threadsOf<2>());
-  cfg.dynamicSmemBytes = smem;
+  cudaLaunchConfig_t cfg = sm90Config(p, smem);
   cudaLaunchAttribute at[2];
   at[0].id = cudaLaunchAttributeClusterDimension;
   at[0].val.clusterDim.x = mla::sm90::kClusterN; at[0].val.clusterDim.y = 1; at[0].val.clusterDim.z = 1;
@@ -905,10 +907,7 @@ static void launchLb(const Dev& d, bool f16, bool pdl, bool asCluster = false) {
   at[0].val.programmaticStreamSerializationAllowed = 1;
   at[1].id = cudaLaunchAttributeClusterDimension; // asCluster (measurement): the same kernel launched in clusters of 8
   at[1].val.clusterDim.x = mla::sm90::kClusterN; at[1].val.clusterDim.y = 1; at[1].val.clusterDim.z = 1;
-  cudaLaunchConfig_t cfg = {};
-  cfg.gridDim = dim3(p.numSmParts, p.hKv);
-  cfg.blockDim = dim3(mla::sm90::threadsOf<2>());
-  cfg.dynamicSmemBytes = smem;
+  cudaLaunchConfig_t cfg = sm90Config(p, smem);
   cfg.attrs = asCluster && !pdl ? at + 1 : at;
   cfg.numAttrs = (pdl ? 1 : 0) + (asCluster ? 1 : 0);
   CK(cudaLaunchKernelEx(&cfg, fn, p, d.tm, d.tq));
