@@ -374,19 +374,7 @@ constexpr int kNLibVar = MLA_SM90_LIB_VAR;
 // parameters), for a call whose Q map cannot be made (launch.ts sm90QMap: fewer query rows in q than the box).
 constexpr int kNLibVarLd = kNLibVar & ~kNVarQTma;
 #ifdef MLA_SM90A
-// kNVarCluster's cluster operations: this CTA's rank, the cluster-wide barrier (every thread that has not exited
-// arrives; release / acquire order this CTA's shared stores before the peers' reads), loads from a peer's shared memory.
-__device__ __forceinline__ uint32_t clRank() {
-  uint32_t r;
-  asm volatile("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(r));
-  return r;
-}
-__device__ __forceinline__ void clSync() { asm volatile("barrier.cluster.arrive.release;\nbarrier.cluster.wait.acquire;\n" ::: "memory"); }
-__device__ __forceinline__ uint32_t clPeer(uint32_t local, uint32_t peer) {
-  uint32_t r;
-  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n" : "=r"(r) : "r"(local), "r"(peer));
-  return r;
-}
+// kNVarCluster's loads from a peer's shared memory (its rank, peer addresses and barrier: hopper_ops.cuh).
 __device__ __forceinline__ float clLoad(uint32_t a) {
   float v;
   asm volatile("ld.shared::cluster.f32 %0, [%1];\n" : "=f"(v) : "r"(a) : "memory");
@@ -618,7 +606,7 @@ struct DecodeT {
   static __device__ __forceinline__ void clusterMerge(const MlaParams& p, unsigned char* smem) {
     static_assert(NR == 16 && CW == 2 && (VAR & kNVarCEnd) != 0 && (VAR & kNVarSplitOut) != 0, "kNVarCluster: the 16-row two-warpgroup entry, its rows staged by the kNVarCEnd stores");
     const int t = threadIdx.x, r = t / 16, c4 = t % 16, g = blockIdx.y;
-    const uint32_t rank = clRank();
+    const uint32_t rank = hop::clusterRank();
     float* const buf = reinterpret_cast<float*>(smem + L::RING_OFF);
     const uint32_t bufA = smemAddr(buf);
     const int* const meta = p.tileSchedulerMetadata + blockIdx.x * kMetaFields;
@@ -629,7 +617,7 @@ struct DecodeT {
     const int liveRows = work ? min(p.rows, qLen * p.nGroups) : 0;
     const bool mine = r < liveRows; // (CTA-uniform liveRows: every CTA of the cluster holds the same request)
     const int col = 64 * static_cast<int>(rank) + 4 * c4;
-    clSync(); // every CTA's rows staged
+    hop::clusterSync(); // every CTA's rows staged
     float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
     float lseC = -INFINITY;
     if (mine) {
@@ -637,12 +625,12 @@ struct DecodeT {
       float4 x[kClusterN];
 #pragma unroll
       for (int q = 0; q < kClusterN; ++q) {
-        l[q] = clLoad(clPeer(bufA + (NR * kDV + r) * 4, q));
-        x[q] = clLoad4(clPeer(bufA + (r * kDV + col) * 4, q));
+        l[q] = clLoad(hop::peerAddr(bufA + (NR * kDV + r) * 4, q));
+        x[q] = clLoad4(hop::peerAddr(bufA + (r * kDV + col) * 4, q));
       }
       lseC = mergePieces(l, x, acc);
     }
-    clSync(); // every peer's reads done: from here a CTA may leave, its shared memory with it
+    hop::clusterSync(); // every peer's reads done: from here a CTA may leave, its shared memory with it
     if (liveRows <= 0) return; // (CTA-uniform)
     const int nPieces = p.numSplits[batch + 1] - p.numSplits[batch];
     const int groups = nPieces / kClusterN, cIdx = meta[kMetaBeginNSplitIdx] / kClusterN;
@@ -796,7 +784,7 @@ struct DecodeT {
         MLA_TRACE(true, 3);
       }
 #ifdef MLA_SM90_VARIANTS
-      if constexpr ((VAR & kNVarCluster) != 0) { clSync(); clSync(); } // the consumers' two cluster barriers (clusterMerge)
+      if constexpr ((VAR & kNVarCluster) != 0) { hop::clusterSync(); hop::clusterSync(); } // the consumers' two cluster barriers (clusterMerge)
 #endif
     } else {
     if (CW == 2) asm volatile("setmaxnreg.inc.sync.aligned.u32 232;\n" ::: "memory");

@@ -97,15 +97,8 @@ __device__ __forceinline__ void mbarWaitSleepImm(uint32_t bar, uint32_t parity) 
       "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1, %2;\n"
       "@!done bra WAITI_%=;\n}\n" ::"r"(bar), "r"(parity), "n"(1000000) : "memory");
 }
-// Cluster helpers (kVarMcast).
-__device__ __forceinline__ uint32_t clusterRank() {
-  uint32_t r;
-  asm volatile("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(r));
-  return r;
-}
-__device__ __forceinline__ void clusterSync() { // every thread of both CTAs (non-aligned: the producer's warps diverge)
-  asm volatile("barrier.cluster.arrive.release;\nbarrier.cluster.wait.acquire;\n" ::: "memory");
-}
+// Cluster helpers (kVarMcast; the rank and the non-aligned cluster barrier, which the producer's diverged warps pass,
+// are hopper_ops.cuh's clusterRank / clusterSync).
 // Arrive on the mbarrier at the same shared offset in CTA `rank` of the cluster.
 __device__ __forceinline__ void mbarArriveRemote(uint32_t bar, uint32_t rank) {
   asm volatile("{\n.reg .b32 ra;\nmapa.shared::cluster.u32 ra, %0, %1;\nmbarrier.arrive.release.cluster.shared::cluster.b64 _, [ra];\n}\n" ::"r"(bar), "r"(rank)

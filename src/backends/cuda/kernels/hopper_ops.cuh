@@ -49,6 +49,20 @@ __device__ __forceinline__ void stShared(uint32_t addr, uint4 v) {
   asm volatile("st.shared.v4.b32 [%0], {%1, %2, %3, %4};\n" ::"r"(addr), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w) : "memory");
 }
 __device__ __forceinline__ void fenceProxyAsync() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+// Thread-block clusters: this CTA's rank in its cluster; the shared::cluster address of the location at shared offset
+// `local` in CTA `peer`; the cluster-wide barrier, non-aligned (warps that diverged may pass it; every thread that has not
+// exited arrives), release / acquire (this CTA's shared stores are ordered before the peers' reads after it).
+__device__ __forceinline__ uint32_t clusterRank() {
+  uint32_t r;
+  asm volatile("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(r));
+  return r;
+}
+__device__ __forceinline__ uint32_t peerAddr(uint32_t local, uint32_t peer) {
+  uint32_t r;
+  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n" : "=r"(r) : "r"(local), "r"(peer));
+  return r;
+}
+__device__ __forceinline__ void clusterSync() { asm volatile("barrier.cluster.arrive.release;\nbarrier.cluster.wait.acquire;\n" ::: "memory"); }
 
 // Shared-memory matrix descriptor, 128-byte swizzle. K-major (rows of 128 bytes, 8-row groups 1024 bytes apart):
 // LBO unused, SBO 1024. MN-major (V: 64-column boxes 8192 bytes apart, 8-key groups 1024 bytes apart): LBO 8192,

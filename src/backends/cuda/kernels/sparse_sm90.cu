@@ -634,18 +634,9 @@ __device__ __forceinline__ Item itemOf(const SparseMmaParams& p, const int* meta
 using namespace hop;
 /** 2^x for the softmax: exp2f, or with bit 45 the flush-to-zero MUFU alone (2^x below 2^-126 is +0, 2^-inf = +0). */
 __device__ __forceinline__ float ex2s(float x) { return exp2Sel<kEx2Ftz>(x); }
-// Cluster helpers (bit 13): this CTA's rank, the peer's shared::cluster address of one of ours, st.async into the peer
+// Cluster helpers (bit 13; the rank and a peer's shared::cluster address of one of ours are hopper_ops.cuh's clusterRank /
+// peerAddr): st.async into the peer
 // (its completion counted in bytes on a peer mbarrier), an arrival on a peer mbarrier, the cluster-wide barrier.
-__device__ __forceinline__ uint32_t clusterRank() {
-  uint32_t r;
-  asm volatile("mov.u32 %0, %%cluster_ctarank;\n" : "=r"(r));
-  return r;
-}
-__device__ __forceinline__ uint32_t peerAddr(uint32_t local, uint32_t peer) {
-  uint32_t r;
-  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n" : "=r"(r) : "r"(local), "r"(peer));
-  return r;
-}
 __device__ __forceinline__ void stAsync(uint32_t addr, uint4 v, uint32_t bar) {
   asm volatile("st.async.shared::cluster.mbarrier::complete_tx::bytes.v4.b32 [%0], {%1, %2, %3, %4}, [%5];\n" ::"r"(addr), "r"(v.x), "r"(v.y),
                "r"(v.z), "r"(v.w), "r"(bar) : "memory");
