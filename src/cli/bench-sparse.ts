@@ -253,7 +253,7 @@ export async function runDense(backend: Backend, b: number, sK: number, hQ: numb
   const kFp8 = uploadFp8Cache(backend, fp8CacheTensor(format, nb, B, randomCache(format, nb, B, r)));
   const out = backend.empty(dtype, [b, sQ, hQ, 512]), lse = backend.empty('f32', [b, hQ, sQ]);
   const kernelFor = (ix: { table: Tensor; lens: Tensor }) => backend.denseFp8Kernel?.({
-    format, dtype, b, sQ, hQ, dQk, pageBlockSize: B, maxBlocksPerSeq: pages, blockStride: fp8BlockStride(format, B),
+    format, dtype, b, sQ, hQ, dQk, pageBlockSize: B, maxBlocksPerSeq: pages, numBlocks: nb, blockStride: fp8BlockStride(format, B),
     numSmParts: md.tileSchedulerMetadata.shape[0], causal: true, softmaxScale: dQk ** -0.5, q: qFp8, kCache: kFp8, blockTable: ix.table,
     cacheSeqlens: ix.lens, tileSchedulerMetadata: md.tileSchedulerMetadata, numSplits: md.numSplits, out, lse,
   });

@@ -24,6 +24,9 @@ export interface DenseFp8Call {
   dtype: HalfDType;
   b: number; sQ: number; hQ: number; dQk: number;
   pageBlockSize: number; maxBlocksPerSeq: number;
+  /** Page blocks of kCache (its shape[0]): a page id of a device block table outside 0..numBlocks-1 is the caller's to
+      vouch for, and a kernel that can bound it does (sparse_sm90.cu counts such a key as absent). */
+  numBlocks: number;
   /** Bytes from one page block of kCache to the next. */
   blockStride: number;
   numSmParts: number;
@@ -120,7 +123,7 @@ export async function flashMlaWithFp8Kvcache(
     checkShape('lse', lse, [b, hQ, sQ], '[b, hQ, sQ]');
     if (out.device !== backend.kind || lse.device !== backend.kind) throw invalidArgument(out.device !== backend.kind ? 'out' : 'lse', `a tensor on ${backend.kind}`, out.device !== backend.kind ? out.device : lse.device);
     const launched = await backend.decodeDenseFp8({
-      format, dtype: q.dtype as HalfDType, b, sQ, hQ, dQk, pageBlockSize, maxBlocksPerSeq, blockStride: fp8BlockStride(format, pageBlockSize),
+      format, dtype: q.dtype as HalfDType, b, sQ, hQ, dQk, pageBlockSize, maxBlocksPerSeq, numBlocks, blockStride: fp8BlockStride(format, pageBlockSize),
       numSmParts, causal, softmaxScale, q, kCache, blockTable, cacheSeqlens, tileSchedulerMetadata, numSplits, out, lse,
     });
     if (launched) return { out, lse };

@@ -202,7 +202,7 @@ test('the runner launches dense_fp8_sm90.cu from its own fatbin for the shapes i
   const host = (denseFp8Sm90: boolean) => fakeHost(denseFp8Sm90, { denseFp8Sm90 });
   const dev = { device: 'cuda' } as never;
   const call = (sQ: number, hQ: number, split: boolean, format: 'v32' | 'model1' = 'v32'): DenseFp8Call => ({
-    format, dtype: 'bf16', b: 2, sQ, hQ, dQk: format === 'v32' ? 576 : 512, pageBlockSize: 64, maxBlocksPerSeq: 4,
+    format, dtype: 'bf16', b: 2, sQ, hQ, dQk: format === 'v32' ? 576 : 512, pageBlockSize: 64, maxBlocksPerSeq: 4, numBlocks: 8,
     blockStride: format === 'v32' ? 64 * 656 : 65 * 576, numSmParts: 33, causal: true, softmaxScale: 0.04,
     q: dev, kCache: dev, out: dev, lse: dev,
     blockTable: fromArray('i32', [2, 4], new Int32Array(8)), cacheSeqlens: fromArray('i32', [2], Int32Array.of(200, 100)),

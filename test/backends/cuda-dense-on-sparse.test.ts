@@ -37,7 +37,7 @@ test('dense FP8 on sparse_sm90.cu: launches, parameters and plan', () => {
   const dev = { device: 'cuda' } as never;
   const seqlens = Int32Array.of(200, 0, 1000);
   const call = (sQ: number, hQ: number, format: 'v32' | 'model1' = 'v32', lens: 'cpu' | 'cuda' = 'cpu'): DenseFp8Call => ({
-    format, dtype: 'bf16', b: 3, sQ, hQ, dQk: format === 'v32' ? 576 : 512, pageBlockSize: 64, maxBlocksPerSeq: 16,
+    format, dtype: 'bf16', b: 3, sQ, hQ, dQk: format === 'v32' ? 576 : 512, pageBlockSize: 64, maxBlocksPerSeq: 16, numBlocks: 48,
     blockStride: format === 'v32' ? 64 * 656 : 65 * 576, numSmParts: 5, causal: true, softmaxScale: 0.04,
     q: dev, kCache: dev, out: dev, lse: dev,
     blockTable: fromArray('i32', [3, 16], new Int32Array(48)),
@@ -71,6 +71,7 @@ test('dense FP8 on sparse_sm90.cu: launches, parameters and plan', () => {
     assert.equal(read(v, 'causal'), 1);
     assert.equal(read(v, 'sQ'), sQ);
     assert.equal(read(v, 'maxBlocksPerSeq'), 16);
+    assert.equal(read(v, 'numTokens'), 48 * 64, 'the cache\'s tokens: sparse_sm90.cu counts a list id past them as absent (idLive)');
     assert.equal(read(v, 'extraTopk'), 0);
     assert.equal(read(v, 'extraIndices', 'ptr'), 0n);
     assert.equal(read(v, 'attnSink', 'ptr'), 0n);
@@ -168,7 +169,7 @@ test('the runner\'s workspace: host index tensors copied again into a grown work
   const dev = { device: 'cuda' } as never;
   const table = fromArray('i32', [3, 16], new Int32Array(48)), lens = fromArray('i32', [3], Int32Array.of(200, 0, 1000));
   const call = (hQ: number): DenseFp8Call => ({
-    format: 'v32', dtype: 'bf16', b: 3, sQ: 1, hQ, dQk: 576, pageBlockSize: 64, maxBlocksPerSeq: 16, blockStride: 64 * 656, numSmParts: 5,
+    format: 'v32', dtype: 'bf16', b: 3, sQ: 1, hQ, dQk: 576, pageBlockSize: 64, maxBlocksPerSeq: 16, numBlocks: 48, blockStride: 64 * 656, numSmParts: 5,
     causal: true, softmaxScale: 0.04, q: dev, kCache: dev, out: dev, lse: dev, blockTable: table, cacheSeqlens: lens,
     tileSchedulerMetadata: fromArray('i32', [5, 8], new Int32Array(40)), numSplits: fromArray('i32', [4], Int32Array.of(0, 2, 3, 6)),
   });
@@ -197,7 +198,7 @@ test('dense FP8 with a part-empty head tile (the default; FLASHMLA_CUDA_DENSE_FP
   const { launches, paramsAt, host } = fakeSparseRunner({ 'sparse_sm90.fatbin': 'sp90', 'dense_fp8_sm90.fatbin': 'dense90' }, sm90);
   const dev = { device: 'cuda' } as never;
   const call = (format: 'v32' | 'model1', sQ: number, hQ: number): DenseFp8Call => ({
-    format, dtype: 'bf16', b: 3, sQ, hQ, dQk: format === 'v32' ? 576 : 512, pageBlockSize: 64, maxBlocksPerSeq: 16,
+    format, dtype: 'bf16', b: 3, sQ, hQ, dQk: format === 'v32' ? 576 : 512, pageBlockSize: 64, maxBlocksPerSeq: 16, numBlocks: 48,
     blockStride: format === 'v32' ? 64 * 656 : 65 * 576, numSmParts: 5, causal: true, softmaxScale: 0.04, q: dev, kCache: dev, out: dev, lse: dev,
     blockTable: fromArray('i32', [3, 16], new Int32Array(48)), cacheSeqlens: fromArray('i32', [3], Int32Array.of(200, 0, 1000)),
     tileSchedulerMetadata: fromArray('i32', [5, 8], new Int32Array(40)), numSplits: fromArray('i32', [4], Int32Array.of(0, 2, 3, 6)),
@@ -225,7 +226,7 @@ test('dense FP8 folded on sparse_sm90.cu: launches and parameters (one query of 
   const read = (v: DataView, name: string, type: 'i32' | 'ptr' = 'i32') =>
     type === 'ptr' ? v.getBigUint64(sparseMmaParamsLayout.offsets[name], true) : v.getInt32(sparseMmaParamsLayout.offsets[name], true);
   const call = (sQ: number, hQ: number, format: 'v32' | 'model1', causal: boolean, lens: 'cpu' | 'cuda'): DenseFp8Call => ({
-    format, dtype: 'bf16', b: 3, sQ, hQ, dQk: format === 'v32' ? 576 : 512, pageBlockSize: 64, maxBlocksPerSeq: 16,
+    format, dtype: 'bf16', b: 3, sQ, hQ, dQk: format === 'v32' ? 576 : 512, pageBlockSize: 64, maxBlocksPerSeq: 16, numBlocks: 48,
     blockStride: format === 'v32' ? 64 * 656 : 65 * 576, numSmParts: 5, causal, softmaxScale: 0.04,
     q: dev, kCache: dev, out: dev, lse: dev,
     blockTable: fromArray('i32', [3, 16], new Int32Array(48)),

@@ -23,7 +23,7 @@ test('the runner launches combineTrip through launchMerge where a request is in 
   const sm90 = 232448;
   const dev = { device: 'cuda' } as never;
   const call = (seqlens: number[]): DenseFp8Call => ({
-    format: 'v32', dtype: 'bf16', b: seqlens.length, sQ: 1, hQ: 64, dQk: 576, pageBlockSize: 64, maxBlocksPerSeq: 80,
+    format: 'v32', dtype: 'bf16', b: seqlens.length, sQ: 1, hQ: 64, dQk: 576, pageBlockSize: 64, maxBlocksPerSeq: 80, numBlocks: 80,
     blockStride: 64 * 656, numSmParts: 8, causal: true, softmaxScale: 0.04, q: dev, kCache: dev, out: dev, lse: dev,
     blockTable: fromArray('i32', [seqlens.length, 80], new Int32Array(seqlens.length * 80)),
     cacheSeqlens: fromArray('i32', [seqlens.length], Int32Array.from(seqlens)),

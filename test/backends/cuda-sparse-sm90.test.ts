@@ -179,24 +179,38 @@ test('sparse_sm90: the runner launches it from its own fatbin and merges split r
     "precision 'fast': the single-P entry, the same combine");
 });
 
-test('device index tensors are bounded into the workspace by mla_sparse_bound before the sparse kernel; host ones are not', () => {
+test('device index tensors: sparse_sm90.cu reads them as they are and bounds each id itself; sparse_mma.cu reads copies mla_sparse_bound bounded first; host ones are staged', () => {
   const { launches, paramsAt, host } = fakeSparseRunner({ 'sparse_sm90.fatbin': 'sm90' }, sm90);
   const dev = { device: 'cuda' } as never;
   const read = (name: string) => paramsAt[0].getInt32(sparseMmaParamsLayout.offsets[name], true);
-  const ptr = (name: string) => paramsAt[0].getBigUint64(sparseMmaParamsLayout.offsets[name], true);
-  const problem = {
-    b: 2, sQ: 1, hQ: 128, dQk: 576, dV: 512, topk: 128, extraTopk: 64, dtype: 'bf16', softmaxScale: 0.04, numSmParts: 33, precision: 'exact',
+  const ptr = (name: string, k = 0) => paramsAt[k].getBigUint64(sparseMmaParamsLayout.offsets[name], true);
+  const problem = (hQ: number) => ({
+    b: 2, sQ: 1, hQ, dQk: 576, dV: 512, topk: 128, extraTopk: 64, dtype: 'bf16', softmaxScale: 0.04, numSmParts: 33, precision: 'exact',
     cache: { kind: 'v32', numBlocks: 7, pageBlockSize: 64, blockStride: 64 * 656 }, extraCache: { kind: 'v32', numBlocks: 3, pageBlockSize: 2, blockStride: 2 * 656 },
     hasTopkLength: false, hasExtraTopkLength: false, hasAttnSink: false,
-  } as never;
-  const call = (indices: Tensor, extraIndices: Tensor): SparseCall => ({
-    problem, q: dev, kCache: dev, extraKCache: dev, indices, extraIndices, tileSchedulerMetadata: dev, numSplits: dev, out: dev, lse: dev,
+  }) as never;
+  const call = (indices: Tensor, extraIndices: Tensor, hQ = 128): SparseCall => ({
+    problem: problem(hQ), q: dev, kCache: dev, extraKCache: dev, indices, extraIndices, tileSchedulerMetadata: dev, numSplits: dev, out: dev, lse: dev,
     host: { tileSchedulerMetadata: new Int32Array(33 * 8), numSplits: Int32Array.from([0, 1, 2]) },
   } as SparseCall);
-  const r = new SparseMmaRunner(host(true));
+  const entry = `sm90:${sparseSm90KernelName}${sparseSm90PairSuffix}`;
   const hostIx = fromArray('i32', [2, 1, 128], new Int32Array(256)), hostX = fromArray('i32', [2, 1, 64], new Int32Array(128));
+  // sparse_sm90.cu (the default): no pass; the kernel gets the caller's tensors and the token counts it bounds ids by
+  const r = new SparseMmaRunner(host(true));
   assert.ok(r.sparse(call(dev, dev)));
-  assert.deepEqual(launches.map((l) => l.name), [`mma:${sparseBoundKernelName}`, `sm90:${sparseSm90KernelName}${sparseSm90PairSuffix}`]);
+  assert.deepEqual(launches.map((l) => l.name), [entry], 'no bound launch before the Hopper kernel');
+  assert.equal(read('numTokens'), 7 * 64);
+  assert.equal(read('extraNumTokens'), 3 * 2);
+  assert.equal(ptr('rawIndices'), 0n, 'nothing to copy');
+  assert.equal(ptr('rawExtraIndices'), 0n);
+  launches.length = 0; paramsAt.length = 0;
+  assert.ok(r.sparse(call(hostIx, hostX)));
+  assert.deepEqual(launches.map((l) => l.name), [entry], 'host indices: checked on the host, staged');
+  launches.length = 0; paramsAt.length = 0;
+  // FLASHMLA_CUDA_SPARSE_BOUND=pass (sm90BoundPass): the route before session 65, the pass first and the copies read
+  const viaPass = new SparseMmaRunner(host(true, { sm90BoundPass: true }));
+  assert.ok(viaPass.sparse(call(dev, dev)));
+  assert.deepEqual(launches.map((l) => l.name), [`mma:${sparseBoundKernelName}`, entry]);
   assert.deepEqual(launches[0].grid, [2, 1, 1], '384 ids, 256 a CTA');
   assert.equal(read('numTokens'), 7 * 64);
   assert.equal(read('extraNumTokens'), 3 * 2);
@@ -205,20 +219,23 @@ test('device index tensors are bounded into the workspace by mla_sparse_bound be
   assert.notEqual(ptr('indices'), ptr('rawIndices'), 'the kernel reads the bounded copy');
   assert.equal(ptr('extraIndices') - ptr('indices'), 256n * 4n, 'the extra copy after the main one');
   launches.length = 0; paramsAt.length = 0;
-  assert.ok(r.sparse(call(hostIx, dev)));
+  assert.ok(viaPass.sparse(call(hostIx, dev)));
   assert.equal(launches[0].name, `mma:${sparseBoundKernelName}`, 'extraIndices on the device');
   assert.equal(ptr('rawIndices'), 0n, 'host indices staged as they are');
   assert.notEqual(ptr('rawExtraIndices'), 0n);
   launches.length = 0; paramsAt.length = 0;
-  assert.ok(r.sparse(call(hostIx, hostX)));
-  assert.deepEqual(launches.map((l) => l.name), [`sm90:${sparseSm90KernelName}${sparseSm90PairSuffix}`], 'host indices: checked on the host, no bound launch');
+  // sparse_mma.cu (96 heads here; or no Hopper build): the pass, whose copies the kernel reads
+  assert.ok(r.sparse(call(dev, dev, 96)));
+  assert.equal(launches[0].name, `mma:${sparseBoundKernelName}`);
+  assert.ok(launches[1].name.startsWith('mma:mla_sparse_mma_'), launches[1].name);
+  assert.notEqual(ptr('indices', 1), ptr('rawIndices', 1), 'the decode reads the bounded copy');
   launches.length = 0; paramsAt.length = 0;
-  assert.ok(new SparseMmaRunner(host(true, { trustDeviceIndices: true })).sparse(call(dev, dev)));
-  assert.deepEqual(launches.map((l) => l.name), [`sm90:${sparseSm90KernelName}${sparseSm90PairSuffix}`], 'FLASHMLA_CUDA_SPARSE_BOUND=0: used as they are');
+  assert.ok(new SparseMmaRunner(host(true, { trustDeviceIndices: true })).sparse(call(dev, dev, 96)));
+  assert.ok(launches[0].name.startsWith('mma:mla_sparse_mma_'), 'FLASHMLA_CUDA_SPARSE_BOUND=0: used as they are');
   assert.equal(ptr('rawIndices'), 0n);
 });
 
-test('sparse_sm90 after its index pass is a programmatic dependent (launchDependent); no pass, or a sparse_mma.cu kernel, launches plainly', () => {
+test('sparse_sm90 after a pass (its index pass with FLASHMLA_CUDA_SPARSE_BOUND=pass, a plan pass) is a programmatic dependent (launchDependent); no pass, or a sparse_mma.cu kernel, launches plainly', () => {
   const { launches, host } = fakeSparseRunner({ 'sparse_sm90.fatbin': 'sm90' }, sm90);
   const dev = { device: 'cuda' } as never;
   const problem = (hQ: number) => ({
@@ -238,10 +255,18 @@ test('sparse_sm90 after its index pass is a programmatic dependent (launchDepend
     launchDependent: (l) => { viaPdl.push({ name: names.get(l.fn)!, grid: [l.gx, l.gy, l.gz], threads: l.threads, smem: l.smem }); return rc; },
   });
   const entry = `${sparseSm90KernelName}${sparseSm90PairSuffix}`;
-  assert.ok(r.sparse(call(128, dev)));
+  const rPass = new SparseMmaRunner({
+    ...h, sm90BoundPass: true, fn: (m, name, smem) => { const f = h.fn(m, name, smem); names.set(f, name); return f; },
+    launchDependent: (l) => { viaPdl.push({ name: names.get(l.fn)!, grid: [l.gx, l.gy, l.gz], threads: l.threads, smem: l.smem }); return rc; },
+  });
+  assert.ok(rPass.sparse(call(128, dev)));
   assert.deepEqual(launches.map((l) => l.name), [`mma:${sparseBoundKernelName}`], 'the pass is a plain launch (it waits for all earlier work)');
   assert.deepEqual(viaPdl, [{ name: entry, ...(({ grid, block, smem }) => ({ grid, threads: block[0], smem }))(sparseSm90Launch(33, 2, 128)) }]);
   launches.length = 0; viaPdl.length = 0;
+  assert.ok(r.sparse(call(128, dev)));
+  assert.deepEqual(viaPdl, [], 'device indices bounded in the kernel: no pass, a plain launch');
+  assert.deepEqual(launches.map((l) => l.name), [`sm90:${entry}`]);
+  launches.length = 0;
   assert.ok(r.sparse(call(128, fromArray('i32', [2, 2, 128], new Int32Array(512)))));
   assert.deepEqual(viaPdl, [], 'host indices: no pass before it, so nothing to overlap (the kernel before may still read its workspace)');
   assert.deepEqual(launches.map((l) => l.name), [`sm90:${entry}`]);
@@ -253,7 +278,7 @@ test('sparse_sm90 after its index pass is a programmatic dependent (launchDepend
   assert.equal(launches[0].name, `mma:${sparseBoundKernelName}`);
   assert.ok(launches[1].name.startsWith('mma:mla_sparse_mma_'), launches[1].name);
   rc = 999;
-  assert.throws(() => r.sparse(call(128, dev)), new RegExp(`cuLaunchKernelEx\\(${entry}\\): 999`), 'a failed launch throws, naming the kernel');
+  assert.throws(() => rPass.sparse(call(128, dev)), new RegExp(`cuLaunchKernelEx\\(${entry}\\): 999`), 'a failed launch throws, naming the kernel');
   // sparse_sm90.cu waits before any global read; the passes let it be scheduled at once.
   const cu = readFileSync(fileURLToPath(new URL('../../src/backends/cuda/kernels/sparse_sm90.cu', import.meta.url)), 'utf8');
   const run = cu.slice(cu.indexOf('static __device__ void run(const SparseMmaParams& p)'));

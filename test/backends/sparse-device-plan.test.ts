@@ -138,7 +138,7 @@ test('a call with onDevice metadata: the same shapes and the same presence of le
   assert.equal(ln.tileSchedulerMetadata.device, 'cuda');
 });
 
-test('the runner: a device plan is mla_sparse_bound\'s first CTAs, lengths on the device clamped into the workspace, the merge always launched', () => {
+test('the runner: a device plan is mla_sparse_bound\'s first CTAs, lengths on the device clamped into the workspace (sparse_mma.cu), the merge always launched', () => {
   const sm90 = 232448;
   const { launches, paramsAt, host } = fakeSparseRunner({ 'sparse_sm90.fatbin': 'sm90' }, sm90);
   const ptrs = new Map<object, bigint>();
@@ -162,7 +162,9 @@ test('the runner: a device plan is mla_sparse_bound\'s first CTAs, lengths on th
     numSplits: devicePlan ? ns : fromArray('i32', [b + 1], Int32Array.from([0, 1, 2])),
     host: devicePlan ? {} : { tileSchedulerMetadata: new Int32Array(parts * 8), numSplits: Int32Array.from([0, 1, 2]) },
   }) as never;
-  const r = new SparseMmaRunner({ ...host(true), ptrOf });
+  // The pass's copies as sparse_mma.cu's kernels read them (here sparse_sm90.cu's with FLASHMLA_CUDA_SPARSE_BOUND=pass);
+  // sparse_sm90.cu by default bounds ids and clamps lengths itself (the end of this test).
+  const r = new SparseMmaRunner({ ...host(true), ptrOf, sm90BoundPass: true });
   const at = (k: number) => ({
     ptr: (name: string) => paramsAt[k].getBigUint64(sparseMmaParamsLayout.offsets[name], true),
     i32: (name: string) => paramsAt[k].getInt32(sparseMmaParamsLayout.offsets[name], true),
@@ -214,12 +216,30 @@ test('the runner: a device plan is mla_sparse_bound\'s first CTAs, lengths on th
   assert.equal(at(0).ptr('rawTopkLength'), at(0).ptr('topkLength'));
   launches.length = 0;
   r.planOnly(call(false, 'device', 'device'));
-  assert.deepEqual(launches, [], 'a host plan: nothing to do');
+  assert.equal(launches.length, 0, 'a host plan: nothing to do');
   // FLASHMLA_CUDA_SPARSE_REPLAN=1: no record passed, the walk at every call
   paramsAt.length = 0;
   new SparseMmaRunner({ ...host(true), ptrOf, replanAlways: true }).sparse(call(true, 'device', 'device'));
   assert.equal(at(0).ptr('planState'), 0n);
   assert.equal(at(0).i32('planParts'), parts);
+  launches.length = 0; paramsAt.length = 0;
+
+  // sparse_sm90.cu by default: the pass only to plan, copying nothing; the decode reads the caller's ids and lengths
+  const r90 = new SparseMmaRunner({ ...host(true), ptrOf });
+  assert.ok(r90.sparse(call(true, 'device', 'device')));
+  assert.deepEqual(launches.map((l) => l.name), [`mma:${sparseBoundKernelName}_plan`, entry, 'mma:mla_sparse_mma_combine_bf16']);
+  assert.deepEqual(launches[0].grid, [1, 1, 1], 'the plan CTA alone');
+  for (const k of [0, 1]) {
+    assert.equal(at(k).ptr('rawIndices'), 0n);
+    assert.equal(at(k).ptr('topkLength'), at(k).ptr('rawTopkLength'), 'the lengths read in place (the kernel clamps them)');
+    assert.equal(at(k).ptr('extraTopkLength'), at(k).ptr('rawExtraTopkLength'));
+  }
+  assert.equal(at(1).i32('numTokens'), 7 * 64);
+  assert.equal(at(1).i32('extraNumTokens'), 3 * 2);
+  launches.length = 0; paramsAt.length = 0;
+  assert.ok(r90.sparse(call(false, 'device', 'device')));
+  assert.deepEqual(launches.map((l) => l.name), [entry], 'planned on the host: no pass at all');
+  assert.equal(at(0).ptr('rawTopkLength'), 0n);
 });
 
 test('mla_sparse_bound: the plan by CTA 0 (skipped for the lengths on record), copies by the rest; a staged host length is not copied onto itself', async () => {

@@ -169,9 +169,10 @@ describe('cuda sparse: a NaN key in a piece whose other pieces see no key', () =
   });
 });
 
-// Session 55: with indices on the device, the bound pass (mla_sparse_bound) runs first and sparse_sm90.cu is launched as
-// its programmatic dependent. Each call with stray ids must give the bits of the same call with those ids as -1 on the
-// host (no pass, a plain launch). A capture with host-planned metadata is refused with a typed error (the runner refuses
+// Session 55: with indices on the device, the bound pass (mla_sparse_bound) ran first and sparse_sm90.cu was launched as
+// its programmatic dependent; since session 65 sparse_sm90.cu bounds each id itself (idLive) and no pass runs
+// (FLASHMLA_CUDA_SPARSE_BOUND=pass keeps the pass). Each call with stray ids must give the bits of the same call with those
+// ids as -1 on the host. A capture with host-planned metadata is refused with a typed error (the runner refuses
 // host tensors while capturing, as the dense path's staging does), and the stream stays usable; with the metadata planned
 // on the device (onDevice) the same calls are captured and replay the same bits.
 describe('cuda sparse: device indices after the bound pass are the bits of the clean host call; capture refused, then captured with onDevice metadata', () => {
@@ -524,7 +525,7 @@ describe('cuda: dense FP8 decode of 64 heads and more (sparse_sm90.cu on Hopper)
     if (!cc.startsWith('9.')) return t.skip(`not an sm_90 GPU (compute capability ${cc || 'unknown'})`);
     const dev = { device: 'cuda' } as never;
     const call = (format: 'v32' | 'model1', hQ: number, sQ: number) => ({
-      format, dtype: 'bf16', b: 2, sQ, hQ, dQk: format === 'v32' ? 576 : 512, pageBlockSize: 64, maxBlocksPerSeq: 4,
+      format, dtype: 'bf16', b: 2, sQ, hQ, dQk: format === 'v32' ? 576 : 512, pageBlockSize: 64, maxBlocksPerSeq: 4, numBlocks: 8,
       blockStride: fp8BlockStride(format, 64), numSmParts: 33, causal: true, softmaxScale: 0.04, q: dev, kCache: dev, out: dev, lse: dev,
       blockTable: fromArray('i32', [2, 4], new Int32Array(8)), cacheSeqlens: fromArray('i32', [2], Int32Array.of(200, 100)),
       tileSchedulerMetadata: fromArray('i32', [33, 8], new Int32Array(264)), numSplits: fromArray('i32', [3], Int32Array.of(0, 1, 2)),

@@ -89,6 +89,9 @@ export interface SparseMmaHost {
   /** Index tensors on the device used as they are, not bounded by mla_sparse_bound first (FLASHMLA_CUDA_SPARSE_BOUND=0:
       for measurement, or indices the caller trusts; an id outside the cache then reads outside it). */
   readonly trustDeviceIndices?: boolean;
+  /** sparse_sm90.cu's steps bound device indices by mla_sparse_bound too, as before session 65, not only in the kernel
+      (FLASHMLA_CUDA_SPARSE_BOUND=pass: measurement of that route, and the pass a build before session 65 needs). */
+  readonly sm90BoundPass?: boolean;
   /** Queue a merge (a kernel that waits: pdl.cuh pdlWait) as a programmatic dependent where the backend's PDL allows it;
       the driver's result code. Absent: plain launches. */
   launchMerge?(l: LaunchShape, argv: bigint): number;
@@ -195,7 +198,7 @@ export class SparseMmaRunner {
     const v = this.variantForSparse(l);
     if (!v && !sm90) return false;
     const p = l.problem;
-    const r = this.stageSparse(l);
+    const r = this.stageSparse(l, true, sm90 && !this.h.sm90BoundPass);
     const q = this.h.ptrOf(l.q), out = this.h.ptrOf(l.out), k = this.h.ptrOf(l.kCache), x = l.extraKCache ? this.h.ptrOf(l.extraKCache) : 0n;
     this.launch(this.kernel(sm90 ? undefined : v, p.dtype, p.cache.kind, p.hQ, p.precision), {
       q, kCache: k, extraKCache: x, ...r.values, out, lse: this.h.ptrOf(l.lse), b: p.b, sQ: p.sQ, hQ: p.hQ, topk: p.topk, extraTopk: p.extraTopk,
@@ -229,13 +232,15 @@ export class SparseMmaRunner {
    * (problem.devicePlan) has the same pass write its plan into the metadata's tensors from those lengths (by one CTA;
    * skipped where the metadata's planState records the plan of the same blocks); its merge is then launched
    * without knowing the pieces. `decode` false: only what the plan pass reads (no accumulators, no copies
-   * of the indices).
+   * of the indices). `inKernel`: the decode is sparse_sm90.cu's, which bounds every id itself (idLive: one compare where
+   * it tested the id for -1) and clamps the lengths to topk (itemOf; a negative length lists nothing), so the pass copies
+   * nothing and runs only to plan a step planned on the device.
    */
-  private stageSparse(l: SparseCall, decode = true): {
+  private stageSparse(l: SparseCall, decode = true, inKernel = false): {
     values: Record<string, bigint | number>; merge: SparseMerge; before: { name: string; g: SparseMmaGrid }[];
   } {
     const p = l.problem, b = p.b;
-    const onDevice = (t: Tensor | undefined) => t !== undefined && t.device !== 'cpu' && !this.h.trustDeviceIndices;
+    const onDevice = (t: Tensor | undefined) => t !== undefined && t.device !== 'cpu' && !this.h.trustDeviceIndices && !inKernel;
     const n = decode && onDevice(l.indices) ? b * p.sQ * p.topk : 0, nx = decode && onDevice(l.extraIndices) ? b * p.sQ * p.extraTopk : 0;
     const nl = decode && onDevice(l.topkLength) ? b : 0, nxl = decode && onDevice(l.extraTopkLength) ? b : 0;
     const up = (e: number) => Math.ceil(e / 64) * 64; // (256-byte aligned regions)
@@ -323,6 +328,7 @@ export class SparseMmaRunner {
       b: l.b, sQ, hQ, topk, extraTopk: 0, pageBlockSize: l.pageBlockSize, extraPageBlockSize: 1, blockStride: l.blockStride,
       extraBlockStride: 0, maxBlocksPerSeq: l.maxBlocksPerSeq, dense: 0, causal: l.causal ? 1 : 0, scaleLog2: l.softmaxScale * Math.LOG2E,
       listShift: fold && l.causal ? l.sQ - 1 : 0, planParts, planState,
+      numTokens: l.numBlocks * l.pageBlockSize, extraNumTokens: 0, // (idLive: a key of a stray device block-table entry counts as -1)
     };
     this.launch(this.kernel(undefined, l.dtype, l.format, hQ, 'exact'), values, sparseSm90Launch(l.numSmParts, sQ, hQ, l.format), l.b, sQ, hQ, merge,
       [{ name: denseListsKernel(planParts, l.b), g: denseListsLaunch(l.b, sQ, topk, planParts) }]);

@@ -15,9 +15,9 @@
 //    four rounds a tile; each thread holds its share of a whole tile in registers (NoPE bytes 64k..64k+63, their
 //    scale, RoPE chunk k a round) and issues the next tile's loads as soon as it has stored one, then writes the
 //    dequantized bf16 values into a 64 x 576 key tile of nine 64 x 64 boxes, 128-byte swizzled: the layout wgmma
-//    reads (K-major for S = Q K^T, MN-major for O += P V). Invalid entries (-1, past topkLength, past the item)
-//    read no memory: their rows are zeros and their validity flag 0. Two key tiles (stages): full[s] (128 producer
-//    arrivals) and empty[s] (one arrival from each consumer warpgroup) mbarriers.
+//    reads (K-major for S = Q K^T, MN-major for O += P V). Invalid entries (-1 or any id outside the cache: idLive;
+//    past topkLength, past the item) read no memory: their rows are zeros and their validity flag 0. Two key tiles
+//    (stages): full[s] (128 producer arrivals) and empty[s] (one arrival from each consumer warpgroup) mbarriers.
 //  - warpgroup 0: S = Q K^T (36 m64n64k16, Q and K from shared memory), mask by validity, online softmax in base
 //    2, P = hi + lo (two bf16 parts, as sparse_mma.cu: a bf16 P alone rounds weights by up to 2^-9); P hi to the
 //    P box and P lo to the RoPE box of the stage (free once S is done; V is the first 512 columns), the row
@@ -96,6 +96,11 @@ template <bool M1> struct Fmt {
 // (consumer-bound time).
 #ifndef MLA_SPARSE_SM90_MODE
 #define MLA_SPARSE_SM90_MODE 6881343303356051208
+#endif
+// MLA_SPARSE_SM90_NOX (session 65; default 1): a launch without an extra cache runs the producer's copy that selects
+// nothing between the two caches (Kernel's HX false); 0 keeps one producer for both (measurement).
+#ifndef MLA_SPARSE_SM90_NOX
+#define MLA_SPARSE_SM90_NOX 1
 #endif
 static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & 1), "bit 0 is gone and bit 3 is required");
 // Bit 8 (256; reused: session 8's per-round reload left the code long ago; session 20, helper s20-l1; every entry, the
@@ -698,10 +703,23 @@ struct Id {
   int phys;
   bool extra;
 };
+/** Whether x names a token of its cache: 0 <= phys < numTokens (extraNumTokens for the extra cache). -1 (invalid) and
+    every id outside the cache (an index tensor left on the device is not read back, so nothing bounded it on the host)
+    count as invalid here, at the use sites only: the same one compare that tested phys >= 0 before, so the index load's
+    latency stays off the chain (session 53's compare at the load cost 1-25 %; the pre-pass it was replaced by, a launch
+    and 2-3 % of these kernels' time, session 54). */
+template <bool HX = true>
+__device__ __forceinline__ bool idLive(const SparseMmaParams& p, Id x) {
+  const unsigned u = static_cast<unsigned>(x.phys);
+  return HX && x.extra ? u < static_cast<unsigned>(p.extraNumTokens) : u < static_cast<unsigned>(p.numTokens);
+}
+/** HX false (kNoExtra: the producer of a launch without an extra cache): every entry before eEnd is in the main region
+    (eEnd <= mainRegion + extraLen, extraLen 0), so no entry is the extra cache's and nothing selects between the caches. */
+template <bool HX = true>
 __device__ __forceinline__ Id idAt(const SparseMmaParams& p, const Item& it, int64_t rowQ, int e) {
   Id x{-1, false};
   if (e >= it.eEnd) return x;
-  if (e < it.mainRegion) {
+  if (!HX || e < it.mainRegion) {
     if (e < it.mainLen) x.phys = p.indices[rowQ * p.topk + e];
   } else {
     x.extra = true;
@@ -716,17 +734,18 @@ struct Addr {
   const unsigned char* tok;
   const unsigned char* scl;
 };
-template <bool M1, bool U32 = false>
+template <bool M1, bool U32 = false, bool HX = true>
 __device__ __forceinline__ Addr addrOf(const SparseMmaParams& p, Id x) {
-  if (x.phys < 0) return Addr{nullptr, nullptr};
-  const int B = x.extra ? p.extraPageBlockSize : p.pageBlockSize;
+  if (!idLive<HX>(p, x)) return Addr{nullptr, nullptr};
+  const bool ex = HX && x.extra;
+  const int B = ex ? p.extraPageBlockSize : p.pageBlockSize;
   if constexpr (U32) { // bits 48 / 51: the id is >= 0 here, so the same quotient and slot as unsigned 32-bit values
     const uint32_t ub = static_cast<uint32_t>(B), ux = static_cast<uint32_t>(x.phys), blk = ux / ub, slot = ux - blk * ub;
-    const unsigned char* base = (x.extra ? p.extraKCache : p.kCache) + static_cast<int64_t>(blk) * (x.extra ? p.extraBlockStride : p.blockStride);
+    const unsigned char* base = (ex ? p.extraKCache : p.kCache) + static_cast<int64_t>(blk) * (ex ? p.extraBlockStride : p.blockStride);
     return Addr{base + slot * static_cast<uint32_t>(Fmt<M1>::kRaw), M1 ? base + (ub * 576u + slot * 8u) : nullptr};
   }
   const int blk = x.phys / B, slot = x.phys - blk * B;
-  const unsigned char* base = (x.extra ? p.extraKCache : p.kCache) + static_cast<int64_t>(blk) * (x.extra ? p.extraBlockStride : p.blockStride);
+  const unsigned char* base = (ex ? p.extraKCache : p.kCache) + static_cast<int64_t>(blk) * (ex ? p.extraBlockStride : p.blockStride);
   const unsigned char* tok = base + static_cast<int64_t>(slot) * Fmt<M1>::kRaw;
   return Addr{tok, M1 ? base + static_cast<int64_t>(B) * 576 + slot * 8 : nullptr};
 }
@@ -741,12 +760,13 @@ __device__ __forceinline__ void divMagic(uint32_t b, uint32_t& m, uint32_t& s) {
   m = b ? static_cast<uint32_t>(((1ull << (31u + s)) + b - 1u) / b) : 0u;
 }
 /** Bit 6: addrOf<M1, true>'s row and scale row, the quotient by divMagic's numbers. */
-template <bool M1>
+template <bool M1, bool HX = true>
 __device__ __forceinline__ Addr addrOfM(const SparseMmaParams& p, Id x, const DivM& dm) {
-  if (x.phys < 0) return Addr{nullptr, nullptr};
-  const uint32_t ub = static_cast<uint32_t>(x.extra ? p.extraPageBlockSize : p.pageBlockSize), ux = static_cast<uint32_t>(x.phys);
-  const uint32_t blk = __umulhi(ux << 1, x.extra ? dm.mx : dm.m) >> (x.extra ? dm.sx : dm.s), slot = ux - blk * ub;
-  const unsigned char* base = (x.extra ? p.extraKCache : p.kCache) + static_cast<int64_t>(blk) * (x.extra ? p.extraBlockStride : p.blockStride);
+  if (!idLive<HX>(p, x)) return Addr{nullptr, nullptr};
+  const bool ex = HX && x.extra;
+  const uint32_t ub = static_cast<uint32_t>(ex ? p.extraPageBlockSize : p.pageBlockSize), ux = static_cast<uint32_t>(x.phys);
+  const uint32_t blk = __umulhi(ux << 1, ex ? dm.mx : dm.m) >> (ex ? dm.sx : dm.s), slot = ux - blk * ub;
+  const unsigned char* base = (ex ? p.extraKCache : p.kCache) + static_cast<int64_t>(blk) * (ex ? p.extraBlockStride : p.blockStride);
   return Addr{base + slot * static_cast<uint32_t>(Fmt<M1>::kRaw), M1 ? base + (ub * 576u + slot * 8u) : nullptr};
 }
 #endif
@@ -861,7 +881,7 @@ __device__ __forceinline__ uint64_t descInter(uint32_t addr, uint32_t lbo, uint3
 
 // SP: P as one bf16 before P V (FlashMLA's rounding, a weight off by up to 2^-8 of itself; the _sp entries, the
 // library's default precision 'fast'); otherwise as hi + lo bf16 parts, exact to 2^-16 (precision 'exact').
-template <bool M1, bool C2, bool SP>
+template <bool M1, bool C2, bool SP, bool HX = true>
 struct Kernel {
   using F = Fmt<M1>;
   static constexpr bool kSP = SP || kSingleP;
@@ -1003,9 +1023,9 @@ struct Kernel {
   /** Round rnd of a tile into d: the lane's NoPE share of token id, its scale, its RoPE chunk; an invalid id reads nothing. */
   static __device__ __forceinline__ void loadRound(const SparseMmaParams& p, TileRegs& d, Id id, int rnd, int k, int rot, const DivM& dm = DivM{}) {
 #if MLA_SPARSE_SM90_MODE & 64
-    const Addr a = kDivMagic ? addrOfM<M1>(p, id, dm) : addrOf<M1, kAddr32>(p, id);
+    const Addr a = kDivMagic ? addrOfM<M1, HX>(p, id, dm) : addrOf<M1, kAddr32, HX>(p, id);
 #else
-    const Addr a = addrOf<M1, kAddr32>(p, id);
+    const Addr a = addrOf<M1, kAddr32, HX>(p, id);
 #endif
     const unsigned char* tok = a.tok;
     d.live[rnd] = tok != nullptr;
@@ -1394,19 +1414,19 @@ struct Kernel {
       auto idOf = [&](int t, int rnd) {
         if constexpr (kDivMagic) { // bit 6: idAt as one index load, its pointer and bound selected (no t < nTiles test)
           const int e = it.eBegin + t * kBN + (r0 + rnd) * 16 + tokInRound;
-          const bool ex = e >= it.mainRegion;
+          const bool ex = HX && e >= it.mainRegion;
           const int64_t off = ex ? rowQ * p.extraTopk + (e - it.mainRegion) : rowQ * p.topk + e;
           const int* base = ex ? p.extraIndices : p.indices;
           Id x{-1, ex};
           if (e < (ex ? it.eEnd : eMain)) x.phys = base[off];
           return x;
         } else {
-          return t < it.nTiles ? idAt(p, it, rowQ, it.eBegin + t * kBN + (r0 + rnd) * 16 + tokInRound) : Id{-1, false};
+          return t < it.nTiles ? idAt<HX>(p, it, rowQ, it.eBegin + t * kBN + (r0 + rnd) * 16 + tokInRound) : Id{-1, false};
         }
       };
 #else
       auto idOf = [&](int t, int rnd) {
-        return t < it.nTiles ? idAt(p, it, rowQ, it.eBegin + t * kBN + (r0 + rnd) * 16 + tokInRound) : Id{-1, false};
+        return t < it.nTiles ? idAt<HX>(p, it, rowQ, it.eBegin + t * kBN + (r0 + rnd) * 16 + tokInRound) : Id{-1, false};
       };
 #endif
 #if MLA_SPARSE_SM90_MODE & 65536
@@ -1421,6 +1441,14 @@ struct Kernel {
 #endif
 #if MLA_SPARSE_SM90_MODE & 17592186044416
       if constexpr (kQuad) { // bit 44: FlashMLA's map, one token a thread
+#if MLA_SPARSE_SM90_NOX
+        if constexpr (HX) { // (the MODEL1 pair's one producer: HX false for the item loop alone; see run())
+          if (!p.extraIndices) {
+            Kernel<M1, C2, SP, false>::produceQuad(p, it, rowQ, u, kBase, fullBar, emptyBar, remoteBar, pt, rank, kDelta, vDelta, peerRemote);
+            continue;
+          }
+        }
+#endif
         produceQuad(p, it, rowQ, u, kBase, fullBar, emptyBar, remoteBar, pt, rank, kDelta, vDelta, peerRemote);
         continue;
       }
@@ -1437,7 +1465,7 @@ struct Kernel {
         if constexpr (kHalfLoad) { // bit 41: both rounds' first halves, then their second halves
           Addr a[kRounds];
 #pragma unroll
-          for (int rnd = 0; rnd < kRounds; ++rnd) a[rnd] = addrOf<M1>(p, ids[rnd]), loadRoundHalf<0>(d, a[rnd], rnd, k);
+          for (int rnd = 0; rnd < kRounds; ++rnd) a[rnd] = addrOf<M1, false, HX>(p, ids[rnd]), loadRoundHalf<0>(d, a[rnd], rnd, k);
 #pragma unroll
           for (int rnd = 0; rnd < kRounds; ++rnd) loadRoundHalf<1>(d, a[rnd], rnd, k);
         } else
@@ -1454,7 +1482,7 @@ struct Kernel {
 #if MLA_SPARSE_SM90_MODE & 1125899906842624
       // Bit 50: producer warp 0's lane pt holds the ids of tokens 2 pt, 2 pt + 1 of the next tile to be stored. One-CTA
       // V3.2 entries only.
-      auto idFl = [&](int t, int i) { return t < it.nTiles ? idAt(p, it, rowQ, it.eBegin + t * kBN + 2 * pt + i) : Id{-1, false}; };
+      auto idFl = [&](int t, int i) { return t < it.nTiles ? idAt<HX>(p, it, rowQ, it.eBegin + t * kBN + 2 * pt + i) : Id{-1, false}; };
       Id fid[2] = {Id{-1, false}, Id{-1, false}};
       if (kWarpFlags && pt < 32) fid[0] = idFl(0, 0), fid[1] = idFl(0, 1);
 #endif
@@ -1463,12 +1491,12 @@ struct Kernel {
       // the peer's two rounds; their index loads run a tile ahead (pv: tile t's flags, pn: tile t + 1's ids).
       const int r0p = C2 ? 2 - r0 : 0; // the one-CTA entries: nothing (C2 false)
       auto idOfPeer = [&](int t, int rnd) {
-        return kOwnFlags && k == 1 && t < it.nTiles ? idAt(p, it, rowQ, it.eBegin + t * kBN + (r0p + rnd) * 16 + tokInRound) : Id{-1, false};
+        return kOwnFlags && k == 1 && t < it.nTiles ? idAt<HX>(p, it, rowQ, it.eBegin + t * kBN + (r0p + rnd) * 16 + tokInRound) : Id{-1, false};
       };
       bool pv[kRounds];
       Id pn[kRounds];
 #pragma unroll
-      for (int rnd = 0; rnd < kRounds; ++rnd) pv[rnd] = idOfPeer(0, rnd).phys >= 0, pn[rnd] = idOfPeer(1, rnd);
+      for (int rnd = 0; rnd < kRounds; ++rnd) pv[rnd] = idLive<HX>(p, idOfPeer(0, rnd)), pn[rnd] = idOfPeer(1, rnd);
 #endif
 #pragma unroll 1
       for (int t = 0; t < it.nTiles; ++t, ++u) {
@@ -1581,12 +1609,16 @@ struct Kernel {
           for (int rnd = 0; rnd < kRounds; ++rnd) rw.valid[st][(r0p + rnd) * 16 + tokInRound] = pv[rnd] ? 1 : 0;
         }
 #pragma unroll
-        for (int rnd = 0; rnd < kRounds; ++rnd) pv[rnd] = pn[rnd].phys >= 0, pn[rnd] = idOfPeer(t + 2, rnd);
+        for (int rnd = 0; rnd < kRounds; ++rnd) pv[rnd] = idLive<HX>(p, pn[rnd]), pn[rnd] = idOfPeer(t + 2, rnd);
 #endif
         fenceProxyAsync();
 #if MLA_SPARSE_SM90_MODE & 1125899906842624
         if (kWarpFlags && pt < 32) { // bit 50: the tile's 64 flags, one 8-byte store a lane; then the next tile's ids
-          *reinterpret_cast<int2*>(&rw.valid[st][2 * pt]) = make_int2(fid[0].phys >= 0 ? 1 : 0, fid[1].phys >= 0 ? 1 : 0);
+          // Which cache the ids are in, from their entries (fid's own flags, live across the tile, spilled): with an
+          // extra cache mainRegion is a multiple of 64, so both entries are alike; without one an entry past it is -1.
+          const bool ex = HX && it.eBegin + t * kBN + 2 * pt >= it.mainRegion;
+          *reinterpret_cast<int2*>(&rw.valid[st][2 * pt]) =
+              make_int2(idLive<HX>(p, Id{fid[0].phys, ex}) ? 1 : 0, idLive<HX>(p, Id{fid[1].phys, ex}) ? 1 : 0);
           fid[0] = idFl(t + 1, 0), fid[1] = idFl(t + 1, 1);
         }
 #endif
@@ -1620,7 +1652,7 @@ struct Kernel {
     bool live;
   };
   static __device__ __forceinline__ void loadQuad(const SparseMmaParams& p, QuadRegs& d, Id id, int q) {
-    const Addr a = addrOf<M1, kAddr32>(p, id);
+    const Addr a = addrOf<M1, kAddr32, HX>(p, id);
     d.live = a.tok != nullptr;
     // An invalid entry reads kQuadZero instead of its row (zeros times 1: +0 stored, as without the bit): the loads
     // need no predicate and the registers no select (a zeroing of the 38 registers costs 38 selects a tile even when
@@ -1679,7 +1711,7 @@ struct Kernel {
                                                      uint32_t fullBar, uint32_t emptyBar, uint32_t remoteBar, int pt, uint32_t rank,
                                                      uint32_t kDelta, uint32_t vDelta, uint32_t peerRemote) {
     const int q = (pt & 31) >> 3, r = 32 * static_cast<int>(rank) + 8 * (pt >> 5) + (pt & 7);
-    auto idOf = [&](int t) { return t < it.nTiles ? idAt(p, it, rowQ, it.eBegin + t * kBN + r) : Id{-1, false}; };
+    auto idOf = [&](int t) { return t < it.nTiles ? idAt<HX>(p, it, rowQ, it.eBegin + t * kBN + r) : Id{-1, false}; };
     QuadRegs d;
     loadQuad(p, d, idOf(0), q);
     Id id = idOf(1);
@@ -1711,7 +1743,7 @@ struct Kernel {
     bool live;
   };
   static __device__ __forceinline__ void loadQuadV(const SparseMmaParams& p, QuadRegsV& d, Id id, int q) {
-    const Addr a = addrOf<false, kAddr32>(p, id);
+    const Addr a = addrOf<false, kAddr32, HX>(p, id);
     d.live = a.tok != nullptr;
     const unsigned char* tok = d.live ? a.tok : reinterpret_cast<const unsigned char*>(kQuadZeroV);
     // slot j < 4: box 2 j + h at 64 (2 j + h) + 16 (q & 1); slot j >= 4: box 2 (j - 4) + 1 - h at that + 32 (h = q >> 1)
@@ -1757,11 +1789,11 @@ struct Kernel {
                                                       uint32_t fullBar, uint32_t emptyBar, uint32_t remoteBar, uint32_t peerRemoteH,
                                                       uint32_t fullHBar, int pt, uint32_t rank, uint32_t kDelta, uint32_t peerRemote) {
     const int q = (pt & 31) >> 3, r = 32 * static_cast<int>(rank) + 8 * (pt >> 5) + (pt & 7), rf = q == 1 ? r ^ 32 : r;
-    auto idOf = [&](int t, int row) { return t < it.nTiles ? idAt(p, it, rowQ, it.eBegin + t * kBN + row) : Id{-1, false}; };
+    auto idOf = [&](int t, int row) { return t < it.nTiles ? idAt<HX>(p, it, rowQ, it.eBegin + t * kBN + row) : Id{-1, false}; };
     QuadRegsV d;
     loadQuadV(p, d, idOf(0, r), q);
     Id id = idOf(1, r);
-    bool fl = idOf(0, rf).phys >= 0;
+    bool fl = idLive<HX>(p, idOf(0, rf));
     Id fid = idOf(1, rf);
 #pragma unroll 1
     for (int t = 0; t < it.nTiles; ++t, ++u) {
@@ -1784,7 +1816,7 @@ struct Kernel {
       mbarArrive(fullHBar + 8 * st);
       if (t + 1 < it.nTiles) loadQuadV(p, d, id, q); // tile t + 1: in flight while the consumers work on t
       id = idOf(t + 2, r);
-      fl = fid.phys >= 0;
+      fl = idLive<HX>(p, fid);
       fid = idOf(t + 2, rf);
     }
   }
@@ -1825,7 +1857,7 @@ struct Kernel {
       for (int rnd = 0; rnd < kRounds; ++rnd) storeRound(d, kt, st, rnd, r0, k, rot, tokInRound, pe);
       if (k == 1) {
 #pragma unroll
-        for (int rnd = 0; rnd < kRounds; ++rnd) rows().valid[st][(r0p + rnd) * 16 + tokInRound] = pp[rnd].phys >= 0 ? 1 : 0;
+        for (int rnd = 0; rnd < kRounds; ++rnd) rows().valid[st][(r0p + rnd) * 16 + tokInRound] = idLive<HX>(p, pp[rnd]) ? 1 : 0;
       }
       fenceProxyAsync();
       mbarArrive(fullBar + 8 * st);
@@ -2406,7 +2438,15 @@ struct Kernel {
     pdlWait();
     const int wg = threadIdx.x / 128;
     if (wg == 2) {
-      produceTile(p);
+#if MLA_SPARSE_SM90_NOX
+      // Without an extra cache the producer runs its own copy in which no id is the extra cache's (HX false: no select
+      // between the caches' bases, strides, page sizes and token counts a token).
+      // The MODEL1 pair entries copy only their item loop (produceQuad, below): with two copies of the whole producer
+      // they spill 4 bytes.
+      if (!(M1 && C2) && !p.extraIndices) Kernel<M1, C2, SP, false>::produceTile(p);
+      else
+#endif
+        produceTile(p);
     }
     else if (wg == 0) consume<0>(p);
     else consume<1>(p);
