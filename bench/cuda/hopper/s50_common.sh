@@ -124,3 +124,23 @@ s58_sanitize() {
     ts "$tool"
   done
 }
+# Session 65's helper (its call scripts s65_call1.sh .. s65_call3.sh were moved onto it after their runs; the logs in
+# results/gpu-host/bench/hopper/s65/ are the runs' own output, printed by inline readers in the same form).
+# s65_sparse_ab ROUNDS TAG:KERNELS:BOUND ...: each arm a full `flashmla bench --mode sparse` (FlashMLA's 12 shapes, no dense
+# rows, do_bench's loop after 256 MB zeroed, FlashMLA's table $W/fp-sparse.json merged) with FLASHMLA_CUDA_KERNELS=KERNELS
+# and FLASHMLA_CUDA_SPARSE_BOUND=BOUND (empty: the default), the arms alternating, ROUNDS rounds, into $W/ab-TAGr.json;
+# then bench/cuda/hopper/s65_ab_read.py's table.
+s65_sparse_ab() {
+  local rounds=$1 r arm tag dir bound tags=(); shift
+  for arm in "$@"; do tags+=("${arm%%:*}"); done
+  for r in $(seq 1 "$rounds"); do
+    for arm in "$@"; do
+      IFS=: read -r tag dir bound <<< "$arm"
+      FLASHMLA_CUDA_SPARSE_BOUND=$bound FLASHMLA_CUDA_KERNELS=$dir timeout -k 5 "$(lim 45)" "${CLI[@]}" bench --mode sparse --backend cuda --flush-mb 256 \
+        --rep-ms 30 --dense-heads none --flashmla "$W/fp-sparse.json" --out "$W/ab-$tag$r.json" > "$W/ab-$tag$r.txt" 2>&1
+      echo "ab $tag$r rc $?: $(grep -aE "geometric" "$W/ab-$tag$r.txt" | head -1 | cut -c1-150)"
+    done
+    ts "round $r"
+  done
+  python3 bench/cuda/hopper/s65_ab_read.py "$W" "$rounds" "${tags[@]}"
+}

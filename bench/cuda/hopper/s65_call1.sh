@@ -25,34 +25,8 @@ source bench/cuda/hopper/s50_common.sh && s50_setup s65c1 # (W, CLI, ts, lim)
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,temperature.gpu --format=csv,noheader
 PYTHONUNBUFFERED=1 timeout -k 5 "$(lim 75)" python3 bench/cuda/flashmla_sparse_protocols.py .gpu-host/anchors/flashmla-sparse --out "$W/fp-sparse.json" --deadline 55 > "$W/fp-sparse.txt" 2>&1 || echo "sparse anchor rc $?"
 ts "flashmla sparse"
-for r in 1 2; do
-  for arm in new:dist/cuda: pass:dist-old/cuda:pass nob:dist-old/cuda:0; do
-    IFS=: read -r tag dir bound <<< "$arm"
-    FLASHMLA_CUDA_SPARSE_BOUND=$bound FLASHMLA_CUDA_KERNELS=$dir timeout -k 5 "$(lim 45)" "${CLI[@]}" bench --mode sparse --backend cuda --flush-mb 256 --rep-ms 30 \
-      --dense-heads none --flashmla "$W/fp-sparse.json" --out "$W/ab-$tag$r.json" > "$W/ab-$tag$r.txt" 2>&1
-    echo "ab $tag$r rc $?: $(grep -aE "geometric" "$W/ab-$tag$r.txt" | head -1 | cut -c1-150)"
-  done
-  ts "round $r"
-done
-python3 - "$W" <<'P'
-import json, math, os, sys
-w = sys.argv[1]
-def rows(t):
-    f = os.path.join(w, f'ab-{t}.json')
-    return json.load(open(f))['rows'] if os.path.exists(f) else None
-for r in '12':
-    new, pas, nob = rows('new' + r), rows('pass' + r), rows('nob' + r)
-    if not new: continue
-    for name, other in (('pass', pas), ('nob', nob)):
-        if not other: continue
-        q = [a['us'] / b['us'] for a, b in zip(new, other)]
-        print(f"round {r} new / {name}: geomean {math.exp(sum(map(math.log, q)) / len(q)):.4f}, {min(q):.3f}-{max(q):.3f}")
-    for a, b, c in zip(new, pas or new, nob or new):
-        print(f"  {a['label']:<22} h_q {a['hQ']:>3} s_q {a['sQ']} topk {a['topk_total']:>5}: new {a['us']:7.1f} pass {b['us']:7.1f} nob {c['us']:7.1f} us"
-              f"  new/pass {a['us'] / b['us']:.3f} new/nob {a['us'] / c['us']:.3f}  vs FlashMLA {a.get('ratio_vs_flashmla', 0):.3f} (pass {b.get('ratio_vs_flashmla', 0):.3f})")
-    fm = [a['ratio_vs_flashmla'] for a in new if a.get('ratio_vs_flashmla')]
-    if fm: print(f"round {r} new vs FlashMLA: geomean {math.exp(sum(map(math.log, fm)) / len(fm)):.4f}, lowest {min(fm):.3f}")
-P
+# (the A/B loop and its reader: s65_sparse_ab in s50_common.sh since this call ran)
+s65_sparse_ab 2 new:dist/cuda: pass:dist-old/cuda:pass nob:dist-old/cuda:0
 ts "ab"
 FLASHMLA_GPU_SPARSE_STRAY_CASES=2 timeout -k 5 "$(lim 120)" compute-sanitizer --tool memcheck --target-processes all --print-limit 20 \
   node --test --test-reporter=tap --test-name-pattern "outside the cache|bound pass" build/test/gpu/sparse.test.js > "$W/memcheck.txt" 2>&1

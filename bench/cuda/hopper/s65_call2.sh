@@ -26,38 +26,8 @@ source bench/cuda/hopper/s50_common.sh && s50_setup s65c2 # (W, CLI, ts, lim)
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,temperature.gpu --format=csv,noheader
 PYTHONUNBUFFERED=1 timeout -k 5 "$(lim 75)" python3 bench/cuda/flashmla_sparse_protocols.py .gpu-host/anchors/flashmla-sparse --out "$W/fp-sparse.json" --deadline 55 > "$W/fp-sparse.txt" 2>&1 || echo "sparse anchor rc $?"
 ts "flashmla sparse"
-for r in 1 2; do
-  for arm in nox:dist/cuda: ikb:dist-ikb/cuda: pass:dist-old/cuda:pass nob:dist-old/cuda:0; do
-    IFS=: read -r tag dir bound <<< "$arm"
-    FLASHMLA_CUDA_SPARSE_BOUND=$bound FLASHMLA_CUDA_KERNELS=$dir timeout -k 5 "$(lim 45)" "${CLI[@]}" bench --mode sparse --backend cuda --flush-mb 256 --rep-ms 30 \
-      --dense-heads none --flashmla "$W/fp-sparse.json" --out "$W/ab-$tag$r.json" > "$W/ab-$tag$r.txt" 2>&1
-    echo "ab $tag$r rc $?: $(grep -aE "geometric" "$W/ab-$tag$r.txt" | head -1 | cut -c1-150)"
-  done
-  ts "round $r"
-done
-python3 - "$W" <<'P'
-import json, math, os, sys
-w = sys.argv[1]
-def rows(t):
-    f = os.path.join(w, f'ab-{t}.json')
-    return json.load(open(f))['rows'] if os.path.exists(f) else None
-gm = lambda q: math.exp(sum(map(math.log, q)) / len(q))
-for r in '12':
-    a = {t: rows(t + r) for t in ('nox', 'ikb', 'pass', 'nob')}
-    if not a['nox']: continue
-    for x, y in (('nox', 'pass'), ('nox', 'nob'), ('ikb', 'pass'), ('ikb', 'nob'), ('nob', 'pass')):
-        if not a[x] or not a[y]: continue
-        q = [u['us'] / v['us'] for u, v in zip(a[x], a[y])]
-        ext = [u['us'] / v['us'] for u, v in zip(a[x], a[y]) if 'CONFIG' in u['label']]
-        print(f"round {r} {x} / {y}: geomean {gm(q):.4f}, {min(q):.3f}-{max(q):.3f}; without an extra cache {gm([z for z, u in zip(q, a[x]) if 'CONFIG' not in u['label']]):.4f}, CONFIG1-4 {gm(ext) if ext else 0:.4f}")
-    for i, u in enumerate(a['nox']):
-        t = {k: (v[i]['us'] if v else 0) for k, v in a.items()}
-        print(f"  {u['label']:<22} h_q {u['hQ']:>3} s_q {u['sQ']} topk {u['topk_total']:>5}: " + ' '.join(f"{k} {v:7.1f}" for k, v in t.items())
-              + f"  nox/pass {t['nox'] / t['pass']:.3f} nox/nob {t['nox'] / t['nob']:.3f} ikb/pass {t['ikb'] / t['pass']:.3f}  vs FlashMLA nox {u.get('ratio_vs_flashmla', 0):.3f}")
-    for k in ('nox', 'ikb', 'pass', 'nob'):
-        fm = [u['ratio_vs_flashmla'] for u in (a[k] or []) if u.get('ratio_vs_flashmla')]
-        if fm: print(f"round {r} {k} vs FlashMLA: geomean {gm(fm):.4f}, lowest {min(fm):.3f}")
-P
+# (the A/B loop and its reader: s65_sparse_ab in s50_common.sh since this call ran)
+s65_sparse_ab 2 nox:dist/cuda: ikb:dist-ikb/cuda: pass:dist-old/cuda:pass nob:dist-old/cuda:0
 ts "ab"
 for arm in nox:dist/cuda: nob:dist-old/cuda:0; do
   IFS=: read -r tag dir bound <<< "$arm"
