@@ -8,6 +8,7 @@
 #            node scripts/build-kernels.mjs --launch build/src/backends/cuda/kernels/launch.js --out dist/cuda --gencode arch=compute_90a,code=sm_90a
 #            source bench/cuda/hopper/s29_common.sh && s29_pack .devstage/s65c5.tar.xz
 #   (device) ln -sfn .ghc .gpu-host && OUT=$OUT bash bench/cuda/hopper/s65_call5.sh > $OUT/log.txt 2>&1
+# Run in session 65 (10:37 UTC): the call got an H100 and stopped ("not an H200: nothing run"); to be run when an H200 comes.
 card=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1); echo "card: $card"
 case "$card" in *H200*) ;; *) echo "not an H200: nothing run"; exit 0 ;; esac
 export PACK=${PACK:-.devstage/s65c5.tar.xz} BUDGET=${BUDGET:-140}
