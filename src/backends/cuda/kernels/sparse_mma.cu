@@ -885,8 +885,8 @@ __device__ void planStep(const SparseMmaParams& p, ListBlocks listBlocks) {
 // With p.planParts > 0 (a step with lengths planned on the device: getSparseMlaMetadata's onDevice) CTA 0 first makes the
 // step's plan from those lengths (planStep over sparseListBlocks: FlashMLA's rows for the clamped values; skipped where
 // the metadata's planState records the plan of these blocks). The other CTAs do the copies.
-// The decode kernels' index loads stay as they were (a compare there cost up to 25 % of sparse_sm90.cu's time on an
-// H100, session 53). Launch (sparseBoundLaunch): (planParts > 0) + up to 1024 CTAs of 256 threads, the copies in a
+// sparse_sm90.cu needs none of this since session 65 (it bounds each id where it tests it for -1, and clamps lengths in
+// itemOf): the runner queues this kernel before it only to plan a step planned on the device, copying nothing. Launch (sparseBoundLaunch): (planParts > 0) + up to 1024 CTAs of 256 threads, the copies in a
 // grid-stride loop. Entries (sparseBoundKernel): mla_sparse_bound without the plan CTA (planParts 0; no shared memory),
 // mla_sparse_bound_plan with it (PlanSmall) and mla_sparse_bound_plan_wide (PlanWide, past PlanSmall's capacity): the
 // walk's arrays are held by every CTA of the entry (session 57 measured 1.003x the sparse steps' time with 37 KB in
