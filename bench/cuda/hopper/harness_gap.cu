@@ -23,6 +23,8 @@
 #include "../../../src/backends/cuda/kernels/decode_sm90_wide.cu"
 // The library's entries since session 19 take q's map (bits 1 | 2 | 8); the harness times and checks the two-parameter
 // entries as before (bits 1 | 2; their code is the library's _ld entries'), and x11 as the library's new one.
+// (Session 65: the wide kernel's library entries take q's map too since session 21; "lib" here is its _ld entries, the
+// library's bits without q's map, the form a call whose map the driver refuses runs.)
 #ifndef MLA_SM90_LIB_VAR
 #define MLA_SM90_LIB_VAR 3
 #endif
@@ -161,8 +163,8 @@ static bool kspecOf(const std::string& full, KSpec& k) {
     else return false;
     n = n.substr(0, plus);
   }
-  if (n == "lib") { k.fn = mla_decode_sm90w_bf16; k.fn16 = mla_decode_sm90w_f16; }
-  else if (n == "nar") { k.narrow = true; k.fn = mla_decode_sm90w_bf16; k.fn16 = mla_decode_sm90w_f16; } // fn unused: launchK picks decode_sm90's
+  if (n == "lib") { k.fn = mla_decode_sm90w_ld_bf16; k.fn16 = mla_decode_sm90w_ld_f16; }
+  else if (n == "nar") { k.narrow = true; k.fn = mla_decode_sm90w_ld_bf16; k.fn16 = mla_decode_sm90w_ld_f16; } // fn unused: launchK picks decode_sm90's
   else if (n == "libtr") { k.fn = mla_decode_sm90w_bf16_gtr; k.trace = true; }
   else if (n == "x799") k.fn = mla_decode_sm90w_bf16_g799;
   else if (n == "x799tr") { k.fn = mla_decode_sm90w_bf16_g799tr; k.trace = true; }
@@ -172,14 +174,14 @@ static bool kspecOf(const std::string& full, KSpec& k) {
   else if (n == "sftr") { k.fn = mla_decode_sm90w_bf16_gsftr; k.trace = true; }
   else if (n == "tl") k.fn = mla_decode_sm90w_bf16_gtl;
   else if (n == "aa") k.fn = mla_decode_sm90w_bf16_gaa; // session 20 (h1): the code-size probe (bf16 only)
-  else if (n == "pz" || n == "pi1" || n == "pi2" || n == "po1" || n == "po2" || n == "pnp" || n == "px") { k.fn = mla_decode_sm90w_bf16; k.fn16 = mla_decode_sm90w_f16; } // removed in session 20 (w1): lib
-  else if (n == "om" || n == "sg" || n == "s5" || n == "fs" || n == "fg" || n == "gm" || n == "o2" || n == "la" || n == "lb") { k.fn = mla_decode_sm90w_bf16; k.fn16 = mla_decode_sm90w_f16; } // removed in session 20 (w2) / (w3: la, lb): lib
+  else if (n == "pz" || n == "pi1" || n == "pi2" || n == "po1" || n == "po2" || n == "pnp" || n == "px") { k.fn = mla_decode_sm90w_ld_bf16; k.fn16 = mla_decode_sm90w_ld_f16; } // removed in session 20 (w1): lib
+  else if (n == "om" || n == "sg" || n == "s5" || n == "fs" || n == "fg" || n == "gm" || n == "o2" || n == "la" || n == "lb") { k.fn = mla_decode_sm90w_ld_bf16; k.fn16 = mla_decode_sm90w_ld_f16; } // removed in session 20 (w2) / (w3: la, lb): lib
   else if (n == "lt") { k.fn = mla_decode_sm90w_bf16_glt; k.fn16 = mla_decode_sm90w_f16_glt; } // session 20 (w3): tree maxima / B's second vote
   else if (n == "lc") { k.fn = mla_decode_sm90w_bf16_glc; k.fn16 = mla_decode_sm90w_f16_glc; }
   else if (n == "pf") { k.fn = mla_decode_sm90w_bf16_gpf; k.fn16 = mla_decode_sm90w_f16_gpf; }
   else if (n == "lx") { k.fn = mla_decode_sm90w_bf16_glx; k.fn16 = mla_decode_sm90w_f16_glx; }
   else if (n == "np") { k.fn = mla_decode_sm90w_bf16_gnp; k.fn16 = mla_decode_sm90w_f16_gnp; k.threads = 256; }
-  else if (n == "pbe" || n == "pe4" || n == "pe2" || n == "sa" || n == "mae" || n == "pbl" || n == "nma" || n == "nexb" || n == "nmx" || n == "b2l" || n == "pbb" || n == "sa8" || n == "ftz" || n == "pa" || n == "pbf" || n == "pbfw" || n == "par" || n == "vis" || n == "pbfv") { k.fn = mla_decode_sm90w_bf16; k.fn16 = mla_decode_sm90w_f16; } // their bits are kLibVar's (session 17: entries removed)
+  else if (n == "pbe" || n == "pe4" || n == "pe2" || n == "sa" || n == "mae" || n == "pbl" || n == "nma" || n == "nexb" || n == "nmx" || n == "b2l" || n == "pbb" || n == "sa8" || n == "ftz" || n == "pa" || n == "pbf" || n == "pbfw" || n == "par" || n == "vis" || n == "pbfv") { k.fn = mla_decode_sm90w_ld_bf16; k.fn16 = mla_decode_sm90w_ld_f16; } // their bits are kLibVar's (session 17: entries removed)
   else if (n == "patr" || n == "satr" || n == "sa8tr") { k.fn = mla_decode_sm90w_bf16_gtr; k.trace = true; }
   else if (n == "x798") { k.fn = mla_decode_sm90w_bf16_g798; k.fn16 = mla_decode_sm90w_f16_g798; }
   else return false;

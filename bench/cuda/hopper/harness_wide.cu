@@ -68,6 +68,17 @@ static void launchW(const Dev& d, void (*fn)(MlaParams, mla::sm90w::TmaMap), boo
   fn<<<grid, 384, mla::sm90w::SMEM>>>(p, *reinterpret_cast<const mla::sm90w::TmaMap*>(&d.tm));
 }
 
+// The library's entries (mla_decode_sm90w_bf16 / _f16, kVarBQTma since session 21): q's tensor map too, 64-row boxes
+// (launch.ts sm90QMap), made on first use; the grid as launchW's.
+static void launchWq(const Dev& d, void (*fn)(MlaParams, mla::sm90w::TmaMap, mla::sm90w::TmaMap), bool gridX) {
+  const MlaParams& p = d.p;
+  if (d.tqRows != 64) { d.tq = encodeCacheMap(p.q, static_cast<size_t>(p.b) * p.sQ * p.hQ, 64); d.tqRows = 64; }
+  CK(cudaFuncSetAttribute(fn, cudaFuncAttributeMaxDynamicSharedMemorySize, mla::sm90w::SMEM));
+  const int tiles = (p.rows + 63) / 64;
+  const dim3 grid = gridX ? dim3(tiles, p.hKv, p.numSmParts) : dim3(p.numSmParts, p.hKv, tiles);
+  fn<<<grid, 384, mla::sm90w::SMEM>>>(p, *reinterpret_cast<const mla::sm90w::TmaMap*>(&d.tm), *reinterpret_cast<const mla::sm90w::TmaMap*>(&d.tq));
+}
+
 // The same as a 2-CTA cluster along x (kVarMcast variants): row tiles in pairs; false (shape skipped) for an odd count.
 static bool launchWc(const Dev& d, void (*fn)(MlaParams, mla::sm90w::TmaMap)) {
   const MlaParams& p = d.p;
@@ -100,8 +111,13 @@ static bool launch(const Dev& d, bool f16, Kern which) {
   const MlaParams& p = d.p;
   if (which != kOld && which != kV2) {
     if (p.rows < 64 || p.hKv != 1 || p.pageBlockSize != 64) return false;
-    void (*fn)(MlaParams, mla::sm90w::TmaMap) = f16 ? mla_decode_sm90w_f16 : (gSwap ? mla_decode_sm90w_bf16_swapv : mla_decode_sm90w_bf16);
     bool gridX = (mla::sm90w::kLibVar & mla::sm90w::kVarGridX) != 0;
+    if (which < kX0 && !gSwap) { // the library's entry: with q's map
+      launchWq(d, f16 ? mla_decode_sm90w_f16 : mla_decode_sm90w_bf16, gridX);
+      return finishLaunch(d, f16);
+    }
+    if (f16) return false; // (the variants and the swapped-descriptor probe are bf16 entries)
+    void (*fn)(MlaParams, mla::sm90w::TmaMap) = mla_decode_sm90w_bf16_swapv;
     if (which >= kX0) {
       if (f16) return false;
       void (*const xs[])(MlaParams, mla::sm90w::TmaMap) = {mla_decode_sm90w_bf16_x0, mla_decode_sm90w_bf16_x1, mla_decode_sm90w_bf16_x2, mla_decode_sm90w_bf16_x3, mla_decode_sm90w_bf16_x4,

@@ -719,14 +719,14 @@ struct DecodeW {
                                 && (VARB & (kVarBArriveLate | kVarBOwnMax | kVarBStag | kVarBStag5 | kVarBNoProd)) == 0;
   // Hand-off K (1, 2 or 3) given: every thread of the handing warpgroup arrives (kMH), or its named-barrier arrive.
   template <int K> static __device__ __forceinline__ void handArrive() {
-#if MLA_SM90W_MBHAND
+#if MLA_SM90W_MBHAND && defined(MLA_SM90A_WIDE) // (the host pass of a harness sees no hop helpers, and never runs this)
     if constexpr (kMH) { mbarArrive(smemAddr(&rows().hand[K - 1])); return; }
 #endif
     namedArrive(K, 256);
   }
   // Hand-off K taken: wait on the phase whose parity is bit K of ph (then flip it), or the named-barrier sync.
   template <int K> static __device__ __forceinline__ void handWait([[maybe_unused]] uint32_t& ph) {
-#if MLA_SM90W_MBHAND
+#if MLA_SM90W_MBHAND && defined(MLA_SM90A_WIDE)
     if constexpr (kMH) {
       if constexpr (MLA_SM90W_HANDSLEEP != 0) mbarWaitSleepImm(smemAddr(&rows().hand[K - 1]), (ph >> K) & 1u);
       else mbarWait(smemAddr(&rows().hand[K - 1]), (ph >> K) & 1u);
