@@ -328,7 +328,7 @@ export class SparseMmaRunner {
       b: l.b, sQ, hQ, topk, extraTopk: 0, pageBlockSize: l.pageBlockSize, extraPageBlockSize: 1, blockStride: l.blockStride,
       extraBlockStride: 0, maxBlocksPerSeq: l.maxBlocksPerSeq, dense: 0, causal: l.causal ? 1 : 0, scaleLog2: l.softmaxScale * Math.LOG2E,
       listShift: fold && l.causal ? l.sQ - 1 : 0, planParts, planState,
-      numTokens: l.numBlocks * l.pageBlockSize, extraNumTokens: 0, // (idLive: a key of a stray device block-table entry counts as -1)
+      ...sparseTokenCounts({ cache: l }), // (idLive: a key of a stray device block-table entry counts as -1)
     };
     this.launch(this.kernel(undefined, l.dtype, l.format, hQ, 'exact'), values, sparseSm90Launch(l.numSmParts, sQ, hQ, l.format), l.b, sQ, hQ, merge,
       [{ name: denseListsKernel(planParts, l.b), g: denseListsLaunch(l.b, sQ, topk, planParts) }]);

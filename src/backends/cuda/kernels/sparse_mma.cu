@@ -886,8 +886,9 @@ __device__ void planStep(const SparseMmaParams& p, ListBlocks listBlocks) {
 // step's plan from those lengths (planStep over sparseListBlocks: FlashMLA's rows for the clamped values; skipped where
 // the metadata's planState records the plan of these blocks). The other CTAs do the copies.
 // sparse_sm90.cu needs none of this since session 65 (it bounds each id where it tests it for -1, and clamps lengths in
-// itemOf): the runner queues this kernel before it only to plan a step planned on the device, copying nothing. Launch (sparseBoundLaunch): (planParts > 0) + up to 1024 CTAs of 256 threads, the copies in a
-// grid-stride loop. Entries (sparseBoundKernel): mla_sparse_bound without the plan CTA (planParts 0; no shared memory),
+// itemOf): the runner queues this kernel before it only to plan a step planned on the device, copying nothing.
+// Launch (sparseBoundLaunch): (planParts > 0) + up to 1024 CTAs of 256 threads, the copies in a grid-stride loop.
+// Entries (sparseBoundKernel): mla_sparse_bound without the plan CTA (planParts 0; no shared memory),
 // mla_sparse_bound_plan with it (PlanSmall) and mla_sparse_bound_plan_wide (PlanWide, past PlanSmall's capacity): the
 // walk's arrays are held by every CTA of the entry (session 57 measured 1.003x the sparse steps' time with 37 KB in
 // every CTA of the one entry then on an H100, session 58 up to 1.06x for MODEL1's 64-head steps).

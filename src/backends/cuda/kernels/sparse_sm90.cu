@@ -705,15 +705,16 @@ struct Id {
 };
 /** Whether x names a token of its cache: 0 <= phys < numTokens (extraNumTokens for the extra cache). -1 (invalid) and
     every id outside the cache (an index tensor left on the device is not read back, so nothing bounded it on the host)
-    count as invalid here, at the use sites only: the same one compare that tested phys >= 0 before, so the index load's
-    latency stays off the chain (session 53's compare at the load cost 1-25 %; the pre-pass it was replaced by, a launch
-    and 2-3 % of these kernels' time, session 54). */
+    count as invalid here, at the use sites only, where phys >= 0 was tested before, so the index load's latency stays
+    off the chain (session 53's compare at the load cost 1-25 %; the pre-pass it replaces, a launch and 2-3 % of these
+    kernels' time, session 54). With HX (an extra cache possible) the count is chosen per token; without, it is one
+    compare with numTokens, as the -1 test was. */
 template <bool HX = true>
 __device__ __forceinline__ bool idLive(const SparseMmaParams& p, Id x) {
   const unsigned u = static_cast<unsigned>(x.phys);
   return HX && x.extra ? u < static_cast<unsigned>(p.extraNumTokens) : u < static_cast<unsigned>(p.numTokens);
 }
-/** HX false (kNoExtra: the producer of a launch without an extra cache): every entry before eEnd is in the main region
+/** HX false (Kernel's producer copy for a launch without an extra cache): every entry before eEnd is in the main region
     (eEnd <= mainRegion + extraLen, extraLen 0), so no entry is the extra cache's and nothing selects between the caches. */
 template <bool HX = true>
 __device__ __forceinline__ Id idAt(const SparseMmaParams& p, const Item& it, int64_t rowQ, int e) {
