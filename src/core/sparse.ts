@@ -293,6 +293,28 @@ export function sparseTokenCounts(p: { cache: Pick<SparseCacheDesc, 'numBlocks' 
   return { numTokens: count(p.cache), extraNumTokens: p.extraCache ? count(p.extraCache) : 0 };
 }
 
+/**
+ * Division by a page block size b (1 <= b < 2^31) as a multiply-high, for kernels that form a token's page from its id:
+ * with s = ceil(log2 b) and m = ceil(2^(31 + s) / b) (below 2^32), floor(x / b) = floor(2x m / 2^32) >> s for every
+ * 0 <= x < 2^31. (x m / 2^(31 + s) exceeds x / b by x e / (b 2^(31 + s)) with e = m b - 2^(31 + s) < b: less than
+ * 2^-s <= 1 / b, too little to reach the next integer.) magic is m's bit pattern as an int32.
+ */
+export function pageBlockDivisor(b: number): { magic: number; shift: number } {
+  if (!Number.isInteger(b) || b < 1 || b > 0x7fffffff) throw new RangeError(`pageBlockDivisor: b must be an integer in 1..2^31-1, got ${b}`);
+  const shift = b > 1 ? 32 - Math.clz32(b - 1) : 0;
+  const big = BigInt(b);
+  const m = ((1n << BigInt(31 + shift)) + big - 1n) / big;
+  return { magic: Number(BigInt.asIntN(32, m)), shift };
+}
+
+/** The page-size division constants of both caches, as the CUDA sparse parameter block names them (pageBlockDivisor). */
+export function pageBlockDivisors(p: { cache: Pick<SparseCacheDesc, 'pageBlockSize'>; extraCache?: Pick<SparseCacheDesc, 'pageBlockSize'> }): {
+  pageBlockMagic: number; pageBlockShift: number; extraPageBlockMagic: number; extraPageBlockShift: number;
+} {
+  const d = pageBlockDivisor(p.cache.pageBlockSize), x = pageBlockDivisor(p.extraCache?.pageBlockSize ?? 1);
+  return { pageBlockMagic: d.magic, pageBlockShift: d.shift, extraPageBlockMagic: x.magic, extraPageBlockShift: x.shift };
+}
+
 function checkIndexValues(name: string, t: Tensor, tokens: number): void {
   const v = hostI32(t);
   if (!v) return; // device indices are not read back: the kernels count an id outside the cache as -1 (sparseTokenCounts)

@@ -115,6 +115,20 @@ describe('cuda sparse: sinks far above lse', () => {
   });
 });
 
+// Page block sizes that are not powers of two (both caches): sparse_sm90.cu forms a token's page by a multiply-high with
+// the host's constants (pageBlockDivisor), sparse_mma.cu and sparse.cu by a division.
+describe('cuda sparse: page block sizes that are not powers of two', () => {
+  const n = Number(process.env.FLASHMLA_GPU_SPARSE_PAGE_CASES ?? 12);
+  test(`${n} cases a kernel family`, async () => {
+    const o = { pageSizes: [3, 5, 48, 63, 65, 100, 1000] };
+    for (let seed = 89000; seed < 89000 + n; seed++) {
+      await runRandomSparse(seed, cuda, tolerances.cudaSparseFast, ['v32', 'model1'], false, (r) => r.pick([64, 128]), o);
+      await runRandomSparse(seed + 300, cuda, tolerances.cudaSparseFast, undefined, true, undefined, o);
+      await runRandomSparse(seed + 600, cuda, tolerances.cudaSparseFast, ['v32', 'model1'], false, (r) => r.pick([64, 128]), { ...o, deviceIndices: true, strays: true });
+    }
+  });
+});
+
 // Index tensors on the device are never read back: the kernels count an id outside its cache (past the last token,
 // negative, 2^31 - 1, -2^31) as -1 instead of reading outside the cache. sparse_sm90.cu (64 / 128 heads on an sm_90
 // device), sparse_mma.cu (small cases, any kind), sparse.cu (the backend with kernel 'naive').

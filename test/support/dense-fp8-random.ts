@@ -49,14 +49,14 @@ export function denseFp8Sm90Spec(rng: Rng): DenseFp8Spec {
 
 /**
  * The shapes CUDA runs on its Hopper sparse kernel as dense steps (sparse.ts denseOnSparse): either format, bf16
- * queries, 64 or 128 heads, causal sQ 1..3, page sizes 64 / 16 / 1 / 256, seqlens 0 / 1 / 63 / 64 / 65 / up to 3000 (several
+ * queries, 64 or 128 heads, causal sQ 1..3, page sizes 64 / 48 / 16 / 1 / 256, seqlens 0 / 1 / 63 / 64 / 65 / up to 3000 (several
  * split items and uneven lengths), host lengths.
  */
 export function denseFp8WideSpec(rng: Rng): DenseFp8Spec {
   const b = rng.int(1, 3);
   return {
     format: rng.pick(['v32', 'model1'] as const), dtype: 'bf16', b, sQ: rng.int(1, 3), hQ: rng.pick([64, 128]),
-    pageBlockSize: rng.pick([64, 64, 16, 1, 256]), causal: rng.float() < 0.7,
+    pageBlockSize: rng.pick([64, 48, 16, 1, 256]), causal: rng.float() < 0.7,
     seqlens: Array.from({ length: b }, () => rng.pick([0, 1, 63, 64, 65, rng.int(1, 1500), rng.int(1500, 3000)])),
     numSms: rng.pick([1, 3, 8, 40, 132]), scale: rng.float() < 0.5 ? undefined : 0.05 + rng.float() * 0.1,
   };
@@ -64,15 +64,15 @@ export function denseFp8WideSpec(rng: Rng): DenseFp8Spec {
 
 /**
  * The shapes CUDA runs folded on its Hopper sparse kernel (sparse.ts denseOnSparse with denseFoldTakes): either format,
- * bf16 queries, hQ no multiple of 64 with sQ * hQ one (32 x 2, 16 x 4, 32 x 4, 8 x 8), causal or not, page sizes 64 / 16 /
- * 1 / 256, seqlens 0 / 1 / 2 / 3 / sQ - 1 (rows with no shared key) / 63 / 64 / 65 / up to 3000.
+ * bf16 queries, hQ no multiple of 64 with sQ * hQ one (32 x 2, 16 x 4, 32 x 4, 8 x 8), causal or not, page sizes 64 / 100 /
+ * 16 / 1 / 256, seqlens 0 / 1 / 2 / 3 / sQ - 1 (rows with no shared key) / 63 / 64 / 65 / up to 3000.
  */
 export function denseFp8FoldSpec(rng: Rng): DenseFp8Spec {
   const b = rng.int(1, 3);
   const [hQ, sQ] = rng.pick([[32, 2], [16, 4], [32, 4], [8, 8]] as const);
   return {
     format: rng.pick(['v32', 'model1'] as const), dtype: 'bf16', b, sQ, hQ,
-    pageBlockSize: rng.pick([64, 64, 16, 1, 256]), causal: rng.float() < 0.7,
+    pageBlockSize: rng.pick([64, 100, 16, 1, 256]), causal: rng.float() < 0.7,
     seqlens: Array.from({ length: b }, () => rng.pick([0, 1, 2, 3, sQ - 1, 63, 64, 65, rng.int(1, 1500), rng.int(1500, 3000)])),
     numSms: rng.pick([1, 3, 8, 40, 132]), scale: rng.float() < 0.5 ? undefined : 0.05 + rng.float() * 0.1,
   };

@@ -91,7 +91,7 @@ export function randomSpec(rng: Rng, kinds: readonly SparseCacheKind[] = ['v32',
     fp8Dtype: the queries' dtype where the cache is FP8 (bf16 when absent). qScale: a factor for each query row, drawn
     right after q (only where given, so that the other cases of a seed stay as they were). */
 export async function runRandomSparse(seed: number, backend: Backend, tol: Tolerance, kinds?: readonly SparseCacheKind[], small = false, pickHQ?: (rng: Rng) => number,
-  { softmaxScale, bigSinks = false, precision, outOffset = 0, outputs, deviceIndices = false, strays = false, fp8Dtype, qScale, devicePlan = false }: {
+  { softmaxScale, bigSinks = false, precision, outOffset = 0, outputs, deviceIndices = false, strays = false, fp8Dtype, qScale, devicePlan = false, pageSizes }: {
     softmaxScale?: number; bigSinks?: boolean; precision?: SparsePrecision; outOffset?: number; outputs?: (out: Uint16Array, lse: Float32Array) => void;
     deviceIndices?: boolean; fp8Dtype?: HalfDType; qScale?: (rng: Rng) => number;
     /** The metadata planned on the device by the call (getSparseMlaMetadata's onDevice, on `backend`); after the call
@@ -100,15 +100,20 @@ export async function runRandomSparse(seed: number, backend: Backend, tol: Toler
     /** (with deviceIndices) about half the -1 entries of both index tensors become ids outside their cache (past its last
         token, negative, 2^31 - 1, -2^31): the backend must count them as -1, as the reference does. */
     strays?: boolean;
+    /** Page block sizes to draw both caches' from (drawn after the spec, so other cases of a seed are unchanged):
+        e.g. sizes that are not powers of two, whose page index a kernel forms by a multiply-high (pageBlockDivisor). */
+    pageSizes?: readonly number[];
   } = {}): Promise<void> {
   const rng = new Rng(seed);
   const s = randomSpec(rng, kinds, small);
   if (fp8Dtype && isFp8Format(s.kind)) s.dtype = fp8Dtype; // the queries' dtype over an FP8 cache (bf16 unless given)
   if (bigSinks) s.sink = true;
   if (pickHQ) s.hQ = pickHQ(rng); // e.g. FlashMLA's 64 / 128 heads: the GPU kernels' full row tiles
+  const extraPage = pageSizes ? rng.pick(pageSizes) : undefined;
+  if (pageSizes) s.pageBlockSize = rng.pick(pageSizes);
   const dQk = s.kind === 'model1' ? 512 : s.kind === 'v32' ? 576 : rng.pick([512, 576]);
   const main = makeScope(rng, s, dQk, s.topk, s.pageBlockSize, s.topkLength);
-  const extra = s.extra ? makeScope(rng, s, dQk, rng.pick([2, 64, 70]), rng.pick([2, 64]), rng.float() < 0.5) : undefined;
+  const extra = s.extra ? makeScope(rng, s, dQk, rng.pick([2, 64, 70]), extraPage ?? rng.pick([2, 64]), rng.float() < 0.5) : undefined;
   const enc = s.dtype === 'bf16' ? f32ToBf16 : f32ToF16;
   const q = Uint16Array.from({ length: s.b * s.sQ * s.hQ * dQk }, () => enc(Math.max(-1, Math.min(1, rng.normal()))));
   if (qScale) scaleQueryRows(q, s.dtype, dQk, () => qScale(rng));

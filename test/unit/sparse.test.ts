@@ -12,7 +12,7 @@ import {
   quantizeToken, ue8m0ToF32,
 } from '../../src/core/fp8.js';
 import { type ReferenceSparseInputs, referenceSparseDecode } from '../../src/core/reference-sparse.js';
-import { fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } from '../../src/core/sparse.js';
+import { fp8CacheTensor, getSparseMlaMetadata, pageBlockDivisor, pageBlockDivisors, uploadFp8Cache } from '../../src/core/sparse.js';
 import { flashMlaSparseWithKvcache, sparseKernelFor } from '../../src/core/sparse-api.js';
 import { Tensor, fromArray } from '../../src/core/tensor.js';
 import { compareOutputs, tolerances } from '../support/compare.js';
@@ -320,6 +320,33 @@ describe('random sparse cases vs the float64 reference (NaN-poisoned unreference
 });
 
 // ---------------------------------------------------------------- validation
+
+// sparse_sm90.cu forms a token's page as umulhi(2 id, magic) >> shift (the CUDA umulhi emulated with BigInt here): it
+// must equal floor(id / b) for every id the kernel can see (0 <= id < 2^31, idLive held) and every page size.
+describe('pageBlockDivisor: the page of a token id by a multiply-high', () => {
+  const page = (x: number, d: { magic: number; shift: number }) =>
+    Number((((BigInt(x) << 1n) * BigInt.asUintN(32, BigInt(d.magic))) >> 32n) >> BigInt(d.shift));
+  test('equals floor(id / b) at the edges and on random ids, for powers of two and the rest', () => {
+    const rng = new Rng(6601);
+    const sizes = [1, 2, 3, 5, 7, 48, 63, 64, 65, 100, 1000, 4096, 65535, 65537, 1 << 20, (1 << 20) + 1, 0x3fffffff, 0x40000001, 0x7ffffffe, 0x7fffffff];
+    for (let i = 0; i < 40; i++) sizes.push(rng.int(1, 0x7fffffff));
+    for (const b of sizes) {
+      const d = pageBlockDivisor(b);
+      assert.ok(d.shift >= 0 && d.shift <= 31 && 2 ** d.shift >= b && (b === 1 || 2 ** (d.shift - 1) < b), `shift of ${b}: ${d.shift}`);
+      const ids = [0, 1, b - 1, b, b + 1, 2 * b - 1, 2 * b, 0x7ffffffe, 0x7fffffff];
+      for (let k = 1; k < 4 && k * b < 0x7fffffff; k++) ids.push(k * b - 1, k * b);
+      for (let i = 0; i < 300; i++) ids.push(rng.int(0, 0x7fffffff));
+      for (const x of ids) if (x >= 0 && x <= 0x7fffffff) assert.equal(page(x, d), Math.floor(x / b), `id ${x}, b ${b}`);
+    }
+  });
+  test('page sizes outside 1..2^31-1 throw; both caches\' constants, the extra one of b 1 without an extra cache', () => {
+    for (const b of [0, -1, 1.5, 2 ** 31, NaN]) assert.throws(() => pageBlockDivisor(b), RangeError);
+    assert.deepEqual(pageBlockDivisors({ cache: { pageBlockSize: 64 } }), { pageBlockMagic: -2147483648, pageBlockShift: 6, extraPageBlockMagic: -2147483648, extraPageBlockShift: 0 });
+    const d = pageBlockDivisors({ cache: { pageBlockSize: 3 }, extraCache: { pageBlockSize: 2 } });
+    assert.equal(d.pageBlockShift, 2);
+    assert.equal(d.extraPageBlockShift, 1);
+  });
+});
 
 describe('sparseKernelFor: the kernel a sparse call would run, validated as the call, nothing run', () => {
   test('undefined where the backend does not say; the backend\'s name with the launch it would get; bad input refused', () => {

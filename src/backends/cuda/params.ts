@@ -111,6 +111,10 @@ export const sparseMmaParamFields = [
   { name: 'rawExtraTopkLength', type: 'ptr', c: 'const int*', doc: 'the same for extraTopkLength, or null' },
   { name: 'planParts', type: 'i32', doc: 'mla_sparse_bound, mla_dense_fp8_lists: SM parts of a step planned on the device (their CTA 0 writes the plan), else 0' },
   { name: 'planState', type: 'ptr', c: 'const int*', doc: 'the plan passes (mla_sparse_bound_plan, mla_dense_fp8_lists_plan): [4 + b] i32, the record of the plan in tileSchedulerMetadata / numSplits (1, b, parts, 0, then each request\'s 64-entry blocks); null: plan always' },
+  { name: 'pageBlockMagic', type: 'i32', doc: 'sparse_sm90.cu: m of pageBlockDivisor(pageBlockSize) as an int32 bit pattern: id / pageBlockSize = umulhi(2 id, m) >> pageBlockShift' },
+  { name: 'pageBlockShift', type: 'i32', doc: 'sparse_sm90.cu: s of pageBlockDivisor(pageBlockSize), ceil(log2 pageBlockSize)' },
+  { name: 'extraPageBlockMagic', type: 'i32', doc: 'the same for extraPageBlockSize' },
+  { name: 'extraPageBlockShift', type: 'i32', doc: 'the same for extraPageBlockSize' },
 ] as const satisfies readonly ParamField[];
 
 export interface ParamLayout {

@@ -9,7 +9,7 @@
 import type { DenseFp8Call } from '../../core/dense-fp8.js';
 import type { HalfDType } from '../../core/dtype.js';
 import { invalidArgument } from '../../core/errors.js';
-import { type SparseCacheKind, type SparseCall, type SparsePrecision, sparseTokenCounts } from '../../core/sparse.js';
+import { type SparseCacheKind, type SparseCall, type SparsePrecision, pageBlockDivisors, sparseTokenCounts } from '../../core/sparse.js';
 import { type Tensor, fromArray } from '../../core/tensor.js';
 import type { Driver } from './driver.js';
 import { Workspace } from './workspace.js';
@@ -204,7 +204,7 @@ export class SparseMmaRunner {
       q, kCache: k, extraKCache: x, ...r.values, out, lse: this.h.ptrOf(l.lse), b: p.b, sQ: p.sQ, hQ: p.hQ, topk: p.topk, extraTopk: p.extraTopk,
       pageBlockSize: p.cache.pageBlockSize, extraPageBlockSize: p.extraCache?.pageBlockSize ?? 1,
       blockStride: p.cache.blockStride, extraBlockStride: p.extraCache?.blockStride ?? 0, maxBlocksPerSeq: 0, dense: 0, causal: 0,
-      scaleLog2: p.softmaxScale * Math.LOG2E, ...sparseTokenCounts(p),
+      scaleLog2: p.softmaxScale * Math.LOG2E, ...sparseTokenCounts(p), ...pageBlockDivisors(p),
     }, sm90 ? sparseSm90Launch(p.numSmParts, p.sQ, p.hQ, p.cache.kind) : sparseMmaLaunch(v!, p.numSmParts, p.sQ, p.hQ, false), p.b, p.sQ, p.hQ,
     r.merge, r.before);
     return true;
@@ -329,6 +329,7 @@ export class SparseMmaRunner {
       extraBlockStride: 0, maxBlocksPerSeq: l.maxBlocksPerSeq, dense: 0, causal: l.causal ? 1 : 0, scaleLog2: l.softmaxScale * Math.LOG2E,
       listShift: fold && l.causal ? l.sQ - 1 : 0, planParts, planState,
       ...sparseTokenCounts({ cache: l }), // (idLive: a key of a stray device block-table entry counts as -1)
+      ...pageBlockDivisors({ cache: l }),
     };
     this.launch(this.kernel(undefined, l.dtype, l.format, hQ, 'exact'), values, sparseSm90Launch(l.numSmParts, sQ, hQ, l.format), l.b, sQ, hQ, merge,
       [{ name: denseListsKernel(planParts, l.b), g: denseListsLaunch(l.b, sQ, topk, planParts) }]);

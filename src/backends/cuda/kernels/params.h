@@ -308,8 +308,12 @@ struct SparseMmaParams {
   const int* rawExtraTopkLength; // the same for extraTopkLength, or null
   int planParts; // mla_sparse_bound, mla_dense_fp8_lists: SM parts of a step planned on the device (their CTA 0 writes the plan), else 0
   const int* planState; // the plan passes (mla_sparse_bound_plan, mla_dense_fp8_lists_plan): [4 + b] i32, the record of the plan in tileSchedulerMetadata / numSplits (1, b, parts, 0, then each request's 64-entry blocks); null: plan always
+  int pageBlockMagic; // sparse_sm90.cu: m of pageBlockDivisor(pageBlockSize) as an int32 bit pattern: id / pageBlockSize = umulhi(2 id, m) >> pageBlockShift
+  int pageBlockShift; // sparse_sm90.cu: s of pageBlockDivisor(pageBlockSize), ceil(log2 pageBlockSize)
+  int extraPageBlockMagic; // the same for extraPageBlockSize
+  int extraPageBlockShift; // the same for extraPageBlockSize
 };
-static_assert(sizeof(SparseMmaParams) == 240, "SparseMmaParams: size differs from params.ts");
+static_assert(sizeof(SparseMmaParams) == 256, "SparseMmaParams: size differs from params.ts");
 static_assert(offsetof(SparseMmaParams, q) == 0, "SparseMmaParams.q: offset differs from params.ts");
 static_assert(offsetof(SparseMmaParams, kCache) == 8, "SparseMmaParams.kCache: offset differs from params.ts");
 static_assert(offsetof(SparseMmaParams, extraKCache) == 16, "SparseMmaParams.extraKCache: offset differs from params.ts");
@@ -348,6 +352,10 @@ static_assert(offsetof(SparseMmaParams, rawTopkLength) == 208, "SparseMmaParams.
 static_assert(offsetof(SparseMmaParams, rawExtraTopkLength) == 216, "SparseMmaParams.rawExtraTopkLength: offset differs from params.ts");
 static_assert(offsetof(SparseMmaParams, planParts) == 224, "SparseMmaParams.planParts: offset differs from params.ts");
 static_assert(offsetof(SparseMmaParams, planState) == 232, "SparseMmaParams.planState: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, pageBlockMagic) == 240, "SparseMmaParams.pageBlockMagic: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, pageBlockShift) == 244, "SparseMmaParams.pageBlockShift: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, extraPageBlockMagic) == 248, "SparseMmaParams.extraPageBlockMagic: offset differs from params.ts");
+static_assert(offsetof(SparseMmaParams, extraPageBlockShift) == 252, "SparseMmaParams.extraPageBlockShift: offset differs from params.ts");
 
 // sparse_mma.cu variants: X(NAME, KIND, T, DQK, BM, dynamic shared memory bytes)
 #define MLA_SPARSE_MMA_VARIANTS(X) \

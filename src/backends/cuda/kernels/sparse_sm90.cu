@@ -102,6 +102,12 @@ template <bool M1> struct Fmt {
 #ifndef MLA_SPARSE_SM90_NOX
 #define MLA_SPARSE_SM90_NOX 1
 #endif
+// MLA_SPARSE_SM90_DIVP (session 66; default 1): addrOf's quotient of a token id by the page block size as a multiply-high
+// by the host's constants (SparseMmaParams.pageBlockMagic / pageBlockShift: core/sparse.ts pageBlockDivisor), read from
+// the parameter block like the page size itself; 0: the division (I2F, MUFU.RCP, F2I and the integer fix-ups a token).
+#ifndef MLA_SPARSE_SM90_DIVP
+#define MLA_SPARSE_SM90_DIVP 1
+#endif
 static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & 1), "bit 0 is gone and bit 3 is required");
 // Bit 8 (256; reused: session 8's per-round reload left the code long ago; session 20, helper s20-l1; every entry, the
 // consumers' softmax is one code): the lazy reference maximum (FlashAttention-4's rescale threshold; the dense wide
@@ -741,7 +747,15 @@ __device__ __forceinline__ Addr addrOf(const SparseMmaParams& p, Id x) {
   const bool ex = HX && x.extra;
   const int B = ex ? p.extraPageBlockSize : p.pageBlockSize;
   if constexpr (U32) { // bits 48 / 51: the id is >= 0 here, so the same quotient and slot as unsigned 32-bit values
+#if MLA_SPARSE_SM90_DIVP
+    // idLive held, so 0 <= id < 2^31: pageBlockDivisor's quotient is exact there
+    const uint32_t ub = static_cast<uint32_t>(B), ux = static_cast<uint32_t>(x.phys);
+    const uint32_t blk = __umulhi(ux << 1, static_cast<uint32_t>(ex ? p.extraPageBlockMagic : p.pageBlockMagic)) >>
+                         static_cast<uint32_t>(ex ? p.extraPageBlockShift : p.pageBlockShift);
+    const uint32_t slot = ux - blk * ub;
+#else
     const uint32_t ub = static_cast<uint32_t>(B), ux = static_cast<uint32_t>(x.phys), blk = ux / ub, slot = ux - blk * ub;
+#endif
     const unsigned char* base = (ex ? p.extraKCache : p.kCache) + static_cast<int64_t>(blk) * (ex ? p.extraBlockStride : p.blockStride);
     return Addr{base + slot * static_cast<uint32_t>(Fmt<M1>::kRaw), M1 ? base + (ub * 576u + slot * 8u) : nullptr};
   }

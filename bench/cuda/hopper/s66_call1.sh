@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Session 66, call 1 (issue #14): divp, the page of a token id in sparse_sm90.cu's addrOf as a multiply-high by constants
+# the host puts in the parameter block (SparseMmaParams.pageBlockMagic / pageBlockShift and the extra cache's;
+# core/sparse.ts pageBlockDivisor), instead of the 32-bit division (I2F, MUFU.RCP, F2I and about a dozen integer fix-ups
+# a token, each producer thread: 4 tokens a tile in the one-CTA entries, 1 in the pair entries' quad maps). Static code:
+# one-CTA entries -208 / -216 instructions (two producer copies), pair entries -48 / -56; no spill; every other kernel's
+# machine code is unchanged (compare-fatbins). Arms alternating, two rounds: divp (dist), old (dist-old: the shipped
+# build, session 65's noxq). Then dense FP8 at 64 / 128 heads (this kernel, one-CTA V3.2 at 64 heads) in both arms; on
+# divp the sparse suite with reduced counts (including the new page sizes that are not powers of two, 3..1000, for both
+# caches), memcheck of the page-size and stray-id tests. If the card is an H200, both arms' rows are also the H200 record.
+# Predictions (written before the run): divp / old 0.96-0.99 on MODEL1 h64 (one-CTA: 4 divisions a tile a producer
+# thread; CONFIG1 / CONFIG3 at the low end: their per-token cache choice made the divisor a per-token value, never
+# hoisted), 0.99-1.00 on the pair shapes (V3.2 h128, MODEL1 h128); geomean 0.985-0.995; dense FP8 64 heads 0.97-0.995,
+# 128 heads 0.99-1.00; checks pass, memcheck 0 errors.
+# Rule: ship divp if the checks pass and divp / old geomean <= 0.995 in both rounds with no shape above 1.01 in both.
+#   (here)   dist-old/cuda = the shipped build (9abfe109), dist/cuda + build/ = this tree;
+#            source bench/cuda/hopper/s29_common.sh && s29_pack .devstage/s66c1.tar.xz old
+#   (device) ln -sfn .ghc .gpu-host && OUT=$OUT bash bench/cuda/hopper/s66_call1.sh > $OUT/log.txt 2>&1
+export PACK=${PACK:-.devstage/s66c1.tar.xz} BUDGET=${BUDGET:-540}
+source bench/cuda/hopper/s50_common.sh && s50_setup s66c1 # (W, CLI, ts, lim)
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,temperature.gpu --format=csv,noheader
+PYTHONUNBUFFERED=1 timeout -k 5 "$(lim 75)" python3 bench/cuda/flashmla_sparse_protocols.py .gpu-host/anchors/flashmla-sparse --out "$W/fp-sparse.json" --deadline 55 > "$W/fp-sparse.txt" 2>&1 || echo "sparse anchor rc $?"
+ts "flashmla sparse"
+s65_sparse_ab 2 divp:dist/cuda: old:dist-old/cuda:
+ts "ab"
+for arm in divp:dist/cuda old:dist-old/cuda; do
+  IFS=: read -r tag dir <<< "$arm"
+  FLASHMLA_CUDA_KERNELS=$dir timeout -k 5 "$(lim 40)" "${CLI[@]}" bench --mode sparse --backend cuda --flush-mb 256 --rep-ms 30 \
+    --dense-only --dense-heads 64,128 --out "$W/dense-$tag.json" > "$W/dense-$tag.txt" 2>&1
+  echo "dense $tag rc $?: $(grep -aE "^dense " "$W/dense-$tag.txt" | grep -oE "h_q=[0-9]+ .*: [0-9.]+ us" | tr '\n' ' ')"
+done
+ts "dense"
+FLASHMLA_GPU_SPARSE_STRAY_CASES=2 FLASHMLA_GPU_SPARSE_PAGE_CASES=3 timeout -k 5 "$(lim 70)" compute-sanitizer --tool memcheck --target-processes all --print-limit 20 \
+  node --test --test-reporter=tap --test-name-pattern "outside the cache|not powers of two" build/test/gpu/sparse.test.js > "$W/memcheck.txt" 2>&1
+echo "memcheck rc $?"; grep -aE "ERROR SUMMARY|^# (pass|fail)|^not ok" "$W/memcheck.txt" | head -4; xz -T4 "$W/memcheck.txt"
+ts "memcheck"
+FLASHMLA_GPU_SPARSE_CASES=60 FLASHMLA_GPU_SPARSE_SM90_CASES=150 FLASHMLA_GPU_SPARSE_DEVPLAN_CASES=20 FLASHMLA_GPU_DENSE90_CASES=10 \
+  FLASHMLA_GPU_DENSE64_CASES=40 FLASHMLA_GPU_DENSE_FOLD_CASES=40 FLASHMLA_GPU_FP8_F16_CASES=10 FLASHMLA_GPU_SPARSE_PAGE_CASES=40 \
+  s50_sparse_suite suite "$(( BUDGET - ($(date +%s) - T0) - 10 ))" "."
+grep -aE "^not ok|^# (pass|fail|skip|cancelled)" "$W/suite.tap" | head -20
+xz -T4 "$W/suite.tap"
+ts "suite"
+cp "$W"/*.json "$OUT/" 2>/dev/null; tar czf "$OUT/s66c1.tgz" -C "$W" .
+ts end
