@@ -108,6 +108,11 @@ template <bool M1> struct Fmt {
 #ifndef MLA_SPARSE_SM90_DIVP
 #define MLA_SPARSE_SM90_DIVP 1
 #endif
+// MLA_SPARSE_SM90_TILEX (session 66; default 1): with an extra cache, the one-CTA MODEL1 '_sp' entry chooses the cache
+// once a tile (Kernel::kTileX; no tile holds entries of both caches) instead of a token; 0: a token (measurement).
+#ifndef MLA_SPARSE_SM90_TILEX
+#define MLA_SPARSE_SM90_TILEX 1
+#endif
 static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & 1), "bit 0 is gone and bit 3 is required");
 // Bit 8 (256; reused: session 8's per-round reload left the code long ago; session 20, helper s20-l1; every entry, the
 // consumers' softmax is one code): the lazy reference maximum (FlashAttention-4's rescale threshold; the dense wide
@@ -715,18 +720,27 @@ struct Id {
     off the chain (session 53's compare at the load cost 1-25 %; the pre-pass it replaces, a launch and 2-3 % of these
     kernels' time, session 54). With HX (an extra cache possible) the count is chosen per token; without, it is one
     compare with numTokens, as the -1 test was. */
-template <bool HX = true>
+/** Which cache an id may name where it is used: either, chosen per token by Id::extra (Kernel's HX copy); the main cache
+    only (the copy for a launch without an extra cache: nothing selects between the caches); the extra cache only (a
+    tile of the extra region, Kernel::kTileX). */
+enum class Cache { Either, Main, Extra };
+template <Cache CX>
+__device__ __forceinline__ constexpr bool inExtra(Id x) {
+  return CX == Cache::Extra || (CX == Cache::Either && x.extra);
+}
+template <Cache CX = Cache::Either>
 __device__ __forceinline__ bool idLive(const SparseMmaParams& p, Id x) {
   const unsigned u = static_cast<unsigned>(x.phys);
-  return HX && x.extra ? u < static_cast<unsigned>(p.extraNumTokens) : u < static_cast<unsigned>(p.numTokens);
+  return inExtra<CX>(x) ? u < static_cast<unsigned>(p.extraNumTokens) : u < static_cast<unsigned>(p.numTokens);
 }
-/** HX false (Kernel's producer copy for a launch without an extra cache): every entry before eEnd is in the main region
-    (eEnd <= mainRegion + extraLen, extraLen 0), so no entry is the extra cache's and nothing selects between the caches. */
-template <bool HX = true>
+/** Cache::Main (a launch without an extra cache): every entry before eEnd is in the main region (eEnd <= mainRegion +
+    extraLen, extraLen 0), so no entry is the extra cache's. Cache::Main / Extra for a tile that Kernel::tileExtra placed:
+    all its entries are of that region. */
+template <Cache CX = Cache::Either>
 __device__ __forceinline__ Id idAt(const SparseMmaParams& p, const Item& it, int64_t rowQ, int e) {
-  Id x{-1, false};
+  Id x{-1, CX == Cache::Extra};
   if (e >= it.eEnd) return x;
-  if (!HX || e < it.mainRegion) {
+  if (CX == Cache::Main || (CX == Cache::Either && e < it.mainRegion)) {
     if (e < it.mainLen) x.phys = p.indices[rowQ * p.topk + e];
   } else {
     x.extra = true;
@@ -741,10 +755,10 @@ struct Addr {
   const unsigned char* tok;
   const unsigned char* scl;
 };
-template <bool M1, bool U32 = false, bool HX = true>
+template <bool M1, bool U32 = false, Cache CX = Cache::Either>
 __device__ __forceinline__ Addr addrOf(const SparseMmaParams& p, Id x) {
-  if (!idLive<HX>(p, x)) return Addr{nullptr, nullptr};
-  const bool ex = HX && x.extra;
+  if (!idLive<CX>(p, x)) return Addr{nullptr, nullptr};
+  const bool ex = inExtra<CX>(x);
   const int B = ex ? p.extraPageBlockSize : p.pageBlockSize;
   if constexpr (U32) { // bits 48 / 51: the id is >= 0 here, so the same quotient and slot as unsigned 32-bit values
 #if MLA_SPARSE_SM90_DIVP
@@ -775,10 +789,10 @@ __device__ __forceinline__ void divMagic(uint32_t b, uint32_t& m, uint32_t& s) {
   m = b ? static_cast<uint32_t>(((1ull << (31u + s)) + b - 1u) / b) : 0u;
 }
 /** Bit 6: addrOf<M1, true>'s row and scale row, the quotient by divMagic's numbers. */
-template <bool M1, bool HX = true>
+template <bool M1, Cache CX = Cache::Either>
 __device__ __forceinline__ Addr addrOfM(const SparseMmaParams& p, Id x, const DivM& dm) {
-  if (!idLive<HX>(p, x)) return Addr{nullptr, nullptr};
-  const bool ex = HX && x.extra;
+  if (!idLive<CX>(p, x)) return Addr{nullptr, nullptr};
+  const bool ex = inExtra<CX>(x);
   const uint32_t ub = static_cast<uint32_t>(ex ? p.extraPageBlockSize : p.pageBlockSize), ux = static_cast<uint32_t>(x.phys);
   const uint32_t blk = __umulhi(ux << 1, ex ? dm.mx : dm.m) >> (ex ? dm.sx : dm.s), slot = ux - blk * ub;
   const unsigned char* base = (ex ? p.extraKCache : p.kCache) + static_cast<int64_t>(blk) * (ex ? p.extraBlockStride : p.blockStride);
@@ -899,6 +913,38 @@ __device__ __forceinline__ uint64_t descInter(uint32_t addr, uint32_t lbo, uint3
 template <bool M1, bool C2, bool SP, bool HX = true>
 struct Kernel {
   using F = Fmt<M1>;
+  /** Where this copy's ids may point: either cache, chosen a token (HX), or the main cache only. */
+  static constexpr Cache kCX = HX ? Cache::Either : Cache::Main;
+  /** MLA_SPARSE_SM90_TILEX: the cache chosen once a tile (withTileCache, tileId) in the one-CTA MODEL1 '_sp' entry, the
+      one FlashMLA's 64-head shapes run. The branch at each load site spills 4 bytes in the exact-P entry (two P terms
+      hold more registers) and in a MODEL1 pair entry; the tile body as three loops (main / boundary / extra) spilled 40
+      bytes in the pair entries. */
+  static constexpr bool kTileX = HX && M1 && !C2 && SP && MLA_SPARSE_SM90_TILEX;
+  static_assert(kBN == kSparseBlockTopk, "a tile is one 64-entry block of the list: with an extra cache none straddles mainRegion");
+  /** Whether tile t of item it lies in the extra region: with an extra cache mainRegion (itemOf) and eBegin are multiples
+      of kSparseBlockTopk, so a tile's entries are all main or all extra. (Without one every entry is main; entries at
+      or past mainRegion = max(mainLen, 1) are -1 either way.) */
+  static __device__ __forceinline__ bool tileExtra(const Item& it, int t) { return it.eBegin + t * kBN >= it.mainRegion; }
+  template <Cache CX>
+  struct CacheTag {
+    static constexpr Cache value = CX;
+  };
+  /** fn(CacheTag<...>{}) with tile t's cache (kTileX: one uniform branch, fn's body in two copies, each reading one
+      cache's base, stride, page size, division constants and token count from the parameters), else with kCX. */
+  template <typename Fn>
+  static __device__ __forceinline__ void withTileCache(const Item& it, int t, Fn&& fn) {
+    if constexpr (kTileX) {
+      if (tileExtra(it, t)) fn(CacheTag<Cache::Extra>{});
+      else fn(CacheTag<Cache::Main>{});
+    } else {
+      fn(CacheTag<kCX>{});
+    }
+  }
+  /** The id of entry e of tile t (t < nTiles): from the tile's cache's index row (kTileX), else idAt<kCX>. */
+  static __device__ __forceinline__ Id tileId(const SparseMmaParams& p, const Item& it, int64_t rowQ, int t, int e) {
+    if constexpr (kTileX) return tileExtra(it, t) ? idAt<Cache::Extra>(p, it, rowQ, e) : idAt<Cache::Main>(p, it, rowQ, e);
+    else return idAt<kCX>(p, it, rowQ, e);
+  }
   static constexpr bool kSP = SP || kSingleP;
   /** Bit 52: the line-coalesced gather (one-CTA MODEL1 entries). */
   static constexpr bool kLine = kLineBit && M1 && !C2;
@@ -1036,11 +1082,12 @@ struct Kernel {
 #endif
   }
   /** Round rnd of a tile into d: the lane's NoPE share of token id, its scale, its RoPE chunk; an invalid id reads nothing. */
+  template <Cache CX = kCX>
   static __device__ __forceinline__ void loadRound(const SparseMmaParams& p, TileRegs& d, Id id, int rnd, int k, int rot, const DivM& dm = DivM{}) {
 #if MLA_SPARSE_SM90_MODE & 64
-    const Addr a = kDivMagic ? addrOfM<M1, HX>(p, id, dm) : addrOf<M1, kAddr32, HX>(p, id);
+    const Addr a = kDivMagic ? addrOfM<M1, CX>(p, id, dm) : addrOf<M1, kAddr32, CX>(p, id);
 #else
-    const Addr a = addrOf<M1, kAddr32, HX>(p, id);
+    const Addr a = addrOf<M1, kAddr32, CX>(p, id);
 #endif
     const unsigned char* tok = a.tok;
     d.live[rnd] = tok != nullptr;
@@ -1436,12 +1483,12 @@ struct Kernel {
           if (e < (ex ? it.eEnd : eMain)) x.phys = base[off];
           return x;
         } else {
-          return t < it.nTiles ? idAt<HX>(p, it, rowQ, it.eBegin + t * kBN + (r0 + rnd) * 16 + tokInRound) : Id{-1, false};
+          return t < it.nTiles ? idAt<kCX>(p, it, rowQ, it.eBegin + t * kBN + (r0 + rnd) * 16 + tokInRound) : Id{-1, false};
         }
       };
 #else
       auto idOf = [&](int t, int rnd) {
-        return t < it.nTiles ? idAt<HX>(p, it, rowQ, it.eBegin + t * kBN + (r0 + rnd) * 16 + tokInRound) : Id{-1, false};
+        return t < it.nTiles ? tileId(p, it, rowQ, t, it.eBegin + t * kBN + (r0 + rnd) * 16 + tokInRound) : Id{-1, false};
       };
 #endif
 #if MLA_SPARSE_SM90_MODE & 65536
@@ -1475,29 +1522,34 @@ struct Kernel {
       }
 #endif
       TileRegs d;
-      auto load = [&](const Id (&ids)[kRounds]) {
+      // round rnd of tile t from ids[rnd], in the tile's cache (kTileX)
+      auto loadR = [&](const Id (&ids)[kRounds], int t, int rnd) {
+        if constexpr (kTileX) withTileCache(it, t, [&](auto c) { loadRound<decltype(c)::value>(p, d, ids[rnd], rnd, k, rot, dm); });
+        else loadRound(p, d, ids[rnd], rnd, k, rot, dm);
+      };
+      auto load = [&](const Id (&ids)[kRounds], int t) {
 #if MLA_SPARSE_SM90_MODE & 2199023255552
         if constexpr (kHalfLoad) { // bit 41: both rounds' first halves, then their second halves
           Addr a[kRounds];
 #pragma unroll
-          for (int rnd = 0; rnd < kRounds; ++rnd) a[rnd] = addrOf<M1, false, HX>(p, ids[rnd]), loadRoundHalf<0>(d, a[rnd], rnd, k);
+          for (int rnd = 0; rnd < kRounds; ++rnd) a[rnd] = addrOf<M1, false, kCX>(p, ids[rnd]), loadRoundHalf<0>(d, a[rnd], rnd, k);
 #pragma unroll
           for (int rnd = 0; rnd < kRounds; ++rnd) loadRoundHalf<1>(d, a[rnd], rnd, k);
         } else
 #endif
 #pragma unroll
-        for (int rnd = 0; rnd < kRounds; ++rnd) loadRound(p, d, ids[rnd], rnd, k, rot, dm);
+        for (int rnd = 0; rnd < kRounds; ++rnd) loadR(ids, t, rnd);
       };
       Id ids[kRounds];
 #pragma unroll
       for (int rnd = 0; rnd < kRounds; ++rnd) ids[rnd] = idOf(0, rnd);
-      load(ids);
+      load(ids, 0);
 #pragma unroll
       for (int rnd = 0; rnd < kRounds; ++rnd) ids[rnd] = idOf(1, rnd);
 #if MLA_SPARSE_SM90_MODE & 1125899906842624
       // Bit 50: producer warp 0's lane pt holds the ids of tokens 2 pt, 2 pt + 1 of the next tile to be stored. One-CTA
       // V3.2 entries only.
-      auto idFl = [&](int t, int i) { return t < it.nTiles ? idAt<HX>(p, it, rowQ, it.eBegin + t * kBN + 2 * pt + i) : Id{-1, false}; };
+      auto idFl = [&](int t, int i) { return t < it.nTiles ? idAt<kCX>(p, it, rowQ, it.eBegin + t * kBN + 2 * pt + i) : Id{-1, false}; };
       Id fid[2] = {Id{-1, false}, Id{-1, false}};
       if (kWarpFlags && pt < 32) fid[0] = idFl(0, 0), fid[1] = idFl(0, 1);
 #endif
@@ -1506,12 +1558,12 @@ struct Kernel {
       // the peer's two rounds; their index loads run a tile ahead (pv: tile t's flags, pn: tile t + 1's ids).
       const int r0p = C2 ? 2 - r0 : 0; // the one-CTA entries: nothing (C2 false)
       auto idOfPeer = [&](int t, int rnd) {
-        return kOwnFlags && k == 1 && t < it.nTiles ? idAt<HX>(p, it, rowQ, it.eBegin + t * kBN + (r0p + rnd) * 16 + tokInRound) : Id{-1, false};
+        return kOwnFlags && k == 1 && t < it.nTiles ? idAt<kCX>(p, it, rowQ, it.eBegin + t * kBN + (r0p + rnd) * 16 + tokInRound) : Id{-1, false};
       };
       bool pv[kRounds];
       Id pn[kRounds];
 #pragma unroll
-      for (int rnd = 0; rnd < kRounds; ++rnd) pv[rnd] = idLive<HX>(p, idOfPeer(0, rnd)), pn[rnd] = idOfPeer(1, rnd);
+      for (int rnd = 0; rnd < kRounds; ++rnd) pv[rnd] = idLive<kCX>(p, idOfPeer(0, rnd)), pn[rnd] = idOfPeer(1, rnd);
 #endif
 #pragma unroll 1
       for (int t = 0; t < it.nTiles; ++t, ++u) {
@@ -1534,7 +1586,7 @@ struct Kernel {
           for (int rnd = 0; rnd < kRounds; ++rnd) storeHalf(d, kt, st, rnd, r0, k, rot, tokInRound, 1, pe1);
           fenceProxyAsync();
           mbarArrive((kSplit ? full1Bar : fullBar) + 8 * st);
-          if (t + 1 < it.nTiles) load(ids);
+          if (t + 1 < it.nTiles) load(ids, t + 1);
 #pragma unroll
           for (int rnd = 0; rnd < kRounds; ++rnd) ids[rnd] = idOf(t + 2, rnd);
         } else { // the other entries: as without the bits
@@ -1577,7 +1629,7 @@ struct Kernel {
           for (int rnd = 0; rnd < kRounds; ++rnd) {
             if constexpr (kFlat && M1) storeRound<true>(d, kt, st, rnd, r0, k, rot, tokInRound, pe); // bit 58 (no scale test on MODEL1)
             else storeRound(d, kt, st, rnd, r0, k, rot, tokInRound, pe);
-            if (rnd + 1 < kRounds && t + 1 < it.nTiles) loadRound(p, d, ids[rnd], rnd, k, rot);
+            if (rnd + 1 < kRounds && t + 1 < it.nTiles) loadR(ids, t + 1, rnd);
           }
         } else
 #endif
@@ -1624,7 +1676,7 @@ struct Kernel {
           for (int rnd = 0; rnd < kRounds; ++rnd) rw.valid[st][(r0p + rnd) * 16 + tokInRound] = pv[rnd] ? 1 : 0;
         }
 #pragma unroll
-        for (int rnd = 0; rnd < kRounds; ++rnd) pv[rnd] = idLive<HX>(p, pn[rnd]), pn[rnd] = idOfPeer(t + 2, rnd);
+        for (int rnd = 0; rnd < kRounds; ++rnd) pv[rnd] = idLive<kCX>(p, pn[rnd]), pn[rnd] = idOfPeer(t + 2, rnd);
 #endif
         fenceProxyAsync();
 #if MLA_SPARSE_SM90_MODE & 1125899906842624
@@ -1633,7 +1685,7 @@ struct Kernel {
           // extra cache mainRegion is a multiple of 64, so both entries are alike; without one an entry past it is -1.
           const bool ex = HX && it.eBegin + t * kBN + 2 * pt >= it.mainRegion;
           *reinterpret_cast<int2*>(&rw.valid[st][2 * pt]) =
-              make_int2(idLive<HX>(p, Id{fid[0].phys, ex}) ? 1 : 0, idLive<HX>(p, Id{fid[1].phys, ex}) ? 1 : 0);
+              make_int2(idLive<kCX>(p, Id{fid[0].phys, ex}) ? 1 : 0, idLive<kCX>(p, Id{fid[1].phys, ex}) ? 1 : 0);
           fid[0] = idFl(t + 1, 0), fid[1] = idFl(t + 1, 1);
         }
 #endif
@@ -1644,10 +1696,10 @@ struct Kernel {
         mbarArrive(fullBar + 8 * st);
 #if MLA_SPARSE_SM90_MODE & (549755813888 | 1099511627776)
         if constexpr ((C2 ? kEarlyPair : kEarlyOne) && (M1 || !kEarlyM1Only)) { // bits 39 / 40: the last round's loads (the others are in flight)
-          if (t + 1 < it.nTiles) loadRound(p, d, ids[kRounds - 1], kRounds - 1, k, rot);
+          if (t + 1 < it.nTiles) loadR(ids, t + 1, kRounds - 1);
         } else
 #endif
-        if (t + 1 < it.nTiles) load(ids); // tile t + 1: in flight while the consumers work on t
+        if (t + 1 < it.nTiles) load(ids, t + 1); // tile t + 1: in flight while the consumers work on t
 #pragma unroll
         for (int rnd = 0; rnd < kRounds; ++rnd) ids[rnd] = idOf(t + 2, rnd);
 #if MLA_SPARSE_SM90_MODE & (268435456 | 1073741824)
@@ -1667,7 +1719,7 @@ struct Kernel {
     bool live;
   };
   static __device__ __forceinline__ void loadQuad(const SparseMmaParams& p, QuadRegs& d, Id id, int q) {
-    const Addr a = addrOf<M1, kAddr32, HX>(p, id);
+    const Addr a = addrOf<M1, kAddr32, kCX>(p, id);
     d.live = a.tok != nullptr;
     // An invalid entry reads kQuadZero instead of its row (zeros times 1: +0 stored, as without the bit): the loads
     // need no predicate and the registers no select (a zeroing of the 38 registers costs 38 selects a tile even when
@@ -1726,7 +1778,7 @@ struct Kernel {
                                                      uint32_t fullBar, uint32_t emptyBar, uint32_t remoteBar, int pt, uint32_t rank,
                                                      uint32_t kDelta, uint32_t vDelta, uint32_t peerRemote) {
     const int q = (pt & 31) >> 3, r = 32 * static_cast<int>(rank) + 8 * (pt >> 5) + (pt & 7);
-    auto idOf = [&](int t) { return t < it.nTiles ? idAt<HX>(p, it, rowQ, it.eBegin + t * kBN + r) : Id{-1, false}; };
+    auto idOf = [&](int t) { return t < it.nTiles ? idAt<kCX>(p, it, rowQ, it.eBegin + t * kBN + r) : Id{-1, false}; };
     QuadRegs d;
     loadQuad(p, d, idOf(0), q);
     Id id = idOf(1);
@@ -1758,7 +1810,7 @@ struct Kernel {
     bool live;
   };
   static __device__ __forceinline__ void loadQuadV(const SparseMmaParams& p, QuadRegsV& d, Id id, int q) {
-    const Addr a = addrOf<false, kAddr32, HX>(p, id);
+    const Addr a = addrOf<false, kAddr32, kCX>(p, id);
     d.live = a.tok != nullptr;
     const unsigned char* tok = d.live ? a.tok : reinterpret_cast<const unsigned char*>(kQuadZeroV);
     // slot j < 4: box 2 j + h at 64 (2 j + h) + 16 (q & 1); slot j >= 4: box 2 (j - 4) + 1 - h at that + 32 (h = q >> 1)
@@ -1804,11 +1856,11 @@ struct Kernel {
                                                       uint32_t fullBar, uint32_t emptyBar, uint32_t remoteBar, uint32_t peerRemoteH,
                                                       uint32_t fullHBar, int pt, uint32_t rank, uint32_t kDelta, uint32_t peerRemote) {
     const int q = (pt & 31) >> 3, r = 32 * static_cast<int>(rank) + 8 * (pt >> 5) + (pt & 7), rf = q == 1 ? r ^ 32 : r;
-    auto idOf = [&](int t, int row) { return t < it.nTiles ? idAt<HX>(p, it, rowQ, it.eBegin + t * kBN + row) : Id{-1, false}; };
+    auto idOf = [&](int t, int row) { return t < it.nTiles ? idAt<kCX>(p, it, rowQ, it.eBegin + t * kBN + row) : Id{-1, false}; };
     QuadRegsV d;
     loadQuadV(p, d, idOf(0, r), q);
     Id id = idOf(1, r);
-    bool fl = idLive<HX>(p, idOf(0, rf));
+    bool fl = idLive<kCX>(p, idOf(0, rf));
     Id fid = idOf(1, rf);
 #pragma unroll 1
     for (int t = 0; t < it.nTiles; ++t, ++u) {
@@ -1831,7 +1883,7 @@ struct Kernel {
       mbarArrive(fullHBar + 8 * st);
       if (t + 1 < it.nTiles) loadQuadV(p, d, id, q); // tile t + 1: in flight while the consumers work on t
       id = idOf(t + 2, r);
-      fl = idLive<HX>(p, fid);
+      fl = idLive<kCX>(p, fid);
       fid = idOf(t + 2, rf);
     }
   }
@@ -1872,7 +1924,7 @@ struct Kernel {
       for (int rnd = 0; rnd < kRounds; ++rnd) storeRound(d, kt, st, rnd, r0, k, rot, tokInRound, pe);
       if (k == 1) {
 #pragma unroll
-        for (int rnd = 0; rnd < kRounds; ++rnd) rows().valid[st][(r0p + rnd) * 16 + tokInRound] = idLive<HX>(p, pp[rnd]) ? 1 : 0;
+        for (int rnd = 0; rnd < kRounds; ++rnd) rows().valid[st][(r0p + rnd) * 16 + tokInRound] = idLive<kCX>(p, pp[rnd]) ? 1 : 0;
       }
       fenceProxyAsync();
       mbarArrive(fullBar + 8 * st);
