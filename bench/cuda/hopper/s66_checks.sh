@@ -44,3 +44,8 @@ case "$STEP" in
 esac
 xz -T8 "$W"/*.txt "$W"/*.tap 2>/dev/null; tar cf "$OUT/s66c$STEP.tar" -C "$W" .
 ts end
+# Call 5 (13:36 UTC, H100, the commit's own pack .devstage/s66rec.tar.xz; results/gpu-host/bench/hopper/s66/call5/), inline:
+#   FLASHMLA_GPU_SPARSE_PAGE_CASES=2 compute-sanitizer --tool racecheck --racecheck-report all --target-processes all \
+#     --print-limit 20 node --test --test-name-pattern "not powers of two" build/test/gpu/sparse.test.js
+# -> the test passes; 6662 byte-level reports, the 20 displayed all the known `_sp` flag WAR class (consumer +0x9020 /
+#    producer +0x1b190 in mla_sparse_sm90_model1_bf16_sp).
