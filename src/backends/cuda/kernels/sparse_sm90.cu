@@ -714,12 +714,6 @@ struct Id {
   int phys;
   bool extra;
 };
-/** Whether x names a token of its cache: 0 <= phys < numTokens (extraNumTokens for the extra cache). -1 (invalid) and
-    every id outside the cache (an index tensor left on the device is not read back, so nothing bounded it on the host)
-    count as invalid here, at the use sites only, where phys >= 0 was tested before, so the index load's latency stays
-    off the chain (session 53's compare at the load cost 1-25 %; the pre-pass it replaces, a launch and 2-3 % of these
-    kernels' time, session 54). With HX (an extra cache possible) the count is chosen per token; without, it is one
-    compare with numTokens, as the -1 test was. */
 /** Which cache an id may name where it is used: either, chosen per token by Id::extra (Kernel's HX copy); the main cache
     only (the copy for a launch without an extra cache: nothing selects between the caches); the extra cache only (a
     tile of the extra region, Kernel::kTileX). */
@@ -728,6 +722,12 @@ template <Cache CX>
 __device__ __forceinline__ constexpr bool inExtra(Id x) {
   return CX == Cache::Extra || (CX == Cache::Either && x.extra);
 }
+/** Whether x names a token of its cache: 0 <= phys < numTokens (extraNumTokens for the extra cache). -1 (invalid) and
+    every id outside the cache (an index tensor left on the device is not read back, so nothing bounded it on the host)
+    count as invalid here, at the use sites only, where phys >= 0 was tested before, so the index load's latency stays
+    off the chain (session 53's compare at the load cost 1-25 %; the pre-pass it replaces, a launch and 2-3 % of these
+    kernels' time, session 54). With Cache::Either the count is chosen per token; with Main or Extra it is one compare
+    with that cache's count, as the -1 test was. */
 template <Cache CX = Cache::Either>
 __device__ __forceinline__ bool idLive(const SparseMmaParams& p, Id x) {
   const unsigned u = static_cast<unsigned>(x.phys);
@@ -1524,8 +1524,7 @@ struct Kernel {
       TileRegs d;
       // round rnd of tile t from ids[rnd], in the tile's cache (kTileX)
       auto loadR = [&](const Id (&ids)[kRounds], int t, int rnd) {
-        if constexpr (kTileX) withTileCache(it, t, [&](auto c) { loadRound<decltype(c)::value>(p, d, ids[rnd], rnd, k, rot, dm); });
-        else loadRound(p, d, ids[rnd], rnd, k, rot, dm);
+        withTileCache(it, t, [&](auto c) { loadRound<decltype(c)::value>(p, d, ids[rnd], rnd, k, rot, dm); });
       };
       auto load = [&](const Id (&ids)[kRounds], int t) {
 #if MLA_SPARSE_SM90_MODE & 2199023255552
