@@ -129,6 +129,21 @@ describe('cuda sparse: page block sizes that are not powers of two', () => {
   });
 });
 
+// Many requests in one SM part (numSms 1: one part a query row and head tile; 3 / 8: a few parts, split requests):
+// sparse_sm90.cu's item boundaries one after another. In the MODEL1 pair entries the producer loads each item's Q while
+// the item before ends, and the output is staged in the item's last stage (MLA_SPARSE_SM90_QE); a request's Q, output or
+// stage handed over in the wrong order shows here as another request's numbers.
+describe('cuda sparse: many requests a part (sparse_sm90.cu item boundaries)', () => {
+  const n = Number(process.env.FLASHMLA_GPU_SPARSE_ITEM_CASES ?? 12);
+  test(`${n} cases a format, hQ 64 / 128, b 6..12`, async () => {
+    for (let seed = 91000; seed < 91000 + n; seed++) {
+      const o = { b: 6 + (seed % 7), numSms: [1, 3, 8][seed % 3] };
+      await runRandomSparse(seed, cuda, tolerances.cudaSparseFast, ['model1'], false, (r) => r.pick([64, 128]), o);
+      await runRandomSparse(seed + 300, cuda, tolerances.cudaSparseFast, ['v32'], false, (r) => r.pick([64, 128]), o);
+    }
+  });
+});
+
 // Index tensors on the device are never read back: the kernels count an id outside its cache (past the last token,
 // negative, 2^31 - 1, -2^31) as -1 instead of reading outside the cache. sparse_sm90.cu (64 / 128 heads on an sm_90
 // device), sparse_mma.cu (small cases, any kind), sparse.cu (the backend with kernel 'naive').

@@ -91,7 +91,7 @@ export function randomSpec(rng: Rng, kinds: readonly SparseCacheKind[] = ['v32',
     fp8Dtype: the queries' dtype where the cache is FP8 (bf16 when absent). qScale: a factor for each query row, drawn
     right after q (only where given, so that the other cases of a seed stay as they were). */
 export async function runRandomSparse(seed: number, backend: Backend, tol: Tolerance, kinds?: readonly SparseCacheKind[], small = false, pickHQ?: (rng: Rng) => number,
-  { softmaxScale, bigSinks = false, precision, outOffset = 0, outputs, deviceIndices = false, strays = false, fp8Dtype, qScale, devicePlan = false, pageSizes }: {
+  { softmaxScale, bigSinks = false, precision, outOffset = 0, outputs, deviceIndices = false, strays = false, fp8Dtype, qScale, devicePlan = false, pageSizes, b, numSms }: {
     softmaxScale?: number; bigSinks?: boolean; precision?: SparsePrecision; outOffset?: number; outputs?: (out: Uint16Array, lse: Float32Array) => void;
     deviceIndices?: boolean; fp8Dtype?: HalfDType; qScale?: (rng: Rng) => number;
     /** The metadata planned on the device by the call (getSparseMlaMetadata's onDevice, on `backend`); after the call
@@ -103,9 +103,14 @@ export async function runRandomSparse(seed: number, backend: Backend, tol: Toler
     /** Page block sizes to draw both caches' from (drawn after the spec, so other cases of a seed are unchanged):
         e.g. sizes that are not powers of two, whose page index a kernel forms by a multiply-high (pageBlockDivisor). */
     pageSizes?: readonly number[];
+    /** The batch and the scheduler's SM count instead of the drawn ones (e.g. many requests in one SM part: a kernel's
+        item boundaries, request after request). */
+    b?: number; numSms?: number;
   } = {}): Promise<void> {
   const rng = new Rng(seed);
   const s = randomSpec(rng, kinds, small);
+  if (b !== undefined) s.b = b;
+  if (numSms !== undefined) s.numSms = numSms;
   if (fp8Dtype && isFp8Format(s.kind)) s.dtype = fp8Dtype; // the queries' dtype over an FP8 cache (bf16 unless given)
   if (bigSinks) s.sink = true;
   if (pickHQ) s.hQ = pickHQ(rng); // e.g. FlashMLA's 64 / 128 heads: the GPU kernels' full row tiles

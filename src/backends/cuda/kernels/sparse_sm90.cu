@@ -113,6 +113,28 @@ template <bool M1> struct Fmt {
 #ifndef MLA_SPARSE_SM90_TILEX
 #define MLA_SPARSE_SM90_TILEX 1
 #endif
+// MLA_SPARSE_SM90_SINKS (session 67; default 1): warpgroup 0 copies the CTA's 64 attention sinks into shared memory
+// once (rowsS()), so the epilogue reads a row's sink there instead of from global memory at every item's end.
+#ifndef MLA_SPARSE_SM90_SINKS
+#define MLA_SPARSE_SM90_SINKS 1
+#endif
+// MLA_SPARSE_SM90_QE (session 67; default 1): in the MODEL1 pair entries the producer warpgroup loads each item's Q
+// while the item before ends, and the epilogue stages the output in the last tile's stage (Kernel::kQp); 0: the
+// consumers load Q after the epilogue, which stages the output in the Q region (measurement).
+#ifndef MLA_SPARSE_SM90_QE
+#define MLA_SPARSE_SM90_QE 1
+#endif
+// MLA_SPARSE_SM90_QEV (session 67; default 0): MLA_SPARSE_SM90_QE's scheme in the V3.2 pair entries (bit 54's epilogue
+// staged in the last tile's stage; Kernel::kQpV).
+#ifndef MLA_SPARSE_SM90_QEV
+#define MLA_SPARSE_SM90_QEV 0
+#endif
+// MLA_SPARSE_SM90_DR (session 67; default 0): with MLA_SPARSE_SM90_QE, the MODEL1 pair '_sp' entry's consumers do not wait
+// for the bulk copies to read the staged output: warpgroup 1 issues both warpgroups' rows and, at the next item's start,
+// waits for their reads and hands the stage back (Kernel::kDr).
+#ifndef MLA_SPARSE_SM90_DR
+#define MLA_SPARSE_SM90_DR 0
+#endif
 static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & 1), "bit 0 is gone and bit 3 is required");
 // Bit 8 (256; reused: session 8's per-round reload left the code long ago; session 20, helper s20-l1; every entry, the
 // consumers' softmax is one code): the lazy reference maximum (FlashAttention-4's rescale threshold; the dense wide
@@ -624,6 +646,25 @@ __device__ __forceinline__ Rows1& rows1() {
   return r;
 }
 #endif
+#if MLA_SPARSE_SM90_SINKS
+/** The CTA's attention sinks, heads m0..m0 + 63 (MLA_SPARSE_SM90_SINKS). */
+struct RowsS {
+  float sink[kBM];
+};
+__device__ __forceinline__ RowsS& rowsS() {
+  __shared__ RowsS r;
+  return r;
+}
+#endif
+/** MLA_SPARSE_SM90_QE (Kernel::kQp): Q landed (the producer's 128 threads, each after its cp.async), Q free (warpgroup 0's 4 warps
+    after an item's last S); a variable of its own, referenced by those entries only. */
+struct RowsQ {
+  unsigned long long full, free;
+};
+__device__ __forceinline__ RowsQ& rowsQ() {
+  __shared__ RowsQ r;
+  return r;
+}
 
 /** One request's piece of this part: entries [eBegin, eEnd) of its (main, padded; then extra) list. */
 struct Item {
@@ -650,6 +691,38 @@ __device__ __forceinline__ Item itemOf(const SparseMmaParams& p, const int* meta
 using namespace hop;
 /** 2^x for the softmax: exp2f, or with bit 45 the flush-to-zero MUFU alone (2^x below 2^-126 is +0, 2^-inf = +0). */
 __device__ __forceinline__ float ex2s(float x) { return exp2Sel<kEx2Ftz>(x); }
+// MLA_SPARSE_SM90_STAMP (session 67; measurement only, default 0): one thread of each role stores %clock stamps of each
+// item into the item's lse words (head m0 + idx, WRONG lse; the epilogue's own lse stores are skipped), read back by
+// bench/cuda/hopper/s67_stamps.ts. Slots: consumers 0-38, the producer 40-63 (that file lists them).
+#ifndef MLA_SPARSE_SM90_STAMP
+#define MLA_SPARSE_SM90_STAMP 0
+#endif
+#if MLA_SPARSE_SM90_STAMP
+/** Two items' slots (by the request's parity): the stamping threads store here; warp 0 copies an item's 64 to its lse words
+    when the item ends (referenced by the MODEL1 pair entries only: the V3.2 entries have no shared memory to spare). */
+__device__ __forceinline__ uint32_t stampBase() {
+  __shared__ uint32_t buf[2][64];
+  return smemAddr(&buf[0][0]);
+}
+__device__ __forceinline__ void stampAt(int par, int idx, bool timer = false) {
+  uint32_t c;
+  if (timer) asm volatile("mov.u32 %0, %%globaltimer_lo;" : "=r"(c)::"memory");
+  else asm volatile("mov.u32 %0, %%clock;" : "=r"(c)::"memory");
+  asm volatile("st.shared.u32 [%0], %1;" ::"r"(stampBase() + 4 * (64 * par + idx)), "r"(c) : "memory");
+}
+__device__ __forceinline__ void stampFlush(const SparseMmaParams& p, int batch, int j, int m0, int lane) {
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    const int idx = lane + 32 * h;
+    uint32_t c;
+    asm volatile("ld.shared.u32 %0, [%1];" : "=r"(c) : "r"(stampBase() + 4 * (64 * (batch & 1) + idx)) : "memory");
+    if (m0 + idx < p.hQ) reinterpret_cast<uint32_t*>(p.lse)[(static_cast<int64_t>(batch) * p.hQ + m0 + idx) * p.sQ + j] = c;
+  }
+}
+#define MLA_STAMP(cond, ...) do { if (cond) stampAt(__VA_ARGS__); } while (0)
+#else
+#define MLA_STAMP(cond, ...) do { } while (0)
+#endif
 // Cluster helpers (bit 13; the rank and a peer's shared::cluster address of one of ours are hopper_ops.cuh's clusterRank /
 // peerAddr): st.async into the peer
 // (its completion counted in bytes on a peer mbarrier), an arrival on a peer mbarrier, the cluster-wide barrier.
@@ -978,11 +1051,27 @@ struct Kernel {
   /** Bit 53: the bf16 output staged in shared memory and stored by bulk copies (MODEL1 pair entries; bit 9: the one-CTA
       MODEL1 entries). */
   static constexpr bool kBulkO = kBulkOBit && C2 && M1; // the V3.2 pair `_sp` entry spills 16 bytes with it
+  /** MLA_SPARSE_SM90_QE (session 67), with bit 53: the producer warpgroup loads every item's Q (cp.async from its 128
+      threads, issued with the item's tile-0 loads in flight once warpgroup 0's last S of the item before is done:
+      rowsQ().free, one arrival a warp; waited for after tile 0's stores, announced on rowsQ().full), and the epilogue
+      stages the output in the item's last stage, held until the bulk copies have read it, instead of in the Q region;
+      the consumers' item boundary loses its 64 KiB load of Q (2.2 us at top-k 512 on an H100, session 67's stamps). */
+  static constexpr bool kQp = MLA_SPARSE_SM90_QE && kBulkO;
+  /** MLA_SPARSE_SM90_DR: kQp's staged output read out while the consumers go on (the '_sp' entry: warpgroup 1's rows
+      60..63 are staged in the P lo box, which a single P leaves unused, so nothing the next item writes overlaps). */
+  static constexpr bool kDr = MLA_SPARSE_SM90_DR && kQp && kSP && !kWarpRelease;
+  /** MLA_SPARSE_SM90_SINKS: the sinks from shared memory (the pair entries; the one-CTA MODEL1 '_sp' entry spills 4 bytes
+      with it). */
+  static constexpr bool kSinkS = MLA_SPARSE_SM90_SINKS && (C2 || !M1);
   /** Bits 9 / 11: bit 53's staged output in the one-CTA MODEL1 / V3.2 entries (32-bit shared stores, row addresses formed
       in place). */
   static constexpr bool kBulkO1 = (M1 ? kBulkOOneBit : kBulkOV32OneBit) && !C2;
   /** Bit 54: the V3.2 pair entries' staged output (warpgroup 1 only stages; warpgroup 0 issues the global side). */
   static constexpr bool kBulkV = kBulkVBit && C2 && !M1;
+  /** MLA_SPARSE_SM90_QEV: kQp's scheme in the V3.2 pair entries (bit 54's staging in the held last stage, 72 KiB). */
+  static constexpr bool kQpV = MLA_SPARSE_SM90_QEV && kBulkV && kQuadV;
+  /** Either: the producer loads Q, the consumers wait on rowsQ().full and hand the last stage back after the epilogue. */
+  static constexpr bool kQ2 = kQp || kQpV;
   /** Bits 55 / 56: the stage written and handed over in two halves of S's contraction (the MODEL1 / V3.2 pair entries). */
   static constexpr bool kHalf = C2 && (M1 ? kHalfBit : kHalfV32Bit);
   /** Bits 41 / 42 (probes, MODEL1 pair entries): the gather in bit 55's half order; S waits for both halves. */
@@ -994,10 +1083,10 @@ struct Kernel {
   /** Bit 53 (and bit 9): where this warpgroup's 512 output bytes of row r are staged: rows 528 bytes apart (consecutive rows 16 bytes
       apart modulo 128: every warp store conflict-free), warpgroup 0's 64 rows and warpgroup 1's rows 0..59 in the Q region
       (64 KiB, MODEL1's size), warpgroup 1's rows 60..63 in the P box (free after the item's last P V), 64 bytes in. */
-  template <int W>
+  template <int W, bool Lo = false>
   static __device__ __forceinline__ uint32_t stageRowW(uint32_t qBase, uint32_t pBase, int r) {
     if constexpr (W == 0) return qBase + r * 528;
-    else return r < 60 ? qBase + (64 + r) * 528 : pBase + 64 + (r - 60) * 528;
+    else return r < 60 ? qBase + (64 + r) * 528 : pBase + (Lo ? kBox : 0) + 64 + (r - 60) * 528; // Lo: kDr's P lo box
   }
 #endif
   static constexpr int kNB = F::kNB, kNope = F::kNope, kTile = F::kTile, kQ_OFF = F::kQ_OFF, kK_OFF = F::kK_OFF, kP_OFF = F::kP_OFF;
@@ -1431,7 +1520,7 @@ struct Kernel {
       divMagic(static_cast<uint32_t>(p.extraPageBlockSize), dm.mx, dm.sx);
     }
 #endif
-    uint32_t u = 0;
+    uint32_t u = 0, qk = 0; // qk: items with tiles so far (kQp's Q barrier phases)
     for (int batch = beginReq; batch <= endReq && batch < p.b; ++batch) {
 #if MLA_SPARSE_SM90_MODE & 8589934592
       if constexpr (kPrefNext) { // bit 33: the next item's itemOf words and tile-0 indices into L2 (no register waits on them)
@@ -1446,9 +1535,15 @@ struct Kernel {
         }
       }
 #endif
+#if MLA_SPARSE_SM90_STAMP
+      MLA_STAMP(M1 && C2 && pt == 0, batch & 1, 40);
+#endif
       const Item it = itemOf(p, meta, batch, beginReq, endReq);
+#if MLA_SPARSE_SM90_STAMP
+      MLA_STAMP(M1 && C2 && pt == 0 && it.nTiles > 0, batch & 1, 41);
+#endif
 #if MLA_SPARSE_SM90_MODE & 4611686018427387904
-      if constexpr (kQEarly) { // bit 62: this item's Q rows for this CTA into L2 (the consumers load them after the last item's epilogue)
+      if constexpr (kQEarly && !kQ2) { // bit 62: this item's Q rows for this CTA into L2 (the consumers load them after the last item's epilogue)
         const int m0 = blockIdx.z * kBM, rows = min(kBM, p.hQ - m0);
         if (pt == 0 && batch > beginReq && rows > 0)
           prefetchL2(static_cast<const __nv_bfloat16*>(p.q) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0) * F::kDQK,
@@ -1506,18 +1601,18 @@ struct Kernel {
 #if MLA_SPARSE_SM90_NOX
         if constexpr (HX) { // (the MODEL1 pair's one producer: HX false for the item loop alone; see run())
           if (!p.extraIndices) {
-            Kernel<M1, C2, SP, false>::produceQuad(p, it, rowQ, u, kBase, fullBar, emptyBar, remoteBar, pt, rank, kDelta, vDelta, peerRemote);
+            Kernel<M1, C2, SP, false>::produceQuad(p, it, rowQ, u, kBase, fullBar, emptyBar, remoteBar, pt, rank, kDelta, vDelta, peerRemote, batch, qk++);
             continue;
           }
         }
 #endif
-        produceQuad(p, it, rowQ, u, kBase, fullBar, emptyBar, remoteBar, pt, rank, kDelta, vDelta, peerRemote);
+        produceQuad(p, it, rowQ, u, kBase, fullBar, emptyBar, remoteBar, pt, rank, kDelta, vDelta, peerRemote, batch, qk++);
         continue;
       }
 #endif
 #if MLA_SPARSE_SM90_MODE & 1024
       if constexpr (kQuadV) { // bit 10: bit 44's map in the V3.2 pair, bit 56's halves kept
-        produceQuadV(p, it, rowQ, u, kBase, fullBar, emptyBar, remoteBar, peerRemoteH, fullHBar, pt, rank, kDelta, peerRemote);
+        produceQuadV(p, it, rowQ, u, kBase, fullBar, emptyBar, remoteBar, peerRemoteH, fullHBar, pt, rank, kDelta, peerRemote, batch, qk++);
         continue;
       }
 #endif
@@ -1775,17 +1870,33 @@ struct Kernel {
   /** Bit 44: one item's tiles, the producer loop of produceTile with one token a thread (row 32 rank + 8 w + l % 8). */
   static __device__ __forceinline__ void produceQuad(const SparseMmaParams& p, const Item& it, int64_t rowQ, uint32_t& u, uint32_t kBase,
                                                      uint32_t fullBar, uint32_t emptyBar, uint32_t remoteBar, int pt, uint32_t rank,
-                                                     uint32_t kDelta, uint32_t vDelta, uint32_t peerRemote) {
+                                                     uint32_t kDelta, uint32_t vDelta, uint32_t peerRemote, int batch, uint32_t qk) {
+    [[maybe_unused]] const int sPar = batch & 1; // (the stamp build's request parity)
     const int q = (pt & 31) >> 3, r = 32 * static_cast<int>(rank) + 8 * (pt >> 5) + (pt & 7);
     auto idOf = [&](int t) { return t < it.nTiles ? idAt<kCX>(p, it, rowQ, it.eBegin + t * kBN + r) : Id{-1, false}; };
     QuadRegs d;
     loadQuad(p, d, idOf(0), q);
     Id id = idOf(1);
+    if constexpr (kQp) { // this item's Q, the tile's loads in flight: once warpgroup 0's last S of the item before is done
+      if (qk > 0) mbarWait(smemAddr(&rowsQ().free), (qk - 1) & 1);
+      issueQ<128>(p, smemBase() + kQ_OFF, batch, blockIdx.y, blockIdx.z * kBM, pt);
+    }
 #pragma unroll 1
     for (int t = 0; t < it.nTiles; ++t, ++u) {
       const uint32_t st = u & 1;
       mbarWait(emptyBar + 8 * st, ((u >> 1) & 1) ^ 1);
+#if MLA_SPARSE_SM90_STAMP
+      MLA_STAMP(M1 && C2 && pt == 0 && t < 10, sPar, 42 + t);
+#endif
       stepQuad(d, st, kBase, fullBar, remoteBar, pt, r, q, kDelta, vDelta, peerRemote);
+#if MLA_SPARSE_SM90_STAMP
+      MLA_STAMP(M1 && C2 && pt == 0 && t < 10, sPar, 52 + t);
+#endif
+      if (kQp && t == 0) { // Q, after tile 0 (its latency under the tile's): landed, visible to the wgmma, announced
+        cpAsyncWaitAll();
+        fenceProxyAsync();
+        mbarArrive(smemAddr(&rowsQ().full));
+      }
       if (t + 1 < it.nTiles) loadQuad(p, d, id, q); // tile t + 1: in flight while the consumers work on t
       id = idOf(t + 2);
     }
@@ -1853,7 +1964,7 @@ struct Kernel {
       hand-offs; lanes q = 0 / 1 write the flags of their row / the peer's row (rf). */
   static __device__ __forceinline__ void produceQuadV(const SparseMmaParams& p, const Item& it, int64_t rowQ, uint32_t& u, uint32_t kBase,
                                                       uint32_t fullBar, uint32_t emptyBar, uint32_t remoteBar, uint32_t peerRemoteH,
-                                                      uint32_t fullHBar, int pt, uint32_t rank, uint32_t kDelta, uint32_t peerRemote) {
+                                                      uint32_t fullHBar, int pt, uint32_t rank, uint32_t kDelta, uint32_t peerRemote, int batch, uint32_t qk) {
     const int q = (pt & 31) >> 3, r = 32 * static_cast<int>(rank) + 8 * (pt >> 5) + (pt & 7), rf = q == 1 ? r ^ 32 : r;
     auto idOf = [&](int t, int row) { return t < it.nTiles ? idAt<kCX>(p, it, rowQ, it.eBegin + t * kBN + row) : Id{-1, false}; };
     QuadRegsV d;
@@ -1861,6 +1972,10 @@ struct Kernel {
     Id id = idOf(1, r);
     bool fl = idLive<kCX>(p, idOf(0, rf));
     Id fid = idOf(1, rf);
+    if constexpr (kQpV) { // this item's Q (produceQuad's kQp)
+      if (qk > 0) mbarWait(smemAddr(&rowsQ().free), (qk - 1) & 1);
+      issueQ<128>(p, smemBase() + kQ_OFF, batch, blockIdx.y, blockIdx.z * kBM, pt);
+    }
 #pragma unroll 1
     for (int t = 0; t < it.nTiles; ++t, ++u) {
       const uint32_t st = u & 1, kt = kBase + st * kTile;
@@ -1880,6 +1995,11 @@ struct Kernel {
       else storeQuadVHalf<false>(d, kt, 1, r, q, pe1);
       fenceProxyAsync();
       mbarArrive(fullHBar + 8 * st);
+      if (kQpV && t == 0) { // Q, after tile 0: landed, visible to the wgmma, announced
+        cpAsyncWaitAll();
+        fenceProxyAsync();
+        mbarArrive(smemAddr(&rowsQ().full));
+      }
       if (t + 1 < it.nTiles) loadQuadV(p, d, id, q); // tile t + 1: in flight while the consumers work on t
       id = idOf(t + 2, r);
       fl = idLive<kCX>(p, fid);
@@ -1973,15 +2093,21 @@ struct Kernel {
   }
 #endif
 
-  /** Q rows m0.. of (batch, j) into qBase by cp.async from the consumers' 256 threads (tid 0..255), waited for. */
-  static __device__ __forceinline__ void loadQ(const SparseMmaParams& p, uint32_t qBase, int batch, int j, int m0, int tid) {
+  /** Q rows m0.. of (batch, j) into qBase by cp.async from N threads (tid 0..N - 1), not waited for. */
+  template <int N>
+  static __device__ __forceinline__ void issueQ(const SparseMmaParams& p, uint32_t qBase, int batch, int j, int m0, int tid) {
     const __nv_bfloat16* q = static_cast<const __nv_bfloat16*>(p.q) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0) * F::kDQK;
     constexpr int kChunks = F::kDQK / 8; // 16-byte chunks a row
-    for (int c = tid; c < kBM * kChunks; c += 256) {
+#pragma unroll(N == 256 ? 4 : 1)
+    for (int c = tid; c < kBM * kChunks; c += N) {
       const int r = c / kChunks, ch = c % kChunks;
       const bool live = m0 + r < p.hQ;
       cpAsync16(qBase + (ch >> 3) * kBox + sw128(r, (ch & 7) * 8), live ? q + static_cast<int64_t>(r) * F::kDQK + ch * 8 : p.q, live ? 16 : 0);
     }
+  }
+  /** Q rows m0.. of (batch, j) into qBase by cp.async from the consumers' 256 threads (tid 0..255), waited for. */
+  static __device__ __forceinline__ void loadQ(const SparseMmaParams& p, uint32_t qBase, int batch, int j, int m0, int tid) {
+    issueQ<256>(p, qBase, batch, j, m0, tid);
     cpAsyncWaitAll();
     fenceProxyAsync();
   }
@@ -2016,10 +2142,48 @@ struct Kernel {
     const int* meta = p.tileSchedulerMetadata + blockIdx.x * kMetaFields;
     const int beginReq = meta[kSparseMetaBeginReqIdx], endReq = meta[kSparseMetaEndReqIdx];
     uint32_t u = 0;
+#if MLA_SPARSE_SM90_SINKS
+    // the sinks once (read by warpgroup 0's epilogue after barrier 4 of the first item)
+    if constexpr (W == 0 && kSinkS) if (wt < kBM) rowsS().sink[wt] = p.attnSink && m0 + wt < p.hQ ? p.attnSink[m0 + wt] : 0.f;
+#endif
+    uint32_t qk = 0; // kQp: items with tiles so far (the Q barrier's phase)
+    uint32_t drStage = 0; // kDr (warpgroup 1): 1 + the stage whose staged output is being read out, else 0
+    if constexpr (kDr && W == 0 && kSinkS) namedSync(5, 128); // the sinks stored (no barrier 4 below orders them)
+    // kDr: warpgroup 1's issuing threads wait for their bulk copies' reads, then the stage goes back to both producers
+    auto drRelease = [&]() {
+      if constexpr (kDr && W == 1) {
+        if (drStage) {
+          if (wt < kBM) bulkWaitRead0();
+          namedSync(6, 128);
+          const uint32_t sb = drStage - 1;
+          releaseStage<kPeerRelease>(emptyBar + 8 * sb, emptyPeer + 8 * sb, wt, lane); // warpgroup 0's arrival
+          releaseStage<kPeerRelease>(emptyBar + 8 * sb, emptyPeer + 8 * sb, wt, lane); // and ours
+          drStage = 0;
+        }
+      }
+    };
     for (int batch = beginReq; batch <= endReq && batch < p.b; ++batch) {
       const Item it = itemOf(p, meta, batch, beginReq, endReq);
-      loadQ(p, qBase, batch, j, m0, tid);
-      namedSync(4, 256); // Q landed (and the previous item's epilogue is over for both warpgroups)
+      drRelease();
+#if MLA_SPARSE_SM90_STAMP
+      constexpr bool kSt = M1 && C2;
+      MLA_STAMP(kSt && threadIdx.x == 0, batch & 1, 33, true);
+      MLA_STAMP(kSt && threadIdx.x == 0, batch & 1, 0);
+      MLA_STAMP(kSt && threadIdx.x == 128, batch & 1, 35);
+#endif
+      if constexpr (kQ2) { // the producer's copies of this item's Q (each producer thread waited for its own and fenced them)
+        if (it.nTiles > 0) {
+          mbarWait(smemAddr(&rowsQ().full), qk & 1);
+          ++qk;
+        }
+      } else {
+        loadQ(p, qBase, batch, j, m0, tid);
+      }
+      if constexpr (!kDr) namedSync(4, 256); // Q landed (and the previous item's epilogue is over for both warpgroups)
+#if MLA_SPARSE_SM90_STAMP
+      MLA_STAMP(kSt && threadIdx.x == 0, batch & 1, 1);
+      MLA_STAMP(kSt && threadIdx.x == 128, batch & 1, 36);
+#endif
 
 #if MLA_SPARSE_SM90_MODE & 1048576
       float o[kNa], o2[kNb > 0 ? kNb : 1];
@@ -2054,6 +2218,9 @@ struct Kernel {
         } else if constexpr (W == 0) {
           mbarWait(fullBar + 8 * st, par);
           if constexpr (C2 && kPairProbe != 4) mbarWait(remoteBar + 8 * st, par); // the peer's half of the tile (st.async, counted in bytes)
+#if MLA_SPARSE_SM90_STAMP
+          MLA_STAMP(kSt && threadIdx.x == 0 && t < 14, batch & 1, 2 + 2 * t);
+#endif
           float s[32];
 #pragma unroll
           for (int i = 0; i < 32; ++i) s[i] = 0.f;
@@ -2118,6 +2285,10 @@ struct Kernel {
           wgCommit();
           wgWait<0>();
           pinRegs<32>(s);
+          if (kQ2 && t + 1 == it.nTiles && lane == 0) mbarArrive(smemAddr(&rowsQ().free)); // Q read for the last time
+#if MLA_SPARSE_SM90_STAMP
+          MLA_STAMP(kSt && threadIdx.x == 0 && t < 14, batch & 1, 3 + 2 * t);
+#endif
           // Mask by validity, scale to base 2, row maxima over the quad.
           float rmA = -INFINITY, rmB = -INFINITY;
 #pragma unroll
@@ -2231,7 +2402,7 @@ struct Kernel {
           wgWait<0>();
           pinRegs<kNa>(o);
           if constexpr (kPairProbe == 4) mbarWait(remoteBar + 8 * st, par); // pair probe 4: the peer's bytes, after the math
-          releaseStage<kPeerRelease>(emptyBar + 8 * st, emptyPeer + 8 * st, wt, lane);
+          if (!kQ2 || t + 1 < it.nTiles) releaseStage<kPeerRelease>(emptyBar + 8 * st, emptyPeer + 8 * st, wt, lane); // kQp: the last after the epilogue
         } else {
           namedSync(1, 256); // P and the rescale factors ready
           mbarWait(fullBar + 8 * st, par); // complete already (warpgroup 0 waited): orders the producer's writes for us
@@ -2284,13 +2455,17 @@ struct Kernel {
           if constexpr (kNb > 0) pinRegs<kNb>(o2);
 #endif
           if constexpr (kPairProbe == 4) mbarWait(remoteBar + 8 * st, par); // pair probe 4: the peer's bytes, after the math
-          releaseStage<kPeerRelease>(emptyBar + 8 * st, emptyPeer + 8 * st, wt, lane);
+          if (!kQ2 || t + 1 < it.nTiles) releaseStage<kPeerRelease>(emptyBar + 8 * st, emptyPeer + 8 * st, wt, lane); // kQp: the last after the epilogue
           if (t + 1 < it.nTiles) namedArrive(2, 256); // the P box and scales are free again
         }
       }
 
       // Epilogue: warpgroup 0 computes each row's lse and output factor; both write their columns.
       const int hA = m0 + rA, hB = m0 + rB;
+#if MLA_SPARSE_SM90_STAMP
+      MLA_STAMP(kSt && threadIdx.x == 0, batch & 1, 30);
+      MLA_STAMP(kSt && threadIdx.x == 128, batch & 1, 37);
+#endif
       if constexpr (W == 0) {
         lA = quadSum(lA);
         lB = quadSum(lB);
@@ -2302,36 +2477,50 @@ struct Kernel {
           const float lse = empty ? (it.noSplit ? INFINITY : -INFINITY) : (mx + log2f(l)) * 0.69314718055994531f;
           float f = empty ? 0.f : 1.f / l;
           if (it.noSplit && p.attnSink && !empty && h < p.hQ) {
+#if MLA_SPARSE_SM90_SINKS
+            const float sink = kSinkS ? rowsS().sink[h2 ? rB : rA] : p.attnSink[h];
+#else
             const float sink = p.attnSink[h];
+#endif
             f = sinkScale(f, sink, lse);
           }
           if (tq == 0) {
             rw.oScale[h2 ? rB : rA] = f;
             if (h < p.hQ) {
+#if MLA_SPARSE_SM90_STAMP
+              if (it.noSplit && !kSt) p.lse[(static_cast<int64_t>(batch) * p.hQ + h) * p.sQ + j] = lse;
+#else
               if (it.noSplit) p.lse[(static_cast<int64_t>(batch) * p.hQ + h) * p.sQ + j] = lse;
+#endif
               else p.lseAccum[(static_cast<int64_t>(it.slot) * p.sQ + j) * p.hQ + h] = lse;
             }
           }
         }
       }
       namedSync(3, 256); // output factors ready
+#if MLA_SPARSE_SM90_STAMP
+      MLA_STAMP(kSt && threadIdx.x == 0, batch & 1, 31);
+#endif
       const float fA = rw.oScale[rA], fB = rw.oScale[rB];
 #if MLA_SPARSE_SM90_MODE & 18014398509481984
       if constexpr (kBulkV) { // bit 54
+        // kQpV: in the last tile's stage, still held (the Q region may be receiving the next item's Q)
+        const uint32_t stLastV = (u - 1) & 1, sgV = kQpV && it.nTiles > 0 ? kBase + stLastV * kTile : qBase;
+        const bool relV = kQpV && it.nTiles > 0;
         if constexpr (W == 1) { // stage the 256 columns, nothing else: one path
 #pragma unroll
           for (int h2 = 0; h2 < 2; ++h2) {
             const int r = opaque32(h2 ? rB : rA); // opaque: the row addresses are formed here, not hoisted out of the item loop
             const float f = h2 ? fB : fA;
             if (it.noSplit) {
-              const uint32_t row = qBase + (64 + r) * 528 + 4 * tq;
+              const uint32_t row = sgV + (64 + r) * 528 + 4 * tq;
 #pragma unroll
               for (int i = 0; i < kNa / 4; ++i) {
                 const __nv_bfloat162 v = __floats2bfloat162_rn(o[4 * i + 2 * h2] * f, o[4 * i + 2 * h2 + 1] * f);
                 stShared(row + 16 * i, *reinterpret_cast<const uint32_t*>(&v));
               }
             } else {
-              const uint32_t row = qBase + r * 1040 + 8 * tq;
+              const uint32_t row = sgV + r * 1040 + 8 * tq;
 #pragma unroll
               for (int i = 0; i < kNa / 4; ++i) stShared2f(row + 32 * i, o[4 * i + 2 * h2] * f, o[4 * i + 2 * h2 + 1] * f);
             }
@@ -2339,12 +2528,13 @@ struct Kernel {
           fenceProxyAsync(); // the generic-proxy stores, before the bulk copies read them
           namedArrive(5, 256); // staged
           namedSync(3, 256);   // read out: the region is free for the next item's Q
+          if (relV) releaseStage<kPeerRelease>(emptyBar + 8 * stLastV, emptyPeer + 8 * stLastV, wt, lane); // kQpV: the stage back
         } else if (it.noSplit && (reinterpret_cast<unsigned long long>(p.out) & 15ull) == 0) { // CTA-uniform
 #pragma unroll
           for (int h2 = 0; h2 < 2; ++h2) {
             const int r = opaque32(h2 ? rB : rA);
             const float f = h2 ? fB : fA;
-            const uint32_t row = qBase + r * 528 + 4 * tq;
+            const uint32_t row = sgV + r * 528 + 4 * tq;
 #pragma unroll
             for (int i = 0; i < kNa / 4; ++i) {
               const __nv_bfloat162 v = __floats2bfloat162_rn(o[4 * i + 2 * h2] * f, o[4 * i + 2 * h2 + 1] * f);
@@ -2355,11 +2545,12 @@ struct Kernel {
           namedSync(5, 256); // warpgroup 1's rows staged too
           if (m0 + (wt & 63) < p.hQ) { // thread wt: row wt & 63, columns 256 (wt / 64).., staged at row wt
             bulkStoreRow(static_cast<__nv_bfloat16*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0 + (wt & 63)) * kDV + 256 * (wt >> 6),
-                         qBase + wt * 528, 512u);
+                         sgV + wt * 528, 512u);
             bulkCommit();
             bulkWaitRead0();
           }
           namedSync(3, 256); // every row read out before the next item's Q overwrites the region
+          if (relV) releaseStage<kPeerRelease>(emptyBar + 8 * stLastV, emptyPeer + 8 * stLastV, wt, lane);
           continue;
         } else { // warpgroup 1's rows to global by shared loads and coalesced stores; then ours as without the bit
           namedSync(5, 256);
@@ -2369,22 +2560,25 @@ struct Kernel {
               const int r = k >> 7, w = k & 127;
               if (m0 + r < p.hQ)
                 reinterpret_cast<uint32_t*>(static_cast<__nv_bfloat16*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0 + r) * kDV + 256)[w] =
-                    ldShared32(qBase + (64 + r) * 528 + 4 * w);
+                    ldShared32(sgV + (64 + r) * 528 + 4 * w);
             }
           } else { // f32 pairs: row k / 128, pair k % 128
 #pragma unroll 4
             for (int k = wt; k < 64 * 128; k += 128) {
               const int r = k >> 7, c = k & 127;
               if (m0 + r < p.hQ)
-                reinterpret_cast<float2*>(p.oAccum + ((static_cast<int64_t>(it.slot) * p.sQ + j) * p.hQ + m0 + r) * kDV + 256)[c] = ldShared2f(qBase + r * 1040 + 8 * c);
+                reinterpret_cast<float2*>(p.oAccum + ((static_cast<int64_t>(it.slot) * p.sQ + j) * p.hQ + m0 + r) * kDV + 256)[c] = ldShared2f(sgV + r * 1040 + 8 * c);
             }
           }
           namedSync(3, 256);
+          if (relV) releaseStage<kPeerRelease>(emptyBar + 8 * stLastV, emptyPeer + 8 * stLastV, wt, lane);
         }
       }
 #endif
 #if MLA_SPARSE_SM90_MODE & (9007199254740992 | 512 | 2048)
       if constexpr (kBulkO) { // bit 53: stage this warpgroup's 256 columns (512 bytes a row), one bulk copy a row
+        // kQp: in the last tile's stage, still held (the Q region may be receiving the next item's Q)
+        const uint32_t stLast = (u - 1) & 1, sgBase = kQp && it.nTiles > 0 ? kBase + stLast * kTile : qBase;
         if (it.noSplit && (reinterpret_cast<unsigned long long>(p.out) & 15ull) == 0) { // CTA-uniform
           extern __shared__ unsigned char smemRaw[];
           unsigned char* const gen = smemRaw - smemAddr(smemRaw); // + a shared address: its generic pointer
@@ -2392,22 +2586,53 @@ struct Kernel {
           for (int h2 = 0; h2 < 2; ++h2) {
             const int r = h2 ? rB : rA;
             const float f = h2 ? fB : fA;
-            unsigned char* const row = gen + stageRowW<W>(qBase, pBase, r) + 4 * tq;
+            unsigned char* const row = gen + stageRowW<W, kDr>(sgBase, pBase, r) + 4 * tq;
 #pragma unroll
             for (int i = 0; i < kNa / 4; ++i)
               *reinterpret_cast<__nv_bfloat162*>(row + 16 * i) = __floats2bfloat162_rn(o[4 * i + 2 * h2] * f, o[4 * i + 2 * h2 + 1] * f);
           }
           fenceProxyAsync(); // the generic-proxy stores, before the bulk copies read them
+          if constexpr (kDr) { // both warpgroups staged; warpgroup 1 issues every row, nobody waits here
+            namedSync(3, 256);
+            if constexpr (W == 1) {
+              if (wt < kBM && m0 + wt < p.hQ) {
+                __nv_bfloat16* const dst = static_cast<__nv_bfloat16*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0 + wt) * kDV;
+                bulkStoreRow(dst, stageRowW<0, true>(sgBase, pBase, wt), 512u);
+                bulkStoreRow(dst + 256, stageRowW<1, true>(sgBase, pBase, wt), 512u);
+                bulkCommit();
+              }
+              drStage = 1 + stLast; // (an item with tiles: noSplit implies it)
+            }
+#if MLA_SPARSE_SM90_STAMP
+            MLA_STAMP(kSt && threadIdx.x == 0, batch & 1, 32);
+            MLA_STAMP(kSt && threadIdx.x == 0, batch & 1, 34, true);
+            MLA_STAMP(kSt && threadIdx.x == 128, batch & 1, 38);
+            namedSync(3, 256); // (stamp build) every consumer slot stored
+            if (threadIdx.x < 32) stampFlush(p, batch, j, m0, threadIdx.x);
+#endif
+            continue;
+          }
           namedSync(5 + W, 128);
           if (wt < kBM && m0 + wt < p.hQ) {
             bulkStoreRow(static_cast<__nv_bfloat16*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0 + wt) * kDV + kC0,
-                         stageRowW<W>(qBase, pBase, wt), 512u);
+                         stageRowW<W>(sgBase, pBase, wt), 512u);
             bulkCommit();
             bulkWaitRead0();
           }
           namedSync(3, 256); // every row read out before the next item's Q (and P) overwrite the regions
+          if (kQp && it.nTiles > 0) releaseStage<kPeerRelease>(emptyBar + 8 * stLast, emptyPeer + 8 * stLast, wt, lane); // read out: the producers' again
+#if MLA_SPARSE_SM90_STAMP
+          MLA_STAMP(kSt && threadIdx.x == 0, batch & 1, 32);
+          MLA_STAMP(kSt && threadIdx.x == 0, batch & 1, 34, true);
+          MLA_STAMP(kSt && threadIdx.x == 128, batch & 1, 38);
+          if constexpr (kSt) {
+            namedSync(3, 256); // (stamp build) every consumer slot stored
+            if (threadIdx.x < 32) stampFlush(p, batch, j, m0, threadIdx.x);
+          }
+#endif
           continue;
         }
+        if (kQp && it.nTiles > 0) releaseStage<kPeerRelease>(emptyBar + 8 * stLast, emptyPeer + 8 * stLast, wt, lane); // not staged: free now
       }
 #endif
 #if MLA_SPARSE_SM90_MODE & (512 | 2048)
@@ -2471,6 +2696,7 @@ struct Kernel {
       }
       }
     }
+    drRelease(); // (the last item's reads, before the CTA may leave)
   }
 
   static __device__ void run(const SparseMmaParams& p) {
@@ -2492,6 +2718,10 @@ struct Kernel {
           mbarInit(smemAddr(&rows1().remote1[s]), 1);
         }
 #endif
+      }
+      if constexpr (kQ2) {
+        mbarInit(smemAddr(&rowsQ().full), 128);
+        mbarInit(smemAddr(&rowsQ().free), 4);
       }
       asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
     }
