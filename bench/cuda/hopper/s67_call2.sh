@@ -19,6 +19,9 @@
 # shipped in both rounds with no shape above 1.01 in both (qpsk needs qpsk / qp <= 1.0 over the eight pair shapes).
 #   (here)   source bench/cuda/hopper/s29_common.sh && s29_pack .devstage/s67c2.tar.xz qp qpsk stamp stampqpsk
 #   (device) ln -sfn .ghc .gpu-host && OUT=$OUT bash bench/cuda/hopper/s67_call2.sh > $OUT/log.txt 2>&1   (carry .ghc/node_modules)
+# Measured (H100 80GB HBM3, 15:25 UTC; results/gpu-host/bench/hopper/s67/call2/): qp + sinks 1.090x / 1.087x FlashMLA
+# (shipped 1.075x / 1.075x), lowest 1.031x / 1.029x; over the four MODEL1 h128 shapes 0.962 / 0.961 of shipped: ships;
+# checks passed, memcheck / synccheck 0 errors, racecheck 0 hazards.
 card=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1); echo "card: $card"
 case "$card" in
   *H200*) PACK=.devstage/s66rec.tar.xz BUDGET=150 OUT=$OUT bash bench/cuda/hopper/s65_call5.sh > "$OUT/rec.txt" 2>&1; echo "record rc $?"; tail -16 "$OUT/rec.txt" ;;

@@ -18,6 +18,11 @@
 # On an H200, first the H200 record of the shipped build (this pack's dist/cuda), bench/cuda/hopper/s65_call5.sh.
 #   (here)   source bench/cuda/hopper/s29_common.sh && s29_pack .devstage/s67c3.tar.xz dr qpv stamp stampdr
 #   (device) ln -sfn .ghc .gpu-host && OUT=$OUT bash bench/cuda/hopper/s67_call3.sh > $OUT/log.txt 2>&1   (carry .ghc/node_modules)
+#            (STAMPS=0 skips the stamps, RC_CASES sets racecheck's 'fast' cases a build, BUDGET the call's seconds)
+# Measured (H100 80GB HBM3, 16:18 UTC, STAMPS=1 RC_CASES=2 BUDGET=330; results/gpu-host/bench/hopper/s67/call3/): dr /
+# shipped 0.996 / 1.001 over the four MODEL1 h128 shapes, qpv / shipped 0.999 / 1.004 over the four V3.2 shapes: neither
+# ships (their code left the source; commit 5def4ddf has it); shipped 1.085x / 1.088x FlashMLA; every check passed
+# (racecheck of dr / qpv: one class each, not examined).
 card=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1); echo "card: $card"
 case "$card" in
   *H200*) PACK=.devstage/s67c3.tar.xz BUDGET=150 OUT=$OUT bash bench/cuda/hopper/s65_call5.sh > "$OUT/rec.txt" 2>&1; echo "record rc $?"; tail -16 "$OUT/rec.txt" ;;
@@ -48,7 +53,7 @@ for f in dr0 dr1000 qpv0 qpv1000 other-dr other-qpv other-ship; do echo "$f: $(g
 ts "checks"
 s65_sparse_ab 2 ship:dist/cuda: dr:dist-dr/cuda: qpv:dist-qpv/cuda:
 ts "ab"
-timeout -k 5 "$(lim 50)" node build/bench/cuda/hopper/s67_stamps.js ship=dist/cuda dr=dist-dr/cuda stamp=dist-stamp/cuda stampdr=dist-stampdr/cuda \
+[ "${STAMPS:-1}" = 1 ] && timeout -k 5 "$(lim 50)" node build/bench/cuda/hopper/s67_stamps.js ship=dist/cuda dr=dist-dr/cuda stamp=dist-stamp/cuda stampdr=dist-stampdr/cuda \
   --shapes k512 --rounds 2 --json "$W/stamps.json" > "$W/stamps.txt" 2>&1
 echo "stamps rc $?"; grep -aE "^## |item \(|Q load|epilogue|gap|wg1 loop left after|wg1 end after|tile 0 wait|stage free" "$W/stamps.txt" | cut -c1-150
 ts "stamps"
@@ -60,7 +65,7 @@ for arm in dr:dist-dr/cuda:model1 qpv:dist-qpv/cuda:v32; do
       node --test --test-reporter=tap --test-name-pattern "$kind with 64" build/test/gpu/sparse.test.js > "$W/$tool-$tag.txt" 2>&1
     echo "$tool $tag rc $?: $(grep -aE "ERROR SUMMARY|^# (pass|fail)" "$W/$tool-$tag.txt" | tr "\n" " ")"
   done
-  FLASHMLA_CUDA_KERNELS=$dir FLASHMLA_GPU_SPARSE_SM90_HQ=128 FLASHMLA_GPU_SPARSE_SM90_CASES=3 FLASHMLA_GPU_SPARSE_SM90_EXACT_CASES=1 \
+  FLASHMLA_CUDA_KERNELS=$dir FLASHMLA_GPU_SPARSE_SM90_HQ=128 FLASHMLA_GPU_SPARSE_SM90_CASES=${RC_CASES:-3} FLASHMLA_GPU_SPARSE_SM90_EXACT_CASES=1 \
     FLASHMLA_GPU_SPARSE_SM90_SEED=950 timeout -k 5 "$(lim 80)" compute-sanitizer --tool racecheck --racecheck-report all --target-processes all --print-limit 20 \
     node --test --test-reporter=tap --test-name-pattern "$kind with 64" build/test/gpu/sparse.test.js > "$W/racecheck-$tag.txt" 2>&1
   echo "racecheck $tag rc $?: $(grep -aE "RACECHECK SUMMARY|^# (pass|fail)" "$W/racecheck-$tag.txt" | tr "\n" " ")"

@@ -124,17 +124,6 @@ template <bool M1> struct Fmt {
 #ifndef MLA_SPARSE_SM90_QE
 #define MLA_SPARSE_SM90_QE 1
 #endif
-// MLA_SPARSE_SM90_QEV (session 67; default 0): MLA_SPARSE_SM90_QE's scheme in the V3.2 pair entries (bit 54's epilogue
-// staged in the last tile's stage; Kernel::kQpV).
-#ifndef MLA_SPARSE_SM90_QEV
-#define MLA_SPARSE_SM90_QEV 0
-#endif
-// MLA_SPARSE_SM90_DR (session 67; default 0): with MLA_SPARSE_SM90_QE, the MODEL1 pair '_sp' entry's consumers do not wait
-// for the bulk copies to read the staged output: warpgroup 1 issues both warpgroups' rows and, at the next item's start,
-// waits for their reads and hands the stage back (Kernel::kDr).
-#ifndef MLA_SPARSE_SM90_DR
-#define MLA_SPARSE_SM90_DR 0
-#endif
 static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & 1), "bit 0 is gone and bit 3 is required");
 // Bit 8 (256; reused: session 8's per-round reload left the code long ago; session 20, helper s20-l1; every entry, the
 // consumers' softmax is one code): the lazy reference maximum (FlashAttention-4's rescale threshold; the dense wide
@@ -1057,9 +1046,6 @@ struct Kernel {
       stages the output in the item's last stage, held until the bulk copies have read it, instead of in the Q region;
       the consumers' item boundary loses its 64 KiB load of Q (2.2 us at top-k 512 on an H100, session 67's stamps). */
   static constexpr bool kQp = MLA_SPARSE_SM90_QE && kBulkO;
-  /** MLA_SPARSE_SM90_DR: kQp's staged output read out while the consumers go on (the '_sp' entry: warpgroup 1's rows
-      60..63 are staged in the P lo box, which a single P leaves unused, so nothing the next item writes overlaps). */
-  static constexpr bool kDr = MLA_SPARSE_SM90_DR && kQp && kSP && !kWarpRelease;
   /** MLA_SPARSE_SM90_SINKS: the sinks from shared memory (the pair entries; the one-CTA MODEL1 '_sp' entry spills 4 bytes
       with it). */
   static constexpr bool kSinkS = MLA_SPARSE_SM90_SINKS && (C2 || !M1);
@@ -1068,10 +1054,6 @@ struct Kernel {
   static constexpr bool kBulkO1 = (M1 ? kBulkOOneBit : kBulkOV32OneBit) && !C2;
   /** Bit 54: the V3.2 pair entries' staged output (warpgroup 1 only stages; warpgroup 0 issues the global side). */
   static constexpr bool kBulkV = kBulkVBit && C2 && !M1;
-  /** MLA_SPARSE_SM90_QEV: kQp's scheme in the V3.2 pair entries (bit 54's staging in the held last stage, 72 KiB). */
-  static constexpr bool kQpV = MLA_SPARSE_SM90_QEV && kBulkV && kQuadV;
-  /** Either: the producer loads Q, the consumers wait on rowsQ().full and hand the last stage back after the epilogue. */
-  static constexpr bool kQ2 = kQp || kQpV;
   /** Bits 55 / 56: the stage written and handed over in two halves of S's contraction (the MODEL1 / V3.2 pair entries). */
   static constexpr bool kHalf = C2 && (M1 ? kHalfBit : kHalfV32Bit);
   /** Bits 41 / 42 (probes, MODEL1 pair entries): the gather in bit 55's half order; S waits for both halves. */
@@ -1083,10 +1065,10 @@ struct Kernel {
   /** Bit 53 (and bit 9): where this warpgroup's 512 output bytes of row r are staged: rows 528 bytes apart (consecutive rows 16 bytes
       apart modulo 128: every warp store conflict-free), warpgroup 0's 64 rows and warpgroup 1's rows 0..59 in the Q region
       (64 KiB, MODEL1's size), warpgroup 1's rows 60..63 in the P box (free after the item's last P V), 64 bytes in. */
-  template <int W, bool Lo = false>
+  template <int W>
   static __device__ __forceinline__ uint32_t stageRowW(uint32_t qBase, uint32_t pBase, int r) {
     if constexpr (W == 0) return qBase + r * 528;
-    else return r < 60 ? qBase + (64 + r) * 528 : pBase + (Lo ? kBox : 0) + 64 + (r - 60) * 528; // Lo: kDr's P lo box
+    else return r < 60 ? qBase + (64 + r) * 528 : pBase + 64 + (r - 60) * 528;
   }
 #endif
   static constexpr int kNB = F::kNB, kNope = F::kNope, kTile = F::kTile, kQ_OFF = F::kQ_OFF, kK_OFF = F::kK_OFF, kP_OFF = F::kP_OFF;
@@ -1543,7 +1525,7 @@ struct Kernel {
       MLA_STAMP(M1 && C2 && pt == 0 && it.nTiles > 0, batch & 1, 41);
 #endif
 #if MLA_SPARSE_SM90_MODE & 4611686018427387904
-      if constexpr (kQEarly && !kQ2) { // bit 62: this item's Q rows for this CTA into L2 (the consumers load them after the last item's epilogue)
+      if constexpr (kQEarly && !kQp) { // bit 62: this item's Q rows for this CTA into L2 (the consumers load them after the last item's epilogue)
         const int m0 = blockIdx.z * kBM, rows = min(kBM, p.hQ - m0);
         if (pt == 0 && batch > beginReq && rows > 0)
           prefetchL2(static_cast<const __nv_bfloat16*>(p.q) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0) * F::kDQK,
@@ -1612,7 +1594,7 @@ struct Kernel {
 #endif
 #if MLA_SPARSE_SM90_MODE & 1024
       if constexpr (kQuadV) { // bit 10: bit 44's map in the V3.2 pair, bit 56's halves kept
-        produceQuadV(p, it, rowQ, u, kBase, fullBar, emptyBar, remoteBar, peerRemoteH, fullHBar, pt, rank, kDelta, peerRemote, batch, qk++);
+        produceQuadV(p, it, rowQ, u, kBase, fullBar, emptyBar, remoteBar, peerRemoteH, fullHBar, pt, rank, kDelta, peerRemote);
         continue;
       }
 #endif
@@ -1964,7 +1946,7 @@ struct Kernel {
       hand-offs; lanes q = 0 / 1 write the flags of their row / the peer's row (rf). */
   static __device__ __forceinline__ void produceQuadV(const SparseMmaParams& p, const Item& it, int64_t rowQ, uint32_t& u, uint32_t kBase,
                                                       uint32_t fullBar, uint32_t emptyBar, uint32_t remoteBar, uint32_t peerRemoteH,
-                                                      uint32_t fullHBar, int pt, uint32_t rank, uint32_t kDelta, uint32_t peerRemote, int batch, uint32_t qk) {
+                                                      uint32_t fullHBar, int pt, uint32_t rank, uint32_t kDelta, uint32_t peerRemote) {
     const int q = (pt & 31) >> 3, r = 32 * static_cast<int>(rank) + 8 * (pt >> 5) + (pt & 7), rf = q == 1 ? r ^ 32 : r;
     auto idOf = [&](int t, int row) { return t < it.nTiles ? idAt<kCX>(p, it, rowQ, it.eBegin + t * kBN + row) : Id{-1, false}; };
     QuadRegsV d;
@@ -1972,10 +1954,6 @@ struct Kernel {
     Id id = idOf(1, r);
     bool fl = idLive<kCX>(p, idOf(0, rf));
     Id fid = idOf(1, rf);
-    if constexpr (kQpV) { // this item's Q (produceQuad's kQp)
-      if (qk > 0) mbarWait(smemAddr(&rowsQ().free), (qk - 1) & 1);
-      issueQ<128>(p, smemBase() + kQ_OFF, batch, blockIdx.y, blockIdx.z * kBM, pt);
-    }
 #pragma unroll 1
     for (int t = 0; t < it.nTiles; ++t, ++u) {
       const uint32_t st = u & 1, kt = kBase + st * kTile;
@@ -1995,11 +1973,6 @@ struct Kernel {
       else storeQuadVHalf<false>(d, kt, 1, r, q, pe1);
       fenceProxyAsync();
       mbarArrive(fullHBar + 8 * st);
-      if (kQpV && t == 0) { // Q, after tile 0: landed, visible to the wgmma, announced
-        cpAsyncWaitAll();
-        fenceProxyAsync();
-        mbarArrive(smemAddr(&rowsQ().full));
-      }
       if (t + 1 < it.nTiles) loadQuadV(p, d, id, q); // tile t + 1: in flight while the consumers work on t
       id = idOf(t + 2, r);
       fl = idLive<kCX>(p, fid);
@@ -2147,31 +2120,15 @@ struct Kernel {
     if constexpr (W == 0 && kSinkS) if (wt < kBM) rowsS().sink[wt] = p.attnSink && m0 + wt < p.hQ ? p.attnSink[m0 + wt] : 0.f;
 #endif
     uint32_t qk = 0; // kQp: items with tiles so far (the Q barrier's phase)
-    uint32_t drStage = 0; // kDr (warpgroup 1): 1 + the stage whose staged output is being read out, else 0
-    if constexpr (kDr && W == 0 && kSinkS) namedSync(5, 128); // the sinks stored (no barrier 4 below orders them)
-    // kDr: warpgroup 1's issuing threads wait for their bulk copies' reads, then the stage goes back to both producers
-    auto drRelease = [&]() {
-      if constexpr (kDr && W == 1) {
-        if (drStage) {
-          if (wt < kBM) bulkWaitRead0();
-          namedSync(6, 128);
-          const uint32_t sb = drStage - 1;
-          releaseStage<kPeerRelease>(emptyBar + 8 * sb, emptyPeer + 8 * sb, wt, lane); // warpgroup 0's arrival
-          releaseStage<kPeerRelease>(emptyBar + 8 * sb, emptyPeer + 8 * sb, wt, lane); // and ours
-          drStage = 0;
-        }
-      }
-    };
     for (int batch = beginReq; batch <= endReq && batch < p.b; ++batch) {
       const Item it = itemOf(p, meta, batch, beginReq, endReq);
-      drRelease();
 #if MLA_SPARSE_SM90_STAMP
       constexpr bool kSt = M1 && C2;
       MLA_STAMP(kSt && threadIdx.x == 0, batch & 1, 33, true);
       MLA_STAMP(kSt && threadIdx.x == 0, batch & 1, 0);
       MLA_STAMP(kSt && threadIdx.x == 128, batch & 1, 35);
 #endif
-      if constexpr (kQ2) { // the producer's copies of this item's Q (each producer thread waited for its own and fenced them)
+      if constexpr (kQp) { // the producer's copies of this item's Q (each producer thread waited for its own and fenced them)
         if (it.nTiles > 0) {
           mbarWait(smemAddr(&rowsQ().full), qk & 1);
           ++qk;
@@ -2179,7 +2136,7 @@ struct Kernel {
       } else {
         loadQ(p, qBase, batch, j, m0, tid);
       }
-      if constexpr (!kDr) namedSync(4, 256); // Q landed (and the previous item's epilogue is over for both warpgroups)
+      namedSync(4, 256); // Q landed (and the previous item's epilogue is over for both warpgroups)
 #if MLA_SPARSE_SM90_STAMP
       MLA_STAMP(kSt && threadIdx.x == 0, batch & 1, 1);
       MLA_STAMP(kSt && threadIdx.x == 128, batch & 1, 36);
@@ -2285,7 +2242,7 @@ struct Kernel {
           wgCommit();
           wgWait<0>();
           pinRegs<32>(s);
-          if (kQ2 && t + 1 == it.nTiles && lane == 0) mbarArrive(smemAddr(&rowsQ().free)); // Q read for the last time
+          if (kQp && t + 1 == it.nTiles && lane == 0) mbarArrive(smemAddr(&rowsQ().free)); // Q read for the last time
 #if MLA_SPARSE_SM90_STAMP
           MLA_STAMP(kSt && threadIdx.x == 0 && t < 14, batch & 1, 3 + 2 * t);
 #endif
@@ -2402,7 +2359,7 @@ struct Kernel {
           wgWait<0>();
           pinRegs<kNa>(o);
           if constexpr (kPairProbe == 4) mbarWait(remoteBar + 8 * st, par); // pair probe 4: the peer's bytes, after the math
-          if (!kQ2 || t + 1 < it.nTiles) releaseStage<kPeerRelease>(emptyBar + 8 * st, emptyPeer + 8 * st, wt, lane); // kQp: the last after the epilogue
+          if (!kQp || t + 1 < it.nTiles) releaseStage<kPeerRelease>(emptyBar + 8 * st, emptyPeer + 8 * st, wt, lane); // kQp: the last after the epilogue
         } else {
           namedSync(1, 256); // P and the rescale factors ready
           mbarWait(fullBar + 8 * st, par); // complete already (warpgroup 0 waited): orders the producer's writes for us
@@ -2455,7 +2412,7 @@ struct Kernel {
           if constexpr (kNb > 0) pinRegs<kNb>(o2);
 #endif
           if constexpr (kPairProbe == 4) mbarWait(remoteBar + 8 * st, par); // pair probe 4: the peer's bytes, after the math
-          if (!kQ2 || t + 1 < it.nTiles) releaseStage<kPeerRelease>(emptyBar + 8 * st, emptyPeer + 8 * st, wt, lane); // kQp: the last after the epilogue
+          if (!kQp || t + 1 < it.nTiles) releaseStage<kPeerRelease>(emptyBar + 8 * st, emptyPeer + 8 * st, wt, lane); // kQp: the last after the epilogue
           if (t + 1 < it.nTiles) namedArrive(2, 256); // the P box and scales are free again
         }
       }
@@ -2504,23 +2461,20 @@ struct Kernel {
       const float fA = rw.oScale[rA], fB = rw.oScale[rB];
 #if MLA_SPARSE_SM90_MODE & 18014398509481984
       if constexpr (kBulkV) { // bit 54
-        // kQpV: in the last tile's stage, still held (the Q region may be receiving the next item's Q)
-        const uint32_t stLastV = (u - 1) & 1, sgV = kQpV && it.nTiles > 0 ? kBase + stLastV * kTile : qBase;
-        const bool relV = kQpV && it.nTiles > 0;
         if constexpr (W == 1) { // stage the 256 columns, nothing else: one path
 #pragma unroll
           for (int h2 = 0; h2 < 2; ++h2) {
             const int r = opaque32(h2 ? rB : rA); // opaque: the row addresses are formed here, not hoisted out of the item loop
             const float f = h2 ? fB : fA;
             if (it.noSplit) {
-              const uint32_t row = sgV + (64 + r) * 528 + 4 * tq;
+              const uint32_t row = qBase + (64 + r) * 528 + 4 * tq;
 #pragma unroll
               for (int i = 0; i < kNa / 4; ++i) {
                 const __nv_bfloat162 v = __floats2bfloat162_rn(o[4 * i + 2 * h2] * f, o[4 * i + 2 * h2 + 1] * f);
                 stShared(row + 16 * i, *reinterpret_cast<const uint32_t*>(&v));
               }
             } else {
-              const uint32_t row = sgV + r * 1040 + 8 * tq;
+              const uint32_t row = qBase + r * 1040 + 8 * tq;
 #pragma unroll
               for (int i = 0; i < kNa / 4; ++i) stShared2f(row + 32 * i, o[4 * i + 2 * h2] * f, o[4 * i + 2 * h2 + 1] * f);
             }
@@ -2528,13 +2482,12 @@ struct Kernel {
           fenceProxyAsync(); // the generic-proxy stores, before the bulk copies read them
           namedArrive(5, 256); // staged
           namedSync(3, 256);   // read out: the region is free for the next item's Q
-          if (relV) releaseStage<kPeerRelease>(emptyBar + 8 * stLastV, emptyPeer + 8 * stLastV, wt, lane); // kQpV: the stage back
         } else if (it.noSplit && (reinterpret_cast<unsigned long long>(p.out) & 15ull) == 0) { // CTA-uniform
 #pragma unroll
           for (int h2 = 0; h2 < 2; ++h2) {
             const int r = opaque32(h2 ? rB : rA);
             const float f = h2 ? fB : fA;
-            const uint32_t row = sgV + r * 528 + 4 * tq;
+            const uint32_t row = qBase + r * 528 + 4 * tq;
 #pragma unroll
             for (int i = 0; i < kNa / 4; ++i) {
               const __nv_bfloat162 v = __floats2bfloat162_rn(o[4 * i + 2 * h2] * f, o[4 * i + 2 * h2 + 1] * f);
@@ -2545,12 +2498,11 @@ struct Kernel {
           namedSync(5, 256); // warpgroup 1's rows staged too
           if (m0 + (wt & 63) < p.hQ) { // thread wt: row wt & 63, columns 256 (wt / 64).., staged at row wt
             bulkStoreRow(static_cast<__nv_bfloat16*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0 + (wt & 63)) * kDV + 256 * (wt >> 6),
-                         sgV + wt * 528, 512u);
+                         qBase + wt * 528, 512u);
             bulkCommit();
             bulkWaitRead0();
           }
           namedSync(3, 256); // every row read out before the next item's Q overwrites the region
-          if (relV) releaseStage<kPeerRelease>(emptyBar + 8 * stLastV, emptyPeer + 8 * stLastV, wt, lane);
           continue;
         } else { // warpgroup 1's rows to global by shared loads and coalesced stores; then ours as without the bit
           namedSync(5, 256);
@@ -2560,18 +2512,17 @@ struct Kernel {
               const int r = k >> 7, w = k & 127;
               if (m0 + r < p.hQ)
                 reinterpret_cast<uint32_t*>(static_cast<__nv_bfloat16*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0 + r) * kDV + 256)[w] =
-                    ldShared32(sgV + (64 + r) * 528 + 4 * w);
+                    ldShared32(qBase + (64 + r) * 528 + 4 * w);
             }
           } else { // f32 pairs: row k / 128, pair k % 128
 #pragma unroll 4
             for (int k = wt; k < 64 * 128; k += 128) {
               const int r = k >> 7, c = k & 127;
               if (m0 + r < p.hQ)
-                reinterpret_cast<float2*>(p.oAccum + ((static_cast<int64_t>(it.slot) * p.sQ + j) * p.hQ + m0 + r) * kDV + 256)[c] = ldShared2f(sgV + r * 1040 + 8 * c);
+                reinterpret_cast<float2*>(p.oAccum + ((static_cast<int64_t>(it.slot) * p.sQ + j) * p.hQ + m0 + r) * kDV + 256)[c] = ldShared2f(qBase + r * 1040 + 8 * c);
             }
           }
           namedSync(3, 256);
-          if (relV) releaseStage<kPeerRelease>(emptyBar + 8 * stLastV, emptyPeer + 8 * stLastV, wt, lane);
         }
       }
 #endif
@@ -2586,32 +2537,12 @@ struct Kernel {
           for (int h2 = 0; h2 < 2; ++h2) {
             const int r = h2 ? rB : rA;
             const float f = h2 ? fB : fA;
-            unsigned char* const row = gen + stageRowW<W, kDr>(sgBase, pBase, r) + 4 * tq;
+            unsigned char* const row = gen + stageRowW<W>(sgBase, pBase, r) + 4 * tq;
 #pragma unroll
             for (int i = 0; i < kNa / 4; ++i)
               *reinterpret_cast<__nv_bfloat162*>(row + 16 * i) = __floats2bfloat162_rn(o[4 * i + 2 * h2] * f, o[4 * i + 2 * h2 + 1] * f);
           }
           fenceProxyAsync(); // the generic-proxy stores, before the bulk copies read them
-          if constexpr (kDr) { // both warpgroups staged; warpgroup 1 issues every row, nobody waits here
-            namedSync(3, 256);
-            if constexpr (W == 1) {
-              if (wt < kBM && m0 + wt < p.hQ) {
-                __nv_bfloat16* const dst = static_cast<__nv_bfloat16*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0 + wt) * kDV;
-                bulkStoreRow(dst, stageRowW<0, true>(sgBase, pBase, wt), 512u);
-                bulkStoreRow(dst + 256, stageRowW<1, true>(sgBase, pBase, wt), 512u);
-                bulkCommit();
-              }
-              drStage = 1 + stLast; // (an item with tiles: noSplit implies it)
-            }
-#if MLA_SPARSE_SM90_STAMP
-            MLA_STAMP(kSt && threadIdx.x == 0, batch & 1, 32);
-            MLA_STAMP(kSt && threadIdx.x == 0, batch & 1, 34, true);
-            MLA_STAMP(kSt && threadIdx.x == 128, batch & 1, 38);
-            namedSync(3, 256); // (stamp build) every consumer slot stored
-            if (threadIdx.x < 32) stampFlush(p, batch, j, m0, threadIdx.x);
-#endif
-            continue;
-          }
           namedSync(5 + W, 128);
           if (wt < kBM && m0 + wt < p.hQ) {
             bulkStoreRow(static_cast<__nv_bfloat16*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0 + wt) * kDV + kC0,
@@ -2696,7 +2627,6 @@ struct Kernel {
       }
       }
     }
-    drRelease(); // (the last item's reads, before the CTA may leave)
   }
 
   static __device__ void run(const SparseMmaParams& p) {
@@ -2719,7 +2649,7 @@ struct Kernel {
         }
 #endif
       }
-      if constexpr (kQ2) {
+      if constexpr (kQp) {
         mbarInit(smemAddr(&rowsQ().full), 128);
         mbarInit(smemAddr(&rowsQ().free), 4);
       }
