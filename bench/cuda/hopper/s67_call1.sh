@@ -19,7 +19,7 @@
 #   (here)   dist/cuda + build/ = this tree; dist-qe, dist-stamp, dist-stampqe: the -D builds above;
 #            source bench/cuda/hopper/s29_common.sh && s29_pack .devstage/s67c1.tar.xz qe stamp stampqe
 #   (device) ln -sfn .ghc .gpu-host && OUT=$OUT bash bench/cuda/hopper/s67_call1.sh > $OUT/log.txt 2>&1
-# Measured (H100 80GB HBM3, 15:12 UTC; results/gpu-host/bench/hopper/s67/call1/; the first try at 15:10 ran nothing: the
+# Measured (H100 80GB HBM3, 15:09 UTC; results/gpu-host/bench/hopper/s67/call1/; the first try a minute earlier ran nothing: the
 # packed koffi had not travelled, .ghc/node_modules is git-ignored and must be carried): qe / shipped 0.974 / 0.984 at
 # top-k 512, 0.989 / 0.990 over the four MODEL1 h128 shapes: not shipped (the rule's 0.99 missed in round 2); the stamps
 # in the notes ("Session 67"); checks passed.

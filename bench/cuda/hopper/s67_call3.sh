@@ -19,7 +19,7 @@
 #   (here)   source bench/cuda/hopper/s29_common.sh && s29_pack .devstage/s67c3.tar.xz dr qpv stamp stampdr
 #   (device) ln -sfn .ghc .gpu-host && OUT=$OUT bash bench/cuda/hopper/s67_call3.sh > $OUT/log.txt 2>&1   (carry .ghc/node_modules)
 #            (STAMPS=0 skips the stamps, RC_CASES sets racecheck's 'fast' cases a build, BUDGET the call's seconds)
-# Measured (H100 80GB HBM3, 16:18 UTC, STAMPS=1 RC_CASES=2 BUDGET=330; results/gpu-host/bench/hopper/s67/call3/): dr /
+# Measured (H100 80GB HBM3, 16:19 UTC, STAMPS=1 RC_CASES=2 BUDGET=330; results/gpu-host/bench/hopper/s67/call3/): dr /
 # shipped 0.996 / 1.001 over the four MODEL1 h128 shapes, qpv / shipped 0.999 / 1.004 over the four V3.2 shapes: neither
 # ships (their code left the source; commit 5def4ddf has it); shipped 1.085x / 1.088x FlashMLA; every check passed
 # (racecheck of dr / qpv: one class each, not examined).
