@@ -10,14 +10,12 @@
 // itemOf read, 42 + t tile t's stage free (t < 10), 52 + t tile t stored and arrived.
 import { writeFileSync } from 'node:fs';
 import { type CudaBackend, createCudaBackend } from '../../../src/backends/cuda/index.js';
-import { type SparseShape, flashmlaSparseShapes, randomCache, randomIndices } from '../../../src/cli/bench-sparse.js';
-import { uniform as rng } from '../../../src/cli/random.js';
-import { f32ToBf16 } from '../../../src/core/dtype.js';
-import { fp8Layouts } from '../../../src/core/fp8.js';
+import { type SparseShape, flashmlaSparseShapes } from '../../../src/cli/bench-sparse.js';
 import { flashMlaSparseWithKvcache } from '../../../src/core/sparse-api.js';
 import { sparseListLength, sparsePartWork } from '../../../src/core/sparse-scheduler.js';
-import { fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } from '../../../src/core/sparse.js';
-import { type Tensor, fromArray } from '../../../src/core/tensor.js';
+import { uploadFp8Cache } from '../../../src/core/sparse.js';
+import type { Tensor } from '../../../src/core/tensor.js';
+import { sparseHostInputs } from './sparse-host-inputs.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
@@ -45,24 +43,7 @@ const d32 = (a: number, z: number) => (z - a) | 0; // clock differences (u32 wor
 const out: Record<string, unknown>[] = [];
 const j = opt('--json');
 for (const { name, s } of shapes) {
-  const r = rng(s.b * 1000 + s.hQ + s.topk); // runShape's inputs (same seeds)
-  const L = fp8Layouts[s.format];
-  const nb = s.b * Math.ceil(s.sK / s.blockSize);
-  const q = fromArray('bf16', [s.b, s.sQ, s.hQ, L.dQk], Uint16Array.from({ length: s.b * s.sQ * s.hQ * L.dQk }, () => f32ToBf16(r() * 2 - 1)));
-  const k = fp8CacheTensor(s.format, nb, s.blockSize, randomCache(s.format, nb, s.blockSize, r));
-  const indices = fromArray('i32', [s.b, s.sQ, s.topk], randomIndices(s.b, s.sQ, s.sK, s.topk, s.blockSize, r));
-  let extra: { k: Tensor<Uint8Array>; indices: Tensor; len?: Tensor } | undefined;
-  if (s.extraTopk) {
-    const xb = s.b * Math.ceil(s.extraSK! / s.extraBlockSize!);
-    extra = {
-      k: fp8CacheTensor(s.format, xb, s.extraBlockSize!, randomCache(s.format, xb, s.extraBlockSize!, r)),
-      indices: fromArray('i32', [s.b, s.sQ, s.extraTopk], randomIndices(s.b, s.sQ, s.extraSK!, s.extraTopk, s.extraBlockSize!, r)),
-      len: s.extraTopkLength ? fromArray('i32', [s.b], Int32Array.from({ length: s.b }, () => Math.floor(r() * (s.extraTopk! + 1)))) : undefined,
-    };
-  }
-  const sink = fromArray('f32', [s.hQ], Float32Array.from({ length: s.hQ }, () => r() * 2 - 1));
-  const inp = { b: s.b, sQ: s.sQ, hQ: s.hQ, topk: s.topk, extraTopk: s.extraTopk ?? 0, extraTopkLength: extra?.len };
-  const meta = getSparseMlaMetadata({ ...inp, numSms: 132 });
+  const { q, k, indices, extra, sink, meta } = sparseHostInputs(s); // runShape's inputs (same seeds)
   const runs = backends.map((be) => {
     const owned: Tensor[] = [];
     const up = (t: Tensor): Tensor => { const d = t.dtype === 'fp8_e4m3' ? uploadFp8Cache(be, t as Tensor<Uint8Array>) : be.upload(t as never); owned.push(d); return d; };

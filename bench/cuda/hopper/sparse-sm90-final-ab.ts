@@ -12,14 +12,12 @@
 // the file is rewritten after every shape (`done` = shapes timed), so a run cut by its timeout still leaves them.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { type CudaBackend, createCudaBackend } from '../../../src/backends/cuda/index.js';
-import { uniform as rng } from '../../../src/cli/random.js';
-import { type SparseShape, flashmlaSparseShapes, randomCache, randomIndices } from '../../../src/cli/bench-sparse.js';
-import { f32ToBf16 } from '../../../src/core/dtype.js';
-import { fp8Layouts } from '../../../src/core/fp8.js';
-import { fp8CacheTensor, getSparseMlaMetadata, uploadFp8Cache } from '../../../src/core/sparse.js';
+import { type SparseShape, flashmlaSparseShapes } from '../../../src/cli/bench-sparse.js';
+import { uploadFp8Cache } from '../../../src/core/sparse.js';
 import { planSparseSchedule, sparseListLength, sparseNumSmParts, sparsePartWork } from '../../../src/core/sparse-scheduler.js';
 import { flashMlaSparseWithKvcache } from '../../../src/core/sparse-api.js';
-import { type Tensor, fromArray } from '../../../src/core/tensor.js';
+import { sparseHostInputs } from './sparse-host-inputs.js';
+import type { Tensor } from '../../../src/core/tensor.js';
 
 const args = process.argv.slice(2);
 const num = (name: string, d: number) => { const i = args.indexOf(name); return i >= 0 ? Number(args[i + 1]) : d; };
@@ -104,26 +102,7 @@ const flashmla = (s: SparseShape) => theirs.find((r) => (r.format === undefined 
   && r.s_q === s.sQ && r.topk === s.topk && (r.extra_topk ?? 0) === (s.extraTopk ?? 0) && (r.extra_block_size ?? 0) === (s.extraBlockSize ?? 0))?.us;
 
 /** A shape's inputs on the host, as `flashmla bench --mode sparse` (runShape) makes them (same seeds). */
-function hostInputs(s: SparseShape) {
-  const r = rng(s.b * 1000 + s.hQ + s.topk);
-  const L = fp8Layouts[s.format];
-  const nb = s.b * Math.ceil(s.sK / s.blockSize);
-  const q = fromArray('bf16', [s.b, s.sQ, s.hQ, L.dQk], Uint16Array.from({ length: s.b * s.sQ * s.hQ * L.dQk }, () => f32ToBf16(r() * 2 - 1)));
-  const k = fp8CacheTensor(s.format, nb, s.blockSize, randomCache(s.format, nb, s.blockSize, r));
-  const indices = fromArray('i32', [s.b, s.sQ, s.topk], randomIndices(s.b, s.sQ, s.sK, s.topk, s.blockSize, r));
-  let extra: { k: Tensor<Uint8Array>; indices: Tensor; len?: Tensor } | undefined;
-  if (s.extraTopk) {
-    const xb = s.b * Math.ceil(s.extraSK! / s.extraBlockSize!);
-    extra = {
-      k: fp8CacheTensor(s.format, xb, s.extraBlockSize!, randomCache(s.format, xb, s.extraBlockSize!, r)),
-      indices: fromArray('i32', [s.b, s.sQ, s.extraTopk], randomIndices(s.b, s.sQ, s.extraSK!, s.extraTopk, s.extraBlockSize!, r)),
-      len: s.extraTopkLength ? fromArray('i32', [s.b], Int32Array.from({ length: s.b }, () => Math.floor(r() * (s.extraTopk! + 1)))) : undefined,
-    };
-  }
-  const sink = fromArray('f32', [s.hQ], Float32Array.from({ length: s.hQ }, () => r() * 2 - 1));
-  const meta = getSparseMlaMetadata({ b: s.b, sQ: s.sQ, hQ: s.hQ, topk: s.topk, extraTopk: s.extraTopk ?? 0, extraTopkLength: extra?.len, numSms: 132 });
-  return { q, k, indices, extra, sink, meta };
-}
+const hostInputs = sparseHostInputs;
 
 /** The shape's tensors on one backend and a call that runs it; free() gives them back. */
 function onBackend(be: CudaBackend, s: SparseShape, h: ReturnType<typeof hostInputs>) {
