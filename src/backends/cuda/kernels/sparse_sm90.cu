@@ -635,8 +635,7 @@ __device__ __forceinline__ Rows1& rows1() {
   return r;
 }
 #endif
-#if MLA_SPARSE_SM90_SINKS
-/** The CTA's attention sinks, heads m0..m0 + 63 (MLA_SPARSE_SM90_SINKS). */
+/** The CTA's attention sinks, heads m0..m0 + 63 (MLA_SPARSE_SM90_SINKS; referenced by Kernel::kSinkS entries only). */
 struct RowsS {
   float sink[kBM];
 };
@@ -644,7 +643,6 @@ __device__ __forceinline__ RowsS& rowsS() {
   __shared__ RowsS r;
   return r;
 }
-#endif
 /** MLA_SPARSE_SM90_QE (Kernel::kQp): Q landed (the producer's 128 threads, each after its cp.async), Q free (warpgroup 0's 4 warps
     after an item's last S); a variable of its own, referenced by those entries only. */
 struct RowsQ {
@@ -2115,15 +2113,13 @@ struct Kernel {
     const int* meta = p.tileSchedulerMetadata + blockIdx.x * kMetaFields;
     const int beginReq = meta[kSparseMetaBeginReqIdx], endReq = meta[kSparseMetaEndReqIdx];
     uint32_t u = 0;
-#if MLA_SPARSE_SM90_SINKS
-    // the sinks once (read by warpgroup 0's epilogue after barrier 4 of the first item)
+    // kSinkS: the sinks once (read by warpgroup 0's epilogue after barrier 4 of the first item)
     if constexpr (W == 0 && kSinkS) if (wt < kBM) rowsS().sink[wt] = p.attnSink && m0 + wt < p.hQ ? p.attnSink[m0 + wt] : 0.f;
-#endif
     uint32_t qk = 0; // kQp: items with tiles so far (the Q barrier's phase)
     for (int batch = beginReq; batch <= endReq && batch < p.b; ++batch) {
       const Item it = itemOf(p, meta, batch, beginReq, endReq);
+      constexpr bool kSt = MLA_SPARSE_SM90_STAMP && M1 && C2; // the stamp build's entries (their lse words hold the stamps)
 #if MLA_SPARSE_SM90_STAMP
-      constexpr bool kSt = M1 && C2;
       MLA_STAMP(kSt && threadIdx.x == 0, batch & 1, 33, true);
       MLA_STAMP(kSt && threadIdx.x == 0, batch & 1, 0);
       MLA_STAMP(kSt && threadIdx.x == 128, batch & 1, 35);
@@ -2434,21 +2430,13 @@ struct Kernel {
           const float lse = empty ? (it.noSplit ? INFINITY : -INFINITY) : (mx + log2f(l)) * 0.69314718055994531f;
           float f = empty ? 0.f : 1.f / l;
           if (it.noSplit && p.attnSink && !empty && h < p.hQ) {
-#if MLA_SPARSE_SM90_SINKS
             const float sink = kSinkS ? rowsS().sink[h2 ? rB : rA] : p.attnSink[h];
-#else
-            const float sink = p.attnSink[h];
-#endif
             f = sinkScale(f, sink, lse);
           }
           if (tq == 0) {
             rw.oScale[h2 ? rB : rA] = f;
             if (h < p.hQ) {
-#if MLA_SPARSE_SM90_STAMP
               if (it.noSplit && !kSt) p.lse[(static_cast<int64_t>(batch) * p.hQ + h) * p.sQ + j] = lse;
-#else
-              if (it.noSplit) p.lse[(static_cast<int64_t>(batch) * p.hQ + h) * p.sQ + j] = lse;
-#endif
               else p.lseAccum[(static_cast<int64_t>(it.slot) * p.sQ + j) * p.hQ + h] = lse;
             }
           }
