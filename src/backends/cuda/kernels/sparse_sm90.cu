@@ -124,6 +124,18 @@ template <bool M1> struct Fmt {
 #ifndef MLA_SPARSE_SM90_QE
 #define MLA_SPARSE_SM90_QE 1
 #endif
+// MLA_SPARSE_SM90_QE1 (session 68, bits; Kernel::kQp1): the same in the one-CTA entries: 1 the MODEL1 entries (bit 9's
+// staged output), 4 the V3.2 entries (bit 11's); the producer's generic tile loop (produceTile) issues each item's Q once
+// tile 0's loads are in flight and announces it after tile 0's stores; the epilogue stages in the item's last stage, held
+// until read out. 2: with 1, the sinks from shared memory in the one-CTA MODEL1 entries too.
+#ifndef MLA_SPARSE_SM90_QE1
+#define MLA_SPARSE_SM90_QE1 0
+#endif
+// MLA_SPARSE_SM90_NI (session 68; default 0): the consumers load the next item's four words of global memory (its split
+// counts and lengths) when an item starts, not when the next one does (the gap between items: one L2 round trip).
+#ifndef MLA_SPARSE_SM90_NI
+#define MLA_SPARSE_SM90_NI 0
+#endif
 static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & 1), "bit 0 is gone and bit 3 is required");
 // Bit 8 (256; reused: session 8's per-round reload left the code long ago; session 20, helper s20-l1; every entry, the
 // consumers' softmax is one code): the lazy reference maximum (FlashAttention-4's rescale threshold; the dense wide
@@ -673,6 +685,29 @@ __device__ __forceinline__ Item itemOf(const SparseMmaParams& p, const int* meta
   it.nTiles = it.eEnd > it.eBegin ? (it.eEnd - it.eBegin + kBN - 1) / kBN : 0;
   return it;
 }
+/** MLA_SPARSE_SM90_NI: a request's words of global memory that its item depends on (numSplits[batch], [batch + 1], its
+    lengths), loaded ahead; itemOfW: itemOf from them. */
+struct ItemWords {
+  int ns0, ns1, tl, etl;
+};
+__device__ __forceinline__ ItemWords itemWords(const SparseMmaParams& p, int batch) {
+  return ItemWords{p.numSplits[batch], p.numSplits[batch + 1], p.topkLength ? p.topkLength[batch] : 0, p.extraTopkLength ? p.extraTopkLength[batch] : 0};
+}
+__device__ __forceinline__ Item itemOfW(const SparseMmaParams& p, const int* meta, int batch, int beginReq, int endReq, const ItemWords& w) {
+  Item it;
+  it.slot = w.ns0 + (batch == beginReq ? meta[kSparseMetaBeginSplitIdx] : 0);
+  it.noSplit = w.ns1 - w.ns0 == 1;
+  it.mainLen = p.topkLength ? min(w.tl, p.topk) : p.topk;
+  it.extraLen = p.extraIndices ? (p.extraTopkLength ? min(w.etl, p.extraTopk) : p.extraTopk) : 0;
+  const int n = max(it.mainLen, 1);
+  it.mainRegion = p.extraIndices ? (n + kSparseBlockTopk - 1) / kSparseBlockTopk * kSparseBlockTopk : n;
+  const int listLen = it.mainRegion + it.extraLen;
+  const int nBlocks = (listLen + kSparseBlockTopk - 1) / kSparseBlockTopk;
+  it.eBegin = (batch == beginReq ? meta[kSparseMetaBeginBlockIdx] : 0) * kSparseBlockTopk;
+  it.eEnd = min((batch == endReq ? meta[kSparseMetaEndBlockIdx] : nBlocks) * kSparseBlockTopk, listLen);
+  it.nTiles = it.eEnd > it.eBegin ? (it.eEnd - it.eBegin + kBN - 1) / kBN : 0;
+  return it;
+}
 
 #ifdef MLA_SM90A_SPARSE
 using namespace hop;
@@ -1044,9 +1079,16 @@ struct Kernel {
       stages the output in the item's last stage, held until the bulk copies have read it, instead of in the Q region;
       the consumers' item boundary loses its 64 KiB load of Q (2.2 us at top-k 512 on an H100, session 67's stamps). */
   static constexpr bool kQp = MLA_SPARSE_SM90_QE && kBulkO;
+  /** MLA_SPARSE_SM90_QE1 (session 68): kQp's scheme in the one-CTA MODEL1 entries, with bit 9's staged output (kBulkO1,
+      declared below); kQpA: either (the consumers' side and the barriers are one code). */
+  static constexpr bool kQp1 = !C2 && (M1 ? (MLA_SPARSE_SM90_QE1 & 1) && kBulkOOneBit : (MLA_SPARSE_SM90_QE1 & 4) && kBulkOV32OneBit);
+  static constexpr bool kQpA = kQp || kQp1;
+  /** MLA_SPARSE_SM90_NI (session 68): the consumers load the next item's words (itemWords) at an item's start. */
+  static constexpr bool kNextItem = MLA_SPARSE_SM90_NI != 0;
+  static constexpr bool kQp1Sinks = (MLA_SPARSE_SM90_QE1 & 2) && kQp1 && M1;
   /** MLA_SPARSE_SM90_SINKS: the sinks from shared memory (the pair entries; the one-CTA MODEL1 '_sp' entry spills 4 bytes
       with it). */
-  static constexpr bool kSinkS = MLA_SPARSE_SM90_SINKS && (C2 || !M1);
+  static constexpr bool kSinkS = MLA_SPARSE_SM90_SINKS && (C2 || !M1 || kQp1Sinks);
   /** Bits 9 / 11: bit 53's staged output in the one-CTA MODEL1 / V3.2 entries (32-bit shared stores, row addresses formed
       in place). */
   static constexpr bool kBulkO1 = (M1 ? kBulkOOneBit : kBulkOV32OneBit) && !C2;
@@ -1618,6 +1660,11 @@ struct Kernel {
 #pragma unroll
       for (int rnd = 0; rnd < kRounds; ++rnd) ids[rnd] = idOf(0, rnd);
       load(ids, 0);
+      if constexpr (kQp1) { // this item's Q, tile 0's loads in flight: once warpgroup 0's last S of the item before is done
+        if (qk > 0) mbarWait(smemAddr(&rowsQ().free), (qk - 1) & 1);
+        issueQ<128>(p, smemBase() + kQ_OFF, batch, j, blockIdx.z * kBM, pt);
+        ++qk;
+      }
 #pragma unroll
       for (int rnd = 0; rnd < kRounds; ++rnd) ids[rnd] = idOf(1, rnd);
 #if MLA_SPARSE_SM90_MODE & 1125899906842624
@@ -1768,6 +1815,11 @@ struct Kernel {
         else
 #endif
         mbarArrive(fullBar + 8 * st);
+        if (kQp1 && t == 0) { // Q, after tile 0 (its latency under the tile's): landed, visible to the wgmma, announced
+          cpAsyncWaitAll();
+          fenceProxyAsync();
+          mbarArrive(smemAddr(&rowsQ().full));
+        }
 #if MLA_SPARSE_SM90_MODE & (549755813888 | 1099511627776)
         if constexpr ((C2 ? kEarlyPair : kEarlyOne) && (M1 || !kEarlyM1Only)) { // bits 39 / 40: the last round's loads (the others are in flight)
           if (t + 1 < it.nTiles) loadR(ids, t + 1, kRounds - 1);
@@ -2116,15 +2168,19 @@ struct Kernel {
     // kSinkS: the sinks once (read by warpgroup 0's epilogue after barrier 4 of the first item)
     if constexpr (W == 0 && kSinkS) if (wt < kBM) rowsS().sink[wt] = p.attnSink && m0 + wt < p.hQ ? p.attnSink[m0 + wt] : 0.f;
     uint32_t qk = 0; // kQp: items with tiles so far (the Q barrier's phase)
+    // MLA_SPARSE_SM90_NI: the next item's words loaded at an item's start (their latency under the item's tiles)
+    ItemWords nw{};
+    if constexpr (kNextItem) if (beginReq < p.b) nw = itemWords(p, beginReq);
     for (int batch = beginReq; batch <= endReq && batch < p.b; ++batch) {
-      const Item it = itemOf(p, meta, batch, beginReq, endReq);
+      const Item it = kNextItem ? itemOfW(p, meta, batch, beginReq, endReq, nw) : itemOf(p, meta, batch, beginReq, endReq);
+      if constexpr (kNextItem) if (batch + 1 <= endReq && batch + 1 < p.b) nw = itemWords(p, batch + 1);
       constexpr bool kSt = MLA_SPARSE_SM90_STAMP && M1 && C2; // the stamp build's entries (their lse words hold the stamps)
 #if MLA_SPARSE_SM90_STAMP
       MLA_STAMP(kSt && threadIdx.x == 0, batch & 1, 33, true);
       MLA_STAMP(kSt && threadIdx.x == 0, batch & 1, 0);
       MLA_STAMP(kSt && threadIdx.x == 128, batch & 1, 35);
 #endif
-      if constexpr (kQp) { // the producer's copies of this item's Q (each producer thread waited for its own and fenced them)
+      if constexpr (kQpA) { // the producer's copies of this item's Q (each producer thread waited for its own and fenced them)
         if (it.nTiles > 0) {
           mbarWait(smemAddr(&rowsQ().full), qk & 1);
           ++qk;
@@ -2238,7 +2294,7 @@ struct Kernel {
           wgCommit();
           wgWait<0>();
           pinRegs<32>(s);
-          if (kQp && t + 1 == it.nTiles && lane == 0) mbarArrive(smemAddr(&rowsQ().free)); // Q read for the last time
+          if (kQpA && t + 1 == it.nTiles && lane == 0) mbarArrive(smemAddr(&rowsQ().free)); // Q read for the last time
 #if MLA_SPARSE_SM90_STAMP
           MLA_STAMP(kSt && threadIdx.x == 0 && t < 14, batch & 1, 3 + 2 * t);
 #endif
@@ -2355,7 +2411,7 @@ struct Kernel {
           wgWait<0>();
           pinRegs<kNa>(o);
           if constexpr (kPairProbe == 4) mbarWait(remoteBar + 8 * st, par); // pair probe 4: the peer's bytes, after the math
-          if (!kQp || t + 1 < it.nTiles) releaseStage<kPeerRelease>(emptyBar + 8 * st, emptyPeer + 8 * st, wt, lane); // kQp: the last after the epilogue
+          if (!kQpA || t + 1 < it.nTiles) releaseStage<kPeerRelease>(emptyBar + 8 * st, emptyPeer + 8 * st, wt, lane); // kQpA: the last after the epilogue
         } else {
           namedSync(1, 256); // P and the rescale factors ready
           mbarWait(fullBar + 8 * st, par); // complete already (warpgroup 0 waited): orders the producer's writes for us
@@ -2408,7 +2464,7 @@ struct Kernel {
           if constexpr (kNb > 0) pinRegs<kNb>(o2);
 #endif
           if constexpr (kPairProbe == 4) mbarWait(remoteBar + 8 * st, par); // pair probe 4: the peer's bytes, after the math
-          if (!kQp || t + 1 < it.nTiles) releaseStage<kPeerRelease>(emptyBar + 8 * st, emptyPeer + 8 * st, wt, lane); // kQp: the last after the epilogue
+          if (!kQpA || t + 1 < it.nTiles) releaseStage<kPeerRelease>(emptyBar + 8 * st, emptyPeer + 8 * st, wt, lane); // kQpA: the last after the epilogue
           if (t + 1 < it.nTiles) namedArrive(2, 256); // the P box and scales are free again
         }
       }
@@ -2556,12 +2612,14 @@ struct Kernel {
 #endif
 #if MLA_SPARSE_SM90_MODE & (512 | 2048)
       if constexpr (kBulkO1) { // bit 9: bit 53's staging in the one-CTA MODEL1 entries, 32-bit shared addresses formed here
+        // kQp1: in the last tile's stage, still held (the Q region may be receiving the next item's Q)
+        const uint32_t stLast = (u - 1) & 1, sgBase = kQp1 && it.nTiles > 0 ? kBase + stLast * kTile : qBase;
         if (it.noSplit && (reinterpret_cast<unsigned long long>(p.out) & 15ull) == 0) { // CTA-uniform
 #pragma unroll
           for (int h2 = 0; h2 < 2; ++h2) {
             const int r = opaque32(h2 ? rB : rA); // opaque: not hoisted out of the item loop (bit 53's form spills here)
             const float f = h2 ? fB : fA;
-            const uint32_t row = stageRowW<W>(qBase, pBase, r) + 4 * tq;
+            const uint32_t row = stageRowW<W>(sgBase, pBase, r) + 4 * tq;
 #pragma unroll
             for (int i = 0; i < kNa / 4; ++i) {
               const __nv_bfloat162 v = __floats2bfloat162_rn(o[4 * i + 2 * h2] * f, o[4 * i + 2 * h2 + 1] * f);
@@ -2573,13 +2631,15 @@ struct Kernel {
           const int r = opaque32(wt);
           if (r < kBM && m0 + r < p.hQ) {
             bulkStoreRow(static_cast<__nv_bfloat16*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0 + r) * kDV + kC0,
-                         stageRowW<W>(qBase, pBase, r), 512u);
+                         stageRowW<W>(sgBase, pBase, r), 512u);
             bulkCommit();
             bulkWaitRead0();
           }
           namedSync(3, 256); // every row read out before the next item's Q (and P) overwrite the regions
+          if (kQp1 && it.nTiles > 0) releaseStage<kPeerRelease>(emptyBar + 8 * stLast, emptyPeer + 8 * stLast, wt, lane); // read out: the producer's again
           continue;
         }
+        if (kQp1 && it.nTiles > 0) releaseStage<kPeerRelease>(emptyBar + 8 * stLast, emptyPeer + 8 * stLast, wt, lane); // not staged: free now
       }
 #endif
       if constexpr (!(kBulkV && W == 1)) { // bit 54: warpgroup 1 has staged its columns above
@@ -2637,7 +2697,7 @@ struct Kernel {
         }
 #endif
       }
-      if constexpr (kQp) {
+      if constexpr (kQpA) {
         mbarInit(smemAddr(&rowsQ().full), 128);
         mbarInit(smemAddr(&rowsQ().free), 4);
       }
