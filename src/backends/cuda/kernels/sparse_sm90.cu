@@ -1079,12 +1079,14 @@ struct Kernel {
       stages the output in the item's last stage, held until the bulk copies have read it, instead of in the Q region;
       the consumers' item boundary loses its 64 KiB load of Q (2.2 us at top-k 512 on an H100, session 67's stamps). */
   static constexpr bool kQp = MLA_SPARSE_SM90_QE && kBulkO;
-  /** MLA_SPARSE_SM90_QE1 (session 68): kQp's scheme in the one-CTA MODEL1 entries, with bit 9's staged output (kBulkO1,
-      declared below); kQpA: either (the consumers' side and the barriers are one code). */
+  /** MLA_SPARSE_SM90_QE1 (session 68): kQp's scheme in the one-CTA entries (bit 1: MODEL1, with bit 9's staged output;
+      bit 4: V3.2, with bit 11's; kBulkO1, declared below); kQpA: kQp or kQp1 (the consumers' side and the barriers are
+      one code). Not measured yet: default 0. */
   static constexpr bool kQp1 = !C2 && (M1 ? (MLA_SPARSE_SM90_QE1 & 1) && kBulkOOneBit : (MLA_SPARSE_SM90_QE1 & 4) && kBulkOV32OneBit);
   static constexpr bool kQpA = kQp || kQp1;
   /** MLA_SPARSE_SM90_NI (session 68): the consumers load the next item's words (itemWords) at an item's start. */
   static constexpr bool kNextItem = MLA_SPARSE_SM90_NI != 0;
+  /** MLA_SPARSE_SM90_QE1 bit 2: with kQp1 the one-CTA MODEL1 '_sp' entry no longer spills with kSinkS (below). */
   static constexpr bool kQp1Sinks = (MLA_SPARSE_SM90_QE1 & 2) && kQp1 && M1;
   /** MLA_SPARSE_SM90_SINKS: the sinks from shared memory (the pair entries; the one-CTA MODEL1 '_sp' entry spills 4 bytes
       with it). */
