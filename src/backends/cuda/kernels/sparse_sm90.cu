@@ -670,12 +670,8 @@ struct Item {
   int eBegin, eEnd, slot, mainLen, mainRegion, extraLen, nTiles;
   bool noSplit;
 };
-__device__ __forceinline__ Item itemOf(const SparseMmaParams& p, const int* meta, int batch, int beginReq, int endReq) {
-  Item it;
-  it.slot = p.numSplits[batch] + (batch == beginReq ? meta[kSparseMetaBeginSplitIdx] : 0);
-  it.noSplit = p.numSplits[batch + 1] - p.numSplits[batch] == 1;
-  it.mainLen = p.topkLength ? min(p.topkLength[batch], p.topk) : p.topk;
-  it.extraLen = p.extraIndices ? (p.extraTopkLength ? min(p.extraTopkLength[batch], p.extraTopk) : p.extraTopk) : 0;
+/** The rest of an item once its slot, noSplit and lengths are set: its list's regions and this part's tiles of it. */
+__device__ __forceinline__ Item itemSpan(Item it, const SparseMmaParams& p, const int* meta, int batch, int beginReq, int endReq) {
   const int n = max(it.mainLen, 1);
   it.mainRegion = p.extraIndices ? (n + kSparseBlockTopk - 1) / kSparseBlockTopk * kSparseBlockTopk : n;
   const int listLen = it.mainRegion + it.extraLen;
@@ -684,6 +680,14 @@ __device__ __forceinline__ Item itemOf(const SparseMmaParams& p, const int* meta
   it.eEnd = min((batch == endReq ? meta[kSparseMetaEndBlockIdx] : nBlocks) * kSparseBlockTopk, listLen);
   it.nTiles = it.eEnd > it.eBegin ? (it.eEnd - it.eBegin + kBN - 1) / kBN : 0;
   return it;
+}
+__device__ __forceinline__ Item itemOf(const SparseMmaParams& p, const int* meta, int batch, int beginReq, int endReq) {
+  Item it;
+  it.slot = p.numSplits[batch] + (batch == beginReq ? meta[kSparseMetaBeginSplitIdx] : 0);
+  it.noSplit = p.numSplits[batch + 1] - p.numSplits[batch] == 1;
+  it.mainLen = p.topkLength ? min(p.topkLength[batch], p.topk) : p.topk;
+  it.extraLen = p.extraIndices ? (p.extraTopkLength ? min(p.extraTopkLength[batch], p.extraTopk) : p.extraTopk) : 0;
+  return itemSpan(it, p, meta, batch, beginReq, endReq);
 }
 /** MLA_SPARSE_SM90_NI: a request's words of global memory that its item depends on (numSplits[batch], [batch + 1], its
     lengths), loaded ahead; itemOfW: itemOf from them. */
@@ -699,14 +703,7 @@ __device__ __forceinline__ Item itemOfW(const SparseMmaParams& p, const int* met
   it.noSplit = w.ns1 - w.ns0 == 1;
   it.mainLen = p.topkLength ? min(w.tl, p.topk) : p.topk;
   it.extraLen = p.extraIndices ? (p.extraTopkLength ? min(w.etl, p.extraTopk) : p.extraTopk) : 0;
-  const int n = max(it.mainLen, 1);
-  it.mainRegion = p.extraIndices ? (n + kSparseBlockTopk - 1) / kSparseBlockTopk * kSparseBlockTopk : n;
-  const int listLen = it.mainRegion + it.extraLen;
-  const int nBlocks = (listLen + kSparseBlockTopk - 1) / kSparseBlockTopk;
-  it.eBegin = (batch == beginReq ? meta[kSparseMetaBeginBlockIdx] : 0) * kSparseBlockTopk;
-  it.eEnd = min((batch == endReq ? meta[kSparseMetaEndBlockIdx] : nBlocks) * kSparseBlockTopk, listLen);
-  it.nTiles = it.eEnd > it.eBegin ? (it.eEnd - it.eBegin + kBN - 1) / kBN : 0;
-  return it;
+  return itemSpan(it, p, meta, batch, beginReq, endReq);
 }
 
 #ifdef MLA_SM90A_SPARSE
