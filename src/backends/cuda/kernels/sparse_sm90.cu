@@ -1659,11 +1659,7 @@ struct Kernel {
 #pragma unroll
       for (int rnd = 0; rnd < kRounds; ++rnd) ids[rnd] = idOf(0, rnd);
       load(ids, 0);
-      if constexpr (kQp1) { // this item's Q, tile 0's loads in flight: once warpgroup 0's last S of the item before is done
-        if (qk > 0) mbarWait(smemAddr(&rowsQ().free), (qk - 1) & 1);
-        issueQ<128>(p, smemBase() + kQ_OFF, batch, j, blockIdx.z * kBM, pt);
-        ++qk;
-      }
+      if constexpr (kQp1) producerIssueQ(p, batch, pt, qk++); // this item's Q, tile 0's loads in flight
 #pragma unroll
       for (int rnd = 0; rnd < kRounds; ++rnd) ids[rnd] = idOf(1, rnd);
 #if MLA_SPARSE_SM90_MODE & 1125899906842624
@@ -1814,11 +1810,7 @@ struct Kernel {
         else
 #endif
         mbarArrive(fullBar + 8 * st);
-        if (kQp1 && t == 0) { // Q, after tile 0 (its latency under the tile's): landed, visible to the wgmma, announced
-          cpAsyncWaitAll();
-          fenceProxyAsync();
-          mbarArrive(smemAddr(&rowsQ().full));
-        }
+        if (kQp1 && t == 0) producerAnnounceQ(); // Q, after tile 0 (its latency under the tile's)
 #if MLA_SPARSE_SM90_MODE & (549755813888 | 1099511627776)
         if constexpr ((C2 ? kEarlyPair : kEarlyOne) && (M1 || !kEarlyM1Only)) { // bits 39 / 40: the last round's loads (the others are in flight)
           if (t + 1 < it.nTiles) loadR(ids, t + 1, kRounds - 1);
@@ -1908,10 +1900,7 @@ struct Kernel {
     QuadRegs d;
     loadQuad(p, d, idOf(0), q);
     Id id = idOf(1);
-    if constexpr (kQp) { // this item's Q, the tile's loads in flight: once warpgroup 0's last S of the item before is done
-      if (qk > 0) mbarWait(smemAddr(&rowsQ().free), (qk - 1) & 1);
-      issueQ<128>(p, smemBase() + kQ_OFF, batch, blockIdx.y, blockIdx.z * kBM, pt);
-    }
+    if constexpr (kQp) producerIssueQ(p, batch, pt, qk); // this item's Q, the tile's loads in flight
 #pragma unroll 1
     for (int t = 0; t < it.nTiles; ++t, ++u) {
       const uint32_t st = u & 1;
@@ -1923,11 +1912,7 @@ struct Kernel {
 #if MLA_SPARSE_SM90_STAMP
       MLA_STAMP(M1 && C2 && pt == 0 && t < 10, sPar, 52 + t);
 #endif
-      if (kQp && t == 0) { // Q, after tile 0 (its latency under the tile's): landed, visible to the wgmma, announced
-        cpAsyncWaitAll();
-        fenceProxyAsync();
-        mbarArrive(smemAddr(&rowsQ().full));
-      }
+      if (kQp && t == 0) producerAnnounceQ(); // Q, after tile 0 (its latency under the tile's)
       if (t + 1 < it.nTiles) loadQuad(p, d, id, q); // tile t + 1: in flight while the consumers work on t
       id = idOf(t + 2);
     }
@@ -2126,6 +2111,18 @@ struct Kernel {
       const bool live = m0 + r < p.hQ;
       cpAsync16(qBase + (ch >> 3) * kBox + sw128(r, (ch & 7) * 8), live ? q + static_cast<int64_t>(r) * F::kDQK + ch * 8 : p.q, live ? 16 : 0);
     }
+  }
+  /** kQpA, the producer's side: item qk's Q (this CTA's rows of request batch) issued by its 128 threads once warpgroup 0
+      has read the item before's for the last time (rowsQ().free, phase qk - 1), not waited for. */
+  static __device__ __forceinline__ void producerIssueQ(const SparseMmaParams& p, int batch, int pt, uint32_t qk) {
+    if (qk > 0) mbarWait(smemAddr(&rowsQ().free), (qk - 1) & 1);
+    issueQ<128>(p, smemBase() + kQ_OFF, batch, blockIdx.y, blockIdx.z * kBM, pt);
+  }
+  /** kQpA: this producer thread's Q copies landed, visible to the wgmma (async proxy), announced on rowsQ().full. */
+  static __device__ __forceinline__ void producerAnnounceQ() {
+    cpAsyncWaitAll();
+    fenceProxyAsync();
+    mbarArrive(smemAddr(&rowsQ().full));
   }
   /** Q rows m0.. of (batch, j) into qBase by cp.async from the consumers' 256 threads (tid 0..255), waited for. */
   static __device__ __forceinline__ void loadQ(const SparseMmaParams& p, uint32_t qBase, int batch, int j, int m0, int tid) {
