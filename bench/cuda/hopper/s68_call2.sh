@@ -102,5 +102,6 @@ wait
 for t in qv1m qv1v v128 ni128 ni64; do for tool in memcheck synccheck racecheck; do
   echo "$tool $t: $(grep -aE "ERROR SUMMARY|RACECHECK SUMMARY|^# (pass|fail)" "$W/$tool-$t.txt" | tr "\n" " ")"; done; done
 ts "sanitizers"
+python3 bench/cuda/hopper/s68_rule.py "$W" | tee "$W/rule.txt" # (session 69: the header's rule as code, s68_rule.py)
 xz -T8 "$W"/*.txt "$W"/*.tap 2>/dev/null; tar cf "$OUT/s68c2.tar" -C "$W" .
 ts end
