@@ -473,6 +473,10 @@ static_assert(!kProdAloneBit || ((MLA_SPARSE_SM90_MODE & 8192) && !(MLA_SPARSE_S
 #ifndef MLA_SPARSE_SM90_PAIR_PROBE
 #define MLA_SPARSE_SM90_PAIR_PROBE 0
 #endif
+// The producer paths of bit 17 (and pair probe 5: nothing loaded) and of bits 28 / 30 (the split producers) neither issue
+// nor announce Q, so with the producer loading Q (QE, QE1) the consumers would wait for it for ever (session 69's review).
+static_assert(!((MLA_SPARSE_SM90_QE || (MLA_SPARSE_SM90_QE1 & 5)) && ((MLA_SPARSE_SM90_MODE & (131072 | 268435456 | 1073741824)) || MLA_SPARSE_SM90_PAIR_PROBE == 5)),
+              "the producer loads Q (QE / QE1): not with bit 17, 28 or 30, or pair probe 5");
 // Bit 25 (33554432; reused: session 10's bit 25, the half tile forwarded by bulk copies, left the code, commit 1082919 has
 // it; session 19, helper h2, round 3; the MODEL1 pair entries): pair probe 4 (the consumers not waiting for the peer's
 // bytes before S) measured 0.076 us a tile of the consumers' wait on `remote` past `full`: each producer's last st.async
@@ -2610,7 +2614,9 @@ struct Kernel {
       if constexpr (kBulkO1) { // bit 9: bit 53's staging in the one-CTA MODEL1 entries, 32-bit shared addresses formed here
         // kQp1: in the last tile's stage, still held (the Q region may be receiving the next item's Q)
         const uint32_t stLast = (u - 1) & 1, sgBase = kQp1 && it.nTiles > 0 ? kBase + stLast * kTile : qBase;
-        if (it.noSplit && (reinterpret_cast<unsigned long long>(p.out) & 15ull) == 0) { // CTA-uniform
+        // kQp1: an item without tiles never stages (the Q region may be receiving the next item's Q); the scheduler
+        // gives a whole request at least one tile, so this only guards against metadata that says otherwise
+        if (it.noSplit && (!kQp1 || it.nTiles > 0) && (reinterpret_cast<unsigned long long>(p.out) & 15ull) == 0) { // CTA-uniform
 #pragma unroll
           for (int h2 = 0; h2 < 2; ++h2) {
             const int r = opaque32(h2 ? rB : rA); // opaque: not hoisted out of the item loop (bit 53's form spills here)
