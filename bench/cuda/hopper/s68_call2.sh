@@ -37,6 +37,8 @@
 #   (device) ln -sfn .ghc .gpu-host && OUT=$OUT bash bench/cuda/hopper/s68_call2.sh > $OUT/log.txt 2>&1   (carry .ghc/node_modules)
 # Not run in session 68: no device machine started in 22 tries (docs/notes/cuda-sparse-decode.md, "Session 68");
 # the first call of the next session.
+# Run in session 69 (an H100, 22:06 UTC; results/gpu-host/bench/hopper/s69/call2/): KEEP. qv1 1.014 / 1.025-1.032 of the
+# shipped time on the one-CTA MODEL1 / V3.2 h64 rows, ni level (docs/notes/cuda-sparse-decode.md, "Session 69, call 2").
 card=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1); echo "card: $card"
 export PACK=.devstage/s68c2.tar.xz BUDGET=${BUDGET:-500}
 source bench/cuda/hopper/s50_common.sh && s50_setup s68c2 # (W, CLI, ts, lim)
