@@ -128,11 +128,15 @@ template <bool M1> struct Fmt {
 // staged output), 4 the V3.2 entries (bit 11's); the producer's generic tile loop (produceTile) issues each item's Q once
 // tile 0's loads are in flight and announces it after tile 0's stores; the epilogue stages in the item's last stage, held
 // until read out. 2: with 1, the sinks from shared memory in the one-CTA MODEL1 entries too.
+// Measured in session 69 (an H100, FlashMLA 9241ae3 in the same call): QE1 = 7 took 1.014x the shipped time on the four
+// one-CTA MODEL1 shapes and 1.025-1.032x on V3.2 at 64 heads (the one-CTA producer sets the pace; the Q load added to it):
+// default 0, kept for measurement (docs/notes/cuda-sparse-decode.md, "Session 69, call 2").
 #ifndef MLA_SPARSE_SM90_QE1
 #define MLA_SPARSE_SM90_QE1 0
 #endif
 // MLA_SPARSE_SM90_NI (session 68; default 0): the consumers load the next item's four words of global memory (its split
 // counts and lengths) when an item starts, not when the next one does (the gap between items: one L2 round trip).
+// Measured level in session 69 (0.995 / 1.002 of QE1 = 7's time over FlashMLA's 12 shapes, an H100).
 #ifndef MLA_SPARSE_SM90_NI
 #define MLA_SPARSE_SM90_NI 0
 #endif
@@ -1082,7 +1086,7 @@ struct Kernel {
   static constexpr bool kQp = MLA_SPARSE_SM90_QE && kBulkO;
   /** MLA_SPARSE_SM90_QE1 (session 68): kQp's scheme in the one-CTA entries (bit 1: MODEL1, with bit 9's staged output;
       bit 4: V3.2, with bit 11's; kBulkO1, declared below); kQpA: kQp or kQp1 (the consumers' side and the barriers are
-      one code). Not measured yet: default 0. */
+      one code). Measured slower in session 69 (above): default 0. */
   static constexpr bool kQp1 = !C2 && (M1 ? (MLA_SPARSE_SM90_QE1 & 1) && kBulkOOneBit : (MLA_SPARSE_SM90_QE1 & 4) && kBulkOV32OneBit);
   static constexpr bool kQpA = kQp || kQp1;
   /** MLA_SPARSE_SM90_NI (session 68): the consumers load the next item's words (itemWords) at an item's start. */
