@@ -124,22 +124,9 @@ template <bool M1> struct Fmt {
 #ifndef MLA_SPARSE_SM90_QE
 #define MLA_SPARSE_SM90_QE 1
 #endif
-// MLA_SPARSE_SM90_QE1 (session 68, bits; Kernel::kQp1): the same in the one-CTA entries: 1 the MODEL1 entries (bit 9's
-// staged output), 4 the V3.2 entries (bit 11's); the producer's generic tile loop (produceTile) issues each item's Q once
-// tile 0's loads are in flight and announces it after tile 0's stores; the epilogue stages in the item's last stage, held
-// until read out. 2: with 1, the sinks from shared memory in the one-CTA MODEL1 entries too.
-// Measured in session 69 (an H100, FlashMLA 9241ae3 in the same call): QE1 = 7 took 1.014x the shipped time on the four
-// one-CTA MODEL1 shapes and 1.025-1.032x on V3.2 at 64 heads (the one-CTA producer sets the pace; the Q load added to it):
-// default 0, kept for measurement (docs/notes/cuda-sparse-decode.md, "Session 69, call 2").
-#ifndef MLA_SPARSE_SM90_QE1
-#define MLA_SPARSE_SM90_QE1 0
-#endif
-// MLA_SPARSE_SM90_NI (session 68; default 0): the consumers load the next item's four words of global memory (its split
-// counts and lengths) when an item starts, not when the next one does (the gap between items: one L2 round trip).
-// Measured level in session 69 (0.995 / 1.002 of QE1 = 7's time over FlashMLA's 12 shapes, an H100).
-#ifndef MLA_SPARSE_SM90_NI
-#define MLA_SPARSE_SM90_NI 0
-#endif
+// Session 68 tried the same in the one-CTA entries (MLA_SPARSE_SM90_QE1) and the next item's words loaded an item
+// ahead (MLA_SPARSE_SM90_NI); session 69 measured them slower (1.014-1.032x the time, an H100) and level: their code left
+// the source in session 70 (commit ee233a99 has it; docs/notes/cuda-sparse-decode.md, "Session 69, call 2").
 static_assert((MLA_SPARSE_SM90_MODE & 8) && !(MLA_SPARSE_SM90_MODE & 1), "bit 0 is gone and bit 3 is required");
 // Bit 8 (256; reused: session 8's per-round reload left the code long ago; session 20, helper s20-l1; every entry, the
 // consumers' softmax is one code): the lazy reference maximum (FlashAttention-4's rescale threshold; the dense wide
@@ -478,9 +465,9 @@ static_assert(!kProdAloneBit || ((MLA_SPARSE_SM90_MODE & 8192) && !(MLA_SPARSE_S
 #define MLA_SPARSE_SM90_PAIR_PROBE 0
 #endif
 // The producer paths of bit 17 (and pair probe 5: nothing loaded) and of bits 28 / 30 (the split producers) neither issue
-// nor announce Q, so with the producer loading Q (QE, QE1) the consumers would wait for it for ever (session 69's review).
-static_assert(!((MLA_SPARSE_SM90_QE || (MLA_SPARSE_SM90_QE1 & 5)) && ((MLA_SPARSE_SM90_MODE & (131072 | 268435456 | 1073741824)) || MLA_SPARSE_SM90_PAIR_PROBE == 5)),
-              "the producer loads Q (QE / QE1): not with bit 17, 28 or 30, or pair probe 5");
+// nor announce Q, so with the producer loading Q (QE) the consumers would wait for it for ever (session 69's review).
+static_assert(!(MLA_SPARSE_SM90_QE && ((MLA_SPARSE_SM90_MODE & (131072 | 268435456 | 1073741824)) || MLA_SPARSE_SM90_PAIR_PROBE == 5)),
+              "the producer loads Q (QE): not with bit 17, 28 or 30, or pair probe 5");
 // Bit 25 (33554432; reused: session 10's bit 25, the half tile forwarded by bulk copies, left the code, commit 1082919 has
 // it; session 19, helper h2, round 3; the MODEL1 pair entries): pair probe 4 (the consumers not waiting for the peer's
 // bytes before S) measured 0.076 us a tile of the consumers' wait on `remote` past `full`: each producer's last st.async
@@ -697,23 +684,6 @@ __device__ __forceinline__ Item itemOf(const SparseMmaParams& p, const int* meta
   it.extraLen = p.extraIndices ? (p.extraTopkLength ? min(p.extraTopkLength[batch], p.extraTopk) : p.extraTopk) : 0;
   return itemSpan(it, p, meta, batch, beginReq, endReq);
 }
-/** MLA_SPARSE_SM90_NI: a request's words of global memory that its item depends on (numSplits[batch], [batch + 1], its
-    lengths), loaded ahead; itemOfW: itemOf from them. */
-struct ItemWords {
-  int ns0, ns1, tl, etl;
-};
-__device__ __forceinline__ ItemWords itemWords(const SparseMmaParams& p, int batch) {
-  return ItemWords{p.numSplits[batch], p.numSplits[batch + 1], p.topkLength ? p.topkLength[batch] : 0, p.extraTopkLength ? p.extraTopkLength[batch] : 0};
-}
-__device__ __forceinline__ Item itemOfW(const SparseMmaParams& p, const int* meta, int batch, int beginReq, int endReq, const ItemWords& w) {
-  Item it;
-  it.slot = w.ns0 + (batch == beginReq ? meta[kSparseMetaBeginSplitIdx] : 0);
-  it.noSplit = w.ns1 - w.ns0 == 1;
-  it.mainLen = p.topkLength ? min(w.tl, p.topk) : p.topk;
-  it.extraLen = p.extraIndices ? (p.extraTopkLength ? min(w.etl, p.extraTopk) : p.extraTopk) : 0;
-  return itemSpan(it, p, meta, batch, beginReq, endReq);
-}
-
 #ifdef MLA_SM90A_SPARSE
 using namespace hop;
 /** 2^x for the softmax: exp2f, or with bit 45 the flush-to-zero MUFU alone (2^x below 2^-126 is +0, 2^-inf = +0). */
@@ -1084,18 +1054,9 @@ struct Kernel {
       stages the output in the item's last stage, held until the bulk copies have read it, instead of in the Q region;
       the consumers' item boundary loses its 64 KiB load of Q (2.2 us at top-k 512 on an H100, session 67's stamps). */
   static constexpr bool kQp = MLA_SPARSE_SM90_QE && kBulkO;
-  /** MLA_SPARSE_SM90_QE1 (session 68): kQp's scheme in the one-CTA entries (bit 1: MODEL1, with bit 9's staged output;
-      bit 4: V3.2, with bit 11's; kBulkO1, declared below); kQpA: kQp or kQp1 (the consumers' side and the barriers are
-      one code). Measured slower in session 69 (above): default 0. */
-  static constexpr bool kQp1 = !C2 && (M1 ? (MLA_SPARSE_SM90_QE1 & 1) && kBulkOOneBit : (MLA_SPARSE_SM90_QE1 & 4) && kBulkOV32OneBit);
-  static constexpr bool kQpA = kQp || kQp1;
-  /** MLA_SPARSE_SM90_NI (session 68): the consumers load the next item's words (itemWords) at an item's start. */
-  static constexpr bool kNextItem = MLA_SPARSE_SM90_NI != 0;
-  /** MLA_SPARSE_SM90_QE1 bit 2: with kQp1 the one-CTA MODEL1 '_sp' entry no longer spills with kSinkS (below). */
-  static constexpr bool kQp1Sinks = (MLA_SPARSE_SM90_QE1 & 2) && kQp1 && M1;
   /** MLA_SPARSE_SM90_SINKS: the sinks from shared memory (the pair entries; the one-CTA MODEL1 '_sp' entry spills 4 bytes
       with it). */
-  static constexpr bool kSinkS = MLA_SPARSE_SM90_SINKS && (C2 || !M1 || kQp1Sinks);
+  static constexpr bool kSinkS = MLA_SPARSE_SM90_SINKS && (C2 || !M1);
   /** Bits 9 / 11: bit 53's staged output in the one-CTA MODEL1 / V3.2 entries (32-bit shared stores, row addresses formed
       in place). */
   static constexpr bool kBulkO1 = (M1 ? kBulkOOneBit : kBulkOV32OneBit) && !C2;
@@ -1667,7 +1628,6 @@ struct Kernel {
 #pragma unroll
       for (int rnd = 0; rnd < kRounds; ++rnd) ids[rnd] = idOf(0, rnd);
       load(ids, 0);
-      if constexpr (kQp1) producerIssueQ(p, batch, pt, qk++); // this item's Q, tile 0's loads in flight
 #pragma unroll
       for (int rnd = 0; rnd < kRounds; ++rnd) ids[rnd] = idOf(1, rnd);
 #if MLA_SPARSE_SM90_MODE & 1125899906842624
@@ -1818,7 +1778,6 @@ struct Kernel {
         else
 #endif
         mbarArrive(fullBar + 8 * st);
-        if (kQp1 && t == 0) producerAnnounceQ(); // Q, after tile 0 (its latency under the tile's)
 #if MLA_SPARSE_SM90_MODE & (549755813888 | 1099511627776)
         if constexpr ((C2 ? kEarlyPair : kEarlyOne) && (M1 || !kEarlyM1Only)) { // bits 39 / 40: the last round's loads (the others are in flight)
           if (t + 1 < it.nTiles) loadR(ids, t + 1, kRounds - 1);
@@ -2120,13 +2079,13 @@ struct Kernel {
       cpAsync16(qBase + (ch >> 3) * kBox + sw128(r, (ch & 7) * 8), live ? q + static_cast<int64_t>(r) * F::kDQK + ch * 8 : p.q, live ? 16 : 0);
     }
   }
-  /** kQpA, the producer's side: item qk's Q (this CTA's rows of request batch) issued by its 128 threads once warpgroup 0
+  /** kQp, the producer's side: item qk's Q (this CTA's rows of request batch) issued by its 128 threads once warpgroup 0
       has read the item before's for the last time (rowsQ().free, phase qk - 1), not waited for. */
   static __device__ __forceinline__ void producerIssueQ(const SparseMmaParams& p, int batch, int pt, uint32_t qk) {
     if (qk > 0) mbarWait(smemAddr(&rowsQ().free), (qk - 1) & 1);
     issueQ<128>(p, smemBase() + kQ_OFF, batch, blockIdx.y, blockIdx.z * kBM, pt);
   }
-  /** kQpA: this producer thread's Q copies landed, visible to the wgmma (async proxy), announced on rowsQ().full. */
+  /** kQp: this producer thread's Q copies landed, visible to the wgmma (async proxy), announced on rowsQ().full. */
   static __device__ __forceinline__ void producerAnnounceQ() {
     cpAsyncWaitAll();
     fenceProxyAsync();
@@ -2172,19 +2131,15 @@ struct Kernel {
     // kSinkS: the sinks once (read by warpgroup 0's epilogue after barrier 4 of the first item)
     if constexpr (W == 0 && kSinkS) if (wt < kBM) rowsS().sink[wt] = p.attnSink && m0 + wt < p.hQ ? p.attnSink[m0 + wt] : 0.f;
     uint32_t qk = 0; // kQp: items with tiles so far (the Q barrier's phase)
-    // MLA_SPARSE_SM90_NI: the next item's words loaded at an item's start (their latency under the item's tiles)
-    ItemWords nw{};
-    if constexpr (kNextItem) if (beginReq < p.b) nw = itemWords(p, beginReq);
     for (int batch = beginReq; batch <= endReq && batch < p.b; ++batch) {
-      const Item it = kNextItem ? itemOfW(p, meta, batch, beginReq, endReq, nw) : itemOf(p, meta, batch, beginReq, endReq);
-      if constexpr (kNextItem) if (batch + 1 <= endReq && batch + 1 < p.b) nw = itemWords(p, batch + 1);
+      const Item it = itemOf(p, meta, batch, beginReq, endReq);
       constexpr bool kSt = MLA_SPARSE_SM90_STAMP && M1 && C2; // the stamp build's entries (their lse words hold the stamps)
 #if MLA_SPARSE_SM90_STAMP
       MLA_STAMP(kSt && threadIdx.x == 0, batch & 1, 33, true);
       MLA_STAMP(kSt && threadIdx.x == 0, batch & 1, 0);
       MLA_STAMP(kSt && threadIdx.x == 128, batch & 1, 35);
 #endif
-      if constexpr (kQpA) { // the producer's copies of this item's Q (each producer thread waited for its own and fenced them)
+      if constexpr (kQp) { // the producer's copies of this item's Q (each producer thread waited for its own and fenced them)
         if (it.nTiles > 0) {
           mbarWait(smemAddr(&rowsQ().full), qk & 1);
           ++qk;
@@ -2298,7 +2253,7 @@ struct Kernel {
           wgCommit();
           wgWait<0>();
           pinRegs<32>(s);
-          if (kQpA && t + 1 == it.nTiles && lane == 0) mbarArrive(smemAddr(&rowsQ().free)); // Q read for the last time
+          if (kQp && t + 1 == it.nTiles && lane == 0) mbarArrive(smemAddr(&rowsQ().free)); // Q read for the last time
 #if MLA_SPARSE_SM90_STAMP
           MLA_STAMP(kSt && threadIdx.x == 0 && t < 14, batch & 1, 3 + 2 * t);
 #endif
@@ -2415,7 +2370,7 @@ struct Kernel {
           wgWait<0>();
           pinRegs<kNa>(o);
           if constexpr (kPairProbe == 4) mbarWait(remoteBar + 8 * st, par); // pair probe 4: the peer's bytes, after the math
-          if (!kQpA || t + 1 < it.nTiles) releaseStage<kPeerRelease>(emptyBar + 8 * st, emptyPeer + 8 * st, wt, lane); // kQpA: the last after the epilogue
+          if (!kQp || t + 1 < it.nTiles) releaseStage<kPeerRelease>(emptyBar + 8 * st, emptyPeer + 8 * st, wt, lane); // kQp: the last after the epilogue
         } else {
           namedSync(1, 256); // P and the rescale factors ready
           mbarWait(fullBar + 8 * st, par); // complete already (warpgroup 0 waited): orders the producer's writes for us
@@ -2468,7 +2423,7 @@ struct Kernel {
           if constexpr (kNb > 0) pinRegs<kNb>(o2);
 #endif
           if constexpr (kPairProbe == 4) mbarWait(remoteBar + 8 * st, par); // pair probe 4: the peer's bytes, after the math
-          if (!kQpA || t + 1 < it.nTiles) releaseStage<kPeerRelease>(emptyBar + 8 * st, emptyPeer + 8 * st, wt, lane); // kQpA: the last after the epilogue
+          if (!kQp || t + 1 < it.nTiles) releaseStage<kPeerRelease>(emptyBar + 8 * st, emptyPeer + 8 * st, wt, lane); // kQp: the last after the epilogue
           if (t + 1 < it.nTiles) namedArrive(2, 256); // the P box and scales are free again
         }
       }
@@ -2616,11 +2571,8 @@ struct Kernel {
 #endif
 #if MLA_SPARSE_SM90_MODE & (512 | 2048)
       if constexpr (kBulkO1) { // bit 9: bit 53's staging in the one-CTA MODEL1 entries, 32-bit shared addresses formed here
-        // kQp1: in the last tile's stage, still held (the Q region may be receiving the next item's Q)
-        const uint32_t stLast = (u - 1) & 1, sgBase = kQp1 && it.nTiles > 0 ? kBase + stLast * kTile : qBase;
-        // kQp1: an item without tiles never stages (the Q region may be receiving the next item's Q); the scheduler
-        // gives a whole request at least one tile, so this only guards against metadata that says otherwise
-        if (it.noSplit && (!kQp1 || it.nTiles > 0) && (reinterpret_cast<unsigned long long>(p.out) & 15ull) == 0) { // CTA-uniform
+        const uint32_t sgBase = qBase;
+        if (it.noSplit && (reinterpret_cast<unsigned long long>(p.out) & 15ull) == 0) { // CTA-uniform
 #pragma unroll
           for (int h2 = 0; h2 < 2; ++h2) {
             const int r = opaque32(h2 ? rB : rA); // opaque: not hoisted out of the item loop (bit 53's form spills here)
@@ -2642,10 +2594,8 @@ struct Kernel {
             bulkWaitRead0();
           }
           namedSync(3, 256); // every row read out before the next item's Q (and P) overwrite the regions
-          if (kQp1 && it.nTiles > 0) releaseStage<kPeerRelease>(emptyBar + 8 * stLast, emptyPeer + 8 * stLast, wt, lane); // read out: the producer's again
           continue;
         }
-        if (kQp1 && it.nTiles > 0) releaseStage<kPeerRelease>(emptyBar + 8 * stLast, emptyPeer + 8 * stLast, wt, lane); // not staged: free now
       }
 #endif
       if constexpr (!(kBulkV && W == 1)) { // bit 54: warpgroup 1 has staged its columns above
@@ -2703,7 +2653,7 @@ struct Kernel {
         }
 #endif
       }
-      if constexpr (kQpA) {
+      if constexpr (kQp) {
         mbarInit(smemAddr(&rowsQ().full), 128);
         mbarInit(smemAddr(&rowsQ().free), 4);
       }
