@@ -2571,13 +2571,12 @@ struct Kernel {
 #endif
 #if MLA_SPARSE_SM90_MODE & (512 | 2048)
       if constexpr (kBulkO1) { // bit 9: bit 53's staging in the one-CTA MODEL1 entries, 32-bit shared addresses formed here
-        const uint32_t sgBase = qBase;
         if (it.noSplit && (reinterpret_cast<unsigned long long>(p.out) & 15ull) == 0) { // CTA-uniform
 #pragma unroll
           for (int h2 = 0; h2 < 2; ++h2) {
             const int r = opaque32(h2 ? rB : rA); // opaque: not hoisted out of the item loop (bit 53's form spills here)
             const float f = h2 ? fB : fA;
-            const uint32_t row = stageRowW<W>(sgBase, pBase, r) + 4 * tq;
+            const uint32_t row = stageRowW<W>(qBase, pBase, r) + 4 * tq;
 #pragma unroll
             for (int i = 0; i < kNa / 4; ++i) {
               const __nv_bfloat162 v = __floats2bfloat162_rn(o[4 * i + 2 * h2] * f, o[4 * i + 2 * h2 + 1] * f);
@@ -2589,7 +2588,7 @@ struct Kernel {
           const int r = opaque32(wt);
           if (r < kBM && m0 + r < p.hQ) {
             bulkStoreRow(static_cast<__nv_bfloat16*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0 + r) * kDV + kC0,
-                         stageRowW<W>(sgBase, pBase, r), 512u);
+                         stageRowW<W>(qBase, pBase, r), 512u);
             bulkCommit();
             bulkWaitRead0();
           }
