@@ -11,9 +11,12 @@
 // `flashmla info` says why.
 //
 //   node scripts/build-cpu.mjs [--out <dir>]       (CC picks the compiler; default cc, then gcc, then clang)
+//   node scripts/build-cpu.mjs --if-missing        (npm start's prestart: in a clone that has not run `npm run build`,
+//                                                   build this machine's library alone, ~4 s, so the demo runs the
+//                                                   native kernel; silent when a library is already there)
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -133,7 +136,16 @@ export function buildCpu(outDir = join(root, 'dist/cpu'), { cross = true } = {})
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   const i = args.indexOf('--out');
-  const r = buildCpu(i >= 0 ? resolve(args[i + 1]) : undefined);
+  const outDir = i >= 0 ? resolve(args[i + 1]) : join(root, 'dist/cpu');
+  if (args.includes('--if-missing')) {
+    // Only where nothing is built for this machine; a failure here must not stop the demo (it falls back to the
+    // WebAssembly kernel and `flashmla info` says why), so it is reported and the exit status stays 0.
+    if (!archUnits[process.arch] || existsSync(join(outDir, libName))) process.exit(0);
+    const r = buildCpu(outDir, { cross: false });
+    console.log(r.ok ? `build-cpu: built the native CPU kernel, ${r.message}` : `build-cpu: no native CPU kernel: ${r.message.split('\n')[0]}`);
+    process.exit(0);
+  }
+  const r = buildCpu(outDir);
   console.log(`build-cpu: ${r.message}`);
   if (r.failed) process.exit(1);
 }

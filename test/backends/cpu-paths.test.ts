@@ -103,6 +103,33 @@ describe('native library checks', { skip: nativeSkip }, () => {
     } finally { rmSync(dir, { recursive: true, force: true }); }
   });
 
+  test('npm start\'s prestart builds the library only where none is there, and never fails the demo', { skip: gcc ? undefined : 'no gcc here' }, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flashmla-cpu-prestart-'));
+    const run = (env: Record<string, string> = {}) => spawnSync(process.execPath, [join(root, 'scripts/build-cpu.mjs'), '--if-missing', '--out', dir],
+      { env: { ...process.env, ...env }, encoding: 'utf8', cwd: root });
+    try {
+      // A compiler that rejects the code: reported in one line, exit status 0, nothing built.
+      const bad = join(dir, 'bad-cc.sh');
+      writeFileSync(bad, '#!/bin/sh\n[ "$1" = --version ] && { echo bad-cc 1.0; exit 0; }\necho "error: rejected" >&2; exit 1\n', { mode: 0o755 });
+      const failed = run({ CC: bad });
+      assert.equal(failed.status, 0, failed.stderr);
+      assert.match(failed.stdout, /^build-cpu: no native CPU kernel: \S*bad-cc\.sh \S+\.c \(\w+\) failed:$/m);
+      assert.equal(spawnSync('ls', [dir], { encoding: 'utf8' }).stdout.includes(nativeLibName), false);
+      // Nothing built: it builds this machine's library (no cross build) with a manifest the loader accepts.
+      const first = run({ CC: 'gcc' });
+      assert.equal(first.status, 0, first.stderr);
+      assert.match(first.stdout, /^build-cpu: built the native CPU kernel, /m);
+      const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { files: Record<string, string> };
+      assert.deepEqual(Object.keys(manifest.files), [nativeLibName]);
+      const built = readFileSync(join(dir, nativeLibName));
+      // Already there: silent, and the library is left as it was.
+      const second = run({ CC: bad });
+      assert.equal(second.status, 0, second.stderr);
+      assert.equal(second.stdout, '');
+      assert.deepEqual(readFileSync(join(dir, nativeLibName)), built);
+    } finally { rmSync(dir, { recursive: true, force: true }); }
+  });
+
   test('the worker backend reports the kernel and ISA it runs and why', async () => {
     const labels: Record<NativeIsa, RegExp> = {
       avx512bf16: /AVX-512 \+ AVX512_BF16/, avx512: /AVX-512 \(16-lane/, avx2: /AVX2\+FMA/, neonbf16: /NEON \+ BF16/, neon: /NEON \(4-lane/,
