@@ -8,6 +8,8 @@ import { createCpuBackend } from '../../src/backends/cpu/index.js';
 import { InlineCpuBackend } from '../../src/backends/cpu/inline.js';
 import type { WebGpuBackend } from '../../src/backends/webgpu/backend.js';
 import { createNodeWebGpuBackend } from '../../src/backends/webgpu/node.js';
+import { createWebGpuBackend } from '../../src/backends/webgpu/index.js';
+import { createCudaBackend } from '../../src/backends/cuda/index.js';
 import { MlaDecoder, flashMlaWithKvcache, getMlaMetadata } from '../../src/index.js';
 import { FlashMlaError } from '../../src/core/errors.js';
 import { KvCacheManager } from '../../src/core/kvcache.js';
@@ -399,5 +401,39 @@ describe('webgpu device loss', () => {
     } finally {
       fresh.dispose();
     }
+  });
+});
+
+describe('bad backend options: an invalid_argument naming the option, before any driver, adapter or device', () => {
+  const refusedAs = (argument: string) => (e: unknown) => e instanceof FlashMlaError && e.code === 'invalid_argument' && e.argument === argument;
+
+  test('WebGPU: checked before the adapter is asked for (a gpu whose requestAdapter must not run)', async () => {
+    let asked = 0;
+    const gpu = { requestAdapter: async () => { asked++; throw new Error('requestAdapter called for options that are refused'); } } as unknown as GPU;
+    const bad: [Parameters<typeof createWebGpuBackend>[0], string][] = [
+      [{ decodePath: 'gpu' as never }, 'decodePath'], [{ numSms: 0 }, 'numSms'], [{ numSms: 1.5 }, 'numSms'],
+      [{ schedule: 'fast' as never }, 'schedule'], [{ maxBufferBytes: -1 }, 'maxBufferBytes'], [{ maxBindingBytes: 0 }, 'maxBindingBytes'],
+      [{ matrix: { combineCols: 3 as never } }, 'matrix.combineCols'], [{ layerGemm: 'x' as never }, 'layerGemm'],
+      [{ sparseHeads: 3 as never }, 'sparseHeads'], [{ sparsePath: 'x' as never }, 'sparsePath'],
+      [{ denseFp8Path: 'x' as never }, 'denseFp8Path'], [{ batchUploadBytes: 100 }, 'batchUploadBytes'], [{ batchUploadBytes: 1000 }, 'batchUploadBytes'],
+    ];
+    for (const [o, arg] of bad) {
+      await assert.rejects(createWebGpuBackend({ ...o, gpu }), refusedAs(arg), arg);
+      await assert.rejects(createNodeWebGpuBackend(o as never), refusedAs(arg), `${arg} (node)`);
+    }
+    assert.equal(asked, 0);
+    // Good options reach the adapter (this gpu then fails, as a machine without one would).
+    await assert.rejects(createWebGpuBackend({ gpu, numSms: 8, decodePath: 'f32', batchUploadBytes: 4096 }), /requestAdapter called/);
+    assert.equal(asked, 1);
+  });
+
+  test('CUDA: checked before the driver is loaded, with or without one', async () => {
+    const bad: [Parameters<typeof createCudaBackend>[0], string][] = [
+      [{ kernel: 'sm_90' as never }, 'kernel'], [{ device: -1 }, 'device'], [{ device: 0.5 }, 'device'], [{ pdl: 1 as never }, 'pdl'],
+      [{ boundDeviceIndices: 'yes' as never }, 'boundDeviceIndices'], [{ schedule: 'x' as never }, 'schedule'],
+      [{ kernelDir: '' }, 'kernelDir'], [{ variant: { bm: 16, bn: 16, stages: 9, nwarps: 4 } as never }, 'variant'],
+      [{ layerSplitK: { minChunk: 0 } }, 'layerSplitK.minChunk'],
+    ];
+    for (const [o, arg] of bad) await assert.rejects(createCudaBackend(o), refusedAs(arg), arg);
   });
 });

@@ -18,7 +18,7 @@ import { type Manifest, findKernelDir, loadImage } from './modules.js';
 import type { DecodeVariant } from './kernels/launch.js';
 import { mlaParamsLayout, packParams, sparseParamsLayout } from './params.js';
 import { type SparseCall, type SparseProblem, sparseTokenCounts } from '../../core/sparse.js';
-import { combineQ32Default, combineQuarterDefault, sm90CacheMap, sm90WideMaxKeysFrom, sparseKernelName, sparseLaunch } from './kernels/launch.js';
+import { combineQ32Default, combineQuarterDefault, decodeVariants, sameVariant, sm90CacheMap, sm90WideMaxKeysFrom, sparseKernelName, sparseLaunch } from './kernels/launch.js';
 import type { MlaDeviceOps } from '../../core/mla/device.js';
 import { type CudaLayerSplitKRule, createCudaLayerOps, cudaLayerSplitKFromEnv, resolveCudaLayerSplitK } from './layer.js';
 import { SparseMmaRunner } from './sparse.js';
@@ -125,16 +125,35 @@ export interface CudaBackend extends Backend {
   [Symbol.dispose](): void;
 }
 
-export async function createCudaBackend(opts: CudaBackendOptions = {}): Promise<CudaBackend> {
+const cudaKernelChoices: readonly NonNullable<CudaBackendOptions['kernel']>[] = ['sm90', 'splitkv', 'naive'];
+
+/**
+ * The options that need no GPU, checked before the driver is loaded: a bad value is an invalid_argument naming it
+ * on any machine, with or without a driver (a misspelt `kernel` never quietly runs another kernel).
+ */
+export function checkCudaBackendOptions(opts: CudaBackendOptions): void {
   if (opts.schedule !== undefined) checkSchedule(opts.schedule);
-  if (opts.boundDeviceIndices !== undefined && typeof opts.boundDeviceIndices !== 'boolean') {
-    throw invalidArgument('boundDeviceIndices', 'true or false', String(opts.boundDeviceIndices));
+  for (const k of ['boundDeviceIndices', 'pdl'] as const) {
+    if (opts[k] !== undefined && typeof opts[k] !== 'boolean') throw invalidArgument(k, 'true or false', String(opts[k]));
   }
+  if (opts.kernel !== undefined && !cudaKernelChoices.includes(opts.kernel)) {
+    throw invalidArgument('kernel', cudaKernelChoices.map((k) => `'${k}'`).join(', '), String(opts.kernel));
+  }
+  if (opts.device !== undefined && (!Number.isInteger(opts.device) || opts.device < 0)) throw invalidArgument('device', 'a device ordinal (an integer >= 0)', String(opts.device));
+  if (opts.kernelDir !== undefined && (typeof opts.kernelDir !== 'string' || opts.kernelDir === '')) throw invalidArgument('kernelDir', 'a folder path', String(opts.kernelDir));
+  if (opts.variant !== undefined && !decodeVariants.some((x) => sameVariant(x, opts.variant!))) {
+    throw invalidArgument('variant', 'one of decodeVariants', JSON.stringify(opts.variant));
+  }
+  if (opts.layerSplitK !== undefined) resolveCudaLayerSplitK(opts.layerSplitK);
+}
+
+export async function createCudaBackend(opts: CudaBackendOptions = {}): Promise<CudaBackend> {
+  checkCudaBackendOptions(opts);
   const drv = await Driver.load();
   const count = drv.deviceCount();
   if (count < 1) throw new FlashMlaError('backend_unavailable', 'cuda: the driver sees no GPU');
   const ordinal = opts.device ?? 0;
-  if (!Number.isInteger(ordinal) || ordinal < 0 || ordinal >= count) throw invalidArgument('device', `an ordinal in 0..${count - 1}`, String(ordinal));
+  if (ordinal >= count) throw invalidArgument('device', `an ordinal in 0..${count - 1}`, String(ordinal));
   const kernelDir = findKernelDir(opts.kernelDir);
   if (!kernelDir) {
     throw new FlashMlaError('backend_unavailable', 'cuda: no built kernels (dist/cuda/manifest.json not found); run `npm run build` where nvcc is installed');

@@ -7,7 +7,7 @@ import type { Backend, BackendInfo, DecodeCall, MatmulCall, MlaProblem, TimeOpti
 import type { DecodePlan } from '../../core/plan.js';
 import type { AutoRule, ScheduleKind } from '../../core/scheduler.js';
 import { type DeviceStorage, Tensor, isHostTensor, numelOf } from '../../core/tensor.js';
-import { checkMatmul, checkSchedule, checkWrite } from '../../core/validate.js';
+import { checkMatmul, checkPositiveInt, checkSchedule, checkWrite } from '../../core/validate.js';
 import { chooseCombine, chooseCombineCols, combineDispatch, combineParams, combineProgram } from './kernels/combine.js';
 import { type DecodeTuning, decodeParams } from './kernels/decode.js';
 import { DecodeKernelCache, type MatrixKnobs } from './decode-kernel.js';
@@ -220,6 +220,31 @@ function bytesOf(a: HostArray): Uint8Array<ArrayBuffer> {
   return new Uint8Array(a.buffer as ArrayBuffer, a.byteOffset, a.byteLength);
 }
 
+const decodePathChoices: readonly (DecodePath | 'auto')[] = ['auto', 'matrix', 'f16', 'f32'];
+
+/**
+ * The options that need no device, checked before any adapter or device is asked for (createWebGpuBackend) and
+ * again by the constructor: a bad value is an invalid_argument naming it wherever the caller runs, also where
+ * there is no adapter at all, and no device is made only to be dropped.
+ */
+export function checkWebGpuBackendOptions(opts: WebGpuBackendOptions): void {
+  if (opts.schedule !== undefined) checkSchedule(opts.schedule);
+  if (opts.numSms !== undefined) checkPositiveInt('numSms', opts.numSms, 65536);
+  if (opts.decodePath !== undefined && !decodePathChoices.includes(opts.decodePath)) {
+    throw invalidArgument('decodePath', decodePathChoices.map((k) => `'${k}'`).join(', '), String(opts.decodePath));
+  }
+  for (const k of ['maxBufferBytes', 'maxBindingBytes'] as const) if (opts[k] !== undefined) checkPositiveInt(k, opts[k]!);
+  const cc = opts.matrix?.combineCols;
+  if (cc !== undefined && ![1, 2, 4, 8, 'auto'].includes(cc)) throw invalidArgument('matrix.combineCols', "1, 2, 4, 8 or 'auto'", String(cc));
+  if (opts.layerGemm !== undefined && !layerGemmKernels.includes(opts.layerGemm)) throw invalidArgument('layerGemm', layerGemmKernels.map((k) => `'${k}'`).join(' or '), String(opts.layerGemm));
+  if (opts.sparseHeads !== undefined && !sparseHeadChoices.includes(opts.sparseHeads)) throw invalidArgument('sparseHeads', sparseHeadChoices.join(', '), String(opts.sparseHeads));
+  if (opts.sparsePath !== undefined && !sparsePaths.includes(opts.sparsePath)) throw invalidArgument('sparsePath', sparsePaths.map((k) => `'${k}'`).join(', '), String(opts.sparsePath));
+  if (opts.denseFp8Path !== undefined && !denseFp8Paths.includes(opts.denseFp8Path)) throw invalidArgument('denseFp8Path', denseFp8Paths.map((k) => `'${k}'`).join(', '), String(opts.denseFp8Path));
+  const ub = opts.batchUploadBytes;
+  if (ub !== undefined && (!Number.isInteger(ub) || ub < 256 || ub % 16 !== 0)) {
+    throw invalidArgument('batchUploadBytes', "a multiple of 16 from 256 to the device's maxBufferSize", String(ub));
+  }
+}
 export class WebGpuBackend implements Backend {
   readonly kind = 'webgpu' as const;
   readonly info: BackendInfo;
@@ -255,16 +280,10 @@ export class WebGpuBackend implements Backend {
   decodePath: DecodePathChoice;
 
   constructor(readonly device: GPUDevice, readonly caps: DeviceCaps, description: string, private readonly opts: WebGpuBackendOptions = {}) {
-    if (opts.schedule !== undefined) checkSchedule(opts.schedule);
-    const cc = opts.matrix?.combineCols;
-    if (cc !== undefined && ![1, 2, 4, 8, 'auto'].includes(cc)) throw invalidArgument('matrix.combineCols', "1, 2, 4, 8 or 'auto'", String(cc));
-    if (opts.layerGemm !== undefined && !layerGemmKernels.includes(opts.layerGemm)) throw invalidArgument('layerGemm', layerGemmKernels.map((k) => `'${k}'`).join(' or '), String(opts.layerGemm));
+    checkWebGpuBackendOptions(opts);
     this.layerGemm = opts.layerGemm ?? 'tiled';
-    if (opts.sparseHeads !== undefined && !sparseHeadChoices.includes(opts.sparseHeads)) throw invalidArgument('sparseHeads', sparseHeadChoices.join(', '), String(opts.sparseHeads));
-    if (opts.sparsePath !== undefined && !sparsePaths.includes(opts.sparsePath)) throw invalidArgument('sparsePath', sparsePaths.map((k) => `'${k}'`).join(', '), String(opts.sparsePath));
-    if (opts.denseFp8Path !== undefined && !denseFp8Paths.includes(opts.denseFp8Path)) throw invalidArgument('denseFp8Path', denseFp8Paths.map((k) => `'${k}'`).join(', '), String(opts.denseFp8Path));
     const ub = opts.batchUploadBytes ?? batchUploadBytesDefault;
-    if (!Number.isInteger(ub) || ub < 256 || ub % 16 !== 0 || ub > caps.maxBufferSize) {
+    if (ub > caps.maxBufferSize) {
       throw invalidArgument('batchUploadBytes', `a multiple of 16 from 256 to the device's maxBufferSize ${caps.maxBufferSize}`, String(ub));
     }
     this.batchUploadBytes = ub;

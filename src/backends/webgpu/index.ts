@@ -2,7 +2,7 @@
 import { defaultNumSms } from '../../core/constants.js';
 import { FlashMlaError } from '../../core/errors.js';
 import type { Backend } from '../../core/problem.js';
-import { WebGpuBackend, type WebGpuBackendOptions } from './backend.js';
+import { WebGpuBackend, type WebGpuBackendOptions, checkWebGpuBackendOptions } from './backend.js';
 import type { DeviceCaps } from './program.js';
 import { pickSubgroupMatrix } from './kernels/path.js';
 
@@ -81,6 +81,7 @@ function describe(info: GPUAdapterInfo | undefined): string {
  * features the kernels use (shader-f16, subgroups, timestamp-query) and the adapter's largest limits.
  */
 export async function createWebGpuBackend(opts: CreateWebGpuBackendOptions = {}): Promise<Backend & WebGpuBackend> {
+  checkWebGpuBackendOptions(opts);
   let device = opts.device;
   let adapter = opts.adapter;
   let ownsDevice = false;
@@ -100,7 +101,13 @@ export async function createWebGpuBackend(opts: CreateWebGpuBackendOptions = {})
   }
   const caps = capsOf(device, adapter);
   const info = adapterInfo(device, adapter);
-  const backend = new WebGpuBackend(device, caps, describe(info), { ...opts, ownsDevice: opts.ownsDevice ?? ownsDevice });
+  let backend: WebGpuBackend;
+  try {
+    backend = new WebGpuBackend(device, caps, describe(info), { ...opts, ownsDevice: opts.ownsDevice ?? ownsDevice });
+  } catch (e) {
+    if (ownsDevice) device.destroy(); // a device made here for a backend that failed (a limit the device sets) is not left behind
+    throw e;
+  }
   if (opts.numSms === undefined) {
     // WebGPU hides the processor count; a CPU adapter wants few parts, a discrete GPU many.
     const cpuLike = info?.isFallbackAdapter || /llvmpipe|swiftshader|lavapipe/i.test(describe(info));

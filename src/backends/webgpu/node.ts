@@ -1,7 +1,7 @@
 // Node glue for the WebGPU backend: Dawn through the `webgpu` package. Kept apart so browser bundles never
 // import it.
 import { create, globals } from 'webgpu';
-import { type WebGpuBackend, type WebGpuBackendOptions, denseFp8Paths, sparsePaths } from './backend.js';
+import { type WebGpuBackend, type WebGpuBackendOptions, checkWebGpuBackendOptions, denseFp8Paths, sparsePaths } from './backend.js';
 import { type CreateWebGpuBackendOptions, createWebGpuBackend } from './index.js';
 import { installDawnPoll } from './poll.js';
 import { withDawnQuiet } from './quiet.js';
@@ -97,6 +97,7 @@ export function layerGemmFromEnv(v: string | undefined): WebGpuBackendOptions['l
 /** A WebGPU backend on Dawn. Dawn's start-up warnings stay out of stderr unless `dawnLog` asks for them. */
 export async function createNodeWebGpuBackend(opts: NodeWebGpuBackendOptions = {}): Promise<WebGpuBackend> {
   const { dawnLog, unlockFeatures, robustness, ...rest } = opts;
+  checkWebGpuBackendOptions(rest); // before Dawn is loaded or an adapter asked for (the environment's switches are whitelisted)
   const robust = robustness ?? process.env.FLASHMLA_WEBGPU_ROBUSTNESS !== '0';
   const own = !(rest.gpu || rest.device || rest.adapter); // the backend makes its device (robustness applies only then)
   if (robustness === false && !own) {
