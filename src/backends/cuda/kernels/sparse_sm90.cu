@@ -124,6 +124,21 @@ template <bool M1> struct Fmt {
 #ifndef MLA_SPARSE_SM90_QE
 #define MLA_SPARSE_SM90_QE 1
 #endif
+// MLA_SPARSE_SM90_OW (session 71; default 0, measurement): the staged output's bulk copies (the MODEL1 pair entries'
+// bit 53, the V3.2 pair entries' bit 54, the one-CTA MODEL1 entries' bit 9) with an L2 policy for the lines they write:
+// 1 evict_last, 2 evict_first. Session 67's stamps (MODEL1 h128 top-k 512, an H100) put the store phase at 3.27 us an
+// item, and without the wait (dr) 2.6 us came back at the next item's start: 64 KiB a CTA in ~2.6 us is the card's copy
+// rate shared by 132 SMs that all end their items together (equal items, one start). Whether the written lines'
+// policy moves that is what the switch measures. MLA_SPARSE_SM90_OWPROBE=1 (timing only, WRONG output): the MODEL1
+// pair entries write every item's rows to the same 64 rows of `out` a CTA (rows 64 c.., c its linear block index, where
+// they fit), so each item's writes find their lines in L2: the store phase without the burst's DRAM traffic.
+#ifndef MLA_SPARSE_SM90_OW
+#define MLA_SPARSE_SM90_OW 0
+#endif
+#ifndef MLA_SPARSE_SM90_OWPROBE
+#define MLA_SPARSE_SM90_OWPROBE 0
+#endif
+static_assert(MLA_SPARSE_SM90_OW >= 0 && MLA_SPARSE_SM90_OW <= 2, "MLA_SPARSE_SM90_OW: 0, 1 (evict_last) or 2 (evict_first)");
 // Session 68 tried the same in the one-CTA entries (MLA_SPARSE_SM90_QE1) and the next item's words loaded an item
 // ahead (MLA_SPARSE_SM90_NI); session 69 measured them slower (1.014-1.032x the time, an H100) and level: their code left
 // the source in session 70 (commit ee233a99 has it; docs/notes/cuda-sparse-decode.md, "Session 69, call 2").
@@ -686,6 +701,17 @@ __device__ __forceinline__ Item itemOf(const SparseMmaParams& p, const int* meta
 }
 #ifdef MLA_SM90A_SPARSE
 using namespace hop;
+
+// One staged output row to global memory by the bulk-copy unit (MLA_SPARSE_SM90_OW: with an L2 policy for its lines).
+__device__ __forceinline__ void outRow(void* dst, uint32_t src, uint32_t bytes) {
+#if MLA_SPARSE_SM90_OW == 1
+  bulkStoreRowPolicy(dst, src, bytes, evictLastPolicy());
+#elif MLA_SPARSE_SM90_OW == 2
+  bulkStoreRowPolicy(dst, src, bytes, evictFirstPolicy());
+#else
+  bulkStoreRow(dst, src, bytes);
+#endif
+}
 /** 2^x for the softmax: exp2f, or with bit 45 the flush-to-zero MUFU alone (2^x below 2^-126 is +0, 2^-inf = +0). */
 __device__ __forceinline__ float ex2s(float x) { return exp2Sel<kEx2Ftz>(x); }
 // MLA_SPARSE_SM90_STAMP (session 67; measurement only, default 0): one thread of each role stores %clock stamps of each
@@ -2500,8 +2526,8 @@ struct Kernel {
           fenceProxyAsync();
           namedSync(5, 256); // warpgroup 1's rows staged too
           if (m0 + (wt & 63) < p.hQ) { // thread wt: row wt & 63, columns 256 (wt / 64).., staged at row wt
-            bulkStoreRow(static_cast<__nv_bfloat16*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0 + (wt & 63)) * kDV + 256 * (wt >> 6),
-                         qBase + wt * 528, 512u);
+            outRow(static_cast<__nv_bfloat16*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0 + (wt & 63)) * kDV + 256 * (wt >> 6),
+                   qBase + wt * 528, 512u);
             bulkCommit();
             bulkWaitRead0();
           }
@@ -2548,8 +2574,15 @@ struct Kernel {
           fenceProxyAsync(); // the generic-proxy stores, before the bulk copies read them
           namedSync(5 + W, 128);
           if (wt < kBM && m0 + wt < p.hQ) {
-            bulkStoreRow(static_cast<__nv_bfloat16*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0 + wt) * kDV + kC0,
-                         stageRowW<W>(sgBase, pBase, wt), 512u);
+#if MLA_SPARSE_SM90_OWPROBE
+            const int64_t cta = blockIdx.x + static_cast<int64_t>(gridDim.x) * (blockIdx.y + static_cast<int64_t>(gridDim.y) * blockIdx.z);
+            const bool fits = (cta + 1) * 64 <= static_cast<int64_t>(p.b) * p.sQ * p.hQ; // (probe) the CTA's own 64 rows
+            outRow(static_cast<__nv_bfloat16*>(p.out) + (fits ? cta * 64 + wt : ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0 + wt)) * kDV + kC0,
+                   stageRowW<W>(sgBase, pBase, wt), 512u);
+#else
+            outRow(static_cast<__nv_bfloat16*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0 + wt) * kDV + kC0,
+                   stageRowW<W>(sgBase, pBase, wt), 512u);
+#endif
             bulkCommit();
             bulkWaitRead0();
           }
@@ -2587,8 +2620,8 @@ struct Kernel {
           namedSync(5 + W, 128);
           const int r = opaque32(wt);
           if (r < kBM && m0 + r < p.hQ) {
-            bulkStoreRow(static_cast<__nv_bfloat16*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0 + r) * kDV + kC0,
-                         stageRowW<W>(qBase, pBase, r), 512u);
+            outRow(static_cast<__nv_bfloat16*>(p.out) + ((static_cast<int64_t>(batch) * p.sQ + j) * p.hQ + m0 + r) * kDV + kC0,
+                   stageRowW<W>(qBase, pBase, r), 512u);
             bulkCommit();
             bulkWaitRead0();
           }
