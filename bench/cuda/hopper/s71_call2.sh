@@ -26,8 +26,8 @@
 # qualify, the lower geomean of the two rounds together.
 #   (here)   bash bench/cuda/hopper/s71_pack.sh [BASE]   (-> .devstage/s71c2.tar.xz; its header says how)
 #   (device) ln -sfn .ghc .gpu-host && OUT=$OUT bash bench/cuda/hopper/s71_call2.sh > $OUT/log.txt 2>&1   (carry .ghc/node_modules)
-#            (STAMPS=0 skips the stamps, BUDGET the call's seconds, default 440)
-export PACK=.devstage/s71c2.tar.xz BUDGET=${BUDGET:-440}
+#            (STAMPS=0 skips the stamps, BUDGET the call's seconds, default 520; run it with timeout_s 600)
+export PACK=.devstage/s71c2.tar.xz BUDGET=${BUDGET:-520}
 source bench/cuda/hopper/s50_common.sh && s50_setup s71c2 # (W, CLI, ts, lim)
 echo "commit: $FLASHMLA_COMMIT"
 if [ -f /tmp/s50s65c5/fp-sparse.json ]; then cp /tmp/s50s65c5/fp-sparse.json "$W/"; else
