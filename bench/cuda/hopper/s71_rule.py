@@ -13,28 +13,11 @@ MLA_SPARSE_SM90_OW ships, and as 1 (owl, evict_last) or 2 (owf, evict_first). Wr
 
 The last line: `SHIP OW=<1|2> (dist-<variant>)` or `KEEP the shipped build (why)`.
 """
-import json, lzma, math, os, re, sys
+import json, os, re, sys
 
-
-def text(w, name):
-    for f in (os.path.join(w, name), os.path.join(w, name + '.xz')):
-        if os.path.exists(f):
-            return (lzma.open(f, 'rt', errors='replace') if f.endswith('.xz') else open(f, errors='replace')).read()
-    return None
-
-
-def gm(q):
-    return math.exp(sum(map(math.log, q)) / len(q)) if q else float('nan')
-
-
-def tap_ok(w, name):
-    t = text(w, name + '.tap')
-    if t is None:
-        return False, f'{name}: missing'
-    p = re.findall(r'^# pass (\d+)', t, re.M)
-    f = re.findall(r'^# fail (\d+)', t, re.M)
-    ok = bool(p) and bool(f) and int(p[-1]) > 0 and int(f[-1]) == 0
-    return ok, f"{name}: pass {p[-1] if p else '?'} fail {f[-1] if f else '?'}"
+sys.dont_write_bytecode = True  # no __pycache__ beside the call scripts
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from s68_rule import gm, tap_ok, text  # session 69's readers of a call's files (.xz logs too), shared
 
 
 def memcheck_ok(w, name):
