@@ -18,7 +18,7 @@ import { type Manifest, findKernelDir, loadImage } from './modules.js';
 import type { DecodeVariant } from './kernels/launch.js';
 import { mlaParamsLayout, packParams, sparseParamsLayout } from './params.js';
 import { type SparseCall, type SparseProblem, sparseTokenCounts } from '../../core/sparse.js';
-import { combineQ32Default, combineQuarterDefault, decodeVariants, sameVariant, sm90CacheMap, sm90WideMaxKeysFrom, sparseKernelName, sparseLaunch } from './kernels/launch.js';
+import { combineQ32Default, combineQuarterDefault, checkDecodeVariant, sm90CacheMap, sm90WideMaxKeysFrom, sparseKernelName, sparseLaunch } from './kernels/launch.js';
 import type { MlaDeviceOps } from '../../core/mla/device.js';
 import { type CudaLayerSplitKRule, createCudaLayerOps, cudaLayerSplitKFromEnv, resolveCudaLayerSplitK } from './layer.js';
 import { SparseMmaRunner } from './sparse.js';
@@ -141,9 +141,7 @@ export function checkCudaBackendOptions(opts: CudaBackendOptions): void {
   }
   if (opts.device !== undefined && (!Number.isInteger(opts.device) || opts.device < 0)) throw invalidArgument('device', 'a device ordinal (an integer >= 0)', String(opts.device));
   if (opts.kernelDir !== undefined && (typeof opts.kernelDir !== 'string' || opts.kernelDir === '')) throw invalidArgument('kernelDir', 'a folder path', String(opts.kernelDir));
-  if (opts.variant !== undefined && !decodeVariants.some((x) => sameVariant(x, opts.variant!))) {
-    throw invalidArgument('variant', 'one of decodeVariants', JSON.stringify(opts.variant));
-  }
+  if (opts.variant !== undefined) checkDecodeVariant(opts.variant);
   if (opts.layerSplitK !== undefined) resolveCudaLayerSplitK(opts.layerSplitK);
 }
 

@@ -2,12 +2,12 @@
 // limit raised once), and ShapeKernels: the decode and combine launches of one problem shape, resolved, with every
 // scalar of the parameter block packed. A decode per layer reuses them while the shape repeats; a new shape (or a
 // forced variant) resolves and packs again.
-import { FlashMlaError, invalidArgument } from '../../core/errors.js';
+import { FlashMlaError } from '../../core/errors.js';
 import type { MlaProblem } from '../../core/problem.js';
 import type { DecodePlan } from '../../core/plan.js';
 import type { Driver } from './driver.js';
 import {
-  type DecodeVariant, type Launch, chooseDecodeVariant, combineEntry, combinePick, combineQ32Covers, combineQ32Fits, combineQ32Launch, combineQ32TakesPieces, combineQuarterLaunch, combineQuarterTakes, combineWarpsLaunch, combineWaves, combineRows, decodeVariants, sm90Launch, sm90QMap, sm90QMapFits, sm90WideLaunch, sm90WideTakes, sameVariant, decodeKernelName, decodeLaunch, naiveLaunch,
+  type DecodeVariant, type Launch, chooseDecodeVariant, combineEntry, combinePick, combineQ32Covers, combineQ32Fits, combineQ32Launch, combineQ32TakesPieces, combineQuarterLaunch, combineQuarterTakes, combineWarpsLaunch, combineWaves, combineRows, checkDecodeVariant, sm90Launch, sm90QMap, sm90QMapFits, sm90WideLaunch, sm90WideTakes, decodeKernelName, decodeLaunch, naiveLaunch,
 } from './kernels/launch.js';
 import { compilePacker, mlaParamsLayout } from './params.js';
 import type { TensorMapSlot } from './tensor-map.js';
@@ -128,9 +128,7 @@ export class KernelCache {
   constructor(private readonly h: KernelCacheHost) {}
 
   setDecodeVariant(v: DecodeVariant | undefined): void {
-    if (v && !decodeVariants.some((x) => sameVariant(x, v))) {
-      throw invalidArgument('variant', 'one of decodeVariants', JSON.stringify(v));
-    }
+    if (v) checkDecodeVariant(v);
     this.forcedVariant = v;
     this.shape = undefined;
   }

@@ -2,6 +2,7 @@
 // needs, which one a problem gets, and the grids. kernels/params.h is generated from this file and params.ts
 // (scripts/build-kernels.mjs), so the variant list and the struct are written down once.
 import type { HalfDType } from '../../../core/dtype.js';
+import { invalidArgument } from '../../../core/errors.js';
 import type { MlaProblem } from '../../../core/problem.js';
 import { mlaParamsLayout, sparseParamsLayout, structHeader } from '../params.js';
 import { layerHeader } from '../layer-params.js';
@@ -51,6 +52,11 @@ export function decodeSmem(v: DecodeVariant): number {
 
 export function sameVariant(a: DecodeVariant, b: DecodeVariant): boolean {
   return a.bm === b.bm && a.bn === b.bn && a.stages === b.stages && a.nwarps === b.nwarps && a.qRegs === b.qRegs;
+}
+
+/** Refuses a variant that is not one of decodeVariants (the backend's `variant` option and setDecodeVariant). */
+export function checkDecodeVariant(v: DecodeVariant): void {
+  if (!decodeVariants.some((x) => sameVariant(x, v))) throw invalidArgument('variant', 'one of decodeVariants', JSON.stringify(v));
 }
 
 /** The variant part of the kernel names (e.g. m32_n64_s2_w8, m32_n64_s2_w8_q16). */
